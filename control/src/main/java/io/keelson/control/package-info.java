@@ -1,0 +1,2 @@
+/** Keelson's control plane and command-line interface. */
+package io.keelson.control;

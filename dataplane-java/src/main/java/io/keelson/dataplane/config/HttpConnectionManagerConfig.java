@@ -1,0 +1,23 @@
+package io.keelson.dataplane.config;
+
+import java.time.Duration;
+
+/**
+ * The {@code envoy.filters.network.http_connection_manager} of a listener. Immutable.
+ *
+ * @param statPrefix        Envoy's stat_prefix
+ * @param routeConfig       the inline route_config
+ * @param limits            request parsing limits (header block, request line, ...)
+ * @param useRemoteAddress  Envoy's use_remote_address: append the peer address to x-forwarded-for
+ * @param generateRequestId generate x-request-id when the request has none (Envoy default true)
+ * @param requestTimeout    whole-request timeout from the first byte (0 = none)
+ * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
+ */
+public record HttpConnectionManagerConfig(
+    String statPrefix,
+    RouteConfig routeConfig,
+    HttpLimits limits,
+    boolean useRemoteAddress,
+    boolean generateRequestId,
+    Duration requestTimeout,
+    Duration idleTimeout) {}

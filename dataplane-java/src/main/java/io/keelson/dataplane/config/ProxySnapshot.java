@@ -1,0 +1,31 @@
+package io.keelson.dataplane.config;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the data plane runs, as one immutable value. Immutable and safe to share between threads.
+ *
+ * @param version     a label for this snapshot (bootstrap: "static"; xDS: the resources' versions)
+ * @param listeners   listeners in bootstrap order
+ * @param clusters    clusters by name
+ * @param configDump  the source config as JSON (Envoy's field names), for the admin {@code /config_dump}
+ * @param warnings    fields that were ignored because ignoring them is safe, each naming the field path
+ */
+public record ProxySnapshot(
+    String version,
+    List<ListenerConfig> listeners,
+    Map<String, ClusterConfig> clusters,
+    String configDump,
+    List<String> warnings) {
+
+  public ProxySnapshot {
+    listeners = List.copyOf(listeners);
+    clusters = Map.copyOf(clusters);
+    warnings = List.copyOf(warnings);
+  }
+
+  public ClusterConfig cluster(String name) {
+    return clusters.get(name);
+  }
+}

@@ -1,0 +1,48 @@
+package io.keelson.dataplane.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/** What a matched route does: forward to a cluster, answer directly, or redirect. Immutable. */
+public sealed interface RouteAction {
+
+  /**
+   * Envoy's RouteAction: one cluster, or weighted_clusters.
+   *
+   * @param clusters      one entry for {@code cluster}, several for {@code weighted_clusters}
+   * @param totalWeight   sum of the weights (the pick is uniform over [0, totalWeight))
+   * @param prefixRewrite replaces the matched path prefix, or null
+   * @param hostRewrite   host_rewrite_literal, or null
+   * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   */
+  record Forward(
+      List<WeightedCluster> clusters,
+      int totalWeight,
+      String prefixRewrite,
+      String hostRewrite,
+      Duration timeout) implements RouteAction {
+    public Forward {
+      clusters = List.copyOf(clusters);
+    }
+  }
+
+  /** One member of weighted_clusters (or the single cluster with weight 1), with its own header mutations. */
+  record WeightedCluster(String name, int weight, HeaderMutations requestHeaders, HeaderMutations responseHeaders) {}
+
+  /** Envoy's direct_response. {@code body} may be empty. */
+  record DirectResponse(int status, String body) implements RouteAction {}
+
+  /**
+   * Envoy's RedirectAction. Null fields keep the request's value.
+   *
+   * @param status        301, 302, 303, 307 or 308
+   */
+  record Redirect(
+      String scheme,
+      String host,
+      int port,
+      String path,
+      String prefixRewrite,
+      int status,
+      boolean stripQuery) implements RouteAction {}
+}
