@@ -74,6 +74,8 @@ DP_API int dp_port_count(void);
 DP_API int dp_port_by_name(const char *name, uint16_t *out);
 DP_API int dp_port_name(uint16_t port, char *buf, uint32_t size);
 DP_API int dp_port_driver(uint16_t port, char *buf, uint32_t size);
+DP_API const char *dp_rx_offload_name(int bit); /* DPDK's name of RX offload bit `bit`, e.g. "IPV4_CKSUM" */
+DP_API const char *dp_tx_offload_name(int bit);
 DP_API int dp_port_offload_capa(uint16_t port, uint64_t *rx, uint64_t *tx);
 DP_API int dp_port_configure(uint16_t port, uint16_t rxq, uint16_t txq, uint16_t nb_rxd,
                              uint16_t nb_txd, uint64_t rx_offloads, uint64_t tx_offloads,

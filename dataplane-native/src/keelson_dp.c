@@ -114,6 +114,9 @@ int dp_port_driver(uint16_t port, char *buf, uint32_t size) {
     return 0;
 }
 
+const char *dp_rx_offload_name(int bit) { return rte_eth_dev_rx_offload_name(1ULL << bit); }
+const char *dp_tx_offload_name(int bit) { return rte_eth_dev_tx_offload_name(1ULL << bit); }
+
 int dp_port_offload_capa(uint16_t port, uint64_t *rx, uint64_t *tx) {
     struct rte_eth_dev_info info;
     int rc = rte_eth_dev_info_get(port, &info);

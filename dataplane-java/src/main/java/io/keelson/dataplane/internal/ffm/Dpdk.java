@@ -145,6 +145,19 @@ public final class Dpdk {
     }
   }
 
+  /** DPDK's name for an RX ({@code rx = true}) or TX offload bit, e.g. "IPV4_CKSUM"; "UNKNOWN" for unused bits. */
+  public static String offloadName(boolean rx, int bit) {
+    ensureAvailable();
+    try {
+      MemorySegment s = rx
+          ? (MemorySegment) ShimCalls.Port.RX_OFFLOAD_NAME.invokeExact(bit)
+          : (MemorySegment) ShimCalls.Port.TX_OFFLOAD_NAME.invokeExact(bit);
+      return s.reinterpret(64).getString(0);
+    } catch (Throwable t) {
+      throw new IllegalStateException("dp_offload_name", t);
+    }
+  }
+
   /** DPDK's message for an errno (positive, or a shim function's negative return). */
   public static String strerror(int rc) {
     try {

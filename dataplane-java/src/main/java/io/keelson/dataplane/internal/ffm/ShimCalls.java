@@ -60,6 +60,10 @@ final class ShimCalls {
         link("dp_port_name", FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, ADDRESS, JAVA_INT));
     static final MethodHandle DRIVER =
         link("dp_port_driver", FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, ADDRESS, JAVA_INT));
+    static final MethodHandle RX_OFFLOAD_NAME =
+        link("dp_rx_offload_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final MethodHandle TX_OFFLOAD_NAME =
+        link("dp_tx_offload_name", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     static final MethodHandle OFFLOAD_CAPA =
         link("dp_port_offload_capa", FunctionDescriptor.of(JAVA_INT, JAVA_SHORT, ADDRESS, ADDRESS));
     static final MethodHandle CONFIGURE =
