@@ -29,7 +29,7 @@ public final class DowncallProbe {
   }
 
   /** RX burst then TX of everything received (net_null: TX frees), through the plain handles. */
-  public static int forwardPlain(DpdkPort port, PacketBurst burst) {
+  public static int forwardPlain(DpdkPort port, RxBurst burst) {
     try {
       int n = (int) ShimCalls.Burst.RX.invokeExact((short) port.id(), (short) 0, burst.mbufs, (short) burst.capacity());
       if (n == 0) {
@@ -46,7 +46,7 @@ public final class DowncallProbe {
   }
 
   /** Same as {@link #forwardPlain} through the {@code critical(false)} handles. */
-  public static int forwardCritical(DpdkPort port, PacketBurst burst) {
+  public static int forwardCritical(DpdkPort port, RxBurst burst) {
     try {
       int n = (int) ShimCalls.Burst.RX_CRITICAL.invokeExact(
           (short) port.id(), (short) 0, burst.mbufs, (short) burst.capacity());

@@ -179,7 +179,7 @@ public final class DpdkPort {
   }
 
   /** Receives up to the burst's capacity from {@code queue}; the burst's flyweights then point at the packets. */
-  public int rxBurst(int queue, PacketBurst burst) {
+  public int rxBurst(int queue, RxBurst burst) {
     int n;
     try {
       n = (int) RX.invokeExact(id, (short) queue, burst.mbufs, (short) burst.capacity());
@@ -191,7 +191,7 @@ public final class DpdkPort {
   }
 
   /** Sends every packet of the burst (lengths written back first); frees the ones the device did not take. */
-  public int txBurst(int queue, PacketBurst burst) {
+  public int txBurst(int queue, RxBurst burst) {
     int count = burst.count();
     if (count == 0) {
       return 0;

@@ -16,6 +16,8 @@ public final class MbufBatch implements AutoCloseable {
   final MemorySegment mbufs;
   private final int capacity;
   private int count;
+  /** Bounce buffer for {@link #addCopy}: the rare path (ARP, exception copies), not per forwarded packet. */
+  private byte[] copyBuffer = new byte[2048];
 
   public MbufBatch(int capacity) {
     if (capacity <= 0 || capacity > 0xFFFF) {
@@ -46,6 +48,36 @@ public final class MbufBatch implements AutoCloseable {
     }
     MbufLayout.setLength(mbuf, packet.length());
     mbufs.setAtIndex(JAVA_LONG, count++, mbuf);
+    return true;
+  }
+
+  /**
+   * Adds a fresh mbuf from {@code pool} holding a copy of {@code frame}'s bytes (frames the gateway
+   * originates, or copies for a second destination); false when the batch is full or the pool is empty.
+   */
+  public boolean addCopy(Mempool pool, PacketBuffer frame, PacketBuffer scratch) {
+    if (count == capacity) {
+      return false;
+    }
+    int rc;
+    try {
+      rc = (int) ShimCalls.Burst.ALLOC_BULK.invokeExact(pool.pool, mbufs.asSlice((long) count * 8), 1);
+    } catch (Throwable t) {
+      throw new IllegalStateException("dp_mbuf_alloc_bulk", t);
+    }
+    if (rc < 0) {
+      return false;
+    }
+    long mbuf = mbufs.getAtIndex(JAVA_LONG, count);
+    int len = frame.length();
+    scratch.wrap(MbufLayout.ALL, MbufLayout.dataAddress(mbuf), len, MbufLayout.capacity(mbuf), mbuf);
+    if (copyBuffer.length < len) {
+      copyBuffer = new byte[len];
+    }
+    frame.getBytes(0, copyBuffer, 0, len);
+    scratch.putBytes(0, copyBuffer, 0, len);
+    MbufLayout.setLength(mbuf, len);
+    count++;
     return true;
   }
 

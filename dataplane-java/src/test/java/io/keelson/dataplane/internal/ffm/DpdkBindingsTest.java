@@ -32,7 +32,7 @@ class DpdkBindingsTest {
   @Test
   void nullDeviceForwardsBurstsAndCountsThemInPortStats() {
     try (Mempool pool = pool("fwd");
-        PacketBurst burst = new PacketBurst(32)) {
+        RxBurst burst = new RxBurst(32)) {
       String rxName = TestEal.uniqueDevice("net_null");
       String txName = TestEal.uniqueDevice("net_null");
       DpdkPort rx = startedPort(rxName, "", pool);
@@ -61,7 +61,7 @@ class DpdkBindingsTest {
   @Test
   void mbufFieldsAreReadAndRewrittenInPlace() {
     try (Mempool pool = pool("fields");
-        PacketBurst burst = new PacketBurst(8)) {
+        RxBurst burst = new RxBurst(8)) {
       String name = TestEal.uniqueDevice("net_null");
       // net_null's packet size is a devarg: the flyweight must see exactly that length.
       DpdkPort port = startedPort(name, "size=100", pool);
@@ -97,7 +97,7 @@ class DpdkBindingsTest {
   @Test
   void ringDeviceCarriesOurBytesFromTxToRx() {
     try (Mempool pool = pool("ring");
-        PacketBurst burst = new PacketBurst(32);
+        RxBurst burst = new RxBurst(32);
         MbufBatch batch = new MbufBatch(32)) {
       String name = TestEal.uniqueDevice("net_ring");
       // "nodeaction=NAME:0:ATTACH"-less net_ring: one ring that loops TX back to RX.

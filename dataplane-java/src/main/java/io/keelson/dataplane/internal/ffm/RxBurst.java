@@ -11,13 +11,13 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Threading: owned by one thread at a time (the poller, then the pipeline stage it is handed to).
  */
-public final class PacketBurst implements AutoCloseable {
+public final class RxBurst implements AutoCloseable {
   private final Arena arena;
   final MemorySegment mbufs;
   private final PacketBuffer[] packets;
   private int count;
 
-  public PacketBurst(int capacity) {
+  public RxBurst(int capacity) {
     if (capacity <= 0 || capacity > 0xFFFF) {
       throw new IllegalArgumentException("burst capacity " + capacity + " not in [1, 65535]");
     }
@@ -51,12 +51,17 @@ public final class PacketBurst implements AutoCloseable {
     return mbufs.getAtIndex(JAVA_LONG, i);
   }
 
-  /** Takes {@code n} packets from another burst's slots (a hand-off onto a ring: pointers copied, no packet bytes). */
-  public void copyFrom(PacketBurst other) {
-    int n = other.count;
-    MemorySegment.copy(other.mbufs, 0, mbufs, 0, (long) n * 8);
-    received(n);
-    other.count = 0;
+  /**
+   * Points another flyweight (a pipeline event's slot) at packet {@code i}: how a received burst is
+   * handed to the pipeline without copying packet bytes.
+   */
+  public PacketBuffer repoint(int i, PacketBuffer target) {
+    if (i >= count) {
+      throw new IndexOutOfBoundsException("packet " + i + " of a burst of " + count);
+    }
+    PacketBuffer p = packets[i];
+    target.wrap(MbufLayout.ALL, MbufLayout.dataAddress(p.nativeHandle()), p.length(), p.capacity(), p.nativeHandle());
+    return target;
   }
 
   /** Forgets the packets without freeing them (after they were transmitted or freed). */
