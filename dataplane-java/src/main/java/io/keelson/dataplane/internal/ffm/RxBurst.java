@@ -64,6 +64,18 @@ public final class RxBurst implements AutoCloseable {
     return target;
   }
 
+  /** Returns every packet's mbuf to its pool and empties the burst (a burst nobody could take). */
+  public void freeAll() {
+    if (count > 0) {
+      try {
+        int ignored = (int) ShimCalls.Burst.FREE_BULK.invokeExact(mbufs, count);
+      } catch (Throwable t) {
+        throw new IllegalStateException("dp_mbuf_free_bulk", t);
+      }
+    }
+    count = 0;
+  }
+
   /** Forgets the packets without freeing them (after they were transmitted or freed). */
   public void clear() {
     count = 0;
