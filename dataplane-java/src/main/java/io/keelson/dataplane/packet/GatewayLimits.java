@@ -60,10 +60,13 @@ public record GatewayLimits(
     }
   }
 
-  /** Defaults in the spirit of Linux conntrack and IPVS, bounded for a 1M-flow gateway. */
+  /**
+   * Defaults in the spirit of Linux conntrack and IPVS. 262,144 flows cost about 34 MB per forwarding
+   * stage (each inline pipeline has its own); raise it for a large gateway.
+   */
   public static GatewayLimits defaults() {
     return new GatewayLimits(
-        1 << 20,
+        1 << 18,
         Duration.ofMinutes(15),
         Duration.ofSeconds(30),
         Duration.ofSeconds(10),
