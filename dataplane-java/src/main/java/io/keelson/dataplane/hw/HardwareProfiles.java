@@ -70,6 +70,13 @@ public final class HardwareProfiles {
     }
   }
 
+  /** A ${var} nobody set: an error, except in an optional port. */
+  private static final class UnsetVariable extends IllegalArgumentException {
+    UnsetVariable(String message) {
+      super(message);
+    }
+  }
+
   /** Reads one file; holds the file name so every error can say where. */
   private record Reader(Path file, Map<String, String> variables) {
 
@@ -135,20 +142,30 @@ public final class HardwareProfiles {
       List<PortProfile> out = new ArrayList<>();
       for (int i = 0; i < ports.size(); i++) {
         JsonNode p = ports.get(i);
-        String at = "ports[" + i + "]";
-        String vdev = p.hasNonNull("vdev") ? substitute(p.get("vdev").asText(), at + ".vdev") : null;
-        String pci = p.hasNonNull("pci") ? substitute(p.get("pci").asText(), at + ".pci") : null;
-        if ((vdev == null) == (pci == null)) {
-          throw error(at, "exactly one of vdev (a virtual device name) or pci (a PCI address)");
+        try {
+          out.add(port(p, "ports[" + i + "]"));
+        } catch (UnsetVariable e) {
+          // An optional port (the exception tap) whose variables are not given is simply not wanted.
+          if (!p.path("optional").asBoolean(false)) {
+            throw e;
+          }
         }
-        String name = p.path("name").asText("");
-        if (name.isEmpty()) {
-          throw error(at + ".name", "the port's role (wire, exception, sink, ...)");
-        }
-        String args = p.hasNonNull("args") ? substitute(p.get("args").asText(), at + ".args") : "";
-        out.add(new PortProfile(name, vdev, pci, args, p.path("optional").asBoolean(false)));
       }
       return out;
+    }
+
+    private PortProfile port(JsonNode p, String at) {
+      String vdev = p.hasNonNull("vdev") ? substitute(p.get("vdev").asText(), at + ".vdev") : null;
+      String pci = p.hasNonNull("pci") ? substitute(p.get("pci").asText(), at + ".pci") : null;
+      if ((vdev == null) == (pci == null)) {
+        throw error(at, "exactly one of vdev (a virtual device name) or pci (a PCI address)");
+      }
+      String name = p.path("name").asText("");
+      if (name.isEmpty()) {
+        throw error(at + ".name", "the port's role (wire, exception, sink, ...)");
+      }
+      String args = p.hasNonNull("args") ? substitute(p.get("args").asText(), at + ".args") : "";
+      return new PortProfile(name, vdev, pci, args, p.path("optional").asBoolean(false));
     }
 
     private IdleProfile idle(JsonNode idle) {
@@ -259,7 +276,8 @@ public final class HardwareProfiles {
       while (m.find()) {
         String v = variables.get(m.group(1));
         if (v == null) {
-          throw error(path, "variable ${" + m.group(1) + "} to be set (pass --var " + m.group(1) + "=VALUE)");
+          throw new UnsetVariable(error(path,
+              "variable ${" + m.group(1) + "} to be set (pass --var " + m.group(1) + "=VALUE)").getMessage());
         }
         m.appendReplacement(out, Matcher.quoteReplacement(v));
       }

@@ -12,12 +12,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class HardwareProfilesTest {
   private static final Map<String, String> VARS =
-      Map.of("iface", "veth-gw0", "tap", "ktap0", "pcap", "/tmp/flows.pcap", "pci", "0000:3b:00.0");
+      Map.of("iface", "veth-gw0", "tap", "ktap0", "pcap", "/tmp/flows.pcap", "pci", "0000:3b:00.0",
+          "outside", "veth-o", "inside", "veth-i");
 
   @Test
   void everyShippedProfileLoadsAndRealNicsAreMarkedUnverified() {
     assertThat(HardwareProfiles.known())
-        .contains("null", "ring", "pcap-replay", "af-packet", "tap", "mlx5-cx6dx", "ice-e810", "ena", "virtio-net");
+        .contains("null", "ring", "pcap-replay", "af-packet", "tap", "mlx5-cx6dx", "ice-e810", "ena", "virtio-net", "af-packet-pair");
     for (String name : HardwareProfiles.known()) {
       HardwareProfile p = HardwareProfiles.load(name, VARS);
       assertThat(p.name()).as(name).isEqualTo(name);
