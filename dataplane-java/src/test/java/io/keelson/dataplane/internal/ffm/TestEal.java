@@ -21,10 +21,22 @@ public final class TestEal {
     assumeTrue(Dpdk.isAvailable() || Dpdk.ealStarted(), () -> "DPDK unavailable: " + Dpdk.unavailabilityCause());
     assumeTrue(failure == null, () -> "DPDK EAL did not start: " + failure);
     if (!Dpdk.ealStarted()) {
+      String prefix = "keelson-test-" + ProcessHandle.current().pid();
+      // --no-shconf still leaves an empty runtime directory behind; remove ours when the JVM ends.
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        java.io.File dir = new java.io.File("/var/run/dpdk", prefix);
+        java.io.File[] files = dir.listFiles();
+        if (files != null) {
+          for (java.io.File f : files) {
+            f.delete();
+          }
+        }
+        dir.delete();
+      }));
       try {
         Dpdk.initEal(List.of(
             "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
-            "--file-prefix", "keelson-test-" + ProcessHandle.current().pid(),
+            "--file-prefix", prefix,
             "--log-level", "lib.eal:error", "--log-level", "pmd:error"));
       } catch (RuntimeException e) {
         failure = e.getMessage();
