@@ -8,9 +8,12 @@ package io.keelson.dataplane.http1.codec;
 final class Http1Framing {
   private Http1Framing() {}
 
+  /** What {@link #parse} returns when the message has neither Content-Length nor Transfer-Encoding. */
+  static final long ABSENT = -1;
+
   /**
    * Checks the framing headers; returns {@link Http1MessageParser#BODY_CHUNKED}, the
-   * Content-Length, or -1 when neither header is present.
+   * Content-Length, or {@link #ABSENT} when neither header is present.
    *
    * <p>Duplicate Content-Length fields (or a list such as {@code 42, 42}) with one identical value
    * are merged into a single field, as RFC 9110 §8.6 allows, so that what is forwarded is
@@ -30,7 +33,7 @@ final class Http1Framing {
       return Http1MessageParser.BODY_CHUNKED;
     }
     if (clIndex < 0) {
-      return -1;
+      return ABSENT;
     }
     return contentLength(h, clIndex);
   }

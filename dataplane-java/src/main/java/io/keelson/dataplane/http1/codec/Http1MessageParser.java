@@ -28,8 +28,8 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
   /** Longest chunk-size line (size plus extensions) accepted. */
   static final int MAX_CHUNK_LINE_BYTES = 4096;
 
-  static final long BODY_CHUNKED = -1;
-  static final long BODY_UNTIL_CLOSE = -2;
+  static final long BODY_CHUNKED = -2;
+  static final long BODY_UNTIL_CLOSE = -3;
 
   /** How many bytes to copy into the line buffer at a time, per kind of line block. */
   private static final int HEAD_COPY_STEP = 4096;
