@@ -116,9 +116,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
     if (!l2(burst, i, buf, config, route, now)) {
       return;
     }
-    NatRewrite.rewrite(buf, l3, burst.l4[i], protocol,
+    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
         flows.snatIp(flow), flows.backendIp(flow), flows.snatPort(flow), flows.backendPort(flow));
-    NatRewrite.decrementTtl(buf, l3);
     burst.verdict[i] = (int) (route >>> 32);
   }
 
@@ -204,9 +203,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
     if (!l2(burst, i, buf, config, route, now)) {
       return;
     }
-    NatRewrite.rewrite(buf, l3, burst.l4[i], protocol,
+    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
         flows.vipIp(flow), flows.clientIp(flow), flows.vipPort(flow), flows.clientPort(flow));
-    NatRewrite.decrementTtl(buf, l3);
     burst.verdict[i] = (int) (route >>> 32);
   }
 

@@ -190,6 +190,31 @@ public final class GatewayConfig {
     return new Builder();
   }
 
+  /**
+   * The VIPs of an Envoy-shaped snapshot: every {@code tcp_proxy} listener whose cluster has
+   * {@code lb_policy: MAGLEV} (see {@link SnapshotVips}); HTTP listeners are skipped.
+   *
+   * @throws IllegalArgumentException naming the listener or cluster the gateway cannot run
+   */
+  public static List<Vip> vipsFrom(io.keelson.dataplane.config.ProxySnapshot snapshot) {
+    return SnapshotVips.from(snapshot);
+  }
+
+  /**
+   * A builder holding the snapshot's VIPs and the given interfaces and SNAT addresses; add ACL
+   * rules and limits, then {@link Builder#build()}.
+   */
+  public static Builder from(io.keelson.dataplane.config.ProxySnapshot snapshot, List<Interface> interfaces,
+      String... snatAddresses) {
+    Builder builder = builder();
+    interfaces.forEach(builder::addInterface);
+    for (String snat : snatAddresses) {
+      builder.addSnatAddress(snat);
+    }
+    vipsFrom(snapshot).forEach(builder::addVip);
+    return builder;
+  }
+
   public List<Interface> interfaces() {
     return interfaces;
   }

@@ -48,7 +48,14 @@ class ChecksumsTest {
       int newSport = random.nextInt(1, 65536);
       int newDport = random.nextInt(1, 65536);
 
-      NatRewrite.rewrite(buf, L3, L4, protocol, newSrc, newDst, newSport, newDport);
+      int ttl = buf.getByte(L3 + Ipv4.TTL);
+      boolean forward = random.nextBoolean();
+      if (forward) {
+        NatRewrite.forward(buf, L3, L4, protocol, newSrc, newDst, newSport, newDport);
+      } else {
+        NatRewrite.rewrite(buf, L3, L4, protocol, newSrc, newDst, newSport, newDport);
+      }
+      assertThat(buf.getByte(L3 + Ipv4.TTL)).isEqualTo(forward ? ttl - 1 : ttl);
 
       assertThat(buf.getInt(L3 + Ipv4.SRC)).isEqualTo(newSrc);
       assertThat(buf.getInt(L3 + Ipv4.DST)).isEqualTo(newDst);
@@ -78,6 +85,16 @@ class ChecksumsTest {
       assertThat(buf.getByte(L3 + Ipv4.TTL)).isEqualTo(ttl - 1);
       assertThat(buf.getShort(L3 + Ipv4.CHECKSUM)).isEqualTo(Checksums.ipv4Header(buf, L3, 20));
     }
+  }
+
+  @Test
+  void macRewriteWritesExactlyTheTwelveAddressBytes() {
+    PacketBuffer buf = TestPacket.tcp("10.0.0.1", 1, "10.0.0.2", 2, Tcp.SYN).buffer();
+    int typeBefore = buf.getShort(Ethernet.TYPE);
+    NatRewrite.setMacs(buf, 0x0A0B0C0D0E0FL, 0x010203040506L);
+    assertThat(buf.getMac(Ethernet.DST)).isEqualTo(0x010203040506L);
+    assertThat(buf.getMac(Ethernet.SRC)).isEqualTo(0x0A0B0C0D0E0FL);
+    assertThat(buf.getShort(Ethernet.TYPE)).isEqualTo(typeBefore);
   }
 
   @Test

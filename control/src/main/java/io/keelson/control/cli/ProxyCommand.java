@@ -1,0 +1,118 @@
+package io.keelson.control.cli;
+
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.config.envoy.ConfigException;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.server.ProxyOptions;
+import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.transport.Transport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code bin/keelson proxy}: runs the data plane until SIGTERM/SIGINT, then drains. */
+final class ProxyCommand {
+  static final String HELP =
+      """
+      usage: bin/keelson proxy --config FILE [options]
+
+        --config FILE         Envoy v3 bootstrap (YAML or JSON): static_resources listeners and clusters
+        --admin HOST:PORT     admin listener (default: the bootstrap's admin address, else 127.0.0.1:9901)
+        --concurrency N       event loops (default: number of cores), as Envoy's --concurrency
+        --transport T         auto | epoll | io_uring | nio (default auto: epoll where available)
+        --pipeline P          inline | disruptor: where routing stages run (default inline)
+        --drain-time SECONDS  how long shutdown waits for in-flight requests (default 5)
+
+      SIGTERM or Ctrl-C stops accepting, finishes in-flight requests, closes idle connections and exits.
+      """;
+
+  private ProxyCommand() {}
+
+  static int run(String[] argv) {
+    if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
+      System.out.print(HELP);
+      return 0;
+    }
+    Args args =
+        new Args("proxy", argv,
+            Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time"),
+            Set.of());
+    String config = args.get("--config", null);
+    if (config == null) {
+      System.err.print("keelson proxy: --config FILE is required\n\n" + HELP);
+      return 2;
+    }
+    ProxySnapshot snapshot;
+    try {
+      snapshot = BootstrapLoader.load(Path.of(config));
+    } catch (ConfigException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 1;
+    }
+    snapshot.warnings().forEach(w -> System.err.println("keelson proxy: warning: " + w));
+    ProxyOptions options;
+    try {
+      options = options(args, snapshot);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 2;
+    }
+    ProxyServer server = new ProxyServer(snapshot, options);
+    try {
+      server.start();
+    } catch (IllegalStateException | InterruptedException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
+      server.close();
+      System.err.println("keelson proxy: stopped");
+      stopped.countDown();
+    }, "keelson-shutdown"));
+    printStarted(server, snapshot);
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  static ProxyOptions options(Args args, ProxySnapshot snapshot) {
+    ProxyOptions o = ProxyOptions.defaults();
+    if (args.has("--concurrency")) {
+      o = o.withConcurrency(args.getInt("--concurrency", 1));
+    }
+    o = o.withTransport(Transport.select(args.get("--transport", "auto")));
+    o = o.withPipeline(PipelineMode.parse(args.get("--pipeline", "inline")));
+    if (args.has("--drain-time")) {
+      o = o.withDrainTime(Duration.ofSeconds(args.getInt("--drain-time", 5)));
+    }
+    Args.HostPort admin = args.hostPort("--admin", null);
+    if (admin != null) {
+      o = o.withAdmin(admin.host(), admin.port());
+    } else if (snapshot.admin() != null) {
+      o = o.withAdmin(snapshot.admin().host(), snapshot.admin().port());
+    }
+    return o;
+  }
+
+  private static void printStarted(ProxyServer server, ProxySnapshot snapshot) {
+    ProxyOptions o = server.options();
+    System.err.printf("keelson proxy: %d event loop(s), transport %s, pipeline %s%n",
+        o.concurrency(), o.transport().label(), o.pipeline().name().toLowerCase(java.util.Locale.ROOT));
+    snapshot.listeners().stream().filter(l -> l.http() != null).forEach(l ->
+        System.err.println("keelson proxy: listener " + l.name() + " on " + server.listenerAddress(l.name())));
+    if (server.adminAddress() != null) {
+      System.err.println("keelson proxy: admin on http://" + hostPort(server.adminAddress()) + "/ (ready: /ready)");
+    }
+  }
+
+  static String hostPort(java.net.InetSocketAddress a) {
+    return a.getAddress().getHostAddress() + ":" + a.getPort();
+  }
+}

@@ -1,0 +1,98 @@
+package io.keelson.dataplane.admin;
+
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.stats.ClusterStats;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.TreeMap;
+
+/** Answers admin requests from the proxy's live state. Runs on the admin event loop only. */
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private final ProxyServer proxy;
+
+  AdminHandler(ProxyServer proxy) {
+    this.proxy = proxy;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    String path = new QueryStringDecoder(req.uri()).path();
+    FullHttpResponse resp =
+        switch (path) {
+          case "/ready" -> proxy.ready() ? text(200, "LIVE\n") : text(503, "DRAINING\n");
+          case "/config_dump" -> json(proxy.snapshot().config().configDump());
+          case "/stats/prometheus" -> prometheus();
+          case "/clusters" -> text(200, clusters());
+          case "/" -> text(200, "keelson admin: /ready /config_dump /stats/prometheus /clusters\n");
+          default -> text(404, "no admin endpoint " + path + "; see /\n");
+        };
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    HttpUtil.setKeepAlive(resp, keepAlive);
+    var f = ctx.writeAndFlush(resp);
+    if (!keepAlive) {
+      f.addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private FullHttpResponse prometheus() {
+    StringBuilder out = new StringBuilder(proxy.stats().toPrometheus());
+    out.append("# TYPE keelson_pipeline_ring_depth gauge\n")
+        .append("keelson_pipeline_ring_depth{mode=\"")
+        .append(proxy.pipelines().mode().name().toLowerCase(java.util.Locale.ROOT))
+        .append("\"} ")
+        .append(proxy.pipelines().depth())
+        .append('\n');
+    out.append("# TYPE envoy_server_live gauge\nenvoy_server_live ").append(proxy.ready() ? 1 : 0).append('\n');
+    FullHttpResponse r = text(200, out.toString());
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    return r;
+  }
+
+  /** Envoy's /clusters text format: {@code cluster::host:port::stat::value}. */
+  private String clusters() {
+    StringBuilder out = new StringBuilder();
+    for (ServingCluster c : new TreeMap<>(proxy.snapshot().clusters()).values()) {
+      ClusterStats s = c.stats();
+      String n = c.name();
+      out.append(n).append("::observability_name::").append(n).append('\n');
+      out.append(n).append("::lb_policy::").append(c.config().lbPolicy()).append('\n');
+      out.append(n).append("::upstream_rq_total::").append(s.rqTotal.sum()).append('\n');
+      out.append(n).append("::upstream_cx_active::").append(s.cxActive.sum()).append('\n');
+      for (EndpointConfig e : c.config().endpoints()) {
+        out.append(n).append("::").append(e).append("::weight::").append(e.weight()).append('\n');
+        out.append(n).append("::").append(e).append("::health_flags::healthy\n");
+      }
+    }
+    return out.toString();
+  }
+
+  private static FullHttpResponse text(int status, String body) {
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(status),
+            Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
+    return r;
+  }
+
+  private static FullHttpResponse json(String body) {
+    FullHttpResponse r = text(200, body);
+    r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+    return r;
+  }
+}

@@ -1,0 +1,49 @@
+package io.keelson.dataplane.balance;
+
+import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.EndpointConfig;
+import java.util.random.RandomGenerator;
+
+/**
+ * Chooses an endpoint of one cluster. Threading: {@link #pick} is called by one thread at a time
+ * (the balance stage's single writer: its ring thread, or the event loop that owns an inline
+ * pipeline); {@link #onRequestStart}, {@link #onRequestEnd} and {@link #activeRequests} may be
+ * called from any thread. Nothing allocates after construction.
+ */
+public interface LoadBalancer {
+
+  /** Index of the chosen endpoint, or -1 when the cluster has none. */
+  int pick();
+
+  EndpointConfig endpoint(int index);
+
+  /** Number of endpoints. */
+  int size();
+
+  /** A request was sent to endpoint {@code index} (least request counts these). */
+  void onRequestStart(int index);
+
+  /** A request to endpoint {@code index} finished, whatever its outcome. */
+  void onRequestEnd(int index);
+
+  /** Requests started and not yet ended on endpoint {@code index}. */
+  int activeRequests(int index);
+
+  /**
+   * The balancer for a cluster's lb_policy.
+   *
+   * @param random used by this balancer only, from the thread that calls {@link #pick}
+   * @throws IllegalArgumentException for MAGLEV and RING_HASH, which have no socket-path balancer yet
+   */
+  static LoadBalancer create(ClusterConfig cluster, RandomGenerator random) {
+    EndpointConfig[] endpoints = cluster.endpoints().toArray(new EndpointConfig[0]);
+    return switch (cluster.lbPolicy()) {
+      case ROUND_ROBIN -> new RoundRobinBalancer(endpoints, random);
+      case LEAST_REQUEST -> new LeastRequestBalancer(endpoints, random);
+      case RANDOM -> new RandomBalancer(endpoints, random);
+      case MAGLEV, RING_HASH -> throw new IllegalArgumentException(
+          "cluster '" + cluster.name() + "': lb_policy " + cluster.lbPolicy()
+              + " has no socket-path balancer yet; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+    };
+  }
+}

@@ -1,0 +1,30 @@
+package io.keelson.dataplane.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Envoy's {@code envoy.filters.network.tcp_proxy}: each accepted connection goes to one cluster,
+ * chosen by weight. Immutable.
+ *
+ * @param statPrefix  Envoy's stat_prefix
+ * @param clusters    one entry (weight 1) for {@code cluster}, several for {@code weighted_clusters};
+ *                    header mutations are always {@link HeaderMutations#NONE}
+ * @param totalWeight sum of the weights (the pick is uniform over [0, totalWeight))
+ * @param idleTimeout Envoy's idle_timeout (default 1 h; ZERO disables)
+ */
+public record TcpProxyConfig(
+    String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout) {
+
+  /** Envoy's default idle_timeout for tcp_proxy. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
+
+  public TcpProxyConfig {
+    clusters = List.copyOf(clusters);
+  }
+
+  /** The cluster name when there is exactly one, else null (use the weights). */
+  public String cluster() {
+    return clusters.size() == 1 ? clusters.getFirst().name() : null;
+  }
+}

@@ -1,0 +1,378 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.Duration;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteConfig;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.route.HeaderMatch;
+import io.keelson.dataplane.route.PathMatch;
+import io.keelson.dataplane.route.QueryMatch;
+import io.keelson.dataplane.route.RequestMatcher;
+import io.keelson.dataplane.route.ValueMatch;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Translates an inline Envoy RouteConfiguration into a {@link RouteConfig}, recording every cluster
+ * a route names so the caller can check the references. Used by one thread.
+ */
+final class RouteTranslator {
+  /** Envoy's default route timeout. */
+  static final java.time.Duration DEFAULT_TIMEOUT = java.time.Duration.ofSeconds(15);
+
+  /** A cluster named by a route, with where it was named. */
+  record ClusterReference(String cluster, String path, String routeName) {}
+
+  private final Problems problems;
+  private final List<ClusterReference> references = new ArrayList<>();
+
+  RouteTranslator(Problems problems) {
+    this.problems = problems;
+  }
+
+  List<ClusterReference> references() {
+    return references;
+  }
+
+  RouteConfig translate(RouteConfiguration rc, String path) {
+    List<VirtualHostConfig> hosts = new ArrayList<>();
+    Map<String, String> domainOwners = new HashMap<>();
+    for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
+      hosts.add(virtualHost(rc.getVirtualHosts(i), path + ".virtual_hosts[" + i + "]", domainOwners));
+    }
+    return new RouteConfig(
+        rc.getName(),
+        hosts,
+        HeaderMutationTranslator.translate(
+            rc.getRequestHeadersToAddList(), rc.getRequestHeadersToRemoveList(), path, "request", problems),
+        HeaderMutationTranslator.translate(
+            rc.getResponseHeadersToAddList(), rc.getResponseHeadersToRemoveList(), path, "response", problems));
+  }
+
+  private VirtualHostConfig virtualHost(VirtualHost vh, String path, Map<String, String> domainOwners) {
+    if (vh.getName().isEmpty()) {
+      problems.error(path + ".name", "a virtual host name is required");
+    }
+    if (vh.getDomainsCount() == 0) {
+      problems.error(path + ".domains", "at least one domain is required (use \"*\" to match every host)");
+    }
+    for (int i = 0; i < vh.getDomainsCount(); i++) {
+      String domain = vh.getDomains(i);
+      String at = path + ".domains[" + i + "]";
+      if (domain.isEmpty() || domain.indexOf('*') != domain.lastIndexOf('*')
+          || (domain.length() > 1 && domain.indexOf('*') > 0 && domain.indexOf('*') < domain.length() - 1)) {
+        problems.error(at, "domain '" + domain + "' is not valid; expected an exact host, *.suffix, prefix.* or *");
+        continue;
+      }
+      String previous = domainOwners.putIfAbsent(domain.toLowerCase(Locale.ROOT), vh.getName());
+      if (previous != null) {
+        problems.error(at, "domain '" + domain + "' is already used by virtual host '" + previous
+            + "'; each domain may appear in one virtual host only");
+      }
+    }
+    List<RouteEntry> routes = new ArrayList<>();
+    for (int i = 0; i < vh.getRoutesCount(); i++) {
+      RouteEntry entry = route(vh.getRoutes(i), path + ".routes[" + i + "]");
+      if (entry != null) {
+        routes.add(entry);
+      }
+    }
+    return new VirtualHostConfig(
+        vh.getName(),
+        vh.getDomainsList(),
+        routes,
+        HeaderMutationTranslator.translate(
+            vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
+        HeaderMutationTranslator.translate(
+            vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems));
+  }
+
+  private RouteEntry route(Route route, String path) {
+    RequestMatcher match = match(route.getMatch(), path + ".match", route.hasMatch());
+    String name = route.getName().isEmpty() ? path : route.getName();
+    RouteAction action =
+        switch (route.getActionCase()) {
+          case ROUTE -> forward(route.getRoute(), path + ".route", name);
+          case REDIRECT -> redirect(route.getRedirect(), path + ".redirect");
+          case DIRECT_RESPONSE -> direct(route.getDirectResponse(), path + ".direct_response");
+          case ACTION_NOT_SET -> {
+            problems.error(path, "the route has no action; expected one of route, redirect, direct_response");
+            yield null;
+          }
+          default -> null; // an unsupported action kind: reported by SupportedFields
+        };
+    HeaderMutations request = HeaderMutationTranslator.translate(
+        route.getRequestHeadersToAddList(), route.getRequestHeadersToRemoveList(), path, "request", problems);
+    HeaderMutations response = HeaderMutationTranslator.translate(
+        route.getResponseHeadersToAddList(), route.getResponseHeadersToRemoveList(), path, "response", problems);
+    if (match == null || action == null) {
+      return null;
+    }
+    return new RouteEntry(route.getName(), match, action, request, response);
+  }
+
+  private RequestMatcher match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String path, boolean present) {
+    if (!present) {
+      problems.error(path, "a match is required");
+      return null;
+    }
+    boolean caseSensitive = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
+    PathMatch pathMatch =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> PathMatch.prefix(m.getPrefix(), caseSensitive);
+          case PATH -> PathMatch.exact(m.getPath(), caseSensitive);
+          case PATH_SEPARATED_PREFIX -> {
+            String prefix = m.getPathSeparatedPrefix();
+            if (!prefix.startsWith("/") || prefix.endsWith("/") || prefix.contains("?") || prefix.contains("#")) {
+              problems.error(path + ".path_separated_prefix", "'" + prefix
+                  + "' is not valid; expected a path that starts with '/', does not end with '/' and has no '?' or '#'");
+              yield null;
+            }
+            yield PathMatch.separatedPrefix(prefix, caseSensitive);
+          }
+          case SAFE_REGEX -> {
+            Pattern p = Re2Regex.compile(m.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
+            yield p == null ? null : PathMatch.regex(p);
+          }
+          case PATHSPECIFIER_NOT_SET -> {
+            problems.error(path, "a path match is required; expected one of prefix, path, safe_regex, path_separated_prefix");
+            yield null;
+          }
+          default -> null; // unsupported kind: reported by SupportedFields
+        };
+    List<HeaderMatch> headers = new ArrayList<>();
+    for (int i = 0; i < m.getHeadersCount(); i++) {
+      HeaderMatch h = header(m.getHeaders(i), path + ".headers[" + i + "]");
+      if (h != null) {
+        headers.add(h);
+      }
+    }
+    List<QueryMatch> queries = new ArrayList<>();
+    for (int i = 0; i < m.getQueryParametersCount(); i++) {
+      QueryMatch q = query(m.getQueryParameters(i), path + ".query_parameters[" + i + "]");
+      if (q != null) {
+        queries.add(q);
+      }
+    }
+    if (pathMatch == null || headers.size() != m.getHeadersCount() || queries.size() != m.getQueryParametersCount()) {
+      return null;
+    }
+    return new RequestMatcher(pathMatch, headers, queries);
+  }
+
+  private HeaderMatch header(HeaderMatcher h, String path) {
+    String name = h.getName();
+    if (name.isEmpty()) {
+      problems.error(path + ".name", "a header name is required");
+      return null;
+    }
+    if (!HeaderMatch.isSupportedName(name)) {
+      problems.error(path + ".name", "pseudo-header '" + name
+          + "' is not supported; expected a header name or one of :method, :authority, :path");
+      return null;
+    }
+    boolean invert = h.getInvertMatch();
+    boolean missingAsEmpty = h.getTreatMissingHeaderAsEmpty();
+    switch (h.getHeaderMatchSpecifierCase()) {
+      case PRESENT_MATCH -> {
+        return HeaderMatch.presence(name, h.getPresentMatch(), invert);
+      }
+      // Envoy: no specifier means "the header is present".
+      case HEADERMATCHSPECIFIER_NOT_SET -> {
+        return HeaderMatch.presence(name, true, invert);
+      }
+      default -> {}
+    }
+    ValueMatch value =
+        switch (h.getHeaderMatchSpecifierCase()) {
+          case EXACT_MATCH -> ValueMatch.exact(h.getExactMatch(), false);
+          case PREFIX_MATCH -> ValueMatch.prefix(h.getPrefixMatch(), false);
+          case SUFFIX_MATCH -> ValueMatch.suffix(h.getSuffixMatch(), false);
+          case CONTAINS_MATCH -> ValueMatch.contains(h.getContainsMatch(), false);
+          case SAFE_REGEX_MATCH -> {
+            Pattern p = Re2Regex.compile(h.getSafeRegexMatch().getRegex(), path + ".safe_regex_match.regex", problems);
+            yield p == null ? null : ValueMatch.regex(p);
+          }
+          case STRING_MATCH -> string(h.getStringMatch(), path + ".string_match");
+          default -> null; // range_match: reported by SupportedFields
+        };
+    return value == null ? null : HeaderMatch.value(name, value, invert, missingAsEmpty);
+  }
+
+  private QueryMatch query(QueryParameterMatcher q, String path) {
+    if (q.getName().isEmpty()) {
+      problems.error(path + ".name", "a query parameter name is required");
+      return null;
+    }
+    return switch (q.getQueryParameterMatchSpecifierCase()) {
+      case STRING_MATCH -> {
+        ValueMatch v = string(q.getStringMatch(), path + ".string_match");
+        yield v == null ? null : QueryMatch.value(q.getName(), v);
+      }
+      case PRESENT_MATCH -> {
+        if (!q.getPresentMatch()) {
+          problems.error(path + ".present_match", "false is not supported; expected true (Envoy requires true)");
+          yield null;
+        }
+        yield QueryMatch.present(q.getName());
+      }
+      default -> QueryMatch.present(q.getName());
+    };
+  }
+
+  private ValueMatch string(StringMatcher s, String path) {
+    boolean ignoreCase = s.getIgnoreCase();
+    return switch (s.getMatchPatternCase()) {
+      case EXACT -> ValueMatch.exact(s.getExact(), ignoreCase);
+      case PREFIX -> ValueMatch.prefix(s.getPrefix(), ignoreCase);
+      case SUFFIX -> ValueMatch.suffix(s.getSuffix(), ignoreCase);
+      case CONTAINS -> ValueMatch.contains(s.getContains(), ignoreCase);
+      case SAFE_REGEX -> {
+        Pattern p = Re2Regex.compile(s.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
+        yield p == null ? null : ValueMatch.regex(p);
+      }
+      case MATCHPATTERN_NOT_SET -> {
+        problems.error(path, "a match pattern is required; expected one of exact, prefix, suffix, contains, safe_regex");
+        yield null;
+      }
+      default -> null; // custom: reported by SupportedFields
+    };
+  }
+
+  private RouteAction.Forward forward(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String path, String routeName) {
+    List<RouteAction.WeightedCluster> clusters = new ArrayList<>();
+    long total;
+    switch (a.getClusterSpecifierCase()) {
+      case CLUSTER -> {
+        references.add(new ClusterReference(a.getCluster(), path + ".cluster", routeName));
+        clusters.add(new RouteAction.WeightedCluster(a.getCluster(), 1, HeaderMutations.NONE, HeaderMutations.NONE));
+        total = 1;
+      }
+      case WEIGHTED_CLUSTERS -> {
+        WeightedCluster wc = a.getWeightedClusters();
+        String wpath = path + ".weighted_clusters";
+        total = 0;
+        if (wc.getClustersCount() == 0) {
+          problems.error(wpath + ".clusters", "at least one cluster is required");
+          return null;
+        }
+        for (int i = 0; i < wc.getClustersCount(); i++) {
+          WeightedCluster.ClusterWeight cw = wc.getClusters(i);
+          String cpath = wpath + ".clusters[" + i + "]";
+          if (cw.getName().isEmpty()) {
+            problems.error(cpath + ".name", "a cluster name is required");
+            continue;
+          }
+          long weight = cw.hasWeight() ? Integer.toUnsignedLong(cw.getWeight().getValue()) : 0;
+          total += weight;
+          references.add(new ClusterReference(cw.getName(), cpath + ".name", routeName));
+          clusters.add(new RouteAction.WeightedCluster(
+              cw.getName(),
+              (int) Math.min(weight, Integer.MAX_VALUE),
+              HeaderMutationTranslator.translate(
+                  cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList(), cpath, "request", problems),
+              HeaderMutationTranslator.translate(
+                  cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList(), cpath, "response", problems)));
+        }
+        if (total == 0) {
+          problems.error(wpath, "the total weight of route '" + routeName + "' is 0; expected at least one cluster with a weight above 0");
+          return null;
+        }
+        if (total > Integer.MAX_VALUE) {
+          problems.error(wpath, "the total weight " + total + " is too large; expected at most " + Integer.MAX_VALUE);
+          return null;
+        }
+        if (wc.hasTotalWeight() && wc.getTotalWeight().getValue() != total) {
+          problems.error(wpath + ".total_weight", "is " + Integer.toUnsignedString(wc.getTotalWeight().getValue())
+              + " but the cluster weights add up to " + total + "; expected them to be equal (or total_weight left out)");
+          return null;
+        }
+      }
+      case CLUSTERSPECIFIER_NOT_SET -> {
+        problems.error(path, "a cluster is required; expected cluster or weighted_clusters");
+        return null;
+      }
+      default -> {
+        return null; // cluster_header and friends: reported by SupportedFields
+      }
+    }
+    java.time.Duration timeout = a.hasTimeout() ? duration(a.getTimeout()) : DEFAULT_TIMEOUT;
+    return new RouteAction.Forward(
+        clusters,
+        (int) total,
+        a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
+        a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
+        timeout);
+  }
+
+  private RouteAction.Redirect redirect(RedirectAction r, String path) {
+    String scheme =
+        switch (r.getSchemeRewriteSpecifierCase()) {
+          case HTTPS_REDIRECT -> r.getHttpsRedirect() ? "https" : null;
+          case SCHEME_REDIRECT -> r.getSchemeRedirect().toLowerCase(Locale.ROOT);
+          default -> null;
+        };
+    if (r.getPortRedirect() > 65535) {
+      problems.error(path + ".port_redirect", r.getPortRedirect() + " is out of range; expected 1-65535");
+    }
+    String redirectPath = r.getPathRewriteSpecifierCase() == RedirectAction.PathRewriteSpecifierCase.PATH_REDIRECT
+        ? r.getPathRedirect() : null;
+    String prefixRewrite = r.getPathRewriteSpecifierCase() == RedirectAction.PathRewriteSpecifierCase.PREFIX_REWRITE
+        ? r.getPrefixRewrite() : null;
+    int status =
+        switch (r.getResponseCode()) {
+          case MOVED_PERMANENTLY -> 301;
+          case FOUND -> 302;
+          case SEE_OTHER -> 303;
+          case TEMPORARY_REDIRECT -> 307;
+          case PERMANENT_REDIRECT -> 308;
+          default -> {
+            problems.error(path + ".response_code", r.getResponseCodeValue()
+                + " is not a redirect response code; expected one of MOVED_PERMANENTLY, FOUND, SEE_OTHER, TEMPORARY_REDIRECT, PERMANENT_REDIRECT");
+            yield 301;
+          }
+        };
+    return new RouteAction.Redirect(
+        scheme,
+        r.getHostRedirect().isEmpty() ? null : r.getHostRedirect(),
+        r.getPortRedirect(),
+        redirectPath,
+        prefixRewrite,
+        status,
+        r.getStripQuery());
+  }
+
+  private RouteAction.DirectResponse direct(DirectResponseAction d, String path) {
+    if (d.getStatus() < 200 || d.getStatus() > 599) {
+      problems.error(path + ".status", d.getStatus() + " is out of range; expected 200-599");
+      return null;
+    }
+    String body =
+        switch (d.getBody().getSpecifierCase()) {
+          case INLINE_STRING -> d.getBody().getInlineString();
+          case INLINE_BYTES -> d.getBody().getInlineBytes().toStringUtf8();
+          default -> "";
+        };
+    return new RouteAction.DirectResponse(d.getStatus(), body);
+  }
+
+  static java.time.Duration duration(Duration d) {
+    return java.time.Duration.ofSeconds(d.getSeconds(), d.getNanos());
+  }
+}

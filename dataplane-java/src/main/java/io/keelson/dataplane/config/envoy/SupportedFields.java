@@ -1,0 +1,310 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Per-message allow-lists of the Envoy fields Keelson reads. Every field that is set in the config
+ * is checked against its message's list: supported fields are walked into, fields safe to ignore
+ * give a warning, and any other field — including fields added to Envoy's protos later — is an
+ * error naming its path. Messages without a list (Duration, wrappers) are leaves. Immutable.
+ */
+final class SupportedFields {
+  private static final String SAFE = "ignored: Keelson does not use it, and ignoring it does not change how traffic is routed";
+
+  /** What Keelson does with the fields of one message type. */
+  private record Rules(Set<String> supported, Map<String, String> ignored, Map<String, String> rejected) {}
+
+  private static final Map<String, Rules> RULES = new HashMap<>();
+
+  static {
+    rules(Bootstrap.getDescriptor(), "static_resources", "admin")
+        .ignore("node", "ignored: node identity is only sent to an xDS server")
+        .ignore("layered_runtime", "ignored: Keelson has no runtime overrides")
+        .ignore("stats_sinks", "ignored: Keelson exposes stats on the admin listener (/stats/prometheus)")
+        .ignore("stats_config", SAFE)
+        .ignore("stats_flush_interval", SAFE)
+        .ignore("watchdogs", SAFE)
+        .ignore("watchdog", SAFE)
+        .ignore("overload_manager", "ignored: Keelson bounds its queues itself")
+        .ignore("enable_dispatcher_stats", SAFE)
+        .ignore("header_prefix", SAFE)
+        .ignore("stats_server_version_override", SAFE);
+    rules(Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
+    rules(Admin.getDescriptor(), "address")
+        .ignore("access_log", "ignored: the admin listener does not write an access log")
+        .ignore("access_log_path", "ignored: the admin listener does not write an access log")
+        .ignore("profile_path", SAFE);
+    rules(Address.getDescriptor(), "socket_address");
+    rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
+    rules(Listener.getDescriptor(), "name", "address", "filter_chains")
+        .ignore("stat_prefix", SAFE)
+        .ignore("access_log", "ignored: listener access logs are not written yet")
+        .ignore("traffic_direction", SAFE)
+        .ignore("metadata", SAFE)
+        .ignore("drain_type", SAFE)
+        .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
+        .ignore("enable_reuse_port", SAFE)
+        .ignore("reuse_port", SAFE)
+        .ignore("tcp_backlog_size", SAFE)
+        .ignore("connection_balance_config", SAFE);
+    rules(FilterChain.getDescriptor(), "filters")
+        .ignore("name", SAFE)
+        .ignore("metadata", SAFE)
+        .reject("transport_socket", "TLS is not supported yet")
+        .reject("filter_chain_match", "a listener runs exactly one filter chain");
+    rules(Filter.getDescriptor(), "name", "typed_config");
+    rules(HttpConnectionManager.getDescriptor(),
+            "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
+            "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb")
+        .ignore("access_log", "ignored: access logs are not written yet")
+        .ignore("access_log_options", "ignored: access logs are not written yet")
+        .ignore("tracing", "ignored: tracing is not implemented yet")
+        .ignore("server_name", SAFE)
+        .ignore("server_header_transformation", SAFE)
+        .ignore("add_user_agent", SAFE)
+        .reject("rds", "RDS is not supported yet; use an inline route_config");
+    rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(Router.getDescriptor())
+        .ignore("dynamic_stats", SAFE)
+        .ignore("start_child_span", SAFE)
+        .ignore("suppress_envoy_headers", SAFE)
+        .ignore("upstream_log", "ignored: upstream access logs are not written yet");
+    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count");
+    rules(Http1ProtocolOptions.getDescriptor());
+    rules(RouteConfiguration.getDescriptor(),
+            "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
+            "response_headers_to_add", "response_headers_to_remove")
+        .ignore("validate_clusters", "ignored: Keelson always rejects routes to clusters that do not exist")
+        .ignore("metadata", SAFE);
+    rules(VirtualHost.getDescriptor(),
+            "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
+            "response_headers_to_add", "response_headers_to_remove")
+        .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
+        .ignore("metadata", SAFE);
+    rules(Route.getDescriptor(),
+            "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
+            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove")
+        .ignore("metadata", SAFE)
+        .ignore("decorator", "ignored: tracing is not implemented yet")
+        .ignore("tracing", "ignored: tracing is not implemented yet")
+        .ignore("stat_prefix", SAFE);
+    rules(RouteMatch.getDescriptor(),
+        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters");
+    rules(HeaderMatcher.getDescriptor(),
+        "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
+        "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
+    rules(StringMatcher.getDescriptor(), "exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case");
+    rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
+    rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
+    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout")
+        .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
+        .reject("retry_policy", "retries are not supported yet");
+    rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
+    rules(WeightedCluster.ClusterWeight.getDescriptor(),
+        "name", "weight", "request_headers_to_add", "request_headers_to_remove",
+        "response_headers_to_add", "response_headers_to_remove");
+    rules(RedirectAction.getDescriptor(),
+        "https_redirect", "scheme_redirect", "host_redirect", "port_redirect", "path_redirect",
+        "prefix_rewrite", "response_code", "strip_query");
+    rules(DirectResponseAction.getDescriptor(), "status", "body");
+    rules(DataSource.getDescriptor(), "inline_string", "inline_bytes");
+    rules(HeaderValueOption.getDescriptor(), "header", "append", "append_action");
+    rules(HeaderValue.getDescriptor(), "key", "value");
+    rules(Cluster.getDescriptor(),
+            "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options")
+        .ignore("alt_stat_name", SAFE)
+        .ignore("metadata", SAFE)
+        .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
+        .ignore("dns_refresh_rate", "ignored: host names are resolved at connect time")
+        .ignore("respect_dns_ttl", "ignored: host names are resolved at connect time")
+        .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
+        .ignore("common_lb_config", SAFE)
+        .ignore("maglev_lb_config", "ignored: Keelson's Maglev uses its own table size")
+        .ignore("ring_hash_lb_config", SAFE)
+        .reject("transport_socket", "TLS to upstreams is not supported yet")
+        .reject("health_checks", "active health checking is not supported yet")
+        .reject("eds_cluster_config", "EDS is not supported yet");
+    rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
+    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
+        .ignore("locality", SAFE)
+        .ignore("metadata", SAFE)
+        .ignore("load_balancing_weight", "ignored: locality-weighted balancing is not enabled, endpoints are balanced by their own weight");
+    rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
+    rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
+    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config")
+        .ignore("common_http_protocol_options", "ignored: upstream connection options are not configurable yet");
+    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
+        "http_protocol_options");
+    rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout")
+        .ignore("access_log", "ignored: access logs are not written yet")
+        .ignore("access_log_options", "ignored: access logs are not written yet");
+    rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
+    rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
+  }
+
+  private static final class RulesBuilder {
+    private final Set<String> supported;
+    private final Map<String, String> ignored = new LinkedHashMap<>();
+    private final Map<String, String> rejected = new LinkedHashMap<>();
+
+    RulesBuilder(Descriptor type, String... supported) {
+      this.supported = new LinkedHashSet<>(List.of(supported));
+      for (String f : supported) {
+        if (type.findFieldByName(f) == null) {
+          throw new IllegalStateException(type.getFullName() + " has no field " + f);
+        }
+      }
+      RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected));
+    }
+
+    RulesBuilder ignore(String field, String why) {
+      ignored.put(field, why);
+      return this;
+    }
+
+    /** An unsupported field with a more specific message than the generic one. */
+    RulesBuilder reject(String field, String why) {
+      rejected.put(field, why);
+      return this;
+    }
+  }
+
+  private static RulesBuilder rules(Descriptor type, String... supported) {
+    return new RulesBuilder(type, supported);
+  }
+
+  private SupportedFields() {}
+
+  /** Checks every set field of {@code root} and below, reporting into {@code problems}. */
+  static void check(Message root, Problems problems) {
+    walk(root, "", problems);
+  }
+
+  /** True when Keelson has rules for this message type (false for leaves such as Duration). */
+  static boolean hasRules(Descriptor type) {
+    return RULES.containsKey(type.getFullName());
+  }
+
+  static boolean isSupported(Descriptor type, String field) {
+    Rules rules = RULES.get(type.getFullName());
+    return rules == null || rules.supported().contains(field);
+  }
+
+  /** Why ignoring this field is safe, or null when it is not an ignorable field. */
+  static String ignoredReason(Descriptor type, String field) {
+    Rules rules = RULES.get(type.getFullName());
+    return rules == null ? null : rules.ignored().get(field);
+  }
+
+  static String unsupported(Descriptor type, String field) {
+    Rules rules = RULES.get(type.getFullName());
+    String specific = rules.rejected().get(field);
+    return "not supported by Keelson"
+        + (specific != null ? " (" + specific + ")" : "")
+        + (rules.supported().isEmpty()
+            ? "; " + type.getName() + " takes no fields here"
+            : "; supported fields of " + type.getName() + ": " + String.join(", ", rules.supported()));
+  }
+
+  private static void walk(Message message, String path, Problems problems) {
+    Descriptor type = message.getDescriptorForType();
+    Rules rules = RULES.get(type.getFullName());
+    if (rules == null) {
+      return;
+    }
+    for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
+      FieldDescriptor field = e.getKey();
+      String name = field.getName();
+      String fieldPath = path.isEmpty() ? name : path + "." + name;
+      String why = rules.ignored().get(name);
+      if (why != null) {
+        problems.warn(fieldPath, why);
+        continue;
+      }
+      if (!rules.supported().contains(name)) {
+        problems.error(fieldPath, unsupported(type, name));
+        continue;
+      }
+      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
+        continue;
+      }
+      if (field.isMapField()) {
+        for (Object entry : (List<?>) e.getValue()) {
+          Message m = (Message) entry;
+          Descriptor entryType = m.getDescriptorForType();
+          Object key = m.getField(entryType.findFieldByName("key"));
+          Message value = (Message) m.getField(entryType.findFieldByName("value"));
+          walkValue(value, fieldPath + "[\"" + key + "\"]", problems);
+        }
+      } else if (field.isRepeated()) {
+        List<?> list = (List<?>) e.getValue();
+        for (int i = 0; i < list.size(); i++) {
+          walkValue((Message) list.get(i), fieldPath + "[" + i + "]", problems);
+        }
+      } else {
+        walkValue((Message) e.getValue(), fieldPath, problems);
+      }
+    }
+  }
+
+  private static void walkValue(Message value, String path, Problems problems) {
+    if (value instanceof Any any) {
+      try {
+        Descriptor type = SupportedTypes.REGISTRY.find(SupportedTypes.typeName(any.getTypeUrl()));
+        if (type == null) {
+          problems.error(path, "type " + any.getTypeUrl() + " is not supported; expected one of " + SupportedTypes.NAMES);
+          return;
+        }
+        walk(DynamicMessage.parseFrom(type, any.getValue()), path, problems);
+      } catch (InvalidProtocolBufferException e) {
+        problems.error(path, "cannot read " + any.getTypeUrl() + ": " + e.getMessage());
+      }
+      return;
+    }
+    walk(value, path, problems);
+  }
+}

@@ -1,0 +1,42 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** The typed_config types Keelson reads (everything else is rejected by name). Constants only. */
+final class SupportedTypes {
+  static final String PREFIX = "type.googleapis.com/";
+  static final String HCM = HttpConnectionManager.getDescriptor().getFullName();
+  static final String TCP_PROXY = TcpProxy.getDescriptor().getFullName();
+  static final String ROUTER = Router.getDescriptor().getFullName();
+  static final String UPSTREAM_HTTP_OPTIONS = HttpProtocolOptions.getDescriptor().getFullName();
+
+  static final List<Descriptor> DESCRIPTORS =
+      List.of(
+          HttpConnectionManager.getDescriptor(),
+          TcpProxy.getDescriptor(),
+          Router.getDescriptor(),
+          HttpProtocolOptions.getDescriptor());
+
+  static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
+
+  static final String NAMES = DESCRIPTORS.stream().map(Descriptor::getFullName).collect(Collectors.joining(", "));
+
+  private SupportedTypes() {}
+
+  static boolean isSupported(String typeUrl) {
+    String name = typeName(typeUrl);
+    return DESCRIPTORS.stream().anyMatch(d -> d.getFullName().equals(name));
+  }
+
+  static String typeName(String typeUrl) {
+    int slash = typeUrl.lastIndexOf('/');
+    return slash < 0 ? typeUrl : typeUrl.substring(slash + 1);
+  }
+}

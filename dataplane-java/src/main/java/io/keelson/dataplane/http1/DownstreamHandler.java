@@ -1,0 +1,634 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.config.HttpLimits;
+import io.keelson.dataplane.http1.codec.Http1Headers;
+import io.keelson.dataplane.http1.codec.Http1Listener;
+import io.keelson.dataplane.http1.codec.Http1Version;
+import io.keelson.dataplane.http1.codec.Http1ParseException;
+import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.http1.codec.Http1RequestParser;
+import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.routing.RoutingCallback;
+import io.keelson.dataplane.routing.RoutingEvent;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.routing.ServingListener;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One downstream HTTP/1.1 connection and the exchange it is running: parse the request, route it on
+ * the pipeline, stream it to an upstream connection from the event loop's pool, stream the response
+ * back. One exchange at a time (pipelined requests wait in the parser). Backpressure both ways: a peer
+ * that is not writable stops reads on the other side.
+ *
+ * <p>Threading: event-loop confined, except {@link #onRouted}, which a ring pipeline calls from its
+ * balance thread; it copies the decision and hops back to the event loop.
+ */
+final class DownstreamHandler extends ChannelInboundHandlerAdapter
+    implements Http1Listener<Http1Request>, RoutingCallback, EventFiller<RoutingEvent, DownstreamHandler> {
+
+  /** Request body bytes held while routing or connecting; past this, reading pauses. */
+  private static final int MAX_PENDING_BODY_BYTES = 64 * 1024;
+
+  private enum State { IDLE, ROUTING, CONNECTING, FORWARDING, LOCAL_REPLY, CLOSED }
+
+  private final ProxyContext context;
+  private final String listenerName;
+  private final Http1RequestParser parser;
+  private final Runnable decisionTask = this::onDecision;
+  private final Runnable timeoutTask = this::onRouteTimeout;
+  private final ChannelFutureListener connectListener = this::onConnected;
+  private Channel channel;
+  private String remoteIp;
+  private boolean inRead;
+  private boolean upstreamFlushPending;
+  private boolean readPaused;
+
+  // ---- the current exchange
+  private State state = State.IDLE;
+  private Http1Request request;
+  private boolean requestHasBody;
+  private boolean requestComplete;
+  private boolean responseStarted;
+  private boolean responseComplete;
+  private boolean responseChunked;
+  private boolean closeAfterResponse;
+  private boolean retried;
+  private ServingListener listener;
+  private final ArrayDeque<ByteBuf> pendingBody = new ArrayDeque<>();
+  private int pendingBodyBytes;
+  private Http1Headers pendingTrailers;
+  private ScheduledFuture<?> timeout;
+
+  // ---- the routing decision, copied out of the routing event
+  private boolean decided;
+  private ServingSnapshot snapshot;
+  private VirtualHostConfig virtualHost;
+  private RouteEntry route;
+  private RouteAction.WeightedCluster weightedCluster;
+  private ServingCluster cluster;
+  private LoadBalancer balancer;
+  private int endpoint;
+  private boolean endpointAccounted;
+
+  // ---- the upstream side
+  private UpstreamHandler upstream;
+  private UpstreamHandler connecting;
+  private boolean upstreamReused;
+  private boolean requestBodySent;
+
+  DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits) {
+    this.context = context;
+    this.listenerName = listenerName;
+    this.parser = new Http1RequestParser(this, limits);
+  }
+
+  // ======================================================================== connection events
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    channel = ctx.channel();
+    remoteIp = ((InetSocketAddress) channel.remoteAddress()).getAddress().getHostAddress();
+    ServingListener l = context.snapshot().listener(listenerName);
+    if (l != null) {
+      l.stats().cxTotal.increment();
+      l.stats().cxActive.increment();
+      listener = l;
+    }
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    inRead = true;
+    parser.feed((ByteBuf) msg);
+    if (parser.isPaused() && parser.bufferedBytes() > MAX_PENDING_BODY_BYTES) {
+      pauseReading(); // a client pipelining far ahead of us: stop reading, never buffer without bound
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    inRead = false;
+    if (upstreamFlushPending && upstream != null) {
+      upstream.channel().flush();
+    }
+    upstreamFlushPending = false;
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (upstream != null) {
+      upstream.channel().config().setAutoRead(ctx.channel().isWritable());
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    State was = state;
+    state = State.CLOSED;
+    if (listener != null) {
+      listener.stats().cxActive.decrement();
+    }
+    cancelTimeout();
+    releasePendingBody();
+    if (upstream != null) {
+      if (was == State.FORWARDING && !responseComplete) {
+        cluster.stats().rqResetBeforeResponse.increment();
+      }
+      endUpstreamRequest();
+      upstream.detach(false);
+      upstream = null;
+    }
+    parser.close();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  /** Stop serving this connection politely: close it now if idle, else after the current response. */
+  void drain() {
+    if (state == State.IDLE) {
+      channel.close();
+    } else {
+      closeAfterResponse = true;
+    }
+  }
+
+  // ======================================================================== request side
+
+  @Override
+  public void onHead(Http1Request head) {
+    request = head;
+    requestHasBody = head.chunked() || head.contentLength() > 0;
+    requestComplete = false;
+    responseStarted = false;
+    responseComplete = false;
+    responseChunked = false;
+    retried = false;
+    upstreamReused = false;
+    requestBodySent = false;
+    closeAfterResponse = !head.keepAlive() || context.draining();
+    decided = false;
+    snapshot = context.snapshot();
+    ServingListener l = snapshot.listener(listenerName);
+    if (l == null) {
+      // The listener left the config: serve nothing more on it.
+      state = State.LOCAL_REPLY;
+      closeAfterResponse = true;
+      sendLocalReply(503, "listener removed", null);
+      return;
+    }
+    listener = l;
+    l.stats().rqTotal.increment();
+    state = State.ROUTING;
+    if (!context.pipelines.current().tryPublish(this, this)) {
+      sendLocalReply(503, LocalReply.OVERLOADED, null);
+      return;
+    }
+    if (decided && channel.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  /** Fills the routing event; runs on the event loop while it holds the claimed slot. */
+  @Override
+  public void fill(RoutingEvent event, DownstreamHandler self) {
+    event.head = request;
+    event.snapshot = snapshot;
+    event.listener = listener;
+    event.callback = this;
+  }
+
+  /** The routing decision; on the balance thread for a ring, on the event loop inline. */
+  @Override
+  public void onRouted(RoutingEvent event) {
+    virtualHost = event.virtualHost;
+    route = event.route;
+    weightedCluster = event.weightedCluster;
+    cluster = event.cluster;
+    balancer = event.balancer;
+    endpoint = event.endpoint;
+    if (channel.eventLoop().inEventLoop()) {
+      decided = true;
+    } else {
+      channel.eventLoop().execute(decisionTask);
+    }
+  }
+
+  private void onDecision() {
+    if (state != State.ROUTING) {
+      return;
+    }
+    if (route == null) {
+      sendLocalReply(404, "", null);
+      return;
+    }
+    switch (route.action()) {
+      case RouteAction.DirectResponse direct -> sendLocalReply(direct.status(), direct.body(), null);
+      case RouteAction.Redirect redirect ->
+          sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
+      case RouteAction.Forward forward -> forward(forward);
+    }
+  }
+
+  private void forward(RouteAction.Forward forward) {
+    if (cluster == null) {
+      sendLocalReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
+      return;
+    }
+    if (endpoint < 0) {
+      cluster.stats().noHealthyUpstream.increment();
+      sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
+      return;
+    }
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    boolean expectContinue = request.expectContinue();
+    ForwardingHeaders.prepareRequest(
+        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    if (expectContinue) {
+      channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
+    }
+    UpstreamPool pool = context.pool();
+    UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint));
+    UpstreamHandler idle = pool.pollIdle(ep);
+    if (idle != null) {
+      upstreamReused = true;
+      attachAndSend(idle);
+    } else {
+      connectNew(pool, ep);
+    }
+  }
+
+  private void connectNew(UpstreamPool pool, UpstreamPool.Endpoint ep) {
+    state = State.CONNECTING;
+    connecting = new UpstreamHandler(pool, ep, cluster);
+    pool.connect(channel.eventLoop(), ep, cluster, connecting).addListener(connectListener);
+  }
+
+  private void onConnected(ChannelFuture future) {
+    UpstreamHandler h = connecting;
+    if (state != State.CONNECTING || h == null || h.channel() != future.channel()) {
+      future.channel().close(); // the exchange ended (timeout, client gone) while connecting
+      return;
+    }
+    connecting = null;
+    if (future.isSuccess()) {
+      attachAndSend(h);
+      return;
+    }
+    if (future.cause() instanceof ConnectTimeoutException) {
+      cluster.stats().cxConnectTimeout.increment();
+    }
+    cluster.stats().cxConnectFail.increment();
+    endUpstreamRequest();
+    sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
+  }
+
+  private void attachAndSend(UpstreamHandler h) {
+    upstream = h;
+    state = State.FORWARDING;
+    h.attach(this, request.method());
+    Channel up = h.channel();
+    ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
+    request.encodeTo(head);
+    up.write(head);
+    ByteBuf chunk;
+    while ((chunk = pendingBody.pollFirst()) != null) {
+      writeBody(chunk);
+    }
+    pendingBodyBytes = 0;
+    if (requestComplete) {
+      writeRequestEnd(pendingTrailers);
+      pendingTrailers = null;
+    }
+    up.flush();
+    if (readPaused && up.isWritable()) {
+      resumeReading();
+    }
+  }
+
+  @Override
+  public void onBody(ByteBuf content) {
+    switch (state) {
+      case FORWARDING -> {
+        writeBody(content);
+        flushUpstreamSoon();
+        if (!upstream.channel().isWritable()) {
+          pauseReading();
+        }
+      }
+      case ROUTING, CONNECTING -> {
+        pendingBody.addLast(content);
+        pendingBodyBytes += content.readableBytes();
+        if (pendingBodyBytes > MAX_PENDING_BODY_BYTES) {
+          pauseReading();
+        }
+      }
+      default -> content.release();
+    }
+  }
+
+  @Override
+  public void onComplete(Http1Headers trailers) {
+    requestComplete = true;
+    switch (state) {
+      case FORWARDING -> {
+        writeRequestEnd(trailers);
+        flushUpstreamSoon();
+        startTimeout();
+      }
+      case ROUTING, CONNECTING -> {
+        if (!trailers.isEmpty()) {
+          pendingTrailers = new Http1Headers(trailers.size());
+          pendingTrailers.copyFrom(trailers);
+        }
+      }
+      default -> {}
+    }
+    if (responseComplete) {
+      finishExchange();
+    }
+  }
+
+  @Override
+  public void onError(Http1ParseException e) {
+    if (listener != null) {
+      listener.stats().rqRejectedBadRequest.increment();
+    }
+    closeAfterResponse = true;
+    if (upstream != null) {
+      // A request that turned bad mid-body: the upstream saw only a prefix; never reuse that connection.
+      endUpstreamRequest();
+      upstream.detach(false);
+      upstream = null;
+    }
+    if (!responseStarted && state != State.CLOSED) {
+      state = State.LOCAL_REPLY;
+      sendLocalReply(e.status(), "", null);
+    } else {
+      channel.close();
+    }
+  }
+
+  private void writeBody(ByteBuf content) {
+    requestBodySent = true;
+    Channel up = upstream.channel();
+    if (request.chunked()) {
+      Http1Wire.writeChunk(up, content);
+    } else {
+      up.write(content);
+    }
+  }
+
+  private void writeRequestEnd(Http1Headers trailers) {
+    if (request.chunked()) {
+      Http1Wire.writeLastChunk(upstream.channel(), trailers);
+    }
+  }
+
+  private void flushUpstreamSoon() {
+    if (inRead) {
+      upstreamFlushPending = true;
+    } else {
+      upstream.channel().flush();
+    }
+  }
+
+  /**
+   * Backpressure is autoRead only: what one read delivered is bounded, and the parser's own pause is
+   * kept for sequencing exchanges (it pauses after each request).
+   */
+  private void pauseReading() {
+    if (!readPaused) {
+      readPaused = true;
+      channel.config().setAutoRead(false);
+    }
+  }
+
+  private void resumeReading() {
+    if (readPaused) {
+      readPaused = false;
+      channel.config().setAutoRead(true);
+    }
+  }
+
+  // ======================================================================== response side
+
+  void onResponseHead(Http1Response response) {
+    int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
+    responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
+    cluster.stats().recordResponse(status);
+    listener.stats().recordResponse(status);
+    ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
+    boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
+    if (!bodyless) {
+      if (response.chunked()) {
+        response.headers().add("transfer-encoding", "chunked");
+        responseChunked = true;
+      } else if (response.contentLength() < 0) {
+        // Read-until-close upstream: re-frame as chunked for HTTP/1.1 clients, close for 1.0.
+        if ((request.version() == Http1Version.HTTP_1_1)) {
+          response.headers().add("transfer-encoding", "chunked");
+          responseChunked = true;
+        } else {
+          closeAfterResponse = true;
+        }
+      }
+    }
+    if (closeAfterResponse || context.draining()) {
+      closeAfterResponse = true;
+      response.headers().set("connection", "close");
+    } else if (!(request.version() == Http1Version.HTTP_1_1)) {
+      response.headers().set("connection", "keep-alive");
+    }
+    ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32);
+    response.encodeTo(head);
+    channel.write(head);
+  }
+
+  void onResponseBody(ByteBuf content) {
+    if (responseChunked) {
+      Http1Wire.writeChunk(channel, content);
+    } else {
+      channel.write(content);
+    }
+    if (!channel.isWritable()) {
+      upstream.channel().config().setAutoRead(false);
+    }
+  }
+
+  void onResponseComplete(Http1Headers trailers) {
+    if (responseChunked) {
+      Http1Wire.writeLastChunk(channel, trailers);
+    }
+    cancelTimeout();
+    endUpstreamRequest();
+    UpstreamHandler up = upstream;
+    upstream = null;
+    up.detach(requestComplete && up.reusable());
+    responseComplete = true;
+    if (requestComplete) {
+      finishExchange();
+    } else {
+      // The upstream answered before the request body ended (e.g. an early 413): stop here.
+      closeAfterResponse = true;
+      channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  void flushDownstream() {
+    channel.flush();
+  }
+
+  void onUpstreamWritabilityChanged(boolean writable) {
+    if (writable) {
+      resumeReading();
+    }
+  }
+
+  void onUpstreamReset() {
+    upstream = null;
+    if (state != State.FORWARDING) {
+      return;
+    }
+    if (responseStarted) {
+      endUpstreamRequest();
+      channel.close();
+      return;
+    }
+    if (upstreamReused && !requestBodySent && !retried && requestComplete) {
+      // A pooled connection the upstream had just closed: safe to send the same head once more.
+      retried = true;
+      upstreamReused = false;
+      connectNew(context.pool(), context.pool().endpoint(balancer.endpoint(endpoint)));
+      return;
+    }
+    cluster.stats().rqResetBeforeResponse.increment();
+    endUpstreamRequest();
+    cancelTimeout();
+    sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
+  }
+
+  void onUpstreamProtocolError(Http1ParseException e) {
+    upstream = null;
+    endUpstreamRequest();
+    cancelTimeout();
+    if (responseStarted) {
+      channel.close();
+    } else {
+      sendLocalReply(502, LocalReply.PROTOCOL_ERROR, null);
+    }
+  }
+
+  // ======================================================================== timeouts
+
+  private void startTimeout() {
+    if (route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
+      timeout = channel.eventLoop().schedule(timeoutTask, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void cancelTimeout() {
+    if (timeout != null) {
+      timeout.cancel(false);
+      timeout = null;
+    }
+  }
+
+  private void onRouteTimeout() {
+    timeout = null;
+    if (state != State.FORWARDING && state != State.CONNECTING) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    if (upstream != null) {
+      UpstreamHandler up = upstream;
+      upstream = null;
+      up.detach(false);
+    }
+    endUpstreamRequest();
+    if (responseStarted) {
+      channel.close();
+    } else {
+      sendLocalReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
+    }
+  }
+
+  // ======================================================================== ending an exchange
+
+  private void sendLocalReply(int status, String body, String extraHeaders) {
+    state = State.LOCAL_REPLY;
+    releasePendingBody();
+    if (requestHasBody && !requestComplete) {
+      closeAfterResponse = true; // the unread body would otherwise be taken for the next request
+    }
+    responseStarted = true;
+    responseComplete = true;
+    if (listener != null) {
+      listener.stats().recordResponse(status);
+    }
+    ChannelFuture written =
+        channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders));
+    if (closeAfterResponse) {
+      written.addListener(ChannelFutureListener.CLOSE);
+      state = State.CLOSED;
+    } else if (requestComplete) {
+      finishExchange();
+    }
+  }
+
+  private void finishExchange() {
+    cancelTimeout();
+    request = null;
+    route = null;
+    cluster = null;
+    balancer = null;
+    if (closeAfterResponse || context.draining()) {
+      state = State.CLOSED;
+      channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    state = State.IDLE;
+    resumeReading();
+    parser.resume();
+  }
+
+  private void endUpstreamRequest() {
+    if (endpointAccounted) {
+      endpointAccounted = false;
+      balancer.onRequestEnd(endpoint);
+      cluster.stats().rqActive.decrement();
+    }
+  }
+
+  private void releasePendingBody() {
+    ByteBuf b;
+    while ((b = pendingBody.pollFirst()) != null) {
+      b.release();
+    }
+    pendingBodyBytes = 0;
+  }
+}

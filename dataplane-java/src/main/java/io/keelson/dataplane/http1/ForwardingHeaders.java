@@ -1,0 +1,71 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.http1.codec.Http1Headers;
+import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.http1.codec.Http1Response;
+
+/**
+ * Prepares heads for the next hop, the way Envoy does: hop-by-hop headers out, x-forwarded-for /
+ * x-forwarded-proto / x-request-id, path and host rewrites, then the header mutations of the weighted
+ * cluster, route, virtual host and route table, in that order. Stateless.
+ */
+final class ForwardingHeaders {
+  private ForwardingHeaders() {}
+
+  static void prepareRequest(
+      Http1Request request,
+      HttpConnectionManagerConfig hcm,
+      VirtualHostConfig vh,
+      RouteEntry route,
+      RouteAction.Forward forward,
+      RouteAction.WeightedCluster cluster,
+      String remoteIp) {
+    Http1Headers h = request.headers();
+    HeaderRewriter.removeHopByHop(h);
+    h.remove("expect");
+    if (request.chunked()) {
+      h.add("transfer-encoding", "chunked");
+    }
+    if (hcm.useRemoteAddress()) {
+      String xff = h.get("x-forwarded-for");
+      h.set("x-forwarded-for", xff == null ? remoteIp : xff + "," + remoteIp);
+      h.set("x-forwarded-proto", "http");
+    } else if (!h.contains("x-forwarded-proto")) {
+      h.add("x-forwarded-proto", "http");
+    }
+    if (hcm.generateRequestId() && !h.contains("x-request-id")) {
+      h.add("x-request-id", RequestIds.next());
+    }
+    if (forward.prefixRewrite() != null) {
+      int matched = route.match().matchedPrefixLength(request);
+      if (matched >= 0) {
+        request.setPath(forward.prefixRewrite() + request.path().substring(matched));
+      }
+    }
+    if (forward.hostRewrite() != null) {
+      h.set("host", forward.hostRewrite());
+    }
+    HeaderRewriter.apply(h, cluster.requestHeaders());
+    HeaderRewriter.apply(h, route.requestHeaders());
+    HeaderRewriter.apply(h, vh.requestHeaders());
+    HeaderRewriter.apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  static void prepareResponse(
+      Http1Response response,
+      HttpConnectionManagerConfig hcm,
+      VirtualHostConfig vh,
+      RouteEntry route,
+      RouteAction.WeightedCluster cluster) {
+    Http1Headers h = response.headers();
+    HeaderRewriter.removeHopByHop(h);
+    HeaderRewriter.apply(h, cluster.responseHeaders());
+    HeaderRewriter.apply(h, route.responseHeaders());
+    HeaderRewriter.apply(h, vh.responseHeaders());
+    HeaderRewriter.apply(h, hcm.routeConfig().responseHeaders());
+  }
+}

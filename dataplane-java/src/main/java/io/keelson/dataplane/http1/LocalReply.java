@@ -1,0 +1,78 @@
+package io.keelson.dataplane.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Responses the proxy makes itself (no route, no healthy upstream, timeouts, bad requests), with
+ * Envoy's bodies and status codes so that clients and dashboards see what they would see with Envoy.
+ * Stateless.
+ */
+final class LocalReply {
+  static final String NO_HEALTHY_UPSTREAM = "no healthy upstream";
+  static final String CONNECT_FAILURE =
+      "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+  static final String RESET_BEFORE_HEADERS =
+      "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  static final String CLUSTER_NOT_FOUND = "cluster not found";
+  static final String OVERLOADED = "routing pipeline full";
+  static final String PROTOCOL_ERROR = "upstream sent an invalid HTTP/1.1 response";
+
+  private LocalReply() {}
+
+  /**
+   * Encodes a whole response.
+   *
+   * @param extraHeaders already formatted header lines ("name: value\r\n"), or null
+   */
+  static ByteBuf encode(ByteBufAllocator alloc, int status, String body, boolean close, String extraHeaders) {
+    byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
+    StringBuilder head = new StringBuilder(128);
+    head.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
+    if (bodyBytes.length > 0) {
+      head.append("content-type: text/plain\r\n");
+    }
+    head.append("content-length: ").append(bodyBytes.length).append("\r\n");
+    head.append("server: keelson\r\n");
+    if (extraHeaders != null) {
+      head.append(extraHeaders);
+    }
+    if (close) {
+      head.append("connection: close\r\n");
+    }
+    head.append("\r\n");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
+    ByteBuf out = alloc.buffer(headBytes.length + bodyBytes.length);
+    out.writeBytes(headBytes).writeBytes(bodyBytes);
+    return out;
+  }
+
+  static String reason(int status) {
+    return switch (status) {
+      case 100 -> "Continue";
+      case 200 -> "OK";
+      case 201 -> "Created";
+      case 204 -> "No Content";
+      case 301 -> "Moved Permanently";
+      case 302 -> "Found";
+      case 303 -> "See Other";
+      case 307 -> "Temporary Redirect";
+      case 308 -> "Permanent Redirect";
+      case 400 -> "Bad Request";
+      case 403 -> "Forbidden";
+      case 404 -> "Not Found";
+      case 408 -> "Request Timeout";
+      case 413 -> "Payload Too Large";
+      case 429 -> "Too Many Requests";
+      case 431 -> "Request Header Fields Too Large";
+      case 500 -> "Internal Server Error";
+      case 501 -> "Not Implemented";
+      case 502 -> "Bad Gateway";
+      case 503 -> "Service Unavailable";
+      case 504 -> "Gateway Timeout";
+      default -> "Unknown";
+    };
+  }
+}

@@ -1,0 +1,61 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.routing.RoutingPipelines;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.StatsRegistry;
+import io.keelson.dataplane.transport.Transport;
+import io.netty.util.concurrent.FastThreadLocal;
+
+/**
+ * What every connection of one proxy process shares: the current snapshot, the routing pipelines, the
+ * transport, the counters and the drain flag. Thread-safe: the snapshot is swapped atomically and
+ * upstream pools are per event loop.
+ */
+public final class ProxyContext {
+  private volatile ServingSnapshot snapshot;
+  private volatile boolean draining;
+  final RoutingPipelines pipelines;
+  final Transport transport;
+  final StatsRegistry stats;
+  private final FastThreadLocal<UpstreamPool> pools;
+
+  public ProxyContext(ServingSnapshot snapshot, RoutingPipelines pipelines, Transport transport, StatsRegistry stats) {
+    this.snapshot = snapshot;
+    this.pipelines = pipelines;
+    this.transport = transport;
+    this.stats = stats;
+    this.pools =
+        new FastThreadLocal<>() {
+          @Override
+          protected UpstreamPool initialValue() {
+            return new UpstreamPool(transport);
+          }
+        };
+  }
+
+  public ServingSnapshot snapshot() {
+    return snapshot;
+  }
+
+  /** Swaps in a new snapshot; requests already routed finish on the one they started with. */
+  public void snapshot(ServingSnapshot next) {
+    this.snapshot = next;
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  public void startDraining() {
+    this.draining = true;
+  }
+
+  public StatsRegistry stats() {
+    return stats;
+  }
+
+  /** The upstream pool of the calling event loop. */
+  UpstreamPool pool() {
+    return pools.get();
+  }
+}

@@ -1,0 +1,294 @@
+package io.keelson.dataplane.http1.codec;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * An ordered, mutable, reusable list of header fields (name, value) as Latin-1 Strings. Names keep
+ * the case they were sent with (so forwarding preserves them); lookups take a lower-case name and
+ * match ASCII case-insensitively without allocating. Not thread-safe: owned by one event loop.
+ */
+public final class Http1Headers {
+  private static final int CRLF = ('\r' << 8) | '\n';
+  private static final int COLON_SP = (':' << 8) | ' ';
+
+  private String[] names;
+  private String[] values;
+  private int size;
+
+  public Http1Headers() {
+    this(16);
+  }
+
+  public Http1Headers(int initialCapacity) {
+    names = new String[Math.max(initialCapacity, 1)];
+    values = new String[names.length];
+  }
+
+  public int size() {
+    return size;
+  }
+
+  public boolean isEmpty() {
+    return size == 0;
+  }
+
+  public String name(int i) {
+    checkIndex(i);
+    return names[i];
+  }
+
+  public String value(int i) {
+    checkIndex(i);
+    return values[i];
+  }
+
+  /** Forgets every field, keeping the arrays for the next message. */
+  public void clear() {
+    Arrays.fill(names, 0, size, null);
+    Arrays.fill(values, 0, size, null);
+    size = 0;
+  }
+
+  /** The first value of the header, or null when absent. */
+  public String get(String lowerName) {
+    for (int i = 0; i < size; i++) {
+      if (nameIs(names[i], lowerName)) {
+        return values[i];
+      }
+    }
+    return null;
+  }
+
+  /** All values of the header joined with ',' (Envoy's matcher semantics), or null when absent. */
+  public String getAll(String lowerName) {
+    String first = null;
+    StringBuilder joined = null;
+    for (int i = 0; i < size; i++) {
+      if (nameIs(names[i], lowerName)) {
+        if (first == null) {
+          first = values[i];
+        } else {
+          if (joined == null) {
+            joined = new StringBuilder(first.length() * 2 + 1).append(first);
+          }
+          joined.append(',').append(values[i]);
+        }
+      }
+    }
+    return joined != null ? joined.toString() : first;
+  }
+
+  public boolean contains(String lowerName) {
+    return indexOf(lowerName, 0) >= 0;
+  }
+
+  /** How many fields carry this name. */
+  public int count(String lowerName) {
+    int n = 0;
+    for (int i = 0; i < size; i++) {
+      if (nameIs(names[i], lowerName)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Index of the first field with this name at or after {@code from}, or -1. */
+  public int indexOf(String lowerName, int from) {
+    for (int i = Math.max(from, 0); i < size; i++) {
+      if (nameIs(names[i], lowerName)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * True when a comma-separated element of any value of the header equals {@code lowerToken}
+   * ignoring ASCII case and surrounding whitespace (e.g. {@code Connection: keep-alive, Upgrade}).
+   */
+  public boolean containsToken(String lowerName, String lowerToken) {
+    for (int i = 0; i < size; i++) {
+      if (nameIs(names[i], lowerName) && listContains(values[i], lowerToken)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Appends a field after checking that the name is a token and the value holds only field
+   * characters (so encoding it can never inject a line).
+   *
+   * @throws IllegalArgumentException when the name or value is not valid on the wire
+   */
+  public Http1Headers add(String name, String value) {
+    if (!Http1Bytes.isTcharString(name)) {
+      throw new IllegalArgumentException("header name is not an RFC 9110 token: '" + name + "'");
+    }
+    if (!Http1Bytes.isFieldString(value)) {
+      throw new IllegalArgumentException(
+          "header value of '" + name + "' holds a control character or a non-Latin-1 char");
+    }
+    addTrusted(name, value);
+    return this;
+  }
+
+  /** Replaces every field of this name with one field (appended at the position of the first). */
+  public Http1Headers set(String name, String value) {
+    String lower = asciiLower(name);
+    int first = indexOf(lower, 0);
+    if (first < 0) {
+      return add(name, value);
+    }
+    if (!Http1Bytes.isFieldString(value) || !Http1Bytes.isTcharString(name)) {
+      add(name, value); // throws with the precise reason
+    }
+    names[first] = name;
+    values[first] = value;
+    removeFrom(lower, first + 1);
+    return this;
+  }
+
+  /** Removes every field of this name; returns how many were removed. */
+  public int remove(String lowerName) {
+    return removeFrom(lowerName, 0);
+  }
+
+  /** Removes the field at index i, keeping the order of the others. */
+  public void removeAt(int i) {
+    checkIndex(i);
+    System.arraycopy(names, i + 1, names, i, size - i - 1);
+    System.arraycopy(values, i + 1, values, i, size - i - 1);
+    size--;
+    names[size] = null;
+    values[size] = null;
+  }
+
+  /** Writes {@code name: value\r\n} for every field, in order (Latin-1). */
+  public void encodeTo(ByteBuf out) {
+    for (int i = 0; i < size; i++) {
+      out.writeCharSequence(names[i], StandardCharsets.ISO_8859_1);
+      out.writeShort(COLON_SP);
+      out.writeCharSequence(values[i], StandardCharsets.ISO_8859_1);
+      out.writeShort(CRLF);
+    }
+  }
+
+  /** Copies all fields of {@code other} into this list, replacing its content. */
+  public void copyFrom(Http1Headers other) {
+    clear();
+    for (int i = 0; i < other.size; i++) {
+      addTrusted(other.names[i], other.values[i]);
+    }
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < size; i++) {
+      sb.append(i == 0 ? "" : ", ").append(names[i]).append(": ").append(values[i]);
+    }
+    return sb.append(']').toString();
+  }
+
+  /** Appends without validation: for values the parser has already checked byte by byte. */
+  void addTrusted(String name, String value) {
+    if (size == names.length) {
+      names = Arrays.copyOf(names, size * 2);
+      values = Arrays.copyOf(values, size * 2);
+    }
+    names[size] = name;
+    values[size] = value;
+    size++;
+  }
+
+  void setValueAt(int i, String value) {
+    values[i] = value;
+  }
+
+  private int removeFrom(String lowerName, int from) {
+    int w = from;
+    for (int r = from; r < size; r++) {
+      if (!nameIs(names[r], lowerName)) {
+        names[w] = names[r];
+        values[w] = values[r];
+        w++;
+      }
+    }
+    int removed = size - w;
+    Arrays.fill(names, w, size, null);
+    Arrays.fill(values, w, size, null);
+    size = w;
+    return removed;
+  }
+
+  private void checkIndex(int i) {
+    if (i < 0 || i >= size) {
+      throw new IndexOutOfBoundsException("header index " + i + " of " + size);
+    }
+  }
+
+  /** ASCII case-insensitive equality against an already lower-case name; no allocation. */
+  static boolean nameIs(String name, String lowerName) {
+    int n = name.length();
+    if (n != lowerName.length()) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = name.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        c += 32;
+      }
+      if (c != lowerName.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** True when a comma-separated element of {@code list} equals {@code lowerToken} (ASCII case-insensitive). */
+  static boolean listContains(String list, String lowerToken) {
+    int n = list.length();
+    int i = 0;
+    while (i < n) {
+      int start = i;
+      int comma = list.indexOf(',', i);
+      int end = comma < 0 ? n : comma;
+      while (start < end && isOws(list.charAt(start))) {
+        start++;
+      }
+      int stop = end;
+      while (stop > start && isOws(list.charAt(stop - 1))) {
+        stop--;
+      }
+      if (stop - start == lowerToken.length() && list.regionMatches(true, start, lowerToken, 0, stop - start)) {
+        return true;
+      }
+      i = end + 1;
+    }
+    return false;
+  }
+
+  private static boolean isOws(char c) {
+    return c == ' ' || c == '\t';
+  }
+
+  static String asciiLower(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        char[] chars = s.toCharArray();
+        for (int j = i; j < chars.length; j++) {
+          if (chars[j] >= 'A' && chars[j] <= 'Z') {
+            chars[j] += 32;
+          }
+        }
+        return new String(chars);
+      }
+    }
+    return s;
+  }
+}

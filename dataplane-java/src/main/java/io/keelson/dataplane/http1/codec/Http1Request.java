@@ -1,0 +1,198 @@
+package io.keelson.dataplane.http1.codec;
+
+import io.keelson.dataplane.route.RequestHead;
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A request head: request line, headers and the body framing the parser derived from them.
+ * Mutable and reused by {@link Http1RequestParser} for the next request of the connection (see
+ * {@link Http1Listener#onHead}); owned by one event loop at a time, not thread-safe.
+ */
+public final class Http1Request implements RequestHead {
+  private static final int CRLF = ('\r' << 8) | '\n';
+
+  private String method = "GET";
+  private String uri;
+  private String path = "/";
+  private String query;
+  private String targetAuthority;
+  private Http1Version version = Http1Version.HTTP_1_1;
+  private final Http1Headers headers = new Http1Headers();
+  private long contentLength;
+  private boolean chunked;
+  private boolean keepAlive = true;
+  private boolean expectContinue;
+  private boolean upgrade;
+
+  /** An empty {@code GET / HTTP/1.1} head, for requests the proxy builds itself. */
+  public Http1Request() {}
+
+  @Override
+  public String method() {
+    return method;
+  }
+
+  /** The request-target as sent (origin-form {@code /p?q}, absolute-form, authority-form or {@code *}). */
+  public String uri() {
+    if (uri == null) {
+      uri = query == null ? path : path + '?' + query;
+    }
+    return uri;
+  }
+
+  @Override
+  public String path() {
+    return path;
+  }
+
+  @Override
+  public String query() {
+    return query;
+  }
+
+  public Http1Version version() {
+    return version;
+  }
+
+  public Http1Headers headers() {
+    return headers;
+  }
+
+  /**
+   * The Host header. For an absolute-form target the parser has already replaced Host with the
+   * target's authority (RFC 9112 §3.2.2); for CONNECT it is the Host header too (the target is
+   * {@link #path()}).
+   */
+  @Override
+  public String authority() {
+    return headers.get("host");
+  }
+
+  @Override
+  public String header(String lowerCaseName) {
+    return headers.getAll(lowerCaseName);
+  }
+
+  /** The body length when fixed (0 when the request has no body), -1 when chunked. */
+  public long contentLength() {
+    return contentLength;
+  }
+
+  public boolean chunked() {
+    return chunked;
+  }
+
+  /** Whether the client wants the connection kept after this exchange (version and Connection header). */
+  public boolean keepAlive() {
+    return keepAlive;
+  }
+
+  /** {@code Expect: 100-continue} on an HTTP/1.1 request. */
+  public boolean expectContinue() {
+    return expectContinue;
+  }
+
+  /** {@code Connection: upgrade} together with an {@code Upgrade} header. */
+  public boolean upgrade() {
+    return upgrade;
+  }
+
+  /** True when the request-target was in absolute-form ({@code http://host/path}). */
+  public boolean absoluteForm() {
+    return targetAuthority != null;
+  }
+
+  /** Replaces the path (e.g. a prefix rewrite), keeping the query. */
+  public Http1Request setPath(String newPath) {
+    if (newPath == null || newPath.isEmpty()) {
+      throw new IllegalArgumentException("path must not be empty");
+    }
+    for (int i = 0; i < newPath.length(); i++) {
+      char c = newPath.charAt(i);
+      if (c <= 0x20 || c >= 0x7f || c == '#' || c == '?') {
+        throw new IllegalArgumentException("path holds a byte not allowed in a request-target: " + (int) c);
+      }
+    }
+    path = newPath;
+    uri = null;
+    targetAuthority = null;
+    return this;
+  }
+
+  /** Replaces the method (upper-case token). */
+  public Http1Request setMethod(String newMethod) {
+    if (!Http1Bytes.isTcharString(newMethod)) {
+      throw new IllegalArgumentException("method is not a token: '" + newMethod + "'");
+    }
+    method = newMethod;
+    return this;
+  }
+
+  /**
+   * Writes {@code METHOD target HTTP/1.1\r\n}, the headers and the empty line. The target is the
+   * origin-form {@code path[?query]} (an absolute-form target is sent upstream in origin-form), or
+   * the target as sent for {@code *} and CONNECT.
+   */
+  public void encodeTo(ByteBuf out) {
+    out.writeCharSequence(method, StandardCharsets.ISO_8859_1);
+    out.writeByte(' ');
+    out.writeCharSequence(path, StandardCharsets.ISO_8859_1);
+    if (query != null) {
+      out.writeByte('?');
+      out.writeCharSequence(query, StandardCharsets.ISO_8859_1);
+    }
+    out.writeByte(' ');
+    out.writeBytes(Http1Version.HTTP_1_1.bytes(), 0, 8);
+    out.writeShort(CRLF);
+    headers.encodeTo(out);
+    out.writeShort(CRLF);
+  }
+
+  /** A detached copy, for a listener that must keep the head after resume(). */
+  public Http1Request copy() {
+    Http1Request c = new Http1Request();
+    c.method = method;
+    c.uri = uri;
+    c.path = path;
+    c.query = query;
+    c.targetAuthority = targetAuthority;
+    c.version = version;
+    c.headers.copyFrom(headers);
+    c.contentLength = contentLength;
+    c.chunked = chunked;
+    c.keepAlive = keepAlive;
+    c.expectContinue = expectContinue;
+    c.upgrade = upgrade;
+    return c;
+  }
+
+  @Override
+  public String toString() {
+    return method + ' ' + uri() + ' ' + version + ' ' + headers;
+  }
+
+  // ---- set by the parser ---------------------------------------------------------------------
+
+  void startLine(String method, String uri, String path, String query, String targetAuthority, Http1Version version) {
+    this.method = method;
+    this.uri = uri;
+    this.path = path;
+    this.query = query;
+    this.targetAuthority = targetAuthority;
+    this.version = version;
+    headers.clear();
+  }
+
+  String targetAuthority() {
+    return targetAuthority;
+  }
+
+  void framing(long contentLength, boolean chunked, boolean keepAlive, boolean expectContinue, boolean upgrade) {
+    this.contentLength = contentLength;
+    this.chunked = chunked;
+    this.keepAlive = keepAlive;
+    this.expectContinue = expectContinue;
+    this.upgrade = upgrade;
+  }
+}

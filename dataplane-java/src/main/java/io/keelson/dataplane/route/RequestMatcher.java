@@ -1,0 +1,65 @@
+package io.keelson.dataplane.route;
+
+import java.util.List;
+
+/**
+ * A compiled Envoy RouteMatch: a path matcher, then every header matcher, then every query
+ * parameter matcher (all must match). Immutable and thread-safe; {@link #matches} allocates nothing
+ * (see {@link HeaderMatch} and {@link QueryMatch} for the two rare exceptions).
+ */
+public final class RequestMatcher implements RouteMatch {
+  private final PathMatch path;
+  private final HeaderMatch[] headers;
+  private final QueryMatch[] queries;
+
+  public RequestMatcher(PathMatch path, List<HeaderMatch> headers, List<QueryMatch> queries) {
+    this.path = path;
+    this.headers = headers.toArray(new HeaderMatch[0]);
+    this.queries = queries.toArray(new QueryMatch[0]);
+  }
+
+  /** Only a path matcher. */
+  public static RequestMatcher path(PathMatch path) {
+    return new RequestMatcher(path, List.of(), List.of());
+  }
+
+  @Override
+  public boolean matches(RequestHead head) {
+    if (!path.matches(head.path())) {
+      return false;
+    }
+    for (HeaderMatch h : headers) {
+      if (!h.matches(head)) {
+        return false;
+      }
+    }
+    for (QueryMatch q : queries) {
+      if (!q.matches(head)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public int matchedPrefixLength(RequestHead head) {
+    return path.matchedPrefixLength(head.path());
+  }
+
+  public PathMatch pathMatch() {
+    return path;
+  }
+
+  public List<HeaderMatch> headers() {
+    return List.of(headers);
+  }
+
+  public List<QueryMatch> queries() {
+    return List.of(queries);
+  }
+
+  @Override
+  public String toString() {
+    return "RequestMatcher[" + path + ", headers=" + List.of(headers) + ", query=" + List.of(queries) + "]";
+  }
+}

@@ -1,0 +1,53 @@
+package io.keelson.dataplane.routing;
+
+import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.route.RequestHead;
+
+/**
+ * The one pre-allocated, mutable event of the L7 pipeline: a request head in, a routing decision out.
+ *
+ * <p>Threading: the publisher (an event loop) writes the inputs while it holds the claimed slot; then
+ * each stage in turn owns the event; the last stage hands the decision to {@link #callback}, which
+ * copies what it needs before returning, since the slot is reused right after.
+ */
+public final class RoutingEvent {
+  // ---- inputs, written by the publisher
+  public RequestHead head;
+  public ServingSnapshot snapshot;
+  public ServingListener listener;
+  public RoutingCallback callback;
+
+  // ---- outputs, written by the stages
+  /** Null when no virtual host matched the authority. */
+  public VirtualHostConfig virtualHost;
+  /** Null when no route matched. */
+  public RouteEntry route;
+  /** For a forwarding route: the chosen (weighted) cluster entry; else null. */
+  public RouteAction.WeightedCluster weightedCluster;
+  /** For a forwarding route: the cluster, or null when the route names one the snapshot lacks. */
+  public ServingCluster cluster;
+  /** The balancer that picked {@link #endpoint}; completion must be reported to it. */
+  public LoadBalancer balancer;
+  /** Index of the chosen endpoint in {@link #balancer}, or -1 (none healthy or no cluster). */
+  public int endpoint = -1;
+
+  void clearOutputs() {
+    virtualHost = null;
+    route = null;
+    weightedCluster = null;
+    cluster = null;
+    balancer = null;
+    endpoint = -1;
+  }
+
+  /** Drops references to request objects so the slot does not keep them alive. */
+  void clearInputs() {
+    head = null;
+    snapshot = null;
+    listener = null;
+    callback = null;
+  }
+}

@@ -1,0 +1,62 @@
+package io.keelson.dataplane.server;
+
+import io.keelson.dataplane.pipeline.PipelineFactory;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.transport.Transport;
+import java.time.Duration;
+
+/**
+ * How a proxy process runs (not what it routes: that is the snapshot). Immutable.
+ *
+ * @param concurrency  event loops (Envoy's --concurrency)
+ * @param adminHost    admin listener address; null disables the admin listener
+ * @param adminPort    admin port (0 = ephemeral)
+ * @param drainTime    how long shutdown waits for in-flight requests
+ */
+public record ProxyOptions(
+    Transport transport,
+    int concurrency,
+    PipelineMode pipeline,
+    int ringSize,
+    String adminHost,
+    int adminPort,
+    Duration drainTime) {
+
+  public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
+  public static final int DEFAULT_ADMIN_PORT = 9901;
+
+  /** Defaults: best transport, one event loop per core, inline pipeline, admin on 127.0.0.1:9901. */
+  public static ProxyOptions defaults() {
+    return new ProxyOptions(
+        Transport.select("auto"),
+        Runtime.getRuntime().availableProcessors(),
+        PipelineMode.INLINE,
+        PipelineFactory.DEFAULT_RING_SIZE,
+        DEFAULT_ADMIN_HOST,
+        DEFAULT_ADMIN_PORT,
+        Duration.ofSeconds(5));
+  }
+
+  public ProxyOptions withConcurrency(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("--concurrency must be at least 1, got " + n);
+    }
+    return new ProxyOptions(transport, n, pipeline, ringSize, adminHost, adminPort, drainTime);
+  }
+
+  public ProxyOptions withTransport(Transport t) {
+    return new ProxyOptions(t, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime);
+  }
+
+  public ProxyOptions withPipeline(PipelineMode p) {
+    return new ProxyOptions(transport, concurrency, p, ringSize, adminHost, adminPort, drainTime);
+  }
+
+  public ProxyOptions withAdmin(String host, int port) {
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, host, port, drainTime);
+  }
+
+  public ProxyOptions withDrainTime(Duration d) {
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, d);
+  }
+}

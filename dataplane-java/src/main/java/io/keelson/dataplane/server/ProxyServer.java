@@ -1,0 +1,159 @@
+package io.keelson.dataplane.server;
+
+import io.keelson.dataplane.admin.AdminServer;
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.http1.Http1ProxyInitializer;
+import io.keelson.dataplane.http1.ProxyContext;
+import io.keelson.dataplane.routing.RoutingPipelines;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.StatsRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One proxy process's socket path: binds every HTTP listener of the snapshot on N event loops, runs
+ * the admin listener, swaps snapshots, and drains on shutdown (stop accepting, finish in-flight
+ * exchanges, close idle keep-alive connections, exit). Thread-safe; {@link #close} is idempotent.
+ */
+public final class ProxyServer implements AutoCloseable {
+  private final ProxyOptions options;
+  private final StatsRegistry stats = new StatsRegistry();
+  private final RoutingPipelines pipelines;
+  private final ProxyContext context;
+  private final EventLoopGroup workers;
+  private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
+  private final Map<String, Channel> listeners = new LinkedHashMap<>();
+  private AdminServer admin;
+  private volatile boolean closed;
+
+  public ProxyServer(ProxySnapshot snapshot, ProxyOptions options) {
+    this.options = options;
+    this.pipelines = new RoutingPipelines(options.pipeline(), options.ringSize());
+    this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats), pipelines, options.transport(), stats);
+    this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
+  }
+
+  /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */
+  public ProxyServer start() throws InterruptedException {
+    for (ListenerConfig l : context.snapshot().config().listeners()) {
+      if (l.http() == null) {
+        continue; // L4 listeners belong to the gateway, not the socket proxy
+      }
+      ServerBootstrap b =
+          new ServerBootstrap()
+              .group(workers)
+              .channel(options.transport().serverChannel())
+              .option(ChannelOption.SO_BACKLOG, 4096)
+              .option(ChannelOption.SO_REUSEADDR, true)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childHandler(new Http1ProxyInitializer(context, l, connections));
+      try {
+        listeners.put(l.name(), b.bind(l.host(), l.port()).sync().channel());
+      } catch (Exception e) {
+        close();
+        throw new IllegalStateException(
+            "listener '" + l.name() + "' cannot bind " + l.host() + ":" + l.port() + ": " + describe(e), e);
+      }
+    }
+    if (options.adminHost() != null) {
+      admin = new AdminServer(this);
+      try {
+        admin.start(options.adminHost(), options.adminPort());
+      } catch (Exception e) {
+        close();
+        throw new IllegalStateException(
+            "admin listener cannot bind " + options.adminHost() + ":" + options.adminPort() + ": " + describe(e), e);
+      }
+    }
+    return this;
+  }
+
+  private static String describe(Exception e) {
+    return e instanceof BindException ? "address already in use or not local" : String.valueOf(e.getMessage());
+  }
+
+  /** The bound address of a listener (the real port when the config asked for port 0). */
+  public InetSocketAddress listenerAddress(String name) {
+    Channel ch = listeners.get(name);
+    if (ch == null) {
+      throw new IllegalArgumentException("no listener named '" + name + "'; have " + listeners.keySet());
+    }
+    return (InetSocketAddress) ch.localAddress();
+  }
+
+  public InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.address();
+  }
+
+  /** Swaps in a new snapshot for new requests (listener addresses are fixed at start for now). */
+  public void update(ProxySnapshot snapshot) {
+    context.snapshot(ServingSnapshot.compile(snapshot, stats));
+  }
+
+  public ServingSnapshot snapshot() {
+    return context.snapshot();
+  }
+
+  public StatsRegistry stats() {
+    return stats;
+  }
+
+  public ProxyOptions options() {
+    return options;
+  }
+
+  public RoutingPipelines pipelines() {
+    return pipelines;
+  }
+
+  /** True once listening and until draining starts. */
+  public boolean ready() {
+    return !closed && !context.draining() && !listeners.isEmpty();
+  }
+
+  public int activeConnections() {
+    return connections.size();
+  }
+
+  /** Graceful stop: stop accepting, let in-flight exchanges finish (up to the drain time), then exit. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    context.startDraining();
+    for (Channel l : listeners.values()) {
+      l.close().awaitUninterruptibly();
+    }
+    for (Channel c : connections) {
+      c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
+    }
+    long deadline = System.nanoTime() + options.drainTime().toNanos();
+    while (!connections.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(10); // shutdown path only: polls the connection count, never on an event loop
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    closed = true;
+    connections.close().awaitUninterruptibly();
+    if (admin != null) {
+      admin.close();
+    }
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    pipelines.close();
+  }
+}

@@ -1,0 +1,38 @@
+package io.keelson.dataplane.stats;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Downstream counters of one HTTP connection manager (Envoy's {@code http.<stat_prefix>.*}).
+ * Thread-safe: written by every event loop, read by the admin thread.
+ */
+public final class HttpStats {
+  final String prefix;
+  public final LongAdder cxTotal = new LongAdder();
+  public final LongAdder cxActive = new LongAdder();
+  public final LongAdder rqTotal = new LongAdder();
+  public final LongAdder rqTimeout = new LongAdder();
+  public final LongAdder rqRejectedBadRequest = new LongAdder();
+  /** Index 1..5 = 1xx..5xx. */
+  private final LongAdder[] rqByClass = newClasses();
+
+  HttpStats(String prefix) {
+    this.prefix = prefix;
+  }
+
+  public void recordResponse(int status) {
+    rqByClass[Math.min(5, Math.max(1, status / 100))].increment();
+  }
+
+  public long responses(int statusClass) {
+    return rqByClass[statusClass].sum();
+  }
+
+  static LongAdder[] newClasses() {
+    LongAdder[] classes = new LongAdder[6];
+    for (int i = 1; i < classes.length; i++) {
+      classes[i] = new LongAdder();
+    }
+    return classes;
+  }
+}

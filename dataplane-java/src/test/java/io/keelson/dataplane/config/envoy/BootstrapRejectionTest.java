@@ -1,0 +1,293 @@
+package io.keelson.dataplane.config.envoy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keelson.dataplane.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+/** Every config Keelson cannot run is rejected with a message naming the file, the field path and what is expected. */
+class BootstrapRejectionTest {
+  private static final String BASE = BootstrapLoaderTest.fixture("minimal.yaml");
+  private static final String HCM = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
+  private static final String ROUTES = HCM + ".route_config.virtual_hosts[0].routes";
+
+  /** The base config with one exact piece of text replaced (fails loudly if the text is not there). */
+  private static String edit(String config, String from, String to) {
+    assertThat(config).contains(from);
+    return config.replace(from, to);
+  }
+
+  private static String edit(String from, String to) {
+    return edit(BASE, from, to);
+  }
+
+  private static ConfigException rejected(String yaml) {
+    try {
+      BootstrapLoader.fromYaml(yaml, "config.yaml");
+    } catch (ConfigException e) {
+      return e;
+    }
+    throw new AssertionError("config was accepted:\n" + yaml);
+  }
+
+  @Test
+  void baseConfigIsAccepted() throws Exception {
+    assertThat(BootstrapLoader.fromYaml(BASE, "config.yaml").warnings()).isEmpty();
+  }
+
+  @Test
+  void rejectsMaglevClusterUsedByAnHttpRoute() {
+    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV")).problems()).containsExactly(
+        "config.yaml: static_resources.clusters[0].lb_policy: MAGLEV is not supported on HTTP listeners; "
+            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+  }
+
+  @Test
+  void rejectsAnLbPolicyKeelsonDoesNotRun() {
+    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: CLUSTER_PROVIDED")).getMessage()).isEqualTo(
+        "config.yaml: static_resources.clusters[0].lb_policy: CLUSTER_PROVIDED is not supported; "
+            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH");
+  }
+
+  @Test
+  void rejectsAnHttpFilterOtherThanTheRouter() {
+    String yaml = edit("          http_filters:\n", """
+                  http_filters:
+                  - name: envoy.filters.http.cors
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.cors.v3.Cors "
+            + "is not supported; expected only envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router)");
+  }
+
+  @Test
+  void rejectsARouterThatIsNotTheLastFilter() {
+    String yaml = edit(BASE, "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
+        "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n"
+            + "          - name: envoy.filters.http.router\n");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + HCM + ".http_filters[0]: the router must be the last http filter");
+  }
+
+  @Test
+  void rejectsARetryPolicyByItsFullPath() {
+    String yaml = edit("                  cluster: backend\n",
+        "                  cluster: backend\n                  retry_policy: { retry_on: 5xx }\n");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[1].route.retry_policy: not supported by Keelson (retries are not supported yet); "
+            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout");
+  }
+
+  @Test
+  void rejectsARouteActionKindKeelsonDoesNotRun() {
+    String yaml = edit("                route: { cluster: backend }\n", "                non_forwarding_action: {}\n");
+    assertThat(rejected(yaml).problems()).containsExactly(
+        "config.yaml: " + ROUTES + "[0].non_forwarding_action: not supported by Keelson; supported fields of Route: "
+            + "name, match, route, redirect, direct_response, request_headers_to_add, request_headers_to_remove, "
+            + "response_headers_to_add, response_headers_to_remove",
+        "config.yaml: " + ROUTES + "[0]: the route has no action; expected one of route, redirect, direct_response");
+  }
+
+  @Test
+  void rejectsAClusterTypeKeelsonDoesNotRun() {
+    String yaml = edit("    lb_policy: ROUND_ROBIN\n", "    lb_policy: ROUND_ROBIN\n    type: ORIGINAL_DST\n");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: static_resources.clusters[0].type: ORIGINAL_DST is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
+  }
+
+  @Test
+  void rejectsTlsOnAListener() {
+    String yaml = edit("    - filters:\n", """
+            - transport_socket:
+                name: envoy.transport_sockets.tls
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+              filters:
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: static_resources.listeners[0].filter_chains[0].transport_socket: not supported by Keelson "
+            + "(TLS is not supported yet); supported fields of FilterChain: filters");
+  }
+
+  @Test
+  void rejectsARouteToAClusterThatDoesNotExist() {
+    String yaml = edit("                route: { cluster: backend }", "                route: { cluster: backnd }");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[0].route.cluster: route 'first' names cluster 'backnd', which is not defined; "
+            + "expected one of [backend]");
+  }
+
+  @Test
+  void rejectsDuplicateListenerAndClusterNames() {
+    String listener = BASE.substring(BASE.indexOf("  - name: main"), BASE.indexOf("  clusters:"));
+    String cluster = BASE.substring(BASE.indexOf("  - name: backend"));
+    String yaml = edit(BASE, "  clusters:\n", listener.replace("port_value: 10000", "port_value: 10001") + "  clusters:\n") + cluster;
+    assertThat(rejected(yaml).problems()).containsExactly(
+        "config.yaml: static_resources.listeners[1].name: listener name 'main' is already used by "
+            + "static_resources.listeners[0]; expected unique names",
+        "config.yaml: static_resources.clusters[1].name: cluster name 'backend' is already used by "
+            + "static_resources.clusters[0]; expected unique names");
+  }
+
+  @Test
+  void rejectsPortsOutOfRange() {
+    assertThat(rejected(edit("port_value: 10000", "port_value: 70000")).getMessage()).isEqualTo(
+        "config.yaml: static_resources.listeners[0].address.socket_address.port_value: 70000 is out of range; expected 0-65535");
+    assertThat(rejected(edit("port_value: 8080", "port_value: 0")).getMessage()).isEqualTo(
+        "config.yaml: static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address"
+            + ".socket_address.port_value: 0 is out of range; expected 1-65535");
+  }
+
+  @Test
+  void rejectsWeightedClustersWithZeroTotalWeight() {
+    String yaml = edit("                route:\n                  cluster: backend\n", """
+                        route:
+                          weighted_clusters:
+                            clusters:
+                            - { name: backend, weight: 0 }
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[1].route.weighted_clusters: the total weight of route 'second' is 0; "
+            + "expected at least one cluster with a weight above 0");
+  }
+
+  @Test
+  void rejectsTotalWeightThatDisagreesWithTheClusters() {
+    String yaml = edit("                route:\n                  cluster: backend\n", """
+                        route:
+                          weighted_clusters:
+                            total_weight: 100
+                            clusters:
+                            - { name: backend, weight: 60 }
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[1].route.weighted_clusters.total_weight: is 100 but the cluster weights add up to 60; "
+            + "expected them to be equal (or total_weight left out)");
+  }
+
+  @Test
+  void yamlSyntaxErrorsSayLineAndColumn() {
+    String yaml = edit("      socket_address: { address: 127.0.0.1, port_value: 10000 }",
+        "      socket_address: { address: 127.0.0.1, port_value: 10000");
+    assertThat(rejected(yaml).getMessage()).startsWith("config.yaml:6:").contains("invalid YAML");
+  }
+
+  @Test
+  void jsonSyntaxErrorsSayLineAndColumn() {
+    assertThat(rejected("{\n  \"static_resources\": {,}\n}").getMessage()).startsWith("config.yaml:2:24: invalid JSON: ");
+  }
+
+  @Test
+  void duplicateKeysAreAnError() {
+    String yaml = edit("    lb_policy: ROUND_ROBIN\n", "    lb_policy: ROUND_ROBIN\n    lb_policy: RANDOM\n");
+    // The YAML parser reports the position it had reached, which may be the line before the duplicate.
+    assertThat(rejected(yaml).getMessage()).matches("config.yaml:3[12]:\\d+: invalid YAML: Duplicate field 'lb_policy'");
+  }
+
+  @Test
+  void misspelledFieldsAreNamed() {
+    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_polcy: ROUND_ROBIN")).getMessage()).isEqualTo(
+        "config.yaml: not a valid Envoy v3 bootstrap: Cannot find field: lb_polcy in message envoy.config.cluster.v3.Cluster");
+  }
+
+  @Test
+  void rejectsRegexConstructsRe2DoesNotHave() {
+    String yaml = edit("match: { prefix: /first }", "match: { safe_regex: { regex: \"/(?!admin).*\" } }");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[0].match.safe_regex.regex: regex '/(?!admin).*' uses lookahead, which RE2 "
+            + "(Envoy's regex engine) does not accept; expected RE2 syntax");
+  }
+
+  @Test
+  void rejectsInvalidRegex() {
+    String yaml = edit("match: { prefix: /first }", "match: { safe_regex: { regex: \"/items/[0-9\" } }");
+    assertThat(rejected(yaml).getMessage()).startsWith(
+        "config.yaml: " + ROUTES + "[0].match.safe_regex.regex: regex '/items/[0-9' is invalid: ");
+  }
+
+  @Test
+  void rejectsHeaderAppendActionsKeelsonCannotExpress() {
+    String yaml = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend }
+                        request_headers_to_add:
+                        - header: { key: x-a, value: b }
+                          append_action: ADD_IF_ABSENT
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[0].request_headers_to_add[0].append_action: ADD_IF_ABSENT is not supported; "
+            + "expected one of APPEND_IF_EXISTS_OR_ADD, OVERWRITE_IF_EXISTS_OR_ADD");
+  }
+
+  @Test
+  void rejectsHostNamesInStaticClusters() {
+    assertThat(rejected(edit("address: 127.0.0.1, port_value: 8080", "address: backend.local, port_value: 8080")).getMessage())
+        .isEqualTo("config.yaml: static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address"
+            + ".socket_address.address: 'backend.local' is not an IP address; a STATIC cluster needs IP addresses "
+            + "(use STRICT_DNS or LOGICAL_DNS for host names)");
+  }
+
+  @Test
+  void rejectsADomainUsedByTwoVirtualHosts() {
+    String yaml = edit("          http_filters:\n", """
+                    - name: again
+                      domains: ["*"]
+                      routes: []
+                  http_filters:
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + HCM + ".route_config.virtual_hosts[1].domains[0]: domain '*' is already used by virtual host 'all'; "
+            + "each domain may appear in one virtual host only");
+  }
+
+  @Test
+  void rejectsUnknownPseudoHeaders() {
+    String yaml = edit("match: { prefix: /first }",
+        "match: { prefix: /first, headers: [{ name: \":scheme\", string_match: { exact: https } }] }");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: " + ROUTES + "[0].match.headers[0].name: pseudo-header ':scheme' is not supported; "
+            + "expected a header name or one of :method, :authority, :path");
+  }
+
+  @Test
+  void rejectsDynamicResources() {
+    assertThat(rejected("dynamic_resources: { ads_config: { api_type: GRPC } }\n" + BASE).getMessage()).startsWith(
+        "config.yaml: dynamic_resources: not supported by Keelson; supported fields of Bootstrap: static_resources, admin");
+  }
+
+  @Test
+  void reportsEveryProblemAtOnce() {
+    String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"),
+        "                route: { cluster: backend }", "                route: { cluster: nowhere, retry_policy: {} }");
+    assertThat(rejected(yaml).problems()).hasSize(3);
+  }
+
+  @Test
+  void checksTcpProxyListenersLikeHttpOnes() {
+    String yaml = edit(BASE.substring(BASE.indexOf("      - name: envoy.filters.network.http_connection_manager"), BASE.indexOf("  clusters:")), """
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: tcp
+                  cluster: elsewhere
+                  hash_policy: [{ source_ip: {} }]
+        """);
+    assertThat(rejected(yaml).problems()).containsExactly(
+        "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.hash_policy: not supported by "
+            + "Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout",
+        "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: tcp_proxy 'tcp' "
+            + "names cluster 'elsewhere', which is not defined; expected one of [backend]");
+  }
+
+  @Test
+  void rejectsANetworkFilterKeelsonDoesNotRun() {
+    String yaml = edit("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy");
+    assertThat(rejected(yaml).getMessage()).isEqualTo(
+        "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config: type "
+            + "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy is not supported; expected one of "
+            + SupportedTypes.NAMES);
+  }
+}

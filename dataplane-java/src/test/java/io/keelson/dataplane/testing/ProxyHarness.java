@@ -1,0 +1,111 @@
+package io.keelson.dataplane.testing;
+
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.server.ProxyOptions;
+import io.keelson.dataplane.server.ProxyServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * Starts a real {@link ProxyServer} from Envoy bootstrap YAML (through the same loader the CLI uses),
+ * on ephemeral ports, and talks to it. Not thread-safe; one per test.
+ */
+public final class ProxyHarness implements AutoCloseable {
+  public final ProxyServer server;
+  public final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  public ProxyHarness(String yaml, PipelineMode mode) throws Exception {
+    ProxySnapshot snapshot = BootstrapLoader.fromYaml(yaml, "test.yaml");
+    ProxyOptions options = ProxyOptions.defaults().withConcurrency(2).withPipeline(mode).withAdmin("127.0.0.1", 0)
+        .withDrainTime(Duration.ofSeconds(3));
+    server = new ProxyServer(snapshot, options).start();
+  }
+
+  public int port() {
+    return server.listenerAddress("ingress").getPort();
+  }
+
+  public int adminPort() {
+    return server.adminAddress().getPort();
+  }
+
+  public HttpResponse<String> get(String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path)).timeout(Duration.ofSeconds(10));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+    return client.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + port() + path);
+  }
+
+  public String admin(String path) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort() + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+
+  /**
+   * A bootstrap with one listener named "ingress" on an ephemeral port.
+   *
+   * @param virtualHosts YAML of the virtual_hosts list items, indented by 12 spaces
+   * @param clusters     YAML of the clusters list items, indented by 2 spaces
+   */
+  public static String bootstrap(String virtualHosts, String clusters) {
+    return """
+        static_resources:
+          listeners:
+          - name: ingress
+            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: ingress_http
+                  route_config:
+                    name: local
+                    virtual_hosts:
+        %s
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+          clusters:
+        %s
+        """.formatted(virtualHosts.stripTrailing(), clusters.stripTrailing());
+  }
+
+  /** One STATIC cluster item for {@link #bootstrap}, endpoints on 127.0.0.1. */
+  public static String cluster(String name, String lbPolicy, int... ports) {
+    StringBuilder b = new StringBuilder();
+    b.append("  - name: ").append(name).append('\n')
+        .append("    connect_timeout: 1s\n")
+        .append("    type: STATIC\n")
+        .append("    lb_policy: ").append(lbPolicy).append('\n')
+        .append("    load_assignment:\n")
+        .append("      cluster_name: ").append(name).append('\n')
+        .append("      endpoints:\n")
+        .append("      - lb_endpoints:\n");
+    for (int p : ports) {
+      b.append("        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ").append(p).append(" } } }\n");
+    }
+    return b.toString();
+  }
+}

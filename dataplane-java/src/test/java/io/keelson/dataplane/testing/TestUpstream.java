@@ -1,0 +1,209 @@
+package io.keelson.dataplane.testing;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A real HTTP/1.1 upstream for tests, written on Netty's own codec (independent of Keelson's), whose
+ * behaviour is chosen by the request path:
+ * <ul>
+ *   <li>{@code /delay/MS...} answers after MS milliseconds;
+ *   <li>{@code /big/BYTES} streams BYTES of body, producing only while its channel is writable;
+ *   <li>{@code /slowread/BYTES_PER_TICK} reads the request body in small steps, then answers the count;
+ *   <li>{@code /close} closes the connection without answering; {@code /garbage} answers non-HTTP;
+ *   <li>{@code /status/CODE} answers with that status; anything else answers 200.
+ * </ul>
+ * Every normal answer carries {@code x-upstream: NAME} and a body listing the request line, its headers
+ * and the number of body bytes received. Thread-safe counters let tests see what reached it.
+ */
+public final class TestUpstream implements AutoCloseable {
+  private final String name;
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final Channel server;
+  public final AtomicInteger requests = new AtomicInteger();
+  public final AtomicInteger connections = new AtomicInteger();
+  /** Body bytes written by /big responses so far. */
+  public final AtomicLong bigBytesWritten = new AtomicLong();
+  /** Request body bytes read so far (all paths). */
+  public final AtomicLong bodyBytesRead = new AtomicLong();
+  /** Request lines seen, in order. */
+  public final CopyOnWriteArrayList<String> requestLines = new CopyOnWriteArrayList<>();
+  /** Headers of the last request (lower-case names; repeated headers joined with ","). */
+  public volatile Map<String, String> lastHeaders = Map.of();
+
+  public TestUpstream(String name) throws InterruptedException {
+    this.name = name;
+    this.server =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    connections.incrementAndGet();
+                    ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
+                  }
+                })
+            .bind("127.0.0.1", 0)
+            .sync()
+            .channel();
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  @Override
+  public void close() {
+    server.close().awaitUninterruptibly();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  private final class Handler extends ChannelInboundHandlerAdapter {
+    private HttpRequest request;
+    private long bodyBytes;
+    private int slowReadStep;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpRequest r) {
+        request = r;
+        bodyBytes = 0;
+        requests.incrementAndGet();
+        requestLines.add(r.method() + " " + r.uri() + " " + r.protocolVersion());
+        Map<String, String> headers = new ConcurrentHashMap<>();
+        r.headers().forEach(e -> headers.merge(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue(), (a, b) -> a + "," + b));
+        lastHeaders = headers;
+        String uri = r.uri();
+        if (uri.startsWith("/close")) {
+          ctx.close();
+          return;
+        }
+        if (uri.startsWith("/garbage")) {
+          ctx.writeAndFlush(Unpooled.copiedBuffer("NOT HTTP AT ALL\r\n\r\n", StandardCharsets.US_ASCII))
+              .addListener(ChannelFutureListener.CLOSE);
+          return;
+        }
+        if (uri.startsWith("/slowread/")) {
+          slowReadStep = Integer.parseInt(uri.substring("/slowread/".length()));
+          ctx.channel().config().setAutoRead(false);
+          ctx.executor().schedule(() -> ctx.read(), 5, TimeUnit.MILLISECONDS);
+        }
+      }
+      if (msg instanceof HttpContent c) {
+        bodyBytes += c.content().readableBytes();
+        bodyBytesRead.addAndGet(c.content().readableBytes());
+        c.release();
+        if (slowReadStep > 0 && !(msg instanceof LastHttpContent)) {
+          ctx.executor().schedule(() -> ctx.read(), 2, TimeUnit.MILLISECONDS);
+        }
+        if (msg instanceof LastHttpContent) {
+          ctx.channel().config().setAutoRead(true);
+          slowReadStep = 0;
+          respond(ctx);
+        }
+      }
+    }
+
+    private void respond(ChannelHandlerContext ctx) {
+      HttpRequest r = request;
+      String uri = r.uri();
+      boolean keepAlive = HttpUtil.isKeepAlive(r);
+      if (uri.startsWith("/delay/")) {
+        long ms = Long.parseLong(uri.substring("/delay/".length()).replaceAll("[^0-9].*$", ""));
+        long received = bodyBytes;
+        ctx.executor().schedule(() -> writeEcho(ctx, r, received, keepAlive, 200), ms, TimeUnit.MILLISECONDS);
+      } else if (uri.startsWith("/big/")) {
+        writeBig(ctx, Long.parseLong(uri.substring("/big/".length())), keepAlive);
+      } else if (uri.startsWith("/status/")) {
+        writeEcho(ctx, r, bodyBytes, keepAlive, Integer.parseInt(uri.substring("/status/".length(), "/status/".length() + 3)));
+      } else {
+        writeEcho(ctx, r, bodyBytes, keepAlive, 200);
+      }
+    }
+
+    private void writeEcho(ChannelHandlerContext ctx, HttpRequest r, long received, boolean keepAlive, int status) {
+      StringBuilder body = new StringBuilder();
+      body.append(r.method()).append(' ').append(r.uri()).append('\n');
+      r.headers().forEach(e -> body.append(e.getKey().toLowerCase(java.util.Locale.ROOT)).append(": ").append(e.getValue()).append('\n'));
+      body.append("body-bytes: ").append(received).append('\n');
+      ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+      HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
+      resp.headers().set("x-upstream", name);
+      resp.headers().set("x-hop", "should-be-removed");
+      resp.headers().set(HttpHeaderNames.CONNECTION, keepAlive ? "keep-alive, x-hop" : "close, x-hop");
+      resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+      ctx.write(resp);
+      var f = ctx.writeAndFlush(new DefaultLastHttpContent(content));
+      if (!keepAlive) {
+        f.addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    /** Streams {@code total} bytes chunked, producing only while writable, so backpressure shows. */
+    private void writeBig(ChannelHandlerContext ctx, long total, boolean keepAlive) {
+      HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+      resp.headers().set("x-upstream", name);
+      HttpUtil.setTransferEncodingChunked(resp, true);
+      ctx.write(resp);
+      byte[] block = new byte[16 * 1024];
+      java.util.Arrays.fill(block, (byte) 'x');
+      Runnable[] pump = new Runnable[1];
+      long[] sent = {0};
+      pump[0] = () -> {
+        while (sent[0] < total && ctx.channel().isWritable()) {
+          int n = (int) Math.min(block.length, total - sent[0]);
+          sent[0] += n;
+          bigBytesWritten.addAndGet(n);
+          ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(block, 0, n)));
+        }
+        if (sent[0] >= total) {
+          var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+          if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+          }
+        } else if (ctx.channel().isActive()) {
+          ctx.executor().schedule(pump[0], 1, TimeUnit.MILLISECONDS);
+        }
+      };
+      pump[0].run();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}
