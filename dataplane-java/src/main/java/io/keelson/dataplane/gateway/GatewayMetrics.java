@@ -48,7 +48,10 @@ public final class GatewayMetrics {
     return out.toString();
   }
 
-  /** "stats rx=... tx=... dropped=... flows=... drops: reason=n ..." (only non-zero reasons). */
+  /**
+   * "stats t=SECONDS rx=... tx=... flows=... drops: reason=n ..." (only non-zero reasons); t is the
+   * monotonic time since the gateway started, so rates can be computed from two lines.
+   */
   public static String statsLine(GatewayRuntime runtime) {
     long rx = 0;
     long tx = 0;
@@ -56,7 +59,8 @@ public final class GatewayMetrics {
       rx += runtime.counter(role, GatewayCounter.RX_PACKETS);
       tx += runtime.counter(role, GatewayCounter.TX_PACKETS);
     }
-    StringBuilder out = new StringBuilder("stats rx=").append(rx).append(" tx=").append(tx)
+    StringBuilder out = new StringBuilder("stats t=")
+        .append(String.format(java.util.Locale.ROOT, "%.3f", runtime.uptimeNanos() / 1e9)).append(" rx=").append(rx).append(" tx=").append(tx)
         .append(" flows=").append(runtime.stages().trackedFlows()).append(" drops:");
     long[] drops = runtime.stages().dropCounts();
     for (DropReason r : DropReason.values()) {

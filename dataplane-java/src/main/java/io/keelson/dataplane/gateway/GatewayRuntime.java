@@ -42,6 +42,7 @@ public final class GatewayRuntime implements AutoCloseable {
   private final GatewayTables tables;
   private final GatewayStages stages;
   private DpdkPort exceptionPort;
+  private long startedNanos;
 
   private GatewayRuntime(GatewaySettings settings) {
     this.settings = settings;
@@ -74,6 +75,7 @@ public final class GatewayRuntime implements AutoCloseable {
   /** Starts the EAL, the ports and one poller per RX queue. */
   public static GatewayRuntime start(GatewaySettings settings) {
     GatewayRuntime runtime = new GatewayRuntime(settings);
+    runtime.startedNanos = System.nanoTime();
     runtime.startPollers();
     return runtime;
   }
@@ -202,6 +204,11 @@ public final class GatewayRuntime implements AutoCloseable {
     GatewaySettings s = settings;
     tables.update(config(new GatewaySettings(s.profile(), s.mode(), s.portAddresses(), s.snatAddresses(), vips,
         s.limits(), s.extraEalArgs(), s.pinPollers())));
+  }
+
+  /** Nanoseconds since the pollers started. */
+  public long uptimeNanos() {
+    return System.nanoTime() - startedNanos;
   }
 
   public GatewayStages stages() {
