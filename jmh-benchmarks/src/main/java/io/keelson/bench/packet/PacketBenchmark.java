@@ -85,7 +85,8 @@ public final class PacketBenchmark {
     List<Result> results = new ArrayList<>();
     for (Map.Entry<String, Subject> e : subjects.entrySet()) {
       String[] parts = e.getKey().split("/", 2);
-      results.add(new Result(parts[0], parts[1], String.join(" ", e.getValue().command()), rates.get(e.getKey())));
+      String command = String.join(" ", e.getValue().command()).replace(o.classpath(), "<classpath>");
+      results.add(new Result(parts[0], parts[1], command, rates.get(e.getKey())));
     }
     return results;
   }
@@ -149,8 +150,10 @@ public final class PacketBenchmark {
       @Override
       public double measure(Options o, int run) throws IOException, InterruptedException {
         List<String> withPrefix = new ArrayList<>(cmd);
-        withPrefix.addAll(1, List.of("--file-prefix", "kbench-tpmd-" + ProcessHandle.current().pid() + "-" + run));
+        String prefix = "kbench-tpmd-" + ProcessHandle.current().pid() + "-" + run;
+        withPrefix.addAll(1, List.of("--file-prefix", prefix));
         String out = runFor(withPrefix, o, o.seconds());
+        removeRuntimeDir(prefix);
         // Per-second samples per port; skip the first two seconds (start-up), sum the ports of each sample.
         List<Long> samples = new ArrayList<>();
         Matcher m = TESTPMD_PPS.matcher(out);
@@ -194,9 +197,10 @@ public final class PacketBenchmark {
       @Override
       public double measure(Options o, int run) throws IOException, InterruptedException {
         List<String> withPrefix = new ArrayList<>(cmd);
-        withPrefix.addAll(List.of("--eal", "--file-prefix", "--eal",
-            "kbench-gw-" + ProcessHandle.current().pid() + "-" + run));
+        String prefix = "kbench-gw-" + ProcessHandle.current().pid() + "-" + run;
+        withPrefix.addAll(List.of("--eal", "--file-prefix", "--eal", prefix));
         String out = runFor(withPrefix, o, o.seconds() + 20);
+        removeRuntimeDir(prefix);
         List<double[]> points = new ArrayList<>();
         for (String line : out.split("\n")) {
           Matcher m = GATEWAY_STATS.matcher(line);
@@ -213,6 +217,18 @@ public final class PacketBenchmark {
         return (last[1] - first[1]) / (last[0] - first[0]) / 1e6;
       }
     };
+  }
+
+  /** EAL leaves /var/run/dpdk/PREFIX behind; the prefixes are this runner's own. */
+  private static void removeRuntimeDir(String prefix) throws IOException {
+    Path dir = Path.of("/var/run/dpdk", prefix);
+    if (Files.isDirectory(dir)) {
+      try (var files = Files.walk(dir)) {
+        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(f);
+        }
+      }
+    }
   }
 
   private static String lastLine(String out) {
