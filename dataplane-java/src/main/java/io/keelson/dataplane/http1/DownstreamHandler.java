@@ -317,7 +317,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     Channel up = h.channel();
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
-    up.write(head);
+    up.write(head, up.voidPromise());
     ByteBuf chunk;
     while ((chunk = pendingBody.pollFirst()) != null) {
       writeBody(chunk);
@@ -408,7 +408,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (request.chunked()) {
       Http1Wire.writeChunk(up, content);
     } else {
-      up.write(content);
+      up.write(content, up.voidPromise());
     }
   }
 
@@ -475,14 +475,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32);
     response.encodeTo(head);
-    channel.write(head);
+    channel.write(head, channel.voidPromise());
   }
 
   void onResponseBody(ByteBuf content) {
     if (responseChunked) {
       Http1Wire.writeChunk(channel, content);
     } else {
-      channel.write(content);
+      channel.write(content, channel.voidPromise());
     }
     if (!channel.isWritable()) {
       upstream.channel().config().setAutoRead(false);
