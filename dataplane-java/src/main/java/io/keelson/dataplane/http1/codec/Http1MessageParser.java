@@ -328,10 +328,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
     byte[] b = lines;
     int end = linesLen;
     while (true) {
-      int i = scanPos;
-      while (i < end && b[i] != CR && b[i] != LF) {
-        i++;
-      }
+      int i = Http1Bytes.findCrOrLf(b, scanPos, end);
       if (i == end || (b[i] == CR && i + 1 == end)) {
         scanPos = i;
         checkPartialLine(block, i);

@@ -382,4 +382,26 @@ class Http1RequestParserTest {
     assertThat(r.events).containsExactly("head", "complete");
     r.assertAllReleased();
   }
+
+  @Test
+  void repeatedValuesAreReusedAndChangedValuesAreNot() {
+    Recorder<Http1Request> r = Recorder.requestParser();
+    java.util.List<String> agents = new java.util.ArrayList<>();
+    java.util.List<String> paths = new java.util.ArrayList<>();
+    r.onHeadHook = h -> {
+      agents.add(h.header("user-agent"));
+      paths.add(h.path());
+    };
+    r.resumeOnComplete = true;
+    r.feed("GET /same HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/4\r\n\r\n"
+        + "GET /same HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/4\r\n\r\n"
+        + "GET /othr HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/5\r\n\r\n"
+        + "GET /othr HTTP/1.1\r\nHost: a\r\nX-Other: wrk/5\r\n\r\n");
+    assertThat(agents).containsExactly("wrk/4", "wrk/4", "wrk/5", null);
+    assertThat(agents.get(1)).isSameAs(agents.get(0));
+    assertThat(paths).containsExactly("/same", "/same", "/othr", "/othr");
+    assertThat(paths.get(1)).isSameAs(paths.get(0));
+    assertThat(r.heads.get(3).header("x-other")).isEqualTo("wrk/5");
+    r.assertAllReleased();
+  }
 }
