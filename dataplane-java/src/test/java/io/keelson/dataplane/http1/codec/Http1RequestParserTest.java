@@ -146,7 +146,7 @@ class Http1RequestParserTest {
     byte[] piece = new byte[16 * 1024];
     java.util.Arrays.fill(piece, (byte) 'q');
     for (int i = 0; i < 64; i++) {
-      r.parser.feed(r.buf(piece, Recorder.ALLOC));
+      r.parser.feed(r.buf(piece, r.alloc));
       assertThat(r.parser.bufferedBytes()).isZero();
     }
     r.feed("\r\n0\r\n\r\n");
