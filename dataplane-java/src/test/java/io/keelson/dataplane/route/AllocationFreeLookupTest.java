@@ -21,7 +21,13 @@ class AllocationFreeLookupTest {
   private static final com.sun.management.ThreadMXBean THREADS =
       (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-  /** Bytes allocated by this thread over 20,000 calls, after 20,000 calls of warm-up. */
+  /**
+   * Bytes allocated by this thread over 20,000 calls, after 20,000 calls of warm-up. One allocation
+   * per call would be at least 16 bytes a call (320,000 in all); the bound of one byte per call
+   * leaves room for one-off allocations by the JIT or class loading, not for per-call ones.
+   */
+  private static final long BOUND = 20_000;
+
   private static long allocatedBy(IntSupplier work) {
     int sink = 0;
     for (int i = 0; i < 20_000; i++) {
@@ -83,7 +89,7 @@ class AllocationFreeLookupTest {
       return System.identityHashCode(a) ^ System.identityHashCode(b)
           ^ System.identityHashCode(table.virtualHost("x.other.net:8080"));
     });
-    assertThat(bytes).as("bytes allocated by 20,000 lookups").isLessThan(1024);
+    assertThat(bytes).as("bytes allocated by 20,000 lookups").isLessThan(BOUND);
   }
 
   @Test
@@ -101,7 +107,7 @@ class AllocationFreeLookupTest {
           return i;
         });
         assertThat(bytes).as("bytes allocated by 20,000 %s picks over weights %s", policy, List.of(weights[0], weights[1], weights[2]))
-            .isLessThan(1024);
+            .isLessThan(BOUND);
       }
     }
   }
