@@ -33,13 +33,38 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final DropCounters drops = new DropCounters();
   private final ConnTrack flows;
   private final ArpTable arp;
+  private final int shard;
+  private final int shardMask;
   private GatewayLimits limits;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
+    this(initial, nanoClock, 0, 1);
+  }
+
+  /**
+   * A forwarding stage for one of {@code shards} RX queues, each with its own connection table.
+   * It only hands out SNAT ports {@code p} with {@code p % shards == shard}, so the I/O layer can
+   * steer return traffic (backend → SNAT address) to the queue that tracks the flow by matching the
+   * destination port's low bits (an rte_flow rule with a port mask). Client → VIP traffic needs no
+   * steering: RSS sends a flow's packets to the same queue every time.
+   *
+   * @param shards a power of two ≥ 1; {@code shard} in [0, shards)
+   */
+  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock, int shard, int shards) {
+    checkShard(shard, shards);
+    this.shard = shard;
+    this.shardMask = shards - 1;
     this.clock = nanoClock;
     this.flows = new ConnTrack(initial.conntrackCapacity(), 1, 1, 1, 1);
     this.arp = new ArpTable(initial.arpCapacity());
     applyTimeouts(initial);
+  }
+
+  static void checkShard(int shard, int shards) {
+    if (shards < 1 || Integer.bitCount(shards) != 1 || shard < 0 || shard >= shards) {
+      throw new IllegalArgumentException("forward stage shard " + shard + " of " + shards
+          + ": shards must be a power of two and the shard within [0, shards)");
+    }
   }
 
   private void applyTimeouts(GatewayLimits next) {
@@ -161,11 +186,16 @@ public final class ForwardStage implements Stage<PacketBurst> {
    * (range × backends) flows. Starts at a hash-chosen port and probes a bounded number.
    */
   private int snatPort(int backendIp, int backendPort, int snat, int protocol, long hash) {
-    int low = limits.snatPortLow();
-    int range = limits.snatPortHigh() - low + 1;
+    // This shard's ports: first, first + shards, ... up to the range's end.
+    int first = limits.snatPortLow() + ((shard - limits.snatPortLow()) & shardMask);
+    if (first > limits.snatPortHigh()) {
+      return -1;
+    }
+    int step = shardMask + 1;
+    int range = (limits.snatPortHigh() - first) / step + 1;
     int offset = (int) (((hash & 0xFFFF_FFFFL) * range) >>> 32);
     for (int k = 0, probes = Math.min(range, SNAT_PROBES); k < probes; k++) {
-      int port = low + offset;
+      int port = first + offset * step;
       if (flows.lookup(backendIp, snat, backendPort, port, protocol) < 0) {
         return port;
       }
