@@ -36,6 +36,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final int shard;
   private final int shardMask;
   private GatewayLimits limits;
+  private long arpRetryNanos;
+  private long arpReachableNanos;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
     this(initial, nanoClock, 0, 1);
@@ -70,6 +72,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private void applyTimeouts(GatewayLimits next) {
     flows.timeouts(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos(),
         next.tcpClosing().toNanos(), next.udp().toNanos());
+    arpRetryNanos = next.arpRetry().toNanos();
+    arpReachableNanos = next.arpReachable().toNanos();
     limits = next;
   }
 
@@ -247,13 +251,18 @@ public final class ForwardStage implements Stage<PacketBurst> {
       burst.drop(i, DropReason.NO_ROUTE, drops); // the port left the config since the flow began
       return false;
     }
-    long mac = arp.lookup(nextHop);
+    int slot = arp.find(nextHop);
+    long mac = slot < 0 ? -1 : arp.macAt(slot);
     if (mac < 0) {
-      if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, limits.arpRetry().toNanos())) {
+      if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, arpRetryNanos)) {
         LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
       }
       burst.drop(i, DropReason.ARP_UNRESOLVED, drops);
       return false;
+    }
+    if (burst.extraCount() < PacketBurst.MAX_EXTRA
+        && arp.shouldRefreshAt(slot, now, arpReachableNanos, arpRetryNanos)) {
+      LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
     }
     NatRewrite.setMacs(buf, ourMac, mac);
     return true;
