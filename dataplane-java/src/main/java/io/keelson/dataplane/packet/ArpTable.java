@@ -7,6 +7,10 @@ import io.keelson.dataplane.packet.maglev.MaglevTable;
  * slots per address; when the window is full the stalest entry is replaced. An address with MAC 0
  * is one being resolved: its stamp is the time of the last who-has, which rate-limits requests.
  *
+ * <p>A resolved entry older than {@link GatewayLimits#arpReachable()} stays in use while a who-has
+ * re-confirms it (at most one per {@link GatewayLimits#arpRetry()}); the answer, or any ARP from
+ * that sender, refreshes it, so a neighbour that changed its MAC is followed.
+ *
  * <p>While an address is unresolved, packets for it are dropped ({@link DropReason#ARP_UNRESOLVED})
  * rather than held: holding would pin mbufs across bursts, and TCP's SYN retransmission (or the
  * client's retry) finds the entry learnt a moment later.

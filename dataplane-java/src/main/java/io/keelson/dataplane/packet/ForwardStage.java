@@ -15,7 +15,8 @@ import java.util.function.LongSupplier;
  *       packet leaves as {@code SNAT:port → backend:port}.
  *   <li>Backend → SNAT: reverse-translated to {@code VIP:port → client:port}.
  *   <li>Both: TTL − 1, checksums updated incrementally, source MAC = the out port's, destination MAC
- *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown).
+ *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown, and
+ *       to re-confirm an entry older than {@link GatewayLimits#arpReachable()}).
  *   <li>ARP: learns the sender (when the packet is for us, or the sender is already known) and
  *       answers who-has for addresses {@link GatewayConfig} says we answer on the RX port.
  * </ul>
