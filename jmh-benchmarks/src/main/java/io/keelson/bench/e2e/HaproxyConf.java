@@ -9,7 +9,7 @@ final class HaproxyConf {
         return "# Written by `keelson bench`; run with: haproxy -db -f <this file>\n"
             + "global\n"
             + "  nbthread 1\n"
-            + "  maxconn 20000\n"
+            + "  maxconn 4096\n" // haproxy raises its fd limit to about 2x maxconn; stay under common ulimits
             + "defaults\n"
             + "  mode http\n"
             + "  option http-keep-alive\n"
