@@ -87,9 +87,9 @@ final class Charts {
             .xAxisTitle("percentile").yAxisTitle("latency (ms)").build();
         chart.getStyler().setChartTitleFont(chart.getStyler().getChartTitleFont().deriveFont(13f));
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
-        chart.getStyler().setXAxisLogarithmic(true);
-        chart.getStyler().setXAxisLogarithmicDecadeOnly(true);
+        // x is the number of nines, drawn linearly: XChart's log axis ignores custom tick labels.
         chart.getStyler().setxAxisTickLabelsFormattingFunction(Charts::percentileLabel);
+        chart.getStyler().setXAxisMin(0.0);
         chart.getStyler().setYAxisMin(0.0);
         boolean any = false;
         for (PeerSummary p : s.peers()) {
@@ -112,17 +112,18 @@ final class Charts {
         return any ? chart : null;
     }
 
-    /** Percentile to HdrHistogram's x: 1/(1-p), so 90% -> 10, 99% -> 100, 99.9% -> 1000. */
+    /** Percentile to its number of nines, log10(1/(1-p)): 90% -> 1, 99% -> 2, 99.9% -> 3 (HdrHistogram's axis). */
     static double nines(double percentile) {
-        return 1 / (1 - percentile / 100);
+        return Math.log10(1 / (1 - percentile / 100));
     }
 
+    /** Tick label at whole numbers of nines ("99.9%"), none in between. */
     static String percentileLabel(double x) {
-        double pct = 100 * (1 - 1 / x);
-        if (pct <= 0) {
-            return "0%";
+        if (Math.abs(x - Math.rint(x)) > 1e-9 || x < 0) {
+            return "";
         }
-        String s = String.format(Locale.ROOT, "%.4f", pct).replaceAll("0+$", "").replaceAll("\\.$", "");
+        double pct = 100 * (1 - Math.pow(10, -Math.rint(x)));
+        String s = String.format(Locale.ROOT, "%.6f", pct).replaceAll("0+$", "").replaceAll("\\.$", "");
         return s + "%";
     }
 
