@@ -33,6 +33,7 @@ final class BenchRunner {
 
     BenchResults run() throws IOException, InterruptedException {
         String started = Instant.now().toString();
+        String loadAtStart = MachineInfo.loadAverageNow();
         Path out = options.out();
         Files.createDirectories(out);
         WrkLoad.writeScript(out);
@@ -89,7 +90,7 @@ final class BenchRunner {
         BenchResults.Settings settings = new BenchResults.Settings(scenarios.stream().map(Scenario::name).toList(),
             options.peers(), options.runs(), options.durationSeconds(), options.warmupSeconds(), options.connections(),
             options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
-        return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(),
+        return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
             pinning.description(), versions, runs, summaries, problems);
     }
 

@@ -9,6 +9,7 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +42,8 @@ final class Charts {
             return files;
         }
         String subtitle = machine.nproc() + " CPUs, " + machine.cpuModel();
-        files.add(save(bars(summaries, "Requests per second (median, higher is better)", "requests/s",
-            PeerSummary::ratePerSecond, 1, subtitle), dir, "requests-per-second"));
+        files.add(save(bars(summaries, "Requests per second (median, higher is better)", "thousand requests/s",
+            PeerSummary::ratePerSecond, 1e-3, subtitle), dir, "requests-per-second"));
         files.add(save(bars(summaries, "p99 latency (median, lower is better)", "p99 latency (ms)",
             PeerSummary::p99Us, 1e-3, subtitle), dir, "p99-latency"));
         for (ScenarioSummary s : summaries) {
@@ -60,11 +61,11 @@ final class Charts {
             .title(title + " — " + subtitle).xAxisTitle("scenario").yAxisTitle(yTitle).build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setLabelsVisible(true);
-        chart.getStyler().setLabelsRotation(90);
-        chart.getStyler().setLabelsPosition(0.5);
+        chart.getStyler().setLabelsRotation(0);
+        chart.getStyler().setLabelsPosition(0.95);
         chart.getStyler().setChartTitleFont(chart.getStyler().getChartTitleFont().deriveFont(13f));
         chart.getStyler().setYAxisMin(0.0);
-        chart.getStyler().setYAxisDecimalPattern(scale == 1 ? "#,###" : "#,##0.###");
+        chart.getStyler().setYAxisDecimalPattern("#,##0.##");
         List<String> scenarios = summaries.stream().map(ScenarioSummary::scenario).toList();
         Set<String> peers = new LinkedHashSet<>();
         summaries.forEach(s -> s.peers().forEach(p -> peers.add(p.peer())));
@@ -73,9 +74,10 @@ final class Charts {
             for (ScenarioSummary s : summaries) {
                 PeerSummary p = ScenarioSummary.find(s.peers(), peer);
                 double v = p == null ? Double.NaN : value.applyAsDouble(p) * scale;
-                ys.add(Double.isNaN(v) ? 0.0 : v); // a failed peer draws no bar; the summary says why
+                ys.add(Double.isNaN(v) ? null : v); // a failed peer draws no bar; the summary says why
             }
-            chart.addSeries(peer, scenarios, ys);
+            boolean none = ys.stream().allMatch(java.util.Objects::isNull);
+            chart.addSeries(none ? peer + " (failed)" : peer, scenarios, ys).setFillColor(color(peer));
         }
         return chart;
     }
@@ -106,10 +108,23 @@ final class Charts {
             if (xs.size() >= 2) {
                 XYSeries series = chart.addSeries(p.peer(), xs, ys);
                 series.setMarker(SeriesMarkers.CIRCLE);
+                series.setLineColor(color(p.peer()));
+                series.setMarkerColor(color(p.peer()));
                 any = true;
             }
         }
         return any ? chart : null;
+    }
+
+    /** The same colour for a peer in every chart, so they read side by side. */
+    static Color color(String peer) {
+        return switch (peer) {
+            case "direct" -> new Color(0x8c8c8c);
+            case "keelson" -> new Color(0xd9480f);
+            case "nginx" -> new Color(0x2b8a3e);
+            case "haproxy" -> new Color(0x1c7ed6);
+            default -> new Color(0x7048e8 + (peer.hashCode() & 0x3f3f3f));
+        };
     }
 
     /** Percentile to its number of nines, log10(1/(1-p)): 90% -> 1, 99% -> 2, 99.9% -> 3 (HdrHistogram's axis). */

@@ -7,14 +7,20 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** The machine a result came from, as BENCHMARKS.md requires every result to say. Immutable. */
-record MachineInfo(int nproc, String cpuModel, String kernel, String os, String jdk, List<String> benchJvmFlags) {
+record MachineInfo(int nproc, String cpuModel, String kernel, String os, String jdk, List<String> benchJvmFlags,
+                   String loadAverageAtStart, String loadAverage) {
 
-    static MachineInfo collect() {
+    /** /proc/loadavg: how busy the (shared) machine was, which a reader needs to judge the numbers. */
+    static String loadAverageNow() {
+        return firstLine(Path.of("/proc/loadavg"), "unknown");
+    }
+
+    static MachineInfo collect(String loadAverageAtStart) {
         return new MachineInfo(Runtime.getRuntime().availableProcessors(), readCpuModel(),
             firstLine(Path.of("/proc/sys/kernel/osrelease"), System.getProperty("os.version")),
             osName(),
             System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " " + Runtime.version(),
-            ManagementFactory.getRuntimeMXBean().getInputArguments());
+            ManagementFactory.getRuntimeMXBean().getInputArguments(), loadAverageAtStart, loadAverageNow());
     }
 
     static String readCpuModel() {

@@ -13,11 +13,21 @@ final class ProcessRegistry {
     private final List<ManagedProcess> running = new ArrayList<>();
 
     private ProcessRegistry() {
-        Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "keelson-bench-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            int n = size();
+            if (n > 0) {
+                System.err.println("keelson bench: stopping " + n + " process(es) still running (interrupted?)");
+            }
+            stopAll();
+        }, "keelson-bench-cleanup"));
     }
 
     synchronized void add(ManagedProcess p) {
         running.add(p);
+    }
+
+    synchronized int size() {
+        return running.size();
     }
 
     synchronized void remove(ManagedProcess p) {

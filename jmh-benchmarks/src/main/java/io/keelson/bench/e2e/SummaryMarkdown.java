@@ -22,7 +22,9 @@ final class SummaryMarkdown {
             md.append("; proxy arguments: `").append(String.join(" ", s.keelsonArgs())).append('`');
         }
         md.append('\n');
-        md.append("- Pinning: ").append(r.pinning()).append('\n');
+        md.append("- Pinning: ").append(r.pinning()).append("; load average (1/5/15 min) at start ")
+            .append(loadTriple(r.machine().loadAverageAtStart())).append(", at end ")
+            .append(loadTriple(r.machine().loadAverage())).append('\n');
         md.append("- Runs: ").append(s.runs()).append(" per peer, interleaved (").append(String.join(" ", s.peers()))
             .append(", repeated), ").append(s.durationSeconds()).append(" s each after ").append(s.warmupSeconds())
             .append(" s of warm-up, ").append(s.connections()).append(" connections").append(s.quick() ? " (--quick)" : "")
@@ -43,7 +45,8 @@ final class SummaryMarkdown {
             md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (PeerSummary p : sc.peers()) {
                 if (!p.ok()) {
-                    md.append("| ").append(p.peer()).append(" | failed | | | | | | 0/").append(p.runs()).append(" |\n");
+                    md.append("| ").append(p.peer()).append(" | failed | | | | | | ")
+                        .append(p.runs() == 0 ? "not started" : "0/" + p.runs()).append(" |\n");
                     continue;
                 }
                 md.append("| ").append(p.peer())
@@ -83,6 +86,12 @@ final class SummaryMarkdown {
         }
         md.append("Every run, with all its numbers and raw output, is in `results.json` and the scenario directories.\n");
         return md.toString();
+    }
+
+    /** "0.52 0.58 0.59 1/123 4567" -> "0.52 0.58 0.59" */
+    static String loadTriple(String loadavg) {
+        String[] f = loadavg.split("\\s+");
+        return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : loadavg;
     }
 
     /** Microseconds shown as µs below 1 ms, else as ms. */

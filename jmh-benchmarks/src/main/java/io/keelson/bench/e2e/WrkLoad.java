@@ -7,8 +7,9 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 /**
  * wrk, one thread, N connections, optional extra headers (e.g. {@code Connection: close} for a new
@@ -66,20 +67,18 @@ final class WrkLoad implements LoadGenerator {
         List<String> cmd = command(tools, target, spec);
         Files.createDirectories(spec.rawOutput().getParent());
         Files.writeString(spec.rawOutput(), "# " + String.join(" ", cmd) + "\n");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(spec.rawOutput().toFile())).start();
-        try {
-            if (!p.waitFor(spec.durationSeconds() + 30L, TimeUnit.SECONDS)) {
+        // Managed, so that Ctrl-C stops the load generator too (its pinning is already in cmd).
+        int exit;
+        try (ManagedProcess p = ManagedProcess.start("wrk", CpuPinning.Cpus.NONE, cmd, spec.rawOutput(), Map.of())) {
+            if (!p.waitFor(Duration.ofSeconds(spec.durationSeconds() + 30L))) {
                 throw new IOException("wrk did not finish within " + (spec.durationSeconds() + 30) + " s; output in "
                     + spec.rawOutput());
             }
-        } finally {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
+            exit = p.exitCodeOrMinusOne();
         }
         String out = Files.readString(spec.rawOutput());
-        if (p.exitValue() != 0) {
-            throw new IOException("wrk exited with code " + p.exitValue() + "; output in " + spec.rawOutput() + ": "
+        if (exit != 0) {
+            throw new IOException("wrk exited with code " + exit + "; output in " + spec.rawOutput() + ": "
                 + out.strip().lines().reduce((a, b) -> b).orElse(""));
         }
         return WrkReport.parse(out);

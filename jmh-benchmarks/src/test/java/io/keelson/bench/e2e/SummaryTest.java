@@ -66,7 +66,8 @@ class SummaryTest {
         assertThat(md).contains("2 CPUs, Test CPU");
         assertThat(md).contains("| keelson | 100,000 | 190 µs | 800 µs | 1.60 ms | 40 MiB | 95% | 2/3 |");
         assertThat(md).contains("| direct | 200,000 | 100 µs | 310 µs | 620 µs | n/a | n/a | 3/3 |");
-        assertThat(md).contains("| haproxy | failed |");
+        assertThat(md).contains("| haproxy | failed | | | | | | not started |");
+        assertThat(md).contains("load average (1/5/15 min) at start 0.50 0.40 0.30, at end 1.50 0.60 0.35");
         assertThat(md).contains("| requests/s keelson/nginx | 1.43 |");
         assertThat(md).contains("| requests/s keelson/haproxy | n/a |");
         assertThat(md).contains("- haproxy failed: haproxy exited with code 1");
