@@ -9,16 +9,16 @@ import java.util.Map;
  * Immutable.
  */
 record BenchResults(String command, String started, String finished, Settings settings, MachineInfo machine,
-                    String pinning, Map<String, String> peerVersions, List<RunRecord> runs,
-                    List<ScenarioSummary> summaries, List<String> problems) {
+          String pinning, Map<String, String> peerVersions, List<RunRecord> runs,
+          List<ScenarioSummary> summaries, List<String> problems) {
 
-    /** The knobs of the run. */
-    record Settings(List<String> scenarios, List<String> peers, int runs, int durationSeconds, int warmupSeconds,
-                    int connections, boolean quick, String keelsonJvmOpts, List<String> keelsonArgs) {
-    }
+  /** The knobs of the run. */
+  record Settings(List<String> scenarios, List<String> peers, int runs, int durationSeconds, int warmupSeconds,
+          int connections, boolean quick, String keelsonJvmOpts, List<String> keelsonArgs) {
+  }
 
-    /** True when every peer of every scenario started and every run succeeded. */
-    boolean allOk() {
-        return problems.isEmpty() && summaries.stream().flatMap(s -> s.peers().stream()).allMatch(p -> "ok".equals(p.status()));
-    }
+  /** True when every peer of every scenario started and every run succeeded. */
+  boolean allOk() {
+    return problems.isEmpty() && summaries.stream().flatMap(s -> s.peers().stream()).allMatch(p -> "ok".equals(p.status()));
+  }
 }

@@ -8,10 +8,10 @@ import java.net.URI;
  * stops the process tree.
  */
 record Contender(String peer, URI target, ManagedProcess process) implements AutoCloseable {
-    @Override
-    public void close() {
-        if (process != null) {
-            process.close();
-        }
+  @Override
+  public void close() {
+    if (process != null) {
+      process.close();
     }
+  }
 }

@@ -9,25 +9,25 @@ import java.util.List;
  */
 record CpuPinning(Cpus proxy, Cpus load, String description) {
 
-    /** A taskset prefix for one role; empty when not pinned. */
-    record Cpus(List<String> prefix) {
-        static final Cpus NONE = new Cpus(List.of());
+  /** A taskset prefix for one role; empty when not pinned. */
+  record Cpus(List<String> prefix) {
+    static final Cpus NONE = new Cpus(List.of());
 
-        static Cpus core(String tasksetPath, int core) {
-            return new Cpus(List.of(tasksetPath, "-c", Integer.toString(core)));
-        }
+    static Cpus core(String tasksetPath, int core) {
+      return new Cpus(List.of(tasksetPath, "-c", Integer.toString(core)));
     }
+  }
 
-    static CpuPinning detect(Tools tools) {
-        int cores = Runtime.getRuntime().availableProcessors();
-        String taskset = tools.find("taskset");
-        if (taskset == null) {
-            return new CpuPinning(Cpus.NONE, Cpus.NONE, "not pinned: taskset not found");
-        }
-        if (cores < 2) {
-            return new CpuPinning(Cpus.NONE, Cpus.NONE, "not pinned: only " + cores + " core");
-        }
-        return new CpuPinning(Cpus.core(taskset, 0), Cpus.core(taskset, 1),
-            "proxy on core 0; load generator and upstream on core 1 (taskset)");
+  static CpuPinning detect(Tools tools) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    String taskset = tools.find("taskset");
+    if (taskset == null) {
+      return new CpuPinning(Cpus.NONE, Cpus.NONE, "not pinned: taskset not found");
     }
+    if (cores < 2) {
+      return new CpuPinning(Cpus.NONE, Cpus.NONE, "not pinned: only " + cores + " core");
+    }
+    return new CpuPinning(Cpus.core(taskset, 0), Cpus.core(taskset, 1),
+      "proxy on core 0; load generator and upstream on core 1 (taskset)");
+  }
 }

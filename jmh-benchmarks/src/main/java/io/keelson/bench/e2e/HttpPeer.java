@@ -9,13 +9,13 @@ import java.util.List;
  * the returned {@link Contender} owns the process.
  */
 interface HttpPeer {
-    String name();
+  String name();
 
-    /** Programs this peer needs (installed from Debian when missing). */
-    List<Tools.Tool> tools();
+  /** Programs this peer needs (installed from Debian when missing). */
+  List<Tools.Tool> tools();
 
-    /** The peer's version line for results.json. */
-    String version(Tools tools);
+  /** The peer's version line for results.json. */
+  String version(Tools tools);
 
-    Contender start(PeerSetup setup) throws IOException, PeerStartException;
+  Contender start(PeerSetup setup) throws IOException, PeerStartException;
 }

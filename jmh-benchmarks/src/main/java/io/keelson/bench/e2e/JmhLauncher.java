@@ -18,41 +18,41 @@ import java.util.Locale;
  * through JMH's Runner API, writing jmh-results.json into the results directory. Single-threaded.
  */
 final class JmhLauncher {
-    private JmhLauncher() {
-    }
+  private JmhLauncher() {
+  }
 
-    /** @throws RunnerException when nothing matches {@code pattern} or a benchmark fails */
-    static Collection<RunResult> run(String pattern, Path outDir) throws RunnerException {
-        Options opts = new OptionsBuilder()
-            .include(pattern == null ? "io\\.keelson\\.bench\\..*" : pattern)
-            .resultFormat(ResultFormatType.JSON)
-            .result(outDir.resolve("jmh-results.json").toString())
-            .shouldFailOnError(true)
-            .build();
-        return new Runner(opts).run();
-    }
+  /** @throws RunnerException when nothing matches {@code pattern} or a benchmark fails */
+  static Collection<RunResult> run(String pattern, Path outDir) throws RunnerException {
+    Options opts = new OptionsBuilder()
+      .include(pattern == null ? "io\\.keelson\\.bench\\..*" : pattern)
+      .resultFormat(ResultFormatType.JSON)
+      .result(outDir.resolve("jmh-results.json").toString())
+      .shouldFailOnError(true)
+      .build();
+    return new Runner(opts).run();
+  }
 
-    /** A markdown table of the results, sorted by benchmark name. */
-    static String markdown(Collection<RunResult> results, String pattern) {
-        StringBuilder md = new StringBuilder("## JMH micro-benchmarks\n\n");
-        md.append("Pattern: `").append(pattern == null ? "(all)" : pattern)
-            .append("`; raw results in `jmh-results.json`.\n\n");
-        md.append("| benchmark | params | mode | score | ± error | unit |\n|---|---|---|---:|---:|---|\n");
-        List<RunResult> sorted = new ArrayList<>(results);
-        sorted.sort(RunResult.DEFAULT_SORT_COMPARATOR);
-        for (RunResult r : sorted) {
-            List<String> params = new ArrayList<>();
-            for (String k : r.getParams().getParamsKeys()) {
-                params.add(k + "=" + r.getParams().getParam(k));
-            }
-            String name = r.getParams().getBenchmark();
-            md.append("| ").append(name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1))
-                .append(" | ").append(String.join(", ", params))
-                .append(" | ").append(r.getParams().getMode().shortLabel())
-                .append(" | ").append(String.format(Locale.ROOT, "%.3f", r.getPrimaryResult().getScore()))
-                .append(" | ").append(String.format(Locale.ROOT, "%.3f", r.getPrimaryResult().getScoreError()))
-                .append(" | ").append(r.getPrimaryResult().getScoreUnit()).append(" |\n");
-        }
-        return md.append('\n').toString();
+  /** A markdown table of the results, sorted by benchmark name. */
+  static String markdown(Collection<RunResult> results, String pattern) {
+    StringBuilder md = new StringBuilder("## JMH micro-benchmarks\n\n");
+    md.append("Pattern: `").append(pattern == null ? "(all)" : pattern)
+      .append("`; raw results in `jmh-results.json`.\n\n");
+    md.append("| benchmark | params | mode | score | ± error | unit |\n|---|---|---|---:|---:|---|\n");
+    List<RunResult> sorted = new ArrayList<>(results);
+    sorted.sort(RunResult.DEFAULT_SORT_COMPARATOR);
+    for (RunResult r : sorted) {
+      List<String> params = new ArrayList<>();
+      for (String k : r.getParams().getParamsKeys()) {
+        params.add(k + "=" + r.getParams().getParam(k));
+      }
+      String name = r.getParams().getBenchmark();
+      md.append("| ").append(name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1))
+        .append(" | ").append(String.join(", ", params))
+        .append(" | ").append(r.getParams().getMode().shortLabel())
+        .append(" | ").append(String.format(Locale.ROOT, "%.3f", r.getPrimaryResult().getScore()))
+        .append(" | ").append(String.format(Locale.ROOT, "%.3f", r.getPrimaryResult().getScoreError()))
+        .append(" | ").append(r.getPrimaryResult().getScoreUnit()).append(" |\n");
     }
+    return md.append('\n').toString();
+  }
 }

@@ -9,11 +9,11 @@ import java.util.List;
  * h2c/gRPC scenarios later). Stateless between runs.
  */
 interface LoadGenerator {
-    /** Programs it needs (installed from Debian when missing). */
-    List<Tools.Tool> tools();
+  /** Programs it needs (installed from Debian when missing). */
+  List<Tools.Tool> tools();
 
-    /** The exact command line for a run, for the results and the summary. */
-    List<String> command(Tools tools, URI target, RunSpec spec);
+  /** The exact command line for a run, for the results and the summary. */
+  List<String> command(Tools tools, URI target, RunSpec spec);
 
-    Measurement run(Tools tools, URI target, RunSpec spec) throws IOException, InterruptedException;
+  Measurement run(Tools tools, URI target, RunSpec spec) throws IOException, InterruptedException;
 }

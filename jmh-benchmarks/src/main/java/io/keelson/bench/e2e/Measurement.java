@@ -10,21 +10,21 @@ import java.util.TreeMap;
  * load generator has none). Immutable.
  */
 record Measurement(double ratePerSecond, String unit, long operations, double seconds, long errors,
-                   String errorDetail, NavigableMap<Double, Double> latencyUs) {
+         String errorDetail, NavigableMap<Double, Double> latencyUs) {
 
-    Measurement {
-        latencyUs = Collections.unmodifiableNavigableMap(new TreeMap<>(latencyUs));
-    }
+  Measurement {
+    latencyUs = Collections.unmodifiableNavigableMap(new TreeMap<>(latencyUs));
+  }
 
-    /** Latency at percentile {@code p} in microseconds, or NaN when not measured. */
-    double latency(double p) {
-        Double v = latencyUs.get(p);
-        return v == null ? Double.NaN : v;
-    }
+  /** Latency at percentile {@code p} in microseconds, or NaN when not measured. */
+  double latency(double p) {
+    Double v = latencyUs.get(p);
+    return v == null ? Double.NaN : v;
+  }
 
-    /** Errors as a fraction of everything attempted. */
-    double errorRatio() {
-        long attempted = operations + errors;
-        return attempted == 0 ? 1.0 : (double) errors / attempted;
-    }
+  /** Errors as a fraction of everything attempted. */
+  double errorRatio() {
+    long attempted = operations + errors;
+    return attempted == 0 ? 1.0 : (double) errors / attempted;
+  }
 }

@@ -8,9 +8,9 @@ import java.nio.file.Path;
  * Immutable.
  */
 record PeerSetup(Path dir, String upstreamHost, int upstreamPort, CpuPinning.Cpus cpus, Tools tools,
-                 KeelsonLaunch keelson) {
+        KeelsonLaunch keelson) {
 
-    /** How the Keelson peer is launched: the launcher script, its JVM options, extra proxy arguments. */
-    record KeelsonLaunch(Path launcher, String jvmOpts, java.util.List<String> extraArgs) {
-    }
+  /** How the Keelson peer is launched: the launcher script, its JVM options, extra proxy arguments. */
+  record KeelsonLaunch(Path launcher, String jvmOpts, java.util.List<String> extraArgs) {
+  }
 }

@@ -9,42 +9,42 @@ import java.util.TreeMap;
  * has none. Immutable.
  */
 record PeerSummary(String scenario, String peer, String status, String error, int runsOk, int runs,
-                   double ratePerSecond, double p50Us, double p99Us, double p999Us, double rssPeakMb,
-                   double cpuPercent, Map<String, Double> latencyCurveUs) {
+         double ratePerSecond, double p50Us, double p99Us, double p999Us, double rssPeakMb,
+         double cpuPercent, Map<String, Double> latencyCurveUs) {
 
-    boolean ok() {
-        return runsOk > 0;
-    }
+  boolean ok() {
+    return runsOk > 0;
+  }
 
-    /** Summarises the runs of one peer; {@code startError} is set when it never started. */
-    static PeerSummary of(String scenario, String peer, List<RunRecord> runs, String startError) {
-        List<RunRecord> good = runs.stream().filter(RunRecord::ok).toList();
-        if (startError != null || good.isEmpty()) {
-            String why = startError != null ? startError
-                : runs.isEmpty() ? "no runs" : "every run failed; last: " + runs.getLast().error();
-            return new PeerSummary(scenario, peer, "failed", why, 0, runs.size(), Double.NaN, Double.NaN, Double.NaN,
-                Double.NaN, Double.NaN, Double.NaN, Map.of());
-        }
-        // The curve is the median at each percentile across runs, so one noisy run does not draw it.
-        Map<String, Double> curve = new TreeMap<>((a, b) -> Double.compare(pct(a), pct(b)));
-        for (String k : good.getFirst().latencyUs().keySet()) {
-            curve.put(k, Stats.median(good.stream().map(r -> r.latency(k)).toList()));
-        }
-        double rss = Stats.median(good.stream().map(r -> r.rssPeakKb() == 0 ? Double.NaN : r.rssPeakKb() / 1024.0).toList());
-        return new PeerSummary(scenario, peer, good.size() == runs.size() ? "ok" : "partial",
-            good.size() == runs.size() ? null : (runs.size() - good.size()) + " run(s) failed",
-            good.size(), runs.size(),
-            Stats.median(good.stream().map(RunRecord::ratePerSecond).toList()),
-            Stats.median(good.stream().map(r -> r.latency("p50")).toList()),
-            Stats.median(good.stream().map(r -> r.latency("p99")).toList()),
-            Stats.median(good.stream().map(r -> r.latency("p99.9")).toList()),
-            rss,
-            Stats.median(good.stream().map(RunRecord::cpuPercent).toList()),
-            curve);
+  /** Summarises the runs of one peer; {@code startError} is set when it never started. */
+  static PeerSummary of(String scenario, String peer, List<RunRecord> runs, String startError) {
+    List<RunRecord> good = runs.stream().filter(RunRecord::ok).toList();
+    if (startError != null || good.isEmpty()) {
+      String why = startError != null ? startError
+        : runs.isEmpty() ? "no runs" : "every run failed; last: " + runs.getLast().error();
+      return new PeerSummary(scenario, peer, "failed", why, 0, runs.size(), Double.NaN, Double.NaN, Double.NaN,
+        Double.NaN, Double.NaN, Double.NaN, Map.of());
     }
+    // The curve is the median at each percentile across runs, so one noisy run does not draw it.
+    Map<String, Double> curve = new TreeMap<>((a, b) -> Double.compare(pct(a), pct(b)));
+    for (String k : good.getFirst().latencyUs().keySet()) {
+      curve.put(k, Stats.median(good.stream().map(r -> r.latency(k)).toList()));
+    }
+    double rss = Stats.median(good.stream().map(r -> r.rssPeakKb() == 0 ? Double.NaN : r.rssPeakKb() / 1024.0).toList());
+    return new PeerSummary(scenario, peer, good.size() == runs.size() ? "ok" : "partial",
+      good.size() == runs.size() ? null : (runs.size() - good.size()) + " run(s) failed",
+      good.size(), runs.size(),
+      Stats.median(good.stream().map(RunRecord::ratePerSecond).toList()),
+      Stats.median(good.stream().map(r -> r.latency("p50")).toList()),
+      Stats.median(good.stream().map(r -> r.latency("p99")).toList()),
+      Stats.median(good.stream().map(r -> r.latency("p99.9")).toList()),
+      rss,
+      Stats.median(good.stream().map(RunRecord::cpuPercent).toList()),
+      curve);
+  }
 
-    /** "p99.9" -> 99.9 */
-    static double pct(String key) {
-        return Double.parseDouble(key.substring(1));
-    }
+  /** "p99.9" -> 99.9 */
+  static double pct(String key) {
+    return Double.parseDouble(key.substring(1));
+  }
 }

@@ -8,39 +8,39 @@ import java.util.List;
  * leaves none behind. Thread-safe (synchronized).
  */
 final class ProcessRegistry {
-    static final ProcessRegistry INSTANCE = new ProcessRegistry();
+  static final ProcessRegistry INSTANCE = new ProcessRegistry();
 
-    private final List<ManagedProcess> running = new ArrayList<>();
+  private final List<ManagedProcess> running = new ArrayList<>();
 
-    private ProcessRegistry() {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            int n = size();
-            if (n > 0) {
-                System.err.println("keelson bench: stopping " + n + " process(es) still running (interrupted?)");
-            }
-            stopAll();
-        }, "keelson-bench-cleanup"));
+  private ProcessRegistry() {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      int n = size();
+      if (n > 0) {
+        System.err.println("keelson bench: stopping " + n + " process(es) still running (interrupted?)");
+      }
+      stopAll();
+    }, "keelson-bench-cleanup"));
+  }
+
+  synchronized void add(ManagedProcess p) {
+    running.add(p);
+  }
+
+  synchronized int size() {
+    return running.size();
+  }
+
+  synchronized void remove(ManagedProcess p) {
+    running.remove(p);
+  }
+
+  void stopAll() {
+    List<ManagedProcess> copy;
+    synchronized (this) {
+      copy = new ArrayList<>(running);
     }
-
-    synchronized void add(ManagedProcess p) {
-        running.add(p);
+    for (int i = copy.size() - 1; i >= 0; i--) {
+      copy.get(i).close();
     }
-
-    synchronized int size() {
-        return running.size();
-    }
-
-    synchronized void remove(ManagedProcess p) {
-        running.remove(p);
-    }
-
-    void stopAll() {
-        List<ManagedProcess> copy;
-        synchronized (this) {
-            copy = new ArrayList<>(running);
-        }
-        for (int i = copy.size() - 1; i >= 0; i--) {
-            copy.get(i).close();
-        }
-    }
+  }
 }

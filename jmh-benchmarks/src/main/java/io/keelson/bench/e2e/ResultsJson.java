@@ -12,28 +12,28 @@ import java.nio.file.Path;
 
 /** Writes results.json; numbers that were not measured (NaN) become null so any JSON reader takes the file. Stateless. */
 final class ResultsJson {
-    static final ObjectMapper MAPPER = new ObjectMapper()
-        .enable(SerializationFeature.INDENT_OUTPUT)
-        .registerModule(new SimpleModule().addSerializer(Double.class, new NanAsNull())
-            .addSerializer(double.class, new NanAsNull()));
+  static final ObjectMapper MAPPER = new ObjectMapper()
+    .enable(SerializationFeature.INDENT_OUTPUT)
+    .registerModule(new SimpleModule().addSerializer(Double.class, new NanAsNull())
+      .addSerializer(double.class, new NanAsNull()));
 
-    private ResultsJson() {
-    }
+  private ResultsJson() {
+  }
 
-    static Path write(BenchResults results, Path dir) throws IOException {
-        Path file = dir.resolve("results.json");
-        MAPPER.writeValue(file.toFile(), results);
-        return file;
-    }
+  static Path write(BenchResults results, Path dir) throws IOException {
+    Path file = dir.resolve("results.json");
+    MAPPER.writeValue(file.toFile(), results);
+    return file;
+  }
 
-    private static final class NanAsNull extends JsonSerializer<Double> {
-        @Override
-        public void serialize(Double value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
-            if (value == null || value.isNaN() || value.isInfinite()) {
-                gen.writeNull();
-            } else {
-                gen.writeNumber(value);
-            }
-        }
+  private static final class NanAsNull extends JsonSerializer<Double> {
+    @Override
+    public void serialize(Double value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
+      if (value == null || value.isNaN() || value.isInfinite()) {
+        gen.writeNull();
+      } else {
+        gen.writeNumber(value);
+      }
     }
+  }
 }

@@ -11,29 +11,29 @@ import java.util.List;
  * implementation. Implementations are immutable; one run at a time.
  */
 interface Scenario {
-    String name();
+  String name();
 
-    /** One line for --help and the summary. */
-    String description();
+  /** One line for --help and the summary. */
+  String description();
 
-    /** The peers this scenario compares, in the order they take turns. */
-    List<String> peers();
+  /** The peers this scenario compares, in the order they take turns. */
+  List<String> peers();
 
-    /** Programs needed for these peers (load generator included), installed from Debian when missing. */
-    List<Tools.Tool> tools(List<String> peers);
+  /** Programs needed for these peers (load generator included), installed from Debian when missing. */
+  List<Tools.Tool> tools(List<String> peers);
 
-    /** True when it forwards to the shared HTTP upstream (nginx {@code return 200}). */
-    boolean needsUpstream();
+  /** True when it forwards to the shared HTTP upstream (nginx {@code return 200}). */
+  boolean needsUpstream();
 
-    /** The version of a peer's software, for results.json. */
-    String peerVersion(String peer, Tools tools);
+  /** The version of a peer's software, for results.json. */
+  String peerVersion(String peer, Tools tools);
 
-    /** Starts one peer and returns once it serves; the runner closes it. */
-    Contender start(String peer, ScenarioContext context) throws IOException, PeerStartException;
+  /** Starts one peer and returns once it serves; the runner closes it. */
+  Contender start(String peer, ScenarioContext context) throws IOException, PeerStartException;
 
-    /** The exact load command of one run, as shown in the summary. */
-    List<String> loadCommand(Contender contender, RunSpec spec, Tools tools);
+  /** The exact load command of one run, as shown in the summary. */
+  List<String> loadCommand(Contender contender, RunSpec spec, Tools tools);
 
-    /** One measured run against a started peer. */
-    Measurement measure(Contender contender, RunSpec spec, Tools tools) throws IOException, InterruptedException;
+  /** One measured run against a started peer. */
+  Measurement measure(Contender contender, RunSpec spec, Tools tools) throws IOException, InterruptedException;
 }

@@ -8,23 +8,23 @@ import java.util.List;
  * Stateless.
  */
 final class Scenarios {
-    static final List<String> HTTP_PEERS = List.of("direct", "keelson", "nginx", "haproxy");
+  static final List<String> HTTP_PEERS = List.of("direct", "keelson", "nginx", "haproxy");
 
-    private Scenarios() {
-    }
+  private Scenarios() {
+  }
 
-    /** Every built-in scenario; wrk's report script is written into {@code resultsDir}. */
-    static List<Scenario> builtIn(Path resultsDir) {
-        Path script = resultsDir.resolve("wrk-report.lua");
-        List<HttpPeer> httpPeers = List.of(new DirectPeer(), new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
-        return List.of(
-            new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
-                new WrkLoad(List.of(), script), httpPeers),
-            new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
-                new WrkLoad(List.of("Connection: close"), script), httpPeers));
-    }
+  /** Every built-in scenario; wrk's report script is written into {@code resultsDir}. */
+  static List<Scenario> builtIn(Path resultsDir) {
+    Path script = resultsDir.resolve("wrk-report.lua");
+    List<HttpPeer> httpPeers = List.of(new DirectPeer(), new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
+    return List.of(
+      new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
+        new WrkLoad(List.of(), script), httpPeers),
+      new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
+        new WrkLoad(List.of("Connection: close"), script), httpPeers));
+  }
 
-    static List<String> names() {
-        return builtIn(Path.of(".")).stream().map(Scenario::name).toList();
-    }
+  static List<String> names() {
+    return builtIn(Path.of(".")).stream().map(Scenario::name).toList();
+  }
 }
