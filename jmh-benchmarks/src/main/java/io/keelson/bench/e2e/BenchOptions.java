@@ -11,6 +11,11 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
           int warmupSeconds, int connections, boolean jmh, String jmhPattern, Path out, boolean install,
           boolean strict, String keelsonJvmOpts, List<String> keelsonArgs, boolean help, List<String> argv) {
 
+  /** Whether {@code peer} takes part: every peer unless --peers named some. */
+  boolean includes(String peer) {
+    return peers.isEmpty() || peers.contains(peer);
+  }
+
   static final String DEFAULT_KEELSON_JVM_OPTS = "-Xms256m -Xmx256m -XX:+AlwaysPreTouch";
 
   static final String USAGE = """
@@ -28,7 +33,7 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
       --duration S           seconds per measured run (default 10)
       --warmup S             seconds of unrecorded load before each peer's first run (default 5)
       --connections C        concurrent connections of the load generator (default 50)
-      --peers LIST           comma-separated subset of direct,keelson,nginx,haproxy (default all)
+      --peers LIST           comma-separated subset of the peers, e.g. keelson,nginx (default all)
       --jmh [PATTERN]        run the JMH micro-benchmarks (matching the regex PATTERN) instead of,
                              or with named SCENARIOs in addition to, the end-to-end scenarios
       --out DIR              results directory (default bench-results/<timestamp>)
@@ -60,7 +65,7 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
   static BenchOptions parse(String... args) {
     List<String> known = Scenarios.names();
     List<String> scenarios = new ArrayList<>();
-    List<String> peers = new ArrayList<>(Scenarios.HTTP_PEERS);
+    List<String> peers = List.of(); // empty: every peer of every scenario
     List<String> keelsonArgs = new ArrayList<>();
     boolean quick = false, jmh = false, install = true, strict = false, help = false;
     Integer runs = null, duration = null, warmup = null, connections = null;
@@ -87,10 +92,11 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
         case "--keelson-arg" -> keelsonArgs.add(inline != null ? inline : value(args, ++i, a));
         case "--peers" -> {
           peers = List.of((inline != null ? inline : value(args, ++i, a)).split(","));
+          List<String> knownPeers = Scenarios.peerNames();
           for (String p : peers) {
-            if (!Scenarios.HTTP_PEERS.contains(p)) {
+            if (!knownPeers.contains(p)) {
               throw new IllegalArgumentException("--peers: unknown peer '" + p + "'; known: "
-                + String.join(",", Scenarios.HTTP_PEERS));
+                + String.join(",", knownPeers));
             }
           }
         }

@@ -88,19 +88,28 @@ final class BenchRunner {
       }
     }
     BenchResults.Settings settings = new BenchResults.Settings(scenarios.stream().map(Scenario::name).toList(),
-      options.peers(), options.runs(), options.durationSeconds(), options.warmupSeconds(), options.connections(),
+      scenarios.stream().flatMap(s -> peersOf(s).stream()).distinct().toList(), options.runs(),
+      options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
     return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
       pinning.description(), versions, runs, summaries, problems);
   }
 
   private List<String> peersOf(Scenario s) {
-    return s.peers().stream().filter(options.peers()::contains).toList();
+    return s.peers().stream().filter(options::includes).toList();
   }
 
   private ScenarioSummary runScenario(Scenario s, ScenarioContext ctx, Progress progress, List<RunRecord> all)
     throws IOException, InterruptedException {
     Files.createDirectories(ctx.dir());
+    String unavailable = s.unavailableReason(ctx.tools());
+    if (unavailable != null) {
+      progress.note(s.name() + ": skipped: " + unavailable);
+      progress.skip(peersOf(s).size() * options.runs());
+      List<PeerSummary> skipped = peersOf(s).stream()
+          .map(p -> PeerSummary.skipped(s.name(), p, unavailable)).toList();
+      return ScenarioSummary.of(s.name(), s.description(), "requests/s", List.of(), skipped);
+    }
     Map<String, Contender> started = new LinkedHashMap<>();
     Map<String, String> startErrors = new LinkedHashMap<>();
     Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
@@ -159,7 +168,9 @@ final class BenchRunner {
     if (exampleCommand.isEmpty() && !all.isEmpty()) {
       exampleCommand = all.getLast().command();
     }
-    return ScenarioSummary.of(s.name(), s.description(), exampleCommand, peers);
+    String unit = all.stream().filter(r -> r.scenario().equals(s.name()) && r.ok()).map(RunRecord::unit).findFirst()
+        .orElse("requests/s");
+    return ScenarioSummary.of(s.name(), s.description(), unit, exampleCommand, peers);
   }
 
   private void warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {

@@ -43,6 +43,12 @@ record PeerSummary(String scenario, String peer, String status, String error, in
       curve);
   }
 
+  /** A peer of a scenario this machine cannot run (not a failure: e.g. no DPDK here). */
+  static PeerSummary skipped(String scenario, String peer, String reason) {
+    return new PeerSummary(scenario, peer, "skipped", reason, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+        Double.NaN, Double.NaN, Map.of());
+  }
+
   /** "p99.9" -> 99.9 */
   static double pct(String key) {
     return Double.parseDouble(key.substring(1));

@@ -16,6 +16,14 @@ interface Scenario {
   /** One line for --help and the summary. */
   String description();
 
+  /**
+   * Why this scenario cannot run on this machine (e.g. "DPDK is not installed"), or null when it
+   * can. An unavailable scenario is reported as skipped, never as a bench failure.
+   */
+  default String unavailableReason(Tools tools) {
+    return null;
+  }
+
   /** The peers this scenario compares, in the order they take turns. */
   List<String> peers();
 

@@ -8,8 +8,6 @@ import java.util.List;
  * Stateless.
  */
 final class Scenarios {
-  static final List<String> HTTP_PEERS = List.of("direct", "keelson", "nginx", "haproxy");
-
   private Scenarios() {
   }
 
@@ -22,6 +20,11 @@ final class Scenarios {
         new WrkLoad(List.of(), script), httpPeers),
       new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
         new WrkLoad(List.of("Connection: close"), script), httpPeers));
+  }
+
+  /** Every peer any built-in scenario compares. */
+  static List<String> peerNames() {
+    return builtIn(Path.of(".")).stream().flatMap(s -> s.peers().stream()).distinct().toList();
   }
 
   static List<String> names() {

@@ -41,11 +41,11 @@ final class SummaryMarkdown {
     }
     for (ScenarioSummary sc : r.summaries()) {
       md.append("## ").append(sc.scenario()).append("\n\n").append(sc.description()).append("\n\n");
-      md.append("| peer | requests/s | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
+      md.append("| peer | ").append(sc.unit()).append(" | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
       md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
       for (PeerSummary p : sc.peers()) {
         if (!p.ok()) {
-          md.append("| ").append(p.peer()).append(" | failed | | | | | | ")
+          md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | | | | | ")
             .append(p.runs() == 0 ? "not started" : "0/" + p.runs()).append(" |\n");
           continue;
         }
@@ -69,7 +69,7 @@ final class SummaryMarkdown {
       }
       for (PeerSummary p : sc.peers()) {
         if (p.error() != null) {
-          md.append("- ").append(p.peer()).append(' ').append(p.ok() ? "partial" : "failed").append(": ")
+          md.append("- ").append(p.peer()).append(' ').append(p.ok() ? "partial" : p.status()).append(": ")
             .append(p.error()).append('\n');
         }
       }

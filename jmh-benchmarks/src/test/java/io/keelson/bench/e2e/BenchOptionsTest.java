@@ -13,7 +13,9 @@ class BenchOptionsTest {
     BenchOptions o = BenchOptions.parse();
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close");
-    assertThat(o.peers()).containsExactly("direct", "keelson", "nginx", "haproxy");
+    assertThat(o.peers()).isEmpty();
+    assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
+    assertThat(o.includes("haproxy")).isTrue();
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.durationSeconds()).isEqualTo(10);
     assertThat(o.connections()).isEqualTo(50);
@@ -52,6 +54,7 @@ class BenchOptionsTest {
     assertThat(o.out()).isEqualTo(Path.of("/tmp/x"));
     assertThat(o.keelsonArgs()).containsExactly("--pipeline=disruptor");
     assertThat(o.peers()).containsExactly("direct", "keelson");
+    assertThat(o.includes("nginx")).isFalse();
   }
 
   @Test

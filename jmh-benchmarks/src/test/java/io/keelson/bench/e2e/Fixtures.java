@@ -36,7 +36,7 @@ final class Fixtures {
       PeerSummary.of("http1-keepalive", "keelson", runs.stream().filter(r -> r.peer().equals("keelson")).toList(), null),
       PeerSummary.of("http1-keepalive", "nginx", runs.stream().filter(r -> r.peer().equals("nginx")).toList(), null),
       PeerSummary.of("http1-keepalive", "haproxy", List.of(), "haproxy exited with code 1 before it answered"));
-    ScenarioSummary s = ScenarioSummary.of("http1-keepalive", "HTTP/1.1 keep-alive", List.of("wrk", "-t1", "-c16",
+    ScenarioSummary s = ScenarioSummary.of("http1-keepalive", "HTTP/1.1 keep-alive", "requests/s", List.of("wrk", "-t1", "-c16",
       "http://127.0.0.1:1/"), peers);
     MachineInfo machine = new MachineInfo(2, "Test CPU", "6.1.0", "Debian", "JDK 25", List.of("-Xmx1g"),
       "0.50 0.40 0.30 1/100 123", "1.50 0.60 0.35 2/100 124");
