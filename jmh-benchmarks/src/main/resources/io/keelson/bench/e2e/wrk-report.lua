@@ -7,7 +7,9 @@ done = function(summary, latency, requests)
   local e = summary.errors
   local pct = {}
   for _, p in ipairs(points) do
-    pct[#pct + 1] = string.format('"%g":%d', p, latency:percentile(p))
+    -- wrk's percentile(100) answers 0: the 100th percentile is the maximum.
+    local v = p == 100 and latency.max or latency:percentile(p)
+    pct[#pct + 1] = string.format('"%g":%d', p, v)
   end
   io.write(string.format(
     'KEELSON_WRK_JSON {"duration_us":%d,"requests":%d,"bytes":%d,' ..

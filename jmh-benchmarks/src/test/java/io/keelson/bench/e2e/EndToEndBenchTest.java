@@ -42,7 +42,9 @@ class EndToEndBenchTest {
     for (JsonNode r : runs) {
       assertThat(r.path("status").asText()).as(r.toString()).isEqualTo("ok");
       assertThat(r.path("ratePerSecond").asDouble()).as(r.path("peer").asText()).isGreaterThan(0);
-      assertThat(r.path("latencyUs").path("p99").asDouble()).isGreaterThan(0);
+      double p99 = r.path("latencyUs").path("p99").asDouble();
+      assertThat(p99).isGreaterThan(0);
+      assertThat(r.path("latencyUs").path("p100").asDouble()).as("max").isGreaterThanOrEqualTo(p99);
       if (!r.path("peer").asText().equals("direct")) {
         assertThat(r.path("rssPeakKb").asLong()).as("RSS of " + r.path("peer")).isGreaterThan(0);
       }
