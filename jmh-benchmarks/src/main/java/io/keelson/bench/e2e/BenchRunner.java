@@ -130,7 +130,11 @@ final class BenchRunner {
         for (Map.Entry<String, Contender> e : started.entrySet()) {
           String peer = e.getKey();
           Contender c = e.getValue();
-          if (startErrors.containsKey(peer)) {
+          String died = startErrors.get(peer);
+          if (died != null) {
+            RunRecord notRun = RunRecord.failed(s.name(), peer, run, "not run: " + died, List.of(), "");
+            byPeer.get(peer).add(notRun);
+            all.add(notRun);
             continue;
           }
           if (run == 1 && options.warmupSeconds() > 0) {
@@ -159,11 +163,9 @@ final class BenchRunner {
     }
     List<PeerSummary> peers = new ArrayList<>();
     for (String peer : byPeer.keySet()) {
-      String err = startErrors.get(peer);
-      // A peer that died mid-way keeps the runs it completed.
-      boolean diedAfterRuns = err != null && started.containsKey(peer);
-      peers.add(PeerSummary.of(s.name(), peer, byPeer.get(peer), diedAfterRuns && byPeer.get(peer).stream()
-        .anyMatch(RunRecord::ok) ? null : err));
+      // A peer that died mid-way keeps the runs it completed; its later runs are failed "not run" records.
+      String neverStarted = started.containsKey(peer) ? null : startErrors.get(peer);
+      peers.add(PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted));
     }
     if (exampleCommand.isEmpty() && !all.isEmpty()) {
       exampleCommand = all.getLast().command();

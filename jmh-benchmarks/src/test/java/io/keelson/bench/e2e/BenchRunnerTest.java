@@ -49,6 +49,22 @@ class BenchRunnerTest {
   }
 
   @Test
+  void aPeerThatDiesMidwayKeepsItsRunsAndItsLaterRunsFail(@TempDir Path dir) throws Exception {
+    ScriptedScenario s = new ScriptedScenario(List.of("a", "dies"), null, null);
+
+    BenchResults r = runner(dir, s, "--runs", "3", "--duration", "1", "--warmup", "0").run();
+
+    assertThat(s.calls).containsExactly("a:1s", "dies:1s", "a:1s", "a:1s");
+    List<RunRecord> dies = r.runs().stream().filter(x -> x.peer().equals("dies")).toList();
+    assertThat(dies).extracting(RunRecord::status).containsExactly("ok", "failed", "failed");
+    assertThat(dies.get(1).error()).startsWith("not run: dies exited with code 3 during run 1");
+    PeerSummary summary = ScenarioSummary.find(r.summaries().getFirst().peers(), "dies");
+    assertThat(summary.status()).isEqualTo("partial");
+    assertThat(summary.ratePerSecond()).isEqualTo(1000.0);
+    assertThat(r.allOk()).isFalse();
+  }
+
+  @Test
   void anUnavailableScenarioIsSkippedWithoutCountingAsAFailure(@TempDir Path dir) throws Exception {
     ScriptedScenario s = new ScriptedScenario(List.of("a", "b"), null, "DPDK is not installed");
 
@@ -129,6 +145,17 @@ class BenchRunnerTest {
     public Contender start(String peer, ScenarioContext context) throws PeerStartException {
       if (peer.equals(failingPeer)) {
         throw new PeerStartException(peer + ": scripted start failure");
+      }
+      if (peer.equals("dies")) {
+        // A real process that exits during its first run: the runner must notice and stop using it.
+        try {
+          ManagedProcess p = ManagedProcess.start(peer, CpuPinning.Cpus.NONE, List.of("sh", "-c", "exit 3"),
+              context.dir().resolve("dies.log"), Map.of());
+          p.waitFor(java.time.Duration.ofSeconds(10));
+          return new Contender(peer, URI.create("http://127.0.0.1:1/" + peer), p);
+        } catch (java.io.IOException | InterruptedException e) {
+          throw new PeerStartException(e.toString());
+        }
       }
       return new Contender(peer, URI.create("http://127.0.0.1:1/" + peer), null);
     }
