@@ -112,6 +112,7 @@ final class BenchRunner {
     }
     Map<String, Contender> started = new LinkedHashMap<>();
     Map<String, String> startErrors = new LinkedHashMap<>();
+    Map<String, double[]> startups = new LinkedHashMap<>(); // peer -> {seconds to ready, idle RSS MiB}
     Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
     List<String> exampleCommand = List.of();
     try {
@@ -119,7 +120,14 @@ final class BenchRunner {
         byPeer.put(peer, new ArrayList<>());
         try {
           progress.note(s.name() + ": starting " + peer);
-          started.put(peer, s.start(peer, ctx));
+          long t0 = System.nanoTime();
+          Contender c = s.start(peer, ctx);
+          double ready = (System.nanoTime() - t0) / 1e9;
+          started.put(peer, c);
+          if (c.process() != null) {
+            long rss = c.process().tree().stream().mapToLong(h -> ResourceSampler.rssKb(h.pid())).sum();
+            startups.put(peer, new double[] {ready, rss / 1024.0});
+          }
         } catch (PeerStartException | IOException e) {
           startErrors.put(peer, e.getMessage());
           progress.note(s.name() + ": " + peer + " failed to start, skipping it: " + e.getMessage());
@@ -165,7 +173,9 @@ final class BenchRunner {
     for (String peer : byPeer.keySet()) {
       // A peer that died mid-way keeps the runs it completed; its later runs are failed "not run" records.
       String neverStarted = started.containsKey(peer) ? null : startErrors.get(peer);
-      peers.add(PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted));
+      PeerSummary summary = PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted);
+      double[] startup = startups.get(peer);
+      peers.add(startup == null ? summary : summary.withStartup(startup[0], startup[1]));
     }
     if (exampleCommand.isEmpty() && !all.isEmpty()) {
       exampleCommand = all.getLast().command();

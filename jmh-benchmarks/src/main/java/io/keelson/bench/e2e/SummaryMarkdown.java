@@ -67,6 +67,17 @@ final class SummaryMarkdown {
         }
         md.append('\n');
       }
+      if (sc.peers().stream().anyMatch(p -> !Double.isNaN(p.readySeconds()))) {
+        md.append("| peer | launch to first 200 | RSS idle | RSS under load (peak) |\n|---|---:|---:|---:|\n");
+        for (PeerSummary p : sc.peers()) {
+          if (!Double.isNaN(p.readySeconds())) {
+            md.append("| ").append(p.peer()).append(" | ").append(fmt("%.2f s", p.readySeconds()))
+                .append(" | ").append(fmt("%.0f MiB", p.idleRssMb()))
+                .append(" | ").append(Double.isNaN(p.rssPeakMb()) ? "n/a" : fmt("%.0f MiB", p.rssPeakMb())).append(" |\n");
+          }
+        }
+        md.append('\n');
+      }
       for (PeerSummary p : sc.peers()) {
         if (p.error() != null) {
           md.append("- ").append(p.peer()).append(' ').append(p.ok() ? "partial" : p.status()).append(": ")

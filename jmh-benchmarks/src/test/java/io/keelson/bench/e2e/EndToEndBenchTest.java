@@ -50,6 +50,11 @@ class EndToEndBenchTest {
       }
     }
     assertThat(Files.readString(dir.resolve("summary.md"))).contains("| nginx |", "| haproxy |", "| direct |");
+    JsonNode nginx = ResultsJson.MAPPER.readTree(dir.resolve("results.json").toFile()).path("summaries").get(0)
+        .path("peers").get(1);
+    assertThat(nginx.path("peer").asText()).isEqualTo("nginx");
+    assertThat(nginx.path("readySeconds").asDouble()).isBetween(0.0, 15.0);
+    assertThat(nginx.path("idleRssMb").asDouble()).isGreaterThan(0.5);
   }
 
   @Test
