@@ -53,8 +53,9 @@ keelson_ensure_packages() {
 
 # The newest file under the sources and build files, as seconds since the epoch.
 keelson_sources_mtime() {
-  find "$KEELSON_ROOT"/pom.xml "$KEELSON_ROOT"/*/pom.xml "$KEELSON_ROOT"/*/src/main \
-       "$KEELSON_ROOT"/dataplane-native -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1 | cut -d. -f1
+  # `|| true`: a missing directory (dataplane-native before it exists) must not end the launcher under pipefail.
+  { find "$KEELSON_ROOT"/pom.xml "$KEELSON_ROOT"/*/pom.xml "$KEELSON_ROOT"/*/src/main \
+       "$KEELSON_ROOT"/dataplane-native -type f -printf '%T@\n' 2>/dev/null || true; } | sort -n | tail -1 | cut -d. -f1
 }
 
 # Builds the Java modules (and the native shim where DPDK is installed) when sources are newer than the last build.
