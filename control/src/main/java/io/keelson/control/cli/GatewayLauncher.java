@@ -5,7 +5,6 @@ final class GatewayLauncher {
   private GatewayLauncher() {}
 
   static int run(String[] argv) {
-    System.err.println("keelson gateway: TODO-MERGE not wired yet");
-    return 1;
+    return io.keelson.dataplane.gateway.GatewayCommand.run(argv);
   }
 }
