@@ -110,6 +110,28 @@ class RouteTableTest {
   }
 
   @Test
+  void exactPathIndexKeepsConfigOrder() {
+    RouteEntry headerFirst = route("prefix-with-header", new RequestMatcher(PathMatch.prefix("/a", true),
+        List.of(HeaderMatch.presence("x-first", true, false)), List.of()));
+    VirtualHostConfig host = vh("h", List.of("*"),
+        headerFirst,
+        route("exact", RequestMatcher.path(PathMatch.exact("/a/b", true))),
+        route("exact-again", RequestMatcher.path(PathMatch.exact("/a/b", true))),
+        route("exact-any-case", RequestMatcher.path(PathMatch.exact("/A/C", false))),
+        route("prefix", RequestMatcher.path(PathMatch.prefix("/a", true))),
+        route("exact-after-prefix", RequestMatcher.path(PathMatch.exact("/a/d", true))),
+        route("exact-only", RequestMatcher.path(PathMatch.exact("/z", true))));
+    RouteTable t = table(host);
+    assertThat(t.route(TestRequest.get("/a/b").header("x-first", "1")).name()).isEqualTo("prefix-with-header");
+    assertThat(t.route(TestRequest.get("/a/b")).name()).isEqualTo("exact");
+    assertThat(t.route(TestRequest.get("/a/c")).name()).isEqualTo("exact-any-case");
+    // An earlier prefix route shadows a later exact route, as in Envoy.
+    assertThat(t.route(TestRequest.get("/a/d")).name()).isEqualTo("prefix");
+    assertThat(t.route(TestRequest.get("/z")).name()).isEqualTo("exact-only");
+    assertThat(t.route(TestRequest.get("/y"))).isNull();
+  }
+
+  @Test
   void noMatchingRouteIsNull() {
     RouteTable t = table(vh("h", List.of("*"), route("only", RequestMatcher.path(PathMatch.exact("/only", true)))));
     assertThat(t.route(TestRequest.get("/other"))).isNull();
