@@ -328,10 +328,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
     byte[] b = lines;
     int end = linesLen;
     while (true) {
-      int i = scanPos;
-      while (i < end && b[i] != CR && b[i] != LF) {
-        i++;
-      }
+      int i = Http1Bytes.findCrOrLf(b, scanPos, end);
       if (i == end || (b[i] == CR && i + 1 == end)) {
         scanPos = i;
         checkPartialLine(block, i);
@@ -501,8 +498,10 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
       in.release();
       return;
     }
-    // Shared (slices handed to the listener) or full: copy both into a fresh buffer.
-    ByteBuf merged = in.alloc().buffer(cum.readableBytes() + inBytes);
+    // Shared (slices handed to the listener) or full: copy both into a fresh buffer, with room to
+    // grow, so that many small reads while paused cost amortised O(1) per byte, not a full copy each.
+    int required = cum.readableBytes() + inBytes;
+    ByteBuf merged = in.alloc().buffer(in.alloc().calculateNewCapacity(required, Integer.MAX_VALUE));
     merged.writeBytes(cum, cum.readerIndex(), cum.readableBytes());
     merged.writeBytes(in, in.readerIndex(), inBytes);
     cum.release();

@@ -1,0 +1,38 @@
+package io.keelson.dataplane.gateway;
+
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.packet.GatewayConfig;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The gateway's VIPs from an Envoy bootstrap YAML, through the data plane's one config model
+ * ({@link BootstrapLoader} → ProxySnapshot → {@link GatewayConfig#vipsFrom}): a VIP is a listener with
+ * {@code envoy.filters.network.tcp_proxy} on a cluster with {@code lb_policy: MAGLEV}.
+ *
+ * <p>Threading: stateless.
+ */
+final class BootstrapVips {
+  private BootstrapVips() {}
+
+  /** @throws IllegalArgumentException naming the file and what is wrong in it */
+  static List<GatewayConfig.Vip> load(Path file) {
+    List<GatewayConfig.Vip> vips;
+    try {
+      vips = GatewayConfig.vipsFrom(BootstrapLoader.load(file));
+    } catch (ConfigException | IllegalArgumentException e) {
+      throw new IllegalArgumentException(named(file, e.getMessage()), e);
+    }
+    if (vips.isEmpty()) {
+      throw new IllegalArgumentException(file + ": no listener with envoy.filters.network.tcp_proxy on a"
+          + " MAGLEV cluster in static_resources.listeners: the gateway has no VIP to serve");
+    }
+    return vips;
+  }
+
+  private static String named(Path file, String message) {
+    String m = String.valueOf(message);
+    return m.contains(file.getFileName().toString()) ? m : file + ": " + m;
+  }
+}

@@ -1,0 +1,270 @@
+package io.keelson.dataplane.gateway;
+
+import io.keelson.dataplane.hw.HardwareProfile;
+import io.keelson.dataplane.hw.PortProfile;
+import io.keelson.dataplane.internal.ffm.Dpdk;
+import io.keelson.dataplane.internal.ffm.DpdkException;
+import io.keelson.dataplane.internal.ffm.DpdkPort;
+import io.keelson.dataplane.internal.ffm.Mempool;
+import io.keelson.dataplane.internal.ffm.PortSettings;
+import io.keelson.dataplane.packet.GatewayConfig;
+import io.keelson.dataplane.packet.GatewayStages;
+import io.keelson.dataplane.packet.GatewayTables;
+import io.keelson.dataplane.packet.PacketBurst;
+import io.keelson.dataplane.pipeline.Pipeline;
+import io.keelson.dataplane.pipeline.PipelineFactory;
+import io.keelson.dataplane.pipeline.Stage;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * A running L4 gateway: the EAL, the profile's ports, one mbuf pool, and per RX queue a pipeline
+ * (parse → classify → forward → transmit) fed by a pinned poller agent. Configuration changes go
+ * through {@link #tables()}; counters through {@link #counters()} and {@link #stages()}.
+ *
+ * <p>Threading: start and close from one thread; the pollers and ring stages run on their own threads.
+ */
+public final class GatewayRuntime implements AutoCloseable {
+  /** Port roles the gateway never polls or routes: the exception port is special, a sink only takes TX. */
+  static final String EXCEPTION = "exception";
+  static final String SINK = "sink";
+  private static final int RING_SIZE = 1024;
+
+  private final GatewaySettings settings;
+  private final Map<String, DpdkPort> portsByRole = new LinkedHashMap<>();
+  private final List<AgentRunner> runners = new ArrayList<>();
+  private final List<Pipeline<GatewayEvent>> pipelines = new ArrayList<>();
+  private final List<PortCounters> counters = new ArrayList<>();
+  private final Mempool pool;
+  private final GatewayTables tables;
+  private final GatewayStages stages;
+  private DpdkPort exceptionPort;
+  private long startedNanos;
+
+  private GatewayRuntime(GatewaySettings settings) {
+    this.settings = settings;
+    HardwareProfile profile = settings.profile();
+    Dpdk.initEal(ealArguments(settings));
+    Dpdk.registerThread();
+    pool = Mempool.create("keelson-gw-" + ProcessHandle.current().pid(), profile.mbufPool().size(),
+        profile.mbufPool().cache(), profile.mbufPool().dataRoom(), Mempool.SOCKET_ANY);
+    createPorts(profile);
+    int queues = profile.queues().rx();
+    for (Map.Entry<String, DpdkPort> e : portsByRole.entrySet()) {
+      boolean wire = isWire(e.getKey());
+      DpdkPort port = e.getValue();
+      port.configure(new PortSettings(wire ? queues : 1, queues, profile.queues().rxRing(),
+          profile.queues().txRing(), wire ? profile.rxOffloads() : 0, wire ? profile.txOffloads() : 0,
+          profile.rssHash()), pool);
+      port.start();
+      if (wire && profile.promiscuous()) {
+        try {
+          port.promiscuous(true);
+        } catch (DpdkException ignored) {
+          // Not every PMD has a promiscuous switch (net_null); the MAC filter is then the PMD's.
+        }
+      }
+    }
+    tables = new GatewayTables(config(settings));
+    stages = new GatewayStages(tables, System::nanoTime);
+  }
+
+  /** Starts the EAL, the ports and one poller per RX queue. */
+  public static GatewayRuntime start(GatewaySettings settings) {
+    GatewayRuntime runtime = new GatewayRuntime(settings);
+    runtime.startedNanos = System.nanoTime();
+    runtime.startPollers();
+    return runtime;
+  }
+
+  private static List<String> ealArguments(GatewaySettings s) {
+    List<String> args = new ArrayList<>(s.profile().ealArgs());
+    for (PortProfile p : s.profile().ports()) {
+      if (p.pci() != null) {
+        args.addAll(p.ealArguments()); // virtual devices are created after start-up, see createPorts
+      }
+    }
+    if (!s.extraEalArgs().contains("--file-prefix")) {
+      args.addAll(List.of("--file-prefix", "keelson-gw-" + ProcessHandle.current().pid()));
+    }
+    args.addAll(s.extraEalArgs());
+    return args;
+  }
+
+  private void createPorts(HardwareProfile profile) {
+    long wireMac = 0;
+    for (PortProfile p : profile.ports()) {
+      if (p.name().equals(EXCEPTION)) {
+        continue;
+      }
+      if (p.vdev() != null) {
+        Dpdk.createVdev(p.vdev(), p.args());
+      }
+      DpdkPort port = DpdkPort.byName(p.deviceName());
+      portsByRole.put(p.name(), port);
+      if (wireMac == 0 && isWire(p.name())) {
+        wireMac = port.mac();
+      }
+    }
+    PortProfile exception = profile.port(EXCEPTION);
+    if (exception != null && exception.vdev() != null) {
+      // The kernel's tap interface wears the wire port's MAC: frames for the node's own address
+      // then reach the kernel unchanged, and its ARP answers name the MAC the wire really has.
+      String args = exception.args().contains("mac=") ? exception.args()
+          : (exception.args().isEmpty() ? "" : exception.args() + ",") + "mac=" + macText(wireMac);
+      Dpdk.createVdev(exception.vdev(), args);
+      exceptionPort = DpdkPort.byName(exception.vdev());
+      portsByRole.put(EXCEPTION, exceptionPort);
+    }
+  }
+
+  private GatewayConfig config(GatewaySettings s) {
+    GatewayConfig.Builder b = GatewayConfig.builder();
+    for (Map.Entry<String, String> e : s.portAddresses().entrySet()) {
+      DpdkPort port = portsByRole.get(e.getKey());
+      if (port == null || !isWire(e.getKey())) {
+        throw new IllegalArgumentException("--port-ip " + e.getKey() + "=...: the profile '" + s.profile().name()
+            + "' has no wire port named '" + e.getKey() + "' (wire ports: " + wireRoles() + ")");
+      }
+      String[] parts = e.getValue().trim().split("\\s+via\\s+");
+      b.addInterface(GatewayConfig.Interface.of(port.id(), parts[0], macText(port.mac()),
+          parts.length > 1 ? parts[1] : null));
+    }
+    s.snatAddresses().forEach(b::addSnatAddress);
+    s.vips().forEach(b::addVip);
+    b.exceptionPath(exceptionPort != null);
+    b.limits(s.limits());
+    return b.build();
+  }
+
+  private void startPollers() {
+    HardwareProfile profile = settings.profile();
+    int queues = profile.queues().rx();
+    DpdkPort[] byId = new DpdkPort[GatewayConfig.MAX_PORT_ID + 1];
+    List<DpdkPort> wire = new ArrayList<>();
+    for (Map.Entry<String, DpdkPort> e : portsByRole.entrySet()) {
+      byId[e.getValue().id()] = e.getValue();
+      if (isWire(e.getKey())) {
+        wire.add(e.getValue());
+      }
+    }
+    int wireForKernel = wire.isEmpty() ? -1 : wire.get(0).id();
+    int exceptionId = exceptionPort == null ? -1 : exceptionPort.id();
+    int burst = profile.burstSize();
+    for (int q = 0; q < queues; q++) {
+      PortCounters perQueue = new PortCounters(GatewayConfig.MAX_PORT_ID + 1);
+      counters.add(perQueue);
+      int txQueue = q;
+      List<Supplier<? extends Stage<GatewayEvent>>> wired = new ArrayList<>();
+      for (Supplier<? extends Stage<PacketBurst>> s : stages.stages()) {
+        wired.add(() -> new PacketStageAdapter(s.get()));
+      }
+      wired.add(() -> new TransmitStage(byId, txQueue, exceptionId, pool, perQueue, burst));
+      Pipeline<GatewayEvent> pipeline = PipelineFactory.create(settings.mode(), "gateway-q" + q, wired,
+          () -> new GatewayEvent(burst), RING_SIZE);
+      pipelines.add(pipeline);
+      QueuePoller poller = new QueuePoller(q, wire.toArray(new DpdkPort[0]), exceptionPort, wireForKernel,
+          pipeline, perQueue, burst);
+      int cpu = settings.pinPollers() ? profile.cores().get(q) : -1;
+      AgentRunner runner = new AgentRunner(poller, new IdleStrategy(profile.idle()), cpu);
+      runners.add(runner);
+      runner.start();
+    }
+  }
+
+  private static boolean isWire(String role) {
+    return !role.equals(EXCEPTION) && !role.equals(SINK);
+  }
+
+  private List<String> wireRoles() {
+    return portsByRole.keySet().stream().filter(GatewayRuntime::isWire).toList();
+  }
+
+  static String macText(long mac) {
+    StringBuilder sb = new StringBuilder();
+    for (int shift = 40; shift >= 0; shift -= 8) {
+      if (sb.length() > 0) {
+        sb.append(':');
+      }
+      sb.append(String.format("%02x", (mac >>> shift) & 0xFF));
+    }
+    return sb.toString();
+  }
+
+  /** Swap in a new configuration (VIPs, backends): it applies from the next burst; tracked flows keep their backend. */
+  public GatewayTables tables() {
+    return tables;
+  }
+
+  /** Rebuilds the gateway config with new VIPs (same interfaces, SNAT and limits). */
+  public void updateVips(List<GatewayConfig.Vip> vips) {
+    GatewaySettings s = settings;
+    tables.update(config(new GatewaySettings(s.profile(), s.mode(), s.portAddresses(), s.snatAddresses(), vips,
+        s.limits(), s.extraEalArgs(), s.pinPollers())));
+  }
+
+  /** Nanoseconds since the pollers started. */
+  public long uptimeNanos() {
+    return System.nanoTime() - startedNanos;
+  }
+
+  public GatewayStages stages() {
+    return stages;
+  }
+
+  /** Ports by their profile role. */
+  public Map<String, DpdkPort> ports() {
+    return Map.copyOf(portsByRole);
+  }
+
+  /** A counter summed over every queue. */
+  public long counter(String role, GatewayCounter counter) {
+    DpdkPort port = portsByRole.get(role);
+    long sum = 0;
+    for (PortCounters c : counters) {
+      sum += c.get(port.id(), counter);
+    }
+    return sum;
+  }
+
+  /** The first poller failure (a poller that threw stops), or null while all run. */
+  public Throwable failure() {
+    for (AgentRunner r : runners) {
+      if (r.failure() != null) {
+        return r.failure();
+      }
+    }
+    return null;
+  }
+
+  /** Events published and not yet transmitted, over every queue's pipeline (0 inline). */
+  public long pipelineDepth() {
+    long depth = 0;
+    for (Pipeline<GatewayEvent> p : pipelines) {
+      depth += p.depth();
+    }
+    return depth;
+  }
+
+  public GatewaySettings settings() {
+    return settings;
+  }
+
+  /** Stops pollers, drains the pipelines, stops and closes the ports (the EAL stays: it cannot restart). */
+  @Override
+  public void close() {
+    runners.forEach(AgentRunner::close);
+    pipelines.forEach(Pipeline::close);
+    for (Map.Entry<String, DpdkPort> e : portsByRole.entrySet()) {
+      try {
+        e.getValue().stop();
+        e.getValue().close();
+      } catch (DpdkException ignored) {
+        // Closing is best effort: the process is going away or the device is already gone.
+      }
+    }
+  }
+}

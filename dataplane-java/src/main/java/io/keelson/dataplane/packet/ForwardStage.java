@@ -1,0 +1,305 @@
+package io.keelson.dataplane.packet;
+
+import io.keelson.dataplane.internal.ffm.PacketBuffer;
+import io.keelson.dataplane.packet.conntrack.ConnTrack;
+import io.keelson.dataplane.packet.maglev.MaglevTable;
+import io.keelson.dataplane.pipeline.Stage;
+import java.util.function.LongSupplier;
+
+/**
+ * Last gateway stage: connection tracking, Maglev, full-NAT and L2 rewrite, plus ARP.
+ * <ul>
+ *   <li>Client → VIP: a tracked flow keeps its backend (so a Maglev table change never moves an
+ *       established flow); a new one (TCP SYN or UDP) gets the Maglev backend for its 5-tuple, a SNAT
+ *       address (the one on the backend's interface) and a free SNAT port toward that backend. The
+ *       packet leaves as {@code SNAT:port → backend:port}.
+ *   <li>Backend → SNAT: reverse-translated to {@code VIP:port → client:port}.
+ *   <li>Both: TTL − 1, checksums updated incrementally, source MAC = the out port's, destination MAC
+ *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown, and
+ *       to re-confirm an entry older than {@link GatewayLimits#arpReachable()}).
+ *   <li>ARP: learns the sender (when the packet is for us, or the sender is already known) and
+ *       answers who-has for addresses {@link GatewayConfig} says we answer on the RX port.
+ * </ul>
+ * Idle flows are expired incrementally: at most {@link GatewayLimits#sweepSlice()} flow slots per
+ * burst. Table sizes (flows, ARP) are fixed when the stage is created; timeouts and rates follow
+ * config changes.
+ *
+ * <p>Threading: single writer of its connection table, ARP table and counters; one thread at a time.
+ */
+public final class ForwardStage implements Stage<PacketBurst> {
+  /** SNAT ports tried per new flow before giving up: bounds the per-packet cost when the range is nearly full. */
+  static final int SNAT_PROBES = 64;
+
+  private final LongSupplier clock;
+  private final DropCounters drops = new DropCounters();
+  private final ConnTrack flows;
+  private final ArpTable arp;
+  private final int shard;
+  private final int shardMask;
+  private GatewayLimits limits;
+  private long arpRetryNanos;
+  private long arpReachableNanos;
+
+  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
+    this(initial, nanoClock, 0, 1);
+  }
+
+  /**
+   * A forwarding stage for one of {@code shards} RX queues, each with its own connection table.
+   * It only hands out SNAT ports {@code p} with {@code p % shards == shard}, so the I/O layer can
+   * steer return traffic (backend → SNAT address) to the queue that tracks the flow by matching the
+   * destination port's low bits (an rte_flow rule with a port mask). Client → VIP traffic needs no
+   * steering: RSS sends a flow's packets to the same queue every time.
+   *
+   * @param shards a power of two ≥ 1; {@code shard} in [0, shards)
+   */
+  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock, int shard, int shards) {
+    checkShard(shard, shards);
+    this.shard = shard;
+    this.shardMask = shards - 1;
+    this.clock = nanoClock;
+    this.flows = new ConnTrack(initial.conntrackCapacity(), 1, 1, 1, 1);
+    this.arp = new ArpTable(initial.arpCapacity());
+    applyTimeouts(initial);
+  }
+
+  static void checkShard(int shard, int shards) {
+    if (shards < 1 || Integer.bitCount(shards) != 1 || shard < 0 || shard >= shards) {
+      throw new IllegalArgumentException("forward stage shard " + shard + " of " + shards
+          + ": shards must be a power of two and the shard within [0, shards)");
+    }
+  }
+
+  private void applyTimeouts(GatewayLimits next) {
+    flows.timeouts(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos(),
+        next.tcpClosing().toNanos(), next.udp().toNanos());
+    arpRetryNanos = next.arpRetry().toNanos();
+    arpReachableNanos = next.arpReachable().toNanos();
+    limits = next;
+  }
+
+  @Override
+  public void onEvent(PacketBurst burst) {
+    GatewayConfig config = burst.config;
+    if (config.limits() != limits) {
+      applyTimeouts(config.limits());
+    }
+    long now = clock.getAsLong();
+    for (int i = 0, n = burst.count(); i < n; i++) {
+      if (burst.verdict[i] != PacketBurst.PENDING) {
+        continue;
+      }
+      switch (burst.kind[i]) {
+        case PacketBurst.KIND_TO_VIP -> toBackend(burst, i, config, now);
+        case PacketBurst.KIND_RETURN -> toClient(burst, i, config, now);
+        case PacketBurst.KIND_ARP -> arp(burst, i, config, now);
+        default -> throw new IllegalStateException("packet " + i + " reached forwarding unclassified (kind " + burst.kind[i] + ")");
+      }
+    }
+    flows.expire(now, limits.sweepSlice());
+  }
+
+  private void toBackend(PacketBurst burst, int i, GatewayConfig config, long now) {
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    if (buf.getByte(l3 + Ipv4.TTL) <= 1) {
+      burst.drop(i, DropReason.TTL_EXPIRED, drops);
+      return;
+    }
+    int protocol = burst.protocol[i];
+    int src = burst.srcIp[i];
+    int dst = burst.dstIp[i];
+    int sport = burst.srcPort[i];
+    int dport = burst.dstPort[i];
+    int tcpFlags = burst.flags[i];
+    boolean tcp = protocol == Ipv4.PROTO_TCP;
+    int found = flows.lookup(src, dst, sport, dport, protocol);
+    if (found >= 0 && flows.isExpired(found >> 1, now)) {
+      flows.remove(found >> 1); // idle past its timeout, the sweep just had not got there yet
+      found = -1;
+    }
+    int flow;
+    if (found < 0) {
+      if (tcp && (tcpFlags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) != Tcp.SYN) {
+        burst.drop(i, DropReason.NO_FLOW, drops);
+        return;
+      }
+      flow = open(burst, i, config, now, src, dst, sport, dport, protocol);
+      if (flow < 0) {
+        return;
+      }
+    } else if ((found & 1) != ConnTrack.FORWARD) {
+      burst.drop(i, DropReason.NO_FLOW, drops); // a client tuple that collides with a return tuple
+      return;
+    } else {
+      flow = found >> 1;
+      flows.touch(flow, now);
+      if (tcp) {
+        if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+          flows.state(flow, ConnTrack.TCP_CLOSING);
+        } else if ((tcpFlags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN && flows.state(flow) == ConnTrack.TCP_CLOSING) {
+          flows.state(flow, ConnTrack.TCP_OPENING); // the client reuses its tuple: same backend
+        }
+      }
+    }
+    long route = flows.routeForward(flow);
+    if (!l2(burst, i, buf, config, route, now)) {
+      return;
+    }
+    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
+        flows.snatIp(flow), flows.backendIp(flow), flows.snatPort(flow), flows.backendPort(flow));
+    burst.verdict[i] = (int) (route >>> 32);
+  }
+
+  /** Picks backend, routes and SNAT for a new flow and tracks it; -1 (packet dropped) when it cannot. */
+  private int open(PacketBurst burst, int i, GatewayConfig config, long now,
+      int src, int dst, int sport, int dport, int protocol) {
+    int vip = burst.vip[i];
+    long hash = MaglevTable.hash5(src, dst, sport, dport, protocol);
+    int backend = config.maglev(vip).lookup(hash);
+    if (backend < 0) {
+      burst.drop(i, DropReason.NO_BACKEND, drops);
+      return -1;
+    }
+    int backendIp = config.backendIp(vip, backend);
+    int backendPort = config.backendPort(vip, backend);
+    long toBackend = config.route(backendIp);
+    long toClient = config.route(src);
+    if (toBackend < 0 || toClient < 0) {
+      burst.drop(i, DropReason.NO_ROUTE, drops);
+      return -1;
+    }
+    int snat = config.snatFor((int) (toBackend >>> 32));
+    int snatPort = snatPort(backendIp, backendPort, snat, protocol, hash);
+    if (snatPort < 0) {
+      burst.drop(i, DropReason.SNAT_EXHAUSTED, drops);
+      return -1;
+    }
+    int state = protocol == Ipv4.PROTO_TCP ? ConnTrack.TCP_OPENING : ConnTrack.UDP;
+    int flow = flows.create(src, sport, dst, dport, protocol, backendIp, backendPort, snat, snatPort, state, now);
+    if (flow < 0) {
+      burst.drop(i, DropReason.CONNTRACK_FULL, drops);
+      return -1;
+    }
+    flows.routes(flow, toBackend, toClient);
+    return flow;
+  }
+
+  /**
+   * A SNAT port whose return tuple {@code backend:port → snat:p} is not tracked: ports are unique
+   * per backend (what the return path needs), not globally, so one SNAT address serves
+   * (range × backends) flows. Starts at a hash-chosen port and probes a bounded number.
+   */
+  private int snatPort(int backendIp, int backendPort, int snat, int protocol, long hash) {
+    // This shard's ports: first, first + shards, ... up to the range's end.
+    int first = limits.snatPortLow() + ((shard - limits.snatPortLow()) & shardMask);
+    if (first > limits.snatPortHigh()) {
+      return -1;
+    }
+    int step = shardMask + 1;
+    int range = (limits.snatPortHigh() - first) / step + 1;
+    int offset = (int) (((hash & 0xFFFF_FFFFL) * range) >>> 32);
+    for (int k = 0, probes = Math.min(range, SNAT_PROBES); k < probes; k++) {
+      int port = first + offset * step;
+      if (flows.lookup(backendIp, snat, backendPort, port, protocol) < 0) {
+        return port;
+      }
+      if (++offset == range) {
+        offset = 0;
+      }
+    }
+    return -1;
+  }
+
+  private void toClient(PacketBurst burst, int i, GatewayConfig config, long now) {
+    PacketBuffer buf = burst.packet(i);
+    int protocol = burst.protocol[i];
+    int found = flows.lookup(burst.srcIp[i], burst.dstIp[i], burst.srcPort[i], burst.dstPort[i], protocol);
+    if (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now)) {
+      burst.drop(i, DropReason.NO_FLOW, drops);
+      return;
+    }
+    int l3 = burst.l3[i];
+    if (buf.getByte(l3 + Ipv4.TTL) <= 1) {
+      burst.drop(i, DropReason.TTL_EXPIRED, drops);
+      return;
+    }
+    int flow = found >> 1;
+    flows.touch(flow, now);
+    if (protocol == Ipv4.PROTO_TCP) {
+      int tcpFlags = burst.flags[i];
+      if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+        flows.state(flow, ConnTrack.TCP_CLOSING);
+      } else if (flows.state(flow) == ConnTrack.TCP_OPENING) {
+        flows.state(flow, ConnTrack.TCP_ESTABLISHED); // the backend answered
+      }
+    }
+    long route = flows.routeReverse(flow);
+    if (!l2(burst, i, buf, config, route, now)) {
+      return;
+    }
+    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
+        flows.vipIp(flow), flows.clientIp(flow), flows.vipPort(flow), flows.clientPort(flow));
+    burst.verdict[i] = (int) (route >>> 32);
+  }
+
+  /** Writes the MACs for {@code route}; false (packet dropped, who-has sent) when the next hop is unresolved. */
+  private boolean l2(PacketBurst burst, int i, PacketBuffer buf, GatewayConfig config, long route, long now) {
+    int port = (int) (route >>> 32);
+    int nextHop = (int) route;
+    long ourMac = config.mac(port);
+    if (ourMac < 0) {
+      burst.drop(i, DropReason.NO_ROUTE, drops); // the port left the config since the flow began
+      return false;
+    }
+    int slot = arp.find(nextHop);
+    long mac = slot < 0 ? -1 : arp.macAt(slot);
+    if (mac < 0) {
+      if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, arpRetryNanos)) {
+        LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
+      }
+      burst.drop(i, DropReason.ARP_UNRESOLVED, drops);
+      return false;
+    }
+    if (burst.extraCount() < PacketBurst.MAX_EXTRA
+        && arp.shouldRefreshAt(slot, now, arpReachableNanos, arpRetryNanos)) {
+      LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
+    }
+    NatRewrite.setMacs(buf, ourMac, mac);
+    return true;
+  }
+
+  private void arp(PacketBurst burst, int i, GatewayConfig config, long now) {
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    int rxPort = burst.rxPort();
+    int sender = burst.srcIp[i];
+    boolean forUs = config.answersArp(burst.dstIp[i], rxPort);
+    // RFC 826's merge rule: refresh a known sender; add a new one only when the packet is for us.
+    if (forUs || arp.contains(sender)) {
+      arp.learn(sender, buf.getMac(l3 + Arp.SHA), now);
+    }
+    if (!forUs) {
+      burst.drop(i, DropReason.ARP_NOT_FOR_US, drops);
+    } else if (burst.flags[i] == Arp.OP_REQUEST) {
+      LocalReplies.arpReply(buf, l3, config.mac(rxPort));
+      burst.verdict[i] = rxPort;
+    } else {
+      burst.verdict[i] = PacketBurst.CONSUMED;
+    }
+  }
+
+  public DropCounters drops() {
+    return drops;
+  }
+
+  /** Flows tracked now (single-writer value: exact on the stage's thread, approximate elsewhere). */
+  public int trackedFlows() {
+    return flows.size();
+  }
+
+  /** Test hook: pre-resolves a next hop as if an ARP reply had been learnt. */
+  void learnArp(int ip, long mac, long now) {
+    arp.learn(ip, mac, now);
+  }
+}

@@ -1,0 +1,135 @@
+package io.keelson.dataplane.gateway;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * client ns (c0 10.99.1.10) — veth — gateway ns (go | gi, no addresses: DPDK af_packet owns them;
+ * a TAP the gateway creates for its own address) — veth — backend ns (b0 10.99.2.21 and .22, one
+ * HTTP server on each, serving who.txt naming itself). Names carry a random suffix; {@link #close()}
+ * kills every process left in the namespaces and deletes them.
+ */
+final class NetnsTopology implements AutoCloseable {
+  static final String CLIENT_IP = "10.99.1.10";
+  static final String GATEWAY_OUTSIDE = "10.99.1.1";
+  static final String GATEWAY_INSIDE = "10.99.2.1";
+  static final String SNAT = "10.99.2.2";
+  static final String VIP = "10.99.1.100";
+  static final String[] BACKENDS = {"10.99.2.21", "10.99.2.22"};
+  static final String[] NAMES = {"backend-a", "backend-b"};
+  static final int BACKEND_PORT = 8080;
+
+  final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
+  final String client = "kc-" + suffix;
+  final String gateway = "kg-" + suffix;
+  final String backend = "kb-" + suffix;
+  final String tap = "kt" + suffix;
+  final Path dir;
+  private final List<String> created = new ArrayList<>();
+
+  NetnsTopology() throws IOException {
+    dir = Files.createTempDirectory("keelson-netns-" + suffix);
+    try {
+      build();
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void build() throws IOException {
+    for (String ns : List.of(client, gateway, backend)) {
+      Shell.ok("ip", "netns", "add", ns);
+      created.add(ns);
+      Shell.okIn(ns, "ip", "link", "set", "lo", "up");
+      // No IPv6 chatter (router solicitations): the counters then show only what the tests send.
+      Shell.okIn(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    }
+    Shell.ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "go", "netns", gateway);
+    Shell.ok("ip", "link", "add", "b0", "netns", backend, "type", "veth", "peer", "name", "gi", "netns", gateway);
+    Shell.ok("ip", "-n", client, "addr", "add", CLIENT_IP + "/24", "dev", "c0");
+    Shell.ok("ip", "-n", client, "link", "set", "c0", "up");
+    Shell.ok("ip", "-n", client, "route", "add", "default", "via", GATEWAY_OUTSIDE);
+    for (String b : BACKENDS) {
+      Shell.ok("ip", "-n", backend, "addr", "add", b + "/24", "dev", "b0");
+    }
+    Shell.ok("ip", "-n", backend, "link", "set", "b0", "up");
+    Shell.ok("ip", "-n", backend, "route", "add", "default", "via", GATEWAY_INSIDE);
+    Shell.ok("ip", "-n", gateway, "link", "set", "go", "up");
+    Shell.ok("ip", "-n", gateway, "link", "set", "gi", "up");
+    // veth offloads would hand af_packet partial checksums and GSO super-frames; a NIC does not.
+    for (String[] dev : new String[][] {{client, "c0"}, {backend, "b0"}, {gateway, "go"}, {gateway, "gi"}}) {
+      Shell.okIn(dev[0], "ethtool", "-K", dev[1], "tx", "off", "rx", "off", "gso", "off", "gro", "off", "tso", "off");
+    }
+    for (int i = 0; i < BACKENDS.length; i++) {
+      Path root = Files.createDirectories(dir.resolve(NAMES[i]));
+      Files.writeString(root.resolve("who.txt"), NAMES[i] + "\n");
+      startIn(backend, dir.resolve(NAMES[i] + ".log"), python(), "-m", "http.server", String.valueOf(BACKEND_PORT),
+          "--bind", BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
+    }
+  }
+
+  static String python() {
+    return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+  }
+
+  /** Starts a long-running process inside {@code ns}; it is killed by {@link #close()}. */
+  Process startIn(String ns, Path log, String... command) throws IOException {
+    return new ProcessBuilder(Shell.in(ns, command)).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  String writeBootstrap(String... backendIps) throws IOException {
+    StringBuilder endpoints = new StringBuilder();
+    for (String ip : backendIps) {
+      endpoints.append("              - endpoint: { address: { socket_address: { address: ")
+          .append(ip).append(", port_value: ").append(BACKEND_PORT).append(" } } }\n");
+    }
+    String yaml = """
+        static_resources:
+          listeners:
+            - name: web-vip
+              address:
+                socket_address: { address: %s, port_value: 80 }
+              filter_chains:
+                - filters:
+                    - name: envoy.filters.network.tcp_proxy
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                        stat_prefix: web
+                        cluster: web
+          clusters:
+            - name: web
+              lb_policy: MAGLEV
+              load_assignment:
+                cluster_name: web
+                endpoints:
+                  - lb_endpoints:
+        %s""".formatted(VIP, endpoints);
+    Path file = dir.resolve("bootstrap.yaml");
+    Path tmp = dir.resolve("bootstrap.yaml.tmp");
+    Files.writeString(tmp, yaml);
+    // Atomic replace: the gateway never reads a half-written file.
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return file.toString();
+  }
+
+  @Override
+  public void close() {
+    for (String ns : created) {
+      Shell.Result pids = Shell.run(List.of("ip", "netns", "pids", ns), 10);
+      for (String pid : pids.out().trim().split("\\s+")) {
+        if (!pid.isEmpty()) {
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+    }
+    for (String ns : created) {
+      Shell.run(List.of("ip", "netns", "del", ns), 10);
+    }
+    created.clear();
+  }
+}

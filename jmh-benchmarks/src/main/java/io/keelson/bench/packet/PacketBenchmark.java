@@ -1,0 +1,280 @@
+package io.keelson.bench.packet;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The packet-path benchmark (BENCHMARKS.md §2): dpdk-testpmd in io, macswap and 5tswap modes and the
+ * Keelson gateway (inline and disruptor pipelines), back to back on the same virtual device and the
+ * same core, runs interleaved, medians reported with ns/packet and ratios. Devices: net_null (framework
+ * cost: the gateway parses and drops the PMD's zero-filled frames) and net_pcap replaying a generated
+ * capture of many TCP flows to one VIP (the full pipeline: parse, classify, conntrack, Maglev, NAT,
+ * checksums). Every subject runs in its own process (an EAL per process), without hugepages.
+ *
+ * <p>Threading: {@link #run} blocks the calling thread for runs × subjects × seconds.
+ */
+public final class PacketBenchmark {
+  private static final Pattern TESTPMD_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
+  private static final Pattern GATEWAY_STATS = Pattern.compile("^stats t=([0-9.]+) rx=(\\d+)");
+
+  /**
+   * @param keelsonHome the project root (hw-profiles/, build/native)
+   * @param classpath   the classpath holding the data plane (the gateway runs as a child JVM)
+   * @param cpu         the core every subject's poller runs on
+   */
+  public record Options(Path keelsonHome, String classpath, int runs, int seconds, int cpu, Path workDir) {}
+
+  /** One subject on one device: the rate of every run. */
+  public record Result(String device, String subject, String command, List<Double> mpps) {
+    public double median() {
+      List<Double> sorted = mpps.stream().sorted().toList();
+      int n = sorted.size();
+      return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    public double nsPerPacket() {
+      return median() == 0 ? Double.NaN : 1000.0 / median();
+    }
+  }
+
+  private PacketBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+    int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    Path home = Path.of(System.getProperty("keelson.home", "."));
+    Options o = new Options(home, System.getProperty("java.class.path"), runs, seconds, 1,
+        Files.createTempDirectory("keelson-packet-bench"));
+    System.out.print(report(run(o)));
+  }
+
+  /** Runs every subject on every device, interleaved, {@code runs} times. */
+  public static List<Result> run(Options o) throws IOException, InterruptedException {
+    Path pcap = o.workDir().resolve("flows.pcap");
+    int packets = FlowCapture.write(pcap, 240, 16, 7);
+    Path bootstrap = o.workDir().resolve("bootstrap.yaml");
+    Files.writeString(bootstrap, bootstrap());
+    Map<String, Subject> subjects = new LinkedHashMap<>();
+    String nullDevs = "--vdev net_null0 --vdev net_null1";
+    String pcapDevs = "--vdev net_pcap0,rx_pcap=" + pcap + ",infinite_rx=1";
+    for (String mode : List.of("io", "macswap", "5tswap")) {
+      subjects.put("null/testpmd-" + mode, testpmd(o, nullDevs, mode, "", 0));
+      subjects.put("pcap/testpmd-" + mode, testpmd(o, pcapDevs, mode, "--port-topology=loop", packets));
+    }
+    for (String pipeline : List.of("inline", "disruptor")) {
+      subjects.put("null/keelson-" + pipeline, gateway(o, "null", bootstrap, pipeline, List.of()));
+      subjects.put("pcap/keelson-" + pipeline, gateway(o, "pcap-replay", bootstrap, pipeline,
+          List.of("--var", "pcap=" + pcap)));
+    }
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
+    subjects.keySet().forEach(k -> rates.put(k, new ArrayList<>()));
+    for (int run = 0; run < o.runs(); run++) {
+      for (Map.Entry<String, Subject> e : subjects.entrySet()) {
+        rates.get(e.getKey()).add(e.getValue().measure(o, run));
+      }
+    }
+    List<Result> results = new ArrayList<>();
+    for (Map.Entry<String, Subject> e : subjects.entrySet()) {
+      String[] parts = e.getKey().split("/", 2);
+      String command = String.join(" ", e.getValue().command()).replace(o.classpath(), "<classpath>");
+      results.add(new Result(parts[0], parts[1], command, rates.get(e.getKey())));
+    }
+    return results;
+  }
+
+  /** A table: device, subject, median Mpps, every run, ns/packet, ratios to testpmd io and 5tswap. */
+  public static String report(List<Result> results) {
+    StringBuilder out = new StringBuilder();
+    out.append(String.format(Locale.ROOT, "%-6s %-20s %8s %9s %12s %10s  %s%n",
+        "device", "subject", "Mpps", "ns/pkt", "vs io", "vs 5tswap", "runs (Mpps)"));
+    for (Result r : results) {
+      Result io = find(results, r.device(), "testpmd-io");
+      Result five = find(results, r.device(), "testpmd-5tswap");
+      out.append(String.format(Locale.ROOT, "%-6s %-20s %8.3f %9.1f %11.0f%% %9.0f%%  %s%n", r.device(),
+          r.subject(), r.median(), r.nsPerPacket(), 100 * r.median() / io.median(),
+          100 * r.median() / five.median(), r.mpps().stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList()));
+    }
+    for (Result r : results) {
+      if (r.subject().startsWith("keelson")) {
+        Result io = find(results, r.device(), "testpmd-io");
+        out.append(String.format(Locale.ROOT, "%s %s: %+.1f ns/packet over testpmd io%n", r.device(), r.subject(),
+            r.nsPerPacket() - io.nsPerPacket()));
+      }
+    }
+    out.append("commands:\n");
+    for (Result r : results) {
+      out.append("  ").append(r.device()).append('/').append(r.subject()).append(": ").append(r.command()).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static Result find(List<Result> results, String device, String subject) {
+    return results.stream().filter(r -> r.device().equals(device) && r.subject().equals(subject)).findFirst()
+        .orElseThrow();
+  }
+
+  private interface Subject {
+    List<String> command();
+
+    double measure(Options o, int run) throws IOException, InterruptedException;
+  }
+
+  private static Subject testpmd(Options o, String devices, String mode, String extra, int mbufsNeeded) {
+    List<String> cmd = new ArrayList<>(List.of("dpdk-testpmd", "-l", "0," + o.cpu(), "--no-huge", "--no-pci",
+        "-m", "1024", "--log-level", "*:error"));
+    cmd.addAll(List.of(devices.split(" ")));
+    cmd.addAll(List.of("--", "--forward-mode=" + mode, "--auto-start", "--stats-period=1", "--nb-cores=1",
+        "--burst=32"));
+    if (mbufsNeeded > 0) {
+      // infinite_rx keeps every packet of the capture in an mbuf.
+      cmd.add("--total-num-mbufs=" + (mbufsNeeded + 16384));
+    }
+    if (!extra.isEmpty()) {
+      cmd.add(extra);
+    }
+    return new Subject() {
+      @Override
+      public List<String> command() {
+        return cmd;
+      }
+
+      @Override
+      public double measure(Options o, int run) throws IOException, InterruptedException {
+        List<String> withPrefix = new ArrayList<>(cmd);
+        String prefix = "kbench-tpmd-" + ProcessHandle.current().pid() + "-" + run;
+        withPrefix.addAll(1, List.of("--file-prefix", prefix));
+        String out = runFor(withPrefix, o, o.seconds());
+        removeRuntimeDir(prefix);
+        // Per-second samples per port; skip the first two seconds (start-up), sum the ports of each sample.
+        List<Long> samples = new ArrayList<>();
+        Matcher m = TESTPMD_PPS.matcher(out);
+        while (m.find()) {
+          samples.add(Long.parseLong(m.group(1)));
+        }
+        int ports = devices.split("--vdev").length - 1;
+        List<Long> perSecond = new ArrayList<>();
+        for (int i = 0; i + ports <= samples.size(); i += ports) {
+          long sum = 0;
+          for (int p = 0; p < ports; p++) {
+            sum += samples.get(i + p);
+          }
+          perSecond.add(sum);
+        }
+        if (perSecond.size() < 3) {
+          throw new IllegalStateException("testpmd gave too few samples:\n" + out);
+        }
+        List<Long> steady = perSecond.subList(2, perSecond.size());
+        return steady.stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
+      }
+    };
+  }
+
+  private static Subject gateway(Options o, String profile, Path bootstrap, String pipeline, List<String> extra) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
+        "-XX:+UseParallelGC", "-Dkeelson.home=" + o.keelsonHome(),
+        "-Dkeelson.native.dir=" + o.keelsonHome().resolve("build/native/dataplane-native"),
+        "-cp", o.classpath(), "io.keelson.dataplane.gateway.GatewayCommand",
+        "--hw-profile", profile, "--config", bootstrap.toString(), "--pipeline", pipeline,
+        "--port-ip", "wire=" + FlowCapture.GATEWAY_IP + "/16", "--snat", "10.99.0.2",
+        "--duration", String.valueOf(o.seconds() + 3), "--stats-interval", "1"));
+    cmd.addAll(extra);
+    return new Subject() {
+      @Override
+      public List<String> command() {
+        return cmd;
+      }
+
+      @Override
+      public double measure(Options o, int run) throws IOException, InterruptedException {
+        List<String> withPrefix = new ArrayList<>(cmd);
+        String prefix = "kbench-gw-" + ProcessHandle.current().pid() + "-" + run;
+        withPrefix.addAll(List.of("--eal", "--file-prefix", "--eal", prefix));
+        String out = runFor(withPrefix, o, o.seconds() + 20);
+        removeRuntimeDir(prefix);
+        List<double[]> points = new ArrayList<>();
+        for (String line : out.split("\n")) {
+          Matcher m = GATEWAY_STATS.matcher(line);
+          if (m.find()) {
+            points.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))});
+          }
+        }
+        if (points.size() < 4) {
+          throw new IllegalStateException("the gateway gave too few stats lines:\n" + out);
+        }
+        double[] first = points.get(2); // after warm-up (JIT, caches)
+        double[] last = points.get(points.size() - 1);
+        System.err.println("  " + profile + "/" + pipeline + " run " + run + ": " + lastLine(out));
+        return (last[1] - first[1]) / (last[0] - first[0]) / 1e6;
+      }
+    };
+  }
+
+  /** EAL leaves /var/run/dpdk/PREFIX behind; the prefixes are this runner's own. */
+  private static void removeRuntimeDir(String prefix) throws IOException {
+    Path dir = Path.of("/var/run/dpdk", prefix);
+    if (Files.isDirectory(dir)) {
+      try (var files = Files.walk(dir)) {
+        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(f);
+        }
+      }
+    }
+  }
+
+  private static String lastLine(String out) {
+    String[] lines = out.trim().split("\n");
+    return lines[lines.length - 1];
+  }
+
+  /** Runs a process for {@code seconds} (then SIGTERM), returns its output. */
+  private static String runFor(List<String> cmd, Options o, int seconds) throws IOException, InterruptedException {
+    Path log = Files.createTempFile(o.workDir(), "subject", ".log");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+      p.destroy();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor();
+      }
+    }
+    return Files.readString(log);
+  }
+
+  private static String bootstrap() {
+    StringBuilder endpoints = new StringBuilder();
+    for (String b : FlowCapture.BACKENDS) {
+      endpoints.append("              - endpoint: { address: { socket_address: { address: ").append(b)
+          .append(", port_value: 8080 } } }\n");
+    }
+    return """
+        static_resources:
+          listeners:
+            - name: vip
+              address: { socket_address: { address: %s, port_value: 80 } }
+              filter_chains:
+                - filters:
+                    - name: envoy.filters.network.tcp_proxy
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                        stat_prefix: vip
+                        cluster: backends
+          clusters:
+            - name: backends
+              lb_policy: MAGLEV
+              load_assignment:
+                cluster_name: backends
+                endpoints:
+                  - lb_endpoints:
+        %s""".formatted(FlowCapture.VIP, endpoints);
+  }
+}
