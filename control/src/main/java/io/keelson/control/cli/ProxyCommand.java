@@ -2,7 +2,8 @@ package io.keelson.control.cli;
 
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.config.envoy.ConfigException;
+import io.keelson.dataplane.config.envoy.StaticBootstrap;
+import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
@@ -44,17 +45,18 @@ final class ProxyCommand {
       System.err.print("keelson proxy: --config FILE is required\n\n" + HELP);
       return 2;
     }
-    ProxySnapshot snapshot;
+    StaticBootstrap bootstrap;
     try {
-      snapshot = BootstrapLoader.load(Path.of(config));
+      bootstrap = BootstrapLoader.loadBootstrap(Path.of(config));
     } catch (ConfigException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;
     }
+    ProxySnapshot snapshot = bootstrap.snapshot();
     snapshot.warnings().forEach(w -> System.err.println("keelson proxy: warning: " + w));
     ProxyOptions options;
     try {
-      options = options(args, snapshot);
+      options = options(args, bootstrap);
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 2;
@@ -82,7 +84,7 @@ final class ProxyCommand {
     return 0;
   }
 
-  static ProxyOptions options(Args args, ProxySnapshot snapshot) {
+  static ProxyOptions options(Args args, StaticBootstrap bootstrap) {
     ProxyOptions o = ProxyOptions.defaults();
     if (args.has("--concurrency")) {
       o = o.withConcurrency(args.getInt("--concurrency", 1));
@@ -95,8 +97,8 @@ final class ProxyCommand {
     Args.HostPort admin = args.hostPort("--admin", null);
     if (admin != null) {
       o = o.withAdmin(admin.host(), admin.port());
-    } else if (snapshot.admin() != null) {
-      o = o.withAdmin(snapshot.admin().host(), snapshot.admin().port());
+    } else {
+      o = o.withAdmin(bootstrap.adminOrDefault().host(), bootstrap.adminOrDefault().port());
     }
     return o;
   }

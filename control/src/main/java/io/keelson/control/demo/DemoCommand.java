@@ -2,7 +2,7 @@ package io.keelson.control.demo;
 
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.config.envoy.ConfigException;
+import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
 import java.io.IOException;

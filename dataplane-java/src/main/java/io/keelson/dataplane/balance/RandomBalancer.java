@@ -1,23 +1,58 @@
 package io.keelson.dataplane.balance;
 
 import io.keelson.dataplane.config.EndpointConfig;
-import java.util.Arrays;
+import java.util.ArrayDeque;
 import java.util.random.RandomGenerator;
 
-/** Weighted random: each pick chooses an endpoint with probability weight / total. See {@link LoadBalancer} for threading. */
+/**
+ * Weighted random: each pick chooses an endpoint with probability weight / total, in constant time
+ * through Vose's alias table (one uniform endpoint, then a biased coin between it and its alias).
+ * See {@link LoadBalancer} for threading.
+ */
 final class RandomBalancer extends EndpointSet {
   private final RandomGenerator random;
-  /** cumulative[i] = sum of weights of endpoints 0..i. */
-  private final long[] cumulative;
+  /** Probability of keeping column i rather than taking alias[i]; null for equal weights. */
+  private final double[] keep;
+  private final int[] alias;
 
   RandomBalancer(EndpointConfig[] endpoints, RandomGenerator random) {
     super(endpoints);
     this.random = random;
-    cumulative = new long[endpoints.length];
-    long sum = 0;
-    for (int i = 0; i < endpoints.length; i++) {
-      sum += endpoints[i].weight();
-      cumulative[i] = sum;
+    int n = endpoints.length;
+    if (equalWeights || n < 2) {
+      keep = null;
+      alias = null;
+      return;
+    }
+    keep = new double[n];
+    alias = new int[n];
+    long total = 0;
+    for (EndpointConfig e : endpoints) {
+      total += e.weight();
+    }
+    double[] scaled = new double[n];
+    ArrayDeque<Integer> small = new ArrayDeque<>();
+    ArrayDeque<Integer> large = new ArrayDeque<>();
+    for (int i = 0; i < n; i++) {
+      scaled[i] = (double) endpoints[i].weight() * n / total;
+      (scaled[i] < 1.0 ? small : large).add(i);
+    }
+    while (!small.isEmpty() && !large.isEmpty()) {
+      int s = small.poll();
+      int l = large.poll();
+      keep[s] = scaled[s];
+      alias[s] = l;
+      scaled[l] = scaled[l] + scaled[s] - 1.0;
+      (scaled[l] < 1.0 ? small : large).add(l);
+    }
+    // What remains is 1.0 up to rounding.
+    for (Integer i : large) {
+      keep[i] = 1.0;
+      alias[i] = i;
+    }
+    for (Integer i : small) {
+      keep[i] = 1.0;
+      alias[i] = i;
     }
   }
 
@@ -27,12 +62,10 @@ final class RandomBalancer extends EndpointSet {
     if (n <= 1) {
       return n - 1;
     }
-    if (equalWeights) {
-      return random.nextInt(n);
+    int column = random.nextInt(n);
+    if (keep == null) {
+      return column;
     }
-    long draw = random.nextLong(cumulative[n - 1]);
-    // The first endpoint whose cumulative weight is above the draw.
-    int i = Arrays.binarySearch(cumulative, draw + 1);
-    return i >= 0 ? i : -i - 1;
+    return random.nextDouble() < keep[column] ? column : alias[column];
   }
 }

@@ -263,6 +263,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
+    if (requestComplete) {
+      startTimeout(); // the request ended while it was being routed on the ring
+    }
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
     boolean expectContinue = request.expectContinue();
@@ -314,7 +317,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     Channel up = h.channel();
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
-    up.write(head);
+    up.write(head, up.voidPromise());
     ByteBuf chunk;
     while ((chunk = pendingBody.pollFirst()) != null) {
       writeBody(chunk);
@@ -360,16 +363,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         flushUpstreamSoon();
         startTimeout();
       }
-      case ROUTING, CONNECTING -> {
-        if (!trailers.isEmpty()) {
-          pendingTrailers = new Http1Headers(trailers.size());
-          pendingTrailers.copyFrom(trailers);
-        }
+      case CONNECTING -> {
+        startTimeout();
+        savePendingTrailers(trailers);
       }
+      case ROUTING -> savePendingTrailers(trailers); // the timeout starts once the route is known
       default -> {}
     }
     if (responseComplete) {
       finishExchange();
+    }
+  }
+
+  private void savePendingTrailers(Http1Headers trailers) {
+    if (!trailers.isEmpty()) {
+      pendingTrailers = new Http1Headers(trailers.size());
+      pendingTrailers.copyFrom(trailers);
     }
   }
 
@@ -399,7 +408,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (request.chunked()) {
       Http1Wire.writeChunk(up, content);
     } else {
-      up.write(content);
+      up.write(content, up.voidPromise());
     }
   }
 
@@ -466,14 +475,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32);
     response.encodeTo(head);
-    channel.write(head);
+    channel.write(head, channel.voidPromise());
   }
 
   void onResponseBody(ByteBuf content) {
     if (responseChunked) {
       Http1Wire.writeChunk(channel, content);
     } else {
-      channel.write(content);
+      channel.write(content, channel.voidPromise());
     }
     if (!channel.isWritable()) {
       upstream.channel().config().setAutoRead(false);
@@ -484,6 +493,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
+    channel.flush(); // the upstream's read-complete flush no longer reaches this exchange once detached
     cancelTimeout();
     endUpstreamRequest();
     UpstreamHandler up = upstream;
@@ -546,7 +556,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== timeouts
 
   private void startTimeout() {
-    if (route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
+    if (timeout == null && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
       timeout = channel.eventLoop().schedule(timeoutTask, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
     }
   }

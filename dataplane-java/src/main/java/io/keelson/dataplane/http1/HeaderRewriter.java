@@ -9,22 +9,33 @@ import java.util.List;
  * the Connection header names), then Envoy's header mutations. Stateless.
  */
 final class HeaderRewriter {
-  /** Hop-by-hop headers (lower case) that never cross the proxy; framing is re-done per side. */
-  private static final String[] HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-    "proxy-authenticate", "proxy-authorization"
-  };
-
   private HeaderRewriter() {}
 
+  /** One pass over the headers; the common Connection values need no tokenizing. */
   static void removeHopByHop(Http1Headers headers) {
-    String connection = headers.getAll("connection");
-    if (connection != null) {
-      removeNamedByConnection(headers, connection);
+    String connection = headers.get("connection");
+    if (connection != null && !connection.equalsIgnoreCase("keep-alive") && !connection.equalsIgnoreCase("close")) {
+      removeNamedByConnection(headers, headers.getAll("connection"));
     }
-    for (String name : HOP_BY_HOP) {
-      headers.remove(name);
+    for (int i = headers.size() - 1; i >= 0; i--) {
+      if (isHopByHop(headers.name(i))) {
+        headers.removeAt(i);
+      }
     }
+  }
+
+  /** Hop-by-hop headers (RFC 9110 §7.6.1 and the legacy ones) never cross the proxy; framing is re-done per side. */
+  static boolean isHopByHop(String name) {
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
   }
 
   /** Removes each header named in the Connection header's comma-separated tokens. */

@@ -27,11 +27,11 @@ final class Http1Wire {
       line.writeByte(HEX[(size >>> shift) & 0xF]);
     }
     line.writeShort(0x0D0A);
-    channel.write(line);
-    channel.write(data);
+    channel.write(line, channel.voidPromise());
+    channel.write(data, channel.voidPromise());
     ByteBuf crlf = channel.alloc().ioBuffer(2);
     crlf.writeShort(0x0D0A);
-    channel.write(crlf);
+    channel.write(crlf, channel.voidPromise());
   }
 
   /** Writes the last chunk and the trailers (may be null or empty). */
@@ -42,6 +42,6 @@ final class Http1Wire {
       trailers.encodeTo(end);
     }
     end.writeShort(0x0D0A);
-    channel.write(end);
+    channel.write(end, channel.voidPromise());
   }
 }

@@ -21,7 +21,8 @@ final class Redirects {
     }
     String scheme = r.scheme() != null ? r.scheme() : "http";
     if (r.host() != null) {
-      host = r.host();
+      host = r.host(); // as in Envoy, host_redirect replaces the whole authority, port included
+      port = null;
     }
     if (r.port() > 0) {
       port = Integer.toString(r.port());

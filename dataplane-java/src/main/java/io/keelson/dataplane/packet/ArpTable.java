@@ -7,6 +7,10 @@ import io.keelson.dataplane.packet.maglev.MaglevTable;
  * slots per address; when the window is full the stalest entry is replaced. An address with MAC 0
  * is one being resolved: its stamp is the time of the last who-has, which rate-limits requests.
  *
+ * <p>A resolved entry older than {@link GatewayLimits#arpReachable()} stays in use while a who-has
+ * re-confirms it (at most one per {@link GatewayLimits#arpRetry()}); the answer, or any ARP from
+ * that sender, refreshes it, so a neighbour that changed its MAC is followed.
+ *
  * <p>While an address is unresolved, packets for it are dropped ({@link DropReason#ARP_UNRESOLVED})
  * rather than held: holding would pin mbufs across bursts, and TCP's SYN retransmission (or the
  * client's retry) finds the entry learnt a moment later.
@@ -19,6 +23,8 @@ final class ArpTable {
   private final int[] ips;
   private final long[] macs;
   private final long[] stamps;
+  /** When a who-has for a resolved entry last went out (refresh), to rate-limit refreshes. */
+  private final long[] refreshed;
   private final int mask;
 
   ArpTable(int capacity) {
@@ -26,6 +32,7 @@ final class ArpTable {
     ips = new int[size];
     macs = new long[size];
     stamps = new long[size];
+    refreshed = new long[size];
     mask = size - 1;
   }
 
@@ -44,6 +51,34 @@ final class ArpTable {
     return -1;
   }
 
+  /**
+   * True when {@code ip}'s MAC was learnt more than {@code reachableNanos} ago and no refresh went
+   * out in the last {@code retryNanos}; records the refresh. The stale MAC stays in use meanwhile.
+   */
+  boolean shouldRefresh(int ip, long now, long reachableNanos, long retryNanos) {
+    return shouldRefreshAt(slotOf(ip), now, reachableNanos, retryNanos);
+  }
+
+  /** {@link #shouldRefresh} for a slot from {@link #find} (saves the second probe per packet). */
+  boolean shouldRefreshAt(int slot, long now, long reachableNanos, long retryNanos) {
+    if (slot < 0 || macs[slot] == 0 || now - stamps[slot] <= reachableNanos || now - refreshed[slot] < retryNanos) {
+      return false;
+    }
+    refreshed[slot] = now;
+    return true;
+  }
+
+  /** The slot of {@code ip} (resolved or not), or -1. */
+  int find(int ip) {
+    return slotOf(ip);
+  }
+
+  /** The MAC in a slot from {@link #find}, or -1 when that entry is still being resolved. */
+  long macAt(int slot) {
+    long mac = macs[slot];
+    return mac == 0 ? -1 : mac;
+  }
+
   boolean contains(int ip) {
     return slotOf(ip) >= 0;
   }
@@ -55,6 +90,7 @@ final class ArpTable {
     int slot = slotFor(ip);
     macs[slot] = mac;
     stamps[slot] = now;
+    refreshed[slot] = now;
   }
 
   /** True when a who-has for {@code ip} should go out now (none in the last {@code retryNanos}); records it. */
@@ -66,6 +102,8 @@ final class ArpTable {
     if (slot < 0) {
       slot = slotFor(ip);
       macs[slot] = 0;
+    } else if (macs[slot] != 0) {
+      return false; // resolved: refreshes go through shouldRefresh
     }
     stamps[slot] = now;
     return true;

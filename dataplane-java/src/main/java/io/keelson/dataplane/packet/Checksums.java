@@ -41,6 +41,13 @@ public final class Checksums {
     return (int) s;
   }
 
+  /** Folds a 64-bit running sum of 32-bit words into 16 bits (end-around carry), not complemented. */
+  public static int foldLong(long sum) {
+    sum = (sum & 0xFFFF_FFFFL) + (sum >>> 32);
+    sum = (sum & 0xFFFF_FFFFL) + (sum >>> 32);
+    return fold((int) sum);
+  }
+
   /** The IPv4 header checksum as it should be written, computed with the checksum field as zero. */
   public static int ipv4Header(PacketBuffer buf, int l3, int headerLength) {
     int s = sum(buf, l3, headerLength, 0);

@@ -15,7 +15,8 @@ import java.util.function.LongSupplier;
  *       packet leaves as {@code SNAT:port → backend:port}.
  *   <li>Backend → SNAT: reverse-translated to {@code VIP:port → client:port}.
  *   <li>Both: TTL − 1, checksums updated incrementally, source MAC = the out port's, destination MAC
- *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown).
+ *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown, and
+ *       to re-confirm an entry older than {@link GatewayLimits#arpReachable()}).
  *   <li>ARP: learns the sender (when the packet is for us, or the sender is already known) and
  *       answers who-has for addresses {@link GatewayConfig} says we answer on the RX port.
  * </ul>
@@ -33,18 +34,47 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final DropCounters drops = new DropCounters();
   private final ConnTrack flows;
   private final ArpTable arp;
+  private final int shard;
+  private final int shardMask;
   private GatewayLimits limits;
+  private long arpRetryNanos;
+  private long arpReachableNanos;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
+    this(initial, nanoClock, 0, 1);
+  }
+
+  /**
+   * A forwarding stage for one of {@code shards} RX queues, each with its own connection table.
+   * It only hands out SNAT ports {@code p} with {@code p % shards == shard}, so the I/O layer can
+   * steer return traffic (backend → SNAT address) to the queue that tracks the flow by matching the
+   * destination port's low bits (an rte_flow rule with a port mask). Client → VIP traffic needs no
+   * steering: RSS sends a flow's packets to the same queue every time.
+   *
+   * @param shards a power of two ≥ 1; {@code shard} in [0, shards)
+   */
+  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock, int shard, int shards) {
+    checkShard(shard, shards);
+    this.shard = shard;
+    this.shardMask = shards - 1;
     this.clock = nanoClock;
     this.flows = new ConnTrack(initial.conntrackCapacity(), 1, 1, 1, 1);
     this.arp = new ArpTable(initial.arpCapacity());
     applyTimeouts(initial);
   }
 
+  static void checkShard(int shard, int shards) {
+    if (shards < 1 || Integer.bitCount(shards) != 1 || shard < 0 || shard >= shards) {
+      throw new IllegalArgumentException("forward stage shard " + shard + " of " + shards
+          + ": shards must be a power of two and the shard within [0, shards)");
+    }
+  }
+
   private void applyTimeouts(GatewayLimits next) {
     flows.timeouts(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos(),
         next.tcpClosing().toNanos(), next.udp().toNanos());
+    arpRetryNanos = next.arpRetry().toNanos();
+    arpReachableNanos = next.arpReachable().toNanos();
     limits = next;
   }
 
@@ -161,11 +191,16 @@ public final class ForwardStage implements Stage<PacketBurst> {
    * (range × backends) flows. Starts at a hash-chosen port and probes a bounded number.
    */
   private int snatPort(int backendIp, int backendPort, int snat, int protocol, long hash) {
-    int low = limits.snatPortLow();
-    int range = limits.snatPortHigh() - low + 1;
+    // This shard's ports: first, first + shards, ... up to the range's end.
+    int first = limits.snatPortLow() + ((shard - limits.snatPortLow()) & shardMask);
+    if (first > limits.snatPortHigh()) {
+      return -1;
+    }
+    int step = shardMask + 1;
+    int range = (limits.snatPortHigh() - first) / step + 1;
     int offset = (int) (((hash & 0xFFFF_FFFFL) * range) >>> 32);
     for (int k = 0, probes = Math.min(range, SNAT_PROBES); k < probes; k++) {
-      int port = low + offset;
+      int port = first + offset * step;
       if (flows.lookup(backendIp, snat, backendPort, port, protocol) < 0) {
         return port;
       }
@@ -217,13 +252,18 @@ public final class ForwardStage implements Stage<PacketBurst> {
       burst.drop(i, DropReason.NO_ROUTE, drops); // the port left the config since the flow began
       return false;
     }
-    long mac = arp.lookup(nextHop);
+    int slot = arp.find(nextHop);
+    long mac = slot < 0 ? -1 : arp.macAt(slot);
     if (mac < 0) {
-      if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, limits.arpRetry().toNanos())) {
+      if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, arpRetryNanos)) {
         LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
       }
       burst.drop(i, DropReason.ARP_UNRESOLVED, drops);
       return false;
+    }
+    if (burst.extraCount() < PacketBurst.MAX_EXTRA
+        && arp.shouldRefreshAt(slot, now, arpReachableNanos, arpRetryNanos)) {
+      LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
     }
     NatRewrite.setMacs(buf, ourMac, mac);
     return true;

@@ -17,7 +17,8 @@ import java.time.Duration;
  * @param snatPortLow          first SNAT port (inclusive)
  * @param snatPortHigh         last SNAT port (inclusive)
  * @param arpCapacity          next hops remembered at most
- * @param arpRetry             minimum time between two who-has for the same unresolved address
+ * @param arpRetry             minimum time between two who-has for the same address
+ * @param arpReachable         age after which a learnt MAC is re-confirmed with a who-has (it stays in use meanwhile)
  * @param maglevTableSize      prime Maglev table size per VIP
  */
 public record GatewayLimits(
@@ -34,6 +35,7 @@ public record GatewayLimits(
     int snatPortHigh,
     int arpCapacity,
     Duration arpRetry,
+    Duration arpReachable,
     int maglevTableSize) {
 
   public GatewayLimits {
@@ -47,7 +49,7 @@ public record GatewayLimits(
       throw new IllegalArgumentException(
           "gateway limits: snat port range " + snatPortLow + "-" + snatPortHigh + " must lie within 1-65535");
     }
-    for (Duration d : new Duration[] {tcpEstablished, tcpTransitory, tcpClosing, udp, arpRetry}) {
+    for (Duration d : new Duration[] {tcpEstablished, tcpTransitory, tcpClosing, udp, arpRetry, arpReachable}) {
       if (d.isNegative() || d.isZero()) {
         throw new IllegalArgumentException("gateway limits: timeouts must be positive, got " + d);
       }
@@ -79,31 +81,32 @@ public record GatewayLimits(
         60_999,
         4096,
         Duration.ofSeconds(1),
+        Duration.ofSeconds(60),
         65_537);
   }
 
   public GatewayLimits withConntrackCapacity(int capacity) {
     return new GatewayLimits(capacity, tcpEstablished, tcpTransitory, tcpClosing, udp, sweepSlice,
-        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, maglevTableSize);
+        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, arpReachable, maglevTableSize);
   }
 
   public GatewayLimits withSynRate(int perSecond, int burst) {
     return new GatewayLimits(conntrackCapacity, tcpEstablished, tcpTransitory, tcpClosing, udp, sweepSlice,
-        perSecond, burst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, maglevTableSize);
+        perSecond, burst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, arpReachable, maglevTableSize);
   }
 
   public GatewayLimits withSnatPorts(int low, int high) {
     return new GatewayLimits(conntrackCapacity, tcpEstablished, tcpTransitory, tcpClosing, udp, sweepSlice,
-        synPerSecond, synBurst, synSources, low, high, arpCapacity, arpRetry, maglevTableSize);
+        synPerSecond, synBurst, synSources, low, high, arpCapacity, arpRetry, arpReachable, maglevTableSize);
   }
 
   public GatewayLimits withTimeouts(Duration established, Duration transitory, Duration closing, Duration udpIdle) {
     return new GatewayLimits(conntrackCapacity, established, transitory, closing, udpIdle, sweepSlice,
-        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, maglevTableSize);
+        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, arpReachable, maglevTableSize);
   }
 
   public GatewayLimits withSweepSlice(int slots) {
     return new GatewayLimits(conntrackCapacity, tcpEstablished, tcpTransitory, tcpClosing, udp, slots,
-        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, maglevTableSize);
+        synPerSecond, synBurst, synSources, snatPortLow, snatPortHigh, arpCapacity, arpRetry, arpReachable, maglevTableSize);
   }
 }

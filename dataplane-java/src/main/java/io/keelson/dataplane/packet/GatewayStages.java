@@ -38,10 +38,22 @@ public final class GatewayStages {
 
   /** As {@link #stages()}, with {@code txStage} (may be null) appended: it sees every verdict. */
   public List<Supplier<? extends Stage<PacketBurst>>> stages(Supplier<? extends Stage<PacketBurst>> txStage) {
+    return stagesForQueue(0, 1, txStage);
+  }
+
+  /**
+   * The stages for RX queue {@code queue} of {@code queues} (a power of two), each queue with its
+   * own pipeline and connection table: the queue's SNAT ports are those with {@code port % queues
+   * == queue} (see {@link ForwardStage#ForwardStage(GatewayLimits, LongSupplier, int, int)}), so
+   * return traffic must be steered to queue {@code dstPort & (queues - 1)}.
+   */
+  public List<Supplier<? extends Stage<PacketBurst>>> stagesForQueue(int queue, int queues,
+      Supplier<? extends Stage<PacketBurst>> txStage) {
+    ForwardStage.checkShard(queue, queues); // fail at wiring time, not when a pipeline first builds its stages
     List<Supplier<? extends Stage<PacketBurst>>> list = new ArrayList<>(4);
     list.add(() -> register(new ParseStage(tables)));
     list.add(() -> register(new ClassifyStage(clock)));
-    list.add(() -> register(new ForwardStage(tables.current().limits(), clock)));
+    list.add(() -> register(new ForwardStage(tables.current().limits(), clock, queue, queues)));
     if (txStage != null) {
       list.add(txStage);
     }

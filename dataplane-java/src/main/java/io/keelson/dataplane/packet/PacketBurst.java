@@ -27,6 +27,13 @@ import io.keelson.dataplane.internal.ffm.PacketBuffer;
  *       per burst).
  * </ol>
  *
+ * <h2>Wirings</h2>
+ * Inline, the filler's event is the one the stages ran on: read verdicts right after {@code
+ * tryPublish} returns, or append a TX stage ({@link GatewayStages#stages(java.util.function.Supplier)}).
+ * On a Disruptor ring the TX stage is the only way: it runs after {@link ForwardStage} on the
+ * ring's last thread. With several RX queues, give each its own pipeline from {@link
+ * GatewayStages#stagesForQueue} and steer return traffic by SNAT port (see there).
+ *
  * <p>Threading: handed from stage to stage through the pipeline (the ring's sequence barriers give
  * the happens-before); never touched by two threads at once.
  */

@@ -74,7 +74,8 @@ final class PacketParser {
     if (len < l3 + Ipv4.MIN_HEADER_LENGTH) {
       return DropReason.TRUNCATED_IPV4;
     }
-    // Whole 32-bit words: fewer bounds-checked reads than field by field.
+    // The fixed header as five 32-bit words: each field is read once, and the same words verify
+    // the checksum (profiling showed a separate checksum pass was most of the parse cost).
     int word0 = buf.getInt(l3); // version, IHL, TOS, total length
     if ((word0 >>> 28) != 4) {
       return DropReason.BAD_IP_VERSION;
@@ -87,14 +88,22 @@ final class PacketParser {
     if (totalLength < headerLength || l3 + totalLength > len) {
       return DropReason.BAD_TOTAL_LENGTH;
     }
-    if (!Checksums.ipv4HeaderValid(buf, l3, headerLength)) {
+    int word1 = buf.getInt(l3 + Ipv4.ID); // identification, flags, fragment offset
+    int word2 = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
+    int src = buf.getInt(l3 + Ipv4.SRC);
+    int dst = buf.getInt(l3 + Ipv4.DST);
+    long sum = Integer.toUnsignedLong(word0) + Integer.toUnsignedLong(word1) + Integer.toUnsignedLong(word2)
+        + Integer.toUnsignedLong(src) + Integer.toUnsignedLong(dst);
+    if (headerLength > Ipv4.MIN_HEADER_LENGTH) {
+      sum += Integer.toUnsignedLong(Checksums.sum(buf, l3 + Ipv4.MIN_HEADER_LENGTH,
+          headerLength - Ipv4.MIN_HEADER_LENGTH, 0));
+    }
+    if (Checksums.foldLong(sum) != 0xFFFF) {
       return DropReason.BAD_IP_CHECKSUM;
     }
-    int word1 = buf.getInt(l3 + Ipv4.ID); // identification, flags, fragment offset
     if ((word1 & Ipv4.MF_OR_OFFSET) != 0) {
       return DropReason.FRAGMENT;
     }
-    int word2 = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
     if ((word2 >>> 24) == 0) {
       return DropReason.TTL_EXPIRED;
     }
@@ -103,8 +112,8 @@ final class PacketParser {
     int l4Length = totalLength - headerLength;
     burst.kind[i] = PacketBurst.KIND_IPV4;
     burst.protocol[i] = protocol;
-    burst.srcIp[i] = buf.getInt(l3 + Ipv4.SRC);
-    burst.dstIp[i] = buf.getInt(l3 + Ipv4.DST);
+    burst.srcIp[i] = src;
+    burst.dstIp[i] = dst;
     burst.l4[i] = l4;
     burst.l4Length[i] = l4Length;
     burst.srcPort[i] = 0;

@@ -71,6 +71,7 @@ class LoadBalancerTest {
   void distributionFollowsWeights(LbPolicy policy) {
     assertShares(counts(balancer(policy, 1, 2, 7), PICKS), 1, 2, 7);
     assertShares(counts(balancer(policy, 1, 1, 1, 1), PICKS), 1, 1, 1, 1);
+    assertShares(counts(balancer(policy, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 5 * PICKS), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
   }
 
   @Test
@@ -82,6 +83,15 @@ class LoadBalancerTest {
     LoadBalancer equal = balancer(LbPolicy.ROUND_ROBIN, 1, 1, 1);
     for (int cycle = 0; cycle < 10; cycle++) {
       assertThat(counts(equal, 3)).containsExactly(1, 1, 1);
+    }
+  }
+
+  @Test
+  void roundRobinCycleTooLongForATableIsStillExact() {
+    // 9,000 > RoundRobinBalancer.MAX_TABLE: the smooth algorithm runs live.
+    LoadBalancer lb = balancer(LbPolicy.ROUND_ROBIN, 5000, 3000, 1000);
+    for (int cycle = 0; cycle < 3; cycle++) {
+      assertThat(counts(lb, 9000)).containsExactly(5000, 3000, 1000);
     }
   }
 

@@ -214,6 +214,46 @@ class ClassifyAndLocalTrafficTest {
   }
 
   @Test
+  void eachQueueHandsOutOnlyItsOwnSnatPortsSoReturnTrafficCanBeSteeredByPort() {
+    GatewayConfig config = TestGateway.builder().limits(GatewayLimits.defaults().withSnatPorts(20_000, 20_063)).build();
+    GatewayTables tables = new GatewayTables(config);
+    long[] now = {1};
+    GatewayStages stages = new GatewayStages(tables, () -> now[0]);
+    for (int queue = 0; queue < 4; queue++) {
+      var suppliers = stages.stagesForQueue(queue, 4, null);
+      ParseStage parse = (ParseStage) suppliers.get(0).get();
+      ClassifyStage classify = (ClassifyStage) suppliers.get(1).get();
+      ForwardStage forward = (ForwardStage) suppliers.get(2).get();
+      forward.learnArp(Ipv4.parse("10.1.0.11"), TestGateway.backendMac(11), 1);
+      forward.learnArp(Ipv4.parse("10.1.0.12"), TestGateway.backendMac(12), 1);
+      forward.learnArp(Ipv4.parse("10.1.0.13"), TestGateway.backendMac(13), 1);
+      java.util.Set<Integer> ports = new java.util.HashSet<>();
+      // 64 ports / 4 queues = 16 per queue and backend; 3 backends: 48 flows fit, the rest run out.
+      int forwarded = 0;
+      for (int c = 0; c < 60; c++) {
+        PacketBurst burst = new PacketBurst(1);
+        burst.setPacket(0, TestPacket.wrap(syn("198.51.100." + (c + 1), 1000 + queue)));
+        burst.reset(1, 0);
+        parse.onEvent(burst);
+        classify.onEvent(burst);
+        forward.onEvent(burst);
+        if (burst.verdict(0) == 1) {
+          forwarded++;
+          int snatPort = burst.packet(0).getShort(L4 + Tcp.SRC_PORT);
+          assertThat(snatPort & 3).as("queue %d's SNAT port %d", queue, snatPort).isEqualTo(queue);
+          ports.add(snatPort);
+        } else {
+          assertThat(burst.dropReason(0)).isIn(DropReason.SNAT_EXHAUSTED, DropReason.SYN_RATE_LIMITED);
+        }
+      }
+      assertThat(ports).hasSize(16).allMatch(p -> p >= 20_000 && p <= 20_063);
+      assertThat(forwarded).isGreaterThan(16);
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> stages.stagesForQueue(1, 3, null))
+        .hasMessageContaining("power of two");
+  }
+
+  @Test
   void vipWithoutWeightedBackendsDropsNewFlows() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config(Backend.of("10.1.0.11", 8080, 0)));
     assertThat(gw.run(0, syn("198.51.100.7", 1000)).dropReason(0)).isEqualTo(DropReason.NO_BACKEND);

@@ -223,6 +223,34 @@ class ForwardingTest {
   }
 
   @Test
+  void anAgedNeighbourIsReconfirmedWithAWhoHasWhileTrafficKeepsFlowing() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    byte[] syn = clientSyn(CLIENT_PORT);
+    PacketBurst first = gw.run(0, syn);
+    assertThat(first.verdict(0)).isEqualTo(1);
+    assertThat(first.extraCount()).isZero();
+    int backend = GatewayHarness.view(syn).getInt(L3 + Ipv4.DST);
+    gw.run(1, backendReply(backend, GatewayHarness.view(syn).getShort(L4 + Tcp.SRC_PORT), Tcp.SYN | Tcp.ACK));
+
+    gw.now += 61 * SECOND; // past arpReachable (60 s); the established flow is still tracked
+    PacketBurst aged = gw.run(0, clientData(CLIENT_PORT, Tcp.ACK));
+    assertThat(aged.verdict(0)).as("still forwarded with the known MAC").isEqualTo(1);
+    assertThat(aged.extraCount()).isEqualTo(1);
+    assertThat(aged.extra(0).getInt(L3 + Arp.TPA)).isEqualTo(backend);
+    assertThat(gw.run(0, clientData(CLIENT_PORT, Tcp.ACK)).extraCount()).as("one refresh per retry interval").isZero();
+
+    // The backend moved to a new MAC and answers: traffic follows it, no more refreshes.
+    long newMac = 0x02_00_00_00_CC_01L;
+    gw.run(1, TestPacket.arp(Arp.OP_REPLY, newMac, Ipv4.format(backend), TestPacket.GW_MAC_1,
+        TestGateway.GW_BACKEND_SIDE, TestPacket.GW_MAC_1));
+    gw.now += 2 * SECOND;
+    byte[] data = clientData(CLIENT_PORT, Tcp.ACK);
+    PacketBurst after = gw.run(0, data);
+    assertThat(after.extraCount()).isZero();
+    assertThat(GatewayHarness.view(data).getMac(Ethernet.DST)).isEqualTo(newMac);
+  }
+
+  @Test
   void ttlOfOneIsNotForwarded() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
     byte[] syn = TestPacket.tcp(CLIENT, CLIENT_PORT, TestGateway.VIP, 80, Tcp.SYN)

@@ -78,6 +78,28 @@ class ParseStageTest {
   }
 
   @Test
+  void ipOptionsAreCoveredByTheChecksumAndSkippedToFindL4() {
+    byte[] plain = syn();
+    byte[] withOptions = new byte[plain.length + 4];
+    System.arraycopy(plain, 0, withOptions, 0, L4);
+    withOptions[L4] = 1; // four NOPs
+    withOptions[L4 + 1] = 1;
+    withOptions[L4 + 2] = 1;
+    withOptions[L4 + 3] = 1;
+    System.arraycopy(plain, L4, withOptions, L4 + 4, plain.length - L4);
+    PacketBuffer buf = TestPacket.wrap(withOptions);
+    buf.putByte(L3, 0x46);
+    buf.putShort(L3 + Ipv4.TOTAL_LENGTH, buf.getShort(L3 + Ipv4.TOTAL_LENGTH) + 4);
+    buf.putShort(L3 + Ipv4.CHECKSUM, Checksums.ipv4Header(buf, L3, 24));
+    PacketBurst burst = run(withOptions.clone());
+    assertThat(burst.verdict(0)).isEqualTo(PacketBurst.PENDING);
+    assertThat(burst.l4[0]).isEqualTo(L4 + 4);
+    assertThat(burst.dstPort[0]).isEqualTo(80);
+    withOptions[L4 + 2] = 0x44; // an option byte changes: the checksum no longer verifies
+    assertDropped(withOptions, DropReason.BAD_IP_CHECKSUM);
+  }
+
+  @Test
   void truncatedEthernetAndVlan() {
     assertDropped(truncate(syn(), 13), DropReason.TRUNCATED_ETHERNET);
     byte[] tagged = TestPacket.tcp("198.51.100.7", 1, "192.0.2.100", 80, Tcp.SYN).vlan(3).bytes();

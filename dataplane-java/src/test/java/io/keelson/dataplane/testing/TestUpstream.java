@@ -112,7 +112,9 @@ public final class TestUpstream implements AutoCloseable {
           return;
         }
         if (uri.startsWith("/garbage")) {
-          ctx.writeAndFlush(Unpooled.copiedBuffer("NOT HTTP AT ALL\r\n\r\n", StandardCharsets.US_ASCII))
+          // Written below the HTTP codec (from its own context), so the bytes go out as they are.
+          ctx.pipeline().firstContext()
+              .writeAndFlush(Unpooled.copiedBuffer("NOT HTTP AT ALL\r\n\r\n", StandardCharsets.US_ASCII))
               .addListener(ChannelFutureListener.CLOSE);
           return;
         }

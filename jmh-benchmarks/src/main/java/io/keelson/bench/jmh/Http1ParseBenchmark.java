@@ -63,10 +63,17 @@ public class Http1ParseBenchmark {
       + "Traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
       + "Connection: keep-alive\r\n\r\n";
 
-  @Param({"typical", "tenHeaders"})
+  /**
+   * typical / tenHeaders repeat the same bytes (a keep-alive client asking again: the codec reuses
+   * its Strings); tenHeadersNewIds alternates two requests whose X-Request-Id and traceparent
+   * differ, so those values are new Strings every time.
+   */
+  @Param({"typical", "tenHeaders", "tenHeadersNewIds"})
   public String request;
 
   private ByteBuf wire;
+  private ByteBuf otherWire;
+  private boolean flip;
   private int length;
   private Http1RequestParser keelson;
   private final HeadSink sink = new HeadSink();
@@ -100,9 +107,14 @@ public class Http1ParseBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    byte[] bytes = ("typical".equals(request) ? TYPICAL : TEN_HEADERS).getBytes(StandardCharsets.ISO_8859_1);
+    String text = "typical".equals(request) ? TYPICAL : TEN_HEADERS;
+    byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
     length = bytes.length;
     wire = Unpooled.directBuffer(length).writeBytes(bytes);
+    String other = "tenHeadersNewIds".equals(request)
+        ? text.replace("6f1c2d3e-4b5a", "7a2b3c4d-5e6f").replace("4bf92f3577b34da6", "5ca03e4688c45eb7")
+        : text;
+    otherWire = Unpooled.directBuffer(length).writeBytes(other.getBytes(StandardCharsets.ISO_8859_1));
     keelson = new Http1RequestParser(sink, HttpLimits.DEFAULT);
     netty = new EmbeddedChannel(new HttpRequestDecoder());
   }
@@ -112,12 +124,14 @@ public class Http1ParseBenchmark {
     keelson.close();
     netty.finishAndReleaseAll();
     wire.release();
+    otherWire.release();
   }
 
   /** The same buffer again, as if just read from the socket (the consumer releases it). */
   private ByteBuf freshWire() {
-    wire.retain();
-    return wire.setIndex(0, length);
+    ByteBuf b = (flip = !flip) ? otherWire : wire;
+    b.retain();
+    return b.setIndex(0, length);
   }
 
   @Benchmark

@@ -71,7 +71,7 @@ public final class BootstrapLoader {
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
     List<ListenerConfig> listeners = translator.listeners(resources);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
-    Map<String, ClusterConfig> clusters = translator.clusters(resources, clusterPaths);
+    Map<String, ClusterConfig> clusters = new ClusterTranslator(problems).clusters(resources, clusterPaths);
     translator.checkReferences(clusters, clusterPaths);
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();
@@ -82,7 +82,7 @@ public final class BootstrapLoader {
   /** Envoy's JSON form of the bootstrap, typed_config expanded, for the admin {@code /config_dump}. */
   static String configDump(Bootstrap bootstrap) {
     try {
-      return JsonFormat.printer().usingTypeRegistry(SupportedTypes.REGISTRY).print(bootstrap);
+      return JsonFormat.printer().usingTypeRegistry(SupportedTypes.REGISTRY).preservingProtoFieldNames().print(bootstrap);
     } catch (InvalidProtocolBufferException e) {
       // Every Any in the bootstrap was parsed through the same registry, so this cannot happen.
       throw new IllegalStateException(e);

@@ -1,5 +1,9 @@
 package io.keelson.dataplane.http1.codec;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /** Byte classes of RFC 9110/9112 as lookup tables, and small formatting helpers. Stateless. */
 final class Http1Bytes {
   static final byte CR = '\r';
@@ -45,7 +49,39 @@ final class Http1Bytes {
     TARGET_CHAR['#'] = false;
   }
 
+  /** Reads 8 bytes of a byte[] as one little-endian long, for scanning a word at a time (SWAR). */
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long CRS = 0x0D0D0D0D0D0D0D0DL;
+  private static final long LFS = 0x0A0A0A0A0A0A0A0AL;
+  private static final long DELS = 0x7F7F7F7F7F7F7F7FL;
+  private static final long SPACES = 0x2020202020202020L;
+
   private Http1Bytes() {}
+
+  /**
+   * Index of the first CR or LF in b[from, to), or {@code to}. Eight bytes per step: the lowest
+   * flagged byte of the "has zero byte" trick is always exact (borrows only run upwards).
+   */
+  static int findCrOrLf(byte[] b, int from, int to) {
+    int i = from;
+    for (; i + 8 <= to; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long cr = w ^ CRS;
+      long lf = w ^ LFS;
+      long hits = ((cr - ONES) & ~cr | (lf - ONES) & ~lf) & HIGHS;
+      if (hits != 0) {
+        return i + (Long.numberOfTrailingZeros(hits) >>> 3);
+      }
+    }
+    for (; i < to; i++) {
+      if (b[i] == CR || b[i] == LF) {
+        return i;
+      }
+    }
+    return to;
+  }
 
   static boolean isTchar(byte b) {
     return TCHAR[b & 0xff];
@@ -78,7 +114,16 @@ final class Http1Bytes {
 
   /** Index of the first byte in [from, to) that is not a field character, or {@code to}. */
   static int firstNonFieldChar(byte[] b, int from, int to) {
-    for (int i = from; i < to; i++) {
+    int i = from;
+    // Fast path: skip words with no byte below 0x20 (controls, HTAB included) and no DEL.
+    for (; i + 8 <= to; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long del = w ^ DELS;
+      if (((((w - SPACES) & ~w) | ((del - ONES) & ~del)) & HIGHS) != 0) {
+        break;
+      }
+    }
+    for (; i < to; i++) {
       if (!FIELD_CHAR[b[i] & 0xff]) {
         return i;
       }

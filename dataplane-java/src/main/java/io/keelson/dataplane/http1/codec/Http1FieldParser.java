@@ -54,8 +54,7 @@ final class Http1FieldParser {
   }
 
   /** Values of the previous head, by field index: reused when the same field carries the same bytes. */
-  private String[] previousNames = new String[32];
-  private String[] previousValues = new String[32];
+  private final Latin1Memo[] values = new Latin1Memo[32];
 
   /** Parses b[from, to) and appends the field to {@code into}; {@code what} is "header" or "trailer". */
   void parseField(Http1Headers into, byte[] b, int from, int to, String what) throws Http1ParseException {
@@ -100,8 +99,11 @@ final class Http1FieldParser {
     int len = to - from;
     if (len < BY_LENGTH.length) {
       byte[][] candidates = BYTES_BY_LENGTH[len];
+      byte first = b[from];
+      byte last = b[to - 1];
       for (int i = 0; i < candidates.length; i++) {
-        if (java.util.Arrays.equals(candidates[i], 0, len, b, from, to)) {
+        byte[] c = candidates[i];
+        if (c[0] == first && c[len - 1] == last && java.util.Arrays.equals(c, 0, len, b, from, to)) {
           return BY_LENGTH[len][i];
         }
       }
@@ -110,26 +112,15 @@ final class Http1FieldParser {
   }
 
   private String value(int index, String name, byte[] b, int from, int to) {
-    if (index < previousValues.length) {
-      String prev = previousValues[index];
-      // Same field position and name: keep-alive clients repeat most values byte for byte.
-      if (prev != null && previousNames[index] == name && prev.length() == to - from && sameLatin1(prev, b, from)) {
-        return prev;
-      }
-      String value = new String(b, from, to - from, StandardCharsets.ISO_8859_1);
-      previousNames[index] = name;
-      previousValues[index] = value;
-      return value;
+    if (index >= values.length) {
+      return new String(b, from, to - from, StandardCharsets.ISO_8859_1);
     }
-    return new String(b, from, to - from, StandardCharsets.ISO_8859_1);
-  }
-
-  private static boolean sameLatin1(String s, byte[] b, int from) {
-    for (int i = 0, n = s.length(); i < n; i++) {
-      if (s.charAt(i) != (char) (b[from + i] & 0xff)) {
-        return false;
-      }
+    // Tagged with the (interned) name: the same field at the same position, same bytes.
+    Latin1Memo memo = values[index];
+    if (memo == null) {
+      memo = new Latin1Memo();
+      values[index] = memo;
     }
-    return true;
+    return memo.of(b, from, to, name);
   }
 }

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class Http1RequestParser extends Http1MessageParser<Http1Request> {
   private final Http1Request request = new Http1Request();
-  private String previousPath = "/";
+  private final Latin1Memo pathMemo = new Latin1Memo();
+  private final Latin1Memo queryMemo = new Latin1Memo();
 
   public Http1RequestParser(Http1Listener<Http1Request> listener, HttpLimits limits) {
     this(listener, limits, DEFAULT_MAX_BUFFERED_BYTES);
@@ -89,7 +90,7 @@ public final class Http1RequestParser extends Http1MessageParser<Http1Request> {
         q++;
       }
       String path = path(b, t, q);
-      String query = q < end ? new String(b, q + 1, end - q - 1, StandardCharsets.ISO_8859_1) : null;
+      String query = q < end ? queryMemo.of(b, q + 1, end, null) : null;
       request.startLine(method, query == null ? path : null, path, query, null, version);
       return;
     }
@@ -159,20 +160,7 @@ public final class Http1RequestParser extends Http1MessageParser<Http1Request> {
   }
 
   private String path(byte[] b, int from, int to) {
-    String prev = previousPath;
-    int len = to - from;
-    if (prev.length() == len) {
-      int i = 0;
-      while (i < len && prev.charAt(i) == (char) (b[from + i] & 0xff)) {
-        i++;
-      }
-      if (i == len) {
-        return prev; // keep-alive clients often ask for the same path again
-      }
-    }
-    String path = new String(b, from, len, StandardCharsets.ISO_8859_1);
-    previousPath = path;
-    return path;
+    return pathMemo.of(b, from, to, null);
   }
 
   private static final String[] METHODS = {"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"};

@@ -36,6 +36,14 @@ public final class Http1ResponseParser extends Http1MessageParser<Http1Response>
   }
 
   /** @param limits maxRequestLineBytes bounds the status line here */
+  public Http1ResponseParser(Http1Listener<Http1Response> listener, HttpLimits limits) {
+    this(listener, limits, DEFAULT_MAX_BUFFERED_BYTES);
+  }
+
+  /**
+   * @param limits maxRequestLineBytes bounds the status line here
+   * @param maxBufferedBytes most bytes kept while paused (body under backpressure)
+   */
   public Http1ResponseParser(Http1Listener<Http1Response> listener, HttpLimits limits, int maxBufferedBytes) {
     super(listener, limits, maxBufferedBytes);
   }

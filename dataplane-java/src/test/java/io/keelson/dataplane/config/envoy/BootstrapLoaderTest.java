@@ -182,7 +182,7 @@ class BootstrapLoaderTest {
     String dump = frontProxy().snapshot().configDump();
     assertThat(dump)
         .contains("\"@type\": \"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\"")
-        .contains("\"statPrefix\": \"ingress_http\"")
+        .contains("\"stat_prefix\": \"ingress_http\"")
         .contains("\"service_v2\"");
     // The dump parses back to the same snapshot.
     assertThat(BootstrapLoader.fromYaml(dump, "dump.json").clusters())

@@ -146,7 +146,7 @@ class Http1RequestParserTest {
     byte[] piece = new byte[16 * 1024];
     java.util.Arrays.fill(piece, (byte) 'q');
     for (int i = 0; i < 64; i++) {
-      r.parser.feed(r.buf(piece, Recorder.ALLOC));
+      r.parser.feed(r.buf(piece, r.alloc));
       assertThat(r.parser.bufferedBytes()).isZero();
     }
     r.feed("\r\n0\r\n\r\n");
@@ -380,6 +380,84 @@ class Http1RequestParserTest {
     r.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     r.feed("");
     assertThat(r.events).containsExactly("head", "complete");
+    r.assertAllReleased();
+  }
+
+  @Test
+  void repeatedValuesAreReusedAndChangedValuesAreNot() {
+    Recorder<Http1Request> r = Recorder.requestParser();
+    java.util.List<String> agents = new java.util.ArrayList<>();
+    java.util.List<String> paths = new java.util.ArrayList<>();
+    r.onHeadHook = h -> {
+      agents.add(h.header("user-agent"));
+      paths.add(h.path());
+    };
+    r.resumeOnComplete = true;
+    r.feed("GET /same HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/4\r\n\r\n"
+        + "GET /same HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/4\r\n\r\n"
+        + "GET /othr HTTP/1.1\r\nHost: a\r\nUser-Agent: wrk/5\r\n\r\n"
+        + "GET /othr HTTP/1.1\r\nHost: a\r\nX-Other: wrk/5\r\n\r\n");
+    assertThat(agents).containsExactly("wrk/4", "wrk/4", "wrk/5", null);
+    assertThat(agents.get(1)).isSameAs(agents.get(0));
+    assertThat(paths).containsExactly("/same", "/same", "/othr", "/othr");
+    assertThat(paths.get(1)).isSameAs(paths.get(0));
+    assertThat(r.heads.get(3).header("x-other")).isEqualTo("wrk/5");
+    r.assertAllReleased();
+  }
+
+  @Test
+  void manyTinyReadsWhilePausedAreBufferedAndDeliveredInOrder() {
+    Recorder<Http1Request> r = Recorder.requestParser();
+    r.onHeadHook = h -> r.parser.pause();
+    int size = 5_000;
+    r.feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + size + "\r\n\r\n");
+    StringBuilder expected = new StringBuilder(size);
+    for (int i = 0; i < size; i++) {
+      char c = (char) ('a' + i % 26);
+      expected.append(c);
+      r.feed(String.valueOf(c));
+    }
+    assertThat(r.events).containsExactly("head");
+    assertThat(r.parser.bufferedBytes()).isEqualTo(size);
+    r.parser.resume();
+    assertThat(r.events).containsExactly("head", "body", "complete");
+    assertThat(r.bodies).containsExactly(expected.toString());
+    r.assertAllReleased();
+  }
+
+  @Test
+  void pauseInsideOnBodyHoldsTheRestOfTheBody() {
+    Recorder<Http1Request> r = Recorder.requestParser();
+    Http1Listener<Http1Request> pausing = new Http1Listener<>() {
+      @Override
+      public void onHead(Http1Request head) {
+        r.onHead(head);
+      }
+
+      @Override
+      public void onBody(io.netty.buffer.ByteBuf content) {
+        r.onBody(content);
+        r.parser.pause(); // the downstream socket is not writable
+      }
+
+      @Override
+      public void onComplete(Http1Headers trailers) {
+        r.onComplete(trailers);
+      }
+
+      @Override
+      public void onError(Http1ParseException e) {
+        r.onError(e);
+      }
+    };
+    r.parser = new Http1RequestParser(pausing, HttpLimits.DEFAULT);
+    r.feed("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
+    assertThat(r.pendingBody()).isEqualTo("abc");
+    r.parser.resume();
+    assertThat(r.pendingBody()).isEqualTo("abcdef");
+    assertThat(r.events).containsExactly("head", "body");
+    r.parser.resume();
+    assertThat(r.events).containsExactly("head", "body", "complete");
     r.assertAllReleased();
   }
 }

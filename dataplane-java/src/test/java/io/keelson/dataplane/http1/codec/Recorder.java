@@ -19,7 +19,11 @@ import java.util.function.UnaryOperator;
  * test can assert that all of them were released (refCnt 0).
  */
 final class Recorder<H> implements Http1Listener<H> {
-  static final ByteBufAllocator ALLOC = new PooledByteBufAllocator(false);
+  /**
+   * A pool of its own without thread caches, so that its live-allocation count is exact: any
+   * buffer the parser allocated (cumulation) and did not free shows up in assertAllReleased.
+   */
+  final PooledByteBufAllocator alloc = new PooledByteBufAllocator(false, 1, 1, 4096, 4, 0, 0, false);
   static final ByteBufAllocator DIRECT = new UnpooledByteBufAllocator(true);
 
   final List<String> events = new ArrayList<>();
@@ -95,7 +99,7 @@ final class Recorder<H> implements Http1Listener<H> {
   }
 
   ByteBuf buf(String s) {
-    return buf(s.getBytes(StandardCharsets.ISO_8859_1), ALLOC);
+    return buf(s.getBytes(StandardCharsets.ISO_8859_1), alloc);
   }
 
   ByteBuf buf(byte[] bytes, ByteBufAllocator alloc) {
@@ -114,11 +118,11 @@ final class Recorder<H> implements Http1Listener<H> {
     int pos = 0;
     for (int size : sizes) {
       int n = Math.min(size, s.length - pos);
-      parser.feed(buf(java.util.Arrays.copyOfRange(s, pos, pos + n), ALLOC));
+      parser.feed(buf(java.util.Arrays.copyOfRange(s, pos, pos + n), alloc));
       pos += n;
     }
     if (pos < s.length) {
-      parser.feed(buf(java.util.Arrays.copyOfRange(s, pos, s.length), ALLOC));
+      parser.feed(buf(java.util.Arrays.copyOfRange(s, pos, s.length), alloc));
     }
   }
 
@@ -128,6 +132,14 @@ final class Recorder<H> implements Http1Listener<H> {
     for (ByteBuf b : fed) {
       assertThat(b.refCnt()).as("refCnt of a fed buffer").isZero();
     }
+    long live = 0;
+    for (var arena : alloc.metric().heapArenas()) {
+      live += arena.numActiveAllocations();
+    }
+    for (var arena : alloc.metric().directArenas()) {
+      live += arena.numActiveAllocations();
+    }
+    assertThat(live).as("buffers still allocated from the test's pool").isZero();
   }
 
   static Recorder<Http1Request> requestParser(io.keelson.dataplane.config.HttpLimits limits) {

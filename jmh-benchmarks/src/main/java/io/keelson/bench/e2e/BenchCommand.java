@@ -1,0 +1,102 @@
+package io.keelson.bench.e2e;
+
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.RunnerException;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * {@code keelson bench}: parses the command line, runs the end-to-end scenarios and/or JMH, and
+ * writes results.json, summary.md and the charts. Called once per process from the main thread.
+ */
+public final class BenchCommand {
+  /** Exit codes: the bench ran; the bench itself (or, with --strict, a peer) failed; bad usage. */
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+
+  private BenchCommand() {
+  }
+
+  /** Runs the command; returns the process exit code. Unexpected exceptions propagate (a broken bench must fail loudly). */
+  public static int run(String[] args, PrintStream out, PrintStream err) throws IOException, InterruptedException {
+    BenchOptions options;
+    try {
+      options = BenchOptions.parse(args);
+    } catch (IllegalArgumentException e) {
+      err.println("keelson bench: " + e.getMessage());
+      return USAGE;
+    }
+    if (options.help()) {
+      out.print(BenchOptions.usage());
+      return OK;
+    }
+    Path dir = options.out();
+    Files.createDirectories(dir);
+    StringBuilder summary = new StringBuilder();
+    int exit = OK;
+    if (!options.scenarios().isEmpty()) {
+      List<Scenario> selected = new ArrayList<>();
+      for (Scenario s : Scenarios.builtIn(dir)) {
+        if (options.scenarios().contains(s.name())) {
+          selected.add(s);
+        }
+      }
+      BenchResults results = new BenchRunner(options, selected, err, keelsonLauncher()).run();
+      ResultsJson.write(results, dir);
+      List<String> charts = Charts.write(results.summaries(), results.machine(), dir);
+      summary.append(SummaryMarkdown.render(results, charts));
+      if (!results.allOk()) {
+        err.println("keelson bench: some peers or runs failed (see summary.md)"
+          + (options.strict() ? "; --strict: exit code 1" : ""));
+        if (options.strict()) {
+          exit = FAILED;
+        }
+      }
+      if (baselineBroken(results)) {
+        err.println("keelson bench: the direct baseline (wrk -> upstream) produced no result: the bench itself is broken");
+        exit = FAILED;
+      }
+    }
+    if (options.jmh()) {
+      try {
+        Collection<RunResult> jmh = JmhLauncher.run(options.jmhPattern(), dir);
+        summary.append(summary.isEmpty() ? "# Keelson benchmark\n\nCommand: `" + options.commandLine() + "`\n\n" : "\n");
+        summary.append(JmhLauncher.markdown(jmh, options.jmhPattern()));
+      } catch (RunnerException | RuntimeException e) {
+        err.println("keelson bench: JMH failed: " + e.getMessage());
+        exit = FAILED;
+      }
+    }
+    if (!summary.isEmpty()) {
+      Files.writeString(dir.resolve("summary.md"), summary);
+      out.print(summary);
+      err.println("keelson bench: results in " + dir.toAbsolutePath());
+    }
+    return exit;
+  }
+
+  /**
+   * The direct baseline involves only the bench's own machinery (wrk, the upstream, the report
+   * script): when its tools are there and it still measured nothing, the bench is what is broken.
+   */
+  static boolean baselineBroken(BenchResults results) {
+    boolean toolsPresent = !results.peerVersions().getOrDefault("wrk", "not installed").equals("not installed")
+      && results.problems().stream().noneMatch(p -> p.contains("upstream"));
+    return toolsPresent && results.summaries().stream()
+      .flatMap(s -> s.peers().stream())
+      .anyMatch(p -> p.peer().equals("direct") && !p.ok());
+  }
+
+  /** bin/keelson, from -Dkeelson.home (set by the launcher), else relative to the working directory. */
+  static Path keelsonLauncher() {
+    String home = System.getProperty("keelson.home");
+    return (home == null ? Path.of("") : Path.of(home)).toAbsolutePath().resolve("bin/keelson");
+  }
+}

@@ -1,0 +1,212 @@
+package io.keelson.bench.e2e;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Runs the end-to-end scenarios: installs missing tools, starts the upstream, then per scenario
+ * starts each peer, takes turns between them run after run, samples their memory and CPU, stops
+ * them, and collects a {@link BenchResults}. A peer that fails is reported, never fatal.
+ * Single-threaded.
+ */
+final class BenchRunner {
+  private final BenchOptions options;
+  private final List<Scenario> scenarios;
+  private final PrintStream log;
+  private final Path launcher;
+
+  BenchRunner(BenchOptions options, List<Scenario> scenarios, PrintStream log, Path keelsonLauncher) {
+    this.options = options;
+    this.scenarios = scenarios;
+    this.log = log;
+    this.launcher = keelsonLauncher;
+  }
+
+  BenchResults run() throws IOException, InterruptedException {
+    String started = Instant.now().toString();
+    String loadAtStart = MachineInfo.loadAverageNow();
+    Path out = options.out();
+    Files.createDirectories(out);
+    WrkLoad.writeScript(out);
+    Tools tools = new Tools(options.install(), log);
+    Set<Tools.Tool> needed = new LinkedHashSet<>();
+    for (Scenario s : scenarios) {
+      needed.addAll(s.tools(peersOf(s)));
+    }
+    tools.ensure(needed);
+    CpuPinning pinning = CpuPinning.detect(tools);
+    PeerSetup.KeelsonLaunch keelson = new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
+
+    List<String> problems = new ArrayList<>();
+    Map<String, String> versions = new LinkedHashMap<>();
+    versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
+    for (Scenario s : scenarios) {
+      for (String p : peersOf(s)) {
+        versions.putIfAbsent(p, s.peerVersion(p, tools));
+      }
+    }
+    if (!pinning.description().startsWith("proxy on")) {
+      problems.add("cores " + pinning.description() + ": numbers are not comparable to a pinned run");
+    }
+
+    int steps = scenarios.stream().mapToInt(s -> peersOf(s).size() * options.runs()).sum();
+    Progress progress = new Progress(log, steps, options.durationSeconds() + 0.5
+      + (double) options.warmupSeconds() / options.runs());
+    progress.note("results go to " + out.toAbsolutePath() + "; " + pinning.description());
+
+    List<RunRecord> runs = new ArrayList<>();
+    List<ScenarioSummary> summaries = new ArrayList<>();
+    Upstream upstream = null;
+    String upstreamError = null;
+    try {
+      if (scenarios.stream().anyMatch(Scenario::needsUpstream)) {
+        try {
+          upstream = Upstream.start(out.resolve("upstream"), tools, pinning.load());
+          progress.note("upstream nginx on " + upstream.uri());
+        } catch (PeerStartException e) {
+          upstreamError = e.getMessage();
+          problems.add(upstreamError);
+          progress.note(upstreamError);
+        }
+      }
+      for (Scenario s : scenarios) {
+        ScenarioContext ctx = new ScenarioContext(out.resolve(s.name()), upstream, pinning, tools, keelson);
+        summaries.add(runScenario(s, ctx, progress, runs));
+      }
+    } finally {
+      if (upstream != null) {
+        upstream.close();
+      }
+    }
+    BenchResults.Settings settings = new BenchResults.Settings(scenarios.stream().map(Scenario::name).toList(),
+      scenarios.stream().flatMap(s -> peersOf(s).stream()).distinct().toList(), options.runs(),
+      options.durationSeconds(), options.warmupSeconds(), options.connections(),
+      options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
+    return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
+      pinning.description(), versions, runs, summaries, problems);
+  }
+
+  private List<String> peersOf(Scenario s) {
+    return s.peers().stream().filter(options::includes).toList();
+  }
+
+  private ScenarioSummary runScenario(Scenario s, ScenarioContext ctx, Progress progress, List<RunRecord> all)
+    throws IOException, InterruptedException {
+    Files.createDirectories(ctx.dir());
+    String unavailable = s.unavailableReason(ctx.tools());
+    if (unavailable != null) {
+      progress.note(s.name() + ": skipped: " + unavailable);
+      progress.skip(peersOf(s).size() * options.runs());
+      List<PeerSummary> skipped = peersOf(s).stream()
+          .map(p -> PeerSummary.skipped(s.name(), p, unavailable)).toList();
+      return ScenarioSummary.of(s.name(), s.description(), "requests/s", List.of(), skipped);
+    }
+    Map<String, Contender> started = new LinkedHashMap<>();
+    Map<String, String> startErrors = new LinkedHashMap<>();
+    Map<String, double[]> startups = new LinkedHashMap<>(); // peer -> {seconds to ready, idle RSS MiB}
+    Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
+    List<String> exampleCommand = List.of();
+    try {
+      for (String peer : peersOf(s)) {
+        byPeer.put(peer, new ArrayList<>());
+        try {
+          progress.note(s.name() + ": starting " + peer);
+          long t0 = System.nanoTime();
+          Contender c = s.start(peer, ctx);
+          double ready = (System.nanoTime() - t0) / 1e9;
+          started.put(peer, c);
+          if (c.process() != null) {
+            long rss = c.process().tree().stream().mapToLong(h -> ResourceSampler.rssKb(h.pid())).sum();
+            startups.put(peer, new double[] {ready, rss / 1024.0});
+          }
+        } catch (PeerStartException | IOException e) {
+          startErrors.put(peer, e.getMessage());
+          progress.note(s.name() + ": " + peer + " failed to start, skipping it: " + e.getMessage());
+          progress.skip(options.runs());
+        }
+      }
+      for (int run = 1; run <= options.runs(); run++) {
+        for (Map.Entry<String, Contender> e : started.entrySet()) {
+          String peer = e.getKey();
+          Contender c = e.getValue();
+          String died = startErrors.get(peer);
+          if (died != null) {
+            RunRecord notRun = RunRecord.failed(s.name(), peer, run, "not run: " + died, List.of(), "");
+            byPeer.get(peer).add(notRun);
+            all.add(notRun);
+            continue;
+          }
+          if (run == 1 && options.warmupSeconds() > 0) {
+            warmUp(s, ctx, c);
+          }
+          progress.step(s.name(), peer, run, options.runs());
+          RunRecord r = measureOnce(s, ctx, c, run);
+          if (exampleCommand.isEmpty() && peer.equals("keelson")) {
+            exampleCommand = r.command();
+          }
+          byPeer.get(peer).add(r);
+          all.add(r);
+          if (c.process() != null && !c.process().isAlive()) {
+            String why = peer + " exited with code " + c.process().exitCodeOrMinusOne() + " during run " + run
+              + "; " + HttpProbe.logTail(c.process().log());
+            startErrors.put(peer, why);
+            progress.note(s.name() + ": " + why);
+            progress.skip(options.runs() - run);
+          }
+        }
+      }
+    } finally {
+      for (Contender c : started.values()) {
+        c.close();
+      }
+    }
+    List<PeerSummary> peers = new ArrayList<>();
+    for (String peer : byPeer.keySet()) {
+      // A peer that died mid-way keeps the runs it completed; its later runs are failed "not run" records.
+      String neverStarted = started.containsKey(peer) ? null : startErrors.get(peer);
+      PeerSummary summary = PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted);
+      double[] startup = startups.get(peer);
+      peers.add(startup == null ? summary : summary.withStartup(startup[0], startup[1]));
+    }
+    if (exampleCommand.isEmpty() && !all.isEmpty()) {
+      exampleCommand = all.getLast().command();
+    }
+    String unit = all.stream().filter(r -> r.scenario().equals(s.name()) && r.ok()).map(RunRecord::unit).findFirst()
+        .orElse("requests/s");
+    return ScenarioSummary.of(s.name(), s.description(), unit, exampleCommand, peers);
+  }
+
+  private void warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
+    RunSpec spec = new RunSpec(options.warmupSeconds(), options.connections(), ctx.pinning().load(),
+      ctx.dir().resolve("runs").resolve(c.peer() + "-warmup.txt"));
+    try {
+      s.measure(c, spec, ctx.tools());
+    } catch (IOException | IllegalArgumentException e) {
+      // The measured runs report the same failure with its details.
+    }
+  }
+
+  private RunRecord measureOnce(Scenario s, ScenarioContext ctx, Contender c, int run) throws InterruptedException {
+    Path raw = ctx.dir().resolve("runs").resolve(c.peer() + "-run" + run + ".txt");
+    RunSpec spec = new RunSpec(options.durationSeconds(), options.connections(), ctx.pinning().load(), raw);
+    List<String> command = s.loadCommand(c, spec, ctx.tools());
+    String rawName = options.out().relativize(raw).toString();
+    ResourceSampler sampler = ResourceSampler.start(c.process());
+    try {
+      Measurement m = s.measure(c, spec, ctx.tools());
+      return RunRecord.of(s.name(), c.peer(), run, m, ResourceSampler.stop(sampler), command, rawName);
+    } catch (IOException | IllegalArgumentException e) {
+      ResourceSampler.stop(sampler);
+      return RunRecord.failed(s.name(), c.peer(), run, e.getMessage(), command, rawName);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.keelson.bench.e2e;
+
+/**
+ * Renders the Envoy v3 bootstrap YAML the Keelson peer runs: one listener with an
+ * http_connection_manager, an inline route to one static cluster — what an Envoy user would
+ * write for the same job. Stateless.
+ */
+final class KeelsonBootstrap {
+  private KeelsonBootstrap() {
+  }
+
+  static String proxy(int port, String upstreamHost, int upstreamPort) {
+    return """
+      # Written by `keelson bench`; run with: bin/keelson proxy --config <this file> --concurrency 1
+      static_resources:
+        listeners:
+        - name: bench
+          address:
+            socket_address: { address: 127.0.0.1, port_value: %d }
+          filter_chains:
+          - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: bench
+                route_config:
+                  name: bench
+                  virtual_hosts:
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: upstream }
+                http_filters:
+                - name: envoy.filters.http.router
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+        clusters:
+        - name: upstream
+          type: STATIC
+          connect_timeout: 1s
+          load_assignment:
+            cluster_name: upstream
+            endpoints:
+            - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: { address: %s, port_value: %d }
+      """.formatted(port, upstreamHost, upstreamPort);
+  }
+}

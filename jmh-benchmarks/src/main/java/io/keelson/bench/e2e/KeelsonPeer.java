@@ -1,0 +1,64 @@
+package io.keelson.bench.e2e;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Keelson's data plane: {@code bin/keelson proxy --config FILE --admin ... --concurrency 1}, its
+ * JVM options from {@code KEELSON_JVM_OPTS}. Ready when {@code /ready} on the admin port and a
+ * request through the listener both answer 200. Stateless.
+ */
+final class KeelsonPeer implements HttpPeer {
+  /** Generous: the launcher rebuilds first when sources changed since the last build. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
+
+  @Override
+  public String name() {
+    return "keelson";
+  }
+
+  @Override
+  public List<Tools.Tool> tools() {
+    return List.of();
+  }
+
+  @Override
+  public String version(Tools tools) {
+    String v = KeelsonPeer.class.getPackage().getImplementationVersion();
+    return "keelson " + (v == null ? "(this checkout)" : v) + ", JDK " + Runtime.version();
+  }
+
+  @Override
+  public Contender start(PeerSetup setup) throws IOException, PeerStartException {
+    PeerSetup.KeelsonLaunch launch = setup.keelson();
+    if (launch.launcher() == null || !Files.isExecutable(launch.launcher())) {
+      throw new PeerStartException("cannot find bin/keelson (" + launch.launcher()
+        + "); run the bench through bin/keelson bench, which sets -Dkeelson.home");
+    }
+    int port = FreePorts.next();
+    int admin = FreePorts.next();
+    Files.createDirectories(setup.dir());
+    Path conf = setup.dir().resolve("keelson.yaml");
+    Files.writeString(conf, KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort()));
+    List<String> cmd = new ArrayList<>(List.of(launch.launcher().toString(), "proxy", "--config", conf.toString(),
+      "--admin", "127.0.0.1:" + admin, "--concurrency", "1"));
+    cmd.addAll(launch.extraArgs());
+    ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), cmd, setup.dir().resolve("stdout.log"),
+      Map.of("KEELSON_JVM_OPTS", launch.jvmOpts()));
+    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    try {
+      HttpProbe.awaitOk(URI.create("http://127.0.0.1:" + admin + "/ready"), p, START_TIMEOUT);
+      HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
+    } catch (PeerStartException e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+}

@@ -1,0 +1,89 @@
+package io.keelson.bench.e2e;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * Renders the nginx configurations the bench runs: the upstream ({@code return 200}) and the
+ * nginx reverse-proxy peer (1 worker, upstream keep-alive). Everything (pid, logs, temp files)
+ * lives in the given directory so runs never touch /etc or /var. Stateless.
+ */
+final class NginxConf {
+  /** The upstream's response body: 100 bytes, the "small fixed response" of BENCHMARKS.md. */
+  static final String BODY = "keelson bench upstream: a fixed small body, the same for every peer and every run .................\n";
+
+  /** Temp-path directives per module; nginx-light builds leave some modules out. */
+  private static final String[][] TEMP_PATHS = {
+    {"http_proxy_module", "proxy_temp_path"},
+    {"http_fastcgi_module", "fastcgi_temp_path"},
+    {"http_uwsgi_module", "uwsgi_temp_path"},
+    {"http_scgi_module", "scgi_temp_path"},
+  };
+
+  private NginxConf() {
+  }
+
+  static String upstream(Path dir, int port, Set<String> modulesLeftOut) {
+    return prelude(dir, modulesLeftOut)
+      + "  server {\n"
+      + "    listen 127.0.0.1:" + port + " backlog=4096;\n"
+      + "    location / {\n"
+      + "      default_type text/plain;\n"
+      + "      return 200 \"" + BODY.replace("\n", "\\n") + "\";\n"
+      + "    }\n"
+      + "  }\n"
+      + "}\n";
+  }
+
+  static String proxy(Path dir, int port, String upstreamHost, int upstreamPort, Set<String> modulesLeftOut) {
+    return prelude(dir, modulesLeftOut)
+      + "  upstream backend {\n"
+      + "    server " + upstreamHost + ":" + upstreamPort + ";\n"
+      + "    keepalive 64;\n"
+      + "    keepalive_requests 1000000;\n"
+      + "  }\n"
+      + "  server {\n"
+      + "    listen 127.0.0.1:" + port + " backlog=4096;\n"
+      + "    location / {\n"
+      + "      proxy_pass http://backend;\n"
+      + "      proxy_http_version 1.1;\n"
+      + "      proxy_set_header Connection \"\";\n"
+      + "    }\n"
+      + "  }\n"
+      + "}\n";
+  }
+
+  private static String prelude(Path dir, Set<String> modulesLeftOut) {
+    StringBuilder temp = new StringBuilder("  client_body_temp_path " + dir.resolve("tmp/client_body") + ";\n");
+    for (String[] tp : TEMP_PATHS) {
+      if (!modulesLeftOut.contains(tp[0])) {
+        temp.append("  ").append(tp[1]).append(' ').append(dir.resolve("tmp/" + tp[1])).append(";\n");
+      }
+    }
+    return "# Written by `keelson bench`; run with: nginx -p " + dir + " -c " + dir.resolve("nginx.conf") + "\n"
+      + "daemon off;\n"
+      + "master_process on;\n"
+      + "worker_processes 1;\n"
+      + "pid " + dir.resolve("nginx.pid") + ";\n"
+      + "error_log " + dir.resolve("error.log") + " warn;\n"
+      + "events {\n"
+      + "  worker_connections 8192;\n"
+      + "}\n"
+      + "http {\n"
+      + "  access_log off;\n"
+      + "  keepalive_requests 1000000;\n"
+      + "  keepalive_timeout 60s;\n"
+      + temp;
+  }
+
+  /** Modules an nginx build was configured without, from {@code nginx -V} ("--without-http_uwsgi_module"). */
+  static Set<String> modulesLeftOut(String nginxDashCapitalV) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (String token : nginxDashCapitalV.split("\\s+")) {
+      if (token.startsWith("--without-")) {
+        out.add(token.substring("--without-".length()));
+      }
+    }
+    return out;
+  }
+}

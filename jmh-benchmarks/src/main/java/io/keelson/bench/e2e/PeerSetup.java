@@ -1,0 +1,16 @@
+package io.keelson.bench.e2e;
+
+import java.nio.file.Path;
+
+/**
+ * What an HTTP peer needs to start for one scenario: its own directory (config, logs), the
+ * upstream to forward to, the core it is pinned to, the tools, and how to launch Keelson.
+ * Immutable.
+ */
+record PeerSetup(Path dir, String upstreamHost, int upstreamPort, CpuPinning.Cpus cpus, Tools tools,
+        KeelsonLaunch keelson) {
+
+  /** How the Keelson peer is launched: the launcher script, its JVM options, extra proxy arguments. */
+  record KeelsonLaunch(Path launcher, String jvmOpts, java.util.List<String> extraArgs) {
+  }
+}

@@ -1,0 +1,33 @@
+package io.keelson.bench.e2e;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The scenarios `keelson bench` knows, in the order they run. A new scenario is one entry here.
+ * Stateless.
+ */
+final class Scenarios {
+  private Scenarios() {
+  }
+
+  /** Every built-in scenario; wrk's report script is written into {@code resultsDir}. */
+  static List<Scenario> builtIn(Path resultsDir) {
+    Path script = resultsDir.resolve("wrk-report.lua");
+    List<HttpPeer> httpPeers = List.of(new DirectPeer(), new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
+    return List.of(
+      new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
+        new WrkLoad(List.of(), script), httpPeers),
+      new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
+        new WrkLoad(List.of("Connection: close"), script), httpPeers));
+  }
+
+  /** Every peer any built-in scenario compares. */
+  static List<String> peerNames() {
+    return builtIn(Path.of(".")).stream().flatMap(s -> s.peers().stream()).distinct().toList();
+  }
+
+  static List<String> names() {
+    return builtIn(Path.of(".")).stream().map(Scenario::name).toList();
+  }
+}

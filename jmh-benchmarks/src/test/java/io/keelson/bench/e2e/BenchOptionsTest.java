@@ -1,0 +1,83 @@
+package io.keelson.bench.e2e;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BenchOptionsTest {
+  @Test
+  void defaultsRunEveryScenarioThreeTimesForTenSecondsWithEveryPeer() {
+    BenchOptions o = BenchOptions.parse();
+
+    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close");
+    assertThat(o.peers()).isEmpty();
+    assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
+    assertThat(o.includes("haproxy")).isTrue();
+    assertThat(o.runs()).isEqualTo(3);
+    assertThat(o.durationSeconds()).isEqualTo(10);
+    assertThat(o.connections()).isEqualTo(50);
+    assertThat(o.install()).isTrue();
+    assertThat(o.strict()).isFalse();
+    assertThat(o.jmh()).isFalse();
+    assertThat(o.out().toString()).startsWith("bench-results/");
+  }
+
+  @Test
+  void quickShortensRunsAndExplicitValuesWin() {
+    BenchOptions o = BenchOptions.parse("--quick", "--connections", "8");
+
+    assertThat(o.durationSeconds()).isEqualTo(BenchOptions.QUICK_DURATION);
+    assertThat(o.runs()).isEqualTo(3);
+    assertThat(o.connections()).isEqualTo(8);
+    assertThat(o.scenarios()).hasSize(2);
+  }
+
+  @Test
+  void jmhAloneRunsNoScenarioAndTakesAnOptionalPattern() {
+    assertThat(BenchOptions.parse("--jmh").scenarios()).isEmpty();
+    assertThat(BenchOptions.parse("--jmh").jmhPattern()).isNull();
+    assertThat(BenchOptions.parse("--jmh", "Route.*").jmhPattern()).isEqualTo("Route.*");
+    BenchOptions both = BenchOptions.parse("--jmh", "http1-close");
+    assertThat(both.jmhPattern()).isNull();
+    assertThat(both.scenarios()).containsExactly("http1-close");
+  }
+
+  @Test
+  void acceptsOptionEqualsValueForms() {
+    BenchOptions o = BenchOptions.parse("--runs=5", "--out=/tmp/x", "--keelson-arg=--pipeline=disruptor",
+      "--peers=direct,keelson");
+
+    assertThat(o.runs()).isEqualTo(5);
+    assertThat(o.out()).isEqualTo(Path.of("/tmp/x"));
+    assertThat(o.keelsonArgs()).containsExactly("--pipeline=disruptor");
+    assertThat(o.peers()).containsExactly("direct", "keelson");
+    assertThat(o.includes("nginx")).isFalse();
+  }
+
+  @Test
+  void rejectsUnknownScenariosPeersAndBadNumbersWithWhatIsExpected() {
+    assertThatThrownBy(() -> BenchOptions.parse("http9")).hasMessageContaining("unknown scenario 'http9'")
+      .hasMessageContaining("http1-keepalive");
+    assertThatThrownBy(() -> BenchOptions.parse("--peers", "envoy")).hasMessageContaining("unknown peer 'envoy'");
+    assertThatThrownBy(() -> BenchOptions.parse("--runs", "many")).hasMessageContaining("--runs expects a whole number");
+    assertThatThrownBy(() -> BenchOptions.parse("--duration", "0")).hasMessageContaining("at least 1");
+    assertThatThrownBy(() -> BenchOptions.parse("--runs")).hasMessageContaining("--runs needs a value");
+    assertThatThrownBy(() -> BenchOptions.parse("--fast")).hasMessageContaining("unknown option --fast");
+  }
+
+  @Test
+  void commandLineQuotesWhatAShellWouldSplit() {
+    BenchOptions o = BenchOptions.parse("--quick", "--keelson-jvm-opts", "-Xmx1g -Xms1g");
+
+    assertThat(o.commandLine()).isEqualTo("bin/keelson bench --quick --keelson-jvm-opts '-Xmx1g -Xms1g'");
+    assertThat(o.keelsonJvmOpts()).isEqualTo("-Xmx1g -Xms1g");
+  }
+
+  @Test
+  void helpListsEveryScenario() {
+    assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "--quick", "--strict", "--jmh");
+  }
+}
