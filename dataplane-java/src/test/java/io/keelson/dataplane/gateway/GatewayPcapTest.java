@@ -21,7 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -41,8 +41,8 @@ class GatewayPcapTest {
   private static final int CLIENTS = 8;
   private static final int PORTS = 4;
 
-  @BeforeAll
-  static void eal() {
+  @BeforeEach
+  void eal() {
     TestEal.assumeStarted();
     Dpdk.registerThread();
   }
