@@ -48,7 +48,13 @@ public final class BenchCommand {
           selected.add(s);
         }
       }
-      BenchResults results = new BenchRunner(options, selected, err, keelsonLauncher()).run();
+      List<BatchScenario> batches = new ArrayList<>();
+      for (BatchScenario b : Scenarios.batches(keelsonHome())) {
+        if (options.scenarios().contains(b.name())) {
+          batches.add(b);
+        }
+      }
+      BenchResults results = new BenchRunner(options, selected, batches, err, keelsonLauncher()).run();
       ResultsJson.write(results, dir);
       List<String> charts = Charts.write(results.summaries(), results.machine(), dir);
       summary.append(SummaryMarkdown.render(results, charts));
@@ -94,9 +100,14 @@ public final class BenchCommand {
       .anyMatch(p -> p.peer().equals("direct") && !p.ok());
   }
 
-  /** bin/keelson, from -Dkeelson.home (set by the launcher), else relative to the working directory. */
-  static Path keelsonLauncher() {
+  /** The project root: -Dkeelson.home (set by the launcher), else the working directory. */
+  static Path keelsonHome() {
     String home = System.getProperty("keelson.home");
-    return (home == null ? Path.of("") : Path.of(home)).toAbsolutePath().resolve("bin/keelson");
+    return (home == null ? Path.of("") : Path.of(home)).toAbsolutePath();
+  }
+
+  /** bin/keelson under {@link #keelsonHome()}. */
+  static Path keelsonLauncher() {
+    return keelsonHome().resolve("bin/keelson");
   }
 }

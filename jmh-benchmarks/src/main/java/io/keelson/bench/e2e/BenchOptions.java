@@ -58,6 +58,9 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
     for (Scenario sc : Scenarios.builtIn(Path.of("."))) {
       s.append(String.format("  %-22s %s%n", sc.name(), sc.description()));
     }
+    for (BatchScenario sc : Scenarios.batches(Path.of("."))) {
+      s.append(String.format("  %-22s %s%n", sc.name(), sc.description()));
+    }
     return USAGE.formatted(s, QUICK_RUNS, QUICK_DURATION, QUICK_CONNECTIONS, QUICK_WARMUP, DEFAULT_KEELSON_JVM_OPTS);
   }
 
@@ -122,7 +125,8 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
       }
     }
     if (scenarios.isEmpty() && !jmh) {
-      scenarios.addAll(known);
+      boolean q = quick;
+      known.stream().filter(n -> !q || !Scenarios.NOT_IN_QUICK.contains(n)).forEach(scenarios::add);
     }
     if (out == null) {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));

@@ -21,12 +21,15 @@ import java.util.Set;
 final class BenchRunner {
   private final BenchOptions options;
   private final List<Scenario> scenarios;
+  private final List<BatchScenario> batches;
   private final PrintStream log;
   private final Path launcher;
 
-  BenchRunner(BenchOptions options, List<Scenario> scenarios, PrintStream log, Path keelsonLauncher) {
+  BenchRunner(BenchOptions options, List<Scenario> scenarios, List<BatchScenario> batches, PrintStream log,
+      Path keelsonLauncher) {
     this.options = options;
     this.scenarios = scenarios;
+    this.batches = batches;
     this.log = log;
     this.launcher = keelsonLauncher;
   }
@@ -87,12 +90,51 @@ final class BenchRunner {
         upstream.close();
       }
     }
-    BenchResults.Settings settings = new BenchResults.Settings(scenarios.stream().map(Scenario::name).toList(),
+    for (BatchScenario b : batches) {
+      runBatch(b, tools, progress, runs, summaries, problems, versions);
+    }
+    List<String> names = new ArrayList<>(scenarios.stream().map(Scenario::name).toList());
+    batches.forEach(b -> names.add(b.name()));
+    BenchResults.Settings settings = new BenchResults.Settings(names,
       scenarios.stream().flatMap(s -> peersOf(s).stream()).distinct().toList(), options.runs(),
       options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
     return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
       pinning.description(), versions, runs, summaries, problems);
+  }
+
+  /** A batch scenario runs whole; each of its groups becomes a scenario of the summary. */
+  private void runBatch(BatchScenario b, Tools tools, Progress progress, List<RunRecord> all,
+      List<ScenarioSummary> summaries, List<String> problems, Map<String, String> versions)
+      throws IOException, InterruptedException {
+    String unavailable = b.unavailableReason(tools);
+    if (unavailable != null) {
+      progress.note(b.name() + ": skipped: " + unavailable);
+      summaries.add(ScenarioSummary.of(b.name(), "skipped: " + unavailable, "", List.of(), List.of()));
+      return;
+    }
+    if (b instanceof PacketPathScenario) {
+      versions.putIfAbsent("dpdk-testpmd", Tools.version(tools.find("dpdk-testpmd"), "--version"));
+    }
+    List<BatchScenario.Group> groups;
+    try {
+      groups = b.run(options.out().resolve(b.name()), options.runs(), options.durationSeconds(), log);
+    } catch (IOException | RuntimeException e) {
+      // The harness of that scenario failed (e.g. DPDK refused a device): reported, the rest stands.
+      String why = b.name() + " failed: " + e;
+      progress.note(why);
+      problems.add(why);
+      summaries.add(ScenarioSummary.of(b.name(), why, "", List.of(), List.of()));
+      return;
+    }
+    for (BatchScenario.Group g : groups) {
+      all.addAll(g.runs());
+      Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
+      g.runs().forEach(r -> byPeer.computeIfAbsent(r.peer(), k -> new ArrayList<>()).add(r));
+      List<PeerSummary> peers = new ArrayList<>();
+      byPeer.forEach((peer, runs) -> peers.add(PeerSummary.of(g.scenario(), peer, runs, null)));
+      summaries.add(ScenarioSummary.of(g.scenario(), g.description(), g.unit(), List.of(), peers));
+    }
   }
 
   private List<String> peersOf(Scenario s) {

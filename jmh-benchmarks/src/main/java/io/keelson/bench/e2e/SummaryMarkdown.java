@@ -41,22 +41,13 @@ final class SummaryMarkdown {
     }
     for (ScenarioSummary sc : r.summaries()) {
       md.append("## ").append(sc.scenario()).append("\n\n").append(sc.description()).append("\n\n");
-      md.append("| peer | ").append(sc.unit()).append(" | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
-      md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-      for (PeerSummary p : sc.peers()) {
-        if (!p.ok()) {
-          md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | | | | | ")
-            .append(p.runs() == 0 ? "not started" : "0/" + p.runs()).append(" |\n");
-          continue;
-        }
-        md.append("| ").append(p.peer())
-          .append(" | ").append(fmt("%,.0f", p.ratePerSecond()))
-          .append(" | ").append(latency(p.p50Us()))
-          .append(" | ").append(latency(p.p99Us()))
-          .append(" | ").append(latency(p.p999Us()))
-          .append(" | ").append(Double.isNaN(p.rssPeakMb()) ? "n/a" : fmt("%.0f MiB", p.rssPeakMb()))
-          .append(" | ").append(Double.isNaN(p.cpuPercent()) ? "n/a" : fmt("%.0f%%", p.cpuPercent()))
-          .append(" | ").append(p.runsOk()).append('/').append(p.runs()).append(" |\n");
+      if (sc.peers().isEmpty()) {
+        continue; // skipped or failed whole: the description says why
+      }
+      if (sc.unit().equals("packets/s")) {
+        packetTable(md, sc);
+      } else {
+        httpTable(md, sc);
       }
       md.append('\n');
       if (!sc.ratios().isEmpty()) {
@@ -97,6 +88,40 @@ final class SummaryMarkdown {
     }
     md.append("Every run, with all its numbers and raw output, is in `results.json` and the scenario directories.\n");
     return md.toString();
+  }
+
+  private static void httpTable(StringBuilder md, ScenarioSummary sc) {
+    md.append("| peer | ").append(sc.unit()).append(" | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (PeerSummary p : sc.peers()) {
+      if (!p.ok()) {
+        md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | | | | | ")
+          .append(p.runs() == 0 ? "not started" : "0/" + p.runs()).append(" |\n");
+        continue;
+      }
+      md.append("| ").append(p.peer())
+        .append(" | ").append(fmt("%,.0f", p.ratePerSecond()))
+        .append(" | ").append(latency(p.p50Us()))
+        .append(" | ").append(latency(p.p99Us()))
+        .append(" | ").append(latency(p.p999Us()))
+        .append(" | ").append(Double.isNaN(p.rssPeakMb()) ? "n/a" : fmt("%.0f MiB", p.rssPeakMb()))
+        .append(" | ").append(Double.isNaN(p.cpuPercent()) ? "n/a" : fmt("%.0f%%", p.cpuPercent()))
+        .append(" | ").append(p.runsOk()).append('/').append(p.runs()).append(" |\n");
+    }
+  }
+
+  /** The packet path: rate in Mpps and ns per packet (1000 / Mpps), no latency or proxy columns. */
+  private static void packetTable(StringBuilder md, ScenarioSummary sc) {
+    md.append("| subject | Mpps | ns/packet | runs ok |\n|---|---:|---:|---:|\n");
+    for (PeerSummary p : sc.peers()) {
+      if (!p.ok()) {
+        md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | 0/").append(p.runs()).append(" |\n");
+        continue;
+      }
+      double mpps = p.ratePerSecond() / 1e6;
+      md.append("| ").append(p.peer()).append(" | ").append(fmt("%.3f", mpps)).append(" | ")
+          .append(fmt("%.1f", 1000 / mpps)).append(" | ").append(p.runsOk()).append('/').append(p.runs()).append(" |\n");
+    }
   }
 
   /** "0.52 0.58 0.59 1/123 4567" -> "0.52 0.58 0.59" */

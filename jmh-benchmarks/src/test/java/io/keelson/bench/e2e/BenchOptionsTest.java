@@ -12,7 +12,7 @@ class BenchOptionsTest {
   void defaultsRunEveryScenarioThreeTimesForTenSecondsWithEveryPeer() {
     BenchOptions o = BenchOptions.parse();
 
-    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close");
+    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -32,7 +32,9 @@ class BenchOptionsTest {
     assertThat(o.durationSeconds()).isEqualTo(BenchOptions.QUICK_DURATION);
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.connections()).isEqualTo(8);
-    assertThat(o.scenarios()).hasSize(2);
+    assertThat(o.scenarios()).as("the packet path is too long for --quick").containsExactly("http1-keepalive",
+        "http1-close");
+    assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
   }
 
   @Test
@@ -78,6 +80,6 @@ class BenchOptionsTest {
 
   @Test
   void helpListsEveryScenario() {
-    assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "--quick", "--strict", "--jmh");
+    assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "packet", "--quick", "--strict", "--jmh");
   }
 }

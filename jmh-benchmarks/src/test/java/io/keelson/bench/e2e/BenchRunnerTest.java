@@ -89,7 +89,7 @@ class BenchRunnerTest {
   private BenchRunner runner(Path dir, Scenario s, String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--no-install", "--out", dir.toString()));
-    return new BenchRunner(BenchOptions.parse(all.toArray(String[]::new)), List.of(s), new PrintStream(log, true),
+    return new BenchRunner(BenchOptions.parse(all.toArray(String[]::new)), List.of(s), List.of(), new PrintStream(log, true),
         dir.resolve("no-launcher"));
   }
 
