@@ -141,11 +141,9 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
 
   /** The command line as a person would type it, for the summary. */
   String commandLine() {
-    StringBuilder s = new StringBuilder("bin/keelson bench");
-    for (String a : argv) {
-      s.append(' ').append(a.matches("[A-Za-z0-9_./=:,+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
-    }
-    return s.toString();
+    List<String> words = new ArrayList<>(List.of("bin/keelson", "bench"));
+    words.addAll(argv);
+    return ShellWords.join(words);
   }
 
   private static String value(String[] args, int i, String option) {

@@ -76,7 +76,7 @@ final class SummaryMarkdown {
         }
       }
       if (!sc.loadCommand().isEmpty()) {
-        md.append("\nLoad command (one run): `").append(String.join(" ", sc.loadCommand())).append("`\n");
+        md.append("\nLoad command (one run): `").append(ShellWords.join(sc.loadCommand())).append("`\n");
       }
       md.append('\n');
     }

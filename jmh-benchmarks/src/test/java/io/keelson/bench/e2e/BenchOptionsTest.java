@@ -79,6 +79,12 @@ class BenchOptionsTest {
   }
 
   @Test
+  void shellWordsQuoteSpacesAndQuotes() {
+    assertThat(ShellWords.join(java.util.List.of("wrk", "-H", "Connection: close", "it's", "http://127.0.0.1:80/")))
+        .isEqualTo("wrk -H 'Connection: close' 'it'\\''s' http://127.0.0.1:80/");
+  }
+
+  @Test
   void helpListsEveryScenario() {
     assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "packet", "--quick", "--strict", "--jmh");
   }
