@@ -51,7 +51,9 @@ final class BenchRunner {
 
     List<String> problems = new ArrayList<>();
     Map<String, String> versions = new LinkedHashMap<>();
-    versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
+    if (!scenarios.isEmpty()) {
+      versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
+    }
     for (Scenario s : scenarios) {
       for (String p : peersOf(s)) {
         versions.putIfAbsent(p, s.peerVersion(p, tools));
@@ -96,7 +98,7 @@ final class BenchRunner {
     List<String> names = new ArrayList<>(scenarios.stream().map(Scenario::name).toList());
     batches.forEach(b -> names.add(b.name()));
     BenchResults.Settings settings = new BenchResults.Settings(names,
-      scenarios.stream().flatMap(s -> peersOf(s).stream()).distinct().toList(), options.runs(),
+      summaries.stream().flatMap(s -> s.peers().stream()).map(PeerSummary::peer).distinct().toList(), options.runs(),
       options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
     return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
@@ -114,7 +116,7 @@ final class BenchRunner {
       return;
     }
     if (b instanceof PacketPathScenario) {
-      versions.putIfAbsent("dpdk-testpmd", Tools.version(tools.find("dpdk-testpmd"), "--version"));
+      versions.putIfAbsent("dpdk", Tools.debianVersion("dpdk"));
     }
     List<BatchScenario.Group> groups;
     try {

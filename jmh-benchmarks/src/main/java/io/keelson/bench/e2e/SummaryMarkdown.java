@@ -26,9 +26,9 @@ final class SummaryMarkdown {
       .append(loadTriple(r.machine().loadAverageAtStart())).append(", at end ")
       .append(loadTriple(r.machine().loadAverage())).append('\n');
     md.append("- Runs: ").append(s.runs()).append(" per peer, interleaved (").append(String.join(" ", s.peers()))
-      .append(", repeated), ").append(s.durationSeconds()).append(" s each after ").append(s.warmupSeconds())
-      .append(" s of warm-up, ").append(s.connections()).append(" connections").append(s.quick() ? " (--quick)" : "")
-      .append("; the figures below are medians over the successful runs").append('\n');
+      .append(", repeated), ").append(s.durationSeconds()).append(" s each").append(s.quick() ? " (--quick)" : "")
+      .append("; HTTP: ").append(s.warmupSeconds()).append(" s of warm-up before each peer's first run, ")
+      .append(s.connections()).append(" connections; the figures below are medians over the successful runs\n");
     md.append("- Versions: ");
     r.peerVersions().forEach((k, v) -> md.append(k).append(": ").append(v).append("; "));
     md.setLength(md.length() - 2);

@@ -145,6 +145,13 @@ final class Tools {
     return p.exitValue();
   }
 
+  /** "dpdk 22.11.x" from dpkg, for tools without a version flag; "not installed" otherwise. */
+  static String debianVersion(String pkg) {
+    String v = version("/usr/bin/dpkg-query", "-W", "-f=${Version}", pkg);
+    return v.startsWith("unknown") || v.contains("no packages found") ? "not installed (Debian package " + pkg + ")"
+      : pkg + " " + v;
+  }
+
   /** First line of a program's version output ({@code nginx -v} prints to stderr), or a reason. */
   static String version(String path, String... args) {
     if (path == null) {
