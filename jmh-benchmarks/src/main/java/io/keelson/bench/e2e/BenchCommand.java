@@ -1,6 +1,7 @@
 package io.keelson.bench.e2e;
 
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.NoBenchmarksException;
 import org.openjdk.jmh.runner.RunnerException;
 
 import java.io.IOException;
@@ -73,10 +74,22 @@ public final class BenchCommand {
     if (options.jmh()) {
       try {
         Collection<RunResult> jmh = JmhLauncher.run(options.jmhPattern(), dir);
-        summary.append(summary.isEmpty() ? "# Keelson benchmark\n\nCommand: `" + options.commandLine() + "`\n\n" : "\n");
+        if (summary.isEmpty()) {
+          MachineInfo m = MachineInfo.collect(MachineInfo.loadAverageNow());
+          summary.append("# Keelson benchmark\n\nCommand: `").append(options.commandLine()).append("`\n\n- Machine: ")
+              .append(m.nproc()).append(" CPUs, ").append(m.cpuModel()).append(", Linux ").append(m.kernel())
+              .append("; JDK: ").append(m.jdk()).append("\n\n");
+        } else {
+          summary.append('\n');
+        }
         summary.append(JmhLauncher.markdown(jmh, options.jmhPattern()));
+      } catch (NoBenchmarksException e) {
+        err.println("keelson bench: no JMH benchmark matches '" + options.jmhPattern() + "' (a regular expression over"
+            + " names like io.keelson.bench.jmh.RouteMatchBenchmark.match)");
+        Files.deleteIfExists(dir.resolve("jmh-results.json"));
+        exit = FAILED;
       } catch (RunnerException | RuntimeException e) {
-        err.println("keelson bench: JMH failed: " + e.getMessage());
+        err.println("keelson bench: JMH failed: " + e);
         exit = FAILED;
       }
     }
