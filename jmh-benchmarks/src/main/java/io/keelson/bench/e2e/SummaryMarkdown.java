@@ -33,6 +33,13 @@ final class SummaryMarkdown {
     r.peerVersions().forEach((k, v) -> md.append(k).append(": ").append(v).append("; "));
     md.setLength(md.length() - 2);
     md.append("\n\n");
+    double load = firstLoad(r.machine().loadAverageAtStart());
+    if (load > r.machine().nproc() / 2.0) {
+      md.append("> Busy machine: the load average was ").append(fmt("%.2f", load)).append(" on ")
+          .append(r.machine().nproc()).append(" CPUs before the bench started anything. Absolute numbers vary from run"
+          + " to run (see ± spread); the ratios, measured in turns, hold better. Re-run on an idle machine, or with more"
+          + " --runs, before quoting.\n\n");
+    }
     if (s.runs() < 3) {
       md.append("> Fewer than 3 runs per peer: indicative only; BENCHMARKS.md asks for at least 3.\n\n");
     }
@@ -47,7 +54,7 @@ final class SummaryMarkdown {
       if (sc.unit().equals("packets/s")) {
         packetTable(md, sc);
       } else {
-        httpTable(md, sc);
+        httpTable(md, sc, r.runs());
       }
       md.append('\n');
       if (!sc.ratios().isEmpty()) {
@@ -90,17 +97,21 @@ final class SummaryMarkdown {
     return md.toString();
   }
 
-  private static void httpTable(StringBuilder md, ScenarioSummary sc) {
-    md.append("| peer | ").append(sc.unit()).append(" | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
-    md.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  private static void httpTable(StringBuilder md, ScenarioSummary sc, List<RunRecord> runs) {
+    md.append("| peer | ").append(sc.unit()).append(" | ± spread | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerSummary p : sc.peers()) {
       if (!p.ok()) {
-        md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | | | | | ")
+        md.append("| ").append(p.peer()).append(" | ").append(p.status()).append(" | | | | | | | ")
           .append(p.runs() == 0 ? "not started" : "0/" + p.runs()).append(" |\n");
         continue;
       }
+      double spread = Stats.spreadPercent(runs.stream()
+          .filter(x -> x.ok() && x.scenario().equals(sc.scenario()) && x.peer().equals(p.peer()))
+          .map(RunRecord::ratePerSecond).toList());
       md.append("| ").append(p.peer())
         .append(" | ").append(fmt("%,.0f", p.ratePerSecond()))
+        .append(" | ").append(Double.isNaN(spread) ? "n/a" : fmt("%.0f%%", spread))
         .append(" | ").append(latency(p.p50Us()))
         .append(" | ").append(latency(p.p99Us()))
         .append(" | ").append(latency(p.p999Us()))
@@ -121,6 +132,15 @@ final class SummaryMarkdown {
       double mpps = p.ratePerSecond() / 1e6;
       md.append("| ").append(p.peer()).append(" | ").append(fmt("%.3f", mpps)).append(" | ")
           .append(fmt("%.1f", 1000 / mpps)).append(" | ").append(p.runsOk()).append('/').append(p.runs()).append(" |\n");
+    }
+  }
+
+  /** The 1-minute load average from a /proc/loadavg line, or NaN. */
+  static double firstLoad(String loadavg) {
+    try {
+      return Double.parseDouble(loadavg.split("\\s+")[0]);
+    } catch (RuntimeException e) {
+      return Double.NaN;
     }
   }
 
