@@ -66,8 +66,8 @@ public final class BenchCommand {
           exit = FAILED;
         }
       }
-      if (baselineBroken(results)) {
-        err.println("keelson bench: the direct baseline (wrk -> upstream) produced no result: the bench itself is broken");
+      for (String f : results.harnessFailures()) {
+        err.println("keelson bench: the bench itself is broken: " + f);
         exit = FAILED;
       }
     }
@@ -99,18 +99,6 @@ public final class BenchCommand {
       err.println("keelson bench: results in " + dir.toAbsolutePath());
     }
     return exit;
-  }
-
-  /**
-   * The direct baseline involves only the bench's own machinery (wrk, the upstream, the report
-   * script): when its tools are there and it still measured nothing, the bench is what is broken.
-   */
-  static boolean baselineBroken(BenchResults results) {
-    boolean toolsPresent = !results.peerVersions().getOrDefault("wrk", "not installed").equals("not installed")
-      && results.problems().stream().noneMatch(p -> p.contains("upstream"));
-    return toolsPresent && results.summaries().stream()
-      .flatMap(s -> s.peers().stream())
-      .anyMatch(p -> p.peer().equals("direct") && !p.ok());
   }
 
   /** The project root: -Dkeelson.home (set by the launcher), else the working directory. */

@@ -131,6 +131,8 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
     if (out == null) {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
+    // Absolute: peers resolve their paths against their own directories (nginx -p).
+    out = out.toAbsolutePath();
     return new BenchOptions(List.copyOf(scenarios), List.copyOf(peers), quick,
       runs != null ? runs : 3,
       duration != null ? duration : quick ? QUICK_DURATION : 10,

@@ -50,6 +50,7 @@ final class BenchRunner {
     PeerSetup.KeelsonLaunch keelson = new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
 
     List<String> problems = new ArrayList<>();
+    List<String> harnessFailures = new ArrayList<>();
     Map<String, String> versions = new LinkedHashMap<>();
     if (!scenarios.isEmpty()) {
       versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
@@ -81,11 +82,21 @@ final class BenchRunner {
           upstreamError = e.getMessage();
           problems.add(upstreamError);
           progress.note(upstreamError);
+          if (tools.find("nginx") != null) {
+            harnessFailures.add(upstreamError);
+          }
         }
       }
       for (Scenario s : scenarios) {
         ScenarioContext ctx = new ScenarioContext(out.resolve(s.name()), upstream, pinning, tools, keelson);
-        summaries.add(runScenario(s, ctx, progress, runs));
+        ScenarioSummary summary = runScenario(s, ctx, progress, runs);
+        summaries.add(summary);
+        PeerSummary direct = ScenarioSummary.find(summary.peers(), "direct");
+        boolean toolsThere = s.tools(peersOf(s)).stream().allMatch(t -> tools.find(t.binary()) != null);
+        if (direct != null && !direct.ok() && toolsThere && upstreamError == null) {
+          harnessFailures.add(s.name() + ": the direct baseline (load generator -> upstream) measured nothing: "
+              + direct.error());
+        }
       }
     } finally {
       if (upstream != null) {
@@ -102,7 +113,7 @@ final class BenchRunner {
       options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
     return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
-      pinning.description(), versions, runs, summaries, problems);
+      pinning.description(), versions, runs, summaries, problems, harnessFailures);
   }
 
   /** A batch scenario runs whole; each of its groups becomes a scenario of the summary. */

@@ -65,6 +65,23 @@ class BenchRunnerTest {
   }
 
   @Test
+  void aDirectBaselineThatMeasuresNothingMeansTheBenchItselfIsBroken(@TempDir Path dir) throws Exception {
+    ScriptedScenario s = new ScriptedScenario(List.of("direct", "keelson"), "direct", null);
+
+    BenchResults r = runner(dir, s, "--runs", "1", "--warmup", "0").run();
+
+    assertThat(r.harnessFailures()).singleElement().asString()
+        .contains("the direct baseline (load generator -> upstream) measured nothing", "scripted start failure");
+  }
+
+  @Test
+  void aFailingProxyIsNotAHarnessFailure(@TempDir Path dir) throws Exception {
+    ScriptedScenario s = new ScriptedScenario(List.of("direct", "keelson"), "keelson", null);
+
+    assertThat(runner(dir, s, "--runs", "1", "--warmup", "0").run().harnessFailures()).isEmpty();
+  }
+
+  @Test
   void anUnavailableScenarioIsSkippedWithoutCountingAsAFailure(@TempDir Path dir) throws Exception {
     ScriptedScenario s = new ScriptedScenario(List.of("a", "b"), null, "DPDK is not installed");
 

@@ -45,6 +45,6 @@ final class Fixtures {
       new BenchResults.Settings(List.of("http1-keepalive"), List.of("direct", "keelson", "nginx", "haproxy"), 3, 3,
         1, 16, true, "-Xmx256m", List.of()),
       machine, "proxy on core 0; load generator and upstream on core 1 (taskset)",
-      Map.of("nginx", "nginx version: nginx/1.22.1"), runs, List.of(s), List.of());
+      Map.of("nginx", "nginx version: nginx/1.22.1"), runs, List.of(s), List.of(), List.of());
   }
 }

@@ -46,7 +46,7 @@ class PacketPathScenarioTest {
     assertThat(s.ratios().get("packets/s keelson-inline/testpmd-io")).isCloseTo(20.0 / 41, within(1e-9));
     BenchResults r = Fixtures.results();
     BenchResults withPackets = new BenchResults(r.command(), r.started(), r.finished(), r.settings(), r.machine(),
-        r.pinning(), r.peerVersions(), g.runs(), List.of(s), List.of());
+        r.pinning(), r.peerVersions(), g.runs(), List.of(s), List.of(), List.of());
     String md = SummaryMarkdown.render(withPackets, List.of());
     assertThat(md).contains("| subject | Mpps | ns/packet | runs ok |", "| testpmd-io | 41.000 | 24.4 | 3/3 |",
         "| keelson-inline | 20.000 | 50.0 | 3/3 |", "| packets/s keelson-inline/testpmd-io | 0.49 |");

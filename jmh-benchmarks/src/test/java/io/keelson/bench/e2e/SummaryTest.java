@@ -84,7 +84,7 @@ class SummaryTest {
     MachineInfo busy = new MachineInfo(2, "Test CPU", "6.1.0", "Debian", "JDK 25", List.of(), "3.50 2.00 1.00 3/100 1",
         "4.00 2.00 1.00 3/100 1");
     BenchResults noisy = new BenchResults(r.command(), r.started(), r.finished(), r.settings(), busy, r.pinning(),
-        r.peerVersions(), r.runs(), r.summaries(), r.problems());
+        r.peerVersions(), r.runs(), r.summaries(), r.problems(), List.of());
 
     assertThat(SummaryMarkdown.render(noisy, List.of())).contains("> Busy machine: the load average was 3.50 on 2 CPUs");
   }
