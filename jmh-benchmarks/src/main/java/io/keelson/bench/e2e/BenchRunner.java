@@ -168,6 +168,7 @@ final class BenchRunner {
     Map<String, Contender> started = new LinkedHashMap<>();
     Map<String, String> startErrors = new LinkedHashMap<>();
     Map<String, double[]> startups = new LinkedHashMap<>(); // peer -> {seconds to ready, idle RSS MiB}
+    Map<String, Integer> warmups = new LinkedHashMap<>(); // peer -> warm-up seconds used
     Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
     List<String> exampleCommand = List.of();
     try {
@@ -201,7 +202,8 @@ final class BenchRunner {
             continue;
           }
           if (run == 1 && options.warmupSeconds() > 0) {
-            warmUp(s, ctx, c);
+            int used = warmUp(s, ctx, c);
+            warmups.put(peer, used);
           }
           progress.step(s.name(), peer, run, options.runs());
           RunRecord r = measureOnce(s, ctx, c, run);
@@ -230,7 +232,10 @@ final class BenchRunner {
       String neverStarted = started.containsKey(peer) ? null : startErrors.get(peer);
       PeerSummary summary = PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted);
       double[] startup = startups.get(peer);
-      peers.add(startup == null ? summary : summary.withStartup(startup[0], startup[1]));
+      if (startup != null) {
+        summary = summary.withStartup(startup[0], startup[1]);
+      }
+      peers.add(summary.withWarmup(warmups.getOrDefault(peer, 0)));
     }
     if (exampleCommand.isEmpty() && !all.isEmpty()) {
       exampleCommand = all.getLast().command();
@@ -240,15 +245,33 @@ final class BenchRunner {
     return ScenarioSummary.of(s.name(), s.description(), unit, exampleCommand, peers);
   }
 
-  private void warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
-    RunSpec spec = new RunSpec(options.warmupSeconds(), options.connections(), ctx.pinning().load(),
-      ctx.dir().resolve("runs").resolve(c.peer() + "-warmup.txt"));
-    try {
-      s.measure(c, spec, ctx.tools());
-    } catch (IOException | IllegalArgumentException e) {
-      // The measured runs report the same failure with its details.
+  /**
+   * Unrecorded load in 1-second slices until two slices in a row agree within
+   * {@link #STEADY_WITHIN}, or --warmup seconds have passed: a JIT-compiled proxy needs seconds
+   * to reach its steady state, nginx and HAProxy are there at once, so each gets what it needs.
+   * Returns the seconds used.
+   */
+  private int warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
+    double previous = Double.NaN;
+    for (int slice = 1; slice <= options.warmupSeconds(); slice++) {
+      RunSpec spec = new RunSpec(1, options.connections(), ctx.pinning().load(),
+          ctx.dir().resolve("runs").resolve(c.peer() + "-warmup" + slice + ".txt"));
+      double rate;
+      try {
+        rate = s.measure(c, spec, ctx.tools()).ratePerSecond();
+      } catch (IOException | IllegalArgumentException e) {
+        return slice; // the measured runs report the same failure with its details
+      }
+      if (slice >= 2 && Math.abs(rate - previous) <= STEADY_WITHIN * Math.max(rate, previous)) {
+        return slice;
+      }
+      previous = rate;
     }
+    return options.warmupSeconds();
   }
+
+  /** Two warm-up slices this close (relative) mean the peer has reached its steady state. */
+  static final double STEADY_WITHIN = 0.10;
 
   private RunRecord measureOnce(Scenario s, ScenarioContext ctx, Contender c, int run) throws InterruptedException {
     Path raw = ctx.dir().resolve("runs").resolve(c.peer() + "-run" + run + ".txt");

@@ -27,7 +27,8 @@ final class SummaryMarkdown {
       .append(loadTriple(r.machine().loadAverage())).append('\n');
     md.append("- Runs: ").append(s.runs()).append(" per peer, interleaved (").append(String.join(" ", s.peers()))
       .append(", repeated), ").append(s.durationSeconds()).append(" s each").append(s.quick() ? " (--quick)" : "")
-      .append("; HTTP: ").append(s.warmupSeconds()).append(" s of warm-up before each peer's first run, ")
+      .append("; HTTP: before its first run each peer gets unrecorded load until two 1-second slices agree within 10% (at most ")
+      .append(s.warmupSeconds()).append(" s), ")
       .append(s.connections()).append(" connections; the figures below are medians over the successful runs\n");
     md.append("- Versions: ");
     r.peerVersions().forEach((k, v) -> md.append(k).append(": ").append(v).append("; "));
@@ -66,10 +67,12 @@ final class SummaryMarkdown {
         md.append('\n');
       }
       if (sc.peers().stream().anyMatch(p -> !Double.isNaN(p.readySeconds()))) {
-        md.append("| peer | launch to first 200 | RSS idle | RSS under load (peak) |\n|---|---:|---:|---:|\n");
+        md.append("| peer | launch to first 200 | warm-up used | RSS idle | RSS under load (peak) |\n"
+            + "|---|---:|---:|---:|---:|\n");
         for (PeerSummary p : sc.peers()) {
           if (!Double.isNaN(p.readySeconds())) {
             md.append("| ").append(p.peer()).append(" | ").append(fmt("%.2f s", p.readySeconds()))
+                .append(" | ").append(p.warmupSeconds()).append(" s")
                 .append(" | ").append(fmt("%.0f MiB", p.idleRssMb()))
                 .append(" | ").append(Double.isNaN(p.rssPeakMb()) ? "n/a" : fmt("%.0f MiB", p.rssPeakMb())).append(" |\n");
           }

@@ -35,7 +35,7 @@ final class Fixtures {
       PeerSummary.of("http1-keepalive", "direct", runs.stream().filter(r -> r.peer().equals("direct")).toList(), null),
       PeerSummary.of("http1-keepalive", "keelson", runs.stream().filter(r -> r.peer().equals("keelson")).toList(), null),
       PeerSummary.of("http1-keepalive", "nginx", runs.stream().filter(r -> r.peer().equals("nginx")).toList(), null)
-        .withStartup(0.05, 6.5),
+        .withStartup(0.05, 6.5).withWarmup(2),
       PeerSummary.of("http1-keepalive", "haproxy", List.of(), "haproxy exited with code 1 before it answered"));
     ScenarioSummary s = ScenarioSummary.of("http1-keepalive", "HTTP/1.1 keep-alive", "requests/s", List.of("wrk", "-t1", "-c16",
       "http://127.0.0.1:1/"), peers);

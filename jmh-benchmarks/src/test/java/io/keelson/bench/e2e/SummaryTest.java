@@ -72,7 +72,7 @@ class SummaryTest {
     assertThat(md).contains("| requests/s keelson/nginx | 1.43 |");
     assertThat(md).contains("| requests/s keelson/haproxy | n/a |");
     assertThat(md).contains("- haproxy failed: haproxy exited with code 1");
-    assertThat(md).contains("| nginx | 0.05 s | 7 MiB | 40 MiB |");
+    assertThat(md).contains("| nginx | 0.05 s | 2 s | 7 MiB | 40 MiB |");
     assertThat(md).contains("- keelson partial: 1 run(s) failed");
     assertThat(md).contains("![requests-per-second.png](requests-per-second.png)");
     assertThat(md).contains("Load command (one run): `wrk -t1 -c16 http://127.0.0.1:1/`");
