@@ -22,6 +22,7 @@ record BenchResults(String command, String started, String finished, Settings se
 
   /** True when every peer of every scenario that can run here started and every run succeeded. */
   boolean allOk() {
-    return problems.isEmpty() && summaries.stream().flatMap(s -> s.peers().stream()).allMatch(p -> "ok".equals(p.status()) || "skipped".equals(p.status()));
+    return problems.isEmpty() && summaries.stream().flatMap(s -> s.peers().stream())
+        .allMatch(p -> "ok".equals(p.status()) || "skipped".equals(p.status()));
   }
 }

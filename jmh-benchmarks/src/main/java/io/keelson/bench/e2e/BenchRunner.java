@@ -47,7 +47,8 @@ final class BenchRunner {
     }
     tools.ensure(needed);
     CpuPinning pinning = CpuPinning.detect(tools);
-    PeerSetup.KeelsonLaunch keelson = new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
+    PeerSetup.KeelsonLaunch keelson =
+        new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
 
     List<String> problems = new ArrayList<>();
     List<String> harnessFailures = new ArrayList<>();
@@ -112,7 +113,8 @@ final class BenchRunner {
       summaries.stream().flatMap(s -> s.peers().stream()).map(PeerSummary::peer).distinct().toList(), options.runs(),
       options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
-    return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
+    return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings,
+      MachineInfo.collect(loadAtStart),
       pinning.description(), versions, runs, summaries, problems, harnessFailures);
   }
 

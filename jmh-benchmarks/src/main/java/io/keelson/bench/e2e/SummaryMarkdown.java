@@ -27,7 +27,8 @@ final class SummaryMarkdown {
       .append(loadTriple(r.machine().loadAverage())).append('\n');
     md.append("- Runs: ").append(s.runs()).append(" per peer, interleaved (").append(String.join(" ", s.peers()))
       .append(", repeated), ").append(s.durationSeconds()).append(" s each").append(s.quick() ? " (--quick)" : "")
-      .append("; HTTP: before its first run each peer gets unrecorded load until two 1-second slices agree within 10% (at most ")
+      .append("; HTTP: before its first run each peer gets unrecorded load until two 1-second slices agree")
+      .append(" within 10% (at most ")
       .append(s.warmupSeconds()).append(" s), ")
       .append(s.connections()).append(" connections; the figures below are medians over the successful runs\n");
     md.append("- Versions: ");
@@ -101,7 +102,8 @@ final class SummaryMarkdown {
   }
 
   private static void httpTable(StringBuilder md, ScenarioSummary sc, List<RunRecord> runs) {
-    md.append("| peer | ").append(sc.unit()).append(" | ± spread | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
+    md.append("| peer | ").append(sc.unit())
+        .append(" | ± spread | p50 | p99 | p99.9 | proxy RSS | proxy CPU | runs ok |\n");
     md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (PeerSummary p : sc.peers()) {
       if (!p.ok()) {

@@ -25,7 +25,9 @@ final class Tools {
     static final Tool H2LOAD = new Tool("h2load", "nghttp2-client");
   }
 
-  private static final List<String> EXTRA_DIRS = List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin");
+  /** nginx and haproxy live in sbin, which a non-root PATH often lacks. */
+  private static final List<String> EXTRA_DIRS =
+      List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin");
 
   private final boolean installAllowed;
   private final PrintStream log;
