@@ -152,6 +152,19 @@ final class BenchRunner {
     }
   }
 
+  /** One more try on a new port when another process took the one we picked. */
+  private static Contender startWithRetry(Scenario s, String peer, ScenarioContext ctx)
+      throws IOException, PeerStartException {
+    try {
+      return s.start(peer, ctx);
+    } catch (PeerStartException e) {
+      if (!e.portTaken()) {
+        throw e;
+      }
+      return s.start(peer, ctx);
+    }
+  }
+
   private List<String> peersOf(Scenario s) {
     return s.peers().stream().filter(options::includes).toList();
   }
@@ -179,7 +192,7 @@ final class BenchRunner {
         try {
           progress.note(s.name() + ": starting " + peer);
           long t0 = System.nanoTime();
-          Contender c = s.start(peer, ctx);
+          Contender c = startWithRetry(s, peer, ctx);
           double ready = (System.nanoTime() - t0) / 1e9;
           started.put(peer, c);
           if (c.process() != null) {

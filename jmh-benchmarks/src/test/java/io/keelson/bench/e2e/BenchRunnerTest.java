@@ -55,6 +55,16 @@ class BenchRunnerTest {
   }
 
   @Test
+  void aPeerWhosePortWasTakenMeanwhileGetsOneMoreTry(@TempDir Path dir) throws Exception {
+    ScriptedScenario s = new ScriptedScenario(List.of("racy"), null, null);
+
+    BenchResults r = runner(dir, s, "--runs", "1", "--warmup", "0").run();
+
+    assertThat(s.starts).containsExactly("racy", "racy");
+    assertThat(r.allOk()).isTrue();
+  }
+
+  @Test
   void aPeerThatFailsToStartIsReportedWhileTheOthersRun(@TempDir Path dir) throws Exception {
     ScriptedScenario s = new ScriptedScenario(List.of("a", "keelson", "c"), "keelson", null);
 
@@ -133,6 +143,7 @@ class BenchRunnerTest {
   /** Peers that "serve" at once and report a fixed rate; records every measure call. */
   private static final class ScriptedScenario implements Scenario {
     final List<String> calls = new ArrayList<>();
+    final List<String> starts = new ArrayList<>();
     private final List<String> peers;
     private final String failingPeer;
     private final String unavailable;
@@ -180,6 +191,10 @@ class BenchRunnerTest {
 
     @Override
     public Contender start(String peer, ScenarioContext context) throws PeerStartException {
+      starts.add(peer);
+      if (peer.equals("racy") && starts.size() == 1) {
+        throw new PeerStartException("racy exited with code 1; log ends with: bind() failed (98: Address already in use)");
+      }
       if (peer.equals(failingPeer)) {
         throw new PeerStartException(peer + ": scripted start failure");
       }
