@@ -28,7 +28,7 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
     Scenarios (default: all):
     %s
     Options:
-      --quick                every scenario, short: %d runs of %d s, %d connections, warm-up <= %d s (< 2 min; CI smoke)
+      --quick                every scenario but packet, short: %d runs of %d s, %d connections, warm-up <= %d s (< 2 min; CI smoke)
       --runs N               measured runs per peer, interleaved (default 3)
       --duration S           seconds per measured run (default 10)
       --warmup S             at most S seconds of unrecorded load before each peer's first run, in 1 s
