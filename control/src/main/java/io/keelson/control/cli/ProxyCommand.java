@@ -68,19 +68,16 @@ final class ProxyCommand {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
-      server.close();
-      System.err.println("keelson proxy: stopped");
-      stopped.countDown();
-    }, "keelson-shutdown"));
+    CountDownLatch terminate = TerminationSignals.install();
     printStarted(server, snapshot);
     try {
-      stopped.await();
+      terminate.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
+    server.close();
+    System.err.println("keelson proxy: stopped");
     return 0;
   }
 
