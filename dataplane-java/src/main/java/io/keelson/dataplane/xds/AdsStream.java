@@ -25,6 +25,9 @@ abstract class AdsStream {
 
     /** The stream ended; the owner decides when to open the next one. */
     void onClosed(AdsStream stream, Throwable error);
+
+    /** Runs {@code task} on the owner thread after the repeated-NACK delay. */
+    void afterNackDelay(Runnable task);
   }
 
   /** google.rpc.Code.INVALID_ARGUMENT, as Envoy sends in a NACK's error_detail. */
@@ -35,6 +38,8 @@ abstract class AdsStream {
   final Map<ResourceType, Set<String>> subscribed = new EnumMap<>(ResourceType.class);
   boolean listenersRequested;
   boolean closed;
+  /** Per type, the version last NACKed on this stream. */
+  private final Map<ResourceType, String> nackedVersions = new EnumMap<>(ResourceType.class);
 
   AdsStream(Owner owner) {
     this.owner = owner;
@@ -76,6 +81,26 @@ abstract class AdsStream {
       } else {
         resubscribe(type, previous, wanted);
       }
+    }
+  }
+
+  /**
+   * Sends the answer to a response. A server that resends the version just NACKed (java-control-plane's
+   * SimpleCache does: the NACK names an older version) would otherwise ping-pong as fast as the
+   * network allows; the repeated NACK is delayed instead, which bounds that loop.
+   */
+  final void answer(ResourceType type, String version, XdsResourceCache.Outcome outcome, Runnable send) {
+    if (outcome.accepted()) {
+      nackedVersions.remove(type);
+      send.run();
+    } else if (version.equals(nackedVersions.put(type, version))) {
+      owner.afterNackDelay(() -> {
+        if (!closed) {
+          send.run();
+        }
+      });
+    } else {
+      send.run();
     }
   }
 

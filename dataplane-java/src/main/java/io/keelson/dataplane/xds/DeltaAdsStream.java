@@ -77,7 +77,8 @@ final class DeltaAdsStream extends AdsStream {
     if (!outcome.accepted()) {
       answer.setErrorDetail(Status.newBuilder().setCode(INVALID_ARGUMENT).setMessage(outcome.error()));
     }
-    requests.onNext(answer.build());
+    DeltaDiscoveryRequest built = answer.build();
+    answer(type, version, outcome, () -> requests.onNext(built));
     handled(type, version, outcome);
   }
 

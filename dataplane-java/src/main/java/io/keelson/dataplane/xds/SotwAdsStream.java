@@ -76,7 +76,8 @@ final class SotwAdsStream extends AdsStream {
       answer.setVersionInfo(owner.cache().version(type))
           .setErrorDetail(Status.newBuilder().setCode(INVALID_ARGUMENT).setMessage(outcome.error()));
     }
-    requests.onNext(answer.build());
+    DiscoveryRequest built = answer.build();
+    answer(type, response.getVersionInfo(), outcome, () -> requests.onNext(built));
     handled(type, response.getVersionInfo(), outcome);
   }
 

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * the gRPC channel's executor); the consumer is called on it and must not block. {@link #stats()}
  * and {@link #lastSnapshot()} may be called from any thread.
  */
-public final class XdsClient implements AutoCloseable, AdsStream.Owner {
+public final class XdsClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(XdsClient.class);
 
   private final XdsClientConfig config;
@@ -91,22 +91,41 @@ public final class XdsClient implements AutoCloseable, AdsStream.Owner {
     }
     reconnect = null;
     streamDelivered = false;
-    stream = config.delta() ? new DeltaAdsStream(this) : new SotwAdsStream(this);
+    stream = config.delta() ? new DeltaAdsStream(owner) : new SotwAdsStream(owner);
     stream.open(stub);
   }
 
-  @Override
-  public Node node() {
-    return config.node();
-  }
+  /** What the streams call back into; kept off the public surface. Owner thread only. */
+  private final AdsStream.Owner owner = new AdsStream.Owner() {
+    @Override
+    public Node node() {
+      return config.node();
+    }
 
-  @Override
-  public XdsResourceCache cache() {
-    return cache;
-  }
+    @Override
+    public XdsResourceCache cache() {
+      return cache;
+    }
 
-  @Override
-  public void onOutcome(AdsStream from, ResourceType type, String version, XdsResourceCache.Outcome outcome) {
+    @Override
+    public void onOutcome(AdsStream from, ResourceType type, String version, XdsResourceCache.Outcome outcome) {
+      XdsClient.this.onOutcome(type, version, outcome);
+    }
+
+    @Override
+    public void onClosed(AdsStream from, Throwable error) {
+      XdsClient.this.onClosed(from, error);
+    }
+
+    @Override
+    public void afterNackDelay(Runnable task) {
+      if (!closed) {
+        executor.schedule(task, config.initialBackoff().toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+  };
+
+  private void onOutcome(ResourceType type, String version, XdsResourceCache.Outcome outcome) {
     if (!streamDelivered) {
       streamDelivered = true;
       backoff.reset();
@@ -130,8 +149,7 @@ public final class XdsClient implements AutoCloseable, AdsStream.Owner {
     }
   }
 
-  @Override
-  public void onClosed(AdsStream from, Throwable error) {
+  private void onClosed(AdsStream from, Throwable error) {
     if (closed || from != stream) {
       return;
     }
@@ -146,26 +164,28 @@ public final class XdsClient implements AutoCloseable, AdsStream.Owner {
   /** Stops the stream and the xDS thread; the last published snapshot stays with the consumer. */
   @Override
   public void close() {
-    executor.execute(() -> {
-      closed = true;
-      if (reconnect != null) {
-        reconnect.cancel(false);
-      }
-      if (stream != null) {
-        stream.cancel();
-      }
-      stats = stats.withConnected(false);
-    });
-    channel.shutdown();
-    executor.shutdown();
     try {
-      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-        channel.shutdownNow();
-      }
-      executor.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
+      executor.submit(() -> {
+        closed = true;
+        if (reconnect != null) {
+          reconnect.cancel(false);
+        }
+        if (stream != null) {
+          stream.cancel();
+        }
+        stats = stats.withConnected(false);
+      }).get(5, TimeUnit.SECONDS);
+      // The channel delivers its last callbacks on the executor, so the executor outlives it.
       channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+        | java.util.concurrent.RejectedExecutionException e) {
+      LOG.warn("xDS client did not stop cleanly", e);
+      channel.shutdownNow();
+    } finally {
+      executor.shutdown();
     }
   }
 }

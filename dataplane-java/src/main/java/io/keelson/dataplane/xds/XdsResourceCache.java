@@ -105,6 +105,10 @@ final class XdsResourceCache {
     removed.forEach(candidate::remove);
     candidate.putAll(parsed);
 
+    if (sameResources(accepted.get(type), candidate) && versions.containsKey(type)) {
+      commit(type, candidate, version); // a resend (e.g. another type changed): nothing to publish
+      return new Outcome(null, null);
+    }
     Map<ResourceType, Map<String, Versioned>> next = new EnumMap<>(accepted);
     next.put(type, candidate);
     if (!complete(next, type)) {
@@ -119,6 +123,18 @@ final class XdsResourceCache {
     }
     commit(type, candidate, version);
     return new Outcome(null, snapshot);
+  }
+
+  private static boolean sameResources(Map<String, Versioned> a, Map<String, Versioned> b) {
+    if (!a.keySet().equals(b.keySet())) {
+      return false;
+    }
+    for (Map.Entry<String, Versioned> e : a.entrySet()) {
+      if (!e.getValue().resource().equals(b.get(e.getKey()).resource())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void commit(ResourceType type, Map<String, Versioned> resources, String version) {

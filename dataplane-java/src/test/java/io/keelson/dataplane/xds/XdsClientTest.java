@@ -109,4 +109,103 @@ class XdsClientTest {
     assertThat(latest.cluster("v2").endpoints()).containsExactly(new EndpointConfig("127.0.0.1", 9091, 3));
     assertThat(latest.version()).contains("EDS=2");
   }
+
+  @ParameterizedTest(name = "delta={0}")
+  @ValueSource(booleans = {false, true})
+  void nacksAnUnsupportedFieldWithTheTranslatorsMessageAndKeepsTheLastGoodSnapshot(boolean delta) throws Exception {
+    start(delta);
+    setMesh("1", 1, 1);
+    ProxySnapshot good = awaitSnapshot(1);
+
+    controlPlane.set(snapshot("2",
+        List.of(healthCheckedCluster("v1"), edsCluster("v2")),
+        List.of(endpoints("v1", 8081, 1, 8082, 1), endpoints("v2", 9091, 1)),
+        List.of(listener(0)),
+        List.of(route("v1", "90", "v2", "10"))));
+
+    String expected = "xds: Cluster[v1].health_checks: not supported by Keelson (active health checking is not supported yet)";
+    await().atMost(Duration.ofSeconds(5)).until(() -> nackDetails(delta).stream().anyMatch(m -> m.startsWith(expected)));
+    assertThat(client.stats().rejected(ResourceType.CLUSTER)).isPositive();
+    assertThat(client.stats().lastError()).startsWith(expected);
+    if (!delta) {
+      // A NACK carries the version still in force, not the rejected one.
+      assertThat(controlPlane.requests).filteredOn(r -> r.hasErrorDetail())
+          .allSatisfy(r -> assertThat(r.getVersionInfo()).isEqualTo("1"));
+    }
+    assertThat(published).containsExactly(good);
+    assertThat(client.lastSnapshot()).isSameAs(good);
+  }
+
+  @ParameterizedTest(name = "delta={0}")
+  @ValueSource(booleans = {false, true})
+  void nacksARouteToAMissingClusterAndRecoversOnTheNextGoodUpdate(boolean delta) throws Exception {
+    start(delta);
+    setMesh("1", 1, 1);
+    ProxySnapshot good = awaitSnapshot(1);
+
+    controlPlane.set(snapshot("2",
+        List.of(edsCluster("v1"), edsCluster("v2")),
+        List.of(endpoints("v1", 8081, 1, 8082, 1), endpoints("v2", 9091, 1)),
+        List.of(listener(0)),
+        List.of(route("v1", "90", "missing", "10"))));
+
+    String expected = "xds: RouteConfiguration[local_route].virtual_hosts[0].routes[0].route.weighted_clusters.clusters[1].name: "
+        + "route 'split' names cluster 'missing', which is not defined; expected one of [v1, v2]";
+    await().atMost(Duration.ofSeconds(5)).until(() -> nackDetails(delta).contains(expected));
+    assertThat(client.stats().rejected(ResourceType.ROUTE)).isPositive();
+    assertThat(client.lastSnapshot()).isSameAs(good);
+
+    setMesh("3", 4, 1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> client.lastSnapshot().cluster("v1").endpoints().get(0).weight() == 4);
+    assertThat(client.lastSnapshot().listeners()).singleElement()
+        .satisfies(l -> assertThat(l.http().routeConfig().virtualHosts().get(0).routes()).hasSize(1));
+  }
+
+  @ParameterizedTest(name = "delta={0}")
+  @ValueSource(booleans = {false, true})
+  void keepsTheSnapshotWhileTheControlPlaneIsAwayThenResubscribesFromTheAcceptedVersions(boolean delta)
+      throws Exception {
+    start(delta);
+    setMesh("1", 1, 1);
+    ProxySnapshot good = awaitSnapshot(1);
+    int port = controlPlane.port();
+
+    controlPlane.stop();
+    // Retries back off: with 50-400 ms delays, several attempts fail while the server is away.
+    await().atMost(Duration.ofSeconds(5)).until(() -> client.stats().reconnects() >= 3);
+    assertThat(client.stats().connected()).isFalse();
+    assertThat(client.stats().lastError()).contains("lost");
+    assertThat(client.lastSnapshot()).isSameAs(good);
+    assertThat(published).containsExactly(good);
+
+    controlPlane.requests.clear();
+    controlPlane.deltaRequests.clear();
+    controlPlane.startOn(port);
+    if (delta) {
+      await().atMost(Duration.ofSeconds(5)).until(() -> controlPlane.deltaRequests.stream().anyMatch(r ->
+          r.getTypeUrl().equals(ResourceType.CLUSTER.typeUrl())
+              && r.getInitialResourceVersionsMap().keySet().equals(java.util.Set.of("v1", "v2"))));
+    } else {
+      await().atMost(Duration.ofSeconds(5)).until(() -> controlPlane.requests.stream().anyMatch(r ->
+          r.getTypeUrl().equals(ResourceType.CLUSTER.typeUrl()) && r.getVersionInfo().equals("1")));
+      assertThat(controlPlane.requests).filteredOn(r -> r.getTypeUrl().equals(ResourceType.ENDPOINT.typeUrl()))
+          .first().satisfies(r -> {
+            assertThat(r.getVersionInfo()).isEqualTo("1");
+            assertThat(r.getResourceNamesList()).containsExactly("v1", "v2");
+          });
+    }
+
+    setMesh("2", 7, 1);
+    await().atMost(Duration.ofSeconds(5)).until(() -> client.lastSnapshot().cluster("v1").endpoints().get(0).weight() == 7);
+    assertThat(client.stats().connected()).isTrue();
+  }
+
+  private List<String> nackDetails(boolean delta) {
+    if (delta) {
+      return controlPlane.deltaRequests.stream().filter(r -> r.hasErrorDetail())
+          .map(r -> r.getErrorDetail().getMessage()).toList();
+    }
+    return controlPlane.requests.stream().filter(r -> r.hasErrorDetail())
+        .map(r -> r.getErrorDetail().getMessage()).toList();
+  }
 }
