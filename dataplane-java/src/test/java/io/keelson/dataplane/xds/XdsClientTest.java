@@ -134,6 +134,9 @@ class XdsClientTest {
     }
     assertThat(published).containsExactly(good);
     assertThat(client.lastSnapshot()).isSameAs(good);
+    // java-control-plane answers a NACK by resending the same version; repeated NACKs are paced (50 ms here).
+    int nacks = nackDetails(delta).size();
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> nackDetails(delta).size() <= nacks + 15);
   }
 
   @ParameterizedTest(name = "delta={0}")
