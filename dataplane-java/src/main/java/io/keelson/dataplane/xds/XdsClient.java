@@ -161,7 +161,10 @@ public final class XdsClient implements AutoCloseable {
     reconnect = executor.schedule(this::openStream, delay, TimeUnit.NANOSECONDS);
   }
 
-  /** Stops the stream and the xDS thread; the last published snapshot stays with the consumer. */
+  /**
+   * Stops the stream and the xDS thread; the last published snapshot stays with the consumer. Call it
+   * from any thread but the consumer (it waits for the xDS thread).
+   */
   @Override
   public void close() {
     try {

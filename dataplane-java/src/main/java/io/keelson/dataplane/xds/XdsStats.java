@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * What the xDS client has done so far, for the admin page. Immutable.
  *
- * @param connected        a stream to the control plane is open and has delivered a response
+ * @param connected        a stream to the control plane is open and has delivered a response (a resumed
+ *                         SotW stream whose versions are current gets none until the next change)
  * @param accepted         responses ACKed, per type
  * @param rejected         responses NACKed, per type
  * @param versions         last accepted version_info (SotW) or system_version_info (delta), per type
