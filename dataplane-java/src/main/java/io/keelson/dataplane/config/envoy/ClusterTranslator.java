@@ -3,6 +3,7 @@ package io.keelson.dataplane.config.envoy;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.keelson.dataplane.config.ClusterConfig;
@@ -26,10 +27,24 @@ final class ClusterTranslator {
   }
 
   Map<String, ClusterConfig> clusters(Bootstrap.StaticResources resources, Map<String, String> pathsByName) {
-    Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+    List<String> paths = new ArrayList<>();
     for (int i = 0; i < resources.getClustersCount(); i++) {
-      Cluster c = resources.getClusters(i);
-      String path = "static_resources.clusters[" + i + "]";
+      paths.add("static_resources.clusters[" + i + "]");
+    }
+    return clusters(resources.getClustersList(), paths, Map.of(), pathsByName);
+  }
+
+  /**
+   * Translates clusters, each reported under its own path. A cluster of type EDS takes its endpoints
+   * from {@code edsAssignments} (by eds_cluster_config.service_name, else the cluster name); without
+   * an assignment it is an error.
+   */
+  Map<String, ClusterConfig> clusters(List<Cluster> sources, List<String> paths,
+      Map<String, ClusterLoadAssignment> edsAssignments, Map<String, String> pathsByName) {
+    Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+    for (int i = 0; i < sources.size(); i++) {
+      Cluster c = sources.get(i);
+      String path = paths.get(i);
       if (c.getName().isEmpty()) {
         problems.error(path + ".name", "a cluster name is required");
         continue;
@@ -40,7 +55,7 @@ final class ClusterTranslator {
         continue;
       }
       pathsByName.put(c.getName(), path);
-      ClusterConfig cluster = cluster(c, path);
+      ClusterConfig cluster = cluster(c, path, edsAssignments);
       if (cluster != null) {
         clusters.put(c.getName(), cluster);
       }
@@ -48,12 +63,33 @@ final class ClusterTranslator {
     return clusters;
   }
 
-  private ClusterConfig cluster(Cluster c, String path) {
+  /** The name an EDS cluster's endpoints are delivered under (Envoy: service_name, else the cluster name). */
+  static String edsServiceName(Cluster c) {
+    String service = c.getEdsClusterConfig().getServiceName();
+    return service.isEmpty() ? c.getName() : service;
+  }
+
+  private ClusterConfig cluster(Cluster c, String path, Map<String, ClusterLoadAssignment> edsAssignments) {
     boolean ok = true;
+    boolean eds = c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+        && c.getType() == Cluster.DiscoveryType.EDS;
+    ClusterLoadAssignment assignment = c.getLoadAssignment();
+    String assignmentPath = path + ".load_assignment";
     switch (c.getClusterDiscoveryTypeCase()) {
       case TYPE -> {
         switch (c.getType()) {
           case STATIC, STRICT_DNS, LOGICAL_DNS -> {}
+          case EDS -> {
+            ClusterLoadAssignment delivered = edsAssignments.get(edsServiceName(c));
+            if (delivered == null) {
+              problems.error(path + ".type", "EDS needs an xDS source and the endpoints of '" + edsServiceName(c)
+                  + "'; expected one of STATIC, STRICT_DNS, LOGICAL_DNS in a static bootstrap");
+              ok = false;
+            } else {
+              assignment = delivered;
+              assignmentPath = "ClusterLoadAssignment[" + edsServiceName(c) + "]";
+            }
+          }
           default -> {
             problems.error(path + ".type", c.getType() + " is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
             ok = false;
@@ -85,14 +121,14 @@ final class ClusterTranslator {
         ok = false;
       }
     }
-    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC;
+    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
     List<EndpointConfig> endpoints = new ArrayList<>();
-    List<LocalityLbEndpoints> localities = c.getLoadAssignment().getEndpointsList();
+    List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
     for (int i = 0; i < localities.size(); i++) {
       List<LbEndpoint> lbEndpoints = localities.get(i).getLbEndpointsList();
       for (int j = 0; j < lbEndpoints.size(); j++) {
         LbEndpoint e = lbEndpoints.get(j);
-        String at = path + ".load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
+        String at = assignmentPath + ".endpoints[" + i + "].lb_endpoints[" + j + "]";
         SocketAddress sa = Addresses.socketAddress(problems, e.getEndpoint().hasAddress(), e.getEndpoint().getAddress(), at + ".endpoint.address");
         if (sa == null) {
           ok = false;
@@ -100,7 +136,7 @@ final class ClusterTranslator {
         }
         if (isStatic && !isIpLiteral(sa.getAddress())) {
           problems.error(at + ".endpoint.address.socket_address.address", "'" + sa.getAddress()
-              + "' is not an IP address; a STATIC cluster needs IP addresses (use STRICT_DNS or LOGICAL_DNS for host names)");
+              + "' is not an IP address; " + (eds ? "an EDS" : "a STATIC") + " cluster needs IP addresses (use STRICT_DNS or LOGICAL_DNS for host names)");
           ok = false;
           continue;
         }

@@ -39,22 +39,39 @@ final class SnapshotTranslator {
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
 
+  /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
+  private final Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes;
+
   SnapshotTranslator(Problems problems) {
+    this(problems, null);
+  }
+
+  SnapshotTranslator(Problems problems, Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes) {
     this.problems = problems;
     this.routes = new RouteTranslator(problems);
+    this.rdsRoutes = rdsRoutes;
   }
 
   List<ListenerConfig> listeners(Bootstrap.StaticResources resources) {
-    List<ListenerConfig> listeners = new ArrayList<>();
-    Map<String, Integer> names = new LinkedHashMap<>();
+    List<String> paths = new ArrayList<>();
     for (int i = 0; i < resources.getListenersCount(); i++) {
-      Listener l = resources.getListeners(i);
-      String path = "static_resources.listeners[" + i + "]";
+      paths.add("static_resources.listeners[" + i + "]");
+    }
+    return listeners(resources.getListenersList(), paths);
+  }
+
+  /** Translates listeners, each reported under its own path (a bootstrap index or an xDS resource name). */
+  List<ListenerConfig> listeners(List<Listener> sources, List<String> paths) {
+    List<ListenerConfig> listeners = new ArrayList<>();
+    Map<String, String> names = new LinkedHashMap<>();
+    for (int i = 0; i < sources.size(); i++) {
+      Listener l = sources.get(i);
+      String path = paths.get(i);
       String name = l.getName().isEmpty() ? "listener_" + i : l.getName();
-      Integer previous = names.putIfAbsent(name, i);
+      String previous = names.putIfAbsent(name, path);
       if (previous != null) {
-        problems.error(path + ".name", "listener name '" + name + "' is already used by static_resources.listeners["
-            + previous + "]; expected unique names");
+        problems.error(path + ".name", "listener name '" + name + "' is already used by " + previous
+            + "; expected unique names");
       }
       ListenerConfig listener = listener(l, name, path);
       if (listener != null) {
@@ -126,11 +143,24 @@ final class SnapshotTranslator {
       }
     }
     ok &= httpFilters(hcm.getHttpFiltersList(), path + ".http_filters");
-    if (!hcm.hasRouteConfig()) {
-      problems.error(path + ".route_config", "an inline route_config is required; expected route_config (rds is not supported yet)");
+    RouteConfig routeConfig;
+    if (hcm.hasRds() && rdsRoutes != null) {
+      String name = hcm.getRds().getRouteConfigName();
+      var delivered = rdsRoutes.get(name);
+      if (name.isEmpty() || delivered == null) {
+        problems.error(path + ".rds.route_config_name", "route configuration '" + name
+            + "' has not been delivered by RDS; expected one of " + rdsRoutes.keySet());
+        return null;
+      }
+      // A route_config delivered by RDS is the same message as an inline one; report it under its own name.
+      routeConfig = routes.translate(delivered, "RouteConfiguration[" + name + "]");
+    } else if (!hcm.hasRouteConfig()) {
+      problems.error(path + ".route_config", "an inline route_config is required; expected route_config"
+          + (rdsRoutes == null ? " (rds needs an xDS source: dynamic_resources.ads_config)" : " or rds"));
       return null;
+    } else {
+      routeConfig = routes.translate(hcm.getRouteConfig(), path + ".route_config");
     }
-    RouteConfig routeConfig = routes.translate(hcm.getRouteConfig(), path + ".route_config");
     int maxHeaderBytes = HttpLimits.DEFAULT.maxHeaderBytes();
     if (hcm.hasMaxRequestHeadersKb()) {
       int kb = hcm.getMaxRequestHeadersKb().getValue();
