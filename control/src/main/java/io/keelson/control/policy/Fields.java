@@ -1,0 +1,219 @@
+package io.keelson.control.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
+
+/**
+ * A YAML mapping being validated: typed reads that report errors against the field path, and a
+ * check that every field present is known (unsupported ones rejected by name). Not thread-safe.
+ */
+final class Fields {
+  private final JsonNode node;
+  final String path;
+  private final Problems problems;
+
+  Fields(JsonNode node, String path, Problems problems) {
+    this.node = node;
+    this.path = path;
+    this.problems = problems;
+  }
+
+  String at(String field) {
+    return path.isEmpty() ? field : path + "." + field;
+  }
+
+  boolean has(String field) {
+    JsonNode v = node.get(field);
+    return v != null && !v.isNull();
+  }
+
+  /**
+   * Every field must be in {@code known}; fields in {@code unsupported} are rejected with their reason,
+   * any other field as unknown.
+   */
+  void allow(Set<String> known, Map<String, String> unsupported) {
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (known.contains(f)) {
+        continue;
+      }
+      String why = unsupported.get(f);
+      if (why != null) {
+        problems.error(at(f), why);
+      } else {
+        problems.error(at(f), "unknown field; expected one of " + String.join(", ", new TreeSet<>(known)));
+      }
+    }
+  }
+
+  void allow(String... known) {
+    allow(Set.of(known), Map.of());
+  }
+
+  String string(String field, boolean required) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      if (required) {
+        problems.error(at(field), "is required");
+      }
+      return null;
+    }
+    if (!v.isValueNode() || v.isBinary()) {
+      problems.error(at(field), "expected a string, got " + kind(v));
+      return null;
+    }
+    String s = v.asText();
+    if (required && s.isEmpty()) {
+      problems.error(at(field), "must not be empty");
+      return null;
+    }
+    return s;
+  }
+
+  /** An integer in [min, max], or {@code fallback} when absent. */
+  Integer integer(String field, int min, int max, Integer fallback) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isIntegralNumber() || v.asLong() < min || v.asLong() > max) {
+      problems.error(at(field), "expected a whole number from " + min + " to " + max + ", got " + v);
+      return null;
+    }
+    return v.asInt();
+  }
+
+  Fields object(String field, boolean required) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      if (required) {
+        problems.error(at(field), "is required");
+      }
+      return null;
+    }
+    if (!v.isObject()) {
+      problems.error(at(field), "expected a mapping, got " + kind(v));
+      return null;
+    }
+    return new Fields(v, at(field), problems);
+  }
+
+  /** The items of a list of mappings; an absent list is empty. */
+  List<Fields> objects(String field, boolean required) {
+    List<Fields> out = new ArrayList<>();
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      if (required) {
+        problems.error(at(field), "is required");
+      }
+      return out;
+    }
+    if (!v.isArray()) {
+      problems.error(at(field), "expected a list, got " + kind(v));
+      return out;
+    }
+    if (required && v.isEmpty()) {
+      problems.error(at(field), "must not be empty");
+    }
+    for (int i = 0; i < v.size(); i++) {
+      JsonNode item = v.get(i);
+      String p = at(field) + "[" + i + "]";
+      if (!item.isObject()) {
+        problems.error(p, "expected a mapping, got " + kind(item));
+      } else {
+        out.add(new Fields(item, p, problems));
+      }
+    }
+    return out;
+  }
+
+  List<String> strings(String field, boolean required) {
+    List<String> out = new ArrayList<>();
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      if (required) {
+        problems.error(at(field), "is required");
+      }
+      return out;
+    }
+    if (!v.isArray()) {
+      problems.error(at(field), "expected a list of strings, got " + kind(v));
+      return out;
+    }
+    if (required && v.isEmpty()) {
+      problems.error(at(field), "must not be empty");
+    }
+    for (int i = 0; i < v.size(); i++) {
+      JsonNode item = v.get(i);
+      if (!item.isTextual() || item.asText().isEmpty()) {
+        problems.error(at(field) + "[" + i + "]", "expected a non-empty string, got " + kind(item));
+      } else {
+        out.add(item.asText());
+      }
+    }
+    return out;
+  }
+
+  /** A mapping of string to string (labels, headers). */
+  Map<String, String> stringMap(String field) {
+    Map<String, String> out = new LinkedHashMap<>();
+    eachEntry(field, (k, v) -> {
+      if (!v.isValueNode() || v.isNull()) {
+        problems.error(at(field) + "." + k, "expected a string, got " + kind(v));
+      } else {
+        out.put(k, v.asText());
+      }
+    });
+    return out;
+  }
+
+  /** Each entry of a mapping field, as a key and a {@link Fields} (values that are not mappings are reported). */
+  Map<String, Fields> objectMap(String field) {
+    Map<String, Fields> out = new LinkedHashMap<>();
+    eachEntry(field, (k, v) -> {
+      if (!v.isObject()) {
+        problems.error(at(field) + "." + k, "expected a mapping, got " + kind(v));
+      } else {
+        out.put(k, new Fields(v, at(field) + "." + k, problems));
+      }
+    });
+    return out;
+  }
+
+  private void eachEntry(String field, BiConsumer<String, JsonNode> each) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return;
+    }
+    if (!v.isObject()) {
+      problems.error(at(field), "expected a mapping, got " + kind(v));
+      return;
+    }
+    v.fields().forEachRemaining(e -> each.accept(e.getKey(), e.getValue()));
+  }
+
+  void error(String field, String reason) {
+    problems.error(field == null ? path : at(field), reason);
+  }
+
+  void warn(String field, String reason) {
+    problems.warn(field == null ? path : at(field), reason);
+  }
+
+  private static String kind(JsonNode v) {
+    if (v.isObject()) {
+      return "a mapping";
+    }
+    if (v.isArray()) {
+      return "a list";
+    }
+    return "'" + v.asText() + "'";
+  }
+}

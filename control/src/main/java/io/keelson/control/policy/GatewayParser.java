@@ -1,0 +1,221 @@
+package io.keelson.control.policy;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Gateway API {@code HTTPRoute} ({@code gateway.networking.k8s.io/v1}) in mesh (GAMMA) form: its
+ * parentRefs are Services, whose traffic it routes. Fields not acted on yet are rejected by name. Stateless.
+ */
+final class GatewayParser {
+  private GatewayParser() {}
+
+  static Policy httpRoute(Policy.Meta meta, Fields spec) {
+    spec.allow("parentRefs", "hostnames", "rules");
+    List<String> services = new ArrayList<>();
+    for (Fields p : spec.objects("parentRefs", true)) {
+      p.allow(Set.of("group", "kind", "name", "namespace", "port"), Map.of(
+          "sectionName", "sectionName is not supported yet"));
+      String kind = p.string("kind", false);
+      String group = p.string("group", false);
+      if (kind == null || !kind.equals("Service")) {
+        p.error("kind", "parent kind " + (kind == null ? "Gateway (the default)" : "'" + kind + "'")
+            + " is not supported yet; expected kind: Service (mesh routing, with group: \"\")");
+      } else if (group != null && !group.isEmpty() && !group.equals("core")) {
+        p.error("group", "'" + group + "' is not the group of kind Service; expected \"\"");
+      }
+      String name = p.string("name", true);
+      if (name != null) {
+        services.add(name);
+      }
+    }
+    List<String> hostnames = spec.strings("hostnames", false);
+    List<Policy.Rule> rules = new ArrayList<>();
+    List<Fields> rs = spec.objects("rules", false);
+    for (int i = 0; i < rs.size(); i++) {
+      rules.add(rule(rs.get(i), meta.name() + "-" + i));
+    }
+    if (rs.isEmpty()) {
+      spec.error("rules", "is required: a route without rules sends nothing anywhere");
+    }
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+  }
+
+  private static Policy.Rule rule(Fields r, String defaultName) {
+    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts"), Map.of(
+        "retry", "retries are not supported yet",
+        "sessionPersistence", "session persistence is not supported yet"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("matches", false)) {
+      matches.add(match(m));
+    }
+    List<Policy.Backend> backends = new ArrayList<>();
+    for (Fields b : r.objects("backendRefs", false)) {
+      b.allow(Set.of("group", "kind", "name", "namespace", "port", "weight"), Map.of(
+          "filters", "per-backend filters are not supported yet; put them on the rule"));
+      String kind = b.string("kind", false);
+      if (kind != null && !kind.equals("Service")) {
+        b.error("kind", "'" + kind + "' is not supported; expected Service");
+      }
+      String svc = b.string("name", true);
+      Integer port = b.integer("port", 1, 65535, 0);
+      Integer weight = b.integer("weight", 0, 1_000_000, 1);
+      if (svc != null && port != null && weight != null) {
+        backends.add(new Policy.Backend(svc, null, port, weight));
+      }
+    }
+    Policy.Redirect redirect = null;
+    Policy.Rewrite rewrite = null;
+    Policy.HeaderOps req = Policy.HeaderOps.NONE;
+    Policy.HeaderOps resp = Policy.HeaderOps.NONE;
+    for (Fields f : r.objects("filters", false)) {
+      f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
+          "requestMirror", "extensionRef", "cors");
+      String type = f.string("type", true);
+      if (type == null) {
+        continue;
+      }
+      switch (type) {
+        case "RequestHeaderModifier" -> req = headerOps(f.object("requestHeaderModifier", true));
+        case "ResponseHeaderModifier" -> resp = headerOps(f.object("responseHeaderModifier", true));
+        case "RequestRedirect" -> redirect = redirect(f.object("requestRedirect", true));
+        case "URLRewrite" -> rewrite = rewrite(f.object("urlRewrite", true));
+        case "RequestMirror" -> f.error("type", "RequestMirror is not supported yet");
+        case "ExtensionRef" -> f.error("type", "ExtensionRef is not supported");
+        case "CORS" -> f.error("type", "CORS is not supported yet");
+        default -> f.error("type", "'" + type + "' is not a filter type; expected one of RequestHeaderModifier, "
+            + "ResponseHeaderModifier, RequestRedirect, URLRewrite");
+      }
+    }
+    if (redirect != null && !backends.isEmpty()) {
+      r.error("backendRefs", "a rule with a RequestRedirect filter must not have backendRefs");
+    }
+    if (redirect == null && backends.isEmpty()) {
+      r.error("backendRefs", "is required (or a RequestRedirect filter)");
+    }
+    java.time.Duration timeout = null;
+    Fields t = r.object("timeouts", false);
+    if (t != null) {
+      t.allow(Set.of("request"), Map.of("backendRequest", "backendRequest timeouts are not supported yet; use request"));
+      timeout = PolicyParser.duration(t, "request");
+    }
+    return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
+        rewrite, req, resp, timeout);
+  }
+
+  private static Policy.Match match(Fields m) {
+    m.allow("path", "headers", "queryParams", "method");
+    Policy.StringMatch path = null;
+    Fields p = m.object("path", false);
+    if (p != null) {
+      p.allow("type", "value");
+      String type = p.string("type", false);
+      String value = p.string("value", false);
+      Policy.MatchType t = type == null ? Policy.MatchType.PREFIX : switch (type) {
+        case "Exact" -> Policy.MatchType.EXACT;
+        case "PathPrefix" -> Policy.MatchType.PREFIX;
+        case "RegularExpression" -> Policy.MatchType.REGEX;
+        default -> {
+          p.error("type", "'" + type + "' is not a path match type; expected Exact, PathPrefix or RegularExpression");
+          yield null;
+        }
+      };
+      if (value != null && t != Policy.MatchType.REGEX && !value.startsWith("/")) {
+        p.error("value", "'" + value + "' must start with '/'");
+      }
+      if (t != null) {
+        path = new Policy.StringMatch(t, value == null ? "/" : value);
+      }
+    }
+    return new Policy.Match(path, keyMatches(m, "headers"), keyMatches(m, "queryParams"), m.string("method", false));
+  }
+
+  private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
+    List<Policy.KeyMatch> out = new ArrayList<>();
+    for (Fields h : m.objects(field, false)) {
+      h.allow("type", "name", "value");
+      String type = h.string("type", false);
+      String name = h.string("name", true);
+      String value = h.string("value", true);
+      Policy.MatchType t = type == null || type.equals("Exact") ? Policy.MatchType.EXACT
+          : type.equals("RegularExpression") ? Policy.MatchType.REGEX : null;
+      if (t == null) {
+        h.error("type", "'" + type + "' is not a match type; expected Exact or RegularExpression");
+      }
+      if (name != null && value != null && t != null) {
+        out.add(new Policy.KeyMatch(name, new Policy.StringMatch(t, value)));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static Policy.HeaderOps headerOps(Fields f) {
+    if (f == null) {
+      return Policy.HeaderOps.NONE;
+    }
+    f.allow("set", "add", "remove");
+    return new Policy.HeaderOps(nameValues(f, "set"), nameValues(f, "add"), List.copyOf(f.strings("remove", false)));
+  }
+
+  private static Map<String, String> nameValues(Fields f, String field) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Fields nv : f.objects(field, false)) {
+      nv.allow("name", "value");
+      String n = nv.string("name", true);
+      String v = nv.string("value", true);
+      if (n != null && v != null) {
+        out.put(n, v);
+      }
+    }
+    return Map.copyOf(out);
+  }
+
+  private static Policy.Redirect redirect(Fields f) {
+    if (f == null) {
+      return null;
+    }
+    f.allow("scheme", "hostname", "path", "port", "statusCode");
+    String full = null;
+    String prefix = null;
+    Fields p = f.object("path", false);
+    if (p != null) {
+      p.allow("type", "replaceFullPath", "replacePrefixMatch");
+      String type = p.string("type", true);
+      if ("ReplaceFullPath".equals(type)) {
+        full = p.string("replaceFullPath", true);
+      } else if ("ReplacePrefixMatch".equals(type)) {
+        prefix = p.string("replacePrefixMatch", true);
+      } else if (type != null) {
+        p.error("type", "'" + type + "' is not a path modifier; expected ReplaceFullPath or ReplacePrefixMatch");
+      }
+    }
+    Integer code = f.integer("statusCode", 301, 308, 302);
+    return new Policy.Redirect(f.string("scheme", false), f.string("hostname", false), f.integer("port", 1, 65535, null),
+        full, prefix, code == null ? 302 : code);
+  }
+
+  private static Policy.Rewrite rewrite(Fields f) {
+    if (f == null) {
+      return null;
+    }
+    f.allow("hostname", "path");
+    String prefix = null;
+    Fields p = f.object("path", false);
+    if (p != null) {
+      p.allow("type", "replaceFullPath", "replacePrefixMatch");
+      String type = p.string("type", true);
+      if ("ReplacePrefixMatch".equals(type)) {
+        prefix = p.string("replacePrefixMatch", true);
+      } else if ("ReplaceFullPath".equals(type)) {
+        p.error("type", "ReplaceFullPath rewrites are not supported yet; expected ReplacePrefixMatch");
+      } else if (type != null) {
+        p.error("type", "'" + type + "' is not a path modifier; expected ReplacePrefixMatch");
+      }
+    }
+    return new Policy.Rewrite(prefix, f.string("hostname", false));
+  }
+}

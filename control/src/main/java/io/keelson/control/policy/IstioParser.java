@@ -1,0 +1,249 @@
+package io.keelson.control.policy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Istio's {@code VirtualService} and {@code DestinationRule} ({@code networking.istio.io/v1}), HTTP
+ * only. Fields Keelson does not act on yet are rejected by name, never dropped. Stateless.
+ */
+final class IstioParser {
+  private static final Set<String> LB = Set.of("ROUND_ROBIN", "LEAST_REQUEST", "RANDOM");
+
+  private IstioParser() {}
+
+  /** "reviews" and Kubernetes FQDNs ("reviews.default.svc.cluster.local", "reviews.default.svc") name service "reviews". */
+  static String serviceOf(String host) {
+    int dot = host.indexOf('.');
+    return dot > 0 && (host.endsWith(".svc.cluster.local") || host.endsWith(".svc")) ? host.substring(0, dot) : host;
+  }
+
+  static Policy virtualService(Policy.Meta meta, Fields spec) {
+    spec.allow(Set.of("hosts", "gateways", "http", "exportTo"), Map.of(
+        "tcp", "TCP routes are not supported yet; expected http",
+        "tls", "TLS routes are not supported yet; expected http"));
+    List<String> hosts = new ArrayList<>();
+    for (String h : spec.strings("hosts", true)) {
+      if (h.contains("*")) {
+        spec.error("hosts", "wildcard host '" + h + "' is not supported yet; expected service names");
+      } else {
+        hosts.add(serviceOf(h));
+      }
+    }
+    for (String g : spec.strings("gateways", false)) {
+      if (!g.equals("mesh")) {
+        spec.error("gateways", "gateway '" + g + "' is not supported yet; expected only 'mesh' (sidecar routing)");
+      }
+    }
+    if (spec.has("exportTo")) {
+      spec.warn("exportTo", "ignored: every proxy of the mesh sees every route");
+    }
+    List<Policy.Rule> rules = new ArrayList<>();
+    List<Fields> http = spec.objects("http", true);
+    for (int i = 0; i < http.size(); i++) {
+      rules.add(rule(http.get(i), meta.name() + "-" + i));
+    }
+    return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules));
+  }
+
+  private static Policy.Rule rule(Fields r, String defaultName) {
+    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers"), Map.of(
+        "retries", "retries are not supported yet",
+        "fault", "fault injection is not supported yet",
+        "mirror", "mirroring is not supported yet",
+        "mirrors", "mirroring is not supported yet",
+        "mirrorPercentage", "mirroring is not supported yet",
+        "mirror_percent", "mirroring is not supported yet",
+        "corsPolicy", "CORS policies are not supported yet",
+        "directResponse", "direct responses are not supported yet",
+        "delegate", "delegation is not supported yet"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("match", false)) {
+      matches.add(match(m));
+    }
+    List<Policy.Backend> backends = new ArrayList<>();
+    List<Fields> route = r.objects("route", false);
+    for (Fields d : route) {
+      d.allow(Set.of("destination", "weight", "headers"), Map.of());
+      Fields dest = d.object("destination", true);
+      int weight = d.integer("weight", 0, 1_000_000, route.size() == 1 ? 100 : 0) instanceof Integer w ? w : 0;
+      if (route.size() > 1 && !d.has("weight")) {
+        d.error("weight", "is required when a route has several destinations");
+      }
+      if (d.has("headers")) {
+        d.error("headers", "per-destination header operations are not supported yet; set them on the http rule");
+      }
+      if (dest != null) {
+        dest.allow("host", "subset", "port");
+        String host = dest.string("host", true);
+        String subset = dest.string("subset", false);
+        int port = 0;
+        Fields p = dest.object("port", false);
+        if (p != null) {
+          p.allow("number");
+          port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
+        }
+        if (host != null) {
+          backends.add(new Policy.Backend(serviceOf(host), subset, port, weight));
+        }
+      }
+    }
+    Policy.Redirect redirect = null;
+    Fields rd = r.object("redirect", false);
+    if (rd != null) {
+      rd.allow(Set.of("uri", "authority", "port", "scheme", "redirectCode"), Map.of());
+      Integer port = rd.integer("port", 1, 65535, null);
+      Integer code = rd.integer("redirectCode", 300, 399, 301);
+      redirect = new Policy.Redirect(rd.string("scheme", false), rd.string("authority", false), port,
+          rd.string("uri", false), null, code == null ? 301 : code);
+    }
+    if (redirect != null && !route.isEmpty()) {
+      r.error("redirect", "a rule has either route or redirect, not both");
+    }
+    if (redirect == null && route.isEmpty()) {
+      r.error("route", "is required (or a redirect)");
+    }
+    Policy.Rewrite rewrite = null;
+    Fields rw = r.object("rewrite", false);
+    if (rw != null) {
+      rw.allow(Set.of("uri", "authority"), Map.of("uriRegexRewrite", "regex rewrites are not supported yet; use uri"));
+      rewrite = new Policy.Rewrite(rw.string("uri", false), rw.string("authority", false));
+    }
+    Duration timeout = PolicyParser.duration(r, "timeout");
+    Policy.HeaderOps req = Policy.HeaderOps.NONE;
+    Policy.HeaderOps resp = Policy.HeaderOps.NONE;
+    Fields headers = r.object("headers", false);
+    if (headers != null) {
+      headers.allow("request", "response");
+      req = headerOps(headers.object("request", false));
+      resp = headerOps(headers.object("response", false));
+    }
+    return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
+        rewrite, req, resp, timeout);
+  }
+
+  private static Policy.HeaderOps headerOps(Fields f) {
+    if (f == null) {
+      return Policy.HeaderOps.NONE;
+    }
+    f.allow("set", "add", "remove");
+    return new Policy.HeaderOps(Map.copyOf(f.stringMap("set")), Map.copyOf(f.stringMap("add")),
+        List.copyOf(f.strings("remove", false)));
+  }
+
+  private static Policy.Match match(Fields m) {
+    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase"), Map.of(
+        "port", "matching on the port is not supported yet",
+        "sourceLabels", "matching on the source's labels is not supported yet",
+        "sourceNamespace", "matching on the source's namespace is not supported yet",
+        "gateways", "matching on gateways is not supported yet",
+        "withoutHeaders", "withoutHeaders is not supported yet",
+        "scheme", "matching on the scheme is not supported yet",
+        "authority", "matching on the authority is not supported yet"));
+    if (m.has("ignoreUriCase")) {
+      m.error("ignoreUriCase", "case-insensitive path matching is not supported yet");
+    }
+    Fields uri = m.object("uri", false);
+    Policy.StringMatch path = uri == null ? null : stringMatch(uri);
+    List<Policy.KeyMatch> headers = keyMatches(m, "headers");
+    List<Policy.KeyMatch> query = keyMatches(m, "queryParams");
+    String method = null;
+    Fields meth = m.object("method", false);
+    if (meth != null) {
+      Policy.StringMatch sm = stringMatch(meth);
+      if (sm != null && sm.type() != Policy.MatchType.EXACT) {
+        meth.error(null, "only an exact method match is supported");
+      } else if (sm != null) {
+        method = sm.value();
+      }
+    }
+    return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method);
+  }
+
+  private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
+    List<Policy.KeyMatch> out = new ArrayList<>();
+    for (var e : m.objectMap(field).entrySet()) {
+      Policy.StringMatch sm = stringMatch(e.getValue());
+      if (sm != null) {
+        out.add(new Policy.KeyMatch(e.getKey(), sm));
+      }
+    }
+    return out;
+  }
+
+  /** Istio StringMatch: exactly one of exact, prefix, regex. */
+  static Policy.StringMatch stringMatch(Fields f) {
+    f.allow("exact", "prefix", "regex");
+    Map<Policy.MatchType, String> set = new LinkedHashMap<>();
+    for (Policy.MatchType t : Policy.MatchType.values()) {
+      String v = f.string(t.name().toLowerCase(), false);
+      if (v != null) {
+        set.put(t, v);
+      }
+    }
+    if (set.size() != 1) {
+      f.error(null, "expected exactly one of exact, prefix, regex");
+      return null;
+    }
+    var e = set.entrySet().iterator().next();
+    return new Policy.StringMatch(e.getKey(), e.getValue());
+  }
+
+  static Policy destinationRule(Policy.Meta meta, Fields spec) {
+    spec.allow(Set.of("host", "subsets", "trafficPolicy", "exportTo", "workloadSelector"), Map.of());
+    if (spec.has("workloadSelector")) {
+      spec.error("workloadSelector", "workload selectors are not supported yet");
+    }
+    if (spec.has("exportTo")) {
+      spec.warn("exportTo", "ignored: every proxy of the mesh sees every destination rule");
+    }
+    String host = spec.string("host", true);
+    String lb = trafficPolicy(spec.object("trafficPolicy", false));
+    List<Policy.Subset> subsets = new ArrayList<>();
+    for (Fields s : spec.objects("subsets", false)) {
+      s.allow("name", "labels", "trafficPolicy");
+      String name = s.string("name", true);
+      Map<String, String> labels = s.stringMap("labels");
+      String subsetLb = trafficPolicy(s.object("trafficPolicy", false));
+      if (name != null) {
+        if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
+          s.error("name", "subset '" + name + "' is defined twice");
+        }
+        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb));
+      }
+    }
+    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets));
+  }
+
+  private static String trafficPolicy(Fields tp) {
+    if (tp == null) {
+      return null;
+    }
+    tp.allow(Set.of("loadBalancer"), Map.of(
+        "connectionPool", "connection pool settings are not supported yet",
+        "outlierDetection", "outlier detection is not supported yet",
+        "tls", "TLS settings are not supported yet",
+        "portLevelSettings", "port-level settings are not supported yet",
+        "tunnel", "tunnels are not supported yet",
+        "proxyProtocol", "the PROXY protocol is not supported yet"));
+    Fields lb = tp.object("loadBalancer", false);
+    if (lb == null) {
+      return null;
+    }
+    lb.allow(Set.of("simple"), Map.of(
+        "consistentHash", "consistent hashing is not supported yet; expected simple",
+        "localityLbSetting", "locality load balancing is not supported yet",
+        "warmupDurationSecs", "slow start is not supported yet"));
+    String simple = lb.string("simple", false);
+    if (simple != null && !LB.contains(simple)) {
+      lb.error("simple", "'" + simple + "' is not supported; expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
+      return null;
+    }
+    return simple;
+  }
+}

@@ -1,0 +1,73 @@
+package io.keelson.control.policy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A validated policy document, reduced to what Keelson acts on. Every variant is immutable; the
+ * original YAML is kept in {@link Meta#source()} so {@code get} shows what was applied.
+ */
+public sealed interface Policy {
+  Meta meta();
+
+  default String kind() {
+    return meta().kind();
+  }
+
+  default String name() {
+    return meta().name();
+  }
+
+  /** Kind, name, the file it came from and its YAML text as applied. */
+  record Meta(String apiVersion, String kind, String name, String file, String source) {
+    public String key() {
+      return kind + "/" + name;
+    }
+  }
+
+  /** {@code keelson.io/v1alpha1 Service}: a name clients use as the Host, and its ports. */
+  record Service(Meta meta, List<Integer> ports) implements Policy {}
+
+  /** {@code keelson.io/v1alpha1 Workload}: one instance of a service. */
+  record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {}
+
+  /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
+  record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets) implements Policy {}
+
+  record Subset(String name, Map<String, String> labels, String lb) {}
+
+  /**
+   * Istio {@code VirtualService} or Gateway API {@code HTTPRoute}: ordered rules for the requests
+   * addressed to {@code hosts} (service names; extra host names become extra domains).
+   */
+  record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) implements Policy {}
+
+  /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
+  record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {}
+
+  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {}
+
+  enum MatchType { EXACT, PREFIX, REGEX }
+
+  record StringMatch(MatchType type, String value) {}
+
+  record KeyMatch(String name, StringMatch match) {}
+
+  /** port 0 = the service's only (or first) port. */
+  record Backend(String service, String subset, int port, int weight) {}
+
+  record Redirect(String scheme, String host, Integer port, String path, String prefix, int code) {}
+
+  /** prefix replaces the matched path prefix; host replaces the authority. Either may be null. */
+  record Rewrite(String prefix, String host) {}
+
+  record HeaderOps(Map<String, String> set, Map<String, String> add, List<String> remove) {
+    public static final HeaderOps NONE = new HeaderOps(Map.of(), Map.of(), List.of());
+
+    public boolean isEmpty() {
+      return set.isEmpty() && add.isEmpty() && remove.isEmpty();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package io.keelson.control.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Parses and validates YAML policy documents ({@code ---} separated, Kubernetes shape). A file with
+ * any error is rejected whole with every problem found. Stateless and thread-safe.
+ */
+public final class PolicyParser {
+  public static final String KEELSON = "keelson.io/v1alpha1";
+  private static final Set<String> ISTIO = Set.of("networking.istio.io/v1", "networking.istio.io/v1beta1",
+      "networking.istio.io/v1alpha3");
+  private static final Set<String> GATEWAY = Set.of("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1");
+  // DNS-1123 label (Kubernetes names; also Keelson service names, which are used as Host).
+  private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+  private static final ObjectMapper YAML = YAMLMapper.builder()
+      .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER).build();
+  private static final YAMLFactory FACTORY = new YAMLFactory();
+
+  /** Documents that validated, and warnings about them. */
+  public record Parsed(List<Policy> policies, List<PolicyError> warnings) {}
+
+  private PolicyParser() {}
+
+  /** Parses every document of {@code text}; {@code file} names it in messages. */
+  public static Parsed parse(String file, String text) throws PolicyException {
+    List<JsonNode> docs = new ArrayList<>();
+    try (var parser = FACTORY.createParser(text)) {
+      ObjectReader reader = YAML.readerFor(JsonNode.class);
+      var it = reader.readValues(parser);
+      while (it.hasNext()) {
+        docs.add((JsonNode) it.next());
+      }
+    } catch (IOException | RuntimeException e) {
+      String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      throw new PolicyException(List.of(new PolicyError(file, "document", "", "not valid YAML: " + msg)));
+    }
+    List<Policy> policies = new ArrayList<>();
+    List<PolicyError> errors = new ArrayList<>();
+    List<PolicyError> warnings = new ArrayList<>();
+    int index = 0;
+    for (JsonNode doc : docs) {
+      index++;
+      if (doc == null || doc.isNull() || doc.isMissingNode()) {
+        continue; // an empty document between two '---'
+      }
+      Problems problems = new Problems(file, "document " + index);
+      Policy p = one(doc, file, problems);
+      errors.addAll(problems.errors);
+      warnings.addAll(problems.warnings);
+      if (p != null && problems.errors.isEmpty()) {
+        policies.add(p);
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new PolicyException(errors);
+    }
+    return new Parsed(policies, warnings);
+  }
+
+  private static Policy one(JsonNode doc, String file, Problems problems) {
+    if (!doc.isObject()) {
+      problems.error("", "expected a mapping with apiVersion, kind, metadata and spec");
+      return null;
+    }
+    Fields top = new Fields(doc, "", problems);
+    String apiVersion = top.string("apiVersion", true);
+    String kind = top.string("kind", true);
+    Fields metadata = top.object("metadata", true);
+    String name = metadata == null ? null : metadata.string("name", true);
+    if (kind != null && name != null) {
+      problems.doc(kind + "/" + name);
+    }
+    top.allow(Set.of("apiVersion", "kind", "metadata", "spec", "status"), Map.of());
+    if (metadata != null) {
+      metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
+          "creationTimestamp"), Map.of());
+      String ns = metadata.string("namespace", false);
+      if (ns != null && !ns.equals("default")) {
+        metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
+      }
+      if (name != null && !NAME.matcher(name).matches()) {
+        metadata.error("name", "'" + name + "' is not a valid name; expected lower case letters, digits, '-' and '.'");
+      }
+    }
+    Fields spec = top.object("spec", true);
+    if (apiVersion == null || kind == null || name == null || spec == null) {
+      return null;
+    }
+    Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc));
+    if (apiVersion.equals(KEELSON)) {
+      return switch (kind) {
+        case "Service" -> RegistryParser.service(meta, spec);
+        case "Workload" -> RegistryParser.workload(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "Service, Workload");
+      };
+    }
+    if (ISTIO.contains(apiVersion)) {
+      return switch (kind) {
+        case "VirtualService" -> IstioParser.virtualService(meta, spec);
+        case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule");
+      };
+    }
+    if (GATEWAY.contains(apiVersion)) {
+      return switch (kind) {
+        case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
+        case "GRPCRoute" -> {
+          top.error("kind", "GRPCRoute is not supported yet; expected HTTPRoute");
+          yield null;
+        }
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute");
+      };
+    }
+    top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "
+        + "gateway.networking.k8s.io/v1");
+    return null;
+  }
+
+  private static Policy unknownKind(Fields top, String apiVersion, String kind, String expected) {
+    top.error("kind", "'" + kind + "' is not a kind of " + apiVersion + "; expected one of " + expected);
+    return null;
+  }
+
+  static String toYaml(JsonNode doc) {
+    try {
+      return YAML.writeValueAsString(doc);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Kubernetes-style durations: "10s", "1.5s", "500ms", "1m30s", "1h". Null (and an error) when malformed. */
+  static java.time.Duration duration(Fields f, String field) {
+    String v = f.string(field, false);
+    if (v == null) {
+      return null;
+    }
+    var m = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)").matcher(v);
+    long nanos = 0;
+    int end = 0;
+    while (m.find() && m.start() == end) {
+      double n = Double.parseDouble(m.group(1));
+      nanos += (long) (n * switch (m.group(2)) {
+        case "h" -> 3_600e9;
+        case "m" -> 60e9;
+        case "s" -> 1e9;
+        default -> 1e6;
+      });
+      end = m.end();
+    }
+    if (end == 0 || end != v.length()) {
+      f.error(field, "'" + v + "' is not a duration; expected e.g. 10s, 1.5s, 500ms or 1m30s");
+      return null;
+    }
+    return java.time.Duration.ofNanos(nanos);
+  }
+
+  static boolean validName(String s) {
+    return NAME.matcher(s).matches();
+  }
+}

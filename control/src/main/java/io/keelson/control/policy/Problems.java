@@ -1,0 +1,29 @@
+package io.keelson.control.policy;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Errors and warnings collected while validating one document. Not thread-safe. */
+final class Problems {
+  private final String file;
+  private String doc;
+  final List<PolicyError> errors = new ArrayList<>();
+  final List<PolicyError> warnings = new ArrayList<>();
+
+  Problems(String file, String doc) {
+    this.file = file;
+    this.doc = doc;
+  }
+
+  void doc(String doc) {
+    this.doc = doc;
+  }
+
+  void error(String path, String reason) {
+    errors.add(new PolicyError(file, doc, path, reason));
+  }
+
+  void warn(String path, String reason) {
+    warnings.add(new PolicyError(file, doc, path, reason));
+  }
+}

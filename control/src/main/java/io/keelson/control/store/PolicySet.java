@@ -1,0 +1,56 @@
+package io.keelson.control.store;
+
+import io.keelson.control.policy.Policy;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * An immutable, versioned set of applied policy documents keyed by "Kind/name". Thread-safe.
+ *
+ * @param generation bumped by every change that is applied
+ */
+public record PolicySet(long generation, Map<String, Policy> byKey) {
+  public static final PolicySet EMPTY = new PolicySet(0, Map.of());
+
+  public PolicySet {
+    byKey = java.util.Collections.unmodifiableMap(new TreeMap<>(byKey));
+  }
+
+  public Collection<Policy> all() {
+    return byKey.values();
+  }
+
+  public <T extends Policy> List<T> ofType(Class<T> type) {
+    List<T> out = new ArrayList<>();
+    for (Policy p : byKey.values()) {
+      if (type.isInstance(p)) {
+        out.add(type.cast(p));
+      }
+    }
+    return out;
+  }
+
+  public Policy get(String kind, String name) {
+    return byKey.get(kind + "/" + name);
+  }
+
+  /** This set with {@code policies} added or replaced (and nothing removed). */
+  public PolicySet with(Collection<Policy> policies) {
+    Map<String, Policy> m = new TreeMap<>(byKey);
+    for (Policy p : policies) {
+      m.put(p.meta().key(), p);
+    }
+    return new PolicySet(generation + 1, m);
+  }
+
+  /** This set without the documents {@code drop} selects. */
+  public PolicySet without(Predicate<Policy> drop) {
+    Map<String, Policy> m = new TreeMap<>(byKey);
+    m.values().removeIf(drop);
+    return new PolicySet(generation + 1, m);
+  }
+}

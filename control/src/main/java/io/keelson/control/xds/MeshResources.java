@@ -1,0 +1,44 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The Envoy v3 resources one proxy gets, with a version per type that is a digest of that type's
+ * resources: equal content, equal version, so an unchanged type is never pushed again. Immutable.
+ */
+public record MeshResources(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
+    List<ClusterLoadAssignment> endpoints, String listenersVersion, String routesVersion, String clustersVersion,
+    String endpointsVersion) {
+
+  public static MeshResources of(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
+      List<ClusterLoadAssignment> endpoints) {
+    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), List.copyOf(clusters), List.copyOf(endpoints),
+        digest(listeners), digest(routes), digest(clusters), digest(endpoints));
+  }
+
+  /** One string naming all four versions, e.g. for logs and dry runs. */
+  public String version() {
+    return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;
+  }
+
+  private static String digest(List<? extends Message> resources) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      for (Message m : resources) {
+        md.update(m.toByteArray());
+        md.update((byte) 0);
+      }
+      return HexFormat.of().formatHex(md.digest(), 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,207 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Policies and registry to Envoy v3 resources. Every proxy of the mesh gets the same outbound view:
+ * <ul>
+ *   <li>listener {@value #OUTBOUND} (HTTP on the outbound port) using route configuration {@value #OUTBOUND}, one
+ *       virtual host per service whose domains are the service's name and {@code name:port};
+ *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS;
+ *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
+ *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
+ *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.
+ * </ul>
+ * Stateless and thread-safe.
+ */
+public final class MeshTranslator {
+  public static final String OUTBOUND = "outbound";
+  static final ConfigSource ADS = ConfigSource.newBuilder()
+      .setAds(AggregatedConfigSource.getDefaultInstance()).setResourceApiVersion(ApiVersion.V3).build();
+
+  private final int outboundPort;
+  private final boolean apiListeners;
+
+  /**
+   * @param outboundPort port of the outbound listener (a sidecar's {@code --outbound-port})
+   * @param apiListeners also emit per-service API listeners for proxyless gRPC clients
+   */
+  public MeshTranslator(int outboundPort, boolean apiListeners) {
+    this.outboundPort = outboundPort;
+    this.apiListeners = apiListeners;
+  }
+
+  public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered) {
+    List<Policy.Workload> workloads = new ArrayList<>(state.ofType(Policy.Workload.class));
+    workloads.addAll(registered);
+    List<Cluster> clusters = new ArrayList<>();
+    List<ClusterLoadAssignment> endpoints = new ArrayList<>();
+    RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
+    List<Listener> listeners = new ArrayList<>();
+    listeners.add(outboundListener());
+    for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+      Policy.DestinationRule dr = destinationRule(state, svc.name());
+      String lb = dr == null ? null : dr.lb();
+      clusters.add(cluster(svc.name(), lb));
+      endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads));
+      if (dr != null) {
+        for (Policy.Subset s : dr.subsets()) {
+          String name = subsetCluster(svc.name(), s.name());
+          clusters.add(cluster(name, s.lb() != null ? s.lb() : lb));
+          endpoints.add(assignment(name, svc.name(), s.labels(), workloads));
+        }
+      }
+      routes.addVirtualHosts(virtualHost(state, svc));
+      if (apiListeners) {
+        listeners.add(apiListener(svc.name()));
+      }
+    }
+    return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints);
+  }
+
+  public static String subsetCluster(String service, String subset) {
+    return subset == null ? service : service + "|" + subset;
+  }
+
+  static Policy.DestinationRule destinationRule(PolicySet state, String service) {
+    for (Policy.DestinationRule dr : state.ofType(Policy.DestinationRule.class)) {
+      if (dr.host().equals(service)) {
+        return dr;
+      }
+    }
+    return null;
+  }
+
+  /** The route documents attached to {@code service}, in name order (VirtualServices first, as Istio merges them). */
+  static List<Policy.Routes> routesOf(PolicySet state, String service) {
+    List<Policy.Routes> out = new ArrayList<>();
+    for (Policy.Routes r : state.ofType(Policy.Routes.class)) {
+      if (r.services().contains(service)) {
+        out.add(r);
+      }
+    }
+    out.sort(java.util.Comparator.comparing((Policy.Routes r) -> !r.kind().equals("VirtualService"))
+        .thenComparing(Policy::name));
+    return out;
+  }
+
+  private VirtualHost virtualHost(PolicySet state, Policy.Service svc) {
+    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name());
+    for (int port : svc.ports()) {
+      vh.addDomains(svc.name() + ":" + port);
+    }
+    List<Policy.Routes> attached = routesOf(state, svc.name());
+    for (Policy.Routes r : attached) {
+      for (String h : r.hostnames()) {
+        if (!vh.getDomainsList().contains(h)) {
+          vh.addDomains(h);
+        }
+      }
+      for (Policy.Rule rule : r.rules()) {
+        RouteBuilder.addRoutes(vh, r, rule, state);
+      }
+    }
+    if (attached.isEmpty()) {
+      vh.addRoutes(RouteBuilder.defaultRoute(svc.name()));
+    }
+    return vh.build();
+  }
+
+  private static Cluster cluster(String name, String lb) {
+    Cluster.LbPolicy policy = lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb);
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+        .setLbPolicy(policy)
+        .build();
+  }
+
+  static boolean matches(Map<String, String> selector, Map<String, String> labels) {
+    for (var e : selector.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static ClusterLoadAssignment assignment(String cluster, String service, Map<String, String> selector,
+      List<Policy.Workload> workloads) {
+    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    workloads.stream()
+        .filter(w -> w.service().equals(service) && matches(selector, w.labels()))
+        .sorted(java.util.Comparator.comparing(Policy::name))
+        .forEach(w -> locality.addLbEndpoints(LbEndpoint.newBuilder()
+            .setEndpoint(Endpoint.newBuilder().setAddress(address(w.address(), w.port())))
+            .setLoadBalancingWeight(UInt32Value.of(1))));
+    ClusterLoadAssignment.Builder b = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
+    if (locality.getLbEndpointsCount() > 0) {
+      b.addEndpoints(locality);
+    }
+    return b.build();
+  }
+
+  private Listener outboundListener() {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix(OUTBOUND)
+        .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
+        .addHttpFilters(router())
+        .build();
+    return Listener.newBuilder()
+        .setName(OUTBOUND)
+        .setAddress(address("127.0.0.1", outboundPort))
+        .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+            .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  private static Listener apiListener(String service) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix(service)
+        .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
+        .addHttpFilters(router())
+        .build();
+    return Listener.newBuilder()
+        .setName(service)
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm)))
+        .build();
+  }
+
+  private static HttpFilter router() {
+    return HttpFilter.newBuilder().setName("envoy.filters.http.router")
+        .setTypedConfig(Any.pack(Router.getDefaultInstance())).build();
+  }
+
+  static Address address(String host, int port) {
+    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)).build();
+  }
+}

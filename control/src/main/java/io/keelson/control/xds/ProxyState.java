@@ -1,0 +1,66 @@
+package io.keelson.control.xds;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the control plane knows about one connected proxy's stream: who it is and, per resource
+ * type, what was sent, what was ACKed and the last NACK. Thread-safe (its own monitor, never held
+ * while calling out).
+ */
+public final class ProxyState {
+  final long streamId;
+  final String nodeId;
+  final String service;
+  final boolean delta;
+  final boolean proxyless;
+  final Instant connectedAt = Instant.now();
+  private final Map<String, String> sentByNonce = new HashMap<>();
+  private final Map<String, TypeState> types = new LinkedHashMap<>();
+
+  ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless) {
+    this.streamId = streamId;
+    this.nodeId = nodeId;
+    this.service = service;
+    this.delta = delta;
+    this.proxyless = proxyless;
+  }
+
+  /** Per type: last version sent, last ACKed, ACK/NACK/PENDING, and the last NACK's error_detail. */
+  public record TypeState(String sent, String acked, String state, String nackedVersion, String lastError) {}
+
+  synchronized void sent(String typeUrl, String nonce, String version) {
+    sentByNonce.put(nonce, version);
+    if (sentByNonce.size() > 64) {
+      sentByNonce.clear(); // nonces are only looked up for the latest responses; keep the map bounded
+      sentByNonce.put(nonce, version);
+    }
+    TypeState t = types.get(typeUrl);
+    types.put(typeUrl, new TypeState(version, t == null ? null : t.acked(), "PENDING", t == null ? null : t.nackedVersion(),
+        t == null ? null : t.lastError()));
+  }
+
+  /** A request answering {@code nonce}: an ACK, or a NACK when {@code error} is not null. */
+  synchronized void answered(String typeUrl, String nonce, String error) {
+    if (nonce == null || nonce.isEmpty()) {
+      return; // the first request of a type, not an answer
+    }
+    String version = sentByNonce.remove(nonce);
+    TypeState t = types.get(typeUrl);
+    if (version == null || t == null) {
+      return;
+    }
+    if (error == null) {
+      types.put(typeUrl, new TypeState(t.sent(), version, version.equals(t.sent()) ? "ACK" : t.state(),
+          t.nackedVersion(), t.lastError()));
+    } else {
+      types.put(typeUrl, new TypeState(t.sent(), t.acked(), "NACK", version, error));
+    }
+  }
+
+  synchronized Map<String, TypeState> types() {
+    return Map.copyOf(types);
+  }
+}

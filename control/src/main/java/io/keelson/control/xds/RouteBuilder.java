@@ -1,0 +1,168 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** One policy rule to Envoy routes (one per match: a rule's matches are alternatives). Stateless. */
+final class RouteBuilder {
+  private RouteBuilder() {}
+
+  static Route defaultRoute(String service) {
+    return Route.newBuilder().setName(service + "-default")
+        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+        .setRoute(RouteAction.newBuilder().setCluster(service))
+        .build();
+  }
+
+  static void addRoutes(VirtualHost.Builder vh, Policy.Routes doc, Policy.Rule rule, PolicySet state) {
+    List<Policy.Match> matches = rule.matches().isEmpty()
+        ? List.of(new Policy.Match(null, List.of(), List.of(), null)) : rule.matches();
+    for (int i = 0; i < matches.size(); i++) {
+      Route.Builder r = Route.newBuilder()
+          .setName(doc.kind() + "/" + doc.name() + "/" + rule.name() + (matches.size() > 1 ? "/" + i : ""))
+          .setMatch(match(matches.get(i)));
+      if (rule.redirect() != null) {
+        r.setRedirect(redirect(rule.redirect()));
+      } else {
+        r.setRoute(action(rule, state));
+      }
+      headers(rule.requestHeaders(), true, r);
+      headers(rule.responseHeaders(), false, r);
+      vh.addRoutes(r);
+    }
+  }
+
+  static RouteMatch match(Policy.Match m) {
+    RouteMatch.Builder b = RouteMatch.newBuilder();
+    Policy.StringMatch p = m.path();
+    if (p == null) {
+      b.setPrefix("/");
+    } else {
+      switch (p.type()) {
+        case EXACT -> b.setPath(p.value());
+        case PREFIX -> b.setPrefix(p.value());
+        case REGEX -> b.setSafeRegex(RegexMatcher.newBuilder().setRegex(p.value()));
+      }
+    }
+    for (Policy.KeyMatch h : m.headers()) {
+      b.addHeaders(HeaderMatcher.newBuilder().setName(h.name()).setStringMatch(string(h.match())));
+    }
+    if (m.method() != null) {
+      b.addHeaders(HeaderMatcher.newBuilder().setName(":method")
+          .setStringMatch(StringMatcher.newBuilder().setExact(m.method())));
+    }
+    for (Policy.KeyMatch q : m.queryParams()) {
+      b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(string(q.match())));
+    }
+    return b.build();
+  }
+
+  private static StringMatcher string(Policy.StringMatch m) {
+    return switch (m.type()) {
+      case EXACT -> StringMatcher.newBuilder().setExact(m.value()).build();
+      case PREFIX -> StringMatcher.newBuilder().setPrefix(m.value()).build();
+      case REGEX -> StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(m.value())).build();
+    };
+  }
+
+  private static RouteAction action(Policy.Rule rule, PolicySet state) {
+    RouteAction.Builder a = RouteAction.newBuilder();
+    List<WeightedCluster.ClusterWeight> weights = new ArrayList<>();
+    for (Policy.Backend b : rule.backends()) {
+      weights.add(WeightedCluster.ClusterWeight.newBuilder()
+          .setName(MeshTranslator.subsetCluster(b.service(), b.subset()))
+          .setWeight(UInt32Value.of(b.weight())).build());
+    }
+    if (weights.size() == 1) {
+      a.setCluster(weights.getFirst().getName());
+    } else {
+      a.setWeightedClusters(WeightedCluster.newBuilder().addAllClusters(weights));
+    }
+    if (rule.rewrite() != null) {
+      if (rule.rewrite().prefix() != null) {
+        a.setPrefixRewrite(rule.rewrite().prefix());
+      }
+      if (rule.rewrite().host() != null) {
+        a.setHostRewriteLiteral(rule.rewrite().host());
+      }
+    }
+    if (rule.timeout() != null) {
+      a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())
+          .setNanos(rule.timeout().getNano()));
+    }
+    return a.build();
+  }
+
+  private static RedirectAction redirect(Policy.Redirect r) {
+    RedirectAction.Builder b = RedirectAction.newBuilder();
+    if (r.scheme() != null) {
+      b.setSchemeRedirect(r.scheme());
+    }
+    if (r.host() != null) {
+      b.setHostRedirect(r.host());
+    }
+    if (r.port() != null) {
+      b.setPortRedirect(r.port());
+    }
+    if (r.path() != null) {
+      b.setPathRedirect(r.path());
+    }
+    if (r.prefix() != null) {
+      b.setPrefixRewrite(r.prefix());
+    }
+    b.setResponseCode(switch (r.code()) {
+      case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+      case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+      case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+      case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+      default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+    });
+    return b.build();
+  }
+
+  private static void headers(Policy.HeaderOps ops, boolean request, Route.Builder r) {
+    for (Map.Entry<String, String> e : ops.set().entrySet()) {
+      HeaderValueOption o = option(e, HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
+      if (request) {
+        r.addRequestHeadersToAdd(o);
+      } else {
+        r.addResponseHeadersToAdd(o);
+      }
+    }
+    for (Map.Entry<String, String> e : ops.add().entrySet()) {
+      HeaderValueOption o = option(e, HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD);
+      if (request) {
+        r.addRequestHeadersToAdd(o);
+      } else {
+        r.addResponseHeadersToAdd(o);
+      }
+    }
+    if (request) {
+      r.addAllRequestHeadersToRemove(ops.remove());
+    } else {
+      r.addAllResponseHeadersToRemove(ops.remove());
+    }
+  }
+
+  private static HeaderValueOption option(Map.Entry<String, String> e, HeaderValueOption.HeaderAppendAction action) {
+    return HeaderValueOption.newBuilder()
+        .setHeader(HeaderValue.newBuilder().setKey(e.getKey()).setValue(e.getValue()))
+        .setAppendAction(action).build();
+  }
+}

@@ -1,0 +1,268 @@
+package io.keelson.control.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import io.keelson.control.store.PolicyStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keelson's xDS server: java-control-plane's {@link V3DiscoveryServer} (ADS, state of the world and
+ * delta) over a {@link SimpleCache} with one snapshot per node id. The store's state and the
+ * workloads sidecars register through their node metadata are translated once per change; a proxy
+ * whose resources did not change is not given a new snapshot, and within a snapshot only the types
+ * whose version (a content digest) changed are pushed. ACK/NACK per proxy and type come from the
+ * server's callbacks. Thread-safe: pushes are serialized by one lock that callbacks answering
+ * responses never take (java-control-plane calls them under its cache lock).
+ */
+public final class XdsServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(XdsServer.class);
+
+  private final PolicyStore store;
+  private final MeshTranslator sidecars;
+  private final MeshTranslator proxyless;
+  private final SimpleCache<String> cache = new SimpleCache<>(Node::getId);
+  private final Map<Long, ProxyState> streams = new ConcurrentHashMap<>();
+  private final Map<String, Policy.Workload> registered = new ConcurrentHashMap<>();
+  private final ReentrantLock pushLock = new ReentrantLock();
+  // Guarded by pushLock.
+  private MeshResources forSidecars;
+  private MeshResources forProxyless;
+  private long pushes;
+  private Server server;
+
+  /** @param outboundPort the port of the outbound listener proxies are sent */
+  public XdsServer(PolicyStore store, int outboundPort) {
+    this.store = store;
+    this.sidecars = new MeshTranslator(outboundPort, false);
+    this.proxyless = new MeshTranslator(outboundPort, true);
+  }
+
+  /** Binds {@code host:port} (0 = ephemeral) and starts serving; follows the store's changes from now on. */
+  public XdsServer start(String host, int port) throws IOException {
+    retranslate();
+    store.onChange(state -> retranslate());
+    V3DiscoveryServer discovery = new V3DiscoveryServer(callbacks, cache);
+    server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .permitKeepAliveWithoutCalls(true)
+        .build()
+        .start();
+    LOG.info("xDS (ADS, SotW and delta) listening on {}:{}", host, port());
+    return this;
+  }
+
+  public int port() {
+    return ((InetSocketAddress) server.getListenSockets().getFirst()).getPort();
+  }
+
+  /** Every connected proxy stream, oldest first. */
+  public List<ProxyStatus> status() {
+    List<ProxyStatus> out = new ArrayList<>();
+    for (ProxyState p : streams.values()) {
+      out.add(ProxyStatus.of(p, registered.get(p.nodeId)));
+    }
+    out.sort(Comparator.comparing(ProxyStatus::connectedAt));
+    return out;
+  }
+
+  /** The resources {@code nodeId} was last given, or null when no such proxy is connected. */
+  public MeshResources resourcesFor(String nodeId) {
+    for (ProxyState p : streams.values()) {
+      if (p.nodeId.equals(nodeId)) {
+        pushLock.lock();
+        try {
+          return p.proxyless ? forProxyless : forSidecars;
+        } finally {
+          pushLock.unlock();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
+  public MeshResources preview(PolicySet state) {
+    return sidecars.translate(state, registered.values());
+  }
+
+  /** Resources currently given to sidecars. */
+  public MeshResources current() {
+    pushLock.lock();
+    try {
+      return forSidecars;
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** Node ids of the connected proxies. */
+  public List<String> nodeIds() {
+    return streams.values().stream().map(p -> p.nodeId).distinct().sorted().toList();
+  }
+
+  public Map<String, Policy.Workload> registeredWorkloads() {
+    return Map.copyOf(registered);
+  }
+
+  /** Snapshots handed to the cache since start (a proxy whose resources did not change gets none). */
+  public long pushes() {
+    pushLock.lock();
+    try {
+      return pushes;
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  private void retranslate() {
+    pushLock.lock();
+    try {
+      PolicySet state = store.current();
+      forSidecars = sidecars.translate(state, registered.values());
+      forProxyless = proxyless.translate(state, registered.values());
+      for (String group : cache.groups()) {
+        boolean isProxyless = streams.values().stream().anyMatch(p -> p.nodeId.equals(group) && p.proxyless);
+        push(group, isProxyless ? forProxyless : forSidecars);
+      }
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** Under pushLock. */
+  private void push(String nodeId, MeshResources r) {
+    Snapshot old = cache.getSnapshot(nodeId);
+    if (old != null && old.version(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).equals(r.listenersVersion())
+        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL).equals(r.routesVersion())
+        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL).equals(r.clustersVersion())
+        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL).equals(r.endpointsVersion())) {
+      return;
+    }
+    cache.setSnapshot(nodeId, Snapshot.create(r.clusters(), r.clustersVersion(), r.endpoints(), r.endpointsVersion(),
+        r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(), List.of(), "none"));
+    pushes++;
+  }
+
+  private void opened(long streamId, Node node, boolean delta) {
+    if (streams.containsKey(streamId)) {
+      return;
+    }
+    boolean isProxyless = NodeRegistration.proxyless(node);
+    Policy.Workload w = NodeRegistration.workload(node);
+    streams.put(streamId, new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
+        isProxyless));
+    LOG.info("proxy {} connected (stream {}, {}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
+        w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels());
+    if (w != null) {
+      registered.put(node.getId(), w);
+      retranslate(); // endpoints changed for everyone, this node included
+    }
+    pushLock.lock();
+    try {
+      push(node.getId(), isProxyless ? forProxyless : forSidecars);
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  private void closed(long streamId) {
+    ProxyState p = streams.remove(streamId);
+    if (p == null) {
+      return;
+    }
+    boolean stillConnected = streams.values().stream().anyMatch(o -> o.nodeId.equals(p.nodeId));
+    LOG.info("proxy {} disconnected (stream {})", p.nodeId, streamId);
+    if (!stillConnected) {
+      if (registered.remove(p.nodeId) != null) {
+        retranslate();
+      }
+      pushLock.lock();
+      try {
+        cache.clearSnapshot(p.nodeId);
+      } finally {
+        pushLock.unlock();
+      }
+    }
+  }
+
+  private final DiscoveryServerCallbacks callbacks = new DiscoveryServerCallbacks() {
+    @Override
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+      if (request.hasNode()) {
+        opened(streamId, request.getNode(), false);
+      }
+      ProxyState p = streams.get(streamId);
+      if (p != null) {
+        p.answered(request.getTypeUrl(), request.getResponseNonce(),
+            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+      }
+    }
+
+    @Override
+    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+      if (request.hasNode()) {
+        opened(streamId, request.getNode(), true);
+      }
+      ProxyState p = streams.get(streamId);
+      if (p != null) {
+        p.answered(request.getTypeUrl(), request.getResponseNonce(),
+            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+      }
+    }
+
+    @Override
+    public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+      ProxyState p = streams.get(streamId);
+      if (p != null) {
+        p.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo());
+      }
+    }
+
+    @Override
+    public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+      ProxyState p = streams.get(streamId);
+      if (p != null) {
+        p.sent(response.getTypeUrl(), response.getNonce(), response.getSystemVersionInfo());
+      }
+    }
+
+    @Override
+    public void onStreamClose(long streamId, String typeUrl) {
+      closed(streamId);
+    }
+
+    @Override
+    public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+      closed(streamId);
+    }
+  };
+
+  @Override
+  public void close() throws InterruptedException {
+    if (server != null) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Keelson's data plane (a real ProxyServer fed by its XdsClient) driven by Keelson's control plane:
+ * Istio's canary example as written, then the split shifted under load, with no failed request.
+ */
+class CanaryEndToEndTest {
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final AtomicInteger failures = new AtomicInteger();
+  private final AtomicReference<String> firstFailure = new AtomicReference<>();
+  private final ConcurrentHashMap<String, AtomicInteger> byUpstream = new ConcurrentHashMap<>();
+  private static final String BOOTSTRAP = """
+      static_resources:
+        listeners:
+        - name: outbound
+          address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+          filter_chains:
+          - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: outbound
+                route_config:
+                  name: boot
+                  virtual_hosts:
+                  - name: none
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      direct_response: { status: 503 }
+                http_filters:
+                - name: envoy.filters.http.router
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+      """;
+
+  @ParameterizedTest(name = "delta={0}")
+  @ValueSource(booleans = {false, true})
+  void canarySplitIsFollowedAndShiftsUnderLoadWithoutAFailedRequest(boolean delta) throws Exception {
+    PolicyStore store = new PolicyStore();
+    try (TestUpstream v1 = new TestUpstream("v1");
+        TestUpstream v2 = new TestUpstream("v2");
+        ProxyHarness proxy = new ProxyHarness(BOOTSTRAP, PipelineMode.INLINE);
+        XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient client = XdsClient.start(
+            XdsClientConfig.of("127.0.0.1", xds.port(), delta, Node.newBuilder().setId("client-sidecar").build())
+                .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)),
+            proxy.server::update)) {
+      Mesh.applyCanary(store, v1.port(), v2.port());
+      awaitApplied(xds, client);
+
+      Thread load = Thread.ofVirtual().start(() -> {
+        RawHttp http = null;
+        while (running.get()) {
+          try {
+            if (http == null) {
+              http = new RawHttp(proxy.server.listenerAddress("outbound").getPort());
+            }
+            RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+            if (r.status() != 200) {
+              failures.incrementAndGet();
+              firstFailure.compareAndSet(null, "status " + r.status() + ": " + r.body());
+            } else {
+              byUpstream.computeIfAbsent(r.header("x-upstream"), k -> new AtomicInteger()).incrementAndGet();
+            }
+          } catch (Exception e) {
+            failures.incrementAndGet();
+            firstFailure.compareAndSet(null, e.toString());
+            http = null;
+          }
+        }
+      });
+      try {
+        assertThat(share("v2")).as("v2's share at 90/10").isBetween(0.05, 0.15);
+        apply(store, Mesh.split(50, 50));
+        awaitApplied(xds, client);
+        assertThat(share("v2")).as("v2's share at 50/50").isBetween(0.42, 0.58);
+        long pushesBefore = xds.pushes();
+        for (int i = 1; i <= 20; i++) {
+          apply(store, Mesh.split(50 - i, 50 + i));
+          awaitApplied(xds, client);
+        }
+        assertThat(xds.pushes() - pushesBefore).as("snapshots pushed").isGreaterThanOrEqualTo(20);
+        apply(store, Mesh.split(0, 100));
+        awaitApplied(xds, client);
+        assertThat(share("v2")).as("v2's share at 0/100").isEqualTo(1.0);
+      } finally {
+        running.set(false);
+        load.join(10_000);
+      }
+      assertThat(failures.get()).as("failed requests (first: %s)", firstFailure.get()).isZero();
+      ProxyStatus status = xds.status().getFirst();
+      assertThat(status.nodeId()).isEqualTo("client-sidecar");
+      assertThat(status.types().get("routes").state()).isEqualTo("ACK");
+      assertThat(status.types().get("routes").acked()).isEqualTo(xds.current().routesVersion());
+    }
+  }
+
+  private static void apply(PolicyStore store, String yaml) throws Exception {
+    store.apply(PolicyParser.parse("virtual-service.yaml", yaml).policies(), false);
+  }
+
+  /** Waits until the proxy runs the control plane's current routes and clusters. */
+  private static void awaitApplied(XdsServer xds, XdsClient client) {
+    MeshResources want = xds.current();
+    await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
+        && client.lastSnapshot().version().contains("RDS=" + want.routesVersion())
+        && client.lastSnapshot().version().contains("CDS=" + want.clustersVersion()));
+  }
+
+  /** The share of the next 1,000 requests that reach {@code name}. */
+  private double share(String name) {
+    byUpstream.clear();
+    await().failFast("a request failed", () -> assertThat(firstFailure.get()).isNull()).atMost(Duration.ofSeconds(15)).until(() -> byUpstream.values().stream().mapToInt(AtomicInteger::get).sum() >= 1000);
+    int total = byUpstream.values().stream().mapToInt(AtomicInteger::get).sum();
+    return byUpstream.getOrDefault(name, new AtomicInteger()).get() / (double) total;
+  }
+}

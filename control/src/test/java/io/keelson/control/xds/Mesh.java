@@ -1,0 +1,58 @@
+package io.keelson.control.xds;
+
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Test helpers: the canary example and a registry of two workloads. Stateless. */
+public final class Mesh {
+  private Mesh() {}
+
+  public static String resource(String path) {
+    try (InputStream in = Mesh.class.getResourceAsStream(path)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException | NullPointerException e) {
+      throw new IllegalStateException("test resource " + path, e);
+    }
+  }
+
+  /** Service product-service on port 80 with workloads v1 and v2 on 127.0.0.1. */
+  public static String registry(int v1Port, int v2Port) {
+    return """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: product-service }
+        spec:
+          ports: [ { name: http, port: 80 } ]
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: product-v1 }
+        spec: { service: product-service, address: 127.0.0.1, port: %d, labels: { version: v1 } }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: product-v2 }
+        spec: { service: product-service, address: 127.0.0.1, port: %d, labels: { version: v2 } }
+        """.formatted(v1Port, v2Port);
+  }
+
+  public static String split(int v1, int v2) {
+    return resource("/canary/virtual-service.yaml").replace("weight: 90", "weight: " + v1)
+        .replace("weight: 10", "weight: " + v2);
+  }
+
+  /** Applies the registry and the Istio canary (DestinationRule + 90/10 VirtualService) as one set. */
+  public static void applyCanary(PolicyStore store, int v1Port, int v2Port) throws Exception {
+    List<Policy> all = new ArrayList<>();
+    all.addAll(PolicyParser.parse("registry.yaml", registry(v1Port, v2Port)).policies());
+    all.addAll(PolicyParser.parse("destination-rule.yaml", resource("/canary/destination-rule.yaml")).policies());
+    all.addAll(PolicyParser.parse("virtual-service.yaml", resource("/canary/virtual-service.yaml")).policies());
+    store.apply(all, false);
+  }
+}
