@@ -1,0 +1,165 @@
+package io.keelson.control.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keelson.control.xds.Mesh;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PolicyParserTest {
+
+  private static List<String> errors(String yaml) {
+    try {
+      PolicyParser.parse("bad.yaml", yaml);
+    } catch (PolicyException e) {
+      return e.errors().stream().map(PolicyError::toString).toList();
+    }
+    throw new AssertionError("expected the document to be rejected");
+  }
+
+  @Test
+  void istioCanaryExampleParsesAsWritten() throws Exception {
+    var dr = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", Mesh.resource("/canary/destination-rule.yaml"))
+        .policies().getFirst();
+    assertThat(dr.host()).isEqualTo("product-service");
+    assertThat(dr.subsets()).extracting(Policy.Subset::name).containsExactly("v1", "v2");
+    assertThat(dr.subsets().get(1).labels()).containsEntry("version", "v2");
+    var vs = (Policy.Routes) PolicyParser.parse("vs.yaml", Mesh.resource("/canary/virtual-service.yaml"))
+        .policies().getFirst();
+    assertThat(vs.services()).containsExactly("product-service");
+    assertThat(vs.rules().getFirst().backends()).containsExactly(
+        new Policy.Backend("product-service", "v1", 0, 90), new Policy.Backend("product-service", "v2", 0, 10));
+  }
+
+  @Test
+  void unsupportedIstioFieldsAreRejectedByName() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews.default.svc.cluster.local ]
+          http:
+          - route:
+            - destination: { host: reviews, subset: v1 }
+            retries: { attempts: 3 }
+            fault: { abort: { httpStatus: 500 } }
+        """)).containsExactly(
+        "bad.yaml: VirtualService/reviews: spec.http[0].retries: retries are not supported yet",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault: fault injection is not supported yet");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: reviews }
+        spec:
+          host: reviews
+          trafficPolicy:
+            loadBalancer: { simple: PASSTHROUGH }
+            outlierDetection: { consecutive5xxErrors: 5 }
+        """)).containsExactly(
+        "bad.yaml: DestinationRule/reviews: spec.trafficPolicy.outlierDetection: outlier detection is not supported yet",
+        "bad.yaml: DestinationRule/reviews: spec.trafficPolicy.loadBalancer.simple: 'PASSTHROUGH' is not supported; "
+            + "expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
+  }
+
+  @Test
+  void errorsNameTheFileDocumentFieldPathAndReason() {
+    assertThat(errors("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: ok }
+        spec: { ports: [ { port: 80 } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews ]
+          http:
+          - match: [ { uri: { prefix: /a, exact: /b } } ]
+            route:
+            - destination: { host: reviews, subset: v1 }
+              weight: 50
+            - destination: { host: reviews, subset: v2 }
+            timeout: 10 seconds
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: w }
+        spec: { service: ok, address: 10.0.0.1, port: 70000, colour: blue }
+        """)).containsExactly(
+        "bad.yaml: VirtualService/reviews: spec.http[0].match[0].uri: expected exactly one of exact, prefix, regex",
+        "bad.yaml: VirtualService/reviews: spec.http[0].route[1].weight: is required when a route has several destinations",
+        "bad.yaml: VirtualService/reviews: spec.http[0].timeout: '10 seconds' is not a duration; expected e.g. 10s, 1.5s, 500ms or 1m30s",
+        "bad.yaml: Workload/w: spec.colour: unknown field; expected one of address, labels, port, service",
+        "bad.yaml: Workload/w: spec.port: expected a whole number from 1 to 65535, got 70000");
+  }
+
+  @Test
+  void httpRouteInMeshFormParsesMatchesFiltersAndWeights() throws Exception {
+    var parsed = PolicyParser.parse("route.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: products }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: product-service, port: 80 } ]
+          rules:
+          - matches:
+            - path: { type: RegularExpression, value: "/items/[0-9]+" }
+              headers: [ { name: x-canary, value: "true" } ]
+              queryParams: [ { type: Exact, name: debug, value: "1" } ]
+              method: GET
+            filters:
+            - type: RequestHeaderModifier
+              requestHeaderModifier: { set: [ { name: x-route, value: canary } ], remove: [ x-drop ] }
+            - type: URLRewrite
+              urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /v2 } }
+            backendRefs:
+            - { name: product-service, port: 80, weight: 3 }
+            - { name: product-service, port: 80, weight: 1 }
+            timeouts: { request: 1m30s }
+        """);
+    var route = (Policy.Routes) parsed.policies().getFirst();
+    var rule = route.rules().getFirst();
+    assertThat(rule.matches().getFirst().path()).isEqualTo(new Policy.StringMatch(Policy.MatchType.REGEX, "/items/[0-9]+"));
+    assertThat(rule.matches().getFirst().method()).isEqualTo("GET");
+    assertThat(rule.requestHeaders().set()).containsEntry("x-route", "canary");
+    assertThat(rule.rewrite().prefix()).isEqualTo("/v2");
+    assertThat(rule.backends()).extracting(Policy.Backend::weight).containsExactly(3, 1);
+    assertThat(rule.timeout()).isEqualTo(Duration.ofSeconds(90));
+  }
+
+  @Test
+  void httpRouteRejectsGatewayParentsMirrorsAndRetriesByName() {
+    assertThat(errors("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: r }
+        spec:
+          parentRefs: [ { name: my-gateway } ]
+          rules:
+          - backendRefs: [ { name: svc, port: 80 } ]
+            filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 } } } ]
+            retry: { attempts: 2 }
+        """)).containsExactly(
+        "bad.yaml: HTTPRoute/r: spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet; "
+            + "expected kind: Service (mesh routing, with group: \"\")",
+        "bad.yaml: HTTPRoute/r: spec.rules[0].retry: retries are not supported yet",
+        "bad.yaml: HTTPRoute/r: spec.rules[0].filters[0].type: RequestMirror is not supported yet");
+  }
+
+  @Test
+  void unknownKindsAndBrokenYamlAreReported() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: g }
+        spec: {}
+        """)).containsExactly("bad.yaml: Gateway/g: kind: 'Gateway' is not a kind of networking.istio.io/v1; "
+        + "expected one of VirtualService, DestinationRule");
+    assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
+        .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
+  }
+}
