@@ -18,6 +18,8 @@ public final class ProxyState {
   final boolean proxyless;
   final Instant connectedAt = Instant.now();
   private final Map<String, String> sentByNonce = new HashMap<>();
+  // Answers that arrived before the server's response callback recorded their nonce (the callback runs after the send).
+  private final Map<String, String[]> early = new HashMap<>();
   private final Map<String, TypeState> types = new LinkedHashMap<>();
 
   ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless) {
@@ -40,6 +42,10 @@ public final class ProxyState {
     TypeState t = types.get(typeUrl);
     types.put(typeUrl, new TypeState(version, t == null ? null : t.acked(), "PENDING", t == null ? null : t.nackedVersion(),
         t == null ? null : t.lastError()));
+    String[] answer = early.remove(nonce);
+    if (answer != null) {
+      answered(answer[0], nonce, answer[1]);
+    }
   }
 
   /** A request answering {@code nonce}: an ACK, or a NACK when {@code error} is not null. */
@@ -50,6 +56,9 @@ public final class ProxyState {
     String version = sentByNonce.remove(nonce);
     TypeState t = types.get(typeUrl);
     if (version == null || t == null) {
+      if (early.size() < 64) {
+        early.put(nonce, new String[] {typeUrl, error});
+      }
       return;
     }
     if (error == null) {
