@@ -13,6 +13,13 @@ public final class KeelsonMain {
         demo      run the demo: two versions of a service behind a 90/10 canary and a header route
         gateway   run the DPDK L4 gateway (needs DPDK; see hw-profiles/)
         bench     run the benchmarks side by side with nginx, HAProxy and testpmd
+        control   run the control plane (xDS on :15010, HTTP API on :15014)
+        apply     apply policy documents: apply -f FILE|DIR|- [--dry-run]
+        get       show applied documents: get KIND [NAME]
+        delete    delete a document: delete KIND NAME
+        status    connected proxies, versions per resource type, ACK/NACK and last error
+        proxy-config  the resources sent to a proxy: proxy-config PROXY listeners|routes|clusters|endpoints
+        explain   where a request would go: explain --from SERVICE --to HOST --path P [--header k=v]
 
       'bin/keelson <command> --help' describes each command's options.
       """;
@@ -34,6 +41,13 @@ public final class KeelsonMain {
         case "proxy" -> ProxyCommand.run(rest);
         case "demo" -> io.keelson.control.demo.DemoCommand.run(rest);
         case "gateway" -> GatewayLauncher.run(rest);
+        case "control" -> Guarded.run("control", () -> ControlCommand.run(rest));
+        case "apply" -> Guarded.run("apply", () -> ClientCommands.apply(rest));
+        case "get" -> Guarded.run("get", () -> ClientCommands.get(rest));
+        case "delete" -> Guarded.run("delete", () -> ClientCommands.delete(rest));
+        case "status" -> Guarded.run("status", () -> ClientCommands.status(rest));
+        case "proxy-config" -> Guarded.run("proxy-config", () -> ClientCommands.proxyConfig(rest));
+        case "explain" -> Guarded.run("explain", () -> ClientCommands.explain(rest));
         default -> {
           System.err.println("keelson: unknown command '" + argv[0] + "'\n");
           System.err.print(USAGE);

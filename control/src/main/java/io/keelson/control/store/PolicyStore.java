@@ -79,7 +79,7 @@ public final class PolicyStore {
     if (!errors.isEmpty()) {
       throw new PolicyException(errors);
     }
-    Change change = diff(before, after);
+    Change change = diff(before, after, seen);
     if (dryRun || change.isEmpty()) {
       return change;
     }
@@ -103,7 +103,7 @@ public final class PolicyStore {
       }
       throw new PolicyException(errors);
     }
-    Change change = diff(before, after);
+    Change change = diff(before, after, List.of());
     if (!dryRun) {
       commit(after);
     }
@@ -120,7 +120,8 @@ public final class PolicyStore {
     }
   }
 
-  private static Change diff(PolicySet before, PolicySet after) {
+  /** {@code applied}: the keys of the documents applied; only those are reported unchanged. */
+  private static Change diff(PolicySet before, PolicySet after, List<String> applied) {
     List<String> created = new ArrayList<>();
     List<String> configured = new ArrayList<>();
     List<String> unchanged = new ArrayList<>();
@@ -131,7 +132,7 @@ public final class PolicyStore {
         created.add(e.getKey());
       } else if (!old.meta().source().equals(e.getValue().meta().source())) {
         configured.add(e.getKey());
-      } else {
+      } else if (applied.contains(e.getKey())) {
         unchanged.add(e.getKey());
       }
     }

@@ -1,7 +1,6 @@
 package io.keelson.control.xds;
 
 import io.keelson.control.policy.Policy;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -11,13 +10,13 @@ import java.util.Map;
  * @param types per resource type (listeners, routes, clusters, endpoints): versions sent/ACKed, ACK or NACK, last error
  * @param workload the workload it registered through its node metadata, or null
  */
-public record ProxyStatus(String nodeId, String service, boolean delta, boolean proxyless, Instant connectedAt,
+public record ProxyStatus(String nodeId, String service, boolean delta, boolean proxyless, String connectedAt,
     Map<String, ProxyState.TypeState> types, Policy.Workload workload) {
 
   static ProxyStatus of(ProxyState p, Policy.Workload w) {
     Map<String, ProxyState.TypeState> byName = new LinkedHashMap<>();
     p.types().forEach((url, t) -> byName.put(shortName(url), t));
-    return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt, byName, w);
+    return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt.toString(), byName, w);
   }
 
   static String shortName(String typeUrl) {

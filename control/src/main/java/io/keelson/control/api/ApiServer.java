@@ -1,0 +1,291 @@
+package io.keelson.control.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyError;
+import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.control.xds.MeshResources;
+import io.keelson.control.xds.XdsServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control plane's HTTP API (JSON out, YAML in). Routes:
+ * <pre>
+ * POST   /v1/apply[?dryRun=true&amp;file=NAME]      body: YAML documents
+ * GET    /v1/resources[/KIND[/NAME]]
+ * DELETE /v1/resources/KIND/NAME[?dryRun=true]
+ * GET    /v1/status
+ * GET    /v1/proxy-config/NODE/listeners|routes|clusters|endpoints
+ * GET    /v1/explain?from=SERVICE&amp;to=HOST&amp;path=P[&amp;header=k=v...][&amp;method=GET]
+ * </pre>
+ * Runs on a JDK HttpServer with two worker threads; handlers only read immutable state or go through
+ * the store's serialized changes.
+ */
+public final class ApiServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+  static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT);
+  private static final Map<String, String> KINDS = Map.of(
+      "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
+      "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute");
+
+  private final PolicyStore store;
+  private final XdsServer xds;
+  private HttpServer http;
+  private ExecutorService executor;
+
+  public ApiServer(PolicyStore store, XdsServer xds) {
+    this.store = store;
+    this.xds = xds;
+  }
+
+  public ApiServer start(String host, int port) throws IOException {
+    http = HttpServer.create(new InetSocketAddress(host, port), 64);
+    executor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "keelson-api");
+      t.setDaemon(true);
+      return t;
+    });
+    http.setExecutor(executor);
+    http.createContext("/v1/", this::handle);
+    http.start();
+    LOG.info("HTTP API listening on {}:{}", host, port());
+    return this;
+  }
+
+  public int port() {
+    return http.getAddress().getPort();
+  }
+
+  /** The kind a user typed (any case, singular or plural, vs/dr), or null. */
+  static String kind(String typed) {
+    String k = typed.toLowerCase(Locale.ROOT);
+    String found = KINDS.get(k);
+    if (found == null && k.endsWith("s")) {
+      found = KINDS.get(k.substring(0, k.length() - 1));
+    }
+    return found;
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    try (ex) {
+      String[] parts = ex.getRequestURI().getRawPath().substring("/v1/".length()).split("/");
+      Map<String, List<String>> q = params(ex.getRequestURI().getRawQuery());
+      String method = ex.getRequestMethod();
+      try {
+        Object body = switch (parts[0]) {
+          case "apply" -> method.equals("POST") ? apply(ex, q) : null;
+          case "resources" -> method.equals("GET") ? get(parts) : method.equals("DELETE") ? delete(parts, q) : null;
+          case "status" -> Map.of("proxies", xds.status());
+          case "proxy-config" -> proxyConfig(parts);
+          case "explain" -> explain(q);
+          default -> throw new NotFound("no such API: " + ex.getRequestURI().getPath()
+              + "; expected /v1/apply, /v1/resources, /v1/status, /v1/proxy-config, /v1/explain");
+        };
+        if (body == null) {
+          send(ex, 405, Map.of("error", method + " is not allowed on " + ex.getRequestURI().getPath()));
+        } else {
+          send(ex, 200, body);
+        }
+      } catch (PolicyException e) {
+        List<Map<String, String>> errors = new ArrayList<>();
+        for (PolicyError pe : e.errors()) {
+          errors.add(Map.of("file", pe.file(), "document", pe.doc(), "path", pe.path(), "reason", pe.reason(),
+              "message", pe.toString()));
+        }
+        send(ex, 400, Map.of("error", e.getMessage(), "errors", errors));
+      } catch (NotFound e) {
+        send(ex, 404, Map.of("error", e.getMessage()));
+      } catch (IllegalArgumentException e) {
+        send(ex, 400, Map.of("error", e.getMessage()));
+      } catch (RuntimeException e) {
+        LOG.error("API request {} {} failed", method, ex.getRequestURI(), e);
+        send(ex, 500, Map.of("error", e.toString()));
+      }
+    }
+  }
+
+  private Object apply(HttpExchange ex, Map<String, List<String>> q) throws IOException, PolicyException {
+    String file = first(q, "file", "request");
+    boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
+    String yaml = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    PolicyParser.Parsed parsed = PolicyParser.parse(file, yaml);
+    PolicyStore.Change change = store.apply(parsed.policies(), dryRun);
+    Map<String, Object> out = changeJson(change, dryRun);
+    out.put("warnings", parsed.warnings().stream().map(PolicyError::toString).toList());
+    return out;
+  }
+
+  private Map<String, Object> changeJson(PolicyStore.Change change, boolean dryRun) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("dryRun", dryRun);
+    out.put("created", change.created());
+    out.put("configured", change.configured());
+    out.put("unchanged", change.unchanged());
+    out.put("deleted", change.deleted());
+    MeshResources before = xds.preview(change.before());
+    MeshResources after = xds.preview(change.after());
+    List<String> types = new ArrayList<>();
+    if (!before.listenersVersion().equals(after.listenersVersion())) {
+      types.add("listeners");
+    }
+    if (!before.routesVersion().equals(after.routesVersion())) {
+      types.add("routes");
+    }
+    if (!before.clustersVersion().equals(after.clustersVersion())) {
+      types.add("clusters");
+    }
+    if (!before.endpointsVersion().equals(after.endpointsVersion())) {
+      types.add("endpoints");
+    }
+    out.put("resourceTypesChanged", types);
+    out.put(dryRun ? "proxiesThatWouldBeUpdated" : "proxiesUpdated", types.isEmpty() ? List.of() : xds.nodeIds());
+    out.put("version", after.version());
+    return out;
+  }
+
+  private Object get(String[] parts) {
+    List<Map<String, Object>> items = new ArrayList<>();
+    String kind = parts.length > 1 ? kindOrFail(parts[1]) : null;
+    String name = parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null;
+    for (Policy p : store.current().all()) {
+      if ((kind == null || p.kind().equals(kind)) && (name == null || p.name().equals(name))) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", p.kind());
+        m.put("name", p.name());
+        m.put("apiVersion", p.meta().apiVersion());
+        m.put("file", p.meta().file());
+        m.put("yaml", p.meta().source());
+        items.add(m);
+      }
+    }
+    if (name != null && items.isEmpty()) {
+      throw new NotFound(kind + "/" + name + " not found");
+    }
+    return Map.of("items", items);
+  }
+
+  private Object delete(String[] parts, Map<String, List<String>> q) throws PolicyException {
+    if (parts.length != 3) {
+      throw new IllegalArgumentException("expected DELETE /v1/resources/KIND/NAME");
+    }
+    boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
+    return changeJson(store.delete(kindOrFail(parts[1]), URLDecoder.decode(parts[2], StandardCharsets.UTF_8), dryRun),
+        dryRun);
+  }
+
+  private Object proxyConfig(String[] parts) throws IOException {
+    if (parts.length != 3) {
+      throw new IllegalArgumentException("expected /v1/proxy-config/NODE/listeners|routes|clusters|endpoints");
+    }
+    String node = URLDecoder.decode(parts[1], StandardCharsets.UTF_8);
+    MeshResources r = xds.resourcesFor(node);
+    if (r == null) {
+      throw new NotFound("no proxy '" + node + "' is connected; connected: " + xds.nodeIds());
+    }
+    List<? extends Message> list = switch (parts[2]) {
+      case "listeners" -> r.listeners();
+      case "routes" -> r.routes();
+      case "clusters" -> r.clusters();
+      case "endpoints" -> r.endpoints();
+      default -> throw new IllegalArgumentException("'" + parts[2] + "' is not a resource type; expected listeners, "
+          + "routes, clusters or endpoints");
+    };
+    JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(TypeRegistryHolder.REGISTRY);
+    List<Object> out = new ArrayList<>();
+    for (Message m : list) {
+      out.add(JSON.readTree(printer.print(m)));
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("node", node);
+    result.put("type", parts[2]);
+    result.put("version", r.version());
+    result.put("resources", out);
+    return result;
+  }
+
+  private Object explain(Map<String, List<String>> q) {
+    String from = first(q, "from", null);
+    String to = first(q, "to", null);
+    if (from == null || to == null) {
+      throw new IllegalArgumentException("explain needs from=SERVICE and to=HOST");
+    }
+    Map<String, String> headers = new LinkedHashMap<>();
+    for (String h : q.getOrDefault("header", List.of())) {
+      int eq = h.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("header '" + h + "' must be NAME=VALUE");
+      }
+      headers.put(h.substring(0, eq), h.substring(eq + 1));
+    }
+    return Explainer.explain(xds.current(), from, to, first(q, "path", "/"), headers, first(q, "method", "GET"));
+  }
+
+  private static String kindOrFail(String typed) {
+    String k = kind(typed);
+    if (k == null) {
+      throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
+          + "VirtualService, DestinationRule, HTTPRoute");
+    }
+    return k;
+  }
+
+  private static String first(Map<String, List<String>> q, String name, String fallback) {
+    List<String> v = q.get(name);
+    return v == null || v.isEmpty() ? fallback : v.getFirst();
+  }
+
+  private static Map<String, List<String>> params(String raw) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    if (raw == null) {
+      return out;
+    }
+    for (String kv : raw.split("&")) {
+      int eq = kv.indexOf('=');
+      String k = URLDecoder.decode(eq < 0 ? kv : kv.substring(0, eq), StandardCharsets.UTF_8);
+      String v = eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8);
+      out.computeIfAbsent(k, x -> new ArrayList<>()).add(v);
+    }
+    return out;
+  }
+
+  private static void send(HttpExchange ex, int status, Object body) throws IOException {
+    byte[] bytes = JSON.writeValueAsBytes(body);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.sendResponseHeaders(status, bytes.length);
+    ex.getResponseBody().write(bytes);
+  }
+
+  private static final class NotFound extends RuntimeException {
+    NotFound(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.stop(0);
+      executor.shutdownNow();
+    }
+  }
+}

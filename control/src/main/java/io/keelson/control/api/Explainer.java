@@ -1,0 +1,190 @@
+package io.keelson.control.api;
+
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.keelson.control.xds.MeshResources;
+import io.keelson.control.xds.MeshTranslator;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Answers "where would this request go?" by evaluating the outbound resources the proxies were sent,
+ * route by route, the way the data plane does (first match wins). Stateless.
+ */
+final class Explainer {
+  private Explainer() {}
+
+  static Map<String, Object> explain(MeshResources r, String from, String host, String pathAndQuery,
+      Map<String, String> headers, String method) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("from", from);
+    out.put("host", host);
+    out.put("path", pathAndQuery);
+    List<String> why = new ArrayList<>();
+    out.put("why", why);
+    RouteConfiguration rc = r.routes().stream().filter(c -> c.getName().equals(MeshTranslator.OUTBOUND)).findFirst()
+        .orElse(RouteConfiguration.getDefaultInstance());
+    VirtualHost vh = null;
+    for (VirtualHost v : rc.getVirtualHostsList()) {
+      if (v.getDomainsList().contains(host)) {
+        vh = v;
+        break;
+      }
+    }
+    if (vh == null) {
+      why.add("no service answers to Host '" + host + "': known domains are "
+          + rc.getVirtualHostsList().stream().flatMap(v -> v.getDomainsList().stream()).toList());
+      out.put("result", "404 (no virtual host)");
+      return out;
+    }
+    why.add("Host '" + host + "' selects virtual host '" + vh.getName() + "' (domains " + vh.getDomainsList() + ")");
+    int q = pathAndQuery.indexOf('?');
+    String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+    Map<String, String> query = query(q < 0 ? "" : pathAndQuery.substring(q + 1));
+    Map<String, String> h = new LinkedHashMap<>();
+    headers.forEach((k, v) -> h.put(k.toLowerCase(), v));
+    h.put(":method", method);
+    for (Route route : vh.getRoutesList()) {
+      String miss = mismatch(route, path, h, query);
+      if (miss != null) {
+        why.add("route '" + route.getName() + "' does not match: " + miss);
+        continue;
+      }
+      why.add("route '" + route.getName() + "' matches (" + describe(route) + ")");
+      out.put("route", route.getName());
+      if (route.hasRedirect()) {
+        out.put("result", "redirect " + route.getRedirect().toString().replace('\n', ' ').trim());
+        return out;
+      }
+      List<Map<String, Object>> clusters = new ArrayList<>();
+      if (route.getRoute().hasWeightedClusters()) {
+        long total = route.getRoute().getWeightedClusters().getClustersList().stream()
+            .mapToLong(c -> c.getWeight().getValue()).sum();
+        for (WeightedCluster.ClusterWeight cw : route.getRoute().getWeightedClusters().getClustersList()) {
+          clusters.add(cluster(r, cw.getName(), cw.getWeight().getValue(), total));
+        }
+        why.add("weighted split: the proxy picks a cluster per request in proportion to the weights");
+      } else {
+        clusters.add(cluster(r, route.getRoute().getCluster(), 1, 1));
+      }
+      out.put("clusters", clusters);
+      out.put("result", "forwarded");
+      return out;
+    }
+    out.put("result", "404 (no route of '" + vh.getName() + "' matches)");
+    return out;
+  }
+
+  private static Map<String, Object> cluster(MeshResources r, String name, long weight, long total) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("cluster", name);
+    int bar = name.indexOf('|');
+    c.put("service", bar < 0 ? name : name.substring(0, bar));
+    c.put("subset", bar < 0 ? null : name.substring(bar + 1));
+    c.put("share", total == 0 ? 0 : Math.round(10000.0 * weight / total) / 100.0);
+    List<String> endpoints = new ArrayList<>();
+    for (ClusterLoadAssignment cla : r.endpoints()) {
+      if (cla.getClusterName().equals(name)) {
+        cla.getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> endpoints.add(
+            e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
+                + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));
+      }
+    }
+    c.put("endpoints", endpoints);
+    r.clusters().stream().filter(x -> x.getName().equals(name)).findFirst()
+        .ifPresent(x -> c.put("lbPolicy", x.getLbPolicy().name()));
+    return c;
+  }
+
+  private static String describe(Route route) {
+    var m = route.getMatch();
+    StringBuilder b = new StringBuilder();
+    switch (m.getPathSpecifierCase()) {
+      case PREFIX -> b.append("path prefix '").append(m.getPrefix()).append("'");
+      case PATH -> b.append("path '").append(m.getPath()).append("'");
+      case SAFE_REGEX -> b.append("path regex '").append(m.getSafeRegex().getRegex()).append("'");
+      default -> b.append("any path");
+    }
+    for (HeaderMatcher hm : m.getHeadersList()) {
+      b.append(", header ").append(hm.getName()).append(' ').append(string(hm.getStringMatch()));
+    }
+    for (QueryParameterMatcher qm : m.getQueryParametersList()) {
+      b.append(", query ").append(qm.getName()).append(' ').append(string(qm.getStringMatch()));
+    }
+    return b.toString();
+  }
+
+  private static String mismatch(Route route, String path, Map<String, String> headers, Map<String, String> query) {
+    var m = route.getMatch();
+    boolean pathOk = switch (m.getPathSpecifierCase()) {
+      case PREFIX -> path.startsWith(m.getPrefix());
+      case PATH -> path.equals(m.getPath());
+      case SAFE_REGEX -> Pattern.compile(m.getSafeRegex().getRegex()).matcher(path).matches();
+      default -> true;
+    };
+    if (!pathOk) {
+      return "path '" + path + "' is not " + describe(Route.newBuilder().setMatch(m.toBuilder().clearHeaders()
+          .clearQueryParameters()).build());
+    }
+    for (HeaderMatcher hm : m.getHeadersList()) {
+      String v = headers.get(hm.getName().toLowerCase());
+      if (v == null || !matches(hm.getStringMatch(), v)) {
+        return "header " + hm.getName() + " is " + (v == null ? "absent" : "'" + v + "'") + ", expected "
+            + string(hm.getStringMatch());
+      }
+    }
+    for (QueryParameterMatcher qm : m.getQueryParametersList()) {
+      String v = query.get(qm.getName());
+      if (v == null || !matches(qm.getStringMatch(), v)) {
+        return "query parameter " + qm.getName() + " is " + (v == null ? "absent" : "'" + v + "'") + ", expected "
+            + string(qm.getStringMatch());
+      }
+    }
+    return null;
+  }
+
+  private static boolean matches(StringMatcher sm, String v) {
+    return switch (sm.getMatchPatternCase()) {
+      case EXACT -> v.equals(sm.getExact());
+      case PREFIX -> v.startsWith(sm.getPrefix());
+      case SUFFIX -> v.endsWith(sm.getSuffix());
+      case CONTAINS -> v.contains(sm.getContains());
+      case SAFE_REGEX -> Pattern.compile(sm.getSafeRegex().getRegex()).matcher(v).matches();
+      default -> true;
+    };
+  }
+
+  private static String string(StringMatcher sm) {
+    return switch (sm.getMatchPatternCase()) {
+      case EXACT -> "= '" + sm.getExact() + "'";
+      case PREFIX -> "starting with '" + sm.getPrefix() + "'";
+      case SAFE_REGEX -> "matching '" + sm.getSafeRegex().getRegex() + "'";
+      default -> sm.toString().trim();
+    };
+  }
+
+  static Map<String, String> query(String q) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String kv : q.split("&")) {
+      if (kv.isEmpty()) {
+        continue;
+      }
+      int eq = kv.indexOf('=');
+      String k = URLDecoder.decode(eq < 0 ? kv : kv.substring(0, eq), StandardCharsets.UTF_8);
+      String v = eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8);
+      out.putIfAbsent(k, v);
+    }
+    return out;
+  }
+}
