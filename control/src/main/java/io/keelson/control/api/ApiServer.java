@@ -128,7 +128,7 @@ public final class ApiServer implements AutoCloseable {
     String file = first(q, "file", "request");
     boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
     String yaml = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-    PolicyParser.Parsed parsed = PolicyParser.parse(file, yaml);
+    PolicyParser.Parsed parsed = PolicyParser.parseFiles(file, yaml);
     PolicyStore.Change change = store.apply(parsed.policies(), dryRun);
     Map<String, Object> out = changeJson(change, dryRun);
     out.put("warnings", parsed.warnings().stream().map(PolicyError::toString).toList());

@@ -112,13 +112,12 @@ final class ClientCommands {
     for (Path p : files) {
       docs.add(new String[] {p.toString(), Files.readString(p)});
     }
-    // One request per file would not be all-or-nothing: send one body, documents keep their file in messages.
+    // One request per file would not be all-or-nothing: one body, each file's documents after a marker naming it.
     StringBuilder body = new StringBuilder();
-    String name = docs.size() == 1 ? docs.getFirst()[0] : String.join(",", docs.stream().map(d -> d[0]).toList());
     for (String[] d : docs) {
-      body.append("---\n").append(d[1]).append('\n');
+      body.append(io.keelson.control.policy.PolicyParser.FILE_MARKER).append(d[0]).append('\n').append(d[1]).append('\n');
     }
-    String query = "?file=" + URLEncoder.encode(name, StandardCharsets.UTF_8) + (a.has("--dry-run") ? "&dryRun=true" : "");
+    String query = a.has("--dry-run") ? "?dryRun=true" : "";
     JsonNode r = call(a.get("--server", DEFAULT_SERVER), "POST", "/v1/apply" + query, body.toString());
     if (r == null) {
       return 1;

@@ -24,13 +24,51 @@ public final class PolicyParser {
   // DNS-1123 label (Kubernetes names; also Keelson service names, which are used as Host).
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
   private static final ObjectMapper YAML = YAMLMapper.builder()
-      .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER).build();
+      .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+      .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+      .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS).build();
   private static final YAMLFactory FACTORY = new YAMLFactory();
 
   /** Documents that validated, and warnings about them. */
   public record Parsed(List<Policy> policies, List<PolicyError> warnings) {}
 
   private PolicyParser() {}
+
+  /** Marks, in a body of several files, where the next file's documents start (the CLI sends one body). */
+  public static final String FILE_MARKER = "# keelson-file: ";
+
+  /**
+   * Parses a body holding several files' documents, each file's introduced by a {@link #FILE_MARKER}
+   * line (text before the first marker belongs to {@code file}); all files are checked before failing.
+   */
+  public static Parsed parseFiles(String file, String body) throws PolicyException {
+    List<Policy> policies = new ArrayList<>();
+    List<PolicyError> warnings = new ArrayList<>();
+    List<PolicyError> errors = new ArrayList<>();
+    String current = file;
+    StringBuilder chunk = new StringBuilder();
+    for (String line : (body + "\n" + FILE_MARKER).split("\n", -1)) {
+      if (line.startsWith(FILE_MARKER)) {
+        if (!chunk.toString().isBlank()) {
+          try {
+            Parsed p = parse(current, chunk.toString());
+            policies.addAll(p.policies());
+            warnings.addAll(p.warnings());
+          } catch (PolicyException e) {
+            errors.addAll(e.errors());
+          }
+        }
+        current = line.substring(FILE_MARKER.length()).trim();
+        chunk.setLength(0);
+      } else {
+        chunk.append(line).append('\n');
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new PolicyException(errors);
+    }
+    return new Parsed(policies, warnings);
+  }
 
   /** Parses every document of {@code text}; {@code file} names it in messages. */
   public static Parsed parse(String file, String text) throws PolicyException {
