@@ -70,12 +70,12 @@ public final class MeshTranslator {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
       clusters.add(cluster(svc.name(), lb));
-      endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads));
+      endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
           clusters.add(cluster(name, s.lb() != null ? s.lb() : lb));
-          endpoints.add(assignment(name, svc.name(), s.labels(), workloads));
+          endpoints.add(assignment(name, svc.name(), s.labels(), workloads, apiListeners));
         }
       }
       routes.addVirtualHosts(virtualHost(state, svc));
@@ -155,8 +155,12 @@ public final class MeshTranslator {
   }
 
   private static ClusterLoadAssignment assignment(String cluster, String service, Map<String, String> selector,
-      List<Policy.Workload> workloads) {
+      List<Policy.Workload> workloads, boolean localityWeight) {
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    if (localityWeight) {
+      // gRPC clients drop localities without a weight; Keelson's proxy only warns about one, so only they get it.
+      locality.setLoadBalancingWeight(UInt32Value.of(1));
+    }
     workloads.stream()
         .filter(w -> w.service().equals(service) && matches(selector, w.labels()))
         .sorted(java.util.Comparator.comparing(Policy::name))
