@@ -97,6 +97,9 @@ final class GatewayParser {
     if (redirect == null && backends.isEmpty()) {
       r.error("backendRefs", "is required (or a RequestRedirect filter)");
     }
+    if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
+      r.error("backendRefs", "the weights add up to 0; expected at least one backend with a weight above 0");
+    }
     java.time.Duration timeout = null;
     Fields t = r.object("timeouts", false);
     if (t != null) {
@@ -194,6 +197,9 @@ final class GatewayParser {
       }
     }
     Integer code = f.integer("statusCode", 301, 308, 302);
+    if (code != null && code != 301 && code != 302) {
+      f.error("statusCode", code + " is not supported; expected 301 or 302 (the Gateway API's core values)");
+    }
     return new Policy.Redirect(f.string("scheme", false), f.string("hostname", false), f.integer("port", 1, 65535, null),
         full, prefix, code == null ? 302 : code);
   }

@@ -99,6 +99,9 @@ final class IstioParser {
       rd.allow(Set.of("uri", "authority", "port", "scheme", "redirectCode"), Map.of());
       Integer port = rd.integer("port", 1, 65535, null);
       Integer code = rd.integer("redirectCode", 300, 399, 301);
+      if (code != null && !java.util.Set.of(301, 302, 303, 307, 308).contains(code)) {
+        rd.error("redirectCode", code + " is not supported; expected one of 301, 302, 303, 307, 308");
+      }
       redirect = new Policy.Redirect(rd.string("scheme", false), rd.string("authority", false), port,
           rd.string("uri", false), null, code == null ? 301 : code);
     }
@@ -107,6 +110,9 @@ final class IstioParser {
     }
     if (redirect == null && route.isEmpty()) {
       r.error("route", "is required (or a redirect)");
+    }
+    if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
+      r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
     }
     Policy.Rewrite rewrite = null;
     Fields rw = r.object("rewrite", false);

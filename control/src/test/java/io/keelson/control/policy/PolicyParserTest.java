@@ -151,6 +151,13 @@ class PolicyParserTest {
   }
 
   @Test
+  void weightsThatAddUpToZeroAreRejected() {
+    assertThat(errors(Mesh.resource("/canary/virtual-service.yaml").replace("weight: 90", "weight: 0")
+        .replace("weight: 10", "weight: 0"))).containsExactly("bad.yaml: VirtualService/product-service: spec.http[0].route: "
+        + "the weights add up to 0; expected at least one destination with a weight above 0");
+  }
+
+  @Test
   void unknownKindsAndBrokenYamlAreReported() {
     assertThat(errors("""
         apiVersion: networking.istio.io/v1

@@ -69,27 +69,7 @@ class CanaryEndToEndTest {
       Mesh.applyCanary(store, v1.port(), v2.port());
       awaitApplied(xds, client);
 
-      Thread load = Thread.ofVirtual().start(() -> {
-        RawHttp http = null;
-        while (running.get()) {
-          try {
-            if (http == null) {
-              http = new RawHttp(proxy.server.listenerAddress("outbound").getPort());
-            }
-            RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
-            if (r.status() != 200) {
-              failures.incrementAndGet();
-              firstFailure.compareAndSet(null, "status " + r.status() + ": " + r.body());
-            } else {
-              byUpstream.computeIfAbsent(r.header("x-upstream"), k -> new AtomicInteger()).incrementAndGet();
-            }
-          } catch (Exception e) {
-            failures.incrementAndGet();
-            firstFailure.compareAndSet(null, e.toString());
-            http = null;
-          }
-        }
-      });
+      Thread load = startLoad(proxy.server.listenerAddress("outbound").getPort());
       try {
         assertThat(share("v2")).as("v2's share at 90/10").isBetween(0.05, 0.15);
         apply(store, Mesh.split(50, 50));
@@ -114,6 +94,70 @@ class CanaryEndToEndTest {
       assertThat(status.types().get("routes").state()).isEqualTo("ACK");
       assertThat(status.types().get("routes").acked()).isEqualTo(xds.current().routesVersion());
     }
+  }
+
+  @org.junit.jupiter.api.Test
+  void theControlPlaneKilledAndRestartedUnderLoadCostsNoRequest(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws Exception {
+    io.keelson.control.store.DataDir data = new io.keelson.control.store.DataDir(tmp);
+    PolicyStore store = new PolicyStore(data);
+    try (TestUpstream v1 = new TestUpstream("v1");
+        TestUpstream v2 = new TestUpstream("v2");
+        ProxyHarness proxy = new ProxyHarness(BOOTSTRAP, PipelineMode.INLINE)) {
+      XdsServer first = new XdsServer(store, 15001).start("127.0.0.1", 0);
+      int port = first.port();
+      try (XdsClient client = XdsClient.start(
+          XdsClientConfig.of("127.0.0.1", port, false, Node.newBuilder().setId("client-sidecar").build())
+              .withBackoff(Duration.ofMillis(50), Duration.ofMillis(200)),
+          proxy.server::update)) {
+        Mesh.applyCanary(store, v1.port(), v2.port());
+        awaitApplied(first, client);
+        Thread load = startLoad(proxy.server.listenerAddress("outbound").getPort());
+        try {
+          assertThat(share("v2")).as("v2's share at 90/10").isBetween(0.05, 0.15);
+          first.close(); // the control plane goes away: the proxy keeps serving its last accepted config
+          await().atMost(Duration.ofSeconds(5)).until(() -> !client.stats().connected());
+          assertThat(share("v2")).as("v2's share with the control plane down").isBetween(0.05, 0.15);
+
+          PolicyStore restored = new PolicyStore(new io.keelson.control.store.DataDir(tmp));
+          try (XdsServer second = new XdsServer(restored, 15001).start("127.0.0.1", port)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> second.nodeIds().contains("client-sidecar"));
+            apply(restored, Mesh.split(50, 50));
+            awaitApplied(second, client);
+            assertThat(share("v2")).as("v2's share at 50/50 after the restart").isBetween(0.42, 0.58);
+          }
+        } finally {
+          running.set(false);
+          load.join(10_000);
+        }
+      }
+    }
+    assertThat(failures.get()).as("failed requests (first: %s)", firstFailure.get()).isZero();
+  }
+
+  /** Sends requests for product-service over one kept-alive connection until {@code running} turns false. */
+  private Thread startLoad(int port) {
+    return Thread.ofVirtual().start(() -> {
+      RawHttp http = null;
+      while (running.get()) {
+        try {
+          if (http == null) {
+            http = new RawHttp(port);
+          }
+          RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+          if (r.status() != 200) {
+            failures.incrementAndGet();
+            firstFailure.compareAndSet(null, "status " + r.status() + ": " + r.body());
+          } else {
+            byUpstream.computeIfAbsent(r.header("x-upstream"), k -> new AtomicInteger()).incrementAndGet();
+          }
+        } catch (Exception e) {
+          failures.incrementAndGet();
+          firstFailure.compareAndSet(null, e.toString());
+          http = null;
+        }
+      }
+    });
   }
 
   private static void apply(PolicyStore store, String yaml) throws Exception {
