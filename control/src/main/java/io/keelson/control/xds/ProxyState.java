@@ -40,7 +40,9 @@ public final class ProxyState {
       sentByNonce.put(nonce, version);
     }
     TypeState t = types.get(typeUrl);
-    types.put(typeUrl, new TypeState(version, t == null ? null : t.acked(), "PENDING", t == null ? null : t.nackedVersion(),
+    // A SotW server resends a NACKed version when the proxy asks again: that is still a NACK, not news.
+    String state = t != null && version.equals(t.nackedVersion()) ? "NACK" : "PENDING";
+    types.put(typeUrl, new TypeState(version, t == null ? null : t.acked(), state, t == null ? null : t.nackedVersion(),
         t == null ? null : t.lastError()));
     String[] answer = early.remove(nonce);
     if (answer != null) {

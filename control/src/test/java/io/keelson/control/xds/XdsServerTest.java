@@ -90,6 +90,30 @@ class XdsServerTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aChangeThatLeavesTheResourcesAsTheyWereIsNotPushed() throws Exception {
+    PolicyStore store = new PolicyStore();
+    Mesh.applyCanary(store, 8081, 8082);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient client = client(xds, false, Node.newBuilder().setId("quiet").build())) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> routes(xds, "quiet") != null
+          && "ACK".equals(routes(xds, "quiet").state()));
+      long pushes = xds.pushes();
+      String endpoints = xds.current().endpointsVersion();
+      // A label no subset selects on: the store changes, the resources do not.
+      store.apply(PolicyParser.parse("registry.yaml", Mesh.registry(8081, 8082)
+          .replace("labels: { version: v1 }", "labels: { version: v1, team: shop }")).policies(), false);
+      assertThat(store.current().generation()).isGreaterThan(1);
+      assertThat(xds.current().endpointsVersion()).isEqualTo(endpoints);
+      assertThat(xds.pushes()).isEqualTo(pushes);
+
+      store.apply(PolicyParser.parse("registry.yaml", Mesh.registry(8081, 9092)).policies(), false);
+      assertThat(xds.pushes()).isEqualTo(pushes + 1);
+      assertThat(xds.current().endpointsVersion()).isNotEqualTo(endpoints);
+      assertThat(xds.current().routesVersion()).as("only endpoints changed").isEqualTo(routes(xds, "quiet").acked());
+    }
+  }
+
   private static ProxyState.TypeState routes(XdsServer xds, String node) {
     return type(xds, node, "routes");
   }
