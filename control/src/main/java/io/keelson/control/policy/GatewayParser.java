@@ -130,6 +130,9 @@ final class GatewayParser {
       if (value != null && t != Policy.MatchType.REGEX && !value.startsWith("/")) {
         p.error("value", "'" + value + "' must start with '/'");
       }
+      if (t == Policy.MatchType.REGEX && value != null) {
+        PolicyParser.checkRegex(p, "value", value);
+      }
       if (t != null) {
         path = new Policy.StringMatch(t, value == null ? "/" : value);
       }
@@ -148,6 +151,9 @@ final class GatewayParser {
           : type.equals("RegularExpression") ? Policy.MatchType.REGEX : null;
       if (t == null) {
         h.error("type", "'" + type + "' is not a match type; expected Exact or RegularExpression");
+      }
+      if (t == Policy.MatchType.REGEX && value != null) {
+        PolicyParser.checkRegex(h, "value", value);
       }
       if (name != null && value != null && t != null) {
         out.add(new Policy.KeyMatch(name, new Policy.StringMatch(t, value)));

@@ -197,6 +197,9 @@ final class IstioParser {
       return null;
     }
     var e = set.entrySet().iterator().next();
+    if (e.getKey() == Policy.MatchType.REGEX) {
+      PolicyParser.checkRegex(f, "regex", e.getValue());
+    }
     return new Policy.StringMatch(e.getKey(), e.getValue());
   }
 

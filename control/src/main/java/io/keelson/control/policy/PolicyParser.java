@@ -204,6 +204,16 @@ public final class PolicyParser {
     return java.time.Duration.ofNanos(nanos);
   }
 
+  /** Reports a regex that does not compile (RE2-only restrictions, e.g. no look-ahead, are the proxy's to NACK). */
+  static void checkRegex(Fields f, String field, String regex) {
+    try {
+      Pattern.compile(regex);
+    } catch (java.util.regex.PatternSyntaxException e) {
+      f.error(field, "'" + regex + "' is not a valid regular expression: " + e.getDescription()
+          + " near index " + e.getIndex());
+    }
+  }
+
   static boolean validName(String s) {
     return NAME.matcher(s).matches();
   }

@@ -151,6 +151,14 @@ class PolicyParserTest {
   }
 
   @Test
+  void aRegexThatDoesNotCompileIsRejected() {
+    assertThat(errors(Mesh.resource("/canary/virtual-service.yaml").replace("  - route:",
+        "  - match: [ { uri: { regex: \"/items/(\" } } ]\n    route:"))).containsExactly(
+        "bad.yaml: VirtualService/product-service: spec.http[0].match[0].uri.regex: '/items/(' is not a valid regular "
+            + "expression: Unclosed group near index 8");
+  }
+
+  @Test
   void weightsThatAddUpToZeroAreRejected() {
     assertThat(errors(Mesh.resource("/canary/virtual-service.yaml").replace("weight: 90", "weight: 0")
         .replace("weight: 10", "weight: 0"))).containsExactly("bad.yaml: VirtualService/product-service: spec.http[0].route: "
