@@ -15,6 +15,8 @@ import java.util.TreeMap;
  *   <li>{@value #ADDRESS}: the address its inbound listener accepts mesh traffic on (string; default 127.0.0.1);
  *   <li>{@value #PORT}: that listener's port (number or string; required to register);
  *   <li>{@value #LABELS}: the workload's labels, e.g. {@code version: v1} (struct of strings);
+ *   <li>{@value #OUTBOUND_PORT}: the port of its outbound listener, when not the control plane's default
+ *       (several sidecars on one machine);
  *   <li>{@value #PROXYLESS}: true for a proxyless gRPC client (also recognised by a user agent starting "gRPC").
  * </ul>
  */
@@ -24,6 +26,7 @@ public final class NodeRegistration {
   public static final String PORT = "keelson.io/port";
   public static final String LABELS = "keelson.io/labels";
   public static final String PROXYLESS = "keelson.io/proxyless";
+  public static final String OUTBOUND_PORT = "keelson.io/outbound-port";
 
   private NodeRegistration() {}
 
@@ -46,6 +49,11 @@ public final class NodeRegistration {
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
     return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
+  }
+
+  static int outboundPort(Node node, int fallback) {
+    int p = port(node.getMetadata().getFieldsMap().get(OUTBOUND_PORT));
+    return p > 0 && p <= 65535 ? p : fallback;
   }
 
   static boolean proxyless(Node node) {

@@ -16,13 +16,15 @@ public final class ProxyState {
   final String service;
   final boolean delta;
   final boolean proxyless;
+  final int outboundPort;
   final Instant connectedAt = Instant.now();
   private final Map<String, String> sentByNonce = new HashMap<>();
   // Answers that arrived before the server's response callback recorded their nonce (the callback runs after the send).
   private final Map<String, String[]> early = new HashMap<>();
   private final Map<String, TypeState> types = new LinkedHashMap<>();
 
-  ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless) {
+  ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort) {
+    this.outboundPort = outboundPort;
     this.streamId = streamId;
     this.nodeId = nodeId;
     this.service = service;

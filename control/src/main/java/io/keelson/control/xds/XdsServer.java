@@ -48,12 +48,17 @@ public final class XdsServer implements AutoCloseable {
   // Guarded by pushLock.
   private MeshResources forSidecars;
   private MeshResources forProxyless;
+  // Sidecars whose node metadata names another outbound port: resources per port, rebuilt lazily after each change.
+  private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
+  private PolicySet translated = PolicySet.EMPTY;
+  private final int outboundPort;
   private long pushes;
   private Server server;
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
     this.store = store;
+    this.outboundPort = outboundPort;
     this.sidecars = new MeshTranslator(outboundPort, false);
     this.proxyless = new MeshTranslator(outboundPort, true);
   }
@@ -92,7 +97,7 @@ public final class XdsServer implements AutoCloseable {
       if (p.nodeId.equals(nodeId)) {
         pushLock.lock();
         try {
-          return p.proxyless ? forProxyless : forSidecars;
+          return resourcesFor(p);
         } finally {
           pushLock.unlock();
         }
@@ -139,15 +144,29 @@ public final class XdsServer implements AutoCloseable {
     pushLock.lock();
     try {
       PolicySet state = store.current();
+      translated = state;
+      byOutboundPort.clear();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = proxyless.translate(state, registered.values());
       for (String group : cache.groups()) {
-        boolean isProxyless = streams.values().stream().anyMatch(p -> p.nodeId.equals(group) && p.proxyless);
-        push(group, isProxyless ? forProxyless : forSidecars);
+        streams.values().stream().filter(p -> p.nodeId.equals(group)).findFirst()
+            .ifPresent(p -> push(group, resourcesFor(p)));
       }
     } finally {
       pushLock.unlock();
     }
+  }
+
+  /** Under pushLock. */
+  private MeshResources resourcesFor(ProxyState p) {
+    if (p.proxyless) {
+      return forProxyless;
+    }
+    if (p.outboundPort == outboundPort) {
+      return forSidecars;
+    }
+    return byOutboundPort.computeIfAbsent(p.outboundPort,
+        port -> new MeshTranslator(port, false).translate(translated, registered.values()));
   }
 
   /** Under pushLock. */
@@ -170,8 +189,9 @@ public final class XdsServer implements AutoCloseable {
     }
     boolean isProxyless = NodeRegistration.proxyless(node);
     Policy.Workload w = NodeRegistration.workload(node);
-    streams.put(streamId, new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
-        isProxyless));
+    ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
+        isProxyless, NodeRegistration.outboundPort(node, outboundPort));
+    streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels());
     if (w != null) {
@@ -180,7 +200,7 @@ public final class XdsServer implements AutoCloseable {
     }
     pushLock.lock();
     try {
-      push(node.getId(), isProxyless ? forProxyless : forSidecars);
+      push(node.getId(), resourcesFor(state));
     } finally {
       pushLock.unlock();
     }

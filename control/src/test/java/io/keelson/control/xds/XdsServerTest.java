@@ -68,6 +68,7 @@ class XdsServerTest {
       Node sidecar = Node.newBuilder().setId("product-v2-b").setMetadata(Struct.newBuilder()
               .putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("product-service").build())
               .putFields(NodeRegistration.PORT, Value.newBuilder().setNumberValue(15006).build())
+              .putFields(NodeRegistration.OUTBOUND_PORT, Value.newBuilder().setStringValue("15101").build())
               .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(Struct.newBuilder()
                   .putFields("version", Value.newBuilder().setStringValue("v2").build())).build()))
           .build();
@@ -78,6 +79,10 @@ class XdsServerTest {
         String withSidecar = xds.current().endpointsVersion();
         assertThat(withSidecar).isNotEqualTo(before);
         await().atMost(Duration.ofSeconds(10)).until(() -> withSidecar.equals(endpoints(xds, "watcher").acked()));
+        assertThat(xds.resourcesFor("product-v2-b").listeners().getFirst().getAddress().getSocketAddress()
+            .getPortValue()).as("its own outbound port").isEqualTo(15101);
+        assertThat(xds.resourcesFor("watcher").listeners().getFirst().getAddress().getSocketAddress()
+            .getPortValue()).as("the default outbound port").isEqualTo(15001);
         assertThat(xds.status()).anySatisfy(s -> {
           assertThat(s.nodeId()).isEqualTo("product-v2-b");
           assertThat(s.service()).isEqualTo("product-service");
