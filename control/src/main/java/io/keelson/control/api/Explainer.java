@@ -48,6 +48,7 @@ final class Explainer {
       out.put("result", "404 (no virtual host)");
       return out;
     }
+    why.add("'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)");
     why.add("Host '" + host + "' selects virtual host '" + vh.getName() + "' (domains " + vh.getDomainsList() + ")");
     int q = pathAndQuery.indexOf('?');
     String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
@@ -67,6 +68,19 @@ final class Explainer {
         out.put("result", "redirect " + route.getRedirect().toString().replace('\n', ' ').trim());
         return out;
       }
+      var action = route.getRoute();
+      if (!action.getPrefixRewrite().isEmpty()) {
+        why.add("the matched path prefix is rewritten to '" + action.getPrefixRewrite() + "'");
+      }
+      if (!action.getHostRewriteLiteral().isEmpty()) {
+        why.add("the Host is rewritten to '" + action.getHostRewriteLiteral() + "'");
+      }
+      if (action.hasTimeout()) {
+        why.add("request timeout " + action.getTimeout().getSeconds() + "." + String.format("%03d",
+            action.getTimeout().getNanos() / 1_000_000) + " s");
+      }
+      route.getRequestHeadersToAddList().forEach(o -> why.add("request header " + o.getHeader().getKey() + ": "
+          + o.getHeader().getValue() + " (" + o.getAppendAction() + ")"));
       List<Map<String, Object>> clusters = new ArrayList<>();
       if (route.getRoute().hasWeightedClusters()) {
         long total = route.getRoute().getWeightedClusters().getClustersList().stream()

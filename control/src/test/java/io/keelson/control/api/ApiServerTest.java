@@ -110,7 +110,7 @@ class ApiServerTest {
     assertThat(explain.path("clusters").get(0).path("cluster").asText()).isEqualTo("product-service|v1");
     assertThat(explain.path("clusters").get(0).path("share").asDouble()).isEqualTo(90.0);
     assertThat(explain.path("clusters").get(1).path("endpoints").get(0).asText()).isEqualTo("127.0.0.1:8082");
-    assertThat(explain.path("why").get(0).asText()).contains("selects virtual host 'product-service'");
+    assertThat(explain.path("why").get(1).asText()).contains("selects virtual host 'product-service'");
     JsonNode unknown = ok("GET", "/v1/explain?from=frontend&to=nothing&path=/", null);
     assertThat(unknown.path("result").asText()).isEqualTo("404 (no virtual host)");
 

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 /** The policy examples under examples/mesh apply cleanly as one set, and the data plane accepts what they become. */
 class MeshExamplesTest {
   @Test
+  @SuppressWarnings("unchecked")
   void meshExamplesApplyWithoutWarningsAndTranslateToResourcesTheProxyAccepts() throws Exception {
     List<Policy> all = new ArrayList<>();
     try (Stream<Path> files = Files.list(Path.of("..", "examples", "mesh"))) {
@@ -45,5 +46,10 @@ class MeshExamplesTest {
         .StaticResources.getDefaultInstance(), r.listeners(), routes, r.clusters(), endpoints);
     assertThat(snapshot.warnings()).isEmpty();
     assertThat(snapshot.listeners()).hasSize(1);
+
+    var explain = io.keelson.control.api.ExplainerAccess.explain(r, "frontend", "reviews:9080", "/api/items", Map.of(), "GET");
+    assertThat(explain.get("route")).isEqualTo("HTTPRoute/reviews/reviews-1");
+    assertThat((List<Object>) explain.get("why")).contains("the matched path prefix is rewritten to '/v1/api'",
+        "request timeout 2.000 s", "request header x-route: reviews-api (OVERWRITE_IF_EXISTS_OR_ADD)");
   }
 }
