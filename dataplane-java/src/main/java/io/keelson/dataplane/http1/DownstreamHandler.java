@@ -43,6 +43,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     implements Http1Listener<Http1Request>, RoutingCallback, EventFiller<RoutingEvent, DownstreamHandler>,
         ConnectionTimers.Owner {
 
+  /** A fixed-length response body up to this size is copied into the head's buffer: one buffer, one write. */
+  private static final int COALESCE_BODY_BYTES = 2048;
   /** Request body bytes held while routing or connecting; past this, reading pauses. */
   private static final int MAX_PENDING_BODY_BYTES = 64 * 1024;
 
@@ -68,6 +70,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean responseStarted;
   private boolean responseComplete;
   private boolean responseChunked;
+  /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
+  private ByteBuf pendingHead;
   private boolean closeAfterResponse;
   private boolean retried;
   private ServingListener listener;
@@ -155,6 +159,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       timers.close();
     }
     releasePendingBody();
+    if (pendingHead != null) {
+      pendingHead.release();
+      pendingHead = null;
+    }
     if (upstream != null) {
       if (was == State.FORWARDING && !responseComplete) {
         cluster.stats().rqResetBeforeResponse.increment();
@@ -479,12 +487,36 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else if (!(request.version() == Http1Version.HTTP_1_1)) {
       response.headers().set("connection", "keep-alive");
     }
-    ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32);
+    long bodyRoom = !responseChunked && response.contentLength() > 0 && response.contentLength() <= COALESCE_BODY_BYTES
+        ? response.contentLength()
+        : 0;
+    ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32 + (int) bodyRoom);
     response.encodeTo(head);
-    channel.write(head, channel.voidPromise());
+    if (bodyRoom > 0 && head.writableBytes() >= bodyRoom) {
+      pendingHead = head; // the body follows, usually in the same read
+    } else {
+      channel.write(head, channel.voidPromise());
+    }
+  }
+
+  private void writePendingHead() {
+    ByteBuf head = pendingHead;
+    if (head != null) {
+      pendingHead = null;
+      channel.write(head, channel.voidPromise());
+    }
   }
 
   void onResponseBody(ByteBuf content) {
+    ByteBuf head = pendingHead;
+    if (head != null) {
+      if (head.writableBytes() >= content.readableBytes()) {
+        head.writeBytes(content);
+        content.release();
+        return;
+      }
+      writePendingHead();
+    }
     if (responseChunked) {
       Http1Wire.writeChunk(channel, content);
     } else {
@@ -496,6 +528,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseComplete(Http1Headers trailers) {
+    writePendingHead();
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
@@ -516,6 +549,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void flushDownstream() {
+    writePendingHead();
     channel.flush();
   }
 
