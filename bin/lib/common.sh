@@ -69,7 +69,7 @@ keelson_build_if_needed() {
      || [ "${newest:-0}" -gt "$built" ]; then
     keelson_log "building Keelson (Maven, tests skipped; the first build downloads dependencies and takes a minute or two)..."
     local start=$SECONDS
-    (cd "$KEELSON_ROOT" && MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q -DskipTests package) >&2 || { keelson_log "build failed"; return 1; }
+    (cd "$KEELSON_ROOT" && MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q -Dstyle.color=never -DskipTests package) >&2 || { keelson_log "build failed"; return 1; }
     keelson_build_native
     touch "$stamp"
     keelson_log "build done in $((SECONDS - start)) s"

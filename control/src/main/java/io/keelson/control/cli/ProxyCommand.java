@@ -1,6 +1,7 @@
 package io.keelson.control.cli;
 
 import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.envoy.AdsSource;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.config.envoy.StaticBootstrap;
 import io.keelson.dataplane.config.ConfigException;
@@ -8,6 +9,8 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.transport.Transport;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -19,7 +22,8 @@ final class ProxyCommand {
       """
       usage: bin/keelson proxy --config FILE [options]
 
-        --config FILE         Envoy v3 bootstrap (YAML or JSON): static_resources listeners and clusters
+        --config FILE         Envoy v3 bootstrap (YAML or JSON): static_resources listeners and clusters,
+                              and dynamic_resources (ADS over gRPC, state of the world or delta)
         --admin HOST:PORT     admin listener (default: the bootstrap's admin address, else 127.0.0.1:9901)
         --concurrency N       event loops (default: number of cores), as Envoy's --concurrency
         --transport T         auto | epoll | io_uring | nio (default auto: epoll where available)
@@ -46,8 +50,10 @@ final class ProxyCommand {
       return 2;
     }
     StaticBootstrap bootstrap;
+    AdsSource ads;
     try {
       bootstrap = BootstrapLoader.loadBootstrap(Path.of(config));
+      ads = BootstrapLoader.loadAdsSource(Path.of(config));
     } catch (ConfigException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;
@@ -68,19 +74,25 @@ final class ProxyCommand {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
-      server.close();
-      System.err.println("keelson proxy: stopped");
-      stopped.countDown();
-    }, "keelson-shutdown"));
+    CountDownLatch terminate = TerminationSignals.install();
     printStarted(server, snapshot);
+    // With dynamic_resources, xDS updates replace the snapshot; listeners are the ones bound at start.
+    XdsClient xds = ads == null ? null : XdsClient.start(XdsClientConfig.fromBootstrap(ads), server::update);
+    if (xds != null) {
+      System.err.printf("keelson proxy: xDS (%s) from %s:%d via cluster %s%n",
+          ads.delta() ? "delta" : "state of the world", ads.host(), ads.port(), ads.clusterName());
+    }
     try {
-      stopped.await();
+      terminate.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
+    if (xds != null) {
+      xds.close();
+    }
+    server.close();
+    System.err.println("keelson proxy: stopped");
     return 0;
   }
 

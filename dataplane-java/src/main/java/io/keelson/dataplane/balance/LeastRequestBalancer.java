@@ -43,7 +43,8 @@ final class LeastRequestBalancer extends EndpointSet {
     }
     int chosen = schedule.next();
     // Envoy re-adds the picked host with its weight as of now, before this request starts.
-    schedule.reschedule(chosen, endpoints[chosen].weight() / (active.get(chosen) + 1.0));
+    // A request ended twice must not give an endpoint an infinite weight.
+    schedule.reschedule(chosen, endpoints[chosen].weight() / (Math.max(0, active.get(chosen)) + 1.0));
     return chosen;
   }
 }

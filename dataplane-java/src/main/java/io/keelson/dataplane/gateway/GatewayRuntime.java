@@ -32,9 +32,11 @@ public final class GatewayRuntime implements AutoCloseable {
   static final String EXCEPTION = "exception";
   static final String SINK = "sink";
   private static final int RING_SIZE = 1024;
+  private static final java.util.concurrent.atomic.AtomicInteger POOLS = new java.util.concurrent.atomic.AtomicInteger();
 
   private final GatewaySettings settings;
   private final Map<String, DpdkPort> portsByRole = new LinkedHashMap<>();
+  private final List<String> createdVdevs = new ArrayList<>();
   private final List<AgentRunner> runners = new ArrayList<>();
   private final List<Pipeline<GatewayEvent>> pipelines = new ArrayList<>();
   private final List<PortCounters> counters = new ArrayList<>();
@@ -49,7 +51,8 @@ public final class GatewayRuntime implements AutoCloseable {
     HardwareProfile profile = settings.profile();
     Dpdk.initEal(ealArguments(settings));
     Dpdk.registerThread();
-    pool = Mempool.create("keelson-gw-" + ProcessHandle.current().pid(), profile.mbufPool().size(),
+    // Pool names are process-wide in DPDK; a counter keeps a second runtime (tests) from colliding.
+    pool = Mempool.create("keelson-gw-" + POOLS.incrementAndGet(), profile.mbufPool().size(),
         profile.mbufPool().cache(), profile.mbufPool().dataRoom(), Mempool.SOCKET_ANY);
     createPorts(profile);
     int queues = profile.queues().rx();
@@ -102,6 +105,7 @@ public final class GatewayRuntime implements AutoCloseable {
       }
       if (p.vdev() != null) {
         Dpdk.createVdev(p.vdev(), p.args());
+        createdVdevs.add(p.vdev());
       }
       DpdkPort port = DpdkPort.byName(p.deviceName());
       portsByRole.put(p.name(), port);
@@ -116,6 +120,7 @@ public final class GatewayRuntime implements AutoCloseable {
       String args = exception.args().contains("mac=") ? exception.args()
           : (exception.args().isEmpty() ? "" : exception.args() + ",") + "mac=" + macText(wireMac);
       Dpdk.createVdev(exception.vdev(), args);
+      createdVdevs.add(exception.vdev());
       exceptionPort = DpdkPort.byName(exception.vdev());
       portsByRole.put(EXCEPTION, exceptionPort);
     }
@@ -266,5 +271,14 @@ public final class GatewayRuntime implements AutoCloseable {
         // Closing is best effort: the process is going away or the device is already gone.
       }
     }
+    for (String vdev : createdVdevs) {
+      try {
+        Dpdk.removeVdev(vdev);
+      } catch (DpdkException ignored) {
+        // Best effort, as above.
+      }
+    }
+    // Closed ports have released their rings' mbufs: the pool can go.
+    pool.close();
   }
 }

@@ -34,9 +34,23 @@ public final class HardwareProfiles {
 
   private HardwareProfiles() {}
 
-  /** The profiles directory this process uses. */
+  /**
+   * The profiles directory this process uses: {@code <keelson.home>/hw-profiles} (bin/keelson sets
+   * keelson.home), else the nearest {@code hw-profiles} from the working directory up (tests run in a
+   * module directory).
+   */
   public static Path directory() {
-    return Path.of(System.getProperty(HOME_PROP, System.getProperty("user.dir")), DIRECTORY);
+    String home = System.getProperty(HOME_PROP);
+    if (home != null) {
+      return Path.of(home, DIRECTORY);
+    }
+    Path start = Path.of(System.getProperty("user.dir")).toAbsolutePath();
+    for (Path dir = start; dir != null; dir = dir.getParent()) {
+      if (Files.isDirectory(dir.resolve(DIRECTORY))) {
+        return dir.resolve(DIRECTORY);
+      }
+    }
+    return start.resolve(DIRECTORY);
   }
 
   /** Loads a profile by name (hw-profiles/NAME.yaml) or by path (anything with a '/' or ending .yaml). */

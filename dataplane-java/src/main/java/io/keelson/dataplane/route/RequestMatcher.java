@@ -46,6 +46,10 @@ public final class RequestMatcher implements RouteMatch {
     return path.matchedPrefixLength(head.path());
   }
 
+  boolean hasNoHeaderOrQueryMatchers() {
+    return headers.length == 0 && queries.length == 0;
+  }
+
   public PathMatch pathMatch() {
     return path;
   }

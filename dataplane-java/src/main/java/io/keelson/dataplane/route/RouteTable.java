@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -29,6 +30,8 @@ public final class RouteTable {
   private final String[] prefixes;
   private final VirtualHostConfig[] prefixHosts;
   private final VirtualHostConfig anyHost;
+  /** Keyed by identity: the virtual hosts are this table's own objects. */
+  private final IdentityHashMap<VirtualHostConfig, CompiledRoutes> compiled = new IdentityHashMap<>();
 
   private RouteTable(RouteConfig config) {
     this.config = config;
@@ -37,6 +40,7 @@ public final class RouteTable {
     List<Map.Entry<String, VirtualHostConfig>> prefixList = new ArrayList<>();
     VirtualHostConfig any = null;
     for (VirtualHostConfig vh : config.virtualHosts()) {
+      compiled.put(vh, new CompiledRoutes(vh.routes()));
       for (String d : vh.domains()) {
         String domain = d.toLowerCase(Locale.ROOT);
         boolean duplicate;
@@ -108,8 +112,13 @@ public final class RouteTable {
     return anyHost;
   }
 
-  /** The first route of {@code vh} that matches, or null. */
+  /** The first route of {@code vh} (in config order) that matches, or null. */
   public RouteEntry route(VirtualHostConfig vh, RequestHead head) {
+    CompiledRoutes routesOfHost = compiled.get(vh);
+    if (routesOfHost != null) {
+      return routesOfHost.first(head);
+    }
+    // A virtual host from another table: plain first match.
     List<RouteEntry> routes = vh.routes();
     for (int i = 0, n = routes.size(); i < n; i++) {
       RouteEntry route = routes.get(i);

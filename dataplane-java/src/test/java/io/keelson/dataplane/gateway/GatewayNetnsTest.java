@@ -6,9 +6,9 @@ import static io.keelson.dataplane.gateway.NetnsTopology.NAMES;
 import static io.keelson.dataplane.gateway.NetnsTopology.VIP;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.keelson.dataplane.internal.ffm.Dpdk;
+import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.packet.GatewayConfig;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import java.io.BufferedReader;
@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,13 +38,13 @@ import org.junit.jupiter.api.Test;
  */
 class GatewayNetnsTest {
   private static NetnsTopology topo;
+  private static String skipReason;
 
   @BeforeAll
   static void topology() throws IOException {
-    assumeTrue("root".equals(System.getProperty("user.name")), "needs root (network namespaces, af_packet)");
-    assumeTrue(Dpdk.isAvailable(), () -> "DPDK unavailable: " + Dpdk.unavailabilityCause());
-    for (String tool : List.of("ip", "ethtool", "curl", "python3")) {
-      assumeTrue(Shell.onPath(tool), tool + " is not installed (bin/lib/test-packages.txt lists it)");
+    skipReason = skipReason();
+    if (skipReason != null) {
+      return;
     }
     topo = new NetnsTopology();
     for (String ip : BACKENDS) {
@@ -51,6 +52,27 @@ class GatewayNetnsTest {
           .until(() -> Shell.run(Shell.in(topo.backend, "curl", "-s", "--max-time", "1",
               "http://" + ip + ":8080/who.txt"), 5).exit() == 0);
     }
+  }
+
+  private static String skipReason() {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      return "needs root (network namespaces, af_packet)";
+    }
+    if (!Dpdk.isAvailable()) {
+      return "DPDK unavailable: " + Dpdk.unavailabilityCause();
+    }
+    for (String tool : List.of("ip", "ethtool", "curl", "python3")) {
+      if (!Shell.onPath(tool)) {
+        return tool + " is not installed (bin/lib/test-packages.txt lists it)";
+      }
+    }
+    return null;
+  }
+
+  /** Every test is skipped with the reason (in the report and on stderr) when the machine cannot run it. */
+  @BeforeEach
+  void requireTopology() {
+    TestEal.skipUnless(skipReason == null, String.valueOf(skipReason));
   }
 
   @AfterAll

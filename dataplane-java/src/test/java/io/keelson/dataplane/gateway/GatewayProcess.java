@@ -27,7 +27,7 @@ final class GatewayProcess implements AutoCloseable {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
         "-XX:+UseSerialGC", "-Dkeelson.native.dir=" + System.getProperty("keelson.native.dir"),
-        "-Dkeelson.home=" + System.getProperty("keelson.home"), "-cp", System.getProperty("java.class.path"),
+        "-Dkeelson.home=" + io.keelson.dataplane.hw.HardwareProfiles.directory().getParent(), "-cp", System.getProperty("java.class.path"),
         GatewayCommand.class.getName(),
         "--hw-profile", "af-packet-pair", "--config", config,
         "--var", "outside=go", "--var", "inside=gi", "--var", "tap=" + topo.tap,

@@ -63,6 +63,10 @@ class AllocationFreeLookupTest {
                     - name: api
                       domains: ["api.example.com"]
                       routes:
+                      - match: { path: /health }
+                        route: { cluster: c }
+                      - match: { prefix: /static/ }
+                        route: { cluster: c }
                       - match: { safe_regex: { regex: "/users/[0-9]+/orders" } }
                         route: { cluster: c }
                       - match:
@@ -81,13 +85,19 @@ class AllocationFreeLookupTest {
     TestRequest regex = TestRequest.request("GET", "/users/42/orders", "API.example.com:443");
     TestRequest headers = TestRequest.request("GET", "/items/7?size=m&color=red", "api.example.com")
         .header("x-version", "v2.1");
+    TestRequest exact = TestRequest.request("GET", "/health", "api.example.com");
+    TestRequest prefix = TestRequest.request("GET", "/static/app.js", "api.example.com");
+    assertThat(table.route(prefix)).isNotNull();
+    assertThat(table.route(exact)).isNotNull();
     assertThat(table.route(regex)).isNotNull();
     assertThat(table.route(headers)).isNotNull();
     long bytes = allocatedBy(() -> {
       RouteEntry a = table.route(regex);
       RouteEntry b = table.route(headers);
       return System.identityHashCode(a) ^ System.identityHashCode(b)
-          ^ System.identityHashCode(table.virtualHost("x.other.net:8080"));
+          ^ System.identityHashCode(table.virtualHost("x.other.net:8080"))
+          ^ System.identityHashCode(table.route(exact))
+          ^ System.identityHashCode(table.route(prefix));
     });
     assertThat(bytes).as("bytes allocated by 20,000 lookups").isLessThan(BOUND);
   }

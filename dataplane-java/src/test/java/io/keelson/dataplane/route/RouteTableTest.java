@@ -110,6 +110,79 @@ class RouteTableTest {
   }
 
   @Test
+  void exactPathIndexKeepsConfigOrder() {
+    RouteEntry headerFirst = route("prefix-with-header", new RequestMatcher(PathMatch.prefix("/a", true),
+        List.of(HeaderMatch.presence("x-first", true, false)), List.of()));
+    VirtualHostConfig host = vh("h", List.of("*"),
+        headerFirst,
+        route("exact", RequestMatcher.path(PathMatch.exact("/a/b", true))),
+        route("exact-again", RequestMatcher.path(PathMatch.exact("/a/b", true))),
+        route("exact-any-case", RequestMatcher.path(PathMatch.exact("/A/C", false))),
+        route("prefix", RequestMatcher.path(PathMatch.prefix("/a", true))),
+        route("exact-after-prefix", RequestMatcher.path(PathMatch.exact("/a/d", true))),
+        route("exact-only", RequestMatcher.path(PathMatch.exact("/z", true))));
+    RouteTable t = table(host);
+    assertThat(t.route(TestRequest.get("/a/b").header("x-first", "1")).name()).isEqualTo("prefix-with-header");
+    assertThat(t.route(TestRequest.get("/a/b")).name()).isEqualTo("exact");
+    assertThat(t.route(TestRequest.get("/a/c")).name()).isEqualTo("exact-any-case");
+    // An earlier prefix route shadows a later exact route, as in Envoy.
+    assertThat(t.route(TestRequest.get("/a/d")).name()).isEqualTo("prefix");
+    assertThat(t.route(TestRequest.get("/z")).name()).isEqualTo("exact-only");
+    assertThat(t.route(TestRequest.get("/y"))).isNull();
+  }
+
+  @Test
+  void prefixIndexPicksTheEarliestMatchingPrefixNotTheLongest() {
+    VirtualHostConfig host = vh("h", List.of("*"),
+        route("api-v1", RequestMatcher.path(PathMatch.prefix("/api/v1/", true))),
+        route("api", RequestMatcher.path(PathMatch.prefix("/api", true))),
+        route("api-v2-users", RequestMatcher.path(PathMatch.prefix("/api/v2/users", true))),
+        route("regex", RequestMatcher.path(PathMatch.regex(Pattern.compile("/static/.*")))),
+        route("static", RequestMatcher.path(PathMatch.prefix("/static", true))),
+        route("any-case", RequestMatcher.path(PathMatch.prefix("/CASE", false))),
+        route("root", RequestMatcher.path(PathMatch.prefix("/", true))),
+        route("empty", RequestMatcher.path(PathMatch.prefix("", true))));
+    RouteTable t = table(host);
+    assertThat(t.route(TestRequest.get("/api/v1/x")).name()).isEqualTo("api-v1");
+    assertThat(t.route(TestRequest.get("/api/v2/users/1")).name()).isEqualTo("api");
+    assertThat(t.route(TestRequest.get("/apix")).name()).isEqualTo("api");
+    assertThat(t.route(TestRequest.get("/static/a.css")).name()).isEqualTo("regex");
+    assertThat(t.route(TestRequest.get("/staticx")).name()).isEqualTo("static");
+    assertThat(t.route(TestRequest.get("/case/x")).name()).isEqualTo("any-case");
+    assertThat(t.route(TestRequest.get("/other")).name()).isEqualTo("root");
+    assertThat(t.route(TestRequest.get("")).name()).isEqualTo("empty");
+  }
+
+  @Test
+  void indexedLookupAgreesWithAPlainScanOnRandomTables() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+    String[] segments = {"/a", "/b", "/ab", "/a/b", "/A", "/"};
+    for (int round = 0; round < 200; round++) {
+      List<RouteEntry> routes = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        String p = segments[random.nextInt(segments.length)] + (random.nextBoolean() ? "" : segments[random.nextInt(segments.length)]);
+        RouteMatch match = switch (random.nextInt(4)) {
+          case 0 -> RequestMatcher.path(PathMatch.exact(p, random.nextBoolean()));
+          case 1 -> RequestMatcher.path(PathMatch.prefix(p, random.nextBoolean()));
+          case 2 -> RequestMatcher.path(PathMatch.regex(Pattern.compile(Pattern.quote(p) + ".*")));
+          default -> new RequestMatcher(PathMatch.prefix(p, true), List.of(HeaderMatch.presence("x", true, false)), List.of());
+        };
+        routes.add(route("r" + i, match));
+      }
+      VirtualHostConfig host = vh("h", List.of("*"), routes.toArray(new RouteEntry[0]));
+      RouteTable t = table(host);
+      for (int q = 0; q < 20; q++) {
+        TestRequest req = TestRequest.get(segments[random.nextInt(segments.length)] + segments[random.nextInt(segments.length)]);
+        if (random.nextBoolean()) {
+          req.header("x", "1");
+        }
+        RouteEntry expected = routes.stream().filter(r -> r.match().matches(req)).findFirst().orElse(null);
+        assertThat(t.route(req)).as("%s on %s", req.path(), routes).isSameAs(expected);
+      }
+    }
+  }
+
+  @Test
   void noMatchingRouteIsNull() {
     RouteTable t = table(vh("h", List.of("*"), route("only", RequestMatcher.path(PathMatch.exact("/only", true)))));
     assertThat(t.route(TestRequest.get("/other"))).isNull();

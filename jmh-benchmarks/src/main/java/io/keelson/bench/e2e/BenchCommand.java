@@ -1,6 +1,7 @@
 package io.keelson.bench.e2e;
 
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.NoBenchmarksException;
 import org.openjdk.jmh.runner.RunnerException;
 
 import java.io.IOException;
@@ -48,7 +49,13 @@ public final class BenchCommand {
           selected.add(s);
         }
       }
-      BenchResults results = new BenchRunner(options, selected, err, keelsonLauncher()).run();
+      List<BatchScenario> batches = new ArrayList<>();
+      for (BatchScenario b : Scenarios.batches(keelsonHome())) {
+        if (options.scenarios().contains(b.name())) {
+          batches.add(b);
+        }
+      }
+      BenchResults results = new BenchRunner(options, selected, batches, err, keelsonLauncher()).run();
       ResultsJson.write(results, dir);
       List<String> charts = Charts.write(results.summaries(), results.machine(), dir);
       summary.append(SummaryMarkdown.render(results, charts));
@@ -59,18 +66,30 @@ public final class BenchCommand {
           exit = FAILED;
         }
       }
-      if (baselineBroken(results)) {
-        err.println("keelson bench: the direct baseline (wrk -> upstream) produced no result: the bench itself is broken");
+      for (String f : results.harnessFailures()) {
+        err.println("keelson bench: the bench itself is broken: " + f);
         exit = FAILED;
       }
     }
     if (options.jmh()) {
       try {
         Collection<RunResult> jmh = JmhLauncher.run(options.jmhPattern(), dir);
-        summary.append(summary.isEmpty() ? "# Keelson benchmark\n\nCommand: `" + options.commandLine() + "`\n\n" : "\n");
+        if (summary.isEmpty()) {
+          MachineInfo m = MachineInfo.collect(MachineInfo.loadAverageNow());
+          summary.append("# Keelson benchmark\n\nCommand: `").append(options.commandLine()).append("`\n\n- Machine: ")
+              .append(m.nproc()).append(" CPUs, ").append(m.cpuModel()).append(", Linux ").append(m.kernel())
+              .append("; JDK: ").append(m.jdk()).append("\n\n");
+        } else {
+          summary.append('\n');
+        }
         summary.append(JmhLauncher.markdown(jmh, options.jmhPattern()));
+      } catch (NoBenchmarksException e) {
+        err.println("keelson bench: no JMH benchmark matches '" + options.jmhPattern() + "' (a regular expression over"
+            + " names like io.keelson.bench.jmh.RouteMatchBenchmark.match)");
+        Files.deleteIfExists(dir.resolve("jmh-results.json"));
+        exit = FAILED;
       } catch (RunnerException | RuntimeException e) {
-        err.println("keelson bench: JMH failed: " + e.getMessage());
+        err.println("keelson bench: JMH failed: " + e);
         exit = FAILED;
       }
     }
@@ -82,21 +101,14 @@ public final class BenchCommand {
     return exit;
   }
 
-  /**
-   * The direct baseline involves only the bench's own machinery (wrk, the upstream, the report
-   * script): when its tools are there and it still measured nothing, the bench is what is broken.
-   */
-  static boolean baselineBroken(BenchResults results) {
-    boolean toolsPresent = !results.peerVersions().getOrDefault("wrk", "not installed").equals("not installed")
-      && results.problems().stream().noneMatch(p -> p.contains("upstream"));
-    return toolsPresent && results.summaries().stream()
-      .flatMap(s -> s.peers().stream())
-      .anyMatch(p -> p.peer().equals("direct") && !p.ok());
+  /** The project root: -Dkeelson.home (set by the launcher), else the working directory. */
+  static Path keelsonHome() {
+    String home = System.getProperty("keelson.home");
+    return (home == null ? Path.of("") : Path.of(home)).toAbsolutePath();
   }
 
-  /** bin/keelson, from -Dkeelson.home (set by the launcher), else relative to the working directory. */
+  /** bin/keelson under {@link #keelsonHome()}. */
   static Path keelsonLauncher() {
-    String home = System.getProperty("keelson.home");
-    return (home == null ? Path.of("") : Path.of(home)).toAbsolutePath().resolve("bin/keelson");
+    return keelsonHome().resolve("bin/keelson");
   }
 }

@@ -28,10 +28,11 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
     Scenarios (default: all):
     %s
     Options:
-      --quick                every scenario, short: %d runs of %d s, %d connections, %d s warm-up (< 2 min; CI smoke)
+      --quick                every scenario but packet, short: %d runs of %d s, %d connections, warm-up <= %d s (< 2 min; CI smoke)
       --runs N               measured runs per peer, interleaved (default 3)
       --duration S           seconds per measured run (default 10)
-      --warmup S             seconds of unrecorded load before each peer's first run (default 5)
+      --warmup S             at most S seconds of unrecorded load before each peer's first run, in 1 s
+                             slices until two agree within 10%% (default 10; 0 = none)
       --connections C        concurrent connections of the load generator (default 50)
       --peers LIST           comma-separated subset of the peers, e.g. keelson,nginx (default all)
       --jmh [PATTERN]        run the JMH micro-benchmarks (matching the regex PATTERN) instead of,
@@ -51,11 +52,14 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
   static final int QUICK_RUNS = 3;
   static final int QUICK_DURATION = 3;
   static final int QUICK_CONNECTIONS = 16;
-  static final int QUICK_WARMUP = 1;
+  static final int QUICK_WARMUP = 3;
 
   static String usage() {
     StringBuilder s = new StringBuilder();
     for (Scenario sc : Scenarios.builtIn(Path.of("."))) {
+      s.append(String.format("  %-22s %s%n", sc.name(), sc.description()));
+    }
+    for (BatchScenario sc : Scenarios.batches(Path.of("."))) {
       s.append(String.format("  %-22s %s%n", sc.name(), sc.description()));
     }
     return USAGE.formatted(s, QUICK_RUNS, QUICK_DURATION, QUICK_CONNECTIONS, QUICK_WARMUP, DEFAULT_KEELSON_JVM_OPTS);
@@ -122,26 +126,27 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
       }
     }
     if (scenarios.isEmpty() && !jmh) {
-      scenarios.addAll(known);
+      boolean q = quick;
+      known.stream().filter(n -> !q || !Scenarios.NOT_IN_QUICK.contains(n)).forEach(scenarios::add);
     }
     if (out == null) {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
+    // Absolute: peers resolve their paths against their own directories (nginx -p).
+    out = out.toAbsolutePath();
     return new BenchOptions(List.copyOf(scenarios), List.copyOf(peers), quick,
       runs != null ? runs : 3,
       duration != null ? duration : quick ? QUICK_DURATION : 10,
-      warmup != null ? warmup : quick ? QUICK_WARMUP : 5,
+      warmup != null ? warmup : quick ? QUICK_WARMUP : 10,
       connections != null ? connections : quick ? QUICK_CONNECTIONS : 50,
       jmh, jmhPattern, out, install, strict, jvmOpts, List.copyOf(keelsonArgs), help, List.of(args));
   }
 
   /** The command line as a person would type it, for the summary. */
   String commandLine() {
-    StringBuilder s = new StringBuilder("bin/keelson bench");
-    for (String a : argv) {
-      s.append(' ').append(a.matches("[A-Za-z0-9_./=:,+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
-    }
-    return s.toString();
+    List<String> words = new ArrayList<>(List.of("bin/keelson", "bench"));
+    words.addAll(argv);
+    return ShellWords.join(words);
   }
 
   private static String value(String[] args, int i, String option) {

@@ -21,12 +21,15 @@ import java.util.Set;
 final class BenchRunner {
   private final BenchOptions options;
   private final List<Scenario> scenarios;
+  private final List<BatchScenario> batches;
   private final PrintStream log;
   private final Path launcher;
 
-  BenchRunner(BenchOptions options, List<Scenario> scenarios, PrintStream log, Path keelsonLauncher) {
+  BenchRunner(BenchOptions options, List<Scenario> scenarios, List<BatchScenario> batches, PrintStream log,
+      Path keelsonLauncher) {
     this.options = options;
     this.scenarios = scenarios;
+    this.batches = batches;
     this.log = log;
     this.launcher = keelsonLauncher;
   }
@@ -44,11 +47,15 @@ final class BenchRunner {
     }
     tools.ensure(needed);
     CpuPinning pinning = CpuPinning.detect(tools);
-    PeerSetup.KeelsonLaunch keelson = new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
+    PeerSetup.KeelsonLaunch keelson =
+        new PeerSetup.KeelsonLaunch(launcher, options.keelsonJvmOpts(), options.keelsonArgs());
 
     List<String> problems = new ArrayList<>();
+    List<String> harnessFailures = new ArrayList<>();
     Map<String, String> versions = new LinkedHashMap<>();
-    versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
+    if (!scenarios.isEmpty()) {
+      versions.put("wrk", Tools.version(tools.find("wrk"), "-v"));
+    }
     for (Scenario s : scenarios) {
       for (String p : peersOf(s)) {
         versions.putIfAbsent(p, s.peerVersion(p, tools));
@@ -76,23 +83,86 @@ final class BenchRunner {
           upstreamError = e.getMessage();
           problems.add(upstreamError);
           progress.note(upstreamError);
+          if (tools.find("nginx") != null) {
+            harnessFailures.add(upstreamError);
+          }
         }
       }
       for (Scenario s : scenarios) {
         ScenarioContext ctx = new ScenarioContext(out.resolve(s.name()), upstream, pinning, tools, keelson);
-        summaries.add(runScenario(s, ctx, progress, runs));
+        ScenarioSummary summary = runScenario(s, ctx, progress, runs);
+        summaries.add(summary);
+        PeerSummary direct = ScenarioSummary.find(summary.peers(), "direct");
+        boolean toolsThere = s.tools(peersOf(s)).stream().allMatch(t -> tools.find(t.binary()) != null);
+        if (direct != null && !direct.ok() && toolsThere && upstreamError == null) {
+          harnessFailures.add(s.name() + ": the direct baseline (load generator -> upstream) measured nothing: "
+              + direct.error());
+        }
       }
     } finally {
       if (upstream != null) {
         upstream.close();
       }
     }
-    BenchResults.Settings settings = new BenchResults.Settings(scenarios.stream().map(Scenario::name).toList(),
-      scenarios.stream().flatMap(s -> peersOf(s).stream()).distinct().toList(), options.runs(),
+    for (BatchScenario b : batches) {
+      runBatch(b, tools, progress, runs, summaries, problems, versions);
+    }
+    List<String> names = new ArrayList<>(scenarios.stream().map(Scenario::name).toList());
+    batches.forEach(b -> names.add(b.name()));
+    BenchResults.Settings settings = new BenchResults.Settings(names,
+      summaries.stream().flatMap(s -> s.peers().stream()).map(PeerSummary::peer).distinct().toList(), options.runs(),
       options.durationSeconds(), options.warmupSeconds(), options.connections(),
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
-    return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings, MachineInfo.collect(loadAtStart),
-      pinning.description(), versions, runs, summaries, problems);
+    return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings,
+      MachineInfo.collect(loadAtStart),
+      pinning.description(), versions, runs, summaries, problems, harnessFailures);
+  }
+
+  /** A batch scenario runs whole; each of its groups becomes a scenario of the summary. */
+  private void runBatch(BatchScenario b, Tools tools, Progress progress, List<RunRecord> all,
+      List<ScenarioSummary> summaries, List<String> problems, Map<String, String> versions)
+      throws IOException, InterruptedException {
+    String unavailable = b.unavailableReason(tools);
+    if (unavailable != null) {
+      progress.note(b.name() + ": skipped: " + unavailable);
+      summaries.add(ScenarioSummary.of(b.name(), "skipped: " + unavailable, "", List.of(), List.of()));
+      return;
+    }
+    if (b instanceof PacketPathScenario) {
+      versions.putIfAbsent("dpdk", Tools.debianVersion("dpdk"));
+    }
+    List<BatchScenario.Group> groups;
+    try {
+      groups = b.run(options.out().resolve(b.name()), options.runs(), options.durationSeconds(), log);
+    } catch (IOException | RuntimeException e) {
+      // The harness of that scenario failed (e.g. DPDK refused a device): reported, the rest stands.
+      String why = b.name() + " failed: " + e;
+      progress.note(why);
+      problems.add(why);
+      summaries.add(ScenarioSummary.of(b.name(), why, "", List.of(), List.of()));
+      return;
+    }
+    for (BatchScenario.Group g : groups) {
+      all.addAll(g.runs());
+      Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
+      g.runs().forEach(r -> byPeer.computeIfAbsent(r.peer(), k -> new ArrayList<>()).add(r));
+      List<PeerSummary> peers = new ArrayList<>();
+      byPeer.forEach((peer, runs) -> peers.add(PeerSummary.of(g.scenario(), peer, runs, null)));
+      summaries.add(ScenarioSummary.of(g.scenario(), g.description(), g.unit(), List.of(), peers));
+    }
+  }
+
+  /** One more try on a new port when another process took the one we picked. */
+  private static Contender startWithRetry(Scenario s, String peer, ScenarioContext ctx)
+      throws IOException, PeerStartException {
+    try {
+      return s.start(peer, ctx);
+    } catch (PeerStartException e) {
+      if (!e.portTaken()) {
+        throw e;
+      }
+      return s.start(peer, ctx);
+    }
   }
 
   private List<String> peersOf(Scenario s) {
@@ -113,6 +183,7 @@ final class BenchRunner {
     Map<String, Contender> started = new LinkedHashMap<>();
     Map<String, String> startErrors = new LinkedHashMap<>();
     Map<String, double[]> startups = new LinkedHashMap<>(); // peer -> {seconds to ready, idle RSS MiB}
+    Map<String, Integer> warmups = new LinkedHashMap<>(); // peer -> warm-up seconds used
     Map<String, List<RunRecord>> byPeer = new LinkedHashMap<>();
     List<String> exampleCommand = List.of();
     try {
@@ -121,7 +192,7 @@ final class BenchRunner {
         try {
           progress.note(s.name() + ": starting " + peer);
           long t0 = System.nanoTime();
-          Contender c = s.start(peer, ctx);
+          Contender c = startWithRetry(s, peer, ctx);
           double ready = (System.nanoTime() - t0) / 1e9;
           started.put(peer, c);
           if (c.process() != null) {
@@ -146,7 +217,8 @@ final class BenchRunner {
             continue;
           }
           if (run == 1 && options.warmupSeconds() > 0) {
-            warmUp(s, ctx, c);
+            int used = warmUp(s, ctx, c);
+            warmups.put(peer, used);
           }
           progress.step(s.name(), peer, run, options.runs());
           RunRecord r = measureOnce(s, ctx, c, run);
@@ -175,7 +247,10 @@ final class BenchRunner {
       String neverStarted = started.containsKey(peer) ? null : startErrors.get(peer);
       PeerSummary summary = PeerSummary.of(s.name(), peer, byPeer.get(peer), neverStarted);
       double[] startup = startups.get(peer);
-      peers.add(startup == null ? summary : summary.withStartup(startup[0], startup[1]));
+      if (startup != null) {
+        summary = summary.withStartup(startup[0], startup[1]);
+      }
+      peers.add(summary.withWarmup(warmups.getOrDefault(peer, 0)));
     }
     if (exampleCommand.isEmpty() && !all.isEmpty()) {
       exampleCommand = all.getLast().command();
@@ -185,15 +260,33 @@ final class BenchRunner {
     return ScenarioSummary.of(s.name(), s.description(), unit, exampleCommand, peers);
   }
 
-  private void warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
-    RunSpec spec = new RunSpec(options.warmupSeconds(), options.connections(), ctx.pinning().load(),
-      ctx.dir().resolve("runs").resolve(c.peer() + "-warmup.txt"));
-    try {
-      s.measure(c, spec, ctx.tools());
-    } catch (IOException | IllegalArgumentException e) {
-      // The measured runs report the same failure with its details.
+  /**
+   * Unrecorded load in 1-second slices until two slices in a row agree within
+   * {@link #STEADY_WITHIN}, or --warmup seconds have passed: a JIT-compiled proxy needs seconds
+   * to reach its steady state, nginx and HAProxy are there at once, so each gets what it needs.
+   * Returns the seconds used.
+   */
+  private int warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
+    double previous = Double.NaN;
+    for (int slice = 1; slice <= options.warmupSeconds(); slice++) {
+      RunSpec spec = new RunSpec(1, options.connections(), ctx.pinning().load(),
+          ctx.dir().resolve("runs").resolve(c.peer() + "-warmup" + slice + ".txt"));
+      double rate;
+      try {
+        rate = s.measure(c, spec, ctx.tools()).ratePerSecond();
+      } catch (IOException | IllegalArgumentException e) {
+        return slice; // the measured runs report the same failure with its details
+      }
+      if (slice >= 2 && Math.abs(rate - previous) <= STEADY_WITHIN * Math.max(rate, previous)) {
+        return slice;
+      }
+      previous = rate;
     }
+    return options.warmupSeconds();
   }
+
+  /** Two warm-up slices this close (relative) mean the peer has reached its steady state. */
+  static final double STEADY_WITHIN = 0.10;
 
   private RunRecord measureOnce(Scenario s, ScenarioContext ctx, Contender c, int run) throws InterruptedException {
     Path raw = ctx.dir().resolve("runs").resolve(c.peer() + "-run" + run + ".txt");

@@ -38,15 +38,22 @@ final class Charts {
       System.setProperty("java.awt.headless", "true");
     }
     List<String> files = new ArrayList<>();
-    if (summaries.isEmpty()) {
-      return files;
-    }
     String subtitle = machine.nproc() + " CPUs, " + machine.cpuModel();
-    files.add(save(bars(summaries, "Requests per second (median, higher is better)", "thousand requests/s",
-      PeerSummary::ratePerSecond, 1e-3, subtitle), dir, "requests-per-second"));
-    files.add(save(bars(summaries, "p99 latency (median, lower is better)", "p99 latency (ms)",
-      PeerSummary::p99Us, 1e-3, subtitle), dir, "p99-latency"));
-    for (ScenarioSummary s : summaries) {
+    List<ScenarioSummary> http = summaries.stream()
+        .filter(s -> !s.peers().isEmpty() && s.unit().equals("requests/s")).toList();
+    List<ScenarioSummary> packets = summaries.stream()
+        .filter(s -> !s.peers().isEmpty() && s.unit().equals("packets/s")).toList();
+    if (!http.isEmpty()) {
+      files.add(save(bars(http, "Requests per second (median, higher is better)", "thousand requests/s",
+          PeerSummary::ratePerSecond, 1e-3, subtitle), dir, "requests-per-second"));
+      files.add(save(bars(http, "p99 latency (median, lower is better)", "p99 latency (ms)",
+          PeerSummary::p99Us, 1e-3, subtitle), dir, "p99-latency"));
+    }
+    if (!packets.isEmpty()) {
+      files.add(save(bars(packets, "Packets per second (median, higher is better)", "Mpps",
+          PeerSummary::ratePerSecond, 1e-6, subtitle), dir, "packets-per-second"));
+    }
+    for (ScenarioSummary s : http) {
       XYChart curve = latencyCurve(s, subtitle);
       if (curve != null) {
         files.add(save(curve, dir, "latency-" + s.scenario()));

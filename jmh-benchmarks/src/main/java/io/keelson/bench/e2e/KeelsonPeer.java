@@ -30,8 +30,33 @@ final class KeelsonPeer implements HttpPeer {
 
   @Override
   public String version(Tools tools) {
-    String v = KeelsonPeer.class.getPackage().getImplementationVersion();
-    return "keelson " + (v == null ? "(this checkout)" : v) + ", JDK " + Runtime.version();
+    return "keelson " + gitRevision(BenchCommand.keelsonHome()) + ", JDK " + Runtime.version();
+  }
+
+  /** The checkout's commit ("commit a1b2c3d", "+dirty" with local changes), so a result names the code it measured. */
+  static String gitRevision(Path home) {
+    String rev = git(home, "rev-parse", "--short", "HEAD");
+    if (rev == null || !rev.strip().matches("[0-9a-f]{7,40}")) {
+      return "(not a git checkout)";
+    }
+    String status = git(home, "status", "--porcelain", "--untracked-files=no");
+    return "commit " + rev.strip() + (status == null || status.isBlank() ? "" : "+dirty");
+  }
+
+  /** git's standard output, or null when git is missing or fails. */
+  private static String git(Path home, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("git", "-C", home.toString()));
+    cmd.addAll(List.of(args));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      String out = new String(p.getInputStream().readAllBytes());
+      return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0 ? out : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
   }
 
   @Override

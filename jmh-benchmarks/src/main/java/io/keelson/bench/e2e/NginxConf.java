@@ -10,7 +10,8 @@ import java.util.Set;
  */
 final class NginxConf {
   /** The upstream's response body: 100 bytes, the "small fixed response" of BENCHMARKS.md. */
-  static final String BODY = "keelson bench upstream: a fixed small body, the same for every peer and every run .................\n";
+  static final String BODY =
+      "keelson bench upstream: a fixed small body, the same for every peer and every run .................\n";
 
   /** Temp-path directives per module; nginx-light builds leave some modules out. */
   private static final String[][] TEMP_PATHS = {

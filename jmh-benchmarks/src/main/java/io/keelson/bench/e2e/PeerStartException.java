@@ -5,4 +5,12 @@ final class PeerStartException extends Exception {
   PeerStartException(String message) {
     super(message);
   }
+
+  /**
+   * True when another process took the free port between our probe and the peer's bind (nginx,
+   * HAProxy and the JVM all say "Address already in use"): worth one more try on a new port.
+   */
+  boolean portTaken() {
+    return getMessage() != null && getMessage().contains("Address already in use");
+  }
 }

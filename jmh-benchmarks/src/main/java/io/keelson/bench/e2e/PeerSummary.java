@@ -10,7 +10,7 @@ import java.util.TreeMap;
  */
 record PeerSummary(String scenario, String peer, String status, String error, int runsOk, int runs,
     double ratePerSecond, double p50Us, double p99Us, double p999Us, double rssPeakMb,
-    double cpuPercent, Map<String, Double> latencyCurveUs, double readySeconds, double idleRssMb) {
+    double cpuPercent, Map<String, Double> latencyCurveUs, double readySeconds, double idleRssMb, int warmupSeconds) {
 
   /**
    * The same summary with how long the peer took from launch to serving its first 200, and its
@@ -18,7 +18,13 @@ record PeerSummary(String scenario, String peer, String status, String error, in
    */
   PeerSummary withStartup(double readySeconds, double idleRssMb) {
     return new PeerSummary(scenario, peer, status, error, runsOk, runs, ratePerSecond, p50Us, p99Us, p999Us,
-        rssPeakMb, cpuPercent, latencyCurveUs, readySeconds, idleRssMb);
+        rssPeakMb, cpuPercent, latencyCurveUs, readySeconds, idleRssMb, warmupSeconds);
+  }
+
+  /** The same summary with the seconds of unrecorded load it got before its first run. */
+  PeerSummary withWarmup(int seconds) {
+    return new PeerSummary(scenario, peer, status, error, runsOk, runs, ratePerSecond, p50Us, p99Us, p999Us,
+        rssPeakMb, cpuPercent, latencyCurveUs, readySeconds, idleRssMb, seconds);
   }
 
   boolean ok() {
@@ -32,7 +38,7 @@ record PeerSummary(String scenario, String peer, String status, String error, in
       String why = startError != null ? startError
         : runs.isEmpty() ? "no runs" : "every run failed; last: " + runs.getLast().error();
       return new PeerSummary(scenario, peer, "failed", why, 0, runs.size(), Double.NaN, Double.NaN, Double.NaN,
-        Double.NaN, Double.NaN, Double.NaN, Map.of(), Double.NaN, Double.NaN);
+        Double.NaN, Double.NaN, Double.NaN, Map.of(), Double.NaN, Double.NaN, 0);
     }
     // The curve is the median at each percentile across runs, so one noisy run does not draw it.
     Map<String, Double> curve = new TreeMap<>((a, b) -> Double.compare(pct(a), pct(b)));
@@ -49,13 +55,13 @@ record PeerSummary(String scenario, String peer, String status, String error, in
       Stats.median(good.stream().map(r -> r.latency("p99.9")).toList()),
       rss,
       Stats.median(good.stream().map(RunRecord::cpuPercent).toList()),
-      curve, Double.NaN, Double.NaN);
+      curve, Double.NaN, Double.NaN, 0);
   }
 
   /** A peer of a scenario this machine cannot run (not a failure: e.g. no DPDK here). */
   static PeerSummary skipped(String scenario, String peer, String reason) {
     return new PeerSummary(scenario, peer, "skipped", reason, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-        Double.NaN, Double.NaN, Map.of(), Double.NaN, Double.NaN);
+        Double.NaN, Double.NaN, Map.of(), Double.NaN, Double.NaN, 0);
   }
 
   /** "p99.9" -> 99.9 */

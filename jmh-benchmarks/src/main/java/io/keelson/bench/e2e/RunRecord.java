@@ -33,7 +33,7 @@ record RunRecord(String scenario, String peer, int run, String status, String er
     String error = null;
     if (m.operations() == 0) {
       status = "failed";
-      error = "no successful requests" + (m.errorDetail().isEmpty() ? "" : " (" + m.errorDetail() + ")");
+      error = "nothing measured: 0 " + m.unit() + (m.errorDetail().isEmpty() ? "" : " (" + m.errorDetail() + ")");
     } else if (m.errorRatio() > MAX_ERROR_RATIO) {
       status = "failed";
       error = String.format("%.1f%% of requests failed (%s)", 100 * m.errorRatio(), m.errorDetail());

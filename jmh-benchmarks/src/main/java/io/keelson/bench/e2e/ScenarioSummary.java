@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One scenario's peers side by side, with Keelson's ratios to the others. Immutable. */
+/** One scenario's peers side by side, with Keelson's ratios to the others; no peers when it was skipped. Immutable. */
 record ScenarioSummary(String scenario, String description, String unit, List<String> loadCommand,
     List<PeerSummary> peers, Map<String, Double> ratios) {
 
@@ -16,18 +16,23 @@ record ScenarioSummary(String scenario, String description, String unit, List<St
   static ScenarioSummary of(String scenario, String description, String unit, List<String> loadCommand,
       List<PeerSummary> peers) {
     Map<String, Double> ratios = new LinkedHashMap<>();
-    PeerSummary keelson = find(peers, "keelson");
-    List<PeerSummary> others = new ArrayList<>(peers.stream().filter(p -> !p.peer().equals("keelson")).toList());
+    List<PeerSummary> keelsons = peers.stream().filter(p -> isKeelson(p.peer())).toList();
+    List<PeerSummary> others = new ArrayList<>(peers.stream().filter(p -> !isKeelson(p.peer())).toList());
     others.sort((a, b) -> Boolean.compare(a.peer().equals("direct"), b.peer().equals("direct")));
-    if (keelson != null) {
+    for (PeerSummary k : keelsons) {
       for (PeerSummary o : others) {
-        ratios.put(unit + " keelson/" + o.peer(), Stats.ratio(keelson.ratePerSecond(), o.ratePerSecond()));
-        if (!keelson.latencyCurveUs().isEmpty() || !o.latencyCurveUs().isEmpty()) {
-          ratios.put("p99 keelson/" + o.peer(), Stats.ratio(keelson.p99Us(), o.p99Us()));
+        ratios.put(unit + " " + k.peer() + "/" + o.peer(), Stats.ratio(k.ratePerSecond(), o.ratePerSecond()));
+        if (!k.latencyCurveUs().isEmpty() || !o.latencyCurveUs().isEmpty()) {
+          ratios.put("p99 " + k.peer() + "/" + o.peer(), Stats.ratio(k.p99Us(), o.p99Us()));
         }
       }
     }
     return new ScenarioSummary(scenario, description, unit, loadCommand, peers, ratios);
+  }
+
+  /** "keelson", or a Keelson variant such as "keelson-disruptor" on the packet path. */
+  static boolean isKeelson(String peer) {
+    return peer.equals("keelson") || peer.startsWith("keelson-");
   }
 
   static PeerSummary find(List<PeerSummary> peers, String name) {

@@ -22,12 +22,22 @@ final class Scenarios {
         new WrkLoad(List.of("Connection: close"), script), httpPeers));
   }
 
+  /** Scenarios whose own harness takes turns between its subjects (the packet path). */
+  static List<BatchScenario> batches(Path keelsonHome) {
+    return List.of(new PacketPathScenario(keelsonHome));
+  }
+
+  /** Scenarios --quick leaves out unless named: too long for its two minutes. */
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet");
+
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {
     return builtIn(Path.of(".")).stream().flatMap(s -> s.peers().stream()).distinct().toList();
   }
 
   static List<String> names() {
-    return builtIn(Path.of(".")).stream().map(Scenario::name).toList();
+    List<String> names = new java.util.ArrayList<>(builtIn(Path.of(".")).stream().map(Scenario::name).toList());
+    batches(Path.of(".")).forEach(b -> names.add(b.name()));
+    return names;
   }
 }

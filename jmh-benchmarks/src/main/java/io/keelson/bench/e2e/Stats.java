@@ -22,6 +22,19 @@ final class Stats {
     return median(Arrays.stream(values).boxed().toList());
   }
 
+  /**
+   * Half the range over the median, in percent: how far runs strayed from the figure quoted (a
+   * noisy machine shows here first). NaN with fewer than two values.
+   */
+  static double spreadPercent(Collection<Double> values) {
+    double[] v = values.stream().filter(d -> d != null && !d.isNaN()).mapToDouble(Double::doubleValue).sorted().toArray();
+    double median = median(values);
+    if (v.length < 2 || median == 0) {
+      return Double.NaN;
+    }
+    return 100 * (v[v.length - 1] - v[0]) / 2 / median;
+  }
+
   /** a / b, or NaN when either is missing or b is zero. */
   static double ratio(double a, double b) {
     if (Double.isNaN(a) || Double.isNaN(b) || b == 0) {

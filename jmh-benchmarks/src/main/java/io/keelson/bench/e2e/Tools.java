@@ -25,7 +25,9 @@ final class Tools {
     static final Tool H2LOAD = new Tool("h2load", "nghttp2-client");
   }
 
-  private static final List<String> EXTRA_DIRS = List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin");
+  /** nginx and haproxy live in sbin, which a non-root PATH often lacks. */
+  private static final List<String> EXTRA_DIRS =
+      List.of("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin");
 
   private final boolean installAllowed;
   private final PrintStream log;
@@ -143,6 +145,13 @@ final class Tools {
       return -1;
     }
     return p.exitValue();
+  }
+
+  /** "dpdk 22.11.x" from dpkg, for tools without a version flag; "not installed" otherwise. */
+  static String debianVersion(String pkg) {
+    String v = version("/usr/bin/dpkg-query", "-W", "-f=${Version}", pkg);
+    return v.startsWith("unknown") || v.contains("no packages found") ? "not installed (Debian package " + pkg + ")"
+      : pkg + " " + v;
   }
 
   /** First line of a program's version output ({@code nginx -v} prints to stderr), or a reason. */

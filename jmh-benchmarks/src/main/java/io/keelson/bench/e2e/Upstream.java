@@ -19,6 +19,17 @@ final class Upstream implements AutoCloseable {
   }
 
   static Upstream start(Path dir, Tools tools, CpuPinning.Cpus cpus) throws IOException, PeerStartException {
+    try {
+      return startOnce(dir, tools, cpus);
+    } catch (PeerStartException e) {
+      if (!e.portTaken()) {
+        throw e;
+      }
+      return startOnce(dir, tools, cpus);
+    }
+  }
+
+  private static Upstream startOnce(Path dir, Tools tools, CpuPinning.Cpus cpus) throws IOException, PeerStartException {
     int port = FreePorts.next();
     Path conf = NginxPeer.writeConfig(dir, NginxConf.upstream(dir, port, NginxPeer.modulesLeftOut(tools)));
     ManagedProcess p = NginxPeer.launch("upstream", tools, dir, conf, cpus);

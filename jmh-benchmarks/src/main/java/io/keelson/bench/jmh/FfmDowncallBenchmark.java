@@ -57,6 +57,15 @@ public class FfmDowncallBenchmark {
     port.stop();
     port.close();
     burst.close();
+    // --no-shconf still creates the EAL runtime directory; the prefix is this fork's own.
+    java.io.File dir = new java.io.File("/var/run/dpdk", "keelson-jmh-" + ProcessHandle.current().pid());
+    java.io.File[] files = dir.listFiles();
+    if (files != null) {
+      for (java.io.File f : files) {
+        f.delete();
+      }
+    }
+    dir.delete();
   }
 
   @Benchmark

@@ -35,8 +35,9 @@ public final class PacketBenchmark {
 
   /** One subject on one device: the rate of every run. */
   public record Result(String device, String subject, String command, List<Double> mpps) {
+    /** Median over the runs that moved packets (a run that failed to start reports 0 and is left out). */
     public double median() {
-      List<Double> sorted = mpps.stream().sorted().toList();
+      List<Double> sorted = mpps.stream().filter(v -> v > 0).sorted().toList();
       int n = sorted.size();
       return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }

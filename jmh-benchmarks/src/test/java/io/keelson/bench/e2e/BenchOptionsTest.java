@@ -12,7 +12,7 @@ class BenchOptionsTest {
   void defaultsRunEveryScenarioThreeTimesForTenSecondsWithEveryPeer() {
     BenchOptions o = BenchOptions.parse();
 
-    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close");
+    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -22,7 +22,9 @@ class BenchOptionsTest {
     assertThat(o.install()).isTrue();
     assertThat(o.strict()).isFalse();
     assertThat(o.jmh()).isFalse();
-    assertThat(o.out().toString()).startsWith("bench-results/");
+    assertThat(o.out()).as("absolute: nginx resolves paths against its own prefix").isAbsolute();
+    assertThat(o.out().getParent().getFileName().toString()).isEqualTo("bench-results");
+    assertThat(BenchOptions.parse("--out", "rel/dir").out()).isEqualTo(Path.of("rel/dir").toAbsolutePath());
   }
 
   @Test
@@ -32,7 +34,9 @@ class BenchOptionsTest {
     assertThat(o.durationSeconds()).isEqualTo(BenchOptions.QUICK_DURATION);
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.connections()).isEqualTo(8);
-    assertThat(o.scenarios()).hasSize(2);
+    assertThat(o.scenarios()).as("the packet path is too long for --quick").containsExactly("http1-keepalive",
+        "http1-close");
+    assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
   }
 
   @Test
@@ -77,7 +81,13 @@ class BenchOptionsTest {
   }
 
   @Test
+  void shellWordsQuoteSpacesAndQuotes() {
+    assertThat(ShellWords.join(java.util.List.of("wrk", "-H", "Connection: close", "it's", "http://127.0.0.1:80/")))
+        .isEqualTo("wrk -H 'Connection: close' 'it'\\''s' http://127.0.0.1:80/");
+  }
+
+  @Test
   void helpListsEveryScenario() {
-    assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "--quick", "--strict", "--jmh");
+    assertThat(BenchOptions.usage()).contains("http1-keepalive", "http1-close", "packet", "--quick", "--strict", "--jmh");
   }
 }

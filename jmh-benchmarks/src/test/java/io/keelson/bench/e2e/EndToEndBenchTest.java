@@ -62,17 +62,27 @@ class EndToEndBenchTest {
     for (String binary : List.of("nginx", "wrk")) {
       assumeTrue(tools.find(binary) != null, binary + " is not installed (see bin/lib/test-packages.txt)");
     }
-    // keelson cannot start here: -Dkeelson.home is not set, so there is no bin/keelson next to the tests.
-    String[] args = {"http1-keepalive", "--peers", "direct,keelson", "--runs", "1", "--duration", "1", "--warmup", "0",
-      "--connections", "4", "--no-install", "--out", dir.toString()};
-    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    // keelson cannot start: keelson.home points at a directory without bin/keelson.
+    String home = System.getProperty("keelson.home");
+    System.setProperty("keelson.home", dir.resolve("no-keelson-here").toString());
+    try {
+      String[] args = {"http1-keepalive", "--peers", "direct,keelson", "--runs", "1", "--duration", "1", "--warmup",
+        "0", "--connections", "4", "--no-install", "--out", dir.resolve("out").toString()};
+      PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
 
-    assertThat(BenchCommand.run(args, quiet, quiet)).isEqualTo(BenchCommand.OK);
-    String summary = Files.readString(dir.resolve("summary.md"));
-    assertThat(summary).contains("| keelson | failed |", "- keelson failed: cannot find bin/keelson");
+      assertThat(BenchCommand.run(args, quiet, quiet)).isEqualTo(BenchCommand.OK);
+      String summary = Files.readString(dir.resolve("out/summary.md"));
+      assertThat(summary).contains("| keelson | failed |", "- keelson failed: cannot find bin/keelson");
 
-    String[] strict = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--strict"))
-      .toArray(String[]::new);
-    assertThat(BenchCommand.run(strict, quiet, quiet)).isEqualTo(BenchCommand.FAILED);
+      String[] strict = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+        java.util.stream.Stream.of("--strict")).toArray(String[]::new);
+      assertThat(BenchCommand.run(strict, quiet, quiet)).isEqualTo(BenchCommand.FAILED);
+    } finally {
+      if (home == null) {
+        System.clearProperty("keelson.home");
+      } else {
+        System.setProperty("keelson.home", home);
+      }
+    }
   }
 }

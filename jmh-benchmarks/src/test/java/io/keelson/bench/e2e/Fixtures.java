@@ -35,7 +35,7 @@ final class Fixtures {
       PeerSummary.of("http1-keepalive", "direct", runs.stream().filter(r -> r.peer().equals("direct")).toList(), null),
       PeerSummary.of("http1-keepalive", "keelson", runs.stream().filter(r -> r.peer().equals("keelson")).toList(), null),
       PeerSummary.of("http1-keepalive", "nginx", runs.stream().filter(r -> r.peer().equals("nginx")).toList(), null)
-        .withStartup(0.05, 6.5),
+        .withStartup(0.05, 6.5).withWarmup(2),
       PeerSummary.of("http1-keepalive", "haproxy", List.of(), "haproxy exited with code 1 before it answered"));
     ScenarioSummary s = ScenarioSummary.of("http1-keepalive", "HTTP/1.1 keep-alive", "requests/s", List.of("wrk", "-t1", "-c16",
       "http://127.0.0.1:1/"), peers);
@@ -45,6 +45,6 @@ final class Fixtures {
       new BenchResults.Settings(List.of("http1-keepalive"), List.of("direct", "keelson", "nginx", "haproxy"), 3, 3,
         1, 16, true, "-Xmx256m", List.of()),
       machine, "proxy on core 0; load generator and upstream on core 1 (taskset)",
-      Map.of("nginx", "nginx version: nginx/1.22.1"), runs, List.of(s), List.of());
+      Map.of("nginx", "nginx version: nginx/1.22.1"), runs, List.of(s), List.of(), List.of());
   }
 }

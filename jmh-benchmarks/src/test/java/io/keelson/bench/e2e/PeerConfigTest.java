@@ -93,6 +93,16 @@ class PeerConfigTest {
     assertThat(endpoint.getPortValue()).isEqualTo(18080);
   }
 
+  @Test
+  void keelsonVersionNamesTheCommitOfTheCheckout(@TempDir Path dir) {
+    Path repo = Path.of(System.getProperty("keelson.home", "..")).toAbsolutePath();
+    assumeTrue(Files.isDirectory(repo.resolve(".git")) || Files.isRegularFile(repo.resolve(".git")),
+        "not running from a git checkout");
+
+    assertThat(KeelsonPeer.gitRevision(repo)).matches("commit [0-9a-f]{7,40}(\\+dirty)?");
+    assertThat(KeelsonPeer.gitRevision(dir)).isEqualTo("(not a git checkout)");
+  }
+
   private static void assertValid(Path dir, List<String> command) throws Exception {
     Path log = dir.resolve("check.log");
     Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -64,17 +64,35 @@ class SummaryTest {
 
     assertThat(md).contains("Command: `bin/keelson bench --quick`");
     assertThat(md).contains("2 CPUs, Test CPU");
-    assertThat(md).contains("| keelson | 100,000 | 190 µs | 800 µs | 1.60 ms | 40 MiB | 95% | 2/3 |");
-    assertThat(md).contains("| direct | 200,000 | 100 µs | 310 µs | 620 µs | n/a | n/a | 3/3 |");
-    assertThat(md).contains("| haproxy | failed | | | | | | not started |");
+    assertThat(md).contains("| keelson | 100,000 | 10% | 190 µs | 800 µs | 1.60 ms | 40 MiB | 95% | 2/3 |");
+    assertThat(md).contains("| direct | 200,000 | 5% | 100 µs | 310 µs | 620 µs | n/a | n/a | 3/3 |");
+    assertThat(md).contains("| haproxy | failed | | | | | | | not started |");
+    assertThat(md).doesNotContain("Busy machine");
     assertThat(md).contains("load average (1/5/15 min) at start 0.50 0.40 0.30, at end 1.50 0.60 0.35");
     assertThat(md).contains("| requests/s keelson/nginx | 1.43 |");
     assertThat(md).contains("| requests/s keelson/haproxy | n/a |");
     assertThat(md).contains("- haproxy failed: haproxy exited with code 1");
-    assertThat(md).contains("| nginx | 0.05 s | 7 MiB | 40 MiB |");
+    assertThat(md).contains("| nginx | 0.05 s | 2 s | 7 MiB | 40 MiB |");
     assertThat(md).contains("- keelson partial: 1 run(s) failed");
     assertThat(md).contains("![requests-per-second.png](requests-per-second.png)");
     assertThat(md).contains("Load command (one run): `wrk -t1 -c16 http://127.0.0.1:1/`");
+  }
+
+  @Test
+  void aBusyMachineIsCalledOutAboveTheTables() {
+    BenchResults r = Fixtures.results();
+    MachineInfo busy = new MachineInfo(2, "Test CPU", "6.1.0", "Debian", "JDK 25", List.of(), "3.50 2.00 1.00 3/100 1",
+        "4.00 2.00 1.00 3/100 1");
+    BenchResults noisy = new BenchResults(r.command(), r.started(), r.finished(), r.settings(), busy, r.pinning(),
+        r.peerVersions(), r.runs(), r.summaries(), r.problems(), List.of());
+
+    assertThat(SummaryMarkdown.render(noisy, List.of())).contains("> Busy machine: the load average was 3.50 on 2 CPUs");
+  }
+
+  @Test
+  void spreadIsHalfTheRangeOverTheMedian() {
+    assertThat(Stats.spreadPercent(List.of(90.0, 100.0, 110.0))).isEqualTo(10.0);
+    assertThat(Stats.spreadPercent(List.of(100.0))).isNaN();
   }
 
   @Test

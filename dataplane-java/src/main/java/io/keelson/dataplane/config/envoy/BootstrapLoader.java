@@ -64,19 +64,50 @@ public final class BootstrapLoader {
 
   /** As {@link #fromYaml}, with the admin address. */
   public static StaticBootstrap parseBootstrap(String text, String sourceName) throws ConfigException {
+    return parseAll(text, sourceName).staticBootstrap();
+  }
+
+  private record Parsed(StaticBootstrap staticBootstrap, AdsSource ads) {}
+
+  private static Parsed parseAll(String text, String sourceName) throws ConfigException {
     Problems problems = new Problems(sourceName);
-    Bootstrap bootstrap = parse(text, problems);
+    io.envoyproxy.envoy.config.cluster.v3.Cluster[] adsCluster = new io.envoyproxy.envoy.config.cluster.v3.Cluster[1];
+    Bootstrap bootstrap = parse(text, problems, adsCluster);
+    AdsSource ads = bootstrap.hasDynamicResources() ? AdsBootstrap.adsSource(bootstrap, adsCluster[0], problems) : null;
+    if (bootstrap.hasNode() && ads == null) {
+      problems.warn("node", "ignored: node identity is only sent to an xDS server (dynamic_resources)");
+    }
     SupportedFields.check(bootstrap, problems);
     SnapshotTranslator translator = new SnapshotTranslator(problems);
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
     List<ListenerConfig> listeners = translator.listeners(resources);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
-    Map<String, ClusterConfig> clusters = translator.clusters(resources, clusterPaths);
+    Map<String, ClusterConfig> clusters = new ClusterTranslator(problems).clusters(resources, clusterPaths);
     translator.checkReferences(clusters, clusterPaths);
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();
-    return new StaticBootstrap(
-        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings()), admin);
+    return new Parsed(new StaticBootstrap(
+        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings()), admin), ads);
+  }
+
+  /**
+   * The bootstrap's xDS source ({@code dynamic_resources.ads_config} and the static cluster it names),
+   * or null when the file has no dynamic_resources. The whole file is checked as {@link #parseBootstrap} does.
+   */
+  public static AdsSource loadAdsSource(Path file) throws ConfigException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot read the config file: " + e, e);
+    }
+    Path name = file.getFileName();
+    return parseAdsSource(text, name == null ? file.toString() : name.toString());
+  }
+
+  /** As {@link #loadAdsSource}, from bootstrap text; {@code sourceName} prefixes every message. */
+  public static AdsSource parseAdsSource(String text, String sourceName) throws ConfigException {
+    return parseAll(text, sourceName).ads();
   }
 
   /** Envoy's JSON form of the bootstrap, typed_config expanded, for the admin {@code /config_dump}. */
@@ -89,7 +120,9 @@ public final class BootstrapLoader {
     }
   }
 
-  static Bootstrap parse(String text, Problems problems) throws ConfigException {
+  /** @param adsCluster when non-null, receives the cluster ads_config names (removed from static_resources) */
+  static Bootstrap parse(String text, Problems problems, io.envoyproxy.envoy.config.cluster.v3.Cluster[] adsCluster)
+      throws ConfigException {
     String sourceName = problems.source();
     boolean json = text.stripLeading().startsWith("{");
     JsonNode tree;
@@ -105,6 +138,11 @@ public final class BootstrapLoader {
     }
     if (!tree.isObject()) {
       throw new ConfigException(sourceName + ": expected an Envoy v3 bootstrap (a mapping at the top level)");
+    }
+    // The ADS cluster carries gRPC's HTTP/2 options; it is a connection to the control plane, not a proxy cluster.
+    io.envoyproxy.envoy.config.cluster.v3.Cluster ads = AdsBootstrap.removeAdsCluster((ObjectNode) tree, problems);
+    if (adsCluster != null) {
+      adsCluster[0] = ads;
     }
     JsonConfigScan.scan((ObjectNode) tree, Bootstrap.getDescriptor(), problems);
     Bootstrap.Builder builder = Bootstrap.newBuilder();

@@ -2,30 +2,22 @@ package io.keelson.dataplane.config.envoy;
 
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
-import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
-import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteConfig;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
-import io.keelson.dataplane.route.HeaderMatch;
-import io.keelson.dataplane.route.PathMatch;
-import io.keelson.dataplane.route.QueryMatch;
 import io.keelson.dataplane.route.RequestMatcher;
-import io.keelson.dataplane.route.ValueMatch;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Translates an inline Envoy RouteConfiguration into a {@link RouteConfig}, recording every cluster
@@ -39,10 +31,12 @@ final class RouteTranslator {
   record ClusterReference(String cluster, String path, String routeName) {}
 
   private final Problems problems;
+  private final MatchTranslator matches;
   private final List<ClusterReference> references = new ArrayList<>();
 
   RouteTranslator(Problems problems) {
     this.problems = problems;
+    this.matches = new MatchTranslator(problems);
   }
 
   List<ClusterReference> references() {
@@ -103,7 +97,7 @@ final class RouteTranslator {
   }
 
   private RouteEntry route(Route route, String path) {
-    RequestMatcher match = match(route.getMatch(), path + ".match", route.hasMatch());
+    RequestMatcher match = matches.translate(route.getMatch(), path + ".match", route.hasMatch());
     String name = route.getName().isEmpty() ? path : route.getName();
     RouteAction action =
         switch (route.getActionCase()) {
@@ -124,134 +118,6 @@ final class RouteTranslator {
       return null;
     }
     return new RouteEntry(route.getName(), match, action, request, response);
-  }
-
-  private RequestMatcher match(io.envoyproxy.envoy.config.route.v3.RouteMatch m, String path, boolean present) {
-    if (!present) {
-      problems.error(path, "a match is required");
-      return null;
-    }
-    boolean caseSensitive = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
-    PathMatch pathMatch =
-        switch (m.getPathSpecifierCase()) {
-          case PREFIX -> PathMatch.prefix(m.getPrefix(), caseSensitive);
-          case PATH -> PathMatch.exact(m.getPath(), caseSensitive);
-          case PATH_SEPARATED_PREFIX -> {
-            String prefix = m.getPathSeparatedPrefix();
-            if (!prefix.startsWith("/") || prefix.endsWith("/") || prefix.contains("?") || prefix.contains("#")) {
-              problems.error(path + ".path_separated_prefix", "'" + prefix
-                  + "' is not valid; expected a path that starts with '/', does not end with '/' and has no '?' or '#'");
-              yield null;
-            }
-            yield PathMatch.separatedPrefix(prefix, caseSensitive);
-          }
-          case SAFE_REGEX -> {
-            Pattern p = Re2Regex.compile(m.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
-            yield p == null ? null : PathMatch.regex(p);
-          }
-          case PATHSPECIFIER_NOT_SET -> {
-            problems.error(path, "a path match is required; expected one of prefix, path, safe_regex, path_separated_prefix");
-            yield null;
-          }
-          default -> null; // unsupported kind: reported by SupportedFields
-        };
-    List<HeaderMatch> headers = new ArrayList<>();
-    for (int i = 0; i < m.getHeadersCount(); i++) {
-      HeaderMatch h = header(m.getHeaders(i), path + ".headers[" + i + "]");
-      if (h != null) {
-        headers.add(h);
-      }
-    }
-    List<QueryMatch> queries = new ArrayList<>();
-    for (int i = 0; i < m.getQueryParametersCount(); i++) {
-      QueryMatch q = query(m.getQueryParameters(i), path + ".query_parameters[" + i + "]");
-      if (q != null) {
-        queries.add(q);
-      }
-    }
-    if (pathMatch == null || headers.size() != m.getHeadersCount() || queries.size() != m.getQueryParametersCount()) {
-      return null;
-    }
-    return new RequestMatcher(pathMatch, headers, queries);
-  }
-
-  private HeaderMatch header(HeaderMatcher h, String path) {
-    String name = h.getName();
-    if (name.isEmpty()) {
-      problems.error(path + ".name", "a header name is required");
-      return null;
-    }
-    if (!HeaderMatch.isSupportedName(name)) {
-      problems.error(path + ".name", "pseudo-header '" + name
-          + "' is not supported; expected a header name or one of :method, :authority, :path");
-      return null;
-    }
-    boolean invert = h.getInvertMatch();
-    boolean missingAsEmpty = h.getTreatMissingHeaderAsEmpty();
-    switch (h.getHeaderMatchSpecifierCase()) {
-      case PRESENT_MATCH -> {
-        return HeaderMatch.presence(name, h.getPresentMatch(), invert);
-      }
-      // Envoy: no specifier means "the header is present".
-      case HEADERMATCHSPECIFIER_NOT_SET -> {
-        return HeaderMatch.presence(name, true, invert);
-      }
-      default -> {}
-    }
-    ValueMatch value =
-        switch (h.getHeaderMatchSpecifierCase()) {
-          case EXACT_MATCH -> ValueMatch.exact(h.getExactMatch(), false);
-          case PREFIX_MATCH -> ValueMatch.prefix(h.getPrefixMatch(), false);
-          case SUFFIX_MATCH -> ValueMatch.suffix(h.getSuffixMatch(), false);
-          case CONTAINS_MATCH -> ValueMatch.contains(h.getContainsMatch(), false);
-          case SAFE_REGEX_MATCH -> {
-            Pattern p = Re2Regex.compile(h.getSafeRegexMatch().getRegex(), path + ".safe_regex_match.regex", problems);
-            yield p == null ? null : ValueMatch.regex(p);
-          }
-          case STRING_MATCH -> string(h.getStringMatch(), path + ".string_match");
-          default -> null; // range_match: reported by SupportedFields
-        };
-    return value == null ? null : HeaderMatch.value(name, value, invert, missingAsEmpty);
-  }
-
-  private QueryMatch query(QueryParameterMatcher q, String path) {
-    if (q.getName().isEmpty()) {
-      problems.error(path + ".name", "a query parameter name is required");
-      return null;
-    }
-    return switch (q.getQueryParameterMatchSpecifierCase()) {
-      case STRING_MATCH -> {
-        ValueMatch v = string(q.getStringMatch(), path + ".string_match");
-        yield v == null ? null : QueryMatch.value(q.getName(), v);
-      }
-      case PRESENT_MATCH -> {
-        if (!q.getPresentMatch()) {
-          problems.error(path + ".present_match", "false is not supported; expected true (Envoy requires true)");
-          yield null;
-        }
-        yield QueryMatch.present(q.getName());
-      }
-      default -> QueryMatch.present(q.getName());
-    };
-  }
-
-  private ValueMatch string(StringMatcher s, String path) {
-    boolean ignoreCase = s.getIgnoreCase();
-    return switch (s.getMatchPatternCase()) {
-      case EXACT -> ValueMatch.exact(s.getExact(), ignoreCase);
-      case PREFIX -> ValueMatch.prefix(s.getPrefix(), ignoreCase);
-      case SUFFIX -> ValueMatch.suffix(s.getSuffix(), ignoreCase);
-      case CONTAINS -> ValueMatch.contains(s.getContains(), ignoreCase);
-      case SAFE_REGEX -> {
-        Pattern p = Re2Regex.compile(s.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
-        yield p == null ? null : ValueMatch.regex(p);
-      }
-      case MATCHPATTERN_NOT_SET -> {
-        problems.error(path, "a match pattern is required; expected one of exact, prefix, suffix, contains, safe_regex");
-        yield null;
-      }
-      default -> null; // custom: reported by SupportedFields
-    };
   }
 
   private RouteAction.Forward forward(

@@ -3,11 +3,7 @@ package io.keelson.dataplane.config.envoy;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -16,16 +12,13 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.dataplane.config.AdminConfig;
 import io.keelson.dataplane.config.ClusterConfig;
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.HttpLimits;
-import io.keelson.dataplane.config.LbPolicy;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteConfig;
 import io.keelson.dataplane.config.TcpProxyConfig;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,11 +26,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Translates a parsed Envoy Bootstrap's static_resources into Keelson's config model, reporting
- * every value Keelson cannot run and every dangling reference. Used by one thread.
+ * Translates static_resources.listeners (an HTTP connection manager or a TCP proxy each), checks
+ * that every cluster a route or TCP proxy names exists and can be balanced there, and reads the admin
+ * address. Used by one thread.
  */
 final class SnapshotTranslator {
-  static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
   /** Envoy's default downstream idle timeout for HTTP connections. */
   static final Duration DEFAULT_HTTP_IDLE_TIMEOUT = Duration.ofHours(1);
 
@@ -46,22 +39,39 @@ final class SnapshotTranslator {
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
 
+  /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
+  private final Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes;
+
   SnapshotTranslator(Problems problems) {
+    this(problems, null);
+  }
+
+  SnapshotTranslator(Problems problems, Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes) {
     this.problems = problems;
     this.routes = new RouteTranslator(problems);
+    this.rdsRoutes = rdsRoutes;
   }
 
   List<ListenerConfig> listeners(Bootstrap.StaticResources resources) {
-    List<ListenerConfig> listeners = new ArrayList<>();
-    Map<String, Integer> names = new LinkedHashMap<>();
+    List<String> paths = new ArrayList<>();
     for (int i = 0; i < resources.getListenersCount(); i++) {
-      Listener l = resources.getListeners(i);
-      String path = "static_resources.listeners[" + i + "]";
+      paths.add("static_resources.listeners[" + i + "]");
+    }
+    return listeners(resources.getListenersList(), paths);
+  }
+
+  /** Translates listeners, each reported under its own path (a bootstrap index or an xDS resource name). */
+  List<ListenerConfig> listeners(List<Listener> sources, List<String> paths) {
+    List<ListenerConfig> listeners = new ArrayList<>();
+    Map<String, String> names = new LinkedHashMap<>();
+    for (int i = 0; i < sources.size(); i++) {
+      Listener l = sources.get(i);
+      String path = paths.get(i);
       String name = l.getName().isEmpty() ? "listener_" + i : l.getName();
-      Integer previous = names.putIfAbsent(name, i);
+      String previous = names.putIfAbsent(name, path);
       if (previous != null) {
-        problems.error(path + ".name", "listener name '" + name + "' is already used by static_resources.listeners["
-            + previous + "]; expected unique names");
+        problems.error(path + ".name", "listener name '" + name + "' is already used by " + previous
+            + "; expected unique names");
       }
       ListenerConfig listener = listener(l, name, path);
       if (listener != null) {
@@ -72,7 +82,7 @@ final class SnapshotTranslator {
   }
 
   private ListenerConfig listener(Listener l, String name, String path) {
-    SocketAddress address = socketAddress(l.hasAddress(), l.getAddress(), path + ".address");
+    SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address");
     if (l.getFilterChainsCount() != 1) {
       problems.error(path + ".filter_chains", "listener '" + name + "' has " + l.getFilterChainsCount()
           + " filter chains; expected exactly one");
@@ -119,29 +129,6 @@ final class SnapshotTranslator {
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(), http, tcp);
   }
 
-  private SocketAddress socketAddress(boolean present, Address address, String path) {
-    if (!present || !address.hasSocketAddress()) {
-      problems.error(path, "a socket_address is required");
-      return null;
-    }
-    SocketAddress sa = address.getSocketAddress();
-    String at = path + ".socket_address";
-    boolean ok = true;
-    if (sa.getAddress().isEmpty()) {
-      problems.error(at + ".address", "an address is required");
-      ok = false;
-    }
-    if (sa.getPortValue() > 65535) {
-      problems.error(at + ".port_value", Integer.toUnsignedString(sa.getPortValue()) + " is out of range; expected 0-65535");
-      ok = false;
-    }
-    if (sa.getProtocol() != SocketAddress.Protocol.TCP) {
-      problems.error(at + ".protocol", sa.getProtocol() + " is not supported; expected TCP");
-      ok = false;
-    }
-    return ok ? sa : null;
-  }
-
   private HttpConnectionManagerConfig httpConnectionManager(HttpConnectionManager hcm, String path) {
     boolean ok = true;
     if (hcm.getStatPrefix().isEmpty()) {
@@ -156,11 +143,24 @@ final class SnapshotTranslator {
       }
     }
     ok &= httpFilters(hcm.getHttpFiltersList(), path + ".http_filters");
-    if (!hcm.hasRouteConfig()) {
-      problems.error(path + ".route_config", "an inline route_config is required; expected route_config (rds is not supported yet)");
+    RouteConfig routeConfig;
+    if (hcm.hasRds() && rdsRoutes != null) {
+      String name = hcm.getRds().getRouteConfigName();
+      var delivered = rdsRoutes.get(name);
+      if (name.isEmpty() || delivered == null) {
+        problems.error(path + ".rds.route_config_name", "route configuration '" + name
+            + "' has not been delivered by RDS; expected one of " + rdsRoutes.keySet());
+        return null;
+      }
+      // A route_config delivered by RDS is the same message as an inline one; report it under its own name.
+      routeConfig = routes.translate(delivered, "RouteConfiguration[" + name + "]");
+    } else if (!hcm.hasRouteConfig()) {
+      problems.error(path + ".route_config", "an inline route_config is required; expected route_config"
+          + (rdsRoutes == null ? " (rds needs an xDS source: dynamic_resources.ads_config)" : " or rds"));
       return null;
+    } else {
+      routeConfig = routes.translate(hcm.getRouteConfig(), path + ".route_config");
     }
-    RouteConfig routeConfig = routes.translate(hcm.getRouteConfig(), path + ".route_config");
     int maxHeaderBytes = HttpLimits.DEFAULT.maxHeaderBytes();
     if (hcm.hasMaxRequestHeadersKb()) {
       int kb = hcm.getMaxRequestHeadersKb().getValue();
@@ -261,127 +261,6 @@ final class SnapshotTranslator {
     return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle);
   }
 
-  Map<String, ClusterConfig> clusters(Bootstrap.StaticResources resources, Map<String, String> pathsByName) {
-    Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
-    for (int i = 0; i < resources.getClustersCount(); i++) {
-      Cluster c = resources.getClusters(i);
-      String path = "static_resources.clusters[" + i + "]";
-      if (c.getName().isEmpty()) {
-        problems.error(path + ".name", "a cluster name is required");
-        continue;
-      }
-      if (pathsByName.containsKey(c.getName())) {
-        problems.error(path + ".name", "cluster name '" + c.getName() + "' is already used by "
-            + pathsByName.get(c.getName()) + "; expected unique names");
-        continue;
-      }
-      pathsByName.put(c.getName(), path);
-      ClusterConfig cluster = cluster(c, path);
-      if (cluster != null) {
-        clusters.put(c.getName(), cluster);
-      }
-    }
-    return clusters;
-  }
-
-  private ClusterConfig cluster(Cluster c, String path) {
-    boolean ok = true;
-    switch (c.getClusterDiscoveryTypeCase()) {
-      case TYPE -> {
-        switch (c.getType()) {
-          case STATIC, STRICT_DNS, LOGICAL_DNS -> {}
-          default -> {
-            problems.error(path + ".type", c.getType() + " is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
-            ok = false;
-          }
-        }
-      }
-      case CLUSTERDISCOVERYTYPE_NOT_SET -> {}
-      default -> ok = false; // cluster_type: reported by SupportedFields
-    }
-    LbPolicy policy =
-        switch (c.getLbPolicy()) {
-          case ROUND_ROBIN -> LbPolicy.ROUND_ROBIN;
-          case LEAST_REQUEST -> LbPolicy.LEAST_REQUEST;
-          case RANDOM -> LbPolicy.RANDOM;
-          case MAGLEV -> LbPolicy.MAGLEV;
-          case RING_HASH -> LbPolicy.RING_HASH;
-          default -> {
-            problems.error(path + ".lb_policy", c.getLbPolicy()
-                + " is not supported; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH");
-            yield null;
-          }
-        };
-    for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
-      String at = path + ".typed_extension_protocol_options[\"" + e.getKey() + "\"]";
-      String type = SupportedTypes.typeName(e.getValue().getTypeUrl());
-      if (!type.equals(SupportedTypes.UPSTREAM_HTTP_OPTIONS) || !e.getKey().equals(SupportedTypes.UPSTREAM_HTTP_OPTIONS)) {
-        problems.error(at, "protocol options " + type + " are not supported; expected key and type "
-            + SupportedTypes.UPSTREAM_HTTP_OPTIONS);
-        ok = false;
-      }
-    }
-    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC;
-    List<EndpointConfig> endpoints = new ArrayList<>();
-    List<LocalityLbEndpoints> localities = c.getLoadAssignment().getEndpointsList();
-    for (int i = 0; i < localities.size(); i++) {
-      List<LbEndpoint> lbEndpoints = localities.get(i).getLbEndpointsList();
-      for (int j = 0; j < lbEndpoints.size(); j++) {
-        LbEndpoint e = lbEndpoints.get(j);
-        String at = path + ".load_assignment.endpoints[" + i + "].lb_endpoints[" + j + "]";
-        SocketAddress sa = socketAddress(e.getEndpoint().hasAddress(), e.getEndpoint().getAddress(), at + ".endpoint.address");
-        if (sa == null) {
-          ok = false;
-          continue;
-        }
-        if (isStatic && !isIpLiteral(sa.getAddress())) {
-          problems.error(at + ".endpoint.address.socket_address.address", "'" + sa.getAddress()
-              + "' is not an IP address; a STATIC cluster needs IP addresses (use STRICT_DNS or LOGICAL_DNS for host names)");
-          ok = false;
-          continue;
-        }
-        if (sa.getPortValue() == 0) {
-          problems.error(at + ".endpoint.address.socket_address.port_value", "0 is out of range; expected 1-65535");
-          ok = false;
-          continue;
-        }
-        int weight = 1;
-        if (e.hasLoadBalancingWeight()) {
-          weight = e.getLoadBalancingWeight().getValue();
-          if (weight < 1) {
-            problems.error(at + ".load_balancing_weight", Integer.toUnsignedString(weight)
-                + " is out of range; expected 1-" + Integer.MAX_VALUE);
-            ok = false;
-            continue;
-          }
-        }
-        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight));
-      }
-    }
-    if (c.getType() == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
-      problems.error(path + ".load_assignment", "a LOGICAL_DNS cluster has exactly one endpoint; found " + endpoints.size());
-      ok = false;
-    }
-    Duration connectTimeout = c.hasConnectTimeout() ? RouteTranslator.duration(c.getConnectTimeout()) : DEFAULT_CONNECT_TIMEOUT;
-    if (connectTimeout.isNegative() || connectTimeout.isZero()) {
-      problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
-      ok = false;
-    }
-    if (!ok || policy == null) {
-      return null;
-    }
-    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
-  }
-
-  private static boolean isIpLiteral(String address) {
-    try {
-      InetAddress.ofLiteral(address);
-      return true;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
-  }
-
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */
   void checkReferences(Map<String, ClusterConfig> clusters, Map<String, String> clusterPaths) {
     java.util.Set<String> reported = new java.util.HashSet<>();
@@ -410,7 +289,7 @@ final class SnapshotTranslator {
     if (!bootstrap.hasAdmin() || !bootstrap.getAdmin().hasAddress()) {
       return null;
     }
-    SocketAddress sa = socketAddress(true, bootstrap.getAdmin().getAddress(), "admin.address");
+    SocketAddress sa = Addresses.socketAddress(problems, true, bootstrap.getAdmin().getAddress(), "admin.address");
     return sa == null ? null : new AdminConfig(sa.getAddress(), sa.getPortValue());
   }
 }

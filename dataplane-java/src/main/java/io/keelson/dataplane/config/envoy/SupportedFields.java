@@ -56,13 +56,13 @@ final class SupportedFields {
   private static final String SAFE = "ignored: Keelson does not use it, and ignoring it does not change how traffic is routed";
 
   /** What Keelson does with the fields of one message type. */
-  private record Rules(Set<String> supported, Map<String, String> ignored, Map<String, String> rejected) {}
+  private record Rules(
+      Set<String> supported, Map<String, String> ignored, Map<String, String> rejected, Set<String> dynamicOnly) {}
 
   private static final Map<String, Rules> RULES = new HashMap<>();
 
   static {
-    rules(Bootstrap.getDescriptor(), "static_resources", "admin")
-        .ignore("node", "ignored: node identity is only sent to an xDS server")
+    rules(Bootstrap.getDescriptor(), "static_resources", "admin", "node", "dynamic_resources")
         .ignore("layered_runtime", "ignored: Keelson has no runtime overrides")
         .ignore("stats_sinks", "ignored: Keelson exposes stats on the admin listener (/stats/prometheus)")
         .ignore("stats_config", SAFE)
@@ -74,6 +74,22 @@ final class SupportedFields {
         .ignore("header_prefix", SAFE)
         .ignore("stats_server_version_override", SAFE);
     rules(Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
+    rules(io.envoyproxy.envoy.config.core.v3.Node.getDescriptor(), "id", "cluster", "metadata")
+        .ignore("locality", "ignored: locality is sent to the xDS server only as part of the metadata")
+        .ignore("user_agent_name", SAFE)
+        .ignore("user_agent_version", SAFE);
+    rules(Bootstrap.DynamicResources.getDescriptor(), "ads_config", "lds_config", "cds_config");
+    rules(io.envoyproxy.envoy.config.core.v3.ApiConfigSource.getDescriptor(),
+            "api_type", "transport_api_version", "grpc_services")
+        .ignore("set_node_on_first_message_only", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc").ignore("timeout", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name");
+    rules(io.envoyproxy.envoy.config.core.v3.ConfigSource.getDescriptor(), "ads", "resource_api_version")
+        .ignore("initial_fetch_timeout", "ignored: Keelson waits for every resource before publishing a snapshot");
+    rules(io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource.getDescriptor());
+    rules(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds.getDescriptor(),
+        "config_source", "route_config_name");
+    rules(Cluster.EdsClusterConfig.getDescriptor(), "eds_config", "service_name");
     rules(Admin.getDescriptor(), "address")
         .ignore("access_log", "ignored: the admin listener does not write an access log")
         .ignore("access_log_path", "ignored: the admin listener does not write an access log")
@@ -106,7 +122,7 @@ final class SupportedFields {
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
-        .reject("rds", "RDS is not supported yet; use an inline route_config");
+        .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpFilter.getDescriptor(), "name", "typed_config");
     rules(Router.getDescriptor())
         .ignore("dynamic_stats", SAFE)
@@ -167,7 +183,7 @@ final class SupportedFields {
         .ignore("ring_hash_lb_config", SAFE)
         .reject("transport_socket", "TLS to upstreams is not supported yet")
         .reject("health_checks", "active health checking is not supported yet")
-        .reject("eds_cluster_config", "EDS is not supported yet");
+        .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
     rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
         .ignore("locality", SAFE)
@@ -190,6 +206,7 @@ final class SupportedFields {
     private final Set<String> supported;
     private final Map<String, String> ignored = new LinkedHashMap<>();
     private final Map<String, String> rejected = new LinkedHashMap<>();
+    private final Set<String> dynamicOnly = new LinkedHashSet<>();
 
     RulesBuilder(Descriptor type, String... supported) {
       this.supported = new LinkedHashSet<>(List.of(supported));
@@ -198,11 +215,18 @@ final class SupportedFields {
           throw new IllegalStateException(type.getFullName() + " has no field " + f);
         }
       }
-      RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected));
+      RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected, dynamicOnly));
     }
 
     RulesBuilder ignore(String field, String why) {
       ignored.put(field, why);
+      return this;
+    }
+
+    /** A field supported only in resources delivered by xDS; in a static bootstrap it is rejected with {@code why}. */
+    RulesBuilder dynamic(String field, String why) {
+      dynamicOnly.add(field);
+      rejected.put(field, why);
       return this;
     }
 
@@ -221,7 +245,12 @@ final class SupportedFields {
 
   /** Checks every set field of {@code root} and below, reporting into {@code problems}. */
   static void check(Message root, Problems problems) {
-    walk(root, "", problems);
+    walk(root, "", problems, false);
+  }
+
+  /** Checks one resource delivered by xDS (where rds and EDS are allowed), reporting under {@code path}. */
+  static void checkDynamic(Message resource, String path, Problems problems) {
+    walk(resource, path, problems, true);
   }
 
   /** True when Keelson has rules for this message type (false for leaves such as Duration). */
@@ -250,7 +279,7 @@ final class SupportedFields {
             : "; supported fields of " + type.getName() + ": " + String.join(", ", rules.supported()));
   }
 
-  private static void walk(Message message, String path, Problems problems) {
+  private static void walk(Message message, String path, Problems problems, boolean dynamic) {
     Descriptor type = message.getDescriptorForType();
     Rules rules = RULES.get(type.getFullName());
     if (rules == null) {
@@ -265,7 +294,7 @@ final class SupportedFields {
         problems.warn(fieldPath, why);
         continue;
       }
-      if (!rules.supported().contains(name)) {
+      if (!rules.supported().contains(name) && !(dynamic && rules.dynamicOnly().contains(name))) {
         problems.error(fieldPath, unsupported(type, name));
         continue;
       }
@@ -278,20 +307,20 @@ final class SupportedFields {
           Descriptor entryType = m.getDescriptorForType();
           Object key = m.getField(entryType.findFieldByName("key"));
           Message value = (Message) m.getField(entryType.findFieldByName("value"));
-          walkValue(value, fieldPath + "[\"" + key + "\"]", problems);
+          walkValue(value, fieldPath + "[\"" + key + "\"]", problems, dynamic);
         }
       } else if (field.isRepeated()) {
         List<?> list = (List<?>) e.getValue();
         for (int i = 0; i < list.size(); i++) {
-          walkValue((Message) list.get(i), fieldPath + "[" + i + "]", problems);
+          walkValue((Message) list.get(i), fieldPath + "[" + i + "]", problems, dynamic);
         }
       } else {
-        walkValue((Message) e.getValue(), fieldPath, problems);
+        walkValue((Message) e.getValue(), fieldPath, problems, dynamic);
       }
     }
   }
 
-  private static void walkValue(Message value, String path, Problems problems) {
+  private static void walkValue(Message value, String path, Problems problems, boolean dynamic) {
     if (value instanceof Any any) {
       try {
         Descriptor type = SupportedTypes.REGISTRY.find(SupportedTypes.typeName(any.getTypeUrl()));
@@ -299,12 +328,12 @@ final class SupportedFields {
           problems.error(path, "type " + any.getTypeUrl() + " is not supported; expected one of " + SupportedTypes.NAMES);
           return;
         }
-        walk(DynamicMessage.parseFrom(type, any.getValue()), path, problems);
+        walk(DynamicMessage.parseFrom(type, any.getValue()), path, problems, dynamic);
       } catch (InvalidProtocolBufferException e) {
         problems.error(path, "cannot read " + any.getTypeUrl() + ": " + e.getMessage());
       }
       return;
     }
-    walk(value, path, problems);
+    walk(value, path, problems, dynamic);
   }
 }

@@ -47,7 +47,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
   private final Http1Headers trailers = new Http1Headers(4);
   final Http1FieldParser fields = new Http1FieldParser();
 
-  private ByteBuf cumulation;
+  private final Http1Cumulation cumulation = new Http1Cumulation();
   private State state = State.HEAD;
   private boolean paused;
   private boolean inProcess;
@@ -103,7 +103,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
       in.release();
       return;
     }
-    append(in);
+    cumulation.append(in);
     if (paused) {
       checkBufferedBound();
       return;
@@ -152,7 +152,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
   /** Releases the buffers; the parser is dead afterwards (no callback). Idempotent. */
   public final void close() {
     state = State.DEAD;
-    releaseCumulation();
+    cumulation.release();
   }
 
   public final boolean isPaused() {
@@ -171,7 +171,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
 
   /** Bytes received but not yet delivered nor parsed (pipelined input, input while paused). */
   public final int bufferedBytes() {
-    return cumulation == null ? 0 : cumulation.readableBytes();
+    return cumulation.readableBytes();
   }
 
   // ---- the state machine ---------------------------------------------------------------------
@@ -194,9 +194,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
       inProcess = false;
     }
     if (state != State.DEAD) {
-      if (cumulation != null && !cumulation.isReadable()) {
-        releaseCumulation();
-      }
+      cumulation.releaseIfEmpty();
       if (paused) {
         checkBufferedBound();
       }
@@ -205,7 +203,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
 
   /** One unit of work; false when more input is needed. */
   private boolean step() throws Http1ParseException {
-    ByteBuf buf = cumulation;
+    ByteBuf buf = cumulation.buf();
     switch (state) {
       case HEAD:
         return buf != null && buf.isReadable() && stepLines(buf, HEAD_COPY_STEP);
@@ -459,7 +457,7 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
   }
 
   private boolean hasBuffered() {
-    return cumulation != null && cumulation.isReadable();
+    return cumulation.isReadable();
   }
 
   private void resetLines() {
@@ -471,49 +469,14 @@ public abstract sealed class Http1MessageParser<H> permits Http1RequestParser, H
 
   private void fail(Http1ParseException e) {
     state = State.DEAD;
-    releaseCumulation();
+    cumulation.release();
     resetLines();
     listener.onError(e);
   }
 
   private void checkBufferedBound() {
-    if (cumulation != null && cumulation.readableBytes() > maxBufferedBytes) {
+    if (cumulation.readableBytes() > maxBufferedBytes) {
       fail(Http1ParseException.badRequest("more than " + maxBufferedBytes + " bytes received while paused"));
-    }
-  }
-
-  private void append(ByteBuf in) {
-    if (cumulation == null) {
-      cumulation = in;
-      return;
-    }
-    int inBytes = in.readableBytes();
-    if (inBytes == 0) {
-      in.release();
-      return;
-    }
-    ByteBuf cum = cumulation;
-    if (cum.refCnt() == 1 && !cum.isReadOnly() && cum.maxWritableBytes() >= inBytes && cum.writableBytes() >= inBytes) {
-      cum.writeBytes(in);
-      in.release();
-      return;
-    }
-    // Shared (slices handed to the listener) or full: copy both into a fresh buffer, with room to
-    // grow, so that many small reads while paused cost amortised O(1) per byte, not a full copy each.
-    int required = cum.readableBytes() + inBytes;
-    ByteBuf merged = in.alloc().buffer(in.alloc().calculateNewCapacity(required, Integer.MAX_VALUE));
-    merged.writeBytes(cum, cum.readerIndex(), cum.readableBytes());
-    merged.writeBytes(in, in.readerIndex(), inBytes);
-    cum.release();
-    in.release();
-    cumulation = merged;
-  }
-
-  private void releaseCumulation() {
-    if (cumulation != null) {
-      ByteBuf c = cumulation;
-      cumulation = null;
-      c.release();
     }
   }
 }

@@ -16,6 +16,9 @@ public final class RxBurst implements AutoCloseable {
   final MemorySegment mbufs;
   private final PacketBuffer[] packets;
   private int count;
+  /** Flyweights 0..wrapped-1 point at this burst's packets: wrapped on first use, since a poller
+   * that hands packets on with {@link #repoint} never needs its own. */
+  private int wrapped;
 
   public RxBurst(int capacity) {
     if (capacity <= 0 || capacity > 0xFFFF) {
@@ -43,6 +46,10 @@ public final class RxBurst implements AutoCloseable {
     if (i >= count) {
       throw new IndexOutOfBoundsException("packet " + i + " of a burst of " + count);
     }
+    while (wrapped <= i) {
+      wrap(packets[wrapped], mbufs.getAtIndex(JAVA_LONG, wrapped));
+      wrapped++;
+    }
     return packets[i];
   }
 
@@ -59,13 +66,13 @@ public final class RxBurst implements AutoCloseable {
     if (i >= count) {
       throw new IndexOutOfBoundsException("packet " + i + " of a burst of " + count);
     }
-    PacketBuffer p = packets[i];
-    target.wrap(MbufLayout.ALL, MbufLayout.dataAddress(p.nativeHandle()), p.length(), p.capacity(), p.nativeHandle());
+    wrap(target, mbufs.getAtIndex(JAVA_LONG, i));
     return target;
   }
 
   /** Returns every packet's mbuf to its pool and empties the burst (a burst nobody could take). */
   public void freeAll() {
+    wrapped = 0;
     if (count > 0) {
       try {
         int ignored = (int) ShimCalls.Burst.FREE_BULK.invokeExact(mbufs, count);
@@ -79,25 +86,22 @@ public final class RxBurst implements AutoCloseable {
   /** Forgets the packets without freeing them (after they were transmitted or freed). */
   public void clear() {
     count = 0;
+    wrapped = 0;
   }
 
-  /** Re-points the first {@code n} flyweights at the mbufs DPDK just wrote. */
+  /** DPDK just wrote {@code n} mbuf pointers; flyweights are pointed at them when first asked for. */
   void received(int n) {
-    for (int i = 0; i < n; i++) {
-      long mbuf = mbufs.getAtIndex(JAVA_LONG, i);
-      packets[i].wrap(
-          MbufLayout.ALL,
-          MbufLayout.dataAddress(mbuf),
-          MbufLayout.dataLength(mbuf),
-          MbufLayout.capacity(mbuf),
-          mbuf);
-    }
     count = n;
+    wrapped = 0;
   }
 
-  /** Writes every packet's (possibly rewritten) length back into its mbuf before TX. */
+  private static void wrap(PacketBuffer p, long mbuf) {
+    p.wrap(MbufLayout.ALL, MbufLayout.dataAddress(mbuf), MbufLayout.dataLength(mbuf), MbufLayout.capacity(mbuf), mbuf);
+  }
+
+  /** Writes the (possibly rewritten) length of every packet handed out back into its mbuf before TX. */
   void syncLengths() {
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < wrapped; i++) {
       PacketBuffer p = packets[i];
       MbufLayout.setLength(p.nativeHandle(), p.length());
     }

@@ -171,10 +171,10 @@ class BootstrapLoaderTest {
   @Test
   void warnsByNameAboutFieldsItSafelyIgnores() throws Exception {
     assertThat(frontProxy().snapshot().warnings()).containsExactly(
-        "front-proxy.yaml: node: ignored: node identity is only sent to an xDS server",
         "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides",
         "front-proxy.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log: "
-            + "ignored: access logs are not written yet");
+            + "ignored: access logs are not written yet",
+        "front-proxy.yaml: node: ignored: node identity is only sent to an xDS server (dynamic_resources)");
   }
 
   @Test

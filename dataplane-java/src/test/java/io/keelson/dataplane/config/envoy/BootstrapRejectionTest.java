@@ -252,9 +252,13 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsDynamicResources() {
-    assertThat(rejected("dynamic_resources: { ads_config: { api_type: GRPC } }\n" + BASE).getMessage()).startsWith(
-        "config.yaml: dynamic_resources: not supported by Keelson; supported fields of Bootstrap: static_resources, admin");
+  void rejectsIncompleteDynamicResourcesByField() {
+    assertThat(rejected("dynamic_resources: { ads_config: { api_type: REST } }\n" + BASE).problems()).containsExactly(
+        "config.yaml: dynamic_resources.ads_config.api_type: REST is not supported; expected GRPC or DELTA_GRPC",
+        "config.yaml: dynamic_resources.ads_config.transport_api_version: AUTO is not supported; expected V3",
+        "config.yaml: dynamic_resources.lds_config: expected { ads: {} } (Keelson takes listeners and clusters over ADS only)",
+        "config.yaml: dynamic_resources.cds_config: expected { ads: {} } (Keelson takes listeners and clusters over ADS only)",
+        "config.yaml: dynamic_resources.ads_config.grpc_services: expected exactly one grpc service: { envoy_grpc: { cluster_name: ... } }");
   }
 
   @Test

@@ -170,6 +170,7 @@ class Http1ResponseParserTest {
     Recorder<Http1Response> r = parser("GET");
     r.feed(wire);
     assertThat(r.events).as("events for %s", wire).containsExactly("error");
+    assertThat(r.error.status()).isEqualTo(400); // the proxy turns it into a 502
     r.assertAllReleased();
     return r.error;
   }

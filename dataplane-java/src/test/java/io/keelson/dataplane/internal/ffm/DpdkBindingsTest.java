@@ -5,14 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The shim through the FFM bindings on DPDK's virtual devices, in this JVM's one EAL. */
 class DpdkBindingsTest {
 
-  @BeforeAll
-  static void eal() {
+  @BeforeEach
+  void eal() {
     TestEal.assumeStarted();
     Dpdk.registerThread();
   }

@@ -16,10 +16,13 @@ public final class TestEal {
 
   private TestEal() {}
 
-  /** Skips the calling test (with the reason) unless DPDK is usable; starts the EAL once. */
+  /**
+   * Skips the calling test unless DPDK is usable, with the reason in the test report and on stderr;
+   * starts the EAL once. Call it per test (@BeforeEach), so every skipped test carries the reason.
+   */
   public static synchronized void assumeStarted() {
-    assumeTrue(Dpdk.isAvailable() || Dpdk.ealStarted(), () -> "DPDK unavailable: " + Dpdk.unavailabilityCause());
-    assumeTrue(failure == null, () -> "DPDK EAL did not start: " + failure);
+    skipUnless(Dpdk.isAvailable() || Dpdk.ealStarted(), "DPDK unavailable: " + Dpdk.unavailabilityCause());
+    skipUnless(failure == null, "DPDK EAL did not start: " + failure);
     if (!Dpdk.ealStarted()) {
       String prefix = "keelson-test-" + ProcessHandle.current().pid();
       // --no-shconf still leaves an empty runtime directory behind; remove ours when the JVM ends.
@@ -40,9 +43,17 @@ public final class TestEal {
             "--log-level", "lib.eal:error", "--log-level", "pmd:error"));
       } catch (RuntimeException e) {
         failure = e.getMessage();
-        assumeTrue(false, () -> "DPDK EAL did not start: " + failure);
+        skipUnless(false, "DPDK EAL did not start: " + failure);
       }
     }
+  }
+
+  /** assumeTrue that also prints the reason, since surefire's console does not show skip messages. */
+  public static void skipUnless(boolean condition, String reason) {
+    if (!condition) {
+      System.err.println("SKIPPED: " + reason);
+    }
+    assumeTrue(condition, reason);
   }
 
   /** A fresh virtual device's name with the driver prefix, e.g. "net_null17". */

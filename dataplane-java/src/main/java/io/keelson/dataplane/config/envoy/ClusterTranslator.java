@@ -1,0 +1,184 @@
+package io.keelson.dataplane.config.envoy;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.config.LbPolicy;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Translates static_resources.clusters, reporting every value Keelson cannot run. Used by one thread. */
+final class ClusterTranslator {
+  static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
+  private final Problems problems;
+
+  ClusterTranslator(Problems problems) {
+    this.problems = problems;
+  }
+
+  Map<String, ClusterConfig> clusters(Bootstrap.StaticResources resources, Map<String, String> pathsByName) {
+    List<String> paths = new ArrayList<>();
+    for (int i = 0; i < resources.getClustersCount(); i++) {
+      paths.add("static_resources.clusters[" + i + "]");
+    }
+    return clusters(resources.getClustersList(), paths, Map.of(), pathsByName);
+  }
+
+  /**
+   * Translates clusters, each reported under its own path. A cluster of type EDS takes its endpoints
+   * from {@code edsAssignments} (by eds_cluster_config.service_name, else the cluster name); without
+   * an assignment it is an error.
+   */
+  Map<String, ClusterConfig> clusters(List<Cluster> sources, List<String> paths,
+      Map<String, ClusterLoadAssignment> edsAssignments, Map<String, String> pathsByName) {
+    Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+    for (int i = 0; i < sources.size(); i++) {
+      Cluster c = sources.get(i);
+      String path = paths.get(i);
+      if (c.getName().isEmpty()) {
+        problems.error(path + ".name", "a cluster name is required");
+        continue;
+      }
+      if (pathsByName.containsKey(c.getName())) {
+        problems.error(path + ".name", "cluster name '" + c.getName() + "' is already used by "
+            + pathsByName.get(c.getName()) + "; expected unique names");
+        continue;
+      }
+      pathsByName.put(c.getName(), path);
+      ClusterConfig cluster = cluster(c, path, edsAssignments);
+      if (cluster != null) {
+        clusters.put(c.getName(), cluster);
+      }
+    }
+    return clusters;
+  }
+
+  /** The name an EDS cluster's endpoints are delivered under (Envoy: service_name, else the cluster name). */
+  static String edsServiceName(Cluster c) {
+    String service = c.getEdsClusterConfig().getServiceName();
+    return service.isEmpty() ? c.getName() : service;
+  }
+
+  private ClusterConfig cluster(Cluster c, String path, Map<String, ClusterLoadAssignment> edsAssignments) {
+    boolean ok = true;
+    boolean eds = c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+        && c.getType() == Cluster.DiscoveryType.EDS;
+    ClusterLoadAssignment assignment = c.getLoadAssignment();
+    String assignmentPath = path + ".load_assignment";
+    switch (c.getClusterDiscoveryTypeCase()) {
+      case TYPE -> {
+        switch (c.getType()) {
+          case STATIC, STRICT_DNS, LOGICAL_DNS -> {}
+          case EDS -> {
+            ClusterLoadAssignment delivered = edsAssignments.get(edsServiceName(c));
+            if (delivered == null) {
+              problems.error(path + ".type", "EDS needs an xDS source and the endpoints of '" + edsServiceName(c)
+                  + "'; expected one of STATIC, STRICT_DNS, LOGICAL_DNS in a static bootstrap");
+              ok = false;
+            } else {
+              assignment = delivered;
+              assignmentPath = "ClusterLoadAssignment[" + edsServiceName(c) + "]";
+            }
+          }
+          default -> {
+            problems.error(path + ".type", c.getType() + " is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
+            ok = false;
+          }
+        }
+      }
+      case CLUSTERDISCOVERYTYPE_NOT_SET -> {}
+      default -> ok = false; // cluster_type: reported by SupportedFields
+    }
+    LbPolicy policy =
+        switch (c.getLbPolicy()) {
+          case ROUND_ROBIN -> LbPolicy.ROUND_ROBIN;
+          case LEAST_REQUEST -> LbPolicy.LEAST_REQUEST;
+          case RANDOM -> LbPolicy.RANDOM;
+          case MAGLEV -> LbPolicy.MAGLEV;
+          case RING_HASH -> LbPolicy.RING_HASH;
+          default -> {
+            problems.error(path + ".lb_policy", c.getLbPolicy()
+                + " is not supported; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH");
+            yield null;
+          }
+        };
+    for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
+      String at = path + ".typed_extension_protocol_options[\"" + e.getKey() + "\"]";
+      String type = SupportedTypes.typeName(e.getValue().getTypeUrl());
+      if (!type.equals(SupportedTypes.UPSTREAM_HTTP_OPTIONS) || !e.getKey().equals(SupportedTypes.UPSTREAM_HTTP_OPTIONS)) {
+        problems.error(at, "protocol options " + type + " are not supported; expected key and type "
+            + SupportedTypes.UPSTREAM_HTTP_OPTIONS);
+        ok = false;
+      }
+    }
+    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
+    List<EndpointConfig> endpoints = new ArrayList<>();
+    List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
+    for (int i = 0; i < localities.size(); i++) {
+      List<LbEndpoint> lbEndpoints = localities.get(i).getLbEndpointsList();
+      for (int j = 0; j < lbEndpoints.size(); j++) {
+        LbEndpoint e = lbEndpoints.get(j);
+        String at = assignmentPath + ".endpoints[" + i + "].lb_endpoints[" + j + "]";
+        SocketAddress sa = Addresses.socketAddress(problems, e.getEndpoint().hasAddress(), e.getEndpoint().getAddress(), at + ".endpoint.address");
+        if (sa == null) {
+          ok = false;
+          continue;
+        }
+        if (isStatic && !isIpLiteral(sa.getAddress())) {
+          problems.error(at + ".endpoint.address.socket_address.address", "'" + sa.getAddress()
+              + "' is not an IP address; " + (eds ? "an EDS" : "a STATIC") + " cluster needs IP addresses (use STRICT_DNS or LOGICAL_DNS for host names)");
+          ok = false;
+          continue;
+        }
+        if (sa.getPortValue() == 0) {
+          problems.error(at + ".endpoint.address.socket_address.port_value", "0 is out of range; expected 1-65535");
+          ok = false;
+          continue;
+        }
+        int weight = 1;
+        if (e.hasLoadBalancingWeight()) {
+          weight = e.getLoadBalancingWeight().getValue();
+          if (weight < 1) {
+            problems.error(at + ".load_balancing_weight", Integer.toUnsignedString(weight)
+                + " is out of range; expected 1-" + Integer.MAX_VALUE);
+            ok = false;
+            continue;
+          }
+        }
+        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight));
+      }
+    }
+    if (c.getType() == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
+      problems.error(path + ".load_assignment", "a LOGICAL_DNS cluster has exactly one endpoint; found " + endpoints.size());
+      ok = false;
+    }
+    Duration connectTimeout = c.hasConnectTimeout() ? RouteTranslator.duration(c.getConnectTimeout()) : DEFAULT_CONNECT_TIMEOUT;
+    if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+      problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
+      ok = false;
+    }
+    if (!ok || policy == null) {
+      return null;
+    }
+    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
+  }
+
+  private static boolean isIpLiteral(String address) {
+    try {
+      InetAddress.ofLiteral(address);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+}

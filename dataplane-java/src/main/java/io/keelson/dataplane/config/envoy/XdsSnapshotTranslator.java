@@ -1,0 +1,128 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.config.ProxySnapshot;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Translates resources delivered by xDS (Listener, RouteConfiguration, Cluster, ClusterLoadAssignment),
+ * together with a bootstrap's static resources, into a {@link ProxySnapshot} with the same checks as
+ * a static bootstrap. Problems name the resource as {@code Type[name]} followed by the field path,
+ * e.g. {@code xds: RouteConfiguration[local].virtual_hosts[0].routes[1].route.cluster: ...}. Stateless.
+ */
+public final class XdsSnapshotTranslator {
+  /** Prefix of every problem line. */
+  public static final String SOURCE = "xds";
+
+  private XdsSnapshotTranslator() {}
+
+  /** How problems name a resource: its proto type's simple name and its name, e.g. {@code Cluster[backend]}. */
+  public static String resourcePath(Message resource, String name) {
+    return resource.getDescriptorForType().getName() + "[" + name + "]";
+  }
+
+  /** Checks one resource's fields against what Keelson runs (rds and EDS allowed); one line per problem. */
+  public static List<String> checkFields(Message resource, String name) {
+    Problems problems = new Problems(SOURCE);
+    SupportedFields.checkDynamic(resource, resourcePath(resource, name), problems);
+    try {
+      problems.throwIfErrors();
+      return List.of();
+    } catch (ConfigException e) {
+      return e.problems();
+    }
+  }
+
+  /**
+   * Translates a complete set of resources: every rds name a listener uses is in {@code routes}, every
+   * EDS cluster's service name is in {@code endpoints}.
+   *
+   * @throws ConfigException naming each bad resource and field
+   */
+  public static ProxySnapshot translate(
+      String version,
+      Bootstrap.StaticResources statics,
+      Collection<Listener> listeners,
+      Map<String, RouteConfiguration> routes,
+      Collection<Cluster> clusters,
+      Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
+    Problems problems = new Problems(SOURCE);
+    listeners.forEach(l -> SupportedFields.checkDynamic(l, resourcePath(l, l.getName()), problems));
+    routes.forEach((name, r) -> SupportedFields.checkDynamic(r, resourcePath(r, name), problems));
+    clusters.forEach(c -> SupportedFields.checkDynamic(c, resourcePath(c, c.getName()), problems));
+    endpoints.forEach((name, e) -> SupportedFields.checkDynamic(e, resourcePath(e, name), problems));
+    problems.throwIfErrors();
+
+    List<Listener> allListeners = new ArrayList<>(statics.getListenersList());
+    List<String> listenerPaths = new ArrayList<>();
+    for (int i = 0; i < statics.getListenersCount(); i++) {
+      listenerPaths.add("static_resources.listeners[" + i + "]");
+    }
+    for (Listener l : listeners) {
+      allListeners.add(l);
+      listenerPaths.add(resourcePath(l, l.getName()));
+    }
+    List<Cluster> allClusters = new ArrayList<>(statics.getClustersList());
+    List<String> clusterPathList = new ArrayList<>();
+    for (int i = 0; i < statics.getClustersCount(); i++) {
+      clusterPathList.add("static_resources.clusters[" + i + "]");
+    }
+    for (Cluster c : clusters) {
+      allClusters.add(c);
+      clusterPathList.add(resourcePath(c, c.getName()));
+    }
+    SnapshotTranslator translator = new SnapshotTranslator(problems, routes);
+    List<ListenerConfig> translatedListeners = translator.listeners(allListeners, listenerPaths);
+    Map<String, String> clusterPaths = new LinkedHashMap<>();
+    Map<String, ClusterConfig> translatedClusters =
+        new ClusterTranslator(problems).clusters(allClusters, clusterPathList, endpoints, clusterPaths);
+    translator.checkReferences(translatedClusters, clusterPaths);
+    problems.throwIfErrors();
+    return new ProxySnapshot(version, translatedListeners, translatedClusters,
+        configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings());
+  }
+
+  private static String configDump(String version, List<Listener> listeners, Collection<RouteConfiguration> routes,
+      List<Cluster> clusters, Collection<ClusterLoadAssignment> endpoints) {
+    StringBuilder json = new StringBuilder(256).append("{\"version\":\"").append(version.replace("\"", "\\\"")).append('"');
+    section(json, "listeners", listeners);
+    section(json, "route_configs", routes);
+    section(json, "clusters", clusters);
+    section(json, "endpoints", endpoints);
+    return json.append('}').toString();
+  }
+
+  private static void section(StringBuilder json, String name, Collection<? extends Message> messages) {
+    JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(SupportedTypes.REGISTRY)
+        .preservingProtoFieldNames().omittingInsignificantWhitespace();
+    json.append(",\"").append(name).append("\":[");
+    boolean first = true;
+    for (Message m : messages) {
+      if (!first) {
+        json.append(',');
+      }
+      first = false;
+      try {
+        json.append(printer.print(m));
+      } catch (InvalidProtocolBufferException e) {
+        // Every typed_config was checked against the same registry before translation.
+        json.append("{\"unprintable\":\"").append(m.getDescriptorForType().getName()).append("\"}");
+      }
+    }
+    json.append(']');
+  }
+}

@@ -1,0 +1,194 @@
+package io.keelson.dataplane.xds;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.keelson.dataplane.config.ProxySnapshot;
+import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data plane's xDS client: one ADS stream (state of the world or delta, by config) to the
+ * control plane, whose accepted resources become {@link ProxySnapshot}s handed to a consumer.
+ * A response is ACKed or NACKed with the translator's error; a snapshot is published only when
+ * complete and valid; a lost stream is reopened with exponential backoff and jitter, and the last
+ * accepted config stays in force meanwhile. All state lives on one thread ({@code keelson-xds}, also
+ * the gRPC channel's executor); the consumer is called on it and must not block. {@link #stats()}
+ * and {@link #lastSnapshot()} may be called from any thread.
+ */
+public final class XdsClient implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(XdsClient.class);
+
+  private final XdsClientConfig config;
+  private final Consumer<ProxySnapshot> consumer;
+  private final XdsResourceCache cache;
+  private final Backoff backoff;
+  private final ScheduledExecutorService executor;
+  private final ManagedChannel channel;
+  private final AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub;
+
+  private volatile XdsStats stats = XdsStats.initial();
+  private volatile ProxySnapshot lastSnapshot;
+  // Owner-thread state.
+  private AdsStream stream;
+  private ScheduledFuture<?> reconnect;
+  private boolean streamDelivered;
+  private boolean closed;
+
+  private XdsClient(XdsClientConfig config, Consumer<ProxySnapshot> consumer) {
+    this.config = config;
+    this.consumer = consumer;
+    this.cache = new XdsResourceCache(config.staticResources());
+    this.backoff = new Backoff(config.initialBackoff(), config.maxBackoff());
+    ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "keelson-xds");
+      t.setDaemon(true);
+      return t;
+    });
+    ex.setRemoveOnCancelPolicy(true);
+    this.executor = ex;
+    this.channel = NettyChannelBuilder.forAddress(config.host(), config.port())
+        .usePlaintext()
+        .executor(executor)
+        .build();
+    this.stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
+  }
+
+  /**
+   * Connects to the control plane and starts subscribing; returns at once. Each complete, valid set
+   * of resources is passed to {@code consumer} (e.g. {@code ProxyServer::update}) on the xDS thread.
+   */
+  public static XdsClient start(XdsClientConfig config, Consumer<ProxySnapshot> consumer) {
+    XdsClient client = new XdsClient(Objects.requireNonNull(config), Objects.requireNonNull(consumer));
+    client.executor.execute(client::openStream);
+    return client;
+  }
+
+  /** Counters and connection state, for the admin page. */
+  public XdsStats stats() {
+    return stats;
+  }
+
+  /** The last snapshot handed to the consumer, or null before the first. */
+  public ProxySnapshot lastSnapshot() {
+    return lastSnapshot;
+  }
+
+  public XdsClientConfig config() {
+    return config;
+  }
+
+  private void openStream() {
+    if (closed) {
+      return;
+    }
+    reconnect = null;
+    streamDelivered = false;
+    stream = config.delta() ? new DeltaAdsStream(owner) : new SotwAdsStream(owner);
+    stream.open(stub);
+  }
+
+  /** What the streams call back into; kept off the public surface. Owner thread only. */
+  private final AdsStream.Owner owner = new AdsStream.Owner() {
+    @Override
+    public Node node() {
+      return config.node();
+    }
+
+    @Override
+    public XdsResourceCache cache() {
+      return cache;
+    }
+
+    @Override
+    public void onOutcome(AdsStream from, ResourceType type, String version, XdsResourceCache.Outcome outcome) {
+      XdsClient.this.onOutcome(type, version, outcome);
+    }
+
+    @Override
+    public void onClosed(AdsStream from, Throwable error) {
+      XdsClient.this.onClosed(from, error);
+    }
+
+    @Override
+    public void afterNackDelay(Runnable task) {
+      if (!closed) {
+        executor.schedule(task, config.initialBackoff().toNanos(), TimeUnit.NANOSECONDS);
+      }
+    }
+  };
+
+  private void onOutcome(ResourceType type, String version, XdsResourceCache.Outcome outcome) {
+    if (!streamDelivered) {
+      streamDelivered = true;
+      backoff.reset();
+      stats = stats.withConnected(true);
+    }
+    if (!outcome.accepted()) {
+      LOG.warn("xDS {} update {} rejected (NACK); keeping the last accepted config:\n{}", type.shortName(), version,
+          outcome.error());
+      stats = stats.withRejected(type, outcome.error());
+      return;
+    }
+    ProxySnapshot snapshot = outcome.snapshot();
+    stats = stats.withAccepted(type, version, snapshot != null);
+    if (snapshot != null) {
+      lastSnapshot = snapshot;
+      try {
+        consumer.accept(snapshot);
+      } catch (RuntimeException e) {
+        LOG.error("the snapshot consumer failed on xDS snapshot {}", snapshot.version(), e);
+      }
+    }
+  }
+
+  private void onClosed(AdsStream from, Throwable error) {
+    if (closed || from != stream) {
+      return;
+    }
+    String why = error == null ? "the control plane closed the stream" : String.valueOf(error.getMessage());
+    long delay = backoff.nextDelayNanos();
+    stats = stats.withStreamFailure("stream to " + config.host() + ":" + config.port() + " lost: " + why, true);
+    LOG.info("xDS stream to {}:{} lost ({}); reconnecting in {} ms, serving the last accepted config meanwhile",
+        config.host(), config.port(), why, TimeUnit.NANOSECONDS.toMillis(delay));
+    reconnect = executor.schedule(this::openStream, delay, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Stops the stream and the xDS thread; the last published snapshot stays with the consumer. Call it
+   * from any thread but the consumer (it waits for the xDS thread).
+   */
+  @Override
+  public void close() {
+    try {
+      executor.submit(() -> {
+        closed = true;
+        if (reconnect != null) {
+          reconnect.cancel(false);
+        }
+        if (stream != null) {
+          stream.cancel();
+        }
+        stats = stats.withConnected(false);
+      }).get(5, TimeUnit.SECONDS);
+      // The channel delivers its last callbacks on the executor, so the executor outlives it.
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+        | java.util.concurrent.RejectedExecutionException e) {
+      LOG.warn("xDS client did not stop cleanly", e);
+      channel.shutdownNow();
+    } finally {
+      executor.shutdown();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package io.keelson.dataplane.xds;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.config.envoy.AdsSource;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How the data plane talks to its control plane over ADS. Immutable.
+ *
+ * @param host            the ADS server's address
+ * @param port            the ADS server's port
+ * @param delta           incremental (DeltaAggregatedResources) rather than state of the world
+ * @param node            sent on every request so the control plane can tell proxies apart (id, cluster, metadata)
+ * @param staticResources listeners and clusters from the bootstrap, served alongside the xDS ones
+ * @param initialBackoff  first reconnect delay; doubled per failed attempt, with jitter
+ * @param maxBackoff      upper bound of the reconnect delay
+ */
+public record XdsClientConfig(
+    String host,
+    int port,
+    boolean delta,
+    Node node,
+    Bootstrap.StaticResources staticResources,
+    Duration initialBackoff,
+    Duration maxBackoff) {
+
+  /** Envoy's defaults: 500 ms doubling up to 30 s. */
+  public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(500);
+  public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(30);
+
+  public XdsClientConfig {
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(node, "node");
+    Objects.requireNonNull(staticResources, "staticResources");
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("xDS server port " + port + " is out of range; expected 1-65535");
+    }
+    if (initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.compareTo(initialBackoff) < 0) {
+      throw new IllegalArgumentException("backoff " + initialBackoff + ".." + maxBackoff
+          + " is not valid; expected 0 < initial <= max");
+    }
+  }
+
+  /** The client a bootstrap's dynamic_resources describe, with the default backoff. */
+  public static XdsClientConfig fromBootstrap(AdsSource source) {
+    return new XdsClientConfig(source.host(), source.port(), source.delta(), source.node(), source.staticResources(),
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
+  }
+
+  /** A client with no static resources (tests, a control plane that sends everything). */
+  public static XdsClientConfig of(String host, int port, boolean delta, Node node) {
+    return new XdsClientConfig(host, port, delta, node, Bootstrap.StaticResources.getDefaultInstance(),
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
+  }
+
+  public XdsClientConfig withBackoff(Duration initial, Duration max) {
+    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max);
+  }
+}

@@ -1,0 +1,252 @@
+package io.keelson.dataplane.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The last accepted xDS resources of each type, and the gate between them and the data plane: an
+ * update is checked field by field, merged into a candidate, and — once the candidate is complete
+ * (every route configuration a listener names and every EDS cluster's endpoints are present) —
+ * translated; a failed translation rejects the update and leaves the accepted set untouched.
+ * Confined to the xDS client's owner thread.
+ */
+final class XdsResourceCache {
+  /** The result of one update: an error_detail to NACK with, or an ACK with a snapshot when one is ready. */
+  record Outcome(String error, ProxySnapshot snapshot) {
+    boolean accepted() {
+      return error == null;
+    }
+  }
+
+  /** A resource and the version the server gave it (delta; SotW uses the response's version_info). */
+  record Versioned(Message resource, String version) {}
+
+  /** One resource as received: its name ("" when only the message carries it, SotW), version and body. */
+  record Incoming(String name, String version, Any resource) {}
+
+  private final Bootstrap.StaticResources statics;
+  private final Map<ResourceType, Map<String, Versioned>> accepted = new EnumMap<>(ResourceType.class);
+  private final Map<ResourceType, String> versions = new EnumMap<>(ResourceType.class);
+  private long snapshotSequence;
+
+  XdsResourceCache(Bootstrap.StaticResources statics) {
+    this.statics = statics;
+    for (ResourceType t : ResourceType.values()) {
+      accepted.put(t, new LinkedHashMap<>());
+    }
+  }
+
+  /**
+   * Applies one response.
+   *
+   * @param updates   resources as received
+   * @param removed   names removed (delta, or absent from a wildcard SotW response)
+   * @param replaceAll SotW LDS/CDS: the response is the whole set
+   * @param version   the response's version_info (SotW) or system_version_info (delta)
+   */
+  Outcome apply(ResourceType type, List<Incoming> updates, Set<String> removed, boolean replaceAll, String version) {
+    List<String> problems = new ArrayList<>();
+    Map<String, Versioned> parsed = new LinkedHashMap<>();
+    for (int i = 0; i < updates.size(); i++) {
+      Incoming in = updates.get(i);
+      Any any = in.resource();
+      String label = in.name().isEmpty() ? "#" + i : "'" + in.name() + "'";
+      if (!any.getTypeUrl().equals(type.typeUrl())) {
+        problems.add(XdsSnapshotTranslator.SOURCE + ": " + type.shortName() + " resource " + label + " has type "
+            + any.getTypeUrl() + "; expected " + type.typeUrl());
+        continue;
+      }
+      Message m;
+      try {
+        m = any.unpack(type.messageClass());
+      } catch (InvalidProtocolBufferException ex) {
+        problems.add(XdsSnapshotTranslator.SOURCE + ": " + type.shortName() + " resource " + label
+            + " cannot be read: " + ex.getMessage());
+        continue;
+      }
+      String name = nameOf(m);
+      if (name.isEmpty() || (!in.name().isEmpty() && !name.equals(in.name()))) {
+        problems.add(XdsSnapshotTranslator.SOURCE + ": " + type.shortName() + " resource " + label
+            + " is named '" + name + "' inside; expected a non-empty name matching the resource's");
+        continue;
+      }
+      if (parsed.containsKey(name)) {
+        problems.add(XdsSnapshotTranslator.SOURCE + ": " + type.shortName() + " resource '" + name
+            + "' appears twice in one response; expected unique names");
+        continue;
+      }
+      problems.addAll(XdsSnapshotTranslator.checkFields(m, name));
+      parsed.put(name, new Versioned(m, in.version().isEmpty() ? version : in.version()));
+    }
+    if (!problems.isEmpty()) {
+      return new Outcome(String.join("\n", problems), null);
+    }
+    Map<String, Versioned> candidate = replaceAll ? new LinkedHashMap<>() : new LinkedHashMap<>(accepted.get(type));
+    removed.forEach(candidate::remove);
+    candidate.putAll(parsed);
+
+    if (sameResources(accepted.get(type), candidate) && versions.containsKey(type)) {
+      commit(type, candidate, version); // a resend (e.g. another type changed): nothing to publish
+      return new Outcome(null, null);
+    }
+    Map<ResourceType, Map<String, Versioned>> next = new EnumMap<>(accepted);
+    next.put(type, candidate);
+    if (!complete(next, type)) {
+      commit(type, candidate, version);
+      return new Outcome(null, null); // warming: ACK and wait for the rest
+    }
+    ProxySnapshot snapshot;
+    try {
+      snapshot = translate(next, type, version);
+    } catch (ConfigException e) {
+      return new Outcome(e.getMessage(), null);
+    }
+    commit(type, candidate, version);
+    return new Outcome(null, snapshot);
+  }
+
+  private static boolean sameResources(Map<String, Versioned> a, Map<String, Versioned> b) {
+    if (!a.keySet().equals(b.keySet())) {
+      return false;
+    }
+    for (Map.Entry<String, Versioned> e : a.entrySet()) {
+      if (!e.getValue().resource().equals(b.get(e.getKey()).resource())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void commit(ResourceType type, Map<String, Versioned> resources, String version) {
+    accepted.put(type, resources);
+    versions.put(type, version);
+  }
+
+  /** The version_info last accepted for a type ("" before the first). */
+  String version(ResourceType type) {
+    return versions.getOrDefault(type, "");
+  }
+
+  /** Per-resource versions of the accepted set, for a delta stream's initial_resource_versions. */
+  Map<String, String> resourceVersions(ResourceType type) {
+    Map<String, String> out = new LinkedHashMap<>();
+    accepted.get(type).forEach((name, v) -> out.put(name, v.version()));
+    return out;
+  }
+
+  /** True once CDS was accepted and every EDS cluster it holds has its endpoints (Envoy's cluster warming). */
+  boolean clustersWarm() {
+    return versions.containsKey(ResourceType.CLUSTER)
+        && accepted.get(ResourceType.ENDPOINT).keySet().containsAll(edsNames(accepted));
+  }
+
+  /** The endpoint assignments to subscribe to: the service names of accepted EDS clusters. */
+  Set<String> edsSubscription() {
+    return edsNames(accepted);
+  }
+
+  /** The route configurations to subscribe to: those the accepted listeners name in rds. */
+  Set<String> rdsSubscription() {
+    return rdsNames(accepted);
+  }
+
+  /** Both wildcard types delivered at least once, and everything they name is present. */
+  private boolean complete(Map<ResourceType, Map<String, Versioned>> state, ResourceType updating) {
+    return (updating == ResourceType.CLUSTER || versions.containsKey(ResourceType.CLUSTER))
+        && (updating == ResourceType.LISTENER || versions.containsKey(ResourceType.LISTENER))
+        && state.get(ResourceType.ENDPOINT).keySet().containsAll(edsNames(state))
+        && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state));
+  }
+
+  private ProxySnapshot translate(Map<ResourceType, Map<String, Versioned>> state, ResourceType type, String version)
+      throws ConfigException {
+    // Only what is referenced: EDS/RDS keep resources no longer named until the next subscription update.
+    Map<String, RouteConfiguration> routes = new LinkedHashMap<>();
+    for (String name : rdsNames(state)) {
+      routes.put(name, (RouteConfiguration) state.get(ResourceType.ROUTE).get(name).resource());
+    }
+    Map<String, ClusterLoadAssignment> endpoints = new LinkedHashMap<>();
+    for (String name : edsNames(state)) {
+      endpoints.put(name, (ClusterLoadAssignment) state.get(ResourceType.ENDPOINT).get(name).resource());
+    }
+    List<Listener> listeners = new ArrayList<>();
+    state.get(ResourceType.LISTENER).values().forEach(v -> listeners.add((Listener) v.resource()));
+    List<Cluster> clusters = new ArrayList<>();
+    state.get(ResourceType.CLUSTER).values().forEach(v -> clusters.add((Cluster) v.resource()));
+    snapshotSequence++;
+    return XdsSnapshotTranslator.translate(label(type, version), statics, listeners, routes, clusters, endpoints);
+  }
+
+  /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */
+  private String label(ResourceType pendingType, String pendingVersion) {
+    StringBuilder b = new StringBuilder("xds-").append(snapshotSequence);
+    for (ResourceType t : ResourceType.values()) {
+      String v = t == pendingType ? pendingVersion : versions.getOrDefault(t, "");
+      b.append(' ').append(t.shortName()).append('=').append(v);
+    }
+    return b.toString();
+  }
+
+  private static Set<String> edsNames(Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> names = new TreeSet<>();
+    for (Versioned v : state.get(ResourceType.CLUSTER).values()) {
+      Cluster c = (Cluster) v.resource();
+      if (c.hasType() && c.getType() == Cluster.DiscoveryType.EDS) {
+        String service = c.getEdsClusterConfig().getServiceName();
+        names.add(service.isEmpty() ? c.getName() : service);
+      }
+    }
+    return names;
+  }
+
+  private static Set<String> rdsNames(Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> names = new LinkedHashSet<>();
+    for (Versioned v : state.get(ResourceType.LISTENER).values()) {
+      for (FilterChain chain : ((Listener) v.resource()).getFilterChainsList()) {
+        for (Filter f : chain.getFiltersList()) {
+          if (f.hasTypedConfig() && f.getTypedConfig().is(HttpConnectionManager.class)) {
+            try {
+              HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+              if (hcm.hasRds()) {
+                names.add(hcm.getRds().getRouteConfigName());
+              }
+            } catch (InvalidProtocolBufferException e) {
+              // reported by the translator with its path
+            }
+          }
+        }
+      }
+    }
+    return names;
+  }
+
+  static String nameOf(Message m) {
+    return switch (m) {
+      case Listener l -> l.getName();
+      case Cluster c -> c.getName();
+      case RouteConfiguration r -> r.getName();
+      case ClusterLoadAssignment a -> a.getClusterName();
+      default -> throw new IllegalArgumentException(m.getDescriptorForType().getFullName());
+    };
+  }
+}

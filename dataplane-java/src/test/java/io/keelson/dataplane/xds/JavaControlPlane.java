@@ -1,0 +1,72 @@
+package io.keelson.dataplane.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A control plane built on envoyproxy's java-control-plane (SimpleCache + V3DiscoveryServer) on a
+ * loopback gRPC server, recording every request it receives. Thread-safe.
+ */
+final class JavaControlPlane implements AutoCloseable {
+  final SimpleCache<String> cache = new SimpleCache<>(node -> "proxies");
+  final List<DiscoveryRequest> requests = new CopyOnWriteArrayList<>();
+  final List<DeltaDiscoveryRequest> deltaRequests = new CopyOnWriteArrayList<>();
+  private Server server;
+  private int port;
+
+  JavaControlPlane start() throws IOException {
+    return startOn(0);
+  }
+
+  /** (Re)starts on {@code port} (0 = ephemeral), keeping the cache: a restarted control plane with the same state. */
+  JavaControlPlane startOn(int wanted) throws IOException {
+    V3DiscoveryServer discovery = new V3DiscoveryServer(new DiscoveryServerCallbacks() {
+      @Override
+      public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+        requests.add(request);
+      }
+
+      @Override
+      public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+        deltaRequests.add(request);
+      }
+    }, cache);
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", wanted))
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .build()
+        .start();
+    port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+    return this;
+  }
+
+  int port() {
+    return port;
+  }
+
+  void set(Snapshot snapshot) {
+    cache.setSnapshot("proxies", snapshot);
+  }
+
+  void stop() throws InterruptedException {
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (server != null && !server.isTerminated()) {
+      stop();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.keelson.dataplane.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.HealthCheck;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import java.util.List;
+
+/** Envoy resources of a small mesh as a control plane would send them: a listener using RDS, EDS clusters. Stateless. */
+final class MeshResources {
+  static final String LISTENER = "ingress";
+  static final String ROUTE = "local_route";
+  private static final ConfigSource ADS = ConfigSource.newBuilder()
+      .setAds(AggregatedConfigSource.getDefaultInstance()).setResourceApiVersion(ApiVersion.V3).build();
+
+  private MeshResources() {}
+
+  static Listener listener(int port) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix("ingress_http")
+        .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(ROUTE))
+        .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
+            .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+    return Listener.newBuilder()
+        .setName(LISTENER)
+        .setAddress(address("127.0.0.1", port))
+        .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+            .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  /** A route splitting "/" between clusters by weight. */
+  static RouteConfiguration route(String... clusterAndWeight) {
+    WeightedCluster.Builder split = WeightedCluster.newBuilder();
+    for (int i = 0; i < clusterAndWeight.length; i += 2) {
+      split.addClusters(WeightedCluster.ClusterWeight.newBuilder().setName(clusterAndWeight[i])
+          .setWeight(UInt32Value.of(Integer.parseInt(clusterAndWeight[i + 1]))));
+    }
+    return RouteConfiguration.newBuilder()
+        .setName(ROUTE)
+        .addVirtualHosts(VirtualHost.newBuilder().setName("mesh").addDomains("*")
+            .addRoutes(Route.newBuilder().setName("split")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(RouteAction.newBuilder().setWeightedClusters(split))))
+        .build();
+  }
+
+  static Cluster edsCluster(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .build();
+  }
+
+  /** A cluster with a field Keelson does not run (active health checks). */
+  static Cluster healthCheckedCluster(String name) {
+    return edsCluster(name).toBuilder()
+        .addHealthChecks(HealthCheck.newBuilder()
+            .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+            .setInterval(com.google.protobuf.Duration.newBuilder().setSeconds(1)))
+        .build();
+  }
+
+  /** Endpoints as host, port, weight triples on 127.0.0.1. */
+  static ClusterLoadAssignment endpoints(String cluster, int... portAndWeight) {
+    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    for (int i = 0; i < portAndWeight.length; i += 2) {
+      locality.addLbEndpoints(LbEndpoint.newBuilder()
+          .setEndpoint(Endpoint.newBuilder().setAddress(address("127.0.0.1", portAndWeight[i])))
+          .setLoadBalancingWeight(UInt32Value.of(portAndWeight[i + 1])));
+    }
+    return ClusterLoadAssignment.newBuilder().setClusterName(cluster).addEndpoints(locality).build();
+  }
+
+  static Snapshot snapshot(String version, List<Cluster> clusters, List<ClusterLoadAssignment> endpoints,
+      List<Listener> listeners, List<RouteConfiguration> routes) {
+    return Snapshot.create(clusters, endpoints, listeners, routes, List.of(), version);
+  }
+
+  static Address address(String host, int port) {
+    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)).build();
+  }
+}

@@ -1,0 +1,105 @@
+package io.keelson.dataplane.xds;
+
+import static io.keelson.dataplane.xds.MeshResources.edsCluster;
+import static io.keelson.dataplane.xds.MeshResources.endpoints;
+import static io.keelson.dataplane.xds.MeshResources.listener;
+import static io.keelson.dataplane.xds.MeshResources.route;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The gate between accepted xDS resources and the data plane: warming, completeness, rejection. */
+class XdsResourceCacheTest {
+  private final XdsResourceCache cache = new XdsResourceCache(Bootstrap.StaticResources.getDefaultInstance());
+
+  private static List<XdsResourceCache.Incoming> sotw(Message... resources) {
+    return java.util.Arrays.stream(resources).map(m -> new XdsResourceCache.Incoming("", "", Any.pack(m))).toList();
+  }
+
+  private XdsResourceCache.Outcome apply(ResourceType type, String version, Message... resources) {
+    return cache.apply(type, sotw(resources), Set.of(), type.wildcard(), version);
+  }
+
+  @Test
+  void publishesOnlyOnceClustersEndpointsListenersAndRoutesAreAllPresent() {
+    XdsResourceCache.Outcome clusters = apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    assertThat(clusters.accepted()).isTrue();
+    assertThat(clusters.snapshot()).isNull();
+    assertThat(cache.clustersWarm()).isFalse();
+    assertThat(cache.edsSubscription()).containsExactly("v1");
+
+    XdsResourceCache.Outcome eds = apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    assertThat(eds.snapshot()).as("no listener yet").isNull();
+    assertThat(cache.clustersWarm()).isTrue();
+
+    XdsResourceCache.Outcome lds = apply(ResourceType.LISTENER, "1", listener(0));
+    assertThat(lds.snapshot()).as("its route configuration has not arrived").isNull();
+    assertThat(cache.rdsSubscription()).containsExactly("local_route");
+
+    XdsResourceCache.Outcome rds = apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(rds.accepted()).isTrue();
+    assertThat(rds.snapshot()).isNotNull();
+    assertThat(rds.snapshot().cluster("v1").endpoints()).hasSize(1);
+    assertThat(rds.snapshot().version()).isEqualTo("xds-1 CDS=1 EDS=1 LDS=1 RDS=1");
+  }
+
+  @Test
+  void rejectsRemovingAClusterARouteStillUsesAndKeepsTheAcceptedOne() {
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"), edsCluster("v2"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1), endpoints("v2", 8082, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1", "v2", "1")).snapshot()).isNotNull();
+
+    XdsResourceCache.Outcome removal = apply(ResourceType.CLUSTER, "2", edsCluster("v1"));
+
+    assertThat(removal.accepted()).isFalse();
+    assertThat(removal.error()).isEqualTo("xds: RouteConfiguration[local_route].virtual_hosts[0].routes[0].route"
+        + ".weighted_clusters.clusters[1].name: route 'split' names cluster 'v2', which is not defined; expected one of [v1]");
+    assertThat(cache.version(ResourceType.CLUSTER)).isEqualTo("1");
+    assertThat(cache.edsSubscription()).containsExactly("v1", "v2");
+  }
+
+  @Test
+  void aResendOfUnchangedResourcesIsAcknowledgedWithoutANewSnapshot() {
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1")).snapshot()).isNotNull();
+
+    XdsResourceCache.Outcome resend = apply(ResourceType.CLUSTER, "2", edsCluster("v1"));
+
+    assertThat(resend.accepted()).isTrue();
+    assertThat(resend.snapshot()).isNull();
+    assertThat(cache.version(ResourceType.CLUSTER)).isEqualTo("2");
+  }
+
+  @Test
+  void rejectsAResourceOfTheWrongTypeAndOneNamedTwice() {
+    XdsResourceCache.Outcome wrongType = cache.apply(ResourceType.CLUSTER,
+        List.of(new XdsResourceCache.Incoming("x", "1", Any.pack(listener(0)))), Set.of(), true, "1");
+    assertThat(wrongType.error()).isEqualTo("xds: CDS resource 'x' has type "
+        + "type.googleapis.com/envoy.config.listener.v3.Listener; expected type.googleapis.com/envoy.config.cluster.v3.Cluster");
+
+    XdsResourceCache.Outcome twice = apply(ResourceType.CLUSTER, "1", edsCluster("v1"), edsCluster("v1"));
+    assertThat(twice.error()).isEqualTo("xds: CDS resource 'v1' appears twice in one response; expected unique names");
+    assertThat(cache.version(ResourceType.CLUSTER)).isEmpty();
+  }
+
+  @Test
+  void deltaRemovalsDropResources() {
+    cache.apply(ResourceType.CLUSTER, List.of(
+        new XdsResourceCache.Incoming("v1", "a", Any.pack(edsCluster("v1"))),
+        new XdsResourceCache.Incoming("v2", "b", Any.pack(edsCluster("v2")))), Set.of(), false, "s1");
+    assertThat(cache.resourceVersions(ResourceType.CLUSTER)).containsEntry("v1", "a").containsEntry("v2", "b");
+
+    cache.apply(ResourceType.CLUSTER, List.of(), Set.of("v1"), false, "s2");
+
+    assertThat(cache.resourceVersions(ResourceType.CLUSTER)).containsOnlyKeys("v2");
+    assertThat(cache.edsSubscription()).containsExactly("v2");
+  }
+}

@@ -1,0 +1,63 @@
+package io.keelson.bench.e2e;
+
+import io.keelson.bench.packet.PacketBenchmark;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class PacketPathScenarioTest {
+  private static final List<PacketBenchmark.Result> RESULTS = List.of(
+      new PacketBenchmark.Result("null", "testpmd-io", "dpdk-testpmd ... --forward-mode=io", List.of(40.0, 42.0, 41.0)),
+      new PacketBenchmark.Result("null", "keelson-inline", "java ... GatewayCommand", List.of(20.0, 19.0, 21.0)),
+      new PacketBenchmark.Result("pcap", "testpmd-5tswap", "dpdk-testpmd ... 5tswap", List.of(10.0, 0.0, 12.0)),
+      new PacketBenchmark.Result("pcap", "keelson-inline", "java ... GatewayCommand", List.of(5.0, 6.0, 4.0)));
+
+  @Test
+  void eachDeviceBecomesAScenarioWithEveryRunInPacketsPerSecond() {
+    List<BatchScenario.Group> groups = PacketPathScenario.groups(RESULTS, 5);
+
+    assertThat(groups).extracting(BatchScenario.Group::scenario).containsExactly("packet-null", "packet-pcap");
+    BatchScenario.Group nul = groups.getFirst();
+    assertThat(nul.unit()).isEqualTo("packets/s");
+    assertThat(nul.runs()).hasSize(6);
+    assertThat(nul.runs().getFirst().ratePerSecond()).isEqualTo(40e6);
+    assertThat(nul.commands()).containsEntry("testpmd-io", "dpdk-testpmd ... --forward-mode=io");
+    RunRecord zero = groups.get(1).runs().get(1);
+    assertThat(zero.ok()).isFalse();
+    assertThat(zero.error()).contains("0 packets/s");
+  }
+
+  @Test
+  void summaryShowsMppsNanosecondsPerPacketAndKeelsonOverTestpmd(@TempDir Path dir) throws Exception {
+    BatchScenario.Group g = PacketPathScenario.groups(RESULTS, 5).getFirst();
+    List<PeerSummary> peers = List.of(
+        PeerSummary.of(g.scenario(), "testpmd-io", g.runs().stream().filter(r -> r.peer().equals("testpmd-io")).toList(), null),
+        PeerSummary.of(g.scenario(), "keelson-inline",
+            g.runs().stream().filter(r -> r.peer().equals("keelson-inline")).toList(), null));
+    ScenarioSummary s = ScenarioSummary.of(g.scenario(), g.description(), g.unit(), List.of(), peers);
+
+    assertThat(s.ratios()).containsOnlyKeys("packets/s keelson-inline/testpmd-io");
+    assertThat(s.ratios().get("packets/s keelson-inline/testpmd-io")).isCloseTo(20.0 / 41, within(1e-9));
+    BenchResults r = Fixtures.results();
+    BenchResults withPackets = new BenchResults(r.command(), r.started(), r.finished(), r.settings(), r.machine(),
+        r.pinning(), r.peerVersions(), g.runs(), List.of(s), List.of(), List.of());
+    String md = SummaryMarkdown.render(withPackets, List.of());
+    assertThat(md).contains("| subject | Mpps | ns/packet | runs ok |", "| testpmd-io | 41.000 | 24.4 | 3/3 |",
+        "| keelson-inline | 20.000 | 50.0 | 3/3 |", "| packets/s keelson-inline/testpmd-io | 0.49 |");
+    assertThat(Charts.write(List.of(s), r.machine(), dir)).containsExactly("packets-per-second.png");
+  }
+
+  @Test
+  void isSkippedWithAReasonWhereTheNativeShimIsMissing(@TempDir Path dir) {
+    Tools tools = new Tools(false, new PrintStream(OutputStream.nullOutputStream()));
+    String why = new PacketPathScenario(dir).unavailableReason(tools);
+
+    assertThat(why).isNotNull().containsAnyOf("dpdk-testpmd is not installed", "native DPDK shim is not built");
+  }
+}
