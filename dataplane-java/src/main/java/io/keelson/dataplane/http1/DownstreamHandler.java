@@ -29,8 +29,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One downstream HTTP/1.1 connection and the exchange it is running: parse the request, route it on
@@ -42,8 +40,11 @@ import java.util.concurrent.TimeUnit;
  * balance thread; it copies the decision and hops back to the event loop.
  */
 final class DownstreamHandler extends ChannelInboundHandlerAdapter
-    implements Http1Listener<Http1Request>, RoutingCallback, EventFiller<RoutingEvent, DownstreamHandler> {
+    implements Http1Listener<Http1Request>, RoutingCallback, EventFiller<RoutingEvent, DownstreamHandler>,
+        ConnectionTimers.Owner {
 
+  /** A fixed-length response body up to this size is copied into the head's buffer: one buffer, one write. */
+  private static final int COALESCE_BODY_BYTES = 2048;
   /** Request body bytes held while routing or connecting; past this, reading pauses. */
   private static final int MAX_PENDING_BODY_BYTES = 64 * 1024;
 
@@ -53,7 +54,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final String listenerName;
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecision;
-  private final Runnable timeoutTask = this::onRouteTimeout;
+  private final long idleTimeoutNanos;
   private final ChannelFutureListener connectListener = this::onConnected;
   private Channel channel;
   private String remoteIp;
@@ -69,13 +70,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean responseStarted;
   private boolean responseComplete;
   private boolean responseChunked;
+  /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
+  private ByteBuf pendingHead;
   private boolean closeAfterResponse;
   private boolean retried;
   private ServingListener listener;
   private final ArrayDeque<ByteBuf> pendingBody = new ArrayDeque<>();
   private int pendingBodyBytes;
   private Http1Headers pendingTrailers;
-  private ScheduledFuture<?> timeout;
+  private ConnectionTimers timers;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -94,9 +97,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean upstreamReused;
   private boolean requestBodySent;
 
-  DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits) {
+  /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
+  DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
     this.context = context;
     this.listenerName = listenerName;
+    this.idleTimeoutNanos = idleTimeoutNanos;
     this.parser = new Http1RequestParser(this, limits);
   }
 
@@ -105,6 +110,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     channel = ctx.channel();
+    timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos);
+    timers.touch();
     remoteIp = ((InetSocketAddress) channel.remoteAddress()).getAddress().getHostAddress();
     ServingListener l = context.snapshot().listener(listenerName);
     if (l != null) {
@@ -127,6 +134,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     inRead = false;
+    timers.touch();
     if (upstreamFlushPending && upstream != null) {
       upstream.channel().flush();
     }
@@ -147,8 +155,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (listener != null) {
       listener.stats().cxActive.decrement();
     }
-    cancelTimeout();
+    if (timers != null) {
+      timers.close();
+    }
     releasePendingBody();
+    if (pendingHead != null) {
+      pendingHead.release();
+      pendingHead = null;
+    }
     if (upstream != null) {
       if (was == State.FORWARDING && !responseComplete) {
         cluster.stats().rqResetBeforeResponse.increment();
@@ -473,12 +487,36 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else if (!(request.version() == Http1Version.HTTP_1_1)) {
       response.headers().set("connection", "keep-alive");
     }
-    ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32);
+    long bodyRoom = !responseChunked && response.contentLength() > 0 && response.contentLength() <= COALESCE_BODY_BYTES
+        ? response.contentLength()
+        : 0;
+    ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32 + (int) bodyRoom);
     response.encodeTo(head);
-    channel.write(head, channel.voidPromise());
+    if (bodyRoom > 0 && head.writableBytes() >= bodyRoom) {
+      pendingHead = head; // the body follows, usually in the same read
+    } else {
+      channel.write(head, channel.voidPromise());
+    }
+  }
+
+  private void writePendingHead() {
+    ByteBuf head = pendingHead;
+    if (head != null) {
+      pendingHead = null;
+      channel.write(head, channel.voidPromise());
+    }
   }
 
   void onResponseBody(ByteBuf content) {
+    ByteBuf head = pendingHead;
+    if (head != null) {
+      if (head.writableBytes() >= content.readableBytes()) {
+        head.writeBytes(content);
+        content.release();
+        return;
+      }
+      writePendingHead();
+    }
     if (responseChunked) {
       Http1Wire.writeChunk(channel, content);
     } else {
@@ -490,6 +528,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseComplete(Http1Headers trailers) {
+    writePendingHead();
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
@@ -510,6 +549,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void flushDownstream() {
+    writePendingHead();
     channel.flush();
   }
 
@@ -556,20 +596,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== timeouts
 
   private void startTimeout() {
-    if (timeout == null && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
-      timeout = channel.eventLoop().schedule(timeoutTask, f.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    if (!timers.routeArmed() && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
+      timers.startRoute(f.timeout().toNanos());
     }
   }
 
   private void cancelTimeout() {
-    if (timeout != null) {
-      timeout.cancel(false);
-      timeout = null;
+    timers.cancelRoute();
+  }
+
+  @Override
+  public void onIdleTimeout() {
+    if (state == State.IDLE) {
+      channel.close(); // no exchange in progress (Envoy's idle_timeout: no active stream)
     }
   }
 
-  private void onRouteTimeout() {
-    timeout = null;
+  @Override
+  public void onRouteTimeout() {
     if (state != State.FORWARDING && state != State.CONNECTING) {
       return;
     }
@@ -622,6 +666,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     state = State.IDLE;
+    timers.touch(); // the idle time counts from the end of the exchange
     resumeReading();
     parser.resume();
   }

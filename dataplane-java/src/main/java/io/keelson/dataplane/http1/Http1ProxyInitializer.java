@@ -4,9 +4,6 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
 
 /** Sets up each accepted connection of one HTTP listener. Thread-safe (shared by all event loops). */
 public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
@@ -23,16 +20,8 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   @Override
   protected void initChannel(Channel ch) {
     connections.add(ch);
-    long idleMs = listener.http().idleTimeout().toMillis();
-    if (idleMs > 0) {
-      ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMs, TimeUnit.MILLISECONDS) {
-        @Override
-        protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, IdleStateEvent evt) {
-          ctx.pipeline().get(DownstreamHandler.class).drain();
-        }
-      });
-    }
-    ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits()));
+    long idleNanos = listener.http().idleTimeout().toNanos();
+    ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
   }
 
   /** Asks a downstream connection to close once idle; call on its event loop. */

@@ -1,7 +1,6 @@
 package io.keelson.dataplane.http1.codec;
 
 import io.netty.buffer.ByteBuf;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -10,9 +9,6 @@ import java.util.Arrays;
  * match ASCII case-insensitively without allocating. Not thread-safe: owned by one event loop.
  */
 public final class Http1Headers {
-  private static final int CRLF = ('\r' << 8) | '\n';
-  private static final int COLON_SP = (':' << 8) | ' ';
-
   private String[] names;
   private String[] values;
   private int size;
@@ -169,12 +165,30 @@ public final class Http1Headers {
 
   /** Writes {@code name: value\r\n} for every field, in order (Latin-1). */
   public void encodeTo(ByteBuf out) {
+    int length = encodedLength();
+    byte[] b = Latin1Scratch.array(length);
+    Latin1Scratch.flush(b, encodeTo(b, 0), out);
+  }
+
+  /** Bytes {@link #encodeTo(byte[], int)} writes. */
+  int encodedLength() {
+    int n = 0;
     for (int i = 0; i < size; i++) {
-      out.writeCharSequence(names[i], StandardCharsets.ISO_8859_1);
-      out.writeShort(COLON_SP);
-      out.writeCharSequence(values[i], StandardCharsets.ISO_8859_1);
-      out.writeShort(CRLF);
+      n += names[i].length() + values[i].length() + 4;
     }
+    return n;
+  }
+
+  /** Writes the fields into b from {@code pos} (room for {@link #encodedLength()}); returns the end. */
+  int encodeTo(byte[] b, int pos) {
+    for (int i = 0; i < size; i++) {
+      pos = Latin1Scratch.put(names[i], b, pos);
+      b[pos++] = ':';
+      b[pos++] = ' ';
+      pos = Latin1Scratch.put(values[i], b, pos);
+      pos = Latin1Scratch.putCrlf(b, pos);
+    }
+    return pos;
   }
 
   /** Copies all fields of {@code other} into this list, replacing its content. */

@@ -2,7 +2,6 @@ package io.keelson.dataplane.http1.codec;
 
 import io.keelson.dataplane.route.RequestHead;
 import io.netty.buffer.ByteBuf;
-import java.nio.charset.StandardCharsets;
 
 /**
  * A request head: request line, headers and the body framing the parser derived from them.
@@ -10,7 +9,6 @@ import java.nio.charset.StandardCharsets;
  * {@link Http1Listener#onHead}); owned by one event loop at a time, not thread-safe.
  */
 public final class Http1Request implements RequestHead {
-  private static final int CRLF = ('\r' << 8) | '\n';
 
   private String method = "GET";
   private String uri;
@@ -135,18 +133,22 @@ public final class Http1Request implements RequestHead {
    * the target as sent for {@code *} and CONNECT.
    */
   public void encodeTo(ByteBuf out) {
-    out.writeCharSequence(method, StandardCharsets.ISO_8859_1);
-    out.writeByte(' ');
-    out.writeCharSequence(path, StandardCharsets.ISO_8859_1);
+    int length = method.length() + path.length() + (query == null ? 0 : query.length() + 1) + 12
+        + headers.encodedLength() + 2;
+    byte[] b = Latin1Scratch.array(length);
+    int p = Latin1Scratch.put(method, b, 0);
+    b[p++] = ' ';
+    p = Latin1Scratch.put(path, b, p);
     if (query != null) {
-      out.writeByte('?');
-      out.writeCharSequence(query, StandardCharsets.ISO_8859_1);
+      b[p++] = '?';
+      p = Latin1Scratch.put(query, b, p);
     }
-    out.writeByte(' ');
-    out.writeBytes(Http1Version.HTTP_1_1.bytes(), 0, 8);
-    out.writeShort(CRLF);
-    headers.encodeTo(out);
-    out.writeShort(CRLF);
+    b[p++] = ' ';
+    System.arraycopy(Http1Version.HTTP_1_1.bytes(), 0, b, p, 8);
+    p = Latin1Scratch.putCrlf(b, p + 8);
+    p = headers.encodeTo(b, p);
+    p = Latin1Scratch.putCrlf(b, p);
+    Latin1Scratch.flush(b, p, out);
   }
 
   /** A detached copy, for a listener that must keep the head after resume(). */

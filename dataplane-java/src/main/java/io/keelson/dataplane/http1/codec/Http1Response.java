@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
  * (see {@link Http1Listener#onHead}); owned by one event loop at a time, not thread-safe.
  */
 public final class Http1Response {
-  private static final int CRLF = ('\r' << 8) | '\n';
   private static final byte[] HTTP11_SP = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
 
   private Http1Version version = Http1Version.HTTP_1_1;
@@ -80,15 +79,18 @@ public final class Http1Response {
 
   /** Writes {@code HTTP/1.1 status reason\r\n}, the headers and the empty line. */
   public void encodeTo(ByteBuf out) {
-    out.writeBytes(HTTP11_SP);
-    out.writeByte('0' + status / 100);
-    out.writeByte('0' + status / 10 % 10);
-    out.writeByte('0' + status % 10);
-    out.writeByte(' ');
-    out.writeCharSequence(reason, StandardCharsets.ISO_8859_1);
-    out.writeShort(CRLF);
-    headers.encodeTo(out);
-    out.writeShort(CRLF);
+    int length = 9 + 4 + reason.length() + 2 + headers.encodedLength() + 2;
+    byte[] b = Latin1Scratch.array(length);
+    System.arraycopy(HTTP11_SP, 0, b, 0, 9);
+    b[9] = (byte) ('0' + status / 100);
+    b[10] = (byte) ('0' + status / 10 % 10);
+    b[11] = (byte) ('0' + status % 10);
+    b[12] = ' ';
+    int p = Latin1Scratch.put(reason, b, 13);
+    p = Latin1Scratch.putCrlf(b, p);
+    p = headers.encodeTo(b, p);
+    p = Latin1Scratch.putCrlf(b, p);
+    Latin1Scratch.flush(b, p, out);
   }
 
   /** A detached copy, for a listener that must keep the head after resume(). */
