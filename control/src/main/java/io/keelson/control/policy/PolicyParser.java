@@ -213,8 +213,4 @@ public final class PolicyParser {
           + " near index " + e.getIndex());
     }
   }
-
-  static boolean validName(String s) {
-    return NAME.matcher(s).matches();
-  }
 }

@@ -148,9 +148,13 @@ public final class XdsServer implements AutoCloseable {
       byOutboundPort.clear();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = proxyless.translate(state, registered.values());
+      Map<String, ProxyState> byNode = new java.util.HashMap<>();
+      streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
       for (String group : cache.groups()) {
-        streams.values().stream().filter(p -> p.nodeId.equals(group)).findFirst()
-            .ifPresent(p -> push(group, resourcesFor(p)));
+        ProxyState p = byNode.get(group);
+        if (p != null) {
+          push(group, resourcesFor(p));
+        }
       }
     } finally {
       pushLock.unlock();
