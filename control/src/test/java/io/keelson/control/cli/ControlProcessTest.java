@@ -99,6 +99,16 @@ class ControlProcessTest {
       assertThat(proxyConfig.err()).contains("no proxy 'nobody' is connected");
       assertThat(cli("delete", "vs", "product-service", "--server", server).out())
           .contains("VirtualService/product-service deleted");
+
+      java.io.InputStream stdin = System.in;
+      try {
+        System.setIn(new java.io.ByteArrayInputStream(Mesh.split(50, 50).getBytes(StandardCharsets.UTF_8)));
+        Result piped = cli("apply", "-f", "-", "--server", server);
+        assertThat(piped.out()).contains("VirtualService/product-service created", "updated [\"routes\"]");
+      } finally {
+        System.setIn(stdin);
+      }
+      assertThat(cli("get", "vs", "product-service", "--server", server).out()).contains("# from -", "weight: 50");
     } finally {
       control.destroy();
       assertThat(control.waitFor(20, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
@@ -109,7 +119,7 @@ class ControlProcessTest {
     try {
       String server = awaitApi(again, dir.resolve("control2.log"));
       assertThat(cli("get", "dr", "product-service", "--server", server).out()).contains("name: v2");
-      assertThat(cli("get", "vs", "--server", server).out()).doesNotContain("VirtualService");
+      assertThat(cli("get", "vs", "--server", server).out()).contains("# from -", "weight: 50");
       assertThat(cli("get", "workload", "product-v1", "--server", server).out()).contains("port: 8081");
     } finally {
       again.destroy();
