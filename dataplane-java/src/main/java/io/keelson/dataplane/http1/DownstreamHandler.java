@@ -19,6 +19,8 @@ import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.IstioDestination;
+import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -79,6 +81,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private int pendingBodyBytes;
   private Http1Headers pendingTrailers;
   private ConnectionTimers timers;
+
+  // ---- what the exchange's metrics and access log record
+  private long startNanos;
+  private long requestBytes;
+  private long responseBytes;
+  private int responseStatus;
+  private ResponseFlag flag = ResponseFlag.NONE;
+  private boolean recorded;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -152,6 +162,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
     state = State.CLOSED;
+    if (flag == ResponseFlag.NONE) {
+      flag = ResponseFlag.DC;
+    }
+    recordExchange(); // a no-op unless the exchange was cut short
     if (listener != null) {
       listener.stats().cxActive.decrement();
     }
@@ -193,6 +207,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onHead(Http1Request head) {
     request = head;
+    startNanos = System.nanoTime();
+    requestBytes = 0;
+    responseBytes = 0;
+    responseStatus = 0;
+    flag = ResponseFlag.NONE;
+    recorded = false;
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
     responseStarted = false;
@@ -216,6 +236,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     l.stats().rqTotal.increment();
     state = State.ROUTING;
     if (!context.pipelines.current().tryPublish(this, this)) {
+      flag = ResponseFlag.LR;
       sendLocalReply(503, LocalReply.OVERLOADED, null);
       return;
     }
@@ -254,11 +275,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (route == null) {
+      flag = ResponseFlag.NR;
       sendLocalReply(404, "", null);
       return;
     }
     switch (route.action()) {
-      case RouteAction.DirectResponse direct -> sendLocalReply(direct.status(), direct.body(), null);
+      case RouteAction.DirectResponse direct -> {
+        flag = ResponseFlag.DR;
+        sendLocalReply(direct.status(), direct.body(), null);
+      }
       case RouteAction.Redirect redirect ->
           sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
       case RouteAction.Forward forward -> forward(forward);
@@ -267,11 +292,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void forward(RouteAction.Forward forward) {
     if (cluster == null) {
+      flag = ResponseFlag.NC;
       sendLocalReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
       return;
     }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
+      flag = ResponseFlag.UH;
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
@@ -321,6 +348,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     cluster.stats().cxConnectFail.increment();
     endUpstreamRequest();
+    flag = ResponseFlag.UF;
     sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
   }
 
@@ -349,6 +377,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onBody(ByteBuf content) {
+    requestBytes += content.readableBytes();
     switch (state) {
       case FORWARDING -> {
         writeBody(content);
@@ -401,6 +430,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (listener != null) {
       listener.stats().rqRejectedBadRequest.increment();
     }
+    flag = ResponseFlag.DPE;
     closeAfterResponse = true;
     if (upstream != null) {
       // A request that turned bad mid-body: the upstream saw only a prefix; never reuse that connection.
@@ -462,6 +492,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
+    responseStatus = status;
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
@@ -508,6 +539,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseBody(ByteBuf content) {
+    responseBytes += content.readableBytes();
     ByteBuf head = pendingHead;
     if (head != null) {
       if (head.writableBytes() >= content.readableBytes()) {
@@ -532,6 +564,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
+    recordExchange(); // before the flush: whoever sees the response sees it counted
     channel.flush(); // the upstream's read-complete flush no longer reaches this exchange once detached
     cancelTimeout();
     endUpstreamRequest();
@@ -566,6 +599,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (responseStarted) {
       endUpstreamRequest();
+      flag = ResponseFlag.UC;
       channel.close();
       return;
     }
@@ -579,6 +613,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().rqResetBeforeResponse.increment();
     endUpstreamRequest();
     cancelTimeout();
+    flag = ResponseFlag.UC;
     sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
@@ -586,6 +621,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = null;
     endUpstreamRequest();
     cancelTimeout();
+    flag = ResponseFlag.UPE;
     if (responseStarted) {
       channel.close();
     } else {
@@ -624,6 +660,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       up.detach(false);
     }
     endUpstreamRequest();
+    flag = ResponseFlag.UT;
     if (responseStarted) {
       channel.close();
     } else {
@@ -641,9 +678,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     responseStarted = true;
     responseComplete = true;
+    responseStatus = status;
+    responseBytes = body.length(); // local reply bodies are ASCII
     if (listener != null) {
       listener.stats().recordResponse(status);
     }
+    recordExchange();
     ChannelFuture written =
         channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders));
     if (closeAfterResponse) {
@@ -669,6 +709,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     timers.touch(); // the idle time counts from the end of the exchange
     resumeReading();
     parser.resume();
+  }
+
+  /** Records the exchange once, when its response has ended or the connection was cut. */
+  private void recordExchange() {
+    if (recorded || request == null) {
+      return;
+    }
+    recorded = true;
+    long duration = System.nanoTime() - startNanos;
+    IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
+    if (d != null) {
+      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
+    }
   }
 
   private void endUpstreamRequest() {

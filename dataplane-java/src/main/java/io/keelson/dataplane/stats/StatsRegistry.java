@@ -1,8 +1,13 @@
 package io.keelson.dataplane.stats;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
+import io.keelson.dataplane.xds.ResourceType;
+import io.keelson.dataplane.xds.XdsStats;
 
 /**
  * All counters of one proxy process. Lookups happen when a snapshot is built, never per request.
@@ -11,9 +16,26 @@ import java.util.concurrent.ConcurrentMap;
 public final class StatsRegistry {
   private final ConcurrentMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
+  private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
+  private volatile Supplier<XdsStats> xds;
 
   public HttpStats http(String statPrefix) {
-    return http.computeIfAbsent(statPrefix, HttpStats::new);
+    return http.computeIfAbsent(statPrefix, p -> new HttpStats(p, unknownDestination));
+  }
+
+  /** The proxy's identity for Istio's labels (from the bootstrap node); may change at any time. */
+  public void identity(MeshIdentity id) {
+    this.identity = id;
+  }
+
+  public MeshIdentity identity() {
+    return identity;
+  }
+
+  /** Where the xDS client's counters come from, when one runs; null for none. */
+  public void xds(Supplier<XdsStats> source) {
+    this.xds = source;
   }
 
   public ClusterStats cluster(String name) {
@@ -59,7 +81,32 @@ public final class StatsRegistry {
         w.sample("envoy_cluster_upstream_rq_xx", s.responses(c), "envoy_response_code_class", Integer.toString(c), "envoy_cluster_name", s.name);
       }
     });
+    List<IstioDestination> destinations = new ArrayList<>();
+    destinations.add(unknownDestination);
+    clusters.values().forEach(c -> destinations.add(c.istio));
+    IstioWriter.write(w, identity, destinations);
+    Supplier<XdsStats> x = xds;
+    if (x != null) {
+      writeXds(w, x.get());
+    }
     return w.toString();
+  }
+
+  private static void writeXds(PrometheusWriter w, XdsStats s) {
+    w.type("envoy_control_plane_connected_state", "gauge");
+    w.sample("envoy_control_plane_connected_state", s.connected() ? 1 : 0);
+    w.type("keelson_xds_update_success", "counter");
+    for (ResourceType t : ResourceType.values()) {
+      w.sample("keelson_xds_update_success", s.accepted(t), "type", t.shortName());
+    }
+    w.type("keelson_xds_update_rejected", "counter");
+    for (ResourceType t : ResourceType.values()) {
+      w.sample("keelson_xds_update_rejected", s.rejected(t), "type", t.shortName());
+    }
+    w.type("keelson_xds_snapshots_published", "counter");
+    w.sample("keelson_xds_snapshots_published", s.snapshotsPublished());
+    w.type("keelson_xds_reconnects", "counter");
+    w.sample("keelson_xds_reconnects", s.reconnects());
   }
 
   private void clusterCounter(PrometheusWriter w, String name, String type, java.util.function.ToLongFunction<ClusterStats> value) {
