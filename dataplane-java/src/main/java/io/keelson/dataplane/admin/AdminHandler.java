@@ -55,6 +55,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         .append("\"} ")
         .append(proxy.pipelines().depth())
         .append('\n');
+    var logs = proxy.context().accessLogServiceIfStarted();
+    if (logs != null) {
+      out.append("# TYPE keelson_access_log_written counter\nkeelson_access_log_written ").append(logs.written.sum()).append('\n');
+      out.append("# TYPE keelson_access_log_dropped counter\nkeelson_access_log_dropped ").append(logs.dropped.sum()).append('\n');
+      out.append("# TYPE keelson_access_log_backlog gauge\nkeelson_access_log_backlog ").append(logs.backlog()).append('\n');
+    }
     out.append("# TYPE envoy_server_live gauge\nenvoy_server_live ").append(proxy.ready() ? 1 : 0).append('\n');
     FullHttpResponse r = text(200, out.toString());
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");

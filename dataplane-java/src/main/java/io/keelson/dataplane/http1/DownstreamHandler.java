@@ -19,6 +19,9 @@ import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.accesslog.AccessLogRecord;
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.ByteBuf;
@@ -89,6 +92,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private int responseStatus;
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
+  private boolean endpointTried;
+  private String[] responseHeaderValues;
+  private String remoteAddress;
+  private ListenerConfig loggerConfig;
+  private AccessLogger accessLogger;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -122,7 +130,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     channel = ctx.channel();
     timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos);
     timers.touch();
-    remoteIp = ((InetSocketAddress) channel.remoteAddress()).getAddress().getHostAddress();
+    InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
+    remoteIp = remote.getAddress().getHostAddress();
+    remoteAddress = remoteIp + ":" + remote.getPort();
     ServingListener l = context.snapshot().listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
@@ -213,6 +223,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     responseStatus = 0;
     flag = ResponseFlag.NONE;
     recorded = false;
+    endpointTried = false;
+    responseHeaderValues = null;
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
     responseStarted = false;
@@ -304,6 +316,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
+    endpointTried = true;
     if (requestComplete) {
       startTimeout(); // the request ended while it was being routed on the ring
     }
@@ -493,6 +506,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
     responseStatus = status;
+    AccessLogger log = accessLogger();
+    if (log != null && log.responseHeaders().length > 0) {
+      String[] names = log.responseHeaders();
+      responseHeaderValues = new String[names.length];
+      for (int i = 0; i < names.length; i++) {
+        responseHeaderValues[i] = response.headers().get(names[i]);
+      }
+    }
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
@@ -722,6 +743,64 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (d != null) {
       d.record(responseStatus, flag, duration, requestBytes, responseBytes);
     }
+    AccessLogger log = accessLogger();
+    if (log != null) {
+      logAccess(log, duration);
+    }
+  }
+
+  /** The access logger of the current listener config; looked up again only when the config changes. */
+  private AccessLogger accessLogger() {
+    ServingListener l = listener;
+    if (l == null) {
+      return null;
+    }
+    if (l.config() != loggerConfig) {
+      loggerConfig = l.config();
+      accessLogger = context.accessLogger(loggerConfig.http());
+    }
+    return accessLogger;
+  }
+
+  /** Copies the exchange into a ring slot; the writer thread formats it. A full ring drops it (counted). */
+  private void logAccess(AccessLogger log, long duration) {
+    AccessLogRecord r = log.claim();
+    if (r == null) {
+      return;
+    }
+    r.startEpochMillis = System.currentTimeMillis() - duration / 1_000_000;
+    r.durationNanos = duration;
+    r.method = request.method();
+    r.path = request.uri();
+    r.protocol = request.version().toString();
+    r.status = responseStatus;
+    r.flag = flag;
+    r.bytesReceived = requestBytes;
+    r.bytesSent = responseBytes;
+    r.upstreamHost = endpointTried && balancer != null ? balancer.endpoint(endpoint).toString() : null;
+    r.upstreamCluster = cluster != null ? cluster.name() : null;
+    r.downstreamRemoteAddress = remoteAddress;
+    r.routeName = route != null ? route.name() : null;
+    String[] names = log.requestHeaders();
+    for (int i = 0; i < names.length; i++) {
+      r.requestHeaders[i] = requestHeader(names[i]);
+    }
+    String[] values = responseHeaderValues;
+    int n = log.responseHeaders().length;
+    for (int i = 0; i < n; i++) {
+      r.responseHeaders[i] = values != null && i < values.length ? values[i] : null;
+    }
+    log.publish(r);
+  }
+
+  private String requestHeader(String name) {
+    return switch (name) {
+      case ":method" -> request.method();
+      case ":path" -> request.uri();
+      case ":authority" -> request.authority();
+      case ":scheme" -> "http";
+      default -> request.header(name);
+    };
   }
 
   private void endUpstreamRequest() {

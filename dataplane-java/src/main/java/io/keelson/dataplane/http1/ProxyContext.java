@@ -1,5 +1,8 @@
 package io.keelson.dataplane.http1;
 
+import io.keelson.dataplane.accesslog.AccessLogService;
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
@@ -18,6 +21,8 @@ public final class ProxyContext {
   final Transport transport;
   final StatsRegistry stats;
   private final FastThreadLocal<UpstreamPool> pools;
+  private final java.util.Map<HttpConnectionManagerConfig, AccessLogger> accessLoggers = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile AccessLogService accessLogs;
 
   public ProxyContext(ServingSnapshot snapshot, RoutingPipelines pipelines, Transport transport, StatsRegistry stats) {
     this.snapshot = snapshot;
@@ -52,6 +57,36 @@ public final class ProxyContext {
 
   public StatsRegistry stats() {
     return stats;
+  }
+
+  /**
+   * The access logger of a connection manager, or null when it has none. Called when a connection's
+   * listener config changes, not per request; the writer thread starts with the first logger.
+   */
+  AccessLogger accessLogger(HttpConnectionManagerConfig hcm) {
+    if (hcm == null || hcm.accessLogs().isEmpty()) {
+      return null;
+    }
+    return accessLoggers.computeIfAbsent(hcm, c -> accessLogService().logger(c.accessLogs()));
+  }
+
+  /** The process's access log writer (started on first use). */
+  public synchronized AccessLogService accessLogService() {
+    if (accessLogs == null) {
+      accessLogs = new AccessLogService(AccessLogService.DEFAULT_RING_SIZE);
+    }
+    return accessLogs;
+  }
+
+  /** Uses this writer instead of the default one (tests: a small ring, a captured stdout). Before traffic. */
+  public synchronized void accessLogService(AccessLogService service) {
+    this.accessLogs = service;
+    accessLoggers.clear();
+  }
+
+  /** The access log writer if one was started, else null. */
+  public AccessLogService accessLogServiceIfStarted() {
+    return accessLogs;
   }
 
   /** The upstream pool of the calling event loop. */

@@ -113,6 +113,11 @@ public final class ProxyServer implements AutoCloseable {
     return options;
   }
 
+  /** The process's access log writer: its drop and write counters, or a replacement (before traffic). */
+  public ProxyContext context() {
+    return context;
+  }
+
   public RoutingPipelines pipelines() {
     return pipelines;
   }
@@ -155,5 +160,8 @@ public final class ProxyServer implements AutoCloseable {
     }
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     pipelines.close();
+    if (context.accessLogServiceIfStarted() != null) {
+      context.accessLogServiceIfStarted().close();
+    }
   }
 }
