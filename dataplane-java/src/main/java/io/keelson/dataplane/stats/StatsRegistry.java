@@ -46,6 +46,55 @@ public final class StatsRegistry {
     return Map.copyOf(clusters);
   }
 
+  /** Envoy's admin {@code /stats} text form: {@code name: value}, one per line, sorted. */
+  public String toEnvoyText() {
+    java.util.TreeMap<String, Long> out = new java.util.TreeMap<>();
+    http.values().forEach(s -> {
+      String p = "http." + s.prefix + ".";
+      out.put(p + "downstream_cx_total", s.cxTotal.sum());
+      out.put(p + "downstream_cx_active", s.cxActive.sum());
+      out.put(p + "downstream_rq_total", s.rqTotal.sum());
+      out.put(p + "downstream_rq_timeout", s.rqTimeout.sum());
+      out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
+      for (int c = 1; c <= 5; c++) {
+        out.put(p + "downstream_rq_" + c + "xx", s.responses(c));
+      }
+    });
+    clusters.values().forEach(s -> {
+      String p = "cluster." + s.name + ".";
+      out.put(p + "upstream_rq_total", s.rqTotal.sum());
+      out.put(p + "upstream_rq_active", s.rqActive.sum());
+      out.put(p + "upstream_rq_timeout", s.rqTimeout.sum());
+      out.put(p + "upstream_cx_total", s.cxTotal.sum());
+      out.put(p + "upstream_cx_active", s.cxActive.sum());
+      out.put(p + "upstream_cx_connect_fail", s.cxConnectFail.sum());
+      out.put(p + "upstream_cx_connect_timeout", s.cxConnectTimeout.sum());
+      out.put(p + "upstream_rq_reset_before_response", s.rqResetBeforeResponse.sum());
+      out.put(p + "upstream_rq_no_healthy_upstream", s.noHealthyUpstream.sum());
+      for (int c = 1; c <= 5; c++) {
+        out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
+      }
+    });
+    Supplier<XdsStats> x = xds;
+    if (x != null) {
+      XdsStats xs = x.get();
+      out.put("control_plane.connected_state", xs.connected() ? 1L : 0L);
+      for (ResourceType t : ResourceType.values()) {
+        String name = switch (t) {
+          case CLUSTER -> "cluster_manager.cds.";
+          case LISTENER -> "listener_manager.lds.";
+          case ROUTE -> "http.rds.";
+          case ENDPOINT -> "cluster_manager.eds.";
+        };
+        out.put(name + "update_success", xs.accepted(t));
+        out.put(name + "update_rejected", xs.rejected(t));
+      }
+    }
+    StringBuilder b = new StringBuilder();
+    out.forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
+    return b.toString();
+  }
+
   /** Prometheus text exposition (version 0.0.4) in Envoy's metric names. */
   public String toPrometheus() {
     PrometheusWriter w = new PrometheusWriter();
