@@ -14,6 +14,7 @@ import java.util.List;
  * @param requestTimeout    whole-request timeout from the first byte (0 = none)
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
+ * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -23,7 +24,8 @@ public record HttpConnectionManagerConfig(
     boolean generateRequestId,
     Duration requestTimeout,
     Duration idleTimeout,
-    List<AccessLogConfig> accessLogs) {
+    List<AccessLogConfig> accessLogs,
+    TracingConfig tracing) {
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
@@ -38,6 +40,6 @@ public record HttpConnectionManagerConfig(
       boolean generateRequestId,
       Duration requestTimeout,
       Duration idleTimeout) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, List.of());
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, List.of(), null);
   }
 }

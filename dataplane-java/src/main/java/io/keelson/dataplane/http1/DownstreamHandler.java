@@ -93,6 +93,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
   private boolean endpointTried;
+  /** This hop's span when the connection manager traces; null otherwise. */
+  private TraceContext trace;
   private String[] responseHeaderValues;
   private String remoteAddress;
   private ListenerConfig loggerConfig;
@@ -224,6 +226,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     flag = ResponseFlag.NONE;
     recorded = false;
     endpointTried = false;
+    trace = null;
     responseHeaderValues = null;
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
@@ -325,6 +328,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    var tracing = listener.config().http().tracing();
+    trace = tracing == null ? null : TraceContext.propagate(request, tracing);
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }

@@ -198,7 +198,8 @@ final class SnapshotTranslator {
         !hcm.hasGenerateRequestId() || hcm.getGenerateRequestId().getValue(),
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
         idle,
-        accessLogs);
+        accessLogs,
+        TracingTranslator.translate(hcm, path + ".tracing", problems));
   }
 
   /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */

@@ -120,14 +120,28 @@ final class SupportedFields {
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
-            "access_log")
+            "access_log", "tracing")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
-        .ignore("tracing", "ignored: tracing is not implemented yet")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
+        .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
+        .ignore("verbose", SAFE)
+        .ignore("max_path_tag_length", SAFE)
+        .reject("client_sampling", "only random_sampling is supported")
+        .reject("overall_sampling", "only random_sampling is supported");
+    rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(), "grpc_service", "service_name")
+        .reject("http_service", "only OTLP over gRPC (grpc_service) is supported");
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc")
+        .ignore("timeout", SAFE)
+        .ignore("initial_metadata", SAFE)
+        .reject("google_grpc", "use envoy_grpc with a cluster");
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name")
+        .ignore("authority", SAFE);
     rules(AccessLog.getDescriptor(), "name", "typed_config")
         .reject("filter", "access log filters are not supported yet; every request is logged");
     rules(FileAccessLog.getDescriptor(), "path", "log_format")

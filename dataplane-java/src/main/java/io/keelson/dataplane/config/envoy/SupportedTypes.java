@@ -24,7 +24,8 @@ final class SupportedTypes {
           Router.getDescriptor(),
           HttpProtocolOptions.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
-          io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor());
+          io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
+          io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 
