@@ -23,6 +23,7 @@ import io.keelson.dataplane.accesslog.AccessLogRecord;
 import io.keelson.dataplane.accesslog.AccessLogger;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.stats.IstioDestination;
+import io.keelson.dataplane.tracing.SpanExport;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -95,6 +96,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean endpointTried;
   /** This hop's span when the connection manager traces; null otherwise. */
   private TraceContext trace;
+  private io.opentelemetry.api.trace.Span span;
   private String[] responseHeaderValues;
   private String remoteAddress;
   private ListenerConfig loggerConfig;
@@ -227,6 +229,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     recorded = false;
     endpointTried = false;
     trace = null;
+    span = null;
     responseHeaderValues = null;
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
@@ -330,6 +333,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
     var tracing = listener.config().http().tracing();
     trace = tracing == null ? null : TraceContext.propagate(request, tracing);
+    if (trace != null && trace.sampled()) {
+      startSpan(tracing);
+    }
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
@@ -752,6 +758,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (log != null) {
       logAccess(log, duration);
     }
+    if (span != null) {
+      SpanExport.end(span, responseStatus, flag.code, cluster != null ? cluster.name() : null,
+          endpointTried && balancer != null ? balancer.endpoint(endpoint).toString() : null);
+      span = null;
+    }
+  }
+
+  /** Starts this hop's span (sampled requests only) with the ids already written upstream. */
+  private void startSpan(io.keelson.dataplane.config.TracingConfig tracing) {
+    SpanExport export = context.spanExport(tracing);
+    if (export == null) {
+      return;
+    }
+    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
+    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
+    String v = request.version().toString();
+    SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
+        v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
   }
 
   /** The access logger of the current listener config; looked up again only when the config changes. */

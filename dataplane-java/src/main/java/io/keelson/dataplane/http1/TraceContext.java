@@ -15,10 +15,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param spanId       this hop's span, 16 hex digits
  * @param parentSpanId the caller's span, or null at the root
  */
-record TraceContext(String traceId, String spanId, String parentSpanId, boolean sampled) {
+public record TraceContext(String traceId, String spanId, String parentSpanId, boolean sampled) {
 
   /** Reads the incoming context, starts this hop's span and rewrites the propagation headers. */
-  static TraceContext propagate(Http1Request request, TracingConfig config) {
+  public static TraceContext propagate(Http1Request request, TracingConfig config) {
     String traceId = null;
     String parent = null;
     Boolean sampled = null;

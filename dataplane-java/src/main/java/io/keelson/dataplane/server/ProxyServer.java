@@ -182,6 +182,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     pipelines.close();
+    context.closeSpanExports();
     if (context.accessLogServiceIfStarted() != null) {
       context.accessLogServiceIfStarted().close();
     }

@@ -4,7 +4,12 @@ import io.keelson.dataplane.accesslog.AccessLogRecord;
 import io.keelson.dataplane.accesslog.AccessLogService;
 import io.keelson.dataplane.accesslog.AccessLogger;
 import io.keelson.dataplane.config.AccessLogConfig;
+import io.keelson.dataplane.config.TracingConfig;
+import io.keelson.dataplane.http1.TraceContext;
+import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.stats.IstioDestination;
+import io.keelson.dataplane.tracing.SpanExport;
+import io.opentelemetry.api.trace.Span;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.keelson.dataplane.stats.StatsRegistry;
 import java.io.OutputStream;
@@ -32,9 +37,36 @@ public class ObservabilityBenchmark extends BenchmarkBase {
     logger = service.logger(List.of(new AccessLogConfig(null, AccessLogConfig.ENVOY_DEFAULT_FORMAT, null)));
   }
 
+  private SpanExport spans;
+  private final TracingConfig tracing = new TracingConfig(null, "bench", 0);
+  private final Http1Request request = new Http1Request();
+
+  @Setup
+  public void setUpTracing() throws Exception {
+    // A collector address nobody listens on: exports fail on the SDK's thread; the event-loop cost is the same.
+    spans = new SpanExport("127.0.0.1", 9, "bench");
+  }
+
   @TearDown
   public void tearDown() {
     service.close();
+    spans.close();
+  }
+
+  /** Propagation of an incoming sampled traceparent: parse, new span id, header rewrite (every traced request). */
+  @Benchmark
+  public Object tracePropagate() {
+    request.headers().set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    return TraceContext.propagate(request, tracing);
+  }
+
+  /** A sampled request's span: start with the propagated ids, request and response attributes, end (queued for export). */
+  @Benchmark
+  public void traceSpan() {
+    TraceContext t = TraceContext.propagate(request, tracing);
+    Span span = spans.start("GET", t.traceId(), t.spanId(), t.parentSpanId(), System.currentTimeMillis() * 1_000_000);
+    SpanExport.requestAttributes(span, "GET", "/productpage", null, "bookinfo", "1.1", "wrk", "10.0.0.1");
+    SpanExport.end(span, 200, "-", "outbound|9080||reviews.default.svc.cluster.local", "10.0.0.7:9080");
   }
 
   @Benchmark
