@@ -6,8 +6,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Istio request metrics towards one destination (an upstream cluster, or "unknown" when no cluster was
- * chosen). Series are slots indexed by (status, flag): a lookup is an array read, and a slot is
- * filled once with a CAS. Labels are derived at scrape time from the cluster name and the proxy's
+ * chosen). Series are slots indexed by (status, flag): a lookup is two array reads, and a slot is
+ * filled once with a CAS. A status's row of flags is allocated on its first request, so an idle
+ * destination costs one 500-slot array (clusters can number in the thousands). Labels are derived at scrape time from the cluster name and the proxy's
  * {@link MeshIdentity}. Thread-safe.
  */
 public final class IstioDestination {
@@ -16,7 +17,8 @@ public final class IstioDestination {
   private static final int FLAGS = ResponseFlag.VALUES.length;
 
   final String cluster;
-  private final AtomicReferenceArray<IstioSeries> series = new AtomicReferenceArray<>(STATUSES * FLAGS + FLAGS);
+  /** Row 0: statuses outside 100..599; row s: status 99 + s. */
+  private final AtomicReferenceArray<AtomicReferenceArray<IstioSeries>> rows = new AtomicReferenceArray<>(STATUSES + 1);
 
   IstioDestination(String cluster) {
     this.cluster = cluster;
@@ -25,11 +27,19 @@ public final class IstioDestination {
   /** One finished request. Called from event loops; allocates only on a label set's first request. */
   public void record(int status, ResponseFlag flag, long durationNanos, long requestBytes, long responseBytes) {
     int s = status >= MIN_STATUS && status < MIN_STATUS + STATUSES ? status - MIN_STATUS + 1 : 0;
-    int slot = s * FLAGS + flag.ordinal();
-    IstioSeries x = series.get(slot);
+    AtomicReferenceArray<IstioSeries> row = rows.get(s);
+    if (row == null) {
+      AtomicReferenceArray<IstioSeries> fresh = new AtomicReferenceArray<>(FLAGS);
+      row = rows.compareAndExchange(s, null, fresh);
+      if (row == null) {
+        row = fresh;
+      }
+    }
+    int slot = flag.ordinal();
+    IstioSeries x = row.get(slot);
     if (x == null) {
       IstioSeries fresh = new IstioSeries(s == 0 ? 0 : status, flag);
-      x = series.compareAndExchange(slot, null, fresh);
+      x = row.compareAndExchange(slot, null, fresh);
       if (x == null) {
         x = fresh;
       }
@@ -39,10 +49,13 @@ public final class IstioDestination {
 
   List<IstioSeries> series() {
     List<IstioSeries> out = new ArrayList<>();
-    for (int i = 0; i < series.length(); i++) {
-      IstioSeries x = series.get(i);
-      if (x != null) {
-        out.add(x);
+    for (int r = 0; r < rows.length(); r++) {
+      AtomicReferenceArray<IstioSeries> row = rows.get(r);
+      for (int i = 0; row != null && i < row.length(); i++) {
+        IstioSeries x = row.get(i);
+        if (x != null) {
+          out.add(x);
+        }
       }
     }
     return out;
