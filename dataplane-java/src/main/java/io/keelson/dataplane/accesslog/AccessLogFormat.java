@@ -175,7 +175,7 @@ public final class AccessLogFormat {
   private static Object value(Op op, AccessLogRecord r) {
     Object v = switch (op.kind()) {
       case LITERAL -> op.literal();
-      case START_TIME -> START_TIME.format(java.time.Instant.ofEpochMilli(r.startEpochMillis));
+      case START_TIME -> startTime(r.startEpochMillis);
       case REQ -> header(r.requestHeaders, op, r);
       case RESP -> header(r.responseHeaders, op, r);
       case PROTOCOL -> r.protocol;
@@ -184,7 +184,7 @@ public final class AccessLogFormat {
       case BYTES_RECEIVED -> r.bytesReceived;
       case BYTES_SENT -> r.bytesSent;
       case DURATION -> r.durationNanos / 1_000_000;
-      case UPSTREAM_HOST -> r.upstreamHost;
+      case UPSTREAM_HOST -> r.upstreamHost == null ? null : r.upstreamHost.toString();
       case UPSTREAM_CLUSTER -> r.upstreamCluster;
       case DOWNSTREAM_REMOTE_ADDRESS -> r.downstreamRemoteAddress;
       case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT -> withoutPort(r.downstreamRemoteAddress);
@@ -194,6 +194,18 @@ public final class AccessLogFormat {
       v = s.substring(0, op.maxLength());
     }
     return v;
+  }
+
+  /** The writer thread's last formatted start time: most records of a busy second share their millisecond. */
+  private static final ThreadLocal<Object[]> LAST_START = ThreadLocal.withInitial(() -> new Object[] {-1L, ""});
+
+  private static String startTime(long millis) {
+    Object[] last = LAST_START.get();
+    if ((Long) last[0] != millis) {
+      last[0] = millis;
+      last[1] = START_TIME.format(java.time.Instant.ofEpochMilli(millis));
+    }
+    return (String) last[1];
   }
 
   private static String header(String[] values, Op op, AccessLogRecord r) {

@@ -18,8 +18,8 @@ public final class AccessLogRecord {
   public ResponseFlag flag = ResponseFlag.NONE;
   public long bytesReceived;
   public long bytesSent;
-  /** null when no upstream host was chosen. */
-  public String upstreamHost;
+  /** The chosen upstream host (its toString is "ip:port", called on the writer thread); null when none was chosen. */
+  public Object upstreamHost;
   public String upstreamCluster;
   public String downstreamRemoteAddress;
   public String routeName;

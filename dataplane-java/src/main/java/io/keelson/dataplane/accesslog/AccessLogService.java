@@ -105,7 +105,7 @@ public final class AccessLogService implements AutoCloseable {
             logger.formats.get(i).format(r, line);
             OutputStream out = output(logger.paths.get(i));
             if (out != null) {
-              out.write(line.toString().getBytes(StandardCharsets.UTF_8));
+              write(out);
               dirty.put(out, Boolean.TRUE);
             }
           }
@@ -119,6 +119,25 @@ public final class AccessLogService implements AutoCloseable {
       if (endOfBatch) {
         flush();
       }
+    }
+
+    private byte[] bytes = new byte[1024];
+
+    /** Writes the line as UTF-8 without the String and byte[] copies of toString().getBytes(). */
+    private void write(OutputStream out) throws IOException {
+      int n = line.length();
+      if (bytes.length < n) {
+        bytes = new byte[Math.max(n, bytes.length * 2)];
+      }
+      for (int i = 0; i < n; i++) {
+        char c = line.charAt(i);
+        if (c >= 0x80) {
+          out.write(line.toString().getBytes(StandardCharsets.UTF_8)); // rare: non-ASCII header values
+          return;
+        }
+        bytes[i] = (byte) c;
+      }
+      out.write(bytes, 0, n);
     }
 
     private OutputStream output(String path) {

@@ -806,7 +806,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     r.flag = flag;
     r.bytesReceived = requestBytes;
     r.bytesSent = responseBytes;
-    r.upstreamHost = endpointTried && balancer != null ? balancer.endpoint(endpoint).toString() : null;
+    r.upstreamHost = endpointTried && balancer != null ? balancer.endpoint(endpoint) : null;
     r.upstreamCluster = cluster != null ? cluster.name() : null;
     r.downstreamRemoteAddress = remoteAddress;
     r.routeName = route != null ? route.name() : null;
