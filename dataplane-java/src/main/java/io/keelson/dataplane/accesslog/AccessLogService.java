@@ -33,6 +33,11 @@ public final class AccessLogService implements AutoCloseable {
   public final LongAdder dropped = new LongAdder();
   public final LongAdder writeErrors = new LongAdder();
   private final OutputStream stdout;
+  /** Streams the writer opened; the flusher flushes them (buffered streams synchronize write and flush). */
+  private final java.util.List<OutputStream> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.concurrent.ScheduledExecutorService flusher;
+  /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
+  static final long FLUSH_NANOS = 50_000_000;
 
   public AccessLogService(int ringSize) {
     this(ringSize, System.out);
@@ -48,6 +53,14 @@ public final class AccessLogService implements AutoCloseable {
     }, ProducerType.MULTI, new SleepingWaitStrategy(0, 1_000_000));
     disruptor.handleEventsWith(new Writer());
     ring = disruptor.start();
+    opened.add(stdout);
+    flusher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "keelson-access-log-flush");
+      t.setDaemon(true);
+      return t;
+    });
+    // Lines written just before traffic stops are flushed here; a flush blocked on a stalled file only stalls this thread.
+    flusher.scheduleWithFixedDelay(this::flushAll, FLUSH_NANOS, FLUSH_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   /** A logger for one connection manager's access logs; formats were checked at config load. */
@@ -84,8 +97,19 @@ public final class AccessLogService implements AutoCloseable {
     return ring.getBufferSize() - ring.remainingCapacity();
   }
 
+  private void flushAll() {
+    for (OutputStream out : opened) {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        writeErrors.increment();
+      }
+    }
+  }
+
   @Override
   public void close() {
+    flusher.shutdownNow();
     disruptor.halt(); // not shutdown(): a writer blocked on a stalled file would never let it return
   }
 
@@ -116,7 +140,7 @@ public final class AccessLogService implements AutoCloseable {
       } finally {
         r.clear();
       }
-      if (endOfBatch) {
+      if (endOfBatch && System.nanoTime() - lastFlush >= FLUSH_NANOS) {
         flush();
       }
     }
@@ -152,11 +176,17 @@ public final class AccessLogService implements AutoCloseable {
           LOG.warn("access log {}: cannot open for appending: {}; its records are dropped", path, e.getMessage());
         }
         files.put(path, out);
+        if (out != null) {
+          opened.add(out);
+        }
       }
       return out;
     }
 
+    private long lastFlush = System.nanoTime();
+
     private void flush() {
+      lastFlush = System.nanoTime();
       for (OutputStream out : dirty.keySet()) {
         try {
           out.flush();
