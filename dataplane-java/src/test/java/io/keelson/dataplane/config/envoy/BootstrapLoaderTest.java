@@ -171,8 +171,7 @@ class BootstrapLoaderTest {
   @Test
   void warnsByNameAboutFieldsItSafelyIgnores() throws Exception {
     assertThat(frontProxy().snapshot().warnings()).containsExactly(
-        "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides",
-        "front-proxy.yaml: node: ignored: node identity is only sent to an xDS server (dynamic_resources)");
+        "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides");
   }
 
   @Test
