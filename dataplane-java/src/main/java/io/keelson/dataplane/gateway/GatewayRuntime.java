@@ -245,6 +245,22 @@ public final class GatewayRuntime implements AutoCloseable {
     return null;
   }
 
+  /**
+   * CPU time the pollers have used (ns), summed: packets per poller CPU-second is the rate a shared,
+   * noisy machine cannot distort the way it distorts wall-clock Mpps. -1 where the JVM cannot tell.
+   */
+  public long pollerCpuNanos() {
+    long sum = 0;
+    for (AgentRunner r : runners) {
+      long n = r.cpuNanos();
+      if (n < 0) {
+        return -1;
+      }
+      sum += n;
+    }
+    return sum;
+  }
+
   /** Events published and not yet transmitted, over every queue's pipeline (0 inline). */
   public long pipelineDepth() {
     long depth = 0;
