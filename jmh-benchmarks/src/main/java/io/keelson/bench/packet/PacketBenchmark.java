@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
  */
 public final class PacketBenchmark {
   private static final Pattern TESTPMD_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
-  private static final Pattern GATEWAY_STATS = Pattern.compile("^stats t=([0-9.]+) rx=(\\d+) tx=(\\d+) poller_cpu=([0-9.]+)");
+  private static final Pattern GATEWAY_STATS = Pattern.compile(
+      "^stats t=([0-9.]+) rx=(\\d+) tx=(\\d+) poller_cpu=([0-9.]+) pipeline_full=(\\d+)");
   private static final Pattern DROP = Pattern.compile(" ([a-z_]+)=(\\d+)");
   /** Per-source SYN limit for the pcap runs: far above the replay's ~5,000 SYN/s per client (see above). */
   static final String SYN_RATE = "1000000/1000";
@@ -246,8 +247,10 @@ public final class PacketBenchmark {
         for (String line : out.split("\n")) {
           Matcher m = GATEWAY_STATS.matcher(line);
           if (m.find()) {
-            points.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)),
-                Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4))});
+            // Processed = received minus what a full ring made the poller free unprocessed (disruptor).
+            points.add(new double[] {Double.parseDouble(m.group(1)),
+                Double.parseDouble(m.group(2)) - Double.parseDouble(m.group(5)),
+                Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))});
             lastStats = line;
           }
         }
@@ -263,7 +266,10 @@ public final class PacketBenchmark {
     };
   }
 
-  /** One run's counters: RX, TX, drops by reason, and a flag when more than 0.1% was dropped. */
+  /**
+   * One run's counters: packets processed (received and not freed for a full ring), TX, drops by
+   * reason, and a flag when more than 0.1% was dropped.
+   */
   static String check(int run, String stats, double[] first, double[] last) {
     long rx = (long) last[1];
     long tx = (long) last[2];
@@ -279,8 +285,8 @@ public final class PacketBenchmark {
     String perCpu = cpu > 0 ? String.format(Locale.ROOT, "%.3f", (last[1] - first[1]) / cpu / 1e6) : "n/a";
     String flag = rx > 0 && dropped * 1000 > rx ? "  <-- " + String.format(Locale.ROOT, "%.1f", 100.0 * dropped / rx)
         + "% dropped: not the forwarding path" : "";
-    return String.format(Locale.ROOT, "run %d: rx=%d tx=%d (%.2f%%) drops=%d%s; %s Mpps/poller-cpu-s%s", run, rx, tx,
-        rx == 0 ? 0 : 100.0 * tx / rx, dropped, reasons, perCpu, flag);
+    return String.format(Locale.ROOT, "run %d: processed=%d tx=%d (%.2f%%) drops=%d%s ring_full=%d; %s Mpps/poller-cpu-s%s",
+        run, rx, tx, rx == 0 ? 0 : 100.0 * tx / rx, dropped, reasons, (long) last[4], perCpu, flag);
   }
 
   /** EAL leaves /var/run/dpdk/PREFIX behind; the prefixes are this runner's own. */
