@@ -59,6 +59,12 @@ final class AgentRunner implements AutoCloseable {
     return failure;
   }
 
+  /** CPU time the agent's thread has used so far (ns), or -1 where the JVM cannot tell. */
+  long cpuNanos() {
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    return mx.isThreadCpuTimeSupported() ? mx.getThreadCpuTime(thread.threadId()) : -1;
+  }
+
   @Override
   public void close() {
     running = false;

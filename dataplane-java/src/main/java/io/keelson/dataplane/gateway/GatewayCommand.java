@@ -37,6 +37,8 @@ public final class GatewayCommand {
         --stats-interval SECONDS        print a stats line this often (default 1; 0: never)
         --no-pin                        do not pin pollers to the profile's cores
         --eal ARG                       an extra EAL argument (repeatable)
+        --syn-rate PER_SECOND[/BURST]   SYNs per second (and burst) allowed per client address
+                                        (default: GatewayLimits.defaults(), 200/400)
       """;
 
   private GatewayCommand() {}
@@ -72,7 +74,11 @@ public final class GatewayCommand {
       List<GatewayConfig.Vip> vips = BootstrapVips.load(o.config);
       List<String> snat = o.snat.isEmpty() && !o.portIps.isEmpty()
           ? List.of(lastAddress(o.portIps)) : o.snat;
-      settings = new GatewaySettings(profile, o.mode, o.portIps, snat, vips, GatewayLimits.defaults(), o.eal, o.pin);
+      GatewayLimits limits = GatewayLimits.defaults();
+      if (o.synPerSecond > 0) {
+        limits = limits.withSynRate(o.synPerSecond, o.synBurst > 0 ? o.synBurst : limits.synBurst());
+      }
+      settings = new GatewaySettings(profile, o.mode, o.portIps, snat, vips, limits, o.eal, o.pin);
     } catch (IllegalArgumentException e) {
       err.println("keelson gateway: " + e.getMessage());
       return 2;
@@ -154,6 +160,8 @@ public final class GatewayCommand {
     long statsInterval = 1;
     boolean pin = true;
     boolean help;
+    int synPerSecond;
+    int synBurst;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -179,6 +187,19 @@ public final class GatewayCommand {
           case "--duration" -> o.durationSeconds = number(value(args, ++i, a), a);
           case "--stats-interval" -> o.statsInterval = number(value(args, ++i, a), a);
           case "--no-pin" -> o.pin = false;
+          case "--syn-rate" -> {
+            String v = value(args, ++i, a);
+            String[] parts = v.split("/", 2);
+            try {
+              o.synPerSecond = Integer.parseInt(parts[0].trim());
+              o.synBurst = parts.length > 1 ? Integer.parseInt(parts[1].trim()) : 0;
+            } catch (NumberFormatException e) {
+              o.synPerSecond = -1;
+            }
+            if (o.synPerSecond <= 0 || (parts.length > 1 && o.synBurst <= 0)) {
+              throw new IllegalArgumentException("--syn-rate " + v + ": expected PER_SECOND[/BURST], whole numbers > 0");
+            }
+          }
           default -> throw new IllegalArgumentException("unknown option '" + a + "'");
         }
       }

@@ -55,12 +55,16 @@ public final class GatewayMetrics {
   public static String statsLine(GatewayRuntime runtime) {
     long rx = 0;
     long tx = 0;
+    long full = 0;
     for (String role : runtime.ports().keySet()) {
       rx += runtime.counter(role, GatewayCounter.RX_PACKETS);
       tx += runtime.counter(role, GatewayCounter.TX_PACKETS);
+      full += runtime.counter(role, GatewayCounter.PIPELINE_FULL);
     }
     StringBuilder out = new StringBuilder("stats t=")
         .append(String.format(java.util.Locale.ROOT, "%.3f", runtime.uptimeNanos() / 1e9)).append(" rx=").append(rx).append(" tx=").append(tx)
+        .append(" poller_cpu=").append(String.format(java.util.Locale.ROOT, "%.3f", runtime.pollerCpuNanos() / 1e9))
+        .append(" pipeline_full=").append(full)
         .append(" flows=").append(runtime.stages().trackedFlows()).append(" drops:");
     long[] drops = runtime.stages().dropCounts();
     for (DropReason r : DropReason.values()) {

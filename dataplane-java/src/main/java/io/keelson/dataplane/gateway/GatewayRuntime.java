@@ -1,7 +1,9 @@
 package io.keelson.dataplane.gateway;
 
 import io.keelson.dataplane.hw.HardwareProfile;
+import io.keelson.dataplane.hw.IdleProfile;
 import io.keelson.dataplane.hw.PortProfile;
+import io.keelson.dataplane.internal.ffm.CpuAffinity;
 import io.keelson.dataplane.internal.ffm.Dpdk;
 import io.keelson.dataplane.internal.ffm.DpdkException;
 import io.keelson.dataplane.internal.ffm.DpdkPort;
@@ -10,11 +12,13 @@ import io.keelson.dataplane.internal.ffm.PortSettings;
 import io.keelson.dataplane.packet.GatewayConfig;
 import io.keelson.dataplane.packet.GatewayStages;
 import io.keelson.dataplane.packet.GatewayTables;
-import io.keelson.dataplane.packet.PacketBurst;
 import io.keelson.dataplane.pipeline.Pipeline;
 import io.keelson.dataplane.pipeline.PipelineFactory;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.pipeline.RingWait;
 import io.keelson.dataplane.pipeline.Stage;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +36,7 @@ public final class GatewayRuntime implements AutoCloseable {
   static final String EXCEPTION = "exception";
   static final String SINK = "sink";
   private static final int RING_SIZE = 1024;
+  static final String RING_WAIT_PROP = "keelson.gateway.ring-wait";
   private static final java.util.concurrent.atomic.AtomicInteger POOLS = new java.util.concurrent.atomic.AtomicInteger();
 
   private final GatewaySettings settings;
@@ -163,13 +168,14 @@ public final class GatewayRuntime implements AutoCloseable {
       PortCounters perQueue = new PortCounters(GatewayConfig.MAX_PORT_ID + 1);
       counters.add(perQueue);
       int txQueue = q;
-      List<Supplier<? extends Stage<GatewayEvent>>> wired = new ArrayList<>();
-      for (Supplier<? extends Stage<PacketBurst>> s : stages.stages()) {
-        wired.add(() -> new PacketStageAdapter(s.get()));
-      }
-      wired.add(() -> new TransmitStage(byId, txQueue, exceptionId, pool, perQueue, burst));
+      // Shard 0 of 1 for every queue, as before: return traffic is not steered by SNAT port yet.
+      BitSet workerCpus = settings.mode() == PipelineMode.DISRUPTOR && settings.pinPollers()
+          ? workerCpus(profile, q) : null;
+      List<Supplier<? extends Stage<GatewayEvent>>> wired = List.of(() -> new GatewayBurstStage(
+          stages.fusedForQueue(0, 1), new TransmitStage(byId, txQueue, exceptionId, pool, perQueue, burst),
+          workerCpus));
       Pipeline<GatewayEvent> pipeline = PipelineFactory.create(settings.mode(), "gateway-q" + q, wired,
-          () -> new GatewayEvent(burst), RING_SIZE);
+          () -> new GatewayEvent(burst), RING_SIZE, ringWait(profile.idle()));
       pipelines.add(pipeline);
       QueuePoller poller = new QueuePoller(q, wire.toArray(new DpdkPort[0]), exceptionPort, wireForKernel,
           pipeline, perQueue, burst);
@@ -178,6 +184,47 @@ public final class GatewayRuntime implements AutoCloseable {
       runners.add(runner);
       runner.start();
     }
+  }
+
+  /**
+   * Where queue {@code q}'s ring worker runs: the profile's core after the pollers' ({@code cores[queues
+   * + q]}) when it lists one, else any CPU the process may use except the pollers' (a worker that shares
+   * its poller's core halves both), or null (no pinning) when that leaves none.
+   */
+  private static BitSet workerCpus(HardwareProfile profile, int q) {
+    int queues = profile.queues().rx();
+    BitSet cpus = new BitSet();
+    if (profile.cores().size() > queues + q) {
+      cpus.set(profile.cores().get(queues + q));
+      return cpus;
+    }
+    cpus.or(CpuAffinity.current());
+    for (int i = 0; i < queues && i < profile.cores().size(); i++) {
+      cpus.clear(profile.cores().get(i));
+    }
+    return cpus.isEmpty() ? null : cpus;
+  }
+
+  /**
+   * The ring worker waits like the poller idles: a profile that spins has dedicated cores, so the worker
+   * busy-spins too (a blocking wait costs a futex wake-up per burst); yield yields; park blocks.
+   * {@code -Dkeelson.gateway.ring-wait=blocking|yielding|busy_spin} overrides it (benchmarks).
+   */
+  static RingWait ringWait(IdleProfile idle) {
+    String forced = System.getProperty(RING_WAIT_PROP);
+    if (forced != null) {
+      try {
+        return RingWait.valueOf(forced.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("-D" + RING_WAIT_PROP + "=" + forced + " is not one of "
+            + java.util.Arrays.toString(RingWait.values()), e);
+      }
+    }
+    return switch (idle.strategy()) {
+      case SPIN -> RingWait.BUSY_SPIN;
+      case YIELD -> RingWait.YIELDING;
+      case PARK -> RingWait.BLOCKING;
+    };
   }
 
   private static boolean isWire(String role) {
@@ -243,6 +290,22 @@ public final class GatewayRuntime implements AutoCloseable {
       }
     }
     return null;
+  }
+
+  /**
+   * CPU time the pollers have used (ns), summed: packets per poller CPU-second is the rate a shared,
+   * noisy machine cannot distort the way it distorts wall-clock Mpps. -1 where the JVM cannot tell.
+   */
+  public long pollerCpuNanos() {
+    long sum = 0;
+    for (AgentRunner r : runners) {
+      long n = r.cpuNanos();
+      if (n < 0) {
+        return -1;
+      }
+      sum += n;
+    }
+    return sum;
   }
 
   /** Events published and not yet transmitted, over every queue's pipeline (0 inline). */

@@ -60,6 +60,16 @@ public final class GatewayStages {
     return List.copyOf(list);
   }
 
+  /**
+   * Parse, classify and forward for RX queue {@code queue} of {@code queues} as one stage (see {@link
+   * FusedStages}); its counters are registered here like those of {@link #stagesForQueue}.
+   */
+  public FusedStages fusedForQueue(int queue, int queues) {
+    ForwardStage.checkShard(queue, queues);
+    return new FusedStages(register(new ParseStage(tables)), register(new ClassifyStage(clock)),
+        register(new ForwardStage(tables.current().limits(), clock, queue, queues)));
+  }
+
   /** Pre-allocated events of {@code maxBurst} packets each. */
   public static Supplier<PacketBurst> events(int maxBurst) {
     return () -> new PacketBurst(maxBurst);

@@ -20,6 +20,17 @@ public final class PipelineFactory {
       List<Supplier<? extends Stage<E>>> stages,
       Supplier<E> eventFactory,
       int ringSize) {
+    return create(mode, name, stages, eventFactory, ringSize, RingWait.BLOCKING);
+  }
+
+  /** As above, with the ring's wait strategy chosen (ignored inline). */
+  public static <E> Pipeline<E> create(
+      PipelineMode mode,
+      String name,
+      List<Supplier<? extends Stage<E>>> stages,
+      Supplier<E> eventFactory,
+      int ringSize,
+      RingWait wait) {
     List<Stage<E>> instances = stages.stream().<Stage<E>>map(Supplier::get).toList();
     return switch (mode) {
       case INLINE -> new InlinePipeline<>(instances, eventFactory);
@@ -27,7 +38,7 @@ public final class PipelineFactory {
         if (Integer.bitCount(ringSize) != 1) {
           throw new IllegalArgumentException("ring size " + ringSize + " is not a power of two");
         }
-        yield new RingPipeline<>(name, instances, eventFactory, ringSize);
+        yield new RingPipeline<>(name, instances, eventFactory, ringSize, wait);
       }
     };
   }

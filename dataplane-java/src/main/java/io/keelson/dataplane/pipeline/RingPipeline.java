@@ -1,6 +1,9 @@
 package io.keelson.dataplane.pipeline;
 
 import com.lmax.disruptor.BlockingWaitStrategy;
+import com.lmax.disruptor.BusySpinWaitStrategy;
+import com.lmax.disruptor.WaitStrategy;
+import com.lmax.disruptor.YieldingWaitStrategy;
 import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.EventTranslatorOneArg;
 import com.lmax.disruptor.RingBuffer;
@@ -15,8 +18,8 @@ import java.util.function.Supplier;
 /**
  * Stages chained on an LMAX Disruptor ring, each on its own thread (its single writer). Producers
  * (event loops) publish from any thread; a full ring is reported to the producer, never waited on.
- * The wait strategy blocks rather than spins: this machine class has few cores and the event loops
- * need them.
+ * The wait strategy blocks by default rather than spins: this machine class has few cores and the
+ * event loops need them; a caller with dedicated cores (the packet gateway) may choose to spin.
  */
 final class RingPipeline<E> implements Pipeline<E> {
   private final Disruptor<Holder<E>> disruptor;
@@ -41,7 +44,7 @@ final class RingPipeline<E> implements Pipeline<E> {
   /** Per-thread scratch pair so publishing allocates nothing. */
   private static final ThreadLocal<Object[]> SCRATCH = ThreadLocal.withInitial(() -> new Object[2]);
 
-  RingPipeline(String name, List<Stage<E>> stages, Supplier<E> eventFactory, int ringSize) {
+  RingPipeline(String name, List<Stage<E>> stages, Supplier<E> eventFactory, int ringSize, RingWait wait) {
     if (stages.isEmpty()) {
       throw new IllegalArgumentException("pipeline '" + name + "' has no stages");
     }
@@ -58,7 +61,7 @@ final class RingPipeline<E> implements Pipeline<E> {
             ringSize,
             threads,
             ProducerType.MULTI,
-            new BlockingWaitStrategy());
+            waitStrategy(wait));
     Sequenced lastHandler = null;
     EventHandlerGroup<Holder<E>> group = null;
     for (Stage<E> stage : stages) {
@@ -68,6 +71,14 @@ final class RingPipeline<E> implements Pipeline<E> {
     }
     last = lastHandler;
     ring = disruptor.start();
+  }
+
+  private static WaitStrategy waitStrategy(RingWait wait) {
+    return switch (wait) {
+      case BLOCKING -> new BlockingWaitStrategy();
+      case YIELDING -> new YieldingWaitStrategy();
+      case BUSY_SPIN -> new BusySpinWaitStrategy();
+    };
   }
 
   @Override

@@ -44,4 +44,13 @@ class GatewayCommandTest {
     assertThat(run("--hw-profile", "null", "--config", "/nonexistent/bootstrap.yaml")).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("--config /nonexistent/bootstrap.yaml: no such file");
   }
+
+  @Test
+  void malformedSynRateIsAUsageErrorSayingTheExpectedForm() {
+    assertThat(run("--syn-rate", "fast")).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--syn-rate fast: expected PER_SECOND[/BURST]");
+    err.reset();
+    assertThat(run("--syn-rate", "1000/0")).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--syn-rate 1000/0");
+  }
 }

@@ -15,6 +15,7 @@ import io.keelson.dataplane.packet.Tcp;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.pipeline.Pipeline;
 import io.keelson.dataplane.pipeline.PipelineMode;
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -24,6 +25,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -36,7 +38,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * #backendBurst} 32 backend → SNAT replies (port 1): real headers, conntrack hits, full-NAT rewrite,
  * TTL and incremental checksums, L2 rewrite from the ARP table. The gateway rewrites packets in
  * place, so every invocation first restores the original bytes; {@link #restoreOnly} measures that
- * copy alone, to subtract.
+ * copy alone, to subtract. {@code memory=native} puts the packets in native memory, as mbufs are on
+ * the packet path; {@code heap} keeps them in byte arrays, as the unit tests do.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -63,6 +66,11 @@ public class GatewayPipelineBenchmark {
   private ParseStage parse;
   private ClassifyStage classify;
   private final PacketBurst staged = new PacketBurst(BURST);
+  private Arena arena;
+
+  /** Where the packets live: "native" (the packet path's shape) or "heap" (tests). */
+  @Param({"native", "heap"})
+  public String memory;
 
   @Setup
   public void setUp() {
@@ -74,6 +82,7 @@ public class GatewayPipelineBenchmark {
             Backend.of("10.1.0.13", 8080, 1), Backend.of("10.1.0.14", 8080, 1))
         .addSnatAddress("10.1.0.2")
         .build();
+    arena = Arena.ofShared();
     stages = new GatewayStages(new GatewayTables(config), System::nanoTime);
     pipeline = stages.pipeline(PipelineMode.INLINE, "bench", BURST, 8, null);
     GatewayTables tables = new GatewayTables(config);
@@ -101,7 +110,9 @@ public class GatewayPipelineBenchmark {
     for (int d = 0; d < 2; d++) {
       for (int i = 0; i < BURST; i++) {
         frames[d][i] = originals[d][i].clone();
-        buffers[d][i] = PacketBuffer.ofBytes(frames[d][i], frames[d][i].length);
+        buffers[d][i] = memory.equals("native")
+            ? PacketBuffer.ofNativeCopy(arena, frames[d][i], frames[d][i].length)
+            : PacketBuffer.ofBytes(frames[d][i], frames[d][i].length);
       }
     }
   }
@@ -109,6 +120,7 @@ public class GatewayPipelineBenchmark {
   @TearDown
   public void tearDown() {
     pipeline.close();
+    arena.close();
     long[] drops = stages.dropCounts();
     for (long d : drops) {
       if (d != 0) {
@@ -126,14 +138,18 @@ public class GatewayPipelineBenchmark {
   }
 
   private int run(int d) {
-    byte[][] target = frames[d];
-    byte[][] source = originals[d];
-    for (int i = 0; i < BURST; i++) {
-      System.arraycopy(source[i], 0, target[i], 0, target[i].length);
-    }
+    restore(d);
     direction = d;
     pipeline.tryPublish(filler, this);
-    return target[0][30];
+    return buffers[d][0].getByte(30);
+  }
+
+  private void restore(int d) {
+    byte[][] source = originals[d];
+    PacketBuffer[] target = buffers[d];
+    for (int i = 0; i < BURST; i++) {
+      target[i].putBytes(0, source[i], 0, source[i].length);
+    }
   }
 
   @Benchmark
@@ -173,12 +189,8 @@ public class GatewayPipelineBenchmark {
   @Benchmark
   @OperationsPerInvocation(BURST)
   public int restoreOnly() {
-    byte[][] target = frames[0];
-    byte[][] source = originals[0];
-    for (int i = 0; i < BURST; i++) {
-      System.arraycopy(source[i], 0, target[i], 0, target[i].length);
-    }
-    return target[0][30];
+    restore(0);
+    return buffers[0][0].getByte(30);
   }
 
   private void send(int rxPort, byte[] frame) {

@@ -70,7 +70,7 @@ public final class MbufBatch implements AutoCloseable {
     }
     long mbuf = mbufs.getAtIndex(JAVA_LONG, count);
     int len = frame.length();
-    scratch.wrap(MbufLayout.ALL, MbufLayout.dataAddress(mbuf), len, MbufLayout.capacity(mbuf), mbuf);
+    scratch.wrapNative(MbufLayout.dataAddress(mbuf), len, MbufLayout.capacity(mbuf), mbuf);
     if (copyBuffer.length < len) {
       copyBuffer = new byte[len];
     }
@@ -87,7 +87,7 @@ public final class MbufBatch implements AutoCloseable {
       throw new IndexOutOfBoundsException("packet " + i + " of a batch of " + count);
     }
     long mbuf = mbufs.getAtIndex(JAVA_LONG, i);
-    into.wrap(MbufLayout.ALL, MbufLayout.dataAddress(mbuf), MbufLayout.dataLength(mbuf),
+    into.wrapNative(MbufLayout.dataAddress(mbuf), MbufLayout.dataLength(mbuf),
         MbufLayout.capacity(mbuf), mbuf);
     return into;
   }

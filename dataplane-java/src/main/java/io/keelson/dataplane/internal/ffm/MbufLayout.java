@@ -29,7 +29,7 @@ import java.lang.foreign.ValueLayout;
 final class MbufLayout {
   /** All of native memory: mbufs are addressed absolutely through this one segment, so re-pointing a
    * flyweight at a packet allocates nothing. Only this package reads through it. */
-  static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+  static final MemorySegment ALL = AllMemory.SEGMENT;
 
   static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED;
   static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;

@@ -96,7 +96,7 @@ public final class RxBurst implements AutoCloseable {
   }
 
   private static void wrap(PacketBuffer p, long mbuf) {
-    p.wrap(MbufLayout.ALL, MbufLayout.dataAddress(mbuf), MbufLayout.dataLength(mbuf), MbufLayout.capacity(mbuf), mbuf);
+    p.wrapNative(MbufLayout.dataAddress(mbuf), MbufLayout.dataLength(mbuf), MbufLayout.capacity(mbuf), mbuf);
   }
 
   /** Writes the (possibly rewritten) length of every packet handed out back into its mbuf before TX. */

@@ -32,10 +32,11 @@ public final class ConnTrack {
 
   private static final long OCCUPIED = 1L << 48;
 
-  // Index: 5-tuple -> flow id and direction.
-  private final long[] keyAddresses;
-  private final long[] keyPortsProto;
-  private final int[] slotValue;
+  // Index: 5-tuple -> flow id and direction, one slot = three adjacent longs {ports and protocol (0 =
+  // empty), addresses, value}, so a probe touches one cache line, not one per array (three parallel
+  // arrays made lookup half of the gateway's Java time on the pcap benchmark: every probe missed).
+  private static final int STRIDE = 3;
+  private final long[] index;
   private final int mask;
 
   // Flow table.
@@ -61,17 +62,15 @@ public final class ConnTrack {
   private final long[] timeoutByState = new long[5];
 
   /**
-   * @param capacity flows at most (the index uses 4 × capacity slots: 20 bytes each)
+   * @param capacity flows at most (the index uses 4 × capacity slots: 24 bytes each)
    */
   public ConnTrack(int capacity, long tcpEstablishedNanos, long tcpOpeningNanos, long tcpClosingNanos, long udpNanos) {
-    if (capacity <= 0 || capacity > (1 << 28)) {
-      throw new IllegalArgumentException("conntrack capacity " + capacity + " outside 1..2^28");
+    if (capacity <= 0 || capacity > (1 << 27)) {
+      throw new IllegalArgumentException("conntrack capacity " + capacity + " outside 1..2^27 (the index is 12 longs per flow in one array)");
     }
     this.capacity = capacity;
     int indexSize = Integer.highestOneBit(capacity * 4 - 1) << 1;
-    keyAddresses = new long[indexSize];
-    keyPortsProto = new long[indexSize];
-    slotValue = new int[indexSize];
+    index = new long[indexSize * STRIDE];
     mask = indexSize - 1;
     clientIp = new int[capacity];
     vipIp = new int[capacity];
@@ -109,14 +108,16 @@ public final class ConnTrack {
   public int lookup(int srcIp, int dstIp, int srcPort, int dstPort, int proto) {
     long addresses = addresses(srcIp, dstIp);
     long ports = ports(srcPort, dstPort, proto);
+    long[] idx = index;
     int i = home(addresses, ports);
     while (true) {
-      long p = keyPortsProto[i];
+      int at = i * STRIDE;
+      long p = idx[at];
       if (p == 0) {
         return -1;
       }
-      if (p == ports && keyAddresses[i] == addresses) {
-        return slotValue[i];
+      if (p == ports && idx[at + 1] == addresses) {
+        return (int) idx[at + 2];
       }
       i = (i + 1) & mask;
     }
@@ -256,7 +257,7 @@ public final class ConnTrack {
 
   /** Drops every flow (e.g. tests, or an operator's flush). */
   public void clear() {
-    Arrays.fill(keyPortsProto, 0);
+    Arrays.fill(index, 0);
     Arrays.fill(state, (byte) FREE);
     for (int i = 0; i < capacity; i++) {
       freeList[i] = capacity - 1 - i;
@@ -279,22 +280,22 @@ public final class ConnTrack {
 
   private void insert(long addresses, long ports, int value) {
     int i = home(addresses, ports);
-    while (keyPortsProto[i] != 0) {
+    while (index[i * STRIDE] != 0) {
       i = (i + 1) & mask;
     }
-    keyAddresses[i] = addresses;
-    keyPortsProto[i] = ports;
-    slotValue[i] = value;
+    index[i * STRIDE] = ports;
+    index[i * STRIDE + 1] = addresses;
+    index[i * STRIDE + 2] = value;
   }
 
   private void delete(long addresses, long ports) {
     int i = home(addresses, ports);
     while (true) {
-      long p = keyPortsProto[i];
+      long p = index[i * STRIDE];
       if (p == 0) {
         return;
       }
-      if (p == ports && keyAddresses[i] == addresses) {
+      if (p == ports && index[i * STRIDE + 1] == addresses) {
         break;
       }
       i = (i + 1) & mask;
@@ -305,18 +306,16 @@ public final class ConnTrack {
     int j = i;
     while (true) {
       j = (j + 1) & mask;
-      if (keyPortsProto[j] == 0) {
+      if (index[j * STRIDE] == 0) {
         break;
       }
-      int h = home(keyAddresses[j], keyPortsProto[j]);
+      int h = home(index[j * STRIDE + 1], index[j * STRIDE]);
       boolean movable = hole <= j ? (h <= hole || h > j) : (h <= hole && h > j);
       if (movable) {
-        keyAddresses[hole] = keyAddresses[j];
-        keyPortsProto[hole] = keyPortsProto[j];
-        slotValue[hole] = slotValue[j];
+        System.arraycopy(index, j * STRIDE, index, hole * STRIDE, STRIDE);
         hole = j;
       }
     }
-    keyPortsProto[hole] = 0;
+    index[hole * STRIDE] = 0;
   }
 }
