@@ -65,6 +65,9 @@ class SidecarEndToEndTest {
       assertThat(split.keySet()).as("%s", split).containsOnly("product-v1", "product-v2");
       assertThat(split.get("product-v2") / 1000.0).as("v2's share of %s", split).isBetween(0.05, 0.15);
 
+      // The control plane's `outbound` listener replaced the static placeholder (one listener of that name).
+      assertThat(client.xds().lastSnapshot().listeners()).extracting(l -> l.name())
+          .containsExactlyInAnyOrder("inbound", "outbound");
       // Mesh traffic enters through each workload's inbound listener, not straight to the app.
       assertThat(servedBy(v2.inboundAddress().getPort(), "product-service", 5)).containsOnly(Map.entry("product-v2", 5));
 
