@@ -3,6 +3,7 @@ package io.keelson.control.cli;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.envoy.AdsSource;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.config.envoy.NodeIdentity;
 import io.keelson.dataplane.config.envoy.StaticBootstrap;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.pipeline.PipelineMode;
@@ -11,6 +12,7 @@ import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.transport.Transport;
 import io.keelson.dataplane.xds.XdsClient;
 import io.keelson.dataplane.xds.XdsClientConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -73,6 +75,13 @@ final class ProxyCommand {
     }
     ProxyServer server = new ProxyServer(snapshot, options);
     try {
+      // The bootstrap's node names this workload in the istio_* metrics' source/destination labels.
+      server.stats().identity(NodeIdentity.fromBootstrap(Files.readString(Path.of(config)), config));
+    } catch (ConfigException | java.io.IOException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 1;
+    }
+    try {
       server.start();
     } catch (IllegalStateException | InterruptedException e) {
       System.err.println("keelson proxy: " + e.getMessage());
@@ -83,6 +92,7 @@ final class ProxyCommand {
     // With dynamic_resources, xDS updates replace the snapshot; listeners are the ones bound at start.
     XdsClient xds = ads == null ? null : XdsClient.start(XdsClientConfig.fromBootstrap(ads), server::update);
     if (xds != null) {
+      server.stats().xds(xds::stats);
       System.err.printf("keelson proxy: xDS (%s) from %s:%d via cluster %s%n",
           ads.delta() ? "delta" : "state of the world", ads.host(), ads.port(), ads.clusterName());
     }

@@ -36,7 +36,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           case "/config_dump" -> json(proxy.snapshot().config().configDump());
           case "/stats/prometheus" -> prometheus();
           case "/clusters" -> text(200, clusters());
-          case "/" -> text(200, "keelson admin: /ready /config_dump /stats/prometheus /clusters\n");
+          case "/stats" -> text(200, proxy.stats().toEnvoyText());
+          case "/listeners" -> text(200, listeners());
+          case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
+          case "/drain_listeners" -> drainListeners(req);
+          case "/" -> text(200, "keelson admin: /ready /healthz /config_dump /stats /stats/prometheus /clusters /listeners"
+              + " /drain_listeners (POST)\n");
           default -> text(404, "no admin endpoint " + path + "; see /\n");
         };
     boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -55,10 +60,35 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         .append("\"} ")
         .append(proxy.pipelines().depth())
         .append('\n');
+    var logs = proxy.context().accessLogServiceIfStarted();
+    if (logs != null) {
+      out.append("# TYPE keelson_access_log_written counter\nkeelson_access_log_written ").append(logs.written.sum()).append('\n');
+      out.append("# TYPE keelson_access_log_dropped counter\nkeelson_access_log_dropped ").append(logs.dropped.sum()).append('\n');
+      out.append("# TYPE keelson_access_log_backlog gauge\nkeelson_access_log_backlog ").append(logs.backlog()).append('\n');
+    }
     out.append("# TYPE envoy_server_live gauge\nenvoy_server_live ").append(proxy.ready() ? 1 : 0).append('\n');
     FullHttpResponse r = text(200, out.toString());
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
     return r;
+  }
+
+  /** Envoy's /listeners text format: {@code name::address}. */
+  private String listeners() {
+    StringBuilder out = new StringBuilder();
+    for (var e : proxy.boundListeners().entrySet()) {
+      var a = e.getValue();
+      out.append(e.getKey()).append("::").append(a.getAddress().getHostAddress()).append(':').append(a.getPort()).append('\n');
+    }
+    return out.toString();
+  }
+
+  /** Envoy's POST /drain_listeners: stop accepting and drain the connections; the process keeps running. */
+  private FullHttpResponse drainListeners(FullHttpRequest req) {
+    if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
+      return text(405, "/drain_listeners needs POST\n");
+    }
+    proxy.drainListeners();
+    return text(200, "OK\n");
   }
 
   /** Envoy's /clusters text format: {@code cluster::host:port::stat::value}. */

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The {@code envoy.filters.network.http_connection_manager} of a listener. Immutable.
@@ -12,6 +13,8 @@ import java.time.Duration;
  * @param generateRequestId generate x-request-id when the request has none (Envoy default true)
  * @param requestTimeout    whole-request timeout from the first byte (0 = none)
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
+ * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
+ * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -20,4 +23,23 @@ public record HttpConnectionManagerConfig(
     boolean useRemoteAddress,
     boolean generateRequestId,
     Duration requestTimeout,
-    Duration idleTimeout) {}
+    Duration idleTimeout,
+    List<AccessLogConfig> accessLogs,
+    TracingConfig tracing) {
+
+  public HttpConnectionManagerConfig {
+    accessLogs = List.copyOf(accessLogs);
+  }
+
+  /** Without access logs. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, List.of(), null);
+  }
+}

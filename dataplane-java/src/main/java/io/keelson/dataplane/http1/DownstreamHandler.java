@@ -19,6 +19,12 @@ import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.accesslog.AccessLogRecord;
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.stats.IstioDestination;
+import io.keelson.dataplane.tracing.SpanExport;
+import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -80,6 +86,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private Http1Headers pendingTrailers;
   private ConnectionTimers timers;
 
+  // ---- what the exchange's metrics and access log record
+  private long startNanos;
+  private long requestBytes;
+  private long responseBytes;
+  private int responseStatus;
+  private ResponseFlag flag = ResponseFlag.NONE;
+  private boolean recorded;
+  private boolean endpointTried;
+  /** This hop's span when the connection manager traces; null otherwise. */
+  private TraceContext trace;
+  private io.opentelemetry.api.trace.Span span;
+  private String[] responseHeaderValues;
+  private String remoteAddress;
+  private ListenerConfig loggerConfig;
+  private AccessLogger accessLogger;
+
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
   private ServingSnapshot snapshot;
@@ -112,7 +134,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     channel = ctx.channel();
     timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos);
     timers.touch();
-    remoteIp = ((InetSocketAddress) channel.remoteAddress()).getAddress().getHostAddress();
+    InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
+    remoteIp = remote.getAddress().getHostAddress();
+    remoteAddress = remoteIp + ":" + remote.getPort();
     ServingListener l = context.snapshot().listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
@@ -152,6 +176,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
     state = State.CLOSED;
+    if (flag == ResponseFlag.NONE) {
+      flag = ResponseFlag.DC;
+    }
+    recordExchange(); // a no-op unless the exchange was cut short
     if (listener != null) {
       listener.stats().cxActive.decrement();
     }
@@ -193,6 +221,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onHead(Http1Request head) {
     request = head;
+    startNanos = System.nanoTime();
+    requestBytes = 0;
+    responseBytes = 0;
+    responseStatus = 0;
+    flag = ResponseFlag.NONE;
+    recorded = false;
+    endpointTried = false;
+    trace = null;
+    span = null;
+    responseHeaderValues = null;
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
     responseStarted = false;
@@ -216,6 +254,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     l.stats().rqTotal.increment();
     state = State.ROUTING;
     if (!context.pipelines.current().tryPublish(this, this)) {
+      flag = ResponseFlag.LR;
       sendLocalReply(503, LocalReply.OVERLOADED, null);
       return;
     }
@@ -254,11 +293,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (route == null) {
+      flag = ResponseFlag.NR;
       sendLocalReply(404, "", null);
       return;
     }
     switch (route.action()) {
-      case RouteAction.DirectResponse direct -> sendLocalReply(direct.status(), direct.body(), null);
+      case RouteAction.DirectResponse direct -> {
+        flag = ResponseFlag.DR;
+        sendLocalReply(direct.status(), direct.body(), null);
+      }
       case RouteAction.Redirect redirect ->
           sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
       case RouteAction.Forward forward -> forward(forward);
@@ -267,16 +310,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void forward(RouteAction.Forward forward) {
     if (cluster == null) {
+      flag = ResponseFlag.NC;
       sendLocalReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
       return;
     }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
+      flag = ResponseFlag.UH;
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
+    endpointTried = true;
     if (requestComplete) {
       startTimeout(); // the request ended while it was being routed on the ring
     }
@@ -285,6 +331,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    var tracing = listener.config().http().tracing();
+    trace = tracing == null ? null : TraceContext.propagate(request, tracing);
+    if (trace != null && trace.sampled()) {
+      startSpan(tracing);
+    }
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
@@ -321,6 +372,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     cluster.stats().cxConnectFail.increment();
     endUpstreamRequest();
+    flag = ResponseFlag.UF;
     sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
   }
 
@@ -349,6 +401,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onBody(ByteBuf content) {
+    requestBytes += content.readableBytes();
     switch (state) {
       case FORWARDING -> {
         writeBody(content);
@@ -401,6 +454,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (listener != null) {
       listener.stats().rqRejectedBadRequest.increment();
     }
+    flag = ResponseFlag.DPE;
     closeAfterResponse = true;
     if (upstream != null) {
       // A request that turned bad mid-body: the upstream saw only a prefix; never reuse that connection.
@@ -462,6 +516,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
+    responseStatus = status;
+    AccessLogger log = accessLogger();
+    if (log != null && log.responseHeaders().length > 0) {
+      String[] names = log.responseHeaders();
+      responseHeaderValues = new String[names.length];
+      for (int i = 0; i < names.length; i++) {
+        responseHeaderValues[i] = response.headers().get(names[i]);
+      }
+    }
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
@@ -508,6 +571,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseBody(ByteBuf content) {
+    responseBytes += content.readableBytes();
     ByteBuf head = pendingHead;
     if (head != null) {
       if (head.writableBytes() >= content.readableBytes()) {
@@ -532,6 +596,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
+    recordExchange(); // before the flush: whoever sees the response sees it counted
     channel.flush(); // the upstream's read-complete flush no longer reaches this exchange once detached
     cancelTimeout();
     endUpstreamRequest();
@@ -566,6 +631,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (responseStarted) {
       endUpstreamRequest();
+      flag = ResponseFlag.UC;
       channel.close();
       return;
     }
@@ -579,6 +645,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().rqResetBeforeResponse.increment();
     endUpstreamRequest();
     cancelTimeout();
+    flag = ResponseFlag.UC;
     sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
@@ -586,6 +653,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = null;
     endUpstreamRequest();
     cancelTimeout();
+    flag = ResponseFlag.UPE;
     if (responseStarted) {
       channel.close();
     } else {
@@ -624,6 +692,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       up.detach(false);
     }
     endUpstreamRequest();
+    flag = ResponseFlag.UT;
     if (responseStarted) {
       channel.close();
     } else {
@@ -641,9 +710,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     responseStarted = true;
     responseComplete = true;
+    responseStatus = status;
+    responseBytes = body.length(); // local reply bodies are ASCII
     if (listener != null) {
       listener.stats().recordResponse(status);
     }
+    recordExchange();
     ChannelFuture written =
         channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders));
     if (closeAfterResponse) {
@@ -669,6 +741,95 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     timers.touch(); // the idle time counts from the end of the exchange
     resumeReading();
     parser.resume();
+  }
+
+  /** Records the exchange once, when its response has ended or the connection was cut. */
+  private void recordExchange() {
+    if (recorded || request == null) {
+      return;
+    }
+    recorded = true;
+    long duration = System.nanoTime() - startNanos;
+    IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
+    if (d != null) {
+      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
+    }
+    AccessLogger log = accessLogger();
+    if (log != null) {
+      logAccess(log, duration);
+    }
+    if (span != null) {
+      SpanExport.end(span, responseStatus, flag.code, cluster != null ? cluster.name() : null,
+          endpointTried && balancer != null ? balancer.endpoint(endpoint).toString() : null);
+      span = null;
+    }
+  }
+
+  /** Starts this hop's span (sampled requests only) with the ids already written upstream. */
+  private void startSpan(io.keelson.dataplane.config.TracingConfig tracing) {
+    SpanExport export = context.spanExport(tracing);
+    if (export == null) {
+      return;
+    }
+    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
+    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
+    String v = request.version().toString();
+    SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
+        v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
+  }
+
+  /** The access logger of the current listener config; looked up again only when the config changes. */
+  private AccessLogger accessLogger() {
+    ServingListener l = listener;
+    if (l == null) {
+      return null;
+    }
+    if (l.config() != loggerConfig) {
+      loggerConfig = l.config();
+      accessLogger = context.accessLogger(loggerConfig.http());
+    }
+    return accessLogger;
+  }
+
+  /** Copies the exchange into a ring slot; the writer thread formats it. A full ring drops it (counted). */
+  private void logAccess(AccessLogger log, long duration) {
+    AccessLogRecord r = log.claim();
+    if (r == null) {
+      return;
+    }
+    r.startEpochMillis = System.currentTimeMillis() - duration / 1_000_000;
+    r.durationNanos = duration;
+    r.method = request.method();
+    r.path = request.uri();
+    r.protocol = request.version().toString();
+    r.status = responseStatus;
+    r.flag = flag;
+    r.bytesReceived = requestBytes;
+    r.bytesSent = responseBytes;
+    r.upstreamHost = endpointTried && balancer != null ? balancer.endpoint(endpoint) : null;
+    r.upstreamCluster = cluster != null ? cluster.name() : null;
+    r.downstreamRemoteAddress = remoteAddress;
+    r.routeName = route != null ? route.name() : null;
+    String[] names = log.requestHeaders();
+    for (int i = 0; i < names.length; i++) {
+      r.requestHeaders[i] = requestHeader(names[i]);
+    }
+    String[] values = responseHeaderValues;
+    int n = log.responseHeaders().length;
+    for (int i = 0; i < n; i++) {
+      r.responseHeaders[i] = values != null && i < values.length ? values[i] : null;
+    }
+    log.publish(r);
+  }
+
+  private String requestHeader(String name) {
+    return switch (name) {
+      case ":method" -> request.method();
+      case ":path" -> request.uri();
+      case ":authority" -> request.authority();
+      case ":scheme" -> "http";
+      default -> request.header(name);
+    };
   }
 
   private void endUpstreamRequest() {

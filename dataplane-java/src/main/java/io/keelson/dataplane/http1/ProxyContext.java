@@ -1,5 +1,10 @@
 package io.keelson.dataplane.http1;
 
+import io.keelson.dataplane.accesslog.AccessLogService;
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.TracingConfig;
+import io.keelson.dataplane.tracing.SpanExport;
 import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
@@ -18,6 +23,9 @@ public final class ProxyContext {
   final Transport transport;
   final StatsRegistry stats;
   private final FastThreadLocal<UpstreamPool> pools;
+  private final java.util.Map<HttpConnectionManagerConfig, AccessLogger> accessLoggers = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile AccessLogService accessLogs;
+  private final java.util.Map<String, SpanExport> spanExports = new java.util.concurrent.ConcurrentHashMap<>();
 
   public ProxyContext(ServingSnapshot snapshot, RoutingPipelines pipelines, Transport transport, StatsRegistry stats) {
     this.snapshot = snapshot;
@@ -52,6 +60,63 @@ public final class ProxyContext {
 
   public StatsRegistry stats() {
     return stats;
+  }
+
+  /**
+   * The access logger of a connection manager, or null when it has none. Called when a connection's
+   * listener config changes, not per request; the writer thread starts with the first logger.
+   */
+  AccessLogger accessLogger(HttpConnectionManagerConfig hcm) {
+    if (hcm == null || hcm.accessLogs().isEmpty()) {
+      return null;
+    }
+    return accessLoggers.computeIfAbsent(hcm, c -> accessLogService().logger(c.accessLogs()));
+  }
+
+  /** The process's access log writer (started on first use). */
+  public synchronized AccessLogService accessLogService() {
+    if (accessLogs == null) {
+      accessLogs = new AccessLogService(AccessLogService.DEFAULT_RING_SIZE);
+    }
+    return accessLogs;
+  }
+
+  /** Uses this writer instead of the default one (tests: a small ring, a captured stdout). Before traffic. */
+  public synchronized void accessLogService(AccessLogService service) {
+    this.accessLogs = service;
+    accessLoggers.clear();
+  }
+
+  /** The access log writer if one was started, else null. */
+  public AccessLogService accessLogServiceIfStarted() {
+    return accessLogs;
+  }
+
+  /**
+   * The span exporter to a tracing config's collector cluster (its first endpoint), started on first
+   * use; null when the config names no collector or the cluster has no endpoint.
+   */
+  SpanExport spanExport(TracingConfig tracing) {
+    String name = tracing.collectorCluster();
+    if (name == null) {
+      return null;
+    }
+    SpanExport e = spanExports.get(name);
+    if (e != null) {
+      return e;
+    }
+    var cluster = snapshot.config().cluster(name);
+    if (cluster == null || cluster.endpoints().isEmpty()) {
+      return null;
+    }
+    var ep = cluster.endpoints().get(0);
+    return spanExports.computeIfAbsent(name, n -> new SpanExport(ep.host(), ep.port(), tracing.serviceName()));
+  }
+
+  /** Flushes and stops the span exporters (shutdown path). */
+  public void closeSpanExports() {
+    spanExports.values().forEach(SpanExport::close);
+    spanExports.clear();
   }
 
   /** The upstream pool of the calling event loop. */

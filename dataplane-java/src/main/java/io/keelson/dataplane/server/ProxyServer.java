@@ -92,6 +92,28 @@ public final class ProxyServer implements AutoCloseable {
     return (InetSocketAddress) ch.localAddress();
   }
 
+  /** Bound listener addresses by name, in config order (empty after a drain). */
+  public synchronized Map<String, InetSocketAddress> boundListeners() {
+    Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+    listeners.forEach((n, ch) -> out.put(n, (InetSocketAddress) ch.localAddress()));
+    return out;
+  }
+
+  /**
+   * Envoy's /drain_listeners: stop accepting, close idle keep-alive connections and let in-flight
+   * exchanges finish with {@code connection: close}. Does not wait; the process keeps running.
+   */
+  public synchronized void drainListeners() {
+    context.startDraining();
+    for (Channel l : listeners.values()) {
+      l.close();
+    }
+    listeners.clear();
+    for (Channel c : connections) {
+      c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
+    }
+  }
+
   public InetSocketAddress adminAddress() {
     return admin == null ? null : admin.address();
   }
@@ -111,6 +133,11 @@ public final class ProxyServer implements AutoCloseable {
 
   public ProxyOptions options() {
     return options;
+  }
+
+  /** The process's access log writer: its drop and write counters, or a replacement (before traffic). */
+  public ProxyContext context() {
+    return context;
   }
 
   public RoutingPipelines pipelines() {
@@ -155,5 +182,9 @@ public final class ProxyServer implements AutoCloseable {
     }
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     pipelines.close();
+    context.closeSpanExports();
+    if (context.accessLogServiceIfStarted() != null) {
+      context.accessLogServiceIfStarted().close();
+    }
   }
 }

@@ -18,9 +18,12 @@ public final class ClusterStats {
   public final LongAdder rqResetBeforeResponse = new LongAdder();
   public final LongAdder noHealthyUpstream = new LongAdder();
   private final LongAdder[] rqByClass = HttpStats.newClasses();
+  /** Istio's request metrics towards this cluster. */
+  public final IstioDestination istio;
 
   ClusterStats(String name) {
     this.name = name;
+    this.istio = new IstioDestination(name);
   }
 
   public void recordResponse(int status) {

@@ -15,9 +15,12 @@ public final class HttpStats {
   public final LongAdder rqRejectedBadRequest = new LongAdder();
   /** Index 1..5 = 1xx..5xx. */
   private final LongAdder[] rqByClass = newClasses();
+  /** Istio's request metrics of requests that never reached a cluster (no route, direct responses, ...). */
+  public final IstioDestination istioUnknown;
 
-  HttpStats(String prefix) {
+  HttpStats(String prefix, IstioDestination unknown) {
     this.prefix = prefix;
+    this.istioUnknown = unknown;
   }
 
   public void recordResponse(int status) {

@@ -10,6 +10,11 @@ public final class PrometheusWriter {
 
   /** One sample; {@code labels} alternates names and values. */
   public void sample(String metric, long value, String... labels) {
+    sampleRaw(metric, Long.toString(value), labels);
+  }
+
+  /** One sample whose value is already formatted (a float, "+Inf", "NaN"). */
+  public void sampleRaw(String metric, String value, String... labels) {
     out.append(metric);
     if (labels.length > 0) {
       out.append('{');
@@ -24,6 +29,14 @@ public final class PrometheusWriter {
       out.append('}');
     }
     out.append(' ').append(value).append('\n');
+  }
+
+  /** Prometheus float form: integers without a fraction, others in Java's shortest round-trip form. */
+  public static String formatDouble(double d) {
+    if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+      return Long.toString((long) d);
+    }
+    return Double.toString(d);
   }
 
   private void escape(String value) {

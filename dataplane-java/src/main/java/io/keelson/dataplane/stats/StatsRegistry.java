@@ -1,8 +1,13 @@
 package io.keelson.dataplane.stats;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
+import io.keelson.dataplane.xds.ResourceType;
+import io.keelson.dataplane.xds.XdsStats;
 
 /**
  * All counters of one proxy process. Lookups happen when a snapshot is built, never per request.
@@ -11,9 +16,26 @@ import java.util.concurrent.ConcurrentMap;
 public final class StatsRegistry {
   private final ConcurrentMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
+  private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
+  private volatile Supplier<XdsStats> xds;
 
   public HttpStats http(String statPrefix) {
-    return http.computeIfAbsent(statPrefix, HttpStats::new);
+    return http.computeIfAbsent(statPrefix, p -> new HttpStats(p, unknownDestination));
+  }
+
+  /** The proxy's identity for Istio's labels (from the bootstrap node); may change at any time. */
+  public void identity(MeshIdentity id) {
+    this.identity = id;
+  }
+
+  public MeshIdentity identity() {
+    return identity;
+  }
+
+  /** Where the xDS client's counters come from, when one runs; null for none. */
+  public void xds(Supplier<XdsStats> source) {
+    this.xds = source;
   }
 
   public ClusterStats cluster(String name) {
@@ -22,6 +44,55 @@ public final class StatsRegistry {
 
   public Map<String, ClusterStats> clusters() {
     return Map.copyOf(clusters);
+  }
+
+  /** Envoy's admin {@code /stats} text form: {@code name: value}, one per line, sorted. */
+  public String toEnvoyText() {
+    java.util.TreeMap<String, Long> out = new java.util.TreeMap<>();
+    http.values().forEach(s -> {
+      String p = "http." + s.prefix + ".";
+      out.put(p + "downstream_cx_total", s.cxTotal.sum());
+      out.put(p + "downstream_cx_active", s.cxActive.sum());
+      out.put(p + "downstream_rq_total", s.rqTotal.sum());
+      out.put(p + "downstream_rq_timeout", s.rqTimeout.sum());
+      out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
+      for (int c = 1; c <= 5; c++) {
+        out.put(p + "downstream_rq_" + c + "xx", s.responses(c));
+      }
+    });
+    clusters.values().forEach(s -> {
+      String p = "cluster." + s.name + ".";
+      out.put(p + "upstream_rq_total", s.rqTotal.sum());
+      out.put(p + "upstream_rq_active", s.rqActive.sum());
+      out.put(p + "upstream_rq_timeout", s.rqTimeout.sum());
+      out.put(p + "upstream_cx_total", s.cxTotal.sum());
+      out.put(p + "upstream_cx_active", s.cxActive.sum());
+      out.put(p + "upstream_cx_connect_fail", s.cxConnectFail.sum());
+      out.put(p + "upstream_cx_connect_timeout", s.cxConnectTimeout.sum());
+      out.put(p + "upstream_rq_reset_before_response", s.rqResetBeforeResponse.sum());
+      out.put(p + "upstream_rq_no_healthy_upstream", s.noHealthyUpstream.sum());
+      for (int c = 1; c <= 5; c++) {
+        out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
+      }
+    });
+    Supplier<XdsStats> x = xds;
+    if (x != null) {
+      XdsStats xs = x.get();
+      out.put("control_plane.connected_state", xs.connected() ? 1L : 0L);
+      for (ResourceType t : ResourceType.values()) {
+        String name = switch (t) {
+          case CLUSTER -> "cluster_manager.cds.";
+          case LISTENER -> "listener_manager.lds.";
+          case ROUTE -> "http.rds.";
+          case ENDPOINT -> "cluster_manager.eds.";
+        };
+        out.put(name + "update_success", xs.accepted(t));
+        out.put(name + "update_rejected", xs.rejected(t));
+      }
+    }
+    StringBuilder b = new StringBuilder();
+    out.forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
+    return b.toString();
   }
 
   /** Prometheus text exposition (version 0.0.4) in Envoy's metric names. */
@@ -59,7 +130,32 @@ public final class StatsRegistry {
         w.sample("envoy_cluster_upstream_rq_xx", s.responses(c), "envoy_response_code_class", Integer.toString(c), "envoy_cluster_name", s.name);
       }
     });
+    List<IstioDestination> destinations = new ArrayList<>();
+    destinations.add(unknownDestination);
+    clusters.values().forEach(c -> destinations.add(c.istio));
+    IstioWriter.write(w, identity, destinations);
+    Supplier<XdsStats> x = xds;
+    if (x != null) {
+      writeXds(w, x.get());
+    }
     return w.toString();
+  }
+
+  private static void writeXds(PrometheusWriter w, XdsStats s) {
+    w.type("envoy_control_plane_connected_state", "gauge");
+    w.sample("envoy_control_plane_connected_state", s.connected() ? 1 : 0);
+    w.type("keelson_xds_update_success", "counter");
+    for (ResourceType t : ResourceType.values()) {
+      w.sample("keelson_xds_update_success", s.accepted(t), "type", t.shortName());
+    }
+    w.type("keelson_xds_update_rejected", "counter");
+    for (ResourceType t : ResourceType.values()) {
+      w.sample("keelson_xds_update_rejected", s.rejected(t), "type", t.shortName());
+    }
+    w.type("keelson_xds_snapshots_published", "counter");
+    w.sample("keelson_xds_snapshots_published", s.snapshotsPublished());
+    w.type("keelson_xds_reconnects", "counter");
+    w.sample("keelson_xds_reconnects", s.reconnects());
   }
 
   private void clusterCounter(PrometheusWriter w, String name, String type, java.util.function.ToLongFunction<ClusterStats> value) {

@@ -10,6 +10,23 @@ final class KeelsonBootstrap {
   }
 
   static String proxy(int port, String upstreamHost, int upstreamPort) {
+    return proxy(port, upstreamHost, upstreamPort, null);
+  }
+
+  /**
+   * @param accessLog when non-null, the same proxy observed: Envoy's default access log into this file and
+   *                  tracing at 1% random sampling (propagation and sampling; no collector, so no export)
+   */
+  static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog) {
+    String observed = accessLog == null ? "" : """
+                access_log:
+                - name: envoy.access_loggers.file
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                    path: %s
+                tracing:
+                  random_sampling: { value: 1 }
+      """.formatted(accessLog);
     return """
       # Written by `keelson bench`; run with: bin/keelson proxy --config <this file> --concurrency 1
       static_resources:
@@ -23,7 +40,7 @@ final class KeelsonBootstrap {
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                 stat_prefix: bench
-                route_config:
+      %s          route_config:
                   name: bench
                   virtual_hosts:
                   - name: all
@@ -46,6 +63,6 @@ final class KeelsonBootstrap {
               - endpoint:
                   address:
                     socket_address: { address: %s, port_value: %d }
-      """.formatted(port, upstreamHost, upstreamPort);
+      """.formatted(port, observed, upstreamHost, upstreamPort);
   }
 }

@@ -15,6 +15,17 @@ import java.util.Map;
  * request through the listener both answer 200. Stateless.
  */
 final class KeelsonPeer implements HttpPeer {
+  /** Run with an access log and 1% tracing (the observed variant of a scenario). */
+  private final boolean observed;
+
+  KeelsonPeer() {
+    this(false);
+  }
+
+  KeelsonPeer(boolean observed) {
+    this.observed = observed;
+  }
+
   /** Generous: the launcher rebuilds first when sources changed since the last build. */
   private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
@@ -70,7 +81,8 @@ final class KeelsonPeer implements HttpPeer {
     int admin = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("keelson.yaml");
-    Files.writeString(conf, KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort()));
+    Files.writeString(conf, KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort(),
+      observed ? setup.dir().resolve("access.log") : null));
     List<String> cmd = new ArrayList<>(List.of(launch.launcher().toString(), "proxy", "--config", conf.toString(),
       "--admin", "127.0.0.1:" + admin, "--concurrency", "1"));
     cmd.addAll(launch.extraArgs());

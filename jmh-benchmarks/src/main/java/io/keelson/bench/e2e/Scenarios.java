@@ -19,7 +19,10 @@ final class Scenarios {
       new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
         new WrkLoad(List.of(), script), httpPeers),
       new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
-        new WrkLoad(List.of("Connection: close"), script), httpPeers));
+        new WrkLoad(List.of("Connection: close"), script), httpPeers),
+      new HttpScenario("http1-keepalive-observed",
+        "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))));
   }
 
   /** Scenarios whose own harness takes turns between its subjects (the packet path). */
@@ -28,7 +31,7 @@ final class Scenarios {
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet");
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

@@ -12,7 +12,7 @@ class BenchOptionsTest {
   void defaultsRunEveryScenarioThreeTimesForTenSecondsWithEveryPeer() {
     BenchOptions o = BenchOptions.parse();
 
-    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "packet");
+    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();

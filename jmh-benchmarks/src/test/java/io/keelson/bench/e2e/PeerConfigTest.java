@@ -73,6 +73,19 @@ class PeerConfigTest {
   }
 
   @Test
+  void observedKeelsonBootstrapLoadsWithAnAccessLogAndTracing() throws Exception {
+    java.nio.file.Path log = java.nio.file.Path.of("/tmp/bench-access.log");
+    var snapshot = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        KeelsonBootstrap.proxy(18083, "127.0.0.1", 18080, log), "keelson.yaml");
+    var hcm = snapshot.listeners().get(0).http();
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(hcm.accessLogs()).hasSize(1);
+    assertThat(hcm.accessLogs().get(0).path()).isEqualTo(log.toString());
+    assertThat(hcm.tracing().samplingPercent()).isEqualTo(1.0);
+    assertThat(hcm.tracing().collectorCluster()).isNull();
+  }
+
+  @Test
   void keelsonBootstrapIsAValidEnvoyV3Bootstrap() throws Exception {
     String yaml = KeelsonBootstrap.proxy(18083, "127.0.0.1", 18080);
     String json = new ObjectMapper().writeValueAsString(new ObjectMapper(new YAMLFactory()).readTree(yaml));

@@ -74,9 +74,7 @@ public final class BootstrapLoader {
     io.envoyproxy.envoy.config.cluster.v3.Cluster[] adsCluster = new io.envoyproxy.envoy.config.cluster.v3.Cluster[1];
     Bootstrap bootstrap = parse(text, problems, adsCluster);
     AdsSource ads = bootstrap.hasDynamicResources() ? AdsBootstrap.adsSource(bootstrap, adsCluster[0], problems) : null;
-    if (bootstrap.hasNode() && ads == null) {
-      problems.warn("node", "ignored: node identity is only sent to an xDS server (dynamic_resources)");
-    }
+    // node is used either way: sent to the xDS server, and the workload identity of the istio_* metrics.
     SupportedFields.check(bootstrap, problems);
     SnapshotTranslator translator = new SnapshotTranslator(problems);
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();

@@ -185,6 +185,8 @@ final class SnapshotTranslator {
         idle = RouteTranslator.duration(common.getIdleTimeout());
       }
     }
+    List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
+        AccessLogTranslator.translate(hcm.getAccessLogList(), path + ".access_log", problems);
     if (!ok) {
       return null;
     }
@@ -195,7 +197,9 @@ final class SnapshotTranslator {
         hcm.hasUseRemoteAddress() && hcm.getUseRemoteAddress().getValue(),
         !hcm.hasGenerateRequestId() || hcm.getGenerateRequestId().getValue(),
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
-        idle);
+        idle,
+        accessLogs,
+        TracingTranslator.translate(hcm, path + ".tracing", problems));
   }
 
   /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */

@@ -10,7 +10,11 @@ import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
@@ -115,15 +119,40 @@ final class SupportedFields {
     rules(Filter.getDescriptor(), "name", "typed_config");
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
-            "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb")
-        .ignore("access_log", "ignored: access logs are not written yet")
-        .ignore("access_log_options", "ignored: access logs are not written yet")
-        .ignore("tracing", "ignored: tracing is not implemented yet")
+            "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
+            "access_log", "tracing")
+        .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
+        .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
+        .ignore("verbose", SAFE)
+        .ignore("max_path_tag_length", SAFE)
+        .reject("client_sampling", "only random_sampling is supported")
+        .reject("overall_sampling", "only random_sampling is supported");
+    rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(), "grpc_service", "service_name")
+        .reject("http_service", "only OTLP over gRPC (grpc_service) is supported");
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc")
+        .ignore("timeout", SAFE)
+        .ignore("initial_metadata", SAFE)
+        .reject("google_grpc", "use envoy_grpc with a cluster");
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name")
+        .ignore("authority", SAFE);
+    rules(AccessLog.getDescriptor(), "name", "typed_config")
+        .reject("filter", "access log filters are not supported yet; every request is logged");
+    rules(FileAccessLog.getDescriptor(), "path", "log_format")
+        .reject("format", "deprecated; use log_format.text_format_source")
+        .reject("json_format", "deprecated; use log_format.json_format")
+        .reject("typed_json_format", "deprecated; use log_format.json_format");
+    rules(StdoutAccessLog.getDescriptor(), "log_format");
+    rules(SubstitutionFormatString.getDescriptor(), "text_format_source", "text_format", "json_format")
+        .ignore("content_type", SAFE)
+        .reject("omit_empty_values", "empty values are written as Envoy's \"-\"")
+        .reject("formatters", "formatter extensions are not supported");
     rules(Router.getDescriptor())
         .ignore("dynamic_stats", SAFE)
         .ignore("start_child_span", SAFE)

@@ -22,7 +22,10 @@ final class SupportedTypes {
           HttpConnectionManager.getDescriptor(),
           TcpProxy.getDescriptor(),
           Router.getDescriptor(),
-          HttpProtocolOptions.getDescriptor());
+          HttpProtocolOptions.getDescriptor(),
+          io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
+          io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
+          io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 

@@ -171,10 +171,13 @@ class BootstrapLoaderTest {
   @Test
   void warnsByNameAboutFieldsItSafelyIgnores() throws Exception {
     assertThat(frontProxy().snapshot().warnings()).containsExactly(
-        "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides",
-        "front-proxy.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log: "
-            + "ignored: access logs are not written yet",
-        "front-proxy.yaml: node: ignored: node identity is only sent to an xDS server (dynamic_resources)");
+        "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides");
+  }
+
+  @Test
+  void readsTheAccessLogOfTheConnectionManagerWithEnvoysDefaultFormat() throws Exception {
+    assertThat(frontProxy().snapshot().listeners().get(0).http().accessLogs()).containsExactly(
+        new io.keelson.dataplane.config.AccessLogConfig(null, io.keelson.dataplane.config.AccessLogConfig.ENVOY_DEFAULT_FORMAT, null));
   }
 
   @Test

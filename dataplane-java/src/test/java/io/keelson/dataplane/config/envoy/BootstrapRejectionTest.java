@@ -37,6 +37,30 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsAnUnknownAccessLogOperatorAndAccessLogFiltersByPath() {
+    String yaml = edit("          http_filters:\n", """
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: /tmp/x.log
+                      log_format: { text_format_source: { inline_string: "%RESPONSE_CODE% %NO_SUCH_THING%" } }
+                  - name: envoy.access_loggers.stdout
+                    filter: { status_code_filter: { comparison: { op: GE, value: { default_value: 400, runtime_key: k } } } }
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+                  http_filters:
+        """);
+    assertThat(rejected(yaml).problems()).containsExactlyInAnyOrder(
+        "config.yaml: " + HCM + ".access_log[1].filter: not supported by Keelson (access log filters are not supported yet; "
+            + "every request is logged); supported fields of AccessLog: name, typed_config",
+        "config.yaml: " + HCM + ".access_log[0].typed_config.log_format: operator %NO_SUCH_THING% is not supported; supported: "
+            + "%START_TIME%, %REQ(X)%, %RESP(X)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%, %BYTES_RECEIVED%, "
+            + "%BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%, %DOWNSTREAM_REMOTE_ADDRESS%, "
+            + "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %ROUTE_NAME%");
+  }
+
+  @Test
   void rejectsMaglevClusterUsedByAnHttpRoute() {
     assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV")).problems()).containsExactly(
         "config.yaml: static_resources.clusters[0].lb_policy: MAGLEV is not supported on HTTP listeners; "

@@ -1,0 +1,42 @@
+package io.keelson.dataplane.accesslog;
+
+import io.keelson.dataplane.stats.ResponseFlag;
+
+/**
+ * One finished request as the access log sees it: a reusable ring slot, filled on an event loop and read
+ * by the writer thread (the ring's sequence publishes the writes). Not thread-safe on its own.
+ */
+public final class AccessLogRecord {
+  AccessLogger logger;
+  long sequence;
+  public long startEpochMillis;
+  public long durationNanos;
+  public String method;
+  public String path;
+  public String protocol;
+  public int status;
+  public ResponseFlag flag = ResponseFlag.NONE;
+  public long bytesReceived;
+  public long bytesSent;
+  /** The chosen upstream host (its toString is "ip:port", called on the writer thread); null when none was chosen. */
+  public Object upstreamHost;
+  public String upstreamCluster;
+  public String downstreamRemoteAddress;
+  public String routeName;
+  /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
+  public String[] requestHeaders = new String[0];
+  /** Values of {@link AccessLogger#responseHeaders()}, in order; null when absent. */
+  public String[] responseHeaders = new String[0];
+
+  void clear() {
+    logger = null;
+    method = null;
+    path = null;
+    upstreamHost = null;
+    upstreamCluster = null;
+    downstreamRemoteAddress = null;
+    routeName = null;
+    java.util.Arrays.fill(requestHeaders, null);
+    java.util.Arrays.fill(responseHeaders, null);
+  }
+}

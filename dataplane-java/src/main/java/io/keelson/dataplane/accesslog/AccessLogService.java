@@ -1,0 +1,205 @@
+package io.keelson.dataplane.accesslog;
+
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.SleepingWaitStrategy;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.ProducerType;
+import io.keelson.dataplane.config.AccessLogConfig;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The access log writer of one proxy process: a bounded multi-producer ring drained by ONE background
+ * thread that formats and writes. Event loops never wait: a full ring (a slow or stalled disk, a FIFO
+ * nobody reads) drops the record and counts it. Thread-safe.
+ */
+public final class AccessLogService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AccessLogService.class);
+  public static final int DEFAULT_RING_SIZE = 8192;
+
+  private final Disruptor<AccessLogRecord> disruptor;
+  private final RingBuffer<AccessLogRecord> ring;
+  public final LongAdder written = new LongAdder();
+  public final LongAdder dropped = new LongAdder();
+  public final LongAdder writeErrors = new LongAdder();
+  private final OutputStream stdout;
+  /** Streams the writer opened; the flusher flushes them (buffered streams synchronize write and flush). */
+  private final java.util.List<OutputStream> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final java.util.concurrent.ScheduledExecutorService flusher;
+  /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
+  static final long FLUSH_NANOS = 50_000_000;
+
+  public AccessLogService(int ringSize) {
+    this(ringSize, System.out);
+  }
+
+  /** @param stdout where stdout access logs go (tests pass their own stream) */
+  public AccessLogService(int ringSize, OutputStream stdout) {
+    this.stdout = stdout;
+    disruptor = new Disruptor<>(AccessLogRecord::new, ringSize, r -> {
+      Thread t = new Thread(r, "keelson-access-log");
+      t.setDaemon(true); // a writer stuck on a stalled file must never keep the process alive
+      return t;
+    }, ProducerType.MULTI, new SleepingWaitStrategy(0, 1_000_000));
+    disruptor.handleEventsWith(new Writer());
+    ring = disruptor.start();
+    opened.add(stdout);
+    flusher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "keelson-access-log-flush");
+      t.setDaemon(true);
+      return t;
+    });
+    // Lines written just before traffic stops are flushed here; a flush blocked on a stalled file only stalls this thread.
+    flusher.scheduleWithFixedDelay(this::flushAll, FLUSH_NANOS, FLUSH_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /** A logger for one connection manager's access logs; formats were checked at config load. */
+  public AccessLogger logger(List<AccessLogConfig> configs) {
+    return new AccessLogger(configs, this);
+  }
+
+  AccessLogRecord claim(AccessLogger logger) {
+    long seq;
+    try {
+      seq = ring.tryNext();
+    } catch (InsufficientCapacityException e) {
+      dropped.increment(); // Disruptor throws a preallocated instance: no allocation here
+      return null;
+    }
+    AccessLogRecord r = ring.get(seq);
+    r.sequence = seq;
+    r.logger = logger;
+    if (r.requestHeaders.length < logger.requestHeaders().length) {
+      r.requestHeaders = new String[logger.requestHeaders().length];
+    }
+    if (r.responseHeaders.length < logger.responseHeaders().length) {
+      r.responseHeaders = new String[logger.responseHeaders().length];
+    }
+    return r;
+  }
+
+  void publish(AccessLogRecord r) {
+    ring.publish(r.sequence);
+  }
+
+  /** Records waiting for the writer. */
+  public long backlog() {
+    return ring.getBufferSize() - ring.remainingCapacity();
+  }
+
+  private void flushAll() {
+    for (OutputStream out : opened) {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        writeErrors.increment();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    flusher.shutdownNow();
+    disruptor.halt(); // not shutdown(): a writer blocked on a stalled file would never let it return
+  }
+
+  /** The writer thread: formats, writes, flushes at the end of each batch. */
+  private final class Writer implements EventHandler<AccessLogRecord> {
+    private final StringBuilder line = new StringBuilder(512);
+    private final Map<String, OutputStream> files = new HashMap<>();
+    private final Map<OutputStream, Boolean> dirty = new java.util.IdentityHashMap<>();
+
+    @Override
+    public void onEvent(AccessLogRecord r, long sequence, boolean endOfBatch) {
+      AccessLogger logger = r.logger;
+      try {
+        if (logger != null) {
+          for (int i = 0; i < logger.formats.size(); i++) {
+            line.setLength(0);
+            logger.formats.get(i).format(r, line);
+            OutputStream out = output(logger.paths.get(i));
+            if (out != null) {
+              write(out);
+              dirty.put(out, Boolean.TRUE);
+            }
+          }
+          written.increment();
+        }
+      } catch (IOException e) {
+        writeErrors.increment();
+      } finally {
+        r.clear();
+      }
+      if (endOfBatch && System.nanoTime() - lastFlush >= FLUSH_NANOS) {
+        flush();
+      }
+    }
+
+    private byte[] bytes = new byte[1024];
+
+    /** Writes the line as UTF-8 without the String and byte[] copies of toString().getBytes(). */
+    private void write(OutputStream out) throws IOException {
+      int n = line.length();
+      if (bytes.length < n) {
+        bytes = new byte[Math.max(n, bytes.length * 2)];
+      }
+      for (int i = 0; i < n; i++) {
+        char c = line.charAt(i);
+        if (c >= 0x80) {
+          out.write(line.toString().getBytes(StandardCharsets.UTF_8)); // rare: non-ASCII header values
+          return;
+        }
+        bytes[i] = (byte) c;
+      }
+      out.write(bytes, 0, n);
+    }
+
+    private OutputStream output(String path) {
+      if (path == null) {
+        return stdout;
+      }
+      OutputStream out = files.get(path);
+      if (out == null && !files.containsKey(path)) {
+        try {
+          out = new java.io.BufferedOutputStream(new FileOutputStream(path, true), 64 * 1024);
+        } catch (IOException e) {
+          LOG.warn("access log {}: cannot open for appending: {}; its records are dropped", path, e.getMessage());
+        }
+        files.put(path, out);
+        if (out != null) {
+          opened.add(out);
+        }
+      }
+      return out;
+    }
+
+    private long lastFlush = System.nanoTime();
+
+    private void flush() {
+      lastFlush = System.nanoTime();
+      for (OutputStream out : dirty.keySet()) {
+        try {
+          out.flush();
+        } catch (IOException e) {
+          writeErrors.increment();
+        }
+      }
+      dirty.clear();
+    }
+
+    @Override
+    public void onShutdown() {
+      flush();
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.keelson.dataplane.accesslog;
+
+import io.keelson.dataplane.config.AccessLogConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The access logs of one HTTP connection manager: their compiled formats and outputs, and the header
+ * names the event loop must copy for them. Immutable and thread-safe.
+ */
+public final class AccessLogger {
+  final List<AccessLogFormat> formats = new ArrayList<>();
+  /** Output of each format: a file path, or null for standard output. */
+  final List<String> paths = new ArrayList<>();
+  private final String[] requestHeaders;
+  private final String[] responseHeaders;
+  final AccessLogService service;
+
+  AccessLogger(List<AccessLogConfig> configs, AccessLogService service) {
+    this.service = service;
+    List<String> req = new ArrayList<>();
+    List<String> resp = new ArrayList<>();
+    for (AccessLogConfig c : configs) {
+      formats.add(AccessLogFormat.compile(c, req, resp));
+      paths.add(c.path());
+    }
+    this.requestHeaders = req.toArray(String[]::new);
+    this.responseHeaders = resp.toArray(String[]::new);
+  }
+
+  /** Lower-case request header names to copy (":method", ":path", ":authority" and ":scheme" included). */
+  public String[] requestHeaders() {
+    return requestHeaders;
+  }
+
+  /** Lower-case response header names to copy. */
+  public String[] responseHeaders() {
+    return responseHeaders;
+  }
+
+  /**
+   * Claims a ring slot for one record, or returns null when the ring is full (the record is dropped
+   * and counted). The caller fills it and must then call {@link #publish}.
+   */
+  public AccessLogRecord claim() {
+    return service.claim(this);
+  }
+
+  public void publish(AccessLogRecord r) {
+    service.publish(r);
+  }
+}

@@ -1,0 +1,86 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
+import io.keelson.dataplane.accesslog.AccessLogFormat;
+import io.keelson.dataplane.config.AccessLogConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Translates an HTTP connection manager's access_log list; formats are compiled here to report mistakes. Stateless. */
+final class AccessLogTranslator {
+  private AccessLogTranslator() {}
+
+  static List<AccessLogConfig> translate(List<AccessLog> logs, String path, Problems problems) {
+    List<AccessLogConfig> out = new ArrayList<>();
+    for (int i = 0; i < logs.size(); i++) {
+      String at = path + "[" + i + "]";
+      AccessLog log = logs.get(i);
+      if (!log.hasTypedConfig()) {
+        problems.error(at + ".typed_config", "an access log needs a typed_config; expected "
+            + FileAccessLog.getDescriptor().getFullName() + " or " + StdoutAccessLog.getDescriptor().getFullName());
+        continue;
+      }
+      try {
+        var any = log.getTypedConfig();
+        AccessLogConfig c;
+        if (any.is(FileAccessLog.class)) {
+          FileAccessLog f = any.unpack(FileAccessLog.class);
+          if (f.getPath().isEmpty()) {
+            problems.error(at + ".typed_config.path", "a file access log needs a path (/dev/stdout for standard output)");
+            continue;
+          }
+          String file = f.getPath().equals("/dev/stdout") ? null : f.getPath();
+          c = format(file, f.hasLogFormat() ? f.getLogFormat() : null, at + ".typed_config.log_format", problems);
+        } else if (any.is(StdoutAccessLog.class)) {
+          StdoutAccessLog s = any.unpack(StdoutAccessLog.class);
+          c = format(null, s.hasLogFormat() ? s.getLogFormat() : null, at + ".typed_config.log_format", problems);
+        } else {
+          problems.error(at + ".typed_config", "access logger " + any.getTypeUrl() + " is not supported; expected "
+              + FileAccessLog.getDescriptor().getFullName() + " or " + StdoutAccessLog.getDescriptor().getFullName());
+          continue;
+        }
+        if (c != null) {
+          out.add(c);
+        }
+      } catch (InvalidProtocolBufferException e) {
+        problems.error(at + ".typed_config", "cannot read: " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  private static AccessLogConfig format(String file, SubstitutionFormatString f, String at, Problems problems) {
+    AccessLogConfig c;
+    if (f == null) {
+      c = new AccessLogConfig(file, AccessLogConfig.ENVOY_DEFAULT_FORMAT, null);
+    } else if (f.hasJsonFormat()) {
+      Map<String, String> json = new LinkedHashMap<>();
+      for (Map.Entry<String, Value> e : f.getJsonFormat().getFieldsMap().entrySet()) {
+        if (e.getValue().getKindCase() != Value.KindCase.STRING_VALUE) {
+          problems.error(at + ".json_format." + e.getKey(), "expected a format string (nested objects are not supported yet)");
+          return null;
+        }
+        json.put(e.getKey(), e.getValue().getStringValue());
+      }
+      c = new AccessLogConfig(file, null, json);
+    } else if (f.hasTextFormatSource()) {
+      c = new AccessLogConfig(file, f.getTextFormatSource().getInlineString(), null);
+    } else {
+      c = new AccessLogConfig(file, f.getTextFormat().isEmpty() ? AccessLogConfig.ENVOY_DEFAULT_FORMAT : f.getTextFormat(), null);
+    }
+    try {
+      AccessLogFormat.compile(c);
+    } catch (IllegalArgumentException e) {
+      problems.error(at, e.getMessage());
+      return null;
+    }
+    return c;
+  }
+}

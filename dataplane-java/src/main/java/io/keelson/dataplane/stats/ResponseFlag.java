@@ -1,0 +1,36 @@
+package io.keelson.dataplane.stats;
+
+/** Envoy's response flags (the short form in {@code %RESPONSE_FLAGS%} and Istio's {@code response_flags}). */
+public enum ResponseFlag {
+  NONE("-"),
+  /** No route matched. */
+  NR("NR"),
+  /** The route's cluster does not exist. */
+  NC("NC"),
+  /** No healthy upstream host. */
+  UH("UH"),
+  /** Upstream connection failure. */
+  UF("UF"),
+  /** Upstream request timeout. */
+  UT("UT"),
+  /** Upstream connection terminated. */
+  UC("UC"),
+  /** Downstream connection terminated. */
+  DC("DC"),
+  /** Upstream protocol error. */
+  UPE("UPE"),
+  /** Downstream protocol error. */
+  DPE("DPE"),
+  /** Local overload (the routing ring was full). */
+  LR("LR"),
+  /** Direct response from the route. */
+  DR("DR");
+
+  public final String code;
+
+  ResponseFlag(String code) {
+    this.code = code;
+  }
+
+  static final ResponseFlag[] VALUES = values();
+}

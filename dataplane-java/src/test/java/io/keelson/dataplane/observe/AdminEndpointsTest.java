@@ -1,0 +1,75 @@
+package io.keelson.dataplane.observe;
+
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static io.keelson.dataplane.testing.ProxyHarness.cluster;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Envoy's admin endpoints: /stats, /listeners, /healthz and POST /drain_listeners. */
+class AdminEndpointsTest {
+  private static final String ROUTES = """
+                  - name: main
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: a }
+      """;
+
+  private static HttpResponse<String> admin(ProxyHarness proxy, String method, String path) throws Exception {
+    return proxy.client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.adminPort() + path))
+        .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void statsListenersAndHealthzInEnvoysTextForms() throws Exception {
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTES, cluster("a", "ROUND_ROBIN", a.port())), PipelineMode.INLINE)) {
+      proxy.get("/x");
+      proxy.get("/y");
+      String stats = proxy.admin("/stats");
+      assertThat(stats).contains("cluster.a.upstream_rq_total: 2\n", "cluster.a.upstream_rq_2xx: 2\n",
+          "http.ingress_http.downstream_rq_total: 2\n");
+      assertThat(stats.lines().toList()).isSorted();
+      assertThat(proxy.admin("/listeners")).isEqualTo("ingress::127.0.0.1:" + proxy.port() + "\n");
+      HttpResponse<String> health = admin(proxy, "GET", "/healthz");
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(health.body()).isEqualTo("OK\n");
+    }
+  }
+
+  @Test
+  void drainListenersStopsAcceptingAndClosesIdleConnectionsButKeepsTheAdminUp() throws Exception {
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTES, cluster("a", "ROUND_ROBIN", a.port())), PipelineMode.INLINE)) {
+      int port = proxy.port();
+      try (RawHttp idle = new RawHttp(port)) {
+        assertThat(idle.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n").read().status()).isEqualTo(200);
+        assertThat(admin(proxy, "GET", "/drain_listeners").statusCode()).isEqualTo(405);
+        assertThat(admin(proxy, "POST", "/drain_listeners").statusCode()).isEqualTo(200);
+        assertThat(idle.closedByPeer(3000)).as("idle keep-alive connection closed").isTrue();
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+          return false;
+        } catch (IOException refused) {
+          return true;
+        }
+      });
+      assertThat(admin(proxy, "GET", "/healthz").statusCode()).isEqualTo(503);
+      assertThat(admin(proxy, "GET", "/ready").statusCode()).isEqualTo(503);
+      assertThat(proxy.admin("/listeners")).isEmpty();
+    }
+  }
+}
