@@ -47,6 +47,8 @@ public final class Sidecar implements AutoCloseable {
     AdsSource ads = BootstrapLoader.parseAdsSource(yaml, source);
     ProxyServer server = new ProxyServer(loaded.snapshot(),
         options.withAdmin(bootstrap.adminHost(), bootstrap.adminPort()));
+    // The node names this workload in the istio_* metrics' source/destination labels, as with --config.
+    server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source));
     server.start();
     try {
       Node node = bootstrap.node(server.listenerAddress(SidecarBootstrap.INBOUND).getPort(),
@@ -55,6 +57,7 @@ public final class Sidecar implements AutoCloseable {
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
           maxBackoff);
       XdsClient xds = XdsClient.start(config, server::update);
+      server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);
     } catch (RuntimeException e) {
       server.close();
