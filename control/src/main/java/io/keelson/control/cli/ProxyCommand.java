@@ -23,6 +23,7 @@ final class ProxyCommand {
   static final String HELP =
       """
       usage: bin/keelson proxy --config FILE [options]
+             bin/keelson proxy --xds HOST:PORT --service NAME --app-port N [options]   (sidecar, see --help below)
 
         --config FILE         Envoy v3 bootstrap (YAML or JSON): static_resources listeners and clusters,
                               and dynamic_resources (ADS over gRPC, state of the world or delta)
@@ -33,7 +34,7 @@ final class ProxyCommand {
         --drain-time SECONDS  how long shutdown waits for in-flight requests (default 5)
 
       SIGTERM or Ctrl-C stops accepting, finishes in-flight requests, closes idle connections and exits.
-      """;
+      """ + "\n" + SidecarCommand.HELP;
 
   private ProxyCommand() {}
 
@@ -42,10 +43,13 @@ final class ProxyCommand {
       System.out.print(HELP);
       return 0;
     }
-    Args args =
-        new Args("proxy", argv,
-            Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time"),
-            Set.of());
+    java.util.Set<String> withValue = new java.util.HashSet<>(
+        Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time"));
+    withValue.addAll(SidecarCommand.OPTIONS);
+    Args args = new Args("proxy", argv, withValue, Set.of(SidecarCommand.PRINT_BOOTSTRAP));
+    if (args.has("--xds") && !args.has("--config")) {
+      return SidecarCommand.run(args); // sidecar mode: the bootstrap is generated
+    }
     String config = args.get("--config", null);
     if (config == null) {
       System.err.print("keelson proxy: --config FILE is required\n\n" + HELP);

@@ -9,10 +9,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** The demo end to end: real sample services, the real proxy, real requests, the printed split. */
+/**
+ * The demo end to end: a real control plane, sample services behind real sidecars, a client sidecar,
+ * the canary shifted through the API under traffic, and the printed split at each step.
+ */
 class DemoCommandTest {
   @Test
-  void demoSplitsTrafficNinetyTenAndRoutesTheHeaderToV2() {
+  void demoShiftsTheCanaryNinetyTenThenFiftyFiftyThenAllToV2WithoutAFailedRequest() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream old = System.out;
     System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -24,13 +27,30 @@ class DemoCommandTest {
     }
     String printed = out.toString(StandardCharsets.UTF_8);
     assertThat(code).as(printed).isZero();
-    String canary = printed.substring(printed.indexOf("canary route"), printed.indexOf("header route"));
-    String header = printed.substring(printed.indexOf("header route"), printed.indexOf("Try it yourself"));
-    assertThat(count(canary, "product-v1") + count(canary, "product-v2")).isEqualTo(600);
-    assertThat(count(canary, "product-v1") / 600.0).isBetween(0.85, 0.95);
-    assertThat(count(header, "product-v2")).isEqualTo(60);
-    assertThat(header).doesNotContain("product-v1");
-    assertThat(printed).contains("curl -si -H 'x-version: v2'").contains("Demo done: every request was served.");
+    String s90 = section(printed, "canary 90/10", "canary 50/50");
+    String s50 = section(printed, "canary 50/50", "canary 0/100");
+    String s0 = section(printed, "canary 0/100", "Background traffic");
+    for (String s : new String[] {s90, s50, s0}) {
+      assertThat(count(s, "product-v1") + count(s, "product-v2")).as(s).isEqualTo(600);
+    }
+    assertThat(count(s90, "product-v2") / 600.0).as(s90).isBetween(0.05, 0.15);
+    assertThat(count(s50, "product-v2") / 600.0).as(s50).isBetween(0.42, 0.58);
+    assertThat(count(s0, "product-v2")).as(s0).isEqualTo(600);
+    Matcher bg = Pattern.compile("Background traffic during the shifts: (\\d+) requests, (\\d+) failed").matcher(printed);
+    assertThat(bg.find()).as(printed).isTrue();
+    assertThat(Long.parseLong(bg.group(1))).as("background requests").isPositive();
+    assertThat(Long.parseLong(bg.group(2))).as(printed).isZero();
+    assertThat(printed).contains("curl -si -H 'Host: product-service' http://127.0.0.1:")
+        .contains("bin/keelson status --server http://127.0.0.1:")
+        .contains("Demo done: every request was served.");
+  }
+
+  private static String section(String printed, String from, String to) {
+    int start = printed.indexOf(from);
+    int end = printed.indexOf(to, start + 1);
+    assertThat(start).as("'%s' in %s", from, printed).isNotNegative();
+    assertThat(end).as("'%s' in %s", to, printed).isGreaterThan(start);
+    return printed.substring(start, end);
   }
 
   private static int count(String section, String who) {

@@ -67,19 +67,31 @@ public final class XdsSnapshotTranslator {
     endpoints.forEach((name, e) -> SupportedFields.checkDynamic(e, resourcePath(e, name), problems));
     problems.throwIfErrors();
 
-    List<Listener> allListeners = new ArrayList<>(statics.getListenersList());
+    // An xDS resource replaces the static one of the same name: a sidecar binds a placeholder
+    // listener at start (listeners are bound only then) that its control plane later programs.
+    java.util.Set<String> xdsListenerNames = new java.util.HashSet<>();
+    listeners.forEach(l -> xdsListenerNames.add(l.getName()));
+    java.util.Set<String> xdsClusterNames = new java.util.HashSet<>();
+    clusters.forEach(c -> xdsClusterNames.add(c.getName()));
+    List<Listener> allListeners = new ArrayList<>();
     List<String> listenerPaths = new ArrayList<>();
     for (int i = 0; i < statics.getListenersCount(); i++) {
-      listenerPaths.add("static_resources.listeners[" + i + "]");
+      if (!xdsListenerNames.contains(statics.getListeners(i).getName())) {
+        allListeners.add(statics.getListeners(i));
+        listenerPaths.add("static_resources.listeners[" + i + "]");
+      }
     }
     for (Listener l : listeners) {
       allListeners.add(l);
       listenerPaths.add(resourcePath(l, l.getName()));
     }
-    List<Cluster> allClusters = new ArrayList<>(statics.getClustersList());
+    List<Cluster> allClusters = new ArrayList<>();
     List<String> clusterPathList = new ArrayList<>();
     for (int i = 0; i < statics.getClustersCount(); i++) {
-      clusterPathList.add("static_resources.clusters[" + i + "]");
+      if (!xdsClusterNames.contains(statics.getClusters(i).getName())) {
+        allClusters.add(statics.getClusters(i));
+        clusterPathList.add("static_resources.clusters[" + i + "]");
+      }
     }
     for (Cluster c : clusters) {
       allClusters.add(c);

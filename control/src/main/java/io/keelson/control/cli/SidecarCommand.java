@@ -1,0 +1,89 @@
+package io.keelson.control.cli;
+
+import io.keelson.control.sidecar.Sidecar;
+import io.keelson.control.sidecar.SidecarBootstrap;
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.server.ProxyOptions;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code bin/keelson proxy --xds HOST:PORT --service NAME ...}: a sidecar with a generated bootstrap. */
+final class SidecarCommand {
+  static final String HELP =
+      """
+      usage: bin/keelson proxy --xds HOST:PORT --service NAME --app-port N [options]   (sidecar mode)
+
+        --xds HOST:PORT       the control plane's xDS server (bin/keelson control: 127.0.0.1:15010)
+        --service NAME        the service this workload belongs to; registered with the control plane
+        --labels k=v[,k=v]    the workload's labels (what DestinationRule subsets select), e.g. version=v1
+        --app-port N          the app's port on 127.0.0.1; the inbound listener forwards mesh traffic to it
+        --inbound-port N      mesh traffic for this workload (default 15006)
+        --outbound-port N     the app's calls into the mesh, routed by Host (default 15001)
+        --admin HOST:PORT     admin listener (default 127.0.0.1:9901)
+        --print-bootstrap     print the generated Envoy bootstrap and exit
+        --concurrency, --transport, --pipeline, --drain-time as in the --config mode
+
+      Several sidecars on one machine need distinct --inbound-port, --outbound-port and --admin.
+      """;
+  static final Set<String> OPTIONS =
+      Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port");
+  static final String PRINT_BOOTSTRAP = "--print-bootstrap";
+
+  private SidecarCommand() {}
+
+  static int run(Args args) {
+    SidecarBootstrap bootstrap;
+    ProxyOptions options;
+    try {
+      bootstrap = bootstrap(args);
+      if (args.has(PRINT_BOOTSTRAP)) {
+        System.out.print(bootstrap.yaml());
+        return 0;
+      }
+      options = ProxyCommand.options(args, BootstrapLoader.parseBootstrap(bootstrap.yaml(), "sidecar bootstrap"));
+    } catch (IllegalArgumentException | IllegalStateException | ConfigException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 2;
+    }
+    Sidecar sidecar;
+    try {
+      sidecar = Sidecar.start(bootstrap, options, XdsClientConfig.DEFAULT_MAX_BACKOFF);
+    } catch (IllegalStateException | ConfigException e) {
+      System.err.println("keelson proxy: " + e.getMessage() + " (choose other ports with --inbound-port,"
+          + " --outbound-port, --admin)");
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+    CountDownLatch terminate = TerminationSignals.install();
+    System.err.printf("keelson proxy: sidecar %s of service %s %s%n", sidecar.nodeId(), bootstrap.service(), bootstrap.labels());
+    System.err.printf("keelson proxy: inbound %s -> app 127.0.0.1:%d; outbound %s (Host: SERVICE)%n",
+        ProxyCommand.hostPort(sidecar.inboundAddress()), bootstrap.appPort(), ProxyCommand.hostPort(sidecar.outboundAddress()));
+    System.err.printf("keelson proxy: xDS from %s:%d; admin on http://%s/%n", bootstrap.xdsHost(), bootstrap.xdsPort(),
+        ProxyCommand.hostPort(sidecar.server().adminAddress()));
+    try {
+      terminate.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    System.err.println("keelson proxy: draining (up to " + options.drainTime().toSeconds() + " s)");
+    sidecar.close();
+    System.err.println("keelson proxy: stopped");
+    return 0;
+  }
+
+  static SidecarBootstrap bootstrap(Args args) {
+    Args.HostPort xds = args.hostPort("--xds", null);
+    String service = args.get("--service", null);
+    if (service == null || !args.has("--app-port")) {
+      throw new IllegalArgumentException("sidecar mode (--xds) needs --service NAME and --app-port N\n\n" + HELP);
+    }
+    Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
+    return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
+        args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
+        admin.host(), admin.port());
+  }
+}

@@ -1,0 +1,100 @@
+package io.keelson.control.sidecar;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.envoy.AdsSource;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.config.envoy.StaticBootstrap;
+import io.keelson.dataplane.server.ProxyOptions;
+import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * A running sidecar: the proxy with its inbound and outbound listeners bound, then its xDS client,
+ * which registers the workload (with the ports actually bound) and programs the outbound listener.
+ * Closing it ends the xDS stream (the control plane deregisters the workload) and drains the proxy.
+ * Thread-safe.
+ */
+public final class Sidecar implements AutoCloseable {
+  private final SidecarBootstrap bootstrap;
+  private final ProxyServer server;
+  private final XdsClient xds;
+  private final Node node;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+  private Sidecar(SidecarBootstrap bootstrap, ProxyServer server, XdsClient xds, Node node) {
+    this.bootstrap = bootstrap;
+    this.server = server;
+    this.xds = xds;
+    this.node = node;
+  }
+
+  /**
+   * Binds the listeners and connects to the control plane. {@code options}' admin address is
+   * replaced by the bootstrap's.
+   *
+   * @throws ConfigException       if the generated bootstrap does not load (a bug, with the field)
+   * @throws IllegalStateException if a port cannot be bound
+   */
+  public static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff)
+      throws ConfigException, InterruptedException {
+    String yaml = bootstrap.yaml();
+    String source = "sidecar bootstrap for " + bootstrap.service();
+    StaticBootstrap loaded = BootstrapLoader.parseBootstrap(yaml, source);
+    AdsSource ads = BootstrapLoader.parseAdsSource(yaml, source);
+    ProxyServer server = new ProxyServer(loaded.snapshot(),
+        options.withAdmin(bootstrap.adminHost(), bootstrap.adminPort()));
+    // The node names this workload in the istio_* metrics' source/destination labels, as with --config.
+    server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source));
+    server.start();
+    try {
+      Node node = bootstrap.node(server.listenerAddress(SidecarBootstrap.INBOUND).getPort(),
+          server.listenerAddress(SidecarBootstrap.OUTBOUND).getPort());
+      XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
+          XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
+          maxBackoff);
+      XdsClient xds = XdsClient.start(config, server::update);
+      server.stats().xds(xds::stats);
+      return new Sidecar(bootstrap, server, xds, node);
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  public String nodeId() {
+    return node.getId();
+  }
+
+  public InetSocketAddress inboundAddress() {
+    return server.listenerAddress(SidecarBootstrap.INBOUND);
+  }
+
+  public InetSocketAddress outboundAddress() {
+    return server.listenerAddress(SidecarBootstrap.OUTBOUND);
+  }
+
+  public ProxyServer server() {
+    return server;
+  }
+
+  public XdsClient xds() {
+    return xds;
+  }
+
+  public SidecarBootstrap bootstrap() {
+    return bootstrap;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    xds.close();
+    server.close();
+  }
+}

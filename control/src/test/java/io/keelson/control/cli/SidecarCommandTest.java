@@ -1,0 +1,58 @@
+package io.keelson.control.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/** {@code bin/keelson proxy} in sidecar mode: the options, the printed bootstrap, the usage errors. */
+class SidecarCommandTest {
+  @Test
+  void printBootstrapShowsALoadableBootstrapWithThePortsAndRegistration() throws Exception {
+    String[] code = new String[1];
+    String out = capture(() -> {
+      code[0] = Integer.toString(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews",
+          "--labels", "version=v2,team=blue", "--app-port", "9080", "--inbound-port", "15106", "--outbound-port", "15101",
+          "--admin", "127.0.0.1:9911", "--print-bootstrap"}));
+      return null;
+    });
+    assertThat(code[0]).isEqualTo("0");
+    assertThat(out).contains("id: reviews-15106", "keelson.io/port: 15106", "keelson.io/outbound-port: 15101",
+        "\"team\": \"blue\"", "port_value: 9080", "port_value: 9911");
+    var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
+    assertThat(snapshot.listeners()).extracting(l -> l.name()).containsExactlyInAnyOrder("inbound", "outbound");
+    assertThat(BootstrapLoader.parseAdsSource(out, "printed").node().getMetadata().getFieldsMap())
+        .containsKeys("keelson.io/service", "keelson.io/labels");
+  }
+
+  @Test
+  void sidecarModeWithoutAnAppPortIsAUsageError() {
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews"});
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("needs --service NAME and --app-port N");
+  }
+
+  private static String capture(Supplier<Void> body) {
+    PrintStream old = System.out;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    try {
+      body.get();
+    } finally {
+      System.setOut(old);
+    }
+    return out.toString(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,153 @@
+package io.keelson.bench.xds;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.control.xds.XdsServer;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Issue 4's convergence benchmark: time from an {@code apply} (the canary's weights change) until every
+ * simulated proxy has ACKed the new routes, for N lightweight xDS clients in this JVM and M endpoints,
+ * plus the heap in use after convergence (control plane and the clients' streams). Main thread only.
+ *
+ * <p>{@code java -cp ... io.keelson.bench.xds.ConvergenceBenchmark [PROXIES,... [ENDPOINTS,... [ROUNDS]]]}
+ */
+public final class ConvergenceBenchmark {
+  /** One measured size: the median and worst of the rounds, and the heap after the last one. */
+  record Result(int proxies, int endpoints, int rounds, double medianMillis, double maxMillis, long heapBytes) {
+    String line() {
+      return String.format("%8d %10d %7d %12.1f %10.1f %10.1f", proxies, endpoints, rounds, medianMillis, maxMillis,
+          heapBytes / (1024.0 * 1024.0));
+    }
+  }
+
+  private ConvergenceBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int[] proxies = ints(args.length > 0 ? args[0] : "1,100,1000");
+    int[] endpoints = ints(args.length > 1 ? args[1] : "100,1000,10000");
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    PrintStream out = System.out;
+    out.println(" proxies  endpoints  rounds  median (ms)   max (ms)  heap (MB)");
+    for (int p : proxies) {
+      for (int e : endpoints) {
+        out.println(run(p, e, rounds).line());
+      }
+    }
+  }
+
+  static Result run(int proxies, int endpoints, int rounds) throws Exception {
+    PolicyStore store = new PolicyStore();
+    apply(store, registry(endpoints) + canary(90, 10));
+    XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext().build();
+    List<LightXdsClient> clients = new ArrayList<>(proxies);
+    try {
+      for (int i = 0; i < proxies; i++) {
+        LightXdsClient c = new LightXdsClient("bench-" + i);
+        c.start(channel);
+        clients.add(c);
+      }
+      awaitRoutes(clients, xds.current().routesVersion(), 30_000);
+      double[] millis = new double[rounds];
+      for (int r = 0; r < rounds; r++) {
+        int v2 = 10 + (r % 2 == 0 ? 40 : 0) + r % 7; // a different split each round, so every apply changes the routes
+        long start = System.nanoTime();
+        apply(store, canary(100 - v2, v2));
+        long done = awaitRoutes(clients, xds.current().routesVersion(), 30_000);
+        millis[r] = (done - start) / 1e6;
+      }
+      System.gc();
+      long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+      double[] sorted = millis.clone();
+      java.util.Arrays.sort(sorted);
+      return new Result(proxies, endpoints, rounds, sorted[rounds / 2], sorted[rounds - 1], heap);
+    } finally {
+      clients.forEach(LightXdsClient::close);
+      channel.shutdownNow();
+      xds.close();
+    }
+  }
+
+  /** Waits until every client ACKed this routes version; returns the latest ACK's time (System.nanoTime). */
+  private static long awaitRoutes(List<LightXdsClient> clients, String version, long timeoutMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+    while (true) {
+      long last = 0;
+      int pending = 0;
+      for (LightXdsClient c : clients) {
+        if (c.failure != null) {
+          throw new IllegalStateException("simulated proxy failed: " + c.failure, c.failure);
+        }
+        if (version.equals(c.ackedRoutes)) {
+          last = Math.max(last, c.ackedRoutesAtNanos);
+        } else {
+          pending++;
+        }
+      }
+      if (pending == 0) {
+        return last;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(pending + " of " + clients.size() + " proxies did not ACK routes " + version
+            + " within " + timeoutMillis + " ms");
+      }
+      Thread.onSpinWait();
+      Thread.sleep(0, 200_000); // a coarse poll; the ACK time is taken by the clients themselves
+    }
+  }
+
+  static String registry(int endpoints) {
+    StringBuilder b = new StringBuilder("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: product-service }
+        spec:
+          ports: [ { name: http, port: 80 } ]
+        """);
+    for (int i = 0; i < endpoints; i++) {
+      b.append("---\napiVersion: keelson.io/v1alpha1\nkind: Workload\nmetadata: { name: product-").append(i)
+          .append(" }\nspec: { service: product-service, address: 10.").append(i / 65536 % 256).append('.')
+          .append(i / 256 % 256).append('.').append(i % 256).append(", port: 8080, labels: { version: v")
+          .append(i % 2 + 1).append(" } }\n");
+    }
+    return b.append("---\n").toString();
+  }
+
+  static String canary(int v1, int v2) {
+    return """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product-service }
+        spec:
+          host: product-service
+          subsets:
+          - { name: v1, labels: { version: v1 } }
+          - { name: v2, labels: { version: v2 } }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: product-service }
+        spec:
+          hosts: [ product-service ]
+          http:
+          - route:
+            - { destination: { host: product-service, subset: v1 }, weight: %d }
+            - { destination: { host: product-service, subset: v2 }, weight: %d }
+        """.formatted(v1, v2);
+  }
+
+  private static void apply(PolicyStore store, String yaml) throws Exception {
+    List<Policy> policies = PolicyParser.parse("bench.yaml", yaml).policies();
+    store.apply(policies, false);
+  }
+
+  private static int[] ints(String csv) {
+    return java.util.Arrays.stream(csv.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+  }
+}

@@ -1,0 +1,88 @@
+package io.keelson.bench.xds;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A simulated proxy: one ADS stream (state of the world) that subscribes to listeners, the
+ * {@code outbound} routes, clusters and their endpoints, ACKs every response and keeps only the
+ * versions it ACKed (no translation), so a thousand fit in one JVM. Callbacks run on gRPC threads;
+ * the ACKed versions are safe to read from any thread.
+ */
+final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
+  static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+  static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+  static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+  private final Node node;
+  private StreamObserver<DiscoveryRequest> requests;
+  volatile String ackedRoutes = "";
+  volatile long ackedRoutesAtNanos;
+  volatile String ackedEndpoints = "";
+  volatile Throwable failure;
+
+  LightXdsClient(String id) {
+    this.node = Node.newBuilder().setId(id).setCluster("bench").build();
+  }
+
+  void start(ManagedChannel channel) {
+    requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(this);
+    synchronized (this) {
+      requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
+      requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build());
+      requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(RDS).addResourceNames("outbound").build());
+    }
+  }
+
+  @Override
+  public synchronized void onNext(DiscoveryResponse r) {
+    DiscoveryRequest.Builder ack = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
+        .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce());
+    switch (r.getTypeUrl()) {
+      case RDS -> ack.addResourceNames("outbound");
+      case CDS -> {
+        requests.onNext(ack.build());
+        // Subscribe to the endpoints of every EDS cluster, as Envoy does after warming clusters.
+        List<String> names = new ArrayList<>();
+        for (Any a : r.getResourcesList()) {
+          try {
+            Cluster c = a.unpack(Cluster.class);
+            names.add(c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName() : c.getEdsClusterConfig().getServiceName());
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            failure = e;
+          }
+        }
+        requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).addAllResourceNames(names).build());
+        return;
+      }
+      case EDS -> ackedEndpoints = r.getVersionInfo();
+      default -> {}
+    }
+    requests.onNext(ack.build());
+    if (r.getTypeUrl().equals(RDS)) {
+      ackedRoutesAtNanos = System.nanoTime();
+      ackedRoutes = r.getVersionInfo();
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    failure = t;
+  }
+
+  @Override
+  public void onCompleted() {}
+
+  synchronized void close() {
+    requests.onCompleted();
+  }
+}
