@@ -2,10 +2,13 @@ package io.keelson.dataplane.xds;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * One ADS stream (state of the world or delta): subscribes in Envoy's warming order — CDS first,
@@ -43,6 +46,39 @@ abstract class AdsStream {
 
   AdsStream(Owner owner) {
     this.owner = owner;
+  }
+
+  /** The response side of either stream kind: responses while open, then exactly one close report. */
+  final <Q, R> ClientResponseObserver<Q, R> responses(Consumer<R> onResponse) {
+    return new ClientResponseObserver<>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<Q> stream) {}
+
+      @Override
+      public void onNext(R response) {
+        if (!closed) {
+          onResponse.accept(response);
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        closeAndReport(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        closeAndReport(null);
+      }
+    };
+  }
+
+  /** Marks the stream closed and tells the owner, once. */
+  final void closeAndReport(Throwable t) {
+    if (!closed) {
+      closed = true;
+      owner.onClosed(this, t);
+    }
   }
 
   /** Opens the stream and sends the first subscriptions (resuming from the accepted versions on a reconnect). */

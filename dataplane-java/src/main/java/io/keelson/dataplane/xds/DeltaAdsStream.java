@@ -6,7 +6,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -28,34 +27,7 @@ final class DeltaAdsStream extends AdsStream {
 
   @Override
   void start(AggregatedDiscoveryServiceStub stub) {
-    requests = stub.deltaAggregatedResources(new ClientResponseObserver<DeltaDiscoveryRequest, DeltaDiscoveryResponse>() {
-      @Override
-      public void beforeStart(ClientCallStreamObserver<DeltaDiscoveryRequest> stream) {}
-
-      @Override
-      public void onNext(DeltaDiscoveryResponse response) {
-        if (!closed) {
-          onResponse(response);
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        close(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        close(null);
-      }
-    });
-  }
-
-  private void close(Throwable t) {
-    if (!closed) {
-      closed = true;
-      owner.onClosed(this, t);
-    }
+    requests = stub.deltaAggregatedResources(this.<DeltaDiscoveryRequest, DeltaDiscoveryResponse>responses(this::onResponse));
   }
 
   private void onResponse(DeltaDiscoveryResponse response) {

@@ -5,7 +5,6 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.A
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -28,34 +27,7 @@ final class SotwAdsStream extends AdsStream {
 
   @Override
   void start(AggregatedDiscoveryServiceStub stub) {
-    requests = stub.streamAggregatedResources(new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
-      @Override
-      public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> stream) {}
-
-      @Override
-      public void onNext(DiscoveryResponse response) {
-        if (!closed) {
-          onResponse(response);
-        }
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        close(t);
-      }
-
-      @Override
-      public void onCompleted() {
-        close(null);
-      }
-    });
-  }
-
-  private void close(Throwable t) {
-    if (!closed) {
-      closed = true;
-      owner.onClosed(this, t);
-    }
+    requests = stub.streamAggregatedResources(this.<DiscoveryRequest, DiscoveryResponse>responses(this::onResponse));
   }
 
   private void onResponse(DiscoveryResponse response) {
