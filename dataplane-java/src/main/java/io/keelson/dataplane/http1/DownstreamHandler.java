@@ -340,7 +340,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
     UpstreamPool pool = context.pool();
-    UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint));
+    UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint), cluster);
     UpstreamHandler idle = pool.pollIdle(ep);
     if (idle != null) {
       upstreamReused = true;
@@ -373,7 +373,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().cxConnectFail.increment();
     endUpstreamRequest();
     flag = ResponseFlag.UF;
-    sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
+    sendLocalReply(503, UpstreamTlsConnect.connectFailureBody(future.cause()), null);
   }
 
   private void attachAndSend(UpstreamHandler h) {
@@ -639,7 +639,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       // A pooled connection the upstream had just closed: safe to send the same head once more.
       retried = true;
       upstreamReused = false;
-      connectNew(context.pool(), context.pool().endpoint(balancer.endpoint(endpoint)));
+      connectNew(context.pool(), context.pool().endpoint(balancer.endpoint(endpoint), cluster));
       return;
     }
     cluster.stats().rqResetBeforeResponse.increment();

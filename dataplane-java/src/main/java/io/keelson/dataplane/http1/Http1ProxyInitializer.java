@@ -1,6 +1,8 @@
 package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.stats.TlsStats;
+import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
@@ -10,18 +12,24 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   private final ProxyContext context;
   private final ListenerConfig listener;
   private final ChannelGroup connections;
+  private final TlsStats tlsStats;
 
   public Http1ProxyInitializer(ProxyContext context, ListenerConfig listener, ChannelGroup connections) {
     this.context = context;
     this.listener = listener;
     this.connections = connections;
+    this.tlsStats = listener.tls() == null ? null : context.stats().tls("listener." + listener.name());
   }
 
   @Override
   protected void initChannel(Channel ch) {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
-    ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
+    if (listener.tls() != null) {
+      TlsPipeline.addServer(ch, listener.tls(), tlsStats, listener.name());
+    }
+    ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
+        new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
   }
 
   /** Asks a downstream connection to close once idle; call on its event loop. */

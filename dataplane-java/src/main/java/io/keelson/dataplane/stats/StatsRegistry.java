@@ -16,6 +16,9 @@ import io.keelson.dataplane.xds.XdsStats;
 public final class StatsRegistry {
   private final ConcurrentMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, TlsStats> tls = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, TcpStats> tcp = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, IstioTcpDestination> istioTcp = new ConcurrentHashMap<>();
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile Supplier<XdsStats> xds;
@@ -40,6 +43,21 @@ public final class StatsRegistry {
 
   public ClusterStats cluster(String name) {
     return clusters.computeIfAbsent(name, ClusterStats::new);
+  }
+
+  /** TLS counters of {@code listener.<name>} or {@code cluster.<name>}. */
+  public TlsStats tls(String scope) {
+    return tls.computeIfAbsent(scope, TlsStats::new);
+  }
+
+  /** tcp_proxy counters of one stat_prefix. */
+  public TcpStats tcp(String statPrefix) {
+    return tcp.computeIfAbsent(statPrefix, TcpStats::new);
+  }
+
+  /** Istio's TCP metrics towards one cluster. */
+  public IstioTcpDestination istioTcp(String cluster) {
+    return istioTcp.computeIfAbsent(cluster, IstioTcpDestination::new);
   }
 
   public Map<String, ClusterStats> clusters() {
@@ -75,6 +93,8 @@ public final class StatsRegistry {
         out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
       }
     });
+    tls.values().forEach(s -> s.writeEnvoyText(out));
+    tcp.values().forEach(s -> s.writeEnvoyText(out));
     Supplier<XdsStats> x = xds;
     if (x != null) {
       XdsStats xs = x.get();
@@ -134,6 +154,9 @@ public final class StatsRegistry {
     destinations.add(unknownDestination);
     clusters.values().forEach(c -> destinations.add(c.istio));
     IstioWriter.write(w, identity, destinations);
+    TlsStats.writePrometheus(w, tls.values());
+    TcpStats.writePrometheus(w, tcp.values());
+    IstioTcpDestination.writePrometheus(w, identity, istioTcp.values());
     Supplier<XdsStats> x = xds;
     if (x != null) {
       writeXds(w, x.get());

@@ -63,6 +63,11 @@ public final class TestUpstream implements AutoCloseable {
   public volatile Map<String, String> lastHeaders = Map.of();
 
   public TestUpstream(String name) throws InterruptedException {
+    this(name, null);
+  }
+
+  /** An upstream that speaks HTTP/1.1 inside TLS with {@code tls} (a server context), or plaintext for null. */
+  public TestUpstream(String name, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
     this.name = name;
     this.server =
         new ServerBootstrap()
@@ -73,6 +78,9 @@ public final class TestUpstream implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     connections.incrementAndGet();
+                    if (tls != null) {
+                      ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                    }
                     ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                   }
                 })

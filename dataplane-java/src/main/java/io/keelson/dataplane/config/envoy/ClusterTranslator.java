@@ -167,10 +167,16 @@ final class ClusterTranslator {
       problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
       ok = false;
     }
+    io.keelson.dataplane.tls.ClientTls tls = null;
+    if (c.hasTransportSocket()) {
+      tls = new TlsTranslator(problems).upstream(c.getTransportSocket(), path + ".transport_socket",
+          "cluster '" + c.getName() + "'");
+      ok &= tls != null;
+    }
     if (!ok || policy == null) {
       return null;
     }
-    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
+    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, tls);
   }
 
   private static boolean isIpLiteral(String address) {

@@ -233,6 +233,10 @@ final class RouteTranslator {
         switch (d.getBody().getSpecifierCase()) {
           case INLINE_STRING -> d.getBody().getInlineString();
           case INLINE_BYTES -> d.getBody().getInlineBytes().toStringUtf8();
+          case FILENAME -> {
+            problems.error(path + ".body.filename", "a direct_response body from a file is not supported; expected inline_string or inline_bytes");
+            yield "";
+          }
           default -> "";
         };
     return new RouteAction.DirectResponse(d.getStatus(), body);
