@@ -8,6 +8,9 @@ import io.keelson.dataplane.http1.ProxyContext;
 import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
+import io.keelson.dataplane.tcp.TcpListeners;
+import io.keelson.dataplane.tcp.TcpProxyContext;
+import io.keelson.dataplane.tcp.TcpProxyInitializer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -22,7 +25,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One proxy process's socket path: binds every HTTP listener of the snapshot on N event loops, runs
+ * One proxy process's socket path: binds every HTTP and tcp_proxy listener of the snapshot (tcp_proxy
+ * VIPs balanced by MAGLEV/RING_HASH are left to the DPDK gateway) on N event loops, runs
  * the admin listener, swaps snapshots, and drains on shutdown (stop accepting, finish in-flight
  * exchanges, close idle keep-alive connections, exit). Thread-safe; {@link #close} is idempotent.
  */
@@ -31,6 +35,7 @@ public final class ProxyServer implements AutoCloseable {
   private final StatsRegistry stats = new StatsRegistry();
   private final RoutingPipelines pipelines;
   private final ProxyContext context;
+  private final TcpProxyContext tcpContext;
   private final EventLoopGroup workers;
   private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
   private final Map<String, Channel> listeners = new LinkedHashMap<>();
@@ -42,13 +47,19 @@ public final class ProxyServer implements AutoCloseable {
     this.pipelines = new RoutingPipelines(options.pipeline(), options.ringSize());
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
+    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats);
   }
 
   /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */
   public ProxyServer start() throws InterruptedException {
     for (ListenerConfig l : context.snapshot().config().listeners()) {
-      if (l.http() == null) {
-        continue; // L4 listeners belong to the gateway, not the socket proxy
+      io.netty.channel.ChannelHandler initializer;
+      if (l.http() != null) {
+        initializer = new Http1ProxyInitializer(context, l, connections);
+      } else if (TcpListeners.runsOnSocketPath(l, context.snapshot().config())) {
+        initializer = new TcpProxyInitializer(tcpContext, l);
+      } else {
+        continue; // a VIP whose clusters balance with MAGLEV/RING_HASH belongs to the DPDK gateway
       }
       ServerBootstrap b =
           new ServerBootstrap()
@@ -57,7 +68,7 @@ public final class ProxyServer implements AutoCloseable {
               .option(ChannelOption.SO_BACKLOG, 4096)
               .option(ChannelOption.SO_REUSEADDR, true)
               .childOption(ChannelOption.TCP_NODELAY, true)
-              .childHandler(new Http1ProxyInitializer(context, l, connections));
+              .childHandler(initializer);
       try {
         listeners.put(l.name(), b.bind(l.host(), l.port()).sync().channel());
       } catch (Exception e) {
