@@ -15,6 +15,8 @@ import java.util.List;
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
+ * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
+ *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -25,10 +27,27 @@ public record HttpConnectionManagerConfig(
     Duration requestTimeout,
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
-    TracingConfig tracing) {
+    TracingConfig tracing,
+    java.util.Map<String, Boolean> upgrades) {
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    upgrades = java.util.Map.copyOf(upgrades);
+  }
+
+  /** Without upgrade_configs. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, java.util.Map.of());
   }
 
   /** Without access logs. */

@@ -14,15 +14,24 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param upgrades      route-level upgrade_configs: lower-case upgrade type to enabled, overriding the
+   *                      connection manager's flag for that type; empty for none
    */
   record Forward(
       List<WeightedCluster> clusters,
       int totalWeight,
       String prefixRewrite,
       String hostRewrite,
-      Duration timeout) implements RouteAction {
+      Duration timeout,
+      java.util.Map<String, Boolean> upgrades) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
+      upgrades = java.util.Map.copyOf(upgrades);
+    }
+
+    /** Without route-level upgrade_configs. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, java.util.Map.of());
     }
   }
 

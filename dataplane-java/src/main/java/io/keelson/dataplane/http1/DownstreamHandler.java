@@ -118,6 +118,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private UpstreamHandler connecting;
   private boolean upstreamReused;
   private boolean requestBodySent;
+  /** The Upgrade header value of a permitted upgrade exchange, else null. */
+  private String upgrade;
 
   /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
   DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
@@ -239,6 +241,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retried = false;
     upstreamReused = false;
     requestBodySent = false;
+    upgrade = null;
     closeAfterResponse = !head.keepAlive() || context.draining();
     decided = false;
     snapshot = context.snapshot();
@@ -320,6 +323,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
+    if (request.upgrade()) {
+      upgrade = UpgradeTunnel.check(request, listener.config().http(), forward);
+      if (upgrade == UpgradeTunnel.REFUSED) {
+        upgrade = null;
+        sendLocalReply(403, "", null); // Envoy: upgrade_failed
+        return;
+      }
+    }
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
     endpointTried = true;
@@ -331,6 +342,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    if (upgrade != null) {
+      UpgradeTunnel.restoreRequestHeaders(request, upgrade);
+    }
     var tracing = listener.config().http().tracing();
     trace = tracing == null ? null : TraceContext.propagate(request, tracing);
     if (trace != null && trace.sampled()) {
@@ -517,6 +531,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
     responseStatus = status;
+    if (status == 101 && upgrade != null) {
+      switchToTunnel(response);
+      return;
+    }
     AccessLogger log = accessLogger();
     if (log != null && log.responseHeaders().length > 0) {
       String[] names = log.responseHeaders();
@@ -560,6 +578,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else {
       channel.write(head, channel.voidPromise());
     }
+  }
+
+  /** The upstream accepted the upgrade: record the exchange now, then relay raw bytes until either side closes. */
+  private void switchToTunnel(Http1Response response) {
+    responseStarted = true;
+    responseComplete = true; // the HTTP exchange is over; what follows is the tunnel
+    closeAfterResponse = true;
+    cancelTimeout();
+    cluster.stats().recordResponse(101);
+    listener.stats().recordResponse(101);
+    recordExchange();
+    UpgradeTunnel.switchProtocols(channel, response, upstream.parser(), parser);
   }
 
   private void writePendingHead() {

@@ -184,7 +184,17 @@ final class RouteTranslator {
         (int) total,
         a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
         a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
-        timeout);
+        timeout,
+        upgrades(a));
+  }
+
+  /** Route-level upgrade_configs: type (lower case) to enabled (default true). */
+  private static java.util.Map<String, Boolean> upgrades(io.envoyproxy.envoy.config.route.v3.RouteAction a) {
+    java.util.Map<String, Boolean> out = new java.util.HashMap<>();
+    for (var u : a.getUpgradeConfigsList()) {
+      out.put(u.getUpgradeType().toLowerCase(Locale.ROOT), !u.hasEnabled() || u.getEnabled().getValue());
+    }
+    return out;
   }
 
   private RouteAction.Redirect redirect(RedirectAction r, String path) {

@@ -278,7 +278,22 @@ final class SnapshotTranslator {
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
         idle,
         accessLogs,
-        TracingTranslator.translate(hcm, path + ".tracing", problems));
+        TracingTranslator.translate(hcm, path + ".tracing", problems),
+        upgrades(hcm, path));
+  }
+
+  /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */
+  private java.util.Map<String, Boolean> upgrades(HttpConnectionManager hcm, String path) {
+    java.util.Map<String, Boolean> out = new java.util.HashMap<>();
+    for (int i = 0; i < hcm.getUpgradeConfigsCount(); i++) {
+      var u = hcm.getUpgradeConfigs(i);
+      if (u.getUpgradeType().isEmpty()) {
+        problems.error(path + ".upgrade_configs[" + i + "].upgrade_type", "an upgrade type is required (e.g. websocket)");
+        continue;
+      }
+      out.put(u.getUpgradeType().toLowerCase(java.util.Locale.ROOT), !u.hasEnabled() || u.getEnabled().getValue());
+    }
+    return out;
   }
 
   /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */

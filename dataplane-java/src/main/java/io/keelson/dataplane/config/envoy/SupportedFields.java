@@ -150,13 +150,17 @@ final class SupportedFields {
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
-            "access_log", "tracing")
+            "access_log", "tracing", "upgrade_configs")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
+        .reject("filters", "upgrades run the connection manager's own filter chain");
+    rules(RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
+        .reject("connect_config", "CONNECT is not supported");
     rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
         .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
         .ignore("verbose", SAFE)
@@ -215,7 +219,8 @@ final class SupportedFields {
     rules(StringMatcher.getDescriptor(), "exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case");
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
-    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout")
+    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
+            "upgrade_configs")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
         .reject("retry_policy", "retries are not supported yet");
     rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
