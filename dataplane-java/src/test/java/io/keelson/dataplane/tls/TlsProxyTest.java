@@ -241,6 +241,19 @@ class TlsProxyTest {
   }
 
   @Test
+  void theHttpsExampleLoadsWithGeneratedCertificates() throws Exception {
+    Path certs = Files.createDirectories(dir.resolve("example-certs"));
+    server.write(certs, "proxy");
+    ca.write(certs, "ca.crt");
+    String yaml = Files.readString(Path.of("..", "examples", "tls", "https-proxy.yaml"))
+        .replace("examples/tls/certs/", certs + "/");
+    var snapshot = BootstrapLoader.fromYaml(yaml, "https-proxy.yaml");
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.listeners().getFirst().tls()).isNotNull();
+    assertThat(snapshot.cluster("tls_backend").tls().config().sni()).isEqualTo("backend.test");
+  }
+
+  @Test
   void startUpErrorsNameTheListenerAndTheField() throws Exception {
     Path missing = dir.resolve("missing.crt");
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(TlsYaml.httpsListener(missing, serverKey, "", "", TlsYaml.cluster(1, null)), "t.yaml"))

@@ -34,10 +34,10 @@ final class HaproxyPeer implements HttpPeer {
     int port = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("haproxy.cfg");
-    Files.writeString(conf, HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort()));
+    Files.writeString(conf, HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort(), setup.tls()));
     ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), List.of(haproxy, "-db", "-f", conf.toString()),
       setup.dir().resolve("stdout.log"), Map.of());
-    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    Contender c = new Contender(name(), setup.target(port), p);
     try {
       HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
     } catch (PeerStartException e) {

@@ -30,9 +30,9 @@ final class NginxPeer implements HttpPeer {
   public Contender start(PeerSetup setup) throws IOException, PeerStartException {
     int port = FreePorts.next();
     Path conf = writeConfig(setup.dir(), NginxConf.proxy(setup.dir(), port, setup.upstreamHost(), setup.upstreamPort(),
-      modulesLeftOut(setup.tools())));
+      modulesLeftOut(setup.tools()), setup.tls()));
     ManagedProcess p = launch("nginx", setup.tools(), setup.dir(), conf, setup.cpus());
-    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    Contender c = new Contender(name(), setup.target(port), p);
     try {
       HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
     } catch (PeerStartException e) {

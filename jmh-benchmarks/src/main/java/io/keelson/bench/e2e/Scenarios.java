@@ -15,6 +15,8 @@ final class Scenarios {
   static List<Scenario> builtIn(Path resultsDir) {
     Path script = resultsDir.resolve("wrk-report.lua");
     List<HttpPeer> httpPeers = List.of(new DirectPeer(), new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
+    // TLS is terminated by the proxies; the upstream is plaintext, so there is no "direct" baseline.
+    List<HttpPeer> tlsPeers = List.of(new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
     return List.of(
       new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
         new WrkLoad(List.of(), script), httpPeers),
@@ -22,7 +24,11 @@ final class Scenarios {
         new WrkLoad(List.of("Connection: close"), script), httpPeers),
       new HttpScenario("http1-keepalive-observed",
         "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
-        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))));
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
+      new HttpScenario("tls-keepalive", "HTTPS (TLS 1.3 terminated by the peer, plaintext upstream), keep-alive (wrk -t1)",
+        new WrkLoad(List.of(), script), tlsPeers, true),
+      new HttpScenario("tls-handshake", "HTTPS, a new connection and TLS handshake per request (wrk -t1, Connection: close)",
+        new WrkLoad(List.of("Connection: close"), script), tlsPeers, true));
   }
 
   /** Scenarios whose own harness takes turns between its subjects (the packet path). */
@@ -31,7 +37,7 @@ final class Scenarios {
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed");
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

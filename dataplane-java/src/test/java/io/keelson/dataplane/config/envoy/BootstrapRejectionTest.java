@@ -102,7 +102,7 @@ class BootstrapRejectionTest {
         "                  cluster: backend\n                  retry_policy: { retry_on: 5xx }\n");
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + ROUTES + "[1].route.retry_policy: not supported by Keelson (retries are not supported yet); "
-            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout");
+            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout, upgrade_configs");
   }
 
   @Test
@@ -123,7 +123,7 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsTlsOnAListener() {
+  void rejectsATlsListenerWithoutACertificate() {
     String yaml = edit("    - filters:\n", """
             - transport_socket:
                 name: envoy.transport_sockets.tls
@@ -132,8 +132,8 @@ class BootstrapRejectionTest {
               filters:
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: static_resources.listeners[0].filter_chains[0].transport_socket: not supported by Keelson "
-            + "(TLS is not supported yet); supported fields of FilterChain: filters");
+        "config.yaml: static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context"
+            + ".tls_certificates: listener 'main': has 0 certificates; expected exactly one");
   }
 
   @Test
