@@ -101,15 +101,15 @@ public class TlsRecordBenchmark extends BenchmarkBase {
     }
   }
 
-  /** One engine's turn: run tasks, write what it wants to send into {@code out}, read what the peer sent from {@code in}. */
+  /** One engine's turn: run tasks, write what it has to send into {@code out}, read what the peer sent from {@code in}. */
   private static void step(SSLEngine e, ByteBuffer empty, ByteBuffer out, ByteBuffer in, ByteBuffer sink) throws SSLException {
     Runnable task;
     while ((task = e.getDelegatedTask()) != null) {
       task.run();
     }
-    if (e.getHandshakeStatus() == SSLEngineResult.HandshakeStatus.NEED_WRAP) {
-      e.wrap(empty, out);
-    }
+    // Wrap every turn until both are done: BoringSSL can hold a flight (the client Finished) while
+    // already reporting NOT_HANDSHAKING; an empty wrap on a finished engine produces nothing.
+    e.wrap(empty, out);
     in.flip();
     while (in.hasRemaining()) {
       SSLEngineResult r = e.unwrap(in, sink);
