@@ -341,7 +341,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().rqActive.increment();
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
-        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
+        listener.config().tls() != null);
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }

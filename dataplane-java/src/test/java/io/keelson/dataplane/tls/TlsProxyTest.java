@@ -97,6 +97,7 @@ class TlsProxyTest {
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/hello");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(up.requestLines).contains("GET /hello HTTP/1.1");
+    assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
     assertThat(admin(p, "/stats")).contains("listener.ingress.ssl.handshake: 1");
   }
 
