@@ -153,6 +153,26 @@ class TlsProxyTest {
     }
   }
 
+  @Test
+  void resumesTls12SessionsFromTheServerCache() throws Exception {
+    TestUpstream up = upstream(null);
+    String common = "            tls_params: { tls_maximum_protocol_version: TLSv1_2 }\n";
+    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", common, TlsYaml.cluster(up.port(), null)));
+    SSLContext client = ca.clientContext();
+    byte[] first = sessionId(client, port(p));
+    byte[] second = sessionId(client, port(p));
+    assertThat(first).isNotEmpty();
+    assertThat(second).as("the second connection resumes the first's session").isEqualTo(first);
+  }
+
+  private static byte[] sessionId(SSLContext client, int port) throws Exception {
+    try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("localhost", port)) {
+      s.setSoTimeout(10_000);
+      s.startHandshake();
+      return s.getSession().getId();
+    }
+  }
+
   private static String handshake(int port, String protocol) throws Exception {
     try (SSLSocket s = (SSLSocket) ca.clientContext().getSocketFactory().createSocket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
