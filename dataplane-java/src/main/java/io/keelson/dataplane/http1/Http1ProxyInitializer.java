@@ -26,7 +26,10 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
     if (listener.tls() != null) {
-      TlsPipeline.addServer(ch, listener.tls(), tlsStats, listener.name());
+      // The current snapshot's context, so new certificates (a file reload, SDS later) reach new connections.
+      var current = context.snapshot().listener(listener.name());
+      var tls = current != null && current.config().tls() != null ? current.config().tls() : listener.tls();
+      TlsPipeline.addServer(ch, tls, tlsStats, listener.name());
     }
     ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
         new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));

@@ -165,6 +165,25 @@ class TlsProxyTest {
     assertThat(second).as("the second connection resumes the first's session").isEqualTo(first);
   }
 
+  @Test
+  void newConnectionsGetTheCertificateOfTheCurrentSnapshot() throws Exception {
+    TestUpstream up = upstream(null);
+    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    assertThat(peerSubject(port(p))).isEqualTo("CN=proxy.test");
+    Path rotated = ca.issue("rotated.test", "localhost").write(dir, "rotated");
+    p.update(BootstrapLoader.fromYaml(
+        TlsYaml.httpsListener(rotated, dir.resolve("rotated.key"), "", "", TlsYaml.cluster(up.port(), null)), "t.yaml"));
+    assertThat(peerSubject(port(p))).isEqualTo("CN=rotated.test");
+  }
+
+  private static String peerSubject(int port) throws Exception {
+    try (SSLSocket s = (SSLSocket) ca.clientContext().getSocketFactory().createSocket("localhost", port)) {
+      s.setSoTimeout(10_000);
+      s.startHandshake();
+      return ((java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+    }
+  }
+
   private static byte[] sessionId(SSLContext client, int port) throws Exception {
     try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("localhost", port)) {
       s.setSoTimeout(10_000);
