@@ -221,6 +221,38 @@ class TcpProxyTest {
     assertThat(a.connections.get() + b.connections.get()).isEqualTo(2);
   }
 
+  @Test
+  void terminatesTlsOnATcpListenerAndOriginatesTlsToTheCluster() throws Exception {
+    TestCa ca = new TestCa("tcp-ca");
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tcp-tls");
+    java.nio.file.Path cert = ca.issue("proxy", "a.test").write(dir, "proxy");
+    ca.write(dir, "ca.crt");
+    TestCa.Leaf backend = ca.issue("backend", "backend.test");
+    EchoServer a = keep(new EchoServer("a", SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
+    String yaml = tcpListener("          cluster: a\n", cluster("a", "ROUND_ROBIN", a.port()) + """
+            transport_socket:
+              name: envoy.transport_sockets.tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                common_tls_context:
+                  validation_context:
+                    trusted_ca: { filename: "%s" }
+                    match_typed_subject_alt_names: [ { san_type: DNS, matcher: { exact: backend.test } } ]
+        """.formatted(dir.resolve("ca.crt"))).replace("    - filters:\n", """
+            - transport_socket:
+                name: envoy.transport_sockets.tls
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                  common_tls_context:
+                    tls_certificates: [ { certificate_chain: { filename: "%s" }, private_key: { filename: "%s" } } ]
+              filters:
+        """.formatted(cert, dir.resolve("proxy.key")));
+    ProxyServer p = start(yaml);
+    // The client's TLS ends at the proxy (it sees the proxy's certificate); the proxy's own TLS reaches the backend.
+    assertThat(tlsExchange(ca, p.listenerAddress("tcp").getPort(), "a.test")).isEqualTo("CN=proxy|a:hi");
+    assertThat(admin(p, "/stats")).contains("cluster.a.ssl.handshake: 1").contains("listener.tcp.ssl.handshake: 1");
+  }
+
   private static String tlsExchange(TestCa ca, int port, String sni) throws Exception {
     try (SSLSocket s = (SSLSocket) ca.clientContext().getSocketFactory().createSocket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
