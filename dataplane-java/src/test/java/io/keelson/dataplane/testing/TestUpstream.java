@@ -61,8 +61,17 @@ public final class TestUpstream implements AutoCloseable {
   public final CopyOnWriteArrayList<String> requestLines = new CopyOnWriteArrayList<>();
   /** Headers of the last request (lower-case names; repeated headers joined with ","). */
   public volatile Map<String, String> lastHeaders = Map.of();
+  /** When non-zero, every answer that would be a 200 has this status instead (per-upstream failures). */
+  public volatile int forceStatus;
+  /** When non-zero, every answer is delayed this long (a slow upstream). */
+  public volatile long forceDelayMs;
 
   public TestUpstream(String name) throws InterruptedException {
+    this(name, 0);
+  }
+
+  /** Listens on {@code port} of 127.0.0.1 (0 for an ephemeral one): lets a test restart an upstream on its old port. */
+  public TestUpstream(String name, int port) throws InterruptedException {
     this.name = name;
     this.server =
         new ServerBootstrap()
@@ -76,7 +85,8 @@ public final class TestUpstream implements AutoCloseable {
                     ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                   }
                 })
-            .bind("127.0.0.1", 0)
+            .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+            .bind("127.0.0.1", port)
             .sync()
             .channel();
   }
@@ -143,6 +153,13 @@ public final class TestUpstream implements AutoCloseable {
       HttpRequest r = request;
       String uri = r.uri();
       boolean keepAlive = HttpUtil.isKeepAlive(r);
+      long forcedDelay = forceDelayMs;
+      if (forcedDelay > 0 || forceStatus != 0) {
+        long received = bodyBytes;
+        int status = forceStatus != 0 ? forceStatus : 200;
+        ctx.executor().schedule(() -> writeEcho(ctx, r, received, keepAlive, status), forcedDelay, TimeUnit.MILLISECONDS);
+        return;
+      }
       if (uri.startsWith("/delay/")) {
         long ms = Long.parseLong(uri.substring("/delay/".length()).replaceAll("[^0-9].*$", ""));
         long received = bodyBytes;
