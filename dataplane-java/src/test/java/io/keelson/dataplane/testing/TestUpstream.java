@@ -51,6 +51,9 @@ public final class TestUpstream implements AutoCloseable {
   private final String name;
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel server;
+  /** Open connections, closed with the server as a killed process's would be. */
+  private final io.netty.channel.group.ChannelGroup children =
+      new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
   public final AtomicInteger requests = new AtomicInteger();
   public final AtomicInteger connections = new AtomicInteger();
   /** Body bytes written by /big responses so far. */
@@ -82,6 +85,7 @@ public final class TestUpstream implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     connections.incrementAndGet();
+                    children.add(ch);
                     ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                   }
                 })
@@ -98,6 +102,7 @@ public final class TestUpstream implements AutoCloseable {
   @Override
   public void close() {
     server.close().awaitUninterruptibly();
+    children.close().awaitUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 
