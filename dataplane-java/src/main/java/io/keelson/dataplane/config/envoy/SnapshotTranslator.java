@@ -172,6 +172,7 @@ final class SnapshotTranslator {
     }
     int maxHeaderCount = HttpLimits.DEFAULT.maxHeaderCount();
     Duration idle = DEFAULT_HTTP_IDLE_TIMEOUT;
+    Duration maxConnectionDuration = Duration.ZERO;
     if (hcm.hasCommonHttpProtocolOptions()) {
       var common = hcm.getCommonHttpProtocolOptions();
       if (common.hasMaxHeadersCount()) {
@@ -183,6 +184,9 @@ final class SnapshotTranslator {
       }
       if (common.hasIdleTimeout()) {
         idle = RouteTranslator.duration(common.getIdleTimeout());
+      }
+      if (common.hasMaxConnectionDuration()) {
+        maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
       }
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
@@ -199,7 +203,8 @@ final class SnapshotTranslator {
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
         idle,
         accessLogs,
-        TracingTranslator.translate(hcm, path + ".tracing", problems));
+        TracingTranslator.translate(hcm, path + ".tracing", problems),
+        maxConnectionDuration);
   }
 
   /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */

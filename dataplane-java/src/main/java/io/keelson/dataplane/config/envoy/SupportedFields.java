@@ -158,7 +158,7 @@ final class SupportedFields {
         .ignore("start_child_span", SAFE)
         .ignore("suppress_envoy_headers", SAFE)
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
-    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count");
+    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());
     rules(RouteConfiguration.getDescriptor(),
             "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
