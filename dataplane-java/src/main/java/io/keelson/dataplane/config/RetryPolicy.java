@@ -37,6 +37,8 @@ public record RetryPolicy(
   public static final int RETRY_ON_GRPC_DEADLINE_EXCEEDED = 1 << 7;
   public static final int RETRY_ON_GRPC_RESOURCE_EXHAUSTED = 1 << 8;
   public static final int RETRY_ON_GRPC_UNAVAILABLE = 1 << 9;
+  /** HTTP/2 REFUSED_STREAM; accepted for Istio's default retry_on, never seen on HTTP/1.1. */
+  public static final int RETRY_ON_REFUSED_STREAM = 1 << 10;
   public static final int RETRY_ON_GRPC_ANY =
       RETRY_ON_GRPC_CANCELLED | RETRY_ON_GRPC_DEADLINE_EXCEEDED | RETRY_ON_GRPC_RESOURCE_EXHAUSTED | RETRY_ON_GRPC_UNAVAILABLE;
 
@@ -56,6 +58,7 @@ public record RetryPolicy(
       case "connect-failure" -> RETRY_ON_CONNECT_FAILURE;
       case "retriable-4xx" -> RETRY_ON_RETRIABLE_4XX;
       case "retriable-status-codes" -> RETRY_ON_RETRIABLE_STATUS_CODES;
+      case "refused-stream" -> RETRY_ON_REFUSED_STREAM;
       case "cancelled" -> RETRY_ON_GRPC_CANCELLED;
       case "deadline-exceeded" -> RETRY_ON_GRPC_DEADLINE_EXCEEDED;
       case "resource-exhausted" -> RETRY_ON_GRPC_RESOURCE_EXHAUSTED;

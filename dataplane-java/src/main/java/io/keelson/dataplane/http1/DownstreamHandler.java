@@ -399,7 +399,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retry.onHostTried(endpoint);
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
-    if (retry.enabled() && !retry.policy().perTryTimeout().isZero()) {
+    if (retry.policy() != null && !retry.policy().perTryTimeout().isZero()) {
       perTryTimer = channel.eventLoop().schedule(perTryTimeoutTask, retry.policy().perTryTimeout().toNanos(),
           java.util.concurrent.TimeUnit.NANOSECONDS);
     }
@@ -1065,7 +1065,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     connecting = null; // its connect completes into onConnected, which closes it
     reportLocalFailure();
     endUpstreamRequest();
-    if (retry.retriableReset() && maybeRetry()) {
+    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
       return;
     }
     cluster.stats().rqTimeout.increment();

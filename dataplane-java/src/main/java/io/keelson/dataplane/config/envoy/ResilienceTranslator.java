@@ -32,7 +32,7 @@ final class ResilienceTranslator {
         int bit = RetryPolicy.condition(name);
         if (bit == 0) {
           problems.error(path + ".retry_on", "'" + name + "' is not supported; expected a comma-separated list of "
-              + "5xx, gateway-error, reset, connect-failure, retriable-4xx, retriable-status-codes, cancelled, "
+              + "5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, cancelled, "
               + "deadline-exceeded, resource-exhausted, unavailable");
         }
         on |= bit;
