@@ -6,7 +6,7 @@ import io.keelson.dataplane.stats.ClusterStats;
 import io.keelson.dataplane.stats.ClusterStats.EjectionType;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -31,8 +31,9 @@ public final class OutlierDetector {
   private final SplittableRandom random = new SplittableRandom();
   private final AtomicInteger[] consecutive5xx;
   private final AtomicInteger[] consecutiveGateway;
-  private final AtomicLong[] requests;
-  private final AtomicLong[] failures;
+  /** Per-interval counts: LongAdders, since every event loop reports to the same endpoint. */
+  private final LongAdder[] requests;
+  private final LongAdder[] failures;
   private final long intervalNanos;
   private final long baseEjectionNanos;
   private final long maxEjectionNanos;
@@ -54,13 +55,13 @@ public final class OutlierDetector {
     int n = health.length;
     consecutive5xx = new AtomicInteger[n];
     consecutiveGateway = new AtomicInteger[n];
-    requests = new AtomicLong[n];
-    failures = new AtomicLong[n];
+    requests = new LongAdder[n];
+    failures = new LongAdder[n];
     for (int i = 0; i < n; i++) {
       consecutive5xx[i] = new AtomicInteger();
       consecutiveGateway[i] = new AtomicInteger();
-      requests[i] = new AtomicLong();
-      failures[i] = new AtomicLong();
+      requests[i] = new LongAdder();
+      failures[i] = new LongAdder();
     }
     intervalNanos = Math.max(1, config.interval().toNanos());
     baseEjectionNanos = config.baseEjectionTime().toNanos();
@@ -81,9 +82,9 @@ public final class OutlierDetector {
 
   /** A response from endpoint {@code index}: 5xx counts as a failure, anything else as a success. */
   public void onResponse(int index, int status) {
-    requests[index].incrementAndGet();
+    requests[index].increment();
     if (status >= 500) {
-      failures[index].incrementAndGet();
+      failures[index].increment();
       boolean gateway = status == 502 || status == 503 || status == 504;
       int c5 = consecutive5xx[index].incrementAndGet();
       int cg = gateway ? consecutiveGateway[index].incrementAndGet() : 0;
@@ -166,8 +167,8 @@ public final class OutlierDetector {
     long[] req = new long[n];
     long[] fail = new long[n];
     for (int i = 0; i < n; i++) {
-      req[i] = requests[i].getAndSet(0);
-      fail[i] = failures[i].getAndSet(0);
+      req[i] = requests[i].sumThenReset();
+      fail[i] = failures[i].sumThenReset();
     }
     int volumeHosts = 0;
     double sum = 0;

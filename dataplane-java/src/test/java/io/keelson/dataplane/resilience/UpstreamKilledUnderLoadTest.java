@@ -82,6 +82,8 @@ class UpstreamKilledUnderLoadTest {
       }
       await().atMost(Duration.ofSeconds(60)).until(() -> done.get() >= total / 3);
       c.close(); // killed mid-run: in-flight requests reset, new connects refused
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          proxy.admin("/clusters").contains("c::127.0.0.1:" + cPort + "::health_flags::/failed_outlier_check"));
       for (Thread t : threads) {
         t.join(120_000);
       }
