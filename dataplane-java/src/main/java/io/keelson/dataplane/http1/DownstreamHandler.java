@@ -370,9 +370,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     requestAdmitted = true;
-    retry.begin(forward.retryPolicy(), breaker, thresholds, cluster.stats());
+    retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
     if (retry.enabled() && requestHasBody) {
-      replay.start(forward.retryPolicy().perRequestBufferLimitBytes());
+      replay.start(retry.policy().perRequestBufferLimitBytes());
     }
     if (requestComplete) {
       startTimeout(); // the request ended while it was being routed on the ring

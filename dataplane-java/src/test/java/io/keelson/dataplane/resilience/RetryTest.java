@@ -235,4 +235,19 @@ class RetryTest {
       }
     }
   }
+
+  @Test
+  void xEnvoyRetryOnAndMaxRetriesHeadersAdjustTheRoutePolicyForOneRequest() throws Exception {
+    try (TestUpstream a = new TestUpstream("a")) {
+      a.forceStatus = 503;
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), cluster("", a.port())), PipelineMode.INLINE)) {
+        assertThat(proxy.get("/x").statusCode()).isEqualTo(503);
+        assertThat(a.requests.get()).as("no policy, no header: one try").isEqualTo(1);
+        assertThat(proxy.get("/x", "x-envoy-retry-on", "gateway-error", "x-envoy-max-retries", "3").statusCode()).isEqualTo(503);
+        assertThat(a.requests.get()).isEqualTo(5);
+        assertThat(proxy.get("/x", "x-envoy-retry-on", "retriable-4xx").statusCode()).isEqualTo(503);
+        assertThat(a.requests.get()).as("503 is not a retriable 4xx").isEqualTo(6);
+      }
+    }
+  }
 }
