@@ -101,6 +101,12 @@ public final class MeshCa {
    * @return the leaf first, then the CA chain up to the root (the shape of Istio's CreateCertificate answer)
    */
   public List<X509Certificate> sign(byte[] csrDer, SpiffeId id, Duration ttl) throws CaException {
+    return sign(csrDer, id, ttl, List.of());
+  }
+
+  /** {@link #sign(byte[], SpiffeId, Duration)} with DNS/IP SANs chosen by the caller (the control plane's own certificate). */
+  public List<X509Certificate> sign(byte[] csrDer, SpiffeId id, Duration ttl, List<String> hostNames)
+      throws CaException {
     PublicKey key;
     try {
       JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(csrDer);
@@ -115,7 +121,7 @@ public final class MeshCa {
     } catch (java.io.IOException e) {
       throw new CaException("the certificate signing request is not a valid PKCS#10 request (bad DER): " + e.getMessage());
     }
-    return issue(key, id, ttl == null ? defaultTtl : ttl, List.of());
+    return issue(key, id, ttl == null ? defaultTtl : ttl, hostNames);
   }
 
   /**
