@@ -170,6 +170,21 @@ class SecureControlPlaneTest {
     }
   }
 
+  @Test
+  void aWorkloadIdentityGetsItsCertificateByCsrAndFollowsTheTrustBundleOverSds() throws Exception {
+    String token = createToken("shop", "web");
+    try (io.keelson.dataplane.security.WorkloadIdentity identity = io.keelson.dataplane.security.WorkloadIdentity.start(
+        "127.0.0.1", securePort(), new ControlPlaneCredentials(root, token), "web-1", null, 0.5)) {
+      assertThat(identity.source().current().spiffeUri()).isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
+      await().atMost(Duration.ofSeconds(10)).until(() -> identity.sds().accepted() >= 1);
+      assertThat(identity.source().trustBundle()).containsExactlyElementsOf(cp.security.ca().roots());
+    }
+    assertThatThrownBy(() -> io.keelson.dataplane.security.WorkloadIdentity.start("127.0.0.1", securePort(),
+        new ControlPlaneCredentials(root, "kjt.bad.token"), "intruder", null, 0.5))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
+  }
+
   private record Result(ManagedChannel channel, List<DiscoveryResponse> responses, AtomicReference<Throwable> error) {}
 
   private Result ads(ControlPlaneCredentials creds) {

@@ -89,6 +89,18 @@ public final class CertificateRotator implements CertificateSource, AutoCloseabl
     return this;
   }
 
+  /** Rotates now (e.g. after the operator rotated the CA), blocking until the new certificate is in place. */
+  public void rotateNow() throws Exception {
+    try {
+      executor.submit(() -> {
+        rotate();
+        return null;
+      }).get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof Exception x ? x : e;
+    }
+  }
+
   @Override
   public WorkloadCertificate current() {
     return current;
