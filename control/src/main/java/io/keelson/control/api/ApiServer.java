@@ -46,7 +46,8 @@ public final class ApiServer implements AutoCloseable {
       .enable(SerializationFeature.INDENT_OUTPUT);
   private static final Map<String, String> KINDS = Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
-      "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute");
+      "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
+      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication");
 
   private final PolicyStore store;
   private final XdsServer xds;
