@@ -70,6 +70,11 @@ public final class MeshCa {
     this.clock = clock;
   }
 
+  /** The same CA reading another clock (tests issue already-expired certificates with it). */
+  MeshCa withClock(Clock other) {
+    return new MeshCa(trustDomain, signingKey, chain, roots, defaultTtl, other);
+  }
+
   public String trustDomain() {
     return trustDomain;
   }
