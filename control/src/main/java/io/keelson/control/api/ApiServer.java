@@ -66,6 +66,13 @@ public final class ApiServer implements AutoCloseable {
     return this;
   }
 
+  /** Also serves /v1/ca/workload (policies resolved for one workload) and /v1/ca/stats. */
+  public ApiServer withSecurity(io.keelson.control.auth.JoinTokens tokens, io.keelson.control.ca.MeshCa ca,
+      io.keelson.control.ca.CertificateService certificates, io.keelson.control.auth.TokenAuthentication auth) {
+    this.security = new SecurityApi(tokens, ca).with(store, certificates, auth);
+    return this;
+  }
+
   public ApiServer start(String host, int port) throws IOException {
     http = HttpServer.create(new InetSocketAddress(host, port), 64);
     executor = Executors.newFixedThreadPool(2, r -> {

@@ -86,7 +86,8 @@ public final class ControlPlane implements AutoCloseable {
         throw new IOException("cannot start the secure xDS port: " + e.getMessage(), e);
       }
     }
-    ApiServer api = new ApiServer(store, xds).withSecurity(security.tokens(), security.ca()).start(o.bind(), o.apiPort());
+    ApiServer api = new ApiServer(store, xds).withSecurity(security.tokens(), security.ca(),
+        security.certificates(), security.auth()).start(o.bind(), o.apiPort());
     return new ControlPlane(store, xds, api, security, watcher);
   }
 

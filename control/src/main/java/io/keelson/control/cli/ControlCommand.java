@@ -48,7 +48,7 @@ final class ControlCommand {
         "--ca-root"), Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
-        a.has("--workload-cert-ttl") ? TokenCommands.duration(a.get("--workload-cert-ttl", null))
+        a.has("--workload-cert-ttl") ? SecurityCommands.duration(a.get("--workload-cert-ttl", null))
             : MeshCa.DEFAULT_WORKLOAD_TTL,
         path(a, "--ca-cert"), path(a, "--ca-key"), path(a, "--ca-root"), dataDir);
     ControlPlane.Options o = new ControlPlane.Options(a.get("--bind", "127.0.0.1"), a.getInt("--xds-port", 15010),

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code keelson token create|list|revoke} and {@code keelson ca-root} against an in-process control plane. */
-class TokenCommandsTest {
+class SecurityCommandsTest {
   @TempDir
   Path dir;
 
@@ -59,6 +59,32 @@ class TokenCommandsTest {
       assertThat(cli("token", "create", "--namespace", "shop", "--server", server).code()).isEqualTo(2);
       assertThat(cli("token", "create", "--namespace", "a/b", "--service-account", "x", "--server", server).err())
           .contains("namespace 'a/b'");
+    }
+  }
+
+  @Test
+  void authzShowsWhatAWorkloadsPoliciesResolveTo() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+        CaOptions.selfSigned(null), -1))) {
+      cp.store.apply(io.keelson.control.policy.PolicyParser.parse("sec.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: viewer, namespace: shop }
+          spec:
+            selector: { matchLabels: { app: product } }
+            rules: [ { to: [ { operation: { methods: [ GET ] } } ] } ]
+          ---
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: strict, namespace: istio-system }
+          spec: { mtls: { mode: STRICT } }
+          """).policies(), false);
+      String server = "http://127.0.0.1:" + cp.api.port();
+      Result r = cli("authz", "--namespace", "shop", "--labels", "app=product,version=v1", "--server", server);
+      assertThat(r.code()).as(r.err()).isZero();
+      assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null");
+      Result other = cli("authz", "--namespace", "shop", "--labels", "app=cart", "--server", server);
+      assertThat(other.out()).contains("\"allow\" : null");
     }
   }
 

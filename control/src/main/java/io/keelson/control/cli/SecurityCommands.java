@@ -6,10 +6,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code bin/keelson token create|list|revoke} and {@code bin/keelson ca-root}: join tokens and the
- * mesh root, through the control plane's HTTP API. Main thread.
+ * {@code bin/keelson token create|list|revoke}, {@code ca-root} and {@code authz}: join tokens, the
+ * mesh root and the authorization a workload's policies resolve to, through the control plane's
+ * HTTP API. Main thread.
  */
-final class TokenCommands {
+final class SecurityCommands {
   static final String USAGE = """
       usage: bin/keelson token create --namespace NS --service-account SA [--ttl 24h] [--server URL]
              bin/keelson token list [--server URL]
@@ -23,7 +24,7 @@ final class TokenCommands {
         --server URL   the control plane's HTTP API (default http://127.0.0.1:15014)
       """;
 
-  private TokenCommands() {}
+  private SecurityCommands() {}
 
   static int run(String[] argv) throws Exception {
     if (argv.length == 0 || argv[0].equals("--help") || argv[0].equals("-h")) {
@@ -87,6 +88,33 @@ final class TokenCommands {
       }
       default -> throw new Args.UsageException("token: unknown verb '" + verb + "'; expected create, list or revoke");
     }
+  }
+
+  static final String USAGE_AUTHZ = """
+      usage: bin/keelson authz --namespace NS [--labels k=v,k=v] [--server URL]
+
+      The Envoy RBAC (DENY and ALLOW, as the proxy would enforce them) and the mTLS mode per port that the
+      applied AuthorizationPolicy and PeerAuthentication documents give a workload of NS with these labels.
+      """;
+
+  static int authz(String[] argv) throws Exception {
+    for (String a : argv) {
+      if (a.equals("--help") || a.equals("-h")) {
+        System.out.print(USAGE_AUTHZ);
+        return 0;
+      }
+    }
+    Args a = new Args("authz", argv, Set.of("--namespace", "--labels", "--server"), Set.of());
+    String q = "?namespace=" + java.net.URLEncoder.encode(a.get("--namespace", "default"),
+        java.nio.charset.StandardCharsets.UTF_8) + "&labels=" + java.net.URLEncoder.encode(a.get("--labels", ""),
+        java.nio.charset.StandardCharsets.UTF_8);
+    JsonNode r = ClientCommands.call(a.get("--server", ClientCommands.DEFAULT_SERVER), "GET", "/v1/ca/workload" + q, null);
+    if (r == null) {
+      return 1;
+    }
+    System.out.println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+        .writeValueAsString(r));
+    return 0;
   }
 
   static int caRoot(String[] argv) throws Exception {
