@@ -103,4 +103,18 @@ public sealed interface Policy {
       return set.isEmpty() && add.isEmpty() && remove.isEmpty();
     }
   }
+
+  /**
+   * Istio {@code security.istio.io/v1 AuthorizationPolicy}. {@code selector} null = every workload of
+   * {@code namespace} (of the mesh, in the root namespace).
+   */
+  record AuthorizationPolicy(Meta meta, String namespace, Map<String, String> selector, Authz.Action action,
+      List<Authz.Rule> rules) implements Policy {}
+
+  /**
+   * Istio {@code security.istio.io/v1 PeerAuthentication}: the mTLS mode of the selected workloads
+   * ({@code selector} null = the namespace, or the mesh in the root namespace), per port where given.
+   */
+  record PeerAuthentication(Meta meta, String namespace, Map<String, String> selector, Authz.MtlsMode mode,
+      Map<Integer, Authz.MtlsMode> portLevel) implements Policy {}
 }
