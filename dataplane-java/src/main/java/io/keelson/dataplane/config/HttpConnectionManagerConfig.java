@@ -15,6 +15,8 @@ import java.util.List;
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
+ * @param maxConnectionDuration downstream connections are closed politely after this long
+ *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  */
@@ -28,10 +30,14 @@ public record HttpConnectionManagerConfig(
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
+    Duration maxConnectionDuration,
     java.util.Map<String, Boolean> upgrades) {
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    if (maxConnectionDuration == null) {
+      maxConnectionDuration = Duration.ZERO;
+    }
     upgrades = java.util.Map.copyOf(upgrades);
   }
 
@@ -45,9 +51,24 @@ public record HttpConnectionManagerConfig(
       Duration requestTimeout,
       Duration idleTimeout,
       List<AccessLogConfig> accessLogs,
-      TracingConfig tracing) {
+      TracingConfig tracing,
+      Duration maxConnectionDuration) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, java.util.Map.of());
+        tracing, maxConnectionDuration, java.util.Map.of());
+  }
+
+  /** Without a maximum connection duration. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, Duration.ZERO);
   }
 
   /** Without access logs. */

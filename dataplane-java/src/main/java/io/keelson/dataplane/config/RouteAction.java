@@ -14,6 +14,8 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
+   * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    * @param upgrades      route-level upgrade_configs: lower-case upgrade type to enabled, overriding the
    *                      connection manager's flag for that type; empty for none
    */
@@ -23,6 +25,8 @@ public sealed interface RouteAction {
       String prefixRewrite,
       String hostRewrite,
       Duration timeout,
+      RetryPolicy retryPolicy,
+      boolean highPriority,
       java.util.Map<String, Boolean> upgrades) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
@@ -30,8 +34,14 @@ public sealed interface RouteAction {
     }
 
     /** Without route-level upgrade_configs. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, java.util.Map.of());
+    }
+
+    /** No retries, default priority. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, java.util.Map.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
     }
   }
 
