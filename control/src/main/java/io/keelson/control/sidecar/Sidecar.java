@@ -45,7 +45,7 @@ public final class Sidecar implements AutoCloseable {
           credentials, bootstrap.service(), null, io.keelson.dataplane.security.CertificateRotator.DEFAULT_ROTATION_FRACTION);
     }
     try {
-      Sidecar s = start(bootstrap, options, maxBackoff, credentials, true);
+      Sidecar s = start(bootstrap, options, maxBackoff, credentials, identity);
       s.identity = identity;
       return s;
     } catch (Exception e) {
@@ -70,11 +70,12 @@ public final class Sidecar implements AutoCloseable {
    */
   public static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff)
       throws ConfigException, InterruptedException {
-    return start(bootstrap, options, maxBackoff, XdsClientConfig.PLAINTEXT, true);
+    return start(bootstrap, options, maxBackoff, XdsClientConfig.PLAINTEXT, null);
   }
 
   private static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff,
-      io.keelson.dataplane.security.ControlPlaneCredentials credentials, boolean unused)
+      io.keelson.dataplane.security.ControlPlaneCredentials credentials,
+      io.keelson.dataplane.security.WorkloadIdentity identity)
       throws ConfigException, InterruptedException {
     String yaml = bootstrap.yaml();
     String source = "sidecar bootstrap for " + bootstrap.service();
@@ -88,9 +89,16 @@ public final class Sidecar implements AutoCloseable {
     try {
       Node node = bootstrap.node(server.listenerAddress(SidecarBootstrap.INBOUND).getPort(),
           server.listenerAddress(SidecarBootstrap.OUTBOUND).getPort());
+      if (identity != null) {
+        // Tells the control plane this workload speaks mesh mTLS, and as whom (its certificate's SPIFFE ID).
+        node = SidecarBootstrap.withSpiffeId(node, identity.source().current().spiffeUri());
+      }
       XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
           maxBackoff).withCredentials(credentials);
+      if (identity != null) {
+        config = config.withLocalSecrets(identity.source()); // SDS "default"/"ROOTCA" in TLS contexts
+      }
       XdsClient xds = XdsClient.start(config, server::update);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);

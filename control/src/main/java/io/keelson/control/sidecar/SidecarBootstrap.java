@@ -82,9 +82,19 @@ public record SidecarBootstrap(
         .putFields("keelson.io/address", str("127.0.0.1"))
         .putFields("keelson.io/port", Value.newBuilder().setNumberValue(boundInboundPort).build())
         .putFields("keelson.io/outbound-port", Value.newBuilder().setNumberValue(boundOutboundPort).build())
+        .putFields("keelson.io/app-port", Value.newBuilder().setNumberValue(appPort).build())
         .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build())
         .build();
     return Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service).setMetadata(metadata).build();
+  }
+
+  /** The node metadata key naming the workload's SPIFFE ID (set by a sidecar that has a workload certificate). */
+  public static final String SPIFFE_ID = io.keelson.control.xds.NodeRegistration.SPIFFE_ID;
+
+  /** {@code node} announcing that the workload is {@code spiffeUri} and accepts mesh mTLS. */
+  public static Node withSpiffeId(Node node, String spiffeUri) {
+    Struct md = node.getMetadata().toBuilder().putFields(SPIFFE_ID, str(spiffeUri)).build();
+    return node.toBuilder().setMetadata(md).build();
   }
 
   /** The bootstrap as YAML, as {@code --print-bootstrap} shows it and as the proxy loads it. */

@@ -59,6 +59,27 @@ public final class MeshTranslator {
   }
 
   public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered) {
+    return translate(state, registered, Map.of(), null);
+  }
+
+  /**
+   * A sidecar with a workload identity: its inbound listener per PeerAuthentication.
+   *
+   * @param spiffeId    its SPIFFE ID
+   * @param inboundPort its inbound listener's port
+   * @param appPort     its app's port (PeerAuthentication portLevelMtls keys), or -1 when unknown
+   * @param labels      its workload's labels
+   */
+  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {}
+
+  /**
+   * The resources for one proxy. Clusters whose every endpoint is a workload with an identity (in
+   * {@code identities}, by workload name) whose inbound port does not DISABLE mTLS originate mTLS
+   * checking those SPIFFE IDs, when the proxy itself has one ({@code self} not null); {@code self}
+   * also gets its inbound listener.
+   */
+  public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
+      Map<String, Self> identities, Self self) {
     List<Policy.Workload> workloads = new ArrayList<>(state.ofType(Policy.Workload.class));
     workloads.addAll(registered);
     List<Cluster> clusters = new ArrayList<>();
@@ -66,15 +87,19 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(outboundListener());
+    if (self != null) {
+      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self)));
+    }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
-      clusters.add(cluster(svc.name(), lb, dr));
+      java.util.Set<String> ids = self == null ? null : identities(state, svc.name(), workloads, identities);
+      clusters.add(mtls(cluster(svc.name(), lb, dr), ids));
       endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          clusters.add(cluster(name, s.lb() != null ? s.lb() : lb, dr));
+          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr), ids));
           endpoints.add(assignment(name, svc.name(), s.labels(), workloads, apiListeners));
         }
       }
@@ -84,6 +109,34 @@ public final class MeshTranslator {
       }
     }
     return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints);
+  }
+
+  /** The SPIFFE IDs of {@code service}'s workloads, or null when one of them has none or disables mTLS. */
+  private static java.util.Set<String> identities(PolicySet state, String service, List<Policy.Workload> workloads,
+      Map<String, Self> identities) {
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    for (Policy.Workload w : workloads) {
+      if (w.service().equals(service)) {
+        Self id = identities.get(w.name());
+        if (id == null || inboundMode(state, id) == io.keelson.control.policy.Authz.MtlsMode.DISABLE) {
+          return null; // Istio's auto mTLS: plaintext to a workload that cannot (or will not) take mTLS
+        }
+        ids.add(id.spiffeId());
+      }
+    }
+    return ids.isEmpty() ? null : ids;
+  }
+
+  private static Cluster mtls(Cluster c, java.util.Set<String> ids) {
+    return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids)).build();
+  }
+
+  private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {
+    io.keelson.dataplane.security.SpiffeId id = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId());
+    var settings = io.keelson.control.security.PeerAuthenticationResolver.resolve(id.namespace(), self.labels(),
+        state.ofType(Policy.PeerAuthentication.class),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    return self.appPort() > 0 ? settings.modeFor(self.appPort()) : settings.mode();
   }
 
   public static String subsetCluster(String service, String subset) {

@@ -27,6 +27,10 @@ public final class NodeRegistration {
   public static final String LABELS = "keelson.io/labels";
   public static final String PROXYLESS = "keelson.io/proxyless";
   public static final String OUTBOUND_PORT = "keelson.io/outbound-port";
+  /** The workload's SPIFFE ID: set by a sidecar holding a workload certificate, which then speaks mesh mTLS. */
+  public static final String SPIFFE_ID = "keelson.io/spiffe-id";
+  /** The app's port behind the sidecar (PeerAuthentication's portLevelMtls keys). */
+  public static final String APP_PORT = "keelson.io/app-port";
 
   private NodeRegistration() {}
 
@@ -49,6 +53,16 @@ public final class NodeRegistration {
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
     return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
+  }
+
+  /** The node's SPIFFE ID, or null. Not yet checked against the join token's identity (see docs/security.md). */
+  static String spiffeId(Node node) {
+    Value v = node.getMetadata().getFieldsMap().get(SPIFFE_ID);
+    return v == null || !v.getStringValue().startsWith("spiffe://") ? null : v.getStringValue();
+  }
+
+  static int appPort(Node node) {
+    return port(node.getMetadata().getFieldsMap().get(APP_PORT));
   }
 
   static int outboundPort(Node node, int fallback) {

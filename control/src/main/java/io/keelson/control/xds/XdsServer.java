@@ -44,12 +44,16 @@ public final class XdsServer implements AutoCloseable {
   private final SimpleCache<String> cache = new SimpleCache<>(Node::getId);
   private final Map<Long, ProxyState> streams = new ConcurrentHashMap<>();
   private final Map<String, Policy.Workload> registered = new ConcurrentHashMap<>();
+  // Sidecars with a workload identity, by node id: they get per-node resources (mTLS clusters, inbound listener).
+  private final Map<String, MeshTranslator.Self> identified = new ConcurrentHashMap<>();
   private final ReentrantLock pushLock = new ReentrantLock();
   // Guarded by pushLock.
   private MeshResources forSidecars;
   private MeshResources forProxyless;
   // Sidecars whose node metadata names another outbound port: resources per port, rebuilt lazily after each change.
   private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
+  // Per identified sidecar, rebuilt lazily after each change (guarded by pushLock).
+  private final Map<String, MeshResources> byNode = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
   private final int outboundPort;
   private long pushes;
@@ -169,6 +173,7 @@ public final class XdsServer implements AutoCloseable {
       PolicySet state = store.current();
       translated = state;
       byOutboundPort.clear();
+      byNode.clear();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = proxyless.translate(state, registered.values());
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
@@ -189,11 +194,28 @@ public final class XdsServer implements AutoCloseable {
     if (p.proxyless) {
       return forProxyless;
     }
+    MeshTranslator.Self self = identified.get(p.nodeId);
+    if (self != null) {
+      return byNode.computeIfAbsent(p.nodeId,
+          n -> new MeshTranslator(p.outboundPort, false).translate(translated, registered.values(), workloadIdentities(), self));
+    }
     if (p.outboundPort == outboundPort) {
       return forSidecars;
     }
     return byOutboundPort.computeIfAbsent(p.outboundPort,
         port -> new MeshTranslator(port, false).translate(translated, registered.values()));
+  }
+
+  /** Identified registered workloads, by workload name. */
+  private Map<String, MeshTranslator.Self> workloadIdentities() {
+    Map<String, MeshTranslator.Self> out = new java.util.HashMap<>();
+    registered.forEach((node, w) -> {
+      MeshTranslator.Self s = identified.get(node);
+      if (s != null) {
+        out.put(w.name(), s);
+      }
+    });
+    return out;
   }
 
   /** Under pushLock. */
@@ -222,6 +244,18 @@ public final class XdsServer implements AutoCloseable {
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels());
+    String spiffeId = NodeRegistration.spiffeId(node);
+    try {
+      if (spiffeId != null) {
+        io.keelson.dataplane.security.SpiffeId.parse(spiffeId);
+      }
+    } catch (IllegalArgumentException e) {
+      LOG.warn("proxy {}: ignoring its SPIFFE ID: {}", node.getId(), e.getMessage());
+      spiffeId = null;
+    }
+    if (w != null && spiffeId != null) {
+      identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels()));
+    }
     if (w != null) {
       registered.put(node.getId(), w);
       retranslate(); // endpoints changed for everyone, this node included
@@ -242,6 +276,7 @@ public final class XdsServer implements AutoCloseable {
     boolean stillConnected = streams.values().stream().anyMatch(o -> o.nodeId.equals(p.nodeId));
     LOG.info("proxy {} disconnected (stream {})", p.nodeId, streamId);
     if (!stillConnected) {
+      identified.remove(p.nodeId);
       if (registered.remove(p.nodeId) != null) {
         retranslate();
       }

@@ -16,10 +16,18 @@ import java.util.List;
  * @param tls       TLS termination (the chain's transport_socket), or null for plaintext
  * @param sniChains filter chains selected by SNI (tls_inspector + filter_chain_match.server_names,
  *                  TLS passed through untouched); empty for a single-chain listener
+ * @param plaintextToo with {@code tls}: a client that does not start with a TLS handshake is served in
+ *                  plaintext on the same port (a {@code transport_protocol: tls} chain plus a plaintext
+ *                  chain with the same filter; Istio's PERMISSIVE mTLS)
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
-    ServerTls tls, List<SniChain> sniChains) {
+    ServerTls tls, List<SniChain> sniChains, boolean plaintextToo) {
+
+  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
+      ServerTls tls, List<SniChain> sniChains) {
+    this(name, host, port, http, tcpProxy, tls, sniChains, false);
+  }
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);

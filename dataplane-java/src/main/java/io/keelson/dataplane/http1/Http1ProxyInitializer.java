@@ -25,11 +25,13 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
-    if (listener.tls() != null) {
-      // The current snapshot's context, so new certificates (a file reload, SDS later) reach new connections.
-      var current = context.snapshot().listener(listener.name());
-      var tls = current != null && current.config().tls() != null ? current.config().tls() : listener.tls();
-      TlsPipeline.addServer(ch, tls, tlsStats, listener.name());
+    // The current snapshot's listener, so new certificates (a file reload, SDS) and a TLS mode pushed over
+    // LDS (the sidecar's inbound listener: STRICT/PERMISSIVE/DISABLE) reach new connections.
+    var current = context.snapshot().listener(listener.name());
+    var cfg = current != null ? current.config() : listener;
+    if (cfg.tls() != null) {
+      var stats = tlsStats != null ? tlsStats : context.stats().tls("listener." + listener.name());
+      TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo());
     }
     ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
         new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));

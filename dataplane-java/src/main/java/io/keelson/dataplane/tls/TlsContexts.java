@@ -90,6 +90,46 @@ public final class TlsContexts {
     return new ClientTls(config, build(b), provider);
   }
 
+  /**
+   * A listener's TLS on the proxy's local SDS secrets ({@link LocalSecrets}): its rotating workload
+   * certificate, client certificates verified against the mesh trust bundle and {@code config.clientSans()}.
+   * {@code config}'s PEM sources are null.
+   */
+  public static ServerTls sdsServer(DownstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
+      boolean validateClients, SslProvider provider) {
+    SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(source))
+        .sslProvider(provider);
+    if (validateClients) {
+      b.trustManager(new SdsTrustManager(source, config.clientSans()));
+      b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+    }
+    b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
+    List<String> alpn = new ArrayList<>();
+    for (String p : config.params().alpn()) {
+      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
+        alpn.add(p);
+      }
+    }
+    applyParams(b, config.params(), alpn, provider);
+    return new ServerTls(config, build(b), provider, alpn);
+  }
+
+  /**
+   * A cluster's TLS origination on the proxy's local SDS secrets: presents the workload certificate
+   * (when {@code presentCertificate}) and verifies the server against the mesh trust bundle and
+   * {@code config.serverSans()} (the destination's SPIFFE ID).
+   */
+  public static ClientTls sdsClient(UpstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
+      boolean presentCertificate, SslProvider provider) {
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null)
+        .trustManager(new SdsTrustManager(source, config.serverSans()));
+    if (presentCertificate) {
+      b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(source));
+    }
+    applyParams(b, config.params(), config.params().alpn(), provider);
+    return new ClientTls(config, build(b), provider);
+  }
+
   private static void applyParams(SslContextBuilder b, TlsParams params, List<String> alpn, SslProvider provider) {
     List<String> protocols = params.protocols();
     if (protocols.isEmpty()) {

@@ -29,6 +29,29 @@ public final class TlsPipeline {
     ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
   }
 
+  /**
+   * Adds TLS or plaintext (PERMISSIVE): a connection whose first bytes are not a TLS record stays
+   * plaintext, otherwise the TLS handler replaces the detector.
+   */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo) {
+    if (!plaintextToo) {
+      addServer(ch, tls, stats, listenerName);
+      return;
+    }
+    ch.pipeline().addLast("tls-detect", new io.netty.handler.ssl.OptionalSslHandler(tls.context()) {
+      @Override
+      protected SslHandler newSslHandler(ChannelHandlerContext context, io.netty.handler.ssl.SslContext ctx) {
+        return tls.newHandler(context.alloc());
+      }
+
+      @Override
+      protected String newSslHandlerName() {
+        return TLS_HANDLER;
+      }
+    });
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+  }
+
   /** Adds client-side TLS as the first handlers of an upstream connection; returns the TLS handler. */
   public static SslHandler addClient(Channel ch, ClientTls tls, TlsStats stats, String host, int port) {
     SslHandler ssl = tls.newHandler(ch.alloc(), host, port);

@@ -46,6 +46,7 @@ public final class XdsClient implements AutoCloseable {
     this.config = config;
     this.consumer = consumer;
     this.cache = new XdsResourceCache(config.staticResources());
+    this.cache.localSecrets = config.localSecrets();
     this.backoff = new Backoff(config.initialBackoff(), config.maxBackoff());
     ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "keelson-xds");

@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param maxBackoff      upper bound of the reconnect delay
  * @param credentials     TLS root and join token for the control plane's secure port (plaintext, no token when
  *                        {@link io.keelson.dataplane.security.ControlPlaneCredentials#rootCaFile()} and the token are null)
+ * @param localSecrets    the workload identity SDS secrets {@code default}/{@code ROOTCA} resolve to, or null
  */
 public record XdsClientConfig(
     String host,
@@ -27,7 +28,14 @@ public record XdsClientConfig(
     Bootstrap.StaticResources staticResources,
     Duration initialBackoff,
     Duration maxBackoff,
-    io.keelson.dataplane.security.ControlPlaneCredentials credentials) {
+    io.keelson.dataplane.security.ControlPlaneCredentials credentials,
+    io.keelson.dataplane.security.CertificateSource localSecrets) {
+
+  /** Without local SDS secrets. */
+  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
+      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials) {
+    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, null);
+  }
 
   public static final io.keelson.dataplane.security.ControlPlaneCredentials PLAINTEXT =
       new io.keelson.dataplane.security.ControlPlaneCredentials(null, null);
@@ -68,11 +76,19 @@ public record XdsClientConfig(
   }
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials, localSecrets);
   }
 
   /** The same client over TLS with a join token (the control plane's secure port). */
   public XdsClientConfig withCredentials(io.keelson.dataplane.security.ControlPlaneCredentials c) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c, localSecrets);
+  }
+
+  /**
+   * The same client resolving SDS secret references {@code default} and {@code ROOTCA} in TLS contexts
+   * to {@code source} (the proxy's workload identity).
+   */
+  public XdsClientConfig withLocalSecrets(io.keelson.dataplane.security.CertificateSource source) {
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, source);
   }
 }

@@ -48,6 +48,8 @@ final class XdsResourceCache {
   private final Map<ResourceType, Map<String, Versioned>> accepted = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, String> versions = new EnumMap<>(ResourceType.class);
   private long snapshotSequence;
+  /** What SDS secret references resolve to while translating (the proxy's identity), or null. */
+  io.keelson.dataplane.security.CertificateSource localSecrets;
 
   XdsResourceCache(Bootstrap.StaticResources statics) {
     this.statics = statics;
@@ -194,7 +196,8 @@ final class XdsResourceCache {
     List<Cluster> clusters = new ArrayList<>();
     state.get(ResourceType.CLUSTER).values().forEach(v -> clusters.add((Cluster) v.resource()));
     snapshotSequence++;
-    return XdsSnapshotTranslator.translate(label(type, version), statics, listeners, routes, clusters, endpoints);
+    return io.keelson.dataplane.tls.LocalSecrets.with(localSecrets,
+        () -> XdsSnapshotTranslator.translate(label(type, version), statics, listeners, routes, clusters, endpoints));
   }
 
   /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */

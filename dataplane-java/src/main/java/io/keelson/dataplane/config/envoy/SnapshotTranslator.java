@@ -94,6 +94,9 @@ final class SnapshotTranslator {
     }
     boolean sni = l.getFilterChainsCount() > 1
         || l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0);
+    if (permissive(l)) {
+      return permissiveListener(l, name, path, address);
+    }
     if (sni) {
       return sniListener(l, name, path, address, inspector);
     }
@@ -113,6 +116,41 @@ final class SnapshotTranslator {
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(),
         filter instanceof HttpConnectionManagerConfig h ? h : null, filter instanceof TcpProxyConfig t ? t : null,
         tls, List.of());
+  }
+
+  /**
+   * Istio's PERMISSIVE shape: two chains without server names, the first selected by
+   * {@code transport_protocol: tls} with a TLS transport socket, the second plaintext.
+   */
+  private static boolean permissive(Listener l) {
+    if (l.getFilterChainsCount() != 2) {
+      return false;
+    }
+    FilterChain tls = l.getFilterChains(0);
+    FilterChain plain = l.getFilterChains(1);
+    return tls.getFilterChainMatch().getTransportProtocol().equals("tls") && tls.hasTransportSocket()
+        && tls.getFilterChainMatch().getServerNamesCount() == 0
+        && !plain.hasTransportSocket() && plain.getFilterChainMatch().getTransportProtocol().isEmpty()
+        && plain.getFilterChainMatch().getServerNamesCount() == 0;
+  }
+
+  /** TLS or plaintext on one port; both chains run the same kind of filter and the TLS chain's config serves both. */
+  private ListenerConfig permissiveListener(Listener l, String name, String path, SocketAddress address) {
+    Object filter = chainFilter(l.getFilterChains(0), path + ".filter_chains[0]", name);
+    Object plain = chainFilter(l.getFilterChains(1), path + ".filter_chains[1]", name);
+    if (filter != null && plain != null && filter.getClass() != plain.getClass()) {
+      problems.error(path + ".filter_chains[1].filters", "listener '" + name + "': the plaintext chain of a"
+          + " TLS-or-plaintext listener must run the same kind of filter as the transport_protocol: tls chain");
+      return null;
+    }
+    ServerTls tls = tlsTranslator.downstream(l.getFilterChains(0).getTransportSocket(),
+        path + ".filter_chains[0].transport_socket", "listener '" + name + "'");
+    if (tls == null || address == null || filter == null || plain == null) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(),
+        filter instanceof HttpConnectionManagerConfig h ? h : null, filter instanceof TcpProxyConfig t ? t : null,
+        tls, List.of(), true);
   }
 
   /** Only the TLS inspector runs as a listener filter; true when it is there. */

@@ -134,10 +134,12 @@ final class SupportedFields {
             "common_tls_context", "sni")
         .ignore("max_session_keys", "ignored: the client session cache is bounded by the TLS library");
     rules(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.getDescriptor(),
-            "tls_params", "tls_certificates", "validation_context", "alpn_protocols")
-        .reject("tls_certificate_sds_secret_configs", "SDS is not supported yet; use tls_certificates")
-        .reject("validation_context_sds_secret_config", "SDS is not supported yet; use validation_context")
-        .reject("combined_validation_context", "use validation_context");
+            "tls_params", "tls_certificates", "validation_context", "alpn_protocols",
+            "tls_certificate_sds_secret_configs", "validation_context_sds_secret_config", "combined_validation_context");
+    // SDS secrets are resolved locally from the proxy's workload identity ("default", "ROOTCA"), as Istio's agent does.
+    rules(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.getDescriptor(), "name", "sds_config");
+    rules(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext
+        .getDescriptor(), "default_validation_context", "validation_context_sds_secret_config");
     rules(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.getDescriptor(),
         "certificate_chain", "private_key");
     rules(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.getDescriptor(),

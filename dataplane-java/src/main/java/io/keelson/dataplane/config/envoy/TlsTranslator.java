@@ -11,7 +11,10 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.keelson.dataplane.security.CertificateSource;
 import io.keelson.dataplane.tls.ClientTls;
+import io.keelson.dataplane.tls.LocalSecrets;
+import io.keelson.dataplane.tls.TlsProvider;
 import io.keelson.dataplane.tls.DownstreamTlsConfig;
 import io.keelson.dataplane.tls.PemSource;
 import io.keelson.dataplane.tls.SanMatcher;
@@ -54,6 +57,18 @@ final class TlsTranslator {
       return null;
     }
     CommonTlsContext common = d.getCommonTlsContext();
+    if (usesSds(common)) {
+      try {
+        CertificateSource source = sdsSource(common, true);
+        DownstreamTlsConfig config = new DownstreamTlsConfig(null, null, null,
+            d.hasRequireClientCertificate() && d.getRequireClientCertificate().getValue(),
+            sans(validation(common)), params(common));
+        return TlsContexts.sdsServer(config, source, sdsRoot(common), TlsProvider.selected());
+      } catch (TlsConfigException e) {
+        problems.error(at + "." + e.field(), owner + ": " + e.getMessage());
+        return null;
+      }
+    }
     if (common.getTlsCertificatesCount() != 1) {
       problems.error(at + ".common_tls_context.tls_certificates", owner + ": has " + common.getTlsCertificatesCount()
           + " certificates; expected exactly one");
@@ -93,6 +108,18 @@ final class TlsTranslator {
       return null;
     }
     CommonTlsContext common = u.getCommonTlsContext();
+    if (usesSds(common)) {
+      try {
+        CertificateSource source = sdsSource(common, false);
+        UpstreamTlsConfig config = new UpstreamTlsConfig(u.getSni().isEmpty() ? null : u.getSni(), null, null, null,
+            sans(validation(common)), params(common));
+        return TlsContexts.sdsClient(config, source, common.getTlsCertificateSdsSecretConfigsCount() == 1,
+            TlsProvider.selected());
+      } catch (TlsConfigException e) {
+        problems.error(at + "." + e.field(), owner + ": " + e.getMessage());
+        return null;
+      }
+    }
     if (common.getTlsCertificatesCount() > 1) {
       problems.error(at + ".common_tls_context.tls_certificates", owner + ": has " + common.getTlsCertificatesCount()
           + " certificates; expected at most one");
@@ -177,5 +204,85 @@ final class TlsTranslator {
     } catch (java.util.regex.PatternSyntaxException e) {
       throw new TlsConfigException(field + ".safe_regex.regex", "invalid regex: " + e.getDescription());
     }
+  }
+
+  // --- SDS secret references, resolved locally (LocalSecrets): "default" = workload cert, "ROOTCA" = bundle ---
+
+  private static boolean sdsRoot(CommonTlsContext c) {
+    return c.hasValidationContextSdsSecretConfig()
+        || (c.hasCombinedValidationContext() && c.getCombinedValidationContext().hasValidationContextSdsSecretConfig());
+  }
+
+  private static boolean usesSds(CommonTlsContext c) {
+    return c.getTlsCertificateSdsSecretConfigsCount() > 0 || sdsRoot(c) || c.hasCombinedValidationContext();
+  }
+
+  /** The validation context whose SAN matchers apply: the combined one's default, or the plain one. */
+  private static CertificateValidationContext validation(CommonTlsContext c) {
+    return c.hasCombinedValidationContext() ? c.getCombinedValidationContext().getDefaultValidationContext()
+        : c.getValidationContext();
+  }
+
+  /** Checks the secret names and shapes; the proxy's local identity, or a TlsConfigException. */
+  private static CertificateSource sdsSource(CommonTlsContext c, boolean server) {
+    String cv = "common_tls_context.combined_validation_context";
+    if (c.getTlsCertificatesCount() > 0 && c.getTlsCertificateSdsSecretConfigsCount() > 0) {
+      throw new TlsConfigException("common_tls_context.tls_certificates",
+          "cannot be used with tls_certificate_sds_secret_configs; expected one or the other");
+    }
+    if (c.getTlsCertificateSdsSecretConfigsCount() > 1) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs",
+          "has " + c.getTlsCertificateSdsSecretConfigsCount() + " secrets; expected one named '"
+              + LocalSecrets.WORKLOAD_CERT + "'");
+    }
+    if (c.getTlsCertificateSdsSecretConfigsCount() == 1
+        && !c.getTlsCertificateSdsSecretConfigs(0).getName().equals(LocalSecrets.WORKLOAD_CERT)) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs[0].name", "'"
+          + c.getTlsCertificateSdsSecretConfigs(0).getName() + "' is not a secret this proxy has; expected '"
+          + LocalSecrets.WORKLOAD_CERT + "' (its workload certificate)");
+    }
+    if (server && c.getTlsCertificateSdsSecretConfigsCount() == 0) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs",
+          "is required with SDS validation; expected the secret '" + LocalSecrets.WORKLOAD_CERT + "'");
+    }
+    if (c.hasCombinedValidationContext() && c.hasValidationContext()) {
+      throw new TlsConfigException(cv, "cannot be used with validation_context; expected one or the other");
+    }
+    if (c.hasCombinedValidationContext() && !c.getCombinedValidationContext().hasValidationContextSdsSecretConfig()) {
+      throw new TlsConfigException(cv + ".validation_context_sds_secret_config", "is required; expected the secret '"
+          + LocalSecrets.ROOT_CA + "'");
+    }
+    if (c.hasCombinedValidationContext() && c.getCombinedValidationContext().getDefaultValidationContext().hasTrustedCa()) {
+      throw new TlsConfigException(cv + ".default_validation_context.trusted_ca",
+          "comes from the secret '" + LocalSecrets.ROOT_CA + "'; expected only SAN matchers here");
+    }
+    String rootName = c.hasValidationContextSdsSecretConfig() ? c.getValidationContextSdsSecretConfig().getName()
+        : c.hasCombinedValidationContext() ? c.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName()
+        : null;
+    if (rootName != null && !rootName.equals(LocalSecrets.ROOT_CA)) {
+      throw new TlsConfigException(c.hasValidationContextSdsSecretConfig() ? "common_tls_context.validation_context_sds_secret_config.name"
+          : cv + ".validation_context_sds_secret_config.name", "'" + rootName
+          + "' is not a secret this proxy has; expected '" + LocalSecrets.ROOT_CA + "' (the mesh trust bundle)");
+    }
+    if (rootName == null) {
+      if (server) {
+        if (c.hasValidationContext()) {
+          throw new TlsConfigException("common_tls_context.validation_context",
+              "cannot be mixed with the SDS workload certificate; expected validation_context_sds_secret_config '"
+                  + LocalSecrets.ROOT_CA + "'");
+        }
+      } else {
+        throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config",
+            "is required with an SDS client certificate; expected the secret '" + LocalSecrets.ROOT_CA + "'");
+      }
+    }
+    CertificateSource source = LocalSecrets.current();
+    if (source == null) {
+      throw new TlsConfigException(c.getTlsCertificateSdsSecretConfigsCount() > 0
+          ? "common_tls_context.tls_certificate_sds_secret_configs[0]" : "common_tls_context.validation_context_sds_secret_config",
+          "SDS secrets are resolved from this proxy's workload identity and it has none; expected a sidecar started"
+              + " with a join token (--token-file)");
+    }
+    return source;
   }
 }

@@ -1,0 +1,107 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.keelson.control.policy.Authz;
+import java.util.Collection;
+
+/**
+ * Automatic mesh mTLS as standard Envoy config, Istio's way: TLS contexts name the SDS secrets
+ * {@value #WORKLOAD_CERT} (the proxy's own rotating workload certificate) and {@value #ROOT_CA} (the
+ * mesh trust bundle), which each proxy resolves locally from its workload identity; the control plane
+ * never holds a workload key. Outbound clusters check the destination's SPIFFE IDs (URI SAN); a
+ * sidecar's inbound listener is STRICT, PERMISSIVE (TLS or plaintext on one port) or DISABLE per
+ * {@code PeerAuthentication}. Stateless.
+ */
+public final class MeshMtls {
+  public static final String WORKLOAD_CERT = "default";
+  public static final String ROOT_CA = "ROOTCA";
+  /** The sidecar's inbound listener and the static cluster of its app (see SidecarBootstrap). */
+  static final String INBOUND = "inbound";
+  static final String APP_CLUSTER = "inbound|app";
+  private static final String TLS = "envoy.transport_sockets.tls";
+
+  private MeshMtls() {}
+
+  private static SdsSecretConfig secret(String name) {
+    return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(MeshTranslator.ADS).build();
+  }
+
+  /** Client side: present {@value #WORKLOAD_CERT}, trust {@value #ROOT_CA}, accept only {@code spiffeIds}. */
+  public static TransportSocket upstream(Collection<String> spiffeIds) {
+    CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
+    spiffeIds.stream().sorted().distinct().forEach(id -> sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+        .setSanType(SubjectAltNameMatcher.SanType.URI).setMatcher(StringMatcher.newBuilder().setExact(id))));
+    UpstreamTlsContext u = UpstreamTlsContext.newBuilder()
+        .setCommonTlsContext(CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
+            .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                .setDefaultValidationContext(sans)
+                .setValidationContextSdsSecretConfig(secret(ROOT_CA))))
+        .build();
+    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(u)).build();
+  }
+
+  /** Server side: present {@value #WORKLOAD_CERT}, require a client certificate chaining to {@value #ROOT_CA}. */
+  static TransportSocket downstream() {
+    DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
+        .setCommonTlsContext(CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
+            .setValidationContextSdsSecretConfig(secret(ROOT_CA)))
+        .setRequireClientCertificate(BoolValue.of(true))
+        .build();
+    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(d)).build();
+  }
+
+  /**
+   * The sidecar's inbound listener on {@code port}, replacing its bootstrap's plaintext one: everything
+   * goes to its app, over mTLS per {@code mode} (UNSET = PERMISSIVE, as Istio).
+   */
+  public static Listener inbound(int port, Authz.MtlsMode mode) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix(INBOUND)
+        .setRouteConfig(RouteConfiguration.newBuilder().setName(INBOUND).addVirtualHosts(VirtualHost.newBuilder()
+            .setName("app").addDomains("*").addRoutes(Route.newBuilder()
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(RouteAction.newBuilder().setCluster(APP_CLUSTER)))))
+        .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
+            .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+    Filter filter = Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+        .setTypedConfig(Any.pack(hcm)).build();
+    Listener.Builder l = Listener.newBuilder().setName(INBOUND).setAddress(MeshTranslator.address("127.0.0.1", port));
+    FilterChain plaintext = FilterChain.newBuilder().addFilters(filter).build();
+    FilterChain mtls = FilterChain.newBuilder().addFilters(filter).setTransportSocket(downstream()).build();
+    switch (mode) {
+      case STRICT -> l.addFilterChains(mtls);
+      case DISABLE -> l.addFilterChains(plaintext);
+      default -> l.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+              .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
+          .addFilterChains(mtls.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol("tls")))
+          .addFilterChains(plaintext);
+    }
+    return l.build();
+  }
+}
