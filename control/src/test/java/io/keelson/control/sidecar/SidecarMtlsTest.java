@@ -190,6 +190,59 @@ class SidecarMtlsTest {
     }
   }
 
+  @Test
+  void certificatesRotateUnderLoadWithoutAFailedRequest() throws Exception {
+    // 20 s certificates rotated at half-life: each sidecar rotates at least twice during a 30 s load loop.
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null).withWorkloadTtl(Duration.ofSeconds(20)), 0));
+        SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0);
+        Sidecar product = secureSidecar(cp, "product-service", "product", app.port());
+        Sidecar web = secureSidecar(cp, "web", "web", 1)) {
+      cp.store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+      cp.store.apply(PolicyParser.parse("strict.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: istio-system }
+          spec: { mtls: { mode: STRICT } }
+          """).policies(), false);
+      int outbound = web.outboundAddress().getPort();
+      int inbound = product.inboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(15)).until(() -> served(outbound, "product-service").equals("product-v1")
+          && !inbound(product).plaintextToo());
+      var firstProduct = product.identity().source().current().leaf().getSerialNumber();
+      var firstWeb = web.identity().source().current().leaf().getSerialNumber();
+      long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      int sidecarRequests = 0;
+      int freshHandshakes = 0;
+      List<String> failures = new java.util.ArrayList<>();
+      while (System.nanoTime() < end) {
+        // Through both sidecars (the caller's pool keeps mTLS connections and opens new ones as needed).
+        try (RawHttp http = new RawHttp(outbound)) {
+          for (int i = 0; i < 20; i++) {
+            RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+            sidecarRequests++;
+            if (r.status() != 200) {
+              failures.add("through the sidecars: " + r.status() + " " + r.body());
+            }
+          }
+        }
+        // A fresh handshake presenting the caller's current certificate and checking the destination's.
+        String direct = overMtls(inbound, web.identity().source());
+        freshHandshakes++;
+        if (!direct.startsWith("HTTP/1.1 200")) {
+          failures.add("fresh mTLS handshake: " + direct);
+        }
+      }
+      assertThat(failures).as("%d requests through the sidecars, %d fresh handshakes", sidecarRequests, freshHandshakes)
+          .isEmpty();
+      assertThat(product.identity().rotator().rotations()).as("the first certificate and at least two rotations").isGreaterThanOrEqualTo(3);
+      assertThat(web.identity().rotator().rotations()).as("the first certificate and at least two rotations").isGreaterThanOrEqualTo(3);
+      assertThat(product.identity().source().current().leaf().getSerialNumber()).isNotEqualTo(firstProduct);
+      assertThat(web.identity().source().current().leaf().getSerialNumber()).isNotEqualTo(firstWeb);
+      assertThat(sidecarRequests).isGreaterThan(100);
+    }
+  }
+
   static Sidecar secureSidecar(ControlPlane cp, String service, String serviceAccount, int appPort) throws Exception {
     Path root = Files.createTempFile("root", ".pem");
     Files.writeString(root, Pem.encode(cp.security.ca().roots().getFirst()));
