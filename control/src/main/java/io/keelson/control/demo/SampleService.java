@@ -83,6 +83,10 @@ public final class SampleService implements AutoCloseable {
               HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
       resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
       resp.headers().set("x-served-by", name + "-" + version);
+      String caller = req.headers().get("x-forwarded-client-cert");
+      if (caller != null) {
+        resp.headers().set("x-caller-cert", caller); // who called, as the sidecar verified it (mesh mTLS)
+      }
       resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       HttpUtil.setKeepAlive(resp, keepAlive);

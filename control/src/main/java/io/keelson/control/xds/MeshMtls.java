@@ -82,6 +82,9 @@ public final class MeshMtls {
   public static Listener inbound(int port, Authz.MtlsMode mode) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(INBOUND)
+        // The app sees who called: x-forwarded-client-cert By=<this workload>;Hash=...;URI=<the caller's SPIFFE ID>.
+        .setForwardClientCertDetails(HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
+        .setSetCurrentClientCertDetails(HttpConnectionManager.SetCurrentClientCertDetails.newBuilder().setUri(true))
         .setRouteConfig(RouteConfiguration.newBuilder().setName(INBOUND).addVirtualHosts(VirtualHost.newBuilder()
             .setName("app").addDomains("*").addRoutes(Route.newBuilder()
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))

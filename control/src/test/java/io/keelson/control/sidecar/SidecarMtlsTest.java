@@ -85,6 +85,13 @@ class SidecarMtlsTest {
       ListenerConfig in = inbound(product);
       assertThat(in.tls()).isNotNull();
       assertThat(in.plaintextToo()).isTrue();
+      // The app behind the destination sidecar sees the caller's verified identity (Envoy's XFCC).
+      try (RawHttp http = new RawHttp(outbound)) {
+        RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n"
+            + "x-forwarded-client-cert: URI=spiffe://cluster.local/ns/shop/sa/forged\r\n\r\n").read();
+        assertThat(r.header("x-caller-cert")).startsWith("By=" + PRODUCT + ";Hash=")
+            .endsWith(";URI=spiffe://cluster.local/ns/shop/sa/web").doesNotContain("forged");
+      }
       long handshakes = product.server().stats().tls("listener.inbound").handshake.sum();
       assertThat(handshakes).as("inbound mTLS handshakes").isPositive();
 
@@ -93,7 +100,7 @@ class SidecarMtlsTest {
       CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), bundle);
       // PERMISSIVE: plaintext and mTLS on the same port.
       assertThat(served(inbound, "product-service")).isEqualTo("product-v1");
-      assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 200");
+      assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 200").contains("URI=spiffe://cluster.local/ns/shop/sa/tester");
 
       cp.store.apply(PolicyParser.parse("strict.yaml", """
           apiVersion: security.istio.io/v1

@@ -19,6 +19,8 @@ import java.util.List;
  *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
+ * @param forwardClientCert forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert);
+ *                          Envoy's default SANITIZE when absent
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -31,14 +33,35 @@ public record HttpConnectionManagerConfig(
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
     Duration maxConnectionDuration,
-    java.util.Map<String, Boolean> upgrades) {
+    java.util.Map<String, Boolean> upgrades,
+    io.keelson.dataplane.tls.ForwardClientCert forwardClientCert) {
 
   public HttpConnectionManagerConfig {
+    if (forwardClientCert == null) {
+      forwardClientCert = io.keelson.dataplane.tls.ForwardClientCert.DEFAULT;
+    }
     accessLogs = List.copyOf(accessLogs);
     if (maxConnectionDuration == null) {
       maxConnectionDuration = Duration.ZERO;
     }
     upgrades = java.util.Map.copyOf(upgrades);
+  }
+
+  /** With Envoy's default x-forwarded-client-cert handling (SANITIZE). */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing,
+      Duration maxConnectionDuration,
+      java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, upgrades, null);
   }
 
   /** Without upgrade_configs. */

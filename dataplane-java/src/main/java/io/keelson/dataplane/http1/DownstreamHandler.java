@@ -394,6 +394,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
         listener.config().tls() != null);
+    listener.config().http().forwardClientCert().apply(channel, request.headers()::get,
+        (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }

@@ -153,6 +153,18 @@ final class SnapshotTranslator {
         tls, List.of(), true);
   }
 
+  private static io.keelson.dataplane.tls.ForwardClientCert forwardClientCert(HttpConnectionManager hcm) {
+    var mode = switch (hcm.getForwardClientCertDetails()) {
+      case FORWARD_ONLY -> io.keelson.dataplane.tls.ForwardClientCert.Mode.FORWARD_ONLY;
+      case APPEND_FORWARD -> io.keelson.dataplane.tls.ForwardClientCert.Mode.APPEND_FORWARD;
+      case SANITIZE_SET -> io.keelson.dataplane.tls.ForwardClientCert.Mode.SANITIZE_SET;
+      case ALWAYS_FORWARD_ONLY -> io.keelson.dataplane.tls.ForwardClientCert.Mode.ALWAYS_FORWARD_ONLY;
+      default -> io.keelson.dataplane.tls.ForwardClientCert.Mode.SANITIZE;
+    };
+    return new io.keelson.dataplane.tls.ForwardClientCert(mode,
+        hcm.hasSetCurrentClientCertDetails() && hcm.getSetCurrentClientCertDetails().getUri());
+  }
+
   /** Only the TLS inspector runs as a listener filter; true when it is there. */
   private boolean listenerFilters(Listener l, String path) {
     boolean inspector = false;
@@ -322,7 +334,8 @@ final class SnapshotTranslator {
         accessLogs,
         TracingTranslator.translate(hcm, path + ".tracing", problems),
         maxConnectionDuration,
-        upgrades(hcm, path));
+        upgrades(hcm, path),
+        forwardClientCert(hcm));
   }
 
   /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */

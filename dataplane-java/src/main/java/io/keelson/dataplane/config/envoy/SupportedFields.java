@@ -152,13 +152,18 @@ final class SupportedFields {
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
-            "access_log", "tracing", "upgrade_configs")
+            "access_log", "tracing", "upgrade_configs", "forward_client_cert_details", "set_current_client_cert_details")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
+        .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")
+        .reject("cert", "only uri is added to x-forwarded-client-cert (with By and Hash)")
+        .reject("chain", "only uri is added to x-forwarded-client-cert (with By and Hash)")
+        .reject("dns", "only uri is added to x-forwarded-client-cert (with By and Hash)");
     rules(HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
         .reject("filters", "upgrades run the connection manager's own filter chain");
     rules(RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")

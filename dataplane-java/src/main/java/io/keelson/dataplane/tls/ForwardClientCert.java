@@ -1,0 +1,122 @@
+package io.keelson.dataplane.tls;
+
+import io.keelson.dataplane.security.PeerIdentity;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+import java.security.MessageDigest;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.HexFormat;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Envoy's {@code forward_client_cert_details} / {@code set_current_client_cert_details}: what a
+ * listener does with {@code x-forwarded-client-cert} (XFCC). The current element is
+ * {@code By=<this proxy's URI SAN>;Hash=<SHA-256 of the client certificate>;URI=<the client's URI SAN>},
+ * computed once per connection. Immutable; {@link #apply} runs on the connection's event loop.
+ *
+ * @param mode what to do with the header (Envoy's default: SANITIZE)
+ * @param uri  add the client's URI SAN to the current element (set_current_client_cert_details.uri)
+ */
+public record ForwardClientCert(Mode mode, boolean uri) {
+  public static final String HEADER = "x-forwarded-client-cert";
+  /** Envoy's default: the header is removed. */
+  public static final ForwardClientCert DEFAULT = new ForwardClientCert(Mode.SANITIZE, false);
+  private static final AttributeKey<String> CURRENT = AttributeKey.valueOf("keelson.xfcc");
+  private static final AttributeKey<String> PEER_URI = AttributeKey.valueOf("keelson.peer-uri");
+
+  /** Envoy's ForwardClientCertDetails. */
+  public enum Mode { SANITIZE, FORWARD_ONLY, APPEND_FORWARD, SANITIZE_SET, ALWAYS_FORWARD_ONLY }
+
+  /**
+   * Rewrites the request's XFCC for a request that arrived on {@code ch}.
+   *
+   * @param get    reads a header (lower-case name)
+   * @param set    sets a header (null value: remove)
+   */
+  public void apply(Channel ch, Function<String, String> get, BiConsumer<String, String> set) {
+    String current = current(ch);
+    boolean mtls = !current.isEmpty();
+    switch (mode) {
+      case ALWAYS_FORWARD_ONLY -> { }
+      case SANITIZE -> set.accept(HEADER, null);
+      case FORWARD_ONLY -> {
+        if (!mtls) {
+          set.accept(HEADER, null);
+        }
+      }
+      case APPEND_FORWARD -> {
+        if (!mtls) {
+          set.accept(HEADER, null);
+        } else {
+          String previous = get.apply(HEADER);
+          set.accept(HEADER, previous == null || previous.isEmpty() ? current : previous + "," + current);
+        }
+      }
+      case SANITIZE_SET -> set.accept(HEADER, mtls ? current : null);
+    }
+  }
+
+  /** The verified client certificate's SPIFFE URI on {@code ch} (cached per connection), or null. */
+  public static String peerSpiffeUri(Channel ch) {
+    String cached = ch.attr(PEER_URI).get();
+    if (cached == null) {
+      X509Certificate peer = peer(ch);
+      String uri = peer == null ? null : PeerIdentity.spiffeUri(peer);
+      cached = uri == null ? "" : uri;
+      ch.attr(PEER_URI).set(cached);
+    }
+    return cached.isEmpty() ? null : cached;
+  }
+
+  private String current(Channel ch) {
+    String cached = ch.attr(CURRENT).get();
+    if (cached != null) {
+      return cached;
+    }
+    String element = "";
+    X509Certificate peer = peer(ch);
+    if (peer != null) {
+      StringBuilder b = new StringBuilder(160);
+      SSLSession session = ch.pipeline().get(SslHandler.class).engine().getSession();
+      Certificate[] local = session.getLocalCertificates();
+      String by = local != null && local.length > 0 && local[0] instanceof X509Certificate l ? PeerIdentity.spiffeUri(l) : null;
+      if (by != null) {
+        b.append("By=").append(by).append(';');
+      }
+      b.append("Hash=").append(sha256(peer));
+      String uri = PeerIdentity.spiffeUri(peer);
+      if (this.uri && uri != null) {
+        b.append(";URI=").append(uri);
+      }
+      element = b.toString();
+    }
+    ch.attr(CURRENT).set(element);
+    return element;
+  }
+
+  private static X509Certificate peer(Channel ch) {
+    SslHandler ssl = ch.pipeline().get(SslHandler.class);
+    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+      return null;
+    }
+    try {
+      Certificate[] certs = ssl.engine().getSession().getPeerCertificates();
+      return certs.length > 0 && certs[0] instanceof X509Certificate x ? x : null;
+    } catch (SSLPeerUnverifiedException e) {
+      return null;
+    }
+  }
+
+  private static String sha256(X509Certificate cert) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+    } catch (Exception e) {
+      return "";
+    }
+  }
+}
