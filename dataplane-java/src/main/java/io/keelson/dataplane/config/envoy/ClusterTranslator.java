@@ -112,6 +112,12 @@ final class ClusterTranslator {
             yield null;
           }
         };
+    io.keelson.dataplane.config.Http2Options http2 = null;
+    if (c.hasHttp2ProtocolOptions()) { // the legacy cluster field
+      http2 = Http2OptionsTranslator.translate(c.getHttp2ProtocolOptions(), io.keelson.dataplane.config.Http2Options.DEFAULT,
+          path + ".http2_protocol_options", problems);
+      ok &= http2 != null;
+    }
     for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
       String at = path + ".typed_extension_protocol_options[\"" + e.getKey() + "\"]";
       String type = SupportedTypes.typeName(e.getValue().getTypeUrl());
@@ -119,6 +125,14 @@ final class ClusterTranslator {
         problems.error(at, "protocol options " + type + " are not supported; expected key and type "
             + SupportedTypes.UPSTREAM_HTTP_OPTIONS);
         ok = false;
+      } else {
+        boolean hadErrors = problems.hasErrors();
+        var h2 = Http2OptionsTranslator.upstream(e.getValue(), at, problems);
+        if (h2 != null) {
+          http2 = h2;
+        } else if (!hadErrors && problems.hasErrors()) {
+          ok = false;
+        }
       }
     }
     boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
@@ -170,7 +184,7 @@ final class ClusterTranslator {
     if (!ok || policy == null) {
       return null;
     }
-    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
+    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, http2);
   }
 
   private static boolean isIpLiteral(String address) {
