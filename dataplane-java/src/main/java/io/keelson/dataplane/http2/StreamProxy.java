@@ -14,6 +14,7 @@ import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
@@ -130,6 +131,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       HttpContent body = null;
       if (r instanceof FullHttpRequest full) {
         requestEndedWithHead = true;
+        requestComplete = true;
         request = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
         body = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
       } else {
@@ -373,12 +375,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (msg instanceof HttpContent c) {
       responseBytes += c.content().readableBytes();
     }
-    down.write(msg, down.voidPromise());
-    downFlushPending = true;
     if (last) {
-      onResponseComplete();
-    } else if (!down.isWritable()) {
-      up.config().setAutoRead(false);
+      onResponseComplete(down.write(msg));
+    } else {
+      down.write(msg, down.voidPromise());
+      downFlushPending = true;
+      if (!down.isWritable()) {
+        up.config().setAutoRead(false);
+      }
     }
   }
 
@@ -413,7 +417,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
   }
 
-  private void onResponseComplete() {
+  private void onResponseComplete(ChannelFuture lastWrite) {
     responseComplete = true;
     state = State.DONE;
     down.flush();
@@ -426,7 +430,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     record();
     if (!requestComplete) {
       // The upstream answered before the request ended (an early 413, a finished server stream): stop the upload.
-      down.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+      stopUploadAfterResponse(lastWrite);
     }
   }
 
@@ -533,11 +537,23 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       responseBytes = bytes.length;
     }
     record();
-    down.writeAndFlush(r);
+    ChannelFuture written = down.writeAndFlush(r);
     if (!requestComplete) {
-      down.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+      stopUploadAfterResponse(written);
     }
     down.config().setAutoRead(true); // drain (and drop) whatever the client still sends
+  }
+
+  /**
+   * RST_STREAM(NO_ERROR) once the response is out (RFC 9113 §8.1): a reset overtakes DATA that waits
+   * for window, so it is sent only after the last response frame was written.
+   */
+  private void stopUploadAfterResponse(ChannelFuture lastWrite) {
+    lastWrite.addListener(f -> {
+      if (!requestComplete && down.isActive()) {
+        down.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+      }
+    });
   }
 
   private void resetDownstream(Http2Error error) {
