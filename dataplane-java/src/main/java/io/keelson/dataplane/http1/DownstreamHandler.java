@@ -61,7 +61,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecision;
   private final long idleTimeoutNanos;
-  private final ChannelFutureListener connectListener = this::onConnected;
   private Channel channel;
   private String remoteIp;
   private boolean inRead;
@@ -353,15 +352,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void connectNew(UpstreamPool pool, UpstreamPool.Endpoint ep) {
     state = State.CONNECTING;
     connecting = new UpstreamHandler(pool, ep, cluster);
-    pool.connect(channel.eventLoop(), ep, cluster, connecting).addListener(connectListener);
+    UpstreamHandler h = connecting;
+    pool.connect(channel.eventLoop(), ep, cluster, h).addListener(f -> {
+      if (connecting != h || state != State.CONNECTING) {
+        if (h.channel() != null) {
+          h.channel().close(); // the exchange ended (timeout, client gone) while connecting
+        }
+        return;
+      }
+      onConnected(f);
+    });
   }
 
-  private void onConnected(ChannelFuture future) {
+  /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */
+  private void onConnected(io.netty.util.concurrent.Future<?> future) {
     UpstreamHandler h = connecting;
-    if (state != State.CONNECTING || h == null || h.channel() != future.channel()) {
-      future.channel().close(); // the exchange ended (timeout, client gone) while connecting
-      return;
-    }
     connecting = null;
     if (future.isSuccess()) {
       attachAndSend(h);

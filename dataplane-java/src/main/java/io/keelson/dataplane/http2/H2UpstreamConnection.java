@@ -34,7 +34,7 @@ final class H2UpstreamConnection {
   private int streams;
   private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
 
-  private record Waiter(UpstreamOwner owner, Promise<Channel> promise) {}
+  private record Waiter(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {}
 
   H2UpstreamConnection(Http2Options options) {
     this.options = options;
@@ -79,9 +79,13 @@ final class H2UpstreamConnection {
     return streams < Math.min(options.maxConcurrentStreams(), peerLimit);
   }
 
-  void openStream(UpstreamOwner owner, Promise<Channel> promise) {
+  /**
+   * Opens a stream whose pipeline is the HTTP-object codec then {@code tail}'s handlers; the promise
+   * gets the stream channel.
+   */
+  void openStream(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {
     streams++;
-    Waiter w = new Waiter(owner, promise);
+    Waiter w = new Waiter(tail, promise);
     if (connected) {
       open(w);
     } else {
@@ -99,7 +103,8 @@ final class H2UpstreamConnection {
         .handler(new ChannelInitializer<Http2StreamChannel>() {
           @Override
           protected void initChannel(Http2StreamChannel ch) {
-            ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false, false), new UpstreamRelay(w.owner));
+            ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false, false));
+            ch.pipeline().addLast(w.tail.get());
           }
         })
         .open()

@@ -6,6 +6,7 @@ import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -44,7 +45,7 @@ final class UpstreamChannels {
   Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, UpstreamOwner owner) {
     Promise<Channel> promise = loop.newPromise();
     if (cluster.config().http2Upstream()) {
-      connectionFor(loop, endpoint, cluster).openStream(owner, promise);
+      connectionFor(loop, endpoint, cluster).openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
       return promise;
     }
     ArrayDeque<Channel> idle = idleHttp1.get(endpoint);
@@ -73,6 +74,14 @@ final class UpstreamChannels {
         promise.tryFailure(r.cause());
       }
     });
+    return promise;
+  }
+
+  /** A stream on a multiplexed connection to an HTTP/2 cluster's endpoint, its pipeline ending in {@code tail}. */
+  Future<Channel> openStream(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster,
+      java.util.function.Supplier<ChannelHandler[]> tail) {
+    Promise<Channel> promise = loop.newPromise();
+    connectionFor(loop, endpoint, cluster).openStream(tail, promise);
     return promise;
   }
 

@@ -200,6 +200,29 @@ class GrpcThroughProxyTest {
     }
   }
 
+  @Test
+  void anHttp1ClientReachesAnHttp2ClusterWithTrailersAsChunkedTrailers() throws Exception {
+    byte[] body = frame("over h1");
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.port())) {
+      s.setSoTimeout(10_000);
+      String head = "POST /test.Echo/Unary HTTP/1.1\r\nhost: grpc.local\r\ncontent-type: application/grpc\r\n"
+          + "te: trailers\r\ncontent-length: " + body.length + "\r\n\r\n";
+      s.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().write(body);
+      s.getOutputStream().flush();
+      StringBuilder got = new StringBuilder();
+      byte[] buf = new byte[4096];
+      while (!got.toString().contains("grpc-status: 0\r\n\r\n")) {
+        int n = s.getInputStream().read(buf);
+        assertThat(n).as("response so far: %s", got).isPositive();
+        got.append(new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+      }
+      String response = got.toString();
+      assertThat(response).startsWith("HTTP/1.1 200").contains("transfer-encoding: chunked").contains("over h1")
+          .doesNotContain("connection: close");
+    }
+  }
+
   /** A gRPC length-prefixed message. */
   static byte[] frame(String message) {
     byte[] m = message.getBytes(java.nio.charset.StandardCharsets.UTF_8);
