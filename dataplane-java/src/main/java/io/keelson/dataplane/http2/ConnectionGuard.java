@@ -112,6 +112,10 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    ctx.close();
+    // Protocol errors: the codec sends GOAWAY with the right code and closes by itself; closing here
+    // first would send a graceful GOAWAY(NO_ERROR) instead.
+    if (!(cause instanceof Http2Exception)) {
+      ctx.close();
+    }
   }
 }

@@ -7,6 +7,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -53,11 +55,18 @@ public final class Http2ServerSupport {
         .gracefulShutdownTimeoutMillis(30_000)
         .build();
     ServerStreams streams = new ServerStreams(context, listener.name(), upstreams(context),
-        hcm.streamIdleTimeout().toNanos());
+        hcm.streamIdleTimeout().toNanos(), options.maxConcurrentStreams());
     pipeline.addLast("h2-codec", codec);
     pipeline.addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
       @Override
       protected void initChannel(Http2StreamChannel ch) {
+        if (streams.open >= streams.maxConcurrentStreams) {
+          ch.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
+          ch.close();
+          return;
+        }
+        streams.open++;
+        ch.closeFuture().addListener(f -> streams.open--);
         ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false), new StreamProxy(streams));
       }
     }));
