@@ -104,6 +104,30 @@ class Http2ProxyTest {
   }
 
   @Test
+  void streamsAreRoutedOnTheDisruptorRingToo() throws Exception {
+    String vhosts = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: backend }
+        """;
+    try (ProxyHarness ring = new ProxyHarness(
+            ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())), PipelineMode.DISRUPTOR);
+        H2Client client = new H2Client(ring.port())) {
+      List<CompletableFuture<FullHttpResponse>> all = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        all.add(client.send(get("/ring/" + i)));
+      }
+      for (int i = 0; i < all.size(); i++) {
+        FullHttpResponse r = all.get(i).get(30, TimeUnit.SECONDS);
+        assertThat(r.content().toString(StandardCharsets.UTF_8)).startsWith("GET /ring/" + i + "\n");
+        r.release();
+      }
+    }
+  }
+
+  @Test
   void aStalledStreamNeitherBlocksOthersNorBuffersWithoutBound() throws Exception {
     try (H2Client client = new H2Client(proxy.port())) {
       AtomicLong received = new AtomicLong();
