@@ -66,6 +66,13 @@ final class UpstreamChannels {
           }
         })
         .connect(new InetSocketAddress(endpoint.host(), endpoint.port()));
+    Channel opened = f.channel();
+    opened.closeFuture().addListener(x -> {
+      ArrayDeque<Channel> d = idleHttp1.get(endpoint);
+      if (d != null) {
+        d.remove(opened); // a pooled connection the upstream closed
+      }
+    });
     f.addListener(r -> {
       if (r.isSuccess()) {
         promise.trySuccess(f.channel());
@@ -108,7 +115,6 @@ final class UpstreamChannels {
       return;
     }
     idle.addLast(ch);
-    ch.closeFuture().addListener(x -> idle.remove(ch));
   }
 
   private H2UpstreamConnection connectionFor(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster) {
