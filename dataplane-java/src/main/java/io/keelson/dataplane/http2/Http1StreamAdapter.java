@@ -43,6 +43,10 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
         r.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
         r.headers().remove(HttpHeaderNames.CONNECTION);
         r.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        String ct = r.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        if (ct != null && ct.regionMatches(true, 0, "application/grpc", 0, 16)) {
+          r.headers().set(HttpHeaderNames.TE, "trailers"); // the HTTP/1.1 hop dropped it as hop-by-hop; gRPC servers want it
+        }
       }
       ctx.write(o, ctx.voidPromise());
     }
