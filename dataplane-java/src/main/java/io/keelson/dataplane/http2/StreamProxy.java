@@ -126,6 +126,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    onDownstreamRead(msg);
+    // Flushed per read, not only at read-complete: a stream channel whose reads were paused and
+    // resumed does not always see channelReadComplete, and a request end must never wait for it.
+    if (upFlushPending && up != null) {
+      upFlushPending = false;
+      up.flush();
+    }
+  }
+
+  private void onDownstreamRead(Object msg) {
     lastActivityNanos = System.nanoTime();
     if (msg instanceof HttpRequest r && state == State.WAITING_HEAD) {
       HttpContent body = null;
