@@ -15,6 +15,8 @@ import java.util.List;
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
+ * @param maxConnectionDuration downstream connections are closed politely after this long
+ *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
  * @param http2             downstream HTTP/2 settings (http2_protocol_options)
  * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  */
@@ -28,6 +30,7 @@ public record HttpConnectionManagerConfig(
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
+    Duration maxConnectionDuration,
     Http2Options http2,
     Duration streamIdleTimeout) {
 
@@ -36,6 +39,9 @@ public record HttpConnectionManagerConfig(
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    if (maxConnectionDuration == null) {
+      maxConnectionDuration = Duration.ZERO;
+    }
     if (http2 == null) {
       http2 = Http2Options.DEFAULT;
     }
@@ -54,9 +60,24 @@ public record HttpConnectionManagerConfig(
       Duration requestTimeout,
       Duration idleTimeout,
       List<AccessLogConfig> accessLogs,
+      TracingConfig tracing,
+      Duration maxConnectionDuration) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT);
+  }
+
+  /** Without a maximum connection duration. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
       TracingConfig tracing) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout,
-        accessLogs, tracing, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT);
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, Duration.ZERO);
   }
 
   /** Without access logs. */

@@ -14,15 +14,24 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
+   * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    */
   record Forward(
       List<WeightedCluster> clusters,
       int totalWeight,
       String prefixRewrite,
       String hostRewrite,
-      Duration timeout) implements RouteAction {
+      Duration timeout,
+      RetryPolicy retryPolicy,
+      boolean highPriority) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
+    }
+
+    /** No retries, default priority. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
     }
   }
 

@@ -23,6 +23,9 @@ final class Scenarios {
       new HttpScenario("http1-keepalive-observed",
         "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
+      new HttpScenario("http1-keepalive-resilient",
+        "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
       // h2c downstream, HTTP/1.1 upstream (the shared nginx upstream): no "direct" peer, since the
       // upstream does not speak h2c.
       new HttpScenario("h2c-multiplexed", "HTTP/2 cleartext, prior knowledge, 10 streams per connection (h2load -t1 -m10)",

@@ -172,6 +172,7 @@ final class SnapshotTranslator {
     }
     int maxHeaderCount = HttpLimits.DEFAULT.maxHeaderCount();
     Duration idle = DEFAULT_HTTP_IDLE_TIMEOUT;
+    Duration maxConnectionDuration = Duration.ZERO;
     if (hcm.hasCommonHttpProtocolOptions()) {
       var common = hcm.getCommonHttpProtocolOptions();
       if (common.hasMaxHeadersCount()) {
@@ -183,6 +184,9 @@ final class SnapshotTranslator {
       }
       if (common.hasIdleTimeout()) {
         idle = RouteTranslator.duration(common.getIdleTimeout());
+      }
+      if (common.hasMaxConnectionDuration()) {
+        maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
       }
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
@@ -208,6 +212,7 @@ final class SnapshotTranslator {
         idle,
         accessLogs,
         TracingTranslator.translate(hcm, path + ".tracing", problems),
+        maxConnectionDuration,
         http2,
         streamIdle);
   }
