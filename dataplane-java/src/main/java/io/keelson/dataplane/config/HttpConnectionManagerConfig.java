@@ -17,6 +17,8 @@ import java.util.List;
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  * @param maxConnectionDuration downstream connections are closed politely after this long
  *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
+ * @param http2             downstream HTTP/2 settings (http2_protocol_options)
+ * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  */
@@ -31,17 +33,28 @@ public record HttpConnectionManagerConfig(
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
     Duration maxConnectionDuration,
+    Http2Options http2,
+    Duration streamIdleTimeout,
     java.util.Map<String, Boolean> upgrades) {
+
+  /** Envoy's stream_idle_timeout default. */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
     if (maxConnectionDuration == null) {
       maxConnectionDuration = Duration.ZERO;
     }
-    upgrades = java.util.Map.copyOf(upgrades);
+    if (http2 == null) {
+      http2 = Http2Options.DEFAULT;
+    }
+    if (streamIdleTimeout == null) {
+      streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
+    }
+    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
   }
 
-  /** Without upgrade_configs. */
+  /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
   public HttpConnectionManagerConfig(
       String statPrefix,
       RouteConfig routeConfig,
@@ -54,7 +67,25 @@ public record HttpConnectionManagerConfig(
       TracingConfig tracing,
       Duration maxConnectionDuration) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, java.util.Map.of());
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, java.util.Map.of());
+  }
+
+  /** Without upgrade_configs (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, java.util.Map.of());
+  }
+
+  /** With the default HTTP/2 settings (wip/tls-l4's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, upgrades);
   }
 
   /** Without a maximum connection duration. */

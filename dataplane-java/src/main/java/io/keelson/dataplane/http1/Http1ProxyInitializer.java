@@ -27,9 +27,13 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     long idleNanos = listener.http().idleTimeout().toNanos();
     if (listener.tls() != null) {
       // The current snapshot's context, so new certificates (a file reload, SDS later) reach new connections.
+      // HTTP/2 over TLS is chosen by ALPN (tls/AlpnHook), not by the cleartext preface.
       var current = context.snapshot().listener(listener.name());
       var tls = current != null && current.config().tls() != null ? current.config().tls() : listener.tls();
       TlsPipeline.addServer(ch, tls, tlsStats, listener.name());
+    } else {
+      // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
+      ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
     }
     ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
         new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
@@ -43,6 +47,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
 
   /** Asks a downstream connection to close once idle; call on its event loop. */
   public static void drain(Channel ch) {
+    if (io.keelson.dataplane.http2.Http2ServerSupport.drain(ch)) {
+      return;
+    }
     DownstreamHandler h = ch.pipeline().get(DownstreamHandler.class);
     if (h != null) {
       h.drain();
