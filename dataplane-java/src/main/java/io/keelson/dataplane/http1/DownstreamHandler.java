@@ -167,6 +167,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ctx.fireChannelActive();
   }
 
+  /**
+   * Removed from an open connection before any request (ALPN chose HTTP/2): undoes what channelActive
+   * counted and scheduled, for the protocol that takes the connection over to count it.
+   */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (listener != null && ctx.channel().isActive() && state != State.CLOSED) {
+      listener.stats().cxTotal.decrement();
+      listener.stats().cxActive.decrement();
+      listener = null;
+      if (timers != null) {
+        timers.close();
+      }
+    }
+  }
+
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     inRead = true;

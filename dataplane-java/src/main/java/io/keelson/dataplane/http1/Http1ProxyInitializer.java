@@ -13,12 +13,15 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   private final ListenerConfig listener;
   private final ChannelGroup connections;
   private final TlsStats tlsStats;
+  /** For an ALPN switch to HTTP/2 on a TLS listener. */
+  private final io.keelson.dataplane.http2.Http2AlpnHook.Server h2Server;
 
   public Http1ProxyInitializer(ProxyContext context, ListenerConfig listener, ChannelGroup connections) {
     this.context = context;
     this.listener = listener;
     this.connections = connections;
     this.tlsStats = listener.tls() == null ? null : context.stats().tls("listener." + listener.name());
+    this.h2Server = new io.keelson.dataplane.http2.Http2AlpnHook.Server(context, listener);
   }
 
   @Override
@@ -31,6 +34,7 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
       var current = context.snapshot().listener(listener.name());
       var tls = current != null && current.config().tls() != null ? current.config().tls() : listener.tls();
       TlsPipeline.addServer(ch, tls, tlsStats, listener.name());
+      io.keelson.dataplane.http2.Http2AlpnHook.bind(ch, h2Server);
     } else {
       // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
       ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));

@@ -37,7 +37,10 @@ final class Scenarios {
       new HttpScenario("h2c-multiplexed", "HTTP/2 cleartext, prior knowledge, 10 streams per connection (h2load -t1 -m10)",
         new H2loadLoad(10), h2cPeers()),
       new HttpScenario("h2c-keepalive", "HTTP/2 cleartext, prior knowledge, one stream at a time per connection (h2load -t1 -m1)",
-        new H2loadLoad(1), h2cPeers()));
+        new H2loadLoad(1), h2cPeers()),
+      // HTTP/2 over TLS (ALPN h2, TLS terminated by the peer), HTTP/1.1 upstream.
+      new HttpScenario("h2-tls-multiplexed", "HTTP/2 over TLS (ALPN h2), 10 streams per connection (h2load -t1 -m10)",
+        new H2loadLoad(10), h2cPeers(), true));
   }
 
   private static List<HttpPeer> h2cPeers() {
@@ -51,7 +54,7 @@ final class Scenarios {
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
   static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake",
-      "h2c-keepalive");
+      "h2c-keepalive", "h2-tls-multiplexed");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {
