@@ -167,6 +167,26 @@ class Http2OverTlsTest {
   }
 
   @Test
+  void anH2StreamReachesAnHttp1ClusterOverTls() throws Exception {
+    TestCa.Leaf backend = ca.issue("backend.test", "backend.test");
+    TestUpstream up = keep(new TestUpstream("backend",
+        io.netty.handler.ssl.SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
+    String tls = """
+            transport_socket:
+              name: envoy.transport_sockets.tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                common_tls_context:
+                  validation_context:
+                    trusted_ca: { filename: "%s" }
+        """.formatted(caFile);
+    ProxyServer p = start(yaml("h2, http/1.1", cluster("backend", up.port(), tls) + cluster("grpc", 1, H2)));
+    assertThat(curl("--http2", p.listenerAddress("ingress").getPort(), "/h2-to-tls")).isEqualTo("2 200");
+    assertThat(up.requestLines).contains("GET /h2-to-tls HTTP/1.1");
+    assertThat(admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
+  }
+
+  @Test
   void clientsWithoutH2FallBackToHttp1OnTheSameListener() throws Exception {
     TestUpstream up = keep(new TestUpstream("backend"));
     ProxyServer p = start(yaml("h2, http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)));
