@@ -14,6 +14,7 @@ import java.util.List;
  * @param idleTimeout     upstream connections idle this long are closed (common_http_protocol_options.idle_timeout,
  *                        Envoy default 1 h; ZERO for never)
  * @param maxConnectionDuration upstream connections are closed after this age once idle (ZERO for no limit)
+ * @param http2          HTTP/2 upstream options (explicit_http_config.http2_protocol_options), or null for HTTP/1.1
  * @param tls            TLS origination (transport_socket envoy.transport_sockets.tls), or null for plaintext
  */
 public record ClusterConfig(
@@ -25,6 +26,7 @@ public record ClusterConfig(
     OutlierDetectionConfig outlierDetection,
     Duration idleTimeout,
     Duration maxConnectionDuration,
+    Http2Options http2,
     ClientTls tls) {
 
   /** Envoy's default upstream idle timeout. */
@@ -45,13 +47,32 @@ public record ClusterConfig(
 
   /** Default circuit breakers, no outlier detection. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null);
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null, null);
   }
 
-  /** A plaintext cluster. */
+  /** A plaintext HTTP/1.1 cluster. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
       Duration maxConnectionDuration) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null);
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null, null);
+  }
+
+  /** A plaintext cluster, HTTP/1.1 or HTTP/2 (main's parameter list). */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2, null);
+  }
+
+  /** An HTTP/1.1 cluster, plaintext or TLS (wip/tls-l4's parameter list). */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, ClientTls tls) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null, tls);
+  }
+
+  /** True when requests go upstream over HTTP/2 (h2c, or h2 when {@link #tls} is set). */
+  public boolean http2Upstream() {
+    return http2 != null;
   }
 }

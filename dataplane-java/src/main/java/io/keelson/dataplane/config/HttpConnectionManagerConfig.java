@@ -17,6 +17,8 @@ import java.util.List;
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  * @param maxConnectionDuration downstream connections are closed politely after this long
  *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
+ * @param http2             downstream HTTP/2 settings (http2_protocol_options)
+ * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  * @param forwardClientCert forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert);
@@ -33,8 +35,13 @@ public record HttpConnectionManagerConfig(
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
     Duration maxConnectionDuration,
+    Http2Options http2,
+    Duration streamIdleTimeout,
     java.util.Map<String, Boolean> upgrades,
     io.keelson.dataplane.tls.ForwardClientCert forwardClientCert) {
+
+  /** Envoy's stream_idle_timeout default. */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   public HttpConnectionManagerConfig {
     if (forwardClientCert == null) {
@@ -44,27 +51,25 @@ public record HttpConnectionManagerConfig(
     if (maxConnectionDuration == null) {
       maxConnectionDuration = Duration.ZERO;
     }
-    upgrades = java.util.Map.copyOf(upgrades);
+    if (http2 == null) {
+      http2 = Http2Options.DEFAULT;
+    }
+    if (streamIdleTimeout == null) {
+      streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
+    }
+    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
   }
 
   /** With Envoy's default x-forwarded-client-cert handling (SANITIZE). */
-  public HttpConnectionManagerConfig(
-      String statPrefix,
-      RouteConfig routeConfig,
-      HttpLimits limits,
-      boolean useRemoteAddress,
-      boolean generateRequestId,
-      Duration requestTimeout,
-      Duration idleTimeout,
-      List<AccessLogConfig> accessLogs,
-      TracingConfig tracing,
-      Duration maxConnectionDuration,
-      java.util.Map<String, Boolean> upgrades) {
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, java.util.Map<String, Boolean> upgrades) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, upgrades, null);
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, upgrades, null);
   }
 
-  /** Without upgrade_configs. */
+  /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
   public HttpConnectionManagerConfig(
       String statPrefix,
       RouteConfig routeConfig,
@@ -77,7 +82,25 @@ public record HttpConnectionManagerConfig(
       TracingConfig tracing,
       Duration maxConnectionDuration) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, java.util.Map.of());
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, java.util.Map.of());
+  }
+
+  /** Without upgrade_configs (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, java.util.Map.of());
+  }
+
+  /** With the default HTTP/2 settings (wip/tls-l4's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, upgrades);
   }
 
   /** Without a maximum connection duration. */

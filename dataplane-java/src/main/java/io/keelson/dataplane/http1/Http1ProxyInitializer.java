@@ -13,12 +13,15 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   private final ListenerConfig listener;
   private final ChannelGroup connections;
   private final TlsStats tlsStats;
+  /** For an ALPN switch to HTTP/2 on a TLS listener. */
+  private final io.keelson.dataplane.http2.Http2AlpnHook.Server h2Server;
 
   public Http1ProxyInitializer(ProxyContext context, ListenerConfig listener, ChannelGroup connections) {
     this.context = context;
     this.listener = listener;
     this.connections = connections;
     this.tlsStats = listener.tls() == null ? null : context.stats().tls("listener." + listener.name());
+    this.h2Server = new io.keelson.dataplane.http2.Http2AlpnHook.Server(context, listener);
   }
 
   @Override
@@ -27,11 +30,16 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     long idleNanos = listener.http().idleTimeout().toNanos();
     // The current snapshot's listener, so new certificates (a file reload, SDS) and a TLS mode pushed over
     // LDS (the sidecar's inbound listener: STRICT/PERMISSIVE/DISABLE) reach new connections.
+    // HTTP/2 over TLS is chosen by ALPN (tls/AlpnHook), not by the cleartext preface.
     var current = context.snapshot().listener(listener.name());
     var cfg = current != null ? current.config() : listener;
     if (cfg.tls() != null) {
       var stats = tlsStats != null ? tlsStats : context.stats().tls("listener." + listener.name());
       TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo());
+      io.keelson.dataplane.http2.Http2AlpnHook.bind(ch, h2Server);
+    } else {
+      // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
+      ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
     }
     ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
         new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
@@ -45,6 +53,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
 
   /** Asks a downstream connection to close once idle; call on its event loop. */
   public static void drain(Channel ch) {
+    if (io.keelson.dataplane.http2.Http2ServerSupport.drain(ch)) {
+      return;
+    }
     DownstreamHandler h = ch.pipeline().get(DownstreamHandler.class);
     if (h != null) {
       h.drain();

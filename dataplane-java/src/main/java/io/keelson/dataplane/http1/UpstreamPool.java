@@ -7,7 +7,6 @@ import io.keelson.dataplane.tls.ClientTls;
 import io.keelson.dataplane.tls.UpstreamTlsConfig;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.net.InetSocketAddress;
@@ -28,6 +27,8 @@ final class UpstreamPool {
   /** Endpoints of TLS clusters, apart: a plaintext connection must never serve a TLS cluster. */
   private final Map<TlsKey, Endpoint> tlsEndpoints = new HashMap<>();
   private final StatsRegistry stats;
+  /** Streams to HTTP/2 clusters, created on first use. */
+  private io.keelson.dataplane.http2.Http1OverHttp2 http2;
   private final Runnable sweepTask = this::sweep;
   private io.netty.util.concurrent.ScheduledFuture<?> sweep;
   private long sweepAt = Long.MAX_VALUE;
@@ -80,8 +81,18 @@ final class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection on {@code loop}; the handler reports the outcome to its owner. */
-  ChannelFuture connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+  /**
+   * Opens a new connection on {@code loop}; the handler reports the outcome to its owner. For an
+   * HTTP/2 cluster it opens a stream on a multiplexed connection instead, translated to HTTP/1.1 bytes
+   * for the handler (see {@link io.keelson.dataplane.http2.Http1OverHttp2}).
+   */
+  io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+    if (cluster.config().http2Upstream()) {
+      if (http2 == null) {
+        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport, stats);
+      }
+      return http2.open(loop, endpoint.config, cluster, handler);
+    }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ClientTls tls = cluster.config().tls();

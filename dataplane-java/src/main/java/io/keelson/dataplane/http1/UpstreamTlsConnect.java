@@ -16,10 +16,10 @@ import javax.net.ssl.SSLException;
  * (so a certificate or SAN failure is a connection failure, Envoy's UF), not at TCP connect.
  * Stateless.
  */
-final class UpstreamTlsConnect {
+public final class UpstreamTlsConnect {
   private UpstreamTlsConnect() {}
 
-  static ChannelFuture connect(Bootstrap b, InetSocketAddress address, ClientTls tls, TlsStats stats) {
+  public static ChannelFuture connect(Bootstrap b, InetSocketAddress address, ClientTls tls, TlsStats stats) {
     ChannelFuture tcp = b.connect(address);
     Channel ch = tcp.channel();
     // The TLS handler goes first, before the exchange's handler sees any bytes.

@@ -4,9 +4,9 @@ import io.netty.channel.ChannelPipeline;
 import java.util.Set;
 
 /**
- * What a TLS listener does when ALPN picks a protocol other than HTTP/1.1: the HTTP/2 code registers
- * one with {@link #register} before the config is loaded. The default serves HTTP/1.1 only, so
- * {@code h2} is not advertised. {@link #install} runs on the connection's event loop. Implementations
+ * What a TLS listener does when ALPN picks a protocol other than HTTP/1.1. The default is
+ * {@code http2/Http2AlpnHook} (serves {@code h2}); {@link #register} replaces it before the config is
+ * loaded, e.g. with {@link #H1_ONLY}, under which {@code h2} is not advertised. {@link #install} runs on the connection's event loop. Implementations
  * are thread-safe.
  */
 public interface AlpnHook {
@@ -45,7 +45,8 @@ public interface AlpnHook {
 
 /** Holder of the registered hook. */
 final class AlpnHooks {
-  static volatile AlpnHook current = AlpnHook.H1_ONLY;
+  /** HTTP/2 by default; {@link AlpnHook#register} replaces it (tests register {@link AlpnHook#H1_ONLY}). */
+  static volatile AlpnHook current = io.keelson.dataplane.http2.Http2AlpnHook.INSTANCE;
 
   private AlpnHooks() {}
 }

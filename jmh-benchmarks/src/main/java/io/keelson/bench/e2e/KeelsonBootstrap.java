@@ -17,6 +17,7 @@ final class KeelsonBootstrap {
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
                 common_tls_context:
+                  alpn_protocols: [h2, http/1.1]
                   tls_certificates:
                   - certificate_chain: { filename: "%s" }
                     private_key: { filename: "%s" }

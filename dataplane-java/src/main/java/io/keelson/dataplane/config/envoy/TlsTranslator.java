@@ -94,6 +94,14 @@ final class TlsTranslator {
 
   /** A cluster's TLS origination, or null after reporting a problem. */
   ClientTls upstream(TransportSocket socket, String path, String owner) {
+    return upstream(socket, path, owner, false);
+  }
+
+  /**
+   * A cluster's TLS origination, or null after reporting a problem. For an HTTP/2 cluster ALPN offers
+   * {@code h2} (set when alpn_protocols is empty; alpn_protocols without h2 is an error).
+   */
+  ClientTls upstream(TransportSocket socket, String path, String owner, boolean http2) {
     String at = path + ".typed_config";
     UpstreamTlsContext u;
     try {
@@ -135,12 +143,24 @@ final class TlsTranslator {
           common.hasValidationContext() && v.hasTrustedCa()
               ? pem(v.getTrustedCa(), "common_tls_context.validation_context.trusted_ca") : null,
           sans(v),
-          params(common));
+          http2 ? h2Params(params(common)) : params(common));
       return TlsContexts.client(config);
     } catch (TlsConfigException e) {
       problems.error(at + "." + e.field(), owner + ": " + e.getMessage());
       return null;
     }
+  }
+
+  private static io.keelson.dataplane.tls.TlsParams h2Params(io.keelson.dataplane.tls.TlsParams p) {
+    if (p.alpn().isEmpty()) {
+      return new io.keelson.dataplane.tls.TlsParams(p.minVersion(), p.maxVersion(), p.cipherSuites(), p.ecdhCurves(),
+          java.util.List.of("h2"));
+    }
+    if (!p.alpn().contains("h2")) {
+      throw new TlsConfigException("common_tls_context.alpn_protocols",
+          "the cluster speaks HTTP/2 upstream but alpn_protocols " + p.alpn() + " lacks h2; add h2 or leave it empty");
+    }
+    return p;
   }
 
   private static PemSource pem(DataSource ds, String field) {
