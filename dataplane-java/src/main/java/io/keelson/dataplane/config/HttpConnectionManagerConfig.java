@@ -14,6 +14,7 @@ import java.util.List;
  * @param requestTimeout    whole-request timeout from the first byte (0 = none)
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
+ * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  */
 public record HttpConnectionManagerConfig(
@@ -25,10 +26,26 @@ public record HttpConnectionManagerConfig(
     Duration requestTimeout,
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
-    TracingConfig tracing) {
+    TracingConfig tracing,
+    List<HttpFilterConfig> httpFilters) {
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    httpFilters = List.copyOf(httpFilters);
+  }
+
+  /** Without HTTP filters other than the router. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, List.of());
   }
 
   /** Without access logs. */

@@ -14,6 +14,7 @@ import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -112,6 +113,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private LoadBalancer balancer;
   private int endpoint;
   private boolean endpointAccounted;
+  /** The HTTP filters' verdict, copied out of the routing event. */
+  private final FilterContext policy = new FilterContext();
+  private boolean policyDelayDone;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -226,6 +230,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     responseBytes = 0;
     responseStatus = 0;
     flag = ResponseFlag.NONE;
+    policy.clear();
+    policyDelayDone = false;
     recorded = false;
     endpointTried = false;
     trace = null;
@@ -281,6 +287,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster = event.cluster;
     balancer = event.balancer;
     endpoint = event.endpoint;
+    policy.copyVerdict(event.policy);
     if (channel.eventLoop().inEventLoop()) {
       decided = true;
     } else {
@@ -291,6 +298,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void onDecision() {
     if (state != State.ROUTING) {
       return;
+    }
+    if (policy.delayNanos() > 0 && !policyDelayDone) {
+      policyDelayDone = true;
+      PolicyVerdicts.delay(channel.eventLoop(), policy.delayNanos(), request, this::onDecisionAfterDelay);
+      return;
+    }
+    if (policy.flag() != ResponseFlag.NONE) {
+      flag = policy.flag();
+      if (policy.hasLocalReply()) {
+        sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
+        return;
+      }
     }
     if (route == null) {
       flag = ResponseFlag.NR;
@@ -305,6 +324,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       case RouteAction.Redirect redirect ->
           sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
       case RouteAction.Forward forward -> forward(forward);
+    }
+  }
+
+  private void onDecisionAfterDelay(Http1Request delayed) {
+    if (request == delayed) {
+      onDecision();
     }
   }
 
@@ -529,6 +554,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
+    PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless) {
       if (response.chunked()) {
@@ -749,6 +775,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     recorded = true;
+    PolicyVerdicts.end(policy);
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {

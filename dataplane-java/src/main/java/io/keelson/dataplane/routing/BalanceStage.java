@@ -18,7 +18,7 @@ public final class BalanceStage implements Stage<RoutingEvent> {
 
   @Override
   public void onEvent(RoutingEvent event) {
-    if (event.cluster != null) {
+    if (event.cluster != null && !event.policy.hasLocalReply()) {
       if (event.snapshot != current) {
         balancers.clear();
         current = event.snapshot;

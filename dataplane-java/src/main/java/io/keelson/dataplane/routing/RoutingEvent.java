@@ -31,6 +31,8 @@ public final class RoutingEvent {
   public ServingCluster cluster;
   /** The balancer that picked {@link #endpoint}; completion must be reported to it. */
   public LoadBalancer balancer;
+  /** The HTTP filters' verdict (written by the policy stage); copy it out in the callback. */
+  public final io.keelson.dataplane.filter.FilterContext policy = new io.keelson.dataplane.filter.FilterContext();
   /** Index of the chosen endpoint in {@link #balancer}, or -1 (none healthy or no cluster). */
   public int endpoint = -1;
 

@@ -3,6 +3,8 @@ package io.keelson.dataplane.routing;
 import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.filter.FilterChain;
+import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.route.RouteTable;
 import io.keelson.dataplane.stats.StatsRegistry;
 import java.util.HashMap;
@@ -31,7 +33,8 @@ public final class ServingSnapshot {
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners()) {
       if (l.http() != null) {
-        listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix())));
+        listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix()),
+            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()))));
       }
     }
     return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters));

@@ -24,7 +24,13 @@ public enum ResponseFlag {
   /** Local overload (the routing ring was full). */
   LR("LR"),
   /** Direct response from the route. */
-  DR("DR");
+  DR("DR"),
+  /** The fault filter aborted the request. */
+  FI("FI"),
+  /** The fault filter delayed the request. */
+  DI("DI"),
+  /** The local rate limit rejected the request. */
+  RL("RL");
 
   public final String code;
 

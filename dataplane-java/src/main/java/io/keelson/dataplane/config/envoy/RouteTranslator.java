@@ -93,7 +93,8 @@ final class RouteTranslator {
         HeaderMutationTranslator.translate(
             vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
         HeaderMutationTranslator.translate(
-            vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems));
+            vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
+        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
   }
 
   private RouteEntry route(Route route, String path) {
@@ -117,7 +118,8 @@ final class RouteTranslator {
     if (match == null || action == null) {
       return null;
     }
-    return new RouteEntry(route.getName(), match, action, request, response);
+    return new RouteEntry(route.getName(), match, action, request, response,
+        HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
   }
 
   private RouteAction.Forward forward(

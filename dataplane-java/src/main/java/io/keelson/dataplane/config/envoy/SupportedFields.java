@@ -126,7 +126,37 @@ final class SupportedFields {
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
-    rules(HttpFilter.getDescriptor(), "name", "typed_config");
+    rules(HttpFilter.getDescriptor(), "name", "typed_config", "is_optional");
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(), "delay", "abort", "max_active_faults")
+        .reject("headers", "fault injection applies to every request of the filter's routes; header matching is not supported")
+        .reject("upstream_cluster", "fault injection by upstream cluster is not supported")
+        .reject("downstream_nodes", "fault injection by downstream node is not supported")
+        .reject("response_rate_limit", "response rate limiting is not supported")
+        .ignore("delay_percent_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_percent_runtime", "ignored: Keelson has no runtime")
+        .ignore("delay_duration_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_http_status_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_grpc_status_runtime", "ignored: Keelson has no runtime")
+        .ignore("max_active_faults_runtime", "ignored: Keelson has no runtime")
+        .ignore("disable_downstream_cluster_stats", SAFE);
+    rules(io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay.getDescriptor(), "fixed_delay", "header_delay", "percentage");
+    rules(io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay.getDescriptor());
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.getDescriptor(), "http_status", "grpc_status", "header_abort", "percentage");
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort.getDescriptor());
+    rules(io.envoyproxy.envoy.type.v3.FractionalPercent.getDescriptor(), "numerator", "denominator");
+    rules(io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+            "stat_prefix", "status", "token_bucket", "filter_enabled", "filter_enforced", "response_headers_to_add",
+            "enable_x_ratelimit_headers")
+        .reject("descriptors", "rate limit descriptors are not supported; use token_bucket")
+        .reject("request_headers_to_add_when_not_enforced", "not supported yet")
+        .reject("local_rate_limit_per_downstream_connection", "the bucket is always shared by the whole process")
+        .reject("rate_limits", "rate limit actions are not supported; use token_bucket")
+        .ignore("stage", SAFE)
+        .ignore("vh_rate_limits", SAFE)
+        .ignore("always_consume_default_token_bucket", SAFE);
+    rules(io.envoyproxy.envoy.type.v3.HttpStatus.getDescriptor(), "code");
+    rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value", "runtime_key");
     rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
         .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
         .ignore("verbose", SAFE)
@@ -169,10 +199,11 @@ final class SupportedFields {
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
+        .supportAlso("typed_per_filter_config")
         .ignore("metadata", SAFE);
     rules(Route.getDescriptor(),
             "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
-            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove")
+            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config")
         .ignore("metadata", SAFE)
         .ignore("decorator", "ignored: tracing is not implemented yet")
         .ignore("tracing", "ignored: tracing is not implemented yet")
@@ -245,6 +276,11 @@ final class SupportedFields {
         }
       }
       RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected, dynamicOnly));
+    }
+
+    RulesBuilder supportAlso(String field) {
+      supported.add(field);
+      return this;
     }
 
     RulesBuilder ignore(String field, String why) {
@@ -327,7 +363,7 @@ final class SupportedFields {
         problems.error(fieldPath, unsupported(type, name));
         continue;
       }
-      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
+      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE || skipOptionalFilterConfig(message, name)) {
         continue;
       }
       if (field.isMapField()) {
@@ -347,6 +383,21 @@ final class SupportedFields {
         walkValue((Message) e.getValue(), fieldPath, problems, dynamic);
       }
     }
+  }
+
+  /** An is_optional http filter of an unknown type is skipped with a warning by the translator; its config is not read. */
+  private static boolean skipOptionalFilterConfig(Message message, String field) {
+    Descriptor type = message.getDescriptorForType();
+    if (!field.equals("typed_config") || !type.getFullName().equals(HttpFilter.getDescriptor().getFullName())) {
+      return false;
+    }
+    FieldDescriptor optional = type.findFieldByName("is_optional");
+    if (!Boolean.TRUE.equals(message.getField(optional))) {
+      return false;
+    }
+    Message any = (Message) message.getField(type.findFieldByName("typed_config"));
+    String url = (String) any.getField(any.getDescriptorForType().findFieldByName("type_url"));
+    return SupportedTypes.REGISTRY.find(SupportedTypes.typeName(url)) == null;
   }
 
   private static void walkValue(Message value, String path, Problems problems, boolean dynamic) {

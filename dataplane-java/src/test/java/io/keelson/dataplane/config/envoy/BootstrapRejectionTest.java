@@ -84,7 +84,9 @@ class BootstrapRejectionTest {
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.cors.v3.Cors "
-            + "is not supported; expected only envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router)");
+            + "is not supported; expected envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router) or one of "
+            + "envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
+            + "or is_optional: true to skip it");
   }
 
   @Test
@@ -111,7 +113,7 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).problems()).containsExactly(
         "config.yaml: " + ROUTES + "[0].non_forwarding_action: not supported by Keelson; supported fields of Route: "
             + "name, match, route, redirect, direct_response, request_headers_to_add, request_headers_to_remove, "
-            + "response_headers_to_add, response_headers_to_remove",
+            + "response_headers_to_add, response_headers_to_remove, typed_per_filter_config",
         "config.yaml: " + ROUTES + "[0]: the route has no action; expected one of route, redirect, direct_response");
   }
 
