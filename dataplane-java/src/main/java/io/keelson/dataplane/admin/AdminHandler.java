@@ -101,9 +101,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       out.append(n).append("::lb_policy::").append(c.config().lbPolicy()).append('\n');
       out.append(n).append("::upstream_rq_total::").append(s.rqTotal.sum()).append('\n');
       out.append(n).append("::upstream_cx_active::").append(s.cxActive.sum()).append('\n');
-      for (EndpointConfig e : c.config().endpoints()) {
+      var endpoints = c.config().endpoints();
+      for (int i = 0; i < endpoints.size(); i++) {
+        EndpointConfig e = endpoints.get(i);
         out.append(n).append("::").append(e).append("::weight::").append(e.weight()).append('\n');
-        out.append(n).append("::").append(e).append("::health_flags::healthy\n");
+        out.append(n).append("::").append(e).append("::health_flags::")
+            .append(c.health() == null ? "healthy" : c.health().flags(i)).append('\n');
       }
     }
     return out.toString();

@@ -26,6 +26,9 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       LoadBalancer lb = balancers.get(event.cluster);
       if (lb == null) {
         lb = LoadBalancer.create(event.cluster.config(), seeds.split());
+        if (event.cluster.health() != null) {
+          lb = event.cluster.health().balancer(lb);
+        }
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;

@@ -1,10 +1,19 @@
 package io.keelson.dataplane.routing;
 
 import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.health.ClusterHealth;
 import io.keelson.dataplane.stats.ClusterStats;
 
-/** A cluster as served: its config and its counters, resolved once per snapshot. Immutable. */
-public record ServingCluster(ClusterConfig config, ClusterStats stats) {
+/**
+ * A cluster as served: its config, its counters and its endpoints' active health (null when the
+ * cluster has no health check), resolved once per snapshot. Immutable.
+ */
+public record ServingCluster(ClusterConfig config, ClusterStats stats, ClusterHealth health) {
+  /** Without active health checking. */
+  public ServingCluster(ClusterConfig config, ClusterStats stats) {
+    this(config, stats, null);
+  }
+
   public String name() {
     return config.name();
   }

@@ -4,6 +4,7 @@ import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.filter.FilterChain;
+import io.keelson.dataplane.health.HealthCheckService;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.route.RouteTable;
 import io.keelson.dataplane.stats.StatsRegistry;
@@ -26,9 +27,17 @@ public final class ServingSnapshot {
   }
 
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats) {
+    return compile(config, stats, null);
+  }
+
+  /** As above, with active health checks run by {@code health} (null: health checks are not run). */
+  public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health) {
     Map<String, ServingCluster> clusters = new HashMap<>();
     for (ClusterConfig c : config.clusters().values()) {
-      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name())));
+      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name()), health == null ? null : health.forCluster(c)));
+    }
+    if (health != null) {
+      health.retain(clusters.keySet());
     }
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners()) {

@@ -167,10 +167,13 @@ final class ClusterTranslator {
       problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
       ok = false;
     }
-    if (!ok || policy == null) {
+    boolean[] healthOk = {true};
+    var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
+    var lbOptions = HealthCheckTranslator.lbOptions(c, path, problems, healthOk);
+    if (!ok || policy == null || !healthOk[0]) {
       return null;
     }
-    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
+    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, healthCheck, lbOptions);
   }
 
   private static boolean isIpLiteral(String address) {

@@ -231,19 +231,56 @@ final class SupportedFields {
     rules(HeaderValueOption.getDescriptor(), "header", "append", "append_action");
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
-            "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options")
+            "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
+            "health_checks", "common_lb_config")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
         .ignore("dns_refresh_rate", "ignored: host names are resolved at connect time")
         .ignore("respect_dns_ttl", "ignored: host names are resolved at connect time")
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
-        .ignore("common_lb_config", SAFE)
         .ignore("maglev_lb_config", "ignored: Keelson's Maglev uses its own table size")
         .ignore("ring_hash_lb_config", SAFE)
         .reject("transport_socket", "TLS to upstreams is not supported yet")
-        .reject("health_checks", "active health checking is not supported yet")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
+            "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
+            "http_health_check", "tcp_health_check", "grpc_health_check")
+        .ignore("initial_jitter", SAFE)
+        .ignore("no_traffic_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
+        .ignore("no_traffic_healthy_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
+        .ignore("unhealthy_interval", "ignored: unhealthy endpoints are checked at interval")
+        .ignore("unhealthy_edge_interval", SAFE)
+        .ignore("healthy_edge_interval", SAFE)
+        .ignore("reuse_connection", "ignored: each check opens its own connection")
+        .ignore("event_log_path", SAFE)
+        .ignore("always_log_health_check_failures", SAFE)
+        .ignore("always_log_health_check_success", SAFE)
+        .reject("interval_jitter_percent", "use interval_jitter")
+        .reject("alt_port", "checks go to the endpoint's own port")
+        .reject("custom_health_check", "only http, tcp and grpc health checks are supported")
+        .reject("tls_options", "health checks are plaintext");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.HttpHealthCheck.getDescriptor(), "path", "host", "expected_statuses")
+        .ignore("codec_client_type", "ignored: checks use HTTP/1.1")
+        .reject("send", "request bodies are not supported")
+        .reject("receive", "response body matching is not supported")
+        .reject("request_headers_to_add", "not supported yet")
+        .reject("retriable_statuses", "not supported yet")
+        .reject("method", "checks use GET");
+    rules(io.envoyproxy.envoy.type.v3.Int64Range.getDescriptor(), "start", "end");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.TcpHealthCheck.getDescriptor())
+        .reject("send", "only connect checks (empty send and receive) are supported")
+        .reject("receive", "only connect checks (empty send and receive) are supported");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.GrpcHealthCheck.getDescriptor(), "service_name", "authority")
+        .reject("initial_metadata", "not supported yet");
+    rules(Cluster.CommonLbConfig.getDescriptor(), "healthy_panic_threshold")
+        .ignore("update_merge_window", SAFE)
+        .ignore("close_connections_on_host_set_change", SAFE)
+        .ignore("ignore_new_hosts_until_first_hc", "ignored: new endpoints are healthy until a check fails")
+        .reject("zone_aware_lb_config", "zone-aware balancing is not supported")
+        .reject("locality_weighted_lb_config", "locality-weighted balancing is not supported yet")
+        .reject("consistent_hashing_lb_config", "not supported yet");
+    rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
     rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
         .ignore("locality", SAFE)
