@@ -14,15 +14,23 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
    */
   record Forward(
       List<WeightedCluster> clusters,
       int totalWeight,
       String prefixRewrite,
       String hostRewrite,
-      Duration timeout) implements RouteAction {
+      Duration timeout,
+      List<HashPolicy> hashPolicies) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
+      hashPolicies = List.copyOf(hashPolicies);
+    }
+
+    /** Without hash policies. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, List.of());
     }
   }
 

@@ -23,6 +23,24 @@ final class HealthCheckedBalancer implements LoadBalancer {
     return health.panic() ? policy.pick() : healthAware.pick();
   }
 
+  /** By hash: the policy's endpoint if healthy, else a rehash (a few times), else any healthy one. */
+  @Override
+  public int pick(long hash) {
+    int chosen = policy.pick(hash);
+    if (chosen < 0 || health.panic() || health.endpoint(chosen).available()) {
+      return chosen;
+    }
+    long h = hash;
+    for (int i = 0; i < 3; i++) {
+      h = io.keelson.dataplane.packet.maglev.MaglevTable.mix(h + 0x9E3779B97F4A7C15L);
+      int again = policy.pick(h);
+      if (health.endpoint(again).available()) {
+        return again;
+      }
+    }
+    return healthAware.pick();
+  }
+
   @Override
   public EndpointConfig endpoint(int index) {
     return policy.endpoint(index);

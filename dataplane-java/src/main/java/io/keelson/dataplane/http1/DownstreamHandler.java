@@ -276,6 +276,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    event.remoteIp = remoteIp;
   }
 
   /** The routing decision; on the balance thread for a ring, on the event loop inline. */

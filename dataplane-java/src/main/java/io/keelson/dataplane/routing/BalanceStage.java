@@ -32,10 +32,23 @@ public final class BalanceStage implements Stage<RoutingEvent> {
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
-      event.endpoint = lb.pick();
+      event.endpoint = pick(lb, event);
     }
     RoutingCallback callback = event.callback;
     callback.onRouted(event);
     event.clearInputs();
+  }
+
+  /** A hash-based policy with a route hash_policy picks by the request's hash; everything else as usual. */
+  private static int pick(LoadBalancer lb, RoutingEvent event) {
+    if (event.cluster.config().lbPolicy().hashes()
+        && event.route.action() instanceof io.keelson.dataplane.config.RouteAction.Forward f
+        && !f.hashPolicies().isEmpty()) {
+      long hash = RequestHash.compute(f.hashPolicies(), event.head, event.remoteIp);
+      if (hash != RequestHash.NONE) {
+        return lb.pick(hash);
+      }
+    }
+    return lb.pick();
   }
 }

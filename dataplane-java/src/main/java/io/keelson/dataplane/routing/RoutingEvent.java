@@ -19,6 +19,8 @@ public final class RoutingEvent {
   public ServingSnapshot snapshot;
   public ServingListener listener;
   public RoutingCallback callback;
+  /** The downstream peer's IP (for hash_policy connection_properties.source_ip), or null. */
+  public String remoteIp;
 
   // ---- outputs, written by the stages
   /** Null when no virtual host matched the authority. */
@@ -51,5 +53,6 @@ public final class RoutingEvent {
     snapshot = null;
     listener = null;
     callback = null;
+    remoteIp = null;
   }
 }

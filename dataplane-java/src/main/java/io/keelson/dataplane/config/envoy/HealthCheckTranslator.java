@@ -86,8 +86,34 @@ final class HealthCheckTranslator {
   }
 
   static LbOptions lbOptions(Cluster c, String path, Problems problems, boolean[] ok) {
+    long minRing = LbOptions.DEFAULT_MIN_RING;
+    long maxRing = LbOptions.DEFAULT_MAX_RING;
+    if (c.hasRingHashLbConfig()) {
+      var r = c.getRingHashLbConfig();
+      if (r.getHashFunction() != Cluster.RingHashLbConfig.HashFunction.XX_HASH) {
+        problems.error(path + ".ring_hash_lb_config.hash_function", r.getHashFunction() + " is not supported; expected XX_HASH");
+        ok[0] = false;
+      }
+      minRing = r.hasMinimumRingSize() ? r.getMinimumRingSize().getValue() : minRing;
+      maxRing = r.hasMaximumRingSize() ? r.getMaximumRingSize().getValue() : maxRing;
+      if (minRing < 1 || maxRing > LbOptions.DEFAULT_MAX_RING || minRing > maxRing) {
+        problems.error(path + ".ring_hash_lb_config", "ring sizes [" + minRing + ", " + maxRing
+            + "] are out of range; expected 1 <= minimum_ring_size <= maximum_ring_size <= " + LbOptions.DEFAULT_MAX_RING);
+        ok[0] = false;
+      }
+    }
+    int table = LbOptions.DEFAULT_MAGLEV_TABLE;
+    if (c.hasMaglevLbConfig() && c.getMaglevLbConfig().hasTableSize()) {
+      long t = c.getMaglevLbConfig().getTableSize().getValue();
+      if (t < io.keelson.dataplane.packet.maglev.MaglevTable.DEFAULT_SIZE || t > 5_000_011 || !io.keelson.dataplane.packet.maglev.MaglevTable.isPrime((int) t)) {
+        problems.error(path + ".maglev_lb_config.table_size", t + " is not supported; expected a prime from 65537 to 5000011");
+        ok[0] = false;
+      } else {
+        table = (int) t;
+      }
+    }
     if (!c.hasCommonLbConfig()) {
-      return LbOptions.DEFAULTS;
+      return new LbOptions(50, minRing, maxRing, table);
     }
     var common = c.getCommonLbConfig();
     double panic = 50;
@@ -98,6 +124,6 @@ final class HealthCheckTranslator {
         ok[0] = false;
       }
     }
-    return new LbOptions(panic);
+    return new LbOptions(panic, minRing, maxRing, table);
   }
 }

@@ -186,7 +186,49 @@ final class RouteTranslator {
         (int) total,
         a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
         a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
-        timeout);
+        timeout,
+        hashPolicies(a, path + ".hash_policy"));
+  }
+
+  private List<io.keelson.dataplane.config.HashPolicy> hashPolicies(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
+    List<io.keelson.dataplane.config.HashPolicy> out = new ArrayList<>();
+    for (int i = 0; i < a.getHashPolicyCount(); i++) {
+      var h = a.getHashPolicy(i);
+      String at = path + "[" + i + "]";
+      io.keelson.dataplane.config.HashPolicy.Source source;
+      String name;
+      switch (h.getPolicySpecifierCase()) {
+        case HEADER -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.HEADER;
+          name = h.getHeader().getHeaderName().toLowerCase(Locale.ROOT);
+        }
+        case COOKIE -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.COOKIE;
+          name = h.getCookie().getName();
+        }
+        case CONNECTION_PROPERTIES -> {
+          if (!h.getConnectionProperties().getSourceIp()) {
+            continue; // hashes nothing, as in Envoy
+          }
+          source = io.keelson.dataplane.config.HashPolicy.Source.SOURCE_IP;
+          name = null;
+        }
+        case QUERY_PARAMETER -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.QUERY_PARAMETER;
+          name = h.getQueryParameter().getName();
+        }
+        default -> {
+          problems.error(at, "a hash policy needs header, cookie, connection_properties or query_parameter");
+          continue;
+        }
+      }
+      if (name != null && name.isEmpty()) {
+        problems.error(at, "the " + source.name().toLowerCase(Locale.ROOT) + " hash policy needs a name");
+        continue;
+      }
+      out.add(new io.keelson.dataplane.config.HashPolicy(source, name, h.getTerminal()));
+    }
+    return out;
   }
 
   private RouteAction.Redirect redirect(RedirectAction r, String path) {

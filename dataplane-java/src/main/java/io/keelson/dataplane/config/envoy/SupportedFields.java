@@ -217,12 +217,23 @@ final class SupportedFields {
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout")
+        .supportAlso("hash_policy")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
         .reject("retry_policy", "retries are not supported yet");
     rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
     rules(WeightedCluster.ClusterWeight.getDescriptor(),
         "name", "weight", "request_headers_to_add", "request_headers_to_remove",
         "response_headers_to_add", "response_headers_to_remove");
+    rules(RouteAction.HashPolicy.getDescriptor(), "header", "cookie", "connection_properties", "query_parameter", "terminal")
+        .reject("filter_state", "filter state is not supported");
+    rules(RouteAction.HashPolicy.Header.getDescriptor(), "header_name")
+        .reject("regex_rewrite", "not supported yet");
+    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name")
+        .ignore("ttl", "ignored: Keelson does not generate the cookie; requests without it carry no hash from it")
+        .ignore("path", "ignored: Keelson does not generate the cookie")
+        .reject("attributes", "cookie attributes are not supported");
+    rules(RouteAction.HashPolicy.ConnectionProperties.getDescriptor(), "source_ip");
+    rules(RouteAction.HashPolicy.QueryParameter.getDescriptor(), "name");
     rules(RedirectAction.getDescriptor(),
         "https_redirect", "scheme_redirect", "host_redirect", "port_redirect", "path_redirect",
         "prefix_rewrite", "response_code", "strip_query");
@@ -239,8 +250,8 @@ final class SupportedFields {
         .ignore("dns_refresh_rate", "ignored: host names are resolved at connect time")
         .ignore("respect_dns_ttl", "ignored: host names are resolved at connect time")
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
-        .ignore("maglev_lb_config", "ignored: Keelson's Maglev uses its own table size")
-        .ignore("ring_hash_lb_config", SAFE)
+        .supportAlso("maglev_lb_config")
+        .supportAlso("ring_hash_lb_config")
         .reject("transport_socket", "TLS to upstreams is not supported yet")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
@@ -281,6 +292,8 @@ final class SupportedFields {
         .reject("locality_weighted_lb_config", "locality-weighted balancing is not supported yet")
         .reject("consistent_hashing_lb_config", "not supported yet");
     rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
+    rules(Cluster.RingHashLbConfig.getDescriptor(), "minimum_ring_size", "maximum_ring_size", "hash_function");
+    rules(Cluster.MaglevLbConfig.getDescriptor(), "table_size");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
     rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
         .ignore("locality", SAFE)

@@ -61,10 +61,9 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsMaglevClusterUsedByAnHttpRoute() {
-    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV")).problems()).containsExactly(
-        "config.yaml: static_resources.clusters[0].lb_policy: MAGLEV is not supported on HTTP listeners; "
-            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+  void acceptsMaglevAndRingHashClustersUsedByAnHttpRoute() throws Exception {
+    assertThat(BootstrapLoader.fromYaml(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"), "config.yaml").warnings()).isEmpty();
+    assertThat(BootstrapLoader.fromYaml(edit("lb_policy: ROUND_ROBIN", "lb_policy: RING_HASH"), "config.yaml").warnings()).isEmpty();
   }
 
   @Test
@@ -104,7 +103,7 @@ class BootstrapRejectionTest {
         "                  cluster: backend\n                  retry_policy: { retry_on: 5xx }\n");
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + ROUTES + "[1].route.retry_policy: not supported by Keelson (retries are not supported yet); "
-            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout");
+            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout, hash_policy");
   }
 
   @Test
@@ -289,7 +288,7 @@ class BootstrapRejectionTest {
 
   @Test
   void reportsEveryProblemAtOnce() {
-    String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"),
+    String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: CLUSTER_PROVIDED"),
         "                route: { cluster: backend }", "                route: { cluster: nowhere, retry_policy: {} }");
     assertThat(rejected(yaml).problems()).hasSize(3);
   }
