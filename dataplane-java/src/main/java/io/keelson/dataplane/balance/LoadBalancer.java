@@ -44,6 +44,9 @@ public interface LoadBalancer {
    */
   static LoadBalancer create(ClusterConfig cluster, RandomGenerator random) {
     EndpointConfig[] endpoints = cluster.endpoints().toArray(new EndpointConfig[0]);
+    if (cluster.lb().localityWeighted() && !cluster.lbPolicy().hashes()) {
+      return new LocalityWeightedBalancer(cluster, random);
+    }
     return switch (cluster.lbPolicy()) {
       case ROUND_ROBIN -> new RoundRobinBalancer(endpoints, random);
       case LEAST_REQUEST -> new LeastRequestBalancer(endpoints, random);

@@ -26,6 +26,10 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       LoadBalancer lb = balancers.get(event.cluster);
       if (lb == null) {
         lb = LoadBalancer.create(event.cluster.config(), seeds.split());
+        if (event.cluster.endpointAddedAt() != null) {
+          lb = new io.keelson.dataplane.balance.SlowStartBalancer(
+              lb, event.cluster.endpointAddedAt(), event.cluster.config().lb().slowStart(), System::nanoTime, seeds.split());
+        }
         if (event.cluster.health() != null) {
           lb = event.cluster.health().balancer(lb);
         }

@@ -8,10 +8,15 @@ import io.keelson.dataplane.stats.ClusterStats;
  * A cluster as served: its config, its counters and its endpoints' active health (null when the
  * cluster has no health check), resolved once per snapshot. Immutable.
  */
-public record ServingCluster(ClusterConfig config, ClusterStats stats, ClusterHealth health) {
+public record ServingCluster(ClusterConfig config, ClusterStats stats, ClusterHealth health, long[] endpointAddedAt) {
   /** Without active health checking. */
   public ServingCluster(ClusterConfig config, ClusterStats stats) {
-    this(config, stats, null);
+    this(config, stats, null, null);
+  }
+
+  /** When endpoint {@code index} joined the cluster (System.nanoTime), or Long.MIN_VALUE when it was there from the start. */
+  public long addedAt(int index) {
+    return endpointAddedAt == null ? Long.MIN_VALUE : endpointAddedAt[index];
   }
 
   public String name() {

@@ -32,9 +32,20 @@ public final class ServingSnapshot {
 
   /** As above, with active health checks run by {@code health} (null: health checks are not run). */
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health) {
+    return compile(config, stats, health, null);
+  }
+
+  /**
+   * As above, following {@code previous} (null for the first snapshot): endpoints that were not in a
+   * cluster of the previous snapshot are new (slow start applies to them).
+   */
+  public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health, ServingSnapshot previous) {
     Map<String, ServingCluster> clusters = new HashMap<>();
+    long now = System.nanoTime();
     for (ClusterConfig c : config.clusters().values()) {
-      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name()), health == null ? null : health.forCluster(c)));
+      ServingCluster before = previous == null ? null : previous.cluster(c.name());
+      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name()), health == null ? null : health.forCluster(c),
+          addedAt(c, before, now)));
     }
     if (health != null) {
       health.retain(clusters.keySet());
@@ -47,6 +58,20 @@ public final class ServingSnapshot {
       }
     }
     return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters));
+  }
+
+  /** Per endpoint, when it joined: kept from {@code before}, now for new ones; null without slow start or on a new cluster. */
+  private static long[] addedAt(ClusterConfig c, ServingCluster before, long now) {
+    if (c.lb().slowStart() == null || before == null) {
+      return null;
+    }
+    var old = before.config().endpoints();
+    long[] out = new long[c.endpoints().size()];
+    for (int i = 0; i < out.length; i++) {
+      int j = old.indexOf(c.endpoints().get(i));
+      out[i] = j >= 0 ? before.addedAt(j) : now;
+    }
+    return out;
   }
 
   public ProxySnapshot config() {

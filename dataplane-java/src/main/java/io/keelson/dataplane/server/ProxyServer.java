@@ -123,7 +123,7 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Swaps in a new snapshot for new requests (listener addresses are fixed at start for now). */
   public void update(ProxySnapshot snapshot) {
-    context.snapshot(ServingSnapshot.compile(snapshot, stats, health));
+    context.snapshot(ServingSnapshot.compile(snapshot, stats, health, context.snapshot()));
   }
 
   public ServingSnapshot snapshot() {

@@ -155,7 +155,8 @@ final class ClusterTranslator {
             continue;
           }
         }
-        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight));
+        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight,
+            locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0));
       }
     }
     if (c.getType() == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
@@ -174,6 +175,15 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, healthCheck, lbOptions);
+  }
+
+  /** {@code region/zone/sub_zone}, or "" when the locality is not given. */
+  private static String locality(LocalityLbEndpoints l) {
+    if (!l.hasLocality()) {
+      return "";
+    }
+    var loc = l.getLocality();
+    return loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
   }
 
   private static boolean isIpLiteral(String address) {

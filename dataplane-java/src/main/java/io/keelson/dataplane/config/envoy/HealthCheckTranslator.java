@@ -112,8 +112,14 @@ final class HealthCheckTranslator {
         table = (int) t;
       }
     }
+    io.keelson.dataplane.config.SlowStartConfig slowStart = null;
+    if (c.hasRoundRobinLbConfig() && c.getRoundRobinLbConfig().hasSlowStartConfig()) {
+      slowStart = slowStart(c.getRoundRobinLbConfig().getSlowStartConfig(), path + ".round_robin_lb_config.slow_start_config", problems, ok);
+    } else if (c.hasLeastRequestLbConfig() && c.getLeastRequestLbConfig().hasSlowStartConfig()) {
+      slowStart = slowStart(c.getLeastRequestLbConfig().getSlowStartConfig(), path + ".least_request_lb_config.slow_start_config", problems, ok);
+    }
     if (!c.hasCommonLbConfig()) {
-      return new LbOptions(50, minRing, maxRing, table);
+      return new LbOptions(50, minRing, maxRing, table, false, slowStart);
     }
     var common = c.getCommonLbConfig();
     double panic = 50;
@@ -124,6 +130,31 @@ final class HealthCheckTranslator {
         ok[0] = false;
       }
     }
-    return new LbOptions(panic, minRing, maxRing, table);
+    return new LbOptions(panic, minRing, maxRing, table, common.hasLocalityWeightedLbConfig(), slowStart);
+  }
+
+  private static io.keelson.dataplane.config.SlowStartConfig slowStart(
+      Cluster.SlowStartConfig s, String path, Problems problems, boolean[] ok) {
+    if (!s.hasSlowStartWindow()) {
+      problems.error(path + ".slow_start_window", "a slow_start_window is required");
+      ok[0] = false;
+      return null;
+    }
+    Duration window = RouteTranslator.duration(s.getSlowStartWindow());
+    double aggression = s.hasAggression() ? s.getAggression().getDefaultValue() : 1.0;
+    double minPercent = s.hasMinWeightPercent() ? s.getMinWeightPercent().getValue() : 10.0;
+    if (window.isNegative() || window.isZero()) {
+      problems.error(path + ".slow_start_window", window + " is out of range; expected above 0");
+      ok[0] = false;
+    }
+    if (!(aggression > 0)) {
+      problems.error(path + ".aggression.default_value", aggression + " is out of range; expected above 0");
+      ok[0] = false;
+    }
+    if (minPercent < 0 || minPercent > 100) {
+      problems.error(path + ".min_weight_percent.value", minPercent + " is out of range; expected 0-100");
+      ok[0] = false;
+    }
+    return new io.keelson.dataplane.config.SlowStartConfig(window, aggression, minPercent);
   }
 }

@@ -243,7 +243,7 @@ final class SupportedFields {
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
-            "health_checks", "common_lb_config")
+            "health_checks", "common_lb_config", "round_robin_lb_config", "least_request_lb_config")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -289,16 +289,23 @@ final class SupportedFields {
         .ignore("close_connections_on_host_set_change", SAFE)
         .ignore("ignore_new_hosts_until_first_hc", "ignored: new endpoints are healthy until a check fails")
         .reject("zone_aware_lb_config", "zone-aware balancing is not supported")
-        .reject("locality_weighted_lb_config", "locality-weighted balancing is not supported yet")
+        .supportAlso("locality_weighted_lb_config")
         .reject("consistent_hashing_lb_config", "not supported yet");
     rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
+    rules(Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDescriptor());
+    rules(Cluster.RoundRobinLbConfig.getDescriptor(), "slow_start_config");
+    rules(Cluster.LeastRequestLbConfig.getDescriptor(), "slow_start_config")
+        .reject("choice_count", "least request compares two endpoints (power of two choices)")
+        .reject("active_request_bias", "the active request bias is 1.0");
+    rules(Cluster.SlowStartConfig.getDescriptor(), "slow_start_window", "aggression", "min_weight_percent");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.getDescriptor(), "default_value")
+        .ignore("runtime_key", "ignored: Keelson has no runtime");
     rules(Cluster.RingHashLbConfig.getDescriptor(), "minimum_ring_size", "maximum_ring_size", "hash_function");
     rules(Cluster.MaglevLbConfig.getDescriptor(), "table_size");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
-    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
-        .ignore("locality", SAFE)
-        .ignore("metadata", SAFE)
-        .ignore("load_balancing_weight", "ignored: locality-weighted balancing is not enabled, endpoints are balanced by their own weight");
+    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight")
+        .ignore("metadata", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.Locality.getDescriptor(), "region", "zone", "sub_zone");
     rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
     rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config")
