@@ -170,7 +170,7 @@ final class ClusterTranslator {
     }
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
-    var lbOptions = HealthCheckTranslator.lbOptions(c, path, problems, healthOk);
+    var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
     if (!ok || policy == null || !healthOk[0]) {
       return null;
     }
