@@ -18,6 +18,8 @@ public final class FilterContext {
   public RouteEntry route;
   /** The matched virtual host, or null. */
   public VirtualHostConfig virtualHost;
+  /** The downstream peer's IP address, or null (for filters that decide by source, such as RBAC). */
+  public String remoteIp;
 
   // ---- verdict
   private int status;
@@ -125,5 +127,6 @@ public final class FilterContext {
     head = null;
     route = null;
     virtualHost = null;
+    remoteIp = null;
   }
 }

@@ -19,6 +19,7 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     policy.head = event.head;
     policy.route = event.route;
     policy.virtualHost = event.virtualHost;
+    policy.remoteIp = event.remoteIp;
     event.listener.filters().run(policy);
     policy.clearInputs();
   }

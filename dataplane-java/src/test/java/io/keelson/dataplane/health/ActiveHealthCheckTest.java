@@ -56,7 +56,7 @@ class ActiveHealthCheckTest {
             type: STATIC
             lb_policy: ROUND_ROBIN
             health_checks:
-            - timeout: 0.5s
+            - timeout: 2s
               interval: 0.1s
               interval_jitter: 0.02s
               unhealthy_threshold: 2
