@@ -57,11 +57,15 @@ public final class ClusterHealth {
     return new HealthCheckedBalancer(policy, new HealthAwareBalancer(policy, endpoints), this);
   }
 
+  /** Endpoints currently failing active health checks. */
+  int failedCount() {
+    return failed;
+  }
+
   /** Sets or clears the failed-active-check flag of one endpoint; health loop only. */
   void markFailed(int index, boolean failedCheck) {
     if (endpoints[index].set(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK, failedCheck)) {
       failed += failedCheck ? 1 : -1;
     }
   }
-
 }

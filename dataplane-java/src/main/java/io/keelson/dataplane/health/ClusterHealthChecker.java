@@ -76,21 +76,13 @@ final class ClusterHealthChecker {
         health.markFailed(index, true);
       }
     }
-    stats.healthy().set(health.size() - countFailed());
+    stats.healthy().set(health.size() - health.failedCount());
     long next = config.interval().toNanos();
     long jitter = config.intervalJitter().toNanos();
     if (jitter > 0) {
       next += random.nextLong(jitter);
     }
     loop.schedule(() -> check(index), next, TimeUnit.NANOSECONDS);
-  }
-
-  private int countFailed() {
-    int f = 0;
-    for (int i = 0; i < health.size(); i++) {
-      f += health.endpoint(i).has(io.keelson.dataplane.balance.EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK) ? 1 : 0;
-    }
-    return f;
   }
 
   /** Envoy's {@code cluster.<name>.health_check.*} counters. */
