@@ -129,6 +129,8 @@ abstract class FilterChainProxySuite {
     assertThat(proxy.admin("/stats"))
         .contains("route_rl.http_local_rate_limit.ok: 3")
         .contains("route_rl.http_local_rate_limit.rate_limited: 1");
+    // The local reply carries Envoy's response flag into Istio's metrics.
+    assertThat(proxy.admin("/stats/prometheus")).containsPattern("istio_requests_total\\{[^}]*response_code=\"429\"[^}]*response_flags=\"RL\"");
   }
 
   @Test
