@@ -45,8 +45,7 @@ final class GatewayParser {
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts"), Map.of(
-        "retry", "retries are not supported yet",
+    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts", "retry"), Map.of(
         "sessionPersistence", "session persistence is not supported yet"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
@@ -101,13 +100,18 @@ final class GatewayParser {
       r.error("backendRefs", "the weights add up to 0; expected at least one backend with a weight above 0");
     }
     java.time.Duration timeout = null;
+    java.time.Duration backendRequest = null;
     Fields t = r.object("timeouts", false);
     if (t != null) {
-      t.allow(Set.of("request"), Map.of("backendRequest", "backendRequest timeouts are not supported yet; use request"));
+      t.allow("request", "backendRequest");
       timeout = PolicyParser.duration(t, "request");
+      backendRequest = PolicyParser.duration(t, "backendRequest");
+      if (timeout != null && backendRequest != null && !timeout.isZero() && backendRequest.compareTo(timeout) > 0) {
+        t.error("backendRequest", "must not be longer than request (" + t.string("request", false) + ")");
+      }
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout);
+        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest));
   }
 
   private static Policy.Match match(Fields m) {

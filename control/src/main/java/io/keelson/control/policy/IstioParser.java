@@ -51,8 +51,7 @@ final class IstioParser {
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers"), Map.of(
-        "retries", "retries are not supported yet",
+    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries"), Map.of(
         "fault", "fault injection is not supported yet",
         "mirror", "mirroring is not supported yet",
         "mirrors", "mirroring is not supported yet",
@@ -130,7 +129,7 @@ final class IstioParser {
       resp = headerOps(headers.object("response", false));
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout);
+        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r));
   }
 
   private static Policy.HeaderOps headerOps(Fields f) {
@@ -212,13 +211,16 @@ final class IstioParser {
       spec.warn("exportTo", "ignored: every proxy of the mesh sees every destination rule");
     }
     String host = spec.string("host", true);
-    String lb = trafficPolicy(spec.object("trafficPolicy", false));
+    Fields topPolicy = spec.object("trafficPolicy", false);
+    String lb = trafficPolicy(topPolicy);
     List<Policy.Subset> subsets = new ArrayList<>();
     for (Fields s : spec.objects("subsets", false)) {
       s.allow("name", "labels", "trafficPolicy");
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
-      String subsetLb = trafficPolicy(s.object("trafficPolicy", false));
+      Fields subsetPolicy = s.object("trafficPolicy", false);
+      String subsetLb = trafficPolicy(subsetPolicy);
+      ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
@@ -226,16 +228,15 @@ final class IstioParser {
         subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb));
       }
     }
-    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets));
+    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
+        ResilienceParser.connectionPool(topPolicy), ResilienceParser.outlierDetection(topPolicy));
   }
 
   private static String trafficPolicy(Fields tp) {
     if (tp == null) {
       return null;
     }
-    tp.allow(Set.of("loadBalancer"), Map.of(
-        "connectionPool", "connection pool settings are not supported yet",
-        "outlierDetection", "outlier detection is not supported yet",
+    tp.allow(Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
         "tls", "TLS settings are not supported yet",
         "portLevelSettings", "port-level settings are not supported yet",
         "tunnel", "tunnels are not supported yet",

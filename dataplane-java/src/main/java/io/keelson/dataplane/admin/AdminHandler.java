@@ -106,10 +106,25 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         EndpointConfig e = endpoints.get(i);
         out.append(n).append("::").append(e).append("::weight::").append(e.weight()).append('\n');
         out.append(n).append("::").append(e).append("::health_flags::")
-            .append(c.health() == null ? "healthy" : c.health().flags(i)).append('\n');
+            .append(c.health() != null ? c.health().flags(i) : healthFlags(c.resilience().health(i))).append('\n');
       }
     }
     return out.toString();
+  }
+
+  /** Envoy's health_flags: "healthy", or each reason an endpoint is skipped. */
+  private static String healthFlags(io.keelson.dataplane.balance.EndpointHealth h) {
+    if (h == null || h.available()) {
+      return "healthy";
+    }
+    StringBuilder b = new StringBuilder();
+    if (h.has(io.keelson.dataplane.balance.EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK)) {
+      b.append("/failed_active_hc");
+    }
+    if (h.has(io.keelson.dataplane.balance.EndpointHealth.EJECTED)) {
+      b.append("/failed_outlier_check");
+    }
+    return b.toString();
   }
 
   private static FullHttpResponse text(int status, String body) {

@@ -8,6 +8,11 @@ import java.util.List;
  *
  * @param connectTimeout Envoy connect_timeout (default 5 s)
  * @param endpoints      every endpoint of every locality, flattened
+ * @param circuitBreakers circuit_breakers thresholds (Envoy's defaults when the cluster sets none)
+ * @param outlierDetection outlier_detection, or null when the cluster has none
+ * @param idleTimeout     upstream connections idle this long are closed (common_http_protocol_options.idle_timeout,
+ *                        Envoy default 1 h; ZERO for never)
+ * @param maxConnectionDuration upstream connections are closed after this age once idle (ZERO for no limit)
  * @param healthCheck    the active health check (health_checks[0]), or null for none
  * @param lb             load-balancing options besides lb_policy
  */
@@ -16,18 +21,46 @@ public record ClusterConfig(
     LbPolicy lbPolicy,
     Duration connectTimeout,
     List<EndpointConfig> endpoints,
+    CircuitBreakerConfig circuitBreakers,
+    OutlierDetectionConfig outlierDetection,
+    Duration idleTimeout,
+    Duration maxConnectionDuration,
     HealthCheckConfig healthCheck,
     LbOptions lb) {
 
+  /** Envoy's default upstream idle timeout. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
+
   public ClusterConfig {
     endpoints = List.copyOf(endpoints);
+    if (circuitBreakers == null) {
+      circuitBreakers = CircuitBreakerConfig.DEFAULTS;
+    }
+    if (idleTimeout == null) {
+      idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    }
+    if (maxConnectionDuration == null) {
+      maxConnectionDuration = Duration.ZERO;
+    }
     if (lb == null) {
       lb = LbOptions.DEFAULTS;
     }
   }
 
   /** No health check, default balancing options. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout, Duration maxConnectionDuration) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null, LbOptions.DEFAULTS);
+  }
+
+  /** Default circuit breakers and connection lifetimes, no outlier detection. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      HealthCheckConfig healthCheck, LbOptions lb) {
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, healthCheck, lb);
+  }
+
+  /** Default circuit breakers, no outlier detection, no health check, default balancing options. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
-    this(name, lbPolicy, connectTimeout, endpoints, null, LbOptions.DEFAULTS);
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO);
   }
 }

@@ -16,6 +16,8 @@ import java.util.List;
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
  * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
+ * @param maxConnectionDuration downstream connections are closed politely after this long
+ *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -27,10 +29,14 @@ public record HttpConnectionManagerConfig(
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
+    Duration maxConnectionDuration,
     List<HttpFilterConfig> httpFilters) {
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    if (maxConnectionDuration == null) {
+      maxConnectionDuration = Duration.ZERO;
+    }
     httpFilters = List.copyOf(httpFilters);
   }
 
@@ -44,8 +50,25 @@ public record HttpConnectionManagerConfig(
       Duration requestTimeout,
       Duration idleTimeout,
       List<AccessLogConfig> accessLogs,
+      TracingConfig tracing,
+      Duration maxConnectionDuration) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing,
+        maxConnectionDuration, List.of());
+  }
+
+  /** Without a maximum connection duration or HTTP filters. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
       TracingConfig tracing) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, List.of());
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing,
+        Duration.ZERO, List.of());
   }
 
   /** Without access logs. */

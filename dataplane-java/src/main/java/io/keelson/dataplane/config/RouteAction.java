@@ -15,6 +15,8 @@ public sealed interface RouteAction {
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
    * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
+   * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
+   * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    */
   record Forward(
       List<WeightedCluster> clusters,
@@ -22,6 +24,8 @@ public sealed interface RouteAction {
       String prefixRewrite,
       String hostRewrite,
       Duration timeout,
+      RetryPolicy retryPolicy,
+      boolean highPriority,
       List<HashPolicy> hashPolicies) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
@@ -29,8 +33,14 @@ public sealed interface RouteAction {
     }
 
     /** Without hash policies. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of());
+    }
+
+    /** No retries, default priority, no hash policies. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, List.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
     }
   }
 

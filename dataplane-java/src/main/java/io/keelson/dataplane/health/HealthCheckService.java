@@ -40,6 +40,14 @@ public final class HealthCheckService implements AutoCloseable {
 
   /** The health of {@code cluster}'s endpoints, with its checker running; null when it has no health check. */
   public synchronized ClusterHealth forCluster(ClusterConfig cluster) {
+    return forCluster(cluster, null);
+  }
+
+  /**
+   * As above; when {@code resilience} tracks health (outlier detection), the checker flags the same
+   * {@link EndpointHealth} objects, so ejection and failed checks are seen together.
+   */
+  public synchronized ClusterHealth forCluster(ClusterConfig cluster, io.keelson.dataplane.resilience.ClusterResilience resilience) {
     HealthCheckConfig hc = cluster.healthCheck();
     Entry e = clusters.get(cluster.name());
     if (hc == null) {
@@ -49,7 +57,8 @@ public final class HealthCheckService implements AutoCloseable {
       }
       return null;
     }
-    if (e != null && e.config.equals(cluster)) {
+    boolean shared = resilience != null && resilience.tracksHealth();
+    if (e != null && e.config.equals(cluster) && (!shared || cluster.endpoints().isEmpty() || resilience.health(0) == e.health.endpoint(0))) {
       return e.health;
     }
     if (e == null) {
@@ -61,6 +70,14 @@ public final class HealthCheckService implements AutoCloseable {
     List<EndpointConfig> eps = cluster.endpoints();
     EndpointHealth[] health = new EndpointHealth[eps.size()];
     for (int i = 0; i < health.length; i++) {
+      if (shared) {
+        EndpointHealth h = resilience.health(i);
+        EndpointHealth old = e.byEndpoint.get(eps.get(i));
+        if (old != null && old != h) {
+          h.set(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK, old.has(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK));
+        }
+        e.byEndpoint.put(eps.get(i), h);
+      }
       health[i] = e.byEndpoint.computeIfAbsent(eps.get(i), k -> new EndpointHealth());
     }
     e.byEndpoint.keySet().retainAll(eps);

@@ -26,6 +26,10 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.tracing.SpanExport;
 import io.keelson.dataplane.stats.ResponseFlag;
+import io.keelson.dataplane.config.CircuitBreakerConfig;
+import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.resilience.OutlierDetector;
+import io.keelson.dataplane.resilience.RetryState;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -123,6 +127,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean upstreamReused;
   private boolean requestBodySent;
 
+  // ---- circuit breakers, retries, outlier detection (state machines in resilience/, driven from here)
+  private final RetryState retry = new RetryState(new java.util.SplittableRandom());
+  private final RequestReplay replay = new RequestReplay();
+  private final Runnable retryTask = this::publishRetry;
+  private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
+  private CircuitBreakers.Resources breaker;
+  private CircuitBreakerConfig.Thresholds thresholds;
+  private boolean requestAdmitted;
+  private boolean pendingAdmitted;
+  /** A retry is waiting for its backoff or its routing decision. */
+  private boolean retrying;
+  /** The current try's response is being retried: its body is read and dropped. */
+  private boolean discarding;
+  private boolean retryExhausted;
+  private java.util.concurrent.ScheduledFuture<?> perTryTimer;
+
   /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
   DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
     this.context = context;
@@ -191,6 +211,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       timers.close();
     }
     releasePendingBody();
+    replay.release();
     if (pendingHead != null) {
       pendingHead.release();
       pendingHead = null;
@@ -245,6 +266,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retried = false;
     upstreamReused = false;
     requestBodySent = false;
+    retrying = false;
+    discarding = false;
+    retryExhausted = false;
+    pendingTrailers = null;
     closeAfterResponse = !head.keepAlive() || context.draining();
     decided = false;
     snapshot = context.snapshot();
@@ -277,18 +302,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.listener = listener;
     event.callback = this;
     event.remoteIp = remoteIp;
+    if (retrying) {
+      event.retryCluster = cluster;
+      event.hostPredicate = retry;
+    }
   }
 
   /** The routing decision; on the balance thread for a ring, on the event loop inline. */
   @Override
   public void onRouted(RoutingEvent event) {
-    virtualHost = event.virtualHost;
-    route = event.route;
-    weightedCluster = event.weightedCluster;
-    cluster = event.cluster;
+    if (!retrying) { // a retry keeps its route and cluster
+      virtualHost = event.virtualHost;
+      route = event.route;
+      weightedCluster = event.weightedCluster;
+      cluster = event.cluster;
+      policy.copyVerdict(event.policy); // a retry is the same request: the filters ran for its first try
+    }
     balancer = event.balancer;
     endpoint = event.endpoint;
-    policy.copyVerdict(event.policy);
     if (channel.eventLoop().inEventLoop()) {
       decided = true;
     } else {
@@ -298,6 +329,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void onDecision() {
     if (state != State.ROUTING) {
+      return;
+    }
+    if (retrying) {
+      retrying = false;
+      if (endpoint < 0) {
+        cluster.stats().noHealthyUpstream.increment();
+        flag = ResponseFlag.UH;
+        sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
+      } else {
+        startTry();
+      }
       return;
     }
     if (policy.delayNanos() > 0 && !policyDelayDone) {
@@ -346,14 +388,23 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
+    thresholds = cluster.config().circuitBreakers().of(forward.highPriority());
+    breaker = cluster.resilience().breakers().of(forward.highPriority());
+    if (!breaker.tryAcquireRequest(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      overflow();
+      return;
+    }
+    requestAdmitted = true;
+    retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
+    if (retry.enabled() && requestHasBody) {
+      replay.start(retry.policy().perRequestBufferLimitBytes());
+    }
     if (requestComplete) {
       startTimeout(); // the request ended while it was being routed on the ring
     }
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
@@ -364,6 +415,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
+    }
+    startTry();
+  }
+
+  /** Starts one try of the request on {@link #endpoint}: a pooled connection, or a new one. */
+  private void startTry() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    retry.onHostTried(endpoint);
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    if (retry.policy() != null && !retry.policy().perTryTimeout().isZero()) {
+      perTryTimer = channel.eventLoop().schedule(perTryTimeoutTask, retry.policy().perTryTimeout().toNanos(),
+          java.util.concurrent.TimeUnit.NANOSECONDS);
     }
     UpstreamPool pool = context.pool();
     UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint));
@@ -377,9 +443,37 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void connectNew(UpstreamPool pool, UpstreamPool.Endpoint ep) {
+    if (breaker == null) {
+      breaker = cluster.resilience().breakers().of(false);
+      thresholds = cluster.config().circuitBreakers().defaultPriority();
+    }
+    if (!breaker.tryAcquirePending(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      endUpstreamRequest();
+      overflow();
+      return;
+    }
+    if (!breaker.tryAcquireConnection(thresholds)) {
+      breaker.releasePending();
+      cluster.stats().cxOverflow.increment();
+      endUpstreamRequest();
+      overflow();
+      return;
+    }
+    pendingAdmitted = true;
     state = State.CONNECTING;
     connecting = new UpstreamHandler(pool, ep, cluster);
-    pool.connect(channel.eventLoop(), ep, cluster, connecting).addListener(connectListener);
+    ChannelFuture f = pool.connect(channel.eventLoop(), ep, cluster, connecting);
+    CircuitBreakers.Resources held = breaker;
+    f.channel().closeFuture().addListener(c -> held.releaseConnection());
+    f.addListener(connectListener);
+  }
+
+  /** A circuit breaker is open: Envoy's immediate 503 with flag UO. */
+  private void overflow() {
+    cancelTimeout();
+    flag = ResponseFlag.UO;
+    sendLocalReply(503, LocalReply.OVERFLOW, null);
   }
 
   private void onConnected(ChannelFuture future) {
@@ -389,6 +483,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     connecting = null;
+    releasePendingAdmission();
     if (future.isSuccess()) {
       attachAndSend(h);
       return;
@@ -397,8 +492,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       cluster.stats().cxConnectTimeout.increment();
     }
     cluster.stats().cxConnectFail.increment();
+    reportLocalFailure();
     endUpstreamRequest();
-    flag = ResponseFlag.UF;
+    if (retry.enabled() && retry.retriableConnectFailure() && maybeRetry()) {
+      return;
+    }
+    cancelTimeout();
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UF;
     sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
   }
 
@@ -410,6 +510,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
     up.write(head, up.voidPromise());
+    for (int i = 0, n = replay.chunkCount(); i < n; i++) {
+      writeBodyOnce(replay.chunk(i)); // a retry: what the earlier try sent, again
+    }
     ByteBuf chunk;
     while ((chunk = pendingBody.pollFirst()) != null) {
       writeBody(chunk);
@@ -417,7 +520,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingBodyBytes = 0;
     if (requestComplete) {
       writeRequestEnd(pendingTrailers);
-      pendingTrailers = null;
     }
     up.flush();
     if (readPaused && up.isWritable()) {
@@ -455,6 +557,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         writeRequestEnd(trailers);
         flushUpstreamSoon();
         startTimeout();
+        if (retry.enabled()) {
+          savePendingTrailers(trailers); // kept for a retry
+        }
       }
       case CONNECTING -> {
         startTimeout();
@@ -497,6 +602,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void writeBody(ByteBuf content) {
+    replay.record(content);
+    writeBodyOnce(content);
+  }
+
+  private void writeBodyOnce(ByteBuf content) {
     requestBodySent = true;
     Channel up = upstream.channel();
     if (request.chunked()) {
@@ -542,6 +652,27 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
+    cancelPerTryTimer();
+    OutlierDetector detector = cluster.resilience().detector();
+    if (detector != null) {
+      detector.onResponse(endpoint, status);
+    }
+    if (retry.enabled()) {
+      boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? response.headers().get("grpc-status") : null);
+      if (retriable && canRetry()) {
+        RetryState.Decision d = retry.tryRetry();
+        if (d == RetryState.Decision.RETRY) {
+          discarding = true; // read this response to its end (keeping the connection), then retry
+          cluster.stats().recordResponse(status);
+          return;
+        }
+        retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+      }
+      retry.onFinalResponse(retriable);
+      if (retryExhausted) {
+        flag = ResponseFlag.URX;
+      }
+    }
     responseStatus = status;
     AccessLogger log = accessLogger();
     if (log != null && log.responseHeaders().length > 0) {
@@ -598,6 +729,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseBody(ByteBuf content) {
+    if (discarding) {
+      content.release();
+      return;
+    }
     responseBytes += content.readableBytes();
     ByteBuf head = pendingHead;
     if (head != null) {
@@ -619,6 +754,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseComplete(Http1Headers trailers) {
+    if (discarding) {
+      discarding = false;
+      UpstreamHandler up = upstream;
+      upstream = null;
+      endUpstreamRequest();
+      up.detach(requestComplete && up.reusable());
+      scheduleRetry();
+      return;
+    }
     writePendingHead();
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
@@ -641,6 +785,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void flushDownstream() {
+    if (discarding) {
+      return;
+    }
     writePendingHead();
     channel.flush();
   }
@@ -654,6 +801,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onUpstreamReset() {
     upstream = null;
     if (state != State.FORWARDING) {
+      return;
+    }
+    if (discarding) {
+      discarding = false; // the retried response was cut short: retry all the same
+      endUpstreamRequest();
+      scheduleRetry();
       return;
     }
     if (responseStarted) {
@@ -670,9 +823,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().rqResetBeforeResponse.increment();
+    reportLocalFailure();
     endUpstreamRequest();
+    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
+      return;
+    }
     cancelTimeout();
-    flag = ResponseFlag.UC;
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UC;
     sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
@@ -709,9 +866,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onRouteTimeout() {
-    if (state != State.FORWARDING && state != State.CONNECTING) {
+    if (state != State.FORWARDING && state != State.CONNECTING && !(state == State.ROUTING && retrying)) {
       return;
     }
+    retrying = false;
+    discarding = false;
     cluster.stats().rqTimeout.increment();
     if (upstream != null) {
       UpstreamHandler up = upstream;
@@ -755,6 +914,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void finishExchange() {
     cancelTimeout();
+    pendingTrailers = null;
     request = null;
     route = null;
     cluster = null;
@@ -772,6 +932,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** Records the exchange once, when its response has ended or the connection was cut. */
   private void recordExchange() {
+    endResilience();
     if (recorded || request == null) {
       return;
     }
@@ -861,10 +1022,120 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void endUpstreamRequest() {
+    cancelPerTryTimer();
+    releasePendingAdmission();
     if (endpointAccounted) {
       endpointAccounted = false;
       balancer.onRequestEnd(endpoint);
       cluster.stats().rqActive.decrement();
+    }
+  }
+
+  // ======================================================================== retries and breakers
+
+  /** True when nothing of the response went downstream and the body sent so far can be sent again. */
+  private boolean canRetry() {
+    return !responseStarted && replay.replayable() && state != State.CLOSED;
+  }
+
+  /** After a retriable failure with no response: retries when allowed; false when the caller answers. */
+  private boolean maybeRetry() {
+    if (!canRetry()) {
+      return false;
+    }
+    RetryState.Decision d = retry.tryRetry();
+    if (d == RetryState.Decision.RETRY) {
+      scheduleRetry();
+      return true;
+    }
+    retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+    return false;
+  }
+
+  /** Waits the backoff, then routes the retry (same cluster, a new host pick). */
+  private void scheduleRetry() {
+    state = State.ROUTING;
+    retrying = true;
+    long delay = retry.backoffNanos();
+    if (delay <= 0) {
+      publishRetry();
+    } else {
+      channel.eventLoop().schedule(retryTask, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void publishRetry() {
+    if (state != State.ROUTING || !retrying) {
+      return; // the exchange ended during the backoff
+    }
+    decided = false;
+    if (!context.pipelines.current().tryPublish(this, this)) {
+      retrying = false;
+      cancelTimeout();
+      flag = ResponseFlag.LR;
+      sendLocalReply(503, LocalReply.OVERLOADED, null);
+      return;
+    }
+    if (decided && channel.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    perTryTimer = null;
+    if ((state != State.FORWARDING && state != State.CONNECTING) || responseStarted || discarding) {
+      return;
+    }
+    cluster.stats().rqPerTryTimeout.increment();
+    if (upstream != null) {
+      UpstreamHandler up = upstream;
+      upstream = null;
+      up.detach(false);
+    }
+    connecting = null; // its connect completes into onConnected, which closes it
+    reportLocalFailure();
+    endUpstreamRequest();
+    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    cancelTimeout();
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UT;
+    sendLocalReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
+  }
+
+  private void cancelPerTryTimer() {
+    if (perTryTimer != null) {
+      perTryTimer.cancel(false);
+      perTryTimer = null;
+    }
+  }
+
+  /** Outlier detection: the current try failed without a response. */
+  private void reportLocalFailure() {
+    OutlierDetector detector = cluster.resilience().detector();
+    if (detector != null && endpointAccounted) {
+      detector.onLocalFailure(endpoint);
+    }
+  }
+
+  private void releasePendingAdmission() {
+    if (pendingAdmitted) {
+      pendingAdmitted = false;
+      breaker.releasePending();
+    }
+  }
+
+  /** The exchange is over: gives back its breaker slots and replay buffers. Idempotent. */
+  private void endResilience() {
+    retrying = false;
+    discarding = false;
+    retry.end();
+    replay.release();
+    releasePendingAdmission();
+    if (requestAdmitted) {
+      requestAdmitted = false;
+      breaker.releaseRequest();
     }
   }
 

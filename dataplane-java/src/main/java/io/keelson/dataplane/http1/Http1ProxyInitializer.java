@@ -22,6 +22,12 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
     ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
+    long maxAge = listener.http().maxConnectionDuration().toNanos();
+    if (maxAge > 0) {
+      // Polite close at the age limit: now if idle, else after the current response (with Connection: close).
+      var closing = ch.eventLoop().schedule(() -> drain(ch), maxAge, java.util.concurrent.TimeUnit.NANOSECONDS);
+      ch.closeFuture().addListener(f -> closing.cancel(false));
+    }
   }
 
   /** Asks a downstream connection to close once idle; call on its event loop. */

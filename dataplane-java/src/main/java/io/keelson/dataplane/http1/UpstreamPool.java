@@ -22,6 +22,9 @@ final class UpstreamPool {
 
   private final Transport transport;
   private final Map<EndpointConfig, Endpoint> endpoints = new HashMap<>();
+  private final Runnable sweepTask = this::sweep;
+  private io.netty.util.concurrent.ScheduledFuture<?> sweep;
+  private long sweepAt = Long.MAX_VALUE;
 
   UpstreamPool(Transport transport) {
     this.transport = transport;
@@ -75,11 +78,51 @@ final class UpstreamPool {
   /** Returns a connection whose exchange finished cleanly; closes it when the pool is full. */
   void release(UpstreamHandler handler) {
     Endpoint endpoint = handler.endpoint();
-    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive()) {
+    long now = System.nanoTime();
+    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive() || handler.expired(now)) {
       handler.channel().close();
       return;
     }
+    handler.idleSinceNanos = now;
     endpoint.idle.addLast(handler);
+    long deadline = handler.idleDeadline();
+    if (deadline != Long.MAX_VALUE && deadline < sweepAt) {
+      scheduleSweep(handler.channel().eventLoop(), deadline, now);
+    }
+  }
+
+  private void scheduleSweep(EventLoop loop, long at, long now) {
+    if (sweep != null) {
+      sweep.cancel(false);
+    }
+    sweepAt = at;
+    sweep = loop.schedule(sweepTask, Math.max(0, at - now), java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /** Closes idle connections past the cluster's idle_timeout or max_connection_duration. */
+  private void sweep() {
+    sweep = null;
+    sweepAt = Long.MAX_VALUE;
+    long now = System.nanoTime();
+    long next = Long.MAX_VALUE;
+    EventLoop loop = null;
+    for (Endpoint e : endpoints.values()) {
+      var it = e.idle.iterator();
+      while (it.hasNext()) {
+        UpstreamHandler h = it.next();
+        long deadline = h.idleDeadline();
+        if (now - deadline >= 0 || h.expired(now)) {
+          it.remove();
+          h.channel().close();
+        } else {
+          next = Math.min(next, deadline);
+          loop = h.channel().eventLoop();
+        }
+      }
+    }
+    if (loop != null && next != Long.MAX_VALUE) {
+      scheduleSweep(loop, next, now);
+    }
   }
 
   /** Called when an idle connection closes. */

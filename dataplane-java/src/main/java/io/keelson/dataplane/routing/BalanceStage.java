@@ -30,13 +30,20 @@ public final class BalanceStage implements Stage<RoutingEvent> {
           lb = new io.keelson.dataplane.balance.SlowStartBalancer(
               lb, event.cluster.endpointAddedAt(), event.cluster.config().lb().slowStart(), System::nanoTime, seeds.split());
         }
-        if (event.cluster.health() != null) {
-          lb = event.cluster.health().balancer(lb);
-        }
+        // Active health checking shares the outlier detector's EndpointHealth objects when both are on,
+        // so one health-aware wrapper (with the panic threshold) sees both flags.
+        lb = event.cluster.health() != null ? event.cluster.health().balancer(lb) : event.cluster.resilience().balancer(lb);
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
-      event.endpoint = pick(lb, event);
+      int picked = pick(lb, event);
+      var predicate = event.hostPredicate;
+      if (predicate != null) {
+        for (int i = predicate.hostSelectionAttempts(); i > 0 && picked >= 0 && predicate.rejects(picked); i--) {
+          picked = lb.pick();
+        }
+      }
+      event.endpoint = picked;
     }
     RoutingCallback callback = event.callback;
     callback.onRouted(event);

@@ -13,7 +13,7 @@ public final class PolicyStage implements Stage<RoutingEvent> {
   public void onEvent(RoutingEvent event) {
     FilterContext policy = event.policy;
     policy.clear();
-    if (event.listener.filters().isEmpty()) {
+    if (event.retryCluster != null || event.listener.filters().isEmpty()) { // a retry: the filters ran for its first try
       return;
     }
     policy.head = event.head;

@@ -21,6 +21,10 @@ public final class RoutingEvent {
   public RoutingCallback callback;
   /** The downstream peer's IP (for hash_policy connection_properties.source_ip), or null. */
   public String remoteIp;
+  /** A retry: the cluster already chosen (no route matching), or null for a first try. */
+  public ServingCluster retryCluster;
+  /** Hosts a retry should avoid, or null. */
+  public io.keelson.dataplane.balance.HostPredicate hostPredicate;
 
   // ---- outputs, written by the stages
   /** Null when no virtual host matched the authority. */
@@ -54,5 +58,7 @@ public final class RoutingEvent {
     listener = null;
     callback = null;
     remoteIp = null;
+    retryCluster = null;
+    hostPredicate = null;
   }
 }

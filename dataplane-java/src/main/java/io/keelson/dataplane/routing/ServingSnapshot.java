@@ -44,8 +44,10 @@ public final class ServingSnapshot {
     long now = System.nanoTime();
     for (ClusterConfig c : config.clusters().values()) {
       ServingCluster before = previous == null ? null : previous.cluster(c.name());
-      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name()), health == null ? null : health.forCluster(c),
-          addedAt(c, before, now)));
+      var clusterStats = stats.cluster(c.name());
+      var resilience = stats.resilience().forCluster(c, clusterStats);
+      clusters.put(c.name(), new ServingCluster(c, clusterStats, resilience,
+          health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now)));
     }
     if (health != null) {
       health.retain(clusters.keySet());

@@ -25,6 +25,10 @@ public enum ResponseFlag {
   LR("LR"),
   /** Direct response from the route. */
   DR("DR"),
+  /** Upstream overflow: a circuit breaker was open. */
+  UO("UO"),
+  /** Upstream retry limit exceeded. */
+  URX("URX"),
   /** The fault filter aborted the request. */
   FI("FI"),
   /** The fault filter delayed the request. */

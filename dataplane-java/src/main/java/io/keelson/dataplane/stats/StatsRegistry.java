@@ -21,6 +21,13 @@ public final class StatsRegistry {
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile Supplier<XdsStats> xds;
+  private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
+      new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
+
+  /** Circuit breakers, endpoint health and outlier detectors of every cluster, kept across snapshots. */
+  public io.keelson.dataplane.resilience.ResilienceRegistry resilience() {
+    return resilience;
+  }
 
   public HttpStats http(String statPrefix) {
     return http.computeIfAbsent(statPrefix, p -> new HttpStats(p, unknownDestination));
@@ -89,9 +96,11 @@ public final class StatsRegistry {
       for (int c = 1; c <= 5; c++) {
         out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
       }
+      ResilienceStats.put(out, p, s);
     });
     counters.forEach((k, v) -> out.put(k, v.sum()));
     gauges.forEach((k, v) -> out.put(k, v.get()));
+    ResilienceStats.putGauges(out, resilience);
     Supplier<XdsStats> x = xds;
     if (x != null) {
       XdsStats xs = x.get();
@@ -147,6 +156,7 @@ public final class StatsRegistry {
         w.sample("envoy_cluster_upstream_rq_xx", s.responses(c), "envoy_response_code_class", Integer.toString(c), "envoy_cluster_name", s.name);
       }
     });
+    ResilienceStats.writePrometheus(w, clusters.values(), resilience);
     List<IstioDestination> destinations = new ArrayList<>();
     destinations.add(unknownDestination);
     clusters.values().forEach(c -> destinations.add(c.istio));

@@ -22,7 +22,10 @@ final class Scenarios {
         new WrkLoad(List.of("Connection: close"), script), httpPeers),
       new HttpScenario("http1-keepalive-observed",
         "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
-        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))));
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
+      new HttpScenario("http1-keepalive-resilient",
+        "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))));
   }
 
   /** Scenarios whose own harness takes turns between its subjects (the packet path). */

@@ -173,6 +173,7 @@ final class SnapshotTranslator {
     }
     int maxHeaderCount = HttpLimits.DEFAULT.maxHeaderCount();
     Duration idle = DEFAULT_HTTP_IDLE_TIMEOUT;
+    Duration maxConnectionDuration = Duration.ZERO;
     if (hcm.hasCommonHttpProtocolOptions()) {
       var common = hcm.getCommonHttpProtocolOptions();
       if (common.hasMaxHeadersCount()) {
@@ -184,6 +185,9 @@ final class SnapshotTranslator {
       }
       if (common.hasIdleTimeout()) {
         idle = RouteTranslator.duration(common.getIdleTimeout());
+      }
+      if (common.hasMaxConnectionDuration()) {
+        maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
       }
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
@@ -201,6 +205,7 @@ final class SnapshotTranslator {
         idle,
         accessLogs,
         TracingTranslator.translate(hcm, path + ".tracing", problems),
+        maxConnectionDuration,
         filters);
   }
 

@@ -188,7 +188,7 @@ final class SupportedFields {
         .ignore("start_child_span", SAFE)
         .ignore("suppress_envoy_headers", SAFE)
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
-    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count");
+    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());
     rules(RouteConfiguration.getDescriptor(),
             "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
@@ -197,13 +197,14 @@ final class SupportedFields {
         .ignore("metadata", SAFE);
     rules(VirtualHost.getDescriptor(),
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove")
+            "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
         .supportAlso("typed_per_filter_config")
         .ignore("metadata", SAFE);
     rules(Route.getDescriptor(),
             "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
-            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove", "typed_per_filter_config")
+            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
+            "per_request_buffer_limit_bytes", "typed_per_filter_config")
         .ignore("metadata", SAFE)
         .ignore("decorator", "ignored: tracing is not implemented yet")
         .ignore("tracing", "ignored: tracing is not implemented yet")
@@ -216,10 +217,21 @@ final class SupportedFields {
     rules(StringMatcher.getDescriptor(), "exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case");
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
-    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout")
+    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
+            "retry_policy", "priority")
         .supportAlso("hash_policy")
-        .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
-        .reject("retry_policy", "retries are not supported yet");
+        .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.getDescriptor(),
+            "retry_on", "num_retries", "per_try_timeout", "retry_back_off", "retriable_status_codes",
+            "retry_host_predicate", "host_selection_retry_max_attempts")
+        .reject("retry_priority", "retry priorities are not supported; retries use the route's priority")
+        .reject("rate_limited_retry_back_off", "rate-limited backoff is not supported; use retry_back_off")
+        .reject("retriable_headers", "retriable_headers are not supported; use retry_on and retriable_status_codes")
+        .reject("retriable_request_headers", "retriable_request_headers are not supported")
+        .reject("per_try_idle_timeout", "per_try_idle_timeout is not supported; use per_try_timeout");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryBackOff.getDescriptor(), "base_interval", "max_interval");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor());
     rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
     rules(WeightedCluster.ClusterWeight.getDescriptor(),
         "name", "weight", "request_headers_to_add", "request_headers_to_remove",
@@ -243,7 +255,8 @@ final class SupportedFields {
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
-            "health_checks", "common_lb_config", "round_robin_lb_config", "least_request_lb_config")
+            "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config", "round_robin_lb_config",
+            "least_request_lb_config")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -254,6 +267,20 @@ final class SupportedFields {
         .supportAlso("ring_hash_lb_config")
         .reject("transport_socket", "TLS to upstreams is not supported yet")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
+        .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.getDescriptor(),
+            "priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "retry_budget")
+        .ignore("track_remaining", "ignored: remaining_* gauges are always published")
+        .reject("max_connection_pools", "max_connection_pools is not supported");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget.getDescriptor(),
+        "budget_percent", "min_retry_concurrency");
+    rules(io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.getDescriptor(),
+        "consecutive_5xx", "consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_time",
+        "max_ejection_percent", "enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure",
+        "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
+        "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage",
+        "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
             "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
             "http_health_check", "tcp_health_check", "grpc_health_check")
@@ -308,8 +335,8 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.core.v3.Locality.getDescriptor(), "region", "zone", "sub_zone");
     rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
     rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
-    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config")
-        .ignore("common_http_protocol_options", "ignored: upstream connection options are not configurable yet");
+    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config",
+        "common_http_protocol_options");
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout")
