@@ -13,6 +13,7 @@ import java.util.List;
  * @param idleTimeout     upstream connections idle this long are closed (common_http_protocol_options.idle_timeout,
  *                        Envoy default 1 h; ZERO for never)
  * @param maxConnectionDuration upstream connections are closed after this age once idle (ZERO for no limit)
+ * @param http2          HTTP/2 upstream options (explicit_http_config.http2_protocol_options), or null for HTTP/1.1
  * @param healthCheck    the active health check (health_checks[0]), or null for none
  * @param lb             load-balancing options besides lb_policy
  */
@@ -25,6 +26,7 @@ public record ClusterConfig(
     OutlierDetectionConfig outlierDetection,
     Duration idleTimeout,
     Duration maxConnectionDuration,
+    Http2Options http2,
     HealthCheckConfig healthCheck,
     LbOptions lb) {
 
@@ -49,18 +51,33 @@ public record ClusterConfig(
 
   /** No health check, default balancing options. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout, Duration maxConnectionDuration) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null, LbOptions.DEFAULTS);
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
+        null, LbOptions.DEFAULTS);
   }
 
-  /** Default circuit breakers and connection lifetimes, no outlier detection. */
+  /** An HTTP/1.1 cluster with default circuit breakers and connection lifetimes, no outlier detection. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       HealthCheckConfig healthCheck, LbOptions lb) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, healthCheck, lb);
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null,
+        healthCheck, lb);
   }
 
-  /** Default circuit breakers, no outlier detection, no health check, default balancing options. */
+  /** Default circuit breakers, no outlier detection. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO);
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null);
+  }
+
+  /** An HTTP/1.1 cluster. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null);
+  }
+
+  /** True when requests go upstream over HTTP/2 (h2c). */
+  public boolean http2Upstream() {
+    return http2 != null;
   }
 }

@@ -14,10 +14,12 @@ import java.util.List;
  * @param requestTimeout    whole-request timeout from the first byte (0 = none)
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
- * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
  * @param maxConnectionDuration downstream connections are closed politely after this long
  *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
+ * @param http2             downstream HTTP/2 settings (http2_protocol_options)
+ * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
+ * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -30,12 +32,23 @@ public record HttpConnectionManagerConfig(
     List<AccessLogConfig> accessLogs,
     TracingConfig tracing,
     Duration maxConnectionDuration,
+    Http2Options http2,
+    Duration streamIdleTimeout,
     List<HttpFilterConfig> httpFilters) {
+
+  /** Envoy's stream_idle_timeout default. */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
     if (maxConnectionDuration == null) {
       maxConnectionDuration = Duration.ZERO;
+    }
+    if (http2 == null) {
+      http2 = Http2Options.DEFAULT;
+    }
+    if (streamIdleTimeout == null) {
+      streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
     }
     httpFilters = List.copyOf(httpFilters);
   }
@@ -51,12 +64,30 @@ public record HttpConnectionManagerConfig(
       Duration idleTimeout,
       List<AccessLogConfig> accessLogs,
       TracingConfig tracing,
-      Duration maxConnectionDuration) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing,
-        maxConnectionDuration, List.of());
+      Duration maxConnectionDuration,
+      Http2Options http2,
+      Duration streamIdleTimeout) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of());
   }
 
-  /** Without a maximum connection duration or HTTP filters. */
+  /** With the default HTTP/2 options and stream idle timeout. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing,
+      Duration maxConnectionDuration) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT);
+  }
+
+  /** Without a maximum connection duration. */
   public HttpConnectionManagerConfig(
       String statPrefix,
       RouteConfig routeConfig,
@@ -67,8 +98,7 @@ public record HttpConnectionManagerConfig(
       Duration idleTimeout,
       List<AccessLogConfig> accessLogs,
       TracingConfig tracing) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing,
-        Duration.ZERO, List.of());
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, Duration.ZERO);
   }
 
   /** Without access logs. */

@@ -66,7 +66,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecision;
   private final long idleTimeoutNanos;
-  private final ChannelFutureListener connectListener = this::onConnected;
   private Channel channel;
   private String remoteIp;
   private boolean inRead;
@@ -463,10 +462,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingAdmitted = true;
     state = State.CONNECTING;
     connecting = new UpstreamHandler(pool, ep, cluster);
-    ChannelFuture f = pool.connect(channel.eventLoop(), ep, cluster, connecting);
+    UpstreamHandler h = connecting;
+    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h);
     CircuitBreakers.Resources held = breaker;
-    f.channel().closeFuture().addListener(c -> held.releaseConnection());
-    f.addListener(connectListener);
+    f.addListener(r -> {
+      // An HTTP/1.1 connection (or an HTTP/2 stream) holds its breaker slot until it closes.
+      if (h.channel() != null) {
+        h.channel().closeFuture().addListener(c -> held.releaseConnection());
+      } else {
+        held.releaseConnection();
+      }
+      if (connecting != h || state != State.CONNECTING) {
+        if (h.channel() != null) {
+          h.channel().close(); // the exchange ended (timeout, client gone) while connecting
+        }
+        return;
+      }
+      onConnected(r);
+    });
   }
 
   /** A circuit breaker is open: Envoy's immediate 503 with flag UO. */
@@ -476,12 +489,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     sendLocalReply(503, LocalReply.OVERFLOW, null);
   }
 
-  private void onConnected(ChannelFuture future) {
+  /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */
+  private void onConnected(io.netty.util.concurrent.Future<?> future) {
     UpstreamHandler h = connecting;
-    if (state != State.CONNECTING || h == null || h.channel() != future.channel()) {
-      future.channel().close(); // the exchange ended (timeout, client gone) while connecting
-      return;
-    }
     connecting = null;
     releasePendingAdmission();
     if (future.isSuccess()) {

@@ -21,6 +21,8 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
+    // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
+    ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
     ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
     long maxAge = listener.http().maxConnectionDuration().toNanos();
     if (maxAge > 0) {
@@ -32,6 +34,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
 
   /** Asks a downstream connection to close once idle; call on its event loop. */
   public static void drain(Channel ch) {
+    if (io.keelson.dataplane.http2.Http2ServerSupport.drain(ch)) {
+      return;
+    }
     DownstreamHandler h = ch.pipeline().get(DownstreamHandler.class);
     if (h != null) {
       h.drain();

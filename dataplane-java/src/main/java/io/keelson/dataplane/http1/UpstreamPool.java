@@ -4,7 +4,6 @@ import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.net.InetSocketAddress;
@@ -22,6 +21,8 @@ final class UpstreamPool {
 
   private final Transport transport;
   private final Map<EndpointConfig, Endpoint> endpoints = new HashMap<>();
+  /** Streams to HTTP/2 clusters, created on first use. */
+  private io.keelson.dataplane.http2.Http1OverHttp2 http2;
   private final Runnable sweepTask = this::sweep;
   private io.netty.util.concurrent.ScheduledFuture<?> sweep;
   private long sweepAt = Long.MAX_VALUE;
@@ -62,8 +63,18 @@ final class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection on {@code loop}; the handler reports the outcome to its owner. */
-  ChannelFuture connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+  /**
+   * Opens a new connection on {@code loop}; the handler reports the outcome to its owner. For an
+   * HTTP/2 cluster it opens a stream on a multiplexed connection instead, translated to HTTP/1.1 bytes
+   * for the handler (see {@link io.keelson.dataplane.http2.Http1OverHttp2}).
+   */
+  io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+    if (cluster.config().http2Upstream()) {
+      if (http2 == null) {
+        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport);
+      }
+      return http2.open(loop, endpoint.config, cluster, handler);
+    }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     return new Bootstrap()

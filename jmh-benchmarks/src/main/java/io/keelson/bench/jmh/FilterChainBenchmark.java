@@ -46,7 +46,7 @@ public class FilterChainBenchmark extends BenchmarkBase {
           new LocalRateLimitConfig("bench", 429, 4_000_000_000L, 4_000_000_000L, Duration.ofMillis(50), Percent.ALL, Percent.ALL, "", false)));
     }
     var hcm = new HttpConnectionManagerConfig("bench", new RouteConfig("r", List.of(), HeaderMutations.NONE, HeaderMutations.NONE),
-        HttpLimits.DEFAULT, false, false, Duration.ZERO, Duration.ZERO, List.of(), null, Duration.ZERO, configs);
+        HttpLimits.DEFAULT, false, false, Duration.ZERO, Duration.ZERO, List.of(), null, Duration.ZERO, null, null, configs);
     filters = FilterChain.compile(hcm, FilterResources.of(new StatsRegistry(), "bench"));
   }
 

@@ -13,7 +13,7 @@ class BenchOptionsTest {
     BenchOptions o = BenchOptions.parse();
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
-        "http1-keepalive-resilient", "packet");
+        "http1-keepalive-resilient", "h2c-multiplexed", "h2c-keepalive", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -36,7 +36,7 @@ class BenchOptionsTest {
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.connections()).isEqualTo(8);
     assertThat(o.scenarios()).as("the packet path is too long for --quick").containsExactly("http1-keepalive",
-        "http1-close", "http1-keepalive-resilient");
+        "http1-close", "http1-keepalive-resilient", "h2c-multiplexed");
     assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
   }
 

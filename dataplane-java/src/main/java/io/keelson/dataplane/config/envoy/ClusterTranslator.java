@@ -114,6 +114,12 @@ final class ClusterTranslator {
             yield null;
           }
         };
+    io.keelson.dataplane.config.Http2Options http2 = null;
+    if (c.hasHttp2ProtocolOptions()) { // the legacy cluster field
+      http2 = Http2OptionsTranslator.translate(c.getHttp2ProtocolOptions(), io.keelson.dataplane.config.Http2Options.DEFAULT,
+          path + ".http2_protocol_options", problems);
+      ok &= http2 != null;
+    }
     Duration idleTimeout = ClusterConfig.DEFAULT_IDLE_TIMEOUT;
     Duration maxConnectionDuration = Duration.ZERO;
     for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
@@ -138,6 +144,13 @@ final class ClusterTranslator {
         }
       } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
         problems.error(at, "cannot be read: " + ex.getMessage());
+        ok = false;
+      }
+      boolean hadErrors = problems.hasErrors();
+      var h2 = Http2OptionsTranslator.upstream(e.getValue(), at, problems);
+      if (h2 != null) {
+        http2 = h2;
+      } else if (!hadErrors && problems.hasErrors()) {
         ok = false;
       }
     }
@@ -199,7 +212,7 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        healthCheck, lbOptions);
+        http2, healthCheck, lbOptions);
   }
 
   /** {@code region/zone/sub_zone}, or "" when the locality is not given. */

@@ -58,6 +58,9 @@ final class MatchTranslator {
         headers.add(h);
       }
     }
+    if (m.hasGrpc()) {
+      headers.add(HeaderMatch.grpc()); // counted apart from m.getHeadersCount() below
+    }
     List<QueryMatch> queries = new ArrayList<>();
     for (int i = 0; i < m.getQueryParametersCount(); i++) {
       QueryMatch q = query(m.getQueryParameters(i), path + ".query_parameters[" + i + "]");
@@ -65,7 +68,7 @@ final class MatchTranslator {
         queries.add(q);
       }
     }
-    if (pathMatch == null || headers.size() != m.getHeadersCount() || queries.size() != m.getQueryParametersCount()) {
+    if (pathMatch == null || headers.size() != m.getHeadersCount() + (m.hasGrpc() ? 1 : 0) || queries.size() != m.getQueryParametersCount()) {
       return null;
     }
     return new RequestMatcher(pathMatch, headers, queries);

@@ -192,6 +192,14 @@ final class SnapshotTranslator {
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
         AccessLogTranslator.translate(hcm.getAccessLogList(), path + ".access_log", problems);
+    io.keelson.dataplane.config.Http2Options http2 = io.keelson.dataplane.config.Http2Options.DEFAULT;
+    if (hcm.hasHttp2ProtocolOptions()) {
+      http2 = Http2OptionsTranslator.translate(hcm.getHttp2ProtocolOptions(), http2, path + ".http2_protocol_options", problems);
+      ok &= http2 != null;
+    }
+    Duration streamIdle = hcm.hasStreamIdleTimeout()
+        ? RouteTranslator.duration(hcm.getStreamIdleTimeout())
+        : HttpConnectionManagerConfig.DEFAULT_STREAM_IDLE_TIMEOUT;
     if (!ok) {
       return null;
     }
@@ -206,6 +214,8 @@ final class SnapshotTranslator {
         accessLogs,
         TracingTranslator.translate(hcm, path + ".tracing", problems),
         maxConnectionDuration,
+        http2,
+        streamIdle,
         filters);
   }
 

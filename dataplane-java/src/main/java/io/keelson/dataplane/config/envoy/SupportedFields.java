@@ -120,7 +120,7 @@ final class SupportedFields {
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
-            "access_log", "tracing")
+            "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
@@ -190,6 +190,13 @@ final class SupportedFields {
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
     rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());
+    rules(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDescriptor(),
+            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size")
+        .ignore("hpack_table_size", SAFE)
+        .ignore("connection_keepalive", "ignored: HTTP/2 PING keepalive is not sent yet")
+        .ignore("override_stream_error_on_invalid_http_message", SAFE)
+        .ignore("max_outbound_frames", "ignored: Netty bounds queued control frames itself (10000)")
+        .ignore("max_outbound_control_frames", "ignored: Netty bounds queued control frames itself (10000)");
     rules(RouteConfiguration.getDescriptor(),
             "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove")
@@ -210,7 +217,7 @@ final class SupportedFields {
         .ignore("tracing", "ignored: tracing is not implemented yet")
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
-        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters");
+        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters", "grpc");
     rules(HeaderMatcher.getDescriptor(),
         "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
         "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
@@ -255,8 +262,8 @@ final class SupportedFields {
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
-            "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config", "round_robin_lb_config",
-            "least_request_lb_config")
+            "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
+            "round_robin_lb_config", "least_request_lb_config")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -338,7 +345,7 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config",
         "common_http_protocol_options");
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
-        "http_protocol_options");
+        "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout")
         .ignore("access_log", "ignored: access logs are not written yet")
         .ignore("access_log_options", "ignored: access logs are not written yet");
