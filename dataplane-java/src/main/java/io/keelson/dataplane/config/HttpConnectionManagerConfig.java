@@ -21,6 +21,7 @@ import java.util.List;
  * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
+ * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param forwardClientCert forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert);
  *                          Envoy's default SANITIZE when absent
  */
@@ -38,6 +39,7 @@ public record HttpConnectionManagerConfig(
     Http2Options http2,
     Duration streamIdleTimeout,
     java.util.Map<String, Boolean> upgrades,
+    List<HttpFilterConfig> httpFilters,
     io.keelson.dataplane.tls.ForwardClientCert forwardClientCert) {
 
   /** Envoy's stream_idle_timeout default. */
@@ -58,6 +60,16 @@ public record HttpConnectionManagerConfig(
       streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
     }
     upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
+    httpFilters = httpFilters == null ? List.of() : List.copyOf(httpFilters);
+  }
+
+  /** Without upgrade_configs or forward_client_cert_details (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, java.util.Map.of(), httpFilters, null);
   }
 
   /** With Envoy's default x-forwarded-client-cert handling (SANITIZE). */
@@ -66,7 +78,7 @@ public record HttpConnectionManagerConfig(
       List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
       Http2Options http2, Duration streamIdleTimeout, java.util.Map<String, Boolean> upgrades) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, upgrades, null);
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, upgrades, List.of(), null);
   }
 
   /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
