@@ -158,8 +158,10 @@ class SidecarMtlsTest {
         }
         // Registered claiming sa/product: the caller expects sa/product, the certificate says sa/other: refused.
         try (var liar = register(cp, "liar", server.getLocalPort(), PRODUCT)) {
-          await().atMost(Duration.ofSeconds(15)).until(() -> web.xds().lastSnapshot().clusters().get("product-service")
-              .tls().config().serverSans().toString().contains(PRODUCT));
+          await().atMost(Duration.ofSeconds(15)).until(() -> {
+            var tls = web.xds().lastSnapshot().clusters().get("product-service").tls();
+            return tls != null && tls.config().serverSans().toString().contains(PRODUCT);
+          });
           assertThat(served(outbound, "product-service")).isEqualTo("status 503");
           assertThat(web.server().stats().tls("cluster.product-service").failVerifySan.sum()
               + web.server().stats().tls("cluster.product-service").failVerifyError.sum()).isPositive();
