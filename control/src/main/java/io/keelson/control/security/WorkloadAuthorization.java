@@ -25,7 +25,9 @@ public record WorkloadAuthorization(RBAC deny, RBAC allow) {
     List<HttpFilter> out = new ArrayList<>();
     for (RBAC r : new RBAC[] {deny, allow}) {
       if (r != null) {
-        out.add(HttpFilter.newBuilder().setName(HTTP_FILTER).setTypedConfig(Any.pack(
+        // Filter names must be unique in a chain: the DENY one keeps the well-known name, the ALLOW one is suffixed.
+        String name = r == allow && deny != null ? HTTP_FILTER + ".allow" : HTTP_FILTER;
+        out.add(HttpFilter.newBuilder().setName(name).setTypedConfig(Any.pack(
             io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(r).build())).build());
       }
     }

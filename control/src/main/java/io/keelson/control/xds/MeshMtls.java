@@ -80,6 +80,11 @@ public final class MeshMtls {
    * goes to its app, over mTLS per {@code mode} (UNSET = PERMISSIVE, as Istio).
    */
   public static Listener inbound(int port, Authz.MtlsMode mode) {
+    return inbound(port, mode, java.util.List.of());
+  }
+
+  /** With {@code rbac} (envoy.filters.http.rbac, DENY before ALLOW) before the router. */
+  public static Listener inbound(int port, Authz.MtlsMode mode, java.util.List<HttpFilter> rbac) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(INBOUND)
         // The app sees who called: x-forwarded-client-cert By=<this workload>;Hash=...;URI=<the caller's SPIFFE ID>.
@@ -89,6 +94,7 @@ public final class MeshMtls {
             .setName("app").addDomains("*").addRoutes(Route.newBuilder()
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))
                 .setRoute(RouteAction.newBuilder().setCluster(APP_CLUSTER)))))
+        .addAllHttpFilters(rbac)
         .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
             .setTypedConfig(Any.pack(Router.getDefaultInstance())))
         .build();

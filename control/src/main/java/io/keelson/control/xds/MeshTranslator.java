@@ -88,7 +88,10 @@ public final class MeshTranslator {
     List<Listener> listeners = new ArrayList<>();
     listeners.add(outboundListener());
     if (self != null) {
-      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self)));
+      String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+      var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
+          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
     }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());

@@ -200,6 +200,68 @@ class SidecarMtlsTest {
   }
 
   @Test
+  void authorizationPoliciesAreEnforcedOnTheCallersVerifiedIdentityDenyBeforeAllow() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0);
+        Sidecar product = secureSidecar(cp, "product-service", "product", app.port());
+        Sidecar web = secureSidecar(cp, "web", "web", 1)) {
+      cp.store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+      int outbound = web.outboundAddress().getPort();
+      int inbound = product.inboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(15)).until(() -> served(outbound, "product-service").equals("product-v1"));
+      cp.store.apply(PolicyParser.parse("authz.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: web-reads-items, namespace: shop }
+          spec:
+            action: ALLOW
+            rules:
+            - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web" ] } } ]
+              to: [ { operation: { methods: [ GET ], paths: [ "/items*" ] } } ]
+          ---
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: no-secrets, namespace: shop }
+          spec:
+            action: DENY
+            rules:
+            - to: [ { operation: { paths: [ "/items/secret" ] } } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "POST", "/items", "") == 403);
+
+      assertThat(status(outbound, "GET", "/items", "")).as("allowed principal, method and path").isEqualTo(200);
+      assertThat(status(outbound, "GET", "/items/42", "")).isEqualTo(200);
+      assertThat(status(outbound, "POST", "/items", "")).as("method not allowed").isEqualTo(403);
+      assertThat(status(outbound, "GET", "/orders", "")).as("path not allowed").isEqualTo(403);
+      assertThat(status(outbound, "GET", "/items/secret", "")).as("DENY before ALLOW").isEqualTo(403);
+      try (RawHttp http = new RawHttp(outbound)) {
+        RawHttp.Response r = http.send("GET /items/secret HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+        assertThat(r.body()).isEqualTo("RBAC: access denied");
+        RawHttp.Response g = http.send("POST /shop.Items/Get HTTP/1.1\r\nHost: product-service\r\n"
+            + "content-type: application/grpc\r\ncontent-length: 0\r\n\r\n").read();
+        assertThat(g.header("grpc-status")).as("gRPC PERMISSION_DENIED").isEqualTo("7");
+      }
+      // Another mesh identity, straight to the destination over mTLS: not the allowed principal.
+      MeshCa ca = cp.security.ca();
+      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), ca.roots());
+      assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 403");
+      assertThat(overMtls(inbound, web.identity().source())).startsWith("HTTP/1.1 200");
+      // Plaintext (PERMISSIVE) has no principal: denied.
+      assertThat(status(inbound, "GET", "/items", "")).isEqualTo(403);
+    }
+  }
+
+  static int status(int port, String method, String path, String extraHeaders) {
+    try (RawHttp http = new RawHttp(port)) {
+      return http.send(method + " " + path + " HTTP/1.1\r\nHost: product-service\r\ncontent-length: 0\r\n"
+          + extraHeaders + "\r\n").read().status();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  @Test
   void certificatesRotateUnderLoadWithoutAFailedRequest() throws Exception {
     // 20 s certificates rotated at half-life: each sidecar rotates at least twice during a 30 s load loop.
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,

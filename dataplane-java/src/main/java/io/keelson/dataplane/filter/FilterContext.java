@@ -20,6 +20,11 @@ public final class FilterContext {
   public VirtualHostConfig virtualHost;
   /** The downstream peer's IP address, or null (for filters that decide by source, such as RBAC). */
   public String remoteIp;
+  /** The verified client certificate's SPIFFE URI SAN (mesh mTLS), or null (for RBAC principals). */
+  public String peerPrincipal;
+  /** The downstream connection's peer and local addresses, or null (for RBAC source/destination rules). */
+  public java.net.InetSocketAddress remoteAddress;
+  public java.net.InetSocketAddress localAddress;
 
   // ---- verdict
   private int status;
@@ -128,5 +133,8 @@ public final class FilterContext {
     route = null;
     virtualHost = null;
     remoteIp = null;
+    peerPrincipal = null;
+    remoteAddress = null;
+    localAddress = null;
   }
 }

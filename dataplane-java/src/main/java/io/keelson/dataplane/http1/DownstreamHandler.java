@@ -320,6 +320,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.listener = listener;
     event.callback = this;
     event.remoteIp = remoteIp;
+    // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
+    event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
+    event.remoteAddress = (InetSocketAddress) channel.remoteAddress();
+    event.localAddress = (InetSocketAddress) channel.localAddress();
     if (retrying) {
       event.retryCluster = cluster;
       event.hostPredicate = retry;

@@ -20,6 +20,9 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     policy.route = event.route;
     policy.virtualHost = event.virtualHost;
     policy.remoteIp = event.remoteIp;
+    policy.peerPrincipal = event.peerPrincipal;
+    policy.remoteAddress = event.remoteAddress;
+    policy.localAddress = event.localAddress;
     event.listener.filters().run(policy);
     policy.clearInputs();
   }

@@ -21,6 +21,10 @@ public final class RoutingEvent {
   public RoutingCallback callback;
   /** The downstream peer's IP (for hash_policy connection_properties.source_ip), or null. */
   public String remoteIp;
+  /** The verified client certificate's SPIFFE URI (mesh mTLS), or null; and the connection's addresses. */
+  public String peerPrincipal;
+  public java.net.InetSocketAddress remoteAddress;
+  public java.net.InetSocketAddress localAddress;
   /** A retry: the cluster already chosen (no route matching), or null for a first try. */
   public ServingCluster retryCluster;
   /** Hosts a retry should avoid, or null. */
@@ -58,6 +62,9 @@ public final class RoutingEvent {
     listener = null;
     callback = null;
     remoteIp = null;
+    peerPrincipal = null;
+    remoteAddress = null;
+    localAddress = null;
     retryCluster = null;
     hostPredicate = null;
   }

@@ -34,7 +34,9 @@ public enum ResponseFlag {
   /** The fault filter delayed the request. */
   DI("DI"),
   /** The local rate limit rejected the request. */
-  RL("RL");
+  RL("RL"),
+  /** The RBAC filter denied the request. */
+  RBAC("RBAC");
 
   public final String code;
 

@@ -1,0 +1,45 @@
+package io.keelson.dataplane.filter.rbac;
+
+import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.filter.HttpFilter;
+import io.keelson.dataplane.rbac.HeadRequestView;
+import io.keelson.dataplane.rbac.HttpRbacConfig;
+import io.keelson.dataplane.rbac.RbacDecision;
+import io.keelson.dataplane.stats.ResponseFlag;
+
+/**
+ * Enforces an RBAC policy on each request: a denial answers 403 {@code RBAC: access denied}, or for a
+ * gRPC request (content-type application/grpc...) a trailers-only {@code grpc-status: 7}
+ * (PERMISSION_DENIED). The principal is the verified client certificate's URI SAN. Thread-safe: one
+ * reusable request view per thread, evaluation allocates nothing.
+ */
+final class RbacFilter implements HttpFilter {
+  private static final String GRPC_DENIED = "content-type: application/grpc\r\ngrpc-status: "
+      + RbacDecision.GRPC_STATUS + "\r\ngrpc-message: " + RbacDecision.HTTP_BODY + "\r\n";
+  private final HttpRbacConfig config;
+  private final ThreadLocal<HeadRequestView> views = ThreadLocal.withInitial(HeadRequestView::new);
+
+  RbacFilter(HttpRbacConfig config) {
+    this.config = config;
+  }
+
+  @Override
+  public void onRequest(FilterContext context) {
+    HeadRequestView view = views.get()
+        .connection(context.remoteAddress, context.localAddress, context.peerPrincipal != null, context.peerPrincipal,
+            null)
+        .head(context.head);
+    config.evaluateShadow(view);
+    RbacDecision d = config.evaluate(view);
+    view.head(null);
+    if (d.allowed()) {
+      return;
+    }
+    String ct = context.head.header("content-type");
+    if (ct != null && ct.startsWith("application/grpc")) {
+      context.localReply(200, "", GRPC_DENIED, ResponseFlag.RBAC);
+    } else {
+      context.localReply(RbacDecision.HTTP_STATUS, RbacDecision.HTTP_BODY, null, ResponseFlag.RBAC);
+    }
+  }
+}
