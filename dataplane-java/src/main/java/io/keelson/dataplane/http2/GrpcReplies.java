@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class GrpcReplies {
   static final int DEADLINE_EXCEEDED = 4;
+  static final int PERMISSION_DENIED = 7;
   static final int UNIMPLEMENTED = 12;
   static final int INTERNAL = 13;
   static final int UNAVAILABLE = 14;

@@ -239,6 +239,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    // For RBAC: the connection's verified peer SPIFFE ID (cached per connection) and addresses.
+    Channel connection = down.parent() != null ? down.parent() : down;
+    event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
+    event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
+    event.localAddress = (InetSocketAddress) connection.localAddress();
   }
 
   /** The HTTP filters' verdict, copied out of the routing event. */
@@ -543,6 +548,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         case UT -> GrpcReplies.DEADLINE_EXCEEDED;
         case NR -> GrpcReplies.UNIMPLEMENTED;
         case UH, UF, UC, NC, LR -> GrpcReplies.UNAVAILABLE;
+        case RBAC -> GrpcReplies.PERMISSION_DENIED;
         default -> GrpcReplies.fromHttpStatus(status);
       };
       r = GrpcReplies.trailersOnly(code, body.isEmpty() ? HttpResponseStatus.valueOf(status).reasonPhrase() : body);
