@@ -105,7 +105,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       for (int i = 0; i < endpoints.size(); i++) {
         EndpointConfig e = endpoints.get(i);
         out.append(n).append("::").append(e).append("::weight::").append(e.weight()).append('\n');
-        out.append(n).append("::").append(e).append("::health_flags::").append(healthFlags(c.resilience().health(i))).append('\n');
+        out.append(n).append("::").append(e).append("::health_flags::")
+            .append(c.health() != null ? c.health().flags(i) : healthFlags(c.resilience().health(i))).append('\n');
       }
     }
     return out.toString();

@@ -50,6 +50,13 @@ public final class HealthAwareBalancer implements LoadBalancer {
     return first; // panic: nothing is available
   }
 
+  /** By hash (ring hash, Maglev): the policy's endpoint when available, else as {@link #pick()}. */
+  @Override
+  public int pick(long hash) {
+    int chosen = policy.pick(hash);
+    return chosen < 0 || health[chosen].available() ? chosen : pick();
+  }
+
   /** True when endpoint {@code index} may take requests. */
   public boolean available(int index) {
     return health[index].available();

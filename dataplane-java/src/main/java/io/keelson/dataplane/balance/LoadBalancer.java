@@ -15,6 +15,14 @@ public interface LoadBalancer {
   /** Index of the chosen endpoint, or -1 when the cluster has none. */
   int pick();
 
+  /**
+   * Index of the endpoint for a request hash (ring hash, Maglev); policies that do not hash ignore
+   * it and pick as {@link #pick()} does.
+   */
+  default int pick(long hash) {
+    return pick();
+  }
+
   EndpointConfig endpoint(int index);
 
   /** Number of endpoints. */
@@ -33,17 +41,18 @@ public interface LoadBalancer {
    * The balancer for a cluster's lb_policy.
    *
    * @param random used by this balancer only, from the thread that calls {@link #pick}
-   * @throws IllegalArgumentException for MAGLEV and RING_HASH, which have no socket-path balancer yet
    */
   static LoadBalancer create(ClusterConfig cluster, RandomGenerator random) {
     EndpointConfig[] endpoints = cluster.endpoints().toArray(new EndpointConfig[0]);
+    if (cluster.lb().localityWeighted() && !cluster.lbPolicy().hashes()) {
+      return new LocalityWeightedBalancer(cluster, random);
+    }
     return switch (cluster.lbPolicy()) {
       case ROUND_ROBIN -> new RoundRobinBalancer(endpoints, random);
       case LEAST_REQUEST -> new LeastRequestBalancer(endpoints, random);
       case RANDOM -> new RandomBalancer(endpoints, random);
-      case MAGLEV, RING_HASH -> throw new IllegalArgumentException(
-          "cluster '" + cluster.name() + "': lb_policy " + cluster.lbPolicy()
-              + " has no socket-path balancer yet; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+      case MAGLEV -> new MaglevBalancer(endpoints, random, cluster.lb().maglevTableSize());
+      case RING_HASH -> new RingHashBalancer(endpoints, random, cluster.lb().minRingSize(), cluster.lb().maxRingSize());
     };
   }
 }

@@ -5,13 +5,18 @@ public enum LbPolicy {
   ROUND_ROBIN,
   LEAST_REQUEST,
   RANDOM,
-  /** Accepted for the packet-path gateway (L4); the socket-path balancer comes later. */
+  /** Maglev: the packet-path gateway (L4), and HTTP routes with a hash_policy. */
   MAGLEV,
-  /** Accepted in config; the socket-path balancer comes later. */
+  /** Ring hash (Ketama), for HTTP routes with a hash_policy. */
   RING_HASH;
 
-  /** True for the policies the socket path (HTTP and TCP proxying through Netty) runs today. */
+  /** True for the policies the socket path (HTTP and TCP proxying through Netty) runs today: all of them. */
   public boolean runsOnSocketPath() {
-    return this == ROUND_ROBIN || this == LEAST_REQUEST || this == RANDOM;
+    return true;
+  }
+
+  /** True for the policies that pick by a request hash. */
+  public boolean hashes() {
+    return this == MAGLEV || this == RING_HASH;
   }
 }

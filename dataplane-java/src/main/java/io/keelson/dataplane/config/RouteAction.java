@@ -14,6 +14,7 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
    * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
    * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    * @param upgrades      route-level upgrade_configs: lower-case upgrade type to enabled, overriding the
@@ -27,19 +28,33 @@ public sealed interface RouteAction {
       Duration timeout,
       RetryPolicy retryPolicy,
       boolean highPriority,
+      List<HashPolicy> hashPolicies,
       java.util.Map<String, Boolean> upgrades) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
-      upgrades = java.util.Map.copyOf(upgrades);
+      hashPolicies = hashPolicies == null ? List.of() : List.copyOf(hashPolicies);
+      upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
     }
 
-    /** Without route-level upgrade_configs. */
+    /** Without route-level upgrade_configs (main's parameter list). */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, java.util.Map.of());
+    }
+
+    /** Without hash policies (wip/tls-l4's parameter list). */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, java.util.Map<String, Boolean> upgrades) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), upgrades);
+    }
+
+    /** Without hash policies or route-level upgrade_configs. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
         RetryPolicy retryPolicy, boolean highPriority) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, java.util.Map.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), java.util.Map.of());
     }
 
-    /** No retries, default priority. */
+    /** No retries, default priority, no hash policies. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
       this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
     }

@@ -1,11 +1,27 @@
 package io.keelson.dataplane.config;
 
 import io.keelson.dataplane.route.RouteMatch;
+import java.util.Map;
 
-/** One Envoy Route: a match and what to do. Immutable. */
+/**
+ * One Envoy Route: a match and what to do. Immutable.
+ *
+ * @param perFilterConfig typed_per_filter_config: HTTP filter name to that filter's translated per-route settings
+ */
 public record RouteEntry(
     String name,
     RouteMatch match,
     RouteAction action,
     HeaderMutations requestHeaders,
-    HeaderMutations responseHeaders) {}
+    HeaderMutations responseHeaders,
+    Map<String, Object> perFilterConfig) {
+
+  public RouteEntry {
+    perFilterConfig = Map.copyOf(perFilterConfig);
+  }
+
+  /** Without per-filter config. */
+  public RouteEntry(String name, RouteMatch match, RouteAction action, HeaderMutations requestHeaders, HeaderMutations responseHeaders) {
+    this(name, match, action, requestHeaders, responseHeaders, Map.of());
+  }
+}

@@ -14,6 +14,7 @@ import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -115,6 +116,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private LoadBalancer balancer;
   private int endpoint;
   private boolean endpointAccounted;
+  /** The HTTP filters' verdict, copied out of the routing event. */
+  private final FilterContext policy = new FilterContext();
+  private boolean policyDelayDone;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -264,6 +268,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     responseBytes = 0;
     responseStatus = 0;
     flag = ResponseFlag.NONE;
+    policy.clear();
+    policyDelayDone = false;
     recorded = false;
     endpointTried = false;
     trace = null;
@@ -313,6 +319,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    event.remoteIp = remoteIp;
     if (retrying) {
       event.retryCluster = cluster;
       event.hostPredicate = retry;
@@ -327,6 +334,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       route = event.route;
       weightedCluster = event.weightedCluster;
       cluster = event.cluster;
+      policy.copyVerdict(event.policy); // a retry is the same request: the filters ran for its first try
     }
     balancer = event.balancer;
     endpoint = event.endpoint;
@@ -352,6 +360,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       return;
     }
+    if (policy.delayNanos() > 0 && !policyDelayDone) {
+      policyDelayDone = true;
+      PolicyVerdicts.delay(channel.eventLoop(), policy.delayNanos(), request, this::onDecisionAfterDelay);
+      return;
+    }
+    if (policy.flag() != ResponseFlag.NONE) {
+      flag = policy.flag();
+      if (policy.hasLocalReply()) {
+        sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
+        return;
+      }
+    }
     if (route == null) {
       flag = ResponseFlag.NR;
       sendLocalReply(404, "", null);
@@ -365,6 +385,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       case RouteAction.Redirect redirect ->
           sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
       case RouteAction.Forward forward -> forward(forward);
+    }
+  }
+
+  private void onDecisionAfterDelay(Http1Request delayed) {
+    if (request == delayed) {
+      onDecision();
     }
   }
 
@@ -705,6 +731,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
+    PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless) {
       if (response.chunked()) {
@@ -967,6 +994,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     recorded = true;
+    PolicyVerdicts.end(policy);
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {

@@ -241,6 +241,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     event.callback = this;
   }
 
+  /** The HTTP filters' verdict, copied out of the routing event. */
+  private final io.keelson.dataplane.filter.FilterContext policy = new io.keelson.dataplane.filter.FilterContext();
+
   @Override
   public void onRouted(RoutingEvent event) {
     virtualHost = event.virtualHost;
@@ -249,6 +252,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster = event.cluster;
     balancer = event.balancer;
     endpoint = event.endpoint;
+    policy.copyVerdict(event.policy);
     if (down.eventLoop().inEventLoop()) {
       decided = true;
     } else {
@@ -258,6 +262,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDecision() {
     if (state != State.ROUTING) {
+      return;
+    }
+    // The HTTP filters' local replies apply to HTTP/2 streams too; their delays and extra headers do not yet.
+    io.keelson.dataplane.filter.ExchangeEndHook end = policy.takeEndHook();
+    if (end != null) {
+      end.onExchangeEnd();
+    }
+    if (policy.hasLocalReply()) {
+      localReply(policy.status(), policy.body(), policy.flag());
       return;
     }
     if (route == null) {

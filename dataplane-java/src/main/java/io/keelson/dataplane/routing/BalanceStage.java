@@ -18,18 +18,25 @@ public final class BalanceStage implements Stage<RoutingEvent> {
 
   @Override
   public void onEvent(RoutingEvent event) {
-    if (event.cluster != null) {
+    if (event.cluster != null && !event.policy.hasLocalReply()) {
       if (event.snapshot != current) {
         balancers.clear();
         current = event.snapshot;
       }
       LoadBalancer lb = balancers.get(event.cluster);
       if (lb == null) {
-        lb = event.cluster.resilience().balancer(LoadBalancer.create(event.cluster.config(), seeds.split()));
+        lb = LoadBalancer.create(event.cluster.config(), seeds.split());
+        if (event.cluster.endpointAddedAt() != null) {
+          lb = new io.keelson.dataplane.balance.SlowStartBalancer(
+              lb, event.cluster.endpointAddedAt(), event.cluster.config().lb().slowStart(), System::nanoTime, seeds.split());
+        }
+        // Active health checking shares the outlier detector's EndpointHealth objects when both are on,
+        // so one health-aware wrapper (with the panic threshold) sees both flags.
+        lb = event.cluster.health() != null ? event.cluster.health().balancer(lb) : event.cluster.resilience().balancer(lb);
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
-      int picked = lb.pick();
+      int picked = pick(lb, event);
       var predicate = event.hostPredicate;
       if (predicate != null) {
         for (int i = predicate.hostSelectionAttempts(); i > 0 && picked >= 0 && predicate.rejects(picked); i--) {
@@ -41,5 +48,18 @@ public final class BalanceStage implements Stage<RoutingEvent> {
     RoutingCallback callback = event.callback;
     callback.onRouted(event);
     event.clearInputs();
+  }
+
+  /** A hash-based policy with a route hash_policy picks by the request's hash; everything else as usual. */
+  private static int pick(LoadBalancer lb, RoutingEvent event) {
+    if (event.cluster.config().lbPolicy().hashes()
+        && event.route.action() instanceof io.keelson.dataplane.config.RouteAction.Forward f
+        && !f.hashPolicies().isEmpty()) {
+      long hash = RequestHash.compute(f.hashPolicies(), event.head, event.remoteIp);
+      if (hash != RequestHash.NONE) {
+        return lb.pick(hash);
+      }
+    }
+    return lb.pick();
   }
 }

@@ -19,6 +19,8 @@ public final class RoutingEvent {
   public ServingSnapshot snapshot;
   public ServingListener listener;
   public RoutingCallback callback;
+  /** The downstream peer's IP (for hash_policy connection_properties.source_ip), or null. */
+  public String remoteIp;
   /** A retry: the cluster already chosen (no route matching), or null for a first try. */
   public ServingCluster retryCluster;
   /** Hosts a retry should avoid, or null. */
@@ -35,6 +37,8 @@ public final class RoutingEvent {
   public ServingCluster cluster;
   /** The balancer that picked {@link #endpoint}; completion must be reported to it. */
   public LoadBalancer balancer;
+  /** The HTTP filters' verdict (written by the policy stage); copy it out in the callback. */
+  public final io.keelson.dataplane.filter.FilterContext policy = new io.keelson.dataplane.filter.FilterContext();
   /** Index of the chosen endpoint in {@link #balancer}, or -1 (none healthy or no cluster). */
   public int endpoint = -1;
 
@@ -53,6 +57,7 @@ public final class RoutingEvent {
     snapshot = null;
     listener = null;
     callback = null;
+    remoteIp = null;
     retryCluster = null;
     hostPredicate = null;
   }

@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  */
 public final class RoutingPipelines implements AutoCloseable {
   private static final List<Supplier<? extends Stage<RoutingEvent>>> STAGES =
-      List.of(RouteStage::new, BalanceStage::new);
+      List.of(RouteStage::new, PolicyStage::new, BalanceStage::new);
 
   private final PipelineMode mode;
   private final Pipeline<RoutingEvent> shared;

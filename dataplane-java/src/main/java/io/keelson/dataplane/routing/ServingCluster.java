@@ -1,14 +1,30 @@
 package io.keelson.dataplane.routing;
 
 import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.health.ClusterHealth;
 import io.keelson.dataplane.resilience.ClusterResilience;
 import io.keelson.dataplane.stats.ClusterStats;
 
-/** A cluster as served: its config, its counters and its resilience state, resolved once per snapshot. Immutable. */
-public record ServingCluster(ClusterConfig config, ClusterStats stats, ClusterResilience resilience) {
+/**
+ * A cluster as served: its config, its counters, its resilience state, its endpoints' active health
+ * (null when the cluster has no health check) and when its endpoints joined (null without slow
+ * start), resolved once per snapshot. Immutable.
+ */
+public record ServingCluster(
+    ClusterConfig config, ClusterStats stats, ClusterResilience resilience, ClusterHealth health, long[] endpointAddedAt) {
   /** Default breakers, no health tracking. */
   public ServingCluster(ClusterConfig config, ClusterStats stats) {
     this(config, stats, ClusterResilience.standalone(config));
+  }
+
+  /** Without active health checking or slow start. */
+  public ServingCluster(ClusterConfig config, ClusterStats stats, ClusterResilience resilience) {
+    this(config, stats, resilience, null, null);
+  }
+
+  /** When endpoint {@code index} joined the cluster (System.nanoTime), or Long.MIN_VALUE when it was there from the start. */
+  public long addedAt(int index) {
+    return endpointAddedAt == null ? Long.MIN_VALUE : endpointAddedAt[index];
   }
 
   public String name() {

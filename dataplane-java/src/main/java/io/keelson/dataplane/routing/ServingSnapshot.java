@@ -3,6 +3,9 @@ package io.keelson.dataplane.routing;
 import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.filter.FilterChain;
+import io.keelson.dataplane.health.HealthCheckService;
+import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.route.RouteTable;
 import io.keelson.dataplane.stats.StatsRegistry;
 import java.util.HashMap;
@@ -24,18 +27,53 @@ public final class ServingSnapshot {
   }
 
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats) {
+    return compile(config, stats, null);
+  }
+
+  /** As above, with active health checks run by {@code health} (null: health checks are not run). */
+  public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health) {
+    return compile(config, stats, health, null);
+  }
+
+  /**
+   * As above, following {@code previous} (null for the first snapshot): endpoints that were not in a
+   * cluster of the previous snapshot are new (slow start applies to them).
+   */
+  public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health, ServingSnapshot previous) {
     Map<String, ServingCluster> clusters = new HashMap<>();
+    long now = System.nanoTime();
     for (ClusterConfig c : config.clusters().values()) {
+      ServingCluster before = previous == null ? null : previous.cluster(c.name());
       var clusterStats = stats.cluster(c.name());
-      clusters.put(c.name(), new ServingCluster(c, clusterStats, stats.resilience().forCluster(c, clusterStats)));
+      var resilience = stats.resilience().forCluster(c, clusterStats);
+      clusters.put(c.name(), new ServingCluster(c, clusterStats, resilience,
+          health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now)));
+    }
+    if (health != null) {
+      health.retain(clusters.keySet());
     }
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners()) {
       if (l.http() != null) {
-        listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix())));
+        listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix()),
+            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()))));
       }
     }
     return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters));
+  }
+
+  /** Per endpoint, when it joined: kept from {@code before}, now for new ones; null without slow start or on a new cluster. */
+  private static long[] addedAt(ClusterConfig c, ServingCluster before, long now) {
+    if (c.lb().slowStart() == null || before == null) {
+      return null;
+    }
+    var old = before.config().endpoints();
+    long[] out = new long[c.endpoints().size()];
+    for (int i = 0; i < out.length; i++) {
+      int j = old.indexOf(c.endpoints().get(i));
+      out[i] = j >= 0 ? before.addedAt(j) : now;
+    }
+    return out;
   }
 
   public ProxySnapshot config() {

@@ -7,6 +7,7 @@ import io.keelson.dataplane.http1.Http1ProxyInitializer;
 import io.keelson.dataplane.http1.ProxyContext;
 import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.health.HealthCheckService;
 import io.keelson.dataplane.stats.StatsRegistry;
 import io.keelson.dataplane.tcp.TcpListeners;
 import io.keelson.dataplane.tcp.TcpProxyContext;
@@ -34,6 +35,7 @@ public final class ProxyServer implements AutoCloseable {
   private final ProxyOptions options;
   private final StatsRegistry stats = new StatsRegistry();
   private final RoutingPipelines pipelines;
+  private final HealthCheckService health;
   private final ProxyContext context;
   private final TcpProxyContext tcpContext;
   private final EventLoopGroup workers;
@@ -45,7 +47,8 @@ public final class ProxyServer implements AutoCloseable {
   public ProxyServer(ProxySnapshot snapshot, ProxyOptions options) {
     this.options = options;
     this.pipelines = new RoutingPipelines(options.pipeline(), options.ringSize());
-    this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats), pipelines, options.transport(), stats);
+    this.health = new HealthCheckService(options.transport(), stats);
+    this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats);
   }
@@ -131,7 +134,7 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Swaps in a new snapshot for new requests (listener addresses are fixed at start for now). */
   public void update(ProxySnapshot snapshot) {
-    context.snapshot(ServingSnapshot.compile(snapshot, stats));
+    context.snapshot(ServingSnapshot.compile(snapshot, stats, health, context.snapshot()));
   }
 
   public ServingSnapshot snapshot() {
@@ -193,6 +196,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     pipelines.close();
+    health.close();
     context.closeSpanExports();
     if (context.accessLogServiceIfStarted() != null) {
       context.accessLogServiceIfStarted().close();

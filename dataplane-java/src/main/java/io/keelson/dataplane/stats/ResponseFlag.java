@@ -28,7 +28,13 @@ public enum ResponseFlag {
   /** Upstream overflow: a circuit breaker was open. */
   UO("UO"),
   /** Upstream retry limit exceeded. */
-  URX("URX");
+  URX("URX"),
+  /** The fault filter aborted the request. */
+  FI("FI"),
+  /** The fault filter delayed the request. */
+  DI("DI"),
+  /** The local rate limit rejected the request. */
+  RL("RL");
 
   public final String code;
 

@@ -19,6 +19,8 @@ public final class StatsRegistry {
   private final ConcurrentMap<String, TlsStats> tls = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, TcpStats> tcp = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, IstioTcpDestination> istioTcp = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> counters = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> gauges = new ConcurrentHashMap<>();
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile Supplier<XdsStats> xds;
@@ -32,6 +34,19 @@ public final class StatsRegistry {
 
   public HttpStats http(String statPrefix) {
     return http.computeIfAbsent(statPrefix, p -> new HttpStats(p, unknownDestination));
+  }
+
+  /**
+   * A named counter outside the fixed sets (HTTP filters' counters), by its full Envoy name such as
+   * {@code http.ingress.fault.aborts_injected}; the same name gives the same counter.
+   */
+  public java.util.concurrent.atomic.LongAdder counter(String name) {
+    return counters.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder());
+  }
+
+  /** A named gauge, as {@link #counter}. */
+  public java.util.concurrent.atomic.AtomicLong gauge(String name) {
+    return gauges.computeIfAbsent(name, n -> new java.util.concurrent.atomic.AtomicLong());
   }
 
   /** The proxy's identity for Istio's labels (from the bootstrap node); may change at any time. */
@@ -101,6 +116,8 @@ public final class StatsRegistry {
       }
       ResilienceStats.put(out, p, s);
     });
+    counters.forEach((k, v) -> out.put(k, v.sum()));
+    gauges.forEach((k, v) -> out.put(k, v.get()));
     ResilienceStats.putGauges(out, resilience);
     tls.values().forEach(s -> s.writeEnvoyText(out));
     tcp.values().forEach(s -> s.writeEnvoyText(out));
@@ -167,6 +184,16 @@ public final class StatsRegistry {
     TlsStats.writePrometheus(w, tls.values());
     TcpStats.writePrometheus(w, tcp.values());
     IstioTcpDestination.writePrometheus(w, identity, istioTcp.values());
+    new java.util.TreeMap<>(counters).forEach((k, v) -> {
+      String name = "envoy_" + k.replaceAll("[^a-zA-Z0-9_]", "_");
+      w.type(name, "counter");
+      w.sample(name, v.sum());
+    });
+    new java.util.TreeMap<>(gauges).forEach((k, v) -> {
+      String name = "envoy_" + k.replaceAll("[^a-zA-Z0-9_]", "_");
+      w.type(name, "gauge");
+      w.sample(name, v.get());
+    });
     Supplier<XdsStats> x = xds;
     if (x != null) {
       writeXds(w, x.get());

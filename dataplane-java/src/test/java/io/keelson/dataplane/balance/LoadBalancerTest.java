@@ -182,11 +182,14 @@ class LoadBalancerTest {
   }
 
   @Test
-  void maglevAndRingHashHaveNoSocketPathBalancerYet() {
-    assertThatThrownBy(() -> balancer(LbPolicy.MAGLEV, 1))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("cluster 'c': lb_policy MAGLEV has no socket-path balancer yet; "
-            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
-    assertThatThrownBy(() -> balancer(LbPolicy.RING_HASH, 1)).isInstanceOf(IllegalArgumentException.class);
+  void maglevAndRingHashPickByHashAndRandomlyWithout() {
+    for (LbPolicy policy : new LbPolicy[] {LbPolicy.MAGLEV, LbPolicy.RING_HASH}) {
+      LoadBalancer lb = balancer(policy, 1, 1, 1);
+      int byHash = lb.pick(XxHash64.hash("user-42"));
+      for (int i = 0; i < 100; i++) {
+        assertThat(lb.pick(XxHash64.hash("user-42"))).as(policy + " is consistent").isEqualTo(byHash);
+        assertThat(lb.pick()).isBetween(0, 2);
+      }
+    }
   }
 }

@@ -68,6 +68,15 @@ public final class ProxyHarness implements AutoCloseable {
    * @param clusters     YAML of the clusters list items, indented by 2 spaces
    */
   public static String bootstrap(String virtualHosts, String clusters) {
+    return bootstrap(virtualHosts, clusters, "");
+  }
+
+  /**
+   * As {@link #bootstrap(String, String)}, with HTTP filters before the router.
+   *
+   * @param httpFilters YAML of http_filters list items, indented by 10 spaces
+   */
+  public static String bootstrap(String virtualHosts, String clusters, String httpFilters) {
     return """
         static_resources:
           listeners:
@@ -84,12 +93,13 @@ public final class ProxyHarness implements AutoCloseable {
                     virtual_hosts:
         %s
                   http_filters:
+        %s
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
           clusters:
         %s
-        """.formatted(virtualHosts.stripTrailing(), clusters.stripTrailing());
+        """.formatted(virtualHosts.stripTrailing(), httpFilters.stripTrailing(), clusters.stripTrailing()).replace("\n\n", "\n");
   }
 
   /** One STATIC cluster item for {@link #bootstrap}, endpoints on 127.0.0.1. */

@@ -79,12 +79,13 @@ final class MeshResources {
         .build();
   }
 
-  /** A cluster with a field Keelson does not run (active health checks). */
+  /** A cluster with a field Keelson does not run (a custom health checker). */
   static Cluster healthCheckedCluster(String name) {
     return edsCluster(name).toBuilder()
         .addHealthChecks(HealthCheck.newBuilder()
             .setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-            .setInterval(com.google.protobuf.Duration.newBuilder().setSeconds(1)))
+            .setInterval(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+            .setCustomHealthCheck(HealthCheck.CustomHealthCheck.newBuilder().setName("envoy.health_checkers.redis")))
         .build();
   }
 

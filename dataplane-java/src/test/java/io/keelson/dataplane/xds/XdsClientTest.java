@@ -123,7 +123,7 @@ class XdsClientTest {
         List.of(listener(0)),
         List.of(route("v1", "90", "v2", "10"))));
 
-    String expected = "xds: Cluster[v1].health_checks: not supported by Keelson (active health checking is not supported yet)";
+    String expected = "xds: Cluster[v1].health_checks[0].custom_health_check: not supported by Keelson (only http, tcp and grpc health checks are supported)";
     await().atMost(Duration.ofSeconds(5)).until(() -> nackDetails(delta).stream().anyMatch(m -> m.startsWith(expected)));
     assertThat(client.stats().rejected(ResourceType.CLUSTER)).isPositive();
     assertThat(client.stats().lastError()).startsWith(expected);

@@ -192,7 +192,8 @@ final class ClusterTranslator {
             continue;
           }
         }
-        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight));
+        endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight,
+            locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0));
       }
     }
     if (c.getType() == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
@@ -210,11 +211,29 @@ final class ClusterTranslator {
           "cluster '" + c.getName() + "'", http2 != null);
       ok &= tls != null;
     }
-    if (!ok || policy == null) {
+    boolean[] healthOk = {true};
+    var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
+    var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
+    if (tls != null && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
+      // The probes (health/SocketProbe, GrpcProbe) speak plaintext; Envoy checks through the cluster's transport socket.
+      problems.error(path + ".health_checks[0]", "cluster '" + c.getName() + "': HTTP and gRPC health checks of a TLS cluster"
+          + " (transport_socket) are not supported yet; use tcp_health_check or remove transport_socket");
+      return null;
+    }
+    if (!ok || policy == null || !healthOk[0]) {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, tls);
+        http2, healthCheck, lbOptions, tls);
+  }
+
+  /** {@code region/zone/sub_zone}, or "" when the locality is not given. */
+  private static String locality(LocalityLbEndpoints l) {
+    if (!l.hasLocality()) {
+      return "";
+    }
+    var loc = l.getLocality();
+    return loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
   }
 
   private static boolean isIpLiteral(String address) {

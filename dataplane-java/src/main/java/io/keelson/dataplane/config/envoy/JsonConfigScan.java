@@ -82,6 +82,12 @@ final class JsonConfigScan {
     if (!(value instanceof ObjectNode object)) {
       return true;
     }
+    if (isOptionalUnknownFilter(object, type)) {
+      problems.warn(path, "http filter '" + object.path("name").asText() + "' ("
+          + SupportedTypes.typeName(object.path("typed_config").path("@type").asText(object.path("typedConfig").path("@type").asText()))
+          + ") is not supported and is_optional: skipped");
+      return false;
+    }
     if (type.getFullName().equals("google.protobuf.Any")) {
       JsonNode url = object.get("@type");
       if (url == null || !url.isTextual()) {
@@ -99,10 +105,27 @@ final class JsonConfigScan {
     return true;
   }
 
+  /** An http filter with is_optional: true whose typed_config type Keelson does not know: Envoy skips it, so does Keelson. */
+  private static boolean isOptionalUnknownFilter(ObjectNode object, Descriptor type) {
+    if (!type.getFullName().equals(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.getDescriptor().getFullName())) {
+      return false;
+    }
+    JsonNode optional = object.has("is_optional") ? object.get("is_optional") : object.get("isOptional");
+    if (optional == null || !optional.asBoolean(false)) {
+      return false;
+    }
+    JsonNode typed = object.has("typed_config") ? object.get("typed_config") : object.get("typedConfig");
+    if (typed == null || !typed.path("@type").isTextual()) {
+      return false;
+    }
+    return SupportedTypes.REGISTRY.find(SupportedTypes.typeName(typed.path("@type").asText())) == null;
+  }
+
   private static String unknownType(String name, String path) {
     if (path.contains("http_filters[")) {
-      return "http filter type " + name + " is not supported; expected only envoy.filters.http.router ("
-          + SupportedTypes.ROUTER + ")";
+      return "http filter type " + name + " is not supported; expected envoy.filters.http.router ("
+          + SupportedTypes.ROUTER + ") or one of " + io.keelson.dataplane.filter.HttpFilterFactories.names()
+          + ", or is_optional: true to skip it";
     }
     return "type " + name + " is not supported; expected one of " + SupportedTypes.NAMES;
   }

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Errors and warnings found while reading one config source, each prefixed with the source and field path. Not thread-safe. */
-final class Problems {
+final class Problems implements io.keelson.dataplane.filter.ConfigErrors {
   private final String source;
   private final List<String> errors = new ArrayList<>();
   private final List<String> warnings = new ArrayList<>();
@@ -19,7 +19,8 @@ final class Problems {
     return source;
   }
 
-  void error(String path, String message) {
+  @Override
+  public void error(String path, String message) {
     errors.add(format(path, message));
     errorPaths.add(path);
   }
@@ -29,7 +30,8 @@ final class Problems {
     return errorPaths.contains(path);
   }
 
-  void warn(String path, String message) {
+  @Override
+  public void warn(String path, String message) {
     warnings.add(format(path, message));
   }
 

@@ -103,7 +103,8 @@ final class RouteTranslator {
         HeaderMutationTranslator.translate(
             vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
         HeaderMutationTranslator.translate(
-            vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems));
+            vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
+        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
   }
 
   private RouteEntry route(Route route, String path) {
@@ -128,7 +129,8 @@ final class RouteTranslator {
     if (match == null || action == null) {
       return null;
     }
-    return new RouteEntry(route.getName(), match, action, request, response);
+    return new RouteEntry(route.getName(), match, action, request, response,
+        HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
   }
 
   private RouteAction.Forward forward(
@@ -201,7 +203,49 @@ final class RouteTranslator {
         timeout,
         retry,
         a.getPriority() == io.envoyproxy.envoy.config.core.v3.RoutingPriority.HIGH,
+        hashPolicies(a, path + ".hash_policy"),
         upgrades(a));
+  }
+
+  private List<io.keelson.dataplane.config.HashPolicy> hashPolicies(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
+    List<io.keelson.dataplane.config.HashPolicy> out = new ArrayList<>();
+    for (int i = 0; i < a.getHashPolicyCount(); i++) {
+      var h = a.getHashPolicy(i);
+      String at = path + "[" + i + "]";
+      io.keelson.dataplane.config.HashPolicy.Source source;
+      String name;
+      switch (h.getPolicySpecifierCase()) {
+        case HEADER -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.HEADER;
+          name = h.getHeader().getHeaderName().toLowerCase(Locale.ROOT);
+        }
+        case COOKIE -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.COOKIE;
+          name = h.getCookie().getName();
+        }
+        case CONNECTION_PROPERTIES -> {
+          if (!h.getConnectionProperties().getSourceIp()) {
+            continue; // hashes nothing, as in Envoy
+          }
+          source = io.keelson.dataplane.config.HashPolicy.Source.SOURCE_IP;
+          name = null;
+        }
+        case QUERY_PARAMETER -> {
+          source = io.keelson.dataplane.config.HashPolicy.Source.QUERY_PARAMETER;
+          name = h.getQueryParameter().getName();
+        }
+        default -> {
+          problems.error(at, "a hash policy needs header, cookie, connection_properties or query_parameter");
+          continue;
+        }
+      }
+      if (name != null && name.isEmpty()) {
+        problems.error(at, "the " + source.name().toLowerCase(Locale.ROOT) + " hash policy needs a name");
+        continue;
+      }
+      out.add(new io.keelson.dataplane.config.HashPolicy(source, name, h.getTerminal()));
+    }
+    return out;
   }
 
   /** Route-level upgrade_configs: type (lower case) to enabled (default true). */

@@ -8,12 +8,12 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.dataplane.config.AdminConfig;
 import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.HttpFilterConfig;
 import io.keelson.dataplane.config.HttpLimits;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.RouteAction;
@@ -221,7 +221,8 @@ final class SnapshotTranslator {
         ok = false;
       }
     }
-    ok &= httpFilters(hcm.getHttpFiltersList(), path + ".http_filters");
+    List<HttpFilterConfig> filters = HttpFilterTranslator.translate(hcm.getHttpFiltersList(), path + ".http_filters", problems);
+    ok &= filters != null;
     RouteConfig routeConfig;
     if (hcm.hasRds() && rdsRoutes != null) {
       String name = hcm.getRds().getRouteConfigName();
@@ -294,6 +295,7 @@ final class SnapshotTranslator {
         maxConnectionDuration,
         http2,
         streamIdle,
+        filters,
         upgrades(hcm, path));
   }
 
@@ -309,29 +311,6 @@ final class SnapshotTranslator {
       out.put(u.getUpgradeType().toLowerCase(java.util.Locale.ROOT), !u.hasEnabled() || u.getEnabled().getValue());
     }
     return out;
-  }
-
-  /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */
-  private boolean httpFilters(List<HttpFilter> filters, String path) {
-    boolean ok = true;
-    for (int i = 0; i < filters.size(); i++) {
-      HttpFilter f = filters.get(i);
-      String at = path + "[" + i + "]";
-      String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
-      boolean router = SupportedTypes.ROUTER.equals(type)
-          || (type == null && f.getName().equals("envoy.filters.http.router"));
-      if (!router) {
-        if (!problems.reportedAt(at + ".typed_config")) {
-          problems.error(at, "http filter '" + f.getName() + "'" + (type == null ? "" : " (" + type + ")")
-              + " is not supported; expected only envoy.filters.http.router (" + SupportedTypes.ROUTER + ")");
-        }
-        ok = false;
-      } else if (i != filters.size() - 1) {
-        problems.error(at, "the router must be the last http filter");
-        ok = false;
-      }
-    }
-    return ok;
   }
 
   private TcpProxyConfig tcpProxy(TcpProxy proxy, String path) {

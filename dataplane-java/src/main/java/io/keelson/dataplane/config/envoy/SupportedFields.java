@@ -156,11 +156,41 @@ final class SupportedFields {
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
-    rules(HttpFilter.getDescriptor(), "name", "typed_config");
     rules(HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
         .reject("filters", "upgrades run the connection manager's own filter chain");
     rules(RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
         .reject("connect_config", "CONNECT is not supported");
+    rules(HttpFilter.getDescriptor(), "name", "typed_config", "is_optional");
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(), "delay", "abort", "max_active_faults")
+        .reject("headers", "fault injection applies to every request of the filter's routes; header matching is not supported")
+        .reject("upstream_cluster", "fault injection by upstream cluster is not supported")
+        .reject("downstream_nodes", "fault injection by downstream node is not supported")
+        .reject("response_rate_limit", "response rate limiting is not supported")
+        .ignore("delay_percent_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_percent_runtime", "ignored: Keelson has no runtime")
+        .ignore("delay_duration_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_http_status_runtime", "ignored: Keelson has no runtime")
+        .ignore("abort_grpc_status_runtime", "ignored: Keelson has no runtime")
+        .ignore("max_active_faults_runtime", "ignored: Keelson has no runtime")
+        .ignore("disable_downstream_cluster_stats", SAFE);
+    rules(io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay.getDescriptor(), "fixed_delay", "header_delay", "percentage");
+    rules(io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay.getDescriptor());
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.getDescriptor(), "http_status", "grpc_status", "header_abort", "percentage");
+    rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort.getDescriptor());
+    rules(io.envoyproxy.envoy.type.v3.FractionalPercent.getDescriptor(), "numerator", "denominator");
+    rules(io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+            "stat_prefix", "status", "token_bucket", "filter_enabled", "filter_enforced", "response_headers_to_add",
+            "enable_x_ratelimit_headers")
+        .reject("descriptors", "rate limit descriptors are not supported; use token_bucket")
+        .reject("request_headers_to_add_when_not_enforced", "not supported yet")
+        .reject("local_rate_limit_per_downstream_connection", "the bucket is always shared by the whole process")
+        .reject("rate_limits", "rate limit actions are not supported; use token_bucket")
+        .ignore("stage", SAFE)
+        .ignore("vh_rate_limits", SAFE)
+        .ignore("always_consume_default_token_bucket", SAFE);
+    rules(io.envoyproxy.envoy.type.v3.HttpStatus.getDescriptor(), "code");
+    rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value", "runtime_key");
     rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
         .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
         .ignore("verbose", SAFE)
@@ -210,11 +240,12 @@ final class SupportedFields {
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
+        .supportAlso("typed_per_filter_config")
         .ignore("metadata", SAFE);
     rules(Route.getDescriptor(),
             "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
             "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
-            "per_request_buffer_limit_bytes")
+            "per_request_buffer_limit_bytes", "typed_per_filter_config")
         .ignore("metadata", SAFE)
         .ignore("decorator", "ignored: tracing is not implemented yet")
         .ignore("tracing", "ignored: tracing is not implemented yet")
@@ -229,6 +260,7 @@ final class SupportedFields {
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
             "retry_policy", "priority", "upgrade_configs")
+        .supportAlso("hash_policy")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
     rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.getDescriptor(),
             "retry_on", "num_retries", "per_try_timeout", "retry_back_off", "retriable_status_codes",
@@ -245,6 +277,16 @@ final class SupportedFields {
     rules(WeightedCluster.ClusterWeight.getDescriptor(),
         "name", "weight", "request_headers_to_add", "request_headers_to_remove",
         "response_headers_to_add", "response_headers_to_remove");
+    rules(RouteAction.HashPolicy.getDescriptor(), "header", "cookie", "connection_properties", "query_parameter", "terminal")
+        .reject("filter_state", "filter state is not supported");
+    rules(RouteAction.HashPolicy.Header.getDescriptor(), "header_name")
+        .reject("regex_rewrite", "not supported yet");
+    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name")
+        .ignore("ttl", "ignored: Keelson does not generate the cookie; requests without it carry no hash from it")
+        .ignore("path", "ignored: Keelson does not generate the cookie")
+        .reject("attributes", "cookie attributes are not supported");
+    rules(RouteAction.HashPolicy.ConnectionProperties.getDescriptor(), "source_ip");
+    rules(RouteAction.HashPolicy.QueryParameter.getDescriptor(), "name");
     rules(RedirectAction.getDescriptor(),
         "https_redirect", "scheme_redirect", "host_redirect", "port_redirect", "path_redirect",
         "prefix_rewrite", "response_code", "strip_query");
@@ -254,17 +296,16 @@ final class SupportedFields {
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
-            "http2_protocol_options", "circuit_breakers", "outlier_detection", "transport_socket")
+            "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
+            "round_robin_lb_config", "least_request_lb_config", "transport_socket")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
         .ignore("dns_refresh_rate", "ignored: host names are resolved at connect time")
         .ignore("respect_dns_ttl", "ignored: host names are resolved at connect time")
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
-        .ignore("common_lb_config", SAFE)
-        .ignore("maglev_lb_config", "ignored: Keelson's Maglev uses its own table size")
-        .ignore("ring_hash_lb_config", SAFE)
-        .reject("health_checks", "active health checking is not supported yet")
+        .supportAlso("maglev_lb_config")
+        .supportAlso("ring_hash_lb_config")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
         .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
@@ -280,11 +321,58 @@ final class SupportedFields {
         "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
         "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage",
         "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
+            "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
+            "http_health_check", "tcp_health_check", "grpc_health_check")
+        .ignore("initial_jitter", SAFE)
+        .ignore("no_traffic_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
+        .ignore("no_traffic_healthy_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
+        .ignore("unhealthy_interval", "ignored: unhealthy endpoints are checked at interval")
+        .ignore("unhealthy_edge_interval", SAFE)
+        .ignore("healthy_edge_interval", SAFE)
+        .ignore("reuse_connection", "ignored: each check opens its own connection")
+        .ignore("event_log_path", SAFE)
+        .ignore("always_log_health_check_failures", SAFE)
+        .ignore("always_log_health_check_success", SAFE)
+        .reject("interval_jitter_percent", "use interval_jitter")
+        .reject("alt_port", "checks go to the endpoint's own port")
+        .reject("custom_health_check", "only http, tcp and grpc health checks are supported")
+        .reject("tls_options", "health checks are plaintext");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.HttpHealthCheck.getDescriptor(), "path", "host", "expected_statuses")
+        .ignore("codec_client_type", "ignored: checks use HTTP/1.1")
+        .reject("send", "request bodies are not supported")
+        .reject("receive", "response body matching is not supported")
+        .reject("request_headers_to_add", "not supported yet")
+        .reject("retriable_statuses", "not supported yet")
+        .reject("method", "checks use GET");
+    rules(io.envoyproxy.envoy.type.v3.Int64Range.getDescriptor(), "start", "end");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.TcpHealthCheck.getDescriptor())
+        .reject("send", "only connect checks (empty send and receive) are supported")
+        .reject("receive", "only connect checks (empty send and receive) are supported");
+    rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.GrpcHealthCheck.getDescriptor(), "service_name", "authority")
+        .reject("initial_metadata", "not supported yet");
+    rules(Cluster.CommonLbConfig.getDescriptor(), "healthy_panic_threshold")
+        .ignore("update_merge_window", SAFE)
+        .ignore("close_connections_on_host_set_change", SAFE)
+        .ignore("ignore_new_hosts_until_first_hc", "ignored: new endpoints are healthy until a check fails")
+        .reject("zone_aware_lb_config", "zone-aware balancing is not supported")
+        .supportAlso("locality_weighted_lb_config")
+        .reject("consistent_hashing_lb_config", "not supported yet");
+    rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
+    rules(Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDescriptor());
+    rules(Cluster.RoundRobinLbConfig.getDescriptor(), "slow_start_config");
+    rules(Cluster.LeastRequestLbConfig.getDescriptor(), "slow_start_config")
+        .reject("choice_count", "least request compares two endpoints (power of two choices)")
+        .reject("active_request_bias", "the active request bias is 1.0");
+    rules(Cluster.SlowStartConfig.getDescriptor(), "slow_start_window", "aggression", "min_weight_percent");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.getDescriptor(), "default_value")
+        .ignore("runtime_key", "ignored: Keelson has no runtime");
+    rules(Cluster.RingHashLbConfig.getDescriptor(), "minimum_ring_size", "maximum_ring_size", "hash_function");
+    rules(Cluster.MaglevLbConfig.getDescriptor(), "table_size");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
-    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
-        .ignore("locality", SAFE)
-        .ignore("metadata", SAFE)
-        .ignore("load_balancing_weight", "ignored: locality-weighted balancing is not enabled, endpoints are balanced by their own weight");
+    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight")
+        .ignore("metadata", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.Locality.getDescriptor(), "region", "zone", "sub_zone");
     rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
     rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config",
@@ -312,6 +400,11 @@ final class SupportedFields {
         }
       }
       RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected, dynamicOnly));
+    }
+
+    RulesBuilder supportAlso(String field) {
+      supported.add(field);
+      return this;
     }
 
     RulesBuilder ignore(String field, String why) {
@@ -394,7 +487,7 @@ final class SupportedFields {
         problems.error(fieldPath, unsupported(type, name));
         continue;
       }
-      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
+      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE || skipOptionalFilterConfig(message, name)) {
         continue;
       }
       if (field.isMapField()) {
@@ -414,6 +507,21 @@ final class SupportedFields {
         walkValue((Message) e.getValue(), fieldPath, problems, dynamic);
       }
     }
+  }
+
+  /** An is_optional http filter of an unknown type is skipped with a warning by the translator; its config is not read. */
+  private static boolean skipOptionalFilterConfig(Message message, String field) {
+    Descriptor type = message.getDescriptorForType();
+    if (!field.equals("typed_config") || !type.getFullName().equals(HttpFilter.getDescriptor().getFullName())) {
+      return false;
+    }
+    FieldDescriptor optional = type.findFieldByName("is_optional");
+    if (!Boolean.TRUE.equals(message.getField(optional))) {
+      return false;
+    }
+    Message any = (Message) message.getField(type.findFieldByName("typed_config"));
+    String url = (String) any.getField(any.getDescriptorForType().findFieldByName("type_url"));
+    return SupportedTypes.REGISTRY.find(SupportedTypes.typeName(url)) == null;
   }
 
   private static void walkValue(Message value, String path, Problems problems, boolean dynamic) {

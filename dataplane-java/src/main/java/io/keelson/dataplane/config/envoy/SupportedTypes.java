@@ -24,6 +24,8 @@ final class SupportedTypes {
           HttpConnectionManager.getDescriptor(),
           TcpProxy.getDescriptor(),
           Router.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
           HttpProtocolOptions.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),

@@ -61,10 +61,9 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsMaglevClusterUsedByAnHttpRoute() {
-    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV")).problems()).containsExactly(
-        "config.yaml: static_resources.clusters[0].lb_policy: MAGLEV is not supported on HTTP listeners; "
-            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
+  void acceptsMaglevAndRingHashClustersUsedByAnHttpRoute() throws Exception {
+    assertThat(BootstrapLoader.fromYaml(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"), "config.yaml").warnings()).isEmpty();
+    assertThat(BootstrapLoader.fromYaml(edit("lb_policy: ROUND_ROBIN", "lb_policy: RING_HASH"), "config.yaml").warnings()).isEmpty();
   }
 
   @Test
@@ -84,7 +83,9 @@ class BootstrapRejectionTest {
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.cors.v3.Cors "
-            + "is not supported; expected only envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router)");
+            + "is not supported; expected envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router) or one of "
+            + "envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
+            + "or is_optional: true to skip it");
   }
 
   @Test
@@ -111,7 +112,7 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).problems()).containsExactly(
         "config.yaml: " + ROUTES + "[0].non_forwarding_action: not supported by Keelson; supported fields of Route: "
             + "name, match, route, redirect, direct_response, request_headers_to_add, request_headers_to_remove, "
-            + "response_headers_to_add, response_headers_to_remove, per_request_buffer_limit_bytes",
+            + "response_headers_to_add, response_headers_to_remove, per_request_buffer_limit_bytes, typed_per_filter_config",
         "config.yaml: " + ROUTES + "[0]: the route has no action; expected one of route, redirect, direct_response");
   }
 
@@ -287,7 +288,7 @@ class BootstrapRejectionTest {
 
   @Test
   void reportsEveryProblemAtOnce() {
-    String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"),
+    String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: CLUSTER_PROVIDED"),
         "                route: { cluster: backend }", "                route: { cluster: nowhere, retry_policy: { retry_on: bogus } }");
     assertThat(rejected(yaml).problems()).hasSize(3);
   }

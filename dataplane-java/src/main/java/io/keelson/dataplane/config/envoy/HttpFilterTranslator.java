@@ -1,0 +1,109 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.keelson.dataplane.config.HttpFilterConfig;
+import io.keelson.dataplane.filter.HttpFilterFactories;
+import io.keelson.dataplane.filter.HttpFilterFactory;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Translates a connection manager's http_filters and typed_per_filter_config through the filters'
+ * own factories ({@link HttpFilterFactories}). An unknown filter is an error naming it, unless it is
+ * marked is_optional (then a warning and the filter is skipped), as in Envoy. Stateless.
+ */
+final class HttpFilterTranslator {
+  private HttpFilterTranslator() {}
+
+  /** The filters before the router, in order; null after reporting errors. */
+  static List<HttpFilterConfig> translate(List<HttpFilter> filters, String path, Problems problems) {
+    boolean ok = true;
+    List<HttpFilterConfig> out = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < filters.size(); i++) {
+      HttpFilter f = filters.get(i);
+      String at = path + "[" + i + "]";
+      String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
+      boolean router = SupportedTypes.ROUTER.equals(type) || (type == null && f.getName().equals("envoy.filters.http.router"));
+      if (router) {
+        if (i != filters.size() - 1) {
+          problems.error(at, "the router must be the last http filter");
+          ok = false;
+        }
+        continue;
+      }
+      if (i == filters.size() - 1) {
+        problems.error(path, "the last http filter must be the router (envoy.filters.http.router)");
+        ok = false;
+      }
+      if (!names.add(f.getName())) {
+        problems.error(at + ".name", "http filter name '" + f.getName() + "' is used twice; expected unique names");
+        ok = false;
+      }
+      HttpFilterFactory factory = type == null ? null : HttpFilterFactories.forType(type);
+      if (factory == null) {
+        String what = "http filter '" + f.getName() + "'" + (type == null ? " (no typed_config)" : " (" + type + ")");
+        if (f.getIsOptional()) {
+          problems.warn(at, what + " is not supported and is_optional: skipped");
+          continue;
+        }
+        if (!problems.reportedAt(at + ".typed_config")) {
+          problems.error(at, what + " is not supported; expected the router (" + SupportedTypes.ROUTER + ") or one of "
+              + HttpFilterFactories.names() + ", or is_optional: true to skip it");
+        }
+        ok = false;
+        continue;
+      }
+      Object settings = translate(factory, f.getTypedConfig(), at + ".typed_config", problems, false);
+      if (settings == null) {
+        ok = false;
+        continue;
+      }
+      out.add(new HttpFilterConfig(f.getName(), type, settings));
+    }
+    return ok ? out : null;
+  }
+
+  /** typed_per_filter_config: filter name to translated per-route settings (entries in error are left out and reported). */
+  static Map<String, Object> perFilter(Map<String, Any> config, String path, Problems problems) {
+    if (config.isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    config.forEach((name, any) -> {
+      String at = path + "[\"" + name + "\"]";
+      String type = SupportedTypes.typeName(any.getTypeUrl());
+      HttpFilterFactory factory = HttpFilterFactories.forPerRouteType(type);
+      if (factory == null) {
+        if (!problems.reportedAt(at)) {
+          problems.error(at, "per-filter config type " + type + " is not supported; expected one of " + HttpFilterFactories.names());
+        }
+        return;
+      }
+      Object settings = translate(factory, any, at, problems, true);
+      if (settings != null) {
+        out.put(name, settings);
+      }
+    });
+    return out;
+  }
+
+  private static Object translate(HttpFilterFactory factory, Any any, String path, Problems problems, boolean perRoute) {
+    Message message;
+    try {
+      Class<? extends Message> type = perRoute ? factory.perRouteConfigType() : factory.configType();
+      message = any.unpack(type);
+    } catch (InvalidProtocolBufferException e) {
+      problems.error(path, "cannot read " + any.getTypeUrl() + ": " + e.getMessage());
+      return null;
+    }
+    return perRoute ? factory.translatePerRoute(message, path, problems) : factory.translate(message, path, problems);
+  }
+}

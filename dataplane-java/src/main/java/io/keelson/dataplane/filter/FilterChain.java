@@ -1,0 +1,110 @@
+package io.keelson.dataplane.filter;
+
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.HttpFilterConfig;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A listener's compiled HTTP filters, in config order, with each route's and virtual host's
+ * typed_per_filter_config overrides compiled up front (so a request costs one identity lookup).
+ * Immutable; safe to run from any number of threads at once.
+ */
+public final class FilterChain {
+  public static final FilterChain EMPTY = new FilterChain(new HttpFilter[0], Map.of(), Map.of());
+
+  private final HttpFilter[] filters;
+  private final Map<RouteEntry, HttpFilter[]> byRoute;
+  private final Map<VirtualHostConfig, HttpFilter[]> byVirtualHost;
+
+  private FilterChain(HttpFilter[] filters, Map<RouteEntry, HttpFilter[]> byRoute, Map<VirtualHostConfig, HttpFilter[]> byVirtualHost) {
+    this.filters = filters;
+    this.byRoute = byRoute;
+    this.byVirtualHost = byVirtualHost;
+  }
+
+  /** Compiles the connection manager's filters; {@link #EMPTY} when it has none. */
+  public static FilterChain compile(HttpConnectionManagerConfig hcm, FilterResources resources) {
+    List<HttpFilterConfig> configs = hcm.httpFilters();
+    if (configs.isEmpty()) {
+      return EMPTY;
+    }
+    int n = configs.size();
+    HttpFilterFactory[] factories = new HttpFilterFactory[n];
+    HttpFilter[] defaults = new HttpFilter[n];
+    for (int i = 0; i < n; i++) {
+      HttpFilterConfig c = configs.get(i);
+      factories[i] = HttpFilterFactories.forType(c.typeName());
+      if (factories[i] == null) {
+        throw new IllegalArgumentException("http filter '" + c.name() + "': no factory for " + c.typeName());
+      }
+      defaults[i] = factories[i].create(c.settings(), resources);
+    }
+    Map<RouteEntry, HttpFilter[]> byRoute = new IdentityHashMap<>();
+    Map<VirtualHostConfig, HttpFilter[]> byVh = new IdentityHashMap<>();
+    for (VirtualHostConfig vh : hcm.routeConfig().virtualHosts()) {
+      HttpFilter[] vhFilters = overrides(configs, factories, defaults, vh.perFilterConfig(), resources);
+      if (vhFilters != defaults) {
+        byVh.put(vh, vhFilters);
+      }
+      for (RouteEntry route : vh.routes()) {
+        HttpFilter[] routeFilters = overrides(configs, factories, vhFilters, route.perFilterConfig(), resources);
+        if (routeFilters != defaults) {
+          byRoute.put(route, routeFilters);
+        }
+      }
+    }
+    return new FilterChain(defaults, byRoute, byVh);
+  }
+
+  private static HttpFilter[] overrides(
+      List<HttpFilterConfig> configs, HttpFilterFactory[] factories, HttpFilter[] base, Map<String, Object> perFilter, FilterResources resources) {
+    if (perFilter.isEmpty()) {
+      return base;
+    }
+    HttpFilter[] out = base;
+    for (int i = 0; i < base.length; i++) {
+      Object settings = perFilter.get(configs.get(i).name());
+      if (settings != null) {
+        if (out == base) {
+          out = base.clone();
+        }
+        out[i] = factories[i].create(settings, resources);
+      }
+    }
+    return out;
+  }
+
+  public boolean isEmpty() {
+    return filters.length == 0;
+  }
+
+  /** Runs the filters for the request in {@code context} (inputs set, verdict cleared) until one replies locally. */
+  public void run(FilterContext context) {
+    HttpFilter[] chain = filters;
+    if (chain.length == 0) {
+      return;
+    }
+    if (context.route != null) {
+      HttpFilter[] r = byRoute.get(context.route);
+      if (r != null) {
+        chain = r;
+      } else if (context.virtualHost != null) {
+        HttpFilter[] v = byVirtualHost.get(context.virtualHost);
+        chain = v != null ? v : chain;
+      }
+    } else if (context.virtualHost != null) {
+      HttpFilter[] v = byVirtualHost.get(context.virtualHost);
+      chain = v != null ? v : chain;
+    }
+    for (HttpFilter f : chain) {
+      f.onRequest(context);
+      if (context.hasLocalReply()) {
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package io.keelson.dataplane.filter;
+
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.route.RequestHead;
+import io.keelson.dataplane.stats.ResponseFlag;
+
+/**
+ * A request as filters see it, and their verdict: continue, a local reply, and/or a delay before
+ * acting. Pre-allocated and reused: one in each routing event (written by the policy stage) and one
+ * per downstream connection (a copy the connection acts on). Not thread-safe: one owner at a time.
+ */
+public final class FilterContext {
+  // ---- inputs
+  /** The request head; read-only. */
+  public RequestHead head;
+  /** The matched route, or null. */
+  public RouteEntry route;
+  /** The matched virtual host, or null. */
+  public VirtualHostConfig virtualHost;
+  /** The downstream peer's IP address, or null (for filters that decide by source, such as RBAC). */
+  public String remoteIp;
+
+  // ---- verdict
+  private int status;
+  private String body;
+  private String replyHeaders;
+  private long delayNanos;
+  private ResponseFlag flag = ResponseFlag.NONE;
+  private String responseHeaders;
+  private ExchangeEndHook endHook;
+
+  /** Answers the request locally; the rest of the chain does not run. */
+  public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
+    this.status = status;
+    this.body = body;
+    this.replyHeaders = extraHeaders;
+    this.flag = flag;
+  }
+
+  /** Holds the request for {@code nanos} before it goes on (or before a later filter's local reply is sent). */
+  public void delay(long nanos, ResponseFlag flag) {
+    delayNanos += nanos;
+    if (this.flag == ResponseFlag.NONE) {
+      this.flag = flag;
+    }
+  }
+
+  /** Adds header lines ({@code name: value\r\n} each) to the response, whether proxied or local. */
+  public void addResponseHeaders(String lines) {
+    responseHeaders = responseHeaders == null ? lines : responseHeaders + lines;
+  }
+
+  /** Registers the hook to call when this exchange ends (one per exchange; a second replaces the first's chaining). */
+  public void onExchangeEnd(ExchangeEndHook hook) {
+    ExchangeEndHook previous = endHook;
+    endHook = previous == null ? hook : () -> {
+      previous.onExchangeEnd();
+      hook.onExchangeEnd();
+    };
+  }
+
+  public boolean hasLocalReply() {
+    return status != 0;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String body() {
+    return body;
+  }
+
+  /** Extra header lines of the local reply, including {@link #responseHeaders()}; null for none. */
+  public String replyHeaders() {
+    if (responseHeaders == null) {
+      return replyHeaders;
+    }
+    return replyHeaders == null ? responseHeaders : replyHeaders + responseHeaders;
+  }
+
+  public long delayNanos() {
+    return delayNanos;
+  }
+
+  public ResponseFlag flag() {
+    return flag;
+  }
+
+  /** Header lines to add to a proxied response, or null. */
+  public String responseHeaders() {
+    return responseHeaders;
+  }
+
+  /** Takes the end hook (so it runs once); null when none. */
+  public ExchangeEndHook takeEndHook() {
+    ExchangeEndHook h = endHook;
+    endHook = null;
+    return h;
+  }
+
+  /** Resets the verdict for a new request (inputs are overwritten by the publisher). */
+  public void clear() {
+    status = 0;
+    body = null;
+    replyHeaders = null;
+    delayNanos = 0;
+    flag = ResponseFlag.NONE;
+    responseHeaders = null;
+    endHook = null;
+  }
+
+  /** Copies the verdict (not the inputs) of {@code other}, taking its end hook. */
+  public void copyVerdict(FilterContext other) {
+    status = other.status;
+    body = other.body;
+    replyHeaders = other.replyHeaders;
+    delayNanos = other.delayNanos;
+    flag = other.flag;
+    responseHeaders = other.responseHeaders;
+    endHook = other.takeEndHook();
+  }
+
+  /** Drops references to request objects. */
+  public void clearInputs() {
+    head = null;
+    route = null;
+    virtualHost = null;
+    remoteIp = null;
+  }
+}

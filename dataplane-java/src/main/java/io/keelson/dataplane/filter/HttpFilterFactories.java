@@ -1,0 +1,50 @@
+package io.keelson.dataplane.filter;
+
+import io.keelson.dataplane.filter.fault.FaultFilterFactory;
+import io.keelson.dataplane.filter.ratelimit.LocalRateLimitFactory;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/** Every HTTP filter Keelson runs besides the router, by typed_config type name. Immutable. */
+public final class HttpFilterFactories {
+  public static final List<HttpFilterFactory> ALL = List.of(new FaultFilterFactory(), new LocalRateLimitFactory());
+
+  private static final Map<String, HttpFilterFactory> BY_TYPE =
+      ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));
+
+  private HttpFilterFactories() {}
+
+  /** The factory for a typed_config full type name, or null. */
+  public static HttpFilterFactory forType(String typeName) {
+    return BY_TYPE.get(typeName);
+  }
+
+  /** The factory whose per-route message has this full type name, or null. */
+  public static HttpFilterFactory forPerRouteType(String typeName) {
+    for (HttpFilterFactory f : ALL) {
+      if (descriptorName(f.perRouteConfigType()).equals(typeName)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  public static String typeName(HttpFilterFactory f) {
+    return descriptorName(f.configType());
+  }
+
+  /** The type names Keelson accepts in http_filters, for error messages. */
+  public static String names() {
+    return ALL.stream().map(HttpFilterFactories::typeName).collect(Collectors.joining(", "));
+  }
+
+  static String descriptorName(Class<? extends com.google.protobuf.Message> type) {
+    try {
+      return ((com.google.protobuf.Descriptors.Descriptor) type.getMethod("getDescriptor").invoke(null)).getFullName();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(type + " is not a generated message", e);
+    }
+  }
+}

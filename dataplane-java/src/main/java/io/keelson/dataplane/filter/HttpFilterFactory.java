@@ -1,0 +1,38 @@
+package io.keelson.dataplane.filter;
+
+import com.google.protobuf.Message;
+
+/**
+ * Reads one HTTP filter type's Envoy config and compiles it. Config translation ({@link #translate},
+ * {@link #translatePerRoute}) runs once per config; {@link #create} once per served snapshot for the
+ * listener-level config and once per route or virtual host override. Stateless and thread-safe.
+ *
+ * <p>To add a filter: implement this in the filter's own package and list it in {@link HttpFilterFactories}.
+ */
+public interface HttpFilterFactory {
+
+  /** Envoy's well-known filter name, e.g. {@code envoy.filters.http.fault}. */
+  String filterName();
+
+  /** The typed_config message this factory reads. */
+  Class<? extends Message> configType();
+
+  /** The per-route (typed_per_filter_config) message; by default the same as {@link #configType}. */
+  default Class<? extends Message> perRouteConfigType() {
+    return configType();
+  }
+
+  /** Translates the listener-level typed_config into the filter's immutable settings, or null after reporting errors. */
+  Object translate(Message config, String path, ConfigErrors errors);
+
+  /** Translates a typed_per_filter_config value; by default as {@link #translate}. */
+  default Object translatePerRoute(Message config, String path, ConfigErrors errors) {
+    return translate(config, path, errors);
+  }
+
+  /**
+   * Compiles settings (from either translate method) into a filter. A per-route override gets its own
+   * instance (Envoy replaces the filter's config for that route), so its state is its own.
+   */
+  HttpFilter create(Object settings, FilterResources resources);
+}

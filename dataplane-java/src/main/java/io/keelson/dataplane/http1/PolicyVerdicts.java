@@ -1,0 +1,46 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.filter.ExchangeEndHook;
+import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.http1.codec.Http1Headers;
+import io.keelson.dataplane.http1.codec.Http1Request;
+import io.netty.channel.EventLoop;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** How an HTTP/1.1 connection acts on the filters' verdict. Stateless; called on the connection's event loop. */
+final class PolicyVerdicts {
+  private PolicyVerdicts() {}
+
+  /** Resumes the exchange of {@code request} after {@code nanos}, on the connection's event loop (never blocking it). */
+  static void delay(EventLoop loop, long nanos, Http1Request request, Consumer<Http1Request> resume) {
+    loop.schedule(() -> resume.accept(request), nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Adds the filters' response header lines ({@code name: value\r\n} each); null adds nothing. */
+  static void addResponseHeaders(Http1Headers headers, String lines) {
+    if (lines == null) {
+      return;
+    }
+    int at = 0;
+    while (at < lines.length()) {
+      int end = lines.indexOf("\r\n", at);
+      if (end < 0) {
+        end = lines.length();
+      }
+      int colon = lines.indexOf(':', at);
+      if (colon > at && colon < end) {
+        headers.add(lines.substring(at, colon), lines.substring(colon + 1, end).trim());
+      }
+      at = end + 2;
+    }
+  }
+
+  /** Runs the filters' end-of-exchange hook once. */
+  static void end(FilterContext policy) {
+    ExchangeEndHook hook = policy.takeEndHook();
+    if (hook != null) {
+      hook.onExchangeEnd();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+package io.keelson.dataplane.routing;
+
+import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.pipeline.Stage;
+
+/**
+ * Runs the listener's HTTP filter chain (fault injection, local rate limiting, ...) on the routed
+ * request and leaves the verdict in {@link RoutingEvent#policy}. Stateless itself: the filters' shared
+ * state is thread-safe, so the same chain serves every event loop inline and the ring's policy thread.
+ */
+public final class PolicyStage implements Stage<RoutingEvent> {
+  @Override
+  public void onEvent(RoutingEvent event) {
+    FilterContext policy = event.policy;
+    policy.clear();
+    if (event.retryCluster != null || event.listener.filters().isEmpty()) { // a retry: the filters ran for its first try
+      return;
+    }
+    policy.head = event.head;
+    policy.route = event.route;
+    policy.virtualHost = event.virtualHost;
+    policy.remoteIp = event.remoteIp;
+    event.listener.filters().run(policy);
+    policy.clearInputs();
+  }
+}

@@ -1,0 +1,94 @@
+package io.keelson.dataplane.routing;
+
+import io.keelson.dataplane.balance.XxHash64;
+import io.keelson.dataplane.config.HashPolicy;
+import io.keelson.dataplane.route.RequestHead;
+import java.util.List;
+
+/**
+ * Envoy's hash_policy evaluation: each policy that finds its value hashes it (xxHash64); hashes are
+ * combined as {@code rotl(hash, 1) ^ next}; a terminal policy that produced a hash ends the list.
+ * Stateless.
+ */
+final class RequestHash {
+  /** No policy produced a hash (a real hash of 0 is mapped to 1). */
+  static final long NONE = 0;
+
+  private RequestHash() {}
+
+  static long compute(List<HashPolicy> policies, RequestHead head, String remoteIp) {
+    long hash = NONE;
+    boolean any = false;
+    for (int i = 0, n = policies.size(); i < n; i++) {
+      HashPolicy p = policies.get(i);
+      String value = switch (p.source()) {
+        case HEADER -> head.header(p.name());
+        case COOKIE -> cookie(head.header("cookie"), p.name());
+        case SOURCE_IP -> remoteIp;
+        case QUERY_PARAMETER -> queryParameter(head.query(), p.name());
+      };
+      if (value == null) {
+        continue;
+      }
+      long h = XxHash64.hash(value);
+      hash = any ? Long.rotateLeft(hash, 1) ^ h : h;
+      any = true;
+      if (p.terminal()) {
+        break;
+      }
+    }
+    return !any ? NONE : hash == NONE ? 1 : hash;
+  }
+
+  /** The value of cookie {@code name} in a Cookie header, or null. */
+  static String cookie(String header, String name) {
+    if (header == null) {
+      return null;
+    }
+    int at = 0;
+    int len = header.length();
+    while (at < len) {
+      int end = header.indexOf(';', at);
+      if (end < 0) {
+        end = len;
+      }
+      int start = at;
+      while (start < end && (header.charAt(start) == ' ' || header.charAt(start) == ',')) {
+        start++;
+      }
+      int eq = header.indexOf('=', start);
+      if (eq > 0 && eq < end && eq - start == name.length() && header.startsWith(name, start)) {
+        String v = header.substring(eq + 1, end).trim();
+        return v.length() >= 2 && v.charAt(0) == '"' && v.charAt(v.length() - 1) == '"' ? v.substring(1, v.length() - 1) : v;
+      }
+      at = end + 1;
+    }
+    return null;
+  }
+
+  /** The (raw, undecoded) value of the first query parameter {@code name}, or null. */
+  static String queryParameter(String query, String name) {
+    if (query == null) {
+      return null;
+    }
+    int at = 0;
+    int len = query.length();
+    while (at <= len) {
+      int end = query.indexOf('&', at);
+      if (end < 0) {
+        end = len;
+      }
+      if (query.startsWith(name, at)) {
+        int after = at + name.length();
+        if (after == end) {
+          return "";
+        }
+        if (query.charAt(after) == '=') {
+          return query.substring(after + 1, end);
+        }
+      }
+      at = end + 1;
+    }
+    return null;
+  }
+}

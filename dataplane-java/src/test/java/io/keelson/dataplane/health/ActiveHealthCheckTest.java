@@ -1,0 +1,149 @@
+package io.keelson.dataplane.health;
+
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Active health checks against real upstreams: endpoints leave and come back, seen by balancing and /clusters. */
+class ActiveHealthCheckTest {
+  private static final String VHOSTS = """
+                  - name: main
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: svc }
+      """;
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  private final SwitchableUpstream a = new SwitchableUpstream("a");
+  private final SwitchableUpstream b = new SwitchableUpstream("b");
+  private final SwitchableUpstream c = new SwitchableUpstream("c");
+  private ProxyHarness proxy;
+  private Server grpc;
+
+  ActiveHealthCheckTest() throws Exception {}
+
+  @AfterEach
+  void stop() {
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (grpc != null) {
+      grpc.shutdownNow();
+    }
+    a.close();
+    b.close();
+    c.close();
+  }
+
+  private static String cluster(String healthCheck, int... ports) {
+    StringBuilder s = new StringBuilder("""
+          - name: svc
+            connect_timeout: 1s
+            type: STATIC
+            lb_policy: ROUND_ROBIN
+            health_checks:
+            - timeout: 2s
+              interval: 0.1s
+              interval_jitter: 0.02s
+              unhealthy_threshold: 2
+              healthy_threshold: 2
+        """);
+    s.append("      ").append(healthCheck).append('\n');
+    s.append("""
+            load_assignment:
+              cluster_name: svc
+              endpoints:
+              - lb_endpoints:
+        """);
+    for (int p : ports) {
+      s.append("        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ").append(p).append(" } } }\n");
+    }
+    return s.toString();
+  }
+
+  private String flags(int port) throws Exception {
+    for (String line : proxy.admin("/clusters").split("\n")) {
+      if (line.startsWith("svc::127.0.0.1:" + port + "::health_flags::")) {
+        return line.substring(line.lastIndexOf("::") + 2);
+      }
+    }
+    throw new AssertionError("no health_flags line for port " + port);
+  }
+
+  private Set<String> answeringUpstreams(int requests) throws Exception {
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < requests; i++) {
+      var r = proxy.get("/work");
+      assertThat(r.statusCode()).isEqualTo(200);
+      seen.add(r.body());
+    }
+    return seen;
+  }
+
+  @Test
+  void anHttpCheckAnswering503RemovesTheEndpointAndA200RestoresIt() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("http_health_check: { path: /healthz }", a.port, b.port, c.port)),
+        PipelineMode.INLINE);
+    await().atMost(WAIT).until(() -> answeringUpstreams(6).size() == 3);
+    a.healthStatus = 503;
+    await().atMost(WAIT).until(() -> flags(a.port).equals("/failed_active_hc"));
+    assertThat(flags(b.port)).isEqualTo("healthy");
+    assertThat(answeringUpstreams(30)).containsExactlyInAnyOrder("b", "c");
+    a.healthStatus = 200;
+    await().atMost(WAIT).until(() -> flags(a.port).equals("healthy"));
+    await().atMost(WAIT).until(() -> answeringUpstreams(6).contains("a"));
+    assertThat(proxy.admin("/stats")).contains("cluster.svc.health_check.failure: ");
+  }
+
+  @Test
+  void aKilledUpstreamIsRemovedAfterUnhealthyThresholdAndRestoredAfterHealthyThreshold() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("tcp_health_check: {}", a.port, b.port, c.port)), PipelineMode.DISRUPTOR);
+    c.kill();
+    await().atMost(WAIT).until(() -> flags(c.port).equals("/failed_active_hc"));
+    assertThat(answeringUpstreams(30)).as("no request goes to the killed endpoint").containsExactlyInAnyOrder("a", "b");
+    c.restart();
+    await().atMost(WAIT).until(() -> flags(c.port).equals("healthy"));
+    await().atMost(WAIT).until(() -> answeringUpstreams(6).contains("c"));
+  }
+
+  @Test
+  void belowThePanicThresholdTrafficGoesToEveryEndpoint() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("http_health_check: { path: /healthz }", a.port, b.port, c.port)),
+        PipelineMode.INLINE);
+    a.healthStatus = 500;
+    b.healthStatus = 500;
+    await().atMost(WAIT).until(() -> flags(a.port).equals("/failed_active_hc") && flags(b.port).equals("/failed_active_hc"));
+    // One healthy of three is under Envoy's default 50%: health is ignored.
+    assertThat(answeringUpstreams(30)).containsExactlyInAnyOrder("a", "b", "c");
+  }
+
+  @Test
+  void aGrpcHealthServerDecidesThroughTheGrpcHealthCheckingProtocol() throws Exception {
+    HealthStatusManager health = new HealthStatusManager();
+    grpc = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(health.getHealthService()).build().start();
+    int port = grpc.getPort();
+    health.setStatus("svc.v1", ServingStatus.SERVING);
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("grpc_health_check: { service_name: svc.v1 }", port, a.port)),
+        PipelineMode.INLINE);
+    await().atMost(WAIT).until(() -> proxy.admin("/stats").matches("(?s).*cluster\\.svc\\.health_check\\.success: [1-9].*"));
+    assertThat(flags(port)).isEqualTo("healthy");
+    health.setStatus("svc.v1", ServingStatus.NOT_SERVING);
+    await().atMost(WAIT).until(() -> flags(port).equals("/failed_active_hc"));
+    health.setStatus("svc.v1", ServingStatus.SERVING);
+    await().atMost(WAIT).until(() -> flags(port).equals("healthy"));
+  }
+}
