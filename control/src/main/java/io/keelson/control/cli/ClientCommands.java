@@ -127,10 +127,24 @@ final class ClientCommands {
       r.path(what).forEach(k -> System.out.println(k.asText() + " " + what + suffix));
     }
     r.path("warnings").forEach(w -> System.err.println("warning: " + w.asText()));
-    JsonNode proxies = r.has("proxiesThatWouldBeUpdated") ? r.get("proxiesThatWouldBeUpdated") : r.path("proxiesUpdated");
-    System.out.println((a.has("--dry-run") ? "would update " : "updated ") + r.path("resourceTypesChanged")
-        + " on proxies " + proxies);
+    System.out.println(summary(r, a.has("--dry-run")));
     return 0;
+  }
+
+  /** The last line of {@code apply}: which types changed for which proxies, or why no proxy is named. */
+  static String summary(JsonNode r, boolean dryRun) {
+    JsonNode proxies = r.has("proxiesThatWouldBeUpdated") ? r.get("proxiesThatWouldBeUpdated") : r.path("proxiesUpdated");
+    JsonNode types = r.path("resourceTypesChanged");
+    if (types.isEmpty()) {
+      return "no proxy configuration " + (dryRun ? "would change" : "changed");
+    }
+    String head = (dryRun ? "would update " : "updated ") + types;
+    if (!proxies.isEmpty()) {
+      return head + " on proxies " + proxies;
+    }
+    int connected = r.path("proxiesConnected").asInt(0);
+    return head + (connected == 0 ? "; no proxy is connected (each gets it when it connects)"
+        : "; none of the " + connected + " connected proxies is affected");
   }
 
   static int get(String[] argv) throws Exception {
