@@ -14,15 +14,24 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param mirrors       request_mirror_policies (empty when none)
    */
   record Forward(
       List<WeightedCluster> clusters,
       int totalWeight,
       String prefixRewrite,
       String hostRewrite,
-      Duration timeout) implements RouteAction {
+      Duration timeout,
+      List<MirrorPolicy> mirrors) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
+      mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without request mirroring. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite,
+        Duration timeout) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, List.of());
     }
   }
 

@@ -19,6 +19,7 @@ public final class StatsRegistry {
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile Supplier<XdsStats> xds;
+  private final ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> counters = new ConcurrentHashMap<>();
 
   public HttpStats http(String statPrefix) {
     return http.computeIfAbsent(statPrefix, p -> new HttpStats(p, unknownDestination));
@@ -36,6 +37,14 @@ public final class StatsRegistry {
   /** Where the xDS client's counters come from, when one runs; null for none. */
   public void xds(Supplier<XdsStats> source) {
     this.xds = source;
+  }
+
+  /**
+   * A named counter owned by a feature outside this package (e.g. {@code cluster.shadow.mirror_rq_failed}),
+   * listed in {@code /stats}; look it up once (at snapshot build or first use), never per request.
+   */
+  public java.util.concurrent.atomic.LongAdder counter(String name) {
+    return counters.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder());
   }
 
   public ClusterStats cluster(String name) {
@@ -75,6 +84,7 @@ public final class StatsRegistry {
         out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
       }
     });
+    counters.forEach((k, v) -> out.put(k, v.sum()));
     Supplier<XdsStats> x = xds;
     if (x != null) {
       XdsStats xs = x.get();

@@ -185,9 +185,15 @@ final class SupportedFields {
     rules(StringMatcher.getDescriptor(), "exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case");
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
-    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout")
+    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
+        "request_mirror_policies")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
         .reject("retry_policy", "retries are not supported yet");
+    rules(RouteAction.RequestMirrorPolicy.getDescriptor(), "cluster", "runtime_fraction")
+        .ignore("trace_sampled", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value")
+        .ignore("runtime_key", "ignored: Keelson has no runtime layer; default_value applies");
+    rules(io.envoyproxy.envoy.type.v3.FractionalPercent.getDescriptor(), "numerator", "denominator");
     rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
     rules(WeightedCluster.ClusterWeight.getDescriptor(),
         "name", "weight", "request_headers_to_add", "request_headers_to_remove",
