@@ -102,7 +102,8 @@ class BootstrapRejectionTest {
         "                  cluster: backend\n                  retry_policy: { retry_on: 5xx }\n");
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + ROUTES + "[1].route.retry_policy: not supported by Keelson (retries are not supported yet); "
-            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout");
+            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout, "
+            + "request_mirror_policies");
   }
 
   @Test
@@ -142,6 +143,27 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + ROUTES + "[0].route.cluster: route 'first' names cluster 'backnd', which is not defined; "
             + "expected one of [backend]");
+  }
+
+  @Test
+  void rejectsAMirrorToAMissingClusterAndAnUnknownFractionDenominator() {
+    String yaml = edit("                route: { cluster: backend }", "                route: { cluster: backend, "
+        + "request_mirror_policies: [ { cluster: shadw }, { cluster: backend, runtime_fraction: { default_value: "
+        + "{ numerator: 5, denominator: 7 } } } ] }");
+    assertThat(rejected(yaml).getMessage()).contains(
+        ROUTES + "[0].route.request_mirror_policies[0].cluster: route 'first' names cluster 'shadw', which is not defined",
+        ROUTES + "[0].route.request_mirror_policies[1].runtime_fraction.default_value.denominator");
+  }
+
+  @Test
+  void acceptsAMirrorPolicyWithAFraction() throws Exception {
+    String yaml = edit("                route: { cluster: backend }", "                route: { cluster: backend, "
+        + "request_mirror_policies: [ { cluster: backend, runtime_fraction: { default_value: "
+        + "{ numerator: 25, denominator: TEN_THOUSAND } } } ] }");
+    var snapshot = BootstrapLoader.fromYaml(yaml, "config.yaml");
+    var forward = (io.keelson.dataplane.config.RouteAction.Forward) snapshot.listeners().getFirst().http().routeConfig()
+        .virtualHosts().getFirst().routes().getFirst().action();
+    assertThat(forward.mirrors()).containsExactly(new io.keelson.dataplane.config.MirrorPolicy("backend", 2500));
   }
 
   @Test
