@@ -72,6 +72,7 @@ final class GatewayParser {
     Policy.Rewrite rewrite = null;
     Policy.HeaderOps req = Policy.HeaderOps.NONE;
     Policy.HeaderOps resp = Policy.HeaderOps.NONE;
+    List<Policy.Mirror> mirrors = new ArrayList<>();
     for (Fields f : r.objects("filters", false)) {
       f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
           "requestMirror", "extensionRef", "cors");
@@ -84,11 +85,16 @@ final class GatewayParser {
         case "ResponseHeaderModifier" -> resp = headerOps(f.object("responseHeaderModifier", true));
         case "RequestRedirect" -> redirect = redirect(f.object("requestRedirect", true));
         case "URLRewrite" -> rewrite = rewrite(f.object("urlRewrite", true));
-        case "RequestMirror" -> f.error("type", "RequestMirror is not supported yet");
+        case "RequestMirror" -> {
+          Policy.Mirror m = mirror(f.object("requestMirror", true));
+          if (m != null) {
+            mirrors.add(m);
+          }
+        }
         case "ExtensionRef" -> f.error("type", "ExtensionRef is not supported");
         case "CORS" -> f.error("type", "CORS is not supported yet");
         default -> f.error("type", "'" + type + "' is not a filter type; expected one of RequestHeaderModifier, "
-            + "ResponseHeaderModifier, RequestRedirect, URLRewrite");
+            + "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror");
       }
     }
     if (redirect != null && !backends.isEmpty()) {
@@ -106,8 +112,53 @@ final class GatewayParser {
       t.allow(Set.of("request"), Map.of("backendRequest", "backendRequest timeouts are not supported yet; use request"));
       timeout = PolicyParser.duration(t, "request");
     }
+    if (redirect != null && !mirrors.isEmpty()) {
+      r.error("filters", "a rule with a RequestRedirect filter answers itself; it has no request to mirror");
+    }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout);
+        rewrite, req, resp, timeout, mirrors);
+  }
+
+  /** HTTPRequestMirrorFilter: backendRef (a Service), and percent or fraction (all requests by default). */
+  static Policy.Mirror mirror(Fields f) {
+    if (f == null) {
+      return null;
+    }
+    f.allow("backendRef", "percent", "fraction");
+    Fields b = f.object("backendRef", true);
+    Policy.Backend backend = null;
+    if (b != null) {
+      b.allow("group", "kind", "name", "namespace", "port");
+      String kind = b.string("kind", false);
+      if (kind != null && !kind.equals("Service")) {
+        b.error("kind", "'" + kind + "' is not supported; expected Service");
+      }
+      String svc = b.string("name", true);
+      Integer port = b.integer("port", 1, 65535, 0);
+      if (svc != null && port != null) {
+        backend = new Policy.Backend(svc, null, port, 0);
+      }
+    }
+    int perMillion = 1_000_000;
+    if (f.has("percent") && f.has("fraction")) {
+      f.error("fraction", "set percent or fraction, not both");
+    } else if (f.has("percent")) {
+      Integer pct = f.integer("percent", 0, 100, 100);
+      perMillion = pct == null ? 0 : pct * 10_000;
+    } else if (f.has("fraction")) {
+      Fields fr = f.object("fraction", true);
+      fr.allow("numerator", "denominator");
+      Integer num = fr.integer("numerator", 0, Integer.MAX_VALUE, null);
+      Integer den = fr.integer("denominator", 1, Integer.MAX_VALUE, 100);
+      if (num == null) {
+        fr.error("numerator", "is required");
+      } else if (den != null && num > den) {
+        fr.error("numerator", num + " is above the denominator " + den + "; expected a fraction up to 1");
+      } else if (den != null) {
+        perMillion = (int) (num * 1_000_000L / den);
+      }
+    }
+    return backend == null ? null : new Policy.Mirror(backend, perMillion);
   }
 
   private static Policy.Match match(Fields m) {

@@ -45,7 +45,23 @@ public sealed interface Policy {
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {}
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<Mirror> mirrors) {
+    public Rule {
+      mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without mirrors. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, List.of());
+    }
+  }
+
+  /**
+   * A copy of the rule's requests sent to {@code backend} (its weight unused), fire and forget:
+   * Gateway API RequestMirror, Istio mirror. perMillion: how many requests in a million are mirrored.
+   */
+  record Mirror(Backend backend, int perMillion) {}
 
   record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {}
 

@@ -102,6 +102,16 @@ final class RouteBuilder {
         a.setHostRewriteLiteral(rule.rewrite().host());
       }
     }
+    for (Policy.Mirror m : rule.mirrors()) {
+      RouteAction.RequestMirrorPolicy.Builder mp = RouteAction.RequestMirrorPolicy.newBuilder()
+          .setCluster(MeshTranslator.subsetCluster(m.backend().service(), m.backend().subset()));
+      if (m.perMillion() < 1_000_000) {
+        mp.setRuntimeFraction(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.newBuilder()
+            .setDefaultValue(io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder().setNumerator(m.perMillion())
+                .setDenominator(io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType.MILLION)));
+      }
+      a.addRequestMirrorPolicies(mp);
+    }
     if (rule.timeout() != null) {
       a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())
           .setNanos(rule.timeout().getNano()));
