@@ -46,7 +46,8 @@ public final class ApiServer implements AutoCloseable {
       .enable(SerializationFeature.INDENT_OUTPUT);
   private static final Map<String, String> KINDS = Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
-      "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute");
+      "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
+      "grpcroute", "GRPCRoute");
 
   private final PolicyStore store;
   private final XdsServer xds;
@@ -236,7 +237,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute");
     }
     return k;
   }

@@ -32,7 +32,7 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "httproute, or 'all'.\n" + SERVER_HELP;
+      + "httproute, grpcroute, or 'all'.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it.\n" + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"

@@ -15,6 +15,21 @@ final class GatewayParser {
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
     spec.allow("parentRefs", "hostnames", "rules");
+    List<String> services = parentServices(spec);
+    List<String> hostnames = spec.strings("hostnames", false);
+    List<Policy.Rule> rules = new ArrayList<>();
+    List<Fields> rs = spec.objects("rules", false);
+    for (int i = 0; i < rs.size(); i++) {
+      rules.add(rule(rs.get(i), meta.name() + "-" + i));
+    }
+    if (rs.isEmpty()) {
+      spec.error("rules", "is required: a route without rules sends nothing anywhere");
+    }
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+  }
+
+  /** parentRefs: the Services whose traffic the route handles (mesh/GAMMA form only). */
+  static List<String> parentServices(Fields spec) {
     List<String> services = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port"), Map.of(
@@ -32,27 +47,11 @@ final class GatewayParser {
         services.add(name);
       }
     }
-    List<String> hostnames = spec.strings("hostnames", false);
-    List<Policy.Rule> rules = new ArrayList<>();
-    List<Fields> rs = spec.objects("rules", false);
-    for (int i = 0; i < rs.size(); i++) {
-      rules.add(rule(rs.get(i), meta.name() + "-" + i));
-    }
-    if (rs.isEmpty()) {
-      spec.error("rules", "is required: a route without rules sends nothing anywhere");
-    }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+    return services;
   }
 
-  private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts"), Map.of(
-        "retry", "retries are not supported yet",
-        "sessionPersistence", "session persistence is not supported yet"));
-    String name = r.string("name", false);
-    List<Policy.Match> matches = new ArrayList<>();
-    for (Fields m : r.objects("matches", false)) {
-      matches.add(match(m));
-    }
+  /** backendRefs: Services with an optional port and a weight (default 1). */
+  static List<Policy.Backend> backendRefs(Fields r) {
     List<Policy.Backend> backends = new ArrayList<>();
     for (Fields b : r.objects("backendRefs", false)) {
       b.allow(Set.of("group", "kind", "name", "namespace", "port", "weight"), Map.of(
@@ -68,6 +67,19 @@ final class GatewayParser {
         backends.add(new Policy.Backend(svc, null, port, weight));
       }
     }
+    return backends;
+  }
+
+  private static Policy.Rule rule(Fields r, String defaultName) {
+    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts"), Map.of(
+        "retry", "retries are not supported yet",
+        "sessionPersistence", "session persistence is not supported yet"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("matches", false)) {
+      matches.add(match(m));
+    }
+    List<Policy.Backend> backends = backendRefs(r);
     Policy.Redirect redirect = null;
     Policy.Rewrite rewrite = null;
     Policy.HeaderOps req = Policy.HeaderOps.NONE;
@@ -191,7 +203,7 @@ final class GatewayParser {
     return new Policy.Match(path, keyMatches(m, "headers"), keyMatches(m, "queryParams"), m.string("method", false));
   }
 
-  private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
+  static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
     List<Policy.KeyMatch> out = new ArrayList<>();
     for (Fields h : m.objects(field, false)) {
       h.allow("type", "name", "value");
@@ -213,7 +225,7 @@ final class GatewayParser {
     return List.copyOf(out);
   }
 
-  private static Policy.HeaderOps headerOps(Fields f) {
+  static Policy.HeaderOps headerOps(Fields f) {
     if (f == null) {
       return Policy.HeaderOps.NONE;
     }

@@ -38,7 +38,7 @@ public sealed interface Policy {
   record Subset(String name, Map<String, String> labels, String lb) {}
 
   /**
-   * Istio {@code VirtualService} or Gateway API {@code HTTPRoute}: ordered rules for the requests
+   * Istio {@code VirtualService} or Gateway API {@code HTTPRoute} / {@code GRPCRoute}: ordered rules for the requests
    * addressed to {@code hosts} (service names; extra host names become extra domains).
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) implements Policy {}
@@ -63,7 +63,12 @@ public sealed interface Policy {
    */
   record Mirror(Backend backend, int perMillion) {}
 
-  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {}
+  /** grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}} route match. */
+  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
+    public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {
+      this(path, headers, queryParams, method, false);
+    }
+  }
 
   enum MatchType { EXACT, PREFIX, REGEX }
 

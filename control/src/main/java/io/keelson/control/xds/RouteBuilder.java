@@ -67,6 +67,9 @@ final class RouteBuilder {
       b.addHeaders(HeaderMatcher.newBuilder().setName(":method")
           .setStringMatch(StringMatcher.newBuilder().setExact(m.method())));
     }
+    if (m.grpc()) {
+      b.setGrpc(RouteMatch.GrpcRouteMatchOptions.getDefaultInstance());
+    }
     for (Policy.KeyMatch q : m.queryParams()) {
       b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(string(q.match())));
     }

@@ -68,6 +68,10 @@ final class MatchTranslator {
     if (pathMatch == null || headers.size() != m.getHeadersCount() || queries.size() != m.getQueryParametersCount()) {
       return null;
     }
+    if (m.hasGrpc()) {
+      // Envoy's grpc match: content-type application/grpc or application/grpc+proto (and the like).
+      headers.add(HeaderMatch.value("content-type", ValueMatch.prefix("application/grpc", true), false, false));
+    }
     return new RequestMatcher(pathMatch, headers, queries);
   }
 

@@ -178,7 +178,9 @@ final class SupportedFields {
         .ignore("tracing", "ignored: tracing is not implemented yet")
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
-        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters");
+        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters",
+        "grpc");
+    rules(RouteMatch.GrpcRouteMatchOptions.getDescriptor());
     rules(HeaderMatcher.getDescriptor(),
         "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
         "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
