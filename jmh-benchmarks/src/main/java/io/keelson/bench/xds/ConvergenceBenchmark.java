@@ -51,7 +51,15 @@ public final class ConvergenceBenchmark {
     PolicyStore store = new PolicyStore();
     apply(store, registry(endpoints) + canary(90, 10));
     XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext().build();
+    // The simulated proxies share one channel and two callback threads: with gRPC's default cached pool
+    // the harness itself grew hundreds of threads on two cores and its scheduling dominated the tail.
+    java.util.concurrent.ExecutorService clientThreads = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "bench-xds-clients");
+      t.setDaemon(true);
+      return t;
+    });
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
+        .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
     List<LightXdsClient> clients = new ArrayList<>(proxies);
     try {
       for (int i = 0; i < proxies; i++) {
@@ -86,6 +94,7 @@ public final class ConvergenceBenchmark {
     } finally {
       clients.forEach(LightXdsClient::close);
       channel.shutdownNow();
+      clientThreads.shutdownNow();
       xds.close();
     }
   }
