@@ -207,8 +207,8 @@ public final class XdsServer implements AutoCloseable {
       PolicySet state = store.current();
       translated = state;
       byOutboundPort.clear();
-      forSidecars = sidecars.translate(state, registered.values());
-      forProxyless = proxyless.translate(state, registered.values());
+      forSidecars = sidecars.translate(state, registered.values()).reusing(forSidecars);
+      forProxyless = proxyless.translate(state, registered.values()).reusing(forProxyless);
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
       for (String group : cache.groups()) {
@@ -231,7 +231,8 @@ public final class XdsServer implements AutoCloseable {
       return forSidecars;
     }
     return byOutboundPort.computeIfAbsent(p.outboundPort,
-        port -> new MeshTranslator(port, false).translate(translated, registered.values()));
+        // Only the listener differs by port: routes, clusters and endpoints are the default sidecars' instances.
+        port -> new MeshTranslator(port, false).translate(translated, registered.values()).reusing(forSidecars));
   }
 
   /** Under pushLock. */

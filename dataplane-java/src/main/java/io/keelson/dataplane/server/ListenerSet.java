@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -31,8 +32,12 @@ import java.util.function.Supplier;
 final class ListenerSet {
   private static final long DRAIN_HANDOFF_SECONDS = 2;
 
-  /** A bound listener: the config it was bound for, its socket, and the connections it accepted. */
-  private record Bound(ListenerConfig config, Channel channel, ChannelGroup connections) {}
+  /**
+   * A bound listener: its current config, its socket, the connections it accepted, and the handler
+   * new connections get (replaced when an update keeps the socket but changes the listener).
+   */
+  private record Bound(ListenerConfig config, Channel channel, ChannelGroup connections,
+      AtomicReference<ChannelHandler> handler) {}
 
   /** What {@link #reconcile} changed; {@link #retire} closes the old sockets once the snapshot is swapped. */
   record Change(List<String> added, List<String> rebound, List<String> removed, List<Bound> retired) {
@@ -70,6 +75,7 @@ final class ListenerSet {
     List<Bound> fresh = new ArrayList<>();
     List<String> added = new ArrayList<>();
     List<String> rebound = new ArrayList<>();
+    Map<AtomicReference<ChannelHandler>, ChannelHandler> newHandlers = new java.util.IdentityHashMap<>();
     for (ListenerConfig l : wanted) {
       ChannelHandler handler = initializers.apply(l);
       if (handler == null) {
@@ -77,7 +83,10 @@ final class ListenerSet {
       }
       Bound old = bound.get(l.name());
       if (old != null && sameAddress(old, l)) {
-        next.put(l.name(), new Bound(l, old.channel(), old.connections()));
+        if (!old.config().equals(l)) {
+          newHandlers.put(old.handler(), handler); // same socket, new settings: set once nothing can fail
+        }
+        next.put(l.name(), new Bound(l, old.channel(), old.connections(), old.handler()));
         continue;
       }
       Bound b;
@@ -102,6 +111,7 @@ final class ListenerSet {
         }
       }
     });
+    newHandlers.forEach(AtomicReference::set);
     bound.clear();
     bound.putAll(next);
     return new Change(added, rebound, removed, retired);
@@ -174,22 +184,23 @@ final class ListenerSet {
       Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
           old.config().http(), old.config().tcpProxy()), initializers.apply(old.config()));
       old.connections().forEach(back.connections()::add);
-      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections()));
+      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections(), back.handler()));
       throw e;
     }
   }
 
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
     ChannelGroup connections = new DefaultChannelGroup("listener-" + l.name(), GlobalEventExecutor.INSTANCE);
+    AtomicReference<ChannelHandler> current = new AtomicReference<>(handler);
     ServerBootstrap b = bootstrap.get().childHandler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         connections.add(ch);
-        ch.pipeline().addLast(handler);
+        ch.pipeline().addLast(current.get());
       }
     });
     try {
-      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), connections);
+      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), connections, current);
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();

@@ -51,23 +51,29 @@ public final class ConvergenceBenchmark {
     PolicyStore store = new PolicyStore();
     apply(store, registry(endpoints) + canary(90, 10));
     XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
-    // The simulated proxies share one channel and two callback threads: with gRPC's default cached pool
-    // the harness itself grew hundreds of threads on two cores and its scheduling dominated the tail.
+    // Each simulated proxy has its own connection, as real ones do: on one shared HTTP/2 connection the
+    // thousand streams queued behind one flow-control window. Their callbacks share two threads: with
+    // gRPC's default cached pool the harness itself grew hundreds of threads on two cores.
     java.util.concurrent.ExecutorService clientThreads = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "bench-xds-clients");
       t.setDaemon(true);
       return t;
     });
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
-        .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
+    List<ManagedChannel> channels = new ArrayList<>(proxies);
     List<LightXdsClient> clients = new ArrayList<>(proxies);
     try {
       for (int i = 0; i < proxies; i++) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
+            .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
+        channels.add(channel);
         LightXdsClient c = new LightXdsClient("bench-" + i);
         c.start(channel);
         clients.add(c);
       }
-      awaitRoutes(clients, xds.current().routesVersion(), 30_000);
+      // Measure from a quiet start: every proxy has its routes AND its endpoints (the first endpoint
+      // lists are the biggest push; a round started while they are in flight times them, not the round).
+      awaitRoutes(clients, xds.current().routesVersion(), 60_000);
+      awaitEndpoints(clients, xds.current().endpointsVersion(), 120_000);
       double[] millis = new double[rounds];
       for (int r = 0; r < rounds; r++) {
         int v2 = 10 + (r % 2 == 0 ? 40 : 0) + r % 7; // a different split each round, so every apply changes the routes
@@ -93,7 +99,7 @@ public final class ConvergenceBenchmark {
           edsSorted[rounds / 2], edsSorted[rounds - 1]);
     } finally {
       clients.forEach(LightXdsClient::close);
-      channel.shutdownNow();
+      channels.forEach(ManagedChannel::shutdownNow);
       clientThreads.shutdownNow();
       xds.close();
     }
