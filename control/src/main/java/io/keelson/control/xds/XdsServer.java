@@ -54,7 +54,6 @@ public final class XdsServer implements AutoCloseable {
   private final int outboundPort;
   private long pushes;
   private Server server;
-  private java.util.concurrent.ExecutorService callbackThreads;
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
@@ -74,16 +73,7 @@ public final class XdsServer implements AutoCloseable {
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), cache,
         new io.envoyproxy.controlplane.server.DefaultExecutorGroup(),
         new io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer());
-    // A bounded pool for the streams' callbacks: gRPC's default (a cached pool) grows a thread per busy
-    // stream, hundreds when a change reaches a thousand proxies and their ACKs come back at once.
-    callbackThreads = java.util.concurrent.Executors.newFixedThreadPool(
-        Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-          Thread t = new Thread(r, "keelson-xds-server");
-          t.setDaemon(true);
-          return t;
-        });
     server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-        .executor(callbackThreads)
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .permitKeepAliveWithoutCalls(true)
         .build()
@@ -349,7 +339,6 @@ public final class XdsServer implements AutoCloseable {
     if (server != null) {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
-      callbackThreads.shutdownNow();
     }
   }
 }
