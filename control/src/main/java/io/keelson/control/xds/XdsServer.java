@@ -67,12 +67,9 @@ public final class XdsServer implements AutoCloseable {
   public XdsServer start(String host, int port) throws IOException {
     retranslate();
     store.onChange(state -> retranslate());
-    // Every sidecar of the mesh gets the same resource instances: serialize each once (to an Any kept while
-    // a snapshot holds the message), not once per proxy. At 1,000 proxies x 10,000 endpoints that is the
-    // difference between one and a thousand serializations of each endpoint list.
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(callbacks), cache,
-        new io.envoyproxy.controlplane.server.DefaultExecutorGroup(),
-        new io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer());
+    // java-control-plane's CachedProtoResourcesSerializer (serialize a shared message once) was tried: with
+    // it, endpoint changes at 1,000 proxies x 10,000 endpoints converged slower (see docs/control-plane.md).
+    V3DiscoveryServer discovery = new V3DiscoveryServer(callbacks, cache);
     server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
         .addService(discovery.getAggregatedDiscoveryServiceImpl())
         .permitKeepAliveWithoutCalls(true)
@@ -197,8 +194,8 @@ public final class XdsServer implements AutoCloseable {
       PolicySet state = store.current();
       translated = state;
       byOutboundPort.clear();
-      forSidecars = sidecars.translate(state, registered.values()).reusing(forSidecars);
-      forProxyless = proxyless.translate(state, registered.values()).reusing(forProxyless);
+      forSidecars = sidecars.translate(state, registered.values());
+      forProxyless = proxyless.translate(state, registered.values());
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
       for (String group : cache.groups()) {
@@ -221,8 +218,7 @@ public final class XdsServer implements AutoCloseable {
       return forSidecars;
     }
     return byOutboundPort.computeIfAbsent(p.outboundPort,
-        // Only the listener differs by port: routes, clusters and endpoints are the default sidecars' instances.
-        port -> new MeshTranslator(port, false).translate(translated, registered.values()).reusing(forSidecars));
+        port -> new MeshTranslator(port, false).translate(translated, registered.values()));
   }
 
   /** Under pushLock. */
