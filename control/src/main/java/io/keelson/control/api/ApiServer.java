@@ -47,16 +47,31 @@ public final class ApiServer implements AutoCloseable {
   private static final Map<String, String> KINDS = Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
       "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
-      "grpcroute", "GRPCRoute");
+      "grpcroute", "GRPCRoute",
+      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication");
 
   private final PolicyStore store;
   private final XdsServer xds;
   private HttpServer http;
   private ExecutorService executor;
+  private SecurityApi security;
 
   public ApiServer(PolicyStore store, XdsServer xds) {
     this.store = store;
     this.xds = xds;
+  }
+
+  /** Also serves /v1/tokens and /v1/ca/root (see {@link SecurityApi}). */
+  public ApiServer withSecurity(io.keelson.control.auth.JoinTokens tokens, io.keelson.control.ca.MeshCa ca) {
+    this.security = new SecurityApi(tokens, ca);
+    return this;
+  }
+
+  /** Also serves /v1/ca/workload (policies resolved for one workload) and /v1/ca/stats. */
+  public ApiServer withSecurity(io.keelson.control.auth.JoinTokens tokens, io.keelson.control.ca.MeshCa ca,
+      io.keelson.control.ca.CertificateService certificates, io.keelson.control.auth.TokenAuthentication auth) {
+    this.security = new SecurityApi(tokens, ca).with(store, certificates, auth);
+    return this;
   }
 
   public ApiServer start(String host, int port) throws IOException {
@@ -68,6 +83,10 @@ public final class ApiServer implements AutoCloseable {
     });
     http.setExecutor(executor);
     http.createContext("/v1/", this::handle);
+    if (security != null) {
+      http.createContext("/v1/tokens", security::handle);
+      http.createContext("/v1/ca/", security::handle);
+    }
     http.start();
     LOG.info("HTTP API listening on {}:{}", host, port());
     return this;
@@ -261,7 +280,7 @@ public final class ApiServer implements AutoCloseable {
     return out;
   }
 
-  private static void send(HttpExchange ex, int status, Object body) throws IOException {
+  static void send(HttpExchange ex, int status, Object body) throws IOException {
     byte[] bytes = JSON.writeValueAsBytes(body);
     ex.getResponseHeaders().set("Content-Type", "application/json");
     ex.sendResponseHeaders(status, bytes.length);

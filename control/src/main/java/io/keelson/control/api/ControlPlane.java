@@ -1,6 +1,17 @@
 package io.keelson.control.api;
 
+import io.keelson.control.auth.JoinTokens;
+import io.keelson.control.auth.SecureXdsPort;
+import io.keelson.control.auth.TokenAuthentication;
+import io.keelson.control.ca.CaException;
+import io.keelson.control.ca.CaLoader;
+import io.keelson.control.ca.CaOptions;
+import io.keelson.control.ca.CertificateService;
+import io.keelson.control.ca.ControlPlaneIdentity;
+import io.keelson.control.ca.MeshCa;
+import io.keelson.control.ca.TrustBundleSecret;
 import io.keelson.control.policy.PolicyException;
+import io.keelson.dataplane.security.CertificateRotator;
 import io.keelson.control.store.ConfigDirWatcher;
 import io.keelson.control.store.DataDir;
 import io.keelson.control.store.PolicyStore;
@@ -8,6 +19,7 @@ import io.keelson.control.xds.XdsServer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The whole control plane: store (memory, data dir, watched config dir), xDS server and HTTP API.
@@ -21,18 +33,35 @@ public final class ControlPlane implements AutoCloseable {
    * @param configDir    a watched directory of YAML documents, or null
    * @param dataDir      where applied state is persisted, or null (memory only)
    * @param outboundPort the outbound listener port proxies are given
+   * @param ca           the mesh CA (a self-signed root in the data dir by default)
+   * @param xdsTlsPort   the secure port (TLS + join tokens: ADS and the certificate service); 0 = ephemeral,
+   *                     -1 = not served
    */
-  public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort) {}
+  public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
+      CaOptions ca, int xdsTlsPort) {
+    public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort) {
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, CaOptions.selfSigned(dataDir), -1);
+    }
+  }
 
   public final PolicyStore store;
   public final XdsServer xds;
   public final ApiServer api;
+  public final Security security;
   private final ConfigDirWatcher watcher;
 
-  private ControlPlane(PolicyStore store, XdsServer xds, ApiServer api, ConfigDirWatcher watcher) {
+  /**
+   * The mesh CA, join tokens, the certificate service and the secure port (null when not served).
+   * {@code identity} is the control plane's own rotating serving certificate.
+   */
+  public record Security(MeshCa ca, JoinTokens tokens, TokenAuthentication auth, CertificateService certificates,
+      CertificateRotator identity, SecureXdsPort securePort) {}
+
+  private ControlPlane(PolicyStore store, XdsServer xds, ApiServer api, Security security, ConfigDirWatcher watcher) {
     this.store = store;
     this.xds = xds;
     this.api = api;
+    this.security = security;
     this.watcher = watcher;
   }
 
@@ -40,9 +69,37 @@ public final class ControlPlane implements AutoCloseable {
     PolicyStore store = new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
     ConfigDirWatcher watcher = o.configDir() == null ? null
         : new ConfigDirWatcher(o.configDir(), store).start(Duration.ofMillis(500));
-    XdsServer xds = new XdsServer(store, o.outboundPort()).start(o.bind(), o.xdsPort());
-    ApiServer api = new ApiServer(store, xds).start(o.bind(), o.apiPort());
-    return new ControlPlane(store, xds, api, watcher);
+    Security security = security(o);
+    XdsServer xds = new XdsServer(store, o.outboundPort());
+    xds.setSecrets(List.of(TrustBundleSecret.of(security.ca().roots())));
+    xds.start(o.bind(), o.xdsPort());
+    if (o.xdsTlsPort() >= 0) {
+      try {
+        CertificateRotator identity = ControlPlaneIdentity.start(security.ca(), o.bind());
+        SecureXdsPort port = SecureXdsPort.start(o.bind(), o.xdsTlsPort(), identity, security.auth(), xds.adsService(),
+            security.certificates().definition());
+        security = new Security(security.ca(), security.tokens(), security.auth(), security.certificates(), identity,
+            port);
+      } catch (IOException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IOException("cannot start the secure xDS port: " + e.getMessage(), e);
+      }
+    }
+    ApiServer api = new ApiServer(store, xds).withSecurity(security.tokens(), security.ca(),
+        security.certificates(), security.auth()).start(o.bind(), o.apiPort());
+    return new ControlPlane(store, xds, api, security, watcher);
+  }
+
+  private static Security security(Options o) throws IOException {
+    MeshCa ca;
+    try {
+      ca = CaLoader.load(o.ca());
+    } catch (CaException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    JoinTokens tokens = new JoinTokens(o.dataDir());
+    return new Security(ca, tokens, new TokenAuthentication(tokens), new CertificateService(ca), null, null);
   }
 
   /** The config dir's last rejection, or null. */
@@ -53,6 +110,10 @@ public final class ControlPlane implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     api.close();
+    if (security.securePort() != null) {
+      security.securePort().close();
+      security.identity().close();
+    }
     xds.close();
     if (watcher != null) {
       watcher.close();

@@ -267,7 +267,7 @@ final class ClientCommands {
   }
 
   /** Calls the API; on an error prints its message(s) and returns null. */
-  private static JsonNode call(String server, String method, String path, String body) throws IOException,
+  static JsonNode call(String server, String method, String path, String body) throws IOException,
       InterruptedException {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(server + path)).timeout(Duration.ofSeconds(30));

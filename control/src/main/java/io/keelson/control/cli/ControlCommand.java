@@ -1,6 +1,8 @@
 package io.keelson.control.cli;
 
 import io.keelson.control.api.ControlPlane;
+import io.keelson.control.ca.CaOptions;
+import io.keelson.control.ca.MeshCa;
 import io.keelson.control.policy.PolicyException;
 import java.nio.file.Path;
 import java.util.Set;
@@ -9,7 +11,8 @@ import java.util.Set;
 final class ControlCommand {
   static final String HELP = """
       usage: bin/keelson control [--xds-port N] [--api-port N] [--config-dir DIR] [--data-dir DIR]
-                                 [--bind ADDR] [--outbound-port N]
+                                 [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
+                                 [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
         --xds-port N       xDS port (default 15010; 0 = any free port)
@@ -19,9 +22,21 @@ final class ControlCommand {
         --data-dir DIR     persist applied documents in DIR/state.yaml; reloaded at start
         --bind ADDR        address to listen on (default 127.0.0.1)
         --outbound-port N  port of the outbound listener sent to sidecars (default 15001)
+        --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
+                           (default 15012; 0 = any free port; -1 = off)
+        --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
+        --workload-cert-ttl D  lifetime of workload certificates (default 24h; e.g. 1h, 90m)
+        --ca-cert FILE     use this CA certificate (root or intermediate, PEM, optionally followed by its
+                           issuers) instead of a self-signed root kept in --data-dir/ca
+        --ca-key FILE      its private key (PEM)
+        --ca-root FILE     the root its chain ends at, when --ca-cert does not include it
       """;
 
   private ControlCommand() {}
+
+  private static Path path(Args a, String name) {
+    return a.has(name) ? Path.of(a.get(name, null)) : null;
+  }
 
   static int run(String[] argv) throws Exception {
     if (argv.length > 0 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
@@ -29,10 +44,16 @@ final class ControlCommand {
       return 0;
     }
     Args a = new Args("control", argv, Set.of("--xds-port", "--api-port", "--config-dir", "--data-dir", "--bind",
-        "--outbound-port"), Set.of());
+        "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
+        "--ca-root"), Set.of());
+    Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
+    CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
+        a.has("--workload-cert-ttl") ? SecurityCommands.duration(a.get("--workload-cert-ttl", null))
+            : MeshCa.DEFAULT_WORKLOAD_TTL,
+        path(a, "--ca-cert"), path(a, "--ca-key"), path(a, "--ca-root"), dataDir);
     ControlPlane.Options o = new ControlPlane.Options(a.get("--bind", "127.0.0.1"), a.getInt("--xds-port", 15010),
         a.getInt("--api-port", 15014), a.has("--config-dir") ? Path.of(a.get("--config-dir", null)) : null,
-        a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null, a.getInt("--outbound-port", 15001));
+        dataDir, a.getInt("--outbound-port", 15001), ca, a.getInt("--xds-tls-port", 15012));
     java.util.concurrent.CountDownLatch terminate = TerminationSignals.install();
     ControlPlane cp;
     try {
@@ -40,9 +61,17 @@ final class ControlCommand {
     } catch (PolicyException e) {
       System.err.println("keelson control: the saved state cannot be loaded:\n" + e.getMessage());
       return 1;
+    } catch (java.io.IOException e) {
+      if (e.getCause() instanceof io.keelson.control.ca.CaException) {
+        System.err.println("keelson control: " + e.getMessage());
+        return 1;
+      }
+      throw e;
     }
     System.out.println("keelson control: xDS on " + o.bind() + ":" + cp.xds.port() + ", HTTP API on http://" + o.bind()
-        + ":" + cp.api.port());
+        + ":" + cp.api.port() + (cp.security.securePort() == null ? ""
+            : ", secure xDS + certificates on " + o.bind() + ":" + cp.security.securePort().port()
+                + " (trust domain " + cp.security.ca().trustDomain() + ")"));
     terminate.await();
     cp.close();
     return 0;

@@ -20,6 +20,9 @@ public final class KeelsonMain {
         status    connected proxies, versions per resource type, ACK/NACK and last error
         proxy-config  the resources sent to a proxy: proxy-config PROXY listeners|routes|clusters|endpoints
         explain   where a request would go: explain --from SERVICE --to HOST --path P [--header k=v]
+        token     join tokens for proxies: token create --namespace NS --service-account SA | list | revoke ID
+        ca-root   print the mesh root CA (PEM) for proxies' --xds-root-ca
+        authz     the RBAC and mTLS modes a workload's security policies resolve to: authz --namespace NS --labels k=v
 
       'bin/keelson <command> --help' describes each command's options.
       """;
@@ -48,6 +51,9 @@ public final class KeelsonMain {
         case "status" -> Guarded.run("status", () -> ClientCommands.status(rest));
         case "proxy-config" -> Guarded.run("proxy-config", () -> ClientCommands.proxyConfig(rest));
         case "explain" -> Guarded.run("explain", () -> ClientCommands.explain(rest));
+        case "token" -> Guarded.run("token", () -> SecurityCommands.run(rest));
+        case "ca-root" -> Guarded.run("ca-root", () -> SecurityCommands.caRoot(rest));
+        case "authz" -> Guarded.run("authz", () -> SecurityCommands.authz(rest));
         default -> {
           System.err.println("keelson: unknown command '" + argv[0] + "'\n");
           System.err.print(USAGE);

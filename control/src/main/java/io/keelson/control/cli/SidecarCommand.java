@@ -22,13 +22,18 @@ final class SidecarCommand {
         --inbound-port N      mesh traffic for this workload (default 15006)
         --outbound-port N     the app's calls into the mesh, routed by Host (default 15001)
         --admin HOST:PORT     admin listener (default 127.0.0.1:9901)
+        --xds-root-ca FILE    connect to the control plane's secure port over TLS, trusting this mesh root
+                              (bin/keelson ca-root > FILE); --xds then names the secure port, e.g. :15012
+        --token-file FILE     the join token (bin/keelson token create ...): authenticates the proxy and
+                              gets it a workload certificate by CSR (the key never leaves the proxy)
         --print-bootstrap     print the generated Envoy bootstrap and exit
         --concurrency, --transport, --pipeline, --drain-time as in the --config mode
 
       Several sidecars on one machine need distinct --inbound-port, --outbound-port and --admin.
       """;
   static final Set<String> OPTIONS =
-      Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port");
+      Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
+          "--token-file");
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
   private SidecarCommand() {}
@@ -49,13 +54,25 @@ final class SidecarCommand {
     }
     Sidecar sidecar;
     try {
-      sidecar = Sidecar.start(bootstrap, options, XdsClientConfig.DEFAULT_MAX_BACKOFF);
-    } catch (IllegalStateException | ConfigException e) {
-      System.err.println("keelson proxy: " + e.getMessage() + " (choose other ports with --inbound-port,"
-          + " --outbound-port, --admin)");
+      io.keelson.dataplane.security.ControlPlaneCredentials credentials = io.keelson.dataplane.security
+          .ControlPlaneCredentials.of(args.has("--xds-root-ca") ? java.nio.file.Path.of(args.get("--xds-root-ca", null))
+              : null, args.has("--token-file") ? java.nio.file.Path.of(args.get("--token-file", null)) : null);
+      sidecar = credentials.rootCaFile() == null && credentials.joinToken() == null
+          ? Sidecar.start(bootstrap, options, XdsClientConfig.DEFAULT_MAX_BACKOFF)
+          : Sidecar.start(bootstrap, options, XdsClientConfig.DEFAULT_MAX_BACKOFF, credentials);
+    } catch (io.grpc.StatusRuntimeException e) {
+      System.err.println("keelson proxy: the control plane refused this proxy: " + e.getStatus().getCode() + ": "
+          + e.getStatus().getDescription());
       return 1;
+    } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 2;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return 1;
+    } catch (Exception e) {
+      System.err.println("keelson proxy: " + e.getMessage() + " (choose other ports with --inbound-port,"
+          + " --outbound-port, --admin)");
       return 1;
     }
     CountDownLatch terminate = TerminationSignals.install();

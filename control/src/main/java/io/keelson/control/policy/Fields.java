@@ -174,6 +174,28 @@ final class Fields {
     return out;
   }
 
+  /** A list of whole numbers in [min, max]; each bad item is an error. */
+  List<Integer> integers(String field, int min, int max) {
+    List<Integer> out = new ArrayList<>();
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return out;
+    }
+    if (!v.isArray()) {
+      problems.error(at(field), "expected a list of whole numbers, got " + kind(v));
+      return out;
+    }
+    for (int i = 0; i < v.size(); i++) {
+      JsonNode item = v.get(i);
+      if (!item.isIntegralNumber() || item.asLong() < min || item.asLong() > max) {
+        problems.error(at(field) + "[" + i + "]", "expected a whole number from " + min + " to " + max + ", got " + item);
+      } else {
+        out.add(item.asInt());
+      }
+    }
+    return out;
+  }
+
   /** A mapping of string to string (labels, headers). */
   Map<String, String> stringMap(String field) {
     Map<String, String> out = new LinkedHashMap<>();

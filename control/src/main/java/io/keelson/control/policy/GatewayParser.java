@@ -71,8 +71,7 @@ final class GatewayParser {
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts"), Map.of(
-        "retry", "retries are not supported yet",
+    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts", "retry"), Map.of(
         "sessionPersistence", "session persistence is not supported yet"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
@@ -119,16 +118,21 @@ final class GatewayParser {
       r.error("backendRefs", "the weights add up to 0; expected at least one backend with a weight above 0");
     }
     java.time.Duration timeout = null;
+    java.time.Duration backendRequest = null;
     Fields t = r.object("timeouts", false);
     if (t != null) {
-      t.allow(Set.of("request"), Map.of("backendRequest", "backendRequest timeouts are not supported yet; use request"));
+      t.allow("request", "backendRequest");
       timeout = PolicyParser.duration(t, "request");
+      backendRequest = PolicyParser.duration(t, "backendRequest");
+      if (timeout != null && backendRequest != null && !timeout.isZero() && backendRequest.compareTo(timeout) > 0) {
+        t.error("backendRequest", "must not be longer than request (" + t.string("request", false) + ")");
+      }
     }
     if (redirect != null && !mirrors.isEmpty()) {
       r.error("filters", "a rule with a RequestRedirect filter answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, mirrors);
+        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors);
   }
 
   /** HTTPRequestMirrorFilter: backendRef (a Service), and percent or fraction (all requests by default). */

@@ -51,9 +51,8 @@ final class IstioParser {
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "mirror", "mirrorPercentage"),
-        Map.of(
-        "retries", "retries are not supported yet",
+    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
+        "mirrorPercentage"), Map.of(
         "fault", "fault injection is not supported yet",
         "mirrors", "several mirrors are not supported yet; use mirror and mirrorPercentage",
         "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
@@ -133,7 +132,7 @@ final class IstioParser {
       r.error("mirror", "a rule with a redirect answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, mirrors);
+        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors);
   }
 
   /** mirror (a Destination) and mirrorPercentage.value (0-100, 100 when absent, as Istio does). */
@@ -246,13 +245,16 @@ final class IstioParser {
       spec.warn("exportTo", "ignored: every proxy of the mesh sees every destination rule");
     }
     String host = spec.string("host", true);
-    String lb = trafficPolicy(spec.object("trafficPolicy", false));
+    Fields topPolicy = spec.object("trafficPolicy", false);
+    String lb = trafficPolicy(topPolicy);
     List<Policy.Subset> subsets = new ArrayList<>();
     for (Fields s : spec.objects("subsets", false)) {
       s.allow("name", "labels", "trafficPolicy");
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
-      String subsetLb = trafficPolicy(s.object("trafficPolicy", false));
+      Fields subsetPolicy = s.object("trafficPolicy", false);
+      String subsetLb = trafficPolicy(subsetPolicy);
+      ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
@@ -260,16 +262,15 @@ final class IstioParser {
         subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb));
       }
     }
-    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets));
+    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
+        ResilienceParser.connectionPool(topPolicy), ResilienceParser.outlierDetection(topPolicy));
   }
 
   private static String trafficPolicy(Fields tp) {
     if (tp == null) {
       return null;
     }
-    tp.allow(Set.of("loadBalancer"), Map.of(
-        "connectionPool", "connection pool settings are not supported yet",
-        "outlierDetection", "outlier detection is not supported yet",
+    tp.allow(Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
         "tls", "TLS settings are not supported yet",
         "portLevelSettings", "port-level settings are not supported yet",
         "tunnel", "tunnels are not supported yet",

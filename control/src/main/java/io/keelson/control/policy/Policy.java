@@ -33,7 +33,34 @@ public sealed interface Policy {
   record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {}
 
   /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
-  record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets) implements Policy {}
+  record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+      OutlierDetection outlierDetection) implements Policy {
+    /** Without connection pool limits or outlier detection. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets) {
+      this(meta, host, lb, subsets, null, null);
+    }
+  }
+
+  /**
+   * Istio {@code trafficPolicy.connectionPool}, as Envoy circuit breakers and the upstream idle timeout.
+   * Null fields keep Envoy's defaults.
+   */
+  record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
+      Duration idleTimeout) {}
+
+  /** Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. */
+  record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
+      Duration baseEjectionTime, Integer maxEjectionPercent) {}
+
+  /**
+   * Retries of a rule (Istio {@code retries}, Gateway API {@code retry} and {@code timeouts.backendRequest}).
+   *
+   * @param retryOn       Envoy retry_on conditions
+   * @param statusCodes   retriable status codes (with retry_on retriable-status-codes)
+   * @param perTryTimeout null for none
+   * @param backoff       base interval, null for Envoy's default
+   */
+  record Retry(int attempts, List<String> retryOn, List<Integer> statusCodes, Duration perTryTimeout, Duration backoff) {}
 
   record Subset(String name, Map<String, String> labels, String lb) {}
 
@@ -45,15 +72,21 @@ public sealed interface Policy {
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, List<Mirror> mirrors) {
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
     }
 
     /** Without mirrors. */
     public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, List.of());
+    }
+
+    /** Without retries or mirrors. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
         HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
-      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, List.of());
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, null, List.of());
     }
   }
 
@@ -91,4 +124,18 @@ public sealed interface Policy {
       return set.isEmpty() && add.isEmpty() && remove.isEmpty();
     }
   }
+
+  /**
+   * Istio {@code security.istio.io/v1 AuthorizationPolicy}. {@code selector} null = every workload of
+   * {@code namespace} (of the mesh, in the root namespace).
+   */
+  record AuthorizationPolicy(Meta meta, String namespace, Map<String, String> selector, Authz.Action action,
+      List<Authz.Rule> rules) implements Policy {}
+
+  /**
+   * Istio {@code security.istio.io/v1 PeerAuthentication}: the mTLS mode of the selected workloads
+   * ({@code selector} null = the namespace, or the mesh in the root namespace), per port where given.
+   */
+  record PeerAuthentication(Meta meta, String namespace, Map<String, String> selector, Authz.MtlsMode mode,
+      Map<Integer, Authz.MtlsMode> portLevel) implements Policy {}
 }

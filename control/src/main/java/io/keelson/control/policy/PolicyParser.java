@@ -20,6 +20,7 @@ public final class PolicyParser {
   public static final String KEELSON = "keelson.io/v1alpha1";
   private static final Set<String> ISTIO = Set.of("networking.istio.io/v1", "networking.istio.io/v1beta1",
       "networking.istio.io/v1alpha3");
+  private static final Set<String> SECURITY = Set.of("security.istio.io/v1", "security.istio.io/v1beta1");
   private static final Set<String> GATEWAY = Set.of("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1");
   // DNS-1123 label (Kubernetes names; also Keelson service names, which are used as Host).
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
@@ -124,7 +125,7 @@ public final class PolicyParser {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null && !ns.equals("default")) {
+      if (ns != null && !ns.equals("default") && !SECURITY.contains(top.string("apiVersion", false))) {
         metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
       if (name != null && !NAME.matcher(name).matches()) {
@@ -150,6 +151,19 @@ public final class PolicyParser {
         default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule");
       };
     }
+    if (SECURITY.contains(apiVersion)) {
+      String ns = metadata.string("namespace", false);
+      ns = ns == null ? "default" : ns;
+      return switch (kind) {
+        case "AuthorizationPolicy" -> SecurityParser.authorizationPolicy(meta, ns, spec);
+        case "PeerAuthentication" -> SecurityParser.peerAuthentication(meta, ns, spec);
+        case "RequestAuthentication" -> {
+          top.error("kind", "RequestAuthentication (JWT) is not supported yet");
+          yield null;
+        }
+        default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication");
+      };
+    }
     if (GATEWAY.contains(apiVersion)) {
       return switch (kind) {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
@@ -158,7 +172,7 @@ public final class PolicyParser {
       };
     }
     top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "
-        + "gateway.networking.k8s.io/v1");
+        + "gateway.networking.k8s.io/v1 or security.istio.io/v1");
     return null;
   }
 

@@ -24,12 +24,41 @@ public final class Sidecar implements AutoCloseable {
   private final XdsClient xds;
   private final Node node;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+  private volatile io.keelson.dataplane.security.WorkloadIdentity identity;
 
   private Sidecar(SidecarBootstrap bootstrap, ProxyServer server, XdsClient xds, Node node) {
     this.bootstrap = bootstrap;
     this.server = server;
     this.xds = xds;
     this.node = node;
+  }
+
+  /**
+   * A sidecar on the control plane's secure port: xDS over TLS with a join token, and a workload
+   * identity (certificate by CSR, rotated; trust bundle over SDS). Fails if the token is refused.
+   */
+  public static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff,
+      io.keelson.dataplane.security.ControlPlaneCredentials credentials) throws Exception {
+    io.keelson.dataplane.security.WorkloadIdentity identity = null;
+    if (credentials.joinToken() != null) {
+      identity = io.keelson.dataplane.security.WorkloadIdentity.start(bootstrap.xdsHost(), bootstrap.xdsPort(),
+          credentials, bootstrap.service(), null, io.keelson.dataplane.security.CertificateRotator.DEFAULT_ROTATION_FRACTION);
+    }
+    try {
+      Sidecar s = start(bootstrap, options, maxBackoff, credentials, true);
+      s.identity = identity;
+      return s;
+    } catch (Exception e) {
+      if (identity != null) {
+        identity.close();
+      }
+      throw e;
+    }
+  }
+
+  /** The workload identity when started with a join token, else null. */
+  public io.keelson.dataplane.security.WorkloadIdentity identity() {
+    return identity;
   }
 
   /**
@@ -40,6 +69,12 @@ public final class Sidecar implements AutoCloseable {
    * @throws IllegalStateException if a port cannot be bound
    */
   public static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff)
+      throws ConfigException, InterruptedException {
+    return start(bootstrap, options, maxBackoff, XdsClientConfig.PLAINTEXT, true);
+  }
+
+  private static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff,
+      io.keelson.dataplane.security.ControlPlaneCredentials credentials, boolean unused)
       throws ConfigException, InterruptedException {
     String yaml = bootstrap.yaml();
     String source = "sidecar bootstrap for " + bootstrap.service();
@@ -55,7 +90,7 @@ public final class Sidecar implements AutoCloseable {
           server.listenerAddress(SidecarBootstrap.OUTBOUND).getPort());
       XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
-          maxBackoff);
+          maxBackoff).withCredentials(credentials);
       XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);
@@ -96,5 +131,8 @@ public final class Sidecar implements AutoCloseable {
     }
     xds.close();
     server.close();
+    if (identity != null) {
+      identity.close();
+    }
   }
 }

@@ -37,6 +37,8 @@ final class References {
         }
         case Policy.Routes r -> routes(state, r, errors);
         case Policy.Service s -> { }
+        case Policy.AuthorizationPolicy a -> { }
+        case Policy.PeerAuthentication pa -> { }
       }
     }
     return errors;

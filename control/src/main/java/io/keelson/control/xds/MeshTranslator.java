@@ -69,12 +69,12 @@ public final class MeshTranslator {
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
-      clusters.add(cluster(svc.name(), lb));
+      clusters.add(cluster(svc.name(), lb, dr));
       endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          clusters.add(cluster(name, s.lb() != null ? s.lb() : lb));
+          clusters.add(cluster(name, s.lb() != null ? s.lb() : lb, dr));
           endpoints.add(assignment(name, svc.name(), s.labels(), workloads, apiListeners));
         }
       }
@@ -138,15 +138,16 @@ public final class MeshTranslator {
     return vh.build();
   }
 
-  private static Cluster cluster(String name, String lb) {
+  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr) {
     Cluster.LbPolicy policy = lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb);
-    return Cluster.newBuilder()
+    Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.EDS)
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-        .setLbPolicy(policy)
-        .build();
+        .setLbPolicy(policy);
+    ResilienceBuilder.apply(c, dr);
+    return c.build();
   }
 
   static boolean matches(Map<String, String> selector, Map<String, String> labels) {

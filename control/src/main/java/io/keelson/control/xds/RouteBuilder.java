@@ -119,6 +119,9 @@ final class RouteBuilder {
       a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())
           .setNanos(rule.timeout().getNano()));
     }
+    if (rule.retry() != null) {
+      a.setRetryPolicy(ResilienceBuilder.retryPolicy(rule.retry()));
+    }
     return a.build();
   }
 

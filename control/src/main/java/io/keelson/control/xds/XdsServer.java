@@ -54,6 +54,10 @@ public final class XdsServer implements AutoCloseable {
   private final int outboundPort;
   private long pushes;
   private Server server;
+  private V3DiscoveryServer discovery;
+  // SDS: the trust bundle every proxy gets (guarded by pushLock).
+  private List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> secrets = List.of();
+  private String secretsVersion = "none";
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
@@ -67,16 +71,33 @@ public final class XdsServer implements AutoCloseable {
   public XdsServer start(String host, int port) throws IOException {
     retranslate();
     store.onChange(state -> retranslate());
-    // java-control-plane's CachedProtoResourcesSerializer (serialize a shared message once) was tried: with
-    // it, endpoint changes at 1,000 proxies x 10,000 endpoints converged slower (see docs/control-plane.md).
-    V3DiscoveryServer discovery = new V3DiscoveryServer(callbacks, cache);
     server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .addService(adsService())
         .permitKeepAliveWithoutCalls(true)
         .build()
         .start();
     LOG.info("xDS (ADS, SotW and delta) listening on {}:{}", host, port());
     return this;
+  }
+
+  /** The ADS service, for a second (TLS, token-authenticated) server on the secure port. */
+  public synchronized io.grpc.BindableService adsService() {
+    if (discovery == null) {
+      discovery = new V3DiscoveryServer(callbacks, cache);
+    }
+    return discovery.getAggregatedDiscoveryServiceImpl();
+  }
+
+  /** SDS secrets served to every proxy (the mesh trust bundle); pushes them to connected proxies. */
+  public void setSecrets(List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> secrets) {
+    pushLock.lock();
+    try {
+      this.secrets = List.copyOf(secrets);
+      this.secretsVersion = Integer.toHexString(this.secrets.hashCode());
+    } finally {
+      pushLock.unlock();
+    }
+    retranslate();
   }
 
   public int port() {
@@ -227,11 +248,12 @@ public final class XdsServer implements AutoCloseable {
     if (old != null && old.version(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).equals(r.listenersVersion())
         && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL).equals(r.routesVersion())
         && old.version(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL).equals(r.clustersVersion())
-        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL).equals(r.endpointsVersion())) {
+        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL).equals(r.endpointsVersion())
+        && old.version(io.envoyproxy.controlplane.cache.Resources.V3.SECRET_TYPE_URL).equals(secretsVersion)) {
       return;
     }
     cache.setSnapshot(nodeId, Snapshot.create(r.clusters(), r.clustersVersion(), r.endpoints(), r.endpointsVersion(),
-        r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(), List.of(), "none"));
+        r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(), secrets, secretsVersion));
     pushes++;
   }
 

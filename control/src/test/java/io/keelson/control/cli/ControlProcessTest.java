@@ -45,7 +45,7 @@ class ControlProcessTest {
   private Process start(Path log) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     return new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
-        System.getProperty("java.class.path"), KeelsonMain.class.getName(), "control", "--xds-port", "0",
+        System.getProperty("java.class.path"), KeelsonMain.class.getName(), "control", "--xds-port", "0", "--xds-tls-port", "0",
         "--api-port", "0", "--config-dir", dir.resolve("config").toString(), "--data-dir", dir.resolve("data").toString())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }

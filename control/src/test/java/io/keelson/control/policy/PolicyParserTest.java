@@ -44,11 +44,13 @@ class PolicyParserTest {
           http:
           - route:
             - destination: { host: reviews, subset: v1 }
-            retries: { attempts: 3 }
+            retries: { attempts: 3, retryOn: "5xx,teapot" }
             fault: { abort: { httpStatus: 500 } }
         """)).containsExactly(
-        "bad.yaml: VirtualService/reviews: spec.http[0].retries: retries are not supported yet",
-        "bad.yaml: VirtualService/reviews: spec.http[0].fault: fault injection is not supported yet");
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault: fault injection is not supported yet",
+        "bad.yaml: VirtualService/reviews: spec.http[0].retries.retryOn: 'teapot' is not supported; expected HTTP status codes or "
+            + "5xx, cancelled, connect-failure, deadline-exceeded, gateway-error, refused-stream, reset, resource-exhausted, "
+            + "retriable-4xx, retriable-status-codes, unavailable");
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -57,11 +59,11 @@ class PolicyParserTest {
           host: reviews
           trafficPolicy:
             loadBalancer: { simple: PASSTHROUGH }
-            outlierDetection: { consecutive5xxErrors: 5 }
+            outlierDetection: { consecutiveErrors: 5 }
         """)).containsExactly(
-        "bad.yaml: DestinationRule/reviews: spec.trafficPolicy.outlierDetection: outlier detection is not supported yet",
         "bad.yaml: DestinationRule/reviews: spec.trafficPolicy.loadBalancer.simple: 'PASSTHROUGH' is not supported; "
-            + "expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
+            + "expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN",
+        "bad.yaml: DestinationRule/reviews: spec.trafficPolicy.outlierDetection.consecutiveErrors: deprecated by Istio; use consecutive5xxErrors");
   }
 
   @Test
@@ -142,11 +144,11 @@ class PolicyParserTest {
           rules:
           - backendRefs: [ { name: svc, port: 80 } ]
             filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 }, percent: 101 } } ]
-            retry: { attempts: 2 }
+            sessionPersistence: { sessionName: s }
         """)).containsExactly(
         "bad.yaml: HTTPRoute/r: spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet; "
             + "expected kind: Service (mesh routing, with group: \"\")",
-        "bad.yaml: HTTPRoute/r: spec.rules[0].retry: retries are not supported yet",
+        "bad.yaml: HTTPRoute/r: spec.rules[0].sessionPersistence: session persistence is not supported yet",
         "bad.yaml: HTTPRoute/r: spec.rules[0].filters[0].requestMirror.percent: expected a whole number from 0 to 100, got 101");
   }
 

@@ -119,12 +119,29 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       out.append(n).append("::lb_policy::").append(c.config().lbPolicy()).append('\n');
       out.append(n).append("::upstream_rq_total::").append(s.rqTotal.sum()).append('\n');
       out.append(n).append("::upstream_cx_active::").append(s.cxActive.sum()).append('\n');
-      for (EndpointConfig e : c.config().endpoints()) {
+      var endpoints = c.config().endpoints();
+      for (int i = 0; i < endpoints.size(); i++) {
+        EndpointConfig e = endpoints.get(i);
         out.append(n).append("::").append(e).append("::weight::").append(e.weight()).append('\n');
-        out.append(n).append("::").append(e).append("::health_flags::healthy\n");
+        out.append(n).append("::").append(e).append("::health_flags::").append(healthFlags(c.resilience().health(i))).append('\n');
       }
     }
     return out.toString();
+  }
+
+  /** Envoy's health_flags: "healthy", or each reason an endpoint is skipped. */
+  private static String healthFlags(io.keelson.dataplane.balance.EndpointHealth h) {
+    if (h == null || h.available()) {
+      return "healthy";
+    }
+    StringBuilder b = new StringBuilder();
+    if (h.has(io.keelson.dataplane.balance.EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK)) {
+      b.append("/failed_active_hc");
+    }
+    if (h.has(io.keelson.dataplane.balance.EndpointHealth.EJECTED)) {
+      b.append("/failed_outlier_check");
+    }
+    return b.toString();
   }
 
   private static FullHttpResponse text(int status, String body) {

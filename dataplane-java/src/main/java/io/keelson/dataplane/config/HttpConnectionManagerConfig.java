@@ -15,6 +15,10 @@ import java.util.List;
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
  * @param accessLogs        access logs written for every request (Envoy's access_log); empty for none
  * @param tracing           trace context propagation and sampling (Envoy's tracing); null for none
+ * @param maxConnectionDuration downstream connections are closed politely after this long
+ *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
+ * @param http2             downstream HTTP/2 settings (http2_protocol_options)
+ * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -25,10 +29,55 @@ public record HttpConnectionManagerConfig(
     Duration requestTimeout,
     Duration idleTimeout,
     List<AccessLogConfig> accessLogs,
-    TracingConfig tracing) {
+    TracingConfig tracing,
+    Duration maxConnectionDuration,
+    Http2Options http2,
+    Duration streamIdleTimeout) {
+
+  /** Envoy's stream_idle_timeout default. */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   public HttpConnectionManagerConfig {
     accessLogs = List.copyOf(accessLogs);
+    if (maxConnectionDuration == null) {
+      maxConnectionDuration = Duration.ZERO;
+    }
+    if (http2 == null) {
+      http2 = Http2Options.DEFAULT;
+    }
+    if (streamIdleTimeout == null) {
+      streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
+    }
+  }
+
+  /** With the default HTTP/2 options and stream idle timeout. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing,
+      Duration maxConnectionDuration) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT);
+  }
+
+  /** Without a maximum connection duration. */
+  public HttpConnectionManagerConfig(
+      String statPrefix,
+      RouteConfig routeConfig,
+      HttpLimits limits,
+      boolean useRemoteAddress,
+      boolean generateRequestId,
+      Duration requestTimeout,
+      Duration idleTimeout,
+      List<AccessLogConfig> accessLogs,
+      TracingConfig tracing) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, Duration.ZERO);
   }
 
   /** Without access logs. */

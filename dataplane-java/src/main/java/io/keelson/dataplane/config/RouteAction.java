@@ -14,6 +14,8 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
+   * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
+   * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    * @param mirrors       request_mirror_policies (empty when none)
    */
   record Forward(
@@ -22,6 +24,8 @@ public sealed interface RouteAction {
       String prefixRewrite,
       String hostRewrite,
       Duration timeout,
+      RetryPolicy retryPolicy,
+      boolean highPriority,
       List<MirrorPolicy> mirrors) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
@@ -30,8 +34,13 @@ public sealed interface RouteAction {
 
     /** Without request mirroring. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite,
-        Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, List.of());
+        Duration timeout, RetryPolicy retryPolicy, boolean highPriority) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of());
+    }
+
+    /** No retries, default priority. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false, List.of());
     }
   }
 

@@ -26,6 +26,10 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.tracing.SpanExport;
 import io.keelson.dataplane.stats.ResponseFlag;
+import io.keelson.dataplane.config.CircuitBreakerConfig;
+import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.resilience.OutlierDetector;
+import io.keelson.dataplane.resilience.RetryState;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -62,7 +66,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecision;
   private final long idleTimeoutNanos;
-  private final ChannelFutureListener connectListener = this::onConnected;
   private Channel channel;
   private String remoteIp;
   private boolean inRead;
@@ -121,6 +124,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestBodySent;
   /** The copy of this exchange's request for request_mirror_policies, or null. */
   private RequestMirror mirror;
+
+  // ---- circuit breakers, retries, outlier detection (state machines in resilience/, driven from here)
+  private final RetryState retry = new RetryState(new java.util.SplittableRandom());
+  private final RequestReplay replay = new RequestReplay();
+  private final Runnable retryTask = this::publishRetry;
+  private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
+  private CircuitBreakers.Resources breaker;
+  private CircuitBreakerConfig.Thresholds thresholds;
+  private boolean requestAdmitted;
+  private boolean pendingAdmitted;
+  /** A retry is waiting for its backoff or its routing decision. */
+  private boolean retrying;
+  /** The current try's response is being retried: its body is read and dropped. */
+  private boolean discarding;
+  private boolean retryExhausted;
+  private java.util.concurrent.ScheduledFuture<?> perTryTimer;
 
   /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
   DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
@@ -191,6 +210,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     releasePendingBody();
     abandonMirror();
+    replay.release();
     if (pendingHead != null) {
       pendingHead.release();
       pendingHead = null;
@@ -251,6 +271,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retried = false;
     upstreamReused = false;
     requestBodySent = false;
+    retrying = false;
+    discarding = false;
+    retryExhausted = false;
+    pendingTrailers = null;
     closeAfterResponse = !head.keepAlive() || context.draining();
     decided = false;
     snapshot = context.snapshot();
@@ -282,15 +306,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    if (retrying) {
+      event.retryCluster = cluster;
+      event.hostPredicate = retry;
+    }
   }
 
   /** The routing decision; on the balance thread for a ring, on the event loop inline. */
   @Override
   public void onRouted(RoutingEvent event) {
-    virtualHost = event.virtualHost;
-    route = event.route;
-    weightedCluster = event.weightedCluster;
-    cluster = event.cluster;
+    if (!retrying) { // a retry keeps its route and cluster
+      virtualHost = event.virtualHost;
+      route = event.route;
+      weightedCluster = event.weightedCluster;
+      cluster = event.cluster;
+    }
     balancer = event.balancer;
     endpoint = event.endpoint;
     if (channel.eventLoop().inEventLoop()) {
@@ -302,6 +332,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void onDecision() {
     if (state != State.ROUTING) {
+      return;
+    }
+    if (retrying) {
+      retrying = false;
+      if (endpoint < 0) {
+        cluster.stats().noHealthyUpstream.increment();
+        flag = ResponseFlag.UH;
+        sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
+      } else {
+        startTry();
+      }
       return;
     }
     if (route == null) {
@@ -332,14 +373,23 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
+    thresholds = cluster.config().circuitBreakers().of(forward.highPriority());
+    breaker = cluster.resilience().breakers().of(forward.highPriority());
+    if (!breaker.tryAcquireRequest(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      overflow();
+      return;
+    }
+    requestAdmitted = true;
+    retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
+        request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
+    if (retry.enabled() && requestHasBody) {
+      replay.start(retry.policy().perRequestBufferLimitBytes());
+    }
     if (requestComplete) {
       startTimeout(); // the request ended while it was being routed on the ring
     }
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
@@ -353,6 +403,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
+    startTry();
+  }
+
+  /** Starts one try of the request on {@link #endpoint}: a pooled connection, or a new one. */
+  private void startTry() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    retry.onHostTried(endpoint);
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    if (retry.policy() != null && !retry.policy().perTryTimeout().isZero()) {
+      perTryTimer = channel.eventLoop().schedule(perTryTimeoutTask, retry.policy().perTryTimeout().toNanos(),
+          java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
     UpstreamPool pool = context.pool();
     UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint));
     UpstreamHandler idle = pool.pollIdle(ep);
@@ -365,18 +430,58 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void connectNew(UpstreamPool pool, UpstreamPool.Endpoint ep) {
-    state = State.CONNECTING;
-    connecting = new UpstreamHandler(pool, ep, cluster);
-    pool.connect(channel.eventLoop(), ep, cluster, connecting).addListener(connectListener);
-  }
-
-  private void onConnected(ChannelFuture future) {
-    UpstreamHandler h = connecting;
-    if (state != State.CONNECTING || h == null || h.channel() != future.channel()) {
-      future.channel().close(); // the exchange ended (timeout, client gone) while connecting
+    if (breaker == null) {
+      breaker = cluster.resilience().breakers().of(false);
+      thresholds = cluster.config().circuitBreakers().defaultPriority();
+    }
+    if (!breaker.tryAcquirePending(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      endUpstreamRequest();
+      overflow();
       return;
     }
+    if (!breaker.tryAcquireConnection(thresholds)) {
+      breaker.releasePending();
+      cluster.stats().cxOverflow.increment();
+      endUpstreamRequest();
+      overflow();
+      return;
+    }
+    pendingAdmitted = true;
+    state = State.CONNECTING;
+    connecting = new UpstreamHandler(pool, ep, cluster);
+    UpstreamHandler h = connecting;
+    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h);
+    CircuitBreakers.Resources held = breaker;
+    f.addListener(r -> {
+      // An HTTP/1.1 connection (or an HTTP/2 stream) holds its breaker slot until it closes.
+      if (h.channel() != null) {
+        h.channel().closeFuture().addListener(c -> held.releaseConnection());
+      } else {
+        held.releaseConnection();
+      }
+      if (connecting != h || state != State.CONNECTING) {
+        if (h.channel() != null) {
+          h.channel().close(); // the exchange ended (timeout, client gone) while connecting
+        }
+        return;
+      }
+      onConnected(r);
+    });
+  }
+
+  /** A circuit breaker is open: Envoy's immediate 503 with flag UO. */
+  private void overflow() {
+    cancelTimeout();
+    flag = ResponseFlag.UO;
+    sendLocalReply(503, LocalReply.OVERFLOW, null);
+  }
+
+  /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */
+  private void onConnected(io.netty.util.concurrent.Future<?> future) {
+    UpstreamHandler h = connecting;
     connecting = null;
+    releasePendingAdmission();
     if (future.isSuccess()) {
       attachAndSend(h);
       return;
@@ -385,8 +490,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       cluster.stats().cxConnectTimeout.increment();
     }
     cluster.stats().cxConnectFail.increment();
+    reportLocalFailure();
     endUpstreamRequest();
-    flag = ResponseFlag.UF;
+    if (retry.enabled() && retry.retriableConnectFailure() && maybeRetry()) {
+      return;
+    }
+    cancelTimeout();
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UF;
     sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
   }
 
@@ -398,6 +508,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
     up.write(head, up.voidPromise());
+    for (int i = 0, n = replay.chunkCount(); i < n; i++) {
+      writeBodyOnce(replay.chunk(i)); // a retry: what the earlier try sent, again
+    }
     ByteBuf chunk;
     while ((chunk = pendingBody.pollFirst()) != null) {
       writeBody(chunk);
@@ -405,7 +518,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingBodyBytes = 0;
     if (requestComplete) {
       writeRequestEnd(pendingTrailers);
-      pendingTrailers = null;
     }
     up.flush();
     if (readPaused && up.isWritable()) {
@@ -450,6 +562,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         writeRequestEnd(trailers);
         flushUpstreamSoon();
         startTimeout();
+        if (retry.enabled()) {
+          savePendingTrailers(trailers); // kept for a retry
+        }
       }
       case CONNECTING -> {
         startTimeout();
@@ -492,6 +607,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void writeBody(ByteBuf content) {
+    replay.record(content);
+    writeBodyOnce(content);
+  }
+
+  private void writeBodyOnce(ByteBuf content) {
     requestBodySent = true;
     Channel up = upstream.channel();
     if (request.chunked()) {
@@ -537,6 +657,27 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onResponseHead(Http1Response response) {
     int status = response.status(); // never 1xx: UpstreamHandler skips informational responses
+    cancelPerTryTimer();
+    OutlierDetector detector = cluster.resilience().detector();
+    if (detector != null) {
+      detector.onResponse(endpoint, status);
+    }
+    if (retry.enabled()) {
+      boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? response.headers().get("grpc-status") : null);
+      if (retriable && canRetry()) {
+        RetryState.Decision d = retry.tryRetry();
+        if (d == RetryState.Decision.RETRY) {
+          discarding = true; // read this response to its end (keeping the connection), then retry
+          cluster.stats().recordResponse(status);
+          return;
+        }
+        retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+      }
+      retry.onFinalResponse(retriable);
+      if (retryExhausted) {
+        flag = ResponseFlag.URX;
+      }
+    }
     responseStatus = status;
     AccessLogger log = accessLogger();
     if (log != null && log.responseHeaders().length > 0) {
@@ -592,6 +733,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseBody(ByteBuf content) {
+    if (discarding) {
+      content.release();
+      return;
+    }
     responseBytes += content.readableBytes();
     ByteBuf head = pendingHead;
     if (head != null) {
@@ -613,6 +758,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void onResponseComplete(Http1Headers trailers) {
+    if (discarding) {
+      discarding = false;
+      UpstreamHandler up = upstream;
+      upstream = null;
+      endUpstreamRequest();
+      up.detach(requestComplete && up.reusable());
+      scheduleRetry();
+      return;
+    }
     writePendingHead();
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
@@ -635,6 +789,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void flushDownstream() {
+    if (discarding) {
+      return;
+    }
     writePendingHead();
     channel.flush();
   }
@@ -648,6 +805,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onUpstreamReset() {
     upstream = null;
     if (state != State.FORWARDING) {
+      return;
+    }
+    if (discarding) {
+      discarding = false; // the retried response was cut short: retry all the same
+      endUpstreamRequest();
+      scheduleRetry();
       return;
     }
     if (responseStarted) {
@@ -664,9 +827,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().rqResetBeforeResponse.increment();
+    reportLocalFailure();
     endUpstreamRequest();
+    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
+      return;
+    }
     cancelTimeout();
-    flag = ResponseFlag.UC;
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UC;
     sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
@@ -703,9 +870,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onRouteTimeout() {
-    if (state != State.FORWARDING && state != State.CONNECTING) {
+    if (state != State.FORWARDING && state != State.CONNECTING && !(state == State.ROUTING && retrying)) {
       return;
     }
+    retrying = false;
+    discarding = false;
     cluster.stats().rqTimeout.increment();
     if (upstream != null) {
       UpstreamHandler up = upstream;
@@ -749,6 +918,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void finishExchange() {
     cancelTimeout();
+    pendingTrailers = null;
     request = null;
     route = null;
     cluster = null;
@@ -766,6 +936,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** Records the exchange once, when its response has ended or the connection was cut. */
   private void recordExchange() {
+    endResilience();
     if (recorded || request == null) {
       return;
     }
@@ -854,10 +1025,120 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void endUpstreamRequest() {
+    cancelPerTryTimer();
+    releasePendingAdmission();
     if (endpointAccounted) {
       endpointAccounted = false;
       balancer.onRequestEnd(endpoint);
       cluster.stats().rqActive.decrement();
+    }
+  }
+
+  // ======================================================================== retries and breakers
+
+  /** True when nothing of the response went downstream and the body sent so far can be sent again. */
+  private boolean canRetry() {
+    return !responseStarted && replay.replayable() && state != State.CLOSED;
+  }
+
+  /** After a retriable failure with no response: retries when allowed; false when the caller answers. */
+  private boolean maybeRetry() {
+    if (!canRetry()) {
+      return false;
+    }
+    RetryState.Decision d = retry.tryRetry();
+    if (d == RetryState.Decision.RETRY) {
+      scheduleRetry();
+      return true;
+    }
+    retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+    return false;
+  }
+
+  /** Waits the backoff, then routes the retry (same cluster, a new host pick). */
+  private void scheduleRetry() {
+    state = State.ROUTING;
+    retrying = true;
+    long delay = retry.backoffNanos();
+    if (delay <= 0) {
+      publishRetry();
+    } else {
+      channel.eventLoop().schedule(retryTask, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void publishRetry() {
+    if (state != State.ROUTING || !retrying) {
+      return; // the exchange ended during the backoff
+    }
+    decided = false;
+    if (!context.pipelines.current().tryPublish(this, this)) {
+      retrying = false;
+      cancelTimeout();
+      flag = ResponseFlag.LR;
+      sendLocalReply(503, LocalReply.OVERLOADED, null);
+      return;
+    }
+    if (decided && channel.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    perTryTimer = null;
+    if ((state != State.FORWARDING && state != State.CONNECTING) || responseStarted || discarding) {
+      return;
+    }
+    cluster.stats().rqPerTryTimeout.increment();
+    if (upstream != null) {
+      UpstreamHandler up = upstream;
+      upstream = null;
+      up.detach(false);
+    }
+    connecting = null; // its connect completes into onConnected, which closes it
+    reportLocalFailure();
+    endUpstreamRequest();
+    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    cancelTimeout();
+    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UT;
+    sendLocalReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
+  }
+
+  private void cancelPerTryTimer() {
+    if (perTryTimer != null) {
+      perTryTimer.cancel(false);
+      perTryTimer = null;
+    }
+  }
+
+  /** Outlier detection: the current try failed without a response. */
+  private void reportLocalFailure() {
+    OutlierDetector detector = cluster.resilience().detector();
+    if (detector != null && endpointAccounted) {
+      detector.onLocalFailure(endpoint);
+    }
+  }
+
+  private void releasePendingAdmission() {
+    if (pendingAdmitted) {
+      pendingAdmitted = false;
+      breaker.releasePending();
+    }
+  }
+
+  /** The exchange is over: gives back its breaker slots and replay buffers. Idempotent. */
+  private void endResilience() {
+    retrying = false;
+    discarding = false;
+    retry.end();
+    replay.release();
+    releasePendingAdmission();
+    if (requestAdmitted) {
+      requestAdmitted = false;
+      breaker.releaseRequest();
     }
   }
 

@@ -16,6 +16,8 @@ final class LocalReply {
   static final String RESET_BEFORE_HEADERS =
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  /** Envoy's body for a request refused by a circuit breaker. */
+  static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   static final String CLUSTER_NOT_FOUND = "cluster not found";
   static final String OVERLOADED = "routing pipeline full";
   static final String PROTOCOL_ERROR = "upstream sent an invalid HTTP/1.1 response";

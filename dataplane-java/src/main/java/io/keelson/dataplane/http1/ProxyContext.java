@@ -58,6 +58,16 @@ public final class ProxyContext {
     this.draining = true;
   }
 
+  /** The routing pipelines, for the other protocol codecs (HTTP/2) that route through them. */
+  public RoutingPipelines pipelines() {
+    return pipelines;
+  }
+
+  /** The socket transport, for codecs that open their own upstream connections. */
+  public Transport transport() {
+    return transport;
+  }
+
   public StatsRegistry stats() {
     return stats;
   }

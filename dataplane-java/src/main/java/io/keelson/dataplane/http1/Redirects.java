@@ -1,16 +1,16 @@
 package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.RouteAction;
-import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.route.RequestHead;
 
-/** Builds the Location of an Envoy redirect route from the request. Stateless. */
-final class Redirects {
+/** Builds the Location of an Envoy redirect route from the request (HTTP/1.1 or HTTP/2). Stateless. */
+public final class Redirects {
   private Redirects() {}
 
   /**
    * @param matchedPrefix how much of the path the route's match consumed (for prefix_rewrite), or -1
    */
-  static String location(RouteAction.Redirect r, Http1Request request, int matchedPrefix) {
+  public static String location(RouteAction.Redirect r, RequestHead request, int matchedPrefix) {
     String authority = request.authority() == null ? "" : request.authority();
     String host = authority;
     String port = null;

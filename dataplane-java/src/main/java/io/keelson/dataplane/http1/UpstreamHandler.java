@@ -26,6 +26,9 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
   private boolean counted;
   private boolean informational;
   private boolean responseKeepAlive;
+  /** When the connection opened and when it last went idle in the pool (System.nanoTime). */
+  private long openedNanos;
+  long idleSinceNanos;
 
   UpstreamHandler(UpstreamPool pool, UpstreamPool.Endpoint endpoint, ServingCluster cluster) {
     this.pool = pool;
@@ -72,6 +75,26 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
     }
   }
 
+  /** When the idle connection must close: idle_timeout after it went idle, or its max_connection_duration. */
+  long idleDeadline() {
+    long deadline = Long.MAX_VALUE;
+    long idle = cluster.config().idleTimeout().toNanos();
+    if (idle > 0) {
+      deadline = idleSinceNanos + idle;
+    }
+    long maxAge = cluster.config().maxConnectionDuration().toNanos();
+    if (maxAge > 0) {
+      deadline = Math.min(deadline, openedNanos + maxAge);
+    }
+    return deadline;
+  }
+
+  /** True when the connection is older than the cluster's max_connection_duration. */
+  boolean expired(long now) {
+    long maxAge = cluster.config().maxConnectionDuration().toNanos();
+    return maxAge > 0 && now - openedNanos >= maxAge;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
@@ -79,6 +102,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    openedNanos = System.nanoTime();
     counted = true;
     cluster.stats().cxActive.increment();
     ctx.fireChannelActive();

@@ -4,7 +4,6 @@ import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.net.InetSocketAddress;
@@ -22,6 +21,11 @@ final class UpstreamPool {
 
   private final Transport transport;
   private final Map<EndpointConfig, Endpoint> endpoints = new HashMap<>();
+  /** Streams to HTTP/2 clusters, created on first use. */
+  private io.keelson.dataplane.http2.Http1OverHttp2 http2;
+  private final Runnable sweepTask = this::sweep;
+  private io.netty.util.concurrent.ScheduledFuture<?> sweep;
+  private long sweepAt = Long.MAX_VALUE;
 
   UpstreamPool(Transport transport) {
     this.transport = transport;
@@ -59,8 +63,18 @@ final class UpstreamPool {
     return null;
   }
 
-  /** Opens a new connection on {@code loop}; the handler reports the outcome to its owner. */
-  ChannelFuture connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+  /**
+   * Opens a new connection on {@code loop}; the handler reports the outcome to its owner. For an
+   * HTTP/2 cluster it opens a stream on a multiplexed connection instead, translated to HTTP/1.1 bytes
+   * for the handler (see {@link io.keelson.dataplane.http2.Http1OverHttp2}).
+   */
+  io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+    if (cluster.config().http2Upstream()) {
+      if (http2 == null) {
+        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport);
+      }
+      return http2.open(loop, endpoint.config, cluster, handler);
+    }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     return new Bootstrap()
@@ -75,11 +89,51 @@ final class UpstreamPool {
   /** Returns a connection whose exchange finished cleanly; closes it when the pool is full. */
   void release(UpstreamHandler handler) {
     Endpoint endpoint = handler.endpoint();
-    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive()) {
+    long now = System.nanoTime();
+    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive() || handler.expired(now)) {
       handler.channel().close();
       return;
     }
+    handler.idleSinceNanos = now;
     endpoint.idle.addLast(handler);
+    long deadline = handler.idleDeadline();
+    if (deadline != Long.MAX_VALUE && deadline < sweepAt) {
+      scheduleSweep(handler.channel().eventLoop(), deadline, now);
+    }
+  }
+
+  private void scheduleSweep(EventLoop loop, long at, long now) {
+    if (sweep != null) {
+      sweep.cancel(false);
+    }
+    sweepAt = at;
+    sweep = loop.schedule(sweepTask, Math.max(0, at - now), java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /** Closes idle connections past the cluster's idle_timeout or max_connection_duration. */
+  private void sweep() {
+    sweep = null;
+    sweepAt = Long.MAX_VALUE;
+    long now = System.nanoTime();
+    long next = Long.MAX_VALUE;
+    EventLoop loop = null;
+    for (Endpoint e : endpoints.values()) {
+      var it = e.idle.iterator();
+      while (it.hasNext()) {
+        UpstreamHandler h = it.next();
+        long deadline = h.idleDeadline();
+        if (now - deadline >= 0 || h.expired(now)) {
+          it.remove();
+          h.channel().close();
+        } else {
+          next = Math.min(next, deadline);
+          loop = h.channel().eventLoop();
+        }
+      }
+    }
+    if (loop != null && next != Long.MAX_VALUE) {
+      scheduleSweep(loop, next, now);
+    }
   }
 
   /** Called when an idle connection closes. */

@@ -41,6 +41,11 @@ public final class HeaderMatch {
     return new HeaderMatch(name, value, true, invert, treatMissingAsEmpty);
   }
 
+  /** Envoy's RouteMatch.grpc: the content-type starts with application/grpc. */
+  public static HeaderMatch grpc() {
+    return value("content-type", ValueMatch.prefix("application/grpc", false), false, false);
+  }
+
   /** Matches when the header's presence equals {@code present}. */
   public static HeaderMatch presence(String name, boolean present, boolean invert) {
     return new HeaderMatch(name, null, present, invert, false);

@@ -25,11 +25,18 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       }
       LoadBalancer lb = balancers.get(event.cluster);
       if (lb == null) {
-        lb = LoadBalancer.create(event.cluster.config(), seeds.split());
+        lb = event.cluster.resilience().balancer(LoadBalancer.create(event.cluster.config(), seeds.split()));
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
-      event.endpoint = lb.pick();
+      int picked = lb.pick();
+      var predicate = event.hostPredicate;
+      if (predicate != null) {
+        for (int i = predicate.hostSelectionAttempts(); i > 0 && picked >= 0 && predicate.rejects(picked); i--) {
+          picked = lb.pick();
+        }
+      }
+      event.endpoint = picked;
     }
     RoutingCallback callback = event.callback;
     callback.onRouted(event);

@@ -18,6 +18,10 @@ public final class RouteStage implements Stage<RoutingEvent> {
   @Override
   public void onEvent(RoutingEvent event) {
     event.clearOutputs();
+    if (event.retryCluster != null) {
+      event.cluster = event.retryCluster; // a retry keeps its route and cluster; only the host is picked again
+      return;
+    }
     RouteTable table = event.listener.routes();
     VirtualHostConfig vh = table.virtualHost(event.head.authority());
     if (vh == null) {

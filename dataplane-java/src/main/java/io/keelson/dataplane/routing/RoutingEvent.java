@@ -19,6 +19,10 @@ public final class RoutingEvent {
   public ServingSnapshot snapshot;
   public ServingListener listener;
   public RoutingCallback callback;
+  /** A retry: the cluster already chosen (no route matching), or null for a first try. */
+  public ServingCluster retryCluster;
+  /** Hosts a retry should avoid, or null. */
+  public io.keelson.dataplane.balance.HostPredicate hostPredicate;
 
   // ---- outputs, written by the stages
   /** Null when no virtual host matched the authority. */
@@ -49,5 +53,7 @@ public final class RoutingEvent {
     snapshot = null;
     listener = null;
     callback = null;
+    retryCluster = null;
+    hostPredicate = null;
   }
 }

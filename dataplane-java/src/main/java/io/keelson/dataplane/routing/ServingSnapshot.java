@@ -26,7 +26,8 @@ public final class ServingSnapshot {
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats) {
     Map<String, ServingCluster> clusters = new HashMap<>();
     for (ClusterConfig c : config.clusters().values()) {
-      clusters.put(c.name(), new ServingCluster(c, stats.cluster(c.name())));
+      var clusterStats = stats.cluster(c.name());
+      clusters.put(c.name(), new ServingCluster(c, clusterStats, stats.resilience().forCluster(c, clusterStats)));
     }
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners()) {

@@ -24,7 +24,11 @@ public enum ResponseFlag {
   /** Local overload (the routing ring was full). */
   LR("LR"),
   /** Direct response from the route. */
-  DR("DR");
+  DR("DR"),
+  /** Upstream overflow: a circuit breaker was open. */
+  UO("UO"),
+  /** Upstream retry limit exceeded. */
+  URX("URX");
 
   public final String code;
 

@@ -19,6 +19,13 @@ public final class StatsRegistry {
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile Supplier<XdsStats> xds;
+  private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
+      new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
+
+  /** Circuit breakers, endpoint health and outlier detectors of every cluster, kept across snapshots. */
+  public io.keelson.dataplane.resilience.ResilienceRegistry resilience() {
+    return resilience;
+  }
   private final ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> counters = new ConcurrentHashMap<>();
 
   public HttpStats http(String statPrefix) {
@@ -83,7 +90,9 @@ public final class StatsRegistry {
       for (int c = 1; c <= 5; c++) {
         out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
       }
+      ResilienceStats.put(out, p, s);
     });
+    ResilienceStats.putGauges(out, resilience);
     counters.forEach((k, v) -> out.put(k, v.sum()));
     Supplier<XdsStats> x = xds;
     if (x != null) {
@@ -140,6 +149,7 @@ public final class StatsRegistry {
         w.sample("envoy_cluster_upstream_rq_xx", s.responses(c), "envoy_response_code_class", Integer.toString(c), "envoy_cluster_name", s.name);
       }
     });
+    ResilienceStats.writePrometheus(w, clusters.values(), resilience);
     List<IstioDestination> destinations = new ArrayList<>();
     destinations.add(unknownDestination);
     clusters.values().forEach(c -> destinations.add(c.istio));

@@ -52,8 +52,7 @@ public final class XdsClient implements AutoCloseable {
     });
     ex.setRemoveOnCancelPolicy(true);
     this.executor = ex;
-    this.channel = NettyChannelBuilder.forAddress(config.host(), config.port())
-        .usePlaintext()
+    this.channel = config.credentials().apply(NettyChannelBuilder.forAddress(config.host(), config.port()))
         .executor(executor)
         .build();
     this.stub = AggregatedDiscoveryServiceGrpc.newStub(channel);

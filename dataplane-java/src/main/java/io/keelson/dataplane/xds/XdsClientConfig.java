@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param staticResources listeners and clusters from the bootstrap, served alongside the xDS ones
  * @param initialBackoff  first reconnect delay; doubled per failed attempt, with jitter
  * @param maxBackoff      upper bound of the reconnect delay
+ * @param credentials     TLS root and join token for the control plane's secure port (plaintext, no token when
+ *                        {@link io.keelson.dataplane.security.ControlPlaneCredentials#rootCaFile()} and the token are null)
  */
 public record XdsClientConfig(
     String host,
@@ -24,7 +26,16 @@ public record XdsClientConfig(
     Node node,
     Bootstrap.StaticResources staticResources,
     Duration initialBackoff,
-    Duration maxBackoff) {
+    Duration maxBackoff,
+    io.keelson.dataplane.security.ControlPlaneCredentials credentials) {
+
+  public static final io.keelson.dataplane.security.ControlPlaneCredentials PLAINTEXT =
+      new io.keelson.dataplane.security.ControlPlaneCredentials(null, null);
+
+  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
+      Duration initialBackoff, Duration maxBackoff) {
+    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, PLAINTEXT);
+  }
 
   /** Envoy's defaults: 500 ms doubling up to 30 s. */
   public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(500);
@@ -34,6 +45,7 @@ public record XdsClientConfig(
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(node, "node");
     Objects.requireNonNull(staticResources, "staticResources");
+    Objects.requireNonNull(credentials, "credentials");
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("xDS server port " + port + " is out of range; expected 1-65535");
     }
@@ -56,6 +68,11 @@ public record XdsClientConfig(
   }
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials);
+  }
+
+  /** The same client over TLS with a join token (the control plane's secure port). */
+  public XdsClientConfig withCredentials(io.keelson.dataplane.security.ControlPlaneCredentials c) {
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c);
   }
 }

@@ -51,6 +51,9 @@ public final class TestUpstream implements AutoCloseable {
   private final String name;
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel server;
+  /** Open connections, closed with the server as a killed process's would be. */
+  private final io.netty.channel.group.ChannelGroup children =
+      new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
   public final AtomicInteger requests = new AtomicInteger();
   public final AtomicInteger connections = new AtomicInteger();
   /** Body bytes written by /big responses so far. */
@@ -61,8 +64,17 @@ public final class TestUpstream implements AutoCloseable {
   public final CopyOnWriteArrayList<String> requestLines = new CopyOnWriteArrayList<>();
   /** Headers of the last request (lower-case names; repeated headers joined with ","). */
   public volatile Map<String, String> lastHeaders = Map.of();
+  /** When non-zero, every answer that would be a 200 has this status instead (per-upstream failures). */
+  public volatile int forceStatus;
+  /** When non-zero, every answer is delayed this long (a slow upstream). */
+  public volatile long forceDelayMs;
 
   public TestUpstream(String name) throws InterruptedException {
+    this(name, 0);
+  }
+
+  /** Listens on {@code port} of 127.0.0.1 (0 for an ephemeral one): lets a test restart an upstream on its old port. */
+  public TestUpstream(String name, int port) throws InterruptedException {
     this.name = name;
     this.server =
         new ServerBootstrap()
@@ -73,10 +85,12 @@ public final class TestUpstream implements AutoCloseable {
                   @Override
                   protected void initChannel(SocketChannel ch) {
                     connections.incrementAndGet();
+                    children.add(ch);
                     ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                   }
                 })
-            .bind("127.0.0.1", 0)
+            .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
+            .bind("127.0.0.1", port)
             .sync()
             .channel();
   }
@@ -88,6 +102,7 @@ public final class TestUpstream implements AutoCloseable {
   @Override
   public void close() {
     server.close().awaitUninterruptibly();
+    children.close().awaitUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 
@@ -143,6 +158,13 @@ public final class TestUpstream implements AutoCloseable {
       HttpRequest r = request;
       String uri = r.uri();
       boolean keepAlive = HttpUtil.isKeepAlive(r);
+      long forcedDelay = forceDelayMs;
+      if (forcedDelay > 0 || forceStatus != 0) {
+        long received = bodyBytes;
+        int status = forceStatus != 0 ? forceStatus : 200;
+        ctx.executor().schedule(() -> writeEcho(ctx, r, received, keepAlive, status), forcedDelay, TimeUnit.MILLISECONDS);
+        return;
+      }
       if (uri.startsWith("/delay/")) {
         long ms = Long.parseLong(uri.substring("/delay/".length()).replaceAll("[^0-9].*$", ""));
         long received = bodyBytes;

@@ -8,8 +8,19 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** HAProxy: 1 thread, {@code http-reuse always}, in the foreground. Stateless. */
+/** HAProxy: 1 thread, {@code http-reuse always}, in the foreground; optionally h2c downstream. Stateless. */
 final class HaproxyPeer implements HttpPeer {
+  private final boolean h2c;
+
+  HaproxyPeer() {
+    this(false);
+  }
+
+  /** @param h2c the frontend speaks HTTP/2 cleartext with prior knowledge ({@code bind ... proto h2}) */
+  HaproxyPeer(boolean h2c) {
+    this.h2c = h2c;
+  }
+
   @Override
   public String name() {
     return "haproxy";
@@ -17,7 +28,7 @@ final class HaproxyPeer implements HttpPeer {
 
   @Override
   public List<Tools.Tool> tools() {
-    return List.of(Tools.Tool.HAPROXY);
+    return h2c ? List.of(Tools.Tool.HAPROXY, Tools.Tool.H2LOAD) : List.of(Tools.Tool.HAPROXY);
   }
 
   @Override
@@ -34,12 +45,17 @@ final class HaproxyPeer implements HttpPeer {
     int port = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("haproxy.cfg");
-    Files.writeString(conf, HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort()));
+    String config = HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort());
+    Files.writeString(conf, h2c ? config.replace("  bind 127.0.0.1:" + port + "\n", "  bind 127.0.0.1:" + port + " proto h2\n") : config);
     ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), List.of(haproxy, "-db", "-f", conf.toString()),
       setup.dir().resolve("stdout.log"), Map.of());
     Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
     try {
-      HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
+      if (h2c) {
+        H2loadLoad.awaitOk(setup.tools(), c.target(), p, Duration.ofSeconds(15));
+      } else {
+        HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
+      }
     } catch (PeerStartException e) {
       c.close();
       throw e;

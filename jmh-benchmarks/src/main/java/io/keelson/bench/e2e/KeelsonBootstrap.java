@@ -18,6 +18,27 @@ final class KeelsonBootstrap {
    *                  tracing at 1% random sampling (propagation and sampling; no collector, so no export)
    */
   static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog) {
+    return proxy(port, upstreamHost, upstreamPort, accessLog, false);
+  }
+
+  /**
+   * @param resilient the route retries (5xx, reset, connect-failure; 2 retries, previous hosts) and the
+   *                  cluster has outlier detection and explicit circuit breakers: the per-request
+   *                  bookkeeping of docs/resilience.md is on, and never triggered by a healthy upstream
+   */
+  static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog, boolean resilient) {
+    String route = !resilient ? "route: { cluster: upstream }" : """
+      route:
+                          cluster: upstream
+                          retry_policy:
+                            retry_on: 5xx,reset,connect-failure
+                            num_retries: 2
+                            retry_host_predicate: [{ name: envoy.retry_host_predicates.previous_hosts }]""";
+    String cluster = !resilient ? "" : """
+          circuit_breakers:
+            thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 100 }]
+          outlier_detection: { consecutive_5xx: 5, interval: 1s, base_ejection_time: 10s }
+      """;
     String observed = accessLog == null ? "" : """
                 access_log:
                 - name: envoy.access_loggers.file
@@ -47,7 +68,7 @@ final class KeelsonBootstrap {
                     domains: ["*"]
                     routes:
                     - match: { prefix: "/" }
-                      route: { cluster: upstream }
+                      %s
                 http_filters:
                 - name: envoy.filters.http.router
                   typed_config:
@@ -56,13 +77,13 @@ final class KeelsonBootstrap {
         - name: upstream
           type: STATIC
           connect_timeout: 1s
-          load_assignment:
+      %s    load_assignment:
             cluster_name: upstream
             endpoints:
             - lb_endpoints:
               - endpoint:
                   address:
                     socket_address: { address: %s, port_value: %d }
-      """.formatted(port, observed, upstreamHost, upstreamPort);
+      """.formatted(port, observed, route, cluster, upstreamHost, upstreamPort);
   }
 }

@@ -17,13 +17,20 @@ import java.util.Map;
 final class KeelsonPeer implements HttpPeer {
   /** Run with an access log and 1% tracing (the observed variant of a scenario). */
   private final boolean observed;
+  /** Run with a retry policy and outlier detection (the resilient variant of a scenario). */
+  private final boolean resilient;
 
   KeelsonPeer() {
     this(false);
   }
 
   KeelsonPeer(boolean observed) {
+    this(observed, false);
+  }
+
+  KeelsonPeer(boolean observed, boolean resilient) {
     this.observed = observed;
+    this.resilient = resilient;
   }
 
   /** Generous: the launcher rebuilds first when sources changed since the last build. */
@@ -82,7 +89,7 @@ final class KeelsonPeer implements HttpPeer {
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("keelson.yaml");
     Files.writeString(conf, KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort(),
-      observed ? setup.dir().resolve("access.log") : null));
+      observed ? setup.dir().resolve("access.log") : null, resilient));
     List<String> cmd = new ArrayList<>(List.of(launch.launcher().toString(), "proxy", "--config", conf.toString(),
       "--admin", "127.0.0.1:" + admin, "--concurrency", "1"));
     cmd.addAll(launch.extraArgs());

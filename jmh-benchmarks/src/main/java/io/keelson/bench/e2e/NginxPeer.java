@@ -9,8 +9,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** nginx as a reverse proxy: 1 worker, upstream keep-alive. Stateless. */
+/** nginx as a reverse proxy: 1 worker, upstream keep-alive; optionally h2c downstream. Stateless. */
 final class NginxPeer implements HttpPeer {
+  private final boolean h2c;
+
+  NginxPeer() {
+    this(false);
+  }
+
+  /** @param h2c the listener speaks HTTP/2 cleartext with prior knowledge ({@code listen ... http2}) */
+  NginxPeer(boolean h2c) {
+    this.h2c = h2c;
+  }
+
   @Override
   public String name() {
     return "nginx";
@@ -18,7 +29,7 @@ final class NginxPeer implements HttpPeer {
 
   @Override
   public List<Tools.Tool> tools() {
-    return List.of(Tools.Tool.NGINX);
+    return h2c ? List.of(Tools.Tool.NGINX, Tools.Tool.H2LOAD) : List.of(Tools.Tool.NGINX);
   }
 
   @Override
@@ -30,11 +41,15 @@ final class NginxPeer implements HttpPeer {
   public Contender start(PeerSetup setup) throws IOException, PeerStartException {
     int port = FreePorts.next();
     Path conf = writeConfig(setup.dir(), NginxConf.proxy(setup.dir(), port, setup.upstreamHost(), setup.upstreamPort(),
-      modulesLeftOut(setup.tools())));
+      modulesLeftOut(setup.tools())).replace(" backlog=4096;", h2c ? " backlog=4096 http2;" : " backlog=4096;"));
     ManagedProcess p = launch("nginx", setup.tools(), setup.dir(), conf, setup.cpus());
     Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
     try {
-      HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
+      if (h2c) {
+        H2loadLoad.awaitOk(setup.tools(), c.target(), p, Duration.ofSeconds(15));
+      } else {
+        HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
+      }
     } catch (PeerStartException e) {
       c.close();
       throw e;

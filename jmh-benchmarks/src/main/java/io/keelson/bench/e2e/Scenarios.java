@@ -22,7 +22,20 @@ final class Scenarios {
         new WrkLoad(List.of("Connection: close"), script), httpPeers),
       new HttpScenario("http1-keepalive-observed",
         "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
-        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))));
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
+      new HttpScenario("http1-keepalive-resilient",
+        "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
+      // h2c downstream, HTTP/1.1 upstream (the shared nginx upstream): no "direct" peer, since the
+      // upstream does not speak h2c.
+      new HttpScenario("h2c-multiplexed", "HTTP/2 cleartext, prior knowledge, 10 streams per connection (h2load -t1 -m10)",
+        new H2loadLoad(10), h2cPeers()),
+      new HttpScenario("h2c-keepalive", "HTTP/2 cleartext, prior knowledge, one stream at a time per connection (h2load -t1 -m1)",
+        new H2loadLoad(1), h2cPeers()));
+  }
+
+  private static List<HttpPeer> h2cPeers() {
+    return List.of(new KeelsonPeer(), new NginxPeer(true), new HaproxyPeer(true));
   }
 
   /** Scenarios whose own harness takes turns between its subjects (the packet path). */
@@ -31,7 +44,7 @@ final class Scenarios {
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed");
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "h2c-keepalive");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

@@ -12,7 +12,8 @@ class BenchOptionsTest {
   void defaultsRunEveryScenarioThreeTimesForTenSecondsWithEveryPeer() {
     BenchOptions o = BenchOptions.parse();
 
-    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed", "packet");
+    assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
+        "http1-keepalive-resilient", "h2c-multiplexed", "h2c-keepalive", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -35,7 +36,7 @@ class BenchOptionsTest {
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.connections()).isEqualTo(8);
     assertThat(o.scenarios()).as("the packet path is too long for --quick").containsExactly("http1-keepalive",
-        "http1-close");
+        "http1-close", "http1-keepalive-resilient", "h2c-multiplexed");
     assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
   }
 

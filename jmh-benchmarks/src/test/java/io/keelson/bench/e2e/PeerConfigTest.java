@@ -86,6 +86,21 @@ class PeerConfigTest {
   }
 
   @Test
+  void resilientKeelsonBootstrapLoadsWithRetriesOutlierDetectionAndBreakers() throws Exception {
+    var snapshot = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        KeelsonBootstrap.proxy(18083, "127.0.0.1", 18080, null, true), "keelson.yaml");
+    assertThat(snapshot.warnings()).isEmpty();
+    var route = snapshot.listeners().get(0).http().routeConfig().virtualHosts().get(0).routes().get(0);
+    var forward = (io.keelson.dataplane.config.RouteAction.Forward) route.action();
+    assertThat(forward.retryPolicy().numRetries()).isEqualTo(2);
+    assertThat(forward.retryPolicy().previousHostsPredicate()).isTrue();
+    var cluster = snapshot.cluster("upstream");
+    assertThat(cluster.outlierDetection().consecutive5xx()).isEqualTo(5);
+    assertThat(cluster.circuitBreakers().defaultPriority().maxRequests()).isEqualTo(10000);
+    assertThat(cluster.endpoints()).hasSize(1);
+  }
+
+  @Test
   void keelsonBootstrapIsAValidEnvoyV3Bootstrap() throws Exception {
     String yaml = KeelsonBootstrap.proxy(18083, "127.0.0.1", 18080);
     String json = new ObjectMapper().writeValueAsString(new ObjectMapper(new YAMLFactory()).readTree(yaml));

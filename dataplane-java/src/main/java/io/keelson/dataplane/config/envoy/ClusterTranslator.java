@@ -21,9 +21,11 @@ final class ClusterTranslator {
   static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
   private final Problems problems;
+  private final ResilienceTranslator resilience;
 
   ClusterTranslator(Problems problems) {
     this.problems = problems;
+    this.resilience = new ResilienceTranslator(problems);
   }
 
   Map<String, ClusterConfig> clusters(Bootstrap.StaticResources resources, Map<String, String> pathsByName) {
@@ -112,6 +114,14 @@ final class ClusterTranslator {
             yield null;
           }
         };
+    io.keelson.dataplane.config.Http2Options http2 = null;
+    if (c.hasHttp2ProtocolOptions()) { // the legacy cluster field
+      http2 = Http2OptionsTranslator.translate(c.getHttp2ProtocolOptions(), io.keelson.dataplane.config.Http2Options.DEFAULT,
+          path + ".http2_protocol_options", problems);
+      ok &= http2 != null;
+    }
+    Duration idleTimeout = ClusterConfig.DEFAULT_IDLE_TIMEOUT;
+    Duration maxConnectionDuration = Duration.ZERO;
     for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
       String at = path + ".typed_extension_protocol_options[\"" + e.getKey() + "\"]";
       String type = SupportedTypes.typeName(e.getValue().getTypeUrl());
@@ -119,8 +129,35 @@ final class ClusterTranslator {
         problems.error(at, "protocol options " + type + " are not supported; expected key and type "
             + SupportedTypes.UPSTREAM_HTTP_OPTIONS);
         ok = false;
+        continue;
+      }
+      try {
+        var options = e.getValue().unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class);
+        if (options.hasCommonHttpProtocolOptions()) {
+          var common = options.getCommonHttpProtocolOptions();
+          if (common.hasIdleTimeout()) {
+            idleTimeout = RouteTranslator.duration(common.getIdleTimeout());
+          }
+          if (common.hasMaxConnectionDuration()) {
+            maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
+          }
+        }
+      } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+        problems.error(at, "cannot be read: " + ex.getMessage());
+        ok = false;
+      }
+      boolean hadErrors = problems.hasErrors();
+      var h2 = Http2OptionsTranslator.upstream(e.getValue(), at, problems);
+      if (h2 != null) {
+        http2 = h2;
+      } else if (!hadErrors && problems.hasErrors()) {
+        ok = false;
       }
     }
+    var breakers = c.hasCircuitBreakers()
+        ? resilience.circuitBreakers(c.getCircuitBreakers(), path + ".circuit_breakers")
+        : io.keelson.dataplane.config.CircuitBreakerConfig.DEFAULTS;
+    var outlier = c.hasOutlierDetection() ? resilience.outlierDetection(c.getOutlierDetection(), path + ".outlier_detection") : null;
     boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
     List<EndpointConfig> endpoints = new ArrayList<>();
     List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
@@ -170,7 +207,7 @@ final class ClusterTranslator {
     if (!ok || policy == null) {
       return null;
     }
-    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints);
+    return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration, http2);
   }
 
   private static boolean isIpLiteral(String address) {

@@ -58,6 +58,9 @@ final class MatchTranslator {
         headers.add(h);
       }
     }
+    if (m.hasGrpc()) {
+      headers.add(HeaderMatch.grpc()); // counted apart from m.getHeadersCount() below
+    }
     List<QueryMatch> queries = new ArrayList<>();
     for (int i = 0; i < m.getQueryParametersCount(); i++) {
       QueryMatch q = query(m.getQueryParameters(i), path + ".query_parameters[" + i + "]");
@@ -65,12 +68,8 @@ final class MatchTranslator {
         queries.add(q);
       }
     }
-    if (pathMatch == null || headers.size() != m.getHeadersCount() || queries.size() != m.getQueryParametersCount()) {
+    if (pathMatch == null || headers.size() != m.getHeadersCount() + (m.hasGrpc() ? 1 : 0) || queries.size() != m.getQueryParametersCount()) {
       return null;
-    }
-    if (m.hasGrpc()) {
-      // Envoy's grpc match: content-type application/grpc or application/grpc+proto (and the like).
-      headers.add(HeaderMatch.value("content-type", ValueMatch.prefix("application/grpc", true), false, false));
     }
     return new RequestMatcher(pathMatch, headers, queries);
   }

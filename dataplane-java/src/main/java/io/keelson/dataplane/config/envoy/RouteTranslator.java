@@ -33,10 +33,16 @@ final class RouteTranslator {
   private final Problems problems;
   private final MatchTranslator matches;
   private final List<ClusterReference> references = new ArrayList<>();
+  private final ResilienceTranslator resilience;
+  /** The retry_policy of the virtual host being translated, or null. */
+  private io.keelson.dataplane.config.RetryPolicy virtualHostRetry;
+  private int virtualHostBufferLimit;
+  private int routeBufferLimit;
 
   RouteTranslator(Problems problems) {
     this.problems = problems;
     this.matches = new MatchTranslator(problems);
+    this.resilience = new ResilienceTranslator(problems);
   }
 
   List<ClusterReference> references() {
@@ -79,6 +85,10 @@ final class RouteTranslator {
             + "'; each domain may appear in one virtual host only");
       }
     }
+    virtualHostBufferLimit = vh.hasPerRequestBufferLimitBytes() ? vh.getPerRequestBufferLimitBytes().getValue() : 0;
+    virtualHostRetry = vh.hasRetryPolicy()
+        ? resilience.retryPolicy(vh.getRetryPolicy(), path + ".retry_policy", virtualHostBufferLimit)
+        : null;
     List<RouteEntry> routes = new ArrayList<>();
     for (int i = 0; i < vh.getRoutesCount(); i++) {
       RouteEntry entry = route(vh.getRoutes(i), path + ".routes[" + i + "]");
@@ -99,6 +109,7 @@ final class RouteTranslator {
   private RouteEntry route(Route route, String path) {
     RequestMatcher match = matches.translate(route.getMatch(), path + ".match", route.hasMatch());
     String name = route.getName().isEmpty() ? path : route.getName();
+    routeBufferLimit = route.hasPerRequestBufferLimitBytes() ? route.getPerRequestBufferLimitBytes().getValue() : virtualHostBufferLimit;
     RouteAction action =
         switch (route.getActionCase()) {
           case ROUTE -> forward(route.getRoute(), path + ".route", name);
@@ -179,12 +190,17 @@ final class RouteTranslator {
       }
     }
     java.time.Duration timeout = a.hasTimeout() ? duration(a.getTimeout()) : DEFAULT_TIMEOUT;
+    io.keelson.dataplane.config.RetryPolicy retry = a.hasRetryPolicy()
+        ? resilience.retryPolicy(a.getRetryPolicy(), path + ".retry_policy", routeBufferLimit)
+        : virtualHostRetry;
     return new RouteAction.Forward(
         clusters,
         (int) total,
         a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
         a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
         timeout,
+        retry,
+        a.getPriority() == io.envoyproxy.envoy.config.core.v3.RoutingPriority.HIGH,
         mirrors(a, path, routeName));
   }
 

@@ -172,6 +172,7 @@ final class SnapshotTranslator {
     }
     int maxHeaderCount = HttpLimits.DEFAULT.maxHeaderCount();
     Duration idle = DEFAULT_HTTP_IDLE_TIMEOUT;
+    Duration maxConnectionDuration = Duration.ZERO;
     if (hcm.hasCommonHttpProtocolOptions()) {
       var common = hcm.getCommonHttpProtocolOptions();
       if (common.hasMaxHeadersCount()) {
@@ -184,9 +185,20 @@ final class SnapshotTranslator {
       if (common.hasIdleTimeout()) {
         idle = RouteTranslator.duration(common.getIdleTimeout());
       }
+      if (common.hasMaxConnectionDuration()) {
+        maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
+      }
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
         AccessLogTranslator.translate(hcm.getAccessLogList(), path + ".access_log", problems);
+    io.keelson.dataplane.config.Http2Options http2 = io.keelson.dataplane.config.Http2Options.DEFAULT;
+    if (hcm.hasHttp2ProtocolOptions()) {
+      http2 = Http2OptionsTranslator.translate(hcm.getHttp2ProtocolOptions(), http2, path + ".http2_protocol_options", problems);
+      ok &= http2 != null;
+    }
+    Duration streamIdle = hcm.hasStreamIdleTimeout()
+        ? RouteTranslator.duration(hcm.getStreamIdleTimeout())
+        : HttpConnectionManagerConfig.DEFAULT_STREAM_IDLE_TIMEOUT;
     if (!ok) {
       return null;
     }
@@ -199,7 +211,10 @@ final class SnapshotTranslator {
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
         idle,
         accessLogs,
-        TracingTranslator.translate(hcm, path + ".tracing", problems));
+        TracingTranslator.translate(hcm, path + ".tracing", problems),
+        maxConnectionDuration,
+        http2,
+        streamIdle);
   }
 
   /** Keelson runs only the router; anything else in the chain would change behaviour if skipped. */

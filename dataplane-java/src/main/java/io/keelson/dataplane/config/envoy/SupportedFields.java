@@ -120,7 +120,7 @@ final class SupportedFields {
     rules(HttpConnectionManager.getDescriptor(),
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
-            "access_log", "tracing")
+            "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
@@ -158,8 +158,15 @@ final class SupportedFields {
         .ignore("start_child_span", SAFE)
         .ignore("suppress_envoy_headers", SAFE)
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
-    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count");
+    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());
+    rules(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDescriptor(),
+            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size")
+        .ignore("hpack_table_size", SAFE)
+        .ignore("connection_keepalive", "ignored: HTTP/2 PING keepalive is not sent yet")
+        .ignore("override_stream_error_on_invalid_http_message", SAFE)
+        .ignore("max_outbound_frames", "ignored: Netty bounds queued control frames itself (10000)")
+        .ignore("max_outbound_control_frames", "ignored: Netty bounds queued control frames itself (10000)");
     rules(RouteConfiguration.getDescriptor(),
             "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove")
@@ -167,19 +174,19 @@ final class SupportedFields {
         .ignore("metadata", SAFE);
     rules(VirtualHost.getDescriptor(),
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove")
+            "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
         .ignore("metadata", SAFE);
     rules(Route.getDescriptor(),
             "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
-            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove")
+            "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",
+            "per_request_buffer_limit_bytes")
         .ignore("metadata", SAFE)
         .ignore("decorator", "ignored: tracing is not implemented yet")
         .ignore("tracing", "ignored: tracing is not implemented yet")
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
-        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters",
-        "grpc");
+        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters", "grpc");
     rules(RouteMatch.GrpcRouteMatchOptions.getDescriptor());
     rules(HeaderMatcher.getDescriptor(),
         "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
@@ -188,9 +195,19 @@ final class SupportedFields {
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
-        "request_mirror_policies")
-        .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up")
-        .reject("retry_policy", "retries are not supported yet");
+            "retry_policy", "priority", "request_mirror_policies")
+        .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.getDescriptor(),
+            "retry_on", "num_retries", "per_try_timeout", "retry_back_off", "retriable_status_codes",
+            "retry_host_predicate", "host_selection_retry_max_attempts")
+        .reject("retry_priority", "retry priorities are not supported; retries use the route's priority")
+        .reject("rate_limited_retry_back_off", "rate-limited backoff is not supported; use retry_back_off")
+        .reject("retriable_headers", "retriable_headers are not supported; use retry_on and retriable_status_codes")
+        .reject("retriable_request_headers", "retriable_request_headers are not supported")
+        .reject("per_try_idle_timeout", "per_try_idle_timeout is not supported; use per_try_timeout");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryBackOff.getDescriptor(), "base_interval", "max_interval");
+    rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor());
     rules(RouteAction.RequestMirrorPolicy.getDescriptor(), "cluster", "runtime_fraction")
         .ignore("trace_sampled", SAFE);
     rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value")
@@ -208,7 +225,8 @@ final class SupportedFields {
     rules(HeaderValueOption.getDescriptor(), "header", "append", "append_action");
     rules(HeaderValue.getDescriptor(), "key", "value");
     rules(Cluster.getDescriptor(),
-            "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options")
+            "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
+            "http2_protocol_options", "circuit_breakers", "outlier_detection")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -221,6 +239,20 @@ final class SupportedFields {
         .reject("transport_socket", "TLS to upstreams is not supported yet")
         .reject("health_checks", "active health checking is not supported yet")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
+        .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.getDescriptor(),
+            "priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "retry_budget")
+        .ignore("track_remaining", "ignored: remaining_* gauges are always published")
+        .reject("max_connection_pools", "max_connection_pools is not supported");
+    rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget.getDescriptor(),
+        "budget_percent", "min_retry_concurrency");
+    rules(io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.getDescriptor(),
+        "consecutive_5xx", "consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_time",
+        "max_ejection_percent", "enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure",
+        "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
+        "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage",
+        "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
     rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints")
         .ignore("locality", SAFE)
@@ -228,10 +260,10 @@ final class SupportedFields {
         .ignore("load_balancing_weight", "ignored: locality-weighted balancing is not enabled, endpoints are balanced by their own weight");
     rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
     rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
-    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config")
-        .ignore("common_http_protocol_options", "ignored: upstream connection options are not configurable yet");
+    rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config",
+        "common_http_protocol_options");
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
-        "http_protocol_options");
+        "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout")
         .ignore("access_log", "ignored: access logs are not written yet")
         .ignore("access_log_options", "ignored: access logs are not written yet");

@@ -25,7 +25,8 @@ final class SupportedTypes {
           HttpProtocolOptions.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
-          io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor());
+          io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(),
+          io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 

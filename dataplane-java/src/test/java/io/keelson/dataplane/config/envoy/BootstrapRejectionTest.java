@@ -97,13 +97,12 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsARetryPolicyByItsFullPath() {
+  void rejectsUnsupportedRetryPolicyFieldsAndConditionsByTheirFullPath() {
     String yaml = edit("                  cluster: backend\n",
-        "                  cluster: backend\n                  retry_policy: { retry_on: 5xx }\n");
-    assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: " + ROUTES + "[1].route.retry_policy: not supported by Keelson (retries are not supported yet); "
-            + "supported fields of RouteAction: cluster, weighted_clusters, prefix_rewrite, host_rewrite_literal, timeout, "
-            + "request_mirror_policies");
+        "                  cluster: backend\n                  retry_policy: { retry_on: \"5xx,bogus\", per_try_idle_timeout: 1s }\n");
+    assertThat(rejected(yaml).problems()).satisfiesExactlyInAnyOrder(
+        p -> assertThat(p).startsWith("config.yaml: " + ROUTES + "[1].route.retry_policy.per_try_idle_timeout: not supported by Keelson"),
+        p -> assertThat(p).startsWith("config.yaml: " + ROUTES + "[1].route.retry_policy.retry_on: 'bogus' is not supported"));
   }
 
   @Test
@@ -112,7 +111,7 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).problems()).containsExactly(
         "config.yaml: " + ROUTES + "[0].non_forwarding_action: not supported by Keelson; supported fields of Route: "
             + "name, match, route, redirect, direct_response, request_headers_to_add, request_headers_to_remove, "
-            + "response_headers_to_add, response_headers_to_remove",
+            + "response_headers_to_add, response_headers_to_remove, per_request_buffer_limit_bytes",
         "config.yaml: " + ROUTES + "[0]: the route has no action; expected one of route, redirect, direct_response");
   }
 
@@ -310,7 +309,7 @@ class BootstrapRejectionTest {
   @Test
   void reportsEveryProblemAtOnce() {
     String yaml = edit(edit("lb_policy: ROUND_ROBIN", "lb_policy: MAGLEV"),
-        "                route: { cluster: backend }", "                route: { cluster: nowhere, retry_policy: {} }");
+        "                route: { cluster: backend }", "                route: { cluster: nowhere, retry_policy: { retry_on: bogus } }");
     assertThat(rejected(yaml).problems()).hasSize(3);
   }
 

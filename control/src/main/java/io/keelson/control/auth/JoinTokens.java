@@ -1,0 +1,149 @@
+package io.keelson.control.auth;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Join tokens: bearer secrets the control plane issues, each bound to one namespace and service
+ * account, which a proxy presents to get configuration and a workload certificate for that identity.
+ * Only a SHA-256 of each secret is kept (in memory and in {@code DATA_DIR/tokens.json}), so the
+ * token text is shown once, at creation. Token shape: {@code kjt.<id>.<secret>}. Thread-safe
+ * (synchronized; verification is a map lookup and a hash).
+ */
+public final class JoinTokens {
+  static final String FILE = "tokens.json";
+  static final String PREFIX = "kjt.";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What a token grants; {@code expiresAt} null = never. */
+  public record Token(String id, String namespace, String serviceAccount, Instant createdAt, Instant expiresAt,
+      String sha256) {}
+
+  /** The persisted form (ISO-8601 instants). */
+  record Stored(String id, String namespace, String serviceAccount, String createdAt, String expiresAt, String sha256) {}
+
+  /** The identity a verified token authenticates. */
+  public record Binding(String tokenId, String namespace, String serviceAccount) {}
+
+  /** A newly created token: its text (shown once) and what it grants. */
+  public record Created(String token, Token info) {}
+
+  private final Path file;
+  private final Clock clock;
+  private final SecureRandom random = new SecureRandom();
+  private final Map<String, Token> byId = new LinkedHashMap<>();
+
+  /** @param dataDir where tokens persist, or null for memory only */
+  public JoinTokens(Path dataDir, Clock clock) throws IOException {
+    this.file = dataDir == null ? null : dataDir.resolve(FILE);
+    this.clock = clock;
+    if (file != null && Files.exists(file)) {
+      for (Stored t : JSON.readValue(file.toFile(), new TypeReference<List<Stored>>() {})) {
+        byId.put(t.id(), new Token(t.id(), t.namespace(), t.serviceAccount(), Instant.parse(t.createdAt()),
+            t.expiresAt() == null ? null : Instant.parse(t.expiresAt()), t.sha256()));
+      }
+    }
+  }
+
+  public JoinTokens(Path dataDir) throws IOException {
+    this(dataDir, Clock.systemUTC());
+  }
+
+  /** Creates a token for {@code namespace}/{@code serviceAccount}, valid for {@code ttl} (null = no expiry). */
+  public synchronized Created create(String namespace, String serviceAccount, Duration ttl) throws IOException {
+    new io.keelson.dataplane.security.SpiffeId("x", namespace, serviceAccount); // same rules as the SPIFFE ID it grants
+    byte[] idBytes = new byte[6];
+    byte[] secret = new byte[32];
+    random.nextBytes(idBytes);
+    random.nextBytes(secret);
+    String id = HexFormat.of().formatHex(idBytes);
+    String secretText = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    Instant now = clock.instant();
+    Token t = new Token(id, namespace, serviceAccount, now, ttl == null ? null : now.plus(ttl), sha256(secretText));
+    byId.put(id, t);
+    save();
+    return new Created(PREFIX + id + "." + secretText, t);
+  }
+
+  public synchronized List<Token> list() {
+    return List.copyOf(byId.values());
+  }
+
+  /** Revokes a token by id; false when there is none. Streams already authenticated with it are not cut. */
+  public synchronized boolean revoke(String id) throws IOException {
+    if (byId.remove(id) == null) {
+      return false;
+    }
+    save();
+    return true;
+  }
+
+  /** The binding of a valid, unexpired token; empty for anything else (malformed, unknown, revoked, expired). */
+  public Optional<Binding> verify(String token) {
+    if (token == null || !token.startsWith(PREFIX)) {
+      return Optional.empty();
+    }
+    int dot = token.indexOf('.', PREFIX.length());
+    if (dot < 0) {
+      return Optional.empty();
+    }
+    Token t;
+    synchronized (this) {
+      t = byId.get(token.substring(PREFIX.length(), dot));
+    }
+    if (t == null || (t.expiresAt() != null && !clock.instant().isBefore(t.expiresAt()))) {
+      return Optional.empty();
+    }
+    boolean same = MessageDigest.isEqual(sha256(token.substring(dot + 1)).getBytes(StandardCharsets.US_ASCII),
+        t.sha256().getBytes(StandardCharsets.US_ASCII));
+    return same ? Optional.of(new Binding(t.id(), t.namespace(), t.serviceAccount())) : Optional.empty();
+  }
+
+  private void save() throws IOException {
+    if (file == null) {
+      return;
+    }
+    Files.createDirectories(file.getParent());
+    Path tmp = file.resolveSibling(FILE + ".tmp");
+    Files.deleteIfExists(tmp);
+    try {
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(tmp);
+    }
+    List<Stored> out = new ArrayList<>();
+    for (Token t : byId.values()) {
+      out.add(new Stored(t.id(), t.namespace(), t.serviceAccount(), t.createdAt().toString(),
+          t.expiresAt() == null ? null : t.expiresAt().toString(), t.sha256()));
+    }
+    Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  static String sha256(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.keelson.control.policy;
+
+import java.util.List;
+
+/** The parts of Istio's security policies ({@code security.istio.io/v1}), as parsed. Immutable. */
+public final class Authz {
+  private Authz() {}
+
+  public enum Action { ALLOW, DENY }
+
+  public enum MtlsMode { UNSET, DISABLE, PERMISSIVE, STRICT }
+
+  /** A rule matches when any source, any operation (empty = any) and every condition match. */
+  public record Rule(List<Source> from, List<Operation> to, List<Condition> when) {}
+
+  /** Fields are AND-ed; values within a field are OR-ed; notX fields match when no value does. */
+  public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
+      List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
+      List<String> notRemoteIpBlocks) {}
+
+  public record Operation(List<String> hosts, List<String> notHosts, List<String> ports, List<String> notPorts,
+      List<String> methods, List<String> notMethods, List<String> paths, List<String> notPaths) {
+    /** Fields only an HTTP request has: a rule using them cannot match a TCP connection. */
+    public boolean usesHttpFields() {
+      return !hosts.isEmpty() || !notHosts.isEmpty() || !methods.isEmpty() || !notMethods.isEmpty()
+          || !paths.isEmpty() || !notPaths.isEmpty();
+    }
+  }
+
+  /** {@code key} e.g. {@code request.headers[x-token]}, {@code source.ip}, {@code source.namespace}. */
+  public record Condition(String key, List<String> values, List<String> notValues) {
+    public boolean usesHttpFields() {
+      return key.startsWith("request.");
+    }
+  }
+}

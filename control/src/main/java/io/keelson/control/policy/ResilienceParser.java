@@ -1,0 +1,148 @@
+package io.keelson.control.policy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The resilience fields of policies: Istio {@code retries}, {@code connectionPool} and
+ * {@code outlierDetection}; Gateway API {@code retry} and {@code timeouts.backendRequest}. Unsupported
+ * fields are rejected by name. Stateless.
+ */
+final class ResilienceParser {
+  /** Istio's retry_on when {@code retries.retryOn} is not set. */
+  static final List<String> ISTIO_DEFAULT_RETRY_ON =
+      List.of("connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes");
+  private static final Set<String> CONDITIONS = Set.of("5xx", "gateway-error", "reset", "connect-failure",
+      "retriable-4xx", "refused-stream", "retriable-status-codes", "cancelled", "deadline-exceeded",
+      "resource-exhausted", "unavailable");
+
+  private ResilienceParser() {}
+
+  /** Istio VirtualService {@code http[].retries}; null when absent or attempts is 0 (retries off). */
+  static Policy.Retry istioRetries(Fields r) {
+    Fields f = r.object("retries", false);
+    if (f == null) {
+      return null;
+    }
+    f.allow(Set.of("attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities"), Map.of());
+    if (f.has("retryRemoteLocalities")) {
+      f.warn("retryRemoteLocalities", "ignored: Keelson does not balance by locality");
+    }
+    Integer attempts = f.integer("attempts", 0, 1000, 0);
+    Duration perTry = PolicyParser.duration(f, "perTryTimeout");
+    List<String> on = new ArrayList<>();
+    List<Integer> codes = new ArrayList<>();
+    String retryOn = f.string("retryOn", false);
+    if (retryOn == null) {
+      on.addAll(ISTIO_DEFAULT_RETRY_ON);
+    } else {
+      for (String c : retryOn.split(",")) {
+        String s = c.strip();
+        if (s.matches("\\d{3}")) {
+          codes.add(Integer.parseInt(s));
+          if (!on.contains("retriable-status-codes")) {
+            on.add("retriable-status-codes");
+          }
+        } else if (CONDITIONS.contains(s)) {
+          on.add(s);
+        } else {
+          f.error("retryOn", "'" + s + "' is not supported; expected HTTP status codes or " + String.join(", ", CONDITIONS.stream().sorted().toList()));
+        }
+      }
+    }
+    if (attempts == null || attempts == 0) {
+      return null;
+    }
+    return new Policy.Retry(attempts, List.copyOf(on), List.copyOf(codes), perTry, null);
+  }
+
+  /**
+   * Gateway API HTTPRoute rule {@code retry} (codes, attempts, backoff) and {@code timeouts.backendRequest}
+   * (each try's timeout); null when neither is set.
+   */
+  static Policy.Retry httpRouteRetry(Fields rule, Duration backendRequest) {
+    Fields f = rule.object("retry", false);
+    if (f == null) {
+      return backendRequest == null ? null : new Policy.Retry(0, List.of(), List.of(), backendRequest, null);
+    }
+    f.allow("codes", "attempts", "backoff");
+    List<Integer> codes = f.integers("codes", 400, 599);
+    Integer attempts = f.integer("attempts", 0, 1000, 1);
+    Duration backoff = PolicyParser.duration(f, "backoff");
+    List<String> on = codes.isEmpty() ? List.of("connect-failure") : List.of("connect-failure", "retriable-status-codes");
+    return new Policy.Retry(attempts == null ? 1 : attempts, on, List.copyOf(codes), backendRequest, backoff);
+  }
+
+  /** {@code trafficPolicy.connectionPool}, or null. */
+  static Policy.ConnectionPool connectionPool(Fields tp) {
+    Fields cp = tp == null ? null : tp.object("connectionPool", false);
+    if (cp == null) {
+      return null;
+    }
+    cp.allow("tcp", "http");
+    Integer maxConnections = null;
+    Fields tcp = cp.object("tcp", false);
+    if (tcp != null) {
+      tcp.allow(Set.of("maxConnections"), Map.of(
+          "connectTimeout", "connectTimeout is not supported yet",
+          "tcpKeepalive", "TCP keepalive is not supported yet",
+          "maxConnectionDuration", "maxConnectionDuration is not supported yet",
+          "idleTimeout", "TCP idle timeouts are not supported yet; use http.idleTimeout"));
+      maxConnections = tcp.integer("maxConnections", 1, Integer.MAX_VALUE, null);
+    }
+    Integer pending = null;
+    Integer requests = null;
+    Integer retries = null;
+    Duration idle = null;
+    Fields http = cp.object("http", false);
+    if (http != null) {
+      http.allow(Set.of("http1MaxPendingRequests", "http2MaxRequests", "maxRetries", "idleTimeout"), Map.of(
+          "maxRequestsPerConnection", "maxRequestsPerConnection is not supported yet",
+          "h2UpgradePolicy", "h2UpgradePolicy is not supported yet",
+          "useClientProtocol", "useClientProtocol is not supported yet",
+          "maxConcurrentStreams", "maxConcurrentStreams is not supported yet"));
+      pending = http.integer("http1MaxPendingRequests", 1, Integer.MAX_VALUE, null);
+      requests = http.integer("http2MaxRequests", 1, Integer.MAX_VALUE, null);
+      retries = http.integer("maxRetries", 0, Integer.MAX_VALUE, null);
+      idle = PolicyParser.duration(http, "idleTimeout");
+    }
+    return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle);
+  }
+
+  /** {@code trafficPolicy.outlierDetection}, or null. */
+  static Policy.OutlierDetection outlierDetection(Fields tp) {
+    Fields od = tp == null ? null : tp.object("outlierDetection", false);
+    if (od == null) {
+      return null;
+    }
+    od.allow(Set.of("consecutive5xxErrors", "consecutiveGatewayErrors", "interval", "baseEjectionTime",
+        "maxEjectionPercent", "minHealthPercent"), Map.of(
+        "consecutiveErrors", "deprecated by Istio; use consecutive5xxErrors",
+        "splitExternalLocalOriginErrors", "splitting local-origin errors is not supported yet",
+        "consecutiveLocalOriginFailures", "local-origin failures are not supported yet"));
+    if (od.has("minHealthPercent")) {
+      od.warn("minHealthPercent", "ignored: Keelson sends to every endpoint only when none is available (panic)");
+    }
+    return new Policy.OutlierDetection(
+        od.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE, null),
+        od.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE, null),
+        PolicyParser.duration(od, "interval"),
+        PolicyParser.duration(od, "baseEjectionTime"),
+        od.integer("maxEjectionPercent", 0, 100, null));
+  }
+
+  /** A subset's own trafficPolicy may not set these yet. */
+  static void rejectAtSubsetLevel(Fields tp) {
+    if (tp == null) {
+      return;
+    }
+    for (String f : List.of("connectionPool", "outlierDetection")) {
+      if (tp.has(f)) {
+        tp.error(f, "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy");
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.keelson.control.policy.Policy;
+import java.time.Duration;
+
+/**
+ * Policy resilience settings to Envoy fields, as Istio translates them: connectionPool to
+ * circuit_breakers and the upstream idle timeout, outlierDetection to outlier_detection (success-rate
+ * ejection off, gateway errors enforced), retries to a retry_policy that avoids hosts already tried.
+ * Stateless.
+ */
+final class ResilienceBuilder {
+  static final String PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
+  static final String UPSTREAM_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private ResilienceBuilder() {}
+
+  static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+  }
+
+  static RetryPolicy retryPolicy(Policy.Retry r) {
+    RetryPolicy.Builder b = RetryPolicy.newBuilder()
+        .setRetryOn(String.join(",", r.retryOn()))
+        .setNumRetries(UInt32Value.of(r.attempts()));
+    if (r.attempts() > 0) {
+      b.addRetryHostPredicate(RetryPolicy.RetryHostPredicate.newBuilder().setName(PREVIOUS_HOSTS)
+          .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDefaultInstance())))
+          .setHostSelectionRetryMaxAttempts(5);
+    }
+    if (r.perTryTimeout() != null) {
+      b.setPerTryTimeout(duration(r.perTryTimeout()));
+    }
+    if (r.backoff() != null && !r.backoff().isZero()) {
+      b.setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(duration(r.backoff())));
+    }
+    b.addAllRetriableStatusCodes(r.statusCodes());
+    return b.build();
+  }
+
+  /** Adds a destination rule's connection pool and outlier detection to a cluster. */
+  static void apply(Cluster.Builder c, Policy.DestinationRule dr) {
+    if (dr == null) {
+      return;
+    }
+    Policy.ConnectionPool cp = dr.connectionPool();
+    if (cp != null) {
+      CircuitBreakers.Thresholds.Builder t = CircuitBreakers.Thresholds.newBuilder();
+      if (cp.maxConnections() != null) {
+        t.setMaxConnections(UInt32Value.of(cp.maxConnections()));
+      }
+      if (cp.maxPendingRequests() != null) {
+        t.setMaxPendingRequests(UInt32Value.of(cp.maxPendingRequests()));
+      }
+      if (cp.maxRequests() != null) {
+        t.setMaxRequests(UInt32Value.of(cp.maxRequests()));
+      }
+      if (cp.maxRetries() != null) {
+        t.setMaxRetries(UInt32Value.of(cp.maxRetries()));
+      }
+      c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
+      if (cp.idleTimeout() != null) {
+        var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+            .setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder().setIdleTimeout(duration(cp.idleTimeout())))
+            .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig
+                .newBuilder().setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()))
+            .build();
+        c.putTypedExtensionProtocolOptions(UPSTREAM_OPTIONS, Any.pack(options));
+      }
+    }
+    Policy.OutlierDetection od = dr.outlierDetection();
+    if (od != null) {
+      OutlierDetection.Builder o = OutlierDetection.newBuilder()
+          .setEnforcingSuccessRate(UInt32Value.of(0)); // as Istio: consecutive errors only
+      if (od.consecutive5xxErrors() != null) {
+        o.setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()));
+        o.setEnforcingConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors() > 0 ? 100 : 0));
+      }
+      if (od.consecutiveGatewayErrors() != null) {
+        o.setConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors()));
+        o.setEnforcingConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors() > 0 ? 100 : 0));
+      }
+      if (od.interval() != null) {
+        o.setInterval(duration(od.interval()));
+      }
+      if (od.baseEjectionTime() != null) {
+        o.setBaseEjectionTime(duration(od.baseEjectionTime()));
+      }
+      if (od.maxEjectionPercent() != null) {
+        o.setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
+      }
+      c.setOutlierDetection(o);
+    }
+  }
+}

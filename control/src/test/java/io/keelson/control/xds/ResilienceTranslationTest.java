@@ -1,0 +1,195 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicySet;
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.RetryPolicy;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Istio and Gateway API resilience fields to Envoy resources, checked twice: the Envoy fields as Istio
+ * would set them, and the data plane's own translation of those resources (so the control plane never
+ * sends what a Keelson proxy would NACK).
+ */
+class ResilienceTranslationTest {
+  private static final String REGISTRY = Mesh.registry(9001, 9002);
+
+  private static MeshResources translate(String yaml) throws Exception {
+    List<Policy> all = new ArrayList<>(PolicyParser.parse("registry.yaml", REGISTRY).policies());
+    all.addAll(PolicyParser.parse("policy.yaml", yaml).policies());
+    return new MeshTranslator(15001, false).translate(PolicySet.EMPTY.with(all), List.of());
+  }
+
+  private static ProxySnapshot dataPlane(MeshResources r) throws Exception {
+    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new HashMap<>();
+    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> eps = new HashMap<>();
+    r.endpoints().forEach(e -> eps.put(e.getClusterName(), e));
+    return XdsSnapshotTranslator.translate("v1", Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+        r.clusters(), eps);
+  }
+
+  private static Cluster cluster(MeshResources r, String name) {
+    return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static Route firstRoute(MeshResources r) {
+    return r.routes().getFirst().getVirtualHostsList().stream()
+        .filter(vh -> vh.getName().startsWith("product-service")).findFirst().orElseThrow().getRoutes(0);
+  }
+
+  private static RouteAction.Forward forward(ProxySnapshot s) {
+    var l = s.listeners().stream().filter(x -> x.http() != null).findFirst().orElseThrow();
+    var vh = l.http().routeConfig().virtualHosts().stream()
+        .filter(v -> v.name().startsWith("product-service")).findFirst().orElseThrow();
+    return (RouteAction.Forward) vh.routes().getFirst().action();
+  }
+
+  @Test
+  void virtualServiceRetriesAndTimeoutBecomeARouteRetryPolicy() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: product }
+        spec:
+          hosts: [ product-service ]
+          http:
+          - route: [ { destination: { host: product-service } } ]
+            timeout: 3s
+            retries: { attempts: 3, perTryTimeout: 500ms, retryOn: "gateway-error,reset,503" }
+        """);
+    var envoy = firstRoute(r).getRoute();
+    assertThat(envoy.getTimeout().getSeconds()).isEqualTo(3);
+    assertThat(envoy.getRetryPolicy().getRetryOn()).isEqualTo("gateway-error,reset,retriable-status-codes");
+    assertThat(envoy.getRetryPolicy().getNumRetries().getValue()).isEqualTo(3);
+    assertThat(envoy.getRetryPolicy().getRetriableStatusCodesList()).containsExactly(503);
+    assertThat(envoy.getRetryPolicy().getRetryHostPredicate(0).getName()).isEqualTo("envoy.retry_host_predicates.previous_hosts");
+
+    RetryPolicy p = forward(dataPlane(r)).retryPolicy();
+    assertThat(p.numRetries()).isEqualTo(3);
+    assertThat(p.perTryTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(p.retryOn()).isEqualTo(RetryPolicy.RETRY_ON_GATEWAY_ERROR | RetryPolicy.RETRY_ON_RESET
+        | RetryPolicy.RETRY_ON_RETRIABLE_STATUS_CODES);
+    assertThat(p.previousHostsPredicate()).isTrue();
+  }
+
+  @Test
+  void istioDefaultRetryOnIsUsedWhenRetryOnIsUnset() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: product }
+        spec:
+          hosts: [ product-service ]
+          http:
+          - route: [ { destination: { host: product-service } } ]
+            retries: { attempts: 2 }
+        """);
+    assertThat(firstRoute(r).getRoute().getRetryPolicy().getRetryOn())
+        .isEqualTo("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+    assertThat(forward(dataPlane(r)).retryPolicy().numRetries()).isEqualTo(2);
+  }
+
+  @Test
+  void destinationRuleConnectionPoolAndOutlierDetectionBecomeBreakersAndDetection() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy:
+            connectionPool:
+              tcp: { maxConnections: 100 }
+              http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: 30s }
+            outlierDetection:
+              consecutive5xxErrors: 7
+              consecutiveGatewayErrors: 3
+              interval: 5s
+              baseEjectionTime: 15s
+              maxEjectionPercent: 30
+          subsets:
+          - { name: v1, labels: { version: v1 } }
+        """);
+    Cluster c = cluster(r, "product-service");
+    var t = c.getCircuitBreakers().getThresholds(0);
+    assertThat(t.getMaxConnections().getValue()).isEqualTo(100);
+    assertThat(t.getMaxPendingRequests().getValue()).isEqualTo(10);
+    assertThat(t.getMaxRequests().getValue()).isEqualTo(200);
+    assertThat(t.getMaxRetries().getValue()).isEqualTo(4);
+    assertThat(c.getOutlierDetection().getConsecutive5Xx().getValue()).isEqualTo(7);
+    assertThat(c.getOutlierDetection().getEnforcingConsecutiveGatewayFailure().getValue()).isEqualTo(100);
+    assertThat(cluster(r, "product-service|v1").getCircuitBreakers().getThresholds(0).getMaxRetries().getValue())
+        .as("subsets inherit the top-level policy").isEqualTo(4);
+
+    var dp = dataPlane(r).cluster("product-service");
+    assertThat(dp.circuitBreakers().defaultPriority().maxConnections()).isEqualTo(100);
+    assertThat(dp.circuitBreakers().defaultPriority().maxPendingRequests()).isEqualTo(10);
+    assertThat(dp.circuitBreakers().defaultPriority().maxRequests()).isEqualTo(200);
+    assertThat(dp.circuitBreakers().defaultPriority().maxRetries()).isEqualTo(4);
+    assertThat(dp.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(dp.outlierDetection().consecutive5xx()).isEqualTo(7);
+    assertThat(dp.outlierDetection().consecutiveGatewayFailure()).isEqualTo(3);
+    assertThat(dp.outlierDetection().interval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(dp.outlierDetection().baseEjectionTime()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(dp.outlierDetection().maxEjectionPercent()).isEqualTo(30);
+    assertThat(dp.outlierDetection().enforcingSuccessRate()).as("off, as Istio sets it").isZero();
+  }
+
+  @Test
+  void httpRouteTimeoutsAndRetryBecomeRouteTimeoutPerTryTimeoutAndRetriableCodes() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: product }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: product-service, port: 80 } ]
+          rules:
+          - backendRefs: [ { name: product-service, port: 80 } ]
+            timeouts: { request: 10s, backendRequest: 2s }
+            retry: { attempts: 2, backoff: 100ms, codes: [ 502, 503 ] }
+        """);
+    var envoy = firstRoute(r).getRoute();
+    assertThat(envoy.getTimeout().getSeconds()).isEqualTo(10);
+    assertThat(envoy.getRetryPolicy().getPerTryTimeout().getSeconds()).isEqualTo(2);
+    assertThat(envoy.getRetryPolicy().getRetriableStatusCodesList()).containsExactly(502, 503);
+
+    RouteAction.Forward f = forward(dataPlane(r));
+    assertThat(f.timeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(f.retryPolicy().numRetries()).isEqualTo(2);
+    assertThat(f.retryPolicy().perTryTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(f.retryPolicy().baseInterval()).isEqualTo(Duration.ofMillis(100));
+    assertThat(f.retryPolicy().isRetriableStatusCode(503)).isTrue();
+    assertThat(f.retryPolicy().retryOn() & RetryPolicy.RETRY_ON_CONNECT_FAILURE).isNotZero();
+  }
+
+  @Test
+  void aBackendRequestTimeoutAloneIsAPerTryTimeoutWithoutRetries() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: product }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: product-service, port: 80 } ]
+          rules:
+          - backendRefs: [ { name: product-service, port: 80 } ]
+            timeouts: { backendRequest: 1s }
+        """);
+    RouteAction.Forward f = forward(dataPlane(r));
+    assertThat(f.retryPolicy().numRetries()).isZero();
+    assertThat(f.retryPolicy().perTryTimeout()).isEqualTo(Duration.ofSeconds(1));
+  }
+}

@@ -1,0 +1,121 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.http1.ProxyContext;
+import io.keelson.dataplane.routing.ServingListener;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2PingFrame;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * The connection-level part of an HTTP/2 downstream connection, after the multiplexer: counts the
+ * connection, opens the connection window to its configured size, and caps PING and SETTINGS frames
+ * per time window (a flood is answered with GOAWAY ENHANCE_YOUR_CALM). Netty's codec already bounds
+ * resets, CONTINUATION runs, header lists, empty DATA frames, window overflows and queued control
+ * frames. Event-loop confined.
+ */
+final class ConnectionGuard extends ChannelInboundHandlerAdapter {
+  /** PING plus SETTINGS frames allowed per window; far above what any real client sends. */
+  static final int MAX_CONTROL_FRAMES_PER_WINDOW = 1000;
+  static final long CONTROL_WINDOW_NANOS = 10_000_000_000L;
+
+  private final ProxyContext context;
+  private final String listenerName;
+  private final Http2FrameCodec codec;
+  private final int connectionWindow;
+  private ServingListener listener;
+  private long windowStart;
+  private int controlFrames;
+  private boolean counted;
+
+  ConnectionGuard(ProxyContext context, String listenerName, Http2FrameCodec codec, int connectionWindow) {
+    this.context = context;
+    this.listenerName = listenerName;
+    this.codec = codec;
+    this.connectionWindow = connectionWindow;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive()) {
+      start(ctx);
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    start(ctx);
+    ctx.fireChannelActive();
+  }
+
+  private void start(ChannelHandlerContext ctx) {
+    if (counted) {
+      return;
+    }
+    counted = true;
+    windowStart = System.nanoTime();
+    listener = context.snapshot().listener(listenerName);
+    if (listener != null) {
+      listener.stats().cxTotal.increment();
+      listener.stats().cxActive.increment();
+    }
+    growConnectionWindow(codec, connectionWindow);
+    ctx.flush();
+  }
+
+  /** Raises the connection's receive window from the protocol's 65,535 to {@code target}. */
+  static void growConnectionWindow(Http2FrameCodec codec, int target) {
+    Http2Connection c = codec.connection();
+    int delta = target - c.local().flowController().initialWindowSize(c.connectionStream());
+    if (delta > 0) {
+      try {
+        c.local().flowController().incrementWindowSize(c.connectionStream(), delta);
+      } catch (Http2Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof Http2PingFrame || msg instanceof Http2SettingsFrame) {
+      long now = System.nanoTime();
+      if (now - windowStart > CONTROL_WINDOW_NANOS) {
+        windowStart = now;
+        controlFrames = 0;
+      }
+      if (++controlFrames > MAX_CONTROL_FRAMES_PER_WINDOW && ctx.channel().isActive()) {
+        if (listener != null) {
+          listener.stats().rqRejectedBadRequest.increment();
+        }
+        ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM))
+            .addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+    ReferenceCountUtil.release(msg); // connection-level frames end here
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (counted && listener != null) {
+      listener.stats().cxActive.decrement();
+    }
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Protocol errors: the codec sends GOAWAY with the right code and closes by itself; closing here
+    // first would send a graceful GOAWAY(NO_ERROR) instead.
+    if (!(cause instanceof Http2Exception)) {
+      ctx.close();
+    }
+  }
+}

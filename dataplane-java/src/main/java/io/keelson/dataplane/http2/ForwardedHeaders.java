@@ -1,0 +1,124 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.route.RequestHead;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The same hop rules as the HTTP/1.1 path's ForwardingHeaders, on Netty's header model: hop-by-hop
+ * headers out (TE: trailers kept), x-forwarded-*, x-request-id, rewrites, then the header mutations
+ * of weighted cluster, route, virtual host and route table. Netty's HTTP/2 conversion maps
+ * :authority to Host and back and drops connection-specific headers on the HTTP/2 side. Stateless.
+ */
+final class ForwardedHeaders {
+  private static final String STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text().toString();
+  private static final String SCHEME = HttpConversionUtil.ExtensionHeaderNames.SCHEME.text().toString();
+
+  private ForwardedHeaders() {}
+
+  static void prepareRequest(HttpRequest request, RequestHead head, boolean endOfStream, boolean http2Upstream,
+      HttpConnectionManagerConfig hcm, VirtualHostConfig vh, RouteEntry route, RouteAction.Forward forward,
+      RouteAction.WeightedCluster cluster, String remoteIp) {
+    HttpHeaders h = request.headers();
+    String te = h.get(HttpHeaderNames.TE);
+    removeHopByHop(h);
+    if (te != null && te.toLowerCase(Locale.ROOT).contains("trailers")) {
+      h.set(HttpHeaderNames.TE, "trailers"); // gRPC needs it; the only TE value allowed in HTTP/2
+    }
+    h.remove(HttpHeaderNames.EXPECT);
+    h.remove(STREAM_ID);
+    String scheme = h.get(SCHEME);
+    h.remove(SCHEME);
+    if (http2Upstream) {
+      h.set(SCHEME, "http"); // the scheme of the upstream hop (cleartext)
+    } else if (!endOfStream && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+    }
+    String proto = scheme == null ? "http" : scheme;
+    if (hcm.useRemoteAddress()) {
+      String xff = h.get("x-forwarded-for");
+      h.set("x-forwarded-for", xff == null ? remoteIp : xff + "," + remoteIp);
+      h.set("x-forwarded-proto", proto);
+    } else if (!h.contains("x-forwarded-proto")) {
+      h.set("x-forwarded-proto", proto);
+    }
+    if (hcm.generateRequestId() && !h.contains("x-request-id")) {
+      h.set("x-request-id", java.util.UUID.randomUUID().toString());
+    }
+    if (forward.prefixRewrite() != null) {
+      int matched = route.match().matchedPrefixLength(head);
+      if (matched >= 0) {
+        String path = forward.prefixRewrite() + head.path().substring(matched);
+        request.setUri(head.query() == null ? path : path + "?" + head.query());
+      }
+    }
+    if (forward.hostRewrite() != null) {
+      h.set(HttpHeaderNames.HOST, forward.hostRewrite());
+    }
+    apply(h, cluster.requestHeaders());
+    apply(h, route.requestHeaders());
+    apply(h, vh.requestHeaders());
+    apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  static void prepareResponse(HttpResponse response, HttpConnectionManagerConfig hcm, VirtualHostConfig vh,
+      RouteEntry route, RouteAction.WeightedCluster cluster) {
+    HttpHeaders h = response.headers();
+    removeHopByHop(h);
+    h.remove(STREAM_ID);
+    apply(h, cluster.responseHeaders());
+    apply(h, route.responseHeaders());
+    apply(h, vh.responseHeaders());
+    apply(h, hcm.routeConfig().responseHeaders());
+  }
+
+  /** RFC 9110 §7.6.1: Connection and the headers it names, and the legacy hop-by-hop headers. */
+  static void removeHopByHop(HttpHeaders h) {
+    for (String connection : h.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String token : connection.split(",")) {
+        String t = token.trim();
+        if (!t.isEmpty()) {
+          h.remove(t);
+        }
+      }
+    }
+    h.remove(HttpHeaderNames.CONNECTION);
+    h.remove(HttpHeaderNames.KEEP_ALIVE);
+    h.remove("proxy-connection");
+    h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    h.remove(HttpHeaderNames.UPGRADE);
+    h.remove(HttpHeaderNames.TE);
+    h.remove(HttpHeaderNames.TRAILER);
+    h.remove(HttpHeaderNames.PROXY_AUTHENTICATE);
+    h.remove(HttpHeaderNames.PROXY_AUTHORIZATION);
+  }
+
+  static void apply(HttpHeaders h, HeaderMutations mutations) {
+    if (mutations == null || mutations.isEmpty()) {
+      return;
+    }
+    List<String> remove = mutations.remove();
+    for (int i = 0; i < remove.size(); i++) {
+      h.remove(remove.get(i));
+    }
+    List<HeaderMutations.HeaderValue> add = mutations.add();
+    for (int i = 0; i < add.size(); i++) {
+      HeaderMutations.HeaderValue v = add.get(i);
+      if (v.append()) {
+        h.add(v.name(), v.value());
+      } else {
+        h.set(v.name(), v.value());
+      }
+    }
+  }
+}

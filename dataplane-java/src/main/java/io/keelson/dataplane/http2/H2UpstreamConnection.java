@@ -1,0 +1,161 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.config.Http2Options;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+
+/**
+ * One multiplexed h2c connection to an upstream endpoint. Streams asked for while it connects wait;
+ * it takes at most min(cluster max_concurrent_streams, the peer's SETTINGS_MAX_CONCURRENT_STREAMS)
+ * streams, and none after a GOAWAY. Event-loop confined.
+ */
+final class H2UpstreamConnection {
+  private final Http2Options options;
+  private Http2FrameCodec codec;
+  private Channel parent;
+  private boolean connected;
+  private boolean goingAway;
+  /** Streams open or being opened. */
+  private int streams;
+  private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+
+  private record Waiter(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {}
+
+  H2UpstreamConnection(Http2Options options) {
+    this.options = options;
+  }
+
+  Channel connect(Bootstrap bootstrap, InetSocketAddress address) {
+    codec = Http2FrameCodecBuilder.forClient()
+        .initialSettings(Http2Settings.defaultSettings()
+            .pushEnabled(false)
+            .initialWindowSize(options.initialStreamWindowSize()))
+        .validateHeaders(true)
+        .build();
+    var f = bootstrap.handler(new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.pipeline().addLast(codec, new Http2MultiplexHandler(new RefusePush()), new Watcher());
+      }
+    }).connect(address);
+    parent = f.channel();
+    f.addListener(r -> {
+      if (r.isSuccess()) {
+        connected = true;
+        ConnectionGuard.growConnectionWindow(codec, options.initialConnectionWindowSize());
+        parent.flush();
+        Waiter w;
+        while ((w = waiting.pollFirst()) != null) {
+          open(w);
+        }
+      } else {
+        failWaiting(r.cause());
+      }
+    });
+    return parent;
+  }
+
+  /** True while this connection can take one more stream. */
+  boolean hasRoom() {
+    if (goingAway || !parent.isOpen()) {
+      return false;
+    }
+    int peerLimit = connected ? codec.connection().local().maxActiveStreams() : Integer.MAX_VALUE;
+    return streams < Math.min(options.maxConcurrentStreams(), peerLimit);
+  }
+
+  /**
+   * Opens a stream whose pipeline is the HTTP-object codec then {@code tail}'s handlers; the promise
+   * gets the stream channel.
+   */
+  void openStream(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {
+    streams++;
+    Waiter w = new Waiter(tail, promise);
+    if (connected) {
+      open(w);
+    } else {
+      waiting.addLast(w);
+    }
+  }
+
+  private void open(Waiter w) {
+    if (!parent.isActive()) {
+      streams--;
+      w.promise.tryFailure(new java.net.ConnectException("upstream HTTP/2 connection closed"));
+      return;
+    }
+    new Http2StreamChannelBootstrap(parent)
+        .handler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel ch) {
+            ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false, false));
+            ch.pipeline().addLast(w.tail.get());
+          }
+        })
+        .open()
+        .addListener(r -> {
+          if (r.isSuccess()) {
+            Channel stream = (Channel) r.getNow();
+            stream.closeFuture().addListener(x -> streams--);
+            w.promise.trySuccess(stream);
+          } else {
+            streams--;
+            w.promise.tryFailure(r.cause());
+          }
+        });
+  }
+
+  private void failWaiting(Throwable cause) {
+    Waiter w;
+    while ((w = waiting.pollFirst()) != null) {
+      streams--;
+      w.promise.tryFailure(cause);
+    }
+  }
+
+  /** Marks GOAWAY and closes the connection once idle. */
+  private final class Watcher extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Http2GoAwayFrame) {
+        goingAway = true;
+      }
+      ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      goingAway = true;
+      failWaiting(new java.net.ConnectException("upstream HTTP/2 connection closed"));
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  /** Server push is disabled in our SETTINGS; a pushed stream is refused by closing it. */
+  private static final class RefusePush extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,31 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.transport.Transport;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+
+/**
+ * Lets the HTTP/1.1 downstream path use an HTTP/2 cluster unchanged: each exchange gets a stream on a
+ * multiplexed h2c connection, and an adapter in the stream's pipeline turns the HTTP/1.1 request
+ * bytes the path writes into HTTP/2 frames and the response frames back into HTTP/1.1 bytes (with
+ * trailers as chunked trailers). Owned by one event loop, like the pool that holds it.
+ */
+public final class Http1OverHttp2 {
+  private final UpstreamChannels channels;
+
+  public Http1OverHttp2(Transport transport) {
+    this.channels = new UpstreamChannels(transport);
+  }
+
+  /**
+   * Opens a stream to {@code endpoint} whose pipeline ends in {@code http1Handler} (which reads and
+   * writes HTTP/1.1 bytes). The future gets the stream channel. On the event loop {@code loop}.
+   */
+  public Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler http1Handler) {
+    return channels.openStream(loop, endpoint, cluster, () -> new ChannelHandler[] {new Http1StreamAdapter(), http1Handler});
+  }
+}

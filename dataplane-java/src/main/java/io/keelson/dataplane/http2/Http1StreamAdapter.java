@@ -1,0 +1,103 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * In an upstream HTTP/2 stream's pipeline, between the HTTP-object codec and a handler that speaks
+ * HTTP/1.1 bytes: parses written request bytes into HTTP objects (so Host becomes :authority, chunked
+ * framing becomes DATA frames, chunked trailers become a trailing HEADERS frame), and encodes the
+ * response objects as HTTP/1.1 bytes ("connection: close", so the stream is never pooled as a
+ * keep-alive connection; chunked when the length is unknown, which carries gRPC trailers).
+ * Event-loop confined.
+ */
+final class Http1StreamAdapter extends ChannelDuplexHandler {
+  private final EmbeddedChannel requestParser = new EmbeddedChannel(new HttpRequestDecoder(8192, 64 * 1024, 16 * 1024));
+  private final EmbeddedChannel responseWriter = new EmbeddedChannel(new HttpResponseEncoder());
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (!(msg instanceof ByteBuf)) {
+      ctx.write(msg, promise);
+      return;
+    }
+    requestParser.writeInbound(msg);
+    Object o;
+    while ((o = requestParser.readInbound()) != null) {
+      if (o instanceof HttpRequest r) {
+        r.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        r.headers().remove(HttpHeaderNames.CONNECTION);
+        r.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
+        String ct = r.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        if (ct != null && ct.regionMatches(true, 0, "application/grpc", 0, 16)) {
+          r.headers().set(HttpHeaderNames.TE, "trailers"); // the HTTP/1.1 hop dropped it as hop-by-hop; gRPC servers want it
+        }
+      }
+      ctx.write(o, ctx.voidPromise());
+    }
+    if (!promise.isVoid()) {
+      promise.trySuccess();
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof HttpObject)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof HttpResponse r) {
+      r.headers().remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+      boolean informational = r.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+      if (!informational) {
+        r.headers().set(HttpHeaderNames.CONNECTION, "close");
+        if (r instanceof FullHttpResponse full) {
+          if (!HttpUtil.isContentLengthSet(r) && full.trailingHeaders().isEmpty()) {
+            HttpUtil.setContentLength(r, full.content().readableBytes());
+          } else if (!full.trailingHeaders().isEmpty()) {
+            r.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+            HttpUtil.setTransferEncodingChunked(r, true);
+          }
+        } else if (!HttpUtil.isContentLengthSet(r)) {
+          HttpUtil.setTransferEncodingChunked(r, true);
+        }
+      }
+    }
+    responseWriter.writeOutbound(msg);
+    Object o;
+    while ((o = responseWriter.readOutbound()) != null) {
+      ctx.fireChannelRead(o);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof Http2ResetFrame) {
+      ReferenceCountUtil.release(evt);
+      ctx.close(); // the upstream reset the stream: the HTTP/1.1 side sees its connection close
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    requestParser.finishAndReleaseAll();
+    responseWriter.finishAndReleaseAll();
+  }
+}

@@ -1,0 +1,44 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.http1.ProxyContext;
+import io.netty.util.concurrent.FastThreadLocal;
+
+/**
+ * What every stream of one HTTP/2 downstream connection shares: the proxy, the listener's name, the
+ * event loop's upstream channels, the stream idle timeout, and the count of open streams (the
+ * max_concurrent_streams cap, enforced here as well as announced in SETTINGS, since a client may
+ * open streams before it has acknowledged them). Event-loop confined.
+ */
+final class ServerStreams {
+  final ProxyContext context;
+  final String listenerName;
+  final FastThreadLocal<UpstreamChannels> upstreams;
+  final long streamIdleNanos;
+  final int maxConcurrentStreams;
+  int open;
+
+  ServerStreams(ProxyContext context, String listenerName, FastThreadLocal<UpstreamChannels> upstreams,
+      long streamIdleNanos, int maxConcurrentStreams) {
+    this.context = context;
+    this.listenerName = listenerName;
+    this.upstreams = upstreams;
+    this.streamIdleNanos = streamIdleNanos;
+    this.maxConcurrentStreams = maxConcurrentStreams;
+  }
+
+  ProxyContext context() {
+    return context;
+  }
+
+  String listenerName() {
+    return listenerName;
+  }
+
+  FastThreadLocal<UpstreamChannels> upstreams() {
+    return upstreams;
+  }
+
+  long streamIdleNanos() {
+    return streamIdleNanos;
+  }
+}

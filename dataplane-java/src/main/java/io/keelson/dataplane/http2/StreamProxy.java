@@ -1,0 +1,617 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.RouteEntry;
+import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.routing.RoutingCallback;
+import io.keelson.dataplane.routing.RoutingEvent;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.routing.ServingListener;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.IstioDestination;
+import io.keelson.dataplane.stats.ResponseFlag;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One HTTP/2 stream from a downstream client, as Netty HTTP objects: routes its head on the same
+ * pipeline as HTTP/1.1, opens an upstream channel (pooled HTTP/1.1 connection or a stream on a
+ * multiplexed HTTP/2 connection) and relays both ways. Flow control is end to end: a side that is not
+ * writable stops reads on the other, and a child stream channel that is not read does not return
+ * window to its peer. gRPC calls get gRPC answers when the proxy fails them.
+ *
+ * <p>Threading: the stream channel's event loop (its connection's), except {@link #onRouted}, which a
+ * ring pipeline calls from its balance thread; it copies the decision and hops back.
+ */
+final class StreamProxy extends ChannelInboundHandlerAdapter
+    implements RoutingCallback, EventFiller<RoutingEvent, StreamProxy>, UpstreamOwner {
+  static final String NO_HEALTHY_UPSTREAM = "no healthy upstream";
+  static final String CONNECT_FAILURE =
+      "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+  static final String RESET_BEFORE_HEADERS =
+      "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  static final String STREAM_TIMEOUT = "stream timeout";
+
+  private enum State { WAITING_HEAD, ROUTING, CONNECTING, FORWARDING, DONE }
+
+  private final ServerStreams streams;
+  private final Runnable decisionTask = this::onDecision;
+  private Channel down;
+  private Channel up;
+  private State state = State.WAITING_HEAD;
+
+  private H2RequestHead head;
+  private HttpRequest request;
+  private boolean grpc;
+  /** The Location of a redirect reply, else null. */
+  private String location;
+  private long grpcTimeoutNanos;
+  private boolean requestEndedWithHead;
+  private boolean requestComplete;
+  private boolean responseStarted;
+  private boolean responseComplete;
+  private boolean responseKeepAlive;
+  private boolean skippingInformational;
+  private boolean upFlushPending;
+  private boolean downFlushPending;
+  private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+
+  private ServingSnapshot snapshot;
+  private ServingListener listener;
+  private boolean decided;
+  private VirtualHostConfig virtualHost;
+  private RouteEntry route;
+  private RouteAction.WeightedCluster weightedCluster;
+  private ServingCluster cluster;
+  private LoadBalancer balancer;
+  private int endpoint;
+  private boolean endpointAccounted;
+
+  private long startNanos;
+  private long lastActivityNanos;
+  private long requestBytes;
+  private long responseBytes;
+  private int responseStatus;
+  private ResponseFlag flag = ResponseFlag.NONE;
+  private boolean recorded;
+  private ScheduledFuture<?> deadline;
+  private ScheduledFuture<?> idleCheck;
+
+  StreamProxy(ServerStreams streams) {
+    this.streams = streams;
+  }
+
+  // ======================================================================== downstream events
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    down = ctx.channel();
+    startNanos = System.nanoTime();
+    lastActivityNanos = startNanos;
+    if (streams.streamIdleNanos() > 0) {
+      idleCheck = down.eventLoop().schedule(this::checkIdle, streams.streamIdleNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    onDownstreamRead(msg);
+    // Flushed per read, not only at read-complete: a stream channel whose reads were paused and
+    // resumed does not always see channelReadComplete, and a request end must never wait for it.
+    if (upFlushPending && up != null) {
+      upFlushPending = false;
+      up.flush();
+    }
+  }
+
+  private void onDownstreamRead(Object msg) {
+    lastActivityNanos = System.nanoTime();
+    if (msg instanceof HttpRequest r && state == State.WAITING_HEAD) {
+      HttpContent body = null;
+      if (r instanceof FullHttpRequest full) {
+        requestEndedWithHead = true;
+        requestComplete = true;
+        request = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+        body = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+      } else {
+        request = r;
+      }
+      onHead();
+      if (body != null) {
+        onBody(body);
+      }
+      return;
+    }
+    if (msg instanceof HttpContent c) {
+      onBody(c);
+      return;
+    }
+    ReferenceCountUtil.release(msg);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (upFlushPending && up != null) {
+      upFlushPending = false;
+      up.flush();
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (up != null && ctx.channel().isWritable()) {
+      up.config().setAutoRead(true);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof Http2ResetFrame) {
+      flag = ResponseFlag.DC; // the client cancelled; channelInactive follows and resets the upstream
+    }
+    ReferenceCountUtil.release(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    boolean cut = !responseComplete;
+    if (cut && flag == ResponseFlag.NONE) {
+      flag = ResponseFlag.DC;
+    }
+    state = State.DONE;
+    cancelTimers();
+    releasePending();
+    if (up != null) {
+      Channel u = up;
+      up = null;
+      if (cut && cluster != null) {
+        cluster.stats().rqResetBeforeResponse.increment();
+      }
+      detachUpstream(u, false); // an HTTP/2 upstream stream is reset (CANCEL) by closing it
+    }
+    endUpstreamRequest();
+    record();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  // ======================================================================== request side
+
+  private void onHead() {
+    head = new H2RequestHead(request);
+    grpc = GrpcReplies.isGrpc(request);
+    grpcTimeoutNanos = grpc ? GrpcReplies.timeoutNanos(request.headers().get("grpc-timeout")) : 0;
+    snapshot = streams.context().snapshot();
+    listener = snapshot.listener(streams.listenerName());
+    if (listener == null) {
+      localReply(503, "listener removed", ResponseFlag.NONE);
+      return;
+    }
+    listener.stats().rqTotal.increment();
+    down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached
+    state = State.ROUTING;
+    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+      localReply(503, "routing pipeline full", ResponseFlag.LR);
+      return;
+    }
+    if (decided && down.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  @Override
+  public void fill(RoutingEvent event, StreamProxy self) {
+    event.head = head;
+    event.snapshot = snapshot;
+    event.listener = listener;
+    event.callback = this;
+  }
+
+  @Override
+  public void onRouted(RoutingEvent event) {
+    virtualHost = event.virtualHost;
+    route = event.route;
+    weightedCluster = event.weightedCluster;
+    cluster = event.cluster;
+    balancer = event.balancer;
+    endpoint = event.endpoint;
+    if (down.eventLoop().inEventLoop()) {
+      decided = true;
+    } else {
+      down.eventLoop().execute(decisionTask);
+    }
+  }
+
+  private void onDecision() {
+    if (state != State.ROUTING) {
+      return;
+    }
+    if (route == null) {
+      localReply(404, "", ResponseFlag.NR);
+      return;
+    }
+    switch (route.action()) {
+      case RouteAction.DirectResponse direct -> localReply(direct.status(), direct.body(), ResponseFlag.DR);
+      case RouteAction.Redirect redirect -> {
+        location = io.keelson.dataplane.http1.Redirects.location(redirect, head, route.match().matchedPrefixLength(head));
+        localReply(redirect.status(), "", ResponseFlag.NONE);
+      }
+      case RouteAction.Forward forward -> forward(forward);
+    }
+  }
+
+  private void forward(RouteAction.Forward forward) {
+    if (cluster == null) {
+      localReply(503, "cluster not found", ResponseFlag.NC);
+      return;
+    }
+    if (endpoint < 0) {
+      cluster.stats().noHealthyUpstream.increment();
+      localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
+      return;
+    }
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
+    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
+        listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    long routeNanos = forward.timeout().toNanos();
+    long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
+    if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
+      startDeadline(timeout);
+    }
+    state = State.CONNECTING;
+    UpstreamChannels upstreams = streams.upstreams().get();
+    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(this::onUpstreamOpen);
+  }
+
+  private void onUpstreamOpen(Future<? super Channel> f) {
+    if (!f.isSuccess()) {
+      if (state != State.CONNECTING) {
+        return;
+      }
+      if (f.cause() instanceof ConnectTimeoutException) {
+        cluster.stats().cxConnectTimeout.increment();
+      }
+      cluster.stats().cxConnectFail.increment();
+      endUpstreamRequest();
+      localReply(503, CONNECT_FAILURE, ResponseFlag.UF);
+      return;
+    }
+    Channel u = (Channel) f.getNow();
+    if (state != State.CONNECTING) {
+      detachUpstream(u, false); // the stream ended (reset, timeout) while connecting
+      return;
+    }
+    up = u;
+    state = State.FORWARDING;
+    up.write(request, up.voidPromise());
+    HttpContent c;
+    while ((c = pending.pollFirst()) != null) {
+      up.write(c, up.voidPromise());
+    }
+    up.flush();
+    if (up.isWritable()) {
+      down.config().setAutoRead(true);
+    }
+  }
+
+  private void onBody(HttpContent c) {
+    requestBytes += c.content().readableBytes();
+    boolean last = c instanceof LastHttpContent;
+    if (last) {
+      requestComplete = true;
+    }
+    switch (state) {
+      case FORWARDING -> {
+        up.write(c, up.voidPromise());
+        upFlushPending = true;
+        if (!up.isWritable()) {
+          down.config().setAutoRead(false);
+        }
+      }
+      case ROUTING, CONNECTING -> pending.addLast(c);
+      default -> c.release();
+    }
+    if (last && deadline == null && (state == State.FORWARDING || state == State.CONNECTING)
+        && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
+      startDeadline(f.timeout().toNanos());
+    }
+  }
+
+  // ======================================================================== response side
+
+  @Override
+  public void onUpstreamRead(HttpObject msg) {
+    lastActivityNanos = System.nanoTime();
+    if (state != State.FORWARDING) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (msg instanceof HttpResponse r) {
+      if (r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
+        skippingInformational = !(r instanceof FullHttpResponse);
+        ReferenceCountUtil.release(msg); // 1xx is not relayed; the final response follows
+        return;
+      }
+      responseStarted = true;
+      responseStatus = r.status().code();
+      responseKeepAlive = HttpUtil.isKeepAlive(r);
+      cluster.stats().recordResponse(responseStatus);
+      listener.stats().recordResponse(responseStatus);
+      ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+    } else if (skippingInformational) {
+      skippingInformational = !(msg instanceof LastHttpContent);
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    boolean last = msg instanceof LastHttpContent;
+    if (msg instanceof HttpContent c) {
+      responseBytes += c.content().readableBytes();
+    }
+    if (last) {
+      onResponseComplete(down.write(msg));
+    } else {
+      down.write(msg, down.voidPromise());
+      downFlushPending = true;
+      if (!down.isWritable()) {
+        up.config().setAutoRead(false);
+      }
+    }
+  }
+
+  @Override
+  public void onUpstreamReadComplete() {
+    if (downFlushPending) {
+      downFlushPending = false;
+      down.flush();
+    }
+  }
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {
+    if (writable && state == State.FORWARDING) {
+      down.config().setAutoRead(true);
+    }
+  }
+
+  @Override
+  public void onUpstreamClosed(long resetCode) {
+    up = null;
+    if (state != State.FORWARDING) {
+      return;
+    }
+    endUpstreamRequest();
+    if (!responseStarted) {
+      cluster.stats().rqResetBeforeResponse.increment();
+      localReply(503, RESET_BEFORE_HEADERS, ResponseFlag.UC);
+      return;
+    }
+    flag = ResponseFlag.UC;
+    resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
+  }
+
+  private void onResponseComplete(ChannelFuture lastWrite) {
+    responseComplete = true;
+    state = State.DONE;
+    down.flush();
+    downFlushPending = false;
+    cancelTimers();
+    endUpstreamRequest();
+    Channel u = up;
+    up = null;
+    detachUpstream(u, requestComplete && responseKeepAlive);
+    record();
+    if (!requestComplete) {
+      // The upstream answered before the request ended (an early 413, a finished server stream): stop the upload.
+      stopUploadAfterResponse(lastWrite);
+    }
+  }
+
+  // ======================================================================== timers
+
+  private void startDeadline(long nanos) {
+    if (deadline == null) {
+      deadline = down.eventLoop().schedule(this::onDeadline, nanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onDeadline() {
+    deadline = null;
+    if (state != State.FORWARDING && state != State.CONNECTING) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    closeUpstream();
+    endUpstreamRequest();
+    if (!responseStarted) {
+      localReply(504, UPSTREAM_TIMEOUT, ResponseFlag.UT);
+    } else {
+      flag = ResponseFlag.UT;
+      resetDownstream(Http2Error.CANCEL);
+    }
+  }
+
+  /** Envoy's stream_idle_timeout: no frame either way for that long (a zero window counts as idle). */
+  private void checkIdle() {
+    idleCheck = null;
+    if (state == State.DONE) {
+      return;
+    }
+    long idle = System.nanoTime() - lastActivityNanos;
+    long limit = streams.streamIdleNanos();
+    if (idle < limit) {
+      idleCheck = down.eventLoop().schedule(this::checkIdle, limit - idle, TimeUnit.NANOSECONDS);
+      return;
+    }
+    if (cluster != null) {
+      cluster.stats().rqTimeout.increment();
+    }
+    closeUpstream();
+    endUpstreamRequest();
+    if (!responseStarted) {
+      localReply(408, STREAM_TIMEOUT, ResponseFlag.UT);
+    } else {
+      flag = ResponseFlag.UT;
+      resetDownstream(Http2Error.CANCEL);
+    }
+  }
+
+  private void cancelTimers() {
+    if (deadline != null) {
+      deadline.cancel(false);
+      deadline = null;
+    }
+    if (idleCheck != null) {
+      idleCheck.cancel(false);
+      idleCheck = null;
+    }
+  }
+
+  // ======================================================================== ending
+
+  /** The proxy's own answer; for gRPC calls a trailers-only response with the matching grpc-status. */
+  private void localReply(int status, String body, ResponseFlag why) {
+    if (why != ResponseFlag.NONE) {
+      flag = why;
+    }
+    state = State.DONE;
+    releasePending();
+    cancelTimers();
+    if (responseStarted) {
+      resetDownstream(Http2Error.INTERNAL_ERROR);
+      return;
+    }
+    responseStarted = true;
+    responseComplete = true;
+    responseStatus = grpc ? 200 : status;
+    if (listener != null) {
+      listener.stats().recordResponse(responseStatus);
+    }
+    FullHttpResponse r;
+    if (grpc) {
+      int code = switch (why) {
+        case UT -> GrpcReplies.DEADLINE_EXCEEDED;
+        case NR -> GrpcReplies.UNIMPLEMENTED;
+        case UH, UF, UC, NC, LR -> GrpcReplies.UNAVAILABLE;
+        default -> GrpcReplies.fromHttpStatus(status);
+      };
+      r = GrpcReplies.trailersOnly(code, body.isEmpty() ? HttpResponseStatus.valueOf(status).reasonPhrase() : body);
+    } else {
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
+      if (bytes.length > 0) {
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+      }
+      r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+      r.headers().set(HttpHeaderNames.SERVER, "keelson");
+      if (location != null) {
+        r.headers().set(HttpHeaderNames.LOCATION, location);
+      }
+      responseBytes = bytes.length;
+    }
+    record();
+    ChannelFuture written = down.writeAndFlush(r);
+    if (!requestComplete) {
+      stopUploadAfterResponse(written);
+    }
+    down.config().setAutoRead(true); // drain (and drop) whatever the client still sends
+  }
+
+  /**
+   * RST_STREAM(NO_ERROR) once the response is out (RFC 9113 §8.1): a reset overtakes DATA that waits
+   * for window, so it is sent only after the last response frame was written.
+   */
+  private void stopUploadAfterResponse(ChannelFuture lastWrite) {
+    lastWrite.addListener(f -> {
+      if (!requestComplete && down.isActive()) {
+        down.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+      }
+    });
+  }
+
+  private void resetDownstream(Http2Error error) {
+    state = State.DONE;
+    record();
+    down.writeAndFlush(new DefaultHttp2ResetFrame(error));
+    down.close();
+  }
+
+  private void closeUpstream() {
+    Channel u = up;
+    up = null;
+    if (u != null) {
+      detachUpstream(u, false);
+    }
+  }
+
+  private void detachUpstream(Channel u, boolean reusable) {
+    UpstreamRelay relay = u.pipeline().get(UpstreamRelay.class);
+    if (relay != null && relay.owner() == this) {
+      relay.owner(null);
+    }
+    streams.upstreams().get().release(u, reusable);
+  }
+
+  private void endUpstreamRequest() {
+    if (endpointAccounted) {
+      endpointAccounted = false;
+      balancer.onRequestEnd(endpoint);
+      cluster.stats().rqActive.decrement();
+    }
+  }
+
+  private void releasePending() {
+    HttpContent c;
+    while ((c = pending.pollFirst()) != null) {
+      c.release();
+    }
+  }
+
+  private void record() {
+    if (recorded || head == null) {
+      return;
+    }
+    recorded = true;
+    IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
+    if (d != null) {
+      d.record(responseStatus, flag, System.nanoTime() - startNanos, requestBytes, responseBytes);
+    }
+  }
+}

@@ -1,0 +1,144 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The upstream side of the HTTP/2 downstream path, owned by one event loop (no locks): pooled
+ * HTTP/1.1 keep-alive connections, and for HTTP/2 clusters multiplexed connections per endpoint that
+ * carry up to their stream limit each, a new connection being opened when all are full.
+ */
+final class UpstreamChannels {
+  static final int MAX_IDLE_PER_ENDPOINT = 256;
+  private static final AttributeKey<EndpointConfig> ENDPOINT = AttributeKey.valueOf("keelson.h2.upstream-endpoint");
+
+  private final Transport transport;
+  private final Map<EndpointConfig, ArrayDeque<Channel>> idleHttp1 = new HashMap<>();
+  private final Map<EndpointConfig, List<H2UpstreamConnection>> http2 = new HashMap<>();
+
+  UpstreamChannels(Transport transport) {
+    this.transport = transport;
+  }
+
+  /**
+   * A channel that carries one exchange for {@code owner}: an HTTP/1.1 connection (HttpClientCodec
+   * then an {@link UpstreamRelay}) or an HTTP/2 stream channel (HTTP-object codec then a relay).
+   */
+  Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, UpstreamOwner owner) {
+    Promise<Channel> promise = loop.newPromise();
+    if (cluster.config().http2Upstream()) {
+      connectionFor(loop, endpoint, cluster).openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
+      return promise;
+    }
+    ArrayDeque<Channel> idle = idleHttp1.get(endpoint);
+    Channel ch;
+    while (idle != null && (ch = idle.pollLast()) != null) {
+      if (ch.isActive()) {
+        ch.pipeline().get(UpstreamRelay.class).owner(owner);
+        return promise.setSuccess(ch);
+      }
+    }
+    UpstreamRelay relay = new UpstreamRelay(owner);
+    ChannelFuture f = bootstrap(loop, cluster)
+        .attr(ENDPOINT, endpoint)
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel c) {
+            c.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), relay);
+          }
+        })
+        .connect(new InetSocketAddress(endpoint.host(), endpoint.port()));
+    Channel opened = f.channel();
+    opened.closeFuture().addListener(x -> {
+      ArrayDeque<Channel> d = idleHttp1.get(endpoint);
+      if (d != null) {
+        d.remove(opened); // a pooled connection the upstream closed
+      }
+    });
+    f.addListener(r -> {
+      if (r.isSuccess()) {
+        promise.trySuccess(f.channel());
+      } else {
+        relay.owner(null);
+        promise.tryFailure(r.cause());
+      }
+    });
+    return promise;
+  }
+
+  /** A stream on a multiplexed connection to an HTTP/2 cluster's endpoint, its pipeline ending in {@code tail}. */
+  Future<Channel> openStream(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster,
+      java.util.function.Supplier<ChannelHandler[]> tail) {
+    Promise<Channel> promise = loop.newPromise();
+    connectionFor(loop, endpoint, cluster).openStream(tail, promise);
+    return promise;
+  }
+
+  /** An HTTP/1.1 connection whose exchange ended: pooled when {@code reusable}, else closed. */
+  void release(Channel ch, boolean reusable) {
+    UpstreamRelay relay = ch.pipeline().get(UpstreamRelay.class);
+    if (relay != null) {
+      relay.owner(null);
+    }
+    ch.config().setAutoRead(true);
+    if (!reusable || !ch.isActive() || ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
+      ch.close();
+      return;
+    }
+    // The endpoint is not known from the channel; keyed by its remote address's config at open time.
+    EndpointConfig ep = ch.attr(ENDPOINT).get();
+    if (ep == null) {
+      ch.close();
+      return;
+    }
+    ArrayDeque<Channel> idle = idleHttp1.computeIfAbsent(ep, e -> new ArrayDeque<>());
+    if (idle.size() >= MAX_IDLE_PER_ENDPOINT) {
+      ch.close();
+      return;
+    }
+    idle.addLast(ch);
+  }
+
+  private H2UpstreamConnection connectionFor(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster) {
+    List<H2UpstreamConnection> list = http2.computeIfAbsent(endpoint, e -> new ArrayList<>());
+    for (int i = 0; i < list.size(); i++) {
+      H2UpstreamConnection c = list.get(i);
+      if (c.hasRoom()) {
+        return c;
+      }
+    }
+    H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2());
+    list.add(c);
+    Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()));
+    parent.closeFuture().addListener(x -> list.remove(c));
+    return c;
+  }
+
+  private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
+    cluster.stats().cxTotal.increment();
+    long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
+    return new Bootstrap()
+        .group(loop)
+        .channel(transport.clientChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
+  }
+}

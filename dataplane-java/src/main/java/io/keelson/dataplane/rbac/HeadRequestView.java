@@ -1,0 +1,115 @@
+package io.keelson.dataplane.rbac;
+
+import io.keelson.dataplane.route.RequestHead;
+import java.net.InetSocketAddress;
+
+/**
+ * The {@link RequestView} an HTTP filter hands to RBAC: the request head the codec already parsed,
+ * plus the connection's facts (peer identity from the TLS session, addresses, SNI) set once per
+ * connection. One instance per connection (or per filter thread), re-pointed per request with
+ * {@link #head}: nothing is allocated per request. Not thread-safe: confined to the thread that
+ * evaluates.
+ */
+public final class HeadRequestView implements RequestView {
+  private static final byte[] NONE = new byte[0];
+  private RequestHead head;
+  private boolean authenticated;
+  private String principal;
+  private byte[] directRemoteIp = NONE;
+  private byte[] remoteIp;
+  private byte[] destinationIp = NONE;
+  private int destinationPort;
+  private String sni;
+
+  /**
+   * Sets the connection's facts.
+   *
+   * @param peerSpiffeUri the verified peer certificate's SPIFFE URI SAN; null when the peer presented none
+   * @param mtls          whether the peer presented a verified certificate
+   */
+  public HeadRequestView connection(InetSocketAddress remote, InetSocketAddress local, boolean mtls,
+      String peerSpiffeUri, String sni) {
+    this.directRemoteIp = remote == null ? NONE : remote.getAddress().getAddress();
+    this.destinationIp = local == null ? NONE : local.getAddress().getAddress();
+    this.destinationPort = local == null ? 0 : local.getPort();
+    this.authenticated = mtls;
+    this.principal = peerSpiffeUri;
+    this.sni = sni;
+    this.remoteIp = null;
+    return this;
+  }
+
+  /** The original client when trusted proxies (X-Forwarded-For hops) put one in front; null = the direct peer. */
+  public HeadRequestView remoteIp(byte[] originalClient) {
+    this.remoteIp = originalClient;
+    return this;
+  }
+
+  public HeadRequestView head(RequestHead h) {
+    this.head = h;
+    return this;
+  }
+
+  @Override
+  public String method() {
+    return head == null ? null : head.method();
+  }
+
+  @Override
+  public String path() {
+    return head == null ? null : head.path();
+  }
+
+  @Override
+  public String host() {
+    return head == null ? null : head.authority();
+  }
+
+  @Override
+  public String header(String lowerName) {
+    if (head == null) {
+      return null;
+    }
+    return switch (lowerName) {
+      case ":method" -> head.method();
+      case ":path" -> head.path();
+      case ":authority", "host" -> head.authority();
+      default -> head.header(lowerName);
+    };
+  }
+
+  @Override
+  public boolean authenticated() {
+    return authenticated;
+  }
+
+  @Override
+  public String principal() {
+    return principal;
+  }
+
+  @Override
+  public byte[] directRemoteIp() {
+    return directRemoteIp;
+  }
+
+  @Override
+  public byte[] remoteIp() {
+    return remoteIp != null ? remoteIp : directRemoteIp;
+  }
+
+  @Override
+  public byte[] destinationIp() {
+    return destinationIp;
+  }
+
+  @Override
+  public int destinationPort() {
+    return destinationPort;
+  }
+
+  @Override
+  public String requestedServerName() {
+    return sni;
+  }
+}

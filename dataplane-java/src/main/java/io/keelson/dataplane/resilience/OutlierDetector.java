@@ -1,0 +1,243 @@
+package io.keelson.dataplane.resilience;
+
+import io.keelson.dataplane.balance.EndpointHealth;
+import io.keelson.dataplane.config.OutlierDetectionConfig;
+import io.keelson.dataplane.stats.ClusterStats;
+import io.keelson.dataplane.stats.ClusterStats.EjectionType;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/**
+ * Envoy's outlier detection for one cluster: consecutive 5xx and consecutive gateway failures eject an
+ * endpoint as soon as they happen; success rate (mean minus stdev_factor standard deviations) and
+ * failure percentage eject at the end of each interval. An ejection lasts base_ejection_time × the
+ * number of times the endpoint was ejected (capped by max_ejection_time); the count falls by one for
+ * each interval the endpoint stays in. At most max_ejection_percent of the endpoints are ejected at once
+ * (checked before ejecting, as Envoy does, so one of a small cluster can always go).
+ *
+ * <p>There is no timer thread: the interval and the un-ejections are evaluated by whichever thread
+ * reports an outcome once their time has come (one volatile read per report otherwise), on the
+ * injected clock. Thread-safe: outcome counters are atomics; ejection decisions take this object's lock.
+ */
+public final class OutlierDetector {
+  private static final long NONE = Long.MAX_VALUE;
+
+  private final OutlierDetectionConfig config;
+  private final EndpointHealth[] health;
+  private final ClusterStats stats;
+  private final LongSupplier clock;
+  private final SplittableRandom random = new SplittableRandom();
+  private final AtomicInteger[] consecutive5xx;
+  private final AtomicInteger[] consecutiveGateway;
+  /** Per-interval counts: LongAdders, since every event loop reports to the same endpoint. */
+  private final LongAdder[] requests;
+  private final LongAdder[] failures;
+  private final long intervalNanos;
+  private final long baseEjectionNanos;
+  private final long maxEjectionNanos;
+  /** When the next interval ends, or the earliest un-ejection, whichever is sooner. */
+  private volatile long nextWork;
+  private long nextInterval;
+  private int ejected;
+
+  /**
+   * @param health one per endpoint, in the balancer's order; ejections already recorded there (from an
+   *               earlier snapshot of the cluster) are honoured
+   * @param clock  nanoseconds, {@code System::nanoTime} in production
+   */
+  public OutlierDetector(OutlierDetectionConfig config, EndpointHealth[] health, ClusterStats stats, LongSupplier clock) {
+    this.config = config;
+    this.health = health.clone();
+    this.stats = stats;
+    this.clock = clock;
+    int n = health.length;
+    consecutive5xx = new AtomicInteger[n];
+    consecutiveGateway = new AtomicInteger[n];
+    requests = new LongAdder[n];
+    failures = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      consecutive5xx[i] = new AtomicInteger();
+      consecutiveGateway[i] = new AtomicInteger();
+      requests[i] = new LongAdder();
+      failures[i] = new LongAdder();
+    }
+    intervalNanos = Math.max(1, config.interval().toNanos());
+    baseEjectionNanos = config.baseEjectionTime().toNanos();
+    maxEjectionNanos = Math.max(baseEjectionNanos, config.maxEjectionTime().toNanos());
+    long now = clock.getAsLong();
+    synchronized (this) {
+      nextInterval = now + intervalNanos;
+      long next = nextInterval;
+      for (EndpointHealth h : health) {
+        if (h.has(EndpointHealth.EJECTED)) {
+          ejected++;
+          next = Math.min(next, h.ejectedUntilNanos);
+        }
+      }
+      nextWork = next;
+    }
+  }
+
+  /** A response from endpoint {@code index}: 5xx counts as a failure, anything else as a success. */
+  public void onResponse(int index, int status) {
+    requests[index].increment();
+    if (status >= 500) {
+      failures[index].increment();
+      boolean gateway = status == 502 || status == 503 || status == 504;
+      int c5 = consecutive5xx[index].incrementAndGet();
+      int cg = gateway ? consecutiveGateway[index].incrementAndGet() : 0;
+      if (!gateway) {
+        consecutiveGateway[index].set(0);
+      }
+      if (c5 == config.consecutive5xx()) {
+        eject(index, EjectionType.CONSECUTIVE_5XX, config.enforcingConsecutive5xx());
+      } else if (gateway && cg == config.consecutiveGatewayFailure()) {
+        eject(index, EjectionType.CONSECUTIVE_GATEWAY_FAILURE, config.enforcingConsecutiveGatewayFailure());
+      }
+    } else {
+      if (consecutive5xx[index].get() != 0) {
+        consecutive5xx[index].set(0);
+      }
+      if (consecutiveGateway[index].get() != 0) {
+        consecutiveGateway[index].set(0);
+      }
+    }
+    maybeRunTimers();
+  }
+
+  /**
+   * A failure that produced no response from endpoint {@code index} (connect failure, reset, timeout):
+   * counted as a gateway failure, as Envoy does when local and external errors are not split.
+   */
+  public void onLocalFailure(int index) {
+    onResponse(index, 503);
+  }
+
+  /** Runs the interval and the un-ejections whose time has come; cheap when none has. */
+  public void maybeRunTimers() {
+    if (clock.getAsLong() - nextWork >= 0) {
+      runTimers();
+    }
+  }
+
+  /** Endpoints ejected now. */
+  public synchronized int ejectedCount() {
+    return ejected;
+  }
+
+  public EndpointHealth health(int index) {
+    return health[index];
+  }
+
+  private synchronized void runTimers() {
+    long now = clock.getAsLong();
+    if (now - nextWork < 0) {
+      return; // another thread got here first
+    }
+    boolean intervalEnded = now - nextInterval >= 0;
+    for (int i = 0; i < health.length; i++) {
+      EndpointHealth h = health[i];
+      if (h.has(EndpointHealth.EJECTED) && now - h.ejectedUntilNanos >= 0) {
+        h.set(EndpointHealth.EJECTED, false);
+        ejected--;
+        consecutive5xx[i].set(0);
+        consecutiveGateway[i].set(0);
+      } else if (intervalEnded && !h.has(EndpointHealth.EJECTED) && h.timesEjected > 0) {
+        h.timesEjected--; // a full interval in: the next ejection is shorter again
+      }
+    }
+    if (intervalEnded) {
+      nextInterval = now + intervalNanos;
+      evaluateInterval();
+    }
+    long next = nextInterval;
+    for (EndpointHealth h : health) {
+      if (h.has(EndpointHealth.EJECTED)) {
+        next = Math.min(next, h.ejectedUntilNanos);
+      }
+    }
+    nextWork = next;
+  }
+
+  /** Success-rate and failure-percentage ejection over the interval's counts, which then start afresh. */
+  private void evaluateInterval() {
+    int n = health.length;
+    long[] req = new long[n];
+    long[] fail = new long[n];
+    for (int i = 0; i < n; i++) {
+      req[i] = requests[i].sumThenReset();
+      fail[i] = failures[i].sumThenReset();
+    }
+    int volumeHosts = 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      if (!health[i].has(EndpointHealth.EJECTED) && req[i] >= config.successRateRequestVolume() && req[i] > 0) {
+        volumeHosts++;
+        sum += successRate(req[i], fail[i]);
+      }
+    }
+    if (volumeHosts > 0 && volumeHosts >= config.successRateMinimumHosts()) {
+      double mean = sum / volumeHosts;
+      double var = 0;
+      for (int i = 0; i < n; i++) {
+        if (!health[i].has(EndpointHealth.EJECTED) && req[i] >= config.successRateRequestVolume() && req[i] > 0) {
+          double d = successRate(req[i], fail[i]) - mean;
+          var += d * d;
+        }
+      }
+      double threshold = mean - config.successRateStdevFactor() * Math.sqrt(var / volumeHosts);
+      for (int i = 0; i < n; i++) {
+        if (!health[i].has(EndpointHealth.EJECTED) && req[i] >= config.successRateRequestVolume() && req[i] > 0
+            && successRate(req[i], fail[i]) < threshold) {
+          eject(i, EjectionType.SUCCESS_RATE, config.enforcingSuccessRate());
+        }
+      }
+    }
+    int fpHosts = 0;
+    for (int i = 0; i < n; i++) {
+      if (req[i] >= config.failurePercentageRequestVolume() && req[i] > 0) {
+        fpHosts++;
+      }
+    }
+    if (fpHosts > 0 && fpHosts >= config.failurePercentageMinimumHosts()) {
+      for (int i = 0; i < n; i++) {
+        if (!health[i].has(EndpointHealth.EJECTED) && req[i] >= config.failurePercentageRequestVolume() && req[i] > 0
+            && 100.0 * fail[i] / req[i] >= config.failurePercentageThreshold()) {
+          eject(i, EjectionType.FAILURE_PERCENTAGE, config.enforcingFailurePercentage());
+        }
+      }
+    }
+  }
+
+  private static double successRate(long requests, long failures) {
+    return 100.0 * (requests - failures) / requests;
+  }
+
+  private synchronized void eject(int index, EjectionType type, int enforcingPercent) {
+    EndpointHealth h = health[index];
+    if (h.has(EndpointHealth.EJECTED)) {
+      return;
+    }
+    stats.ejectionsDetected[type.ordinal()].increment();
+    if (enforcingPercent <= 0 || (enforcingPercent < 100 && random.nextInt(100) >= enforcingPercent)) {
+      return;
+    }
+    if (100.0 * ejected / health.length >= config.maxEjectionPercent()) {
+      stats.ejectionsOverflow.increment();
+      return;
+    }
+    long now = clock.getAsLong();
+    h.timesEjected++;
+    long duration = Math.min(maxEjectionNanos, baseEjectionNanos * h.timesEjected);
+    h.ejectedUntilNanos = now + duration;
+    h.set(EndpointHealth.EJECTED, true);
+    ejected++;
+    stats.ejectionsEnforced[type.ordinal()].increment();
+    stats.ejectionsEnforcedTotal.increment();
+    if (h.ejectedUntilNanos - nextWork < 0) {
+      nextWork = h.ejectedUntilNanos;
+    }
+  }
+}

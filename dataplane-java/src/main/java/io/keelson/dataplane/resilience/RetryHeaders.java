@@ -1,0 +1,45 @@
+package io.keelson.dataplane.resilience;
+
+import io.keelson.dataplane.config.RetryPolicy;
+import java.time.Duration;
+
+/**
+ * Envoy's request headers that adjust a route's retry policy for one request:
+ * {@code x-envoy-retry-on} adds retry_on conditions (unknown ones are ignored, as Envoy does) and
+ * {@code x-envoy-max-retries} sets num_retries. Without a route policy they make one with Envoy's
+ * defaults. Stateless.
+ */
+public final class RetryHeaders {
+  public static final String RETRY_ON = "x-envoy-retry-on";
+  public static final String MAX_RETRIES = "x-envoy-max-retries";
+
+  private RetryHeaders() {}
+
+  /** The policy for this request: {@code route} as is when both headers are null. */
+  public static RetryPolicy apply(RetryPolicy route, String retryOn, String maxRetries) {
+    if (retryOn == null && maxRetries == null) {
+      return route;
+    }
+    int on = route == null ? 0 : route.retryOn();
+    if (retryOn != null) {
+      for (String c : retryOn.split(",")) {
+        on |= RetryPolicy.condition(c.strip());
+      }
+    }
+    int num = route == null ? 1 : route.numRetries();
+    if (maxRetries != null) {
+      try {
+        num = Math.max(0, Math.min(100, Integer.parseInt(maxRetries.strip())));
+      } catch (NumberFormatException e) {
+        // Envoy ignores a malformed value
+      }
+    }
+    if (route == null) {
+      return new RetryPolicy(on, num, Duration.ZERO, Duration.ofMillis(25), Duration.ofMillis(250), new int[0], false, 1,
+          RetryPolicy.DEFAULT_BUFFER_LIMIT_BYTES);
+    }
+    return new RetryPolicy(on, num, route.perTryTimeout(), route.baseInterval(), route.maxInterval(),
+        route.retriableStatusCodes(), route.previousHostsPredicate(), route.hostSelectionRetryMaxAttempts(),
+        route.perRequestBufferLimitBytes());
+  }
+}

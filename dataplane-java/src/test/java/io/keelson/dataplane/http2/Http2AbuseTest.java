@@ -1,0 +1,211 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks a running proxy with hand-built HTTP/2 frames and checks it stays bounded (the attacker's
+ * connection is cut or the stream refused, the upstream sees a bounded amount of work) while a
+ * well-behaved client on another connection keeps being served.
+ */
+class Http2AbuseTest {
+  private TestUpstream upstream;
+  private ProxyHarness proxy;
+  private H2Client goodClient;
+
+  @BeforeEach
+  void start() throws Exception {
+    upstream = new TestUpstream("u1");
+    String vhosts = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: backend }
+        """;
+    String yaml = Http2ConfigTest.withHcm(
+        ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+        "stream_idle_timeout: 4s", // long enough for a loaded machine to answer the good client
+        "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
+    proxy = new ProxyHarness(yaml, PipelineMode.INLINE);
+    goodClient = new H2Client(proxy.port());
+  }
+
+  @AfterEach
+  void stop() {
+    goodClient.close();
+    proxy.close();
+    upstream.close();
+  }
+
+  /**
+   * The attacker's connection was cut: a GOAWAY with {@code code}, or (when the attacker was still
+   * writing as the proxy closed, and TCP's reset discarded the GOAWAY) just the close.
+   */
+  private static void cutOff(RawH2 attacker, Long... codes) throws InterruptedException {
+    RawH2.Frame goAway = attacker.goAway(Duration.ofSeconds(20));
+    if (goAway != null) {
+      assertThat(goAway.errorCode()).isIn((Object[]) codes);
+    } else {
+      assertThat(attacker.closedByPeer).as("GOAWAY or close").isTrue();
+    }
+  }
+
+  private void wellBehavedClientIsServed() throws Exception {
+    FullHttpResponse r = goodClient.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/fine"))
+        .get(20, TimeUnit.SECONDS);
+    assertThat(r.status().code()).isEqualTo(200);
+    r.release();
+  }
+
+  @Test
+  void rapidResetIsAnsweredWithGoAway() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.quietly(() -> {
+        for (int stream = 1; stream < 20_000; stream += 2) {
+          attacker.get(stream, "/delay/200");
+          attacker.rst(stream, RawH2.CANCEL);
+        }
+      });
+      cutOff(attacker, RawH2.ENHANCE_YOUR_CALM);
+    }
+    assertThat(upstream.requests.get()).isLessThan(1000); // about the reset budget, not the 10,000 streams
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aFloodOfTinyContinuationFramesIsCutOff() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      byte[] block = attacker.headerBlock("GET", "/x");
+      attacker.quietly(() -> {
+        attacker.frame(RawH2.HEADERS, 0, 1, block); // no END_HEADERS: CONTINUATION must follow
+        for (int i = 0; i < 100_000; i++) {
+          attacker.frame(RawH2.CONTINUATION, 0, 1, new byte[0]);
+        }
+      });
+      cutOff(attacker, RawH2.PROTOCOL_ERROR, RawH2.ENHANCE_YOUR_CALM);
+    }
+    assertThat(upstream.requests.get()).isZero();
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aNeverEndingHeaderBlockIsCutOff() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      byte[] chunk = new byte[16_000];
+      java.util.Arrays.fill(chunk, (byte) 0x40); // literal headers, never finished
+      attacker.quietly(() -> {
+        attacker.frame(RawH2.HEADERS, 0, 1, attacker.headerBlock("GET", "/x"));
+        for (int i = 0; i < 2_000; i++) { // 32 MB if nobody stopped it
+          attacker.frame(RawH2.CONTINUATION, 0, 1, chunk);
+        }
+      });
+      assertThat(attacker.goAway(Duration.ofSeconds(20)) != null || attacker.closedByPeer).isTrue();
+    }
+    assertThat(upstream.requests.get()).isZero();
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aHeaderListOverTheLimitIsRefusedAndTheConnectionServesOn() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      String big = "v".repeat(1000);
+      String[] extra = new String[2 * 70]; // 70 KB of headers > max_request_headers_kb (60)
+      for (int i = 0; i < 70; i++) {
+        extra[2 * i] = "x-big-" + i;
+        extra[2 * i + 1] = big;
+      }
+      byte[] block = attacker.headerBlock("GET", "/big-headers", extra);
+      attacker.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, java.util.Arrays.copyOfRange(block, 0, 16_000));
+      for (int at = 16_000; at < block.length; at += 16_000) {
+        int end = Math.min(block.length, at + 16_000);
+        attacker.frame(RawH2.CONTINUATION, end == block.length ? RawH2.END_HEADERS : 0, 1, java.util.Arrays.copyOfRange(block, at, end));
+      }
+      RawH2.Frame answer = attacker.await(f -> f.stream() == 1 && (f.type() == RawH2.HEADERS || f.type() == RawH2.RST_STREAM)
+          || f.type() == RawH2.GOAWAY, Duration.ofSeconds(20));
+      assertThat(answer).isNotNull();
+    }
+    assertThat(upstream.requests.get()).isZero();
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void streamsBeyondMaxConcurrentStreamsAreRefused() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.await(f -> f.type() == RawH2.SETTINGS, Duration.ofSeconds(10));
+      for (int stream = 1; stream <= 39; stream += 2) { // 20 streams, 8 allowed
+        attacker.get(stream, "/delay/3000");
+      }
+      RawH2.Frame refused = attacker.await(f -> f.type() == RawH2.RST_STREAM && f.errorCode() == RawH2.REFUSED_STREAM,
+          Duration.ofSeconds(20));
+      assertThat(refused).as("frames: %s, upstream requests %s", attacker.frames.stream()
+          .map(f -> f.type() + "/" + f.stream() + (f.type() == RawH2.RST_STREAM || f.type() == RawH2.GOAWAY ? "/" + f.errorCode() : "")).toList(),
+          upstream.requests.get()).isNotNull();
+      Thread.sleep(500);
+      assertThat(upstream.requests.get()).isLessThanOrEqualTo(8);
+    }
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aWindowOverflowIsAFlowControlError() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.windowUpdate(0, Integer.MAX_VALUE);
+      attacker.windowUpdate(0, Integer.MAX_VALUE);
+      RawH2.Frame goAway = attacker.goAway(Duration.ofSeconds(20));
+      assertThat(goAway).isNotNull();
+      assertThat(goAway.errorCode()).isEqualTo(RawH2.FLOW_CONTROL_ERROR);
+    }
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aZeroWindowStallEndsAtTheStreamIdleTimeout() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port(), 0x4, 0)) { // SETTINGS_INITIAL_WINDOW_SIZE = 0
+      attacker.get(1, "/big/" + (100L * 1024 * 1024));
+      RawH2.Frame reset = attacker.await(f -> f.stream() == 1 && f.type() == RawH2.RST_STREAM, Duration.ofSeconds(20));
+      assertThat(reset).isNotNull();
+      assertThat(attacker.dataBytes.get()).isZero();
+    }
+    assertThat(upstream.bigBytesWritten.get()).isLessThan(32L * 1024 * 1024);
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aPingFloodIsAnsweredWithGoAway() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.quietly(() -> {
+        for (int i = 0; i < 5_000; i++) {
+          attacker.frame(RawH2.PING, 0, 0, new byte[8]);
+        }
+      });
+      cutOff(attacker, RawH2.ENHANCE_YOUR_CALM);
+    }
+    wellBehavedClientIsServed();
+  }
+
+  @Test
+  void aSettingsFloodIsAnsweredWithGoAway() throws Exception {
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.quietly(() -> {
+        for (int i = 0; i < 5_000; i++) {
+          attacker.frame(RawH2.SETTINGS, 0, 0, new byte[0]);
+        }
+      });
+      cutOff(attacker, RawH2.ENHANCE_YOUR_CALM);
+    }
+    wellBehavedClientIsServed();
+  }
+}

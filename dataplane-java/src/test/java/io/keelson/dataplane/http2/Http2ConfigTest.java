@@ -1,0 +1,71 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.Http2Options;
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
+import io.keelson.dataplane.testing.ProxyHarness;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Envoy's http2_protocol_options on the connection manager and the cluster, translated and checked. */
+class Http2ConfigTest {
+  private static final String VHOSTS = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/", grpc: {} }
+                        route: { cluster: backend }
+        """;
+
+  /** Adds connection manager fields (one per line, unindented) next to stat_prefix. */
+  static String withHcm(String yaml, String... fields) {
+    StringBuilder extra = new StringBuilder();
+    for (String f : fields) {
+      extra.append("          ").append(f).append('\n');
+    }
+    String anchor = "          stat_prefix: ingress_http\n";
+    if (!yaml.contains(anchor)) {
+      throw new IllegalStateException("bootstrap layout changed");
+    }
+    return yaml.replace(anchor, anchor + extra);
+  }
+
+  @Test
+  void connectionManagerAndClusterOptionsAreTranslated() throws Exception {
+    String cluster = ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999).replace("    type: STATIC\n", """
+            type: STATIC
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config:
+                  http2_protocol_options: { max_concurrent_streams: 7, initial_stream_window_size: 131072 }
+        """);
+    String yaml = withHcm(ProxyHarness.bootstrap(VHOSTS, cluster), "stream_idle_timeout: 2s",
+        "http2_protocol_options: { max_concurrent_streams: 8, initial_connection_window_size: 1048576 }");
+    ProxySnapshot s = BootstrapLoader.fromYaml(yaml, "t.yaml");
+    var hcm = s.listeners().get(0).http();
+    assertThat(hcm.http2()).isEqualTo(new Http2Options(8, Http2Options.DEFAULT.initialStreamWindowSize(), 1048576));
+    assertThat(hcm.streamIdleTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(s.clusters().get("backend").http2()).isEqualTo(new Http2Options(7, 131072, Http2Options.DEFAULT.initialConnectionWindowSize()));
+  }
+
+  @Test
+  void aClusterWithoutHttp2OptionsStaysHttp1() throws Exception {
+    ProxySnapshot s = BootstrapLoader.fromYaml(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)), "t.yaml");
+    assertThat(s.clusters().get("backend").http2Upstream()).isFalse();
+  }
+
+  @Test
+  void aWindowBelowTheProtocolMinimumIsRejectedByName() {
+    String yaml = withHcm(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)),
+        "http2_protocol_options: { initial_stream_window_size: 100 }");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "t.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("http2_protocol_options.initial_stream_window_size")
+        .hasMessageContaining("expected 65535-2147483647");
+  }
+}

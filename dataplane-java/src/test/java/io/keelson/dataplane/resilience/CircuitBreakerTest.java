@@ -1,0 +1,143 @@
+package io.keelson.dataplane.resilience;
+
+import static io.keelson.dataplane.resilience.ResilienceConfigs.cluster;
+import static io.keelson.dataplane.resilience.ResilienceConfigs.routes;
+import static io.keelson.dataplane.resilience.ResilienceConfigs.stat;
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.dataplane.config.CircuitBreakerConfig;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Circuit breakers open at exactly their limit, answer 503 UO at once, and show on /stats. */
+class CircuitBreakerTest {
+
+  private static List<CompletableFuture<HttpResponse<String>>> slowRequests(ProxyHarness proxy, int n, String path) {
+    List<CompletableFuture<HttpResponse<String>>> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return proxy.get(path);
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      }));
+    }
+    return out;
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void maxRequestsAdmitsExactlyItsLimitThenAnswers503Overflow(PipelineMode mode) throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      String clusters = cluster("""
+              circuit_breakers:
+                thresholds:
+                - max_requests: 3
+          """, up.port());
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), clusters), mode)) {
+        var slow = slowRequests(proxy, 3, "/delay/3000");
+        await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 3);
+        assertThat(stat(proxy.admin("/stats"), "cluster.c.circuit_breakers.default.rq_open")).isEqualTo(1);
+        assertThat(stat(proxy.admin("/stats"), "cluster.c.circuit_breakers.default.remaining_rq")).isEqualTo(0);
+
+        long start = System.nanoTime();
+        HttpResponse<String> refused = proxy.get("/fourth");
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.body()).contains("overflow");
+        assertThat(tookMs).as("refused at once, not after the slow ones").isLessThan(2500);
+        assertThat(up.requests.get()).isEqualTo(3);
+
+        for (var f : slow) {
+          assertThat(f.get().statusCode()).isEqualTo(200);
+        }
+        String stats = proxy.admin("/stats");
+        assertThat(stat(stats, "cluster.c.upstream_rq_pending_overflow")).isEqualTo(1);
+        assertThat(stat(stats, "cluster.c.circuit_breakers.default.rq_open")).isEqualTo(0);
+        assertThat(proxy.get("/after").statusCode()).as("closes again once requests finish").isEqualTo(200);
+        assertThat(proxy.admin("/stats/prometheus")).contains("envoy_cluster_upstream_rq_pending_overflow{envoy_cluster_name=\"c\"} 1");
+      }
+    }
+  }
+
+  @Test
+  void maxConnectionsRefusesANewConnectionBeyondItsLimit() throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      String clusters = cluster("""
+              circuit_breakers:
+                thresholds:
+                - max_connections: 2
+          """, up.port());
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), clusters), PipelineMode.INLINE)) {
+        var slow = slowRequests(proxy, 2, "/delay/2000");
+        await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 2);
+        HttpResponse<String> refused = proxy.get("/third");
+        assertThat(refused.statusCode()).isEqualTo(503);
+        for (var f : slow) {
+          assertThat(f.get().statusCode()).isEqualTo(200);
+        }
+        String stats = proxy.admin("/stats");
+        assertThat(stat(stats, "cluster.c.upstream_cx_overflow")).isEqualTo(1);
+        assertThat(stat(stats, "cluster.c.upstream_cx_total")).isEqualTo(2);
+      }
+    }
+  }
+
+  @Test
+  void sharedCountersAdmitExactlyTheLimitAcrossThreads() throws Exception {
+    CircuitBreakers breakers = new CircuitBreakers();
+    CircuitBreakerConfig.Thresholds t = new CircuitBreakerConfig.Thresholds(10, 10, 100, 3, null);
+    CircuitBreakers.Resources r = breakers.of(false);
+    int threads = 4;
+    int[] admitted = new int[threads];
+    Thread[] ts = new Thread[threads];
+    for (int i = 0; i < threads; i++) {
+      int id = i;
+      ts[i] = new Thread(() -> {
+        for (int k = 0; k < 1000; k++) {
+          if (r.tryAcquireRequest(t)) {
+            admitted[id]++;
+          }
+        }
+      });
+      ts[i].start();
+    }
+    for (Thread th : ts) {
+      th.join();
+    }
+    int total = 0;
+    for (int a : admitted) {
+      total += a;
+    }
+    assertThat(total).isEqualTo(100);
+    assertThat(r.requests()).isEqualTo(100);
+  }
+
+  @Test
+  void retryBudgetAllowsAShareOfActiveRequestsAndAtLeastTheMinimum() {
+    CircuitBreakers.Resources r = new CircuitBreakers().of(false);
+    var t = new CircuitBreakerConfig.Thresholds(1024, 1024, 1024, 3, new CircuitBreakerConfig.RetryBudget(20.0, 3));
+    assertThat(r.maxRetries(t)).isEqualTo(3);
+    for (int i = 0; i < 50; i++) {
+      r.tryAcquireRequest(t);
+    }
+    assertThat(r.maxRetries(t)).isEqualTo(10);
+    int granted = 0;
+    while (r.tryAcquireRetry(t)) {
+      granted++;
+    }
+    assertThat(granted).isEqualTo(10);
+  }
+}

@@ -1,0 +1,129 @@
+package io.keelson.dataplane.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.balance.EndpointHealth;
+import io.keelson.dataplane.config.OutlierDetectionConfig;
+import io.keelson.dataplane.stats.ClusterStats;
+import io.keelson.dataplane.stats.StatsRegistry;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** Ejection and un-ejection timing on an injected clock. */
+class OutlierDetectorTest {
+  private final AtomicLong now = new AtomicLong(1_000_000_000L);
+  private final ClusterStats stats = new StatsRegistry().cluster("c");
+
+  private static OutlierDetectionConfig config(int consecutive5xx, int maxEjectionPercent) {
+    var d = OutlierDetectionConfig.DEFAULTS;
+    return new OutlierDetectionConfig(consecutive5xx, 5, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(300),
+        maxEjectionPercent, 100, 0, 100, d.successRateMinimumHosts(), d.successRateRequestVolume(), d.successRateStdevFactor(),
+        d.failurePercentageThreshold(), d.enforcingFailurePercentage(), d.failurePercentageMinimumHosts(),
+        d.failurePercentageRequestVolume());
+  }
+
+  private OutlierDetector detector(OutlierDetectionConfig config, int endpoints) {
+    EndpointHealth[] health = new EndpointHealth[endpoints];
+    for (int i = 0; i < endpoints; i++) {
+      health[i] = new EndpointHealth();
+    }
+    return new OutlierDetector(config, health, stats, now::get);
+  }
+
+  private void advance(Duration d) {
+    now.addAndGet(d.toNanos());
+  }
+
+  @Test
+  void ejectsAtExactlyTheConsecutive5xxThresholdAndASuccessResetsTheCount() {
+    OutlierDetector d = detector(config(3, 50), 3);
+    d.onResponse(0, 500);
+    d.onResponse(0, 500);
+    d.onResponse(0, 200);
+    d.onResponse(0, 500);
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).isTrue();
+    d.onResponse(0, 503);
+    assertThat(d.health(0).available()).isFalse();
+    assertThat(d.ejectedCount()).isEqualTo(1);
+    assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.CONSECUTIVE_5XX.ordinal()].sum()).isEqualTo(1);
+  }
+
+  @Test
+  void anEjectionLastsBaseTimeThenBaseTimeTimesTheNumberOfEjections() {
+    OutlierDetector d = detector(config(1, 50), 3);
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).isFalse();
+    advance(Duration.ofSeconds(29));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).as("still ejected before 30 s").isFalse();
+    advance(Duration.ofSeconds(1));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).as("back after base_ejection_time").isTrue();
+    d.onResponse(0, 500); // ejected again at once: the second ejection lasts 2 × 30 s
+    assertThat(d.health(0).available()).isFalse();
+    advance(Duration.ofSeconds(59));
+    d.maybeRunTimers();
+    assertThat(d.health(0).available()).isFalse();
+    advance(Duration.ofSeconds(1));
+    d.maybeRunTimers();
+    assertThat(d.health(0).available()).isTrue();
+  }
+
+  @Test
+  void maxEjectionPercentLimitsHowManyAreEjectedAtOnce() {
+    OutlierDetector d = detector(config(1, 10), 3);
+    d.onResponse(0, 500);
+    d.onResponse(1, 500);
+    d.onResponse(2, 500);
+    assertThat(d.ejectedCount()).as("0% < 10% lets the first go; 33% stops the rest").isEqualTo(1);
+    assertThat(stats.ejectionsOverflow.sum()).isEqualTo(2);
+  }
+
+  @Test
+  void successRateEjectsTheHostFarBelowTheOthersAtTheEndOfTheInterval() {
+    OutlierDetector d = detector(config(1000, 50), 5);
+    for (int r = 0; r < 200; r++) {
+      for (int i = 0; i < 5; i++) {
+        d.onResponse(i, i == 3 && r % 2 == 0 ? 500 : 200);
+      }
+    }
+    assertThat(d.ejectedCount()).isZero();
+    advance(Duration.ofSeconds(10));
+    d.maybeRunTimers();
+    assertThat(d.health(3).available()).isFalse();
+    assertThat(d.ejectedCount()).isEqualTo(1);
+    assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.SUCCESS_RATE.ordinal()].sum()).isEqualTo(1);
+  }
+
+  @Test
+  void failurePercentageEjectsWhenEnforced() {
+    var d0 = OutlierDetectionConfig.DEFAULTS;
+    var cfg = new OutlierDetectionConfig(1000, 1000, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(300),
+        50, 100, 0, 0, 5, 100, 1.9, 50, 100, 2, 10);
+    OutlierDetector d = detector(cfg, 3);
+    for (int r = 0; r < 20; r++) {
+      d.onResponse(0, 200);
+      d.onResponse(1, r % 10 < 6 ? 503 : 200);
+      d.onResponse(2, 200);
+    }
+    advance(Duration.ofSeconds(10));
+    d.maybeRunTimers();
+    assertThat(d.health(1).available()).isFalse();
+    assertThat(d.health(0).available()).isTrue();
+    assertThat(d0.enforcingFailurePercentage()).as("off by default, as in Envoy").isZero();
+  }
+
+  @Test
+  void ejectionsSurviveANewDetectorOverTheSameHealthObjects() {
+    EndpointHealth[] health = {new EndpointHealth(), new EndpointHealth()};
+    OutlierDetector first = new OutlierDetector(config(1, 50), health, stats, now::get);
+    first.onResponse(1, 502);
+    OutlierDetector second = new OutlierDetector(config(1, 50), health, stats, now::get);
+    assertThat(second.ejectedCount()).isEqualTo(1);
+    advance(Duration.ofSeconds(30));
+    second.maybeRunTimers();
+    assertThat(health[1].available()).isTrue();
+  }
+}
