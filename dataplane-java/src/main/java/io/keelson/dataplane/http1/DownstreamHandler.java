@@ -13,6 +13,7 @@ import io.keelson.dataplane.http1.codec.Http1ParseException;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.mirror.RequestMirror;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.routing.RoutingCallback;
@@ -125,6 +126,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private UpstreamHandler connecting;
   private boolean upstreamReused;
   private boolean requestBodySent;
+  /** The copy of this exchange's request for request_mirror_policies, or null. */
+  private RequestMirror mirror;
 
   // ---- circuit breakers, retries, outlier detection (state machines in resilience/, driven from here)
   private final RetryState retry = new RetryState(new java.util.SplittableRandom());
@@ -210,6 +213,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       timers.close();
     }
     releasePendingBody();
+    abandonMirror();
     replay.release();
     if (pendingHead != null) {
       pendingHead.release();
@@ -240,10 +244,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  private void abandonMirror() {
+    if (mirror != null) {
+      mirror.abandon();
+      mirror = null;
+    }
+  }
+
   // ======================================================================== request side
 
   @Override
   public void onHead(Http1Request head) {
+    abandonMirror();
     request = head;
     startNanos = System.nanoTime();
     requestBytes = 0;
@@ -407,6 +419,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    mirror = RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(), context.transport,
+        channel.eventLoop(), request, pendingBody, requestComplete);
     var tracing = listener.config().http().tracing();
     trace = tracing == null ? null : TraceContext.propagate(request, tracing);
     if (trace != null && trace.sampled()) {
@@ -540,6 +554,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
+    if (mirror != null && !mirror.onBody(content)) {
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeBody(content);
@@ -562,6 +579,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onComplete(Http1Headers trailers) {
     requestComplete = true;
+    if (mirror != null) {
+      mirror.onComplete();
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeRequestEnd(trailers);
