@@ -99,7 +99,7 @@ public final class Sidecar implements AutoCloseable {
       if (identity != null) {
         config = config.withLocalSecrets(identity.source()); // SDS "default"/"ROOTCA" in TLS contexts
       }
-      XdsClient xds = XdsClient.start(config, server::update);
+      XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);
     } catch (RuntimeException e) {

@@ -52,15 +52,7 @@ public record ClusterConfig(
     }
   }
 
-  /** No health check, default balancing options. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, Http2Options http2) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
-        null, LbOptions.DEFAULTS, null);
-  }
-
-  /** Plaintext, with a health check and balancing options (main's parameter list). */
+  /** Plaintext (main's parameter list). */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
       Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb) {
@@ -68,11 +60,27 @@ public record ClusterConfig(
         healthCheck, lb, null);
   }
 
-  /** TLS or plaintext, HTTP/1.1 or HTTP/2, no health check (wip/tls-l4's parameter list). */
+  /** No health check, default balancing options, plaintext or TLS (wip/tls-l4's parameter list). */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
       Duration maxConnectionDuration, Http2Options http2, ClientTls tls) {
     this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
+        null, LbOptions.DEFAULTS, tls);
+  }
+
+  /** No health check, default balancing options, plaintext. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
+        null, LbOptions.DEFAULTS, null);
+  }
+
+  /** An HTTP/1.1 cluster, plaintext or TLS. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, ClientTls tls) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null,
         null, LbOptions.DEFAULTS, tls);
   }
 
@@ -85,24 +93,16 @@ public record ClusterConfig(
 
   /** Default circuit breakers, no outlier detection. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO,
-        (Http2Options) null, (ClientTls) null);
+    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null,
+        null, LbOptions.DEFAULTS, null);
   }
 
   /** A plaintext HTTP/1.1 cluster. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
       Duration maxConnectionDuration) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
-        (Http2Options) null, (ClientTls) null);
-  }
-
-  /** An HTTP/1.1 cluster, plaintext or TLS (wip/tls-l4's parameter list). */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, ClientTls tls) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
-        (Http2Options) null, tls);
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null,
+        null, LbOptions.DEFAULTS, null);
   }
 
   /** True when requests go upstream over HTTP/2 (h2c, or h2 when {@link #tls} is set). */

@@ -19,9 +19,9 @@ import java.util.List;
  *                          (common_http_protocol_options.max_connection_duration; ZERO for no limit)
  * @param http2             downstream HTTP/2 settings (http2_protocol_options)
  * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
+ * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
- * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
  * @param forwardClientCert forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert);
  *                          Envoy's default SANITIZE when absent
  */
@@ -38,8 +38,8 @@ public record HttpConnectionManagerConfig(
     Duration maxConnectionDuration,
     Http2Options http2,
     Duration streamIdleTimeout,
-    java.util.Map<String, Boolean> upgrades,
     List<HttpFilterConfig> httpFilters,
+    java.util.Map<String, Boolean> upgrades,
     io.keelson.dataplane.tls.ForwardClientCert forwardClientCert) {
 
   /** Envoy's stream_idle_timeout default. */
@@ -59,26 +59,36 @@ public record HttpConnectionManagerConfig(
     if (streamIdleTimeout == null) {
       streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
     }
-    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
     httpFilters = httpFilters == null ? List.of() : List.copyOf(httpFilters);
-  }
-
-  /** Without upgrade_configs or forward_client_cert_details (main's parameter list). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, java.util.Map.of(), httpFilters, null);
+    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
   }
 
   /** With Envoy's default x-forwarded-client-cert handling (SANITIZE). */
   public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
       boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
       List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters,
+      java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, null);
+  }
+
+  /** Without upgrade_configs (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, java.util.Map.of());
+  }
+
+  /** Without HTTP filters other than the router (wip/tls-l4's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
       Http2Options http2, Duration streamIdleTimeout, java.util.Map<String, Boolean> upgrades) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, upgrades, List.of(), null);
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), upgrades);
   }
 
   /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
@@ -94,7 +104,7 @@ public record HttpConnectionManagerConfig(
       TracingConfig tracing,
       Duration maxConnectionDuration) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, java.util.Map.of());
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), java.util.Map.of());
   }
 
   /** Without upgrade_configs (main's parameter list). */
@@ -103,7 +113,7 @@ public record HttpConnectionManagerConfig(
       List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
       Http2Options http2, Duration streamIdleTimeout) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, java.util.Map.of());
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), java.util.Map.of());
   }
 
   /** With the default HTTP/2 settings (wip/tls-l4's parameter list). */
@@ -112,7 +122,7 @@ public record HttpConnectionManagerConfig(
       List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
       java.util.Map<String, Boolean> upgrades) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, upgrades);
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), upgrades);
   }
 
   /** Without a maximum connection duration. */

@@ -13,6 +13,7 @@ import io.keelson.dataplane.http1.codec.Http1ParseException;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.mirror.RequestMirror;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.routing.RoutingCallback;
@@ -127,6 +128,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestBodySent;
   /** The Upgrade header value of a permitted upgrade exchange, else null. */
   private String upgrade;
+  /** The copy of this exchange's request for request_mirror_policies, or null. */
+  private RequestMirror mirror;
 
   // ---- circuit breakers, retries, outlier detection (state machines in resilience/, driven from here)
   private final RetryState retry = new RetryState(new java.util.SplittableRandom());
@@ -228,6 +231,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       timers.close();
     }
     releasePendingBody();
+    abandonMirror();
     replay.release();
     if (pendingHead != null) {
       pendingHead.release();
@@ -258,10 +262,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  private void abandonMirror() {
+    if (mirror != null) {
+      mirror.abandon();
+      mirror = null;
+    }
+  }
+
   // ======================================================================== request side
 
   @Override
   public void onHead(Http1Request head) {
+    abandonMirror();
     request = head;
     startNanos = System.nanoTime();
     requestBytes = 0;
@@ -444,6 +456,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
+    mirror = upgrade != null ? null : RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(),
+        context.transport, channel.eventLoop(), request, pendingBody, requestComplete);
     var tracing = listener.config().http().tracing();
     trace = tracing == null ? null : TraceContext.propagate(request, tracing);
     if (trace != null && trace.sampled()) {
@@ -577,6 +591,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
+    if (mirror != null && !mirror.onBody(content)) {
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeBody(content);
@@ -599,6 +616,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onComplete(Http1Headers trailers) {
     requestComplete = true;
+    if (mirror != null) {
+      mirror.onComplete();
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeRequestEnd(trailers);

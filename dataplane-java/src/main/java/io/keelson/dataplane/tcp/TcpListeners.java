@@ -28,7 +28,7 @@ public final class TcpListeners {
     for (TcpProxyConfig p : proxies) {
       for (RouteAction.WeightedCluster wc : p.clusters()) {
         ClusterConfig c = snapshot.cluster(wc.name());
-        if (c != null && !c.lbPolicy().runsOnSocketPath()) {
+        if (c != null && c.lbPolicy().hashes()) { // MAGLEV/RING_HASH on a tcp_proxy: a DPDK gateway VIP
           return false;
         }
       }

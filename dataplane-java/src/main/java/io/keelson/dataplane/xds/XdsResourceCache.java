@@ -51,8 +51,16 @@ final class XdsResourceCache {
   /** What SDS secret references resolve to while translating (the proxy's identity), or null. */
   io.keelson.dataplane.security.CertificateSource localSecrets;
 
+  private final SnapshotInstaller installer;
+
   XdsResourceCache(Bootstrap.StaticResources statics) {
+    this(statics, snapshot -> { });
+  }
+
+  /** @param installer puts each new snapshot into service before it is ACKed; its refusal is a NACK */
+  XdsResourceCache(Bootstrap.StaticResources statics, SnapshotInstaller installer) {
     this.statics = statics;
+    this.installer = installer;
     for (ResourceType t : ResourceType.values()) {
       accepted.put(t, new LinkedHashMap<>());
     }
@@ -120,6 +128,7 @@ final class XdsResourceCache {
     ProxySnapshot snapshot;
     try {
       snapshot = translate(next, type, version);
+      installer.install(snapshot);
     } catch (ConfigException e) {
       return new Outcome(e.getMessage(), null);
     }

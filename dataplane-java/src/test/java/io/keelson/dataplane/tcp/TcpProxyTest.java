@@ -171,9 +171,6 @@ class TcpProxyTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled("merge of wip/tls-l4 with main: main runs MAGLEV/RING_HASH on the socket path "
-      + "(LbPolicy.runsOnSocketPath is always true), so a MAGLEV tcp_proxy listener is no longer left to the gateway; "
-      + "the owner of TcpListeners must decide how gateway VIPs are told apart now")
   void gatewayVipsBalancedByMaglevAreLeftToTheGateway() throws Exception {
     String yaml = tcpListener("          cluster: vip\n", cluster("vip", "MAGLEV", 8080))
         .replace("address: 127.0.0.1, port_value: 0", "address: 10.99.1.100, port_value: 80");

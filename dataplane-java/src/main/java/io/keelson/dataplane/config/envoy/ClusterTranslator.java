@@ -214,6 +214,12 @@ final class ClusterTranslator {
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
+    if (tls != null && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
+      // The probes (health/SocketProbe, GrpcProbe) speak plaintext; Envoy checks through the cluster's transport socket.
+      problems.error(path + ".health_checks[0]", "cluster '" + c.getName() + "': HTTP and gRPC health checks of a TLS cluster"
+          + " (transport_socket) are not supported yet; use tcp_health_check or remove transport_socket");
+      return null;
+    }
     if (!ok || policy == null || !healthOk[0]) {
       return null;
     }

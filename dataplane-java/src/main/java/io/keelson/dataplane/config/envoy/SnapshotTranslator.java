@@ -345,8 +345,8 @@ final class SnapshotTranslator {
         maxConnectionDuration,
         http2,
         streamIdle,
-        upgrades(hcm, path),
         filters,
+        upgrades(hcm, path),
         forwardClientCert(hcm));
   }
 
