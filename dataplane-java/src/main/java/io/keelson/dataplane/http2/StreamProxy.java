@@ -4,6 +4,7 @@ import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.http1.ExchangeObserver;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
@@ -62,6 +63,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
+  /** %PROTOCOL% of a downstream HTTP/2 stream. */
+  static final String PROTOCOL = "HTTP/2";
 
   private enum State { WAITING_HEAD, ROUTING, CONNECTING, FORWARDING, DONE }
 
@@ -105,11 +108,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private int responseStatus;
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
+  private boolean endpointTried;
+  /** The request target as the client sent it (routing may rewrite the forwarded one). */
+  private String uri;
+  private final ExchangeObserver observer;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
   StreamProxy(ServerStreams streams) {
     this.streams = streams;
+    this.observer = new ExchangeObserver(streams.context());
   }
 
   // ======================================================================== downstream events
@@ -213,6 +221,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onHead() {
     head = new H2RequestHead(request);
+    uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
     grpcTimeoutNanos = grpc ? GrpcReplies.timeoutNanos(request.headers().get("grpc-timeout")) : 0;
     snapshot = streams.context().snapshot();
@@ -299,11 +308,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
+    endpointTried = true;
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
@@ -388,6 +399,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       responseKeepAlive = HttpUtil.isKeepAlive(r);
       cluster.stats().recordResponse(responseStatus);
       listener.stats().recordResponse(responseStatus);
+      observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
@@ -622,9 +634,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     recorded = true;
+    long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
-      d.record(responseStatus, flag, System.nanoTime() - startNanos, requestBytes, responseBytes);
+      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
     }
+    InetSocketAddress remote = (InetSocketAddress) down.parent().remoteAddress();
+    observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
+        cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
+        remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+        route != null ? route.name() : null);
   }
 }
