@@ -6,6 +6,7 @@ import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.ExchangeObserver;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -63,6 +64,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
+  static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   /** %PROTOCOL% of a downstream HTTP/2 stream. */
   static final String PROTOCOL = "HTTP/2";
 
@@ -112,6 +114,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /** The request target as the client sent it (routing may rewrite the forwarded one). */
   private String uri;
   private final ExchangeObserver observer;
+
+  // ---- circuit breakers, retries, outlier detection
+  private final StreamResilience resilience = new StreamResilience();
+  private final Runnable retryTask = this::publishRetry;
+  private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
+  /** A retry waits for its backoff or its routing decision (route and cluster are kept). */
+  private boolean retrying;
+  private boolean retryExhausted;
+  /** Counts tries, so that an upstream open that completes after its try was abandoned is recognised. */
+  private int tries;
+  private ScheduledFuture<?> perTryTimer;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
@@ -248,6 +261,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    if (retrying) {
+      event.retryCluster = cluster;
+      event.hostPredicate = resilience.retry;
+    }
   }
 
   /** The HTTP filters' verdict, copied out of the routing event. */
@@ -255,13 +272,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void onRouted(RoutingEvent event) {
-    virtualHost = event.virtualHost;
-    route = event.route;
-    weightedCluster = event.weightedCluster;
-    cluster = event.cluster;
+    if (!retrying) { // a retry keeps its route and cluster
+      virtualHost = event.virtualHost;
+      route = event.route;
+      weightedCluster = event.weightedCluster;
+      cluster = event.cluster;
+      policy.copyVerdict(event.policy);
+    }
     balancer = event.balancer;
     endpoint = event.endpoint;
-    policy.copyVerdict(event.policy);
     if (down.eventLoop().inEventLoop()) {
       decided = true;
     } else {
@@ -271,6 +290,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDecision() {
     if (state != State.ROUTING) {
+      return;
+    }
+    if (retrying) {
+      retrying = false;
+      if (endpoint < 0) {
+        cluster.stats().noHealthyUpstream.increment();
+        localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
+      } else {
+        startTry();
+      }
       return;
     }
     // The HTTP filters' local replies apply to HTTP/2 streams too; their delays and extra headers do not yet.
@@ -306,11 +335,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
       return;
     }
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
+    if (!resilience.admit(cluster, forward, head)) {
+      localReply(503, OVERFLOW, ResponseFlag.UO);
+      return;
+    }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
@@ -320,34 +348,64 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }
-    state = State.CONNECTING;
-    UpstreamChannels upstreams = streams.upstreams().get();
-    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(this::onUpstreamOpen);
+    startTry();
   }
 
-  private void onUpstreamOpen(Future<? super Channel> f) {
+  /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */
+  private void startTry() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    resilience.retry.onHostTried(endpoint);
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    if (!resilience.acquirePending()) {
+      endUpstreamRequest();
+      localReply(503, OVERFLOW, ResponseFlag.UO);
+      return;
+    }
+    var retryPolicy = resilience.retry.policy();
+    if (retryPolicy != null && !retryPolicy.perTryTimeout().isZero()) {
+      perTryTimer = down.eventLoop().schedule(perTryTimeoutTask, retryPolicy.perTryTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+    state = State.CONNECTING;
+    int thisTry = ++tries;
+    UpstreamChannels upstreams = streams.upstreams().get();
+    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(f -> onUpstreamOpen(f, thisTry));
+  }
+
+  private void onUpstreamOpen(Future<? super Channel> f, int thisTry) {
+    boolean current = state == State.CONNECTING && thisTry == tries;
     if (!f.isSuccess()) {
-      if (state != State.CONNECTING) {
+      if (!current) {
         return;
       }
+      resilience.releasePending();
       if (f.cause() instanceof ConnectTimeoutException) {
         cluster.stats().cxConnectTimeout.increment();
       }
       cluster.stats().cxConnectFail.increment();
+      resilience.onLocalFailure(endpoint);
       endUpstreamRequest();
-      localReply(503, CONNECT_FAILURE, ResponseFlag.UF);
+      if (maybeRetry(resilience.retry.retriableConnectFailure())) {
+        return;
+      }
+      localReply(503, CONNECT_FAILURE, retryExhausted ? ResponseFlag.URX : ResponseFlag.UF);
       return;
     }
     Channel u = (Channel) f.getNow();
-    if (state != State.CONNECTING) {
-      detachUpstream(u, false); // the stream ended (reset, timeout) while connecting
+    if (!current) {
+      detachUpstream(u, false); // the stream ended (reset, timeout) or moved on to another try while connecting
       return;
     }
+    resilience.releasePending();
     up = u;
     state = State.FORWARDING;
     up.write(request, up.voidPromise());
+    resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
     while ((c = pending.pollFirst()) != null) {
+      resilience.record(c);
       up.write(c, up.voidPromise());
     }
     up.flush();
@@ -364,6 +422,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     switch (state) {
       case FORWARDING -> {
+        resilience.record(c);
         up.write(c, up.voidPromise());
         upFlushPending = true;
         if (!up.isWritable()) {
@@ -394,8 +453,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         ReferenceCountUtil.release(msg); // 1xx is not relayed; the final response follows
         return;
       }
+      cancelPerTryTimer();
+      int status = r.status().code();
+      resilience.onResponse(endpoint, status);
+      if (retryResponse(r, status)) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
       responseStarted = true;
-      responseStatus = r.status().code();
+      responseStatus = status;
       responseKeepAlive = HttpUtil.isKeepAlive(r);
       cluster.stats().recordResponse(responseStatus);
       listener.stats().recordResponse(responseStatus);
@@ -442,12 +508,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.FORWARDING) {
       return;
     }
-    endUpstreamRequest();
     if (!responseStarted) {
       cluster.stats().rqResetBeforeResponse.increment();
-      localReply(503, RESET_BEFORE_HEADERS, ResponseFlag.UC);
+      resilience.onLocalFailure(endpoint);
+      endUpstreamRequest();
+      if (maybeRetry(resilience.retry.retriableReset())) {
+        return;
+      }
+      localReply(503, RESET_BEFORE_HEADERS, retryExhausted ? ResponseFlag.URX : ResponseFlag.UC);
       return;
     }
+    endUpstreamRequest();
     flag = ResponseFlag.UC;
     resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
   }
@@ -469,6 +540,107 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
   }
 
+  // ======================================================================== retries
+
+  /**
+   * A response head that retry_on covers (a 5xx, a trailers-only gRPC status...): when a retry is
+   * granted the upstream is dropped and the retry scheduled; true then, and the caller drops the head.
+   */
+  private boolean retryResponse(HttpResponse r, int status) {
+    RetryState retry = resilience.retry;
+    if (!retry.enabled()) {
+      return false;
+    }
+    boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? r.headers().get("grpc-status") : null);
+    if (retriable && canRetry()) {
+      RetryState.Decision d = retry.tryRetry();
+      if (d == RetryState.Decision.RETRY) {
+        cluster.stats().recordResponse(status);
+        closeUpstream(); // the rest of this response is not read: the connection or stream is dropped
+        endUpstreamRequest();
+        scheduleRetry();
+        return true;
+      }
+      retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+    }
+    retry.onFinalResponse(retriable);
+    if (retryExhausted) {
+      flag = ResponseFlag.URX;
+    }
+    return false;
+  }
+
+  /** Nothing went downstream yet and the body sent so far can be sent again. */
+  private boolean canRetry() {
+    return !responseStarted && resilience.replayable() && state != State.DONE;
+  }
+
+  /** After a failed try with no response: retries when retry_on covers it and the limits allow; false when the caller answers. */
+  private boolean maybeRetry(boolean retriable) {
+    if (!retriable || !resilience.retry.enabled() || !canRetry()) {
+      return false;
+    }
+    RetryState.Decision d = resilience.retry.tryRetry();
+    if (d == RetryState.Decision.RETRY) {
+      scheduleRetry();
+      return true;
+    }
+    retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+    return false;
+  }
+
+  /** Waits the backoff, then routes the retry (same cluster, a new host pick). */
+  private void scheduleRetry() {
+    state = State.ROUTING;
+    retrying = true;
+    down.config().setAutoRead(false); // the body waits in the stream until the next try's upstream is attached
+    long delay = resilience.retry.backoffNanos();
+    if (delay <= 0) {
+      publishRetry();
+    } else {
+      down.eventLoop().schedule(retryTask, delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void publishRetry() {
+    if (state != State.ROUTING || !retrying) {
+      return; // the stream ended during the backoff
+    }
+    decided = false;
+    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+      retrying = false;
+      localReply(503, "routing pipeline full", ResponseFlag.LR);
+      return;
+    }
+    if (decided && down.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    perTryTimer = null;
+    if ((state != State.FORWARDING && state != State.CONNECTING) || responseStarted) {
+      return;
+    }
+    cluster.stats().rqPerTryTimeout.increment();
+    closeUpstream();
+    tries++; // an open still in progress belongs to this abandoned try
+    resilience.onLocalFailure(endpoint);
+    endUpstreamRequest();
+    if (maybeRetry(resilience.retry.retriableReset())) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    localReply(504, UPSTREAM_TIMEOUT, retryExhausted ? ResponseFlag.URX : ResponseFlag.UT);
+  }
+
+  private void cancelPerTryTimer() {
+    if (perTryTimer != null) {
+      perTryTimer.cancel(false);
+      perTryTimer = null;
+    }
+  }
+
   // ======================================================================== timers
 
   private void startDeadline(long nanos) {
@@ -479,9 +651,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDeadline() {
     deadline = null;
-    if (state != State.FORWARDING && state != State.CONNECTING) {
+    if (state != State.FORWARDING && state != State.CONNECTING && !(state == State.ROUTING && retrying)) {
       return;
     }
+    retrying = false;
     cluster.stats().rqTimeout.increment();
     closeUpstream();
     endUpstreamRequest();
@@ -519,6 +692,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void cancelTimers() {
+    cancelPerTryTimer();
     if (deadline != null) {
       deadline.cancel(false);
       deadline = null;
@@ -554,7 +728,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       int code = switch (why) {
         case UT -> GrpcReplies.DEADLINE_EXCEEDED;
         case NR -> GrpcReplies.UNIMPLEMENTED;
-        case UH, UF, UC, NC, LR -> GrpcReplies.UNAVAILABLE;
+        case UH, UF, UC, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
         default -> GrpcReplies.fromHttpStatus(status);
       };
       r = GrpcReplies.trailersOnly(code, body.isEmpty() ? HttpResponseStatus.valueOf(status).reasonPhrase() : body);
@@ -615,6 +789,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void endUpstreamRequest() {
+    cancelPerTryTimer();
+    resilience.releasePending();
     if (endpointAccounted) {
       endpointAccounted = false;
       balancer.onRequestEnd(endpoint);
@@ -634,6 +810,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     recorded = true;
+    retrying = false;
+    resilience.end();
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
