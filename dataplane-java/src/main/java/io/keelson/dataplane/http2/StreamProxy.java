@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.ExchangeObserver;
+import io.keelson.dataplane.http1.PolicyVerdicts;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.routing.RoutingCallback;
@@ -95,6 +96,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ServingSnapshot snapshot;
   private ServingListener listener;
   private boolean decided;
+  private boolean policyDelayDone;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   private RouteAction.WeightedCluster weightedCluster;
@@ -121,7 +123,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
   /** A retry waits for its backoff or its routing decision (route and cluster are kept). */
   private boolean retrying;
-  private boolean retryExhausted;
   /** Counts tries, so that an upstream open that completes after its try was abandoned is recognised. */
   private int tries;
   private ScheduledFuture<?> perTryTimer;
@@ -302,14 +303,18 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       return;
     }
-    // The HTTP filters' local replies apply to HTTP/2 streams too; their delays and extra headers do not yet.
-    io.keelson.dataplane.filter.ExchangeEndHook end = policy.takeEndHook();
-    if (end != null) {
-      end.onExchangeEnd();
-    }
-    if (policy.hasLocalReply()) {
-      localReply(policy.status(), policy.body(), policy.flag());
+    // The HTTP filters' verdict: a delay (fault injection), a local reply with its extra headers, a flag.
+    if (policy.delayNanos() > 0 && !policyDelayDone) {
+      policyDelayDone = true;
+      down.eventLoop().schedule(decisionTask, policy.delayNanos(), TimeUnit.NANOSECONDS);
       return;
+    }
+    if (policy.flag() != ResponseFlag.NONE) {
+      flag = policy.flag();
+      if (policy.hasLocalReply()) {
+        localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
+        return;
+      }
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);
@@ -390,7 +395,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (maybeRetry(resilience.retry.retriableConnectFailure())) {
         return;
       }
-      localReply(503, CONNECT_FAILURE, retryExhausted ? ResponseFlag.URX : ResponseFlag.UF);
+      localReply(503, CONNECT_FAILURE, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UF);
       return;
     }
     Channel u = (Channel) f.getNow();
@@ -467,6 +472,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       listener.stats().recordResponse(responseStatus);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);
@@ -515,7 +521,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (maybeRetry(resilience.retry.retriableReset())) {
         return;
       }
-      localReply(503, RESET_BEFORE_HEADERS, retryExhausted ? ResponseFlag.URX : ResponseFlag.UC);
+      localReply(503, RESET_BEFORE_HEADERS, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UC);
       return;
     }
     endUpstreamRequest();
@@ -552,19 +558,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return false;
     }
     boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? r.headers().get("grpc-status") : null);
-    if (retriable && canRetry()) {
-      RetryState.Decision d = retry.tryRetry();
-      if (d == RetryState.Decision.RETRY) {
-        cluster.stats().recordResponse(status);
-        closeUpstream(); // the rest of this response is not read: the connection or stream is dropped
-        endUpstreamRequest();
-        scheduleRetry();
-        return true;
-      }
-      retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
+    if (retriable && canRetry() && resilience.grantRetry()) {
+      cluster.stats().recordResponse(status);
+      closeUpstream(); // the rest of this response is not read: the connection or stream is dropped
+      endUpstreamRequest();
+      scheduleRetry();
+      return true;
     }
     retry.onFinalResponse(retriable);
-    if (retryExhausted) {
+    if (resilience.exhausted()) {
       flag = ResponseFlag.URX;
     }
     return false;
@@ -577,16 +579,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** After a failed try with no response: retries when retry_on covers it and the limits allow; false when the caller answers. */
   private boolean maybeRetry(boolean retriable) {
-    if (!retriable || !resilience.retry.enabled() || !canRetry()) {
+    if (!retriable || !resilience.retry.enabled() || !canRetry() || !resilience.grantRetry()) {
       return false;
     }
-    RetryState.Decision d = resilience.retry.tryRetry();
-    if (d == RetryState.Decision.RETRY) {
-      scheduleRetry();
-      return true;
-    }
-    retryExhausted = d == RetryState.Decision.LIMIT_EXCEEDED;
-    return false;
+    scheduleRetry();
+    return true;
   }
 
   /** Waits the backoff, then routes the retry (same cluster, a new host pick). */
@@ -631,7 +628,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().rqTimeout.increment();
-    localReply(504, UPSTREAM_TIMEOUT, retryExhausted ? ResponseFlag.URX : ResponseFlag.UT);
+    localReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT);
   }
 
   private void cancelPerTryTimer() {
@@ -707,6 +704,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** The proxy's own answer; for gRPC calls a trailers-only response with the matching grpc-status. */
   private void localReply(int status, String body, ResponseFlag why) {
+    localReply(status, body, why, null);
+  }
+
+  /** @param extraHeaders the filters' header lines for the reply ({@code name: value\r\n} each), or null */
+  private void localReply(int status, String body, ResponseFlag why, String extraHeaders) {
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
@@ -745,6 +747,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       responseBytes = bytes.length;
     }
+    PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
     record();
     ChannelFuture written = down.writeAndFlush(r);
     if (!requestComplete) {
@@ -811,6 +814,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     recorded = true;
     retrying = false;
+    PolicyVerdicts.end(policy);
     resilience.end();
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;

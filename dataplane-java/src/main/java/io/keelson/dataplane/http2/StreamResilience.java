@@ -37,6 +37,7 @@ final class StreamResilience {
   private CircuitBreakerConfig.Thresholds thresholds;
   private boolean requestAdmitted;
   private boolean pendingAdmitted;
+  private boolean exhausted;
 
   /**
    * Takes the request's max_requests slot and starts its retry policy (the route's, or the
@@ -51,6 +52,7 @@ final class StreamResilience {
       return false;
     }
     requestAdmitted = true;
+    exhausted = false;
     retry.begin(RetryHeaders.apply(forward.retryPolicy(), head.header(RetryHeaders.RETRY_ON),
         head.header(RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
     if (retry.enabled()) {
@@ -58,6 +60,18 @@ final class StreamResilience {
       recording = true;
     }
     return true;
+  }
+
+  /** Asks for one more try after a retriable outcome; remembers when num_retries ran out (flag URX). */
+  boolean grantRetry() {
+    RetryState.Decision d = retry.tryRetry();
+    exhausted |= d == RetryState.Decision.LIMIT_EXCEEDED;
+    return d == RetryState.Decision.RETRY;
+  }
+
+  /** True once a retriable outcome found num_retries used up. */
+  boolean exhausted() {
+    return exhausted;
   }
 
   /** One try waits for an upstream connection or stream: max_pending_requests. False, counted, when full. */
