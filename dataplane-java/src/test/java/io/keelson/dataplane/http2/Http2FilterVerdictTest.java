@@ -2,6 +2,7 @@ package io.keelson.dataplane.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keelson.dataplane.filter.FilterChainProxySuite;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
@@ -15,38 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /** The HTTP filters' delays and extra response headers on HTTP/2 streams (fault delay, local rate limit headers). */
 class Http2FilterVerdictTest {
-  private static final String FILTERS = """
-                - name: envoy.filters.http.fault
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                    delay: { header_delay: {}, percentage: { numerator: 100 } }
-      """;
-  private static final String VHOSTS = """
-                  - name: main
-                    domains: ["*"]
-                    routes:
-                    - match: { prefix: "/limited" }
-                      route: { cluster: a }
-                      typed_per_filter_config:
-                        envoy.filters.http.local_ratelimit:
-                          "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-                          stat_prefix: route_rl
-                          token_bucket: { max_tokens: 3, tokens_per_fill: 1, fill_interval: 3600s }
-                          filter_enabled: { default_value: { numerator: 100 } }
-                          filter_enforced: { default_value: { numerator: 100 } }
-                          enable_x_ratelimit_headers: DRAFT_VERSION_03
-                          response_headers_to_add:
-                          - header: { key: x-limited-by, value: keelson }
-                    - match: { prefix: "/" }
-                      route: { cluster: a }
-      """;
-  private static final String RATE_LIMIT_FILTER = """
-                - name: envoy.filters.http.local_ratelimit
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-                    stat_prefix: listener_rl
-                    token_bucket: { max_tokens: 1000, fill_interval: 1s }
-      """;
+  /** Header-controlled fault delay and abort, a listener-wide bucket; a per-route bucket of 3 with its headers on /limited. */
+  private static final String FILTERS = FilterChainProxySuite.FILTERS;
+  private static final String VHOSTS = FilterChainProxySuite.VHOSTS;
 
   private static FullHttpResponse get(H2Client client, String path, String... headers) throws Exception {
     DefaultFullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
@@ -60,7 +32,7 @@ class Http2FilterVerdictTest {
   void aFaultDelayHoldsTheStreamThenForwardsIt() throws Exception {
     try (TestUpstream a = new TestUpstream("a");
         ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()),
-            FILTERS + RATE_LIMIT_FILTER), PipelineMode.DISRUPTOR);
+            FILTERS), PipelineMode.DISRUPTOR);
         H2Client client = new H2Client(proxy.port())) {
       long start = System.nanoTime();
       FullHttpResponse r = get(client, "/x", "x-envoy-fault-delay-request", "400");
@@ -77,7 +49,7 @@ class Http2FilterVerdictTest {
   void rateLimitHeadersAreAddedToForwardedResponsesAndTheLocalReply() throws Exception {
     try (TestUpstream a = new TestUpstream("a");
         ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()),
-            FILTERS + RATE_LIMIT_FILTER), PipelineMode.INLINE);
+            FILTERS), PipelineMode.INLINE);
         H2Client client = new H2Client(proxy.port())) {
       for (int i = 0; i < 3; i++) {
         FullHttpResponse ok = get(client, "/limited/" + i);
