@@ -518,7 +518,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       cluster.stats().rqResetBeforeResponse.increment();
       resilience.onLocalFailure(endpoint);
       endUpstreamRequest();
-      if (maybeRetry(resilience.retry.retriableReset())) {
+      boolean refused = resetCode == Http2Error.REFUSED_STREAM.code();
+      if (maybeRetry(refused ? resilience.retry.retriableRefusedStream() : resilience.retry.retriableReset())) {
         return;
       }
       localReply(503, RESET_BEFORE_HEADERS, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UC);
