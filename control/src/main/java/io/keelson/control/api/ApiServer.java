@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
   private static final Map<String, String> KINDS = Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
       "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
+      "grpcroute", "GRPCRoute",
       "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication");
 
   private final PolicyStore store;
@@ -163,21 +164,13 @@ public final class ApiServer implements AutoCloseable {
     out.put("deleted", change.deleted());
     MeshResources before = xds.preview(change.before());
     MeshResources after = xds.preview(change.after());
-    List<String> types = new ArrayList<>();
-    if (!before.listenersVersion().equals(after.listenersVersion())) {
-      types.add("listeners");
-    }
-    if (!before.routesVersion().equals(after.routesVersion())) {
-      types.add("routes");
-    }
-    if (!before.clustersVersion().equals(after.clustersVersion())) {
-      types.add("clusters");
-    }
-    if (!before.endpointsVersion().equals(after.endpointsVersion())) {
-      types.add("endpoints");
-    }
-    out.put("resourceTypesChanged", types);
-    out.put(dryRun ? "proxiesThatWouldBeUpdated" : "proxiesUpdated", types.isEmpty() ? List.of() : xds.nodeIds());
+    // Per proxy: a proxyless client or a sidecar with another outbound port gets other resources than the preview.
+    Map<String, List<String>> perProxy = xds.changedFor(change.before(), change.after());
+    java.util.Set<String> types = new java.util.LinkedHashSet<>(XdsServer.typesChanged(before, after));
+    perProxy.values().forEach(types::addAll);
+    out.put("resourceTypesChanged", List.copyOf(types));
+    out.put(dryRun ? "proxiesThatWouldBeUpdated" : "proxiesUpdated", List.copyOf(perProxy.keySet()));
+    out.put("proxiesConnected", xds.nodeIds().size());
     out.put("version", after.version());
     return out;
   }
@@ -263,7 +256,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute");
     }
     return k;
   }

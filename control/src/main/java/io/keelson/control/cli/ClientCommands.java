@@ -32,7 +32,7 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "httproute, or 'all'.\n" + SERVER_HELP;
+      + "httproute, grpcroute, or 'all'.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it.\n" + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
@@ -127,10 +127,24 @@ final class ClientCommands {
       r.path(what).forEach(k -> System.out.println(k.asText() + " " + what + suffix));
     }
     r.path("warnings").forEach(w -> System.err.println("warning: " + w.asText()));
-    JsonNode proxies = r.has("proxiesThatWouldBeUpdated") ? r.get("proxiesThatWouldBeUpdated") : r.path("proxiesUpdated");
-    System.out.println((a.has("--dry-run") ? "would update " : "updated ") + r.path("resourceTypesChanged")
-        + " on proxies " + proxies);
+    System.out.println(summary(r, a.has("--dry-run")));
     return 0;
+  }
+
+  /** The last line of {@code apply}: which types changed for which proxies, or why no proxy is named. */
+  static String summary(JsonNode r, boolean dryRun) {
+    JsonNode proxies = r.has("proxiesThatWouldBeUpdated") ? r.get("proxiesThatWouldBeUpdated") : r.path("proxiesUpdated");
+    JsonNode types = r.path("resourceTypesChanged");
+    if (types.isEmpty()) {
+      return "no proxy configuration " + (dryRun ? "would change" : "changed");
+    }
+    String head = (dryRun ? "would update " : "updated ") + types;
+    if (!proxies.isEmpty()) {
+      return head + " on proxies " + proxies;
+    }
+    int connected = r.path("proxiesConnected").asInt(0);
+    return head + (connected == 0 ? "; no proxy is connected (each gets it when it connects)"
+        : "; none of the " + connected + " connected proxies is affected");
   }
 
   static int get(String[] argv) throws Exception {

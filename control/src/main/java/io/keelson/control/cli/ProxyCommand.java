@@ -90,7 +90,7 @@ final class ProxyCommand {
     CountDownLatch terminate = TerminationSignals.install();
     printStarted(server, snapshot);
     // With dynamic_resources, xDS updates replace the snapshot; listeners are the ones bound at start.
-    XdsClient xds = ads == null ? null : XdsClient.start(XdsClientConfig.fromBootstrap(ads), server::update);
+    XdsClient xds = ads == null ? null : XdsClient.startInstalling(XdsClientConfig.fromBootstrap(ads), server::install);
     if (xds != null) {
       server.stats().xds(xds::stats);
       System.err.printf("keelson proxy: xDS (%s) from %s:%d via cluster %s%n",

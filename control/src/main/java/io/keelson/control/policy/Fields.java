@@ -90,6 +90,19 @@ final class Fields {
     return v.asInt();
   }
 
+  /** A number (whole or not) from min to max, or fallback when absent; null (reported) when out of range. */
+  Double number(String field, double min, double max, Double fallback) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+      problems.error(at(field), "expected a number from " + min + " to " + max + ", got " + v);
+      return null;
+    }
+    return v.asDouble();
+  }
+
   Fields object(String field, boolean required) {
     JsonNode v = node.get(field);
     if (v == null || v.isNull()) {

@@ -15,6 +15,21 @@ final class GatewayParser {
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
     spec.allow("parentRefs", "hostnames", "rules");
+    List<String> services = parentServices(spec);
+    List<String> hostnames = spec.strings("hostnames", false);
+    List<Policy.Rule> rules = new ArrayList<>();
+    List<Fields> rs = spec.objects("rules", false);
+    for (int i = 0; i < rs.size(); i++) {
+      rules.add(rule(rs.get(i), meta.name() + "-" + i));
+    }
+    if (rs.isEmpty()) {
+      spec.error("rules", "is required: a route without rules sends nothing anywhere");
+    }
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+  }
+
+  /** parentRefs: the Services whose traffic the route handles (mesh/GAMMA form only). */
+  static List<String> parentServices(Fields spec) {
     List<String> services = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port"), Map.of(
@@ -32,26 +47,11 @@ final class GatewayParser {
         services.add(name);
       }
     }
-    List<String> hostnames = spec.strings("hostnames", false);
-    List<Policy.Rule> rules = new ArrayList<>();
-    List<Fields> rs = spec.objects("rules", false);
-    for (int i = 0; i < rs.size(); i++) {
-      rules.add(rule(rs.get(i), meta.name() + "-" + i));
-    }
-    if (rs.isEmpty()) {
-      spec.error("rules", "is required: a route without rules sends nothing anywhere");
-    }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+    return services;
   }
 
-  private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts", "retry"), Map.of(
-        "sessionPersistence", "session persistence is not supported yet"));
-    String name = r.string("name", false);
-    List<Policy.Match> matches = new ArrayList<>();
-    for (Fields m : r.objects("matches", false)) {
-      matches.add(match(m));
-    }
+  /** backendRefs: Services with an optional port and a weight (default 1). */
+  static List<Policy.Backend> backendRefs(Fields r) {
     List<Policy.Backend> backends = new ArrayList<>();
     for (Fields b : r.objects("backendRefs", false)) {
       b.allow(Set.of("group", "kind", "name", "namespace", "port", "weight"), Map.of(
@@ -67,10 +67,23 @@ final class GatewayParser {
         backends.add(new Policy.Backend(svc, null, port, weight));
       }
     }
+    return backends;
+  }
+
+  private static Policy.Rule rule(Fields r, String defaultName) {
+    r.allow(Set.of("name", "matches", "filters", "backendRefs", "timeouts", "retry"), Map.of(
+        "sessionPersistence", "session persistence is not supported yet"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("matches", false)) {
+      matches.add(match(m));
+    }
+    List<Policy.Backend> backends = backendRefs(r);
     Policy.Redirect redirect = null;
     Policy.Rewrite rewrite = null;
     Policy.HeaderOps req = Policy.HeaderOps.NONE;
     Policy.HeaderOps resp = Policy.HeaderOps.NONE;
+    List<Policy.Mirror> mirrors = new ArrayList<>();
     for (Fields f : r.objects("filters", false)) {
       f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
           "requestMirror", "extensionRef", "cors");
@@ -83,11 +96,16 @@ final class GatewayParser {
         case "ResponseHeaderModifier" -> resp = headerOps(f.object("responseHeaderModifier", true));
         case "RequestRedirect" -> redirect = redirect(f.object("requestRedirect", true));
         case "URLRewrite" -> rewrite = rewrite(f.object("urlRewrite", true));
-        case "RequestMirror" -> f.error("type", "RequestMirror is not supported yet");
+        case "RequestMirror" -> {
+          Policy.Mirror m = mirror(f.object("requestMirror", true));
+          if (m != null) {
+            mirrors.add(m);
+          }
+        }
         case "ExtensionRef" -> f.error("type", "ExtensionRef is not supported");
         case "CORS" -> f.error("type", "CORS is not supported yet");
         default -> f.error("type", "'" + type + "' is not a filter type; expected one of RequestHeaderModifier, "
-            + "ResponseHeaderModifier, RequestRedirect, URLRewrite");
+            + "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror");
       }
     }
     if (redirect != null && !backends.isEmpty()) {
@@ -110,8 +128,53 @@ final class GatewayParser {
         t.error("backendRequest", "must not be longer than request (" + t.string("request", false) + ")");
       }
     }
+    if (redirect != null && !mirrors.isEmpty()) {
+      r.error("filters", "a rule with a RequestRedirect filter answers itself; it has no request to mirror");
+    }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest));
+        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors);
+  }
+
+  /** HTTPRequestMirrorFilter: backendRef (a Service), and percent or fraction (all requests by default). */
+  static Policy.Mirror mirror(Fields f) {
+    if (f == null) {
+      return null;
+    }
+    f.allow("backendRef", "percent", "fraction");
+    Fields b = f.object("backendRef", true);
+    Policy.Backend backend = null;
+    if (b != null) {
+      b.allow("group", "kind", "name", "namespace", "port");
+      String kind = b.string("kind", false);
+      if (kind != null && !kind.equals("Service")) {
+        b.error("kind", "'" + kind + "' is not supported; expected Service");
+      }
+      String svc = b.string("name", true);
+      Integer port = b.integer("port", 1, 65535, 0);
+      if (svc != null && port != null) {
+        backend = new Policy.Backend(svc, null, port, 0);
+      }
+    }
+    int perMillion = 1_000_000;
+    if (f.has("percent") && f.has("fraction")) {
+      f.error("fraction", "set percent or fraction, not both");
+    } else if (f.has("percent")) {
+      Integer pct = f.integer("percent", 0, 100, 100);
+      perMillion = pct == null ? 0 : pct * 10_000;
+    } else if (f.has("fraction")) {
+      Fields fr = f.object("fraction", true);
+      fr.allow("numerator", "denominator");
+      Integer num = fr.integer("numerator", 0, Integer.MAX_VALUE, null);
+      Integer den = fr.integer("denominator", 1, Integer.MAX_VALUE, 100);
+      if (num == null) {
+        fr.error("numerator", "is required");
+      } else if (den != null && num > den) {
+        fr.error("numerator", num + " is above the denominator " + den + "; expected a fraction up to 1");
+      } else if (den != null) {
+        perMillion = (int) (num * 1_000_000L / den);
+      }
+    }
+    return backend == null ? null : new Policy.Mirror(backend, perMillion);
   }
 
   private static Policy.Match match(Fields m) {
@@ -144,7 +207,7 @@ final class GatewayParser {
     return new Policy.Match(path, keyMatches(m, "headers"), keyMatches(m, "queryParams"), m.string("method", false));
   }
 
-  private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
+  static List<Policy.KeyMatch> keyMatches(Fields m, String field) {
     List<Policy.KeyMatch> out = new ArrayList<>();
     for (Fields h : m.objects(field, false)) {
       h.allow("type", "name", "value");
@@ -166,7 +229,7 @@ final class GatewayParser {
     return List.copyOf(out);
   }
 
-  private static Policy.HeaderOps headerOps(Fields f) {
+  static Policy.HeaderOps headerOps(Fields f) {
     if (f == null) {
       return Policy.HeaderOps.NONE;
     }

@@ -51,12 +51,11 @@ final class IstioParser {
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
-    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries"), Map.of(
+    r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
+        "mirrorPercentage"), Map.of(
         "fault", "fault injection is not supported yet",
-        "mirror", "mirroring is not supported yet",
-        "mirrors", "mirroring is not supported yet",
-        "mirrorPercentage", "mirroring is not supported yet",
-        "mirror_percent", "mirroring is not supported yet",
+        "mirrors", "several mirrors are not supported yet; use mirror and mirrorPercentage",
+        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
         "corsPolicy", "CORS policies are not supported yet",
         "directResponse", "direct responses are not supported yet",
         "delegate", "delegation is not supported yet"));
@@ -128,8 +127,43 @@ final class IstioParser {
       req = headerOps(headers.object("request", false));
       resp = headerOps(headers.object("response", false));
     }
+    List<Policy.Mirror> mirrors = mirror(r);
+    if (redirect != null && !mirrors.isEmpty()) {
+      r.error("mirror", "a rule with a redirect answers itself; it has no request to mirror");
+    }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r));
+        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors);
+  }
+
+  /** mirror (a Destination) and mirrorPercentage.value (0-100, 100 when absent, as Istio does). */
+  private static List<Policy.Mirror> mirror(Fields r) {
+    Fields dest = r.object("mirror", false);
+    if (dest == null) {
+      if (r.has("mirrorPercentage")) {
+        r.error("mirrorPercentage", "is set but mirror is not; expected a mirror destination");
+      }
+      return List.of();
+    }
+    dest.allow("host", "subset", "port");
+    String host = dest.string("host", true);
+    int port = 0;
+    Fields p = dest.object("port", false);
+    if (p != null) {
+      p.allow("number");
+      port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
+    }
+    int perMillion = 1_000_000;
+    Fields pct = r.object("mirrorPercentage", false);
+    if (pct != null) {
+      pct.allow("value");
+      Double v = pct.number("value", 0, 100, 100.0);
+      perMillion = v == null ? 0 : (int) Math.round(v * 10_000);
+    }
+    if (host == null) {
+      return List.of();
+    }
+    return List.of(new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0),
+        perMillion));
   }
 
   private static Policy.HeaderOps headerOps(Fields f) {

@@ -65,22 +65,43 @@ public sealed interface Policy {
   record Subset(String name, Map<String, String> labels, String lb) {}
 
   /**
-   * Istio {@code VirtualService} or Gateway API {@code HTTPRoute}: ordered rules for the requests
+   * Istio {@code VirtualService} or Gateway API {@code HTTPRoute} / {@code GRPCRoute}: ordered rules for the requests
    * addressed to {@code hosts} (service names; extra host names become extra domains).
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) implements Policy {}
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry) {
-    /** Without retries. */
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors) {
+    public Rule {
+      mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without mirrors. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, List.of());
+    }
+
+    /** Without retries or mirrors. */
     public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
         HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
-      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, null);
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, null, List.of());
     }
   }
 
-  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {}
+  /**
+   * A copy of the rule's requests sent to {@code backend} (its weight unused), fire and forget:
+   * Gateway API RequestMirror, Istio mirror. perMillion: how many requests in a million are mirrored.
+   */
+  record Mirror(Backend backend, int perMillion) {}
+
+  /** grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}} route match. */
+  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
+    public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {
+      this(path, headers, queryParams, method, false);
+    }
+  }
 
   enum MatchType { EXACT, PREFIX, REGEX }
 

@@ -167,11 +167,8 @@ public final class PolicyParser {
     if (GATEWAY.contains(apiVersion)) {
       return switch (kind) {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
-        case "GRPCRoute" -> {
-          top.error("kind", "GRPCRoute is not supported yet; expected HTTPRoute");
-          yield null;
-        }
-        default -> unknownKind(top, apiVersion, kind, "HTTPRoute");
+        case "GRPCRoute" -> GrpcRouteParser.grpcRoute(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute");
       };
     }
     top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "

@@ -91,7 +91,7 @@ public final class Sidecar implements AutoCloseable {
       XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
           maxBackoff).withCredentials(credentials);
-      XdsClient xds = XdsClient.start(config, server::update);
+      XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);
     } catch (RuntimeException e) {

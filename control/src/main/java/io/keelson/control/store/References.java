@@ -56,10 +56,14 @@ final class References {
       }
     }
     for (int i = 0; i < r.rules().size(); i++) {
-      List<Policy.Backend> backends = r.rules().get(i).backends();
+      List<Policy.Backend> backends = new java.util.ArrayList<>(r.rules().get(i).backends());
+      int routed = backends.size();
+      r.rules().get(i).mirrors().forEach(m -> backends.add(m.backend()));
       for (int j = 0; j < backends.size(); j++) {
         Policy.Backend b = backends.get(j);
-        String at = istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
+        String at = j >= routed
+            ? (istio ? "spec.http[" + i + "].mirror" : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
+            : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
         Policy.Service svc = service(state, b.service());
         if (svc == null) {
           errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));

@@ -99,7 +99,7 @@ public final class MeshTranslator {
     return null;
   }
 
-  /** The route documents attached to {@code service}, in name order (VirtualServices first, as Istio merges them). */
+  /** The route documents attached to {@code service}, in name order (VirtualServices first, as Istio merges them, then GRPCRoutes). */
   static List<Policy.Routes> routesOf(PolicySet state, String service) {
     List<Policy.Routes> out = new ArrayList<>();
     for (Policy.Routes r : state.ofType(Policy.Routes.class)) {
@@ -107,8 +107,12 @@ public final class MeshTranslator {
         out.add(r);
       }
     }
-    out.sort(java.util.Comparator.comparing((Policy.Routes r) -> !r.kind().equals("VirtualService"))
-        .thenComparing(Policy::name));
+    // GRPCRoutes before HTTPRoutes: theirs match gRPC requests only, which an HTTPRoute's "/" would take first.
+    out.sort(java.util.Comparator.comparing((Policy.Routes r) -> switch (r.kind()) {
+      case "VirtualService" -> 0;
+      case "GRPCRoute" -> 1;
+      default -> 2;
+    }).thenComparing(Policy::name));
     return out;
   }
 

@@ -67,6 +67,9 @@ final class RouteBuilder {
       b.addHeaders(HeaderMatcher.newBuilder().setName(":method")
           .setStringMatch(StringMatcher.newBuilder().setExact(m.method())));
     }
+    if (m.grpc()) {
+      b.setGrpc(RouteMatch.GrpcRouteMatchOptions.getDefaultInstance());
+    }
     for (Policy.KeyMatch q : m.queryParams()) {
       b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(string(q.match())));
     }
@@ -101,6 +104,16 @@ final class RouteBuilder {
       if (rule.rewrite().host() != null) {
         a.setHostRewriteLiteral(rule.rewrite().host());
       }
+    }
+    for (Policy.Mirror m : rule.mirrors()) {
+      RouteAction.RequestMirrorPolicy.Builder mp = RouteAction.RequestMirrorPolicy.newBuilder()
+          .setCluster(MeshTranslator.subsetCluster(m.backend().service(), m.backend().subset()));
+      if (m.perMillion() < 1_000_000) {
+        mp.setRuntimeFraction(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.newBuilder()
+            .setDefaultValue(io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder().setNumerator(m.perMillion())
+                .setDenominator(io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType.MILLION)));
+      }
+      a.addRequestMirrorPolicies(mp);
     }
     if (rule.timeout() != null) {
       a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())

@@ -144,6 +144,52 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Per connected proxy (by node id, sorted), the resource types whose content differs between
+   * what {@code before} and {@code after} translate to <em>for that proxy</em> (its kind and its
+   * outbound port); proxies with no difference are left out. Compared per proxy rather than by one
+   * sidecar preview so that the answer names exactly the proxies a change reaches.
+   */
+  public Map<String, List<String>> changedFor(PolicySet before, PolicySet after) {
+    List<Policy.Workload> workloads = List.copyOf(registered.values());
+    Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
+    Map<String, List<String>> out = new java.util.TreeMap<>();
+    for (ProxyState p : streams.values()) {
+      if (out.containsKey(p.nodeId)) {
+        continue;
+      }
+      String kind = p.proxyless ? "proxyless" : "sidecar:" + p.outboundPort;
+      MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
+        MeshTranslator t = p.proxyless ? proxyless : p.outboundPort == outboundPort ? sidecars
+            : new MeshTranslator(p.outboundPort, false);
+        return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
+      });
+      List<String> types = typesChanged(pair[0], pair[1]);
+      if (!types.isEmpty()) {
+        out.put(p.nodeId, types);
+      }
+    }
+    return out;
+  }
+
+  /** The names (listeners, routes, clusters, endpoints) of the types whose versions differ. */
+  public static List<String> typesChanged(MeshResources a, MeshResources b) {
+    List<String> types = new ArrayList<>();
+    if (!a.listenersVersion().equals(b.listenersVersion())) {
+      types.add("listeners");
+    }
+    if (!a.routesVersion().equals(b.routesVersion())) {
+      types.add("routes");
+    }
+    if (!a.clustersVersion().equals(b.clustersVersion())) {
+      types.add("clusters");
+    }
+    if (!a.endpointsVersion().equals(b.endpointsVersion())) {
+      types.add("endpoints");
+    }
+    return types;
+  }
+
   /** Node ids of the connected proxies. */
   public List<String> nodeIds() {
     return streams.values().stream().map(p -> p.nodeId).distinct().sorted().toList();

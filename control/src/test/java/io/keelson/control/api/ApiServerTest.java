@@ -121,4 +121,37 @@ class ApiServerTest {
     ok("DELETE", "/v1/resources/destinationrules/product-service", null);
     assertThat(call("GET", "/v1/resources/dr/product-service", null).statusCode()).isEqualTo(404);
   }
+
+  @Test
+  void applyNamesEachConnectedProxyItChangesWhateverItsKindAndSaysWhenNothingChanged() throws Exception {
+    Node other = Node.newBuilder().setId("sidecar-b").setMetadata(com.google.protobuf.Struct.newBuilder()
+        .putFields(io.keelson.control.xds.NodeRegistration.OUTBOUND_PORT,
+            com.google.protobuf.Value.newBuilder().setNumberValue(16001).build())).build();
+    Node grpc = Node.newBuilder().setId("grpc-c").setMetadata(com.google.protobuf.Struct.newBuilder()
+        .putFields(io.keelson.control.xds.NodeRegistration.PROXYLESS,
+            com.google.protobuf.Value.newBuilder().setBoolValue(true).build())).build();
+    try (XdsClient b = XdsClient.start(XdsClientConfig.of("127.0.0.1", cp.xds.port(), true, other), s -> { });
+        XdsClient c = XdsClient.start(XdsClientConfig.of("127.0.0.1", cp.xds.port(), false, grpc), s -> { })) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.nodeIds().size() == 3);
+
+      JsonNode applied = ok("POST", "/v1/apply?file=canary.yaml", canary());
+      assertThat(applied.path("proxiesUpdated").toString()).contains("sidecar-a", "sidecar-b", "grpc-c");
+      assertThat(io.keelson.control.cli.ClientCommandsAccess.summary(applied, false))
+          .startsWith("updated [").contains("on proxies");
+
+      JsonNode again = ok("POST", "/v1/apply?file=canary.yaml", canary());
+      assertThat(again.path("resourceTypesChanged")).isEmpty();
+      assertThat(again.path("proxiesUpdated")).isEmpty();
+      assertThat(again.path("proxiesConnected").asInt()).isEqualTo(3);
+      assertThat(io.keelson.control.cli.ClientCommandsAccess.summary(again, false))
+          .isEqualTo("no proxy configuration changed");
+    }
+  }
+
+  @Test
+  void applySummarySaysWhenNoProxyIsConnectedInsteadOfAnEmptyList() throws Exception {
+    JsonNode r = JSON.readTree("{\"resourceTypesChanged\":[\"routes\"],\"proxiesUpdated\":[],\"proxiesConnected\":0}");
+    assertThat(io.keelson.control.cli.ClientCommandsAccess.summary(r, false))
+        .isEqualTo("updated [\"routes\"]; no proxy is connected (each gets it when it connects)");
+  }
 }

@@ -32,10 +32,33 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Interop with code no one here wrote: grpc-java's own xDS client (proxyless gRPC) resolves
- * {@code xds:///product-service} against Keelson's control plane and follows its weighted split.
+ * {@code xds:///product-service} against Keelson's control plane and follows its weighted split;
+ * and follows a Gateway API GRPCRoute's method matches and weights.
  */
 class GrpcXdsInteropTest {
   private static final Metadata.Key<String> UPSTREAM = Metadata.Key.of("x-upstream", Metadata.ASCII_STRING_MARSHALLER);
+  // grpc-java reads its xDS bootstrap once per process and keeps the client it made from it: every
+  // test of this class shares one control plane (and one store; their services do not overlap).
+  private static final PolicyStore store = new PolicyStore();
+  private static XdsServer xds;
+
+  @org.junit.jupiter.api.BeforeAll
+  static void startControlPlane() throws Exception {
+    xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+    System.setProperty("io.grpc.xds.bootstrapConfig", """
+        {
+          "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
+                             "server_features": [ "xds_v3" ] } ],
+          "node": { "id": "grpc-client", "cluster": "frontend" }
+        }
+        """.formatted(xds.port()));
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void stopControlPlane() throws Exception {
+    System.clearProperty("io.grpc.xds.bootstrapConfig");
+    xds.close();
+  }
 
   private static Server backend(String name) throws Exception {
     ServerInterceptor tag = new ServerInterceptor() {
@@ -64,17 +87,9 @@ class GrpcXdsInteropTest {
   void grpcJavasXdsClientFollowsTheCanarySplitAndItsShift() throws Exception {
     Server v1 = backend("v1");
     Server v2 = backend("v2");
-    PolicyStore store = new PolicyStore();
     Mesh.applyCanary(store, port(v1), port(v2));
     ManagedChannel channel = null;
-    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0)) {
-      System.setProperty("io.grpc.xds.bootstrapConfig", """
-          {
-            "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
-                               "server_features": [ "xds_v3" ] } ],
-            "node": { "id": "grpc-client", "cluster": "frontend" }
-          }
-          """.formatted(xds.port()));
+    try {
       channel = Grpc.newChannelBuilder("xds:///product-service", InsecureChannelCredentials.create()).build();
       ManagedChannel ch = channel;
 
@@ -92,12 +107,101 @@ class GrpcXdsInteropTest {
           .types().get("routes").state();
       assertThat(routes).isEqualTo("ACK");
     } finally {
-      System.clearProperty("io.grpc.xds.bootstrapConfig");
       if (channel != null) {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
       v1.shutdownNow();
       v2.shutdownNow();
+    }
+  }
+
+  private static final String MESH = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: health }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: health-a }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: health-b }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: a-1 }
+      spec: { service: health-a, address: 127.0.0.1, port: %1$d }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: b-1 }
+      spec: { service: health-b, address: 127.0.0.1, port: %2$d }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: health-1 }
+      spec: { service: health, address: 127.0.0.1, port: %1$d }
+      """;
+
+  private static String route(String rules) {
+    return """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: { name: health }
+        spec:
+          parentRefs: [ { kind: Service, group: "", name: health } ]
+          rules:
+        """ + rules;
+  }
+
+  @Test
+  void grpcJavasXdsClientFollowsAGrpcRoutesMethodMatchWeightsAndRegex() throws Exception {
+    Server a = backend("a");
+    Server b = backend("b");
+    store.apply(PolicyParser.parse("mesh.yaml", MESH.formatted(port(a), port(b)) + "---\n" + route("""
+          - matches: [ { method: { service: grpc.health.v1.Health, method: Check } } ]
+            backendRefs: [ { name: health-b, port: 50051 } ]
+          - backendRefs: [ { name: health-a, port: 50051 } ]
+        """)).policies(), false);
+    ManagedChannel channel = null;
+    try {
+      channel = Grpc.newChannelBuilder("xds:///health", InsecureChannelCredentials.create()).build();
+      ManagedChannel ch = channel;
+
+      assertThat(count(ch, 50)).as("Health/Check matches the first rule").containsOnlyKeys("b");
+
+      // Only the service named (a prefix match), split 1:1 by weight.
+      store.apply(PolicyParser.parse("route.yaml", route("""
+            - matches: [ { method: { service: grpc.health.v1.Health } } ]
+              backendRefs: [ { name: health-a, port: 50051, weight: 1 }, { name: health-b, port: 50051, weight: 1 } ]
+          """)).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(ch, 50).containsKey("a"));
+      Map<String, Integer> split = count(ch, 400);
+      assertThat(split.getOrDefault("a", 0)).as("a's share of 400 at 1:1: %s", split).isBetween(120, 280);
+
+      // A regular expression on the method that does not match Check: no route, the call fails.
+      store.apply(PolicyParser.parse("route.yaml", route("""
+            - matches: [ { method: { type: RegularExpression, service: "grpc\\\\.health\\\\..*", method: "Wat.*" } } ]
+              backendRefs: [ { name: health-b, port: 50051 } ]
+          """)).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> {
+        try {
+          count(ch, 1);
+          return false;
+        } catch (io.grpc.StatusRuntimeException e) {
+          return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE;
+        }
+      });
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      a.shutdownNow();
+      b.shutdownNow();
     }
   }
 

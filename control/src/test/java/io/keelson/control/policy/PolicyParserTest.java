@@ -134,7 +134,7 @@ class PolicyParserTest {
   }
 
   @Test
-  void httpRouteRejectsGatewayParentsMirrorsAndRetriesByName() {
+  void httpRouteRejectsGatewayParentsAndRetriesByName() {
     assertThat(errors("""
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
@@ -143,13 +143,46 @@ class PolicyParserTest {
           parentRefs: [ { name: my-gateway } ]
           rules:
           - backendRefs: [ { name: svc, port: 80 } ]
-            filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 } } } ]
+            filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 }, percent: 101 } } ]
             sessionPersistence: { sessionName: s }
         """)).containsExactly(
         "bad.yaml: HTTPRoute/r: spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet; "
             + "expected kind: Service (mesh routing, with group: \"\")",
         "bad.yaml: HTTPRoute/r: spec.rules[0].sessionPersistence: session persistence is not supported yet",
-        "bad.yaml: HTTPRoute/r: spec.rules[0].filters[0].type: RequestMirror is not supported yet");
+        "bad.yaml: HTTPRoute/r: spec.rules[0].filters[0].requestMirror.percent: expected a whole number from 0 to 100, got 101");
+  }
+
+  @Test
+  void httpRouteRequestMirrorAndVirtualServiceMirrorBecomeMirrors() throws Exception {
+    var gw = (Policy.Routes) PolicyParser.parseFiles("ok.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: r }
+        spec:
+          parentRefs: [ { kind: Service, group: "", name: svc } ]
+          rules:
+          - backendRefs: [ { name: svc, port: 80 } ]
+            filters:
+            - { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 } } }
+            - { type: RequestMirror, requestMirror: { backendRef: { name: other }, fraction: { numerator: 1, denominator: 8 } } }
+        """).policies().getFirst();
+    assertThat(gw.rules().getFirst().mirrors()).containsExactly(
+        new Policy.Mirror(new Policy.Backend("shadow", null, 80, 0), 1_000_000),
+        new Policy.Mirror(new Policy.Backend("other", null, 0, 0), 125_000));
+
+    var vs = (Policy.Routes) PolicyParser.parseFiles("ok.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - route: [ { destination: { host: svc, subset: v1 } } ]
+            mirror: { host: svc, subset: v2 }
+            mirrorPercentage: { value: 12.5 }
+        """).policies().getFirst();
+    assertThat(vs.rules().getFirst().mirrors()).containsExactly(
+        new Policy.Mirror(new Policy.Backend("svc", "v2", 0, 0), 125_000));
   }
 
   @Test

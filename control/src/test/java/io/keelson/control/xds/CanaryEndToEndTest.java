@@ -29,30 +29,8 @@ class CanaryEndToEndTest {
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicReference<String> firstFailure = new AtomicReference<>();
   private final ConcurrentHashMap<String, AtomicInteger> byUpstream = new ConcurrentHashMap<>();
-  private static final String BOOTSTRAP = """
-      static_resources:
-        listeners:
-        - name: outbound
-          address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-          filter_chains:
-          - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: outbound
-                route_config:
-                  name: boot
-                  virtual_hosts:
-                  - name: none
-                    domains: ["*"]
-                    routes:
-                    - match: { prefix: "/" }
-                      direct_response: { status: 503 }
-                http_filters:
-                - name: envoy.filters.http.router
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-      """;
+  private static final String BOOTSTRAP = OutboundBootstrap.BOOTSTRAP;
+
 
   @ParameterizedTest(name = "delta={0}")
   @ValueSource(booleans = {false, true})
@@ -61,7 +39,8 @@ class CanaryEndToEndTest {
     try (TestUpstream v1 = new TestUpstream("v1");
         TestUpstream v2 = new TestUpstream("v2");
         ProxyHarness proxy = new ProxyHarness(BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        // The outbound port the control plane sends is the one the proxy bound (listeners follow LDS).
+        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
         XdsClient client = XdsClient.start(
             XdsClientConfig.of("127.0.0.1", xds.port(), delta, Node.newBuilder().setId("client-sidecar").build())
                 .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)),
@@ -104,7 +83,8 @@ class CanaryEndToEndTest {
     try (TestUpstream v1 = new TestUpstream("v1");
         TestUpstream v2 = new TestUpstream("v2");
         ProxyHarness proxy = new ProxyHarness(BOOTSTRAP, PipelineMode.INLINE)) {
-      XdsServer first = new XdsServer(store, 15001).start("127.0.0.1", 0);
+      int outbound = proxy.server.listenerAddress("outbound").getPort(); // listeners follow LDS: keep the bound one
+      XdsServer first = new XdsServer(store, outbound).start("127.0.0.1", 0);
       int port = first.port();
       try (XdsClient client = XdsClient.start(
           XdsClientConfig.of("127.0.0.1", port, false, Node.newBuilder().setId("client-sidecar").build())
@@ -120,7 +100,7 @@ class CanaryEndToEndTest {
           assertThat(share("v2")).as("v2's share with the control plane down").isBetween(0.05, 0.15);
 
           PolicyStore restored = new PolicyStore(new io.keelson.control.store.DataDir(tmp));
-          try (XdsServer second = new XdsServer(restored, 15001).start("127.0.0.1", port)) {
+          try (XdsServer second = new XdsServer(restored, outbound).start("127.0.0.1", port)) {
             await().atMost(Duration.ofSeconds(10)).until(() -> second.nodeIds().contains("client-sidecar"));
             apply(restored, Mesh.split(50, 50));
             awaitApplied(second, client);

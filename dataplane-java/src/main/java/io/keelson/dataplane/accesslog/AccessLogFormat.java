@@ -143,6 +143,9 @@ public final class AccessLogFormat {
       jsonString(e.getKey(), out);
       out.append(':');
       List<Op> ops = e.getValue();
+      if (ops.size() == 1 && appendNumber(ops.get(0), r, out)) {
+        continue;
+      }
       if (ops.size() == 1 && ops.get(0).kind() != Kind.LITERAL) {
         Object v = value(ops.get(0), r);
         if (v == null) {
@@ -168,8 +171,33 @@ public final class AccessLogFormat {
       out.append(op.literal());
       return;
     }
+    if (appendNumber(op, r, out)) {
+      return;
+    }
+    if (op.kind() == Kind.UPSTREAM_HOST && op.maxLength() < 0
+        && r.upstreamHost instanceof io.keelson.dataplane.config.EndpointConfig e) {
+      out.append(e.host()).append(':').append(e.port()); // no host:port string per line
+      return;
+    }
     Object v = value(op, r);
     out.append(v == null ? "-" : v);
+  }
+
+  /**
+   * The numeric operators, appended as primitives: no boxing and no toString per field on the
+   * writer thread (it shares the proxy's cores). False for the other operators.
+   */
+  private static boolean appendNumber(Op op, AccessLogRecord r, StringBuilder out) {
+    switch (op.kind()) {
+      case RESPONSE_CODE -> out.append(r.status);
+      case BYTES_RECEIVED -> out.append(r.bytesReceived);
+      case BYTES_SENT -> out.append(r.bytesSent);
+      case DURATION -> out.append(r.durationNanos / 1_000_000);
+      default -> {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Object value(Op op, AccessLogRecord r) {

@@ -40,8 +40,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           case "/listeners" -> text(200, listeners());
           case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
           case "/drain_listeners" -> drainListeners(req);
+          case "/logging" -> logging(req);
           case "/" -> text(200, "keelson admin: /ready /healthz /config_dump /stats /stats/prometheus /clusters /listeners"
-              + " /drain_listeners (POST)\n");
+              + " /drain_listeners (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
           default -> text(404, "no admin endpoint " + path + "; see /\n");
         };
     boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -89,6 +90,23 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     proxy.drainListeners();
     return text(200, "OK\n");
+  }
+
+  /** Envoy's /logging: GET lists the loggers; POST ?level=L sets all, ?LOGGER=L one (a package covers its loggers). */
+  private FullHttpResponse logging(FullHttpRequest req) {
+    if (!LogLevels.available()) {
+      return text(501, "the logging backend " + LogLevels.backend() + " cannot change levels at run time; "
+          + "expected SLF4J's java.util.logging binding (slf4j-jdk14)\n");
+    }
+    var params = new QueryStringDecoder(req.uri()).parameters();
+    if (params.isEmpty()) {
+      return text(200, LogLevels.list());
+    }
+    if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
+      return text(405, "/logging changes levels with POST\n");
+    }
+    String problem = LogLevels.apply(params);
+    return problem == null ? text(200, LogLevels.list()) : text(400, problem + "\n");
   }
 
   /** Envoy's /clusters text format: {@code cluster::host:port::stat::value}. */

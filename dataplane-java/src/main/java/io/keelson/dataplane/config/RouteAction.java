@@ -14,9 +14,10 @@ public sealed interface RouteAction {
    * @param prefixRewrite replaces the matched path prefix, or null
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
-   * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
    * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
    * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
+   * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
+   * @param mirrors       request_mirror_policies (empty when none)
    */
   record Forward(
       List<WeightedCluster> clusters,
@@ -26,21 +27,23 @@ public sealed interface RouteAction {
       Duration timeout,
       RetryPolicy retryPolicy,
       boolean highPriority,
-      List<HashPolicy> hashPolicies) implements RouteAction {
+      List<HashPolicy> hashPolicies,
+      List<MirrorPolicy> mirrors) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
-      hashPolicies = List.copyOf(hashPolicies);
+      hashPolicies = hashPolicies == null ? List.of() : List.copyOf(hashPolicies);
+      mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
     }
 
-    /** Without hash policies. */
+    /** Without hash policies and mirrors. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
         RetryPolicy retryPolicy, boolean highPriority) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of());
     }
 
-    /** No retries, default priority, no hash policies. */
+    /** No retries, default priority, no hash policies, no mirrors. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false, List.of(), List.of());
     }
   }
 

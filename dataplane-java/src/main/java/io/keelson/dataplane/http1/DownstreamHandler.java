@@ -13,6 +13,7 @@ import io.keelson.dataplane.http1.codec.Http1ParseException;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.mirror.RequestMirror;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.routing.RoutingCallback;
@@ -117,6 +118,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private UpstreamHandler connecting;
   private boolean upstreamReused;
   private boolean requestBodySent;
+  /** The copy of this exchange's request for request_mirror_policies, or null. */
+  private RequestMirror mirror;
 
   // ---- circuit breakers, retries, outlier detection (state machines in resilience/, driven from here)
   private final RetryState retry = new RetryState(new java.util.SplittableRandom());
@@ -203,6 +206,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       timers.close();
     }
     releasePendingBody();
+    abandonMirror();
     replay.release();
     if (pendingHead != null) {
       pendingHead.release();
@@ -233,10 +237,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  private void abandonMirror() {
+    if (mirror != null) {
+      mirror.abandon();
+      mirror = null;
+    }
+  }
+
   // ======================================================================== request side
 
   @Override
   public void onHead(Http1Request head) {
+    abandonMirror();
     request = head;
     startNanos = System.nanoTime();
     requestBytes = 0;
@@ -398,6 +410,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    mirror = RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(), context.transport,
+        channel.eventLoop(), request, pendingBody, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
         request.headers()::set, startNanos, remoteIp);
     if (expectContinue) {
@@ -528,6 +542,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
+    if (mirror != null && !mirror.onBody(content)) {
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeBody(content);
@@ -550,6 +567,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onComplete(Http1Headers trailers) {
     requestComplete = true;
+    if (mirror != null) {
+      mirror.onComplete();
+      mirror = null;
+    }
     switch (state) {
       case FORWARDING -> {
         writeRequestEnd(trailers);

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.server;
 
 import io.keelson.dataplane.admin.AdminServer;
+import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.http1.Http1ProxyInitializer;
@@ -11,23 +12,27 @@ import io.keelson.dataplane.health.HealthCheckService;
 import io.keelson.dataplane.stats.StatsRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One proxy process's socket path: binds every HTTP listener of the snapshot on N event loops, runs
- * the admin listener, swaps snapshots, and drains on shutdown (stop accepting, finish in-flight
+ * the admin listener, swaps snapshots (binding, moving and closing listeners as they change, see
+ * {@link ListenerSet}), and drains on shutdown (stop accepting, finish in-flight
  * exchanges, close idle keep-alive connections, exit). Thread-safe; {@link #close} is idempotent.
  */
 public final class ProxyServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
   private final ProxyOptions options;
   private final StatsRegistry stats = new StatsRegistry();
   private final RoutingPipelines pipelines;
@@ -35,9 +40,11 @@ public final class ProxyServer implements AutoCloseable {
   private final ProxyContext context;
   private final EventLoopGroup workers;
   private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
-  private final Map<String, Channel> listeners = new LinkedHashMap<>();
+  private final ListenerSet listeners;
   private AdminServer admin;
+  private boolean started; // guarded by this
   private volatile boolean closed;
+  private volatile boolean listening; // at least one listener bound; written under this
 
   public ProxyServer(ProxySnapshot snapshot, ProxyOptions options) {
     this.options = options;
@@ -45,29 +52,34 @@ public final class ProxyServer implements AutoCloseable {
     this.health = new HealthCheckService(options.transport(), stats);
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
+    this.listeners = new ListenerSet(this::bootstrap, this::initializer, Http1ProxyInitializer::drain);
+  }
+
+  private ServerBootstrap bootstrap() {
+    return new ServerBootstrap()
+        .group(workers)
+        .channel(options.transport().serverChannel())
+        .option(ChannelOption.SO_BACKLOG, 4096)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true);
+  }
+
+  /** The per-connection handler of a listener this process serves; null for the others. */
+  private ChannelHandler initializer(ListenerConfig l) {
+    if (l.http() == null) {
+      return null; // L4 listeners belong to the gateway, not the socket proxy
+    }
+    return new Http1ProxyInitializer(context, l, connections);
   }
 
   /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */
-  public ProxyServer start() throws InterruptedException {
-    for (ListenerConfig l : context.snapshot().config().listeners()) {
-      if (l.http() == null) {
-        continue; // L4 listeners belong to the gateway, not the socket proxy
-      }
-      ServerBootstrap b =
-          new ServerBootstrap()
-              .group(workers)
-              .channel(options.transport().serverChannel())
-              .option(ChannelOption.SO_BACKLOG, 4096)
-              .option(ChannelOption.SO_REUSEADDR, true)
-              .childOption(ChannelOption.TCP_NODELAY, true)
-              .childHandler(new Http1ProxyInitializer(context, l, connections));
-      try {
-        listeners.put(l.name(), b.bind(l.host(), l.port()).sync().channel());
-      } catch (Exception e) {
-        close();
-        throw new IllegalStateException(
-            "listener '" + l.name() + "' cannot bind " + l.host() + ":" + l.port() + ": " + describe(e), e);
-      }
+  public synchronized ProxyServer start() throws InterruptedException {
+    try {
+      listeners.reconcile(context.snapshot().config().listeners());
+      listening = !listeners.isEmpty();
+    } catch (ConfigException e) {
+      close();
+      throw new IllegalStateException(e.getMessage(), e);
     }
     if (options.adminHost() != null) {
       admin = new AdminServer(this);
@@ -79,27 +91,27 @@ public final class ProxyServer implements AutoCloseable {
             "admin listener cannot bind " + options.adminHost() + ":" + options.adminPort() + ": " + describe(e), e);
       }
     }
+    started = true;
     return this;
   }
 
   private static String describe(Exception e) {
-    return e instanceof BindException ? "address already in use or not local" : String.valueOf(e.getMessage());
+    return ListenerSet.describe(e);
   }
 
   /** The bound address of a listener (the real port when the config asked for port 0). */
-  public InetSocketAddress listenerAddress(String name) {
-    Channel ch = listeners.get(name);
-    if (ch == null) {
-      throw new IllegalArgumentException("no listener named '" + name + "'; have " + listeners.keySet());
+  public synchronized InetSocketAddress listenerAddress(String name) {
+    Map<String, InetSocketAddress> bound = listeners.addresses();
+    InetSocketAddress a = bound.get(name);
+    if (a == null) {
+      throw new IllegalArgumentException("no listener named '" + name + "'; have " + bound.keySet());
     }
-    return (InetSocketAddress) ch.localAddress();
+    return a;
   }
 
   /** Bound listener addresses by name, in config order (empty after a drain). */
   public synchronized Map<String, InetSocketAddress> boundListeners() {
-    Map<String, InetSocketAddress> out = new LinkedHashMap<>();
-    listeners.forEach((n, ch) -> out.put(n, (InetSocketAddress) ch.localAddress()));
-    return out;
+    return listeners.addresses();
   }
 
   /**
@@ -108,10 +120,8 @@ public final class ProxyServer implements AutoCloseable {
    */
   public synchronized void drainListeners() {
     context.startDraining();
-    for (Channel l : listeners.values()) {
-      l.close();
-    }
-    listeners.clear();
+    listeners.closeAll(false);
+    listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
     }
@@ -121,9 +131,37 @@ public final class ProxyServer implements AutoCloseable {
     return admin == null ? null : admin.address();
   }
 
-  /** Swaps in a new snapshot for new requests (listener addresses are fixed at start for now). */
+  /**
+   * Swaps in a new snapshot for new requests, binding the listeners it adds or moves and closing
+   * (and draining) those it removes; a bind failure throws {@link IllegalStateException}. Use
+   * {@link #install} where the failure must be reported (an xDS NACK).
+   */
   public void update(ProxySnapshot snapshot) {
-    context.snapshot(ServingSnapshot.compile(snapshot, stats, health, context.snapshot()));
+    try {
+      install(snapshot);
+    } catch (ConfigException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@link #update}, all or nothing: when a listener cannot bind, nothing changes and the
+   * exception names the listener, its address and why. Before {@link #start} (or after a drain or
+   * close) only the snapshot is swapped.
+   */
+  public synchronized void install(ProxySnapshot snapshot) throws ConfigException {
+    ServingSnapshot compiled = ServingSnapshot.compile(snapshot, stats, health, context.snapshot());
+    if (!started || closed || context.draining()) {
+      context.snapshot(compiled);
+      return;
+    }
+    ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
+    listening = !listeners.isEmpty();
+    context.snapshot(compiled);
+    if (!change.isEmpty()) {
+      LOG.info("listeners: added {}, rebound {}, removed {}", change.added(), change.rebound(), change.removed());
+      listeners.retire(change);
+    }
   }
 
   public ServingSnapshot snapshot() {
@@ -149,7 +187,7 @@ public final class ProxyServer implements AutoCloseable {
 
   /** True once listening and until draining starts. */
   public boolean ready() {
-    return !closed && !context.draining() && !listeners.isEmpty();
+    return !closed && !context.draining() && listening;
   }
 
   public int activeConnections() {
@@ -163,9 +201,8 @@ public final class ProxyServer implements AutoCloseable {
       return;
     }
     context.startDraining();
-    for (Channel l : listeners.values()) {
-      l.close().awaitUninterruptibly();
-    }
+    listeners.closeAll(true);
+    listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
     }

@@ -34,8 +34,9 @@ public final class StatsRegistry {
   }
 
   /**
-   * A named counter outside the fixed sets (HTTP filters' counters), by its full Envoy name such as
-   * {@code http.ingress.fault.aborts_injected}; the same name gives the same counter.
+   * A named counter outside the fixed sets (HTTP filters', mirroring's), by its full Envoy name such as
+   * {@code http.ingress.fault.aborts_injected}; the same name gives the same counter. Look it up once
+   * (at snapshot build or first use), never per request.
    */
   public java.util.concurrent.atomic.LongAdder counter(String name) {
     return counters.computeIfAbsent(name, n -> new java.util.concurrent.atomic.LongAdder());

@@ -27,7 +27,6 @@ public final class XdsClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(XdsClient.class);
 
   private final XdsClientConfig config;
-  private final Consumer<ProxySnapshot> consumer;
   private final XdsResourceCache cache;
   private final Backoff backoff;
   private final ScheduledExecutorService executor;
@@ -42,10 +41,9 @@ public final class XdsClient implements AutoCloseable {
   private boolean streamDelivered;
   private boolean closed;
 
-  private XdsClient(XdsClientConfig config, Consumer<ProxySnapshot> consumer) {
+  private XdsClient(XdsClientConfig config, SnapshotInstaller installer) {
     this.config = config;
-    this.consumer = consumer;
-    this.cache = new XdsResourceCache(config.staticResources());
+    this.cache = new XdsResourceCache(config.staticResources(), installer);
     this.backoff = new Backoff(config.initialBackoff(), config.maxBackoff());
     ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "keelson-xds");
@@ -65,7 +63,23 @@ public final class XdsClient implements AutoCloseable {
    * of resources is passed to {@code consumer} (e.g. {@code ProxyServer::update}) on the xDS thread.
    */
   public static XdsClient start(XdsClientConfig config, Consumer<ProxySnapshot> consumer) {
-    XdsClient client = new XdsClient(Objects.requireNonNull(config), Objects.requireNonNull(consumer));
+    Objects.requireNonNull(consumer);
+    return startInstalling(config, snapshot -> {
+      try {
+        consumer.accept(snapshot);
+      } catch (RuntimeException e) {
+        LOG.error("the snapshot consumer failed on xDS snapshot {}", snapshot.version(), e);
+      }
+    });
+  }
+
+  /**
+   * Like {@link #start(XdsClientConfig, Consumer)}, but each snapshot is installed <em>before</em>
+   * the update is ACKed, and an installer's refusal (e.g. a listener that cannot bind) NACKs it with
+   * the reason; the last accepted config stays in force.
+   */
+  public static XdsClient startInstalling(XdsClientConfig config, SnapshotInstaller installer) {
+    XdsClient client = new XdsClient(Objects.requireNonNull(config), Objects.requireNonNull(installer));
     client.executor.execute(client::openStream);
     return client;
   }
@@ -139,12 +153,7 @@ public final class XdsClient implements AutoCloseable {
     ProxySnapshot snapshot = outcome.snapshot();
     stats = stats.withAccepted(type, version, snapshot != null);
     if (snapshot != null) {
-      lastSnapshot = snapshot;
-      try {
-        consumer.accept(snapshot);
-      } catch (RuntimeException e) {
-        LOG.error("the snapshot consumer failed on xDS snapshot {}", snapshot.version(), e);
-      }
+      lastSnapshot = snapshot; // already installed by the cache, before the ACK
     }
   }
 

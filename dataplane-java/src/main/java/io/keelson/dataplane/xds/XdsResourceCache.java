@@ -49,8 +49,16 @@ final class XdsResourceCache {
   private final Map<ResourceType, String> versions = new EnumMap<>(ResourceType.class);
   private long snapshotSequence;
 
+  private final SnapshotInstaller installer;
+
   XdsResourceCache(Bootstrap.StaticResources statics) {
+    this(statics, snapshot -> { });
+  }
+
+  /** @param installer puts each new snapshot into service before it is ACKed; its refusal is a NACK */
+  XdsResourceCache(Bootstrap.StaticResources statics, SnapshotInstaller installer) {
     this.statics = statics;
+    this.installer = installer;
     for (ResourceType t : ResourceType.values()) {
       accepted.put(t, new LinkedHashMap<>());
     }
@@ -118,6 +126,7 @@ final class XdsResourceCache {
     ProxySnapshot snapshot;
     try {
       snapshot = translate(next, type, version);
+      installer.install(snapshot);
     } catch (ConfigException e) {
       return new Outcome(e.getMessage(), null);
     }

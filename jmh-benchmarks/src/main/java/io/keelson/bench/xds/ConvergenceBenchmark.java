@@ -11,18 +11,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Issue 4's convergence benchmark: time from an {@code apply} (the canary's weights change) until every
- * simulated proxy has ACKed the new routes, for N lightweight xDS clients in this JVM and M endpoints,
- * plus the heap in use after convergence (control plane and the clients' streams). Main thread only.
+ * Issue 4's convergence benchmark: time from an {@code apply} until every simulated proxy has ACKed
+ * the change, for N lightweight xDS clients in this JVM and M endpoints: route changes (the canary's
+ * weights) and endpoint changes (a workload moves), plus the heap in use after convergence (control
+ * plane and the clients' streams). Main thread only.
  *
  * <p>{@code java -cp ... io.keelson.bench.xds.ConvergenceBenchmark [PROXIES,... [ENDPOINTS,... [ROUNDS]]]}
  */
 public final class ConvergenceBenchmark {
-  /** One measured size: the median and worst of the rounds, and the heap after the last one. */
-  record Result(int proxies, int endpoints, int rounds, double medianMillis, double maxMillis, long heapBytes) {
+  /**
+   * One measured size: the median and worst of the route-change rounds, the same for the
+   * endpoint-change rounds (one workload's port changes: every proxy gets new endpoint lists of the
+   * service and its v1 subset), and the heap after the last one.
+   */
+  record Result(int proxies, int endpoints, int rounds, double medianMillis, double maxMillis, long heapBytes,
+      double edsMedianMillis, double edsMaxMillis) {
     String line() {
-      return String.format("%8d %10d %7d %12.1f %10.1f %10.1f", proxies, endpoints, rounds, medianMillis, maxMillis,
-          heapBytes / (1024.0 * 1024.0));
+      return String.format("%8d %10d %7d %12.1f %10.1f %14.1f %12.1f %10.1f", proxies, endpoints, rounds, medianMillis,
+          maxMillis, edsMedianMillis, edsMaxMillis, heapBytes / (1024.0 * 1024.0));
     }
   }
 
@@ -33,7 +39,7 @@ public final class ConvergenceBenchmark {
     int[] endpoints = ints(args.length > 1 ? args[1] : "100,1000,10000");
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     PrintStream out = System.out;
-    out.println(" proxies  endpoints  rounds  median (ms)   max (ms)  heap (MB)");
+    out.println(" proxies  endpoints  rounds  RDS med (ms) RDS max (ms)  EDS med (ms) EDS max (ms)  heap (MB)");
     for (int p : proxies) {
       for (int e : endpoints) {
         out.println(run(p, e, rounds).line());
@@ -45,15 +51,29 @@ public final class ConvergenceBenchmark {
     PolicyStore store = new PolicyStore();
     apply(store, registry(endpoints) + canary(90, 10));
     XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
-    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext().build();
+    // Each simulated proxy has its own connection, as real ones do: on one shared HTTP/2 connection the
+    // thousand streams queued behind one flow-control window. Their callbacks share two threads: with
+    // gRPC's default cached pool the harness itself grew hundreds of threads on two cores.
+    java.util.concurrent.ExecutorService clientThreads = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "bench-xds-clients");
+      t.setDaemon(true);
+      return t;
+    });
+    List<ManagedChannel> channels = new ArrayList<>(proxies);
     List<LightXdsClient> clients = new ArrayList<>(proxies);
     try {
       for (int i = 0; i < proxies; i++) {
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
+            .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
+        channels.add(channel);
         LightXdsClient c = new LightXdsClient("bench-" + i);
         c.start(channel);
         clients.add(c);
       }
-      awaitRoutes(clients, xds.current().routesVersion(), 30_000);
+      // Measure from a quiet start: every proxy has its routes AND its endpoints (the first endpoint
+      // lists are the biggest push; a round started while they are in flight times them, not the round).
+      awaitRoutes(clients, xds.current().routesVersion(), 60_000);
+      awaitEndpoints(clients, xds.current().endpointsVersion(), 120_000);
       double[] millis = new double[rounds];
       for (int r = 0; r < rounds; r++) {
         int v2 = 10 + (r % 2 == 0 ? 40 : 0) + r % 7; // a different split each round, so every apply changes the routes
@@ -62,20 +82,42 @@ public final class ConvergenceBenchmark {
         long done = awaitRoutes(clients, xds.current().routesVersion(), 30_000);
         millis[r] = (done - start) / 1e6;
       }
+      double[] edsMillis = new double[rounds];
+      for (int r = 0; r < rounds; r++) {
+        long start = System.nanoTime();
+        apply(store, extraWorkload(9000 + r));
+        long done = awaitEndpoints(clients, xds.current().endpointsVersion(), 60_000);
+        edsMillis[r] = (done - start) / 1e6;
+      }
       System.gc();
       long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
       double[] sorted = millis.clone();
       java.util.Arrays.sort(sorted);
-      return new Result(proxies, endpoints, rounds, sorted[rounds / 2], sorted[rounds - 1], heap);
+      double[] edsSorted = edsMillis.clone();
+      java.util.Arrays.sort(edsSorted);
+      return new Result(proxies, endpoints, rounds, sorted[rounds / 2], sorted[rounds - 1], heap,
+          edsSorted[rounds / 2], edsSorted[rounds - 1]);
     } finally {
       clients.forEach(LightXdsClient::close);
-      channel.shutdownNow();
+      channels.forEach(ManagedChannel::shutdownNow);
+      clientThreads.shutdownNow();
       xds.close();
     }
   }
 
-  /** Waits until every client ACKed this routes version; returns the latest ACK's time (System.nanoTime). */
-  private static long awaitRoutes(List<LightXdsClient> clients, String version, long timeoutMillis) throws InterruptedException {
+  private static long awaitRoutes(List<LightXdsClient> clients, String version, long timeoutMillis)
+      throws InterruptedException {
+    return await(clients, version, timeoutMillis, false);
+  }
+
+  private static long awaitEndpoints(List<LightXdsClient> clients, String version, long timeoutMillis)
+      throws InterruptedException {
+    return await(clients, version, timeoutMillis, true);
+  }
+
+  /** Waits until every client ACKed this routes (or endpoints) version; returns the latest ACK's time (System.nanoTime). */
+  private static long await(List<LightXdsClient> clients, String version, long timeoutMillis, boolean endpoints)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
     while (true) {
       long last = 0;
@@ -84,8 +126,8 @@ public final class ConvergenceBenchmark {
         if (c.failure != null) {
           throw new IllegalStateException("simulated proxy failed: " + c.failure, c.failure);
         }
-        if (version.equals(c.ackedRoutes)) {
-          last = Math.max(last, c.ackedRoutesAtNanos);
+        if (version.equals(endpoints ? c.ackedEndpoints : c.ackedRoutes)) {
+          last = Math.max(last, endpoints ? c.ackedEndpointsAtNanos : c.ackedRoutesAtNanos);
         } else {
           pending++;
         }
@@ -94,7 +136,8 @@ public final class ConvergenceBenchmark {
         return last;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(pending + " of " + clients.size() + " proxies did not ACK routes " + version
+        throw new IllegalStateException(pending + " of " + clients.size() + " proxies did not ACK "
+            + (endpoints ? "endpoints " : "routes ") + version
             + " within " + timeoutMillis + " ms");
       }
       Thread.onSpinWait();
@@ -117,6 +160,16 @@ public final class ConvergenceBenchmark {
           .append(i % 2 + 1).append(" } }\n");
     }
     return b.append("---\n").toString();
+  }
+
+  /** One more v1 workload, on {@code port}: each call moves it, so every apply changes the endpoints. */
+  static String extraWorkload(int port) {
+    return """
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: product-extra }
+        spec: { service: product-service, address: 10.255.255.1, port: %d, labels: { version: v1 } }
+        """.formatted(port);
   }
 
   static String canary(int v1, int v2) {

@@ -28,6 +28,7 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
   volatile String ackedRoutes = "";
   volatile long ackedRoutesAtNanos;
   volatile String ackedEndpoints = "";
+  volatile long ackedEndpointsAtNanos;
   volatile Throwable failure;
 
   LightXdsClient(String id) {
@@ -64,10 +65,14 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
         requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).addAllResourceNames(names).build());
         return;
       }
-      case EDS -> ackedEndpoints = r.getVersionInfo();
-      default -> {}
+      case EDS -> { }
+      default -> { }
     }
     requests.onNext(ack.build());
+    if (r.getTypeUrl().equals(EDS)) {
+      ackedEndpointsAtNanos = System.nanoTime();
+      ackedEndpoints = r.getVersionInfo();
+    }
     if (r.getTypeUrl().equals(RDS)) {
       ackedRoutesAtNanos = System.nanoTime();
       ackedRoutes = r.getVersionInfo();

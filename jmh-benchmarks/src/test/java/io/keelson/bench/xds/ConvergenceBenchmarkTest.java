@@ -13,6 +13,8 @@ class ConvergenceBenchmarkTest {
     assertThat(r.medianMillis()).isPositive().isLessThan(10_000);
     assertThat(r.maxMillis()).isGreaterThanOrEqualTo(r.medianMillis());
     assertThat(r.heapBytes()).isPositive();
+    assertThat(r.edsMedianMillis()).isPositive().isLessThan(10_000);
+    assertThat(r.edsMaxMillis()).isGreaterThanOrEqualTo(r.edsMedianMillis());
     assertThat(r.line()).contains("20", "200");
   }
 }

@@ -203,8 +203,8 @@ final class RouteTranslator {
         timeout,
         retry,
         a.getPriority() == io.envoyproxy.envoy.config.core.v3.RoutingPriority.HIGH,
-
-        hashPolicies(a, path + ".hash_policy"));
+        hashPolicies(a, path + ".hash_policy"),
+        mirrors(a, path, routeName));
   }
 
   private List<io.keelson.dataplane.config.HashPolicy> hashPolicies(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
@@ -244,6 +244,40 @@ final class RouteTranslator {
         continue;
       }
       out.add(new io.keelson.dataplane.config.HashPolicy(source, name, h.getTerminal()));
+    }
+    return out;
+  }
+
+  /** request_mirror_policies: the shadow cluster must exist; runtime_fraction's default_value samples. */
+  private List<io.keelson.dataplane.config.MirrorPolicy> mirrors(
+      io.envoyproxy.envoy.config.route.v3.RouteAction a, String path, String routeName) {
+    List<io.keelson.dataplane.config.MirrorPolicy> out = new ArrayList<>();
+    for (int i = 0; i < a.getRequestMirrorPoliciesCount(); i++) {
+      var m = a.getRequestMirrorPolicies(i);
+      String mpath = path + ".request_mirror_policies[" + i + "]";
+      if (m.getCluster().isEmpty()) {
+        problems.error(mpath + ".cluster", "a shadow cluster name is required");
+        continue;
+      }
+      references.add(new ClusterReference(m.getCluster(), mpath + ".cluster", routeName));
+      int perMillion = io.keelson.dataplane.config.MirrorPolicy.ALL;
+      if (m.hasRuntimeFraction()) {
+        var f = m.getRuntimeFraction().getDefaultValue();
+        long scale = switch (f.getDenominator()) {
+          case HUNDRED -> 10_000;
+          case TEN_THOUSAND -> 100;
+          case MILLION -> 1;
+          default -> -1;
+        };
+        if (scale < 0) {
+          problems.error(mpath + ".runtime_fraction.default_value.denominator", f.getDenominator()
+              + " is not supported; expected HUNDRED, TEN_THOUSAND or MILLION");
+          continue;
+        }
+        perMillion = (int) Math.min(io.keelson.dataplane.config.MirrorPolicy.ALL,
+            Integer.toUnsignedLong(f.getNumerator()) * scale);
+      }
+      out.add(new io.keelson.dataplane.config.MirrorPolicy(m.getCluster(), perMillion));
     }
     return out;
   }

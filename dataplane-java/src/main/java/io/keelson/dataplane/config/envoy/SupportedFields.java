@@ -218,6 +218,7 @@ final class SupportedFields {
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
         "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters", "grpc");
+    rules(RouteMatch.GrpcRouteMatchOptions.getDescriptor());
     rules(HeaderMatcher.getDescriptor(),
         "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
         "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
@@ -225,7 +226,7 @@ final class SupportedFields {
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
-            "retry_policy", "priority")
+            "retry_policy", "priority", "request_mirror_policies")
         .supportAlso("hash_policy")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
     rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.getDescriptor(),
@@ -239,6 +240,11 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryBackOff.getDescriptor(), "base_interval", "max_interval");
     rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.RetryHostPredicate.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor());
+    rules(RouteAction.RequestMirrorPolicy.getDescriptor(), "cluster", "runtime_fraction")
+        .ignore("trace_sampled", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value")
+        .ignore("runtime_key", "ignored: Keelson has no runtime layer; default_value applies");
+    rules(io.envoyproxy.envoy.type.v3.FractionalPercent.getDescriptor(), "numerator", "denominator");
     rules(WeightedCluster.getDescriptor(), "clusters", "total_weight").ignore("runtime_key_prefix", SAFE);
     rules(WeightedCluster.ClusterWeight.getDescriptor(),
         "name", "weight", "request_headers_to_add", "request_headers_to_remove",

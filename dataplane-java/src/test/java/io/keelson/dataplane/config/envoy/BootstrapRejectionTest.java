@@ -146,6 +146,27 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsAMirrorToAMissingClusterAndAnUnknownFractionDenominator() {
+    String yaml = edit("                route: { cluster: backend }", "                route: { cluster: backend, "
+        + "request_mirror_policies: [ { cluster: shadw }, { cluster: backend, runtime_fraction: { default_value: "
+        + "{ numerator: 5, denominator: 7 } } } ] }");
+    assertThat(rejected(yaml).getMessage()).contains(
+        ROUTES + "[0].route.request_mirror_policies[0].cluster: route 'first' names cluster 'shadw', which is not defined",
+        ROUTES + "[0].route.request_mirror_policies[1].runtime_fraction.default_value.denominator");
+  }
+
+  @Test
+  void acceptsAMirrorPolicyWithAFraction() throws Exception {
+    String yaml = edit("                route: { cluster: backend }", "                route: { cluster: backend, "
+        + "request_mirror_policies: [ { cluster: backend, runtime_fraction: { default_value: "
+        + "{ numerator: 25, denominator: TEN_THOUSAND } } } ] }");
+    var snapshot = BootstrapLoader.fromYaml(yaml, "config.yaml");
+    var forward = (io.keelson.dataplane.config.RouteAction.Forward) snapshot.listeners().getFirst().http().routeConfig()
+        .virtualHosts().getFirst().routes().getFirst().action();
+    assertThat(forward.mirrors()).containsExactly(new io.keelson.dataplane.config.MirrorPolicy("backend", 2500));
+  }
+
+  @Test
   void rejectsDuplicateListenerAndClusterNames() {
     String listener = BASE.substring(BASE.indexOf("  - name: main"), BASE.indexOf("  clusters:"));
     String cluster = BASE.substring(BASE.indexOf("  - name: backend"));

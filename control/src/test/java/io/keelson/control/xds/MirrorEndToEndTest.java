@@ -1,0 +1,100 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Gateway API RequestMirror and Istio mirror through Keelson's control plane into a real proxy: the
+ * shadow service's workload sees each request with the {@code -shadow} authority while the client
+ * sees only the primary's answer.
+ */
+class MirrorEndToEndTest {
+  private static final String REGISTRY = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: product-service }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-v1 }
+      spec: { service: product-service, address: 127.0.0.1, port: %d, labels: { version: v1 } }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: product-shadow }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-shadow-1 }
+      spec: { service: product-shadow, address: 127.0.0.1, port: %d, labels: { version: next } }
+      """;
+
+  private static final String HTTP_ROUTE = """
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: product }
+      spec:
+        parentRefs: [ { kind: Service, group: "", name: product-service } ]
+        rules:
+        - backendRefs: [ { name: product-service, port: 80 } ]
+          filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: product-shadow, port: 80 } } } ]
+      """;
+
+  private static final String VIRTUAL_SERVICE = """
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: product-service }
+      spec:
+        hosts: [ product-service ]
+        http:
+        - route: [ { destination: { host: product-service } } ]
+          mirror: { host: product-shadow }
+          mirrorPercentage: { value: 100.0 }
+      """;
+
+  @ParameterizedTest(name = "istio={0}")
+  @ValueSource(booleans = {false, true})
+  void theShadowServiceGetsACopyAndTheClientTheAnswer(boolean istio) throws Exception {
+    PolicyStore store = new PolicyStore();
+    try (TestUpstream v1 = new TestUpstream("v1");
+        TestUpstream shadow = new TestUpstream("shadow");
+        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
+        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
+        XdsClient client = XdsClient.startInstalling(
+            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("mirror-sidecar").build()),
+            proxy.server::install)) {
+      store.apply(PolicyParser.parse("mesh.yaml", REGISTRY.formatted(v1.port(), shadow.port())
+          + "---\n" + (istio ? VIRTUAL_SERVICE : HTTP_ROUTE)).policies(), false);
+      MeshResources want = xds.current();
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
+          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
+
+      try (RawHttp http = new RawHttp(proxy.server.listenerAddress("outbound").getPort())) {
+        for (int i = 0; i < 3; i++) {
+          RawHttp.Response r = http.send("GET /items/" + i + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+          assertThat(r.status()).isEqualTo(200);
+          assertThat(r.header("x-upstream")).isEqualTo("v1");
+        }
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.requests.get() == 3);
+      assertThat(shadow.lastHeaders.get("host")).isEqualTo("product-service-shadow");
+      assertThat(shadow.requestLines).allMatch(l -> l.startsWith("GET /items/"));
+      assertThat(v1.requests.get()).isEqualTo(3);
+    }
+  }
+}

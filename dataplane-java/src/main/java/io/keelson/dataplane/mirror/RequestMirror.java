@@ -1,0 +1,187 @@
+package io.keelson.dataplane.mirror;
+
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.config.MirrorPolicy;
+import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.StatsRegistry;
+import io.keelson.dataplane.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Envoy's request mirroring for one exchange: copies the request as it is sent upstream (head after
+ * the route's header mutations, body up to {@link #MAX_BODY_BYTES}) and, when the request has
+ * ended, sends the copy to each sampled shadow cluster with the authority suffixed {@code -shadow},
+ * fire and forget: the shadow's answer is discarded, and nothing it does (slow, dead, reset) reaches
+ * the main exchange. A body over the bound is not mirrored. Confined to the downstream connection's
+ * event loop; the shadow connections run on the same loop.
+ */
+public final class RequestMirror {
+  /** The largest request body mirrored; the copy is held in memory until the request ends. */
+  public static final int MAX_BODY_BYTES = 64 * 1024;
+  /** A shadow that has not closed its connection by then is cut off (its answer is not needed). */
+  static final Duration MAX_SHADOW_TIME = Duration.ofSeconds(30);
+
+  private record Target(ServingCluster cluster, MirrorCounters counters) {}
+
+  private final Http1Request head;
+  private final List<Target> targets;
+  private final EventLoop loop;
+  private final Transport transport;
+  private final long timeoutNanos;
+  private ByteBuf body;
+
+  private RequestMirror(Http1Request head, List<Target> targets, EventLoop loop, Transport transport,
+      Duration routeTimeout) {
+    this.head = head;
+    this.targets = targets;
+    this.loop = loop;
+    this.transport = transport;
+    this.timeoutNanos = (routeTimeout.isZero() || routeTimeout.compareTo(MAX_SHADOW_TIME) > 0
+        ? MAX_SHADOW_TIME : routeTimeout).toNanos();
+  }
+
+  /**
+   * Starts mirroring an exchange whose route has {@code policies}; returns null (and allocates
+   * nothing) when there are none or none samples this request.
+   *
+   * @param head       the request as it goes upstream (copied here; the caller keeps using it)
+   * @param bodySoFar  body chunks received before routing finished (read, not consumed)
+   * @param complete   the request has already ended: the copy is sent now and null is returned
+   */
+  public static RequestMirror start(List<MirrorPolicy> policies, Duration routeTimeout, ServingSnapshot snapshot,
+      StatsRegistry stats, Transport transport, EventLoop loop, Http1Request head, Iterable<ByteBuf> bodySoFar,
+      boolean complete) {
+    if (policies.isEmpty()) {
+      return null;
+    }
+    List<Target> targets = null;
+    for (MirrorPolicy p : policies) {
+      if (p.perMillion() < MirrorPolicy.ALL && ThreadLocalRandom.current().nextInt(MirrorPolicy.ALL) >= p.perMillion()) {
+        continue;
+      }
+      MirrorCounters counters = MirrorCounters.of(stats, p.cluster());
+      ServingCluster c = snapshot.cluster(p.cluster());
+      if (c == null || c.config().endpoints().isEmpty()) {
+        counters.failed().increment();
+        continue;
+      }
+      if (head.contentLength() > MAX_BODY_BYTES) {
+        counters.tooLarge().increment();
+        continue;
+      }
+      if (targets == null) {
+        targets = new ArrayList<>(policies.size());
+      }
+      targets.add(new Target(c, counters));
+    }
+    if (targets == null) {
+      return null;
+    }
+    RequestMirror m = new RequestMirror(head.copy(), targets, loop, transport, routeTimeout);
+    for (ByteBuf chunk : bodySoFar) {
+      if (!m.onBody(chunk)) {
+        return null;
+      }
+    }
+    if (complete) {
+      m.onComplete();
+      return null;
+    }
+    return m;
+  }
+
+  /**
+   * Copies a body chunk (the chunk itself is left as it was). Returns false when the body outgrew
+   * {@link #MAX_BODY_BYTES}: the copy is dropped, counted, and this mirror must not be used again.
+   */
+  public boolean onBody(ByteBuf chunk) {
+    int n = chunk.readableBytes();
+    if (n == 0) {
+      return true;
+    }
+    int held = body == null ? 0 : body.readableBytes();
+    if (held + n > MAX_BODY_BYTES) {
+      targets.forEach(t -> t.counters().tooLarge().increment());
+      abandon();
+      return false;
+    }
+    if (body == null) {
+      body = ByteBufAllocator.DEFAULT.buffer(Math.max(n, 256));
+    }
+    body.writeBytes(chunk, chunk.readerIndex(), n);
+    return true;
+  }
+
+  /** The request ended: sends the copy to each shadow. This mirror is spent afterwards. */
+  public void onComplete() {
+    for (Target t : targets) {
+      send(t);
+    }
+    if (body != null) {
+      body.release();
+      body = null;
+    }
+  }
+
+  /** The exchange ended without a complete request (client gone, local reply): nothing is sent. */
+  public void abandon() {
+    if (body != null) {
+      body.release();
+      body = null;
+    }
+  }
+
+  private void send(Target t) {
+    ByteBuf request = encode(t);
+    List<EndpointConfig> endpoints = t.cluster().config().endpoints();
+    EndpointConfig ep = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+    ShadowExchange exchange = new ShadowExchange(request, t.counters(), timeoutNanos);
+    long connectTimeoutMs = Math.max(1, t.cluster().config().connectTimeout().toMillis());
+    ChannelFuture f = new Bootstrap()
+        .group(loop)
+        .channel(transport.clientChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+        .handler(exchange)
+        .connect(new InetSocketAddress(ep.host(), ep.port()));
+    f.addListener(done -> {
+      if (!done.isSuccess()) {
+        exchange.connectFailed();
+      }
+    });
+  }
+
+  /** The head with the shadow authority and a content-length framing the copied body; then the body. */
+  private ByteBuf encode(Target t) {
+    Http1Request h = head.copy();
+    String host = h.headers().get("host");
+    h.headers().set("host", ShadowHost.of(host != null ? host : h.authority()));
+    h.headers().remove("transfer-encoding");
+    h.headers().remove("content-length");
+    h.headers().remove("expect");
+    h.headers().remove("keep-alive");
+    h.headers().set("connection", "close");
+    int bodyBytes = body == null ? 0 : body.readableBytes();
+    if (bodyBytes > 0 || head.chunked() || head.contentLength() >= 0 && head.headers().contains("content-length")) {
+      h.headers().set("content-length", Integer.toString(bodyBytes));
+    }
+    ByteBuf out = ByteBufAllocator.DEFAULT.ioBuffer(256 + bodyBytes);
+    h.encodeTo(out);
+    if (bodyBytes > 0) {
+      out.writeBytes(body, body.readerIndex(), bodyBytes);
+    }
+    return out;
+  }
+}
