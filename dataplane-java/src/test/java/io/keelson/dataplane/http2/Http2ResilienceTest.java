@@ -175,6 +175,34 @@ class Http2ResilienceTest {
   }
 
   @Test
+  void aGrpcCallBeyondMaxRequestsIsAnsweredUnavailableAtOnce() throws Exception {
+    try (GrpcEcho server = new GrpcEcho()) {
+      String clusters = h2Cluster(server.port()) + """
+              circuit_breakers:
+                thresholds:
+                - max_requests: 1
+          """;
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(routes(""), clusters), PipelineMode.INLINE)) {
+        ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+            InsecureChannelCredentials.create()).build();
+        try {
+          var slow = ClientCalls.futureUnaryCall(channel.newCall(GrpcEcho.UNARY,
+              CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS)), "sleep:2000");
+          await().atMost(Duration.ofSeconds(10)).until(() -> server.calls.get() == 1);
+          Status s = Status.fromThrowable(org.assertj.core.api.Assertions.catchThrowable(() -> ClientCalls.blockingUnaryCall(
+              channel, GrpcEcho.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "second")));
+          assertThat(s.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+          assertThat(server.calls.get()).isEqualTo(1);
+          assertThat(slow.get(20, TimeUnit.SECONDS)).isEqualTo("slept");
+        } finally {
+          channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        assertThat(stat(proxy, "cluster.c.upstream_rq_pending_overflow")).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
   void aPerTryTimeoutMovesTheStreamToAnotherHost() throws Exception {
     try (TestUpstream slow = new TestUpstream("slow"); TestUpstream fast = new TestUpstream("fast")) {
       slow.forceDelayMs = 3000;
