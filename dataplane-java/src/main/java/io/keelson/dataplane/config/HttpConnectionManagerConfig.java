@@ -20,6 +20,8 @@ import java.util.List;
  * @param http2             downstream HTTP/2 settings (http2_protocol_options)
  * @param streamIdleTimeout reset an HTTP/2 stream that makes no progress this long (stream_idle_timeout; 0 = never)
  * @param httpFilters       the http_filters before the router, in order (the router itself is implicit)
+ * @param upgrades          upgrade_configs: lower-case upgrade type (e.g. "websocket") to its enabled flag;
+ *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -34,7 +36,8 @@ public record HttpConnectionManagerConfig(
     Duration maxConnectionDuration,
     Http2Options http2,
     Duration streamIdleTimeout,
-    List<HttpFilterConfig> httpFilters) {
+    List<HttpFilterConfig> httpFilters,
+    java.util.Map<String, Boolean> upgrades) {
 
   /** Envoy's stream_idle_timeout default. */
   public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
@@ -50,28 +53,29 @@ public record HttpConnectionManagerConfig(
     if (streamIdleTimeout == null) {
       streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
     }
-    httpFilters = List.copyOf(httpFilters);
+    httpFilters = httpFilters == null ? List.of() : List.copyOf(httpFilters);
+    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
   }
 
-  /** Without HTTP filters other than the router. */
-  public HttpConnectionManagerConfig(
-      String statPrefix,
-      RouteConfig routeConfig,
-      HttpLimits limits,
-      boolean useRemoteAddress,
-      boolean generateRequestId,
-      Duration requestTimeout,
-      Duration idleTimeout,
-      List<AccessLogConfig> accessLogs,
-      TracingConfig tracing,
-      Duration maxConnectionDuration,
-      Http2Options http2,
-      Duration streamIdleTimeout) {
+  /** Without upgrade_configs (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of());
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, java.util.Map.of());
   }
 
-  /** With the default HTTP/2 options and stream idle timeout. */
+  /** Without HTTP filters other than the router (wip/tls-l4's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout, java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), upgrades);
+  }
+
+  /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
   public HttpConnectionManagerConfig(
       String statPrefix,
       RouteConfig routeConfig,
@@ -84,7 +88,25 @@ public record HttpConnectionManagerConfig(
       TracingConfig tracing,
       Duration maxConnectionDuration) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT);
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), java.util.Map.of());
+  }
+
+  /** Without upgrade_configs (main's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      Http2Options http2, Duration streamIdleTimeout) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), java.util.Map.of());
+  }
+
+  /** With the default HTTP/2 settings (wip/tls-l4's parameter list). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
+      java.util.Map<String, Boolean> upgrades) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), upgrades);
   }
 
   /** Without a maximum connection duration. */

@@ -1,23 +1,37 @@
 package io.keelson.dataplane.config;
 
+import io.keelson.dataplane.tls.ServerTls;
+import java.util.List;
+
 /**
  * One listening socket and what runs on it: exactly one of {@code http} and {@code tcpProxy} is
  * non-null. Immutable.
  *
- * @param name     Envoy listener name
- * @param host     bind address (IP literal or host name)
- * @param port     bind port (0 = ephemeral, used by tests)
- * @param http     the HTTP connection manager on this listener's filter chain, or null
- * @param tcpProxy the TCP proxy on this listener's filter chain, or null
+ * @param name      Envoy listener name
+ * @param host      bind address (IP literal or host name)
+ * @param port      bind port (0 = ephemeral, used by tests)
+ * @param http      the HTTP connection manager on this listener's filter chain, or null
+ * @param tcpProxy  the TCP proxy on this listener's filter chain, or null; on an SNI-routed listener,
+ *                  the first chain's (so code that knows only one chain still sees a TCP listener)
+ * @param tls       TLS termination (the chain's transport_socket), or null for plaintext
+ * @param sniChains filter chains selected by SNI (tls_inspector + filter_chain_match.server_names,
+ *                  TLS passed through untouched); empty for a single-chain listener
  */
 public record ListenerConfig(
-    String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy) {
+    String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
+    ServerTls tls, List<SniChain> sniChains) {
 
   public ListenerConfig {
+    sniChains = List.copyOf(sniChains);
     if ((http == null) == (tcpProxy == null)) {
       throw new IllegalArgumentException(
           "listener '" + name + "' must have exactly one of http and tcpProxy");
     }
+  }
+
+  /** A plaintext listener with one filter chain. */
+  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy) {
+    this(name, host, port, http, tcpProxy, null, List.of());
   }
 
   /** An HTTP listener. */

@@ -18,6 +18,8 @@ public sealed interface RouteAction {
    * @param highPriority  routing priority HIGH: the cluster's HIGH circuit-breaker thresholds apply
    * @param hashPolicies  hash_policy, in order (empty: requests carry no hash)
    * @param mirrors       request_mirror_policies (empty when none)
+   * @param upgrades      route-level upgrade_configs: lower-case upgrade type to enabled, overriding the
+   *                      connection manager's flag for that type; empty for none
    */
   record Forward(
       List<WeightedCluster> clusters,
@@ -28,22 +30,51 @@ public sealed interface RouteAction {
       RetryPolicy retryPolicy,
       boolean highPriority,
       List<HashPolicy> hashPolicies,
-      List<MirrorPolicy> mirrors) implements RouteAction {
+      List<MirrorPolicy> mirrors,
+      java.util.Map<String, Boolean> upgrades) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
       hashPolicies = hashPolicies == null ? List.of() : List.copyOf(hashPolicies);
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+      upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
+    }
+
+    /** Without route-level upgrade_configs (main's parameter list). */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies, List<MirrorPolicy> mirrors) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, mirrors,
+          java.util.Map.of());
+    }
+
+    /** Without mirrors (wip/tls-l4's parameter list). */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies, java.util.Map<String, Boolean> upgrades) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, List.of(), upgrades);
+    }
+
+    /** Without mirrors or route-level upgrade_configs. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, List.of(),
+          java.util.Map.of());
     }
 
     /** Without hash policies and mirrors. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
+        RetryPolicy retryPolicy, boolean highPriority, java.util.Map<String, Boolean> upgrades) {
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of(), upgrades);
+    }
+
+    /** Without hash policies, mirrors or route-level upgrade_configs. */
+    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
         RetryPolicy retryPolicy, boolean highPriority) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of(),
+          java.util.Map.of());
     }
 
     /** No retries, default priority, no hash policies, no mirrors. */
     public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false, List.of(), List.of());
+      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
     }
   }
 

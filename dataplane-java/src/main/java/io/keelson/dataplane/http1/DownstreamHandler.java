@@ -118,6 +118,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private UpstreamHandler connecting;
   private boolean upstreamReused;
   private boolean requestBodySent;
+  /** The Upgrade header value of a permitted upgrade exchange, else null. */
+  private String upgrade;
   /** The copy of this exchange's request for request_mirror_policies, or null. */
   private RequestMirror mirror;
 
@@ -163,6 +165,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       listener = l;
     }
     ctx.fireChannelActive();
+  }
+
+  /**
+   * Removed from an open connection before any request (ALPN chose HTTP/2): undoes what channelActive
+   * counted and scheduled, for the protocol that takes the connection over to count it.
+   */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    if (listener != null && ctx.channel().isActive() && state != State.CLOSED) {
+      listener.stats().cxTotal.decrement();
+      listener.stats().cxActive.decrement();
+      listener = null;
+      if (timers != null) {
+        timers.close();
+      }
+    }
   }
 
   @Override
@@ -268,6 +286,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retried = false;
     upstreamReused = false;
     requestBodySent = false;
+    upgrade = null;
     retrying = false;
     discarding = false;
     retryExhausted = false;
@@ -390,6 +409,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
+    if (request.upgrade()) {
+      upgrade = UpgradeTunnel.check(request, listener.config().http(), forward);
+      if (upgrade == UpgradeTunnel.REFUSED) {
+        upgrade = null;
+        sendLocalReply(403, "", null); // Envoy: upgrade_failed
+        return;
+      }
+    }
     thresholds = cluster.config().circuitBreakers().of(forward.highPriority());
     breaker = cluster.resilience().breakers().of(forward.highPriority());
     if (!breaker.tryAcquireRequest(thresholds)) {
@@ -409,9 +436,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     boolean expectContinue = request.expectContinue();
     ForwardingHeaders.prepareRequest(
-        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
-    mirror = RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(), context.transport,
-        channel.eventLoop(), request, pendingBody, requestComplete);
+        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
+        listener.config().tls() != null);
+    if (upgrade != null) {
+      UpgradeTunnel.restoreRequestHeaders(request, upgrade);
+    }
+    mirror = upgrade != null ? null : RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(),
+        context.transport, channel.eventLoop(), request, pendingBody, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
         request.headers()::set, startNanos, remoteIp);
     if (expectContinue) {
@@ -433,7 +464,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           java.util.concurrent.TimeUnit.NANOSECONDS);
     }
     UpstreamPool pool = context.pool();
-    UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint));
+    UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint), cluster);
     UpstreamHandler idle = pool.pollIdle(ep);
     if (idle != null) {
       upstreamReused = true;
@@ -511,7 +542,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     cancelTimeout();
     flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UF;
-    sendLocalReply(503, LocalReply.CONNECT_FAILURE, null);
+    sendLocalReply(503, UpstreamTlsConnect.connectFailureBody(future.cause()), null);
   }
 
   private void attachAndSend(UpstreamHandler h) {
@@ -693,6 +724,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
     }
     responseStatus = status;
+    if (status == 101 && upgrade != null) {
+      switchToTunnel(response);
+      return;
+    }
     observer.responseHead(listener, response.headers()::get);
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
@@ -730,6 +765,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else {
       channel.write(head, channel.voidPromise());
     }
+  }
+
+  /** The upstream accepted the upgrade: record the exchange now, then relay raw bytes until either side closes. */
+  private void switchToTunnel(Http1Response response) {
+    responseStarted = true;
+    responseComplete = true; // the HTTP exchange is over; what follows is the tunnel
+    closeAfterResponse = true;
+    cancelTimeout();
+    cluster.stats().recordResponse(101);
+    listener.stats().recordResponse(101);
+    recordExchange();
+    UpgradeTunnel.switchProtocols(channel, response, upstream.parser(), parser);
   }
 
   private void writePendingHead() {
@@ -831,7 +878,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       // A pooled connection the upstream had just closed: safe to send the same head once more.
       retried = true;
       upstreamReused = false;
-      connectNew(context.pool(), context.pool().endpoint(balancer.endpoint(endpoint)));
+      connectNew(context.pool(), context.pool().endpoint(balancer.endpoint(endpoint), cluster));
       return;
     }
     cluster.stats().rqResetBeforeResponse.increment();

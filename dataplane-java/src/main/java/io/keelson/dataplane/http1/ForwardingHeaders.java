@@ -24,6 +24,20 @@ final class ForwardingHeaders {
       RouteAction.Forward forward,
       RouteAction.WeightedCluster cluster,
       String remoteIp) {
+    prepareRequest(request, hcm, vh, route, forward, cluster, remoteIp, false);
+  }
+
+  /** @param tls the downstream connection is TLS: x-forwarded-proto is https */
+  static void prepareRequest(
+      Http1Request request,
+      HttpConnectionManagerConfig hcm,
+      VirtualHostConfig vh,
+      RouteEntry route,
+      RouteAction.Forward forward,
+      RouteAction.WeightedCluster cluster,
+      String remoteIp,
+      boolean tls) {
+    String scheme = tls ? "https" : "http";
     Http1Headers h = request.headers();
     HeaderRewriter.removeHopByHop(h);
     h.remove("expect");
@@ -33,9 +47,9 @@ final class ForwardingHeaders {
     if (hcm.useRemoteAddress()) {
       String xff = h.get("x-forwarded-for");
       h.set("x-forwarded-for", xff == null ? remoteIp : xff + "," + remoteIp);
-      h.set("x-forwarded-proto", "http");
+      h.set("x-forwarded-proto", scheme);
     } else if (!h.contains("x-forwarded-proto")) {
-      h.add("x-forwarded-proto", "http");
+      h.add("x-forwarded-proto", scheme);
     }
     if (hcm.generateRequestId() && !h.contains("x-request-id")) {
       h.add("x-request-id", RequestIds.next());

@@ -1,6 +1,8 @@
 package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.stats.TlsStats;
+import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
@@ -10,20 +12,35 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   private final ProxyContext context;
   private final ListenerConfig listener;
   private final ChannelGroup connections;
+  private final TlsStats tlsStats;
+  /** For an ALPN switch to HTTP/2 on a TLS listener. */
+  private final io.keelson.dataplane.http2.Http2AlpnHook.Server h2Server;
 
   public Http1ProxyInitializer(ProxyContext context, ListenerConfig listener, ChannelGroup connections) {
     this.context = context;
     this.listener = listener;
     this.connections = connections;
+    this.tlsStats = listener.tls() == null ? null : context.stats().tls("listener." + listener.name());
+    this.h2Server = new io.keelson.dataplane.http2.Http2AlpnHook.Server(context, listener);
   }
 
   @Override
   protected void initChannel(Channel ch) {
     connections.add(ch);
     long idleNanos = listener.http().idleTimeout().toNanos();
-    // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
-    ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
-    ch.pipeline().addLast(new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
+    if (listener.tls() != null) {
+      // The current snapshot's context, so new certificates (a file reload, SDS later) reach new connections.
+      // HTTP/2 over TLS is chosen by ALPN (tls/AlpnHook), not by the cleartext preface.
+      var current = context.snapshot().listener(listener.name());
+      var tls = current != null && current.config().tls() != null ? current.config().tls() : listener.tls();
+      TlsPipeline.addServer(ch, tls, tlsStats, listener.name());
+      io.keelson.dataplane.http2.Http2AlpnHook.bind(ch, h2Server);
+    } else {
+      // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.
+      ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
+    }
+    ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
+        new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
     long maxAge = listener.http().maxConnectionDuration().toNanos();
     if (maxAge > 0) {
       // Polite close at the age limit: now if idle, else after the current response (with Connection: close).

@@ -36,7 +36,7 @@ public final class ProxyContext {
         new FastThreadLocal<>() {
           @Override
           protected UpstreamPool initialValue() {
-            return new UpstreamPool(transport);
+            return new UpstreamPool(transport, stats);
           }
         };
   }

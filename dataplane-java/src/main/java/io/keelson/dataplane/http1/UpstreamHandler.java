@@ -41,6 +41,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
     return channel;
   }
 
+  Http1ResponseParser parser() {
+    return parser;
+  }
+
   UpstreamPool.Endpoint endpoint() {
     return endpoint;
   }

@@ -2,6 +2,9 @@ package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.stats.StatsRegistry;
+import io.keelson.dataplane.tls.ClientTls;
+import io.keelson.dataplane.tls.UpstreamTlsConfig;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
@@ -21,14 +24,20 @@ final class UpstreamPool {
 
   private final Transport transport;
   private final Map<EndpointConfig, Endpoint> endpoints = new HashMap<>();
+  /** Endpoints of TLS clusters, apart: a plaintext connection must never serve a TLS cluster. */
+  private final Map<TlsKey, Endpoint> tlsEndpoints = new HashMap<>();
+  private final StatsRegistry stats;
   /** Streams to HTTP/2 clusters, created on first use. */
   private io.keelson.dataplane.http2.Http1OverHttp2 http2;
   private final Runnable sweepTask = this::sweep;
   private io.netty.util.concurrent.ScheduledFuture<?> sweep;
   private long sweepAt = Long.MAX_VALUE;
 
-  UpstreamPool(Transport transport) {
+  private record TlsKey(EndpointConfig endpoint, UpstreamTlsConfig tls) {}
+
+  UpstreamPool(Transport transport, StatsRegistry stats) {
     this.transport = transport;
+    this.stats = stats;
   }
 
   /** One endpoint's resolved address and idle connections. */
@@ -52,6 +61,15 @@ final class UpstreamPool {
     return e;
   }
 
+  /** The endpoint as {@code cluster} reaches it: TLS clusters keep their own idle connections. */
+  Endpoint endpoint(EndpointConfig config, ServingCluster cluster) {
+    ClientTls tls = cluster.config().tls();
+    if (tls == null) {
+      return endpoint(config);
+    }
+    return tlsEndpoints.computeIfAbsent(new TlsKey(config, tls.config()), k -> new Endpoint(config));
+  }
+
   /** An idle, open connection to the endpoint, or null. */
   UpstreamHandler pollIdle(Endpoint endpoint) {
     UpstreamHandler h;
@@ -71,19 +89,23 @@ final class UpstreamPool {
   io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
     if (cluster.config().http2Upstream()) {
       if (http2 == null) {
-        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport);
+        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport, stats);
       }
       return http2.open(loop, endpoint.config, cluster, handler);
     }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    return new Bootstrap()
+    ClientTls tls = cluster.config().tls();
+    Bootstrap b = new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .handler(handler)
-        .connect(endpoint.address);
+        .handler(handler);
+    if (tls == null) {
+      return b.connect(endpoint.address);
+    }
+    return UpstreamTlsConnect.connect(b, endpoint.address, tls, stats.tls("cluster." + cluster.name()));
   }
 
   /** Returns a connection whose exchange finished cleanly; closes it when the pool is full. */
@@ -117,7 +139,8 @@ final class UpstreamPool {
     long now = System.nanoTime();
     long next = Long.MAX_VALUE;
     EventLoop loop = null;
-    for (Endpoint e : endpoints.values()) {
+    for (Endpoint e : (Iterable<Endpoint>) () -> java.util.stream.Stream.concat(
+        endpoints.values().stream(), tlsEndpoints.values().stream()).iterator()) {
       var it = e.idle.iterator();
       while (it.hasNext()) {
         UpstreamHandler h = it.next();

@@ -40,19 +40,21 @@ final class H2UpstreamConnection {
     this.options = options;
   }
 
-  Channel connect(Bootstrap bootstrap, InetSocketAddress address) {
+  /** Connects with {@code connector} (plain TCP, or TCP then a TLS handshake); streams wait until it has. */
+  Channel connect(Bootstrap bootstrap, InetSocketAddress address,
+      java.util.function.BiFunction<Bootstrap, InetSocketAddress, io.netty.channel.ChannelFuture> connector) {
     codec = Http2FrameCodecBuilder.forClient()
         .initialSettings(Http2Settings.defaultSettings()
             .pushEnabled(false)
             .initialWindowSize(options.initialStreamWindowSize()))
         .validateHeaders(true)
         .build();
-    var f = bootstrap.handler(new ChannelInitializer<Channel>() {
+    var f = connector.apply(bootstrap.handler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         ch.pipeline().addLast(codec, new Http2MultiplexHandler(new RefusePush()), new Watcher());
       }
-    }).connect(address);
+    }), address);
     parent = f.channel();
     f.addListener(r -> {
       if (r.isSuccess()) {

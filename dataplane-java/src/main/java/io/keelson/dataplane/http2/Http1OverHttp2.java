@@ -21,6 +21,11 @@ public final class Http1OverHttp2 {
     this.channels = new UpstreamChannels(transport);
   }
 
+  /** With the registry that TLS clusters' handshake counters go to. */
+  public Http1OverHttp2(Transport transport, io.keelson.dataplane.stats.StatsRegistry stats) {
+    this.channels = new UpstreamChannels(transport, stats);
+  }
+
   /**
    * Opens a stream to {@code endpoint} whose pipeline ends in {@code http1Handler} (which reads and
    * writes HTTP/1.1 bytes). The future gets the stream channel. On the event loop {@code loop}.

@@ -103,7 +103,7 @@ public final class Http2ServerSupport {
       return UPSTREAMS.computeIfAbsent(context, c -> new FastThreadLocal<>() {
         @Override
         protected UpstreamChannels initialValue() {
-          return new UpstreamChannels(c.transport());
+          return new UpstreamChannels(c.transport(), c.stats());
         }
       });
     }

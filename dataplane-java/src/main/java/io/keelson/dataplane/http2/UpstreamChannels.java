@@ -28,14 +28,40 @@ import java.util.Map;
  */
 final class UpstreamChannels {
   static final int MAX_IDLE_PER_ENDPOINT = 256;
-  private static final AttributeKey<EndpointConfig> ENDPOINT = AttributeKey.valueOf("keelson.h2.upstream-endpoint");
+  private static final AttributeKey<Object> ENDPOINT = AttributeKey.valueOf("keelson.h2.upstream-endpoint");
 
   private final Transport transport;
-  private final Map<EndpointConfig, ArrayDeque<Channel>> idleHttp1 = new HashMap<>();
-  private final Map<EndpointConfig, List<H2UpstreamConnection>> http2 = new HashMap<>();
+  /** Where TLS clusters' handshake counters go. */
+  private final io.keelson.dataplane.stats.StatsRegistry stats;
+  /** Keyed by endpoint, or by endpoint and TLS config for TLS clusters (a plaintext connection never serves TLS). */
+  private final Map<Object, ArrayDeque<Channel>> idleHttp1 = new HashMap<>();
+  private final Map<Object, List<H2UpstreamConnection>> http2 = new HashMap<>();
+
+  private record TlsKey(EndpointConfig endpoint, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
 
   UpstreamChannels(Transport transport) {
+    this(transport, new io.keelson.dataplane.stats.StatsRegistry());
+  }
+
+  UpstreamChannels(Transport transport, io.keelson.dataplane.stats.StatsRegistry stats) {
     this.transport = transport;
+    this.stats = stats;
+  }
+
+  private static Object key(EndpointConfig endpoint, ServingCluster cluster) {
+    var tls = cluster.config().tls();
+    return tls == null ? endpoint : new TlsKey(endpoint, tls.config());
+  }
+
+  private io.keelson.dataplane.stats.TlsStats tlsStats(ServingCluster cluster) {
+    return stats.tls("cluster." + cluster.name());
+  }
+
+  /** Connects {@code b}; for a TLS cluster the future completes once the handshake has. */
+  ChannelFuture connect(Bootstrap b, InetSocketAddress address, ServingCluster cluster) {
+    var tls = cluster.config().tls();
+    return tls == null ? b.connect(address)
+        : io.keelson.dataplane.http1.UpstreamTlsConnect.connect(b, address, tls, tlsStats(cluster));
   }
 
   /**
@@ -48,7 +74,8 @@ final class UpstreamChannels {
       connectionFor(loop, endpoint, cluster).openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
       return promise;
     }
-    ArrayDeque<Channel> idle = idleHttp1.get(endpoint);
+    Object key = key(endpoint, cluster);
+    ArrayDeque<Channel> idle = idleHttp1.get(key);
     Channel ch;
     while (idle != null && (ch = idle.pollLast()) != null) {
       if (ch.isActive()) {
@@ -57,18 +84,17 @@ final class UpstreamChannels {
       }
     }
     UpstreamRelay relay = new UpstreamRelay(owner);
-    ChannelFuture f = bootstrap(loop, cluster)
-        .attr(ENDPOINT, endpoint)
+    ChannelFuture f = connect(bootstrap(loop, cluster)
+        .attr(ENDPOINT, key)
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel c) {
             c.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), relay);
           }
-        })
-        .connect(new InetSocketAddress(endpoint.host(), endpoint.port()));
+        }), new InetSocketAddress(endpoint.host(), endpoint.port()), cluster);
     Channel opened = f.channel();
     opened.closeFuture().addListener(x -> {
-      ArrayDeque<Channel> d = idleHttp1.get(endpoint);
+      ArrayDeque<Channel> d = idleHttp1.get(key);
       if (d != null) {
         d.remove(opened); // a pooled connection the upstream closed
       }
@@ -104,7 +130,7 @@ final class UpstreamChannels {
       return;
     }
     // The endpoint is not known from the channel; keyed by its remote address's config at open time.
-    EndpointConfig ep = ch.attr(ENDPOINT).get();
+    Object ep = ch.attr(ENDPOINT).get();
     if (ep == null) {
       ch.close();
       return;
@@ -118,7 +144,7 @@ final class UpstreamChannels {
   }
 
   private H2UpstreamConnection connectionFor(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster) {
-    List<H2UpstreamConnection> list = http2.computeIfAbsent(endpoint, e -> new ArrayList<>());
+    List<H2UpstreamConnection> list = http2.computeIfAbsent(key(endpoint, cluster), e -> new ArrayList<>());
     for (int i = 0; i < list.size(); i++) {
       H2UpstreamConnection c = list.get(i);
       if (c.hasRoom()) {
@@ -127,7 +153,8 @@ final class UpstreamChannels {
     }
     H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2());
     list.add(c);
-    Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()));
+    Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()),
+        (b, address) -> connect(b, address, cluster));
     parent.closeFuture().addListener(x -> list.remove(c));
     return c;
   }

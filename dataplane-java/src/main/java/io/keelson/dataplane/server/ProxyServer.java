@@ -10,6 +10,9 @@ import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.health.HealthCheckService;
 import io.keelson.dataplane.stats.StatsRegistry;
+import io.keelson.dataplane.tcp.TcpListeners;
+import io.keelson.dataplane.tcp.TcpProxyContext;
+import io.keelson.dataplane.tcp.TcpProxyInitializer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -26,7 +29,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One proxy process's socket path: binds every HTTP listener of the snapshot on N event loops, runs
+ * One proxy process's socket path: binds every HTTP and tcp_proxy listener of the snapshot (tcp_proxy
+ * VIPs balanced by MAGLEV/RING_HASH are left to the DPDK gateway) on N event loops, runs
  * the admin listener, swaps snapshots (binding, moving and closing listeners as they change, see
  * {@link ListenerSet}), and drains on shutdown (stop accepting, finish in-flight
  * exchanges, close idle keep-alive connections, exit). Thread-safe; {@link #close} is idempotent.
@@ -38,6 +42,7 @@ public final class ProxyServer implements AutoCloseable {
   private final RoutingPipelines pipelines;
   private final HealthCheckService health;
   private final ProxyContext context;
+  private final TcpProxyContext tcpContext;
   private final EventLoopGroup workers;
   private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
   private final ListenerSet listeners;
@@ -52,6 +57,7 @@ public final class ProxyServer implements AutoCloseable {
     this.health = new HealthCheckService(options.transport(), stats);
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
+    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats);
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, Http1ProxyInitializer::drain);
   }
 
@@ -66,10 +72,13 @@ public final class ProxyServer implements AutoCloseable {
 
   /** The per-connection handler of a listener this process serves; null for the others. */
   private ChannelHandler initializer(ListenerConfig l) {
-    if (l.http() == null) {
-      return null; // L4 listeners belong to the gateway, not the socket proxy
+    if (l.http() != null) {
+      return new Http1ProxyInitializer(context, l, connections);
     }
-    return new Http1ProxyInitializer(context, l, connections);
+    if (TcpListeners.runsOnSocketPath(l, context.snapshot().config())) {
+      return new TcpProxyInitializer(tcpContext, l);
+    }
+    return null; // a VIP whose clusters balance with MAGLEV/RING_HASH belongs to the DPDK gateway
   }
 
   /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */

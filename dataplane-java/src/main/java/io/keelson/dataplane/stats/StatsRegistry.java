@@ -16,6 +16,9 @@ import io.keelson.dataplane.xds.XdsStats;
 public final class StatsRegistry {
   private final ConcurrentMap<String, HttpStats> http = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, TlsStats> tls = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, TcpStats> tcp = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, IstioTcpDestination> istioTcp = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, java.util.concurrent.atomic.LongAdder> counters = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> gauges = new ConcurrentHashMap<>();
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
@@ -65,6 +68,21 @@ public final class StatsRegistry {
     return clusters.computeIfAbsent(name, ClusterStats::new);
   }
 
+  /** TLS counters of {@code listener.<name>} or {@code cluster.<name>}. */
+  public TlsStats tls(String scope) {
+    return tls.computeIfAbsent(scope, TlsStats::new);
+  }
+
+  /** tcp_proxy counters of one stat_prefix. */
+  public TcpStats tcp(String statPrefix) {
+    return tcp.computeIfAbsent(statPrefix, TcpStats::new);
+  }
+
+  /** Istio's TCP metrics towards one cluster. */
+  public IstioTcpDestination istioTcp(String cluster) {
+    return istioTcp.computeIfAbsent(cluster, IstioTcpDestination::new);
+  }
+
   public Map<String, ClusterStats> clusters() {
     return Map.copyOf(clusters);
   }
@@ -102,6 +120,8 @@ public final class StatsRegistry {
     counters.forEach((k, v) -> out.put(k, v.sum()));
     gauges.forEach((k, v) -> out.put(k, v.get()));
     ResilienceStats.putGauges(out, resilience);
+    tls.values().forEach(s -> s.writeEnvoyText(out));
+    tcp.values().forEach(s -> s.writeEnvoyText(out));
     Supplier<XdsStats> x = xds;
     if (x != null) {
       XdsStats xs = x.get();
@@ -162,6 +182,9 @@ public final class StatsRegistry {
     destinations.add(unknownDestination);
     clusters.values().forEach(c -> destinations.add(c.istio));
     IstioWriter.write(w, identity, destinations);
+    TlsStats.writePrometheus(w, tls.values());
+    TcpStats.writePrometheus(w, tcp.values());
+    IstioTcpDestination.writePrometheus(w, identity, istioTcp.values());
     new java.util.TreeMap<>(counters).forEach((k, v) -> {
       String name = "envoy_" + k.replaceAll("[^a-zA-Z0-9_]", "_");
       w.type(name, "counter");

@@ -62,13 +62,18 @@ final class GrpcEcho implements AutoCloseable {
   }
 
   GrpcEcho() throws IOException {
+    this(InsecureServerCredentials.create());
+  }
+
+  /** With {@code credentials}, e.g. TLS for an HTTP/2-over-TLS cluster. */
+  GrpcEcho(io.grpc.ServerCredentials credentials) throws IOException {
     ServerServiceDefinition service = ServerServiceDefinition.builder("test.Echo")
         .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
         .addMethod(COUNT, ServerCalls.asyncServerStreamingCall(this::count))
         .addMethod(JOIN, ServerCalls.asyncClientStreamingCall(this::join))
         .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(this::chat))
         .build();
-    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(service).build().start();
+    server = Grpc.newServerBuilderForPort(0, credentials).addService(service).build().start();
   }
 
   int port() {

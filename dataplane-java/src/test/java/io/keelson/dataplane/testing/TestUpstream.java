@@ -70,11 +70,21 @@ public final class TestUpstream implements AutoCloseable {
   public volatile long forceDelayMs;
 
   public TestUpstream(String name) throws InterruptedException {
-    this(name, 0);
+    this(name, 0, null);
+  }
+
+  /** An upstream that speaks HTTP/1.1 inside TLS with {@code tls} (a server context), or plaintext for null. */
+  public TestUpstream(String name, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
+    this(name, 0, tls);
   }
 
   /** Listens on {@code port} of 127.0.0.1 (0 for an ephemeral one): lets a test restart an upstream on its old port. */
   public TestUpstream(String name, int port) throws InterruptedException {
+    this(name, port, null);
+  }
+
+  /** Listens on {@code port} (0: ephemeral), inside TLS with {@code tls} when non-null. */
+  public TestUpstream(String name, int port, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
     this.name = name;
     this.server =
         new ServerBootstrap()
@@ -86,6 +96,9 @@ public final class TestUpstream implements AutoCloseable {
                   protected void initChannel(SocketChannel ch) {
                     connections.incrementAndGet();
                     children.add(ch);
+                    if (tls != null) {
+                      ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                    }
                     ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
                   }
                 })

@@ -6,6 +6,11 @@ final class HaproxyConf {
   }
 
   static String proxy(int port, String upstreamHost, int upstreamPort) {
+    return proxy(port, upstreamHost, upstreamPort, null);
+  }
+
+  /** @param tls when non-null, the frontend terminates TLS with this certificate */
+  static String proxy(int port, String upstreamHost, int upstreamPort, BenchCert tls) {
     return "# Written by `keelson bench`; run with: haproxy -db -f <this file>\n"
       + "global\n"
       + "  nbthread 1\n"
@@ -18,7 +23,7 @@ final class HaproxyConf {
       + "  timeout client 60s\n"
       + "  timeout server 60s\n"
       + "frontend bench\n"
-      + "  bind 127.0.0.1:" + port + "\n"
+      + "  bind 127.0.0.1:" + port + (tls == null ? "" : " ssl crt " + tls.combined()) + "\n"
       + "  default_backend upstream\n"
       + "backend upstream\n"
       + "  server upstream1 " + upstreamHost + ":" + upstreamPort + "\n";

@@ -45,11 +45,13 @@ final class HaproxyPeer implements HttpPeer {
     int port = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("haproxy.cfg");
-    String config = HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort());
-    Files.writeString(conf, h2c ? config.replace("  bind 127.0.0.1:" + port + "\n", "  bind 127.0.0.1:" + port + " proto h2\n") : config);
+    String config = HaproxyConf.proxy(port, setup.upstreamHost(), setup.upstreamPort(), setup.tls());
+    // h2c: prior knowledge on the plaintext bind; over TLS: ALPN h2 on the ssl bind.
+    String h2 = setup.tls() == null ? " proto h2" : " alpn h2,http/1.1";
+    Files.writeString(conf, h2c ? config.replaceFirst("(  bind 127\\.0\\.0\\.1:" + port + "[^\n]*)\n", "$1" + h2 + "\n") : config);
     ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), List.of(haproxy, "-db", "-f", conf.toString()),
       setup.dir().resolve("stdout.log"), Map.of());
-    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    Contender c = new Contender(name(), setup.target(port), p);
     try {
       if (h2c) {
         H2loadLoad.awaitOk(setup.tools(), c.target(), p, Duration.ofSeconds(15));

@@ -16,8 +16,15 @@ final class HttpScenario implements Scenario {
   private final String description;
   private final LoadGenerator load;
   private final Map<String, HttpPeer> peers = new LinkedHashMap<>();
+  /** Peers terminate TLS (a throw-away certificate) and the load generator speaks https. */
+  private final boolean tls;
 
   HttpScenario(String name, String description, LoadGenerator load, List<HttpPeer> peers) {
+    this(name, description, load, peers, false);
+  }
+
+  HttpScenario(String name, String description, LoadGenerator load, List<HttpPeer> peers, boolean tls) {
+    this.tls = tls;
     this.name = name;
     this.description = description;
     this.load = load;
@@ -67,7 +74,7 @@ final class HttpScenario implements Scenario {
       throw new PeerStartException("no upstream is running (see the upstream error above)");
     }
     PeerSetup setup = new PeerSetup(ctx.dir().resolve(peer), ctx.upstream().host(), ctx.upstream().port(),
-      ctx.pinning().proxy(), ctx.tools(), ctx.keelson());
+      ctx.pinning().proxy(), ctx.tools(), ctx.keelson(), tls ? BenchCert.create(ctx.dir().resolve("tls")) : null);
     return peer(peer).start(setup);
   }
 

@@ -9,6 +9,23 @@ final class KeelsonBootstrap {
   private KeelsonBootstrap() {
   }
 
+  /** The same bootstrap with TLS terminated on the listener (a DownstreamTlsContext with the bench certificate). */
+  static String withTls(String yaml, BenchCert cert) {
+    String tls = """
+          - transport_socket:
+              name: envoy.transport_sockets.tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                common_tls_context:
+                  alpn_protocols: [h2, http/1.1]
+                  tls_certificates:
+                  - certificate_chain: { filename: "%s" }
+                    private_key: { filename: "%s" }
+            filters:
+      """.formatted(cert.cert(), cert.key());
+    return yaml.replace("    - filters:\n", tls);
+  }
+
   static String proxy(int port, String upstreamHost, int upstreamPort) {
     return proxy(port, upstreamHost, upstreamPort, null);
   }

@@ -88,14 +88,15 @@ final class KeelsonPeer implements HttpPeer {
     int admin = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("keelson.yaml");
-    Files.writeString(conf, KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort(),
-      observed ? setup.dir().resolve("access.log") : null, resilient));
+    String yaml = KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort(),
+      observed ? setup.dir().resolve("access.log") : null, resilient);
+    Files.writeString(conf, setup.tls() == null ? yaml : KeelsonBootstrap.withTls(yaml, setup.tls()));
     List<String> cmd = new ArrayList<>(List.of(launch.launcher().toString(), "proxy", "--config", conf.toString(),
       "--admin", "127.0.0.1:" + admin, "--concurrency", "1"));
     cmd.addAll(launch.extraArgs());
     ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), cmd, setup.dir().resolve("stdout.log"),
       Map.of("KEELSON_JVM_OPTS", launch.jvmOpts()));
-    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    Contender c = new Contender(name(), setup.target(port), p);
     try {
       HttpProbe.awaitOk(URI.create("http://127.0.0.1:" + admin + "/ready"), p, START_TIMEOUT);
       HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));

@@ -37,6 +37,14 @@ final class NginxConf {
   }
 
   static String proxy(Path dir, int port, String upstreamHost, int upstreamPort, Set<String> modulesLeftOut) {
+    return proxy(dir, port, upstreamHost, upstreamPort, modulesLeftOut, null);
+  }
+
+  /** @param tls when non-null, the listener terminates TLS with this certificate (session cache on) */
+  static String proxy(Path dir, int port, String upstreamHost, int upstreamPort, Set<String> modulesLeftOut, BenchCert tls) {
+    String ssl = tls == null ? "" : "    ssl_certificate " + tls.cert() + ";\n"
+      + "    ssl_certificate_key " + tls.key() + ";\n"
+      + "    ssl_session_cache shared:SSL:10m;\n";
     return prelude(dir, modulesLeftOut)
       + "  upstream backend {\n"
       + "    server " + upstreamHost + ":" + upstreamPort + ";\n"
@@ -44,7 +52,8 @@ final class NginxConf {
       + "    keepalive_requests 1000000;\n"
       + "  }\n"
       + "  server {\n"
-      + "    listen 127.0.0.1:" + port + " backlog=4096;\n"
+      + "    listen 127.0.0.1:" + port + " backlog=4096" + (tls == null ? "" : " ssl") + ";\n"
+      + ssl
       + "    location / {\n"
       + "      proxy_pass http://backend;\n"
       + "      proxy_http_version 1.1;\n"

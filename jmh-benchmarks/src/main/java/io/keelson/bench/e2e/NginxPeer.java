@@ -41,9 +41,9 @@ final class NginxPeer implements HttpPeer {
   public Contender start(PeerSetup setup) throws IOException, PeerStartException {
     int port = FreePorts.next();
     Path conf = writeConfig(setup.dir(), NginxConf.proxy(setup.dir(), port, setup.upstreamHost(), setup.upstreamPort(),
-      modulesLeftOut(setup.tools())).replace(" backlog=4096;", h2c ? " backlog=4096 http2;" : " backlog=4096;"));
+      modulesLeftOut(setup.tools()), setup.tls()).replace(" backlog=4096", h2c ? " backlog=4096 http2" : " backlog=4096"));
     ManagedProcess p = launch("nginx", setup.tools(), setup.dir(), conf, setup.cpus());
-    Contender c = new Contender(name(), URI.create("http://127.0.0.1:" + port + "/"), p);
+    Contender c = new Contender(name(), setup.target(port), p);
     try {
       if (h2c) {
         H2loadLoad.awaitOk(setup.tools(), c.target(), p, Duration.ofSeconds(15));

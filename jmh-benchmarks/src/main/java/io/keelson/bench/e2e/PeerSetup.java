@@ -8,7 +8,17 @@ import java.nio.file.Path;
  * Immutable.
  */
 record PeerSetup(Path dir, String upstreamHost, int upstreamPort, CpuPinning.Cpus cpus, Tools tools,
-        KeelsonLaunch keelson) {
+        KeelsonLaunch keelson, BenchCert tls) {
+
+  /** A plaintext setup. */
+  PeerSetup(Path dir, String upstreamHost, int upstreamPort, CpuPinning.Cpus cpus, Tools tools, KeelsonLaunch keelson) {
+    this(dir, upstreamHost, upstreamPort, cpus, tools, keelson, null);
+  }
+
+  /** The URI clients use: https when the peer terminates TLS. */
+  java.net.URI target(int port) {
+    return java.net.URI.create((tls == null ? "http" : "https") + "://127.0.0.1:" + port + "/");
+  }
 
   /** How the Keelson peer is launched: the launcher script, its JVM options, extra proxy arguments. */
   record KeelsonLaunch(Path launcher, String jvmOpts, java.util.List<String> extraArgs) {

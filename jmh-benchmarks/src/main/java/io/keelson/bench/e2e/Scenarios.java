@@ -15,6 +15,8 @@ final class Scenarios {
   static List<Scenario> builtIn(Path resultsDir) {
     Path script = resultsDir.resolve("wrk-report.lua");
     List<HttpPeer> httpPeers = List.of(new DirectPeer(), new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
+    // TLS is terminated by the proxies; the upstream is plaintext, so there is no "direct" baseline.
+    List<HttpPeer> tlsPeers = List.of(new KeelsonPeer(), new NginxPeer(), new HaproxyPeer());
     return List.of(
       new HttpScenario("http1-keepalive", "HTTP/1.1 plaintext, keep-alive (wrk -t1)",
         new WrkLoad(List.of(), script), httpPeers),
@@ -26,12 +28,19 @@ final class Scenarios {
       new HttpScenario("http1-keepalive-resilient",
         "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
+      new HttpScenario("tls-keepalive", "HTTPS (TLS 1.3 terminated by the peer, plaintext upstream), keep-alive (wrk -t1)",
+        new WrkLoad(List.of(), script), tlsPeers, true),
+      new HttpScenario("tls-handshake", "HTTPS, a new connection and TLS handshake per request (wrk -t1, Connection: close)",
+        new WrkLoad(List.of("Connection: close"), script), tlsPeers, true),
       // h2c downstream, HTTP/1.1 upstream (the shared nginx upstream): no "direct" peer, since the
       // upstream does not speak h2c.
       new HttpScenario("h2c-multiplexed", "HTTP/2 cleartext, prior knowledge, 10 streams per connection (h2load -t1 -m10)",
         new H2loadLoad(10), h2cPeers()),
       new HttpScenario("h2c-keepalive", "HTTP/2 cleartext, prior knowledge, one stream at a time per connection (h2load -t1 -m1)",
-        new H2loadLoad(1), h2cPeers()));
+        new H2loadLoad(1), h2cPeers()),
+      // HTTP/2 over TLS (ALPN h2, TLS terminated by the peer), HTTP/1.1 upstream.
+      new HttpScenario("h2-tls-multiplexed", "HTTP/2 over TLS (ALPN h2), 10 streams per connection (h2load -t1 -m10)",
+        new H2loadLoad(10), h2cPeers(), true));
   }
 
   private static List<HttpPeer> h2cPeers() {
@@ -44,7 +53,8 @@ final class Scenarios {
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "h2c-keepalive");
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake",
+      "h2c-keepalive", "h2-tls-multiplexed");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

@@ -13,7 +13,8 @@ class BenchOptionsTest {
     BenchOptions o = BenchOptions.parse();
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
-        "http1-keepalive-resilient", "h2c-multiplexed", "h2c-keepalive", "packet");
+        "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
+        "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -35,8 +36,8 @@ class BenchOptionsTest {
     assertThat(o.durationSeconds()).isEqualTo(BenchOptions.QUICK_DURATION);
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.connections()).isEqualTo(8);
-    assertThat(o.scenarios()).as("the packet path is too long for --quick").containsExactly("http1-keepalive",
-        "http1-close", "http1-keepalive-resilient", "h2c-multiplexed");
+    assertThat(o.scenarios()).as("the packet path is too long for --quick; TLS keep-alive is its TLS smoke")
+        .containsExactly("http1-keepalive", "http1-close", "http1-keepalive-resilient", "tls-keepalive", "h2c-multiplexed");
     assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
   }
 

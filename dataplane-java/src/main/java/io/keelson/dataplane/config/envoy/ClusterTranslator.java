@@ -205,14 +205,26 @@ final class ClusterTranslator {
       problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
       ok = false;
     }
+    io.keelson.dataplane.tls.ClientTls tls = null;
+    if (c.hasTransportSocket()) {
+      tls = new TlsTranslator(problems).upstream(c.getTransportSocket(), path + ".transport_socket",
+          "cluster '" + c.getName() + "'", http2 != null);
+      ok &= tls != null;
+    }
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
+    if (tls != null && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
+      // The probes (health/SocketProbe, GrpcProbe) speak plaintext; Envoy checks through the cluster's transport socket.
+      problems.error(path + ".health_checks[0]", "cluster '" + c.getName() + "': HTTP and gRPC health checks of a TLS cluster"
+          + " (transport_socket) are not supported yet; use tcp_health_check or remove transport_socket");
+      return null;
+    }
     if (!ok || policy == null || !healthOk[0]) {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions);
+        http2, healthCheck, lbOptions, tls);
   }
 
   /** {@code region/zone/sub_zone}, or "" when the locality is not given. */

@@ -204,7 +204,8 @@ final class RouteTranslator {
         retry,
         a.getPriority() == io.envoyproxy.envoy.config.core.v3.RoutingPriority.HIGH,
         hashPolicies(a, path + ".hash_policy"),
-        mirrors(a, path, routeName));
+        mirrors(a, path, routeName),
+        upgrades(a));
   }
 
   private List<io.keelson.dataplane.config.HashPolicy> hashPolicies(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
@@ -282,6 +283,15 @@ final class RouteTranslator {
     return out;
   }
 
+  /** Route-level upgrade_configs: type (lower case) to enabled (default true). */
+  private static java.util.Map<String, Boolean> upgrades(io.envoyproxy.envoy.config.route.v3.RouteAction a) {
+    java.util.Map<String, Boolean> out = new java.util.HashMap<>();
+    for (var u : a.getUpgradeConfigsList()) {
+      out.put(u.getUpgradeType().toLowerCase(Locale.ROOT), !u.hasEnabled() || u.getEnabled().getValue());
+    }
+    return out;
+  }
+
   private RouteAction.Redirect redirect(RedirectAction r, String path) {
     String scheme =
         switch (r.getSchemeRewriteSpecifierCase()) {
@@ -328,6 +338,10 @@ final class RouteTranslator {
         switch (d.getBody().getSpecifierCase()) {
           case INLINE_STRING -> d.getBody().getInlineString();
           case INLINE_BYTES -> d.getBody().getInlineBytes().toStringUtf8();
+          case FILENAME -> {
+            problems.error(path + ".body.filename", "a direct_response body from a file is not supported; expected inline_string or inline_bytes");
+            yield "";
+          }
           default -> "";
         };
     return new RouteAction.DirectResponse(d.getStatus(), body);

@@ -18,7 +18,9 @@ import io.keelson.dataplane.config.HttpLimits;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteConfig;
+import io.keelson.dataplane.config.SniChain;
 import io.keelson.dataplane.config.TcpProxyConfig;
+import io.keelson.dataplane.tls.ServerTls;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,6 +38,7 @@ final class SnapshotTranslator {
 
   private final Problems problems;
   private final RouteTranslator routes;
+  private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
 
@@ -49,6 +52,7 @@ final class SnapshotTranslator {
   SnapshotTranslator(Problems problems, Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes) {
     this.problems = problems;
     this.routes = new RouteTranslator(problems);
+    this.tlsTranslator = new TlsTranslator(problems);
     this.rdsRoutes = rdsRoutes;
   }
 
@@ -83,13 +87,95 @@ final class SnapshotTranslator {
 
   private ListenerConfig listener(Listener l, String name, String path) {
     SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address");
-    if (l.getFilterChainsCount() != 1) {
-      problems.error(path + ".filter_chains", "listener '" + name + "' has " + l.getFilterChainsCount()
-          + " filter chains; expected exactly one");
+    boolean inspector = listenerFilters(l, path);
+    if (l.getFilterChainsCount() == 0) {
+      problems.error(path + ".filter_chains", "listener '" + name + "' has no filter chains; expected at least one");
       return null;
+    }
+    boolean sni = l.getFilterChainsCount() > 1
+        || l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0);
+    if (sni) {
+      return sniListener(l, name, path, address, inspector);
     }
     FilterChain chain = l.getFilterChains(0);
     String chainPath = path + ".filter_chains[0]";
+    Object filter = chainFilter(chain, chainPath, name);
+    ServerTls tls = null;
+    if (chain.hasTransportSocket()) {
+      tls = tlsTranslator.downstream(chain.getTransportSocket(), chainPath + ".transport_socket", "listener '" + name + "'");
+      if (tls == null) {
+        return null;
+      }
+    }
+    if (address == null || filter == null) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(),
+        filter instanceof HttpConnectionManagerConfig h ? h : null, filter instanceof TcpProxyConfig t ? t : null,
+        tls, List.of());
+  }
+
+  /** Only the TLS inspector runs as a listener filter; true when it is there. */
+  private boolean listenerFilters(Listener l, String path) {
+    boolean inspector = false;
+    for (int i = 0; i < l.getListenerFiltersCount(); i++) {
+      var f = l.getListenerFilters(i);
+      String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
+      if (SupportedTypes.TLS_INSPECTOR.equals(type) || (type == null && f.getName().equals("envoy.filters.listener.tls_inspector"))) {
+        inspector = true;
+      } else if (!problems.reportedAt(path + ".listener_filters[" + i + "].typed_config")) {
+        problems.error(path + ".listener_filters[" + i + "]", "listener filter '" + f.getName()
+            + "' is not supported; expected only envoy.filters.listener.tls_inspector");
+      }
+    }
+    return inspector;
+  }
+
+  /** TLS passthrough: several chains, each a tcp_proxy selected by the ClientHello's server name. */
+  private ListenerConfig sniListener(Listener l, String name, String path, SocketAddress address, boolean inspector) {
+    if (!inspector) {
+      problems.error(path + ".listener_filters", "listener '" + name
+          + "' selects filter chains by server_names; expected the envoy.filters.listener.tls_inspector listener filter");
+      return null;
+    }
+    List<SniChain> chains = new ArrayList<>();
+    boolean ok = true;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      FilterChain chain = l.getFilterChains(i);
+      String chainPath = path + ".filter_chains[" + i + "]";
+      Object filter = chainFilter(chain, chainPath, name);
+      if (filter instanceof HttpConnectionManagerConfig) {
+        problems.error(chainPath + ".filters[0]", "listener '" + name
+            + "': filter chains selected by server_names must run envoy.filters.network.tcp_proxy (TLS passthrough); "
+            + "HTTP chains selected by SNI are not supported yet");
+        ok = false;
+      } else if (chain.hasTransportSocket()) {
+        problems.error(chainPath + ".transport_socket", "listener '" + name
+            + "': TLS termination on SNI-selected chains is not supported yet; these chains pass TLS through");
+        ok = false;
+      } else if (filter instanceof TcpProxyConfig t) {
+        chains.add(new SniChain(chain.getFilterChainMatch().getServerNamesList(), t));
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok || address == null) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), null, chains.getFirst().tcpProxy(),
+        null, chains);
+  }
+
+  /** The chain's one network filter, translated: an HttpConnectionManagerConfig, a TcpProxyConfig, or null. */
+  private Object chainFilter(FilterChain chain, String chainPath, String name) {
+    if (chain.hasFilterChainMatch()) {
+      var m = chain.getFilterChainMatch();
+      if (!m.getTransportProtocol().isEmpty() && !m.getTransportProtocol().equals("tls")) {
+        problems.error(chainPath + ".filter_chain_match.transport_protocol", "'" + m.getTransportProtocol()
+            + "' is not supported; expected tls (or nothing)");
+        return null;
+      }
+    }
     if (chain.getFiltersCount() != 1) {
       problems.error(chainPath + ".filters", "listener '" + name + "' has " + chain.getFiltersCount()
           + " network filters; expected exactly one: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy");
@@ -107,26 +193,19 @@ final class SnapshotTranslator {
     }
     Any typed = filter.getTypedConfig();
     String type = SupportedTypes.typeName(typed.getTypeUrl());
-    HttpConnectionManagerConfig http = null;
-    TcpProxyConfig tcp = null;
     try {
       if (type.equals(SupportedTypes.HCM)) {
-        http = httpConnectionManager(typed.unpack(HttpConnectionManager.class), filterPath + ".typed_config");
+        return httpConnectionManager(typed.unpack(HttpConnectionManager.class), filterPath + ".typed_config");
       } else if (type.equals(SupportedTypes.TCP_PROXY)) {
-        tcp = tcpProxy(typed.unpack(TcpProxy.class), filterPath + ".typed_config");
-      } else {
-        problems.error(filterPath + ".typed_config", "network filter type " + type
-            + " is not supported; expected " + SupportedTypes.HCM + " or " + SupportedTypes.TCP_PROXY);
-        return null;
+        return tcpProxy(typed.unpack(TcpProxy.class), filterPath + ".typed_config");
       }
+      problems.error(filterPath + ".typed_config", "network filter type " + type
+          + " is not supported; expected " + SupportedTypes.HCM + " or " + SupportedTypes.TCP_PROXY);
+      return null;
     } catch (InvalidProtocolBufferException e) {
       problems.error(filterPath + ".typed_config", "cannot read " + type + ": " + e.getMessage());
       return null;
     }
-    if (address == null || (http == null && tcp == null)) {
-      return null;
-    }
-    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), http, tcp);
   }
 
   private HttpConnectionManagerConfig httpConnectionManager(HttpConnectionManager hcm, String path) {
@@ -216,7 +295,22 @@ final class SnapshotTranslator {
         maxConnectionDuration,
         http2,
         streamIdle,
-        filters);
+        filters,
+        upgrades(hcm, path));
+  }
+
+  /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */
+  private java.util.Map<String, Boolean> upgrades(HttpConnectionManager hcm, String path) {
+    java.util.Map<String, Boolean> out = new java.util.HashMap<>();
+    for (int i = 0; i < hcm.getUpgradeConfigsCount(); i++) {
+      var u = hcm.getUpgradeConfigs(i);
+      if (u.getUpgradeType().isEmpty()) {
+        problems.error(path + ".upgrade_configs[" + i + "].upgrade_type", "an upgrade type is required (e.g. websocket)");
+        continue;
+      }
+      out.put(u.getUpgradeType().toLowerCase(java.util.Locale.ROOT), !u.hasEnabled() || u.getEnabled().getValue());
+    }
+    return out;
   }
 
   private TcpProxyConfig tcpProxy(TcpProxy proxy, String path) {

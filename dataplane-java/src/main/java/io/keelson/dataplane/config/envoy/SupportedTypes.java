@@ -16,6 +16,8 @@ final class SupportedTypes {
   static final String TCP_PROXY = TcpProxy.getDescriptor().getFullName();
   static final String ROUTER = Router.getDescriptor().getFullName();
   static final String UPSTREAM_HTTP_OPTIONS = HttpProtocolOptions.getDescriptor().getFullName();
+  static final String TLS_INSPECTOR =
+      io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor().getFullName();
 
   static final List<Descriptor> DESCRIPTORS =
       List.of(
@@ -28,7 +30,10 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
           io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(),
-          io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor());
+          io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor(),
+          io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.getDescriptor(),
+          io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 

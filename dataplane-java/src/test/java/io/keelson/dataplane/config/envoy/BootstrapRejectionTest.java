@@ -124,7 +124,7 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsTlsOnAListener() {
+  void rejectsATlsListenerWithoutACertificate() {
     String yaml = edit("    - filters:\n", """
             - transport_socket:
                 name: envoy.transport_sockets.tls
@@ -133,8 +133,8 @@ class BootstrapRejectionTest {
               filters:
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: static_resources.listeners[0].filter_chains[0].transport_socket: not supported by Keelson "
-            + "(TLS is not supported yet); supported fields of FilterChain: filters");
+        "config.yaml: static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context"
+            + ".tls_certificates: listener 'main': has 0 certificates; expected exactly one");
   }
 
   @Test

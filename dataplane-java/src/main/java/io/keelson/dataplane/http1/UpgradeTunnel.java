@@ -1,0 +1,69 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.config.HttpConnectionManagerConfig;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.http1.codec.Http1Headers;
+import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.http1.codec.Http1RequestParser;
+import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.http1.codec.Http1ResponseParser;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import java.util.Locale;
+
+/**
+ * HTTP/1.1 Upgrade (WebSocket) the way Envoy does it: an Upgrade whose type is in the connection
+ * manager's upgrade_configs (and not disabled by the route) is forwarded with its Upgrade headers;
+ * any other type is refused with 403, except {@code h2c}, which is stripped. On the upstream's 101
+ * both connections' parsers switch to raw mode, so every later byte is relayed untouched by the
+ * exchange's own handlers (with their backpressure) until either side closes. Stateless.
+ */
+final class UpgradeTunnel {
+  /** {@link #check} result: answer 403, as Envoy does for an upgrade it is not configured for. */
+  static final String REFUSED = "\0refused";
+
+  private UpgradeTunnel() {}
+
+  /**
+   * The Upgrade header value to forward when this upgrade is permitted, {@link #REFUSED} when it is
+   * not, or null when the request goes on as a plain request (no Upgrade, or h2c).
+   */
+  static String check(Http1Request request, HttpConnectionManagerConfig hcm, RouteAction.Forward forward) {
+    String value = request.header("upgrade");
+    if (value == null) {
+      return null;
+    }
+    String type = value.trim().toLowerCase(Locale.ROOT);
+    if (type.equals("h2c")) {
+      return null; // Envoy's HTTP/1.1 codec drops h2c upgrades and serves the request as HTTP/1.1
+    }
+    Boolean hcmEnabled = hcm.upgrades().get(type);
+    if (hcmEnabled == null) {
+      return REFUSED;
+    }
+    Boolean routeEnabled = forward.upgrades().get(type);
+    return (routeEnabled != null ? routeEnabled : hcmEnabled) ? value.trim() : REFUSED;
+  }
+
+  /** Puts back the hop-by-hop headers the upgrade needs (ForwardingHeaders removed them). */
+  static void restoreRequestHeaders(Http1Request request, String upgrade) {
+    Http1Headers h = request.headers();
+    h.set("connection", "upgrade");
+    h.set("upgrade", upgrade);
+  }
+
+  /**
+   * Writes the upstream's 101 as it came (with its Connection/Upgrade/Sec-WebSocket-* headers) and
+   * turns both parsers into raw byte pipes; bytes already buffered behind the request head (a client
+   * that did not wait for the 101) are delivered at once.
+   */
+  static void switchProtocols(Channel downstream, Http1Response response, Http1ResponseParser upstreamParser,
+      Http1RequestParser downstreamParser) {
+    ByteBuf head = downstream.alloc().ioBuffer(256 + response.headers().size() * 32);
+    response.encodeTo(head);
+    downstream.write(head, downstream.voidPromise());
+    upstreamParser.switchToRaw(); // the rest of this read and all later reads: onBody, untouched
+    downstreamParser.switchToRaw();
+    downstreamParser.resume();
+  }
+}

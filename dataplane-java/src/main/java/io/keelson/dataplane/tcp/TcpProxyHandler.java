@@ -1,0 +1,235 @@
+package io.keelson.dataplane.tcp;
+
+import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.config.TcpProxyConfig;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.keelson.dataplane.stats.IstioTcpDestination;
+import io.keelson.dataplane.stats.TcpStats;
+import io.keelson.dataplane.tls.TlsPipeline;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandler;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One downstream connection of a tcp_proxy: picks a cluster by weight and an endpoint with the
+ * cluster's balancer, connects (TLS to the upstream when the cluster has a transport socket), then
+ * hands both channels to {@link TcpRelay}. Bytes that arrive while connecting are held (reading is
+ * off, so only what was already read: e.g. a peeked ClientHello). Event-loop confined.
+ */
+final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
+  private final TcpProxyContext context;
+  private final TcpProxyConfig config;
+  private final TcpStats stats;
+  private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+  private boolean started;
+  private Channel upstream;
+  private boolean done;
+  private boolean inputShutdown;
+  private ChannelHandlerContext self;
+
+  TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
+    this.context = context;
+    this.config = config;
+    this.stats = context.stats().tcp(config.statPrefix());
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    if (ctx.channel().isActive()) {
+      start(ctx);
+    }
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    start(ctx);
+    ctx.fireChannelActive();
+  }
+
+  private void start(ChannelHandlerContext ctx) {
+    if (started) {
+      return;
+    }
+    started = true;
+    self = ctx;
+    Channel down = ctx.channel();
+    down.config().setAutoRead(false);
+    // Before anything is read: a FIN must become an input-shutdown event, not a close (epoll sees
+    // RDHUP even with reading off), so a client that sends and half-closes at once still gets its answer.
+    down.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    stats.cxTotal.increment();
+    ServingSnapshot snapshot = context.snapshot().get();
+    String clusterName = pickCluster();
+    ServingCluster cluster = snapshot.cluster(clusterName);
+    LoadBalancer lb = cluster == null ? null : TcpBalancers.forCluster(snapshot, cluster);
+    int index = lb == null ? -1 : lb.pick();
+    if (index < 0) {
+      if (cluster == null) {
+        stats.cxNoRoute.increment();
+      } else {
+        cluster.stats().noHealthyUpstream.increment();
+      }
+      down.close();
+      return;
+    }
+    EndpointConfig endpoint = lb.endpoint(index);
+    lb.onRequestStart(index);
+    cluster.stats().cxTotal.increment();
+    var tls = cluster.config().tls();
+    InetSocketAddress address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    long timeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
+    ChannelFuture f = new Bootstrap()
+        .group(down.eventLoop())
+        .channel(context.transport().clientChannel())
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMs))
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            if (tls != null) {
+              TlsPipeline.addClient(ch, tls, context.stats().tls("cluster." + cluster.name()), address.getHostString(), address.getPort());
+            }
+          }
+        })
+        .connect(address);
+    upstream = f.channel();
+    f.addListener(r -> {
+      if (!r.isSuccess()) {
+        onConnectFailed(cluster, lb, index, r.cause());
+        return;
+      }
+      SslHandler ssl = tls == null ? null : upstream.pipeline().get(SslHandler.class);
+      if (ssl == null) {
+        onConnected(ctx, cluster, lb, index);
+      } else {
+        upstream.read(); // auto-read is off: the handshake needs reads
+        ssl.handshakeFuture().addListener(h -> {
+          if (h.isSuccess()) {
+            onConnected(ctx, cluster, lb, index);
+          } else {
+            onConnectFailed(cluster, lb, index, h.cause());
+          }
+        });
+      }
+    });
+  }
+
+  private String pickCluster() {
+    if (config.clusters().size() == 1) {
+      return config.clusters().getFirst().name();
+    }
+    int x = ThreadLocalRandom.current().nextInt(config.totalWeight());
+    for (RouteAction.WeightedCluster c : config.clusters()) {
+      x -= c.weight();
+      if (x < 0) {
+        return c.name();
+      }
+    }
+    return config.clusters().getLast().name();
+  }
+
+  private void onConnectFailed(ServingCluster cluster, LoadBalancer lb, int index, Throwable cause) {
+    lb.onRequestEnd(index);
+    if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+      cluster.stats().cxConnectTimeout.increment();
+    }
+    cluster.stats().cxConnectFail.increment();
+    upstream.close();
+    release();
+    self.close();
+  }
+
+  private void onConnected(ChannelHandlerContext ctx, ServingCluster cluster, LoadBalancer lb, int index) {
+    Channel down = ctx.channel();
+    if (!down.isActive()) {
+      lb.onRequestEnd(index);
+      upstream.close();
+      release();
+      return;
+    }
+    cluster.stats().cxActive.increment();
+    IstioTcpDestination istio = context.stats().istioTcp(cluster.name());
+    istio.opened.increment();
+    ByteBuf b;
+    long early = 0;
+    while ((b = pending.pollFirst()) != null) {
+      early += b.readableBytes();
+      upstream.write(b, upstream.voidPromise());
+    }
+    if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
+      upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());
+    } else {
+      upstream.flush();
+    }
+    stats.rxBytes.add(early);
+    istio.sentBytes.add(early);
+    if (config.idleTimeout().toNanos() > 0) {
+      down.pipeline().addLast("idle", new io.netty.handler.timeout.IdleStateHandler(
+          0, 0, config.idleTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
+    }
+    ctx.pipeline().remove(this);
+    done = true;
+    TcpRelay.join(down, upstream, (toUp, toDown, idle) -> {
+      lb.onRequestEnd(index);
+      cluster.stats().cxActive.decrement();
+      istio.closed.increment();
+      if (idle) {
+        stats.idleTimeout.increment();
+      }
+    }, new TcpRelay.Counters(new java.util.concurrent.atomic.LongAdder[] {stats.rxBytes, istio.sentBytes},
+        new java.util.concurrent.atomic.LongAdder[] {stats.txBytes, istio.receivedBytes},
+        stats.pausedReading, stats.resumedReading));
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof ByteBuf buf) {
+      pending.addLast(buf);
+    } else {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+      inputShutdown = true; // passed on to the upstream once connected
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (!done && upstream != null) {
+      upstream.close(); // the client left while connecting
+    }
+    release();
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  private void release() {
+    ByteBuf b;
+    while ((b = pending.pollFirst()) != null) {
+      b.release();
+    }
+  }
+}

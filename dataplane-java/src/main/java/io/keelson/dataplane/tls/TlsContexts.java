@@ -1,0 +1,122 @@
+package io.keelson.dataplane.tls;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLException;
+
+/**
+ * Builds Netty {@link SslContext}s from {@link DownstreamTlsConfig} / {@link UpstreamTlsConfig}.
+ * Every failure is a {@link TlsConfigException} naming the Envoy field (relative to the TLS context).
+ * Stateless and thread-safe; call when a config is loaded, never per connection.
+ */
+public final class TlsContexts {
+  static final String CERT_CHAIN = "common_tls_context.tls_certificates[0].certificate_chain";
+  static final String PRIVATE_KEY = "common_tls_context.tls_certificates[0].private_key";
+  static final String TRUSTED_CA = "common_tls_context.validation_context.trusted_ca";
+  static final String TLS_PARAMS = "common_tls_context.tls_params";
+  /** Server session cache entries (TLS 1.2 session ids; TLS 1.3 uses stateless tickets). */
+  static final long SESSION_CACHE_SIZE = 20_480;
+  static final long SESSION_TIMEOUT_SECONDS = 300;
+
+  private TlsContexts() {}
+
+  public static ServerTls server(DownstreamTlsConfig config) {
+    return server(config, TlsProvider.selected());
+  }
+
+  public static ServerTls server(DownstreamTlsConfig config, SslProvider provider) {
+    X509Certificate[] chain = PemMaterial.certificates(config.certificateChain(), CERT_CHAIN);
+    PrivateKey key = PemMaterial.privateKey(config.privateKey(), PRIVATE_KEY);
+    PemMaterial.checkKeyMatches(key, chain[0], PRIVATE_KEY);
+    SslContextBuilder b = SslContextBuilder.forServer(key, chain).sslProvider(provider);
+    if (config.trustedCa() != null) {
+      X509Certificate[] cas = PemMaterial.certificates(config.trustedCa(), TRUSTED_CA);
+      b.trustManager(new SanCheckingTrustManager(cas, config.clientSans()));
+      b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+    } else if (config.requireClientCert()) {
+      throw new TlsConfigException("require_client_certificate",
+          "true needs common_tls_context.validation_context.trusted_ca to verify client certificates");
+    } else if (!config.clientSans().isEmpty()) {
+      throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
+          "SAN matchers need validation_context.trusted_ca");
+    }
+    b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
+    List<String> alpn = new ArrayList<>();
+    for (String p : config.params().alpn()) {
+      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
+        alpn.add(p);
+      }
+    }
+    applyParams(b, config.params(), alpn, provider);
+    return new ServerTls(config, build(b), provider, alpn);
+  }
+
+  public static ClientTls client(UpstreamTlsConfig config) {
+    return client(config, TlsProvider.selected());
+  }
+
+  public static ClientTls client(UpstreamTlsConfig config, SslProvider provider) {
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null);
+    if (config.certificateChain() != null || config.privateKey() != null) {
+      if (config.certificateChain() == null || config.privateKey() == null) {
+        throw new TlsConfigException("common_tls_context.tls_certificates[0]",
+            "a client certificate needs both certificate_chain and private_key");
+      }
+      X509Certificate[] chain = PemMaterial.certificates(config.certificateChain(), CERT_CHAIN);
+      PrivateKey key = PemMaterial.privateKey(config.privateKey(), PRIVATE_KEY);
+      PemMaterial.checkKeyMatches(key, chain[0], PRIVATE_KEY);
+      b.keyManager(key, chain);
+    }
+    if (config.trustedCa() != null) {
+      X509Certificate[] cas = PemMaterial.certificates(config.trustedCa(), TRUSTED_CA);
+      b.trustManager(new SanCheckingTrustManager(cas, config.serverSans()));
+    } else if (!config.serverSans().isEmpty()) {
+      throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
+          "SAN matchers need validation_context.trusted_ca");
+    } else {
+      b.trustManager(InsecureTrustManagerFactory.INSTANCE); // Envoy: no trusted_ca, no verification
+    }
+    applyParams(b, config.params(), config.params().alpn(), provider);
+    return new ClientTls(config, build(b), provider);
+  }
+
+  private static void applyParams(SslContextBuilder b, TlsParams params, List<String> alpn, SslProvider provider) {
+    List<String> protocols = params.protocols();
+    if (protocols.isEmpty()) {
+      throw new TlsConfigException(TLS_PARAMS, "tls_minimum_protocol_version " + params.minVersion()
+          + " is above tls_maximum_protocol_version " + params.maxVersion());
+    }
+    b.protocols(protocols);
+    if (!params.cipherSuites().isEmpty()) {
+      b.ciphers(params.cipherSuites(), IdentityCipherSuiteFilter.INSTANCE_DEFAULTING_TO_SUPPORTED_CIPHERS);
+    }
+    if (!params.ecdhCurves().isEmpty() && provider == SslProvider.OPENSSL) {
+      b.option(OpenSslContextOption.GROUPS, params.ecdhCurves().toArray(new String[0]));
+    }
+    if (!alpn.isEmpty()) {
+      b.applicationProtocolConfig(new ApplicationProtocolConfig(
+          ApplicationProtocolConfig.Protocol.ALPN,
+          ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+          ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+          alpn));
+    }
+  }
+
+  private static SslContext build(SslContextBuilder b) {
+    try {
+      return b.build();
+    } catch (SSLException | IllegalArgumentException e) {
+      throw new TlsConfigException(TLS_PARAMS, "cannot build the TLS context: " + e.getMessage());
+    }
+  }
+}

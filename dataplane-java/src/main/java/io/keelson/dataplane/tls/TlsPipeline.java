@@ -1,0 +1,109 @@
+package io.keelson.dataplane.tls;
+
+import io.keelson.dataplane.stats.TlsStats;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.util.Locale;
+
+/**
+ * Puts TLS in front of a connection's pipeline and counts handshakes. Stateless; the handlers it
+ * adds are per connection and event-loop confined.
+ */
+public final class TlsPipeline {
+  /** Name of the TLS handler in a pipeline. */
+  public static final String TLS_HANDLER = "tls";
+  /** Name the HTTP/1.1 handler must have on a TLS listener, so {@link AlpnHook#install} can replace it. */
+  public static final String HTTP_HANDLER = "http";
+
+  private TlsPipeline() {}
+
+  /** Adds server-side TLS as the first handlers of an accepted connection. */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName) {
+    SslHandler ssl = tls.newHandler(ch.alloc());
+    ch.pipeline().addLast(TLS_HANDLER, ssl);
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+  }
+
+  /** Adds client-side TLS as the first handlers of an upstream connection; returns the TLS handler. */
+  public static SslHandler addClient(Channel ch, ClientTls tls, TlsStats stats, String host, int port) {
+    SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
+    ch.pipeline().addFirst("tls-handshake", new HandshakeObserver(stats, null, false));
+    ch.pipeline().addFirst(TLS_HANDLER, ssl);
+    return ssl;
+  }
+
+  /** Envoy's words for why a handshake failed, for local replies and logs. */
+  public static String failureReason(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof SanCheckingTrustManager.SanMismatchException) {
+        return "TLS_error: CERTIFICATE_VERIFY_FAILED (SAN mismatch: " + t.getMessage() + ")";
+      }
+      if (t instanceof CertificateException || t instanceof CertPathValidatorException) {
+        return "TLS_error: CERTIFICATE_VERIFY_FAILED (" + t.getMessage() + ")";
+      }
+    }
+    return "TLS_error: " + cause.getMessage();
+  }
+
+  /** Counts the outcome of the handshake, runs the ALPN hook, then leaves the pipeline. */
+  static final class HandshakeObserver extends ChannelInboundHandlerAdapter {
+    private final TlsStats stats;
+    private final String listenerName;
+    private final boolean server;
+
+    HandshakeObserver(TlsStats stats, String listenerName, boolean server) {
+      this.stats = stats;
+      this.listenerName = listenerName;
+      this.server = server;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof SslHandshakeCompletionEvent e) {
+        ctx.pipeline().remove(this);
+        if (e.isSuccess()) {
+          stats.handshake.increment();
+          if (server) {
+            String protocol = ctx.pipeline().get(SslHandler.class).applicationProtocol();
+            if (protocol != null && !protocol.equals("http/1.1") && AlpnHook.current().protocols().contains(protocol)) {
+              AlpnHook.current().install(ctx.pipeline(), protocol, listenerName);
+            }
+          }
+        } else {
+          count(e.cause());
+        }
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    private void count(Throwable cause) {
+      stats.connectionError.increment();
+      for (Throwable t = cause; t != null; t = t.getCause()) {
+        if (t instanceof SanCheckingTrustManager.SanMismatchException) {
+          stats.failVerifySan.increment();
+          return;
+        }
+        if (t instanceof CertificateException || t instanceof CertPathValidatorException) {
+          stats.failVerifyError.increment();
+          return;
+        }
+        String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+        if (m.contains("peer_did_not_return_a_certificate") || m.contains("empty client certificate chain")
+            || m.contains("empty certificate chain")) {
+          stats.failVerifyNoCert.increment();
+          return;
+        }
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.fireExceptionCaught(cause);
+    }
+  }
+}
