@@ -21,11 +21,7 @@ import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
-import io.keelson.dataplane.accesslog.AccessLogRecord;
-import io.keelson.dataplane.accesslog.AccessLogger;
-import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.stats.IstioDestination;
-import io.keelson.dataplane.tracing.SpanExport;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.keelson.dataplane.config.CircuitBreakerConfig;
 import io.keelson.dataplane.resilience.CircuitBreakers;
@@ -99,13 +95,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
   private boolean endpointTried;
-  /** This hop's span when the connection manager traces; null otherwise. */
-  private TraceContext trace;
-  private io.opentelemetry.api.trace.Span span;
-  private String[] responseHeaderValues;
+  /** The exchange's access log record and tracing span. */
+  private final ExchangeObserver observer;
   private String remoteAddress;
-  private ListenerConfig loggerConfig;
-  private AccessLogger accessLogger;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -150,6 +142,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
   DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
     this.context = context;
+    this.observer = new ExchangeObserver(context);
     this.listenerName = listenerName;
     this.idleTimeoutNanos = idleTimeoutNanos;
     this.parser = new Http1RequestParser(this, limits);
@@ -284,9 +277,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     policyDelayDone = false;
     recorded = false;
     endpointTried = false;
-    trace = null;
-    span = null;
-    responseHeaderValues = null;
+    observer.reset();
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
     responseStarted = false;
@@ -458,11 +449,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     mirror = upgrade != null ? null : RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(),
         context.transport, channel.eventLoop(), request, pendingBody, requestComplete);
-    var tracing = listener.config().http().tracing();
-    trace = tracing == null ? null : TraceContext.propagate(request, tracing);
-    if (trace != null && trace.sampled()) {
-      startSpan(tracing);
-    }
+    observer.trace(listener.config().http().tracing(), request, request.version().toString(),
+        request.headers()::set, startNanos, remoteIp);
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
@@ -746,14 +734,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
-    AccessLogger log = accessLogger();
-    if (log != null && log.responseHeaders().length > 0) {
-      String[] names = log.responseHeaders();
-      responseHeaderValues = new String[names.length];
-      for (int i = 0; i < names.length; i++) {
-        responseHeaderValues[i] = response.headers().get(names[i]);
-      }
-    }
+    observer.responseHead(listener, response.headers()::get);
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
@@ -1027,82 +1008,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (d != null) {
       d.record(responseStatus, flag, duration, requestBytes, responseBytes);
     }
-    AccessLogger log = accessLogger();
-    if (log != null) {
-      logAccess(log, duration);
-    }
-    if (span != null) {
-      SpanExport.end(span, responseStatus, flag.code, cluster != null ? cluster.name() : null,
-          endpointTried && balancer != null ? balancer.endpoint(endpoint).toString() : null);
-      span = null;
-    }
-  }
-
-  /** Starts this hop's span (sampled requests only) with the ids already written upstream. */
-  private void startSpan(io.keelson.dataplane.config.TracingConfig tracing) {
-    SpanExport export = context.spanExport(tracing);
-    if (export == null) {
-      return;
-    }
-    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
-    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
-    String v = request.version().toString();
-    SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
-        v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
-  }
-
-  /** The access logger of the current listener config; looked up again only when the config changes. */
-  private AccessLogger accessLogger() {
-    ServingListener l = listener;
-    if (l == null) {
-      return null;
-    }
-    if (l.config() != loggerConfig) {
-      loggerConfig = l.config();
-      accessLogger = context.accessLogger(loggerConfig.http());
-    }
-    return accessLogger;
-  }
-
-  /** Copies the exchange into a ring slot; the writer thread formats it. A full ring drops it (counted). */
-  private void logAccess(AccessLogger log, long duration) {
-    AccessLogRecord r = log.claim();
-    if (r == null) {
-      return;
-    }
-    r.startEpochMillis = System.currentTimeMillis() - duration / 1_000_000;
-    r.durationNanos = duration;
-    r.method = request.method();
-    r.path = request.uri();
-    r.protocol = request.version().toString();
-    r.status = responseStatus;
-    r.flag = flag;
-    r.bytesReceived = requestBytes;
-    r.bytesSent = responseBytes;
-    r.upstreamHost = endpointTried && balancer != null ? balancer.endpoint(endpoint) : null;
-    r.upstreamCluster = cluster != null ? cluster.name() : null;
-    r.downstreamRemoteAddress = remoteAddress;
-    r.routeName = route != null ? route.name() : null;
-    String[] names = log.requestHeaders();
-    for (int i = 0; i < names.length; i++) {
-      r.requestHeaders[i] = requestHeader(names[i]);
-    }
-    String[] values = responseHeaderValues;
-    int n = log.responseHeaders().length;
-    for (int i = 0; i < n; i++) {
-      r.responseHeaders[i] = values != null && i < values.length ? values[i] : null;
-    }
-    log.publish(r);
-  }
-
-  private String requestHeader(String name) {
-    return switch (name) {
-      case ":method" -> request.method();
-      case ":path" -> request.uri();
-      case ":authority" -> request.authority();
-      case ":scheme" -> "http";
-      default -> request.header(name);
-    };
+    observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
+        requestBytes, responseBytes, cluster != null ? cluster.name() : null,
+        endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, remoteAddress,
+        route != null ? route.name() : null);
   }
 
   private void endUpstreamRequest() {

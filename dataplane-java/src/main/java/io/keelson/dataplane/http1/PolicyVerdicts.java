@@ -8,8 +8,8 @@ import io.netty.channel.EventLoop;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-/** How an HTTP/1.1 connection acts on the filters' verdict. Stateless; called on the connection's event loop. */
-final class PolicyVerdicts {
+/** How a connection (HTTP/1.1) or stream (HTTP/2) acts on the filters' verdict. Stateless; called on its event loop. */
+public final class PolicyVerdicts {
   private PolicyVerdicts() {}
 
   /** Resumes the exchange of {@code request} after {@code nanos}, on the connection's event loop (never blocking it). */
@@ -19,6 +19,13 @@ final class PolicyVerdicts {
 
   /** Adds the filters' response header lines ({@code name: value\r\n} each); null adds nothing. */
   static void addResponseHeaders(Http1Headers headers, String lines) {
+    if (lines != null) {
+      addResponseHeaders(lines, headers::add);
+    }
+  }
+
+  /** Passes each of the filters' response header lines ({@code name: value\r\n} each) to {@code add}; null passes none. */
+  public static void addResponseHeaders(String lines, java.util.function.BiConsumer<String, String> add) {
     if (lines == null) {
       return;
     }
@@ -30,14 +37,14 @@ final class PolicyVerdicts {
       }
       int colon = lines.indexOf(':', at);
       if (colon > at && colon < end) {
-        headers.add(lines.substring(at, colon), lines.substring(colon + 1, end).trim());
+        add.accept(lines.substring(at, colon), lines.substring(colon + 1, end).trim());
       }
       at = end + 2;
     }
   }
 
   /** Runs the filters' end-of-exchange hook once. */
-  static void end(FilterContext policy) {
+  public static void end(FilterContext policy) {
     ExchangeEndHook hook = policy.takeEndHook();
     if (hook != null) {
       hook.onExchangeEnd();

@@ -9,7 +9,7 @@ import java.util.ArrayList;
  * as a fresh retained duplicate. Past the byte limit everything is released and the request can no
  * longer be retried. Event-loop confined; {@link #release} must run when the exchange ends.
  */
-final class RequestReplay {
+public final class RequestReplay {
   private final ArrayList<ByteBuf> chunks = new ArrayList<>();
   private int bytes;
   private int limit;
@@ -17,7 +17,7 @@ final class RequestReplay {
   private boolean overflowed;
 
   /** Starts recording a new request's body, up to {@code limit} bytes. */
-  void start(int limit) {
+  public void start(int limit) {
     release();
     this.limit = limit;
     this.recording = true;
@@ -25,7 +25,7 @@ final class RequestReplay {
   }
 
   /** Records a chunk about to be written upstream (the caller keeps its reference). */
-  void record(ByteBuf content) {
+  public void record(ByteBuf content) {
     if (!recording) {
       return;
     }
@@ -39,21 +39,21 @@ final class RequestReplay {
   }
 
   /** False once the body outgrew the limit: it cannot be sent again. */
-  boolean replayable() {
+  public boolean replayable() {
     return !overflowed;
   }
 
-  int chunkCount() {
+  public int chunkCount() {
     return chunks.size();
   }
 
   /** A new reference to chunk {@code i} for one more write; the write releases it. */
-  ByteBuf chunk(int i) {
+  public ByteBuf chunk(int i) {
     return chunks.get(i).retainedDuplicate();
   }
 
   /** Drops every held chunk and stops recording. Idempotent. */
-  void release() {
+  public void release() {
     for (int i = 0; i < chunks.size(); i++) {
       chunks.get(i).release();
     }

@@ -2,6 +2,7 @@ package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.TracingConfig;
 import io.keelson.dataplane.http1.codec.Http1Request;
+import io.keelson.dataplane.route.RequestHead;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -17,8 +18,22 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public record TraceContext(String traceId, String spanId, String parentSpanId, boolean sampled) {
 
+  /** Where the propagation headers for the upstream request are written. */
+  @FunctionalInterface
+  public interface Setter {
+    void set(String name, String value);
+  }
+
   /** Reads the incoming context, starts this hop's span and rewrites the propagation headers. */
   public static TraceContext propagate(Http1Request request, TracingConfig config) {
+    return propagate(request, request.headers()::set, config);
+  }
+
+  /**
+   * Reads the incoming context from {@code request}, starts this hop's span and writes the
+   * propagation headers through {@code upstream} (the same request's headers, for any protocol).
+   */
+  public static TraceContext propagate(RequestHead request, Setter upstream, TracingConfig config) {
     String traceId = null;
     String parent = null;
     Boolean sampled = null;
@@ -83,18 +98,18 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
     String b3Trace = b3TraceId != null ? b3TraceId : traceId;
     boolean s = sampled;
     if (w3c || (!b3Single && !b3Multi)) {
-      request.headers().set("traceparent", "00-" + traceId + "-" + span + (s ? "-01" : "-00"));
+      upstream.set("traceparent", "00-" + traceId + "-" + span + (s ? "-01" : "-00"));
     }
     if (b3Single) {
-      request.headers().set("b3", b3Trace + "-" + span + (s ? "-1" : "-0") + (parent != null ? "-" + parent : ""));
+      upstream.set("b3", b3Trace + "-" + span + (s ? "-1" : "-0") + (parent != null ? "-" + parent : ""));
     }
     if (b3Multi) {
-      request.headers().set("x-b3-traceid", b3Trace);
-      request.headers().set("x-b3-spanid", span);
+      upstream.set("x-b3-traceid", b3Trace);
+      upstream.set("x-b3-spanid", span);
       if (parent != null) {
-        request.headers().set("x-b3-parentspanid", parent);
+        upstream.set("x-b3-parentspanid", parent);
       }
-      request.headers().set("x-b3-sampled", s ? "1" : "0");
+      upstream.set("x-b3-sampled", s ? "1" : "0");
     }
     return new TraceContext(traceId, span, parent, s);
   }

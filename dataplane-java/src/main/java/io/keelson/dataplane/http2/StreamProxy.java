@@ -4,7 +4,10 @@ import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.http1.ExchangeObserver;
+import io.keelson.dataplane.http1.PolicyVerdicts;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -62,6 +65,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
+  static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+  /** %PROTOCOL% of a downstream HTTP/2 stream. */
+  static final String PROTOCOL = "HTTP/2";
 
   private enum State { WAITING_HEAD, ROUTING, CONNECTING, FORWARDING, DONE }
 
@@ -90,6 +96,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ServingSnapshot snapshot;
   private ServingListener listener;
   private boolean decided;
+  private boolean policyDelayDone;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   private RouteAction.WeightedCluster weightedCluster;
@@ -105,11 +112,26 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private int responseStatus;
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
+  private boolean endpointTried;
+  /** The request target as the client sent it (routing may rewrite the forwarded one). */
+  private String uri;
+  private final ExchangeObserver observer;
+
+  // ---- circuit breakers, retries, outlier detection
+  private final StreamResilience resilience = new StreamResilience();
+  private final Runnable retryTask = this::publishRetry;
+  private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
+  /** A retry waits for its backoff or its routing decision (route and cluster are kept). */
+  private boolean retrying;
+  /** Counts tries, so that an upstream open that completes after its try was abandoned is recognised. */
+  private int tries;
+  private ScheduledFuture<?> perTryTimer;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
   StreamProxy(ServerStreams streams) {
     this.streams = streams;
+    this.observer = new ExchangeObserver(streams.context());
   }
 
   // ======================================================================== downstream events
@@ -213,6 +235,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onHead() {
     head = new H2RequestHead(request);
+    uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
     grpcTimeoutNanos = grpc ? GrpcReplies.timeoutNanos(request.headers().get("grpc-timeout")) : 0;
     snapshot = streams.context().snapshot();
@@ -244,6 +267,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
     event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
     event.localAddress = (InetSocketAddress) connection.localAddress();
+    if (retrying) {
+      event.retryCluster = cluster;
+      event.hostPredicate = resilience.retry;
+    }
   }
 
   /** The HTTP filters' verdict, copied out of the routing event. */
@@ -251,13 +278,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void onRouted(RoutingEvent event) {
-    virtualHost = event.virtualHost;
-    route = event.route;
-    weightedCluster = event.weightedCluster;
-    cluster = event.cluster;
+    if (!retrying) { // a retry keeps its route and cluster
+      virtualHost = event.virtualHost;
+      route = event.route;
+      weightedCluster = event.weightedCluster;
+      cluster = event.cluster;
+      policy.copyVerdict(event.policy);
+    }
     balancer = event.balancer;
     endpoint = event.endpoint;
-    policy.copyVerdict(event.policy);
     if (down.eventLoop().inEventLoop()) {
       decided = true;
     } else {
@@ -269,14 +298,28 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING) {
       return;
     }
-    // The HTTP filters' local replies apply to HTTP/2 streams too; their delays and extra headers do not yet.
-    io.keelson.dataplane.filter.ExchangeEndHook end = policy.takeEndHook();
-    if (end != null) {
-      end.onExchangeEnd();
-    }
-    if (policy.hasLocalReply()) {
-      localReply(policy.status(), policy.body(), policy.flag());
+    if (retrying) {
+      retrying = false;
+      if (endpoint < 0) {
+        cluster.stats().noHealthyUpstream.increment();
+        localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
+      } else {
+        startTry();
+      }
       return;
+    }
+    // The HTTP filters' verdict: a delay (fault injection), a local reply with its extra headers, a flag.
+    if (policy.delayNanos() > 0 && !policyDelayDone) {
+      policyDelayDone = true;
+      down.eventLoop().schedule(decisionTask, policy.delayNanos(), TimeUnit.NANOSECONDS);
+      return;
+    }
+    if (policy.flag() != ResponseFlag.NONE) {
+      flag = policy.flag();
+      if (policy.hasLocalReply()) {
+        localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
+        return;
+      }
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);
@@ -302,46 +345,77 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
       return;
     }
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
+    if (!resilience.admit(cluster, forward, head)) {
+      localReply(503, OVERFLOW, ResponseFlag.UO);
+      return;
+    }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }
-    state = State.CONNECTING;
-    UpstreamChannels upstreams = streams.upstreams().get();
-    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(this::onUpstreamOpen);
+    startTry();
   }
 
-  private void onUpstreamOpen(Future<? super Channel> f) {
+  /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */
+  private void startTry() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    resilience.retry.onHostTried(endpoint);
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    if (!resilience.acquirePending()) {
+      endUpstreamRequest();
+      localReply(503, OVERFLOW, ResponseFlag.UO);
+      return;
+    }
+    var retryPolicy = resilience.retry.policy();
+    if (retryPolicy != null && !retryPolicy.perTryTimeout().isZero()) {
+      perTryTimer = down.eventLoop().schedule(perTryTimeoutTask, retryPolicy.perTryTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+    state = State.CONNECTING;
+    int thisTry = ++tries;
+    UpstreamChannels upstreams = streams.upstreams().get();
+    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(f -> onUpstreamOpen(f, thisTry));
+  }
+
+  private void onUpstreamOpen(Future<? super Channel> f, int thisTry) {
+    boolean current = state == State.CONNECTING && thisTry == tries;
     if (!f.isSuccess()) {
-      if (state != State.CONNECTING) {
+      if (!current) {
         return;
       }
+      resilience.releasePending();
       if (f.cause() instanceof ConnectTimeoutException) {
         cluster.stats().cxConnectTimeout.increment();
       }
       cluster.stats().cxConnectFail.increment();
+      resilience.onLocalFailure(endpoint);
       endUpstreamRequest();
-      localReply(503, CONNECT_FAILURE, ResponseFlag.UF);
+      if (maybeRetry(resilience.retry.retriableConnectFailure())) {
+        return;
+      }
+      localReply(503, CONNECT_FAILURE, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UF);
       return;
     }
     Channel u = (Channel) f.getNow();
-    if (state != State.CONNECTING) {
-      detachUpstream(u, false); // the stream ended (reset, timeout) while connecting
+    if (!current) {
+      detachUpstream(u, false); // the stream ended (reset, timeout) or moved on to another try while connecting
       return;
     }
+    resilience.releasePending();
     up = u;
     state = State.FORWARDING;
     up.write(request, up.voidPromise());
+    resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
     while ((c = pending.pollFirst()) != null) {
+      resilience.record(c);
       up.write(c, up.voidPromise());
     }
     up.flush();
@@ -358,6 +432,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     switch (state) {
       case FORWARDING -> {
+        resilience.record(c);
         up.write(c, up.voidPromise());
         upFlushPending = true;
         if (!up.isWritable()) {
@@ -388,12 +463,21 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         ReferenceCountUtil.release(msg); // 1xx is not relayed; the final response follows
         return;
       }
+      cancelPerTryTimer();
+      int status = r.status().code();
+      resilience.onResponse(endpoint, status);
+      if (retryResponse(r, status)) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
       responseStarted = true;
-      responseStatus = r.status().code();
+      responseStatus = status;
       responseKeepAlive = HttpUtil.isKeepAlive(r);
       cluster.stats().recordResponse(responseStatus);
       listener.stats().recordResponse(responseStatus);
+      observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);
@@ -435,12 +519,18 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.FORWARDING) {
       return;
     }
-    endUpstreamRequest();
     if (!responseStarted) {
       cluster.stats().rqResetBeforeResponse.increment();
-      localReply(503, RESET_BEFORE_HEADERS, ResponseFlag.UC);
+      resilience.onLocalFailure(endpoint);
+      endUpstreamRequest();
+      boolean refused = resetCode == Http2Error.REFUSED_STREAM.code();
+      if (maybeRetry(refused ? resilience.retry.retriableRefusedStream() : resilience.retry.retriableReset())) {
+        return;
+      }
+      localReply(503, RESET_BEFORE_HEADERS, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UC);
       return;
     }
+    endUpstreamRequest();
     flag = ResponseFlag.UC;
     resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
   }
@@ -462,6 +552,98 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
   }
 
+  // ======================================================================== retries
+
+  /**
+   * A response head that retry_on covers (a 5xx, a trailers-only gRPC status...): when a retry is
+   * granted the upstream is dropped and the retry scheduled; true then, and the caller drops the head.
+   */
+  private boolean retryResponse(HttpResponse r, int status) {
+    RetryState retry = resilience.retry;
+    if (!retry.enabled()) {
+      return false;
+    }
+    boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? r.headers().get("grpc-status") : null);
+    if (retriable && canRetry() && resilience.grantRetry()) {
+      cluster.stats().recordResponse(status);
+      closeUpstream(); // the rest of this response is not read: the connection or stream is dropped
+      endUpstreamRequest();
+      scheduleRetry();
+      return true;
+    }
+    retry.onFinalResponse(retriable);
+    if (resilience.exhausted()) {
+      flag = ResponseFlag.URX;
+    }
+    return false;
+  }
+
+  /** Nothing went downstream yet and the body sent so far can be sent again. */
+  private boolean canRetry() {
+    return !responseStarted && resilience.replayable() && state != State.DONE;
+  }
+
+  /** After a failed try with no response: retries when retry_on covers it and the limits allow; false when the caller answers. */
+  private boolean maybeRetry(boolean retriable) {
+    if (!retriable || !resilience.retry.enabled() || !canRetry() || !resilience.grantRetry()) {
+      return false;
+    }
+    scheduleRetry();
+    return true;
+  }
+
+  /** Waits the backoff, then routes the retry (same cluster, a new host pick). */
+  private void scheduleRetry() {
+    state = State.ROUTING;
+    retrying = true;
+    down.config().setAutoRead(false); // the body waits in the stream until the next try's upstream is attached
+    long delay = resilience.retry.backoffNanos();
+    if (delay <= 0) {
+      publishRetry();
+    } else {
+      down.eventLoop().schedule(retryTask, delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void publishRetry() {
+    if (state != State.ROUTING || !retrying) {
+      return; // the stream ended during the backoff
+    }
+    decided = false;
+    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+      retrying = false;
+      localReply(503, "routing pipeline full", ResponseFlag.LR);
+      return;
+    }
+    if (decided && down.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+  }
+
+  private void onPerTryTimeout() {
+    perTryTimer = null;
+    if ((state != State.FORWARDING && state != State.CONNECTING) || responseStarted) {
+      return;
+    }
+    cluster.stats().rqPerTryTimeout.increment();
+    closeUpstream();
+    tries++; // an open still in progress belongs to this abandoned try
+    resilience.onLocalFailure(endpoint);
+    endUpstreamRequest();
+    if (maybeRetry(resilience.retry.retriableReset())) {
+      return;
+    }
+    cluster.stats().rqTimeout.increment();
+    localReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT);
+  }
+
+  private void cancelPerTryTimer() {
+    if (perTryTimer != null) {
+      perTryTimer.cancel(false);
+      perTryTimer = null;
+    }
+  }
+
   // ======================================================================== timers
 
   private void startDeadline(long nanos) {
@@ -472,9 +654,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDeadline() {
     deadline = null;
-    if (state != State.FORWARDING && state != State.CONNECTING) {
+    if (state != State.FORWARDING && state != State.CONNECTING && !(state == State.ROUTING && retrying)) {
       return;
     }
+    retrying = false;
     cluster.stats().rqTimeout.increment();
     closeUpstream();
     endUpstreamRequest();
@@ -512,6 +695,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void cancelTimers() {
+    cancelPerTryTimer();
     if (deadline != null) {
       deadline.cancel(false);
       deadline = null;
@@ -526,6 +710,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** The proxy's own answer; for gRPC calls a trailers-only response with the matching grpc-status. */
   private void localReply(int status, String body, ResponseFlag why) {
+    localReply(status, body, why, null);
+  }
+
+  /** @param extraHeaders the filters' header lines for the reply ({@code name: value\r\n} each), or null */
+  private void localReply(int status, String body, ResponseFlag why, String extraHeaders) {
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
@@ -547,7 +736,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       int code = switch (why) {
         case UT -> GrpcReplies.DEADLINE_EXCEEDED;
         case NR -> GrpcReplies.UNIMPLEMENTED;
-        case UH, UF, UC, NC, LR -> GrpcReplies.UNAVAILABLE;
+        case UH, UF, UC, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
         case RBAC -> GrpcReplies.PERMISSION_DENIED;
         default -> GrpcReplies.fromHttpStatus(status);
       };
@@ -565,6 +754,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       responseBytes = bytes.length;
     }
+    PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
     record();
     ChannelFuture written = down.writeAndFlush(r);
     if (!requestComplete) {
@@ -609,6 +799,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void endUpstreamRequest() {
+    cancelPerTryTimer();
+    resilience.releasePending();
     if (endpointAccounted) {
       endpointAccounted = false;
       balancer.onRequestEnd(endpoint);
@@ -628,9 +820,18 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     recorded = true;
+    retrying = false;
+    PolicyVerdicts.end(policy);
+    resilience.end();
+    long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
-      d.record(responseStatus, flag, System.nanoTime() - startNanos, requestBytes, responseBytes);
+      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
     }
+    InetSocketAddress remote = (InetSocketAddress) down.parent().remoteAddress();
+    observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
+        cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
+        remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+        route != null ? route.name() : null);
   }
 }

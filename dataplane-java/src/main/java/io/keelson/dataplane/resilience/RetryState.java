@@ -99,6 +99,11 @@ public final class RetryState implements HostPredicate {
         && (policy.retryOn() & (RetryPolicy.RETRY_ON_5XX | RetryPolicy.RETRY_ON_GATEWAY_ERROR | RetryPolicy.RETRY_ON_RESET)) != 0;
   }
 
+  /** An HTTP/2 upstream stream reset with REFUSED_STREAM: retried under refused-stream, and under everything that retries resets. */
+  public boolean retriableRefusedStream() {
+    return retriableReset() || (policy != null && (policy.retryOn() & RetryPolicy.RETRY_ON_REFUSED_STREAM) != 0);
+  }
+
   /** A failed connect: retried under connect-failure, and under everything that retries resets. */
   public boolean retriableConnectFailure() {
     return retriableReset() || (policy != null && (policy.retryOn() & RetryPolicy.RETRY_ON_CONNECT_FAILURE) != 0);

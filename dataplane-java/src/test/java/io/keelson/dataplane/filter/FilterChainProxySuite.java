@@ -19,8 +19,8 @@ import org.junit.jupiter.api.TestInstance;
  * listener-wide and per route. Run once per pipeline wiring by its subclasses.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class FilterChainProxySuite {
-  static final String FILTERS = """
+public abstract class FilterChainProxySuite {
+  public static final String FILTERS = """
                 - name: envoy.filters.http.fault
                   typed_config:
                     "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
@@ -36,7 +36,7 @@ abstract class FilterChainProxySuite {
                   typed_config:
                     "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors
       """;
-  static final String VHOSTS = """
+  public static final String VHOSTS = """
                   - name: main
                     domains: ["*"]
                     routes:

@@ -85,9 +85,15 @@ final class GrpcEcho implements AutoCloseable {
     ((ServerCallStreamObserver<String>) out).setOnCancelHandler(cancelled::incrementAndGet);
   }
 
+  /** When set, every unary call fails with it (a trailers-only response). */
+  volatile Status failUnary;
+
   private void unary(String request, StreamObserver<String> out) {
     watchCancel(out);
-    if (request.startsWith("fail:")) {
+    Status fail = failUnary;
+    if (fail != null) {
+      out.onError(fail.asRuntimeException());
+    } else if (request.startsWith("fail:")) {
       out.onError(Status.NOT_FOUND.withDescription(request.substring(5)).asRuntimeException());
     } else if (request.startsWith("sleep:")) {
       timer.schedule(() -> {

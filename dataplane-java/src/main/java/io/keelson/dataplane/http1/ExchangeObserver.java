@@ -1,0 +1,141 @@
+package io.keelson.dataplane.http1;
+
+import io.keelson.dataplane.accesslog.AccessLogRecord;
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.config.TracingConfig;
+import io.keelson.dataplane.route.RequestHead;
+import io.keelson.dataplane.routing.ServingListener;
+import io.keelson.dataplane.stats.ResponseFlag;
+import io.keelson.dataplane.tracing.SpanExport;
+import io.opentelemetry.api.trace.Span;
+
+/**
+ * The access log record and the tracing span of one exchange, shared by the HTTP/1.1 connection
+ * handler and the HTTP/2 stream proxy: the trace is propagated when the request is forwarded, the
+ * response headers the logs name are copied when the response head arrives, and {@link #end} logs
+ * and ends the span once. One per connection (HTTP/1.1) or stream (HTTP/2), reset per exchange.
+ * Event-loop confined.
+ */
+public final class ExchangeObserver {
+  private final ProxyContext context;
+  private ListenerConfig loggerConfig;
+  private AccessLogger accessLogger;
+  private TraceContext trace;
+  private Span span;
+  private String[] responseHeaderValues;
+
+  public ExchangeObserver(ProxyContext context) {
+    this.context = context;
+  }
+
+  /** Forgets the previous exchange (an unfinished span is dropped, as the connection was reused). */
+  public void reset() {
+    trace = null;
+    span = null;
+    responseHeaderValues = null;
+  }
+
+  /**
+   * Reads the incoming trace context, writes this hop's upstream and starts its span when sampled.
+   *
+   * @param protocol   "HTTP/1.1", "HTTP/2", ...
+   * @param startNanos the exchange's start on {@link System#nanoTime()}
+   * @return this hop's trace context, or null when the connection manager does not trace
+   */
+  public TraceContext trace(TracingConfig tracing, RequestHead request, String protocol,
+      TraceContext.Setter upstreamHeaders, long startNanos, String remoteIp) {
+    trace = tracing == null ? null : TraceContext.propagate(request, upstreamHeaders, tracing);
+    if (trace == null || !trace.sampled()) {
+      return trace;
+    }
+    SpanExport export = context.spanExport(tracing);
+    if (export == null) {
+      return trace;
+    }
+    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
+    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
+    String v = protocol;
+    SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
+        v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
+    return trace;
+  }
+
+  /** Copies the response headers the access logs name (before the proxy rewrites them). */
+  public void responseHead(ServingListener listener, java.util.function.Function<String, String> responseHeaders) {
+    AccessLogger log = accessLogger(listener);
+    if (log != null && log.responseHeaders().length > 0) {
+      String[] names = log.responseHeaders();
+      responseHeaderValues = new String[names.length];
+      for (int i = 0; i < names.length; i++) {
+        responseHeaderValues[i] = responseHeaders.apply(names[i]);
+      }
+    }
+  }
+
+  /**
+   * Logs the exchange and ends its span.
+   *
+   * @param uri          the request target as sent (path and query)
+   * @param protocol     "HTTP/1.1", "HTTP/2", ...
+   * @param upstreamHost the chosen upstream host (toString "ip:port"), or null when none was tried
+   */
+  public void end(ServingListener listener, RequestHead request, String uri, String protocol, long durationNanos, int status, ResponseFlag flag,
+      long bytesReceived, long bytesSent, String cluster, Object upstreamHost, String remoteAddress, String routeName) {
+    AccessLogger log = accessLogger(listener);
+    if (log != null) {
+      AccessLogRecord r = log.claim();
+      if (r != null) {
+        r.startEpochMillis = System.currentTimeMillis() - durationNanos / 1_000_000;
+        r.durationNanos = durationNanos;
+        r.method = request.method();
+        r.path = uri;
+        r.protocol = protocol;
+        r.status = status;
+        r.flag = flag;
+        r.bytesReceived = bytesReceived;
+        r.bytesSent = bytesSent;
+        r.upstreamHost = upstreamHost;
+        r.upstreamCluster = cluster;
+        r.downstreamRemoteAddress = remoteAddress;
+        r.routeName = routeName;
+        String[] names = log.requestHeaders();
+        for (int i = 0; i < names.length; i++) {
+          r.requestHeaders[i] = requestHeader(request, uri, names[i]);
+        }
+        String[] values = responseHeaderValues;
+        int n = log.responseHeaders().length;
+        for (int i = 0; i < n; i++) {
+          r.responseHeaders[i] = values != null && i < values.length ? values[i] : null;
+        }
+        log.publish(r);
+      }
+    }
+    if (span != null) {
+      SpanExport.end(span, status, flag.code, cluster, upstreamHost != null ? upstreamHost.toString() : null);
+      span = null;
+    }
+  }
+
+  private static String requestHeader(RequestHead request, String uri, String name) {
+    return switch (name) {
+      case ":method" -> request.method();
+      case ":path" -> uri;
+      case ":authority" -> request.authority();
+      case ":scheme" -> "http";
+      default -> request.header(name);
+    };
+  }
+
+  /** The access logger of the current listener config; looked up again only when the config changes. */
+  private AccessLogger accessLogger(ServingListener l) {
+    if (l == null) {
+      return null;
+    }
+    if (l.config() != loggerConfig) {
+      loggerConfig = l.config();
+      accessLogger = context.accessLogger(loggerConfig.http());
+    }
+    return accessLogger;
+  }
+}
