@@ -32,7 +32,7 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
       --runs N               measured runs per peer, interleaved (default 3)
       --duration S           seconds per measured run (default 10)
       --warmup S             at most S seconds of unrecorded load before each peer's first run, in 1 s
-                             slices until two agree within 10%% (default 10; 0 = none)
+                             slices until three in a row agree within 10%% (default 10; 0 = none)
       --connections C        concurrent connections of the load generator (default 50)
       --peers LIST           comma-separated subset of the peers, e.g. keelson,nginx (default all)
       --jmh [PATTERN]        run the JMH micro-benchmarks (matching the regex PATTERN) instead of,

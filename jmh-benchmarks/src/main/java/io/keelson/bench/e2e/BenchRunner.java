@@ -261,12 +261,14 @@ final class BenchRunner {
   }
 
   /**
-   * Unrecorded load in 1-second slices until two slices in a row agree within
-   * {@link #STEADY_WITHIN}, or --warmup seconds have passed: a JIT-compiled proxy needs seconds
-   * to reach its steady state, nginx and HAProxy are there at once, so each gets what it needs.
-   * Returns the seconds used.
+   * Unrecorded load in 1-second slices until three slices in a row agree within
+   * {@link #STEADY_WITHIN} of the highest of them, or --warmup seconds have passed: a JIT-compiled
+   * proxy needs seconds to reach its steady state, nginx and HAProxy are there at once, so each gets
+   * what it needs. Two slices were not enough: a proxy still climbing slowly through JIT compilation
+   * (261 then 279 req/s on the HTTP/2-over-TLS path) looked steady. Returns the seconds used.
    */
   private int warmUp(Scenario s, ScenarioContext ctx, Contender c) throws InterruptedException {
+    double beforePrevious = Double.NaN;
     double previous = Double.NaN;
     for (int slice = 1; slice <= options.warmupSeconds(); slice++) {
       RunSpec spec = new RunSpec(1, options.connections(), ctx.pinning().load(),
@@ -277,16 +279,26 @@ final class BenchRunner {
       } catch (IOException | IllegalArgumentException e) {
         return slice; // the measured runs report the same failure with its details
       }
-      if (slice >= 2 && Math.abs(rate - previous) <= STEADY_WITHIN * Math.max(rate, previous)) {
+      if (slice >= STEADY_SLICES && isSteady(beforePrevious, previous, rate)) {
         return slice;
       }
+      beforePrevious = previous;
       previous = rate;
     }
     return options.warmupSeconds();
   }
 
-  /** Two warm-up slices this close (relative) mean the peer has reached its steady state. */
+  /** Warm-up slices in a row this close (relative to the highest) mean the peer is steady. */
   static final double STEADY_WITHIN = 0.10;
+
+  /** How many warm-up slices in a row must agree. */
+  static final int STEADY_SLICES = 3;
+
+  static boolean isSteady(double a, double b, double c) {
+    double max = Math.max(a, Math.max(b, c));
+    double min = Math.min(a, Math.min(b, c));
+    return max - min <= STEADY_WITHIN * max;
+  }
 
   private RunRecord measureOnce(Scenario s, ScenarioContext ctx, Contender c, int run) throws InterruptedException {
     Path raw = ctx.dir().resolve("runs").resolve(c.peer() + "-run" + run + ".txt");

@@ -35,14 +35,21 @@ class BenchRunnerTest {
   }
 
   @Test
-  void warmUpLastsUntilTwoOneSecondSlicesAgree(@TempDir Path dir) throws Exception {
+  void warmUpLastsUntilThreeOneSecondSlicesInARowAgree(@TempDir Path dir) throws Exception {
     ScriptedScenario s = new ScriptedScenario(List.of("steady", "jit"), null, null);
 
     BenchResults r = runner(dir, s, "--runs", "1", "--duration", "2", "--warmup", "10").run();
 
-    assertThat(s.calls).containsExactly("steady:warmup", "steady:warmup", "steady:2s",
-        "jit:warmup", "jit:warmup", "jit:warmup", "jit:warmup", "jit:2s");
-    assertThat(r.summaries().getFirst().peers()).extracting(PeerSummary::warmupSeconds).containsExactly(2, 4);
+    // jit: 100, 500, 900, 950, 960 — 900/950 alone would look steady; 900/950/960 are
+    assertThat(s.calls).containsExactly("steady:warmup", "steady:warmup", "steady:warmup", "steady:2s",
+        "jit:warmup", "jit:warmup", "jit:warmup", "jit:warmup", "jit:warmup", "jit:2s");
+    assertThat(r.summaries().getFirst().peers()).extracting(PeerSummary::warmupSeconds).containsExactly(3, 5);
+  }
+
+  @Test
+  void twoCloseSlicesOfASlowlyClimbingProxyAreNotSteady() {
+    assertThat(BenchRunner.isSteady(261, 279, 300)).isFalse();
+    assertThat(BenchRunner.isSteady(300, 320, 330)).isTrue();
   }
 
   @Test
