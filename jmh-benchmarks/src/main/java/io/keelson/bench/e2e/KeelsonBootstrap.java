@@ -26,6 +26,65 @@ final class KeelsonBootstrap {
     return yaml.replace("    - filters:\n", tls);
   }
 
+  /**
+   * Hop B of the two-hop scenarios: forwards to the upstream; with {@code certs}, its listener requires a client
+   * certificate from the bench mesh CA whose URI SAN is proxy A's SPIFFE ID (a STRICT sidecar inbound).
+   */
+  static String twoHopB(int port, String upstreamHost, int upstreamPort, MeshBenchCerts certs) {
+    String yaml = proxy(port, upstreamHost, upstreamPort);
+    if (certs == null) {
+      return yaml;
+    }
+    String tls = """
+          - transport_socket:
+              name: envoy.transport_sockets.tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                require_client_certificate: true
+                common_tls_context:
+                  tls_certificates:
+                  - certificate_chain: { filename: "%s" }
+                    private_key: { filename: "%s" }
+                  validation_context:
+                    trusted_ca: { filename: "%s" }
+                    match_typed_subject_alt_names:
+                    - san_type: URI
+                      matcher: { exact: "%s" }
+            filters:
+      """.formatted(certs.bCert(), certs.bKey(), certs.ca(), MeshBenchCerts.SPIFFE_A);
+    return yaml.replace("    - filters:\n", tls);
+  }
+
+  /**
+   * Hop A of the two-hop scenarios: forwards to hop B; with {@code certs}, the cluster originates TLS with proxy A's
+   * client certificate and accepts only a server certificate from the bench mesh CA whose URI SAN is proxy B's
+   * SPIFFE ID (a sidecar's outbound cluster under automatic mTLS).
+   */
+  static String twoHopA(int port, int hopBPort, MeshBenchCerts certs) {
+    String yaml = proxy(port, "127.0.0.1", hopBPort);
+    if (certs == null) {
+      return yaml;
+    }
+    String tls = """
+          connect_timeout: 1s
+          transport_socket:
+            name: envoy.transport_sockets.tls
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+              sni: localhost
+              common_tls_context:
+                tls_certificates:
+                - certificate_chain: { filename: "%s" }
+                  private_key: { filename: "%s" }
+                validation_context:
+                  trusted_ca: { filename: "%s" }
+                  match_typed_subject_alt_names:
+                  - san_type: URI
+                    matcher: { exact: "%s" }
+      """.formatted(certs.aCert(), certs.aKey(), certs.ca(), MeshBenchCerts.SPIFFE_B);
+    return yaml.replace("    connect_timeout: 1s\n", tls);
+  }
+
   static String proxy(int port, String upstreamHost, int upstreamPort) {
     return proxy(port, upstreamHost, upstreamPort, null);
   }

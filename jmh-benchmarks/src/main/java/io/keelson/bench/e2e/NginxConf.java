@@ -36,6 +36,40 @@ final class NginxConf {
       + "}\n";
   }
 
+  /**
+   * Hop B of the two-hop scenarios: with {@code certs}, TLS with proxy B's certificate and {@code ssl_verify_client on}
+   * against the bench mesh CA (nginx checks the chain; it has no URI SAN matcher, so it does not check A's SPIFFE ID).
+   */
+  static String twoHopB(Path dir, int port, String upstreamHost, int upstreamPort, Set<String> modulesLeftOut,
+      MeshBenchCerts certs) {
+    if (certs == null) {
+      return proxy(dir, port, upstreamHost, upstreamPort, modulesLeftOut);
+    }
+    String conf = proxy(dir, port, upstreamHost, upstreamPort, modulesLeftOut, new BenchCert(certs.bCert(), certs.bKey(), null));
+    return conf.replace("    ssl_session_cache shared:SSL:10m;\n", "    ssl_session_cache shared:SSL:10m;\n"
+      + "    ssl_client_certificate " + certs.ca() + ";\n"
+      + "    ssl_verify_client on;\n");
+  }
+
+  /**
+   * Hop A of the two-hop scenarios: forwards to hop B (upstream keep-alive); with {@code certs}, over TLS with
+   * {@code proxy_ssl_certificate} (proxy A's), verifying B's chain and name ({@code proxy_ssl_verify on},
+   * name localhost) and reusing TLS sessions.
+   */
+  static String twoHopA(Path dir, int port, int hopBPort, Set<String> modulesLeftOut, MeshBenchCerts certs) {
+    String conf = proxy(dir, port, "127.0.0.1", hopBPort, modulesLeftOut);
+    if (certs == null) {
+      return conf;
+    }
+    return conf.replace("      proxy_pass http://backend;\n", "      proxy_pass https://backend;\n"
+      + "      proxy_ssl_certificate " + certs.aCert() + ";\n"
+      + "      proxy_ssl_certificate_key " + certs.aKey() + ";\n"
+      + "      proxy_ssl_trusted_certificate " + certs.ca() + ";\n"
+      + "      proxy_ssl_verify on;\n"
+      + "      proxy_ssl_name localhost;\n"
+      + "      proxy_ssl_session_reuse on;\n");
+  }
+
   static String proxy(Path dir, int port, String upstreamHost, int upstreamPort, Set<String> modulesLeftOut) {
     return proxy(dir, port, upstreamHost, upstreamPort, modulesLeftOut, null);
   }

@@ -40,7 +40,15 @@ final class Scenarios {
         new H2loadLoad(1), h2cPeers()),
       // HTTP/2 over TLS (ALPN h2, TLS terminated by the peer), HTTP/1.1 upstream.
       new HttpScenario("h2-tls-multiplexed", "HTTP/2 over TLS (ALPN h2), 10 streams per connection (h2load -t1 -m10)",
-        new H2loadLoad(10), h2cPeers(), true));
+        new H2loadLoad(10), h2cPeers(), true),
+      // Sidecar-to-sidecar: wrk → proxy A → proxy B → upstream, both proxies of a pair on the proxy core (core 0).
+      // keelson mTLS/plaintext is the cost of mesh mTLS; nginx's same ratio (proxy_ssl) is the reference.
+      new HttpScenario("two-hop-plaintext", "two proxies in a chain (wrk → A → B → upstream), plaintext between them;"
+        + " both proxies on core 0 (wrk -t1)",
+        new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", false), new TwoHopPeer("nginx", false))),
+      new HttpScenario("two-hop-mtls", "as two-hop-plaintext, A → B over mTLS (A presents a client certificate, B requires"
+        + " one; Keelson checks SPIFFE URI SANs, nginx proxy_ssl + ssl_verify_client checks the chain) (wrk -t1)",
+        new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", true), new TwoHopPeer("nginx", true))));
   }
 
   private static List<HttpPeer> h2cPeers() {
@@ -54,7 +62,7 @@ final class Scenarios {
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
   static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake",
-      "h2c-keepalive", "h2-tls-multiplexed");
+      "h2c-keepalive", "h2-tls-multiplexed", "two-hop-plaintext", "two-hop-mtls");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

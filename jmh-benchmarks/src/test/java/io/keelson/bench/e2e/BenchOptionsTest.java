@@ -14,7 +14,7 @@ class BenchOptionsTest {
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
         "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
-        "packet");
+        "two-hop-plaintext", "two-hop-mtls", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
@@ -39,6 +39,9 @@ class BenchOptionsTest {
     assertThat(o.scenarios()).as("the packet path is too long for --quick; TLS keep-alive is its TLS smoke")
         .containsExactly("http1-keepalive", "http1-close", "http1-keepalive-resilient", "tls-keepalive", "h2c-multiplexed");
     assertThat(BenchOptions.parse("--quick", "packet").scenarios()).containsExactly("packet");
+    assertThat(BenchOptions.parse("--quick", "two-hop-plaintext", "two-hop-mtls").scenarios())
+        .as("the two-hop scenarios run under --quick only when named")
+        .containsExactly("two-hop-plaintext", "two-hop-mtls");
   }
 
   @Test

@@ -137,4 +137,109 @@ class PeerConfigTest {
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as("%s said: %s", command, Files.readString(log)).isZero();
   }
+
+  private static MeshBenchCerts meshCerts(Path dir) throws Exception {
+    try {
+      return MeshBenchCerts.create(dir.resolve("certs"));
+    } catch (PeerStartException e) {
+      assumeTrue(false, "openssl CLI unavailable: " + e.getMessage());
+      throw e;
+    }
+  }
+
+  @Test
+  void meshBenchCertificatesCarryTheSpiffeUriSansAndChainToTheirCa(@TempDir Path dir) throws Exception {
+    MeshBenchCerts certs = meshCerts(dir);
+    var cf = java.security.cert.CertificateFactory.getInstance("X.509");
+    java.security.cert.X509Certificate ca;
+    java.security.cert.X509Certificate a;
+    try (var in = Files.newInputStream(certs.ca()); var inA = Files.newInputStream(certs.aCert())) {
+      ca = (java.security.cert.X509Certificate) cf.generateCertificate(in);
+      a = (java.security.cert.X509Certificate) cf.generateCertificate(inA);
+    }
+
+    a.verify(ca.getPublicKey());
+    assertThat(a.getSubjectAlternativeNames()).as("URI SAN (type 6)")
+        .contains(List.<Object>of(6, MeshBenchCerts.SPIFFE_A));
+    assertThat(a.getExtendedKeyUsage()).contains("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
+    assertThat(Files.readString(certs.bKey())).contains("BEGIN PRIVATE KEY");
+  }
+
+  @Test
+  void twoHopMtlsKeelsonBootstrapsLoadAsStrictMtlsWithSpiffeSanChecks(@TempDir Path dir) throws Exception {
+    MeshBenchCerts certs = meshCerts(dir);
+    var b = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        KeelsonBootstrap.twoHopB(18085, "127.0.0.1", 18080, certs), "hop-b.yaml");
+    var a = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        KeelsonBootstrap.twoHopA(18084, 18085, certs), "hop-a.yaml");
+
+    assertThat(b.warnings()).isEmpty();
+    assertThat(a.warnings()).isEmpty();
+    var server = b.listeners().get(0).tls().config();
+    assertThat(server.requireClientCert()).isTrue();
+    assertThat(server.trustedCa()).isNotNull();
+    assertThat(server.clientSans()).singleElement().satisfies(m -> {
+      assertThat(m.type()).isEqualTo(io.keelson.dataplane.tls.SanMatcher.Type.URI);
+      assertThat(m.value()).isEqualTo(MeshBenchCerts.SPIFFE_A);
+    });
+    assertThat(b.cluster("upstream").tls()).as("hop B to the upstream is plaintext").isNull();
+    var client = a.cluster("upstream").tls().config();
+    assertThat(client.certificateChain()).as("A presents a client certificate").isNotNull();
+    assertThat(client.sni()).isEqualTo("localhost");
+    assertThat(client.serverSans()).singleElement().satisfies(m -> {
+      assertThat(m.type()).isEqualTo(io.keelson.dataplane.tls.SanMatcher.Type.URI);
+      assertThat(m.value()).isEqualTo(MeshBenchCerts.SPIFFE_B);
+    });
+    assertThat(a.cluster("upstream").endpoints()).hasSize(1);
+    assertThat(a.listeners().get(0).tls()).as("wrk to hop A is plaintext").isNull();
+  }
+
+  @Test
+  void twoHopPlaintextKeelsonBootstrapsChainAToBWithoutTls() throws Exception {
+    var a = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(KeelsonBootstrap.twoHopA(18084, 18085, null), "a");
+    var b = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        KeelsonBootstrap.twoHopB(18085, "127.0.0.1", 18080, null), "b");
+
+    assertThat(a.cluster("upstream").tls()).isNull();
+    assertThat(b.listeners().get(0).tls()).isNull();
+    assertThat(KeelsonBootstrap.twoHopA(18084, 18085, null)).contains("port_value: 18085");
+  }
+
+  @Test
+  void twoHopMtlsNginxConfigsPassNginxTestWithProxySslAndClientVerification(@TempDir Path dir) throws Exception {
+    String nginx = tools.find("nginx");
+    assumeTrue(nginx != null, "nginx is not installed (Debian package nginx-light)");
+    MeshBenchCerts certs = meshCerts(dir);
+    Path dirA = dir.resolve("a");
+    Path dirB = dir.resolve("b");
+    String confA = NginxConf.twoHopA(dirA, 18086, 18087, NginxPeer.modulesLeftOut(tools), certs);
+    String confB = NginxConf.twoHopB(dirB, 18087, "127.0.0.1", 18080, NginxPeer.modulesLeftOut(tools), certs);
+
+    assertThat(confA).contains("proxy_pass https://backend;", "proxy_ssl_certificate " + certs.aCert() + ";",
+        "proxy_ssl_certificate_key " + certs.aKey() + ";", "proxy_ssl_trusted_certificate " + certs.ca() + ";",
+        "proxy_ssl_verify on;", "proxy_ssl_session_reuse on;", "server 127.0.0.1:18087;", "keepalive 64;");
+    assertThat(confB).contains("listen 127.0.0.1:18087 backlog=4096 ssl;", "ssl_certificate " + certs.bCert() + ";",
+        "ssl_client_certificate " + certs.ca() + ";", "ssl_verify_client on;", "server 127.0.0.1:18080;");
+    for (var pair : List.of(List.of(dirA.toString(), confA), List.of(dirB.toString(), confB))) {
+      Path d = Path.of(pair.get(0));
+      Path conf = NginxPeer.writeConfig(d, pair.get(1));
+      assertValid(d, List.of(nginx, "-t", "-p", d.toString(), "-e", d.resolve("error.log").toString(), "-c",
+          conf.toString()));
+    }
+  }
+
+  @Test
+  void twoHopPlaintextNginxConfigsProxyOverHttp() {
+    String confA = NginxConf.twoHopA(Path.of("/x/a"), 18086, 18087, java.util.Set.of(), null);
+    String confB = NginxConf.twoHopB(Path.of("/x/b"), 18087, "127.0.0.1", 18080, java.util.Set.of(), null);
+
+    assertThat(confA).contains("proxy_pass http://backend;", "server 127.0.0.1:18087;").doesNotContain("proxy_ssl");
+    assertThat(confB).doesNotContain(" ssl;", "ssl_verify_client");
+  }
+
+  @Test
+  void twoHopPairRunsAsOneProcessTreeWithBInTheBackground() {
+    assertThat(TwoHopPeer.pairCommand(List.of("nginx", "-c", "/a dir/a.conf"), List.of("nginx", "-c", "/b.conf")))
+        .containsExactly("sh", "-c", "nginx -c /b.conf & exec nginx -c '/a dir/a.conf'");
+  }
 }
