@@ -63,6 +63,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecision;
   private final long idleTimeoutNanos;
+  private final long streamIdleNanos;
   private Channel channel;
   private String remoteIp;
   private boolean inRead;
@@ -141,6 +142,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** @param idleTimeoutNanos close the connection after this long without a read between exchanges; 0 = never */
   DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos) {
+    this(context, listenerName, limits, idleTimeoutNanos, 0);
+  }
+
+  /** @param streamIdleNanos cut an exchange without progress either way for this long (stream_idle_timeout); 0 = never */
+  DownstreamHandler(ProxyContext context, String listenerName, HttpLimits limits, long idleTimeoutNanos, long streamIdleNanos) {
+    this.streamIdleNanos = streamIdleNanos;
     this.context = context;
     this.observer = new ExchangeObserver(context);
     this.listenerName = listenerName;
@@ -153,7 +160,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     channel = ctx.channel();
-    timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos);
+    timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos, streamIdleNanos);
     timers.touch();
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
@@ -268,6 +275,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void onHead(Http1Request head) {
     abandonMirror();
     request = head;
+    timers.startStream();
     startNanos = System.nanoTime();
     requestBytes = 0;
     responseBytes = 0;
@@ -850,6 +858,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   void flushDownstream() {
+    timers.streamActivity(); // an upstream read: the response is making progress
     if (discarding) {
       return;
     }
@@ -951,6 +960,33 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** Envoy's stream_idle_timeout: 408 before the response head, else a reset; the connection closes either way. */
+  @Override
+  public void onStreamIdleTimeout() {
+    if (state == State.IDLE || state == State.CLOSED || state == State.LOCAL_REPLY || responseComplete) {
+      return;
+    }
+    if (listener != null) {
+      listener.stats().rqIdleTimeout.increment();
+    }
+    retrying = false;
+    discarding = false;
+    cancelTimeout();
+    if (upstream != null) {
+      UpstreamHandler up = upstream;
+      upstream = null;
+      up.detach(false);
+    }
+    endUpstreamRequest();
+    flag = ResponseFlag.SI;
+    closeAfterResponse = true;
+    if (responseStarted) {
+      channel.close();
+    } else {
+      sendLocalReply(408, LocalReply.STREAM_TIMEOUT, null);
+    }
+  }
+
   // ======================================================================== ending an exchange
 
   private void sendLocalReply(int status, String body, String extraHeaders) {
@@ -979,6 +1015,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void finishExchange() {
     cancelTimeout();
+    timers.endStream();
     pendingTrailers = null;
     request = null;
     route = null;

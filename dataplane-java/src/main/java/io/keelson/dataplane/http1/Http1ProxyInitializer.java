@@ -42,7 +42,8 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
       ch.pipeline().addLast(io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
     }
     ch.pipeline().addLast(TlsPipeline.HTTP_HANDLER,
-        new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos));
+        new DownstreamHandler(context, listener.name(), listener.http().limits(), idleNanos,
+            listener.http().streamIdleTimeout().toNanos()));
     long maxAge = listener.http().maxConnectionDuration().toNanos();
     if (maxAge > 0) {
       // Polite close at the age limit: now if idle, else after the current response (with Connection: close).

@@ -16,6 +16,8 @@ final class LocalReply {
   static final String RESET_BEFORE_HEADERS =
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
+  /** Envoy's body for the stream idle timeout (a 408). */
+  static final String STREAM_TIMEOUT = "stream timeout";
   /** Envoy's body for a request refused by a circuit breaker. */
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   static final String CLUSTER_NOT_FOUND = "cluster not found";

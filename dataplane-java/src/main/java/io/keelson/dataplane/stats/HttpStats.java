@@ -13,6 +13,8 @@ public final class HttpStats {
   public final LongAdder rqTotal = new LongAdder();
   public final LongAdder rqTimeout = new LongAdder();
   public final LongAdder rqRejectedBadRequest = new LongAdder();
+  /** Exchanges cut by the stream idle timeout (downstream_rq_idle_timeout). */
+  public final LongAdder rqIdleTimeout = new LongAdder();
   /** Index 1..5 = 1xx..5xx. */
   private final LongAdder[] rqByClass = newClasses();
   /** Istio's request metrics of requests that never reached a cluster (no route, direct responses, ...). */

@@ -36,7 +36,9 @@ public enum ResponseFlag {
   /** The local rate limit rejected the request. */
   RL("RL"),
   /** The RBAC filter denied the request. */
-  RBAC("RBAC");
+  RBAC("RBAC"),
+  /** The exchange made no progress for the stream idle timeout (stream_idle_timeout). */
+  SI("SI");
 
   public final String code;
 

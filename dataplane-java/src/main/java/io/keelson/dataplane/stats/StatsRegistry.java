@@ -97,6 +97,7 @@ public final class StatsRegistry {
       out.put(p + "downstream_rq_total", s.rqTotal.sum());
       out.put(p + "downstream_rq_timeout", s.rqTimeout.sum());
       out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
+      out.put(p + "downstream_rq_idle_timeout", s.rqIdleTimeout.sum());
       for (int c = 1; c <= 5; c++) {
         out.put(p + "downstream_rq_" + c + "xx", s.responses(c));
       }
@@ -161,6 +162,8 @@ public final class StatsRegistry {
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_timeout", s.rqTimeout.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_rejected_bad_request", "counter");
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_rq_idle_timeout", "counter");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_rq_idle_timeout", s.rqIdleTimeout.sum(), "envoy_http_conn_manager_prefix", s.prefix));
 
     clusterCounter(w, "envoy_cluster_upstream_rq_total", "counter", s -> s.rqTotal.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_active", "gauge", s -> s.rqActive.sum());

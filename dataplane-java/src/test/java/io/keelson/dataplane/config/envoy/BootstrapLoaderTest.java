@@ -75,6 +75,7 @@ class BootstrapLoaderTest {
     assertThat(hcm.generateRequestId()).isFalse();
     assertThat(hcm.requestTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(hcm.idleTimeout()).isEqualTo(Duration.ofSeconds(300));
+    assertThat(hcm.streamIdleTimeout()).as("Envoy's stream_idle_timeout default").isEqualTo(Duration.ofMinutes(5));
     assertThat(hcm.limits()).isEqualTo(new HttpLimits(HttpLimits.DEFAULT.maxRequestLineBytes(), 32 * 1024, 50));
   }
 
