@@ -266,7 +266,7 @@ class TcpRbacTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("filter_chains[0].filters[0]")
         .hasMessageContaining("envoy.filters.network.rbac");
-    assertThatThrownBy(() -> BootstrapLoader.fromYaml(withRbac(rbacFilter("{ any: true }", "").replace("stat_prefix: authz\n", ""), 9),
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(withRbac(rbacFilter("{ any: true }", "").replace("          stat_prefix: authz\n", ""), 9),
         "test.yaml"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("filters[0].typed_config")
