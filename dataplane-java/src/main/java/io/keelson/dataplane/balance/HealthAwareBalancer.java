@@ -1,6 +1,5 @@
 package io.keelson.dataplane.balance;
 
-import io.keelson.dataplane.config.EndpointConfig;
 
 /**
  * Wraps any balancer so that its picks skip endpoints whose {@link EndpointHealth} is not available:
@@ -9,19 +8,18 @@ import io.keelson.dataplane.config.EndpointConfig;
  * to a suspect endpoint than none). Costs one volatile read per pick while every endpoint is healthy.
  * See {@link LoadBalancer} for threading.
  */
-public final class HealthAwareBalancer implements LoadBalancer {
+public final class HealthAwareBalancer extends WrappingBalancer {
   /** Times the policy is asked again before scanning. */
   private static final int REPICKS = 2;
 
-  private final LoadBalancer policy;
   private final EndpointHealth[] health;
 
   /** @param health one per endpoint of {@code policy}, in its order */
   public HealthAwareBalancer(LoadBalancer policy, EndpointHealth[] health) {
+    super(policy);
     if (health.length != policy.size()) {
       throw new IllegalArgumentException("health for " + health.length + " endpoints, balancer has " + policy.size());
     }
-    this.policy = policy;
     this.health = health.clone();
   }
 
@@ -60,30 +58,5 @@ public final class HealthAwareBalancer implements LoadBalancer {
   /** True when endpoint {@code index} may take requests. */
   public boolean available(int index) {
     return health[index].available();
-  }
-
-  @Override
-  public EndpointConfig endpoint(int index) {
-    return policy.endpoint(index);
-  }
-
-  @Override
-  public int size() {
-    return policy.size();
-  }
-
-  @Override
-  public void onRequestStart(int index) {
-    policy.onRequestStart(index);
-  }
-
-  @Override
-  public void onRequestEnd(int index) {
-    policy.onRequestEnd(index);
-  }
-
-  @Override
-  public int activeRequests(int index) {
-    return policy.activeRequests(index);
   }
 }

@@ -1,6 +1,5 @@
 package io.keelson.dataplane.balance;
 
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.SlowStartConfig;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
@@ -12,10 +11,9 @@ import java.util.random.RandomGenerator;
  * again (a few times). Once every endpoint is past its window the wrapper costs one field read. See
  * {@link LoadBalancer} for threading.
  */
-public final class SlowStartBalancer implements LoadBalancer {
+public final class SlowStartBalancer extends WrappingBalancer {
   private static final int REPICKS = 4;
 
-  private final LoadBalancer policy;
   private final long[] addedAtNanos;
   private final SlowStartConfig config;
   private final LongSupplier clock;
@@ -28,7 +26,7 @@ public final class SlowStartBalancer implements LoadBalancer {
    *     scale; {@link Long#MIN_VALUE} for endpoints that were there from the start
    */
   public SlowStartBalancer(LoadBalancer policy, long[] addedAtNanos, SlowStartConfig config, LongSupplier clock, RandomGenerator random) {
-    this.policy = policy;
+    super(policy);
     this.addedAtNanos = addedAtNanos.clone();
     this.config = config;
     this.clock = clock;
@@ -66,30 +64,5 @@ public final class SlowStartBalancer implements LoadBalancer {
   @Override
   public int pick(long hash) {
     return policy.pick(hash);
-  }
-
-  @Override
-  public EndpointConfig endpoint(int index) {
-    return policy.endpoint(index);
-  }
-
-  @Override
-  public int size() {
-    return policy.size();
-  }
-
-  @Override
-  public void onRequestStart(int index) {
-    policy.onRequestStart(index);
-  }
-
-  @Override
-  public void onRequestEnd(int index) {
-    policy.onRequestEnd(index);
-  }
-
-  @Override
-  public int activeRequests(int index) {
-    return policy.activeRequests(index);
   }
 }

@@ -1,19 +1,17 @@
 package io.keelson.dataplane.health;
 
 import io.keelson.dataplane.balance.LoadBalancer;
-import io.keelson.dataplane.config.EndpointConfig;
 
 /**
  * Picks through the health-aware balancer, or straight through the policy in panic mode. Both share
  * the policy's counters. See {@link LoadBalancer} for threading.
  */
-final class HealthCheckedBalancer implements LoadBalancer {
-  private final LoadBalancer policy;
+final class HealthCheckedBalancer extends io.keelson.dataplane.balance.WrappingBalancer {
   private final LoadBalancer healthAware;
   private final ClusterHealth health;
 
   HealthCheckedBalancer(LoadBalancer policy, LoadBalancer healthAware, ClusterHealth health) {
-    this.policy = policy;
+    super(policy);
     this.healthAware = healthAware;
     this.health = health;
   }
@@ -39,30 +37,5 @@ final class HealthCheckedBalancer implements LoadBalancer {
       }
     }
     return healthAware.pick();
-  }
-
-  @Override
-  public EndpointConfig endpoint(int index) {
-    return policy.endpoint(index);
-  }
-
-  @Override
-  public int size() {
-    return policy.size();
-  }
-
-  @Override
-  public void onRequestStart(int index) {
-    policy.onRequestStart(index);
-  }
-
-  @Override
-  public void onRequestEnd(int index) {
-    policy.onRequestEnd(index);
-  }
-
-  @Override
-  public int activeRequests(int index) {
-    return policy.activeRequests(index);
   }
 }

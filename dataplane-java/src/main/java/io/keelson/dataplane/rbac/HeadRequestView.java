@@ -10,16 +10,8 @@ import java.net.InetSocketAddress;
  * {@link #head}: nothing is allocated per request. Not thread-safe: confined to the thread that
  * evaluates.
  */
-public final class HeadRequestView implements RequestView {
-  private static final byte[] NONE = new byte[0];
+public final class HeadRequestView extends ConnectionFacts {
   private RequestHead head;
-  private boolean authenticated;
-  private String principal;
-  private byte[] directRemoteIp = NONE;
-  private byte[] remoteIp;
-  private byte[] destinationIp = NONE;
-  private int destinationPort;
-  private String sni;
 
   /**
    * Sets the connection's facts.
@@ -76,40 +68,5 @@ public final class HeadRequestView implements RequestView {
       case ":authority", "host" -> head.authority();
       default -> head.header(lowerName);
     };
-  }
-
-  @Override
-  public boolean authenticated() {
-    return authenticated;
-  }
-
-  @Override
-  public String principal() {
-    return principal;
-  }
-
-  @Override
-  public byte[] directRemoteIp() {
-    return directRemoteIp;
-  }
-
-  @Override
-  public byte[] remoteIp() {
-    return remoteIp != null ? remoteIp : directRemoteIp;
-  }
-
-  @Override
-  public byte[] destinationIp() {
-    return destinationIp;
-  }
-
-  @Override
-  public int destinationPort() {
-    return destinationPort;
-  }
-
-  @Override
-  public String requestedServerName() {
-    return sni;
   }
 }

@@ -10,18 +10,16 @@ import java.util.Map;
  * tools and the connection-level (L4) check. Hot paths should implement RequestView over their own
  * request objects instead. Not thread-safe.
  */
-public final class SimpleRequestView implements RequestView {
+public final class SimpleRequestView extends ConnectionFacts {
   private String method;
   private String path;
   private String host;
   private final Map<String, String> headers = new HashMap<>();
-  private boolean authenticated;
-  private String principal;
-  private byte[] directRemoteIp = new byte[4];
-  private byte[] remoteIp;
-  private byte[] destinationIp = new byte[4];
-  private int destinationPort;
-  private String sni;
+
+  public SimpleRequestView() {
+    directRemoteIp = new byte[4];
+    destinationIp = new byte[4];
+  }
 
   public static SimpleRequestView http(String method, String path) {
     return new SimpleRequestView().method(method).path(path);
@@ -113,40 +111,5 @@ public final class SimpleRequestView implements RequestView {
       case ":authority", "host" -> host != null ? host : headers.get(lowerName);
       default -> headers.get(lowerName);
     };
-  }
-
-  @Override
-  public boolean authenticated() {
-    return authenticated;
-  }
-
-  @Override
-  public String principal() {
-    return principal;
-  }
-
-  @Override
-  public byte[] directRemoteIp() {
-    return directRemoteIp;
-  }
-
-  @Override
-  public byte[] remoteIp() {
-    return remoteIp != null ? remoteIp : directRemoteIp;
-  }
-
-  @Override
-  public byte[] destinationIp() {
-    return destinationIp;
-  }
-
-  @Override
-  public int destinationPort() {
-    return destinationPort;
-  }
-
-  @Override
-  public String requestedServerName() {
-    return sni;
   }
 }

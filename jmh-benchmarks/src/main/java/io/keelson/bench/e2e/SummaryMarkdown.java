@@ -27,7 +27,7 @@ final class SummaryMarkdown {
       .append(loadTriple(r.machine().loadAverage())).append('\n');
     md.append("- Runs: ").append(s.runs()).append(" per peer, interleaved (").append(String.join(" ", s.peers()))
       .append(", repeated), ").append(s.durationSeconds()).append(" s each").append(s.quick() ? " (--quick)" : "")
-      .append("; HTTP: before its first run each peer gets unrecorded load until two 1-second slices agree")
+      .append("; HTTP: before its first run each peer gets unrecorded load until three 1-second slices in a row agree")
       .append(" within 10% (at most ")
       .append(s.warmupSeconds()).append(" s), ")
       .append(s.connections()).append(" connections; the figures below are medians over the successful runs\n");
