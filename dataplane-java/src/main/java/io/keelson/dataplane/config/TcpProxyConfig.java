@@ -12,15 +12,29 @@ import java.util.List;
  *                    header mutations are always {@link HeaderMutations#NONE}
  * @param totalWeight sum of the weights (the pick is uniform over [0, totalWeight))
  * @param idleTimeout Envoy's idle_timeout (default 1 h; ZERO disables)
+ * @param rbac        the chain's {@code envoy.filters.network.rbac} filters before the tcp_proxy, in order
+ *                    (each checked once per connection; the first denial closes it); empty when none
  */
 public record TcpProxyConfig(
-    String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout) {
+    String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
 
   public TcpProxyConfig {
     clusters = List.copyOf(clusters);
+    rbac = rbac == null ? List.of() : List.copyOf(rbac);
+  }
+
+  /** Without network RBAC filters. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, List.of());
+  }
+
+  /** This config with these network RBAC filters in front. */
+  public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

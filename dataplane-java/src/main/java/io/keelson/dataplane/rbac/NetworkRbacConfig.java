@@ -19,14 +19,21 @@ public final class NetworkRbacConfig {
   private final RbacEngine rules;
   private final RbacEngine shadow;
   private final String statPrefix;
+  private final String shadowRulesStatPrefix;
   public final LongAdder allowed = new LongAdder();
   public final LongAdder denied = new LongAdder();
+  public final LongAdder shadowAllowed = new LongAdder();
   public final LongAdder shadowDenied = new LongAdder();
 
   NetworkRbacConfig(RbacEngine rules, RbacEngine shadow, String statPrefix) {
+    this(rules, shadow, statPrefix, "");
+  }
+
+  NetworkRbacConfig(RbacEngine rules, RbacEngine shadow, String statPrefix, String shadowRulesStatPrefix) {
     this.rules = rules;
     this.shadow = shadow;
     this.statPrefix = statPrefix;
+    this.shadowRulesStatPrefix = shadowRulesStatPrefix;
   }
 
   public static NetworkRbacConfig from(RBAC proto) throws ConfigException {
@@ -45,7 +52,7 @@ public final class NetworkRbacConfig {
     }
     return new NetworkRbacConfig(proto.hasRules() ? RbacTranslator.compile(proto.getRules(), "rules") : null,
         proto.hasShadowRules() ? RbacTranslator.compile(proto.getShadowRules(), "shadow_rules") : null,
-        proto.getStatPrefix());
+        proto.getStatPrefix(), proto.getShadowRulesStatPrefix());
   }
 
   public static NetworkRbacConfig from(Any typedConfig) throws ConfigException {
@@ -61,15 +68,35 @@ public final class NetworkRbacConfig {
 
   /** Decides a new connection: false = close it. */
   public RbacDecision evaluate(RequestView connection) {
-    if (shadow != null && !shadow.evaluate(connection).allowed()) {
-      shadowDenied.increment();
+    RbacDecision s = decideShadow(connection);
+    if (s != null) {
+      (s.allowed() ? shadowAllowed : shadowDenied).increment();
     }
-    RbacDecision d = rules == null ? RbacDecision.ALLOWED_NO_POLICY : rules.evaluate(connection);
+    RbacDecision d = decide(connection);
     (d.allowed() ? allowed : denied).increment();
     return d;
   }
 
+  /** The enforced decision, not counted (for callers that keep their own counters). */
+  public RbacDecision decide(RequestView connection) {
+    return rules == null ? RbacDecision.ALLOWED_NO_POLICY : rules.evaluate(connection);
+  }
+
+  /** The shadow rules' decision, not counted; null without shadow rules. */
+  public RbacDecision decideShadow(RequestView connection) {
+    return shadow == null ? null : shadow.evaluate(connection);
+  }
+
+  public boolean hasShadowRules() {
+    return shadow != null;
+  }
+
   public String statPrefix() {
     return statPrefix;
+  }
+
+  /** Envoy's shadow_rules_stat_prefix: put between {@code rbac.} and {@code shadow_allowed}. */
+  public String shadowRulesStatPrefix() {
+    return shadowRulesStatPrefix;
   }
 }

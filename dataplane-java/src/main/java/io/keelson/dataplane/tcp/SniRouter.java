@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.AbstractSniHandler;
 import io.netty.util.concurrent.Future;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Envoy's tls_inspector + filter_chain_match.server_names for TLS passthrough: reads the ClientHello
@@ -20,11 +21,18 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
   private final TcpProxyContext context;
   private final List<SniChain> chains;
   private final TcpStats noRouteStats;
+  private final Map<SniChain, TcpRbac> rbac;
 
   SniRouter(TcpProxyContext context, List<SniChain> chains) {
+    this(context, chains, Map.of());
+  }
+
+  /** @param rbac the network RBAC check of each chain that has one (read-only, shared) */
+  SniRouter(TcpProxyContext context, List<SniChain> chains, Map<SniChain, TcpRbac> rbac) {
     super(CLIENT_HELLO_TIMEOUT_MS);
     this.context = context;
     this.chains = chains;
+    this.rbac = rbac;
     this.noRouteStats = context.stats().tcp(chains.getFirst().tcpProxy().statPrefix());
   }
 
@@ -41,6 +49,6 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
       ctx.close();
       return;
     }
-    ctx.pipeline().replace(this, "tcp-proxy", new TcpProxyHandler(context, chain.tcpProxy()));
+    ctx.pipeline().replace(this, "tcp-proxy", new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname));
   }
 }

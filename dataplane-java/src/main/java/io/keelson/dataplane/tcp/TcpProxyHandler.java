@@ -32,6 +32,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpProxyContext context;
   private final TcpProxyConfig config;
   private final TcpStats stats;
+  private final TcpRbac rbac;
+  private final String sni;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
   private boolean started;
   private Channel upstream;
@@ -40,9 +42,19 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext self;
 
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
+    this(context, config, null, null);
+  }
+
+  /**
+   * @param rbac the network RBAC check to pass before any upstream is picked, or null
+   * @param sni  the ClientHello's server name when the TLS inspector ran, else null
+   */
+  TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config, TcpRbac rbac, String sni) {
     this.context = context;
     this.config = config;
     this.stats = context.stats().tcp(config.statPrefix());
+    this.rbac = rbac;
+    this.sni = sni;
   }
 
   @Override
@@ -70,6 +82,45 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     // RDHUP even with reading off), so a client that sends and half-closes at once still gets its answer.
     down.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     stats.cxTotal.increment();
+    if (rbac == null) {
+      connect(ctx);
+      return;
+    }
+    SslHandler terminated = down.pipeline().get(SslHandler.class);
+    if (terminated == null) {
+      authorize(ctx);
+      return;
+    }
+    // The principal is the verified client certificate's: decide once the handshake is done. Bytes
+    // decrypted meanwhile are held in pending; the SslHandler keeps reading until the handshake ends.
+    terminated.handshakeFuture().addListener(h -> {
+      if (h.isSuccess()) {
+        authorize(ctx);
+      } else {
+        down.close();
+      }
+    });
+    if (!terminated.handshakeFuture().isDone()) {
+      down.read();
+    }
+  }
+
+  /** Network RBAC: a denied connection is closed before any upstream is picked or connected. */
+  private void authorize(ChannelHandlerContext ctx) {
+    Channel down = ctx.channel();
+    if (!down.isActive()) {
+      return;
+    }
+    if (!rbac.allows(down, sni)) {
+      release();
+      down.close();
+      return;
+    }
+    connect(ctx);
+  }
+
+  private void connect(ChannelHandlerContext ctx) {
+    Channel down = ctx.channel();
     ServingSnapshot snapshot = context.snapshot().get();
     String clusterName = pickCluster();
     ServingCluster cluster = snapshot.cluster(clusterName);

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.dataplane.config.AdminConfig;
 import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.HttpFilterConfig;
@@ -20,6 +21,7 @@ import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteConfig;
 import io.keelson.dataplane.config.SniChain;
 import io.keelson.dataplane.config.TcpProxyConfig;
+import io.keelson.dataplane.rbac.NetworkRbacConfig;
 import io.keelson.dataplane.tls.ServerTls;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -226,13 +228,61 @@ final class SnapshotTranslator {
         return null;
       }
     }
-    if (chain.getFiltersCount() != 1) {
-      problems.error(chainPath + ".filters", "listener '" + name + "' has " + chain.getFiltersCount()
-          + " network filters; expected exactly one: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy");
+    int count = chain.getFiltersCount();
+    if (count == 0) {
+      problems.error(chainPath + ".filters", "listener '" + name + "' has no network filters; expected "
+          + "envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy (after any envoy.filters.network.rbac)");
       return null;
     }
-    Filter filter = chain.getFilters(0);
-    String filterPath = chainPath + ".filters[0]";
+    List<NetworkRbacConfig> rbac = new ArrayList<>();
+    boolean rbacOk = true;
+    for (int i = 0; i < count - 1; i++) {
+      NetworkRbacConfig r = networkRbac(chain.getFilters(i), chainPath + ".filters[" + i + "]", name);
+      if (r == null) {
+        rbacOk = false;
+      } else {
+        rbac.add(r);
+      }
+    }
+    Object last = terminalFilter(chain.getFilters(count - 1), chainPath + ".filters[" + (count - 1) + "]");
+    if (!rbacOk || last == null) {
+      return null;
+    }
+    if (rbac.isEmpty()) {
+      return last;
+    }
+    if (last instanceof TcpProxyConfig t) {
+      return t.withRbac(rbac);
+    }
+    problems.error(chainPath + ".filters[0]", "listener '" + name + "': envoy.filters.network.rbac is enforced in front of"
+        + " envoy.filters.network.tcp_proxy only; for HTTP use the envoy.filters.http.rbac HTTP filter");
+    return null;
+  }
+
+  /** A network filter before the terminal one: only envoy.filters.network.rbac is supported there. */
+  private NetworkRbacConfig networkRbac(Filter filter, String filterPath, String listener) {
+    String type = filter.hasTypedConfig() ? SupportedTypes.typeName(filter.getTypedConfig().getTypeUrl()) : null;
+    if (!SupportedTypes.NETWORK_RBAC.equals(type)) {
+      if (type == null && filter.getName().equals(NetworkRbacConfig.FILTER_NAME)) {
+        problems.error(filterPath + ".typed_config", "filter '" + filter.getName()
+            + "' has no typed_config; expected an " + SupportedTypes.NETWORK_RBAC);
+      } else if (!problems.reportedAt(filterPath + ".typed_config")) {
+        problems.error(filterPath, "listener '" + listener + "': network filter '" + filter.getName() + "'"
+            + (type == null ? "" : " (" + type + ")") + " is not supported before the last filter; expected only "
+            + NetworkRbacConfig.FILTER_NAME + " followed by envoy.filters.network.tcp_proxy");
+      }
+      return null;
+    }
+    try {
+      return NetworkRbacConfig.from(filter.getTypedConfig());
+    } catch (ConfigException e) {
+      problems.error(filterPath + ".typed_config", e.getMessage());
+      return null;
+    }
+  }
+
+  /** The chain's last (terminal) network filter, translated: an HttpConnectionManagerConfig, a TcpProxyConfig, or null. */
+  private Object terminalFilter(Filter filter, String filterPath) {
     if (!filter.hasTypedConfig()) {
       if (problems.reportedAt(filterPath + ".typed_config")) {
         return null;

@@ -14,6 +14,8 @@ final class SupportedTypes {
   static final String PREFIX = "type.googleapis.com/";
   static final String HCM = HttpConnectionManager.getDescriptor().getFullName();
   static final String TCP_PROXY = TcpProxy.getDescriptor().getFullName();
+  static final String NETWORK_RBAC =
+      io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor().getFullName();
   static final String ROUTER = Router.getDescriptor().getFullName();
   static final String UPSTREAM_HTTP_OPTIONS = HttpProtocolOptions.getDescriptor().getFullName();
   static final String TLS_INSPECTOR =
@@ -23,6 +25,7 @@ final class SupportedTypes {
       List.of(
           HttpConnectionManager.getDescriptor(),
           TcpProxy.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor(),
           Router.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
