@@ -65,6 +65,24 @@ class HttpFilterConfigTest {
   }
 
   @Test
+  void loadsAnHttpRbacFilterFromYaml() throws Exception {
+    ProxySnapshot s = load("""
+                - name: envoy.filters.http.rbac
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                    rules:
+                      action: ALLOW
+                      policies:
+                        readers:
+                          permissions: [ { header: { name: ":method", string_match: { exact: GET } } } ]
+                          principals: [ { any: true } ]
+      """);
+    List<HttpFilterConfig> filters = s.listeners().getFirst().http().httpFilters();
+    assertThat(filters).extracting(HttpFilterConfig::name).containsExactly("envoy.filters.http.rbac");
+    assertThat(filters.getFirst().settings()).isInstanceOf(io.keelson.dataplane.rbac.HttpRbacConfig.class);
+  }
+
+  @Test
   void skipsAnUnknownOptionalFilterWithAWarning() throws Exception {
     ProxySnapshot s = load("""
                 - name: envoy.filters.http.cors
