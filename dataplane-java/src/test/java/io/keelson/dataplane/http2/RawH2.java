@@ -37,6 +37,8 @@ final class RawH2 implements AutoCloseable {
   final List<Frame> frames = new CopyOnWriteArrayList<>();
   final AtomicLong dataBytes = new AtomicLong();
   volatile boolean closedByPeer;
+  private static final int MAX_RECORDED = 10_000;
+  private long framesSent;
   private final Socket socket;
   private final OutputStream out;
   private final DefaultHttp2HeadersEncoder hpack = new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, true);
@@ -76,7 +78,9 @@ final class RawH2 implements AutoCloseable {
             frame(SETTINGS, 1, 0, new byte[0]); // ACK, as any peer must
           }
         }
-        frames.add(new Frame(type, flags, stream, type == DATA ? new byte[0] : payload));
+        if (frames.size() < MAX_RECORDED) { // a flood's answers (PING ACKs, refusals) need not all be kept
+          frames.add(new Frame(type, flags, stream, type == DATA ? new byte[0] : payload));
+        }
       }
     } catch (IOException e) {
       closedByPeer = true;
@@ -93,6 +97,11 @@ final class RawH2 implements AutoCloseable {
     putInt(h, 5, stream);
     out.write(h);
     out.write(payload);
+    framesSent++;
+  }
+
+  synchronized long framesSent() {
+    return framesSent;
   }
 
   /** Swallows the write errors of a peer that already hung up on us. */

@@ -1,0 +1,217 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs one HTTP/2 attack against a running in-process proxy for a few seconds, opening a new attacker
+ * connection whenever the proxy cuts the last one off, while a well-behaved client sends a request
+ * every 100 ms on its own connection. Meanwhile it measures what the attack costs the proxy: the CPU
+ * time of the proxy's event-loop threads (found by name, {@code keelson-worker-*}) and the memory it
+ * holds (heap used after a full GC plus the direct memory of Netty's default allocator, sampled once a
+ * second). A short unmeasured round first lets the JIT compile the paths the attack takes. Not
+ * thread-safe; one run at a time.
+ */
+final class SustainedAttack {
+  /** One attacker connection's work: send frames until {@code stop} says so or the proxy hangs up. */
+  interface Round {
+    void attack(RawH2 attacker, AtomicBoolean stop) throws IOException, InterruptedException;
+  }
+
+  /** Opens an attacker connection (with whatever settings the attack needs). */
+  interface Connector {
+    RawH2 open() throws IOException;
+  }
+
+  /**
+   * What one measured run saw.
+   *
+   * @param seconds        wall time of the measured attack
+   * @param connections    attacker connections used (1 when the proxy never cut one off)
+   * @param framesSent     frames the attacker managed to write
+   * @param proxyCpuNanos  CPU time the proxy's event loops spent during the attack
+   * @param memoryGrowth   highest (heap after GC + Netty direct) seen during the attack, minus before
+   * @param goodServed     well-behaved requests answered 200 during the attack
+   * @param goodFailed     well-behaved requests that failed or timed out
+   * @param goodWorstMillis slowest well-behaved request
+   */
+  record Report(double seconds, long connections, long framesSent, long proxyCpuNanos, long memoryGrowth,
+      int goodServed, int goodFailed, long goodWorstMillis) {
+    /** Milliseconds of proxy CPU per second of attack. */
+    double cpuMillisPerSecond() {
+      return proxyCpuNanos / 1e6 / seconds;
+    }
+
+    /** Microseconds of proxy CPU per attack frame sent. */
+    double cpuMicrosPerFrame() {
+      return proxyCpuNanos / 1e3 / Math.max(1, framesSent);
+    }
+
+    @Override
+    public String toString() {
+      return String.format("%.1f s, %d attacker connections, %d frames; proxy CPU %.0f ms/s (%.2f µs/frame);"
+          + " memory growth %.1f MiB; good client %d served, %d failed, worst %d ms", seconds, connections, framesSent,
+          cpuMillisPerSecond(), cpuMicrosPerFrame(), memoryGrowth / 1048576.0, goodServed, goodFailed, goodWorstMillis);
+    }
+  }
+
+  static final String PROXY_THREADS = "keelson-worker-";
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
+
+  private final Connector connector;
+  private final Round round;
+  private final int goodPort;
+
+  SustainedAttack(int goodPort, Connector connector, Round round) {
+    this.goodPort = goodPort;
+    this.connector = connector;
+    this.round = round;
+  }
+
+  /** Warms up for {@code warmup}, then attacks for {@code length} while measuring. */
+  Report run(Duration warmup, Duration length) throws Exception {
+    attack(warmup, null);
+    Thread.sleep(200); // let the warm-up's connections close before the baseline
+    return attack(length, new H2Client(goodPort));
+  }
+
+  private Report attack(Duration length, H2Client good) throws Exception {
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong connections = new AtomicLong();
+    AtomicLong frames = new AtomicLong();
+    List<RawH2> open = new ArrayList<>();
+    Thread attacker = new Thread(() -> {
+      while (!stop.get()) {
+        RawH2 a;
+        try {
+          a = connector.open();
+        } catch (IOException e) {
+          continue; // the accept queue was full for a moment: try again
+        }
+        synchronized (open) {
+          open.add(a);
+        }
+        connections.incrementAndGet();
+        try {
+          round.attack(a, stop);
+        } catch (IOException e) {
+          // cut off by the proxy: the next round opens a new connection
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          stop.set(true);
+        }
+        frames.addAndGet(a.framesSent());
+        if (!stop.get()) { // a finished round's connection is done: close it (the last one stays open to be measured)
+          close(a);
+          synchronized (open) {
+            open.remove(a);
+          }
+        }
+      }
+    }, "attacker");
+    attacker.setDaemon(true);
+
+    long memoryBefore = good == null ? 0 : memoryAfterGc();
+    long cpuBefore = proxyCpuNanos();
+    long start = System.nanoTime();
+    attacker.start();
+    long end = start + length.toNanos();
+    long nextSample = start + TimeUnit.SECONDS.toNanos(1);
+    long memoryPeak = memoryBefore;
+    int served = 0, failed = 0;
+    long worst = 0;
+    while (System.nanoTime() < end) {
+      if (good != null) {
+        long t0 = System.nanoTime();
+        try {
+          FullHttpResponse r = good.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/fine"))
+              .get(10, TimeUnit.SECONDS);
+          if (r.status().code() == 200) {
+            served++;
+          } else {
+            failed++;
+          }
+          r.release();
+        } catch (Exception e) {
+          failed++;
+        }
+        worst = Math.max(worst, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        if (System.nanoTime() > nextSample) {
+          memoryPeak = Math.max(memoryPeak, memoryAfterGc());
+          nextSample = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        }
+      }
+      Thread.sleep(100);
+    }
+    if (good != null) {
+      memoryPeak = Math.max(memoryPeak, memoryAfterGc()); // the attacker's last connection is still open
+    }
+    long cpuAfter = proxyCpuNanos();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    stop.set(true);
+    attacker.join(TimeUnit.SECONDS.toMillis(20));
+    synchronized (open) {
+      open.forEach(a -> frames.addAndGet(a.framesSent()));
+      open.forEach(SustainedAttack::close);
+    }
+    if (good != null) {
+      good.close();
+    }
+    return new Report(seconds, connections.get(), frames.get(), cpuAfter - cpuBefore, memoryPeak - memoryBefore,
+        served, failed, worst);
+  }
+
+  private static void close(RawH2 a) {
+    try {
+      a.close();
+    } catch (IOException e) {
+      // already closed
+    }
+  }
+
+  /** CPU time used so far by the live threads of the proxy's worker event loops. */
+  static long proxyCpuNanos() {
+    long sum = 0;
+    for (ThreadInfo t : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+      if (t != null && t.getThreadName().startsWith(PROXY_THREADS)) {
+        long cpu = THREADS.getThreadCpuTime(t.getThreadId());
+        sum += Math.max(0, cpu);
+      }
+    }
+    return sum;
+  }
+
+  /** Heap used after a full GC, plus direct memory held by Netty's default allocator and NIO buffers. */
+  static long memoryAfterGc() {
+    System.gc();
+    System.gc();
+    long heap = MEMORY.getHeapMemoryUsage().getUsed();
+    long direct = 0;
+    if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider m) {
+      direct += m.metric().usedDirectMemory();
+    }
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        direct += pool.getMemoryUsed();
+      }
+    }
+    return heap + direct;
+  }
+}
