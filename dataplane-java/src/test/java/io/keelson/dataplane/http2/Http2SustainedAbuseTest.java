@@ -25,6 +25,10 @@ class Http2SustainedAbuseTest {
   private static final Duration WARMUP = Duration.ofSeconds(1);
   private static final Duration ATTACK = Duration.ofSeconds(4);
   private static final long MIB = 1024 * 1024;
+  /** Highest growth of heap-after-GC plus Netty direct memory; 2-10 MiB seen with the guards, 27 without the header list limit. */
+  private static final long MEMORY_BOUND = 16 * MIB;
+  /** Proxy CPU per attacker connection for attacks that are cut off; about 1-6 ms seen with the guards. */
+  private static final double CPU_MS_PER_CONNECTION = 50;
 
   private TestUpstream upstream;
   private ProxyHarness proxy;
@@ -66,9 +70,26 @@ class Http2SustainedAbuseTest {
 
   /** The well-behaved client was served all along, within seconds even on a loaded machine. */
   private static void goodClientServed(SustainedAttack.Report r) {
-    assertThat(r.goodServed()).as("%s", r).isGreaterThanOrEqualTo(5);
+    assertThat(r.goodServed()).as("%s", r).isGreaterThanOrEqualTo(3);
     assertThat(r.goodFailed()).as("%s", r).isZero();
     assertThat(r.goodWorstMillis()).as("%s", r).isLessThan(5_000);
+  }
+
+  /** The proxy held no more memory during the attack than a few connections' buffers. */
+  private static void memoryBounded(SustainedAttack.Report r) {
+    assertThat(r.memoryGrowth()).as("%s", r).isLessThan(MEMORY_BOUND);
+  }
+
+  /**
+   * The proxy cut the attacker off again and again, and each attacker connection cost the proxy at
+   * most a few milliseconds of CPU: to keep the proxy busy the attacker must keep opening connections.
+   * Without the guard one connection takes the whole attack's CPU (hundreds of ms even when the
+   * proxy gets only a few percent of a core).
+   */
+  private static void cutOffCheaply(SustainedAttack.Report r) {
+    assertThat(r.connections()).as("%s", r).isGreaterThanOrEqualTo(2);
+    assertThat(r.proxyCpuNanos() / 1e6 / r.connections()).as("proxy CPU ms per attacker connection: %s", r)
+        .isLessThan(CPU_MS_PER_CONNECTION);
   }
 
   /** Requests the upstream saw that were not the well-behaved client's (warm-up included). */
@@ -76,16 +97,40 @@ class Http2SustainedAbuseTest {
     return upstream.requests.get() - r.goodServed() - r.goodFailed();
   }
 
+  private long stat(String name) throws Exception {
+    return proxy.admin("/stats").lines().filter(l -> l.startsWith(name + ": ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).trim()))
+        .findFirst().orElseThrow(() -> new AssertionError("no stat " + name));
+  }
+
+  /**
+   * CVE-2023-44487: each stream opened and reset at once makes the proxy route it and open an upstream
+   * connection (closed again by the reset). The reset budget (400 per 10 s per connection) bounds that
+   * work per attacker connection. The attacker syncs with a PING every 50 streams so it never runs
+   * ahead of what the proxy has read. On a heavily loaded machine the proxy may not get through the
+   * budget within the attack, so the per-connection bound is what is asserted, not a cut-off.
+   */
   @Test
-  void rapidResetKeptUpCostsBoundedCpuPerStreamAndNoUpstreamFlood() throws Exception {
+  void rapidResetKeptUpIsBoundedPerAttackerConnection() throws Exception {
+    long upstreamConnectionsBefore = stat("cluster.backend.upstream_cx_total");
+    long streamsBefore = stat("http.ingress_http.downstream_rq_total");
     SustainedAttack.Report r = attack((a, stop) -> {
       for (int stream = 1; !stop.get() && !a.closedByPeer; stream += 2) {
         a.get(stream, "/delay/200");
         a.rst(stream, RawH2.CANCEL);
+        if (stream % 100 == 99 && !a.sync(Duration.ofSeconds(10))) {
+          return;
+        }
       }
     });
+    long upstreamConnections = stat("cluster.backend.upstream_cx_total") - upstreamConnectionsBefore;
+    long streams = stat("http.ingress_http.downstream_rq_total") - streamsBefore;
+    System.out.println(name + ": " + streams + " streams, " + upstreamConnections + " upstream connections");
     goodClientServed(r);
-    System.out.println("upstream requests " + attackRequestsUpstream(r));
+    memoryBounded(r);
+    // warm-up connections included: at most the budget (plus what was in flight) per attacker connection
+    assertThat(upstreamConnections).as("%s", r)
+        .isLessThanOrEqualTo((r.connections() + 1) * (Http2ServerSupport.MAX_RESETS_PER_WINDOW + 100L));
+    assertThat(r.proxyCpuNanos() / 1e6 / Math.max(1, streams)).as("proxy CPU ms per reset stream: %s", r).isLessThan(10);
   }
 
   @Test
@@ -98,11 +143,13 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
+    cutOffCheaply(r);
     assertThat(attackRequestsUpstream(r)).isZero();
   }
 
   @Test
-  void neverEndingHeaderBlocksKeptUpHoldBoundedMemory() throws Exception {
+  void neverEndingHeaderBlocksKeptUpAreCutOffEveryTime() throws Exception {
     byte[] chunk = new byte[16_000];
     Arrays.fill(chunk, (byte) 0x40); // literal headers, never finished
     SustainedAttack.Report r = attack((a, stop) -> {
@@ -112,9 +159,12 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
+    cutOffCheaply(r);
     assertThat(attackRequestsUpstream(r)).isZero();
   }
 
+  /** Refused with 431/RST_STREAM, the connection serves on: memory stays bounded (no header list is kept). */
   @Test
   void headerListsOverTheLimitKeptUpHoldBoundedMemory() throws Exception {
     SustainedAttack.Report r = attack((a, stop) -> {
@@ -134,36 +184,53 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
     assertThat(attackRequestsUpstream(r)).isZero();
   }
 
+  /** Streams over max_concurrent_streams (8) are refused; the upstream holds at most 8 per attacker connection. */
   @Test
   void streamsBeyondTheLimitKeptUpNeverReachTheUpstream() throws Exception {
     SustainedAttack.Report r = attack((a, stop) -> {
       for (int stream = 1; !stop.get() && !a.closedByPeer; stream += 2) {
         a.get(stream, "/delay/20000"); // held by the upstream far beyond the attack
+        if (stream % 100 == 99 && !a.sync(Duration.ofSeconds(10))) {
+          return;
+        }
       }
     });
     goodClientServed(r);
-    System.out.println("upstream requests " + attackRequestsUpstream(r));
+    memoryBounded(r);
+    assertThat(attackRequestsUpstream(r)).as("%s", r).isLessThanOrEqualTo(8 * (r.connections() + 1));
   }
 
+  /**
+   * WINDOW_UPDATE frames of 1 byte on the connection and on a stream, without end (no overflow within
+   * the attack): there is no cap on them, but each costs the proxy a few microseconds and nothing is
+   * kept. A window overflow is a FLOW_CONTROL_ERROR ({@link Http2AbuseTest}).
+   */
   @Test
   void windowUpdateFloodKeptUpCostsBoundedCpuPerFrame() throws Exception {
     SustainedAttack.Report r = attack((a, stop) -> {
       a.get(1, "/delay/20000"); // an open stream to play window games on
-      while (!stop.get() && !a.closedByPeer) {
+      for (int i = 1; !stop.get() && !a.closedByPeer; i++) {
         a.windowUpdate(0, 1);
         a.windowUpdate(1, 1);
+        if (i % 500 == 0 && !a.sync(Duration.ofSeconds(10))) {
+          return;
+        }
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
+    assertThat(r.cpuMicrosPerFrame()).as("%s", r).isLessThan(100);
   }
 
+  /** 8 streams of 100 MB each, whose window the client never opens: nothing piles up in the proxy. */
   @Test
   void zeroWindowStallsKeptUpHoldBoundedMemory() throws Exception {
     SustainedAttack.Report r = attack(() -> new RawH2(proxy.port(), 0x4, 0), (a, stop) -> {
-      for (int stream = 1; stream <= 15; stream += 2) { // 8 streams, each 100 MB the client never reads
+      for (int stream = 1; stream <= 15; stream += 2) {
         a.get(stream, "/big/" + (100L * 1024 * 1024));
       }
       while (!stop.get() && !a.closedByPeer) {
@@ -171,7 +238,9 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
-    System.out.println("upstream big bytes " + upstream.bigBytesWritten.get());
+    memoryBounded(r);
+    // what the upstream could write is its socket buffers and the proxy's read batch per stream, not 800 MB
+    assertThat(upstream.bigBytesWritten.get()).as("%s", r).isLessThan(2 * 8 * 16 * MIB);
   }
 
   @Test
@@ -182,6 +251,8 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
+    cutOffCheaply(r);
   }
 
   @Test
@@ -192,5 +263,7 @@ class Http2SustainedAbuseTest {
       }
     });
     goodClientServed(r);
+    memoryBounded(r);
+    cutOffCheaply(r);
   }
 }

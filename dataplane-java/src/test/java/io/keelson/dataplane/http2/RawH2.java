@@ -39,6 +39,7 @@ final class RawH2 implements AutoCloseable {
   volatile boolean closedByPeer;
   private static final int MAX_RECORDED = 10_000;
   private long framesSent;
+  private long pings;
   private final Socket socket;
   private final OutputStream out;
   private final DefaultHttp2HeadersEncoder hpack = new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, true);
@@ -78,7 +79,8 @@ final class RawH2 implements AutoCloseable {
             frame(SETTINGS, 1, 0, new byte[0]); // ACK, as any peer must
           }
         }
-        if (frames.size() < MAX_RECORDED) { // a flood's answers (PING ACKs, refusals) need not all be kept
+        boolean syncAck = type == PING && (flags & 1) != 0 && payload.length == 8 && payload[4] + payload[5] + payload[6] + payload[7] != 0;
+        if (frames.size() < MAX_RECORDED || syncAck) { // a flood's answers (PING ACKs, refusals) need not all be kept
           frames.add(new Frame(type, flags, stream, type == DATA ? new byte[0] : payload));
         }
       }
@@ -159,6 +161,21 @@ final class RawH2 implements AutoCloseable {
       Thread.sleep(20);
     }
     return null;
+  }
+
+  /**
+   * Sends a PING and waits for its ACK: the proxy has then read everything sent before it, so an
+   * attacker that calls this every few frames never runs further ahead of the proxy than that. False
+   * when no ACK came within the time (connection cut or the proxy stalled).
+   */
+  boolean sync(Duration within) throws IOException, InterruptedException {
+    long id = ++pings;
+    byte[] p = new byte[8];
+    putInt(p, 4, (int) id);
+    frame(PING, 0, 0, p);
+    return await(f -> f.type == PING && (f.flags & 1) != 0 && f.payload.length == 8
+        && ((f.payload[4] & 0xff) << 24 | (f.payload[5] & 0xff) << 16 | (f.payload[6] & 0xff) << 8 | (f.payload[7] & 0xff)) == (int) id,
+        within) != null;
   }
 
   /** The first GOAWAY the proxy sent within the time, or null. */

@@ -82,6 +82,12 @@ final class H2loadLoad implements LoadGenerator {
     long succeeded = Long.parseLong(r.group(4));
     long failed = Long.parseLong(r.group(5)) + Long.parseLong(r.group(6)) + Long.parseLong(r.group(7));
     double seconds = Double.parseDouble(f.group(1)) / (f.group(2).equals("ms") ? 1000.0 : 1.0);
+    return new Measurement(seconds > 0 ? succeeded / seconds : 0, "requests/s", succeeded, seconds, failed,
+      failed > 0 ? failed + " requests failed (h2load)" : "", percentiles(requestLog));
+  }
+
+  /** Latency percentiles (µs) from h2load's per-request log lines (start µs, status, duration µs). */
+  static TreeMap<Double, Double> percentiles(List<String> requestLog) {
     long[] durations = requestLog.stream().map(l -> l.split("\t")).filter(c -> c.length >= 3)
       .mapToLong(c -> Long.parseLong(c[2].trim())).sorted().toArray();
     TreeMap<Double, Double> latency = new TreeMap<>();
@@ -91,8 +97,7 @@ final class H2loadLoad implements LoadGenerator {
         latency.put(p, (double) durations[Math.max(0, at)]);
       }
     }
-    return new Measurement(seconds > 0 ? succeeded / seconds : 0, "requests/s", succeeded, seconds, failed,
-      failed > 0 ? failed + " requests failed (h2load)" : "", latency);
+    return latency;
   }
 
   /** Readiness probe for a peer that speaks only h2c: one request must succeed. */

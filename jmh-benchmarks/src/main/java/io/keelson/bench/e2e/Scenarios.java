@@ -41,6 +41,9 @@ final class Scenarios {
       // HTTP/2 over TLS (ALPN h2, TLS terminated by the peer), HTTP/1.1 upstream.
       new HttpScenario("h2-tls-multiplexed", "HTTP/2 over TLS (ALPN h2), 10 streams per connection (h2load -t1 -m10)",
         new H2loadLoad(10), h2cPeers(), true),
+      new HttpScenario("h2-tls-handshake", "HTTP/2 over TLS (ALPN h2), a new connection and TLS handshake per "
+        + H2_REQUESTS_PER_HANDSHAKE + " requests (h2load -t1 -m1 -c C -n C*" + H2_REQUESTS_PER_HANDSHAKE + ", in batches)",
+        new H2loadHandshakeLoad(H2_REQUESTS_PER_HANDSHAKE), h2cPeers(), true),
       // Sidecar-to-sidecar: wrk → proxy A → proxy B → upstream, both proxies of a pair on the proxy core (core 0).
       // keelson mTLS/plaintext is the cost of mesh mTLS; nginx's same ratio (proxy_ssl) is the reference.
       new HttpScenario("two-hop-plaintext", "two proxies in a chain (wrk → A → B → upstream), plaintext between them;"
@@ -50,6 +53,9 @@ final class Scenarios {
         + " one; Keelson checks SPIFFE URI SANs, nginx proxy_ssl + ssl_verify_client checks the chain) (wrk -t1)",
         new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", true), new TwoHopPeer("nginx", true))));
   }
+
+  /** Requests on each new TLS connection in h2-tls-handshake: "a few", so the handshake dominates. */
+  static final int H2_REQUESTS_PER_HANDSHAKE = 4;
 
   private static List<HttpPeer> h2cPeers() {
     return List.of(new KeelsonPeer(), new NginxPeer(true), new HaproxyPeer(true));
@@ -62,7 +68,7 @@ final class Scenarios {
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
   static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake",
-      "h2c-keepalive", "h2-tls-multiplexed", "two-hop-plaintext", "two-hop-mtls");
+      "h2c-keepalive", "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

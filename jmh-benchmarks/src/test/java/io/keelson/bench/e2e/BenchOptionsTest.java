@@ -14,7 +14,7 @@ class BenchOptionsTest {
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
         "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
-        "two-hop-plaintext", "two-hop-mtls", "packet");
+        "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
     assertThat(o.includes("haproxy")).isTrue();
