@@ -234,6 +234,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   // ======================================================================== request side
 
   private void onHead() {
+    ExpectContinue.answer(down, request, requestEndedWithHead);
     head = new H2RequestHead(request);
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);

@@ -73,6 +73,12 @@ final class RawH2 implements AutoCloseable {
         byte[] payload = in.readNBytes(len);
         if (type == DATA) {
           dataBytes.addAndGet(len);
+          if (stream < 100) { // the first few streams' bodies, for tests that read responses
+            bodies.computeIfAbsent(stream, k -> new java.io.ByteArrayOutputStream()).write(payload);
+          }
+        }
+        if (type == HEADERS && (flags & END_HEADERS) != 0) {
+          decodeHeaders(stream, flags, payload);
         }
         if (type == SETTINGS && (flags & 1) == 0) {
           synchronized (this) {
@@ -87,6 +93,40 @@ final class RawH2 implements AutoCloseable {
     } catch (IOException e) {
       closedByPeer = true;
     }
+  }
+
+  /** Decoded header blocks the proxy sent (HEADERS with END_HEADERS), in order, as stream and headers. */
+  final List<java.util.Map.Entry<Integer, Http2Headers>> headers = new CopyOnWriteArrayList<>();
+  private final io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder hpackIn =
+      new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false);
+
+  private void decodeHeaders(int stream, int flags, byte[] payload) {
+    int from = 0, to = payload.length;
+    if ((flags & 0x8) != 0) { // PADDED
+      to -= payload[0] & 0xff;
+      from = 1;
+    }
+    if ((flags & 0x20) != 0) { // PRIORITY
+      from += 5;
+    }
+    try {
+      headers.add(java.util.Map.entry(stream, hpackIn.decodeHeaders(stream, Unpooled.wrappedBuffer(payload, from, to - from))));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private final java.util.Map<Integer, java.io.ByteArrayOutputStream> bodies = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The DATA received so far on {@code stream} (streams below 100 only). */
+  byte[] bodyOf(int stream) {
+    java.io.ByteArrayOutputStream b = bodies.get(stream);
+    return b == null ? new byte[0] : b.toByteArray();
+  }
+
+  /** The :status values the proxy sent on {@code stream}, in order (1xx included). */
+  List<String> statuses(int stream) {
+    return headers.stream().filter(e -> e.getKey() == stream).map(e -> String.valueOf(e.getValue().status())).toList();
   }
 
   synchronized void frame(int type, int flags, int stream, byte[] payload) throws IOException {
