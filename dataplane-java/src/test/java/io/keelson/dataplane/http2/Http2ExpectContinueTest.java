@@ -129,11 +129,11 @@ class Http2ExpectContinueTest {
   @Test
   void aRequestWithoutBodyGetsNoContinueAndTheHeaderIsNotForwarded() throws Exception {
     try (RawH2 client = new RawH2(proxy.port())) {
-      client.frame(RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, 1, client.headerBlock("GET", "/h2/x", "expect", "100-continue"));
+      client.frame(RawH2.HEADERS, RawH2.END_HEADERS | RawH2.END_STREAM, 1, client.headerBlock("GET", "/x", "expect", "100-continue"));
       RawH2.Frame end = client.await(f -> f.stream() == 1 && (f.flags() & RawH2.END_STREAM) != 0, Duration.ofSeconds(20));
       assertThat(end).isNotNull();
       assertThat(client.statuses(1)).containsExactly("200");
-      assertThat(new String(client.bodyOf(1), StandardCharsets.UTF_8)).isEqualTo("expect=none bytes=0");
+      assertThat(new String(client.bodyOf(1), StandardCharsets.UTF_8)).contains("GET /x").doesNotContain("expect:");
     }
   }
 }
