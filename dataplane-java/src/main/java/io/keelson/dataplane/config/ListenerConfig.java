@@ -19,10 +19,18 @@ import java.util.List;
  * @param plaintextToo with {@code tls}: a client that does not start with a TLS handshake is served in
  *                  plaintext on the same port (a {@code transport_protocol: tls} chain plus a plaintext
  *                  chain with the same filter; Istio's PERMISSIVE mTLS)
+ * @param sniCertificates on an HTTP listener whose TLS chains are selected by SNI: the certificate per
+ *                  server name (then {@code tls} is the first chain's, for code that knows one context);
+ *                  empty otherwise
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
-    ServerTls tls, List<SniChain> sniChains, boolean plaintextToo) {
+    ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates) {
+
+  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
+      ServerTls tls, List<SniChain> sniChains, boolean plaintextToo) {
+    this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, List.of());
+  }
 
   public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
       ServerTls tls, List<SniChain> sniChains) {
@@ -31,6 +39,7 @@ public record ListenerConfig(
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
+    sniCertificates = List.copyOf(sniCertificates);
     if ((http == null) == (tcpProxy == null)) {
       throw new IllegalArgumentException(
           "listener '" + name + "' must have exactly one of http and tcpProxy");

@@ -35,7 +35,11 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     var cfg = current != null ? current.config() : listener;
     if (cfg.tls() != null) {
       var stats = tlsStats != null ? tlsStats : context.stats().tls("listener." + listener.name());
-      TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo());
+      if (cfg.sniCertificates().isEmpty()) {
+        TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo());
+      } else {
+        TlsPipeline.addServerBySni(ch, cfg.sniCertificates(), stats, listener.name());
+      }
       io.keelson.dataplane.http2.Http2AlpnHook.bind(ch, h2Server);
     } else {
       // h2c with prior knowledge on the same port: the detector swaps in the HTTP/2 handlers on its preface.

@@ -30,6 +30,16 @@ public final class TlsPipeline {
   }
 
   /**
+   * Adds server-side TLS whose certificate is chosen per connection by the ClientHello's server name
+   * (an HTTP listener with SNI-selected TLS chains).
+   */
+  public static void addServerBySni(Channel ch, java.util.List<io.keelson.dataplane.config.SniCertificate> certificates,
+      TlsStats stats, String listenerName) {
+    ch.pipeline().addLast("tls-sni", new SniCertificateHandler(certificates));
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+  }
+
+  /**
    * Adds TLS or plaintext (PERMISSIVE): a connection whose first bytes are not a TLS record stays
    * plaintext, otherwise the TLS handler replaces the detector.
    */

@@ -190,6 +190,10 @@ final class SnapshotTranslator {
           + "' selects filter chains by server_names; expected the envoy.filters.listener.tls_inspector listener filter");
       return null;
     }
+    if (l.getFilterChainsList().stream().allMatch(c -> c.hasTransportSocket() && c.getFiltersCount() > 0
+        && c.getFilters(c.getFiltersCount() - 1).getName().equals("envoy.filters.network.http_connection_manager"))) {
+      return sniHttpsListener(l, name, path, address);
+    }
     List<SniChain> chains = new ArrayList<>();
     boolean ok = true;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
@@ -216,6 +220,39 @@ final class SnapshotTranslator {
     }
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(), null, chains.getFirst().tcpProxy(),
         null, chains);
+  }
+
+  /**
+   * HTTPS with a certificate per server name: every chain terminates TLS (its own DownstreamTlsContext,
+   * selected by {@code server_names}) and runs the same network filters, so one connection manager
+   * serves them all. Chains with different connection managers (route configs) are not supported yet.
+   */
+  private ListenerConfig sniHttpsListener(Listener l, String name, String path, SocketAddress address) {
+    FilterChain first = l.getFilterChains(0);
+    Object filter = chainFilter(first, path + ".filter_chains[0]", name);
+    List<io.keelson.dataplane.config.SniCertificate> certificates = new ArrayList<>();
+    boolean ok = filter instanceof HttpConnectionManagerConfig;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      FilterChain chain = l.getFilterChains(i);
+      String chainPath = path + ".filter_chains[" + i + "]";
+      if (!chain.getFiltersList().equals(first.getFiltersList())) {
+        problems.error(chainPath + ".filters", "listener '" + name + "': TLS chains selected by server_names must run the"
+            + " same network filters (one http_connection_manager); different filters or route configs per chain are not supported yet");
+        ok = false;
+        continue;
+      }
+      ServerTls tls = tlsTranslator.downstream(chain.getTransportSocket(), chainPath + ".transport_socket", "listener '" + name + "'");
+      if (tls == null) {
+        ok = false;
+        continue;
+      }
+      certificates.add(new io.keelson.dataplane.config.SniCertificate(chain.getFilterChainMatch().getServerNamesList(), tls));
+    }
+    if (!ok || address == null) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), (HttpConnectionManagerConfig) filter, null,
+        certificates.getFirst().tls(), List.of(), false, certificates);
   }
 
   /** The chain's one network filter, translated: an HttpConnectionManagerConfig, a TcpProxyConfig, or null. */

@@ -1,0 +1,47 @@
+package io.keelson.dataplane.config;
+
+import io.keelson.dataplane.tls.ServerTls;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One TLS-terminating filter chain of an HTTP listener whose chains are selected by SNI
+ * ({@code filter_chain_match.server_names}, each chain with its own DownstreamTlsContext and the same
+ * connection manager): the names and the certificate served to clients that ask for them. Immutable.
+ *
+ * @param serverNames exact names or {@code *.suffix} wildcards, lower case; empty for the chain that
+ *                    serves clients whose name matches no other chain (or who send none)
+ * @param tls         the chain's built TLS context
+ */
+public record SniCertificate(List<String> serverNames, ServerTls tls) {
+  public SniCertificate {
+    serverNames = serverNames.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList();
+  }
+
+  /**
+   * The entry for {@code sni} (null when the client sent none), in Envoy's order as {@link SniChain#select}:
+   * an exact name, then the longest matching wildcard, then the entry without names; null when none matches.
+   */
+  public static SniCertificate select(List<SniCertificate> entries, String sni) {
+    String name = sni == null ? null : sni.toLowerCase(Locale.ROOT);
+    SniCertificate wildcard = null;
+    int wildcardLength = -1;
+    SniCertificate fallback = null;
+    for (SniCertificate c : entries) {
+      if (c.serverNames.isEmpty()) {
+        fallback = fallback == null ? c : fallback;
+        continue;
+      }
+      for (String n : name == null ? List.<String>of() : c.serverNames) {
+        if (n.equals(name)) {
+          return c;
+        }
+        if (n.startsWith("*.") && name.endsWith(n.substring(1)) && n.length() > wildcardLength) {
+          wildcard = c;
+          wildcardLength = n.length();
+        }
+      }
+    }
+    return wildcard != null ? wildcard : fallback;
+  }
+}
