@@ -22,7 +22,9 @@ import java.util.ArrayDeque;
 /**
  * One multiplexed h2c connection to an upstream endpoint. Streams asked for while it connects wait;
  * it takes at most min(cluster max_concurrent_streams, the peer's SETTINGS_MAX_CONCURRENT_STREAMS)
- * streams, and none after a GOAWAY. Event-loop confined.
+ * streams, and none after a GOAWAY. Once no stream has been open for the cluster's idle timeout
+ * ({@code common_http_protocol_options.idle_timeout}, Envoy's default 1 h) it closes itself (GOAWAY,
+ * then close). Event-loop confined.
  */
 final class H2UpstreamConnection {
   private final Http2Options options;
@@ -36,8 +38,31 @@ final class H2UpstreamConnection {
 
   private record Waiter(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {}
 
+  private final long idleNanos;
+  /** When the stream count last dropped to zero; a scheduled idle check only acts if it is still this one's. */
+  private long idleSince;
+
   H2UpstreamConnection(Http2Options options) {
+    this(options, java.time.Duration.ZERO);
+  }
+
+  /** @param idleTimeout close after this long without streams; ZERO for never */
+  H2UpstreamConnection(Http2Options options, java.time.Duration idleTimeout) {
     this.options = options;
+    this.idleNanos = idleTimeout.toNanos();
+  }
+
+  private void streamEnded() {
+    if (--streams == 0 && idleNanos > 0 && parent != null) {
+      long since = System.nanoTime();
+      idleSince = since;
+      parent.eventLoop().schedule(() -> {
+        if (streams == 0 && idleSince == since && parent.isOpen()) {
+          goingAway = true; // no new stream on it from now on
+          parent.close(); // Http2FrameCodec's close sends GOAWAY first
+        }
+      }, idleNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
   }
 
   /** Connects with {@code connector} (plain TCP, or TCP then a TLS handshake); streams wait until it has. */
@@ -97,7 +122,7 @@ final class H2UpstreamConnection {
 
   private void open(Waiter w) {
     if (!parent.isActive()) {
-      streams--;
+      streamEnded();
       w.promise.tryFailure(new java.net.ConnectException("upstream HTTP/2 connection closed"));
       return;
     }
@@ -113,10 +138,10 @@ final class H2UpstreamConnection {
         .addListener(r -> {
           if (r.isSuccess()) {
             Channel stream = (Channel) r.getNow();
-            stream.closeFuture().addListener(x -> streams--);
+            stream.closeFuture().addListener(x -> streamEnded());
             w.promise.trySuccess(stream);
           } else {
-            streams--;
+            streamEnded();
             w.promise.tryFailure(r.cause());
           }
         });

@@ -151,7 +151,7 @@ final class UpstreamChannels {
         return c;
       }
     }
-    H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2());
+    H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2(), cluster.config().idleTimeout());
     list.add(c);
     Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()),
         (b, address) -> connect(b, address, cluster));

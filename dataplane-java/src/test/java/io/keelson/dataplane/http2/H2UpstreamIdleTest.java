@@ -1,0 +1,124 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An HTTP/2 upstream connection without streams is closed at the cluster's
+ * {@code common_http_protocol_options.idle_timeout}, and kept while shorter than it. Real sockets: an
+ * h2c upstream counts its connections opened and closed.
+ */
+class H2UpstreamIdleTest {
+  private EventLoopGroup group;
+  private Channel server;
+  private final AtomicInteger opened = new AtomicInteger();
+  private final AtomicInteger closed = new AtomicInteger();
+  private ProxyHarness proxy;
+
+  @BeforeEach
+  void start() throws Exception {
+    group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    server = new io.netty.bootstrap.ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            opened.incrementAndGet();
+            ch.closeFuture().addListener(f -> closed.incrementAndGet());
+            ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(), new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+              @Override
+              protected void initChannel(Http2StreamChannel s) {
+                s.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpObjectAggregator(1 << 16),
+                    new SimpleChannelInboundHandler<FullHttpRequest>() {
+                      @Override
+                      protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+                        var res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.copiedBuffer("ok".getBytes()));
+                        HttpUtil.setContentLength(res, 2);
+                        ctx.writeAndFlush(res);
+                      }
+                    });
+              }
+            }));
+          }
+        }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+  }
+
+  private void startProxy(String idleTimeout) throws Exception {
+    int port = ((InetSocketAddress) server.localAddress()).getPort();
+    String vhosts = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: h2 }
+        """;
+    String options = """
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                common_http_protocol_options: { idle_timeout: %s }
+                explicit_http_config:
+                  http2_protocol_options: {}
+        """.formatted(idleTimeout);
+    String cluster = ProxyHarness.cluster("h2", "ROUND_ROBIN", port).replace("    type: STATIC\n", "    type: STATIC\n" + options);
+    proxy = new ProxyHarness(ProxyHarness.bootstrap(vhosts, cluster), PipelineMode.INLINE);
+  }
+
+  @AfterEach
+  void stop() {
+    if (proxy != null) {
+      proxy.close();
+    }
+    server.close();
+    group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  @Test
+  void anIdleHttp2UpstreamConnectionIsClosedAtTheClustersIdleTimeout() throws Exception {
+    startProxy("1s");
+    assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
+    assertThat(opened.get()).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(20)).until(() -> closed.get() == 1);
+    assertThat(proxy.get("/b").statusCode()).as("a new connection after the idle close").isEqualTo(200);
+    assertThat(opened.get()).isEqualTo(2);
+  }
+
+  @Test
+  void aConnectionInUseWithinTheIdleTimeoutIsKept() throws Exception {
+    startProxy("30s");
+    for (int i = 0; i < 5; i++) {
+      assertThat(proxy.get("/a" + i).statusCode()).isEqualTo(200);
+      Thread.sleep(300);
+    }
+    assertThat(opened.get()).isEqualTo(1);
+    assertThat(closed.get()).isZero();
+  }
+}
