@@ -24,7 +24,8 @@ import java.util.ArrayDeque;
  * it takes at most min(cluster max_concurrent_streams, the peer's SETTINGS_MAX_CONCURRENT_STREAMS)
  * streams, and none after a GOAWAY. Once no stream has been open for the cluster's idle timeout
  * ({@code common_http_protocol_options.idle_timeout}, Envoy's default 1 h) it closes itself (GOAWAY,
- * then close). Event-loop confined.
+ * then close). With {@code connection_keepalive} it sends a PING every interval and closes the
+ * connection when an ACK takes longer than the timeout. Event-loop confined.
  */
 final class H2UpstreamConnection {
   private final Http2Options options;
@@ -50,6 +51,34 @@ final class H2UpstreamConnection {
   H2UpstreamConnection(Http2Options options, java.time.Duration idleTimeout) {
     this.options = options;
     this.idleNanos = idleTimeout.toNanos();
+  }
+
+  /** Content of the PING whose ACK is awaited, or 0 when none is. */
+  private long pingAwaited;
+  private long pingCount;
+
+  private void startKeepalive() {
+    long interval = options.keepaliveInterval().toNanos();
+    if (interval <= 0) {
+      return;
+    }
+    var task = parent.eventLoop().scheduleAtFixedRate(this::ping, interval, interval, java.util.concurrent.TimeUnit.NANOSECONDS);
+    parent.closeFuture().addListener(x -> task.cancel(false));
+  }
+
+  private void ping() {
+    if (!parent.isActive() || pingAwaited != 0) {
+      return; // the last PING's timeout check is still pending
+    }
+    long content = ++pingCount;
+    pingAwaited = content;
+    parent.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2PingFrame(content));
+    parent.eventLoop().schedule(() -> {
+      if (pingAwaited == content && parent.isOpen()) {
+        goingAway = true;
+        parent.close(); // no ACK in time: the peer or the path is gone
+      }
+    }, options.keepaliveTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   private void streamEnded() {
@@ -84,6 +113,7 @@ final class H2UpstreamConnection {
     f.addListener(r -> {
       if (r.isSuccess()) {
         connected = true;
+        startKeepalive();
         ConnectionGuard.growConnectionWindow(codec, options.initialConnectionWindowSize());
         parent.flush();
         Waiter w;
@@ -161,6 +191,8 @@ final class H2UpstreamConnection {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (msg instanceof Http2GoAwayFrame) {
         goingAway = true;
+      } else if (msg instanceof io.netty.handler.codec.http2.Http2PingFrame ping && ping.ack() && ping.content() == pingAwaited) {
+        pingAwaited = 0;
       }
       ReferenceCountUtil.release(msg);
     }

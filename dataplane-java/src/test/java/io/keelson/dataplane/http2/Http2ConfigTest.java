@@ -68,4 +68,26 @@ class Http2ConfigTest {
         .hasMessageContaining("http2_protocol_options.initial_stream_window_size")
         .hasMessageContaining("expected 65535-2147483647");
   }
+
+  private static String keepaliveCluster(String keepalive) {
+    return ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999).replace("    type: STATIC\n", """
+            type: STATIC
+            http2_protocol_options: { connection_keepalive: %s }
+        """.formatted(keepalive));
+  }
+
+  @Test
+  void clusterConnectionKeepaliveIsTranslated() throws Exception {
+    ProxySnapshot s = BootstrapLoader.fromYaml(ProxyHarness.bootstrap(VHOSTS,
+        keepaliveCluster("{ interval: 10s, timeout: 2s, interval_jitter: { value: 15 } }")), "t.yaml");
+    assertThat(s.clusters().get("backend").http2().keepaliveInterval()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.clusters().get("backend").http2().keepaliveTimeout()).isEqualTo(Duration.ofSeconds(2));
+  }
+
+  @Test
+  void aKeepaliveWithoutTimeoutIsRejectedByName() {
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(ProxyHarness.bootstrap(VHOSTS, keepaliveCluster("{ interval: 10s }")), "t.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("http2_protocol_options.connection_keepalive.timeout");
+  }
 }

@@ -42,7 +42,24 @@ final class Http2OptionsTranslator {
       }
       connection = (int) Math.min(v, MAX_WINDOW);
     }
-    return ok ? new Http2Options(streams, stream, connection) : null;
+    java.time.Duration interval = java.time.Duration.ZERO;
+    java.time.Duration timeout = java.time.Duration.ZERO;
+    if (o.hasConnectionKeepalive()) {
+      var k = o.getConnectionKeepalive();
+      String at = path + ".connection_keepalive";
+      if (!k.hasTimeout() || RouteTranslator.duration(k.getTimeout()).toMillis() < 1) {
+        problems.error(at + ".timeout", "missing or below 1ms; expected how long to wait for a PING's ACK");
+        ok = false;
+      } else {
+        timeout = RouteTranslator.duration(k.getTimeout());
+      }
+      if (k.hasInterval() && RouteTranslator.duration(k.getInterval()).toMillis() >= 1) {
+        interval = RouteTranslator.duration(k.getInterval());
+      } else {
+        problems.warn(at + ".interval", "no PING is sent without an interval (connection_idle_interval is not supported)");
+      }
+    }
+    return ok ? new Http2Options(streams, stream, connection, interval, timeout) : null;
   }
 
   /**

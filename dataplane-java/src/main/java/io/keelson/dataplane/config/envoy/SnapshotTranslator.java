@@ -411,6 +411,10 @@ final class SnapshotTranslator {
     io.keelson.dataplane.config.Http2Options http2 = io.keelson.dataplane.config.Http2Options.DEFAULT;
     if (hcm.hasHttp2ProtocolOptions()) {
       http2 = Http2OptionsTranslator.translate(hcm.getHttp2ProtocolOptions(), http2, path + ".http2_protocol_options", problems);
+      if (hcm.getHttp2ProtocolOptions().hasConnectionKeepalive()) {
+        problems.warn(path + ".http2_protocol_options.connection_keepalive",
+            "ignored on a connection manager: PING keepalive is sent to HTTP/2 upstreams (cluster options) only");
+      }
       ok &= http2 != null;
     }
     Duration streamIdle = hcm.hasStreamIdleTimeout()

@@ -233,12 +233,14 @@ final class SupportedFields {
     rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());
     rules(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDescriptor(),
-            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size")
+            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size", "connection_keepalive")
         .ignore("hpack_table_size", SAFE)
-        .ignore("connection_keepalive", "ignored: HTTP/2 PING keepalive is not sent yet")
         .ignore("override_stream_error_on_invalid_http_message", SAFE)
         .ignore("max_outbound_frames", "ignored: Netty bounds queued control frames itself (10000)")
         .ignore("max_outbound_control_frames", "ignored: Netty bounds queued control frames itself (10000)");
+    rules(io.envoyproxy.envoy.config.core.v3.KeepaliveSettings.getDescriptor(), "interval", "timeout")
+        .ignore("interval_jitter", "ignored: PINGs are sent at the exact interval")
+        .ignore("connection_idle_interval", "ignored: no PING before reusing an idle connection");
     rules(RouteConfiguration.getDescriptor(),
             "name", "virtual_hosts", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove")

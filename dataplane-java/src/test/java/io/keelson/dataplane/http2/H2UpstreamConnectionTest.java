@@ -33,27 +33,33 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * An HTTP/2 upstream connection without streams is closed at the cluster's
- * {@code common_http_protocol_options.idle_timeout}, and kept while shorter than it. Real sockets: an
- * h2c upstream counts its connections opened and closed.
+ * The life of an HTTP/2 upstream connection: closed at the cluster's
+ * {@code common_http_protocol_options.idle_timeout} without streams, kept while used; PINGs every
+ * {@code connection_keepalive.interval}, closed when an ACK takes longer than the timeout. Real
+ * sockets: an h2c upstream counts its connections opened and closed and the PINGs it gets.
  */
-class H2UpstreamIdleTest {
+class H2UpstreamConnectionTest {
   private EventLoopGroup group;
   private Channel server;
   private final AtomicInteger opened = new AtomicInteger();
   private final AtomicInteger closed = new AtomicInteger();
+  private final AtomicInteger pings = new AtomicInteger();
   private ProxyHarness proxy;
 
   @BeforeEach
   void start() throws Exception {
     group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  }
+
+  /** @param ackPings whether the upstream answers PINGs (a silent peer does not) */
+  private void startUpstream(boolean ackPings) throws Exception {
     server = new io.netty.bootstrap.ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
             opened.incrementAndGet();
             ch.closeFuture().addListener(f -> closed.incrementAndGet());
-            ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(), new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().autoAckPingFrame(ackPings).build(), new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
               @Override
               protected void initChannel(Http2StreamChannel s) {
                 s.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpObjectAggregator(1 << 16),
@@ -66,12 +72,24 @@ class H2UpstreamIdleTest {
                       }
                     });
               }
-            }));
+            }), new io.netty.channel.ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof io.netty.handler.codec.http2.Http2PingFrame p && !p.ack()) {
+                  pings.incrementAndGet();
+                }
+                io.netty.util.ReferenceCountUtil.release(msg);
+              }
+            });
           }
         }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
   }
 
   private void startProxy(String idleTimeout) throws Exception {
+    startProxy(idleTimeout, "{}");
+  }
+
+  private void startProxy(String idleTimeout, String http2Options) throws Exception {
     int port = ((InetSocketAddress) server.localAddress()).getPort();
     String vhosts = """
                     - name: all
@@ -86,8 +104,8 @@ class H2UpstreamIdleTest {
                 "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
                 common_http_protocol_options: { idle_timeout: %s }
                 explicit_http_config:
-                  http2_protocol_options: {}
-        """.formatted(idleTimeout);
+                  http2_protocol_options: %s
+        """.formatted(idleTimeout, http2Options);
     String cluster = ProxyHarness.cluster("h2", "ROUND_ROBIN", port).replace("    type: STATIC\n", "    type: STATIC\n" + options);
     proxy = new ProxyHarness(ProxyHarness.bootstrap(vhosts, cluster), PipelineMode.INLINE);
   }
@@ -103,6 +121,7 @@ class H2UpstreamIdleTest {
 
   @Test
   void anIdleHttp2UpstreamConnectionIsClosedAtTheClustersIdleTimeout() throws Exception {
+    startUpstream(true);
     startProxy("1s");
     assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
     assertThat(opened.get()).isEqualTo(1);
@@ -113,6 +132,7 @@ class H2UpstreamIdleTest {
 
   @Test
   void aConnectionInUseWithinTheIdleTimeoutIsKept() throws Exception {
+    startUpstream(true);
     startProxy("30s");
     for (int i = 0; i < 5; i++) {
       assertThat(proxy.get("/a" + i).statusCode()).isEqualTo(200);
@@ -120,5 +140,36 @@ class H2UpstreamIdleTest {
     }
     assertThat(opened.get()).isEqualTo(1);
     assertThat(closed.get()).isZero();
+  }
+
+  @Test
+  void keepalivePingsAreSentAndAnsweredPingsKeepTheConnection() throws Exception {
+    startUpstream(true);
+    startProxy("3600s", "{ connection_keepalive: { interval: 0.2s, timeout: 5s } }");
+    assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(20)).until(() -> pings.get() >= 3);
+    assertThat(closed.get()).isZero();
+    assertThat(proxy.get("/b").statusCode()).isEqualTo(200);
+    assertThat(opened.get()).as("the same connection served both").isEqualTo(1);
+  }
+
+  @Test
+  void anUpstreamThatDoesNotAnswerPingsIsClosedAfterTheTimeout() throws Exception {
+    startUpstream(false);
+    startProxy("3600s", "{ connection_keepalive: { interval: 0.2s, timeout: 1s } }");
+    assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
+    await().atMost(Duration.ofSeconds(20)).until(() -> closed.get() == 1);
+    assertThat(pings.get()).isGreaterThanOrEqualTo(1);
+    assertThat(proxy.get("/b").statusCode()).as("a new connection after the dead one").isEqualTo(200);
+    assertThat(opened.get()).isEqualTo(2);
+  }
+
+  @Test
+  void withoutKeepaliveNoPingIsSent() throws Exception {
+    startUpstream(true);
+    startProxy("3600s");
+    assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
+    Thread.sleep(1000);
+    assertThat(pings.get()).isZero();
   }
 }
