@@ -70,9 +70,9 @@ class Http2SustainedAbuseTest {
 
   /** The well-behaved client was served all along, within seconds even on a loaded machine. */
   private static void goodClientServed(SustainedAttack.Report r) {
-    assertThat(r.goodServed()).as("%s", r).isGreaterThanOrEqualTo(3);
+    assertThat(r.goodServed()).as("%s", r).isGreaterThanOrEqualTo(2);
     assertThat(r.goodFailed()).as("%s", r).isZero();
-    assertThat(r.goodWorstMillis()).as("%s", r).isLessThan(5_000);
+    assertThat(r.goodWorstMillis()).as("%s", r).isLessThan(8_000);
   }
 
   /** The proxy held no more memory during the attack than a few connections' buffers. */
