@@ -69,8 +69,13 @@ public final class MeshTranslator {
    * @param inboundPort its inbound listener's port
    * @param appPort     its app's port (PeerAuthentication portLevelMtls keys), or -1 when unknown
    * @param labels      its workload's labels
+   * @param tcp         its app speaks raw TCP: the inbound listener is a tcp_proxy behind network RBAC
    */
-  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {}
+  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp) {
+    public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {
+      this(spiffeId, inboundPort, appPort, labels, false);
+    }
+  }
 
   /**
    * The resources for one proxy. Clusters whose every endpoint is a workload with an identity (in
@@ -89,9 +94,16 @@ public final class MeshTranslator {
     listeners.add(outboundListener());
     if (self != null) {
       String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-      var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
-          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
+      var policies = state.ofType(Policy.AuthorizationPolicy.class);
+      String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
+      if (self.tcp()) {
+        var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(), policies, root);
+        listeners.add(MeshMtls.inboundTcp(self.inboundPort(), inboundMode(state, self),
+            authz.networkFilters(MeshMtls.INBOUND + ".")));
+      } else {
+        var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(), policies, root);
+        listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
+      }
     }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());

@@ -300,7 +300,8 @@ public final class XdsServer implements AutoCloseable {
       spiffeId = null;
     }
     if (w != null && spiffeId != null) {
-      identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels()));
+      identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels(),
+          NodeRegistration.tcpInbound(node)));
     }
     if (w != null) {
       registered.put(node.getId(), w);
