@@ -58,7 +58,7 @@ public final class NodeRegistration {
     return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
   }
 
-  /** The node's SPIFFE ID, or null. Not yet checked against the join token's identity (see docs/security.md). */
+  /** The node's SPIFFE ID, or null. On the secure port XdsServer holds it to the join token's identity. */
   static String spiffeId(Node node) {
     Value v = node.getMetadata().getFieldsMap().get(SPIFFE_ID);
     return v == null || !v.getStringValue().startsWith("spiffe://") ? null : v.getStringValue();
