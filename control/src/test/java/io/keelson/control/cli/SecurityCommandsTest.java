@@ -83,6 +83,11 @@ class SecurityCommandsTest {
       Result r = cli("authz", "--namespace", "shop", "--labels", "app=product,version=v1", "--server", server);
       assertThat(r.code()).as(r.err()).isZero();
       assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null");
+      // On TCP the methods-only ALLOW rule cannot match: an ALLOW engine with no policy (deny everything).
+      var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+      assertThat(json.path("tcpAllow").isObject()).isTrue();
+      assertThat(json.path("tcpAllow").path("policies").isMissingNode()).isTrue();
+      assertThat(json.path("allow").path("policies").size()).isEqualTo(1);
       Result other = cli("authz", "--namespace", "shop", "--labels", "app=cart", "--server", server);
       assertThat(other.out()).contains("\"allow\" : null");
     }
