@@ -44,15 +44,10 @@ class SidecarTcpAuthorizationTest {
             CaOptions.selfSigned(null), 0));
         TcpEcho app = new TcpEcho();
         Sidecar echo = tcpSidecar(cp, "tcp-echo", "echo", app.port())) {
-      cp.store.apply(PolicyParser.parse("strict.yaml", """
-          apiVersion: security.istio.io/v1
-          kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
-          spec: { mtls: { mode: STRICT } }
-          """).policies(), false);
+      // PERMISSIVE (the default): mTLS or plaintext on one port.
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
         ListenerConfig in = inbound(echo);
-        assertThat(in != null && in.tcpProxy() != null && in.tls() != null && !in.plaintextToo())
+        assertThat(in != null && in.tcpProxy() != null && in.tls() != null && in.plaintextToo())
             .as("inbound %s; xDS %s", in, echo.xds().stats()).isTrue();
       });
       int inbound = echo.inboundAddress().getPort();
@@ -60,6 +55,7 @@ class SidecarTcpAuthorizationTest {
       CertificateSource web = new StaticCertificateSource(svid(ca, ca.identity("shop", "web")), ca.roots());
       CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), ca.roots());
       CertificateSource blocked = new StaticCertificateSource(svid(ca, ca.identity("shop", "blocked")), ca.roots());
+      assertThat(plaintext(inbound)).isEqualTo("hello world");
       // No policy yet: every mesh identity reaches the app.
       assertThat(exchange(inbound, tester)).isEqualTo("hello world");
 
@@ -91,7 +87,20 @@ class SidecarTcpAuthorizationTest {
       assertThat(exchange(inbound, tester)).as("not an allowed principal; the HTTP-only ALLOW rule does not apply")
           .isEqualTo(CLOSED);
       assertThat(exchange(inbound, blocked)).as("DENY (paths dropped for TCP) before ALLOW").isEqualTo(CLOSED);
+      assertThat(plaintext(inbound)).as("plaintext has no principal").isEqualTo(CLOSED);
       assertThat(app.accepted() - before).as("denied connections never reach the app").isEqualTo(1);
+
+      // STRICT: one mTLS chain; the same policies.
+      cp.store.apply(PolicyParser.parse("strict.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: shop }
+          spec: { mtls: { mode: STRICT } }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> !inbound(echo).plaintextToo());
+      assertThat(exchange(inbound, web)).isEqualTo("hello world");
+      assertThat(exchange(inbound, tester)).isEqualTo(CLOSED);
+      assertThat(plaintext(inbound)).isEqualTo(CLOSED);
 
       var listener = cp.xds.resourcesFor(echo.nodeId()).listeners().stream()
           .filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
@@ -132,6 +141,19 @@ class SidecarTcpAuthorizationTest {
       return CLOSED;
     } catch (Exception e) {
       return "failed: " + e;
+    }
+  }
+
+  /** "world" in plaintext: the app's answer, or {@link #CLOSED}. */
+  static String plaintext(int port) {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("world\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      String line = readLine(s.getInputStream());
+      return line == null ? CLOSED : line;
+    } catch (IOException e) {
+      return CLOSED;
     }
   }
 
