@@ -94,8 +94,7 @@ final class SecurityCommands {
       usage: bin/keelson authz --namespace NS [--labels k=v,k=v] [--server URL]
 
       The Envoy RBAC (DENY and ALLOW, as the proxy would enforce them) and the mTLS mode per port that the
-      applied AuthorizationPolicy and PeerAuthentication documents give a workload of NS with these labels;
-      tcpDeny/tcpAllow are the envoy.filters.network.rbac a TCP inbound port (--inbound-protocol tcp) enforces.
+      applied AuthorizationPolicy and PeerAuthentication documents give a workload of NS with these labels.
       """;
 
   static int authz(String[] argv) throws Exception {
