@@ -92,18 +92,13 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(outboundListener());
-    if (self != null) {
+    if (self != null && self.tcp()) {
+      listeners.add(tcpInbound(state, self));
+    } else if (self != null) {
       String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-      var policies = state.ofType(Policy.AuthorizationPolicy.class);
-      String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
-      if (self.tcp()) {
-        var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(), policies, root);
-        listeners.add(MeshMtls.inboundTcp(self.inboundPort(), inboundMode(state, self),
-            authz.networkFilters(MeshMtls.INBOUND + ".")));
-      } else {
-        var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(), policies, root);
-        listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
-      }
+      var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
+          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
     }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
@@ -144,6 +139,14 @@ public final class MeshTranslator {
 
   private static Cluster mtls(Cluster c, java.util.Set<String> ids) {
     return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids)).build();
+  }
+
+  /** The inbound listener of a sidecar whose app speaks raw TCP: the TCP variant of its policies as network RBAC. */
+  private static Listener tcpInbound(PolicySet state, Self self) {
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    return MeshMtls.inboundTcp(self.inboundPort(), inboundMode(state, self), authz.networkFilters(MeshMtls.INBOUND + "."));
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {
