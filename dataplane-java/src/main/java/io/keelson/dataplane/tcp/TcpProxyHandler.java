@@ -35,6 +35,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpRbac rbac;
   private final String sni;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+  /** How long a TLS-or-plaintext connection with RBAC may take to send the bytes that tell which (Envoy: 15 s). */
+  static final long DETECTION_TIMEOUT_SECONDS = 15;
   /** A TLS-or-plaintext connection with RBAC whose first bytes have not decided yet. */
   private boolean detecting;
   private boolean started;
@@ -92,6 +94,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     if (terminated == null && down.pipeline().get(TlsPipeline.TLS_DETECT) != null) {
       // TLS or plaintext (PERMISSIVE): the first bytes decide, then the handshake if TLS (userEventTriggered).
       detecting = true;
+      // Envoy's listener_filters_timeout default: a client that never sends its first bytes is closed.
+      ctx.executor().schedule(() -> {
+        if (detecting) {
+          down.close();
+        }
+      }, DETECTION_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
       down.read();
       return;
     }
