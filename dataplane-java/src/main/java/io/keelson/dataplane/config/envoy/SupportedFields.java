@@ -424,8 +424,8 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks.getDescriptor(), "http_uri", "cache_duration")
         .ignore("async_fetch", "ignored: remote JWKS are always fetched in the background, never on a request's path")
         .ignore("retry_policy", "ignored: failed fetches are retried with backoff (0.5 s doubling to 30 s)");
-    rules(io.envoyproxy.envoy.config.core.v3.HttpUri.getDescriptor(), "uri", "timeout")
-        .ignore("cluster", "ignored: the JWKS is fetched directly from the URI by the proxy's JWKS fetcher");
+    // cluster is accepted but not used: the proxy's JWKS fetcher connects to the URI's host itself.
+    rules(io.envoyproxy.envoy.config.core.v3.HttpUri.getDescriptor(), "uri", "timeout", "cluster");
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtHeader.getDescriptor(), "name", "value_prefix");
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule.getDescriptor(),
         "match", "requires", "requirement_name");
