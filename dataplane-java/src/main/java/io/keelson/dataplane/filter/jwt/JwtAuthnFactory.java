@@ -221,7 +221,8 @@ public final class JwtAuthnFactory implements HttpFilterFactory {
       return null;
     }
     return new Provider(name, p.getIssuer().isEmpty() ? null : p.getIssuer(), audiences, local, remote,
-        List.copyOf(headers), params, p.getForward(), payloadHeader, inMetadata, skew, p.getRequireExpiration());
+        List.copyOf(headers), params, p.getForward(), payloadHeader, inMetadata, skew, p.getRequireExpiration(),
+        new VerifiedTokens());
   }
 
   private static Requirement requirement(JwtRequirement r, String path, Map<String, Integer> providers, ConfigErrors e) {

@@ -17,7 +17,7 @@ import java.util.List;
  */
 record Provider(String name, String issuer, List<String> audiences, List<Jwk> localKeys, RemoteJwks remote,
     List<Location> headers, List<String> params, boolean forward, String payloadHeader, String payloadInMetadata,
-    long clockSkewSeconds, boolean requireExpiration) {
+    long clockSkewSeconds, boolean requireExpiration, VerifiedTokens verified) {
 
   /** A header carrying the token after {@code prefix} (e.g. {@code Bearer }); empty prefix = the whole value. */
   record Location(String header, String prefix) {}
@@ -82,8 +82,16 @@ record Provider(String name, String issuer, List<String> audiences, List<Jwk> lo
     return null;
   }
 
-  /** Checks a parsed token in Envoy's order: issuer, times, audiences, keys, signature. */
-  JwtStatus check(Jwt jwt, long nowSeconds, List<String> audiencesOverride) {
+  /** The current keys, or null while a remote JWKS has not been fetched. */
+  List<Jwk> keys() {
+    return remote != null ? remote.keys() : localKeys;
+  }
+
+  /**
+   * Checks a parsed token in Envoy's order: issuer, times, audiences, keys, signature; a token whose
+   * signature these keys verified before ({@link #verified}) is not verified again.
+   */
+  JwtStatus check(String token, Jwt jwt, long nowSeconds, List<String> audiencesOverride) {
     if (issuer != null && !issuer.equals(jwt.iss())) {
       return JwtStatus.UNKNOWN_ISSUER;
     }
@@ -100,11 +108,18 @@ record Provider(String name, String issuer, List<String> audiences, List<Jwk> lo
     if (!allowed.isEmpty() && jwt.aud().stream().noneMatch(a -> allowed.contains(normalize(a)))) {
       return JwtStatus.AUDIENCE_NOT_ALLOWED;
     }
-    List<Jwk> keys = remote != null ? remote.keys() : localKeys;
+    List<Jwk> keys = keys();
     if (keys == null) {
       return JwtStatus.JWKS_FETCH_FAILED;
     }
-    return jwt.verify(keys);
+    if (verified.get(token, keys) == jwt) {
+      return JwtStatus.OK;
+    }
+    JwtStatus s = jwt.verify(keys);
+    if (s == JwtStatus.OK) {
+      verified.put(token, jwt, keys);
+    }
+    return s;
   }
 
   /** Envoy compares audiences without their scheme and trailing slash; configured ones are stored normalized. */

@@ -149,6 +149,47 @@ class JwtAuthnFilterTest {
   }
 
   @Test
+  void aRepeatedTokenSkipsTheSignatureCheckButNotTheClock() throws Exception {
+    long[] now = {1_000_000L};
+    Clock clock = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return Instant.ofEpochSecond(now[0]);
+      }
+    };
+    JwtAuthentication.Builder b = JwtAuthentication.newBuilder();
+    JsonFormat.parser().merge(istioConfig(KEYS.jwks()), b);
+    JwtAuthnFactory f = new JwtAuthnFactory(clock);
+    JwtAuthnConfig config = (JwtAuthnConfig) f.translate(b.build(), "typed_config", sink);
+    HttpFilter filter = f.create(config, FilterResources.of(new StatsRegistry(), "test"));
+    var claims = TestJwts.claims("https://issuer.example", "alice", "svc.example");
+    claims.put("exp", 1_000_100L);
+    String token = KEYS.es256(claims);
+    assertThat(run(filter, bearer(token)).hasLocalReply()).isFalse();
+    assertThat(config.providers()[0].verified().size()).isEqualTo(1);
+    FilterContext again = run(filter, bearer(token));
+    assertThat(again.hasLocalReply()).isFalse();
+    assertThat(again.metadata.value("istio_authn", new String[] {"request.auth.principal"}))
+        .isEqualTo("https://issuer.example/alice");
+    now[0] = 1_000_161L;
+    assertThat(run(filter, bearer(token)).body()).isEqualTo("Jwt is expired");
+    // The same claims with a corrupted signature are not taken from the cache.
+    now[0] = 1_000_000L;
+    assertThat(run(filter, bearer(token.substring(0, token.length() - 4) + "AAAA")).body())
+        .isEqualTo("Jwt verification fails");
+  }
+
+  @Test
   void aRequiredProviderRejectsAMissingTokenWithoutInvalidTokenError() throws Exception {
     String config = """
         { "providers": { "p": { "issuer": "https://issuer.example", "local_jwks": { "inline_string": %s },
