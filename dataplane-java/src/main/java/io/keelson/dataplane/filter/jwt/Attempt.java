@@ -75,13 +75,22 @@ final class Attempt {
         s = e.status;
       }
     }
-    if (s == JwtStatus.OK && verified.stream().noneMatch(v -> v.provider() == providers[i])) {
+    if (s == JwtStatus.OK && !isVerified(providers[i])) {
       verified.add(new Verified(providers[i], parsed[i], fromHeaders[i]));
     }
     if (audiences == null) {
       results[i] = s;
     }
     return s;
+  }
+
+  private boolean isVerified(Provider p) {
+    for (int k = 0; k < verified.size(); k++) {
+      if (verified.get(k).provider() == p) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Every provider's token: OK when one verifies, else the first failure that is not a missing token or an unknown issuer. */

@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.LongAdder;
  * thread ({@code keelson-jwks}), never on an event loop, when first asked for, then refreshed every
  * {@code cache_duration}; a failed fetch is retried with backoff (0.5 s doubling to 30 s) and keeps the
  * keys it had. Requests read {@link #keys()} (one volatile read): null until a first fetch succeeds.
- * One instance per URI, shared by every config that names it; dropped after it has gone unused for
- * twice its cache duration (at least ten minutes). Thread-safe.
+ * One instance per URI, shared by every config that names it; it stops refreshing (and leaves the
+ * shared map) after it has gone unused for twice its cache duration (at least ten minutes), and starts
+ * again, serving its last keys meanwhile, when a request reads it. Thread-safe.
  */
 final class RemoteJwks {
   private static final ConcurrentHashMap<String, RemoteJwks> SHARED = new ConcurrentHashMap<>();
@@ -37,6 +38,7 @@ final class RemoteJwks {
   private volatile List<Jwk> keys;
   private volatile long lastUsedNanos = System.nanoTime();
   private long backoffMillis = 500;
+  private final java.util.concurrent.atomic.AtomicBoolean refreshing = new java.util.concurrent.atomic.AtomicBoolean(true);
   final LongAdder fetched = new LongAdder();
   final LongAdder failed = new LongAdder();
 
@@ -59,6 +61,10 @@ final class RemoteJwks {
   /** The current keys, or null while none could be fetched yet. */
   List<Jwk> keys() {
     lastUsedNanos = System.nanoTime();
+    if (!refreshing.get() && refreshing.compareAndSet(false, true)) { // idle for long: refresh again
+      SHARED.putIfAbsent(uri.toString(), this);
+      FETCHER.execute(this::fetch);
+    }
     return keys;
   }
 
@@ -70,6 +76,7 @@ final class RemoteJwks {
   private void fetch() {
     long idle = Math.max(MIN_IDLE_NANOS, 2 * cacheDuration.toNanos());
     if (System.nanoTime() - lastUsedNanos > idle) {
+      refreshing.set(false);
       SHARED.remove(uri.toString(), this);
       return;
     }
