@@ -15,9 +15,10 @@ import java.util.Map;
  * @param payloadB64 the payload as sent (base64url), for forward_payload_header
  * @param aud        the audiences ({@code aud} as a string or an array); empty when absent
  * @param exp        {@code exp} in seconds, or -1; {@code nbf} likewise
+ * @param principal  Istio's request principal, {@code iss/sub}
  */
 record Jwt(String alg, String kid, Map<String, Object> payload, String payloadB64, byte[] signingInput,
-    byte[] signature, String iss, String sub, List<String> aud, long exp, long nbf) {
+    byte[] signature, String iss, String sub, List<String> aud, long exp, long nbf, String principal) {
 
   /** A token's parse failure. */
   static final class Invalid extends Exception {
@@ -59,9 +60,11 @@ record Jwt(String alg, String kid, Map<String, Object> payload, String payloadB6
     List<String> auds = aud instanceof String s ? List.of(s)
         : aud instanceof List<?> l ? l.stream().filter(String.class::isInstance).map(String.class::cast).toList()
         : List.of();
+    String iss = string(payload, "iss");
+    String sub = string(payload, "sub");
     return new Jwt(alg, header.get("kid") instanceof String k ? k : null, payload, token.substring(a + 1, b),
-        token.substring(0, b).getBytes(StandardCharsets.US_ASCII), signature, string(payload, "iss"),
-        string(payload, "sub"), auds, seconds(payload.get("exp")), seconds(payload.get("nbf")));
+        token.substring(0, b).getBytes(StandardCharsets.US_ASCII), signature, iss, sub, auds,
+        seconds(payload.get("exp")), seconds(payload.get("nbf")), (iss == null ? "" : iss) + "/" + (sub == null ? "" : sub));
   }
 
   private static String string(Map<String, Object> m, String k) {

@@ -10,7 +10,7 @@ import java.util.Map;
  * {@code payload_in_metadata} key) and Istio's {@code istio_authn} for the first verified token
  * ({@code request.auth.principal} = {@code iss/sub}, {@code request.auth.audiences},
  * {@code request.auth.presenter}, {@code request.auth.claims} with string claims as one-element lists,
- * as Istio's authn filter writes them). Immutable.
+ * as Istio's authn filter writes them). Immutable once built (the attempt that built it is over).
  */
 final class JwtMetadata implements DynamicMetadata {
   static final String ISTIO_AUTHN = "istio_authn";
@@ -19,9 +19,8 @@ final class JwtMetadata implements DynamicMetadata {
   private final String principal;
 
   JwtMetadata(List<Attempt.Verified> verified) {
-    this.verified = List.copyOf(verified);
-    Jwt first = this.verified.getFirst().jwt();
-    this.principal = (first.iss() == null ? "" : first.iss()) + "/" + (first.sub() == null ? "" : first.sub());
+    this.verified = verified; // the attempt's list, handed over: no copy
+    this.principal = verified.getFirst().jwt().principal();
   }
 
   /** The first verified token's {@code iss/sub} (Istio's request principal). */
