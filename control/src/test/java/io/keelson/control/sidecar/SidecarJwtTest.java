@@ -77,7 +77,7 @@ class SidecarJwtTest {
       assertThat(status(outbound, "GET", "/items", "authorization: Bearer "
           + keys.rs256SignedBy(new TestJwts().rsa, TestJwts.claims(ISS, "alice", null)) + "\r\n")).as("forged").isEqualTo(401);
       // Removing the RequestAuthentication: tokens are no longer verified, so the principal policy denies alice too.
-      cp.store.delete("RequestAuthentication", "idp", false);
+      cp.store.delete("RequestAuthentication", "shop", "idp", false);
       await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "GET", "/items", alice) == 403);
     } finally {
       jwks.stop(0);
