@@ -295,9 +295,7 @@ final class SupportedFields {
         .reject("filter_state", "filter state is not supported");
     rules(RouteAction.HashPolicy.Header.getDescriptor(), "header_name")
         .reject("regex_rewrite", "not supported yet");
-    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name")
-        .ignore("ttl", "ignored: Keelson does not generate the cookie; requests without it carry no hash from it")
-        .ignore("path", "ignored: Keelson does not generate the cookie")
+    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name", "ttl", "path")
         .reject("attributes", "cookie attributes are not supported");
     rules(RouteAction.HashPolicy.ConnectionProperties.getDescriptor(), "source_ip");
     rules(RouteAction.HashPolicy.QueryParameter.getDescriptor(), "name");
