@@ -736,7 +736,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelPerTryTimer();
     OutlierDetector detector = cluster.resilience().detector();
     if (detector != null) {
-      detector.onResponse(endpoint, status);
+      detector.onResponse(endpoint, status, startNanos); // the request's start: no clock read per response
     }
     if (retry.enabled()) {
       boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? response.headers().get("grpc-status") : null);

@@ -126,4 +126,36 @@ class OutlierDetectorTest {
     second.maybeRunTimers();
     assertThat(health[1].available()).isTrue();
   }
+
+  @Test
+  void aSuccessReportedWithTheRequestStartAsClockHintUnejectsOnlyOnceTheHintIsDue() {
+    OutlierDetector d = detector(config(1, 50), 3);
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).isFalse();
+    long ejectedAt = now.get();
+    advance(Duration.ofSeconds(31));
+    d.onResponse(1, 200, ejectedAt + Duration.ofSeconds(29).toNanos());
+    assertThat(d.health(0).available()).as("a request started before the ejection ended does not run the timers").isFalse();
+    d.onResponse(1, 200, now.get() - 1);
+    assertThat(d.health(0).available()).as("a request started after it does").isTrue();
+    assertThat(d.ejectedCount()).isZero();
+  }
+
+  @Test
+  void aClusterBelowBothMinimumHostsStillDecaysItsEjectionCountEachInterval() {
+    OutlierDetector d = detector(config(1, 50), 3); // 3 < 5 minimum hosts: no success-rate accounting
+    d.onResponse(0, 500);
+    advance(Duration.ofSeconds(30));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).isTrue();
+    // Two intervals (10 s) in: the count fell back to 0, so the next ejection lasts the base time again.
+    advance(Duration.ofSeconds(10));
+    d.onResponse(1, 200);
+    advance(Duration.ofSeconds(10));
+    d.onResponse(1, 200);
+    d.onResponse(0, 500);
+    advance(Duration.ofSeconds(30));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).as("base time, not twice it").isTrue();
+  }
 }
