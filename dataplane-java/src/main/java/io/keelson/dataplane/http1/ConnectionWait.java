@@ -40,10 +40,6 @@ final class ConnectionWait implements CircuitBreakers.ConnectionWaiter {
     breaker.awaitConnection(this, thresholds);
   }
 
-  boolean waiting() {
-    return waiting;
-  }
-
   /** The exchange ended or its try was abandoned while waiting. */
   void cancel() {
     if (waiting) {

@@ -213,4 +213,19 @@ class ActiveHealthCheckTest {
     }
     return -1;
   }
+
+  @Test
+  void envoysIntervalsAreReadWithTheirDefaults() throws Exception {
+    var set = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster(
+        String.join("\n      ", "no_traffic_interval: 5s", "no_traffic_healthy_interval: 7s", "unhealthy_interval: 2s",
+            "unhealthy_edge_interval: 0.5s", "healthy_edge_interval: 0.3s"),
+        "tcp_health_check: {}", a.port)), "test.yaml").clusters().get("svc").healthCheck().intervals();
+    assertThat(set).isEqualTo(new io.keelson.dataplane.config.HealthCheckConfig.Intervals(Duration.ofSeconds(5),
+        Duration.ofSeconds(7), Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofMillis(300)));
+    var defaults = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster(
+        "unhealthy_interval: 2s", "tcp_health_check: {}", a.port)), "test.yaml").clusters().get("svc").healthCheck().intervals();
+    assertThat(defaults).as("no traffic: 60 s; edges follow their intervals")
+        .isEqualTo(new io.keelson.dataplane.config.HealthCheckConfig.Intervals(Duration.ofSeconds(60), Duration.ofSeconds(60),
+            Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(100)));
+  }
 }
