@@ -74,6 +74,14 @@ final class ClusterHealthChecker {
   void stop() {
     stopped = true;
     probe.close();
+    while (firstChecks.getCount() > 0) {
+      firstChecks.countDown(); // nobody waits for a stopped checker
+    }
+  }
+
+  /** How long the first checks can take: the check timeout, plus a second for scheduling. */
+  Duration maxFirstCheckWait() {
+    return config.timeout().plusSeconds(1);
   }
 
   /** Waits until every pending endpoint had its first result, at most {@code max}; true when they all did. */

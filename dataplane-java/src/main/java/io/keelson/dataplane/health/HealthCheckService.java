@@ -25,6 +25,8 @@ public final class HealthCheckService implements AutoCloseable {
   private final StatsRegistry stats;
   private EventLoopGroup group;
   private final Map<String, Entry> clusters = new HashMap<>();
+  /** Checkers of clusters created since the last {@link #awaitInitialChecks}. */
+  private final java.util.ArrayList<ClusterHealthChecker> warming = new java.util.ArrayList<>();
 
   private static final class Entry {
     ClusterConfig config;
@@ -103,10 +105,30 @@ public final class HealthCheckService implements AutoCloseable {
         () -> clusterStats.cxTotal.sum() > 0);
     e.checker.start();
     if (created) {
-      // Envoy warms a new cluster until its initial checks are done; a check ends within its timeout.
-      e.checker.awaitFirstChecks(hc.timeout().plusSeconds(1));
+      warming.add(e.checker);
     }
     return e.health;
+  }
+
+  /**
+   * Waits for the first checks of the clusters created since the last call, as Envoy warms a new
+   * cluster until its initial health checks are done; each check ends within its timeout, so this
+   * waits at most the longest timeout + 1 s. Called once per snapshot, after every cluster's
+   * {@link #forCluster}, so new clusters are checked in parallel.
+   */
+  public void awaitInitialChecks() {
+    List<ClusterHealthChecker> checkers;
+    synchronized (this) {
+      checkers = List.copyOf(warming);
+      warming.clear();
+    }
+    long deadline = System.nanoTime();
+    for (ClusterHealthChecker c : checkers) {
+      deadline = Math.max(deadline, System.nanoTime() + c.maxFirstCheckWait().toNanos());
+    }
+    for (ClusterHealthChecker c : checkers) {
+      c.awaitFirstChecks(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
   }
 
   /** Stops the checkers of clusters not in {@code names} (they left the config). */
