@@ -43,6 +43,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private int[] found = new int[PacketBurst.DEFAULT_MAX_BURST];
   /** {@link ConnTrack#modifications()} when {@link #found} was filled. */
   private int foundAt;
+  /** Consumes {@link ConnTrack#warm}'s loads so the JIT keeps them. */
+  private long warmed;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
     this(initial, nanoClock, 0, 1);
@@ -108,7 +110,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   /**
    * Looks up every TCP/UDP packet's flow first, in a tight loop of its own: the table probes of a
    * whole burst are independent loads the CPU overlaps, where one probe per packet amid the rewrite
-   * waited for each miss in turn. A packet with the same 5-tuple as the one before it (a train of
+   * waited for each miss in turn; the flows' records are read here too, for the same reason. A packet
+   * with the same 5-tuple as the one before it (a train of
    * segments of one flow) reuses that result without hashing or probing.
    */
   private void lookUpBurst(PacketBurst burst, int n) {
@@ -121,6 +124,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     int lastPorts = 0;
     int lastProtocol = -1;
     int last = -1;
+    long warm = 0;
     for (int i = 0; i < n; i++) {
       int kind = burst.kind[i];
       if (burst.verdict[i] != PacketBurst.PENDING || (kind != PacketBurst.KIND_TO_VIP && kind != PacketBurst.KIND_RETURN)) {
@@ -132,6 +136,9 @@ public final class ForwardStage implements Stage<PacketBurst> {
       int protocol = burst.protocol[i];
       if (src != lastSrc || dst != lastDst || ports != lastPorts || protocol != lastProtocol) {
         last = flows.lookup(src, dst, ports >>> 16, ports & 0xFFFF, protocol);
+        if (last >= 0) {
+          warm += flows.warm(last >> 1);
+        }
         lastSrc = src;
         lastDst = dst;
         lastPorts = ports;
@@ -139,6 +146,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
       }
       result[i] = last;
     }
+    warmed += warm;
     foundAt = flows.modifications();
   }
 
