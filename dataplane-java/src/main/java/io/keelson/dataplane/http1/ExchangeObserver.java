@@ -21,7 +21,8 @@ public final class ExchangeObserver {
   private final ProxyContext context;
   private ListenerConfig loggerConfig;
   private AccessLogger accessLogger;
-  private TraceContext trace;
+  /** This hop's trace ids, reused by every exchange (an unsampled one allocates only the upstream header). */
+  private final TraceContext.Hop hop = new TraceContext.Hop();
   private Span span;
   private String[] responseHeaderValues;
 
@@ -31,7 +32,6 @@ public final class ExchangeObserver {
 
   /** Forgets the previous exchange (an unfinished span is dropped, as the connection was reused). */
   public void reset() {
-    trace = null;
     span = null;
     responseHeaderValues = null;
   }
@@ -41,24 +41,23 @@ public final class ExchangeObserver {
    *
    * @param protocol   "HTTP/1.1", "HTTP/2", ...
    * @param startNanos the exchange's start on {@link System#nanoTime()}
-   * @return this hop's trace context, or null when the connection manager does not trace
+   * @return whether this hop's span is sampled (false when the connection manager does not trace)
    */
-  public TraceContext trace(TracingConfig tracing, RequestHead request, String protocol,
+  public boolean trace(TracingConfig tracing, RequestHead request, String protocol,
       TraceContext.Setter upstreamHeaders, long startNanos, String remoteIp) {
-    trace = tracing == null ? null : TraceContext.propagate(request, upstreamHeaders, tracing);
-    if (trace == null || !trace.sampled()) {
-      return trace;
+    if (tracing == null || !TraceContext.propagate(request, upstreamHeaders, tracing, hop)) {
+      return false;
     }
     SpanExport export = context.spanExport(tracing);
     if (export == null) {
-      return trace;
+      return true;
     }
     long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
-    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
+    span = export.start(request.method(), hop.traceId(), hop.spanId(), hop.parentSpanId(), startEpochNanos);
     String v = protocol;
     SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
         v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
-    return trace;
+    return true;
   }
 
   /** Copies the response headers the access logs name (before the proxy rewrites them). */
