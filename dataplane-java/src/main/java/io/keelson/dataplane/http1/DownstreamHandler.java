@@ -744,7 +744,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
-    observer.responseHead(listener, response.headers()::get);
+    observer.responseHead(listener, response.headers());
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);

@@ -24,7 +24,9 @@ public final class ExchangeObserver {
   /** This hop's trace ids, reused by every exchange (an unsampled one allocates only the upstream header). */
   private final TraceContext.Hop hop = new TraceContext.Hop();
   private Span span;
+  /** The response header values copied for the access log, or null when none were (no response head yet). */
   private String[] responseHeaderValues;
+  private String[] responseHeaderBuffer = new String[0];
 
   public ExchangeObserver(ProxyContext context) {
     this.context = context;
@@ -33,7 +35,10 @@ public final class ExchangeObserver {
   /** Forgets the previous exchange (an unfinished span is dropped, as the connection was reused). */
   public void reset() {
     span = null;
-    responseHeaderValues = null;
+    if (responseHeaderValues != null) {
+      java.util.Arrays.fill(responseHeaderValues, null);
+      responseHeaderValues = null;
+    }
   }
 
   /**
@@ -60,16 +65,37 @@ public final class ExchangeObserver {
     return true;
   }
 
+  /** Copies the response headers the access logs name (before the proxy rewrites them); no lambda per response. */
+  public void responseHead(ServingListener listener, io.keelson.dataplane.http1.codec.Http1Headers responseHeaders) {
+    AccessLogger log = accessLogger(listener);
+    if (log != null && log.responseHeaders().length > 0) {
+      String[] names = log.responseHeaders();
+      String[] values = responseHeaderValues(names.length);
+      for (int i = 0; i < names.length; i++) {
+        values[i] = responseHeaders.get(names[i]);
+      }
+    }
+  }
+
   /** Copies the response headers the access logs name (before the proxy rewrites them). */
   public void responseHead(ServingListener listener, java.util.function.Function<String, String> responseHeaders) {
     AccessLogger log = accessLogger(listener);
     if (log != null && log.responseHeaders().length > 0) {
       String[] names = log.responseHeaders();
-      responseHeaderValues = new String[names.length];
+      String[] values = responseHeaderValues(names.length);
       for (int i = 0; i < names.length; i++) {
-        responseHeaderValues[i] = responseHeaders.apply(names[i]);
+        values[i] = responseHeaders.apply(names[i]);
       }
     }
+  }
+
+  /** This exchange's copied response header values, in an array reused by the next exchanges. */
+  private String[] responseHeaderValues(int n) {
+    if (responseHeaderBuffer.length < n) {
+      responseHeaderBuffer = new String[n];
+    }
+    responseHeaderValues = responseHeaderBuffer;
+    return responseHeaderBuffer;
   }
 
   /**

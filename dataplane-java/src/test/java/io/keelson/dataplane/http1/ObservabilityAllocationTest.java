@@ -123,7 +123,7 @@ class ObservabilityAllocationTest {
   }
 
   @Test
-  void accessLogHandOffAllocatesNothingPerRequest() {
+  void accessLogHandOffWithEnvoysDefaultFormatAllocatesNothingPerRequest() {
     ExchangeObserver observer = new ExchangeObserver(context);
     Object upstreamHost = new Object() {
       @Override
@@ -131,8 +131,10 @@ class ObservabilityAllocationTest {
         return "127.0.0.1:9";
       }
     };
+    var responseHeaders = new io.keelson.dataplane.http1.codec.Http1Headers().add("x-envoy-upstream-service-time", "1");
     double perRequest = bytesPerCall(() -> {
       observer.reset();
+      observer.responseHead(listener, responseHeaders);
       observer.end(listener, request, "/", "HTTP/1.1", 850_000, 200, ResponseFlag.NONE, 0, 100, "upstream",
           upstreamHost, "127.0.0.1:53412", null);
     });

@@ -38,16 +38,28 @@ final class KeelsonPeer implements HttpPeer {
 
   /** @param samplingPercent observed with this trace sampling percentage (0..100), or negative for the default config */
   KeelsonPeer(double samplingPercent, boolean resilient) {
+    this("keelson", samplingPercent, resilient);
+  }
+
+  /**
+   * @param name            the peer's name in the results: "keelson", or a variant's name when one scenario
+   *                        compares several Keelson configurations in turns
+   * @param samplingPercent observed with this trace sampling percentage (0..100), or negative for the default config
+   */
+  KeelsonPeer(String name, double samplingPercent, boolean resilient) {
+    this.name = name;
     this.samplingPercent = samplingPercent;
     this.resilient = resilient;
   }
+
+  private final String name;
 
   /** Generous: the launcher rebuilds first when sources changed since the last build. */
   private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
   @Override
   public String name() {
-    return "keelson";
+    return name;
   }
 
   @Override

@@ -29,6 +29,11 @@ final class Scenarios {
       new HttpScenario("http1-keepalive-traced-all",
         "as http1-keepalive-observed with 100% trace sampling: every request exports a span; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(100, false))),
+      new HttpScenario("http1-keepalive-observability",
+        "Keelson alone in three configurations taken in turns: default (metrics only), observed (access log file,"
+        + " 1% trace sampling exported over OTLP) and traced-all (the same at 100%); the observability cost",
+        new WrkLoad(List.of(), script), List.of(new KeelsonPeer("keelson", -1, false),
+          new KeelsonPeer("keelson-observed", 1, false), new KeelsonPeer("keelson-traced-all", 100, false))),
       new HttpScenario("http1-keepalive-resilient",
         "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
@@ -66,7 +71,8 @@ final class Scenarios {
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
   static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed",
-      "http1-keepalive-traced-all", "tls-handshake", "h2c-keepalive", "h2-tls-multiplexed", "two-hop-plaintext", "two-hop-mtls");
+      "http1-keepalive-traced-all", "http1-keepalive-observability", "tls-handshake", "h2c-keepalive",
+      "h2-tls-multiplexed", "two-hop-plaintext", "two-hop-mtls");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {
