@@ -452,6 +452,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
         listener.config().tls() != null);
+    HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     listener.config().http().forwardClientCert().apply(channel, request.headers()::get,
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     if (upgrade != null) {
