@@ -466,7 +466,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       cancelPerTryTimer();
       int status = r.status().code();
-      resilience.onResponse(endpoint, status);
+      resilience.onResponse(endpoint, status, startNanos);
       if (retryResponse(r, status)) {
         ReferenceCountUtil.release(msg);
         return;

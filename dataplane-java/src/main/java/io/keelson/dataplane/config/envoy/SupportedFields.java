@@ -296,9 +296,7 @@ final class SupportedFields {
         .reject("filter_state", "filter state is not supported");
     rules(RouteAction.HashPolicy.Header.getDescriptor(), "header_name")
         .reject("regex_rewrite", "not supported yet");
-    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name")
-        .ignore("ttl", "ignored: Keelson does not generate the cookie; requests without it carry no hash from it")
-        .ignore("path", "ignored: Keelson does not generate the cookie")
+    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name", "ttl", "path")
         .reject("attributes", "cookie attributes are not supported");
     rules(RouteAction.HashPolicy.ConnectionProperties.getDescriptor(), "source_ip");
     rules(RouteAction.HashPolicy.QueryParameter.getDescriptor(), "name");
@@ -338,13 +336,9 @@ final class SupportedFields {
         "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
             "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
-            "http_health_check", "tcp_health_check", "grpc_health_check")
+            "http_health_check", "tcp_health_check", "grpc_health_check", "no_traffic_interval",
+            "no_traffic_healthy_interval", "unhealthy_interval", "unhealthy_edge_interval", "healthy_edge_interval")
         .ignore("initial_jitter", SAFE)
-        .ignore("no_traffic_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
-        .ignore("no_traffic_healthy_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
-        .ignore("unhealthy_interval", "ignored: unhealthy endpoints are checked at interval")
-        .ignore("unhealthy_edge_interval", SAFE)
-        .ignore("healthy_edge_interval", SAFE)
         .ignore("reuse_connection", "ignored: each check opens its own connection")
         .ignore("event_log_path", SAFE)
         .ignore("always_log_health_check_failures", SAFE)
