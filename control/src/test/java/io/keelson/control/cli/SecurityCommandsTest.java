@@ -89,6 +89,28 @@ class SecurityCommandsTest {
   }
 
   @Test
+  void authzShowsTheTcpVariantWhereHttpOnlyAllowRulesCannotMatch() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+        CaOptions.selfSigned(null), -1))) {
+      cp.store.apply(io.keelson.control.policy.PolicyParser.parse("sec.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: viewer, namespace: shop }
+          spec:
+            rules: [ { to: [ { operation: { methods: [ GET ] } } ] } ]
+          """).policies(), false);
+      Result r = cli("authz", "--namespace", "shop", "--server", "http://127.0.0.1:" + cp.api.port());
+      assertThat(r.code()).as(r.err()).isZero();
+      var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+      assertThat(json.path("allow").path("policies").size()).isEqualTo(1);
+      // On TCP the methods-only rule cannot match: an ALLOW engine with no policy (deny everything).
+      assertThat(json.path("tcpAllow").isObject()).isTrue();
+      assertThat(json.path("tcpAllow").path("policies").isMissingNode()).isTrue();
+      assertThat(json.path("tcpDeny").isNull()).isTrue();
+    }
+  }
+
+  @Test
   void theControlPlaneRefusesToStartWithABrokenOperatorCa() {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlPlane.start(new ControlPlane.Options("127.0.0.1",
             0, 0, null, null, 15001, new CaOptions("cluster.local", java.time.Duration.ofHours(1),
