@@ -44,11 +44,17 @@ public final class ApiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
   static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
-  private static final Map<String, String> KINDS = Map.of(
+  private static final Map<String, String> KINDS = kinds();
+
+  private static Map<String, String> kinds() {
+    Map<String, String> m = new java.util.HashMap<>(Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
       "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
       "grpcroute", "GRPCRoute",
-      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication");
+      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication"));
+    m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
+    return Map.copyOf(m);
+  }
 
   private final PolicyStore store;
   private final XdsServer xds;
@@ -262,7 +268,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, AuthorizationPolicy, PeerAuthentication");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
     }
     return k;
   }

@@ -141,6 +141,9 @@ final class SecurityApi {
     out.put("tcpAllow", tcp.allow() == null ? null : ApiServer.JSON.readTree(printer.print(tcp.allow())));
     out.put("deny", authz.deny() == null ? null : ApiServer.JSON.readTree(printer.print(authz.deny())));
     out.put("allow", authz.allow() == null ? null : ApiServer.JSON.readTree(printer.print(authz.allow())));
+    var jwt = io.keelson.control.security.RequestAuthenticationTranslator.config(ns, labels,
+        state.ofType(io.keelson.control.policy.Policy.RequestAuthentication.class), root);
+    out.put("jwtAuthn", jwt == null ? null : ApiServer.JSON.readTree(printer.print(jwt)));
     return out;
   }
 

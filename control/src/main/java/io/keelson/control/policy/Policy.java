@@ -159,4 +159,13 @@ public sealed interface Policy {
    */
   record PeerAuthentication(Meta meta, String namespace, Map<String, String> selector, Authz.MtlsMode mode,
       Map<Integer, Authz.MtlsMode> portLevel) implements Policy {}
+
+  /**
+   * Istio {@code security.istio.io/v1 RequestAuthentication}: the JWT issuers the selected workloads
+   * accept ({@code selector} null = the namespace, or the mesh in the root namespace). A request with
+   * an invalid token is refused (401); one without a token passes unless an AuthorizationPolicy
+   * requires a request principal.
+   */
+  record RequestAuthentication(Meta meta, String namespace, Map<String, String> selector, List<Authz.JwtRule> jwtRules)
+      implements Policy {}
 }

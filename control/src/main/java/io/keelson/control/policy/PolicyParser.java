@@ -161,11 +161,8 @@ public final class PolicyParser {
       return switch (kind) {
         case "AuthorizationPolicy" -> SecurityParser.authorizationPolicy(meta, ns, spec);
         case "PeerAuthentication" -> SecurityParser.peerAuthentication(meta, ns, spec);
-        case "RequestAuthentication" -> {
-          top.error("kind", "RequestAuthentication (JWT) is not supported yet");
-          yield null;
-        }
-        default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication");
+        case "RequestAuthentication" -> SecurityParser.requestAuthentication(meta, ns, spec);
+        default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
       };
     }
     if (GATEWAY.contains(apiVersion)) {

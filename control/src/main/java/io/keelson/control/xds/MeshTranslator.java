@@ -98,7 +98,16 @@ public final class MeshTranslator {
       String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
       var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
           state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
+          new ArrayList<>();
+      // JWT authentication (RequestAuthentication) runs before RBAC, which reads the verified principal.
+      var jwt = io.keelson.control.security.RequestAuthenticationTranslator.httpFilter(ns, self.labels(),
+          state.ofType(Policy.RequestAuthentication.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      if (jwt != null) {
+        filters.add(jwt);
+      }
+      filters.addAll(authz.httpFilters());
+      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), filters));
     }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());

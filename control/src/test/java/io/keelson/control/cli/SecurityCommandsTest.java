@@ -78,13 +78,21 @@ class SecurityCommandsTest {
           kind: PeerAuthentication
           metadata: { name: strict, namespace: istio-system }
           spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: RequestAuthentication
+          metadata: { name: idp, namespace: shop }
+          spec:
+            selector: { matchLabels: { app: product } }
+            jwtRules: [ { issuer: "https://idp.example", jwksUri: "https://idp.example/keys" } ]
           """).policies(), false);
       String server = "http://127.0.0.1:" + cp.api.port();
       Result r = cli("authz", "--namespace", "shop", "--labels", "app=product,version=v1", "--server", server);
       assertThat(r.code()).as(r.err()).isZero();
-      assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null");
+      assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null",
+          "\"issuer\" : \"https://idp.example\"", "\"uri\" : \"https://idp.example/keys\"");
       Result other = cli("authz", "--namespace", "shop", "--labels", "app=cart", "--server", server);
-      assertThat(other.out()).contains("\"allow\" : null");
+      assertThat(other.out()).contains("\"allow\" : null", "\"jwtAuthn\" : null");
     }
   }
 
