@@ -29,7 +29,7 @@ final class ProxyCommand {
                               and dynamic_resources (ADS over gRPC, state of the world or delta)
         --admin HOST:PORT     admin listener (default: the bootstrap's admin address, else 127.0.0.1:9901)
         --concurrency N       event loops (default: number of cores), as Envoy's --concurrency
-        --transport T         auto | epoll | io_uring | nio (default auto: epoll where available)
+        --transport T         auto | epoll | io_uring | nio (default auto: io_uring, else epoll, else nio)
         --pipeline P          inline | disruptor: where routing stages run (default inline)
         --drain-time SECONDS  how long shutdown waits for in-flight requests (default 5)
 

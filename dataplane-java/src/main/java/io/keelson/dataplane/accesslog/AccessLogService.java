@@ -38,6 +38,11 @@ public final class AccessLogService implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService flusher;
   /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
   static final long FLUSH_NANOS = 50_000_000;
+  /**
+   * How long the writer sleeps when the ring is empty. 10 ms (fewer wake-ups, larger batches) was tried
+   * and measured worse in turns on the bench's shared core (docs/observability.md), so 1 ms it stays.
+   */
+  static final long WRITER_PARK_NANOS = 1_000_000;
 
   public AccessLogService(int ringSize) {
     this(ringSize, System.out);
@@ -50,7 +55,7 @@ public final class AccessLogService implements AutoCloseable {
       Thread t = new Thread(r, "keelson-access-log");
       t.setDaemon(true); // a writer stuck on a stalled file must never keep the process alive
       return t;
-    }, ProducerType.MULTI, new SleepingWaitStrategy(0, 1_000_000));
+    }, ProducerType.MULTI, new SleepingWaitStrategy(0, WRITER_PARK_NANOS));
     disruptor.handleEventsWith(new Writer());
     ring = disruptor.start();
     opened.add(stdout);

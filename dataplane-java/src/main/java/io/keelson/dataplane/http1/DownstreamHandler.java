@@ -73,6 +73,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ---- the current exchange
   private State state = State.IDLE;
   private Http1Request request;
+  /** Writes trace propagation headers onto the current request (one lambda per connection, not per request). */
+  private final TraceContext.Setter traceHeaders = (name, value) -> request.headers().set(name, value);
   private boolean requestHasBody;
   private boolean requestComplete;
   private boolean responseStarted;
@@ -461,7 +463,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     mirror = upgrade != null ? null : RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(),
         context.transport, channel.eventLoop(), request, pendingBody, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
-        request.headers()::set, startNanos, remoteIp);
+        traceHeaders, startNanos, remoteIp);
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
@@ -760,7 +762,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
-    observer.responseHead(listener, response.headers()::get);
+    observer.responseHead(listener, response.headers());
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);

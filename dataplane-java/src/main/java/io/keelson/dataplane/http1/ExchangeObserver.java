@@ -21,9 +21,12 @@ public final class ExchangeObserver {
   private final ProxyContext context;
   private ListenerConfig loggerConfig;
   private AccessLogger accessLogger;
-  private TraceContext trace;
+  /** This hop's trace ids, reused by every exchange (an unsampled one allocates only the upstream header). */
+  private final TraceContext.Hop hop = new TraceContext.Hop();
   private Span span;
+  /** The response header values copied for the access log, or null when none were (no response head yet). */
   private String[] responseHeaderValues;
+  private String[] responseHeaderBuffer = new String[0];
 
   public ExchangeObserver(ProxyContext context) {
     this.context = context;
@@ -31,9 +34,11 @@ public final class ExchangeObserver {
 
   /** Forgets the previous exchange (an unfinished span is dropped, as the connection was reused). */
   public void reset() {
-    trace = null;
     span = null;
-    responseHeaderValues = null;
+    if (responseHeaderValues != null) {
+      java.util.Arrays.fill(responseHeaderValues, null);
+      responseHeaderValues = null;
+    }
   }
 
   /**
@@ -41,24 +46,35 @@ public final class ExchangeObserver {
    *
    * @param protocol   "HTTP/1.1", "HTTP/2", ...
    * @param startNanos the exchange's start on {@link System#nanoTime()}
-   * @return this hop's trace context, or null when the connection manager does not trace
+   * @return whether this hop's span is sampled (false when the connection manager does not trace)
    */
-  public TraceContext trace(TracingConfig tracing, RequestHead request, String protocol,
+  public boolean trace(TracingConfig tracing, RequestHead request, String protocol,
       TraceContext.Setter upstreamHeaders, long startNanos, String remoteIp) {
-    trace = tracing == null ? null : TraceContext.propagate(request, upstreamHeaders, tracing);
-    if (trace == null || !trace.sampled()) {
-      return trace;
+    if (tracing == null || !TraceContext.propagate(request, upstreamHeaders, tracing, hop)) {
+      return false;
     }
     SpanExport export = context.spanExport(tracing);
     if (export == null) {
-      return trace;
+      return true;
     }
     long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
-    span = export.start(request.method(), trace.traceId(), trace.spanId(), trace.parentSpanId(), startEpochNanos);
+    span = export.start(request.method(), hop.traceId(), hop.spanId(), hop.parentSpanId(), startEpochNanos);
     String v = protocol;
     SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
         v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
-    return trace;
+    return true;
+  }
+
+  /** Copies the response headers the access logs name (before the proxy rewrites them); no lambda per response. */
+  public void responseHead(ServingListener listener, io.keelson.dataplane.http1.codec.Http1Headers responseHeaders) {
+    AccessLogger log = accessLogger(listener);
+    if (log != null && log.responseHeaders().length > 0) {
+      String[] names = log.responseHeaders();
+      String[] values = responseHeaderValues(names.length);
+      for (int i = 0; i < names.length; i++) {
+        values[i] = responseHeaders.get(names[i]);
+      }
+    }
   }
 
   /** Copies the response headers the access logs name (before the proxy rewrites them). */
@@ -66,11 +82,20 @@ public final class ExchangeObserver {
     AccessLogger log = accessLogger(listener);
     if (log != null && log.responseHeaders().length > 0) {
       String[] names = log.responseHeaders();
-      responseHeaderValues = new String[names.length];
+      String[] values = responseHeaderValues(names.length);
       for (int i = 0; i < names.length; i++) {
-        responseHeaderValues[i] = responseHeaders.apply(names[i]);
+        values[i] = responseHeaders.apply(names[i]);
       }
     }
+  }
+
+  /** This exchange's copied response header values, in an array reused by the next exchanges. */
+  private String[] responseHeaderValues(int n) {
+    if (responseHeaderBuffer.length < n) {
+      responseHeaderBuffer = new String[n];
+    }
+    responseHeaderValues = responseHeaderBuffer;
+    return responseHeaderBuffer;
   }
 
   /**

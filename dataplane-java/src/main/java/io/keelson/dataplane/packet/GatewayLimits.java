@@ -63,7 +63,7 @@ public record GatewayLimits(
   }
 
   /**
-   * Defaults in the spirit of Linux conntrack and IPVS. 262,144 flows cost about 34 MB per forwarding
+   * Defaults in the spirit of Linux conntrack and IPVS. 262,144 flows cost about 41 MB per forwarding
    * stage (each inline pipeline has its own); raise it for a large gateway.
    */
   public static GatewayLimits defaults() {

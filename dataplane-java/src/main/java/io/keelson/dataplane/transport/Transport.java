@@ -25,10 +25,14 @@ public enum Transport {
   IO_URING,
   NIO;
 
-  /** The transport to use: the requested one if available, else epoll, else NIO. Never null. */
+  /**
+   * The transport to use: the requested one; for "auto" (or none) io_uring where the kernel offers it, else
+   * epoll, else NIO. io_uring first: it submits a loop iteration's reads and writes in one system call
+   * (about 0.35 per proxied request against 4 with epoll; docs/performance.md). Never null.
+   */
   public static Transport select(String requested) {
     if (requested == null || requested.isBlank() || requested.equalsIgnoreCase("auto")) {
-      return Epoll.isAvailable() ? EPOLL : NIO;
+      return auto(IoUring.isAvailable(), Epoll.isAvailable());
     }
     Transport t;
     try {
@@ -42,6 +46,11 @@ public enum Transport {
       throw new IllegalStateException("transport " + t.label() + " is not available here: " + cause, cause);
     }
     return t;
+  }
+
+  /** What "auto" picks given which native transports are available. */
+  static Transport auto(boolean ioUring, boolean epoll) {
+    return ioUring ? IO_URING : epoll ? EPOLL : NIO;
   }
 
   /** Why this transport cannot run here, or null when it can. */

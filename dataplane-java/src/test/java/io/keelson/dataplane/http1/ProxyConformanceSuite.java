@@ -38,6 +38,11 @@ abstract class ProxyConformanceSuite {
 
   abstract PipelineMode mode();
 
+  /** The socket transport the suite runs on; null: the default ({@code --transport auto}). */
+  io.keelson.dataplane.transport.Transport transport() {
+    return null;
+  }
+
   @BeforeAll
   void start() throws Exception {
     a = new TestUpstream("a");
@@ -101,7 +106,7 @@ abstract class ProxyConformanceSuite {
     String clusters = cluster("a", "ROUND_ROBIN", a.port()) + cluster("b", "LEAST_REQUEST", b.port())
         + cluster("c", "RANDOM", c.port()) + cluster("ab", "ROUND_ROBIN", a.port(), b.port())
         + cluster("down", "ROUND_ROBIN", closedPort) + cluster("empty", "ROUND_ROBIN");
-    proxy = new ProxyHarness(bootstrap(vhosts, clusters), mode());
+    proxy = new ProxyHarness(bootstrap(vhosts, clusters), mode(), transport());
   }
 
   @AfterAll

@@ -163,7 +163,11 @@ class Http2AbuseTest {
   void aWindowOverflowIsAFlowControlError() throws Exception {
     try (RawH2 attacker = new RawH2(proxy.port())) {
       attacker.windowUpdate(0, Integer.MAX_VALUE);
-      attacker.windowUpdate(0, Integer.MAX_VALUE);
+      try {
+        attacker.windowUpdate(0, Integer.MAX_VALUE);
+      } catch (java.io.IOException e) {
+        // The first update already overflowed the 65,535-byte window: the proxy may have sent its GOAWAY and closed.
+      }
       RawH2.Frame goAway = attacker.goAway(Duration.ofSeconds(20));
       assertThat(goAway).isNotNull();
       assertThat(goAway.errorCode()).isEqualTo(RawH2.FLOW_CONTROL_ERROR);

@@ -257,4 +257,31 @@ class ForwardingTest {
         .macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).ttl(1).bytes();
     assertThat(gw.run(0, syn).dropReason(0)).isEqualTo(DropReason.TTL_EXPIRED);
   }
+
+  @Test
+  void aNewFlowsSynAndItsNextSegmentsInOneBurstAllReachTheSameBackend() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    byte[] syn = clientSyn(CLIENT_PORT);
+    byte[] other = clientSyn(CLIENT_PORT + 1);
+    byte[] data1 = clientData(CLIENT_PORT, Tcp.ACK);
+    byte[] data2 = clientData(CLIENT_PORT, Tcp.ACK | Tcp.PSH);
+    byte[] otherData = clientData(CLIENT_PORT + 1, Tcp.ACK);
+    // The burst's flows are looked up before any is created: segments behind a SYN in the same burst
+    // must still find the flow the SYN opened, not be dropped as having none.
+    PacketBurst burst = gw.run(0, syn, data1, other, data2, otherData);
+
+    for (int i = 0; i < 5; i++) {
+      assertThat(burst.verdict(i)).as("packet %d", i).isEqualTo(1);
+    }
+    PacketBuffer s = GatewayHarness.view(syn);
+    for (byte[] d : new byte[][] {data1, data2}) {
+      PacketBuffer out = GatewayHarness.view(d);
+      assertThat(out.getInt(L3 + Ipv4.DST)).isEqualTo(s.getInt(L3 + Ipv4.DST));
+      assertThat(out.getShort(L4 + Tcp.SRC_PORT)).isEqualTo(s.getShort(L4 + Tcp.SRC_PORT));
+      assertThat(TestPacket.checksumsValid(out, L3)).isTrue();
+    }
+    PacketBuffer o = GatewayHarness.view(other);
+    assertThat(GatewayHarness.view(otherData).getShort(L4 + Tcp.SRC_PORT)).isEqualTo(o.getShort(L4 + Tcp.SRC_PORT));
+    assertThat(gw.stages.trackedFlows()).isEqualTo(2);
+  }
 }

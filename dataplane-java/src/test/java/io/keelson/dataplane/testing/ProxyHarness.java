@@ -21,9 +21,17 @@ public final class ProxyHarness implements AutoCloseable {
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   public ProxyHarness(String yaml, PipelineMode mode) throws Exception {
+    this(yaml, mode, null);
+  }
+
+  /** @param transport the socket transport, or null for the default ({@code --transport auto}) */
+  public ProxyHarness(String yaml, PipelineMode mode, io.keelson.dataplane.transport.Transport transport) throws Exception {
     ProxySnapshot snapshot = BootstrapLoader.fromYaml(yaml, "test.yaml");
     ProxyOptions options = ProxyOptions.defaults().withConcurrency(2).withPipeline(mode).withAdmin("127.0.0.1", 0)
         .withDrainTime(Duration.ofSeconds(3));
+    if (transport != null) {
+      options = options.withTransport(transport);
+    }
     server = new ProxyServer(snapshot, options).start();
   }
 

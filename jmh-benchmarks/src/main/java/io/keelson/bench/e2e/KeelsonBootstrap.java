@@ -90,6 +90,14 @@ final class KeelsonBootstrap {
   }
 
   /**
+   * What the observed variants turn on beyond the default metrics: an access log file in Envoy's default
+   * format, and tracing with {@code random_sampling} = {@code samplingPercent}, exported over OTLP/gRPC to
+   * 127.0.0.1:{@code otlpPort} (0: no tracer provider, so propagation and sampling only, no export).
+   */
+  record Observed(java.nio.file.Path accessLog, double samplingPercent, int otlpPort) {
+  }
+
+  /**
    * @param accessLog when non-null, the same proxy observed: Envoy's default access log into this file and
    *                  tracing at 1% random sampling (propagation and sampling; no collector, so no export)
    */
@@ -97,13 +105,18 @@ final class KeelsonBootstrap {
     return proxy(port, upstreamHost, upstreamPort, accessLog, false);
   }
 
+  static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog, boolean resilient) {
+    return observedProxy(port, upstreamHost, upstreamPort, accessLog == null ? null : new Observed(accessLog, 1, 0), resilient);
+  }
+
   /**
+   * @param observed  null for the default configuration (Istio and Envoy-style metrics only, always on)
    * @param resilient the route retries (5xx, reset, connect-failure; 2 retries, previous hosts) and the
    *                  cluster has outlier detection, explicit circuit breakers and an active (TCP) health
    *                  check every second: the per-request
    *                  bookkeeping of docs/resilience.md is on, and never triggered by a healthy upstream
    */
-  static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog, boolean resilient) {
+  static String observedProxy(int port, String upstreamHost, int upstreamPort, Observed observedConfig, boolean resilient) {
     String route = !resilient ? "route: { cluster: upstream }" : """
       route:
                           cluster: upstream
@@ -118,15 +131,38 @@ final class KeelsonBootstrap {
           health_checks:
           - { timeout: 1s, interval: 1s, no_traffic_interval: 1s, unhealthy_threshold: 3, healthy_threshold: 1, tcp_health_check: {} }
       """;
-    String observed = accessLog == null ? "" : """
+    String observed = observedConfig == null ? "" : """
                 access_log:
                 - name: envoy.access_loggers.file
                   typed_config:
                     "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
                     path: %s
                 tracing:
-                  random_sampling: { value: 1 }
-      """.formatted(accessLog);
+                  random_sampling: { value: %s }
+      """.formatted(observedConfig.accessLog(), observedConfig.samplingPercent());
+    String otel = "";
+    if (observedConfig != null && observedConfig.otlpPort() > 0) {
+      observed += """
+                  provider:
+                    name: envoy.tracers.opentelemetry
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
+                      grpc_service: { envoy_grpc: { cluster_name: otel } }
+                      service_name: keelson-bench
+      """;
+      otel = """
+        - name: otel
+          type: STATIC
+          connect_timeout: 1s
+          load_assignment:
+            cluster_name: otel
+            endpoints:
+            - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: { address: 127.0.0.1, port_value: %d }
+      """.formatted(observedConfig.otlpPort());
+    }
     return """
       # Written by `keelson bench`; run with: bin/keelson proxy --config <this file> --concurrency 1
       static_resources:
@@ -163,6 +199,6 @@ final class KeelsonBootstrap {
               - endpoint:
                   address:
                     socket_address: { address: %s, port_value: %d }
-      """.formatted(port, observed, route, cluster, upstreamHost, upstreamPort);
+      """.formatted(port, observed, route, cluster, upstreamHost, upstreamPort) + otel;
   }
 }

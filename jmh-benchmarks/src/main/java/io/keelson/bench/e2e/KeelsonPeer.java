@@ -15,8 +15,11 @@ import java.util.Map;
  * request through the listener both answer 200. Stateless.
  */
 final class KeelsonPeer implements HttpPeer {
-  /** Run with an access log and 1% tracing (the observed variant of a scenario). */
-  private final boolean observed;
+  /**
+   * Trace sampling percentage of the observed variant of a scenario (an access log file, tracing at this
+   * rate with spans exported to an in-bench OTLP collector), or a negative number for the default config.
+   */
+  private final double samplingPercent;
   /** Run with a retry policy and outlier detection (the resilient variant of a scenario). */
   private final boolean resilient;
 
@@ -24,21 +27,39 @@ final class KeelsonPeer implements HttpPeer {
     this(false);
   }
 
+  /** @param observed an access log file and 1% trace sampling exported over OTLP */
   KeelsonPeer(boolean observed) {
     this(observed, false);
   }
 
   KeelsonPeer(boolean observed, boolean resilient) {
-    this.observed = observed;
+    this(observed ? 1 : -1, resilient);
+  }
+
+  /** @param samplingPercent observed with this trace sampling percentage (0..100), or negative for the default config */
+  KeelsonPeer(double samplingPercent, boolean resilient) {
+    this("keelson", samplingPercent, resilient);
+  }
+
+  /**
+   * @param name            the peer's name in the results: "keelson", or a variant's name when one scenario
+   *                        compares several Keelson configurations in turns
+   * @param samplingPercent observed with this trace sampling percentage (0..100), or negative for the default config
+   */
+  KeelsonPeer(String name, double samplingPercent, boolean resilient) {
+    this.name = name;
+    this.samplingPercent = samplingPercent;
     this.resilient = resilient;
   }
+
+  private final String name;
 
   /** Generous: the launcher rebuilds first when sources changed since the last build. */
   private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
   @Override
   public String name() {
-    return "keelson";
+    return name;
   }
 
   @Override
@@ -88,15 +109,24 @@ final class KeelsonPeer implements HttpPeer {
     int admin = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("keelson.yaml");
-    String yaml = KeelsonBootstrap.proxy(port, setup.upstreamHost(), setup.upstreamPort(),
-      observed ? setup.dir().resolve("access.log") : null, resilient);
+    OtlpSink sink = samplingPercent < 0 ? null : new OtlpSink(setup.dir().resolve("otlp-sink.txt"));
+    String yaml = KeelsonBootstrap.observedProxy(port, setup.upstreamHost(), setup.upstreamPort(), sink == null ? null
+      : new KeelsonBootstrap.Observed(setup.dir().resolve("access.log"), samplingPercent, sink.port()), resilient);
     Files.writeString(conf, setup.tls() == null ? yaml : KeelsonBootstrap.withTls(yaml, setup.tls()));
     List<String> cmd = new ArrayList<>(List.of(launch.launcher().toString(), "proxy", "--config", conf.toString(),
       "--admin", "127.0.0.1:" + admin, "--concurrency", "1"));
     cmd.addAll(launch.extraArgs());
-    ManagedProcess p = ManagedProcess.start(name(), setup.cpus(), cmd, setup.dir().resolve("stdout.log"),
-      Map.of("KEELSON_JVM_OPTS", launch.jvmOpts()));
-    Contender c = new Contender(name(), setup.target(port), p);
+    ManagedProcess p;
+    try {
+      p = ManagedProcess.start(name(), setup.cpus(), cmd, setup.dir().resolve("stdout.log"),
+        Map.of("KEELSON_JVM_OPTS", launch.jvmOpts()));
+    } catch (IOException | RuntimeException e) {
+      if (sink != null) {
+        sink.close();
+      }
+      throw e;
+    }
+    Contender c = new Contender(name(), setup.target(port), p, sink);
     try {
       HttpProbe.awaitOk(URI.create("http://127.0.0.1:" + admin + "/ready"), p, START_TIMEOUT);
       HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));

@@ -23,8 +23,17 @@ final class Scenarios {
       new HttpScenario("http1-close", "HTTP/1.1 plaintext, a new connection per request (wrk -t1, Connection: close)",
         new WrkLoad(List.of("Connection: close"), script), httpPeers),
       new HttpScenario("http1-keepalive-observed",
-        "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
+        "as http1-keepalive, Keelson with an access log file and 1% trace sampling exported over OTLP/gRPC to an"
+        + " in-bench collector (metrics are always on); compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
+      new HttpScenario("http1-keepalive-traced-all",
+        "as http1-keepalive-observed with 100% trace sampling: every request exports a span; compare with http1-keepalive",
+        new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(100, false))),
+      new HttpScenario("http1-keepalive-observability",
+        "Keelson alone in three configurations taken in turns: default (metrics only), observed (access log file,"
+        + " 1% trace sampling exported over OTLP) and traced-all (the same at 100%); the observability cost",
+        new WrkLoad(List.of(), script), List.of(new KeelsonPeer("keelson", -1, false),
+          new KeelsonPeer("keelson-observed", 1, false), new KeelsonPeer("keelson-traced-all", 100, false))),
       new HttpScenario("http1-keepalive-resilient",
         "as http1-keepalive, Keelson with retries, outlier detection, circuit breakers and health checks on; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
@@ -67,8 +76,9 @@ final class Scenarios {
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed", "tls-handshake",
-      "h2c-keepalive", "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls");
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed",
+      "http1-keepalive-traced-all", "http1-keepalive-observability", "tls-handshake", "h2c-keepalive",
+      "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

@@ -37,6 +37,10 @@ public final class PacketBenchmark {
   private static final Pattern TESTPMD_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
   private static final Pattern GATEWAY_STATS = Pattern.compile(
       "^stats t=([0-9.]+) rx=(\\d+) tx=(\\d+) poller_cpu=([0-9.]+) pipeline_full=(\\d+)");
+  private static final Pattern TESTPMD_TOTAL_RX =
+      Pattern.compile("Accumulated forward statistics[^\\n]*\\n\\s*RX-packets:\\s+(\\d+)");
+  /** How long testpmd may take to start forwarding (EAL without hugepages zeroes its memory). */
+  private static final long TESTPMD_START_NANOS = TimeUnit.SECONDS.toNanos(60);
   private static final Pattern DROP = Pattern.compile(" ([a-z_]+)=(\\d+)");
   /** Per-source SYN limit for the pcap runs: far above the replay's ~5,000 SYN/s per client (see above). */
   static final String SYN_RATE = "1000000/1000";
@@ -130,8 +134,9 @@ public final class PacketBenchmark {
             r.nsPerPacket() - io.nsPerPacket()));
       }
     }
-    out.append("gateway runs (rx, tx, drops by reason; Mpps per poller CPU-second, which a busy machine"
-        + " distorts less than wall-clock Mpps):\n");
+    out.append("per run: the gateway's rx, tx, drops by reason and Mpps per poller CPU-second; testpmd's rx and Mpps"
+        + " per forwarding-lcore CPU-second (CPU-normalized rates, which a busy machine distorts less than wall-clock"
+        + " Mpps):\n");
     for (Result r : results) {
       for (String note : r.notes()) {
         out.append("  ").append(r.device()).append('/').append(r.subject()).append(' ').append(note).append('\n');
@@ -176,6 +181,7 @@ public final class PacketBenchmark {
     if (!extra.isEmpty()) {
       cmd.add(extra);
     }
+    List<String> notes = new ArrayList<>();
     return new Subject() {
       @Override
       public List<String> command() {
@@ -183,13 +189,21 @@ public final class PacketBenchmark {
       }
 
       @Override
+      public List<String> notes() {
+        return notes;
+      }
+
+      @Override
       public double measure(Options o, int run) throws IOException, InterruptedException {
         List<String> withPrefix = new ArrayList<>(cmd);
         String prefix = "kbench-tpmd-" + ProcessHandle.current().pid() + "-" + run;
         withPrefix.addAll(1, List.of("--file-prefix", prefix));
-        String out = runFor(withPrefix, o, o.seconds());
+        long[] workerTicks = new long[1];
+        String out = runTestpmd(withPrefix, o, o.seconds(), workerTicks);
         removeRuntimeDir(prefix);
-        // Per-second samples per port; skip the first two seconds (start-up), sum the ports of each sample.
+        // Per-second samples per port, summed over the ports; the seconds before forwarding started
+        // (EAL start-up without hugepages takes seconds on a busy machine) and the first, partial one
+        // are left out.
         List<Long> samples = new ArrayList<>();
         Matcher m = TESTPMD_PPS.matcher(out);
         while (m.find()) {
@@ -202,12 +216,20 @@ public final class PacketBenchmark {
           for (int p = 0; p < ports; p++) {
             sum += samples.get(i + p);
           }
-          perSecond.add(sum);
+          if (sum > 0 || !perSecond.isEmpty()) {
+            perSecond.add(sum);
+          }
         }
-        if (perSecond.size() < 3) {
+        if (perSecond.size() < 2) {
           throw new IllegalStateException("testpmd gave too few samples:\n" + out);
         }
-        List<Long> steady = perSecond.subList(2, perSecond.size());
+        List<Long> steady = perSecond.subList(1, perSecond.size());
+        Matcher total = TESTPMD_TOTAL_RX.matcher(out);
+        if (total.find() && workerTicks[0] > 0) {
+          double cpuSeconds = workerTicks[0] / 100.0;
+          notes.add(String.format(Locale.ROOT, "run %d: rx=%s forwarding-lcore cpu=%.2fs; %.3f Mpps/lcore-cpu-s", run,
+              total.group(1), cpuSeconds, Long.parseLong(total.group(1)) / cpuSeconds / 1e6));
+        }
         return steady.stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
       }
     };
@@ -304,6 +326,49 @@ public final class PacketBenchmark {
   private static String lastLine(String out) {
     String[] lines = out.trim().split("\n");
     return lines[lines.length - 1];
+  }
+
+  /**
+   * Runs testpmd until it forwards (its first non-zero Rx-pps line), then {@code seconds} more; reads
+   * the forwarding lcore thread's CPU time (clock ticks) into {@code workerTicks[0]} before stopping it
+   * with SIGTERM (which prints the accumulated statistics). Returns its output.
+   */
+  private static String runTestpmd(List<String> cmd, Options o, int seconds, long[] workerTicks)
+      throws IOException, InterruptedException {
+    Path log = Files.createTempFile(o.workDir(), "subject", ".log");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long deadline = System.nanoTime() + TESTPMD_START_NANOS;
+    Pattern forwarding = Pattern.compile("Rx-pps:\\s+[1-9]");
+    while (p.isAlive() && System.nanoTime() < deadline && !forwarding.matcher(Files.readString(log)).find()) {
+      Thread.sleep(200);
+    }
+    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+      workerTicks[0] = forwardingLcoreTicks(p.pid());
+      p.destroy();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor();
+      }
+    }
+    return Files.readString(log);
+  }
+
+  /** utime + stime (clock ticks) of the process's busiest thread other than its main one: testpmd's forwarding lcore. */
+  static long forwardingLcoreTicks(long pid) {
+    long best = 0;
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        if (task.getFileName().toString().equals(Long.toString(pid))) {
+          continue;
+        }
+        String stat = Files.readString(task.resolve("stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        best = Math.max(best, Long.parseLong(f[11]) + Long.parseLong(f[12])); // fields 14 and 15
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return best;
   }
 
   /** Runs a process for {@code seconds} (then SIGTERM), returns its output. */

@@ -13,10 +13,11 @@ class BenchOptionsTest {
     BenchOptions o = BenchOptions.parse();
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
-        "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
+        "http1-keepalive-traced-all", "http1-keepalive-observability", "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
         "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "packet");
     assertThat(o.peers()).isEmpty();
-    assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy");
+    assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy", "keelson-observed",
+        "keelson-traced-all");
     assertThat(o.includes("haproxy")).isTrue();
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.durationSeconds()).isEqualTo(10);

@@ -86,6 +86,34 @@ class PeerConfigTest {
   }
 
   @Test
+  void tracedKeelsonBootstrapExportsToTheOtlpClusterAtTheGivenSamplingRate() throws Exception {
+    java.nio.file.Path log = java.nio.file.Path.of("/tmp/bench-access.log");
+    var snapshot = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(KeelsonBootstrap.observedProxy(18083, "127.0.0.1",
+        18080, new KeelsonBootstrap.Observed(log, 100, 18090), false), "keelson.yaml");
+    var hcm = snapshot.listeners().get(0).http();
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(hcm.accessLogs()).hasSize(1);
+    assertThat(hcm.tracing().samplingPercent()).isEqualTo(100.0);
+    assertThat(hcm.tracing().collectorCluster()).isEqualTo("otel");
+    assertThat(snapshot.cluster("otel").endpoints()).hasSize(1);
+    assertThat(snapshot.cluster("upstream").endpoints()).hasSize(1);
+  }
+
+  @Test
+  void otlpSinkAcceptsExportsFromTheProxysExporterAndReportsTheCount(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    java.nio.file.Path report = dir.resolve("otlp-sink.txt");
+    try (OtlpSink sink = new OtlpSink(report);
+        var export = new io.keelson.dataplane.tracing.SpanExport("127.0.0.1", sink.port(), "bench-test")) {
+      var span = export.start("GET", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", null,
+          System.currentTimeMillis() * 1_000_000);
+      io.keelson.dataplane.tracing.SpanExport.end(span, 200, "-", "upstream", "127.0.0.1:1");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> sink.requests() >= 1);
+    }
+    assertThat(java.nio.file.Files.readString(report)).startsWith("OTLP export requests received: ");
+  }
+
+  @Test
   void resilientKeelsonBootstrapLoadsWithRetriesOutlierDetectionAndBreakers() throws Exception {
     var snapshot = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
         KeelsonBootstrap.proxy(18083, "127.0.0.1", 18080, null, true), "keelson.yaml");

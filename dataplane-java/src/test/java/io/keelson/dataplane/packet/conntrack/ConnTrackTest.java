@@ -132,4 +132,46 @@ class ConnTrackTest {
       }
     }
   }
+
+  @Test
+  void theFlowCacheNeverAnswersForARemovedFlow() {
+    ConnTrack ct = table(64);
+    for (int round = 0; round < 200; round++) {
+      int port = 1000 + round % 7;
+      int flow = ct.create(CLIENT, port, VIP, 80, TCP, BACKEND, 8080, SNAT, 20000 + round, ConnTrack.TCP_OPENING, 0);
+      assertThat(ct.lookup(CLIENT, VIP, port, 80, TCP)).isEqualTo(flow << 1);
+      assertThat(ct.lookup(CLIENT, VIP, port, 80, TCP)).as("second lookup, from the cache").isEqualTo(flow << 1);
+      assertThat(ct.lookup(BACKEND, SNAT, 8080, 20000 + round, TCP)).isEqualTo(flow << 1 | ConnTrack.REVERSE);
+      int before = ct.modifications();
+      ct.remove(flow);
+      assertThat(ct.modifications()).as("a removal is a modification").isNotEqualTo(before);
+      assertThat(ct.lookup(CLIENT, VIP, port, 80, TCP)).isEqualTo(-1);
+      assertThat(ct.lookup(BACKEND, SNAT, 8080, 20000 + round, TCP)).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void lookupsAfterEveryChangeAgreeWithAReferenceMap() {
+    ConnTrack ct = table(256); // small cache too: its slots collide and are replaced all the time
+    SplittableRandom random = new SplittableRandom(7);
+    Map<Integer, Integer> reference = new HashMap<>();
+    List<Integer> live = new ArrayList<>();
+    for (int step = 0; step < 20_000; step++) {
+      int port = random.nextInt(1, 400);
+      if (live.size() < 256 && !reference.containsKey(port) && random.nextInt(3) != 0) {
+        int flow = ct.create(CLIENT, port, VIP, 80, TCP, BACKEND, 8080, SNAT, 20000 + port, ConnTrack.TCP_OPENING, 0);
+        reference.put(port, flow);
+        live.add(flow);
+      } else if (!live.isEmpty() && random.nextInt(2) == 0) {
+        int flow = live.remove(random.nextInt(live.size()));
+        reference.remove(ct.clientPort(flow));
+        ct.remove(flow);
+      }
+      for (int k = 0; k < 4; k++) {
+        int probe = random.nextInt(1, 400);
+        Integer expected = reference.get(probe);
+        assertThat(ct.lookup(CLIENT, VIP, probe, 80, TCP)).isEqualTo(expected == null ? -1 : expected << 1);
+      }
+    }
+  }
 }
