@@ -239,6 +239,7 @@ public final class MeshTranslator {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
+        .addHttpFilters(FaultBuilder.FILTER_ENTRY) // first, as istiod does: a no-op unless a route overrides it
         .addHttpFilters(router())
         .build();
     return Listener.newBuilder()
