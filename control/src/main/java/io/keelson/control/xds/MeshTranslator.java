@@ -228,8 +228,11 @@ public final class MeshTranslator {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
-        .addHttpFilters(FaultBuilder.FILTER_ENTRY) // first, as istiod does: a no-op unless a route overrides it
-        .addHttpFilters(router())
+        .addAllHttpFilters(apiListeners
+            // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault filter
+            ? List.of(router())
+            // first, as istiod does: a no-op unless a route overrides it
+            : List.of(FaultBuilder.FILTER_ENTRY, router()))
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)
