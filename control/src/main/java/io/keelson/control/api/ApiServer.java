@@ -44,11 +44,17 @@ public final class ApiServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
   static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
-  private static final Map<String, String> KINDS = Map.of(
+  private static final Map<String, String> KINDS = kinds();
+
+  private static Map<String, String> kinds() {
+    Map<String, String> m = new java.util.HashMap<>(Map.of(
       "service", "Service", "workload", "Workload", "virtualservice", "VirtualService", "vs", "VirtualService",
       "destinationrule", "DestinationRule", "dr", "DestinationRule", "httproute", "HTTPRoute",
       "grpcroute", "GRPCRoute",
-      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication");
+      "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication"));
+    m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
+    return Map.copyOf(m);
+  }
 
   private final PolicyStore store;
   private final XdsServer xds;
@@ -114,7 +120,7 @@ public final class ApiServer implements AutoCloseable {
       try {
         Object body = switch (parts[0]) {
           case "apply" -> method.equals("POST") ? apply(ex, q) : null;
-          case "resources" -> method.equals("GET") ? get(parts) : method.equals("DELETE") ? delete(parts, q) : null;
+          case "resources" -> method.equals("GET") ? get(parts, q) : method.equals("DELETE") ? delete(parts, q) : null;
           case "status" -> Map.of("proxies", xds.status());
           case "proxy-config" -> proxyConfig(parts);
           case "explain" -> explain(q);
@@ -175,15 +181,21 @@ public final class ApiServer implements AutoCloseable {
     return out;
   }
 
-  private Object get(String[] parts) {
+  /** GET /v1/resources[/KIND[/NAME]][?namespace=NS]: the namespace filter applies to namespaced kinds. */
+  private Object get(String[] parts, Map<String, List<String>> q) {
     List<Map<String, Object>> items = new ArrayList<>();
     String kind = parts.length > 1 ? kindOrFail(parts[1]) : null;
     String name = parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null;
+    String namespace = first(q, "namespace", null);
     for (Policy p : store.current().all()) {
-      if ((kind == null || p.kind().equals(kind)) && (name == null || p.name().equals(name))) {
+      if ((kind == null || p.kind().equals(kind)) && (name == null || p.name().equals(name))
+          && (namespace == null || p.namespace().isEmpty() || p.namespace().equals(namespace))) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("kind", p.kind());
         m.put("name", p.name());
+        if (!p.namespace().isEmpty()) {
+          m.put("namespace", p.namespace());
+        }
         m.put("apiVersion", p.meta().apiVersion());
         m.put("file", p.meta().file());
         m.put("yaml", p.meta().source());
@@ -198,11 +210,11 @@ public final class ApiServer implements AutoCloseable {
 
   private Object delete(String[] parts, Map<String, List<String>> q) throws PolicyException {
     if (parts.length != 3) {
-      throw new IllegalArgumentException("expected DELETE /v1/resources/KIND/NAME");
+      throw new IllegalArgumentException("expected DELETE /v1/resources/KIND/NAME[?namespace=NS]");
     }
     boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
-    return changeJson(store.delete(kindOrFail(parts[1]), URLDecoder.decode(parts[2], StandardCharsets.UTF_8), dryRun),
-        dryRun);
+    return changeJson(store.delete(kindOrFail(parts[1]), first(q, "namespace", null),
+        URLDecoder.decode(parts[2], StandardCharsets.UTF_8), dryRun), dryRun);
   }
 
   private Object proxyConfig(String[] parts) throws IOException {
@@ -256,7 +268,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
     }
     return k;
   }

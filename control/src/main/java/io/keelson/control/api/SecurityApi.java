@@ -134,8 +134,16 @@ final class SecurityApi {
     Map<String, String> ports = new java.util.TreeMap<>();
     mtls.ports().forEach((k, v) -> ports.put(String.valueOf(k), v.name()));
     out.put("mtlsPorts", ports);
+    // What a TCP inbound port (a sidecar with --inbound-protocol tcp) enforces: envoy.filters.network.rbac.
+    var tcp = io.keelson.control.security.AuthorizationTranslator.tcp(ns, labels,
+        state.ofType(io.keelson.control.policy.Policy.AuthorizationPolicy.class), root);
+    out.put("tcpDeny", tcp.deny() == null ? null : ApiServer.JSON.readTree(printer.print(tcp.deny())));
+    out.put("tcpAllow", tcp.allow() == null ? null : ApiServer.JSON.readTree(printer.print(tcp.allow())));
     out.put("deny", authz.deny() == null ? null : ApiServer.JSON.readTree(printer.print(authz.deny())));
     out.put("allow", authz.allow() == null ? null : ApiServer.JSON.readTree(printer.print(authz.allow())));
+    var jwt = io.keelson.control.security.RequestAuthenticationTranslator.config(ns, labels,
+        state.ofType(io.keelson.control.policy.Policy.RequestAuthentication.class), root);
+    out.put("jwtAuthn", jwt == null ? null : ApiServer.JSON.readTree(printer.print(jwt)));
     return out;
   }
 

@@ -18,8 +18,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The control plane's side of the CSR exchange ({@code istio.v1.auth.IstioCertificateService/CreateCertificate}).
- * Served only behind {@link TokenAuthentication}: the SPIFFE ID comes from the caller's join token,
- * whatever the CSR says. Thread-safe (the CA is).
+ * Served only behind {@link TokenAuthentication}: the SPIFFE ID comes from the caller's join token. A CSR
+ * may leave its SANs empty (Keelson's proxies do); one that names a URI SAN other than the token's
+ * identity is refused with PERMISSION_DENIED (as Istio refuses a CSR whose identity is not the caller's).
+ * Thread-safe (the CA is).
  */
 public final class CertificateService {
   private static final Logger LOG = LoggerFactory.getLogger(CertificateService.class);
@@ -55,6 +57,15 @@ public final class CertificateService {
     try {
       SpiffeId id = ca.identity(who.namespace(), who.serviceAccount());
       byte[] der = CertificateRequests.pemBody(req.csrPem());
+      String other = CsrIdentities.otherThan(der, id.toString());
+      if (other != null) {
+        refused.increment();
+        LOG.warn("refused a certificate for {} to join token {}, which grants {}", other, who.tokenId(), id);
+        out.onError(Status.PERMISSION_DENIED.withDescription("the certificate signing request asks for " + other
+            + " but join token " + who.tokenId() + " grants " + id + " only; create a token for that namespace and"
+            + " service account (bin/keelson token create --namespace NS --service-account SA)").asRuntimeException());
+        return;
+      }
       List<X509Certificate> chain = ca.sign(der, id,
           req.validitySeconds() > 0 ? Duration.ofSeconds(req.validitySeconds()) : null);
       issued.increment();

@@ -30,11 +30,14 @@ final class ClientCommands {
       + "Every file is checked first: if any document has an error, nothing is applied.\n"
       + "  -f FILE|DIR|-  what to apply ('-' = standard input); may be repeated\n"
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
-  static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--server URL]\n\n"
+  static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "httproute, grpcroute, or 'all'.\n" + SERVER_HELP;
-  static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--dry-run] [--server URL]\n\n"
-      + "Deletes one document; refused while other documents refer to it.\n" + SERVER_HELP;
+      + "httproute, grpcroute, authorizationpolicy, peerauthentication, or 'all'. --namespace filters the\n"
+      + "namespaced (security.istio.io) kinds.\n" + SERVER_HELP;
+  static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
+      + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
+      + "(AuthorizationPolicy, PeerAuthentication) need --namespace when several namespaces have that name.\n"
+      + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
       + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error.\n"
       + SERVER_HELP;
@@ -152,12 +155,13 @@ final class ClientCommands {
       return 0;
     }
     List<String> pos = positional(argv, Set.of());
-    Args a = new Args("get", options(argv, Set.of()), Set.of("--server"), Set.of());
+    Args a = new Args("get", options(argv, Set.of()), Set.of("--server", "--namespace"), Set.of());
     if (pos.isEmpty() || pos.size() > 2) {
       throw new Args.UsageException("get: expected KIND [NAME]");
     }
-    String path = pos.getFirst().equals("all") ? "/v1/resources" : "/v1/resources/" + enc(pos.getFirst())
-        + (pos.size() == 2 ? "/" + enc(pos.get(1)) : "");
+    String path = (pos.getFirst().equals("all") ? "/v1/resources" : "/v1/resources/" + enc(pos.getFirst())
+        + (pos.size() == 2 ? "/" + enc(pos.get(1)) : ""))
+        + (a.has("--namespace") ? "?namespace=" + enc(a.get("--namespace", null)) : "");
     JsonNode r = call(a.get("--server", DEFAULT_SERVER), "GET", path, null);
     if (r == null) {
       return 1;
@@ -174,12 +178,13 @@ final class ClientCommands {
     }
     Set<String> flags = Set.of("--dry-run");
     List<String> pos = positional(argv, flags);
-    Args a = new Args("delete", options(argv, flags), Set.of("--server"), flags);
+    Args a = new Args("delete", options(argv, flags), Set.of("--server", "--namespace"), flags);
     if (pos.size() != 2) {
       throw new Args.UsageException("delete: expected KIND NAME");
     }
     JsonNode r = call(a.get("--server", DEFAULT_SERVER), "DELETE", "/v1/resources/" + enc(pos.get(0)) + "/"
-        + enc(pos.get(1)) + (a.has("--dry-run") ? "?dryRun=true" : ""), null);
+        + enc(pos.get(1)) + "?dryRun=" + a.has("--dry-run")
+        + (a.has("--namespace") ? "&namespace=" + enc(a.get("--namespace", null)) : ""), null);
     if (r == null) {
       return 1;
     }

@@ -93,8 +93,9 @@ final class SecurityCommands {
   static final String USAGE_AUTHZ = """
       usage: bin/keelson authz --namespace NS [--labels k=v,k=v] [--server URL]
 
-      The Envoy RBAC (DENY and ALLOW, as the proxy would enforce them) and the mTLS mode per port that the
-      applied AuthorizationPolicy and PeerAuthentication documents give a workload of NS with these labels.
+      The Envoy RBAC (DENY and ALLOW, as the proxy would enforce them), the jwt_authn config (JWT
+      authentication, run before RBAC) and the mTLS mode per port that the applied AuthorizationPolicy,
+      RequestAuthentication and PeerAuthentication documents give a workload of NS with these labels.
       """;
 
   static int authz(String[] argv) throws Exception {

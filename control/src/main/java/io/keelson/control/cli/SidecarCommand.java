@@ -19,6 +19,8 @@ final class SidecarCommand {
         --service NAME        the service this workload belongs to; registered with the control plane
         --labels k=v[,k=v]    the workload's labels (what DestinationRule subsets select), e.g. version=v1
         --app-port N          the app's port on 127.0.0.1; the inbound listener forwards mesh traffic to it
+        --inbound-protocol P  http (default) or tcp: the app speaks raw TCP, the inbound listener is a
+                              tcp_proxy and AuthorizationPolicies apply as envoy.filters.network.rbac
         --inbound-port N      mesh traffic for this workload (default 15006)
         --outbound-port N     the app's calls into the mesh, routed by Host (default 15001)
         --admin HOST:PORT     admin listener (default 127.0.0.1:9901)
@@ -33,7 +35,7 @@ final class SidecarCommand {
       """;
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
-          "--token-file");
+          "--token-file", "--inbound-protocol");
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
   private SidecarCommand() {}
@@ -101,6 +103,14 @@ final class SidecarCommand {
     Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
-        admin.host(), admin.port());
+        admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")));
+  }
+
+  private static boolean inboundTcp(String protocol) {
+    return switch (protocol) {
+      case "http" -> false;
+      case "tcp" -> true;
+      default -> throw new IllegalArgumentException("--inbound-protocol '" + protocol + "': expected http or tcp");
+    };
   }
 }

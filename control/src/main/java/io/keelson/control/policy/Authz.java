@@ -16,7 +16,20 @@ public final class Authz {
   /** Fields are AND-ed; values within a field are OR-ed; notX fields match when no value does. */
   public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
       List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
-      List<String> notRemoteIpBlocks) {}
+      List<String> notRemoteIpBlocks, List<String> requestPrincipals, List<String> notRequestPrincipals) {
+    /** Without JWT request principals. */
+    public Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
+        List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
+        List<String> notRemoteIpBlocks) {
+      this(principals, notPrincipals, namespaces, notNamespaces, ipBlocks, notIpBlocks, remoteIpBlocks, notRemoteIpBlocks,
+          List.of(), List.of());
+    }
+
+    /** Request principals ({@code iss/sub} of a verified JWT) exist only on HTTP requests. */
+    public boolean usesHttpFields() {
+      return !requestPrincipals.isEmpty() || !notRequestPrincipals.isEmpty();
+    }
+  }
 
   public record Operation(List<String> hosts, List<String> notHosts, List<String> ports, List<String> notPorts,
       List<String> methods, List<String> notMethods, List<String> paths, List<String> notPaths) {
@@ -26,6 +39,17 @@ public final class Authz {
           || !paths.isEmpty() || !notPaths.isEmpty();
     }
   }
+
+  /**
+   * One {@code jwtRules} entry of a {@code RequestAuthentication}: a token issuer and its keys
+   * ({@code jwks} inline JSON, or {@code jwksUri} the proxy fetches), where tokens are looked for and
+   * what is forwarded.
+   *
+   * @param fromHeaders header name to value prefix (empty prefix: the whole value), in order
+   */
+  public record JwtRule(String issuer, List<String> audiences, String jwks, String jwksUri,
+      java.util.Map<String, String> fromHeaders, List<String> fromParams, boolean forwardOriginalToken,
+      String outputPayloadToHeader) {}
 
   /** {@code key} e.g. {@code request.headers[x-token]}, {@code source.ip}, {@code source.namespace}. */
   public record Condition(String key, List<String> values, List<String> notValues) {

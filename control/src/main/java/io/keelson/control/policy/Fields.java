@@ -77,6 +77,19 @@ final class Fields {
     return s;
   }
 
+  /** A boolean, false when absent; null after reporting a value that is not one. */
+  Boolean bool(String field) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return Boolean.FALSE;
+    }
+    if (!v.isBoolean()) {
+      problems.error(at(field), "expected true or false, got " + kind(v));
+      return null;
+    }
+    return v.asBoolean();
+  }
+
   /** An integer in [min, max], or {@code fallback} when absent. */
   Integer integer(String field, int min, int max, Integer fallback) {
     JsonNode v = node.get(field);

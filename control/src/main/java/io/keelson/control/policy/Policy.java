@@ -19,11 +19,32 @@ public sealed interface Policy {
     return meta().name();
   }
 
-  /** Kind, name, the file it came from and its YAML text as applied. */
-  record Meta(String apiVersion, String kind, String name, String file, String source) {
-    public String key() {
-      return kind + "/" + name;
+  /**
+   * Kind, name, the file it came from, its YAML text as applied, and its namespace: "" for the kinds
+   * that are mesh-wide in Keelson (Service, Workload, routes), the document's (default "default") for
+   * Istio's security kinds, which are namespaced. Documents are keyed by kind, namespace and name.
+   */
+  record Meta(String apiVersion, String kind, String name, String file, String source, String namespace) {
+    public Meta(String apiVersion, String kind, String name, String file, String source) {
+      this(apiVersion, kind, name, file, source, "");
     }
+
+    public Meta {
+      namespace = namespace == null ? "" : namespace;
+    }
+
+    /** {@code Kind/name}, or {@code Kind/namespace/name} for a namespaced document. */
+    public String key() {
+      return key(kind, namespace, name);
+    }
+
+    public static String key(String kind, String namespace, String name) {
+      return namespace == null || namespace.isEmpty() ? kind + "/" + name : kind + "/" + namespace + "/" + name;
+    }
+  }
+
+  default String namespace() {
+    return meta().namespace();
   }
 
   /** {@code keelson.io/v1alpha1 Service}: a name clients use as the Host, and its ports. */
@@ -160,4 +181,13 @@ public sealed interface Policy {
    */
   record PeerAuthentication(Meta meta, String namespace, Map<String, String> selector, Authz.MtlsMode mode,
       Map<Integer, Authz.MtlsMode> portLevel) implements Policy {}
+
+  /**
+   * Istio {@code security.istio.io/v1 RequestAuthentication}: the JWT issuers the selected workloads
+   * accept ({@code selector} null = the namespace, or the mesh in the root namespace). A request with
+   * an invalid token is refused (401); one without a token passes unless an AuthorizationPolicy
+   * requires a request principal.
+   */
+  record RequestAuthentication(Meta meta, String namespace, Map<String, String> selector, List<Authz.JwtRule> jwtRules)
+      implements Policy {}
 }

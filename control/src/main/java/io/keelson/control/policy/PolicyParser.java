@@ -136,7 +136,12 @@ public final class PolicyParser {
     if (apiVersion == null || kind == null || name == null || spec == null) {
       return null;
     }
-    Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc));
+    String namespace = "";
+    if (SECURITY.contains(apiVersion)) {
+      String ns = metadata.string("namespace", false);
+      namespace = ns == null ? "default" : ns;
+    }
+    Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace);
     if (apiVersion.equals(KEELSON)) {
       return switch (kind) {
         case "Service" -> RegistryParser.service(meta, spec);
@@ -152,16 +157,12 @@ public final class PolicyParser {
       };
     }
     if (SECURITY.contains(apiVersion)) {
-      String ns = metadata.string("namespace", false);
-      ns = ns == null ? "default" : ns;
+      String ns = namespace;
       return switch (kind) {
         case "AuthorizationPolicy" -> SecurityParser.authorizationPolicy(meta, ns, spec);
         case "PeerAuthentication" -> SecurityParser.peerAuthentication(meta, ns, spec);
-        case "RequestAuthentication" -> {
-          top.error("kind", "RequestAuthentication (JWT) is not supported yet");
-          yield null;
-        }
-        default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication");
+        case "RequestAuthentication" -> SecurityParser.requestAuthentication(meta, ns, spec);
+        default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
       };
     }
     if (GATEWAY.contains(apiVersion)) {

@@ -9,13 +9,14 @@ import java.util.regex.Pattern;
 
 /**
  * Istio's {@code AuthorizationPolicy} and {@code PeerAuthentication} ({@code security.istio.io/v1},
- * {@code v1beta1}). What Keelson cannot enforce is rejected by name (CUSTOM and AUDIT actions, JWT
- * request principals and request.auth conditions, targetRefs), never silently dropped. Stateless.
+ * {@code v1beta1}) and {@code RequestAuthentication}. What Keelson cannot enforce is rejected by name
+ * (CUSTOM and AUDIT actions, targetRefs, JWKS from cookies), never silently dropped. Stateless.
  */
 final class SecurityParser {
   private static final Pattern CONDITION_KEY = Pattern.compile(
       "request\\.headers\\[[^\\]]+\\]|source\\.ip|remote\\.ip|source\\.namespace|source\\.principal"
-          + "|destination\\.ip|destination\\.port|connection\\.sni");
+          + "|destination\\.ip|destination\\.port|connection\\.sni|request\\.auth\\.principal"
+          + "|request\\.auth\\.audiences|request\\.auth\\.presenter|request\\.auth\\.claims(\\[[^\\]\\[]+\\])+");
   private static final Pattern CIDR = Pattern.compile("[0-9a-fA-F:.]+(/\\d{1,3})?");
 
   private SecurityParser() {}
@@ -59,11 +60,10 @@ final class SecurityParser {
       for (Fields w : r.objects("when", false)) {
         w.allow("key", "values", "notValues");
         String key = w.string("key", true);
-        if (key != null && key.startsWith("request.auth.")) {
-          w.error("key", "'" + key + "' needs JWT authentication (RequestAuthentication), which is not supported yet");
-        } else if (key != null && !CONDITION_KEY.matcher(key).matches()) {
+        if (key != null && !CONDITION_KEY.matcher(key).matches()) {
           w.error("key", "'" + key + "' is not supported; expected request.headers[NAME], source.ip, remote.ip,"
-              + " source.namespace, source.principal, destination.ip, destination.port or connection.sni");
+              + " source.namespace, source.principal, destination.ip, destination.port, connection.sni,"
+              + " request.auth.principal, request.auth.audiences, request.auth.presenter or request.auth.claims[NAME]");
         }
         List<String> values = w.strings("values", false);
         List<String> notValues = w.strings("notValues", false);
@@ -87,14 +87,13 @@ final class SecurityParser {
 
   private static Authz.Source source(Fields s) {
     s.allow(Set.of("principals", "notPrincipals", "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks",
-        "remoteIpBlocks", "notRemoteIpBlocks"), Map.of(
-        "requestPrincipals", "JWT request principals need RequestAuthentication, which is not supported yet",
-        "notRequestPrincipals", "JWT request principals need RequestAuthentication, which is not supported yet",
+        "remoteIpBlocks", "notRemoteIpBlocks", "requestPrincipals", "notRequestPrincipals"), Map.of(
         "serviceAccounts", "serviceAccounts is not supported; use principals (<trust-domain>/ns/<ns>/sa/<sa>)",
         "notServiceAccounts", "notServiceAccounts is not supported; use notPrincipals"));
     Authz.Source src = new Authz.Source(s.strings("principals", false), s.strings("notPrincipals", false),
         s.strings("namespaces", false), s.strings("notNamespaces", false), s.strings("ipBlocks", false),
-        s.strings("notIpBlocks", false), s.strings("remoteIpBlocks", false), s.strings("notRemoteIpBlocks", false));
+        s.strings("notIpBlocks", false), s.strings("remoteIpBlocks", false), s.strings("notRemoteIpBlocks", false),
+        s.strings("requestPrincipals", false), s.strings("notRequestPrincipals", false));
     checkCidrs(s, "ipBlocks", src.ipBlocks());
     checkCidrs(s, "notIpBlocks", src.notIpBlocks());
     checkCidrs(s, "remoteIpBlocks", src.remoteIpBlocks());
@@ -136,6 +135,70 @@ final class SecurityParser {
     sel.allow("matchLabels");
     Map<String, String> labels = sel.stringMap("matchLabels");
     return labels.isEmpty() ? null : Map.copyOf(labels);
+  }
+
+  static Policy requestAuthentication(Policy.Meta meta, String namespace, Fields spec) {
+    spec.allow(Set.of("selector", "jwtRules"), Map.of(
+        "targetRef", "targetRef (Gateway API attachment) is not supported; use selector",
+        "targetRefs", "targetRefs (Gateway API attachment) is not supported; use selector"));
+    Map<String, String> selector = selector(spec);
+    List<Authz.JwtRule> rules = new ArrayList<>();
+    java.util.Set<String> issuers = new java.util.HashSet<>();
+    for (Fields r : spec.objects("jwtRules", false)) {
+      r.allow(Set.of("issuer", "audiences", "jwks", "jwksUri", "fromHeaders", "fromParams", "forwardOriginalToken",
+          "outputPayloadToHeader"), Map.of(
+          "fromCookies", "tokens in cookies are not supported; use fromHeaders or fromParams",
+          "outputClaimToHeaders", "outputClaimToHeaders is not supported yet; use outputPayloadToHeader",
+          "timeout", "timeout is not supported; JWKS fetches time out after 5 s"));
+      String issuer = r.string("issuer", true);
+      if (issuer != null && !issuers.add(issuer)) {
+        r.error("issuer", "'" + issuer + "' is listed twice; expected one jwtRule per issuer");
+      }
+      String jwks = r.string("jwks", false);
+      String jwksUri = r.string("jwksUri", false);
+      if (jwks != null && jwksUri != null) {
+        r.error("jwks", "set one of jwks or jwksUri, not both");
+      } else if (jwks == null && jwksUri == null) {
+        r.error("jwksUri", "one of jwksUri or jwks is required (Keelson does not discover keys through OpenID discovery)");
+      }
+      if (jwks != null) {
+        try {
+          com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(jwks);
+          if (n == null || !n.isObject() || !n.has("keys")) {
+            r.error("jwks", "expected a JWKS: a JSON object with \"keys\"");
+          }
+        } catch (java.io.IOException e) {
+          r.error("jwks", "not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+      }
+      if (jwksUri != null) {
+        try {
+          java.net.URI u = java.net.URI.create(jwksUri);
+          if (u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme()))) {
+            r.error("jwksUri", "'" + jwksUri + "' is not an http(s) URL");
+          }
+        } catch (IllegalArgumentException e) {
+          r.error("jwksUri", "'" + jwksUri + "' is not an http(s) URL");
+        }
+      }
+      Map<String, String> headers = new java.util.LinkedHashMap<>();
+      for (Fields h : r.objects("fromHeaders", false)) {
+        h.allow("name", "prefix");
+        String name = h.string("name", true);
+        String prefix = h.string("prefix", false);
+        if (name != null) {
+          headers.put(name.toLowerCase(java.util.Locale.ROOT), prefix == null ? "" : prefix);
+        }
+      }
+      String output = r.string("outputPayloadToHeader", false);
+      if (output != null && !output.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+        r.error("outputPayloadToHeader", "'" + output + "' is not a header name");
+      }
+      Boolean forward = r.bool("forwardOriginalToken");
+      rules.add(new Authz.JwtRule(issuer == null ? "" : issuer, r.strings("audiences", false), jwks, jwksUri,
+          java.util.Collections.unmodifiableMap(headers), r.strings("fromParams", false), forward != null && forward, output));
+    }
+    return new Policy.RequestAuthentication(meta, namespace, selector, List.copyOf(rules));
   }
 
   static Policy peerAuthentication(Policy.Meta meta, String namespace, Fields spec) {

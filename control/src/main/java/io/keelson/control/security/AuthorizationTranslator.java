@@ -88,7 +88,8 @@ public final class AuthorizationTranslator {
 
   private static boolean usesHttp(Authz.Rule r) {
     return r.to().stream().anyMatch(Authz.Operation::usesHttpFields)
-        || r.when().stream().anyMatch(Authz.Condition::usesHttpFields);
+        || r.when().stream().anyMatch(Authz.Condition::usesHttpFields)
+        || r.from().stream().anyMatch(Authz.Source::usesHttpFields);
   }
 
   private Policy policy(Authz.Rule r) {
@@ -151,6 +152,9 @@ public final class AuthorizationTranslator {
     fieldI(all, s.namespaces(), s.notNamespaces(), AuthorizationTranslator::namespace);
     fieldI(all, s.ipBlocks(), s.notIpBlocks(), v -> Principal.newBuilder().setDirectRemoteIp(cidr(v)).build());
     fieldI(all, s.remoteIpBlocks(), s.notRemoteIpBlocks(), v -> Principal.newBuilder().setRemoteIp(cidr(v)).build());
+    if (!tcp) {
+      fieldI(all, s.requestPrincipals(), s.notRequestPrincipals(), v -> JwtPrincipals.requestPrincipal(v));
+    }
     return andI(all);
   }
 
@@ -173,6 +177,10 @@ public final class AuthorizationTranslator {
           v -> Permission.newBuilder().setDestinationPort(Integer.parseInt(v)).build());
       case "connection.sni" -> field(perms, c.values(), c.notValues(),
           v -> Permission.newBuilder().setRequestedServerName(string(v, false)).build());
+      case "request.auth.principal", "request.auth.audiences", "request.auth.presenter" ->
+          fieldI(ids, c.values(), c.notValues(), v -> JwtPrincipals.attribute(key, v));
+      case String k when k.startsWith("request.auth.claims[") ->
+          fieldI(ids, c.values(), c.notValues(), v -> JwtPrincipals.claim(k, v));
       default -> throw new IllegalArgumentException("condition key " + key + " passed validation but is not translated");
     }
   }

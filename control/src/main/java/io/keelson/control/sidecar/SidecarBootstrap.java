@@ -23,10 +23,17 @@ import java.util.regex.Pattern;
  * @param outboundPort the outbound listener's port on 127.0.0.1 (0 = ephemeral, for tests)
  * @param adminHost    the admin listener's address
  * @param adminPort    its port
+ * @param tcp          the app speaks raw TCP: the inbound listener is a tcp_proxy (network RBAC), not HTTP
  */
 public record SidecarBootstrap(
     String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
-    int inboundPort, int outboundPort, String adminHost, int adminPort) {
+    int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp) {
+
+  /** An HTTP app. */
+  public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
+      int inboundPort, int outboundPort, String adminHost, int adminPort) {
+    this(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost, adminPort, false);
+  }
 
   /** The static cluster of the app; '|' cannot appear in a service name, so a mesh cluster never shadows it. */
   public static final String APP_CLUSTER = "inbound|app";
@@ -77,15 +84,17 @@ public record SidecarBootstrap(
   public Node node(int boundInboundPort, int boundOutboundPort) {
     Struct.Builder labelStruct = Struct.newBuilder();
     labels.forEach((k, v) -> labelStruct.putFields(k, str(v)));
-    Struct metadata = Struct.newBuilder()
+    Struct.Builder metadata = Struct.newBuilder()
         .putFields("keelson.io/service", str(service))
         .putFields("keelson.io/address", str("127.0.0.1"))
         .putFields("keelson.io/port", Value.newBuilder().setNumberValue(boundInboundPort).build())
         .putFields("keelson.io/outbound-port", Value.newBuilder().setNumberValue(boundOutboundPort).build())
         .putFields("keelson.io/app-port", Value.newBuilder().setNumberValue(appPort).build())
-        .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build())
-        .build();
-    return Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service).setMetadata(metadata).build();
+        .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build());
+    if (tcp) {
+      metadata.putFields(io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL, str("tcp"));
+    }
+    return Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service).setMetadata(metadata.build()).build();
   }
 
   /** The node metadata key naming the workload's SPIFFE ID (set by a sidecar that has a workload certificate). */
@@ -111,7 +120,7 @@ public record SidecarBootstrap(
             keelson.io/address: 127.0.0.1
             keelson.io/port: %3$d
             keelson.io/outbound-port: %4$d
-            keelson.io/labels: { %5$s }
+            keelson.io/labels: { %5$s }%13$s
         admin:
           address: { socket_address: { address: %6$s, port_value: %7$d } }
         static_resources:
@@ -121,22 +130,7 @@ public record SidecarBootstrap(
             address: { socket_address: { address: 127.0.0.1, port_value: %3$d } }
             filter_chains:
             - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: inbound
-                  route_config:
-                    name: inbound
-                    virtual_hosts:
-                    - name: app
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: "%8$s" }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+              %14$s
           # The app's calls into the mesh (Host: SERVICE). Bound at start; the control plane's listener
           # of the same name replaces this placeholder, which answers 503 until then.
           - name: outbound
@@ -189,7 +183,37 @@ public record SidecarBootstrap(
           cds_config: { ads: {}, resource_api_version: V3 }
           lds_config: { ads: {}, resource_api_version: V3 }
         """.formatted(service, nodeId(inboundPort), inboundPort, outboundPort, l, adminHost, adminPort,
-        APP_CLUSTER, appPort, XDS_CLUSTER, xdsHost, xdsPort);
+        APP_CLUSTER, appPort, XDS_CLUSTER, xdsHost, xdsPort,
+        tcp ? "\n    " + io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL + ": tcp" : "", inboundFilter());
+  }
+
+  /** The inbound chain's filter: an HTTP connection manager, or a tcp_proxy when the app speaks raw TCP. */
+  private String inboundFilter() {
+    String filter = tcp ? """
+        - name: envoy.filters.network.tcp_proxy
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+            stat_prefix: inbound
+            cluster: "%1$s"
+        """ : """
+        - name: envoy.filters.network.http_connection_manager
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+            stat_prefix: inbound
+            route_config:
+              name: inbound
+              virtual_hosts:
+              - name: app
+                domains: ["*"]
+                routes:
+                - match: { prefix: "/" }
+                  route: { cluster: "%1$s" }
+            http_filters:
+            - name: envoy.filters.http.router
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+        """;
+    return filter.formatted(APP_CLUSTER).stripTrailing().indent(6).stripTrailing().substring(6);
   }
 
   private static String q(String s) {

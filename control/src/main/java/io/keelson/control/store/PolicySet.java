@@ -9,7 +9,7 @@ import java.util.TreeMap;
 import java.util.function.Predicate;
 
 /**
- * An immutable, versioned set of applied policy documents keyed by "Kind/name". Thread-safe.
+ * An immutable, versioned set of applied policy documents keyed by "Kind/name" (mesh-wide kinds) or "Kind/namespace/name" (namespaced kinds). Thread-safe.
  *
  * @param generation bumped by every change that is applied
  */
@@ -34,8 +34,20 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return out;
   }
 
+  /** The mesh-wide (not namespaced) document Kind/name, or null. */
   public Policy get(String kind, String name) {
     return byKey.get(kind + "/" + name);
+  }
+
+  /** The documents of {@code kind} named {@code name}, in {@code namespace} (null = in any namespace). */
+  public List<Policy> find(String kind, String namespace, String name) {
+    List<Policy> out = new ArrayList<>();
+    for (Policy p : byKey.values()) {
+      if (p.kind().equals(kind) && p.name().equals(name) && (namespace == null || p.namespace().equals(namespace))) {
+        out.add(p);
+      }
+    }
+    return out;
   }
 
   /** This set with {@code policies} added or replaced (and nothing removed). */

@@ -87,18 +87,34 @@ public final class PolicyStore {
     return change;
   }
 
-  /** Deletes Kind/name; fails (nothing changes) when it does not exist or is still referenced. */
-  public synchronized Change delete(String kind, String name, boolean dryRun) throws PolicyException {
+  /** Deletes Kind/name in whatever namespace it is, when that is only one (see below). */
+  public Change delete(String kind, String name, boolean dryRun) throws PolicyException {
+    return delete(kind, null, name, dryRun);
+  }
+
+  /**
+   * Deletes Kind/name in {@code namespace} (null: in the only namespace that has one); fails (nothing
+   * changes) when it does not exist, when {@code namespace} is null and several namespaces have one,
+   * or when it is still referenced.
+   */
+  public synchronized Change delete(String kind, String namespace, String name, boolean dryRun) throws PolicyException {
     PolicySet before = current;
-    if (before.get(kind, name) == null) {
-      throw new PolicyException(List.of(new PolicyError("request", kind + "/" + name, "", "not found")));
+    List<Policy> found = before.find(kind, namespace, name);
+    String what = Policy.Meta.key(kind, namespace, name);
+    if (found.isEmpty()) {
+      throw new PolicyException(List.of(new PolicyError("request", what, "", "not found")));
     }
-    PolicySet after = before.without(p -> p.kind().equals(kind) && p.name().equals(name));
+    if (found.size() > 1) {
+      throw new PolicyException(List.of(new PolicyError("request", what, "", "exists in namespaces "
+          + found.stream().map(Policy::namespace).toList() + "; name one (--namespace NS)")));
+    }
+    String key = found.getFirst().meta().key();
+    PolicySet after = before.without(p -> p.meta().key().equals(key));
     List<PolicyError> broken = References.check(after, List.copyOf(after.all()));
     if (!broken.isEmpty()) {
       List<PolicyError> errors = new ArrayList<>();
       for (PolicyError e : broken) {
-        errors.add(new PolicyError(e.file(), e.doc(), e.path(), "would break if " + kind + "/" + name
+        errors.add(new PolicyError(e.file(), e.doc(), e.path(), "would break if " + key
             + " were deleted: " + e.reason()));
       }
       throw new PolicyException(errors);

@@ -39,6 +39,7 @@ final class References {
         case Policy.Service s -> { }
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
+        case Policy.RequestAuthentication ra -> { }
       }
     }
     return errors;

@@ -17,6 +17,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
@@ -100,9 +101,24 @@ public final class MeshMtls {
         .build();
     Filter filter = Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
         .setTypedConfig(Any.pack(hcm)).build();
+    return listener(port, mode, java.util.List.of(filter));
+  }
+
+  /**
+   * The inbound listener of a sidecar whose app speaks raw TCP: {@code rbac} (envoy.filters.network.rbac,
+   * DENY before ALLOW) then {@code envoy.filters.network.tcp_proxy} to the app, over mTLS per {@code mode}.
+   */
+  public static Listener inboundTcp(int port, Authz.MtlsMode mode, java.util.List<Filter> rbac) {
+    java.util.List<Filter> filters = new java.util.ArrayList<>(rbac);
+    filters.add(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
+        TcpProxy.newBuilder().setStatPrefix(INBOUND).setCluster(APP_CLUSTER).build())).build());
+    return listener(port, mode, filters);
+  }
+
+  private static Listener listener(int port, Authz.MtlsMode mode, java.util.List<Filter> filters) {
     Listener.Builder l = Listener.newBuilder().setName(INBOUND).setAddress(MeshTranslator.address("127.0.0.1", port));
-    FilterChain plaintext = FilterChain.newBuilder().addFilters(filter).build();
-    FilterChain mtls = FilterChain.newBuilder().addFilters(filter).setTransportSocket(downstream()).build();
+    FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
+    FilterChain mtls = FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream()).build();
     switch (mode) {
       case STRICT -> l.addFilterChains(mtls);
       case DISABLE -> l.addFilterChains(plaintext);

@@ -68,8 +68,13 @@ public final class MeshTranslator {
    * @param inboundPort its inbound listener's port
    * @param appPort     its app's port (PeerAuthentication portLevelMtls keys), or -1 when unknown
    * @param labels      its workload's labels
+   * @param tcp         its app speaks raw TCP: the inbound listener is a tcp_proxy behind network RBAC
    */
-  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {}
+  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp) {
+    public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {
+      this(spiffeId, inboundPort, appPort, labels, false);
+    }
+  }
 
   /**
    * The resources for one proxy. Clusters whose every endpoint is a workload with an identity (in
@@ -93,11 +98,22 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(outboundListener());
-    if (self != null) {
+    if (self != null && self.tcp()) {
+      listeners.add(tcpInbound(state, self));
+    } else if (self != null) {
       String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
       var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
           state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), authz.httpFilters()));
+      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
+          new ArrayList<>();
+      // JWT authentication (RequestAuthentication) runs before RBAC, which reads the verified principal.
+      var jwt = io.keelson.control.security.RequestAuthenticationTranslator.httpFilter(ns, self.labels(),
+          state.ofType(Policy.RequestAuthentication.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      if (jwt != null) {
+        filters.add(jwt);
+      }
+      filters.addAll(authz.httpFilters());
+      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), filters));
     }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
@@ -141,6 +157,14 @@ public final class MeshTranslator {
 
   private static Cluster mtls(Cluster c, java.util.Set<String> ids) {
     return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids)).build();
+  }
+
+  /** The inbound listener of a sidecar whose app speaks raw TCP: the TCP variant of its policies as network RBAC. */
+  private static Listener tcpInbound(PolicySet state, Self self) {
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    return MeshMtls.inboundTcp(self.inboundPort(), inboundMode(state, self), authz.networkFilters(MeshMtls.INBOUND + "."));
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {

@@ -17,6 +17,7 @@ import java.util.TreeMap;
  *   <li>{@value #LABELS}: the workload's labels, e.g. {@code version: v1} (struct of strings);
  *   <li>{@value #OUTBOUND_PORT}: the port of its outbound listener, when not the control plane's default
  *       (several sidecars on one machine);
+ *   <li>{@value #INBOUND_PROTOCOL}: {@code tcp} when the app behind the sidecar speaks raw TCP (default http);
  *   <li>{@value #PROXYLESS}: true for a proxyless gRPC client (also recognised by a user agent starting "gRPC").
  * </ul>
  */
@@ -31,6 +32,8 @@ public final class NodeRegistration {
   public static final String SPIFFE_ID = "keelson.io/spiffe-id";
   /** The app's port behind the sidecar (PeerAuthentication's portLevelMtls keys). */
   public static final String APP_PORT = "keelson.io/app-port";
+  /** What the app behind the sidecar speaks: {@code http} (default) or {@code tcp} (raw TCP, network RBAC). */
+  public static final String INBOUND_PROTOCOL = "keelson.io/inbound-protocol";
 
   private NodeRegistration() {}
 
@@ -55,10 +58,16 @@ public final class NodeRegistration {
     return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
   }
 
-  /** The node's SPIFFE ID, or null. Not yet checked against the join token's identity (see docs/security.md). */
+  /** The node's SPIFFE ID, or null. On the secure port XdsServer holds it to the join token's identity. */
   static String spiffeId(Node node) {
     Value v = node.getMetadata().getFieldsMap().get(SPIFFE_ID);
     return v == null || !v.getStringValue().startsWith("spiffe://") ? null : v.getStringValue();
+  }
+
+  /** True when the node's app speaks raw TCP ({@value #INBOUND_PROTOCOL}: tcp). */
+  static boolean tcpInbound(Node node) {
+    Value v = node.getMetadata().getFieldsMap().get(INBOUND_PROTOCOL);
+    return v != null && v.getStringValue().equalsIgnoreCase("tcp");
   }
 
   static int appPort(Node node) {

@@ -312,8 +312,10 @@ public final class XdsServer implements AutoCloseable {
       LOG.warn("proxy {}: ignoring its SPIFFE ID: {}", node.getId(), e.getMessage());
       spiffeId = null;
     }
+    spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
     if (w != null && spiffeId != null) {
-      identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels()));
+      identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels(),
+          NodeRegistration.tcpInbound(node)));
     }
     if (w != null) {
       registered.put(node.getId(), w);
@@ -325,6 +327,26 @@ public final class XdsServer implements AutoCloseable {
     } finally {
       pushLock.unlock();
     }
+  }
+
+  /**
+   * On the secure port, the identity a proxy announces must be its join token's: another namespace or
+   * service account is replaced by the token's (in the announced trust domain), so a token for one
+   * workload cannot make callers expect another's identity. Null {@code token}: the plaintext port.
+   */
+  static String boundToToken(String nodeId, String spiffeId, io.keelson.control.auth.JoinTokens.Binding token) {
+    if (token == null || spiffeId == null) {
+      return spiffeId;
+    }
+    var claimed = io.keelson.dataplane.security.SpiffeId.parse(spiffeId);
+    if (claimed.namespace().equals(token.namespace()) && claimed.serviceAccount().equals(token.serviceAccount())) {
+      return spiffeId;
+    }
+    String bound = new io.keelson.dataplane.security.SpiffeId(claimed.trustDomain(), token.namespace(),
+        token.serviceAccount()).uri();
+    LOG.warn("proxy {} announced {} but its join token {} grants {}: using {}", nodeId, spiffeId, token.tokenId(),
+        token.namespace() + "/" + token.serviceAccount(), bound);
+    return bound;
   }
 
   private void closed(long streamId) {

@@ -154,4 +154,29 @@ class ApiServerTest {
     assertThat(io.keelson.control.cli.ClientCommandsAccess.summary(r, false))
         .isEqualTo("updated [\"routes\"]; no proxy is connected (each gets it when it connects)");
   }
+
+  @Test
+  void namespacedDocumentsOfTheSameNameAreListedAndDeletedPerNamespace() throws Exception {
+    ok("POST", "/v1/apply?file=authz.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: allow-web, namespace: shop }
+        spec: { action: ALLOW }
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: allow-web, namespace: billing }
+        spec: { action: ALLOW }
+        """);
+    JsonNode all = ok("GET", "/v1/resources/authorizationpolicy/allow-web", null).path("items");
+    assertThat(all).hasSize(2);
+    assertThat(ok("GET", "/v1/resources/authorizationpolicy/allow-web?namespace=shop", null).path("items").get(0)
+        .path("namespace").asText()).isEqualTo("shop");
+    assertThat(call("DELETE", "/v1/resources/authorizationpolicy/allow-web", null).statusCode()).isNotEqualTo(200);
+    assertThat(ok("DELETE", "/v1/resources/authorizationpolicy/allow-web?namespace=shop", null).path("deleted").get(0)
+        .asText()).isEqualTo("AuthorizationPolicy/shop/allow-web");
+    JsonNode left = ok("GET", "/v1/resources/authorizationpolicy", null).path("items");
+    assertThat(left).hasSize(1);
+    assertThat(left.get(0).path("namespace").asText()).isEqualTo("billing");
+  }
 }

@@ -78,13 +78,43 @@ class SecurityCommandsTest {
           kind: PeerAuthentication
           metadata: { name: strict, namespace: istio-system }
           spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: RequestAuthentication
+          metadata: { name: idp, namespace: shop }
+          spec:
+            selector: { matchLabels: { app: product } }
+            jwtRules: [ { issuer: "https://idp.example", jwksUri: "https://idp.example/keys" } ]
           """).policies(), false);
       String server = "http://127.0.0.1:" + cp.api.port();
       Result r = cli("authz", "--namespace", "shop", "--labels", "app=product,version=v1", "--server", server);
       assertThat(r.code()).as(r.err()).isZero();
-      assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null");
+      assertThat(r.out()).contains("\"mtlsMode\" : \"STRICT\"", "ns[shop]-policy[viewer]-rule[0]", "\"deny\" : null",
+          "\"issuer\" : \"https://idp.example\"", "\"uri\" : \"https://idp.example/keys\"");
       Result other = cli("authz", "--namespace", "shop", "--labels", "app=cart", "--server", server);
-      assertThat(other.out()).contains("\"allow\" : null");
+      assertThat(other.out()).contains("\"allow\" : null", "\"jwtAuthn\" : null");
+    }
+  }
+
+  @Test
+  void authzShowsTheTcpVariantWhereHttpOnlyAllowRulesCannotMatch() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+        CaOptions.selfSigned(null), -1))) {
+      cp.store.apply(io.keelson.control.policy.PolicyParser.parse("sec.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: viewer, namespace: shop }
+          spec:
+            rules: [ { to: [ { operation: { methods: [ GET ] } } ] } ]
+          """).policies(), false);
+      Result r = cli("authz", "--namespace", "shop", "--server", "http://127.0.0.1:" + cp.api.port());
+      assertThat(r.code()).as(r.err()).isZero();
+      var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+      assertThat(json.path("allow").path("policies").size()).isEqualTo(1);
+      // On TCP the methods-only rule cannot match: an ALLOW engine with no policy (deny everything).
+      assertThat(json.path("tcpAllow").isObject()).isTrue();
+      assertThat(json.path("tcpAllow").path("policies").isMissingNode()).isTrue();
+      assertThat(json.path("tcpDeny").isNull()).isTrue();
     }
   }
 

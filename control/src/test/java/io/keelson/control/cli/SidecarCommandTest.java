@@ -30,6 +30,34 @@ class SidecarCommandTest {
   }
 
   @Test
+  void aTcpAppGetsATcpProxyInboundListenerAndSaysSoInItsNodeMetadata() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "tcp-echo", "--app-port", "9000",
+          "--inbound-protocol", "tcp", "--print-bootstrap"});
+      return null;
+    });
+    var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
+    var inbound = snapshot.listeners().stream().filter(l -> l.name().equals("inbound")).findFirst().orElseThrow();
+    assertThat(inbound.tcpProxy()).isNotNull();
+    assertThat(inbound.http()).isNull();
+    assertThat(BootstrapLoader.parseAdsSource(out, "printed").node().getMetadata().getFieldsMap()
+        .get("keelson.io/inbound-protocol").getStringValue()).isEqualTo("tcp");
+
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "tcp-echo", "--app-port", "9000",
+          "--inbound-protocol", "udp", "--print-bootstrap"});
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--inbound-protocol 'udp': expected http or tcp");
+  }
+
+  @Test
   void sidecarModeWithoutAnAppPortIsAUsageError() {
     PrintStream old = System.err;
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -218,22 +218,16 @@ class AuthorizationPolicyTest {
         action: CUSTOM
         provider: { name: opa }
         rules:
-        - from: [ { source: { requestPrincipals: [ "*" ], ipBlocks: [ "10.0.0.0/99x" ] } } ]
+        - from: [ { source: { serviceAccounts: [ "*" ], ipBlocks: [ "10.0.0.0/99x" ] } } ]
           to: [ { operation: { ports: [ "http" ] } } ]
-          when: [ { key: "request.auth.claims[iss]", values: [ x ] }, { key: source.user, values: [ x ] } ]
+          when: [ { key: "request.auth.claim", values: [ x ] }, { key: source.user, values: [ x ] } ]
         """))).isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.getMessage())
         .contains("spec.action: CUSTOM is not supported; expected ALLOW or DENY")
         .contains("CUSTOM authorization providers are not supported")
-        .contains("requestPrincipals").contains("RequestAuthentication")
+        .contains("serviceAccounts is not supported")
         .contains("'10.0.0.0/99x' is not an IP address or CIDR block")
         .contains("'http' is not a port")
-        .contains("'request.auth.claims[iss]' needs JWT authentication")
+        .contains("'request.auth.claim' is not supported")
         .contains("'source.user' is not supported"));
-    assertThatThrownBy(() -> PolicyParser.parse("ra.yaml", """
-        apiVersion: security.istio.io/v1
-        kind: RequestAuthentication
-        metadata: { name: jwt }
-        spec: {}
-        """)).hasMessageContaining("RequestAuthentication (JWT) is not supported yet");
   }
 }

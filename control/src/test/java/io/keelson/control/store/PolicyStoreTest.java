@@ -107,4 +107,51 @@ class PolicyStoreTest {
       assertThat(store.current().get("Service", "product-service")).isNotNull();
     }
   }
+
+  static final String SAME_NAME_TWO_NAMESPACES = """
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: allow-web, namespace: shop }
+      spec:
+        action: ALLOW
+        rules: [ { from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web" ] } } ] } ]
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: allow-web, namespace: billing }
+      spec:
+        action: ALLOW
+        rules: [ { from: [ { source: { principals: [ "cluster.local/ns/billing/sa/web" ] } } ] } ]
+      """;
+
+  @Test
+  void documentsOfTheSameKindAndNameInTwoNamespacesBothLiveBothApplyAndDeleteRemovesOnlyOne() throws Exception {
+    PolicyStore store = new PolicyStore(new DataDir(tmp.resolve("data")));
+    var change = store.apply(parse("authz.yaml", SAME_NAME_TWO_NAMESPACES), false);
+    assertThat(change.created()).containsExactly("AuthorizationPolicy/billing/allow-web", "AuthorizationPolicy/shop/allow-web");
+    assertThat(rules(store.current(), "shop")).containsExactly("ns[shop]-policy[allow-web]-rule[0]");
+    assertThat(rules(store.current(), "billing")).containsExactly("ns[billing]-policy[allow-web]-rule[0]");
+    // Both survive a restart (the data directory).
+    assertThat(new PolicyStore(new DataDir(tmp.resolve("data"))).current().byKey().keySet())
+        .containsExactly("AuthorizationPolicy/billing/allow-web", "AuthorizationPolicy/shop/allow-web");
+
+    assertThatThrownBy(() -> store.delete("AuthorizationPolicy", "allow-web", false))
+        .hasMessageContaining("exists in namespaces [billing, shop]");
+    var deleted = store.delete("AuthorizationPolicy", "shop", "allow-web", false);
+    assertThat(deleted.deleted()).containsExactly("AuthorizationPolicy/shop/allow-web");
+    assertThat(store.current().byKey().keySet()).containsExactly("AuthorizationPolicy/billing/allow-web");
+    assertThat(rules(store.current(), "billing")).containsExactly("ns[billing]-policy[allow-web]-rule[0]");
+    assertThat(io.keelson.control.security.AuthorizationTranslator.http("shop", java.util.Map.of(),
+        store.current().ofType(Policy.AuthorizationPolicy.class), "istio-system").isEmpty()).isTrue();
+    // With one left, the namespace may be omitted.
+    assertThat(store.delete("AuthorizationPolicy", "allow-web", false).deleted())
+        .containsExactly("AuthorizationPolicy/billing/allow-web");
+    assertThatThrownBy(() -> store.delete("AuthorizationPolicy", "shop", "allow-web", false))
+        .hasMessageContaining("AuthorizationPolicy/shop/allow-web").hasMessageEndingWith("not found");
+  }
+
+  private static java.util.Set<String> rules(PolicySet state, String namespace) {
+    return io.keelson.control.security.AuthorizationTranslator.http(namespace, java.util.Map.of(),
+        state.ofType(Policy.AuthorizationPolicy.class), "istio-system").allow().getPoliciesMap().keySet();
+  }
 }

@@ -12,6 +12,7 @@ import java.util.List;
  * @param unhealthyThreshold consecutive failures that mark a healthy endpoint unhealthy
  * @param healthyThreshold   consecutive successes that mark an unhealthy endpoint healthy again
  * @param check              what one check does
+ * @param intervals          Envoy's special intervals (no traffic, unhealthy, edges)
  */
 public record HealthCheckConfig(
     Duration timeout,
@@ -19,7 +20,32 @@ public record HealthCheckConfig(
     Duration intervalJitter,
     int unhealthyThreshold,
     int healthyThreshold,
-    Check check) {
+    Check check,
+    Intervals intervals) {
+
+  public HealthCheckConfig(Duration timeout, Duration interval, Duration intervalJitter, int unhealthyThreshold,
+      int healthyThreshold, Check check) {
+    this(timeout, interval, intervalJitter, unhealthyThreshold, healthyThreshold, check, Intervals.defaults(interval));
+  }
+
+  /**
+   * Envoy's intervals besides {@code interval}, resolved to their defaults.
+   *
+   * @param noTraffic        while the cluster has never opened an upstream connection (default 60 s)
+   * @param noTrafficHealthy as noTraffic, for an endpoint that is healthy (default noTraffic)
+   * @param unhealthy        between checks of an unhealthy endpoint (default interval)
+   * @param unhealthyEdge    the first check after an endpoint turned unhealthy (default unhealthy)
+   * @param healthyEdge      the first check after an endpoint turned healthy (default interval)
+   */
+  public record Intervals(Duration noTraffic, Duration noTrafficHealthy, Duration unhealthy, Duration unhealthyEdge,
+      Duration healthyEdge) {
+    public static final Duration NO_TRAFFIC_DEFAULT = Duration.ofSeconds(60);
+
+    /** Envoy's defaults for a health check with this {@code interval}. */
+    public static Intervals defaults(Duration interval) {
+      return new Intervals(NO_TRAFFIC_DEFAULT, NO_TRAFFIC_DEFAULT, interval, interval, interval);
+    }
+  }
 
   /** What one check does. */
   public sealed interface Check permits Http, Tcp, Grpc {}

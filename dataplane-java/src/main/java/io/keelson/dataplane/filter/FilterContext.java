@@ -25,6 +25,8 @@ public final class FilterContext {
   /** The downstream connection's peer and local addresses, or null (for RBAC source/destination rules). */
   public java.net.InetSocketAddress remoteAddress;
   public java.net.InetSocketAddress localAddress;
+  /** Dynamic metadata earlier filters set for this request (a verified JWT), or null; read by RBAC. */
+  public DynamicMetadata metadata;
 
   // ---- verdict
   private int status;
@@ -34,6 +36,7 @@ public final class FilterContext {
   private ResponseFlag flag = ResponseFlag.NONE;
   private String responseHeaders;
   private ExchangeEndHook endHook;
+  private io.keelson.dataplane.config.HeaderMutations requestHeaders;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -54,6 +57,16 @@ public final class FilterContext {
   /** Adds header lines ({@code name: value\r\n} each) to the response, whether proxied or local. */
   public void addResponseHeaders(String lines) {
     responseHeaders = responseHeaders == null ? lines : responseHeaders + lines;
+  }
+
+  /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
+  public void mutateRequestHeaders(io.keelson.dataplane.config.HeaderMutations mutations) {
+    requestHeaders = mutations;
+  }
+
+  /** The filters' changes to the forwarded request's headers, or null. */
+  public io.keelson.dataplane.config.HeaderMutations requestHeaders() {
+    return requestHeaders;
   }
 
   /** Registers the hook to call when this exchange ends (one per exchange; a second replaces the first's chaining). */
@@ -114,6 +127,8 @@ public final class FilterContext {
     flag = ResponseFlag.NONE;
     responseHeaders = null;
     endHook = null;
+    requestHeaders = null;
+    metadata = null;
   }
 
   /** Copies the verdict (not the inputs) of {@code other}, taking its end hook. */
@@ -125,6 +140,7 @@ public final class FilterContext {
     flag = other.flag;
     responseHeaders = other.responseHeaders;
     endHook = other.takeEndHook();
+    requestHeaders = other.requestHeaders;
   }
 
   /** Drops references to request objects. */
@@ -136,5 +152,6 @@ public final class FilterContext {
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;
+    metadata = null;
   }
 }

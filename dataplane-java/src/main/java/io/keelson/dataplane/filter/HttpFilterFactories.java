@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 /** Every HTTP filter Keelson runs besides the router, by typed_config type name. Immutable. */
 public final class HttpFilterFactories {
   public static final List<HttpFilterFactory> ALL = List.of(new FaultFilterFactory(), new LocalRateLimitFactory(),
-      new io.keelson.dataplane.filter.rbac.RbacFilterFactory());
+      new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

@@ -25,6 +25,8 @@ public final class HealthCheckService implements AutoCloseable {
   private final StatsRegistry stats;
   private EventLoopGroup group;
   private final Map<String, Entry> clusters = new HashMap<>();
+  /** Checkers of clusters created since the last {@link #awaitInitialChecks}. */
+  private final java.util.ArrayList<ClusterHealthChecker> warming = new java.util.ArrayList<>();
 
   private static final class Entry {
     ClusterConfig config;
@@ -61,7 +63,8 @@ public final class HealthCheckService implements AutoCloseable {
     if (e != null && e.config.equals(cluster) && (!shared || cluster.endpoints().isEmpty() || resilience.health(0) == e.health.endpoint(0))) {
       return e.health;
     }
-    if (e == null) {
+    boolean created = e == null;
+    if (created) {
       e = new Entry();
       clusters.put(cluster.name(), e);
     } else {
@@ -69,16 +72,23 @@ public final class HealthCheckService implements AutoCloseable {
     }
     List<EndpointConfig> eps = cluster.endpoints();
     EndpointHealth[] health = new EndpointHealth[eps.size()];
+    // As Envoy: an endpoint never checked (every one of a new cluster, or one added to a running cluster)
+    // starts failed and pending; its first check decides.
+    boolean[] pending = new boolean[eps.size()];
     for (int i = 0; i < health.length; i++) {
+      EndpointHealth old = e.byEndpoint.get(eps.get(i));
+      pending[i] = old == null;
       if (shared) {
         EndpointHealth h = resilience.health(i);
-        EndpointHealth old = e.byEndpoint.get(eps.get(i));
         if (old != null && old != h) {
           h.set(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK, old.has(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK));
         }
         e.byEndpoint.put(eps.get(i), h);
       }
       health[i] = e.byEndpoint.computeIfAbsent(eps.get(i), k -> new EndpointHealth());
+      if (pending[i]) {
+        health[i].set(EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK, true);
+      }
     }
     e.byEndpoint.keySet().retainAll(eps);
     e.config = cluster;
@@ -90,9 +100,35 @@ public final class HealthCheckService implements AutoCloseable {
     String p = "cluster." + cluster.name() + ".health_check.";
     var checkStats = new ClusterHealthChecker.HealthCheckStats(
         stats.counter(p + "attempt"), stats.counter(p + "success"), stats.counter(p + "failure"), stats.gauge(p + "healthy"));
-    e.checker = new ClusterHealthChecker(cluster, e.health, loop, probe, checkStats);
+    var clusterStats = stats.cluster(cluster.name());
+    e.checker = new ClusterHealthChecker(cluster, e.health, loop, probe, checkStats, pending,
+        () -> clusterStats.cxTotal.sum() > 0);
     e.checker.start();
+    if (created) {
+      warming.add(e.checker);
+    }
     return e.health;
+  }
+
+  /**
+   * Waits for the first checks of the clusters created since the last call, as Envoy warms a new
+   * cluster until its initial health checks are done; each check ends within its timeout, so this
+   * waits at most the longest timeout + 1 s. Called once per snapshot, after every cluster's
+   * {@link #forCluster}, so new clusters are checked in parallel.
+   */
+  public void awaitInitialChecks() {
+    List<ClusterHealthChecker> checkers;
+    synchronized (this) {
+      checkers = List.copyOf(warming);
+      warming.clear();
+    }
+    long deadline = System.nanoTime();
+    for (ClusterHealthChecker c : checkers) {
+      deadline = Math.max(deadline, System.nanoTime() + c.maxFirstCheckWait().toNanos());
+    }
+    for (ClusterHealthChecker c : checkers) {
+      c.awaitFirstChecks(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
   }
 
   /** Stops the checkers of clusters not in {@code names} (they left the config). */

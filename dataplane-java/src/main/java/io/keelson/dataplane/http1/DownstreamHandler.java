@@ -133,6 +133,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private CircuitBreakerConfig.Thresholds thresholds;
   private boolean requestAdmitted;
   private boolean pendingAdmitted;
+  /** A try waiting as pending for a connection slot (max_connections reached). */
+  private final ConnectionWait connectionWait = new ConnectionWait(this::onConnectionSlotFree);
   /** A retry is waiting for its backoff or its routing decision. */
   private boolean retrying;
   /** The current try's response is being retried: its body is read and dropped. */
@@ -450,6 +452,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ForwardingHeaders.prepareRequest(
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
         listener.config().tls() != null);
+    HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     listener.config().http().forwardClientCert().apply(channel, request.headers()::get,
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     if (upgrade != null) {
@@ -493,23 +496,26 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       breaker = cluster.resilience().breakers().of(false);
       thresholds = cluster.config().circuitBreakers().defaultPriority();
     }
-    if (!breaker.tryAcquirePending(thresholds)) {
-      cluster.stats().rqPendingOverflow.increment();
-      endUpstreamRequest();
-      overflow();
-      return;
+    if (!pendingAdmitted) {
+      if (!breaker.tryAcquirePending(thresholds)) {
+        cluster.stats().rqPendingOverflow.increment();
+        endUpstreamRequest();
+        overflow();
+        return;
+      }
+      pendingAdmitted = true;
     }
     if (!breaker.tryAcquireConnection(thresholds)) {
-      breaker.releasePending();
+      // max_connections reached: wait as pending (the slot is held) until a connection frees up, as Envoy.
       cluster.stats().cxOverflow.increment();
-      endUpstreamRequest();
-      overflow();
+      state = State.CONNECTING;
+      connectionWait.await(channel.eventLoop(), breaker, thresholds, pool, ep);
       return;
     }
-    pendingAdmitted = true;
     state = State.CONNECTING;
     connecting = new UpstreamHandler(pool, ep, cluster);
     UpstreamHandler h = connecting;
+    h.breaker = breaker;
     io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h);
     CircuitBreakers.Resources held = breaker;
     f.addListener(r -> {
@@ -527,6 +533,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       onConnected(r);
     });
+  }
+
+  /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
+  private void onConnectionSlotFree(UpstreamPool pool, UpstreamPool.Endpoint ep) {
+    UpstreamHandler idle = pool.pollIdle(ep);
+    if (idle != null) {
+      releasePendingAdmission();
+      upstreamReused = true;
+      attachAndSend(idle);
+    } else {
+      connectNew(pool, ep);
+    }
   }
 
   /** A circuit breaker is open: Envoy's immediate 503 with flag UO. */
@@ -719,7 +737,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelPerTryTimer();
     OutlierDetector detector = cluster.resilience().detector();
     if (detector != null) {
-      detector.onResponse(endpoint, status);
+      detector.onResponse(endpoint, status, startNanos); // the request's start: no clock read per response
     }
     if (retry.enabled()) {
       boolean retriable = retry.retriableStatus(status, retry.wantsGrpcStatus() ? response.headers().get("grpc-status") : null);
@@ -1150,6 +1168,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void releasePendingAdmission() {
+    connectionWait.cancel();
     if (pendingAdmitted) {
       pendingAdmitted = false;
       breaker.releasePending();

@@ -30,6 +30,9 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
   private long openedNanos;
   long idleSinceNanos;
 
+  /** The circuit-breaker resources whose connection slot this connection holds, or null. */
+  io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker;
+
   UpstreamHandler(UpstreamPool pool, UpstreamPool.Endpoint endpoint, ServingCluster cluster) {
     this.pool = pool;
     this.endpoint = endpoint;

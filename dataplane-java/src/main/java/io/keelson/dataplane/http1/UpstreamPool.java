@@ -112,7 +112,8 @@ final class UpstreamPool {
   void release(UpstreamHandler handler) {
     Endpoint endpoint = handler.endpoint();
     long now = System.nanoTime();
-    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive() || handler.expired(now)) {
+    if (endpoint.idle.size() >= MAX_IDLE_PER_ENDPOINT || !handler.channel().isActive() || handler.expired(now)
+        || (handler.breaker != null && handler.breaker.hasWaiters())) { // requests wait for a slot: free this one
       handler.channel().close();
       return;
     }

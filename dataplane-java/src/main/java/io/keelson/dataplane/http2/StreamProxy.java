@@ -352,6 +352,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+    ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
@@ -465,7 +466,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       cancelPerTryTimer();
       int status = r.status().code();
-      resilience.onResponse(endpoint, status);
+      resilience.onResponse(endpoint, status, startNanos);
       if (retryResponse(r, status)) {
         ReferenceCountUtil.release(msg);
         return;

@@ -121,11 +121,11 @@ final class StreamResilience {
     }
   }
 
-  /** Outlier detection: a response from {@code endpoint}. */
-  void onResponse(int endpoint, int status) {
+  /** Outlier detection: a response from {@code endpoint}; {@code startNanos}, the stream's start, is the clock hint. */
+  void onResponse(int endpoint, int status, long startNanos) {
     OutlierDetector d = cluster == null ? null : cluster.resilience().detector();
     if (d != null) {
-      d.onResponse(endpoint, status);
+      d.onResponse(endpoint, status, startNanos);
     }
   }
 

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
  */
 public final class HeadRequestView extends ConnectionFacts {
   private RequestHead head;
+  private io.keelson.dataplane.filter.DynamicMetadata metadata;
 
   /**
    * Sets the connection's facts.
@@ -40,6 +41,17 @@ public final class HeadRequestView extends ConnectionFacts {
   public HeadRequestView head(RequestHead h) {
     this.head = h;
     return this;
+  }
+
+  /** The request's dynamic metadata (set by earlier filters), or null. */
+  public HeadRequestView metadata(io.keelson.dataplane.filter.DynamicMetadata m) {
+    this.metadata = m;
+    return this;
+  }
+
+  @Override
+  public Object metadata(String filter, String[] path) {
+    return metadata == null ? null : metadata.value(filter, path);
   }
 
   @Override

@@ -154,4 +154,58 @@ sealed interface Matcher {
       return range.contains(ip);
     }
   }
+
+  /**
+   * Envoy's MetadataMatcher on the request's dynamic metadata: the value at {@code filter}/{@code path}
+   * against {@code value}; {@code invert} negates the result.
+   */
+  record Metadata(String filter, String[] path, MetaValue value, boolean invert) implements Matcher {
+    @Override
+    public boolean matches(RequestView v) {
+      return value.matches(v.metadata(filter, path)) != invert;
+    }
+  }
+
+  /** Envoy's ValueMatcher, for the kinds Keelson supports. */
+  sealed interface MetaValue {
+    boolean matches(Object value);
+  }
+
+  /** A string value matching; a non-string (list, number) never matches, as Envoy. */
+  record StringValue(ValueMatch match) implements MetaValue {
+    @Override
+    public boolean matches(Object value) {
+      return value instanceof String s && match.matches(s);
+    }
+  }
+
+  record BoolValue(boolean expected) implements MetaValue {
+    @Override
+    public boolean matches(Object value) {
+      return value instanceof Boolean b && b == expected;
+    }
+  }
+
+  /** present_match: a value is there (true) or absent (false). */
+  record Present(boolean present) implements MetaValue {
+    @Override
+    public boolean matches(Object value) {
+      return (value != null) == present;
+    }
+  }
+
+  /** list_match.one_of: the value is a list and one element matches. */
+  record OneOf(MetaValue element) implements MetaValue {
+    @Override
+    public boolean matches(Object value) {
+      if (value instanceof List<?> list) {
+        for (int i = 0; i < list.size(); i++) {
+          if (element.matches(list.get(i))) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+  }
 }

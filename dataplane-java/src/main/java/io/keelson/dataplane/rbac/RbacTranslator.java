@@ -17,11 +17,12 @@ import java.util.regex.PatternSyntaxException;
 
 /**
  * Compiles {@code envoy.config.rbac.v3.RBAC} into an {@link RbacEngine}. Every problem is reported
- * with its field path (e.g. {@code rules.policies["ns[foo]"].permissions[0].and_rules.rules[1].metadata:
+ * with its field path (e.g. {@code rules.policies["ns[foo]"].permissions[0].and_rules.rules[1].filter_state:
  * not supported ...}) and the whole config is rejected: a security filter never half-applies.
  * Supported: and/or/not, any, header, url_path, destination_port(_range), destination_ip,
- * requested_server_name; principals and/or/not, any, authenticated, source_ip, direct_remote_ip,
- * remote_ip, header, url_path. Not supported (rejected by name): metadata, filter_state, matcher,
+ * requested_server_name, metadata; principals and/or/not, any, authenticated, source_ip, direct_remote_ip,
+ * remote_ip, header, url_path, metadata (string, bool, present and list one_of value matchers, on the
+ * request's dynamic metadata, e.g. a verified JWT). Not supported (rejected by name): filter_state, matcher,
  * uri_template, sourced_metadata, custom principals, policy conditions (CEL). Stateless.
  */
 public final class RbacTranslator {
@@ -118,6 +119,7 @@ public final class RbacTranslator {
       case DESTINATION_IP -> cidr(Matcher.IpSource.DESTINATION, p.getDestinationIp(), path + ".destination_ip");
       case REQUESTED_SERVER_NAME -> new Matcher.RequestedServerName(
           string(p.getRequestedServerName(), path + ".requested_server_name"));
+      case METADATA -> metadata(p.getMetadata(), path + ".metadata");
       case RULE_NOT_SET -> {
         error(path, "a rule is required; expected one of any, and_rules, or_rules, not_rule, header, url_path,"
             + " destination_port, destination_port_range, destination_ip, requested_server_name");
@@ -157,12 +159,54 @@ public final class RbacTranslator {
       case REMOTE_IP -> cidr(Matcher.IpSource.REMOTE, p.getRemoteIp(), path + ".remote_ip");
       case HEADER -> header(p.getHeader(), path + ".header");
       case URL_PATH -> urlPath(p.getUrlPath(), path + ".url_path");
+      case METADATA -> metadata(p.getMetadata(), path + ".metadata");
       case IDENTIFIER_NOT_SET -> {
         error(path, "an identifier is required; expected one of any, and_ids, or_ids, not_id, authenticated,"
             + " source_ip, direct_remote_ip, remote_ip, header, url_path");
         yield Matcher.ANY;
       }
       default -> unsupported(path + "." + p.getIdentifierCase().name().toLowerCase(Locale.ROOT));
+    };
+  }
+
+  /** Envoy's MetadataMatcher (a verified JWT: {@code istio_authn} / {@code envoy.filters.http.jwt_authn}). */
+  private Matcher metadata(io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher m, String path) {
+    if (m.getFilter().isEmpty()) {
+      error(path + ".filter", "a filter namespace is required, e.g. envoy.filters.http.jwt_authn or istio_authn");
+    }
+    if (m.getPathCount() == 0) {
+      error(path + ".path", "at least one key is required");
+    }
+    String[] keys = new String[m.getPathCount()];
+    for (int i = 0; i < keys.length; i++) {
+      if (!m.getPath(i).hasKey()) {
+        error(path + ".path[" + i + "]", "a key is required");
+      }
+      keys[i] = m.getPath(i).getKey();
+    }
+    if (!m.hasValue()) {
+      error(path + ".value", "a value matcher is required");
+      return Matcher.ANY;
+    }
+    return new Matcher.Metadata(m.getFilter(), keys, metaValue(m.getValue(), path + ".value", true), m.getInvert());
+  }
+
+  private Matcher.MetaValue metaValue(io.envoyproxy.envoy.type.matcher.v3.ValueMatcher v, String path, boolean listOk) {
+    return switch (v.getMatchPatternCase()) {
+      case STRING_MATCH -> new Matcher.StringValue(string(v.getStringMatch(), path + ".string_match"));
+      case BOOL_MATCH -> new Matcher.BoolValue(v.getBoolMatch());
+      case PRESENT_MATCH -> new Matcher.Present(v.getPresentMatch());
+      case LIST_MATCH -> {
+        if (!listOk || !v.getListMatch().hasOneOf()) {
+          error(path + ".list_match", listOk ? "one_of is required" : "nested list matches are not supported");
+          yield new Matcher.Present(true);
+        }
+        yield new Matcher.OneOf(metaValue(v.getListMatch().getOneOf(), path + ".list_match.one_of", false));
+      }
+      default -> {
+        error(path, "expected one of string_match, bool_match, present_match, list_match (one_of)");
+        yield new Matcher.Present(true);
+      }
     };
   }
 

@@ -39,4 +39,13 @@ public interface RequestView {
 
   /** The TLS SNI, or null. */
   String requestedServerName();
+
+  /**
+   * Dynamic metadata earlier HTTP filters set for this request (Envoy's metadata matcher input: a
+   * verified JWT's payload under {@code envoy.filters.http.jwt_authn}, {@code request.auth.principal}
+   * under {@code istio_authn}), or null. None at L4.
+   */
+  default Object metadata(String filter, String[] path) {
+    return null;
+  }
 }

@@ -15,6 +15,7 @@ public final class SimpleRequestView extends ConnectionFacts {
   private String path;
   private String host;
   private final Map<String, String> headers = new HashMap<>();
+  private io.keelson.dataplane.filter.DynamicMetadata metadata;
 
   public SimpleRequestView() {
     directRemoteIp = new byte[4];
@@ -35,6 +36,17 @@ public final class SimpleRequestView extends ConnectionFacts {
     int q = p == null ? -1 : p.indexOf('?');
     this.path = q < 0 ? p : p.substring(0, q);
     return this;
+  }
+
+  /** The request's dynamic metadata (e.g. a verified JWT's), or null. */
+  public SimpleRequestView metadata(io.keelson.dataplane.filter.DynamicMetadata m) {
+    this.metadata = m;
+    return this;
+  }
+
+  @Override
+  public Object metadata(String filter, String[] path) {
+    return metadata == null ? null : metadata.value(filter, path);
   }
 
   public SimpleRequestView host(String h) {

@@ -17,6 +17,8 @@ public final class CircuitBreakers {
     final AtomicInteger pending = new AtomicInteger();
     final AtomicInteger requests = new AtomicInteger();
     final AtomicInteger retries = new AtomicInteger();
+    /** Requests waiting as pending for a connection slot (max_connections reached), oldest first. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<ConnectionWaiter> waiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public int connections() {
       return connections.get();
@@ -40,6 +42,39 @@ public final class CircuitBreakers {
 
     public void releaseConnection() {
       connections.decrementAndGet();
+      wakeWaiter();
+    }
+
+    /**
+     * Queues a request that holds a pending slot and found max_connections reached: it is woken (once)
+     * when a connection slot may be free. Re-checks after queueing, so a slot freed in between is not
+     * missed.
+     */
+    public void awaitConnection(ConnectionWaiter waiter, CircuitBreakerConfig.Thresholds t) {
+      waiters.add(waiter);
+      if (connections.get() < t.maxConnections()) {
+        wakeWaiter();
+      }
+    }
+
+    /** Removes a waiter whose request ended (timeout, client gone) before it was woken. */
+    public void cancelWait(ConnectionWaiter waiter) {
+      waiters.remove(waiter);
+    }
+
+    /** True when requests are waiting for a connection slot (a connection given back should then close). */
+    public boolean hasWaiters() {
+      return !waiters.isEmpty();
+    }
+
+    /** Wakes the longest-waiting request, if any. */
+    public void wakeWaiter() {
+      if (!waiters.isEmpty()) {
+        ConnectionWaiter w = waiters.poll();
+        if (w != null) {
+          w.onConnectionSlotFree();
+        }
+      }
     }
 
     public boolean tryAcquirePending(CircuitBreakerConfig.Thresholds t) {
@@ -87,6 +122,12 @@ public final class CircuitBreakers {
       }
       return true;
     }
+  }
+
+  /** A pending request waiting for a connection slot. */
+  public interface ConnectionWaiter {
+    /** A slot may be free: called once, on any thread; the waiter moves to its own event loop and tries again. */
+    void onConnectionSlotFree();
   }
 
   private final Resources defaultPriority = new Resources();

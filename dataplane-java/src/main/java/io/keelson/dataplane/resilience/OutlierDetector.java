@@ -37,7 +37,15 @@ public final class OutlierDetector {
   private final long intervalNanos;
   private final long baseEjectionNanos;
   private final long maxEjectionNanos;
-  /** When the next interval ends, or the earliest un-ejection, whichever is sooner. */
+  /**
+   * Whether success rate or failure percentage can ever act on this cluster: false when it has fewer
+   * endpoints than both minimum_hosts settings, and then responses are not counted at all.
+   */
+  private final boolean countsRequests;
+  /**
+   * When the next interval ends, or the earliest un-ejection, whichever is sooner; {@link #NONE} when
+   * nothing is due (nothing counted, ejected, or remembered as ejected), so a report reads no clock.
+   */
   private volatile long nextWork;
   private long nextInterval;
   private int ejected;
@@ -66,25 +74,51 @@ public final class OutlierDetector {
     intervalNanos = Math.max(1, config.interval().toNanos());
     baseEjectionNanos = config.baseEjectionTime().toNanos();
     maxEjectionNanos = Math.max(baseEjectionNanos, config.maxEjectionTime().toNanos());
+    countsRequests = n >= Math.min(Math.max(1, config.successRateMinimumHosts()), Math.max(1, config.failurePercentageMinimumHosts()));
     long now = clock.getAsLong();
     synchronized (this) {
       nextInterval = now + intervalNanos;
-      long next = nextInterval;
       for (EndpointHealth h : health) {
         if (h.has(EndpointHealth.EJECTED)) {
           ejected++;
-          next = Math.min(next, h.ejectedUntilNanos);
         }
       }
-      nextWork = next;
+      nextWork = nextDue();
     }
+  }
+
+  /** When timers must next run (see {@link #nextWork}); under the lock. */
+  private long nextDue() {
+    boolean intervalMatters = countsRequests;
+    long next = NONE;
+    for (EndpointHealth h : health) {
+      if (h.has(EndpointHealth.EJECTED)) {
+        next = Math.min(next, h.ejectedUntilNanos);
+      } else if (h.timesEjected > 0) {
+        intervalMatters = true; // its ejection count falls by one per interval
+      }
+    }
+    return intervalMatters || next != NONE ? Math.min(next, nextInterval) : NONE;
   }
 
   /** A response from endpoint {@code index}: 5xx counts as a failure, anything else as a success. */
   public void onResponse(int index, int status) {
-    requests[index].increment();
+    onResponse(index, status, clock.getAsLong());
+  }
+
+  /**
+   * As {@link #onResponse(int, int)}, with a clock reading the caller already has (the request's start,
+   * on the detector's clock, never ahead of it), so the report reads no clock: it only decides whether
+   * timers may be due; they then run on a fresh reading. A stale hint delays them by at most its age.
+   */
+  public void onResponse(int index, int status, long nanosHint) {
+    if (countsRequests) {
+      requests[index].increment();
+    }
     if (status >= 500) {
-      failures[index].increment();
+      if (countsRequests) {
+        failures[index].increment();
+      }
       boolean gateway = status == 502 || status == 503 || status == 504;
       int c5 = consecutive5xx[index].incrementAndGet();
       int cg = gateway ? consecutiveGateway[index].incrementAndGet() : 0;
@@ -96,15 +130,19 @@ public final class OutlierDetector {
       } else if (gateway && cg == config.consecutiveGatewayFailure()) {
         eject(index, EjectionType.CONSECUTIVE_GATEWAY_FAILURE, config.enforcingConsecutiveGatewayFailure());
       }
-    } else {
-      if (consecutive5xx[index].get() != 0) {
-        consecutive5xx[index].set(0);
-      }
-      if (consecutiveGateway[index].get() != 0) {
-        consecutiveGateway[index].set(0);
-      }
+      maybeRunTimers();
+      return;
     }
-    maybeRunTimers();
+    if (consecutive5xx[index].get() != 0) {
+      consecutive5xx[index].set(0);
+    }
+    if (consecutiveGateway[index].get() != 0) {
+      consecutiveGateway[index].set(0);
+    }
+    long due = nextWork;
+    if (due != NONE && nanosHint - due >= 0) {
+      runTimers();
+    }
   }
 
   /**
@@ -117,7 +155,8 @@ public final class OutlierDetector {
 
   /** Runs the interval and the un-ejections whose time has come; cheap when none has. */
   public void maybeRunTimers() {
-    if (clock.getAsLong() - nextWork >= 0) {
+    long due = nextWork;
+    if (due != NONE && clock.getAsLong() - due >= 0) {
       runTimers();
     }
   }
@@ -133,7 +172,7 @@ public final class OutlierDetector {
 
   private synchronized void runTimers() {
     long now = clock.getAsLong();
-    if (now - nextWork < 0) {
+    if (nextWork == NONE || now - nextWork < 0) {
       return; // another thread got here first
     }
     boolean intervalEnded = now - nextInterval >= 0;
@@ -150,15 +189,11 @@ public final class OutlierDetector {
     }
     if (intervalEnded) {
       nextInterval = now + intervalNanos;
-      evaluateInterval();
-    }
-    long next = nextInterval;
-    for (EndpointHealth h : health) {
-      if (h.has(EndpointHealth.EJECTED)) {
-        next = Math.min(next, h.ejectedUntilNanos);
+      if (countsRequests) {
+        evaluateInterval();
       }
     }
-    nextWork = next;
+    nextWork = nextDue();
   }
 
   /** Success-rate and failure-percentage ejection over the interval's counts, which then start afresh. */
@@ -229,6 +264,9 @@ public final class OutlierDetector {
       return;
     }
     long now = clock.getAsLong();
+    if (nextWork == NONE) {
+      nextInterval = now + intervalNanos; // timers were idle: the interval (for the ejection count) starts now
+    }
     h.timesEjected++;
     long duration = Math.min(maxEjectionNanos, baseEjectionNanos * h.timesEjected);
     h.ejectedUntilNanos = now + duration;
@@ -236,8 +274,6 @@ public final class OutlierDetector {
     ejected++;
     stats.ejectionsEnforced[type.ordinal()].increment();
     stats.ejectionsEnforcedTotal.increment();
-    if (h.ejectedUntilNanos - nextWork < 0) {
-      nextWork = h.ejectedUntilNanos;
-    }
+    nextWork = nextDue();
   }
 }

@@ -55,7 +55,7 @@ public final class BalanceStage implements Stage<RoutingEvent> {
     if (event.cluster.config().lbPolicy().hashes()
         && event.route.action() instanceof io.keelson.dataplane.config.RouteAction.Forward f
         && !f.hashPolicies().isEmpty()) {
-      long hash = RequestHash.compute(f.hashPolicies(), event.head, event.remoteIp);
+      long hash = RequestHash.compute(f.hashPolicies(), event.head, event.remoteIp, event.retryCluster == null ? event : null);
       if (hash != RequestHash.NONE) {
         return lb.pick(hash);
       }

@@ -17,6 +17,14 @@ final class RequestHash {
   private RequestHash() {}
 
   static long compute(List<HashPolicy> policies, RequestHead head, String remoteIp) {
+    return compute(policies, head, remoteIp, null);
+  }
+
+  /**
+   * As above; with {@code event} (the routing event of a first try), a cookie policy with a ttl whose
+   * cookie is absent generates the cookie, hashes it, and adds its Set-Cookie to the response.
+   */
+  static long compute(List<HashPolicy> policies, RequestHead head, String remoteIp, RoutingEvent event) {
     long hash = NONE;
     boolean any = false;
     for (int i = 0, n = policies.size(); i < n; i++) {
@@ -27,6 +35,9 @@ final class RequestHash {
         case SOURCE_IP -> remoteIp;
         case QUERY_PARAMETER -> queryParameter(head.query(), p.name());
       };
+      if (value == null && event != null && p.generatesCookie()) {
+        value = generateCookie(p, event);
+      }
       if (value == null) {
         continue;
       }
@@ -38,6 +49,35 @@ final class RequestHash {
       }
     }
     return !any ? NONE : hash == NONE ? 1 : hash;
+  }
+
+  /**
+   * Envoy's generated cookie: the hex xxHash64 of the connection's remote and local addresses (so every
+   * request of one connection gets the same value), set as {@code name="value"; Max-Age=ttl; Path=path;
+   * HttpOnly} on the response. Returns the value, which is what the request hashes.
+   */
+  static String generateCookie(HashPolicy p, RoutingEvent event) {
+    String addresses = address(event.remoteAddress) + address(event.localAddress);
+    String value = String.format("%016x", XxHash64.hash(addresses));
+    event.policy.addResponseHeaders(setCookie(p, value));
+    return value;
+  }
+
+  /** The Set-Cookie header line ({@code set-cookie: ...\r\n}) for a generated cookie. */
+  static String setCookie(HashPolicy p, String value) {
+    StringBuilder b = new StringBuilder(64).append("set-cookie: ").append(p.name()).append("=\"").append(value).append('"');
+    long maxAge = p.cookieTtl().getSeconds();
+    if (maxAge != 0) {
+      b.append("; Max-Age=").append(maxAge);
+    }
+    if (p.cookiePath() != null) {
+      b.append("; Path=").append(p.cookiePath());
+    }
+    return b.append("; HttpOnly\r\n").toString();
+  }
+
+  private static String address(java.net.InetSocketAddress a) {
+    return a == null ? "" : a.getAddress().getHostAddress() + ":" + a.getPort();
   }
 
   /** The value of cookie {@code name} in a Cookie header, or null. */

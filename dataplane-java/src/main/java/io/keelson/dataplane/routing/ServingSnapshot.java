@@ -50,6 +50,7 @@ public final class ServingSnapshot {
           health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now)));
     }
     if (health != null) {
+      health.awaitInitialChecks(); // new clusters: their endpoints' first checks decide, as Envoy warms them
       health.retain(clusters.keySet());
     }
     Map<String, ServingListener> listeners = new HashMap<>();

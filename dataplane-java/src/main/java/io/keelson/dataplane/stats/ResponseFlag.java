@@ -38,7 +38,9 @@ public enum ResponseFlag {
   /** The RBAC filter denied the request. */
   RBAC("RBAC"),
   /** The exchange made no progress for the stream idle timeout (stream_idle_timeout). */
-  SI("SI");
+  SI("SI"),
+  /** The JWT authentication filter answered 401/403 (Envoy sets no flag for it, hence "-"). */
+  JWT_AUTHN("-");
 
   public final String code;
 

@@ -35,6 +35,10 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpRbac rbac;
   private final String sni;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
+  /** How long a TLS-or-plaintext connection with RBAC may take to send the bytes that tell which (Envoy: 15 s). */
+  static final long DETECTION_TIMEOUT_SECONDS = 15;
+  /** A TLS-or-plaintext connection with RBAC whose first bytes have not decided yet. */
+  private boolean detecting;
   private boolean started;
   private Channel upstream;
   private boolean done;
@@ -87,10 +91,27 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     SslHandler terminated = down.pipeline().get(SslHandler.class);
+    if (terminated == null && down.pipeline().get(TlsPipeline.TLS_DETECT) != null) {
+      // TLS or plaintext (PERMISSIVE): the first bytes decide, then the handshake if TLS (userEventTriggered).
+      detecting = true;
+      // Envoy's listener_filters_timeout default: a client that never sends its first bytes is closed.
+      ctx.executor().schedule(() -> {
+        if (detecting) {
+          down.close();
+        }
+      }, DETECTION_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+      down.read();
+      return;
+    }
     if (terminated == null) {
       authorize(ctx);
       return;
     }
+    authorizeAfterHandshake(ctx, terminated);
+  }
+
+  private void authorizeAfterHandshake(ChannelHandlerContext ctx, SslHandler terminated) {
+    Channel down = ctx.channel();
     // The principal is the verified client certificate's: decide once the handshake is done. Bytes
     // decrypted meanwhile are held in pending; the SslHandler keeps reading until the handshake ends.
     terminated.handshakeFuture().addListener(h -> {
@@ -256,6 +277,18 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == TlsPipeline.DETECTED) {
+      if (detecting) {
+        detecting = false;
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls != null) {
+          authorizeAfterHandshake(ctx, tls);
+        } else {
+          authorize(ctx);
+        }
+      }
+      return;
+    }
     if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
       inputShutdown = true; // passed on to the upstream once connected
       return;

@@ -34,7 +34,8 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
       return;
     }
     if (listener.tls() != null) {
-      TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name());
+      TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name(),
+          listener.plaintextToo());
     }
     ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null));
   }

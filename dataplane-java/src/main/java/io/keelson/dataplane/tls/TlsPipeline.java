@@ -17,6 +17,18 @@ import java.util.Locale;
 public final class TlsPipeline {
   /** Name of the TLS handler in a pipeline. */
   public static final String TLS_HANDLER = "tls";
+  /** The TLS-or-plaintext detector of a PERMISSIVE listener, until the first bytes decide. */
+  public static final String TLS_DETECT = "tls-detect";
+  /**
+   * User event a TLS-or-plaintext connection fires once its first bytes have decided: the SslHandler is
+   * then in the pipeline (TLS), or not (plaintext).
+   */
+  public static final Object DETECTED = new Object() {
+    @Override
+    public String toString() {
+      return "TlsPipeline.DETECTED";
+    }
+  };
   /** Name the HTTP/1.1 handler must have on a TLS listener, so {@link AlpnHook#install} can replace it. */
   public static final String HTTP_HANDLER = "http";
 
@@ -38,10 +50,16 @@ public final class TlsPipeline {
       addServer(ch, tls, stats, listenerName);
       return;
     }
-    ch.pipeline().addLast("tls-detect", new io.netty.handler.ssl.OptionalSslHandler(tls.context()) {
+    ch.pipeline().addLast(TLS_DETECT, new io.netty.handler.ssl.OptionalSslHandler(tls.context()) {
       @Override
       protected SslHandler newSslHandler(ChannelHandlerContext context, io.netty.handler.ssl.SslContext ctx) {
         return tls.newHandler(context.alloc());
+      }
+
+      @Override
+      protected void handlerRemoved0(ChannelHandlerContext context) {
+        // Replaced by the SslHandler, or removed for plaintext (its buffered bytes already passed on).
+        context.fireUserEventTriggered(DETECTED);
       }
 
       @Override

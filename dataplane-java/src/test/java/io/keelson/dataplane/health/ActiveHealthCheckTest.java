@@ -50,6 +50,10 @@ class ActiveHealthCheckTest {
   }
 
   private static String cluster(String healthCheck, int... ports) {
+    return cluster("no_traffic_interval: 0.1s", healthCheck, ports);
+  }
+
+  private static String cluster(String intervals, String healthCheck, int... ports) {
     StringBuilder s = new StringBuilder("""
           - name: svc
             connect_timeout: 1s
@@ -62,6 +66,7 @@ class ActiveHealthCheckTest {
               unhealthy_threshold: 2
               healthy_threshold: 2
         """);
+    s.append("      ").append(intervals).append('\n');
     s.append("      ").append(healthCheck).append('\n');
     s.append("""
             load_assignment:
@@ -145,5 +150,82 @@ class ActiveHealthCheckTest {
     await().atMost(WAIT).until(() -> flags(port).equals("/failed_active_hc"));
     health.setStatus("svc.v1", ServingStatus.SERVING);
     await().atMost(WAIT).until(() -> flags(port).equals("healthy"));
+  }
+
+  @Test
+  void anEndpointFailingItsCheckAtStartupNeverGetsTraffic() throws Exception {
+    a.healthStatus = 503;
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("http_health_check: { path: /healthz }", a.port, b.port, c.port)),
+        PipelineMode.INLINE);
+    // Envoy waits for the initial checks before using a cluster: the very first requests avoid a.
+    assertThat(answeringUpstreams(30)).containsExactlyInAnyOrder("b", "c");
+    assertThat(a.workRequests.get()).isZero();
+    assertThat(flags(a.port)).isEqualTo("/failed_active_hc");
+  }
+
+  @Test
+  void aNewEndpointIsNotUsedUntilItPassesItsFirstCheck() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("http_health_check: { path: /healthz }", a.port, b.port)),
+        PipelineMode.DISRUPTOR);
+    assertThat(answeringUpstreams(10)).containsExactlyInAnyOrder("a", "b");
+    c.healthStatus = 503;
+    proxy.server.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        bootstrap(VHOSTS, cluster("http_health_check: { path: /healthz }", a.port, b.port, c.port)), "test.yaml"));
+    // Right after the update and for as long as its checks fail, c gets nothing.
+    for (int round = 0; round < 5; round++) {
+      assertThat(answeringUpstreams(20)).containsExactlyInAnyOrder("a", "b");
+      Thread.sleep(100); // let checks run between rounds: still failing
+    }
+    assertThat(c.workRequests.get()).as("the new endpoint never received traffic").isZero();
+    assertThat(flags(c.port)).isEqualTo("/failed_active_hc");
+    c.healthStatus = 200;
+    await().atMost(WAIT).until(() -> answeringUpstreams(6).contains("c"));
+  }
+
+  @Test
+  void aNewEndpointPassingItsFirstCheckIsUsedAtOnce() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("no_traffic_interval: 30s", "http_health_check: { path: /healthz }", a.port, b.port)),
+        PipelineMode.INLINE);
+    proxy.server.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        bootstrap(VHOSTS, cluster("no_traffic_interval: 30s", "http_health_check: { path: /healthz }", a.port, b.port, c.port)), "test.yaml"));
+    // No traffic yet, so checks come every 30 s: only the first check (one success, not healthy_threshold) can have cleared c.
+    await().atMost(WAIT).until(() -> flags(c.port).equals("healthy"));
+    await().atMost(WAIT).until(() -> answeringUpstreams(6).contains("c"));
+  }
+
+  @Test
+  void aClusterWithoutTrafficIsCheckedAtNoTrafficIntervalThenAtInterval() throws Exception {
+    proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("no_traffic_interval: 1s", "tcp_health_check: {}", a.port, b.port)),
+        PipelineMode.INLINE);
+    Thread.sleep(2500);
+    long idle = attempts();
+    assertThat(idle).as("2 endpoints, checked at once then every 1 s for 2.5 s").isBetween(2L, 8L);
+    assertThat(answeringUpstreams(2)).isNotEmpty();
+    // After the next no-traffic check, every 0.1 s.
+    await().atMost(WAIT).until(() -> attempts() > idle + 30);
+  }
+
+  private long attempts() throws Exception {
+    for (String line : proxy.admin("/stats").split("\n")) {
+      if (line.startsWith("cluster.svc.health_check.attempt: ")) {
+        return Long.parseLong(line.substring(line.indexOf(": ") + 2).trim());
+      }
+    }
+    return -1;
+  }
+
+  @Test
+  void envoysIntervalsAreReadWithTheirDefaults() throws Exception {
+    var set = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster(
+        String.join("\n      ", "no_traffic_interval: 5s", "no_traffic_healthy_interval: 7s", "unhealthy_interval: 2s",
+            "unhealthy_edge_interval: 0.5s", "healthy_edge_interval: 0.3s"),
+        "tcp_health_check: {}", a.port)), "test.yaml").clusters().get("svc").healthCheck().intervals();
+    assertThat(set).isEqualTo(new io.keelson.dataplane.config.HealthCheckConfig.Intervals(Duration.ofSeconds(5),
+        Duration.ofSeconds(7), Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofMillis(300)));
+    var defaults = io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster(
+        "unhealthy_interval: 2s", "tcp_health_check: {}", a.port)), "test.yaml").clusters().get("svc").healthCheck().intervals();
+    assertThat(defaults).as("no traffic: 60 s; edges follow their intervals")
+        .isEqualTo(new io.keelson.dataplane.config.HealthCheckConfig.Intervals(Duration.ofSeconds(60), Duration.ofSeconds(60),
+            Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofMillis(100)));
   }
 }

@@ -15,6 +15,8 @@ final class SwitchableUpstream implements AutoCloseable {
   final String name;
   final int port;
   volatile int healthStatus = 200;
+  /** Requests other than health checks (/healthz) served. */
+  final java.util.concurrent.atomic.AtomicInteger workRequests = new java.util.concurrent.atomic.AtomicInteger();
   private HttpServer server;
 
   SwitchableUpstream(String name) throws IOException {
@@ -26,7 +28,11 @@ final class SwitchableUpstream implements AutoCloseable {
   private HttpServer start(int p) throws IOException {
     HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", p), 64);
     s.createContext("/", exchange -> {
-      int status = exchange.getRequestURI().getPath().equals("/healthz") ? healthStatus : 200;
+      boolean check = exchange.getRequestURI().getPath().equals("/healthz");
+      if (!check) {
+        workRequests.incrementAndGet();
+      }
+      int status = check ? healthStatus : 200;
       byte[] body = name.getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(status, body.length);
       try (OutputStream out = exchange.getResponseBody()) {

@@ -144,15 +144,42 @@ class RbacEngineTest {
   void unsupportedFieldsAreRejectedByPathAndName() {
     assertThatThrownBy(() -> engine("""
         {"action": "ALLOW", "policies": {"p": {
-          "permissions": [{"and_rules": {"rules": [{"any": true}, {"metadata": {"filter": "f"}}]}}],
+          "permissions": [{"and_rules": {"rules": [{"any": true}, {"uri_template": {"name": "t"}}]}}],
           "principals": [{"filter_state": {"key": "k", "string_match": {"exact": "v"}}}]},
           "q": {"permissions": [], "principals": [{"remote_ip": {"address_prefix": "not-an-ip"}}]}}}
         """)).isInstanceOfSatisfying(ConfigException.class, ex -> assertThat(ex.problems()).containsExactly(
-            "rules.policies[\"p\"].permissions[0].and_rules.rules[1].metadata: not supported by Keelson's RBAC",
+            "rules.policies[\"p\"].permissions[0].and_rules.rules[1].uri_template: not supported by Keelson's RBAC",
             "rules.policies[\"p\"].principals[0].filter_state: not supported by Keelson's RBAC",
             "rules.policies[\"q\"].permissions: at least one permission is required",
             "rules.policies[\"q\"].principals[0].remote_ip: 'not-an-ip' is not an IP address; expected address_prefix"
                 + " like 10.0.0.0 with prefix_len 0-32 (0-128 for IPv6)"));
+  }
+
+  @Test
+  void metadataPrincipalsMatchAVerifiedJwtsRequestPrincipalAndClaims() throws Exception {
+    RbacEngine e = engine("""
+        {"action": "ALLOW", "policies": {
+          "jwt": {"permissions": [{"any": true}], "principals": [{"metadata": {"filter": "istio_authn",
+              "path": [{"key": "request.auth.principal"}], "value": {"string_match": {"prefix": "https://idp/"}}}}]},
+          "group": {"permissions": [{"metadata": {"filter": "istio_authn",
+              "path": [{"key": "request.auth.claims"}, {"key": "groups"}],
+              "value": {"list_match": {"one_of": {"string_match": {"exact": "admin"}}}}}}],
+            "principals": [{"not_id": {"metadata": {"filter": "istio_authn", "path": [{"key": "request.auth.principal"}],
+              "value": {"present_match": true}, "invert": true}}}]}}}
+        """);
+    io.keelson.dataplane.filter.DynamicMetadata alice = (filter, path) -> !filter.equals("istio_authn") ? null
+        : path[0].equals("request.auth.principal") ? "https://idp/alice"
+        : path.length == 2 && path[1].equals("groups") ? java.util.List.of("dev", "admin") : null;
+    io.keelson.dataplane.filter.DynamicMetadata other = (filter, path) ->
+        filter.equals("istio_authn") && path[0].equals("request.auth.principal") ? "https://other/bob" : null;
+    assertThat(e.evaluate(SimpleRequestView.http("GET", "/").metadata(alice)).policy()).isEqualTo("group");
+    assertThat(e.evaluate(SimpleRequestView.http("GET", "/").metadata(other)).allowed()).isFalse();
+    assertThat(e.evaluate(SimpleRequestView.http("GET", "/")).allowed()).isFalse();
+    assertThatThrownBy(() -> engine("""
+        {"action": "ALLOW", "policies": {"p": {"permissions": [{"any": true}],
+          "principals": [{"metadata": {"filter": "istio_authn", "path": [{"key": "k"}]}}]}}}
+        """)).isInstanceOfSatisfying(ConfigException.class, ex -> assertThat(ex.problems()).containsExactly(
+            "rules.policies[\"p\"].principals[0].metadata.value: a value matcher is required"));
   }
 
   @Test

@@ -72,25 +72,101 @@ class CircuitBreakerTest {
     }
   }
 
-  @Test
-  void maxConnectionsRefusesANewConnectionBeyondItsLimit() throws Exception {
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void atMaxConnectionsRequestsWaitAsPendingUpToMaxPendingThenOverflow(PipelineMode mode) throws Exception {
     try (TestUpstream up = new TestUpstream("a")) {
       String clusters = cluster("""
               circuit_breakers:
                 thresholds:
                 - max_connections: 2
+                  max_pending_requests: 1
           """, up.port());
-      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), clusters), PipelineMode.INLINE)) {
-        var slow = slowRequests(proxy, 2, "/delay/2000");
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), clusters), mode)) {
+        // One at a time: a request is pending while its connection opens, and max_pending_requests is 1.
+        var slow = new ArrayList<>(slowRequests(proxy, 1, "/delay/3000"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 1);
+        slow.addAll(slowRequests(proxy, 1, "/delay/3000"));
         await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 2);
-        HttpResponse<String> refused = proxy.get("/third");
+        // The third request finds both connections taken: it waits as pending instead of failing.
+        var third = slowRequests(proxy, 1, "/third");
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+            stat(proxy.admin("/stats"), "cluster.c.circuit_breakers.default.rq_pending_open") == 1);
+        assertThat(up.requests.get()).as("the pending request has not reached the upstream").isEqualTo(2);
+        assertThat(third.get(0)).isNotDone();
+
+        // max_pending_requests (1) is taken: the fourth gets 503 UO at once.
+        long start = System.nanoTime();
+        HttpResponse<String> refused = proxy.get("/fourth");
+        long tookMs = (System.nanoTime() - start) / 1_000_000;
         assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.body()).contains("overflow");
+        assertThat(tookMs).as("refused at once, not after the slow ones").isLessThan(2000);
+
         for (var f : slow) {
           assertThat(f.get().statusCode()).isEqualTo(200);
         }
+        HttpResponse<String> waited = third.get(0).get();
+        assertThat(waited.statusCode()).as("the pending request got a connection once one freed up").isEqualTo(200);
+        assertThat(waited.headers().firstValue("x-upstream")).hasValue("a");
         String stats = proxy.admin("/stats");
-        assertThat(stat(stats, "cluster.c.upstream_cx_overflow")).isEqualTo(1);
-        assertThat(stat(stats, "cluster.c.upstream_cx_total")).isEqualTo(2);
+        assertThat(stat(stats, "cluster.c.upstream_rq_pending_overflow")).isEqualTo(1);
+        assertThat(stat(stats, "cluster.c.upstream_cx_overflow")).isPositive();
+        assertThat(stat(stats, "cluster.c.circuit_breakers.default.rq_pending_open")).isEqualTo(0);
+        assertThat(up.requests.get()).isEqualTo(3);
+        assertThat(proxy.get("/after").statusCode()).isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
+  void aPendingRequestWaitingForAConnectionStillHitsItsRouteTimeout() throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      String clusters = cluster("""
+              circuit_breakers:
+                thresholds:
+                - max_connections: 1
+          """, up.port());
+      String timeout = "timeout: 1s";
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes("").replace("timeout: 10s", timeout), clusters),
+          PipelineMode.INLINE)) {
+        var slow = slowRequests(proxy, 1, "/delay/3000");
+        await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 1);
+        HttpResponse<String> waited = proxy.get("/delay/3000");
+        assertThat(waited.statusCode()).as("the route timeout bounds the wait and the try").isEqualTo(504);
+        assertThat(slow.get(0).get().statusCode()).isEqualTo(504);
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+            stat(proxy.admin("/stats"), "cluster.c.circuit_breakers.default.rq_pending_open") == 0);
+        assertThat(proxy.get("/after").statusCode()).as("nothing leaked: the next request gets through").isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
+  void maxRetriesAdmitsExactlyItsLimitOfConcurrentRetries() throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      up.forceStatus = 503;
+      up.forceDelayMs = 1500;
+      String policy = """
+                        retry_policy:
+                          retry_on: 5xx
+                          num_retries: 1
+                          retry_back_off: { base_interval: 0.001s }
+          """;
+      String clusters = cluster("""
+              circuit_breakers:
+                thresholds:
+                - max_retries: 2
+          """, up.port());
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(policy), clusters), PipelineMode.INLINE)) {
+        var all = slowRequests(proxy, 5, "/x");
+        for (var f : all) {
+          assertThat(f.get().statusCode()).isEqualTo(503);
+        }
+        String stats = proxy.admin("/stats");
+        assertThat(stat(stats, "cluster.c.upstream_rq_retry")).as("exactly max_retries retries at once").isEqualTo(2);
+        assertThat(stat(stats, "cluster.c.upstream_rq_retry_overflow")).isEqualTo(3);
+        assertThat(up.requests.get()).isEqualTo(7);
       }
     }
   }

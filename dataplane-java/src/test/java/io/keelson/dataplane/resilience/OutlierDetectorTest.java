@@ -126,4 +126,38 @@ class OutlierDetectorTest {
     second.maybeRunTimers();
     assertThat(health[1].available()).isTrue();
   }
+
+  @Test
+  void aSuccessReportedWithAClockHintRunsTimersOnlyOnceTheHintReachesTheirDueTime() {
+    OutlierDetector d = detector(config(1, 50), 3);
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).isFalse();
+    long ejectedAt = now.get();
+    advance(Duration.ofSeconds(31));
+    // The first timer due is the interval's end (10 s after the ejection); a request started before it
+    // hands a stale hint, so nothing runs yet, though the ejection (30 s) is over by the real clock.
+    d.onResponse(1, 200, ejectedAt + Duration.ofSeconds(5).toNanos());
+    assertThat(d.health(0).available()).as("a stale hint runs no timers").isFalse();
+    d.onResponse(1, 200, now.get() - 1);
+    assertThat(d.health(0).available()).as("a recent hint runs them, on the real clock").isTrue();
+    assertThat(d.ejectedCount()).isZero();
+  }
+
+  @Test
+  void aClusterBelowBothMinimumHostsStillDecaysItsEjectionCountEachInterval() {
+    OutlierDetector d = detector(config(1, 50), 3); // 3 < 5 minimum hosts: no success-rate accounting
+    d.onResponse(0, 500);
+    advance(Duration.ofSeconds(30));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).isTrue();
+    // Two intervals (10 s) in: the count fell back to 0, so the next ejection lasts the base time again.
+    advance(Duration.ofSeconds(10));
+    d.onResponse(1, 200);
+    advance(Duration.ofSeconds(10));
+    d.onResponse(1, 200);
+    d.onResponse(0, 500);
+    advance(Duration.ofSeconds(30));
+    d.onResponse(1, 200);
+    assertThat(d.health(0).available()).as("base time, not twice it").isTrue();
+  }
 }

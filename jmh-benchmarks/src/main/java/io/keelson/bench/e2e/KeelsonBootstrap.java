@@ -99,7 +99,8 @@ final class KeelsonBootstrap {
 
   /**
    * @param resilient the route retries (5xx, reset, connect-failure; 2 retries, previous hosts) and the
-   *                  cluster has outlier detection and explicit circuit breakers: the per-request
+   *                  cluster has outlier detection, explicit circuit breakers and an active (TCP) health
+   *                  check every second: the per-request
    *                  bookkeeping of docs/resilience.md is on, and never triggered by a healthy upstream
    */
   static String proxy(int port, String upstreamHost, int upstreamPort, java.nio.file.Path accessLog, boolean resilient) {
@@ -114,6 +115,8 @@ final class KeelsonBootstrap {
           circuit_breakers:
             thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 100 }]
           outlier_detection: { consecutive_5xx: 5, interval: 1s, base_ejection_time: 10s }
+          health_checks:
+          - { timeout: 1s, interval: 1s, no_traffic_interval: 1s, unhealthy_threshold: 3, healthy_threshold: 1, tcp_health_check: {} }
       """;
     String observed = accessLog == null ? "" : """
                 access_log:

@@ -26,7 +26,7 @@ final class Scenarios {
         "as http1-keepalive, Keelson with an access log file and 1% trace sampling; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(true))),
       new HttpScenario("http1-keepalive-resilient",
-        "as http1-keepalive, Keelson with retries, outlier detection and circuit breakers on; compare with http1-keepalive",
+        "as http1-keepalive, Keelson with retries, outlier detection, circuit breakers and health checks on; compare with http1-keepalive",
         new WrkLoad(List.of(), script), List.of(new DirectPeer(), new KeelsonPeer(false, true))),
       new HttpScenario("tls-keepalive", "HTTPS (TLS 1.3 terminated by the peer, plaintext upstream), keep-alive (wrk -t1)",
         new WrkLoad(List.of(), script), tlsPeers, true),

@@ -28,7 +28,8 @@ import org.openjdk.jmh.annotations.Setup;
  * health-aware pick, the max_requests breaker taken and given back, the retry state begun, asked about
  * a 200 and ended, and the outcome reported to the outlier detector. Nothing is ever retried or
  * ejected: this is what a healthy cluster pays. {@code breakerOnly}, {@code retryStateOnly} and
- * {@code outlierReportOnly} split the cost.
+ * {@code outlierReportOnly} split the cost ({@code outlierReportCounting}: a cluster large enough for
+ * success-rate accounting).
  */
 public class ResilienceBenchmark extends BenchmarkBase {
   private LoadBalancer plain;
@@ -38,7 +39,10 @@ public class ResilienceBenchmark extends BenchmarkBase {
   private RetryState retry;
   private RetryPolicy policy;
   private OutlierDetector detector;
+  private OutlierDetector countingDetector;
   private ClusterStats stats;
+  /** The request's start time, which the proxy reads anyway and hands to the detector as its clock hint. */
+  private long startNanos;
 
   @Setup
   public void setUp() {
@@ -52,9 +56,15 @@ public class ResilienceBenchmark extends BenchmarkBase {
     healthAware = new HealthAwareBalancer(LoadBalancer.create(cluster, new SplittableRandom(7)), health);
     stats = new StatsRegistry().cluster("bench");
     detector = new OutlierDetector(OutlierDetectionConfig.DEFAULTS, health, stats, System::nanoTime);
+    EndpointHealth[] six = new EndpointHealth[6];
+    for (int i = 0; i < six.length; i++) {
+      six[i] = new EndpointHealth();
+    }
+    countingDetector = new OutlierDetector(OutlierDetectionConfig.DEFAULTS, six, stats, System::nanoTime);
     breaker = new CircuitBreakers().of(false);
     thresholds = CircuitBreakerConfig.Thresholds.DEFAULTS;
     retry = new RetryState(new SplittableRandom(3));
+    startNanos = System.nanoTime();
     policy = new RetryPolicy(RetryPolicy.RETRY_ON_5XX | RetryPolicy.RETRY_ON_RESET | RetryPolicy.RETRY_ON_CONNECT_FAILURE,
         2, Duration.ZERO, Duration.ofMillis(25), Duration.ofMillis(250), new int[0], true, 1, 64 * 1024);
   }
@@ -78,7 +88,7 @@ public class ResilienceBenchmark extends BenchmarkBase {
     retry.onHostTried(chosen);
     boolean retriable = retry.retriableStatus(200, null);
     retry.onFinalResponse(retriable);
-    detector.onResponse(chosen, 200);
+    detector.onResponse(chosen, 200, startNanos);
     healthAware.onRequestEnd(chosen);
     retry.end();
     breaker.releaseRequest();
@@ -104,7 +114,17 @@ public class ResilienceBenchmark extends BenchmarkBase {
 
   @Benchmark
   public int outlierReportOnly() {
-    detector.onResponse(1, 200);
+    detector.onResponse(1, 200, startNanos);
+    return 1;
+  }
+
+  /**
+   * As {@code outlierReportOnly} on a cluster of 6 endpoints: at least success_rate_minimum_hosts (5),
+   * so the detector counts requests per endpoint for the success-rate and failure-percentage checks.
+   */
+  @Benchmark
+  public int outlierReportCounting() {
+    countingDetector.onResponse(1, 200, startNanos);
     return 1;
   }
 }

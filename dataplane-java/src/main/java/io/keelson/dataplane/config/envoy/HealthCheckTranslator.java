@@ -81,6 +81,22 @@ final class HealthCheckTranslator {
       ok[0] = false;
       return null;
     }
-    return new HealthCheckConfig(timeout, interval, jitter, unhealthy, healthy, check);
+    Duration noTraffic = positive(h.hasNoTrafficInterval(), h.getNoTrafficInterval(), HealthCheckConfig.Intervals.NO_TRAFFIC_DEFAULT);
+    Duration unhealthyInterval = positive(h.hasUnhealthyInterval(), h.getUnhealthyInterval(), interval);
+    var intervals = new HealthCheckConfig.Intervals(noTraffic,
+        positive(h.hasNoTrafficHealthyInterval(), h.getNoTrafficHealthyInterval(), noTraffic),
+        unhealthyInterval,
+        positive(h.hasUnhealthyEdgeInterval(), h.getUnhealthyEdgeInterval(), unhealthyInterval),
+        positive(h.hasHealthyEdgeInterval(), h.getHealthyEdgeInterval(), interval));
+    return new HealthCheckConfig(timeout, interval, jitter, unhealthy, healthy, check, intervals);
+  }
+
+  /** A set interval above zero, else the default (Envoy's proto requires them above zero too). */
+  private static Duration positive(boolean set, com.google.protobuf.Duration d, Duration fallback) {
+    if (!set) {
+      return fallback;
+    }
+    Duration v = RouteTranslator.duration(d);
+    return v.isZero() || v.isNegative() ? fallback : v;
   }
 }

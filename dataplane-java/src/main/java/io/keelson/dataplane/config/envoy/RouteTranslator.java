@@ -215,6 +215,8 @@ final class RouteTranslator {
       String at = path + "[" + i + "]";
       io.keelson.dataplane.config.HashPolicy.Source source;
       String name;
+      java.time.Duration cookieTtl = null;
+      String cookiePath = null;
       switch (h.getPolicySpecifierCase()) {
         case HEADER -> {
           source = io.keelson.dataplane.config.HashPolicy.Source.HEADER;
@@ -223,6 +225,10 @@ final class RouteTranslator {
         case COOKIE -> {
           source = io.keelson.dataplane.config.HashPolicy.Source.COOKIE;
           name = h.getCookie().getName();
+          if (h.getCookie().hasTtl()) {
+            cookieTtl = duration(h.getCookie().getTtl());
+            cookiePath = h.getCookie().getPath().isEmpty() ? null : h.getCookie().getPath();
+          }
         }
         case CONNECTION_PROPERTIES -> {
           if (!h.getConnectionProperties().getSourceIp()) {
@@ -244,7 +250,7 @@ final class RouteTranslator {
         problems.error(at, "the " + source.name().toLowerCase(Locale.ROOT) + " hash policy needs a name");
         continue;
       }
-      out.add(new io.keelson.dataplane.config.HashPolicy(source, name, h.getTerminal()));
+      out.add(new io.keelson.dataplane.config.HashPolicy(source, name, h.getTerminal(), cookieTtl, cookiePath));
     }
     return out;
   }

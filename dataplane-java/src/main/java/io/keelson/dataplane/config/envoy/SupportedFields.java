@@ -188,6 +188,7 @@ final class SupportedFields {
         .ignore("vh_rate_limits", SAFE)
         .ignore("always_consume_default_token_bucket", SAFE);
     rules(io.envoyproxy.envoy.type.v3.HttpStatus.getDescriptor(), "code");
+    jwtAuthn();
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value", "runtime_key");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
@@ -295,9 +296,7 @@ final class SupportedFields {
         .reject("filter_state", "filter state is not supported");
     rules(RouteAction.HashPolicy.Header.getDescriptor(), "header_name")
         .reject("regex_rewrite", "not supported yet");
-    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name")
-        .ignore("ttl", "ignored: Keelson does not generate the cookie; requests without it carry no hash from it")
-        .ignore("path", "ignored: Keelson does not generate the cookie")
+    rules(RouteAction.HashPolicy.Cookie.getDescriptor(), "name", "ttl", "path")
         .reject("attributes", "cookie attributes are not supported");
     rules(RouteAction.HashPolicy.ConnectionProperties.getDescriptor(), "source_ip");
     rules(RouteAction.HashPolicy.QueryParameter.getDescriptor(), "name");
@@ -337,13 +336,9 @@ final class SupportedFields {
         "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
             "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
-            "http_health_check", "tcp_health_check", "grpc_health_check")
+            "http_health_check", "tcp_health_check", "grpc_health_check", "no_traffic_interval",
+            "no_traffic_healthy_interval", "unhealthy_interval", "unhealthy_edge_interval", "healthy_edge_interval")
         .ignore("initial_jitter", SAFE)
-        .ignore("no_traffic_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
-        .ignore("no_traffic_healthy_interval", "ignored: endpoints are checked at interval whether or not they carry traffic")
-        .ignore("unhealthy_interval", "ignored: unhealthy endpoints are checked at interval")
-        .ignore("unhealthy_edge_interval", SAFE)
-        .ignore("healthy_edge_interval", SAFE)
         .ignore("reuse_connection", "ignored: each check opens its own connection")
         .ignore("event_log_path", SAFE)
         .ignore("always_log_health_check_failures", SAFE)
@@ -398,6 +393,45 @@ final class SupportedFields {
         .ignore("access_log_options", "ignored: access logs are not written yet");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
+  }
+
+  /** envoy.filters.http.jwt_authn (filter/jwt). */
+  private static void jwtAuthn() {
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor(),
+            "providers", "rules", "requirement_map", "bypass_cors_preflight")
+        .reject("filter_state_rules", "filter state rules are not supported; use rules")
+        .reject("strip_failure_response", "not supported; failures answer Envoy's 401/403 with www-authenticate")
+        .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.jwt_authn.allowed/denied");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.getDescriptor(),
+            "issuer", "audiences", "require_expiration", "remote_jwks", "local_jwks", "forward", "from_headers",
+            "from_params", "forward_payload_header", "payload_in_metadata", "clock_skew_seconds")
+        .reject("subjects", "subject matching is not supported; use an RBAC policy on the request principal")
+        .reject("max_lifetime", "not supported")
+        .reject("from_cookies", "tokens in cookies are not supported; use from_headers or from_params")
+        .reject("pad_forward_payload_header", "not supported; the payload is forwarded as sent (base64url, unpadded)")
+        .reject("normalize_payload_in_metadata", "not supported")
+        .reject("header_in_metadata", "not supported; use payload_in_metadata")
+        .reject("failed_status_in_metadata", "not supported")
+        .reject("claim_to_headers", "not supported yet; use forward_payload_header")
+        .reject("clear_route_cache", "not supported: routes are chosen before the filters run")
+        .ignore("jwt_cache_config", "ignored: verified signatures are always cached per provider (4096 tokens)");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks.getDescriptor(), "http_uri", "cache_duration")
+        .ignore("async_fetch", "ignored: remote JWKS are always fetched in the background, never on a request's path")
+        .ignore("retry_policy", "ignored: failed fetches are retried with backoff (0.5 s doubling to 30 s)");
+    // cluster is accepted but not used: the proxy's JWKS fetcher connects to the URI's host itself.
+    rules(io.envoyproxy.envoy.config.core.v3.HttpUri.getDescriptor(), "uri", "timeout", "cluster");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtHeader.getDescriptor(), "name", "value_prefix");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule.getDescriptor(),
+        "match", "requires", "requirement_name");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement.getDescriptor(),
+        "provider_name", "provider_and_audiences", "requires_any", "requires_all", "allow_missing",
+        "allow_missing_or_failed");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementOrList.getDescriptor(), "requirements");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementAndList.getDescriptor(), "requirements");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.ProviderWithAudiences.getDescriptor(),
+        "provider_name", "audiences");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig.getDescriptor(),
+        "disabled", "requirement_name");
   }
 
   private static final class RulesBuilder {

@@ -28,6 +28,8 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor(),
           Router.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
           HttpProtocolOptions.getDescriptor(),

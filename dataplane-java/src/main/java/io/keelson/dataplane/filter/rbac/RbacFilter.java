@@ -28,10 +28,11 @@ final class RbacFilter implements HttpFilter {
     HeadRequestView view = views.get()
         .connection(context.remoteAddress, context.localAddress, context.peerPrincipal != null, context.peerPrincipal,
             null)
-        .head(context.head);
+        .head(context.head)
+        .metadata(context.metadata);
     config.evaluateShadow(view);
     RbacDecision d = config.evaluate(view);
-    view.head(null);
+    view.head(null).metadata(null);
     if (d.allowed()) {
       return;
     }

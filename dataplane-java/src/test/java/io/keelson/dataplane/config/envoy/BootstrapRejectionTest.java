@@ -85,7 +85,7 @@ class BootstrapRejectionTest {
         "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.cors.v3.Cors "
             + "is not supported; expected envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router) or one of "
             + "envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
-            + "envoy.extensions.filters.http.rbac.v3.RBAC, "
+            + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "or is_optional: true to skip it");
   }
 
