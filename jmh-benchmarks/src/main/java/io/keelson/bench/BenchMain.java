@@ -11,6 +11,11 @@ public final class BenchMain {
     if (System.getProperty("java.awt.headless") == null) {
       System.setProperty("java.awt.headless", "true"); // charts are drawn off-screen
     }
+    if (args.length > 0 && args[0].equals("xds-convergence")) {
+      // Issue 4's control-plane goal: bin/keelson bench xds-convergence [PROXIES,... [ENDPOINTS,... [ROUNDS]]]
+      io.keelson.bench.xds.ConvergenceBenchmark.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      System.exit(0);
+    }
     System.exit(BenchCommand.run(args, System.out, System.err));
   }
 }

@@ -93,9 +93,16 @@ public sealed interface Policy {
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors) {
+      HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
+      Fault fault) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without fault injection. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, null);
     }
 
     /** Without mirrors. */
@@ -108,6 +115,21 @@ public sealed interface Policy {
     public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
         HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
       this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, null, List.of());
+    }
+  }
+
+  /**
+   * Istio {@code fault}: a delay and/or an abort, each for a share of the rule's requests (in a million).
+   *
+   * @param delay           the fixed delay, or null for none
+   * @param delayPerMillion requests in a million that are delayed
+   * @param httpStatus      abort with this HTTP status, or 0
+   * @param grpcStatus      abort with this gRPC status code, or -1
+   * @param abortPerMillion requests in a million that are aborted
+   */
+  record Fault(Duration delay, int delayPerMillion, int httpStatus, int grpcStatus, int abortPerMillion) {
+    public boolean hasAbort() {
+      return httpStatus > 0 || grpcStatus >= 0;
     }
   }
 

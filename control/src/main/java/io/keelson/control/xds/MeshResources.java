@@ -24,6 +24,27 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
         digest(listeners), digest(routes), digest(clusters), digest(endpoints));
   }
 
+  /**
+   * As {@link #of(List, List, List, List)}, the endpoints' version digesting each assignment's own
+   * digest ({@code endpointDigest}: its SHA-256, known when the assignment was built), so that an
+   * unchanged 10,000-endpoint list is not serialized again to be digested.
+   */
+  static MeshResources of(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
+      List<ClusterLoadAssignment> endpoints, java.util.function.Function<ClusterLoadAssignment, byte[]> endpointDigest) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      for (ClusterLoadAssignment a : endpoints) {
+        byte[] d = endpointDigest.apply(a);
+        md.update(d != null ? d : AssignmentCache.digest(a));
+      }
+      return new MeshResources(List.copyOf(listeners), List.copyOf(routes), List.copyOf(clusters),
+          List.copyOf(endpoints), digest(listeners), digest(routes), digest(clusters),
+          HexFormat.of().formatHex(md.digest(), 0, 6));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** One string naming all four versions, e.g. for logs and dry runs. */
   public String version() {
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;

@@ -1,7 +1,6 @@
 package io.keelson.control.xds;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
@@ -9,9 +8,6 @@ import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -39,7 +35,8 @@ import java.util.Map;
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
  *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.
  * </ul>
- * Stateless and thread-safe.
+ * Thread-safe; keeps only the previous translation's endpoint lists, to reuse the unchanged ones
+ * ({@link AssignmentCache}).
  */
 public final class MeshTranslator {
   public static final String OUTBOUND = "outbound";
@@ -48,6 +45,8 @@ public final class MeshTranslator {
 
   private final int outboundPort;
   private final boolean apiListeners;
+  // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
+  private final AssignmentCache assignments = new AssignmentCache();
 
   /**
    * @param outboundPort port of the outbound listener (a sidecar's {@code --outbound-port})
@@ -83,10 +82,17 @@ public final class MeshTranslator {
    * checking those SPIFFE IDs, when the proxy itself has one ({@code self} not null); {@code self}
    * also gets its inbound listener.
    */
-  public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
+  public synchronized MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
       Map<String, Self> identities, Self self) {
     List<Policy.Workload> workloads = new ArrayList<>(state.ofType(Policy.Workload.class));
     workloads.addAll(registered);
+    // Each service's workloads in name order, grouped once (not filtered out of all of them per cluster).
+    Map<String, List<Policy.Workload>> byService = new java.util.HashMap<>();
+    for (Policy.Workload w : workloads) {
+      byService.computeIfAbsent(w.service(), k -> new ArrayList<>()).add(w);
+    }
+    byService.values().forEach(l -> l.sort(java.util.Comparator.comparing(Policy::name)));
+    assignments.begin();
     List<Cluster> clusters = new ArrayList<>();
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
@@ -114,12 +120,14 @@ public final class MeshTranslator {
       String lb = dr == null ? null : dr.lb();
       java.util.Set<String> ids = self == null ? null : identities(state, svc.name(), workloads, identities);
       clusters.add(mtls(cluster(svc.name(), lb, dr), ids));
-      endpoints.add(assignment(svc.name(), svc.name(), Map.of(), workloads, apiListeners));
+      List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
+      endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
           clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr), ids));
-          endpoints.add(assignment(name, svc.name(), s.labels(), workloads, apiListeners));
+          endpoints.add(assignments.assignment(name,
+              members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
       }
       routes.addVirtualHosts(virtualHost(state, svc));
@@ -127,7 +135,8 @@ public final class MeshTranslator {
         listeners.add(apiListener(svc.name()));
       }
     }
-    return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints);
+    assignments.end();
+    return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints, assignments::digestOf);
   }
 
   /** The SPIFFE IDs of {@code service}'s workloads, or null when one of them has none or disables mTLS. */
@@ -239,31 +248,15 @@ public final class MeshTranslator {
     return true;
   }
 
-  private static ClusterLoadAssignment assignment(String cluster, String service, Map<String, String> selector,
-      List<Policy.Workload> workloads, boolean localityWeight) {
-    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-    if (localityWeight) {
-      // gRPC clients drop localities without a weight; Keelson's proxy only warns about one, so only they get it.
-      locality.setLoadBalancingWeight(UInt32Value.of(1));
-    }
-    workloads.stream()
-        .filter(w -> w.service().equals(service) && matches(selector, w.labels()))
-        .sorted(java.util.Comparator.comparing(Policy::name))
-        .forEach(w -> locality.addLbEndpoints(LbEndpoint.newBuilder()
-            .setEndpoint(Endpoint.newBuilder().setAddress(address(w.address(), w.port())))
-            .setLoadBalancingWeight(UInt32Value.of(1))));
-    ClusterLoadAssignment.Builder b = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
-    if (locality.getLbEndpointsCount() > 0) {
-      b.addEndpoints(locality);
-    }
-    return b.build();
-  }
-
   private Listener outboundListener() {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
-        .addHttpFilters(router())
+        .addAllHttpFilters(apiListeners
+            // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault filter
+            ? List.of(router())
+            // first, as istiod does: a no-op unless a route overrides it
+            : List.of(FaultBuilder.FILTER_ENTRY, router()))
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)

@@ -44,6 +44,9 @@ final class RouteBuilder {
       }
       headers(rule.requestHeaders(), true, r);
       headers(rule.responseHeaders(), false, r);
+      if (rule.fault() != null) {
+        r.putTypedPerFilterConfig(FaultBuilder.FILTER, FaultBuilder.perRoute(rule.fault()));
+      }
       vh.addRoutes(r);
     }
   }

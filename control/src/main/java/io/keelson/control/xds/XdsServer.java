@@ -47,6 +47,10 @@ public final class XdsServer implements AutoCloseable {
   // Sidecars with a workload identity, by node id: they get per-node resources (mTLS clusters, inbound listener).
   private final Map<String, MeshTranslator.Self> identified = new ConcurrentHashMap<>();
   private final ReentrantLock pushLock = new ReentrantLock();
+  // Each resource instance is serialized once for every proxy it goes to.
+  private final PackedResources packed = new PackedResources();
+  // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
+  private final Map<MeshResources, Snapshot> snapshots = new java.util.IdentityHashMap<>();
   // Guarded by pushLock.
   private MeshResources forSidecars;
   private MeshResources forProxyless;
@@ -87,7 +91,8 @@ public final class XdsServer implements AutoCloseable {
   /** The ADS service, for a second (TLS, token-authenticated) server on the secure port. */
   public synchronized io.grpc.BindableService adsService() {
     if (discovery == null) {
-      discovery = new V3DiscoveryServer(callbacks, cache);
+      discovery = new V3DiscoveryServer(List.of(callbacks), cache,
+          new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), packed);
     }
     return discovery.getAggregatedDiscoveryServiceImpl();
   }
@@ -98,6 +103,7 @@ public final class XdsServer implements AutoCloseable {
     try {
       this.secrets = List.copyOf(secrets);
       this.secretsVersion = Integer.toHexString(this.secrets.hashCode());
+      snapshots.clear(); // they carry the old secrets
     } finally {
       pushLock.unlock();
     }
@@ -220,8 +226,10 @@ public final class XdsServer implements AutoCloseable {
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
+      snapshots.clear();
+      packed.nextGeneration();
       forSidecars = sidecars.translate(state, registered.values());
-      forProxyless = proxyless.translate(state, registered.values());
+      forProxyless = null; // translated when a proxyless client needs it
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
       for (String group : cache.groups()) {
@@ -238,6 +246,9 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock. */
   private MeshResources resourcesFor(ProxyState p) {
     if (p.proxyless) {
+      if (forProxyless == null) {
+        forProxyless = proxyless.translate(translated, registered.values());
+      }
       return forProxyless;
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
@@ -274,8 +285,10 @@ public final class XdsServer implements AutoCloseable {
         && old.version(io.envoyproxy.controlplane.cache.Resources.V3.SECRET_TYPE_URL).equals(secretsVersion)) {
       return;
     }
-    cache.setSnapshot(nodeId, Snapshot.create(r.clusters(), r.clustersVersion(), r.endpoints(), r.endpointsVersion(),
-        r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(), secrets, secretsVersion));
+    Snapshot snapshot = snapshots.computeIfAbsent(r, k -> Snapshot.create(r.clusters(), r.clustersVersion(),
+        r.endpoints(), r.endpointsVersion(), r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(),
+        secrets, secretsVersion));
+    cache.setSnapshot(nodeId, snapshot);
     pushes++;
   }
 

@@ -45,12 +45,14 @@ class PolicyParserTest {
           - route:
             - destination: { host: reviews, subset: v1 }
             retries: { attempts: 3, retryOn: "5xx,teapot" }
-            fault: { abort: { httpStatus: 500 } }
+            fault: { abort: { http2Error: CANCEL } }
         """)).containsExactly(
-        "bad.yaml: VirtualService/reviews: spec.http[0].fault: fault injection is not supported yet",
         "bad.yaml: VirtualService/reviews: spec.http[0].retries.retryOn: 'teapot' is not supported; expected HTTP status codes or "
             + "5xx, cancelled, connect-failure, deadline-exceeded, gateway-error, refused-stream, reset, resource-exhausted, "
-            + "retriable-4xx, retriable-status-codes, unavailable");
+            + "retriable-4xx, retriable-status-codes, unavailable",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.abort.http2Error: HTTP/2 error aborts are not supported "
+            + "(istiod does not implement them); use httpStatus",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.abort: expected exactly one of httpStatus, grpcStatus");
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -211,5 +213,49 @@ class PolicyParserTest {
         + "expected one of VirtualService, DestinationRule");
     assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
         .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
+  }
+  @Test
+  void istioFaultIsReadAsIstiodTranslatesIt() throws Exception {
+    Policy.Routes vs = (Policy.Routes) PolicyParser.parse("vs.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews ]
+          http:
+          - fault: { delay: { fixedDelay: 1.5s, percentage: { value: 12.5 } }, abort: { httpStatus: 503, percentage: { value: 100 } } }
+            route: [ { destination: { host: reviews } } ]
+          - fault: { delay: { fixedDelay: 5s, percent: 7 }, abort: { grpcStatus: UNAVAILABLE } }
+            route: [ { destination: { host: reviews } } ]
+          - fault: { delay: { fixedDelay: 5s } }
+            route: [ { destination: { host: reviews } } ]
+        """).policies().getFirst();
+    assertThat(vs.rules().get(0).fault()).isEqualTo(new Policy.Fault(java.time.Duration.ofMillis(1500), 125_000, 503, -1,
+        1_000_000));
+    // deprecated integer percent; an abort without percentage aborts nothing (Envoy's reading of an absent percentage)
+    assertThat(vs.rules().get(1).fault()).isEqualTo(new Policy.Fault(java.time.Duration.ofSeconds(5), 70_000, 0, 14, 0));
+    // a delay without percentage delays nothing, as istiod translates it
+    assertThat(vs.rules().get(2).fault()).isEqualTo(new Policy.Fault(java.time.Duration.ofSeconds(5), 0, 0, -1, 0));
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews ]
+          http:
+          - fault: { delay: { exponentialDelay: 1s }, abort: { grpcStatus: TEAPOT, percentage: { value: 101 } } }
+            route: [ { destination: { host: reviews } } ]
+          - fault: {}
+            route: [ { destination: { host: reviews } } ]
+        """)).containsExactly(
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.delay.exponentialDelay: exponential delays are not supported "
+            + "(istiod drops them too); use fixedDelay",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.delay.fixedDelay: is required",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.abort.grpcStatus: 'TEAPOT' is not a gRPC status; expected one of "
+            + "OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, "
+            + "RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, "
+            + "DATA_LOSS, UNAUTHENTICATED",
+        "bad.yaml: VirtualService/reviews: spec.http[0].fault.abort.percentage.value: expected a number from 0.0 to 100.0, got 101",
+        "bad.yaml: VirtualService/reviews: spec.http[1].fault: a fault needs a delay or an abort (or both)");
   }
 }

@@ -44,6 +44,9 @@ record BenchOptions(List<String> scenarios, List<String> peers, boolean quick, i
       --keelson-arg ARG      extra argument for `keelson proxy` (repeatable), e.g. --keelson-arg=--pipeline=disruptor
       -h, --help             this text
 
+    bin/keelson bench xds-convergence [PROXIES,... [ENDPOINTS,... [ROUNDS]]] instead runs the control plane's
+    convergence benchmark (issue 4; see docs/control-plane.md), e.g. `xds-convergence 1000 10000 5`.
+
     Pinning: the proxy under test runs alone on core 0 (taskset -c 0), wrk and the upstream on core 1.
     Exit code: 0 when the bench ran (failed peers are reported in the summary), 1 when the bench itself
     failed, or with --strict when a peer or run failed; 2 on a usage error.

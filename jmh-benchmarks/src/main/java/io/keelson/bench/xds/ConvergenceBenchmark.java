@@ -25,11 +25,32 @@ public final class ConvergenceBenchmark {
    * service and its v1 subset), and the heap after the last one.
    */
   record Result(int proxies, int endpoints, int rounds, double medianMillis, double maxMillis, long heapBytes,
-      double edsMedianMillis, double edsMaxMillis) {
+      double edsMedianMillis, double edsMaxMillis, double applyMedianMillis, double edsApplyMedianMillis,
+      String routeRounds, String endpointRounds, double cpuMedianMillis, double edsCpuMedianMillis) {
     String line() {
-      return String.format("%8d %10d %7d %12.1f %10.1f %14.1f %12.1f %10.1f", proxies, endpoints, rounds, medianMillis,
-          maxMillis, edsMedianMillis, edsMaxMillis, heapBytes / (1024.0 * 1024.0));
+      return String.format("%8d %10d %7d %12.1f %12.1f %13.1f %12.1f %10.1f %13.1f %13.1f %12.1f %12.1f   RDS [%s] EDS [%s]",
+          proxies, endpoints, rounds, medianMillis, maxMillis, edsMedianMillis, edsMaxMillis,
+          heapBytes / (1024.0 * 1024.0), applyMedianMillis, edsApplyMedianMillis, cpuMedianMillis, edsCpuMedianMillis,
+          routeRounds, endpointRounds);
     }
+  }
+
+  /** CPU time of this whole JVM (control plane and simulated proxies), all threads. */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  /** Each round's time in ms, in the order they ran. */
+  private static String rounds(double[] millis) {
+    return java.util.Arrays.stream(millis).mapToObj(m -> String.valueOf(Math.round(m)))
+        .collect(java.util.stream.Collectors.joining(" "));
   }
 
   private ConvergenceBenchmark() {}
@@ -39,7 +60,12 @@ public final class ConvergenceBenchmark {
     int[] endpoints = ints(args.length > 1 ? args[1] : "100,1000,10000");
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     PrintStream out = System.out;
-    out.println(" proxies  endpoints  rounds  RDS med (ms) RDS max (ms)  EDS med (ms) EDS max (ms)  heap (MB)");
+    // "apply" columns: the median time until apply returned (parse, store, translation, snapshots handed to
+    // the cache, responses queued), the rest of each round is delivery and the ACKs. "CPU": the median CPU
+    // time the whole JVM (control plane and simulated proxies) spent on a round, which a busy machine
+    // inflates far less than wall time.
+    out.println(" proxies  endpoints  rounds  RDS med (ms) RDS max (ms)  EDS med (ms) EDS max (ms)  heap (MB)"
+        + " RDS apply (ms) EDS apply (ms)  RDS CPU (ms) EDS CPU (ms)   each round (ms)");
     for (int p : proxies) {
       for (int e : endpoints) {
         out.println(run(p, e, rounds).line());
@@ -75,19 +101,29 @@ public final class ConvergenceBenchmark {
       awaitRoutes(clients, xds.current().routesVersion(), 60_000);
       awaitEndpoints(clients, xds.current().endpointsVersion(), 120_000);
       double[] millis = new double[rounds];
+      double[] applyMillis = new double[rounds];
+      double[] edsApplyMillis = new double[rounds];
+      double[] cpuMillis = new double[rounds];
+      double[] edsCpuMillis = new double[rounds];
       for (int r = 0; r < rounds; r++) {
         int v2 = 10 + (r % 2 == 0 ? 40 : 0) + r % 7; // a different split each round, so every apply changes the routes
         long start = System.nanoTime();
+        long cpu = cpuNanos();
         apply(store, canary(100 - v2, v2));
+        applyMillis[r] = (System.nanoTime() - start) / 1e6;
         long done = awaitRoutes(clients, xds.current().routesVersion(), 30_000);
         millis[r] = (done - start) / 1e6;
+        cpuMillis[r] = (cpuNanos() - cpu) / 1e6;
       }
       double[] edsMillis = new double[rounds];
       for (int r = 0; r < rounds; r++) {
         long start = System.nanoTime();
+        long cpu = cpuNanos();
         apply(store, extraWorkload(9000 + r));
+        edsApplyMillis[r] = (System.nanoTime() - start) / 1e6;
         long done = awaitEndpoints(clients, xds.current().endpointsVersion(), 60_000);
         edsMillis[r] = (done - start) / 1e6;
+        edsCpuMillis[r] = (cpuNanos() - cpu) / 1e6;
       }
       System.gc();
       long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
@@ -95,8 +131,11 @@ public final class ConvergenceBenchmark {
       java.util.Arrays.sort(sorted);
       double[] edsSorted = edsMillis.clone();
       java.util.Arrays.sort(edsSorted);
+      java.util.Arrays.sort(applyMillis);
+      java.util.Arrays.sort(edsApplyMillis);
       return new Result(proxies, endpoints, rounds, sorted[rounds / 2], sorted[rounds - 1], heap,
-          edsSorted[rounds / 2], edsSorted[rounds - 1]);
+          edsSorted[rounds / 2], edsSorted[rounds - 1], applyMillis[rounds / 2], edsApplyMillis[rounds / 2],
+          rounds(millis), rounds(edsMillis), median(cpuMillis), median(edsCpuMillis));
     } finally {
       clients.forEach(LightXdsClient::close);
       channels.forEach(ManagedChannel::shutdownNow);

@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * A simulated proxy: one ADS stream (state of the world) that subscribes to listeners, the
  * {@code outbound} routes, clusters and their endpoints, ACKs every response and keeps only the
- * versions it ACKed (no translation), so a thousand fit in one JVM. Callbacks run on gRPC threads;
+ * versions it ACKed (no translation; only the clusters' resources are even parsed, see
+ * {@link LightResponseMarshaller}), so a thousand fit in one JVM. Callbacks run on gRPC threads;
  * the ACKed versions are safe to read from any thread.
  */
 final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
@@ -36,7 +37,10 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
   }
 
   void start(ManagedChannel channel) {
-    requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(this);
+    var method = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
+    var light = method.toBuilder(method.getRequestMarshaller(),
+        new LightResponseMarshaller(method.getResponseMarshaller(), CDS)).build();
+    requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(channel.newCall(light, io.grpc.CallOptions.DEFAULT), this);
     synchronized (this) {
       requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(CDS).build());
       requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(LDS).build());
