@@ -2,7 +2,6 @@ package io.keelson.dataplane.config;
 
 import io.keelson.dataplane.tls.ServerTls;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * One TLS-terminating filter chain of an HTTP listener whose chains are selected by SNI
@@ -15,7 +14,7 @@ import java.util.Locale;
  */
 public record SniCertificate(List<String> serverNames, ServerTls tls) {
   public SniCertificate {
-    serverNames = serverNames.stream().map(n -> n.toLowerCase(Locale.ROOT)).toList();
+    serverNames = ServerNames.lowerCase(serverNames);
   }
 
   /**
@@ -23,25 +22,6 @@ public record SniCertificate(List<String> serverNames, ServerTls tls) {
    * an exact name, then the longest matching wildcard, then the entry without names; null when none matches.
    */
   public static SniCertificate select(List<SniCertificate> entries, String sni) {
-    String name = sni == null ? null : sni.toLowerCase(Locale.ROOT);
-    SniCertificate wildcard = null;
-    int wildcardLength = -1;
-    SniCertificate fallback = null;
-    for (SniCertificate c : entries) {
-      if (c.serverNames.isEmpty()) {
-        fallback = fallback == null ? c : fallback;
-        continue;
-      }
-      for (String n : name == null ? List.<String>of() : c.serverNames) {
-        if (n.equals(name)) {
-          return c;
-        }
-        if (n.startsWith("*.") && name.endsWith(n.substring(1)) && n.length() > wildcardLength) {
-          wildcard = c;
-          wildcardLength = n.length();
-        }
-      }
-    }
-    return wildcard != null ? wildcard : fallback;
+    return ServerNames.select(entries, SniCertificate::serverNames, sni);
   }
 }
