@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
 
 /**
  * The health checkers of one proxy process: one per health-checked cluster, all on one dedicated
@@ -127,7 +128,7 @@ public final class HealthCheckService implements AutoCloseable {
       deadline = Math.max(deadline, System.nanoTime() + c.maxFirstCheckWait().toNanos());
     }
     for (ClusterHealthChecker c : checkers) {
-      c.awaitFirstChecks(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+      c.awaitFirstChecks(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
     }
   }
 

@@ -2,6 +2,7 @@ package io.keelson.dataplane.resilience;
 
 import io.keelson.dataplane.config.CircuitBreakerConfig;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The open resources of one cluster, per routing priority, checked against Envoy's
@@ -18,7 +19,7 @@ public final class CircuitBreakers {
     final AtomicInteger requests = new AtomicInteger();
     final AtomicInteger retries = new AtomicInteger();
     /** Requests waiting as pending for a connection slot (max_connections reached), oldest first. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<ConnectionWaiter> waiters = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ConnectionWaiter> waiters = new ConcurrentLinkedQueue<>();
 
     public int connections() {
       return connections.get();
