@@ -39,16 +39,18 @@ public final class ConnTrack {
   private final long[] index;
   private final int mask;
 
-  // Flow cache in front of the index (an exact-match cache, as in Open vSwitch): two-way set-associative
-  // (two adjacent three-long slots per set), at most CACHE_SLOTS (384 KB). It was direct-mapped: with the
-  // pcap benchmark's 3,840 flows in 16,384 slots about a fifth of the flows shared a slot with another
-  // active flow, evicted each other on every train and went to the index (profile: the index probe's
-  // load was the forwarding stage's hottest instruction). Two ways leave about 1% of sets over-full. The index spans 24 bytes × 4 × capacity (24 MB at
-  // the default 262,144 flows), so every probe of it is a cache and TLB miss; profiling the gateway on
-  // the pcap benchmark put a third of its Java time on that one load. Active flows stay in this small
-  // table instead. Filled by lookups that hit the index; a deleted key is cleared from it.
-  static final int CACHE_SLOTS = 1 << 14;
-  private final long[] cache;
+  // Flow cache in front of the index (an exact-match cache, as in Open vSwitch). The index spans 24 bytes
+  // x 4 x capacity (24 MB at the default 262,144 flows), so every probe of it is a cache and TLB miss.
+  // The cache holds only {@code value + 1} (0 = empty) of a key: the key itself is checked against the
+  // flow's record, which the caller reads next anyway. So a cached lookup touches one line of a small int
+  // array (16 slots a line) plus the record, where 24-byte {ports, addresses, value} slots made the cache
+  // 384 KB and cost a line of their own per flow. Two-way set-associative (two adjacent ints per set, always
+  // in one line): direct-mapped, about a fifth of the pcap benchmark's 3,840 flows shared a slot with
+  // another active flow, evicted each other on every train and went to the index. Filled by lookups that
+  // hit the index (the newest key in way 0, the previous one moved to way 1); a removed flow's keys are
+  // cleared from it.
+  static final int CACHE_SLOTS = 1 << 15;
+  private final int[] cache;
   private final int cacheSetMask;
 
   // Flow table: one record of RECORD longs per flow (64 bytes: one or two cache lines), so a packet's
@@ -93,7 +95,7 @@ public final class ConnTrack {
     index = new long[indexSize * STRIDE];
     mask = indexSize - 1;
     int cacheSlots = Math.min(indexSize, CACHE_SLOTS); // indexSize >= 4: at least two sets of two
-    cache = new long[cacheSlots * STRIDE];
+    cache = new int[cacheSlots];
     cacheSetMask = cacheSlots / 2 - 1;
     records = new long[capacity * RECORD];
     state = new byte[capacity];
@@ -123,13 +125,16 @@ public final class ConnTrack {
     long addresses = addresses(srcIp, dstIp);
     long ports = ports(srcPort, dstPort, proto);
     long hash = hash(addresses, ports);
-    long[] c = cache;
-    int cached = cacheSlot(hash);
-    if (c[cached] == ports && c[cached + 1] == addresses) {
-      return (int) c[cached + 2];
+    int[] c = cache;
+    int set = cacheSet(hash);
+    int portPair = (srcPort << 16) | dstPort;
+    int cached = c[set] - 1;
+    if (cached >= 0 && matches(cached, addresses, portPair, proto)) {
+      return cached;
     }
-    if (c[cached + STRIDE] == ports && c[cached + STRIDE + 1] == addresses) {
-      return (int) c[cached + STRIDE + 2];
+    cached = c[set + 1] - 1;
+    if (cached >= 0 && matches(cached, addresses, portPair, proto)) {
+      return cached;
     }
     long[] idx = index;
     int i = (int) hash & mask;
@@ -141,15 +146,8 @@ public final class ConnTrack {
       }
       if (p == ports && idx[at + 1] == addresses) {
         long value = idx[at + 2];
-        // The newest key takes way 0; what was there moves to way 1 (the older key there is dropped).
-        if (c[cached] != 0) {
-          c[cached + STRIDE] = c[cached];
-          c[cached + STRIDE + 1] = c[cached + 1];
-          c[cached + STRIDE + 2] = c[cached + 2];
-        }
-        c[cached] = ports;
-        c[cached + 1] = addresses;
-        c[cached + 2] = value;
+        c[set + 1] = c[set];
+        c[set] = (int) value + 1;
         return (int) value;
       }
       i = (i + 1) & mask;
@@ -190,8 +188,12 @@ public final class ConnTrack {
   public void remove(int flow) {
     int r = flow * RECORD;
     int proto = (int) records[r + R_PROTOCOL];
-    delete(records[r + R_ADDR_CLIENT_VIP], ports(clientPort(flow), vipPort(flow), proto));
-    delete(records[r + R_ADDR_BACKEND_SNAT], ports(backendPort(flow), snatPort(flow), proto));
+    long forward = ports(clientPort(flow), vipPort(flow), proto);
+    long reverse = ports(backendPort(flow), snatPort(flow), proto);
+    uncache(flow, records[r + R_ADDR_CLIENT_VIP], forward);
+    uncache(flow, records[r + R_ADDR_BACKEND_SNAT], reverse);
+    delete(records[r + R_ADDR_CLIENT_VIP], forward);
+    delete(records[r + R_ADDR_BACKEND_SNAT], reverse);
     state[flow] = FREE;
     modifications++;
     freeList[freeCount++] = flow;
@@ -345,9 +347,33 @@ public final class ConnTrack {
     return (int) hash(addresses, ports) & mask;
   }
 
-  /** The first long of the flow cache set (two slots) for a key's hash (high bits: the index uses the low ones). */
-  private int cacheSlot(long hash) {
-    return ((int) (hash >>> 40) & cacheSetMask) * (2 * STRIDE);
+  /** The flow cache set (two adjacent slots) for a key's hash (high bits: the index uses the low ones). */
+  private int cacheSet(long hash) {
+    return ((int) (hash >>> 40) & cacheSetMask) << 1;
+  }
+
+  /**
+   * Whether flow {@code value >> 1}'s record holds this key in direction {@code value & 1}: its
+   * addresses (word 0 client/VIP, word 1 backend/SNAT), its port pair (high half of R_PORTS forward,
+   * low half reverse) and protocol.
+   */
+  private boolean matches(int value, long addresses, int portPair, int proto) {
+    int direction = value & 1;
+    int r = (value >>> 1) * RECORD;
+    long[] rec = records;
+    return rec[r + direction] == addresses
+        && (int) (rec[r + R_PORTS] >>> ((direction ^ 1) << 5)) == portPair
+        && rec[r + R_PROTOCOL] == proto;
+  }
+
+  /** Clears the flow cache slots of {@code flow} in the set of one of its keys. */
+  private void uncache(int flow, long addresses, long ports) {
+    int set = cacheSet(hash(addresses, ports));
+    for (int w = set; w <= set + 1; w++) {
+      if (cache[w] != 0 && (cache[w] - 1) >>> 1 == flow) {
+        cache[w] = 0;
+      }
+    }
   }
 
   private void insert(long addresses, long ports, int value) {
@@ -361,14 +387,6 @@ public final class ConnTrack {
   }
 
   private void delete(long addresses, long ports) {
-    int set = cacheSlot(hash(addresses, ports));
-    for (int cached = set; cached <= set + STRIDE; cached += STRIDE) {
-      if (cache[cached] == ports && cache[cached + 1] == addresses) {
-        cache[cached] = 0;
-        cache[cached + 1] = 0;
-        cache[cached + 2] = 0;
-      }
-    }
     int i = home(addresses, ports);
     while (true) {
       long p = index[i * STRIDE];
