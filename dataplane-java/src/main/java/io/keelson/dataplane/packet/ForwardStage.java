@@ -45,6 +45,13 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private int foundAt;
   /** Consumes {@link ConnTrack#warm}'s loads so the JIT keeps them. */
   private long warmed;
+  /**
+   * The last next hop {@link #l2} resolved in this burst and its ARP slot: a burst's packets mostly go to
+   * a few next hops, so most packets skip the table's hash and probe. Cleared at the start of every burst
+   * and whenever the ARP table may change (an ARP packet, a who-has).
+   */
+  private int memoHop;
+  private int memoSlot = -1;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
     this(initial, nanoClock, 0, 1);
@@ -92,6 +99,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     }
     long now = clock.getAsLong();
     int n = burst.count();
+    memoSlot = -1;
     lookUpBurst(burst, n);
     for (int i = 0; i < n; i++) {
       if (burst.verdict[i] != PacketBurst.PENDING) {
@@ -309,9 +317,15 @@ public final class ForwardStage implements Stage<PacketBurst> {
       burst.drop(i, DropReason.NO_ROUTE, drops); // the port left the config since the flow began
       return false;
     }
-    int slot = arp.find(nextHop);
+    int slot = memoSlot;
+    if (slot < 0 || memoHop != nextHop) {
+      slot = arp.find(nextHop);
+      memoHop = nextHop;
+      memoSlot = slot;
+    }
     long mac = slot < 0 ? -1 : arp.macAt(slot);
     if (mac < 0) {
+      memoSlot = -1;
       if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, arpRetryNanos)) {
         LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
       }
@@ -332,6 +346,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     int rxPort = burst.rxPort();
     int sender = burst.srcIp[i];
     boolean forUs = config.answersArp(burst.dstIp[i], rxPort);
+    memoSlot = -1; // the table may change below
     // RFC 826's merge rule: refresh a known sender; add a new one only when the packet is for us.
     if (forUs || arp.contains(sender)) {
       arp.learn(sender, buf.getMac(l3 + Arp.SHA), now);
