@@ -22,6 +22,12 @@ final class TransmitStage implements Stage<GatewayEvent> {
 
   private final DpdkPort[] portsById;
   private final MbufBatch[] batches;
+  /**
+   * The ids of the ports that have a batch: {@link #flush} visits only these. It used to scan every
+   * possible port id (256) per burst, which profiling put at about 7% of the poller thread's samples on
+   * the pcap benchmark.
+   */
+  private final int[] txPorts;
   private final MbufBatch drops;
   private final int txQueue;
   private final int exceptionPort;
@@ -42,8 +48,14 @@ final class TransmitStage implements Stage<GatewayEvent> {
     this.pool = pool;
     this.counters = counters;
     this.batches = new MbufBatch[portsById.length];
-    for (int i = 0; i < portsById.length; i++) {
+    int ports = 0;
+    for (DpdkPort port : portsById) {
+      ports += port != null ? 1 : 0;
+    }
+    this.txPorts = new int[ports];
+    for (int i = 0, k = 0; i < portsById.length; i++) {
       if (portsById[i] != null) {
+        txPorts[k++] = i;
         // Room for a whole burst plus the frames the pipeline may originate or copy.
         batches[i] = new MbufBatch(maxBurst * 2 + PacketBurst.MAX_EXTRA);
       }
@@ -115,9 +127,9 @@ final class TransmitStage implements Stage<GatewayEvent> {
   }
 
   private void flush() {
-    for (int port = 0; port < batches.length; port++) {
+    for (int port : txPorts) {
       MbufBatch batch = batches[port];
-      if (batch == null || batch.count() == 0) {
+      if (batch.count() == 0) {
         continue;
       }
       int count = batch.count();
