@@ -38,10 +38,12 @@ public final class AccessLogService implements AutoCloseable {
   /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
   static final long FLUSH_NANOS = 50_000_000;
   /**
-   * How long the writer sleeps when the ring is empty. 10 ms (fewer wake-ups, larger batches) was tried
-   * and measured worse in turns on the bench's shared core (docs/observability.md), so 1 ms it stays.
+   * How long the writer sleeps when the ring is empty. Each wake-up is a timer and a context switch on
+   * the proxy's core (in a VM, a trip through the hypervisor); at 1 ms, perf showed more of the writer's
+   * samples in the kernel's wake-up path than in formatting. 10 ms means batches of a few hundred lines
+   * at 40,000 requests/s, far below the ring's 8,192 slots (docs/observability.md, "levers").
    */
-  static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 1_000) * 1_000;
+  static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 10_000) * 1_000;
   /** Lines are written once per ring batch, or when a batch's lines reach this size. */
   static final int BATCH_BYTES = 64 * 1024;
 
