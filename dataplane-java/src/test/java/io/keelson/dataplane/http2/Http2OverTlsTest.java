@@ -80,15 +80,6 @@ class Http2OverTlsTest {
   }
 
   private static final String H2 = "    http2_protocol_options: {}\n";
-  private static final String H2_TLS = H2 + """
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """;
 
   private static String curl(String version, int port, String path) throws Exception {
     Process curl = new ProcessBuilder("curl", "-sS", version, "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
@@ -118,15 +109,7 @@ class Http2OverTlsTest {
     TestCa.Leaf backend = ca.issue("backend.test", "backend.test");
     TestUpstream up = proxies.keep(new TestUpstream("backend",
         io.netty.handler.ssl.SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
-    String tls = """
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """.formatted(caFile);
+    String tls = TlsYaml.upstreamTls(TlsYaml.trustingCa(caFile));
     ProxyServer p = proxies.start(yaml("h2, http/1.1", cluster("backend", up.port(), tls) + cluster("grpc", 1, H2)), 1);
     assertThat(curl("--http2", p.listenerAddress("ingress").getPort(), "/h2-to-tls")).isEqualTo("2 200");
     assertThat(up.requestLines).contains("GET /h2-to-tls HTTP/1.1");
@@ -164,7 +147,7 @@ class Http2OverTlsTest {
     proxies.keep(secure::close);
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
 
-    for (String grpcCluster : List.of(cluster("grpc", plain.port(), H2), cluster("grpc", secure.port(), H2_TLS.formatted(caFile)))) {
+    for (String grpcCluster : List.of(cluster("grpc", plain.port(), H2), cluster("grpc", secure.port(), H2 + TlsYaml.upstreamTls(TlsYaml.trustingCa(caFile))))) {
       ProxyServer p = RunningProxies.startDetached(yaml("h2, http/1.1", cluster("backend", up.port(), "") + grpcCluster), 1);
       ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", p.listenerAddress("ingress").getPort(),
           TlsChannelCredentials.newBuilder().trustManager(caFile.toFile()).build()).build();

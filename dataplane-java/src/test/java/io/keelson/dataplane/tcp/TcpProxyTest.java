@@ -156,16 +156,8 @@ class TcpProxyTest {
     ca.write(dir, "ca.crt");
     TestCa.Leaf backend = ca.issue("backend", "backend.test");
     EchoServer a = proxies.keep(new EchoServer("a", SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
-    String yaml = tcpListener("          cluster: a\n", cluster("a", "ROUND_ROBIN", a.port()) + """
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-                    match_typed_subject_alt_names: [ { san_type: DNS, matcher: { exact: backend.test } } ]
-        """.formatted(dir.resolve("ca.crt"))).replace("    - filters:\n", """
+    String yaml = tcpListener("          cluster: a\n", cluster("a", "ROUND_ROBIN", a.port()) + TlsYaml.upstreamTls(TlsYaml.trustingCa(dir.resolve("ca.crt"))
+        + "            match_typed_subject_alt_names: [ { san_type: DNS, matcher: { exact: backend.test } } ]\n")).replace("    - filters:\n", """
             - transport_socket:
                 name: envoy.transport_sockets.tls
                 typed_config:

@@ -112,15 +112,29 @@ public final class TlsYaml {
         """.formatted(serverNames, filtersBefore.stripTrailing(), statPrefix, cluster).replace("  filters:\n\n", "  filters:\n");
   }
 
-  /** A plaintext STATIC cluster "backend" on 127.0.0.1:port, optionally with an UpstreamTlsContext body (fields indented 8). */
-  public static String cluster(int port, String upstreamTls) {
-    String tls = upstreamTls == null ? "" : """
+  /** A cluster's transport_socket (indented 4 spaces, for a clusters item) originating TLS with {@code context} (fields indented 8). */
+  public static String upstreamTls(String context) {
+    return """
             transport_socket:
               name: envoy.transport_sockets.tls
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
         %s
-        """.formatted(upstreamTls.stripTrailing());
+        """.formatted(context.stripTrailing());
+  }
+
+  /** An UpstreamTlsContext body (fields indented 8 spaces) trusting {@code ca}; validation_context fields go after it, indented 12. */
+  public static String trustingCa(Path ca) {
+    return """
+                common_tls_context:
+                  validation_context:
+                    trusted_ca: { filename: "%s" }
+        """.formatted(ca);
+  }
+
+  /** A plaintext STATIC cluster "backend" on 127.0.0.1:port, optionally with an UpstreamTlsContext body (fields indented 8). */
+  public static String cluster(int port, String upstreamTls) {
+    String tls = upstreamTls == null ? "" : upstreamTls(upstreamTls);
     return """
           - name: backend
             connect_timeout: 2s

@@ -39,6 +39,12 @@ class TlsProxyTest {
   static Path serverKey;
 
   private final RunningProxies proxies = new RunningProxies();
+  /** Upstream validation_context fields (indented 12): the backend must be backend.test. */
+  private static final String SAN_BACKEND_TEST = """
+                  match_typed_subject_alt_names:
+                  - san_type: DNS
+                    matcher: { exact: backend.test }
+      """;
 
   @BeforeAll
   static void certificates() throws Exception {
@@ -188,15 +194,7 @@ class TlsProxyTest {
   void originatesTlsToAnUpstreamThatChainsToTheTrustedCa() throws Exception {
     TestCa.Leaf backend = ca.issue("backend", "backend.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(backend.key(), backend.cert()).build());
-    String tls = """
-                sni: backend.test
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-                    match_typed_subject_alt_names:
-                    - san_type: DNS
-                      matcher: { exact: backend.test }
-        """.formatted(dir.resolve("ca.crt"));
+    String tls = "        sni: backend.test\n" + TlsYaml.trustingCa(dir.resolve("ca.crt")) + SAN_BACKEND_TEST;
     ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     for (int i = 0; i < 3; i++) {
       assertThat(get(ca.clientContext(), port(p), "/up" + i).statusCode()).isEqualTo(200);
@@ -210,11 +208,7 @@ class TlsProxyTest {
   void expiredUpstreamCertificateIsAConnectFailure() throws Exception {
     TestCa.Leaf expired = ca.issue("backend", Instant.now().minus(Duration.ofDays(10)), Instant.now().minus(Duration.ofDays(1)), "backend.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(expired.key(), expired.cert()).build());
-    String tls = """
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """.formatted(dir.resolve("ca.crt"));
+    String tls = TlsYaml.trustingCa(dir.resolve("ca.crt"));
     ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/");
     assertThat(r.statusCode()).isEqualTo(503);
@@ -227,14 +221,7 @@ class TlsProxyTest {
   void upstreamSanMismatchIsAConnectFailureWithUf() throws Exception {
     TestCa.Leaf backend = ca.issue("backend", "someone-else.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(backend.key(), backend.cert()).build());
-    String tls = """
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-                    match_typed_subject_alt_names:
-                    - san_type: DNS
-                      matcher: { exact: backend.test }
-        """.formatted(dir.resolve("ca.crt"));
+    String tls = TlsYaml.trustingCa(dir.resolve("ca.crt")) + SAN_BACKEND_TEST;
     ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/");
     assertThat(r.statusCode()).isEqualTo(503);
