@@ -34,18 +34,23 @@ class TcpRbacTest {
 
   /** A network RBAC filter (at the filter list's indentation) ALLOWing {@code principal}, with optional extra lines. */
   private static String rbacFilter(String principal, String extra) {
+    return rbacFilter("authz", "ALLOW", "only", "{ any: true }", principal) + extra;
+  }
+
+  /** A network RBAC filter (at the filter list's indentation) with one policy of one permission and one principal. */
+  private static String rbacFilter(String statPrefix, String action, String policy, String permission, String principal) {
     return """
               - name: envoy.filters.network.rbac
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
-                  stat_prefix: authz
+                  stat_prefix: %s
                   rules:
-                    action: ALLOW
+                    action: %s
                     policies:
-                      only:
-                        permissions: [ { any: true } ]
+                      %s:
+                        permissions: [ %s ]
                         principals: [ %s ]
-        %s""".formatted(principal, extra);
+        """.formatted(statPrefix, action, policy, permission, principal);
   }
 
   /** The tcp listener of {@link TcpProxyTest#tcpListener} to cluster {@code a}, with {@code rbac} before its tcp_proxy. */
@@ -87,16 +92,7 @@ class TcpRbacTest {
   @Test
   void aDenyPolicyBeforeAnAllowPolicyClosesWhatItMatches() throws Exception {
     EchoServer a = proxies.keep(new EchoServer("a", null));
-    String deny = """
-              - name: envoy.filters.network.rbac
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
-                  stat_prefix: deny_first
-                  rules:
-                    action: DENY
-                    policies:
-                      loopback: { permissions: [ { any: true } ], principals: [ { source_ip: { address_prefix: 127.0.0.1, prefix_len: 32 } } ] }
-        """;
+    String deny = rbacFilter("deny_first", "DENY", "loopback", "{ any: true }", "{ source_ip: { address_prefix: 127.0.0.1, prefix_len: 32 } }");
     ProxyServer p = proxies.start(withRbac(deny + rbacFilter("{ any: true }", ""), a.port()), 2);
     assertThat(TcpExchange.plain(p.listenerAddress("tcp").getPort(), "x")).isIn("", CLOSED);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RunningProxies.admin(p, "/stats")).contains("deny_first.rbac.denied: 1"));
@@ -142,18 +138,7 @@ class TcpRbacTest {
     TestCa ca = new TestCa("sni-rbac-ca");
     TestCa.Leaf certB = ca.issue("wild.b.test", "*.b.test");
     EchoServer b = proxies.keep(new EchoServer("b", SslContextBuilder.forServer(certB.key(), certB.cert()).build()));
-    String xOnly = """
-              - name: envoy.filters.network.rbac
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
-                  stat_prefix: sni_authz
-                  rules:
-                    action: ALLOW
-                    policies:
-                      x-only:
-                        permissions: [ { requested_server_name: { exact: x.b.test } } ]
-                        principals: [ { any: true } ]
-        """;
+    String xOnly = rbacFilter("sni_authz", "ALLOW", "x-only", "{ requested_server_name: { exact: x.b.test } }", "{ any: true }");
     String yaml = TlsYaml.sniListener("tls", TlsYaml.passthroughChain("server_names: [\"*.b.test\"]", xOnly, "sni_b", "b"),
         cluster("b", "ROUND_ROBIN", b.port()));
     ProxyServer p = proxies.start(yaml, 2);
