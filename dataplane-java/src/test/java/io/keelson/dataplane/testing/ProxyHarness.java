@@ -16,6 +16,15 @@ import java.time.Duration;
  * on ephemeral ports, and talks to it. Not thread-safe; one per test.
  */
 public final class ProxyHarness implements AutoCloseable {
+  /** The virtual_hosts item of {@link #bootstrap}: every host and path to cluster "backend". */
+  public static final String ALL_TO_BACKEND = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: backend }
+      """;
+
   public final ProxyServer server;
   public final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
