@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.PrometheusText;
+import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TcpExchange;
 import io.keelson.dataplane.testing.TcpExchange.TlsReply;
@@ -30,21 +31,13 @@ class TcpProxyTest {
 
   /** A listener "tcp" whose tcp_proxy body (indented 10) is {@code proxy}. */
   static String tcpListener(String proxy, String clusters) {
-    return """
-        static_resources:
-          listeners:
-          - name: tcp
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
+    return ProxyHarness.listener("tcp", "", """
             - filters:
               - name: envoy.filters.network.tcp_proxy
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                   stat_prefix: echo
-        %s
-          clusters:
-        %s
-        """.formatted(proxy.stripTrailing(), clusters.stripTrailing());
+        """ + proxy, clusters);
   }
 
   /** The value of the sample {@code name} whose label {@code label} is {@code v}, parsed by Prometheus's parser. */

@@ -119,6 +119,27 @@ public final class ProxyHarness implements AutoCloseable {
         """.formatted(virtualHosts.stripTrailing(), httpFilters.stripTrailing(), clusters.stripTrailing()).replace("\n\n", "\n");
   }
 
+  /**
+   * A bootstrap with one listener {@code name} on an ephemeral port, for tests that write their own filter chains.
+   *
+   * @param listenerFilters listener_filters items indented 4 spaces, or "" for none
+   * @param filterChains    filter_chains items indented 4 spaces
+   * @param clusters        clusters items indented 2 spaces
+   */
+  public static String listener(String name, String listenerFilters, String filterChains, String clusters) {
+    String filters = listenerFilters.isBlank() ? "" : "    listener_filters:\n" + listenerFilters.stripTrailing() + "\n";
+    return """
+        static_resources:
+          listeners:
+          - name: %s
+            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+        %s    filter_chains:
+        %s
+          clusters:
+        %s
+        """.formatted(name, filters, filterChains.stripTrailing(), clusters.stripTrailing());
+  }
+
   /** One STATIC cluster item for {@link #bootstrap}, endpoints on 127.0.0.1. */
   public static String cluster(String name, String lbPolicy, int... ports) {
     StringBuilder b = new StringBuilder();

@@ -25,16 +25,7 @@ public final class TlsYaml {
 
   /** As {@link #httpsListener(Path, Path, String, String, String)}, with its own routes (items indented 14 spaces). */
   public static String httpsListener(Path cert, Path key, String tlsExtra, String common, String routes, String clusters) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-        %s
-          clusters:
-        %s
-        """.formatted(httpsChain(null, cert, key, tlsExtra, common, routes).stripTrailing(), clusters.stripTrailing());
+    return ProxyHarness.listener("ingress", "", httpsChain(null, cert, key, tlsExtra, common, routes), clusters);
   }
 
   /**
@@ -79,20 +70,11 @@ public final class TlsYaml {
    * (filter_chains items indented 4 spaces) by SNI.
    */
   public static String sniListener(String name, String chains, String clusters) {
-    return """
-        static_resources:
-          listeners:
-          - name: %s
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            listener_filters:
+    return ProxyHarness.listener(name, """
             - name: envoy.filters.listener.tls_inspector
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
-            filter_chains:
-        %s
-          clusters:
-        %s
-        """.formatted(name, chains.stripTrailing(), clusters.stripTrailing());
+        """, chains, clusters);
   }
 
   /**
