@@ -49,6 +49,8 @@ public final class XdsServer implements AutoCloseable {
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
+  // Responses are built and written off the changing thread, per stream in order (see PushExecutors).
+  private final PushExecutors pushExecutors = PushExecutors.perCore();
   // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
   private final Map<MeshResources, Snapshot> snapshots = new java.util.IdentityHashMap<>();
   // Guarded by pushLock.
@@ -92,7 +94,7 @@ public final class XdsServer implements AutoCloseable {
   public synchronized io.grpc.BindableService adsService() {
     if (discovery == null) {
       discovery = new V3DiscoveryServer(List.of(callbacks), cache,
-          new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), packed);
+          pushExecutors, packed);
     }
     return discovery.getAggregatedDiscoveryServiceImpl();
   }
@@ -428,5 +430,6 @@ public final class XdsServer implements AutoCloseable {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
+    pushExecutors.close();
   }
 }
