@@ -8,12 +8,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Where java-control-plane builds and writes each stream's responses. Its default runs them on the
- * thread that sets the snapshots, i.e. the {@code apply}: 1,000 proxies' 10,000-endpoint responses
- * were serialized one after another on that one thread before {@code apply} returned. Here each
- * stream gets its own sequential executor (its responses stay in order) over a small shared pool, so
- * the responses to different proxies are written on several cores while the change returns.
- * Thread-safe.
+ * Where java-control-plane builds and writes each stream's responses. Its default (and this one's,
+ * {@code keelson.xds.pushThreads} = 0) runs them on the thread that sets the snapshots, i.e. the
+ * {@code apply}, one proxy after another. With N threads each stream gets its own sequential
+ * executor (its responses stay in order) over a pool of N, and {@code apply} returns before the
+ * responses are written. Measured on a busy 2-core machine (1,000 proxies, 10,000 endpoints) the
+ * pool of 2 made endpoint changes slower and cost more CPU per round than the default, so it is
+ * off unless asked for (docs/control-plane.md). Thread-safe.
  */
 final class PushExecutors implements ExecutorGroup, AutoCloseable {
   private final ExecutorService pool;
@@ -28,10 +29,9 @@ final class PushExecutors implements ExecutorGroup, AutoCloseable {
     });
   }
 
-  /** One thread per core, at least two; system property {@code keelson.xds.pushThreads} overrides (0: none). */
-  static PushExecutors perCore() {
-    return new PushExecutors(Integer.getInteger("keelson.xds.pushThreads",
-        Math.max(2, Runtime.getRuntime().availableProcessors())));
+  /** System property {@code keelson.xds.pushThreads} threads; 0 (the default): on the changing thread. */
+  static PushExecutors fromSystemProperty() {
+    return new PushExecutors(Integer.getInteger("keelson.xds.pushThreads", 0));
   }
 
   @Override

@@ -49,8 +49,8 @@ public final class XdsServer implements AutoCloseable {
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
-  // Responses are built and written off the changing thread, per stream in order (see PushExecutors).
-  private final PushExecutors pushExecutors = PushExecutors.perCore();
+  // Where responses are built and written: the changing thread unless keelson.xds.pushThreads says otherwise.
+  private final PushExecutors pushExecutors = PushExecutors.fromSystemProperty();
   // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
   private final Map<MeshResources, Snapshot> snapshots = new java.util.IdentityHashMap<>();
   // Guarded by pushLock.
