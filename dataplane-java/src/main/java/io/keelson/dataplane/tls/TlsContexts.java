@@ -59,6 +59,7 @@ public final class TlsContexts {
     }
     applyParams(b, config.params(), alpn, provider);
     SslContext context = build(b);
+    TlsEngines.tuneServer(context);
     return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
   }
 
@@ -114,6 +115,7 @@ public final class TlsContexts {
     }
     applyParams(b, config.params(), alpn, provider);
     SslContext context = build(b);
+    TlsEngines.tuneServer(context);
     return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
   }
 
