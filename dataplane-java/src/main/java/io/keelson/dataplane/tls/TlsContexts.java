@@ -59,7 +59,6 @@ public final class TlsContexts {
     }
     applyParams(b, config.params(), alpn, provider);
     SslContext context = build(b);
-    TlsEngines.tuneServer(context);
     return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
   }
 
@@ -115,7 +114,6 @@ public final class TlsContexts {
     }
     applyParams(b, config.params(), alpn, provider);
     SslContext context = build(b);
-    TlsEngines.tuneServer(context);
     return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
   }
 

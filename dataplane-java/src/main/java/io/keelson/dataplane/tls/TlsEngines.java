@@ -18,13 +18,6 @@ import java.util.Locale;
  */
 final class TlsEngines {
   static final String PROPERTY = "keelson.tls.engine";
-  /**
-   * TLS 1.3 session tickets a BoringSSL server sends after each full handshake (BoringSSL's default: 2). Each one
-   * is a session serialized, encrypted and written on every new connection, also to clients that never resume; a
-   * resuming client (Envoy, Keelson's upstream session cache) keeps one per host, and a resumed connection gets a
-   * fresh one. Default 1; 0 turns tickets off.
-   */
-  static final String TICKETS_PROPERTY = "keelson.tls.serverTickets";
   private static final Cleaner CLEANER = Cleaner.create();
 
   private TlsEngines() {}
@@ -36,18 +29,6 @@ final class TlsEngines {
     }
     String engine = System.getProperty(PROPERTY, "refcnt").trim().toLowerCase(Locale.ROOT);
     return engine.equals("finalized") ? SslProvider.OPENSSL : SslProvider.OPENSSL_REFCNT;
-  }
-
-  /** Server-side BoringSSL settings that Netty's builder has no option for: the session tickets per handshake. */
-  static void tuneServer(SslContext context) {
-    if (context instanceof io.netty.handler.ssl.ReferenceCountedOpenSslContext rc) {
-      int tickets = Integer.getInteger(TICKETS_PROPERTY, 1);
-      try {
-        io.netty.internal.tcnative.SSLContext.setNumTickets(rc.context(), Math.max(0, tickets));
-      } catch (UnsatisfiedLinkError e) {
-        // a tcnative build without SSL_CTX_set_num_tickets (not BoringSSL): the library's default stays
-      }
-    }
   }
 
   /** True for either BoringSSL engine. */
