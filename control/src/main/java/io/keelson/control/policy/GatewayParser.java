@@ -132,7 +132,7 @@ final class GatewayParser {
       r.error("filters", "a rule with a RequestRedirect filter answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors);
+        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors, null);
   }
 
   /** HTTPRequestMirrorFilter: backendRef (a Service), and percent or fraction (all requests by default). */

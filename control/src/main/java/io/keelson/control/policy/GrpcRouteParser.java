@@ -71,7 +71,7 @@ final class GrpcRouteParser {
       r.error("backendRefs", "the weights add up to 0; expected at least one backend with a weight above 0");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), null,
-        null, req, resp, null, null, mirrors);
+        null, req, resp, null, null, mirrors, null);
   }
 
   /** GRPCRouteMatch: method {type, service, method} and headers; always limited to gRPC requests. */

@@ -98,24 +98,6 @@ public sealed interface Policy {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
     }
-
-    /** Without fault injection. */
-    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors) {
-      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, null);
-    }
-
-    /** Without mirrors. */
-    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry) {
-      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, List.of());
-    }
-
-    /** Without retries or mirrors. */
-    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
-        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout) {
-      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, null, List.of());
-    }
   }
 
   /**

@@ -52,8 +52,8 @@ final class LocalityWeightedBalancer implements LoadBalancer {
       }
       weights[l] = endpoints[members[l][0]].localityWeight();
       total += weights[l];
-      localities[l] = LoadBalancer.create(new ClusterConfig(cluster.name(), cluster.lbPolicy(), cluster.connectTimeout(), subset,
-          null, cluster.lb().withoutLocalities()), random);
+      localities[l] = LoadBalancer.create(ClusterConfig.builder(cluster.name(), cluster.lbPolicy(), cluster.connectTimeout(), subset)
+          .lb(cluster.lb().withoutLocalities()).build(), random);
       l++;
     }
     totalWeight = total;

@@ -52,57 +52,102 @@ public record ClusterConfig(
     }
   }
 
-  /** Plaintext (main's parameter list). */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
-        healthCheck, lb, null);
+  /**
+   * A cluster with Envoy's defaults for everything but its name, policy, connect timeout and endpoints:
+   * default circuit breakers, no outlier detection, a 1 h idle timeout, no maximum connection duration,
+   * HTTP/1.1, no health check, default balancing options, plaintext.
+   */
+  public static Builder builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
+    return new Builder(name, lbPolicy, connectTimeout, endpoints);
   }
 
-  /** No health check, default balancing options, plaintext or TLS (wip/tls-l4's parameter list). */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, Http2Options http2, ClientTls tls) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
-        null, LbOptions.DEFAULTS, tls);
+  /** A builder that starts from this cluster's values. */
+  public Builder toBuilder() {
+    return new Builder(name, lbPolicy, connectTimeout, endpoints)
+        .circuitBreakers(circuitBreakers)
+        .outlierDetection(outlierDetection)
+        .idleTimeout(idleTimeout)
+        .maxConnectionDuration(maxConnectionDuration)
+        .http2(http2)
+        .healthCheck(healthCheck)
+        .lb(lb)
+        .tls(tls);
   }
 
-  /** No health check, default balancing options, plaintext. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, Http2Options http2) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, http2,
-        null, LbOptions.DEFAULTS, null);
-  }
+  /**
+   * Collects the optional parts of a {@link ClusterConfig}; each setter names its record component.
+   * Not thread-safe: build on one thread.
+   */
+  public static final class Builder {
+    private final String name;
+    private final LbPolicy lbPolicy;
+    private final Duration connectTimeout;
+    private List<EndpointConfig> endpoints;
+    private CircuitBreakerConfig circuitBreakers = CircuitBreakerConfig.DEFAULTS;
+    private OutlierDetectionConfig outlierDetection;
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Duration maxConnectionDuration = Duration.ZERO;
+    private Http2Options http2;
+    private HealthCheckConfig healthCheck;
+    private LbOptions lb = LbOptions.DEFAULTS;
+    private ClientTls tls;
 
-  /** An HTTP/1.1 cluster, plaintext or TLS. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration, ClientTls tls) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null,
-        null, LbOptions.DEFAULTS, tls);
-  }
+    private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
+      this.name = name;
+      this.lbPolicy = lbPolicy;
+      this.connectTimeout = connectTimeout;
+      this.endpoints = endpoints;
+    }
 
-  /** An HTTP/1.1 cluster with default circuit breakers and connection lifetimes, no outlier detection. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      HealthCheckConfig healthCheck, LbOptions lb) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null,
-        healthCheck, lb, null);
-  }
+    public Builder endpoints(List<EndpointConfig> endpoints) {
+      this.endpoints = endpoints;
+      return this;
+    }
 
-  /** Default circuit breakers, no outlier detection. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
-    this(name, lbPolicy, connectTimeout, endpoints, CircuitBreakerConfig.DEFAULTS, null, DEFAULT_IDLE_TIMEOUT, Duration.ZERO, null,
-        null, LbOptions.DEFAULTS, null);
-  }
+    public Builder circuitBreakers(CircuitBreakerConfig circuitBreakers) {
+      this.circuitBreakers = circuitBreakers;
+      return this;
+    }
 
-  /** A plaintext HTTP/1.1 cluster. */
-  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
-      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
-      Duration maxConnectionDuration) {
-    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration, null,
-        null, LbOptions.DEFAULTS, null);
+    public Builder outlierDetection(OutlierDetectionConfig outlierDetection) {
+      this.outlierDetection = outlierDetection;
+      return this;
+    }
+
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = idleTimeout;
+      return this;
+    }
+
+    public Builder maxConnectionDuration(Duration maxConnectionDuration) {
+      this.maxConnectionDuration = maxConnectionDuration;
+      return this;
+    }
+
+    public Builder http2(Http2Options http2) {
+      this.http2 = http2;
+      return this;
+    }
+
+    public Builder healthCheck(HealthCheckConfig healthCheck) {
+      this.healthCheck = healthCheck;
+      return this;
+    }
+
+    public Builder lb(LbOptions lb) {
+      this.lb = lb;
+      return this;
+    }
+
+    public Builder tls(ClientTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    public ClusterConfig build() {
+      return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
+          maxConnectionDuration, http2, healthCheck, lb, tls);
+    }
   }
 
   /** True when requests go upstream over HTTP/2 (h2c, or h2 when {@link #tls} is set). */

@@ -1,7 +1,9 @@
 package io.keelson.dataplane.config;
 
+import io.keelson.dataplane.tls.ForwardClientCert;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code envoy.filters.network.http_connection_manager} of a listener. Immutable.
@@ -39,15 +41,15 @@ public record HttpConnectionManagerConfig(
     Http2Options http2,
     Duration streamIdleTimeout,
     List<HttpFilterConfig> httpFilters,
-    java.util.Map<String, Boolean> upgrades,
-    io.keelson.dataplane.tls.ForwardClientCert forwardClientCert) {
+    Map<String, Boolean> upgrades,
+    ForwardClientCert forwardClientCert) {
 
   /** Envoy's stream_idle_timeout default. */
   public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   public HttpConnectionManagerConfig {
     if (forwardClientCert == null) {
-      forwardClientCert = io.keelson.dataplane.tls.ForwardClientCert.DEFAULT;
+      forwardClientCert = ForwardClientCert.DEFAULT;
     }
     accessLogs = List.copyOf(accessLogs);
     if (maxConnectionDuration == null) {
@@ -60,94 +62,114 @@ public record HttpConnectionManagerConfig(
       streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
     }
     httpFilters = httpFilters == null ? List.of() : List.copyOf(httpFilters);
-    upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
+    upgrades = upgrades == null ? Map.of() : Map.copyOf(upgrades);
   }
 
-  /** With Envoy's default x-forwarded-client-cert handling (SANITIZE). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters,
-      java.util.Map<String, Boolean> upgrades) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, null);
+  /**
+   * A connection manager that starts with default limits, no use_remote_address, x-request-id generated,
+   * no request, idle or connection-duration limit (unlike the translator, which applies Envoy's 1 h idle
+   * timeout), no access logs, no tracing, default HTTP/2 options, a 5 min stream idle timeout, only the
+   * router, no upgrades and x-forwarded-client-cert SANITIZE.
+   */
+  public static Builder builder(String statPrefix, RouteConfig routeConfig) {
+    return new Builder(statPrefix, routeConfig);
   }
 
-  /** Without upgrade_configs (main's parameter list). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      Http2Options http2, Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, java.util.Map.of());
-  }
+  /**
+   * Collects the optional parts of an {@link HttpConnectionManagerConfig}; each setter names its record
+   * component. Not thread-safe: build on one thread.
+   */
+  public static final class Builder {
+    private final String statPrefix;
+    private final RouteConfig routeConfig;
+    private HttpLimits limits = HttpLimits.DEFAULT;
+    private boolean useRemoteAddress;
+    private boolean generateRequestId = true;
+    private Duration requestTimeout = Duration.ZERO;
+    private Duration idleTimeout = Duration.ZERO;
+    private List<AccessLogConfig> accessLogs = List.of();
+    private TracingConfig tracing;
+    private Duration maxConnectionDuration = Duration.ZERO;
+    private Http2Options http2 = Http2Options.DEFAULT;
+    private Duration streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
+    private List<HttpFilterConfig> httpFilters = List.of();
+    private Map<String, Boolean> upgrades = Map.of();
+    private ForwardClientCert forwardClientCert = ForwardClientCert.DEFAULT;
 
-  /** Without HTTP filters other than the router (wip/tls-l4's parameter list). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      Http2Options http2, Duration streamIdleTimeout, java.util.Map<String, Boolean> upgrades) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), upgrades);
-  }
+    private Builder(String statPrefix, RouteConfig routeConfig) {
+      this.statPrefix = statPrefix;
+      this.routeConfig = routeConfig;
+    }
 
-  /** With the default HTTP/2 options and stream idle timeout, without upgrade_configs. */
-  public HttpConnectionManagerConfig(
-      String statPrefix,
-      RouteConfig routeConfig,
-      HttpLimits limits,
-      boolean useRemoteAddress,
-      boolean generateRequestId,
-      Duration requestTimeout,
-      Duration idleTimeout,
-      List<AccessLogConfig> accessLogs,
-      TracingConfig tracing,
-      Duration maxConnectionDuration) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), java.util.Map.of());
-  }
+    public Builder limits(HttpLimits limits) {
+      this.limits = limits;
+      return this;
+    }
 
-  /** Without upgrade_configs (main's parameter list). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      Http2Options http2, Duration streamIdleTimeout) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, http2, streamIdleTimeout, List.of(), java.util.Map.of());
-  }
+    public Builder useRemoteAddress(boolean useRemoteAddress) {
+      this.useRemoteAddress = useRemoteAddress;
+      return this;
+    }
 
-  /** With the default HTTP/2 settings (wip/tls-l4's parameter list). */
-  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
-      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
-      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration,
-      java.util.Map<String, Boolean> upgrades) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
-        tracing, maxConnectionDuration, Http2Options.DEFAULT, DEFAULT_STREAM_IDLE_TIMEOUT, List.of(), upgrades);
-  }
+    public Builder generateRequestId(boolean generateRequestId) {
+      this.generateRequestId = generateRequestId;
+      return this;
+    }
 
-  /** Without a maximum connection duration. */
-  public HttpConnectionManagerConfig(
-      String statPrefix,
-      RouteConfig routeConfig,
-      HttpLimits limits,
-      boolean useRemoteAddress,
-      boolean generateRequestId,
-      Duration requestTimeout,
-      Duration idleTimeout,
-      List<AccessLogConfig> accessLogs,
-      TracingConfig tracing) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs, tracing, Duration.ZERO);
-  }
+    public Builder requestTimeout(Duration requestTimeout) {
+      this.requestTimeout = requestTimeout;
+      return this;
+    }
 
-  /** Without access logs. */
-  public HttpConnectionManagerConfig(
-      String statPrefix,
-      RouteConfig routeConfig,
-      HttpLimits limits,
-      boolean useRemoteAddress,
-      boolean generateRequestId,
-      Duration requestTimeout,
-      Duration idleTimeout) {
-    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, List.of(), null);
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = idleTimeout;
+      return this;
+    }
+
+    public Builder accessLogs(List<AccessLogConfig> accessLogs) {
+      this.accessLogs = accessLogs;
+      return this;
+    }
+
+    public Builder tracing(TracingConfig tracing) {
+      this.tracing = tracing;
+      return this;
+    }
+
+    public Builder maxConnectionDuration(Duration maxConnectionDuration) {
+      this.maxConnectionDuration = maxConnectionDuration;
+      return this;
+    }
+
+    public Builder http2(Http2Options http2) {
+      this.http2 = http2;
+      return this;
+    }
+
+    public Builder streamIdleTimeout(Duration streamIdleTimeout) {
+      this.streamIdleTimeout = streamIdleTimeout;
+      return this;
+    }
+
+    public Builder httpFilters(List<HttpFilterConfig> httpFilters) {
+      this.httpFilters = httpFilters;
+      return this;
+    }
+
+    public Builder upgrades(Map<String, Boolean> upgrades) {
+      this.upgrades = upgrades;
+      return this;
+    }
+
+    public Builder forwardClientCert(ForwardClientCert forwardClientCert) {
+      this.forwardClientCert = forwardClientCert;
+      return this;
+    }
+
+    public HttpConnectionManagerConfig build() {
+      return new HttpConnectionManagerConfig(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId,
+          requestTimeout, idleTimeout, accessLogs, tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters,
+          upgrades, forwardClientCert);
+    }
   }
 }

@@ -27,16 +27,6 @@ public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
     ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates) {
 
-  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
-      ServerTls tls, List<SniChain> sniChains, boolean plaintextToo) {
-    this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, List.of());
-  }
-
-  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
-      ServerTls tls, List<SniChain> sniChains) {
-    this(name, host, port, http, tcpProxy, tls, sniChains, false);
-  }
-
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
     sniCertificates = List.copyOf(sniCertificates);
@@ -44,16 +34,6 @@ public record ListenerConfig(
       throw new IllegalArgumentException(
           "listener '" + name + "' must have exactly one of http and tcpProxy");
     }
-  }
-
-  /** A plaintext listener with one filter chain. */
-  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy) {
-    this(name, host, port, http, tcpProxy, null, List.of());
-  }
-
-  /** An HTTP listener. */
-  public ListenerConfig(String name, String host, int port, HttpConnectionManagerConfig http) {
-    this(name, host, port, http, null);
   }
 
   public boolean isHttp() {

@@ -2,6 +2,7 @@ package io.keelson.dataplane.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /** What a matched route does: forward to a cluster, answer directly, or redirect. Immutable. */
 public sealed interface RouteAction {
@@ -31,50 +32,21 @@ public sealed interface RouteAction {
       boolean highPriority,
       List<HashPolicy> hashPolicies,
       List<MirrorPolicy> mirrors,
-      java.util.Map<String, Boolean> upgrades) implements RouteAction {
+      Map<String, Boolean> upgrades) implements RouteAction {
     public Forward {
       clusters = List.copyOf(clusters);
       hashPolicies = hashPolicies == null ? List.of() : List.copyOf(hashPolicies);
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
-      upgrades = upgrades == null ? java.util.Map.of() : java.util.Map.copyOf(upgrades);
+      upgrades = upgrades == null ? Map.of() : Map.copyOf(upgrades);
     }
 
-    /** Without route-level upgrade_configs (main's parameter list). */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
-        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies, List<MirrorPolicy> mirrors) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, mirrors,
-          java.util.Map.of());
-    }
-
-    /** Without mirrors (wip/tls-l4's parameter list). */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
-        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies, java.util.Map<String, Boolean> upgrades) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, List.of(), upgrades);
-    }
-
-    /** Without mirrors or route-level upgrade_configs. */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
-        RetryPolicy retryPolicy, boolean highPriority, List<HashPolicy> hashPolicies) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, hashPolicies, List.of(),
-          java.util.Map.of());
-    }
-
-    /** Without hash policies and mirrors. */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
-        RetryPolicy retryPolicy, boolean highPriority, java.util.Map<String, Boolean> upgrades) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of(), upgrades);
-    }
-
-    /** Without hash policies, mirrors or route-level upgrade_configs. */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout,
-        RetryPolicy retryPolicy, boolean highPriority) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, retryPolicy, highPriority, List.of(), List.of(),
-          java.util.Map.of());
-    }
-
-    /** No retries, default priority, no hash policies, no mirrors. */
-    public Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, String hostRewrite, Duration timeout) {
-      this(clusters, totalWeight, prefixRewrite, hostRewrite, timeout, null, false);
+    /**
+     * Everything to one cluster with its header mutations empty: no rewrites, no retries, default priority,
+     * no hash policies, mirrors or route-level upgrades.
+     */
+    public static Forward toCluster(String cluster, Duration timeout) {
+      return new Forward(List.of(new WeightedCluster(cluster, 1, HeaderMutations.NONE, HeaderMutations.NONE)), 1, null, null,
+          timeout, null, false, List.of(), List.of(), Map.of());
     }
   }
 

@@ -182,7 +182,7 @@ final class ListenerSet {
       return bind(l, handler);
     } catch (ConfigException e) {
       Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
-          old.config().http(), old.config().tcpProxy()), initializers.apply(old.config()));
+          old.config().http(), old.config().tcpProxy(), null, List.of(), false, List.of()), initializers.apply(old.config()));
       old.connections().forEach(back.connections()::add);
       bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections(), back.handler()));
       throw e;

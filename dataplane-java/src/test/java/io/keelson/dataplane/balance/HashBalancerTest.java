@@ -31,7 +31,7 @@ class HashBalancerTest {
   }
 
   private static LoadBalancer balancer(LbPolicy policy, List<EndpointConfig> eps) {
-    return LoadBalancer.create(new ClusterConfig("c", policy, Duration.ofSeconds(1), eps), new SplittableRandom(1));
+    return LoadBalancer.create(ClusterConfig.builder("c", policy, Duration.ofSeconds(1), eps).build(), new SplittableRandom(1));
   }
 
   private static long key(int i) {

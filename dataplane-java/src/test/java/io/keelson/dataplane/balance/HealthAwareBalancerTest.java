@@ -18,7 +18,7 @@ class HealthAwareBalancerTest {
     for (int i = 0; i < health.length; i++) {
       eps.add(new EndpointConfig("127.0.0.1", 1000 + i, 1));
     }
-    return new HealthAwareBalancer(LoadBalancer.create(new ClusterConfig("c", policy, Duration.ofSeconds(1), eps), new SplittableRandom(7)), health);
+    return new HealthAwareBalancer(LoadBalancer.create(ClusterConfig.builder("c", policy, Duration.ofSeconds(1), eps).build(), new SplittableRandom(7)), health);
   }
 
   private static EndpointHealth[] healthy(int n) {

@@ -25,7 +25,7 @@ class LoadBalancerTest {
     for (int i = 0; i < weights.length; i++) {
       endpoints.add(new EndpointConfig("10.0.0." + (i + 1), 8080, weights[i]));
     }
-    return new ClusterConfig("c", policy, Duration.ofSeconds(5), endpoints);
+    return ClusterConfig.builder("c", policy, Duration.ofSeconds(5), endpoints).build();
   }
 
   private static LoadBalancer balancer(LbPolicy policy, int... weights) {

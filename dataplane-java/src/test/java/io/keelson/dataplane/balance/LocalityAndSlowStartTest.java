@@ -29,7 +29,7 @@ class LocalityAndSlowStartTest {
   void localitiesShareTrafficByTheirWeightAndUnweightedOnesGetNone() {
     var eps = List.of(ep(1, "r/a/", 1), ep(2, "r/a/", 1), ep(3, "r/b/", 3), ep(4, "r/b/", 3), ep(5, "r/c/", 0));
     var lbOptions = new LbOptions(50, LbOptions.DEFAULT_MIN_RING, LbOptions.DEFAULT_MAX_RING, LbOptions.DEFAULT_MAGLEV_TABLE, true, null);
-    LoadBalancer lb = LoadBalancer.create(new ClusterConfig("c", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps, null, lbOptions),
+    LoadBalancer lb = LoadBalancer.create(ClusterConfig.builder("c", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps).lb(lbOptions).build(),
         new SplittableRandom(1));
     int[] counts = new int[5];
     for (int i = 0; i < 4000; i++) {
@@ -45,7 +45,7 @@ class LocalityAndSlowStartTest {
   @Test
   void aNewEndpointWarmsUpOverTheSlowStartWindow() {
     var eps = List.of(new EndpointConfig("10.0.0.1", 80, 1), new EndpointConfig("10.0.0.2", 80, 1));
-    LoadBalancer rr = LoadBalancer.create(new ClusterConfig("c", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps), new SplittableRandom(1));
+    LoadBalancer rr = LoadBalancer.create(ClusterConfig.builder("c", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps).build(), new SplittableRandom(1));
     AtomicLong now = new AtomicLong(100 * SECOND);
     long[] added = {Long.MIN_VALUE, now.get()};
     var slow = new SlowStartBalancer(rr, added, new SlowStartConfig(Duration.ofSeconds(10), 1.0, 10), now::get, new SplittableRandom(2));

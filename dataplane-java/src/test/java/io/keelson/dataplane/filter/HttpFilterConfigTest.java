@@ -46,7 +46,7 @@ class HttpFilterConfigTest {
                   typed_config:
                     "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
                     delay: { fixed_delay: 0.25s, percentage: { numerator: 5, denominator: TEN_THOUSAND } }
-                    abort: { grpc_status: 14 }
+                    abort: { grpc_status: 14, percentage: { numerator: 100 } }
                     max_active_faults: 7
                 - name: rl
                   typed_config:
@@ -62,6 +62,24 @@ class HttpFilterConfigTest {
     assertThat(filters.get(1).settings()).isEqualTo(
         new LocalRateLimitConfig("p", 429, 10, 2, Duration.ofSeconds(2), Percent.ALL, Percent.NONE, "", false));
     assertThat(s.warnings()).anyMatch(w -> w.contains("filter_enabled.runtime_key: ignored"));
+  }
+
+  @Test
+  void aFaultWithoutPercentageAppliesToNoRequestAsInEnvoyAndIsReportedByName() throws Exception {
+    ProxySnapshot s = load("""
+                - name: fault
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+                    delay: { fixed_delay: 1s }
+                    abort: { http_status: 503 }
+      """);
+    assertThat(s.listeners().getFirst().http().httpFilters().getFirst().settings()).isEqualTo(
+        new FaultConfig(Duration.ofSeconds(1), false, Percent.NONE, 503, -1, false, Percent.NONE, -1));
+    assertThat(s.warnings()).contains(
+        "f.yaml: " + HCM + ".http_filters[0].typed_config.delay.percentage: absent: Envoy reads it as 0%, so this delay never "
+            + "applies; set percentage: { numerator: 100 } to apply it to every request",
+        "f.yaml: " + HCM + ".http_filters[0].typed_config.abort.percentage: absent: Envoy reads it as 0%, so this abort never "
+            + "applies; set percentage: { numerator: 100 } to apply it to every request");
   }
 
   @Test

@@ -28,15 +28,8 @@ class Http2AbuseTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String vhosts = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-        """;
     String yaml = Http2ConfigTest.withHcm(
-        ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+        ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 4s", // long enough for a loaded machine to answer the good client
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
     proxy = new ProxyHarness(yaml, PipelineMode.INLINE);
@@ -128,11 +121,14 @@ class Http2AbuseTest {
         extra[2 * i + 1] = big;
       }
       byte[] block = attacker.headerBlock("GET", "/big-headers", extra);
-      attacker.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, java.util.Arrays.copyOfRange(block, 0, 16_000));
-      for (int at = 16_000; at < block.length; at += 16_000) {
-        int end = Math.min(block.length, at + 16_000);
-        attacker.frame(RawH2.CONTINUATION, end == block.length ? RawH2.END_HEADERS : 0, 1, java.util.Arrays.copyOfRange(block, at, end));
-      }
+      // The proxy may refuse and hang up before the last CONTINUATION is written: its answer is still recorded.
+      attacker.quietly(() -> {
+        attacker.frame(RawH2.HEADERS, RawH2.END_STREAM, 1, java.util.Arrays.copyOfRange(block, 0, 16_000));
+        for (int at = 16_000; at < block.length; at += 16_000) {
+          int end = Math.min(block.length, at + 16_000);
+          attacker.frame(RawH2.CONTINUATION, end == block.length ? RawH2.END_HEADERS : 0, 1, java.util.Arrays.copyOfRange(block, at, end));
+        }
+      });
       RawH2.Frame answer = attacker.await(f -> f.stream() == 1 && (f.type() == RawH2.HEADERS || f.type() == RawH2.RST_STREAM)
           || f.type() == RawH2.GOAWAY, Duration.ofSeconds(20));
       assertThat(answer).isNotNull();

@@ -25,13 +25,6 @@ class Http2JwtAuthnTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String vhosts = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-        """;
     String filters = """
                   - name: envoy.filters.http.jwt_authn
                     typed_config:
@@ -57,8 +50,8 @@ class Http2JwtAuthnTest {
                                 path: [ { key: request.auth.principal } ]
                                 value: { string_match: { exact: "%s/alice" } }
         """.formatted(ISS, keys.jwks(), ISS);
-    proxy = new ProxyHarness(ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port()),
-        filters), PipelineMode.DISRUPTOR);
+    proxy = new ProxyHarness(ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND,
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port()), filters), PipelineMode.DISRUPTOR);
   }
 
   @AfterEach

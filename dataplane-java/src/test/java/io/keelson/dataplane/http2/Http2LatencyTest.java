@@ -35,14 +35,8 @@ class Http2LatencyTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String vhosts = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-        """;
-    proxy = new ProxyHarness(ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+    proxy = new ProxyHarness(
+        ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         PipelineMode.INLINE);
   }
 

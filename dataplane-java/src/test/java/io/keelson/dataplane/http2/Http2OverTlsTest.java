@@ -9,11 +9,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.stub.ClientCalls;
-import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TlsYaml;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -38,7 +37,7 @@ class Http2OverTlsTest {
   static Path serverKey;
   static Path caFile;
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final RunningProxies proxies = new RunningProxies();
 
   @BeforeAll
   static void certificates() throws Exception {
@@ -50,50 +49,20 @@ class Http2OverTlsTest {
 
   @AfterEach
   void close() throws Exception {
-    for (AutoCloseable c : closeables.reversed()) {
-      c.close();
-    }
+    proxies.close();
   }
 
   /** A TLS listener advertising {@code alpn}, routing gRPC to cluster "grpc" and the rest to "backend". */
   private static String yaml(String alpn, String clusters) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - transport_socket:
-                name: envoy.transport_sockets.tls
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                  common_tls_context:
-                    alpn_protocols: [%s]
-                    tls_certificates:
-                    - certificate_chain: { filename: "%s" }
-                      private_key: { filename: "%s" }
-              filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_https
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/test.Echo/", grpc: {} }
-                        route: { cluster: grpc }
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-        %s
-        """.formatted(alpn, serverCert, serverKey, clusters.stripTrailing());
+    return TlsYaml.httpsListener(serverCert, serverKey, "", "            alpn_protocols: [" + alpn + "]", GRPC_THEN_BACKEND, clusters);
   }
+
+  private static final String GRPC_THEN_BACKEND = """
+                    - match: { prefix: "/test.Echo/", grpc: {} }
+                      route: { cluster: grpc }
+                    - match: { prefix: "/" }
+                      route: { cluster: backend }
+      """;
 
   private static String cluster(String name, int port, String extra) {
     return """
@@ -111,37 +80,6 @@ class Http2OverTlsTest {
   }
 
   private static final String H2 = "    http2_protocol_options: {}\n";
-  private static final String H2_TLS = H2 + """
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """;
-
-  private ProxyServer start(String yaml) throws Exception {
-    ProxyServer p = startUnmanaged(yaml);
-    closeables.add(p);
-    return p;
-  }
-
-  private static ProxyServer startUnmanaged(String yaml) throws Exception {
-    return new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"),
-        ProxyOptions.defaults().withConcurrency(1).withPipeline(PipelineMode.INLINE).withAdmin("127.0.0.1", 0)
-            .withDrainTime(Duration.ofSeconds(1))).start();
-  }
-
-  private <T extends AutoCloseable> T keep(T c) {
-    closeables.add(c);
-    return c;
-  }
-
-  private static String admin(ProxyServer p, String path) throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + path)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-  }
 
   private static String curl(String version, int port, String path) throws Exception {
     Process curl = new ProcessBuilder("curl", "-sS", version, "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
@@ -152,8 +90,8 @@ class Http2OverTlsTest {
 
   @Test
   void curlNegotiatesH2AndIsServedHttp2OverTlsCountedOnce() throws Exception {
-    TestUpstream up = keep(new TestUpstream("backend"));
-    ProxyServer p = start(yaml("h2, http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)));
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = proxies.start(yaml("h2, http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)), 1);
     int port = p.listenerAddress("ingress").getPort();
 
     assertThat(curl("--http2", port, "/over-h2")).isEqualTo("2 200");
@@ -161,7 +99,7 @@ class Http2OverTlsTest {
     assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
     // The HTTP/1.1 handler counted the connection before ALPN switched it: it must be counted once, and closed.
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
-      String stats = admin(p, "/stats");
+      String stats = RunningProxies.admin(p, "/stats");
       assertThat(stats).contains("ingress_https.downstream_cx_total: 1\n").contains("ingress_https.downstream_cx_active: 0\n");
     });
   }
@@ -169,27 +107,19 @@ class Http2OverTlsTest {
   @Test
   void anH2StreamReachesAnHttp1ClusterOverTls() throws Exception {
     TestCa.Leaf backend = ca.issue("backend.test", "backend.test");
-    TestUpstream up = keep(new TestUpstream("backend",
+    TestUpstream up = proxies.keep(new TestUpstream("backend",
         io.netty.handler.ssl.SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
-    String tls = """
-            transport_socket:
-              name: envoy.transport_sockets.tls
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """.formatted(caFile);
-    ProxyServer p = start(yaml("h2, http/1.1", cluster("backend", up.port(), tls) + cluster("grpc", 1, H2)));
+    String tls = TlsYaml.upstreamTls(TlsYaml.trustingCa(caFile));
+    ProxyServer p = proxies.start(yaml("h2, http/1.1", cluster("backend", up.port(), tls) + cluster("grpc", 1, H2)), 1);
     assertThat(curl("--http2", p.listenerAddress("ingress").getPort(), "/h2-to-tls")).isEqualTo("2 200");
     assertThat(up.requestLines).contains("GET /h2-to-tls HTTP/1.1");
-    assertThat(admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
   }
 
   @Test
   void clientsWithoutH2FallBackToHttp1OnTheSameListener() throws Exception {
-    TestUpstream up = keep(new TestUpstream("backend"));
-    ProxyServer p = start(yaml("h2, http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)));
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = proxies.start(yaml("h2, http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)), 1);
     int port = p.listenerAddress("ingress").getPort();
 
     assertThat(curl("--http1.1", port, "/over-h1")).isEqualTo("1.1 200");
@@ -203,22 +133,22 @@ class Http2OverTlsTest {
 
   @Test
   void aListenerWithoutH2InAlpnServesHttp1EvenToH2Clients() throws Exception {
-    TestUpstream up = keep(new TestUpstream("backend"));
-    ProxyServer p = start(yaml("http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)));
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = proxies.start(yaml("http/1.1", cluster("backend", up.port(), "") + cluster("grpc", 1, H2)), 1);
     assertThat(curl("--http2", p.listenerAddress("ingress").getPort(), "/no-h2")).isEqualTo("1.1 200");
   }
 
   @Test
   void grpcJavaOverTlsReachesAnH2cClusterAndAnHttp2OverTlsCluster() throws Exception {
     GrpcEcho plain = new GrpcEcho();
-    closeables.add(plain::close);
+    proxies.keep(plain::close);
     Path backendCert = ca.issue("backend.test", "backend.test").write(dir, "backend");
     GrpcEcho secure = new GrpcEcho(TlsServerCredentials.create(backendCert.toFile(), dir.resolve("backend.key").toFile()));
-    closeables.add(secure::close);
-    TestUpstream up = keep(new TestUpstream("backend"));
+    proxies.keep(secure::close);
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
 
-    for (String grpcCluster : List.of(cluster("grpc", plain.port(), H2), cluster("grpc", secure.port(), H2_TLS.formatted(caFile)))) {
-      ProxyServer p = startUnmanaged(yaml("h2, http/1.1", cluster("backend", up.port(), "") + grpcCluster));
+    for (String grpcCluster : List.of(cluster("grpc", plain.port(), H2), cluster("grpc", secure.port(), H2 + TlsYaml.upstreamTls(TlsYaml.trustingCa(caFile))))) {
+      ProxyServer p = RunningProxies.startDetached(yaml("h2, http/1.1", cluster("backend", up.port(), "") + grpcCluster), 1);
       ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", p.listenerAddress("ingress").getPort(),
           TlsChannelCredentials.newBuilder().trustManager(caFile.toFile()).build()).build();
       try {

@@ -105,15 +105,9 @@ class Http2ProxyTest {
 
   @Test
   void streamsAreRoutedOnTheDisruptorRingToo() throws Exception {
-    String vhosts = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-        """;
     try (ProxyHarness ring = new ProxyHarness(
-            ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())), PipelineMode.DISRUPTOR);
+            ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+            PipelineMode.DISRUPTOR);
         H2Client client = new H2Client(ring.port())) {
       List<CompletableFuture<FullHttpResponse>> all = new ArrayList<>();
       for (int i = 0; i < 50; i++) {

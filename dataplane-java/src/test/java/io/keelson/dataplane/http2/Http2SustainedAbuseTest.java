@@ -38,15 +38,8 @@ class Http2SustainedAbuseTest {
   void start(TestInfo test) throws Exception {
     name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("?");
     upstream = new TestUpstream("u1");
-    String vhosts = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-        """;
     String yaml = Http2ConfigTest.withHcm(
-        ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+        ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 20s",
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
     proxy = new ProxyHarness(yaml, PipelineMode.INLINE);

@@ -109,7 +109,7 @@ class AllocationFreeLookupTest {
         List<EndpointConfig> endpoints = List.of(
             new EndpointConfig("a", 1, weights[0]), new EndpointConfig("b", 1, weights[1]), new EndpointConfig("c", 1, weights[2]));
         LoadBalancer lb = LoadBalancer.create(
-            new ClusterConfig("c", policy, Duration.ofSeconds(1), endpoints), new SplittableRandom(1));
+            ClusterConfig.builder("c", policy, Duration.ofSeconds(1), endpoints).build(), new SplittableRandom(1));
         long bytes = allocatedBy(() -> {
           int i = lb.pick();
           lb.onRequestStart(i);

@@ -18,9 +18,7 @@ class RouteTableTest {
   private static final RouteAction TO_A = forward("a");
 
   private static RouteAction forward(String cluster) {
-    return new RouteAction.Forward(
-        List.of(new RouteAction.WeightedCluster(cluster, 1, HeaderMutations.NONE, HeaderMutations.NONE)),
-        1, null, null, Duration.ofSeconds(15));
+    return RouteAction.Forward.toCluster(cluster, Duration.ofSeconds(15));
   }
 
   private static RouteEntry route(String name, RouteMatch match) {

@@ -16,6 +16,15 @@ import java.time.Duration;
  * on ephemeral ports, and talks to it. Not thread-safe; one per test.
  */
 public final class ProxyHarness implements AutoCloseable {
+  /** The virtual_hosts item of {@link #bootstrap}: every host and path to cluster "backend". */
+  public static final String ALL_TO_BACKEND = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: backend }
+      """;
+
   public final ProxyServer server;
   public final HttpClient client =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
@@ -108,6 +117,27 @@ public final class ProxyHarness implements AutoCloseable {
           clusters:
         %s
         """.formatted(virtualHosts.stripTrailing(), httpFilters.stripTrailing(), clusters.stripTrailing()).replace("\n\n", "\n");
+  }
+
+  /**
+   * A bootstrap with one listener {@code name} on an ephemeral port, for tests that write their own filter chains.
+   *
+   * @param listenerFilters listener_filters items indented 4 spaces, or "" for none
+   * @param filterChains    filter_chains items indented 4 spaces
+   * @param clusters        clusters items indented 2 spaces
+   */
+  public static String listener(String name, String listenerFilters, String filterChains, String clusters) {
+    String filters = listenerFilters.isBlank() ? "" : "    listener_filters:\n" + listenerFilters.stripTrailing() + "\n";
+    return """
+        static_resources:
+          listeners:
+          - name: %s
+            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+        %s    filter_chains:
+        %s
+          clusters:
+        %s
+        """.formatted(name, filters, filterChains.stripTrailing(), clusters.stripTrailing());
   }
 
   /** One STATIC cluster item for {@link #bootstrap}, endpoints on 127.0.0.1. */

@@ -8,6 +8,7 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TlsYaml;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,50 +47,11 @@ class SniTlsTerminationTest {
   }
 
   private static String chain(String names, String cert) {
-    return """
-            - filter_chain_match: { %s }
-              transport_socket:
-                name: envoy.transport_sockets.tls
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                  common_tls_context:
-                    tls_certificates:
-                    - certificate_chain: { filename: "%s" }
-                      private_key: { filename: "%s" }
-              filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_https
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: backend }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-        """.formatted(names, dir.resolve(cert + ".crt"), dir.resolve(cert + ".key"));
+    return TlsYaml.httpsChain(names, dir.resolve(cert + ".crt"), dir.resolve(cert + ".key"), "", "", TlsYaml.ALL_TO_BACKEND);
   }
 
   static String yaml(String chains, int upstreamPort) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            listener_filters:
-            - name: envoy.filters.listener.tls_inspector
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector
-            filter_chains:
-        %s
-          clusters:
-        %s
-        """.formatted(chains.stripTrailing(), TlsYaml.cluster(upstreamPort, null).stripTrailing());
+    return TlsYaml.sniListener("ingress", chains, TlsYaml.cluster(upstreamPort, null));
   }
 
   @BeforeEach

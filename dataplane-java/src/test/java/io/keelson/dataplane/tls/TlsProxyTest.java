@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TlsYaml;
 import io.keelson.dataplane.testing.TestUpstream;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.URI;
@@ -19,11 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
@@ -40,7 +38,13 @@ class TlsProxyTest {
   static Path serverCert;
   static Path serverKey;
 
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final RunningProxies proxies = new RunningProxies();
+  /** Upstream validation_context fields (indented 12): the backend must be backend.test. */
+  private static final String SAN_BACKEND_TEST = """
+                  match_typed_subject_alt_names:
+                  - san_type: DNS
+                    matcher: { exact: backend.test }
+      """;
 
   @BeforeAll
   static void certificates() throws Exception {
@@ -54,24 +58,12 @@ class TlsProxyTest {
 
   @AfterEach
   void close() throws Exception {
-    for (AutoCloseable c : closeables.reversed()) {
-      c.close();
-    }
+    proxies.close();
     System.clearProperty(TlsProvider.PROPERTY);
   }
 
-  private ProxyServer start(String yaml) throws Exception {
-    ProxyServer p = new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"),
-        ProxyOptions.defaults().withConcurrency(1).withPipeline(PipelineMode.INLINE).withAdmin("127.0.0.1", 0)
-            .withDrainTime(Duration.ofSeconds(1))).start();
-    closeables.add(p);
-    return p;
-  }
-
   private TestUpstream upstream(io.netty.handler.ssl.SslContext tls) throws Exception {
-    TestUpstream u = new TestUpstream("backend", tls);
-    closeables.add(u);
-    return u;
+    return proxies.keep(new TestUpstream("backend", tls));
   }
 
   private static HttpResponse<String> get(SSLContext ssl, int port, String path) throws Exception {
@@ -81,11 +73,6 @@ class TlsProxyTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  private static String admin(ProxyServer p, String path) throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + path)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-  }
-
   private int port(ProxyServer p) {
     return p.listenerAddress("ingress").getPort();
   }
@@ -93,18 +80,18 @@ class TlsProxyTest {
   @Test
   void servesHttpsToAJavaClientAndCountsTheHandshake() throws Exception {
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/hello");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(up.requestLines).contains("GET /hello HTTP/1.1");
     assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
-    assertThat(admin(p, "/stats")).contains("listener.ingress.ssl.handshake: 1");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("listener.ingress.ssl.handshake: 1");
   }
 
   @Test
   void servesHttpsToCurl() throws Exception {
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     Process curl = new ProcessBuilder("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}",
         "--cacert", dir.resolve("ca.crt").toString(), "https://localhost:" + port(p) + "/curl").redirectErrorStream(true).start();
     assertThat(curl.waitFor(20, TimeUnit.SECONDS)).isTrue();
@@ -114,7 +101,7 @@ class TlsProxyTest {
   @Test
   void rejectsAClientThatTrustsAnotherCa() throws Exception {
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     assertThatThrownBy(() -> get(otherCa.clientContext(), port(p), "/"))
         .hasRootCauseInstanceOf(java.security.cert.CertPathBuilderException.class);
     assertThat(up.requests.get()).isZero();
@@ -127,13 +114,13 @@ class TlsProxyTest {
     String common = "            validation_context:\n              trusted_ca: { filename: \"" + dir.resolve("ca.crt") + "\" }\n"
         + "              match_typed_subject_alt_names:\n              - san_type: URI\n"
         + "                matcher: { exact: \"spiffe://test/ns/default/sa/client\" }\n";
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, extra, common, TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, extra, common, TlsYaml.cluster(up.port(), null)), 1);
     assertThatThrownBy(() -> get(ca.clientContext(), port(p), "/")).isInstanceOf(java.io.IOException.class);
     TestCa.Leaf wrongSan = ca.issue("client", "spiffe://test/ns/default/sa/other");
     assertThatThrownBy(() -> get(wrongSan.clientContext(ca), port(p), "/")).isInstanceOf(java.io.IOException.class);
     TestCa.Leaf client = ca.issue("client", "spiffe://test/ns/default/sa/client");
     assertThat(get(client.clientContext(ca), port(p), "/mtls").statusCode()).isEqualTo(200);
-    String stats = admin(p, "/stats");
+    String stats = RunningProxies.admin(p, "/stats");
     // The JDK client may retry a failed handshake once, so failures count one or two each.
     assertThat(stats).contains("listener.ingress.ssl.handshake: 1");
     assertThat(stats).containsPattern("listener.ingress.ssl.fail_verify_san: [12]\n");
@@ -145,7 +132,7 @@ class TlsProxyTest {
     TestUpstream up = upstream(null);
     for (String only : List.of("TLSv1_2", "TLSv1_3")) {
       String common = "            tls_params: { tls_minimum_protocol_version: " + only + ", tls_maximum_protocol_version: " + only + " }\n";
-      ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", common, TlsYaml.cluster(up.port(), null)));
+      ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", common, TlsYaml.cluster(up.port(), null)), 1);
       String jsse = only.replace('_', '.').replace("TLSv1.", "TLSv1.");
       String other = jsse.equals("TLSv1.2") ? "TLSv1.3" : "TLSv1.2";
       assertThat(handshake(port(p), jsse)).isEqualTo(jsse);
@@ -157,7 +144,7 @@ class TlsProxyTest {
   void resumesTls12SessionsFromTheServerCache() throws Exception {
     TestUpstream up = upstream(null);
     String common = "            tls_params: { tls_maximum_protocol_version: TLSv1_2 }\n";
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", common, TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", common, TlsYaml.cluster(up.port(), null)), 1);
     SSLContext client = ca.clientContext();
     byte[] first = sessionId(client, port(p));
     byte[] second = sessionId(client, port(p));
@@ -168,7 +155,7 @@ class TlsProxyTest {
   @Test
   void newConnectionsGetTheCertificateOfTheCurrentSnapshot() throws Exception {
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     assertThat(peerSubject(port(p))).isEqualTo("CN=proxy.test");
     Path rotated = ca.issue("rotated.test", "localhost").write(dir, "rotated");
     p.update(BootstrapLoader.fromYaml(
@@ -207,66 +194,47 @@ class TlsProxyTest {
   void originatesTlsToAnUpstreamThatChainsToTheTrustedCa() throws Exception {
     TestCa.Leaf backend = ca.issue("backend", "backend.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(backend.key(), backend.cert()).build());
-    String tls = """
-                sni: backend.test
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-                    match_typed_subject_alt_names:
-                    - san_type: DNS
-                      matcher: { exact: backend.test }
-        """.formatted(dir.resolve("ca.crt"));
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)));
+    String tls = "        sni: backend.test\n" + TlsYaml.trustingCa(dir.resolve("ca.crt")) + SAN_BACKEND_TEST;
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     for (int i = 0; i < 3; i++) {
       assertThat(get(ca.clientContext(), port(p), "/up" + i).statusCode()).isEqualTo(200);
     }
     assertThat(up.requests.get()).isEqualTo(3);
     assertThat(up.connections.get()).isEqualTo(1); // keep-alive reuse of the TLS connection
-    assertThat(admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
   }
 
   @Test
   void expiredUpstreamCertificateIsAConnectFailure() throws Exception {
     TestCa.Leaf expired = ca.issue("backend", Instant.now().minus(Duration.ofDays(10)), Instant.now().minus(Duration.ofDays(1)), "backend.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(expired.key(), expired.cert()).build());
-    String tls = """
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-        """.formatted(dir.resolve("ca.crt"));
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)));
+    String tls = TlsYaml.trustingCa(dir.resolve("ca.crt"));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("CERTIFICATE_VERIFY_FAILED");
     assertThat(up.requests.get()).isZero();
-    assertThat(admin(p, "/stats")).contains("cluster.backend.ssl.fail_verify_error: 1");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.backend.ssl.fail_verify_error: 1");
   }
 
   @Test
   void upstreamSanMismatchIsAConnectFailureWithUf() throws Exception {
     TestCa.Leaf backend = ca.issue("backend", "someone-else.test");
     TestUpstream up = upstream(SslContextBuilder.forServer(backend.key(), backend.cert()).build());
-    String tls = """
-                common_tls_context:
-                  validation_context:
-                    trusted_ca: { filename: "%s" }
-                    match_typed_subject_alt_names:
-                    - san_type: DNS
-                      matcher: { exact: backend.test }
-        """.formatted(dir.resolve("ca.crt"));
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)));
+    String tls = TlsYaml.trustingCa(dir.resolve("ca.crt")) + SAN_BACKEND_TEST;
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), tls)), 1);
     HttpResponse<String> r = get(ca.clientContext(), port(p), "/");
     assertThat(r.statusCode()).isEqualTo(503);
     assertThat(r.body()).contains("SAN mismatch");
-    assertThat(admin(p, "/stats")).contains("cluster.backend.ssl.fail_verify_san: 1");
-    assertThat(admin(p, "/stats/prometheus")).contains("response_flags=\"UF\"");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.backend.ssl.fail_verify_san: 1");
+    assertThat(RunningProxies.admin(p, "/stats/prometheus")).contains("response_flags=\"UF\"");
   }
 
   @Test
   void jdkProviderServesTheSameTrafficWhenForced() throws Exception {
     System.setProperty(TlsProvider.PROPERTY, "jdk");
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     assertThat(p.snapshot().config().listeners().getFirst().tls().provider()).isEqualTo(io.netty.handler.ssl.SslProvider.JDK);
     assertThat(get(ca.clientContext(), port(p), "/jdk").statusCode()).isEqualTo(200);
   }
@@ -274,7 +242,7 @@ class TlsProxyTest {
   @Test
   void boringSslIsTheDefaultWhenTcnativeLoads() throws Exception {
     TestUpstream up = upstream(null);
-    ProxyServer p = start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)));
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "", TlsYaml.cluster(up.port(), null)), 1);
     assertThat(p.snapshot().config().listeners().getFirst().tls().provider())
         .isEqualTo(io.netty.handler.ssl.OpenSsl.isAvailable() ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
     assertThat(io.netty.handler.ssl.OpenSsl.isAvailable()).as("tcnative loads on linux-x86_64").isTrue();

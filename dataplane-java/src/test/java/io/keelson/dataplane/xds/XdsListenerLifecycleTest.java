@@ -113,7 +113,7 @@ class XdsListenerLifecycleTest {
         ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       var current = proxy.server.snapshot().config();
       var clash = new io.keelson.dataplane.config.ListenerConfig("clash", "127.0.0.1", taken.getLocalPort(),
-          current.listeners().getFirst().http());
+          current.listeners().getFirst().http(), null, null, List.of(), false, List.of());
       var next = new io.keelson.dataplane.config.ProxySnapshot(current.version() + "+clash",
           List.of(current.listeners().getFirst(), clash), current.clusters(), current.configDump(), current.warnings());
       assertThatThrownBy(() -> proxy.server.install(next))

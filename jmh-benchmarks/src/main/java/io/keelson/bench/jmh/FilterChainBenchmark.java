@@ -3,7 +3,6 @@ package io.keelson.bench.jmh;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.HttpFilterConfig;
-import io.keelson.dataplane.config.HttpLimits;
 import io.keelson.dataplane.config.RouteConfig;
 import io.keelson.dataplane.filter.FilterChain;
 import io.keelson.dataplane.filter.FilterContext;
@@ -45,8 +44,8 @@ public class FilterChainBenchmark extends BenchmarkBase {
       configs.add(new HttpFilterConfig("envoy.filters.http.local_ratelimit", HttpFilterFactories.typeName(HttpFilterFactories.ALL.get(1)),
           new LocalRateLimitConfig("bench", 429, 4_000_000_000L, 4_000_000_000L, Duration.ofMillis(50), Percent.ALL, Percent.ALL, "", false)));
     }
-    var hcm = new HttpConnectionManagerConfig("bench", new RouteConfig("r", List.of(), HeaderMutations.NONE, HeaderMutations.NONE),
-        HttpLimits.DEFAULT, false, false, Duration.ZERO, Duration.ZERO, List.of(), null, Duration.ZERO, null, null, configs);
+    var hcm = HttpConnectionManagerConfig.builder("bench", new RouteConfig("r", List.of(), HeaderMutations.NONE, HeaderMutations.NONE))
+        .generateRequestId(false).httpFilters(configs).build();
     filters = FilterChain.compile(hcm, FilterResources.of(new StatsRegistry(), "bench"));
   }
 

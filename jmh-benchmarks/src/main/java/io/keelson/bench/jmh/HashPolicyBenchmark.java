@@ -36,7 +36,7 @@ public class HashPolicyBenchmark extends BenchmarkBase {
     for (int i = 0; i < endpoints; i++) {
       list.add(new EndpointConfig("10.0." + (i / 256) + "." + (i % 256), 8080, 1));
     }
-    balancer = LoadBalancer.create(new ClusterConfig("bench", policy, Duration.ofSeconds(1), list), new SplittableRandom(7));
+    balancer = LoadBalancer.create(ClusterConfig.builder("bench", policy, Duration.ofSeconds(1), list).build(), new SplittableRandom(7));
     for (int i = 0; i < keys.length; i++) {
       keys[i] = "user-" + i * 7919;
     }

@@ -36,7 +36,7 @@ public class LoadBalancerBenchmark extends BenchmarkBase {
     for (int i = 0; i < endpoints; i++) {
       list.add(new EndpointConfig("10.0." + (i / 256) + "." + (i % 256), 8080, weighted ? 1 + i % 4 : 1));
     }
-    balancer = LoadBalancer.create(new ClusterConfig("bench", policy, Duration.ofSeconds(1), list), new SplittableRandom(7));
+    balancer = LoadBalancer.create(ClusterConfig.builder("bench", policy, Duration.ofSeconds(1), list).build(), new SplittableRandom(7));
     // Some requests in flight, so least request compares real counts.
     for (int i = 0; i < endpoints; i += 3) {
       balancer.onRequestStart(i);

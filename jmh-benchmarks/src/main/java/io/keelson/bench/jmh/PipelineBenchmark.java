@@ -121,9 +121,7 @@ public class PipelineBenchmark extends BenchmarkBase {
 
   @Setup(Level.Trial)
   public void setUp() {
-    RouteAction forward = new RouteAction.Forward(
-        List.of(new RouteAction.WeightedCluster("backend", 1, HeaderMutations.NONE, HeaderMutations.NONE)),
-        1, null, null, Duration.ofSeconds(15));
+    RouteAction forward = RouteAction.Forward.toCluster("backend", Duration.ofSeconds(15));
     List<RouteEntry> routes = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       routes.add(new RouteEntry("r" + i, RequestMatcher.path(PathMatch.prefix("/service/" + i + "/", true)),
@@ -132,8 +130,8 @@ public class PipelineBenchmark extends BenchmarkBase {
     RouteTable table = RouteTable.compile(new RouteConfig("bench",
         List.of(new VirtualHostConfig("api", List.of("api.example.com"), routes, HeaderMutations.NONE, HeaderMutations.NONE)),
         HeaderMutations.NONE, HeaderMutations.NONE));
-    ClusterConfig cluster = new ClusterConfig("backend", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), List.of(
-        new EndpointConfig("10.0.0.1", 8080, 1), new EndpointConfig("10.0.0.2", 8080, 1), new EndpointConfig("10.0.0.3", 8080, 1)));
+    ClusterConfig cluster = ClusterConfig.builder("backend", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), List.of(
+        new EndpointConfig("10.0.0.1", 8080, 1), new EndpointConfig("10.0.0.2", 8080, 1), new EndpointConfig("10.0.0.3", 8080, 1))).build();
     reply.waiter = Thread.currentThread();
     request = new BenchRequest("GET", "/service/9/items", null, "api.example.com", null, null);
 

@@ -50,7 +50,7 @@ public class ResilienceBenchmark extends BenchmarkBase {
     for (int i = 0; i < 3; i++) {
       eps.add(new EndpointConfig("10.0.0." + i, 8080, 1));
     }
-    ClusterConfig cluster = new ClusterConfig("bench", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps);
+    ClusterConfig cluster = ClusterConfig.builder("bench", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps).build();
     plain = LoadBalancer.create(cluster, new SplittableRandom(7));
     EndpointHealth[] health = {new EndpointHealth(), new EndpointHealth(), new EndpointHealth()};
     healthAware = new HealthAwareBalancer(LoadBalancer.create(cluster, new SplittableRandom(7)), health);

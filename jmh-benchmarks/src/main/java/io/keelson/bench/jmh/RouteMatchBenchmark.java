@@ -39,9 +39,7 @@ public class RouteMatchBenchmark extends BenchmarkBase {
 
   @Setup
   public void setUp() {
-    RouteAction forward = new RouteAction.Forward(
-        List.of(new RouteAction.WeightedCluster("backend", 1, HeaderMutations.NONE, HeaderMutations.NONE)),
-        1, null, null, Duration.ofSeconds(15));
+    RouteAction forward = RouteAction.Forward.toCluster("backend", Duration.ofSeconds(15));
     List<RouteEntry> entries = new ArrayList<>();
     for (int i = 0; i < routes; i++) {
       entries.add(new RouteEntry("r" + i, matcher(i), forward, HeaderMutations.NONE, HeaderMutations.NONE));

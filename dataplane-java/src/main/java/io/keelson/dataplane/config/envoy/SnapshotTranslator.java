@@ -117,7 +117,7 @@ final class SnapshotTranslator {
     }
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(),
         filter instanceof HttpConnectionManagerConfig h ? h : null, filter instanceof TcpProxyConfig t ? t : null,
-        tls, List.of());
+        tls, List.of(), false, List.of());
   }
 
   /**
@@ -152,7 +152,7 @@ final class SnapshotTranslator {
     }
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(),
         filter instanceof HttpConnectionManagerConfig h ? h : null, filter instanceof TcpProxyConfig t ? t : null,
-        tls, List.of(), true);
+        tls, List.of(), true, List.of());
   }
 
   private static io.keelson.dataplane.tls.ForwardClientCert forwardClientCert(HttpConnectionManager hcm) {
@@ -219,7 +219,7 @@ final class SnapshotTranslator {
       return null;
     }
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(), null, chains.getFirst().tcpProxy(),
-        null, chains);
+        null, chains, false, List.of());
   }
 
   /**

@@ -8,11 +8,11 @@ import java.time.Duration;
  *
  * @param fixedDelay       delay.fixed_delay, or null (no fixed delay)
  * @param headerDelay      delay.header_delay: the delay comes from x-envoy-fault-delay-request (ms)
- * @param delayPercent     delay.percentage (Envoy default 100%), or null when there is no delay
+ * @param delayPercent     delay.percentage (0% when absent, as in Envoy), or null when there is no delay
  * @param httpStatus       abort.http_status, or 0
  * @param grpcStatus       abort.grpc_status, or -1
  * @param headerAbort      abort.header_abort: the status comes from x-envoy-fault-abort-request / -grpc-request
- * @param abortPercent     abort.percentage, or null when there is no abort
+ * @param abortPercent     abort.percentage (0% when absent, as in Envoy), or null when there is no abort
  * @param maxActiveFaults  max_active_faults, or -1 for no limit
  */
 public record FaultConfig(

@@ -4,6 +4,7 @@ import com.google.protobuf.Message;
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
@@ -41,7 +42,7 @@ public final class FaultFilterFactory implements HttpFilterFactory {
           ok = false;
         }
       }
-      delayPercent = d.hasPercentage() ? Percents.of(d.getPercentage()) : Percent.ALL;
+      delayPercent = share(d.hasPercentage(), d.getPercentage(), path + ".delay.percentage", "delay", errors);
     }
     int http = 0;
     int grpc = -1;
@@ -64,10 +65,24 @@ public final class FaultFilterFactory implements HttpFilterFactory {
           ok = false;
         }
       }
-      abortPercent = a.hasPercentage() ? Percents.of(a.getPercentage()) : Percent.ALL;
+      abortPercent = share(a.hasPercentage(), a.getPercentage(), path + ".abort.percentage", "abort", errors);
     }
     long max = f.hasMaxActiveFaults() ? Integer.toUnsignedLong(f.getMaxActiveFaults().getValue()) : -1;
     return ok ? new FaultConfig(fixed, headerDelay, delayPercent, http, grpc, headerAbort, abortPercent, max) : null;
+  }
+
+  /**
+   * The share of requests a delay or abort applies to. An absent percentage is FractionalPercent's default
+   * instance, 0/100, as in Envoy (FaultAbortConfig/FaultDelayConfig read {@code percentage()} unchecked): the
+   * fault never fires, not even when header-controlled (the header's share is capped by the configured one).
+   * Accepted like Envoy does, with a warning, since it is almost always a mistake.
+   */
+  private static Percent share(boolean present, FractionalPercent percentage, String path, String what, ConfigErrors errors) {
+    if (!present) {
+      errors.warn(path, "absent: Envoy reads it as 0%, so this " + what
+          + " never applies; set percentage: { numerator: 100 } to apply it to every request");
+    }
+    return Percents.of(percentage);
   }
 
   @Override

@@ -30,8 +30,7 @@ final class RbacFilter implements HttpFilter {
             null)
         .head(context.head)
         .metadata(context.metadata);
-    config.evaluateShadow(view);
-    RbacDecision d = config.evaluate(view);
+    RbacDecision d = config.evaluate(view); // evaluates and counts the shadow rules too
     view.head(null).metadata(null);
     if (d.allowed()) {
       return;

@@ -57,6 +57,19 @@ class FaultFilterTest {
   }
 
   @Test
+  void aZeroPercentAbortNeverFiresEvenWhenTheHeaderAsksForAll() {
+    // What an abort without percentage translates to (Envoy's FractionalPercent default, 0/100).
+    FaultFilter fixed = filter(abort(503, Percent.NONE));
+    FaultFilter fromHeaders = filter(new FaultConfig(null, false, null, 0, -1, true, Percent.NONE, -1));
+    for (int i = 0; i < 200; i++) {
+      assertThat(run(fixed, TestRequest.get("/")).hasLocalReply()).isFalse();
+      assertThat(run(fromHeaders, TestRequest.get("/").header(FaultFilter.ABORT, "503").header(FaultFilter.ABORT_PERCENT, "100"))
+          .hasLocalReply()).isFalse();
+    }
+    assertThat(stats.counter("http.ingress.fault.aborts_injected").sum()).isZero();
+  }
+
+  @Test
   void delaysWithAFixedDelayAndThenContinues() {
     FaultFilter f = filter(new FaultConfig(Duration.ofMillis(200), false, Percent.ALL, 0, -1, false, null, -1));
     FilterContext c = run(f, TestRequest.get("/"));
