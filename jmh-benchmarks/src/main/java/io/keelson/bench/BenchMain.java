@@ -12,7 +12,7 @@ public final class BenchMain {
       System.setProperty("java.awt.headless", "true"); // charts are drawn off-screen
     }
     if (args.length > 0 && args[0].equals("xds-convergence")) {
-      // Issue 4's control-plane goal: bin/keelson bench xds-convergence [PROXIES,... [ENDPOINTS,... [ROUNDS]]]
+      // Issue 4's control-plane goal: bin/keelson bench xds-convergence [PROXIES,... [ENDPOINTS,... [ROUNDS [sotw|delta]]]]
       io.keelson.bench.xds.ConvergenceBenchmark.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       System.exit(0);
     }

@@ -50,11 +50,18 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return out;
   }
 
-  /** This set with {@code policies} added or replaced (and nothing removed). */
+  /**
+   * This set with {@code policies} added or replaced (and nothing removed). A document applied again
+   * unchanged keeps its instance, so what was translated from it is reused (the control plane finds
+   * unchanged workloads by identity).
+   */
   public PolicySet with(Collection<Policy> policies) {
     Map<String, Policy> m = new TreeMap<>(byKey);
     for (Policy p : policies) {
-      m.put(p.meta().key(), p);
+      Policy old = m.get(p.meta().key());
+      if (old == null || !old.equals(p)) {
+        m.put(p.meta().key(), p);
+      }
     }
     return new PolicySet(generation + 1, m);
   }

@@ -30,6 +30,7 @@ final class AssignmentCache {
   private Map<Policy.Workload, LbEndpoint> nextEndpoints = new IdentityHashMap<>();
   private Map<String, Entry> nextByCluster = new HashMap<>();
   private final Map<ClusterLoadAssignment, byte[]> digests = new IdentityHashMap<>();
+  private long built;
 
   /** Starts a translation: what the previous one built is what this one may reuse. */
   synchronized void begin() {
@@ -50,6 +51,7 @@ final class AssignmentCache {
     Entry e = byCluster.get(cluster);
     if (e == null || !sameInstances(e.members, members)) {
       ClusterLoadAssignment a = build(cluster, members, localityWeight);
+      built++;
       e = new Entry(List.copyOf(members), a, digest(a));
     } else if (e.assignment.getEndpointsCount() > 0) {
       // carry its LbEndpoints forward, for the lists that do change later
@@ -60,6 +62,11 @@ final class AssignmentCache {
     }
     nextByCluster.put(cluster, e);
     return e.assignment;
+  }
+
+  /** ClusterLoadAssignments built so far (the others were reused). */
+  synchronized long built() {
+    return built;
   }
 
   /** The SHA-256 of an assignment this cache built in the current or previous translation, or null. */

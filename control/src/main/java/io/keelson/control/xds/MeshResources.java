@@ -45,6 +45,12 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
     }
   }
 
+  /** These resources with other listeners: only the listeners' version is computed again. */
+  MeshResources withListeners(List<Listener> listeners) {
+    return new MeshResources(List.copyOf(listeners), routes, clusters, endpoints, digest(listeners), routesVersion,
+        clustersVersion, endpointsVersion);
+  }
+
   /** One string naming all four versions, e.g. for logs and dry runs. */
   public String version() {
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;

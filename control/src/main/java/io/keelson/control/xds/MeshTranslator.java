@@ -47,6 +47,7 @@ public final class MeshTranslator {
   private final boolean apiListeners;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
+  private long translations;
 
   /**
    * @param outboundPort port of the outbound listener (a sidecar's {@code --outbound-port})
@@ -82,8 +83,21 @@ public final class MeshTranslator {
    * checking those SPIFFE IDs, when the proxy itself has one ({@code self} not null); {@code self}
    * also gets its inbound listener.
    */
-  public synchronized MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
+  public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
       Map<String, Self> identities, Self self) {
+    MeshResources shared = translateShared(state, registered, identities, self != null);
+    return self == null ? shared : withInbound(shared, state, self);
+  }
+
+  /**
+   * What every sidecar of this outbound port with an identity shares ({@code mtls}; without one: not
+   * {@code mtls}): all but its inbound listener, which {@link #withInbound} adds. One translation per
+   * change serves every such sidecar, so 1,000 of them share its (unchanged, already packed)
+   * endpoint lists rather than each rebuilding and re-serializing them.
+   */
+  synchronized MeshResources translateShared(PolicySet state, Collection<Policy.Workload> registered,
+      Map<String, Self> identities, boolean mtls) {
+    translations++;
     List<Policy.Workload> workloads = new ArrayList<>(state.ofType(Policy.Workload.class));
     workloads.addAll(registered);
     // Each service's workloads in name order, grouped once (not filtered out of all of them per cluster).
@@ -98,27 +112,10 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(outboundListener());
-    if (self != null && self.tcp()) {
-      listeners.add(tcpInbound(state, self));
-    } else if (self != null) {
-      String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-      var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
-          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
-          new ArrayList<>();
-      // JWT authentication (RequestAuthentication) runs before RBAC, which reads the verified principal.
-      var jwt = io.keelson.control.security.RequestAuthenticationTranslator.httpFilter(ns, self.labels(),
-          state.ofType(Policy.RequestAuthentication.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      if (jwt != null) {
-        filters.add(jwt);
-      }
-      filters.addAll(authz.httpFilters());
-      listeners.add(MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), filters));
-    }
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
-      java.util.Set<String> ids = self == null ? null : identities(state, svc.name(), workloads, identities);
+      java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
       clusters.add(mtls(cluster(svc.name(), lb, dr), ids));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
       endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
@@ -137,6 +134,47 @@ public final class MeshTranslator {
     }
     assignments.end();
     return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints, assignments::digestOf);
+  }
+
+  /**
+   * {@code shared} (from {@link #translateShared} with mtls) plus {@code self}'s inbound listener,
+   * after the outbound one: the other types are the same instances with the same versions.
+   */
+  static MeshResources withInbound(MeshResources shared, PolicySet state, Self self) {
+    List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
+    listeners.add(shared.listeners().getFirst());
+    listeners.add(inbound(state, self));
+    listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
+    return shared.withListeners(listeners);
+  }
+
+  private static Listener inbound(PolicySet state, Self self) {
+    if (self.tcp()) {
+      return tcpInbound(state, self);
+    }
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
+        new ArrayList<>();
+    // JWT authentication (RequestAuthentication) runs before RBAC, which reads the verified principal.
+    var jwt = io.keelson.control.security.RequestAuthenticationTranslator.httpFilter(ns, self.labels(),
+        state.ofType(Policy.RequestAuthentication.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    if (jwt != null) {
+      filters.add(jwt);
+    }
+    filters.addAll(authz.httpFilters());
+    return MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), filters);
+  }
+
+  /** Translations run by this translator (shared ones; {@link #withInbound} is not one). */
+  synchronized long translations() {
+    return translations;
+  }
+
+  /** ClusterLoadAssignments built (not reused) by this translator. */
+  long assignmentsBuilt() {
+    return assignments.built();
   }
 
   /** The SPIFFE IDs of {@code service}'s workloads, or null when one of them has none or disables mTLS. */

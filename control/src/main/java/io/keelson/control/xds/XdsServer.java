@@ -49,6 +49,8 @@ public final class XdsServer implements AutoCloseable {
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
+  // Where responses are built and written: the changing thread unless keelson.xds.pushThreads says otherwise.
+  private final PushExecutors pushExecutors = PushExecutors.fromSystemProperty();
   // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
   private final Map<MeshResources, Snapshot> snapshots = new java.util.IdentityHashMap<>();
   // Guarded by pushLock.
@@ -58,6 +60,10 @@ public final class XdsServer implements AutoCloseable {
   private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
   // Per identified sidecar, rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> byNode = new java.util.HashMap<>();
+  // What identified sidecars of an outbound port share, rebuilt lazily after each change (guarded by pushLock).
+  private final Map<Integer, MeshResources> identifiedByPort = new java.util.HashMap<>();
+  // Sidecar translators of the other outbound ports, kept across changes (guarded by pushLock).
+  private final Map<Integer, MeshTranslator> translators = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
   private final int outboundPort;
   private long pushes;
@@ -92,7 +98,7 @@ public final class XdsServer implements AutoCloseable {
   public synchronized io.grpc.BindableService adsService() {
     if (discovery == null) {
       discovery = new V3DiscoveryServer(List.of(callbacks), cache,
-          new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), packed);
+          pushExecutors, packed);
     }
     return discovery.getAggregatedDiscoveryServiceImpl();
   }
@@ -226,6 +232,7 @@ public final class XdsServer implements AutoCloseable {
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
+      identifiedByPort.clear();
       snapshots.clear();
       packed.nextGeneration();
       forSidecars = sidecars.translate(state, registered.values());
@@ -253,14 +260,52 @@ public final class XdsServer implements AutoCloseable {
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
     if (self != null) {
-      return byNode.computeIfAbsent(p.nodeId,
-          n -> new MeshTranslator(p.outboundPort, false).translate(translated, registered.values(), workloadIdentities(), self));
+      // One shared translation per outbound port for every sidecar with an identity; per node only its inbound listener.
+      MeshResources shared = identifiedByPort.computeIfAbsent(p.outboundPort,
+          port -> translator(port).translateShared(translated, registered.values(), workloadIdentities(), true));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
     }
     if (p.outboundPort == outboundPort) {
       return forSidecars;
     }
     return byOutboundPort.computeIfAbsent(p.outboundPort,
-        port -> new MeshTranslator(port, false).translate(translated, registered.values()));
+        port -> translator(port).translate(translated, registered.values()));
+  }
+
+  /**
+   * The sidecar translator of an outbound port, kept across changes (under pushLock): its endpoint
+   * lists are reused by the next change when their workloads did not change.
+   */
+  private MeshTranslator translator(int port) {
+    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false));
+  }
+
+  /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */
+  long translations() {
+    pushLock.lock();
+    try {
+      long n = sidecars.translations() + proxyless.translations();
+      for (MeshTranslator t : translators.values()) {
+        n += t.translations();
+      }
+      return n;
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** ClusterLoadAssignments built (not reused) since start, by every translator, for tests. */
+  long assignmentsBuilt() {
+    pushLock.lock();
+    try {
+      long n = sidecars.assignmentsBuilt() + proxyless.assignmentsBuilt();
+      for (MeshTranslator t : translators.values()) {
+        n += t.assignmentsBuilt();
+      }
+      return n;
+    } finally {
+      pushLock.unlock();
+    }
   }
 
   /** Identified registered workloads, by workload name. */
@@ -428,5 +473,6 @@ public final class XdsServer implements AutoCloseable {
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
     }
+    pushExecutors.close();
   }
 }

@@ -1,8 +1,6 @@
 package io.keelson.dataplane.accesslog;
 
 import io.keelson.dataplane.config.AccessLogConfig;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,8 +14,6 @@ import java.util.regex.Pattern;
  */
 public final class AccessLogFormat {
   private static final Pattern OPERATOR = Pattern.compile("([A-Z_]+)(?:\\(([^)]*)\\))?(?::(\\d+))?");
-  private static final DateTimeFormatter START_TIME =
-      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
   enum Kind {
     LITERAL, START_TIME, REQ, RESP, PROTOCOL, RESPONSE_CODE, RESPONSE_FLAGS, BYTES_RECEIVED, BYTES_SENT, DURATION,
@@ -25,15 +21,32 @@ public final class AccessLogFormat {
   }
 
   /** One piece of a format: a literal, or an operator with its header slots and truncation. */
-  record Op(Kind kind, String literal, int header, int fallbackHeader, int maxLength) {}
+  record Op(Kind kind, String literal, int header, int fallbackHeader, int maxLength, byte[] bytes) {
+    Op(Kind kind, String literal, int header, int fallbackHeader, int maxLength) {
+      this(kind, literal, header, fallbackHeader, maxLength,
+          literal == null ? null : literal.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+  }
 
   /** The ops of a text format, or of each JSON value. */
-  private final List<Op> text;
-  private final Map<String, List<Op>> json;
+  private final Op[] text;
+  /** Each JSON key as the bytes {@code "key":} (escaped once, here) and its value's ops, in order. */
+  private final byte[][] jsonKeys;
+  private final Op[][] jsonValues;
 
   private AccessLogFormat(List<Op> text, Map<String, List<Op>> json) {
-    this.text = text;
-    this.json = json;
+    this.text = text == null ? null : text.toArray(Op[]::new);
+    this.jsonKeys = json == null ? null : new byte[json.size()][];
+    this.jsonValues = json == null ? null : new Op[json.size()][];
+    if (json != null) {
+      int i = 0;
+      for (Map.Entry<String, List<Op>> e : json.entrySet()) {
+        StringBuilder b = new StringBuilder();
+        jsonString(e.getKey(), b);
+        jsonKeys[i] = b.append(':').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        jsonValues[i++] = e.getValue().toArray(Op[]::new);
+      }
+    }
   }
 
   /** Compiles and checks a format; throws IllegalArgumentException naming the bad operator. */
@@ -125,74 +138,68 @@ public final class AccessLogFormat {
     return b.toString();
   }
 
-  /** Appends one line for {@code r} (JSON lines end with a newline; text formats carry their own). */
-  void format(AccessLogRecord r, StringBuilder out) {
+  /** Appends one line for {@code r} as UTF-8 bytes (JSON lines end with a newline; text formats carry their own). */
+  void format(AccessLogRecord r, LineBuffer out) {
     if (text != null) {
       for (Op op : text) {
         appendText(op, r, out);
       }
       return;
     }
-    out.append('{');
-    boolean first = true;
-    for (Map.Entry<String, List<Op>> e : json.entrySet()) {
-      if (!first) {
-        out.append(',');
+    out.put((byte) '{');
+    for (int i = 0; i < jsonKeys.length; i++) {
+      if (i > 0) {
+        out.put((byte) ',');
       }
-      first = false;
-      jsonString(e.getKey(), out);
-      out.append(':');
-      List<Op> ops = e.getValue();
-      if (ops.size() == 1 && appendNumber(ops.get(0), r, out)) {
+      out.put(jsonKeys[i]);
+      Op[] ops = jsonValues[i];
+      if (ops.length == 1 && appendNumber(ops[0], r, out)) {
         continue;
       }
-      if (ops.size() == 1 && ops.get(0).kind() != Kind.LITERAL) {
-        Object v = value(ops.get(0), r);
-        if (v == null) {
-          out.append("null");
-        } else if (v instanceof Number n) {
-          out.append(n);
-        } else {
-          jsonString(v.toString(), out);
+      LineBuffer s = out.scratch();
+      if (ops.length == 1 && ops[0].kind() != Kind.LITERAL) {
+        if (!appendValue(ops[0], r, s)) {
+          out.put(NULL);
+          continue;
         }
       } else {
-        StringBuilder s = new StringBuilder();
         for (Op op : ops) {
           appendText(op, r, s);
         }
-        jsonString(s.toString(), out);
       }
+      out.put((byte) '"');
+      out.putJsonEscaped(s.array(), 0, s.length());
+      out.put((byte) '"');
     }
-    out.append("}\n");
+    out.put(JSON_END);
   }
 
-  private static void appendText(Op op, AccessLogRecord r, StringBuilder out) {
-    if (op.kind() == Kind.LITERAL) {
-      out.append(op.literal());
-      return;
+  /** The line as a String (tests and benchmarks). */
+  String format(AccessLogRecord r) {
+    LineBuffer b = new LineBuffer(256);
+    format(r, b);
+    return new String(b.array(), 0, b.length(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static final byte[] NULL = {'n', 'u', 'l', 'l'};
+  private static final byte[] JSON_END = {'}', '\n'};
+
+  private static void appendText(Op op, AccessLogRecord r, LineBuffer out) {
+    if (!appendNumber(op, r, out) && !appendValue(op, r, out)) {
+      out.put((byte) '-');
     }
-    if (appendNumber(op, r, out)) {
-      return;
-    }
-    if (op.kind() == Kind.UPSTREAM_HOST && op.maxLength() < 0
-        && r.upstreamHost instanceof io.keelson.dataplane.config.EndpointConfig e) {
-      out.append(e.host()).append(':').append(e.port()); // no host:port string per line
-      return;
-    }
-    Object v = value(op, r);
-    out.append(v == null ? "-" : v);
   }
 
   /**
-   * The numeric operators, appended as primitives: no boxing and no toString per field on the
-   * writer thread (it shares the proxy's cores). False for the other operators.
+   * The numeric operators, appended as digits: no boxing and no toString per field on the writer
+   * thread (it shares the proxy's cores). False for the other operators.
    */
-  private static boolean appendNumber(Op op, AccessLogRecord r, StringBuilder out) {
+  private static boolean appendNumber(Op op, AccessLogRecord r, LineBuffer out) {
     switch (op.kind()) {
-      case RESPONSE_CODE -> out.append(r.status);
-      case BYTES_RECEIVED -> out.append(r.bytesReceived);
-      case BYTES_SENT -> out.append(r.bytesSent);
-      case DURATION -> out.append(r.durationNanos / 1_000_000);
+      case RESPONSE_CODE -> out.put(r.status);
+      case BYTES_RECEIVED -> out.put(r.bytesReceived);
+      case BYTES_SENT -> out.put(r.bytesSent);
+      case DURATION -> out.put(r.durationNanos / 1_000_000);
       default -> {
         return false;
       }
@@ -200,43 +207,75 @@ public final class AccessLogFormat {
     return true;
   }
 
-  private static Object value(Op op, AccessLogRecord r) {
-    Object v = switch (op.kind()) {
-      case LITERAL -> op.literal();
-      case START_TIME -> startTime(r.startEpochMillis);
-      case REQ -> header(r.requestHeaders, op, r);
-      case RESP -> header(r.responseHeaders, op, r);
-      case PROTOCOL -> r.protocol;
-      case RESPONSE_CODE -> r.status;
-      case RESPONSE_FLAGS -> r.flag.code;
-      case BYTES_RECEIVED -> r.bytesReceived;
-      case BYTES_SENT -> r.bytesSent;
-      case DURATION -> r.durationNanos / 1_000_000;
-      case UPSTREAM_HOST -> r.upstreamHost == null ? null : r.upstreamHost.toString();
-      case UPSTREAM_CLUSTER -> r.upstreamCluster;
-      case DOWNSTREAM_REMOTE_ADDRESS -> r.downstreamRemoteAddress;
-      case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT -> withoutPort(r.downstreamRemoteAddress);
-      case ROUTE_NAME -> r.routeName == null || r.routeName.isEmpty() ? null : r.routeName;
-    };
-    if (op.maxLength() >= 0 && v instanceof String s && s.length() > op.maxLength()) {
-      v = s.substring(0, op.maxLength());
+  /** Appends a non-numeric operator's value (truncated to its maximum length); false, writing nothing, when absent. */
+  private static boolean appendValue(Op op, AccessLogRecord r, LineBuffer out) {
+    int max = op.maxLength();
+    switch (op.kind()) {
+      case LITERAL -> out.put(op.bytes());
+      case START_TIME -> {
+        if (max >= 0 && max < 24) {
+          int at = out.length();
+          out.putStartTime(r.startEpochMillis);
+          out.setLength(at + max);
+        } else {
+          out.putStartTime(r.startEpochMillis);
+        }
+      }
+      case REQ -> {
+        return string(header(r.requestHeaders, op), max, out);
+      }
+      case RESP -> {
+        return string(header(r.responseHeaders, op), max, out);
+      }
+      case PROTOCOL -> {
+        return string(r.protocol, max, out);
+      }
+      case RESPONSE_FLAGS -> {
+        return string(r.flag.code, max, out);
+      }
+      case UPSTREAM_HOST -> {
+        if (max < 0 && r.upstreamHost instanceof io.keelson.dataplane.config.EndpointConfig e) {
+          out.put(e.host()); // no host:port string per line
+          out.put((byte) ':');
+          out.put(e.port());
+          return true;
+        }
+        return string(r.upstreamHost == null ? null : r.upstreamHost.toString(), max, out);
+      }
+      case UPSTREAM_CLUSTER -> {
+        return string(r.upstreamCluster, max, out);
+      }
+      case DOWNSTREAM_REMOTE_ADDRESS -> {
+        return string(r.downstreamRemoteAddress, max, out);
+      }
+      case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT -> {
+        String a = r.downstreamRemoteAddress;
+        if (a == null) {
+          return false;
+        }
+        int colon = a.lastIndexOf(':');
+        int n = colon < 0 ? a.length() : colon;
+        out.put(a, max >= 0 ? Math.min(max, n) : n);
+      }
+      case ROUTE_NAME -> {
+        return string(r.routeName == null || r.routeName.isEmpty() ? null : r.routeName, max, out);
+      }
+      default -> {
+        return false; // the numeric operators, appended by appendNumber
+      }
     }
-    return v;
+    return true;
   }
 
-  /** The writer thread's last formatted start time: most records of a busy second share their millisecond. */
-  private static final ThreadLocal<Object[]> LAST_START = ThreadLocal.withInitial(() -> new Object[] {-1L, ""});
-
-  private static String startTime(long millis) {
-    Object[] last = LAST_START.get();
-    if ((Long) last[0] != millis) {
-      last[0] = millis;
-      last[1] = START_TIME.format(java.time.Instant.ofEpochMilli(millis));
+  private static boolean string(String s, int max, LineBuffer out) {
+    if (s == null) {
+      return false;
     }
-    return (String) last[1];
+    out.put(s, max);
+    return true;
   }
 
-  private static String header(String[] values, Op op, AccessLogRecord r) {
+  private static String header(String[] values, Op op) {
     String v = op.header() < values.length ? values[op.header()] : null;
     if (v == null && op.fallbackHeader() >= 0 && op.fallbackHeader() < values.length) {
       v = values[op.fallbackHeader()];
@@ -244,15 +283,7 @@ public final class AccessLogFormat {
     return v;
   }
 
-  private static String withoutPort(String address) {
-    if (address == null) {
-      return null;
-    }
-    int colon = address.lastIndexOf(':');
-    return colon < 0 ? address : address.substring(0, colon);
-  }
-
-  private static void jsonString(String s, StringBuilder out) {
+  static void jsonString(String s, StringBuilder out) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

@@ -10,7 +10,6 @@ import io.keelson.dataplane.config.AccessLogConfig;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,10 +38,14 @@ public final class AccessLogService implements AutoCloseable {
   /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
   static final long FLUSH_NANOS = 50_000_000;
   /**
-   * How long the writer sleeps when the ring is empty. 10 ms (fewer wake-ups, larger batches) was tried
-   * and measured worse in turns on the bench's shared core (docs/observability.md), so 1 ms it stays.
+   * How long the writer sleeps when the ring is empty. Each wake-up is a timer and a context switch on
+   * the proxy's core (in a VM, a trip through the hypervisor); at 1 ms, perf showed more of the writer's
+   * samples in the kernel's wake-up path than in formatting. 10 ms means batches of a few hundred lines
+   * at 40,000 requests/s, far below the ring's 8,192 slots (docs/observability.md, "levers").
    */
-  static final long WRITER_PARK_NANOS = 1_000_000;
+  static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 10_000) * 1_000;
+  /** Lines are written once per ring batch, or when a batch's lines reach this size. */
+  static final int BATCH_BYTES = 64 * 1024;
 
   public AccessLogService(int ringSize) {
     this(ringSize, System.out);
@@ -118,10 +121,15 @@ public final class AccessLogService implements AutoCloseable {
     disruptor.halt(); // not shutdown(): a writer blocked on a stalled file would never let it return
   }
 
-  /** The writer thread: formats, writes, flushes at the end of each batch. */
+  /**
+   * The writer thread: formats each record into its output's byte buffer and writes every buffer once
+   * per ring batch (one write call per batch, not per line); flushes by batch age.
+   */
   private final class Writer implements EventHandler<AccessLogRecord> {
-    private final StringBuilder line = new StringBuilder(512);
     private final Map<String, OutputStream> files = new HashMap<>();
+    /** The lines of the current batch, per output; an output is in {@code pending} once it has some. */
+    private final Map<OutputStream, LineBuffer> buffers = new java.util.IdentityHashMap<>();
+    private final java.util.ArrayList<OutputStream> pending = new java.util.ArrayList<>();
     private final Map<OutputStream, Boolean> dirty = new java.util.IdentityHashMap<>();
 
     @Override
@@ -130,47 +138,50 @@ public final class AccessLogService implements AutoCloseable {
       try {
         if (logger != null) {
           for (int i = 0; i < logger.formats.size(); i++) {
-            line.setLength(0);
-            logger.formats.get(i).format(r, line);
             OutputStream out = output(logger.paths.get(i));
             if (out != null) {
-              write(out);
-              dirty.put(out, Boolean.TRUE);
+              LineBuffer b = buffers.get(out);
+              if (b.length() == 0) {
+                pending.add(out);
+              }
+              logger.formats.get(i).format(r, b);
+              if (b.length() >= BATCH_BYTES) {
+                writePending();
+              }
             }
           }
           written.increment();
         }
-      } catch (IOException e) {
-        writeErrors.increment();
       } finally {
         r.clear();
       }
-      if (endOfBatch && System.nanoTime() - lastFlush >= FLUSH_NANOS) {
-        flush();
+      if (endOfBatch) {
+        writePending();
+        if (System.nanoTime() - lastFlush >= FLUSH_NANOS) {
+          flush();
+        }
       }
     }
 
-    private byte[] bytes = new byte[1024];
-
-    /** Writes the line as UTF-8 without the String and byte[] copies of toString().getBytes(). */
-    private void write(OutputStream out) throws IOException {
-      int n = line.length();
-      if (bytes.length < n) {
-        bytes = new byte[Math.max(n, bytes.length * 2)];
-      }
-      for (int i = 0; i < n; i++) {
-        char c = line.charAt(i);
-        if (c >= 0x80) {
-          out.write(line.toString().getBytes(StandardCharsets.UTF_8)); // rare: non-ASCII header values
-          return;
+    /** Writes the buffered lines of every output (one call each). */
+    private void writePending() {
+      for (int i = 0; i < pending.size(); i++) {
+        OutputStream out = pending.get(i);
+        LineBuffer b = buffers.get(out);
+        try {
+          b.writeTo(out);
+          dirty.put(out, Boolean.TRUE);
+        } catch (IOException e) {
+          writeErrors.increment();
         }
-        bytes[i] = (byte) c;
+        b.setLength(0);
       }
-      out.write(bytes, 0, n);
+      pending.clear();
     }
 
     private OutputStream output(String path) {
       if (path == null) {
+        buffers.computeIfAbsent(stdout, o -> new LineBuffer(BATCH_BYTES + 1024));
         return stdout;
       }
       OutputStream out = files.get(path);
@@ -183,6 +194,7 @@ public final class AccessLogService implements AutoCloseable {
         files.put(path, out);
         if (out != null) {
           opened.add(out);
+          buffers.put(out, new LineBuffer(BATCH_BYTES + 1024));
         }
       }
       return out;
@@ -204,6 +216,7 @@ public final class AccessLogService implements AutoCloseable {
 
     @Override
     public void onShutdown() {
+      writePending();
       flush();
     }
   }

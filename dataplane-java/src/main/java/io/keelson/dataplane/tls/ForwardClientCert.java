@@ -10,6 +10,7 @@ import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
@@ -39,6 +40,10 @@ public record ForwardClientCert(Mode mode, boolean uri) {
    * @param set    sets a header (null value: remove)
    */
   public void apply(Channel ch, Function<String, String> get, BiConsumer<String, String> set) {
+    if (mode == Mode.SANITIZE) { // the default: no need to look at the connection's certificates
+      set.accept(HEADER, null);
+      return;
+    }
     String current = current(ch);
     boolean mtls = !current.isEmpty();
     switch (mode) {
@@ -102,6 +107,12 @@ public record ForwardClientCert(Mode mode, boolean uri) {
   private static X509Certificate peer(Channel ch) {
     SslHandler ssl = ch.pipeline().get(SslHandler.class);
     if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+      return null;
+    }
+    SSLEngine engine = ssl.engine();
+    if (!engine.getUseClientMode() && !engine.getNeedClientAuth() && !engine.getWantClientAuth()) {
+      // A listener that asks for no client certificate has none; asking the session would throw
+      // SSLPeerUnverifiedException, a stack trace filled on every TLS connection.
       return null;
     }
     try {

@@ -37,6 +37,13 @@ public final class SpanExport implements AutoCloseable {
   static final AttributeKey<String> UPSTREAM_ADDRESS = AttributeKey.stringKey("upstream_address");
   static final AttributeKey<String> RESPONSE_FLAGS = AttributeKey.stringKey("response_flags");
 
+  /**
+   * How long sampled spans wait in the SDK's queue before an export (a full batch of 512 goes at once):
+   * each export wakes the batch processor and the gRPC threads on the proxy's core, so fewer, larger
+   * exports cost less (docs/observability.md). The SDK's default is 5 s.
+   */
+  static final long EXPORT_DELAY_MILLIS = Long.getLong("keelson.tracing.exportDelayMillis", 1_000);
+
   private final ManagedChannel channel;
   private final SdkTracerProvider provider;
   private final Tracer tracer;
@@ -49,7 +56,7 @@ public final class SpanExport implements AutoCloseable {
         .setIdGenerator(new HopIds())
         .setResource(Resource.getDefault().merge(Resource.create(
             Attributes.of(AttributeKey.stringKey("service.name"), serviceName))))
-        .addSpanProcessor(BatchSpanProcessor.builder(exporter).setScheduleDelay(200, TimeUnit.MILLISECONDS).build())
+        .addSpanProcessor(BatchSpanProcessor.builder(exporter).setScheduleDelay(EXPORT_DELAY_MILLIS, TimeUnit.MILLISECONDS).build())
         .build();
     tracer = provider.get("io.keelson.dataplane");
   }

@@ -16,7 +16,8 @@ import java.util.List;
  * weights) and endpoint changes (a workload moves), plus the heap in use after convergence (control
  * plane and the clients' streams). Main thread only.
  *
- * <p>{@code java -cp ... io.keelson.bench.xds.ConvergenceBenchmark [PROXIES,... [ENDPOINTS,... [ROUNDS]]]}
+ * <p>{@code java -cp ... io.keelson.bench.xds.ConvergenceBenchmark [PROXIES,... [ENDPOINTS,... [ROUNDS [sotw|delta]]]]}
+ * (the simulated proxies speak state-of-the-world xDS unless {@code delta})
  */
 public final class ConvergenceBenchmark {
   /**
@@ -59,6 +60,10 @@ public final class ConvergenceBenchmark {
     int[] proxies = ints(args.length > 0 ? args[0] : "1,100,1000");
     int[] endpoints = ints(args.length > 1 ? args[1] : "100,1000,10000");
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    boolean delta = args.length > 3 && args[3].equals("delta");
+    if (args.length > 3 && !delta && !args[3].equals("sotw")) {
+      throw new IllegalArgumentException("the 4th argument is sotw or delta, not " + args[3]);
+    }
     PrintStream out = System.out;
     // "apply" columns: the median time until apply returned (parse, store, translation, snapshots handed to
     // the cache, responses queued), the rest of each round is delivery and the ACKs. "CPU": the median CPU
@@ -68,12 +73,17 @@ public final class ConvergenceBenchmark {
         + " RDS apply (ms) EDS apply (ms)  RDS CPU (ms) EDS CPU (ms)   each round (ms)");
     for (int p : proxies) {
       for (int e : endpoints) {
-        out.println(run(p, e, rounds).line());
+        out.println(run(p, e, rounds, delta).line() + (delta ? " (delta xDS)" : ""));
       }
     }
   }
 
   static Result run(int proxies, int endpoints, int rounds) throws Exception {
+    return run(proxies, endpoints, rounds, false);
+  }
+
+  /** {@code delta}: the simulated proxies speak incremental xDS (only changed resources are sent). */
+  static Result run(int proxies, int endpoints, int rounds, boolean delta) throws Exception {
     PolicyStore store = new PolicyStore();
     apply(store, registry(endpoints) + canary(90, 10));
     XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
@@ -86,13 +96,13 @@ public final class ConvergenceBenchmark {
       return t;
     });
     List<ManagedChannel> channels = new ArrayList<>(proxies);
-    List<LightXdsClient> clients = new ArrayList<>(proxies);
+    List<SimulatedProxy> clients = new ArrayList<>(proxies);
     try {
       for (int i = 0; i < proxies; i++) {
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
             .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
         channels.add(channel);
-        LightXdsClient c = new LightXdsClient("bench-" + i);
+        SimulatedProxy c = delta ? new LightDeltaXdsClient("bench-" + i) : new LightXdsClient("bench-" + i);
         c.start(channel);
         clients.add(c);
       }
@@ -137,36 +147,36 @@ public final class ConvergenceBenchmark {
           edsSorted[rounds / 2], edsSorted[rounds - 1], applyMillis[rounds / 2], edsApplyMillis[rounds / 2],
           rounds(millis), rounds(edsMillis), median(cpuMillis), median(edsCpuMillis));
     } finally {
-      clients.forEach(LightXdsClient::close);
+      clients.forEach(SimulatedProxy::close);
       channels.forEach(ManagedChannel::shutdownNow);
       clientThreads.shutdownNow();
       xds.close();
     }
   }
 
-  private static long awaitRoutes(List<LightXdsClient> clients, String version, long timeoutMillis)
+  private static long awaitRoutes(List<? extends SimulatedProxy> clients, String version, long timeoutMillis)
       throws InterruptedException {
     return await(clients, version, timeoutMillis, false);
   }
 
-  private static long awaitEndpoints(List<LightXdsClient> clients, String version, long timeoutMillis)
+  private static long awaitEndpoints(List<? extends SimulatedProxy> clients, String version, long timeoutMillis)
       throws InterruptedException {
     return await(clients, version, timeoutMillis, true);
   }
 
   /** Waits until every client ACKed this routes (or endpoints) version; returns the latest ACK's time (System.nanoTime). */
-  private static long await(List<LightXdsClient> clients, String version, long timeoutMillis, boolean endpoints)
+  private static long await(List<? extends SimulatedProxy> clients, String version, long timeoutMillis, boolean endpoints)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
     while (true) {
       long last = 0;
       int pending = 0;
-      for (LightXdsClient c : clients) {
-        if (c.failure != null) {
-          throw new IllegalStateException("simulated proxy failed: " + c.failure, c.failure);
+      for (SimulatedProxy c : clients) {
+        if (c.failure() != null) {
+          throw new IllegalStateException("simulated proxy failed: " + c.failure(), c.failure());
         }
-        if (version.equals(endpoints ? c.ackedEndpoints : c.ackedRoutes)) {
-          last = Math.max(last, endpoints ? c.ackedEndpointsAtNanos : c.ackedRoutesAtNanos);
+        if (version.equals(endpoints ? c.ackedEndpoints() : c.ackedRoutes())) {
+          last = Math.max(last, endpoints ? c.ackedEndpointsAtNanos() : c.ackedRoutesAtNanos());
         } else {
           pending++;
         }

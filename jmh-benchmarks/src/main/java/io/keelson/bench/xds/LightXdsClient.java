@@ -18,7 +18,7 @@ import java.util.List;
  * {@link LightResponseMarshaller}), so a thousand fit in one JVM. Callbacks run on gRPC threads;
  * the ACKed versions are safe to read from any thread.
  */
-final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
+final class LightXdsClient implements StreamObserver<DiscoveryResponse>, SimulatedProxy {
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
   static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -36,7 +36,8 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
     this.node = Node.newBuilder().setId(id).setCluster("bench").build();
   }
 
-  void start(ManagedChannel channel) {
+  @Override
+  public void start(ManagedChannel channel) {
     var method = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
     var light = method.toBuilder(method.getRequestMarshaller(),
         new LightResponseMarshaller(method.getResponseMarshaller(), CDS)).build();
@@ -91,7 +92,33 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse> {
   @Override
   public void onCompleted() {}
 
-  synchronized void close() {
+  @Override
+  public synchronized void close() {
     requests.onCompleted();
+  }
+
+  @Override
+  public String ackedRoutes() {
+    return ackedRoutes;
+  }
+
+  @Override
+  public long ackedRoutesAtNanos() {
+    return ackedRoutesAtNanos;
+  }
+
+  @Override
+  public String ackedEndpoints() {
+    return ackedEndpoints;
+  }
+
+  @Override
+  public long ackedEndpointsAtNanos() {
+    return ackedEndpointsAtNanos;
+  }
+
+  @Override
+  public Throwable failure() {
+    return failure;
   }
 }

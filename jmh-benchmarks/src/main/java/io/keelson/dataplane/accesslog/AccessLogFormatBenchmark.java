@@ -19,7 +19,7 @@ public class AccessLogFormatBenchmark extends BenchmarkBase {
   private AccessLogFormat text;
   private AccessLogFormat json;
   private final AccessLogRecord record = new AccessLogRecord();
-  private final StringBuilder line = new StringBuilder(512);
+  private final LineBuffer line = new LineBuffer(512);
 
   @Setup
   public void setUp() {

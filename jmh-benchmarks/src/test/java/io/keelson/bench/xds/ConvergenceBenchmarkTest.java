@@ -17,4 +17,12 @@ class ConvergenceBenchmarkTest {
     assertThat(r.edsMaxMillis()).isGreaterThanOrEqualTo(r.edsMedianMillis());
     assertThat(r.line()).contains("20", "200");
   }
+
+  @Test
+  void deltaProxiesAlsoAckEveryChange() throws Exception {
+    ConvergenceBenchmark.Result r = ConvergenceBenchmark.run(20, 200, 3, true);
+    assertThat(r.rounds()).isEqualTo(3);
+    assertThat(r.medianMillis()).isPositive().isLessThan(10_000);
+    assertThat(r.edsMedianMillis()).isPositive().isLessThan(10_000);
+  }
 }
