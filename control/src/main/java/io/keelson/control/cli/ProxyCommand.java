@@ -9,6 +9,7 @@ import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.server.StartupHeap;
 import io.keelson.dataplane.transport.Transport;
 import io.keelson.dataplane.xds.XdsClient;
 import io.keelson.dataplane.xds.XdsClientConfig;
@@ -87,6 +88,8 @@ final class ProxyCommand {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;
     }
+    // Start-up garbage out of the young generation before traffic: short young pauses (docs/performance.md).
+    StartupHeap.settle();
     CountDownLatch terminate = TerminationSignals.install();
     printStarted(server, snapshot);
     // With dynamic_resources, xDS updates replace the snapshot; listeners are the ones bound at start.

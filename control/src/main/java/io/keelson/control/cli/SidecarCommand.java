@@ -5,6 +5,7 @@ import io.keelson.control.sidecar.SidecarBootstrap;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.server.ProxyOptions;
+import io.keelson.dataplane.server.StartupHeap;
 import io.keelson.dataplane.xds.XdsClientConfig;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -77,6 +78,7 @@ final class SidecarCommand {
           + " --outbound-port, --admin)");
       return 1;
     }
+    StartupHeap.settle(); // start-up garbage out of the young generation (docs/performance.md)
     CountDownLatch terminate = TerminationSignals.install();
     System.err.printf("keelson proxy: sidecar %s of service %s %s%n", sidecar.nodeId(), bootstrap.service(), bootstrap.labels());
     System.err.printf("keelson proxy: inbound %s -> app 127.0.0.1:%d; outbound %s (Host: SERVICE)%n",
