@@ -38,7 +38,7 @@ final class RawH2 implements AutoCloseable {
   final AtomicLong dataBytes = new AtomicLong();
   volatile boolean closedByPeer;
   private static final int MAX_RECORDED = 10_000;
-  private long framesSent;
+  private volatile long framesSent;
   private long pings;
   private final Socket socket;
   private final OutputStream out;
@@ -142,7 +142,8 @@ final class RawH2 implements AutoCloseable {
     framesSent++;
   }
 
-  synchronized long framesSent() {
+  /** Frames written so far; readable while another thread is blocked in {@link #frame}. */
+  long framesSent() {
     return framesSent;
   }
 

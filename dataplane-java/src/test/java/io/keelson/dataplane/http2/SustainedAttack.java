@@ -1,5 +1,7 @@
 package io.keelson.dataplane.http2;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -166,11 +168,18 @@ final class SustainedAttack {
     long cpuAfter = proxyCpuNanos();
     double seconds = (System.nanoTime() - start) / 1e9;
     stop.set(true);
-    attacker.join(TimeUnit.SECONDS.toMillis(20));
+    List<RawH2> left;
     synchronized (open) {
-      open.forEach(a -> frames.addAndGet(a.framesSent()));
-      open.forEach(SustainedAttack::close);
+      left = List.copyOf(open);
     }
+    left.forEach(SustainedAttack::close); // a write blocked on a connection the proxy no longer reads fails now
+    attacker.join(TimeUnit.SECONDS.toMillis(20));
+    assertThat(attacker.isAlive()).as("the attacker thread ends once its connections are closed").isFalse();
+    synchronized (open) {
+      left = List.copyOf(open); // with any connection opened while the attack was stopping
+    }
+    left.forEach(SustainedAttack::close);
+    left.forEach(a -> frames.addAndGet(a.framesSent()));
     if (good != null) {
       good.close();
     }
