@@ -38,7 +38,7 @@ public final class TlsContexts {
     X509Certificate[] chain = PemMaterial.certificates(config.certificateChain(), CERT_CHAIN);
     PrivateKey key = PemMaterial.privateKey(config.privateKey(), PRIVATE_KEY);
     PemMaterial.checkKeyMatches(key, chain[0], PRIVATE_KEY);
-    SslContextBuilder b = SslContextBuilder.forServer(key, chain).sslProvider(TlsEngines.build(provider));
+    SslContextBuilder b = SslContextBuilder.forServer(key, chain).sslProvider(provider);
     if (config.trustedCa() != null) {
       X509Certificate[] cas = PemMaterial.certificates(config.trustedCa(), TRUSTED_CA);
       b.trustManager(new SanCheckingTrustManager(cas, config.clientSans()));
@@ -58,8 +58,7 @@ public final class TlsContexts {
       }
     }
     applyParams(b, config.params(), alpn, provider);
-    SslContext context = build(b);
-    return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
+    return new ServerTls(config, build(b), provider, alpn);
   }
 
   public static ClientTls client(UpstreamTlsConfig config) {
@@ -67,7 +66,7 @@ public final class TlsContexts {
   }
 
   public static ClientTls client(UpstreamTlsConfig config, SslProvider provider) {
-    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(TlsEngines.build(provider)).endpointIdentificationAlgorithm(null);
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null);
     if (config.certificateChain() != null || config.privateKey() != null) {
       if (config.certificateChain() == null || config.privateKey() == null) {
         throw new TlsConfigException("common_tls_context.tls_certificates[0]",
@@ -88,8 +87,7 @@ public final class TlsContexts {
       b.trustManager(InsecureTrustManagerFactory.INSTANCE); // Envoy: no trusted_ca, no verification
     }
     applyParams(b, config.params(), config.params().alpn(), provider);
-    SslContext context = build(b);
-    return TlsEngines.releaseWith(new ClientTls(config, context, provider), context);
+    return new ClientTls(config, build(b), provider);
   }
 
   /**
@@ -100,7 +98,7 @@ public final class TlsContexts {
   public static ServerTls sdsServer(DownstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
       boolean validateClients, SslProvider provider) {
     SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(source))
-        .sslProvider(TlsEngines.build(provider));
+        .sslProvider(provider);
     if (validateClients) {
       b.trustManager(new SdsTrustManager(source, config.clientSans()));
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
@@ -113,8 +111,7 @@ public final class TlsContexts {
       }
     }
     applyParams(b, config.params(), alpn, provider);
-    SslContext context = build(b);
-    return TlsEngines.releaseWith(new ServerTls(config, context, provider, alpn), context);
+    return new ServerTls(config, build(b), provider, alpn);
   }
 
   /**
@@ -124,14 +121,13 @@ public final class TlsContexts {
    */
   public static ClientTls sdsClient(UpstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
       boolean presentCertificate, SslProvider provider) {
-    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(TlsEngines.build(provider)).endpointIdentificationAlgorithm(null)
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null)
         .trustManager(new SdsTrustManager(source, config.serverSans()));
     if (presentCertificate) {
       b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(source));
     }
     applyParams(b, config.params(), config.params().alpn(), provider);
-    SslContext context = build(b);
-    return TlsEngines.releaseWith(new ClientTls(config, context, provider), context);
+    return new ClientTls(config, build(b), provider);
   }
 
   private static void applyParams(SslContextBuilder b, TlsParams params, List<String> alpn, SslProvider provider) {
@@ -144,7 +140,7 @@ public final class TlsContexts {
     if (!params.cipherSuites().isEmpty()) {
       b.ciphers(params.cipherSuites(), IdentityCipherSuiteFilter.INSTANCE_DEFAULTING_TO_SUPPORTED_CIPHERS);
     }
-    if (!params.ecdhCurves().isEmpty() && TlsEngines.isOpenSsl(provider)) {
+    if (!params.ecdhCurves().isEmpty() && provider == SslProvider.OPENSSL) {
       b.option(OpenSslContextOption.GROUPS, params.ecdhCurves().toArray(new String[0]));
     }
     if (!alpn.isEmpty()) {
