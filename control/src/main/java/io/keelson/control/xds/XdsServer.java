@@ -237,14 +237,11 @@ public final class XdsServer implements AutoCloseable {
       packed.nextGeneration();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = null; // translated when a proxyless client needs it
+      // Every connected proxy, not only those whose first request already made a watch in the cache:
+      // a proxy between its stream opening and its first watch would keep a snapshot set before this change.
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
-      for (String group : cache.groups()) {
-        ProxyState p = byNode.get(group);
-        if (p != null) {
-          push(group, resourcesFor(p));
-        }
-      }
+      byNode.forEach((node, p) -> push(node, resourcesFor(p)));
     } finally {
       pushLock.unlock();
     }
