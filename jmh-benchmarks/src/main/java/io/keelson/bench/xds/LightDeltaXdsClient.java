@@ -22,22 +22,17 @@ import java.util.List;
  * only (their bodies are skipped). Callbacks run on gRPC threads; the ACKed versions are safe to
  * read from any thread.
  */
-final class LightDeltaXdsClient implements StreamObserver<DeltaDiscoveryResponse>, SimulatedProxy {
+final class LightDeltaXdsClient extends SimulatedProxy implements StreamObserver<DeltaDiscoveryResponse> {
   private final Node node;
   private StreamObserver<DeltaDiscoveryRequest> requests;
   private final List<String> clusters = new ArrayList<>();
-  private volatile String ackedRoutes = "";
-  private volatile long ackedRoutesAtNanos;
-  private volatile String ackedEndpoints = "";
-  private volatile long ackedEndpointsAtNanos;
-  private volatile Throwable failure;
 
   LightDeltaXdsClient(String id) {
     this.node = Node.newBuilder().setId(id).setCluster("bench").build();
   }
 
   @Override
-  public void start(ManagedChannel channel) {
+  void start(ManagedChannel channel) {
     var method = AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod();
     var light = method.toBuilder(method.getRequestMarshaller(), new NamesOnly()).build();
     requests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(channel.newCall(light, io.grpc.CallOptions.DEFAULT), this);
@@ -68,54 +63,21 @@ final class LightDeltaXdsClient implements StreamObserver<DeltaDiscoveryResponse
               .addAllResourceNamesSubscribe(added).build());
         }
       }
-      case LightXdsClient.EDS -> {
-        ackedEndpointsAtNanos = System.nanoTime();
-        ackedEndpoints = r.getSystemVersionInfo();
-      }
-      case LightXdsClient.RDS -> {
-        ackedRoutesAtNanos = System.nanoTime();
-        ackedRoutes = r.getSystemVersionInfo();
-      }
-      default -> { }
+      default -> acked(r.getTypeUrl(), r.getSystemVersionInfo());
     }
   }
 
   @Override
   public void onError(Throwable t) {
-    failure = t;
+    failed(t);
   }
 
   @Override
   public void onCompleted() {}
 
   @Override
-  public synchronized void close() {
+  synchronized void close() {
     requests.onCompleted();
-  }
-
-  @Override
-  public String ackedRoutes() {
-    return ackedRoutes;
-  }
-
-  @Override
-  public long ackedRoutesAtNanos() {
-    return ackedRoutesAtNanos;
-  }
-
-  @Override
-  public String ackedEndpoints() {
-    return ackedEndpoints;
-  }
-
-  @Override
-  public long ackedEndpointsAtNanos() {
-    return ackedEndpointsAtNanos;
-  }
-
-  @Override
-  public Throwable failure() {
-    return failure;
   }
 
   /** Reads version, nonce, type and each resource's name; skips the resources' bodies. */

@@ -18,7 +18,7 @@ import java.util.List;
  * {@link LightResponseMarshaller}), so a thousand fit in one JVM. Callbacks run on gRPC threads;
  * the ACKed versions are safe to read from any thread.
  */
-final class LightXdsClient implements StreamObserver<DiscoveryResponse>, SimulatedProxy {
+final class LightXdsClient extends SimulatedProxy implements StreamObserver<DiscoveryResponse> {
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
   static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -26,18 +26,13 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse>, Simulat
 
   private final Node node;
   private StreamObserver<DiscoveryRequest> requests;
-  volatile String ackedRoutes = "";
-  volatile long ackedRoutesAtNanos;
-  volatile String ackedEndpoints = "";
-  volatile long ackedEndpointsAtNanos;
-  volatile Throwable failure;
 
   LightXdsClient(String id) {
     this.node = Node.newBuilder().setId(id).setCluster("bench").build();
   }
 
   @Override
-  public void start(ManagedChannel channel) {
+  void start(ManagedChannel channel) {
     var method = AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
     var light = method.toBuilder(method.getRequestMarshaller(),
         new LightResponseMarshaller(method.getResponseMarshaller(), CDS)).build();
@@ -64,7 +59,7 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse>, Simulat
             Cluster c = a.unpack(Cluster.class);
             names.add(c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName() : c.getEdsClusterConfig().getServiceName());
           } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            failure = e;
+            failed(e);
           }
         }
         requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).addAllResourceNames(names).build());
@@ -74,51 +69,19 @@ final class LightXdsClient implements StreamObserver<DiscoveryResponse>, Simulat
       default -> { }
     }
     requests.onNext(ack.build());
-    if (r.getTypeUrl().equals(EDS)) {
-      ackedEndpointsAtNanos = System.nanoTime();
-      ackedEndpoints = r.getVersionInfo();
-    }
-    if (r.getTypeUrl().equals(RDS)) {
-      ackedRoutesAtNanos = System.nanoTime();
-      ackedRoutes = r.getVersionInfo();
-    }
+    acked(r.getTypeUrl(), r.getVersionInfo());
   }
 
   @Override
   public void onError(Throwable t) {
-    failure = t;
+    failed(t);
   }
 
   @Override
   public void onCompleted() {}
 
   @Override
-  public synchronized void close() {
+  synchronized void close() {
     requests.onCompleted();
-  }
-
-  @Override
-  public String ackedRoutes() {
-    return ackedRoutes;
-  }
-
-  @Override
-  public long ackedRoutesAtNanos() {
-    return ackedRoutesAtNanos;
-  }
-
-  @Override
-  public String ackedEndpoints() {
-    return ackedEndpoints;
-  }
-
-  @Override
-  public long ackedEndpointsAtNanos() {
-    return ackedEndpointsAtNanos;
-  }
-
-  @Override
-  public Throwable failure() {
-    return failure;
   }
 }
