@@ -51,6 +51,8 @@ public final class XdsServer implements AutoCloseable {
   private final PackedResources packed = new PackedResources();
   // Where responses are built and written: the changing thread unless keelson.xds.pushThreads says otherwise.
   private final PushExecutors pushExecutors = PushExecutors.fromSystemProperty();
+  // State-of-the-world EDS responses carry only the assignments a proxy does not already hold.
+  private final PartialEndpoints partialEndpoints = PartialEndpoints.fromSystemProperty();
   // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
   private final Map<MeshResources, Snapshot> snapshots = new java.util.IdentityHashMap<>();
   // Guarded by pushLock.
@@ -100,7 +102,13 @@ public final class XdsServer implements AutoCloseable {
       discovery = new V3DiscoveryServer(List.of(callbacks), cache,
           pushExecutors, packed);
     }
-    return discovery.getAggregatedDiscoveryServiceImpl();
+    io.grpc.BindableService ads = discovery.getAggregatedDiscoveryServiceImpl();
+    return () -> io.grpc.ServerInterceptors.intercept(ads, partialEndpoints);
+  }
+
+  /** ClusterLoadAssignments left out of state-of-the-world responses because the proxy held them, for tests. */
+  long endpointsOmitted() {
+    return partialEndpoints.omitted();
   }
 
   /** SDS secrets served to every proxy (the mesh trust bundle); pushes them to connected proxies. */
