@@ -106,8 +106,8 @@ public final class XdsServer implements AutoCloseable {
     return () -> io.grpc.ServerInterceptors.intercept(ads, partialEndpoints);
   }
 
-  /** ClusterLoadAssignments left out of state-of-the-world responses because the proxy held them, for tests. */
-  long endpointsOmitted() {
+  /** ClusterLoadAssignments left out of state-of-the-world responses since start because the proxy held them. */
+  public long endpointsOmitted() {
     return partialEndpoints.omitted();
   }
 

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Interop with code no one here wrote: grpc-java's own xDS client (proxyless gRPC) resolves
  * {@code xds:///product-service} against Keelson's control plane and follows its weighted split;
- * and follows a Gateway API GRPCRoute's method matches and weights.
+ * follows a Gateway API GRPCRoute's method matches and weights; and keeps the endpoint lists a
+ * (state-of-the-world) EDS response leaves out.
  */
 class GrpcXdsInteropTest {
   private static final Metadata.Key<String> UPSTREAM = Metadata.Key.of("x-upstream", Metadata.ASCII_STRING_MARSHALLER);
@@ -112,6 +113,79 @@ class GrpcXdsInteropTest {
       }
       v1.shutdownNow();
       v2.shutdownNow();
+    }
+  }
+
+  private static final String SHOP = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: shop }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: shop-v1 }
+      spec: { service: shop, address: 127.0.0.1, port: %1$d, labels: { version: v1 } }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: shop-v2 }
+      spec: { service: shop, address: 127.0.0.1, port: %2$d, labels: { version: v2 } }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: shop }
+      spec:
+        host: shop
+        subsets:
+        - { name: v1, labels: { version: v1 } }
+        - { name: v2, labels: { version: v2 } }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: shop }
+      spec:
+        hosts: [ shop ]
+        http:
+        - route:
+          - { destination: { host: shop, subset: v1 }, weight: 50 }
+          - { destination: { host: shop, subset: v2 }, weight: 50 }
+      """;
+
+  /**
+   * After a workload moves, Keelson's EDS response (state of the world) carries only the changed
+   * lists (the service's and v1's); grpc-java keeps v2's from the earlier response and goes on using it.
+   */
+  @Test
+  void grpcJavasXdsClientKeepsTheEndpointsAnEdsResponseLeavesOut() throws Exception {
+    Server v1 = backend("v1");
+    Server v2 = backend("v2");
+    Server moved = backend("v1-moved");
+    ManagedChannel channel = null;
+    try {
+      store.apply(PolicyParser.parse("shop.yaml", SHOP.formatted(port(v1), port(v2))).policies(), false);
+      channel = Grpc.newChannelBuilder("xds:///shop", InsecureChannelCredentials.create()).build();
+      ManagedChannel ch = channel;
+      assertThat(count(ch, 200)).containsOnlyKeys("v1", "v2");
+      long omitted = xds.endpointsOmitted();
+
+      store.apply(PolicyParser.parse("shop.yaml", SHOP.formatted(port(moved), port(v2))).policies(), false);
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(ch, 50).getOrDefault("v1", 0) == 0);
+      assertThat(xds.endpointsOmitted()).as("the unchanged v2 list was left out").isGreaterThan(omitted);
+      Map<String, Integer> after = count(ch, 400);
+      assertThat(after).as("v2 still served from the list kept: %s", after).containsOnlyKeys("v1-moved", "v2");
+      assertThat(after.get("v2")).isBetween(100, 300);
+      String endpoints = xds.status().stream().filter(s -> s.nodeId().equals("grpc-client")).findFirst().orElseThrow()
+          .types().get("endpoints").state();
+      assertThat(endpoints).isEqualTo("ACK");
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      v1.shutdownNow();
+      v2.shutdownNow();
+      moved.shutdownNow();
     }
   }
 

@@ -95,12 +95,22 @@ public final class ConvergenceBenchmark {
       t.setDaemon(true);
       return t;
     });
+    // -Dkeelson.bench.xds.splitCpu=true: the simulated proxies get event loops of their own (by default they
+    // share gRPC's with the server), so the CPU of an endpoint round can be told apart: control plane vs proxies.
+    boolean split = Boolean.getBoolean("keelson.bench.xds.splitCpu");
+    var clientLoops = split ? new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(2,
+        new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory(CpuByRole.CLIENT_LOOP, true)) : null;
     List<ManagedChannel> channels = new ArrayList<>(proxies);
     List<SimulatedProxy> clients = new ArrayList<>(proxies);
     try {
       for (int i = 0; i < proxies; i++) {
-        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
-            .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024).build();
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress("127.0.0.1", xds.port()).usePlaintext()
+            .executor(clientThreads).maxInboundMessageSize(64 * 1024 * 1024);
+        if (clientLoops != null) {
+          builder.eventLoopGroup(clientLoops)
+              .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel.class);
+        }
+        ManagedChannel channel = builder.build();
         channels.add(channel);
         SimulatedProxy c = delta ? new LightDeltaXdsClient("bench-" + i) : new LightXdsClient("bench-" + i);
         c.start(channel);
@@ -126,14 +136,30 @@ public final class ConvergenceBenchmark {
         cpuMillis[r] = (cpuNanos() - cpu) / 1e6;
       }
       double[] edsMillis = new double[rounds];
+      double[][] byRole = new double[3][rounds];
+      long applyCpu = 0;
       for (int r = 0; r < rounds; r++) {
+        CpuByRole.Sample before = split ? CpuByRole.sample(applyCpu) : null;
         long start = System.nanoTime();
         long cpu = cpuNanos();
+        long threadCpu = CpuByRole.currentThread();
         apply(store, extraWorkload(9000 + r));
+        applyCpu += CpuByRole.currentThread() - threadCpu;
         edsApplyMillis[r] = (System.nanoTime() - start) / 1e6;
         long done = awaitEndpoints(clients, xds.current().endpointsVersion(), 60_000);
         edsMillis[r] = (done - start) / 1e6;
         edsCpuMillis[r] = (cpuNanos() - cpu) / 1e6;
+        if (split) {
+          CpuByRole.Sample d = CpuByRole.sample(applyCpu).minus(before);
+          byRole[0][r] = d.server() / 1e6;
+          byRole[1][r] = d.clients() / 1e6;
+          byRole[2][r] = (d.process() - d.server() - d.clients()) / 1e6;
+        }
+      }
+      if (split) {
+        System.out.printf("  endpoint rounds, CPU median (ms): control plane %.0f, simulated proxies %.0f,"
+                + " rest (GC, JIT, waiting loop) %.0f; control plane per round [%s]%n",
+            median(byRole[0]), median(byRole[1]), median(byRole[2]), rounds(byRole[0]));
       }
       System.gc();
       long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
@@ -151,6 +177,9 @@ public final class ConvergenceBenchmark {
       channels.forEach(ManagedChannel::shutdownNow);
       clientThreads.shutdownNow();
       xds.close();
+      if (clientLoops != null) {
+        clientLoops.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+      }
     }
   }
 

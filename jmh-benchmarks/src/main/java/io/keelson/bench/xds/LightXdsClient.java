@@ -26,6 +26,8 @@ final class LightXdsClient extends SimulatedProxy implements StreamObserver<Disc
 
   private final Node node;
   private StreamObserver<DiscoveryRequest> requests;
+  // The endpoint lists subscribed to (the EDS clusters' names): every EDS ACK repeats them, as Envoy's do.
+  private List<String> edsNames = List.of();
 
   LightXdsClient(String id) {
     this.node = Node.newBuilder().setId(id).setCluster("bench").build();
@@ -62,10 +64,12 @@ final class LightXdsClient extends SimulatedProxy implements StreamObserver<Disc
             failed(e);
           }
         }
+        edsNames = List.copyOf(names);
         requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(EDS).addAllResourceNames(names).build());
         return;
       }
-      case EDS -> { }
+      // An ACK names the resources still wanted (an EDS request naming none would be a wildcard request).
+      case EDS -> ack.addAllResourceNames(edsNames);
       default -> { }
     }
     requests.onNext(ack.build());
