@@ -242,7 +242,6 @@ public final class XdsServer implements AutoCloseable {
       byNode.clear();
       identifiedByPort.clear();
       snapshots.clear();
-      packed.nextGeneration();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = null; // translated when a proxyless client needs it
       // Every connected proxy, not only those whose first request already made a watch in the cache:

@@ -39,6 +39,12 @@ class PartialEndpointsEndToEndTest {
           && ports(installed.get(), "product-service|v2").equals(List.of(8082))
           && acked(xds, "sidecar", xds.current().endpointsVersion()));
       assertThat(xds.endpointsOmitted()).as("the first response is complete").isZero();
+      // A route change first (clusters and endpoints unchanged): it must not make the next EDS response complete.
+      String routes = xds.current().routesVersion();
+      store.apply(PolicyParser.parse("vs.yaml", Mesh.split(50, 50)).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> !xds.current().routesVersion().equals(routes)
+          && xds.status().stream().anyMatch(p -> p.nodeId().equals("sidecar") && p.types().containsKey("routes")
+              && xds.current().routesVersion().equals(p.types().get("routes").acked())));
 
       // product-v1 moves: the service's list and v1's change, v2's is the same instance and is left out.
       store.apply(PolicyParser.parse("registry.yaml", Mesh.registry(9091, 8082)).policies(), false);

@@ -137,9 +137,11 @@ public final class ConvergenceBenchmark {
       }
       double[] edsMillis = new double[rounds];
       double[][] byRole = new double[3][rounds];
+      long[] omitted = new long[rounds];
       long applyCpu = 0;
       for (int r = 0; r < rounds; r++) {
         CpuByRole.Sample before = split ? CpuByRole.sample(applyCpu) : null;
+        long omittedBefore = xds.endpointsOmitted();
         long start = System.nanoTime();
         long cpu = cpuNanos();
         long threadCpu = CpuByRole.currentThread();
@@ -149,6 +151,7 @@ public final class ConvergenceBenchmark {
         long done = awaitEndpoints(clients, xds.current().endpointsVersion(), 60_000);
         edsMillis[r] = (done - start) / 1e6;
         edsCpuMillis[r] = (cpuNanos() - cpu) / 1e6;
+        omitted[r] = xds.endpointsOmitted() - omittedBefore;
         if (split) {
           CpuByRole.Sample d = CpuByRole.sample(applyCpu).minus(before);
           byRole[0][r] = d.server() / 1e6;
@@ -158,8 +161,9 @@ public final class ConvergenceBenchmark {
       }
       if (split) {
         System.out.printf("  endpoint rounds, CPU median (ms): control plane %.0f, simulated proxies %.0f,"
-                + " rest (GC, JIT, waiting loop) %.0f; control plane per round [%s]%n",
-            median(byRole[0]), median(byRole[1]), median(byRole[2]), rounds(byRole[0]));
+                + " rest (GC, JIT, waiting loop) %.0f; control plane per round [%s];"
+                + " endpoint lists left out of SotW responses per round (proxies held them) %s%n",
+            median(byRole[0]), median(byRole[1]), median(byRole[2]), rounds(byRole[0]), java.util.Arrays.toString(omitted));
       }
       System.gc();
       long heap = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
