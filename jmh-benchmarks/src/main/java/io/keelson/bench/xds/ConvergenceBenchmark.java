@@ -23,11 +23,13 @@ public final class ConvergenceBenchmark {
   /**
    * One measured size: the median and worst of the route-change rounds, the same for the
    * endpoint-change rounds (one workload's port changes: every proxy gets new endpoint lists of the
-   * service and its v1 subset), and the heap after the last one.
+   * service and its v1 subset), and the heap after the last one; {@code edsListsOmitted}: endpoint
+   * lists left out of state-of-the-world responses in the endpoint rounds because the proxy held them.
    */
   record Result(int proxies, int endpoints, int rounds, double medianMillis, double maxMillis, long heapBytes,
       double edsMedianMillis, double edsMaxMillis, double applyMedianMillis, double edsApplyMedianMillis,
-      String routeRounds, String endpointRounds, double cpuMedianMillis, double edsCpuMedianMillis) {
+      String routeRounds, String endpointRounds, double cpuMedianMillis, double edsCpuMedianMillis,
+      long edsListsOmitted) {
     String line() {
       return String.format("%8d %10d %7d %12.1f %12.1f %13.1f %12.1f %10.1f %13.1f %13.1f %12.1f %12.1f   RDS [%s] EDS [%s]",
           proxies, endpoints, rounds, medianMillis, maxMillis, edsMedianMillis, edsMaxMillis,
@@ -175,7 +177,8 @@ public final class ConvergenceBenchmark {
       java.util.Arrays.sort(edsApplyMillis);
       return new Result(proxies, endpoints, rounds, sorted[rounds / 2], sorted[rounds - 1], heap,
           edsSorted[rounds / 2], edsSorted[rounds - 1], applyMillis[rounds / 2], edsApplyMillis[rounds / 2],
-          rounds(millis), rounds(edsMillis), median(cpuMillis), median(edsCpuMillis));
+          rounds(millis), rounds(edsMillis), median(cpuMillis), median(edsCpuMillis),
+          java.util.Arrays.stream(omitted).sum());
     } finally {
       clients.forEach(SimulatedProxy::close);
       channels.forEach(ManagedChannel::shutdownNow);

@@ -16,6 +16,7 @@ class ConvergenceBenchmarkTest {
     assertThat(r.edsMedianMillis()).isPositive().isLessThan(10_000);
     assertThat(r.edsMaxMillis()).isGreaterThanOrEqualTo(r.edsMedianMillis());
     assertThat(r.line()).contains("20", "200");
+    assertThat(r.edsListsOmitted()).as("each round, each proxy already held v2's unchanged list").isEqualTo(20 * 3);
   }
 
   @Test
@@ -24,5 +25,6 @@ class ConvergenceBenchmarkTest {
     assertThat(r.rounds()).isEqualTo(3);
     assertThat(r.medianMillis()).isPositive().isLessThan(10_000);
     assertThat(r.edsMedianMillis()).isPositive().isLessThan(10_000);
+    assertThat(r.edsListsOmitted()).as("delta sends only changed resources by itself").isZero();
   }
 }
