@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.OtlpCollector;
-import io.keelson.dataplane.testing.OtlpCollector.ReceivedSpan;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.testkit.OtlpCollector;
+import io.keelson.testkit.OtlpCollector.ReceivedSpan;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
