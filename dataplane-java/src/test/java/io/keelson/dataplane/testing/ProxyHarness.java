@@ -73,6 +73,13 @@ public final class ProxyHarness implements AutoCloseable {
         HttpResponse.BodyHandlers.ofString()).body();
   }
 
+  /** The value of counter or gauge {@code name} on the admin's /stats (e.g. {@code http.ingress_http.downstream_cx_active}). */
+  public long stat(String name) throws Exception {
+    return admin("/stats").lines().filter(l -> l.startsWith(name + ": "))
+        .mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).trim()))
+        .findFirst().orElseThrow(() -> new AssertionError("no stat " + name));
+  }
+
   @Override
   public void close() {
     server.close();
