@@ -29,7 +29,7 @@ class Http2AbuseTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String yaml = Http2ConfigTest.withHcm(
+    String yaml = ProxyHarness.withHcm(
         ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 4s", // long enough for a loaded machine to answer the good client
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");

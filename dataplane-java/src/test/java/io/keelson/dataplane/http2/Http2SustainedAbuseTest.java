@@ -38,7 +38,7 @@ class Http2SustainedAbuseTest {
   void start(TestInfo test) throws Exception {
     name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("?");
     upstream = new TestUpstream("u1");
-    String yaml = Http2ConfigTest.withHcm(
+    String yaml = ProxyHarness.withHcm(
         ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 20s",
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");

@@ -13,7 +13,6 @@ import io.keelson.dataplane.testing.TestUpstream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,17 +78,12 @@ class AccessLogTest {
         """.formatted(file, format);
   }
 
-  private static int deadPort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   @Test
   void textFormatLinesForASuccessAConnectFailureAndATimeout() throws Exception {
     Path log = dir.resolve("access.log");
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(log, FORMAT), up.port(), deadPort()), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(log, FORMAT), up.port(), TestUpstream.closedPort()), PipelineMode.INLINE)) {
       assertThat(proxy.get("/hello?x=1", "x-test-id", "t1").statusCode()).isEqualTo(200);
       assertThat(proxy.get("/dead", "x-test-id", "t2").statusCode()).isEqualTo(503);
       assertThat(proxy.get("/delay/2000", "x-test-id", "t3").statusCode()).isEqualTo(504);
@@ -127,7 +121,7 @@ class AccessLogTest {
         """.formatted(defaultLog);
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(logs, up.port(), deadPort()), PipelineMode.DISRUPTOR)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(logs, up.port(), TestUpstream.closedPort()), PipelineMode.DISRUPTOR)) {
       proxy.server.context().accessLogService(new AccessLogService(1024, stdout));
       assertThat(proxy.get("/a", "user-agent", "curl/8").statusCode()).isEqualTo(200);
       assertThat(proxy.get("/nothing-here-but-dead", "x-request-id", "rid-2").statusCode()).isEqualTo(200);
@@ -155,7 +149,7 @@ class AccessLogTest {
     Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
     assertThat(mk.waitFor()).isZero();
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(fifo, "%RESPONSE_CODE%\\n"), up.port(), deadPort()), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(fifo, "%RESPONSE_CODE%\\n"), up.port(), TestUpstream.closedPort()), PipelineMode.INLINE)) {
       AccessLogService small = new AccessLogService(16);
       proxy.server.context().accessLogService(small);
       long start = System.nanoTime();
