@@ -43,19 +43,9 @@ class Http2ObserveTest {
                         match: { prefix: "/" }
                         route: { cluster: up }
         """;
-    String accessLog = """
-        access_log:
-        - name: envoy.access_loggers.file
-          typed_config:
-            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-            path: %s
-            log_format:
-              text_format_source:
-                inline_string: "%s"
-        """.formatted(log, FORMAT);
     return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, cluster("up", "ROUND_ROBIN", upPort)
         + cluster("dead", "ROUND_ROBIN", deadPort) + cluster("otel", "ROUND_ROBIN", collectorPort)),
-        accessLog, ProxyHarness.otelTracing(0, "h2-hop"));
+        ProxyHarness.fileAccessLog(log, FORMAT), ProxyHarness.otelTracing(0, "h2-hop"));
   }
 
 

@@ -102,18 +102,32 @@ public final class ProxyHarness implements AutoCloseable {
 
   /**
    * {@code yaml} (from {@link #bootstrap}) with {@code fields} added to its connection manager, each a
-   * YAML field as written at the top level (multi-line fields are indented as a whole).
+   * YAML field at any indentation (a multi-line field is re-indented as a whole).
    */
   public static String withHcm(String yaml, String... fields) {
     StringBuilder extra = new StringBuilder();
     for (String f : fields) {
-      f.stripTrailing().lines().forEach(l -> extra.append("          ").append(l).append('\n'));
+      f.stripTrailing().stripIndent().lines().forEach(l -> extra.append("          ").append(l).append('\n'));
     }
     String anchor = "          stat_prefix: ingress_http\n";
     if (!yaml.contains(anchor)) {
       throw new IllegalStateException("bootstrap layout changed");
     }
     return yaml.replace(anchor, anchor + extra);
+  }
+
+  /** The connection manager's {@code access_log} field (for {@link #withHcm}): one file log with a text format. */
+  public static String fileAccessLog(java.nio.file.Path file, String format) {
+    return """
+        access_log:
+        - name: envoy.access_loggers.file
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format:
+              text_format_source:
+                inline_string: "%s"
+        """.formatted(file, format);
   }
 
   /**
