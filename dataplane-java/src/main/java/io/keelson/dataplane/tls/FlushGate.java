@@ -26,12 +26,9 @@ final class FlushGate extends ChannelOutboundHandlerAdapter {
 
   @Override
   public void flush(ChannelHandlerContext ctx) {
-    if (written || !ENABLED) {
+    if (written) {
       written = false;
       ctx.flush();
     }
   }
-
-  // TEMPORARY A/B switch for the measurement; removed before merge.
-  static final boolean ENABLED = !"false".equals(System.getProperty("keelson.tls.flushGate"));
 }
