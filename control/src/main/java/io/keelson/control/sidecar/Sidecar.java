@@ -95,10 +95,8 @@ public final class Sidecar implements AutoCloseable {
       }
       XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
-          maxBackoff).withCredentials(credentials);
-      if (identity != null) {
-        config = config.withLocalSecrets(identity.source()); // SDS "default"/"ROOTCA" in TLS contexts
-      }
+          maxBackoff, credentials,
+          identity == null ? null : identity.source()); // SDS "default"/"ROOTCA" in TLS contexts
       XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);

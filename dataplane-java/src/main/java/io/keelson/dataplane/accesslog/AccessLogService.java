@@ -35,15 +35,21 @@ public final class AccessLogService implements AutoCloseable {
   /** Streams the writer opened; the flusher flushes them (buffered streams synchronize write and flush). */
   private final java.util.List<OutputStream> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final java.util.concurrent.ScheduledExecutorService flusher;
-  /** How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request costs more than the log). */
-  static final long FLUSH_NANOS = 50_000_000;
+  /**
+   * How stale a written line may get: writes are flushed by batch age, not per batch (a syscall per request
+   * costs more than the log), and by the flusher thread when traffic stops. 1 s as Envoy's
+   * {@code file_flush_interval_msec} default: each flusher wake-up costs CPU on the proxy's core even with
+   * no traffic (docs/observability.md, session 5). {@code -Dkeelson.accessLog.flushMillis} changes it.
+   */
+  static final long FLUSH_NANOS = Long.getLong("keelson.accessLog.flushMillis", 1_000) * 1_000_000;
   /**
    * How long the writer sleeps when the ring is empty. Each wake-up is a timer and a context switch on
    * the proxy's core (in a VM, a trip through the hypervisor); at 1 ms, perf showed more of the writer's
-   * samples in the kernel's wake-up path than in formatting. 10 ms means batches of a few hundred lines
-   * at 40,000 requests/s, far below the ring's 8,192 slots (docs/observability.md, "levers").
+   * samples in the kernel's wake-up path than in formatting; at 10 ms the wake-ups were still about half
+   * of the writer's CPU (an idle writer used about 1% of a core). 25 ms means batches of about 1,000 lines
+   * at 40,000 requests/s, an eighth of the ring's 8,192 slots (docs/observability.md, "levers", session 5).
    */
-  static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 10_000) * 1_000;
+  static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 25_000) * 1_000;
   /** Lines are written once per ring batch, or when a batch's lines reach this size. */
   static final int BATCH_BYTES = 64 * 1024;
 

@@ -17,6 +17,8 @@ final class GatewayBurstStage implements io.keelson.dataplane.pipeline.Stage<Gat
   private final TransmitStage transmit;
   /** CPUs a ring worker keeps to (away from the pollers' cores), applied on its first event; null inline. */
   private BitSet workerCpus;
+  /** The thread that ran the first event (a ring's worker, or the poller inline); null before. */
+  private volatile Thread thread;
 
   GatewayBurstStage(FusedStages packets, TransmitStage transmit, BitSet workerCpus) {
     this.packets = packets;
@@ -26,6 +28,9 @@ final class GatewayBurstStage implements io.keelson.dataplane.pipeline.Stage<Gat
 
   @Override
   public void onEvent(GatewayEvent event) {
+    if (thread == null) {
+      thread = Thread.currentThread();
+    }
     if (workerCpus != null) {
       CpuAffinity.set(workerCpus);
       workerCpus = null;
@@ -34,5 +39,15 @@ final class GatewayBurstStage implements io.keelson.dataplane.pipeline.Stage<Gat
       packets.onEvent(event.burst);
     }
     transmit.onEvent(event);
+  }
+
+  /** CPU time (ns) of the thread that runs this stage, 0 before its first event, -1 where the JVM cannot tell. */
+  long cpuNanos() {
+    Thread t = thread;
+    if (t == null) {
+      return 0;
+    }
+    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    return mx.isThreadCpuTimeSupported() ? mx.getThreadCpuTime(t.threadId()) : -1;
   }
 }

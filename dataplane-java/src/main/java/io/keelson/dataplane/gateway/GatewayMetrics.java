@@ -65,6 +65,7 @@ public final class GatewayMetrics {
         .append(String.format(java.util.Locale.ROOT, "%.3f", runtime.uptimeNanos() / 1e9)).append(" rx=").append(rx).append(" tx=").append(tx)
         .append(" poller_cpu=").append(String.format(java.util.Locale.ROOT, "%.3f", runtime.pollerCpuNanos() / 1e9))
         .append(" pipeline_full=").append(full)
+        .append(" worker_cpu=").append(String.format(java.util.Locale.ROOT, "%.3f", runtime.workerCpuNanos() / 1e9))
         .append(" flows=").append(runtime.stages().trackedFlows()).append(" drops:");
     long[] drops = runtime.stages().dropCounts();
     for (DropReason r : DropReason.values()) {

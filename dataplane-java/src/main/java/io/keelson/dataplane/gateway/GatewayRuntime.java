@@ -44,6 +44,8 @@ public final class GatewayRuntime implements AutoCloseable {
   private final List<String> createdVdevs = new ArrayList<>();
   private final List<AgentRunner> runners = new ArrayList<>();
   private final List<Pipeline<GatewayEvent>> pipelines = new ArrayList<>();
+  /** The stages ring workers run (disruptor wiring only; inline they run on the pollers). */
+  private final List<GatewayBurstStage> ringStages = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<PortCounters> counters = new ArrayList<>();
   private final Mempool pool;
   private final GatewayTables tables;
@@ -171,9 +173,15 @@ public final class GatewayRuntime implements AutoCloseable {
       // Shard 0 of 1 for every queue, as before: return traffic is not steered by SNAT port yet.
       BitSet workerCpus = settings.mode() == PipelineMode.DISRUPTOR && settings.pinPollers()
           ? workerCpus(profile, q) : null;
-      List<Supplier<? extends Stage<GatewayEvent>>> wired = List.of(() -> new GatewayBurstStage(
-          stages.fusedForQueue(0, 1), new TransmitStage(byId, txQueue, exceptionId, pool, perQueue, burst),
-          workerCpus));
+      boolean ring = settings.mode() == PipelineMode.DISRUPTOR;
+      List<Supplier<? extends Stage<GatewayEvent>>> wired = List.of(() -> {
+        GatewayBurstStage stage = new GatewayBurstStage(stages.fusedForQueue(0, 1),
+            new TransmitStage(byId, txQueue, exceptionId, pool, perQueue, burst), workerCpus);
+        if (ring) {
+          ringStages.add(stage);
+        }
+        return stage;
+      });
       Pipeline<GatewayEvent> pipeline = PipelineFactory.create(settings.mode(), "gateway-q" + q, wired,
           () -> new GatewayEvent(burst), RING_SIZE, ringWait(profile.idle()));
       pipelines.add(pipeline);
@@ -290,6 +298,23 @@ public final class GatewayRuntime implements AutoCloseable {
       }
     }
     return null;
+  }
+
+  /**
+   * CPU time the ring workers have used (ns), summed: 0 inline (the pollers run the stages), -1 where the
+   * JVM cannot tell. A disruptor wiring runs on the pollers' cores plus the workers', so its cost per
+   * packet is (poller + worker) CPU, not poller CPU alone.
+   */
+  public long workerCpuNanos() {
+    long sum = 0;
+    for (GatewayBurstStage s : ringStages) {
+      long n = s.cpuNanos();
+      if (n < 0) {
+        return -1;
+      }
+      sum += n;
+    }
+    return sum;
   }
 
   /**

@@ -74,7 +74,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private State state = State.IDLE;
   private Http1Request request;
   /** Writes trace propagation headers onto the current request (one lambda per connection, not per request). */
-  private final TraceContext.Setter traceHeaders = (name, value) -> request.headers().set(name, value);
+  private final TraceContext.Setter traceHeaders = new TraceContext.Setter() {
+    @Override
+    public void set(String name, String value) {
+      request.headers().set(name, value);
+    }
+
+    @Override
+    public void setLatin1(String name, byte[] value, int length) {
+      request.headers().setLatin1(name, value, length); // the hop's bytes, no String per request
+    }
+  };
   private boolean requestHasBody;
   private boolean requestComplete;
   private boolean responseStarted;

@@ -23,6 +23,14 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
   @FunctionalInterface
   public interface Setter {
     void set(String name, String value);
+
+    /**
+     * Sets the header to the Latin-1 bytes {@code value[0, length)}, which stay unchanged until this
+     * hop's next exchange: a setter that can send bytes keeps the array instead of building a String.
+     */
+    default void setLatin1(String name, byte[] value, int length) {
+      set(name, new String(value, 0, length, StandardCharsets.ISO_8859_1));
+    }
   }
 
   /** Reads the incoming context, starts this hop's span and rewrites the propagation headers. */
@@ -47,6 +55,8 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
    */
   public static final class Hop {
     private final byte[] buf = new byte[96]; // the longest value: a B3 single header, 68 chars
+    /** The {@code traceparent} sent upstream, kept until the next exchange (the setter may hold on to it). */
+    private final byte[] traceparent = new byte[55];
     long traceHi;
     long traceLo;
     long span;
@@ -82,8 +92,8 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
 
   /**
    * Reads the incoming context, picks this hop's span id and sampling decision into {@code hop}, and
-   * writes the propagation headers through {@code upstream}. Without B3 headers this allocates only
-   * the {@code traceparent} value.
+   * writes the propagation headers through {@code upstream}. Without B3 headers this allocates nothing
+   * when the setter takes bytes ({@link Setter#setLatin1}), else the {@code traceparent} value.
    *
    * @return whether this hop's span is sampled
    */
@@ -171,7 +181,7 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
     hop.span = random.nextLong() | 1;
     boolean s = sampled == 1;
     hop.sampled = s;
-    byte[] b = hop.buf;
+    byte[] b = hop.traceparent;
     if (w3c || (!b3Single && !b3Multi)) {
       b[0] = '0';
       b[1] = '0';
@@ -183,8 +193,9 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
       b[52] = '-';
       b[53] = '0';
       b[54] = (byte) (s ? '1' : '0');
-      upstream.set("traceparent", new String(b, 0, 55, StandardCharsets.ISO_8859_1));
+      upstream.setLatin1("traceparent", b, 55);
     }
+    b = hop.buf;
     if (b3Single) {
       int n = writeTraceId(b, hop, b3TraceLength);
       b[n++] = '-';

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
@@ -13,18 +14,27 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The connection-level part of an HTTP/2 downstream connection, after the multiplexer: counts the
  * connection, opens the connection window to its configured size, and caps PING and SETTINGS frames
  * per time window (a flood is answered with GOAWAY ENHANCE_YOUR_CALM). Netty's codec already bounds
  * resets, CONTINUATION runs, header lists, empty DATA frames, window overflows and queued control
- * frames. Event-loop confined.
+ * frames. A connection cut off with a GOAWAY is closed at the latest {@link #DELAYED_CLOSE_MILLIS}
+ * later, written or not (Netty closes it only once the GOAWAY is written, which never happens while the
+ * peer leaves earlier bytes unread). Event-loop confined.
  */
 final class ConnectionGuard extends ChannelInboundHandlerAdapter {
   /** PING plus SETTINGS frames allowed per window; far above what any real client sends. */
   static final int MAX_CONTROL_FRAMES_PER_WINDOW = 1000;
   static final long CONTROL_WINDOW_NANOS = 10_000_000_000L;
+  /**
+   * How long a connection cut off with a GOAWAY may wait for it to be written before it is closed anyway:
+   * Envoy's {@code delayed_close_timeout} default.
+   */
+  static final long DELAYED_CLOSE_MILLIS = 1000;
 
   private final ProxyContext context;
   private final String listenerName;
@@ -34,6 +44,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
   private long windowStart;
   private int controlFrames;
   private boolean counted;
+  private ScheduledFuture<?> delayedClose;
 
   ConnectionGuard(ProxyContext context, String listenerName, Http2FrameCodec codec, int connectionWindow) {
     this.context = context;
@@ -97,13 +108,32 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         }
         ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM))
             .addListener(ChannelFutureListener.CLOSE);
+        closeLater(ctx);
       }
     }
     ReferenceCountUtil.release(msg); // connection-level frames end here
   }
 
+  /**
+   * Closes the connection {@link #DELAYED_CLOSE_MILLIS} from now unless it closed by then: below the codec,
+   * so no further GOAWAY is queued behind the one that could not be written, and what is pending is dropped.
+   */
+  private void closeLater(ChannelHandlerContext ctx) {
+    if (delayedClose == null) {
+      ChannelHandlerContext belowCodec = ctx.pipeline().context(codec);
+      delayedClose = ctx.executor().schedule(() -> {
+        if (belowCodec != null && ctx.channel().isOpen()) {
+          belowCodec.close();
+        }
+      }, DELAYED_CLOSE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (delayedClose != null) {
+      delayedClose.cancel(false);
+    }
     if (counted && listener != null) {
       listener.stats().cxActive.decrement();
     }
@@ -112,10 +142,13 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    // Protocol errors: the codec sends GOAWAY with the right code and closes by itself; closing here
-    // first would send a graceful GOAWAY(NO_ERROR) instead.
-    if (!(cause instanceof Http2Exception)) {
+    // Protocol errors: the codec sends GOAWAY with the right code and closes once it is written; closing
+    // here first would send a graceful GOAWAY(NO_ERROR) instead. Stream errors leave the connection open.
+    Http2Exception h2 = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+    if (h2 == null) {
       ctx.close();
+    } else if (!(h2 instanceof Http2Exception.StreamException)) {
+      closeLater(ctx);
     }
   }
 }

@@ -12,16 +12,6 @@ import io.keelson.dataplane.stats.ClusterStats;
  */
 public record ServingCluster(
     ClusterConfig config, ClusterStats stats, ClusterResilience resilience, ClusterHealth health, long[] endpointAddedAt) {
-  /** Default breakers, no health tracking. */
-  public ServingCluster(ClusterConfig config, ClusterStats stats) {
-    this(config, stats, ClusterResilience.standalone(config));
-  }
-
-  /** Without active health checking or slow start. */
-  public ServingCluster(ClusterConfig config, ClusterStats stats, ClusterResilience resilience) {
-    this(config, stats, resilience, null, null);
-  }
-
   /** When endpoint {@code index} joined the cluster (System.nanoTime), or Long.MIN_VALUE when it was there from the start. */
   public long addedAt(int index) {
     return endpointAddedAt == null ? Long.MIN_VALUE : endpointAddedAt[index];

@@ -38,6 +38,7 @@ public final class TlsPipeline {
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName) {
     SslHandler ssl = tls.newHandler(ch.alloc());
     ch.pipeline().addLast(TLS_HANDLER, ssl);
+    ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
     ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
   }
 
@@ -48,6 +49,7 @@ public final class TlsPipeline {
   public static void addServerBySni(Channel ch, java.util.List<io.keelson.dataplane.config.SniCertificate> certificates,
       TlsStats stats, String listenerName) {
     ch.pipeline().addLast("tls-sni", new SniCertificateHandler(certificates));
+    ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
     ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
   }
 
@@ -77,6 +79,7 @@ public final class TlsPipeline {
         return TLS_HANDLER;
       }
     });
+    ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
     ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
   }
 
@@ -84,6 +87,7 @@ public final class TlsPipeline {
   public static SslHandler addClient(Channel ch, ClientTls tls, TlsStats stats, String host, int port) {
     SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
     ch.pipeline().addFirst("tls-handshake", new HandshakeObserver(stats, null, false));
+    ch.pipeline().addFirst(FlushGate.NAME, new FlushGate());
     ch.pipeline().addFirst(TLS_HANDLER, ssl);
     return ssl;
   }

@@ -31,19 +31,8 @@ public record XdsClientConfig(
     io.keelson.dataplane.security.ControlPlaneCredentials credentials,
     io.keelson.dataplane.security.CertificateSource localSecrets) {
 
-  /** Without local SDS secrets. */
-  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
-      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials) {
-    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, null);
-  }
-
   public static final io.keelson.dataplane.security.ControlPlaneCredentials PLAINTEXT =
       new io.keelson.dataplane.security.ControlPlaneCredentials(null, null);
-
-  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
-      Duration initialBackoff, Duration maxBackoff) {
-    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, PLAINTEXT);
-  }
 
   /** Envoy's defaults: 500 ms doubling up to 30 s. */
   public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(500);
@@ -63,16 +52,19 @@ public record XdsClientConfig(
     }
   }
 
-  /** The client a bootstrap's dynamic_resources describe, with the default backoff. */
+  /**
+   * The client a bootstrap's dynamic_resources describe, with the defaults: Envoy's backoff, plaintext, no
+   * local SDS secrets (change them with the {@code with...} methods).
+   */
   public static XdsClientConfig fromBootstrap(AdsSource source) {
     return new XdsClientConfig(source.host(), source.port(), source.delta(), source.node(), source.staticResources(),
-        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null);
   }
 
-  /** A client with no static resources (tests, a control plane that sends everything). */
+  /** A client with no static resources (tests, a control plane that sends everything), otherwise as {@link #fromBootstrap}. */
   public static XdsClientConfig of(String host, int port, boolean delta, Node node) {
     return new XdsClientConfig(host, port, delta, node, Bootstrap.StaticResources.getDefaultInstance(),
-        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF);
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null);
   }
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {

@@ -9,7 +9,6 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -48,9 +47,7 @@ abstract class ProxyConformanceSuite {
     a = new TestUpstream("a");
     b = new TestUpstream("b");
     c = new TestUpstream("c");
-    try (ServerSocket s = new ServerSocket(0)) {
-      closedPort = s.getLocalPort(); // free once closed: connections to it are refused
-    }
+    closedPort = TestUpstream.closedPort();
     String vhosts = """
                     - name: other
                       domains: ["other.example.com", "*.other.example.com"]

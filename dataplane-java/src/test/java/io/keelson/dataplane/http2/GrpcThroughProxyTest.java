@@ -14,11 +14,11 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -39,10 +39,7 @@ class GrpcThroughProxyTest {
   @BeforeEach
   void start() throws Exception {
     server = new GrpcEcho();
-    int deadPort;
-    try (ServerSocket s = new ServerSocket(0)) {
-      deadPort = s.getLocalPort();
-    }
+    int deadPort = TestUpstream.closedPort();
     String vhosts = """
                     - name: all
                       domains: ["*"]

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
@@ -28,7 +29,7 @@ class Http2AbuseTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String yaml = Http2ConfigTest.withHcm(
+    String yaml = ProxyHarness.withHcm(
         ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 4s", // long enough for a loaded machine to answer the good client
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
@@ -91,6 +92,41 @@ class Http2AbuseTest {
       cutOff(attacker, RawH2.PROTOCOL_ERROR, RawH2.ENHANCE_YOUR_CALM);
     }
     assertThat(upstream.requests.get()).isZero();
+    wellBehavedClientIsServed();
+  }
+
+  /**
+   * A peer that stops reading cannot keep a cut-off connection open. Four large responses fill what the
+   * proxy may write to it, then a CONTINUATION flood gets it cut off: the GOAWAY is queued behind response
+   * bytes the peer never reads, and Netty closes only once the GOAWAY is written. The connection is
+   * closed after the delayed-close time anyway. (Before that, it stayed open for as long as the peer
+   * held it, on io_uring and epoll alike.)
+   */
+  @Test
+  void aCutOffPeerThatDoesNotReadIsClosedAnyway() throws Exception {
+    wellBehavedClientIsServed(); // its connection counted before the baseline
+    long connectionsBefore = proxy.stat("http.ingress_http.downstream_cx_active");
+    try (RawH2 attacker = RawH2.notReading(proxy.port(), 0x4, 1 << 30)) { // INITIAL_WINDOW_SIZE 1 GiB
+      attacker.windowUpdate(0, 1 << 30);
+      for (int stream = 1; stream <= 7; stream += 2) {
+        attacker.get(stream, "/big/" + (1L << 30));
+      }
+      // the proxy's writes to the attacker are stuck once the upstream stops producing
+      long[] last = {-1};
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+        long now = upstream.bigBytesWritten.get();
+        boolean settled = now > 1_000_000 && now == last[0];
+        last[0] = now;
+        return settled;
+      });
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_active")).isEqualTo(connectionsBefore + 1);
+      attacker.frame(RawH2.HEADERS, 0, 9, attacker.headerBlock("GET", "/x")); // no END_HEADERS
+      for (int i = 0; i < 100; i++) {
+        attacker.frame(RawH2.CONTINUATION, 0, 9, new byte[0]);
+      }
+      await().atMost(Duration.ofSeconds(15))
+          .untilAsserted(() -> assertThat(proxy.stat("http.ingress_http.downstream_cx_active")).isEqualTo(connectionsBefore));
+    }
     wellBehavedClientIsServed();
   }
 

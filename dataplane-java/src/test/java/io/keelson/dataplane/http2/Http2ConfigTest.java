@@ -21,19 +21,6 @@ class Http2ConfigTest {
                         route: { cluster: backend }
         """;
 
-  /** Adds connection manager fields (one per line, unindented) next to stat_prefix. */
-  static String withHcm(String yaml, String... fields) {
-    StringBuilder extra = new StringBuilder();
-    for (String f : fields) {
-      extra.append("          ").append(f).append('\n');
-    }
-    String anchor = "          stat_prefix: ingress_http\n";
-    if (!yaml.contains(anchor)) {
-      throw new IllegalStateException("bootstrap layout changed");
-    }
-    return yaml.replace(anchor, anchor + extra);
-  }
-
   @Test
   void connectionManagerAndClusterOptionsAreTranslated() throws Exception {
     String cluster = ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999).replace("    type: STATIC\n", """
@@ -44,7 +31,7 @@ class Http2ConfigTest {
                 explicit_http_config:
                   http2_protocol_options: { max_concurrent_streams: 7, initial_stream_window_size: 131072 }
         """);
-    String yaml = withHcm(ProxyHarness.bootstrap(VHOSTS, cluster), "stream_idle_timeout: 2s",
+    String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(VHOSTS, cluster), "stream_idle_timeout: 2s",
         "http2_protocol_options: { max_concurrent_streams: 8, initial_connection_window_size: 1048576 }");
     ProxySnapshot s = BootstrapLoader.fromYaml(yaml, "t.yaml");
     var hcm = s.listeners().get(0).http();
@@ -61,7 +48,7 @@ class Http2ConfigTest {
 
   @Test
   void aWindowBelowTheProtocolMinimumIsRejectedByName() {
-    String yaml = withHcm(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)),
+    String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)),
         "http2_protocol_options: { initial_stream_window_size: 100 }");
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "t.yaml"))
         .isInstanceOf(ConfigException.class)

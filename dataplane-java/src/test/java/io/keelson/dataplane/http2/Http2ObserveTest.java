@@ -5,15 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.OtlpCollector;
-import io.keelson.dataplane.testing.OtlpCollector.ReceivedSpan;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.testkit.OtlpCollector;
+import io.keelson.testkit.OtlpCollector.ReceivedSpan;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,35 +32,7 @@ class Http2ObserveTest {
   @TempDir Path dir;
 
   private static String yaml(Path log, int upPort, int deadPort, int collectorPort) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_http
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format:
-                        text_format_source:
-                          inline_string: "%s"
-                  tracing:
-                    random_sampling: { value: 0 }
-                    provider:
-                      name: envoy.tracers.opentelemetry
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                        grpc_service: { envoy_grpc: { cluster_name: otel } }
-                        service_name: h2-hop
-                  route_config:
-                    virtual_hosts:
+    String routes = """
                     - name: main
                       domains: ["*"]
                       routes:
@@ -71,21 +42,12 @@ class Http2ObserveTest {
                       - name: ok-route
                         match: { prefix: "/" }
                         route: { cluster: up }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-        %s
-        """.formatted(log, FORMAT, (cluster("up", "ROUND_ROBIN", upPort) + cluster("dead", "ROUND_ROBIN", deadPort)
-        + cluster("otel", "ROUND_ROBIN", collectorPort)).stripTrailing());
+        """;
+    return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, cluster("up", "ROUND_ROBIN", upPort)
+        + cluster("dead", "ROUND_ROBIN", deadPort) + cluster("otel", "ROUND_ROBIN", collectorPort)),
+        ProxyHarness.fileAccessLog(log, FORMAT), ProxyHarness.otelTracing(0, "h2-hop"));
   }
 
-  private static int deadPort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   private static DefaultFullHttpRequest get(String path, String... headers) {
     DefaultFullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
@@ -109,7 +71,7 @@ class Http2ObserveTest {
     Path log = dir.resolve("access.log");
     try (OtlpCollector collector = new OtlpCollector();
         TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(log, up.port(), deadPort(), collector.port()), PipelineMode.INLINE);
+        ProxyHarness proxy = new ProxyHarness(yaml(log, up.port(), TestUpstream.closedPort(), collector.port()), PipelineMode.INLINE);
         H2Client client = new H2Client(proxy.port())) {
       assertThat(status(client, get("/hello?x=1", "x-test-id", "t1"))).isEqualTo(200);
       assertThat(status(client, get("/dead", "x-test-id", "t2"))).isEqualTo(503);
@@ -125,7 +87,7 @@ class Http2ObserveTest {
   void aSampledStreamExportsAServerSpanAndPropagatesW3cUpstream() throws Exception {
     try (OtlpCollector collector = new OtlpCollector();
         TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(dir.resolve("a.log"), up.port(), deadPort(), collector.port()),
+        ProxyHarness proxy = new ProxyHarness(yaml(dir.resolve("a.log"), up.port(), TestUpstream.closedPort(), collector.port()),
             PipelineMode.DISRUPTOR);
         H2Client client = new H2Client(proxy.port())) {
       assertThat(status(client, get("/reviews/1?x=y", "traceparent", "00-" + TRACE + "-" + PARENT + "-01",
@@ -154,7 +116,7 @@ class Http2ObserveTest {
   void b3MultiHeadersArePropagatedInB3WithThisHopAsTheParent() throws Exception {
     try (OtlpCollector collector = new OtlpCollector();
         TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(dir.resolve("b.log"), up.port(), deadPort(), collector.port()),
+        ProxyHarness proxy = new ProxyHarness(yaml(dir.resolve("b.log"), up.port(), TestUpstream.closedPort(), collector.port()),
             PipelineMode.INLINE);
         H2Client client = new H2Client(proxy.port())) {
       assertThat(status(client, get("/", "x-b3-traceid", TRACE, "x-b3-spanid", PARENT, "x-b3-sampled", "1")))

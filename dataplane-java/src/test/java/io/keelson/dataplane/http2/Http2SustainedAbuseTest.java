@@ -38,7 +38,7 @@ class Http2SustainedAbuseTest {
   void start(TestInfo test) throws Exception {
     name = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("?");
     upstream = new TestUpstream("u1");
-    String yaml = Http2ConfigTest.withHcm(
+    String yaml = ProxyHarness.withHcm(
         ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 20s",
         "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
@@ -90,11 +90,6 @@ class Http2SustainedAbuseTest {
     return upstream.requests.get() - r.goodServed() - r.goodFailed();
   }
 
-  private long stat(String name) throws Exception {
-    return proxy.admin("/stats").lines().filter(l -> l.startsWith(name + ": ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).trim()))
-        .findFirst().orElseThrow(() -> new AssertionError("no stat " + name));
-  }
-
   /**
    * CVE-2023-44487: each stream opened and reset at once makes the proxy route it and open an upstream
    * connection (closed again by the reset). The reset budget (400 per 10 s per connection) bounds that
@@ -104,8 +99,8 @@ class Http2SustainedAbuseTest {
    */
   @Test
   void rapidResetKeptUpIsBoundedPerAttackerConnection() throws Exception {
-    long upstreamConnectionsBefore = stat("cluster.backend.upstream_cx_total");
-    long streamsBefore = stat("http.ingress_http.downstream_rq_total");
+    long upstreamConnectionsBefore = proxy.stat("cluster.backend.upstream_cx_total");
+    long streamsBefore = proxy.stat("http.ingress_http.downstream_rq_total");
     SustainedAttack.Report r = attack((a, stop) -> {
       for (int stream = 1; !stop.get() && !a.closedByPeer; stream += 2) {
         a.get(stream, "/delay/200");
@@ -115,8 +110,8 @@ class Http2SustainedAbuseTest {
         }
       }
     });
-    long upstreamConnections = stat("cluster.backend.upstream_cx_total") - upstreamConnectionsBefore;
-    long streams = stat("http.ingress_http.downstream_rq_total") - streamsBefore;
+    long upstreamConnections = proxy.stat("cluster.backend.upstream_cx_total") - upstreamConnectionsBefore;
+    long streams = proxy.stat("http.ingress_http.downstream_rq_total") - streamsBefore;
     System.out.println(name + ": " + streams + " streams, " + upstreamConnections + " upstream connections");
     goodClientServed(r);
     memoryBounded(r);

@@ -46,7 +46,23 @@ final class RawH2 implements AutoCloseable {
 
   /** Connects, sends the preface and a SETTINGS frame with {@code settings} (id, value pairs). */
   RawH2(int port, int... settings) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(true, port, settings);
+  }
+
+  /**
+   * A peer that never reads what the proxy sends (a small receive buffer, no reader thread): whatever the
+   * proxy writes beyond the socket buffers stays queued in the proxy. {@link #closedByPeer} is never set.
+   */
+  static RawH2 notReading(int port, int... settings) throws IOException {
+    return new RawH2(false, port, settings);
+  }
+
+  private RawH2(boolean reading, int port, int... settings) throws IOException {
+    socket = new Socket();
+    if (!reading) {
+      socket.setReceiveBufferSize(4096);
+    }
+    socket.connect(new java.net.InetSocketAddress("127.0.0.1", port));
     out = socket.getOutputStream();
     out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
     byte[] s = new byte[settings.length / 2 * 6];
@@ -57,9 +73,11 @@ final class RawH2 implements AutoCloseable {
       putInt(s, at + 2, settings[i + 1]);
     }
     frame(SETTINGS, 0, 0, s);
-    Thread reader = new Thread(this::readLoop, "raw-h2-reader");
-    reader.setDaemon(true);
-    reader.start();
+    if (reading) {
+      Thread reader = new Thread(this::readLoop, "raw-h2-reader");
+      reader.setDaemon(true);
+      reader.start();
+    }
   }
 
   private void readLoop() {

@@ -8,7 +8,6 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpRequest;
@@ -64,7 +63,7 @@ class RequestMirrorTest {
 
   @Test
   void aDeadShadowClusterDoesNotAffectThePrimaryAndIsCountedAsFailed() throws Exception {
-    int dead = deadPort();
+    int dead = TestUpstream.closedPort();
     try (TestUpstream primary = new TestUpstream("primary");
         ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
             cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", dead)),
@@ -138,11 +137,5 @@ class RequestMirrorTest {
     assertThat(ShadowHost.of("reviews:9080")).isEqualTo("reviews-shadow:9080");
     assertThat(ShadowHost.of("[::1]:80")).isEqualTo("[::1]-shadow:80");
     assertThat(ShadowHost.of("[::1]")).isEqualTo("[::1]-shadow");
-  }
-
-  private static int deadPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

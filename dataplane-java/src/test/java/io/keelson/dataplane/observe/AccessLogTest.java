@@ -13,7 +13,6 @@ import io.keelson.dataplane.testing.TestUpstream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,20 +30,7 @@ class AccessLogTest {
           + " %UPSTREAM_CLUSTER% %UPSTREAM_HOST% %ROUTE_NAME% %REQ(X-TEST-ID)% %RESP(X-UPSTREAM)% %DURATION%\\n";
 
   private static String yaml(String accessLog, int upPort, int deadPort) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_http
-        %s
-                  route_config:
-                    virtual_hosts:
+    String routes = """
                     - name: main
                       domains: ["*"]
                       routes:
@@ -57,39 +43,16 @@ class AccessLogTest {
                       - name: ok-route
                         match: { prefix: "/" }
                         route: { cluster: up }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-        %s
-        """.formatted(accessLog.stripTrailing(), (cluster("up", "ROUND_ROBIN", upPort) + cluster("dead", "ROUND_ROBIN", deadPort)).stripTrailing());
-  }
-
-  private static String fileLog(Path file, String format) {
-    return """
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format:
-                        text_format_source:
-                          inline_string: "%s"
-        """.formatted(file, format);
-  }
-
-  private static int deadPort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+        """;
+    return ProxyHarness.withHcm(
+        ProxyHarness.bootstrap(routes, cluster("up", "ROUND_ROBIN", upPort) + cluster("dead", "ROUND_ROBIN", deadPort)), accessLog);
   }
 
   @Test
   void textFormatLinesForASuccessAConnectFailureAndATimeout() throws Exception {
     Path log = dir.resolve("access.log");
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(log, FORMAT), up.port(), deadPort()), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(ProxyHarness.fileAccessLog(log, FORMAT), up.port(), TestUpstream.closedPort()), PipelineMode.INLINE)) {
       assertThat(proxy.get("/hello?x=1", "x-test-id", "t1").statusCode()).isEqualTo(200);
       assertThat(proxy.get("/dead", "x-test-id", "t2").statusCode()).isEqualTo(503);
       assertThat(proxy.get("/delay/2000", "x-test-id", "t3").statusCode()).isEqualTo(504);
@@ -127,7 +90,7 @@ class AccessLogTest {
         """.formatted(defaultLog);
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(logs, up.port(), deadPort()), PipelineMode.DISRUPTOR)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(logs, up.port(), TestUpstream.closedPort()), PipelineMode.DISRUPTOR)) {
       proxy.server.context().accessLogService(new AccessLogService(1024, stdout));
       assertThat(proxy.get("/a", "user-agent", "curl/8").statusCode()).isEqualTo(200);
       assertThat(proxy.get("/nothing-here-but-dead", "x-request-id", "rid-2").statusCode()).isEqualTo(200);
@@ -155,7 +118,7 @@ class AccessLogTest {
     Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
     assertThat(mk.waitFor()).isZero();
     try (TestUpstream up = new TestUpstream("up");
-        ProxyHarness proxy = new ProxyHarness(yaml(fileLog(fifo, "%RESPONSE_CODE%\\n"), up.port(), deadPort()), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(yaml(ProxyHarness.fileAccessLog(fifo, "%RESPONSE_CODE%\\n"), up.port(), TestUpstream.closedPort()), PipelineMode.INLINE)) {
       AccessLogService small = new AccessLogService(16);
       proxy.server.context().accessLogService(small);
       long start = System.nanoTime();

@@ -12,7 +12,6 @@ import io.keelson.dataplane.testing.PrometheusText;
 import io.keelson.dataplane.testing.PrometheusText.Sample;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -53,10 +52,7 @@ class IstioMetricsTest {
   void countsRequestsByDestinationCodeAndFlagWithIstioLabels() throws Exception {
     String unavailable = PrometheusText.unavailableReason();
     assumeTrue(unavailable == null, unavailable);
-    int deadPort;
-    try (ServerSocket s = new ServerSocket(0)) {
-      deadPort = s.getLocalPort(); // closed again: connecting there is refused
-    }
+    int deadPort = TestUpstream.closedPort();
     try (TestUpstream up = new TestUpstream("reviews")) {
       String yaml = NODE + bootstrap(routes(), cluster(REVIEWS, "ROUND_ROBIN", up.port()) + cluster(RATINGS, "ROUND_ROBIN", deadPort));
       try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {

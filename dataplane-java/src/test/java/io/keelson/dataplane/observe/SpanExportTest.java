@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.OtlpCollector;
-import io.keelson.dataplane.testing.OtlpCollector.ReceivedSpan;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.testkit.OtlpCollector;
+import io.keelson.testkit.OtlpCollector.ReceivedSpan;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,40 +19,9 @@ class SpanExportTest {
   private static final String PARENT = "00f067aa0ba902b7";
 
   private static String yaml(String service, int nextPort, int collectorPort, double samplingPercent) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_http
-                  tracing:
-                    random_sampling: { value: %s }
-                    provider:
-                      name: envoy.tracers.opentelemetry
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                        grpc_service: { envoy_grpc: { cluster_name: otel } }
-                        service_name: %s
-                  route_config:
-                    virtual_hosts:
-                    - name: main
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: next }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-        %s
-        """.formatted(samplingPercent, service,
-        (cluster("next", "ROUND_ROBIN", nextPort) + cluster("otel", "ROUND_ROBIN", collectorPort)).stripTrailing());
+    return ProxyHarness.withHcm(
+        ProxyHarness.bootstrap(ProxyHarness.allTo("next"), cluster("next", "ROUND_ROBIN", nextPort) + cluster("otel", "ROUND_ROBIN", collectorPort)),
+        ProxyHarness.otelTracing(samplingPercent, service));
   }
 
   @Test

@@ -15,39 +15,9 @@ class TracePropagationTest {
   private static final String PARENT = "00f067aa0ba902b7";
 
   private static String yaml(int upstreamPort, double samplingPercent) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_http
-                  tracing:
-                    random_sampling: { value: %s }
-                    provider:
-                      name: envoy.tracers.opentelemetry
-                      typed_config:
-                        "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                        grpc_service: { envoy_grpc: { cluster_name: otel } }
-                        service_name: hop
-                  route_config:
-                    virtual_hosts:
-                    - name: main
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: next }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-        %s
-        """.formatted(samplingPercent, (cluster("next", "ROUND_ROBIN", upstreamPort) + cluster("otel", "ROUND_ROBIN", 9)).stripTrailing());
+    return ProxyHarness.withHcm(
+        ProxyHarness.bootstrap(ProxyHarness.allTo("next"), cluster("next", "ROUND_ROBIN", upstreamPort) + cluster("otel", "ROUND_ROBIN", 9)),
+        ProxyHarness.otelTracing(samplingPercent, "hop"));
   }
 
   // The otel cluster points at a closed port (9): span exports (HTTP/2) that reached the test upstream

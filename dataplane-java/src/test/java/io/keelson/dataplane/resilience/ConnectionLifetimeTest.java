@@ -25,9 +25,7 @@ class ConnectionLifetimeTest {
       """;
 
   private static String withHcmOptions(String yaml, String options) {
-    String line = yaml.lines().filter(l -> l.contains("stat_prefix: ingress_http")).findFirst().orElseThrow();
-    String indent = line.substring(0, line.indexOf('s'));
-    return yaml.replace(line, line + "\n" + indent + "common_http_protocol_options: { " + options + " }");
+    return ProxyHarness.withHcm(yaml, "common_http_protocol_options: { " + options + " }");
   }
 
   @Test

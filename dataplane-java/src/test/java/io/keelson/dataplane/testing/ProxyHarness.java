@@ -17,13 +17,7 @@ import java.time.Duration;
  */
 public final class ProxyHarness implements AutoCloseable {
   /** The virtual_hosts item of {@link #bootstrap}: every host and path to cluster "backend". */
-  public static final String ALL_TO_BACKEND = """
-                  - name: all
-                    domains: ["*"]
-                    routes:
-                    - match: { prefix: "/" }
-                      route: { cluster: backend }
-      """;
+  public static final String ALL_TO_BACKEND = allTo("backend");
 
   public final ProxyServer server;
   public final HttpClient client =
@@ -73,6 +67,13 @@ public final class ProxyHarness implements AutoCloseable {
         HttpResponse.BodyHandlers.ofString()).body();
   }
 
+  /** The value of counter or gauge {@code name} on the admin's /stats (e.g. {@code http.ingress_http.downstream_cx_active}). */
+  public long stat(String name) throws Exception {
+    return admin("/stats").lines().filter(l -> l.startsWith(name + ": "))
+        .mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).trim()))
+        .findFirst().orElseThrow(() -> new AssertionError("no stat " + name));
+  }
+
   @Override
   public void close() {
     server.close();
@@ -86,6 +87,64 @@ public final class ProxyHarness implements AutoCloseable {
    */
   public static String bootstrap(String virtualHosts, String clusters) {
     return bootstrap(virtualHosts, clusters, "");
+  }
+
+  /** A virtual_hosts item of {@link #bootstrap}: every host and path to {@code cluster}. */
+  public static String allTo(String cluster) {
+    return """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: %s }
+        """.formatted(cluster);
+  }
+
+  /**
+   * {@code yaml} (from {@link #bootstrap}) with {@code fields} added to its connection manager, each a
+   * YAML field at any indentation (a multi-line field is re-indented as a whole).
+   */
+  public static String withHcm(String yaml, String... fields) {
+    StringBuilder extra = new StringBuilder();
+    for (String f : fields) {
+      f.stripTrailing().stripIndent().lines().forEach(l -> extra.append("          ").append(l).append('\n'));
+    }
+    String anchor = "          stat_prefix: ingress_http\n";
+    if (!yaml.contains(anchor)) {
+      throw new IllegalStateException("bootstrap layout changed");
+    }
+    return yaml.replace(anchor, anchor + extra);
+  }
+
+  /** The connection manager's {@code access_log} field (for {@link #withHcm}): one file log with a text format. */
+  public static String fileAccessLog(java.nio.file.Path file, String format) {
+    return """
+        access_log:
+        - name: envoy.access_loggers.file
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format:
+              text_format_source:
+                inline_string: "%s"
+        """.formatted(file, format);
+  }
+
+  /**
+   * The connection manager's {@code tracing} field (for {@link #withHcm}): OpenTelemetry spans sampled at
+   * {@code samplingPercent}, exported over OTLP/gRPC to cluster "otel" as service {@code service}.
+   */
+  public static String otelTracing(double samplingPercent, String service) {
+    return """
+        tracing:
+          random_sampling: { value: %s }
+          provider:
+            name: envoy.tracers.opentelemetry
+            typed_config:
+              "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
+              grpc_service: { envoy_grpc: { cluster_name: otel } }
+              service_name: %s
+        """.formatted(samplingPercent, service);
   }
 
   /**

@@ -108,6 +108,16 @@ public final class TestUpstream implements AutoCloseable {
             .channel();
   }
 
+  /**
+   * A port on 127.0.0.1 that nothing listens on: bound once and closed again, so connecting there is
+   * refused (an endpoint that is down).
+   */
+  public static int closedPort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
   public int port() {
     return ((InetSocketAddress) server.localAddress()).getPort();
   }

@@ -1,5 +1,6 @@
 package io.keelson.bench.e2e;
 
+import io.keelson.testkit.OtlpCollector;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -109,7 +110,7 @@ final class KeelsonPeer implements HttpPeer {
     int admin = FreePorts.next();
     Files.createDirectories(setup.dir());
     Path conf = setup.dir().resolve("keelson.yaml");
-    OtlpSink sink = samplingPercent < 0 ? null : new OtlpSink(setup.dir().resolve("otlp-sink.txt"));
+    OtlpCollector sink = samplingPercent < 0 ? null : OtlpCollector.countingOnly();
     String yaml = KeelsonBootstrap.observedProxy(port, setup.upstreamHost(), setup.upstreamPort(), sink == null ? null
       : new KeelsonBootstrap.Observed(setup.dir().resolve("access.log"), samplingPercent, sink.port()), resilient);
     Files.writeString(conf, setup.tls() == null ? yaml : KeelsonBootstrap.withTls(yaml, setup.tls()));
@@ -126,7 +127,8 @@ final class KeelsonPeer implements HttpPeer {
       }
       throw e;
     }
-    Contender c = new Contender(name(), setup.target(port), p, sink);
+    Contender c = new Contender(name(), setup.target(port), p,
+      sink == null ? null : reportingOnClose(sink, setup.dir().resolve("otlp-sink.txt")));
     try {
       HttpProbe.awaitOk(URI.create("http://127.0.0.1:" + admin + "/ready"), p, START_TIMEOUT);
       HttpProbe.awaitOk(c.target(), p, Duration.ofSeconds(15));
@@ -135,5 +137,17 @@ final class KeelsonPeer implements HttpPeer {
       throw e;
     }
     return c;
+  }
+
+  /** Closes {@code sink}, then writes what it received to {@code report} (informational: a failed write is ignored). */
+  static AutoCloseable reportingOnClose(OtlpCollector sink, Path report) {
+    return () -> {
+      sink.close();
+      try {
+        Files.writeString(report, "OTLP export requests received: " + sink.requests() + ", bytes: " + sink.bytes() + "\n");
+      } catch (IOException e) {
+        // the report is informational; the measurement stands without it
+      }
+    };
   }
 }

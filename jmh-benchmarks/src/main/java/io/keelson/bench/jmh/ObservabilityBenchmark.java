@@ -15,6 +15,7 @@ import io.keelson.dataplane.stats.StatsRegistry;
 import java.io.OutputStream;
 import java.util.List;
 import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
@@ -55,8 +56,37 @@ public class ObservabilityBenchmark extends BenchmarkBase {
 
   private final TraceContext.Hop hop = new TraceContext.Hop();
   private final Http1Request fresh = new Http1Request();
-  private final TraceContext.Setter freshHeaders = (n, v) -> fresh.headers().set(n, v);
-  private final TraceContext.Setter headers = (n, v) -> request.headers().set(n, v);
+  /**
+   * How the upstream {@code traceparent} is set: {@code bytes} as the HTTP/1.1 proxy does (from the hop's
+   * bytes, {@code Http1Headers.setLatin1}), {@code string} as before (a 55-char String per request).
+   */
+  @Param({"bytes", "string"})
+  public String upstreamHeader;
+  private TraceContext.Setter freshHeaders;
+  private TraceContext.Setter headers;
+
+  @Setup
+  public void setUpSetters() {
+    freshHeaders = setter(fresh, upstreamHeader.equals("bytes"));
+    headers = setter(request, upstreamHeader.equals("bytes"));
+  }
+
+  private static TraceContext.Setter setter(Http1Request r, boolean bytes) {
+    if (!bytes) {
+      return (n, v) -> r.headers().set(n, v);
+    }
+    return new TraceContext.Setter() {
+      @Override
+      public void set(String name, String value) {
+        r.headers().set(name, value);
+      }
+
+      @Override
+      public void setLatin1(String name, byte[] value, int length) {
+        r.headers().setLatin1(name, value, length);
+      }
+    };
+  }
 
   /**
    * Propagation of an incoming traceparent: parse, new span id, header rewrite (every traced request,

@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
 public final class PacketBenchmark {
   private static final Pattern TESTPMD_PPS = Pattern.compile("Rx-pps:\\s+(\\d+)");
   private static final Pattern GATEWAY_STATS = Pattern.compile(
-      "^stats t=([0-9.]+) rx=(\\d+) tx=(\\d+) poller_cpu=([0-9.]+) pipeline_full=(\\d+)");
+      "^stats t=([0-9.]+) rx=(\\d+) tx=(\\d+) poller_cpu=([0-9.]+) pipeline_full=(\\d+)(?: worker_cpu=([0-9.]+))?");
   private static final Pattern TESTPMD_TOTAL_RX =
       Pattern.compile("Accumulated forward statistics[^\\n]*\\n\\s*RX-packets:\\s+(\\d+)");
   /** How long testpmd may take to start forwarding (EAL without hugepages zeroes its memory). */
@@ -272,7 +272,8 @@ public final class PacketBenchmark {
             // Processed = received minus what a full ring made the poller free unprocessed (disruptor).
             points.add(new double[] {Double.parseDouble(m.group(1)),
                 Double.parseDouble(m.group(2)) - Double.parseDouble(m.group(5)),
-                Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5))});
+                Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5)),
+                m.group(6) == null ? 0 : Double.parseDouble(m.group(6))});
             lastStats = line;
           }
         }
@@ -307,8 +308,12 @@ public final class PacketBenchmark {
     String perCpu = cpu > 0 ? String.format(Locale.ROOT, "%.3f", (last[1] - first[1]) / cpu / 1e6) : "n/a";
     String flag = rx > 0 && dropped * 1000 > rx ? "  <-- " + String.format(Locale.ROOT, "%.1f", 100.0 * dropped / rx)
         + "% dropped: not the forwarding path" : "";
-    return String.format(Locale.ROOT, "run %d: processed=%d tx=%d (%.2f%%) drops=%d%s ring_full=%d; %s Mpps/poller-cpu-s%s",
-        run, rx, tx, rx == 0 ? 0 : 100.0 * tx / rx, dropped, reasons, (long) last[4], perCpu, flag);
+    // A disruptor wiring also runs a ring worker (on another core): its cost per packet counts both threads.
+    double worker = last.length > 5 ? last[5] - first[5] : 0;
+    String perAllCpu = worker > 0 ? String.format(Locale.ROOT, "; %.3f Mpps/(poller+worker)-cpu-s",
+        (last[1] - first[1]) / (cpu + worker) / 1e6) : "";
+    return String.format(Locale.ROOT, "run %d: processed=%d tx=%d (%.2f%%) drops=%d%s ring_full=%d; %s Mpps/poller-cpu-s%s%s",
+        run, rx, tx, rx == 0 ? 0 : 100.0 * tx / rx, dropped, reasons, (long) last[4], perCpu, perAllCpu, flag);
   }
 
   /** EAL leaves /var/run/dpdk/PREFIX behind; the prefixes are this runner's own. */

@@ -103,7 +103,8 @@ class PeerConfigTest {
   void otlpSinkAcceptsExportsFromTheProxysExporterAndReportsTheCount(@org.junit.jupiter.api.io.TempDir Path dir)
       throws Exception {
     java.nio.file.Path report = dir.resolve("otlp-sink.txt");
-    try (OtlpSink sink = new OtlpSink(report);
+    var sink = io.keelson.testkit.OtlpCollector.countingOnly();
+    try (AutoCloseable closing = KeelsonPeer.reportingOnClose(sink, report);
         var export = new io.keelson.dataplane.tracing.SpanExport("127.0.0.1", sink.port(), "bench-test")) {
       var span = export.start("GET", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", null,
           System.currentTimeMillis() * 1_000_000);

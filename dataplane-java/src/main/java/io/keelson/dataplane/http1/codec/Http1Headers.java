@@ -12,6 +12,13 @@ public final class Http1Headers {
   private String[] names;
   private String[] values;
   private int size;
+  /**
+   * One field held as bytes, not a String (see {@link #setLatin1}): encoded after the others; not
+   * indexed, so {@link #size()}, {@link #name}, {@link #value} and {@link #indexOf} do not see it.
+   */
+  private String latin1Name;
+  private byte[] latin1Value;
+  private int latin1Length;
 
   public Http1Headers() {
     this(16);
@@ -27,7 +34,7 @@ public final class Http1Headers {
   }
 
   public boolean isEmpty() {
-    return size == 0;
+    return size == 0 && latin1Name == null;
   }
 
   public String name(int i) {
@@ -45,6 +52,8 @@ public final class Http1Headers {
     Arrays.fill(names, 0, size, null);
     Arrays.fill(values, 0, size, null);
     size = 0;
+    latin1Name = null;
+    latin1Value = null;
   }
 
   /** The first value of the header, or null when absent. */
@@ -54,7 +63,7 @@ public final class Http1Headers {
         return values[i];
       }
     }
-    return null;
+    return latin1Is(lowerName) ? latin1String() : null;
   }
 
   /** All values of the header joined with ',' (Envoy's matcher semantics), or null when absent. */
@@ -73,11 +82,14 @@ public final class Http1Headers {
         }
       }
     }
+    if (first == null && latin1Is(lowerName)) {
+      return latin1String();
+    }
     return joined != null ? joined.toString() : first;
   }
 
   public boolean contains(String lowerName) {
-    return indexOf(lowerName, 0) >= 0;
+    return indexOf(lowerName, 0) >= 0 || latin1Is(lowerName);
   }
 
   /** How many fields carry this name. */
@@ -88,7 +100,7 @@ public final class Http1Headers {
         n++;
       }
     }
-    return n;
+    return latin1Is(lowerName) ? n + 1 : n;
   }
 
   /** Index of the first field with this name at or after {@code from}, or -1. */
@@ -135,6 +147,10 @@ public final class Http1Headers {
   /** Replaces every field of this name with one field (appended at the position of the first). */
   public Http1Headers set(String name, String value) {
     String lower = asciiLower(name);
+    if (latin1Is(lower)) {
+      latin1Name = null;
+      latin1Value = null;
+    }
     int first = indexOf(lower, 0);
     if (first < 0) {
       return add(name, value);
@@ -150,7 +166,46 @@ public final class Http1Headers {
 
   /** Removes every field of this name; returns how many were removed. */
   public int remove(String lowerName) {
-    return removeFrom(lowerName, 0);
+    int n = 0;
+    if (latin1Is(lowerName)) {
+      latin1Name = null;
+      latin1Value = null;
+      n = 1;
+    }
+    return n + removeFrom(lowerName, 0);
+  }
+
+  /**
+   * Replaces every field of this name with {@code value[0, length)} as Latin-1 bytes, without building a
+   * String: the bytes are written after the other fields when the headers are encoded. The array is
+   * read then, not copied: the caller leaves those bytes unchanged until the headers are cleared or
+   * this field is set again. {@link #get} still answers (by building the String then). For a
+   * per-request value on a hot path (the {@code traceparent} a proxy hop writes upstream).
+   *
+   * @throws IllegalArgumentException when the name is not a token or the value holds a non-field byte
+   */
+  public Http1Headers setLatin1(String name, byte[] value, int length) {
+    if (!Http1Bytes.isTcharString(name)) {
+      throw new IllegalArgumentException("header name is not an RFC 9110 token: '" + name + "'");
+    }
+    for (int i = 0; i < length; i++) {
+      if (!Http1Bytes.isFieldChar(value[i])) {
+        throw new IllegalArgumentException("header value of '" + name + "' holds a control character");
+      }
+    }
+    removeFrom(asciiLower(name), 0);
+    latin1Name = name;
+    latin1Value = value;
+    latin1Length = length;
+    return this;
+  }
+
+  private boolean latin1Is(String lowerName) {
+    return latin1Name != null && nameIs(latin1Name, lowerName);
+  }
+
+  private String latin1String() {
+    return new String(latin1Value, 0, latin1Length, java.nio.charset.StandardCharsets.ISO_8859_1);
   }
 
   /** Removes the field at index i, keeping the order of the others. */
@@ -176,6 +231,9 @@ public final class Http1Headers {
     for (int i = 0; i < size; i++) {
       n += names[i].length() + values[i].length() + 4;
     }
+    if (latin1Name != null) {
+      n += latin1Name.length() + latin1Length + 4;
+    }
     return n;
   }
 
@@ -188,6 +246,13 @@ public final class Http1Headers {
       pos = Latin1Scratch.put(values[i], b, pos);
       pos = Latin1Scratch.putCrlf(b, pos);
     }
+    if (latin1Name != null) {
+      pos = Latin1Scratch.put(latin1Name, b, pos);
+      b[pos++] = ':';
+      b[pos++] = ' ';
+      System.arraycopy(latin1Value, 0, b, pos, latin1Length);
+      pos = Latin1Scratch.putCrlf(b, pos + latin1Length);
+    }
     return pos;
   }
 
@@ -197,6 +262,9 @@ public final class Http1Headers {
     for (int i = 0; i < other.size; i++) {
       addTrusted(other.names[i], other.values[i]);
     }
+    if (other.latin1Name != null) {
+      addTrusted(other.latin1Name, other.latin1String()); // a copy outlives the bytes' owner
+    }
   }
 
   @Override
@@ -204,6 +272,9 @@ public final class Http1Headers {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < size; i++) {
       sb.append(i == 0 ? "" : ", ").append(names[i]).append(": ").append(values[i]);
+    }
+    if (latin1Name != null) {
+      sb.append(size == 0 ? "" : ", ").append(latin1Name).append(": ").append(latin1String());
     }
     return sb.append(']').toString();
   }

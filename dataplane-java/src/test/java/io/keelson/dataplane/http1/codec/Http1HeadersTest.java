@@ -90,4 +90,37 @@ class Http1HeadersTest {
     assertThat(out.getByte(out.writerIndex() - 3)).isEqualTo((byte) 0xe9);
     out.release();
   }
+
+  @Test
+  void aLatin1FieldReplacesTheNamedFieldsAndIsEncodedLastFromTheCallersBytes() {
+    Http1Headers h = new Http1Headers();
+    h.add("Host", "a").add("Traceparent", "old-1").add("X-B", "b").add("traceparent", "old-2");
+    byte[] value = "00-abc-01".getBytes(StandardCharsets.ISO_8859_1);
+    h.setLatin1("traceparent", value, 6);
+    assertThat(h.get("traceparent")).isEqualTo("00-abc");
+    assertThat(h.contains("traceparent")).isTrue();
+    assertThat(h.count("traceparent")).isEqualTo(1);
+    ByteBuf out = Unpooled.buffer();
+    h.encodeTo(out);
+    assertThat(out.toString(StandardCharsets.ISO_8859_1)).isEqualTo("Host: a\r\nX-B: b\r\ntraceparent: 00-abc\r\n");
+    out.release();
+
+    Http1Headers copy = new Http1Headers();
+    copy.copyFrom(h);
+    value[3] = 'x'; // the copy no longer depends on the caller's array
+    assertThat(copy.get("traceparent")).isEqualTo("00-abc");
+    assertThat(h.get("traceparent")).isEqualTo("00-xbc");
+
+    h.set("TraceParent", "s");
+    assertThat(h.getAll("traceparent")).isEqualTo("s");
+    h.setLatin1("traceparent", value, 6);
+    assertThat(h.remove("traceparent")).isEqualTo(1);
+    assertThat(h.get("traceparent")).isNull();
+    h.setLatin1("traceparent", value, 6);
+    h.clear();
+    assertThat(h.isEmpty()).isTrue();
+    assertThat(h.get("traceparent")).isNull();
+    assertThatThrownBy(() -> h.setLatin1("traceparent", "a\r\nb".getBytes(StandardCharsets.ISO_8859_1), 4))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

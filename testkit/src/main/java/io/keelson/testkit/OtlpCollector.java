@@ -1,4 +1,4 @@
-package io.keelson.dataplane.testing;
+package io.keelson.testkit;
 
 import com.google.protobuf.CodedInputStream;
 import io.grpc.MethodDescriptor;
@@ -16,11 +16,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A real OTLP/gRPC trace collector for tests: serves opentelemetry.proto.collector.trace.v1.TraceService/Export
- * on 127.0.0.1 (ephemeral port) and decodes the spans from the protobuf wire format (field numbers of
- * opentelemetry-proto's trace.proto). Thread-safe.
+ * A real OTLP/gRPC trace collector in the same process: serves
+ * {@code opentelemetry.proto.collector.trace.v1.TraceService/Export} on 127.0.0.1 (ephemeral port), accepts
+ * every request (an empty ExportTraceServiceResponse) and counts requests and bytes. The tests' collector
+ * ({@code new OtlpCollector()}) also decodes the spans from the protobuf wire format (field numbers of
+ * opentelemetry-proto's trace.proto); the bench's ({@link #countingOnly()}) does not, so it costs the
+ * machine under measurement next to nothing while the proxy's exporter still serializes and sends every
+ * batch. Thread-safe.
  */
 public final class OtlpCollector implements AutoCloseable {
   /** One received span; ids in lower-case hex, parent "" at the root. */
@@ -29,11 +34,26 @@ public final class OtlpCollector implements AutoCloseable {
 
   public static final int KIND_SERVER = 2;
 
+  /** The decoded spans, in arrival order; always empty for a {@link #countingOnly()} collector. */
   public final List<ReceivedSpan> spans = new CopyOnWriteArrayList<>();
   private final Server server;
+  private final boolean decode;
+  private final LongAdder requests = new LongAdder();
+  private final LongAdder bytes = new LongAdder();
 
+  /** A collector that decodes every span it receives into {@link #spans}. */
   public OtlpCollector() throws IOException {
-    MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
+    this(true);
+  }
+
+  /** A collector that only counts export requests and bytes (the bench's: nothing decoded, nothing kept). */
+  public static OtlpCollector countingOnly() throws IOException {
+    return new OtlpCollector(false);
+  }
+
+  private OtlpCollector(boolean decode) throws IOException {
+    this.decode = decode;
+    MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
       @Override
       public InputStream stream(byte[] value) {
         return new ByteArrayInputStream(value);
@@ -51,11 +71,15 @@ public final class OtlpCollector implements AutoCloseable {
     MethodDescriptor<byte[], byte[]> export = MethodDescriptor.<byte[], byte[]>newBuilder()
         .setType(MethodDescriptor.MethodType.UNARY)
         .setFullMethodName("opentelemetry.proto.collector.trace.v1.TraceService/Export")
-        .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+        .setRequestMarshaller(raw).setResponseMarshaller(raw).build();
     ServerServiceDefinition service = ServerServiceDefinition.builder("opentelemetry.proto.collector.trace.v1.TraceService")
         .addMethod(export, ServerCalls.asyncUnaryCall((request, response) -> {
+          requests.increment();
+          bytes.add(request.length);
           try {
-            decodeRequest(request);
+            if (decode) {
+              decodeRequest(request);
+            }
           } catch (IOException e) {
             response.onError(e);
             return;
@@ -69,6 +93,16 @@ public final class OtlpCollector implements AutoCloseable {
 
   public int port() {
     return server.getPort();
+  }
+
+  /** Export requests received so far. */
+  public long requests() {
+    return requests.sum();
+  }
+
+  /** Bytes of export requests received so far. */
+  public long bytes() {
+    return bytes.sum();
   }
 
   private void decodeRequest(byte[] request) throws IOException {
@@ -175,7 +209,12 @@ public final class OtlpCollector implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
