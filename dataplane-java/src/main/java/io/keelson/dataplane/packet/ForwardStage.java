@@ -93,11 +93,20 @@ public final class ForwardStage implements Stage<PacketBurst> {
 
   @Override
   public void onEvent(PacketBurst burst) {
-    GatewayConfig config = burst.config;
+    onEvent(burst, clock.getAsLong());
+  }
+
+  /** Applies {@code config}'s timeouts if they changed: before anything reads this stage's tables for a burst. */
+  void prepare(GatewayConfig config) {
     if (config.limits() != limits) {
       applyTimeouts(config.limits());
     }
-    long now = clock.getAsLong();
+  }
+
+  /** {@link #onEvent(PacketBurst)} at {@code now}: {@link FastPath} and this stage share one clock read per burst. */
+  void onEvent(PacketBurst burst, long now) {
+    GatewayConfig config = burst.config;
+    prepare(config);
     int n = burst.count();
     memoSlot = -1;
     lookUpBurst(burst, n);
@@ -363,6 +372,22 @@ public final class ForwardStage implements Stage<PacketBurst> {
 
   public DropCounters drops() {
     return drops;
+  }
+
+  ConnTrack flows() {
+    return flows;
+  }
+
+  ArpTable arp() {
+    return arp;
+  }
+
+  long arpRetryNanos() {
+    return arpRetryNanos;
+  }
+
+  long arpReachableNanos() {
+    return arpReachableNanos;
   }
 
   /** Flows tracked now (single-writer value: exact on the stage's thread, approximate elsewhere). */
