@@ -47,8 +47,6 @@ final class FastPath {
   /** The last next hop and its ARP slot in this burst (the fast pass never changes the ARP table). */
   private int memoHop;
   private int memoSlot;
-  /** Packets forwarded here (single writer; tests read it). */
-  private long handled;
 
   FastPath(ForwardStage forward) {
     this.forward = forward;
@@ -75,7 +73,6 @@ final class FastPath {
       long verdictOrBit = len < MIN_FRAME ? -1 : fast(a, len, rxMac, config, flows, arp, generalFlows, now, reachable, retry);
       if (verdictOrBit >= 0) {
         verdict[i] = (int) verdictOrBit;
-        handled++;
         continue;
       }
       if (verdictOrBit == -1) {
@@ -88,10 +85,6 @@ final class FastPath {
         generalFlows |= 1L << (int) (-2 - verdictOrBit); // the flow's bit, from fast()
       }
     }
-  }
-
-  long handled() {
-    return handled;
   }
 
   /**

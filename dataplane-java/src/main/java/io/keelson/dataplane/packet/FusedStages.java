@@ -38,9 +38,4 @@ public final class FusedStages implements Stage<PacketBurst> {
     classify.onEvent(burst);
     forward.onEvent(burst, now);
   }
-
-  /** Packets the fast path forwarded so far (0 when it is off). */
-  long fastPackets() {
-    return fast == null ? 0 : fast.handled();
-  }
 }
