@@ -60,11 +60,6 @@ final class ArpTable {
   }
 
   /** {@link #shouldRefresh} for a slot from {@link #find} (saves the second probe per packet). */
-  /** {@link #shouldRefreshAt}'s answer without recording a refresh (the fast path asks, the general path acts). */
-  boolean needsRefreshAt(int slot, long now, long reachableNanos, long retryNanos) {
-    return slot >= 0 && macs[slot] != 0 && now - stamps[slot] > reachableNanos && now - refreshed[slot] >= retryNanos;
-  }
-
   boolean shouldRefreshAt(int slot, long now, long reachableNanos, long retryNanos) {
     if (slot < 0 || macs[slot] == 0 || now - stamps[slot] <= reachableNanos || now - refreshed[slot] < retryNanos) {
       return false;

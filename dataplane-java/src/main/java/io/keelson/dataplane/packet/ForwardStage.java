@@ -93,20 +93,11 @@ public final class ForwardStage implements Stage<PacketBurst> {
 
   @Override
   public void onEvent(PacketBurst burst) {
-    onEvent(burst, clock.getAsLong());
-  }
-
-  /** Applies {@code config}'s timeouts if they changed: before anything reads this stage's tables for a burst. */
-  void prepare(GatewayConfig config) {
+    GatewayConfig config = burst.config;
     if (config.limits() != limits) {
       applyTimeouts(config.limits());
     }
-  }
-
-  /** {@link #onEvent(PacketBurst)} at {@code now}: {@link FastPath} and this stage share one clock read per burst. */
-  void onEvent(PacketBurst burst, long now) {
-    GatewayConfig config = burst.config;
-    prepare(config);
+    long now = clock.getAsLong();
     int n = burst.count();
     memoSlot = -1;
     lookUpBurst(burst, n);
@@ -372,22 +363,6 @@ public final class ForwardStage implements Stage<PacketBurst> {
 
   public DropCounters drops() {
     return drops;
-  }
-
-  ConnTrack flows() {
-    return flows;
-  }
-
-  ArpTable arp() {
-    return arp;
-  }
-
-  long arpRetryNanos() {
-    return arpRetryNanos;
-  }
-
-  long arpReachableNanos() {
-    return arpReachableNanos;
   }
 
   /** Flows tracked now (single-writer value: exact on the stage's thread, approximate elsewhere). */

@@ -65,14 +65,9 @@ public final class GatewayStages {
    * FusedStages}); its counters are registered here like those of {@link #stagesForQueue}.
    */
   public FusedStages fusedForQueue(int queue, int queues) {
-    return fusedForQueue(queue, queues, FastPath.ENABLED);
-  }
-
-  /** As {@link #fusedForQueue(int, int)}, with the {@link FastPath} on or off. */
-  FusedStages fusedForQueue(int queue, int queues, boolean fastPath) {
     ForwardStage.checkShard(queue, queues);
     return new FusedStages(register(new ParseStage(tables)), register(new ClassifyStage(clock)),
-        register(new ForwardStage(tables.current().limits(), clock, queue, queues)), clock, fastPath);
+        register(new ForwardStage(tables.current().limits(), clock, queue, queues)));
   }
 
   /** Pre-allocated events of {@code maxBurst} packets each. */

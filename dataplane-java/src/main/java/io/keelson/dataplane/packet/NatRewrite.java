@@ -78,7 +78,7 @@ final class NatRewrite {
   }
 
   /** {@code ~(~checksum + delta)} with end-around carries: RFC 1624 eqn. 3 over several words. */
-  static int apply(int checksum, int delta) {
+  private static int apply(int checksum, int delta) {
     int s = (~checksum & 0xFFFF) + delta;
     s = (s & 0xFFFF) + (s >>> 16);
     s = (s & 0xFFFF) + (s >>> 16);

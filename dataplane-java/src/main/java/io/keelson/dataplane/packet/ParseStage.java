@@ -19,26 +19,15 @@ public final class ParseStage implements Stage<PacketBurst> {
 
   @Override
   public void onEvent(PacketBurst burst) {
-    onEvent(burst, tables.current());
-  }
-
-  /** Parses with {@code config} (already taken for this burst); skips packets that already have a verdict ({@link FastPath}). */
-  void onEvent(PacketBurst burst, GatewayConfig config) {
+    GatewayConfig config = tables.current();
     burst.config = config;
     long rxMac = config.mac(burst.rxPort());
     for (int i = 0, n = burst.count(); i < n; i++) {
-      if (burst.verdict[i] != PacketBurst.PENDING) {
-        continue;
-      }
       DropReason reason = PacketParser.parse(burst, i, rxMac);
       if (reason != null) {
         burst.drop(i, reason, drops);
       }
     }
-  }
-
-  GatewayTables tables() {
-    return tables;
   }
 
   public DropCounters drops() {

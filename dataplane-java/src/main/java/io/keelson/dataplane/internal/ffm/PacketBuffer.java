@@ -101,11 +101,6 @@ public final class PacketBuffer {
     this.length = newLength;
   }
 
-  /** The absolute address of the first packet byte for a native packet, 0 for a heap one (see {@link NativeWords}). */
-  public long nativeAddress() {
-    return heap == null ? address : 0;
-  }
-
   /** The mbuf this packet lives in (0 for heap packets). */
   public long nativeHandle() {
     return nativeHandle;
