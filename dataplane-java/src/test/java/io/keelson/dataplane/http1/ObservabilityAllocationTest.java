@@ -148,17 +148,7 @@ class ObservabilityAllocationTest {
     ExchangeObserver observer = new ExchangeObserver(context);
     var tracing = listener.config().http().tracing();
     assertThat(tracing.samplingPercent()).isZero();
-    TraceContext.Setter upstream = new TraceContext.Setter() { // as DownstreamHandler's: bytes, no String
-      @Override
-      public void set(String name, String value) {
-        request.headers().set(name, value);
-      }
-
-      @Override
-      public void setLatin1(String name, byte[] value, int length) {
-        request.headers().setLatin1(name, value, length);
-      }
-    };
+    TraceContext.Setter upstream = upstreamHeaders();
     double perRequest = bytesPerCall(() -> {
       observer.reset();
       request.headers().remove("traceparent"); // the next request, which came without one
@@ -175,7 +165,20 @@ class ObservabilityAllocationTest {
     ExchangeObserver observer = new ExchangeObserver(context);
     var tracing = listener.config().http().tracing();
     String incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
-    TraceContext.Setter upstream = new TraceContext.Setter() {
+    TraceContext.Setter upstream = upstreamHeaders();
+    double perRequest = bytesPerCall(() -> {
+      observer.reset();
+      request.headers().set("traceparent", incoming); // as parsed from the next request
+      observer.trace(tracing, request, "HTTP/1.1", upstream, 0, "127.0.0.1");
+    });
+    assertThat(request.headers().get("traceparent")).matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00")
+        .isNotEqualTo(incoming);
+    assertThat(perRequest).as("bytes per propagated unsampled request").isLessThan(1.0);
+  }
+
+  /** Sets the upstream request's headers as DownstreamHandler's setter does: bytes, no String. */
+  private TraceContext.Setter upstreamHeaders() {
+    return new TraceContext.Setter() {
       @Override
       public void set(String name, String value) {
         request.headers().set(name, value);
@@ -186,13 +189,5 @@ class ObservabilityAllocationTest {
         request.headers().setLatin1(name, value, length);
       }
     };
-    double perRequest = bytesPerCall(() -> {
-      observer.reset();
-      request.headers().set("traceparent", incoming); // as parsed from the next request
-      observer.trace(tracing, request, "HTTP/1.1", upstream, 0, "127.0.0.1");
-    });
-    assertThat(request.headers().get("traceparent")).matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00")
-        .isNotEqualTo(incoming);
-    assertThat(perRequest).as("bytes per propagated unsampled request").isLessThan(1.0);
   }
 }
