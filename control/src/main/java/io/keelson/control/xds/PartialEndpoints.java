@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * State-of-the-world EDS responses carry only the ClusterLoadAssignments a proxy does not already
@@ -48,7 +49,7 @@ final class PartialEndpoints implements ServerInterceptor {
 
   private final boolean enabled;
   // Assignments left out of responses since start (for tests and the docs' numbers).
-  private final java.util.concurrent.atomic.LongAdder omitted = new java.util.concurrent.atomic.LongAdder();
+  private final LongAdder omitted = new LongAdder();
 
   PartialEndpoints(boolean enabled) {
     this.enabled = enabled;

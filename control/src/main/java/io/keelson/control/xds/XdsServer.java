@@ -9,7 +9,9 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.BindableService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
@@ -97,13 +99,13 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /** The ADS service, for a second (TLS, token-authenticated) server on the secure port. */
-  public synchronized io.grpc.BindableService adsService() {
+  public synchronized BindableService adsService() {
     if (discovery == null) {
       discovery = new V3DiscoveryServer(List.of(callbacks), cache,
           pushExecutors, packed);
     }
-    io.grpc.BindableService ads = discovery.getAggregatedDiscoveryServiceImpl();
-    return () -> io.grpc.ServerInterceptors.intercept(ads, partialEndpoints);
+    BindableService ads = discovery.getAggregatedDiscoveryServiceImpl();
+    return () -> ServerInterceptors.intercept(ads, partialEndpoints);
   }
 
   /** ClusterLoadAssignments left out of state-of-the-world responses since start because the proxy held them. */

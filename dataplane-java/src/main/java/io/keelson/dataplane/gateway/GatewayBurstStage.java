@@ -2,6 +2,8 @@ package io.keelson.dataplane.gateway;
 
 import io.keelson.dataplane.internal.ffm.CpuAffinity;
 import io.keelson.dataplane.packet.FusedStages;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.BitSet;
 
 /**
@@ -47,7 +49,7 @@ final class GatewayBurstStage implements io.keelson.dataplane.pipeline.Stage<Gat
     if (t == null) {
       return 0;
     }
-    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     return mx.isThreadCpuTimeSupported() ? mx.getThreadCpuTime(t.threadId()) : -1;
   }
 }

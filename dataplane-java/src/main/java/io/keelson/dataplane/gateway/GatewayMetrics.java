@@ -3,6 +3,7 @@ package io.keelson.dataplane.gateway;
 import io.keelson.dataplane.internal.ffm.DpdkPort;
 import io.keelson.dataplane.internal.ffm.PortStats;
 import io.keelson.dataplane.packet.DropReason;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -62,10 +63,10 @@ public final class GatewayMetrics {
       full += runtime.counter(role, GatewayCounter.PIPELINE_FULL);
     }
     StringBuilder out = new StringBuilder("stats t=")
-        .append(String.format(java.util.Locale.ROOT, "%.3f", runtime.uptimeNanos() / 1e9)).append(" rx=").append(rx).append(" tx=").append(tx)
-        .append(" poller_cpu=").append(String.format(java.util.Locale.ROOT, "%.3f", runtime.pollerCpuNanos() / 1e9))
+        .append(String.format(Locale.ROOT, "%.3f", runtime.uptimeNanos() / 1e9)).append(" rx=").append(rx).append(" tx=").append(tx)
+        .append(" poller_cpu=").append(String.format(Locale.ROOT, "%.3f", runtime.pollerCpuNanos() / 1e9))
         .append(" pipeline_full=").append(full)
-        .append(" worker_cpu=").append(String.format(java.util.Locale.ROOT, "%.3f", runtime.workerCpuNanos() / 1e9))
+        .append(" worker_cpu=").append(String.format(Locale.ROOT, "%.3f", runtime.workerCpuNanos() / 1e9))
         .append(" flows=").append(runtime.stages().trackedFlows()).append(" drops:");
     long[] drops = runtime.stages().dropCounts();
     for (DropReason r : DropReason.values()) {

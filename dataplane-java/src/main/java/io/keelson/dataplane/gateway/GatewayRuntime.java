@@ -22,6 +22,7 @@ import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -45,7 +46,7 @@ public final class GatewayRuntime implements AutoCloseable {
   private final List<AgentRunner> runners = new ArrayList<>();
   private final List<Pipeline<GatewayEvent>> pipelines = new ArrayList<>();
   /** The stages ring workers run (disruptor wiring only; inline they run on the pollers). */
-  private final List<GatewayBurstStage> ringStages = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<GatewayBurstStage> ringStages = new CopyOnWriteArrayList<>();
   private final List<PortCounters> counters = new ArrayList<>();
   private final Mempool pool;
   private final GatewayTables tables;

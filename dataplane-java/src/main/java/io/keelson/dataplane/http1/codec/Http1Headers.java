@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http1.codec;
 
 import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -205,7 +206,7 @@ public final class Http1Headers {
   }
 
   private String latin1String() {
-    return new String(latin1Value, 0, latin1Length, java.nio.charset.StandardCharsets.ISO_8859_1);
+    return new String(latin1Value, 0, latin1Length, StandardCharsets.ISO_8859_1);
   }
 
   /** Removes the field at index i, keeping the order of the others. */
