@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -288,25 +289,20 @@ public final class XdsServer implements AutoCloseable {
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */
   long translations() {
-    pushLock.lock();
-    try {
-      long n = sidecars.translations() + proxyless.translations();
-      for (MeshTranslator t : translators.values()) {
-        n += t.translations();
-      }
-      return n;
-    } finally {
-      pushLock.unlock();
-    }
+    return sumOverTranslators(MeshTranslator::translations);
   }
 
   /** ClusterLoadAssignments built (not reused) since start, by every translator, for tests. */
   long assignmentsBuilt() {
+    return sumOverTranslators(MeshTranslator::assignmentsBuilt);
+  }
+
+  private long sumOverTranslators(ToLongFunction<MeshTranslator> count) {
     pushLock.lock();
     try {
-      long n = sidecars.assignmentsBuilt() + proxyless.assignmentsBuilt();
+      long n = count.applyAsLong(sidecars) + count.applyAsLong(proxyless);
       for (MeshTranslator t : translators.values()) {
-        n += t.assignmentsBuilt();
+        n += count.applyAsLong(t);
       }
       return n;
     } finally {

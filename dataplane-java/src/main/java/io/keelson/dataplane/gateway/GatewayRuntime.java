@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * A running L4 gateway: the EAL, the profile's ports, one mbuf pool, and per RX queue a pipeline
@@ -307,15 +308,7 @@ public final class GatewayRuntime implements AutoCloseable {
    * packet is (poller + worker) CPU, not poller CPU alone.
    */
   public long workerCpuNanos() {
-    long sum = 0;
-    for (GatewayBurstStage s : ringStages) {
-      long n = s.cpuNanos();
-      if (n < 0) {
-        return -1;
-      }
-      sum += n;
-    }
-    return sum;
+    return sumCpu(ringStages, GatewayBurstStage::cpuNanos);
   }
 
   /**
@@ -323,9 +316,14 @@ public final class GatewayRuntime implements AutoCloseable {
    * noisy machine cannot distort the way it distorts wall-clock Mpps. -1 where the JVM cannot tell.
    */
   public long pollerCpuNanos() {
+    return sumCpu(runners, AgentRunner::cpuNanos);
+  }
+
+  /** The threads' CPU time (ns) summed, -1 if the JVM cannot tell for one of them. */
+  private static <T> long sumCpu(List<T> threads, ToLongFunction<T> cpuNanos) {
     long sum = 0;
-    for (AgentRunner r : runners) {
-      long n = r.cpuNanos();
+    for (T t : threads) {
+      long n = cpuNanos.applyAsLong(t);
       if (n < 0) {
         return -1;
       }
