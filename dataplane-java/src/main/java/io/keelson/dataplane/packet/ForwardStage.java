@@ -52,6 +52,27 @@ public final class ForwardStage implements Stage<PacketBurst> {
    */
   private int memoHop;
   private int memoSlot = -1;
+  /**
+   * The last flow (lookup value: id and direction) this burst forwarded, and all it takes to forward
+   * another packet of it: the capture's flows send trains of back-to-back packets, and every packet of a
+   * train has the same tuple, so the same record fields, MACs, out port and checksum deltas. -1 when
+   * none; valid while {@link ConnTrack#modifications()} is {@link #trainAt} and the ARP table has not
+   * changed (cleared with {@link #memoSlot}). The flow was touched at this burst's time by the train's
+   * first packet, so it cannot be expired for the rest of the burst.
+   */
+  private int trainFound = -1;
+  private int trainAt;
+  private int trainPort;
+  private int trainNextHop;
+  private int trainSlot;
+  private long trainOurMac;
+  private long trainMac;
+  private int trainSrcIp;
+  private int trainDstIp;
+  private int trainPorts;
+  /** One's-complement sums to add to the IPv4 checksum (addresses and TTL − 1) and the TCP/UDP one (addresses, ports). */
+  private int trainIpDelta;
+  private int trainL4Delta;
 
   public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
     this(initial, nanoClock, 0, 1);
@@ -100,6 +121,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     long now = clock.getAsLong();
     int n = burst.count();
     memoSlot = -1;
+    trainFound = -1;
     lookUpBurst(burst, n);
     for (int i = 0; i < n; i++) {
       if (burst.verdict[i] != PacketBurst.PENDING) {
@@ -169,11 +191,19 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private void toBackend(PacketBurst burst, int i, GatewayConfig config, long now, int found) {
     PacketBuffer buf = burst.packet(i);
     int l3 = burst.l3[i];
-    if (buf.getByte(l3 + Ipv4.TTL) <= 1) {
+    int ttlWord = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
+    if (ttlWord >>> 24 <= 1) {
       burst.drop(i, DropReason.TTL_EXPIRED, drops);
       return;
     }
     int protocol = burst.protocol[i];
+    if (found == trainFound && (found & 1) == ConnTrack.FORWARD && found >= 0 && flows.modifications() == trainAt) {
+      if (protocol == Ipv4.PROTO_TCP) {
+        forwardTcpState(found >> 1, burst.flags[i]);
+      }
+      trainOut(burst, i, buf, config, now, l3, protocol, ttlWord);
+      return;
+    }
     int src = burst.srcIp[i];
     int dst = burst.dstIp[i];
     int sport = burst.srcPort[i];
@@ -201,20 +231,70 @@ public final class ForwardStage implements Stage<PacketBurst> {
       flow = found >> 1;
       flows.touch(flow, now);
       if (tcp) {
-        if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
-          flows.state(flow, ConnTrack.TCP_CLOSING);
-        } else if ((tcpFlags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN && flows.state(flow) == ConnTrack.TCP_CLOSING) {
-          flows.state(flow, ConnTrack.TCP_OPENING); // the client reuses its tuple: same backend
-        }
+        forwardTcpState(flow, tcpFlags);
       }
     }
     long route = flows.routeForward(flow);
     if (!l2(burst, i, buf, config, route, now)) {
       return;
     }
-    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
+    startTrain(flow << 1 | ConnTrack.FORWARD, route, src, dst, sport, dport,
         flows.snatIp(flow), flows.backendIp(flow), flows.snatPort(flow), flows.backendPort(flow));
-    burst.verdict[i] = (int) (route >>> 32);
+    trainRewrite(buf, l3, burst.l4[i], protocol, ttlWord);
+    burst.verdict[i] = trainPort;
+  }
+
+  /** The client's TCP flags move the flow's state: FIN/RST close it; a SYN on a closing flow reopens it. */
+  private void forwardTcpState(int flow, int tcpFlags) {
+    if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+      flows.state(flow, ConnTrack.TCP_CLOSING);
+    } else if ((tcpFlags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN && flows.state(flow) == ConnTrack.TCP_CLOSING) {
+      flows.state(flow, ConnTrack.TCP_OPENING); // the client reuses its tuple: same backend
+    }
+  }
+
+  /** The backend's TCP flags move the flow's state: FIN/RST close it; its first answer establishes it. */
+  private void reverseTcpState(int flow, int tcpFlags) {
+    if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+      flows.state(flow, ConnTrack.TCP_CLOSING);
+    } else if (flows.state(flow) == ConnTrack.TCP_OPENING) {
+      flows.state(flow, ConnTrack.TCP_ESTABLISHED); // the backend answered
+    }
+  }
+
+  /**
+   * Remembers a packet's flow as this burst's train (after {@link #l2} resolved its next hop): the new
+   * tuple and the checksum deltas from the old one (RFC 1624), which every packet of the flow shares.
+   */
+  private void startTrain(int found, long route, int src, int dst, int sport, int dport,
+      int newSrc, int newDst, int newSport, int newDport) {
+    int addressDelta = (~src >>> 16) + (~src & 0xFFFF) + (newSrc >>> 16) + (newSrc & 0xFFFF)
+        + (~dst >>> 16) + (~dst & 0xFFFF) + (newDst >>> 16) + (newDst & 0xFFFF);
+    trainFound = found;
+    trainAt = flows.modifications();
+    trainPort = (int) (route >>> 32);
+    trainSrcIp = newSrc;
+    trainDstIp = newDst;
+    trainPorts = newSport << 16 | newDport;
+    // TTL − 1 takes 0x0100 off the (TTL, protocol) word: ~old + new = 0xFFFF − 0x0100 for any old word.
+    trainIpDelta = addressDelta + 0xFEFF;
+    trainL4Delta = addressDelta + (~sport & 0xFFFF) + newSport + (~dport & 0xFFFF) + newDport;
+  }
+
+  /** Forwards another packet of the train: an ARP refresh when one is due, MACs, NAT rewrite, verdict. */
+  private void trainOut(PacketBurst burst, int i, PacketBuffer buf, GatewayConfig config, long now,
+      int l3, int protocol, int ttlWord) {
+    if (burst.extraCount() < PacketBurst.MAX_EXTRA
+        && arp.shouldRefreshAt(trainSlot, now, arpReachableNanos, arpRetryNanos)) {
+      LocalReplies.arpRequest(burst.claimExtra(trainPort), trainOurMac, config.ownAddress(trainPort), trainNextHop);
+    }
+    NatRewrite.setMacs(buf, trainOurMac, trainMac);
+    trainRewrite(buf, l3, burst.l4[i], protocol, ttlWord);
+    burst.verdict[i] = trainPort;
+  }
+
+  private void trainRewrite(PacketBuffer buf, int l3, int l4, int protocol, int ttlWord) {
+    NatRewrite.forward(buf, l3, l4, protocol, ttlWord, trainSrcIp, trainDstIp, trainPorts, trainIpDelta, trainL4Delta);
   }
 
   /** Picks backend, routes and SNAT for a new flow and tracks it; -1 (packet dropped) when it cannot. */
@@ -280,32 +360,37 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private void toClient(PacketBurst burst, int i, GatewayConfig config, long now, int found) {
     PacketBuffer buf = burst.packet(i);
     int protocol = burst.protocol[i];
-    if (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now)) {
+    boolean train = found == trainFound && (found & 1) == ConnTrack.REVERSE && flows.modifications() == trainAt;
+    if (!train && (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now))) {
       burst.drop(i, DropReason.NO_FLOW, drops);
       return;
     }
     int l3 = burst.l3[i];
-    if (buf.getByte(l3 + Ipv4.TTL) <= 1) {
+    int ttlWord = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
+    if (ttlWord >>> 24 <= 1) {
       burst.drop(i, DropReason.TTL_EXPIRED, drops);
       return;
     }
     int flow = found >> 1;
+    if (train) {
+      if (protocol == Ipv4.PROTO_TCP) {
+        reverseTcpState(flow, burst.flags[i]);
+      }
+      trainOut(burst, i, buf, config, now, l3, protocol, ttlWord);
+      return;
+    }
     flows.touch(flow, now);
     if (protocol == Ipv4.PROTO_TCP) {
-      int tcpFlags = burst.flags[i];
-      if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
-        flows.state(flow, ConnTrack.TCP_CLOSING);
-      } else if (flows.state(flow) == ConnTrack.TCP_OPENING) {
-        flows.state(flow, ConnTrack.TCP_ESTABLISHED); // the backend answered
-      }
+      reverseTcpState(flow, burst.flags[i]);
     }
     long route = flows.routeReverse(flow);
     if (!l2(burst, i, buf, config, route, now)) {
       return;
     }
-    NatRewrite.forward(buf, l3, burst.l4[i], protocol,
+    startTrain(found, route, burst.srcIp[i], burst.dstIp[i], burst.srcPort[i], burst.dstPort[i],
         flows.vipIp(flow), flows.clientIp(flow), flows.vipPort(flow), flows.clientPort(flow));
-    burst.verdict[i] = (int) (route >>> 32);
+    trainRewrite(buf, l3, burst.l4[i], protocol, ttlWord);
+    burst.verdict[i] = trainPort;
   }
 
   /** Writes the MACs for {@code route}; false (packet dropped, who-has sent) when the next hop is unresolved. */
@@ -326,6 +411,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     long mac = slot < 0 ? -1 : arp.macAt(slot);
     if (mac < 0) {
       memoSlot = -1;
+      trainFound = -1; // a who-has may take an ARP slot over
       if (burst.extraCount() < PacketBurst.MAX_EXTRA && arp.shouldRequest(nextHop, now, arpRetryNanos)) {
         LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
       }
@@ -337,6 +423,10 @@ public final class ForwardStage implements Stage<PacketBurst> {
       LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
     }
     NatRewrite.setMacs(buf, ourMac, mac);
+    trainNextHop = nextHop;
+    trainSlot = slot;
+    trainOurMac = ourMac;
+    trainMac = mac;
     return true;
   }
 
@@ -347,6 +437,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     int sender = burst.srcIp[i];
     boolean forUs = config.answersArp(burst.dstIp[i], rxPort);
     memoSlot = -1; // the table may change below
+    trainFound = -1;
     // RFC 826's merge rule: refresh a known sender; add a new one only when the packet is for us.
     if (forUs || arp.contains(sender)) {
       arp.learn(sender, buf.getMac(l3 + Arp.SHA), now);

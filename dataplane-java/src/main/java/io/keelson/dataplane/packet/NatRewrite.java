@@ -62,6 +62,31 @@ final class NatRewrite {
     buf.putShort(checksumOffset, updated);
   }
 
+  /**
+   * {@link #forward} with its inputs precomputed for a flow: {@code ttlWord} is the packet's 32-bit word
+   * at the TTL (TTL, protocol, checksum), {@code ipDelta} the one's-complement sum of the address changes
+   * plus 0xFEFF (TTL − 1), {@code l4Delta} that of the address and port changes. Writes the same bytes as
+   * {@link #forward} for a packet whose old addresses and ports the deltas were taken from.
+   */
+  static void forward(PacketBuffer buf, int l3, int l4, int protocol, int ttlWord,
+      int newSrcIp, int newDstIp, int newPorts, int ipDelta, int l4Delta) {
+    buf.putInt(l3 + Ipv4.TTL, ((ttlWord - 0x0100_0000) & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta));
+    buf.putInt(l3 + Ipv4.SRC, newSrcIp);
+    buf.putInt(l3 + Ipv4.DST, newDstIp);
+    buf.putInt(l4, newPorts);
+    boolean tcp = protocol == Ipv4.PROTO_TCP;
+    int checksumOffset = l4 + (tcp ? Tcp.CHECKSUM : Udp.CHECKSUM);
+    int l4Checksum = buf.getShort(checksumOffset);
+    if (!tcp && l4Checksum == 0) {
+      return; // UDP without a checksum stays without one
+    }
+    int updated = apply(l4Checksum, l4Delta);
+    if (!tcp && updated == 0) {
+      updated = 0xFFFF; // RFC 768: a computed zero is sent as all ones
+    }
+    buf.putShort(checksumOffset, updated);
+  }
+
   /** TTL minus one, IPv4 checksum updated (the TTL shares a 16-bit word with the protocol). */
   static void decrementTtl(PacketBuffer buf, int l3) {
     int oldWord = buf.getShort(l3 + Ipv4.TTL);

@@ -39,7 +39,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * TTL and incremental checksums, L2 rewrite from the ARP table. The gateway rewrites packets in
  * place, so every invocation first restores the original bytes; {@link #restoreOnly} measures that
  * copy alone, to subtract. {@code memory=native} puts the packets in native memory, as mbufs are on
- * the packet path; {@code heap} keeps them in byte arrays, as the unit tests do.
+ * the packet path; {@code heap} keeps them in byte arrays, as the unit tests do. {@code train} is how
+ * many back-to-back packets each flow has in the burst: 1 (32 flows), or 8 (4 flows), the pcap
+ * capture's shape ({@code FlowCapture}: flows of 8 packets, each flow's packets back to back).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -72,6 +74,10 @@ public class GatewayPipelineBenchmark {
   @Param({"native", "heap"})
   public String memory;
 
+  /** Back-to-back packets per flow in a burst: 1 (every packet its own flow) or 8 (the capture's trains). */
+  @Param({"1", "8"})
+  public int train;
+
   @Setup
   public void setUp() {
     GatewayConfig config = GatewayConfig.builder()
@@ -94,6 +100,8 @@ public class GatewayPipelineBenchmark {
       send(1, arpReply(0x02_00_00_00_B0_00L | b, Ipv4.parse("10.1.0." + b), GW1, Ipv4.parse("10.1.0.1")));
     }
     send(0, arpReply(ROUTER, Ipv4.parse("192.0.2.254"), GW0, Ipv4.parse("192.0.2.1")));
+    int[] backends = new int[BURST];
+    int[] snatPorts = new int[BURST];
     for (int i = 0; i < BURST; i++) {
       int client = Ipv4.parse("198.51.100." + (i + 1));
       byte[] syn = tcp(ROUTER, GW0, client, VIP, 40_000 + i, 80, Tcp.SYN, 0);
@@ -102,10 +110,15 @@ public class GatewayPipelineBenchmark {
       if (out.getInt(14 + 12) != SNAT) {
         throw new IllegalStateException("setup SYN " + i + " was not forwarded");
       }
-      int backend = out.getInt(14 + 16);
-      int snatPort = out.getShort(34);
-      originals[0][i] = tcp(ROUTER, GW0, client, VIP, 40_000 + i, 80, Tcp.ACK | Tcp.PSH, 64);
-      originals[1][i] = tcp(0x02_00_00_00_B0_00L | (backend & 0xFF), GW1, backend, SNAT, 8080, snatPort, Tcp.ACK, 512);
+      backends[i] = out.getInt(14 + 16);
+      snatPorts[i] = out.getShort(34);
+    }
+    for (int i = 0; i < BURST; i++) {
+      int f = i / train * train; // packets of a train share the flow of its first packet
+      int client = Ipv4.parse("198.51.100." + (f + 1));
+      int backend = backends[f];
+      originals[0][i] = tcp(ROUTER, GW0, client, VIP, 40_000 + f, 80, Tcp.ACK | Tcp.PSH, 64);
+      originals[1][i] = tcp(0x02_00_00_00_B0_00L | (backend & 0xFF), GW1, backend, SNAT, 8080, snatPorts[f], Tcp.ACK, 512);
     }
     for (int d = 0; d < 2; d++) {
       for (int i = 0; i < BURST; i++) {
