@@ -360,7 +360,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private void toClient(PacketBurst burst, int i, GatewayConfig config, long now, int found) {
     PacketBuffer buf = burst.packet(i);
     int protocol = burst.protocol[i];
-    boolean train = found == trainFound && (found & 1) == ConnTrack.REVERSE && flows.modifications() == trainAt;
+    boolean train = found == trainFound && (found & 1) == ConnTrack.REVERSE && found >= 0 && flows.modifications() == trainAt;
     if (!train && (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now))) {
       burst.drop(i, DropReason.NO_FLOW, drops);
       return;
