@@ -284,4 +284,48 @@ class ForwardingTest {
     assertThat(GatewayHarness.view(otherData).getShort(L4 + Tcp.SRC_PORT)).isEqualTo(o.getShort(L4 + Tcp.SRC_PORT));
     assertThat(gw.stages.trackedFlows()).isEqualTo(2);
   }
+
+  private static byte[] clientSegment(int ttl, int flags, int payload) {
+    return TestPacket.tcp(CLIENT, CLIENT_PORT, TestGateway.VIP, 80, flags)
+        .macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).ttl(ttl).payload(payload).bytes();
+  }
+
+  @Test
+  void aTrainOfOneFlowsPacketsInOneBurstLeavesByteForByteAsEachPacketAlone() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    byte[] syn = clientSyn(CLIENT_PORT);
+    gw.run(0, syn);
+    PacketBuffer forwarded = GatewayHarness.view(syn);
+    int backend = forwarded.getInt(L3 + Ipv4.DST);
+    int snatPort = forwarded.getShort(L4 + Tcp.SRC_PORT);
+    // Segments of one flow back to back, as the capture sends them: TTLs, flags and payloads differ, and
+    // one in the middle has TTL 1. Packets after the first reuse the first one's flow state and deltas.
+    byte[][] train = {
+        clientSegment(64, Tcp.ACK, 10), clientSegment(200, Tcp.ACK | Tcp.PSH, 100), clientSegment(1, Tcp.ACK, 0),
+        clientSegment(2, Tcp.ACK, 7), clientSegment(255, Tcp.ACK | Tcp.PSH, 33)};
+    byte[][] replies = {
+        backendReply(backend, snatPort, Tcp.ACK), backendReply(backend, snatPort, Tcp.ACK | Tcp.PSH),
+        backendReply(backend, snatPort, Tcp.ACK)};
+    for (int direction = 0; direction < 2; direction++) {
+      byte[][] frames = direction == 0 ? train : replies;
+      byte[][] alone = new byte[frames.length][];
+      for (int i = 0; i < frames.length; i++) {
+        alone[i] = frames[i].clone();
+        gw.run(direction, alone[i]);
+      }
+      PacketBurst burst = gw.run(direction, frames);
+      for (int i = 0; i < frames.length; i++) {
+        assertThat(frames[i]).as("direction %d packet %d", direction, i).isEqualTo(alone[i]);
+      }
+      if (direction == 0) {
+        assertThat(burst.dropReason(2)).isEqualTo(DropReason.TTL_EXPIRED);
+        assertThat(burst.verdict(3)).isEqualTo(1);
+        assertThat(GatewayHarness.view(frames[3]).getByte(L3 + Ipv4.TTL)).isEqualTo(1);
+        assertThat(TestPacket.checksumsValid(GatewayHarness.view(frames[4]), L3)).isTrue();
+      } else {
+        assertThat(burst.verdict(2)).isEqualTo(0);
+        assertThat(TestPacket.checksumsValid(GatewayHarness.view(frames[2]), L3)).isTrue();
+      }
+    }
+  }
 }
