@@ -30,6 +30,14 @@ public final class ClassifyStage implements Stage<PacketBurst> {
     this.clock = nanoClock;
   }
 
+  /**
+   * The last (address, port, protocol) this burst looked up as a VIP and the answer: a burst's packets
+   * mostly go to a few VIPs, often one, so most skip the hash. -1 (no key) at the start of every burst,
+   * as the config may change between bursts.
+   */
+  private long memoKey = -1;
+  private int memoVip;
+
   @Override
   public void onEvent(PacketBurst burst) {
     GatewayConfig config = burst.config;
@@ -38,6 +46,7 @@ public final class ClassifyStage implements Stage<PacketBurst> {
     }
     long now = clock.getAsLong();
     int rxPort = burst.rxPort();
+    memoKey = -1;
     for (int i = 0, n = burst.count(); i < n; i++) {
       if (burst.verdict[i] == PacketBurst.PENDING && burst.kind[i] == PacketBurst.KIND_IPV4) {
         classify(burst, i, config, rxPort, now);
@@ -59,7 +68,15 @@ public final class ClassifyStage implements Stage<PacketBurst> {
     int dst = burst.dstIp[i];
     boolean l4 = protocol == Ipv4.PROTO_TCP || protocol == Ipv4.PROTO_UDP;
     if (l4) {
-      int vip = config.vipIndex(dst, burst.dstPort[i], protocol);
+      long key = GatewayConfig.vipKey(dst, burst.dstPort[i], protocol);
+      int vip;
+      if (key == memoKey) {
+        vip = memoVip;
+      } else {
+        vip = config.vipIndex(dst, burst.dstPort[i], protocol);
+        memoKey = key;
+        memoVip = vip;
+      }
       if (vip >= 0) {
         boolean tcp = protocol == Ipv4.PROTO_TCP;
         boolean opening = !tcp || (burst.flags[i] & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN;
