@@ -187,6 +187,27 @@ class ClassifyAndLocalTrafficTest {
   }
 
   @Test
+  void aBurstMixingVipsPortsAndProtocolsClassifiesEveryPacketByItsOwnTuple() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    // Consecutive packets to the same VIP address: the classifier remembers the last VIP lookup, which
+    // must not leak to a packet whose port or protocol differs.
+    PacketBurst burst = gw.run(0,
+        syn("198.51.100.7", 1000),
+        TestPacket.tcp("198.51.100.7", 1001, TestGateway.VIP, 81, Tcp.SYN).macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).bytes(),
+        syn("198.51.100.7", 1002),
+        TestPacket.udp("198.51.100.7", 1003, TestGateway.VIP, 80).macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).bytes(),
+        TestPacket.udp("198.51.100.7", 1004, TestGateway.VIP, 53).macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).bytes(),
+        syn("198.51.100.7", 1005));
+    assertThat(burst.verdict(0)).isEqualTo(1);
+    assertThat(burst.dropReason(1)).isEqualTo(DropReason.NO_VIP_LISTENER);
+    assertThat(burst.verdict(2)).isEqualTo(1);
+    assertThat(burst.dropReason(3)).isEqualTo(DropReason.NO_VIP_LISTENER);
+    assertThat(burst.verdict(4)).isEqualTo(1);
+    assertThat(burst.verdict(5)).isEqualTo(1);
+    assertThat(gw.stages.trackedFlows()).isEqualTo(4);
+  }
+
+  @Test
   void fullConnectionTableRefusesNewFlowsAndKeepsServingExistingOnes() {
     GatewayConfig config = TestGateway.builder().limits(GatewayLimits.defaults().withConntrackCapacity(2)).build();
     GatewayHarness gw = new GatewayHarness(config).learnDefaultNeighbours();
