@@ -14,14 +14,37 @@ final class TurnRatios {
   private TurnRatios() {
   }
 
-  /** One turn: both runs' rates, CPU per request in µs (NaN when CPU was not sampled), and the ratios. */
-  record Turn(int run, double baseRate, double variantRate, double baseCpuUs, double variantCpuUs) {
+  /**
+   * A run whose proxy process tree used less than this share of its core (in percent) was not CPU-bound: something
+   * else (another process on the core, the load generator) set its rate, so its req/s ratio says nothing about the
+   * proxies' cost, while its CPU per request still does.
+   */
+  static final double CPU_BOUND_PERCENT = 90;
+
+  /**
+   * One turn: both runs' rates, their CPU (percent of one core; NaN when not sampled), CPU per request in µs,
+   * and the ratios.
+   */
+  record Turn(int run, double baseRate, double variantRate, double baseCpuPercent, double variantCpuPercent) {
+    double baseCpuUs() {
+      return cpuMicrosPerOp(baseCpuPercent, baseRate);
+    }
+
+    double variantCpuUs() {
+      return cpuMicrosPerOp(variantCpuPercent, variantRate);
+    }
+
+    /** Both runs CPU-bound: the req/s ratio of this turn measures the proxies. */
+    boolean cpuBound() {
+      return baseCpuPercent >= CPU_BOUND_PERCENT && variantCpuPercent >= CPU_BOUND_PERCENT;
+    }
+
     double rateRatio() {
       return Stats.ratio(variantRate, baseRate);
     }
 
     double cpuRatio() {
-      return Stats.ratio(variantCpuUs, baseCpuUs);
+      return Stats.ratio(variantCpuUs(), baseCpuUs());
     }
   }
 
@@ -39,8 +62,7 @@ final class TurnRatios {
       }
       for (RunRecord b : runs) {
         if (b.ok() && b.scenario().equals(scenario) && b.peer().equals("keelson") && b.run() == v.run()) {
-          turns.add(new Turn(v.run(), b.ratePerSecond(), v.ratePerSecond(),
-              cpuMicrosPerOp(b.cpuPercent(), b.ratePerSecond()), cpuMicrosPerOp(v.cpuPercent(), v.ratePerSecond())));
+          turns.add(new Turn(v.run(), b.ratePerSecond(), v.ratePerSecond(), b.cpuPercent(), v.cpuPercent()));
         }
       }
     }
@@ -61,21 +83,36 @@ final class TurnRatios {
       return;
     }
     md.append("| turn | keelson | ").append(variant).append(" | ").append(variant)
-        .append("/keelson | CPU/req keelson | CPU/req ").append(variant).append(" | CPU/req ratio |\n")
-        .append("|---:|---:|---:|---:|---:|---:|---:|\n");
+        .append("/keelson | CPU keelson | CPU ").append(variant).append(" | CPU/req keelson | CPU/req ").append(variant)
+        .append(" | CPU/req ratio |\n")
+        .append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Turn t : turns) {
       md.append("| ").append(t.run())
           .append(" | ").append(fmt("%,.0f", t.baseRate()))
           .append(" | ").append(fmt("%,.0f", t.variantRate()))
-          .append(" | ").append(fmt("%.3f", t.rateRatio()))
+          .append(" | ").append(fmt("%.3f", t.rateRatio())).append(t.cpuBound() ? "" : " (not CPU-bound)")
+          .append(" | ").append(percent(t.baseCpuPercent()))
+          .append(" | ").append(percent(t.variantCpuPercent()))
           .append(" | ").append(micros(t.baseCpuUs()))
           .append(" | ").append(micros(t.variantCpuUs()))
           .append(" | ").append(Double.isNaN(t.cpuRatio()) ? "n/a" : fmt("%.3f", t.cpuRatio())).append(" |\n");
     }
     double rate = Stats.median(turns.stream().map(Turn::rateRatio).toList());
     double cpu = Stats.median(turns.stream().map(Turn::cpuRatio).toList());
-    md.append("| median | | | ").append(fmt("%.3f", rate)).append(" | | | ")
+    md.append("| median | | | ").append(fmt("%.3f", rate)).append(" | | | | | ")
         .append(Double.isNaN(cpu) ? "n/a" : fmt("%.3f", cpu)).append(" |\n");
+    List<Turn> bound = turns.stream().filter(Turn::cpuBound).toList();
+    md.append("\nTurns with both pairs CPU-bound (at least ").append(fmt("%.0f", CPU_BOUND_PERCENT))
+        .append("% of their core): ").append(bound.size()).append(" of ").append(turns.size());
+    if (!bound.isEmpty()) {
+      md.append("; their median ").append(variant).append("/keelson ")
+          .append(fmt("%.3f", Stats.median(bound.stream().map(Turn::rateRatio).toList())));
+    }
+    md.append(". A turn that is not CPU-bound measured whatever else held the core; its CPU per request still counts.\n");
+  }
+
+  private static String percent(double p) {
+    return Double.isNaN(p) ? "n/a" : fmt("%.0f%%", p);
   }
 
   private static String micros(double us) {

@@ -31,6 +31,19 @@ class TurnRatiosTest {
   }
 
   @Test
+  void aTurnWhereEitherPairHeldLessThanNinetyPercentOfItsCoreIsMarkedNotCpuBound() {
+    List<RunRecord> loaded = List.of(run("keelson", 1, 40_000, 100), run("keelson-mtls", 1, 20_000, 50),
+        run("keelson", 2, 30_000, 95), run("keelson-mtls", 2, 27_000, 92));
+    List<TurnRatios.Turn> turns = TurnRatios.of("two-hop-mtls-turns", "keelson-mtls", loaded);
+    StringBuilder md = new StringBuilder();
+    TurnRatios.appendTable(md, "keelson-mtls", turns);
+
+    assertThat(turns).extracting(TurnRatios.Turn::cpuBound).containsExactly(false, true);
+    assertThat(md.toString()).contains("| 1 | 40,000 | 20,000 | 0.500 (not CPU-bound) | 100% | 50% |")
+        .contains("CPU-bound (at least 90% of their core): 1 of 2; their median keelson-mtls/keelson 0.900.");
+  }
+
+  @Test
   void cpuPerRequestIsTheShareOfACoreOverTheRate() {
     List<TurnRatios.Turn> turns = TurnRatios.of("two-hop-mtls-turns", "keelson-mtls", runs);
 
@@ -53,9 +66,10 @@ class TurnRatiosTest {
 
     String md = SummaryMarkdown.render(results, List.of());
 
-    assertThat(md).contains("| turn | keelson | keelson-mtls | keelson-mtls/keelson | CPU/req keelson |")
-        .contains("| 1 | 40,000 | 36,000 | 0.900 | 25.0 µs | 27.5 µs | 1.100 |")
-        .contains("| median | | | 0.925 | | | 1.076 |");
+    assertThat(md).contains("| turn | keelson | keelson-mtls | keelson-mtls/keelson | CPU keelson | CPU keelson-mtls | CPU/req keelson |")
+        .contains("| 1 | 40,000 | 36,000 | 0.900 | 100% | 99% | 25.0 µs | 27.5 µs | 1.100 |")
+        .contains("| median | | | 0.925 | | | | | 1.076 |")
+        .contains("Turns with both pairs CPU-bound (at least 90% of their core): 2 of 2; their median keelson-mtls/keelson 0.925.");
     assertThat(TurnRatios.variants(sc)).containsExactly("keelson-mtls");
     assertThat(TurnRatios.variants(base.summaries().getFirst())).isEmpty();
     assertThat(SummaryMarkdown.render(base, List.of())).doesNotContain("Per turn");
