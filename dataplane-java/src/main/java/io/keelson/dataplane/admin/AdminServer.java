@@ -52,10 +52,10 @@ public final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     if (channel != null) {
-      channel.close().awaitUninterruptibly();
+      channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
     if (group != null) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
   }
 }

@@ -100,10 +100,13 @@ public final class Http2ServerSupport {
 
   static FastThreadLocal<UpstreamChannels> upstreams(ProxyContext context) {
     synchronized (UPSTREAMS) {
+      // The value must not reach its (weak) key, or the entry outlives the proxy that made it.
+      var transport = context.transport();
+      var stats = context.stats();
       return UPSTREAMS.computeIfAbsent(context, c -> new FastThreadLocal<>() {
         @Override
         protected UpstreamChannels initialValue() {
-          return new UpstreamChannels(c.transport(), c.stats());
+          return new UpstreamChannels(transport, stats);
         }
       });
     }

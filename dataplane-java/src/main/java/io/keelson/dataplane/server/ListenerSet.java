@@ -31,6 +31,7 @@ import java.util.function.Supplier;
  */
 final class ListenerSet {
   private static final long DRAIN_HANDOFF_SECONDS = 2;
+  private static final long SOCKET_CLOSE_SECONDS = 5;
 
   /**
    * A bound listener: its current config, its socket, the connections it accepted, and the handler
@@ -93,7 +94,7 @@ final class ListenerSet {
       try {
         b = bindOrMove(l, handler, old);
       } catch (ConfigException e) {
-        fresh.forEach(f -> f.channel().close().awaitUninterruptibly());
+        fresh.forEach(f -> closeSocket(f.channel()));
         throw e;
       }
       fresh.add(b);
@@ -124,7 +125,7 @@ final class ListenerSet {
   void retire(Change change) {
     List<Future<?>> told = new ArrayList<>();
     for (Bound b : change.retired()) {
-      b.channel().close().awaitUninterruptibly();
+      closeSocket(b.channel());
       for (Channel c : b.connections()) {
         told.add(c.eventLoop().submit(() -> drainer.accept(c)));
       }
@@ -135,12 +136,18 @@ final class ListenerSet {
   /** Closes every socket and drains every connection; the set is empty afterwards. */
   void closeAll(boolean await) {
     for (Bound b : bound.values()) {
-      var f = b.channel().close();
       if (await) {
-        f.awaitUninterruptibly();
+        closeSocket(b.channel());
+      } else {
+        b.channel().close();
       }
     }
     bound.clear();
+  }
+
+  /** Closes a listening socket, waiting for its event loop at most {@value #SOCKET_CLOSE_SECONDS} s. */
+  private static void closeSocket(Channel socket) {
+    socket.close().awaitUninterruptibly(SOCKET_CLOSE_SECONDS, TimeUnit.SECONDS);
   }
 
   /** Bound addresses by name, in config order. */
@@ -177,7 +184,7 @@ final class ListenerSet {
       }
     }
     int oldPort = ((InetSocketAddress) old.channel().localAddress()).getPort();
-    old.channel().close().awaitUninterruptibly();
+    closeSocket(old.channel());
     try {
       return bind(l, handler);
     } catch (ConfigException e) {

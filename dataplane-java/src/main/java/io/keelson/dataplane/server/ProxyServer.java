@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
+  /** A shutdown step waits this long at most: a stuck connection must not keep the process alive. */
+  private static final long CLOSE_WAIT_SECONDS = 5;
   private final ProxyOptions options;
   private final StatsRegistry stats = new StatsRegistry();
   private final RoutingPipelines pipelines;
@@ -225,11 +227,14 @@ public final class ProxyServer implements AutoCloseable {
       }
     }
     closed = true;
-    connections.close().awaitUninterruptibly();
+    if (!connections.close().awaitUninterruptibly(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+      LOG.warn("close: {} connections still closing after {} s; stopping the event loops anyway",
+          connections.size(), CLOSE_WAIT_SECONDS);
+    }
     if (admin != null) {
       admin.close();
     }
-    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
     pipelines.close();
     health.close();
     context.closeSpanExports();

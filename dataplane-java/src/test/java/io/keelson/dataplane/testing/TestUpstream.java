@@ -124,9 +124,9 @@ public final class TestUpstream implements AutoCloseable {
 
   @Override
   public void close() {
-    server.close().awaitUninterruptibly();
-    children.close().awaitUninterruptibly();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    children.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 
   private final class Handler extends ChannelInboundHandlerAdapter {

@@ -20,10 +20,15 @@ import java.util.function.UnaryOperator;
  */
 final class Recorder<H> implements Http1Listener<H> {
   /**
-   * A pool of its own without thread caches, so that its live-allocation count is exact: any
-   * buffer the parser allocated (cumulation) and did not free shows up in assertAllReleased.
+   * A pool of the parser tests' own, without thread caches, so that its live-allocation count is
+   * exact: any buffer the parser allocated (cumulation) and did not free shows up in
+   * assertAllReleased as a count above the one this recorder started with. One pool for all
+   * recorders: a pool per recorder stays reachable from the test thread's thread-local map, and
+   * thousands of them filled the test JVM's heap.
    */
-  final PooledByteBufAllocator alloc = new PooledByteBufAllocator(false, 1, 1, 4096, 4, 0, 0, false);
+  private static final PooledByteBufAllocator POOL = new PooledByteBufAllocator(false, 1, 1, 4096, 4, 0, 0, false);
+  final PooledByteBufAllocator alloc = POOL;
+  private final long liveAtStart = liveAllocations();
   static final ByteBufAllocator DIRECT = new UnpooledByteBufAllocator(true);
 
   final List<String> events = new ArrayList<>();
@@ -132,14 +137,7 @@ final class Recorder<H> implements Http1Listener<H> {
     for (ByteBuf b : fed) {
       assertThat(b.refCnt()).as("refCnt of a fed buffer").isZero();
     }
-    long live = 0;
-    for (var arena : alloc.metric().heapArenas()) {
-      live += arena.numActiveAllocations();
-    }
-    for (var arena : alloc.metric().directArenas()) {
-      live += arena.numActiveAllocations();
-    }
-    assertThat(live).as("buffers still allocated from the test's pool").isZero();
+    assertThat(liveAllocations() - liveAtStart).as("buffers still allocated from the test's pool").isZero();
   }
 
   static Recorder<Http1Request> requestParser(io.keelson.dataplane.config.HttpLimits limits) {
@@ -160,5 +158,16 @@ final class Recorder<H> implements Http1Listener<H> {
 
   Http1ResponseParser responseParserOf() {
     return (Http1ResponseParser) parser;
+  }
+
+  private static long liveAllocations() {
+    long live = 0;
+    for (var arena : POOL.metric().heapArenas()) {
+      live += arena.numActiveAllocations();
+    }
+    for (var arena : POOL.metric().directArenas()) {
+      live += arena.numActiveAllocations();
+    }
+    return live;
   }
 }
