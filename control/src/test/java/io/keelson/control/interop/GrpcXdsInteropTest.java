@@ -42,10 +42,13 @@ class GrpcXdsInteropTest {
   // test of this class shares one control plane (and one store; their services do not overlap).
   private static final PolicyStore store = new PolicyStore();
   private static XdsServer xds;
+  /** The control plane's port, kept for a rerun of a failed test: grpc-java still holds the first bootstrap. */
+  private static int port;
 
   @org.junit.jupiter.api.BeforeAll
   static void startControlPlane() throws Exception {
-    xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+    xds = new XdsServer(store, 15001).start("127.0.0.1", port);
+    port = xds.port();
     System.setProperty("io.grpc.xds.bootstrapConfig", """
         {
           "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
@@ -286,7 +289,8 @@ class GrpcXdsInteropTest {
       AtomicReference<Metadata> trailers = new AtomicReference<>();
       HealthGrpc.newBlockingStub(ch)
           .withInterceptors(MetadataUtils.newCaptureMetadataInterceptor(headers, trailers))
-          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .withWaitForReady() // the first call waits for xDS name resolution, slow on a loaded machine
+          .withDeadlineAfter(20, TimeUnit.SECONDS)
           .check(HealthCheckRequest.getDefaultInstance());
       out.merge(headers.get().get(UPSTREAM), 1, Integer::sum);
     }

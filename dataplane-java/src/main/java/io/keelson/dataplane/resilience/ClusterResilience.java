@@ -23,11 +23,6 @@ public final class ClusterResilience {
     this.detector = detector;
   }
 
-  /** For tests and benchmarks: default breakers, no health tracking. */
-  public static ClusterResilience standalone(ClusterConfig config) {
-    return new ClusterResilience(config, new CircuitBreakers(), null, null);
-  }
-
   public ClusterConfig config() {
     return config;
   }
