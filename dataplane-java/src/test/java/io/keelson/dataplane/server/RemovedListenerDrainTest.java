@@ -1,5 +1,6 @@
 package io.keelson.dataplane.server;
 
+import static io.keelson.dataplane.testing.ProxyHarness.allTo;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -111,13 +112,7 @@ class RemovedListenerDrainTest {
   @ValueSource(strings = {"whole", "split"})
   void removedListenerFinishesItsInFlightExchange(String mode) throws Exception {
     try (Upstream up = new Upstream();
-        ProxyHarness proxy = new ProxyHarness(bootstrap("""
-                        - name: mesh
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: "/" }
-                            route: { cluster: v1 }
-            """, cluster("v1", "ROUND_ROBIN", up.port())), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", up.port())), PipelineMode.INLINE)) {
       up.mode = mode;
       var current = proxy.server.snapshot().config();
       ListenerConfig ingress = current.listeners().getFirst();

@@ -1,5 +1,6 @@
 package io.keelson.dataplane.xds;
 
+import static io.keelson.dataplane.testing.ProxyHarness.allTo;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static io.keelson.dataplane.xds.MeshResources.address;
@@ -45,13 +46,7 @@ class XdsListenerLifecycleTest {
   @ValueSource(booleans = {false, true})
   void listenersAddedMovedAndRemovedAtRunTimeAreBoundServedAndDrained(boolean delta) throws Exception {
     try (TestUpstream v1 = new TestUpstream("v1");
-        ProxyHarness proxy = new ProxyHarness(bootstrap("""
-                        - name: mesh
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: "/" }
-                            route: { cluster: v1 }
-            """, cluster("v1", "ROUND_ROBIN", v1.port())), PipelineMode.INLINE);
+        ProxyHarness proxy = new ProxyHarness(bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", v1.port())), PipelineMode.INLINE);
         JavaControlPlane controlPlane = new JavaControlPlane().start();
         XdsClient client = XdsClient.startInstalling(
             XdsClientConfig.of("127.0.0.1", controlPlane.port(), delta, Node.newBuilder().setId("lds").build()),
@@ -103,13 +98,7 @@ class XdsListenerLifecycleTest {
   @org.junit.jupiter.api.Test
   void installRefusesASnapshotWhoseListenerCannotBindAndKeepsTheOldOne() throws Exception {
     try (TestUpstream v1 = new TestUpstream("v1");
-        ProxyHarness proxy = new ProxyHarness(bootstrap("""
-                        - name: mesh
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: "/" }
-                            route: { cluster: v1 }
-            """, cluster("v1", "ROUND_ROBIN", v1.port())), PipelineMode.INLINE);
+        ProxyHarness proxy = new ProxyHarness(bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", v1.port())), PipelineMode.INLINE);
         ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       var current = proxy.server.snapshot().config();
       var clash = new io.keelson.dataplane.config.ListenerConfig("clash", "127.0.0.1", taken.getLocalPort(),
