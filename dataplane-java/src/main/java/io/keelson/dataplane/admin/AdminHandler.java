@@ -18,9 +18,12 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Answers admin requests from the proxy's live state. Runs on the admin event loop only. */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger LOG = LoggerFactory.getLogger(AdminHandler.class);
   private final ProxyServer proxy;
 
   AdminHandler(ProxyServer proxy) {
@@ -30,27 +33,43 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     String path = new QueryStringDecoder(req.uri()).path();
-    FullHttpResponse resp =
-        switch (path) {
-          case "/ready" -> proxy.ready() ? text(200, "LIVE\n") : text(503, "DRAINING\n");
-          case "/config_dump" -> json(proxy.snapshot().config().configDump());
-          case "/stats/prometheus" -> prometheus();
-          case "/clusters" -> text(200, clusters());
-          case "/stats" -> text(200, proxy.stats().toEnvoyText());
-          case "/listeners" -> text(200, listeners());
-          case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
-          case "/drain_listeners" -> drainListeners(req);
-          case "/logging" -> logging(req);
-          case "/" -> text(200, "keelson admin: /ready /healthz /config_dump /stats /stats/prometheus /clusters /listeners"
-              + " /drain_listeners (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
-          default -> text(404, "no admin endpoint " + path + "; see /\n");
-        };
+    FullHttpResponse resp;
+    try {
+      resp = respond(path, req);
+    } catch (RuntimeException e) {
+      LOG.warn("admin: {} failed", path, e);
+      resp = text(500, "admin endpoint " + path + " failed: " + e + "\n");
+    }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     HttpUtil.setKeepAlive(resp, keepAlive);
     var f = ctx.writeAndFlush(resp);
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
+  }
+
+  /** A connection error (a reset, a malformed request the codec could not frame): nothing to answer. */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    LOG.debug("admin connection {} closed after {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
+  }
+
+  private FullHttpResponse respond(String path, FullHttpRequest req) {
+    return switch (path) {
+      case "/ready" -> proxy.ready() ? text(200, "LIVE\n") : text(503, "DRAINING\n");
+      case "/config_dump" -> json(proxy.snapshot().config().configDump());
+      case "/stats/prometheus" -> prometheus();
+      case "/clusters" -> text(200, clusters());
+      case "/stats" -> text(200, proxy.stats().toEnvoyText());
+      case "/listeners" -> text(200, listeners());
+      case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
+      case "/drain_listeners" -> drainListeners(req);
+      case "/logging" -> logging(req);
+      case "/" -> text(200, "keelson admin: /ready /healthz /config_dump /stats /stats/prometheus /clusters /listeners"
+          + " /drain_listeners (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
+      default -> text(404, "no admin endpoint " + path + "; see /\n");
+    };
   }
 
   private FullHttpResponse prometheus() {

@@ -5,6 +5,7 @@ import com.lmax.disruptor.BusySpinWaitStrategy;
 import com.lmax.disruptor.WaitStrategy;
 import com.lmax.disruptor.YieldingWaitStrategy;
 import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.ExceptionHandler;
 import com.lmax.disruptor.EventTranslatorOneArg;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.dsl.Disruptor;
@@ -12,8 +13,12 @@ import com.lmax.disruptor.dsl.EventHandlerGroup;
 import com.lmax.disruptor.dsl.ProducerType;
 import java.util.List;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Stages chained on an LMAX Disruptor ring, each on its own thread (its single writer). Producers
@@ -22,6 +27,9 @@ import java.util.function.Supplier;
  * event loops need them; a caller with dedicated cores (the packet gateway) may choose to spin.
  */
 final class RingPipeline<E> implements Pipeline<E> {
+  private static final Logger LOG = LoggerFactory.getLogger(RingPipeline.class);
+  /** close() waits this long for the stages to finish what was published, then stops them anyway. */
+  static final long CLOSE_WAIT_SECONDS = 5;
   private final Disruptor<Holder<E>> disruptor;
   private final RingBuffer<Holder<E>> ring;
   private final Sequenced last;
@@ -62,6 +70,9 @@ final class RingPipeline<E> implements Pipeline<E> {
             threads,
             ProducerType.MULTI,
             waitStrategy(wait));
+    // Disruptor's default handler rethrows, which ends the stage's thread: every later event then waits
+    // behind it forever (and so does shutdown). One failed event must cost that event only.
+    disruptor.setDefaultExceptionHandler(new StageFailures<>(name));
     Sequenced lastHandler = null;
     EventHandlerGroup<Holder<E>> group = null;
     for (Stage<E> stage : stages) {
@@ -105,9 +116,48 @@ final class RingPipeline<E> implements Pipeline<E> {
     return ring.getCursor() - last.processed;
   }
 
+  /**
+   * Lets the stages finish what was published, for at most {@value #CLOSE_WAIT_SECONDS} s, then stops
+   * them. (Disruptor's {@code shutdown()} without a timeout spins, uninterruptibly, until the backlog is
+   * gone: forever when a stage is stuck.)
+   */
   @Override
   public void close() {
-    disruptor.shutdown();
+    try {
+      disruptor.shutdown(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+    } catch (com.lmax.disruptor.TimeoutException e) {
+      LOG.warn("ring pipeline: stages still busy after {} s; stopping them anyway", CLOSE_WAIT_SECONDS);
+      disruptor.halt();
+    }
+  }
+
+  /** Logs a stage's exception (the first few per ring, then a count) and lets the stage go on. */
+  private static final class StageFailures<T> implements ExceptionHandler<T> {
+    private static final int LOGGED = 10;
+    private final String name;
+    private final AtomicLong failures = new AtomicLong();
+
+    StageFailures(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public void handleEventException(Throwable ex, long sequence, T event) {
+      long n = failures.incrementAndGet();
+      if (n <= LOGGED) {
+        LOG.error("ring pipeline '{}': a stage failed on event {} (failure {}; the stage goes on)", name, sequence, n, ex);
+      }
+    }
+
+    @Override
+    public void handleOnStartException(Throwable ex) {
+      LOG.error("ring pipeline '{}': a stage failed to start", name, ex);
+    }
+
+    @Override
+    public void handleOnShutdownException(Throwable ex) {
+      LOG.error("ring pipeline '{}': a stage failed to stop", name, ex);
+    }
   }
 
   /** Adapts a stage to Disruptor's handler contract and records how far it has got. */

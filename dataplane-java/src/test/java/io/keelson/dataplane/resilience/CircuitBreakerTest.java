@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -61,7 +62,7 @@ class CircuitBreakerTest {
         assertThat(up.requests.get()).isEqualTo(3);
 
         for (var f : slow) {
-          assertThat(f.get().statusCode()).isEqualTo(200);
+          assertThat(f.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         }
         String stats = proxy.admin("/stats");
         assertThat(stat(stats, "cluster.c.upstream_rq_pending_overflow")).isEqualTo(1);
@@ -104,9 +105,9 @@ class CircuitBreakerTest {
         assertThat(tookMs).as("refused at once, not after the slow ones").isLessThan(2000);
 
         for (var f : slow) {
-          assertThat(f.get().statusCode()).isEqualTo(200);
+          assertThat(f.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         }
-        HttpResponse<String> waited = third.get(0).get();
+        HttpResponse<String> waited = third.get(0).get(30, TimeUnit.SECONDS);
         assertThat(waited.statusCode()).as("the pending request got a connection once one freed up").isEqualTo(200);
         assertThat(waited.headers().firstValue("x-upstream")).hasValue("a");
         String stats = proxy.admin("/stats");
@@ -134,7 +135,7 @@ class CircuitBreakerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 1);
         HttpResponse<String> waited = proxy.get("/delay/3000");
         assertThat(waited.statusCode()).as("the route timeout bounds the wait and the try").isEqualTo(504);
-        assertThat(slow.get(0).get().statusCode()).isEqualTo(504);
+        assertThat(slow.get(0).get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(504);
         await().atMost(Duration.ofSeconds(10)).until(() ->
             stat(proxy.admin("/stats"), "cluster.c.circuit_breakers.default.rq_pending_open") == 0);
         assertThat(proxy.get("/after").statusCode()).as("nothing leaked: the next request gets through").isEqualTo(200);
@@ -161,7 +162,7 @@ class CircuitBreakerTest {
       try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(policy), clusters), PipelineMode.INLINE)) {
         var all = slowRequests(proxy, 5, "/x");
         for (var f : all) {
-          assertThat(f.get().statusCode()).isEqualTo(503);
+          assertThat(f.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
         }
         String stats = proxy.admin("/stats");
         assertThat(stat(stats, "cluster.c.upstream_rq_retry")).as("exactly max_retries retries at once").isEqualTo(2);
@@ -191,7 +192,7 @@ class CircuitBreakerTest {
       ts[i].start();
     }
     for (Thread th : ts) {
-      th.join();
+      th.join(30_000);
     }
     int total = 0;
     for (int a : admitted) {

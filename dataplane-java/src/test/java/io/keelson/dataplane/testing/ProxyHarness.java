@@ -63,7 +63,8 @@ public final class ProxyHarness implements AutoCloseable {
   }
 
   public String admin(String path) throws Exception {
-    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort() + path)).build(),
+    return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort() + path))
+            .timeout(Duration.ofSeconds(10)).build(),
         HttpResponse.BodyHandlers.ofString()).body();
   }
 

@@ -1,5 +1,6 @@
 package io.keelson.dataplane.xds;
 
+import static io.keelson.dataplane.testing.ProxyHarness.allTo;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static io.keelson.dataplane.xds.MeshResources.edsCluster;
@@ -35,13 +36,7 @@ class XdsProxyEndToEndTest {
   void shiftsTrafficBetweenVersionsWhileRequestsFlowWithoutAFailedRequest(boolean delta) throws Exception {
     try (TestUpstream v1 = new TestUpstream("v1");
         TestUpstream v2 = new TestUpstream("v2");
-        ProxyHarness proxy = new ProxyHarness(bootstrap("""
-                        - name: mesh
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: "/" }
-                            route: { cluster: v1 }
-            """, cluster("v1", "ROUND_ROBIN", v1.port()) + cluster("v2", "ROUND_ROBIN", v2.port())),
+        ProxyHarness proxy = new ProxyHarness(bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", v1.port()) + cluster("v2", "ROUND_ROBIN", v2.port())),
             PipelineMode.INLINE);
         JavaControlPlane controlPlane = new JavaControlPlane().start();
         XdsClient client = XdsClient.start(

@@ -68,7 +68,8 @@ final class BenchRunner {
     int steps = scenarios.stream().mapToInt(s -> peersOf(s).size() * options.runs()).sum();
     Progress progress = new Progress(log, steps, options.durationSeconds() + 0.5
       + (double) options.warmupSeconds() / options.runs());
-    progress.note("results go to " + out.toAbsolutePath() + "; " + pinning.description());
+    String pinned = pinning.describe(options.upstreamOnProxyCore());
+    progress.note("results go to " + out.toAbsolutePath() + "; " + pinned);
 
     List<RunRecord> runs = new ArrayList<>();
     List<ScenarioSummary> summaries = new ArrayList<>();
@@ -77,7 +78,7 @@ final class BenchRunner {
     try {
       if (scenarios.stream().anyMatch(Scenario::needsUpstream)) {
         try {
-          upstream = Upstream.start(out.resolve("upstream"), tools, pinning.load());
+          upstream = Upstream.start(out.resolve("upstream"), tools, pinning.upstream(options.upstreamOnProxyCore()));
           progress.note("upstream nginx on " + upstream.uri());
         } catch (PeerStartException e) {
           upstreamError = e.getMessage();
@@ -115,7 +116,7 @@ final class BenchRunner {
       options.quick(), options.keelsonJvmOpts(), options.keelsonArgs());
     return new BenchResults(options.commandLine(), started, Instant.now().toString(), settings,
       MachineInfo.collect(loadAtStart),
-      pinning.description(), versions, runs, summaries, problems, harnessFailures);
+      pinned, versions, runs, summaries, problems, harnessFailures);
   }
 
   /** A batch scenario runs whole; each of its groups becomes a scenario of the summary. */

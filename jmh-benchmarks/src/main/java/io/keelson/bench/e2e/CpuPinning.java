@@ -9,6 +9,19 @@ import java.util.List;
  */
 record CpuPinning(Cpus proxy, Cpus load, String description) {
 
+  /** The cores of the shared upstream: the load generator's, or with {@code withProxy} the proxy's. */
+  Cpus upstream(boolean withProxy) {
+    return withProxy ? proxy : load;
+  }
+
+  /** This pinning's description, saying where the upstream runs. */
+  String describe(boolean upstreamWithProxy) {
+    if (!upstreamWithProxy || proxy.prefix().isEmpty()) {
+      return description;
+    }
+    return "proxy and upstream on core 0; load generator alone on core 1 (taskset, --upstream-on-proxy-core)";
+  }
+
   /** A taskset prefix for one role; empty when not pinned. */
   record Cpus(List<String> prefix) {
     static final Cpus NONE = new Cpus(List.of());

@@ -60,7 +60,14 @@ final class Scenarios {
         new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", false), new TwoHopPeer("nginx", false))),
       new HttpScenario("two-hop-mtls", "as two-hop-plaintext, A → B over mTLS (A presents a client certificate, B requires"
         + " one; Keelson checks SPIFFE URI SANs, nginx proxy_ssl + ssl_verify_client checks the chain) (wrk -t1)",
-        new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", true), new TwoHopPeer("nginx", true))));
+        new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", true), new TwoHopPeer("nginx", true))),
+      // The #6 cost goal: both Keelson pairs started once and kept running, measured in turns within one
+      // scenario, so each plaintext run has its mTLS run seconds away rather than minutes and a launch away.
+      new HttpScenario("two-hop-mtls-turns", "Keelson's two-hop pair plaintext (keelson) and mTLS (keelson-mtls),"
+        + " both started once and measured in turns; per-turn mTLS/plaintext ratios of req/s and of CPU per request"
+        + " (wrk -t1)",
+        new WrkLoad(List.of(), script), List.of(new TwoHopPeer("keelson", "keelson", false),
+          new TwoHopPeer("keelson-mtls", "keelson", true))));
   }
 
   /** Requests on each new TLS connection in h2-tls-handshake: "a few", so the handshake dominates. */
@@ -78,7 +85,7 @@ final class Scenarios {
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
   static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed",
       "http1-keepalive-traced-all", "http1-keepalive-observability", "tls-handshake", "h2c-keepalive",
-      "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls");
+      "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "two-hop-mtls-turns");
 
   /** Every peer any built-in scenario compares. */
   static List<String> peerNames() {

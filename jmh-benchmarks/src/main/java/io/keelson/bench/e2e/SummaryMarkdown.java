@@ -67,6 +67,14 @@ final class SummaryMarkdown {
         }
         md.append('\n');
       }
+      for (String variant : TurnRatios.variants(sc)) {
+        List<TurnRatios.Turn> turns = TurnRatios.of(sc.scenario(), variant, r.runs());
+        if (!turns.isEmpty()) {
+          md.append("Per turn (runs seconds apart; CPU per request is the proxy process tree's):\n\n");
+          TurnRatios.appendTable(md, variant, turns);
+          md.append('\n');
+        }
+      }
       if (sc.peers().stream().anyMatch(p -> !Double.isNaN(p.readySeconds()))) {
         md.append("| peer | launch to first 200 | warm-up used | RSS idle | RSS under load (peak) |\n"
             + "|---|---:|---:|---:|---:|\n");

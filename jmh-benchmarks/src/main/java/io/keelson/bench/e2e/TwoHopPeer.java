@@ -19,21 +19,32 @@ import java.util.Map;
  */
 final class TwoHopPeer implements HttpPeer {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
+  private final String name;
   private final String kind;
   private final boolean mtls;
 
-  /** @param kind "keelson" or "nginx" */
+  /** @param kind "keelson" or "nginx", also the peer's name in the results */
   TwoHopPeer(String kind, boolean mtls) {
+    this(kind, kind, mtls);
+  }
+
+  /**
+   * @param name the peer's name in the results: a variant's name (e.g. "keelson-mtls") when one scenario
+   *             takes turns between a plaintext and an mTLS pair of the same kind
+   * @param kind "keelson" or "nginx"
+   */
+  TwoHopPeer(String name, String kind, boolean mtls) {
     if (!kind.equals("keelson") && !kind.equals("nginx")) {
       throw new IllegalArgumentException("two-hop peer kind '" + kind + "'; expected keelson or nginx");
     }
+    this.name = name;
     this.kind = kind;
     this.mtls = mtls;
   }
 
   @Override
   public String name() {
-    return kind;
+    return name;
   }
 
   @Override

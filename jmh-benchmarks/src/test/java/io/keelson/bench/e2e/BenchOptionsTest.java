@@ -14,15 +14,16 @@ class BenchOptionsTest {
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
         "http1-keepalive-traced-all", "http1-keepalive-observability", "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
-        "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "packet");
+        "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "two-hop-mtls-turns", "packet");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy", "keelson-observed",
-        "keelson-traced-all");
+        "keelson-traced-all", "keelson-mtls");
     assertThat(o.includes("haproxy")).isTrue();
     assertThat(o.runs()).isEqualTo(3);
     assertThat(o.durationSeconds()).isEqualTo(10);
     assertThat(o.connections()).isEqualTo(50);
     assertThat(o.install()).isTrue();
+    assertThat(o.upstreamOnProxyCore()).as("by default the upstream shares core 1 with the load generator").isFalse();
     assertThat(o.strict()).isFalse();
     assertThat(o.jmh()).isFalse();
     assertThat(o.out()).as("absolute: nginx resolves paths against its own prefix").isAbsolute();
@@ -43,6 +44,22 @@ class BenchOptionsTest {
     assertThat(BenchOptions.parse("--quick", "two-hop-plaintext", "two-hop-mtls").scenarios())
         .as("the two-hop scenarios run under --quick only when named")
         .containsExactly("two-hop-plaintext", "two-hop-mtls");
+  }
+
+  @Test
+  void upstreamOnProxyCoreMovesOnlyTheUpstreamToTheProxysCore() {
+    BenchOptions o = BenchOptions.parse("two-hop-mtls-turns", "--upstream-on-proxy-core");
+    CpuPinning pinned = new CpuPinning(CpuPinning.Cpus.core("taskset", 0), CpuPinning.Cpus.core("taskset", 1),
+        "proxy on core 0; load generator and upstream on core 1 (taskset)");
+
+    assertThat(o.upstreamOnProxyCore()).isTrue();
+    assertThat(o.scenarios()).containsExactly("two-hop-mtls-turns");
+    assertThat(pinned.upstream(true).prefix()).containsExactly("taskset", "-c", "0");
+    assertThat(pinned.upstream(false).prefix()).containsExactly("taskset", "-c", "1");
+    assertThat(pinned.describe(true)).startsWith("proxy and upstream on core 0; load generator alone on core 1");
+    assertThat(pinned.describe(false)).isEqualTo(pinned.description());
+    CpuPinning unpinned = new CpuPinning(CpuPinning.Cpus.NONE, CpuPinning.Cpus.NONE, "not pinned: only 1 core");
+    assertThat(unpinned.describe(true)).isEqualTo("not pinned: only 1 core");
   }
 
   @Test
