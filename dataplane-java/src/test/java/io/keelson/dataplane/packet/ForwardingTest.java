@@ -328,4 +328,32 @@ class ForwardingTest {
       }
     }
   }
+
+  @Test
+  void interleavedFlowsToDifferentBackendsEachKeepTheirOwnMacsAndAddresses() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    int portA = CLIENT_PORT;
+    int portB = CLIENT_PORT + 1;
+    while (expectedBackend(gw.tables.current(), portB) == expectedBackend(gw.tables.current(), portA)) {
+      portB++;
+    }
+    gw.run(0, clientSyn(portA));
+    gw.run(0, clientSyn(portB));
+    int[] ports = {portA, portA, portB, portA, portB, portB};
+    byte[][] frames = new byte[ports.length][];
+    byte[][] alone = new byte[ports.length][];
+    for (int i = 0; i < ports.length; i++) {
+      frames[i] = clientData(ports[i], Tcp.ACK);
+      alone[i] = frames[i].clone();
+      gw.run(0, alone[i]);
+    }
+    PacketBurst burst = gw.run(0, frames);
+    for (int i = 0; i < ports.length; i++) {
+      assertThat(burst.verdict(i)).as("packet %d", i).isEqualTo(1);
+      assertThat(frames[i]).as("packet %d", i).isEqualTo(alone[i]);
+      int backend = expectedBackend(gw.tables.current(), ports[i]);
+      assertThat(GatewayHarness.view(frames[i]).getMac(Ethernet.DST)).isEqualTo(TestGateway.backendMac(backend));
+      assertThat(GatewayHarness.view(frames[i]).getInt(L3 + Ipv4.DST)).isEqualTo(backend);
+    }
+  }
 }
