@@ -238,27 +238,10 @@ public final class ForwardStage implements Stage<PacketBurst> {
     if (!l2(burst, i, buf, config, route, now)) {
       return;
     }
-    if (!trainFollows(burst, i)) {
-      trainFound = -1; // l2 just overwrote the train's MACs
-      NatRewrite.forward(buf, l3, burst.l4[i], protocol,
-          flows.snatIp(flow), flows.backendIp(flow), flows.snatPort(flow), flows.backendPort(flow));
-      burst.verdict[i] = (int) (route >>> 32);
-      return;
-    }
     startTrain(flow << 1 | ConnTrack.FORWARD, route, src, dst, sport, dport,
         flows.snatIp(flow), flows.backendIp(flow), flows.snatPort(flow), flows.backendPort(flow));
     trainRewrite(buf, l3, burst.l4[i], protocol, ttlWord);
     burst.verdict[i] = trainPort;
-  }
-
-  /**
-   * Whether the next packet had the same lookup result as packet {@code i} in {@link #lookUpBurst}: only
-   * then is a train worth remembering (a burst of one-packet flows would pay for it on every packet).
-   * A hint, not a guarantee: {@link #trainOut} still checks the flow itself.
-   */
-  private boolean trainFollows(PacketBurst burst, int i) {
-    int next = i + 1;
-    return next < burst.count() && found[next] == found[i];
   }
 
   /** The client's TCP flags move the flow's state: FIN/RST close it; a SYN on a closing flow reopens it. */
@@ -402,13 +385,6 @@ public final class ForwardStage implements Stage<PacketBurst> {
     }
     long route = flows.routeReverse(flow);
     if (!l2(burst, i, buf, config, route, now)) {
-      return;
-    }
-    if (!trainFollows(burst, i)) {
-      trainFound = -1; // l2 just overwrote the train's MACs
-      NatRewrite.forward(buf, l3, burst.l4[i], protocol,
-          flows.vipIp(flow), flows.clientIp(flow), flows.vipPort(flow), flows.clientPort(flow));
-      burst.verdict[i] = (int) (route >>> 32);
       return;
     }
     startTrain(found, route, burst.srcIp[i], burst.dstIp[i], burst.srcPort[i], burst.dstPort[i],
