@@ -197,7 +197,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
       return;
     }
     int protocol = burst.protocol[i];
-    if (found == trainFound && (found & 1) == ConnTrack.FORWARD && found >= 0 && flows.modifications() == trainAt) {
+    if (continuesTrain(found, ConnTrack.FORWARD)) {
       if (protocol == Ipv4.PROTO_TCP) {
         forwardTcpState(found >> 1, burst.flags[i]);
       }
@@ -262,23 +262,26 @@ public final class ForwardStage implements Stage<PacketBurst> {
     }
   }
 
+  /** Whether a packet whose lookup gave {@code found} belongs to this burst's train, in {@code direction}. */
+  private boolean continuesTrain(int found, int direction) {
+    return found >= 0 && found == trainFound && (found & 1) == direction && flows.modifications() == trainAt;
+  }
+
   /**
    * Remembers a packet's flow as this burst's train (after {@link #l2} resolved its next hop): the new
    * tuple and the checksum deltas from the old one (RFC 1624), which every packet of the flow shares.
    */
   private void startTrain(int found, long route, int src, int dst, int sport, int dport,
       int newSrc, int newDst, int newSport, int newDport) {
-    int addressDelta = (~src >>> 16) + (~src & 0xFFFF) + (newSrc >>> 16) + (newSrc & 0xFFFF)
-        + (~dst >>> 16) + (~dst & 0xFFFF) + (newDst >>> 16) + (newDst & 0xFFFF);
+    int addressDelta = NatRewrite.addressDelta(src, dst, newSrc, newDst);
     trainFound = found;
     trainAt = flows.modifications();
     trainPort = (int) (route >>> 32);
     trainSrcIp = newSrc;
     trainDstIp = newDst;
     trainPorts = newSport << 16 | newDport;
-    // TTL − 1 takes 0x0100 off the (TTL, protocol) word: ~old + new = 0xFFFF − 0x0100 for any old word.
-    trainIpDelta = addressDelta + 0xFEFF;
-    trainL4Delta = addressDelta + (~sport & 0xFFFF) + newSport + (~dport & 0xFFFF) + newDport;
+    trainIpDelta = addressDelta + NatRewrite.TTL_DECREMENT_DELTA;
+    trainL4Delta = addressDelta + NatRewrite.portDelta(sport, dport, newSport, newDport);
   }
 
   /** Forwards another packet of the train: an ARP refresh when one is due, MACs, NAT rewrite, verdict. */
@@ -360,7 +363,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private void toClient(PacketBurst burst, int i, GatewayConfig config, long now, int found) {
     PacketBuffer buf = burst.packet(i);
     int protocol = burst.protocol[i];
-    boolean train = found == trainFound && (found & 1) == ConnTrack.REVERSE && found >= 0 && flows.modifications() == trainAt;
+    boolean train = continuesTrain(found, ConnTrack.REVERSE);
     if (!train && (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now))) {
       burst.drop(i, DropReason.NO_FLOW, drops);
       return;

@@ -28,49 +28,50 @@ final class NatRewrite {
 
   private static void rewrite(PacketBuffer buf, int l3, int l4, int protocol,
       int newSrcIp, int newDstIp, int newSrcPort, int newDstPort, boolean decrementTtl) {
-    int oldSrcIp = buf.getInt(l3 + Ipv4.SRC);
-    int oldDstIp = buf.getInt(l3 + Ipv4.DST);
-    int addressDelta = (~oldSrcIp >>> 16) + (~oldSrcIp & 0xFFFF) + (newSrcIp >>> 16) + (newSrcIp & 0xFFFF)
-        + (~oldDstIp >>> 16) + (~oldDstIp & 0xFFFF) + (newDstIp >>> 16) + (newDstIp & 0xFFFF);
-
-    int ttlWord = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
-    int ipDelta = addressDelta;
-    if (decrementTtl) {
-      // The TTL byte drops by one: its 16-bit word (TTL, protocol) by 0x0100.
-      ipDelta += (~(ttlWord >>> 16) & 0xFFFF) + ((ttlWord >>> 16) - 0x0100);
-      ttlWord -= 0x0100_0000;
-    }
-    buf.putInt(l3 + Ipv4.TTL, (ttlWord & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta));
-    buf.putInt(l3 + Ipv4.SRC, newSrcIp);
-    buf.putInt(l3 + Ipv4.DST, newDstIp);
-
-    boolean tcp = protocol == Ipv4.PROTO_TCP;
-    int checksumOffset = l4 + (tcp ? Tcp.CHECKSUM : Udp.CHECKSUM);
+    int addressDelta = addressDelta(buf.getInt(l3 + Ipv4.SRC), buf.getInt(l3 + Ipv4.DST), newSrcIp, newDstIp);
     int oldPorts = buf.getInt(l4);
-    int oldSrcPort = oldPorts >>> 16;
-    int oldDstPort = oldPorts & 0xFFFF;
-    buf.putInt(l4, (newSrcPort << 16) | newDstPort);
-    int l4Checksum = buf.getShort(checksumOffset);
-    if (!tcp && l4Checksum == 0) {
-      return; // UDP without a checksum stays without one
+    int l4Delta = addressDelta + portDelta(oldPorts >>> 16, oldPorts & 0xFFFF, newSrcPort, newDstPort);
+    int ttlWord = buf.getInt(l3 + Ipv4.TTL); // TTL, protocol, checksum
+    if (decrementTtl) {
+      forward(buf, l3, l4, protocol, ttlWord, newSrcIp, newDstIp, newSrcPort << 16 | newDstPort,
+          addressDelta + TTL_DECREMENT_DELTA, l4Delta);
+    } else {
+      write(buf, l3, l4, protocol, ttlWord, newSrcIp, newDstIp, newSrcPort << 16 | newDstPort, addressDelta, l4Delta);
     }
-    int portDelta = (~oldSrcPort & 0xFFFF) + newSrcPort + (~oldDstPort & 0xFFFF) + newDstPort;
-    int updated = apply(l4Checksum, addressDelta + portDelta);
-    if (!tcp && updated == 0) {
-      updated = 0xFFFF; // RFC 768: a computed zero is sent as all ones
-    }
-    buf.putShort(checksumOffset, updated);
+  }
+
+  /**
+   * The one's-complement delta that TTL − 1 adds to the IPv4 checksum, whatever the TTL: the (TTL, protocol)
+   * word w becomes w − 0x0100, and ~w + (w − 0x0100) = 0xFFFF − 0x0100.
+   */
+  static final int TTL_DECREMENT_DELTA = 0xFEFF;
+
+  /** The one's-complement delta (RFC 1624) of changing the addresses: it enters the IPv4 and the TCP/UDP checksum. */
+  static int addressDelta(int oldSrc, int oldDst, int newSrc, int newDst) {
+    return (~oldSrc >>> 16) + (~oldSrc & 0xFFFF) + (newSrc >>> 16) + (newSrc & 0xFFFF)
+        + (~oldDst >>> 16) + (~oldDst & 0xFFFF) + (newDst >>> 16) + (newDst & 0xFFFF);
+  }
+
+  /** The one's-complement delta of changing the ports (TCP/UDP checksum only). */
+  static int portDelta(int oldSport, int oldDport, int newSport, int newDport) {
+    return (~oldSport & 0xFFFF) + newSport + (~oldDport & 0xFFFF) + newDport;
   }
 
   /**
    * {@link #forward} with its inputs precomputed for a flow: {@code ttlWord} is the packet's 32-bit word
-   * at the TTL (TTL, protocol, checksum), {@code ipDelta} the one's-complement sum of the address changes
-   * plus 0xFEFF (TTL − 1), {@code l4Delta} that of the address and port changes. Writes the same bytes as
-   * {@link #forward} for a packet whose old addresses and ports the deltas were taken from.
+   * at the TTL (TTL, protocol, checksum), {@code ipDelta} the {@link #addressDelta} plus
+   * {@link #TTL_DECREMENT_DELTA}, {@code l4Delta} the {@link #addressDelta} plus the {@link #portDelta}.
+   * Writes the same bytes as {@link #forward} for a packet whose old addresses and ports the deltas were taken from.
    */
   static void forward(PacketBuffer buf, int l3, int l4, int protocol, int ttlWord,
       int newSrcIp, int newDstIp, int newPorts, int ipDelta, int l4Delta) {
-    buf.putInt(l3 + Ipv4.TTL, ((ttlWord - 0x0100_0000) & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta));
+    write(buf, l3, l4, protocol, ttlWord - 0x0100_0000, newSrcIp, newDstIp, newPorts, ipDelta, l4Delta);
+  }
+
+  /** Writes the new TTL word (with the IPv4 checksum updated by {@code ipDelta}), addresses, ports and L4 checksum. */
+  private static void write(PacketBuffer buf, int l3, int l4, int protocol, int ttlWord,
+      int newSrcIp, int newDstIp, int newPorts, int ipDelta, int l4Delta) {
+    buf.putInt(l3 + Ipv4.TTL, (ttlWord & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta));
     buf.putInt(l3 + Ipv4.SRC, newSrcIp);
     buf.putInt(l3 + Ipv4.DST, newDstIp);
     buf.putInt(l4, newPorts);

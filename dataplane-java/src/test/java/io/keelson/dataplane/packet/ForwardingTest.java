@@ -31,6 +31,17 @@ class ForwardingTest {
         .macs(TestGateway.backendMac(backendIp), TestPacket.GW_MAC_1).payload(50).bytes();
   }
 
+  /** The backend and SNAT port the gateway chose for a client SYN it forwarded. */
+  private record Opened(int backend, int snatPort) {}
+
+  /** Sends the client's SYN (port {@link #CLIENT_PORT}) through {@code gw} and reads where it went. */
+  private static Opened openFlow(GatewayHarness gw) {
+    byte[] syn = clientSyn(CLIENT_PORT);
+    gw.run(0, syn);
+    PacketBuffer forwarded = GatewayHarness.view(syn);
+    return new Opened(forwarded.getInt(L3 + Ipv4.DST), forwarded.getShort(L4 + Tcp.SRC_PORT));
+  }
+
   private static int expectedBackend(GatewayConfig config, int clientPort) {
     long hash = MaglevTable.hash5(Ipv4.parse(CLIENT), Ipv4.parse(TestGateway.VIP), clientPort, 80, Ipv4.PROTO_TCP);
     return config.backendIp(0, config.maglev(0).lookup(hash));
@@ -60,11 +71,9 @@ class ForwardingTest {
   @Test
   void backendReplyIsTranslatedBackToTheClientFromTheVip() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
-    byte[] syn = clientSyn(CLIENT_PORT);
-    gw.run(0, syn);
-    PacketBuffer forwarded = GatewayHarness.view(syn);
-    int backend = forwarded.getInt(L3 + Ipv4.DST);
-    int snatPort = forwarded.getShort(L4 + Tcp.SRC_PORT);
+    Opened flow = openFlow(gw);
+    int backend = flow.backend();
+    int snatPort = flow.snatPort();
 
     byte[] reply = backendReply(backend, snatPort, Tcp.SYN | Tcp.ACK);
     byte[] payloadBefore = java.util.Arrays.copyOfRange(reply, L4 + 20, L4 + 70);
@@ -293,11 +302,9 @@ class ForwardingTest {
   @Test
   void aTrainOfOneFlowsPacketsInOneBurstLeavesByteForByteAsEachPacketAlone() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
-    byte[] syn = clientSyn(CLIENT_PORT);
-    gw.run(0, syn);
-    PacketBuffer forwarded = GatewayHarness.view(syn);
-    int backend = forwarded.getInt(L3 + Ipv4.DST);
-    int snatPort = forwarded.getShort(L4 + Tcp.SRC_PORT);
+    Opened flow = openFlow(gw);
+    int backend = flow.backend();
+    int snatPort = flow.snatPort();
     // Segments of one flow back to back, as the capture sends them: TTLs, flags and payloads differ, and
     // one in the middle has TTL 1. Packets after the first reuse the first one's flow state and deltas.
     byte[][] train = {
