@@ -25,6 +25,16 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: {@link #run} blocks the calling thread until the duration ends or the process stops.
  */
 public final class GatewayCommand {
+  /**
+   * JIT flags for a gateway JVM, given by its launchers ({@code bin/keelson gateway} and the packet
+   * benchmark): larger inlining budgets, so C2 inlines the per-packet stage methods
+   * ({@code PacketParser.parseIpv4}, {@code ClassifyStage.classify}, {@code ForwardStage.toBackend},
+   * 417-560 bytecodes, "hot method too big" at the defaults) into their burst loops instead of calling
+   * them once per packet. Measured in docs/gateway-packet-path.md, session 9.
+   */
+  public static final List<String> JIT_FLAGS =
+      List.of("-XX:FreqInlineSize=800", "-XX:InlineSmallCode=8000", "-XX:MaxInlineSize=100");
+
   static final String USAGE = """
       usage: keelson gateway --hw-profile NAME|FILE --config ENVOY_BOOTSTRAP.yaml [options]
         --port-ip PORT=IP/LEN[ via GW]  the gateway's address on a wire port (a port role in the profile)

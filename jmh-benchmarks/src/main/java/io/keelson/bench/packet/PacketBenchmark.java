@@ -238,7 +238,9 @@ public final class PacketBenchmark {
   private static Subject gateway(Options o, String profile, Path bootstrap, String pipeline, List<String> extra) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
-        "-XX:+UseParallelGC", "-Dkeelson.home=" + o.keelsonHome(),
+        "-XX:+UseParallelGC"));
+    cmd.addAll(io.keelson.dataplane.gateway.GatewayCommand.JIT_FLAGS); // the gateway launcher's own JIT flags
+    cmd.addAll(List.of("-Dkeelson.home=" + o.keelsonHome(),
         "-Dkeelson.native.dir=" + o.keelsonHome().resolve("build/native/dataplane-native"),
         "-cp", o.classpath(), "io.keelson.dataplane.gateway.GatewayCommand",
         "--hw-profile", profile, "--config", bootstrap.toString(), "--pipeline", pipeline,
