@@ -29,6 +29,8 @@ public final class RoutingEvent {
   public ServingCluster retryCluster;
   /** Hosts a retry should avoid, or null. */
   public io.keelson.dataplane.balance.HostPredicate hostPredicate;
+  /** The publisher's {@link DecisionSlot} ticket for this publish (0 for publishers without one). */
+  public long ticket;
 
   // ---- outputs, written by the stages
   /** Null when no virtual host matched the authority. */
@@ -67,5 +69,6 @@ public final class RoutingEvent {
     localAddress = null;
     retryCluster = null;
     hostPredicate = null;
+    ticket = 0;
   }
 }
