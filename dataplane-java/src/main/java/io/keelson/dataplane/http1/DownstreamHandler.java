@@ -381,6 +381,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       routed.discard(); // the request ended (a timeout) before its decision came back
       return;
     }
+    if (routed.failed) {
+      retrying = false;
+      routed.discard();
+      sendLocalReply(500, LocalReply.ROUTING_FAILED, null);
+      return;
+    }
     if (!retrying) { // a retry keeps its route and cluster
       virtualHost = routed.virtualHost;
       route = routed.route;

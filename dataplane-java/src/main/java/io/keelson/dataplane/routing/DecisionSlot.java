@@ -39,6 +39,8 @@ public final class DecisionSlot {
   public ServingCluster cluster;
   public LoadBalancer balancer;
   public int endpoint = -1;
+  /** A stage failed on the request: answer it with an error, use nothing else here. */
+  public boolean failed;
   /** The HTTP filters' verdict; take it with {@link FilterContext#copyVerdict}. */
   public final FilterContext policy = new FilterContext();
 
@@ -66,6 +68,7 @@ public final class DecisionSlot {
     cluster = event.cluster;
     balancer = event.balancer;
     endpoint = event.endpoint;
+    failed = event.failure != null;
     policy.copyVerdict(event.policy);
     offered = event.ticket;
   }
