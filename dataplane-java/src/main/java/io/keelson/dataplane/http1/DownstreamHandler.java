@@ -61,7 +61,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final ProxyContext context;
   private final String listenerName;
   private final Http1RequestParser parser;
-  private final Runnable decisionTask = this::onDecision;
+  private final Runnable decisionTask = this::onDecisionArrived;
   private final long idleTimeoutNanos;
   private final long streamIdleNanos;
   private Channel channel;
@@ -124,6 +124,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean endpointAccounted;
   /** The HTTP filters' verdict, copied out of the routing event. */
   private final FilterContext policy = new FilterContext();
+  /** Where the pipeline leaves each decision, ticketed so a late one never reaches the next request. */
+  private final io.keelson.dataplane.routing.DecisionSlot routed = new io.keelson.dataplane.routing.DecisionSlot();
   private boolean policyDelayDone;
 
   // ---- the upstream side
@@ -333,7 +335,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (decided && channel.eventLoop().inEventLoop()) {
-      onDecision();
+      onDecisionArrived();
     }
   }
 
@@ -344,6 +346,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.snapshot = snapshot;
     event.listener = listener;
     event.callback = this;
+    event.ticket = routed.issue();
     event.remoteIp = remoteIp;
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
@@ -355,23 +358,45 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** The routing decision; on the balance thread for a ring, on the event loop inline. */
+  /**
+   * The routing decision; on the balance thread for a ring, on the event loop inline. It only lands in
+   * the slot: the event loop applies it ({@link #onDecisionArrived}) if it still answers this request.
+   */
   @Override
   public void onRouted(RoutingEvent event) {
-    if (!retrying) { // a retry keeps its route and cluster
-      virtualHost = event.virtualHost;
-      route = event.route;
-      weightedCluster = event.weightedCluster;
-      cluster = event.cluster;
-      policy.copyVerdict(event.policy); // a retry is the same request: the filters ran for its first try
-    }
-    balancer = event.balancer;
-    endpoint = event.endpoint;
+    routed.offer(event);
     if (channel.eventLoop().inEventLoop()) {
       decided = true;
     } else {
       channel.eventLoop().execute(decisionTask);
     }
+  }
+
+  /** Applies the slot's decision if it answers the request now routing; a late one is dropped. */
+  private void onDecisionArrived() {
+    if (!routed.take()) {
+      return; // the request it was for ended, and a later publish owns the slot
+    }
+    if (state != State.ROUTING) {
+      routed.discard(); // the request ended (a timeout) before its decision came back
+      return;
+    }
+    if (routed.failed) {
+      retrying = false;
+      routed.discard();
+      sendLocalReply(500, LocalReply.ROUTING_FAILED, null);
+      return;
+    }
+    if (!retrying) { // a retry keeps its route and cluster
+      virtualHost = routed.virtualHost;
+      route = routed.route;
+      weightedCluster = routed.weightedCluster;
+      cluster = routed.cluster;
+      policy.copyVerdict(routed.policy); // a retry is the same request: the filters ran for its first try
+    }
+    balancer = routed.balancer;
+    endpoint = routed.endpoint;
+    onDecision();
   }
 
   private void onDecision() {
@@ -1137,7 +1162,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (decided && channel.eventLoop().inEventLoop()) {
-      onDecision();
+      onDecisionArrived();
     }
   }
 

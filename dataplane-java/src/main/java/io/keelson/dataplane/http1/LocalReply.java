@@ -22,6 +22,8 @@ final class LocalReply {
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   static final String CLUSTER_NOT_FOUND = "cluster not found";
   static final String OVERLOADED = "routing pipeline full";
+  /** A routing stage (route match, an HTTP filter, the balancer) threw on the request. */
+  static final String ROUTING_FAILED = "internal error while routing the request";
   static final String PROTOCOL_ERROR = "upstream sent an invalid HTTP/1.1 response";
 
   private LocalReply() {}

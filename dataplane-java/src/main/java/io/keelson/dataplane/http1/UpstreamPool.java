@@ -26,6 +26,14 @@ final class UpstreamPool {
   private final Map<EndpointConfig, Endpoint> endpoints = new HashMap<>();
   /** Endpoints of TLS clusters, apart: a plaintext connection must never serve a TLS cluster. */
   private final Map<TlsKey, Endpoint> tlsEndpoints = new HashMap<>();
+  /**
+   * The same endpoints found by the TLS config's identity first: hashing a {@link TlsKey} hashes the whole
+   * UpstreamTlsConfig record (PEM sources, SAN matchers, TLS parameters) through record method handles, about
+   * 0.2 µs per request on the mTLS bench. A cache only (cleared when it grows); {@link #tlsEndpoints} decides.
+   */
+  private final Map<UpstreamTlsConfig, Map<EndpointConfig, Endpoint>> tlsEndpointsByIdentity =
+      new java.util.IdentityHashMap<>();
+  static final int MAX_TLS_CONFIGS_CACHED = 64;
   private final StatsRegistry stats;
   /** Streams to HTTP/2 clusters, created on first use. */
   private io.keelson.dataplane.http2.Http1OverHttp2 http2;
@@ -67,7 +75,21 @@ final class UpstreamPool {
     if (tls == null) {
       return endpoint(config);
     }
-    return tlsEndpoints.computeIfAbsent(new TlsKey(config, tls.config()), k -> new Endpoint(config));
+    UpstreamTlsConfig tlsConfig = tls.config();
+    Map<EndpointConfig, Endpoint> byEndpoint = tlsEndpointsByIdentity.get(tlsConfig);
+    if (byEndpoint == null) {
+      if (tlsEndpointsByIdentity.size() >= MAX_TLS_CONFIGS_CACHED) {
+        tlsEndpointsByIdentity.clear(); // config pushes made new instances: forget the old ones
+      }
+      byEndpoint = new HashMap<>();
+      tlsEndpointsByIdentity.put(tlsConfig, byEndpoint);
+    }
+    Endpoint e = byEndpoint.get(config);
+    if (e == null) {
+      e = tlsEndpoints.computeIfAbsent(new TlsKey(config, tlsConfig), k -> new Endpoint(config));
+      byEndpoint.put(config, e);
+    }
+    return e;
   }
 
   /** An idle, open connection to the endpoint, or null. */

@@ -274,11 +274,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** A routing stage threw on this stream's request (written with the decision). */
+  private boolean routeFailed;
   /** The HTTP filters' verdict, copied out of the routing event. */
   private final io.keelson.dataplane.filter.FilterContext policy = new io.keelson.dataplane.filter.FilterContext();
 
   @Override
   public void onRouted(RoutingEvent event) {
+    routeFailed = event.failure != null;
     if (!retrying) { // a retry keeps its route and cluster
       virtualHost = event.virtualHost;
       route = event.route;
@@ -297,6 +300,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDecision() {
     if (state != State.ROUTING) {
+      return;
+    }
+    if (routeFailed) {
+      retrying = false;
+      localReply(500, "internal error while routing the request", ResponseFlag.NONE);
       return;
     }
     if (retrying) {

@@ -14,12 +14,14 @@ final class InlinePipeline<E> implements Pipeline<E> {
   private final Stage<E>[] stages;
   private final Object[] events = new Object[MAX_DEPTH];
   private final Supplier<E> eventFactory;
+  private final StageFailureLog failures;
   private int depth;
 
   @SuppressWarnings("unchecked")
-  InlinePipeline(List<Stage<E>> stages, Supplier<E> eventFactory) {
+  InlinePipeline(String name, List<Stage<E>> stages, Supplier<E> eventFactory) {
     this.stages = stages.toArray(new Stage[0]);
     this.eventFactory = eventFactory;
+    this.failures = new StageFailureLog(name);
   }
 
   @Override
@@ -38,13 +40,26 @@ final class InlinePipeline<E> implements Pipeline<E> {
     try {
       filler.fill(event, arg);
       for (Stage<E> stage : stages) {
-        stage.onEvent(event);
-        stage.onEndOfBatch();
+        run(stage, event);
       }
     } finally {
       depth--;
     }
     return true;
+  }
+
+  /** One stage; a failable event records a failure and goes on to the next stage, as on the ring. */
+  private void run(Stage<E> stage, E event) {
+    try {
+      stage.onEvent(event);
+      stage.onEndOfBatch();
+    } catch (RuntimeException e) {
+      if (!(event instanceof FailableEvent failable)) {
+        throw e;
+      }
+      failures.failed(e, -1);
+      failable.stageFailed(e);
+    }
   }
 
   @Override

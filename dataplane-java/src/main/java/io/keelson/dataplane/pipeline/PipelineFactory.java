@@ -33,7 +33,7 @@ public final class PipelineFactory {
       RingWait wait) {
     List<Stage<E>> instances = stages.stream().<Stage<E>>map(Supplier::get).toList();
     return switch (mode) {
-      case INLINE -> new InlinePipeline<>(instances, eventFactory);
+      case INLINE -> new InlinePipeline<>(name, instances, eventFactory);
       case DISRUPTOR -> {
         if (Integer.bitCount(ringSize) != 1) {
           throw new IllegalArgumentException("ring size " + ringSize + " is not a power of two");

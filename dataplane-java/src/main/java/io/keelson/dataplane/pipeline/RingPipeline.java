@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +71,7 @@ final class RingPipeline<E> implements Pipeline<E> {
             waitStrategy(wait));
     // Disruptor's default handler rethrows, which ends the stage's thread: every later event then waits
     // behind it forever (and so does shutdown). One failed event must cost that event only.
-    disruptor.setDefaultExceptionHandler(new StageFailures<>(name));
+    disruptor.setDefaultExceptionHandler(new StageFailures(name));
     Sequenced lastHandler = null;
     EventHandlerGroup<Holder<E>> group = null;
     for (Stage<E> stage : stages) {
@@ -131,21 +130,24 @@ final class RingPipeline<E> implements Pipeline<E> {
     }
   }
 
-  /** Logs a stage's exception (the first few per ring, then a count) and lets the stage go on. */
-  private static final class StageFailures<T> implements ExceptionHandler<T> {
-    private static final int LOGGED = 10;
+  /**
+   * Logs a stage's exception and lets the stage go on; a {@link FailableEvent} is marked failed, so the
+   * stages after it skip it and the last one answers for it.
+   */
+  private static final class StageFailures implements ExceptionHandler<Holder<?>> {
     private final String name;
-    private final AtomicLong failures = new AtomicLong();
+    private final StageFailureLog log;
 
     StageFailures(String name) {
       this.name = name;
+      this.log = new StageFailureLog(name);
     }
 
     @Override
-    public void handleEventException(Throwable ex, long sequence, T event) {
-      long n = failures.incrementAndGet();
-      if (n <= LOGGED) {
-        LOG.error("ring pipeline '{}': a stage failed on event {} (failure {}; the stage goes on)", name, sequence, n, ex);
+    public void handleEventException(Throwable ex, long sequence, Holder<?> holder) {
+      log.failed(ex, sequence);
+      if (holder != null && holder.event instanceof FailableEvent failable) {
+        failable.stageFailed(ex);
       }
     }
 

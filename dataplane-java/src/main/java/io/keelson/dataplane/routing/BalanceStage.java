@@ -18,6 +18,25 @@ public final class BalanceStage implements Stage<RoutingEvent> {
 
   @Override
   public void onEvent(RoutingEvent event) {
+    RuntimeException failed = null;
+    if (event.failure == null) {
+      try {
+        pickEndpoint(event);
+      } catch (RuntimeException e) {
+        event.stageFailed(e); // the last stage: the callback must still hear about this event
+        event.endpoint = -1;
+        failed = e;
+      }
+    }
+    RoutingCallback callback = event.callback;
+    callback.onRouted(event);
+    event.clearInputs();
+    if (failed != null) {
+      throw failed; // answered already; the pipeline logs it
+    }
+  }
+
+  private void pickEndpoint(RoutingEvent event) {
     if (event.cluster != null && !event.policy.hasLocalReply()) {
       if (event.snapshot != current) {
         balancers.clear();
@@ -45,9 +64,6 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       }
       event.endpoint = picked;
     }
-    RoutingCallback callback = event.callback;
-    callback.onRouted(event);
-    event.clearInputs();
   }
 
   /** A hash-based policy with a route hash_policy picks by the request's hash; everything else as usual. */

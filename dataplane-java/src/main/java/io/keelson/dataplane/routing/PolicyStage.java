@@ -13,6 +13,9 @@ public final class PolicyStage implements Stage<RoutingEvent> {
   public void onEvent(RoutingEvent event) {
     FilterContext policy = event.policy;
     policy.clear();
+    if (event.failure != null) {
+      return; // an earlier stage failed: the callback answers with an error
+    }
     if (event.retryCluster != null || event.listener.filters().isEmpty()) { // a retry: the filters ran for its first try
       return;
     }

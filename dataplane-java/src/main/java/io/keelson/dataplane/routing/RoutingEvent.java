@@ -13,7 +13,7 @@ import io.keelson.dataplane.route.RequestHead;
  * each stage in turn owns the event; the last stage hands the decision to {@link #callback}, which
  * copies what it needs before returning, since the slot is reused right after.
  */
-public final class RoutingEvent {
+public final class RoutingEvent implements io.keelson.dataplane.pipeline.FailableEvent {
   // ---- inputs, written by the publisher
   public RequestHead head;
   public ServingSnapshot snapshot;
@@ -29,6 +29,8 @@ public final class RoutingEvent {
   public ServingCluster retryCluster;
   /** Hosts a retry should avoid, or null. */
   public io.keelson.dataplane.balance.HostPredicate hostPredicate;
+  /** The publisher's {@link DecisionSlot} ticket for this publish (0 for publishers without one). */
+  public long ticket;
 
   // ---- outputs, written by the stages
   /** Null when no virtual host matched the authority. */
@@ -45,8 +47,18 @@ public final class RoutingEvent {
   public final io.keelson.dataplane.filter.FilterContext policy = new io.keelson.dataplane.filter.FilterContext();
   /** Index of the chosen endpoint in {@link #balancer}, or -1 (none healthy or no cluster). */
   public int endpoint = -1;
+  /** Why a stage failed on this event, or null: then the decision is only "answer with an error". */
+  public Throwable failure;
+
+  @Override
+  public void stageFailed(Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+  }
 
   void clearOutputs() {
+    failure = null;
     virtualHost = null;
     route = null;
     weightedCluster = null;
@@ -67,5 +79,6 @@ public final class RoutingEvent {
     localAddress = null;
     retryCluster = null;
     hostPredicate = null;
+    ticket = 0;
   }
 }

@@ -22,9 +22,14 @@ public final class RoutingPipelines implements AutoCloseable {
   private final FastThreadLocal<Pipeline<RoutingEvent>> perLoop;
 
   public RoutingPipelines(PipelineMode mode, int ringSize) {
+    this(mode, ringSize, STAGES);
+  }
+
+  /** With other stages (tests: a stage that fails). */
+  RoutingPipelines(PipelineMode mode, int ringSize, List<Supplier<? extends Stage<RoutingEvent>>> stages) {
     this.mode = mode;
     if (mode == PipelineMode.DISRUPTOR) {
-      shared = PipelineFactory.create(mode, "routing", STAGES, RoutingEvent::new, ringSize);
+      shared = PipelineFactory.create(mode, "routing", stages, RoutingEvent::new, ringSize);
       perLoop = null;
     } else {
       shared = null;
@@ -32,7 +37,7 @@ public final class RoutingPipelines implements AutoCloseable {
           new FastThreadLocal<>() {
             @Override
             protected Pipeline<RoutingEvent> initialValue() {
-              return PipelineFactory.create(PipelineMode.INLINE, "routing", STAGES, RoutingEvent::new, 0);
+              return PipelineFactory.create(PipelineMode.INLINE, "routing", stages, RoutingEvent::new, 0);
             }
           };
     }

@@ -152,7 +152,11 @@ class Http2SustainedAbuseTest {
     assertThat(attackRequestsUpstream(r)).isZero();
   }
 
-  /** Refused with 431/RST_STREAM, the connection serves on: memory stays bounded (no header list is kept). */
+  /**
+   * Header lists over the limit, sent over and over: each is refused (431 or RST_STREAM, or the connection
+   * is closed and the attacker reconnects; runs here saw 4-13 closes). Memory stays bounded (no header list
+   * is kept) and none reaches the upstream.
+   */
   @Test
   void headerListsOverTheLimitKeptUpHoldBoundedMemory() throws Exception {
     SustainedAttack.Report r = attack((a, stop) -> {
