@@ -20,19 +20,28 @@ final class PacketPathScenario implements BatchScenario {
   static final int MIN_SECONDS = 5;
 
   private final Path keelsonHome;
+  /** Every subject's DPDK memory on 2 MB hugepages (scenario packet-hugepages), else none (packet). */
+  private final boolean hugepages;
 
   PacketPathScenario(Path keelsonHome) {
+    this(keelsonHome, false);
+  }
+
+  PacketPathScenario(Path keelsonHome, boolean hugepages) {
     this.keelsonHome = keelsonHome;
+    this.hugepages = hugepages;
   }
 
   @Override
   public String name() {
-    return "packet";
+    return hugepages ? "packet-hugepages" : "packet";
   }
 
   @Override
   public String description() {
-    return "DPDK packet path: Keelson gateway vs dpdk-testpmd on net_null and net_pcap (not in --quick unless named)";
+    return hugepages
+        ? "as packet, every subject's DPDK memory on 2 MB hugepages (reserved and mounted as root; not in --quick)"
+        : "DPDK packet path: Keelson gateway vs dpdk-testpmd on net_null and net_pcap (not in --quick unless named)";
   }
 
   @Override
@@ -44,7 +53,7 @@ final class PacketPathScenario implements BatchScenario {
     if (!Files.isRegularFile(shim)) {
       return "the native DPDK shim is not built (" + shim + "; bin/keelson builds it when libdpdk-dev is installed)";
     }
-    return null;
+    return hugepages ? Hugepages.system().ensure() : null;
   }
 
   @Override
@@ -54,17 +63,21 @@ final class PacketPathScenario implements BatchScenario {
     log.printf("keelson bench: packet: 10 subjects x %d runs of %d s on one core (about %d s)%n", runs, s,
         runs * 10 * (s + 4));
     List<PacketBenchmark.Result> results = PacketBenchmark.run(new PacketBenchmark.Options(keelsonHome,
-        System.getProperty("java.class.path"), runs, s, 1, dir));
+        System.getProperty("java.class.path"), runs, s, 1, dir, hugepages));
     Files.writeString(dir.resolve("report.txt"), PacketBenchmark.report(results));
-    return groups(results, s);
+    return groups(results, s, hugepages);
   }
 
   /** One group per device; every run a RunRecord in packets/s. */
   static List<Group> groups(List<PacketBenchmark.Result> results, int seconds) {
+    return groups(results, seconds, false);
+  }
+
+  static List<Group> groups(List<PacketBenchmark.Result> results, int seconds, boolean hugepages) {
     Map<String, List<RunRecord>> runs = new LinkedHashMap<>();
     Map<String, Map<String, String>> commands = new LinkedHashMap<>();
     for (PacketBenchmark.Result r : results) {
-      String scenario = "packet-" + r.device();
+      String scenario = (hugepages ? "packet-hugepages-" : "packet-") + r.device();
       List<RunRecord> list = runs.computeIfAbsent(scenario, k -> new ArrayList<>());
       commands.computeIfAbsent(scenario, k -> new LinkedHashMap<>()).put(r.subject(), r.command());
       for (int i = 0; i < r.mpps().size(); i++) {
@@ -77,7 +90,7 @@ final class PacketPathScenario implements BatchScenario {
     List<Group> groups = new ArrayList<>();
     runs.forEach((scenario, list) -> groups.add(new Group(scenario,
         (scenario.endsWith("null") ? "net_null: framework cost" : "net_pcap replaying many TCP flows: the full pipeline")
-            + " (dpdk-testpmd vs the Keelson gateway, one core, --no-huge)",
+            + " (dpdk-testpmd vs the Keelson gateway, one core, " + (hugepages ? "2 MB hugepages)" : "--no-huge)"),
         "packets/s", list, commands.get(scenario))));
     return groups;
   }

@@ -79,11 +79,11 @@ final class Scenarios {
 
   /** Scenarios whose own harness takes turns between its subjects (the packet path). */
   static List<BatchScenario> batches(Path keelsonHome) {
-    return List.of(new PacketPathScenario(keelsonHome));
+    return List.of(new PacketPathScenario(keelsonHome), new PacketPathScenario(keelsonHome, true));
   }
 
   /** Scenarios --quick leaves out unless named: too long for its two minutes. */
-  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "http1-keepalive-observed",
+  static final java.util.Set<String> NOT_IN_QUICK = java.util.Set.of("packet", "packet-hugepages", "http1-keepalive-observed",
       "http1-keepalive-traced-all", "http1-keepalive-observability", "tls-handshake", "h2c-keepalive",
       "h2-tls-multiplexed", "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "two-hop-mtls-turns");
 

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * same core, runs interleaved, medians reported with ns/packet and ratios. Devices: net_null (framework
  * cost: the gateway parses and drops the PMD's zero-filled frames) and net_pcap replaying a generated
  * capture of many TCP flows to one VIP (the full pipeline: parse, classify, conntrack, Maglev, NAT,
- * checksums). Every subject runs in its own process (an EAL per process), without hugepages.
+ * checksums). Every subject runs in its own process (an EAL per process), without hugepages, or with
+ * every subject's DPDK memory on 2 MB hugepages ({@link Options#hugepages()}, as a gateway node runs).
  *
  * <p>The replay loops over the capture, so every flow's SYN comes again on every pass, at a rate per
  * client address that grows with the gateway's speed (16 SYNs per client per pass of ~30,000 packets:
@@ -50,7 +51,22 @@ public final class PacketBenchmark {
    * @param classpath   the classpath holding the data plane (the gateway runs as a child JVM)
    * @param cpu         the core every subject's poller runs on
    */
-  public record Options(Path keelsonHome, String classpath, int runs, int seconds, int cpu, Path workDir) {}
+  public record Options(Path keelsonHome, String classpath, int runs, int seconds, int cpu, Path workDir,
+      boolean hugepages) {
+    public Options(Path keelsonHome, String classpath, int runs, int seconds, int cpu, Path workDir) {
+      this(keelsonHome, classpath, runs, seconds, cpu, workDir, false);
+    }
+
+    /** testpmd's EAL memory arguments: hugepages (unlinked once mapped, so none are left behind) or none. */
+    public List<String> testpmdMemory() {
+      return hugepages ? List.of("--huge-unlink") : List.of("--no-huge");
+    }
+
+    /** The gateway's hardware profile for a device: the same one on hugepages when asked. */
+    public String profile(String base) {
+      return hugepages ? base + "-hugepages" : base;
+    }
+  }
 
   /** One subject on one device: the rate of every run. */
   public record Result(String device, String subject, String command, List<Double> mpps, List<String> notes) {
@@ -95,8 +111,8 @@ public final class PacketBenchmark {
       subjects.put("pcap/testpmd-" + mode, testpmd(o, pcapDevs, mode, "--port-topology=loop", packets));
     }
     for (String pipeline : List.of("inline", "disruptor")) {
-      subjects.put("null/keelson-" + pipeline, gateway(o, "null", bootstrap, pipeline, List.of()));
-      subjects.put("pcap/keelson-" + pipeline, gateway(o, "pcap-replay", bootstrap, pipeline,
+      subjects.put("null/keelson-" + pipeline, gateway(o, o.profile("null"), bootstrap, pipeline, List.of()));
+      subjects.put("pcap/keelson-" + pipeline, gateway(o, o.profile("pcap-replay"), bootstrap, pipeline,
           List.of("--var", "pcap=" + pcap, "--syn-rate", SYN_RATE)));
     }
     Map<String, List<Double>> rates = new LinkedHashMap<>();
@@ -169,8 +185,9 @@ public final class PacketBenchmark {
   }
 
   private static Subject testpmd(Options o, String devices, String mode, String extra, int mbufsNeeded) {
-    List<String> cmd = new ArrayList<>(List.of("dpdk-testpmd", "-l", "0," + o.cpu(), "--no-huge", "--no-pci",
-        "-m", "1024", "--log-level", "*:error"));
+    List<String> cmd = new ArrayList<>(List.of("dpdk-testpmd", "-l", "0," + o.cpu()));
+    cmd.addAll(o.testpmdMemory());
+    cmd.addAll(List.of("--no-pci", "-m", "1024", "--log-level", "*:error"));
     cmd.addAll(List.of(devices.split(" ")));
     cmd.addAll(List.of("--", "--forward-mode=" + mode, "--auto-start", "--stats-period=1", "--nb-cores=1",
         "--burst=32"));

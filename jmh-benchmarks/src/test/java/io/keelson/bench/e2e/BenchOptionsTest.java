@@ -14,7 +14,7 @@ class BenchOptionsTest {
 
     assertThat(o.scenarios()).containsExactly("http1-keepalive", "http1-close", "http1-keepalive-observed",
         "http1-keepalive-traced-all", "http1-keepalive-observability", "http1-keepalive-resilient", "tls-keepalive", "tls-handshake", "h2c-multiplexed", "h2c-keepalive", "h2-tls-multiplexed",
-        "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "two-hop-mtls-turns", "packet");
+        "h2-tls-handshake", "two-hop-plaintext", "two-hop-mtls", "two-hop-mtls-turns", "packet", "packet-hugepages");
     assertThat(o.peers()).isEmpty();
     assertThat(Scenarios.peerNames()).containsExactly("direct", "keelson", "nginx", "haproxy", "keelson-observed",
         "keelson-traced-all", "keelson-mtls");

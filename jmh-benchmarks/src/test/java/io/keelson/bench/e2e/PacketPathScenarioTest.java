@@ -60,4 +60,27 @@ class PacketPathScenarioTest {
 
     assertThat(why).isNotNull().containsAnyOf("dpdk-testpmd is not installed", "native DPDK shim is not built");
   }
+
+  @Test
+  void theHugepageVariantNamesItsScenariosAndDevicesApart() {
+    PacketPathScenario huge = new PacketPathScenario(Path.of("."), true);
+    assertThat(huge.name()).isEqualTo("packet-hugepages");
+    assertThat(new PacketPathScenario(Path.of(".")).name()).isEqualTo("packet");
+    List<BatchScenario.Group> groups = PacketPathScenario.groups(RESULTS, 5, true);
+    assertThat(groups).extracting(BatchScenario.Group::scenario)
+        .containsExactly("packet-hugepages-null", "packet-hugepages-pcap");
+    assertThat(groups.getFirst().description()).contains("2 MB hugepages");
+  }
+
+  @Test
+  void onHugepagesTestpmdMapsThemAndTheGatewayUsesTheHugepageProfiles() {
+    var o = new PacketBenchmark.Options(Path.of("."), "", 1, 5, 1, Path.of("."), true);
+    assertThat(o.testpmdMemory()).containsExactly("--huge-unlink");
+    assertThat(o.profile("pcap-replay")).isEqualTo("pcap-replay-hugepages");
+    var plain = new PacketBenchmark.Options(Path.of("."), "", 1, 5, 1, Path.of("."));
+    assertThat(plain.testpmdMemory()).containsExactly("--no-huge");
+    assertThat(plain.profile("null")).isEqualTo("null");
+    assertThat(Path.of("../hw-profiles/pcap-replay-hugepages.yaml")).exists();
+    assertThat(Path.of("../hw-profiles/null-hugepages.yaml")).exists();
+  }
 }
