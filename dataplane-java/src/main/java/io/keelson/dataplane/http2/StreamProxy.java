@@ -59,6 +59,8 @@ import java.util.concurrent.TimeUnit;
 final class StreamProxy extends ChannelInboundHandlerAdapter
     implements RoutingCallback, EventFiller<RoutingEvent, StreamProxy>, UpstreamOwner {
   static final String NO_HEALTHY_UPSTREAM = "no healthy upstream";
+  /** A routing stage (route match, an HTTP filter, the balancer) threw on the request. */
+  static final String ROUTING_FAILED = "internal error while routing the request";
   static final String CONNECT_FAILURE =
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   static final String RESET_BEFORE_HEADERS =
@@ -304,7 +306,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (routeFailed) {
       retrying = false;
-      localReply(500, "internal error while routing the request", ResponseFlag.NONE);
+      localReply(500, ROUTING_FAILED, ResponseFlag.NONE);
       return;
     }
     if (retrying) {

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  */
 final class StageFailureLog {
   private static final Logger LOG = LoggerFactory.getLogger(StageFailureLog.class);
-  static final int LOGGED = 10;
+  private static final int LOGGED = 10;
   private final String pipeline;
   private final AtomicLong failures = new AtomicLong();
 
@@ -26,9 +26,5 @@ final class StageFailureLog {
     if (n <= LOGGED) {
       LOG.error("pipeline '{}': a stage failed on event {} (failure {}; the stage goes on)", pipeline, event, n, cause);
     }
-  }
-
-  long failures() {
-    return failures.get();
   }
 }

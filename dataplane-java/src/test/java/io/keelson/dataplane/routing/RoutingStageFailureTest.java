@@ -19,13 +19,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class RoutingStageFailureTest {
   /** What the callback saw: the failure's type, or "ok", and the endpoint. */
-  private record Seen(String failure, int endpoint, boolean policyReply) {}
+  private record Seen(String failure, int endpoint) {}
 
   private static final ServingListener NO_FILTERS = new ServingListener(null, null, null);
   private final BlockingQueue<Seen> seen = new ArrayBlockingQueue<>(8);
   private final RoutingCallback callback = event -> seen.add(new Seen(
-      event.failure == null ? "ok" : event.failure.getClass().getSimpleName(), event.endpoint,
-      event.policy.hasLocalReply()));
+      event.failure == null ? "ok" : event.failure.getClass().getSimpleName(), event.endpoint));
 
   @ParameterizedTest
   @EnumSource(PipelineMode.class)

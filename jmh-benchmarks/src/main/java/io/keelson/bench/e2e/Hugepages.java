@@ -57,8 +57,8 @@ final class Hugepages {
   }
 
   boolean mounted() throws IOException {
-    return Files.readAllLines(proc.resolve("mounts")).stream().anyMatch(l -> l.split(" ").length > 2
-        && l.split(" ")[2].equals("hugetlbfs"));
+    return Files.readAllLines(proc.resolve("mounts")).stream()
+        .map(line -> line.split(" ")).anyMatch(fields -> fields.length > 2 && fields[2].equals("hugetlbfs"));
   }
 
   private boolean mount() throws IOException {
