@@ -26,14 +26,26 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GatewayCommand {
   /**
-   * JIT flags for a gateway JVM, given by its launchers ({@code bin/keelson gateway} and the packet
-   * benchmark): larger inlining budgets, so C2 inlines the per-packet stage methods
-   * ({@code PacketParser.parseIpv4}, {@code ClassifyStage.classify}, {@code ForwardStage.toBackend},
-   * 417-560 bytecodes, "hot method too big" at the defaults) into their burst loops instead of calling
-   * them once per packet. Measured in docs/gateway-packet-path.md, session 9.
+   * The gateway JVM's flags file, relative to the project root: a java {@code @argfile} that {@code
+   * bin/keelson gateway} and the packet benchmark's gateway runs both pass, so they cannot drift apart.
+   * It holds C2 inlining budgets and one compile root per stage (measured in
+   * docs/gateway-packet-path.md, sessions 9 and 10).
    */
-  public static final List<String> JIT_FLAGS =
-      List.of("-XX:FreqInlineSize=800", "-XX:InlineSmallCode=8000", "-XX:MaxInlineSize=100");
+  public static final String JVM_FLAGS_FILE = "bin/lib/gateway-jvm.flags";
+
+  /**
+   * The launcher arguments that apply {@link #JVM_FLAGS_FILE} under {@code keelsonHome}.
+   *
+   * @throws IllegalStateException naming the path when the file is missing
+   */
+  public static List<String> jvmFlags(Path keelsonHome) {
+    Path file = keelsonHome.resolve(JVM_FLAGS_FILE);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalStateException("the gateway's JVM flags file " + file + " is missing (expected under the"
+          + " project root " + keelsonHome + ")");
+    }
+    return List.of("@" + file);
+  }
 
   static final String USAGE = """
       usage: keelson gateway --hw-profile NAME|FILE --config ENVOY_BOOTSTRAP.yaml [options]

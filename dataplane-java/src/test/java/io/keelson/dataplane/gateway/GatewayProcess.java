@@ -25,10 +25,12 @@ final class GatewayProcess implements AutoCloseable {
     this.topo = topo;
     out = topo.dir.resolve("gateway-" + pipeline + ".out");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path home = io.keelson.dataplane.hw.HardwareProfiles.directory().getParent();
     List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
         "-XX:+UseSerialGC", "-Dkeelson.native.dir=" + System.getProperty("keelson.native.dir"),
-        "-Dkeelson.home=" + io.keelson.dataplane.hw.HardwareProfiles.directory().getParent(), "-cp", System.getProperty("java.class.path"),
-        GatewayCommand.class.getName(),
+        "-Dkeelson.home=" + home, "-cp", System.getProperty("java.class.path")));
+    cmd.addAll(GatewayCommand.jvmFlags(home)); // as bin/keelson gateway runs it
+    cmd.addAll(List.of(GatewayCommand.class.getName(),
         "--hw-profile", "af-packet-pair", "--config", config,
         "--var", "outside=go", "--var", "inside=gi", "--var", "tap=" + topo.tap,
         "--port-ip", "outside=" + NetnsTopology.GATEWAY_OUTSIDE + "/24",

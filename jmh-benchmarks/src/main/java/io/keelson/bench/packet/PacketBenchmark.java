@@ -256,7 +256,7 @@ public final class PacketBenchmark {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
         "-XX:+UseParallelGC"));
-    cmd.addAll(io.keelson.dataplane.gateway.GatewayCommand.JIT_FLAGS); // the gateway launcher's own JIT flags
+    cmd.addAll(io.keelson.dataplane.gateway.GatewayCommand.jvmFlags(o.keelsonHome())); // bin/keelson gateway's own flags
     cmd.addAll(List.of("-Dkeelson.home=" + o.keelsonHome(),
         "-Dkeelson.native.dir=" + o.keelsonHome().resolve("build/native/dataplane-native"),
         "-cp", o.classpath(), "io.keelson.dataplane.gateway.GatewayCommand",
