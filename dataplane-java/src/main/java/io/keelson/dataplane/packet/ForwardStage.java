@@ -2,6 +2,7 @@ package io.keelson.dataplane.packet;
 
 import io.keelson.dataplane.internal.ffm.PacketBuffer;
 import io.keelson.dataplane.packet.conntrack.ConnTrack;
+import io.keelson.dataplane.packet.conntrack.SweepPacer;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import io.keelson.dataplane.pipeline.Stage;
 import java.util.function.LongSupplier;
@@ -20,8 +21,9 @@ import java.util.function.LongSupplier;
  *   <li>ARP: learns the sender (when the packet is for us, or the sender is already known) and
  *       answers who-has for addresses {@link GatewayConfig} says we answer on the RX port.
  * </ul>
- * Idle flows are expired incrementally: at most {@link GatewayLimits#sweepSlice()} flow slots per
- * burst. Table sizes (flows, ARP) are fixed when the stage is created; timeouts and rates follow
+ * Idle flows are expired incrementally, paced by time ({@link SweepPacer}): one pass over the flows in
+ * use per second (or a quarter of the shortest idle timeout), at most {@link GatewayLimits#sweepSlice()}
+ * flow slots per burst. Table sizes (flows, ARP) are fixed when the stage is created; timeouts and rates follow
  * config changes.
  *
  * <p>Threading: single writer of its connection table, ARP table and counters; one thread at a time.
@@ -33,6 +35,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final LongSupplier clock;
   private final DropCounters drops = new DropCounters();
   private final ConnTrack flows;
+  private final SweepPacer sweep = new SweepPacer();
   private final ArpTable arp;
   private final int shard;
   private final int shardMask;
@@ -109,6 +112,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
         next.tcpClosing().toNanos(), next.udp().toNanos());
     arpRetryNanos = next.arpRetry().toNanos();
     arpReachableNanos = next.arpReachable().toNanos();
+    sweep.shortestTimeout(Math.min(Math.min(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos()),
+        Math.min(next.tcpClosing().toNanos(), next.udp().toNanos())));
     limits = next;
   }
 
@@ -134,7 +139,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
         default -> throw new IllegalStateException("packet " + i + " reached forwarding unclassified (kind " + burst.kind[i] + ")");
       }
     }
-    flows.expire(now, limits.sweepSlice());
+    flows.expire(now, sweep.slots(now, flows.sweepRange(), limits.sweepSlice()));
   }
 
   /**

@@ -10,7 +10,8 @@ import java.time.Duration;
  * @param tcpTransitory        idle timeout of a TCP flow still opening (SYN seen, no answer yet)
  * @param tcpClosing           idle timeout after a FIN or RST
  * @param udp                  idle timeout of a UDP flow
- * @param sweepSlice           flow slots examined for expiry per burst (bounds the per-burst cost)
+ * @param sweepSlice           most flow slots examined for expiry in one burst (bounds the per-burst cost; the
+ *                             sweep is paced to one pass over the flows in use per second, see SweepPacer)
  * @param synPerSecond         SYNs per second allowed per source address
  * @param synBurst             SYNs a quiet source may send at once
  * @param synSources           source addresses rate-limited at once (bounded table; oldest replaced)

@@ -199,6 +199,11 @@ public final class ConnTrack {
     freeList[freeCount++] = flow;
   }
 
+  /** Slots {@link #expire} covers: the highest flow id ever handed out, plus one (ids above it are all free). */
+  public int sweepRange() {
+    return highWater;
+  }
+
   /**
    * Expires idle flows, examining at most {@code maxSlots} flow slots from where the previous call
    * stopped (slots at or above the highest id ever used are skipped: they are all free), so the cost
