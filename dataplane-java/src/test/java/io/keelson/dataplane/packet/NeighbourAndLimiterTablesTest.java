@@ -60,4 +60,38 @@ class NeighbourAndLimiterTablesTest {
     assertThat(limiter.tryAcquire(1000, 1)).isFalse();
     assertThat(limiter.tryAcquire(1000, SECOND + 1)).isTrue();
   }
+
+  @Test
+  void synLimiterAnswersAsATwoNumberTokenBucketWould() {
+    java.util.Random random = new java.util.Random(8);
+    for (int round = 0; round < 20; round++) {
+      int perSecond = 1 + random.nextInt(500);
+      int burst = 1 + random.nextInt(20);
+      SynRateLimiter limiter = new SynRateLimiter(64, perSecond, burst);
+      long cost = SECOND / perSecond;
+      long capacity = cost * burst;
+      long credit = capacity; // the reference: credit in nanoseconds of refill, capped at the capacity
+      long last = 0;
+      long now = -5 * SECOND + random.nextInt(1_000_000); // System.nanoTime may be negative
+      last = now;
+      for (int syn = 0; syn < 2_000; syn++) {
+        now += random.nextInt(3) == 0 ? random.nextLong(3 * cost) : random.nextLong(cost / 4 + 1);
+        credit = Math.min(capacity, credit + (now - last));
+        last = now;
+        boolean expected = credit >= cost;
+        if (expected) {
+          credit -= cost;
+        }
+        assertThat(limiter.tryAcquire(0x0A00_0007, now)).as("round %d, SYN %d at %d ns", round, syn, now)
+            .isEqualTo(expected);
+      }
+    }
+  }
+
+  @Test
+  void synLimiterTracksAddressZeroAsASource() {
+    SynRateLimiter limiter = new SynRateLimiter(8, 1, 1);
+    assertThat(limiter.tryAcquire(0, 0)).isTrue();
+    assertThat(limiter.tryAcquire(0, 1)).as("0.0.0.0's bucket is empty now").isFalse();
+  }
 }
