@@ -25,10 +25,14 @@ public final class PacketBuffer {
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
   private static final ValueLayout.OfInt INT_BE =
       ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+  private static final ValueLayout.OfLong LONG_BE =
+      ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
   private static final VarHandle HEAP_SHORT =
       MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle HEAP_INT =
       MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle HEAP_LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
   /** The heap copy's array, or null for a native packet. */
   private byte[] heap;
@@ -148,6 +152,18 @@ public final class PacketBuffer {
       return AllMemory.SEGMENT.get(INT_BE, address + offset);
     }
     return (int) HEAP_INT.get(h, offset);
+  }
+
+  /**
+   * Eight bytes at {@code offset}, big-endian: one read where a parser would otherwise make two or three
+   * (the caller has checked {@code offset + 8 <= length()}).
+   */
+  public long getLong(int offset) {
+    byte[] h = heap;
+    if (h == null) {
+      return AllMemory.SEGMENT.get(LONG_BE, address + offset);
+    }
+    return (long) HEAP_LONG.get(h, offset);
   }
 
   public void putInt(int offset, int value) {
