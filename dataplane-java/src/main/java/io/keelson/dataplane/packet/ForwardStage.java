@@ -66,8 +66,6 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private int trainFound = -1;
   private int trainAt;
   private int trainPort;
-  private int trainNextHop;
-  private int trainSlot;
   private long trainOurMac;
   private long trainMac;
   private int trainSrcIp;
@@ -206,7 +204,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
       if (protocol == Ipv4.PROTO_TCP) {
         forwardTcpState(found >> 1, burst.flags[i]);
       }
-      trainOut(burst, i, buf, config, now, l3, protocol, ttlWord);
+      trainOut(burst, i, buf, l3, protocol, ttlWord);
       return;
     }
     int src = burst.srcIp[i];
@@ -289,13 +287,13 @@ public final class ForwardStage implements Stage<PacketBurst> {
     trainL4Delta = addressDelta + NatRewrite.portDelta(sport, dport, newSport, newDport);
   }
 
-  /** Forwards another packet of the train: an ARP refresh when one is due, MACs, NAT rewrite, verdict. */
-  private void trainOut(PacketBurst burst, int i, PacketBuffer buf, GatewayConfig config, long now,
-      int l3, int protocol, int ttlWord) {
-    if (burst.extraCount() < PacketBurst.MAX_EXTRA
-        && arp.shouldRefreshAt(trainSlot, now, arpReachableNanos, arpRetryNanos)) {
-      LocalReplies.arpRequest(burst.claimExtra(trainPort), trainOurMac, config.ownAddress(trainPort), trainNextHop);
-    }
+  /**
+   * Forwards another packet of the train: MACs, NAT rewrite, verdict. No ARP refresh check: {@link #l2}
+   * made it for the train's first packet at the same clock reading, and either sent the who-has (which
+   * stamps the slot, so it is not due again before the retry interval) or found it not due, or had no
+   * extra frame left (and the burst's extra frames only run out further).
+   */
+  private void trainOut(PacketBurst burst, int i, PacketBuffer buf, int l3, int protocol, int ttlWord) {
     NatRewrite.setMacs(buf, trainOurMac, trainMac);
     trainRewrite(buf, l3, burst.l4[i], protocol, ttlWord);
     burst.verdict[i] = trainPort;
@@ -384,7 +382,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
       if (protocol == Ipv4.PROTO_TCP) {
         reverseTcpState(flow, burst.flags[i]);
       }
-      trainOut(burst, i, buf, config, now, l3, protocol, ttlWord);
+      trainOut(burst, i, buf, l3, protocol, ttlWord);
       return;
     }
     flows.touch(flow, now);
@@ -431,8 +429,6 @@ public final class ForwardStage implements Stage<PacketBurst> {
       LocalReplies.arpRequest(burst.claimExtra(port), ourMac, config.ownAddress(port), nextHop);
     }
     NatRewrite.setMacs(buf, ourMac, mac);
-    trainNextHop = nextHop;
-    trainSlot = slot;
     trainOurMac = ourMac;
     trainMac = mac;
     return true;

@@ -260,6 +260,28 @@ class ForwardingTest {
   }
 
   @Test
+  void anAgedNeighbourBehindATrainGetsOneWhoHasAndEveryPacketOfTheTrainGoes() {
+    GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    byte[] syn = clientSyn(CLIENT_PORT);
+    gw.run(0, syn);
+    int backend = GatewayHarness.view(syn).getInt(L3 + Ipv4.DST);
+    gw.run(1, backendReply(backend, GatewayHarness.view(syn).getShort(L4 + Tcp.SRC_PORT), Tcp.SYN | Tcp.ACK));
+
+    gw.now += 61 * SECOND; // past arpReachable: the train's first packet finds the refresh due
+    byte[][] train = new byte[8][];
+    for (int k = 0; k < train.length; k++) {
+      train[k] = clientData(CLIENT_PORT, Tcp.ACK);
+    }
+    PacketBurst burst = gw.run(0, train);
+    assertThat(burst.extraCount()).as("one who-has for the whole train").isEqualTo(1);
+    assertThat(burst.extra(0).getInt(L3 + Arp.TPA)).isEqualTo(backend);
+    for (int k = 0; k < train.length; k++) {
+      assertThat(burst.verdict(k)).as("packet %d of the train", k).isEqualTo(1);
+      assertThat(GatewayHarness.view(train[k]).getMac(Ethernet.DST)).isEqualTo(TestGateway.backendMac(backend));
+    }
+  }
+
+  @Test
   void ttlOfOneIsNotForwarded() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
     byte[] syn = TestPacket.tcp(CLIENT, CLIENT_PORT, TestGateway.VIP, 80, Tcp.SYN)
