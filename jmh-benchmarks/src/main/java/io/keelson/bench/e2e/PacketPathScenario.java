@@ -88,10 +88,16 @@ final class PacketPathScenario implements BatchScenario {
       }
     }
     List<Group> groups = new ArrayList<>();
-    runs.forEach((scenario, list) -> groups.add(new Group(scenario,
-        (scenario.endsWith("null") ? "net_null: framework cost" : "net_pcap replaying many TCP flows: the full pipeline")
-            + " (dpdk-testpmd vs the Keelson gateway, one core, " + (hugepages ? "2 MB hugepages)" : "--no-huge)"),
-        "packets/s", list, commands.get(scenario))));
+    runs.forEach((scenario, list) -> {
+      String device = scenario.substring(scenario.lastIndexOf('-') + 1);
+      groups.add(new Group(scenario,
+          (device.equals("null") ? "net_null: framework cost" : "net_pcap replaying many TCP flows: the full pipeline")
+              + " (dpdk-testpmd vs the Keelson gateway, one core, " + (hugepages ? "2 MB hugepages)" : "--no-huge)")
+              + ". " + PacketBenchmark.GATEWAY + " over " + PacketBenchmark.REFERENCE
+              + ", run by run (the two measured back to back): "
+              + PacketBenchmark.pairedText(PacketBenchmark.pairedOverhead(results, device)),
+          "packets/s", list, commands.get(scenario)));
+    });
     return groups;
   }
 }

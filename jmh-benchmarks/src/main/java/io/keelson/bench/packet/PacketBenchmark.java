@@ -106,20 +106,24 @@ public final class PacketBenchmark {
     Map<String, Subject> subjects = new LinkedHashMap<>();
     String nullDevs = "--vdev net_null0 --vdev net_null1";
     String pcapDevs = "--vdev net_pcap0,rx_pcap=" + pcap + ",infinite_rx=1";
-    for (String mode : List.of("io", "macswap", "5tswap")) {
-      subjects.put("null/testpmd-" + mode, testpmd(o, nullDevs, mode, "", 0));
-      subjects.put("pcap/testpmd-" + mode, testpmd(o, pcapDevs, mode, "--port-topology=loop", packets));
-    }
-    for (String pipeline : List.of("inline", "disruptor")) {
-      subjects.put("null/keelson-" + pipeline, gateway(o, o.profile("null"), bootstrap, pipeline, List.of()));
-      subjects.put("pcap/keelson-" + pipeline, gateway(o, o.profile("pcap-replay"), bootstrap, pipeline,
-          List.of("--var", "pcap=" + pcap, "--syn-rate", SYN_RATE)));
+    for (String device : List.of("null", "pcap")) {
+      String devs = device.equals("null") ? nullDevs : pcapDevs;
+      String extra = device.equals("null") ? "" : "--port-topology=loop";
+      int mbufs = device.equals("null") ? 0 : packets;
+      List<String> gatewayArgs = device.equals("null") ? List.of()
+          : List.of("--var", "pcap=" + pcap, "--syn-rate", SYN_RATE);
+      String profile = o.profile(device.equals("null") ? "null" : "pcap-replay");
+      subjects.put(device + "/" + REFERENCE, testpmd(o, devs, "io", extra, mbufs));
+      subjects.put(device + "/" + GATEWAY, gateway(o, profile, bootstrap, "inline", gatewayArgs));
+      subjects.put(device + "/testpmd-5tswap", testpmd(o, devs, "5tswap", extra, mbufs));
+      subjects.put(device + "/testpmd-macswap", testpmd(o, devs, "macswap", extra, mbufs));
+      subjects.put(device + "/keelson-disruptor", gateway(o, profile, bootstrap, "disruptor", gatewayArgs));
     }
     Map<String, List<Double>> rates = new LinkedHashMap<>();
     subjects.keySet().forEach(k -> rates.put(k, new ArrayList<>()));
     for (int run = 0; run < o.runs(); run++) {
-      for (Map.Entry<String, Subject> e : subjects.entrySet()) {
-        rates.get(e.getKey()).add(e.getValue().measure(o, run));
+      for (String key : order(List.copyOf(subjects.keySet()), run)) {
+        rates.get(key).add(subjects.get(key).measure(o, run));
       }
     }
     List<Result> results = new ArrayList<>();
@@ -129,6 +133,71 @@ public final class PacketBenchmark {
       results.add(new Result(parts[0], parts[1], command, rates.get(e.getKey()), e.getValue().notes()));
     }
     return results;
+  }
+
+  /** The subject every gateway figure is measured against, and the gateway subject of issue 8's goal. */
+  public static final String REFERENCE = "testpmd-io";
+  public static final String GATEWAY = "keelson-inline";
+
+  /**
+   * The order of one run: device by device, with testpmd io and the inline gateway back to back, in
+   * alternating order from run to run. This host's speed drifts by up to 60% over minutes, so only a
+   * pair measured seconds apart gives a difference that means something; alternating cancels whatever
+   * the first of two adjacent subjects leaves behind for the second.
+   */
+  public static List<String> order(List<String> keys, int run) {
+    List<String> order = new ArrayList<>(keys);
+    if (run % 2 == 1) {
+      for (int i = 0; i + 1 < order.size(); i++) {
+        String device = order.get(i).split("/", 2)[0];
+        if (order.get(i).equals(device + "/" + REFERENCE) && order.get(i + 1).equals(device + "/" + GATEWAY)) {
+          java.util.Collections.swap(order, i, i + 1);
+        }
+      }
+    }
+    return order;
+  }
+
+  /**
+   * The gateway's ns/packet minus testpmd io's, run by run (the two ran back to back); runs where
+   * either measured nothing are left out.
+   */
+  public static List<Double> pairedOverhead(List<Result> results, String device) {
+    List<Double> out = new ArrayList<>();
+    Result io = results.stream().filter(r -> r.device().equals(device) && r.subject().equals(REFERENCE)).findFirst()
+        .orElse(null);
+    Result gw = results.stream().filter(r -> r.device().equals(device) && r.subject().equals(GATEWAY)).findFirst()
+        .orElse(null);
+    if (io == null || gw == null) {
+      return out;
+    }
+    for (int i = 0; i < Math.min(io.mpps().size(), gw.mpps().size()); i++) {
+      double a = io.mpps().get(i);
+      double b = gw.mpps().get(i);
+      if (a > 0 && b > 0) {
+        out.add(1000.0 / b - 1000.0 / a);
+      }
+    }
+    return out;
+  }
+
+  /** The median of {@code values}, NaN when empty. */
+  public static double median(List<Double> values) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    List<Double> sorted = values.stream().sorted().toList();
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  /** "+a, +b, +c (median +m)" for {@link #pairedOverhead}. */
+  public static String pairedText(List<Double> overhead) {
+    if (overhead.isEmpty()) {
+      return "no run measured both";
+    }
+    return overhead.stream().map(v -> String.format(Locale.ROOT, "%+.1f", v)).collect(java.util.stream.Collectors.joining(", "))
+        + String.format(Locale.ROOT, " ns/packet (median %+.1f)", median(overhead));
   }
 
   /** A table: device, subject, median Mpps, every run, ns/packet, ratios to testpmd io and 5tswap. */
@@ -145,10 +214,15 @@ public final class PacketBenchmark {
     }
     for (Result r : results) {
       if (r.subject().startsWith("keelson")) {
-        Result io = find(results, r.device(), "testpmd-io");
-        out.append(String.format(Locale.ROOT, "%s %s: %+.1f ns/packet over testpmd io%n", r.device(), r.subject(),
-            r.nsPerPacket() - io.nsPerPacket()));
+        Result io = find(results, r.device(), REFERENCE);
+        out.append(String.format(Locale.ROOT, "%s %s: %+.1f ns/packet over testpmd io (medians of each)%n", r.device(),
+            r.subject(), r.nsPerPacket() - io.nsPerPacket()));
       }
+    }
+    for (String device : results.stream().map(Result::device).distinct().toList()) {
+      out.append(device).append(' ').append(GATEWAY).append(" over ").append(REFERENCE)
+          .append(", run by run (measured back to back): ").append(pairedText(pairedOverhead(results, device)))
+          .append('\n');
     }
     out.append("per run: the gateway's rx, tx, drops by reason and Mpps per poller CPU-second; testpmd's rx and Mpps"
         + " per forwarding-lcore CPU-second (CPU-normalized rates, which a busy machine distorts less than wall-clock"

@@ -83,4 +83,29 @@ class PacketPathScenarioTest {
     assertThat(Path.of("../hw-profiles/pcap-replay-hugepages.yaml")).exists();
     assertThat(Path.of("../hw-profiles/null-hugepages.yaml")).exists();
   }
+
+  @Test
+  void testpmdIoAndTheInlineGatewayRunBackToBackInAlternatingOrder() {
+    List<String> keys = List.of("null/testpmd-io", "null/keelson-inline", "null/testpmd-5tswap",
+        "pcap/testpmd-io", "pcap/keelson-inline", "pcap/keelson-disruptor");
+    assertThat(PacketBenchmark.order(keys, 0)).isEqualTo(keys);
+    assertThat(PacketBenchmark.order(keys, 1)).containsExactly("null/keelson-inline", "null/testpmd-io",
+        "null/testpmd-5tswap", "pcap/keelson-inline", "pcap/testpmd-io", "pcap/keelson-disruptor");
+    assertThat(PacketBenchmark.order(keys, 2)).isEqualTo(keys);
+  }
+
+  @Test
+  void theGatewaysOverheadIsTakenRunByRunAndItsMedianReported() {
+    List<PacketBenchmark.Result> results = List.of(
+        new PacketBenchmark.Result("pcap", "testpmd-io", "io", List.of(25.0, 10.0, 20.0, 0.0)),
+        new PacketBenchmark.Result("pcap", "keelson-inline", "gw", List.of(10.0, 8.0, 12.5, 9.0)));
+    // ns/packet: io 40, 100, 50, (failed); gateway 100, 125, 80, 111.1
+    assertThat(PacketBenchmark.pairedOverhead(results, "pcap")).containsExactly(60.0, 25.0, 30.0);
+    assertThat(PacketBenchmark.pairedText(PacketBenchmark.pairedOverhead(results, "pcap")))
+        .isEqualTo("+60.0, +25.0, +30.0 ns/packet (median +30.0)");
+    assertThat(PacketBenchmark.pairedOverhead(results, "null")).isEmpty();
+    assertThat(PacketPathScenario.groups(results, 5).getFirst().description())
+        .endsWith("keelson-inline over testpmd-io, run by run (the two measured back to back): +60.0, +25.0, +30.0 ns/packet (median +30.0)");
+    assertThat(PacketBenchmark.median(List.of(4.0, 1.0, 3.0, 2.0))).isEqualTo(2.5);
+  }
 }
