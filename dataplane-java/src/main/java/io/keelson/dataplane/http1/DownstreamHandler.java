@@ -115,6 +115,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
   private ServingSnapshot snapshot;
+  /**
+   * Set when this connection's listener was removed or replaced ({@link #retire}): the snapshot that still
+   * had it, which serves the connection's remaining requests (Envoy drains such a connection with the
+   * listener's old config); null while the listener is live.
+   */
+  private ServingSnapshot retiredFrom;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   private RouteAction.WeightedCluster weightedCluster;
@@ -181,7 +187,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
-    ServingListener l = context.snapshot().listener(listenerName);
+    ServingListener l = (retiredFrom != null ? retiredFrom : context.snapshot()).listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
       l.stats().cxActive.increment();
@@ -278,6 +284,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * Drain after the listener was removed or replaced: the remaining requests are served with {@code before}
+   * (the snapshot that still had the listener) and the next response closes the connection. An idle
+   * connection that has served a request closes now, as in {@link #drain}; one that has not sent a request
+   * yet was accepted just before the listener went, and is kept to serve that request.
+   */
+  void retire(ServingSnapshot before) {
+    retiredFrom = before;
+    if (state == State.IDLE && startNanos != 0) { // idle after a request (startNanos is set by each one)
+      channel.close();
+    } else {
+      closeAfterResponse = true;
+    }
+  }
+
   private void abandonMirror() {
     if (mirror != null) {
       mirror.abandon();
@@ -315,9 +336,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     discarding = false;
     retryExhausted = false;
     pendingTrailers = null;
-    closeAfterResponse = !head.keepAlive() || context.draining();
+    closeAfterResponse = !head.keepAlive() || retiredFrom != null || context.draining();
     decided = false;
-    snapshot = context.snapshot();
+    snapshot = retiredFrom != null ? retiredFrom : context.snapshot();
     ServingListener l = snapshot.listener(listenerName);
     if (l == null) {
       // The listener left the config: serve nothing more on it.

@@ -1,14 +1,22 @@
 package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.TlsStats;
 import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.util.AttributeKey;
 
 /** Sets up each accepted connection of one HTTP listener. Thread-safe (shared by all event loops). */
 public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
+  /**
+   * On a connection whose listener was removed or replaced: the snapshot that still had the listener (set by
+   * {@link #retire}), read once when the connection switches to HTTP/2 after that.
+   */
+  public static final AttributeKey<ServingSnapshot> RETIRED_FROM = AttributeKey.valueOf("keelson.retiredFrom");
+
   private final ProxyContext context;
   private final ListenerConfig listener;
   private final ChannelGroup connections;
@@ -66,6 +74,26 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
       h.drain();
     } else {
       ch.close();
+    }
+  }
+
+  /**
+   * Drains a connection whose listener an update removed or replaced, as Envoy does: its in-flight and next
+   * requests are served with {@code before} (the snapshot that still had the listener), HTTP/1.1 with
+   * {@code Connection: close} on the next response, HTTP/2 with a GOAWAY; a connection that has not sent a
+   * request yet (accepted just before the listener went) is kept to serve it. Other connections (tcp_proxy)
+   * are drained as by {@link #drain}. Call on its event loop; calling it twice is harmless.
+   */
+  public static void retire(Channel ch, ServingSnapshot before) {
+    ch.attr(RETIRED_FROM).set(before);
+    if (io.keelson.dataplane.http2.Http2ServerSupport.retire(ch, before)) {
+      return;
+    }
+    DownstreamHandler h = ch.pipeline().get(DownstreamHandler.class);
+    if (h != null) {
+      h.retire(before); // also behind the h2c detector or a TLS handshake: the protocol is not chosen yet
+    } else {
+      drain(ch);
     }
   }
 }

@@ -41,6 +41,8 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
   private final Http2FrameCodec codec;
   private final int connectionWindow;
   private ServingListener listener;
+  /** This connection's streams (set by {@link Http2ServerSupport#configure}), for a listener retirement. */
+  ServerStreams streams;
   private long windowStart;
   private int controlFrames;
   private boolean counted;
@@ -72,7 +74,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     }
     counted = true;
     windowStart = System.nanoTime();
-    listener = context.snapshot().listener(listenerName);
+    listener = (streams != null && streams.retiredFrom != null ? streams.retiredFrom : context.snapshot()).listener(listenerName);
     if (listener != null) {
       listener.stats().cxTotal.increment();
       listener.stats().cxActive.increment();

@@ -3,6 +3,7 @@ package io.keelson.dataplane.http2;
 import io.keelson.dataplane.config.Http2Options;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.http1.ProxyContext;
+import io.keelson.dataplane.routing.ServingSnapshot;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
@@ -65,12 +66,20 @@ public final class Http2ServerSupport {
           ch.close();
           return;
         }
+        if (streams.retiredFrom != null && !streams.goingAway) {
+          streams.goingAway = true; // after this read: the GOAWAY keeps the streams it carried
+          ch.parent().eventLoop().execute(() -> ch.parent().close());
+        }
         streams.open++;
         ch.closeFuture().addListener(f -> streams.open--);
         ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false), new StreamProxy(streams));
       }
     }));
-    pipeline.addLast("h2-guard", new ConnectionGuard(context, listener.name(), codec, options.initialConnectionWindowSize()));
+    ConnectionGuard guard = new ConnectionGuard(context, listener.name(), codec, options.initialConnectionWindowSize());
+    guard.streams = streams;
+    // Switched to HTTP/2 after its listener was retired: served with the old snapshot, closed after its first streams.
+    streams.retiredFrom = pipeline.channel().attr(io.keelson.dataplane.http1.Http1ProxyInitializer.RETIRED_FROM).get();
+    pipeline.addLast("h2-guard", guard);
   }
 
   /**
@@ -96,6 +105,21 @@ public final class Http2ServerSupport {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Drains an HTTP/2 connection whose listener was removed or replaced: its streams, open and opened before
+   * the client sees the GOAWAY, are served with {@code before}; returns false if {@code ch} does not serve
+   * HTTP/2 (yet). On the event loop.
+   */
+  public static boolean retire(Channel ch, ServingSnapshot before) {
+    ConnectionGuard guard = ch.pipeline().get(ConnectionGuard.class);
+    if (guard == null) {
+      return false;
+    }
+    guard.streams.retiredFrom = before;
+    ch.close(); // graceful: GOAWAY, then wait for the active streams
+    return true;
   }
 
   static FastThreadLocal<UpstreamChannels> upstreams(ProxyContext context) {

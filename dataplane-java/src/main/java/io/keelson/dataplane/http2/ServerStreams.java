@@ -16,6 +16,10 @@ final class ServerStreams {
   final long streamIdleNanos;
   final int maxConcurrentStreams;
   int open;
+  /** The snapshot that still had this connection's listener, once an update removed or replaced it; else null. */
+  io.keelson.dataplane.routing.ServingSnapshot retiredFrom;
+  /** A GOAWAY is on its way (the listener was retired before the connection chose HTTP/2). */
+  boolean goingAway;
 
   ServerStreams(ProxyContext context, String listenerName, FastThreadLocal<UpstreamChannels> upstreams,
       long streamIdleNanos, int maxConcurrentStreams) {

@@ -38,7 +38,11 @@ final class ListenerSet {
    * new connections get (replaced when an update keeps the socket but changes the listener).
    */
   private record Bound(ListenerConfig config, Channel channel, ChannelGroup connections,
-      AtomicReference<ChannelHandler> handler) {}
+      AtomicReference<ChannelHandler> handler, AtomicReference<Consumer<Channel>> retiring) {
+    Bound(ListenerConfig config, Channel channel, ChannelGroup connections, AtomicReference<ChannelHandler> handler) {
+      this(config, channel, connections, handler, new AtomicReference<>());
+    }
+  }
 
   /** What {@link #reconcile} changed; {@link #retire} closes the old sockets once the snapshot is swapped. */
   record Change(List<String> added, List<String> rebound, List<String> removed, List<Bound> retired) {
@@ -87,7 +91,7 @@ final class ListenerSet {
         if (!old.config().equals(l)) {
           newHandlers.put(old.handler(), handler); // same socket, new settings: set once nothing can fail
         }
-        next.put(l.name(), new Bound(l, old.channel(), old.connections(), old.handler()));
+        next.put(l.name(), new Bound(l, old.channel(), old.connections(), old.handler(), old.retiring()));
         continue;
       }
       Bound b;
@@ -118,16 +122,24 @@ final class ListenerSet {
     return new Change(added, rebound, removed, retired);
   }
 
-  /**
-   * Stops accepting on the retired sockets and drains their connections; waits (briefly) until each
-   * connection has been told, so no request is read on it under a config that no longer has it.
-   */
+  /** {@link #retire(Change, Consumer)} with the drainer given at construction. */
   void retire(Change change) {
+    retire(change, drainer);
+  }
+
+  /**
+   * Stops accepting on the retired sockets and drains their connections with {@code drain}; waits (briefly)
+   * until each connection has been told, so no request is read on it under a config that no longer has it.
+   * A connection accepted before the socket closed but not yet set up is told by its own set-up (the retiring
+   * mark is set before the connections are listed, and read after the connection joins them).
+   */
+  void retire(Change change, Consumer<Channel> drain) {
     List<Future<?>> told = new ArrayList<>();
     for (Bound b : change.retired()) {
+      b.retiring().set(drain);
       closeSocket(b.channel());
       for (Channel c : b.connections()) {
-        told.add(c.eventLoop().submit(() -> drainer.accept(c)));
+        told.add(c.eventLoop().submit(() -> drain.accept(c)));
       }
     }
     told.forEach(f -> f.awaitUninterruptibly(DRAIN_HANDOFF_SECONDS, TimeUnit.SECONDS));
@@ -191,7 +203,7 @@ final class ListenerSet {
       Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
           old.config().http(), old.config().tcpProxy(), null, List.of(), false, List.of()), initializers.apply(old.config()));
       old.connections().forEach(back.connections()::add);
-      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections(), back.handler()));
+      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections(), back.handler(), back.retiring()));
       throw e;
     }
   }
@@ -199,15 +211,20 @@ final class ListenerSet {
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
     ChannelGroup connections = new DefaultChannelGroup("listener-" + l.name(), GlobalEventExecutor.INSTANCE);
     AtomicReference<ChannelHandler> current = new AtomicReference<>(handler);
+    AtomicReference<Consumer<Channel>> retiring = new AtomicReference<>();
     ServerBootstrap b = bootstrap.get().childHandler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         connections.add(ch);
         ch.pipeline().addLast(current.get());
+        Consumer<Channel> drain = retiring.get();
+        if (drain != null) {
+          drain.accept(ch); // accepted just before the listener was retired, set up after its connections were told
+        }
       }
     });
     try {
-      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), connections, current);
+      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), connections, current, retiring);
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();

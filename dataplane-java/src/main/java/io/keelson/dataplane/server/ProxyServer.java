@@ -166,12 +166,13 @@ public final class ProxyServer implements AutoCloseable {
       context.snapshot(compiled);
       return;
     }
+    ServingSnapshot before = context.snapshot(); // retired listeners' connections finish on it
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
     listening = !listeners.isEmpty();
     context.snapshot(compiled);
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, removed {}", change.added(), change.rebound(), change.removed());
-      listeners.retire(change);
+      listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
   }
 
