@@ -169,11 +169,13 @@ public final class ProxyServer implements AutoCloseable {
     ServingSnapshot before = context.snapshot(); // retired listeners' connections finish on it
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
     listening = !listeners.isEmpty();
-    context.snapshot(compiled);
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, removed {}", change.added(), change.rebound(), change.removed());
+      // Before the swap: a request read on a retired listener's connection in between must not meet a
+      // snapshot without its listener (that was a 503 "listener removed").
       listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
+    context.snapshot(compiled);
   }
 
   public ServingSnapshot snapshot() {

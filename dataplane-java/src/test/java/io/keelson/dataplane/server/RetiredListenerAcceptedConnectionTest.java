@@ -109,8 +109,8 @@ class RetiredListenerAcceptedConnectionTest {
 
   /**
    * The race itself: the listener is removed right after connect, before the proxy may even have set the
-   * connection up. A connection the kernel had not handed to the proxy yet is reset with the socket (as in
-   * Envoy); every one the proxy took is served.
+   * connection up, with the request sent before or after the update. A connection the kernel had not handed
+   * to the proxy yet is reset with the socket (as in Envoy); every one the proxy took is served.
    */
   @Test
   void connectionsRacingTheRemovalOfTheirListenerNeverGetListenerRemoved() throws Exception {
@@ -123,10 +123,14 @@ class RetiredListenerAcceptedConnectionTest {
         proxy.server.update(with(base, "add" + i, extra(base.listeners().getFirst(), "127.0.0.1", 0)));
         int port = proxy.server.boundListeners().get("extra").getPort();
         try (RawHttp c = new RawHttp(port)) {
+          boolean sentFirst = i % 2 == 0; // the request races the update too: read before or after the swap
+          if (sentFirst) {
+            c.send(HEAD_START + HEAD_END);
+          }
           proxy.server.update(with(base, "remove" + i));
           RawHttp.Response r;
           try {
-            r = c.send(HEAD_START + HEAD_END).read();
+            r = (sentFirst ? c : c.send(HEAD_START + HEAD_END)).read();
           } catch (IOException notAccepted) {
             continue; // reset with the listening socket before the proxy accepted it
           }
