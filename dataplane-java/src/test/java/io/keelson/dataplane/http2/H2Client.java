@@ -25,11 +25,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A test HTTP/2 client speaking h2c with prior knowledge over one connection (Netty). Thread-safe. */
-final class H2Client implements AutoCloseable {
+public final class H2Client implements AutoCloseable {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   final Channel connection;
 
-  H2Client(int port) throws InterruptedException {
+  public H2Client(int port) throws InterruptedException {
     this(port, 65_535);
   }
 
@@ -47,7 +47,7 @@ final class H2Client implements AutoCloseable {
   }
 
   /** Sends one request on a new stream; completes with the aggregated response (or fails on reset). */
-  CompletableFuture<FullHttpResponse> send(FullHttpRequest request) {
+  public CompletableFuture<FullHttpResponse> send(FullHttpRequest request) {
     CompletableFuture<FullHttpResponse> result = new CompletableFuture<>();
     request.headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), "http");
     if (!request.headers().contains("host")) {

@@ -262,10 +262,9 @@ class ForwardingTest {
   @Test
   void anAgedNeighbourBehindATrainGetsOneWhoHasAndEveryPacketOfTheTrainGoes() {
     GatewayHarness gw = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
-    byte[] syn = clientSyn(CLIENT_PORT);
-    gw.run(0, syn);
-    int backend = GatewayHarness.view(syn).getInt(L3 + Ipv4.DST);
-    gw.run(1, backendReply(backend, GatewayHarness.view(syn).getShort(L4 + Tcp.SRC_PORT), Tcp.SYN | Tcp.ACK));
+    Opened flow = openFlow(gw);
+    int backend = flow.backend();
+    gw.run(1, backendReply(backend, flow.snatPort(), Tcp.SYN | Tcp.ACK));
 
     gw.now += 61 * SECOND; // past arpReachable: the train's first packet finds the refresh due
     byte[][] train = new byte[8][];
