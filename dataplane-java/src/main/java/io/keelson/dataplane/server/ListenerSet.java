@@ -34,17 +34,17 @@ final class ListenerSet {
   private static final long SOCKET_CLOSE_SECONDS = 5;
 
   /**
-   * A bound listener: its current config, its socket, the connections it accepted, and the handler
-   * new connections get (replaced when an update keeps the socket but changes the listener).
+   * A bound listener: its current config, its socket, the connections it accepted, the handler
+   * new connections get (replaced when an update keeps the socket but changes the listener), and, once
+   * retired, the drain that a connection set up after the retirement began applies to itself.
    */
   private record Bound(ListenerConfig config, Channel channel, ChannelGroup connections,
-      AtomicReference<ChannelHandler> handler, AtomicReference<Consumer<Channel>> retiring) {
-    Bound(ListenerConfig config, Channel channel, ChannelGroup connections, AtomicReference<ChannelHandler> handler) {
-      this(config, channel, connections, handler, new AtomicReference<>());
-    }
-  }
+      AtomicReference<ChannelHandler> handler, AtomicReference<Consumer<Channel>> retiring) {}
 
-  /** What {@link #reconcile} changed; {@link #retire} closes the old sockets once the snapshot is swapped. */
+  /**
+   * What {@link #reconcile} changed; {@link #retire} closes the old sockets and drains their connections (the
+   * owner calls it before it swaps the snapshot, so those connections never see one without their listener).
+   */
   record Change(List<String> added, List<String> rebound, List<String> removed, List<Bound> retired) {
     boolean isEmpty() {
       return added.isEmpty() && rebound.isEmpty() && removed.isEmpty();
