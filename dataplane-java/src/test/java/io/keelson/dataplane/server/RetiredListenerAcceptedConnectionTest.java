@@ -46,6 +46,42 @@ class RetiredListenerAcceptedConnectionTest {
     return new ListenerConfig("extra", host, port, like.http(), null, null, List.of(), false, List.of());
   }
 
+  /** Two upstreams (v1, v2) and a proxy whose first listener routes to v1; closes all three. */
+  private static final class Proxied implements AutoCloseable {
+    final TestUpstream v1;
+    final TestUpstream v2;
+    final ProxyHarness proxy;
+    final ProxySnapshot base;
+
+    Proxied() throws Exception {
+      v1 = new TestUpstream("v1");
+      TestUpstream second = null;
+      try {
+        second = new TestUpstream("v2");
+        proxy = new ProxyHarness(yaml("v1", v1, second), PipelineMode.INLINE);
+      } catch (Exception e) {
+        try (v1; TestUpstream unused = second) {
+          throw e; // the upstreams started so far are closed
+        }
+      }
+      v2 = second;
+      base = proxy.server.snapshot().config();
+    }
+
+    /** Adds listener "extra" (like the first one, an ephemeral port on 127.0.0.1) as {@code version}; its port. */
+    int addExtra(String version) throws Exception {
+      proxy.server.update(with(base, version, extra(base.listeners().getFirst(), "127.0.0.1", 0)));
+      return proxy.server.boundListeners().get("extra").getPort();
+    }
+
+    @Override
+    public void close() throws Exception {
+      try (v1; v2; proxy) {
+        // closes all three, the proxy first
+      }
+    }
+  }
+
   /** Opens a connection and sends the start of a request head; returns once the proxy has taken the connection. */
   private static RawHttp openAccepted(ProxyHarness proxy, int port) throws IOException {
     var stats = proxy.server.snapshot().listener("extra").stats();
@@ -58,12 +94,10 @@ class RetiredListenerAcceptedConnectionTest {
 
   @Test
   void connectionAcceptedBeforeItsListenerIsRemovedServesItsRequestWithConnectionCloseThenCloses() throws Exception {
-    try (TestUpstream v1 = new TestUpstream("v1");
-        TestUpstream v2 = new TestUpstream("v2");
-        ProxyHarness proxy = new ProxyHarness(yaml("v1", v1, v2), PipelineMode.INLINE)) {
-      ProxySnapshot base = proxy.server.snapshot().config();
-      proxy.server.update(with(base, "2", extra(base.listeners().getFirst(), "127.0.0.1", 0)));
-      int port = proxy.server.boundListeners().get("extra").getPort();
+    try (Proxied p = new Proxied()) {
+      ProxyHarness proxy = p.proxy;
+      ProxySnapshot base = p.base;
+      int port = p.addExtra("2");
 
       try (RawHttp c = openAccepted(proxy, port)) {
         proxy.server.update(with(base, "3")); // "extra" removed; returns once its connections were told
@@ -80,13 +114,11 @@ class RetiredListenerAcceptedConnectionTest {
   @Test
   void connectionAcceptedBeforeItsListenerIsReplacedOnTheSamePortIsServedByTheOldOneAndANewConnectionByTheNewOne()
       throws Exception {
-    try (TestUpstream v1 = new TestUpstream("v1");
-        TestUpstream v2 = new TestUpstream("v2");
-        ProxyHarness proxy = new ProxyHarness(yaml("v1", v1, v2), PipelineMode.INLINE)) {
-      ProxySnapshot base = proxy.server.snapshot().config();
-      proxy.server.update(with(base, "2", extra(base.listeners().getFirst(), "127.0.0.1", 0)));
-      int port = proxy.server.boundListeners().get("extra").getPort();
-      ListenerConfig toV2 = BootstrapLoader.fromYaml(yaml("v2", v1, v2), "v2.yaml").listeners().getFirst();
+    try (Proxied p = new Proxied()) {
+      ProxyHarness proxy = p.proxy;
+      ProxySnapshot base = p.base;
+      int port = p.addExtra("2");
+      ListenerConfig toV2 = BootstrapLoader.fromYaml(yaml("v2", p.v1, p.v2), "v2.yaml").listeners().getFirst();
 
       try (RawHttp c = openAccepted(proxy, port)) {
         // Same name and port, new host and routes: a new socket; the old one is retired.
@@ -114,14 +146,12 @@ class RetiredListenerAcceptedConnectionTest {
    */
   @Test
   void connectionsRacingTheRemovalOfTheirListenerNeverGetListenerRemoved() throws Exception {
-    try (TestUpstream v1 = new TestUpstream("v1");
-        TestUpstream v2 = new TestUpstream("v2");
-        ProxyHarness proxy = new ProxyHarness(yaml("v1", v1, v2), PipelineMode.INLINE)) {
-      ProxySnapshot base = proxy.server.snapshot().config();
+    try (Proxied p = new Proxied()) {
+      ProxyHarness proxy = p.proxy;
+      ProxySnapshot base = p.base;
       int served = 0;
       for (int i = 0; i < 20; i++) {
-        proxy.server.update(with(base, "add" + i, extra(base.listeners().getFirst(), "127.0.0.1", 0)));
-        int port = proxy.server.boundListeners().get("extra").getPort();
+        int port = p.addExtra("add" + i);
         try (RawHttp c = new RawHttp(port)) {
           boolean sentFirst = i % 2 == 0; // the request races the update too: read before or after the swap
           if (sentFirst) {
