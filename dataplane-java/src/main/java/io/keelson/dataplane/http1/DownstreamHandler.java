@@ -187,7 +187,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
-    ServingListener l = (retiredFrom != null ? retiredFrom : context.snapshot()).listener(listenerName);
+    ServingListener l = servingSnapshot().listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
       l.stats().cxActive.increment();
@@ -284,6 +284,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** The config this connection's requests are served with: its retired listener's, else the current one. */
+  private ServingSnapshot servingSnapshot() {
+    return retiredFrom != null ? retiredFrom : context.snapshot();
+  }
+
   /**
    * Drain after the listener was removed or replaced: the remaining requests are served with {@code before}
    * (the snapshot that still had the listener) and the next response closes the connection. An idle
@@ -338,7 +343,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingTrailers = null;
     closeAfterResponse = !head.keepAlive() || retiredFrom != null || context.draining();
     decided = false;
-    snapshot = retiredFrom != null ? retiredFrom : context.snapshot();
+    snapshot = servingSnapshot();
     ServingListener l = snapshot.listener(listenerName);
     if (l == null) {
       // The listener left the config: serve nothing more on it.

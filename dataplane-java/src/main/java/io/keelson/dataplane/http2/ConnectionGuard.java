@@ -1,6 +1,5 @@
 package io.keelson.dataplane.http2;
 
-import io.keelson.dataplane.http1.ProxyContext;
 import io.keelson.dataplane.routing.ServingListener;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -36,23 +35,24 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
    */
   static final long DELAYED_CLOSE_MILLIS = 1000;
 
-  private final ProxyContext context;
-  private final String listenerName;
+  private final ServerStreams streams;
   private final Http2FrameCodec codec;
   private final int connectionWindow;
   private ServingListener listener;
-  /** This connection's streams (set by {@link Http2ServerSupport#configure}), for a listener retirement. */
-  ServerStreams streams;
   private long windowStart;
   private int controlFrames;
   private boolean counted;
   private ScheduledFuture<?> delayedClose;
 
-  ConnectionGuard(ProxyContext context, String listenerName, Http2FrameCodec codec, int connectionWindow) {
-    this.context = context;
-    this.listenerName = listenerName;
+  ConnectionGuard(ServerStreams streams, Http2FrameCodec codec, int connectionWindow) {
+    this.streams = streams;
     this.codec = codec;
     this.connectionWindow = connectionWindow;
+  }
+
+  /** Serves this connection's remaining streams with {@code before}, its retired listener's config. */
+  void retire(io.keelson.dataplane.routing.ServingSnapshot before) {
+    streams.retiredFrom = before;
   }
 
   @Override
@@ -74,7 +74,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     }
     counted = true;
     windowStart = System.nanoTime();
-    listener = (streams != null && streams.retiredFrom != null ? streams.retiredFrom : context.snapshot()).listener(listenerName);
+    listener = streams.snapshot().listener(streams.listenerName);
     if (listener != null) {
       listener.stats().cxTotal.increment();
       listener.stats().cxActive.increment();

@@ -75,11 +75,9 @@ public final class Http2ServerSupport {
         ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false), new StreamProxy(streams));
       }
     }));
-    ConnectionGuard guard = new ConnectionGuard(context, listener.name(), codec, options.initialConnectionWindowSize());
-    guard.streams = streams;
     // Switched to HTTP/2 after its listener was retired: served with the old snapshot, closed after its first streams.
     streams.retiredFrom = pipeline.channel().attr(io.keelson.dataplane.http1.Http1ProxyInitializer.RETIRED_FROM).get();
-    pipeline.addLast("h2-guard", guard);
+    pipeline.addLast("h2-guard", new ConnectionGuard(streams, codec, options.initialConnectionWindowSize()));
   }
 
   /**
@@ -117,7 +115,7 @@ public final class Http2ServerSupport {
     if (guard == null) {
       return false;
     }
-    guard.streams.retiredFrom = before;
+    guard.retire(before);
     ch.close(); // graceful: GOAWAY, then wait for the active streams
     return true;
   }

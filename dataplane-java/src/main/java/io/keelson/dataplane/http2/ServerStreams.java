@@ -21,6 +21,11 @@ final class ServerStreams {
   /** A GOAWAY is on its way (the listener was retired before the connection chose HTTP/2). */
   boolean goingAway;
 
+  /** The config this connection's streams are served with: the retired listener's, else the current one. */
+  io.keelson.dataplane.routing.ServingSnapshot snapshot() {
+    return retiredFrom != null ? retiredFrom : context.snapshot();
+  }
+
   ServerStreams(ProxyContext context, String listenerName, FastThreadLocal<UpstreamChannels> upstreams,
       long streamIdleNanos, int maxConcurrentStreams) {
     this.context = context;

@@ -241,7 +241,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
     grpcTimeoutNanos = grpc ? GrpcReplies.timeoutNanos(request.headers().get("grpc-timeout")) : 0;
-    snapshot = streams.retiredFrom != null ? streams.retiredFrom : streams.context().snapshot();
+    snapshot = streams.snapshot();
     listener = snapshot.listener(streams.listenerName());
     if (listener == null) {
       localReply(503, "listener removed", ResponseFlag.NONE);

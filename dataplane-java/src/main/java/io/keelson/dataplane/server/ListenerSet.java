@@ -53,25 +53,21 @@ final class ListenerSet {
 
   private final Supplier<ServerBootstrap> bootstrap;
   private final Function<ListenerConfig, ChannelHandler> initializers;
-  private final Consumer<Channel> drainer;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
 
   /**
    * @param bootstrap    a server bootstrap with group, channel type and options set
    * @param initializers the per-connection handler for a listener, or null when this process does
    *                     not serve that listener's kind (it is then left unbound)
-   * @param drainer      asks one accepted connection to close once idle; called on its event loop
    */
-  ListenerSet(Supplier<ServerBootstrap> bootstrap, Function<ListenerConfig, ChannelHandler> initializers,
-      Consumer<Channel> drainer) {
+  ListenerSet(Supplier<ServerBootstrap> bootstrap, Function<ListenerConfig, ChannelHandler> initializers) {
     this.bootstrap = bootstrap;
     this.initializers = initializers;
-    this.drainer = drainer;
   }
 
   /**
    * Binds what {@code wanted} adds or moves; records what it removes. Old sockets stay open until
-   * {@link #retire}, so the caller can swap the snapshot in between.
+   * {@link #retire}, which the caller runs before it swaps the snapshot.
    *
    * @throws ConfigException naming the listener and address when a bind fails (nothing changed)
    */
@@ -122,13 +118,9 @@ final class ListenerSet {
     return new Change(added, rebound, removed, retired);
   }
 
-  /** {@link #retire(Change, Consumer)} with the drainer given at construction. */
-  void retire(Change change) {
-    retire(change, drainer);
-  }
-
   /**
-   * Stops accepting on the retired sockets and drains their connections with {@code drain}; waits (briefly)
+   * Stops accepting on the retired sockets and drains their connections with {@code drain} (called on each
+   * connection's event loop; it gets the config the connection finishes on from its caller); waits (briefly)
    * until each connection has been told, so no request is read on it under a config that no longer has it.
    * A connection accepted before the socket closed but not yet set up is told by its own set-up (the retiring
    * mark is set before the connections are listed, and read after the connection joins them).

@@ -74,12 +74,13 @@ final class PacketPathScenario implements BatchScenario {
   }
 
   static List<Group> groups(List<PacketBenchmark.Result> results, int seconds, boolean hugepages) {
-    Map<String, List<RunRecord>> runs = new LinkedHashMap<>();
+    String prefix = hugepages ? "packet-hugepages-" : "packet-"; // + the device: the scenario's name
+    Map<String, List<RunRecord>> runs = new LinkedHashMap<>(); // by device
     Map<String, Map<String, String>> commands = new LinkedHashMap<>();
     for (PacketBenchmark.Result r : results) {
-      String scenario = (hugepages ? "packet-hugepages-" : "packet-") + r.device();
-      List<RunRecord> list = runs.computeIfAbsent(scenario, k -> new ArrayList<>());
-      commands.computeIfAbsent(scenario, k -> new LinkedHashMap<>()).put(r.subject(), r.command());
+      String scenario = prefix + r.device();
+      List<RunRecord> list = runs.computeIfAbsent(r.device(), k -> new ArrayList<>());
+      commands.computeIfAbsent(r.device(), k -> new LinkedHashMap<>()).put(r.subject(), r.command());
       for (int i = 0; i < r.mpps().size(); i++) {
         double pps = r.mpps().get(i) * 1e6;
         Measurement m = new Measurement(pps, "packets/s", Math.round(pps * seconds), seconds, 0, "",
@@ -88,16 +89,13 @@ final class PacketPathScenario implements BatchScenario {
       }
     }
     List<Group> groups = new ArrayList<>();
-    runs.forEach((scenario, list) -> {
-      String device = scenario.substring(scenario.lastIndexOf('-') + 1);
-      groups.add(new Group(scenario,
-          (device.equals("null") ? "net_null: framework cost" : "net_pcap replaying many TCP flows: the full pipeline")
-              + " (dpdk-testpmd vs the Keelson gateway, one core, " + (hugepages ? "2 MB hugepages)" : "--no-huge)")
-              + ". " + PacketBenchmark.GATEWAY + " over " + PacketBenchmark.REFERENCE
-              + ", run by run (the two measured back to back): "
-              + PacketBenchmark.pairedText(PacketBenchmark.pairedOverhead(results, device)),
-          "packets/s", list, commands.get(scenario)));
-    });
+    runs.forEach((device, list) -> groups.add(new Group(prefix + device,
+        (device.equals("null") ? "net_null: framework cost" : "net_pcap replaying many TCP flows: the full pipeline")
+            + " (dpdk-testpmd vs the Keelson gateway, one core, " + (hugepages ? "2 MB hugepages)" : "--no-huge)")
+            + ". " + PacketBenchmark.GATEWAY + " over " + PacketBenchmark.REFERENCE
+            + ", run by run (the two measured back to back): "
+            + PacketBenchmark.pairedText(PacketBenchmark.pairedOverhead(results, device)),
+        "packets/s", list, commands.get(device))));
     return groups;
   }
 }

@@ -76,9 +76,8 @@ public final class PacketBenchmark {
 
     /** Median over the runs that moved packets (a run that failed to start reports 0 and is left out). */
     public double median() {
-      List<Double> sorted = mpps.stream().filter(v -> v > 0).sorted().toList();
-      int n = sorted.size();
-      return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+      double m = PacketBenchmark.median(mpps.stream().filter(v -> v > 0).toList());
+      return Double.isNaN(m) ? 0 : m;
     }
 
     public double nsPerPacket() {
@@ -164,10 +163,8 @@ public final class PacketBenchmark {
    */
   public static List<Double> pairedOverhead(List<Result> results, String device) {
     List<Double> out = new ArrayList<>();
-    Result io = results.stream().filter(r -> r.device().equals(device) && r.subject().equals(REFERENCE)).findFirst()
-        .orElse(null);
-    Result gw = results.stream().filter(r -> r.device().equals(device) && r.subject().equals(GATEWAY)).findFirst()
-        .orElse(null);
+    Result io = lookUp(results, device, REFERENCE).orElse(null);
+    Result gw = lookUp(results, device, GATEWAY).orElse(null);
     if (io == null || gw == null) {
       return out;
     }
@@ -243,8 +240,11 @@ public final class PacketBenchmark {
   }
 
   private static Result find(List<Result> results, String device, String subject) {
-    return results.stream().filter(r -> r.device().equals(device) && r.subject().equals(subject)).findFirst()
-        .orElseThrow();
+    return lookUp(results, device, subject).orElseThrow();
+  }
+
+  private static java.util.Optional<Result> lookUp(List<Result> results, String device, String subject) {
+    return results.stream().filter(r -> r.device().equals(device) && r.subject().equals(subject)).findFirst();
   }
 
   private interface Subject {
