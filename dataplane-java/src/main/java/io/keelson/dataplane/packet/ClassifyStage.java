@@ -2,7 +2,6 @@ package io.keelson.dataplane.packet;
 
 import io.keelson.dataplane.internal.ffm.PacketBuffer;
 import io.keelson.dataplane.pipeline.Stage;
-import java.util.function.LongSupplier;
 
 /**
  * Second gateway stage: decides what each parsed IPv4 packet is.
@@ -21,14 +20,10 @@ import java.util.function.LongSupplier;
  * <p>Threading: single writer of its limiter and counters; one thread at a time (see {@link Stage}).
  */
 public final class ClassifyStage implements Stage<PacketBurst> {
-  private final LongSupplier clock;
   private final DropCounters drops = new DropCounters();
   private SynRateLimiter limiter;
   private GatewayLimits limits;
 
-  public ClassifyStage(LongSupplier nanoClock) {
-    this.clock = nanoClock;
-  }
 
   /**
    * The last (address, port, protocol) this burst looked up as a VIP and the answer: a burst's packets
@@ -44,7 +39,7 @@ public final class ClassifyStage implements Stage<PacketBurst> {
     if (config.limits() != limits) {
       configure(config.limits());
     }
-    long now = clock.getAsLong();
+    long now = burst.now;
     int rxPort = burst.rxPort();
     memoKey = -1;
     for (int i = 0, n = burst.count(); i < n; i++) {

@@ -5,7 +5,6 @@ import io.keelson.dataplane.packet.conntrack.ConnTrack;
 import io.keelson.dataplane.packet.conntrack.SweepPacer;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import io.keelson.dataplane.pipeline.Stage;
-import java.util.function.LongSupplier;
 
 /**
  * Last gateway stage: connection tracking, Maglev, full-NAT and L2 rewrite, plus ARP.
@@ -32,7 +31,6 @@ public final class ForwardStage implements Stage<PacketBurst> {
   /** SNAT ports tried per new flow before giving up: bounds the per-packet cost when the range is nearly full. */
   static final int SNAT_PROBES = 64;
 
-  private final LongSupplier clock;
   private final DropCounters drops = new DropCounters();
   private final ConnTrack flows;
   private final SweepPacer sweep = new SweepPacer();
@@ -75,8 +73,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private int trainIpDelta;
   private int trainL4Delta;
 
-  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock) {
-    this(initial, nanoClock, 0, 1);
+  public ForwardStage(GatewayLimits initial) {
+    this(initial, 0, 1);
   }
 
   /**
@@ -88,11 +86,10 @@ public final class ForwardStage implements Stage<PacketBurst> {
    *
    * @param shards a power of two ≥ 1; {@code shard} in [0, shards)
    */
-  public ForwardStage(GatewayLimits initial, LongSupplier nanoClock, int shard, int shards) {
+  public ForwardStage(GatewayLimits initial, int shard, int shards) {
     checkShard(shard, shards);
     this.shard = shard;
     this.shardMask = shards - 1;
-    this.clock = nanoClock;
     this.flows = new ConnTrack(initial.conntrackCapacity(), 1, 1, 1, 1);
     this.arp = new ArpTable(initial.arpCapacity());
     applyTimeouts(initial);
@@ -121,7 +118,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     if (config.limits() != limits) {
       applyTimeouts(config.limits());
     }
-    long now = clock.getAsLong();
+    long now = burst.now;
     int n = burst.count();
     memoSlot = -1;
     trainFound = -1;

@@ -44,16 +44,16 @@ public final class GatewayStages {
   /**
    * The stages for RX queue {@code queue} of {@code queues} (a power of two), each queue with its
    * own pipeline and connection table: the queue's SNAT ports are those with {@code port % queues
-   * == queue} (see {@link ForwardStage#ForwardStage(GatewayLimits, LongSupplier, int, int)}), so
+   * == queue} (see {@link ForwardStage#ForwardStage(GatewayLimits, int, int)}), so
    * return traffic must be steered to queue {@code dstPort & (queues - 1)}.
    */
   public List<Supplier<? extends Stage<PacketBurst>>> stagesForQueue(int queue, int queues,
       Supplier<? extends Stage<PacketBurst>> txStage) {
     ForwardStage.checkShard(queue, queues); // fail at wiring time, not when a pipeline first builds its stages
     List<Supplier<? extends Stage<PacketBurst>>> list = new ArrayList<>(4);
-    list.add(() -> register(new ParseStage(tables)));
-    list.add(() -> register(new ClassifyStage(clock)));
-    list.add(() -> register(new ForwardStage(tables.current().limits(), clock, queue, queues)));
+    list.add(() -> register(new ParseStage(tables, clock)));
+    list.add(() -> register(new ClassifyStage()));
+    list.add(() -> register(new ForwardStage(tables.current().limits(), queue, queues)));
     if (txStage != null) {
       list.add(txStage);
     }
@@ -66,8 +66,8 @@ public final class GatewayStages {
    */
   public FusedStages fusedForQueue(int queue, int queues) {
     ForwardStage.checkShard(queue, queues);
-    return new FusedStages(register(new ParseStage(tables)), register(new ClassifyStage(clock)),
-        register(new ForwardStage(tables.current().limits(), clock, queue, queues)));
+    return new FusedStages(register(new ParseStage(tables, clock)), register(new ClassifyStage()),
+        register(new ForwardStage(tables.current().limits(), queue, queues)));
   }
 
   /** Pre-allocated events of {@code maxBurst} packets each. */

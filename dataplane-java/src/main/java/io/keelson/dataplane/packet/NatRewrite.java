@@ -68,13 +68,21 @@ final class NatRewrite {
     write(buf, l3, l4, protocol, ttlWord - 0x0100_0000, newSrcIp, newDstIp, newPorts, ipDelta, l4Delta);
   }
 
-  /** Writes the new TTL word (with the IPv4 checksum updated by {@code ipDelta}), addresses, ports and L4 checksum. */
+  /**
+   * Writes the new TTL word (with the IPv4 checksum updated by {@code ipDelta}), addresses, ports and L4
+   * checksum. The TTL word and the source address are one 8-byte write, and so are the destination and
+   * the ports when no IPv4 options sit between them (the common case): three writes where there were five.
+   */
   private static void write(PacketBuffer buf, int l3, int l4, int protocol, int ttlWord,
       int newSrcIp, int newDstIp, int newPorts, int ipDelta, int l4Delta) {
-    buf.putInt(l3 + Ipv4.TTL, (ttlWord & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta));
-    buf.putInt(l3 + Ipv4.SRC, newSrcIp);
-    buf.putInt(l3 + Ipv4.DST, newDstIp);
-    buf.putInt(l4, newPorts);
+    int newTtlWord = (ttlWord & 0xFFFF_0000) | apply(ttlWord & 0xFFFF, ipDelta);
+    buf.putLong(l3 + Ipv4.TTL, (long) newTtlWord << 32 | Integer.toUnsignedLong(newSrcIp));
+    if (l4 == l3 + Ipv4.MIN_HEADER_LENGTH) {
+      buf.putLong(l3 + Ipv4.DST, (long) newDstIp << 32 | Integer.toUnsignedLong(newPorts));
+    } else {
+      buf.putInt(l3 + Ipv4.DST, newDstIp);
+      buf.putInt(l4, newPorts);
+    }
     boolean tcp = protocol == Ipv4.PROTO_TCP;
     int checksumOffset = l4 + (tcp ? Tcp.CHECKSUM : Udp.CHECKSUM);
     int l4Checksum = buf.getShort(checksumOffset);
@@ -96,10 +104,9 @@ final class NatRewrite {
     buf.putShort(l3 + Ipv4.CHECKSUM, Checksums.update16(buf.getShort(l3 + Ipv4.CHECKSUM), oldWord, newWord));
   }
 
-  /** Both MACs as three 32-bit stores (the 12 bytes are contiguous). */
+  /** Both MACs as an 8-byte and a 4-byte store (the 12 bytes are contiguous). */
   static void setMacs(PacketBuffer buf, long srcMac, long dstMac) {
-    buf.putInt(0, (int) (dstMac >>> 16));
-    buf.putInt(4, (int) (dstMac << 16) | (int) (srcMac >>> 32));
+    buf.putLong(0, dstMac << 16 | srcMac >>> 32);
     buf.putInt(8, (int) srcMac);
   }
 

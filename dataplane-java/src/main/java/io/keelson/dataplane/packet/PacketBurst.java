@@ -74,7 +74,6 @@ public final class PacketBurst {
   final int[] kind;
   final int[] l3;
   final int[] l4;
-  final int[] l4Length;
   final int[] protocol;
   final int[] srcIp;
   final int[] dstIp;
@@ -87,6 +86,12 @@ public final class PacketBurst {
 
   /** The configuration every stage uses for this burst: taken once, by {@link ParseStage}. */
   GatewayConfig config;
+  /**
+   * The burst's clock reading (nanoseconds), taken once by {@link ParseStage}: idle timeouts, the SYN
+   * limiter and ARP ages all use it. One reading per burst instead of one per stage (a vDSO call is
+   * about 1% of the poller's time per reading on the pcap benchmark).
+   */
+  long now;
 
   public PacketBurst() {
     this(DEFAULT_MAX_BURST);
@@ -108,7 +113,6 @@ public final class PacketBurst {
     kind = new int[maxBurst];
     l3 = new int[maxBurst];
     l4 = new int[maxBurst];
-    l4Length = new int[maxBurst];
     protocol = new int[maxBurst];
     srcIp = new int[maxBurst];
     dstIp = new int[maxBurst];
@@ -126,9 +130,8 @@ public final class PacketBurst {
     this.count = count;
     this.rxPort = rxPort;
     this.extraCount = 0;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count; i++) { // dropReason is written with every DROP verdict, and read only then
       verdict[i] = PENDING;
-      dropReason[i] = -1;
       kind[i] = KIND_NONE;
     }
   }

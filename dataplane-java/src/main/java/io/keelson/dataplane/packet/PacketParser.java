@@ -155,7 +155,6 @@ final class PacketParser {
     burst.srcIp[i] = src;
     burst.dstIp[i] = dst;
     burst.l4[i] = l4;
-    burst.l4Length[i] = l4Length;
     burst.srcPort[i] = ports >>> 16;
     burst.dstPort[i] = ports & 0xFFFF;
     burst.flags[i] = flags;

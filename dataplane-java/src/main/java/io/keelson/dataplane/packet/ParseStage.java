@@ -1,9 +1,11 @@
 package io.keelson.dataplane.packet;
 
+import java.util.function.LongSupplier;
+
 import io.keelson.dataplane.pipeline.Stage;
 
 /**
- * First gateway stage: takes the current {@link GatewayConfig} for the burst, then validates every
+ * First gateway stage: takes the current {@link GatewayConfig} and the clock for the burst, then validates every
  * packet's headers ({@link PacketParser}); malformed ones get a {@link PacketBurst#DROP} verdict and
  * are counted under their reason.
  *
@@ -11,16 +13,20 @@ import io.keelson.dataplane.pipeline.Stage;
  */
 public final class ParseStage implements Stage<PacketBurst> {
   private final GatewayTables tables;
+  private final LongSupplier clock;
   private final DropCounters drops = new DropCounters();
 
-  public ParseStage(GatewayTables tables) {
+  /** @param nanoClock read once per burst: the {@link PacketBurst#now} every later stage uses */
+  public ParseStage(GatewayTables tables, LongSupplier nanoClock) {
     this.tables = tables;
+    this.clock = nanoClock;
   }
 
   @Override
   public void onEvent(PacketBurst burst) {
     GatewayConfig config = tables.current();
     burst.config = config;
+    burst.now = clock.getAsLong();
     long rxMac = config.mac(burst.rxPort());
     for (int i = 0, n = burst.count(); i < n; i++) {
       DropReason reason = PacketParser.parse(burst, i, rxMac);

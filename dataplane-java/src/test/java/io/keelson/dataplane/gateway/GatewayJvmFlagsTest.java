@@ -72,6 +72,10 @@ class GatewayJvmFlagsTest {
     assertThat(out).containsPattern("MaxInlineLevel\\s+= 20\\s+\\{C2 product\\} \\{command line\\}")
         .containsPattern("FreqInlineSize\\s+= 800\\s+\\{C2 pd product\\} \\{command line\\}")
         .doesNotContain("CompileCommand: dontinline"); // "quiet" comes first
+    // The heap on transparent huge pages, where the kernel offers them (elsewhere the JVM turns the flag off).
+    Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+    boolean offered = Files.isReadable(thp) && !Files.readString(thp).contains("[never]");
+    assertThat(out).containsPattern("UseTransparentHugePages\\s+= " + offered + "\\s+\\{product\\}");
   }
 
   @Test

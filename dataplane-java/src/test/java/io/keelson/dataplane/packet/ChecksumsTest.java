@@ -98,6 +98,38 @@ class ChecksumsTest {
   }
 
   @Test
+  void aRewriteBehindIpv4OptionsWritesThePortsAfterTheOptionsAndLeavesThemAlone() {
+    // A TCP segment whose IPv4 header carries 4 option bytes (IHL 6): the ports start at 38, not 34.
+    byte[] plain = TestPacket.tcp("10.0.0.1", 1000, "10.0.0.2", 80, Tcp.ACK).payload(12).bytes();
+    byte[] frame = new byte[plain.length + 4];
+    System.arraycopy(plain, 0, frame, 0, L4);
+    frame[L4] = 0x01; // NOP, NOP, NOP, end of options
+    frame[L4 + 1] = 0x01;
+    frame[L4 + 2] = 0x01;
+    System.arraycopy(plain, L4, frame, L4 + 4, plain.length - L4);
+    PacketBuffer buf = PacketBuffer.ofBytes(frame, frame.length);
+    int l4 = L4 + 4;
+    int l4Length = plain.length - L4;
+    buf.putByte(L3, 0x46);
+    buf.putShort(L3 + Ipv4.TOTAL_LENGTH, 24 + l4Length);
+    buf.putShort(L3 + Ipv4.CHECKSUM, 0);
+    buf.putShort(L3 + Ipv4.CHECKSUM, Checksums.ipv4Header(buf, L3, 24));
+    buf.putShort(l4 + Tcp.CHECKSUM, 0);
+    buf.putShort(l4 + Tcp.CHECKSUM, Checksums.l4(buf, L3, l4, l4Length, Ipv4.PROTO_TCP));
+
+    NatRewrite.forward(buf, L3, l4, Ipv4.PROTO_TCP, Ipv4.parse("192.0.2.9"), Ipv4.parse("198.51.100.4"), 61000, 8080);
+
+    assertThat(buf.getInt(L3 + Ipv4.SRC)).isEqualTo(Ipv4.parse("192.0.2.9"));
+    assertThat(buf.getInt(L3 + Ipv4.DST)).isEqualTo(Ipv4.parse("198.51.100.4"));
+    assertThat(buf.getInt(L4)).as("the options").isEqualTo(0x01010100);
+    assertThat(buf.getShort(l4)).isEqualTo(61000);
+    assertThat(buf.getShort(l4 + 2)).isEqualTo(8080);
+    assertThat(buf.getByte(L3 + Ipv4.TTL)).isEqualTo(63);
+    assertThat(Checksums.ipv4HeaderValid(buf, L3, 24)).isTrue();
+    assertThat(Checksums.l4Valid(buf, L3, l4, l4Length, Ipv4.PROTO_TCP)).isTrue();
+  }
+
+  @Test
   void udpWithoutChecksumKeepsItZeroAcrossRewrite() {
     PacketBuffer buf = TestPacket.udp("10.0.0.1", 5000, "10.0.0.2", 53).payload(10).buffer();
     buf.putShort(L4 + Udp.CHECKSUM, 0);

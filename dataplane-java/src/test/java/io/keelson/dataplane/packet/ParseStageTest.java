@@ -11,7 +11,8 @@ class ParseStageTest {
   private static final int L4 = 34;
 
   private final GatewayTables tables = new GatewayTables(TestGateway.config());
-  private final ParseStage stage = new ParseStage(tables);
+  private long clockReadings;
+  private final ParseStage stage = new ParseStage(tables, () -> clockReadings++ * 1_000L + 5_000L);
 
   private PacketBurst run(byte[]... frames) {
     PacketBurst burst = new PacketBurst(frames.length);
@@ -50,6 +51,17 @@ class ParseStageTest {
   }
 
   @Test
+  void theClockIsReadOncePerBurstAndTheReadingTravelsWithIt() {
+    PacketBurst first = run(TestPacket.tcp("198.51.100.7", 40000, "192.0.2.100", 80, Tcp.SYN).bytes(),
+        TestPacket.udp("198.51.100.7", 5000, "192.0.2.100", 53).bytes());
+    assertThat(clockReadings).isEqualTo(1);
+    assertThat(first.now).isEqualTo(5_000L);
+    PacketBurst second = run(TestPacket.tcp("198.51.100.7", 40000, "192.0.2.100", 80, Tcp.ACK).bytes());
+    assertThat(clockReadings).isEqualTo(2);
+    assertThat(second.now).isEqualTo(6_000L);
+  }
+
+  @Test
   void wellFormedTcpUdpIcmpAndArpPassWithTheirFieldsRecorded() {
     PacketBurst burst = run(
         syn(),
@@ -68,7 +80,7 @@ class ParseStageTest {
     assertThat(burst.flags[0]).isEqualTo(Tcp.SYN);
     assertThat(burst.l4[0]).isEqualTo(L4);
     assertThat(burst.protocol[1]).isEqualTo(Ipv4.PROTO_UDP);
-    assertThat(burst.l4Length[1]).isEqualTo(11);
+    assertThat(burst.l4[1]).isEqualTo(L4);
     assertThat(burst.flags[2]).isEqualTo(Icmp.ECHO_REQUEST);
     assertThat(burst.kind[3]).isEqualTo(PacketBurst.KIND_ARP);
     assertThat(burst.dstIp[3]).isEqualTo(Ipv4.parse("192.0.2.100"));

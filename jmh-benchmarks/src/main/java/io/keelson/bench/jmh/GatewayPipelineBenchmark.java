@@ -92,8 +92,8 @@ public class GatewayPipelineBenchmark {
     stages = new GatewayStages(new GatewayTables(config), System::nanoTime);
     pipeline = stages.pipeline(PipelineMode.INLINE, "bench", BURST, 8, null);
     GatewayTables tables = new GatewayTables(config);
-    parse = new ParseStage(tables);
-    classify = new ClassifyStage(System::nanoTime);
+    parse = new ParseStage(tables, System::nanoTime);
+    classify = new ClassifyStage();
 
     // Teach neighbours through real ARP replies, then open the flows with SYNs and learn their NAT.
     for (int b = 11; b <= 14; b++) {

@@ -46,7 +46,9 @@ public final class MbufBatch implements AutoCloseable {
     if (count == capacity || mbuf == 0) {
       return false;
     }
-    MbufLayout.setLength(mbuf, packet.length());
+    if (packet.lengthChanged()) {
+      MbufLayout.setLength(mbuf, packet.length()); // else the mbuf has it: no store per packet
+    }
     mbufs.setAtIndex(JAVA_LONG, count++, mbuf);
     return true;
   }

@@ -39,6 +39,8 @@ public final class PacketBuffer {
   /** Native: the absolute address of the first packet byte. Heap: 0. */
   private long address;
   private int length;
+  /** The length when wrapped: {@link #lengthChanged()} tells whether the mbuf's length needs writing back. */
+  private int wrappedLength;
   private int capacity;
   private long nativeHandle;
 
@@ -69,6 +71,7 @@ public final class PacketBuffer {
     this.heap = bytes;
     this.address = 0;
     this.length = length;
+    this.wrappedLength = length;
     this.capacity = bytes.length;
     this.nativeHandle = 0;
   }
@@ -83,6 +86,7 @@ public final class PacketBuffer {
     this.heap = null;
     this.address = address;
     this.length = length;
+    this.wrappedLength = length;
     this.capacity = capacity;
     this.nativeHandle = nativeHandle;
   }
@@ -90,6 +94,11 @@ public final class PacketBuffer {
   /** Packet length in bytes. */
   public int length() {
     return length;
+  }
+
+  /** Whether {@link #length(int)} changed the length since the buffer was wrapped (the mbuf still has the old one). */
+  public boolean lengthChanged() {
+    return length != wrappedLength;
   }
 
   /** How many bytes the packet may grow to in place. */
@@ -172,6 +181,16 @@ public final class PacketBuffer {
       AllMemory.SEGMENT.set(INT_BE, address + offset, value);
     } else {
       HEAP_INT.set(h, offset, value);
+    }
+  }
+
+  /** Eight bytes at {@code offset}, big-endian: one write where a rewrite would otherwise make two or three. */
+  public void putLong(int offset, long value) {
+    byte[] h = heap;
+    if (h == null) {
+      AllMemory.SEGMENT.set(LONG_BE, address + offset, value);
+    } else {
+      HEAP_LONG.set(h, offset, value);
     }
   }
 

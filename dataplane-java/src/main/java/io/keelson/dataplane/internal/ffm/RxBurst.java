@@ -103,7 +103,9 @@ public final class RxBurst implements AutoCloseable {
   void syncLengths() {
     for (int i = 0; i < wrapped; i++) {
       PacketBuffer p = packets[i];
-      MbufLayout.setLength(p.nativeHandle(), p.length());
+      if (p.lengthChanged()) {
+        MbufLayout.setLength(p.nativeHandle(), p.length());
+      }
     }
   }
 

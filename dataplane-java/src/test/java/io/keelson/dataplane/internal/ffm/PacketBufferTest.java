@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PacketBufferTest {
@@ -47,6 +48,37 @@ class PacketBufferTest {
         assertThat(p.getInt(14)).isEqualTo(0xCAFEBA7F);
       }
       assertThat(array[14]).isEqualTo((byte) 0xCA); // the heap flyweight wrote through to the caller's array
+    }
+  }
+
+  @Test
+  void aLengthChangeIsRememberedUntilTheBufferIsWrappedAgain() {
+    PacketBuffer p = PacketBuffer.ofBytes(new byte[64], 60);
+    assertThat(p.lengthChanged()).isFalse();
+    p.length(60);
+    assertThat(p.lengthChanged()).as("the same length is no change").isFalse();
+    p.length(54);
+    assertThat(p.lengthChanged()).isTrue();
+    p.length(60);
+    assertThat(p.lengthChanged()).as("back to the wrapped length").isFalse();
+    p.length(40);
+    p.wrapHeap(new byte[64], 40);
+    assertThat(p.lengthChanged()).as("a new packet starts unchanged").isFalse();
+  }
+
+  @Test
+  void longsAreReadAndWrittenBigEndianOnTheHeapAndNatively() {
+    try (Arena arena = Arena.ofConfined()) {
+      byte[] bytes = new byte[16];
+      for (PacketBuffer p : List.of(PacketBuffer.ofBytes(bytes, 16), PacketBuffer.ofNativeCopy(arena, bytes, 16))) {
+        p.putLong(3, 0x0102030405060708L);
+        assertThat(p.getByte(3)).isEqualTo(0x01);
+        assertThat(p.getByte(10)).isEqualTo(0x08);
+        assertThat(p.getInt(3)).isEqualTo(0x01020304);
+        assertThat(p.getLong(3)).isEqualTo(0x0102030405060708L);
+        assertThat(p.getByte(2)).isZero();
+        assertThat(p.getByte(11)).isZero();
+      }
     }
   }
 
