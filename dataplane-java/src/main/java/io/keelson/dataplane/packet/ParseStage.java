@@ -1,12 +1,11 @@
 package io.keelson.dataplane.packet;
 
+import io.keelson.dataplane.pipeline.Stage;
 import java.util.function.LongSupplier;
 
-import io.keelson.dataplane.pipeline.Stage;
-
 /**
- * First gateway stage: takes the current {@link GatewayConfig} and the clock for the burst, then validates every
- * packet's headers ({@link PacketParser}); malformed ones get a {@link PacketBurst#DROP} verdict and
+ * First gateway stage: takes the current {@link GatewayConfig} and one clock reading for the burst, then
+ * validates every packet's headers ({@link PacketParser}); malformed ones get a {@link PacketBurst#DROP} verdict and
  * are counted under their reason.
  *
  * <p>Threading: single writer of its counters; one thread at a time (see {@link Stage}).
