@@ -13,9 +13,12 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -25,8 +28,10 @@ import java.util.function.Supplier;
 /**
  * The proxy's bound listening sockets by listener name, made to follow the snapshots: binds the
  * listeners a snapshot adds, rebinds those whose address changed, and closes those it removes,
- * draining their connections (in-flight exchanges finish, idle ones close). Binding is all or
- * nothing: when one bind fails, what that call bound is closed again and the set stays as it was.
+ * draining their connections (in-flight exchanges finish, idle ones close). A listener added at the
+ * address of one the same update removes (a rename) takes that listener's socket over instead, as in
+ * Envoy. Binding is all or nothing: when one bind fails, what that call bound is closed again and the
+ * set stays as it was.
  * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
  */
 final class ListenerSet {
@@ -34,20 +39,36 @@ final class ListenerSet {
   private static final long SOCKET_CLOSE_SECONDS = 5;
 
   /**
-   * A bound listener: its current config, its socket, the connections it accepted, the handler
-   * new connections get (replaced when an update keeps the socket but changes the listener), and, once
-   * retired, the drain that a connection set up after the retirement began applies to itself.
+   * One listener's share of a socket: the connections it accepted, the handler new connections get
+   * (replaced when an update keeps the socket but changes the listener), and, once retired, the drain
+   * that a connection set up after the retirement began applies to itself.
    */
-  private record Bound(ListenerConfig config, Channel channel, ChannelGroup connections,
-      AtomicReference<ChannelHandler> handler, AtomicReference<Consumer<Channel>> retiring) {}
+  private record Tenant(ChannelGroup connections, AtomicReference<ChannelHandler> handler,
+      AtomicReference<Consumer<Channel>> retiring) {
+    static Tenant of(String listener, ChannelHandler handler) {
+      return new Tenant(new DefaultChannelGroup("listener-" + listener, GlobalEventExecutor.INSTANCE),
+          new AtomicReference<>(handler), new AtomicReference<>());
+    }
+  }
+
+  /**
+   * A bound listener: its current config, its socket, its {@link Tenant}, and the socket's current tenant,
+   * which its connection set-up reads per accepted connection (a listener that takes the socket over
+   * becomes the tenant; the one it replaces keeps its own connections and drains them).
+   */
+  private record Bound(ListenerConfig config, Channel channel, Tenant tenant, AtomicReference<Tenant> accepting) {}
 
   /**
    * What {@link #reconcile} changed; {@link #retire} closes the old sockets and drains their connections (the
    * owner calls it before it swaps the snapshot, so those connections never see one without their listener).
+   * {@code takenOver} lists each rename as {@code "new <- old"}: the new listener accepts on the old one's
+   * socket, which stays open, once {@link #admit} hands it over ({@code handovers}); the old name is also in
+   * {@code removed}.
    */
-  record Change(List<String> added, List<String> rebound, List<String> removed, List<Bound> retired) {
+  record Change(List<String> added, List<String> rebound, List<String> takenOver, List<String> removed,
+      List<Bound> retired, List<Bound> handovers) {
     boolean isEmpty() {
-      return added.isEmpty() && rebound.isEmpty() && removed.isEmpty();
+      return added.isEmpty() && rebound.isEmpty() && takenOver.isEmpty() && removed.isEmpty();
     }
   }
 
@@ -67,7 +88,8 @@ final class ListenerSet {
 
   /**
    * Binds what {@code wanted} adds or moves; records what it removes. Old sockets stay open until
-   * {@link #retire}, which the caller runs before it swaps the snapshot.
+   * {@link #retire}, which the caller runs before it swaps the snapshot. A listener new by name whose
+   * address is that of a listener this update removes takes over that socket (see {@link #takeOver}).
    *
    * @throws ConfigException naming the listener and address when a bind fails (nothing changed)
    */
@@ -76,7 +98,11 @@ final class ListenerSet {
     List<Bound> fresh = new ArrayList<>();
     List<String> added = new ArrayList<>();
     List<String> rebound = new ArrayList<>();
-    Map<AtomicReference<ChannelHandler>, ChannelHandler> newHandlers = new java.util.IdentityHashMap<>();
+    List<String> takenOver = new ArrayList<>();
+    Map<AtomicReference<ChannelHandler>, ChannelHandler> newHandlers = new IdentityHashMap<>();
+    List<Bound> handovers = new ArrayList<>();
+    Set<String> staying = new HashSet<>();
+    wanted.forEach(l -> staying.add(l.name()));
     for (ListenerConfig l : wanted) {
       ChannelHandler handler = initializers.apply(l);
       if (handler == null) {
@@ -85,9 +111,17 @@ final class ListenerSet {
       Bound old = bound.get(l.name());
       if (old != null && sameAddress(old, l)) {
         if (!old.config().equals(l)) {
-          newHandlers.put(old.handler(), handler); // same socket, new settings: set once nothing can fail
+          newHandlers.put(old.tenant().handler(), handler); // same socket, new settings: set once nothing can fail
         }
-        next.put(l.name(), new Bound(l, old.channel(), old.connections(), old.handler(), old.retiring()));
+        next.put(l.name(), new Bound(l, old.channel(), old.tenant(), old.accepting()));
+        continue;
+      }
+      Bound leaving = old == null ? leavingAt(l, staying, handovers) : null;
+      if (leaving != null) {
+        Bound b = takeOver(l, handler, leaving);
+        handovers.add(b);
+        next.put(l.name(), b);
+        takenOver.add(l.name() + " <- " + leaving.config().name());
         continue;
       }
       Bound b;
@@ -115,7 +149,32 @@ final class ListenerSet {
     newHandlers.forEach(AtomicReference::set);
     bound.clear();
     bound.putAll(next);
-    return new Change(added, rebound, removed, retired);
+    return new Change(added, rebound, takenOver, removed, retired, handovers);
+  }
+
+  /**
+   * The bound listener this update removes (its name is not in {@code staying}) whose socket is at
+   * {@code l}'s address (as {@link #sameAddress} sees it) and not yet taken over by another listener of
+   * this update ({@code taken}); null when there is none.
+   */
+  private Bound leavingAt(ListenerConfig l, Set<String> staying, List<Bound> taken) {
+    for (Bound b : bound.values()) {
+      if (!staying.contains(b.config().name()) && taken.stream().noneMatch(t -> t.channel() == b.channel())
+          && sameAddress(b, l)) {
+        return b;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * {@code l} on {@code leaving}'s socket, as Envoy does when a new listener has the address of one the same
+   * update removes: binding would fail while that socket holds the port, and closing it first would refuse
+   * connections in between. {@code l} gets its own tenant, so the connections {@code leaving} accepted are
+   * still its own (drained by {@link #retire}) and the socket's connections after {@link #admit} are {@code l}'s.
+   */
+  private static Bound takeOver(ListenerConfig l, ChannelHandler handler, Bound leaving) {
+    return new Bound(l, leaving.channel(), Tenant.of(l.name(), handler), leaving.accepting());
   }
 
   /**
@@ -123,18 +182,31 @@ final class ListenerSet {
    * connection's event loop; it gets the config the connection finishes on from its caller); waits (briefly)
    * until each connection has been told, so no request is read on it under a config that no longer has it.
    * A connection accepted before the socket closed but not yet set up is told by its own set-up (the retiring
-   * mark is set before the connections are listed, and read after the connection joins them).
+   * mark is set before the connections are listed, and read after the connection joins them). A socket that
+   * another listener took over stays open: only the retired listener's own connections are drained.
    */
   void retire(Change change, Consumer<Channel> drain) {
     List<Future<?>> told = new ArrayList<>();
     for (Bound b : change.retired()) {
-      b.retiring().set(drain);
-      closeSocket(b.channel());
-      for (Channel c : b.connections()) {
+      b.tenant().retiring().set(drain);
+      if (!stillBound(b.channel())) {
+        closeSocket(b.channel());
+      }
+      for (Channel c : b.tenant().connections()) {
         told.add(c.eventLoop().submit(() -> drain.accept(c)));
       }
     }
     told.forEach(f -> f.awaitUninterruptibly(DRAIN_HANDOFF_SECONDS, TimeUnit.SECONDS));
+  }
+
+  /**
+   * Hands each socket a listener took over to that listener: the socket's connections from now on are its
+   * own. The owner calls it after the snapshot that has the new listener took effect (a request read before
+   * would find no listener); until then the socket's new connections are the retired listener's, drained
+   * on its config like the ones it had.
+   */
+  void admit(Change change) {
+    change.handovers().forEach(b -> b.accepting().set(b.tenant()));
   }
 
   /** Closes every socket and drains every connection; the set is empty afterwards. */
@@ -152,6 +224,11 @@ final class ListenerSet {
   /** Closes a listening socket, waiting for its event loop at most {@value #SOCKET_CLOSE_SECONDS} s. */
   private static void closeSocket(Channel socket) {
     socket.close().awaitUninterruptibly(SOCKET_CLOSE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /** Whether a current listener accepts on {@code socket} (one took it over from a retired listener). */
+  private boolean stillBound(Channel socket) {
+    return bound.values().stream().anyMatch(b -> b.channel() == socket);
   }
 
   /** Bound addresses by name, in config order. */
@@ -194,29 +271,29 @@ final class ListenerSet {
     } catch (ConfigException e) {
       Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
           old.config().http(), old.config().tcpProxy(), null, List.of(), false, List.of()), initializers.apply(old.config()));
-      old.connections().forEach(back.connections()::add);
-      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.connections(), back.handler(), back.retiring()));
+      old.tenant().connections().forEach(back.tenant().connections()::add);
+      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.tenant(), back.accepting()));
       throw e;
     }
   }
 
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
-    ChannelGroup connections = new DefaultChannelGroup("listener-" + l.name(), GlobalEventExecutor.INSTANCE);
-    AtomicReference<ChannelHandler> current = new AtomicReference<>(handler);
-    AtomicReference<Consumer<Channel>> retiring = new AtomicReference<>();
+    Tenant tenant = Tenant.of(l.name(), handler);
+    AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
     ServerBootstrap b = bootstrap.get().childHandler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
-        connections.add(ch);
-        ch.pipeline().addLast(current.get());
-        Consumer<Channel> drain = retiring.get();
+        Tenant t = accepting.get(); // the socket's listener now: another one after a takeover
+        t.connections().add(ch);
+        ch.pipeline().addLast(t.handler().get());
+        Consumer<Channel> drain = t.retiring().get();
         if (drain != null) {
           drain.accept(ch); // accepted just before the listener was retired, set up after its connections were told
         }
       }
     });
     try {
-      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), connections, current, retiring);
+      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), tenant, accepting);
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();

@@ -170,12 +170,14 @@ public final class ProxyServer implements AutoCloseable {
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
     listening = !listeners.isEmpty();
     if (!change.isEmpty()) {
-      LOG.info("listeners: added {}, rebound {}, removed {}", change.added(), change.rebound(), change.removed());
+      LOG.info("listeners: added {}, rebound {}, taken over {}, removed {}", change.added(), change.rebound(),
+          change.takenOver(), change.removed());
       // Before the swap: a request read on a retired listener's connection in between must not meet a
       // snapshot without its listener (that was a 503 "listener removed").
       listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
     context.snapshot(compiled);
+    listeners.admit(change); // after the swap: a renamed listener's first requests must find it in the snapshot
   }
 
   public ServingSnapshot snapshot() {
