@@ -6,6 +6,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.Future;
@@ -31,7 +32,8 @@ import java.util.function.Supplier;
  * draining their connections (in-flight exchanges finish, idle ones close). A listener added at the
  * address of one the same update removes (a rename) takes that listener's socket over instead, as in
  * Envoy. Binding is all or nothing: when one bind fails, what that call bound is closed again and the
- * set stays as it was.
+ * set stays as it was. A socket bound here accepts nothing until {@link #admit}: the kernel queues the
+ * connections clients open meanwhile, so none is set up before the snapshot that has its listener.
  * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
  */
 final class ListenerSet {
@@ -63,10 +65,11 @@ final class ListenerSet {
    * owner calls it before it swaps the snapshot, so those connections never see one without their listener).
    * {@code takenOver} lists each rename as {@code "new <- old"}: the new listener accepts on the old one's
    * socket, which stays open, once {@link #admit} hands it over ({@code handovers}); the old name is also in
-   * {@code removed}.
+   * {@code removed}. {@code paused} are the sockets bound for {@code added} and {@code rebound}: they start
+   * accepting in {@link #admit}.
    */
   record Change(List<String> added, List<String> rebound, List<String> takenOver, List<String> removed,
-      List<Bound> retired, List<Bound> handovers) {
+      List<Bound> retired, List<Bound> handovers, List<Bound> paused) {
     boolean isEmpty() {
       return added.isEmpty() && rebound.isEmpty() && takenOver.isEmpty() && removed.isEmpty();
     }
@@ -149,7 +152,7 @@ final class ListenerSet {
     newHandlers.forEach(AtomicReference::set);
     bound.clear();
     bound.putAll(next);
-    return new Change(added, rebound, takenOver, removed, retired, handovers);
+    return new Change(added, rebound, takenOver, removed, retired, handovers, fresh);
   }
 
   /**
@@ -201,12 +204,22 @@ final class ListenerSet {
 
   /**
    * Hands each socket a listener took over to that listener: the socket's connections from now on are its
-   * own. The owner calls it after the snapshot that has the new listener took effect (a request read before
-   * would find no listener); until then the socket's new connections are the retired listener's, drained
-   * on its config like the ones it had.
+   * own; and starts accepting on the sockets {@link #reconcile} bound. The owner calls it after the snapshot
+   * that has these listeners took effect (a request read before would find no listener, a 503 "listener
+   * removed"); until then the taken-over sockets' new connections are the retired listener's, drained on its
+   * config like the ones it had, and the new sockets' wait in the kernel's listen backlog.
    */
   void admit(Change change) {
     change.handovers().forEach(b -> b.accepting().set(b.tenant()));
+    change.paused().forEach(b -> startAccepting(b.channel()));
+  }
+
+  /**
+   * Turns on accepting on a socket bound paused (auto-read off): on a server channel, reading is accepting,
+   * and turning auto-read on asks for the first read (from any thread; it runs on the socket's event loop).
+   */
+  private static void startAccepting(Channel socket) {
+    socket.config().setAutoRead(true);
   }
 
   /** Closes every socket and drains every connection; the set is empty afterwards. */
@@ -272,15 +285,21 @@ final class ListenerSet {
       Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
           old.config().http(), old.config().tcpProxy(), null, List.of(), false, List.of()), initializers.apply(old.config()));
       old.tenant().connections().forEach(back.tenant().connections()::add);
+      startAccepting(back.channel()); // the old listener is still the snapshot's: it accepts again at once
       bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.tenant(), back.accepting()));
       throw e;
     }
   }
 
+  /**
+   * Binds {@code l} paused: the socket holds the port and completes handshakes (into its backlog) but
+   * accepts nothing until {@link #startAccepting}, which {@link #admit} runs once {@code l} is in effect.
+   */
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
     Tenant tenant = Tenant.of(l.name(), handler);
     AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
-    ServerBootstrap b = bootstrap.get().childHandler(new ChannelInitializer<Channel>() {
+    ServerBootstrap b = bootstrap.get().option(ChannelOption.AUTO_READ, false); // accepting waits for admit
+    b.childHandler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
         Tenant t = accepting.get(); // the socket's listener now: another one after a takeover

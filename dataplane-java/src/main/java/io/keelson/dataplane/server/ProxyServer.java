@@ -86,7 +86,7 @@ public final class ProxyServer implements AutoCloseable {
   /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */
   public synchronized ProxyServer start() throws InterruptedException {
     try {
-      listeners.reconcile(context.snapshot().config().listeners());
+      listeners.admit(listeners.reconcile(context.snapshot().config().listeners())); // its snapshot is in effect
       listening = !listeners.isEmpty();
     } catch (ConfigException e) {
       close();
@@ -177,7 +177,9 @@ public final class ProxyServer implements AutoCloseable {
       listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
     context.snapshot(compiled);
-    listeners.admit(change); // after the swap: a renamed listener's first requests must find it in the snapshot
+    // After the swap: a new, moved or renamed listener's first requests must find it in the snapshot (its new
+    // socket accepts nothing before; clients that connect meanwhile wait in the backlog).
+    listeners.admit(change);
   }
 
   public ServingSnapshot snapshot() {
