@@ -1,24 +1,17 @@
 package io.keelson.dataplane.server;
 
-import static io.keelson.dataplane.testing.ProxyHarness.allTo;
-import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
-import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
-import io.keelson.dataplane.testing.TestUpstream;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,52 +26,35 @@ import org.junit.jupiter.api.Test;
  * removed"), and they serve as soon as install returns. {@link ListenerSetAdmitTest} holds the window open.
  */
 class ListenerSetAddedListenerTest {
-  private static final String HEAD_START = "GET /first HTTP/1.1\r\n";
-  private static final String HEAD_END = "Host: x\r\n\r\n";
-
-  private TestUpstream v1;
-  private TestUpstream v2;
+  private ListenerFixture fixture;
   private ProxyHarness proxy;
-  private ProxySnapshot base;
   private ListenerConfig toV1;
   private ListenerConfig toV2;
 
-  private static String yaml(String to, TestUpstream v1, TestUpstream v2) {
-    return bootstrap(allTo(to), cluster("v1", "ROUND_ROBIN", v1.port()) + cluster("v2", "ROUND_ROBIN", v2.port()));
-  }
-
   @BeforeEach
   void start() throws Exception {
-    v1 = new TestUpstream("v1");
-    v2 = new TestUpstream("v2");
-    proxy = new ProxyHarness(yaml("v1", v1, v2), PipelineMode.INLINE);
-    base = proxy.server.snapshot().config();
-    toV1 = base.listeners().getFirst();
-    toV2 = BootstrapLoader.fromYaml(yaml("v2", v1, v2), "v2.yaml").listeners().getFirst();
+    fixture = new ListenerFixture();
+    proxy = fixture.proxy;
+    toV1 = fixture.toV1;
+    toV2 = fixture.toV2;
   }
 
   @AfterEach
   void stop() throws Exception {
-    try (TestUpstream a = v1; TestUpstream b = v2; ProxyHarness p = proxy) {
-      // closes all three, the proxy first
-    }
+    fixture.close();
   }
 
-  /** The base snapshot's first listener plus {@code extra}, as {@code version}. */
   private ProxySnapshot with(String version, ListenerConfig... extra) {
-    List<ListenerConfig> ls = new ArrayList<>();
-    ls.add(toV1);
-    ls.addAll(List.of(extra));
-    return new ProxySnapshot(version, ls, base.clusters(), base.configDump(), base.warnings());
+    return fixture.with(version, extra);
   }
 
   private static ListenerConfig named(String name, ListenerConfig like, int port) {
-    return new ListenerConfig(name, "127.0.0.1", port, like.http(), null, null, List.of(), false, List.of());
+    return ListenerFixture.named(name, like, "127.0.0.1", port);
   }
 
   private static RawHttp.Response get(int port) throws IOException {
     try (RawHttp c = new RawHttp(port)) {
-      return c.send(HEAD_START + HEAD_END).read();
+      return c.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
     }
   }
 
@@ -131,7 +107,7 @@ class ListenerSetAddedListenerTest {
     Thread client = Thread.ofPlatform().name("add-client").start(() -> {
       while (updating.get()) {
         try (RawHttp c = new RawHttp(port)) {
-          RawHttp.Response r = c.send(HEAD_START + HEAD_END).read();
+          RawHttp.Response r = c.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
           if (r.status() != 200 || !"v2".equals(r.header("x-upstream"))) {
             failures.add(r.status() + " " + r.header("x-upstream") + " " + r.body());
           }
@@ -149,13 +125,13 @@ class ListenerSetAddedListenerTest {
         var stats = proxy.server.snapshot().listener("c").stats();
         long before = stats.cxTotal.sum();
         try (RawHttp onC = new RawHttp(proxy.server.listenerAddress("c").getPort())) {
-          onC.send(HEAD_START);
+          onC.send(ListenerFixture.HEAD_START);
           await().atMost(Duration.ofSeconds(10)).until(() -> stats.cxTotal.sum() > before); // c has set it up
           int seen = served.get();
           proxy.server.install(with("b" + i, named("b", toV2, port))); // c retired, b added
           await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
               .until(() -> served.get() > seen || !failures.isEmpty()); // the client got in while b was there
-          RawHttp.Response r = onC.send(HEAD_END).read();
+          RawHttp.Response r = onC.send(ListenerFixture.HEAD_END).read();
           assertThat(r.header("x-upstream")).as("c's request finishes on c's config").isEqualTo("v1");
         }
         proxy.server.install(with("none" + i));

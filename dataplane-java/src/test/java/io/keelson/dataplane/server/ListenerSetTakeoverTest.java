@@ -1,8 +1,5 @@
 package io.keelson.dataplane.server;
 
-import static io.keelson.dataplane.testing.ProxyHarness.allTo;
-import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
-import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -10,14 +7,10 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
-import io.keelson.dataplane.testing.TestUpstream;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,74 +25,45 @@ import org.junit.jupiter.api.Test;
  * rejected); a's connections finish on a's config and are drained, new connections are b's.
  */
 class ListenerSetTakeoverTest {
-  private static final String HEAD_START = "GET /first HTTP/1.1\r\n";
-  private static final String HEAD_END = "Host: x\r\n\r\n";
-
-  private TestUpstream v1;
-  private TestUpstream v2;
+  private ListenerFixture fixture;
   private ProxyHarness proxy;
-  private ProxySnapshot base;
   private ListenerConfig toV1;
   private ListenerConfig toV2;
 
-  private static String yaml(String to, TestUpstream v1, TestUpstream v2) {
-    return bootstrap(allTo(to), cluster("v1", "ROUND_ROBIN", v1.port()) + cluster("v2", "ROUND_ROBIN", v2.port()));
-  }
-
   @BeforeEach
   void start() throws Exception {
-    v1 = new TestUpstream("v1");
-    v2 = new TestUpstream("v2");
-    proxy = new ProxyHarness(yaml("v1", v1, v2), PipelineMode.INLINE);
-    base = proxy.server.snapshot().config();
-    toV1 = base.listeners().getFirst();
-    toV2 = BootstrapLoader.fromYaml(yaml("v2", v1, v2), "v2.yaml").listeners().getFirst();
+    fixture = new ListenerFixture();
+    proxy = fixture.proxy;
+    toV1 = fixture.toV1;
+    toV2 = fixture.toV2;
   }
 
   @AfterEach
   void stop() throws Exception {
-    try (TestUpstream a = v1; TestUpstream b = v2; ProxyHarness p = proxy) {
-      // closes all three, the proxy first
-    }
+    fixture.close();
   }
 
-  /** The base snapshot's first listener plus {@code extra}, as {@code version}. */
   private ProxySnapshot with(String version, ListenerConfig... extra) {
-    List<ListenerConfig> ls = new ArrayList<>();
-    ls.add(toV1);
-    ls.addAll(List.of(extra));
-    return new ProxySnapshot(version, ls, base.clusters(), base.configDump(), base.warnings());
+    return fixture.with(version, extra);
   }
 
-  private static ListenerConfig named(String name, ListenerConfig like, String host, int port) {
-    return new ListenerConfig(name, host, port, like.http(), null, null, List.of(), false, List.of());
-  }
 
   /** Binds listener "a" (routes to v1) on an ephemeral port of 127.0.0.1; its port. */
   private int addA() throws Exception {
-    proxy.server.install(with("2", named("a", toV1, "127.0.0.1", 0)));
+    proxy.server.install(with("2", ListenerFixture.named("a", toV1, "127.0.0.1", 0)));
     return proxy.server.boundListeners().get("a").getPort();
   }
 
-  /** Opens a connection to "a" and sends the start of a request head; returns once the proxy has taken it. */
-  private RawHttp openOnA(int port) throws IOException {
-    var stats = proxy.server.snapshot().listener("a").stats();
-    long before = stats.cxTotal.sum();
-    RawHttp c = new RawHttp(port);
-    c.send(HEAD_START);
-    await().atMost(Duration.ofSeconds(10)).until(() -> stats.cxTotal.sum() > before);
-    return c;
-  }
 
   @Test
   void renamedListenerTakesOverTheSocketAndTheOldOnesConnectionFinishesOnItsConfigThenCloses() throws Exception {
     int port = addA();
-    try (RawHttp old = openOnA(port)) {
-      proxy.server.install(with("3", named("b", toV2, "127.0.0.1", port))); // a removed, b at a's address
+    try (RawHttp old = fixture.openAccepted("a", port)) {
+      proxy.server.install(with("3", ListenerFixture.named("b", toV2, "127.0.0.1", port))); // a removed, b at a's address
       assertThat(proxy.server.boundListeners()).doesNotContainKey("a").containsKey("b");
       assertThat(proxy.server.boundListeners().get("b").getPort()).isEqualTo(port);
 
-      RawHttp.Response r = old.send(HEAD_END).read();
+      RawHttp.Response r = old.send(ListenerFixture.HEAD_END).read();
       assertThat(r.status()).as(r.body()).isEqualTo(200);
       assertThat(r.header("x-upstream")).as("served on a's config").isEqualTo("v1");
       assertThat(r.header("connection")).as("drained").isEqualTo("close");
@@ -107,11 +71,11 @@ class ListenerSetTakeoverTest {
     }
     for (int i = 0; i < 2; i++) { // new connections are b's and not drained: two requests on each
       try (RawHttp fresh = new RawHttp(port)) {
-        RawHttp.Response r = fresh.send(HEAD_START + HEAD_END).read();
+        RawHttp.Response r = fresh.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.header("x-upstream")).as("a new connection is b's").isEqualTo("v2");
         assertThat(r.header("connection")).isNotEqualTo("close");
-        r = fresh.send(HEAD_START + HEAD_END).read();
+        r = fresh.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
         assertThat(r.header("x-upstream")).isEqualTo("v2");
         assertThat(r.header("connection")).isNotEqualTo("close");
       }
@@ -132,7 +96,7 @@ class ListenerSetTakeoverTest {
     Thread client = Thread.ofPlatform().name("rename-client").start(() -> {
       while (renaming.get()) {
         try (RawHttp c = new RawHttp(port)) {
-          RawHttp.Response r = c.send(HEAD_START + HEAD_END).read();
+          RawHttp.Response r = c.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
           if (r.status() != 200) {
             failures.add(r.status() + " " + r.body());
           }
@@ -145,7 +109,7 @@ class ListenerSetTakeoverTest {
     try {
       for (int i = 0; i < 30; i++) {
         int seen = served.get();
-        ListenerConfig next = i % 2 == 0 ? named("b", toV2, "127.0.0.1", port) : named("a", toV1, "127.0.0.1", port);
+        ListenerConfig next = i % 2 == 0 ? ListenerFixture.named("b", toV2, "127.0.0.1", port) : ListenerFixture.named("a", toV1, "127.0.0.1", port);
         proxy.server.install(with("rename" + i, next));
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
             .until(() -> served.get() > seen || !failures.isEmpty()); // the client got in during this name
@@ -161,7 +125,7 @@ class ListenerSetTakeoverTest {
   @Test
   void aTakenOverSocketClosesWhenItsNewListenerIsRemoved() throws Exception {
     int port = addA();
-    proxy.server.install(with("3", named("b", toV2, "127.0.0.1", port)));
+    proxy.server.install(with("3", ListenerFixture.named("b", toV2, "127.0.0.1", port)));
     proxy.server.install(with("4"));
     assertThat(proxy.server.boundListeners()).doesNotContainKey("b");
     await().atMost(Duration.ofSeconds(10)).until(() -> refused(port));
@@ -171,20 +135,20 @@ class ListenerSetTakeoverTest {
   void twoNewListenersCannotTakeOverTheSameSocket() throws Exception {
     int port = addA();
     assertThatThrownBy(() -> proxy.server.install(
-            with("3", named("b", toV2, "127.0.0.1", port), named("c", toV2, "127.0.0.1", port))))
+            with("3", ListenerFixture.named("b", toV2, "127.0.0.1", port), ListenerFixture.named("c", toV2, "127.0.0.1", port))))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'c'")
         .hasMessageContaining("127.0.0.1:" + port);
     assertThat(proxy.server.boundListeners()).containsKey("a").doesNotContainKeys("b", "c");
     try (RawHttp c = new RawHttp(port)) {
-      assertThat(c.send(HEAD_START + HEAD_END).read().header("x-upstream")).as("a still serves").isEqualTo("v1");
+      assertThat(c.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read().header("x-upstream")).as("a still serves").isEqualTo("v1");
     }
   }
 
   @Test
   void aNewListenerOnTheSamePortButAnotherHostDoesNotTakeOver() throws Exception {
     int port = addA();
-    assertThatThrownBy(() -> proxy.server.install(with("3", named("b", toV2, "0.0.0.0", port))))
+    assertThatThrownBy(() -> proxy.server.install(with("3", ListenerFixture.named("b", toV2, "0.0.0.0", port))))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'b'");
     assertThat(proxy.server.boundListeners()).containsKey("a").doesNotContainKey("b");
