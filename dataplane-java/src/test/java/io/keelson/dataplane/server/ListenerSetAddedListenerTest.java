@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.config.ListenerConfig;
-import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -16,8 +14,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,29 +21,7 @@ import org.junit.jupiter.api.Test;
  * the snapshot that has them is in effect, so no client of theirs meets the old snapshot (a 503 "listener
  * removed"), and they serve as soon as install returns. {@link ListenerSetAdmitTest} holds the window open.
  */
-class ListenerSetAddedListenerTest {
-  private ListenerFixture fixture;
-  private ProxyHarness proxy;
-  private ListenerConfig toV1;
-  private ListenerConfig toV2;
-
-  @BeforeEach
-  void start() throws Exception {
-    fixture = new ListenerFixture();
-    proxy = fixture.proxy;
-    toV1 = fixture.toV1;
-    toV2 = fixture.toV2;
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    fixture.close();
-  }
-
-  private ProxySnapshot with(String version, ListenerConfig... extra) {
-    return fixture.with(version, extra);
-  }
-
+class ListenerSetAddedListenerTest extends OnListenerFixture {
   private static ListenerConfig named(String name, ListenerConfig like, int port) {
     return ListenerFixture.named(name, like, "127.0.0.1", port);
   }

@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.ListenerConfig;
-import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import java.io.IOException;
 import java.time.Duration;
@@ -15,8 +13,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,36 +20,12 @@ import org.junit.jupiter.api.Test;
  * over a's listening socket (binding would fail while a's socket holds the port, and the whole update was
  * rejected); a's connections finish on a's config and are drained, new connections are b's.
  */
-class ListenerSetTakeoverTest {
-  private ListenerFixture fixture;
-  private ProxyHarness proxy;
-  private ListenerConfig toV1;
-  private ListenerConfig toV2;
-
-  @BeforeEach
-  void start() throws Exception {
-    fixture = new ListenerFixture();
-    proxy = fixture.proxy;
-    toV1 = fixture.toV1;
-    toV2 = fixture.toV2;
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    fixture.close();
-  }
-
-  private ProxySnapshot with(String version, ListenerConfig... extra) {
-    return fixture.with(version, extra);
-  }
-
-
+class ListenerSetTakeoverTest extends OnListenerFixture {
   /** Binds listener "a" (routes to v1) on an ephemeral port of 127.0.0.1; its port. */
   private int addA() throws Exception {
     proxy.server.install(with("2", ListenerFixture.named("a", toV1, "127.0.0.1", 0)));
     return proxy.server.boundListeners().get("a").getPort();
   }
-
 
   @Test
   void renamedListenerTakesOverTheSocketAndTheOldOnesConnectionFinishesOnItsConfigThenCloses() throws Exception {
