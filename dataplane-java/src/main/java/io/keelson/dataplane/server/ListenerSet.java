@@ -31,9 +31,10 @@ import java.util.function.Supplier;
  * listeners a snapshot adds, rebinds those whose address changed, and closes those it removes,
  * draining their connections (in-flight exchanges finish, idle ones close). A listener added at the
  * address of one the same update removes (a rename) takes that listener's socket over instead, as in
- * Envoy. Binding is all or nothing: when one bind fails, what that call bound is closed again and the
- * set stays as it was. A socket bound here accepts nothing until {@link #admit}: the kernel queues the
- * connections clients open meanwhile, so none is set up before the snapshot that has its listener.
+ * Envoy. Binding is all or nothing: when one bind fails, what that call bound is closed again, an old
+ * socket a move closed is bound again (see {@link #putBack}), and the set stays as it was. A socket
+ * bound here accepts nothing until {@link #admit}: the kernel queues the connections clients open
+ * meanwhile, so none is set up before the snapshot that has its listener.
  * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
  */
 final class ListenerSet {
@@ -59,6 +60,12 @@ final class ListenerSet {
    * becomes the tenant; the one it replaces keeps its own connections and drains them).
    */
   private record Bound(ListenerConfig config, Channel channel, Tenant tenant, AtomicReference<Tenant> accepting) {}
+
+  /**
+   * A listener whose old socket {@link #bindOrMove} closed to free its port for the listener's new host, and
+   * the port that socket had (its config's port may be 0): what {@link #rollBack} binds again.
+   */
+  private record Moved(Bound old, int port) {}
 
   /**
    * What {@link #reconcile} changed; {@link #retire} closes the old sockets and drains their connections (the
@@ -94,11 +101,13 @@ final class ListenerSet {
    * {@link #retire}, which the caller runs before it swaps the snapshot. A listener new by name whose
    * address is that of a listener this update removes takes over that socket (see {@link #takeOver}).
    *
-   * @throws ConfigException naming the listener and address when a bind fails (nothing changed)
+   * @throws ConfigException naming the listener and address when a bind fails (nothing changed; see
+   *                         {@link #rollBack} for the one case where something could not be put back)
    */
   Change reconcile(List<ListenerConfig> wanted) throws ConfigException {
     Map<String, Bound> next = new LinkedHashMap<>();
     List<Bound> fresh = new ArrayList<>();
+    List<Moved> moved = new ArrayList<>();
     List<String> added = new ArrayList<>();
     List<String> rebound = new ArrayList<>();
     List<String> takenOver = new ArrayList<>();
@@ -129,10 +138,9 @@ final class ListenerSet {
       }
       Bound b;
       try {
-        b = bindOrMove(l, handler, old);
+        b = bindOrMove(l, handler, old, moved);
       } catch (ConfigException e) {
-        fresh.forEach(f -> closeSocket(f.channel()));
-        throw e;
+        throw rollBack(e, fresh, moved);
       }
       fresh.add(b);
       next.put(l.name(), b);
@@ -153,6 +161,46 @@ final class ListenerSet {
     bound.clear();
     bound.putAll(next);
     return new Change(added, rebound, takenOver, removed, retired, handovers, fresh);
+  }
+
+  /**
+   * Undoes a failed {@link #reconcile}: closes the sockets it bound, then binds again (see {@link #putBack}) the
+   * old sockets {@link #bindOrMove} closed, after the new ones, which may hold their ports, are closed. Returns
+   * the exception to throw: {@code failure}, or, when an old socket cannot be bound again either, one that also
+   * says which listener is left without a socket (the others are still put back).
+   */
+  private ConfigException rollBack(ConfigException failure, List<Bound> fresh, List<Moved> moved) {
+    fresh.forEach(f -> closeSocket(f.channel()));
+    List<ConfigException> lost = new ArrayList<>();
+    for (Moved m : moved) {
+      try {
+        putBack(m);
+      } catch (ConfigException e) {
+        lost.add(e);
+      }
+    }
+    if (lost.isEmpty()) {
+      return failure;
+    }
+    StringBuilder message = new StringBuilder(failure.getMessage());
+    lost.forEach(e -> message.append("; and the rollback failed: ").append(e.getMessage())
+        .append(" (that listener has no socket until an update binds it)"));
+    ConfigException out = new ConfigException(message.toString(), failure);
+    lost.forEach(out::addSuppressed);
+    return out;
+  }
+
+  /**
+   * Binds a moved listener's old socket again at the address it had, for the snapshot still in effect, which has
+   * it: with its own {@link Tenant} (closing the listening socket closed none of its connections; they stay its
+   * own, with its handler and retiring state) and accepting at once. When that bind fails, the listener keeps its
+   * closed socket, which {@link #sameAddress} never matches, so the next update binds it again.
+   */
+  private void putBack(Moved m) throws ConfigException {
+    Bound old = m.old();
+    Channel socket = open(old.config().name(), old.config().host(), m.port(), old.accepting());
+    startAccepting(socket);
+    bound.put(old.config().name(), new Bound(old.config(), socket, old.tenant(), old.accepting()));
   }
 
   /**
@@ -257,38 +305,37 @@ final class ListenerSet {
 
   /**
    * Same socket: same host, and the same port, or the port that an ephemeral (port 0) listener got
-   * (a sidecar tells its control plane the port it bound, which then sends that port back).
+   * (a sidecar tells its control plane the port it bound, which then sends that port back). A closed
+   * socket (one {@link #putBack} could not bind again) is nobody's: the listener is bound anew.
    */
   private static boolean sameAddress(Bound old, ListenerConfig l) {
-    int boundPort = ((InetSocketAddress) old.channel().localAddress()).getPort();
-    return old.config().host().equals(l.host()) && (old.config().port() == l.port() || boundPort == l.port());
+    return old.channel().isOpen() && old.config().host().equals(l.host())
+        && (old.config().port() == l.port() || boundPort(old) == l.port());
+  }
+
+  /** The port {@code b}'s socket is bound to (the one it got, for a port-0 listener). */
+  private static int boundPort(Bound b) {
+    return ((InetSocketAddress) b.channel().localAddress()).getPort();
   }
 
   /**
    * Binds {@code l}; when that fails because the listener's old socket holds the same port (a host
-   * change, e.g. 127.0.0.1:8080 to 0.0.0.0:8080), closes the old socket and binds again, putting the
-   * old one back when that fails too.
+   * change, e.g. 127.0.0.1:8080 to 0.0.0.0:8080), closes the old socket and binds again. The closed
+   * socket is recorded in {@code moved} first: when this bind or a later one of the update fails,
+   * {@link #rollBack} binds it again.
    */
-  private Bound bindOrMove(ListenerConfig l, ChannelHandler handler, Bound old) throws ConfigException {
+  private Bound bindOrMove(ListenerConfig l, ChannelHandler handler, Bound old, List<Moved> moved)
+      throws ConfigException {
     try {
       return bind(l, handler);
     } catch (ConfigException e) {
-      if (old == null || ((InetSocketAddress) old.channel().localAddress()).getPort() != l.port()) {
+      if (old == null || !old.channel().isOpen() || boundPort(old) != l.port()) {
         throw e;
       }
     }
-    int oldPort = ((InetSocketAddress) old.channel().localAddress()).getPort();
+    moved.add(new Moved(old, boundPort(old)));
     closeSocket(old.channel());
-    try {
-      return bind(l, handler);
-    } catch (ConfigException e) {
-      Bound back = bind(new ListenerConfig(old.config().name(), old.config().host(), oldPort,
-          old.config().http(), old.config().tcpProxy(), null, List.of(), false, List.of()), initializers.apply(old.config()));
-      old.tenant().connections().forEach(back.tenant().connections()::add);
-      startAccepting(back.channel()); // the old listener is still the snapshot's: it accepts again at once
-      bound.put(old.config().name(), new Bound(old.config(), back.channel(), back.tenant(), back.accepting()));
-      throw e;
-    }
+    return bind(l, handler);
   }
 
   /**
@@ -298,6 +345,17 @@ final class ListenerSet {
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
     Tenant tenant = Tenant.of(l.name(), handler);
     AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
+    return new Bound(l, open(l.name(), l.host(), l.port(), accepting), tenant, accepting);
+  }
+
+  /**
+   * A socket for listener {@code name} bound paused at {@code host:port}, whose connections go to the tenant
+   * {@code accepting} holds when each is set up.
+   *
+   * @throws ConfigException naming the listener and address when the bind fails
+   */
+  private Channel open(String name, String host, int port, AtomicReference<Tenant> accepting)
+      throws ConfigException {
     ServerBootstrap b = bootstrap.get().option(ChannelOption.AUTO_READ, false); // accepting waits for admit
     b.childHandler(new ChannelInitializer<Channel>() {
       @Override
@@ -312,13 +370,12 @@ final class ListenerSet {
       }
     });
     try {
-      return new Bound(l, b.bind(l.host(), l.port()).sync().channel(), tenant, accepting);
+      return b.bind(host, port).sync().channel();
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      throw new ConfigException("listener '" + l.name() + "' cannot bind " + l.host() + ":" + l.port() + ": "
-          + describe(e), e);
+      throw new ConfigException("listener '" + name + "' cannot bind " + host + ":" + port + ": " + describe(e), e);
     }
   }
 
