@@ -40,6 +40,12 @@ import java.util.function.Supplier;
 final class ListenerSet {
   private static final long DRAIN_HANDOFF_SECONDS = 2;
   private static final long SOCKET_CLOSE_SECONDS = 5;
+  /**
+   * How long a bind to the port of a socket this set has just closed may keep failing: the kernel can release a
+   * closed listening socket a moment after its close completed (io_uring holds it until its pending accept is
+   * cancelled), so the bind is tried again for this long.
+   */
+  private static final long FREED_PORT_MILLIS = 1_000;
 
   /**
    * One listener's share of a socket: the connections it accepted, the handler new connections get
@@ -198,7 +204,7 @@ final class ListenerSet {
    */
   private void putBack(Moved m) throws ConfigException {
     Bound old = m.old();
-    Channel socket = open(old.config().name(), old.config().host(), m.port(), old.accepting());
+    Channel socket = openFreed(old.config().name(), old.config().host(), m.port(), old.accepting());
     startAccepting(socket);
     bound.put(old.config().name(), new Bound(old.config(), socket, old.tenant(), old.accepting()));
   }
@@ -335,7 +341,33 @@ final class ListenerSet {
     }
     moved.add(new Moved(old, boundPort(old)));
     closeSocket(old.channel());
-    return bind(l, handler);
+    Tenant tenant = Tenant.of(l.name(), handler);
+    AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
+    return new Bound(l, openFreed(l.name(), l.host(), l.port(), accepting), tenant, accepting);
+  }
+
+  /**
+   * {@link #open} on a port whose socket this set has just closed, trying again for up to {@value
+   * #FREED_PORT_MILLIS} ms while the kernel still holds it.
+   */
+  private Channel openFreed(String name, String host, int port, AtomicReference<Tenant> accepting)
+      throws ConfigException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FREED_PORT_MILLIS);
+    while (true) {
+      try {
+        return open(name, host, port, accepting);
+      } catch (ConfigException e) {
+        if (System.nanoTime() - deadline >= 0) {
+          throw e;
+        }
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
   }
 
   /**

@@ -16,6 +16,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +58,8 @@ class ListenerSetAdmitTest {
   @MethodSource("transports")
   void aClientOfANewListenerIsServedOnlyOnceTheSnapshotWithItIsInEffect(Transport transport) throws Exception {
     EventLoopGroup group = transport.newGroup(2, "admit-test");
-    ListenerSet set = new ListenerSet(() -> new ServerBootstrap().group(group).channel(transport.serverChannel()),
+    ListenerSet set = new ListenerSet(() -> new ServerBootstrap().group(group).channel(transport.serverChannel())
+        .option(ChannelOption.SO_REUSEADDR, true),
         l -> new Answer(l.name()));
     try {
       set.admit(set.reconcile(List.of(listener("a")))); // startup: its snapshot is already in effect

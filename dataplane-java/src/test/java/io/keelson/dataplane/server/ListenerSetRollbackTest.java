@@ -18,6 +18,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
@@ -56,7 +57,8 @@ class ListenerSetRollbackTest {
   @MethodSource("transports")
   void aListenerMovedByARejectedUpdateStillServesAtItsOldAddress(Transport transport) throws Exception {
     EventLoopGroup group = transport.newGroup(2, "rollback-test");
-    ListenerSet set = new ListenerSet(() -> new ServerBootstrap().group(group).channel(transport.serverChannel()),
+    ListenerSet set = new ListenerSet(() -> new ServerBootstrap().group(group).channel(transport.serverChannel())
+        .option(ChannelOption.SO_REUSEADDR, true),
         l -> new Answer(l.name()));
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       set.admit(set.reconcile(List.of(listener("a", "127.0.0.1", 0))));
