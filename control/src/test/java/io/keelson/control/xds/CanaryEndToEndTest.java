@@ -13,7 +13,8 @@ import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.xds.XdsClient;
 import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -28,7 +29,8 @@ class CanaryEndToEndTest {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicReference<String> firstFailure = new AtomicReference<>();
-  private final ConcurrentHashMap<String, AtomicInteger> byUpstream = new ConcurrentHashMap<>();
+  /** The measurement in progress ({@link #share}); requests sent while it is current are recorded into it. */
+  private final AtomicReference<Window> window = new AtomicReference<>(new Window(0));
   private static final String BOOTSTRAP = OutboundBootstrap.BOOTSTRAP;
 
 
@@ -124,12 +126,14 @@ class CanaryEndToEndTest {
           if (http == null) {
             http = new RawHttp(port);
           }
+          Window w = window.get(); // before the request is sent, so it was routed by the config current now
           RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
-          if (r.status() != 200) {
+          if (r.status() != 200 || r.header("x-upstream") == null) {
             failures.incrementAndGet();
-            firstFailure.compareAndSet(null, "status " + r.status() + ": " + r.body());
+            firstFailure.compareAndSet(null, "status " + r.status() + " (x-upstream " + r.header("x-upstream") + "): "
+                + r.body());
           } else {
-            byUpstream.computeIfAbsent(r.header("x-upstream"), k -> new AtomicInteger()).incrementAndGet();
+            w.record(r.header("x-upstream"));
           }
         } catch (Exception e) {
           failures.incrementAndGet();
@@ -152,11 +156,39 @@ class CanaryEndToEndTest {
         && client.lastSnapshot().version().contains("CDS=" + want.clustersVersion()));
   }
 
-  /** The share of the next 1,000 requests that reach {@code name}. */
-  private double share(String name) {
-    byUpstream.clear();
-    await().failFast("a request failed", () -> assertThat(firstFailure.get()).isNull()).atMost(Duration.ofSeconds(15)).until(() -> byUpstream.values().stream().mapToInt(AtomicInteger::get).sum() >= 1000);
-    int total = byUpstream.values().stream().mapToInt(AtomicInteger::get).sum();
-    return byUpstream.getOrDefault(name, new AtomicInteger()).get() / (double) total;
+  /**
+   * The share of the next 1,000 requests that reach {@code name}: exactly the first 1,000 answered requests
+   * sent after this call began (so all routed by the config applied before it), counted once they are all in.
+   */
+  private double share(String name) throws InterruptedException {
+    Window w = new Window(1000);
+    window.set(w);
+    await().failFast("a request failed", () -> assertThat(firstFailure.get()).isNull()).atMost(Duration.ofSeconds(15))
+        .until(() -> w.filled.getCount() == 0);
+    w.filled.await(); // already zero: orders every slot's write before the reads below
+    return Arrays.stream(w.upstreams).filter(name::equals).count() / (double) w.upstreams.length;
+  }
+
+  /**
+   * A fixed number of slots, each taken by one answered request: a request recorded after all are taken is
+   * not counted, so numerator and denominator are read over the same, finished set.
+   */
+  private static final class Window {
+    final String[] upstreams;
+    final AtomicInteger taken = new AtomicInteger();
+    final CountDownLatch filled;
+
+    Window(int size) {
+      upstreams = new String[size];
+      filled = new CountDownLatch(size);
+    }
+
+    void record(String upstream) {
+      int slot = taken.getAndIncrement();
+      if (slot < upstreams.length) {
+        upstreams[slot] = upstream;
+        filled.countDown();
+      }
+    }
   }
 }
