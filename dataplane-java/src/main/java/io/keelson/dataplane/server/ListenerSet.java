@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.unix.Errors;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
@@ -411,7 +412,29 @@ final class ListenerSet {
     }
   }
 
+  /**
+   * Why a bind failed, for the listener's error: the address in use or not local (what the JDK's
+   * {@link BindException} means), said the same on every transport, else the exception's own message.
+   */
   static String describe(Exception e) {
-    return e instanceof BindException ? "address already in use or not local" : String.valueOf(e.getMessage());
+    return addressUnusable(e) ? "address already in use or not local" : String.valueOf(e.getMessage());
+  }
+
+  /**
+   * Linux's EADDRINUSE and EADDRNOTAVAIL, negated as {@link Errors.NativeIoException#expectedErr()} carries
+   * them (the asm-generic numbers: every architecture Netty's epoll and io_uring jars are built for).
+   * Netty names neither among its {@code Errors} constants.
+   */
+  private static final int EADDRINUSE_NEGATIVE = -98;
+  private static final int EADDRNOTAVAIL_NEGATIVE = -99;
+
+  /**
+   * NIO reports both as a {@link BindException}; epoll and io_uring as a native {@code bind(..)} failure
+   * ("bind(..) failed with error(-98): Address already in use"), which is a plain IOException.
+   */
+  private static boolean addressUnusable(Exception e) {
+    return e instanceof BindException
+        || e instanceof Errors.NativeIoException n
+            && (n.expectedErr() == EADDRINUSE_NEGATIVE || n.expectedErr() == EADDRNOTAVAIL_NEGATIVE);
   }
 }
