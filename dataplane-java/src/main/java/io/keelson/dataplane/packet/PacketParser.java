@@ -74,8 +74,6 @@ final class PacketParser {
     if (len < l3 + Ipv4.MIN_HEADER_LENGTH) {
       return DropReason.TRUNCATED_IPV4;
     }
-    // The fixed header as five 32-bit words: each field is read once, and the same words verify
-    // the checksum (profiling showed a separate checksum pass was most of the parse cost).
     // The fixed header as two longs and an int: each field is read once, and the same words verify
     // the checksum (profiling showed a separate checksum pass was most of the parse cost).
     long head = buf.getLong(l3); // version, IHL, TOS, total length | identification, flags, fragment offset
