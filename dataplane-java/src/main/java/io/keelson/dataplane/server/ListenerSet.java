@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
@@ -14,6 +15,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -22,23 +24,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's bound listening sockets by listener name, made to follow the snapshots: binds the
  * listeners a snapshot adds, rebinds those whose address changed, and closes those it removes,
- * draining their connections (in-flight exchanges finish, idle ones close). A listener added at the
- * address of one the same update removes (a rename) takes that listener's socket over instead, as in
- * Envoy. Binding is all or nothing: when one bind fails, what that call bound is closed again, an old
- * socket a move closed is bound again (see {@link #putBack}), and the set stays as it was. A socket
- * bound here accepts nothing until {@link #admit}: the kernel queues the connections clients open
- * meanwhile, so none is set up before the snapshot that has its listener.
+ * draining their connections (in-flight exchanges finish, idle ones close, and those still open when the
+ * drain time has passed are closed, see {@link Drain}). A listener added at the address of one the same
+ * update removes (a rename) takes that listener's socket over instead, as in Envoy. Binding is all or
+ * nothing: when one bind fails, what that call bound is closed again, an old socket a move closed is bound
+ * again (see {@link #putBack}), and the set stays as it was. A socket bound here accepts nothing until
+ * {@link #admit}: the kernel queues the connections clients open meanwhile, so none is set up before the
+ * snapshot that has its listener.
  * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
  */
 final class ListenerSet {
+  private static final Logger LOG = LoggerFactory.getLogger(ListenerSet.class);
   private static final long DRAIN_HANDOFF_SECONDS = 2;
   private static final long SOCKET_CLOSE_SECONDS = 5;
   /**
@@ -89,18 +96,78 @@ final class ListenerSet {
     }
   }
 
+  /**
+   * A retired listener's drain, what its connections are told (each on its own event loop): {@code drain}, then,
+   * when the drain time has passed since the retirement began ({@code deadline}, a {@link System#nanoTime}), a
+   * close if the connection is still open, as Envoy closes what is left of a drained listener's connections when
+   * its drain time ends: one that never sends a request, or an HTTP/2 connection whose client keeps a stream open,
+   * would otherwise stay open on a listener that no longer exists. A connection set up during the handoff gets the
+   * same deadline. The scheduled close holds its connection only until it runs (a connection that closed first is
+   * left alone). The last one to run logs how many connections the deadline closed.
+   */
+  private static final class Drain implements Consumer<Channel> {
+    private final String listener;
+    private final Consumer<Channel> drain;
+    private final Duration drainTime;
+    private final long deadline;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicInteger closed = new AtomicInteger();
+
+    Drain(String listener, Consumer<Channel> drain, Duration drainTime) {
+      this.listener = listener;
+      this.drain = drain;
+      this.drainTime = drainTime;
+      this.deadline = System.nanoTime() + drainTime.toNanos();
+    }
+
+    @Override
+    public void accept(Channel c) {
+      drain.accept(c);
+      pending.incrementAndGet();
+      c.eventLoop().schedule(() -> expire(c), Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    private void expire(Channel c) {
+      if (c.isOpen()) {
+        closeNow(c);
+        closed.incrementAndGet();
+      }
+      if (pending.decrementAndGet() == 0 && closed.get() > 0) {
+        LOG.info("listener '{}' drained: closed {} connections still open after the drain time ({} ms)", listener,
+            closed.get(), drainTime.toMillis());
+      }
+    }
+
+    /**
+     * Closes {@code c} past its handlers: a plain close would be graceful again on HTTP/2 (its codec waits for the
+     * open streams once more) and under TLS (close_notify first); channelInactive still reaches every handler.
+     */
+    private static void closeNow(Channel c) {
+      ChannelHandlerContext first = c.pipeline().firstContext();
+      if (first != null) {
+        first.close(); // from the first handler's context: the close goes to the channel itself
+      } else {
+        c.close();
+      }
+    }
+  }
+
   private final Supplier<ServerBootstrap> bootstrap;
   private final Function<ListenerConfig, ChannelHandler> initializers;
+  private final Duration drainTime;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
 
   /**
    * @param bootstrap    a server bootstrap with group, channel type and options set
    * @param initializers the per-connection handler for a listener, or null when this process does
    *                     not serve that listener's kind (it is then left unbound)
+   * @param drainTime    how long a retired listener's connections have to finish before they are closed
    */
-  ListenerSet(Supplier<ServerBootstrap> bootstrap, Function<ListenerConfig, ChannelHandler> initializers) {
+  ListenerSet(Supplier<ServerBootstrap> bootstrap, Function<ListenerConfig, ChannelHandler> initializers,
+      Duration drainTime) {
     this.bootstrap = bootstrap;
     this.initializers = initializers;
+    this.drainTime = drainTime;
   }
 
   /**
@@ -242,16 +309,18 @@ final class ListenerSet {
    * A connection accepted before the socket closed but not yet set up is told by its own set-up (the retiring
    * mark is set before the connections are listed, and read after the connection joins them). A socket that
    * another listener took over stays open: only the retired listener's own connections are drained.
+   * Every one of them still open when the drain time has passed is closed (see {@link Drain}).
    */
   void retire(Change change, Consumer<Channel> drain) {
     List<Future<?>> told = new ArrayList<>();
     for (Bound b : change.retired()) {
-      b.tenant().retiring().set(drain);
+      Drain retiring = new Drain(b.config().name(), drain, drainTime);
+      b.tenant().retiring().set(retiring);
       if (!stillBound(b.channel())) {
         closeSocket(b.channel());
       }
       for (Channel c : b.tenant().connections()) {
-        told.add(c.eventLoop().submit(() -> drain.accept(c)));
+        told.add(c.eventLoop().submit(() -> retiring.accept(c)));
       }
     }
     told.forEach(f -> f.awaitUninterruptibly(DRAIN_HANDOFF_SECONDS, TimeUnit.SECONDS));

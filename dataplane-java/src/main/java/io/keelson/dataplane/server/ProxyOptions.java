@@ -11,7 +11,8 @@ import java.time.Duration;
  * @param concurrency  event loops (Envoy's --concurrency)
  * @param adminHost    admin listener address; null disables the admin listener
  * @param adminPort    admin port (0 = ephemeral)
- * @param drainTime    how long shutdown waits for in-flight requests
+ * @param drainTime    how long shutdown waits for in-flight requests, and how long the connections of a listener
+ *                     an update removed or replaced may stay open (those still open then are closed)
  */
 public record ProxyOptions(
     Transport transport,

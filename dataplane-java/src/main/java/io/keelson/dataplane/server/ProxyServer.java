@@ -60,7 +60,7 @@ public final class ProxyServer implements AutoCloseable {
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats);
-    this.listeners = new ListenerSet(this::bootstrap, this::initializer);
+    this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
   }
 
   private ServerBootstrap bootstrap() {

@@ -35,11 +35,16 @@ final class ListenerFixture implements AutoCloseable {
   final ListenerConfig toV2;
 
   ListenerFixture() throws Exception {
+    this(Duration.ofSeconds(3));
+  }
+
+  /** @param drainTime the proxy's drain time (how long a removed listener's connections may stay open) */
+  ListenerFixture(Duration drainTime) throws Exception {
     v1 = new TestUpstream("v1");
     TestUpstream second = null;
     try {
       second = new TestUpstream("v2");
-      proxy = new ProxyHarness(yaml("v1", v1, second), PipelineMode.INLINE);
+      proxy = new ProxyHarness(yaml("v1", v1, second), PipelineMode.INLINE, null, drainTime);
       toV2 = BootstrapLoader.fromYaml(yaml("v2", v1, second), "v2.yaml").listeners().getFirst();
     } catch (Exception e) {
       try (v1; TestUpstream unused = second) {
@@ -73,10 +78,24 @@ final class ListenerFixture implements AutoCloseable {
    * proxy has accepted the connection.
    */
   RawHttp openAccepted(String listener, int port) throws IOException {
+    return openAccepted(listener, port, HEAD_START);
+  }
+
+  /**
+   * Opens a connection to {@code listener} at {@code port} and sends {@code first}; returns once the proxy has
+   * accepted the connection. With nothing to send ({@code first} empty), once the proxy has set it up: a
+   * cleartext connection is counted in its listener's stats only once its first bytes chose the protocol.
+   */
+  RawHttp openAccepted(String listener, int port, String first) throws IOException {
     var stats = proxy.server.snapshot().listener(listener).stats();
     long before = stats.cxTotal.sum();
+    int connections = proxy.server.activeConnections();
     RawHttp c = new RawHttp(port);
-    c.send(HEAD_START);
+    if (first.isEmpty()) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> proxy.server.activeConnections() > connections);
+      return c;
+    }
+    c.send(first);
     await().atMost(Duration.ofSeconds(10)).until(() -> stats.cxTotal.sum() > before);
     return c;
   }

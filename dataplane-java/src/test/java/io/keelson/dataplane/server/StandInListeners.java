@@ -17,6 +17,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -47,10 +48,15 @@ final class StandInListeners implements AutoCloseable {
   }
 
   StandInListeners(Transport transport, String name) {
+    this(transport, name, Duration.ofSeconds(5));
+  }
+
+  /** @param drainTime how long a retired listener's connections may stay open */
+  StandInListeners(Transport transport, String name, Duration drainTime) {
     group = transport.newGroup(2, name);
     // The options ProxyServer's bootstrap sets that matter to binding.
     set = new ListenerSet(() -> new ServerBootstrap().group(group).channel(transport.serverChannel())
-        .option(ChannelOption.SO_REUSEADDR, true), l -> new Answer(l.name()));
+        .option(ChannelOption.SO_REUSEADDR, true), l -> new Answer(l.name()), drainTime);
   }
 
   /** An HTTP listener at {@code host:port} (the set looks at its name and address only). */

@@ -29,9 +29,18 @@ public final class ProxyHarness implements AutoCloseable {
 
   /** @param transport the socket transport, or null for the default ({@code --transport auto}) */
   public ProxyHarness(String yaml, PipelineMode mode, io.keelson.dataplane.transport.Transport transport) throws Exception {
+    this(yaml, mode, transport, Duration.ofSeconds(3));
+  }
+
+  /**
+   * @param transport the socket transport, or null for the default ({@code --transport auto})
+   * @param drainTime the proxy's drain time (shutdown, and a removed listener's connections)
+   */
+  public ProxyHarness(String yaml, PipelineMode mode, io.keelson.dataplane.transport.Transport transport,
+      Duration drainTime) throws Exception {
     ProxySnapshot snapshot = BootstrapLoader.fromYaml(yaml, "test.yaml");
     ProxyOptions options = ProxyOptions.defaults().withConcurrency(2).withPipeline(mode).withAdmin("127.0.0.1", 0)
-        .withDrainTime(Duration.ofSeconds(3));
+        .withDrainTime(drainTime);
     if (transport != null) {
       options = options.withTransport(transport);
     }
