@@ -32,7 +32,8 @@ final class ProxyCommand {
         --concurrency N       event loops (default: number of cores), as Envoy's --concurrency
         --transport T         auto | epoll | io_uring | nio (default auto: io_uring, else epoll, else nio)
         --pipeline P          inline | disruptor: where routing stages run (default inline)
-        --drain-time SECONDS  how long shutdown waits for in-flight requests (default 5)
+        --drain-time SECONDS  how long shutdown, and a listener an update removes, wait for in-flight
+                              requests before closing what is left (default 5)
 
       SIGTERM or Ctrl-C stops accepting, finishes in-flight requests, closes idle connections and exits.
       """ + "\n" + SidecarCommand.HELP;
