@@ -81,10 +81,17 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
    * Drains a connection whose listener an update removed or replaced, as Envoy does: its in-flight and next
    * requests are served with {@code before} (the snapshot that still had the listener), HTTP/1.1 with
    * {@code Connection: close} on the next response, HTTP/2 with a GOAWAY; a connection that has not sent a
-   * request yet (accepted just before the listener went) is kept to serve it. Other connections (tcp_proxy)
-   * are drained as by {@link #drain}. Call on its event loop; calling it twice is harmless.
+   * request yet (accepted just before the listener went) is kept to serve it. A tcp_proxy connection
+   * ({@link io.keelson.dataplane.tcp.TcpProxyInitializer#isTcpProxy}) is left relaying, as in Envoy, where
+   * tcp_proxy has no in-band drain: it ends when its client or upstream closes it, or is closed when the drain
+   * time has passed (the retiring {@code ListenerSet} schedules that close for every retired connection). Other
+   * connections are drained as by {@link #drain}, which shutdown still uses for tcp_proxy connections too (a
+   * close). Call on its event loop; calling it twice is harmless.
    */
   public static void retire(Channel ch, ServingSnapshot before) {
+    if (io.keelson.dataplane.tcp.TcpProxyInitializer.isTcpProxy(ch)) {
+      return; // no in-band drain: relays until it ends or the drain time's close
+    }
     ch.attr(RETIRED_FROM).set(before);
     if (io.keelson.dataplane.http2.Http2ServerSupport.retire(ch, before)) {
       return;

@@ -4,9 +4,12 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.util.AttributeKey;
 
 /** Sets up each accepted connection of one tcp_proxy listener. Thread-safe (shared by all event loops). */
 public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
+  /** Set on every downstream connection of a tcp_proxy listener, from its setup on (any stage: SNI, connecting, relaying). */
+  private static final AttributeKey<Boolean> TCP_PROXY = AttributeKey.valueOf(TcpProxyInitializer.class, "tcpProxy");
   private final TcpProxyContext context;
   private final ListenerConfig listener;
   private final TcpRbac rbac;
@@ -27,8 +30,18 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     }
   }
 
+  /**
+   * Whether {@code ch} is a downstream connection of a tcp_proxy listener (set up by a {@code TcpProxyInitializer}),
+   * whatever stage it is at: reading a ClientHello for SNI, connecting upstream, or relaying. tcp_proxy has no
+   * in-band drain: a retired listener's such connection keeps relaying until it ends or the drain time closes it.
+   */
+  public static boolean isTcpProxy(Channel ch) {
+    return Boolean.TRUE.equals(ch.attr(TCP_PROXY).get());
+  }
+
   @Override
   protected void initChannel(Channel ch) {
+    ch.attr(TCP_PROXY).set(Boolean.TRUE);
     if (!listener.sniChains().isEmpty()) {
       ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac));
       return;
