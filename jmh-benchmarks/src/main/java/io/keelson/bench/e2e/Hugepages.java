@@ -7,7 +7,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * 2 MB hugepages for the packet benchmark's hugepage variant: reserves them and mounts hugetlbfs when it
- * can (as root), or says what is missing and the commands that would fix it. Stateless.
+ * can (as root), or says what is missing and the commands that would fix it; {@link #release} then puts
+ * back what {@link #ensure} changed (2 GiB of reserved hugepages are memory nothing else can use). One
+ * instance per benchmark run; not thread-safe.
  */
 final class Hugepages {
   /** Pages to reserve: testpmd maps 1024 MB (512 pages), the gateway 512 MB, one process at a time. */
@@ -18,6 +20,10 @@ final class Hugepages {
       + " mount -t hugetlbfs nodev /dev/hugepages";
 
   private final Path proc;
+  /** The reservation {@link #ensure} found and raised, or -1 when it raised none. */
+  private long raisedFrom = -1;
+  /** Whether {@link #ensure} mounted the hugetlbfs at /dev/hugepages. */
+  private boolean mountedHere;
 
   Hugepages(Path proc) {
     this.proc = proc;
@@ -31,20 +37,51 @@ final class Hugepages {
   String ensure() {
     try {
       Path nr = proc.resolve("sys/vm/nr_hugepages");
-      if (Long.parseLong(Files.readString(nr).trim()) < PAGES && Files.isWritable(nr)) {
+      long reserved = Long.parseLong(Files.readString(nr).trim());
+      if (reserved < PAGES && Files.isWritable(nr)) {
         Files.writeString(nr, PAGES + "\n");
+        if (raisedFrom < 0) {
+          raisedFrom = reserved;
+        }
       }
       long free = meminfo("HugePages_Free");
       if (free < NEEDED_FREE) {
+        release(); // the benchmark will not run: leave nothing reserved
         return free + " free 2 MB hugepages, " + NEEDED_FREE + " needed (" + HOW + ")";
       }
-      if (!mounted() && !mount()) {
-        return "no hugetlbfs is mounted and mounting one at /dev/hugepages failed (" + HOW + ")";
+      if (!mounted()) {
+        if (!mount()) {
+          release();
+          return "no hugetlbfs is mounted and mounting one at /dev/hugepages failed (" + HOW + ")";
+        }
+        mountedHere = true;
       }
       return null;
     } catch (IOException | RuntimeException e) {
       return "cannot read or reserve hugepages: " + e.getMessage() + " (" + HOW + ")";
     }
+  }
+
+  /**
+   * Puts back what {@link #ensure} changed: unmounts the hugetlbfs it mounted and lowers the reservation to
+   * what it was. Null when done (or there was nothing to do), else what could not be undone and how.
+   */
+  String release() {
+    String problem = null;
+    if (mountedHere && !run("umount", "/dev/hugepages")) {
+      problem = "could not unmount /dev/hugepages (as root: umount /dev/hugepages)";
+    }
+    mountedHere = false;
+    if (raisedFrom >= 0) {
+      try {
+        Files.writeString(proc.resolve("sys/vm/nr_hugepages"), raisedFrom + "\n");
+      } catch (IOException | RuntimeException e) {
+        problem = (problem == null ? "" : problem + "; ") + "could not put the hugepage reservation back to "
+            + raisedFrom + ": " + e.getMessage() + " (as root: echo " + raisedFrom + " > /proc/sys/vm/nr_hugepages)";
+      }
+      raisedFrom = -1;
+    }
+    return problem;
   }
 
   long meminfo(String field) throws IOException {
@@ -63,10 +100,17 @@ final class Hugepages {
 
   private boolean mount() throws IOException {
     Files.createDirectories(Path.of("/dev/hugepages"));
+    return run("mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages") && mounted();
+  }
+
+  /** Runs a command (at most 10 s); whether it exited 0. */
+  private static boolean run(String... command) {
     try {
-      Process p = new ProcessBuilder("mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages")
+      Process p = new ProcessBuilder(command)
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && mounted();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;

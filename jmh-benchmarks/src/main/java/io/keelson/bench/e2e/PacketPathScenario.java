@@ -22,6 +22,8 @@ final class PacketPathScenario implements BatchScenario {
   private final Path keelsonHome;
   /** Every subject's DPDK memory on 2 MB hugepages (scenario packet-hugepages), else none (packet). */
   private final boolean hugepages;
+  /** Reserved (and mounted) by {@link #unavailableReason}, put back after {@link #run}. */
+  private final Hugepages pages;
 
   PacketPathScenario(Path keelsonHome) {
     this(keelsonHome, false);
@@ -30,6 +32,7 @@ final class PacketPathScenario implements BatchScenario {
   PacketPathScenario(Path keelsonHome, boolean hugepages) {
     this.keelsonHome = keelsonHome;
     this.hugepages = hugepages;
+    this.pages = Hugepages.system();
   }
 
   @Override
@@ -53,7 +56,7 @@ final class PacketPathScenario implements BatchScenario {
     if (!Files.isRegularFile(shim)) {
       return "the native DPDK shim is not built (" + shim + "; bin/keelson builds it when libdpdk-dev is installed)";
     }
-    return hugepages ? Hugepages.system().ensure() : null;
+    return hugepages ? pages.ensure() : null;
   }
 
   @Override
@@ -62,8 +65,16 @@ final class PacketPathScenario implements BatchScenario {
     Files.createDirectories(dir);
     log.printf("keelson bench: packet: 10 subjects x %d runs of %d s on one core (about %d s)%n", runs, s,
         runs * 10 * (s + 4));
-    List<PacketBenchmark.Result> results = PacketBenchmark.run(new PacketBenchmark.Options(keelsonHome,
-        System.getProperty("java.class.path"), runs, s, 1, dir, hugepages));
+    List<PacketBenchmark.Result> results;
+    try {
+      results = PacketBenchmark.run(new PacketBenchmark.Options(keelsonHome,
+          System.getProperty("java.class.path"), runs, s, 1, dir, hugepages));
+    } finally {
+      String left = hugepages ? pages.release() : null;
+      if (left != null) {
+        log.println("keelson bench: packet-hugepages: " + left);
+      }
+    }
     Files.writeString(dir.resolve("report.txt"), PacketBenchmark.report(results));
     return groups(results, s, hugepages);
   }
