@@ -49,6 +49,13 @@ final class ListenerSet {
   private static final long DRAIN_HANDOFF_SECONDS = 2;
   private static final long SOCKET_CLOSE_SECONDS = 5;
   /**
+   * Linux's EADDRINUSE and EADDRNOTAVAIL, negated as {@link Errors.NativeIoException#expectedErr()} carries
+   * them (the asm-generic numbers: every architecture Netty's epoll and io_uring jars are built for).
+   * Netty names neither among its {@code Errors} constants.
+   */
+  private static final int EADDRINUSE_NEGATIVE = -98;
+  private static final int EADDRNOTAVAIL_NEGATIVE = -99;
+  /**
    * How long a bind to the port of a socket this set has just closed may keep failing: the kernel can release a
    * closed listening socket a moment after its close completed (io_uring holds it until its pending accept is
    * cancelled), so the bind is tried again for this long.
@@ -488,14 +495,6 @@ final class ListenerSet {
   static String describe(Exception e) {
     return addressUnusable(e) ? "address already in use or not local" : String.valueOf(e.getMessage());
   }
-
-  /**
-   * Linux's EADDRINUSE and EADDRNOTAVAIL, negated as {@link Errors.NativeIoException#expectedErr()} carries
-   * them (the asm-generic numbers: every architecture Netty's epoll and io_uring jars are built for).
-   * Netty names neither among its {@code Errors} constants.
-   */
-  private static final int EADDRINUSE_NEGATIVE = -98;
-  private static final int EADDRNOTAVAIL_NEGATIVE = -99;
 
   /**
    * NIO reports both as a {@link BindException}; epoll and io_uring as a native {@code bind(..)} failure

@@ -109,7 +109,6 @@ class RetiredListenerDrainTimeTest {
         assertThat(silent.closedByPeer((int) DRAIN_MILLIS)).as("ingress: silent connection open").isFalse();
         assertThat(keptAlive.closedByPeer(1)).as("ingress: keep-alive connection open").isFalse();
         for (RawHttp c : new RawHttp[] {silent, keptAlive}) {
-          c.socket().setSoTimeout(10_000); // closedByPeer left it at its own timeout
           RawHttp.Response r = c.send(ListenerFixture.HEAD_START + ListenerFixture.HEAD_END).read();
           assertThat(r.status()).as(r.body()).isEqualTo(200);
           assertThat(r.header("connection")).isNotEqualTo("close");

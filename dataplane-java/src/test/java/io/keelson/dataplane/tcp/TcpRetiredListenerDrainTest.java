@@ -8,12 +8,10 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TcpExchange;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -33,33 +31,17 @@ class TcpRetiredListenerDrainTest {
   static final int MARGIN_MILLIS = 5_000;
 
   private final RunningProxies proxies = new RunningProxies();
-
+  /** Clusters "a" and "b" (set by {@link #start}). */
   @AfterEach
   void close() throws Exception {
     proxies.close();
   }
 
   /** Sends {@code text} and reads its echo (the same bytes) back. */
-  private static void echoes(Socket s, String text) throws IOException {
-    s.setSoTimeout(10_000);
-    s.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
-    assertThat(new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
+  private static void echoes(RawHttp c, String text) throws IOException {
+    c.send(text);
+    assertThat(new String(c.socket().getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
         .as("echo of " + text).isEqualTo(text);
-  }
-
-  /** True when the peer closes {@code s} (EOF or reset) within {@code millis}; false when it is still open. */
-  private static boolean closedByPeer(Socket s, long millis) throws IOException {
-    s.setSoTimeout((int) Math.max(1, millis));
-    InputStream in = s.getInputStream();
-    try {
-      int b = in.read();
-      assertThat(b).as("no unexpected bytes").isEqualTo(-1);
-      return true;
-    } catch (SocketTimeoutException e) {
-      return false;
-    } catch (java.net.SocketException e) {
-      return true; // reset
-    }
   }
 
   /** A proxy with listener "tcp" to echo server "a" (cluster "b", echo server "b", defined too). */
@@ -80,21 +62,20 @@ class TcpRetiredListenerDrainTest {
    * the margin), not before; and that its upstream connection is closed with it.
    */
   private void assertRelaysUntilTheDrainTime(ProxyServer p, ProxySnapshot update) throws Exception {
-    try (Socket s = new Socket("127.0.0.1", p.listenerAddress("tcp").getPort())) {
-      s.setSoTimeout(10_000);
-      s.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
-      assertThat(new String(s.getInputStream().readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("a:x");
+    try (RawHttp s = new RawHttp(p.listenerAddress("tcp").getPort())) {
+      s.send("x");
+      assertThat(new String(s.socket().getInputStream().readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("a:x");
 
       long retired = System.nanoTime();
       p.update(update);
 
       echoes(s, "after-the-update");
       long half = retired + Duration.ofMillis(DRAIN_MILLIS / 2).toNanos();
-      assertThat(closedByPeer(s, Duration.ofNanos(half - System.nanoTime()).toMillis()))
+      assertThat(s.closedByPeer((int) Math.max(1, Duration.ofNanos(half - System.nanoTime()).toMillis())))
           .as("still open at half the drain time").isFalse();
       echoes(s, "at-half-the-drain-time");
 
-      assertThat(closedByPeer(s, DRAIN_MILLIS + MARGIN_MILLIS)).as("closed at the drain time").isTrue();
+      assertThat(s.closedByPeer((int) DRAIN_MILLIS + MARGIN_MILLIS)).as("closed at the drain time").isTrue();
       assertThat(Duration.ofNanos(System.nanoTime() - retired).toMillis()).as("ms from the update to the close")
           .isGreaterThanOrEqualTo(DRAIN_MILLIS - 20);
     }

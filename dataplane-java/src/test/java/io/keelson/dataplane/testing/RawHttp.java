@@ -81,6 +81,7 @@ public final class RawHttp implements AutoCloseable {
 
   /** True when the peer has closed the connection (read returns EOF within the timeout). */
   public boolean closedByPeer(int timeoutMs) throws IOException {
+    int before = socket.getSoTimeout();
     socket.setSoTimeout(timeoutMs);
     try {
       return in.read() == -1;
@@ -88,6 +89,10 @@ public final class RawHttp implements AutoCloseable {
       return false;
     } catch (IOException e) {
       return true; // reset
+    } finally {
+      if (!socket.isClosed()) {
+        socket.setSoTimeout(before); // the caller's reads keep their own timeout
+      }
     }
   }
 
