@@ -22,10 +22,16 @@ import java.util.List;
  * @param sniCertificates on an HTTP listener whose TLS chains are selected by SNI: the certificate per
  *                  server name (then {@code tls} is the first chain's, for code that knows one context);
  *                  empty otherwise
+ * @param sourceDigest a digest of the Envoy Listener message this was translated from, its address left out,
+ *                  or null for a listener built in code. Envoy compares listener messages to tell an update of
+ *                  a listener from a re-push of it; the translated config cannot tell: every translation builds
+ *                  new TLS contexts and matchers (not equal to the last ones), and a route config delivered by
+ *                  RDS is part of it although it is not part of the listener (see {@link #sameSource})
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
-    ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates) {
+    ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
+    String sourceDigest) {
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
@@ -34,6 +40,27 @@ public record ListenerConfig(
       throw new IllegalArgumentException(
           "listener '" + name + "' must have exactly one of http and tcpProxy");
     }
+  }
+
+  /** A listener built in code: no source message (see {@link #sameSource}). */
+  public ListenerConfig(
+      String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
+      ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates) {
+    this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, null);
+  }
+
+  /** This listener with the digest of the message it was translated from (see {@link #sourceDigest}). */
+  public ListenerConfig withSourceDigest(String digest) {
+    return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest);
+  }
+
+  /**
+   * Whether {@code other} was translated from the same listener message as this one, its address aside: then it
+   * is the same listener in Envoy's terms, even when it is not {@link #equals} (new TLS contexts, a route config
+   * RDS changed). False when either was built in code.
+   */
+  public boolean sameSource(ListenerConfig other) {
+    return sourceDigest != null && sourceDigest.equals(other.sourceDigest);
   }
 
   public boolean isHttp() {

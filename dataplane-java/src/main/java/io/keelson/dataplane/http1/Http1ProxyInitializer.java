@@ -78,8 +78,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   }
 
   /**
-   * Drains a connection whose listener an update removed or replaced, as Envoy does: its in-flight and next
-   * requests are served with {@code before} (the snapshot that still had the listener), HTTP/1.1 with
+   * Drains a connection whose listener an update removed, replaced or changed in place, as Envoy does: its
+   * in-flight and next requests are served with {@code before} (the snapshot that still had the listener as the
+   * connection knew it), HTTP/1.1 with
    * {@code Connection: close} on the next response, HTTP/2 with a GOAWAY; a connection that has not sent a
    * request yet (accepted just before the listener went) is kept to serve it. A tcp_proxy connection
    * ({@link io.keelson.dataplane.tcp.TcpProxyInitializer#isTcpProxy}) is left relaying, as in Envoy, where

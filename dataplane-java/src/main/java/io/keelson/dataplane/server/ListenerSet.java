@@ -37,11 +37,13 @@ import org.slf4j.LoggerFactory;
  * listeners a snapshot adds, rebinds those whose address changed, and closes those it removes,
  * draining their connections (in-flight exchanges finish, idle ones close, and those still open when the
  * drain time has passed are closed, see {@link Drain}). A listener added at the address of one the same
- * update removes (a rename) takes that listener's socket over instead, as in Envoy. Binding is all or
- * nothing: when one bind fails, what that call bound is closed again, an old socket a move closed is bound
- * again (see {@link #putBack}), and the set stays as it was. A socket bound here accepts nothing until
- * {@link #admit}: the kernel queues the connections clients open meanwhile, so none is set up before the
- * snapshot that has its listener.
+ * update removes (a rename) takes that listener's socket over instead, as in Envoy; so does a listener's new
+ * version when an update changes it but not its address (an in-place update, see {@link #updateInPlace}): its
+ * old version's connections are drained like a removed listener's, its new connections are the new one's.
+ * Binding is all or nothing: when one bind fails, what that call bound is closed again, an old socket a move
+ * closed is bound again (see {@link #putBack}), and the set stays as it was. A socket bound here accepts
+ * nothing until {@link #admit}: the kernel queues the connections clients open meanwhile, so none is set up
+ * before the snapshot that has its listener.
  * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
  */
 final class ListenerSet {
@@ -64,8 +66,8 @@ final class ListenerSet {
 
   /**
    * One listener's share of a socket: the connections it accepted, the handler new connections get
-   * (replaced when an update keeps the socket but changes the listener), and, once retired, the drain
-   * that a connection set up after the retirement began applies to itself.
+   * (replaced when an update brings the same listener rebuilt, see {@link ListenerConfig#sameSource}), and,
+   * once retired, the drain that a connection set up after the retirement began applies to itself.
    */
   private record Tenant(ChannelGroup connections, AtomicReference<ChannelHandler> handler,
       AtomicReference<Consumer<Channel>> retiring) {
@@ -93,13 +95,15 @@ final class ListenerSet {
    * owner calls it before it swaps the snapshot, so those connections never see one without their listener).
    * {@code takenOver} lists each rename as {@code "new <- old"}: the new listener accepts on the old one's
    * socket, which stays open, once {@link #admit} hands it over ({@code handovers}); the old name is also in
-   * {@code removed}. {@code paused} are the sockets bound for {@code added} and {@code rebound}: they start
-   * accepting in {@link #admit}.
+   * {@code removed}. {@code updated} lists the listeners changed in place: each one's new version takes its
+   * old version's socket over the same way (also in {@code handovers}; the old version is in {@code retired}).
+   * {@code paused} are the sockets bound for {@code added} and {@code rebound}: they start accepting in
+   * {@link #admit}.
    */
-  record Change(List<String> added, List<String> rebound, List<String> takenOver, List<String> removed,
-      List<Bound> retired, List<Bound> handovers, List<Bound> paused) {
+  record Change(List<String> added, List<String> rebound, List<String> updated, List<String> takenOver,
+      List<String> removed, List<Bound> retired, List<Bound> handovers, List<Bound> paused) {
     boolean isEmpty() {
-      return added.isEmpty() && rebound.isEmpty() && takenOver.isEmpty() && removed.isEmpty();
+      return added.isEmpty() && rebound.isEmpty() && updated.isEmpty() && takenOver.isEmpty() && removed.isEmpty();
     }
   }
 
@@ -180,7 +184,8 @@ final class ListenerSet {
   /**
    * Binds what {@code wanted} adds or moves; records what it removes. Old sockets stay open until
    * {@link #retire}, which the caller runs before it swaps the snapshot. A listener new by name whose
-   * address is that of a listener this update removes takes over that socket (see {@link #takeOver}).
+   * address is that of a listener this update removes takes over that socket (see {@link #takeOver}), and
+   * so does a listener changed at the same address (see {@link #updateInPlace}).
    *
    * @throws ConfigException naming the listener and address when a bind fails (nothing changed; see
    *                         {@link #rollBack} for the one case where something could not be put back)
@@ -191,6 +196,7 @@ final class ListenerSet {
     List<Moved> moved = new ArrayList<>();
     List<String> added = new ArrayList<>();
     List<String> rebound = new ArrayList<>();
+    List<String> updated = new ArrayList<>();
     List<String> takenOver = new ArrayList<>();
     Map<AtomicReference<ChannelHandler>, ChannelHandler> newHandlers = new IdentityHashMap<>();
     List<Bound> handovers = new ArrayList<>();
@@ -203,8 +209,15 @@ final class ListenerSet {
       }
       Bound old = bound.get(l.name());
       if (old != null && sameAddress(old, l)) {
+        if (updateInPlace(old.config(), l)) {
+          Bound b = takeOver(l, handler, old);
+          handovers.add(b);
+          next.put(l.name(), b);
+          updated.add(l.name());
+          continue;
+        }
         if (!old.config().equals(l)) {
-          newHandlers.put(old.tenant().handler(), handler); // same socket, new settings: set once nothing can fail
+          newHandlers.put(old.tenant().handler(), handler); // rebuilt, same listener: set once nothing can fail
         }
         next.put(l.name(), new Bound(l, old.channel(), old.tenant(), old.accepting()));
         continue;
@@ -231,7 +244,7 @@ final class ListenerSet {
     List<String> removed = new ArrayList<>();
     bound.forEach((name, b) -> {
       Bound kept = next.get(name);
-      if (kept == null || kept.channel() != b.channel()) {
+      if (kept == null || kept.tenant() != b.tenant()) { // removed, moved to a new socket, or updated in place
         retired.add(b);
         if (kept == null) {
           removed.add(name);
@@ -241,7 +254,19 @@ final class ListenerSet {
     newHandlers.forEach(AtomicReference::set);
     bound.clear();
     bound.putAll(next);
-    return new Change(added, rebound, takenOver, removed, retired, handovers, fresh);
+    return new Change(added, rebound, updated, takenOver, removed, retired, handovers, fresh);
+  }
+
+  /**
+   * Whether {@code next}, at {@code current}'s address, is a new version of the listener, which Envoy puts in
+   * place of the old one and drains the old one's connections: not when it is equal, nor when it was translated
+   * from the same listener message (a re-push, whose translation builds new TLS contexts and matchers; or a route
+   * config that RDS changed, which Envoy applies to the listener's connections without a drain). Those keep the
+   * listener's connections, and their next requests see the new snapshot. A listener built in code (no source
+   * message) is a new version whenever it is not equal.
+   */
+  private static boolean updateInPlace(ListenerConfig current, ListenerConfig next) {
+    return !current.equals(next) && !current.sameSource(next);
   }
 
   /**
@@ -301,9 +326,10 @@ final class ListenerSet {
 
   /**
    * {@code l} on {@code leaving}'s socket, as Envoy does when a new listener has the address of one the same
-   * update removes: binding would fail while that socket holds the port, and closing it first would refuse
-   * connections in between. {@code l} gets its own tenant, so the connections {@code leaving} accepted are
-   * still its own (drained by {@link #retire}) and the socket's connections after {@link #admit} are {@code l}'s.
+   * update removes, or when an update changes a listener but not its address: binding would fail while that
+   * socket holds the port, and closing it first would refuse connections in between. {@code l} gets its own
+   * tenant, so the connections {@code leaving} accepted are still its own (drained by {@link #retire}, on the
+   * config they were accepted with) and the socket's connections after {@link #admit} are {@code l}'s.
    */
   private static Bound takeOver(ListenerConfig l, ChannelHandler handler, Bound leaving) {
     return new Bound(l, leaving.channel(), Tenant.of(l.name(), handler), leaving.accepting());
@@ -315,7 +341,8 @@ final class ListenerSet {
    * until each connection has been told, so no request is read on it under a config that no longer has it.
    * A connection accepted before the socket closed but not yet set up is told by its own set-up (the retiring
    * mark is set before the connections are listed, and read after the connection joins them). A socket that
-   * another listener took over stays open: only the retired listener's own connections are drained.
+   * another listener, or the listener's own new version, took over stays open: only the retired listener's own
+   * connections are drained.
    * Every one of them still open when the drain time has passed is closed (see {@link Drain}).
    */
   void retire(Change change, Consumer<Channel> drain) {
@@ -370,7 +397,7 @@ final class ListenerSet {
     socket.close().awaitUninterruptibly(SOCKET_CLOSE_SECONDS, TimeUnit.SECONDS);
   }
 
-  /** Whether a current listener accepts on {@code socket} (one took it over from a retired listener). */
+  /** Whether a current listener accepts on {@code socket} (one took it over from a retired listener or version). */
   private boolean stillBound(Channel socket) {
     return bound.values().stream().anyMatch(b -> b.channel() == socket);
   }

@@ -143,8 +143,9 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Swaps in a new snapshot for new requests, binding the listeners it adds or moves and closing
-   * (and draining) those it removes; a bind failure throws {@link IllegalStateException}. Use
+   * Swaps in a new snapshot for new requests, binding the listeners it adds or moves, closing (and draining)
+   * those it removes, and draining the connections of those it changes in place (new connections get the new
+   * version); a bind failure throws {@link IllegalStateException}. Use
    * {@link #install} where the failure must be reported (an xDS NACK).
    */
   public void update(ProxySnapshot snapshot) {
@@ -166,19 +167,20 @@ public final class ProxyServer implements AutoCloseable {
       context.snapshot(compiled);
       return;
     }
-    ServingSnapshot before = context.snapshot(); // retired listeners' connections finish on it
+    ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
     listening = !listeners.isEmpty();
     if (!change.isEmpty()) {
-      LOG.info("listeners: added {}, rebound {}, taken over {}, removed {}", change.added(), change.rebound(),
-          change.takenOver(), change.removed());
+      LOG.info("listeners: added {}, rebound {}, updated {}, taken over {}, removed {}", change.added(),
+          change.rebound(), change.updated(), change.takenOver(), change.removed());
       // Before the swap: a request read on a retired listener's connection in between must not meet a
       // snapshot without its listener (that was a 503 "listener removed").
       listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
     context.snapshot(compiled);
-    // After the swap: a new, moved or renamed listener's first requests must find it in the snapshot (its new
-    // socket accepts nothing before; clients that connect meanwhile wait in the backlog).
+    // After the swap: a new, moved, renamed or updated listener's first requests must find it in the snapshot (its
+    // new socket accepts nothing before; clients that connect meanwhile wait in the backlog, or, on a socket taken
+    // over, are the old listener's and drained).
     listeners.admit(change);
   }
 

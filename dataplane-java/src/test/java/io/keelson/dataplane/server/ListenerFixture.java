@@ -68,6 +68,19 @@ final class ListenerFixture implements AutoCloseable {
     return new ProxySnapshot(version, ls, base.clusters(), base.configDump(), base.warnings());
   }
 
+  /** A snapshot with exactly {@code listeners} (the base snapshot's clusters), as {@code version}. */
+  ProxySnapshot only(String version, ListenerConfig... listeners) {
+    return new ProxySnapshot(version, List.of(listeners), base.clusters(), base.configDump(), base.warnings());
+  }
+
+  /**
+   * The first listener routing to cluster {@code to}, translated anew from its bootstrap, as a control plane's
+   * re-push of the same listener is: for "v1", the same listener as {@link #toV1}, but not an equal object.
+   */
+  ListenerConfig translated(String to) throws Exception {
+    return BootstrapLoader.fromYaml(yaml(to, v1, v2), to + ".yaml").listeners().getFirst();
+  }
+
   /** A listener called {@code name} at {@code host:port} with {@code like}'s HTTP settings (and so its routes). */
   static ListenerConfig named(String name, ListenerConfig like, String host, int port) {
     return new ListenerConfig(name, host, port, like.http(), null, null, List.of(), false, List.of());

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * The established connections of a tcp_proxy listener an update removes keep relaying until the drain time has
  * passed and are closed then, as in Envoy (tcp_proxy has no in-band drain; what is left when {@code --drain-time-s}
  * ends is closed). Before the fix such a connection was closed at once, active or not. Same for a listener an
- * update replaces (a new socket): its old connections keep relaying to the old cluster until the drain time.
+ * update replaces (a new socket) or changes in place (the same socket, taken over by the listener's new version): its
+ * old connections keep relaying to the old cluster until the drain time.
  */
 class TcpRetiredListenerDrainTest {
   /** {@link RunningProxies}' drain time. */
@@ -106,5 +107,22 @@ class TcpRetiredListenerDrainTest {
     assertRelaysUntilTheDrainTime(p,
         new ProxySnapshot("2", List.of(replaced), config.clusters(), config.configDump(), config.warnings()));
     assertThat(TcpExchange.plain(port, "new")).as("a new connection reaches the new listener").isEqualTo("b:new|bye");
+  }
+
+  /**
+   * Updated in place: same name and address, another cluster. The listener's new version takes over its socket;
+   * the old version's connection keeps relaying to "a" until the drain time, new connections reach "b".
+   */
+  @Test
+  void anActiveConnectionOfATcpListenerUpdatedInPlaceRelaysUntilTheDrainTime() throws Exception {
+    ProxyServer p = start();
+    ProxySnapshot config = p.snapshot().config();
+    int port = p.listenerAddress("tcp").getPort();
+    ListenerConfig toB = BootstrapLoader.fromYaml(TcpProxyTest.tcpListener("          cluster: b\n", clusters), "b.yaml")
+        .listeners().getFirst();
+    assertRelaysUntilTheDrainTime(p,
+        new ProxySnapshot("2", List.of(toB), config.clusters(), config.configDump(), config.warnings()));
+    assertThat(p.listenerAddress("tcp").getPort()).as("the same socket").isEqualTo(port);
+    assertThat(TcpExchange.plain(port, "new")).as("a new connection reaches the new version").isEqualTo("b:new|bye");
   }
 }

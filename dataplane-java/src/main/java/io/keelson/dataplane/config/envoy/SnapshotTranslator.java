@@ -1,6 +1,7 @@
 package io.keelson.dataplane.config.envoy;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -23,8 +24,13 @@ import io.keelson.dataplane.config.SniChain;
 import io.keelson.dataplane.config.TcpProxyConfig;
 import io.keelson.dataplane.rbac.NetworkRbacConfig;
 import io.keelson.dataplane.tls.ServerTls;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,10 +87,28 @@ final class SnapshotTranslator {
       }
       ListenerConfig listener = listener(l, name, path);
       if (listener != null) {
-        listeners.add(listener);
+        listeners.add(listener.withSourceDigest(sourceDigest(l)));
       }
     }
     return listeners;
+  }
+
+  /**
+   * A SHA-256 of {@code l} without its address, hex (see {@link ListenerConfig#sourceDigest}): the proxy compares
+   * addresses apart (a port-0 listener whose control plane sends back the port it got is the same listener).
+   * Serialized deterministically, so map fields (metadata) count in key order, not in the order they arrived.
+   */
+  static String sourceDigest(Listener l) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try {
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      out.useDeterministicSerialization();
+      l.toBuilder().clearAddress().build().writeTo(out);
+      out.flush();
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray()));
+    } catch (IOException | NoSuchAlgorithmException e) {
+      throw new IllegalStateException("cannot digest listener '" + l.getName() + "': " + e, e); // in memory, a JDK algorithm
+    }
   }
 
   private ListenerConfig listener(Listener l, String name, String path) {
