@@ -102,7 +102,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     return out.toString();
   }
 
-  /** Envoy's POST /drain_listeners: stop accepting and drain the connections; the process keeps running. */
+  /** Envoy's POST /drain_listeners: stop accepting and drain the connections (closing what is left at the drain time); the process keeps running. */
   private FullHttpResponse drainListeners(FullHttpRequest req) {
     if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
       return text(405, "/drain_listeners needs POST\n");

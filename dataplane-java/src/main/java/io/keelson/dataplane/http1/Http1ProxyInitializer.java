@@ -64,8 +64,17 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     }
   }
 
-  /** Asks a downstream connection to close once idle; call on its event loop. */
+  /**
+   * Asks a downstream connection to close once idle (shutdown, /drain_listeners, the age limit); call on its event
+   * loop. A tcp_proxy connection ({@link io.keelson.dataplane.tcp.TcpProxyInitializer#isTcpProxy}) is left
+   * relaying, as in Envoy, where tcp_proxy has no in-band drain: it ends when its client or upstream closes it, or
+   * is closed when the drain time has passed (by whoever started the drain: {@code ProxyServer}'s shutdown and
+   * /drain_listeners, a retiring {@code ListenerSet}).
+   */
   public static void drain(Channel ch) {
+    if (io.keelson.dataplane.tcp.TcpProxyInitializer.isTcpProxy(ch)) {
+      return; // no in-band drain: relays until it ends or the drain time's close
+    }
     if (io.keelson.dataplane.http2.Http2ServerSupport.drain(ch)) {
       return;
     }
@@ -85,9 +94,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
    * request yet (accepted just before the listener went) is kept to serve it. A tcp_proxy connection
    * ({@link io.keelson.dataplane.tcp.TcpProxyInitializer#isTcpProxy}) is left relaying, as in Envoy, where
    * tcp_proxy has no in-band drain: it ends when its client or upstream closes it, or is closed when the drain
-   * time has passed (the retiring {@code ListenerSet} schedules that close for every retired connection). Other
-   * connections are drained as by {@link #drain}, which shutdown still uses for tcp_proxy connections too (a
-   * close). Call on its event loop; calling it twice is harmless.
+   * time has passed (the retiring {@code ListenerSet} schedules that close for every retired connection), as
+   * {@link #drain} leaves it. Other connections are drained as by {@link #drain}. Call on its event loop; calling it
+   * twice is harmless.
    */
   public static void retire(Channel ch, ServingSnapshot before) {
     if (io.keelson.dataplane.tcp.TcpProxyInitializer.isTcpProxy(ch)) {

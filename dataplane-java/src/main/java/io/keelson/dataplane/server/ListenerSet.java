@@ -148,18 +148,19 @@ final class ListenerSet {
             closed.get(), drainTime.toMillis());
       }
     }
+  }
 
-    /**
-     * Closes {@code c} past its handlers: a plain close would be graceful again on HTTP/2 (its codec waits for the
-     * open streams once more) and under TLS (close_notify first); channelInactive still reaches every handler.
-     */
-    private static void closeNow(Channel c) {
-      ChannelHandlerContext first = c.pipeline().firstContext();
-      if (first != null) {
-        first.close(); // from the first handler's context: the close goes to the channel itself
-      } else {
-        c.close();
-      }
+  /**
+   * Closes {@code c} past its handlers, as a drain does when its drain time has passed: a plain close would be
+   * graceful again on HTTP/2 (its codec waits for the open streams once more) and under TLS (close_notify first);
+   * channelInactive still reaches every handler. Callable from any thread (the close runs on the channel's loop).
+   */
+  static void closeNow(Channel c) {
+    ChannelHandlerContext first = c.pipeline().firstContext();
+    if (first != null) {
+      first.close(); // from the first handler's context: the close goes to the channel itself
+    } else {
+      c.close();
     }
   }
 
@@ -380,7 +381,7 @@ final class ListenerSet {
     socket.config().setAutoRead(true);
   }
 
-  /** Closes every socket and drains every connection; the set is empty afterwards. */
+  /** Closes every socket (the owner drains the connections); the set is empty afterwards. */
   void closeAll(boolean await) {
     for (Bound b : bound.values()) {
       if (await) {

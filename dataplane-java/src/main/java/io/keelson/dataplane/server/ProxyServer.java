@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * VIPs balanced by MAGLEV/RING_HASH are left to the DPDK gateway) on N event loops, runs
  * the admin listener, swaps snapshots (binding, moving and closing listeners as they change, see
  * {@link ListenerSet}), and drains on shutdown (stop accepting, finish in-flight
- * exchanges, close idle keep-alive connections, exit). Thread-safe; {@link #close} is idempotent.
+ * exchanges, close idle keep-alive connections, let tcp_proxy connections relay until they end, close what
+ * is left at the drain time, exit). Thread-safe; {@link #close} is idempotent.
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
@@ -46,12 +47,14 @@ public final class ProxyServer implements AutoCloseable {
   private final ProxyContext context;
   private final TcpProxyContext tcpContext;
   private final EventLoopGroup workers;
+  /** Every listener's downstream connections, HTTP and tcp_proxy: what a drain tells, waits for and closes. */
   private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
   private final ListenerSet listeners;
   private AdminServer admin;
   private boolean started; // guarded by this
   private volatile boolean closed;
   private volatile boolean listening; // at least one listener bound; written under this
+  private boolean drainDeadlineSet; // /drain_listeners scheduled its close at the drain time; guarded by this
 
   public ProxyServer(ProxySnapshot snapshot, ProxyOptions options) {
     this.options = options;
@@ -78,7 +81,7 @@ public final class ProxyServer implements AutoCloseable {
       return new Http1ProxyInitializer(context, l, connections);
     }
     if (TcpListeners.runsOnSocketPath(l, context.snapshot().config())) {
-      return new TcpProxyInitializer(tcpContext, l);
+      return new TcpProxyInitializer(tcpContext, l, connections);
     }
     return null; // a VIP whose clusters balance with MAGLEV/RING_HASH belongs to the DPDK gateway
   }
@@ -127,14 +130,43 @@ public final class ProxyServer implements AutoCloseable {
 
   /**
    * Envoy's /drain_listeners: stop accepting, close idle keep-alive connections and let in-flight
-   * exchanges finish with {@code connection: close}. Does not wait; the process keeps running.
+   * exchanges finish with {@code connection: close}; tcp_proxy connections, which have no in-band drain,
+   * keep relaying. Whatever is still open when the drain time ({@link ProxyOptions#drainTime}) has passed
+   * since the first call is closed, as shutdown and a removed listener's drain close it. Does not wait;
+   * the process keeps running.
    */
   public synchronized void drainListeners() {
+    if (closed) {
+      return;
+    }
     context.startDraining();
     listeners.closeAll(false);
     listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
+    }
+    if (!drainDeadlineSet) { // a second call keeps the first one's deadline
+      drainDeadlineSet = true;
+      long millis = options.drainTime().toMillis();
+      workers.next().schedule(this::closeDrained, millis, TimeUnit.MILLISECONDS); // dropped if close() comes first
+    }
+  }
+
+  /**
+   * /drain_listeners' end: closes every connection still open at the drain time (also one set up after the
+   * drain began, accepted just before its listener closed), past its handlers (see {@link ListenerSet#closeNow}).
+   */
+  private void closeDrained() {
+    int open = 0;
+    for (Channel c : connections) {
+      if (c.isOpen()) {
+        ListenerSet.closeNow(c);
+        open++;
+      }
+    }
+    if (open > 0) {
+      LOG.info("drain_listeners: closed {} connections still open after the drain time ({} ms)", open,
+          options.drainTime().toMillis());
     }
   }
 
@@ -210,11 +242,15 @@ public final class ProxyServer implements AutoCloseable {
     return !closed && !context.draining() && listening;
   }
 
+  /** Downstream connections open now, of every listener (HTTP and tcp_proxy). */
   public int activeConnections() {
     return connections.size();
   }
 
-  /** Graceful stop: stop accepting, let in-flight exchanges finish (up to the drain time), then exit. */
+  /**
+   * Graceful stop: stop accepting, let in-flight exchanges finish and tcp_proxy connections relay (until they end,
+   * up to the drain time), close what is left (waiting at most {@value #CLOSE_WAIT_SECONDS} s), then exit.
+   */
   @Override
   public synchronized void close() {
     if (closed) {

@@ -4,6 +4,7 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.util.AttributeKey;
 
 /** Sets up each accepted connection of one tcp_proxy listener. Thread-safe (shared by all event loops). */
@@ -12,15 +13,21 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   private static final AttributeKey<Boolean> TCP_PROXY = AttributeKey.valueOf(TcpProxyInitializer.class, "tcpProxy");
   private final TcpProxyContext context;
   private final ListenerConfig listener;
+  private final ChannelGroup connections;
   private final TcpRbac rbac;
   private final java.util.Map<io.keelson.dataplane.config.SniChain, TcpRbac> sniRbac = new java.util.IdentityHashMap<>();
 
-  public TcpProxyInitializer(TcpProxyContext context, ListenerConfig listener) {
+  /**
+   * @param connections the process's downstream connections, which every connection of this listener joins: shutdown
+   *                    waits for them (up to the drain time) and /drain_listeners closes what is left at the drain time
+   */
+  public TcpProxyInitializer(TcpProxyContext context, ListenerConfig listener, ChannelGroup connections) {
     if (listener.tcpProxy() == null) {
       throw new IllegalArgumentException("listener '" + listener.name() + "' has no tcp_proxy");
     }
     this.context = context;
     this.listener = listener;
+    this.connections = connections;
     this.rbac = TcpRbac.of(listener.tcpProxy(), context.stats());
     for (var chain : listener.sniChains()) {
       TcpRbac r = TcpRbac.of(chain.tcpProxy(), context.stats());
@@ -33,7 +40,8 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   /**
    * Whether {@code ch} is a downstream connection of a tcp_proxy listener (set up by a {@code TcpProxyInitializer}),
    * whatever stage it is at: reading a ClientHello for SNI, connecting upstream, or relaying. tcp_proxy has no
-   * in-band drain: a retired listener's such connection keeps relaying until it ends or the drain time closes it.
+   * in-band drain: on any drain (a retired listener, /drain_listeners, shutdown) such a connection keeps relaying
+   * until it ends or the drain time closes it.
    */
   public static boolean isTcpProxy(Channel ch) {
     return Boolean.TRUE.equals(ch.attr(TCP_PROXY).get());
@@ -42,6 +50,7 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   @Override
   protected void initChannel(Channel ch) {
     ch.attr(TCP_PROXY).set(Boolean.TRUE);
+    connections.add(ch);
     if (!listener.sniChains().isEmpty()) {
       ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac));
       return;

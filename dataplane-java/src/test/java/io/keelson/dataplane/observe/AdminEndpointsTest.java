@@ -72,4 +72,28 @@ class AdminEndpointsTest {
       assertThat(proxy.admin("/listeners")).isEmpty();
     }
   }
+
+  /**
+   * What /drain_listeners leaves open is closed when the drain time has passed, as shutdown and a removed listener's
+   * drain close it: here an exchange whose upstream answers only after 5 s, with a 1 s drain time. Before, nothing
+   * ever closed it.
+   */
+  @Test
+  void drainListenersClosesWhatIsStillOpenAtTheDrainTime() throws Exception {
+    long drainMillis = 1_000;
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTES, cluster("a", "ROUND_ROBIN", a.port())), PipelineMode.INLINE,
+            null, Duration.ofMillis(drainMillis));
+        RawHttp slow = new RawHttp(proxy.port())) {
+      slow.send("GET /delay/5000 HTTP/1.1\r\nHost: x\r\n\r\n");
+      await().atMost(Duration.ofSeconds(5)).until(() -> a.requestLines.stream().anyMatch(l -> l.contains("/delay/5000")));
+      long began = System.nanoTime();
+      assertThat(admin(proxy, "POST", "/drain_listeners").statusCode()).isEqualTo(200);
+      assertThat(slow.closedByPeer((int) (drainMillis / 2))).as("in flight: still open at half the drain time").isFalse();
+      assertThat(slow.closedByPeer(4_000)).as("closed at the drain time").isTrue();
+      long millis = Duration.ofNanos(System.nanoTime() - began).toMillis();
+      assertThat(millis).as("ms from /drain_listeners to the close").isBetween(drainMillis - 20, 4_500L);
+      assertThat(admin(proxy, "GET", "/ready").statusCode()).as("the process keeps running, draining").isEqualTo(503);
+    }
+  }
 }

@@ -33,9 +33,14 @@ public final class RunningProxies implements AutoCloseable {
 
   /** A proxy the caller closes itself. */
   public static ProxyServer startDetached(String yaml, int workers) throws Exception {
+    return startDetached(yaml, workers, Duration.ofSeconds(1));
+  }
+
+  /** A proxy with drain time {@code drainTime} (shutdown, /drain_listeners, a removed listener) the caller closes itself. */
+  public static ProxyServer startDetached(String yaml, int workers, Duration drainTime) throws Exception {
     return new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"),
         ProxyOptions.defaults().withConcurrency(workers).withPipeline(PipelineMode.INLINE).withAdmin("127.0.0.1", 0)
-            .withDrainTime(Duration.ofSeconds(1))).start();
+            .withDrainTime(drainTime)).start();
   }
 
   /** The body of a GET on the proxy's admin port. */

@@ -42,10 +42,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * the packet path; {@code heap} keeps them in byte arrays, as the unit tests do. {@code train} is how
  * many back-to-back packets each flow has in the burst: 1 (32 flows), or 8 (4 flows), the pcap
  * capture's shape ({@code FlowCapture}: flows of 8 packets, each flow's packets back to back).
+ * Its fork runs with the gateway's JVM flags ({@link GatewayJvmFlags}), as {@code bin/keelson gateway} does.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
+@Fork(1) // plus bin/lib/gateway-jvm.flags, which the launcher appends (see GatewayJvmFlags)
+@GatewayJvmFlags
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 3, time = 1)
 @State(Scope.Thread)
