@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,11 +41,15 @@ class RetiredListenerDrainTimeTest {
   /**
    * Asserts that {@code c}, whose listener was retired at {@code retiredNanos} (taken just before the update), is
    * still open at half the drain time and closed by the proxy at the drain time (within the margin), not before.
+   * The half-time check is made only when the update returned before half the drain time: on a loaded machine the
+   * update itself can take longer, and a connection closed by then says nothing about when it was closed.
    */
   static void assertClosedAtTheDrainTime(RawHttp c, long retiredNanos) throws Exception {
     long half = retiredNanos + Duration.ofMillis(DRAIN_MILLIS / 2).toNanos();
-    int untilHalf = (int) Math.max(1, Duration.ofNanos(half - System.nanoTime()).toMillis());
-    assertThat(c.closedByPeer(untilHalf)).as("still open at half the drain time").isFalse();
+    long untilHalf = Duration.ofNanos(half - System.nanoTime()).toMillis();
+    if (untilHalf > 0) {
+      assertThat(c.closedByPeer((int) untilHalf)).as("still open at half the drain time").isFalse();
+    }
     assertThat(c.closedByPeer((int) DRAIN_MILLIS + MARGIN_MILLIS)).as("closed at the drain time").isTrue();
     long after = Duration.ofNanos(System.nanoTime() - retiredNanos).toMillis();
     assertThat(after).as("ms from the update to the close").isGreaterThanOrEqualTo(DRAIN_MILLIS - 20);
@@ -127,12 +132,11 @@ class RetiredListenerDrainTimeTest {
         var pending = client.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/delay/30000"));
         await().atMost(Duration.ofSeconds(10)).until(() -> p.v1.requests.get() > before); // the stream is open
         long retired = System.nanoTime();
+        AtomicLong closedAt = new AtomicLong();
+        pending.whenComplete((r, e) -> closedAt.set(System.nanoTime())); // when it ended, however late we look
         p.proxy.server.update(p.with("3"));
-        Thread.sleep(Math.max(0, Duration.ofNanos(retired + Duration.ofMillis(DRAIN_MILLIS / 2).toNanos()
-            - System.nanoTime()).toMillis()));
-        assertThat(pending).as("the stream is still open at half the drain time").isNotDone();
-        await().atMost(Duration.ofMillis(DRAIN_MILLIS + MARGIN_MILLIS)).until(pending::isDone);
-        assertThat(Duration.ofNanos(System.nanoTime() - retired).toMillis()).as("ms from the update to the close")
+        await().atMost(Duration.ofMillis(DRAIN_MILLIS + MARGIN_MILLIS)).until(() -> closedAt.get() != 0);
+        assertThat(Duration.ofNanos(closedAt.get() - retired).toMillis()).as("ms from the update to the close")
             .isGreaterThanOrEqualTo(DRAIN_MILLIS - 20);
         assertThat(pending).as("closed without a response").isCompletedExceptionally();
       }
