@@ -114,7 +114,8 @@ final class ListenerSet {
    * its drain time ends: one that never sends a request, or an HTTP/2 connection whose client keeps a stream open,
    * would otherwise stay open on a listener that no longer exists. A connection set up during the handoff gets the
    * same deadline. The scheduled close holds its connection only until it runs (a connection that closed first is
-   * left alone). The last one to run logs how many connections the deadline closed.
+   * left alone). The last one to run logs how many connections the deadline closed (a handoff connection whose close
+   * runs after that logs its own).
    */
   private static final class Drain implements Consumer<Channel> {
     private final String listener;
@@ -143,9 +144,12 @@ final class ListenerSet {
         closeNow(c);
         closed.incrementAndGet();
       }
-      if (pending.decrementAndGet() == 0 && closed.get() > 0) {
-        LOG.info("listener '{}' drained: closed {} connections still open after the drain time ({} ms)", listener,
-            closed.get(), drainTime.toMillis());
+      if (pending.decrementAndGet() == 0) {
+        int n = closed.getAndSet(0); // a handoff connection that comes after this logs only its own close
+        if (n > 0) {
+          LOG.info("listener '{}' drained: closed {} connections still open after the drain time ({} ms)", listener,
+              n, drainTime.toMillis());
+        }
       }
     }
   }
