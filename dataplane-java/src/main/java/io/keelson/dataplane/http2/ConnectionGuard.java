@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The connection-level part of an HTTP/2 downstream connection, after the multiplexer: counts the
  * connection, opens the connection window to its configured size, and caps PING and SETTINGS frames
- * per time window (a flood is answered with GOAWAY ENHANCE_YOUR_CALM). Netty's codec already bounds
+ * per time window (a flood is answered with GOAWAY ENHANCE_YOUR_CALM), and closes a connection whose client
+ * resets too many streams prematurely ({@link #streamClosed}, Envoy's premature-reset check). Netty's codec already bounds
  * resets, CONTINUATION runs, header lists, empty DATA frames, window overflows and queued control
  * frames. A connection cut off with a GOAWAY is closed at the latest {@link #DELAYED_CLOSE_MILLIS}
  * later, written or not (Netty closes it only once the GOAWAY is written, which never happens while the
@@ -35,19 +36,36 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
    */
   static final long DELAYED_CLOSE_MILLIS = 1000;
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConnectionGuard.class);
+
   private final ServerStreams streams;
   private final Http2FrameCodec codec;
   private final int connectionWindow;
+  /** Envoy's overload.premature_reset_total_stream_count. */
+  private final int prematureResetTotalStreamCount;
+  /** Envoy's overload.premature_reset_min_stream_lifetime_seconds. */
+  private final long prematureResetMinLifetimeSeconds;
+  private ChannelHandlerContext ctx;
+  /** Streams closed on this connection (those refused at max_concurrent_streams never opened). */
+  private long closedStreams;
+  /** Of those, the ones the client reset prematurely. */
+  private long prematureResets;
+  /** This guard sent its own GOAWAY (a flood or too many premature resets). */
+  private boolean cutOff;
   private ServingListener listener;
   private long windowStart;
   private int controlFrames;
   private boolean counted;
   private ScheduledFuture<?> delayedClose;
 
-  ConnectionGuard(ServerStreams streams, Http2FrameCodec codec, int connectionWindow) {
+  ConnectionGuard(ServerStreams streams, Http2FrameCodec codec, int connectionWindow, int prematureResetTotalStreamCount,
+      long prematureResetMinLifetimeSeconds) {
     this.streams = streams;
     this.codec = codec;
     this.connectionWindow = connectionWindow;
+    this.prematureResetTotalStreamCount = prematureResetTotalStreamCount;
+    this.prematureResetMinLifetimeSeconds = prematureResetMinLifetimeSeconds;
+    streams.guard = this;
   }
 
   /** Serves this connection's remaining streams with {@code before}, its retired listener's config. */
@@ -57,6 +75,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
     if (ctx.channel().isActive()) {
       start(ctx);
     }
@@ -108,12 +127,54 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         if (listener != null) {
           listener.stats().rqRejectedBadRequest.increment();
         }
-        ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM))
-            .addListener(ChannelFutureListener.CLOSE);
-        closeLater(ctx);
+        cutOff(ctx);
       }
     }
     ReferenceCountUtil.release(msg); // connection-level frames end here
+  }
+
+  /** GOAWAY ENHANCE_YOUR_CALM, then close once it is written, or {@link #DELAYED_CLOSE_MILLIS} later anyway. */
+  private void cutOff(ChannelHandlerContext ctx) {
+    cutOff = true;
+    ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.ENHANCE_YOUR_CALM))
+        .addListener(ChannelFutureListener.CLOSE);
+    closeLater(ctx);
+  }
+
+  /**
+   * A stream of this connection closed, after {@code lifetimeNanos}; {@code resetBeforeResponse}: the client
+   * reset it (RST_STREAM) before a response head was sent. Envoy's premature-reset check (1.27.1+,
+   * {@code ConnectionManagerImpl::isPrematureRstStream} and {@code maybeDrainDueToPrematureResets}): such a reset is
+   * premature when the stream lived no more than {@code premature_reset_min_stream_lifetime_seconds} whole seconds
+   * (Envoy truncates the lifetime to seconds: with the default 1, a reset within 2 s counts). With N =
+   * {@code premature_reset_total_stream_count}, the connection is cut off as soon as premature resets × 2 ≥ N while
+   * fewer than N streams have closed, and from then on once premature resets × 2 ≥ the closed streams (half or more
+   * of them premature). Counted here rather than from RST_STREAM frames, so a reset Netty's decoder ignores (its
+   * 400-per-10 s budget counts only frames for streams still open) is no escape. Two counter updates per stream.
+   */
+  void streamClosed(boolean resetBeforeResponse, long lifetimeNanos) {
+    closedStreams++;
+    if (resetBeforeResponse && lifetimeNanos / 1_000_000_000L <= prematureResetMinLifetimeSeconds) {
+      prematureResets++;
+    }
+    if (prematureResets == 0 || cutOff || ctx == null) {
+      return;
+    }
+    long limit = prematureResetTotalStreamCount;
+    if (closedStreams < limit ? prematureResets * 2 < limit : prematureResets * 2 < closedStreams) {
+      return;
+    }
+    if (!ctx.channel().isActive()) {
+      return;
+    }
+    if (listener != null) {
+      listener.stats().rqTooManyPrematureResets.increment();
+    }
+    if (LOG.isDebugEnabled()) { // once per connection: cut off below
+      LOG.debug("HTTP/2 connection {} of listener '{}' closed: {} of its {} closed streams were reset prematurely "
+          + "(too_many_premature_resets)", ctx.channel().remoteAddress(), streams.listenerName, prematureResets, closedStreams);
+    }
+    cutOff(ctx);
   }
 
   /**

@@ -77,7 +77,8 @@ public final class Http2ServerSupport {
     }));
     // Switched to HTTP/2 after its listener was retired: served with the old snapshot, closed after its first streams.
     streams.retiredFrom = pipeline.channel().attr(io.keelson.dataplane.http1.Http1ProxyInitializer.RETIRED_FROM).get();
-    pipeline.addLast("h2-guard", new ConnectionGuard(streams, codec, options.initialConnectionWindowSize()));
+    pipeline.addLast("h2-guard", new ConnectionGuard(streams, codec, options.initialConnectionWindowSize(),
+        options.prematureResetTotalStreamCount(), options.prematureResetMinStreamLifetimeSeconds()));
   }
 
   /**

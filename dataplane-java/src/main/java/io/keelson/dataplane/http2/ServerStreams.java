@@ -20,6 +20,8 @@ final class ServerStreams {
   io.keelson.dataplane.routing.ServingSnapshot retiredFrom;
   /** A GOAWAY is on its way (the listener was retired before the connection chose HTTP/2). */
   boolean goingAway;
+  /** The connection's guard, told when each stream closes (the premature-reset check); set by the guard. */
+  ConnectionGuard guard;
 
   /** The config this connection's streams are served with: the retired listener's, else the current one. */
   io.keelson.dataplane.routing.ServingSnapshot snapshot() {

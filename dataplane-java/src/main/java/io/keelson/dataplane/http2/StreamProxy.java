@@ -88,6 +88,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean requestEndedWithHead;
   private boolean requestComplete;
   private boolean responseStarted;
+  /** The client sent RST_STREAM for this stream. */
+  private boolean resetByClient;
   private boolean responseComplete;
   private boolean responseKeepAlive;
   private boolean skippingInformational;
@@ -203,12 +205,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof Http2ResetFrame) {
       flag = ResponseFlag.DC; // the client cancelled; channelInactive follows and resets the upstream
+      resetByClient = true;
     }
     ReferenceCountUtil.release(evt);
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (streams.guard != null) {
+      // Envoy's premature reset: the client reset the stream before any response head, soon after it opened.
+      streams.guard.streamClosed(resetByClient && !responseStarted, System.nanoTime() - startNanos);
+    }
     boolean cut = !responseComplete;
     if (cut && flag == ResponseFlag.NONE) {
       flag = ResponseFlag.DC;

@@ -13,6 +13,11 @@ public final class HttpStats {
   public final LongAdder rqTotal = new LongAdder();
   public final LongAdder rqTimeout = new LongAdder();
   public final LongAdder rqRejectedBadRequest = new LongAdder();
+  /**
+   * HTTP/2 connections closed because the client reset too many of their streams prematurely
+   * (downstream_rq_too_many_premature_resets, as Envoy).
+   */
+  public final LongAdder rqTooManyPrematureResets = new LongAdder();
   /** Exchanges cut by the stream idle timeout (downstream_rq_idle_timeout). */
   public final LongAdder rqIdleTimeout = new LongAdder();
   /** Index 1..5 = 1xx..5xx. */

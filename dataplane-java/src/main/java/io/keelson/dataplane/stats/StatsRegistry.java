@@ -98,6 +98,7 @@ public final class StatsRegistry {
       out.put(p + "downstream_rq_timeout", s.rqTimeout.sum());
       out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
       out.put(p + "downstream_rq_idle_timeout", s.rqIdleTimeout.sum());
+      out.put(p + "downstream_rq_too_many_premature_resets", s.rqTooManyPrematureResets.sum());
       for (int c = 1; c <= 5; c++) {
         out.put(p + "downstream_rq_" + c + "xx", s.responses(c));
       }
@@ -164,6 +165,9 @@ public final class StatsRegistry {
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_idle_timeout", "counter");
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_idle_timeout", s.rqIdleTimeout.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_rq_too_many_premature_resets", "counter");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_rq_too_many_premature_resets", s.rqTooManyPrematureResets.sum(),
+        "envoy_http_conn_manager_prefix", s.prefix));
 
     clusterCounter(w, "envoy_cluster_upstream_rq_total", "counter", s -> s.rqTotal.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_active", "gauge", s -> s.rqActive.sum());

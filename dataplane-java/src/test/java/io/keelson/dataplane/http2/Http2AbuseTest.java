@@ -29,12 +29,135 @@ class Http2AbuseTest {
   @BeforeEach
   void start() throws Exception {
     upstream = new TestUpstream("u1");
-    String yaml = ProxyHarness.withHcm(
+    proxy = new ProxyHarness(yaml("", 8), PipelineMode.INLINE);
+    goodClient = new H2Client(proxy.port());
+  }
+
+  private String yaml(String runtime, int maxConcurrentStreams) {
+    return runtime + ProxyHarness.withHcm(
         ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
         "stream_idle_timeout: 4s", // long enough for a loaded machine to answer the good client
-        "http2_protocol_options: { max_concurrent_streams: 8, initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
-    proxy = new ProxyHarness(yaml, PipelineMode.INLINE);
+        "http2_protocol_options: { max_concurrent_streams: " + maxConcurrentStreams
+            + ", initial_stream_window_size: 65535, initial_connection_window_size: 1048576 }");
+  }
+
+  /**
+   * Replaces the proxy with one whose runtime sets Envoy's premature-reset keys (the check otherwise needs 500
+   * streams) and which allows 100 concurrent streams.
+   */
+  private void restartWithPrematureResetCheck(int totalStreamCount, int minStreamLifetimeSeconds) throws Exception {
+    goodClient.close();
+    proxy.close();
+    proxy = new ProxyHarness(yaml("""
+        layered_runtime:
+          layers:
+          - name: premature_resets
+            static_layer:
+              overload.premature_reset_total_stream_count: %d
+              overload.premature_reset_min_stream_lifetime_seconds: %d
+        """.formatted(totalStreamCount, minStreamLifetimeSeconds), 100), PipelineMode.INLINE);
     goodClient = new H2Client(proxy.port());
+  }
+
+  private static final String PREMATURE_RESETS = "http.ingress_http.downstream_rq_too_many_premature_resets";
+  private static final String STREAMS = "http.ingress_http.downstream_rq_total";
+
+  /**
+   * A paced attacker that opens a stream (HEADERS without END_STREAM, so it is routed and its upstream
+   * connection opened) and resets it right away, 300 times: below Netty's 400-resets-per-10 s budget, which
+   * never cut it off. Envoy's premature-reset check does: with premature_reset_total_stream_count 100, at 50
+   * premature resets.
+   */
+  @Test
+  void pacedPrematureResetsBelowNettysBudgetCloseTheConnection() throws Exception {
+    restartWithPrematureResetCheck(100, 1);
+    int sent = 0;
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      int[] count = {0};
+      attacker.quietly(() -> {
+        for (int stream = 1; count[0] < 300 && !attacker.closedByPeer; stream += 2) {
+          attacker.open(stream, "/delay/200");
+          attacker.rst(stream, RawH2.CANCEL);
+          count[0]++;
+          try {
+            if (count[0] % 10 == 0 && !attacker.sync(Duration.ofSeconds(10))) {
+              return; // cut off
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      });
+      sent = count[0];
+      RawH2.Frame goAway = attacker.goAway(Duration.ofSeconds(10));
+      assertThat(goAway).as("GOAWAY after %s reset streams", sent).isNotNull();
+      assertThat(goAway.errorCode()).isEqualTo(RawH2.ENHANCE_YOUR_CALM);
+      await().atMost(Duration.ofSeconds(10)).until(() -> attacker.closedByPeer);
+    }
+    assertThat(proxy.stat(PREMATURE_RESETS)).isEqualTo(1);
+    // 50 premature resets close it; what was in flight behind the last one (at most 10 streams) is ignored after the GOAWAY
+    assertThat(proxy.stat(STREAMS)).as("streams the proxy served, of %s sent", sent).isBetween(50L, 60L);
+    assertThat(upstream.requests.get()).isLessThanOrEqualTo(60);
+    wellBehavedClientIsServed();
+  }
+
+  /** A client that cancels one stream in four (25% < 50%) among many completed ones keeps its connection. */
+  @Test
+  void aClientThatCancelsAFewOfManyStreamsKeepsItsConnection() throws Exception {
+    restartWithPrematureResetCheck(20, 1);
+    try (RawH2 client = new RawH2(proxy.port())) {
+      for (int i = 0, stream = 1; i < 80; i++, stream += 2) {
+        if (i % 4 == 3) {
+          client.open(stream, "/delay/200");
+          client.rst(stream, RawH2.CANCEL);
+          continue;
+        }
+        client.get(stream, "/fine");
+        int s = stream;
+        assertThat(client.await(f -> f.stream() == s && f.type() == RawH2.HEADERS, Duration.ofSeconds(20)))
+            .as("response to stream %s", s).isNotNull();
+      }
+      assertThat(client.goAway(Duration.ofMillis(200))).isNull();
+      assertThat(client.closedByPeer).isFalse();
+    }
+    assertThat(proxy.stat(PREMATURE_RESETS)).isZero();
+  }
+
+  /**
+   * Resets of streams that lived longer than premature_reset_min_stream_lifetime_seconds (0 here: Envoy
+   * truncates the lifetime to whole seconds, so a stream reset within 1 s counts) are not premature: 24 streams
+   * reset after 1.2 s leave the connection serving. The same 24 streams reset at once get the connection closed.
+   */
+  @Test
+  void resetsAfterTheMinimumStreamLifetimeAreNotPremature() throws Exception {
+    restartWithPrematureResetCheck(20, 0);
+    try (RawH2 client = new RawH2(proxy.port())) {
+      for (int stream = 1; stream <= 47; stream += 2) {
+        client.open(stream, "/delay/10000");
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> upstream.requests.get() >= 24);
+      Thread.sleep(1200);
+      for (int stream = 1; stream <= 47; stream += 2) {
+        client.rst(stream, RawH2.CANCEL);
+      }
+      client.get(49, "/fine");
+      assertThat(client.await(f -> f.stream() == 49 && f.type() == RawH2.HEADERS, Duration.ofSeconds(20))).isNotNull();
+      assertThat(client.goAway(Duration.ofMillis(200))).isNull();
+    }
+    assertThat(proxy.stat(PREMATURE_RESETS)).isZero();
+
+    try (RawH2 attacker = new RawH2(proxy.port())) {
+      attacker.quietly(() -> {
+        for (int stream = 1; stream <= 47; stream += 2) {
+          attacker.open(stream, "/delay/10000");
+          attacker.rst(stream, RawH2.CANCEL);
+        }
+      });
+      cutOff(attacker, RawH2.ENHANCE_YOUR_CALM);
+    }
+    assertThat(proxy.stat(PREMATURE_RESETS)).isEqualTo(1);
+    wellBehavedClientIsServed();
   }
 
   @AfterEach

@@ -41,6 +41,49 @@ class Http2ConfigTest {
   }
 
   @Test
+  void theRuntimesPrematureResetKeysReachEveryConnectionManager() throws Exception {
+    String yaml = """
+        layered_runtime:
+          layers:
+          - name: base
+            static_layer:
+              overload.premature_reset_total_stream_count: 40
+              overload.premature_reset_min_stream_lifetime_seconds: 3
+              some.other.key: true
+          - name: override
+            static_layer: { overload.premature_reset_total_stream_count: "60" }
+        """ + ProxyHarness.withHcm(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)),
+        "http2_protocol_options: { max_concurrent_streams: 8 }");
+    ProxySnapshot s = BootstrapLoader.fromYaml(yaml, "t.yaml");
+    Http2Options h2 = s.listeners().get(0).http().http2();
+    assertThat(h2.maxConcurrentStreams()).isEqualTo(8);
+    assertThat(h2.prematureResetTotalStreamCount()).isEqualTo(60);
+    assertThat(h2.prematureResetMinStreamLifetimeSeconds()).isEqualTo(3);
+    assertThat(s.warnings()).containsExactly("t.yaml: layered_runtime.layers[0].static_layer.some.other.key: ignored: "
+        + "Keelson reads only overload.premature_reset_total_stream_count and "
+        + "overload.premature_reset_min_stream_lifetime_seconds from the runtime");
+    // without a runtime: Envoy's defaults
+    Http2Options plain = BootstrapLoader.fromYaml(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)),
+        "t.yaml").listeners().get(0).http().http2();
+    assertThat(plain.prematureResetTotalStreamCount()).isEqualTo(500);
+    assertThat(plain.prematureResetMinStreamLifetimeSeconds()).isEqualTo(1);
+  }
+
+  @Test
+  void aPrematureResetCountThatIsNotAPositiveWholeNumberIsRejectedByName() {
+    String yaml = """
+        layered_runtime:
+          layers:
+          - name: base
+            static_layer: { overload.premature_reset_total_stream_count: 0 }
+        """ + ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999));
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "t.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("layered_runtime.layers[0].static_layer.overload.premature_reset_total_stream_count")
+        .hasMessageContaining("expected a whole number from 1 to 2147483647");
+  }
+
+  @Test
   void aClusterWithoutHttp2OptionsStaysHttp1() throws Exception {
     ProxySnapshot s = BootstrapLoader.fromYaml(ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999)), "t.yaml");
     assertThat(s.clusters().get("backend").http2Upstream()).isFalse();

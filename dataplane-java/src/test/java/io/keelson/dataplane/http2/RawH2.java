@@ -196,6 +196,11 @@ final class RawH2 implements AutoCloseable {
     frame(HEADERS, END_HEADERS | END_STREAM, stream, headerBlock("GET", path));
   }
 
+  /** HEADERS without END_STREAM: the stream stays open for a body that never comes. */
+  void open(int stream, String path) throws IOException {
+    frame(HEADERS, END_HEADERS, stream, headerBlock("GET", path));
+  }
+
   void rst(int stream, long code) throws IOException {
     byte[] p = new byte[4];
     putInt(p, 0, (int) code);

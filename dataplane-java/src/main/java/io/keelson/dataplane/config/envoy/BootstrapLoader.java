@@ -77,6 +77,7 @@ public final class BootstrapLoader {
     // node is used either way: sent to the xDS server, and the workload identity of the istio_* metrics.
     SupportedFields.check(bootstrap, problems);
     SnapshotTranslator translator = new SnapshotTranslator(problems);
+    translator.runtime(bootstrap);
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
     List<ListenerConfig> listeners = translator.listeners(resources);
     Map<String, String> clusterPaths = new LinkedHashMap<>();

@@ -59,7 +59,8 @@ final class Http2OptionsTranslator {
         problems.warn(at + ".interval", "no PING is sent without an interval (connection_idle_interval is not supported)");
       }
     }
-    return ok ? new Http2Options(streams, stream, connection, interval, timeout) : null;
+    return ok ? new Http2Options(streams, stream, connection, interval, timeout,
+        defaults.prematureResetTotalStreamCount(), defaults.prematureResetMinStreamLifetimeSeconds()) : null;
   }
 
   /**

@@ -64,6 +64,69 @@ final class SnapshotTranslator {
     this.rdsRoutes = rdsRoutes;
   }
 
+  /** Envoy's runtime key: streams closed on a connection before its premature resets are checked. */
+  static final String PREMATURE_RESET_TOTAL_STREAM_COUNT = "overload.premature_reset_total_stream_count";
+  /** Envoy's runtime key: a stream reset after living more than this many whole seconds is not premature. */
+  static final String PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS = "overload.premature_reset_min_stream_lifetime_seconds";
+
+  /** The HTTP/2 defaults of every connection manager: Keelson's, with the runtime's premature-reset keys applied. */
+  private io.keelson.dataplane.config.Http2Options http2Defaults = io.keelson.dataplane.config.Http2Options.DEFAULT;
+
+  /**
+   * Reads the bootstrap's {@code layered_runtime}: the static layers' {@value #PREMATURE_RESET_TOTAL_STREAM_COUNT}
+   * and {@value #PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS} (a later layer overrides an earlier one, as in
+   * Envoy); other keys are ignored with a warning. Call before {@link #listeners}.
+   */
+  void runtime(Bootstrap bootstrap) {
+    if (!bootstrap.hasLayeredRuntime()) {
+      return;
+    }
+    int total = http2Defaults.prematureResetTotalStreamCount();
+    long lifetime = http2Defaults.prematureResetMinStreamLifetimeSeconds();
+    var layers = bootstrap.getLayeredRuntime().getLayersList();
+    for (int i = 0; i < layers.size(); i++) {
+      if (!layers.get(i).hasStaticLayer()) {
+        continue;
+      }
+      String at = "layered_runtime.layers[" + i + "].static_layer";
+      for (var e : layers.get(i).getStaticLayer().getFieldsMap().entrySet()) {
+        String key = e.getKey();
+        if (key.equals(PREMATURE_RESET_TOTAL_STREAM_COUNT)) {
+          long v = runtimeInteger(e.getValue(), at + "." + key, 1, Integer.MAX_VALUE);
+          total = v < 0 ? total : (int) v;
+        } else if (key.equals(PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS)) {
+          long v = runtimeInteger(e.getValue(), at + "." + key, 0, Integer.MAX_VALUE);
+          lifetime = v < 0 ? lifetime : v;
+        } else {
+          problems.warn(at + "." + key, "ignored: Keelson reads only " + PREMATURE_RESET_TOTAL_STREAM_COUNT + " and "
+              + PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS + " from the runtime");
+        }
+      }
+    }
+    http2Defaults = http2Defaults.withPrematureResets(total, lifetime);
+  }
+
+  /** A runtime value that must be a whole number in [min, max] (a number or a numeric string); -1 after an error. */
+  private long runtimeInteger(com.google.protobuf.Value v, String path, long min, long max) {
+    double d;
+    if (v.hasNumberValue()) {
+      d = v.getNumberValue();
+    } else if (v.hasStringValue()) {
+      try {
+        d = Long.parseLong(v.getStringValue().trim());
+      } catch (NumberFormatException e) {
+        d = Double.NaN;
+      }
+    } else {
+      d = Double.NaN;
+    }
+    if (Double.isNaN(d) || d != Math.rint(d) || d < min || d > max) {
+      problems.error(path, "expected a whole number from " + min + " to " + max);
+      return -1;
+    }
+    return (long) d;
+  }
+
   List<ListenerConfig> listeners(Bootstrap.StaticResources resources) {
     List<String> paths = new ArrayList<>();
     for (int i = 0; i < resources.getListenersCount(); i++) {
@@ -432,7 +495,7 @@ final class SnapshotTranslator {
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
         AccessLogTranslator.translate(hcm.getAccessLogList(), path + ".access_log", problems);
-    io.keelson.dataplane.config.Http2Options http2 = io.keelson.dataplane.config.Http2Options.DEFAULT;
+    io.keelson.dataplane.config.Http2Options http2 = http2Defaults;
     if (hcm.hasHttp2ProtocolOptions()) {
       http2 = Http2OptionsTranslator.translate(hcm.getHttp2ProtocolOptions(), http2, path + ".http2_protocol_options", problems);
       if (hcm.getHttp2ProtocolOptions().hasConnectionKeepalive()) {

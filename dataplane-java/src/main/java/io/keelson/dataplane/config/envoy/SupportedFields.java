@@ -66,8 +66,7 @@ final class SupportedFields {
   private static final Map<String, Rules> RULES = new HashMap<>();
 
   static {
-    rules(Bootstrap.getDescriptor(), "static_resources", "admin", "node", "dynamic_resources")
-        .ignore("layered_runtime", "ignored: Keelson has no runtime overrides")
+    rules(Bootstrap.getDescriptor(), "static_resources", "admin", "node", "dynamic_resources", "layered_runtime")
         .ignore("stats_sinks", "ignored: Keelson exposes stats on the admin listener (/stats/prometheus)")
         .ignore("stats_config", SAFE)
         .ignore("stats_flush_interval", SAFE)
@@ -78,6 +77,12 @@ final class SupportedFields {
         .ignore("header_prefix", SAFE)
         .ignore("stats_server_version_override", SAFE);
     rules(Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
+    // The runtime: static layers only, and of those only the premature-reset keys (SnapshotTranslator.runtime).
+    rules(io.envoyproxy.envoy.config.bootstrap.v3.LayeredRuntime.getDescriptor(), "layers");
+    rules(io.envoyproxy.envoy.config.bootstrap.v3.RuntimeLayer.getDescriptor(), "name", "static_layer")
+        .ignore("disk_layer", "ignored: Keelson reads the runtime from static layers only")
+        .ignore("admin_layer", "ignored: Keelson has no admin runtime overrides")
+        .ignore("rtds_layer", "ignored: Keelson reads the runtime from static layers only");
     rules(io.envoyproxy.envoy.config.core.v3.Node.getDescriptor(), "id", "cluster", "metadata")
         .ignore("locality", "ignored: locality is sent to the xDS server only as part of the metadata")
         .ignore("user_agent_name", SAFE)

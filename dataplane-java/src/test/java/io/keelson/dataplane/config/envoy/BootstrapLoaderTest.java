@@ -171,8 +171,17 @@ class BootstrapLoaderTest {
 
   @Test
   void warnsByNameAboutFieldsItSafelyIgnores() throws Exception {
-    assertThat(frontProxy().snapshot().warnings()).containsExactly(
-        "front-proxy.yaml: layered_runtime: ignored: Keelson has no runtime overrides");
+    // layered_runtime is read now (its premature-reset keys); front-proxy.yaml's static layer is empty
+    assertThat(frontProxy().snapshot().warnings()).isEmpty();
+    StaticBootstrap b = BootstrapLoader.parseBootstrap("""
+        layered_runtime:
+          layers:
+          - name: disk
+            disk_layer: { symlink_root: /srv/runtime }
+        static_resources: {}
+        """, "runtime.yaml");
+    assertThat(b.snapshot().warnings()).containsExactly(
+        "runtime.yaml: layered_runtime.layers[0].disk_layer: ignored: Keelson reads the runtime from static layers only");
   }
 
   @Test
