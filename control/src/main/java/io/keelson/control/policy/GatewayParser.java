@@ -84,6 +84,7 @@ final class GatewayParser {
     Policy.HeaderOps req = Policy.HeaderOps.NONE;
     Policy.HeaderOps resp = Policy.HeaderOps.NONE;
     List<Policy.Mirror> mirrors = new ArrayList<>();
+    Policy.Cors cors = null;
     for (Fields f : r.objects("filters", false)) {
       f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
           "requestMirror", "extensionRef", "cors");
@@ -103,9 +104,14 @@ final class GatewayParser {
           }
         }
         case "ExtensionRef" -> f.error("type", "ExtensionRef is not supported");
-        case "CORS" -> f.error("type", "CORS is not supported yet");
+        case "CORS" -> {
+          if (cors != null) {
+            f.error("type", "a rule has at most one CORS filter");
+          }
+          cors = CorsParser.gateway(f.object("cors", true));
+        }
         default -> f.error("type", "'" + type + "' is not a filter type; expected one of RequestHeaderModifier, "
-            + "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror");
+            + "ResponseHeaderModifier, RequestRedirect, URLRewrite, RequestMirror, CORS");
       }
     }
     if (redirect != null && !backends.isEmpty()) {
@@ -132,7 +138,7 @@ final class GatewayParser {
       r.error("filters", "a rule with a RequestRedirect filter answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors, null);
+        rewrite, req, resp, timeout, ResilienceParser.httpRouteRetry(r, backendRequest), mirrors, null, cors);
   }
 
   /** HTTPRequestMirrorFilter: backendRef (a Service), and percent or fraction (all requests by default). */

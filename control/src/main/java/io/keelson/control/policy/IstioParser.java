@@ -52,10 +52,9 @@ final class IstioParser {
 
   private static Policy.Rule rule(Fields r, String defaultName) {
     r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
-        "mirrorPercentage", "fault"), Map.of(
+        "mirrorPercentage", "fault", "corsPolicy"), Map.of(
         "mirrors", "several mirrors are not supported yet; use mirror and mirrorPercentage",
         "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
-        "corsPolicy", "CORS policies are not supported yet",
         "directResponse", "direct responses are not supported yet",
         "delegate", "delegation is not supported yet"));
     String name = r.string("name", false);
@@ -131,7 +130,8 @@ final class IstioParser {
       r.error("mirror", "a rule with a redirect answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors, FaultParser.istio(r));
+        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors, FaultParser.istio(r),
+        CorsParser.istio(r));
   }
 
   /** mirror (a Destination) and mirrorPercentage.value (0-100, 100 when absent, as Istio does). */

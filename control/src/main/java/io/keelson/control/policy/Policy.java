@@ -94,9 +94,39 @@ public sealed interface Policy {
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
-      Fault fault) {
+      Fault fault, Cors cors) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without a CORS policy. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
+        Fault fault) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, fault, null);
+    }
+  }
+
+  /**
+   * Istio {@code corsPolicy} or the Gateway API {@code CORS} filter: the rule's routes answer preflights
+   * from allowed origins and add the CORS headers to their responses (Envoy's cors filter).
+   *
+   * @param allowOrigins               allowed origins (an exact {@code *} allows any)
+   * @param allowMethods               access-control-allow-methods values ({@code *}: the requested method)
+   * @param allowHeaders               access-control-allow-headers values ({@code *}: the requested headers)
+   * @param exposeHeaders              access-control-expose-headers values
+   * @param maxAge                     access-control-max-age, or null for none
+   * @param allowCredentials           access-control-allow-credentials: true when set, null when unset
+   * @param forwardUnmatchedPreflights preflights from other origins go to the app (true), are answered
+   *                                   without CORS headers (false), or null for Envoy's default (forwarded)
+   */
+  record Cors(List<StringMatch> allowOrigins, List<String> allowMethods, List<String> allowHeaders, List<String> exposeHeaders,
+      Duration maxAge, Boolean allowCredentials, Boolean forwardUnmatchedPreflights) {
+    public Cors {
+      allowOrigins = List.copyOf(allowOrigins);
+      allowMethods = List.copyOf(allowMethods);
+      allowHeaders = List.copyOf(allowHeaders);
+      exposeHeaders = List.copyOf(exposeHeaders);
     }
   }
 

@@ -291,10 +291,10 @@ public final class MeshTranslator {
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
         .addAllHttpFilters(apiListeners
-            // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault filter
+            // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
             ? List.of(router())
-            // first, as istiod does: a no-op unless a route overrides it
-            : List.of(FaultBuilder.FILTER_ENTRY, router()))
+            // in istiod's order (cors, then fault): each a no-op unless a route sets its config
+            : List.of(CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router()))
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)

@@ -47,6 +47,9 @@ final class RouteBuilder {
       if (rule.fault() != null) {
         r.putTypedPerFilterConfig(FaultBuilder.FILTER, FaultBuilder.perRoute(rule.fault()));
       }
+      if (rule.cors() != null) {
+        r.putTypedPerFilterConfig(CorsBuilder.FILTER, CorsBuilder.perRoute(rule.cors()));
+      }
       vh.addRoutes(r);
     }
   }

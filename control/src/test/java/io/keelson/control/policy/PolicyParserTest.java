@@ -258,4 +258,92 @@ class PolicyParserTest {
         "bad.yaml: VirtualService/reviews: spec.http[0].fault.abort.percentage.value: expected a number from 0.0 to 100.0, got 101",
         "bad.yaml: VirtualService/reviews: spec.http[1].fault: a fault needs a delay or an abort (or both)");
   }
+
+  @Test
+  void istioCorsPolicyIsReadAsIstiodTranslatesIt() throws Exception {
+    Policy.Routes vs = (Policy.Routes) PolicyParser.parse("vs.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews ]
+          http:
+          - corsPolicy:
+              allowOrigins: [ { exact: "https://app.example.com" }, { prefix: "https://dev." }, { regex: "https://.*[.]example[.]org" } ]
+              allowMethods: [ GET, POST ]
+              allowHeaders: [ content-type, x-token ]
+              exposeHeaders: [ x-request-id ]
+              maxAge: 24h
+              allowCredentials: true
+              unmatchedPreflights: IGNORE
+            route: [ { destination: { host: reviews } } ]
+          - corsPolicy: { allowOrigin: [ "https://old.example.com", "*" ] }
+            route: [ { destination: { host: reviews } } ]
+          - route: [ { destination: { host: reviews } } ]
+        """).policies().getFirst();
+    assertThat(vs.rules().get(0).cors()).isEqualTo(new Policy.Cors(List.of(
+        new Policy.StringMatch(Policy.MatchType.EXACT, "https://app.example.com"),
+        new Policy.StringMatch(Policy.MatchType.PREFIX, "https://dev."),
+        new Policy.StringMatch(Policy.MatchType.REGEX, "https://.*[.]example[.]org")),
+        List.of("GET", "POST"), List.of("content-type", "x-token"), List.of("x-request-id"), Duration.ofHours(24), true, false));
+    // the deprecated allowOrigin: exact strings
+    assertThat(vs.rules().get(1).cors()).isEqualTo(new Policy.Cors(List.of(
+        new Policy.StringMatch(Policy.MatchType.EXACT, "https://old.example.com"), new Policy.StringMatch(Policy.MatchType.EXACT, "*")),
+        List.of(), List.of(), List.of(), null, null, null));
+    assertThat(vs.rules().get(2).cors()).isNull();
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: reviews }
+        spec:
+          hosts: [ reviews ]
+          http:
+          - corsPolicy:
+              allowOrigins: [ { exact: a, prefix: b } ]
+              allowMethods: [ "GET, POST" ]
+              maxAge: forever
+              unmatchedPreflights: DROP
+              allowOriginRegex: [ x ]
+            route: [ { destination: { host: reviews } } ]
+        """)).containsExactly(
+        "bad.yaml: VirtualService/reviews: spec.http[0].corsPolicy.allowOriginRegex: unknown field; expected one of "
+            + "allowCredentials, allowHeaders, allowMethods, allowOrigin, allowOrigins, exposeHeaders, maxAge, unmatchedPreflights",
+        "bad.yaml: VirtualService/reviews: spec.http[0].corsPolicy.allowOrigins[0]: expected exactly one of exact, prefix, regex",
+        "bad.yaml: VirtualService/reviews: spec.http[0].corsPolicy.maxAge: 'forever' is not a duration; expected e.g. 10s, 1.5s, "
+            + "500ms or 1m30s",
+        "bad.yaml: VirtualService/reviews: spec.http[0].corsPolicy.unmatchedPreflights: 'DROP' is not supported; expected FORWARD "
+            + "or IGNORE",
+        "bad.yaml: VirtualService/reviews: spec.http[0].corsPolicy.allowMethods: 'GET, POST' is not a header name or method; "
+            + "expected one token per item (no spaces or commas)");
+  }
+
+  @Test
+  void httpRouteCorsFilterBecomesACorsPolicy() throws Exception {
+    var gw = (Policy.Routes) PolicyParser.parse("ok.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: r }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: svc, port: 80 } ]
+          rules:
+          - backendRefs: [ { name: svc, port: 80 } ]
+            filters:
+            - type: CORS
+              cors:
+                allowOrigins: [ "https://app.example.com", "https://*.example.org", "*" ]
+                allowMethods: [ GET, PUT ]
+                allowHeaders: [ "*" ]
+                exposeHeaders: [ x-total ]
+                allowCredentials: true
+          - backendRefs: [ { name: svc, port: 80 } ]
+            filters: [ { type: CORS, cors: { allowOrigins: [ "https://a.example" ], maxAge: 600 } } ]
+        """).policies().getFirst();
+    assertThat(gw.rules().get(0).cors()).isEqualTo(new Policy.Cors(List.of(
+        new Policy.StringMatch(Policy.MatchType.EXACT, "https://app.example.com"),
+        new Policy.StringMatch(Policy.MatchType.REGEX, "https://[^/]+\\.example\\.org"),
+        new Policy.StringMatch(Policy.MatchType.EXACT, "*")),
+        List.of("GET", "PUT"), List.of("*"), List.of("x-total"), Duration.ofSeconds(5), true, null));
+    assertThat(gw.rules().get(1).cors().maxAge()).isEqualTo(Duration.ofSeconds(600));
+    assertThat(gw.rules().get(1).cors().allowCredentials()).isNull();
+  }
 }

@@ -62,8 +62,8 @@ class FaultEndToEndTest {
     HttpConnectionManager hcm = r.listeners().getFirst().getFilterChains(0).getFilters(0).getTypedConfig()
         .unpack(HttpConnectionManager.class);
     assertThat(hcm.getHttpFiltersList()).extracting(f -> f.getName())
-        .containsExactly("envoy.filters.http.fault", "envoy.filters.http.router");
-    assertThat(hcm.getHttpFilters(0).getTypedConfig().unpack(HTTPFault.class)).isEqualTo(HTTPFault.getDefaultInstance());
+        .containsExactly("envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router");
+    assertThat(hcm.getHttpFilters(1).getTypedConfig().unpack(HTTPFault.class)).isEqualTo(HTTPFault.getDefaultInstance());
     List<Route> routes = r.routes().getFirst().getVirtualHosts(0).getRoutesList();
     HTTPFault abort = routes.get(0).getTypedPerFilterConfigOrThrow("envoy.filters.http.fault").unpack(HTTPFault.class);
     assertThat(abort.getAbort().getHttpStatus()).isEqualTo(503);

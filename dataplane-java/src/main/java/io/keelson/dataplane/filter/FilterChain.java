@@ -46,12 +46,13 @@ public final class FilterChain {
     Map<RouteEntry, HttpFilter[]> byRoute = new IdentityHashMap<>();
     Map<VirtualHostConfig, HttpFilter[]> byVh = new IdentityHashMap<>();
     for (VirtualHostConfig vh : hcm.routeConfig().virtualHosts()) {
-      HttpFilter[] vhFilters = overrides(configs, factories, defaults, vh.perFilterConfig(), resources);
+      HttpFilter[] vhFilters = overrides(configs, factories, defaults, Map.of(), vh.perFilterConfig(), resources);
       if (vhFilters != defaults) {
         byVh.put(vh, vhFilters);
       }
       for (RouteEntry route : vh.routes()) {
-        HttpFilter[] routeFilters = overrides(configs, factories, vhFilters, route.perFilterConfig(), resources);
+        HttpFilter[] routeFilters =
+            overrides(configs, factories, vhFilters, vh.perFilterConfig(), route.perFilterConfig(), resources);
         if (routeFilters != defaults) {
           byRoute.put(route, routeFilters);
         }
@@ -60,14 +61,15 @@ public final class FilterChain {
     return new FilterChain(defaults, byRoute, byVh);
   }
 
-  private static HttpFilter[] overrides(
-      List<HttpFilterConfig> configs, HttpFilterFactory[] factories, HttpFilter[] base, Map<String, Object> perFilter, FilterResources resources) {
+  /** {@code base} with the filters that {@code perFilter} (a level inside {@code outer}: a route in its virtual host) overrides. */
+  private static HttpFilter[] overrides(List<HttpFilterConfig> configs, HttpFilterFactory[] factories, HttpFilter[] base,
+      Map<String, Object> outer, Map<String, Object> perFilter, FilterResources resources) {
     if (perFilter.isEmpty()) {
       return base;
     }
     HttpFilter[] out = base;
     for (int i = 0; i < base.length; i++) {
-      Object settings = perFilter.get(configs.get(i).name());
+      Object settings = settings(factories[i], configs.get(i).name(), outer, perFilter);
       if (settings != null) {
         if (out == base) {
           out = base.clone();
@@ -76,6 +78,29 @@ public final class FilterChain {
       }
     }
     return out;
+  }
+
+  /**
+   * One filter's settings at a level, or null to keep the enclosing level's filter: its typed_per_filter_config,
+   * merged over the enclosing level's when both have one; else (no typed config at either level) the settings
+   * from the built-in route field ({@link HttpFilterFactory#routeFieldKey}), likewise merged.
+   */
+  private static Object settings(HttpFilterFactory factory, String name, Map<String, Object> outer, Map<String, Object> inner) {
+    Object own = inner.get(name);
+    Object outerOwn = outer.get(name);
+    if (own != null) {
+      return outerOwn == null ? own : factory.mergePerRoute(outerOwn, own);
+    }
+    String key = factory.routeFieldKey();
+    if (key == null || outerOwn != null) {
+      return null;
+    }
+    Object field = inner.get(key);
+    Object outerField = outer.get(key);
+    if (field == null) {
+      return null;
+    }
+    return outerField == null ? field : factory.mergePerRoute(outerField, field);
   }
 
   public boolean isEmpty() {

@@ -35,6 +35,7 @@ public final class FilterContext {
   private long delayNanos;
   private ResponseFlag flag = ResponseFlag.NONE;
   private String responseHeaders;
+  private String responseHeadersToSet;
   private ExchangeEndHook endHook;
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
 
@@ -57,6 +58,14 @@ public final class FilterContext {
   /** Adds header lines ({@code name: value\r\n} each) to the response, whether proxied or local. */
   public void addResponseHeaders(String lines) {
     responseHeaders = responseHeaders == null ? lines : responseHeaders + lines;
+  }
+
+  /**
+   * Sets header lines ({@code name: value\r\n} each) on a proxied response, replacing the upstream's of the same
+   * names (Envoy's set, as the CORS filter does); a local reply gets them too.
+   */
+  public void setResponseHeaders(String lines) {
+    responseHeadersToSet = responseHeadersToSet == null ? lines : responseHeadersToSet + lines;
   }
 
   /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
@@ -90,12 +99,14 @@ public final class FilterContext {
     return body;
   }
 
-  /** Extra header lines of the local reply, including {@link #responseHeaders()}; null for none. */
+  /** Extra header lines of the local reply, including {@link #responseHeaders()} and {@link #responseHeadersToSet()}; null for none. */
   public String replyHeaders() {
-    if (responseHeaders == null) {
+    String added = responseHeaders == null ? responseHeadersToSet
+        : responseHeadersToSet == null ? responseHeaders : responseHeaders + responseHeadersToSet;
+    if (added == null) {
       return replyHeaders;
     }
-    return replyHeaders == null ? responseHeaders : replyHeaders + responseHeaders;
+    return replyHeaders == null ? added : replyHeaders + added;
   }
 
   public long delayNanos() {
@@ -109,6 +120,11 @@ public final class FilterContext {
   /** Header lines to add to a proxied response, or null. */
   public String responseHeaders() {
     return responseHeaders;
+  }
+
+  /** Header lines to set on a proxied response (replacing the upstream's of the same names), or null. */
+  public String responseHeadersToSet() {
+    return responseHeadersToSet;
   }
 
   /** Takes the end hook (so it runs once); null when none. */
@@ -126,6 +142,7 @@ public final class FilterContext {
     delayNanos = 0;
     flag = ResponseFlag.NONE;
     responseHeaders = null;
+    responseHeadersToSet = null;
     endHook = null;
     requestHeaders = null;
     metadata = null;
@@ -139,6 +156,7 @@ public final class FilterContext {
     delayNanos = other.delayNanos;
     flag = other.flag;
     responseHeaders = other.responseHeaders;
+    responseHeadersToSet = other.responseHeadersToSet;
     endHook = other.takeEndHook();
     requestHeaders = other.requestHeaders;
   }

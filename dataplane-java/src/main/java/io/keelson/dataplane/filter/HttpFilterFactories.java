@@ -1,5 +1,6 @@
 package io.keelson.dataplane.filter;
 
+import io.keelson.dataplane.filter.cors.CorsFilterFactory;
 import io.keelson.dataplane.filter.fault.FaultFilterFactory;
 import io.keelson.dataplane.filter.ratelimit.LocalRateLimitFactory;
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.stream.Collectors;
 
 /** Every HTTP filter Keelson runs besides the router, by typed_config type name. Immutable. */
 public final class HttpFilterFactories {
-  public static final List<HttpFilterFactory> ALL = List.of(new FaultFilterFactory(), new LocalRateLimitFactory(),
+  public static final List<HttpFilterFactory> ALL = List.of(new CorsFilterFactory(), new FaultFilterFactory(), new LocalRateLimitFactory(),
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
@@ -26,6 +27,16 @@ public final class HttpFilterFactories {
   public static HttpFilterFactory forPerRouteType(String typeName) {
     for (HttpFilterFactory f : ALL) {
       if (descriptorName(f.perRouteConfigType()).equals(typeName)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** The factory that reads this built-in route field message type (see {@link HttpFilterFactory#routeFieldKey}), or null. */
+  public static HttpFilterFactory forRouteField(String typeName) {
+    for (HttpFilterFactory f : ALL) {
+      if (typeName.equals(f.routeFieldKey())) {
         return f;
       }
     }

@@ -31,6 +31,23 @@ public interface HttpFilterFactory {
   }
 
   /**
+   * Settings for a route whose virtual host also has settings for this filter: by default the route's replace the
+   * virtual host's (Envoy's most specific config); a filter that reads every level (CORS) merges them here.
+   */
+  default Object mergePerRoute(Object virtualHost, Object route) {
+    return route;
+  }
+
+  /**
+   * The per-filter config key under which the route translator stores this filter's settings from a built-in
+   * VirtualHost/RouteAction field (Envoy's deprecated {@code cors}), or null when it reads none. Those settings
+   * apply only where neither the route nor its virtual host has typed_per_filter_config for the filter, as in Envoy.
+   */
+  default String routeFieldKey() {
+    return null;
+  }
+
+  /**
    * Compiles settings (from either translate method) into a filter. A per-route override gets its own
    * instance (Envoy replaces the filter's config for that route), so its state is its own.
    */

@@ -829,6 +829,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     listener.stats().recordResponse(status);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
+    PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless) {
       if (response.chunked()) {

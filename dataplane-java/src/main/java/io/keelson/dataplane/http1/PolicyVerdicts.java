@@ -24,6 +24,13 @@ public final class PolicyVerdicts {
     }
   }
 
+  /** Sets the filters' response header lines ({@code name: value\r\n} each), replacing fields of the same names; null sets nothing. */
+  static void setResponseHeaders(Http1Headers headers, String lines) {
+    if (lines != null) {
+      addResponseHeaders(lines, headers::set);
+    }
+  }
+
   /** Passes each of the filters' response header lines ({@code name: value\r\n} each) to {@code add}; null passes none. */
   public static void addResponseHeaders(String lines, java.util.function.BiConsumer<String, String> add) {
     if (lines == null) {

@@ -497,6 +497,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
       PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
+      PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);

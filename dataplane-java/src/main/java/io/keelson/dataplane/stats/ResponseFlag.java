@@ -40,7 +40,9 @@ public enum ResponseFlag {
   /** The exchange made no progress for the stream idle timeout (stream_idle_timeout). */
   SI("SI"),
   /** The JWT authentication filter answered 401/403 (Envoy sets no flag for it, hence "-"). */
-  JWT_AUTHN("-");
+  JWT_AUTHN("-"),
+  /** The CORS filter answered a preflight itself (Envoy sets no flag for it, hence "-"). */
+  CORS("-");
 
   public final String code;
 

@@ -103,14 +103,14 @@ class HttpFilterConfigTest {
   @Test
   void skipsAnUnknownOptionalFilterWithAWarning() throws Exception {
     ProxySnapshot s = load("""
-                - name: envoy.filters.http.cors
+                - name: envoy.filters.http.buffer
                   is_optional: true
                   typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
       """);
     assertThat(s.listeners().getFirst().http().httpFilters()).isEmpty();
-    assertThat(s.warnings()).containsExactly("f.yaml: " + HCM + ".http_filters[0]: http filter 'envoy.filters.http.cors' "
-        + "(envoy.extensions.filters.http.cors.v3.Cors) is not supported and is_optional: skipped");
+    assertThat(s.warnings()).containsExactly("f.yaml: " + HCM + ".http_filters[0]: http filter 'envoy.filters.http.buffer' "
+        + "(envoy.extensions.filters.http.buffer.v3.Buffer) is not supported and is_optional: skipped");
   }
 
   @Test

@@ -95,6 +95,25 @@ final class HttpFilterTranslator {
     return out;
   }
 
+  /**
+   * {@code perFilter} with a built-in VirtualHost/RouteAction field that an HTTP filter reads (the deprecated
+   * {@code cors}) added under that filter's {@link HttpFilterFactory#routeFieldKey}; unchanged when it is in error.
+   */
+  static Map<String, Object> withRouteField(Map<String, Object> perFilter, Message field, String path, Problems problems) {
+    HttpFilterFactory factory = HttpFilterFactories.forRouteField(field.getDescriptorForType().getFullName());
+    if (factory == null) {
+      problems.error(path, "no HTTP filter reads " + field.getDescriptorForType().getFullName());
+      return perFilter;
+    }
+    Object settings = factory.translatePerRoute(field, path, problems);
+    if (settings == null) {
+      return perFilter;
+    }
+    Map<String, Object> out = new LinkedHashMap<>(perFilter);
+    out.put(factory.routeFieldKey(), settings);
+    return out;
+  }
+
   private static Object translate(HttpFilterFactory factory, Any any, String path, Problems problems, boolean perRoute) {
     Message message;
     try {

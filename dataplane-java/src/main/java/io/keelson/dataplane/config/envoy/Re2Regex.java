@@ -7,13 +7,13 @@ import java.util.regex.PatternSyntaxException;
  * Compiles an Envoy safe_regex (RE2 syntax) with java.util.regex, rejecting the constructs where the
  * two engines differ in meaning: RE2 has no backreferences, lookaround, atomic groups or possessive
  * quantifiers, and Java reads {@code &&} in a class and {@code \Z}, {@code \G} differently.
- * Stateless.
+ * Stateless; public for the HTTP filters' own config (e.g. the CORS filter's allowed origins).
  */
-final class Re2Regex {
+public final class Re2Regex {
   private Re2Regex() {}
 
   /** The compiled pattern, or null after reporting why it cannot be used. */
-  static Pattern compile(String regex, String path, Problems problems) {
+  public static Pattern compile(String regex, String path, io.keelson.dataplane.filter.ConfigErrors problems) {
     String unsupported = unsupportedConstruct(regex);
     if (unsupported != null) {
       problems.error(path, "regex '" + regex + "' uses " + unsupported

@@ -104,7 +104,14 @@ final class RouteTranslator {
             vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
         HeaderMutationTranslator.translate(
             vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
-        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
+        vhPerFilter(vh, path));
+  }
+
+  /** typed_per_filter_config, and the deprecated cors (read by the CORS filter when there is no typed config). */
+  private Map<String, Object> vhPerFilter(VirtualHost vh, String path) {
+    Map<String, Object> perFilter =
+        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems);
+    return vh.hasCors() ? HttpFilterTranslator.withRouteField(perFilter, vh.getCors(), path + ".cors", problems) : perFilter;
   }
 
   private RouteEntry route(Route route, String path) {
@@ -129,8 +136,12 @@ final class RouteTranslator {
     if (match == null || action == null) {
       return null;
     }
-    return new RouteEntry(route.getName(), match, action, request, response,
-        HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
+    Map<String, Object> perFilter =
+        HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems);
+    if (route.hasRoute() && route.getRoute().hasCors()) {
+      perFilter = HttpFilterTranslator.withRouteField(perFilter, route.getRoute().getCors(), path + ".route.cors", problems);
+    }
+    return new RouteEntry(route.getName(), match, action, request, response, perFilter);
   }
 
   private RouteAction.Forward forward(

@@ -194,6 +194,7 @@ final class SupportedFields {
         .ignore("always_consume_default_token_bucket", SAFE);
     rules(io.envoyproxy.envoy.type.v3.HttpStatus.getDescriptor(), "code");
     jwtAuthn();
+    cors();
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value", "runtime_key");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
@@ -257,6 +258,7 @@ final class SupportedFields {
             "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
         .supportAlso("typed_per_filter_config")
+        .supportAlso("cors")
         .ignore("metadata", SAFE);
     rules(Route.getDescriptor(),
             "name", "match", "route", "redirect", "direct_response", "request_headers_to_add",
@@ -278,6 +280,7 @@ final class SupportedFields {
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
             "retry_policy", "priority", "request_mirror_policies", "upgrade_configs")
         .supportAlso("hash_policy")
+        .supportAlso("cors")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
     rules(io.envoyproxy.envoy.config.route.v3.RetryPolicy.getDescriptor(),
             "retry_on", "num_retries", "per_try_timeout", "retry_back_off", "retriable_status_codes",
@@ -400,6 +403,16 @@ final class SupportedFields {
         .ignore("access_log_options", "ignored: access logs are not written yet");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
+  }
+
+  /** envoy.filters.http.cors (filter/cors): the filter's CorsPolicy and the deprecated route/virtual host cors. */
+  private static void cors() {
+    rules(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor());
+    String[] policy = {"allow_origin_string_match", "allow_methods", "allow_headers", "expose_headers", "max_age",
+        "allow_credentials", "filter_enabled", "shadow_enabled", "allow_private_network_access",
+        "forward_not_matching_preflights"};
+    rules(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(), policy);
+    rules(io.envoyproxy.envoy.config.route.v3.CorsPolicy.getDescriptor(), policy);
   }
 
   /** envoy.filters.http.jwt_authn (filter/jwt). */

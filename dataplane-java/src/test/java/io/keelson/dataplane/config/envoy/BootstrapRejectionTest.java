@@ -77,14 +77,15 @@ class BootstrapRejectionTest {
   void rejectsAnHttpFilterOtherThanTheRouter() {
     String yaml = edit("          http_filters:\n", """
                   http_filters:
-                  - name: envoy.filters.http.cors
+                  - name: envoy.filters.http.buffer
                     typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.cors.v3.Cors "
+        "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.buffer.v3.Buffer "
             + "is not supported; expected envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router) or one of "
-            + "envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
+            + "envoy.extensions.filters.http.cors.v3.Cors, envoy.extensions.filters.http.fault.v3.HTTPFault, "
+            + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "or is_optional: true to skip it");
   }
