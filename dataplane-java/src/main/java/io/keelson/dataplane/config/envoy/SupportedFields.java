@@ -91,8 +91,6 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.core.v3.ApiConfigSource.getDescriptor(),
             "api_type", "transport_api_version", "grpc_services")
         .ignore("set_node_on_first_message_only", SAFE);
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc").ignore("timeout", SAFE);
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name");
     rules(io.envoyproxy.envoy.config.core.v3.ConfigSource.getDescriptor(), "ads", "resource_api_version")
         .ignore("initial_fetch_timeout", "ignored: Keelson waits for every resource before publishing a snapshot");
     rules(io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource.getDescriptor());
@@ -181,7 +179,6 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay.getDescriptor());
     rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.getDescriptor(), "http_status", "grpc_status", "header_abort", "percentage");
     rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort.getDescriptor());
-    rules(io.envoyproxy.envoy.type.v3.FractionalPercent.getDescriptor(), "numerator", "denominator");
     rules(io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
             "stat_prefix", "status", "token_bucket", "filter_enabled", "filter_enforced", "response_headers_to_add",
             "enable_x_ratelimit_headers")
@@ -196,7 +193,6 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
-    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.getDescriptor(), "default_value", "runtime_key");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")
         .reject("cert", "only uri is added to x-forwarded-client-cert (with By and Hash)")
@@ -467,7 +463,10 @@ final class SupportedFields {
           throw new IllegalStateException(type.getFullName() + " has no field " + f);
         }
       }
-      RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected, dynamicOnly));
+      if (RULES.put(type.getFullName(), new Rules(this.supported, ignored, rejected, dynamicOnly)) != null) {
+        // A second set of rules would silently replace the first (three types had two, one of them contradicting it).
+        throw new IllegalStateException(type.getFullName() + " has two sets of rules; keep one");
+      }
     }
 
     RulesBuilder supportAlso(String field) {
