@@ -154,7 +154,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestAdmitted;
   private boolean pendingAdmitted;
   /** A try waiting as pending for a connection slot (max_connections reached). */
-  private final ConnectionWait connectionWait = new ConnectionWait(this::onConnectionSlotFree);
+  private final io.keelson.dataplane.resilience.ConnectionWait<UpstreamPool.Endpoint> connectionWait =
+      new io.keelson.dataplane.resilience.ConnectionWait<>(this::onConnectionSlotFree);
   /** A retry is waiting for its backoff or its routing decision. */
   private boolean retrying;
   /** The current try's response is being retried: its body is read and dropped. */
@@ -572,7 +573,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       // max_connections reached: wait as pending (the slot is held) until a connection frees up, as Envoy.
       cluster.stats().cxOverflow.increment();
       state = State.CONNECTING;
-      connectionWait.await(channel.eventLoop(), breaker, thresholds, pool, ep);
+      connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
       return;
     }
     state = State.CONNECTING;
@@ -599,7 +600,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
-  private void onConnectionSlotFree(UpstreamPool pool, UpstreamPool.Endpoint ep) {
+  private void onConnectionSlotFree(UpstreamPool.Endpoint ep) {
+    UpstreamPool pool = context.pool();
     UpstreamHandler idle = pool.pollIdle(ep);
     if (idle != null) {
       releasePendingAdmission();
@@ -614,7 +616,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void overflow() {
     cancelTimeout();
     flag = ResponseFlag.UO;
-    sendLocalReply(503, LocalReply.OVERFLOW, null);
+    sendLocalReply(503, LocalReply.OVERFLOW, LocalReply.OVERLOADED_HEADER);
   }
 
   /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */

@@ -68,6 +68,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+  /** Envoy's header on a reply to a request a circuit breaker refused (flag UO). */
+  static final String OVERLOADED_HEADER = "x-envoy-overloaded: true\r\n";
   /** %PROTOCOL% of a downstream HTTP/2 stream. */
   static final String PROTOCOL = "HTTP/2";
 
@@ -357,7 +359,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (!resilience.admit(cluster, forward, head)) {
-      localReply(503, OVERFLOW, ResponseFlag.UO);
+      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
       return;
     }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
@@ -383,7 +385,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().rqActive.increment();
     if (!resilience.acquirePending()) {
       endUpstreamRequest();
-      localReply(503, OVERFLOW, ResponseFlag.UO);
+      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
       return;
     }
     var retryPolicy = resilience.retry.policy();
@@ -391,9 +393,32 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       perTryTimer = down.eventLoop().schedule(perTryTimeoutTask, retryPolicy.perTryTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
     state = State.CONNECTING;
-    int thisTry = ++tries;
+    ++tries;
+    openUpstream();
+  }
+
+  /**
+   * The current try's upstream: a pooled connection, a new one, or a stream. When a new HTTP/1.1
+   * connection is needed and max_connections is reached, the try waits as pending (it keeps its
+   * pending slot) until a connection closes, as Envoy does; the route and per-try timeouts bound the wait.
+   */
+  private void openUpstream() {
+    int thisTry = tries;
     UpstreamChannels upstreams = streams.upstreams().get();
-    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(f -> onUpstreamOpen(f, thisTry));
+    Future<Channel> f = upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this,
+        resilience.breaker(), resilience.thresholds());
+    if (f == null) {
+      resilience.awaitConnection(down.eventLoop(), this::onConnectionSlotFree);
+      return;
+    }
+    f.addListener(x -> onUpstreamOpen(x, thisTry));
+  }
+
+  /** Woken on the event loop while waiting for a connection slot (a cancelled wait is never woken). */
+  private void onConnectionSlotFree() {
+    if (state == State.CONNECTING) {
+      openUpstream();
+    }
   }
 
   private void onUpstreamOpen(Future<? super Channel> f, int thisTry) {
