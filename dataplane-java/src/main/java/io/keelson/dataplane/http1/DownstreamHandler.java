@@ -646,6 +646,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = h;
     state = State.FORWARDING;
     h.attach(this, request.method());
+    if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
+      request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
+    }
     Channel up = h.channel();
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
@@ -831,6 +834,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     listener.stats().recordResponse(status);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
+    if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      response.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
+    }
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless) {
       if (response.chunked()) {
@@ -1073,6 +1079,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== ending an exchange
 
   private void sendLocalReply(int status, String body, String extraHeaders) {
+    if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) { // as Envoy, once a try was made
+      extraHeaders = (extraHeaders == null ? "" : extraHeaders) + io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT
+          + ": " + (retry.retriesDone() + 1) + "\r\n";
+    }
     state = State.LOCAL_REPLY;
     releasePendingBody();
     if (requestHasBody && !requestComplete) {

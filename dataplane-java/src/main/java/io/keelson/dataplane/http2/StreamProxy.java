@@ -7,6 +7,7 @@ import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.ExchangeObserver;
 import io.keelson.dataplane.http1.PolicyVerdicts;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
@@ -65,6 +66,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   static final String RESET_BEFORE_HEADERS =
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  /** Envoy's body when the upstream reset the stream with REFUSED_STREAM before the response (flag UR). */
+  static final String REFUSED_STREAM_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset";
+  /** Envoy's body when the upstream reset the stream with another code before the response (flag UR). */
+  static final String REMOTE_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote reset";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
@@ -448,6 +455,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.releasePending();
     up = u;
     state = State.FORWARDING;
+    if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
+      request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+    }
     up.write(request, up.voidPromise());
     resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
@@ -514,6 +524,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       listener.stats().recordResponse(responseStatus);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+        r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+      }
       PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
@@ -564,11 +577,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (maybeRetry(refused ? resilience.retry.retriableRefusedStream() : resilience.retry.retriableReset())) {
         return;
       }
-      localReply(503, RESET_BEFORE_HEADERS, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UC);
+      // As Envoy: a stream the upstream reset (RST_STREAM) is UR, a connection that went away is UC.
+      boolean streamReset = resetCode >= 0;
+      localReply(503, refused ? REFUSED_STREAM_RESET : streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS,
+          resilience.exhausted() ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC);
       return;
     }
     endUpstreamRequest();
-    flag = ResponseFlag.UC;
+    flag = resetCode >= 0 ? ResponseFlag.UR : ResponseFlag.UC;
     resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
   }
 
@@ -674,6 +690,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     localReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT);
   }
 
+  /** The tries made so far, the current one included (x-envoy-attempt-count). */
+  private int attempts() {
+    return resilience.retry.retriesDone() + 1;
+  }
+
   private void cancelPerTryTimer() {
     if (perTryTimer != null) {
       perTryTimer.cancel(false);
@@ -773,7 +794,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       int code = switch (why) {
         case UT -> GrpcReplies.DEADLINE_EXCEEDED;
         case NR -> GrpcReplies.UNIMPLEMENTED;
-        case UH, UF, UC, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
+        case UH, UF, UC, UR, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
         case RBAC -> GrpcReplies.PERMISSION_DENIED;
         default -> GrpcReplies.fromHttpStatus(status);
       };
@@ -792,6 +813,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       responseBytes = bytes.length;
     }
     PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
+    if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts()); // as Envoy, once a try was made
+    }
     record();
     ChannelFuture written = down.writeAndFlush(r);
     if (!requestComplete) {

@@ -49,6 +49,13 @@ class Http2ResilienceTest {
         """ + routeExtras;
   }
 
+  /** The virtual host of {@code routes} with include_request_attempt_count and include_attempt_count_in_response. */
+  static String withAttemptCount(String routes) {
+    return routes.replace("domains: [\"*\"]\n", "domains: [\"*\"]\n"
+        + "              include_request_attempt_count: true\n"
+        + "              include_attempt_count_in_response: true\n");
+  }
+
   private static String h2Cluster(int... ports) {
     return ProxyHarness.cluster("c", "ROUND_ROBIN", ports).replace("    type: STATIC\n", "    type: STATIC\n    http2_protocol_options: {}\n");
   }
@@ -130,6 +137,56 @@ class Http2ResilienceTest {
         }
         assertThat(bad.requests.get()).isPositive();
         assertThat(stat(proxy, "cluster.c.upstream_rq_retry")).isEqualTo(bad.requests.get());
+      }
+    }
+  }
+
+  @Test
+  void aRetriedStreamCarriesItsAttemptCountUpstreamAndBack() throws Exception {
+    try (TestUpstream bad = new TestUpstream("bad"); TestUpstream good = new TestUpstream("good")) {
+      bad.forceStatus = 503;
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(withAttemptCount(routes(RETRY.formatted("5xx"))),
+          ProxyHarness.cluster("c", "ROUND_ROBIN", bad.port(), good.port())), PipelineMode.INLINE);
+          H2Client client = new H2Client(proxy.port())) {
+        int retried = 0;
+        for (int i = 0; i < 4; i++) {
+          DefaultFullHttpRequest get = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/a" + i);
+          get.headers().set("x-envoy-attempt-count", "7"); // the client's own value is replaced
+          FullHttpResponse r = client.send(get).get(10, TimeUnit.SECONDS);
+          try {
+            assertThat(r.status().code()).isEqualTo(200);
+            assertThat(r.headers().get("x-upstream")).isEqualTo("good");
+            String count = r.headers().get("x-envoy-attempt-count");
+            assertThat(count).isIn("1", "2");
+            assertThat(r.content().toString(StandardCharsets.UTF_8))
+                .as("what the upstream saw on the try that answered").contains("x-envoy-attempt-count: " + count + "\n")
+                .doesNotContain("x-envoy-attempt-count: 7");
+            if (count.equals("2")) {
+              retried++;
+            }
+          } finally {
+            r.release();
+          }
+        }
+        assertThat(retried).as("round robin sends some first tries to the bad host").isPositive()
+            .isEqualTo(bad.requests.get());
+        assertThat(bad.lastHeaders.get("x-envoy-attempt-count")).as("the first try").isEqualTo("1");
+      }
+    }
+  }
+
+  @Test
+  void withoutTheVirtualHostFieldsNoAttemptCountIsSent() throws Exception {
+    try (TestUpstream up = new TestUpstream("up")) {
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(routes(RETRY.formatted("5xx")),
+          ProxyHarness.cluster("c", "ROUND_ROBIN", up.port())), PipelineMode.INLINE);
+          H2Client client = new H2Client(proxy.port())) {
+        FullHttpResponse r = client.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/a"))
+            .get(10, TimeUnit.SECONDS);
+        assertThat(r.status().code()).isEqualTo(200);
+        assertThat(r.headers().get("x-envoy-attempt-count")).isNull();
+        assertThat(r.content().toString(StandardCharsets.UTF_8)).doesNotContain("x-envoy-attempt-count");
+        r.release();
       }
     }
   }

@@ -104,7 +104,9 @@ final class RouteTranslator {
             vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
         HeaderMutationTranslator.translate(
             vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
-        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems));
+        HttpFilterTranslator.perFilter(vh.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems),
+        vh.getIncludeRequestAttemptCount(),
+        vh.getIncludeAttemptCountInResponse());
   }
 
   private RouteEntry route(Route route, String path) {
