@@ -245,7 +245,7 @@ class Http2ResilienceTest {
       try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(routes(""), clusters), PipelineMode.INLINE);
           H2Client client = new H2Client(proxy.port())) {
         CompletableFuture<FullHttpResponse> first =
-            client.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/delay/2500"));
+            client.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/delay/4000"));
         await().atMost(Duration.ofSeconds(10)).until(() -> up.requests.get() == 1);
         // The only connection is taken: the second stream waits as pending instead of failing.
         CompletableFuture<FullHttpResponse> second =
