@@ -8,6 +8,10 @@ import java.util.Map;
  *
  * @param perFilterConfig typed_per_filter_config: HTTP filter name to that filter's translated per-route settings
  * @param domains  Envoy domain patterns: exact, {@code *.suffix}, {@code prefix.*}, or {@code *}
+ * @param includeRequestAttemptCount include_request_attempt_count: each upstream try carries
+ *     {@code x-envoy-attempt-count} (1 on the first try)
+ * @param includeAttemptCountInResponse include_attempt_count_in_response: so does the downstream response
+ *     (the tries made)
  */
 public record VirtualHostConfig(
     String name,
@@ -15,12 +19,20 @@ public record VirtualHostConfig(
     List<RouteEntry> routes,
     HeaderMutations requestHeaders,
     HeaderMutations responseHeaders,
-    Map<String, Object> perFilterConfig) {
+    Map<String, Object> perFilterConfig,
+    boolean includeRequestAttemptCount,
+    boolean includeAttemptCountInResponse) {
 
   public VirtualHostConfig {
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);
     perFilterConfig = Map.copyOf(perFilterConfig);
+  }
+
+  /** Without attempt count headers. */
+  public VirtualHostConfig(String name, List<String> domains, List<RouteEntry> routes, HeaderMutations requestHeaders,
+      HeaderMutations responseHeaders, Map<String, Object> perFilterConfig) {
+    this(name, domains, routes, requestHeaders, responseHeaders, perFilterConfig, false, false);
   }
 
   /** Without per-filter config. */

@@ -154,7 +154,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestAdmitted;
   private boolean pendingAdmitted;
   /** A try waiting as pending for a connection slot (max_connections reached). */
-  private final ConnectionWait connectionWait = new ConnectionWait(this::onConnectionSlotFree);
+  private final io.keelson.dataplane.resilience.ConnectionWait<UpstreamPool.Endpoint> connectionWait =
+      new io.keelson.dataplane.resilience.ConnectionWait<>(this::onConnectionSlotFree);
   /** A retry is waiting for its backoff or its routing decision. */
   private boolean retrying;
   /** The current try's response is being retried: its body is read and dropped. */
@@ -572,7 +573,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       // max_connections reached: wait as pending (the slot is held) until a connection frees up, as Envoy.
       cluster.stats().cxOverflow.increment();
       state = State.CONNECTING;
-      connectionWait.await(channel.eventLoop(), breaker, thresholds, pool, ep);
+      connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
       return;
     }
     state = State.CONNECTING;
@@ -599,7 +600,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
-  private void onConnectionSlotFree(UpstreamPool pool, UpstreamPool.Endpoint ep) {
+  private void onConnectionSlotFree(UpstreamPool.Endpoint ep) {
+    UpstreamPool pool = context.pool();
     UpstreamHandler idle = pool.pollIdle(ep);
     if (idle != null) {
       releasePendingAdmission();
@@ -614,7 +616,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void overflow() {
     cancelTimeout();
     flag = ResponseFlag.UO;
-    sendLocalReply(503, LocalReply.OVERFLOW, null);
+    sendLocalReply(503, LocalReply.OVERFLOW, LocalReply.OVERLOADED_HEADER);
   }
 
   /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */
@@ -644,6 +646,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = h;
     state = State.FORWARDING;
     h.attach(this, request.method());
+    if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
+      request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
+    }
     Channel up = h.channel();
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
@@ -830,6 +835,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());
+    if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      response.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
+    }
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless) {
       if (response.chunked()) {
@@ -1072,6 +1080,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== ending an exchange
 
   private void sendLocalReply(int status, String body, String extraHeaders) {
+    if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) { // as Envoy, once a try was made
+      extraHeaders = (extraHeaders == null ? "" : extraHeaders) + io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT
+          + ": " + (retry.retriesDone() + 1) + "\r\n";
+    }
     state = State.LOCAL_REPLY;
     releasePendingBody();
     if (requestHasBody && !requestComplete) {

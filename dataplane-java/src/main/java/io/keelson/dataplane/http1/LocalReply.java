@@ -20,6 +20,8 @@ final class LocalReply {
   static final String STREAM_TIMEOUT = "stream timeout";
   /** Envoy's body for a request refused by a circuit breaker. */
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+  /** Envoy's header on a reply to a request a circuit breaker refused (flag UO), as an extra header line. */
+  static final String OVERLOADED_HEADER = "x-envoy-overloaded: true\r\n";
   static final String CLUSTER_NOT_FOUND = "cluster not found";
   static final String OVERLOADED = "routing pipeline full";
   /** A routing stage (route match, an HTTP filter, the balancer) threw on the request. */

@@ -7,6 +7,7 @@ import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.ExchangeObserver;
 import io.keelson.dataplane.http1.PolicyVerdicts;
 import io.keelson.dataplane.pipeline.EventFiller;
+import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
@@ -65,9 +66,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   static final String RESET_BEFORE_HEADERS =
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  /** Envoy's body when the upstream reset the stream with REFUSED_STREAM before the response (flag UR). */
+  static final String REFUSED_STREAM_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset";
+  /** Envoy's body when the upstream reset the stream with another code before the response (flag UR). */
+  static final String REMOTE_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote reset";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   static final String STREAM_TIMEOUT = "stream timeout";
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
+  /** Envoy's header on a reply to a request a circuit breaker refused (flag UO). */
+  static final String OVERLOADED_HEADER = "x-envoy-overloaded: true\r\n";
   /** %PROTOCOL% of a downstream HTTP/2 stream. */
   static final String PROTOCOL = "HTTP/2";
 
@@ -364,7 +373,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (!resilience.admit(cluster, forward, head)) {
-      localReply(503, OVERFLOW, ResponseFlag.UO);
+      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
       return;
     }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
@@ -390,7 +399,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().rqActive.increment();
     if (!resilience.acquirePending()) {
       endUpstreamRequest();
-      localReply(503, OVERFLOW, ResponseFlag.UO);
+      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
       return;
     }
     var retryPolicy = resilience.retry.policy();
@@ -398,9 +407,32 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       perTryTimer = down.eventLoop().schedule(perTryTimeoutTask, retryPolicy.perTryTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
     state = State.CONNECTING;
-    int thisTry = ++tries;
+    ++tries;
+    openUpstream();
+  }
+
+  /**
+   * The current try's upstream: a pooled connection, a new one, or a stream. When a new HTTP/1.1
+   * connection is needed and max_connections is reached, the try waits as pending (it keeps its
+   * pending slot) until a connection closes, as Envoy does; the route and per-try timeouts bound the wait.
+   */
+  private void openUpstream() {
+    int thisTry = tries;
     UpstreamChannels upstreams = streams.upstreams().get();
-    upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this).addListener(f -> onUpstreamOpen(f, thisTry));
+    Future<Channel> f = upstreams.open(down.eventLoop(), balancer.endpoint(endpoint), cluster, this,
+        resilience.breaker(), resilience.thresholds());
+    if (f == null) {
+      resilience.awaitConnection(down.eventLoop(), this::onConnectionSlotFree);
+      return;
+    }
+    f.addListener(x -> onUpstreamOpen(x, thisTry));
+  }
+
+  /** Woken on the event loop while waiting for a connection slot (a cancelled wait is never woken). */
+  private void onConnectionSlotFree() {
+    if (state == State.CONNECTING) {
+      openUpstream();
+    }
   }
 
   private void onUpstreamOpen(Future<? super Channel> f, int thisTry) {
@@ -430,6 +462,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.releasePending();
     up = u;
     state = State.FORWARDING;
+    if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
+      request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+    }
     up.write(request, up.voidPromise());
     resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
@@ -496,6 +531,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       listener.stats().recordResponse(responseStatus);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+        r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+      }
       PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
       PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
     } else if (skippingInformational) {
@@ -547,11 +585,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (maybeRetry(refused ? resilience.retry.retriableRefusedStream() : resilience.retry.retriableReset())) {
         return;
       }
-      localReply(503, RESET_BEFORE_HEADERS, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UC);
+      // As Envoy: a stream the upstream reset (RST_STREAM) is UR, a connection that went away is UC.
+      boolean streamReset = resetCode >= 0;
+      localReply(503, refused ? REFUSED_STREAM_RESET : streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS,
+          resilience.exhausted() ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC);
       return;
     }
     endUpstreamRequest();
-    flag = ResponseFlag.UC;
+    flag = resetCode >= 0 ? ResponseFlag.UR : ResponseFlag.UC;
     resetDownstream(resetCode == Http2Error.REFUSED_STREAM.code() ? Http2Error.REFUSED_STREAM : Http2Error.INTERNAL_ERROR);
   }
 
@@ -657,6 +698,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     localReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT);
   }
 
+  /** The tries made so far, the current one included (x-envoy-attempt-count). */
+  private int attempts() {
+    return resilience.retry.retriesDone() + 1;
+  }
+
   private void cancelPerTryTimer() {
     if (perTryTimer != null) {
       perTryTimer.cancel(false);
@@ -756,7 +802,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       int code = switch (why) {
         case UT -> GrpcReplies.DEADLINE_EXCEEDED;
         case NR -> GrpcReplies.UNIMPLEMENTED;
-        case UH, UF, UC, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
+        case UH, UF, UC, UR, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
         case RBAC -> GrpcReplies.PERMISSION_DENIED;
         default -> GrpcReplies.fromHttpStatus(status);
       };
@@ -775,6 +821,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       responseBytes = bytes.length;
     }
     PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
+    if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts()); // as Envoy, once a try was made
+    }
     record();
     ChannelFuture written = down.writeAndFlush(r);
     if (!requestComplete) {

@@ -4,6 +4,7 @@ import io.keelson.dataplane.config.CircuitBreakerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.http1.RequestReplay;
 import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.resilience.ConnectionWait;
 import io.keelson.dataplane.resilience.OutlierDetector;
 import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RetryState;
@@ -21,7 +22,8 @@ import java.util.SplittableRandom;
 
 /**
  * The resilience bookkeeping of one HTTP/2 stream, over the protocol-independent state machines of the
- * resilience package: the cluster's max_requests and max_pending_requests breakers, the retry policy
+ * resilience package: the cluster's max_requests, max_pending_requests and max_connections breakers
+ * (a try waits as pending for a connection slot, as on HTTP/1.1), the retry policy
  * ({@link RetryState}), the request body kept for a retry (bounded by per_request_buffer_limit_bytes,
  * trailers included) and outlier detection reports. {@link StreamProxy} decides when; this class keeps
  * the counts straight. Event-loop confined; {@link #end} must run when the stream ends.
@@ -38,6 +40,7 @@ final class StreamResilience {
   private boolean requestAdmitted;
   private boolean pendingAdmitted;
   private boolean exhausted;
+  private ConnectionWait<Void> connectionWait;
 
   /**
    * Takes the request's max_requests slot and starts its retry policy (the route's, or the
@@ -84,7 +87,33 @@ final class StreamResilience {
     return true;
   }
 
+  /**
+   * The try found {@code max_connections} reached: counted in upstream_cx_overflow, it waits as pending
+   * (its pending slot is kept) until a connection closes, then {@code resume} runs on {@code loop}.
+   * The waiter is made on the first wait only: streams that never wait allocate nothing for it.
+   */
+  void awaitConnection(io.netty.channel.EventLoop loop, Runnable resume) {
+    cluster.stats().cxOverflow.increment();
+    if (connectionWait == null) {
+      connectionWait = new ConnectionWait<>(x -> resume.run());
+    }
+    connectionWait.await(loop, breaker, thresholds, null);
+  }
+
+  /** The cluster priority's breaker and thresholds of the admitted request. */
+  CircuitBreakers.Resources breaker() {
+    return breaker;
+  }
+
+  CircuitBreakerConfig.Thresholds thresholds() {
+    return thresholds;
+  }
+
+  /** Gives back the pending slot, and stops waiting for a connection slot if the try was. */
   void releasePending() {
+    if (connectionWait != null) {
+      connectionWait.cancel();
+    }
     if (pendingAdmitted) {
       pendingAdmitted = false;
       breaker.releasePending();

@@ -1,6 +1,8 @@
 package io.keelson.dataplane.http2;
 
+import io.keelson.dataplane.config.CircuitBreakerConfig;
 import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.resilience.CircuitBreakers;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -24,7 +26,8 @@ import java.util.Map;
 /**
  * The upstream side of the HTTP/2 downstream path, owned by one event loop (no locks): pooled
  * HTTP/1.1 keep-alive connections, and for HTTP/2 clusters multiplexed connections per endpoint that
- * carry up to their stream limit each, a new connection being opened when all are full.
+ * carry up to their stream limit each, a new connection being opened when all are full. A new
+ * HTTP/1.1 connection holds a connection slot of its cluster's circuit breaker until it closes.
  */
 final class UpstreamChannels {
   static final int MAX_IDLE_PER_ENDPOINT = 256;
@@ -67,8 +70,13 @@ final class UpstreamChannels {
   /**
    * A channel that carries one exchange for {@code owner}: an HTTP/1.1 connection (HttpClientCodec
    * then an {@link UpstreamRelay}) or an HTTP/2 stream channel (HTTP-object codec then a relay).
+   * A new HTTP/1.1 connection takes a connection slot of {@code breaker} ({@code max_connections}),
+   * held until it closes; null when none is free and no pooled connection is idle: the caller waits
+   * for a slot ({@link io.keelson.dataplane.resilience.ConnectionWait}) and calls again. Streams on
+   * HTTP/2 connections are not counted against {@code max_connections}.
    */
-  Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, UpstreamOwner owner) {
+  Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, UpstreamOwner owner,
+      CircuitBreakers.Resources breaker, CircuitBreakerConfig.Thresholds thresholds) {
     Promise<Channel> promise = loop.newPromise();
     if (cluster.config().http2Upstream()) {
       connectionFor(loop, endpoint, cluster).openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
@@ -83,7 +91,11 @@ final class UpstreamChannels {
         return promise.setSuccess(ch);
       }
     }
+    if (!breaker.tryAcquireConnection(thresholds)) {
+      return null;
+    }
     UpstreamRelay relay = new UpstreamRelay(owner);
+    relay.breaker = breaker;
     ChannelFuture f = connect(bootstrap(loop, cluster)
         .attr(ENDPOINT, key)
         .handler(new ChannelInitializer<Channel>() {
@@ -94,6 +106,7 @@ final class UpstreamChannels {
         }), new InetSocketAddress(endpoint.host(), endpoint.port()), cluster);
     Channel opened = f.channel();
     opened.closeFuture().addListener(x -> {
+      breaker.releaseConnection(); // the slot is held while the connection is open, pooled or not
       ArrayDeque<Channel> d = idleHttp1.get(key);
       if (d != null) {
         d.remove(opened); // a pooled connection the upstream closed
@@ -104,6 +117,7 @@ final class UpstreamChannels {
         promise.trySuccess(f.channel());
       } else {
         relay.owner(null);
+        f.channel().close(); // closed already after a failed connect; makes sure its slot is given back
         promise.tryFailure(r.cause());
       }
     });
@@ -125,7 +139,8 @@ final class UpstreamChannels {
       relay.owner(null);
     }
     ch.config().setAutoRead(true);
-    if (!reusable || !ch.isActive() || ch instanceof io.netty.handler.codec.http2.Http2StreamChannel) {
+    if (!reusable || !ch.isActive() || ch instanceof io.netty.handler.codec.http2.Http2StreamChannel
+        || (relay != null && relay.breaker != null && relay.breaker.hasWaiters())) { // requests wait for a slot: free this one
       ch.close();
       return;
     }

@@ -13,6 +13,11 @@ import io.netty.util.ReferenceCountUtil;
 final class UpstreamRelay extends ChannelInboundHandlerAdapter {
   private UpstreamOwner owner;
   private long resetCode = -1;
+  /**
+   * The breaker whose connection slot this HTTP/1.1 connection holds (null for an HTTP/2 stream): the
+   * connection is closed rather than pooled while requests wait for a slot.
+   */
+  io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker;
 
   UpstreamRelay(UpstreamOwner owner) {
     this.owner = owner;

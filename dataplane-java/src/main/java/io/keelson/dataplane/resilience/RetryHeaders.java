@@ -12,6 +12,11 @@ import java.time.Duration;
 public final class RetryHeaders {
   public static final String RETRY_ON = "x-envoy-retry-on";
   public static final String MAX_RETRIES = "x-envoy-max-retries";
+  /**
+   * The tries made, the current one included (1 on the first): on each upstream request when the virtual
+   * host has include_request_attempt_count, on the response with include_attempt_count_in_response.
+   */
+  public static final String ATTEMPT_COUNT = "x-envoy-attempt-count";
 
   private RetryHeaders() {}
 

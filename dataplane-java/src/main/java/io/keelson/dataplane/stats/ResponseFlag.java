@@ -15,6 +15,8 @@ public enum ResponseFlag {
   UT("UT"),
   /** Upstream connection terminated. */
   UC("UC"),
+  /** The upstream reset the request's stream (an HTTP/2 RST_STREAM), REFUSED_STREAM included. */
+  UR("UR"),
   /** Downstream connection terminated. */
   DC("DC"),
   /** Upstream protocol error. */

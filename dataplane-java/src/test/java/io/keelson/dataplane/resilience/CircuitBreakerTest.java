@@ -58,6 +58,7 @@ class CircuitBreakerTest {
         long tookMs = (System.nanoTime() - start) / 1_000_000;
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("overflow");
+        assertThat(refused.headers().firstValue("x-envoy-overloaded")).hasValue("true");
         assertThat(tookMs).as("refused at once, not after the slow ones").isLessThan(2500);
         assertThat(up.requests.get()).isEqualTo(3);
 
@@ -102,6 +103,7 @@ class CircuitBreakerTest {
         long tookMs = (System.nanoTime() - start) / 1_000_000;
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.body()).contains("overflow");
+        assertThat(refused.headers().firstValue("x-envoy-overloaded")).hasValue("true");
         assertThat(tookMs).as("refused at once, not after the slow ones").isLessThan(2000);
 
         for (var f : slow) {

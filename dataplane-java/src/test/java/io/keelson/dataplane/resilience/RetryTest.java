@@ -51,6 +51,33 @@ class RetryTest {
     }
   }
 
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aRetriedRequestCarriesItsAttemptCountUpstreamAndBack(PipelineMode mode) throws Exception {
+    try (TestUpstream bad = new TestUpstream("bad"); TestUpstream good = new TestUpstream("good")) {
+      bad.forceStatus = 503;
+      String routes = routes(RETRY_5XX).replace("domains: [\"*\"]\n", "domains: [\"*\"]\n"
+          + "              include_request_attempt_count: true\n"
+          + "              include_attempt_count_in_response: true\n");
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes, cluster("", bad.port(), good.port())), mode)) {
+        int retried = 0;
+        for (int i = 0; i < 4; i++) {
+          HttpResponse<String> r = proxy.get("/a" + i);
+          assertThat(r.statusCode()).isEqualTo(200);
+          assertThat(r.headers().firstValue("x-upstream")).hasValue("good");
+          String count = r.headers().firstValue("x-envoy-attempt-count").orElseThrow();
+          assertThat(count).isIn("1", "2");
+          assertThat(r.body()).as("what the upstream saw on the try that answered").contains("x-envoy-attempt-count: " + count + "\n");
+          if (count.equals("2")) {
+            retried++;
+          }
+        }
+        assertThat(retried).isPositive().isEqualTo(bad.requests.get());
+        assertThat(bad.lastHeaders.get("x-envoy-attempt-count")).as("the first try").isEqualTo("1");
+      }
+    }
+  }
+
   @Test
   void retriesStopAtNumRetriesAndTheLastResponseIsForwarded() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); TestUpstream b = new TestUpstream("b")) {

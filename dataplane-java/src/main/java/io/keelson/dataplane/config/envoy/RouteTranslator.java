@@ -104,7 +104,9 @@ final class RouteTranslator {
             vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList(), path, "request", problems),
         HeaderMutationTranslator.translate(
             vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
-        vhPerFilter(vh, path));
+        vhPerFilter(vh, path),
+        vh.getIncludeRequestAttemptCount(),
+        vh.getIncludeAttemptCountInResponse());
   }
 
   /** typed_per_filter_config, and the deprecated cors (read by the CORS filter when there is no typed config). */

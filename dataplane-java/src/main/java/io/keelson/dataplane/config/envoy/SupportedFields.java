@@ -251,7 +251,8 @@ final class SupportedFields {
         .ignore("metadata", SAFE);
     rules(VirtualHost.getDescriptor(),
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
-            "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes")
+            "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes",
+            "include_request_attempt_count", "include_attempt_count_in_response")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
         .supportAlso("typed_per_filter_config")
         .supportAlso("cors")
