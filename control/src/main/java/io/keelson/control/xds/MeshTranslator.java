@@ -244,7 +244,8 @@ public final class MeshTranslator {
   }
 
   private VirtualHost virtualHost(PolicySet state, Policy.Service svc) {
-    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name());
+    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
+        .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
     for (int port : svc.ports()) {
       vh.addDomains(svc.name() + ":" + port);
     }

@@ -84,6 +84,12 @@ class ResilienceTranslationTest {
     assertThat(p.retryOn()).isEqualTo(RetryPolicy.RETRY_ON_GATEWAY_ERROR | RetryPolicy.RETRY_ON_RESET
         | RetryPolicy.RETRY_ON_RETRIABLE_STATUS_CODES);
     assertThat(p.previousHostsPredicate()).isTrue();
+
+    assertThat(r.routes().getFirst().getVirtualHostsList()).as("every virtual host, as istiod")
+        .allMatch(vh -> vh.getIncludeRequestAttemptCount());
+    var l = dataPlane(r).listeners().stream().filter(x -> x.http() != null).findFirst().orElseThrow();
+    assertThat(l.http().routeConfig().virtualHosts()).as("read by the data plane")
+        .allMatch(vh -> vh.includeRequestAttemptCount());
   }
 
   @Test
