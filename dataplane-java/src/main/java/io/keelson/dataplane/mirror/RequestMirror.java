@@ -2,6 +2,7 @@ package io.keelson.dataplane.mirror;
 
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.MirrorPolicy;
+import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
@@ -35,14 +36,14 @@ public final class RequestMirror {
 
   private record Target(ServingCluster cluster, MirrorCounters counters) {}
 
-  private final Http1Request head;
+  private final ShadowHead head;
   private final List<Target> targets;
   private final EventLoop loop;
   private final Transport transport;
   private final long timeoutNanos;
   private ByteBuf body;
 
-  private RequestMirror(Http1Request head, List<Target> targets, EventLoop loop, Transport transport,
+  private RequestMirror(ShadowHead head, List<Target> targets, EventLoop loop, Transport transport,
       Duration routeTimeout) {
     this.head = head;
     this.targets = targets;
@@ -66,6 +67,39 @@ public final class RequestMirror {
     if (policies.isEmpty()) {
       return null;
     }
+    RequestMirror m = start(policies, routeTimeout, snapshot, stats, transport, loop, head.contentLength(),
+        () -> ShadowHead.of(head));
+    if (m == null) {
+      return null;
+    }
+    for (ByteBuf chunk : bodySoFar) {
+      if (!m.onBody(chunk)) {
+        return null;
+      }
+    }
+    if (complete) {
+      m.onComplete();
+      return null;
+    }
+    return m;
+  }
+
+  /**
+   * Starts mirroring a request of any protocol (an HTTP/2 stream's): samples the policies like
+   * {@link #start(List, Duration, ServingSnapshot, StatsRegistry, Transport, EventLoop, Http1Request, Iterable, boolean)}
+   * and returns null when nothing is to be mirrored (or the declared body is over the bound, counted);
+   * else the caller feeds it the body with {@link #onBody} and ends it with {@link #onComplete} or
+   * {@link #abandon}.
+   *
+   * @param head the request as it goes upstream; called only when a copy is to be made, and the
+   *             head it returns becomes this mirror's (the caller must not change it afterwards)
+   */
+  public static RequestMirror start(List<MirrorPolicy> policies, Duration routeTimeout, ServingSnapshot snapshot,
+      StatsRegistry stats, Transport transport, EventLoop loop, long declaredLength,
+      java.util.function.Supplier<ShadowHead> head) {
+    if (policies.isEmpty()) {
+      return null;
+    }
     List<Target> targets = null;
     for (MirrorPolicy p : policies) {
       if (p.perMillion() < MirrorPolicy.ALL && ThreadLocalRandom.current().nextInt(MirrorPolicy.ALL) >= p.perMillion()) {
@@ -77,7 +111,7 @@ public final class RequestMirror {
         counters.failed().increment();
         continue;
       }
-      if (head.contentLength() > MAX_BODY_BYTES) {
+      if (declaredLength > MAX_BODY_BYTES) {
         counters.tooLarge().increment();
         continue;
       }
@@ -89,17 +123,7 @@ public final class RequestMirror {
     if (targets == null) {
       return null;
     }
-    RequestMirror m = new RequestMirror(head.copy(), targets, loop, transport, routeTimeout);
-    for (ByteBuf chunk : bodySoFar) {
-      if (!m.onBody(chunk)) {
-        return null;
-      }
-    }
-    if (complete) {
-      m.onComplete();
-      return null;
-    }
-    return m;
+    return new RequestMirror(head.get(), targets, loop, transport, routeTimeout);
   }
 
   /**
@@ -165,20 +189,20 @@ public final class RequestMirror {
 
   /** The head with the shadow authority and a content-length framing the copied body; then the body. */
   private ByteBuf encode(Target t) {
-    Http1Request h = head.copy();
-    String host = h.headers().get("host");
-    h.headers().set("host", ShadowHost.of(host != null ? host : h.authority()));
-    h.headers().remove("transfer-encoding");
-    h.headers().remove("content-length");
-    h.headers().remove("expect");
-    h.headers().remove("keep-alive");
-    h.headers().set("connection", "close");
+    Http1Headers h = new Http1Headers(head.headers().size() + 2);
+    h.copyFrom(head.headers());
+    h.set("host", ShadowHost.of(h.get("host")));
+    h.remove("transfer-encoding");
+    h.remove("content-length");
+    h.remove("expect");
+    h.remove("keep-alive");
+    h.set("connection", "close");
     int bodyBytes = body == null ? 0 : body.readableBytes();
-    if (bodyBytes > 0 || head.chunked() || head.contentLength() >= 0 && head.headers().contains("content-length")) {
-      h.headers().set("content-length", Integer.toString(bodyBytes));
+    if (bodyBytes > 0 || head.hasBody()) {
+      h.set("content-length", Integer.toString(bodyBytes));
     }
     ByteBuf out = ByteBufAllocator.DEFAULT.ioBuffer(256 + bodyBytes);
-    h.encodeTo(out);
+    head.encodeTo(out, h);
     if (bodyBytes > 0) {
       out.writeBytes(body, body.readerIndex(), bodyBytes);
     }
