@@ -11,9 +11,15 @@ import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,8 +31,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * the route's header mutations, body up to {@link #MAX_BODY_BYTES}) and, when the request has
  * ended, sends the copy to each sampled shadow cluster with the authority suffixed {@code -shadow},
  * fire and forget: the shadow's answer is discarded, and nothing it does (slow, dead, reset) reaches
- * the main exchange. A body over the bound is not mirrored. Confined to the downstream connection's
- * event loop; the shadow connections run on the same loop.
+ * the main exchange. A body over the bound is not mirrored. The copy is HTTP/1.1, or HTTP/2 (h2c,
+ * prior knowledge) when the shadow cluster has HTTP/2 protocol options, each on a connection of its
+ * own. Confined to the downstream connection's event loop; the shadow connections run on the same loop.
  */
 public final class RequestMirror {
   /** The largest request body mirrored; the copy is held in memory until the request ends. */
@@ -168,10 +175,32 @@ public final class RequestMirror {
   }
 
   private void send(Target t) {
-    ByteBuf request = encode(t);
     List<EndpointConfig> endpoints = t.cluster().config().endpoints();
     EndpointConfig ep = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-    ShadowExchange exchange = new ShadowExchange(request, t.counters(), timeoutNanos);
+    ChannelHandler exchange;
+    Runnable connectFailed;
+    if (t.cluster().config().http2Upstream()) {
+      Http2Headers h2;
+      try {
+        h2 = H2ShadowExchange.headersOf(head, shadowHeaders());
+      } catch (RuntimeException e) { // a field HTTP/2 cannot carry: this copy is not sent
+        t.counters().failed().increment();
+        return;
+      }
+      H2ShadowExchange x = new H2ShadowExchange(h2, body == null ? null : body.retainedDuplicate(), t.counters(), timeoutNanos);
+      connectFailed = x::connectFailed;
+      exchange = new ChannelInitializer<Channel>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast(Http2FrameCodecBuilder.forClient()
+              .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build(), x);
+        }
+      };
+    } else {
+      ShadowExchange x = new ShadowExchange(encode(), t.counters(), timeoutNanos);
+      connectFailed = x::connectFailed;
+      exchange = x;
+    }
     long connectTimeoutMs = Math.max(1, t.cluster().config().connectTimeout().toMillis());
     ChannelFuture f = new Bootstrap()
         .group(loop)
@@ -182,13 +211,13 @@ public final class RequestMirror {
         .connect(new InetSocketAddress(ep.host(), ep.port()));
     f.addListener(done -> {
       if (!done.isSuccess()) {
-        exchange.connectFailed();
+        connectFailed.run();
       }
     });
   }
 
-  /** The head with the shadow authority and a content-length framing the copied body; then the body. */
-  private ByteBuf encode(Target t) {
+  /** The head's fields as the shadow gets them: the shadow authority, framing for the copied body, no hop-by-hop. */
+  private Http1Headers shadowHeaders() {
     Http1Headers h = new Http1Headers(head.headers().size() + 2);
     h.copyFrom(head.headers());
     h.set("host", ShadowHost.of(h.get("host")));
@@ -201,6 +230,13 @@ public final class RequestMirror {
     if (bodyBytes > 0 || head.hasBody()) {
       h.set("content-length", Integer.toString(bodyBytes));
     }
+    return h;
+  }
+
+  /** The HTTP/1.1 copy: the head with the shadow authority and a content-length framing the copied body; then the body. */
+  private ByteBuf encode() {
+    Http1Headers h = shadowHeaders();
+    int bodyBytes = body == null ? 0 : body.readableBytes();
     ByteBuf out = ByteBufAllocator.DEFAULT.ioBuffer(256 + bodyBytes);
     head.encodeTo(out, h);
     if (bodyBytes > 0) {

@@ -213,13 +213,93 @@ class Http2MirrorTest {
     }
   }
 
+  private static final String H2 = "    type: STATIC\n    http2_protocol_options: {}\n";
+
   @Test
-  void aGrpcCallToAnHttp2ClusterIsMirrored() throws Exception {
+  void aGrpcCallIsMirroredOverHttp2ToAShadowClusterThatSpeaksHttp2() throws Exception {
+    try (GrpcEcho server = new GrpcEcho();
+        GrpcEcho shadow = new GrpcEcho();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(TO_SHADOW),
+            cluster("primary", "ROUND_ROBIN", server.port()).replace("    type: STATIC\n", H2)
+            + cluster("shadow", "ROUND_ROBIN", shadow.port()).replace("    type: STATIC\n", H2)),
+            PipelineMode.INLINE)) {
+      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        for (int i = 0; i < 3; i++) {
+          CallOptions deadline = CallOptions.DEFAULT.withDeadlineAfter(10_000, TimeUnit.MILLISECONDS);
+          assertThat(ClientCalls.blockingUnaryCall(channel, GrpcEcho.UNARY, deadline, "hello " + i)).isEqualTo("hello " + i);
+        }
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.calls.get() == 3);
+      assertThat(shadow.lastAuthority).isEqualTo("127.0.0.1-shadow:" + proxy.port());
+      assertThat(shadow.lastUnary).isEqualTo("hello 2");
+      assertThat(server.calls.get()).isEqualTo(3);
+      await().atMost(Duration.ofSeconds(10)).until(() -> stat(proxy, "cluster.shadow.mirror_rq_total") == 3);
+      assertThat(stat(proxy, "cluster.shadow.mirror_rq_failed")).isZero();
+    }
+  }
+
+  @Test
+  void anHttp1ClientsRequestIsMirroredOverHttp2ToAShadowClusterThatSpeaksHttp2() throws Exception {
+    // The HTTP/1.1 path shares RequestMirror: its copies to an HTTP/2 shadow cluster go out as HTTP/2 too.
+    try (TestUpstream primary = new TestUpstream("primary");
+        GrpcEcho shadow = new GrpcEcho();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(TO_SHADOW),
+            cluster("primary", "ROUND_ROBIN", primary.port())
+            + cluster("shadow", "ROUND_ROBIN", shadow.port()).replace("    type: STATIC\n", H2)),
+            PipelineMode.INLINE)) {
+      byte[] framed = {0, 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+      var r = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/test.Echo/Unary"))
+          .header("content-type", "application/grpc")
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(framed)));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-upstream")).hasValue("primary");
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.calls.get() == 1);
+      assertThat(shadow.lastUnary).isEqualTo("hello");
+      assertThat(shadow.lastAuthority).isEqualTo("127.0.0.1-shadow:" + proxy.port());
+      await().atMost(Duration.ofSeconds(10)).until(() -> stat(proxy, "cluster.shadow.mirror_rq_total") == 1);
+      assertThat(stat(proxy, "cluster.shadow.mirror_rq_failed")).isZero();
+    }
+  }
+
+  @Test
+  void anHttp2ShadowThatIsDownOrSilentDoesNotDelayTheGrpcCall() throws Exception {
+    int dead = TestUpstream.closedPort();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        GrpcEcho server = new GrpcEcho();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute("""
+                          - cluster: dead
+                          - cluster: silent
+        """), cluster("primary", "ROUND_ROBIN", server.port()).replace("    type: STATIC\n", H2)
+            + cluster("dead", "ROUND_ROBIN", dead).replace("    type: STATIC\n", H2)
+            + cluster("silent", "ROUND_ROBIN", silent.getLocalPort()).replace("    type: STATIC\n", H2)),
+            PipelineMode.INLINE)) {
+      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        for (int i = 0; i < 5; i++) {
+          long t0 = System.nanoTime();
+          CallOptions deadline = CallOptions.DEFAULT.withDeadlineAfter(10_000, TimeUnit.MILLISECONDS);
+          assertThat(ClientCalls.blockingUnaryCall(channel, GrpcEcho.UNARY, deadline, "x" + i)).isEqualTo("x" + i);
+          assertThat((System.nanoTime() - t0) / 1_000_000).as("the call waited for a shadow").isLessThan(5000);
+        }
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> stat(proxy, "cluster.dead.mirror_rq_failed") == 5
+          && stat(proxy, "cluster.silent.mirror_rq_total") == 5);
+    }
+  }
+
+  @Test
+  void aGrpcCallToAnHttp2ClusterIsMirroredToAnHttp1Shadow() throws Exception {
     try (GrpcEcho server = new GrpcEcho();
         TestUpstream shadow = new TestUpstream("shadow");
         ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(TO_SHADOW),
-            cluster("primary", "ROUND_ROBIN", server.port()).replace("    type: STATIC\n",
-                "    type: STATIC\n    http2_protocol_options: {}\n")
+            cluster("primary", "ROUND_ROBIN", server.port()).replace("    type: STATIC\n", H2)
             + cluster("shadow", "ROUND_ROBIN", shadow.port())),
             PipelineMode.INLINE)) {
       ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
