@@ -105,6 +105,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean upFlushPending;
   private boolean downFlushPending;
   private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+  /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
+  private final StreamMirror mirror = new StreamMirror();
 
   private ServingSnapshot snapshot;
   private ServingListener listener;
@@ -232,6 +234,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     state = State.DONE;
     cancelTimers();
     releasePending();
+    mirror.abandon();
     if (up != null) {
       Channel u = up;
       up = null;
@@ -380,6 +383,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
@@ -480,6 +484,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onBody(HttpContent c) {
     requestBytes += c.content().readableBytes();
+    mirror.onBody(c); // copied before the chunk is handed on (an upstream write may release it at once)
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;

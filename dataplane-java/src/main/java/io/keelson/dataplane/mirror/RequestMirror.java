@@ -2,6 +2,7 @@ package io.keelson.dataplane.mirror;
 
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.MirrorPolicy;
+import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
@@ -10,9 +11,15 @@ import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,8 +31,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * the route's header mutations, body up to {@link #MAX_BODY_BYTES}) and, when the request has
  * ended, sends the copy to each sampled shadow cluster with the authority suffixed {@code -shadow},
  * fire and forget: the shadow's answer is discarded, and nothing it does (slow, dead, reset) reaches
- * the main exchange. A body over the bound is not mirrored. Confined to the downstream connection's
- * event loop; the shadow connections run on the same loop.
+ * the main exchange. A body over the bound is not mirrored. The copy is HTTP/1.1, or HTTP/2 (h2c,
+ * prior knowledge) when the shadow cluster has HTTP/2 protocol options, each on a connection of its
+ * own. Confined to the downstream connection's event loop; the shadow connections run on the same loop.
  */
 public final class RequestMirror {
   /** The largest request body mirrored; the copy is held in memory until the request ends. */
@@ -35,14 +43,14 @@ public final class RequestMirror {
 
   private record Target(ServingCluster cluster, MirrorCounters counters) {}
 
-  private final Http1Request head;
+  private final ShadowHead head;
   private final List<Target> targets;
   private final EventLoop loop;
   private final Transport transport;
   private final long timeoutNanos;
   private ByteBuf body;
 
-  private RequestMirror(Http1Request head, List<Target> targets, EventLoop loop, Transport transport,
+  private RequestMirror(ShadowHead head, List<Target> targets, EventLoop loop, Transport transport,
       Duration routeTimeout) {
     this.head = head;
     this.targets = targets;
@@ -66,6 +74,39 @@ public final class RequestMirror {
     if (policies.isEmpty()) {
       return null;
     }
+    RequestMirror m = start(policies, routeTimeout, snapshot, stats, transport, loop, head.contentLength(),
+        () -> ShadowHead.of(head));
+    if (m == null) {
+      return null;
+    }
+    for (ByteBuf chunk : bodySoFar) {
+      if (!m.onBody(chunk)) {
+        return null;
+      }
+    }
+    if (complete) {
+      m.onComplete();
+      return null;
+    }
+    return m;
+  }
+
+  /**
+   * Starts mirroring a request of any protocol (an HTTP/2 stream's): samples the policies like
+   * {@link #start(List, Duration, ServingSnapshot, StatsRegistry, Transport, EventLoop, Http1Request, Iterable, boolean)}
+   * and returns null when nothing is to be mirrored (or the declared body is over the bound, counted);
+   * else the caller feeds it the body with {@link #onBody} and ends it with {@link #onComplete} or
+   * {@link #abandon}.
+   *
+   * @param head the request as it goes upstream; called only when a copy is to be made, and the
+   *             head it returns becomes this mirror's (the caller must not change it afterwards)
+   */
+  public static RequestMirror start(List<MirrorPolicy> policies, Duration routeTimeout, ServingSnapshot snapshot,
+      StatsRegistry stats, Transport transport, EventLoop loop, long declaredLength,
+      java.util.function.Supplier<ShadowHead> head) {
+    if (policies.isEmpty()) {
+      return null;
+    }
     List<Target> targets = null;
     for (MirrorPolicy p : policies) {
       if (p.perMillion() < MirrorPolicy.ALL && ThreadLocalRandom.current().nextInt(MirrorPolicy.ALL) >= p.perMillion()) {
@@ -77,7 +118,7 @@ public final class RequestMirror {
         counters.failed().increment();
         continue;
       }
-      if (head.contentLength() > MAX_BODY_BYTES) {
+      if (declaredLength > MAX_BODY_BYTES) {
         counters.tooLarge().increment();
         continue;
       }
@@ -89,17 +130,7 @@ public final class RequestMirror {
     if (targets == null) {
       return null;
     }
-    RequestMirror m = new RequestMirror(head.copy(), targets, loop, transport, routeTimeout);
-    for (ByteBuf chunk : bodySoFar) {
-      if (!m.onBody(chunk)) {
-        return null;
-      }
-    }
-    if (complete) {
-      m.onComplete();
-      return null;
-    }
-    return m;
+    return new RequestMirror(head.get(), targets, loop, transport, routeTimeout);
   }
 
   /**
@@ -144,10 +175,32 @@ public final class RequestMirror {
   }
 
   private void send(Target t) {
-    ByteBuf request = encode(t);
     List<EndpointConfig> endpoints = t.cluster().config().endpoints();
     EndpointConfig ep = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-    ShadowExchange exchange = new ShadowExchange(request, t.counters(), timeoutNanos);
+    ChannelHandler exchange;
+    Runnable connectFailed;
+    if (t.cluster().config().http2Upstream()) {
+      Http2Headers h2;
+      try {
+        h2 = H2ShadowExchange.headersOf(head, shadowHeaders());
+      } catch (RuntimeException e) { // a field HTTP/2 cannot carry: this copy is not sent
+        t.counters().failed().increment();
+        return;
+      }
+      H2ShadowExchange x = new H2ShadowExchange(h2, body == null ? null : body.retainedDuplicate(), t.counters(), timeoutNanos);
+      connectFailed = x::connectFailed;
+      exchange = new ChannelInitializer<Channel>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast(Http2FrameCodecBuilder.forClient()
+              .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build(), x);
+        }
+      };
+    } else {
+      ShadowExchange x = new ShadowExchange(encode(), t.counters(), timeoutNanos);
+      connectFailed = x::connectFailed;
+      exchange = x;
+    }
     long connectTimeoutMs = Math.max(1, t.cluster().config().connectTimeout().toMillis());
     ChannelFuture f = new Bootstrap()
         .group(loop)
@@ -158,27 +211,34 @@ public final class RequestMirror {
         .connect(new InetSocketAddress(ep.host(), ep.port()));
     f.addListener(done -> {
       if (!done.isSuccess()) {
-        exchange.connectFailed();
+        connectFailed.run();
       }
     });
   }
 
-  /** The head with the shadow authority and a content-length framing the copied body; then the body. */
-  private ByteBuf encode(Target t) {
-    Http1Request h = head.copy();
-    String host = h.headers().get("host");
-    h.headers().set("host", ShadowHost.of(host != null ? host : h.authority()));
-    h.headers().remove("transfer-encoding");
-    h.headers().remove("content-length");
-    h.headers().remove("expect");
-    h.headers().remove("keep-alive");
-    h.headers().set("connection", "close");
+  /** The head's fields as the shadow gets them: the shadow authority, framing for the copied body, no hop-by-hop. */
+  private Http1Headers shadowHeaders() {
+    Http1Headers h = new Http1Headers(head.headers().size() + 2);
+    h.copyFrom(head.headers());
+    h.set("host", ShadowHost.of(h.get("host")));
+    h.remove("transfer-encoding");
+    h.remove("content-length");
+    h.remove("expect");
+    h.remove("keep-alive");
+    h.set("connection", "close");
     int bodyBytes = body == null ? 0 : body.readableBytes();
-    if (bodyBytes > 0 || head.chunked() || head.contentLength() >= 0 && head.headers().contains("content-length")) {
-      h.headers().set("content-length", Integer.toString(bodyBytes));
+    if (bodyBytes > 0 || head.hasBody()) {
+      h.set("content-length", Integer.toString(bodyBytes));
     }
+    return h;
+  }
+
+  /** The HTTP/1.1 copy: the head with the shadow authority and a content-length framing the copied body; then the body. */
+  private ByteBuf encode() {
+    Http1Headers h = shadowHeaders();
+    int bodyBytes = body == null ? 0 : body.readableBytes();
     ByteBuf out = ByteBufAllocator.DEFAULT.ioBuffer(256 + bodyBytes);
-    h.encodeTo(out);
+    head.encodeTo(out, h);
     if (bodyBytes > 0) {
       out.writeBytes(body, body.readerIndex(), bodyBytes);
     }

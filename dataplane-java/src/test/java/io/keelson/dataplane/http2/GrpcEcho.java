@@ -73,7 +73,16 @@ final class GrpcEcho implements AutoCloseable {
         .addMethod(JOIN, ServerCalls.asyncClientStreamingCall(this::join))
         .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(this::chat))
         .build();
-    server = Grpc.newServerBuilderForPort(0, credentials).addService(service).build().start();
+    io.grpc.ServerInterceptor seen = new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+          io.grpc.ServerCallHandler<Q, R> next) {
+        lastAuthority = call.getAuthority();
+        return next.startCall(call, headers);
+      }
+    };
+    server = Grpc.newServerBuilderForPort(0, credentials).addService(io.grpc.ServerInterceptors.intercept(service, seen))
+        .build().start();
   }
 
   int port() {
@@ -85,10 +94,16 @@ final class GrpcEcho implements AutoCloseable {
     ((ServerCallStreamObserver<String>) out).setOnCancelHandler(cancelled::incrementAndGet);
   }
 
+  /** The :authority of the last call. */
+  volatile String lastAuthority;
+  /** The message of the last unary call. */
+  volatile String lastUnary;
+
   /** When set, every unary call fails with it (a trailers-only response). */
   volatile Status failUnary;
 
   private void unary(String request, StreamObserver<String> out) {
+    lastUnary = request;
     watchCancel(out);
     Status fail = failUnary;
     if (fail != null) {

@@ -105,6 +105,28 @@ class Http2OverTlsTest {
   }
 
   @Test
+  void anH2StreamOverTlsIsMirroredToTheShadowCluster() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    TestUpstream shadow = proxies.keep(new TestUpstream("shadow"));
+    String mirrored = """
+                    - match: { prefix: "/" }
+                      route:
+                        cluster: backend
+                        request_mirror_policies:
+                        - cluster: shadow
+      """;
+    ProxyServer p = proxies.start(TlsYaml.httpsListener(serverCert, serverKey, "", "            alpn_protocols: [h2]", mirrored,
+        cluster("backend", up.port(), "") + cluster("shadow", shadow.port(), "")), 1);
+    int port = p.listenerAddress("ingress").getPort();
+
+    assertThat(curl("--http2", port, "/mirrored?x=1")).isEqualTo("2 200");
+    assertThat(up.requestLines).containsExactly("GET /mirrored?x=1 HTTP/1.1");
+    await().atMost(Duration.ofSeconds(20)).until(() -> shadow.requests.get() == 1);
+    assertThat(shadow.requestLines).containsExactly("GET /mirrored?x=1 HTTP/1.1");
+    assertThat(shadow.lastHeaders).containsEntry("host", "localhost-shadow:" + port).containsEntry("x-forwarded-proto", "https");
+  }
+
+  @Test
   void anH2StreamReachesAnHttp1ClusterOverTls() throws Exception {
     TestCa.Leaf backend = ca.issue("backend.test", "backend.test");
     TestUpstream up = proxies.keep(new TestUpstream("backend",

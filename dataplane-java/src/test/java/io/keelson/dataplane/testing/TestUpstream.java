@@ -64,6 +64,8 @@ public final class TestUpstream implements AutoCloseable {
   public final CopyOnWriteArrayList<String> requestLines = new CopyOnWriteArrayList<>();
   /** Headers of the last request (lower-case names; repeated headers joined with ","). */
   public volatile Map<String, String> lastHeaders = Map.of();
+  /** The body of the last request that ended (its first 1 MiB). */
+  public volatile byte[] lastBody = new byte[0];
   /** When non-zero, every answer that would be a 200 has this status instead (per-upstream failures). */
   public volatile int forceStatus;
   /** When non-zero, every answer is delayed this long (a slow upstream). */
@@ -132,6 +134,7 @@ public final class TestUpstream implements AutoCloseable {
   private final class Handler extends ChannelInboundHandlerAdapter {
     private HttpRequest request;
     private long bodyBytes;
+    private final java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
     private int slowReadStep;
 
     @Override
@@ -139,6 +142,7 @@ public final class TestUpstream implements AutoCloseable {
       if (msg instanceof HttpRequest r) {
         request = r;
         bodyBytes = 0;
+        body.reset();
         requests.incrementAndGet();
         requestLines.add(r.method() + " " + r.uri() + " " + r.protocolVersion());
         Map<String, String> headers = new ConcurrentHashMap<>();
@@ -165,11 +169,18 @@ public final class TestUpstream implements AutoCloseable {
       if (msg instanceof HttpContent c) {
         bodyBytes += c.content().readableBytes();
         bodyBytesRead.addAndGet(c.content().readableBytes());
+        int keep = Math.min(c.content().readableBytes(), (1 << 20) - body.size());
+        if (keep > 0) {
+          byte[] bytes = new byte[keep];
+          c.content().getBytes(c.content().readerIndex(), bytes);
+          body.writeBytes(bytes);
+        }
         c.release();
         if (slowReadStep > 0 && !(msg instanceof LastHttpContent)) {
           ctx.executor().schedule(() -> ctx.read(), 2, TimeUnit.MILLISECONDS);
         }
         if (msg instanceof LastHttpContent) {
+          lastBody = body.toByteArray();
           ctx.channel().config().setAutoRead(true);
           slowReadStep = 0;
           respond(ctx);
