@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /** Compiles an Envoy RouteMatch (path, headers, query parameters) into a {@link RequestMatcher}. Used by one thread. */
-final class MatchTranslator {
+public final class MatchTranslator {
   private final Problems problems;
 
   MatchTranslator(Problems problems) {
@@ -135,6 +135,15 @@ final class MatchTranslator {
   }
 
   private ValueMatch string(StringMatcher s, String path) {
+    return stringMatcher(s, path, problems);
+  }
+
+  /**
+   * Envoy's StringMatcher as a {@link ValueMatch} (ignore_case has no effect on safe_regex, as in Envoy). Null after
+   * reporting a missing pattern or a regex RE2 would refuse; null for {@code custom}, which {@link SupportedFields}
+   * reports. Routes' header and query matchers and the CORS filter's allowed origins use it.
+   */
+  public static ValueMatch stringMatcher(StringMatcher s, String path, io.keelson.dataplane.filter.ConfigErrors errors) {
     boolean ignoreCase = s.getIgnoreCase();
     return switch (s.getMatchPatternCase()) {
       case EXACT -> ValueMatch.exact(s.getExact(), ignoreCase);
@@ -142,11 +151,11 @@ final class MatchTranslator {
       case SUFFIX -> ValueMatch.suffix(s.getSuffix(), ignoreCase);
       case CONTAINS -> ValueMatch.contains(s.getContains(), ignoreCase);
       case SAFE_REGEX -> {
-        Pattern p = Re2Regex.compile(s.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
+        Pattern p = Re2Regex.compile(s.getSafeRegex().getRegex(), path + ".safe_regex.regex", errors);
         yield p == null ? null : ValueMatch.regex(p);
       }
       case MATCHPATTERN_NOT_SET -> {
-        problems.error(path, "a match pattern is required; expected one of exact, prefix, suffix, contains, safe_regex");
+        errors.error(path, "a match pattern is required; expected one of exact, prefix, suffix, contains, safe_regex");
         yield null;
       }
       default -> null; // custom: reported by SupportedFields

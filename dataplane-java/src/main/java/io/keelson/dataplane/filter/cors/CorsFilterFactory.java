@@ -6,7 +6,7 @@ import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
-import io.keelson.dataplane.config.envoy.Re2Regex;
+import io.keelson.dataplane.config.envoy.MatchTranslator;
 import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
@@ -16,7 +16,6 @@ import io.keelson.dataplane.filter.Percents;
 import io.keelson.dataplane.route.ValueMatch;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * {@code envoy.filters.http.cors}: the listener-level Cors has no fields (the filter does nothing by
@@ -80,7 +79,8 @@ public final class CorsFilterFactory implements HttpFilterFactory {
     List<ValueMatch> matches = new ArrayList<>();
     boolean any = false;
     for (int i = 0; i < origins.size(); i++) {
-      ValueMatch m = origin(origins.get(i), path + ".allow_origin_string_match[" + i + "]", errors);
+      ValueMatch m = MatchTranslator.stringMatcher(origins.get(i),
+          path + ".allow_origin_string_match[" + i + "]", errors);
       if (m == null) {
         ok = false;
         continue;
@@ -103,28 +103,6 @@ public final class CorsFilterFactory implements HttpFilterFactory {
         shadow == null ? null : Percents.of(shadow.getDefaultValue()));
   }
 
-  /** Envoy's StringMatcher (ignore_case has no effect on safe_regex, as in Envoy); null after reporting errors. */
-  private static ValueMatch origin(StringMatcher s, String path, ConfigErrors errors) {
-    boolean ignoreCase = s.getIgnoreCase();
-    return switch (s.getMatchPatternCase()) {
-      case EXACT -> ValueMatch.exact(s.getExact(), ignoreCase);
-      case PREFIX -> ValueMatch.prefix(s.getPrefix(), ignoreCase);
-      case SUFFIX -> ValueMatch.suffix(s.getSuffix(), ignoreCase);
-      case CONTAINS -> ValueMatch.contains(s.getContains(), ignoreCase);
-      case SAFE_REGEX -> {
-        Pattern p = Re2Regex.compile(s.getSafeRegex().getRegex(), path + ".safe_regex.regex", errors);
-        yield p == null ? null : ValueMatch.regex(p);
-      }
-      case MATCHPATTERN_NOT_SET -> {
-        errors.error(path, "a match pattern is required; expected one of exact, prefix, suffix, contains, safe_regex");
-        yield null;
-      }
-      default -> {
-        errors.error(path, "not supported; expected one of exact, prefix, suffix, contains, safe_regex");
-        yield null;
-      }
-    };
-  }
 
   /** A header value the filter writes as is: no line breaks (they would end the header). */
   private static boolean headerValue(String value, String path, ConfigErrors errors) {
