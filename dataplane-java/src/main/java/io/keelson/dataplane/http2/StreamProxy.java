@@ -383,6 +383,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
+    // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
+    listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
     long routeNanos = forward.timeout().toNanos();

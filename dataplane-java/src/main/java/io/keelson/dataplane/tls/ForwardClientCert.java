@@ -2,6 +2,7 @@ package io.keelson.dataplane.tls;
 
 import io.keelson.dataplane.security.PeerIdentity;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import java.security.MessageDigest;
@@ -28,6 +29,8 @@ public record ForwardClientCert(Mode mode, boolean uri) {
   /** Envoy's default: the header is removed. */
   public static final ForwardClientCert DEFAULT = new ForwardClientCert(Mode.SANITIZE, false);
   private static final AttributeKey<String> CURRENT = AttributeKey.valueOf("keelson.xfcc");
+  /** {@link #value}: the header is left as it is (compared by identity). */
+  private static final String KEEP = new String("keep");
   private static final AttributeKey<String> PEER_URI = AttributeKey.valueOf("keelson.peer-uri");
 
   /** Envoy's ForwardClientCertDetails. */
@@ -40,30 +43,64 @@ public record ForwardClientCert(Mode mode, boolean uri) {
    * @param set    sets a header (null value: remove)
    */
   public void apply(Channel ch, Function<String, String> get, BiConsumer<String, String> set) {
-    if (mode == Mode.SANITIZE) { // the default: no need to look at the connection's certificates
-      set.accept(HEADER, null);
+    String value = value(ch, get, null);
+    if (value != KEEP) {
+      set.accept(HEADER, value);
+    }
+  }
+
+  /**
+   * As {@link #apply(Channel, Function, BiConsumer)}, on Netty's header model (the HTTP/2 stream
+   * path): {@code ch} is the stream's connection, whose TLS session holds the client certificate
+   * (an h2c connection has none: the modes act as on plaintext HTTP/1.1). Several client XFCC
+   * fields are one comma-separated list, as in Envoy. Allocates only in APPEND_FORWARD (the list and the new value).
+   */
+  public void apply(Channel ch, HttpHeaders headers) {
+    String value = value(ch, null, headers);
+    if (value == KEEP) {
       return;
     }
-    String current = current(ch);
-    boolean mtls = !current.isEmpty();
-    switch (mode) {
-      case ALWAYS_FORWARD_ONLY -> { }
-      case SANITIZE -> set.accept(HEADER, null);
-      case FORWARD_ONLY -> {
-        if (!mtls) {
-          set.accept(HEADER, null);
-        }
-      }
-      case APPEND_FORWARD -> {
-        if (!mtls) {
-          set.accept(HEADER, null);
-        } else {
-          String previous = get.apply(HEADER);
-          set.accept(HEADER, previous == null || previous.isEmpty() ? current : previous + "," + current);
-        }
-      }
-      case SANITIZE_SET -> set.accept(HEADER, mtls ? current : null);
+    if (value == null) {
+      headers.remove(HEADER);
+    } else {
+      headers.set(HEADER, value);
     }
+  }
+
+  /**
+   * The header's new value: null to remove it, {@link #KEEP} to leave it as the client sent it. The
+   * client's header is read (from {@code get} or {@code headers}) only by APPEND_FORWARD.
+   */
+  private String value(Channel ch, Function<String, String> get, HttpHeaders headers) {
+    if (mode == Mode.SANITIZE) { // the default: no need to look at the connection's certificates
+      return null;
+    }
+    if (mode == Mode.ALWAYS_FORWARD_ONLY) {
+      return KEEP;
+    }
+    String current = current(ch);
+    if (current.isEmpty()) { // no verified client certificate (plaintext, h2c, TLS without one): removed
+      return null;
+    }
+    return switch (mode) {
+      case FORWARD_ONLY -> KEEP;
+      case APPEND_FORWARD -> {
+        String previous = get != null ? get.apply(HEADER) : joined(headers);
+        yield previous == null || previous.isEmpty() ? current : previous + "," + current;
+      }
+      case SANITIZE_SET -> current;
+      case SANITIZE, ALWAYS_FORWARD_ONLY -> throw new AssertionError(mode);
+    };
+  }
+
+  /** The client's XFCC fields as one list (null when absent). */
+  private static String joined(HttpHeaders headers) {
+    String first = headers.get(HEADER);
+    if (first == null) {
+      return null;
+    }
+    java.util.List<String> all = headers.getAll(HEADER);
+    return all.size() == 1 ? first : String.join(",", all);
   }
 
   /** The verified client certificate's SPIFFE URI on {@code ch} (cached per connection), or null. */

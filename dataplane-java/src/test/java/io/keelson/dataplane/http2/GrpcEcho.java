@@ -78,6 +78,7 @@ final class GrpcEcho implements AutoCloseable {
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
           io.grpc.ServerCallHandler<Q, R> next) {
         lastAuthority = call.getAuthority();
+        lastHeaders = headers;
         return next.startCall(call, headers);
       }
     };
@@ -94,6 +95,8 @@ final class GrpcEcho implements AutoCloseable {
     ((ServerCallStreamObserver<String>) out).setOnCancelHandler(cancelled::incrementAndGet);
   }
 
+  /** The request metadata of the last call. */
+  volatile io.grpc.Metadata lastHeaders;
   /** The :authority of the last call. */
   volatile String lastAuthority;
   /** The message of the last unary call. */
