@@ -52,10 +52,8 @@ final class IstioParser {
 
   private static Policy.Rule rule(Fields r, String defaultName) {
     r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
-        "mirrorPercentage", "fault", "corsPolicy"), Map.of(
-        "mirrors", "several mirrors are not supported yet; use mirror and mirrorPercentage",
+        "mirrorPercentage", "fault", "corsPolicy", "directResponse", "mirrors"), Map.of(
         "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
-        "directResponse", "direct responses are not supported yet",
         "delegate", "delegation is not supported yet"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
@@ -104,7 +102,8 @@ final class IstioParser {
     if (redirect != null && !route.isEmpty()) {
       r.error("redirect", "a rule has either route or redirect, not both");
     }
-    if (redirect == null && route.isEmpty()) {
+    Policy.DirectResponse direct = directResponse(r, !route.isEmpty(), redirect != null);
+    if (redirect == null && route.isEmpty() && !r.has("directResponse")) {
       r.error("route", "is required (or a redirect)");
     }
     if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
@@ -129,19 +128,115 @@ final class IstioParser {
     if (redirect != null && !mirrors.isEmpty()) {
       r.error("mirror", "a rule with a redirect answers itself; it has no request to mirror");
     }
+    if (r.has("directResponse") && !mirrors.isEmpty()) {
+      r.error(r.has("mirror") ? "mirror" : "mirrors", "a rule with a directResponse answers itself; it has no request to mirror");
+    }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
         rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors, FaultParser.istio(r),
-        CorsParser.istio(r));
+        CorsParser.istio(r), direct);
   }
 
-  /** mirror (a Destination) and mirrorPercentage.value (0-100, 100 when absent, as Istio does). */
+  /**
+   * directResponse ({@code status} 200-599, {@code body.string} or base64 {@code body.bytes}), or null. As istiod
+   * validates it: not with route, redirect, fault or rewrite; a body over 1 MiB is an error, over 100 KiB a warning.
+   */
+  private static Policy.DirectResponse directResponse(Fields r, boolean routed, boolean redirected) {
+    Fields d = r.object("directResponse", false);
+    if (d == null) {
+      return null;
+    }
+    if (routed) {
+      r.error("directResponse", "a rule has either route or directResponse, not both");
+    }
+    if (redirected) {
+      r.error("directResponse", "a rule has either redirect or directResponse, not both");
+    }
+    for (String f : List.of("fault", "rewrite")) {
+      if (r.has(f)) {
+        r.error(f, "a rule with a directResponse answers itself; it has no request to " + (f.equals("fault")
+            ? "delay or abort" : "rewrite") + " (istiod rejects " + f + " with directResponse)");
+      }
+    }
+    for (String f : List.of("timeout", "retries")) {
+      if (r.has(f)) {
+        r.warn(f, "ignored: a rule with a directResponse sends no request upstream");
+      }
+    }
+    d.allow("status", "body");
+    Integer status = d.integer("status", 200, 599, null);
+    if (status == null && !d.has("status")) {
+      d.error("status", "is required");
+    }
+    String string = null;
+    String bytes = null;
+    int size = 0;
+    Fields body = d.object("body", false);
+    if (body != null) {
+      body.allow("string", "bytes");
+      if (body.has("string") && body.has("bytes")) {
+        body.error(null, "expected one of string, bytes, not both");
+      }
+      string = body.string("string", false);
+      bytes = body.string("bytes", false);
+      if (string != null) {
+        size = string.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      } else if (bytes != null) {
+        try { // proto JSON bytes: standard or URL-safe base64, padding optional
+          size = java.util.Base64.getDecoder().decode(bytes.replace('-', '+').replace('_', '/')).length;
+        } catch (IllegalArgumentException e) {
+          body.error("bytes", "is not base64: " + e.getMessage());
+          bytes = null;
+        }
+      }
+    }
+    if (size > 1 << 20) {
+      d.error("body", "is " + size + " bytes; expected at most 1 MiB (istiod's limit)");
+    } else if (size > 100 << 10) {
+      d.warn("body", "is " + size + " bytes; large direct responses are pushed to every proxy with each route change");
+    }
+    return status == null ? null : new Policy.DirectResponse(status, string, bytes);
+  }
+
+  /**
+   * mirror (a Destination) and mirrorPercentage.value (0-100, 100 when absent, as Istio does), or mirrors[]
+   * ({@code destination}, {@code percentage.value} the same way): one mirror policy each; not both.
+   */
   private static List<Policy.Mirror> mirror(Fields r) {
+    if (r.has("mirrors")) {
+      if (r.has("mirror")) {
+        r.error("mirrors", "a rule has either mirror or mirrors, not both (istiod rejects both)");
+      }
+      if (r.has("mirrorPercentage")) {
+        r.error("mirrorPercentage", "applies to mirror only; set percentage on each of mirrors");
+      }
+      List<Policy.Mirror> out = new ArrayList<>();
+      List<Fields> items = r.objects("mirrors", false);
+      for (int i = 0; i < items.size(); i++) {
+        Fields m = items.get(i);
+        m.allow("destination", "percentage");
+        Policy.Mirror one = mirrorTo(m.object("destination", true), m.object("percentage", false),
+            "mirrors[" + i + "].destination");
+        if (one != null) {
+          out.add(one);
+        }
+      }
+      return List.copyOf(out);
+    }
     Fields dest = r.object("mirror", false);
     if (dest == null) {
       if (r.has("mirrorPercentage")) {
         r.error("mirrorPercentage", "is set but mirror is not; expected a mirror destination");
       }
       return List.of();
+    }
+    Policy.Mirror one = mirrorTo(dest, r.object("mirrorPercentage", false), null);
+    return one == null ? List.of() : List.of(one);
+  }
+
+  /** A mirror Destination and its Percent (100 when null), field as Policy.Mirror's; null after an error. */
+  private static Policy.Mirror mirrorTo(Fields dest, Fields pct, String field) {
+    if (dest == null) {
+      return null;
     }
     dest.allow("host", "subset", "port");
     String host = dest.string("host", true);
@@ -152,17 +247,16 @@ final class IstioParser {
       port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
     }
     int perMillion = 1_000_000;
-    Fields pct = r.object("mirrorPercentage", false);
     if (pct != null) {
       pct.allow("value");
       Double v = pct.number("value", 0, 100, 100.0);
       perMillion = v == null ? 0 : (int) Math.round(v * 10_000);
     }
     if (host == null) {
-      return List.of();
+      return null;
     }
-    return List.of(new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0),
-        perMillion));
+    return new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0), perMillion,
+        field);
   }
 
   private static Policy.HeaderOps headerOps(Fields f) {

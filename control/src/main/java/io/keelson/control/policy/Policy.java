@@ -91,12 +91,20 @@ public sealed interface Policy {
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) implements Policy {}
 
-  /** One rule: any of {@code matches} (empty = everything) selects it; then forward or redirect. */
+  /** One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
-      Fault fault, Cors cors) {
+      Fault fault, Cors cors, DirectResponse directResponse) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Without a direct response. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
+        Fault fault, Cors cors) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, fault, cors,
+          null);
     }
 
     /** Without a CORS policy. */
@@ -149,7 +157,19 @@ public sealed interface Policy {
    * A copy of the rule's requests sent to {@code backend} (its weight unused), fire and forget:
    * Gateway API RequestMirror, Istio mirror. perMillion: how many requests in a million are mirrored.
    */
-  record Mirror(Backend backend, int perMillion) {}
+  record Mirror(Backend backend, int perMillion, String field) {
+    /** field: where the rule names it, for error paths (Istio {@code mirror} or {@code mirrors[i].destination}); null = the default. */
+    public Mirror(Backend backend, int perMillion) {
+      this(backend, perMillion, null);
+    }
+  }
+
+  /**
+   * Istio {@code directResponse}: the rule answers with {@code status} and a fixed body, Envoy's route
+   * {@code direct_response}. At most one of {@code string} (inline_string) and {@code bytes} (base64 as
+   * written, inline_bytes) is set; neither = no body.
+   */
+  record DirectResponse(int status, String string, String bytes) {}
 
   /** grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}} route match. */
   record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {

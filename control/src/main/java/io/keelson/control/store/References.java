@@ -59,11 +59,14 @@ final class References {
     for (int i = 0; i < r.rules().size(); i++) {
       List<Policy.Backend> backends = new java.util.ArrayList<>(r.rules().get(i).backends());
       int routed = backends.size();
-      r.rules().get(i).mirrors().forEach(m -> backends.add(m.backend()));
+      List<Policy.Mirror> mirrors = r.rules().get(i).mirrors();
+      mirrors.forEach(m -> backends.add(m.backend()));
       for (int j = 0; j < backends.size(); j++) {
         Policy.Backend b = backends.get(j);
+        String mirrorField = j >= routed ? mirrors.get(j - routed).field() : null;
         String at = j >= routed
-            ? (istio ? "spec.http[" + i + "].mirror" : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
+            ? (istio ? "spec.http[" + i + "]." + (mirrorField == null ? "mirror" : mirrorField)
+                : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
             : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
         Policy.Service svc = service(state, b.service());
         if (svc == null) {

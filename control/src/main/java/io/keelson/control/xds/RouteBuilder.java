@@ -1,8 +1,11 @@
 package io.keelson.control.xds;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
@@ -16,6 +19,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -39,6 +43,8 @@ final class RouteBuilder {
           .setMatch(match(matches.get(i)));
       if (rule.redirect() != null) {
         r.setRedirect(redirect(rule.redirect()));
+      } else if (rule.directResponse() != null) {
+        r.setDirectResponse(directResponse(rule.directResponse()));
       } else {
         r.setRoute(action(rule, state));
       }
@@ -155,6 +161,18 @@ final class RouteBuilder {
       case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
       default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
     });
+    return b.build();
+  }
+
+  /** As istiod: status, and body.inline_string or inline_bytes (the YAML's base64, decoded). */
+  static DirectResponseAction directResponse(Policy.DirectResponse d) {
+    DirectResponseAction.Builder b = DirectResponseAction.newBuilder().setStatus(d.status());
+    if (d.string() != null) {
+      b.setBody(DataSource.newBuilder().setInlineString(d.string()));
+    } else if (d.bytes() != null) {
+      b.setBody(DataSource.newBuilder().setInlineBytes(ByteString.copyFrom(
+          Base64.getDecoder().decode(d.bytes().replace('-', '+').replace('_', '/')))));
+    }
     return b.build();
   }
 

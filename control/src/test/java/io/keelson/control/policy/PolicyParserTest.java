@@ -188,6 +188,133 @@ class PolicyParserTest {
   }
 
   @Test
+  void virtualServiceMirrorsBecomeOneMirrorEach() throws Exception {
+    var vs = (Policy.Routes) PolicyParser.parseFiles("ok.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - route: [ { destination: { host: svc, subset: v1 } } ]
+            mirrors:
+            - destination: { host: shadow.default.svc.cluster.local, subset: next, port: { number: 8080 } }
+            - destination: { host: other }
+              percentage: { value: 12.5 }
+            - destination: { host: idle }
+              percentage: { value: 0 }
+        """).policies().getFirst();
+    assertThat(vs.rules().getFirst().mirrors()).containsExactly(
+        new Policy.Mirror(new Policy.Backend("shadow", "next", 8080, 0), 1_000_000, "mirrors[0].destination"),
+        new Policy.Mirror(new Policy.Backend("other", null, 0, 0), 125_000, "mirrors[1].destination"),
+        new Policy.Mirror(new Policy.Backend("idle", null, 0, 0), 0, "mirrors[2].destination"));
+  }
+
+  @Test
+  void virtualServiceMirrorsAreCheckedAsIstiodChecksThem() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - route: [ { destination: { host: svc } } ]
+            mirror: { host: shadow }
+            mirrors: [ { destination: { host: other } } ]
+          - route: [ { destination: { host: svc } } ]
+            mirrors:
+            - { percentage: { value: 50 } }
+            - { destination: { host: other }, percentage: { value: 101 }, colour: blue }
+            mirrorPercentage: { value: 10 }
+          - route: [ { destination: { host: svc } } ]
+            mirror: { host: shadow }
+            mirror_percent: 50
+        """)).containsExactly(
+        "bad.yaml: VirtualService/svc: spec.http[0].mirrors: a rule has either mirror or mirrors, not both (istiod rejects both)",
+        "bad.yaml: VirtualService/svc: spec.http[1].mirrorPercentage: applies to mirror only; set percentage on each of mirrors",
+        "bad.yaml: VirtualService/svc: spec.http[1].mirrors[0].destination: is required",
+        "bad.yaml: VirtualService/svc: spec.http[1].mirrors[1].colour: unknown field; expected one of destination, percentage",
+        "bad.yaml: VirtualService/svc: spec.http[1].mirrors[1].percentage.value: expected a number from 0.0 to 100.0, got 101",
+        "bad.yaml: VirtualService/svc: spec.http[2].mirror_percent: mirror_percent is deprecated in Istio; use mirrorPercentage");
+  }
+
+  @Test
+  void virtualServiceDirectResponseIsReadAsIstiodTranslatesIt() throws Exception {
+    var parsed = PolicyParser.parseFiles("ok.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - match: [ { uri: { prefix: /teapot } } ]
+            directResponse: { status: 418, body: { string: "short and stout" } }
+            headers: { response: { set: { x-served-by: mesh } } }
+            timeout: 2s
+          - match: [ { uri: { prefix: /raw } } ]
+            directResponse: { status: 200, body: { bytes: "aGVsbG8=" } }
+          - directResponse: { status: 503 }
+        """);
+    var vs = (Policy.Routes) parsed.policies().getFirst();
+    Policy.Rule teapot = vs.rules().get(0);
+    assertThat(teapot.directResponse()).isEqualTo(new Policy.DirectResponse(418, "short and stout", null));
+    assertThat(teapot.backends()).isEmpty();
+    assertThat(teapot.responseHeaders().set()).containsEntry("x-served-by", "mesh");
+    assertThat(vs.rules().get(1).directResponse()).isEqualTo(new Policy.DirectResponse(200, null, "aGVsbG8="));
+    assertThat(vs.rules().get(2).directResponse()).isEqualTo(new Policy.DirectResponse(503, null, null));
+    // istiod drops a timeout on a direct response without a word; Keelson says so
+    assertThat(parsed.warnings()).extracting(PolicyError::toString).containsExactly(
+        "ok.yaml: VirtualService/svc: spec.http[0].timeout: ignored: a rule with a directResponse sends no request upstream");
+  }
+
+  @Test
+  void virtualServiceDirectResponseIsCheckedAsIstiodChecksIt() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - directResponse: { body: { string: x } }
+          - directResponse: { status: 199 }
+          - directResponse: { status: 600 }
+          - route: [ { destination: { host: svc } } ]
+            directResponse: { status: 200 }
+          - redirect: { uri: /elsewhere }
+            directResponse: { status: 200 }
+          - directResponse: { status: 200, body: { string: x, bytes: eA== } }
+            fault: { abort: { httpStatus: 500, percentage: { value: 100 } } }
+            rewrite: { uri: /x }
+            mirror: { host: shadow }
+          - directResponse: { status: 200, body: { bytes: "not base64!" } }
+        """)).containsExactly(
+        "bad.yaml: VirtualService/svc: spec.http[0].directResponse.status: is required",
+        "bad.yaml: VirtualService/svc: spec.http[1].directResponse.status: expected a whole number from 200 to 599, got 199",
+        "bad.yaml: VirtualService/svc: spec.http[2].directResponse.status: expected a whole number from 200 to 599, got 600",
+        "bad.yaml: VirtualService/svc: spec.http[3].directResponse: a rule has either route or directResponse, not both",
+        "bad.yaml: VirtualService/svc: spec.http[4].directResponse: a rule has either redirect or directResponse, not both",
+        "bad.yaml: VirtualService/svc: spec.http[5].fault: a rule with a directResponse answers itself; it has no request "
+            + "to delay or abort (istiod rejects fault with directResponse)",
+        "bad.yaml: VirtualService/svc: spec.http[5].rewrite: a rule with a directResponse answers itself; it has no request "
+            + "to rewrite (istiod rejects rewrite with directResponse)",
+        "bad.yaml: VirtualService/svc: spec.http[5].directResponse.body: expected one of string, bytes, not both",
+        "bad.yaml: VirtualService/svc: spec.http[5].mirror: a rule with a directResponse answers itself; it has no request to mirror",
+        "bad.yaml: VirtualService/svc: spec.http[6].directResponse.body.bytes: is not base64: Illegal base64 character 20");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: svc }
+        spec:
+          hosts: [ svc ]
+          http:
+          - directResponse: { status: 200, body: { string: "%s" } }
+        """.formatted("x".repeat((1 << 20) + 1)))).containsExactly(
+        "bad.yaml: VirtualService/svc: spec.http[0].directResponse.body: is 1048577 bytes; expected at most 1 MiB (istiod's limit)");
+  }
+
+  @Test
   void aRegexThatDoesNotCompileIsRejected() {
     assertThat(errors(Mesh.resource("/canary/virtual-service.yaml").replace("  - route:",
         "  - match: [ { uri: { regex: \"/items/(\" } } ]\n    route:"))).containsExactly(

@@ -13,6 +13,7 @@ import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.xds.XdsClient;
 import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -95,6 +96,67 @@ class MirrorEndToEndTest {
       assertThat(shadow.lastHeaders.get("host")).isEqualTo("product-service-shadow");
       assertThat(shadow.requestLines).allMatch(l -> l.startsWith("GET /items/"));
       assertThat(v1.requests.get()).isEqualTo(3);
+    }
+  }
+
+  private static final String IDLE = """
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: product-idle }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-idle-1 }
+      spec: { service: product-idle, address: 127.0.0.1, port: %d }
+      """;
+
+  private static final String SEVERAL_MIRRORS = """
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: product-service }
+      spec:
+        hosts: [ product-service ]
+        http:
+        - route: [ { destination: { host: product-service } } ]
+          mirrors:
+          - destination: { host: product-shadow }
+            percentage: { value: 100.0 }
+          - destination: { host: product-idle }
+            percentage: { value: 0 }
+      """;
+
+  @Test
+  void eachOfSeveralMirrorsGetsItsShareOfCopies() throws Exception {
+    PolicyStore store = new PolicyStore();
+    try (TestUpstream v1 = new TestUpstream("v1");
+        TestUpstream shadow = new TestUpstream("shadow");
+        TestUpstream idle = new TestUpstream("idle");
+        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
+        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
+        XdsClient client = XdsClient.startInstalling(
+            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("mirrors-sidecar").build()),
+            proxy.server::install)) {
+      store.apply(PolicyParser.parse("mesh.yaml", REGISTRY.formatted(v1.port(), shadow.port())
+          + IDLE.formatted(idle.port()) + "---\n" + SEVERAL_MIRRORS).policies(), false);
+      MeshResources want = xds.current();
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
+          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
+
+      try (RawHttp http = new RawHttp(proxy.server.listenerAddress("outbound").getPort())) {
+        for (int i = 0; i < 5; i++) {
+          RawHttp.Response r = http.send("GET /items/" + i + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
+          assertThat(r.status()).isEqualTo(200);
+          assertThat(r.header("x-upstream")).isEqualTo("v1");
+        }
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.requests.get() == 5);
+      assertThat(shadow.lastHeaders.get("host")).isEqualTo("product-service-shadow");
+      // the copies to both shadows leave together; give a wrongly sent 0% copy ample time to land
+      Thread.sleep(1000);
+      assertThat(idle.requests.get()).as("a mirror at 0 percent receives no copy").isZero();
+      assertThat(v1.requests.get()).isEqualTo(5);
     }
   }
 }
