@@ -289,6 +289,7 @@ final class GatewayParser {
     }
     f.allow("hostname", "path");
     String prefix = null;
+    String full = null;
     Fields p = f.object("path", false);
     if (p != null) {
       p.allow("type", "replaceFullPath", "replacePrefixMatch");
@@ -296,11 +297,22 @@ final class GatewayParser {
       if ("ReplacePrefixMatch".equals(type)) {
         prefix = p.string("replacePrefixMatch", true);
       } else if ("ReplaceFullPath".equals(type)) {
-        p.error("type", "ReplaceFullPath rewrites are not supported yet; expected ReplacePrefixMatch");
+        full = p.string("replaceFullPath", true);
+        if (full != null && !full.startsWith("/")) {
+          p.error("replaceFullPath", "'" + full + "' must start with '/'");
+          full = null;
+        } else if (full != null && (full.contains("?") || full.contains("#") || full.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f))) {
+          p.error("replaceFullPath", "'" + full + "' is not a path; expected path characters (percent-encoded where needed), "
+              + "no query or fragment");
+          full = null;
+        }
       } else if (type != null) {
-        p.error("type", "'" + type + "' is not a path modifier; expected ReplacePrefixMatch");
+        p.error("type", "'" + type + "' is not a path modifier; expected ReplaceFullPath or ReplacePrefixMatch");
       }
     }
-    return new Policy.Rewrite(prefix, f.string("hostname", false));
+    // ReplaceFullPath as istiod writes it: a regex rewrite of the whole path ("/.*") to the new path, taken
+    // literally (a backslash doubled: it is RE2's escape character in a substitution).
+    return full == null ? new Policy.Rewrite(prefix, f.string("hostname", false))
+        : new Policy.Rewrite(null, f.string("hostname", false), "/.*", full.replace("\\", "\\\\"));
   }
 }

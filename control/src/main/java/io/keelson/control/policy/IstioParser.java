@@ -112,8 +112,14 @@ final class IstioParser {
     Policy.Rewrite rewrite = null;
     Fields rw = r.object("rewrite", false);
     if (rw != null) {
-      rw.allow(Set.of("uri", "authority"), Map.of("uriRegexRewrite", "regex rewrites are not supported yet; use uri"));
-      rewrite = new Policy.Rewrite(rw.string("uri", false), rw.string("authority", false));
+      rw.allow("uri", "authority", "uriRegexRewrite");
+      String uri = rw.string("uri", false);
+      Fields rx = rw.object("uriRegexRewrite", false); // istiod: regex_rewrite {pattern: match, substitution: rewrite}
+      String[] regex = rx == null ? new String[2] : PolicyParser.regexRewrite(rx, "match", "rewrite");
+      if (rx != null && uri != null) {
+        rw.error("uriRegexRewrite", "is set together with uri; expected only one of uri and uriRegexRewrite");
+      }
+      rewrite = new Policy.Rewrite(uri, rw.string("authority", false), regex[0], regex[1]);
     }
     Duration timeout = PolicyParser.duration(r, "timeout");
     Policy.HeaderOps req = Policy.HeaderOps.NONE;

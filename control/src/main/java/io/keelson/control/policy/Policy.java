@@ -189,8 +189,17 @@ public sealed interface Policy {
 
   record Redirect(String scheme, String host, Integer port, String path, String prefix, int code) {}
 
-  /** prefix replaces the matched path prefix; host replaces the authority. Either may be null. */
-  record Rewrite(String prefix, String host) {}
+  /**
+   * prefix replaces the matched path prefix; host replaces the authority; regex and substitution (Envoy's
+   * regex_rewrite: RE2, {@code \1}-style groups) replace every match in the path. Any may be null; prefix
+   * and regex are never both set.
+   */
+  record Rewrite(String prefix, String host, String regex, String substitution) {
+    /** A prefix and/or host rewrite. */
+    public Rewrite(String prefix, String host) {
+      this(prefix, host, null, null);
+    }
+  }
 
   record HeaderOps(Map<String, String> set, Map<String, String> add, List<String> remove) {
     public static final HeaderOps NONE = new HeaderOps(Map.of(), Map.of(), List.of());

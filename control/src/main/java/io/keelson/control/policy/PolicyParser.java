@@ -217,6 +217,30 @@ public final class PolicyParser {
   }
 
   /** Reports a regex that does not compile (RE2-only restrictions, e.g. no look-ahead, are the proxy's to NACK). */
+  /**
+   * A regex path rewrite (Envoy's regex_rewrite): both fields required, the regex checked, the substitution
+   * checked as the proxy does ({@code \0}-{@code \9} naming groups the regex has, {@code \\}, path
+   * characters only). Returns {regex, substitution}, each null when missing.
+   */
+  static String[] regexRewrite(Fields f, String regexField, String substitutionField) {
+    f.allow(regexField, substitutionField);
+    String regex = f.string(regexField, true);
+    String substitution = f.string(substitutionField, true);
+    if (regex != null) {
+      checkRegex(f, regexField, regex);
+    }
+    if (regex != null && substitution != null) {
+      try {
+        io.keelson.dataplane.config.RegexRewrite.of(Pattern.compile(regex), substitution);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        // reported by checkRegex
+      } catch (IllegalArgumentException e) {
+        f.error(substitutionField, "'" + substitution + "' " + e.getMessage());
+      }
+    }
+    return new String[] {regex, substitution};
+  }
+
   static void checkRegex(Fields f, String field, String regex) {
     try {
       Pattern.compile(regex);

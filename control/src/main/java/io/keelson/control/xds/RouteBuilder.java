@@ -113,6 +113,11 @@ final class RouteBuilder {
       if (rule.rewrite().prefix() != null) {
         a.setPrefixRewrite(rule.rewrite().prefix());
       }
+      if (rule.rewrite().regex() != null && rule.rewrite().substitution() != null) {
+        a.setRegexRewrite(io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute.newBuilder()
+            .setPattern(RegexMatcher.newBuilder().setRegex(rule.rewrite().regex()))
+            .setSubstitution(rule.rewrite().substitution()));
+      }
       if (rule.rewrite().host() != null) {
         a.setHostRewriteLiteral(rule.rewrite().host());
       }

@@ -136,6 +136,77 @@ class PolicyParserTest {
   }
 
   @Test
+  void virtualServiceUriRegexRewriteAndHttpRouteReplaceFullPathBecomeRegexRewrites() throws Exception {
+    var vs = (Policy.Routes) PolicyParser.parse("vs.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: users }
+        spec:
+          hosts: [ users ]
+          http:
+          - match: [ { uri: { prefix: /v1/ } } ]
+            rewrite: { uriRegexRewrite: { match: "^/v1/([^/]+)/([0-9]+)$", rewrite: '/\\1/\\2' }, authority: users-v2 }
+            route: [ { destination: { host: users } } ]
+        """).policies().getFirst();
+    assertThat(vs.rules().getFirst().rewrite())
+        .isEqualTo(new Policy.Rewrite(null, "users-v2", "^/v1/([^/]+)/([0-9]+)$", "/\\1/\\2"));
+    var route = (Policy.Routes) PolicyParser.parse("route.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: users }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: users, port: 80 } ]
+          rules:
+          - filters: [ { type: URLRewrite, urlRewrite: { path: { type: ReplaceFullPath, replaceFullPath: /all/users } } } ]
+            backendRefs: [ { name: users, port: 80 } ]
+        """).policies().getFirst();
+    // As istiod writes it: uriRegexRewrite {match: "/.*", rewrite: <the path>}.
+    assertThat(route.rules().getFirst().rewrite()).isEqualTo(new Policy.Rewrite(null, null, "/.*", "/all/users"));
+  }
+
+  @Test
+  void regexRewriteErrorsAreNamed() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: users }
+        spec:
+          hosts: [ users ]
+          http:
+          - rewrite: { uri: /v2, uriRegexRewrite: { match: "^/v1", rewrite: /v2 } }
+            route: [ { destination: { host: users } } ]
+          - rewrite: { uriRegexRewrite: { match: "^/v1/(" , rewrite: /v2 } }
+            route: [ { destination: { host: users } } ]
+          - rewrite: { uriRegexRewrite: { match: "^/v1/(.*)", rewrite: '/\\2' } }
+            route: [ { destination: { host: users } } ]
+          - rewrite: { uriRegexRewrite: { match: "^/v1" } }
+            route: [ { destination: { host: users } } ]
+        """)).containsExactly(
+        "bad.yaml: VirtualService/users: spec.http[0].rewrite.uriRegexRewrite: is set together with uri; "
+            + "expected only one of uri and uriRegexRewrite",
+        "bad.yaml: VirtualService/users: spec.http[1].rewrite.uriRegexRewrite.match: '^/v1/(' is not a valid regular "
+            + "expression: Unclosed group near index 6",
+        "bad.yaml: VirtualService/users: spec.http[2].rewrite.uriRegexRewrite.rewrite: '/\\2' \\2 refers to capture group 2 "
+            + "but the pattern has 1 group (RE2 would leave the path unchanged)",
+        "bad.yaml: VirtualService/users: spec.http[3].rewrite.uriRegexRewrite.rewrite: is required");
+    assertThat(errors("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: users }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: users, port: 80 } ]
+          rules:
+          - filters: [ { type: URLRewrite, urlRewrite: { path: { type: ReplaceFullPath } } } ]
+            backendRefs: [ { name: users, port: 80 } ]
+          - filters: [ { type: URLRewrite, urlRewrite: { path: { type: ReplaceFullPath, replaceFullPath: "/a?b=c" } } } ]
+            backendRefs: [ { name: users, port: 80 } ]
+        """)).containsExactly(
+        "bad.yaml: HTTPRoute/users: spec.rules[0].filters[0].urlRewrite.path.replaceFullPath: is required",
+        "bad.yaml: HTTPRoute/users: spec.rules[1].filters[0].urlRewrite.path.replaceFullPath: '/a?b=c' is not a path; "
+            + "expected path characters (percent-encoded where needed), no query or fragment");
+  }
+
+  @Test
   void httpRouteRejectsGatewayParentsAndRetriesByName() {
     assertThat(errors("""
         apiVersion: gateway.networking.k8s.io/v1

@@ -13,6 +13,8 @@ public sealed interface RouteAction {
    * @param clusters      one entry for {@code cluster}, several for {@code weighted_clusters}
    * @param totalWeight   sum of the weights (the pick is uniform over [0, totalWeight))
    * @param prefixRewrite replaces the matched path prefix, or null
+   * @param regexRewrite  regex_rewrite: replaces every match in the path (the query kept), or null; never
+   *                      set together with prefixRewrite
    * @param hostRewrite   host_rewrite_literal, or null
    * @param timeout       route timeout (Envoy default 15 s; ZERO disables)
    * @param retryPolicy   the route's retry_policy, else its virtual host's, else null (no retries)
@@ -26,6 +28,7 @@ public sealed interface RouteAction {
       List<WeightedCluster> clusters,
       int totalWeight,
       String prefixRewrite,
+      RegexRewrite regexRewrite,
       String hostRewrite,
       Duration timeout,
       RetryPolicy retryPolicy,
@@ -46,7 +49,7 @@ public sealed interface RouteAction {
      */
     public static Forward toCluster(String cluster, Duration timeout) {
       return new Forward(List.of(new WeightedCluster(cluster, 1, HeaderMutations.NONE, HeaderMutations.NONE)), 1, null, null,
-          timeout, null, false, List.of(), List.of(), Map.of());
+          null, timeout, null, false, List.of(), List.of(), Map.of());
     }
   }
 

@@ -59,6 +59,8 @@ final class ForwardingHeaders {
       if (matched >= 0) {
         request.setPath(forward.prefixRewrite() + request.path().substring(matched));
       }
+    } else if (forward.regexRewrite() != null) {
+      request.setPath(forward.regexRewrite().apply(request.path())); // path() has no query; setPath keeps it
     }
     if (forward.hostRewrite() != null) {
       h.set("host", forward.hostRewrite());

@@ -61,6 +61,9 @@ final class ForwardedHeaders {
         String path = forward.prefixRewrite() + head.path().substring(matched);
         request.setUri(head.query() == null ? path : path + "?" + head.query());
       }
+    } else if (forward.regexRewrite() != null) {
+      String path = forward.regexRewrite().apply(head.path()); // the path without the query; the query kept
+      request.setUri(head.query() == null ? path : path + "?" + head.query());
     }
     if (forward.hostRewrite() != null) {
       h.set(HttpHeaderNames.HOST, forward.hostRewrite());

@@ -79,6 +79,12 @@ abstract class ProxyConformanceSuite {
                         route: { cluster: b }
                       - match: { prefix: "/rewrite/" }
                         route: { cluster: a, prefix_rewrite: "/rewritten/" }
+                      - match: { prefix: "/v1/" }
+                        route:
+                          cluster: a
+                          regex_rewrite: { pattern: { regex: "^/v1/([^/]+)/([0-9]+)$" }, substitution: '/\\1/\\2' }
+                      - match: { prefix: "/dashes/" }
+                        route: { cluster: a, regex_rewrite: { pattern: { regex: "-" }, substitution: "_$" } }
                       - match: { prefix: "/split" }
                         route:
                           weighted_clusters:
@@ -177,6 +183,19 @@ abstract class ProxyConformanceSuite {
   void prefixRewriteReplacesTheMatchedPrefix() throws Exception {
     HttpResponse<String> r = proxy.get("/rewrite/deep/path?x=1");
     assertThat(r.body()).startsWith("GET /rewritten/deep/path?x=1\n");
+  }
+
+  @Test
+  void regexRewriteReplacesThePathWithCaptureGroupsAndKeepsTheQuery() throws Exception {
+    HttpResponse<String> r = proxy.get("/v1/users/42?x=1");
+    assertThat(r.body()).startsWith("GET /users/42?x=1\n");
+    // No match: the path goes unchanged.
+    assertThat(proxy.get("/v1/users/abc?x=1").body()).startsWith("GET /v1/users/abc?x=1\n");
+  }
+
+  @Test
+  void regexRewriteReplacesEveryMatchAndTakesDollarLiterally() throws Exception {
+    assertThat(proxy.get("/dashes/a-b-c?q=a-b").body()).startsWith("GET /dashes/a_$b_$c?q=a-b\n");
   }
 
   // ---------------------------------------------------------------- headers

@@ -36,6 +36,10 @@ class Http2ProxyTest {
                       routes:
                       - match: { prefix: "/direct" }
                         direct_response: { status: 200, body: { inline_string: "direct" } }
+                      - match: { prefix: "/v1/" }
+                        route:
+                          cluster: backend
+                          regex_rewrite: { pattern: { regex: "^/v1/([^/]+)/([0-9]+)$" }, substitution: '/\\1/\\2' }
                       - match: { prefix: "/" }
                         route: { cluster: backend }
         """;
@@ -62,6 +66,17 @@ class Http2ProxyTest {
     assertThat(out).startsWith("HTTP/2 200").contains("x-upstream: u1").doesNotContain("x-hop");
     assertThat(out).contains("GET /hello?x=1").contains("host: 127.0.0.1:" + proxy.port());
     assertThat(upstream.requestLines).contains("GET /hello?x=1 HTTP/1.1");
+  }
+
+  @Test
+  void regexRewriteAppliesToStreamsWithCaptureGroupsAndKeepsTheQuery() throws Exception {
+    try (H2Client client = new H2Client(proxy.port())) {
+      FullHttpResponse r = client.send(get("/v1/users/42?x=1")).get(20, TimeUnit.SECONDS);
+      assertThat(r.status().code()).isEqualTo(200);
+      assertThat(r.content().toString(StandardCharsets.UTF_8)).startsWith("GET /users/42?x=1\n");
+      r.release();
+    }
+    assertThat(upstream.requestLines).contains("GET /users/42?x=1 HTTP/1.1");
   }
 
   @Test

@@ -212,6 +212,7 @@ final class RouteTranslator {
         clusters,
         (int) total,
         a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
+        a.hasRegexRewrite() ? regexRewrite(a, path) : null,
         a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
         timeout,
         retry,
@@ -219,6 +220,34 @@ final class RouteTranslator {
         hashPolicies(a, path + ".hash_policy"),
         mirrors(a, path, routeName),
         upgrades(a));
+  }
+
+  /**
+   * regex_rewrite: the pattern (RE2, checked like a route's safe_regex) compiled once, the substitution
+   * parsed once. Envoy rejects it together with prefix_rewrite.
+   */
+  private io.keelson.dataplane.config.RegexRewrite regexRewrite(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
+    String at = path + ".regex_rewrite";
+    if (!a.getPrefixRewrite().isEmpty()) {
+      problems.error(at, "is set together with prefix_rewrite; expected only one of prefix_rewrite and regex_rewrite "
+          + "(as Envoy)");
+      return null;
+    }
+    var rr = a.getRegexRewrite();
+    if (!rr.hasPattern() || rr.getPattern().getRegex().isEmpty()) {
+      problems.error(at + ".pattern.regex", "a pattern is required");
+      return null;
+    }
+    java.util.regex.Pattern p = Re2Regex.compile(rr.getPattern().getRegex(), at + ".pattern.regex", problems);
+    if (p == null) {
+      return null;
+    }
+    try {
+      return io.keelson.dataplane.config.RegexRewrite.of(p, rr.getSubstitution());
+    } catch (IllegalArgumentException e) {
+      problems.error(at + ".substitution", "'" + rr.getSubstitution() + "' " + e.getMessage());
+      return null;
+    }
   }
 
   private List<io.keelson.dataplane.config.HashPolicy> hashPolicies(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {

@@ -273,9 +273,10 @@ final class SupportedFields {
         "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
     rules(StringMatcher.getDescriptor(), "exact", "prefix", "suffix", "safe_regex", "contains", "ignore_case");
     rules(RegexMatcher.getDescriptor(), "regex").ignore("google_re2", SAFE);
+    rules(io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute.getDescriptor(), "pattern", "substitution");
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
-    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "host_rewrite_literal", "timeout",
-            "retry_policy", "priority", "request_mirror_policies", "upgrade_configs")
+    rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
+            "host_rewrite_literal", "timeout", "retry_policy", "priority", "request_mirror_policies", "upgrade_configs")
         .supportAlso("hash_policy")
         .supportAlso("cors")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");

@@ -250,6 +250,65 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void acceptsARegexRewrite() throws Exception {
+    String yaml = edit("                route: { cluster: backend }\n", """
+                        route:
+                          cluster: backend
+                          regex_rewrite: { pattern: { regex: "^/v1/(.*)$" }, substitution: '/\\1' }
+        """);
+    assertThat(BootstrapLoader.fromYaml(yaml, "config.yaml").warnings()).isEmpty();
+  }
+
+  @Test
+  void rejectsRegexRewriteTogetherWithPrefixRewriteByPath() {
+    String yaml = edit("                route: { cluster: backend }\n", """
+                        route:
+                          cluster: backend
+                          prefix_rewrite: /x/
+                          regex_rewrite: { pattern: { regex: "^/first" }, substitution: /x }
+        """);
+    assertThat(rejected(yaml).getMessage()).isEqualTo("config.yaml: " + ROUTES + "[0].route.regex_rewrite: is set together "
+        + "with prefix_rewrite; expected only one of prefix_rewrite and regex_rewrite (as Envoy)");
+  }
+
+  @Test
+  void rejectsARegexRewritePatternRe2DoesNotAcceptOrThatIsInvalidByPath() {
+    String lookahead = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { pattern: { regex: "/(?!admin)(.*)" }, substitution: '/\\1' } }
+        """);
+    assertThat(rejected(lookahead).getMessage()).isEqualTo("config.yaml: " + ROUTES + "[0].route.regex_rewrite.pattern.regex: "
+        + "regex '/(?!admin)(.*)' uses lookahead, which RE2 (Envoy's regex engine) does not accept; expected RE2 syntax");
+    String invalid = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { pattern: { regex: "/items/[0-9" }, substitution: /x } }
+        """);
+    assertThat(rejected(invalid).getMessage())
+        .startsWith("config.yaml: " + ROUTES + "[0].route.regex_rewrite.pattern.regex: regex '/items/[0-9' is invalid: ");
+    String missing = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { substitution: /x } }
+        """);
+    assertThat(rejected(missing).getMessage())
+        .isEqualTo("config.yaml: " + ROUTES + "[0].route.regex_rewrite.pattern.regex: a pattern is required");
+  }
+
+  @Test
+  void rejectsARegexRewriteSubstitutionRe2CannotApplyByPath() {
+    String noGroup = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { pattern: { regex: "^/v1/(.*)$" }, substitution: '/\\2' } }
+        """);
+    assertThat(rejected(noGroup).getMessage()).isEqualTo("config.yaml: " + ROUTES + "[0].route.regex_rewrite.substitution: "
+        + "'/\\2' \\2 refers to capture group 2 but the pattern has 1 group (RE2 would leave the path unchanged)");
+    String badEscape = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { pattern: { regex: "^/v1" }, substitution: '/\\x' } }
+        """);
+    assertThat(rejected(badEscape).getMessage()).contains(ROUTES + "[0].route.regex_rewrite.substitution: '/\\x' '\\x' is not "
+        + "a valid escape");
+    String query = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend, regex_rewrite: { pattern: { regex: "^/v1" }, substitution: '/v2?a=b' } }
+        """);
+    assertThat(rejected(query).getMessage()).contains(ROUTES + "[0].route.regex_rewrite.substitution: '/v2?a=b' holds '?'");
+  }
+
+  @Test
   void rejectsInvalidRegex() {
     String yaml = edit("match: { prefix: /first }", "match: { safe_regex: { regex: \"/items/[0-9\" } }");
     assertThat(rejected(yaml).getMessage()).startsWith(
