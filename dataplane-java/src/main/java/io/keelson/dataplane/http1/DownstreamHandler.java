@@ -616,7 +616,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void overflow() {
     cancelTimeout();
     flag = ResponseFlag.UO;
-    sendLocalReply(503, LocalReply.OVERFLOW, LocalReply.OVERLOADED_HEADER);
+    // The router's own header, left out with suppress_envoy_headers (as Envoy's onUpstreamAbort).
+    sendLocalReply(503, LocalReply.OVERFLOW,
+        listener != null && listener.config().http().suppressEnvoyHeaders() ? null : LocalReply.OVERLOADED_HEADER);
   }
 
   /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */

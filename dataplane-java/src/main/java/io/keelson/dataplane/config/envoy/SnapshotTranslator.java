@@ -538,7 +538,8 @@ final class SnapshotTranslator {
         streamIdle,
         filters,
         upgrades(hcm, path),
-        forwardClientCert(hcm));
+        forwardClientCert(hcm),
+        HttpFilterTranslator.suppressEnvoyHeaders(hcm.getHttpFiltersList()));
   }
 
   /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */
