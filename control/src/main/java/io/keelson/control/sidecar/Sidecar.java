@@ -96,7 +96,8 @@ public final class Sidecar implements AutoCloseable {
       XdsClientConfig config = new XdsClientConfig(ads.host(), ads.port(), ads.delta(), node, ads.staticResources(),
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
           maxBackoff, credentials,
-          identity == null ? null : identity.source()); // SDS "default"/"ROOTCA" in TLS contexts
+          identity == null ? null : identity.source(), // SDS "default"/"ROOTCA" in TLS contexts
+          ads.http2Defaults()); // the bootstrap's runtime, for LDS listeners too
       XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.stats().xds(xds::stats);
       return new Sidecar(bootstrap, server, xds, node);

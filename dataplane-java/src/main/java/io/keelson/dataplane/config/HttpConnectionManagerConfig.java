@@ -26,6 +26,9 @@ import java.util.Map;
  *                          an Upgrade of a type not listed is refused with 403, as Envoy does
  * @param forwardClientCert forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert);
  *                          Envoy's default SANITIZE when absent
+ * @param suppressEnvoyHeaders the router's suppress_envoy_headers: it adds no {@code x-envoy-*} header of its own
+ *                          ({@code x-envoy-overloaded} on its circuit-breaker 503s); Envoy's include_*_attempt_count
+ *                          opt-ins still add {@code x-envoy-attempt-count}, as in Envoy
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -42,7 +45,18 @@ public record HttpConnectionManagerConfig(
     Duration streamIdleTimeout,
     List<HttpFilterConfig> httpFilters,
     Map<String, Boolean> upgrades,
-    ForwardClientCert forwardClientCert) {
+    ForwardClientCert forwardClientCert,
+    boolean suppressEnvoyHeaders) {
+
+  /** A connection manager whose router adds its {@code x-envoy-*} headers (suppress_envoy_headers false). */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration, Http2Options http2,
+      Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters, Map<String, Boolean> upgrades,
+      ForwardClientCert forwardClientCert) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, forwardClientCert, false);
+  }
 
   /** Envoy's stream_idle_timeout default. */
   public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
@@ -95,6 +109,7 @@ public record HttpConnectionManagerConfig(
     private List<HttpFilterConfig> httpFilters = List.of();
     private Map<String, Boolean> upgrades = Map.of();
     private ForwardClientCert forwardClientCert = ForwardClientCert.DEFAULT;
+    private boolean suppressEnvoyHeaders;
 
     private Builder(String statPrefix, RouteConfig routeConfig) {
       this.statPrefix = statPrefix;
@@ -166,10 +181,15 @@ public record HttpConnectionManagerConfig(
       return this;
     }
 
+    public Builder suppressEnvoyHeaders(boolean suppressEnvoyHeaders) {
+      this.suppressEnvoyHeaders = suppressEnvoyHeaders;
+      return this;
+    }
+
     public HttpConnectionManagerConfig build() {
       return new HttpConnectionManagerConfig(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId,
           requestTimeout, idleTimeout, accessLogs, tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters,
-          upgrades, forwardClientCert);
+          upgrades, forwardClientCert, suppressEnvoyHeaders);
     }
   }
 }

@@ -616,7 +616,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void overflow() {
     cancelTimeout();
     flag = ResponseFlag.UO;
-    sendLocalReply(503, LocalReply.OVERFLOW, LocalReply.OVERLOADED_HEADER);
+    // The router's own header, left out with suppress_envoy_headers (as Envoy's onUpstreamAbort).
+    sendLocalReply(503, LocalReply.OVERFLOW,
+        listener != null && listener.config().http().suppressEnvoyHeaders() ? null : LocalReply.OVERLOADED_HEADER);
   }
 
   /** A new upstream connection (or, for an HTTP/2 cluster, a new stream) for {@link #connecting}. */
@@ -962,8 +964,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  void onUpstreamReset() {
+  /**
+   * The upstream connection closed mid-exchange.
+   *
+   * @param resetCode the RST_STREAM error code when the upstream was an HTTP/2 stream it reset, else -1
+   */
+  void onUpstreamReset(long resetCode) {
     upstream = null;
+    boolean streamReset = resetCode >= 0;
     if (state != State.FORWARDING) {
       return;
     }
@@ -975,11 +983,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (responseStarted) {
       endUpstreamRequest();
-      flag = ResponseFlag.UC;
+      flag = streamReset ? ResponseFlag.UR : ResponseFlag.UC;
       channel.close();
       return;
     }
-    if (upstreamReused && !requestBodySent && !retried && requestComplete) {
+    if (!streamReset && upstreamReused && !requestBodySent && !retried && requestComplete) {
       // A pooled connection the upstream had just closed: safe to send the same head once more.
       retried = true;
       upstreamReused = false;
@@ -989,12 +997,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().rqResetBeforeResponse.increment();
     reportLocalFailure();
     endUpstreamRequest();
-    if (retry.enabled() && retry.retriableReset() && maybeRetry()) {
+    boolean refused = resetCode == io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code();
+    if (retry.enabled() && (refused ? retry.retriableRefusedStream() : retry.retriableReset()) && maybeRetry()) {
       return;
     }
     cancelTimeout();
-    flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UC;
-    sendLocalReply(503, LocalReply.RESET_BEFORE_HEADERS, null);
+    // As Envoy (and the HTTP/2 downstream path): a stream the upstream reset (RST_STREAM) is UR, a connection
+    // that went away is UC.
+    flag = retryExhausted ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC;
+    sendLocalReply(503, refused ? LocalReply.REFUSED_STREAM_RESET : streamReset ? LocalReply.REMOTE_RESET
+        : LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
   void onUpstreamProtocolError(Http1ParseException e) {

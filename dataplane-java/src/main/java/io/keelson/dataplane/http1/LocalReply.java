@@ -15,6 +15,12 @@ final class LocalReply {
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   static final String RESET_BEFORE_HEADERS =
       "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+  /** Envoy's body when an HTTP/2 upstream reset the stream with REFUSED_STREAM before the response (flag UR). */
+  static final String REFUSED_STREAM_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset";
+  /** Envoy's body when an HTTP/2 upstream reset the stream with another code before the response (flag UR). */
+  static final String REMOTE_RESET =
+      "upstream connect error or disconnect/reset before headers. reset reason: remote reset";
   static final String UPSTREAM_TIMEOUT = "upstream request timeout";
   /** Envoy's body for the stream idle timeout (a 408). */
   static final String STREAM_TIMEOUT = "stream timeout";

@@ -154,7 +154,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
       // connection died mid-exchange.
       if (owner != null) {
         owner = null;
-        o.onUpstreamReset();
+        // An HTTP/2 cluster's stream (Http1OverHttp2) reset by the upstream carries its RST_STREAM code.
+        o.onUpstreamReset(io.keelson.dataplane.http2.Http1OverHttp2.resetCode(ctx.channel()));
       }
     }
     parser.close();

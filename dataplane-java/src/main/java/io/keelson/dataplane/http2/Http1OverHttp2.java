@@ -15,6 +15,9 @@ import io.netty.util.concurrent.Future;
  * trailers as chunked trailers). Owned by one event loop, like the pool that holds it.
  */
 public final class Http1OverHttp2 {
+  /** On a stream channel the upstream reset: the RST_STREAM error code. */
+  static final io.netty.util.AttributeKey<Long> RESET_CODE = io.netty.util.AttributeKey.valueOf("keelson.h1-over-h2.reset");
+
   private final UpstreamChannels channels;
 
   public Http1OverHttp2(Transport transport) {
@@ -24,6 +27,15 @@ public final class Http1OverHttp2 {
   /** With the registry that TLS clusters' handshake counters go to. */
   public Http1OverHttp2(Transport transport, io.keelson.dataplane.stats.StatsRegistry stats) {
     this.channels = new UpstreamChannels(transport, stats);
+  }
+
+  /**
+   * The RST_STREAM error code the upstream reset {@code stream} with (e.g. 7, REFUSED_STREAM), or -1 when it was not
+   * reset (a connection that went away, or not a stream of this class). Read once the channel is inactive.
+   */
+  public static long resetCode(Channel stream) {
+    Long code = stream.hasAttr(RESET_CODE) ? stream.attr(RESET_CODE).get() : null;
+    return code == null ? -1 : code;
   }
 
   /**

@@ -87,9 +87,12 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof Http2ResetFrame) {
+    if (evt instanceof Http2ResetFrame reset) {
+      // The upstream reset the stream: the HTTP/1.1 side sees its connection close, and reads the code
+      // (Http1OverHttp2.resetCode) to answer as Envoy does (503 UR, "remote refused stream reset" or "remote reset").
+      ctx.channel().attr(Http1OverHttp2.RESET_CODE).set(reset.errorCode());
       ReferenceCountUtil.release(evt);
-      ctx.close(); // the upstream reset the stream: the HTTP/1.1 side sees its connection close
+      ctx.close();
       return;
     }
     ctx.fireUserEventTriggered(evt);

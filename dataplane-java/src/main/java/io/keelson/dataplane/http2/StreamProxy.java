@@ -376,7 +376,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (!resilience.admit(cluster, forward, head)) {
-      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
+      localReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
@@ -406,7 +406,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().rqActive.increment();
     if (!resilience.acquirePending()) {
       endUpstreamRequest();
-      localReply(503, OVERFLOW, ResponseFlag.UO, OVERLOADED_HEADER);
+      localReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     var retryPolicy = resilience.retry.policy();
@@ -781,6 +781,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   // ======================================================================== ending
+
+  /** x-envoy-overloaded for a circuit-breaker 503, or null with the router's suppress_envoy_headers (as Envoy). */
+  private String overloadedHeader() {
+    return listener != null && listener.config().http().suppressEnvoyHeaders() ? null : OVERLOADED_HEADER;
+  }
 
   /** The proxy's own answer; for gRPC calls a trailers-only response with the matching grpc-status. */
   private void localReply(int status, String body, ResponseFlag why) {

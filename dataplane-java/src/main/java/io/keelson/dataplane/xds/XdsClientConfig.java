@@ -2,6 +2,7 @@ package io.keelson.dataplane.xds;
 
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.config.Http2Options;
 import io.keelson.dataplane.config.envoy.AdsSource;
 import java.time.Duration;
 import java.util.Objects;
@@ -19,6 +20,8 @@ import java.util.Objects;
  * @param credentials     TLS root and join token for the control plane's secure port (plaintext, no token when
  *                        {@link io.keelson.dataplane.security.ControlPlaneCredentials#rootCaFile()} and the token are null)
  * @param localSecrets    the workload identity SDS secrets {@code default}/{@code ROOTCA} resolve to, or null
+ * @param http2Defaults   every connection manager's HTTP/2 defaults, static or from LDS: the bootstrap's
+ *                        {@code layered_runtime} applied ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide
  */
 public record XdsClientConfig(
     String host,
@@ -29,7 +32,16 @@ public record XdsClientConfig(
     Duration initialBackoff,
     Duration maxBackoff,
     io.keelson.dataplane.security.ControlPlaneCredentials credentials,
-    io.keelson.dataplane.security.CertificateSource localSecrets) {
+    io.keelson.dataplane.security.CertificateSource localSecrets,
+    Http2Options http2Defaults) {
+
+  /** A client whose connection managers start from Keelson's HTTP/2 defaults (a bootstrap without a runtime). */
+  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
+      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials,
+      io.keelson.dataplane.security.CertificateSource localSecrets) {
+    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, localSecrets,
+        Http2Options.DEFAULT);
+  }
 
   public static final io.keelson.dataplane.security.ControlPlaneCredentials PLAINTEXT =
       new io.keelson.dataplane.security.ControlPlaneCredentials(null, null);
@@ -43,6 +55,7 @@ public record XdsClientConfig(
     Objects.requireNonNull(node, "node");
     Objects.requireNonNull(staticResources, "staticResources");
     Objects.requireNonNull(credentials, "credentials");
+    Objects.requireNonNull(http2Defaults, "http2Defaults");
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("xDS server port " + port + " is out of range; expected 1-65535");
     }
@@ -54,11 +67,11 @@ public record XdsClientConfig(
 
   /**
    * The client a bootstrap's dynamic_resources describe, with the defaults: Envoy's backoff, plaintext, no
-   * local SDS secrets (change them with the {@code with...} methods).
+   * local SDS secrets (change them with the {@code with...} methods); its runtime's HTTP/2 defaults.
    */
   public static XdsClientConfig fromBootstrap(AdsSource source) {
     return new XdsClientConfig(source.host(), source.port(), source.delta(), source.node(), source.staticResources(),
-        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null);
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null, source.http2Defaults());
   }
 
   /** A client with no static resources (tests, a control plane that sends everything), otherwise as {@link #fromBootstrap}. */
@@ -68,12 +81,14 @@ public record XdsClientConfig(
   }
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials, localSecrets);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials, localSecrets,
+        http2Defaults);
   }
 
   /** The same client over TLS with a join token (the control plane's secure port). */
   public XdsClientConfig withCredentials(io.keelson.dataplane.security.ControlPlaneCredentials c) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c, localSecrets);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c, localSecrets,
+        http2Defaults);
   }
 
   /**
@@ -81,6 +96,13 @@ public record XdsClientConfig(
    * to {@code source} (the proxy's workload identity).
    */
   public XdsClientConfig withLocalSecrets(io.keelson.dataplane.security.CertificateSource source) {
-    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, source);
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, source,
+        http2Defaults);
+  }
+
+  /** The same client with {@code defaults} as every connection manager's HTTP/2 defaults (a bootstrap's runtime applied). */
+  public XdsClientConfig withHttp2Defaults(Http2Options defaults) {
+    return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials,
+        localSecrets, defaults);
   }
 }

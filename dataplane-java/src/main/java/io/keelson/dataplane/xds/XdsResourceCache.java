@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.Http2Options;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
 import java.util.ArrayList;
@@ -45,6 +46,8 @@ final class XdsResourceCache {
   record Incoming(String name, String version, Any resource) {}
 
   private final Bootstrap.StaticResources statics;
+  /** Every connection manager's HTTP/2 defaults: the bootstrap's runtime applied (process-wide, as in Envoy). */
+  private final Http2Options http2Defaults;
   private final Map<ResourceType, Map<String, Versioned>> accepted = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, String> versions = new EnumMap<>(ResourceType.class);
   private long snapshotSequence;
@@ -59,7 +62,16 @@ final class XdsResourceCache {
 
   /** @param installer puts each new snapshot into service before it is ACKed; its refusal is a NACK */
   XdsResourceCache(Bootstrap.StaticResources statics, SnapshotInstaller installer) {
+    this(statics, Http2Options.DEFAULT, installer);
+  }
+
+  /**
+   * @param http2Defaults every connection manager's HTTP/2 defaults, the bootstrap's runtime applied
+   * @param installer     puts each new snapshot into service before it is ACKed; its refusal is a NACK
+   */
+  XdsResourceCache(Bootstrap.StaticResources statics, Http2Options http2Defaults, SnapshotInstaller installer) {
     this.statics = statics;
+    this.http2Defaults = java.util.Objects.requireNonNull(http2Defaults, "http2Defaults");
     this.installer = installer;
     for (ResourceType t : ResourceType.values()) {
       accepted.put(t, new LinkedHashMap<>());
@@ -206,7 +218,7 @@ final class XdsResourceCache {
     state.get(ResourceType.CLUSTER).values().forEach(v -> clusters.add((Cluster) v.resource()));
     snapshotSequence++;
     return io.keelson.dataplane.tls.LocalSecrets.with(localSecrets,
-        () -> XdsSnapshotTranslator.translate(label(type, version), statics, listeners, routes, clusters, endpoints));
+        () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes, clusters, endpoints));
   }
 
   /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An HTTP/2 upstream that refuses streams (RST_STREAM REFUSED_STREAM) before answering, behind an
- * h2c client stream: retried under {@code retry_on: refused-stream}, else Envoy's 503 with flag UR.
+ * h2c client stream or an HTTP/1.1 client's request (Http1OverHttp2): retried under
+ * {@code retry_on: refused-stream}, else Envoy's 503 with flag UR.
  */
 class Http2RefusedStreamTest {
   private EventLoopGroup group;
@@ -52,6 +53,8 @@ class Http2RefusedStreamTest {
   private final AtomicInteger streams = new AtomicInteger();
   /** The first this many streams are refused; later ones answered 200. */
   private volatile int refuse = 1;
+  /** The RST_STREAM code of the refused streams. */
+  private volatile Http2Error resetWith = Http2Error.REFUSED_STREAM;
   /** x-envoy-attempt-count of each stream the upstream answered. */
   private final CopyOnWriteArrayList<String> attemptCounts = new CopyOnWriteArrayList<>();
 
@@ -73,7 +76,7 @@ class Http2RefusedStreamTest {
                           boolean head = msg instanceof Http2HeadersFrame;
                           ReferenceCountUtil.release(msg);
                           if (head) {
-                            ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
+                            ctx.writeAndFlush(new DefaultHttp2ResetFrame(resetWith));
                           }
                         }
                       });
@@ -204,6 +207,77 @@ class Http2RefusedStreamTest {
           .get(10, TimeUnit.SECONDS);
       assertThat(ok.status().code()).isEqualTo(200);
       ok.release();
+    }
+  }
+
+  // ---- The same upstream behind an HTTP/1.1 client (the HTTP/1.1 path's Http1OverHttp2 streams)
+
+  @Test
+  void anHttp11ClientGetsEnvoys503WithFlagURForARefusedStream() throws Exception {
+    try (ProxyHarness proxy = new ProxyHarness(bootstrap("", ""), PipelineMode.INLINE)) {
+      java.net.http.HttpResponse<String> r = proxy.get("/x");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).isEqualTo(
+          "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset");
+      assertThat(streams.get()).isEqualTo(1);
+      assertThat(proxy.admin("/stats/prometheus"))
+          .containsPattern("istio_requests_total\\{[^}]*response_code=\"503\"[^}]*response_flags=\"UR\"");
+      assertThat(proxy.get("/y").statusCode()).as("the next stream is answered").isEqualTo(200);
+    }
+  }
+
+  @Test
+  void anHttp11ClientGetsRemoteResetForAnotherResetCode() throws Exception {
+    resetWith = Http2Error.INTERNAL_ERROR;
+    try (ProxyHarness proxy = new ProxyHarness(bootstrap("", ""), PipelineMode.INLINE)) {
+      java.net.http.HttpResponse<String> r = proxy.get("/x");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).isEqualTo("upstream connect error or disconnect/reset before headers. reset reason: remote reset");
+      assertThat(proxy.admin("/stats/prometheus"))
+          .containsPattern("istio_requests_total\\{[^}]*response_code=\"503\"[^}]*response_flags=\"UR\"");
+    }
+  }
+
+  @Test
+  void anHttp11ClientsRefusedStreamIsRetriedUnderRefusedStream() throws Exception {
+    String retry = """
+                          retry_policy:
+                            retry_on: refused-stream
+                            num_retries: 1
+                            retry_back_off: { base_interval: 0.005s }
+        """;
+    String vhost = """
+                      include_request_attempt_count: true
+                      include_attempt_count_in_response: true
+        """;
+    try (ProxyHarness proxy = new ProxyHarness(bootstrap(vhost, retry), PipelineMode.INLINE)) {
+      java.net.http.HttpResponse<String> r = proxy.get("/x");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("ok");
+      assertThat(r.headers().firstValue("x-envoy-attempt-count")).hasValue("2");
+      assertThat(streams.get()).as("the refused stream, then the retry").isEqualTo(2);
+      assertThat(attemptCounts).containsExactly("2");
+      assertThat(stat(proxy, "cluster.c.upstream_rq_retry")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void anHttp11ClientsRefusedStreamRetriedUntilExhaustedIsURX() throws Exception {
+    refuse = 2;
+    String retry = """
+                          retry_policy:
+                            retry_on: refused-stream
+                            num_retries: 1
+                            retry_back_off: { base_interval: 0.005s }
+        """;
+    try (ProxyHarness proxy = new ProxyHarness(bootstrap("", retry), PipelineMode.INLINE)) {
+      java.net.http.HttpResponse<String> r = proxy.get("/x");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).isEqualTo(
+          "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset");
+      assertThat(streams.get()).isEqualTo(2);
+      assertThat(proxy.admin("/stats/prometheus"))
+          .containsPattern("istio_requests_total\\{[^}]*response_code=\"503\"[^}]*response_flags=\"URX\"");
     }
   }
 }

@@ -86,7 +86,8 @@ public final class BootstrapLoader {
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();
     return new Parsed(new StaticBootstrap(
-        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings()), admin), ads);
+        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings()), admin),
+        ads == null ? null : ads.withHttp2Defaults(translator.http2Defaults()));
   }
 
   /**

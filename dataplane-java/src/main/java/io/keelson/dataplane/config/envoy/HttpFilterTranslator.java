@@ -71,6 +71,26 @@ final class HttpFilterTranslator {
     return ok ? out : null;
   }
 
+  /**
+   * The router's {@code suppress_envoy_headers} (false without a router typed_config). The router must be the last
+   * filter ({@link #translate} reports otherwise), so only that one is read.
+   */
+  static boolean suppressEnvoyHeaders(List<HttpFilter> filters) {
+    if (filters.isEmpty()) {
+      return false;
+    }
+    HttpFilter last = filters.getLast();
+    if (!last.hasTypedConfig() || !last.getTypedConfig().is(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.class)) {
+      return false;
+    }
+    try {
+      return last.getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.class)
+          .getSuppressEnvoyHeaders();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return false; // typed_config was checked (and reported) by SupportedFields
+    }
+  }
+
   /** typed_per_filter_config: filter name to translated per-route settings (entries in error are left out and reported). */
   static Map<String, Object> perFilter(Map<String, Any> config, String path, Problems problems) {
     if (config.isEmpty()) {

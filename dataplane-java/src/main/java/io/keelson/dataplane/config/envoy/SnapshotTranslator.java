@@ -72,6 +72,19 @@ final class SnapshotTranslator {
   /** The HTTP/2 defaults of every connection manager: Keelson's, with the runtime's premature-reset keys applied. */
   private io.keelson.dataplane.config.Http2Options http2Defaults = io.keelson.dataplane.config.Http2Options.DEFAULT;
 
+  /** The HTTP/2 defaults {@link #runtime} computed (Keelson's when the bootstrap has no runtime). */
+  io.keelson.dataplane.config.Http2Options http2Defaults() {
+    return http2Defaults;
+  }
+
+  /**
+   * Uses HTTP/2 defaults already read from a bootstrap's runtime (xDS: the runtime is process-wide, so
+   * connection managers delivered by LDS get the bootstrap's values). Call before {@link #listeners}.
+   */
+  void http2Defaults(io.keelson.dataplane.config.Http2Options defaults) {
+    this.http2Defaults = java.util.Objects.requireNonNull(defaults, "defaults");
+  }
+
   /**
    * Reads the bootstrap's {@code layered_runtime}: the static layers' {@value #PREMATURE_RESET_TOTAL_STREAM_COUNT}
    * and {@value #PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS} (a later layer overrides an earlier one, as in
@@ -525,7 +538,8 @@ final class SnapshotTranslator {
         streamIdle,
         filters,
         upgrades(hcm, path),
-        forwardClientCert(hcm));
+        forwardClientCert(hcm),
+        HttpFilterTranslator.suppressEnvoyHeaders(hcm.getHttpFiltersList()));
   }
 
   /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */

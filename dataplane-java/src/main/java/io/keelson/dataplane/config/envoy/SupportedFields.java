@@ -228,10 +228,9 @@ final class SupportedFields {
         .ignore("content_type", SAFE)
         .reject("omit_empty_values", "empty values are written as Envoy's \"-\"")
         .reject("formatters", "formatter extensions are not supported");
-    rules(Router.getDescriptor())
+    rules(Router.getDescriptor(), "suppress_envoy_headers")
         .ignore("dynamic_stats", SAFE)
         .ignore("start_child_span", SAFE)
-        .ignore("suppress_envoy_headers", SAFE)
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
     rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
     rules(Http1ProtocolOptions.getDescriptor());

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.Http2Options;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import java.util.ArrayList;
@@ -60,6 +61,24 @@ public final class XdsSnapshotTranslator {
       Map<String, RouteConfiguration> routes,
       Collection<Cluster> clusters,
       Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
+    return translate(version, statics, Http2Options.DEFAULT, listeners, routes, clusters, endpoints);
+  }
+
+  /**
+   * As {@link #translate(String, Bootstrap.StaticResources, Collection, Map, Collection, Map)}, every connection
+   * manager (static or delivered by LDS) starting from {@code http2Defaults}: the bootstrap's runtime applied
+   * ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide.
+   *
+   * @throws ConfigException naming each bad resource and field
+   */
+  public static ProxySnapshot translate(
+      String version,
+      Bootstrap.StaticResources statics,
+      Http2Options http2Defaults,
+      Collection<Listener> listeners,
+      Map<String, RouteConfiguration> routes,
+      Collection<Cluster> clusters,
+      Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
     Problems problems = new Problems(SOURCE);
     listeners.forEach(l -> SupportedFields.checkDynamic(l, resourcePath(l, l.getName()), problems));
     routes.forEach((name, r) -> SupportedFields.checkDynamic(r, resourcePath(r, name), problems));
@@ -98,6 +117,7 @@ public final class XdsSnapshotTranslator {
       clusterPathList.add(resourcePath(c, c.getName()));
     }
     SnapshotTranslator translator = new SnapshotTranslator(problems, routes);
+    translator.http2Defaults(http2Defaults);
     List<ListenerConfig> translatedListeners = translator.listeners(allListeners, listenerPaths);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
     Map<String, ClusterConfig> translatedClusters =
