@@ -1,10 +1,8 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.BoolValue;
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
@@ -15,13 +13,8 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -113,25 +106,10 @@ class CorsEndToEndTest {
 
   @Test
   void aSidecarAnswersPreflightsAndDecoratesResponsesOfTheRuleOnly() throws Exception {
-    PolicyStore store = new PolicyStore();
-    try (TestUpstream app = new TestUpstream("v1");
-        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("cors-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", registry(app.port()).getFirst() + "---\n" + VIRTUAL_SERVICE)
-          .policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(20)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion())
-          && client.lastSnapshot().version().contains("LDS=" + want.listenersVersion()));
-      int port = proxy.server.listenerAddress("outbound").getPort();
-      await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
-        try (RawHttp http = new RawHttp(port)) {
-          return http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read().status() == 200;
-        }
-      });
+    try (TestUpstream app = new TestUpstream("v1"); SidecarOverAds sidecar = new SidecarOverAds("cors-sidecar")) {
+      sidecar.apply(registry(app.port()).getFirst() + "---\n" + VIRTUAL_SERVICE);
+      sidecar.awaitServing("product-service", "/items");
+      int port = sidecar.port();
       int before = app.requests.get();
       try (RawHttp http = new RawHttp(port)) {
         RawHttp.Response preflight = http.send("OPTIONS /api/cart HTTP/1.1\r\nHost: product-service\r\n"

@@ -1,18 +1,9 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.Node;
-import io.keelson.control.policy.PolicyParser;
-import io.keelson.control.store.PolicyStore;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,24 +28,10 @@ class DirectResponseEndToEndTest {
 
   @Test
   void theSidecarAnswersDirectResponsesWithoutReachingTheApp() throws Exception {
-    PolicyStore store = new PolicyStore();
-    try (TestUpstream app = new TestUpstream("v1");
-        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("direct-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", Mesh.registry(app.port(), app.port()) + "---\n" + VIRTUAL_SERVICE)
-          .policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(20)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
-      int port = proxy.server.listenerAddress("outbound").getPort();
-      await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
-        try (RawHttp http = new RawHttp(port)) {
-          return http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read().status() == 200;
-        }
-      });
+    try (TestUpstream app = new TestUpstream("v1"); SidecarOverAds sidecar = new SidecarOverAds("direct-sidecar")) {
+      sidecar.apply(Mesh.registry(app.port(), app.port()) + "---\n" + VIRTUAL_SERVICE);
+      sidecar.awaitServing("product-service", "/items");
+      int port = sidecar.port();
       int before = app.requests.get();
       try (RawHttp http = new RawHttp(port)) {
         for (int i = 0; i < 3; i++) {

@@ -1,21 +1,15 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -81,25 +75,10 @@ class FaultEndToEndTest {
 
   @Test
   void aSidecarAbortsAndDelaysTheFaultyRoutesOnly() throws Exception {
-    PolicyStore store = new PolicyStore();
-    try (TestUpstream app = new TestUpstream("v1");
-        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("fault-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", registry(app.port()).getFirst() + "---\n" + VIRTUAL_SERVICE)
-          .policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(20)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion())
-          && client.lastSnapshot().version().contains("LDS=" + want.listenersVersion()));
-      int port = proxy.server.listenerAddress("outbound").getPort();
-      await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
-        try (RawHttp http = new RawHttp(port)) {
-          return http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n\r\n").read().status() == 200;
-        }
-      });
+    try (TestUpstream app = new TestUpstream("v1"); SidecarOverAds sidecar = new SidecarOverAds("fault-sidecar")) {
+      sidecar.apply(registry(app.port()).getFirst() + "---\n" + VIRTUAL_SERVICE);
+      sidecar.awaitServing("product-service", "/items");
+      int port = sidecar.port();
       int before = app.requests.get();
       try (RawHttp http = new RawHttp(port)) {
         for (int i = 0; i < 3; i++) {

@@ -3,15 +3,8 @@ package io.keelson.control.xds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.Node;
-import io.keelson.control.policy.PolicyParser;
-import io.keelson.control.store.PolicyStore;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -71,21 +64,12 @@ class MirrorEndToEndTest {
   @ParameterizedTest(name = "istio={0}")
   @ValueSource(booleans = {false, true})
   void theShadowServiceGetsACopyAndTheClientTheAnswer(boolean istio) throws Exception {
-    PolicyStore store = new PolicyStore();
     try (TestUpstream v1 = new TestUpstream("v1");
         TestUpstream shadow = new TestUpstream("shadow");
-        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("mirror-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", REGISTRY.formatted(v1.port(), shadow.port())
-          + "---\n" + (istio ? VIRTUAL_SERVICE : HTTP_ROUTE)).policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
+        SidecarOverAds sidecar = new SidecarOverAds("mirror-sidecar")) {
+      sidecar.apply(REGISTRY.formatted(v1.port(), shadow.port()) + "---\n" + (istio ? VIRTUAL_SERVICE : HTTP_ROUTE));
 
-      try (RawHttp http = new RawHttp(proxy.server.listenerAddress("outbound").getPort())) {
+      try (RawHttp http = new RawHttp(sidecar.port())) {
         for (int i = 0; i < 3; i++) {
           RawHttp.Response r = http.send("GET /items/" + i + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
           assertThat(r.status()).isEqualTo(200);
@@ -129,22 +113,13 @@ class MirrorEndToEndTest {
 
   @Test
   void eachOfSeveralMirrorsGetsItsShareOfCopies() throws Exception {
-    PolicyStore store = new PolicyStore();
     try (TestUpstream v1 = new TestUpstream("v1");
         TestUpstream shadow = new TestUpstream("shadow");
         TestUpstream idle = new TestUpstream("idle");
-        ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("mirrors-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", REGISTRY.formatted(v1.port(), shadow.port())
-          + IDLE.formatted(idle.port()) + "---\n" + SEVERAL_MIRRORS).policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
+        SidecarOverAds sidecar = new SidecarOverAds("mirrors-sidecar")) {
+      sidecar.apply(REGISTRY.formatted(v1.port(), shadow.port()) + IDLE.formatted(idle.port()) + "---\n" + SEVERAL_MIRRORS);
 
-      try (RawHttp http = new RawHttp(proxy.server.listenerAddress("outbound").getPort())) {
+      try (RawHttp http = new RawHttp(sidecar.port())) {
         for (int i = 0; i < 5; i++) {
           RawHttp.Response r = http.send("GET /items/" + i + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
           assertThat(r.status()).isEqualTo(200);

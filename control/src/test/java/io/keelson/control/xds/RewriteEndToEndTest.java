@@ -1,19 +1,10 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
-import io.keelson.control.policy.PolicyParser;
-import io.keelson.control.store.PolicyStore;
-import io.keelson.dataplane.pipeline.PipelineMode;
-import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -62,17 +53,9 @@ class RewriteEndToEndTest {
 
   /** Applies the policies, waits until the proxy runs their routes, and sends each path; returns what was sent. */
   private static MeshResources run(String policy, TestUpstream users, String... requestLines) throws Exception {
-    PolicyStore store = new PolicyStore();
-    try (ProxyHarness proxy = new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE);
-        XdsServer xds = new XdsServer(store, proxy.server.listenerAddress("outbound").getPort()).start("127.0.0.1", 0);
-        XdsClient client = XdsClient.startInstalling(
-            XdsClientConfig.of("127.0.0.1", xds.port(), false, Node.newBuilder().setId("rewrite-sidecar").build()),
-            proxy.server::install)) {
-      store.apply(PolicyParser.parse("mesh.yaml", REGISTRY.formatted(users.port()) + "---\n" + policy).policies(), false);
-      MeshResources want = xds.current();
-      await().atMost(Duration.ofSeconds(10)).until(() -> client.lastSnapshot() != null
-          && client.lastSnapshot().version().contains("RDS=" + want.routesVersion()));
-      try (RawHttp http = new RawHttp(proxy.server.listenerAddress("outbound").getPort())) {
+    try (SidecarOverAds sidecar = new SidecarOverAds("rewrite-sidecar")) {
+      MeshResources want = sidecar.apply(REGISTRY.formatted(users.port()) + "---\n" + policy);
+      try (RawHttp http = new RawHttp(sidecar.port())) {
         for (String line : requestLines) {
           RawHttp.Response r = http.send("GET " + line + " HTTP/1.1\r\nHost: users\r\n\r\n").read();
           assertThat(r.status()).as(line).isEqualTo(200);
