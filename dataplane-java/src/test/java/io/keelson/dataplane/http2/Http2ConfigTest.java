@@ -69,6 +69,25 @@ class Http2ConfigTest {
     assertThat(plain.prematureResetMinStreamLifetimeSeconds()).isEqualTo(1);
   }
 
+  /** Envoy flattens a static layer's nested maps into dotted keys; both spellings reach the same settings. */
+  @Test
+  void theRuntimesKeysMayBeNestedMaps() throws Exception {
+    String yaml = """
+        layered_runtime:
+          layers:
+          - name: base
+            static_layer:
+              overload:
+                premature_reset_total_stream_count: 40
+                premature_reset_min_stream_lifetime_seconds: 3
+        """ + ProxyHarness.bootstrap(VHOSTS, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9999));
+    ProxySnapshot s = BootstrapLoader.fromYaml(yaml, "t.yaml");
+    Http2Options h2 = s.listeners().get(0).http().http2();
+    assertThat(h2.prematureResetTotalStreamCount()).isEqualTo(40);
+    assertThat(h2.prematureResetMinStreamLifetimeSeconds()).isEqualTo(3);
+    assertThat(s.warnings()).isEmpty();
+  }
+
   @Test
   void aPrematureResetCountThatIsNotAPositiveWholeNumberIsRejectedByName() {
     String yaml = """

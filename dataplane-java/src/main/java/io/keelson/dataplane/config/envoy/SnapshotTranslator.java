@@ -102,7 +102,9 @@ final class SnapshotTranslator {
         continue;
       }
       String at = "layered_runtime.layers[" + i + "].static_layer";
-      for (var e : layers.get(i).getStaticLayer().getFieldsMap().entrySet()) {
+      Map<String, com.google.protobuf.Value> flat = new LinkedHashMap<>();
+      flatten("", layers.get(i).getStaticLayer(), flat);
+      for (var e : flat.entrySet()) {
         String key = e.getKey();
         if (key.equals(PREMATURE_RESET_TOTAL_STREAM_COUNT)) {
           long v = runtimeInteger(e.getValue(), at + "." + key, 1, Integer.MAX_VALUE);
@@ -117,6 +119,20 @@ final class SnapshotTranslator {
       }
     }
     http2Defaults = http2Defaults.withPrematureResets(total, lifetime);
+  }
+
+  /**
+   * A static layer's keys as Envoy reads them: nested maps joined with dots, so {@code overload:
+   * {premature_reset_total_stream_count: 40}} is the same key as {@code overload.premature_reset_total_stream_count: 40}.
+   */
+  private static void flatten(String prefix, com.google.protobuf.Struct layer, Map<String, com.google.protobuf.Value> out) {
+    for (var e : layer.getFieldsMap().entrySet()) {
+      if (e.getValue().hasStructValue()) {
+        flatten(prefix + e.getKey() + ".", e.getValue().getStructValue(), out);
+      } else {
+        out.put(prefix + e.getKey(), e.getValue());
+      }
+    }
   }
 
   /** A runtime value that must be a whole number in [min, max] (a number or a numeric string); -1 after an error. */
