@@ -141,6 +141,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestBodySent;
   /** The Upgrade header value of a permitted upgrade exchange, else null. */
   private String upgrade;
+  /** The upstream answered the upgrade with 101: the connection is a tunnel until it closes. */
+  private boolean tunnel;
   /** The copy of this exchange's request for request_mirror_policies, or null. */
   private RequestMirror mirror;
 
@@ -249,6 +251,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     recordExchange(); // a no-op unless the exchange was cut short
     if (listener != null) {
       listener.stats().cxActive.decrement();
+      if (tunnel) {
+        listener.stats().cxUpgradesActive.decrement();
+      }
     }
     if (timers != null) {
       timers.close();
@@ -274,6 +279,25 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
+  }
+
+  /** A FIN from the client; only a tunnel allows half-closure ({@link UpgradeTunnel#passFin}). */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+      if (tunnel && upstream != null) {
+        UpgradeTunnel.passFin(channel, upstream.channel());
+      } else {
+        ctx.close();
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** The downstream connection when this one is a tunnel (for the upstream's FIN), else null. */
+  Channel tunnelPeer() {
+    return tunnel ? channel : null;
   }
 
   /** Stop serving this connection politely: close it now if idle, else after the current response. */
@@ -882,7 +906,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(101);
     listener.stats().recordResponse(101);
     recordExchange();
-    UpgradeTunnel.switchProtocols(channel, response, upstream.parser(), parser);
+    tunnel = true; // the stream idle timeout keeps running: bytes either way reset it (Envoy's stream_idle_timeout)
+    listener.stats().cxUpgradesTotal.increment();
+    listener.stats().cxUpgradesActive.increment();
+    UpgradeTunnel.switchProtocols(channel, response, upstream.channel(), upstream.parser(), parser);
   }
 
   private void writePendingHead() {
@@ -1065,6 +1092,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** Envoy's stream_idle_timeout: 408 before the response head, else a reset; the connection closes either way. */
   @Override
   public void onStreamIdleTimeout() {
+    if (tunnel && state != State.CLOSED) { // no byte either way for stream_idle_timeout: end the tunnel, both sides
+      listener.stats().rqIdleTimeout.increment();
+      channel.close();
+      return;
+    }
     if (state == State.IDLE || state == State.CLOSED || state == State.LOCAL_REPLY || responseComplete) {
       return;
     }

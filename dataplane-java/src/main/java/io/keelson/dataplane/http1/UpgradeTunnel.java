@@ -8,7 +8,11 @@ import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.keelson.dataplane.http1.codec.Http1ResponseParser;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import java.util.Locale;
 
 /**
@@ -16,7 +20,10 @@ import java.util.Locale;
  * manager's upgrade_configs (and not disabled by the route) is forwarded with its Upgrade headers;
  * any other type is refused with 403, except {@code h2c}, which is stripped. On the upstream's 101
  * both connections' parsers switch to raw mode, so every later byte is relayed untouched by the
- * exchange's own handlers (with their backpressure) until either side closes. Stateless.
+ * exchange's own handlers (with their backpressure). A FIN from either side is passed on as a
+ * shutdownOutput toward the other once what was read before it is written (Envoy propagates half-close
+ * through an upgraded stream, as tcp_proxy does); the tunnel ends when both directions are done, or when
+ * either side closes outright. Stateless.
  */
 final class UpgradeTunnel {
   /** {@link #check} result: answer 403, as Envoy does for an upgrade it is not configured for. */
@@ -57,13 +64,52 @@ final class UpgradeTunnel {
    * turns both parsers into raw byte pipes; bytes already buffered behind the request head (a client
    * that did not wait for the 101) are delivered at once.
    */
-  static void switchProtocols(Channel downstream, Http1Response response, Http1ResponseParser upstreamParser,
-      Http1RequestParser downstreamParser) {
+  static void switchProtocols(Channel downstream, Http1Response response, Channel upstream,
+      Http1ResponseParser upstreamParser, Http1RequestParser downstreamParser) {
     ByteBuf head = downstream.alloc().ioBuffer(256 + response.headers().size() * 32);
     response.encodeTo(head);
     downstream.write(head, downstream.voidPromise());
     upstreamParser.switchToRaw(); // the rest of this read and all later reads: onBody, untouched
     downstreamParser.switchToRaw();
     downstreamParser.resume();
+    allowHalfClose(downstream, upstream);
+  }
+
+  /**
+   * From now on a FIN on either connection arrives as a ChannelInputShutdownEvent instead of closing it
+   * ({@link #passFin}). Only where both are plain TCP sockets: under TLS a FIN without close_notify is a
+   * truncation, and an HTTP/2 cluster's stream has no half-close here; those keep closing both sides.
+   */
+  private static void allowHalfClose(Channel downstream, Channel upstream) {
+    if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel
+        && downstream.pipeline().get(SslHandler.class) == null && upstream.pipeline().get(SslHandler.class) == null) {
+      downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    }
+  }
+
+  /**
+   * {@code from} sent its FIN: shut {@code to}'s output once everything read from {@code from} so far is
+   * written (as tcp/TcpRelay does). When the other direction is already done ({@code from}'s output is
+   * shut), the tunnel is over and both close. Event-loop confined (both connections share the loop).
+   */
+  static void passFin(Channel from, Channel to) {
+    if (!(to instanceof DuplexChannel d) || !to.isActive()) {
+      from.close();
+      return;
+    }
+    to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+      if (!written.isSuccess()) {
+        from.close();
+        to.close();
+        return;
+      }
+      d.shutdownOutput().addListener(shut -> {
+        if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())) {
+          from.close(); // both directions finished
+          to.close();
+        }
+      });
+    });
   }
 }

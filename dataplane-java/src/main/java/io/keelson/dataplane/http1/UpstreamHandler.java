@@ -161,6 +161,21 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
     parser.close();
   }
 
+  /** A FIN from the upstream; only a tunnel allows half-closure ({@link UpgradeTunnel#passFin}). */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+      Channel peer = owner != null ? owner.tunnelPeer() : null;
+      if (peer != null) {
+        UpgradeTunnel.passFin(ctx.channel(), peer);
+      } else {
+        ctx.close();
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // I/O errors surface as channelInactive right after; nothing to add here but closing.

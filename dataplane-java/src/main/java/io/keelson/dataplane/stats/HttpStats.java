@@ -20,6 +20,9 @@ public final class HttpStats {
   public final LongAdder rqTooManyPrematureResets = new LongAdder();
   /** Exchanges cut by the stream idle timeout (downstream_rq_idle_timeout). */
   public final LongAdder rqIdleTimeout = new LongAdder();
+  /** Upgrades the upstream accepted (101): downstream_cx_upgrades_total, and those still open (_active). */
+  public final LongAdder cxUpgradesTotal = new LongAdder();
+  public final LongAdder cxUpgradesActive = new LongAdder();
   /** Index 1..5 = 1xx..5xx. */
   private final LongAdder[] rqByClass = newClasses();
   /** Istio's request metrics of requests that never reached a cluster (no route, direct responses, ...). */

@@ -94,6 +94,8 @@ public final class StatsRegistry {
       String p = "http." + s.prefix + ".";
       out.put(p + "downstream_cx_total", s.cxTotal.sum());
       out.put(p + "downstream_cx_active", s.cxActive.sum());
+      out.put(p + "downstream_cx_upgrades_total", s.cxUpgradesTotal.sum());
+      out.put(p + "downstream_cx_upgrades_active", s.cxUpgradesActive.sum());
       out.put(p + "downstream_rq_total", s.rqTotal.sum());
       out.put(p + "downstream_rq_timeout", s.rqTimeout.sum());
       out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
@@ -151,6 +153,10 @@ public final class StatsRegistry {
     http.values().forEach(s -> w.sample("envoy_http_downstream_cx_total", s.cxTotal.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_cx_active", "gauge");
     http.values().forEach(s -> w.sample("envoy_http_downstream_cx_active", s.cxActive.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_cx_upgrades_total", "counter");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_cx_upgrades_total", s.cxUpgradesTotal.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_cx_upgrades_active", "gauge");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_cx_upgrades_active", s.cxUpgradesActive.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_total", "counter");
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_total", s.rqTotal.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_xx", "counter");
