@@ -519,7 +519,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
         listener.config().tls() != null);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
-    listener.config().http().forwardClientCert().apply(channel, request.headers()::get,
+    listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
