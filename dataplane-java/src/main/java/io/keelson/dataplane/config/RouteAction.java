@@ -56,8 +56,35 @@ public sealed interface RouteAction {
   /** One member of weighted_clusters (or the single cluster with weight 1), with its own header mutations. */
   record WeightedCluster(String name, int weight, HeaderMutations requestHeaders, HeaderMutations responseHeaders) {}
 
-  /** Envoy's direct_response. {@code body} may be empty. */
-  record DirectResponse(int status, String body) implements RouteAction {}
+  /**
+   * Envoy's direct_response. {@code body} is the exact bytes sent (inline_bytes as given, inline_string
+   * encoded as UTF-8 once, at config time); it may be empty and is never modified.
+   */
+  record DirectResponse(int status, byte[] body) implements RouteAction {
+    public DirectResponse {
+      body = body == null ? new byte[0] : body;
+    }
+
+    /** A text body, sent as its UTF-8 encoding. */
+    public DirectResponse(int status, String body) {
+      this(status, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof DirectResponse d && d.status == status && java.util.Arrays.equals(d.body, body);
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * status + java.util.Arrays.hashCode(body);
+    }
+
+    @Override
+    public String toString() {
+      return "DirectResponse[status=" + status + ", body=" + body.length + " bytes]";
+    }
+  }
 
   /**
    * Envoy's RedirectAction. Null fields keep the request's value.

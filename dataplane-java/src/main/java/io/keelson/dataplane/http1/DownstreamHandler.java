@@ -485,10 +485,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     switch (route.action()) {
       case RouteAction.DirectResponse direct -> {
         flag = ResponseFlag.DR;
-        sendLocalReply(direct.status(), direct.body(), null);
+        sendLocalReply(direct.status(), direct.body(), null,
+            ForwardingHeaders.routeReplyHeaders(listener.config().http(), virtualHost, route, null));
       }
       case RouteAction.Redirect redirect ->
-          sendLocalReply(redirect.status(), "", "location: " + Redirects.location(redirect, request, route.match().matchedPrefixLength(request)) + "\r\n");
+          sendLocalReply(redirect.status(), new byte[0], null, ForwardingHeaders.routeReplyHeaders(listener.config().http(),
+              virtualHost, route, Redirects.location(redirect, request, route.match().matchedPrefixLength(request))));
       case RouteAction.Forward forward -> forward(forward);
     }
   }
@@ -541,7 +543,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
         listener.config().tls() != null);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
-    listener.config().http().forwardClientCert().apply(channel, request.headers()::get,
+    listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
@@ -1124,6 +1126,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== ending an exchange
 
   private void sendLocalReply(int status, String body, String extraHeaders) {
+    sendLocalReply(status, body.getBytes(java.nio.charset.StandardCharsets.UTF_8), extraHeaders, null);
+  }
+
+  /**
+   * @param body         the exact body bytes
+   * @param extraHeaders the filters' header lines ({@code name: value\r\n} each), or null
+   * @param headers      a route reply's own fields (see {@link LocalReply#encode}), or null
+   */
+  private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
     if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) { // as Envoy, once a try was made
       extraHeaders = (extraHeaders == null ? "" : extraHeaders) + io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT
           + ": " + (retry.retriesDone() + 1) + "\r\n";
@@ -1136,13 +1147,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     responseStarted = true;
     responseComplete = true;
     responseStatus = status;
-    responseBytes = body.length(); // local reply bodies are ASCII
+    responseBytes = body.length;
     if (listener != null) {
       listener.stats().recordResponse(status);
     }
     recordExchange();
     ChannelFuture written =
-        channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders));
+        channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders, headers));
     if (closeAfterResponse) {
       written.addListener(ChannelFutureListener.CLOSE);
       state = State.CLOSED;

@@ -84,4 +84,23 @@ final class ForwardingHeaders {
     HeaderRewriter.apply(h, vh.responseHeaders());
     HeaderRewriter.apply(h, hcm.routeConfig().responseHeaders());
   }
+
+  /**
+   * The header fields of a route's own reply (direct_response or redirect): its location, then the route's,
+   * virtual host's and route configuration's response_headers_to_add / _to_remove, as Envoy's
+   * DirectResponseEntry::finalizeResponseHeaders applies them to the local reply.
+   */
+  static Http1Headers routeReplyHeaders(
+      HttpConnectionManagerConfig hcm, VirtualHostConfig vh, RouteEntry route, String location) {
+    Http1Headers h = new Http1Headers();
+    if (location != null) {
+      h.set("location", location);
+    }
+    HeaderRewriter.apply(h, route.responseHeaders());
+    if (vh != null) {
+      HeaderRewriter.apply(h, vh.responseHeaders());
+    }
+    HeaderRewriter.apply(h, hcm.routeConfig().responseHeaders());
+    return h;
+  }
 }

@@ -1,5 +1,6 @@
 package io.keelson.dataplane.http1;
 
+import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
@@ -42,14 +43,38 @@ final class LocalReply {
    * @param extraHeaders already formatted header lines ("name: value\r\n"), or null
    */
   static ByteBuf encode(ByteBufAllocator alloc, int status, String body, boolean close, String extraHeaders) {
-    byte[] bodyBytes = body.getBytes(StandardCharsets.UTF_8);
+    return encode(alloc, status, body.getBytes(StandardCharsets.UTF_8), close, extraHeaders, null);
+  }
+
+  /**
+   * Encodes a whole response with an exact body.
+   *
+   * @param bodyBytes    the body, sent as is (content-length is its length)
+   * @param extraHeaders already formatted header lines ("name: value\r\n"), or null
+   * @param headers      the reply's own fields (a route reply's location and response_headers_to_add), or
+   *                     null; as Envoy, a content-type among them replaces text/plain, while content-length,
+   *                     server and the connection headers stay the proxy's
+   */
+  static ByteBuf encode(ByteBufAllocator alloc, int status, byte[] bodyBytes, boolean close, String extraHeaders,
+      Http1Headers headers) {
+    if (headers != null) {
+      headers.remove("content-length");
+      headers.remove("transfer-encoding");
+      headers.remove("server");
+      headers.remove("connection");
+    }
     StringBuilder head = new StringBuilder(128);
     head.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
-    if (bodyBytes.length > 0) {
+    if (bodyBytes.length > 0 && (headers == null || !headers.contains("content-type"))) {
       head.append("content-type: text/plain\r\n");
     }
     head.append("content-length: ").append(bodyBytes.length).append("\r\n");
     head.append("server: keelson\r\n");
+    if (headers != null) {
+      for (int i = 0; i < headers.size(); i++) {
+        head.append(headers.name(i)).append(": ").append(headers.value(i)).append("\r\n");
+      }
+    }
     if (extraHeaders != null) {
       head.append(extraHeaders);
     }

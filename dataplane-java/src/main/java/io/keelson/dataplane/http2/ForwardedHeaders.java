@@ -85,6 +85,22 @@ final class ForwardedHeaders {
     apply(h, hcm.routeConfig().responseHeaders());
   }
 
+  /**
+   * A route's own reply (direct_response or redirect): the route's, virtual host's and route configuration's
+   * response_headers_to_add / _to_remove, as Envoy's DirectResponseEntry::finalizeResponseHeaders applies them
+   * to the local reply. Hop-by-hop fields they might add are dropped.
+   */
+  static void prepareRouteReply(HttpResponse response, HttpConnectionManagerConfig hcm, VirtualHostConfig vh,
+      RouteEntry route) {
+    HttpHeaders h = response.headers();
+    apply(h, route.responseHeaders());
+    if (vh != null) {
+      apply(h, vh.responseHeaders());
+    }
+    apply(h, hcm.routeConfig().responseHeaders());
+    removeHopByHop(h);
+  }
+
   /** RFC 9110 §7.6.1: Connection and the headers it names, and the legacy hop-by-hop headers. */
   static void removeHopByHop(HttpHeaders h) {
     for (String connection : h.getAll(HttpHeaderNames.CONNECTION)) {

@@ -356,10 +356,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     switch (route.action()) {
-      case RouteAction.DirectResponse direct -> localReply(direct.status(), direct.body(), ResponseFlag.DR);
+      case RouteAction.DirectResponse direct -> localReply(direct.status(), direct.body(), ResponseFlag.DR, null, true);
       case RouteAction.Redirect redirect -> {
         location = io.keelson.dataplane.http1.Redirects.location(redirect, head, route.match().matchedPrefixLength(head));
-        localReply(redirect.status(), "", ResponseFlag.NONE);
+        localReply(redirect.status(), new byte[0], ResponseFlag.NONE, null, true);
       }
       case RouteAction.Forward forward -> forward(forward);
     }
@@ -794,6 +794,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** @param extraHeaders the filters' header lines for the reply ({@code name: value\r\n} each), or null */
   private void localReply(int status, String body, ResponseFlag why, String extraHeaders) {
+    localReply(status, body.getBytes(StandardCharsets.UTF_8), why, extraHeaders, false);
+  }
+
+  /**
+   * @param body        the exact body bytes
+   * @param routeReply  a direct_response or redirect: the route's, virtual host's and route configuration's
+   *                    response header mutations apply to it (Envoy's DirectResponseEntry::finalizeResponseHeaders),
+   *                    and a content-type they set replaces text/plain
+   */
+  private void localReply(int status, byte[] body, ResponseFlag why, String extraHeaders, boolean routeReply) {
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
@@ -819,18 +829,22 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         case RBAC -> GrpcReplies.PERMISSION_DENIED;
         default -> GrpcReplies.fromHttpStatus(status);
       };
-      r = GrpcReplies.trailersOnly(code, body.isEmpty() ? HttpResponseStatus.valueOf(status).reasonPhrase() : body);
+      r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
+          : new String(body, StandardCharsets.UTF_8));
     } else {
-      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      byte[] bytes = body;
       r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
-      if (bytes.length > 0) {
+      if (location != null) {
+        r.headers().set(HttpHeaderNames.LOCATION, location);
+      }
+      if (routeReply && route != null && listener != null) {
+        ForwardedHeaders.prepareRouteReply(r, listener.config().http(), virtualHost, route);
+      }
+      if (bytes.length > 0 && !r.headers().contains(HttpHeaderNames.CONTENT_TYPE)) {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
       }
       r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
       r.headers().set(HttpHeaderNames.SERVER, "keelson");
-      if (location != null) {
-        r.headers().set(HttpHeaderNames.LOCATION, location);
-      }
       responseBytes = bytes.length;
     }
     PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);

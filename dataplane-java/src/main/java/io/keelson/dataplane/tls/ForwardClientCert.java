@@ -39,7 +39,8 @@ public record ForwardClientCert(Mode mode, boolean uri) {
   /**
    * Rewrites the request's XFCC for a request that arrived on {@code ch}.
    *
-   * @param get    reads a header (lower-case name)
+   * @param get    reads a header (lower-case name): all its fields joined with ',' (Envoy treats several
+   *               client XFCC fields as one comma-separated list), or null when absent
    * @param set    sets a header (null value: remove)
    */
   public void apply(Channel ch, Function<String, String> get, BiConsumer<String, String> set) {

@@ -382,15 +382,15 @@ final class RouteTranslator {
       problems.error(path + ".status", d.getStatus() + " is out of range; expected 200-599");
       return null;
     }
-    String body =
+    byte[] body =
         switch (d.getBody().getSpecifierCase()) {
-          case INLINE_STRING -> d.getBody().getInlineString();
-          case INLINE_BYTES -> d.getBody().getInlineBytes().toStringUtf8();
+          case INLINE_STRING -> d.getBody().getInlineString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          case INLINE_BYTES -> d.getBody().getInlineBytes().toByteArray(); // as is: binary bodies stay exact
           case FILENAME -> {
             problems.error(path + ".body.filename", "a direct_response body from a file is not supported; expected inline_string or inline_bytes");
-            yield "";
+            yield new byte[0];
           }
-          default -> "";
+          default -> new byte[0];
         };
     return new RouteAction.DirectResponse(d.getStatus(), body);
   }
