@@ -27,6 +27,7 @@ import io.keelson.dataplane.config.CircuitBreakerConfig;
 import io.keelson.dataplane.resilience.CircuitBreakers;
 import io.keelson.dataplane.resilience.OutlierDetector;
 import io.keelson.dataplane.resilience.RetryState;
+import io.keelson.dataplane.resilience.RouterTimingHeaders;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -102,6 +103,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   // ---- what the exchange's metrics and access log record
   private long startNanos;
+  /** When the router had the whole request (the route timeout's start), else INCOMPLETE: x-envoy-upstream-service-time. */
+  private long requestCompleteNanos = RouterTimingHeaders.INCOMPLETE;
   private long requestBytes;
   private long responseBytes;
   private int responseStatus;
@@ -344,6 +347,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     request = head;
     timers.startStream();
     startNanos = System.nanoTime();
+    requestCompleteNanos = RouterTimingHeaders.INCOMPLETE;
     requestBytes = 0;
     responseBytes = 0;
     responseStatus = 0;
@@ -536,6 +540,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       replay.start(retry.policy().perRequestBufferLimitBytes());
     }
     if (requestComplete) {
+      requestCompleteNanos = System.nanoTime();
       startTimeout(); // the request ended while it was being routed on the ring
     }
     boolean expectContinue = request.expectContinue();
@@ -677,6 +682,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }
+    if (retry.retriesDone() > 0 && route.action() instanceof RouteAction.Forward f) { // a retry: what is left of the timeout
+      ForwardingHeaders.expectedTimeout(request.headers(), listener.config().http(), f,
+          Math.max(0, RouterTimingHeaders.msSince(requestCompleteNanos)));
+    }
     Channel up = h.channel();
     ByteBuf head = up.alloc().ioBuffer(256 + request.headers().size() * 32);
     request.encodeTo(head);
@@ -726,6 +735,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onComplete(Http1Headers trailers) {
     requestComplete = true;
+    if (state == State.FORWARDING || state == State.CONNECTING || retrying) { // else forward() notes it
+      requestCompleteNanos = System.nanoTime();
+    }
     if (mirror != null) {
       mirror.onComplete();
       mirror = null;
@@ -856,6 +868,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
+    ForwardingHeaders.serviceTime(response.headers(), listener.config().http(), requestCompleteNanos);
     observer.responseHead(listener, response.headers());
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
     cluster.stats().recordResponse(status);

@@ -7,11 +7,13 @@ import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.resilience.RouterTimingHeaders;
 
 /**
  * Prepares heads for the next hop, the way Envoy does: hop-by-hop headers out, x-forwarded-for /
- * x-forwarded-proto / x-request-id, path and host rewrites, then the header mutations of the weighted
- * cluster, route, virtual host and route table, in that order. Stateless.
+ * x-forwarded-proto / x-request-id, path and host rewrites, the router's x-envoy-expected-rq-timeout-ms,
+ * then the header mutations of the weighted cluster, route, virtual host and route table, in that order;
+ * on responses the router's x-envoy-upstream-service-time. Stateless.
  */
 final class ForwardingHeaders {
   private ForwardingHeaders() {}
@@ -65,10 +67,40 @@ final class ForwardingHeaders {
     if (forward.hostRewrite() != null) {
       h.set("host", forward.hostRewrite());
     }
+    // Before the route's header mutations, as Envoy's router (a request_headers_to_remove can drop it).
+    expectedTimeout(h, hcm, forward, 0);
     HeaderRewriter.apply(h, cluster.requestHeaders());
     HeaderRewriter.apply(h, route.requestHeaders());
     HeaderRewriter.apply(h, vh.requestHeaders());
     HeaderRewriter.apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  /**
+   * Envoy's {@code x-envoy-expected-rq-timeout-ms} on a try (unless suppress_envoy_headers): set when the
+   * request is prepared, and again on each retry with the time elapsed since the router had the whole request.
+   */
+  static void expectedTimeout(Http1Headers h, HttpConnectionManagerConfig hcm, RouteAction.Forward forward, long elapsedMs) {
+    if (!hcm.suppressEnvoyHeaders()) {
+      long ms = RouterTimingHeaders.expectedTimeoutMs(forward.timeout().toMillis(), RouterTimingHeaders.perTryMs(forward),
+          elapsedMs);
+      if (ms > 0) {
+        h.set(RouterTimingHeaders.EXPECTED_RQ_TIMEOUT_MS, Long.toString(ms));
+      }
+    }
+  }
+
+  /**
+   * Envoy's {@code x-envoy-upstream-service-time} on a response head from the upstream (unless
+   * suppress_envoy_headers), before the route's header mutations: none when the response came before the
+   * router had the whole request ({@code requestCompleteNanos} is {@link RouterTimingHeaders#INCOMPLETE}).
+   */
+  static void serviceTime(Http1Headers h, HttpConnectionManagerConfig hcm, long requestCompleteNanos) {
+    if (!hcm.suppressEnvoyHeaders()) {
+      long ms = RouterTimingHeaders.msSince(requestCompleteNanos);
+      if (ms >= 0) {
+        h.set(RouterTimingHeaders.UPSTREAM_SERVICE_TIME, Long.toString(ms));
+      }
+    }
   }
 
   static void prepareResponse(

@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.resilience.RouterTimingHeaders;
 import io.keelson.dataplane.route.RequestHead;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -28,7 +29,7 @@ final class ForwardedHeaders {
 
   static void prepareRequest(HttpRequest request, RequestHead head, boolean endOfStream, boolean http2Upstream,
       HttpConnectionManagerConfig hcm, VirtualHostConfig vh, RouteEntry route, RouteAction.Forward forward,
-      RouteAction.WeightedCluster cluster, String remoteIp) {
+      RouteAction.WeightedCluster cluster, String remoteIp, long routeTimeoutMs) {
     HttpHeaders h = request.headers();
     String te = h.get(HttpHeaderNames.TE);
     removeHopByHop(h);
@@ -68,10 +69,41 @@ final class ForwardedHeaders {
     if (forward.hostRewrite() != null) {
       h.set(HttpHeaderNames.HOST, forward.hostRewrite());
     }
+    // Before the route's header mutations, as Envoy's router (a request_headers_to_remove can drop it).
+    expectedTimeout(h, hcm, routeTimeoutMs, RouterTimingHeaders.perTryMs(forward), 0);
     apply(h, cluster.requestHeaders());
     apply(h, route.requestHeaders());
     apply(h, vh.requestHeaders());
     apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  /**
+   * Envoy's {@code x-envoy-expected-rq-timeout-ms} on a try (unless suppress_envoy_headers): set when the
+   * request is prepared, and again on each retry with the time elapsed since the router had the whole request.
+   *
+   * @param routeMs the timeout the stream runs under (the route's, or a shorter grpc-timeout), 0 for none
+   */
+  static void expectedTimeout(HttpHeaders h, HttpConnectionManagerConfig hcm, long routeMs, long perTryMs, long elapsedMs) {
+    if (!hcm.suppressEnvoyHeaders()) {
+      long ms = RouterTimingHeaders.expectedTimeoutMs(routeMs, perTryMs, elapsedMs);
+      if (ms > 0) {
+        h.set(RouterTimingHeaders.EXPECTED_RQ_TIMEOUT_MS, Long.toString(ms));
+      }
+    }
+  }
+
+  /**
+   * Envoy's {@code x-envoy-upstream-service-time} on a response head from the upstream (unless
+   * suppress_envoy_headers), before the route's header mutations: none when the response came before the
+   * router had the whole request ({@code requestCompleteNanos} is {@link RouterTimingHeaders#INCOMPLETE}).
+   */
+  static void serviceTime(HttpHeaders h, HttpConnectionManagerConfig hcm, long requestCompleteNanos) {
+    if (!hcm.suppressEnvoyHeaders()) {
+      long ms = RouterTimingHeaders.msSince(requestCompleteNanos);
+      if (ms >= 0) {
+        h.set(RouterTimingHeaders.UPSTREAM_SERVICE_TIME, Long.toString(ms));
+      }
+    }
   }
 
   static void prepareResponse(HttpResponse response, HttpConnectionManagerConfig hcm, VirtualHostConfig vh,

@@ -9,6 +9,7 @@ import io.keelson.dataplane.http1.PolicyVerdicts;
 import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RetryState;
+import io.keelson.dataplane.resilience.RouterTimingHeaders;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -121,6 +122,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean endpointAccounted;
 
   private long startNanos;
+  /** When the router had the whole request (the route timeout's start), else INCOMPLETE: x-envoy-upstream-service-time. */
+  private long requestCompleteNanos = RouterTimingHeaders.INCOMPLETE;
+  /** The timeout the stream runs under in ms (route timeout or a shorter grpc-timeout), 0 for none. */
+  private long timeoutMs;
   private long lastActivityNanos;
   private long requestBytes;
   private long responseBytes;
@@ -380,16 +385,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
+    long routeNanos = forward.timeout().toNanos();
+    long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
+    timeoutMs = TimeUnit.NANOSECONDS.toMillis(timeout);
+    if (requestComplete) {
+      requestCompleteNanos = System.nanoTime();
+    }
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
-        listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp);
+        listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp, timeoutMs);
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
-    long routeNanos = forward.timeout().toNanos();
-    long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }
@@ -472,6 +481,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
     }
+    if (attempts() > 1) { // a retry: what is left of the timeout
+      ForwardedHeaders.expectedTimeout(request.headers(), listener.config().http(), timeoutMs,
+          RouterTimingHeaders.perTryMs((RouteAction.Forward) route.action()),
+          Math.max(0, RouterTimingHeaders.msSince(requestCompleteNanos)));
+    }
     up.write(request, up.voidPromise());
     resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
@@ -491,6 +505,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     boolean last = c instanceof LastHttpContent;
     if (last) {
       requestComplete = true;
+      if (requestCompleteNanos == RouterTimingHeaders.INCOMPLETE
+          && (state == State.FORWARDING || state == State.CONNECTING || retrying)) { // else forward() notes it
+        requestCompleteNanos = System.nanoTime();
+      }
     }
     switch (state) {
       case FORWARDING -> {
@@ -537,6 +555,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       responseKeepAlive = HttpUtil.isKeepAlive(r);
       cluster.stats().recordResponse(responseStatus);
       listener.stats().recordResponse(responseStatus);
+      ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
       if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {

@@ -24,9 +24,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The router's {@code suppress_envoy_headers}, as in Envoy: the router adds no {@code x-envoy-*} header of its own
- * (Keelson's router adds one, {@code x-envoy-overloaded} on its circuit-breaker 503s), on HTTP/1.1 and HTTP/2
+ * ({@code x-envoy-overloaded} on its circuit-breaker 503s, and the two timing headers), on HTTP/1.1 and HTTP/2
  * downstreams. {@code x-envoy-attempt-count} is an opt-in of the virtual host (include_request_attempt_count,
  * include_attempt_count_in_response) that Envoy's router adds whatever suppress_envoy_headers says, and so does Keelson.
+ * Unless suppressed, the router also adds x-envoy-upstream-service-time to forwarded responses and
+ * x-envoy-expected-rq-timeout-ms to upstream requests.
  */
 class SuppressEnvoyHeadersTest {
 
@@ -98,9 +100,68 @@ class SuppressEnvoyHeadersTest {
       Reply r = get(proxy, h2, "/status/503");
       assertThat(r.status()).isEqualTo(503);
       assertThat(up.requests.get()).as("retried once").isEqualTo(2);
-      // The only x-envoy-* header is the virtual host's opt-in (Envoy adds it whatever suppress_envoy_headers says).
-      assertThat(r.envoyHeaders()).isEqualTo(Map.of("x-envoy-attempt-count", "2"));
+      if (suppress) {
+        // The only x-envoy-* header is the virtual host's opt-in (Envoy adds it whatever suppress_envoy_headers says).
+        assertThat(r.envoyHeaders()).isEqualTo(Map.of("x-envoy-attempt-count", "2"));
+        assertThat(up.lastHeaders).doesNotContainKey("x-envoy-expected-rq-timeout-ms");
+      } else {
+        assertThat(r.envoyHeaders()).containsOnlyKeys("x-envoy-attempt-count", "x-envoy-upstream-service-time")
+            .containsEntry("x-envoy-attempt-count", "2");
+        // The retry carries what is left of the 10 s route timeout.
+        assertThat(Long.parseLong(up.lastHeaders.get("x-envoy-expected-rq-timeout-ms"))).isBetween(5_000L, 10_000L);
+      }
     }
+  }
+
+  /**
+   * Envoy's timing headers: x-envoy-upstream-service-time on the response (ms from the whole request to the
+   * upstream's response head; the upstream waits 200 ms) and x-envoy-expected-rq-timeout-ms on the upstream request
+   * (the route timeout, 10 s), neither with suppress_envoy_headers.
+   */
+  @ParameterizedTest(name = "suppress_envoy_headers={0}, h2={1}")
+  @CsvSource({"false,false", "true,false", "false,true", "true,true"})
+  void theUpstreamServiceTimeAndTheExpectedTimeoutUnlessSuppressed(boolean suppress, boolean h2) throws Exception {
+    try (TestUpstream up = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(withRouter(bootstrap(routes(""), cluster("", up.port())), suppress),
+            PipelineMode.INLINE)) {
+      Reply r = get(proxy, h2, "/delay/200");
+      assertThat(r.status()).isEqualTo(200);
+      if (suppress) {
+        assertThat(r.envoyHeaders()).isEmpty();
+        assertThat(up.lastHeaders).doesNotContainKey("x-envoy-expected-rq-timeout-ms");
+      } else {
+        assertThat(r.envoyHeaders()).containsOnlyKeys("x-envoy-upstream-service-time");
+        assertThat(Long.parseLong(r.envoyHeaders().get("x-envoy-upstream-service-time"))).isBetween(200L, 5_000L);
+        assertThat(up.lastHeaders).containsEntry("x-envoy-expected-rq-timeout-ms", "10000");
+      }
+    }
+  }
+
+  /** A per-try timeout below the route timeout is what the upstream is told; one not below it is ignored (Envoy). */
+  @ParameterizedTest(name = "h2={0}")
+  @CsvSource({"false", "true"})
+  void theExpectedTimeoutIsThePerTryTimeoutWhenItIsShorter(boolean h2) throws Exception {
+    try (TestUpstream up = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(routes("""
+            retry_policy:
+              retry_on: 5xx
+              per_try_timeout: 2.5s
+            """), cluster("", up.port())), PipelineMode.INLINE)) {
+      assertThat(get(proxy, h2, "/ok").status()).isEqualTo(200);
+      assertThat(up.lastHeaders).containsEntry("x-envoy-expected-rq-timeout-ms", "2500");
+    }
+  }
+
+  @Test
+  void theExpectedTimeoutFollowsEnvoysRule() {
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 0, 0)).isEqualTo(10_000);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 2_000, 0)).isEqualTo(2_000);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 10_000, 0)).as("per-try not below: ignored").isEqualTo(10_000);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 0, 9_000)).as("a retry: what is left").isEqualTo(1_000);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 2_000, 9_000)).isEqualTo(1_000);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(10_000, 2_000, 12_000)).as("none left: 1, not 0").isEqualTo(1);
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(0, 0, 0)).as("no timeout: no header").isZero();
+    assertThat(RouterTimingHeaders.expectedTimeoutMs(0, 3_000, 5_000)).as("infinite route: the per-try").isEqualTo(3_000);
   }
 
   private record Reply(int status, String body, Map<String, String> envoyHeaders) {}
