@@ -83,6 +83,9 @@ class Http1StreamIdleTimeoutTest {
       int chunks = 15;
       CompletableFuture.runAsync(() -> {
         try (Socket s = upstream.accept()) {
+          // Bounded: this task runs on the common pool (one worker on 2 cores). Its final read once blocked it for
+          // good when the proxy's close left this upstream connection open, and later tests' async tasks hung.
+          s.setSoTimeout(10_000);
           readHead(s.getInputStream());
           OutputStream out = s.getOutputStream();
           out.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
