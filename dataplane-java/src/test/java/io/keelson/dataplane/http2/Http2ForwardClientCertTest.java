@@ -13,13 +13,8 @@ import io.grpc.stub.MetadataUtils;
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RunningProxies;
-import io.keelson.dataplane.testing.TestCa;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.keelson.dataplane.testing.TlsYaml;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -33,16 +28,13 @@ import org.junit.jupiter.api.io.TempDir;
  * across retries, and h2c (no certificate: as plaintext HTTP/1.1).
  */
 class Http2ForwardClientCertTest {
-  static final String PROXY_ID = "spiffe://test/ns/default/sa/proxy";
-  static final String CLIENT_ID = "spiffe://test/ns/default/sa/client";
+  static final String PROXY_ID = XfccPeers.PROXY_ID;
+  static final String CLIENT_ID = XfccPeers.CLIENT_ID;
   static final String FORGED = "By=spiffe://test/ns/default/sa/proxy;URI=spiffe://test/ns/default/sa/forged";
-  static final String XFCC = "x-forwarded-client-cert";
+  static final String XFCC = XfccPeers.XFCC;
 
-  static TestCa ca;
   @TempDir static Path dir;
-  static Path serverCert;
-  static Path clientCert;
-  static Path caFile;
+  static XfccPeers peers;
   /** The element this proxy adds for the client's connection. */
   static String element;
 
@@ -50,13 +42,8 @@ class Http2ForwardClientCertTest {
 
   @BeforeAll
   static void certificates() throws Exception {
-    ca = new TestCa("keelson-xfcc-test-ca");
-    serverCert = ca.issue("proxy.test", "proxy.test", "localhost", PROXY_ID).write(dir, "server");
-    TestCa.Leaf client = ca.issue("client", CLIENT_ID);
-    clientCert = client.write(dir, "client");
-    caFile = ca.write(dir, "ca.crt");
-    String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(client.cert().getEncoded()));
-    element = "By=" + PROXY_ID + ";Hash=" + hash + ";URI=" + CLIENT_ID;
+    peers = XfccPeers.issue(dir, "keelson-xfcc-test-ca");
+    element = peers.element;
   }
 
   @AfterEach
@@ -77,37 +64,13 @@ class Http2ForwardClientCertTest {
 
   /** An mTLS listener (ALPN h2, http/1.1) with {@code hcmFields} in its connection manager; gRPC to "grpc", the rest to "backend". */
   private static String mtlsYaml(String hcmFields, int backendPort, int grpcPort) {
-    String tlsExtra = "          require_client_certificate: true\n";
-    String common = "            alpn_protocols: [h2, http/1.1]\n"
-        + "            validation_context:\n              trusted_ca: { filename: \"" + caFile + "\" }\n";
     String clusters = ProxyHarness.cluster("backend", "ROUND_ROBIN", backendPort)
         + ProxyHarness.cluster("grpc", "ROUND_ROBIN", grpcPort) + "    http2_protocol_options: {}\n";
-    String yaml = TlsYaml.httpsListener(serverCert, dir.resolve("server.key"), tlsExtra, common, ROUTES, clusters);
-    return withFields(yaml, "stat_prefix: ingress_https", hcmFields);
+    return peers.mtlsYaml("h2, http/1.1", ROUTES, clusters, hcmFields);
   }
 
-  /** {@code yaml} with {@code fields} (one per line) added after the line holding {@code anchor}, at its indentation. */
-  private static String withFields(String yaml, String anchor, String fields) {
-    int at = yaml.indexOf(anchor);
-    assertThat(at).as("layout").isPositive();
-    String indent = " ".repeat(at - yaml.lastIndexOf('\n', at) - 1);
-    int eol = yaml.indexOf('\n', at) + 1;
-    StringBuilder extra = new StringBuilder();
-    fields.stripIndent().lines().forEach(l -> extra.append(indent).append(l).append('\n'));
-    return yaml.substring(0, eol) + extra + yaml.substring(eol);
-  }
-
-  /** curl over TLS with the client certificate and {@code extraHeader} (or none); returns "<http version> <status>". */
-  private static String curl(String version, int port, String path, String extraHeader) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", version, "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
-        "--cacert", caFile.toString(), "--cert", clientCert.toString(), "--key", dir.resolve("client.key").toString()));
-    if (extraHeader != null) {
-      cmd.addAll(List.of("-H", extraHeader));
-    }
-    cmd.add("https://localhost:" + port + path);
-    Process curl = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    assertThat(curl.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    return new String(curl.getInputStream().readAllBytes());
+  private static String curl(String version, int port, String path, String... headerLines) throws Exception {
+    return peers.curl(version, port, path, headerLines);
   }
 
   @Test
@@ -122,7 +85,7 @@ class Http2ForwardClientCertTest {
     assertThat(curl("--http2", port, "/h2", XFCC + ": " + FORGED)).isEqualTo("2 200");
     assertThat(up.lastHeaders.get(XFCC)).isEqualTo(element).startsWith("By=" + PROXY_ID + ";Hash=")
         .endsWith(";URI=" + CLIENT_ID).doesNotContain("forged");
-    assertThat(curl("--http2", port, "/h2-no-header", null)).isEqualTo("2 200");
+    assertThat(curl("--http2", port, "/h2-no-header")).isEqualTo("2 200");
     assertThat(up.lastHeaders.get(XFCC)).isEqualTo(element);
     // The HTTP/1.1 path on the same listener gives the same element.
     assertThat(curl("--http1.1", port, "/h1", XFCC + ": " + FORGED)).isEqualTo("1.1 200");
@@ -150,7 +113,7 @@ class Http2ForwardClientCertTest {
 
     assertThat(curl("--http2", port, "/appended", XFCC + ": " + FORGED)).isEqualTo("2 200");
     assertThat(up.lastHeaders.get(XFCC)).isEqualTo(FORGED + "," + element);
-    assertThat(curl("--http2", port, "/first-hop", null)).isEqualTo("2 200");
+    assertThat(curl("--http2", port, "/first-hop")).isEqualTo("2 200");
     assertThat(up.lastHeaders.get(XFCC)).isEqualTo(element);
     assertThat(curl("--http1.1", port, "/appended-h1", XFCC + ": " + FORGED)).isEqualTo("1.1 200");
     assertThat(up.lastHeaders.get(XFCC)).as("the HTTP/1.1 path, for comparison").isEqualTo(FORGED + "," + element);
@@ -174,8 +137,8 @@ class Http2ForwardClientCertTest {
         set_current_client_cert_details: { uri: true }
         """, up.port(), echo.port()), 1);
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("localhost", p.listenerAddress("ingress").getPort(),
-        TlsChannelCredentials.newBuilder().keyManager(clientCert.toFile(), dir.resolve("client.key").toFile())
-            .trustManager(caFile.toFile()).build()).build();
+        TlsChannelCredentials.newBuilder().keyManager(peers.clientCert.toFile(), peers.clientKey.toFile())
+            .trustManager(peers.caFile.toFile()).build()).build();
     try {
       Metadata forged = new Metadata();
       forged.put(Metadata.Key.of(XFCC, Metadata.ASCII_STRING_MARSHALLER), FORGED);

@@ -30,9 +30,9 @@ class TcpDrainTest {
   /** The drain time of the shutdown tests. */
   static final long SHUTDOWN_DRAIN_MILLIS = 2_000;
   /** {@link RunningProxies}' drain time, the /drain_listeners test's. */
-  static final long DRAIN_MILLIS = 1_000;
+  static final long DRAIN_MILLIS = TcpRetiredListenerDrainTest.DRAIN_MILLIS;
   /** How late after the drain time the close may come on a loaded machine. */
-  static final int MARGIN_MILLIS = 5_000;
+  static final int MARGIN_MILLIS = TcpRetiredListenerDrainTest.MARGIN_MILLIS;
   /** ProxyServer's bound on closing what is left after the drain time, and on stopping its event loops. */
   static final long CLOSE_WAIT_MILLIS = 5_000;
 
@@ -41,13 +41,6 @@ class TcpDrainTest {
   @AfterEach
   void close() throws Exception {
     proxies.close();
-  }
-
-  /** Sends {@code text} and reads its echo (the same bytes) back. */
-  private static void echoes(RawHttp c, String text) throws IOException {
-    c.send(text);
-    assertThat(new String(c.socket().getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
-        .as("echo of " + text).isEqualTo(text);
   }
 
   /** A proxy with listener "tcp" to echo server "a", with drain time {@code drainMillis}. */
@@ -79,11 +72,11 @@ class TcpDrainTest {
    * and is closed by the proxy at the drain time (within the margin), not before.
    */
   private static void assertRelaysUntilTheDrainTime(RawHttp s, long began, long drainMillis) throws IOException {
-    echoes(s, "after-the-drain-began");
+    TcpRetiredListenerDrainTest.echoes(s, "after-the-drain-began");
     long half = began + Duration.ofMillis(drainMillis / 2).toNanos();
     assertThat(s.closedByPeer((int) Math.max(1, Duration.ofNanos(half - System.nanoTime()).toMillis())))
         .as("still open at half the drain time").isFalse();
-    echoes(s, "at-half-the-drain-time");
+    TcpRetiredListenerDrainTest.echoes(s, "at-half-the-drain-time");
     assertThat(s.closedByPeer((int) drainMillis + MARGIN_MILLIS)).as("closed at the drain time").isTrue();
     assertThat(Duration.ofNanos(System.nanoTime() - began).toMillis()).as("ms from the drain's start to the close")
         .isGreaterThanOrEqualTo(drainMillis - 20);
@@ -114,7 +107,7 @@ class TcpDrainTest {
       long began = System.nanoTime();
       CompletableFuture<Void> closing = CompletableFuture.runAsync(p::close);
       await().atMost(Duration.ofSeconds(5)).until(() -> !p.ready());
-      echoes(s, "after-the-drain-began");
+      TcpRetiredListenerDrainTest.echoes(s, "after-the-drain-began");
       assertThat(closing).as("waits for the relaying connection").isNotDone();
 
       s.socket().shutdownOutput(); // the client's FIN: the echo server answers "|bye" and closes

@@ -32,14 +32,14 @@ class TcpRetiredListenerDrainTest {
   static final int MARGIN_MILLIS = 5_000;
 
   private final RunningProxies proxies = new RunningProxies();
-  /** Clusters "a" and "b" (set by {@link #start}). */
+
   @AfterEach
   void close() throws Exception {
     proxies.close();
   }
 
-  /** Sends {@code text} and reads its echo (the same bytes) back. */
-  private static void echoes(RawHttp c, String text) throws IOException {
+  /** Sends {@code text} and reads its echo (the same bytes) back (also {@link TcpDrainTest}'s). */
+  static void echoes(RawHttp c, String text) throws IOException {
     c.send(text);
     assertThat(new String(c.socket().getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
         .as("echo of " + text).isEqualTo(text);
