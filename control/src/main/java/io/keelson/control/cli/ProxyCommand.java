@@ -34,6 +34,9 @@ final class ProxyCommand {
         --pipeline P          inline | disruptor: where routing stages run (default inline)
         --drain-time SECONDS  how long shutdown, and a listener an update removes, wait for in-flight
                               requests before closing what is left (default 5)
+        --tls-offload M       off | auto | require: kernel TLS for TLS 1.3 server connections (default auto:
+                              where the kernel accepts TCP_ULP "tls", else user-space BoringSSL as before;
+                              require: refuse to start without it; off: never probe). docs/protocols-tls-l4.md
 
       SIGTERM or Ctrl-C stops accepting, finishes in-flight requests, closes idle connections and exits.
       """ + "\n" + SidecarCommand.HELP;
@@ -46,7 +49,7 @@ final class ProxyCommand {
       return 0;
     }
     java.util.Set<String> withValue = new java.util.HashSet<>(
-        Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time"));
+        Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time", "--tls-offload"));
     withValue.addAll(SidecarCommand.OPTIONS);
     Args args = new Args("proxy", argv, withValue, Set.of(SidecarCommand.PRINT_BOOTSTRAP));
     if (args.has("--xds") && !args.has("--config")) {
@@ -121,6 +124,7 @@ final class ProxyCommand {
     }
     o = o.withTransport(Transport.select(args.get("--transport", "auto")));
     o = o.withPipeline(PipelineMode.parse(args.get("--pipeline", "inline")));
+    o = o.withTlsOffload(io.keelson.dataplane.tls.offload.TlsOffloadMode.parse(args.get("--tls-offload", "auto")));
     if (args.has("--drain-time")) {
       o = o.withDrainTime(Duration.ofSeconds(args.getInt("--drain-time", 5)));
     }
@@ -137,6 +141,7 @@ final class ProxyCommand {
     ProxyOptions o = server.options();
     System.err.printf("keelson proxy: %d event loop(s), transport %s, pipeline %s%n",
         o.concurrency(), o.transport().label(), o.pipeline().name().toLowerCase(java.util.Locale.ROOT));
+    System.err.println("keelson proxy: kernel TLS offload " + server.tlsOffload().describe());
     snapshot.listeners().stream().filter(l -> l.http() != null).forEach(l ->
         System.err.println("keelson proxy: listener " + l.name() + " on " + server.listenerAddress(l.name())));
     if (server.adminAddress() != null) {

@@ -30,7 +30,7 @@ final class SidecarCommand {
         --token-file FILE     the join token (bin/keelson token create ...): authenticates the proxy and
                               gets it a workload certificate by CSR (the key never leaves the proxy)
         --print-bootstrap     print the generated Envoy bootstrap and exit
-        --concurrency, --transport, --pipeline, --drain-time as in the --config mode
+        --concurrency, --transport, --pipeline, --drain-time, --tls-offload as in the --config mode
 
       Several sidecars on one machine need distinct --inbound-port, --outbound-port and --admin.
       """;

@@ -66,7 +66,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
       case "/drain_listeners" -> drainListeners(req);
       case "/logging" -> logging(req);
-      case "/" -> text(200, "keelson admin: /ready /healthz /config_dump /stats /stats/prometheus /clusters /listeners"
+      case "/server_info" -> json(serverInfo());
+      case "/" -> text(200, "keelson admin: /ready /healthz /server_info /config_dump /stats /stats/prometheus /clusters /listeners"
           + " /drain_listeners (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
       default -> text(404, "no admin endpoint " + path + "; see /\n");
     };
@@ -90,6 +91,21 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     FullHttpResponse r = text(200, out.toString());
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
     return r;
+  }
+
+  /**
+   * Envoy's /server_info in spirit (its fields where Keelson has them): state, the command-line options that
+   * shape the process, and the runtime facts found at start (TLS library, kernel TLS offload probe).
+   */
+  private String serverInfo() {
+    var o = proxy.options();
+    return "{\"state\":\"" + (proxy.ready() ? "LIVE" : "DRAINING") + "\""
+        + ",\"command_line_options\":{\"concurrency\":" + o.concurrency()
+        + ",\"transport\":\"" + o.transport().label() + "\""
+        + ",\"pipeline\":\"" + o.pipeline().name().toLowerCase(java.util.Locale.ROOT) + "\""
+        + ",\"drain_time_seconds\":" + o.drainTime().toSeconds()
+        + ",\"tls_offload\":\"" + o.tlsOffload().label() + "\"}"
+        + ",\"tls_offload\":" + proxy.tlsOffload().toJson() + "}\n";
   }
 
   /** Envoy's /listeners text format: {@code name::address}. */

@@ -26,6 +26,8 @@ public final class ProxyContext {
   private final java.util.Map<HttpConnectionManagerConfig, AccessLogger> accessLoggers = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile AccessLogService accessLogs;
   private final java.util.Map<String, SpanExport> spanExports = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile io.keelson.dataplane.tls.offload.TlsOffload tlsOffload =
+      io.keelson.dataplane.tls.offload.TlsOffload.DISABLED;
 
   public ProxyContext(ServingSnapshot snapshot, RoutingPipelines pipelines, Transport transport, StatsRegistry stats) {
     this.snapshot = snapshot;
@@ -39,6 +41,16 @@ public final class ProxyContext {
             return new UpstreamPool(transport, stats);
           }
         };
+  }
+
+  /** The process's kernel TLS offload policy (off until the server starts). */
+  public io.keelson.dataplane.tls.offload.TlsOffload tlsOffload() {
+    return tlsOffload;
+  }
+
+  /** Set once by the server at start, before listeners accept. */
+  public void tlsOffload(io.keelson.dataplane.tls.offload.TlsOffload offload) {
+    this.tlsOffload = offload;
   }
 
   public ServingSnapshot snapshot() {

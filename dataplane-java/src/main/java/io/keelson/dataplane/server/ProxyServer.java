@@ -13,6 +13,7 @@ import io.keelson.dataplane.stats.StatsRegistry;
 import io.keelson.dataplane.tcp.TcpListeners;
 import io.keelson.dataplane.tcp.TcpProxyContext;
 import io.keelson.dataplane.tcp.TcpProxyInitializer;
+import io.keelson.dataplane.tls.offload.TlsOffload;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -62,7 +63,7 @@ public final class ProxyServer implements AutoCloseable {
     this.health = new HealthCheckService(options.transport(), stats);
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
-    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats);
+    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload);
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
   }
 
@@ -86,8 +87,17 @@ public final class ProxyServer implements AutoCloseable {
     return null; // a VIP whose clusters balance with MAGLEV/RING_HASH belongs to the DPDK gateway
   }
 
-  /** Binds the listeners and the admin endpoint; throws with the address when a bind fails. */
+  /**
+   * Probes kernel TLS (unless {@code --tls-offload off}; {@code require} without it throws with the kernel's
+   * answer), binds the listeners and the admin endpoint; throws with the address when a bind fails.
+   */
   public synchronized ProxyServer start() throws InterruptedException {
+    try {
+      context.tlsOffload(TlsOffload.start(options.tlsOffload(), stats));
+    } catch (IllegalStateException e) {
+      close();
+      throw e;
+    }
     try {
       listeners.admit(listeners.reconcile(context.snapshot().config().listeners())); // its snapshot is in effect
       listening = !listeners.isEmpty();
@@ -222,6 +232,11 @@ public final class ProxyServer implements AutoCloseable {
 
   public StatsRegistry stats() {
     return stats;
+  }
+
+  /** The kernel TLS offload policy in effect: the probe's answer and the counters (off before {@link #start}). */
+  public TlsOffload tlsOffload() {
+    return context.tlsOffload();
   }
 
   public ProxyOptions options() {

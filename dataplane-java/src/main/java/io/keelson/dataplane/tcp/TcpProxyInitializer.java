@@ -57,7 +57,7 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     }
     if (listener.tls() != null) {
       TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name(),
-          listener.plaintextToo());
+          listener.plaintextToo(), context.tlsOffload().get());
     }
     ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null));
   }

@@ -1,6 +1,8 @@
 package io.keelson.dataplane.tls;
 
 import io.keelson.dataplane.stats.TlsStats;
+import io.keelson.dataplane.tls.offload.FallbackReason;
+import io.keelson.dataplane.tls.offload.TlsOffload;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -36,10 +38,19 @@ public final class TlsPipeline {
 
   /** Adds server-side TLS as the first handlers of an accepted connection. */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName) {
+    addServer(ch, tls, stats, listenerName, TlsOffload.DISABLED);
+  }
+
+  /**
+   * Adds server-side TLS as the first handlers of an accepted connection; where {@code offload} allows, its
+   * record layer moves to the kernel after the handshake (see {@link TlsOffload#attach}).
+   */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, TlsOffload offload) {
     SslHandler ssl = tls.newHandler(ch.alloc());
     ch.pipeline().addLast(TLS_HANDLER, ssl);
     ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
-    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+    FallbackReason fallback = offload.attach(ch, ssl, tls.context());
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true, offload, fallback));
   }
 
   /**
@@ -48,9 +59,16 @@ public final class TlsPipeline {
    */
   public static void addServerBySni(Channel ch, java.util.List<io.keelson.dataplane.config.SniCertificate> certificates,
       TlsStats stats, String listenerName) {
+    addServerBySni(ch, certificates, stats, listenerName, TlsOffload.DISABLED);
+  }
+
+  /** {@link #addServerBySni}; such connections stay in user space (counted as {@link FallbackReason#LISTENER}). */
+  public static void addServerBySni(Channel ch, java.util.List<io.keelson.dataplane.config.SniCertificate> certificates,
+      TlsStats stats, String listenerName, TlsOffload offload) {
     ch.pipeline().addLast("tls-sni", new SniCertificateHandler(certificates));
     ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
-    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true, offload,
+        offload.reasonBeforeHandshake(FallbackReason.LISTENER)));
   }
 
   /**
@@ -58,8 +76,17 @@ public final class TlsPipeline {
    * plaintext, otherwise the TLS handler replaces the detector.
    */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo) {
+    addServer(ch, tls, stats, listenerName, plaintextToo, TlsOffload.DISABLED);
+  }
+
+  /**
+   * {@link #addServer(Channel, ServerTls, TlsStats, String, boolean)} with kernel TLS offload where allowed; a
+   * TLS-or-plaintext connection stays in user space (counted as {@link FallbackReason#LISTENER}).
+   */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo,
+      TlsOffload offload) {
     if (!plaintextToo) {
-      addServer(ch, tls, stats, listenerName);
+      addServer(ch, tls, stats, listenerName, offload);
       return;
     }
     ch.pipeline().addLast(TLS_DETECT, new io.netty.handler.ssl.OptionalSslHandler(tls.context()) {
@@ -80,13 +107,14 @@ public final class TlsPipeline {
       }
     });
     ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
-    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true));
+    ch.pipeline().addLast("tls-handshake", new HandshakeObserver(stats, listenerName, true, offload,
+        offload.reasonBeforeHandshake(FallbackReason.LISTENER)));
   }
 
   /** Adds client-side TLS as the first handlers of an upstream connection; returns the TLS handler. */
   public static SslHandler addClient(Channel ch, ClientTls tls, TlsStats stats, String host, int port) {
     SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
-    ch.pipeline().addFirst("tls-handshake", new HandshakeObserver(stats, null, false));
+    ch.pipeline().addFirst("tls-handshake", new HandshakeObserver(stats, null, false, TlsOffload.DISABLED, null));
     ch.pipeline().addFirst(FlushGate.NAME, new FlushGate());
     ch.pipeline().addFirst(TLS_HANDLER, ssl);
     return ssl;
@@ -110,11 +138,17 @@ public final class TlsPipeline {
     private final TlsStats stats;
     private final String listenerName;
     private final boolean server;
+    private final TlsOffload offload;
+    /** Counted as this connection's offload fallback once the handshake succeeds; null for none. */
+    private final FallbackReason offloadFallback;
 
-    HandshakeObserver(TlsStats stats, String listenerName, boolean server) {
+    HandshakeObserver(TlsStats stats, String listenerName, boolean server, TlsOffload offload,
+        FallbackReason offloadFallback) {
       this.stats = stats;
       this.listenerName = listenerName;
       this.server = server;
+      this.offload = offload;
+      this.offloadFallback = offloadFallback;
     }
 
     @Override
@@ -123,6 +157,7 @@ public final class TlsPipeline {
         ctx.pipeline().remove(this);
         if (e.isSuccess()) {
           stats.handshake.increment();
+          offload.countFallback(offloadFallback);
           if (server) {
             String protocol = ctx.pipeline().get(SslHandler.class).applicationProtocol();
             if (protocol != null && !protocol.equals("http/1.1") && AlpnHook.current().protocols().contains(protocol)) {
