@@ -69,6 +69,14 @@ public final class TlsOffload {
     return new TlsOffload(mode, s, stats);
   }
 
+  /**
+   * A policy with a given probe answer, for tests that run the per-connection switch's checks on a kernel without
+   * TLS (its setsockopt then fails and the connection stays in user space, counted as {@code setsockopt}).
+   */
+  static TlsOffload withStatus(TlsOffloadMode mode, KernelTlsStatus status, StatsRegistry stats) {
+    return new TlsOffload(mode, status, stats);
+  }
+
   public TlsOffloadMode mode() {
     return mode;
   }
