@@ -9,7 +9,10 @@ public enum FallbackReason {
   KERNEL_UNAVAILABLE("kernel_unavailable"),
   /** The TLS engine cannot hand over its traffic secrets (JDK TLS, or tcnative refused the key-log callback). */
   TLS_LIBRARY("tls_library"),
-  /** NIO transport: no file descriptor to call setsockopt on. */
+  /**
+   * Not the epoll transport: NIO has no file descriptor to call setsockopt on; io_uring may already have
+   * received ciphertext past the handshake into a buffer of a receive in flight.
+   */
   TRANSPORT("transport"),
   /** A PERMISSIVE (TLS-or-plaintext) or SNI-selected-certificate listener: not switched (not implemented). */
   LISTENER("listener"),
@@ -26,6 +29,11 @@ public enum FallbackReason {
   ALPN("alpn"),
   /** Ciphertext after the client's Finished had already been read, or BoringSSL held decrypted bytes. */
   BUFFERED_RECORDS("buffered_records"),
+  /**
+   * The handshake completed outside the read of a client record (e.g. after a delegated task), so which records
+   * BoringSSL consumed past the client's Finished is unknown.
+   */
+  HANDSHAKE_OUTSIDE_READ("handshake_outside_read"),
   /** Application data was written through the TLS handler before the switch (the kernel's sequence would be off). */
   APP_DATA_WRITTEN("app_data_written"),
   /** The handshake's traffic secrets were not captured or did not belong to this connection. */

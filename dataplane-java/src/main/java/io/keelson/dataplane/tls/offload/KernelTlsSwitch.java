@@ -22,8 +22,8 @@ import javax.net.ssl.SSLSession;
  * <ul>
  *   <li>switch only if nothing past that record has been read (so the kernel's receive sequence starts at 0 and
  *       the rest of the stream is still in the socket), nothing was written through the SslHandler since (a
- *       {@link AppWriteWatch} behind it sees every write; its transmit sequence starts at 0; the context sends
- *       no session tickets), BoringSSL holds no decrypted bytes ({@code SSL_pending}), TLS 1.3 with a suite the
+ *       {@link AppWriteWatch} behind it sees every write, and nothing waits in the channel's outbound buffer; its
+ *       transmit sequence starts at 0; the connection sends no session tickets), BoringSSL holds no decrypted bytes ({@code SSL_pending}), TLS 1.3 with a suite the
  *       kernel takes, no HTTP/2 ALPN, and the captured secrets belong to this connection's ClientHello random;
  *   <li>then {@code TCP_ULP "tls"}, {@code TLS_TX} and {@code TLS_RX} with keys derived from
  *       SERVER/CLIENT_TRAFFIC_SECRET_0 and record sequence 0, and the SslHandler leaves the pipeline: the
@@ -47,6 +47,8 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
   private final AppWriteWatch watch = new AppWriteWatch();
   private ByteBuf held;
   private boolean decided;
+  /** Inside {@link #channelRead}'s hand-over of a record: the decision follows there, not in the listener. */
+  private boolean forwarding;
 
   private KernelTlsSwitch(SslHandler ssl, ReferenceCountedOpenSslEngine engine, TlsOffload offload) {
     this.ssl = ssl;
@@ -61,6 +63,35 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
     String sslName = ch.pipeline().context(ssl).name();
     ch.pipeline().addBefore(sslName, NAME, s);
     ch.pipeline().addAfter(sslName, WATCH, s.watch);
+    ssl.handshakeFuture().addListener(f -> s.handshakeEnded(ch));
+  }
+
+  /**
+   * The handshake ended without {@link #channelRead} deciding right after the record that ended it (TLS 1.2
+   * completes when the server writes its Finished; a failure; a delegated task): never switched, the reason
+   * counted for a success, the bytes held passed on.
+   */
+  private void handshakeEnded(Channel ch) {
+    if (decided || forwarding) {
+      return;
+    }
+    ChannelHandlerContext ctx = ch.pipeline().context(this);
+    if (ctx == null) {
+      return;
+    }
+    decided = true;
+    TrafficSecretLog.Secrets secrets = offload.secrets().take(sslPointer);
+    try {
+      if (ssl.handshakeFuture().isSuccess()) {
+        FallbackReason why = check(ctx, secrets);
+        offload.countFallback(why != null ? why : FallbackReason.HANDSHAKE_OUTSIDE_READ);
+      }
+      passOn(ctx);
+    } finally {
+      if (secrets != null) {
+        secrets.wipe();
+      }
+    }
   }
 
   @Override
@@ -75,7 +106,15 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
       if (held.readableBytes() < length) {
         break;
       }
-      ctx.fireChannelRead(held.readRetainedSlice(length));
+      forwarding = true;
+      try {
+        ctx.fireChannelRead(held.readRetainedSlice(length));
+      } finally {
+        forwarding = false;
+      }
+      if (decided) {
+        return; // the handshake listener decided (and passed the rest on) while the record was handled
+      }
       if (ssl.handshakeFuture().isDone() || !ctx.channel().isOpen()) {
         decide(ctx);
         return;
@@ -103,7 +142,7 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
     TrafficSecretLog.Secrets secrets = offload.secrets().take(sslPointer);
     try {
       if (ssl.handshakeFuture().isSuccess()) {
-        FallbackReason why = check(secrets);
+        FallbackReason why = check(ctx, secrets);
         if (why == null) {
           why = switchToKernel(ctx, secrets);
           if (why == null) {
@@ -121,13 +160,7 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
   }
 
   /** Why this connection cannot be switched, or null when it can. */
-  private FallbackReason check(TrafficSecretLog.Secrets secrets) {
-    if (held != null && held.isReadable()) {
-      return FallbackReason.BUFFERED_RECORDS;
-    }
-    if (watch.written) {
-      return FallbackReason.APP_DATA_WRITTEN;
-    }
+  private FallbackReason check(ChannelHandlerContext ctx, TrafficSecretLog.Secrets secrets) {
     SSLSession session = engine.getSession();
     if (!"TLSv1.3".equals(session.getProtocol())) {
       return FallbackReason.TLS_VERSION;
@@ -140,8 +173,12 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
     if (alpn != null && !alpn.equals("http/1.1")) {
       return FallbackReason.ALPN;
     }
-    if (SSL.sslPending(sslPointer) > 0) {
+    if (held != null && held.isReadable() || SSL.sslPending(sslPointer) > 0) {
       return FallbackReason.BUFFERED_RECORDS;
+    }
+    if (watch.written || ctx.channel().unsafe().outboundBuffer() == null
+        || ctx.channel().unsafe().outboundBuffer().totalPendingWriteBytes() > 0) {
+      return FallbackReason.APP_DATA_WRITTEN; // the kernel would encrypt bytes BoringSSL already encrypted
     }
     if (secrets == null || !secrets.complete() || secrets.clientTraffic().length != cipher.secretLength
         || secrets.serverTraffic().length != cipher.secretLength

@@ -2,7 +2,7 @@ package io.keelson.dataplane.tls.offload;
 
 import io.keelson.dataplane.stats.StatsRegistry;
 import io.netty.channel.Channel;
-import io.netty.channel.unix.UnixChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -98,7 +98,9 @@ public final class TlsOffload {
     if (before != FallbackReason.LISTENER) {
       return before;
     }
-    if (!(ch instanceof UnixChannel)) {
+    if (!(ch instanceof EpollSocketChannel)) {
+      // NIO has no descriptor. io_uring may have a receive in flight that the kernel fills with ciphertext past
+      // the client's Finished before the switch runs; only epoll reads strictly when the pipeline asks.
       return FallbackReason.TRANSPORT;
     }
     if (!(ssl.engine() instanceof ReferenceCountedOpenSslEngine engine) || !prepare(context)) {

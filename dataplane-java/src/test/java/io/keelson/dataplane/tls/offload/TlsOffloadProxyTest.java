@@ -13,6 +13,7 @@ import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestCa;
 import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.testing.TlsYaml;
+import io.keelson.dataplane.transport.Transport;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -52,10 +53,14 @@ class TlsOffloadProxyTest {
   }
 
   private ProxyServer start(TlsOffloadMode mode, TestUpstream up) throws Exception {
+    return start(mode, up, Transport.EPOLL);
+  }
+
+  private ProxyServer start(TlsOffloadMode mode, TestUpstream up, Transport transport) throws Exception {
     String yaml = TlsYaml.httpsListener(cert, key, "", "", TlsYaml.cluster(up.port(), null));
     return proxies.keep(new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"),
         ProxyOptions.defaults().withConcurrency(1).withPipeline(PipelineMode.INLINE).withAdmin("127.0.0.1", 0)
-            .withDrainTime(Duration.ofSeconds(1)).withTlsOffload(mode)).start());
+            .withDrainTime(Duration.ofSeconds(1)).withTlsOffload(mode).withTransport(transport)).start());
   }
 
   private static void assumeKernelWithoutTls() {
@@ -131,7 +136,8 @@ class TlsOffloadProxyTest {
       s.startHandshake();
       // The server decides when it reads the client's Finished; the request is written only after that, so it is
       // never in the same read (which would be buffered_records).
-      await().atMost(Duration.ofSeconds(10)).until(() -> o.fallbacks(expected) == 1);
+      await().atMost(Duration.ofSeconds(10)).alias("fallback " + expected.label + "; counted: " + o.toJson())
+          .until(() -> o.fallbacks(expected) == 1);
       OutputStream out = s.getOutputStream();
       out.write("GET /after-switch-attempt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
           .getBytes(StandardCharsets.US_ASCII));
@@ -166,6 +172,18 @@ class TlsOffloadProxyTest {
     TlsOffload o = pretendingKernelTls(p);
     assertThat(handshakeThenGet(p, "TLSv1.2", o, FallbackReason.TLS_VERSION)).startsWith("HTTP/1.1 200");
     assertThat(o.fallbacks(FallbackReason.SETSOCKOPT)).isZero();
+  }
+
+  @Test
+  void ioUringConnectionsAreNotSwitchedCountedAsTransport() throws Exception {
+    assumeKernelWithoutTls();
+    assumeTrue(io.netty.channel.uring.IoUring.isAvailable(), "io_uring is unavailable here");
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(TlsOffloadMode.AUTO, up, Transport.IO_URING);
+    TlsOffload o = pretendingKernelTls(p);
+    assertThat(handshakeThenGet(p, "TLSv1.3", o, FallbackReason.TRANSPORT)).startsWith("HTTP/1.1 200");
+    assertThat(o.fallbacks(FallbackReason.SETSOCKOPT)).isZero();
+    assertThat(o.secrets().pending()).isZero();
   }
 
   @Test
