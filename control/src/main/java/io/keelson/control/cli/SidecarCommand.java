@@ -70,6 +70,9 @@ final class SidecarCommand {
     } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 2;
+    } catch (io.keelson.dataplane.tls.offload.TlsOffloadUnavailableException e) {
+      System.err.println("keelson proxy: " + e.getMessage());
+      return 1;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return 1;

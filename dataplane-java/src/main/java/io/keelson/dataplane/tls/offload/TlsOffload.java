@@ -51,7 +51,7 @@ public final class TlsOffload {
 
   /**
    * The policy for a process starting with {@code mode}: probes (once per process) unless {@code off}, and for
-   * {@code require} throws {@link IllegalStateException} with the kernel's (or the library's) answer when
+   * {@code require} throws {@link TlsOffloadUnavailableException} with the kernel's (or the library's) answer when
    * offload cannot run here.
    */
   public static TlsOffload start(TlsOffloadMode mode, StatsRegistry stats) {
@@ -60,11 +60,15 @@ public final class TlsOffload {
     }
     KernelTlsStatus s = KernelTlsProbe.status();
     if (mode == TlsOffloadMode.REQUIRE && !s.usable()) {
-      throw new IllegalStateException("--tls-offload require: kernel TLS offload is unavailable: "
-          + (s.kernelAvailable() ? "" : "the kernel answered setsockopt(TCP_ULP, \"tls\") with " + s.kernelReason())
-          + (s.kernelAvailable() || s.secretsExport() ? "" : "; ")
-          + (s.secretsExport() ? "" : "the TLS library: " + s.secretsReason())
-          + " (use --tls-offload auto to fall back to user-space TLS)");
+      java.util.List<String> why = new java.util.ArrayList<>(2);
+      if (!s.kernelAvailable()) {
+        why.add("the kernel answered setsockopt(TCP_ULP, \"tls\") with " + s.kernelReason());
+      }
+      if (!s.secretsExport()) {
+        why.add("the TLS library: " + s.secretsReason());
+      }
+      throw new TlsOffloadUnavailableException("--tls-offload require: kernel TLS offload is unavailable: "
+          + String.join("; ", why) + " (use --tls-offload auto to fall back to user-space TLS)");
     }
     return new TlsOffload(mode, s, stats);
   }
