@@ -160,6 +160,9 @@ public final class MeshTranslator {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
       for (int port : CapturedListeners.servicePorts(services)) {
+        if (port == outboundPort) {
+          continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
+        }
         listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
         List<VirtualHost> hosts = new ArrayList<>();
         for (Policy.Service svc : services) {

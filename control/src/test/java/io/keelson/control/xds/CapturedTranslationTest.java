@@ -263,6 +263,15 @@ class CapturedTranslationTest {
   }
 
   @Test
+  void aServicePortEqualToTheOutboundPortGetsNoListenerOfItsOwn() throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("reviews.yaml", REVIEWS).policies());
+    MeshResources r = new MeshTranslator(80, false, true).translate(state, List.of());
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("virtualOutbound", "0.0.0.0_9080");
+    assertThat(new MeshTranslator(15001, false).translate(state, List.of()).listeners()).extracting(Listener::getName)
+        .as("without capture: today's").containsExactly("outbound");
+  }
+
+  @Test
   void captureMetadataIsValidatedKeyByKey() {
     assertThat(NodeRegistration.capture(Node.newBuilder().setId("n").build(), 15001)).isNull();
     assertThat(NodeRegistration.capture(capturedNode("n", "10.1.0.7", 9080), 15001))
