@@ -120,7 +120,8 @@ class IptablesCaptureTest {
     Result proxy = run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups", PYTHON, "-c",
         CLIENT), 20);
     assertThat(proxy.exit()).as("the proxy's connection goes out to the silent link: " + proxy.out()).isNotZero();
-    assertThat(proxy.out()).doesNotContain("landed-on-15001").contains("timed out");
+    // Nothing answers on the link: the connect times out (or ARP gives up first on a slow machine).
+    assertThat(proxy.out()).doesNotContain("landed-on-15001").containsAnyOf("timed out", "No route to host");
     assertThat(Files.readString(dir.resolve("server.log")).lines().filter(l -> l.startsWith("accepted")).count())
         .isEqualTo(1);
 
