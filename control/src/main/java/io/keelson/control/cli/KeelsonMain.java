@@ -10,6 +10,7 @@ public final class KeelsonMain {
 
       commands:
         proxy     run the data plane (an Envoy v3 bootstrap YAML as config)
+        iptables  capture a sidecar's traffic: nat rules in this network namespace (root; --dry-run, --cleanup)
         demo      run the demo: two versions of a service behind a 90/10 canary and a header route
         gateway   run the DPDK L4 gateway (needs DPDK; see hw-profiles/)
         bench     run the benchmarks side by side with nginx, HAProxy and testpmd
@@ -42,6 +43,7 @@ public final class KeelsonMain {
     try {
       return switch (argv[0]) {
         case "proxy" -> ProxyCommand.run(rest);
+        case "iptables" -> IptablesCommand.run(rest);
         case "demo" -> io.keelson.control.demo.DemoCommand.run(rest);
         case "gateway" -> GatewayLauncher.run(rest);
         case "control" -> Guarded.run("control", () -> ControlCommand.run(rest));

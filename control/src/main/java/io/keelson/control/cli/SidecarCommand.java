@@ -29,6 +29,12 @@ final class SidecarCommand {
                               (bin/keelson ca-root > FILE); --xds then names the secure port, e.g. :15012
         --token-file FILE     the join token (bin/keelson token create ...): authenticates the proxy and
                               gets it a workload certificate by CSR (the key never leaves the proxy)
+        --capture MODE        none (default: the app calls 127.0.0.1:--outbound-port with Host: SERVICE) or
+                              iptables: the app's TCP is captured by 'bin/keelson iptables' (run first, as
+                              root, in the workload's network namespace); the sidecar binds virtualOutbound
+                              and virtualInbound on 0.0.0.0 and must run as the --proxy-uid given there
+        --address IP          with --capture iptables: the workload's (pod's) IPv4 address; it is registered
+                              at IP:--app-port, where callers' traffic is captured to --inbound-port
         --print-bootstrap     print the generated Envoy bootstrap and exit
         --concurrency, --transport, --pipeline, --drain-time, --tls-offload as in the --config mode
 
@@ -36,7 +42,7 @@ final class SidecarCommand {
       """;
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
-          "--token-file", "--inbound-protocol");
+          "--token-file", "--inbound-protocol", "--capture", "--address");
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
   private SidecarCommand() {}
@@ -84,8 +90,16 @@ final class SidecarCommand {
     StartupHeap.settle(); // start-up garbage out of the young generation (docs/performance.md)
     CountDownLatch terminate = TerminationSignals.install();
     System.err.printf("keelson proxy: sidecar %s of service %s %s%n", sidecar.nodeId(), bootstrap.service(), bootstrap.labels());
-    System.err.printf("keelson proxy: inbound %s -> app 127.0.0.1:%d; outbound %s (Host: SERVICE)%n",
-        ProxyCommand.hostPort(sidecar.inboundAddress()), bootstrap.appPort(), ProxyCommand.hostPort(sidecar.outboundAddress()));
+    if (bootstrap.captured()) {
+      System.err.printf("keelson proxy: captured (iptables): registered at %s:%d; virtualInbound %s -> app"
+              + " 127.0.0.1:%d; virtualOutbound %s%n", bootstrap.captureAddress(), bootstrap.appPort(),
+          ProxyCommand.hostPort(sidecar.inboundAddress()), bootstrap.appPort(),
+          ProxyCommand.hostPort(sidecar.outboundAddress()));
+    } else {
+      System.err.printf("keelson proxy: inbound %s -> app 127.0.0.1:%d; outbound %s (Host: SERVICE)%n",
+          ProxyCommand.hostPort(sidecar.inboundAddress()), bootstrap.appPort(),
+          ProxyCommand.hostPort(sidecar.outboundAddress()));
+    }
     System.err.printf("keelson proxy: xDS from %s:%d; admin on http://%s/%n", bootstrap.xdsHost(), bootstrap.xdsPort(),
         ProxyCommand.hostPort(sidecar.server().adminAddress()));
     try {
@@ -108,7 +122,30 @@ final class SidecarCommand {
     Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
-        admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")));
+        admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args));
+  }
+
+  /** The pod address when --capture iptables, else null; the flags' combinations are checked. */
+  private static String captureAddress(Args args) {
+    String mode = args.get("--capture", "none");
+    return switch (mode) {
+      case "none" -> {
+        if (args.has("--address")) {
+          throw new IllegalArgumentException("--address is only used with --capture iptables (the workload registers"
+              + " 127.0.0.1:--inbound-port otherwise)");
+        }
+        yield null;
+      }
+      case "iptables" -> {
+        String address = args.get("--address", null);
+        if (address == null) {
+          throw new IllegalArgumentException("--capture iptables needs --address IP: the workload's (pod's) address,"
+              + " where callers reach it");
+        }
+        yield address;
+      }
+      default -> throw new IllegalArgumentException("--capture '" + mode + "': expected none or iptables");
+    };
   }
 
   private static boolean inboundTcp(String protocol) {

@@ -87,8 +87,8 @@ public final class Sidecar implements AutoCloseable {
     server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source));
     server.start();
     try {
-      Node node = bootstrap.node(server.listenerAddress(SidecarBootstrap.INBOUND).getPort(),
-          server.listenerAddress(SidecarBootstrap.OUTBOUND).getPort());
+      Node node = bootstrap.node(server.listenerAddress(bootstrap.inboundListener()).getPort(),
+          server.listenerAddress(bootstrap.outboundListener()).getPort());
       if (identity != null) {
         // Tells the control plane this workload speaks mesh mTLS, and as whom (its certificate's SPIFFE ID).
         node = SidecarBootstrap.withSpiffeId(node, identity.source().current().spiffeUri());
@@ -112,11 +112,11 @@ public final class Sidecar implements AutoCloseable {
   }
 
   public InetSocketAddress inboundAddress() {
-    return server.listenerAddress(SidecarBootstrap.INBOUND);
+    return server.listenerAddress(bootstrap.inboundListener());
   }
 
   public InetSocketAddress outboundAddress() {
-    return server.listenerAddress(SidecarBootstrap.OUTBOUND);
+    return server.listenerAddress(bootstrap.outboundListener());
   }
 
   public ProxyServer server() {

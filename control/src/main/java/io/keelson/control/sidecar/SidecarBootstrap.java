@@ -24,10 +24,20 @@ import java.util.regex.Pattern;
  * @param adminHost    the admin listener's address
  * @param adminPort    its port
  * @param tcp          the app speaks raw TCP: the inbound listener is a tcp_proxy (network RBAC), not HTTP
+ * @param captureAddress null, or the pod address of a workload whose traffic iptables captures
+ *                     ({@code --capture iptables --address IP}): the sidecar then binds {@value #VIRTUAL_INBOUND}
+ *                     and {@value #VIRTUAL_OUTBOUND} on 0.0.0.0 (placeholders the control plane's replace),
+ *                     and registers the workload at this address and the app's port
  */
 public record SidecarBootstrap(
     String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
-    int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp) {
+    int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress) {
+
+  /** Not captured: the app calls 127.0.0.1:outbound port. */
+  public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
+      int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp) {
+    this(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost, adminPort, tcp, null);
+  }
 
   /** An HTTP app. */
   public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
@@ -39,6 +49,9 @@ public record SidecarBootstrap(
   public static final String APP_CLUSTER = "inbound|app";
   public static final String INBOUND = "inbound";
   public static final String OUTBOUND = "outbound";
+  /** A captured sidecar's listeners (istiod's names; see CapturedListeners). */
+  public static final String VIRTUAL_INBOUND = io.keelson.control.xds.CapturedListeners.VIRTUAL_INBOUND;
+  public static final String VIRTUAL_OUTBOUND = io.keelson.control.xds.CapturedListeners.VIRTUAL_OUTBOUND;
   static final String XDS_CLUSTER = "xds-grpc";
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
   private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9][-A-Za-z0-9_./]*");
@@ -55,6 +68,37 @@ public record SidecarBootstrap(
     port("--outbound-port", outboundPort, 0);
     port("--admin", adminPort, 0);
     labels = Map.copyOf(labels);
+    if (captureAddress != null) {
+      if (!io.keelson.control.xds.NodeRegistration.podAddress(captureAddress)) {
+        throw new IllegalArgumentException("--address '" + captureAddress + "' is not a pod address; expected the"
+            + " workload's IPv4 address (not loopback or 0.0.0.0), e.g. 10.1.2.3");
+      }
+      // 0 (ephemeral) is for tests only: iptables redirects to fixed ports.
+      if ((inboundPort != 0 && inboundPort == outboundPort) || appPort == inboundPort || appPort == outboundPort) {
+        throw new IllegalArgumentException("--capture iptables needs distinct --inbound-port (" + inboundPort
+            + "), --outbound-port (" + outboundPort + ") and --app-port (" + appPort + "): iptables redirects to them");
+      }
+    }
+  }
+
+  /** True when iptables captures this workload's traffic. */
+  public boolean captured() {
+    return captureAddress != null;
+  }
+
+  /** The listener inbound traffic arrives on: {@value #VIRTUAL_INBOUND} when captured, else {@value #INBOUND}. */
+  public String inboundListener() {
+    return captured() ? VIRTUAL_INBOUND : INBOUND;
+  }
+
+  /** The listener the app's outbound calls arrive on. */
+  public String outboundListener() {
+    return captured() ? VIRTUAL_OUTBOUND : OUTBOUND;
+  }
+
+  /** The app's static cluster: {@code inbound|<app port>} when captured (the control plane's name), else {@value #APP_CLUSTER}. */
+  public String appCluster() {
+    return captured() ? io.keelson.control.xds.CapturedListeners.appCluster(appPort) : APP_CLUSTER;
   }
 
   /** Parses {@code k=v[,k=v]}; the error names the bad pair. */
@@ -77,7 +121,8 @@ public record SidecarBootstrap(
 
   /** The node id for the bound inbound port: unique per sidecar on one machine. */
   public String nodeId(int boundInboundPort) {
-    return service + "-" + boundInboundPort;
+    // A captured sidecar is alone in its network namespace, where the ports are always the same: its address is unique.
+    return captured() ? service + "-" + captureAddress : service + "-" + boundInboundPort;
   }
 
   /** The node sent to the control plane, with the ports actually bound (they differ from the options with port 0). */
@@ -86,13 +131,20 @@ public record SidecarBootstrap(
     labels.forEach((k, v) -> labelStruct.putFields(k, str(v)));
     Struct.Builder metadata = Struct.newBuilder()
         .putFields("keelson.io/service", str(service))
-        .putFields("keelson.io/address", str("127.0.0.1"))
-        .putFields("keelson.io/port", Value.newBuilder().setNumberValue(boundInboundPort).build())
+        .putFields("keelson.io/address", str(captured() ? captureAddress : "127.0.0.1"))
+        // The workload's endpoint: captured, the app itself (iptables brings its traffic to the sidecar).
+        .putFields("keelson.io/port", Value.newBuilder().setNumberValue(captured() ? appPort : boundInboundPort).build())
         .putFields("keelson.io/outbound-port", Value.newBuilder().setNumberValue(boundOutboundPort).build())
         .putFields("keelson.io/app-port", Value.newBuilder().setNumberValue(appPort).build())
         .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build());
     if (tcp) {
       metadata.putFields(io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL, str("tcp"));
+    }
+    if (captured()) {
+      metadata.putFields(io.keelson.control.xds.NodeRegistration.CAPTURE,
+          str(io.keelson.control.xds.NodeRegistration.CAPTURE_IPTABLES));
+      metadata.putFields(io.keelson.control.xds.NodeRegistration.INBOUND_PORT,
+          Value.newBuilder().setNumberValue(boundInboundPort).build());
     }
     return Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service).setMetadata(metadata.build()).build();
   }
@@ -117,8 +169,8 @@ public record SidecarBootstrap(
           cluster: %1$s
           metadata:
             keelson.io/service: %1$s
-            keelson.io/address: 127.0.0.1
-            keelson.io/port: %3$d
+            keelson.io/address: %15$s
+            keelson.io/port: %16$d
             keelson.io/outbound-port: %4$d
             keelson.io/labels: { %5$s }%13$s
         admin:
@@ -126,15 +178,15 @@ public record SidecarBootstrap(
         static_resources:
           listeners:
           # Mesh traffic for this workload: everything goes to the app.
-          - name: inbound
-            address: { socket_address: { address: 127.0.0.1, port_value: %3$d } }
+          - name: %17$s
+            address: { socket_address: { address: %19$s, port_value: %3$d } }
             filter_chains:
             - filters:
               %14$s
           # The app's calls into the mesh (Host: SERVICE). Bound at start; the control plane's listener
           # of the same name replaces this placeholder, which answers 503 until then.
-          - name: outbound
-            address: { socket_address: { address: 127.0.0.1, port_value: %4$d } }
+          - name: %18$s
+            address: { socket_address: { address: %19$s, port_value: %4$d } }
             filter_chains:
             - filters:
               - name: envoy.filters.network.http_connection_manager
@@ -183,8 +235,12 @@ public record SidecarBootstrap(
           cds_config: { ads: {}, resource_api_version: V3 }
           lds_config: { ads: {}, resource_api_version: V3 }
         """.formatted(service, nodeId(inboundPort), inboundPort, outboundPort, l, adminHost, adminPort,
-        APP_CLUSTER, appPort, XDS_CLUSTER, xdsHost, xdsPort,
-        tcp ? "\n    " + io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL + ": tcp" : "", inboundFilter());
+        appCluster(), appPort, XDS_CLUSTER, xdsHost, xdsPort,
+        (tcp ? "\n    " + io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL + ": tcp" : "")
+            + (captured() ? "\n    " + io.keelson.control.xds.NodeRegistration.CAPTURE + ": iptables\n    "
+                + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort : ""),
+        inboundFilter(), captured() ? captureAddress : "127.0.0.1", captured() ? appPort : inboundPort,
+        inboundListener(), outboundListener(), captured() ? "0.0.0.0" : "127.0.0.1");
   }
 
   /** The inbound chain's filter: an HTTP connection manager, or a tcp_proxy when the app speaks raw TCP. */
@@ -213,7 +269,7 @@ public record SidecarBootstrap(
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
         """;
-    return filter.formatted(APP_CLUSTER).stripTrailing().indent(6).stripTrailing().substring(6);
+    return filter.formatted(appCluster()).stripTrailing().indent(6).stripTrailing().substring(6);
   }
 
   private static String q(String s) {

@@ -86,6 +86,14 @@ public final class MeshMtls {
 
   /** With {@code rbac} (envoy.filters.http.rbac, DENY before ALLOW) before the router. */
   public static Listener inbound(int port, Authz.MtlsMode mode, java.util.List<HttpFilter> rbac) {
+    return listener(port, mode, java.util.List.of(httpToApp(APP_CLUSTER, rbac)));
+  }
+
+  /**
+   * The inbound HTTP connection manager: every request to {@code cluster} (the app), {@code filters}
+   * (JWT, RBAC) before the router, the caller's identity to the app in x-forwarded-client-cert.
+   */
+  static Filter httpToApp(String cluster, java.util.List<HttpFilter> filters) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(INBOUND)
         // The app sees who called: x-forwarded-client-cert By=<this workload>;Hash=...;URI=<the caller's SPIFFE ID>.
@@ -94,14 +102,13 @@ public final class MeshMtls {
         .setRouteConfig(RouteConfiguration.newBuilder().setName(INBOUND).addVirtualHosts(VirtualHost.newBuilder()
             .setName("app").addDomains("*").addRoutes(Route.newBuilder()
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setRoute(RouteAction.newBuilder().setCluster(APP_CLUSTER)))))
-        .addAllHttpFilters(rbac)
+                .setRoute(RouteAction.newBuilder().setCluster(cluster)))))
+        .addAllHttpFilters(filters)
         .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
             .setTypedConfig(Any.pack(Router.getDefaultInstance())))
         .build();
-    Filter filter = Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+    return Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
         .setTypedConfig(Any.pack(hcm)).build();
-    return listener(port, mode, java.util.List.of(filter));
   }
 
   /**
@@ -109,24 +116,50 @@ public final class MeshMtls {
    * DENY before ALLOW) then {@code envoy.filters.network.tcp_proxy} to the app, over mTLS per {@code mode}.
    */
   public static Listener inboundTcp(int port, Authz.MtlsMode mode, java.util.List<Filter> rbac) {
-    java.util.List<Filter> filters = new java.util.ArrayList<>(rbac);
-    filters.add(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
-        TcpProxy.newBuilder().setStatPrefix(INBOUND).setCluster(APP_CLUSTER).build())).build());
-    return listener(port, mode, filters);
+    return listener(port, mode, tcpTo(APP_CLUSTER, INBOUND, rbac));
   }
 
-  private static Listener listener(int port, Authz.MtlsMode mode, java.util.List<Filter> filters) {
+  /** {@code rbac} (network filters) then a tcp_proxy to {@code cluster}. */
+  static java.util.List<Filter> tcpTo(String cluster, String statPrefix, java.util.List<Filter> rbac) {
+    java.util.List<Filter> filters = new java.util.ArrayList<>(rbac);
+    filters.add(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
+        TcpProxy.newBuilder().setStatPrefix(statPrefix).setCluster(cluster).build())).build());
+    return filters;
+  }
+
+  /** The sidecar's inbound listener on 127.0.0.1:{@code port} running {@code filters} under {@code mode}. */
+  static Listener listener(int port, Authz.MtlsMode mode, java.util.List<Filter> filters) {
     Listener.Builder l = Listener.newBuilder().setName(INBOUND).setAddress(MeshTranslator.address("127.0.0.1", port));
+    if (inspectsTls(mode)) {
+      l.addListenerFilters(tlsInspector());
+    }
+    return l.addAllFilterChains(chains(mode, filters)).build();
+  }
+
+  /**
+   * The filter chains running {@code filters} under {@code mode}: STRICT, one mTLS chain; DISABLE, one
+   * plaintext chain; otherwise (PERMISSIVE, UNSET) an mTLS chain for {@code transport_protocol: tls}
+   * (needs {@link #tlsInspector()}) then a plaintext one.
+   */
+  static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters) {
     FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
     FilterChain mtls = FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream()).build();
-    switch (mode) {
-      case STRICT -> l.addFilterChains(mtls);
-      case DISABLE -> l.addFilterChains(plaintext);
-      default -> l.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
-              .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
-          .addFilterChains(mtls.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol("tls")))
-          .addFilterChains(plaintext);
-    }
-    return l.build();
+    return switch (mode) {
+      case STRICT -> java.util.List.of(mtls);
+      case DISABLE -> java.util.List.of(plaintext);
+      default -> java.util.List.of(
+          mtls.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol("tls")).build(),
+          plaintext);
+    };
+  }
+
+  /** True when {@link #chains} selects by transport protocol (the listener needs the TLS inspector). */
+  static boolean inspectsTls(Authz.MtlsMode mode) {
+    return mode != Authz.MtlsMode.STRICT && mode != Authz.MtlsMode.DISABLE;
+  }
+
+  static ListenerFilter tlsInspector() {
+    return ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())).build();
   }
 }

@@ -51,6 +51,12 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
         clustersVersion, endpointsVersion);
   }
 
+  /** These resources with other listeners and clusters: the routes' and endpoints' versions are kept. */
+  MeshResources withListenersAndClusters(List<Listener> listeners, List<Cluster> clusters) {
+    return new MeshResources(List.copyOf(listeners), routes, List.copyOf(clusters), endpoints, digest(listeners),
+        routesVersion, digest(clusters), endpointsVersion);
+  }
+
   /** One string naming all four versions, e.g. for logs and dry runs. */
   public String version() {
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;

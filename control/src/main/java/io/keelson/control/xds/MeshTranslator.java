@@ -18,6 +18,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.keelson.control.policy.Authz;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -45,6 +46,7 @@ public final class MeshTranslator {
 
   private final int outboundPort;
   private final boolean apiListeners;
+  private final boolean captured;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -54,8 +56,21 @@ public final class MeshTranslator {
    * @param apiListeners also emit per-service API listeners for proxyless gRPC clients
    */
   public MeshTranslator(int outboundPort, boolean apiListeners) {
+    this(outboundPort, apiListeners, false);
+  }
+
+  /**
+   * @param captured for sidecars whose traffic iptables captures: {@link CapturedListeners}' virtualOutbound
+   *                 on the outbound port and a listener and route configuration per service port instead of
+   *                 listener {@value #OUTBOUND}, plus the passthrough clusters
+   */
+  public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured) {
+    if (captured && apiListeners) {
+      throw new IllegalArgumentException("a captured sidecar is not a proxyless client");
+    }
     this.outboundPort = outboundPort;
     this.apiListeners = apiListeners;
+    this.captured = captured;
   }
 
   public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered) {
@@ -70,8 +85,15 @@ public final class MeshTranslator {
    * @param appPort     its app's port (PeerAuthentication portLevelMtls keys), or -1 when unknown
    * @param labels      its workload's labels
    * @param tcp         its app speaks raw TCP: the inbound listener is a tcp_proxy behind network RBAC
+   * @param capture     its capture registration (then it gets virtualInbound, and spiffeId may be null: a
+   *                    captured sidecar without an identity), or null
    */
-  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp) {
+  public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp,
+      NodeRegistration.Capture capture) {
+    public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp) {
+      this(spiffeId, inboundPort, appPort, labels, tcp, null);
+    }
+
     public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {
       this(spiffeId, inboundPort, appPort, labels, false);
     }
@@ -111,7 +133,7 @@ public final class MeshTranslator {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
-    listeners.add(outboundListener());
+    listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort) : outboundListener());
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
@@ -127,13 +149,33 @@ public final class MeshTranslator {
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
       }
-      routes.addVirtualHosts(virtualHost(state, svc));
+      routes.addVirtualHosts(virtualHost(state, svc, svc.ports()));
       if (apiListeners) {
         listeners.add(apiListener(svc.name()));
       }
     }
     assignments.end();
-    return MeshResources.of(listeners, List.of(routes.build()), clusters, endpoints, assignments::digestOf);
+    List<RouteConfiguration> routeConfigs = new ArrayList<>(List.of(routes.build()));
+    if (captured) {
+      // Per service port: the listener virtualOutbound hands its connections to, and its routes.
+      List<Policy.Service> services = state.ofType(Policy.Service.class);
+      for (int port : CapturedListeners.servicePorts(services)) {
+        if (port == outboundPort) {
+          continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
+        }
+        listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
+        List<VirtualHost> hosts = new ArrayList<>();
+        for (Policy.Service svc : services) {
+          if (svc.ports().contains(port)) {
+            hosts.add(virtualHost(state, svc, List.of(port)));
+          }
+        }
+        routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
+      }
+      clusters.add(CapturedListeners.passthrough());
+      clusters.add(CapturedListeners.inboundPassthrough());
+    }
+    return MeshResources.of(listeners, routeConfigs, clusters, endpoints, assignments::digestOf);
   }
 
   /**
@@ -141,6 +183,9 @@ public final class MeshTranslator {
    * after the outbound one: the other types are the same instances with the same versions.
    */
   static MeshResources withInbound(MeshResources shared, PolicySet state, Self self) {
+    if (self.capture() != null) {
+      return withVirtualInbound(shared, state, self);
+    }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
     listeners.add(shared.listeners().getFirst());
     listeners.add(inbound(state, self));
@@ -148,11 +193,45 @@ public final class MeshTranslator {
     return shared.withListeners(listeners);
   }
 
+  /**
+   * {@code shared} (from a captured translator) plus {@code self}'s virtualInbound, after virtualOutbound,
+   * and its app's cluster {@code inbound|<app port>}.
+   */
+  private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self) {
+    NodeRegistration.Capture c = self.capture();
+    String cluster = CapturedListeners.appCluster(c.appPort());
+    Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
+    Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
+        appFilters(state, self, cluster), passthroughRbac(state, self));
+    List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
+    listeners.add(shared.listeners().getFirst());
+    listeners.add(inbound);
+    listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
+    List<Cluster> clusters = new ArrayList<>(shared.clusters());
+    clusters.add(CapturedListeners.appClusterResource(c.appPort()));
+    return shared.withListenersAndClusters(listeners, clusters);
+  }
+
   private static Listener inbound(PolicySet state, Self self) {
-    if (self.tcp()) {
-      return tcpInbound(state, self);
+    return MeshMtls.listener(self.inboundPort(), inboundMode(state, self), appFilters(state, self, MeshMtls.APP_CLUSTER));
+  }
+
+  /**
+   * What a sidecar runs on inbound traffic to its app ({@code cluster}): an HTTP connection manager with
+   * JWT and RBAC, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
+   * Today's inbound listener and a captured sidecar's app-port chains are both made of these.
+   */
+  private static List<Filter> appFilters(PolicySet state, Self self, String cluster) {
+    if (self.spiffeId() == null) {
+      return self.tcp() ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of())
+          : List.of(MeshMtls.httpToApp(cluster, List.of()));
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    if (self.tcp()) {
+      var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
+          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, authz.networkFilters(MeshMtls.INBOUND + "."));
+    }
     var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
         state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
     List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
@@ -164,7 +243,18 @@ public final class MeshTranslator {
       filters.add(jwt);
     }
     filters.addAll(authz.httpFilters());
-    return MeshMtls.inbound(self.inboundPort(), inboundMode(state, self), filters);
+    return List.of(MeshMtls.httpToApp(cluster, filters));
+  }
+
+  /** A captured sidecar's network RBAC for inbound passthrough traffic (Istio's: its policies' TCP variant). */
+  private static List<Filter> passthroughRbac(PolicySet state, Self self) {
+    if (self.spiffeId() == null) {
+      return List.of();
+    }
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    return io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE)
+        .networkFilters(CapturedListeners.INBOUND_PASSTHROUGH + ".");
   }
 
   /** Translations run by this translator (shared ones; {@link #withInbound} is not one). */
@@ -195,14 +285,6 @@ public final class MeshTranslator {
 
   private static Cluster mtls(Cluster c, java.util.Set<String> ids) {
     return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids)).build();
-  }
-
-  /** The inbound listener of a sidecar whose app speaks raw TCP: the TCP variant of its policies as network RBAC. */
-  private static Listener tcpInbound(PolicySet state, Self self) {
-    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-    var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
-        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-    return MeshMtls.inboundTcp(self.inboundPort(), inboundMode(state, self), authz.networkFilters(MeshMtls.INBOUND + "."));
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {
@@ -243,10 +325,11 @@ public final class MeshTranslator {
     return out;
   }
 
-  private VirtualHost virtualHost(PolicySet state, Policy.Service svc) {
+  /** {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames. */
+  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports) {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
         .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
-    for (int port : svc.ports()) {
+    for (int port : ports) {
       vh.addDomains(svc.name() + ":" + port);
     }
     List<Policy.Routes> attached = routesOf(state, svc.name());
@@ -291,11 +374,7 @@ public final class MeshTranslator {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
-        .addAllHttpFilters(apiListeners
-            // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
-            ? List.of(router())
-            // in istiod's order (cors, then fault): each a no-op unless a route sets its config
-            : List.of(CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router()))
+        .addAllHttpFilters(outboundHttpFilters())
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)
@@ -303,6 +382,15 @@ public final class MeshTranslator {
         .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
             .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
         .build();
+  }
+
+  /** The outbound HTTP filters: listener {@value #OUTBOUND}'s, and a captured sidecar's per-port listeners'. */
+  private List<HttpFilter> outboundHttpFilters() {
+    return apiListeners
+        // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
+        ? List.of(router())
+        // in istiod's order (cors, then fault): each a no-op unless a route sets its config
+        : List.of(CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router());
   }
 
   private static Listener apiListener(String service) {

@@ -18,7 +18,10 @@ import java.util.TreeMap;
  *   <li>{@value #OUTBOUND_PORT}: the port of its outbound listener, when not the control plane's default
  *       (several sidecars on one machine);
  *   <li>{@value #INBOUND_PROTOCOL}: {@code tcp} when the app behind the sidecar speaks raw TCP (default http);
- *   <li>{@value #PROXYLESS}: true for a proxyless gRPC client (also recognised by a user agent starting "gRPC").
+ *   <li>{@value #PROXYLESS}: true for a proxyless gRPC client (also recognised by a user agent starting "gRPC");
+ *   <li>{@value #CAPTURE}: {@code iptables} when the workload's traffic is captured (bin/keelson iptables): the
+ *       sidecar then registers its pod address and app port ({@value #ADDRESS}, {@value #PORT}) and names its
+ *       inbound (capture) port in {@value #INBOUND_PORT}; it gets virtualOutbound/virtualInbound ({@link CapturedListeners}).
  * </ul>
  */
 public final class NodeRegistration {
@@ -35,7 +38,76 @@ public final class NodeRegistration {
   /** What the app behind the sidecar speaks: {@code http} (default) or {@code tcp} (raw TCP, network RBAC). */
   public static final String INBOUND_PROTOCOL = "keelson.io/inbound-protocol";
 
+  /** How the workload's traffic reaches the sidecar: absent (explicit, 127.0.0.1) or {@code iptables}. */
+  public static final String CAPTURE = "keelson.io/capture";
+  /** A captured sidecar's inbound port (its virtualInbound, where iptables sends inbound TCP). */
+  public static final String INBOUND_PORT = "keelson.io/inbound-port";
+  public static final String CAPTURE_IPTABLES = "iptables";
+
   private NodeRegistration() {}
+
+  /**
+   * A captured sidecar's registration.
+   *
+   * @param address     the pod address its workload is registered at
+   * @param appPort     the app's port: the workload's endpoint port, and the port virtualInbound sends to the app
+   * @param inboundPort virtualInbound's port
+   * @param outboundPort virtualOutbound's port
+   */
+  public record Capture(String address, int appPort, int inboundPort, int outboundPort) {}
+
+  /**
+   * The node's capture registration, or null when it does not say {@value #CAPTURE}.
+   *
+   * @throws IllegalArgumentException naming the metadata key when it says so but its registration is unusable
+   */
+  static Capture capture(Node node, int defaultOutboundPort) {
+    Map<String, Value> md = node.getMetadata().getFieldsMap();
+    Value mode = md.get(CAPTURE);
+    if (mode == null || mode.getStringValue().isEmpty() || mode.getStringValue().equals("none")) {
+      return null;
+    }
+    String where = "node " + node.getId() + ": ";
+    if (!mode.getStringValue().equals(CAPTURE_IPTABLES)) {
+      throw new IllegalArgumentException(where + CAPTURE + " '" + mode.getStringValue() + "' is not supported; expected "
+          + CAPTURE_IPTABLES + " (or none)");
+    }
+    String address = md.containsKey(ADDRESS) ? md.get(ADDRESS).getStringValue() : "";
+    if (!podAddress(address)) {
+      throw new IllegalArgumentException(where + ADDRESS + " '" + address + "': a captured sidecar registers its pod's"
+          + " IPv4 address (not loopback or 0.0.0.0), e.g. 10.1.2.3");
+    }
+    int port = port(md.get(PORT));
+    int appPort = md.containsKey(APP_PORT) ? port(md.get(APP_PORT)) : port;
+    if (appPort <= 0 || appPort > 65535 || port != appPort) {
+      throw new IllegalArgumentException(where + PORT + " (" + port + ") and " + APP_PORT + " (" + appPort + ") must be"
+          + " the app's port (1-65535): a captured workload's endpoint is its address and app port");
+    }
+    int inbound = md.containsKey(INBOUND_PORT) ? port(md.get(INBOUND_PORT)) : 15006;
+    if (inbound <= 0 || inbound > 65535 || inbound == appPort) {
+      throw new IllegalArgumentException(where + INBOUND_PORT + " (" + inbound + ") must be a port (1-65535) other"
+          + " than the app's");
+    }
+    int outbound = outboundPort(node, defaultOutboundPort);
+    if (outbound == inbound || outbound == appPort) {
+      throw new IllegalArgumentException(where + OUTBOUND_PORT + " (" + outbound + ") must differ from the inbound ("
+          + inbound + ") and app (" + appPort + ") ports");
+    }
+    return new Capture(address, appPort, inbound, outbound);
+  }
+
+  /** A literal IPv4 address a pod can have: not loopback, not unspecified. */
+  public static boolean podAddress(String address) {
+    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      return false;
+    }
+    for (String octet : address.split("\\.")) {
+      if (Integer.parseInt(octet) > 255) {
+        return false;
+      }
+    }
+    return !address.startsWith("127.") && !address.equals("0.0.0.0");
+  }
 
   /** The workload this node registers, or null when its metadata does not name a service and port. */
   static Policy.Workload workload(Node node) {

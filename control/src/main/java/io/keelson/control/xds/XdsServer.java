@@ -49,6 +49,8 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, Policy.Workload> registered = new ConcurrentHashMap<>();
   // Sidecars with a workload identity, by node id: they get per-node resources (mTLS clusters, inbound listener).
   private final Map<String, MeshTranslator.Self> identified = new ConcurrentHashMap<>();
+  // Sidecars whose traffic iptables captures, by node id (with or without an identity): virtualOutbound/virtualInbound.
+  private final Map<String, MeshTranslator.Self> captured = new ConcurrentHashMap<>();
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -69,6 +71,11 @@ public final class XdsServer implements AutoCloseable {
   private final Map<Integer, MeshResources> identifiedByPort = new java.util.HashMap<>();
   // Sidecar translators of the other outbound ports, kept across changes (guarded by pushLock).
   private final Map<Integer, MeshTranslator> translators = new java.util.HashMap<>();
+  // Captured sidecars' translators, by outbound port, kept across changes (guarded by pushLock).
+  private final Map<Integer, MeshTranslator> capturedTranslators = new java.util.HashMap<>();
+  // What captured sidecars of an outbound port share, with ("port/mtls") or without ("port/plain") an identity;
+  // rebuilt lazily after each change (guarded by pushLock).
+  private final Map<String, MeshResources> capturedByPort = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
   private final int outboundPort;
   private long pushes;
@@ -185,10 +192,11 @@ public final class XdsServer implements AutoCloseable {
       if (out.containsKey(p.nodeId)) {
         continue;
       }
-      String kind = p.proxyless ? "proxyless" : "sidecar:" + p.outboundPort;
+      boolean isCaptured = captured.containsKey(p.nodeId);
+      String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
-        MeshTranslator t = p.proxyless ? proxyless : p.outboundPort == outboundPort ? sidecars
-            : new MeshTranslator(p.outboundPort, false);
+        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true)
+            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false);
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = typesChanged(pair[0], pair[1]);
@@ -244,6 +252,7 @@ public final class XdsServer implements AutoCloseable {
       byOutboundPort.clear();
       byNode.clear();
       identifiedByPort.clear();
+      capturedByPort.clear();
       snapshots.clear();
       forSidecars = sidecars.translate(state, registered.values());
       forProxyless = null; // translated when a proxyless client needs it
@@ -264,6 +273,15 @@ public final class XdsServer implements AutoCloseable {
         forProxyless = proxyless.translate(translated, registered.values());
       }
       return forProxyless;
+    }
+    MeshTranslator.Self capture = captured.get(p.nodeId);
+    if (capture != null) {
+      // One shared translation per outbound port and identity or not; per node its virtualInbound and app cluster.
+      boolean mtls = capture.spiffeId() != null;
+      MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
+          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true))
+              .translateShared(translated, registered.values(), mtls ? workloadIdentities() : Map.of(), mtls));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture));
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
     if (self != null) {
@@ -304,6 +322,9 @@ public final class XdsServer implements AutoCloseable {
       for (MeshTranslator t : translators.values()) {
         n += count.applyAsLong(t);
       }
+      for (MeshTranslator t : capturedTranslators.values()) {
+        n += count.applyAsLong(t);
+      }
       return n;
     } finally {
       pushLock.unlock();
@@ -339,9 +360,22 @@ public final class XdsServer implements AutoCloseable {
     pushes++;
   }
 
-  private void opened(long streamId, Node node, boolean delta) {
+  /**
+   * @throws io.envoyproxy.controlplane.server.exception.RequestException INVALID_ARGUMENT, naming the metadata
+   *         key, when the node says it is captured but its registration is unusable (the stream is closed)
+   */
+  private void opened(long streamId, Node node, boolean delta)
+      throws io.envoyproxy.controlplane.server.exception.RequestException {
     if (streams.containsKey(streamId)) {
       return;
+    }
+    NodeRegistration.Capture capture;
+    try {
+      capture = NodeRegistration.capture(node, outboundPort);
+    } catch (IllegalArgumentException e) {
+      LOG.warn("refusing proxy {}: {}", node.getId(), e.getMessage());
+      throw new io.envoyproxy.controlplane.server.exception.RequestException(
+          io.grpc.Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
     }
     boolean isProxyless = NodeRegistration.proxyless(node);
     Policy.Workload w = NodeRegistration.workload(node);
@@ -360,7 +394,14 @@ public final class XdsServer implements AutoCloseable {
       spiffeId = null;
     }
     spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
-    if (w != null && spiffeId != null) {
+    if (w != null && capture != null) {
+      MeshTranslator.Self self = new MeshTranslator.Self(spiffeId, capture.inboundPort(), capture.appPort(), w.labels(),
+          NodeRegistration.tcpInbound(node), capture);
+      captured.put(node.getId(), self);
+      if (spiffeId != null) {
+        identified.put(node.getId(), self); // callers originate mTLS to it
+      }
+    } else if (w != null && spiffeId != null) {
       identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels(),
           NodeRegistration.tcpInbound(node)));
     }
@@ -405,6 +446,7 @@ public final class XdsServer implements AutoCloseable {
     LOG.info("proxy {} disconnected (stream {})", p.nodeId, streamId);
     if (!stillConnected) {
       identified.remove(p.nodeId);
+      captured.remove(p.nodeId);
       if (registered.remove(p.nodeId) != null) {
         retranslate();
       }
@@ -419,7 +461,8 @@ public final class XdsServer implements AutoCloseable {
 
   private final DiscoveryServerCallbacks callbacks = new DiscoveryServerCallbacks() {
     @Override
-    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request)
+        throws io.envoyproxy.controlplane.server.exception.RequestException {
       if (request.hasNode()) {
         opened(streamId, request.getNode(), false);
       }
@@ -431,7 +474,8 @@ public final class XdsServer implements AutoCloseable {
     }
 
     @Override
-    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
+        throws io.envoyproxy.controlplane.server.exception.RequestException {
       if (request.hasNode()) {
         opened(streamId, request.getNode(), true);
       }

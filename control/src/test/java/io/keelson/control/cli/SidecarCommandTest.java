@@ -72,6 +72,60 @@ class SidecarCommandTest {
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("needs --service NAME and --app-port N");
   }
 
+  @Test
+  void captureIptablesRegistersThePodAddressAndAppPortAndBindsTheVirtualListenersOnAllAddresses() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "10.1.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--capture", "iptables", "--address", "10.1.0.7", "--print-bootstrap"});
+      return null;
+    });
+    var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
+    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@0.0.0.0:15006", "virtualOutbound@0.0.0.0:15001");
+    assertThat(out).contains("- name: \"inbound|9080\"", "id: reviews-10.1.0.7");
+    var node = new SidecarBootstrapAccess().node(out);
+    assertThat(node.getId()).isEqualTo("reviews-10.1.0.7");
+    var md = node.getMetadata().getFieldsMap();
+    assertThat(md.get("keelson.io/capture").getStringValue()).isEqualTo("iptables");
+    assertThat(md.get("keelson.io/address").getStringValue()).isEqualTo("10.1.0.7");
+    assertThat(md.get("keelson.io/port").getNumberValue()).isEqualTo(9080);
+    assertThat(md.get("keelson.io/inbound-port").getNumberValue()).isEqualTo(15006);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+      "--capture ebpf --address 10.1.0.7|--capture 'ebpf': expected none or iptables",
+      "--capture iptables|--capture iptables needs --address IP",
+      "--address 10.1.0.7|--address is only used with --capture iptables",
+      "--capture iptables --address 127.0.0.1|--address '127.0.0.1' is not a pod address",
+      "--capture iptables --address reviews|--address 'reviews' is not a pod address",
+      "--capture iptables --address 10.1.0.7 --inbound-port 15001|needs distinct --inbound-port (15001), --outbound-port (15001)",
+      "--capture iptables --address 10.1.0.7 --app-port 15006|--app-port (15006)",
+  })
+  void badCaptureFlagsAreErrorsNamingTheFlag(String flags, String message) {
+    java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("--xds", "127.0.0.1:15010", "--service",
+        "reviews", "--app-port", "9080"));
+    argv.addAll(java.util.List.of(flags.split(" ")));
+    argv.add("--print-bootstrap");
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = ProxyCommand.run(argv.toArray(new String[0]));
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains(message);
+  }
+
+  /** The node the printed bootstrap declares. */
+  private static final class SidecarBootstrapAccess {
+    io.envoyproxy.envoy.config.core.v3.Node node(String yaml) throws Exception {
+      return BootstrapLoader.parseAdsSource(yaml, "printed").node();
+    }
+  }
+
   private static String capture(Supplier<Void> body) {
     PrintStream old = System.out;
     ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -1,0 +1,200 @@
+package io.keelson.control.cli;
+
+import io.keelson.control.capture.IptablesRules;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code bin/keelson iptables}: installs (or with {@code --cleanup} removes) the nat rules that send
+ * a sidecar's traffic to it, in the current network namespace, as Istio's istio-iptables does, in
+ * one {@code iptables-restore --noflush} transaction. Runs on the main thread, once.
+ */
+final class IptablesCommand {
+  static final String HELP =
+      """
+      usage: bin/keelson iptables --proxy-uid UID [options]     (as root, in the workload's network namespace)
+
+      Installs nat-table rules (chains KEELSON_INBOUND, KEELSON_IN_REDIRECT, KEELSON_OUTPUT, KEELSON_REDIRECT)
+      that redirect outbound TCP to the sidecar's outbound port and inbound TCP to its inbound port, as
+      istio-iptables does; run the sidecar with 'bin/keelson proxy --xds ... --capture iptables'. IPv4 only.
+
+        --proxy-uid UID[,UID]           the user(s) the sidecar runs as: their traffic is not redirected
+                                        (except their calls to this pod's own IP over lo: inbound)
+        --proxy-gid GID[,GID]           likewise by group (at least one of --proxy-uid, --proxy-gid)
+        --outbound-port N               where outbound TCP goes (default 15001)
+        --inbound-port N                where inbound TCP goes (default 15006)
+        --admin-port N                  the sidecar's admin port, never captured inbound (default 9901)
+        --include-inbound-ports P       '*' (default) or a list of ports to capture; '' captures none
+        --exclude-inbound-ports P       ports not captured when all are (the admin port always is not)
+        --exclude-outbound-ports P      destination ports not captured
+        --exclude-outbound-cidrs C      destinations not captured, e.g. 10.96.0.1/32,169.254.169.254
+        --include-outbound-cidrs C      '*' (default) or the destinations to capture
+        --dry-run                       print the iptables-restore input and change nothing
+        --cleanup                       remove what an earlier run installed (with --dry-run: print it)
+
+      Running it again replaces the rules. Traffic to 127.0.0.1 is never redirected.
+      """;
+  private static final Set<String> WITH_VALUE = Set.of("--proxy-uid", "--proxy-gid", "--outbound-port",
+      "--inbound-port", "--admin-port", "--include-inbound-ports", "--exclude-inbound-ports",
+      "--exclude-outbound-ports", "--exclude-outbound-cidrs", "--include-outbound-cidrs");
+  private static final long TIMEOUT_SECONDS = 20;
+
+  private IptablesCommand() {}
+
+  static int run(String[] argv) {
+    if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
+      System.out.print(HELP);
+      return 0;
+    }
+    Args args = new Args("iptables", argv, WITH_VALUE, Set.of("--dry-run", "--cleanup"));
+    boolean dryRun = args.has("--dry-run");
+    IptablesRules rules = null;
+    if (!args.has("--cleanup")) {
+      try {
+        rules = rules(args); // bad flags first: they are an error with or without root
+      } catch (IllegalArgumentException e) {
+        System.err.println("keelson iptables: " + e.getMessage());
+        return 2;
+      }
+    }
+    boolean root = isRoot();
+    if (!dryRun && !root) {
+      System.err.println("keelson iptables: must run as root (it changes the nat table of this network namespace);"
+          + " use --dry-run to print the rules without root");
+      return 1;
+    }
+    if (rules == null) {
+      return cleanup(dryRun, root);
+    }
+    String current = "";
+    if (root) {
+      try {
+        current = save();
+      } catch (IOException e) {
+        System.err.println("keelson iptables: " + e.getMessage());
+        return 1;
+      }
+    } else {
+      System.out.println("# not root: the current nat table was not read; this is the input for a namespace without"
+          + " Keelson's rules");
+    }
+    String input = rules.install(current);
+    if (dryRun) {
+      System.out.print(input);
+      return 0;
+    }
+    try {
+      restore(input);
+    } catch (IOException e) {
+      System.err.println("keelson iptables: " + e.getMessage());
+      return 1;
+    }
+    System.err.printf("keelson iptables: outbound TCP -> :%d, inbound TCP (%s) -> :%d; proxy uid %s gid %s not"
+            + " redirected%n", rules.outboundPort(), String.join(",", rules.includeInboundPorts()), rules.inboundPort(),
+        rules.proxyUids(), rules.proxyGids());
+    return 0;
+  }
+
+  /** The rules the flags describe; an IllegalArgumentException names the bad flag. */
+  static IptablesRules rules(Args args) {
+    int adminPort = IptablesRules.port("--admin-port", args.get("--admin-port", "9901"));
+    List<Integer> excludeInbound = new java.util.ArrayList<>(IptablesRules.ports("--exclude-inbound-ports",
+        args.get("--exclude-inbound-ports", "")));
+    if (!excludeInbound.contains(adminPort)) {
+      excludeInbound.add(adminPort);
+    }
+    return new IptablesRules(
+        IptablesRules.port("--outbound-port", args.get("--outbound-port", "15001")),
+        IptablesRules.port("--inbound-port", args.get("--inbound-port", "15006")),
+        IptablesRules.ids("--proxy-uid", args.get("--proxy-uid", "")),
+        IptablesRules.ids("--proxy-gid", args.get("--proxy-gid", "")),
+        IptablesRules.portsOrWildcard("--include-inbound-ports", args.get("--include-inbound-ports", "*")),
+        excludeInbound,
+        IptablesRules.ports("--exclude-outbound-ports", args.get("--exclude-outbound-ports", "")),
+        IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", args.get("--exclude-outbound-cidrs", ""), false),
+        IptablesRules.cidrsOrWildcard("--include-outbound-cidrs", args.get("--include-outbound-cidrs", "*"), true));
+  }
+
+  private static int cleanup(boolean dryRun, boolean root) {
+    if (!root) {
+      System.err.println("keelson iptables: --cleanup reads the nat table, which needs root");
+      return 1;
+    }
+    try {
+      String input = IptablesRules.cleanup(save());
+      if (input == null) {
+        System.err.println("keelson iptables: no Keelson rules in this network namespace; nothing to remove");
+        return 0;
+      }
+      if (dryRun) {
+        System.out.print(input);
+        return 0;
+      }
+      restore(input);
+      System.err.println("keelson iptables: removed Keelson's nat rules");
+      return 0;
+    } catch (IOException e) {
+      System.err.println("keelson iptables: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** {@code iptables-save -t nat}: the table as it is now. */
+  static String save() throws IOException {
+    return exec(List.of("iptables-save", "-t", "nat"), null);
+  }
+
+  /** Applies {@code input} in one transaction ({@code iptables-restore --noflush}: other rules stay). */
+  static void restore(String input) throws IOException {
+    exec(List.of("iptables-restore", "--noflush"), input);
+  }
+
+  private static String exec(List<String> command, String stdin) throws IOException {
+    Process p;
+    try {
+      p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    } catch (IOException e) {
+      throw new IOException(command.getFirst() + " cannot be run (" + e.getMessage()
+          + "); install iptables (Debian: apt-get install iptables)", e);
+    }
+    try (var in = p.getOutputStream()) {
+      if (stdin != null) {
+        in.write(stdin.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    try {
+      if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", command) + " did not finish in " + TIMEOUT_SECONDS + " s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running " + command.getFirst(), e);
+    }
+    if (p.exitValue() != 0) {
+      throw new IOException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + out.strip()
+          + (stdin == null ? "" : "\ninput was:\n" + stdin));
+    }
+    return out;
+  }
+
+  /** Effective uid 0, read from /proc/self/status (no JNI). */
+  static boolean isRoot() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("Uid:")) {
+          return line.split("\\s+")[2].equals("0");
+        }
+      }
+    } catch (IOException e) {
+      return false;
+    }
+    return false;
+  }
+}

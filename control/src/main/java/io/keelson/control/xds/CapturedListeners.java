@@ -1,0 +1,183 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.BindConfig;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.keelson.control.policy.Authz;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The listeners and clusters of a sidecar whose traffic iptables captures ({@code bin/keelson iptables}),
+ * in istiod's shape:
+ * <ul>
+ *   <li>{@value #VIRTUAL_OUTBOUND} on 0.0.0.0:outbound port, {@code use_original_dst}: a connection is handed to
+ *       the listener of its original destination port ({@code 0.0.0.0_<port>}, {@code bind_to_port: false}, HTTP,
+ *       RDS {@code <port>}: the services with that port, then {@value #ALLOW_ANY} to {@value #PASSTHROUGH}),
+ *       else served by its own {@value #PASSTHROUGH_CHAIN} (tcp_proxy to {@value #PASSTHROUGH});
+ *   <li>{@value #VIRTUAL_INBOUND} on 0.0.0.0:inbound port: per app port a chain matching
+ *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
+ *       {@code inbound|<port>} at 127.0.0.1, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest.
+ * </ul>
+ * Stateless.
+ */
+public final class CapturedListeners {
+  public static final String VIRTUAL_OUTBOUND = "virtualOutbound";
+  public static final String VIRTUAL_INBOUND = "virtualInbound";
+  public static final String PASSTHROUGH = "PassthroughCluster";
+  public static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
+  public static final String PASSTHROUGH_CHAIN = "PassthroughFilterChain";
+  public static final String INBOUND_PASSTHROUGH_CHAIN = "InboundPassthroughFilterChain";
+  /** Istio's ALLOW_ANY outbound traffic policy: a Host no service claims goes to where the app sent it. */
+  public static final String ALLOW_ANY = "allow_any";
+  /**
+   * The source address of inbound passthrough connections (istio-iptables' 127.0.0.6): its rule
+   * {@code -s 127.0.0.6 -o lo RETURN} keeps the proxy's own connection to this pod's address from
+   * being captured again as inbound.
+   */
+  public static final String INBOUND_PASSTHROUGH_SOURCE = "127.0.0.6";
+  static final String ORIGINAL_DST_FILTER = "envoy.filters.listener.original_dst";
+
+  private CapturedListeners() {}
+
+  /** The listener of service port {@code port}'s outbound HTTP traffic, handed connections by virtualOutbound. */
+  static String portListenerName(int port) {
+    return "0.0.0.0_" + port;
+  }
+
+  /** The inbound cluster of app port {@code port} (127.0.0.1:port). */
+  public static String appCluster(int port) {
+    return "inbound|" + port;
+  }
+
+  static Listener virtualOutbound(int port) {
+    return Listener.newBuilder()
+        .setName(VIRTUAL_OUTBOUND)
+        .setAddress(MeshTranslator.address("0.0.0.0", port))
+        .setUseOriginalDst(BoolValue.of(true))
+        .addListenerFilters(originalDst())
+        .addFilterChains(FilterChain.newBuilder().setName(PASSTHROUGH_CHAIN)
+            .addAllFilters(MeshMtls.tcpTo(PASSTHROUGH, PASSTHROUGH, List.of())))
+        .build();
+  }
+
+  /** {@code 0.0.0.0_<port>}: not bound; HTTP with {@code filters} (today's outbound ones) and RDS {@code <port>}. */
+  static Listener portListener(int port, List<HttpFilter> filters) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix("outbound_0.0.0.0_" + port)
+        .setRds(Rds.newBuilder().setConfigSource(MeshTranslator.ADS).setRouteConfigName(String.valueOf(port)))
+        .addAllHttpFilters(filters)
+        .build();
+    return Listener.newBuilder()
+        .setName(portListenerName(port))
+        .setAddress(MeshTranslator.address("0.0.0.0", port))
+        .setBindToPort(BoolValue.of(false))
+        .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+            .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  /** Route configuration {@code <port>}: {@code services}' virtual hosts, then {@value #ALLOW_ANY}. */
+  static RouteConfiguration portRoutes(int port, List<VirtualHost> services) {
+    return RouteConfiguration.newBuilder()
+        .setName(String.valueOf(port))
+        .addAllVirtualHosts(services)
+        .addVirtualHosts(VirtualHost.newBuilder().setName(ALLOW_ANY).addDomains("*")
+            .addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(RouteAction.newBuilder().setCluster(PASSTHROUGH))))
+        .build();
+  }
+
+  /** Connections to where the app sent them (SO_ORIGINAL_DST). */
+  static Cluster passthrough() {
+    return originalDstCluster(PASSTHROUGH).build();
+  }
+
+  /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
+  static Cluster inboundPassthrough() {
+    return originalDstCluster(INBOUND_PASSTHROUGH)
+        .setUpstreamBindConfig(BindConfig.newBuilder()
+            .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                .setAddress(INBOUND_PASSTHROUGH_SOURCE).setPortValue(0)))
+        .build();
+  }
+
+  private static Cluster.Builder originalDstCluster(String name) {
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+        .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1));
+  }
+
+  /** {@code inbound|<port>}: the app on 127.0.0.1:port (static; the same name as the captured bootstrap's). */
+  static Cluster appClusterResource(int port) {
+    String name = appCluster(port);
+    return Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.STATIC)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+        .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
+            .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))))
+        .build();
+  }
+
+  /**
+   * virtualInbound on {@code inboundPort}: for {@code appPort}, the chains {@code mode} makes of
+   * {@code appFilters} (today's inbound listener's), each matching that destination port; for any other port
+   * the same mode's chains of {@code passthroughFilters} (network RBAC, then tcp_proxy to
+   * {@value #INBOUND_PASSTHROUGH}).
+   */
+  static Listener virtualInbound(int inboundPort, int appPort, Authz.MtlsMode mode, List<Filter> appFilters,
+      List<Filter> passthroughRbac) {
+    Listener.Builder l = Listener.newBuilder()
+        .setName(VIRTUAL_INBOUND)
+        .setAddress(MeshTranslator.address("0.0.0.0", inboundPort))
+        .addListenerFilters(originalDst());
+    if (MeshMtls.inspectsTls(mode)) {
+      l.addListenerFilters(MeshMtls.tlsInspector());
+    }
+    for (FilterChain c : MeshMtls.chains(mode, appFilters)) {
+      FilterChainMatch.Builder match = c.getFilterChainMatch().toBuilder().setDestinationPort(UInt32Value.of(appPort));
+      l.addFilterChains(c.toBuilder().setName(appCluster(appPort)).setFilterChainMatch(match));
+    }
+    List<Filter> passthrough = MeshMtls.tcpTo(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, passthroughRbac);
+    for (FilterChain c : MeshMtls.chains(mode, passthrough)) {
+      l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN));
+    }
+    return l.build();
+  }
+
+  private static ListenerFilter originalDst() {
+    return ListenerFilter.newBuilder().setName(ORIGINAL_DST_FILTER)
+        .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())).build();
+  }
+
+  /** The ports of {@code services}, ascending, each once. */
+  static List<Integer> servicePorts(List<io.keelson.control.policy.Policy.Service> services) {
+    java.util.TreeSet<Integer> ports = new java.util.TreeSet<>();
+    services.forEach(s -> ports.addAll(s.ports()));
+    return new ArrayList<>(ports);
+  }
+}

@@ -1,0 +1,236 @@
+package io.keelson.control.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code bin/keelson iptables} (the Java entry point, as a separate process) in a network namespace
+ * this test creates: a veth to nowhere makes 10.9.9.9 routable (not local); a plain TCP server on
+ * :15001 answers with the connection's SO_ORIGINAL_DST. An app's connection (uid 65534) to
+ * 10.9.9.9:80 lands on :15001 with 10.9.9.9:80 as its original destination; the proxy's (uid 1337)
+ * is not redirected. {@code --dry-run} changes nothing; a re-run replaces; {@code --cleanup} restores
+ * the table exactly. Skipped, with the reason printed, without root, ip, iptables or setpriv.
+ */
+class IptablesCaptureTest {
+  private static final String PYTHON = "/usr/bin/python3";
+  private static final int PROXY_UID = 1337;
+  // Accepts connections on :15001 and answers each with its original destination (what the data plane's
+  // original_dst listener filter reads), then closes it.
+  private static final String ORIGINAL_DST_SERVER = """
+      import socket, struct, sys
+      s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      s.bind(("0.0.0.0", 15001)); s.listen(16); print("listening", flush=True)
+      while True:
+          c, peer = s.accept()
+          raw = c.getsockopt(socket.SOL_IP, 80, 16)  # SO_ORIGINAL_DST: a sockaddr_in
+          port, = struct.unpack("!H", raw[2:4])
+          dst = socket.inet_ntoa(raw[4:8]) + ":" + str(port)
+          print("accepted", dst, flush=True)
+          c.sendall(("landed-on-15001 original-dst=" + dst + "\\n").encode()); c.close()
+      """;
+  private static final String CLIENT = """
+      import socket
+      s = socket.create_connection(("10.9.9.9", 80), timeout=2)
+      print(s.recv(100).decode().strip())
+      """;
+
+  private final String ns = "kcap-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
+  private Path dir;
+  private Process server;
+  private boolean created;
+
+  @BeforeEach
+  void namespace() throws IOException {
+    String missing = missingPrerequisite();
+    if (missing != null) {
+      System.err.println("IptablesCaptureTest skipped: " + missing);
+    }
+    Assumptions.assumeTrue(missing == null, missing);
+    dir = Files.createTempDirectory("keelson-capture-");
+    ok("ip", "netns", "add", ns);
+    created = true;
+    okIn("ip", "link", "set", "lo", "up");
+    // A link to nowhere (a veth whose peer has no address; no dummy module in CI's kernel): 10.9.9.9 is
+    // routable, not local, and nothing ever answers there.
+    okIn("ip", "link", "add", "kv0", "type", "veth", "peer", "name", "kv1");
+    okIn("ip", "addr", "add", "10.9.9.1/24", "dev", "kv0");
+    okIn("ip", "link", "set", "kv0", "up");
+    okIn("ip", "link", "set", "kv1", "up");
+  }
+
+  @AfterEach
+  void removeNamespace() throws IOException {
+    if (server != null) {
+      server.destroyForcibly();
+    }
+    if (created) {
+      run(List.of("ip", "netns", "del", ns), 20);
+    }
+    if (dir != null) {
+      try (var files = Files.list(dir)) {
+        for (Path p : files.toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  @Test
+  void redirectsAnAppsOutboundConnectionToTheOutboundPortButNotTheProxysOwn() throws Exception {
+    String before = nat();
+
+    // --dry-run prints the restore input and installs nothing.
+    Result dry = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--dry-run");
+    assertThat(dry.exit()).as(dry.out()).isZero();
+    assertThat(dry.out()).contains("*nat", ":KEELSON_OUTPUT - [0:0]", "-A OUTPUT -p tcp -j KEELSON_OUTPUT",
+        "-A KEELSON_OUTPUT -m owner --uid-owner 1337 -j RETURN", "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
+        "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006", "COMMIT");
+    assertThat(nat()).isEqualTo(before);
+
+    Result install = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID));
+    assertThat(install.exit()).as(install.out()).isZero();
+    String installed = nat();
+    assertThat(installed).contains("-A OUTPUT -p tcp -j KEELSON_OUTPUT", "-A PREROUTING -p tcp -j KEELSON_INBOUND",
+        "-A KEELSON_INBOUND -p tcp -m tcp --dport 9901 -j RETURN");
+    // A second run replaces the rules rather than adding a second copy.
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID)).exit()).isZero();
+    assertThat(nat()).isEqualTo(installed);
+
+    server = new ProcessBuilder(in(PYTHON, "-c", ORIGINAL_DST_SERVER)).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("server.log").toFile()).start();
+    awaitLine(dir.resolve("server.log"), "listening");
+
+    Result app = run(in("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", CLIENT), 20);
+    assertThat(app.exit()).as(app.out()).isZero();
+    assertThat(app.out()).contains("landed-on-15001 original-dst=10.9.9.9:80");
+
+    Result proxy = run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups", PYTHON, "-c",
+        CLIENT), 20);
+    assertThat(proxy.exit()).as("the proxy's connection goes out to the silent link: " + proxy.out()).isNotZero();
+    // Nothing answers on the link: the connect times out (or ARP gives up first on a slow machine).
+    assertThat(proxy.out()).doesNotContain("landed-on-15001").containsAnyOf("timed out", "No route to host");
+    assertThat(Files.readString(dir.resolve("server.log")).lines().filter(l -> l.startsWith("accepted")).count())
+        .isEqualTo(1);
+
+    Result cleanup = keelson("iptables", "--cleanup");
+    assertThat(cleanup.exit()).as(cleanup.out()).isZero();
+    assertThat(nat()).isEqualTo(before);
+    Result again = keelson("iptables", "--cleanup");
+    assertThat(again.exit()).isZero();
+    assertThat(again.out()).contains("nothing to remove");
+  }
+
+  @Test
+  void cleanupLeavesOtherRulesAndIncludedPortsAndCidrsShapeTheRules() throws Exception {
+    // Someone else's nat rule is left alone by install and cleanup.
+    okIn("iptables", "-t", "nat", "-A", "OUTPUT", "-d", "10.1.2.3/32", "-p", "tcp", "-j", "RETURN");
+    String before = nat();
+    Result install = keelson("iptables", "--proxy-gid", "1337", "--include-inbound-ports", "8080,9090",
+        "--exclude-outbound-ports", "5432", "--exclude-outbound-cidrs", "169.254.169.254",
+        "--include-outbound-cidrs", "10.0.0.0/8", "--inbound-port", "15106", "--outbound-port", "15101");
+    assertThat(install.exit()).as(install.out()).isZero();
+    assertThat(nat()).contains(
+        "-A KEELSON_INBOUND -p tcp -m tcp --dport 8080 -j KEELSON_IN_REDIRECT",
+        "-A KEELSON_INBOUND -p tcp -m tcp --dport 9090 -j KEELSON_IN_REDIRECT",
+        "-A KEELSON_OUTPUT -p tcp -m tcp --dport 5432 -j RETURN",
+        "-A KEELSON_OUTPUT -m owner --gid-owner 1337 -j RETURN",
+        "-A KEELSON_OUTPUT -d 169.254.169.254/32 -j RETURN",
+        "-A KEELSON_OUTPUT -d 10.0.0.0/8 -j KEELSON_REDIRECT",
+        "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15106",
+        "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15101",
+        "-A OUTPUT -d 10.1.2.3/32 -p tcp -j RETURN").doesNotContain("-A KEELSON_OUTPUT -j KEELSON_REDIRECT");
+    assertThat(keelson("iptables", "--cleanup").exit()).isZero();
+    assertThat(nat()).isEqualTo(before);
+  }
+
+  private static String missingPrerequisite() {
+    if (!IptablesCommand.isRoot()) {
+      return "needs root (network namespaces and iptables)";
+    }
+    for (String tool : List.of("ip", "iptables-restore", "iptables-save", "setpriv")) {
+      if (run(List.of("sh", "-c", "command -v " + tool), 10).exit() != 0) {
+        return tool + " is not installed (Debian: iproute2, iptables, util-linux)";
+      }
+    }
+    return Files.isExecutable(Path.of(PYTHON)) ? null : PYTHON + " is missing";
+  }
+
+  /** The namespace's nat table without the timestamp comments and counters. */
+  private String nat() {
+    return okIn("iptables-save", "-t", "nat").lines().filter(l -> !l.startsWith("#"))
+        .map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "[0:0]")).reduce("", (a, b) -> a + b + "\n");
+  }
+
+  /** {@code bin/keelson ARGS} as a separate JVM inside the namespace. */
+  private Result keelson(String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName()));
+    command.addAll(List.of(args));
+    return run(in(command.toArray(new String[0])), 60);
+  }
+
+  private static void awaitLine(Path log, String line) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(log) && Files.readString(log).contains(line)) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no '" + line + "' in " + log + " after 15 s: " + Files.readString(log));
+  }
+
+  private List<String> in(String... command) {
+    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    all.addAll(List.of(command));
+    return all;
+  }
+
+  private String okIn(String... command) {
+    return ok(in(command).toArray(new String[0]));
+  }
+
+  private static String ok(String... command) {
+    Result r = run(List.of(command), 30);
+    if (r.exit() != 0) {
+      throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
+    }
+    return r.out();
+  }
+
+  record Result(int exit, String out) {}
+
+  private static Result run(List<String> command, long timeoutSeconds) {
+    try {
+      Path out = Files.createTempFile("keelson-capture", ".out");
+      try {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new AssertionError("timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+      } finally {
+        Files.deleteIfExists(out);
+      }
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+}
