@@ -553,8 +553,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
-    mirror = upgrade != null ? null : RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, context.stats(),
-        context.transport, channel.eventLoop(), request, pendingBody, requestComplete);
+    mirror = upgrade != null || forward.mirrors().isEmpty() ? null : RequestMirror.start(forward.mirrors(),
+        forward.timeout(), snapshot, context.stats(), context.pool().shadows(), channel.eventLoop(), request, pendingBody,
+        requestComplete ? pendingTrailers : null, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
         traceHeaders, startNanos, remoteIp);
     if (expectContinue) {
@@ -739,7 +740,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       requestCompleteNanos = System.nanoTime();
     }
     if (mirror != null) {
-      mirror.onComplete();
+      mirror.onComplete(RequestMirror.trailers(trailers));
       mirror = null;
     }
     switch (state) {

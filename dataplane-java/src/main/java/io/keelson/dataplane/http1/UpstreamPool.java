@@ -110,10 +110,7 @@ final class UpstreamPool {
    */
   io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
     if (cluster.config().http2Upstream()) {
-      if (http2 == null) {
-        http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport, stats);
-      }
-      return http2.open(loop, endpoint.config, cluster, handler);
+      return http2().open(loop, endpoint.config, cluster, handler);
     }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
@@ -128,6 +125,21 @@ final class UpstreamPool {
       return b.connect(endpoint.address);
     }
     return UpstreamTlsConnect.connect(b, endpoint.address, tls, stats.tls("cluster." + cluster.name()));
+  }
+
+  private io.keelson.dataplane.http2.Http1OverHttp2 http2() {
+    if (http2 == null) {
+      http2 = new io.keelson.dataplane.http2.Http1OverHttp2(transport, stats);
+    }
+    return http2;
+  }
+
+  /**
+   * Where request_mirror_policies copies of this loop's exchanges go: the loop's upstream channels of
+   * the HTTP/2 package (Envoy's shadow is an ordinary request through the shadow cluster's pool).
+   */
+  io.keelson.dataplane.mirror.ShadowUpstreams shadows() {
+    return http2().shadows();
   }
 
   /** Returns a connection whose exchange finished cleanly; closes it when the pool is full. */

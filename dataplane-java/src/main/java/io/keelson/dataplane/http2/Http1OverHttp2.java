@@ -30,6 +30,14 @@ public final class Http1OverHttp2 {
   }
 
   /**
+   * Where the HTTP/1.1 downstream path's request_mirror_policies copies go: this event loop's upstream
+   * channels (pooled HTTP/1.1 connections, multiplexed HTTP/2 connections, each over the cluster's TLS).
+   */
+  public io.keelson.dataplane.mirror.ShadowUpstreams shadows() {
+    return channels.shadows();
+  }
+
+  /**
    * The RST_STREAM error code the upstream reset {@code stream} with (e.g. 7, REFUSED_STREAM), or -1 when it was not
    * reset (a connection that went away, or not a stream of this class). Read once the channel is inactive.
    */

@@ -18,9 +18,9 @@ import java.util.Map;
  * request_mirror_policies for one HTTP/2 stream: the same {@link RequestMirror} as the HTTP/1.1
  * path, fed from Netty's HTTP objects. The head is copied as it goes upstream (after the route's
  * header rules), the body as it arrives (up to {@link RequestMirror#MAX_BODY_BYTES}; a longer one is
- * not mirrored and counted), and the copy leaves when the request has ended, on its own connection
- * to the shadow cluster, fire and forget. Request trailers are not copied (as on HTTP/1.1). Confined
- * to the stream's event loop.
+ * not mirrored and counted), its trailers too, and the copy leaves when the request has ended, through
+ * this event loop's upstream channels ({@link ShadowSender}), fire and forget. Confined to the
+ * stream's event loop.
  */
 final class StreamMirror {
   /** Netty's HTTP/2 conversion headers (x-http2-scheme, -stream-id...): not request headers. */
@@ -44,7 +44,7 @@ final class StreamMirror {
     long declared = declaredLength(request);
     try {
       mirror = RequestMirror.start(forward.mirrors(), forward.timeout(), snapshot, streams.context().stats(),
-          streams.context().transport(), loop, declared, () -> head(request, endedWithHead, declared));
+          streams.upstreams().get().shadows(), loop, declared, () -> head(request, endedWithHead, declared));
     } catch (IllegalArgumentException e) {
       mirror = null; // a header or target HTTP/1.1 cannot carry: this request is not mirrored, the stream goes on
       return;
@@ -69,10 +69,10 @@ final class StreamMirror {
       mirror = null; // over the bound: dropped and counted
       return;
     }
-    if (c instanceof LastHttpContent) {
+    if (c instanceof LastHttpContent last) {
       RequestMirror m = mirror;
       mirror = null;
-      m.onComplete();
+      m.onComplete(last.trailingHeaders().isEmpty() ? null : last.trailingHeaders());
     }
   }
 

@@ -42,6 +42,17 @@ final class UpstreamChannels {
 
   private record TlsKey(EndpointConfig endpoint, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
 
+  /** Mirrored copies sent through these channels, made on first use. */
+  private ShadowSender shadows;
+
+  /** The sender of request_mirror_policies copies over these channels (one per event loop). */
+  ShadowSender shadows() {
+    if (shadows == null) {
+      shadows = new ShadowSender(this);
+    }
+    return shadows;
+  }
+
   UpstreamChannels(Transport transport) {
     this(transport, new io.keelson.dataplane.stats.StatsRegistry());
   }

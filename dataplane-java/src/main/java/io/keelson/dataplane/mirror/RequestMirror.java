@@ -7,20 +7,15 @@ import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
-import io.keelson.dataplane.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2Settings;
-import java.net.InetSocketAddress;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,9 +26,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * the route's header mutations, body up to {@link #MAX_BODY_BYTES}) and, when the request has
  * ended, sends the copy to each sampled shadow cluster with the authority suffixed {@code -shadow},
  * fire and forget: the shadow's answer is discarded, and nothing it does (slow, dead, reset) reaches
- * the main exchange. A body over the bound is not mirrored. The copy is HTTP/1.1, or HTTP/2 (h2c,
- * prior knowledge) when the shadow cluster has HTTP/2 protocol options, each on a connection of its
- * own. Confined to the downstream connection's event loop; the shadow connections run on the same loop.
+ * the main exchange. A body over the bound is not mirrored; request trailers are copied. The copy is
+ * an ordinary upstream request of the shadow cluster, handed to the event loop's {@link ShadowUpstreams}:
+ * over the cluster's transport socket (TLS with its certificates, SAN checks and SNI, or cleartext),
+ * HTTP/2 when the cluster has HTTP/2 protocol options, on pooled connections, within its circuit
+ * breakers. Confined to the downstream connection's event loop; the shadow exchanges run on the same loop.
  */
 public final class RequestMirror {
   /** The largest request body mirrored; the copy is held in memory until the request ends. */
@@ -46,16 +43,16 @@ public final class RequestMirror {
   private final ShadowHead head;
   private final List<Target> targets;
   private final EventLoop loop;
-  private final Transport transport;
+  private final ShadowUpstreams upstreams;
   private final long timeoutNanos;
   private ByteBuf body;
 
-  private RequestMirror(ShadowHead head, List<Target> targets, EventLoop loop, Transport transport,
+  private RequestMirror(ShadowHead head, List<Target> targets, EventLoop loop, ShadowUpstreams upstreams,
       Duration routeTimeout) {
     this.head = head;
     this.targets = targets;
     this.loop = loop;
-    this.transport = transport;
+    this.upstreams = upstreams;
     this.timeoutNanos = (routeTimeout.isZero() || routeTimeout.compareTo(MAX_SHADOW_TIME) > 0
         ? MAX_SHADOW_TIME : routeTimeout).toNanos();
   }
@@ -66,15 +63,16 @@ public final class RequestMirror {
    *
    * @param head       the request as it goes upstream (copied here; the caller keeps using it)
    * @param bodySoFar  body chunks received before routing finished (read, not consumed)
+   * @param trailers   the trailers of a request that has already ended, or null
    * @param complete   the request has already ended: the copy is sent now and null is returned
    */
   public static RequestMirror start(List<MirrorPolicy> policies, Duration routeTimeout, ServingSnapshot snapshot,
-      StatsRegistry stats, Transport transport, EventLoop loop, Http1Request head, Iterable<ByteBuf> bodySoFar,
-      boolean complete) {
+      StatsRegistry stats, ShadowUpstreams upstreams, EventLoop loop, Http1Request head, Iterable<ByteBuf> bodySoFar,
+      Http1Headers trailers, boolean complete) {
     if (policies.isEmpty()) {
       return null;
     }
-    RequestMirror m = start(policies, routeTimeout, snapshot, stats, transport, loop, head.contentLength(),
+    RequestMirror m = start(policies, routeTimeout, snapshot, stats, upstreams, loop, head.contentLength(),
         () -> ShadowHead.of(head));
     if (m == null) {
       return null;
@@ -85,7 +83,7 @@ public final class RequestMirror {
       }
     }
     if (complete) {
-      m.onComplete();
+      m.onComplete(trailers(trailers));
       return null;
     }
     return m;
@@ -93,7 +91,7 @@ public final class RequestMirror {
 
   /**
    * Starts mirroring a request of any protocol (an HTTP/2 stream's): samples the policies like
-   * {@link #start(List, Duration, ServingSnapshot, StatsRegistry, Transport, EventLoop, Http1Request, Iterable, boolean)}
+   * {@link #start(List, Duration, ServingSnapshot, StatsRegistry, ShadowUpstreams, EventLoop, Http1Request, Iterable, Http1Headers, boolean)}
    * and returns null when nothing is to be mirrored (or the declared body is over the bound, counted);
    * else the caller feeds it the body with {@link #onBody} and ends it with {@link #onComplete} or
    * {@link #abandon}.
@@ -102,7 +100,7 @@ public final class RequestMirror {
    *             head it returns becomes this mirror's (the caller must not change it afterwards)
    */
   public static RequestMirror start(List<MirrorPolicy> policies, Duration routeTimeout, ServingSnapshot snapshot,
-      StatsRegistry stats, Transport transport, EventLoop loop, long declaredLength,
+      StatsRegistry stats, ShadowUpstreams upstreams, EventLoop loop, long declaredLength,
       java.util.function.Supplier<ShadowHead> head) {
     if (policies.isEmpty()) {
       return null;
@@ -130,7 +128,7 @@ public final class RequestMirror {
     if (targets == null) {
       return null;
     }
-    return new RequestMirror(head.get(), targets, loop, transport, routeTimeout);
+    return new RequestMirror(head.get(), targets, loop, upstreams, routeTimeout);
   }
 
   /**
@@ -155,15 +153,31 @@ public final class RequestMirror {
     return true;
   }
 
-  /** The request ended: sends the copy to each shadow. This mirror is spent afterwards. */
-  public void onComplete() {
+  /**
+   * The request ended: sends the copy to each shadow. This mirror is spent afterwards.
+   *
+   * @param trailers the request's trailers (read, not kept), or null for none
+   */
+  public void onComplete(HttpHeaders trailers) {
     for (Target t : targets) {
-      send(t);
+      send(t, trailers);
     }
     if (body != null) {
       body.release();
       body = null;
     }
+  }
+
+  /** HTTP/1.1 chunked trailers as {@link #onComplete} takes them; null for none (no allocation then). */
+  public static HttpHeaders trailers(Http1Headers trailers) {
+    if (trailers == null || trailers.isEmpty()) {
+      return null;
+    }
+    HttpHeaders h = new io.netty.handler.codec.http.DefaultHttpHeaders();
+    for (int i = 0; i < trailers.size(); i++) {
+      h.add(trailers.name(i), trailers.value(i));
+    }
+    return h;
   }
 
   /** The exchange ended without a complete request (client gone, local reply): nothing is sent. */
@@ -174,74 +188,58 @@ public final class RequestMirror {
     }
   }
 
-  private void send(Target t) {
+  private void send(Target t, HttpHeaders trailers) {
     List<EndpointConfig> endpoints = t.cluster().config().endpoints();
     EndpointConfig ep = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-    ChannelHandler exchange;
-    Runnable connectFailed;
-    if (t.cluster().config().http2Upstream()) {
-      Http2Headers h2;
-      try {
-        h2 = H2ShadowExchange.headersOf(head, shadowHeaders());
-      } catch (RuntimeException e) { // a field HTTP/2 cannot carry: this copy is not sent
-        t.counters().failed().increment();
-        return;
-      }
-      H2ShadowExchange x = new H2ShadowExchange(h2, body == null ? null : body.retainedDuplicate(), t.counters(), timeoutNanos);
-      connectFailed = x::connectFailed;
-      exchange = new ChannelInitializer<Channel>() {
-        @Override
-        protected void initChannel(Channel ch) {
-          ch.pipeline().addLast(Http2FrameCodecBuilder.forClient()
-              .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build(), x);
+    FullHttpRequest copy;
+    try {
+      copy = copy(trailers);
+    } catch (IllegalArgumentException e) { // a method, field or trailer the codecs refuse: this copy is not sent
+      t.counters().failed().increment();
+      return;
+    }
+    upstreams.send(loop, t.cluster(), ep, copy, t.counters(), timeoutNanos);
+  }
+
+  /**
+   * The copy as the shadow gets it: the shadow authority, the copied body framed by content-length (or
+   * chunked, when there are trailers), no hop-by-hop fields; the connection stays open for reuse.
+   */
+  private FullHttpRequest copy(HttpHeaders trailers) {
+    boolean withTrailers = trailers != null && !trailers.isEmpty();
+    int bodyBytes = body == null ? 0 : body.readableBytes();
+    ByteBuf content = bodyBytes == 0 ? Unpooled.EMPTY_BUFFER : body.retainedDuplicate();
+    DefaultFullHttpRequest r;
+    try {
+      r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(head.method()), head.target(), content);
+      HttpHeaders h = r.headers();
+      Http1Headers src = head.headers();
+      for (int i = 0; i < src.size(); i++) {
+        String name = src.name(i);
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        if (lower.equals("te")) {
+          if (src.value(i).toLowerCase(java.util.Locale.ROOT).contains("trailers")) {
+            h.set("te", "trailers"); // the one TE HTTP/2 carries (gRPC needs it)
+          }
+        } else if (!HOP_BY_HOP.contains(lower)) {
+          h.add(name, src.value(i));
         }
-      };
-    } else {
-      ShadowExchange x = new ShadowExchange(encode(), t.counters(), timeoutNanos);
-      connectFailed = x::connectFailed;
-      exchange = x;
-    }
-    long connectTimeoutMs = Math.max(1, t.cluster().config().connectTimeout().toMillis());
-    ChannelFuture f = new Bootstrap()
-        .group(loop)
-        .channel(transport.clientChannel())
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .handler(exchange)
-        .connect(new InetSocketAddress(ep.host(), ep.port()));
-    f.addListener(done -> {
-      if (!done.isSuccess()) {
-        connectFailed.run();
       }
-    });
+      h.set("host", ShadowHost.of(src.get("host")));
+      if (withTrailers) {
+        h.set("transfer-encoding", "chunked");
+        r.trailingHeaders().add(trailers);
+      } else if (bodyBytes > 0 || head.hasBody()) {
+        h.set("content-length", Integer.toString(bodyBytes));
+      }
+    } catch (RuntimeException e) {
+      content.release();
+      throw e instanceof IllegalArgumentException iae ? iae : new IllegalArgumentException(e);
+    }
+    return r;
   }
 
-  /** The head's fields as the shadow gets them: the shadow authority, framing for the copied body, no hop-by-hop. */
-  private Http1Headers shadowHeaders() {
-    Http1Headers h = new Http1Headers(head.headers().size() + 2);
-    h.copyFrom(head.headers());
-    h.set("host", ShadowHost.of(h.get("host")));
-    h.remove("transfer-encoding");
-    h.remove("content-length");
-    h.remove("expect");
-    h.remove("keep-alive");
-    h.set("connection", "close");
-    int bodyBytes = body == null ? 0 : body.readableBytes();
-    if (bodyBytes > 0 || head.hasBody()) {
-      h.set("content-length", Integer.toString(bodyBytes));
-    }
-    return h;
-  }
-
-  /** The HTTP/1.1 copy: the head with the shadow authority and a content-length framing the copied body; then the body. */
-  private ByteBuf encode() {
-    Http1Headers h = shadowHeaders();
-    int bodyBytes = body == null ? 0 : body.readableBytes();
-    ByteBuf out = ByteBufAllocator.DEFAULT.ioBuffer(256 + bodyBytes);
-    head.encodeTo(out, h);
-    if (bodyBytes > 0) {
-      out.writeBytes(body, body.readerIndex(), bodyBytes);
-    }
-    return out;
-  }
+  /** Fields of the client's hop, or framing the copy sets itself. */
+  private static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("host", "transfer-encoding",
+      "content-length", "expect", "keep-alive", "connection", "proxy-connection", "upgrade");
 }

@@ -2,12 +2,10 @@ package io.keelson.dataplane.mirror;
 
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
-import io.netty.buffer.ByteBuf;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The head of a mirrored request, whatever protocol the client spoke: what {@link RequestMirror}
- * copies and sends to the shadow as an HTTP/1.1 request head. Immutable once built (the headers are
+ * copies and sends to the shadow. Immutable once built (the headers are
  * the mirror's own copy).
  *
  * @param method        the request method
@@ -26,16 +24,5 @@ public record ShadowHead(String method, String target, Http1Headers headers, lon
     String target = head.query() == null ? head.path() : head.path() + '?' + head.query();
     boolean framed = head.chunked() || head.contentLength() >= 0 && head.headers().contains("content-length");
     return new ShadowHead(head.method(), target, h, head.contentLength(), framed);
-  }
-
-  /** The HTTP/1.1 request line, {@code edited} (this head's headers as the shadow gets them) and the empty line. */
-  void encodeTo(ByteBuf out, Http1Headers edited) {
-    out.writeCharSequence(method, StandardCharsets.ISO_8859_1);
-    out.writeByte(' ');
-    out.writeCharSequence(target, StandardCharsets.ISO_8859_1);
-    out.writeCharSequence(" HTTP/1.1\r\n", StandardCharsets.ISO_8859_1);
-    edited.encodeTo(out);
-    out.writeByte('\r');
-    out.writeByte('\n');
   }
 }
