@@ -66,6 +66,8 @@ public final class TestUpstream implements AutoCloseable {
   public volatile Map<String, String> lastHeaders = Map.of();
   /** The body of the last request that ended (its first 1 MiB). */
   public volatile byte[] lastBody = new byte[0];
+  /** The trailers of the last request (lower-case names), empty when it had none. */
+  public volatile Map<String, String> lastTrailers = Map.of();
   /** When non-zero, every answer that would be a 200 has this status instead (per-upstream failures). */
   public volatile int forceStatus;
   /** When non-zero, every answer is delayed this long (a slow upstream). */
@@ -165,6 +167,11 @@ public final class TestUpstream implements AutoCloseable {
           ctx.channel().config().setAutoRead(false);
           ctx.executor().schedule(() -> ctx.read(), 5, TimeUnit.MILLISECONDS);
         }
+      }
+      if (msg instanceof LastHttpContent last) {
+        Map<String, String> trailers = new ConcurrentHashMap<>();
+        last.trailingHeaders().forEach(e -> trailers.put(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue()));
+        lastTrailers = trailers;
       }
       if (msg instanceof HttpContent c) {
         bodyBytes += c.content().readableBytes();
