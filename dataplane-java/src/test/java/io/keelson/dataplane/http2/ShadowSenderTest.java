@@ -258,6 +258,27 @@ class ShadowSenderTest {
   }
 
   @Test
+  void theShadowsMaxPendingRequestsDropsCopiesWhileAConnectionIsStillBeingMade() throws Exception {
+    // A TLS shadow that accepts TCP but never answers the ClientHello: the first copy stays pending (no
+    // connection yet) until its handshake gives up, holding the one pending slot.
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        TestUpstream primary = new TestUpstream("primary");
+        ProxyHarness proxy = proxy(primary.port(), shadowCluster(silent.getLocalPort(), """
+                circuit_breakers:
+                  thresholds:
+                  - max_pending_requests: 1
+            """ + shadowTls()))) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(proxy.get("/" + i).statusCode()).isEqualTo(200);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> proxy.stat("cluster.shadow.mirror_rq_overflow") == 2);
+      assertThat(proxy.stat("cluster.shadow.upstream_rq_pending_overflow")).isEqualTo(2);
+      assertThat(proxy.stat("cluster.shadow.mirror_rq_total")).as("no copy had a connection").isZero();
+      assertThat(primary.requests.get()).isEqualTo(3);
+    }
+  }
+
+  @Test
   void chunkedRequestTrailersAreCopiedToTheShadow() throws Exception {
     try (TestUpstream primary = new TestUpstream("primary");
         TestUpstream shadow = new TestUpstream("shadow");
