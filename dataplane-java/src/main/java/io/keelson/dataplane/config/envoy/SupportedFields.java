@@ -115,8 +115,8 @@ final class SupportedFields {
         .ignore("reuse_port", SAFE)
         .ignore("tcp_backlog_size", SAFE)
         .ignore("connection_balance_config", SAFE);
-    rules(FilterChain.getDescriptor(), "filters", "transport_socket", "filter_chain_match")
-        .ignore("name", SAFE)
+    // name: a chain selected by destination is served as listener "<listener>/<chain name>".
+    rules(FilterChain.getDescriptor(), "filters", "transport_socket", "filter_chain_match", "name")
         .ignore("metadata", SAFE)
         .ignore("transport_socket_connect_timeout", "ignored: the TLS handshake is bounded by Netty's handshake timeout (10 s)");
     rules(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.getDescriptor(), "server_names", "transport_protocol",
