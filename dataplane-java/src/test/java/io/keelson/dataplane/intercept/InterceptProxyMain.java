@@ -9,7 +9,9 @@ import java.nio.file.Path;
 /**
  * The proxy as {@link InterceptionNetnsTest} runs it inside its network namespace (a Java thread cannot enter one):
  * {@code InterceptProxyMain <bootstrap.yaml> <transport>}; prints {@code READY <listeners>} once bound, or
- * {@code FAILED <message>} and exits 2. Runs until killed.
+ * {@code FAILED <message>} and exits 2. Runs until killed. An LDS-style update: when {@code <bootstrap.yaml>.update}
+ * appears, its snapshot is installed (as an xDS update is) and the file renamed to {@code .applied}; prints
+ * {@code UPDATED} or {@code UPDATE FAILED <message>}.
  */
 public final class InterceptProxyMain {
   private InterceptProxyMain() {}
@@ -28,6 +30,19 @@ public final class InterceptProxyMain {
     }
     System.out.println("READY " + server.boundListeners());
     System.out.flush();
-    Thread.sleep(Long.MAX_VALUE);
+    Path update = Path.of(args[0] + ".update");
+    while (true) {
+      Thread.sleep(50); // a test harness: polls for the update file
+      if (java.nio.file.Files.exists(update)) {
+        try {
+          server.install(BootstrapLoader.load(update));
+          System.out.println("UPDATED " + server.boundListeners());
+        } catch (Exception e) {
+          System.out.println("UPDATE FAILED " + e.getMessage());
+        }
+        System.out.flush();
+        java.nio.file.Files.move(update, Path.of(args[0] + ".applied"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
   }
 }

@@ -153,6 +153,63 @@ class InterceptionNetnsTest {
     }
   }
 
+  /**
+   * An unbound listener follows LDS like a bound one: an update that changes 0.0.0.0_8080 in place drains the
+   * connections handed to it (an idle HTTP/1.1 connection is closed, as on any drained listener), and new connections
+   * get the new version.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"epoll", "io_uring"})
+  void anUnboundListenerUpdatedInPlaceDrainsItsHandedOffConnections(String transport) throws Exception {
+    TestEal.skipUnless(skipReason == null, String.valueOf(skipReason));
+    Throwable unavailable = Transport.valueOf(transport.toUpperCase(java.util.Locale.ROOT)).unavailabilityCause();
+    TestEal.skipUnless(unavailable == null, transport + " is not available here: " + unavailable);
+    Path accessLog = dir.resolve("access-update-" + transport + ".log");
+    Path go = Path.of("/tmp", "keelson-intercept-go-" + ns + "-" + transport); // the client (uid 65534) can see /tmp
+    Files.deleteIfExists(go);
+    Path bootstrap = bootstrap(accessLog);
+    try (ProxyProcess proxy = new ProxyProcess(transport, bootstrap)) {
+      String client = """
+          import http.client, os, sys, time
+          c = http.client.HTTPConnection("10.123.0.1", 8080, timeout=5)
+          def get(n):
+              c.request("GET", "/who.txt", headers={"Host": "svc-b"})
+              r = c.getresponse()
+              print(n, r.status, r.getheader("connection"), r.read().decode().strip(), flush=True)
+          get(1)
+          while not os.path.exists(sys.argv[1]):
+              time.sleep(0.05)
+          try:
+              get(2)
+          except (http.client.RemoteDisconnected, ConnectionError) as e:
+              print(2, "closed", type(e).__name__, flush=True)
+          """;
+      Path clientOut = dir.resolve("client-" + transport + ".out");
+      Process p = new ProcessBuilder(Shell.in(ns, "setpriv", "--reuid=" + CLIENT_UID, "--regid=" + CLIENT_UID,
+          "--clear-groups", python(), "-c", client, go.toString())).redirectErrorStream(true)
+          .redirectOutput(clientOut.toFile()).start();
+      try {
+        await("first response").atMost(Duration.ofSeconds(15))
+            .until(() -> Files.readString(clientOut).contains("1 200"));
+        assertThat(Files.readString(clientOut)).contains("1 200 None backend-b");
+        Path update = Path.of(bootstrap + ".update");
+        Files.writeString(update, bootstrapYaml(accessLog, "backend-a"));
+        await("update applied").atMost(Duration.ofSeconds(15)).until(() -> proxy.output().contains("UPDATED"));
+        Files.writeString(go, "go");
+        assertThat(p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)).as("client done").isTrue();
+        // Drained as its listener's connection: idle, so closed (a connection counted as virtualOutbound's, which
+        // did not change, would have stayed open and answered).
+        assertThat(Files.readString(clientOut)).as("the idle handed-off connection after the update")
+            .contains("2 closed RemoteDisconnected");
+        assertThat(asClient("http://" + A + ":8080/who.txt", "-H", "Host: svc-b")).as("a new connection: the new version")
+            .isEqualTo("backend-a\n");
+      } finally {
+        p.destroyForcibly();
+        Files.deleteIfExists(go);
+      }
+    }
+  }
+
   /** curl run as the client uid (its connections are redirected), the body on success; fails loudly otherwise. */
   private static String asClient(String url, String... extra) {
     Shell.Result r = Shell.run(clientCurl(url, extra), 15);
@@ -169,6 +226,13 @@ class InterceptionNetnsTest {
   }
 
   private static Path bootstrap(Path accessLog) throws IOException {
+    Path file = dir.resolve("bootstrap.yaml");
+    Files.writeString(file, bootstrapYaml(accessLog, "backend-b"));
+    return file;
+  }
+
+  /** The bootstrap; {@code svcB} is the cluster the unbound listener 0.0.0.0_8080 routes Host svc-b to. */
+  private static String bootstrapYaml(Path accessLog, String svcB) {
     String format = "local=%DOWNSTREAM_LOCAL_ADDRESS% code=%RESPONSE_CODE% flags=%RESPONSE_FLAGS% upstream=%UPSTREAM_HOST%\\n";
     String log = """
                         access_log:
@@ -186,7 +250,7 @@ class InterceptionNetnsTest {
                 - name: envoy.filters.listener.original_dst
                   typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst }
         """;
-    String yaml = """
+    return """
         static_resources:
           listeners:
             - name: virtualOutbound
@@ -215,7 +279,7 @@ class InterceptionNetnsTest {
                           virtual_hosts:
                             - name: svc-b
                               domains: ["svc-b", "svc-b:*"]
-                              routes: [ { match: { prefix: "/" }, route: { cluster: backend-b } } ]
+                              routes: [ { match: { prefix: "/" }, route: { cluster: SVC_B } } ]
                             - name: allow_any
                               domains: ["*"]
                               routes: [ { match: { prefix: "/" }, route: { cluster: PassthroughCluster } } ]
@@ -274,10 +338,14 @@ class InterceptionNetnsTest {
                 endpoints:
                   - lb_endpoints:
                       - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9090 } } }
-        """.replace("LISTENER_FILTERS\n", originalDst).replace("ACCESS_LOG\n", log);
-    Path file = dir.resolve("bootstrap.yaml");
-    Files.writeString(file, yaml);
-    return file;
+            - name: backend-a
+              type: STATIC
+              load_assignment:
+                cluster_name: backend-a
+                endpoints:
+                  - lb_endpoints:
+                      - endpoint: { address: { socket_address: { address: 10.123.0.1, port_value: 8080 } } }
+        """.replace("LISTENER_FILTERS\n", originalDst).replace("ACCESS_LOG\n", log).replace("SVC_B", svcB);
   }
 
   /** The proxy as a child JVM inside the namespace ({@link InterceptProxyMain}); killed by {@link #close}. */
