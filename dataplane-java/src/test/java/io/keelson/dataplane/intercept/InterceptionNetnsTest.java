@@ -122,6 +122,11 @@ class InterceptionNetnsTest {
       assertThat(asClient("http://" + A + ":8080/who.txt", "-H", "Host: svc-b")).isEqualTo("backend-b\n");
       // ... and its catch-all route goes to PassthroughCluster (ORIGINAL_DST): the original destination itself.
       assertThat(asClient("http://" + A + ":8080/who.txt")).isEqualTo("backend-a\n");
+      // The same over HTTP/2 (h2c with prior knowledge) ...
+      assertThat(asClient("http://" + A + ":8080/who.txt", "--http2-prior-knowledge")).isEqualTo("backend-a\n");
+      // ... and use_http_header: the request names its host, which wins over the original destination.
+      assertThat(asClient("http://" + A + ":8080/who.txt", "-H", "x-envoy-original-dst-host: 127.0.0.1:9090"))
+          .isEqualTo("backend-b\n");
       // No listener at *:9090: virtualOutbound's own PassthroughFilterChain (tcp_proxy, ORIGINAL_DST) relays it.
       assertThat(asClient("http://127.0.0.1:9090/who.txt")).isEqualTo("backend-b\n");
       // virtualInbound picks its chain by the original destination's port: HTTP to InboundPassthroughCluster ...
@@ -327,6 +332,7 @@ class InterceptionNetnsTest {
               type: ORIGINAL_DST
               lb_policy: CLUSTER_PROVIDED
               connect_timeout: 2s
+              original_dst_lb_config: { use_http_header: true }
             - name: InboundPassthroughCluster
               type: ORIGINAL_DST
               lb_policy: CLUSTER_PROVIDED
