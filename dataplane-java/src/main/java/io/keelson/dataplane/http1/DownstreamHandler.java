@@ -114,6 +114,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** The exchange's access log record and tracing span. */
   private final ExchangeObserver observer;
   private String remoteAddress;
+  /** The connection's local address as its filters see it: the original destination when the original_dst filter restored one. */
+  private InetSocketAddress localAddress;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -195,6 +197,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
+    localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel); // restored at accept, if redirected
     ServingListener l = servingSnapshot().listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
@@ -408,7 +411,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
     event.remoteAddress = (InetSocketAddress) channel.remoteAddress();
-    event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel); // restored, if redirected
+    event.localAddress = localAddress;
     if (retrying) {
       event.retryCluster = cluster;
       event.hostPredicate = retry;
@@ -1234,7 +1237,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
         endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, remoteAddress,
-        io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel), route != null ? route.name() : null);
+        localAddress, route != null ? route.name() : null);
   }
 
   private void endUpstreamRequest() {
