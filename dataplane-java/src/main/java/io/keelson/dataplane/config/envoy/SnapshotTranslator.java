@@ -265,7 +265,8 @@ final class SnapshotTranslator {
 
   /**
    * Istio's PERMISSIVE shape: two chains without server names, the first selected by
-   * {@code transport_protocol: tls} with a TLS transport socket, the second plaintext.
+   * {@code transport_protocol: tls} with a TLS transport socket, the second plaintext (no transport_protocol, or
+   * {@code raw_buffer}).
    */
   private static boolean permissive(Listener l) {
     if (l.getFilterChainsCount() != 2) {
@@ -275,8 +276,16 @@ final class SnapshotTranslator {
     FilterChain plain = l.getFilterChains(1);
     return tls.getFilterChainMatch().getTransportProtocol().equals("tls") && tls.hasTransportSocket()
         && tls.getFilterChainMatch().getServerNamesCount() == 0
-        && !plain.hasTransportSocket() && plain.getFilterChainMatch().getTransportProtocol().isEmpty()
+        && !plain.hasTransportSocket() && isPlaintextMatch(plain.getFilterChainMatch().getTransportProtocol())
         && plain.getFilterChainMatch().getServerNamesCount() == 0;
+  }
+
+  /**
+   * A chain for connections that are not TLS: no transport_protocol, or Envoy's {@code raw_buffer} (what the TLS
+   * inspector reports for them, and what a connection has without the inspector), as Istio's inbound chains say.
+   */
+  private static boolean isPlaintextMatch(String transportProtocol) {
+    return transportProtocol.isEmpty() || transportProtocol.equals("raw_buffer");
   }
 
   /** TLS or plaintext on one port; both chains run the same kind of filter and the TLS chain's config serves both. */
@@ -518,9 +527,9 @@ final class SnapshotTranslator {
   private Object chainFilter(FilterChain chain, String chainPath, String name) {
     if (chain.hasFilterChainMatch()) {
       var m = chain.getFilterChainMatch();
-      if (!m.getTransportProtocol().isEmpty() && !m.getTransportProtocol().equals("tls")) {
+      if (!isPlaintextMatch(m.getTransportProtocol()) && !m.getTransportProtocol().equals("tls")) {
         problems.error(chainPath + ".filter_chain_match.transport_protocol", "'" + m.getTransportProtocol()
-            + "' is not supported; expected tls (or nothing)");
+            + "' is not supported; expected tls, raw_buffer (or nothing)");
         return null;
       }
     }

@@ -51,7 +51,7 @@ class InterceptionConfigTest {
                   filters:
         T80
                 - name: net10
-                  filter_chain_match: { prefix_ranges: [ { address_prefix: 10.0.0.0, prefix_len: 8 } ] }
+                  filter_chain_match: { prefix_ranges: [ { address_prefix: 10.0.0.0, prefix_len: 8 } ], transport_protocol: raw_buffer }
                   filters:
         T10
                 - name: net10_1
