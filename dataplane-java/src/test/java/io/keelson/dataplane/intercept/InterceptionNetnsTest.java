@@ -33,7 +33,10 @@ class InterceptionNetnsTest {
   private static final String A = "10.123.0.1";
   private static final String POD = "10.123.0.2";
   private static final String CLIENT_UID = "65534";
+  private static final String A6 = "fd00:123::1";
   private static String skipReason;
+  /** Why the IPv6 test cannot run (no ip6tables nat table here), or null. */
+  private static String ipv6SkipReason;
   private static String ns;
   private static Path dir;
   private static final List<Process> backends = new ArrayList<>();
@@ -56,6 +59,7 @@ class InterceptionNetnsTest {
           "-d", POD, "-j", "REDIRECT", "--to-ports", "15006");
       Shell.okIn(ns, "iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "!", "--uid-owner", "0",
           "-j", "REDIRECT", "--to-ports", "15001");
+      ipv6SkipReason = ipv6();
       backend("backend-a", A, 8080);
       backend("backend-b", "127.0.0.1", 9090);
       backend("backend-c", POD, 8080);
@@ -68,6 +72,23 @@ class InterceptionNetnsTest {
       tearDown();
       throw e;
     }
+  }
+
+  /** IPv6: an address on lo, a backend there, uid 65534's TCP redirected to 15011; the reason when that fails. */
+  private static String ipv6() throws IOException {
+    if (!Shell.onPath("ip6tables")) {
+      return "ip6tables is not installed";
+    }
+    Shell.okIn(ns, "ip", "-6", "addr", "add", A6 + "/128", "dev", "lo", "nodad");
+    Shell.Result nat = Shell.run(Shell.in(ns, "ip6tables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-m", "owner", "!",
+        "--uid-owner", "0", "-j", "REDIRECT", "--to-ports", "15011"), 10);
+    if (nat.exit() != 0) {
+      return "ip6tables has no nat table here: " + nat.out().trim();
+    }
+    backend("backend-v6", A6, 8081);
+    await("IPv6 backend").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> Shell.run(
+        Shell.in(ns, "curl", "-sf", "--max-time", "2", "http://[" + A6 + "]:8081/who.txt"), 10).exit() == 0);
+    return null;
   }
 
   private static void backend(String name, String ip, int port) throws IOException {
@@ -155,6 +176,20 @@ class InterceptionNetnsTest {
             .doesNotContain(":15001")
             .doesNotContain(":15006");
       });
+    }
+  }
+
+  /** IPv6: IP6T_SO_ORIGINAL_DST restores an IPv6 destination (a sockaddr_in6) and the passthrough reaches it. */
+  @ParameterizedTest
+  @ValueSource(strings = {"epoll", "io_uring"})
+  void anIpv6RedirectedConnectionReachesItsOriginalDestination(String transport) throws Exception {
+    TestEal.skipUnless(skipReason == null, String.valueOf(skipReason));
+    TestEal.skipUnless(ipv6SkipReason == null, String.valueOf(ipv6SkipReason));
+    Throwable unavailable = Transport.valueOf(transport.toUpperCase(java.util.Locale.ROOT)).unavailabilityCause();
+    TestEal.skipUnless(unavailable == null, transport + " is not available here: " + unavailable);
+    try (ProxyProcess proxy = new ProxyProcess(transport, bootstrap(dir.resolve("access-v6-" + transport + ".log")))) {
+      assertThat(asClient("http://[" + A6 + "]:8081/who.txt")).isEqualTo("backend-v6\n");
+      assertThat(proxy.isAlive()).isTrue();
     }
   }
 
@@ -269,6 +304,17 @@ class InterceptionNetnsTest {
                       typed_config:
                         "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                         stat_prefix: PassthroughCluster
+                        cluster: PassthroughCluster
+            - name: virtualOutbound6
+              address: { socket_address: { address: "::", port_value: 15011 } }
+              use_original_dst: true
+        LISTENER_FILTERS
+              filter_chains:
+                - filters:
+                    - name: envoy.filters.network.tcp_proxy
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                        stat_prefix: PassthroughCluster6
                         cluster: PassthroughCluster
             - name: 0.0.0.0_8080
               address: { socket_address: { address: 0.0.0.0, port_value: 8080 } }
