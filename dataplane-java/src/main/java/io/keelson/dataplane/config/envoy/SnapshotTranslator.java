@@ -349,9 +349,7 @@ final class SnapshotTranslator {
    * {@code <listener>/<first chain's name, else filter_chains[i]>}; see {@link DestinationChains} for the matching.
    */
   private ListenerConfig destinationListener(Listener l, String name, String path, SocketAddress address) {
-    Map<String, List<Integer>> groups = new LinkedHashMap<>();
-    Map<String, int[]> ports = new LinkedHashMap<>();
-    Map<String, List<io.keelson.dataplane.rbac.CidrRange>> prefixes = new LinkedHashMap<>();
+    Map<String, DestinationGroup> groups = new LinkedHashMap<>(); // by destination criteria, in source order
     boolean ok = true;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       var m = l.getFilterChains(i).getFilterChainMatch();
@@ -368,43 +366,41 @@ final class SnapshotTranslator {
       List<String> keys = new ArrayList<>();
       for (int j = 0; j < m.getPrefixRangesCount(); j++) {
         var r = m.getPrefixRanges(j);
+        int length = r.hasPrefixLen() ? r.getPrefixLen().getValue() : -1;
         try {
-          ranges.add(io.keelson.dataplane.rbac.CidrRange.of(r.getAddressPrefix(), r.hasPrefixLen() ? r.getPrefixLen().getValue() : -1));
-          keys.add(r.getAddressPrefix() + "/" + (r.hasPrefixLen() ? r.getPrefixLen().getValue() : -1));
+          ranges.add(io.keelson.dataplane.rbac.CidrRange.of(r.getAddressPrefix(), length));
+          keys.add(r.getAddressPrefix() + "/" + length);
         } catch (IllegalArgumentException e) {
           problems.error(at + ".prefix_ranges[" + j + "]", e.getMessage() + "; expected an IP address_prefix and a prefix_len");
           ok = false;
         }
       }
       keys.sort(null);
-      String key = port + " " + keys;
-      groups.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
-      ports.put(key, new int[] {port});
-      prefixes.put(key, ranges);
+      final int chainPort = port;
+      groups.computeIfAbsent(port + " " + keys, k -> new DestinationGroup(chainPort, ranges, new ArrayList<>())).chains().add(i);
     }
     if (!ok || address == null) {
       return null;
     }
     List<DestinationChains.Entry> entries = new ArrayList<>();
     java.util.Set<String> chainNames = new java.util.HashSet<>();
-    for (var g : groups.entrySet()) {
-      List<Integer> indexes = g.getValue();
+    for (DestinationGroup g : groups.values()) {
       List<FilterChain> chains = new ArrayList<>();
       List<String> paths = new ArrayList<>();
-      for (int i : indexes) {
+      for (int i : g.chains()) {
         FilterChain c = l.getFilterChains(i);
         chains.add(c.toBuilder().setFilterChainMatch(c.getFilterChainMatch().toBuilder().clearDestinationPort()
             .clearPrefixRanges()).build());
         paths.add(path + ".filter_chains[" + i + "]");
       }
-      String chainName = chainListenerName(name, l.getFilterChains(indexes.getFirst()).getName(),
-          "filter_chains[" + indexes.getFirst() + "]", chainNames);
+      int first = g.chains().getFirst();
+      String chainName = chainListenerName(name, l.getFilterChains(first).getName(), "filter_chains[" + first + "]", chainNames);
       ListenerConfig chain = chainGroup(l, chains, paths, chainName, path);
       if (chain == null) {
         ok = false;
         continue;
       }
-      entries.add(new DestinationChains.Entry(ports.get(g.getKey())[0], prefixes.get(g.getKey()), chain));
+      entries.add(new DestinationChains.Entry(g.port(), g.prefixes(), chain));
     }
     ListenerConfig defaultChain = null;
     if (l.hasDefaultFilterChain()) {
@@ -424,6 +420,9 @@ final class SnapshotTranslator {
     return ListenerConfig.withDestinationChains(name, address.getAddress(), address.getPortValue(),
         new DestinationChains(entries, defaultChain));
   }
+
+  /** The chains (indexes in the listener) that share one destination port (0: any) and set of prefix ranges. */
+  private record DestinationGroup(int port, List<io.keelson.dataplane.rbac.CidrRange> prefixes, List<Integer> chains) {}
 
   /** {@code <listener>/<chain name>}, or {@code <listener>/<fallback>} when the chain has no name or its name is taken. */
   private static String chainListenerName(String listener, String chainName, String fallback, java.util.Set<String> used) {
