@@ -44,7 +44,12 @@ import org.slf4j.LoggerFactory;
  * closed is bound again (see {@link #putBack}), and the set stays as it was. A socket bound here accepts
  * nothing until {@link #admit}: the kernel queues the connections clients open meanwhile, so none is set up
  * before the snapshot that has its listener.
- * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
+ * Interception (Envoy's): a listener with the original_dst listener filter restores each accepted connection's
+ * original destination; with use_original_dst the connection then belongs to the listener at that address (see
+ * {@link HandoffIndex}), which may have {@code bind_to_port: false} (no socket, the same update, drain and in-place
+ * update rules, its connections those it was handed).
+ * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor; the accept-time hand-off reads an
+ * immutable index published through a volatile field.
  */
 final class ListenerSet {
   private static final Logger LOG = LoggerFactory.getLogger(ListenerSet.class);
