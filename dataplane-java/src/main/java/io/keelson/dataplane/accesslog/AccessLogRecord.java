@@ -22,6 +22,8 @@ public final class AccessLogRecord {
   public Object upstreamHost;
   public String upstreamCluster;
   public String downstreamRemoteAddress;
+  /** The downstream connection's local address (the original destination when restored); formatted on the writer thread. */
+  public java.net.InetSocketAddress downstreamLocalAddress;
   public String routeName;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
   public String[] requestHeaders = new String[0];
@@ -35,6 +37,7 @@ public final class AccessLogRecord {
     upstreamHost = null;
     upstreamCluster = null;
     downstreamRemoteAddress = null;
+    downstreamLocalAddress = null;
     routeName = null;
     java.util.Arrays.fill(requestHeaders, null);
     java.util.Arrays.fill(responseHeaders, null);

@@ -53,6 +53,8 @@ public interface LoadBalancer {
       case RANDOM -> new RandomBalancer(endpoints, random);
       case MAGLEV -> new MaglevBalancer(endpoints, random, cluster.lb().maglevTableSize());
       case RING_HASH -> new RingHashBalancer(endpoints, random, cluster.lb().minRingSize(), cluster.lb().maxRingSize());
+      // No endpoints: the host is the connection's original destination, picked per connection (intercept package).
+      case CLUSTER_PROVIDED -> new RoundRobinBalancer(endpoints, random);
     };
   }
 }

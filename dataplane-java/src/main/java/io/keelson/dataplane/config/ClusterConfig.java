@@ -18,6 +18,8 @@ import java.util.List;
  * @param healthCheck    the active health check (health_checks[0]), or null for none
  * @param lb             load-balancing options besides lb_policy
  * @param tls            TLS origination (transport_socket envoy.transport_sockets.tls), or null for plaintext
+ * @param originalDst    for a {@code type: ORIGINAL_DST} cluster (lb_policy CLUSTER_PROVIDED, no endpoints): its
+ *                       options; null for every other cluster
  */
 public record ClusterConfig(
     String name,
@@ -31,7 +33,8 @@ public record ClusterConfig(
     Http2Options http2,
     HealthCheckConfig healthCheck,
     LbOptions lb,
-    ClientTls tls) {
+    ClientTls tls,
+    OriginalDstConfig originalDst) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -50,6 +53,14 @@ public record ClusterConfig(
     if (lb == null) {
       lb = LbOptions.DEFAULTS;
     }
+  }
+
+  /** A cluster that is not an ORIGINAL_DST one. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, null);
   }
 
   /**
@@ -71,7 +82,8 @@ public record ClusterConfig(
         .http2(http2)
         .healthCheck(healthCheck)
         .lb(lb)
-        .tls(tls);
+        .tls(tls)
+        .originalDst(originalDst);
   }
 
   /**
@@ -91,6 +103,7 @@ public record ClusterConfig(
     private HealthCheckConfig healthCheck;
     private LbOptions lb = LbOptions.DEFAULTS;
     private ClientTls tls;
+    private OriginalDstConfig originalDst;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -144,10 +157,20 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder originalDst(OriginalDstConfig originalDst) {
+      this.originalDst = originalDst;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
-          maxConnectionDuration, http2, healthCheck, lb, tls);
+          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst);
     }
+  }
+
+  /** True for a {@code type: ORIGINAL_DST} cluster: the upstream is the downstream connection's original destination. */
+  public boolean isOriginalDst() {
+    return originalDst != null;
   }
 
   /** True when requests go upstream over HTTP/2 (h2c, or h2 when {@link #tls} is set). */

@@ -8,7 +8,9 @@ public enum LbPolicy {
   /** Maglev: the packet-path gateway (L4), and HTTP routes with a hash_policy. */
   MAGLEV,
   /** Ring hash (Ketama), for HTTP routes with a hash_policy. */
-  RING_HASH;
+  RING_HASH,
+  /** The cluster picks the host itself: an ORIGINAL_DST cluster's (the downstream connection's original destination). */
+  CLUSTER_PROVIDED;
 
   /** True for the policies the socket path (HTTP and TCP proxying through Netty) runs today: all of them. */
   public boolean runsOnSocketPath() {

@@ -4,8 +4,9 @@ import io.keelson.dataplane.tls.ServerTls;
 import java.util.List;
 
 /**
- * One listening socket and what runs on it: exactly one of {@code http} and {@code tcpProxy} is
- * non-null. Immutable.
+ * One listener and what runs on it: exactly one of {@code http} and {@code tcpProxy} is non-null, unless the
+ * listener selects its filter chains by destination ({@code destinationChains}), when both are null and each chain
+ * is a listener config of its own. Immutable.
  *
  * @param name      Envoy listener name
  * @param host      bind address (IP literal or host name)
@@ -31,15 +32,25 @@ import java.util.List;
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
     ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
-    String sourceDigest) {
+    String sourceDigest, boolean originalDst, boolean useOriginalDst, boolean bindToPort,
+    DestinationChains destinationChains) {
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
     sniCertificates = List.copyOf(sniCertificates);
-    if ((http == null) == (tcpProxy == null)) {
-      throw new IllegalArgumentException(
-          "listener '" + name + "' must have exactly one of http and tcpProxy");
+    if (destinationChains != null ? http != null || tcpProxy != null : (http == null) == (tcpProxy == null)) {
+      throw new IllegalArgumentException("listener '" + name + "' must have exactly one of http and tcpProxy,"
+          + " or neither and filter chains selected by destination");
     }
+  }
+
+  /** A listener translated from a message, without interception or chains selected by destination. */
+  public ListenerConfig(
+      String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
+      ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
+      String sourceDigest) {
+    this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, sourceDigest, false, false,
+        true, null);
   }
 
   /** A listener built in code: no source message (see {@link #sameSource}). */
@@ -51,7 +62,31 @@ public record ListenerConfig(
 
   /** This listener with the digest of the message it was translated from (see {@link #sourceDigest}). */
   public ListenerConfig withSourceDigest(String digest) {
-    return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest);
+    return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest,
+        originalDst, useOriginalDst, bindToPort, destinationChains);
+  }
+
+  /** This listener with the interception settings (see {@link #originalDst}, {@link #useOriginalDst}, {@link #bindToPort}). */
+  public ListenerConfig withInterception(boolean originalDst, boolean useOriginalDst, boolean bindToPort) {
+    return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates,
+        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains);
+  }
+
+  /** A listener whose filter chains are selected by destination: each chain is a listener config of its own. */
+  public static ListenerConfig withDestinationChains(String name, String host, int port, DestinationChains chains) {
+    return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
+        chains);
+  }
+
+  /** This listener and, when it selects chains by destination, each chain's config (which the snapshot serves by name). */
+  public List<ListenerConfig> withChains() {
+    if (destinationChains == null) {
+      return List.of(this);
+    }
+    List<ListenerConfig> out = new java.util.ArrayList<>();
+    out.add(this);
+    destinationChains.all().forEach(c -> out.addAll(c.withChains()));
+    return out;
   }
 
   /**

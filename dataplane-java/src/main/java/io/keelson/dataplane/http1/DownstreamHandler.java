@@ -114,6 +114,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** The exchange's access log record and tracing span. */
   private final ExchangeObserver observer;
   private String remoteAddress;
+  /** The connection's local address as its filters see it: the original destination when the original_dst filter restored one. */
+  private InetSocketAddress localAddress;
 
   // ---- the routing decision, copied out of the routing event
   private boolean decided;
@@ -129,6 +131,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private RouteAction.WeightedCluster weightedCluster;
   private ServingCluster cluster;
   private LoadBalancer balancer;
+  /** This connection's ORIGINAL_DST host (its original destination, or none), built on first use. */
+  private io.keelson.dataplane.intercept.OriginalDstHost originalDst;
   private int endpoint;
   private boolean endpointAccounted;
   /** The HTTP filters' verdict, copied out of the routing event. */
@@ -193,6 +197,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
+    localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel); // restored at accept, if redirected
     ServingListener l = servingSnapshot().listener(listenerName);
     if (l != null) {
       l.stats().cxTotal.increment();
@@ -406,7 +411,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
     event.remoteAddress = (InetSocketAddress) channel.remoteAddress();
-    event.localAddress = (InetSocketAddress) channel.localAddress();
+    event.localAddress = localAddress;
     if (retrying) {
       event.retryCluster = cluster;
       event.hostPredicate = retry;
@@ -458,6 +463,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING) {
       return;
     }
+    if (cluster != null && cluster.config().isOriginalDst()) {
+      balancer = originalDstHost(); // the host is this connection's original destination, not a balancer's pick
+      endpoint = balancer.pick();
+    }
     if (retrying) {
       retrying = false;
       if (endpoint < 0) {
@@ -497,6 +506,24 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
               virtualHost, route, Redirects.location(redirect, request, route.match().matchedPrefixLength(request))));
       case RouteAction.Forward forward -> forward(forward);
     }
+  }
+
+  /**
+   * The ORIGINAL_DST host of this request: the address in the cluster's use_http_header header when it names one,
+   * else the connection's original destination (none when the connection was not redirected: 503 UH).
+   */
+  private LoadBalancer originalDstHost() {
+    String header = io.keelson.dataplane.intercept.OriginalDstHost.header(cluster.config().originalDst());
+    if (header != null) {
+      var named = io.keelson.dataplane.intercept.OriginalDstHost.fromHeader(request.header(header));
+      if (named != null) {
+        return named;
+      }
+    }
+    if (originalDst == null) {
+      originalDst = io.keelson.dataplane.intercept.OriginalDstHost.of(channel);
+    }
+    return originalDst;
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {
@@ -1211,7 +1238,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
         endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, remoteAddress,
-        route != null ? route.name() : null);
+        localAddress, route != null ? route.name() : null);
   }
 
   private void endUpstreamRequest() {

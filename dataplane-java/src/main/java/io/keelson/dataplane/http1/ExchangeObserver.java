@@ -104,9 +104,11 @@ public final class ExchangeObserver {
    * @param uri          the request target as sent (path and query)
    * @param protocol     "HTTP/1.1", "HTTP/2", ...
    * @param upstreamHost the chosen upstream host (toString "ip:port"), or null when none was tried
+   * @param localAddress the connection's local address as its filters saw it (the original destination, if restored)
    */
   public void end(ServingListener listener, RequestHead request, String uri, String protocol, long durationNanos, int status, ResponseFlag flag,
-      long bytesReceived, long bytesSent, String cluster, Object upstreamHost, String remoteAddress, String routeName) {
+      long bytesReceived, long bytesSent, String cluster, Object upstreamHost, String remoteAddress,
+      java.net.InetSocketAddress localAddress, String routeName) {
     AccessLogger log = accessLogger(listener);
     if (log != null) {
       AccessLogRecord r = log.claim();
@@ -123,6 +125,7 @@ public final class ExchangeObserver {
         r.upstreamHost = upstreamHost;
         r.upstreamCluster = cluster;
         r.downstreamRemoteAddress = remoteAddress;
+        r.downstreamLocalAddress = localAddress;
         r.routeName = routeName;
         String[] names = log.requestHeaders();
         for (int i = 0; i < names.length; i++) {

@@ -53,6 +53,8 @@ final class UpstreamPool {
     final EndpointConfig config;
     final InetSocketAddress address;
     final ArrayDeque<UpstreamHandler> idle = new ArrayDeque<>();
+    /** When an ORIGINAL_DST host was last used (System.nanoTime); unused for other endpoints. */
+    long usedAt;
 
     Endpoint(EndpointConfig config) {
       this.config = config;
@@ -72,6 +74,9 @@ final class UpstreamPool {
   /** The endpoint as {@code cluster} reaches it: TLS clusters keep their own idle connections. */
   Endpoint endpoint(EndpointConfig config, ServingCluster cluster) {
     ClientTls tls = cluster.config().tls();
+    if (cluster.config().isOriginalDst() && tls == null) {
+      return originalDstEndpoint(config, cluster.config().originalDst().cleanupInterval().toNanos());
+    }
     if (tls == null) {
       return endpoint(config);
     }
@@ -90,6 +95,35 @@ final class UpstreamPool {
       byEndpoint.put(config, e);
     }
     return e;
+  }
+
+  /**
+   * An ORIGINAL_DST cluster's host (a connection's original destination): kept apart, since such hosts come and go
+   * with the traffic. As Envoy's cleanup_interval does, a host unused for that long, with no idle connection left, is
+   * forgotten; the check runs on a later use once the interval has passed (lazily: no timer per pool).
+   */
+  private Endpoint originalDstEndpoint(EndpointConfig config, long cleanupNanos) {
+    long now = System.nanoTime();
+    if (now - originalDstCleanedAt >= cleanupNanos) {
+      originalDstCleanedAt = now;
+      originalDstEndpoints.values().removeIf(e -> e.idle.isEmpty() && now - e.usedAt >= cleanupNanos);
+    }
+    Endpoint e = originalDstEndpoints.get(config);
+    if (e == null) {
+      e = new Endpoint(config);
+      originalDstEndpoints.put(config, e);
+    }
+    e.usedAt = now;
+    return e;
+  }
+
+  /** ORIGINAL_DST hosts in use, each forgotten after its cluster's cleanup_interval unused (see {@link #originalDstEndpoint}). */
+  private final Map<EndpointConfig, Endpoint> originalDstEndpoints = new HashMap<>();
+  private long originalDstCleanedAt = System.nanoTime();
+
+  /** The ORIGINAL_DST hosts this pool holds now (for tests). */
+  int originalDstHosts() {
+    return originalDstEndpoints.size();
   }
 
   /** An idle, open connection to the endpoint, or null. */
@@ -174,8 +208,8 @@ final class UpstreamPool {
     long now = System.nanoTime();
     long next = Long.MAX_VALUE;
     EventLoop loop = null;
-    for (Endpoint e : (Iterable<Endpoint>) () -> java.util.stream.Stream.concat(
-        endpoints.values().stream(), tlsEndpoints.values().stream()).iterator()) {
+    for (Endpoint e : (Iterable<Endpoint>) () -> java.util.stream.Stream.of(endpoints.values(), tlsEndpoints.values(),
+        originalDstEndpoints.values()).flatMap(java.util.Collection::stream).iterator()) {
       var it = e.idle.iterator();
       while (it.hasNext()) {
         UpstreamHandler h = it.next();

@@ -293,11 +293,26 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     Channel connection = down.parent() != null ? down.parent() : down;
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
     event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
-    event.localAddress = (InetSocketAddress) connection.localAddress();
+    event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection); // restored, if redirected
     if (retrying) {
       event.retryCluster = cluster;
       event.hostPredicate = resilience.retry;
     }
+  }
+
+  /**
+   * The ORIGINAL_DST host of this stream's request: the address in the cluster's use_http_header header when it
+   * names one, else the connection's original destination (none when the connection was not redirected: 503 UH).
+   */
+  private io.keelson.dataplane.balance.LoadBalancer originalDstHost() {
+    String header = io.keelson.dataplane.intercept.OriginalDstHost.header(cluster.config().originalDst());
+    if (header != null) {
+      var named = io.keelson.dataplane.intercept.OriginalDstHost.fromHeader(request.headers().get(header));
+      if (named != null) {
+        return named;
+      }
+    }
+    return io.keelson.dataplane.intercept.OriginalDstHost.of(down.parent() != null ? down.parent() : down);
   }
 
   /** A routing stage threw on this stream's request (written with the decision). */
@@ -327,6 +342,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void onDecision() {
     if (state != State.ROUTING) {
       return;
+    }
+    if (cluster != null && cluster.config().isOriginalDst()) {
+      balancer = originalDstHost(); // the host is the connection's original destination, not a balancer's pick
+      endpoint = balancer.pick();
     }
     if (routeFailed) {
       retrying = false;
@@ -947,6 +966,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
         remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
-        route != null ? route.name() : null);
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()), route != null ? route.name() : null);
   }
 }

@@ -54,8 +54,8 @@ public final class ServingSnapshot {
       health.retain(clusters.keySet());
     }
     Map<String, ServingListener> listeners = new HashMap<>();
-    for (ListenerConfig l : config.listeners()) {
-      if (l.http() != null) {
+    for (ListenerConfig l : config.listeners().stream().flatMap(x -> x.withChains().stream()).toList()) {
+      if (l.http() != null) { // a chain selected by destination is served under its own name
         listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix()),
             FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()))));
       }

@@ -44,7 +44,12 @@ import org.slf4j.LoggerFactory;
  * closed is bound again (see {@link #putBack}), and the set stays as it was. A socket bound here accepts
  * nothing until {@link #admit}: the kernel queues the connections clients open meanwhile, so none is set up
  * before the snapshot that has its listener.
- * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor.
+ * Interception (Envoy's): a listener with the original_dst listener filter restores each accepted connection's
+ * original destination; with use_original_dst the connection then belongs to the listener at that address (see
+ * {@link HandoffIndex}), which may have {@code bind_to_port: false} (no socket, the same update, drain and in-place
+ * update rules, its connections those it was handed).
+ * Not thread-safe: the owner ({@link ProxyServer}) calls it under its monitor; the accept-time hand-off reads an
+ * immutable index published through a volatile field.
  */
 final class ListenerSet {
   private static final Logger LOG = LoggerFactory.getLogger(ListenerSet.class);
@@ -70,17 +75,23 @@ final class ListenerSet {
    * once retired, the drain that a connection set up after the retirement began applies to itself.
    */
   private record Tenant(ChannelGroup connections, AtomicReference<ChannelHandler> handler,
-      AtomicReference<Consumer<Channel>> retiring) {
-    static Tenant of(String listener, ChannelHandler handler) {
-      return new Tenant(new DefaultChannelGroup("listener-" + listener, GlobalEventExecutor.INSTANCE),
-          new AtomicReference<>(handler), new AtomicReference<>());
+      AtomicReference<Consumer<Channel>> retiring, boolean originalDst, boolean useOriginalDst) {
+    /**
+     * The listener's interception settings are part of its message, so a listener rebuilt from the same message
+     * (which keeps its tenant) has the same ones.
+     */
+    static Tenant of(ListenerConfig listener, ChannelHandler handler) {
+      return new Tenant(new DefaultChannelGroup("listener-" + listener.name(), GlobalEventExecutor.INSTANCE),
+          new AtomicReference<>(handler), new AtomicReference<>(), listener.originalDst(), listener.useOriginalDst());
     }
   }
 
   /**
    * A bound listener: its current config, its socket, its {@link Tenant}, and the socket's current tenant,
    * which its connection set-up reads per accepted connection (a listener that takes the socket over
-   * becomes the tenant; the one it replaces keeps its own connections and drains them).
+   * becomes the tenant; the one it replaces keeps its own connections and drains them). A listener with
+   * {@code bind_to_port: false} has no socket ({@code channel} and {@code accepting} are null): it gets connections
+   * only from a {@code use_original_dst} listener's hand-off (see {@link HandoffIndex}).
    */
   private record Bound(ListenerConfig config, Channel channel, Tenant tenant, AtomicReference<Tenant> accepting) {}
 
@@ -172,6 +183,8 @@ final class ListenerSet {
   private final Function<ListenerConfig, ChannelHandler> initializers;
   private final Duration drainTime;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
+  /** Where a use_original_dst listener hands connections: the listeners in effect, by address; rebuilt by {@link #admit}. */
+  private volatile HandoffIndex<Tenant> handoff = HandoffIndex.empty();
 
   /**
    * @param bootstrap    a server bootstrap with group, channel type and options set
@@ -213,6 +226,19 @@ final class ListenerSet {
         continue;
       }
       Bound old = bound.get(l.name());
+      if (!l.bindToPort()) {
+        Bound b = unbound(l, handler, old, newHandlers);
+        next.put(l.name(), b);
+        if (old == null || old.channel() != null) {
+          added.add(l.name());
+        } else if (b.tenant() != old.tenant()) {
+          updated.add(l.name());
+        }
+        continue;
+      }
+      if (old != null && old.channel() == null) {
+        old = null; // was unbound: bound now, as a new listener (the unbound version is retired below)
+      }
       if (old != null && sameAddress(old, l)) {
         if (updateInPlace(old.config(), l)) {
           Bound b = takeOver(l, handler, old);
@@ -260,6 +286,21 @@ final class ListenerSet {
     bound.clear();
     bound.putAll(next);
     return new Change(added, rebound, updated, takenOver, removed, retired, handovers, fresh);
+  }
+
+  /**
+   * A {@code bind_to_port: false} listener: no socket. Its version in effect ({@code old}, when unbound too) keeps its
+   * tenant unless this is an update in place (a new tenant; the old one's connections are drained as retired).
+   */
+  private static Bound unbound(ListenerConfig l, ChannelHandler handler, Bound old,
+      Map<AtomicReference<ChannelHandler>, ChannelHandler> newHandlers) {
+    if (old != null && old.channel() == null && !updateInPlace(old.config(), l)) {
+      if (!old.config().equals(l)) {
+        newHandlers.put(old.tenant().handler(), handler);
+      }
+      return new Bound(l, null, old.tenant(), null);
+    }
+    return new Bound(l, null, Tenant.of(l, handler), null);
   }
 
   /**
@@ -321,7 +362,7 @@ final class ListenerSet {
    */
   private Bound leavingAt(ListenerConfig l, Set<String> staying, List<Bound> taken) {
     for (Bound b : bound.values()) {
-      if (!staying.contains(b.config().name()) && taken.stream().noneMatch(t -> t.channel() == b.channel())
+      if (b.channel() != null && !staying.contains(b.config().name()) && taken.stream().noneMatch(t -> t.channel() == b.channel())
           && sameAddress(b, l)) {
         return b;
       }
@@ -337,7 +378,7 @@ final class ListenerSet {
    * config they were accepted with) and the socket's connections after {@link #admit} are {@code l}'s.
    */
   private static Bound takeOver(ListenerConfig l, ChannelHandler handler, Bound leaving) {
-    return new Bound(l, leaving.channel(), Tenant.of(l.name(), handler), leaving.accepting());
+    return new Bound(l, leaving.channel(), Tenant.of(l, handler), leaving.accepting());
   }
 
   /**
@@ -355,7 +396,7 @@ final class ListenerSet {
     for (Bound b : change.retired()) {
       Drain retiring = new Drain(b.config().name(), drain, drainTime);
       b.tenant().retiring().set(retiring);
-      if (!stillBound(b.channel())) {
+      if (b.channel() != null && !stillBound(b.channel())) {
         closeSocket(b.channel());
       }
       for (Channel c : b.tenant().connections()) {
@@ -374,7 +415,31 @@ final class ListenerSet {
    */
   void admit(Change change) {
     change.handovers().forEach(b -> b.accepting().set(b.tenant()));
+    handoff = handoffIndex();
     change.paused().forEach(b -> startAccepting(b.channel()));
+  }
+
+  /** The listeners in effect by address, bound and unbound (a port-0 listener at the port it got). */
+  private HandoffIndex<Tenant> handoffIndex() {
+    HandoffIndex.Builder<Tenant> index = new HandoffIndex.Builder<>();
+    for (Bound b : bound.values()) {
+      int port = b.channel() != null ? boundPort(b) : b.config().port();
+      index.add(b.config().host(), port, b.tenant());
+    }
+    return index.build();
+  }
+
+  /**
+   * The tenant a connection accepted by {@code accepting} belongs to: with use_original_dst, the listener at the
+   * connection's (restored) destination, an exact address first, else the wildcard one of its port; the accepting
+   * listener itself when none is there (Envoy's rule).
+   */
+  private Tenant handoffTarget(Tenant accepting, Channel ch) {
+    if (!accepting.useOriginalDst()) {
+      return accepting;
+    }
+    Tenant target = handoff.find(io.keelson.dataplane.intercept.OriginalDestination.localAddress(ch));
+    return target != null ? target : accepting;
   }
 
   /**
@@ -388,6 +453,9 @@ final class ListenerSet {
   /** Closes every socket (the owner drains the connections); the set is empty afterwards. */
   void closeAll(boolean await) {
     for (Bound b : bound.values()) {
+      if (b.channel() == null) {
+        continue; // unbound: no socket
+      }
       if (await) {
         closeSocket(b.channel());
       } else {
@@ -395,6 +463,7 @@ final class ListenerSet {
       }
     }
     bound.clear();
+    handoff = HandoffIndex.empty();
   }
 
   /** Closes a listening socket, waiting for its event loop at most {@value #SOCKET_CLOSE_SECONDS} s. */
@@ -410,7 +479,11 @@ final class ListenerSet {
   /** Bound addresses by name, in config order. */
   Map<String, InetSocketAddress> addresses() {
     Map<String, InetSocketAddress> out = new LinkedHashMap<>();
-    bound.forEach((n, b) -> out.put(n, (InetSocketAddress) b.channel().localAddress()));
+    bound.forEach((n, b) -> {
+      if (b.channel() != null) {
+        out.put(n, (InetSocketAddress) b.channel().localAddress());
+      }
+    });
     return out;
   }
 
@@ -424,7 +497,7 @@ final class ListenerSet {
    * socket (one {@link #putBack} could not bind again) is nobody's: the listener is bound anew.
    */
   private static boolean sameAddress(Bound old, ListenerConfig l) {
-    return old.channel().isOpen() && old.config().host().equals(l.host())
+    return old.channel() != null && old.channel().isOpen() && old.config().host().equals(l.host())
         && (old.config().port() == l.port() || boundPort(old) == l.port());
   }
 
@@ -450,7 +523,7 @@ final class ListenerSet {
     }
     moved.add(new Moved(old, boundPort(old)));
     closeSocket(old.channel());
-    Tenant tenant = Tenant.of(l.name(), handler);
+    Tenant tenant = Tenant.of(l, handler);
     AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
     return new Bound(l, openFreed(l.name(), l.host(), l.port(), accepting), tenant, accepting);
   }
@@ -484,7 +557,7 @@ final class ListenerSet {
    * accepts nothing until {@link #startAccepting}, which {@link #admit} runs once {@code l} is in effect.
    */
   private Bound bind(ListenerConfig l, ChannelHandler handler) throws ConfigException {
-    Tenant tenant = Tenant.of(l.name(), handler);
+    Tenant tenant = Tenant.of(l, handler);
     AtomicReference<Tenant> accepting = new AtomicReference<>(tenant);
     return new Bound(l, open(l.name(), l.host(), l.port(), accepting), tenant, accepting);
   }
@@ -501,7 +574,11 @@ final class ListenerSet {
     b.childHandler(new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel ch) {
-        Tenant t = accepting.get(); // the socket's listener now: another one after a takeover
+        Tenant socketTenant = accepting.get(); // the socket's listener now: another one after a takeover
+        if (socketTenant.originalDst()) {
+          io.keelson.dataplane.intercept.OriginalDestination.restore(ch); // the original_dst listener filter
+        }
+        Tenant t = handoffTarget(socketTenant, ch);
         t.connections().add(ch);
         ch.pipeline().addLast(t.handler().get());
         Consumer<Channel> drain = t.retiring().get();

@@ -6,6 +6,8 @@ import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.http1.Http1ProxyInitializer;
 import io.keelson.dataplane.http1.ProxyContext;
+import io.keelson.dataplane.intercept.FilterChainSelector;
+import io.keelson.dataplane.intercept.OriginalDestination;
 import io.keelson.dataplane.routing.RoutingPipelines;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.health.HealthCheckService;
@@ -78,6 +80,20 @@ public final class ProxyServer implements AutoCloseable {
 
   /** The per-connection handler of a listener this process serves; null for the others. */
   private ChannelHandler initializer(ListenerConfig l) {
+    if (l.destinationChains() != null) {
+      Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
+      for (ListenerConfig chain : l.destinationChains().all()) {
+        ChannelHandler h = initializer(chain);
+        if (h != null) {
+          chains.put(chain, h);
+        } else {
+          LOG.warn("listener '{}': filter chain '{}' is not served on the socket path; its connections are closed",
+              l.name(), chain.name());
+        }
+      }
+      return new FilterChainSelector(l.destinationChains(), chains,
+          stats.counter("listener." + l.name() + ".no_filter_chain_match"));
+    }
     if (l.http() != null) {
       return new Http1ProxyInitializer(context, l, connections);
     }
@@ -99,6 +115,7 @@ public final class ProxyServer implements AutoCloseable {
       throw e;
     }
     try {
+      checkTransport(context.snapshot().config());
       listeners.admit(listeners.reconcile(context.snapshot().config().listeners())); // its snapshot is in effect
       listening = !listeners.isEmpty();
     } catch (ConfigException e) {
@@ -117,6 +134,23 @@ public final class ProxyServer implements AutoCloseable {
     }
     started = true;
     return this;
+  }
+
+  /**
+   * Refuses listeners this transport cannot run: the original_dst listener filter needs a native transport (the
+   * socket's file descriptor for SO_ORIGINAL_DST).
+   */
+  private void checkTransport(ProxySnapshot snapshot) throws ConfigException {
+    String reason = OriginalDestination.unsupportedReason(options.transport());
+    if (reason == null) {
+      return;
+    }
+    for (ListenerConfig l : snapshot.listeners()) {
+      if (l.originalDst()) {
+        throw new ConfigException("listener '" + l.name() + "' has the envoy.filters.listener.original_dst listener"
+            + " filter, which transport " + options.transport().label() + " cannot run: " + reason);
+      }
+    }
   }
 
   private static String describe(Exception e) {
@@ -209,6 +243,7 @@ public final class ProxyServer implements AutoCloseable {
       context.snapshot(compiled);
       return;
     }
+    checkTransport(snapshot);
     ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
     listening = !listeners.isEmpty();

@@ -145,7 +145,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     ServingSnapshot snapshot = context.snapshot().get();
     String clusterName = pickCluster();
     ServingCluster cluster = snapshot.cluster(clusterName);
-    LoadBalancer lb = cluster == null ? null : TcpBalancers.forCluster(snapshot, cluster);
+    LoadBalancer lb = cluster == null ? null
+        : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
+        : TcpBalancers.forCluster(snapshot, cluster);
     int index = lb == null ? -1 : lb.pick();
     if (index < 0) {
       if (cluster == null) {

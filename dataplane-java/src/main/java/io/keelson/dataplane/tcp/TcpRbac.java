@@ -57,7 +57,7 @@ final class TcpRbac {
     }
     HeadRequestView view = new HeadRequestView().connection(
         ch.remoteAddress() instanceof InetSocketAddress r ? r : null,
-        ch.localAddress() instanceof InetSocketAddress l ? l : null, mtls, principal, sni);
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(ch), mtls, principal, sni);
     for (Filter f : filters) {
       RbacDecision shadow = f.config().decideShadow(view);
       if (shadow != null) {

@@ -50,6 +50,19 @@ class AccessLogFormatTest {
   }
 
   @Test
+  void downstreamLocalAddressIsTheOriginalDestinationAsRecorded() {
+    AccessLogFormat f = AccessLogFormat.compile(new AccessLogConfig(null,
+        "%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT%\n", null), req, resp);
+    AccessLogRecord r = record(0);
+    r.downstreamLocalAddress = new java.net.InetSocketAddress("10.96.0.5", 80);
+    assertThat(f.format(r)).isEqualTo("10.96.0.5:80 10.96.0.5\n");
+    r.downstreamLocalAddress = new java.net.InetSocketAddress("2001:db8::5", 8080);
+    assertThat(f.format(r)).isEqualTo("[2001:db8:0:0:0:0:0:5]:8080 2001:db8:0:0:0:0:0:5\n");
+    r.downstreamLocalAddress = null;
+    assertThat(f.format(r)).isEqualTo("- -\n");
+  }
+
+  @Test
   void envoyDefaultTextFormatIsWrittenAsUtf8() {
     AccessLogFormat f = AccessLogFormat.compile(new AccessLogConfig(null, AccessLogConfig.ENVOY_DEFAULT_FORMAT, null), req, resp);
     long start = Instant.parse("2026-12-05T16:40:59.007Z").toEpochMilli();

@@ -9,12 +9,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs commands for the network-namespace tests: bounded in time, output captured, failures loud. */
-final class Shell {
+public final class Shell {
   private Shell() {}
 
-  record Result(int exit, String out) {}
+  public record Result(int exit, String out) {}
 
-  static Result run(List<String> command, long timeoutSeconds) {
+  public static Result run(List<String> command, long timeoutSeconds) {
     try {
       Path out = Files.createTempFile("keelson-sh", ".out");
       try {
@@ -36,7 +36,7 @@ final class Shell {
   }
 
   /** Runs and requires exit 0; returns the output. */
-  static String ok(String... command) {
+  public static String ok(String... command) {
     Result r = run(List.of(command), 30);
     if (r.exit() != 0) {
       throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
@@ -45,17 +45,17 @@ final class Shell {
   }
 
   /** The command run inside network namespace {@code ns}. */
-  static List<String> in(String ns, String... command) {
+  public static List<String> in(String ns, String... command) {
     List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
     all.addAll(List.of(command));
     return all;
   }
 
-  static String okIn(String ns, String... command) {
+  public static String okIn(String ns, String... command) {
     return ok(in(ns, command).toArray(new String[0]));
   }
 
-  static boolean onPath(String tool) {
+  public static boolean onPath(String tool) {
     return run(List.of("sh", "-c", "command -v " + tool), 10).exit() == 0;
   }
 }

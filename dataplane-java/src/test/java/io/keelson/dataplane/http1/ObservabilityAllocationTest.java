@@ -136,7 +136,7 @@ class ObservabilityAllocationTest {
       observer.reset();
       observer.responseHead(listener, responseHeaders);
       observer.end(listener, request, "/", "HTTP/1.1", 850_000, 200, ResponseFlag.NONE, 0, 100, "upstream",
-          upstreamHost, "127.0.0.1:53412", null);
+          upstreamHost, "127.0.0.1:53412", null, null);
     });
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
         assertThat(logs.written.sum() + logs.dropped.sum()).as("records handed off").isEqualTo(WARMUP + 3L * N));

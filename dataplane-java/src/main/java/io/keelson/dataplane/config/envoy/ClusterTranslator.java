@@ -92,8 +92,10 @@ final class ClusterTranslator {
               assignmentPath = "ClusterLoadAssignment[" + edsServiceName(c) + "]";
             }
           }
+          case ORIGINAL_DST -> {}
           default -> {
-            problems.error(path + ".type", c.getType() + " is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
+            problems.error(path + ".type", c.getType()
+                + " is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, ORIGINAL_DST");
             ok = false;
           }
         }
@@ -108,12 +110,30 @@ final class ClusterTranslator {
           case RANDOM -> LbPolicy.RANDOM;
           case MAGLEV -> LbPolicy.MAGLEV;
           case RING_HASH -> LbPolicy.RING_HASH;
+          case CLUSTER_PROVIDED -> LbPolicy.CLUSTER_PROVIDED;
           default -> {
             problems.error(path + ".lb_policy", c.getLbPolicy()
-                + " is not supported; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH");
+                + " is not supported; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH, CLUSTER_PROVIDED");
             yield null;
           }
         };
+    io.keelson.dataplane.config.OriginalDstConfig originalDst = null;
+    boolean originalDstType = c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+        && c.getType() == Cluster.DiscoveryType.ORIGINAL_DST;
+    if (originalDstType) {
+      originalDst = originalDst(c, path);
+      ok &= originalDst != null;
+    } else {
+      if (policy == LbPolicy.CLUSTER_PROVIDED) {
+        problems.error(path + ".lb_policy", "CLUSTER_PROVIDED is for clusters that pick the host themselves;"
+            + " expected type ORIGINAL_DST with it (Envoy rejects it on a " + c.getType() + " cluster too)");
+        ok = false;
+      }
+      if (c.hasOriginalDstLbConfig()) {
+        problems.error(path + ".original_dst_lb_config", "applies to type ORIGINAL_DST clusters only");
+        ok = false;
+      }
+    }
     io.keelson.dataplane.config.Http2Options http2 = null;
     if (c.hasHttp2ProtocolOptions()) { // the legacy cluster field
       http2 = Http2OptionsTranslator.translate(c.getHttp2ProtocolOptions(), io.keelson.dataplane.config.Http2Options.DEFAULT,
@@ -224,7 +244,51 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls);
+        http2, healthCheck, lbOptions, tls, originalDst);
+  }
+
+  /**
+   * An ORIGINAL_DST cluster's options, checked as Envoy checks them: lb_policy CLUSTER_PROVIDED, no endpoints (the host
+   * is each connection's original destination), and, since hosts come and go per connection, no active health check
+   * and no outlier detection here. Null after an error.
+   */
+  private io.keelson.dataplane.config.OriginalDstConfig originalDst(Cluster c, String path) {
+    boolean ok = true;
+    if (c.getLbPolicy() != Cluster.LbPolicy.CLUSTER_PROVIDED) {
+      problems.error(path + ".lb_policy", c.getLbPolicy() + " is not valid on an ORIGINAL_DST cluster; expected"
+          + " CLUSTER_PROVIDED (Envoy rejects any other lb_policy there)");
+      ok = false;
+    }
+    if (c.hasLoadAssignment() && c.getLoadAssignment().getEndpointsCount() > 0) {
+      problems.error(path + ".load_assignment", "an ORIGINAL_DST cluster has no endpoints (each connection goes to its"
+          + " original destination); remove load_assignment.endpoints (Envoy rejects them too)");
+      ok = false;
+    }
+    if (c.getHealthChecksCount() > 0) {
+      problems.error(path + ".health_checks", "active health checks of an ORIGINAL_DST cluster are not supported");
+      ok = false;
+    }
+    if (c.hasOutlierDetection()) {
+      problems.error(path + ".outlier_detection", "outlier detection of an ORIGINAL_DST cluster is not supported yet");
+      ok = false;
+    }
+    if (c.hasTransportSocket()) {
+      problems.error(path + ".transport_socket", "TLS to an ORIGINAL_DST cluster's hosts is not supported yet");
+      ok = false;
+    }
+    var lb = c.getOriginalDstLbConfig();
+    String header = lb.getHttpHeaderName().isEmpty()
+        ? io.keelson.dataplane.config.OriginalDstConfig.DEFAULT_HEADER
+        : lb.getHttpHeaderName().toLowerCase(java.util.Locale.ROOT);
+    Duration cleanup = io.keelson.dataplane.config.OriginalDstConfig.DEFAULT_CLEANUP_INTERVAL;
+    if (c.hasCleanupInterval()) {
+      cleanup = RouteTranslator.duration(c.getCleanupInterval());
+      if (cleanup.isNegative() || cleanup.isZero()) {
+        problems.error(path + ".cleanup_interval", cleanup + " is out of range; expected above 0");
+        ok = false;
+      }
+    }
+    return ok ? new io.keelson.dataplane.config.OriginalDstConfig(lb.getUseHttpHeader(), header, cleanup) : null;
   }
 
   /** {@code region/zone/sub_zone}, or "" when the locality is not given. */

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.dataplane.config.AdminConfig;
 import io.keelson.dataplane.config.ClusterConfig;
 import io.keelson.dataplane.config.ConfigException;
+import io.keelson.dataplane.config.DestinationChains;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.HttpFilterConfig;
@@ -203,9 +204,35 @@ final class SnapshotTranslator {
     }
   }
 
+  /**
+   * The paths of the chains of the listener being translated when they are not {@code filter_chains[i]} of it: a
+   * group of chains selected by destination is translated as a listener of its own (see {@link #destinationListener}),
+   * and its errors name the chains where they are in the source. Null otherwise.
+   */
+  private List<String> chainPaths;
+
+  /** Where chain {@code i} of the listener being translated is in the source. */
+  private String chainPath(String path, int i) {
+    return chainPaths != null ? chainPaths.get(i) : path + ".filter_chains[" + i + "]";
+  }
+
   private ListenerConfig listener(Listener l, String name, String path) {
     SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address");
-    boolean inspector = listenerFilters(l, path);
+    ListenerFilters filters = listenerFilters(l, path);
+    boolean useOriginalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
+    boolean bindToPort = !l.hasBindToPort() || l.getBindToPort().getValue();
+    ListenerConfig out;
+    if (l.hasDefaultFilterChain() || l.getFilterChainsList().stream().anyMatch(
+        c -> c.getFilterChainMatch().hasDestinationPort() || c.getFilterChainMatch().getPrefixRangesCount() > 0)) {
+      out = destinationListener(l, name, path, address);
+    } else {
+      out = chains(l, name, path, address, filters.inspector());
+    }
+    return out == null ? null : out.withInterception(filters.originalDst(), useOriginalDst, bindToPort);
+  }
+
+  /** What a listener's filter chains run, when they are not selected by destination. */
+  private ListenerConfig chains(Listener l, String name, String path, SocketAddress address, boolean inspector) {
     if (l.getFilterChainsCount() == 0) {
       problems.error(path + ".filter_chains", "listener '" + name + "' has no filter chains; expected at least one");
       return null;
@@ -219,7 +246,7 @@ final class SnapshotTranslator {
       return sniListener(l, name, path, address, inspector);
     }
     FilterChain chain = l.getFilterChains(0);
-    String chainPath = path + ".filter_chains[0]";
+    String chainPath = chainPath(path, 0);
     Object filter = chainFilter(chain, chainPath, name);
     ServerTls tls = null;
     if (chain.hasTransportSocket()) {
@@ -238,7 +265,8 @@ final class SnapshotTranslator {
 
   /**
    * Istio's PERMISSIVE shape: two chains without server names, the first selected by
-   * {@code transport_protocol: tls} with a TLS transport socket, the second plaintext.
+   * {@code transport_protocol: tls} with a TLS transport socket, the second plaintext (no transport_protocol, or
+   * {@code raw_buffer}).
    */
   private static boolean permissive(Listener l) {
     if (l.getFilterChainsCount() != 2) {
@@ -248,21 +276,29 @@ final class SnapshotTranslator {
     FilterChain plain = l.getFilterChains(1);
     return tls.getFilterChainMatch().getTransportProtocol().equals("tls") && tls.hasTransportSocket()
         && tls.getFilterChainMatch().getServerNamesCount() == 0
-        && !plain.hasTransportSocket() && plain.getFilterChainMatch().getTransportProtocol().isEmpty()
+        && !plain.hasTransportSocket() && isPlaintextMatch(plain.getFilterChainMatch().getTransportProtocol())
         && plain.getFilterChainMatch().getServerNamesCount() == 0;
+  }
+
+  /**
+   * A chain for connections that are not TLS: no transport_protocol, or Envoy's {@code raw_buffer} (what the TLS
+   * inspector reports for them, and what a connection has without the inspector), as Istio's inbound chains say.
+   */
+  private static boolean isPlaintextMatch(String transportProtocol) {
+    return transportProtocol.isEmpty() || transportProtocol.equals("raw_buffer");
   }
 
   /** TLS or plaintext on one port; both chains run the same kind of filter and the TLS chain's config serves both. */
   private ListenerConfig permissiveListener(Listener l, String name, String path, SocketAddress address) {
-    Object filter = chainFilter(l.getFilterChains(0), path + ".filter_chains[0]", name);
-    Object plain = chainFilter(l.getFilterChains(1), path + ".filter_chains[1]", name);
+    Object filter = chainFilter(l.getFilterChains(0), chainPath(path, 0), name);
+    Object plain = chainFilter(l.getFilterChains(1), chainPath(path, 1), name);
     if (filter != null && plain != null && filter.getClass() != plain.getClass()) {
-      problems.error(path + ".filter_chains[1].filters", "listener '" + name + "': the plaintext chain of a"
+      problems.error(chainPath(path, 1) + ".filters", "listener '" + name + "': the plaintext chain of a"
           + " TLS-or-plaintext listener must run the same kind of filter as the transport_protocol: tls chain");
       return null;
     }
     ServerTls tls = tlsTranslator.downstream(l.getFilterChains(0).getTransportSocket(),
-        path + ".filter_chains[0].transport_socket", "listener '" + name + "'");
+        chainPath(path, 0) + ".transport_socket", "listener '" + name + "'");
     if (tls == null || address == null || filter == null || plain == null) {
       return null;
     }
@@ -283,20 +319,135 @@ final class SnapshotTranslator {
         hcm.hasSetCurrentClientCertDetails() && hcm.getSetCurrentClientCertDetails().getUri());
   }
 
-  /** Only the TLS inspector runs as a listener filter; true when it is there. */
-  private boolean listenerFilters(Listener l, String path) {
+  /** The listener filters Keelson runs: the TLS inspector and original_dst. */
+  private record ListenerFilters(boolean inspector, boolean originalDst) {}
+
+  /** Only the TLS inspector and original_dst run as listener filters; which of them are there. */
+  private ListenerFilters listenerFilters(Listener l, String path) {
     boolean inspector = false;
+    boolean originalDst = false;
     for (int i = 0; i < l.getListenerFiltersCount(); i++) {
       var f = l.getListenerFilters(i);
       String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
       if (SupportedTypes.TLS_INSPECTOR.equals(type) || (type == null && f.getName().equals("envoy.filters.listener.tls_inspector"))) {
         inspector = true;
+      } else if (SupportedTypes.ORIGINAL_DST.equals(type)
+          || (type == null && f.getName().equals("envoy.filters.listener.original_dst"))) {
+        originalDst = true;
       } else if (!problems.reportedAt(path + ".listener_filters[" + i + "].typed_config")) {
         problems.error(path + ".listener_filters[" + i + "]", "listener filter '" + f.getName()
-            + "' is not supported; expected only envoy.filters.listener.tls_inspector");
+            + "' is not supported; expected only envoy.filters.listener.tls_inspector or envoy.filters.listener.original_dst");
       }
     }
-    return inspector;
+    return new ListenerFilters(inspector, originalDst);
+  }
+
+  /**
+   * A listener whose chains are selected by destination ({@code filter_chain_match.destination_port},
+   * {@code prefix_ranges}) or that has a {@code default_filter_chain}: the chains with the same destination criteria
+   * are translated together as a listener of their own (so they may still be selected by server name or TLS), named
+   * {@code <listener>/<first chain's name, else filter_chains[i]>}; see {@link DestinationChains} for the matching.
+   */
+  private ListenerConfig destinationListener(Listener l, String name, String path, SocketAddress address) {
+    Map<String, DestinationGroup> groups = new LinkedHashMap<>(); // by destination criteria, in source order
+    boolean ok = true;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      var m = l.getFilterChains(i).getFilterChainMatch();
+      String at = path + ".filter_chains[" + i + "].filter_chain_match";
+      int port = 0;
+      if (m.hasDestinationPort()) {
+        port = m.getDestinationPort().getValue();
+        if (port < 1 || port > 65535) {
+          problems.error(at + ".destination_port", Integer.toUnsignedString(port) + " is out of range; expected 1-65535");
+          ok = false;
+        }
+      }
+      List<io.keelson.dataplane.rbac.CidrRange> ranges = new ArrayList<>();
+      List<String> keys = new ArrayList<>();
+      for (int j = 0; j < m.getPrefixRangesCount(); j++) {
+        var r = m.getPrefixRanges(j);
+        int length = r.hasPrefixLen() ? r.getPrefixLen().getValue() : -1;
+        try {
+          ranges.add(io.keelson.dataplane.rbac.CidrRange.of(r.getAddressPrefix(), length));
+          keys.add(r.getAddressPrefix() + "/" + length);
+        } catch (IllegalArgumentException e) {
+          problems.error(at + ".prefix_ranges[" + j + "]", e.getMessage() + "; expected an IP address_prefix and a prefix_len");
+          ok = false;
+        }
+      }
+      keys.sort(null);
+      final int chainPort = port;
+      groups.computeIfAbsent(port + " " + keys, k -> new DestinationGroup(chainPort, ranges, new ArrayList<>())).chains().add(i);
+    }
+    if (!ok || address == null) {
+      return null;
+    }
+    List<DestinationChains.Entry> entries = new ArrayList<>();
+    java.util.Set<String> chainNames = new java.util.HashSet<>();
+    for (DestinationGroup g : groups.values()) {
+      List<FilterChain> chains = new ArrayList<>();
+      List<String> paths = new ArrayList<>();
+      for (int i : g.chains()) {
+        FilterChain c = l.getFilterChains(i);
+        chains.add(c.toBuilder().setFilterChainMatch(c.getFilterChainMatch().toBuilder().clearDestinationPort()
+            .clearPrefixRanges()).build());
+        paths.add(path + ".filter_chains[" + i + "]");
+      }
+      int first = g.chains().getFirst();
+      String chainName = chainListenerName(name, l.getFilterChains(first).getName(), "filter_chains[" + first + "]", chainNames);
+      ListenerConfig chain = chainGroup(l, chains, paths, chainName, path);
+      if (chain == null) {
+        ok = false;
+        continue;
+      }
+      entries.add(new DestinationChains.Entry(g.port(), g.prefixes(), chain));
+    }
+    ListenerConfig defaultChain = null;
+    if (l.hasDefaultFilterChain()) {
+      FilterChain d = l.getDefaultFilterChain();
+      if (d.hasFilterChainMatch()) {
+        problems.error(path + ".default_filter_chain.filter_chain_match", "a default_filter_chain has no"
+            + " filter_chain_match (it serves the connections no other chain matches)");
+        return null;
+      }
+      defaultChain = chainGroup(l, List.of(d), List.of(path + ".default_filter_chain"),
+          chainListenerName(name, d.getName(), "default_filter_chain", chainNames), path);
+      ok &= defaultChain != null;
+    }
+    if (!ok) {
+      return null;
+    }
+    return ListenerConfig.withDestinationChains(name, address.getAddress(), address.getPortValue(),
+        new DestinationChains(entries, defaultChain));
+  }
+
+  /** The chains (indexes in the listener) that share one destination port (0: any) and set of prefix ranges. */
+  private record DestinationGroup(int port, List<io.keelson.dataplane.rbac.CidrRange> prefixes, List<Integer> chains) {}
+
+  /** {@code <listener>/<chain name>}, or {@code <listener>/<fallback>} when the chain has no name or its name is taken. */
+  private static String chainListenerName(String listener, String chainName, String fallback, java.util.Set<String> used) {
+    String name = listener + "/" + (chainName.isEmpty() ? fallback : chainName);
+    return used.add(name) ? name : listener + "/" + fallback;
+  }
+
+  /** Some of {@code l}'s chains (their destination criteria removed) translated as a listener named {@code name}. */
+  private ListenerConfig chainGroup(Listener l, List<FilterChain> chains, List<String> paths, String name, String path) {
+    Listener group = Listener.newBuilder().setName(name).setAddress(l.getAddress())
+        .addAllListenerFilters(l.getListenerFiltersList().stream().filter(f -> !isOriginalDst(f)).toList())
+        .addAllFilterChains(chains).build();
+    List<String> before = chainPaths;
+    chainPaths = paths;
+    try {
+      return chains(group, name, path, Addresses.socketAddress(problems, true, l.getAddress(), path + ".address"),
+          listenerFilters(group, path).inspector());
+    } finally {
+      chainPaths = before;
+    }
+  }
+
+  private static boolean isOriginalDst(io.envoyproxy.envoy.config.listener.v3.ListenerFilter f) {
+    return f.hasTypedConfig() ? SupportedTypes.ORIGINAL_DST.equals(SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()))
+        : f.getName().equals("envoy.filters.listener.original_dst");
   }
 
   /** TLS passthrough: several chains, each a tcp_proxy selected by the ClientHello's server name. */
@@ -314,7 +465,7 @@ final class SnapshotTranslator {
     boolean ok = true;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       FilterChain chain = l.getFilterChains(i);
-      String chainPath = path + ".filter_chains[" + i + "]";
+      String chainPath = chainPath(path, i);
       Object filter = chainFilter(chain, chainPath, name);
       if (filter instanceof HttpConnectionManagerConfig) {
         problems.error(chainPath + ".filters[0]", "listener '" + name
@@ -345,12 +496,12 @@ final class SnapshotTranslator {
    */
   private ListenerConfig sniHttpsListener(Listener l, String name, String path, SocketAddress address) {
     FilterChain first = l.getFilterChains(0);
-    Object filter = chainFilter(first, path + ".filter_chains[0]", name);
+    Object filter = chainFilter(first, chainPath(path, 0), name);
     List<io.keelson.dataplane.config.SniCertificate> certificates = new ArrayList<>();
     boolean ok = filter instanceof HttpConnectionManagerConfig;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       FilterChain chain = l.getFilterChains(i);
-      String chainPath = path + ".filter_chains[" + i + "]";
+      String chainPath = chainPath(path, i);
       if (!chain.getFiltersList().equals(first.getFiltersList())) {
         problems.error(chainPath + ".filters", "listener '" + name + "': TLS chains selected by server_names must run the"
             + " same network filters (one http_connection_manager); different filters or route configs per chain are not supported yet");
@@ -375,9 +526,9 @@ final class SnapshotTranslator {
   private Object chainFilter(FilterChain chain, String chainPath, String name) {
     if (chain.hasFilterChainMatch()) {
       var m = chain.getFilterChainMatch();
-      if (!m.getTransportProtocol().isEmpty() && !m.getTransportProtocol().equals("tls")) {
+      if (!isPlaintextMatch(m.getTransportProtocol()) && !m.getTransportProtocol().equals("tls")) {
         problems.error(chainPath + ".filter_chain_match.transport_protocol", "'" + m.getTransportProtocol()
-            + "' is not supported; expected tls (or nothing)");
+            + "' is not supported; expected tls, raw_buffer (or nothing)");
         return null;
       }
     }

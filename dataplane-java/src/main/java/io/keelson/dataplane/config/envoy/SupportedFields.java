@@ -103,7 +103,8 @@ final class SupportedFields {
         .ignore("profile_path", SAFE);
     rules(Address.getDescriptor(), "socket_address");
     rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
-    rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters")
+    rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
+            "bind_to_port", "default_filter_chain")
         .ignore("stat_prefix", SAFE)
         .ignore("access_log", "ignored: listener access logs are not written yet")
         .ignore("traffic_direction", SAFE)
@@ -113,16 +114,20 @@ final class SupportedFields {
         .ignore("enable_reuse_port", SAFE)
         .ignore("reuse_port", SAFE)
         .ignore("tcp_backlog_size", SAFE)
-        .ignore("connection_balance_config", SAFE);
-    rules(FilterChain.getDescriptor(), "filters", "transport_socket", "filter_chain_match")
-        .ignore("name", SAFE)
+        .ignore("connection_balance_config", SAFE)
+        .ignore("listener_filters_timeout", "ignored: the TLS inspector waits for a ClientHello 15 s (Envoy's default);"
+            + " original_dst reads no bytes");
+    // name: a chain selected by destination is served as listener "<listener>/<chain name>".
+    rules(FilterChain.getDescriptor(), "filters", "transport_socket", "filter_chain_match", "name")
         .ignore("metadata", SAFE)
         .ignore("transport_socket_connect_timeout", "ignored: the TLS handshake is bounded by Netty's handshake timeout (10 s)");
-    rules(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.getDescriptor(), "server_names", "transport_protocol")
-        .reject("application_protocols", "chains are selected by server_names only")
-        .reject("destination_port", "chains are selected by server_names only")
-        .reject("prefix_ranges", "chains are selected by server_names only")
-        .reject("source_prefix_ranges", "chains are selected by server_names only");
+    rules(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.getDescriptor(), "server_names", "transport_protocol",
+            "destination_port", "prefix_ranges")
+        .reject("application_protocols", "chains are selected by destination_port, prefix_ranges, server_names and"
+            + " transport_protocol only")
+        .reject("source_prefix_ranges", "chains are selected by destination_port, prefix_ranges, server_names and"
+            + " transport_protocol only");
+    rules(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
     rules(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
         .ignore("enable_ja3_fingerprinting", SAFE)
@@ -317,7 +322,8 @@ final class SupportedFields {
     rules(Cluster.getDescriptor(),
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
-            "round_robin_lb_config", "least_request_lb_config", "transport_socket")
+            "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
+            "cleanup_interval")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -377,6 +383,9 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
     rules(Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDescriptor());
     rules(Cluster.RoundRobinLbConfig.getDescriptor(), "slow_start_config");
+    rules(Cluster.OriginalDstLbConfig.getDescriptor(), "use_http_header", "http_header_name")
+        .reject("upstream_port_override", "not supported yet")
+        .reject("metadata_key", "not supported yet");
     rules(Cluster.LeastRequestLbConfig.getDescriptor(), "slow_start_config")
         .reject("choice_count", "least request compares two endpoints (power of two choices)")
         .reject("active_request_bias", "the active request bias is 1.0");

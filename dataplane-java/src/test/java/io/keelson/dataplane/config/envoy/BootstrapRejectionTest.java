@@ -57,7 +57,8 @@ class BootstrapRejectionTest {
         "config.yaml: " + HCM + ".access_log[0].typed_config.log_format: operator %NO_SUCH_THING% is not supported; supported: "
             + "%START_TIME%, %REQ(X)%, %RESP(X)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%, %BYTES_RECEIVED%, "
             + "%BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%, %DOWNSTREAM_REMOTE_ADDRESS%, "
-            + "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %ROUTE_NAME%");
+            + "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT%, "
+            + "%ROUTE_NAME%");
   }
 
   @Test
@@ -68,9 +69,16 @@ class BootstrapRejectionTest {
 
   @Test
   void rejectsAnLbPolicyKeelsonDoesNotRun() {
+    assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: LOAD_BALANCING_POLICY_CONFIG")).getMessage()).isEqualTo(
+        "config.yaml: static_resources.clusters[0].lb_policy: LOAD_BALANCING_POLICY_CONFIG is not supported; "
+            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH, CLUSTER_PROVIDED");
+  }
+
+  @Test
+  void rejectsClusterProvidedOnAClusterThatIsNotOriginalDst() {
     assertThat(rejected(edit("lb_policy: ROUND_ROBIN", "lb_policy: CLUSTER_PROVIDED")).getMessage()).isEqualTo(
-        "config.yaml: static_resources.clusters[0].lb_policy: CLUSTER_PROVIDED is not supported; "
-            + "expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, MAGLEV, RING_HASH");
+        "config.yaml: static_resources.clusters[0].lb_policy: CLUSTER_PROVIDED is for clusters that pick the host"
+            + " themselves; expected type ORIGINAL_DST with it (Envoy rejects it on a STATIC cluster too)");
   }
 
   @Test
@@ -119,10 +127,13 @@ class BootstrapRejectionTest {
   }
 
   @Test
-  void rejectsAClusterTypeKeelsonDoesNotRun() {
+  void rejectsAnOriginalDstClusterWithEndpointsOrAnotherLbPolicy() {
     String yaml = edit("    lb_policy: ROUND_ROBIN\n", "    lb_policy: ROUND_ROBIN\n    type: ORIGINAL_DST\n");
-    assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: static_resources.clusters[0].type: ORIGINAL_DST is not supported; expected one of STATIC, STRICT_DNS, LOGICAL_DNS");
+    assertThat(rejected(yaml).problems()).containsExactlyInAnyOrder(
+        "config.yaml: static_resources.clusters[0].lb_policy: ROUND_ROBIN is not valid on an ORIGINAL_DST cluster;"
+            + " expected CLUSTER_PROVIDED (Envoy rejects any other lb_policy there)",
+        "config.yaml: static_resources.clusters[0].load_assignment: an ORIGINAL_DST cluster has no endpoints (each"
+            + " connection goes to its original destination); remove load_assignment.endpoints (Envoy rejects them too)");
   }
 
   @Test
