@@ -30,8 +30,12 @@ final class SocketProbe implements Probe {
   /** The request to send, or null for a connect-only check. */
   private final HealthCheckConfig.Http http;
   private final String hostHeader;
+  /** The cluster's upstream_bind_config source address, or null. */
+  private final java.net.InetSocketAddress sourceAddress;
 
-  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, String clusterName) {
+  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, String clusterName,
+      java.net.InetSocketAddress sourceAddress) {
+    this.sourceAddress = sourceAddress;
     this.loop = loop;
     this.transport = transport;
     this.timeoutNanos = config.timeout().toNanos();
@@ -46,6 +50,7 @@ final class SocketProbe implements Probe {
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)))
+        .localAddress(sourceAddress)
         .handler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {

@@ -157,6 +157,7 @@ final class UpstreamPool {
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+        .localAddress(cluster.config().sourceAddress()) // upstream_bind_config; null: the kernel picks
         .handler(handler);
     if (tls == null) {
       return b.connect(endpoint.address);

@@ -181,6 +181,7 @@ final class UpstreamChannels {
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+        .localAddress(cluster.config().sourceAddress()); // upstream_bind_config; null: the kernel picks
   }
 }

@@ -207,6 +207,7 @@ public final class RequestMirror {
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+        .localAddress(t.cluster().config().sourceAddress()) // upstream_bind_config; null: the kernel picks
         .handler(exchange)
         .connect(new InetSocketAddress(ep.host(), ep.port()));
     f.addListener(done -> {

@@ -170,6 +170,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMs))
+        .localAddress(cluster.config().sourceAddress()) // upstream_bind_config; null: the kernel picks
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
