@@ -42,6 +42,9 @@ final class UpstreamChannels {
 
   private record TlsKey(EndpointConfig endpoint, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
 
+  /** The connections of clusters with upstream_bind_config: by endpoint, source address and TLS config (or null). */
+  private record SourceKey(EndpointConfig endpoint, InetSocketAddress source, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
+
   UpstreamChannels(Transport transport) {
     this(transport, new io.keelson.dataplane.stats.StatsRegistry());
   }
@@ -53,6 +56,10 @@ final class UpstreamChannels {
 
   private static Object key(EndpointConfig endpoint, ServingCluster cluster) {
     var tls = cluster.config().tls();
+    var source = cluster.config().sourceAddress();
+    if (source != null) { // upstream_bind_config: never shared with a cluster that binds another address, or none
+      return new SourceKey(endpoint, source, tls == null ? null : tls.config());
+    }
     return tls == null ? endpoint : new TlsKey(endpoint, tls.config());
   }
 
