@@ -35,9 +35,10 @@ import org.junit.jupiter.api.Test;
  * to a service name lands in the app through both sidecars (the client sidecar's {@code x-envoy-attempt-count}, the
  * app's peer is the server sidecar at 127.0.0.1), three requests on one keep-alive connection are all served, and a
  * connection to a port no service has goes through both passthroughs (the TCP server's peer is 127.0.0.6, the
- * inbound passthrough's bound source). With identities (join tokens, STRICT PeerAuthentication): the app sees the
- * caller's SPIFFE ID in {@code x-forwarded-client-cert}, and plaintext from outside the mesh is refused on the app
- * port and on the passthrough port alike. Skipped, with the reason printed, without root or the tools. Each test
+ * inbound passthrough's bound source). With identities (join tokens over the secure port): PERMISSIVE by default, the
+ * app sees the caller's SPIFFE ID in {@code x-forwarded-client-cert} and plaintext from outside the mesh is served
+ * too; once a STRICT PeerAuthentication is applied, mesh requests still carry the caller's identity and plaintext from
+ * outside the mesh is refused on the app port and on the passthrough port alike. Skipped, with the reason printed, without root or the tools. Each test
  * removes its namespaces (and with them the iptables rules, which live only there) even when it fails.
  */
 class CapturedMeshTest {
@@ -124,8 +125,26 @@ class CapturedMeshTest {
   }
 
   @Test
-  void capturedSidecarsTalkStrictMtlsAndRefusePlaintextFromOutsideTheMesh() throws Exception {
-    mesh(SERVICES + STRICT, true);
+  void capturedSidecarsTalkMtlsPermissiveThenStrictAndStrictRefusesPlaintextFromOutsideTheMesh() throws Exception {
+    mesh(SERVICES, true);
+
+    // PERMISSIVE (no PeerAuthentication): the sidecars talk mTLS (XFCC), and plaintext from outside the mesh (root in
+    // the client namespace is not captured) is served too, by the plaintext chain beside the TLS one.
+    Result permissive = appCurl("http://reviews:9080/permissive");
+    assertThat(permissive.exit()).as(permissive.out()).isZero();
+    assertThat(permissive.out()).contains("path=/permissive").containsIgnoringCase(
+        "x-forwarded-client-cert: By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=");
+    Result plain = run(in(client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/plain"), 20);
+    assertThat(plain.out()).as("plaintext to a PERMISSIVE sidecar").contains("path=/plain")
+        .doesNotContainIgnoringCase("x-forwarded-client-cert");
+
+    // STRICT, applied while the mesh runs (the control plane watches its config directory).
+    Files.writeString(dir.resolve("strict.yaml"), STRICT);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (run(in(client, "curl", "-s", "--max-time", "2", "http://10.77.2.2:9080/plain"), 20).out().contains("path=")) {
+      assertThat(System.nanoTime()).as("STRICT not in effect after 30 s: " + logs()).isLessThan(deadline);
+      Thread.sleep(200);
+    }
 
     Result request = appCurl("http://reviews:9080/hello", "http://reviews:9080/again");
     assertThat(request.exit()).as(request.out()).isZero();
