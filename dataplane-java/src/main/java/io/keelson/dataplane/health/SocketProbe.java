@@ -46,17 +46,16 @@ final class SocketProbe implements Probe {
   @Override
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
     Attempt attempt = new Attempt(done);
-    Bootstrap b = new Bootstrap()
+    Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)))
-        .localAddress(sourceAddress)
         .handler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(attempt);
           }
-        });
+        }), sourceAddress);
     attempt.timer = loop.schedule(() -> attempt.finish(false), timeoutNanos, TimeUnit.NANOSECONDS);
     b.connect(endpoint.host(), endpoint.port()).addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {

@@ -175,13 +175,12 @@ final class UpstreamPool {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ClientTls tls = cluster.config().tls();
-    Bootstrap b = new Bootstrap()
+    Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .localAddress(cluster.config().sourceAddress()) // upstream_bind_config; null: the kernel picks
-        .handler(handler);
+        .handler(handler), cluster.config().sourceAddress()); // upstream_bind_config
     if (tls == null) {
       return b.connect(endpoint.address);
     }

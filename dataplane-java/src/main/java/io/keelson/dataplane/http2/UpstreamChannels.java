@@ -184,11 +184,11 @@ final class UpstreamChannels {
   private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    return new Bootstrap()
+    return transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .localAddress(cluster.config().sourceAddress()); // upstream_bind_config; null: the kernel picks
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs)),
+        cluster.config().sourceAddress()); // upstream_bind_config
   }
 }

@@ -202,13 +202,12 @@ public final class RequestMirror {
       exchange = x;
     }
     long connectTimeoutMs = Math.max(1, t.cluster().config().connectTimeout().toMillis());
-    ChannelFuture f = new Bootstrap()
+    ChannelFuture f = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .localAddress(t.cluster().config().sourceAddress()) // upstream_bind_config; null: the kernel picks
-        .handler(exchange)
+        .handler(exchange), t.cluster().config().sourceAddress()) // upstream_bind_config
         .connect(new InetSocketAddress(ep.host(), ep.port()));
     f.addListener(done -> {
       if (!done.isSuccess()) {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -241,8 +242,38 @@ class UpstreamBindConfigTest {
     assertThat(rejected(hostName).problems()).anySatisfy(p -> assertThat(p)
         .startsWith(at + ".source_address.address: 'localhost' is not an IP address"));
 
-    String empty = base.replace("    type: STATIC\n", "    type: STATIC\n    upstream_bind_config: {}\n");
-    assertThat(rejected(empty).problems()).anySatisfy(p -> assertThat(p)
-        .startsWith(at + ".source_address: a source_address is required"));
+  }
+
+  @Test
+  void aBindConfigWithoutSourceAddressBindsNothingAsInEnvoy() throws Exception {
+    String yaml = ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND, ProxyHarness.cluster("backend", "ROUND_ROBIN", 9))
+        .replace("    type: STATIC\n", "    type: STATIC\n    upstream_bind_config: {}\n");
+    var snapshot = BootstrapLoader.fromYaml(yaml, "config.yaml");
+    assertThat(snapshot.clusters().get("backend").sourceAddress()).isNull();
+    assertThat(snapshot.warnings()).isEmpty();
+  }
+
+  @Test
+  void epollDefersThePortToConnectTimeOtherTransportsBindTheSourceAsIs() throws Exception {
+    for (Transport t : Transport.values()) {
+      if (t.unavailabilityCause() != null) {
+        continue;
+      }
+      EventLoopGroup loop = t.newGroup(1, "bind-" + t.label());
+      try {
+        Channel ch = t.bindSource(new io.netty.bootstrap.Bootstrap().group(loop).channel(t.clientChannel())
+                .handler(new io.netty.channel.ChannelInboundHandlerAdapter()), new InetSocketAddress(SOURCE, 0))
+            .connect(h1.localAddress()).sync().channel();
+        assertThat(((InetSocketAddress) ch.localAddress()).getAddress().getHostAddress()).as(t.label()).isEqualTo(SOURCE);
+        if (t == Transport.EPOLL) {
+          assertThat(((io.netty.channel.epoll.EpollSocketChannel) ch).config().isIpBindAddressNoPort()).isTrue();
+        }
+        ch.close().sync();
+      } finally {
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      }
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> h1Peers.size() >= 2); // NIO and at least one native transport
+    assertThat(h1Peers).containsOnly(SOURCE);
   }
 }

@@ -232,7 +232,7 @@ final class ClusterTranslator {
       ok &= tls != null;
     }
     java.net.InetSocketAddress source = null;
-    if (c.hasUpstreamBindConfig()) {
+    if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
       source = sourceAddress(c.getUpstreamBindConfig(), path + ".upstream_bind_config");
       ok &= source != null;
     }
@@ -257,11 +257,6 @@ final class ClusterTranslator {
    * the kernel pick the port). The other BindConfig fields are reported by {@link SupportedFields}. Null after an error.
    */
   private java.net.InetSocketAddress sourceAddress(io.envoyproxy.envoy.config.core.v3.BindConfig bind, String path) {
-    if (!bind.hasSourceAddress()) {
-      problems.error(path + ".source_address", "a source_address is required (Keelson runs upstream_bind_config's"
-          + " source_address only)");
-      return null;
-    }
     SocketAddress sa = bind.getSourceAddress();
     String at = path + ".source_address";
     boolean ok = true;
