@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
  * A real sidecar started with capture on ({@code --capture iptables --address IP}) against a real
  * control plane: it binds its placeholder virtualInbound/virtualOutbound on all addresses, registers
  * its workload at the pod address and app port, and the control plane translates the captured shape
- * for it with the ports it actually bound. (Traffic through the captured listeners needs the data
- * plane's original_dst support; see CapturedMeshDraftTest.)
+ * for it with the ports it actually bound. (Traffic through the captured listeners, with iptables in
+ * network namespaces: CapturedMeshTest.)
  */
 class CapturedSidecarTest {
   @Test

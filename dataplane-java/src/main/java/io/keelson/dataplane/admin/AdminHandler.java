@@ -108,12 +108,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         + ",\"tls_offload\":" + proxy.tlsOffload().toJson() + "}\n";
   }
 
-  /** Envoy's /listeners text format: {@code name::address}. */
+  /** Envoy's /listeners text format: {@code name::address}, listeners with {@code bind_to_port: false} included. */
   private String listeners() {
     StringBuilder out = new StringBuilder();
-    for (var e : proxy.boundListeners().entrySet()) {
-      var a = e.getValue();
-      out.append(e.getKey()).append("::").append(a.getAddress().getHostAddress()).append(':').append(a.getPort()).append('\n');
+    for (String line : proxy.listenerListing()) {
+      out.append(line).append('\n');
     }
     return out.toString();
   }

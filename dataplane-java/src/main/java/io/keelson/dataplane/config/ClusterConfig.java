@@ -20,6 +20,8 @@ import java.util.List;
  * @param tls            TLS origination (transport_socket envoy.transport_sockets.tls), or null for plaintext
  * @param originalDst    for a {@code type: ORIGINAL_DST} cluster (lb_policy CLUSTER_PROVIDED, no endpoints): its
  *                       options; null for every other cluster
+ * @param sourceAddress  upstream_bind_config.source_address (port 0): every upstream connection of the cluster (requests,
+ *                       tcp_proxy, health checks) binds this local address before it connects; null for the kernel's choice
  */
 public record ClusterConfig(
     String name,
@@ -34,7 +36,8 @@ public record ClusterConfig(
     HealthCheckConfig healthCheck,
     LbOptions lb,
     ClientTls tls,
-    OriginalDstConfig originalDst) {
+    OriginalDstConfig originalDst,
+    java.net.InetSocketAddress sourceAddress) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -55,12 +58,21 @@ public record ClusterConfig(
     }
   }
 
+  /** A cluster whose upstream connections bind no source address. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, null);
+  }
+
   /** A cluster that is not an ORIGINAL_DST one. */
   public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
       CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
       Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls) {
     this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lb, tls, null);
+        http2, healthCheck, lb, tls, null, null);
   }
 
   /**
@@ -83,7 +95,8 @@ public record ClusterConfig(
         .healthCheck(healthCheck)
         .lb(lb)
         .tls(tls)
-        .originalDst(originalDst);
+        .originalDst(originalDst)
+        .sourceAddress(sourceAddress);
   }
 
   /**
@@ -104,6 +117,7 @@ public record ClusterConfig(
     private LbOptions lb = LbOptions.DEFAULTS;
     private ClientTls tls;
     private OriginalDstConfig originalDst;
+    private java.net.InetSocketAddress sourceAddress;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -162,9 +176,14 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder sourceAddress(java.net.InetSocketAddress sourceAddress) {
+      this.sourceAddress = sourceAddress;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
-          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst);
+          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress);
     }
   }
 

@@ -39,10 +39,13 @@ final class GrpcProbe implements Probe {
   private final HealthCheckConfig.Grpc grpc;
   private final String authority;
   private final long timeoutNanos;
+  /** The cluster's upstream_bind_config source address, or null. */
+  private final java.net.InetSocketAddress sourceAddress;
   /** Touched on the health loop only. */
   private final Map<EndpointConfig, ManagedChannel> channels = new HashMap<>();
 
-  GrpcProbe(Executor loop, HealthCheckConfig config, String clusterName) {
+  GrpcProbe(Executor loop, HealthCheckConfig config, String clusterName, java.net.InetSocketAddress sourceAddress) {
+    this.sourceAddress = sourceAddress;
     this.loop = loop;
     this.grpc = (HealthCheckConfig.Grpc) config.check();
     this.authority = grpc.authority() != null ? grpc.authority() : clusterName;
@@ -51,8 +54,13 @@ final class GrpcProbe implements Probe {
 
   @Override
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
-    ManagedChannel channel = channels.computeIfAbsent(endpoint, e ->
-        NettyChannelBuilder.forAddress(e.host(), e.port()).usePlaintext().overrideAuthority(authority).build());
+    ManagedChannel channel = channels.computeIfAbsent(endpoint, e -> {
+      var builder = NettyChannelBuilder.forAddress(e.host(), e.port()).usePlaintext().overrideAuthority(authority);
+      if (sourceAddress != null) {
+        builder.localSocketPicker(new LocalSource(sourceAddress));
+      }
+      return builder.build();
+    });
     var call = channel.newCall(CHECK, CallOptions.DEFAULT.withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS));
     var future = ClientCalls.futureUnaryCall(call, grpc.serviceName());
     future.addListener(() -> {
@@ -72,6 +80,20 @@ final class GrpcProbe implements Probe {
       channels.values().forEach(ManagedChannel::shutdownNow);
       channels.clear();
     });
+  }
+
+  /** Binds the cluster's source address before each connect (upstream_bind_config). Stateless. */
+  private static final class LocalSource extends NettyChannelBuilder.LocalSocketPicker {
+    private final java.net.InetSocketAddress address;
+
+    LocalSource(java.net.InetSocketAddress address) {
+      this.address = address;
+    }
+
+    @Override
+    public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remoteAddress, io.grpc.Attributes attrs) {
+      return address;
+    }
   }
 
   private static final class RequestMarshaller implements MethodDescriptor.Marshaller<String> {

@@ -96,8 +96,8 @@ public final class HealthCheckService implements AutoCloseable {
     e.health = new ClusterHealth(health, cluster.lb().healthyPanicThreshold());
     EventLoop loop = loop();
     Probe probe = hc.check() instanceof HealthCheckConfig.Grpc
-        ? new GrpcProbe(loop, hc, cluster.name())
-        : new SocketProbe(loop, transport, hc, cluster.name());
+        ? new GrpcProbe(loop, hc, cluster.name(), cluster.sourceAddress())
+        : new SocketProbe(loop, transport, hc, cluster.name(), cluster.sourceAddress());
     String p = "cluster." + cluster.name() + ".health_check.";
     var checkStats = new ClusterHealthChecker.HealthCheckStats(
         stats.counter(p + "attempt"), stats.counter(p + "success"), stats.counter(p + "failure"), stats.gauge(p + "healthy"));

@@ -30,8 +30,12 @@ final class SocketProbe implements Probe {
   /** The request to send, or null for a connect-only check. */
   private final HealthCheckConfig.Http http;
   private final String hostHeader;
+  /** The cluster's upstream_bind_config source address, or null. */
+  private final java.net.InetSocketAddress sourceAddress;
 
-  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, String clusterName) {
+  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, String clusterName,
+      java.net.InetSocketAddress sourceAddress) {
+    this.sourceAddress = sourceAddress;
     this.loop = loop;
     this.transport = transport;
     this.timeoutNanos = config.timeout().toNanos();
@@ -42,7 +46,7 @@ final class SocketProbe implements Probe {
   @Override
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
     Attempt attempt = new Attempt(done);
-    Bootstrap b = new Bootstrap()
+    Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)))
@@ -51,7 +55,7 @@ final class SocketProbe implements Probe {
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(attempt);
           }
-        });
+        }), sourceAddress);
     attempt.timer = loop.schedule(() -> attempt.finish(false), timeoutNanos, TimeUnit.NANOSECONDS);
     b.connect(endpoint.host(), endpoint.port()).addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {

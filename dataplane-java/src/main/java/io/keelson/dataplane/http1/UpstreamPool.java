@@ -71,8 +71,31 @@ final class UpstreamPool {
     return e;
   }
 
-  /** The endpoint as {@code cluster} reaches it: TLS clusters keep their own idle connections. */
+  /**
+   * Clusters with upstream_bind_config keep their connections apart, one partition per source address: a connection
+   * bound to 127.0.0.6 (the inbound passthrough's) must never serve a cluster without it, nor the other way round
+   * (Envoy's pools are per cluster). Event loop only, like the rest of the pool.
+   */
+  private final Map<InetSocketAddress, UpstreamPool> bySource = new HashMap<>();
+
+  /**
+   * The endpoint as {@code cluster} reaches it: TLS clusters keep their own idle connections, and so do clusters
+   * that bind a source address ({@link #bySource}).
+   */
   Endpoint endpoint(EndpointConfig config, ServingCluster cluster) {
+    InetSocketAddress source = cluster.config().sourceAddress();
+    if (source == null) {
+      return sharedEndpoint(config, cluster);
+    }
+    UpstreamPool partition = bySource.get(source);
+    if (partition == null) {
+      partition = new UpstreamPool(transport, stats);
+      bySource.put(source, partition);
+    }
+    return partition.sharedEndpoint(config, cluster);
+  }
+
+  private Endpoint sharedEndpoint(EndpointConfig config, ServingCluster cluster) {
     ClientTls tls = cluster.config().tls();
     if (cluster.config().isOriginalDst() && tls == null) {
       return originalDstEndpoint(config, cluster.config().originalDst().cleanupInterval().toNanos());
@@ -149,12 +172,12 @@ final class UpstreamPool {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ClientTls tls = cluster.config().tls();
-    Bootstrap b = new Bootstrap()
+    Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .handler(handler);
+        .handler(handler), cluster.config().sourceAddress()); // upstream_bind_config
     if (tls == null) {
       return b.connect(endpoint.address);
     }
@@ -208,8 +231,7 @@ final class UpstreamPool {
     long now = System.nanoTime();
     long next = Long.MAX_VALUE;
     EventLoop loop = null;
-    for (Endpoint e : (Iterable<Endpoint>) () -> java.util.stream.Stream.of(endpoints.values(), tlsEndpoints.values(),
-        originalDstEndpoints.values()).flatMap(java.util.Collection::stream).iterator()) {
+    for (Endpoint e : (Iterable<Endpoint>) () -> allEndpoints().iterator()) {
       var it = e.idle.iterator();
       while (it.hasNext()) {
         UpstreamHandler h = it.next();
@@ -226,6 +248,14 @@ final class UpstreamPool {
     if (loop != null && next != Long.MAX_VALUE) {
       scheduleSweep(loop, next, now);
     }
+  }
+
+  /** Every endpoint of this pool and of its source-address partitions. */
+  private java.util.stream.Stream<Endpoint> allEndpoints() {
+    return java.util.stream.Stream.concat(
+        java.util.stream.Stream.of(endpoints.values(), tlsEndpoints.values(), originalDstEndpoints.values())
+            .flatMap(java.util.Collection::stream),
+        bySource.values().stream().flatMap(UpstreamPool::allEndpoints));
   }
 
   /** Called when an idle connection closes. */

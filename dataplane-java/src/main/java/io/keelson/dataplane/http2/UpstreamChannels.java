@@ -53,6 +53,9 @@ final class UpstreamChannels {
     return shadows;
   }
 
+  /** The connections of clusters with upstream_bind_config: by endpoint, source address and TLS config (or null). */
+  private record SourceKey(EndpointConfig endpoint, InetSocketAddress source, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
+
   UpstreamChannels(Transport transport) {
     this(transport, new io.keelson.dataplane.stats.StatsRegistry());
   }
@@ -64,6 +67,10 @@ final class UpstreamChannels {
 
   private static Object key(EndpointConfig endpoint, ServingCluster cluster) {
     var tls = cluster.config().tls();
+    var source = cluster.config().sourceAddress();
+    if (source != null) { // upstream_bind_config: never shared with a cluster that binds another address, or none
+      return new SourceKey(endpoint, source, tls == null ? null : tls.config());
+    }
     return tls == null ? endpoint : new TlsKey(endpoint, tls.config());
   }
 
@@ -188,10 +195,11 @@ final class UpstreamChannels {
   private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    return new Bootstrap()
+    return transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs));
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs)),
+        cluster.config().sourceAddress()); // upstream_bind_config
   }
 }

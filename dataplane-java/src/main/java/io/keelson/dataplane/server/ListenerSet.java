@@ -487,6 +487,23 @@ final class ListenerSet {
     return out;
   }
 
+  /**
+   * Every listener in effect, in config order, as Envoy's admin /listeners shows it: {@code name::host:port}, the bound
+   * address of a bound listener, the configured one of a {@code bind_to_port: false} listener.
+   */
+  List<String> listing() {
+    List<String> out = new ArrayList<>();
+    bound.forEach((n, b) -> {
+      if (b.channel() != null) {
+        InetSocketAddress a = (InetSocketAddress) b.channel().localAddress();
+        out.add(n + "::" + a.getAddress().getHostAddress() + ":" + a.getPort());
+      } else if (!b.config().bindToPort()) {
+        out.add(n + "::" + b.config().host() + ":" + b.config().port());
+      }
+    });
+    return out;
+  }
+
   boolean isEmpty() {
     return bound.isEmpty();
   }

@@ -26,6 +26,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -170,6 +171,11 @@ public final class ProxyServer implements AutoCloseable {
   /** Bound listener addresses by name, in config order (empty after a drain). */
   public synchronized Map<String, InetSocketAddress> boundListeners() {
     return listeners.addresses();
+  }
+
+  /** Envoy's admin /listeners lines ({@code name::host:port}), unbound ({@code bind_to_port: false}) listeners included. */
+  public synchronized List<String> listenerListing() {
+    return listeners.listing();
   }
 
   /**

@@ -164,7 +164,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     var tls = cluster.config().tls();
     InetSocketAddress address = new InetSocketAddress(endpoint.host(), endpoint.port());
     long timeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    ChannelFuture f = new Bootstrap()
+    ChannelFuture f = context.transport().bindSource(new Bootstrap()
         .group(down.eventLoop())
         .channel(context.transport().clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
@@ -177,7 +177,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
               TlsPipeline.addClient(ch, tls, context.stats().tls("cluster." + cluster.name()), address.getHostString(), address.getPort());
             }
           }
-        })
+        }), cluster.config().sourceAddress()) // upstream_bind_config
         .connect(address);
     upstream = f.channel();
     f.addListener(r -> {

@@ -231,6 +231,11 @@ final class ClusterTranslator {
           "cluster '" + c.getName() + "'", http2 != null);
       ok &= tls != null;
     }
+    java.net.InetSocketAddress source = null;
+    if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
+      source = sourceAddress(c.getUpstreamBindConfig(), path + ".upstream_bind_config");
+      ok &= source != null;
+    }
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
@@ -244,7 +249,32 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst);
+        http2, healthCheck, lbOptions, tls, originalDst, source);
+  }
+
+  /**
+   * upstream_bind_config.source_address: an IP literal and port 0 (Envoy binds it before each upstream connect and lets
+   * the kernel pick the port). The other BindConfig fields are reported by {@link SupportedFields}. Null after an error.
+   */
+  private java.net.InetSocketAddress sourceAddress(io.envoyproxy.envoy.config.core.v3.BindConfig bind, String path) {
+    SocketAddress sa = bind.getSourceAddress();
+    String at = path + ".source_address";
+    boolean ok = true;
+    if (!isIpLiteral(sa.getAddress())) {
+      problems.error(at + ".address", "'" + sa.getAddress() + "' is not an IP address; expected the local IP address"
+          + " upstream connections bind, e.g. 127.0.0.6");
+      ok = false;
+    }
+    if (sa.getPortValue() != 0) {
+      problems.error(at + ".port_value", Integer.toUnsignedString(sa.getPortValue()) + " is not supported; expected 0"
+          + " (the kernel picks each upstream connection's local port)");
+      ok = false;
+    }
+    if (sa.getProtocol() != SocketAddress.Protocol.TCP) {
+      problems.error(at + ".protocol", sa.getProtocol() + " is not supported; expected TCP");
+      ok = false;
+    }
+    return ok ? new java.net.InetSocketAddress(InetAddress.ofLiteral(sa.getAddress()), 0) : null;
   }
 
   /**

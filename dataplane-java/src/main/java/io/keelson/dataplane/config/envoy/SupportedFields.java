@@ -323,7 +323,7 @@ final class SupportedFields {
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
-            "cleanup_interval")
+            "cleanup_interval", "upstream_bind_config")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -333,6 +333,13 @@ final class SupportedFields {
         .supportAlso("maglev_lb_config")
         .supportAlso("ring_hash_lb_config")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(io.envoyproxy.envoy.config.core.v3.BindConfig.getDescriptor(), "source_address")
+        .reject("freebind", "IP_FREEBIND on upstream sockets is not supported; the source_address must be local")
+        .reject("socket_options", "socket options on upstream sockets are not supported")
+        .reject("extra_source_addresses", "one source address per cluster is supported; remove extra_source_addresses")
+        .reject("additional_source_addresses", "one source address per cluster is supported;"
+            + " remove additional_source_addresses")
+        .reject("local_address_selector", "a local address selector is not supported; use source_address");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
         .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.getDescriptor(),
