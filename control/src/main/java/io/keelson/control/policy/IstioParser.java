@@ -23,9 +23,7 @@ final class IstioParser {
   }
 
   static Policy virtualService(Policy.Meta meta, Fields spec) {
-    spec.allow(Set.of("hosts", "gateways", "http", "exportTo"), Map.of(
-        "tcp", "TCP routes are not supported yet; expected http",
-        "tls", "TLS routes are not supported yet; expected http"));
+    spec.allow("hosts", "gateways", "http", "tcp", "tls", "exportTo");
     List<String> hosts = new ArrayList<>();
     for (String h : spec.strings("hosts", true)) {
       if (h.contains("*")) {
@@ -43,11 +41,83 @@ final class IstioParser {
       spec.warn("exportTo", "ignored: every proxy of the mesh sees every route");
     }
     List<Policy.Rule> rules = new ArrayList<>();
-    List<Fields> http = spec.objects("http", true);
+    List<Fields> http = spec.objects("http", false);
     for (int i = 0; i < http.size(); i++) {
       rules.add(rule(http.get(i), meta.name() + "-" + i));
     }
-    return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules));
+    List<Policy.StreamRule> streams = new ArrayList<>();
+    List<Fields> tcp = spec.objects("tcp", false);
+    for (int i = 0; i < tcp.size(); i++) {
+      streams.add(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]"));
+    }
+    List<Fields> tls = spec.objects("tls", false);
+    for (int i = 0; i < tls.size(); i++) {
+      streams.add(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]"));
+    }
+    if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
+      spec.error("http", "is required (or tcp, or tls)");
+    }
+    return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams);
+  }
+
+  /**
+   * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port} (and, for tls, the required
+   * {@code sniHosts}; one rule per SNI match set, as Keelson routes the first match) and weighted
+   * {@code route[].destination}s.
+   */
+  private static Policy.StreamRule streamRule(Fields r, Policy.Protocol protocol, String field) {
+    r.allow("match", "route");
+    List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
+    Integer port = null;
+    List<String> sni = new ArrayList<>();
+    for (Fields m : match) {
+      m.allow(protocol == Policy.Protocol.TLS ? Set.of("port", "sniHosts") : Set.of("port"), Map.of(
+          "destinationSubnets", "destinationSubnets is not supported yet; expected port",
+          "sourceLabels", "sourceLabels is not supported yet; expected port",
+          "sourceNamespace", "sourceNamespace is not supported yet; expected port",
+          "gateways", "gateways in a match are not supported yet; expected port"));
+      Integer p = m.integer("port", 1, 65535, null);
+      if (p != null && port != null && !p.equals(port)) {
+        m.error("port", "matches of one rule name different ports (" + port + ", " + p + "); write one rule per port");
+      }
+      port = p != null ? p : port;
+      if (protocol == Policy.Protocol.TLS) {
+        for (String h : m.strings("sniHosts", true)) {
+          if (h.startsWith("*")) {
+            m.error("sniHosts", "wildcard SNI '" + h + "' is not supported yet; expected exact host names");
+          } else {
+            sni.add(h);
+          }
+        }
+      }
+    }
+    List<Policy.Backend> backends = new ArrayList<>();
+    List<Fields> route = r.objects("route", true);
+    for (Fields d : route) {
+      d.allow("destination", "weight");
+      Fields dest = d.object("destination", true);
+      int weight = d.integer("weight", 0, 1_000_000, route.size() == 1 ? 100 : 0) instanceof Integer w ? w : 0;
+      if (route.size() > 1 && !d.has("weight")) {
+        d.error("weight", "is required when a route has several destinations");
+      }
+      if (dest != null) {
+        dest.allow("host", "subset", "port");
+        String host = dest.string("host", true);
+        int destPort = 0;
+        Fields p = dest.object("port", false);
+        if (p != null) {
+          p.allow("number");
+          destPort = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
+        }
+        if (host != null) {
+          backends.add(new Policy.Backend(serviceOf(host), dest.string("subset", false), destPort, weight));
+        }
+      }
+    }
+    if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
+      r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
+    }
+    return new Policy.StreamRule(protocol, port, sni, backends, field);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {

@@ -47,8 +47,39 @@ public sealed interface Policy {
     return meta().namespace();
   }
 
-  /** {@code keelson.io/v1alpha1 Service}: a name clients use as the Host, and its ports. */
-  record Service(Meta meta, List<Integer> ports) implements Policy {}
+  /**
+   * {@code keelson.io/v1alpha1 Service}: a name clients use as the Host, and its ports, each with its
+   * protocol (a port missing from {@code protocols} is HTTP).
+   */
+  record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols) implements Policy {
+    public Service {
+      ports = List.copyOf(ports);
+      protocols = Map.copyOf(protocols);
+    }
+
+    /** Every port HTTP. */
+    public Service(Meta meta, List<Integer> ports) {
+      this(meta, ports, Map.of());
+    }
+
+    public Protocol protocol(int port) {
+      return protocols.getOrDefault(port, Protocol.HTTP);
+    }
+  }
+
+  /**
+   * A service port's protocol (Istio's names). HTTP2 and GRPC are served as HTTP: the data plane's HTTP
+   * connection manager takes HTTP/1.1 and HTTP/2 from the app, and the upstream hop is what today's
+   * HTTP translation makes it. TCP: bytes to the service's cluster (tcp_proxy). TLS: the app speaks TLS
+   * itself; connections are routed by SNI, not decrypted.
+   */
+  enum Protocol {
+    HTTP, HTTP2, GRPC, TCP, TLS;
+
+    public boolean http() {
+      return this == HTTP || this == HTTP2 || this == GRPC;
+    }
+  }
 
   /** {@code keelson.io/v1alpha1 Workload}: one instance of a service. */
   record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {}
@@ -89,7 +120,32 @@ public sealed interface Policy {
    * Istio {@code VirtualService} or Gateway API {@code HTTPRoute} / {@code GRPCRoute}: ordered rules for the requests
    * addressed to {@code hosts} (service names; extra host names become extra domains).
    */
-  record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) implements Policy {}
+  record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams)
+      implements Policy {
+    public Routes {
+      streams = streams == null ? List.of() : List.copyOf(streams);
+    }
+
+    /** HTTP rules only. */
+    public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) {
+      this(meta, services, hostnames, rules, List.of());
+    }
+  }
+
+  /**
+   * A rule for connections rather than requests: Istio VirtualService {@code tcp[]} / {@code tls[]}, Gateway API
+   * {@code TCPRoute} / {@code TLSRoute}. It applies to connections to the service's {@code port} (null: any port
+   * of the right protocol) and, for TLS, whose SNI is one of {@code sniHosts}; they go to {@code backends} by weight.
+   *
+   * @param protocol TCP or TLS
+   * @param field    where the rule is written (for error paths), e.g. {@code spec.tcp[0]}
+   */
+  record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
+    public StreamRule {
+      sniHosts = List.copyOf(sniHosts);
+      backends = List.copyOf(backends);
+    }
+  }
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,

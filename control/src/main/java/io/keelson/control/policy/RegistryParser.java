@@ -12,15 +12,16 @@ final class RegistryParser {
   static Policy service(Policy.Meta meta, Fields spec) {
     spec.allow("ports");
     List<Integer> ports = new ArrayList<>();
+    Map<Integer, Policy.Protocol> protocols = new java.util.HashMap<>();
     for (Fields p : spec.objects("ports", true)) {
-      p.allow(Set.of("name", "port", "protocol"), Map.of());
+      p.allow(Set.of("name", "port", "protocol", "appProtocol"), Map.of());
       Integer port = p.integer("port", 1, 65535, null);
       if (!p.has("port")) {
         p.error("port", "is required");
       }
-      String protocol = p.string("protocol", false);
-      if (protocol != null && !protocol.equals("HTTP")) {
-        p.error("protocol", "'" + protocol + "' is not supported yet; expected HTTP");
+      Policy.Protocol protocol = protocol(p);
+      if (port != null && protocol != Policy.Protocol.HTTP) {
+        protocols.put(port, protocol);
       }
       if (port != null) {
         if (ports.contains(port)) {
@@ -29,7 +30,44 @@ final class RegistryParser {
         ports.add(port);
       }
     }
-    return new Policy.Service(meta, List.copyOf(ports));
+    return new Policy.Service(meta, List.copyOf(ports), protocols);
+  }
+
+  /**
+   * A port's protocol, as Istio selects it: {@code protocol} (Keelson's field), else {@code appProtocol}, else the
+   * name's prefix ({@code tcp}, {@code tcp-db}, {@code grpc-api}, ...), else HTTP. Names are case-insensitive.
+   */
+  private static Policy.Protocol protocol(Fields p) {
+    String explicit = p.string("protocol", false);
+    String app = p.string("appProtocol", false);
+    Policy.Protocol fromField = explicit == null ? null : named(p, "protocol", explicit);
+    Policy.Protocol fromApp = app == null ? null : named(p, "appProtocol", app);
+    if (fromField != null && fromApp != null && fromField != fromApp) {
+      p.error("appProtocol", "'" + app + "' contradicts protocol '" + explicit + "'; set one of them");
+    }
+    if (fromField != null || fromApp != null) {
+      return fromField != null ? fromField : fromApp;
+    }
+    String name = p.string("name", false);
+    if (name != null) {
+      String prefix = name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+      for (Policy.Protocol candidate : Policy.Protocol.values()) {
+        if (candidate.name().equalsIgnoreCase(prefix)) {
+          return candidate;
+        }
+      }
+    }
+    return Policy.Protocol.HTTP;
+  }
+
+  private static Policy.Protocol named(Fields p, String field, String value) {
+    for (Policy.Protocol candidate : Policy.Protocol.values()) {
+      if (candidate.name().equalsIgnoreCase(value)) {
+        return candidate;
+      }
+    }
+    p.error(field, "'" + value + "' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS");
+    return null;
   }
 
   static Policy workload(Policy.Meta meta, Fields spec) {

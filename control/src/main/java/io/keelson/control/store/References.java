@@ -36,7 +36,7 @@ final class References {
           }
         }
         case Policy.Routes r -> routes(state, r, errors);
-        case Policy.Service s -> { }
+        case Policy.Service s -> sharedPorts(state, s, errors);
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
@@ -46,6 +46,7 @@ final class References {
   }
 
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
+    streamRules(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");
     String file = r.meta().file();
     String doc = r.meta().key();
@@ -80,6 +81,70 @@ final class References {
         if (b.subset() != null && subset(state, b.service(), b.subset()) == null) {
           errors.add(new PolicyError(file, doc, at + ".subset", "no DestinationRule defines subset '" + b.subset()
               + "' of service '" + b.service() + "'; apply the DestinationRule with the subsets first, or in the same set"));
+        }
+      }
+    }
+  }
+
+  /**
+   * A TCP port must be the only service's on that port number, and a TLS port may share it only with other TLS
+   * ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services apart by Host (HTTP) or SNI (TLS),
+   * and the registry has no service addresses for istiod's {@code <VIP>_<port>} listeners.
+   */
+  private static void sharedPorts(PolicySet state, Policy.Service s, List<PolicyError> errors) {
+    for (int i = 0; i < s.ports().size(); i++) {
+      int port = s.ports().get(i);
+      Policy.Protocol mine = s.protocol(port);
+      for (Policy.Service other : state.ofType(Policy.Service.class)) {
+        if (other == s || !other.ports().contains(port)) {
+          continue;
+        }
+        Policy.Protocol theirs = other.protocol(port);
+        boolean tcp = mine == Policy.Protocol.TCP || theirs == Policy.Protocol.TCP;
+        boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
+        if (tcp || tlsWithOther) {
+          errors.add(new PolicyError(s.meta().file(), s.meta().key(), "spec.ports[" + i + "].port",
+              "port " + port + " (" + mine + ") is also port " + port + " (" + theirs + ") of Service/" + other.name()
+                  + "; a TCP port must be the only service's on its number and a TLS port shares it only with TLS"
+                  + " ports (services have no addresses to tell them apart); expected another port number"));
+        }
+      }
+    }
+  }
+
+  private static void streamRules(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
+    String file = r.meta().file();
+    String doc = r.meta().key();
+    boolean istio = r.kind().equals("VirtualService");
+    for (Policy.StreamRule rule : r.streams()) {
+      for (int j = 0; j < rule.backends().size(); j++) {
+        Policy.Backend b = rule.backends().get(j);
+        String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
+        Policy.Service svc = service(state, b.service());
+        if (svc == null) {
+          errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
+          continue;
+        }
+        if (b.port() != 0 && !svc.ports().contains(b.port())) {
+          errors.add(new PolicyError(file, doc, at + (istio ? ".port.number" : ".port"), "service '" + b.service()
+              + "' has no port " + b.port() + "; expected one of " + svc.ports()));
+        }
+        if (b.subset() != null && subset(state, b.service(), b.subset()) == null) {
+          errors.add(new PolicyError(file, doc, at + ".subset", "no DestinationRule defines subset '" + b.subset()
+              + "' of service '" + b.service() + "'; apply the DestinationRule with the subsets first, or in the same set"));
+        }
+      }
+      for (String s : r.services()) {
+        Policy.Service svc = service(state, s);
+        if (svc == null) {
+          continue;
+        }
+        boolean any = svc.ports().stream().anyMatch(p -> svc.protocol(p) == rule.protocol()
+            && (rule.port() == null || rule.port().intValue() == p.intValue()));
+        if (!any) {
+          errors.add(new PolicyError(file, doc, rule.field(), "service '" + s + "' has no " + rule.protocol() + " port"
+              + (rule.port() == null ? "" : " " + rule.port()) + " for this " + rule.protocol()
+              + " rule; expected a port with protocol " + rule.protocol() + " in its Service"));
         }
       }
     }

@@ -87,9 +87,16 @@ public final class MeshTranslator {
    * @param tcp         its app speaks raw TCP: the inbound listener is a tcp_proxy behind network RBAC
    * @param capture     its capture registration (then it gets virtualInbound, and spiffeId may be null: a
    *                    captured sidecar without an identity), or null
+   * @param service     its workload's service, or null: when the Service's port for its app port (or its only port)
+   *                    is TCP or TLS, the app is served as with {@code tcp}
    */
   public record Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp,
-      NodeRegistration.Capture capture) {
+      NodeRegistration.Capture capture, String service) {
+    public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp,
+        NodeRegistration.Capture capture) {
+      this(spiffeId, inboundPort, appPort, labels, tcp, capture, null);
+    }
+
     public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels, boolean tcp) {
       this(spiffeId, inboundPort, appPort, labels, tcp, null);
     }
@@ -149,7 +156,10 @@ public final class MeshTranslator {
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
       }
-      routes.addVirtualHosts(virtualHost(state, svc, svc.ports()));
+      List<Integer> httpPorts = svc.ports().stream().filter(p -> svc.protocol(p).http()).toList();
+      if (!httpPorts.isEmpty()) { // a TCP or TLS service is reachable only through a captured sidecar's port listener
+        routes.addVirtualHosts(virtualHost(state, svc, httpPorts));
+      }
       if (apiListeners) {
         listeners.add(apiListener(svc.name()));
       }
@@ -163,14 +173,30 @@ public final class MeshTranslator {
         if (port == outboundPort) {
           continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
         }
-        listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
-        List<VirtualHost> hosts = new ArrayList<>();
+        List<Policy.Service> http = new ArrayList<>();
+        List<Policy.Service> tls = new ArrayList<>();
+        Policy.Service tcp = null;
         for (Policy.Service svc : services) {
           if (svc.ports().contains(port)) {
-            hosts.add(virtualHost(state, svc, List.of(port)));
+            switch (svc.protocol(port)) {
+              case TCP -> tcp = tcp == null ? svc : tcp; // References refuses a shared TCP port
+              case TLS -> tls.add(svc);
+              default -> http.add(svc);
+            }
           }
         }
-        routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
+        if (tcp != null) {
+          listeners.add(StreamListeners.tcp(state, port, tcp));
+        } else if (!tls.isEmpty()) {
+          listeners.add(StreamListeners.tls(state, port, tls));
+        } else {
+          listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
+          List<VirtualHost> hosts = new ArrayList<>();
+          for (Policy.Service svc : http) {
+            hosts.add(virtualHost(state, svc, List.of(port)));
+          }
+          routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
+        }
       }
       clusters.add(CapturedListeners.passthrough());
       clusters.add(CapturedListeners.inboundPassthrough());
@@ -222,12 +248,13 @@ public final class MeshTranslator {
    * Today's inbound listener and a captured sidecar's app-port chains are both made of these.
    */
   private static List<Filter> appFilters(PolicySet state, Self self, String cluster) {
+    boolean tcp = streams(state, self);
     if (self.spiffeId() == null) {
-      return self.tcp() ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of())
+      return tcp ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of())
           : List.of(MeshMtls.httpToApp(cluster, List.of()));
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-    if (self.tcp()) {
+    if (tcp) {
       var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
           state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
       return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, authz.networkFilters(MeshMtls.INBOUND + "."));
@@ -244,6 +271,21 @@ public final class MeshTranslator {
     }
     filters.addAll(authz.httpFilters());
     return List.of(MeshMtls.httpToApp(cluster, filters));
+  }
+
+  /**
+   * True when {@code self}'s app takes streams, not HTTP: it registered so ({@code --inbound-protocol tcp}), or its
+   * Service's port for its app port (or its only port) is TCP or TLS.
+   */
+  static boolean streams(PolicySet state, Self self) {
+    if (self.tcp()) {
+      return true;
+    }
+    if (self.service() == null || !(state.get("Service", self.service()) instanceof Policy.Service svc)) {
+      return false;
+    }
+    int port = svc.ports().contains(self.appPort()) ? self.appPort() : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;
+    return port > 0 && !svc.protocol(port).http();
   }
 
   /** A captured sidecar's network RBAC for inbound passthrough traffic (Istio's: its policies' TCP variant). */
@@ -343,7 +385,7 @@ public final class MeshTranslator {
         RouteBuilder.addRoutes(vh, r, rule, state);
       }
     }
-    if (attached.isEmpty()) {
+    if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules
       vh.addRoutes(RouteBuilder.defaultRoute(svc.name()));
     }
     return vh.build();

@@ -396,14 +396,14 @@ public final class XdsServer implements AutoCloseable {
     spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
     if (w != null && capture != null) {
       MeshTranslator.Self self = new MeshTranslator.Self(spiffeId, capture.inboundPort(), capture.appPort(), w.labels(),
-          NodeRegistration.tcpInbound(node), capture);
+          NodeRegistration.tcpInbound(node), capture, w.service());
       captured.put(node.getId(), self);
       if (spiffeId != null) {
         identified.put(node.getId(), self); // callers originate mTLS to it
       }
     } else if (w != null && spiffeId != null) {
       identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels(),
-          NodeRegistration.tcpInbound(node)));
+          NodeRegistration.tcpInbound(node), null, w.service()));
     }
     if (w != null) {
       registered.put(node.getId(), w);

@@ -1,0 +1,129 @@
+package io.keelson.control.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Service port protocols and VirtualService {@code tcp} / {@code tls} rules: what is read, and what is refused by field path. */
+class StreamPolicyParserTest {
+
+  private static List<String> errors(String yaml) {
+    try {
+      PolicyParser.parse("bad.yaml", yaml);
+    } catch (PolicyException e) {
+      return e.errors().stream().map(PolicyError::toString).toList();
+    }
+    throw new AssertionError("expected the document to be rejected");
+  }
+
+  private static Policy only(String yaml) throws PolicyException {
+    return PolicyParser.parse("ok.yaml", yaml).policies().getFirst();
+  }
+
+  @Test
+  void servicePortProtocolsComeFromTheFieldAppProtocolOrTheNamePrefix() throws Exception {
+    var svc = (Policy.Service) only("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec:
+          ports:
+          - { name: sql, port: 5432, protocol: TCP }
+          - { name: web, port: 8443, appProtocol: tls }
+          - { name: tcp-admin, port: 9000 }
+          - { name: grpc-api, port: 9090 }
+          - { name: http2, port: 9091 }
+          - { name: metrics, port: 8080 }
+          - { port: 8081 }
+        """);
+    assertThat(svc.ports()).containsExactly(5432, 8443, 9000, 9090, 9091, 8080, 8081);
+    assertThat(svc.protocols()).isEqualTo(Map.of(5432, Policy.Protocol.TCP, 8443, Policy.Protocol.TLS,
+        9000, Policy.Protocol.TCP, 9090, Policy.Protocol.GRPC, 9091, Policy.Protocol.HTTP2));
+    assertThat(svc.protocol(8080)).isEqualTo(Policy.Protocol.HTTP);
+    assertThat(svc.protocol(9090).http()).isTrue();
+    assertThat(svc.protocol(5432).http()).isFalse();
+  }
+
+  @Test
+  void badProtocolsAreRefusedNamingTheField() {
+    assertThat(errors("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec:
+          ports:
+          - { port: 5432, protocol: UDP }
+          - { port: 5433, appProtocol: mongo }
+          - { port: 5434, protocol: TCP, appProtocol: HTTP }
+        """)).containsExactly(
+        "bad.yaml: Service/db: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS",
+        "bad.yaml: Service/db: spec.ports[1].appProtocol: 'mongo' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS",
+        "bad.yaml: Service/db: spec.ports[2].appProtocol: 'HTTP' contradicts protocol 'TCP'; set one of them");
+  }
+
+  @Test
+  void virtualServiceTcpAndTlsRulesAreRead() throws Exception {
+    var vs = (Policy.Routes) only("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db.default.svc.cluster.local ]
+          tcp:
+          - match: [ { port: 5432 } ]
+            route:
+            - destination: { host: db, subset: v1, port: { number: 5432 } }
+              weight: 80
+            - destination: { host: db, subset: v2 }
+              weight: 20
+          tls:
+          - match: [ { port: 443, sniHosts: [ a.example, b.example ] } ]
+            route:
+            - destination: { host: web }
+        """);
+    assertThat(vs.services()).containsExactly("db");
+    assertThat(vs.rules()).isEmpty();
+    assertThat(vs.streams()).containsExactly(
+        new Policy.StreamRule(Policy.Protocol.TCP, 5432, List.of(), List.of(
+            new Policy.Backend("db", "v1", 5432, 80), new Policy.Backend("db", "v2", 0, 20)), "spec.tcp[0]"),
+        new Policy.StreamRule(Policy.Protocol.TLS, 443, List.of("a.example", "b.example"), List.of(
+            new Policy.Backend("web", null, 0, 100)), "spec.tls[0]"));
+  }
+
+  @Test
+  void badTcpAndTlsRulesAreRefusedByFieldPath() {
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: [ { port: 5432, sourceLabels: { app: x } } ]
+            route:
+            - destination: { host: db, subset: v1 }
+            - destination: { host: db, subset: v2 }
+              weight: 0
+          tls:
+          - match: [ { port: 443 } ]
+            route:
+            - destination: { host: web }
+          - match: [ { sniHosts: [ "*.example" ] } ]
+        """)).containsExactly(
+        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: sourceLabels is not supported yet; expected port",
+        "bad.yaml: VirtualService/db: spec.tcp[0].route[0].weight: is required when a route has several destinations",
+        "bad.yaml: VirtualService/db: spec.tcp[0].route: the weights add up to 0; expected at least one destination with a weight above 0",
+        "bad.yaml: VirtualService/db: spec.tls[0].match[0].sniHosts: is required",
+        "bad.yaml: VirtualService/db: spec.tls[1].match[0].sniHosts: wildcard SNI '*.example' is not supported yet; expected exact host names",
+        "bad.yaml: VirtualService/db: spec.tls[1].route: is required");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+        """)).containsExactly("bad.yaml: VirtualService/db: spec.http: is required (or tcp, or tls)");
+  }
+}

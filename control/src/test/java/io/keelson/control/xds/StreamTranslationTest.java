@@ -1,0 +1,178 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicySet;
+import io.keelson.control.store.PolicyStore;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a captured sidecar receives for TCP and TLS service ports (istiod's tcp_proxy and SNI-chain
+ * {@code 0.0.0.0_<port>} listeners, virtualInbound's tcp_proxy app chain) and for weighted tcp rules; that
+ * a shared TCP port is refused.
+ */
+class StreamTranslationTest {
+  private static final String SERVICES = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: db }
+      spec: { ports: [ { name: tcp-sql, port: 5432 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: web }
+      spec: { ports: [ { name: tls, port: 8443 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: api }
+      spec: { ports: [ { name: https, port: 8443, protocol: TLS }, { name: http, port: 9080 } ] }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: db }
+      spec:
+        host: db
+        subsets: [ { name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } } ]
+      """;
+
+  private static PolicySet state(String extra) throws PolicyException {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", SERVICES + extra).policies(), false);
+    return store.current();
+  }
+
+  private static MeshResources captured(PolicySet state) {
+    return new MeshTranslator(15001, false, true).translate(state, List.of());
+  }
+
+  private static Listener listener(MeshResources r, String name) {
+    return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static TcpProxy tcpProxy(FilterChain c) throws Exception {
+    return c.getFiltersList().getLast().getTypedConfig().unpack(TcpProxy.class);
+  }
+
+  @Test
+  void aTcpPortIsATcpProxyListenerToTheServicesCluster() throws Exception {
+    MeshResources r = captured(state(""));
+    Listener db = listener(r, "0.0.0.0_5432");
+    assertThat(db.getBindToPort().getValue()).isFalse();
+    assertThat(db.getFilterChainsList()).hasSize(1);
+    assertThat(db.getFilterChains(0).getFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.network.tcp_proxy");
+    assertThat(tcpProxy(db.getFilterChains(0)).getCluster()).isEqualTo("db");
+    assertThat(tcpProxy(db.getFilterChains(0)).getStatPrefix()).isEqualTo("outbound|5432||db");
+    assertThat(r.routes()).extracting(RouteConfiguration::getName).as("no HTTP routes for TCP and TLS ports")
+        .containsExactly("outbound", "9080");
+    assertThat(r.routes().getFirst().getVirtualHostsList()).extracting(VirtualHost::getName)
+        .as("only HTTP ports are in the HTTP route configuration").containsExactly("api");
+  }
+
+  @Test
+  void aWeightedTcpRuleIsTcpProxyWeightedClusters() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: [ { port: 5432 } ]
+            route:
+            - { destination: { host: db, subset: v1 }, weight: 75 }
+            - { destination: { host: db, subset: v2 }, weight: 25 }
+        """));
+    TcpProxy tp = tcpProxy(listener(r, "0.0.0.0_5432").getFilterChains(0));
+    assertThat(tp.hasWeightedClusters()).isTrue();
+    assertThat(tp.getWeightedClusters().getClustersList())
+        .extracting(c -> c.getName() + "=" + c.getWeight()).containsExactly("db|v1=75", "db|v2=25");
+  }
+
+  @Test
+  void aTlsPortIsRoutedBySniToTcpProxies() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: web }
+        spec:
+          hosts: [ web ]
+          tls:
+          - match: [ { port: 8443, sniHosts: [ shop.example ] } ]
+            route: [ { destination: { host: api } } ]
+        """));
+    Listener tls = listener(r, "0.0.0.0_8443");
+    assertThat(tls.getListenerFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.listener.tls_inspector");
+    List<FilterChain> chains = tls.getFilterChainsList();
+    assertThat(chains).extracting(c -> (List<String>) List.copyOf(c.getFilterChainMatch().getServerNamesList())).containsExactly(
+        List.of("shop.example"), List.of("api", "api.svc.cluster.local"), List.of("web", "web.svc.cluster.local"), List.<String>of());
+    assertThat(tcpProxy(chains.get(0)).getCluster()).isEqualTo("api");
+    assertThat(tcpProxy(chains.get(1)).getCluster()).isEqualTo("api");
+    assertThat(tcpProxy(chains.get(2)).getCluster()).isEqualTo("web");
+    assertThat(tcpProxy(chains.get(3)).getCluster()).as("ALLOW_ANY").isEqualTo("PassthroughCluster");
+  }
+
+  @Test
+  void aTcpAppPortsVirtualInboundChainIsTheTcpInboundListenersChain() throws Exception {
+    PolicySet state = state("""
+        ---
+        apiVersion: security.istio.io/v1
+        kind: PeerAuthentication
+        metadata: { name: default, namespace: shop }
+        spec: { mtls: { mode: STRICT } }
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: clients, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: db } }
+          action: ALLOW
+          rules:
+          - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web" ] } } ]
+        """);
+    String spiffe = "spiffe://cluster.local/ns/shop/sa/db";
+    Map<String, String> labels = Map.of("app", "db");
+    var capture = new NodeRegistration.Capture("10.1.0.9", 5432, 15006, 15001);
+    MeshTranslator.Self self = new MeshTranslator.Self(spiffe, 15006, 5432, labels, false, capture, "db");
+    MeshTranslator.Self tcpFlag = new MeshTranslator.Self(spiffe, 5432, 5432, labels, true);
+    Listener virtual = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
+        .translateShared(state, List.of(), Map.of(), true), state, self), "virtualInbound");
+    Listener today = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false)
+        .translateShared(state, List.of(), Map.of(), true), state, tcpFlag), "inbound");
+    FilterChain app = virtual.getFilterChains(0);
+    assertThat(app.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(5432);
+    assertThat(app.hasTransportSocket()).as("STRICT: mTLS").isTrue();
+    assertThat(tcpProxy(app).getCluster()).isEqualTo("inbound|5432");
+    assertThat(app.getFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    assertThat(app.getFiltersList().stream().map(f -> f.getName()).toList())
+        .isEqualTo(today.getFilterChains(0).getFiltersList().stream().map(f -> f.getName()).toList());
+    assertThat(app.getTransportSocket()).isEqualTo(today.getFilterChains(0).getTransportSocket());
+  }
+
+  @Test
+  void aTcpPortSharedWithAnotherServiceIsRefusedNamingBoth() {
+    assertThatThrownBy(() -> state("""
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: cache }
+        spec: { ports: [ { port: 5432 } ] }
+        """)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.ports[0].port: port 5432 (HTTP) is also port 5432 (TCP) of Service/db");
+  }
+}
