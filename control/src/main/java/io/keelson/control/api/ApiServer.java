@@ -53,6 +53,8 @@ public final class ApiServer implements AutoCloseable {
       "grpcroute", "GRPCRoute",
       "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication"));
     m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
+    m.put("tcproute", "TCPRoute");
+    m.put("tlsroute", "TLSRoute");
     return Map.copyOf(m);
   }
 
@@ -268,7 +270,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
     }
     return k;
   }

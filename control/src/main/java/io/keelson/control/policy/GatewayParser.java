@@ -30,6 +30,11 @@ final class GatewayParser {
 
   /** parentRefs: the Services whose traffic the route handles (mesh/GAMMA form only). */
   static List<String> parentServices(Fields spec) {
+    return parentServices(spec, new ArrayList<>());
+  }
+
+  /** parentRefs, and into {@code ports} the {@code port} of each that names one (the service port it attaches to). */
+  static List<String> parentServices(Fields spec, List<Integer> ports) {
     List<String> services = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port"), Map.of(
@@ -45,6 +50,10 @@ final class GatewayParser {
       String name = p.string("name", true);
       if (name != null) {
         services.add(name);
+      }
+      Integer port = p.integer("port", 1, 65535, null);
+      if (port != null) {
+        ports.add(port);
       }
     }
     return services;

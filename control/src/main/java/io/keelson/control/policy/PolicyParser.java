@@ -22,6 +22,9 @@ public final class PolicyParser {
       "networking.istio.io/v1alpha3");
   private static final Set<String> SECURITY = Set.of("security.istio.io/v1", "security.istio.io/v1beta1");
   private static final Set<String> GATEWAY = Set.of("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1");
+  // TCPRoute and TLSRoute are in the experimental channel only.
+  private static final Set<String> GATEWAY_ALPHA = Set.of("gateway.networking.k8s.io/v1alpha2",
+      "gateway.networking.k8s.io/v1alpha3");
   // DNS-1123 label (Kubernetes names; also Keelson service names, which are used as Host).
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
   private static final ObjectMapper YAML = YAMLMapper.builder()
@@ -169,11 +172,18 @@ public final class PolicyParser {
       return switch (kind) {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
         case "GRPCRoute" -> GrpcRouteParser.grpcRoute(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute");
+        case "TCPRoute", "TLSRoute" -> StreamRouteParser.route(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute");
+      };
+    }
+    if (GATEWAY_ALPHA.contains(apiVersion)) {
+      return switch (kind) {
+        case "TCPRoute", "TLSRoute" -> StreamRouteParser.route(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "TCPRoute, TLSRoute");
       };
     }
     top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "
-        + "gateway.networking.k8s.io/v1 or security.istio.io/v1");
+        + "gateway.networking.k8s.io/v1 (v1alpha2 for TCPRoute, TLSRoute) or security.istio.io/v1");
     return null;
   }
 

@@ -126,4 +126,63 @@ class StreamPolicyParserTest {
           hosts: [ db ]
         """)).containsExactly("bad.yaml: VirtualService/db: spec.http: is required (or tcp, or tls)");
   }
+
+  @Test
+  void tcpRouteAndTlsRouteAttachToServicesWithWeightedBackends() throws Exception {
+    var tcp = (Policy.Routes) only("""
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: db-split }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: db, port: 5432 } ]
+          rules:
+          - backendRefs:
+            - { name: db-v1, port: 5432, weight: 3 }
+            - { name: db-v2, weight: 1 }
+        """);
+    assertThat(tcp.services()).containsExactly("db");
+    assertThat(tcp.streams()).containsExactly(new Policy.StreamRule(Policy.Protocol.TCP, 5432, List.of(), List.of(
+        new Policy.Backend("db-v1", null, 5432, 3), new Policy.Backend("db-v2", null, 0, 1)), "spec.rules[0]"));
+    var tls = (Policy.Routes) only("""
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: shop }
+        spec:
+          parentRefs: [ { kind: Service, name: web } ]
+          hostnames: [ shop.example ]
+          rules: [ { backendRefs: [ { name: web-v2 } ] } ]
+        """);
+    assertThat(tls.streams()).containsExactly(new Policy.StreamRule(Policy.Protocol.TLS, null, List.of("shop.example"),
+        List.of(new Policy.Backend("web-v2", null, 0, 1)), "spec.rules[0]"));
+  }
+
+  @Test
+  void badTcpRoutesAndTlsRoutesAreRefusedByFieldPath() {
+    assertThat(errors("""
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: db }
+        spec:
+          parentRefs: [ { kind: Service, name: db, port: 5432 }, { kind: Service, name: db, port: 5433 } ]
+          hostnames: [ db.example ]
+          rules:
+          - backendRefs: [ { name: db, weight: 0 } ]
+          - backendRefs: [ { name: db } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: web }
+        spec:
+          parentRefs: [ { name: web } ]
+          rules: [ { matches: [ ] } ]
+        """)).containsExactly(
+        "bad.yaml: TCPRoute/db: spec.hostnames: a TCPRoute has no hostnames; use a TLSRoute to route by SNI",
+        "bad.yaml: TCPRoute/db: spec.parentRefs: name different ports [5432, 5433]; expected one port per route (write one route per port)",
+        "bad.yaml: TCPRoute/db: spec.rules: has 2 rules; expected one (a connection carries nothing else to match on; put every backend in one rule's backendRefs)",
+        "bad.yaml: TCPRoute/db: spec.rules[0].backendRefs: the weights add up to 0; expected at least one backend with a weight above 0",
+        "bad.yaml: TLSRoute/web: spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet; expected kind: Service (mesh routing, with group: \"\")",
+        "bad.yaml: TLSRoute/web: spec.hostnames: is required",
+        "bad.yaml: TLSRoute/web: spec.rules[0].matches: unknown field; expected one of backendRefs, name",
+        "bad.yaml: TLSRoute/web: spec.rules[0].backendRefs: is required: a rule without backends sends nothing anywhere");
+  }
 }

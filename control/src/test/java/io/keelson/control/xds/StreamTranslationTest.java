@@ -102,6 +102,28 @@ class StreamTranslationTest {
   }
 
   @Test
+  void aTcpRouteSplitsByBackendWeights() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db-v2 }
+        spec: { ports: [ { name: tcp, port: 5433 } ] }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: db }
+        spec:
+          parentRefs: [ { kind: Service, name: db, port: 5432 } ]
+          rules: [ { backendRefs: [ { name: db, weight: 1 }, { name: db-v2, weight: 1 } ] } ]
+        """));
+    TcpProxy tp = tcpProxy(listener(r, "0.0.0.0_5432").getFilterChains(0));
+    assertThat(tp.getWeightedClusters().getClustersList())
+        .extracting(c -> c.getName() + "=" + c.getWeight()).containsExactly("db=1", "db-v2=1");
+    assertThat(tcpProxy(listener(r, "0.0.0.0_5433").getFilterChains(0)).getCluster()).isEqualTo("db-v2");
+  }
+
+  @Test
   void aTlsPortIsRoutedBySniToTcpProxies() throws Exception {
     MeshResources r = captured(state("""
         ---
