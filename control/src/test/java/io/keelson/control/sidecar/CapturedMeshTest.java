@@ -2,17 +2,20 @@ package io.keelson.control.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.control.cli.KeelsonMain;
+import static io.keelson.control.sidecar.CapturedMesh.PYTHON;
+import static io.keelson.control.sidecar.CapturedMesh.appUser;
+import static io.keelson.control.sidecar.CapturedMesh.count;
+import static io.keelson.control.sidecar.CapturedMesh.in;
+import static io.keelson.control.sidecar.CapturedMesh.run;
+
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
+import io.keelson.control.sidecar.CapturedMesh.Result;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,7 +45,6 @@ import org.junit.jupiter.api.Test;
  * removes its namespaces (and with them the iptables rules, which live only there) even when it fails.
  */
 class CapturedMeshTest {
-  private static final String PYTHON = "/usr/bin/python3";
   private static final String ECHO_APP = """
       import http.server
       class H(http.server.BaseHTTPRequestHandler):
@@ -87,16 +89,8 @@ class CapturedMeshTest {
       metadata: { name: default, namespace: shop }
       spec: { mtls: { mode: STRICT } }
       """;
-  private static final String API = "http://10.77.1.1:15014";
-  private static final String[] APP_USER = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 
-  private final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
-  private final String client = "kmc-" + suffix;
-  private final String cp = "kmp-" + suffix;
-  private final String server = "kms-" + suffix;
-  private final List<String> namespaces = new ArrayList<>();
-  private final List<Process> processes = new ArrayList<>();
-  private Path dir;
+  private CapturedMesh m;
 
   @Test
   void anUnmodifiedClientReachesAServiceByNameThroughBothCapturedSidecars() throws Exception {
@@ -117,11 +111,11 @@ class CapturedMeshTest {
 
     // A port no service has: virtualOutbound's PassthroughFilterChain, then virtualInbound's
     // InboundPassthroughFilterChain, whose cluster connects from 127.0.0.6 (upstream_bind_config).
-    Result passthrough = run(in(client, appUser(PYTHON, "-c", TCP_CLIENT)), 20);
+    Result passthrough = run(in(m.client, appUser(PYTHON, "-c", TCP_CLIENT)), 20);
     assertThat(passthrough.exit()).as(passthrough.out()).isZero();
     assertThat(passthrough.out()).contains("got:hello from 7000 to 127.0.0.6");
-    assertThat(stat(client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
-    assertThat(stat(server, "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
+    assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
+    assertThat(m.stat(m.server(0), "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
   }
 
   @Test
@@ -134,15 +128,15 @@ class CapturedMeshTest {
     assertThat(permissive.exit()).as(permissive.out()).isZero();
     assertThat(permissive.out()).contains("path=/permissive").containsIgnoringCase(
         "x-forwarded-client-cert: By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=");
-    Result plain = run(in(client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/plain"), 20);
+    Result plain = run(in(m.client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/plain"), 20);
     assertThat(plain.out()).as("plaintext to a PERMISSIVE sidecar").contains("path=/plain")
         .doesNotContainIgnoringCase("x-forwarded-client-cert");
 
     // STRICT, applied while the mesh runs (the control plane watches its config directory).
-    Files.writeString(dir.resolve("strict.yaml"), STRICT);
+    Files.writeString(m.dir.resolve("strict.yaml"), STRICT);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (run(in(client, "curl", "-s", "--max-time", "2", "http://10.77.2.2:9080/plain"), 20).out().contains("path=")) {
-      assertThat(System.nanoTime()).as("STRICT not in effect after 30 s: " + logs()).isLessThan(deadline);
+    while (run(in(m.client, "curl", "-s", "--max-time", "2", "http://10.77.2.2:9080/plain"), 20).out().contains("path=")) {
+      assertThat(System.nanoTime()).as("STRICT not in effect after 30 s: " + m.logs()).isLessThan(deadline);
       Thread.sleep(200);
     }
 
@@ -156,14 +150,14 @@ class CapturedMeshTest {
 
     // Plaintext from outside the mesh (root in the client namespace is not captured): refused on the app port,
     // and on a port no service has (STRICT covers the inbound passthrough too, as in Istio).
-    Result stranger = run(in(client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/hello"), 20);
+    Result stranger = run(in(m.client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/hello"), 20);
     assertThat(stranger.exit()).as("plaintext to the app port: " + stranger.out()).isNotZero();
     assertThat(stranger.out()).doesNotContain("path=/hello");
-    Result passthrough = run(in(client, appUser(PYTHON, "-c", TCP_CLIENT)), 20);
+    Result passthrough = run(in(m.client, appUser(PYTHON, "-c", TCP_CLIENT)), 20);
     assertThat(passthrough.out()).as("plaintext passthrough to a STRICT sidecar").doesNotContain("hello from 7000");
     // The requests went over mTLS between the sidecars: TLS handshakes on both ends.
-    assertThat(statSum(client, "cluster.reviews.ssl.handshake")).as("client sidecar's mTLS handshakes").isPositive();
-    assertThat(statSum(server, ".ssl.handshake")).as("server sidecar's inbound mTLS handshakes").isPositive();
+    assertThat(m.statSum(m.client, "cluster.reviews.ssl.handshake")).as("client sidecar's mTLS handshakes").isPositive();
+    assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("server sidecar's inbound mTLS handshakes").isPositive();
   }
 
   /**
@@ -172,243 +166,46 @@ class CapturedMeshTest {
    * plane's listeners.
    */
   private void mesh(String policies, boolean identities) throws Exception {
-    String missing = missingPrerequisite();
-    if (missing != null) {
-      System.err.println("CapturedMeshTest skipped: " + missing);
-    }
-    Assumptions.assumeTrue(missing == null, missing);
-    dir = Files.createTempDirectory("keelson-mesh-");
-    topology();
-    Files.writeString(dir.resolve("services.yaml"), policies);
-    // Bound to 10.77.1.1 (routed from both sides): the secure port's certificate names its bind address.
-    start(cp, "control", keelson("control", "--bind", "10.77.1.1", "--xds-port", "15010", "--api-port", "15014",
-        "--config-dir", dir.toString()));
-    // istio-init's part, in both workload namespaces at once (each is a JVM start).
-    List<Process> iptables = new ArrayList<>();
-    for (String ns : List.of(client, server)) {
-      iptables.add(start(ns, "iptables-" + ns, keelson("iptables", "--proxy-uid", "0")));
-    }
-    for (Process p : iptables) {
-      assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as("bin/keelson iptables: " + logs()).isTrue();
-    }
-    start(server, "app", appUser(PYTHON, "-c", ECHO_APP));
-    start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
+    m = CapturedMesh.create("CapturedMeshTest");
+    m.topology(1);
+    String server = m.server(0);
+    m.control(policies);
+    m.iptables();
+    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP));
+    m.start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
     // The sidecars start once the control plane answers (else their reconnect backoff decides how long this takes).
-    String rootPem = awaitOutput(cp, "-----END CERTIFICATE-----", "curl", "-sf", API + "/v1/ca/root");
+    String rootPem = m.awaitRootPem();
     List<String> serverXds = List.of("--xds", "10.77.1.1:15010");
     List<String> clientXds = serverXds;
     if (identities) {
       // What 'bin/keelson ca-root' and 'bin/keelson token create' do, through the HTTP API with curl (no JVM starts).
-      Path root = dir.resolve("root.pem");
+      Path root = m.dir.resolve("root.pem");
       Files.writeString(root, rootPem);
-      serverXds = secureXds(root, "reviews");
-      clientXds = secureXds(root, "frontend");
+      serverXds = m.secureXds(root, "reviews");
+      clientXds = m.secureXds(root, "frontend");
     }
-    start(server, "server-sidecar", sidecar(serverXds, "reviews", "9080", "10.77.2.2"));
-    start(client, "client-sidecar", sidecar(clientXds, "frontend", "8000", "10.77.1.2"));
+    m.start(server, "server-sidecar", CapturedMesh.sidecar(serverXds, "reviews", "9080", "10.77.2.2"));
+    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(clientXds, "frontend", "8000", "10.77.1.2"));
 
     // The client sidecar has the per-port listener (its LDS was accepted), the server sidecar its virtualInbound
     // with the app's destination-port chain.
-    awaitOutput(client, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    awaitOutput(server, "virtualInbound", "curl", "-s", "http://127.0.0.1:9901/config_dump");
-  }
-
-  /** xDS over the secure port with a join token for service account {@code sa} of namespace shop. */
-  private List<String> secureXds(Path root, String sa) throws IOException {
-    Result token = run(in(cp, "curl", "-sf", "-X", "POST", "-H", "content-type: application/json", "-d",
-        "{\"namespace\":\"shop\",\"serviceAccount\":\"" + sa + "\"}", API + "/v1/tokens"), 30);
-    assertThat(token.exit()).as(token.out()).isZero();
-    var value = java.util.regex.Pattern.compile("\"token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.out());
-    assertThat(value.find()).as(token.out()).isTrue();
-    Path file = dir.resolve(sa + ".token");
-    Files.writeString(file, value.group(1) + "\n");
-    return List.of("--xds", "10.77.1.1:15012", "--xds-root-ca", root.toString(), "--token-file", file.toString());
-  }
-
-  private static String[] sidecar(List<String> xds, String service, String appPort, String address) {
-    List<String> args = new ArrayList<>(List.of("proxy"));
-    args.addAll(xds);
-    args.addAll(List.of("--service", service, "--app-port", appPort, "--capture", "iptables", "--address", address,
-        "--concurrency", "1"));
-    return keelson(args.toArray(new String[0]));
+    m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(server, "virtualInbound", "curl", "-s", "http://127.0.0.1:9901/config_dump");
   }
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(APP_USER));
+    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
     command.addAll(List.of("curl", "-s", "--max-time", "5", "--resolve", "reviews:9080:10.77.2.2"));
     command.addAll(List.of(args));
-    return run(in(client, command.toArray(new String[0])), 20);
-  }
-
-  /** A counter from a sidecar's admin /stats ({@code name: value}); -1 when absent. */
-  private long stat(String ns, String name) {
-    String all = run(in(ns, "curl", "-s", "http://127.0.0.1:9901/stats"), 10).out();
-    return all.lines().filter(l -> l.startsWith(name + ": ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).strip()))
-        .findFirst().orElse(-1);
-  }
-
-  /** The sum of a sidecar's admin /stats counters whose names start with {@code listener.} and end with {@code suffix}. */
-  private long statSum(String ns, String suffix) {
-    String all = run(in(ns, "curl", "-s", "http://127.0.0.1:9901/stats"), 10).out();
-    String prefix = suffix.startsWith(".") ? "listener." : "";
-    return all.lines().filter(l -> l.contains(": ")).filter(l -> {
-      String name = l.substring(0, l.indexOf(": "));
-      return name.startsWith(prefix) && name.endsWith(suffix);
-    }).mapToLong(l -> Long.parseLong(l.substring(l.indexOf(": ") + 2).strip())).sum();
-  }
-
-  private static int count(String text, String part) {
-    int n = 0;
-    for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
-      n++;
-    }
-    return n;
-  }
-
-  private static String[] appUser(String... command) {
-    List<String> all = new ArrayList<>(List.of(APP_USER));
-    all.addAll(List.of(command));
-    return all.toArray(new String[0]);
-  }
-
-  private void topology() {
-    for (String ns : List.of(client, cp, server)) {
-      ok("ip", "netns", "add", ns);
-      namespaces.add(ns);
-      ok(in(ns, "ip", "link", "set", "lo", "up"));
-    }
-    ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "pc", "netns", cp);
-    ok("ip", "link", "add", "s0", "netns", server, "type", "veth", "peer", "name", "ps", "netns", cp);
-    ok("ip", "-n", client, "addr", "add", "10.77.1.2/24", "dev", "c0");
-    ok("ip", "-n", cp, "addr", "add", "10.77.1.1/24", "dev", "pc");
-    ok("ip", "-n", cp, "addr", "add", "10.77.2.1/24", "dev", "ps");
-    ok("ip", "-n", server, "addr", "add", "10.77.2.2/24", "dev", "s0");
-    for (String[] dev : new String[][] {{client, "c0"}, {cp, "pc"}, {cp, "ps"}, {server, "s0"}}) {
-      ok("ip", "-n", dev[0], "link", "set", dev[1], "up");
-    }
-    ok("ip", "-n", client, "route", "add", "default", "via", "10.77.1.1");
-    ok("ip", "-n", server, "route", "add", "default", "via", "10.77.2.1");
-    ok(in(cp, "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+    return run(in(m.client, command.toArray(new String[0])), 20);
   }
 
   @AfterEach
   void tearDown() throws IOException {
-    processes.forEach(Process::destroyForcibly);
-    for (Process p : processes) {
-      try {
-        p.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    for (String ns : namespaces) {
-      run(List.of("ip", "netns", "del", ns), 20);
-    }
-    if (dir != null) {
-      try (var files = Files.list(dir)) {
-        for (Path p : files.toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
-      Files.deleteIfExists(dir);
-    }
-  }
-
-  private static String missingPrerequisite() {
-    if (run(List.of("sh", "-c", "[ \"$(id -u)\" = 0 ]"), 10).exit() != 0) {
-      return "needs root (network namespaces and iptables)";
-    }
-    for (String tool : List.of("ip", "iptables-restore", "setpriv", "curl", "sysctl")) {
-      if (run(List.of("sh", "-c", "command -v " + tool), 10).exit() != 0) {
-        return tool + " is not installed";
-      }
-    }
-    return Files.isExecutable(Path.of(PYTHON)) ? null : PYTHON + " is missing";
-  }
-
-  /** Starts {@code command} in {@code ns}, its output in {@code name}.log; killed by tearDown. */
-  private Process start(String ns, String name, String... command) throws IOException {
-    Process p = new ProcessBuilder(in(ns, command)).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile())
-        .start();
-    processes.add(p);
-    return p;
-  }
-
-  /** Runs {@code command} in {@code ns} until its output contains {@code expected} (30 s at most); returns that output. */
-  private String awaitOutput(String ns, String expected, String... command) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    String last = "";
-    while (System.nanoTime() < deadline) {
-      last = run(in(ns, command), 10).out();
-      if (last.contains(expected)) {
-        return last;
-      }
-      Thread.sleep(200);
-    }
-    throw new AssertionError("no '" + expected + "' from " + String.join(" ", command) + " in " + ns + " after 30 s: "
-        + last + logs());
-  }
-
-  /** Every started process's output, for failure messages. */
-  private String logs() throws IOException {
-    StringBuilder logs = new StringBuilder();
-    try (var files = Files.list(dir)) {
-      for (Path p : files.filter(f -> f.toString().endsWith(".log")).sorted().toList()) {
-        logs.append("\n--- ").append(p.getFileName()).append('\n').append(Files.readString(p));
-      }
-    }
-    return logs.toString();
-  }
-
-  private static String[] keelson(String... args) {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED",
-        // Start-up dominates on a busy CI machine: C1 only, the serial collector.
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-        KeelsonMain.class.getName()));
-    command.addAll(List.of(args));
-    return command.toArray(new String[0]);
-  }
-
-  private static List<String> in(String ns, String... command) {
-    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    all.addAll(List.of(command));
-    return all;
-  }
-
-  private static void ok(String... command) {
-    ok(List.of(command));
-  }
-
-  private static void ok(List<String> command) {
-    Result r = run(command, 30);
-    if (r.exit() != 0) {
-      throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
-    }
-  }
-
-  record Result(int exit, String out) {}
-
-  private static Result run(List<String> command, long timeoutSeconds) {
-    try {
-      Path out = Files.createTempFile("keelson-mesh", ".out");
-      try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new AssertionError("timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
+    if (m != null) {
+      m.close();
     }
   }
 }

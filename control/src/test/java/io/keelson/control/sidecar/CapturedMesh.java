@@ -1,0 +1,292 @@
+package io.keelson.control.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.control.cli.KeelsonMain;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The network namespaces, processes and helpers of the captured-mesh end-to-end tests ({@link CapturedMeshTest},
+ * {@link CapturedStreamMeshTest}):
+ *
+ * <pre>
+ * client ns (10.77.1.2) ── veth ── cp ns (10.77.1.1 | 10.77.2.1 | 10.77.3.1, forwarding) ── veth ── server ns k (10.77.(k+2).2)
+ * </pre>
+ *
+ * {@link #close()} kills what it started and removes the namespaces (and with them the iptables rules, which live only
+ * there) and the temporary directory, even after a failure. Used by one test thread at a time.
+ */
+final class CapturedMesh implements AutoCloseable {
+  static final String PYTHON = "/usr/bin/python3";
+  static final String API = "http://10.77.1.1:15014";
+  static final String[] APP_USER = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  private final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
+  final String client = "kmc-" + suffix;
+  final String cp = "kmp-" + suffix;
+  private final List<String> servers = new ArrayList<>();
+  private final List<String> namespaces = new ArrayList<>();
+  private final List<Process> processes = new ArrayList<>();
+  Path dir;
+
+  /** Skips the calling test (the reason printed) without root or the tools; else the temporary directory. */
+  static CapturedMesh create(String testName, String... extraTools) throws IOException {
+    String missing = missingPrerequisite();
+    for (String tool : extraTools) {
+      if (missing == null && run(List.of("sh", "-c", "command -v " + tool), 10).exit() != 0) {
+        missing = tool + " is not installed";
+      }
+    }
+    if (missing != null) {
+      System.err.println(testName + " skipped: " + missing);
+    }
+    Assumptions.assumeTrue(missing == null, missing);
+    CapturedMesh mesh = new CapturedMesh();
+    mesh.dir = Files.createTempDirectory("keelson-mesh-");
+    return mesh;
+  }
+
+  /** Server namespace k (0-based), at 10.77.(k+2).2. */
+  String server(int k) {
+    return servers.get(k);
+  }
+
+  static String serverAddress(int k) {
+    return "10.77." + (k + 2) + ".2";
+  }
+
+  /** The client, control-plane and {@code serverCount} server namespaces, linked through the control plane's. */
+  void topology(int serverCount) {
+    for (int k = 0; k < serverCount; k++) {
+      servers.add("kms" + k + "-" + suffix);
+    }
+    List<String> all = new ArrayList<>(List.of(client, cp));
+    all.addAll(servers);
+    for (String ns : all) {
+      ok("ip", "netns", "add", ns);
+      namespaces.add(ns);
+      ok(in(ns, "ip", "link", "set", "lo", "up"));
+    }
+    ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "pc", "netns", cp);
+    ok("ip", "-n", client, "addr", "add", "10.77.1.2/24", "dev", "c0");
+    ok("ip", "-n", cp, "addr", "add", "10.77.1.1/24", "dev", "pc");
+    ok("ip", "-n", client, "link", "set", "c0", "up");
+    ok("ip", "-n", cp, "link", "set", "pc", "up");
+    ok("ip", "-n", client, "route", "add", "default", "via", "10.77.1.1");
+    for (int k = 0; k < serverCount; k++) {
+      String ns = servers.get(k);
+      String peer = "ps" + k;
+      ok("ip", "link", "add", "s0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", cp);
+      ok("ip", "-n", cp, "addr", "add", "10.77." + (k + 2) + ".1/24", "dev", peer);
+      ok("ip", "-n", ns, "addr", "add", serverAddress(k) + "/24", "dev", "s0");
+      ok("ip", "-n", ns, "link", "set", "s0", "up");
+      ok("ip", "-n", cp, "link", "set", peer, "up");
+      ok("ip", "-n", ns, "route", "add", "default", "via", "10.77." + (k + 2) + ".1");
+    }
+    ok(in(cp, "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+  }
+
+  /** {@code bin/keelson control} in the control-plane namespace on its config directory, holding {@code policies}. */
+  void control(String policies) throws IOException {
+    Files.writeString(dir.resolve("services.yaml"), policies);
+    // Bound to 10.77.1.1 (routed from every side): the secure port's certificate names its bind address.
+    start(cp, "control", keelson("control", "--bind", "10.77.1.1", "--xds-port", "15010", "--api-port", "15014",
+        "--config-dir", dir.toString()));
+  }
+
+  /** istio-init's part ({@code bin/keelson iptables}) in the client and every server namespace at once. */
+  void iptables() throws Exception {
+    List<String> workloads = new ArrayList<>(List.of(client));
+    workloads.addAll(servers);
+    List<Process> iptables = new ArrayList<>();
+    for (String ns : workloads) {
+      iptables.add(start(ns, "iptables-" + ns, keelson("iptables", "--proxy-uid", "0")));
+    }
+    for (Process p : iptables) {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as("bin/keelson iptables: " + logs()).isTrue();
+    }
+  }
+
+  /** The control plane's root certificate, once its API answers (so sidecars started now connect at once). */
+  String awaitRootPem() throws Exception {
+    return awaitOutput(cp, "-----END CERTIFICATE-----", "curl", "-sf", API + "/v1/ca/root");
+  }
+
+  /** xDS over the secure port with a join token for service account {@code sa} of namespace shop. */
+  List<String> secureXds(Path root, String sa) throws IOException {
+    Result token = run(in(cp, "curl", "-sf", "-X", "POST", "-H", "content-type: application/json", "-d",
+        "{\"namespace\":\"shop\",\"serviceAccount\":\"" + sa + "\"}", API + "/v1/tokens"), 30);
+    assertThat(token.exit()).as(token.out()).isZero();
+    var value = java.util.regex.Pattern.compile("\"token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.out());
+    assertThat(value.find()).as(token.out()).isTrue();
+    Path file = dir.resolve(sa + ".token");
+    Files.writeString(file, value.group(1) + "\n");
+    return List.of("--xds", "10.77.1.1:15012", "--xds-root-ca", root.toString(), "--token-file", file.toString());
+  }
+
+  static String[] sidecar(List<String> xds, String service, String appPort, String address, String... extra) {
+    List<String> args = new ArrayList<>(List.of("proxy"));
+    args.addAll(xds);
+    args.addAll(List.of("--service", service, "--app-port", appPort, "--capture", "iptables", "--address", address,
+        "--concurrency", "1"));
+    args.addAll(List.of(extra));
+    return keelson(args.toArray(new String[0]));
+  }
+
+  /** A counter from a sidecar's admin /stats ({@code name: value}); -1 when absent. */
+  long stat(String ns, String name) {
+    String all = run(in(ns, "curl", "-s", "http://127.0.0.1:9901/stats"), 10).out();
+    return all.lines().filter(l -> l.startsWith(name + ": ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 2).strip()))
+        .findFirst().orElse(-1);
+  }
+
+  /** The sum of a sidecar's admin /stats counters whose names start with {@code listener.} and end with {@code suffix}. */
+  long statSum(String ns, String suffix) {
+    String all = run(in(ns, "curl", "-s", "http://127.0.0.1:9901/stats"), 10).out();
+    String prefix = suffix.startsWith(".") ? "listener." : "";
+    return all.lines().filter(l -> l.contains(": ")).filter(l -> {
+      String name = l.substring(0, l.indexOf(": "));
+      return name.startsWith(prefix) && name.endsWith(suffix);
+    }).mapToLong(l -> Long.parseLong(l.substring(l.indexOf(": ") + 2).strip())).sum();
+  }
+
+  static int count(String text, String part) {
+    int n = 0;
+    for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  static String[] appUser(String... command) {
+    List<String> all = new ArrayList<>(List.of(APP_USER));
+    all.addAll(List.of(command));
+    return all.toArray(new String[0]);
+  }
+
+  static String missingPrerequisite() {
+    if (run(List.of("sh", "-c", "[ \"$(id -u)\" = 0 ]"), 10).exit() != 0) {
+      return "needs root (network namespaces and iptables)";
+    }
+    for (String tool : List.of("ip", "iptables-restore", "setpriv", "curl", "sysctl")) {
+      if (run(List.of("sh", "-c", "command -v " + tool), 10).exit() != 0) {
+        return tool + " is not installed";
+      }
+    }
+    return Files.isExecutable(Path.of(PYTHON)) ? null : PYTHON + " is missing";
+  }
+
+  /** Starts {@code command} in {@code ns}, its output in {@code name}.log; killed by tearDown. */
+  Process start(String ns, String name, String... command) throws IOException {
+    Process p = new ProcessBuilder(in(ns, command)).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile())
+        .start();
+    processes.add(p);
+    return p;
+  }
+
+  /** Runs {@code command} in {@code ns} until its output contains {@code expected} (30 s at most); returns that output. */
+  String awaitOutput(String ns, String expected, String... command) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      last = run(in(ns, command), 10).out();
+      if (last.contains(expected)) {
+        return last;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("no '" + expected + "' from " + String.join(" ", command) + " in " + ns + " after 30 s: "
+        + last + logs());
+  }
+
+  /** Every started process's output, for failure messages. */
+  String logs() throws IOException {
+    StringBuilder logs = new StringBuilder();
+    try (var files = Files.list(dir)) {
+      for (Path p : files.filter(f -> f.toString().endsWith(".log")).sorted().toList()) {
+        logs.append("\n--- ").append(p.getFileName()).append('\n').append(Files.readString(p));
+      }
+    }
+    return logs.toString();
+  }
+
+  static String[] keelson(String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED",
+        // Start-up dominates on a busy CI machine: C1 only, the serial collector.
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        KeelsonMain.class.getName()));
+    command.addAll(List.of(args));
+    return command.toArray(new String[0]);
+  }
+
+  static List<String> in(String ns, String... command) {
+    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    all.addAll(List.of(command));
+    return all;
+  }
+
+  static void ok(String... command) {
+    ok(List.of(command));
+  }
+
+  static void ok(List<String> command) {
+    Result r = run(command, 30);
+    if (r.exit() != 0) {
+      throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
+    }
+  }
+
+  record Result(int exit, String out) {}
+
+  static Result run(List<String> command, long timeoutSeconds) {
+    try {
+      Path out = Files.createTempFile("keelson-mesh", ".out");
+      try {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new AssertionError("timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+      } finally {
+        Files.deleteIfExists(out);
+      }
+    } catch (IOException e) {
+      throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    processes.forEach(Process::destroyForcibly);
+    for (Process p : processes) {
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    for (String ns : namespaces) {
+      run(List.of("ip", "netns", "del", ns), 20);
+    }
+    if (dir != null) {
+      try (var files = Files.walk(dir)) {
+        for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,214 @@
+package io.keelson.control.sidecar;
+
+import static io.keelson.control.sidecar.CapturedMesh.PYTHON;
+import static io.keelson.control.sidecar.CapturedMesh.appUser;
+import static io.keelson.control.sidecar.CapturedMesh.count;
+import static io.keelson.control.sidecar.CapturedMesh.in;
+import static io.keelson.control.sidecar.CapturedMesh.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.control.sidecar.CapturedMesh.Result;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * TCP and TLS services through captured sidecars end to end ({@link CapturedMesh}'s namespaces, real processes):
+ * the client sidecar's {@code 0.0.0.0_<port>} tcp_proxy / SNI listener, mesh mTLS between the sidecars (join tokens:
+ * identities, PERMISSIVE by default), the server sidecar's virtualInbound tcp_proxy chain to the app. Shown: a TCP echo
+ * service whose connections a VirtualService splits 50/50 between two versions in two pods (both versions answer,
+ * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); a TLS app (terminating TLS
+ * itself with a test certificate the client verifies) reached by its service name as SNI and by a VirtualService
+ * {@code tls} rule's SNI host. Skipped, with the reason printed, without root or the tools.
+ */
+class CapturedStreamMeshTest {
+  private static final String ECHO_APP = """
+      import socket, sys, threading
+      def serve(c, peer):
+          f = c.makefile("rwb")
+          for line in f:
+              f.write((sys.argv[1] + " peer=" + peer[0] + " got=" + line.decode()).encode()); f.flush()
+          c.close()
+      s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      s.bind(("127.0.0.1", 7070)); s.listen(64)
+      while True:
+          c, peer = s.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+      """;
+  private static final String ECHO_CLIENT = """
+      import socket
+      for i in range(40):
+          s = socket.create_connection(("10.77.2.2", 7070), timeout=5)
+          s.sendall(("ping %d\\n" % i).encode())
+          print("reply:" + s.makefile().readline().strip()); s.close()
+      """;
+  private static final String TLS_APP = """
+      import socket, ssl, sys, threading
+      ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+      names = {}
+      def sni(sock, name, _):
+          names[id(sock)] = name
+      ctx.sni_callback = sni
+      s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      s.bind(("127.0.0.1", 8443)); s.listen(16)
+      def serve(c, peer):
+          try:
+              t = ctx.wrap_socket(c, server_side=True)
+              t.sendall(("tls-app sni=" + str(names.get(id(t))) + " peer=" + peer[0] + "\\n").encode())
+              t.close()
+          except Exception as e:
+              print("handshake failed:", e, flush=True)
+      while True:
+          c, peer = s.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+      """;
+  private static final String TLS_CLIENT = """
+      import socket, ssl, sys
+      ctx = ssl.create_default_context(cafile=sys.argv[1])
+      for name in sys.argv[2:]:
+          s = ctx.wrap_socket(socket.create_connection(("10.77.2.2", 8443), timeout=5), server_hostname=name)
+          print(name + ":" + s.makefile().readline().strip() + " verified=" + str(s.getpeercert() is not None)); s.close()
+      """;
+  private static final String DB = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: db }
+      spec:
+        ports: [ { name: tcp-echo, port: 7070 } ]
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: frontend }
+      spec:
+        ports: [ { name: http, port: 8000 } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: db }
+      spec:
+        host: db
+        subsets: [ { name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: db }
+      spec:
+        hosts: [ db ]
+        tcp:
+        - match: [ { port: 7070 } ]
+          route:
+          - { destination: { host: db, subset: v1 }, weight: 50 }
+          - { destination: { host: db, subset: v2 }, weight: 50 }
+      """;
+  private static final String WEB = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: web }
+      spec:
+        ports: [ { name: https, port: 8443, protocol: TLS } ]
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: frontend }
+      spec:
+        ports: [ { name: http, port: 8000 } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: shop }
+      spec:
+        hosts: [ web ]
+        tls:
+        - match: [ { port: 8443, sniHosts: [ shop.example ] } ]
+          route: [ { destination: { host: web } } ]
+      """;
+
+  private CapturedMesh m;
+
+  @Test
+  void aWeightedTcpServiceIsReachedThroughBothSidecarsOverMtlsAndSplitBetweenVersions() throws Exception {
+    m = CapturedMesh.create("CapturedStreamMeshTest");
+    m.topology(2);
+    m.control(DB);
+    m.iptables();
+    m.start(m.server(0), "echo-v1", appUser(PYTHON, "-c", ECHO_APP, "v1"));
+    m.start(m.server(1), "echo-v2", appUser(PYTHON, "-c", ECHO_APP, "v2"));
+    Path root = root();
+    m.start(m.server(0), "db-v1-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(0), "--labels", "version=v1"));
+    m.start(m.server(1), "db-v2-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(1), "--labels", "version=v2"));
+    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
+    m.awaitOutput(m.client, "0.0.0.0_7070::0.0.0.0:7070", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    for (int k = 0; k < 2; k++) {
+      // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
+      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    }
+    // Both endpoints known to the client sidecar (with their identities, so mTLS) before the connections.
+    m.awaitOutput(m.client, CapturedMesh.serverAddress(1) + ":7070", "curl", "-s", "http://127.0.0.1:9901/clusters");
+    m.awaitOutput(m.client, CapturedMesh.serverAddress(0) + ":7070", "curl", "-s", "http://127.0.0.1:9901/clusters");
+
+    Result echo = run(in(m.client, appUser(PYTHON, "-c", ECHO_CLIENT)), 60);
+    assertThat(echo.exit()).as(echo.out() + m.logs()).isZero();
+    assertThat(count(echo.out(), "reply:")).as(echo.out()).isEqualTo(40);
+    assertThat(count(echo.out(), "peer=127.0.0.1 got=ping")).as("every connection through the server sidecar: " + echo.out())
+        .isEqualTo(40);
+    int v1 = count(echo.out(), "reply:v1 ");
+    int v2 = count(echo.out(), "reply:v2 ");
+    assertThat(v1 + v2).isEqualTo(40);
+    // 50/50 over 40 connections: below 8 of one version happens with probability about 1e-5.
+    assertThat(v1).as("v1's share of 40: " + echo.out()).isBetween(8, 32);
+    assertThat(v2).as("v2's share of 40").isBetween(8, 32);
+    assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("v1 sidecar's inbound mTLS handshakes").isPositive();
+    assertThat(m.statSum(m.server(1), ".ssl.handshake")).as("v2 sidecar's inbound mTLS handshakes").isPositive();
+  }
+
+  @Test
+  void aTlsAppIsReachedBySniThroughBothSidecars() throws Exception {
+    m = CapturedMesh.create("CapturedStreamMeshTest", "openssl");
+    m.topology(1);
+    m.control(WEB);
+    m.iptables();
+    // A test certificate for the app (web, shop.example), readable by the app user.
+    Path certs = Files.createDirectories(m.dir.resolve("certs"));
+    Result cert = run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=web",
+        "-addext", "subjectAltName=DNS:web,DNS:shop.example", "-keyout", certs.resolve("key.pem").toString(),
+        "-out", certs.resolve("cert.pem").toString()), 60);
+    assertThat(cert.exit()).as(cert.out()).isZero();
+    run(List.of("chmod", "-R", "a+rX", m.dir.toString()), 10);
+    String certFile = certs.resolve("cert.pem").toString();
+    m.start(m.server(0), "web", appUser(PYTHON, "-c", TLS_APP, certFile, certs.resolve("key.pem").toString()));
+    Path root = root();
+    m.start(m.server(0), "web-sidecar", CapturedMesh.sidecar(m.secureXds(root, "web"), "web", "8443",
+        CapturedMesh.serverAddress(0)));
+    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
+    m.awaitOutput(m.client, "0.0.0.0_8443::0.0.0.0:8443", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
+    m.awaitOutput(m.server(0), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(m.client, CapturedMesh.serverAddress(0) + ":8443", "curl", "-s", "http://127.0.0.1:9901/clusters");
+
+    Result tls = run(in(m.client, appUser(PYTHON, "-c", TLS_CLIENT, certFile, "web", "shop.example")), 30);
+    assertThat(tls.exit()).as(tls.out() + m.logs()).isZero();
+    assertThat(tls.out()).as("the app's own TLS, verified by the client, through both sidecars")
+        .contains("web:tls-app sni=web peer=127.0.0.1 verified=True")
+        .contains("shop.example:tls-app sni=shop.example peer=127.0.0.1 verified=True");
+    // Both SNI names went to the web cluster (its own name's chain and the tls rule's), inside mesh mTLS.
+    assertThat(m.stat(m.client, "cluster.web.upstream_cx_total")).as("client sidecar's connections to web").isEqualTo(2);
+    assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("web sidecar's inbound mTLS handshakes").isPositive();
+  }
+
+  /** The control plane's root certificate in a file, once its API answers. */
+  private Path root() throws Exception {
+    Path root = m.dir.resolve("root.pem");
+    Files.writeString(root, m.awaitRootPem());
+    return root;
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    if (m != null) {
+      m.close();
+    }
+  }
+}
