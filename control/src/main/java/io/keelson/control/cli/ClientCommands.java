@@ -39,7 +39,8 @@ final class ClientCommands {
       + "(AuthorizationPolicy, PeerAuthentication) need --namespace when several namespaces have that name.\n"
       + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
-      + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error.\n"
+      + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error;\n"
+      + "then warnings (e.g. TCP/TLS services a proxy without traffic capture cannot reach).\n"
       + SERVER_HELP;
   static final String USAGE_PROXY_CONFIG = "usage: bin/keelson proxy-config PROXY listeners|routes|clusters|endpoints "
       + "[--server URL]\n\nThe resources the control plane sent to PROXY (its node id), as JSON.\n" + SERVER_HELP;
@@ -204,6 +205,7 @@ final class ClientCommands {
     System.out.printf("%-24s %-20s %-6s %-22s %-22s %-22s %-22s%n", "PROXY", "SERVICE", "MODE", "LISTENERS", "ROUTES",
         "CLUSTERS", "ENDPOINTS");
     List<String> errors = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
     for (JsonNode p : r.path("proxies")) {
       List<String> cols = new ArrayList<>();
       for (String t : List.of("listeners", "routes", "clusters", "endpoints")) {
@@ -217,8 +219,12 @@ final class ClientCommands {
       System.out.printf("%-24s %-20s %-6s %-22s %-22s %-22s %-22s%n", p.path("nodeId").asText(),
           p.path("service").asText("-"), p.path("delta").asBoolean() ? "delta" : "sotw", cols.get(0), cols.get(1),
           cols.get(2), cols.get(3));
+      for (JsonNode w : p.path("warnings")) {
+        warnings.add(p.path("nodeId").asText() + ": " + w.asText());
+      }
     }
     errors.forEach(e -> System.out.println("last error: " + e));
+    warnings.forEach(w -> System.out.println("warning: " + w));
     return 0;
   }
 

@@ -9,14 +9,34 @@ import java.util.Map;
  *
  * @param types per resource type (listeners, routes, clusters, endpoints): versions sent/ACKed, ACK or NACK, last error
  * @param workload the workload it registered through its node metadata, or null
+ * @param warnings what the mesh has that this proxy cannot serve (e.g. TCP services for a sidecar without capture)
  */
 public record ProxyStatus(String nodeId, String service, boolean delta, boolean proxyless, String connectedAt,
-    Map<String, ProxyState.TypeState> types, Policy.Workload workload) {
+    Map<String, ProxyState.TypeState> types, Policy.Workload workload, java.util.List<String> warnings) {
 
-  static ProxyStatus of(ProxyState p, Policy.Workload w) {
+  static ProxyStatus of(ProxyState p, Policy.Workload w, java.util.List<String> warnings) {
     Map<String, ProxyState.TypeState> byName = new LinkedHashMap<>();
     p.types().forEach((url, t) -> byName.put(shortName(url), t));
-    return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt.toString(), byName, w);
+    return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt.toString(), byName, w,
+        java.util.List.copyOf(warnings));
+  }
+
+  /**
+   * The warning for a proxy without traffic capture when the mesh has TCP or TLS service ports: its outbound
+   * listener speaks HTTP only, so it cannot reach them. Empty when there are none.
+   */
+  static java.util.List<String> streamWarnings(java.util.List<Policy.Service> services) {
+    java.util.List<String> ports = new java.util.ArrayList<>();
+    for (Policy.Service s : services) {
+      for (int port : s.ports()) {
+        if (!s.protocol(port).http()) {
+          ports.add(s.name() + ":" + port + " (" + s.protocol(port) + ")");
+        }
+      }
+    }
+    return ports.isEmpty() ? java.util.List.of() : java.util.List.of("cannot reach " + String.join(", ", ports)
+        + ": TCP and TLS services need traffic capture (a sidecar with --capture iptables); this proxy's outbound"
+        + " listener serves HTTP only");
   }
 
   static String shortName(String typeUrl) {

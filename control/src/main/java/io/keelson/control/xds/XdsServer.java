@@ -141,8 +141,11 @@ public final class XdsServer implements AutoCloseable {
   /** Every connected proxy stream, oldest first. */
   public List<ProxyStatus> status() {
     List<ProxyStatus> out = new ArrayList<>();
+    List<String> uncaptured = ProxyStatus.streamWarnings(store.current().ofType(Policy.Service.class));
     for (ProxyState p : streams.values()) {
-      out.add(ProxyStatus.of(p, registered.get(p.nodeId)));
+      // An SDS-only stream (node "<service>~sds") has no listeners to warn about.
+      boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId);
+      out.add(ProxyStatus.of(p, registered.get(p.nodeId), listens ? uncaptured : List.of()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
     return out;

@@ -2,6 +2,7 @@ package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -12,6 +13,10 @@ import io.keelson.control.policy.PolicyException;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
 import io.keelson.control.store.PolicyStore;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -184,6 +189,21 @@ class StreamTranslationTest {
     assertThat(app.getFiltersList().stream().map(f -> f.getName()).toList())
         .isEqualTo(today.getFilterChains(0).getFiltersList().stream().map(f -> f.getName()).toList());
     assertThat(app.getTransportSocket()).isEqualTo(today.getFilterChains(0).getTransportSocket());
+  }
+
+  @Test
+  void statusWarnsASidecarWithoutCaptureThatItCannotReachTcpAndTlsServices() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient plain = XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false,
+            Node.newBuilder().setId("plain").build()).withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { })) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.nodeIds().contains("plain"));
+      ProxyStatus status = xds.status().stream().filter(p -> p.nodeId().equals("plain")).findFirst().orElseThrow();
+      assertThat(status.warnings()).containsExactly("cannot reach api:8443 (TLS), db:5432 (TCP), web:8443 (TLS): TCP and"
+          + " TLS services need traffic capture (a sidecar with --capture iptables); this proxy's outbound listener"
+          + " serves HTTP only");
+    }
   }
 
   @Test
