@@ -34,8 +34,8 @@ final class RegistryParser {
   }
 
   /**
-   * A port's protocol, as Istio selects it: {@code protocol} (Keelson's field), else {@code appProtocol}, else the
-   * name's prefix ({@code tcp}, {@code tcp-db}, {@code grpc-api}, ...), else HTTP. Names are case-insensitive.
+   * A port's protocol, as Istio selects it: {@code protocol} (Keelson's field), else {@code appProtocol} (which Istio
+   * puts before the name), else the name's prefix ({@code tcp}, {@code tcp-db}, {@code grpc-api}, ...), else HTTP. Names are case-insensitive.
    */
   private static Policy.Protocol protocol(Fields p) {
     String explicit = p.string("protocol", false);
@@ -50,23 +50,32 @@ final class RegistryParser {
     }
     String name = p.string("name", false);
     if (name != null) {
-      String prefix = name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
-      for (Policy.Protocol candidate : Policy.Protocol.values()) {
-        if (candidate.name().equalsIgnoreCase(prefix)) {
-          return candidate;
-        }
+      Policy.Protocol byName = lookup(name.contains("-") ? name.substring(0, name.indexOf('-')) : name);
+      if (byName != null) {
+        return byName;
       }
     }
     return Policy.Protocol.HTTP;
   }
 
   private static Policy.Protocol named(Fields p, String field, String value) {
+    Policy.Protocol found = lookup(value);
+    if (found == null) {
+      p.error(field, "'" + value + "' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)");
+    }
+    return found;
+  }
+
+  /** A protocol by Istio's name, case-insensitive; HTTPS is TLS (a sidecar does not decrypt it), as in Istio. */
+  private static Policy.Protocol lookup(String value) {
+    if (value.equalsIgnoreCase("https")) {
+      return Policy.Protocol.TLS;
+    }
     for (Policy.Protocol candidate : Policy.Protocol.values()) {
       if (candidate.name().equalsIgnoreCase(value)) {
         return candidate;
       }
     }
-    p.error(field, "'" + value + "' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS");
     return null;
   }
 

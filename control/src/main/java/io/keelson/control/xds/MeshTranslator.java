@@ -160,7 +160,7 @@ public final class MeshTranslator {
       if (!httpPorts.isEmpty()) { // a TCP or TLS service is reachable only through a captured sidecar's port listener
         routes.addVirtualHosts(virtualHost(state, svc, httpPorts));
       }
-      if (apiListeners) {
+      if (apiListeners && !httpPorts.isEmpty()) {
         listeners.add(apiListener(svc.name()));
       }
     }

@@ -37,10 +37,11 @@ class StreamPolicyParserTest {
           - { name: http2, port: 9091 }
           - { name: metrics, port: 8080 }
           - { port: 8081 }
+          - { name: https-web, port: 443 }
         """);
-    assertThat(svc.ports()).containsExactly(5432, 8443, 9000, 9090, 9091, 8080, 8081);
+    assertThat(svc.ports()).containsExactly(5432, 8443, 9000, 9090, 9091, 8080, 8081, 443);
     assertThat(svc.protocols()).isEqualTo(Map.of(5432, Policy.Protocol.TCP, 8443, Policy.Protocol.TLS,
-        9000, Policy.Protocol.TCP, 9090, Policy.Protocol.GRPC, 9091, Policy.Protocol.HTTP2));
+        9000, Policy.Protocol.TCP, 9090, Policy.Protocol.GRPC, 9091, Policy.Protocol.HTTP2, 443, Policy.Protocol.TLS));
     assertThat(svc.protocol(8080)).isEqualTo(Policy.Protocol.HTTP);
     assertThat(svc.protocol(9090).http()).isTrue();
     assertThat(svc.protocol(5432).http()).isFalse();
@@ -58,8 +59,8 @@ class StreamPolicyParserTest {
           - { port: 5433, appProtocol: mongo }
           - { port: 5434, protocol: TCP, appProtocol: HTTP }
         """)).containsExactly(
-        "bad.yaml: Service/db: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS",
-        "bad.yaml: Service/db: spec.ports[1].appProtocol: 'mongo' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS",
+        "bad.yaml: Service/db: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)",
+        "bad.yaml: Service/db: spec.ports[1].appProtocol: 'mongo' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)",
         "bad.yaml: Service/db: spec.ports[2].appProtocol: 'HTTP' contradicts protocol 'TCP'; set one of them");
   }
 
