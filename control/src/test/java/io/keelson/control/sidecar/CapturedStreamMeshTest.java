@@ -20,9 +20,9 @@ import org.junit.jupiter.api.Test;
  * the client sidecar's {@code 0.0.0.0_<port>} tcp_proxy / SNI listener, mesh mTLS between the sidecars (join tokens:
  * identities, PERMISSIVE by default), the server sidecar's virtualInbound tcp_proxy chain to the app. Shown: a TCP echo
  * service whose connections a VirtualService splits 50/50 between two versions in two pods (both versions answer,
- * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); a TLS app (terminating TLS
- * itself with a test certificate the client verifies) reached by its service name as SNI and by a VirtualService
- * {@code tls} rule's SNI host. Skipped, with the reason printed, without root or the tools.
+ * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); two TLS apps sharing port 8443
+ * in two pods (each terminating TLS itself with a test certificate the client verifies), reached by SNI: each
+ * service's own name, and a VirtualService {@code tls} rule's SNI host routed to the other service. Skipped, with the reason printed, without root or the tools.
  */
 class CapturedStreamMeshTest {
   private static final String ECHO_APP = """
@@ -46,7 +46,7 @@ class CapturedStreamMeshTest {
       """;
   private static final String TLS_APP = """
       import socket, ssl, sys, threading
-      ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+      ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2]); me = sys.argv[3]
       names = {}
       def sni(sock, name, _):
           names[id(sock)] = name
@@ -56,7 +56,7 @@ class CapturedStreamMeshTest {
       def serve(c, peer):
           try:
               t = ctx.wrap_socket(c, server_side=True)
-              t.sendall(("tls-app sni=" + str(names.get(id(t))) + " peer=" + peer[0] + "\\n").encode())
+              t.sendall((me + " sni=" + str(names.get(id(t))) + " peer=" + peer[0] + "\\n").encode())
               t.close()
           except Exception as e:
               print("handshake failed:", e, flush=True)
@@ -67,6 +67,7 @@ class CapturedStreamMeshTest {
       import socket, ssl, sys
       ctx = ssl.create_default_context(cafile=sys.argv[1])
       for name in sys.argv[2:]:
+          # The address does not matter: the client sidecar routes by port and SNI.
           s = ctx.wrap_socket(socket.create_connection(("10.77.2.2", 8443), timeout=5), server_hostname=name)
           print(name + ":" + s.makefile().readline().strip() + " verified=" + str(s.getpeercert() is not None)); s.close()
       """;
@@ -110,17 +111,23 @@ class CapturedStreamMeshTest {
       ---
       apiVersion: keelson.io/v1alpha1
       kind: Service
+      metadata: { name: shop }
+      spec:
+        ports: [ { name: tls-shop, port: 8443 } ]
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
       metadata: { name: frontend }
       spec:
         ports: [ { name: http, port: 8000 } ]
       ---
       apiVersion: networking.istio.io/v1
       kind: VirtualService
-      metadata: { name: shop }
+      metadata: { name: promo }
       spec:
-        hosts: [ web ]
+        hosts: [ shop ]
         tls:
-        - match: [ { port: 8443, sniHosts: [ shop.example ] } ]
+        - match: [ { port: 8443, sniHosts: [ promo.example ] } ]
           route: [ { destination: { host: web } } ]
       """;
 
@@ -165,37 +172,46 @@ class CapturedStreamMeshTest {
   }
 
   @Test
-  void aTlsAppIsReachedBySniThroughBothSidecars() throws Exception {
+  void tlsAppsSharingAPortAreReachedBySniThroughBothSidecars() throws Exception {
     m = CapturedMesh.create("CapturedStreamMeshTest", "openssl");
-    m.topology(1);
+    m.topology(2);
     m.control(WEB);
     m.iptables();
-    // A test certificate for the app (web, shop.example), readable by the app user.
+    // A test certificate for both apps (every name the client asks for), readable by the app user.
     Path certs = Files.createDirectories(m.dir.resolve("certs"));
     Result cert = run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=web",
-        "-addext", "subjectAltName=DNS:web,DNS:shop.example", "-keyout", certs.resolve("key.pem").toString(),
+        "-addext", "subjectAltName=DNS:web,DNS:shop,DNS:promo.example", "-keyout", certs.resolve("key.pem").toString(),
         "-out", certs.resolve("cert.pem").toString()), 60);
     assertThat(cert.exit()).as(cert.out()).isZero();
     run(List.of("chmod", "-R", "a+rX", m.dir.toString()), 10);
     String certFile = certs.resolve("cert.pem").toString();
-    m.start(m.server(0), "web", appUser(PYTHON, "-c", TLS_APP, certFile, certs.resolve("key.pem").toString()));
+    String keyFile = certs.resolve("key.pem").toString();
+    m.start(m.server(0), "web", appUser(PYTHON, "-c", TLS_APP, certFile, keyFile, "web-app"));
+    m.start(m.server(1), "shop", appUser(PYTHON, "-c", TLS_APP, certFile, keyFile, "shop-app"));
     Path root = root();
     m.start(m.server(0), "web-sidecar", CapturedMesh.sidecar(m.secureXds(root, "web"), "web", "8443",
         CapturedMesh.serverAddress(0)));
+    m.start(m.server(1), "shop-sidecar", CapturedMesh.sidecar(m.secureXds(root, "shop"), "shop", "8443",
+        CapturedMesh.serverAddress(1)));
     m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
     m.awaitOutput(m.client, "0.0.0.0_8443::0.0.0.0:8443", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
-    m.awaitOutput(m.server(0), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    m.awaitOutput(m.client, CapturedMesh.serverAddress(0) + ":8443", "curl", "-s", "http://127.0.0.1:9901/clusters");
+    for (int k = 0; k < 2; k++) {
+      // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
+      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
+      m.awaitOutput(m.client, CapturedMesh.serverAddress(k) + ":8443", "curl", "-s", "http://127.0.0.1:9901/clusters");
+    }
 
-    Result tls = run(in(m.client, appUser(PYTHON, "-c", TLS_CLIENT, certFile, "web", "shop.example")), 30);
+    Result tls = run(in(m.client, appUser(PYTHON, "-c", TLS_CLIENT, certFile, "web", "shop", "promo.example")), 30);
     assertThat(tls.exit()).as(tls.out() + m.logs()).isZero();
-    assertThat(tls.out()).as("the app's own TLS, verified by the client, through both sidecars")
-        .contains("web:tls-app sni=web peer=127.0.0.1 verified=True")
-        .contains("shop.example:tls-app sni=shop.example peer=127.0.0.1 verified=True");
-    // Both SNI names went to the web cluster (its own name's chain and the tls rule's), inside mesh mTLS.
+    assertThat(tls.out()).as("the apps' own TLS, verified by the client, through both sidecars, chosen by SNI")
+        .contains("web:web-app sni=web peer=127.0.0.1 verified=True")
+        .contains("shop:shop-app sni=shop peer=127.0.0.1 verified=True")
+        .contains("promo.example:web-app sni=promo.example peer=127.0.0.1 verified=True");
+    // Inside mesh mTLS: each server sidecar terminated mesh TLS (the apps' TLS passed through inside it).
     assertThat(m.stat(m.client, "cluster.web.upstream_cx_total")).as("client sidecar's connections to web").isEqualTo(2);
+    assertThat(m.stat(m.client, "cluster.shop.upstream_cx_total")).as("client sidecar's connections to shop").isEqualTo(1);
     assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("web sidecar's inbound mTLS handshakes").isPositive();
+    assertThat(m.statSum(m.server(1), ".ssl.handshake")).as("shop sidecar's inbound mTLS handshakes").isPositive();
   }
 
   /** The control plane's root certificate in a file, once its API answers. */
