@@ -15,6 +15,11 @@ final class References {
   /** Problems of {@code changed} against {@code state} (which already contains them). */
   static List<PolicyError> check(PolicySet state, List<Policy> changed) {
     List<PolicyError> errors = new ArrayList<>();
+    // Each port number's services, once (not every service against every other one).
+    java.util.Map<Integer, List<Policy.Service>> byPort = new java.util.HashMap<>();
+    for (Policy.Service s : state.ofType(Policy.Service.class)) {
+      s.ports().forEach(port -> byPort.computeIfAbsent(port, k -> new ArrayList<>()).add(s));
+    }
     for (Policy p : changed) {
       String doc = p.meta().key();
       String file = p.meta().file();
@@ -36,7 +41,7 @@ final class References {
           }
         }
         case Policy.Routes r -> routes(state, r, errors);
-        case Policy.Service s -> sharedPorts(state, s, errors);
+        case Policy.Service s -> sharedPorts(byPort, s, errors);
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
@@ -91,12 +96,13 @@ final class References {
    * ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services apart by Host (HTTP) or SNI (TLS),
    * and the registry has no service addresses for istiod's {@code <VIP>_<port>} listeners.
    */
-  private static void sharedPorts(PolicySet state, Policy.Service s, List<PolicyError> errors) {
+  private static void sharedPorts(java.util.Map<Integer, List<Policy.Service>> byPort, Policy.Service s,
+      List<PolicyError> errors) {
     for (int i = 0; i < s.ports().size(); i++) {
       int port = s.ports().get(i);
       Policy.Protocol mine = s.protocol(port);
-      for (Policy.Service other : state.ofType(Policy.Service.class)) {
-        if (other == s || !other.ports().contains(port)) {
+      for (Policy.Service other : byPort.getOrDefault(port, List.of())) {
+        if (other == s) {
           continue;
         }
         Policy.Protocol theirs = other.protocol(port);
