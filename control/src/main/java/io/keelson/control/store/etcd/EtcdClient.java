@@ -220,7 +220,8 @@ public final class EtcdClient {
         preferred = at;
         return resp.body();
       } catch (IOException e) {
-        failures.add(uri.resolve("/") + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+        failures.add(uri.resolve("/") + ": " + (e instanceof java.net.ConnectException ? "connection refused"
+            : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new EtcdException("interrupted while calling etcd " + uri, e);

@@ -151,6 +151,16 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
       }
       candidate = current.without(p -> !next.containsKey(p.meta().key())).with(next.values());
       List<PolicyError> still = References.check(candidate, List.copyOf(candidate.all()));
+      if (!still.isEmpty()) {
+        // A document deleted by hand that others still reference: keep it too.
+        for (var e : current.byKey().entrySet()) {
+          if (next.putIfAbsent(e.getKey(), e.getValue()) == null) {
+            revert.add(e.getKey());
+          }
+        }
+        candidate = current.without(p -> !next.containsKey(p.meta().key())).with(next.values());
+        still = References.check(candidate, List.copyOf(candidate.all()));
+      }
       errors.add("etcd documents " + (revert.isEmpty() ? "" : revert + " ") + "rejected, their last good versions"
           + " kept:\n" + new PolicyException(broken).getMessage());
       if (!still.isEmpty()) {
@@ -159,12 +169,11 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
         candidate = current;
       }
     }
-    if (errors.isEmpty()) {
-      lastError = null;
-    } else {
-      lastError = String.join("\n", errors);
-      LOG.error("{}", lastError);
+    String error = errors.isEmpty() ? null : String.join("\n", errors);
+    if (error != null && !error.equals(lastError)) {
+      LOG.error("{}", error); // once per distinct problem, not on every later revision
     }
+    lastError = error;
     return candidate;
   }
 

@@ -98,7 +98,9 @@ public final class EtcdWatchLoop implements AutoCloseable {
       while (running && hasNext(it)) {
         Struct m = EtcdClient.parse(it.next());
         if (m.containsFields("error")) {
-          throw new EtcdException("etcd watch error: " + m.getFieldsOrThrow("error"));
+          Struct error = m.getFieldsOrThrow("error").getStructValue();
+          throw new EtcdException("etcd at " + client.endpoints() + " ended the watch: "
+              + EtcdClient.string(error, "message"));
         }
         Struct result = m.getFieldsOrDefault("result", Value.getDefaultInstance()).getStructValue();
         if (EtcdClient.number(result, "compact_revision") > 0 || EtcdClient.bool(result, "canceled")) {

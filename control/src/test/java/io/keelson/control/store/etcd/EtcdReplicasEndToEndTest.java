@@ -232,6 +232,14 @@ class EtcdReplicasEndToEndTest {
     apply(a, SERVICE.replace("product-service", "other-service"));
     await().atMost(WAIT).until(() -> proxyOnB.cp.store.current().byKey().containsKey("Service/other-service"));
     assertThat(proxyOnB.cp.store.current().get("Workload", "product-v1")).isEqualTo(good.get("Workload/product-v1"));
+
+    // A referenced document deleted by hand is kept (and reported) rather than leaving dangling references.
+    hand.delete(prefix + "policies/Service/product-service");
+    await().atMost(WAIT).until(() -> proxyOnB.cp.etcd.lastError().contains("[Service/product-service]"));
+    assertThat(proxyOnB.cp.store.current().get("Service", "product-service")).isNotNull();
+    assertThat(proxyOnB.upstream("product-service")).isEqualTo("v1");
+    apply(a, SERVICE.replace("product-service", "third-service"));
+    await().atMost(WAIT).until(() -> proxyOnB.cp.store.current().byKey().containsKey("Service/third-service"));
   }
 
   @Test
