@@ -177,7 +177,7 @@ public final class PolicyStore {
   private void retryAfter(ConcurrentChangeException e, int attempt) throws PolicyException {
     if (attempt >= ATTEMPTS) {
       throw new PolicyException(List.of(new PolicyError("request", "state", "", e.getMessage()
-          + "; refused after " + ATTEMPTS + " attempts, nothing was applied: apply again")));
+          + "; refused after " + ATTEMPTS + " attempts, nothing was applied: apply again")), true);
     }
     try {
       // A random pause, so replicas racing each other do not collide again in step.

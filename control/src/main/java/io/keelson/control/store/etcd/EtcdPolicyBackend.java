@@ -73,7 +73,7 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
       at = client.txnIfUnchangedSince(marker, policies, revision, ops);
     } catch (EtcdException e) {
       throw new PolicyException(List.of(new PolicyError("etcd", "state", "", "cannot write the change, nothing was "
-          + "applied: " + e.getMessage())));
+          + "applied: " + e.getMessage())), true);
     }
     if (at < 0) {
       throw new PolicyStore.ConcurrentChangeException("the policies in etcd (" + client.endpoints() + ", " + policies
@@ -90,7 +90,7 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
       r = client.range(policies);
     } catch (EtcdException e) {
       throw new PolicyException(List.of(new PolicyError("etcd", "state", "", "cannot read the policies: "
-          + e.getMessage())));
+          + e.getMessage())), true);
     }
     revision = r.revision();
     return build(r.kvs(), current);

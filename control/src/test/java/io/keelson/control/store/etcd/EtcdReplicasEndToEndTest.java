@@ -22,6 +22,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Several control-plane replicas sharing one real etcd (started per test on free loopback ports), with real
@@ -243,8 +246,8 @@ class EtcdReplicasEndToEndTest {
   }
 
   @Test
-  void withEtcdDownReplicasKeepServingAndAppliesFailThenChangesFlowAgain() throws Exception {
-    ControlPlane a = replica(15001);
+  void withEtcdDownReplicasKeepServingAndAppliesFailThenChangesFlowAgain(@TempDir Path configDir) throws Exception {
+    ControlPlane a = replica(15001, configDir);
     Proxy proxyOnB = proxyOn(replicaForProxy());
     TestUpstream v1 = closing(new TestUpstream("v1"));
     TestUpstream v2 = closing(new TestUpstream("v2"));
@@ -260,7 +263,20 @@ class EtcdReplicasEndToEndTest {
     assertThat(proxyOnB.upstream("product-service")).as("served from the last state").isEqualTo("v1");
     assertThat(proxyOnB.cp.store.current().get("Workload", "product-v1")).isNotNull();
 
+    // A change to A's config dir while etcd is down is applied once etcd is back.
+    Files.writeString(configDir.resolve("other.yaml"), SERVICE.replace("product-service", "other-service"));
+    await().atMost(WAIT).until(() -> a.configDirError() != null && a.configDirError().contains("etcd unavailable"));
+    // Through the HTTP API: 503, the documents were fine.
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.api.port()
+          + "/v1/apply")).POST(HttpRequest.BodyPublishers.ofString(SERVICE.replace("product-service", "x"))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.body()).contains("etcd unavailable");
+    }
+
     etcd.start();
+    await().atMost(WAIT).until(() -> proxyOnB.cp.store.current().byKey().containsKey("Service/other-service"));
     await().atMost(WAIT).ignoreExceptions().until(() -> {
       apply(a, Mesh.registry(v2.port(), v2.port()));
       return true;
@@ -285,7 +301,11 @@ class EtcdReplicasEndToEndTest {
   }
 
   private ControlPlane replica(int outboundPort) throws Exception {
-    ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, outboundPort)
+    return replica(outboundPort, null);
+  }
+
+  private ControlPlane replica(int outboundPort, Path configDir) throws Exception {
+    ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, configDir, null, outboundPort)
         .withEtcd(new EtcdStore.Options(etcd.endpoints(), "/test/", Duration.ofSeconds(2), Duration.ofSeconds(5),
             EtcdStore.Options.defaultReplicaId())));
     cleanup.push(cp);
