@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keelson's xDS server: java-control-plane's {@link V3DiscoveryServer} (ADS, state of the world and
  * delta) over a {@link SimpleCache} with one snapshot per node id. The store's state and the
- * workloads sidecars register through their node metadata are translated once per change; a proxy
+ * workloads sidecars register through their node metadata (here, and with a shared store at other
+ * replicas: {@link #setPeerWorkloads}) are translated once per change; a proxy
  * whose resources did not change is not given a new snapshot, and within a snapshot only the types
  * whose version (a content digest) changed are pushed. ACK/NACK per proxy and type come from the
  * server's callbacks. Thread-safe: pushes are serialized by one lock that callbacks answering

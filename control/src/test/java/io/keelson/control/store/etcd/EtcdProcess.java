@@ -59,6 +59,9 @@ final class EtcdProcess implements AutoCloseable {
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "test=" + peer,
         "--log-outputs", "stderr", "--logger", "zap")
         .redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile()).start();
+    Process started = process;
+    // Should the test JVM die before close(), etcd goes with it.
+    Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly));
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(1)).build();
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();

@@ -128,12 +128,12 @@ class EtcdReplicasEndToEndTest {
 
     // A dies: it neither deletes its registrations nor revokes its lease.
     a.etcd.abandon();
+    long died = System.nanoTime();
+    assertThat(b.xds.peerWorkloads()).as("right after A died, until its lease expires").containsKey("product-a-1");
     cleanup.remove(sidecarAtA);
     cleanup.remove(a);
     sidecarAtA.close();
     a.close();
-    long died = System.nanoTime();
-    assertThat(b.xds.peerWorkloads()).as("right after A died, until its lease expires").containsKey("product-a-1");
     await().atMost(WAIT).until(() -> !b.xds.peerWorkloads().containsKey("product-a-1"));
     assertThat(Duration.ofNanos(System.nanoTime() - died)).as("gone only once the lease expired")
         .isGreaterThan(Duration.ofMillis(1000));
