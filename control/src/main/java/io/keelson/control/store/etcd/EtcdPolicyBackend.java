@@ -35,6 +35,10 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
   // Guarded by the store's lock: the etcd revision the store's state was read at (or written at).
   private long revision;
   private volatile String lastError;
+  // Guarded by the store's lock: the policy keys' count and highest mod revision when the state was last built,
+  // so that revisions which change no policy (workload registrations) are not parsed and checked again.
+  private long builtCount = -1;
+  private long builtMaxMod = -1;
 
   public EtcdPolicyBackend(EtcdClient client, String prefix) {
     this.client = client;
@@ -103,11 +107,30 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
         return current; // this replica wrote it (or read it) already
       }
       revision = at;
+      long[] sig = signature(kvs);
+      if (sig[0] == builtCount && sig[1] == builtMaxMod) {
+        return current; // no policy key changed (a put raises the highest mod revision, a delete the count)
+      }
       return build(kvs, current);
     });
   }
 
+  private long[] signature(Map<String, EtcdClient.KeyValue> kvs) {
+    long count = 0;
+    long max = 0;
+    for (EtcdClient.KeyValue kv : kvs.values()) {
+      if (kv.key().startsWith(policies)) {
+        count++;
+        max = Math.max(max, kv.modRevision());
+      }
+    }
+    return new long[] {count, max};
+  }
+
   private PolicySet build(Map<String, EtcdClient.KeyValue> kvs, PolicySet current) {
+    long[] sig = signature(kvs);
+    builtCount = sig[0];
+    builtMaxMod = sig[1];
     List<String> errors = new ArrayList<>();
     Map<String, Policy> next = new TreeMap<>();
     for (EtcdClient.KeyValue kv : kvs.values()) {

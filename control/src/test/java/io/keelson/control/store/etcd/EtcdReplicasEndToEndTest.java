@@ -101,7 +101,8 @@ class EtcdReplicasEndToEndTest {
 
   @Test
   void anApplyAtOneReplicaIsServedByTheOthersApiAndProxies() throws Exception {
-    ControlPlane a = replica(15001);
+    // A's first endpoint is down: it uses the next one.
+    ControlPlane a = replica(15001, null, java.util.List.of(URI.create("http://127.0.0.1:1"), etcd.endpoint()));
     Proxy proxyOnB = proxyOn(replicaForProxy());
     TestUpstream v1 = closing(new TestUpstream("v1"));
     assertThat(proxyOnB.status("product-service")).isNotEqualTo(200);
@@ -305,8 +306,12 @@ class EtcdReplicasEndToEndTest {
   }
 
   private ControlPlane replica(int outboundPort, Path configDir) throws Exception {
+    return replica(outboundPort, configDir, etcd.endpoints());
+  }
+
+  private ControlPlane replica(int outboundPort, Path configDir, java.util.List<URI> endpoints) throws Exception {
     ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, configDir, null, outboundPort)
-        .withEtcd(new EtcdStore.Options(etcd.endpoints(), "/test/", Duration.ofSeconds(2), Duration.ofSeconds(5),
+        .withEtcd(new EtcdStore.Options(endpoints, "/test/", Duration.ofSeconds(2), Duration.ofSeconds(5),
             EtcdStore.Options.defaultReplicaId())));
     cleanup.push(cp);
     return cp;
