@@ -199,6 +199,7 @@ public final class EtcdClient {
   private <T> T send(String path, String body, boolean bounded, HttpResponse.BodyHandler<T> handler)
       throws EtcdException {
     List<String> failures = new ArrayList<>();
+    boolean unanswered = false;
     int start = preferred;
     for (int i = 0; i < endpoints.size(); i++) {
       int at = (start + i) % endpoints.size();
@@ -215,10 +216,18 @@ public final class EtcdClient {
           if (resp.body() instanceof Stream<?> st) {
             st.close();
           }
+          if (resp.statusCode() >= 500) {
+            // This member cannot serve (no leader, shutting down): another may.
+            failures.add(uri.resolve("/") + ": HTTP " + resp.statusCode() + " " + detail.strip());
+            continue;
+          }
           throw new EtcdException("etcd " + uri + " answered HTTP " + resp.statusCode() + " " + detail.strip());
         }
         preferred = at;
         return resp.body();
+      } catch (java.net.http.HttpTimeoutException e) {
+        unanswered = true;
+        failures.add(uri.resolve("/") + ": no answer within " + timeout.toMillis() + " ms");
       } catch (IOException e) {
         failures.add(uri.resolve("/") + ": " + (e instanceof java.net.ConnectException ? "connection refused"
             : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
@@ -227,6 +236,6 @@ public final class EtcdClient {
         throw new EtcdException("interrupted while calling etcd " + uri, e);
       }
     }
-    throw new EtcdException("etcd unavailable (" + path + "): " + String.join("; ", failures));
+    throw new EtcdException("etcd unavailable (" + path + "): " + String.join("; ", failures), unanswered);
   }
 }

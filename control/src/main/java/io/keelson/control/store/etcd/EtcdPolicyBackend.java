@@ -76,8 +76,11 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
     try {
       at = client.txnIfUnchangedSince(marker, policies, revision, ops);
     } catch (EtcdException e) {
-      throw new PolicyException(List.of(new PolicyError("etcd", "state", "", "cannot write the change, nothing was "
-          + "applied: " + e.getMessage())), true);
+      // Unanswered, the txn may have been applied: the watch then brings it in; applying again is harmless
+      // (it fails the revision check, is validated again and finds nothing left to change).
+      throw new PolicyException(List.of(new PolicyError("etcd", "state", "", (e.maybeDone()
+          ? "the change may or may not have been applied (check with get): " : "cannot write the change, nothing was "
+          + "applied: ") + e.getMessage())), true);
     }
     if (at < 0) {
       throw new PolicyStore.ConcurrentChangeException("the policies in etcd (" + client.endpoints() + ", " + policies
