@@ -72,8 +72,13 @@ final class ControlCommand {
       }
       java.util.List<java.net.URI> endpoints = new java.util.ArrayList<>();
       for (String e : a.get("--etcd-endpoints", null).split(",")) {
-        java.net.URI uri = java.net.URI.create(e.strip());
-        if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+        java.net.URI uri;
+        try {
+          uri = new java.net.URI(e.strip());
+        } catch (java.net.URISyntaxException bad) {
+          uri = null;
+        }
+        if (uri == null || !"http".equals(uri.getScheme()) || uri.getHost() == null) {
           System.err.println("keelson control: --etcd-endpoints '" + e + "': expected http://HOST:PORT");
           return 2;
         }

@@ -18,14 +18,14 @@ import java.util.stream.Stream;
  * kills it; {@link #start} runs it again on the same ports and data. {@link #close} kills it and deletes the
  * directory. Not thread-safe (the test's thread).
  */
-final class EtcdProcess implements AutoCloseable {
+public final class EtcdProcess implements AutoCloseable {
   private final Path dir;
   private final int clientPort;
   private final int peerPort;
   private Process process;
 
   /** The etcd binary on this machine, or null (tests skip). */
-  static Path binary() {
+  public static Path binary() {
     for (String d : (System.getenv("PATH") + ":/usr/bin:/usr/local/bin").split(":")) {
       Path p = Path.of(d.isEmpty() ? "." : d, "etcd");
       if (Files.isExecutable(p)) {
@@ -35,7 +35,7 @@ final class EtcdProcess implements AutoCloseable {
     return null;
   }
 
-  EtcdProcess() throws IOException, InterruptedException {
+  public EtcdProcess() throws IOException, InterruptedException {
     dir = Files.createTempDirectory("keelson-etcd-test");
     clientPort = freePort();
     peerPort = freePort();
@@ -47,12 +47,12 @@ final class EtcdProcess implements AutoCloseable {
     }
   }
 
-  URI endpoint() {
+  public URI endpoint() {
     return URI.create("http://127.0.0.1:" + clientPort);
   }
 
   /** Starts etcd (again) and waits until it answers. */
-  void start() throws IOException, InterruptedException {
+  public void start() throws IOException, InterruptedException {
     String peer = "http://127.0.0.1:" + peerPort;
     process = new ProcessBuilder(binary().toString(), "--name", "test", "--data-dir", dir.resolve("data").toString(),
         "--listen-client-urls", endpoint().toString(), "--advertise-client-urls", endpoint().toString(),
@@ -84,7 +84,7 @@ final class EtcdProcess implements AutoCloseable {
   }
 
   /** Kills etcd (SIGKILL) and waits for it to go. */
-  void stop() throws InterruptedException {
+  public void stop() throws InterruptedException {
     if (process != null) {
       process.destroyForcibly();
       process.waitFor();
@@ -108,7 +108,7 @@ final class EtcdProcess implements AutoCloseable {
     }
   }
 
-  List<URI> endpoints() {
+  public List<URI> endpoints() {
     return List.of(endpoint());
   }
 }
