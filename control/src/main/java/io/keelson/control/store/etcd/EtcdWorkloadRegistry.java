@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * registered at the others. Each replica holds one lease (TTL {@code ttl}, kept alive every third of it)
  * and writes {@code PREFIX/workloads/<replica>/<node id>} under it, so when a replica dies its workloads
  * leave everyone's endpoints once the lease expires. A lease found expired (etcd was away too long) is
- * replaced and every registration written again. Writes and keep-alives run on one daemon thread
+ * replaced and every registration written again, as is any key found missing at a keep-alive. Writes and
+ * keep-alives run on one daemon thread
  * ({@code keelson-etcd-registry}); {@link #registered}/{@link #unregistered} only record what is wanted
  * (never block the gRPC thread); {@link #onSnapshot} runs on the watch thread.
  */
@@ -89,10 +90,23 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
 
   private void tick() {
     try {
+      renewAndSync();
+    } catch (RuntimeException e) {
+      // A scheduled task that throws is never run again: log and keep going.
+      LOG.error("etcd registrations of {}: unexpected failure, retrying", mine, e);
+    }
+  }
+
+  private void renewAndSync() {
+    try {
       if (lease != 0 && client.keepAlive(lease) <= 0) {
         LOG.warn("etcd lease {} of {} expired: granting a new one and registering {} workloads again", lease, mine,
             wanted.size());
         lease = 0;
+      } else if (lease != 0 && !written.isEmpty()) {
+        // Keys that left etcd anyway (deleted by hand, a lease revoked from outside) are written again.
+        var present = client.range(mine).kvs();
+        written.keySet().removeIf(node -> !present.containsKey(mine + node));
       }
     } catch (EtcdException e) {
       failed(e);

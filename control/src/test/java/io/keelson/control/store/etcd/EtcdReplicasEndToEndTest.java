@@ -146,6 +146,47 @@ class EtcdReplicasEndToEndTest {
   }
 
   @Test
+  void aReplicaWhoseLeaseWasLostRegistersItsWorkloadsAgain() throws Exception {
+    ControlPlane a = replica(15001);
+    ControlPlane b = replica(15001);
+    register(a, "product-a-2", 8080);
+    await().atMost(WAIT).until(() -> b.xds.peerWorkloads().containsKey("product-a-2"));
+
+    // The lease is gone (as after an etcd outage longer than its TTL): A notices at its next keep-alive.
+    String lease = registrationLease();
+    rawPost("/v3/lease/revoke", "{\"ID\":\"" + lease + "\"}");
+    // (B may see the key go and come back between two polls: the new lease is what shows A wrote it again.)
+    await().atMost(WAIT).until(() -> {
+      String now = registrationLease();
+      return now != null && !now.equals(lease);
+    });
+    await().atMost(WAIT).until(() -> b.xds.peerWorkloads().containsKey("product-a-2"));
+  }
+
+  /** The lease of the one registration key, or null when there is none. */
+  private String registrationLease() throws Exception {
+    String key = "/test/workloads/";
+    var kvs = EtcdClient.parse(rawPost("/v3/kv/range", "{\"key\":\"" + b64(key) + "\",\"range_end\":\""
+        + EtcdClient.b64End(key) + "\"}"));
+    if (!kvs.containsFields("kvs")) {
+      return null;
+    }
+    return kvs.getFieldsOrThrow("kvs").getListValue().getValues(0).getStructValue().getFieldsOrThrow("lease")
+        .getStringValue();
+  }
+
+  private String rawPost(String path, String body) throws Exception {
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      return http.send(HttpRequest.newBuilder(etcd.endpoint().resolve(path)).POST(HttpRequest.BodyPublishers
+          .ofString(body)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+  }
+
+  private static String b64(String s) {
+    return java.util.Base64.getEncoder().encodeToString(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
   void aChangeValidatedAgainstAStaleStateIsRetriedOrRefusedNeverHalfApplied() throws Exception {
     ControlPlane a = replica(15001);
     apply(a, SERVICE);
