@@ -140,7 +140,8 @@ public final class ApiServer implements AutoCloseable {
           errors.add(Map.of("file", pe.file(), "document", pe.doc(), "path", pe.path(), "reason", pe.reason(),
               "message", pe.toString()));
         }
-        send(ex, 400, Map.of("error", e.getMessage(), "errors", errors));
+        // 503: the documents are fine, the shared store (etcd) could not take them now.
+        send(ex, e.retryable() ? 503 : 400, Map.of("error", e.getMessage(), "errors", errors));
       } catch (NotFound e) {
         send(ex, 404, Map.of("error", e.getMessage()));
       } catch (IllegalArgumentException e) {

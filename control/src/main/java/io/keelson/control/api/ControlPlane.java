@@ -15,6 +15,8 @@ import io.keelson.dataplane.security.CertificateRotator;
 import io.keelson.control.store.ConfigDirWatcher;
 import io.keelson.control.store.DataDir;
 import io.keelson.control.store.PolicyStore;
+import io.keelson.control.store.etcd.EtcdException;
+import io.keelson.control.store.etcd.EtcdStore;
 import io.keelson.control.xds.XdsServer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,7 +24,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The whole control plane: store (memory, data dir, watched config dir), xDS server and HTTP API.
+ * The whole control plane: store (memory, data dir, watched config dir; or etcd shared by several
+ * replicas), xDS server and HTTP API.
  * Start it with {@link #start(Options)}; close to stop. Thread-safe.
  */
 public final class ControlPlane implements AutoCloseable {
@@ -36,11 +39,21 @@ public final class ControlPlane implements AutoCloseable {
    * @param ca           the mesh CA (a self-signed root in the data dir by default)
    * @param xdsTlsPort   the secure port (TLS + join tokens: ADS and the certificate service); 0 = ephemeral,
    *                     -1 = not served
+   * @param etcd         the shared etcd store, or null for the embedded one (memory, data dir)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
-      CaOptions ca, int xdsTlsPort) {
+      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
+    public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
+        CaOptions ca, int xdsTlsPort) {
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, null);
+    }
+
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, CaOptions.selfSigned(dataDir), -1);
+    }
+
+    public Options withEtcd(EtcdStore.Options e) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e);
     }
   }
 
@@ -49,6 +62,8 @@ public final class ControlPlane implements AutoCloseable {
   public final ApiServer api;
   public final Security security;
   private final ConfigDirWatcher watcher;
+  /** The etcd store, or null when the store is embedded. */
+  public final EtcdStore etcd;
 
   /**
    * The mesh CA, join tokens, the certificate service and the secure port (null when not served).
@@ -57,7 +72,9 @@ public final class ControlPlane implements AutoCloseable {
   public record Security(MeshCa ca, JoinTokens tokens, TokenAuthentication auth, CertificateService certificates,
       CertificateRotator identity, SecureXdsPort securePort) {}
 
-  private ControlPlane(PolicyStore store, XdsServer xds, ApiServer api, Security security, ConfigDirWatcher watcher) {
+  private ControlPlane(PolicyStore store, XdsServer xds, ApiServer api, Security security, ConfigDirWatcher watcher,
+      EtcdStore etcd) {
+    this.etcd = etcd;
     this.store = store;
     this.xds = xds;
     this.api = api;
@@ -65,12 +82,27 @@ public final class ControlPlane implements AutoCloseable {
     this.watcher = watcher;
   }
 
+  /**
+   * @throws IOException with an {@link EtcdException} cause, naming the endpoints, when etcd does not answer
+   *                     within the start timeout
+   */
   public static ControlPlane start(Options o) throws IOException, PolicyException {
-    PolicyStore store = new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
+    EtcdStore etcd = null;
+    if (o.etcd() != null) {
+      try {
+        etcd = EtcdStore.connect(o.etcd());
+      } catch (EtcdException e) {
+        throw new IOException(e.getMessage(), e);
+      }
+    }
+    PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
+    XdsServer xds = new XdsServer(store, o.outboundPort());
+    if (etcd != null) {
+      etcd.follow(xds);
+    }
     ConfigDirWatcher watcher = o.configDir() == null ? null
         : new ConfigDirWatcher(o.configDir(), store).start(Duration.ofMillis(500));
     Security security = security(o);
-    XdsServer xds = new XdsServer(store, o.outboundPort());
     xds.setSecrets(List.of(TrustBundleSecret.of(security.ca().roots())));
     xds.start(o.bind(), o.xdsPort());
     if (o.xdsTlsPort() >= 0) {
@@ -88,7 +120,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     ApiServer api = new ApiServer(store, xds).withSecurity(security.tokens(), security.ca(),
         security.certificates(), security.auth()).start(o.bind(), o.apiPort());
-    return new ControlPlane(store, xds, api, security, watcher);
+    return new ControlPlane(store, xds, api, security, watcher, etcd);
   }
 
   private static Security security(Options o) throws IOException {
@@ -117,6 +149,9 @@ public final class ControlPlane implements AutoCloseable {
     xds.close();
     if (watcher != null) {
       watcher.close();
+    }
+    if (etcd != null) {
+      etcd.close();
     }
   }
 }

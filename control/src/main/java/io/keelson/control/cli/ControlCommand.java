@@ -4,6 +4,8 @@ import io.keelson.control.api.ControlPlane;
 import io.keelson.control.ca.CaOptions;
 import io.keelson.control.ca.MeshCa;
 import io.keelson.control.policy.PolicyException;
+import io.keelson.control.store.etcd.EtcdException;
+import io.keelson.control.store.etcd.EtcdStore;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -13,6 +15,7 @@ final class ControlCommand {
       usage: bin/keelson control [--xds-port N] [--api-port N] [--config-dir DIR] [--data-dir DIR]
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
+                                 [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
         --xds-port N       xDS port (default 15010; 0 = any free port)
@@ -30,6 +33,13 @@ final class ControlCommand {
                            issuers) instead of a self-signed root kept in --data-dir/ca
         --ca-key FILE      its private key (PEM)
         --ca-root FILE     the root its chain ends at, when --ca-cert does not include it
+        --store S          embedded (default: memory, --data-dir, --config-dir) or etcd (several replicas share
+                           the policies and the workloads sidecars register; see docs/control-plane.md)
+        --etcd-endpoints U etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)
+        --etcd-prefix P    key prefix (default /keelson/)
+        --etcd-lease-ttl D TTL of this replica's registration lease (default 5s): how long a dead replica's
+                           workloads stay endpoints
+        --etcd-timeout D   how long start-up waits for etcd (default 10s)
       """;
 
   private ControlCommand() {}
@@ -45,7 +55,7 @@ final class ControlCommand {
     }
     Args a = new Args("control", argv, Set.of("--xds-port", "--api-port", "--config-dir", "--data-dir", "--bind",
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
-        "--ca-root"), Set.of());
+        "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout"), Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
         a.has("--workload-cert-ttl") ? SecurityCommands.duration(a.get("--workload-cert-ttl", null))
@@ -54,6 +64,39 @@ final class ControlCommand {
     ControlPlane.Options o = new ControlPlane.Options(a.get("--bind", "127.0.0.1"), a.getInt("--xds-port", 15010),
         a.getInt("--api-port", 15014), a.has("--config-dir") ? Path.of(a.get("--config-dir", null)) : null,
         dataDir, a.getInt("--outbound-port", 15001), ca, a.getInt("--xds-tls-port", 15012));
+    String storeKind = a.get("--store", "embedded");
+    if (storeKind.equals("etcd")) {
+      if (!a.has("--etcd-endpoints")) {
+        System.err.println("keelson control: --store etcd needs --etcd-endpoints, e.g. http://127.0.0.1:2379");
+        return 2;
+      }
+      java.util.List<java.net.URI> endpoints = new java.util.ArrayList<>();
+      for (String e : a.get("--etcd-endpoints", null).split(",")) {
+        java.net.URI uri;
+        try {
+          uri = new java.net.URI(e.strip());
+        } catch (java.net.URISyntaxException bad) {
+          uri = null;
+        }
+        if (uri == null || !"http".equals(uri.getScheme()) || uri.getHost() == null) {
+          System.err.println("keelson control: --etcd-endpoints '" + e + "': expected http://HOST:PORT");
+          return 2;
+        }
+        endpoints.add(uri);
+      }
+      EtcdStore.Options eo = EtcdStore.Options.of(endpoints)
+          .withPrefix(a.get("--etcd-prefix", EtcdStore.Options.DEFAULT_PREFIX));
+      if (a.has("--etcd-lease-ttl")) {
+        eo = eo.withLeaseTtl(SecurityCommands.duration(a.get("--etcd-lease-ttl", null)));
+      }
+      if (a.has("--etcd-timeout")) {
+        eo = eo.withStartTimeout(SecurityCommands.duration(a.get("--etcd-timeout", null)));
+      }
+      o = o.withEtcd(eo);
+    } else if (!storeKind.equals("embedded")) {
+      System.err.println("keelson control: --store '" + storeKind + "': expected embedded or etcd");
+      return 2;
+    }
     java.util.concurrent.CountDownLatch terminate = TerminationSignals.install();
     ControlPlane cp;
     try {
@@ -62,7 +105,7 @@ final class ControlCommand {
       System.err.println("keelson control: the saved state cannot be loaded:\n" + e.getMessage());
       return 1;
     } catch (java.io.IOException e) {
-      if (e.getCause() instanceof io.keelson.control.ca.CaException) {
+      if (e.getCause() instanceof io.keelson.control.ca.CaException || e.getCause() instanceof EtcdException) {
         System.err.println("keelson control: " + e.getMessage());
         return 1;
       }

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Keeps the store in step with the {@code *.yaml}/{@code *.yml} files of a directory: a file added or
  * changed replaces the documents it held before, a file removed takes its documents away. A bad file
  * is reported (see {@link #lastError()}) and the previous good state kept. Polls content (not
- * timestamps, which editors and coarse clocks make unreliable) on its own daemon thread.
+ * timestamps, which editors and coarse clocks make unreliable) on its own daemon thread. A change a
+ * shared store could not take (etcd unavailable) is tried again at every scan until it is taken.
  */
 public final class ConfigDirWatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigDirWatcher.class);
@@ -93,6 +94,14 @@ public final class ConfigDirWatcher implements AutoCloseable {
           change.created(), change.configured(), change.deleted());
       lastError = null;
     } catch (PolicyException e) {
+      if (e.retryable()) {
+        // The store (etcd) could not take it now: try again at the next scan; say so once.
+        if (!e.getMessage().equals(lastError)) {
+          LOG.warn("config dir: {} not applied yet, retrying:\n{}", name, e.getMessage());
+        }
+        lastError = e.getMessage();
+        return;
+      }
       lastError = e.getMessage();
       LOG.warn("config dir: {} rejected, keeping the previous state:\n{}", name, e.getMessage());
     }

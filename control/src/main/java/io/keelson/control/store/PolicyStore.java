@@ -15,10 +15,15 @@ import java.util.function.Predicate;
  * The applied policy state, in memory, optionally persisted to a data directory. Changes are
  * all-or-nothing: a candidate state is checked whole (and written to disk) before it replaces the
  * current one. Thread-safe: changes are serialized; readers see immutable {@link PolicySet}s.
- * Listeners run on the changing thread, after the change, in registration order.
+ * Listeners run on the changing thread, after the change, in registration order. With a shared
+ * {@link Backend} (etcd) a change is written there before it becomes current, and the backend's watch
+ * thread brings other replicas' changes in through {@link #replace}.
  */
 public final class PolicyStore {
+  /** Attempts of a change that a concurrent change of a shared backend invalidated. */
+  static final int ATTEMPTS = 5;
   private final DataDir dataDir;
+  private final Backend backend;
   private final List<Consumer<PolicySet>> listeners = new CopyOnWriteArrayList<>();
   private volatile PolicySet current;
 
@@ -30,16 +35,66 @@ public final class PolicyStore {
     }
   }
 
+  /**
+   * A store shared by several replicas (etcd). Its methods are called under the store's lock, on the
+   * changing thread; they block on the network.
+   */
+  public interface Backend {
+    /**
+     * Writes {@code after} in place of {@code before} as one all-or-nothing write, only if the shared
+     * state is still the one {@code before} was read from.
+     *
+     * @throws ConcurrentChangeException when it is not (nothing was written)
+     * @throws PolicyException           naming the backend when it cannot be written (nothing was written)
+     */
+    void save(PolicySet before, PolicySet after) throws PolicyException, ConcurrentChangeException;
+
+    /** Reads the shared state again (after a concurrent change), given the current one to reuse instances from. */
+    PolicySet reload(PolicySet current) throws PolicyException;
+  }
+
+  /** The shared state changed since the change was validated: validate again against the new state. */
+  public static final class ConcurrentChangeException extends Exception {
+    public ConcurrentChangeException(String message) {
+      super(message);
+    }
+  }
+
   /** A store with no persistence. */
   public PolicyStore() {
     this.dataDir = null;
+    this.backend = null;
     this.current = PolicySet.EMPTY;
   }
 
   /** A store that loads its state from {@code dataDir} (null = memory only) and writes every change there. */
   public PolicyStore(DataDir dataDir) throws PolicyException {
     this.dataDir = dataDir;
+    this.backend = null;
     this.current = dataDir == null ? PolicySet.EMPTY : dataDir.load();
+  }
+
+  /** A store whose state is {@code backend}'s, starting from {@code initial} (read from it). */
+  public PolicyStore(Backend backend, PolicySet initial) {
+    this.dataDir = null;
+    this.backend = Objects.requireNonNull(backend);
+    this.current = initial;
+  }
+
+  /**
+   * Replaces the state with {@code next.apply(current)} (a state the backend observed: another replica's
+   * change); listeners run when the documents differ. Serialized with changes.
+   */
+  public synchronized void replace(java.util.function.UnaryOperator<PolicySet> next) {
+    PolicySet before = current;
+    PolicySet after = next.apply(before);
+    if (after == before || after.byKey().equals(before.byKey())) {
+      return;
+    }
+    current = after;
+    for (Consumer<PolicySet> l : listeners) {
+      l.accept(after);
+    }
   }
 
   public PolicySet current() {
@@ -61,6 +116,17 @@ public final class PolicyStore {
    */
   public synchronized Change change(Predicate<Policy> drop, Collection<Policy> policies, boolean dryRun)
       throws PolicyException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return tryChange(drop, policies, dryRun);
+      } catch (ConcurrentChangeException e) {
+        retryAfter(e, attempt);
+      }
+    }
+  }
+
+  private Change tryChange(Predicate<Policy> drop, Collection<Policy> policies, boolean dryRun)
+      throws PolicyException, ConcurrentChangeException {
     PolicySet before = current;
     List<String> seen = new ArrayList<>();
     List<PolicyError> dup = new ArrayList<>();
@@ -83,7 +149,7 @@ public final class PolicyStore {
     if (dryRun || change.isEmpty()) {
       return change;
     }
-    commit(after);
+    commit(before, after);
     return change;
   }
 
@@ -98,6 +164,34 @@ public final class PolicyStore {
    * or when it is still referenced.
    */
   public synchronized Change delete(String kind, String namespace, String name, boolean dryRun) throws PolicyException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return tryDelete(kind, namespace, name, dryRun);
+      } catch (ConcurrentChangeException e) {
+        retryAfter(e, attempt);
+      }
+    }
+  }
+
+  /** After a concurrent change: the backend's state becomes current, or the change is refused after the last attempt. */
+  private void retryAfter(ConcurrentChangeException e, int attempt) throws PolicyException {
+    if (attempt >= ATTEMPTS) {
+      throw new PolicyException(List.of(new PolicyError("request", "state", "", e.getMessage()
+          + "; refused after " + ATTEMPTS + " attempts, nothing was applied: apply again")), true);
+    }
+    try {
+      // A random pause, so replicas racing each other do not collide again in step.
+      Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(5, 20 * attempt));
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new PolicyException(List.of(new PolicyError("request", "state", "", "interrupted, nothing was applied")));
+    }
+    PolicySet fresh = backend.reload(current);
+    replace(old -> fresh);
+  }
+
+  private Change tryDelete(String kind, String namespace, String name, boolean dryRun)
+      throws PolicyException, ConcurrentChangeException {
     PolicySet before = current;
     List<Policy> found = before.find(kind, namespace, name);
     String what = Policy.Meta.key(kind, namespace, name);
@@ -121,14 +215,17 @@ public final class PolicyStore {
     }
     Change change = diff(before, after, List.of());
     if (!dryRun) {
-      commit(after);
+      commit(before, after);
     }
     return change;
   }
 
-  private void commit(PolicySet after) throws PolicyException {
+  private void commit(PolicySet before, PolicySet after) throws PolicyException, ConcurrentChangeException {
     if (dataDir != null) {
       dataDir.save(after);
+    }
+    if (backend != null) {
+      backend.save(before, after);
     }
     current = after;
     for (Consumer<PolicySet> l : listeners) {

@@ -9,11 +9,11 @@ import java.util.List;
  * Cross-document checks of a candidate state: what the documents being applied name must exist in
  * it (services, ports, subsets). Stateless.
  */
-final class References {
+public final class References {
   private References() {}
 
   /** Problems of {@code changed} against {@code state} (which already contains them). */
-  static List<PolicyError> check(PolicySet state, List<Policy> changed) {
+  public static List<PolicyError> check(PolicySet state, List<Policy> changed) {
     List<PolicyError> errors = new ArrayList<>();
     // Each port number's services, once (not every service against every other one).
     java.util.Map<Integer, List<Policy.Service>> byPort = new java.util.HashMap<>();

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keelson's xDS server: java-control-plane's {@link V3DiscoveryServer} (ADS, state of the world and
  * delta) over a {@link SimpleCache} with one snapshot per node id. The store's state and the
- * workloads sidecars register through their node metadata are translated once per change; a proxy
+ * workloads sidecars register through their node metadata (here, and with a shared store at other
+ * replicas: {@link #setPeerWorkloads}) are translated once per change; a proxy
  * whose resources did not change is not given a new snapshot, and within a snapshot only the types
  * whose version (a content digest) changed are pushed. ACK/NACK per proxy and type come from the
  * server's callbacks. Thread-safe: pushes are serialized by one lock that callbacks answering
@@ -47,6 +48,9 @@ public final class XdsServer implements AutoCloseable {
   private final SimpleCache<String> cache = new SimpleCache<>(Node::getId);
   private final Map<Long, ProxyState> streams = new ConcurrentHashMap<>();
   private final Map<String, Policy.Workload> registered = new ConcurrentHashMap<>();
+  // Workloads other control-plane replicas registered (shared store), by node id; replaced whole.
+  private volatile Map<String, Policy.Workload> peers = Map.of();
+  private volatile Registrations registrations = Registrations.NONE;
   // Sidecars with a workload identity, by node id: they get per-node resources (mTLS clusters, inbound listener).
   private final Map<String, MeshTranslator.Self> identified = new ConcurrentHashMap<>();
   // Sidecars whose traffic iptables captures, by node id (with or without an identity): virtualOutbound/virtualInbound.
@@ -84,6 +88,24 @@ public final class XdsServer implements AutoCloseable {
   // SDS: the trust bundle every proxy gets (guarded by pushLock).
   private List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> secrets = List.of();
   private String secretsVersion = "none";
+
+  /**
+   * Told about the workloads sidecars register at this server, to share them with other replicas. Called on
+   * the gRPC thread of the registering stream: implementations must not block.
+   */
+  public interface Registrations {
+    Registrations NONE = new Registrations() {
+      @Override
+      public void registered(String nodeId, Policy.Workload workload) {}
+
+      @Override
+      public void unregistered(String nodeId) {}
+    };
+
+    void registered(String nodeId, Policy.Workload workload);
+
+    void unregistered(String nodeId);
+  }
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
@@ -168,7 +190,7 @@ public final class XdsServer implements AutoCloseable {
 
   /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
   public MeshResources preview(PolicySet state) {
-    return sidecars.translate(state, registered.values());
+    return sidecars.translate(state, workloads());
   }
 
   /** Resources currently given to sidecars. */
@@ -188,7 +210,7 @@ public final class XdsServer implements AutoCloseable {
    * sidecar preview so that the answer names exactly the proxies a change reaches.
    */
   public Map<String, List<String>> changedFor(PolicySet before, PolicySet after) {
-    List<Policy.Workload> workloads = List.copyOf(registered.values());
+    List<Policy.Workload> workloads = List.copyOf(workloads());
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
     for (ProxyState p : streams.values()) {
@@ -237,6 +259,36 @@ public final class XdsServer implements AutoCloseable {
     return Map.copyOf(registered);
   }
 
+  /** Where workloads registered here are shared with other replicas (call before {@link #start}). */
+  public void setRegistrations(Registrations registrations) {
+    this.registrations = registrations;
+  }
+
+  /** Replaces the workloads other replicas registered, by node id; a node registered here wins. */
+  public void setPeerWorkloads(Map<String, Policy.Workload> byNode) {
+    peers = Map.copyOf(byNode);
+    retranslate();
+  }
+
+  public Map<String, Policy.Workload> peerWorkloads() {
+    return peers;
+  }
+
+  /** Registered here and at other replicas. */
+  private java.util.Collection<Policy.Workload> workloads() {
+    Map<String, Policy.Workload> p = peers;
+    if (p.isEmpty()) {
+      return registered.values();
+    }
+    List<Policy.Workload> all = new java.util.ArrayList<>(registered.values());
+    p.forEach((node, w) -> {
+      if (!registered.containsKey(node)) {
+        all.add(w);
+      }
+    });
+    return all;
+  }
+
   /** Snapshots handed to the cache since start (a proxy whose resources did not change gets none). */
   public long pushes() {
     pushLock.lock();
@@ -257,7 +309,7 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
-      forSidecars = sidecars.translate(state, registered.values());
+      forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
       // Every connected proxy, not only those whose first request already made a watch in the cache:
       // a proxy between its stream opening and its first watch would keep a snapshot set before this change.
@@ -273,7 +325,7 @@ public final class XdsServer implements AutoCloseable {
   private MeshResources resourcesFor(ProxyState p) {
     if (p.proxyless) {
       if (forProxyless == null) {
-        forProxyless = proxyless.translate(translated, registered.values());
+        forProxyless = proxyless.translate(translated, workloads());
       }
       return forProxyless;
     }
@@ -283,21 +335,21 @@ public final class XdsServer implements AutoCloseable {
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
           k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true))
-              .translateShared(translated, registered.values(), mtls ? workloadIdentities() : Map.of(), mtls));
+              .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture));
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
     if (self != null) {
       // One shared translation per outbound port for every sidecar with an identity; per node only its inbound listener.
       MeshResources shared = identifiedByPort.computeIfAbsent(p.outboundPort,
-          port -> translator(port).translateShared(translated, registered.values(), workloadIdentities(), true));
+          port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
     }
     if (p.outboundPort == outboundPort) {
       return forSidecars;
     }
     return byOutboundPort.computeIfAbsent(p.outboundPort,
-        port -> translator(port).translate(translated, registered.values()));
+        port -> translator(port).translate(translated, workloads()));
   }
 
   /**
@@ -410,6 +462,7 @@ public final class XdsServer implements AutoCloseable {
     }
     if (w != null) {
       registered.put(node.getId(), w);
+      registrations.registered(node.getId(), w);
       retranslate(); // endpoints changed for everyone, this node included
     }
     pushLock.lock();
@@ -451,6 +504,7 @@ public final class XdsServer implements AutoCloseable {
       identified.remove(p.nodeId);
       captured.remove(p.nodeId);
       if (registered.remove(p.nodeId) != null) {
+        registrations.unregistered(p.nodeId);
         retranslate();
       }
       pushLock.lock();

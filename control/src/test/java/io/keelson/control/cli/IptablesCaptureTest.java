@@ -2,8 +2,8 @@ package io.keelson.control.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keelson.testkit.Shell;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,7 +59,7 @@ class IptablesCaptureTest {
     }
     Assumptions.assumeTrue(missing == null, missing);
     dir = Files.createTempDirectory("keelson-capture-");
-    ok("ip", "netns", "add", ns);
+    Shell.ok("ip", "netns", "add", ns);
     created = true;
     okIn("ip", "link", "set", "lo", "up");
     // A link to nowhere (a veth whose peer has no address; no dummy module in CI's kernel): 10.9.9.9 is
@@ -76,7 +76,7 @@ class IptablesCaptureTest {
       server.destroyForcibly();
     }
     if (created) {
-      run(List.of("ip", "netns", "del", ns), 20);
+      Shell.run(List.of("ip", "netns", "del", ns), 20);
     }
     if (dir != null) {
       try (var files = Files.list(dir)) {
@@ -93,14 +93,14 @@ class IptablesCaptureTest {
     String before = nat();
 
     // --dry-run prints the restore input and installs nothing.
-    Result dry = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--dry-run");
+    Shell.Result dry = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--dry-run");
     assertThat(dry.exit()).as(dry.out()).isZero();
     assertThat(dry.out()).contains("*nat", ":KEELSON_OUTPUT - [0:0]", "-A OUTPUT -p tcp -j KEELSON_OUTPUT",
         "-A KEELSON_OUTPUT -m owner --uid-owner 1337 -j RETURN", "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
         "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006", "COMMIT");
     assertThat(nat()).isEqualTo(before);
 
-    Result install = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID));
+    Shell.Result install = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID));
     assertThat(install.exit()).as(install.out()).isZero();
     String installed = nat();
     assertThat(installed).contains("-A OUTPUT -p tcp -j KEELSON_OUTPUT", "-A PREROUTING -p tcp -j KEELSON_INBOUND",
@@ -113,11 +113,12 @@ class IptablesCaptureTest {
         .redirectOutput(dir.resolve("server.log").toFile()).start();
     awaitLine(dir.resolve("server.log"), "listening");
 
-    Result app = run(in("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", CLIENT), 20);
+    Shell.Result app = Shell.run(in("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", CLIENT),
+        20);
     assertThat(app.exit()).as(app.out()).isZero();
     assertThat(app.out()).contains("landed-on-15001 original-dst=10.9.9.9:80");
 
-    Result proxy = run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups", PYTHON, "-c",
+    Shell.Result proxy = Shell.run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups", PYTHON, "-c",
         CLIENT), 20);
     assertThat(proxy.exit()).as("the proxy's connection goes out to the silent link: " + proxy.out()).isNotZero();
     // Nothing answers on the link: the connect times out (or ARP gives up first on a slow machine).
@@ -125,10 +126,10 @@ class IptablesCaptureTest {
     assertThat(Files.readString(dir.resolve("server.log")).lines().filter(l -> l.startsWith("accepted")).count())
         .isEqualTo(1);
 
-    Result cleanup = keelson("iptables", "--cleanup");
+    Shell.Result cleanup = keelson("iptables", "--cleanup");
     assertThat(cleanup.exit()).as(cleanup.out()).isZero();
     assertThat(nat()).isEqualTo(before);
-    Result again = keelson("iptables", "--cleanup");
+    Shell.Result again = keelson("iptables", "--cleanup");
     assertThat(again.exit()).isZero();
     assertThat(again.out()).contains("nothing to remove");
   }
@@ -138,7 +139,7 @@ class IptablesCaptureTest {
     // Someone else's nat rule is left alone by install and cleanup.
     okIn("iptables", "-t", "nat", "-A", "OUTPUT", "-d", "10.1.2.3/32", "-p", "tcp", "-j", "RETURN");
     String before = nat();
-    Result install = keelson("iptables", "--proxy-gid", "1337", "--include-inbound-ports", "8080,9090",
+    Shell.Result install = keelson("iptables", "--proxy-gid", "1337", "--include-inbound-ports", "8080,9090",
         "--exclude-outbound-ports", "5432", "--exclude-outbound-cidrs", "169.254.169.254",
         "--include-outbound-cidrs", "10.0.0.0/8", "--inbound-port", "15106", "--outbound-port", "15101");
     assertThat(install.exit()).as(install.out()).isZero();
@@ -161,7 +162,7 @@ class IptablesCaptureTest {
       return "needs root (network namespaces and iptables)";
     }
     for (String tool : List.of("ip", "iptables-restore", "iptables-save", "setpriv")) {
-      if (run(List.of("sh", "-c", "command -v " + tool), 10).exit() != 0) {
+      if (!Shell.onPath(tool)) {
         return tool + " is not installed (Debian: iproute2, iptables, util-linux)";
       }
     }
@@ -175,11 +176,11 @@ class IptablesCaptureTest {
   }
 
   /** {@code bin/keelson ARGS} as a separate JVM inside the namespace. */
-  private Result keelson(String... args) {
+  private Shell.Result keelson(String... args) {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName()));
     command.addAll(List.of(args));
-    return run(in(command.toArray(new String[0])), 60);
+    return Shell.run(in(command.toArray(new String[0])), 60);
   }
 
   private static void awaitLine(Path log, String line) throws Exception {
@@ -194,43 +195,10 @@ class IptablesCaptureTest {
   }
 
   private List<String> in(String... command) {
-    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    all.addAll(List.of(command));
-    return all;
+    return Shell.in(ns, command);
   }
 
   private String okIn(String... command) {
-    return ok(in(command).toArray(new String[0]));
-  }
-
-  private static String ok(String... command) {
-    Result r = run(List.of(command), 30);
-    if (r.exit() != 0) {
-      throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
-    }
-    return r.out();
-  }
-
-  record Result(int exit, String out) {}
-
-  private static Result run(List<String> command, long timeoutSeconds) {
-    try {
-      Path out = Files.createTempFile("keelson-capture", ".out");
-      try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new AssertionError("timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
+    return Shell.okIn(ns, command);
   }
 }

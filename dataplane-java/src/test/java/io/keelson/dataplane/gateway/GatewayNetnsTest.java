@@ -11,6 +11,7 @@ import io.keelson.dataplane.internal.ffm.Dpdk;
 import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.packet.GatewayConfig;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
+import io.keelson.testkit.Shell;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

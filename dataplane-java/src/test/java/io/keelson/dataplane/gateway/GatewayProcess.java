@@ -2,6 +2,7 @@ package io.keelson.dataplane.gateway;
 
 import static org.awaitility.Awaitility.await;
 
+import io.keelson.testkit.Shell;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

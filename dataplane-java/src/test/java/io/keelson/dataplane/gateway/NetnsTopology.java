@@ -1,5 +1,6 @@
 package io.keelson.dataplane.gateway;
 
+import io.keelson.testkit.Shell;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

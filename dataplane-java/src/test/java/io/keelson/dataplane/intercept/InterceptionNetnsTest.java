@@ -3,7 +3,7 @@ package io.keelson.dataplane.intercept;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.keelson.dataplane.gateway.Shell;
+import io.keelson.testkit.Shell;
 import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.transport.Transport;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.keelson.dataplane.gateway;
+package io.keelson.testkit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,241 @@
+package io.keelson.control.store.etcd;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * etcd v3 through its JSON gRPC gateway ({@code POST /v3/kv/range}, {@code /v3/kv/txn}, {@code /v3/watch}, ...)
+ * with the JDK's HttpClient: keys and values travel base64, int64s as JSON strings. Each call tries the endpoints
+ * in order, starting with the last one that answered, and fails with an {@link EtcdException} naming all of them.
+ * Thread-safe; calls block the calling thread (never call from an event loop).
+ */
+public final class EtcdClient {
+  private static final JsonFormat.Parser JSON = JsonFormat.parser().ignoringUnknownFields();
+  private final List<URI> endpoints;
+  private final Duration timeout;
+  private final HttpClient http;
+  private volatile int preferred;
+
+  /** One key's value and the revision that last modified it. */
+  public record KeyValue(String key, String value, long modRevision) {}
+
+  /** A prefix's keys at {@code revision}. */
+  public record Range(long revision, Map<String, KeyValue> kvs) {}
+
+  /** A txn operation: a put ({@code value} non-null, {@code lease} 0 = none) or a delete. */
+  public record Op(String key, String value, long lease) {
+    static Op put(String key, String value) {
+      return new Op(key, value, 0);
+    }
+
+    static Op delete(String key) {
+      return new Op(key, null, 0);
+    }
+  }
+
+  public EtcdClient(List<URI> endpoints, Duration timeout) {
+    if (endpoints.isEmpty()) {
+      throw new IllegalArgumentException("no etcd endpoint given; expected e.g. http://127.0.0.1:2379");
+    }
+    this.endpoints = List.copyOf(endpoints);
+    this.timeout = timeout;
+    // HTTP/1.1: the gateway shares etcd's port with gRPC; a streamed watch is a chunked response.
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+  }
+
+  public List<URI> endpoints() {
+    return endpoints;
+  }
+
+  /** Every key under {@code prefix}, at the store's current revision. */
+  public Range range(String prefix) throws EtcdException {
+    Struct r = call("/v3/kv/range", "{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64End(prefix) + "\"}");
+    Map<String, KeyValue> kvs = new LinkedHashMap<>();
+    for (Value v : list(r, "kvs")) {
+      KeyValue kv = keyValue(v.getStructValue());
+      kvs.put(kv.key(), kv);
+    }
+    return new Range(revision(r), kvs);
+  }
+
+  /**
+   * Runs {@code ops} in one transaction when no key from {@code from} up to the end of {@code toPrefix}'s range was
+   * modified after {@code revision}. Returns the new revision, or -1 when the comparison failed (nothing was written).
+   */
+  public long txnIfUnchangedSince(String from, String toPrefix, long revision, List<Op> ops) throws EtcdException {
+    StringBuilder b = new StringBuilder("{\"compare\":[{\"key\":\"").append(b64(from)).append("\",\"range_end\":\"")
+        .append(b64End(toPrefix)).append("\",\"target\":\"MOD\",\"result\":\"LESS\",\"mod_revision\":\"").append(revision + 1)
+        .append("\"}],\"success\":[");
+    for (int i = 0; i < ops.size(); i++) {
+      Op op = ops.get(i);
+      b.append(i == 0 ? "" : ",");
+      if (op.value() == null) {
+        b.append("{\"request_delete_range\":{\"key\":\"").append(b64(op.key())).append("\"}}");
+      } else {
+        b.append("{\"request_put\":").append(put(op)).append('}');
+      }
+    }
+    Struct r = call("/v3/kv/txn", b.append("]}").toString());
+    return bool(r, "succeeded") ? revision(r) : -1;
+  }
+
+  public long put(String key, String value, long lease) throws EtcdException {
+    return revision(call("/v3/kv/put", put(new Op(key, value, lease))));
+  }
+
+  public void delete(String key) throws EtcdException {
+    call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
+  }
+
+  /** A new lease of {@code ttlSeconds}; returns its id. */
+  public long grantLease(long ttlSeconds) throws EtcdException {
+    return number(call("/v3/lease/grant", "{\"TTL\":\"" + ttlSeconds + "\"}"), "ID");
+  }
+
+  /** Renews the lease; returns its remaining TTL in seconds, 0 or less when it has expired. */
+  public long keepAlive(long lease) throws EtcdException {
+    Struct r = call("/v3/lease/keepalive", "{\"ID\":\"" + lease + "\"}");
+    Value result = r.getFieldsMap().get("result");
+    return result == null ? 0 : number(result.getStructValue(), "TTL");
+  }
+
+  public void revoke(long lease) throws EtcdException {
+    call("/v3/lease/revoke", "{\"ID\":\"" + lease + "\"}");
+  }
+
+  /**
+   * Opens a watch on every key under {@code prefix} from {@code startRevision}: one JSON message a line, until the
+   * connection ends. Blocks until the stream opens. Close the stream to cancel.
+   */
+  public Stream<String> watch(String prefix, long startRevision) throws EtcdException {
+    String body = "{\"create_request\":{\"key\":\"" + b64(prefix) + "\",\"range_end\":\"" + b64End(prefix)
+        + "\",\"start_revision\":\"" + startRevision + "\"}}";
+    return send("/v3/watch", body, false, HttpResponse.BodyHandlers.ofLines());
+  }
+
+  /** Parses one JSON message (a watch line). */
+  public static Struct parse(String json) throws EtcdException {
+    Struct.Builder b = Struct.newBuilder();
+    try {
+      JSON.merge(json, b);
+    } catch (InvalidProtocolBufferException e) {
+      throw new EtcdException("etcd answered something that is not JSON: " + json, e);
+    }
+    return b.build();
+  }
+
+  static KeyValue keyValue(Struct kv) {
+    return new KeyValue(unb64(string(kv, "key")), unb64(string(kv, "value")), number(kv, "mod_revision"));
+  }
+
+  static long revision(Struct r) {
+    Value h = r.getFieldsMap().get("header");
+    return h == null ? 0 : number(h.getStructValue(), "revision");
+  }
+
+  static List<Value> list(Struct s, String field) {
+    Value v = s.getFieldsMap().get(field);
+    return v == null ? List.of() : v.getListValue().getValuesList();
+  }
+
+  static String string(Struct s, String field) {
+    Value v = s.getFieldsMap().get(field);
+    return v == null ? "" : v.getStringValue();
+  }
+
+  static boolean bool(Struct s, String field) {
+    Value v = s.getFieldsMap().get(field);
+    return v != null && v.getBoolValue();
+  }
+
+  static long number(Struct s, String field) {
+    Value v = s.getFieldsMap().get(field);
+    if (v == null) {
+      return 0;
+    }
+    return v.hasNumberValue() ? (long) v.getNumberValue() : Long.parseLong(v.getStringValue());
+  }
+
+  /** Base64 of the end of the range of every key starting with {@code prefix} (its last byte plus one). */
+  static String b64End(String prefix) {
+    byte[] b = prefix.getBytes(StandardCharsets.UTF_8);
+    b[b.length - 1]++;
+    return Base64.getEncoder().encodeToString(b);
+  }
+
+  private static String put(Op op) {
+    return "{\"key\":\"" + b64(op.key()) + "\",\"value\":\"" + b64(op.value()) + "\""
+        + (op.lease() != 0 ? ",\"lease\":\"" + op.lease() + "\"" : "") + "}";
+  }
+
+  private static String b64(String s) {
+    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String unb64(String s) {
+    return new String(Base64.getDecoder().decode(s), StandardCharsets.UTF_8);
+  }
+
+  private Struct call(String path, String body) throws EtcdException {
+    String text = send(path, body, true, HttpResponse.BodyHandlers.ofString());
+    return parse(text);
+  }
+
+  private <T> T send(String path, String body, boolean bounded, HttpResponse.BodyHandler<T> handler)
+      throws EtcdException {
+    List<String> failures = new ArrayList<>();
+    boolean unanswered = false;
+    int start = preferred;
+    for (int i = 0; i < endpoints.size(); i++) {
+      int at = (start + i) % endpoints.size();
+      URI uri = endpoints.get(at).resolve(path);
+      HttpRequest.Builder req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body));
+      if (bounded) {
+        req.timeout(timeout);
+      }
+      try {
+        HttpResponse<T> resp = http.send(req.build(), handler);
+        if (resp.statusCode() != 200) {
+          String detail = resp.body() instanceof String s ? s : "";
+          if (resp.body() instanceof Stream<?> st) {
+            st.close();
+          }
+          if (resp.statusCode() >= 500) {
+            // This member cannot serve (no leader, shutting down): another may.
+            failures.add(uri.resolve("/") + ": HTTP " + resp.statusCode() + " " + detail.strip());
+            continue;
+          }
+          throw new EtcdException("etcd " + uri + " answered HTTP " + resp.statusCode() + " " + detail.strip());
+        }
+        preferred = at;
+        return resp.body();
+      } catch (java.net.http.HttpTimeoutException e) {
+        unanswered = true;
+        failures.add(uri.resolve("/") + ": no answer within " + timeout.toMillis() + " ms");
+      } catch (IOException e) {
+        failures.add(uri.resolve("/") + ": " + (e instanceof java.net.ConnectException ? "connection refused"
+            : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new EtcdException("interrupted while calling etcd " + uri, e);
+      }
+    }
+    throw new EtcdException("etcd unavailable (" + path + "): " + String.join("; ", failures), unanswered);
+  }
+}

@@ -1,0 +1,115 @@
+package io.keelson.control.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.control.store.etcd.EtcdProcess;
+import io.keelson.control.xds.Mesh;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code keelson control --store etcd} as real processes on a real etcd, driven by the CLI: an apply at
+ * one replica is what {@code get} shows at the other, a delete at the other removes it everywhere; and
+ * start-up without etcd fails naming the endpoints.
+ */
+class EtcdControlProcessTest {
+  @TempDir
+  Path dir;
+
+  private static synchronized ControlProcessTest.Result cli(String... argv) {
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+      int code = KeelsonMain.run(argv);
+      return new ControlProcessTest.Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  private Process control(Path log, String endpoints, String... more) throws Exception {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    List<String> cmd = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
+        System.getProperty("java.class.path"), KeelsonMain.class.getName(), "control", "--xds-port", "0",
+        "--xds-tls-port", "-1", "--api-port", "0", "--store", "etcd", "--etcd-endpoints", endpoints,
+        "--etcd-prefix", "/cli-test/"));
+    cmd.addAll(List.of(more));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  private static String awaitApi(Process p, Path log) {
+    Pattern api = Pattern.compile("HTTP API on (http://[0-9.]+:\\d+)");
+    return await().atMost(Duration.ofSeconds(30)).until(() -> {
+      assertThat(p.isAlive()).as("control plane running: %s", Files.readString(log)).isTrue();
+      Matcher m = api.matcher(Files.readString(log));
+      return m.find() ? m.group(1) : null;
+    }, s -> s != null);
+  }
+
+  @Test
+  void twoReplicasOnOneEtcdShowEachOthersChangesThroughTheCli() throws Exception {
+    Assumptions.assumeTrue(EtcdProcess.binary() != null, "the etcd binary is not on PATH (apt-get install etcd-server)");
+    Path registry = Files.writeString(dir.resolve("registry.yaml"), Mesh.registry(8081, 8082));
+    try (EtcdProcess etcd = new EtcdProcess()) {
+      Process a = control(dir.resolve("a.log"), etcd.endpoint().toString());
+      Process b = control(dir.resolve("b.log"), etcd.endpoint().toString());
+      try {
+        String atA = awaitApi(a, dir.resolve("a.log"));
+        String atB = awaitApi(b, dir.resolve("b.log"));
+        ControlProcessTest.Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
+        assertThat(applied.code()).as(applied.err()).isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
+            .contains("product-v2"));
+        ControlProcessTest.Result deleted = cli("delete", "workload", "product-v2", "--server", atB);
+        assertThat(deleted.code()).as(deleted.err()).isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !cli("get", "workloads", "--server", atA).out()
+            .contains("product-v2"));
+        assertThat(cli("get", "workloads", "--server", atA).out()).contains("product-v1");
+      } finally {
+        a.destroy();
+        b.destroy();
+        assertThat(a.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(b.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void startUpWithoutEtcdFailsNamingTheEndpoints() throws Exception {
+    Process p = control(dir.resolve("down.log"), "http://127.0.0.1:1,http://127.0.0.1:2", "--etcd-timeout", "1s");
+    try {
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(Files.readString(dir.resolve("down.log"))).contains("keelson control: etcd at "
+          + "[http://127.0.0.1:1, http://127.0.0.1:2] did not answer within 1s", "connection refused");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void etcdFlagsAreChecked() {
+    assertThat(cli("control", "--store", "etcd").err()).contains("--store etcd needs --etcd-endpoints");
+    assertThat(cli("control", "--store", "zookeeper").err()).contains("expected embedded or etcd");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "127.0.0.1:2379").err())
+        .contains("expected http://HOST:PORT");
+  }
+}
