@@ -2,9 +2,12 @@ package io.keelson.control.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static io.keelson.testkit.Shell.in;
+import static io.keelson.testkit.Shell.run;
+
 import io.keelson.control.cli.KeelsonMain;
+import io.keelson.testkit.Shell;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +25,8 @@ import org.junit.jupiter.api.Assumptions;
  * </pre>
  *
  * {@link #close()} kills what it started and removes the namespaces (and with them the iptables rules, which live only
- * there) and the temporary directory, even after a failure. Used by one test thread at a time.
+ * there) and the temporary directory, even after a failure. Commands run through {@link Shell}. Used by one test thread
+ * at a time.
  */
 final class CapturedMesh implements AutoCloseable {
   static final String PYTHON = "/usr/bin/python3";
@@ -71,27 +75,27 @@ final class CapturedMesh implements AutoCloseable {
     List<String> all = new ArrayList<>(List.of(client, cp));
     all.addAll(servers);
     for (String ns : all) {
-      ok("ip", "netns", "add", ns);
+      Shell.ok("ip", "netns", "add", ns);
       namespaces.add(ns);
-      ok(in(ns, "ip", "link", "set", "lo", "up"));
+      Shell.okIn(ns, "ip", "link", "set", "lo", "up");
     }
-    ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "pc", "netns", cp);
-    ok("ip", "-n", client, "addr", "add", "10.77.1.2/24", "dev", "c0");
-    ok("ip", "-n", cp, "addr", "add", "10.77.1.1/24", "dev", "pc");
-    ok("ip", "-n", client, "link", "set", "c0", "up");
-    ok("ip", "-n", cp, "link", "set", "pc", "up");
-    ok("ip", "-n", client, "route", "add", "default", "via", "10.77.1.1");
+    Shell.ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "pc", "netns", cp);
+    Shell.ok("ip", "-n", client, "addr", "add", "10.77.1.2/24", "dev", "c0");
+    Shell.ok("ip", "-n", cp, "addr", "add", "10.77.1.1/24", "dev", "pc");
+    Shell.ok("ip", "-n", client, "link", "set", "c0", "up");
+    Shell.ok("ip", "-n", cp, "link", "set", "pc", "up");
+    Shell.ok("ip", "-n", client, "route", "add", "default", "via", "10.77.1.1");
     for (int k = 0; k < serverCount; k++) {
       String ns = servers.get(k);
       String peer = "ps" + k;
-      ok("ip", "link", "add", "s0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", cp);
-      ok("ip", "-n", cp, "addr", "add", "10.77." + (k + 2) + ".1/24", "dev", peer);
-      ok("ip", "-n", ns, "addr", "add", serverAddress(k) + "/24", "dev", "s0");
-      ok("ip", "-n", ns, "link", "set", "s0", "up");
-      ok("ip", "-n", cp, "link", "set", peer, "up");
-      ok("ip", "-n", ns, "route", "add", "default", "via", "10.77." + (k + 2) + ".1");
+      Shell.ok("ip", "link", "add", "s0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", cp);
+      Shell.ok("ip", "-n", cp, "addr", "add", "10.77." + (k + 2) + ".1/24", "dev", peer);
+      Shell.ok("ip", "-n", ns, "addr", "add", serverAddress(k) + "/24", "dev", "s0");
+      Shell.ok("ip", "-n", ns, "link", "set", "s0", "up");
+      Shell.ok("ip", "-n", cp, "link", "set", peer, "up");
+      Shell.ok("ip", "-n", ns, "route", "add", "default", "via", "10.77." + (k + 2) + ".1");
     }
-    ok(in(cp, "sysctl", "-qw", "net.ipv4.ip_forward=1"));
+    Shell.okIn(cp, "sysctl", "-qw", "net.ipv4.ip_forward=1");
   }
 
   /** {@code bin/keelson control} in the control-plane namespace on its config directory, holding {@code policies}. */
@@ -122,7 +126,7 @@ final class CapturedMesh implements AutoCloseable {
 
   /** xDS over the secure port with a join token for service account {@code sa} of namespace shop. */
   List<String> secureXds(Path root, String sa) throws IOException {
-    Result token = run(in(cp, "curl", "-sf", "-X", "POST", "-H", "content-type: application/json", "-d",
+    Shell.Result token = run(in(cp, "curl", "-sf", "-X", "POST", "-H", "content-type: application/json", "-d",
         "{\"namespace\":\"shop\",\"serviceAccount\":\"" + sa + "\"}", API + "/v1/tokens"), 30);
     assertThat(token.exit()).as(token.out()).isZero();
     var value = java.util.regex.Pattern.compile("\"token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.out());
@@ -226,46 +230,6 @@ final class CapturedMesh implements AutoCloseable {
         KeelsonMain.class.getName()));
     command.addAll(List.of(args));
     return command.toArray(new String[0]);
-  }
-
-  static List<String> in(String ns, String... command) {
-    List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    all.addAll(List.of(command));
-    return all;
-  }
-
-  static void ok(String... command) {
-    ok(List.of(command));
-  }
-
-  static void ok(List<String> command) {
-    Result r = run(command, 30);
-    if (r.exit() != 0) {
-      throw new AssertionError("exit " + r.exit() + " from " + String.join(" ", command) + ":\n" + r.out());
-    }
-  }
-
-  record Result(int exit, String out) {}
-
-  static Result run(List<String> command, long timeoutSeconds) {
-    try {
-      Path out = Files.createTempFile("keelson-mesh", ".out");
-      try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new AssertionError("timed out after " + timeoutSeconds + " s: " + String.join(" ", command));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new AssertionError("cannot run " + command + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
   }
 
   @Override

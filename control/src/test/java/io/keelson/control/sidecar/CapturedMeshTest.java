@@ -5,15 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static io.keelson.control.sidecar.CapturedMesh.PYTHON;
 import static io.keelson.control.sidecar.CapturedMesh.appUser;
 import static io.keelson.control.sidecar.CapturedMesh.count;
-import static io.keelson.control.sidecar.CapturedMesh.in;
-import static io.keelson.control.sidecar.CapturedMesh.run;
+import static io.keelson.testkit.Shell.in;
+import static io.keelson.testkit.Shell.run;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import io.keelson.control.sidecar.CapturedMesh.Result;
+import io.keelson.testkit.Shell.Result;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -3,11 +3,11 @@ package io.keelson.control.sidecar;
 import static io.keelson.control.sidecar.CapturedMesh.PYTHON;
 import static io.keelson.control.sidecar.CapturedMesh.appUser;
 import static io.keelson.control.sidecar.CapturedMesh.count;
-import static io.keelson.control.sidecar.CapturedMesh.in;
-import static io.keelson.control.sidecar.CapturedMesh.run;
+import static io.keelson.testkit.Shell.in;
+import static io.keelson.testkit.Shell.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.control.sidecar.CapturedMesh.Result;
+import io.keelson.testkit.Shell.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
