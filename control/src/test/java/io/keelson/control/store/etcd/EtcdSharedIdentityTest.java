@@ -13,14 +13,36 @@ import io.keelson.control.ca.Pem;
 import io.keelson.dataplane.security.CertificateRequests;
 import io.keelson.dataplane.security.CertificateRotator;
 import io.keelson.dataplane.security.CertificateServiceClient;
+import io.keelson.dataplane.security.CertificateSource;
 import io.keelson.dataplane.security.ControlPlaneCredentials;
+import io.keelson.dataplane.security.MeshTls;
+import io.keelson.dataplane.security.MeshTrustManager;
+import io.keelson.dataplane.security.PeerIdentity;
+import io.keelson.dataplane.security.StaticCertificateSource;
 import io.keelson.dataplane.security.WorkloadCertificate;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -71,10 +93,54 @@ class EtcdSharedIdentityTest {
   }
 
   private WorkloadCertificate certificateFrom(ControlPlane cp, String token) throws Exception {
+    return sidecarIdentityFrom(cp, token).current();
+  }
+
+  /** What a sidecar of {@code cp} holds: its certificate and the trust bundle its replica handed it. */
+  private CertificateSource sidecarIdentityFrom(ControlPlane cp, String token) throws Exception {
     try (CertificateServiceClient client = new CertificateServiceClient("127.0.0.1", cp.security.securePort().port(),
         new ControlPlaneCredentials(root, token));
         CertificateRotator rotator = new CertificateRotator(client).start()) {
-      return rotator.current();
+      return new StaticCertificateSource(rotator.current(), rotator.trustBundle());
+    }
+  }
+
+  /** A mesh mTLS handshake over loopback between {@code client} and {@code server}; the client's view of the peer. */
+  private static String handshake(CertificateSource server, CertificateSource client, String expectServer)
+      throws Exception {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    try {
+      SslContext serverTls = MeshTls.server(server, true, SslProvider.JDK);
+      SslContext clientTls = MeshTls.client(client, MeshTrustManager.anyOf(expectServer), SslProvider.JDK);
+      Channel s = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(serverTls.newHandler(ch.alloc()));
+            }
+          }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+      CompletableFuture<String> out = new CompletableFuture<>();
+      new Bootstrap().group(group).channel(NioSocketChannel.class).handler(new ChannelInitializer<SocketChannel>() {
+        @Override
+        protected void initChannel(SocketChannel ch) {
+          SslHandler h = clientTls.newHandler(ch.alloc());
+          ch.pipeline().addLast(h);
+          h.handshakeFuture().addListener(f -> {
+            if (f.isSuccess()) {
+              out.complete(PeerIdentity.spiffeUri((X509Certificate) h.engine().getSession().getPeerCertificates()[0]));
+            } else {
+              out.completeExceptionally(f.cause());
+            }
+          });
+        }
+      }).connect(s.localAddress()).sync();
+      try {
+        return out.get(20, TimeUnit.SECONDS);
+      } finally {
+        s.close();
+      }
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
   }
 
@@ -91,8 +157,10 @@ class EtcdSharedIdentityTest {
   void aTokenCreatedAtOneReplicaLetsASidecarGetItsCertificateAtTheOtherUnderTheSameRoot() throws Exception {
     String token = a.security.tokens().create("shop", "web", null).token();
 
-    WorkloadCertificate atB = certificateFrom(b, token);
-    WorkloadCertificate atA = certificateFrom(a, a.security.tokens().create("shop", "api", null).token());
+    CertificateSource sidecarOfB = sidecarIdentityFrom(b, token);
+    CertificateSource sidecarOfA = sidecarIdentityFrom(a, a.security.tokens().create("shop", "api", null).token());
+    WorkloadCertificate atB = sidecarOfB.current();
+    WorkloadCertificate atA = sidecarOfA.current();
 
     assertThat(atB.spiffeUri()).isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
     assertThat(b.security.ca().roots()).containsExactlyElementsOf(a.security.ca().roots());
@@ -100,6 +168,11 @@ class EtcdSharedIdentityTest {
     atB.leaf().verify(a.security.ca().roots().getFirst().getPublicKey());
     atA.leaf().verify(b.security.ca().roots().getFirst().getPublicKey());
     assertThat(b.security.certificates().issued()).isEqualTo(1);
+    // A sidecar of A calls one of B over mesh mTLS, each trusting only the bundle its own replica gave it.
+    assertThat(handshake(sidecarOfB, sidecarOfA, "spiffe://cluster.local/ns/shop/sa/web"))
+        .isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
+    assertThat(handshake(sidecarOfA, sidecarOfB, "spiffe://cluster.local/ns/shop/sa/api"))
+        .isEqualTo("spiffe://cluster.local/ns/shop/sa/api");
   }
 
   @Test
