@@ -129,8 +129,9 @@ public final class EtcdClient {
     return revision(call("/v3/kv/put", put(new Op(key, value, lease))));
   }
 
-  public void delete(String key) throws EtcdException {
-    call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
+  /** Deletes exactly {@code key}; returns how many keys were deleted (0 or 1). */
+  public long delete(String key) throws EtcdException {
+    return number(call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}"), "deleted");
   }
 
   /** A new lease of {@code ttlSeconds}; returns its id. */

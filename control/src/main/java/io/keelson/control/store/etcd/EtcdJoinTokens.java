@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * anywhere is accepted at once (a miss always asks etcd), and a revoke takes effect at every replica within
  * {@code CACHE_TTL} (immediately at the replica that revoked). When etcd cannot be read and the cached record is
  * older than that, verification fails closed. A record that does not parse is refused, logged with its key and kept
- * in {@link #lastError}; the other tokens keep working. Thread-safe (verification runs on gRPC's call executor
- * and blocks at most the etcd client's timeout).
+ * in {@link #lastError}; the other tokens keep working. Thread-safe (verification runs on gRPC's call executor,
+ * never an event loop, and blocks at most the etcd client's timeout per endpoint).
  */
 public final class EtcdJoinTokens implements JoinTokens.SharedRecords {
   private static final Logger LOG = LoggerFactory.getLogger(EtcdJoinTokens.class);
@@ -104,9 +104,7 @@ public final class EtcdJoinTokens implements JoinTokens.SharedRecords {
       return false;
     }
     try {
-      boolean existed = client.get(key(id)) != null;
-      client.delete(key(id));
-      return existed;
+      return client.delete(key(id)) > 0;
     } catch (EtcdException e) {
       throw new IOException("cannot revoke join token " + id + " in etcd: " + e.getMessage(), e);
     } finally {
