@@ -95,6 +95,19 @@ public final class ControlPlane implements AutoCloseable {
         throw new IOException(e.getMessage(), e);
       }
     }
+    Security security;
+    try {
+      security = security(o, etcd);
+    } catch (IOException e) {
+      if (etcd != null) {
+        try {
+          etcd.close();
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      throw e;
+    }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
     XdsServer xds = new XdsServer(store, o.outboundPort());
     if (etcd != null) {
@@ -102,7 +115,6 @@ public final class ControlPlane implements AutoCloseable {
     }
     ConfigDirWatcher watcher = o.configDir() == null ? null
         : new ConfigDirWatcher(o.configDir(), store).start(Duration.ofMillis(500));
-    Security security = security(o);
     xds.setSecrets(List.of(TrustBundleSecret.of(security.ca().roots())));
     xds.start(o.bind(), o.xdsPort());
     if (o.xdsTlsPort() >= 0) {
@@ -123,14 +135,25 @@ public final class ControlPlane implements AutoCloseable {
     return new ControlPlane(store, xds, api, security, watcher, etcd);
   }
 
-  private static Security security(Options o) throws IOException {
+  /** With etcd, the CA must match the one the other replicas recorded, and the join tokens are etcd's. */
+  private static Security security(Options o, EtcdStore etcd) throws IOException {
     MeshCa ca;
     try {
       ca = CaLoader.load(o.ca());
     } catch (CaException e) {
       throw new IOException(e.getMessage(), e);
     }
-    JoinTokens tokens = new JoinTokens(o.dataDir());
+    JoinTokens tokens;
+    if (etcd != null) {
+      try {
+        etcd.recordOrCheckCa(ca.roots());
+      } catch (EtcdException e) {
+        throw new IOException(e.getMessage(), e);
+      }
+      tokens = JoinTokens.shared(etcd.joinTokens(), java.time.Clock.systemUTC());
+    } else {
+      tokens = new JoinTokens(o.dataDir());
+    }
     return new Security(ca, tokens, new TokenAuthentication(tokens), new CertificateService(ca), null, null);
   }
 

@@ -26,8 +26,9 @@ import java.util.Optional;
  * Join tokens: bearer secrets the control plane issues, each bound to one namespace and service
  * account, which a proxy presents to get configuration and a workload certificate for that identity.
  * Only a SHA-256 of each secret is kept (in memory and in {@code DATA_DIR/tokens.json}), so the
- * token text is shown once, at creation. Token shape: {@code kjt.<id>.<secret>}. Thread-safe
- * (synchronized; verification is a map lookup and a hash).
+ * token text is shown once, at creation. Token shape: {@code kjt.<id>.<secret>}. With {@link SharedRecords}
+ * (the etcd store) the tokens live there instead, in the same hashed form, so every replica shares them. Thread-safe
+ * (synchronized; verification is a map lookup, or a shared-store lookup, and a hash).
  */
 public final class JoinTokens {
   static final String FILE = "tokens.json";
@@ -47,6 +48,22 @@ public final class JoinTokens {
   /** A newly created token: its text (shown once) and what it grants. */
   public record Created(String token, Token info) {}
 
+  /**
+   * Tokens kept outside this process and shared by every control-plane replica. Implementations are thread-safe;
+   * {@link #find} may block (bounded) and must fail closed: empty when the token cannot be read.
+   */
+  public interface SharedRecords {
+    Optional<Token> find(String id);
+
+    void put(Token t) throws IOException;
+
+    boolean remove(String id) throws IOException;
+
+    /** Every readable token; unreadable records are skipped (and reported by the implementation). */
+    List<Token> all() throws IOException;
+  }
+
+  private final SharedRecords shared;
   private final Path file;
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
@@ -54,6 +71,7 @@ public final class JoinTokens {
 
   /** @param dataDir where tokens persist, or null for memory only */
   public JoinTokens(Path dataDir, Clock clock) throws IOException {
+    this.shared = null;
     this.file = dataDir == null ? null : dataDir.resolve(FILE);
     this.clock = clock;
     if (file != null && Files.exists(file)) {
@@ -62,6 +80,17 @@ public final class JoinTokens {
             t.expiresAt() == null ? null : Instant.parse(t.expiresAt()), t.sha256()));
       }
     }
+  }
+
+  private JoinTokens(SharedRecords shared, Clock clock) {
+    this.shared = shared;
+    this.file = null;
+    this.clock = clock;
+  }
+
+  /** Tokens kept in {@code shared} (nothing in memory or on disk here). */
+  public static JoinTokens shared(SharedRecords shared, Clock clock) {
+    return new JoinTokens(java.util.Objects.requireNonNull(shared), clock);
   }
 
   public JoinTokens(Path dataDir) throws IOException {
@@ -79,17 +108,27 @@ public final class JoinTokens {
     String secretText = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
     Instant now = clock.instant();
     Token t = new Token(id, namespace, serviceAccount, now, ttl == null ? null : now.plus(ttl), sha256(secretText));
-    byId.put(id, t);
-    save();
+    if (shared != null) {
+      shared.put(t);
+    } else {
+      byId.put(id, t);
+      save();
+    }
     return new Created(PREFIX + id + "." + secretText, t);
   }
 
-  public synchronized List<Token> list() {
+  public synchronized List<Token> list() throws IOException {
+    if (shared != null) {
+      return shared.all();
+    }
     return List.copyOf(byId.values());
   }
 
   /** Revokes a token by id; false when there is none. Streams already authenticated with it are not cut. */
   public synchronized boolean revoke(String id) throws IOException {
+    if (shared != null) {
+      return shared.remove(id);
+    }
     if (byId.remove(id) == null) {
       return false;
     }
@@ -106,9 +145,14 @@ public final class JoinTokens {
     if (dot < 0) {
       return Optional.empty();
     }
+    String id = token.substring(PREFIX.length(), dot);
     Token t;
-    synchronized (this) {
-      t = byId.get(token.substring(PREFIX.length(), dot));
+    if (shared != null) {
+      t = shared.find(id).orElse(null);
+    } else {
+      synchronized (this) {
+        t = byId.get(id);
+      }
     }
     if (t == null || (t.expiresAt() != null && !clock.instant().isBefore(t.expiresAt()))) {
       return Optional.empty();
@@ -137,6 +181,46 @@ public final class JoinTokens {
     }
     Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** The stored JSON form of a token (what {@code tokens.json} holds per entry; the secret only as its SHA-256). */
+  public static String toJson(Token t) {
+    try {
+      return JSON.writeValueAsString(new Stored(t.id(), t.namespace(), t.serviceAccount(), t.createdAt().toString(),
+          t.expiresAt() == null ? null : t.expiresAt().toString(), t.sha256()));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Parses {@link #toJson}'s form, checking every field.
+   *
+   * @throws IOException naming the field that is missing or wrong
+   */
+  public static Token fromJson(String json) throws IOException {
+    Stored s;
+    try {
+      s = JSON.readValue(json, Stored.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IOException("not a join token record (JSON with id, namespace, serviceAccount, createdAt, "
+          + "expiresAt, sha256): " + e.getOriginalMessage(), e);
+    }
+    for (var f : new String[][] {{"id", s.id()}, {"namespace", s.namespace()}, {"serviceAccount", s.serviceAccount()},
+        {"createdAt", s.createdAt()}, {"sha256", s.sha256()}}) {
+      if (f[1] == null || f[1].isEmpty()) {
+        throw new IOException("join token record has no '" + f[0] + "'");
+      }
+    }
+    if (!s.sha256().matches("[0-9a-f]{64}")) {
+      throw new IOException("join token record field 'sha256' is not 64 lower-case hex digits");
+    }
+    try {
+      return new Token(s.id(), s.namespace(), s.serviceAccount(), Instant.parse(s.createdAt()),
+          s.expiresAt() == null ? null : Instant.parse(s.expiresAt()), s.sha256());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IOException("join token record has an instant that is not ISO-8601: " + e.getParsedString(), e);
+    }
   }
 
   static String sha256(String s) {

@@ -34,7 +34,8 @@ final class ControlCommand {
         --ca-key FILE      its private key (PEM)
         --ca-root FILE     the root its chain ends at, when --ca-cert does not include it
         --store S          embedded (default: memory, --data-dir, --config-dir) or etcd (several replicas share
-                           the policies and the workloads sidecars register; see docs/control-plane.md)
+                           the policies, the workloads sidecars register and the join tokens; every replica
+                           must use the same CA, e.g. the same --ca-cert/--ca-key; see docs/control-plane.md)
         --etcd-endpoints U etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)
         --etcd-prefix P    key prefix (default /keelson/)
         --etcd-lease-ttl D TTL of this replica's registration lease (default 5s): how long a dead replica's

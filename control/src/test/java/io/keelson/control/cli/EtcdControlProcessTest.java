@@ -51,6 +51,12 @@ class EtcdControlProcessTest {
         System.getProperty("java.class.path"), KeelsonMain.class.getName(), "control", "--xds-port", "0",
         "--xds-tls-port", "-1", "--api-port", "0", "--store", "etcd", "--etcd-endpoints", endpoints,
         "--etcd-prefix", "/cli-test/"));
+    if (!List.of(more).contains("--ca-cert")) {
+      // Replicas on one prefix must share the mesh CA: every one gets the same root.
+      io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(dir.resolve("shared")));
+      cmd.addAll(List.of("--ca-cert", dir.resolve("shared/ca/root-cert.pem").toString(),
+          "--ca-key", dir.resolve("shared/ca/root-key.pem").toString()));
+    }
     cmd.addAll(List.of(more));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
@@ -88,6 +94,43 @@ class EtcdControlProcessTest {
         b.destroy();
         assertThat(a.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(b.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void tokensAreSharedThroughTheCliAndAReplicaWithAnotherCaIsRefused() throws Exception {
+    Assumptions.assumeTrue(EtcdProcess.binary() != null, "the etcd binary is not on PATH (apt-get install etcd-server)");
+    io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(dir.resolve("other")));
+    try (EtcdProcess etcd = new EtcdProcess()) {
+      Process a = control(dir.resolve("a.log"), etcd.endpoint().toString());
+      Process b = control(dir.resolve("b.log"), etcd.endpoint().toString());
+      Process c = null;
+      try {
+        String atA = awaitApi(a, dir.resolve("a.log"));
+        String atB = awaitApi(b, dir.resolve("b.log"));
+        ControlProcessTest.Result created = cli("token", "create", "--namespace", "shop", "--service-account", "web",
+            "--server", atA);
+        assertThat(created.code()).as(created.err()).isZero();
+        Matcher id = Pattern.compile("kjt\\.([0-9a-f]+)\\.").matcher(created.out());
+        assertThat(id.find()).as(created.out()).isTrue();
+        assertThat(cli("token", "list", "--server", atB).out()).contains(id.group(1));
+        assertThat(cli("token", "revoke", id.group(1), "--server", atB).code()).isZero();
+        assertThat(cli("token", "list", "--server", atA).out()).doesNotContain(id.group(1));
+
+        c = control(dir.resolve("c.log"), etcd.endpoint().toString(), "--ca-cert",
+            dir.resolve("other/ca/root-cert.pem").toString(), "--ca-key", dir.resolve("other/ca/root-key.pem").toString());
+        assertThat(c.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(c.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("c.log"))).contains("keelson control: this replica's mesh CA root",
+            "/cli-test/ca/roots.pem", "--ca-cert/--ca-key");
+      } finally {
+        for (Process p : new Process[] {a, b, c}) {
+          if (p != null) {
+            p.destroy();
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+          }
+        }
       }
     }
   }

@@ -94,12 +94,44 @@ public final class EtcdClient {
     return bool(r, "succeeded") ? revision(r) : -1;
   }
 
+  /** The value of exactly {@code key}, or null when there is none. */
+  public KeyValue get(String key) throws EtcdException {
+    Struct r = call("/v3/kv/range", "{\"key\":\"" + b64(key) + "\"}");
+    List<Value> kvs = list(r, "kvs");
+    return kvs.isEmpty() ? null : keyValue(kvs.getFirst().getStructValue());
+  }
+
+  /**
+   * Writes {@code key} only when it does not exist (one txn comparing its create revision with 0). Returns null when
+   * this call wrote it, else the value already there (which this call left alone).
+   */
+  public String putIfAbsent(String key, String value) throws EtcdException {
+    String body = "{\"compare\":[{\"key\":\"" + b64(key) + "\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
+        + "\"create_revision\":\"0\"}],\"success\":[{\"request_put\":" + put(Op.put(key, value)) + "}],"
+        + "\"failure\":[{\"request_range\":{\"key\":\"" + b64(key) + "\"}}]}";
+    Struct r = call("/v3/kv/txn", body);
+    if (bool(r, "succeeded")) {
+      return null;
+    }
+    for (Value resp : list(r, "responses")) {
+      Value range = resp.getStructValue().getFieldsMap().get("response_range");
+      if (range != null) {
+        List<Value> kvs = list(range.getStructValue(), "kvs");
+        if (!kvs.isEmpty()) {
+          return keyValue(kvs.getFirst().getStructValue()).value();
+        }
+      }
+    }
+    throw new EtcdException("etcd at " + endpoints + " refused to create " + key + " but did not return its value");
+  }
+
   public long put(String key, String value, long lease) throws EtcdException {
     return revision(call("/v3/kv/put", put(new Op(key, value, lease))));
   }
 
-  public void delete(String key) throws EtcdException {
-    call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}");
+  /** Deletes exactly {@code key}; returns how many keys were deleted (0 or 1). */
+  public long delete(String key) throws EtcdException {
+    return number(call("/v3/kv/deleterange", "{\"key\":\"" + b64(key) + "\"}"), "deleted");
   }
 
   /** A new lease of {@code ttlSeconds}; returns its id. */

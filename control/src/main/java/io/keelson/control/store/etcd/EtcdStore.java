@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * The etcd store of one control-plane replica: the policy store backed by etcd, the workload registry
  * and the watch that feeds both. {@link #connect} waits (bounded) for etcd and reads the policies;
- * {@link #follow} starts sharing registrations and watching once the xDS server exists. Thread-safe.
+ * {@link #follow} starts sharing registrations and watching once the xDS server exists. Also holds the shared join
+ * tokens ({@link EtcdJoinTokens}) and the CA check ({@link EtcdCaRecord}). Thread-safe.
  */
 public final class EtcdStore implements AutoCloseable {
   /**
@@ -67,6 +68,7 @@ public final class EtcdStore implements AutoCloseable {
   private final Options options;
   private final EtcdClient client;
   private final EtcdPolicyBackend policies;
+  private final EtcdJoinTokens joinTokens;
   private EtcdWorkloadRegistry registry;
   private EtcdWatchLoop watch;
 
@@ -75,6 +77,21 @@ public final class EtcdStore implements AutoCloseable {
     this.client = client;
     this.policies = policies;
     this.store = store;
+    this.joinTokens = new EtcdJoinTokens(client, options.prefix());
+  }
+
+  /** The join tokens every replica on this prefix shares. */
+  public EtcdJoinTokens joinTokens() {
+    return joinTokens;
+  }
+
+  /**
+   * Records this replica's CA roots in etcd, or checks them against the recorded ones.
+   *
+   * @throws EtcdException when they differ (the message says what to do) or etcd cannot be reached
+   */
+  public void recordOrCheckCa(List<java.security.cert.X509Certificate> roots) throws EtcdException {
+    EtcdCaRecord.recordOrCheck(client, options.prefix(), roots);
   }
 
   /**

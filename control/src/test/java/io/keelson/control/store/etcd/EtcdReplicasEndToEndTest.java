@@ -73,6 +73,8 @@ class EtcdReplicasEndToEndTest {
         ports: [ { name: http, port: 80 } ]
       """;
 
+  @org.junit.jupiter.api.io.TempDir
+  Path caDir;
   private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
   private EtcdProcess etcd;
 
@@ -351,7 +353,9 @@ class EtcdReplicasEndToEndTest {
   }
 
   private ControlPlane replica(int outboundPort, Path configDir, java.util.List<URI> endpoints) throws Exception {
-    ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, configDir, null, outboundPort)
+    // Replicas on one prefix must share the mesh CA (EtcdCaRecord): each loads the same self-signed root.
+    ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, configDir, null, outboundPort,
+        io.keelson.control.ca.CaOptions.selfSigned(caDir), -1)
         .withEtcd(new EtcdStore.Options(endpoints, "/test/", Duration.ofSeconds(2), Duration.ofSeconds(5),
             EtcdStore.Options.defaultReplicaId())));
     cleanup.push(cp);
