@@ -418,7 +418,8 @@ final class SnapshotTranslator {
       return null;
     }
     return ListenerConfig.withDestinationChains(name, address.getAddress(), address.getPortValue(),
-        new DestinationChains(entries, defaultChain));
+        new DestinationChains(entries, defaultChain,
+            AccessLogTranslator.translate(l.getAccessLogList(), path + ".access_log", problems)));
   }
 
   /** The chains (indexes in the listener) that share one destination port (0: any) and set of prefix ranges. */
@@ -760,7 +761,9 @@ final class SnapshotTranslator {
       }
     }
     Duration idle = proxy.hasIdleTimeout() ? RouteTranslator.duration(proxy.getIdleTimeout()) : TcpProxyConfig.DEFAULT_IDLE_TIMEOUT;
-    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle);
+    List<io.keelson.dataplane.config.AccessLogConfig> logs =
+        AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
+    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs);
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */
