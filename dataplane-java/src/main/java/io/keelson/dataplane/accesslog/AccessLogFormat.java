@@ -19,7 +19,7 @@ public final class AccessLogFormat {
     LITERAL, START_TIME, REQ, RESP, PROTOCOL, RESPONSE_CODE, RESPONSE_FLAGS, BYTES_RECEIVED, BYTES_SENT, DURATION,
     UPSTREAM_HOST, UPSTREAM_CLUSTER, DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT,
     DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, ROUTE_NAME, REQUESTED_SERVER_NAME,
-    UPSTREAM_LOCAL_ADDRESS
+    UPSTREAM_LOCAL_ADDRESS, DOWNSTREAM_TLS_VERSION, DOWNSTREAM_PEER_URI_SAN
   }
 
   /** One piece of a format: a literal, or an operator with its header slots and truncation. */
@@ -268,6 +268,12 @@ public final class AccessLogFormat {
         String text = op.kind() == Kind.DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT ? ip
             : (a.getAddress() instanceof java.net.Inet6Address ? "[" + ip + "]" : ip) + ":" + a.getPort();
         return string(text, max, out);
+      }
+      case DOWNSTREAM_TLS_VERSION -> {
+        return string(r.downstreamTlsVersion, max, out);
+      }
+      case DOWNSTREAM_PEER_URI_SAN -> {
+        return string(r.downstreamPeerUriSan, max, out);
       }
       case REQUESTED_SERVER_NAME -> {
         return string(r.requestedServerName, max, out);

@@ -29,6 +29,10 @@ public final class AccessLogRecord {
   public java.net.InetSocketAddress upstreamLocalAddress;
   /** The TLS server name (SNI) the downstream client asked for; null when none. */
   public String requestedServerName;
+  /** The downstream TLS protocol ("TLSv1.3"), set by tcp_proxy only so far; null without TLS. */
+  public String downstreamTlsVersion;
+  /** The downstream client certificate's URI SANs, comma-separated; set by tcp_proxy only so far; null when none. */
+  public String downstreamPeerUriSan;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
   public String[] requestHeaders = new String[0];
   /** Values of {@link AccessLogger#responseHeaders()}, in order; null when absent. */
@@ -45,6 +49,8 @@ public final class AccessLogRecord {
     routeName = null;
     upstreamLocalAddress = null;
     requestedServerName = null;
+    downstreamTlsVersion = null;
+    downstreamPeerUriSan = null;
     java.util.Arrays.fill(requestHeaders, null);
     java.util.Arrays.fill(responseHeaders, null);
   }

@@ -75,7 +75,31 @@ public final class TcpAccessLog {
     r.upstreamHost = upstreamHost;
     r.upstreamLocalAddress = upstreamLocal;
     r.requestedServerName = sni;
+    tls(r, downstream.pipeline().get(io.netty.handler.ssl.SslHandler.class));
     logger.publish(r);
+  }
+
+  /** The terminated downstream TLS session's protocol and the client certificate's URI SANs (once per connection). */
+  private static void tls(AccessLogRecord r, io.netty.handler.ssl.SslHandler ssl) {
+    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+      return;
+    }
+    javax.net.ssl.SSLSession session = ssl.engine().getSession();
+    r.downstreamTlsVersion = session.getProtocol();
+    try {
+      if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate cert
+          && cert.getSubjectAlternativeNames() != null) {
+        StringBuilder uris = new StringBuilder();
+        for (java.util.List<?> san : cert.getSubjectAlternativeNames()) {
+          if ((Integer) san.get(0) == 6 && san.get(1) instanceof String uri) { // 6: uniformResourceIdentifier
+            uris.append(uris.isEmpty() ? "" : ",").append(uri);
+          }
+        }
+        r.downstreamPeerUriSan = uris.isEmpty() ? null : uris.toString();
+      }
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | java.security.cert.CertificateParsingException e) {
+      // no client certificate: the field stays "-"
+    }
   }
 
   /**

@@ -210,6 +210,36 @@ class TcpAccessLogTest {
   }
 
   @Test
+  void aTerminatedMutualTlsConnectionLogsTheTlsVersionAndThePeerUriSan() throws Exception {
+    TestCa ca = new TestCa("mtls-log-ca");
+    Path certs = Files.createTempDirectory(dir, "certs");
+    Path cert = ca.issue("proxy", "a.test").write(certs, "proxy");
+    ca.write(certs, "ca.crt");
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    Path log = dir.resolve("mtls.log");
+    String yaml = TcpProxyTest.tcpListener("          cluster: a\n"
+        + fileLog(log, "%DOWNSTREAM_TLS_VERSION% %DOWNSTREAM_PEER_URI_SAN% %REQUESTED_SERVER_NAME% %BYTES_RECEIVED%"),
+        cluster("a", "ROUND_ROBIN", a.port())).replace("    - filters:\n", """
+            - transport_socket:
+                name: envoy.transport_sockets.tls
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                  require_client_certificate: true
+                  common_tls_context:
+                    tls_certificates: [ { certificate_chain: { filename: "%s" }, private_key: { filename: "%s" } } ]
+                    validation_context:
+                      trusted_ca: { filename: "%s" }
+              filters:
+        """.formatted(cert, certs.resolve("proxy.key"), certs.resolve("ca.crt")));
+    ProxyServer p = start(yaml, null);
+    var client = ca.issue("client", "spiffe://test/ns/default/sa/client").clientContext(ca);
+    assertThat(TcpExchange.tls(client, p.listenerAddress("tcp").getPort(), "a.test").echo()).isEqualTo("a:hi");
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(log) && Files.readAllLines(log).size() == 1);
+    // The bytes are the decrypted ones; no TLS inspector ran on this listener, so no requested server name.
+    assertThat(Files.readAllLines(log).getFirst()).matches("TLSv1\\.[23] \\Qspiffe://test/ns/default/sa/client\\E - 2");
+  }
+
+  @Test
   void aStalledLogSinkNeverBlocksConnectionsAndDropsAreCounted() throws Exception {
     EchoServer a = proxies.keep(new EchoServer("a", null));
     Path fifo = dir.resolve("stalled.fifo");
