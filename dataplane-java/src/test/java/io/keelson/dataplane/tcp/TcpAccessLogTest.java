@@ -195,6 +195,26 @@ class TcpAccessLogTest {
   }
 
   @Test
+  void aListenerAccessLogIsTranslatedWhereItIsWrittenAndWarnedAboutElsewhere() throws Exception {
+    String address = "    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n";
+    String listenerLog = address + """
+            access_log:
+            - name: envoy.access_loggers.stdout
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+        """;
+    String plain = TcpProxyTest.tcpListener("          cluster: a\n", cluster("a", "ROUND_ROBIN", 9));
+    var single = BootstrapLoader.fromYaml(plain.replace(address, listenerLog), "test.yaml");
+    assertThat(single.warnings()).singleElement().asString()
+        .contains("static_resources.listeners[0].access_log").contains("only for connections it closes without a filter chain");
+    var byDestination = BootstrapLoader.fromYaml(plain.replace(address, listenerLog)
+        .replace("    - filters:\n", "    - filter_chain_match: { destination_port: 1 }\n      filters:\n"), "test.yaml");
+    assertThat(byDestination.warnings()).isEmpty();
+    assertThat(byDestination.listeners().getFirst().destinationChains().accessLogs()).singleElement()
+        .satisfies(c -> assertThat(c.path()).isNull()); // stdout
+  }
+
+  @Test
   void tlsPassedThroughBySniLogsTheRequestedServerName() throws Exception {
     TestCa ca = new TestCa("sni-log-ca");
     TestCa.Leaf cert = ca.issue("a.test", "a.test");

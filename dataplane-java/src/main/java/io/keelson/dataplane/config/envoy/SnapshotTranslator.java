@@ -227,6 +227,11 @@ final class SnapshotTranslator {
       out = destinationListener(l, name, path, address);
     } else {
       out = chains(l, name, path, address, filters.inspector());
+      if (l.getAccessLogCount() > 0) {
+        problems.warn(path + ".access_log", "ignored: a listener's access log is written only for connections it closes"
+            + " without a filter chain, which Keelson does only on listeners that select chains by destination"
+            + " (destination_port, prefix_ranges, default_filter_chain); log connections with the filter's access_log");
+      }
     }
     return out == null ? null : out.withInterception(filters.originalDst(), useOriginalDst, bindToPort);
   }
