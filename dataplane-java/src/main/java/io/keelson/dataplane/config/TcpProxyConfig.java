@@ -15,10 +15,12 @@ import java.util.List;
  * @param rbac        the chain's {@code envoy.filters.network.rbac} filters before the tcp_proxy, in order
  *                    (each checked once per connection; the first denial closes it); empty when none
  * @param accessLogs  Envoy's access_log: one entry per downstream connection when it closes; empty for none
+ * @param accessLogOnConnected Envoy's access_log_options.flush_access_log_on_connected: one more entry when the
+ *                    upstream connection is established
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
-    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs) {
+    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -27,6 +29,12 @@ public record TcpProxyConfig(
     clusters = List.copyOf(clusters);
     rbac = rbac == null ? List.of() : List.copyOf(rbac);
     accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
+  }
+
+  /** Without an entry on connect. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, false);
   }
 
   /** Without access logs. */
@@ -42,7 +50,7 @@ public record TcpProxyConfig(
 
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
-    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs);
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -14,7 +14,7 @@ import java.net.SocketAddress;
  * The access log entry of one downstream TCP connection (Envoy's tcp_proxy {@code access_log}, and a listener's
  * {@code access_log} for a connection it closes without a filter chain): what the proxy learns about the connection
  * is noted here as it happens, and ONE record is claimed, filled and published when the connection ends (Envoy's
- * default; no periodic entries). Nothing per byte: the relay counts bytes and hands the totals over at the end.
+ * default; one more when the upstream connects with flush_access_log_on_connected; no periodic entries). Nothing per byte: the relay counts bytes and hands the totals over at the end.
  * Per connection, event-loop confined; the writer thread formats the record.
  */
 public final class TcpAccessLog {
@@ -64,6 +64,15 @@ public final class TcpAccessLog {
       return;
     }
     written = true;
+    entry(bytesReceived, bytesSent);
+  }
+
+  /** Writes an entry when the upstream connects (Envoy's flush_access_log_on_connected); the final one still follows. */
+  void connected(long bytesReceived) {
+    entry(bytesReceived, 0);
+  }
+
+  private void entry(long bytesReceived, long bytesSent) {
     AccessLogRecord r = logger.claim(); // null: the ring is full, the entry is dropped and counted
     if (r == null) {
       return;

@@ -265,6 +265,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     if (log != null) {
       log.upstreamLocal(upstream.localAddress());
+      if (config.accessLogOnConnected()) {
+        log.connected(early);
+      }
     }
     if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
       upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());

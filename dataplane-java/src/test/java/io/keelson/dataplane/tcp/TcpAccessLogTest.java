@@ -143,6 +143,25 @@ class TcpAccessLogTest {
   }
 
   @Test
+  void flushAccessLogOnConnectedAddsAnEntryWhenTheUpstreamConnects() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    Path log = dir.resolve("connected.log");
+    String yaml = TcpProxyTest.tcpListener("          cluster: a\n"
+        + "          access_log_options: { flush_access_log_on_connected: true, access_log_flush_interval: 1s }\n"
+        + fileLog(log, "%BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_HOST%"), cluster("a", "ROUND_ROBIN", a.port()));
+    assertThat(BootstrapLoader.fromYaml(yaml, "test.yaml").warnings()).singleElement().asString()
+        .contains("typed_config.access_log_options.access_log_flush_interval").contains("no periodic entries");
+    ProxyServer p = start(yaml, null);
+    assertThat(TcpExchange.plain(p.listenerAddress("tcp").getPort(), "ping")).isEqualTo("a:ping|bye");
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(log) && Files.readAllLines(log).size() == 2);
+    String host = "127.0.0.1:" + a.port();
+    // On connect: the bytes read so far (none or the early "ping"), nothing sent yet; at the end: everything.
+    assertThat(Files.readAllLines(log)).satisfiesExactly(
+        first -> assertThat(first).matches("[04] 0 \\Q" + host + "\\E"),
+        last -> assertThat(last).isEqualTo("4 10 " + host));
+  }
+
+  @Test
   void aFailedUpstreamConnectIsLoggedWithUf() throws Exception {
     int dead = io.keelson.dataplane.testing.TestUpstream.closedPort();
     Path log = dir.resolve("uf.log");

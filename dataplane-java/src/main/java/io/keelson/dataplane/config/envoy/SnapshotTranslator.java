@@ -768,7 +768,8 @@ final class SnapshotTranslator {
     Duration idle = proxy.hasIdleTimeout() ? RouteTranslator.duration(proxy.getIdleTimeout()) : TcpProxyConfig.DEFAULT_IDLE_TIMEOUT;
     List<io.keelson.dataplane.config.AccessLogConfig> logs =
         AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
-    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs);
+    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
+        proxy.getAccessLogOptions().getFlushAccessLogOnConnected());
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */
