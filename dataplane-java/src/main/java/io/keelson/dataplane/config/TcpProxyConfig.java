@@ -17,10 +17,13 @@ import java.util.List;
  * @param accessLogs  Envoy's access_log: one entry per downstream connection when it closes; empty for none
  * @param accessLogOnConnected Envoy's access_log_options.flush_access_log_on_connected: one more entry when the
  *                    upstream connection is established
+ * @param accessLogFlushInterval Envoy's access_log_options.access_log_flush_interval: an entry this often while a
+ *                    connection relays; null for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
-    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected) {
+    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
+    Duration accessLogFlushInterval) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -34,7 +37,7 @@ public record TcpProxyConfig(
   /** Without an entry on connect. */
   public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
       List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs) {
-    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, false);
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, false, null);
   }
 
   /** Without access logs. */
@@ -50,7 +53,8 @@ public record TcpProxyConfig(
 
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
-    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected);
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

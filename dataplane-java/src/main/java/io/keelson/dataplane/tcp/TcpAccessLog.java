@@ -14,7 +14,8 @@ import java.net.SocketAddress;
  * The access log entry of one downstream TCP connection (Envoy's tcp_proxy {@code access_log}, and a listener's
  * {@code access_log} for a connection it closes without a filter chain): what the proxy learns about the connection
  * is noted here as it happens, and ONE record is claimed, filled and published when the connection ends (Envoy's
- * default; one more when the upstream connects with flush_access_log_on_connected; no periodic entries). Nothing per byte: the relay counts bytes and hands the totals over at the end.
+ * default; one more when the upstream connects with flush_access_log_on_connected, and one every
+ * access_log_flush_interval while it relays, each with the totals so far). Nothing per byte: the relay counts bytes and hands the totals over at the end.
  * Per connection, event-loop confined; the writer thread formats the record.
  */
 public final class TcpAccessLog {
@@ -70,6 +71,13 @@ public final class TcpAccessLog {
   /** Writes an entry when the upstream connects (Envoy's flush_access_log_on_connected); the final one still follows. */
   void connected(long bytesReceived) {
     entry(bytesReceived, 0);
+  }
+
+  /** Writes an entry with the totals so far (Envoy's access_log_flush_interval); the final one still follows. */
+  void periodic(long bytesReceived, long bytesSent) {
+    if (!written) {
+      entry(bytesReceived, bytesSent);
+    }
   }
 
   private void entry(long bytesReceived, long bytesSent) {

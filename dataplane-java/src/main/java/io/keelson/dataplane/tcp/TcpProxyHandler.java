@@ -284,8 +284,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     done = true;
     TcpAccessLog entry = log;
     long before = early;
-    TcpRelay.join(down, upstream, (toUp, toDown, idle) -> {
+    java.util.concurrent.ScheduledFuture<?>[] periodic = {null};
+    TcpRelay relay = TcpRelay.join(down, upstream, (toUp, toDown, idle) -> {
       if (entry != null) {
+        if (periodic[0] != null) {
+          periodic[0].cancel(false);
+        }
         entry.write(before + toUp, toDown);
       }
       lb.onRequestEnd(index);
@@ -297,6 +301,15 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }, new TcpRelay.Counters(new java.util.concurrent.atomic.LongAdder[] {stats.rxBytes, istio.sentBytes},
         new java.util.concurrent.atomic.LongAdder[] {stats.txBytes, istio.receivedBytes},
         stats.pausedReading, stats.resumedReading));
+    java.time.Duration every = config.accessLogFlushInterval();
+    if (entry != null && every != null && every.toNanos() > 0 && !relay.isClosed()) {
+      // Envoy's access_log_flush_interval: an entry with the totals so far, on this event loop (the relay's).
+      periodic[0] = down.eventLoop().scheduleAtFixedRate(() -> {
+        if (!relay.isClosed()) {
+          entry.periodic(before + relay.downstreamBytes(), relay.upstreamBytes());
+        }
+      }, every.toNanos(), every.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override

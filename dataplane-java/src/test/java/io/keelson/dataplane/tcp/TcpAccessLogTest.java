@@ -147,10 +147,8 @@ class TcpAccessLogTest {
     EchoServer a = proxies.keep(new EchoServer("a", null));
     Path log = dir.resolve("connected.log");
     String yaml = TcpProxyTest.tcpListener("          cluster: a\n"
-        + "          access_log_options: { flush_access_log_on_connected: true, access_log_flush_interval: 1s }\n"
+        + "          access_log_options: { flush_access_log_on_connected: true }\n"
         + fileLog(log, "%BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_HOST%"), cluster("a", "ROUND_ROBIN", a.port()));
-    assertThat(BootstrapLoader.fromYaml(yaml, "test.yaml").warnings()).singleElement().asString()
-        .contains("typed_config.access_log_options.access_log_flush_interval").contains("no periodic entries");
     ProxyServer p = start(yaml, null);
     assertThat(TcpExchange.plain(p.listenerAddress("tcp").getPort(), "ping")).isEqualTo("a:ping|bye");
     await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(log) && Files.readAllLines(log).size() == 2);
@@ -159,6 +157,31 @@ class TcpAccessLogTest {
     assertThat(Files.readAllLines(log)).satisfiesExactly(
         first -> assertThat(first).matches("[04] 0 \\Q" + host + "\\E"),
         last -> assertThat(last).isEqualTo("4 10 " + host));
+  }
+
+  @Test
+  void accessLogFlushIntervalWritesEntriesWhileALongConnectionRelays() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    Path log = dir.resolve("periodic.log");
+    String yaml = TcpProxyTest.tcpListener("          cluster: a\n"
+        + "          access_log_options: { access_log_flush_interval: 0.2s }\n"
+        + fileLog(log, "%BYTES_RECEIVED% %BYTES_SENT%"), cluster("a", "ROUND_ROBIN", a.port()));
+    assertThat(BootstrapLoader.fromYaml(yaml, "test.yaml").warnings()).isEmpty();
+    ProxyServer p = start(yaml, null);
+    try (Socket s = new Socket("127.0.0.1", p.listenerAddress("tcp").getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+      assertThat(new String(s.getInputStream().readNBytes(6), StandardCharsets.US_ASCII)).isEqualTo("a:ping");
+      // While the connection stays open, entries with the totals so far appear every 0.2 s.
+      await().atMost(Duration.ofSeconds(5)).until(() -> Files.exists(log) && Files.readAllLines(log).size() >= 2);
+      s.shutdownOutput();
+      assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("|bye");
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> Files.readAllLines(log).contains("4 10"));
+    Thread.sleep(500); // no periodic entry after the final one
+    List<String> lines = Files.readAllLines(log);
+    assertThat(lines.getLast()).isEqualTo("4 10");
+    assertThat(lines.subList(0, lines.size() - 1)).hasSizeGreaterThanOrEqualTo(2).allSatisfy(l -> assertThat(l).isEqualTo("4 6"));
   }
 
   @Test

@@ -769,7 +769,9 @@ final class SnapshotTranslator {
     List<io.keelson.dataplane.config.AccessLogConfig> logs =
         AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
     return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
-        proxy.getAccessLogOptions().getFlushAccessLogOnConnected());
+        proxy.getAccessLogOptions().getFlushAccessLogOnConnected(),
+        proxy.getAccessLogOptions().hasAccessLogFlushInterval()
+            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null);
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */

@@ -412,9 +412,7 @@ final class SupportedFields {
         "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
         "access_log_options");
-    rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected")
-        .ignore("access_log_flush_interval", "ignored: no periodic entries for long connections; one entry when the"
-            + " connection closes (and one when the upstream connects, with flush_access_log_on_connected)");
+    rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
   }
