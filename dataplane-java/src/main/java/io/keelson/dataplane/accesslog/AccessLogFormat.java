@@ -18,7 +18,8 @@ public final class AccessLogFormat {
   enum Kind {
     LITERAL, START_TIME, REQ, RESP, PROTOCOL, RESPONSE_CODE, RESPONSE_FLAGS, BYTES_RECEIVED, BYTES_SENT, DURATION,
     UPSTREAM_HOST, UPSTREAM_CLUSTER, DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT,
-    DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, ROUTE_NAME
+    DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, ROUTE_NAME, REQUESTED_SERVER_NAME,
+    UPSTREAM_LOCAL_ADDRESS, DOWNSTREAM_TLS_VERSION, DOWNSTREAM_PEER_URI_SAN
   }
 
   /** One piece of a format: a literal, or an operator with its header slots and truncation. */
@@ -258,8 +259,8 @@ public final class AccessLogFormat {
         int n = colon < 0 ? a.length() : colon;
         out.put(a, max >= 0 ? Math.min(max, n) : n);
       }
-      case DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT -> {
-        java.net.InetSocketAddress a = r.downstreamLocalAddress;
+      case DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, UPSTREAM_LOCAL_ADDRESS -> {
+        java.net.InetSocketAddress a = op.kind() == Kind.UPSTREAM_LOCAL_ADDRESS ? r.upstreamLocalAddress : r.downstreamLocalAddress;
         if (a == null || a.getAddress() == null) {
           return false;
         }
@@ -267,6 +268,15 @@ public final class AccessLogFormat {
         String text = op.kind() == Kind.DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT ? ip
             : (a.getAddress() instanceof java.net.Inet6Address ? "[" + ip + "]" : ip) + ":" + a.getPort();
         return string(text, max, out);
+      }
+      case DOWNSTREAM_TLS_VERSION -> {
+        return string(r.downstreamTlsVersion, max, out);
+      }
+      case DOWNSTREAM_PEER_URI_SAN -> {
+        return string(r.downstreamPeerUriSan, max, out);
+      }
+      case REQUESTED_SERVER_NAME -> {
+        return string(r.requestedServerName, max, out);
       }
       case ROUTE_NAME -> {
         return string(r.routeName == null || r.routeName.isEmpty() ? null : r.routeName, max, out);

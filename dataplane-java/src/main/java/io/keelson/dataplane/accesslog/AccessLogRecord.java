@@ -3,7 +3,7 @@ package io.keelson.dataplane.accesslog;
 import io.keelson.dataplane.stats.ResponseFlag;
 
 /**
- * One finished request as the access log sees it: a reusable ring slot, filled on an event loop and read
+ * One finished request (or TCP connection) as the access log sees it: a reusable ring slot, filled on an event loop and read
  * by the writer thread (the ring's sequence publishes the writes). Not thread-safe on its own.
  */
 public final class AccessLogRecord {
@@ -25,6 +25,14 @@ public final class AccessLogRecord {
   /** The downstream connection's local address (the original destination when restored); formatted on the writer thread. */
   public java.net.InetSocketAddress downstreamLocalAddress;
   public String routeName;
+  /** The upstream connection's local address (tcp_proxy); formatted on the writer thread; null when none. */
+  public java.net.InetSocketAddress upstreamLocalAddress;
+  /** The TLS server name (SNI) the downstream client asked for; null when none. */
+  public String requestedServerName;
+  /** The downstream TLS protocol ("TLSv1.3"), set by tcp_proxy only so far; null without TLS. */
+  public String downstreamTlsVersion;
+  /** The downstream client certificate's URI SANs, comma-separated; set by tcp_proxy only so far; null when none. */
+  public String downstreamPeerUriSan;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
   public String[] requestHeaders = new String[0];
   /** Values of {@link AccessLogger#responseHeaders()}, in order; null when absent. */
@@ -39,6 +47,10 @@ public final class AccessLogRecord {
     downstreamRemoteAddress = null;
     downstreamLocalAddress = null;
     routeName = null;
+    upstreamLocalAddress = null;
+    requestedServerName = null;
+    downstreamTlsVersion = null;
+    downstreamPeerUriSan = null;
     java.util.Arrays.fill(requestHeaders, null);
     java.util.Arrays.fill(responseHeaders, null);
   }

@@ -16,8 +16,9 @@ import java.util.List;
  *
  * @param chains       the chains with their destination criteria (port 0 = any; no prefixes = any address)
  * @param defaultChain the default_filter_chain, or null
+ * @param accessLogs   the listener's access_log: an entry (flag NR) for each connection no chain matches; empty for none
  */
-public record DestinationChains(List<Entry> chains, ListenerConfig defaultChain) {
+public record DestinationChains(List<Entry> chains, ListenerConfig defaultChain, List<AccessLogConfig> accessLogs) {
 
   /**
    * One group of filter chains with the same destination criteria, translated as a listener of their own (so it
@@ -35,6 +36,12 @@ public record DestinationChains(List<Entry> chains, ListenerConfig defaultChain)
 
   public DestinationChains {
     chains = List.copyOf(chains);
+    accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
+  }
+
+  /** Without listener access logs. */
+  public DestinationChains(List<Entry> chains, ListenerConfig defaultChain) {
+    this(chains, defaultChain, List.of());
   }
 
   /** Every chain config, the default one last. */

@@ -14,10 +14,16 @@ import java.util.List;
  * @param idleTimeout Envoy's idle_timeout (default 1 h; ZERO disables)
  * @param rbac        the chain's {@code envoy.filters.network.rbac} filters before the tcp_proxy, in order
  *                    (each checked once per connection; the first denial closes it); empty when none
+ * @param accessLogs  Envoy's access_log: one entry per downstream connection when it closes; empty for none
+ * @param accessLogOnConnected Envoy's access_log_options.flush_access_log_on_connected: one more entry when the
+ *                    upstream connection is established
+ * @param accessLogFlushInterval Envoy's access_log_options.access_log_flush_interval: an entry this often while a
+ *                    connection relays; null for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
-    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac) {
+    List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
+    Duration accessLogFlushInterval) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -25,16 +31,30 @@ public record TcpProxyConfig(
   public TcpProxyConfig {
     clusters = List.copyOf(clusters);
     rbac = rbac == null ? List.of() : List.copyOf(rbac);
+    accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
+  }
+
+  /** Without an entry on connect. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, false, null);
+  }
+
+  /** Without access logs. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, List.of());
   }
 
   /** Without network RBAC filters. */
   public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout) {
-    this(statPrefix, clusters, totalWeight, idleTimeout, List.of());
+    this(statPrefix, clusters, totalWeight, idleTimeout, List.of(), List.of());
   }
 
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
-    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters);
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -66,7 +66,8 @@ public final class ProxyServer implements AutoCloseable {
     this.health = new HealthCheckService(options.transport(), stats);
     this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
-    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload);
+    this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload,
+        context::accessLogService);
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
   }
 
@@ -93,7 +94,8 @@ public final class ProxyServer implements AutoCloseable {
         }
       }
       return new FilterChainSelector(l.destinationChains(), chains,
-          stats.counter("listener." + l.name() + ".no_filter_chain_match"));
+          stats.counter("listener." + l.name() + ".no_filter_chain_match"),
+          tcpContext.accessLogger(l.destinationChains().accessLogs()));
     }
     if (l.http() != null) {
       return new Http1ProxyInitializer(context, l, connections);

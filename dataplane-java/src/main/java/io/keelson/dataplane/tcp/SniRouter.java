@@ -22,14 +22,20 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
   private final List<SniChain> chains;
   private final TcpStats noRouteStats;
   private final Map<SniChain, TcpRbac> rbac;
+  private final Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers;
 
   SniRouter(TcpProxyContext context, List<SniChain> chains) {
-    this(context, chains, Map.of());
+    this(context, chains, Map.of(), Map.of());
   }
 
-  /** @param rbac the network RBAC check of each chain that has one (read-only, shared) */
-  SniRouter(TcpProxyContext context, List<SniChain> chains, Map<SniChain, TcpRbac> rbac) {
+  /**
+   * @param rbac    the network RBAC check of each chain that has one (read-only, shared)
+   * @param loggers the access logs of each chain's tcp_proxy that has some (read-only, shared)
+   */
+  SniRouter(TcpProxyContext context, List<SniChain> chains, Map<SniChain, TcpRbac> rbac,
+      Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers) {
     super(CLIENT_HELLO_TIMEOUT_MS);
+    this.loggers = loggers;
     this.context = context;
     this.chains = chains;
     this.rbac = rbac;
@@ -49,6 +55,7 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
       ctx.close();
       return;
     }
-    ctx.pipeline().replace(this, "tcp-proxy", new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname));
+    ctx.pipeline().replace(this, "tcp-proxy", new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname,
+        loggers.get(chain)));
   }
 }

@@ -1,5 +1,7 @@
 package io.keelson.dataplane.tcp;
 
+import io.keelson.dataplane.accesslog.AccessLogService;
+import io.keelson.dataplane.accesslog.AccessLogger;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
 import io.keelson.dataplane.tls.offload.TlsOffload;
@@ -8,13 +10,35 @@ import java.util.function.Supplier;
 
 /**
  * What tcp_proxy connections share: the current snapshot, the transport for upstream connects,
- * the counters and the kernel TLS offload policy (read when a connection is accepted). Thread-safe.
+ * the counters, the kernel TLS offload policy (read when a connection is accepted) and the access log
+ * writer (the proxy's, shared with HTTP). Thread-safe.
  */
 public record TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats,
-    Supplier<TlsOffload> tlsOffload) {
+    Supplier<TlsOffload> tlsOffload, Supplier<AccessLogService> accessLogs) {
 
   /** Without kernel TLS offload. */
   public TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats) {
     this(snapshot, transport, stats, () -> TlsOffload.DISABLED);
+  }
+
+  /** With the default access log writer, started on first use. */
+  public TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats,
+      Supplier<TlsOffload> tlsOffload) {
+    this(snapshot, transport, stats, tlsOffload, new Supplier<>() {
+      private AccessLogService service;
+
+      @Override
+      public synchronized AccessLogService get() {
+        if (service == null) {
+          service = new AccessLogService(AccessLogService.DEFAULT_RING_SIZE);
+        }
+        return service;
+      }
+    });
+  }
+
+  /** The access logger of a tcp_proxy (or listener) with these logs, or null when it has none; once per config. */
+  public AccessLogger accessLogger(java.util.List<io.keelson.dataplane.config.AccessLogConfig> logs) {
+    return logs.isEmpty() ? null : accessLogs.get().logger(logs);
   }
 }

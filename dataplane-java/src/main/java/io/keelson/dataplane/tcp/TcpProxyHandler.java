@@ -7,6 +7,7 @@ import io.keelson.dataplane.config.TcpProxyConfig;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.IstioTcpDestination;
+import io.keelson.dataplane.stats.ResponseFlag;
 import io.keelson.dataplane.stats.TcpStats;
 import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.bootstrap.Bootstrap;
@@ -26,7 +27,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * One downstream connection of a tcp_proxy: picks a cluster by weight and an endpoint with the
  * cluster's balancer, connects (TLS to the upstream when the cluster has a transport socket), then
  * hands both channels to {@link TcpRelay}. Bytes that arrive while connecting are held (reading is
- * off, so only what was already read: e.g. a peeked ClientHello). Event-loop confined.
+ * off, so only what was already read: e.g. a peeked ClientHello). Writes the connection's access log entry
+ * (see {@link TcpAccessLog}) when it ends. Event-loop confined.
  */
 final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpProxyContext context;
@@ -44,16 +46,24 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private boolean done;
   private boolean inputShutdown;
   private ChannelHandlerContext self;
+  private final io.keelson.dataplane.accesslog.AccessLogger logger;
+  /** This connection's access log entry, written when it ends; null without access logs. */
+  private TcpAccessLog log;
+  /** Bytes read from the client before the relay started (written upstream first). */
+  private long early;
 
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
-    this(context, config, null, null);
+    this(context, config, null, null, null);
   }
 
   /**
    * @param rbac the network RBAC check to pass before any upstream is picked, or null
    * @param sni  the ClientHello's server name when the TLS inspector ran, else null
+   * @param logger the tcp_proxy's access logs, or null
    */
-  TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config, TcpRbac rbac, String sni) {
+  TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config, TcpRbac rbac, String sni,
+      io.keelson.dataplane.accesslog.AccessLogger logger) {
+    this.logger = logger;
     this.context = context;
     this.config = config;
     this.stats = context.stats().tcp(config.statPrefix());
@@ -86,6 +96,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     // RDHUP even with reading off), so a client that sends and half-closes at once still gets its answer.
     down.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     stats.cxTotal.increment();
+    if (logger != null) {
+      log = new TcpAccessLog(logger, down, sni);
+    }
     if (rbac == null) {
       connect(ctx);
       return;
@@ -149,16 +162,24 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
         : TcpBalancers.forCluster(snapshot, cluster);
     int index = lb == null ? -1 : lb.pick();
+    if (log != null) {
+      log.cluster(clusterName);
+    }
     if (index < 0) {
       if (cluster == null) {
         stats.cxNoRoute.increment();
+        flag(ResponseFlag.NC); // Envoy's tcp_proxy: NoClusterFound
       } else {
         cluster.stats().noHealthyUpstream.increment();
+        flag(ResponseFlag.UH);
       }
       down.close();
       return;
     }
     EndpointConfig endpoint = lb.endpoint(index);
+    if (log != null) {
+      log.upstream(endpoint);
+    }
     lb.onRequestStart(index);
     cluster.stats().cxTotal.increment();
     var tls = cluster.config().tls();
@@ -221,6 +242,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       cluster.stats().cxConnectTimeout.increment();
     }
     cluster.stats().cxConnectFail.increment();
+    flag(ResponseFlag.UF);
     upstream.close();
     release();
     self.close();
@@ -238,10 +260,14 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     IstioTcpDestination istio = context.stats().istioTcp(cluster.name());
     istio.opened.increment();
     ByteBuf b;
-    long early = 0;
     while ((b = pending.pollFirst()) != null) {
-      early += b.readableBytes();
       upstream.write(b, upstream.voidPromise());
+    }
+    if (log != null) {
+      log.upstreamLocal(upstream.localAddress());
+      if (config.accessLogOnConnected()) {
+        log.connected(early);
+      }
     }
     if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
       upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());
@@ -256,7 +282,16 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     ctx.pipeline().remove(this);
     done = true;
-    TcpRelay.join(down, upstream, (toUp, toDown, idle) -> {
+    TcpAccessLog entry = log;
+    long before = early;
+    java.util.concurrent.ScheduledFuture<?>[] periodic = {null};
+    TcpRelay relay = TcpRelay.join(down, upstream, (toUp, toDown, idle) -> {
+      if (entry != null) {
+        if (periodic[0] != null) {
+          periodic[0].cancel(false);
+        }
+        entry.write(before + toUp, toDown);
+      }
       lb.onRequestEnd(index);
       cluster.stats().cxActive.decrement();
       istio.closed.increment();
@@ -266,11 +301,21 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }, new TcpRelay.Counters(new java.util.concurrent.atomic.LongAdder[] {stats.rxBytes, istio.sentBytes},
         new java.util.concurrent.atomic.LongAdder[] {stats.txBytes, istio.receivedBytes},
         stats.pausedReading, stats.resumedReading));
+    java.time.Duration every = config.accessLogFlushInterval();
+    if (entry != null && every != null && every.toNanos() > 0 && !relay.isClosed()) {
+      // Envoy's access_log_flush_interval: an entry with the totals so far, on this event loop (the relay's).
+      periodic[0] = down.eventLoop().scheduleAtFixedRate(() -> {
+        if (!relay.isClosed()) {
+          entry.periodic(before + relay.downstreamBytes(), relay.upstreamBytes());
+        }
+      }, every.toNanos(), every.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof ByteBuf buf) {
+      early += buf.readableBytes();
       pending.addLast(buf);
     } else {
       io.netty.util.ReferenceCountUtil.release(msg);
@@ -301,15 +346,25 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (!done && upstream != null) {
+      flag(ResponseFlag.DC); // unless the connect failed first (UF)
       upstream.close(); // the client left while connecting
     }
     release();
+    if (!done && log != null) {
+      log.write(early, 0); // ended before the relay started: refused, denied, failed or abandoned
+    }
     ctx.fireChannelInactive();
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
+  }
+
+  private void flag(ResponseFlag f) {
+    if (log != null) {
+      log.flag(f);
+    }
   }
 
   private void release() {

@@ -16,6 +16,10 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   private final ChannelGroup connections;
   private final TcpRbac rbac;
   private final java.util.Map<io.keelson.dataplane.config.SniChain, TcpRbac> sniRbac = new java.util.IdentityHashMap<>();
+  /** Access loggers, built once per listener config (formats compiled here, not per connection). */
+  private final io.keelson.dataplane.accesslog.AccessLogger logger;
+  private final java.util.Map<io.keelson.dataplane.config.SniChain, io.keelson.dataplane.accesslog.AccessLogger> sniLoggers =
+      new java.util.IdentityHashMap<>();
 
   /**
    * @param connections the process's downstream connections, which every connection of this listener joins: shutdown
@@ -34,7 +38,12 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
       if (r != null) {
         sniRbac.put(chain, r);
       }
+      var l = context.accessLogger(chain.tcpProxy().accessLogs());
+      if (l != null) {
+        sniLoggers.put(chain, l);
+      }
     }
+    this.logger = context.accessLogger(listener.tcpProxy().accessLogs());
   }
 
   /**
@@ -52,13 +61,13 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     ch.attr(TCP_PROXY).set(Boolean.TRUE);
     connections.add(ch);
     if (!listener.sniChains().isEmpty()) {
-      ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac));
+      ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac, sniLoggers));
       return;
     }
     if (listener.tls() != null) {
       TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name(),
           listener.plaintextToo(), context.tlsOffload().get());
     }
-    ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null));
+    ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null, logger));
   }
 }

@@ -50,8 +50,10 @@ public final class TcpRelay {
   /**
    * Joins two channels (both on the caller's event loop) with a relay handler at the end of each
    * pipeline; turns auto-read on for both. Bytes already read must be written by the caller first.
+   *
+   * @return the relay (its byte counts and state are for the channels' event loop only)
    */
-  public static void join(Channel downstream, Channel upstream, Listener listener, Counters counters) {
+  public static TcpRelay join(Channel downstream, Channel upstream, Listener listener, Counters counters) {
     TcpRelay r = new TcpRelay(downstream, upstream, listener, counters);
     downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
@@ -59,6 +61,22 @@ public final class TcpRelay {
     upstream.pipeline().addLast("relay", r.new Side(downstream, false));
     setReading(downstream, true);
     setReading(upstream, true);
+    return r;
+  }
+
+  /** Bytes read from the downstream so far. On the event loop. */
+  long downstreamBytes() {
+    return down;
+  }
+
+  /** Bytes read from the upstream so far. On the event loop. */
+  long upstreamBytes() {
+    return up;
+  }
+
+  /** Whether the relay has ended. On the event loop. */
+  boolean isClosed() {
+    return closed;
   }
 
   /** Turns reading on or off; never on a channel whose input is already shut (epoll would fail). */

@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Translates an HTTP connection manager's access_log list; formats are compiled here to report mistakes. Stateless. */
+/** Translates an access_log list (HTTP connection manager, tcp_proxy, listener); formats are compiled here to report mistakes. Stateless. */
 final class AccessLogTranslator {
   private AccessLogTranslator() {}
 

@@ -227,6 +227,11 @@ final class SnapshotTranslator {
       out = destinationListener(l, name, path, address);
     } else {
       out = chains(l, name, path, address, filters.inspector());
+      if (l.getAccessLogCount() > 0) {
+        problems.warn(path + ".access_log", "ignored: a listener's access log is written only for connections it closes"
+            + " without a filter chain, which Keelson does only on listeners that select chains by destination"
+            + " (destination_port, prefix_ranges, default_filter_chain); log connections with the filter's access_log");
+      }
     }
     return out == null ? null : out.withInterception(filters.originalDst(), useOriginalDst, bindToPort);
   }
@@ -418,7 +423,8 @@ final class SnapshotTranslator {
       return null;
     }
     return ListenerConfig.withDestinationChains(name, address.getAddress(), address.getPortValue(),
-        new DestinationChains(entries, defaultChain));
+        new DestinationChains(entries, defaultChain,
+            AccessLogTranslator.translate(l.getAccessLogList(), path + ".access_log", problems)));
   }
 
   /** The chains (indexes in the listener) that share one destination port (0: any) and set of prefix ranges. */
@@ -760,7 +766,12 @@ final class SnapshotTranslator {
       }
     }
     Duration idle = proxy.hasIdleTimeout() ? RouteTranslator.duration(proxy.getIdleTimeout()) : TcpProxyConfig.DEFAULT_IDLE_TIMEOUT;
-    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle);
+    List<io.keelson.dataplane.config.AccessLogConfig> logs =
+        AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
+    return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
+        proxy.getAccessLogOptions().getFlushAccessLogOnConnected(),
+        proxy.getAccessLogOptions().hasAccessLogFlushInterval()
+            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null);
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */

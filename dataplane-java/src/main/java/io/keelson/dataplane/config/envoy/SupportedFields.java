@@ -104,9 +104,8 @@ final class SupportedFields {
     rules(Address.getDescriptor(), "socket_address");
     rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
     rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
-            "bind_to_port", "default_filter_chain")
+            "bind_to_port", "default_filter_chain", "access_log") // written for connections no filter chain matches
         .ignore("stat_prefix", SAFE)
-        .ignore("access_log", "ignored: listener access logs are not written yet")
         .ignore("traffic_direction", SAFE)
         .ignore("metadata", SAFE)
         .ignore("drain_type", SAFE)
@@ -223,7 +222,7 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name")
         .ignore("authority", SAFE);
     rules(AccessLog.getDescriptor(), "name", "typed_config")
-        .reject("filter", "access log filters are not supported yet; every request is logged");
+        .reject("filter", "access log filters are not supported yet; every request (or connection) is logged");
     rules(FileAccessLog.getDescriptor(), "path", "log_format")
         .reject("format", "deprecated; use log_format.text_format_source")
         .reject("json_format", "deprecated; use log_format.json_format")
@@ -411,9 +410,9 @@ final class SupportedFields {
         "common_http_protocol_options");
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options", "http2_protocol_options");
-    rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout")
-        .ignore("access_log", "ignored: access logs are not written yet")
-        .ignore("access_log_options", "ignored: access logs are not written yet");
+    rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
+        "access_log_options");
+    rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
   }

@@ -53,12 +53,13 @@ class BootstrapRejectionTest {
         """);
     assertThat(rejected(yaml).problems()).containsExactlyInAnyOrder(
         "config.yaml: " + HCM + ".access_log[1].filter: not supported by Keelson (access log filters are not supported yet; "
-            + "every request is logged); supported fields of AccessLog: name, typed_config",
+            + "every request (or connection) is logged); supported fields of AccessLog: name, typed_config",
         "config.yaml: " + HCM + ".access_log[0].typed_config.log_format: operator %NO_SUCH_THING% is not supported; supported: "
             + "%START_TIME%, %REQ(X)%, %RESP(X)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%, %BYTES_RECEIVED%, "
             + "%BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%, %DOWNSTREAM_REMOTE_ADDRESS%, "
             + "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT%, "
-            + "%ROUTE_NAME%");
+            + "%ROUTE_NAME%, %REQUESTED_SERVER_NAME%, %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_TLS_VERSION%, "
+            + "%DOWNSTREAM_PEER_URI_SAN%");
   }
 
   @Test
@@ -398,9 +399,35 @@ class BootstrapRejectionTest {
         """);
     assertThat(rejected(yaml).problems()).containsExactly(
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.hash_policy: not supported by "
-            + "Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout",
+            + "Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout, access_log, "
+            + "access_log_options",
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: tcp_proxy 'tcp' "
             + "names cluster 'elsewhere', which is not defined; expected one of [backend]");
+  }
+
+  @Test
+  void reportsTcpProxyAccessLogProblemsByPath() {
+    String yaml = edit(BASE.substring(BASE.indexOf("      - name: envoy.filters.network.http_connection_manager"), BASE.indexOf("  clusters:")), """
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: tcp
+                  cluster: backend
+                  access_log:
+                  - name: envoy.access_loggers.open_telemetry
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig
+                  - name: envoy.access_loggers.file
+                    filter: { duration_filter: { comparison: { op: GE, value: { default_value: 1, runtime_key: k } } } }
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: /tmp/x.log
+                      log_format: { text_format_source: { inline_string: "%BYTES_SENT% %UPSTREAM_PEER_SUBJECT%" } }
+        """);
+    String at = "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log";
+    assertThat(rejected(yaml).problems()).anySatisfy(p -> assertThat(p).startsWith(at + "[0].typed_config: "))
+        .anySatisfy(p -> assertThat(p).startsWith(at + "[1].filter: not supported by Keelson (access log filters"))
+        .anySatisfy(p -> assertThat(p).startsWith(at + "[1].typed_config.log_format: operator %UPSTREAM_PEER_SUBJECT% is not"));
   }
 
   @Test
