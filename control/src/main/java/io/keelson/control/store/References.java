@@ -74,19 +74,7 @@ public final class References {
             ? (istio ? "spec.http[" + i + "]." + (mirrorField == null ? "mirror" : mirrorField)
                 : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
             : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
-        Policy.Service svc = service(state, b.service());
-        if (svc == null) {
-          errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
-          continue;
-        }
-        if (b.port() != 0 && !svc.ports().contains(b.port())) {
-          errors.add(new PolicyError(file, doc, at + (istio ? ".port.number" : ".port"), "service '" + b.service()
-              + "' has no port " + b.port() + "; expected one of " + svc.ports()));
-        }
-        if (b.subset() != null && subset(state, b.service(), b.subset()) == null) {
-          errors.add(new PolicyError(file, doc, at + ".subset", "no DestinationRule defines subset '" + b.subset()
-              + "' of service '" + b.service() + "'; apply the DestinationRule with the subsets first, or in the same set"));
-        }
+        checkBackend(state, errors, file, doc, at, istio, b);
       }
     }
   }
@@ -126,19 +114,7 @@ public final class References {
       for (int j = 0; j < rule.backends().size(); j++) {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
-        Policy.Service svc = service(state, b.service());
-        if (svc == null) {
-          errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
-          continue;
-        }
-        if (b.port() != 0 && !svc.ports().contains(b.port())) {
-          errors.add(new PolicyError(file, doc, at + (istio ? ".port.number" : ".port"), "service '" + b.service()
-              + "' has no port " + b.port() + "; expected one of " + svc.ports()));
-        }
-        if (b.subset() != null && subset(state, b.service(), b.subset()) == null) {
-          errors.add(new PolicyError(file, doc, at + ".subset", "no DestinationRule defines subset '" + b.subset()
-              + "' of service '" + b.service() + "'; apply the DestinationRule with the subsets first, or in the same set"));
-        }
+        checkBackend(state, errors, file, doc, at, istio, b);
       }
       for (String s : r.services()) {
         Policy.Service svc = service(state, s);
@@ -175,5 +151,23 @@ public final class References {
 
   private static String noService(String name) {
     return "no Service '" + name + "' is registered; apply a keelson.io/v1alpha1 Service of that name first, or in the same set";
+  }
+
+  /** A route's backend {@code b} (at field path {@code at}): its service exists, has the port named, and the subset is defined. */
+  private static void checkBackend(PolicySet state, List<PolicyError> errors, String file, String doc, String at,
+      boolean istio, Policy.Backend b) {
+    Policy.Service svc = service(state, b.service());
+    if (svc == null) {
+      errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
+      return;
+    }
+    if (b.port() != 0 && !svc.ports().contains(b.port())) {
+      errors.add(new PolicyError(file, doc, at + (istio ? ".port.number" : ".port"), "service '" + b.service()
+          + "' has no port " + b.port() + "; expected one of " + svc.ports()));
+    }
+    if (b.subset() != null && subset(state, b.service(), b.subset()) == null) {
+      errors.add(new PolicyError(file, doc, at + ".subset", "no DestinationRule defines subset '" + b.subset()
+          + "' of service '" + b.service() + "'; apply the DestinationRule with the subsets first, or in the same set"));
+    }
   }
 }

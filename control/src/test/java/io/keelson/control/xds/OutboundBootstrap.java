@@ -1,10 +1,10 @@
 package io.keelson.control.xds;
 
 /** A proxy bootstrap with an "outbound" listener on an ephemeral port that answers 503 until xDS configures it. */
-final class OutboundBootstrap {
+public final class OutboundBootstrap {
   private OutboundBootstrap() {}
 
-  static final String BOOTSTRAP = """
+  public static final String BOOTSTRAP = """
       static_resources:
         listeners:
         - name: outbound

@@ -12,6 +12,7 @@ import io.keelson.control.policy.PolicyException;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.xds.Mesh;
 import io.keelson.control.xds.NodeRegistration;
+import io.keelson.control.xds.OutboundBootstrap;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
@@ -41,30 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EtcdReplicasEndToEndTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
-  private static final String BOOTSTRAP = """
-      static_resources:
-        listeners:
-        - name: outbound
-          address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-          filter_chains:
-          - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: outbound
-                route_config:
-                  name: boot
-                  virtual_hosts:
-                  - name: none
-                    domains: ["*"]
-                    routes:
-                    - match: { prefix: "/" }
-                      direct_response: { status: 503 }
-                http_filters:
-                - name: envoy.filters.http.router
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-      """;
   private static final String SERVICE = """
       apiVersion: keelson.io/v1alpha1
       kind: Service
@@ -366,7 +343,7 @@ class EtcdReplicasEndToEndTest {
 
   /** A replica whose outbound port is the one a fresh proxy bound (proxies keep the listener port LDS sends). */
   private ControlPlane replicaForProxy() throws Exception {
-    pendingProxy = closing(new ProxyHarness(BOOTSTRAP, PipelineMode.INLINE));
+    pendingProxy = closing(new ProxyHarness(OutboundBootstrap.BOOTSTRAP, PipelineMode.INLINE));
     return replica(pendingProxy.server.listenerAddress("outbound").getPort());
   }
 
