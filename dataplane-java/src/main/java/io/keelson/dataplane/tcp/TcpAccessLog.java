@@ -104,17 +104,11 @@ public final class TcpAccessLog {
     javax.net.ssl.SSLSession session = ssl.engine().getSession();
     r.downstreamTlsVersion = session.getProtocol();
     try {
-      if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate cert
-          && cert.getSubjectAlternativeNames() != null) {
-        StringBuilder uris = new StringBuilder();
-        for (java.util.List<?> san : cert.getSubjectAlternativeNames()) {
-          if ((Integer) san.get(0) == 6 && san.get(1) instanceof String uri) { // 6: uniformResourceIdentifier
-            uris.append(uris.isEmpty() ? "" : ",").append(uri);
-          }
-        }
-        r.downstreamPeerUriSan = uris.isEmpty() ? null : uris.toString();
+      if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate cert) {
+        java.util.List<String> uris = io.keelson.dataplane.security.PeerIdentity.uriSans(cert);
+        r.downstreamPeerUriSan = uris.isEmpty() ? null : String.join(",", uris);
       }
-    } catch (javax.net.ssl.SSLPeerUnverifiedException | java.security.cert.CertificateParsingException e) {
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
       // no client certificate: the field stays "-"
     }
   }

@@ -5,11 +5,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.util.BitSet;
 
 /**
@@ -22,18 +19,11 @@ public final class CpuAffinity {
   /** glibc's cpu_set_t: 1024 bits. */
   private static final int SET_BYTES = 128;
 
-  private static final StructLayout ERRNO_STATE = Linker.Option.captureStateLayout();
-  private static final VarHandle ERRNO =
-      ERRNO_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-
   private static final class Calls {
-    private static final Linker LINKER = Linker.nativeLinker();
     private static final FunctionDescriptor FD = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG,
         java.lang.foreign.ValueLayout.ADDRESS);
-    static final MethodHandle SET = LINKER.downcallHandle(
-        LINKER.defaultLookup().findOrThrow("sched_setaffinity"), FD, Linker.Option.captureCallState("errno"));
-    static final MethodHandle GET = LINKER.downcallHandle(
-        LINKER.defaultLookup().findOrThrow("sched_getaffinity"), FD, Linker.Option.captureCallState("errno"));
+    static final MethodHandle SET = Libc.withErrno("sched_setaffinity", FD);
+    static final MethodHandle GET = Libc.withErrno("sched_getaffinity", FD);
 
     private Calls() {}
   }
@@ -44,10 +34,10 @@ public final class CpuAffinity {
   public static BitSet current() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment set = arena.allocate(SET_BYTES);
-      MemorySegment state = arena.allocate(ERRNO_STATE);
+      MemorySegment state = arena.allocate(Libc.ERRNO_STATE);
       int rc = (int) Calls.GET.invokeExact(state, 0, (long) SET_BYTES, set);
       if (rc != 0) {
-        throw new IllegalStateException("sched_getaffinity failed: errno " + (int) ERRNO.get(state, 0L));
+        throw new IllegalStateException("sched_getaffinity failed: errno " + Libc.errno(state));
       }
       return BitSet.valueOf(set.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     } catch (IllegalStateException e) {
@@ -69,11 +59,11 @@ public final class CpuAffinity {
         throw new IllegalArgumentException("CPU " + cpus.length() + " is beyond cpu_set_t's 1024");
       }
       MemorySegment.copy(bytes, 0, set, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
-      MemorySegment state = arena.allocate(ERRNO_STATE);
+      MemorySegment state = arena.allocate(Libc.ERRNO_STATE);
       int rc = (int) Calls.SET.invokeExact(state, 0, (long) SET_BYTES, set);
       if (rc != 0) {
         throw new IllegalStateException(
-            "sched_setaffinity(" + cpus + ") failed: errno " + (int) ERRNO.get(state, 0L));
+            "sched_setaffinity(" + cpus + ") failed: errno " + Libc.errno(state));
       }
     } catch (IllegalStateException | IllegalArgumentException e) {
       throw e;

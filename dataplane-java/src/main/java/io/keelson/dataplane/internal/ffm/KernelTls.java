@@ -7,12 +7,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
@@ -42,26 +38,21 @@ public final class KernelTls {
   /** sockaddr_in: family(2) port(2, network order) addr(4) zero(8). */
   private static final int SOCKADDR_IN_BYTES = 16;
 
-  private static final StructLayout ERRNO_STATE = Linker.Option.captureStateLayout();
-  private static final VarHandle ERRNO = ERRNO_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-
   private static final class Calls {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final Linker.Option ERRNO_OPT = Linker.Option.captureCallState("errno");
-    static final MethodHandle SOCKET = handle("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle BIND = handle("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle LISTEN = handle("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle GETSOCKNAME = handle("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle CONNECT = handle("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle ACCEPT = handle("accept", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle SETSOCKOPT = handle("setsockopt",
+    static final MethodHandle SOCKET = Libc.withErrno("socket",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle BIND = Libc.withErrno("bind",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle LISTEN = Libc.withErrno("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle GETSOCKNAME = Libc.withErrno("getsockname",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle CONNECT = Libc.withErrno("connect",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle ACCEPT = Libc.withErrno("accept",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle SETSOCKOPT = Libc.withErrno("setsockopt",
         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle CLOSE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("close"),
-        FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
-    private static MethodHandle handle(String name, FunctionDescriptor fd) {
-      return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), fd, ERRNO_OPT);
-    }
+    static final MethodHandle CLOSE = Libc.plain("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
     private Calls() {}
   }
@@ -78,7 +69,7 @@ public final class KernelTls {
     int client = -1;
     int accepted = -1;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment state = arena.allocate(ERRNO_STATE);
+      MemorySegment state = arena.allocate(Libc.ERRNO_STATE);
       listener = check("socket", (int) Calls.SOCKET.invokeExact(state, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), state);
       MemorySegment addr = loopback(arena, 0);
       check("bind 127.0.0.1:0", (int) Calls.BIND.invokeExact(state, listener, addr, SOCKADDR_IN_BYTES), state);
@@ -128,10 +119,10 @@ public final class KernelTls {
   }
 
   private static int setsockopt(Arena arena, int fd, int level, int name, MemorySegment value, int length) {
-    MemorySegment state = arena.allocate(ERRNO_STATE);
+    MemorySegment state = arena.allocate(Libc.ERRNO_STATE);
     try {
       int rc = (int) Calls.SETSOCKOPT.invokeExact(state, fd, level, name, value, length);
-      return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+      return rc == 0 ? 0 : Libc.errno(state);
     } catch (Throwable t) {
       throw new IllegalStateException("setsockopt(" + fd + ", " + level + ", " + name + ")", t);
     }
@@ -148,7 +139,7 @@ public final class KernelTls {
 
   private static int check(String step, int rc, MemorySegment state) {
     if (rc < 0) {
-      int errno = (int) ERRNO.get(state, 0L);
+      int errno = Libc.errno(state);
       throw new IllegalStateException("kernel TLS probe: " + step + " failed: " + errnoName(errno) + " (errno " + errno + ")");
     }
     return rc;

@@ -7,9 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -50,16 +48,9 @@ public final class OriginalDst {
       JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN).withByteAlignment(1);
   private static final java.lang.foreign.ValueLayout.OfShort FAMILY = JAVA_SHORT.withByteAlignment(1);
 
-  private static final StructLayout ERRNO_STATE = Linker.Option.captureStateLayout();
-  private static final java.lang.invoke.VarHandle ERRNO =
-      ERRNO_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-
   private static final class Calls {
-    private static final Linker LINKER = Linker.nativeLinker();
-    static final MethodHandle GETSOCKOPT = LINKER.downcallHandle(
-        LINKER.defaultLookup().findOrThrow("getsockopt"),
-        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS),
-        Linker.Option.captureCallState("errno"));
+    static final MethodHandle GETSOCKOPT = Libc.withErrno("getsockopt",
+        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
 
     private Calls() {}
   }
@@ -68,7 +59,7 @@ public final class OriginalDst {
   private record Scratch(MemorySegment buffer, MemorySegment state) {
     static Scratch allocate() {
       Arena arena = Arena.ofAuto(); // once per thread, freed with the thread's scratch
-      return new Scratch(arena.allocate(BUFFER_BYTES + 4, 8), arena.allocate(ERRNO_STATE));
+      return new Scratch(arena.allocate(BUFFER_BYTES + 4, 8), arena.allocate(Libc.ERRNO_STATE));
     }
   }
 
@@ -102,7 +93,7 @@ public final class OriginalDst {
 
   /** The errno of this thread's last failed {@link #read} (for diagnostics and tests). */
   public static int lastErrno() {
-    return (int) ERRNO.get(SCRATCH.get().state(), 0L);
+    return Libc.errno(SCRATCH.get().state());
   }
 
   /**
