@@ -87,10 +87,24 @@ final class SustainedAttack {
     this.round = round;
   }
 
+  /** What a test does between the warm-up and the measured attack. */
+  interface Baseline {
+    void take() throws Exception;
+  }
+
   /** Warms up for {@code warmup}, then attacks for {@code length} while measuring. */
   Report run(Duration warmup, Duration length) throws Exception {
+    return run(warmup, () -> {}, length);
+  }
+
+  /**
+   * Warms up for {@code warmup}, runs {@code baseline} (where a test reads the proxy's counters, so that what the
+   * warm-up's connections did is not counted against the measured ones), then attacks for {@code length} while measuring.
+   */
+  Report run(Duration warmup, Baseline baseline, Duration length) throws Exception {
     attack(warmup, null);
     Thread.sleep(200); // let the warm-up's connections close before the baseline
+    baseline.take();
     return attack(length, new H2Client(goodPort));
   }
 
