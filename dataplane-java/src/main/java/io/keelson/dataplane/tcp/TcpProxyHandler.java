@@ -1,9 +1,12 @@
 package io.keelson.dataplane.tcp;
 
 import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.CircuitBreakerConfig;
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.TcpProxyConfig;
+import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.resilience.ConnectionWait;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.IstioTcpDestination;
@@ -25,7 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One downstream connection of a tcp_proxy: picks a cluster by weight and an endpoint with the
- * cluster's balancer, connects (TLS to the upstream when the cluster has a transport socket), then
+ * cluster's balancer, connects (TLS to the upstream when the cluster has a transport socket) once the
+ * cluster's {@code max_connections} breaker gives a slot (held until the upstream connection closes), then
  * hands both channels to {@link TcpRelay}. Bytes that arrive while connecting are held (reading is
  * off, so only what was already read: e.g. a peeked ClientHello). Writes the connection's access log entry
  * (see {@link TcpAccessLog}) when it ends. Event-loop confined.
@@ -39,6 +43,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
   /** How long a TLS-or-plaintext connection with RBAC may take to send the bytes that tell which (Envoy: 15 s). */
   static final long DETECTION_TIMEOUT_SECONDS = 15;
+  /** What a connection waiting for a connection slot may send before its reading stops until it is connected. */
+  static final long WAIT_BUFFER_BYTES = 64 * 1024;
   /** A TLS-or-plaintext connection with RBAC whose first bytes have not decided yet. */
   private boolean detecting;
   private boolean started;
@@ -51,6 +57,10 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private TcpAccessLog log;
   /** Bytes read from the client before the relay started (written upstream first). */
   private long early;
+  /** Waits for a {@code max_connections} slot of the cluster when none was free. */
+  private final ConnectionWait<String> connectionWait = new ConnectionWait<>(this::onConnectionSlotFree);
+  /** The breaker whose pending slot this connection holds while it waits, else null. */
+  private CircuitBreakers.Resources pendingBreaker;
 
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
     this(context, config, null, null, null);
@@ -154,18 +164,28 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void connect(ChannelHandlerContext ctx) {
+    String clusterName = pickCluster();
+    if (log != null) {
+      log.cluster(clusterName);
+    }
+    connect(ctx, clusterName);
+  }
+
+  /**
+   * Picks an endpoint of {@code clusterName} and connects to it once the cluster's {@code max_connections} breaker
+   * gives a slot. Without a slot the connection waits as a pending request ({@code max_pending_requests}; overflow
+   * closes it with flag {@code UO}), as Envoy's TCP connection pool does, and tries again when a slot is freed.
+   */
+  private void connect(ChannelHandlerContext ctx, String clusterName) {
     Channel down = ctx.channel();
     ServingSnapshot snapshot = context.snapshot().get();
-    String clusterName = pickCluster();
     ServingCluster cluster = snapshot.cluster(clusterName);
     LoadBalancer lb = cluster == null ? null
         : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
         : TcpBalancers.forCluster(snapshot, cluster);
     int index = lb == null ? -1 : lb.pick();
-    if (log != null) {
-      log.cluster(clusterName);
-    }
     if (index < 0) {
+      releasePendingSlot();
       if (cluster == null) {
         stats.cxNoRoute.increment();
         flag(ResponseFlag.NC); // Envoy's tcp_proxy: NoClusterFound
@@ -176,6 +196,26 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       down.close();
       return;
     }
+    CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
+    CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
+    if (!breaker.tryAcquireConnection(thresholds)) {
+      cluster.stats().cxOverflow.increment();
+      if (pendingBreaker == null) {
+        if (!breaker.tryAcquirePending(thresholds)) {
+          cluster.stats().rqPendingOverflow.increment();
+          flag(ResponseFlag.UO);
+          down.close();
+          return;
+        }
+        pendingBreaker = breaker;
+      }
+      connectionWait.await(down.eventLoop(), breaker, thresholds, clusterName);
+      if (early < WAIT_BUFFER_BYTES) {
+        down.read(); // reads while waiting (bounded), so a client that resets is noticed and gives its slot back
+      }
+      return;
+    }
+    releasePendingSlot();
     EndpointConfig endpoint = lb.endpoint(index);
     if (log != null) {
       log.upstream(endpoint);
@@ -201,6 +241,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         }), cluster.config().sourceAddress()) // upstream_bind_config
         .connect(address);
     upstream = f.channel();
+    upstream.closeFuture().addListener(c -> breaker.releaseConnection()); // the slot is held until the upstream closes
     f.addListener(r -> {
       if (!r.isSuccess()) {
         onConnectFailed(cluster, lb, index, r.cause());
@@ -317,6 +358,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof ByteBuf buf) {
       early += buf.readableBytes();
       pending.addLast(buf);
+      if (connectionWait.waiting() && early < WAIT_BUFFER_BYTES) {
+        ctx.read();
+      }
     } else {
       io.netty.util.ReferenceCountUtil.release(msg);
     }
@@ -343,12 +387,33 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     ctx.fireUserEventTriggered(evt);
   }
 
+  /** Woken by the breaker on this event loop: a connection slot may be free. */
+  private void onConnectionSlotFree(String clusterName) {
+    if (self.channel().isActive()) {
+      connect(self, clusterName);
+    } else {
+      releasePendingSlot();
+    }
+  }
+
+  private void releasePendingSlot() {
+    if (pendingBreaker != null) {
+      pendingBreaker.releasePending();
+      pendingBreaker = null;
+    }
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (!done && upstream != null) {
       flag(ResponseFlag.DC); // unless the connect failed first (UF)
       upstream.close(); // the client left while connecting
     }
+    if (connectionWait.waiting()) {
+      connectionWait.cancel();
+      flag(ResponseFlag.DC); // the client left while waiting for a connection slot
+    }
+    releasePendingSlot();
     release();
     if (!done && log != null) {
       log.write(early, 0); // ended before the relay started: refused, denied, failed or abandoned

@@ -50,7 +50,7 @@ class TcpAccessLogTest {
       + " %REQUESTED_SERVER_NAME% %REQ(:METHOD)% %PROTOCOL% %RESPONSE_CODE% %START_TIME%";
 
   /** A file access log (indented for a tcp_proxy's typed_config) with a text format. */
-  private static String fileLog(Path file, String format) {
+  static String fileLog(Path file, String format) {
     return """
                   access_log:
                   - name: envoy.access_loggers.file
