@@ -55,6 +55,8 @@ public final class ApiServer implements AutoCloseable {
     m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
     m.put("tcproute", "TCPRoute");
     m.put("tlsroute", "TLSRoute");
+    m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
+    m.put("ratelimit", "HTTPLocalRateLimitPolicy");
     return Map.copyOf(m);
   }
 
@@ -271,7 +273,8 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, "
+          + "HTTPLocalRateLimitPolicy");
     }
     return k;
   }

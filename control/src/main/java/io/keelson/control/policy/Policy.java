@@ -81,6 +81,13 @@ public sealed interface Policy {
     }
   }
 
+  /**
+   * Linkerd's {@code HTTPLocalRateLimitPolicy} ({@code policy.linkerd.io/v1alpha1}) aimed at a Keelson Service (Linkerd
+   * aims it at a Server): each of the service's sidecars admits at most {@code totalRequestsPerSecond} requests per
+   * second to its app, as Linkerd's {@code total} limit (per proxy, not per service).
+   */
+  record HttpLocalRateLimitPolicy(Meta meta, String service, int totalRequestsPerSecond) implements Policy {}
+
   /** {@code keelson.io/v1alpha1 Workload}: one instance of a service. */
   record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {}
 

@@ -182,8 +182,15 @@ public final class PolicyParser {
         default -> unknownKind(top, apiVersion, kind, "TCPRoute, TLSRoute");
       };
     }
+    if (apiVersion.equals(RateLimitParser.LINKERD_POLICY)) {
+      return switch (kind) {
+        case "HTTPLocalRateLimitPolicy" -> RateLimitParser.httpLocalRateLimitPolicy(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPLocalRateLimitPolicy");
+      };
+    }
     top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "
-        + "gateway.networking.k8s.io/v1 (v1alpha2 for TCPRoute, TLSRoute) or security.istio.io/v1");
+        + "gateway.networking.k8s.io/v1 (v1alpha2 for TCPRoute, TLSRoute) or security.istio.io/v1 or "
+        + RateLimitParser.LINKERD_POLICY);
     return null;
   }
 

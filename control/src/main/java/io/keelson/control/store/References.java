@@ -45,9 +45,29 @@ public final class References {
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
+        case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
       }
     }
     return errors;
+  }
+
+  /** Its Service exists and serves HTTP, and no other HTTPLocalRateLimitPolicy targets it (Linkerd: one per Server). */
+  private static void rateLimit(PolicySet state, Policy.HttpLocalRateLimitPolicy rl, List<PolicyError> errors) {
+    String file = rl.meta().file();
+    String doc = rl.meta().key();
+    Policy.Service svc = service(state, rl.service());
+    if (svc == null) {
+      errors.add(new PolicyError(file, doc, "spec.targetRef.name", noService(rl.service())));
+    } else if (svc.ports().stream().noneMatch(port -> svc.protocol(port).http())) {
+      errors.add(new PolicyError(file, doc, "spec.targetRef.name", "service '" + rl.service()
+          + "' has no HTTP port; an HTTPLocalRateLimitPolicy limits HTTP requests"));
+    }
+    for (Policy.HttpLocalRateLimitPolicy other : state.ofType(Policy.HttpLocalRateLimitPolicy.class)) {
+      if (other != rl && other.service().equals(rl.service())) {
+        errors.add(new PolicyError(file, doc, "spec.targetRef.name", "service '" + rl.service()
+            + "' already has " + other.meta().key() + "; expected one HTTPLocalRateLimitPolicy per service"));
+      }
+    }
   }
 
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {

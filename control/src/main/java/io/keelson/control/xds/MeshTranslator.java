@@ -244,14 +244,15 @@ public final class MeshTranslator {
 
   /**
    * What a sidecar runs on inbound traffic to its app ({@code cluster}): an HTTP connection manager with
-   * JWT and RBAC, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
+   * JWT, RBAC and its service's local rate limit, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
    * Today's inbound listener and a captured sidecar's app-port chains are both made of these.
    */
   private static List<Filter> appFilters(PolicySet state, Self self, String cluster) {
     boolean tcp = streams(state, self);
+    var rateLimit = RateLimitBuilder.inbound(state, self.service());
     if (self.spiffeId() == null) {
       return tcp ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of())
-          : List.of(MeshMtls.httpToApp(cluster, List.of()));
+          : List.of(MeshMtls.httpToApp(cluster, rateLimit == null ? List.of() : List.of(rateLimit)));
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
     if (tcp) {
@@ -270,6 +271,9 @@ public final class MeshTranslator {
       filters.add(jwt);
     }
     filters.addAll(authz.httpFilters());
+    if (rateLimit != null) { // after authorization: only admitted requests take tokens
+      filters.add(rateLimit);
+    }
     return List.of(MeshMtls.httpToApp(cluster, filters));
   }
 
