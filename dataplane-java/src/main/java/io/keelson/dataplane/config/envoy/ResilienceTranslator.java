@@ -100,14 +100,14 @@ final class ResilienceTranslator {
         if (percent < 0 || percent > 100) {
           problems.error(at + ".retry_budget.budget_percent", percent + " is out of range; expected 0-100");
         }
-        int min = b.hasMinRetryConcurrency() ? nonNegative(b.getMinRetryConcurrency().getValue(), at + ".retry_budget.min_retry_concurrency") : 3;
+        int min = b.hasMinRetryConcurrency() ? saturated(b.getMinRetryConcurrency().getValue()) : 3;
         budget = new CircuitBreakerConfig.RetryBudget(percent, min);
       }
       var th = new CircuitBreakerConfig.Thresholds(
-          t.hasMaxConnections() ? nonNegative(t.getMaxConnections().getValue(), at + ".max_connections") : d.maxConnections(),
-          t.hasMaxPendingRequests() ? nonNegative(t.getMaxPendingRequests().getValue(), at + ".max_pending_requests") : d.maxPendingRequests(),
-          t.hasMaxRequests() ? nonNegative(t.getMaxRequests().getValue(), at + ".max_requests") : d.maxRequests(),
-          t.hasMaxRetries() ? nonNegative(t.getMaxRetries().getValue(), at + ".max_retries") : d.maxRetries(),
+          t.hasMaxConnections() ? saturated(t.getMaxConnections().getValue()) : d.maxConnections(),
+          t.hasMaxPendingRequests() ? saturated(t.getMaxPendingRequests().getValue()) : d.maxPendingRequests(),
+          t.hasMaxRequests() ? saturated(t.getMaxRequests().getValue()) : d.maxRequests(),
+          t.hasMaxRetries() ? saturated(t.getMaxRetries().getValue()) : d.maxRetries(),
           budget);
       if (t.getPriority() == RoutingPriority.HIGH) {
         high = th;
@@ -141,12 +141,12 @@ final class ResilienceTranslator {
         o.hasFailurePercentageRequestVolume() ? o.getFailurePercentageRequestVolume().getValue() : d.failurePercentageRequestVolume());
   }
 
-  private int nonNegative(int v, String path) {
-    if (v < 0) {
-      problems.error(path, Integer.toUnsignedString(v) + " is out of range; expected at most " + Integer.MAX_VALUE);
-      return Integer.MAX_VALUE;
-    }
-    return v;
+  /**
+   * A uint32 limit as an int: values above {@link Integer#MAX_VALUE} (istiod sends 4294967295 on every cluster to mean
+   * "no limit") become {@link Integer#MAX_VALUE}, which no count of connections, requests or retries can reach.
+   */
+  private static int saturated(int v) {
+    return v < 0 ? Integer.MAX_VALUE : v;
   }
 
   private int percent(int v, String path) {

@@ -90,6 +90,24 @@ class ResilienceTranslationTest {
     assertThat(o.successRateStdevFactor()).isEqualTo(1.9);
   }
 
+  /** istiod's default thresholds on every cluster (getDefaultCircuitBreakerThresholds): uint32 max means no limit. */
+  @Test
+  void istiodsUint32MaxThresholdsAreAcceptedAsNoLimit() throws Exception {
+    String yaml = edit(BASE, "    lb_policy: ROUND_ROBIN\n", """
+            lb_policy: ROUND_ROBIN
+            circuit_breakers:
+              thresholds:
+              - max_connections: 4294967295
+                max_pending_requests: 4294967295
+                max_requests: 4294967295
+                max_retries: 4294967295
+                track_remaining: true
+        """);
+    ClusterConfig c = BootstrapLoader.fromYaml(yaml, "config.yaml").cluster("backend");
+    int max = Integer.MAX_VALUE;
+    assertThat(c.circuitBreakers().defaultPriority()).isEqualTo(new CircuitBreakerConfig.Thresholds(max, max, max, max, null));
+  }
+
   @Test
   void aClusterWithoutThemGetsDefaultBreakersAndNoDetection() throws Exception {
     ClusterConfig c = BootstrapLoader.fromYaml(BASE, "config.yaml").cluster("backend");
