@@ -472,7 +472,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (endpoint < 0) {
         cluster.stats().noHealthyUpstream.increment();
         flag = ResponseFlag.UH;
-        sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
+        sendRouterReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       } else {
         startTry();
       }
@@ -535,13 +535,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void forward(RouteAction.Forward forward) {
     if (cluster == null) {
       flag = ResponseFlag.NC;
-      sendLocalReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
+      sendRouterReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
       return;
     }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
       flag = ResponseFlag.UH;
-      sendLocalReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
+      sendRouterReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
     if (request.upgrade()) {
@@ -676,7 +676,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     flag = ResponseFlag.UO;
     // The router's own header, left out with suppress_envoy_headers (as Envoy's onUpstreamAbort).
-    sendLocalReply(503, LocalReply.OVERFLOW,
+    sendRouterReply(503, LocalReply.OVERFLOW,
         listener != null && listener.config().http().suppressEnvoyHeaders() ? null : LocalReply.OVERLOADED_HEADER);
   }
 
@@ -700,7 +700,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     cancelTimeout();
     flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UF;
-    sendLocalReply(503, UpstreamTlsConnect.connectFailureBody(future.cause()), null);
+    sendRouterReply(503, UpstreamTlsConnect.connectFailureBody(future.cause()), null);
   }
 
   private void attachAndSend(UpstreamHandler h) {
@@ -1075,7 +1075,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // As Envoy (and the HTTP/2 downstream path): a stream the upstream reset (RST_STREAM) is UR, a connection
     // that went away is UC.
     flag = retryExhausted ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC;
-    sendLocalReply(503, refused ? LocalReply.REFUSED_STREAM_RESET : streamReset ? LocalReply.REMOTE_RESET
+    sendRouterReply(503, refused ? LocalReply.REFUSED_STREAM_RESET : streamReset ? LocalReply.REMOTE_RESET
         : LocalReply.RESET_BEFORE_HEADERS, null);
   }
 
@@ -1087,7 +1087,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (responseStarted) {
       channel.close();
     } else {
-      sendLocalReply(502, LocalReply.PROTOCOL_ERROR, null);
+      sendRouterReply(502, LocalReply.PROTOCOL_ERROR, null);
     }
   }
 
@@ -1128,7 +1128,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (responseStarted) {
       channel.close();
     } else {
-      sendLocalReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
+      sendRouterReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
     }
   }
 
@@ -1168,6 +1168,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   private void sendLocalReply(int status, String body, String extraHeaders) {
     sendLocalReply(status, body.getBytes(java.nio.charset.StandardCharsets.UTF_8), extraHeaders, null);
+  }
+
+  /**
+   * A local reply of the router once a route was chosen (no healthy upstream, overflow, connect failure, reset,
+   * timeout, cluster not found): the route's, virtual host's and route configuration's response header mutations
+   * apply to it, as Envoy's router passes finalizeResponseHeaders to sendLocalReply.
+   */
+  private void sendRouterReply(int status, String body, String extraHeaders) {
+    Http1Headers headers = route == null || listener == null ? null
+        : ForwardingHeaders.routeReplyHeaders(listener.config().http(), virtualHost, route, null);
+    sendLocalReply(status, body.getBytes(java.nio.charset.StandardCharsets.UTF_8), extraHeaders, headers);
   }
 
   /**
@@ -1321,7 +1332,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().rqTimeout.increment();
     cancelTimeout();
     flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UT;
-    sendLocalReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
+    sendRouterReply(504, LocalReply.UPSTREAM_TIMEOUT, null);
   }
 
   private void cancelPerTryTimer() {

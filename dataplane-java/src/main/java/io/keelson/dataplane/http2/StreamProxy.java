@@ -356,7 +356,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       retrying = false;
       if (endpoint < 0) {
         cluster.stats().noHealthyUpstream.increment();
-        localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
+        routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       } else {
         startTry();
       }
@@ -391,16 +391,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void forward(RouteAction.Forward forward) {
     if (cluster == null) {
-      localReply(503, "cluster not found", ResponseFlag.NC);
+      routerReply(503, "cluster not found", ResponseFlag.NC, null);
       return;
     }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
-      localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH);
+      routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
     if (!resilience.admit(cluster, forward, head)) {
-      localReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
@@ -434,7 +434,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().rqActive.increment();
     if (!resilience.acquirePending()) {
       endUpstreamRequest();
-      localReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     var retryPolicy = resilience.retry.policy();
@@ -486,7 +486,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (maybeRetry(resilience.retry.retriableConnectFailure())) {
         return;
       }
-      localReply(503, CONNECT_FAILURE, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UF);
+      routerReply(503, CONNECT_FAILURE, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UF, null);
       return;
     }
     Channel u = (Channel) f.getNow();
@@ -633,8 +633,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       // As Envoy: a stream the upstream reset (RST_STREAM) is UR, a connection that went away is UC.
       boolean streamReset = resetCode >= 0;
-      localReply(503, refused ? REFUSED_STREAM_RESET : streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS,
-          resilience.exhausted() ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC);
+      routerReply(503, refused ? REFUSED_STREAM_RESET : streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS,
+          resilience.exhausted() ? ResponseFlag.URX : streamReset ? ResponseFlag.UR : ResponseFlag.UC, null);
       return;
     }
     endUpstreamRequest();
@@ -741,7 +741,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().rqTimeout.increment();
-    localReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT);
+    routerReply(504, UPSTREAM_TIMEOUT, resilience.exhausted() ? ResponseFlag.URX : ResponseFlag.UT, null);
   }
 
   /** The tries made so far, the current one included (x-envoy-attempt-count). */
@@ -774,7 +774,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     closeUpstream();
     endUpstreamRequest();
     if (!responseStarted) {
-      localReply(504, UPSTREAM_TIMEOUT, ResponseFlag.UT);
+      routerReply(504, UPSTREAM_TIMEOUT, ResponseFlag.UT, null);
     } else {
       flag = ResponseFlag.UT;
       resetDownstream(Http2Error.CANCEL);
@@ -836,8 +836,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
+   * A local reply of the router once a route was chosen (no healthy upstream, overflow, connect failure, reset,
+   * timeout, cluster not found): the route's, virtual host's and route configuration's response header mutations
+   * apply to it, as Envoy's router passes finalizeResponseHeaders to sendLocalReply.
+   */
+  private void routerReply(int status, String body, ResponseFlag why, String extraHeaders) {
+    localReply(status, body.getBytes(StandardCharsets.UTF_8), why, extraHeaders, true);
+  }
+
+  /**
    * @param body        the exact body bytes
-   * @param routeReply  a direct_response or redirect: the route's, virtual host's and route configuration's
+   * @param routeReply  a direct_response, a redirect or a router reply ({@link #routerReply}): the route's, virtual host's and route configuration's
    *                    response header mutations apply to it (Envoy's DirectResponseEntry::finalizeResponseHeaders),
    *                    and a content-type they set replaces text/plain
    */

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * direct_response as Envoy sends it, over HTTP/1.1 and h2c through a real proxy: the body is exact bytes
  * (inline_bytes as is, inline_string as UTF-8) with a matching content-length and access-log byte count, and
- * the route's, virtual host's and route configuration's response_headers_to_add apply to it (and to redirects).
+ * the route's, virtual host's and route configuration's response_headers_to_add apply to it (and to redirects, and
+ * to the router's own replies once a route was chosen, such as a 503 for an upstream that refuses, as Envoy's router
+ * passes finalizeResponseHeaders to sendLocalReply).
  */
 class DirectResponseBodyTest {
   private static final byte[] BINARY = {0x00, (byte) 0xff, (byte) 0xfe, (byte) 0x80};
@@ -70,11 +72,16 @@ class DirectResponseBodyTest {
                         redirect: { path_redirect: "/new" }
                         response_headers_to_add:
                         - header: { key: x-route, value: moved }
+                      - match: { path: "/dead" }
+                        route: { cluster: dead }
+                        response_headers_to_add:
+                        - header: { key: x-route, value: dead }
                       - match: { prefix: "/" }
                         route: { cluster: backend }
         """;
     String yaml = ProxyHarness.withHcm(
-        ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())),
+        ProxyHarness.bootstrap(vhosts, ProxyHarness.cluster("backend", "ROUND_ROBIN", upstream.port())
+            + ProxyHarness.cluster("dead", "ROUND_ROBIN", TestUpstream.closedPort())),
         ProxyHarness.fileAccessLog(log, "%REQ(:PATH)% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_SENT%\\n"));
     String anchor = "          name: local\n";
     assertThat(yaml).contains(anchor);
@@ -192,5 +199,28 @@ class DirectResponseBodyTest {
       assertThat(moved.headers().getAll("x-route")).containsExactly("moved");
       moved.release();
     }
+  }
+
+  @Test
+  void theRoutersOwnRepliesCarryTheResponseHeadersToAddOverBothProtocols() throws Exception {
+    HttpResponse<byte[]> r = h1("/dead");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.headers().allValues("x-route")).containsExactly("dead");
+    assertThat(r.headers().allValues("x-vhost")).containsExactly("v");
+    assertThat(r.headers().allValues("x-route-config")).containsExactly("rc");
+    assertThat(r.headers().firstValue("content-type")).hasValue("text/plain");
+    try (H2Client client = new H2Client(proxy.port())) {
+      FullHttpResponse h = h2(client, "/dead");
+      try {
+        assertThat(h.status().code()).isEqualTo(503);
+        assertThat(h.headers().getAll("x-route")).containsExactly("dead");
+        assertThat(h.headers().getAll("x-vhost")).containsExactly("v");
+        assertThat(h.headers().getAll("x-route-config")).containsExactly("rc");
+      } finally {
+        h.release();
+      }
+    }
+    assertThat(logLines(2)).satisfiesExactly(l -> assertThat(l).startsWith("/dead HTTP/1.1 503 UF "),
+        l -> assertThat(l).startsWith("/dead HTTP/2 503 UF "));
   }
 }
