@@ -128,6 +128,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private ServingSnapshot retiredFrom;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
+  /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
+  private RouteAction.Forward forwarding;
   private RouteAction.WeightedCluster weightedCluster;
   private ServingCluster cluster;
   private LoadBalancer balancer;
@@ -504,8 +506,25 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       case RouteAction.Redirect redirect ->
           sendLocalReply(redirect.status(), new byte[0], null, ForwardingHeaders.routeReplyHeaders(listener.config().http(),
               virtualHost, route, Redirects.location(redirect, request, route.match().matchedPrefixLength(request))));
-      case RouteAction.Forward forward -> forward(forward);
+      case RouteAction.Forward forward -> forward(requestTimeouts(forward));
     }
+  }
+
+  /**
+   * The route's action with this request's x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms applied (Envoy's
+   * router takes its timeouts from them), which are removed from the request, as Envoy's router does.
+   */
+  private RouteAction.Forward requestTimeouts(RouteAction.Forward forward) {
+    String timeout = request.header(io.keelson.dataplane.resilience.TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
+    String perTry = request.header(io.keelson.dataplane.resilience.TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
+    if (timeout == null && perTry == null) {
+      forwarding = forward;
+      return forward;
+    }
+    request.headers().remove(io.keelson.dataplane.resilience.TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
+    request.headers().remove(io.keelson.dataplane.resilience.TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
+    forwarding = io.keelson.dataplane.resilience.TimeoutHeaders.apply(forward, timeout, perTry);
+    return forwarding;
   }
 
   /**
@@ -710,8 +729,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }
-    if (retry.retriesDone() > 0 && route.action() instanceof RouteAction.Forward f) { // a retry: what is left of the timeout
-      ForwardingHeaders.expectedTimeout(request.headers(), listener.config().http(), f,
+    if (retry.retriesDone() > 0 && forwarding != null) { // a retry: what is left of the timeout
+      ForwardingHeaders.expectedTimeout(request.headers(), listener.config().http(), forwarding,
           Math.max(0, RouterTimingHeaders.msSince(requestCompleteNanos)));
     }
     Channel up = h.channel();
@@ -1094,8 +1113,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   // ======================================================================== timeouts
 
   private void startTimeout() {
-    if (!timers.routeArmed() && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
-      timers.startRoute(f.timeout().toNanos());
+    if (!timers.routeArmed() && forwarding != null && !forwarding.timeout().isZero()) {
+      timers.startRoute(forwarding.timeout().toNanos());
     }
   }
 
@@ -1220,6 +1239,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingTrailers = null;
     request = null;
     route = null;
+    forwarding = null;
     cluster = null;
     balancer = null;
     if (closeAfterResponse || context.draining()) {

@@ -10,6 +10,7 @@ import io.keelson.dataplane.pipeline.EventFiller;
 import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RetryState;
 import io.keelson.dataplane.resilience.RouterTimingHeaders;
+import io.keelson.dataplane.resilience.TimeoutHeaders;
 import io.keelson.dataplane.routing.RoutingCallback;
 import io.keelson.dataplane.routing.RoutingEvent;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -115,6 +116,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean policyDelayDone;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
+  /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
+  private RouteAction.Forward forwarding;
+  /** The request carried x-envoy-upstream-rq-timeout-ms or -per-try-timeout-ms (removed before forwarding). */
+  private boolean timeoutHeaders;
   private RouteAction.WeightedCluster weightedCluster;
   private ServingCluster cluster;
   private LoadBalancer balancer;
@@ -385,8 +390,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         location = io.keelson.dataplane.http1.Redirects.location(redirect, head, route.match().matchedPrefixLength(head));
         localReply(redirect.status(), new byte[0], ResponseFlag.NONE, null, true);
       }
-      case RouteAction.Forward forward -> forward(forward);
+      case RouteAction.Forward forward -> forward(requestTimeouts(forward));
     }
+  }
+
+  /**
+   * The route's action with this request's x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms applied (Envoy's
+   * router takes its timeouts from them); {@link #forward} removes them from the forwarded request, as Envoy does.
+   */
+  private RouteAction.Forward requestTimeouts(RouteAction.Forward forward) {
+    String timeout = head.header(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
+    String perTry = head.header(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
+    timeoutHeaders = timeout != null || perTry != null;
+    forwarding = timeoutHeaders ? TimeoutHeaders.apply(forward, timeout, perTry) : forward;
+    return forwarding;
   }
 
   private void forward(RouteAction.Forward forward) {
@@ -412,6 +429,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
         listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp, timeoutMs);
+    if (timeoutHeaders) {
+      request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
+      request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
+    }
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
@@ -502,7 +523,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (attempts() > 1) { // a retry: what is left of the timeout
       ForwardedHeaders.expectedTimeout(request.headers(), listener.config().http(), timeoutMs,
-          RouterTimingHeaders.perTryMs((RouteAction.Forward) route.action()),
+          RouterTimingHeaders.perTryMs(forwarding),
           Math.max(0, RouterTimingHeaders.msSince(requestCompleteNanos)));
     }
     up.write(request, up.voidPromise());
@@ -542,8 +563,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       default -> c.release();
     }
     if (last && deadline == null && (state == State.FORWARDING || state == State.CONNECTING)
-        && route != null && route.action() instanceof RouteAction.Forward f && !f.timeout().isZero()) {
-      startDeadline(f.timeout().toNanos());
+        && forwarding != null && !forwarding.timeout().isZero()) {
+      startDeadline(forwarding.timeout().toNanos());
     }
   }
 
