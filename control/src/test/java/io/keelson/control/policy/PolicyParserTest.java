@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class PolicyParserTest {
 
-  private static List<String> errors(String yaml) {
+  /** The errors of a document that must be rejected (shared by the parser tests of this package). */
+  static List<String> errors(String yaml) {
     try {
       PolicyParser.parse("bad.yaml", yaml);
     } catch (PolicyException e) {
