@@ -226,6 +226,33 @@ class UpstreamProtocolTranslationTest {
     assertThat(options(cluster(r, "grpc-echo")).getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
   }
 
+  @Test
+  void theDataPlaneOffersH2OnMeshHttp2ClustersAndOnAnSdsHttp2ClusterWithoutAlpn() throws Exception {
+    PolicySet state = state(null);
+    MeshTranslator.Self echo = new MeshTranslator.Self(ECHO_ID, 15006, 7070, Map.of(), false, null, "grpc-echo");
+    MeshTranslator.Self web = new MeshTranslator.Self(WEB_ID, 15007, 8080, Map.of(), false, null, "web");
+    MeshResources r = new MeshTranslator(15001, false).translate(state, List.of(), Map.of("grpc-echo-1", echo, "web-1", web),
+        echo);
+    // The same HTTP/2 cluster without alpn_protocols (as a hand-written config might have it): the data plane adds h2.
+    Cluster bare = cluster(r, "grpc-echo").toBuilder().setName("bare")
+        .setTransportSocket(MeshMtls.upstream(List.of(ECHO_ID))).setEdsClusterConfig(cluster(r, "grpc-echo")
+            .getEdsClusterConfig().toBuilder().setServiceName("grpc-echo")).build();
+    List<Cluster> clusters = new ArrayList<>(r.clusters());
+    clusters.add(bare);
+    MeshResources withBare = MeshResources.of(r.listeners(), r.routes(), clusters, r.endpoints());
+
+    io.keelson.control.ca.MeshCa ca = io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(null));
+    java.security.KeyPair kp = io.keelson.dataplane.security.CertificateRequests.newKeyPair();
+    var chain = ca.sign(io.keelson.dataplane.security.CertificateRequests.csr(kp), ca.identity("shop", "echo"), null);
+    var source = new io.keelson.dataplane.security.StaticCertificateSource(
+        new io.keelson.dataplane.security.WorkloadCertificate(kp.getPrivate(), chain.subList(0, chain.size() - 1)), ca.roots());
+    ProxySnapshot s = io.keelson.dataplane.tls.LocalSecrets.with(source, () -> dataPlane(withBare));
+    assertThat(s.clusters().get("grpc-echo").tls().config().params().alpn()).containsExactly("istio", "h2");
+    assertThat(s.clusters().get("bare").tls().config().params().alpn()).containsExactly("h2");
+    assertThat(s.clusters().get("web").tls().config().params().alpn()).isEmpty();
+    assertThat(s.clusters().get(MeshMtls.APP_CLUSTER).http2()).isNotNull();
+  }
+
   private static List<String> errors(String yaml) {
     try {
       PolicyParser.parse("dr.yaml", yaml);
