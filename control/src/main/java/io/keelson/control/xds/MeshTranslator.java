@@ -31,7 +31,8 @@ import java.util.Map;
  * <ul>
  *   <li>listener {@value #OUTBOUND} (HTTP on the outbound port) using route configuration {@value #OUTBOUND}, one
  *       virtual host per service whose domains are the service's name and {@code name:port};
- *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS;
+ *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS; HTTP/2
+ *       upstream for a service with an HTTP2 or GRPC port, else HTTP/1.1 ({@link UpstreamProtocols});
  *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
  *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.

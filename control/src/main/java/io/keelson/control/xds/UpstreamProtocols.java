@@ -40,7 +40,10 @@ final class UpstreamProtocols {
     return cp != null && cp.h2Upgrade() == Policy.H2Upgrade.UPGRADE;
   }
 
-  /** True when {@code self}'s app (its Service's port for its app port, or the only one) is HTTP2 or GRPC. */
+  /**
+   * True when the app of a {@code service} workload on {@code appPort} speaks HTTP/2: the Service's port equal to
+   * {@code appPort}, else its only port, is HTTP2 or GRPC.
+   */
   static boolean appHttp2(PolicySet state, String service, int appPort) {
     if (service == null || !(state.get("Service", service) instanceof Policy.Service svc)) {
       return false;
