@@ -68,16 +68,21 @@ public sealed interface Policy {
   }
 
   /**
-   * A service port's protocol (Istio's names). HTTP2 and GRPC are served as HTTP: the data plane's HTTP
-   * connection manager takes HTTP/1.1 and HTTP/2 from the app, and the upstream hop is what today's
-   * HTTP translation makes it. TCP: bytes to the service's cluster (tcp_proxy). TLS: the app speaks TLS
-   * itself; connections are routed by SNI, not decrypted.
+   * A service port's protocol (Istio's names). HTTP, HTTP2 and GRPC are routed as HTTP (the data plane's HTTP
+   * connection manager takes HTTP/1.1 and HTTP/2 from the app); HTTP2 and GRPC make the upstream hops (sidecar to
+   * sidecar, sidecar to app) HTTP/2, as istiod does (xds/UpstreamProtocols). TCP: bytes to the service's cluster
+   * (tcp_proxy). TLS: the app speaks TLS itself; connections are routed by SNI, not decrypted.
    */
   enum Protocol {
     HTTP, HTTP2, GRPC, TCP, TLS;
 
     public boolean http() {
       return this == HTTP || this == HTTP2 || this == GRPC;
+    }
+
+    /** The upstream hops speak HTTP/2 (Istio's {@code IsHTTP2()}). */
+    public boolean http2() {
+      return this == HTTP2 || this == GRPC;
     }
   }
 
@@ -101,11 +106,25 @@ public sealed interface Policy {
   }
 
   /**
-   * Istio {@code trafficPolicy.connectionPool}, as Envoy circuit breakers and the upstream idle timeout.
-   * Null fields keep Envoy's defaults.
+   * Istio {@code trafficPolicy.connectionPool}, as Envoy circuit breakers, the upstream idle timeout and the
+   * upstream HTTP protocol. Null fields keep Envoy's defaults.
+   *
+   * @param h2Upgrade            {@code http.h2UpgradePolicy}, null when unset (DEFAULT)
+   * @param maxConcurrentStreams {@code http.maxConcurrentStreams}: streams per upstream HTTP/2 connection
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
-      Duration idleTimeout) {}
+      Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
+    /** Without protocol settings. */
+    public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
+        Duration idleTimeout) {
+      this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, null, null);
+    }
+  }
+
+  /** Istio {@code connectionPool.http.h2UpgradePolicy}: whether an HTTP port's upstream hop is HTTP/2. */
+  enum H2Upgrade {
+    DEFAULT, DO_NOT_UPGRADE, UPGRADE
+  }
 
   /** Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. */
   record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,

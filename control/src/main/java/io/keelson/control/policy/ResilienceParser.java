@@ -97,19 +97,42 @@ final class ResilienceParser {
     Integer requests = null;
     Integer retries = null;
     Duration idle = null;
+    Policy.H2Upgrade upgrade = null;
+    Integer streams = null;
     Fields http = cp.object("http", false);
     if (http != null) {
-      http.allow(Set.of("http1MaxPendingRequests", "http2MaxRequests", "maxRetries", "idleTimeout"), Map.of(
-          "maxRequestsPerConnection", "maxRequestsPerConnection is not supported yet",
-          "h2UpgradePolicy", "h2UpgradePolicy is not supported yet",
-          "useClientProtocol", "useClientProtocol is not supported yet",
-          "maxConcurrentStreams", "maxConcurrentStreams is not supported yet"));
+      http.allow(Set.of("http1MaxPendingRequests", "http2MaxRequests", "maxRetries", "idleTimeout", "h2UpgradePolicy",
+          "useClientProtocol", "maxConcurrentStreams"), Map.of(
+          "maxRequestsPerConnection", "maxRequestsPerConnection is not supported yet"));
       pending = http.integer("http1MaxPendingRequests", 1, Integer.MAX_VALUE, null);
       requests = http.integer("http2MaxRequests", 1, Integer.MAX_VALUE, null);
       retries = http.integer("maxRetries", 0, Integer.MAX_VALUE, null);
       idle = PolicyParser.duration(http, "idleTimeout");
+      upgrade = h2Upgrade(http);
+      streams = http.integer("maxConcurrentStreams", 1, Integer.MAX_VALUE, null);
+      if (Boolean.TRUE.equals(http.bool("useClientProtocol"))) {
+        // Envoy's use_downstream_protocol_config: Keelson's data plane has no per-request upstream protocol choice.
+        http.error("useClientProtocol", "true is not supported: the data plane does not run Envoy's"
+            + " use_downstream_protocol_config; declare the service port's protocol HTTP2 or GRPC, or set"
+            + " h2UpgradePolicy: UPGRADE, to make the upstream hop HTTP/2");
+      }
     }
-    return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle);
+    return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams);
+  }
+
+  /** {@code http.h2UpgradePolicy}, or null when absent. */
+  private static Policy.H2Upgrade h2Upgrade(Fields http) {
+    String v = http.string("h2UpgradePolicy", false);
+    if (v == null) {
+      return null;
+    }
+    for (Policy.H2Upgrade candidate : Policy.H2Upgrade.values()) {
+      if (candidate.name().equals(v)) {
+        return candidate;
+      }
+    }
+    http.error("h2UpgradePolicy", "'" + v + "' is not a policy; expected DEFAULT, DO_NOT_UPGRADE or UPGRADE");
+    return null;
   }
 
   /** {@code trafficPolicy.outlierDetection}, or null. */

@@ -50,27 +50,46 @@ public final class MeshMtls {
     return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(MeshTranslator.ADS).build();
   }
 
+  /** istiod's ALPN for an in-mesh HTTP/2 cluster ({@code ALPNInMeshH2}): the destination sidecar picks h2. */
+  static final java.util.List<String> ALPN_IN_MESH_H2 = java.util.List.of("istio", "h2");
+  /** istiod's ALPN on an inbound HTTP chain ({@code ALPNHttp}): HTTP/2 for callers that offer it. */
+  static final java.util.List<String> ALPN_HTTP = java.util.List.of("h2", "http/1.1");
+
   /** Client side: present {@value #WORKLOAD_CERT}, trust {@value #ROOT_CA}, accept only {@code spiffeIds}. */
   public static TransportSocket upstream(Collection<String> spiffeIds) {
+    return upstream(spiffeIds, false);
+  }
+
+  /** As {@link #upstream(Collection)}; an HTTP/2 cluster ({@code http2}) offers {@code h2} by ALPN. */
+  static TransportSocket upstream(Collection<String> spiffeIds, boolean http2) {
     CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
     spiffeIds.stream().sorted().distinct().forEach(id -> sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
         .setSanType(SubjectAltNameMatcher.SanType.URI).setMatcher(StringMatcher.newBuilder().setExact(id))));
-    UpstreamTlsContext u = UpstreamTlsContext.newBuilder()
-        .setCommonTlsContext(CommonTlsContext.newBuilder()
-            .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
-            .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
-                .setDefaultValidationContext(sans)
-                .setValidationContextSdsSecretConfig(secret(ROOT_CA))))
-        .build();
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+        .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
+        .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+            .setDefaultValidationContext(sans)
+            .setValidationContextSdsSecretConfig(secret(ROOT_CA)));
+    if (http2) {
+      common.addAllAlpnProtocols(ALPN_IN_MESH_H2);
+    }
+    UpstreamTlsContext u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common).build();
     return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(u)).build();
   }
 
-  /** Server side: present {@value #WORKLOAD_CERT}, require a client certificate chaining to {@value #ROOT_CA}. */
-  static TransportSocket downstream() {
+  /**
+   * Server side: present {@value #WORKLOAD_CERT}, require a client certificate chaining to {@value #ROOT_CA}; an
+   * HTTP chain ({@code http}) accepts h2 by ALPN (callers whose cluster to it is HTTP/2 choose it).
+   */
+  static TransportSocket downstream(boolean http) {
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+        .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
+        .setValidationContextSdsSecretConfig(secret(ROOT_CA));
+    if (http) {
+      common.addAllAlpnProtocols(ALPN_HTTP);
+    }
     DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
-        .setCommonTlsContext(CommonTlsContext.newBuilder()
-            .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
-            .setValidationContextSdsSecretConfig(secret(ROOT_CA)))
+        .setCommonTlsContext(common)
         .setRequireClientCertificate(BoolValue.of(true))
         .build();
     return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(d)).build();
@@ -143,7 +162,8 @@ public final class MeshMtls {
    */
   static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters) {
     FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
-    FilterChain mtls = FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream()).build();
+    boolean http = filters.stream().anyMatch(f -> f.getName().equals("envoy.filters.network.http_connection_manager"));
+    FilterChain mtls = FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream(http)).build();
     return switch (mode) {
       case STRICT -> java.util.List.of(mtls);
       case DISABLE -> java.util.List.of(plaintext);

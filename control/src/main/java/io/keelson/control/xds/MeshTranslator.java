@@ -31,7 +31,8 @@ import java.util.Map;
  * <ul>
  *   <li>listener {@value #OUTBOUND} (HTTP on the outbound port) using route configuration {@value #OUTBOUND}, one
  *       virtual host per service whose domains are the service's name and {@code name:port};
- *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS;
+ *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS; HTTP/2
+ *       upstream for a service with an HTTP2 or GRPC port, else HTTP/1.1 ({@link UpstreamProtocols});
  *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
  *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.
@@ -145,13 +146,14 @@ public final class MeshTranslator {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
       java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
-      clusters.add(mtls(cluster(svc.name(), lb, dr), ids));
+      boolean h2 = UpstreamProtocols.http2(svc, dr);
+      clusters.add(mtls(cluster(svc.name(), lb, dr, h2), ids, h2));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
       endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr), ids));
+          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr, h2), ids, h2));
           endpoints.add(assignments.assignment(name,
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
@@ -216,7 +218,26 @@ public final class MeshTranslator {
     listeners.add(shared.listeners().getFirst());
     listeners.add(inbound(state, self));
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
+    if (!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), self.appPort())) {
+      List<Cluster> clusters = new ArrayList<>(shared.clusters());
+      clusters.add(UpstreamProtocols.http2App(self.appPort()));
+      return shared.withListenersAndClusters(listeners, clusters);
+    }
     return shared.withListeners(listeners);
+  }
+
+  /**
+   * {@code shared} for a plain sidecar without an identity (it keeps its bootstrap's inbound listener) whose app,
+   * on {@code appPort}, is {@code service}'s HTTP2 or GRPC port: plus its app cluster over HTTP/2, which replaces
+   * the bootstrap's HTTP/1.1 one. Otherwise {@code shared} itself.
+   */
+  public static MeshResources withApp(MeshResources shared, PolicySet state, String service, int appPort) {
+    if (appPort <= 0 || !UpstreamProtocols.appHttp2(state, service, appPort)) {
+      return shared;
+    }
+    List<Cluster> clusters = new ArrayList<>(shared.clusters());
+    clusters.add(UpstreamProtocols.http2App(appPort));
+    return shared.withListenersAndClusters(shared.listeners(), clusters);
   }
 
   /**
@@ -234,7 +255,9 @@ public final class MeshTranslator {
     listeners.add(inbound);
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
     List<Cluster> clusters = new ArrayList<>(shared.clusters());
-    clusters.add(CapturedListeners.appClusterResource(c.appPort()));
+    Cluster app = CapturedListeners.appClusterResource(c.appPort());
+    clusters.add(!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), c.appPort())
+        ? UpstreamProtocols.http2(app) : app);
     return shared.withListenersAndClusters(listeners, clusters);
   }
 
@@ -329,8 +352,8 @@ public final class MeshTranslator {
     return ids.isEmpty() ? null : ids;
   }
 
-  private static Cluster mtls(Cluster c, java.util.Set<String> ids) {
-    return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids)).build();
+  private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2) {
+    return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids, http2)).build();
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {
@@ -395,7 +418,7 @@ public final class MeshTranslator {
     return vh.build();
   }
 
-  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr) {
+  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr, boolean http2) {
     Cluster.LbPolicy policy = lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb);
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
@@ -404,6 +427,7 @@ public final class MeshTranslator {
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLbPolicy(policy);
     ResilienceBuilder.apply(c, dr);
+    UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
     return c.build();
   }
 

@@ -5,15 +5,13 @@ import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
-import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
-import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.keelson.control.policy.Policy;
 import java.time.Duration;
 
 /**
  * Policy resilience settings to Envoy fields, as Istio translates them: connectionPool to
- * circuit_breakers and the upstream idle timeout, outlierDetection to outlier_detection (success-rate
+ * circuit_breakers (its idle timeout and HTTP/2 settings: {@link UpstreamProtocols}), outlierDetection to outlier_detection (success-rate
  * ejection off, gateway errors enforced), retries to a retry_policy that avoids hosts already tried.
  * Stateless.
  */
@@ -67,14 +65,7 @@ final class ResilienceBuilder {
         t.setMaxRetries(UInt32Value.of(cp.maxRetries()));
       }
       c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
-      if (cp.idleTimeout() != null) {
-        var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-            .setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder().setIdleTimeout(duration(cp.idleTimeout())))
-            .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig
-                .newBuilder().setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()))
-            .build();
-        c.putTypedExtensionProtocolOptions(UPSTREAM_OPTIONS, Any.pack(options));
-      }
+      // The idle timeout is part of the upstream protocol options: UpstreamProtocols.apply.
     }
     Policy.OutlierDetection od = dr.outlierDetection();
     if (od != null) {

@@ -55,6 +55,8 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, MeshTranslator.Self> identified = new ConcurrentHashMap<>();
   // Sidecars whose traffic iptables captures, by node id (with or without an identity): virtualOutbound/virtualInbound.
   private final Map<String, MeshTranslator.Self> captured = new ConcurrentHashMap<>();
+  // Plain sidecars without an identity, by node id: an HTTP2/GRPC app gets its app cluster over HTTP/2 (withApp).
+  private final Map<String, MeshTranslator.Self> plainApps = new ConcurrentHashMap<>();
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -345,11 +347,11 @@ public final class XdsServer implements AutoCloseable {
           port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
     }
-    if (p.outboundPort == outboundPort) {
-      return forSidecars;
-    }
-    return byOutboundPort.computeIfAbsent(p.outboundPort,
+    MeshResources shared = p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
         port -> translator(port).translate(translated, workloads()));
+    MeshTranslator.Self app = plainApps.get(p.nodeId);
+    return app == null ? shared
+        : byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withApp(shared, translated, app.service(), app.appPort()));
   }
 
   /**
@@ -459,6 +461,9 @@ public final class XdsServer implements AutoCloseable {
     } else if (w != null && spiffeId != null) {
       identified.put(node.getId(), new MeshTranslator.Self(spiffeId, w.port(), NodeRegistration.appPort(node), w.labels(),
           NodeRegistration.tcpInbound(node), null, w.service()));
+    } else if (w != null && !NodeRegistration.tcpInbound(node)) {
+      plainApps.put(node.getId(), new MeshTranslator.Self(null, w.port(), NodeRegistration.appPort(node), w.labels(),
+          false, null, w.service()));
     }
     if (w != null) {
       registered.put(node.getId(), w);
@@ -503,6 +508,7 @@ public final class XdsServer implements AutoCloseable {
     if (!stillConnected) {
       identified.remove(p.nodeId);
       captured.remove(p.nodeId);
+      plainApps.remove(p.nodeId);
       if (registered.remove(p.nodeId) != null) {
         registrations.unregistered(p.nodeId);
         retranslate();

@@ -120,7 +120,7 @@ final class TlsTranslator {
       try {
         CertificateSource source = sdsSource(common, false);
         UpstreamTlsConfig config = new UpstreamTlsConfig(u.getSni().isEmpty() ? null : u.getSni(), null, null, null,
-            sans(validation(common)), params(common));
+            sans(validation(common)), http2 ? h2Params(params(common)) : params(common));
         return TlsContexts.sdsClient(config, source, common.getTlsCertificateSdsSecretConfigsCount() == 1,
             TlsProvider.selected());
       } catch (TlsConfigException e) {
