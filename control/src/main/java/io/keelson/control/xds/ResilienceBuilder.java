@@ -44,14 +44,30 @@ final class ResilienceBuilder {
     return b.build();
   }
 
-  /** Adds a destination rule's connection pool and outlier detection to a cluster. */
+  /** istiod's "no limit" (math.MaxUint32 as a uint32). */
+  static final int UNLIMITED = -1;
+
+  /**
+   * istiod's default thresholds on every cluster ({@code getDefaultCircuitBreakerThresholds}): no limit on connections,
+   * pending requests, requests or retries (Envoy's own defaults are 1024, 1024, 1024 and 3), remaining counts tracked.
+   */
+  static CircuitBreakers.Thresholds.Builder defaultThresholds() {
+    return CircuitBreakers.Thresholds.newBuilder()
+        .setMaxConnections(UInt32Value.of(UNLIMITED))
+        .setMaxPendingRequests(UInt32Value.of(UNLIMITED))
+        .setMaxRequests(UInt32Value.of(UNLIMITED))
+        .setMaxRetries(UInt32Value.of(UNLIMITED))
+        .setTrackRemaining(true);
+  }
+
+  /**
+   * Adds istiod's default circuit-breaker thresholds, with a destination rule's connection pool limits over them,
+   * and its outlier detection to a cluster.
+   */
   static void apply(Cluster.Builder c, Policy.DestinationRule dr) {
-    if (dr == null) {
-      return;
-    }
-    Policy.ConnectionPool cp = dr.connectionPool();
+    Policy.ConnectionPool cp = dr == null ? null : dr.connectionPool();
+    CircuitBreakers.Thresholds.Builder t = defaultThresholds();
     if (cp != null) {
-      CircuitBreakers.Thresholds.Builder t = CircuitBreakers.Thresholds.newBuilder();
       if (cp.maxConnections() != null) {
         t.setMaxConnections(UInt32Value.of(cp.maxConnections()));
       }
@@ -64,8 +80,11 @@ final class ResilienceBuilder {
       if (cp.maxRetries() != null) {
         t.setMaxRetries(UInt32Value.of(cp.maxRetries()));
       }
-      c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
       // The idle timeout is part of the upstream protocol options: UpstreamProtocols.apply.
+    }
+    c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
+    if (dr == null) {
+      return;
     }
     Policy.OutlierDetection od = dr.outlierDetection();
     if (od != null) {

@@ -148,11 +148,50 @@ class ResilienceTranslationTest {
     assertThat(dp.circuitBreakers().defaultPriority().maxRetries()).isEqualTo(4);
     assertThat(dp.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(dp.outlierDetection().consecutive5xx()).isEqualTo(7);
+    assertThat(t.getTrackRemaining()).isTrue();
     assertThat(dp.outlierDetection().consecutiveGatewayFailure()).isEqualTo(3);
     assertThat(dp.outlierDetection().interval()).isEqualTo(Duration.ofSeconds(5));
     assertThat(dp.outlierDetection().baseEjectionTime()).isEqualTo(Duration.ofSeconds(15));
     assertThat(dp.outlierDetection().maxEjectionPercent()).isEqualTo(30);
     assertThat(dp.outlierDetection().enforcingSuccessRate()).as("off, as Istio sets it").isZero();
+  }
+
+  /**
+   * istiod's default thresholds on a cluster without a DestinationRule (and under one that sets only some limits):
+   * 4294967295 for each, not Envoy's 1024/1024/1024/3; the data plane takes them as no limit.
+   */
+  @Test
+  void clustersGetIstiodsUnlimitedDefaultThresholdsUnderWhatADestinationRuleSets() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy:
+            connectionPool:
+              tcp: { maxConnections: 100 }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: web }
+        spec: { ports: [ { name: http, port: 80 } ] }
+        """);
+    var t = cluster(r, "product-service").getCircuitBreakers().getThresholds(0);
+    assertThat(Integer.toUnsignedLong(t.getMaxConnections().getValue())).isEqualTo(100);
+    assertThat(Integer.toUnsignedLong(t.getMaxRetries().getValue())).isEqualTo(4294967295L);
+    var untouched = cluster(r, "web").getCircuitBreakers().getThresholds(0);
+    for (var limit : List.of(untouched.getMaxConnections(), untouched.getMaxPendingRequests(), untouched.getMaxRequests(),
+        untouched.getMaxRetries())) {
+      assertThat(Integer.toUnsignedLong(limit.getValue())).isEqualTo(4294967295L);
+    }
+    assertThat(untouched.getTrackRemaining()).isTrue();
+    var dp = dataPlane(r);
+    assertThat(dp.cluster("web").circuitBreakers().defaultPriority())
+        .isEqualTo(new io.keelson.dataplane.config.CircuitBreakerConfig.Thresholds(Integer.MAX_VALUE, Integer.MAX_VALUE,
+            Integer.MAX_VALUE, Integer.MAX_VALUE, null));
+    assertThat(dp.cluster("product-service").circuitBreakers().defaultPriority().maxConnections()).isEqualTo(100);
+    assertThat(dp.cluster("product-service").circuitBreakers().defaultPriority().maxRequests()).isEqualTo(Integer.MAX_VALUE);
   }
 
   @Test
