@@ -54,6 +54,7 @@ public final class ApiServer implements AutoCloseable {
       "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication"));
     m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
     m.put("tcproute", "TCPRoute");
+    m.put("telemetry", "Telemetry");
     m.put("tlsroute", "TLSRoute");
     return Map.copyOf(m);
   }
@@ -158,6 +159,7 @@ public final class ApiServer implements AutoCloseable {
     boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
     String yaml = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
     PolicyParser.Parsed parsed = PolicyParser.parseFiles(file, yaml);
+    xds.telemetry().check(parsed.policies()); // Telemetry names providers of this control plane's flags
     PolicyStore.Change change = store.apply(parsed.policies(), dryRun);
     Map<String, Object> out = changeJson(change, dryRun);
     out.put("warnings", parsed.warnings().stream().map(PolicyError::toString).toList());
@@ -271,7 +273,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry");
     }
     return k;
   }

@@ -45,6 +45,7 @@ public final class References {
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
+        case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
       }
     }
     return errors;

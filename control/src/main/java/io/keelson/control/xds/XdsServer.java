@@ -81,6 +81,12 @@ public final class XdsServer implements AutoCloseable {
   // rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> capturedByPort = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
+  // Mesh-wide telemetry defaults and providers (bin/keelson control's --access-log-*/--tracing-* flags).
+  private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
+  // Per translation (by identity), its variants with each proxy's telemetry; cleared on each change (guarded by pushLock).
+  private final Map<MeshResources, Map<TelemetryKey, MeshResources>> telemetered = new java.util.IdentityHashMap<>();
+  // The tracing collector's cluster for the current state, or null (guarded by pushLock).
+  private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
   private long pushes;
   private Server server;
@@ -113,6 +119,16 @@ public final class XdsServer implements AutoCloseable {
     this.outboundPort = outboundPort;
     this.sidecars = new MeshTranslator(outboundPort, false);
     this.proxyless = new MeshTranslator(outboundPort, true);
+  }
+
+  /** The mesh telemetry defaults and providers (Istio's meshConfig); pushes the change to connected proxies. */
+  public void setTelemetry(io.keelson.control.telemetry.MeshTelemetry telemetry) {
+    this.telemetry = java.util.Objects.requireNonNull(telemetry);
+    retranslate();
+  }
+
+  public io.keelson.control.telemetry.MeshTelemetry telemetry() {
+    return telemetry;
   }
 
   /** Binds {@code host:port} (0 = ephemeral) and starts serving; follows the store's changes from now on. */
@@ -309,6 +325,9 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
+      telemetered.clear();
+      var tracing = telemetry.tracingProvider();
+      collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
       // Every connected proxy, not only those whose first request already made a watch in the cache:
@@ -321,8 +340,39 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
-  /** Under pushLock. */
+  /** A proxy's telemetry and its span service name: proxies with equal keys share one telemetered translation. */
+  private record TelemetryKey(io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry telemetry, String service) {}
+
+  /**
+   * Under pushLock. What {@code p} is given: its translation with its workload's telemetry (Telemetry resources and
+   * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
+   */
   private MeshResources resourcesFor(ProxyState p) {
+    MeshResources r = translationFor(p);
+    List<Policy.Telemetry> docs = translated.ofType(Policy.Telemetry.class);
+    if (p.proxyless || telemetry.inert(docs)) {
+      return r;
+    }
+    MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
+    Policy.Workload w = registered.get(p.nodeId);
+    String ns = self != null && self.spiffeId() != null
+        ? io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace() : "default";
+    var t = io.keelson.control.telemetry.TelemetryResolver.resolve(ns, w == null ? Map.of() : w.labels(), docs,
+        telemetry, io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    TelemetryKey key = new TelemetryKey(t, p.service + "." + ns);
+    return telemetered.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(key,
+        k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector));
+  }
+
+  /** The workloads of {@code state} and those registered here and at other replicas. */
+  private List<Policy.Workload> allWorkloads(PolicySet state) {
+    List<Policy.Workload> all = new ArrayList<>(state.ofType(Policy.Workload.class));
+    all.addAll(workloads());
+    return all;
+  }
+
+  /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
+  private MeshResources translationFor(ProxyState p) {
     if (p.proxyless) {
       if (forProxyless == null) {
         forProxyless = proxyless.translate(translated, workloads());
