@@ -241,6 +241,18 @@ public final class XdsServer implements AutoCloseable {
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = typesChanged(pair[0], pair[1]);
+      if (!p.proxyless) { // Telemetry is per workload: its listeners (and the collector cluster) follow its own
+        var was = proxyTelemetry(p, before);
+        var is = proxyTelemetry(p, after);
+        if (!was.equals(is)) {
+          java.util.Set<String> more = new java.util.LinkedHashSet<>(types);
+          more.add("listeners");
+          if (was.traced() != is.traced()) {
+            more.add("clusters");
+          }
+          types = List.of("listeners", "routes", "clusters", "endpoints").stream().filter(more::contains).toList();
+        }
+      }
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
@@ -349,19 +361,28 @@ public final class XdsServer implements AutoCloseable {
    */
   private MeshResources resourcesFor(ProxyState p) {
     MeshResources r = translationFor(p);
-    List<Policy.Telemetry> docs = translated.ofType(Policy.Telemetry.class);
-    if (p.proxyless || telemetry.inert(docs)) {
+    if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
-    MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
-    Policy.Workload w = registered.get(p.nodeId);
-    String ns = self != null && self.spiffeId() != null
-        ? io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace() : "default";
-    var t = io.keelson.control.telemetry.TelemetryResolver.resolve(ns, w == null ? Map.of() : w.labels(), docs,
-        telemetry, io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-    TelemetryKey key = new TelemetryKey(t, p.service + "." + ns);
+    var t = proxyTelemetry(p, translated);
+    TelemetryKey key = new TelemetryKey(t, p.service + "." + namespace(p));
     return telemetered.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(key,
         k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector));
+  }
+
+  /** {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults. */
+  private io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry proxyTelemetry(ProxyState p, PolicySet state) {
+    Policy.Workload w = registered.get(p.nodeId);
+    return io.keelson.control.telemetry.TelemetryResolver.resolve(namespace(p), w == null ? Map.of() : w.labels(),
+        state.ofType(Policy.Telemetry.class), telemetry,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  /** {@code p}'s workload namespace: its SPIFFE ID's, {@code default} without one. */
+  private String namespace(ProxyState p) {
+    MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
+    return self != null && self.spiffeId() != null
+        ? io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace() : "default";
   }
 
   /** The workloads of {@code state} and those registered here and at other replicas. */

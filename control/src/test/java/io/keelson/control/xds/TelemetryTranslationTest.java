@@ -119,7 +119,7 @@ class TelemetryTranslationTest {
           .getPath()).as("the envoy provider without --access-log-file").isEqualTo("/dev/stdout");
 
       // The namespace turns logs off; the v1 workload turns its inbound (SERVER) side back on.
-      store.apply(PolicyParser.parse("ns.yaml", """
+      var quiet = PolicyParser.parse("ns.yaml", """
           apiVersion: telemetry.istio.io/v1alpha1
           kind: Telemetry
           metadata: { name: quiet, namespace: default }
@@ -132,7 +132,11 @@ class TelemetryTranslationTest {
           spec:
             selector: { matchLabels: { version: v1 } }
             accessLogging: [ { providers: [ { name: envoy } ], match: { mode: SERVER } } ]
-          """).policies(), false);
+          """).policies();
+      PolicyStore.Change dryRun = store.apply(quiet, true);
+      assertThat(xds.changedFor(dryRun.before(), dryRun.after())).as("a dry run names the proxies a Telemetry reaches")
+          .containsEntry("reviews-1", List.of("listeners")).containsEntry("reviews-2", List.of("listeners"));
+      store.apply(quiet, false);
       await().atMost(Duration.ofSeconds(10)).until(() -> !logged(resources(xds, "reviews-2"), "0.0.0.0_9080"));
       assertThat(logged(resources(xds, "reviews-2"), CapturedListeners.VIRTUAL_INBOUND)).isFalse();
       MeshResources r1 = resources(xds, "reviews-1");
