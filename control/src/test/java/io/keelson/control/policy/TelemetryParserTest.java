@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keelson.control.telemetry.MeshTelemetry;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -96,6 +98,15 @@ class TelemetryParserTest {
             + "plane has none (start it with --tracing-otlp HOST:PORT)");
     MeshTelemetry otel = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", "zipkin", null);
     assertThatThrownBy(() -> otel.check(docs)).hasMessageContaining("'stackdriver'").hasMessageNotContaining("'zipkin'");
+  }
+
+  @Test
+  void theObservabilityExampleAppliesWithoutWarnings() throws Exception {
+    Path example = Path.of("..", "examples", "observability", "telemetry.yaml");
+    PolicyParser.Parsed parsed = PolicyParser.parse(example.toString(), Files.readString(example));
+    assertThat(parsed.warnings()).isEmpty();
+    assertThat(parsed.policies()).hasSize(2).allMatch(p -> p instanceof Policy.Telemetry);
+    MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, null).check(parsed.policies());
   }
 
   @Test
