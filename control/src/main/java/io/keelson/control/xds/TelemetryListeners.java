@@ -46,36 +46,54 @@ final class TelemetryListeners {
 
   private TelemetryListeners() {}
 
+  /** Listeners with telemetry written in, and their version (digest). Immutable. */
+  record Telemetered(List<Listener> listeners, String version) {}
+
   /**
    * {@code r} with {@code t} in its listeners and, when traced, {@code collector} among its clusters; {@code r}
-   * itself when {@code t} is {@link ProxyTelemetry#OFF}.
+   * itself when {@code t} is {@link ProxyTelemetry#OFF}. The rewritten listeners are taken from {@code cache} while
+   * {@code r}'s listeners keep their version (an endpoint change rewrites and digests no listener again).
    *
    * @param serviceName the name spans are reported under (Istio's {@code <service>.<namespace>})
    * @param collector   the collector's cluster, or null when tracing has no provider
+   * @param cache       by {@code r}'s listeners version, {@code t} and {@code serviceName}; the caller bounds it and
+   *                    clears it when {@code mesh} changes
    */
   static MeshResources apply(MeshResources r, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
-      Cluster collector) {
+      Cluster collector, java.util.Map<String, Telemetered> cache) {
     if (t.equals(ProxyTelemetry.OFF)) {
       return r;
     }
+    String cluster = collector == null ? null : collector.getName();
+    Telemetered ls = cache.computeIfAbsent(r.listenersVersion() + "|" + t + "|" + serviceName + "|" + cluster,
+        k -> rewrite(r.listeners(), t, mesh, serviceName, cluster));
+    List<Cluster> clusters = r.clusters();
+    String clustersVersion = r.clustersVersion();
+    if (t.traced() && collector != null) {
+      clusters = new ArrayList<>(r.clusters());
+      clusters.add(collector);
+      // the translation's clusters version and the collector: no digest of every cluster again
+      clustersVersion = MeshResources.digest(List.of(collector, Cluster.newBuilder().setName(r.clustersVersion()).build()));
+    }
+    return new MeshResources(ls.listeners(), r.routes(), List.copyOf(clusters), r.endpoints(), ls.version(),
+        r.routesVersion(), clustersVersion, r.endpointsVersion());
+  }
+
+  private static Telemetered rewrite(List<Listener> in, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
+      String collectorCluster) {
     AccessLog log = accessLog(mesh.envoyAccessLog());
-    List<Listener> listeners = new ArrayList<>(r.listeners().size());
-    for (Listener l : r.listeners()) {
+    List<Listener> listeners = new ArrayList<>(in.size());
+    for (Listener l : in) {
       if (l.hasApiListener()) {
         listeners.add(l);
         continue;
       }
       Side side = inbound(l) ? t.server() : t.client();
-      HttpConnectionManager.Tracing tracing = side.traced() && collector != null
-          ? tracing(collector.getName(), serviceName, side.samplingPercent()) : null;
+      HttpConnectionManager.Tracing tracing = side.traced() && collectorCluster != null
+          ? tracing(collectorCluster, serviceName, side.samplingPercent()) : null;
       listeners.add(withTelemetry(l, side.accessLog() ? log : null, tracing));
     }
-    List<Cluster> clusters = r.clusters();
-    if (t.traced() && collector != null) {
-      clusters = new ArrayList<>(r.clusters());
-      clusters.add(collector);
-    }
-    return r.withListenersAndClusters(listeners, clusters);
+    return new Telemetered(List.copyOf(listeners), MeshResources.digest(listeners));
   }
 
   static boolean inbound(Listener l) {

@@ -85,6 +85,15 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
   // Per translation (by identity), its variants with each proxy's telemetry; cleared on each change (guarded by pushLock).
   private final Map<MeshResources, Map<TelemetryKey, MeshResources>> telemetered = new java.util.IdentityHashMap<>();
+  // Telemetered listeners by their translation's listeners version and telemetry, kept across changes while the
+  // listeners do not change (an endpoint change rewrites none); bounded, cleared when the mesh defaults change.
+  private final Map<String, TelemetryListeners.Telemetered> telemeteredListeners = new java.util.LinkedHashMap<>(16, 0.75f,
+      true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, TelemetryListeners.Telemetered> eldest) {
+      return size() > 4096;
+    }
+  };
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
@@ -123,7 +132,13 @@ public final class XdsServer implements AutoCloseable {
 
   /** The mesh telemetry defaults and providers (Istio's meshConfig); pushes the change to connected proxies. */
   public void setTelemetry(io.keelson.control.telemetry.MeshTelemetry telemetry) {
-    this.telemetry = java.util.Objects.requireNonNull(telemetry);
+    pushLock.lock();
+    try {
+      this.telemetry = java.util.Objects.requireNonNull(telemetry);
+      telemeteredListeners.clear();
+    } finally {
+      pushLock.unlock();
+    }
     retranslate();
   }
 
@@ -367,7 +382,7 @@ public final class XdsServer implements AutoCloseable {
     var t = proxyTelemetry(p, translated);
     TelemetryKey key = new TelemetryKey(t, p.service + "." + namespace(p));
     return telemetered.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(key,
-        k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector));
+        k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector, telemeteredListeners));
   }
 
   /** {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults. */

@@ -217,6 +217,19 @@ class TelemetryTranslationTest {
           .filter(x -> x.getName().equals("opentelemetry|collector")).findFirst().orElseThrow();
       var address = c.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
       assertThat(address.getAddress() + ":" + address.getPortValue()).isEqualTo("127.0.0.9:14317");
+      List<Listener> listeners = resources(xds, "reviews-1").listeners();
+
+      // A second collector workload: the cluster follows; the listeners, unchanged, are not rewritten again.
+      store.apply(PolicyParser.parse("collector-2.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Workload
+          metadata: { name: collector-2 }
+          spec: { service: otel-collector, address: 127.0.0.10, port: 14317 }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> resources(xds, "reviews-1").clusters().stream()
+          .filter(x -> x.getName().equals("opentelemetry|collector"))
+          .anyMatch(x -> x.getLoadAssignment().getEndpoints(0).getLbEndpointsCount() == 2));
+      assertThat(resources(xds, "reviews-1").listeners()).isSameAs(listeners);
     }
   }
 
