@@ -233,6 +233,41 @@ class TelemetryTranslationTest {
     }
   }
 
+  @Test
+  void theDataPlaneAcceptsEveryTelemeteredListenerWithoutAWarning() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags("/tmp/access.log", "TEXT", null, "127.0.0.1:4317", null, "100"));
+      MeshResources r = resources(xds, "reviews-1");
+      Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+      r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+      Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
+      r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+          r.clusters(), endpoints);
+      assertThat(snapshot.warnings()).isEmpty();
+      var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
+          .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
+      assertThat(all).isNotEmpty().allSatisfy(l -> {
+        var logs = l.http() != null ? l.http().accessLogs() : l.tcpProxy().accessLogs();
+        assertThat(logs).as(l.name()).singleElement().satisfies(c -> {
+          assertThat(c.path()).isEqualTo("/tmp/access.log");
+          assertThat(c.textFormat()).isEqualTo(MeshTelemetry.DEFAULT_TEXT_FORMAT);
+        });
+        if (l.http() != null) {
+          assertThat(l.http().tracing()).as(l.name()).isNotNull();
+          assertThat(l.http().tracing().collectorCluster()).isEqualTo("opentelemetry|otel");
+          assertThat(l.http().tracing().samplingPercent()).isEqualTo(100.0);
+        }
+      });
+      assertThat(all).anyMatch(l -> l.tcpProxy() != null).anyMatch(l -> l.http() != null);
+      assertThat(snapshot.cluster("opentelemetry|otel").endpoints()).hasSize(1);
+    }
+  }
+
   private static boolean logged(MeshResources r, String listener) {
     return listener(r, listener).getFilterChainsList().stream().anyMatch(c -> !accessLogs(c).isEmpty());
   }
