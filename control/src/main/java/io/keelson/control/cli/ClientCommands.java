@@ -36,7 +36,7 @@ final class ClientCommands {
       + "namespaced (security.istio.io, telemetry.istio.io) kinds.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
-      + "(AuthorizationPolicy, PeerAuthentication) need --namespace when several namespaces have that name.\n"
+      + "(AuthorizationPolicy, PeerAuthentication, Telemetry) need --namespace when several namespaces have that name.\n"
       + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
       + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error;\n"
