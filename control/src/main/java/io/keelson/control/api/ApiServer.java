@@ -54,6 +54,7 @@ public final class ApiServer implements AutoCloseable {
       "authorizationpolicy", "AuthorizationPolicy", "peerauthentication", "PeerAuthentication"));
     m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
     m.put("tcproute", "TCPRoute");
+    m.put("telemetry", "Telemetry");
     m.put("tlsroute", "TLSRoute");
     m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
@@ -160,6 +161,7 @@ public final class ApiServer implements AutoCloseable {
     boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
     String yaml = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
     PolicyParser.Parsed parsed = PolicyParser.parseFiles(file, yaml);
+    xds.telemetry().check(parsed.policies()); // Telemetry names providers of this control plane's flags
     PolicyStore.Change change = store.apply(parsed.policies(), dryRun);
     Map<String, Object> out = changeJson(change, dryRun);
     out.put("warnings", parsed.warnings().stream().map(PolicyError::toString).toList());
@@ -273,7 +275,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, "
+          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
           + "HTTPLocalRateLimitPolicy");
     }
     return k;

@@ -17,6 +17,7 @@ import io.keelson.control.store.DataDir;
 import io.keelson.control.store.PolicyStore;
 import io.keelson.control.store.etcd.EtcdException;
 import io.keelson.control.store.etcd.EtcdStore;
+import io.keelson.control.telemetry.MeshTelemetry;
 import io.keelson.control.xds.XdsServer;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -40,9 +41,19 @@ public final class ControlPlane implements AutoCloseable {
    * @param xdsTlsPort   the secure port (TLS + join tokens: ADS and the certificate service); 0 = ephemeral,
    *                     -1 = not served
    * @param etcd         the shared etcd store, or null for the embedded one (memory, data dir)
+   * @param telemetry    the mesh-wide access log and tracing defaults and providers (Istio's meshConfig)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
-      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
+      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry) {
+    public Options {
+      telemetry = telemetry == null ? MeshTelemetry.OFF : telemetry;
+    }
+
+    public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
+        CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, MeshTelemetry.OFF);
+    }
+
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
         CaOptions ca, int xdsTlsPort) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, null);
@@ -53,7 +64,11 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public Options withEtcd(EtcdStore.Options e) {
-      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e);
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry);
+    }
+
+    public Options withTelemetry(MeshTelemetry t) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t);
     }
   }
 
@@ -110,6 +125,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
     XdsServer xds = new XdsServer(store, o.outboundPort());
+    xds.setTelemetry(o.telemetry());
     if (etcd != null) {
       etcd.follow(xds);
     }

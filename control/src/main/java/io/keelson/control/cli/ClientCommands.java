@@ -32,11 +32,11 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "httproute, grpcroute, authorizationpolicy, peerauthentication, or 'all'. --namespace filters the\n"
-      + "namespaced (security.istio.io) kinds.\n" + SERVER_HELP;
+      + "httproute, grpcroute, authorizationpolicy, peerauthentication, telemetry, or 'all'. --namespace filters the\n"
+      + "namespaced (security.istio.io, telemetry.istio.io) kinds.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
-      + "(AuthorizationPolicy, PeerAuthentication) need --namespace when several namespaces have that name.\n"
+      + "(AuthorizationPolicy, PeerAuthentication, Telemetry) need --namespace when several namespaces have that name.\n"
       + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
       + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error;\n"

@@ -16,6 +16,8 @@ final class ControlCommand {
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]]
+                                 [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
+                                 [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
         --xds-port N       xDS port (default 15010; 0 = any free port)
@@ -41,6 +43,18 @@ final class ControlCommand {
         --etcd-lease-ttl D TTL of this replica's registration lease (default 5s): how long a dead replica's
                            workloads stay endpoints
         --etcd-timeout D   how long start-up waits for etcd (default 10s)
+      Telemetry (Istio's meshConfig; Telemetry resources override it per namespace and workload, see
+      docs/control-plane.md):
+        --access-log-file PATH  every sidecar writes an access log line per request / connection to PATH
+                           (/dev/stdout for standard output; default empty = off). It is also where the built-in
+                           'envoy' provider of Telemetry resources writes (standard output when empty).
+        --access-log-encoding E TEXT (default) or JSON
+        --access-log-format F   an Envoy format string (TEXT), or a JSON object of format strings (JSON); default
+                           Istio's default format less the operators the data plane lacks
+        --tracing-otlp C   the tracing provider: an OTLP/gRPC collector at HOST:PORT, or a registry Service whose
+                           workloads are the collector; spans from every sidecar unless Telemetry says otherwise
+        --tracing-provider-name N  the provider's name in Telemetry resources (default otel)
+        --tracing-sampling P    default random sampling percentage, 0-100 (default 1, as Istio)
       """;
 
   private ControlCommand() {}
@@ -56,7 +70,9 @@ final class ControlCommand {
     }
     Args a = new Args("control", argv, Set.of("--xds-port", "--api-port", "--config-dir", "--data-dir", "--bind",
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
-        "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout"), Set.of());
+        "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--access-log-file",
+        "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling"),
+        Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
         a.has("--workload-cert-ttl") ? SecurityCommands.duration(a.get("--workload-cert-ttl", null))
@@ -65,6 +81,14 @@ final class ControlCommand {
     ControlPlane.Options o = new ControlPlane.Options(a.get("--bind", "127.0.0.1"), a.getInt("--xds-port", 15010),
         a.getInt("--api-port", 15014), a.has("--config-dir") ? Path.of(a.get("--config-dir", null)) : null,
         dataDir, a.getInt("--outbound-port", 15001), ca, a.getInt("--xds-tls-port", 15012));
+    try {
+      o = o.withTelemetry(io.keelson.control.telemetry.MeshTelemetry.fromFlags(a.get("--access-log-file", null),
+          a.get("--access-log-encoding", null), a.get("--access-log-format", null), a.get("--tracing-otlp", null),
+          a.get("--tracing-provider-name", null), a.get("--tracing-sampling", null)));
+    } catch (IllegalArgumentException e) {
+      System.err.println("keelson control: " + e.getMessage());
+      return 2;
+    }
     String storeKind = a.get("--store", "embedded");
     if (storeKind.equals("etcd")) {
       if (!a.has("--etcd-endpoints")) {

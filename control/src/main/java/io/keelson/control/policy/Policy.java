@@ -313,4 +313,56 @@ public sealed interface Policy {
    */
   record RequestAuthentication(Meta meta, String namespace, Map<String, String> selector, List<Authz.JwtRule> jwtRules)
       implements Policy {}
+
+  /**
+   * Istio {@code telemetry.istio.io/v1 Telemetry}: access logging and tracing of the selected workloads
+   * ({@code selector} null = the namespace, or the mesh in the root namespace). Each list entry applies to the
+   * listeners of its {@link TelemetryMode}; null fields inherit from the level above
+   * (mesh defaults, root namespace, namespace, workload).
+   */
+  record Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
+      List<Tracing> tracing) implements Policy {
+    public Telemetry {
+      accessLogging = List.copyOf(accessLogging);
+      tracing = List.copyOf(tracing);
+    }
+  }
+
+  /** Which of a sidecar's listeners a Telemetry entry applies to: CLIENT = outbound, SERVER = inbound. */
+  enum TelemetryMode {
+    CLIENT_AND_SERVER, CLIENT, SERVER;
+
+    public boolean client() {
+      return this != SERVER;
+    }
+
+    public boolean server() {
+      return this != CLIENT;
+    }
+  }
+
+  /**
+   * One {@code accessLogging[]} entry.
+   *
+   * @param providers provider names; empty = the default ({@code envoy})
+   * @param disabled  true: no access log; null: inherited
+   */
+  record AccessLogging(List<String> providers, Boolean disabled, TelemetryMode mode) {
+    public AccessLogging {
+      providers = List.copyOf(providers);
+    }
+  }
+
+  /**
+   * One {@code tracing[]} entry.
+   *
+   * @param providers            provider names; empty = inherited (the mesh's default tracing provider)
+   * @param samplingPercent      randomSamplingPercentage (0-100), or null: inherited
+   * @param disableSpanReporting true: spans are not reported (context still propagates); null: inherited
+   */
+  record Tracing(List<String> providers, Double samplingPercent, Boolean disableSpanReporting, TelemetryMode mode) {
+    public Tracing {
+      providers = List.copyOf(providers);
+    }
+  }
 }

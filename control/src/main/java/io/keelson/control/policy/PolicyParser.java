@@ -21,6 +21,7 @@ public final class PolicyParser {
   private static final Set<String> ISTIO = Set.of("networking.istio.io/v1", "networking.istio.io/v1beta1",
       "networking.istio.io/v1alpha3");
   private static final Set<String> SECURITY = Set.of("security.istio.io/v1", "security.istio.io/v1beta1");
+  private static final Set<String> TELEMETRY = Set.of("telemetry.istio.io/v1", "telemetry.istio.io/v1alpha1");
   private static final Set<String> GATEWAY = Set.of("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1");
   // TCPRoute and TLSRoute are in the experimental channel only.
   private static final Set<String> GATEWAY_ALPHA = Set.of("gateway.networking.k8s.io/v1alpha2",
@@ -128,7 +129,7 @@ public final class PolicyParser {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null && !ns.equals("default") && !SECURITY.contains(top.string("apiVersion", false))) {
+      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false))) {
         metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
       if (name != null && !NAME.matcher(name).matches()) {
@@ -140,7 +141,7 @@ public final class PolicyParser {
       return null;
     }
     String namespace = "";
-    if (SECURITY.contains(apiVersion)) {
+    if (namespaced(apiVersion)) {
       String ns = metadata.string("namespace", false);
       namespace = ns == null ? "default" : ns;
     }
@@ -168,6 +169,10 @@ public final class PolicyParser {
         default -> unknownKind(top, apiVersion, kind, "AuthorizationPolicy, PeerAuthentication, RequestAuthentication");
       };
     }
+    if (TELEMETRY.contains(apiVersion)) {
+      return kind.equals("Telemetry") ? TelemetryParser.telemetry(meta, namespace, spec)
+          : unknownKind(top, apiVersion, kind, "Telemetry");
+    }
     if (GATEWAY.contains(apiVersion)) {
       return switch (kind) {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
@@ -189,9 +194,14 @@ public final class PolicyParser {
       };
     }
     top.error("apiVersion", "'" + apiVersion + "' is not supported; expected " + KEELSON + ", networking.istio.io/v1 or "
-        + "gateway.networking.k8s.io/v1 (v1alpha2 for TCPRoute, TLSRoute) or security.istio.io/v1 or "
+        + "gateway.networking.k8s.io/v1 (v1alpha2 for TCPRoute, TLSRoute), security.istio.io/v1, telemetry.istio.io/v1 or "
         + RateLimitParser.LINKERD_POLICY);
     return null;
+  }
+
+  /** Istio's namespaced kinds (security policies, Telemetry): keyed by namespace, "default" when not given. */
+  private static boolean namespaced(String apiVersion) {
+    return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion));
   }
 
   private static Policy unknownKind(Fields top, String apiVersion, String kind, String expected) {

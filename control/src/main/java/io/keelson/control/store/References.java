@@ -46,6 +46,7 @@ public final class References {
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
         case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
+        case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
       }
     }
     return errors;

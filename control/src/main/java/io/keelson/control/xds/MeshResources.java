@@ -62,7 +62,7 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;
   }
 
-  private static String digest(List<? extends Message> resources) {
+  static String digest(List<? extends Message> resources) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       for (Message m : resources) {

@@ -83,6 +83,21 @@ public final class XdsServer implements AutoCloseable {
   // rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> capturedByPort = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
+  // Mesh-wide telemetry defaults and providers (bin/keelson control's --access-log-*/--tracing-* flags).
+  private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
+  // Per translation (by identity), its variants with each proxy's telemetry; cleared on each change (guarded by pushLock).
+  private final Map<MeshResources, Map<TelemetryKey, MeshResources>> telemetered = new java.util.IdentityHashMap<>();
+  // Telemetered listeners by their translation's listeners version and telemetry, kept across changes while the
+  // listeners do not change (an endpoint change rewrites none); bounded, cleared when the mesh defaults change.
+  private final Map<String, TelemetryListeners.Telemetered> telemeteredListeners = new java.util.LinkedHashMap<>(16, 0.75f,
+      true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, TelemetryListeners.Telemetered> eldest) {
+      return size() > 4096;
+    }
+  };
+  // The tracing collector's cluster for the current state, or null (guarded by pushLock).
+  private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
   private long pushes;
   private Server server;
@@ -115,6 +130,22 @@ public final class XdsServer implements AutoCloseable {
     this.outboundPort = outboundPort;
     this.sidecars = new MeshTranslator(outboundPort, false);
     this.proxyless = new MeshTranslator(outboundPort, true);
+  }
+
+  /** The mesh telemetry defaults and providers (Istio's meshConfig); pushes the change to connected proxies. */
+  public void setTelemetry(io.keelson.control.telemetry.MeshTelemetry telemetry) {
+    pushLock.lock();
+    try {
+      this.telemetry = java.util.Objects.requireNonNull(telemetry);
+      telemeteredListeners.clear();
+    } finally {
+      pushLock.unlock();
+    }
+    retranslate();
+  }
+
+  public io.keelson.control.telemetry.MeshTelemetry telemetry() {
+    return telemetry;
   }
 
   /** Binds {@code host:port} (0 = ephemeral) and starts serving; follows the store's changes from now on. */
@@ -227,6 +258,18 @@ public final class XdsServer implements AutoCloseable {
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = typesChanged(pair[0], pair[1]);
+      if (!p.proxyless) { // Telemetry is per workload: its listeners (and the collector cluster) follow its own
+        var was = proxyTelemetry(p, before);
+        var is = proxyTelemetry(p, after);
+        if (!was.equals(is)) {
+          java.util.Set<String> more = new java.util.LinkedHashSet<>(types);
+          more.add("listeners");
+          if (was.traced() != is.traced()) {
+            more.add("clusters");
+          }
+          types = List.of("listeners", "routes", "clusters", "endpoints").stream().filter(more::contains).toList();
+        }
+      }
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
@@ -311,6 +354,9 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
+      telemetered.clear();
+      var tracing = telemetry.tracingProvider();
+      collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
       // Every connected proxy, not only those whose first request already made a watch in the cache:
@@ -323,8 +369,48 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
-  /** Under pushLock. */
+  /** A proxy's telemetry and its span service name: proxies with equal keys share one telemetered translation. */
+  private record TelemetryKey(io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry telemetry, String service) {}
+
+  /**
+   * Under pushLock. What {@code p} is given: its translation with its workload's telemetry (Telemetry resources and
+   * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
+   */
   private MeshResources resourcesFor(ProxyState p) {
+    MeshResources r = translationFor(p);
+    if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
+      return r;
+    }
+    var t = proxyTelemetry(p, translated);
+    TelemetryKey key = new TelemetryKey(t, p.service + "." + namespace(p));
+    return telemetered.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(key,
+        k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector, telemeteredListeners));
+  }
+
+  /** {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults. */
+  private io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry proxyTelemetry(ProxyState p, PolicySet state) {
+    Policy.Workload w = registered.get(p.nodeId);
+    return io.keelson.control.telemetry.TelemetryResolver.resolve(namespace(p), w == null ? Map.of() : w.labels(),
+        state.ofType(Policy.Telemetry.class), telemetry,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  /** {@code p}'s workload namespace: its SPIFFE ID's, {@code default} without one. */
+  private String namespace(ProxyState p) {
+    MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
+    return self != null && self.spiffeId() != null
+        ? io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace() : "default";
+  }
+
+  /** The workloads of {@code state} and those registered here and at other replicas. */
+  private List<Policy.Workload> allWorkloads(PolicySet state) {
+    List<Policy.Workload> all = new ArrayList<>(state.ofType(Policy.Workload.class));
+    all.addAll(workloads());
+    return all;
+  }
+
+  /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
+  private MeshResources translationFor(ProxyState p) {
     if (p.proxyless) {
       if (forProxyless == null) {
         forProxyless = proxyless.translate(translated, workloads());

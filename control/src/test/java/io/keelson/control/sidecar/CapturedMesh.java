@@ -100,10 +100,17 @@ final class CapturedMesh implements AutoCloseable {
 
   /** {@code bin/keelson control} in the control-plane namespace on its config directory, holding {@code policies}. */
   void control(String policies) throws IOException {
+    control(policies, new String[0]);
+  }
+
+  /** As {@link #control(String)}, with more {@code bin/keelson control} flags (e.g. the telemetry ones). */
+  void control(String policies, String... flags) throws IOException {
     Files.writeString(dir.resolve("services.yaml"), policies);
     // Bound to 10.77.1.1 (routed from every side): the secure port's certificate names its bind address.
-    start(cp, "control", keelson("control", "--bind", "10.77.1.1", "--xds-port", "15010", "--api-port", "15014",
-        "--config-dir", dir.toString()));
+    List<String> args = new ArrayList<>(List.of("control", "--bind", "10.77.1.1", "--xds-port", "15010", "--api-port",
+        "15014", "--config-dir", dir.toString()));
+    args.addAll(List.of(flags));
+    start(cp, "control", keelson(args.toArray(String[]::new)));
   }
 
   /** istio-init's part ({@code bin/keelson iptables}) in the client and every server namespace at once. */

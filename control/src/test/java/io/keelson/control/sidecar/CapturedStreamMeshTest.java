@@ -137,7 +137,10 @@ class CapturedStreamMeshTest {
   void aWeightedTcpServiceIsReachedThroughBothSidecarsOverMtlsAndSplitBetweenVersions() throws Exception {
     m = CapturedMesh.create("CapturedStreamMeshTest");
     m.topology(2);
-    m.control(DB);
+    // Every sidecar logs each connection it relays (Istio's accessLogFile), in a format naming both sides.
+    Path accessLog = Files.createDirectories(m.dir.resolve("logs")).resolve("access.log");
+    m.control(DB, "--access-log-file", accessLog.toString(), "--access-log-format",
+        "%UPSTREAM_CLUSTER% %DOWNSTREAM_PEER_URI_SAN% %BYTES_RECEIVED%");
     m.iptables();
     m.start(m.server(0), "echo-v1", appUser(PYTHON, "-c", ECHO_APP, "v1"));
     m.start(m.server(1), "echo-v2", appUser(PYTHON, "-c", ECHO_APP, "v2"));
@@ -169,6 +172,15 @@ class CapturedStreamMeshTest {
     assertThat(v2).as("v2's share of 40").isBetween(8, 32);
     assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("v1 sidecar's inbound mTLS handshakes").isPositive();
     assertThat(m.statSum(m.server(1), ".ssl.handshake")).as("v2 sidecar's inbound mTLS handshakes").isPositive();
+    // One tcp_proxy access-log line per connection on each side: the client sidecar's names the subset cluster, the
+    // server sidecars' the app's cluster and the caller's SPIFFE ID (mesh mTLS).
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).untilAsserted(() -> {
+      List<String> lines = Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
+      assertThat(lines.stream().filter(l -> l.matches("db\\|v[12] - [78]")).count()).as("client side: " + lines)
+          .isEqualTo(40);
+      assertThat(lines.stream().filter(l -> l.matches("inbound\\|7070 spiffe://cluster\\.local/ns/shop/sa/frontend [78]"))
+          .count()).as("server side: " + lines).isEqualTo(40);
+    });
   }
 
   @Test

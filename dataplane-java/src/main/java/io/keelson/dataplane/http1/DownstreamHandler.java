@@ -1269,7 +1269,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
         endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, remoteAddress,
-        localAddress, route != null ? route.name() : null);
+        localAddress, route != null ? route.name() : null, channel);
   }
 
   private void endUpstreamRequest() {

@@ -105,10 +105,11 @@ public final class ExchangeObserver {
    * @param protocol     "HTTP/1.1", "HTTP/2", ...
    * @param upstreamHost the chosen upstream host (toString "ip:port"), or null when none was tried
    * @param localAddress the connection's local address as its filters saw it (the original destination, if restored)
+   * @param connection   the downstream connection (its TLS session: %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_PEER_URI_SAN%)
    */
   public void end(ServingListener listener, RequestHead request, String uri, String protocol, long durationNanos, int status, ResponseFlag flag,
       long bytesReceived, long bytesSent, String cluster, Object upstreamHost, String remoteAddress,
-      java.net.InetSocketAddress localAddress, String routeName) {
+      java.net.InetSocketAddress localAddress, String routeName, io.netty.channel.Channel connection) {
     AccessLogger log = accessLogger(listener);
     if (log != null) {
       AccessLogRecord r = log.claim();
@@ -127,6 +128,11 @@ public final class ExchangeObserver {
         r.downstreamRemoteAddress = remoteAddress;
         r.downstreamLocalAddress = localAddress;
         r.routeName = routeName;
+        if (connection != null) {
+          io.keelson.dataplane.accesslog.DownstreamTls.Info tls = io.keelson.dataplane.accesslog.DownstreamTls.of(connection);
+          r.downstreamTlsVersion = tls.version();
+          r.downstreamPeerUriSan = tls.peerUriSan();
+        }
         String[] names = log.requestHeaders();
         for (int i = 0; i < names.length; i++) {
           r.requestHeaders[i] = requestHeader(request, uri, names[i]);

@@ -996,6 +996,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
         remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
-        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()), route != null ? route.name() : null);
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()), route != null ? route.name() : null,
+        down.parent());
   }
 }

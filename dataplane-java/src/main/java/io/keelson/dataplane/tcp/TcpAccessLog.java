@@ -92,25 +92,10 @@ public final class TcpAccessLog {
     r.upstreamHost = upstreamHost;
     r.upstreamLocalAddress = upstreamLocal;
     r.requestedServerName = sni;
-    tls(r, downstream.pipeline().get(io.netty.handler.ssl.SslHandler.class));
+    io.keelson.dataplane.accesslog.DownstreamTls.Info tls = io.keelson.dataplane.accesslog.DownstreamTls.of(downstream);
+    r.downstreamTlsVersion = tls.version();
+    r.downstreamPeerUriSan = tls.peerUriSan();
     logger.publish(r);
-  }
-
-  /** The terminated downstream TLS session's protocol and the client certificate's URI SANs (once per connection). */
-  private static void tls(AccessLogRecord r, io.netty.handler.ssl.SslHandler ssl) {
-    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
-      return;
-    }
-    javax.net.ssl.SSLSession session = ssl.engine().getSession();
-    r.downstreamTlsVersion = session.getProtocol();
-    try {
-      if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate cert) {
-        java.util.List<String> uris = io.keelson.dataplane.security.PeerIdentity.uriSans(cert);
-        r.downstreamPeerUriSan = uris.isEmpty() ? null : String.join(",", uris);
-      }
-    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-      // no client certificate: the field stays "-"
-    }
   }
 
   /**

@@ -132,11 +132,12 @@ class ObservabilityAllocationTest {
       }
     };
     var responseHeaders = new io.keelson.dataplane.http1.codec.Http1Headers().add("x-envoy-upstream-service-time", "1");
+    var connection = new io.netty.channel.embedded.EmbeddedChannel(); // plaintext: its TLS fields are "-"
     double perRequest = bytesPerCall(() -> {
       observer.reset();
       observer.responseHead(listener, responseHeaders);
       observer.end(listener, request, "/", "HTTP/1.1", 850_000, 200, ResponseFlag.NONE, 0, 100, "upstream",
-          upstreamHost, "127.0.0.1:53412", null, null);
+          upstreamHost, "127.0.0.1:53412", null, null, connection);
     });
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
         assertThat(logs.written.sum() + logs.dropped.sum()).as("records handed off").isEqualTo(WARMUP + 3L * N));

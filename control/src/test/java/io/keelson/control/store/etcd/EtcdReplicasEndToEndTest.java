@@ -94,6 +94,26 @@ class EtcdReplicasEndToEndTest {
   }
 
   @Test
+  void aTelemetryAppliedAtOneReplicaIsStoredNamespacedForTheOther() throws Exception {
+    ControlPlane a = replica(15001);
+    ControlPlane b = replica(15001);
+    apply(a, """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: quiet, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: web } }
+          accessLogging: [ { disabled: true, match: { mode: CLIENT } } ]
+        """);
+    await().atMost(WAIT).until(() -> !b.store.current().ofType(io.keelson.control.policy.Policy.Telemetry.class).isEmpty());
+    var t = b.store.current().ofType(io.keelson.control.policy.Policy.Telemetry.class).getFirst();
+    assertThat(t.meta().key()).isEqualTo("Telemetry/shop/quiet");
+    assertThat(t.accessLogging()).containsExactly(new io.keelson.control.policy.Policy.AccessLogging(java.util.List.of(),
+        true, io.keelson.control.policy.Policy.TelemetryMode.CLIENT));
+    assertThat(get(b, "/v1/resources/Telemetry")).contains("quiet", "namespace: shop");
+  }
+
+  @Test
   void aSidecarRegisteredAtOneReplicaIsAnEndpointAtAnotherUntilItsLeaseExpires() throws Exception {
     ControlPlane a = replica(15001);
     ControlPlane b = replicaForProxy();

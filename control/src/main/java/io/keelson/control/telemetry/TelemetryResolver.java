@@ -1,0 +1,133 @@
+package io.keelson.control.telemetry;
+
+import io.keelson.control.policy.Policy;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Resolves Istio {@code Telemetry} for one workload into what its outbound (CLIENT) and inbound (SERVER) listeners
+ * run. Istio's hierarchy: the mesh defaults ({@link MeshTelemetry}), then the root namespace's Telemetry without a
+ * selector, then its namespace's without a selector, then the one whose {@code selector.matchLabels} its labels
+ * include; at each level the entries whose {@code match.mode} covers a direction override, field by field, what the
+ * level above set for it. Where several documents apply at one level (Istio calls that invalid), the first by name
+ * wins. An access log entry turns the {@value MeshTelemetry#ENVOY} provider on (its providers, or the default when it
+ * names none) unless {@code disabled: true}; a tracing entry may change the provider, the sampling and whether spans
+ * are reported. Providers the control plane does not have (a document from a config directory written for another
+ * replica's flags) turn that direction's logging or tracing off. Stateless.
+ */
+public final class TelemetryResolver {
+  /** What one direction's listeners run: the access log on or off, and tracing (off when not {@code traced}). */
+  public record Side(boolean accessLog, boolean traced, double samplingPercent) {
+    static final Side OFF = new Side(false, false, 0);
+  }
+
+  /** A workload's telemetry: its outbound listeners' ({@code client}) and its inbound listeners' ({@code server}). */
+  public record ProxyTelemetry(Side client, Side server) {
+    public static final ProxyTelemetry OFF = new ProxyTelemetry(Side.OFF, Side.OFF);
+
+    public boolean traced() {
+      return client.traced() || server.traced();
+    }
+  }
+
+  private TelemetryResolver() {}
+
+  /**
+   * @param namespace the workload's namespace (its SPIFFE ID's; {@code default} without one)
+   * @param labels    its labels
+   */
+  public static ProxyTelemetry resolve(String namespace, Map<String, String> labels, Collection<Policy.Telemetry> all,
+      MeshTelemetry mesh, String rootNamespace) {
+    List<Policy.Telemetry> sorted = new ArrayList<>(all);
+    sorted.sort(Comparator.comparing(Policy::name));
+    Policy.Telemetry root = null;
+    Policy.Telemetry ns = null;
+    Policy.Telemetry workload = null;
+    for (Policy.Telemetry t : sorted) {
+      if (t.selector() == null) {
+        if (t.namespace().equals(rootNamespace) && root == null) {
+          root = t;
+        } else if (t.namespace().equals(namespace) && !namespace.equals(rootNamespace) && ns == null) {
+          ns = t;
+        }
+      } else if (t.namespace().equals(namespace) && matches(t.selector(), labels) && workload == null) {
+        workload = t;
+      }
+    }
+    Direction client = new Direction(mesh);
+    Direction server = new Direction(mesh);
+    for (Policy.Telemetry t : new Policy.Telemetry[] {root, ns, workload}) {
+      if (t == null) {
+        continue;
+      }
+      for (Policy.AccessLogging e : t.accessLogging()) {
+        if (e.mode().client()) {
+          client.log(e);
+        }
+        if (e.mode().server()) {
+          server.log(e);
+        }
+      }
+      for (Policy.Tracing e : t.tracing()) {
+        if (e.mode().client()) {
+          client.trace(e, mesh);
+        }
+        if (e.mode().server()) {
+          server.trace(e, mesh);
+        }
+      }
+    }
+    return new ProxyTelemetry(client.side(), server.side());
+  }
+
+  private static boolean matches(Map<String, String> selector, Map<String, String> labels) {
+    for (var e : selector.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** One direction's settings while the levels are applied. Not thread-safe (local to one resolve). */
+  private static final class Direction {
+    boolean accessLog;
+    boolean provider; // a known tracing provider is selected
+    boolean reporting = true;
+    double percent;
+
+    Direction(MeshTelemetry mesh) {
+      accessLog = mesh.logsByDefault();
+      provider = mesh.tracingProvider() != null;
+      percent = mesh.samplingPercent();
+    }
+
+    void log(Policy.AccessLogging e) {
+      if (Boolean.TRUE.equals(e.disabled())) {
+        accessLog = false;
+      } else {
+        accessLog = e.providers().isEmpty() || e.providers().contains(MeshTelemetry.ENVOY);
+      }
+    }
+
+    void trace(Policy.Tracing e, MeshTelemetry mesh) {
+      if (!e.providers().isEmpty()) {
+        provider = mesh.tracingProvider() != null && e.providers().contains(mesh.tracingProvider().name());
+      }
+      if (e.samplingPercent() != null) {
+        percent = e.samplingPercent();
+      }
+      if (e.disableSpanReporting() != null) {
+        reporting = !e.disableSpanReporting();
+      }
+    }
+
+    Side side() {
+      boolean traced = provider && reporting;
+      return accessLog || traced ? new Side(accessLog, traced, traced ? percent : 0) : Side.OFF;
+    }
+  }
+}

@@ -1,0 +1,209 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.type.v3.Percent;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.telemetry.MeshTelemetry;
+import io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry;
+import io.keelson.control.telemetry.TelemetryResolver.Side;
+import io.keelson.dataplane.config.AccessLogConfig;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * A sidecar's resolved telemetry ({@link ProxyTelemetry}) written into its listeners, as istiod does: every HTTP
+ * connection manager gets the {@code access_log} ({@code envoy.access_loggers.file}) and {@code tracing}
+ * ({@code envoy.tracers.opentelemetry}) of its direction, every {@code tcp_proxy} the access log; inbound listeners
+ * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
+ * listeners) CLIENT. A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
+ * API listeners (proxyless gRPC clients, which validate their HTTP connection manager as gRPC does) are never
+ * touched. Applied after the mesh translation, per proxy: a Telemetry change is a new listener version pushed in
+ * place (the data plane drains the old listener's connections). Stateless.
+ */
+final class TelemetryListeners {
+  static final String HCM = "envoy.filters.network.http_connection_manager";
+  static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+  private TelemetryListeners() {}
+
+  /** Listeners with telemetry written in, and their version (digest). Immutable. */
+  record Telemetered(List<Listener> listeners, String version) {}
+
+  /**
+   * {@code r} with {@code t} in its listeners and, when traced, {@code collector} among its clusters; {@code r}
+   * itself when {@code t} is {@link ProxyTelemetry#OFF}. The rewritten listeners are taken from {@code cache} while
+   * {@code r}'s listeners keep their version (an endpoint change rewrites and digests no listener again).
+   *
+   * @param serviceName the name spans are reported under (Istio's {@code <service>.<namespace>})
+   * @param collector   the collector's cluster, or null when tracing has no provider
+   * @param cache       by {@code r}'s listeners version, {@code t} and {@code serviceName}; the caller bounds it and
+   *                    clears it when {@code mesh} changes
+   */
+  static MeshResources apply(MeshResources r, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
+      Cluster collector, java.util.Map<String, Telemetered> cache) {
+    if (t.equals(ProxyTelemetry.OFF)) {
+      return r;
+    }
+    String cluster = collector == null ? null : collector.getName();
+    Telemetered ls = cache.computeIfAbsent(r.listenersVersion() + "|" + t + "|" + serviceName + "|" + cluster,
+        k -> rewrite(r.listeners(), t, mesh, serviceName, cluster));
+    List<Cluster> clusters = r.clusters();
+    String clustersVersion = r.clustersVersion();
+    if (t.traced() && collector != null) {
+      clusters = new ArrayList<>(r.clusters());
+      clusters.add(collector);
+      // the translation's clusters version and the collector: no digest of every cluster again
+      clustersVersion = MeshResources.digest(List.of(collector, Cluster.newBuilder().setName(r.clustersVersion()).build()));
+    }
+    return new MeshResources(ls.listeners(), r.routes(), List.copyOf(clusters), r.endpoints(), ls.version(),
+        r.routesVersion(), clustersVersion, r.endpointsVersion());
+  }
+
+  private static Telemetered rewrite(List<Listener> in, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
+      String collectorCluster) {
+    AccessLog log = accessLog(mesh.envoyAccessLog());
+    List<Listener> listeners = new ArrayList<>(in.size());
+    for (Listener l : in) {
+      if (l.hasApiListener()) {
+        listeners.add(l);
+        continue;
+      }
+      Side side = inbound(l) ? t.server() : t.client();
+      HttpConnectionManager.Tracing tracing = side.traced() && collectorCluster != null
+          ? tracing(collectorCluster, serviceName, side.samplingPercent()) : null;
+      listeners.add(withTelemetry(l, side.accessLog() ? log : null, tracing));
+    }
+    return new Telemetered(List.copyOf(listeners), MeshResources.digest(listeners));
+  }
+
+  static boolean inbound(Listener l) {
+    return l.getName().equals(MeshMtls.INBOUND) || l.getName().equals(CapturedListeners.VIRTUAL_INBOUND);
+  }
+
+  private static Listener withTelemetry(Listener l, AccessLog log, HttpConnectionManager.Tracing tracing) {
+    Listener.Builder b = l.toBuilder();
+    for (int i = 0; i < b.getFilterChainsCount(); i++) {
+      b.setFilterChains(i, chain(b.getFilterChains(i), log, tracing));
+    }
+    if (b.hasDefaultFilterChain()) {
+      b.setDefaultFilterChain(chain(b.getDefaultFilterChain(), log, tracing));
+    }
+    return b.build();
+  }
+
+  private static FilterChain chain(FilterChain c, AccessLog log, HttpConnectionManager.Tracing tracing) {
+    FilterChain.Builder b = c.toBuilder();
+    for (int i = 0; i < b.getFiltersCount(); i++) {
+      Filter f = b.getFilters(i);
+      if (!f.hasTypedConfig()) {
+        continue;
+      }
+      try {
+        if (f.getName().equals(HCM) && f.getTypedConfig().is(HttpConnectionManager.class)) {
+          HttpConnectionManager.Builder hcm = f.getTypedConfig().unpack(HttpConnectionManager.class).toBuilder()
+              .clearAccessLog().clearTracing();
+          if (log != null) {
+            hcm.addAccessLog(log);
+          }
+          if (tracing != null) {
+            hcm.setTracing(tracing);
+          }
+          b.setFilters(i, f.toBuilder().setTypedConfig(Any.pack(hcm.build())));
+        } else if (f.getName().equals(TCP_PROXY) && f.getTypedConfig().is(TcpProxy.class)) {
+          TcpProxy.Builder tp = f.getTypedConfig().unpack(TcpProxy.class).toBuilder().clearAccessLog();
+          if (log != null) {
+            tp.addAccessLog(log);
+          }
+          b.setFilters(i, f.toBuilder().setTypedConfig(Any.pack(tp.build())));
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("the translation wrote an unreadable " + f.getName(), e); // our own config
+      }
+    }
+    return b.build();
+  }
+
+  /** {@code envoy.access_loggers.file} for {@code c} (path {@code /dev/stdout} for standard output). */
+  static AccessLog accessLog(AccessLogConfig c) {
+    SubstitutionFormatString.Builder format = SubstitutionFormatString.newBuilder();
+    if (c.jsonFormat() != null) {
+      Struct.Builder json = Struct.newBuilder();
+      c.jsonFormat().forEach((k, v) -> json.putFields(k, Value.newBuilder().setStringValue(v).build()));
+      format.setJsonFormat(json);
+    } else {
+      format.setTextFormatSource(DataSource.newBuilder().setInlineString(c.textFormat()));
+    }
+    FileAccessLog file = FileAccessLog.newBuilder().setPath(c.path() == null ? "/dev/stdout" : c.path())
+        .setLogFormat(format).build();
+    return AccessLog.newBuilder().setName("envoy.access_loggers.file").setTypedConfig(Any.pack(file)).build();
+  }
+
+  static HttpConnectionManager.Tracing tracing(String cluster, String serviceName, double percent) {
+    OpenTelemetryConfig otel = OpenTelemetryConfig.newBuilder()
+        .setGrpcService(GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)))
+        .setServiceName(serviceName)
+        .build();
+    return HttpConnectionManager.Tracing.newBuilder()
+        .setProvider(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.newBuilder()
+            .setName("envoy.tracers.opentelemetry").setTypedConfig(Any.pack(otel)))
+        .setRandomSampling(Percent.newBuilder().setValue(percent))
+        .build();
+  }
+
+  /**
+   * The collector's cluster: {@code host:port} (STATIC for an IP address, STRICT_DNS for a name), or the registry
+   * service's workloads (STATIC at their addresses); null when the service has no workload with an IP address (no
+   * tracing until it has one).
+   */
+  static Cluster collector(MeshTelemetry.OtlpProvider p, Collection<Policy.Workload> workloads) {
+    List<Endpoint> endpoints = new ArrayList<>();
+    boolean dns = false;
+    if (p.service() == null) {
+      dns = !isIp(p.host());
+      endpoints.add(endpoint(p.host(), p.port()));
+    } else {
+      workloads.stream().filter(w -> w.service().equals(p.service()) && isIp(w.address()))
+          .sorted(java.util.Comparator.comparing(Policy::name))
+          .forEach(w -> endpoints.add(endpoint(w.address(), w.port())));
+    }
+    if (endpoints.isEmpty()) {
+      return null;
+    }
+    LocalityLbEndpoints.Builder lbs = LocalityLbEndpoints.newBuilder();
+    endpoints.forEach(e -> lbs.addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(e)));
+    return Cluster.newBuilder()
+        .setName(p.cluster())
+        .setType(dns ? Cluster.DiscoveryType.STRICT_DNS : Cluster.DiscoveryType.STATIC)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+        .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(p.cluster()).addEndpoints(lbs))
+        .build();
+  }
+
+  private static Endpoint endpoint(String host, int port) {
+    return Endpoint.newBuilder().setAddress(MeshTranslator.address(host, port)).build();
+  }
+
+  private static boolean isIp(String host) {
+    return host.matches("[0-9.]+") || host.contains(":");
+  }
+}

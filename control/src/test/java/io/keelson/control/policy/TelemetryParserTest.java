@@ -1,0 +1,132 @@
+package io.keelson.control.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keelson.control.telemetry.MeshTelemetry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Istio's Telemetry as Keelson reads it, what it refuses by name, and the mesh defaults' flags. */
+class TelemetryParserTest {
+  @Test
+  void telemetryIsNamespacedWithSelectorEntriesModesAndSampling() throws Exception {
+    Policy.Telemetry t = (Policy.Telemetry) PolicyParser.parse("t.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: reviews } }
+          accessLogging:
+          - providers: [ { name: envoy } ]
+            match: { mode: SERVER }
+          - disabled: true
+            match: { mode: CLIENT }
+          tracing:
+          - randomSamplingPercentage: 12.5
+            disableSpanReporting: false
+            providers: [ { name: otel } ]
+        """).policies().getFirst();
+    assertThat(t.meta().key()).isEqualTo("Telemetry/shop/reviews");
+    assertThat(t.selector()).isEqualTo(Map.of("app", "reviews"));
+    assertThat(t.accessLogging()).containsExactly(
+        new Policy.AccessLogging(List.of("envoy"), null, Policy.TelemetryMode.SERVER),
+        new Policy.AccessLogging(List.of(), true, Policy.TelemetryMode.CLIENT));
+    assertThat(t.tracing()).containsExactly(
+        new Policy.Tracing(List.of("otel"), 12.5, false, Policy.TelemetryMode.CLIENT_AND_SERVER));
+
+    Policy.Telemetry alpha = (Policy.Telemetry) PolicyParser.parse("a.yaml", """
+        apiVersion: telemetry.istio.io/v1alpha1
+        kind: Telemetry
+        metadata: { name: mesh-default }
+        spec: { tracing: [ { randomSamplingPercentage: 10 } ] }
+        """).policies().getFirst();
+    assertThat(alpha.namespace()).isEqualTo("default");
+    assertThat(alpha.selector()).isNull();
+  }
+
+  @Test
+  void whatTheDataPlaneCannotDoIsRefusedByFieldPath() {
+    assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: bad, namespace: istio-system }
+        spec:
+          selector: { matchLabels: { app: x } }
+          metrics: [ { providers: [ { name: prometheus } ] } ]
+          accessLogging:
+          - filter: { expression: "response.code >= 400" }
+          - match: { mode: BOTH }
+          tracing:
+          - customTags: { team: { literal: { value: a } } }
+          - randomSamplingPercentage: 150
+          - disableSpanReporting: "no"
+        """))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("Telemetry/bad: spec.selector: a selector in the root namespace istio-system is ignored")
+        .hasMessageContaining("spec.metrics: metrics overrides are not supported")
+        .hasMessageContaining("spec.accessLogging[0].filter: access log filter expressions (CEL) are not supported")
+        .hasMessageContaining("spec.accessLogging[1].match.mode: 'BOTH' is not a mode; expected CLIENT_AND_SERVER")
+        .hasMessageContaining("spec.tracing[0].customTags: customTags are not supported")
+        .hasMessageContaining("spec.tracing[1].randomSamplingPercentage: expected a number from 0.0 to 100.0, got 150")
+        .hasMessageContaining("spec.tracing[2].disableSpanReporting: expected true or false");
+    assertThatThrownBy(() -> PolicyParser.parse("refs.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: gw, namespace: shop }
+        spec: { targetRefs: [ { kind: Gateway, name: gw } ] }
+        """)).hasMessageContaining("spec.targetRefs: targetRefs (gateway attachment) is not supported; use selector");
+  }
+
+  @Test
+  void providerNamesAreCheckedAgainstTheControlPlanesProviders() throws Exception {
+    List<Policy> docs = PolicyParser.parse("p.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: p, namespace: shop }
+        spec:
+          accessLogging: [ { providers: [ { name: envoy }, { name: stackdriver } ] } ]
+          tracing: [ { providers: [ { name: zipkin } ] } ]
+        """).policies();
+    assertThatThrownBy(() -> MeshTelemetry.OFF.check(docs)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("p.yaml: Telemetry/shop/p: spec.accessLogging[0].providers[1].name: access log provider "
+            + "'stackdriver' is not defined; expected envoy")
+        .hasMessageContaining("spec.tracing[0].providers[0].name: tracing provider 'zipkin' is not defined; the control "
+            + "plane has none (start it with --tracing-otlp HOST:PORT)");
+    MeshTelemetry otel = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", "zipkin", null);
+    assertThatThrownBy(() -> otel.check(docs)).hasMessageContaining("'stackdriver'").hasMessageNotContaining("'zipkin'");
+  }
+
+  @Test
+  void theObservabilityExampleAppliesWithoutWarnings() throws Exception {
+    Path example = Path.of("..", "examples", "observability", "telemetry.yaml");
+    PolicyParser.Parsed parsed = PolicyParser.parse(example.toString(), Files.readString(example));
+    assertThat(parsed.warnings()).isEmpty();
+    assertThat(parsed.policies()).hasSize(2).allMatch(p -> p instanceof Policy.Telemetry);
+    MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, null).check(parsed.policies());
+  }
+
+  @Test
+  void meshFlagsAreValidatedWithTheFlagNamed() {
+    assertThat(MeshTelemetry.fromFlags("", null, null, null, null, null).logsByDefault()).isFalse();
+    assertThat(MeshTelemetry.fromFlags("/dev/stdout", "TEXT", "%REQ(:METHOD)% %RESPONSE_CODE%", null, null, null)
+        .envoyAccessLog().textFormat()).isEqualTo("%REQ(:METHOD)% %RESPONSE_CODE%\n");
+    assertThat(MeshTelemetry.fromFlags("/tmp/a.log", "JSON", "{\"m\":\"%REQ(:METHOD)%\"}", null, null, null)
+        .envoyAccessLog().jsonFormat()).isEqualTo(Map.of("m", "%REQ(:METHOD)%"));
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags("/tmp/a.log", "XML", null, null, null, null))
+        .hasMessage("--access-log-encoding 'XML': expected TEXT or JSON");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags("/tmp/a.log", null, "%NOPE%", null, null, null))
+        .hasMessageStartingWith("--access-log-format: operator %NOPE% is not supported");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags("/tmp/a.log", "JSON", "%REQ(:METHOD)%", null, null, null))
+        .hasMessageStartingWith("--access-log-format: with --access-log-encoding JSON the format must be a JSON object");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, "collector:99999", null, null))
+        .hasMessageStartingWith("--tracing-otlp 'collector:99999': expected HOST:PORT");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, "101"))
+        .hasMessageStartingWith("--tracing-sampling 101.0 is out of range");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "otel", null))
+        .hasMessage("--tracing-provider-name needs --tracing-otlp (the collector)");
+  }
+}

@@ -1,0 +1,107 @@
+package io.keelson.control.telemetry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry;
+import io.keelson.control.telemetry.TelemetryResolver.Side;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Istio's Telemetry precedence for one workload, per direction, as pure logic. */
+class TelemetryResolverTest {
+  private static final MeshTelemetry TRACED = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, "1");
+
+  private static List<Policy.Telemetry> docs(String yaml) throws Exception {
+    return PolicyParser.parse("t.yaml", yaml).policies().stream().map(p -> (Policy.Telemetry) p).toList();
+  }
+
+  private static ProxyTelemetry resolve(String ns, Map<String, String> labels, List<Policy.Telemetry> docs,
+      MeshTelemetry mesh) {
+    return TelemetryResolver.resolve(ns, labels, docs, mesh, "istio-system");
+  }
+
+  @Test
+  void withNothingConfiguredEverythingIsOffAndTheFlagsAreTheMeshDefault() {
+    assertThat(resolve("shop", Map.of(), List.of(), MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    ProxyTelemetry t = resolve("shop", Map.of(), List.of(), TRACED);
+    assertThat(t.client()).isEqualTo(new Side(false, true, 1.0));
+    assertThat(t.server()).isEqualTo(new Side(false, true, 1.0));
+    MeshTelemetry logged = MeshTelemetry.fromFlags("/dev/stdout", null, null, null, null, null);
+    assertThat(resolve("shop", Map.of(), List.of(), logged).client()).isEqualTo(new Side(true, false, 0));
+  }
+
+  @Test
+  void otherNamespacesAndUnmatchedSelectorsDoNotApplyAndTheFirstByNameWinsAtALevel() throws Exception {
+    List<Policy.Telemetry> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: other-ns, namespace: bank }
+        spec: { accessLogging: [ {} ] }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: v2-only, namespace: shop }
+        spec:
+          selector: { matchLabels: { version: v2 } }
+          accessLogging: [ {} ]
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: a-first, namespace: shop }
+        spec: { tracing: [ { randomSamplingPercentage: 20 } ] }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: b-second, namespace: shop }
+        spec: { tracing: [ { randomSamplingPercentage: 80 } ] }
+        """);
+    ProxyTelemetry v1 = resolve("shop", Map.of("version", "v1"), all, TRACED);
+    assertThat(v1.client()).isEqualTo(new Side(false, true, 20.0));
+    assertThat(resolve("shop", Map.of("version", "v2"), all, TRACED).client().accessLog()).isTrue();
+    assertThat(resolve("bank", Map.of(), all, MeshTelemetry.OFF).server()).isEqualTo(new Side(true, false, 0));
+  }
+
+  @Test
+  void eachLevelOverridesFieldByFieldPerDirection() throws Exception {
+    List<Policy.Telemetry> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: mesh, namespace: istio-system }
+        spec:
+          accessLogging: [ { providers: [ { name: envoy } ] } ]
+          tracing: [ { randomSamplingPercentage: 10 } ]
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: ns, namespace: shop }
+        spec:
+          tracing: [ { disableSpanReporting: true, match: { mode: SERVER } } ]
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: reviews } }
+          accessLogging: [ { disabled: true, match: { mode: CLIENT } } ]
+          tracing: [ { randomSamplingPercentage: 50, match: { mode: CLIENT } } ]
+        """);
+    ProxyTelemetry reviews = resolve("shop", Map.of("app", "reviews"), all, TRACED);
+    assertThat(reviews.client()).isEqualTo(new Side(false, true, 50.0));
+    assertThat(reviews.server()).as("namespace: no spans inbound; mesh: logs").isEqualTo(new Side(true, false, 0));
+    ProxyTelemetry other = resolve("shop", Map.of("app", "ratings"), all, TRACED);
+    assertThat(other.client()).isEqualTo(new Side(true, true, 10.0));
+    // An unknown provider (a document written for another replica's flags) turns that direction off.
+    List<Policy.Telemetry> zipkin = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: z, namespace: shop }
+        spec: { tracing: [ { providers: [ { name: zipkin } ], match: { mode: CLIENT } } ] }
+        """);
+    ProxyTelemetry z = resolve("shop", Map.of(), zipkin, TRACED);
+    assertThat(z.client().traced()).isFalse();
+    assertThat(z.server().traced()).isTrue();
+  }
+}

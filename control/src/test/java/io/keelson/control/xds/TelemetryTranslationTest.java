@@ -1,0 +1,339 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.control.telemetry.MeshTelemetry;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the mesh telemetry defaults and Istio {@code Telemetry} resources put into the listeners a sidecar receives
+ * over ADS: access logs on HTTP connection managers and tcp_proxies, OpenTelemetry tracing and its collector cluster,
+ * per direction (CLIENT = outbound listeners, SERVER = virtualInbound), by precedence (mesh, root namespace, namespace,
+ * workload selector); proxyless gRPC clients get none of it.
+ */
+class TelemetryTranslationTest {
+  private static final String SERVICES = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: reviews }
+      spec:
+        ports: [ { name: http, port: 9080 } ]
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: db }
+      spec:
+        ports: [ { name: tcp, port: 5432, protocol: TCP } ]
+      """;
+
+  @Test
+  void withoutFlagsOrTelemetryNothingChanges() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      MeshResources r = resources(xds, "reviews-1");
+      for (Listener l : r.listeners()) {
+        for (FilterChain c : l.getFilterChainsList()) {
+          assertThat(accessLogs(c)).as(l.getName()).isEmpty();
+          assertThat(tracing(c)).as(l.getName()).isNull();
+        }
+      }
+      assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("opentelemetry"));
+    }
+  }
+
+  @Test
+  void accessLogFileLogsEveryListenerOfEverySidecarButNotProxylessClients() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")));
+        XdsClient proxyless = client(xds, Node.newBuilder().setId("grpc-client").setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.PROXYLESS, Value.newBuilder().setBoolValue(true).build())).build())) {
+      xds.setTelemetry(MeshTelemetry.fromFlags("/var/log/mesh.log", "JSON", null, null, null, null));
+      MeshResources r = resources(xds, "reviews-1");
+      // virtualOutbound's passthrough (tcp_proxy), the HTTP port listener, the TCP port listener, virtualInbound.
+      for (String name : List.of(CapturedListeners.VIRTUAL_OUTBOUND, "0.0.0.0_9080", "0.0.0.0_5432",
+          CapturedListeners.VIRTUAL_INBOUND)) {
+        for (FilterChain c : listener(r, name).getFilterChainsList()) {
+          List<FileAccessLog> logs = accessLogs(c);
+          assertThat(logs).as(name + " " + c.getName()).hasSize(1);
+          assertThat(logs.getFirst().getPath()).isEqualTo("/var/log/mesh.log");
+          assertThat(logs.getFirst().getLogFormat().getJsonFormat().getFieldsMap()).containsKeys("method", "path",
+              "response_code", "upstream_cluster", "downstream_peer_uri_san");
+        }
+      }
+      assertThat(tracing(listener(r, "0.0.0.0_9080").getFilterChains(0))).as("no tracing provider").isNull();
+      MeshResources api = resources(xds, "grpc-client");
+      assertThat(api.listeners()).anyMatch(Listener::hasApiListener);
+      for (Listener l : api.listeners()) {
+        if (!l.hasApiListener()) {
+          l.getFilterChainsList().forEach(c -> assertThat(accessLogs(c)).as("proxyless " + l.getName()).isEmpty());
+          continue;
+        }
+        HttpConnectionManager hcm = unpack(l.getApiListener().getApiListener(), HttpConnectionManager.class);
+        assertThat(hcm.getAccessLogList()).as("proxyless " + l.getName()).isEmpty();
+        assertThat(hcm.hasTracing()).isFalse();
+      }
+    }
+  }
+
+  @Test
+  void workloadOverridesNamespaceWhichOverridesTheRootNamespacePerDirection() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient v1 = client(xds, capturedNode("reviews-1", Map.of("app", "reviews", "version", "v1")));
+        XdsClient v2 = client(xds, capturedNode("reviews-2", Map.of("app", "reviews", "version", "v2")))) {
+      // No --access-log-file: logging is off until a Telemetry turns the envoy provider on (Istio's default).
+      store.apply(PolicyParser.parse("mesh.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: mesh-default, namespace: istio-system }
+          spec:
+            accessLogging: [ { providers: [ { name: envoy } ] } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> logged(resources(xds, "reviews-2"), "0.0.0.0_9080"));
+      assertThat(logged(resources(xds, "reviews-1"), CapturedListeners.VIRTUAL_INBOUND)).isTrue();
+      assertThat(accessLogs(listener(resources(xds, "reviews-1"), "0.0.0.0_9080").getFilterChains(0)).getFirst()
+          .getPath()).as("the envoy provider without --access-log-file").isEqualTo("/dev/stdout");
+
+      // The namespace turns logs off; the v1 workload turns its inbound (SERVER) side back on.
+      var quiet = PolicyParser.parse("ns.yaml", """
+          apiVersion: telemetry.istio.io/v1alpha1
+          kind: Telemetry
+          metadata: { name: quiet, namespace: default }
+          spec:
+            accessLogging: [ { disabled: true } ]
+          ---
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: v1-inbound, namespace: default }
+          spec:
+            selector: { matchLabels: { version: v1 } }
+            accessLogging: [ { providers: [ { name: envoy } ], match: { mode: SERVER } } ]
+          """).policies();
+      PolicyStore.Change dryRun = store.apply(quiet, true);
+      assertThat(xds.changedFor(dryRun.before(), dryRun.after())).as("a dry run names the proxies a Telemetry reaches")
+          .containsEntry("reviews-1", List.of("listeners")).containsEntry("reviews-2", List.of("listeners"));
+      store.apply(quiet, false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !logged(resources(xds, "reviews-2"), "0.0.0.0_9080"));
+      assertThat(logged(resources(xds, "reviews-2"), CapturedListeners.VIRTUAL_INBOUND)).isFalse();
+      MeshResources r1 = resources(xds, "reviews-1");
+      assertThat(logged(r1, CapturedListeners.VIRTUAL_INBOUND)).as("v1 SERVER").isTrue();
+      assertThat(logged(r1, "0.0.0.0_9080")).as("v1 CLIENT stays off (namespace)").isFalse();
+      assertThat(logged(r1, CapturedListeners.VIRTUAL_OUTBOUND)).isFalse();
+      assertThat(logged(r1, "0.0.0.0_5432")).isFalse();
+    }
+  }
+
+  @Test
+  void tracingUsesTheProviderItsSamplingAndDisableSpanReportingPerDirection() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", "otel", "5"));
+      MeshResources r = resources(xds, "reviews-1");
+      HttpConnectionManager.Tracing out = tracing(listener(r, "0.0.0.0_9080").getFilterChains(0));
+      assertThat(out).as("mesh default tracing").isNotNull();
+      assertThat(out.getRandomSampling().getValue()).isEqualTo(5.0);
+      OpenTelemetryConfig otel = unpack(out.getProvider().getTypedConfig(), OpenTelemetryConfig.class);
+      assertThat(otel.getGrpcService().getEnvoyGrpc().getClusterName()).isEqualTo("opentelemetry|otel");
+      assertThat(otel.getServiceName()).isEqualTo("reviews.default");
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("opentelemetry|otel")).findFirst()
+          .orElseThrow();
+      assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+      assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+          .getSocketAddress().getPortValue()).isEqualTo(4317);
+      assertThat(accessLogs(listener(r, "0.0.0.0_9080").getFilterChains(0))).as("no access log by default").isEmpty();
+
+      store.apply(PolicyParser.parse("tracing.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: mesh-default, namespace: istio-system }
+          spec:
+            tracing: [ { randomSamplingPercentage: 50 } ]
+          ---
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: reviews, namespace: default }
+          spec:
+            selector: { matchLabels: { app: reviews } }
+            tracing: [ { disableSpanReporting: true, match: { mode: CLIENT } } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> tracing(listener(resources(xds, "reviews-1"), "0.0.0.0_9080")
+          .getFilterChains(0)) == null);
+      MeshResources after = resources(xds, "reviews-1");
+      for (FilterChain c : listener(after, CapturedListeners.VIRTUAL_INBOUND).getFilterChainsList()) {
+        if (c.getName().startsWith("inbound|")) {
+          assertThat(tracing(c).getRandomSampling().getValue()).as("SERVER keeps the root's 50%").isEqualTo(50.0);
+        }
+      }
+      assertThat(after.clusters()).extracting(Cluster::getName).contains("opentelemetry|otel");
+    }
+  }
+
+  @Test
+  void aRegistryServiceCollectorIsAStaticClusterOfItsWorkloads() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: otel-collector }
+        spec:
+          ports: [ { name: grpc, port: 4317 } ]
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: collector-1 }
+        spec: { service: otel-collector, address: 127.0.0.9, port: 14317 }
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags(null, null, null, "otel-collector", "collector", "100"));
+      Cluster c = resources(xds, "reviews-1").clusters().stream()
+          .filter(x -> x.getName().equals("opentelemetry|collector")).findFirst().orElseThrow();
+      var address = c.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
+      assertThat(address.getAddress() + ":" + address.getPortValue()).isEqualTo("127.0.0.9:14317");
+      List<Listener> listeners = resources(xds, "reviews-1").listeners();
+
+      // A second collector workload: the cluster follows; the listeners, unchanged, are not rewritten again.
+      store.apply(PolicyParser.parse("collector-2.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Workload
+          metadata: { name: collector-2 }
+          spec: { service: otel-collector, address: 127.0.0.10, port: 14317 }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> resources(xds, "reviews-1").clusters().stream()
+          .filter(x -> x.getName().equals("opentelemetry|collector"))
+          .anyMatch(x -> x.getLoadAssignment().getEndpoints(0).getLbEndpointsCount() == 2));
+      assertThat(resources(xds, "reviews-1").listeners()).isSameAs(listeners);
+    }
+  }
+
+  @Test
+  void theDataPlaneAcceptsEveryTelemeteredListenerWithoutAWarning() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags("/tmp/access.log", "TEXT", null, "127.0.0.1:4317", null, "100"));
+      MeshResources r = resources(xds, "reviews-1");
+      Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+      r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+      Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
+      r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+          r.clusters(), endpoints);
+      assertThat(snapshot.warnings()).isEmpty();
+      var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
+          .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
+      assertThat(all).isNotEmpty().allSatisfy(l -> {
+        var logs = l.http() != null ? l.http().accessLogs() : l.tcpProxy().accessLogs();
+        assertThat(logs).as(l.name()).singleElement().satisfies(c -> {
+          assertThat(c.path()).isEqualTo("/tmp/access.log");
+          assertThat(c.textFormat()).isEqualTo(MeshTelemetry.DEFAULT_TEXT_FORMAT);
+        });
+        if (l.http() != null) {
+          assertThat(l.http().tracing()).as(l.name()).isNotNull();
+          assertThat(l.http().tracing().collectorCluster()).isEqualTo("opentelemetry|otel");
+          assertThat(l.http().tracing().samplingPercent()).isEqualTo(100.0);
+        }
+      });
+      assertThat(all).anyMatch(l -> l.tcpProxy() != null).anyMatch(l -> l.http() != null);
+      assertThat(snapshot.cluster("opentelemetry|otel").endpoints()).hasSize(1);
+    }
+  }
+
+  private static boolean logged(MeshResources r, String listener) {
+    return listener(r, listener).getFilterChainsList().stream().anyMatch(c -> !accessLogs(c).isEmpty());
+  }
+
+  private static MeshResources resources(XdsServer xds, String node) {
+    await().atMost(Duration.ofSeconds(10)).until(() -> xds.resourcesFor(node) != null);
+    return xds.resourcesFor(node);
+  }
+
+  static Listener listener(MeshResources r, String name) {
+    return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no listener " + name + " in " + r.listeners().stream()
+            .map(Listener::getName).toList()));
+  }
+
+  /** The file access logs of the chain's HCM or tcp_proxy. */
+  static List<FileAccessLog> accessLogs(FilterChain c) {
+    var f = c.getFiltersList().getLast();
+    var logs = f.getName().equals(TelemetryListeners.HCM)
+        ? unpack(f.getTypedConfig(), HttpConnectionManager.class).getAccessLogList()
+        : unpack(f.getTypedConfig(), TcpProxy.class).getAccessLogList();
+    return logs.stream().map(l -> unpack(l.getTypedConfig(), FileAccessLog.class)).toList();
+  }
+
+  static HttpConnectionManager.Tracing tracing(FilterChain c) {
+    var f = c.getFiltersList().getLast();
+    if (!f.getName().equals(TelemetryListeners.HCM)) {
+      return null;
+    }
+    HttpConnectionManager hcm = unpack(f.getTypedConfig(), HttpConnectionManager.class);
+    return hcm.hasTracing() ? hcm.getTracing() : null;
+  }
+
+  private static <T extends com.google.protobuf.Message> T unpack(com.google.protobuf.Any any, Class<T> type) {
+    try {
+      return any.unpack(type);
+    } catch (InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Node capturedNode(String id, Map<String, String> labels) {
+    Struct.Builder l = Struct.newBuilder();
+    labels.forEach((k, v) -> l.putFields(k, str(v)));
+    String address = "10.1.0." + id.substring(id.length() - 1);
+    return Node.newBuilder().setId(id).setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.SERVICE, str("reviews"))
+            .putFields(NodeRegistration.ADDRESS, str(address))
+            .putFields(NodeRegistration.PORT, num(9080))
+            .putFields(NodeRegistration.APP_PORT, num(9080))
+            .putFields(NodeRegistration.CAPTURE, str("iptables"))
+            .putFields(NodeRegistration.INBOUND_PORT, num(15006))
+            .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(l).build()))
+        .build();
+  }
+
+  private static XdsClient client(XdsServer xds, Node node) {
+    return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
+        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
+  }
+
+  private static Value str(String s) {
+    return Value.newBuilder().setStringValue(s).build();
+  }
+
+  private static Value num(int n) {
+    return Value.newBuilder().setNumberValue(n).build();
+  }
+}
