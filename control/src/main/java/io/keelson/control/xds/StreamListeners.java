@@ -39,6 +39,25 @@ final class StreamListeners {
         .build();
   }
 
+  /**
+   * {@code 0.0.0.0_<port>} for several TCP services sharing the port, told apart by destination address: each
+   * service's chain (as {@link #tcp}) matches its VIP ({@code filter_chain_match.prefix_ranges} VIP/32, istiod's
+   * {@code <VIP>_<port>} in one listener), and a connection to any other address of the port goes where the app sent
+   * it ({@value CapturedListeners#PASSTHROUGH_CHAIN}, ALLOW_ANY).
+   */
+  static Listener tcpByAddress(PolicySet state, int port, List<Policy.Service> services, java.util.Map<String, String> vips) {
+    Listener.Builder l = unbound(port);
+    for (Policy.Service svc : services) {
+      FilterChain chain = tcp(state, port, svc).getFilterChains(0);
+      l.addFilterChains(chain.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
+          .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
+              .setAddressPrefix(vips.get(svc.name())).setPrefixLen(com.google.protobuf.UInt32Value.of(32)))));
+    }
+    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
+            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
+        .build();
+  }
+
   /** {@code 0.0.0.0_<port>} for the TLS services {@code services} (name order) sharing it. */
   static Listener tls(PolicySet state, int port, List<Policy.Service> services) {
     Listener.Builder l = unbound(port).addListenerFilters(MeshMtls.tlsInspector());

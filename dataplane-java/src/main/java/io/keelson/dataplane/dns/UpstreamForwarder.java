@@ -1,0 +1,185 @@
+package io.keelson.dataplane.dns;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Queries the DNS proxy does not answer itself, on their way to the upstream resolver and back: a fixed table of
+ * {@link DnsConfig#maxPending} slots (pre-allocated; no allocation per query beyond Netty's packet), each query sent
+ * upstream over UDP under an ID of its own (its slot in the low bits, random high bits, so a late or forged answer
+ * for a reused slot is not taken), its answer given the app's ID back and sent to the app (UDP, or TCP with the
+ * length prefix). A query not answered within the timeout gets SERVFAIL ({@link #sweep}, every 100 ms); a full table
+ * gets SERVFAIL at once.
+ *
+ * <p>Confined to the DNS event loop: every method runs there.
+ */
+final class UpstreamForwarder {
+  static final int MAX_SLOTS = 1 << 12;
+  private static final int SLOT_BITS = 12;
+  private static final int SLOT_MASK = MAX_SLOTS - 1;
+
+  private final Pending[] slots;
+  private final int[] free;
+  private int freeCount;
+  private final InetSocketAddress target;
+  private final long timeoutNanos;
+  private final DnsStats stats;
+  private final DnsAnswerer answerer;
+  private Channel upstream;
+
+  /** One query waiting for the upstream. */
+  private static final class Pending {
+    boolean inUse;
+    int upstreamId;
+    int clientId;
+    long deadline;
+    ByteBuf query; // retained: the app's query, for a SERVFAIL that echoes its question
+    Channel client; // the UDP server channel or the app's TCP connection
+    InetSocketAddress udpClient; // null for TCP
+  }
+
+  UpstreamForwarder(DnsConfig config, DnsStats stats, DnsAnswerer answerer) {
+    this.slots = new Pending[config.maxPending()];
+    this.free = new int[config.maxPending()];
+    for (int i = 0; i < slots.length; i++) {
+      slots[i] = new Pending();
+      free[i] = slots.length - 1 - i;
+    }
+    this.freeCount = slots.length;
+    this.target = config.upstreams().getFirst();
+    this.timeoutNanos = config.timeout().toNanos();
+    this.stats = stats;
+    this.answerer = answerer;
+  }
+
+  void upstream(Channel channel) {
+    this.upstream = channel;
+  }
+
+  InetSocketAddress target() {
+    return target;
+  }
+
+  int pending() {
+    return slots.length - freeCount;
+  }
+
+  /**
+   * Sends {@code query} (whose reference the forwarder takes over) upstream for {@code client}; when the table is full,
+   * answers SERVFAIL at once.
+   */
+  void forward(ByteBuf query, Channel client, InetSocketAddress udpClient) {
+    if (freeCount == 0 || upstream == null || !upstream.isActive()) {
+      stats.overflow.increment();
+      reply(client, udpClient, query, true);
+      return;
+    }
+    int slot = free[--freeCount];
+    Pending p = slots[slot];
+    p.inUse = true;
+    p.clientId = DnsWire.id(query);
+    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    p.deadline = System.nanoTime() + timeoutNanos;
+    p.client = client;
+    p.udpClient = udpClient;
+    p.query = query;
+    ByteBuf out = query.retainedDuplicate();
+    out.setShort(out.readerIndex() + DnsWire.ID_OFFSET, p.upstreamId);
+    upstream.writeAndFlush(new DatagramPacket(out, target), upstream.voidPromise());
+  }
+
+  /** A datagram from the upstream socket. */
+  void onResponse(DatagramPacket packet) {
+    ByteBuf msg = packet.content();
+    if (!packet.sender().equals(target) || msg.readableBytes() < DnsWire.HEADER_SIZE) {
+      stats.upstreamUnexpected.increment();
+      return;
+    }
+    int id = DnsWire.id(msg);
+    int slot = id & SLOT_MASK;
+    if (slot >= slots.length || !slots[slot].inUse || slots[slot].upstreamId != id
+        || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+      stats.upstreamUnexpected.increment();
+      return;
+    }
+    Pending p = slots[slot];
+    stats.upstreamResponses.increment();
+    msg.setShort(msg.readerIndex() + DnsWire.ID_OFFSET, p.clientId);
+    send(p.client, p.udpClient, msg.retain());
+    release(slot);
+  }
+
+  /** SERVFAIL for every query past its deadline. */
+  void sweep() {
+    long now = System.nanoTime();
+    for (int i = 0; i < slots.length; i++) {
+      Pending p = slots[i];
+      if (p.inUse && now - p.deadline >= 0) {
+        stats.upstreamTimeouts.increment();
+        p.query.setShort(p.query.readerIndex() + DnsWire.ID_OFFSET, p.clientId); // the upstream copy shared its bytes
+        reply(p.client, p.udpClient, p.query.retain(), true);
+        release(i);
+      }
+    }
+  }
+
+  /** Releases every pending query (the server is closing). */
+  void clear() {
+    for (int i = 0; i < slots.length; i++) {
+      if (slots[i].inUse) {
+        release(i);
+      }
+    }
+  }
+
+  private void release(int slot) {
+    Pending p = slots[slot];
+    p.inUse = false;
+    p.query.release();
+    p.query = null;
+    p.client = null;
+    p.udpClient = null;
+    free[freeCount++] = slot;
+  }
+
+  /** SERVFAIL for {@code query} (released here) to the client. */
+  private void reply(Channel client, InetSocketAddress udpClient, ByteBuf query, boolean servfail) {
+    try {
+      ByteBuf out = client.alloc().buffer(query.readableBytes() + 2);
+      if (udpClient == null) {
+        out.writeShort(0);
+      }
+      int start = out.writerIndex();
+      answerer.servfail(query, out);
+      if (udpClient == null) {
+        out.setShort(0, out.writerIndex() - start);
+      }
+      stats.servfail.increment();
+      write(client, udpClient, out);
+    } finally {
+      query.release();
+    }
+  }
+
+  /** Sends an upstream answer ({@code msg}, released by the write) to the app. */
+  private static void send(Channel client, InetSocketAddress udpClient, ByteBuf msg) {
+    if (udpClient != null) {
+      write(client, udpClient, msg);
+      return;
+    }
+    ByteBuf length = client.alloc().buffer(2).writeShort(msg.readableBytes());
+    client.write(length, client.voidPromise());
+    write(client, null, msg);
+  }
+
+  static void write(Channel client, InetSocketAddress udpClient, ByteBuf out) {
+    if (!client.isActive()) {
+      out.release();
+      return;
+    }
+    client.writeAndFlush(udpClient != null ? new DatagramPacket(out, udpClient) : out, client.voidPromise());
+  }
+}
