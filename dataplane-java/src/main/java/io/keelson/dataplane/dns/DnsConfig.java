@@ -125,7 +125,8 @@ public record DnsConfig(String host, int port, List<InetSocketAddress> upstreams
         String[] words = line.split("\\s+");
         switch (words[0]) {
           case "nameserver" -> {
-            if (words.length >= 2 && isIpLiteral(words[1].replaceFirst("%.*$", ""))) {
+            // A link-local server with a zone (fe80::1%eth0) is skipped, as is anything that is not an IP literal.
+            if (words.length >= 2 && !words[1].contains("%") && isIpLiteral(words[1])) {
               servers.add(upstream(file + " nameserver", words[1].contains(":") ? "[" + words[1] + "]" : words[1]));
             }
           }
