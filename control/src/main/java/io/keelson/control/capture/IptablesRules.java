@@ -88,8 +88,12 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
    */
   public String install(String currentNat) {
     StringBuilder s = new StringBuilder("*nat\n");
+    boolean dns = dnsPort > 0;
+    boolean dnsChainThere = hasChain(currentNat, DNS_CHAIN);
     for (String chain : CHAINS) {
-      s.append(':').append(chain).append(" - [0:0]\n");
+      if (!chain.equals(DNS_CHAIN) || dns || dnsChainThere) {
+        s.append(':').append(chain).append(" - [0:0]\n");
+      }
     }
     boolean inbound = !includeInboundPorts.isEmpty();
     if (inbound && !hasRule(currentNat, PREROUTING_JUMP)) {
@@ -101,7 +105,6 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
     if (!hasRule(currentNat, OUTPUT_JUMP)) {
       s.append(OUTPUT_JUMP).append('\n');
     }
-    boolean dns = dnsPort > 0;
     if (dns && !hasRule(currentNat, DNS_UDP_JUMP)) {
       s.append(DNS_UDP_JUMP).append('\n');
     }
@@ -155,6 +158,9 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
       for (String cidr : includeOutboundCidrs) {
         s.append(rule(OUTPUT_CHAIN, "-d " + cidr + " -j " + REDIRECT_CHAIN));
       }
+    }
+    if (!dns && dnsChainThere) {
+      s.append("-X ").append(DNS_CHAIN).append('\n'); // a re-run without DNS capture: flushed above, now removed
     }
     return s.append("COMMIT\n").toString();
   }
