@@ -41,8 +41,8 @@ final class SidecarCommand {
                               their VIPs, other names go to the upstream resolver; pair it with
                               'bin/keelson iptables --redirect-dns'
         --dns-port N          the DNS proxy's port (default 15053)
-        --dns-upstream IP[:P] the resolver for other names (default: the first nameserver of
-                              /etc/resolv.conf, read at start; its search list is read too)
+        --dns-upstream IP[:P] the resolver for other names (default: the nameservers of /etc/resolv.conf,
+                              read at start, asked in turn; its search list is read too)
         --print-bootstrap     print the generated Envoy bootstrap and exit
         --concurrency, --transport, --pipeline, --drain-time, --tls-offload as in the --config mode
 

@@ -14,10 +14,11 @@ import java.util.List;
  *
  * @param host           address it listens on, UDP and TCP (127.0.0.1: where iptables' REDIRECT sends the app's queries)
  * @param port           its port (Istio's 15053; 0 picks one, for tests)
- * @param upstreams      resolvers for the names it does not own; the first is asked (the others are listed for the admin)
+ * @param upstreams      resolvers for the names it does not own, asked in turn (those of the first one's address family)
  * @param searchDomains  the app's resolver search list (resolv.conf {@code search}): names that end in one are also
  *                       looked up without it
- * @param timeout        how long a forwarded query may wait for the upstream before the app gets SERVFAIL
+ * @param timeout        how long a forwarded query may wait for the upstreams before the app gets SERVFAIL; each
+ *                       upstream in turn gets an equal share
  * @param maxPending     forwarded queries waiting at once; more get SERVFAIL at once (counted as dns.overflow)
  * @param maxTcpConnections TCP connections at once; more are closed on accept
  */

@@ -11,8 +11,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link DnsConfig#maxPending} slots (pre-allocated; no allocation per query beyond Netty's packet), each query sent
  * upstream over UDP under an ID of its own (its slot in the low bits, random high bits, so a late or forged answer
  * for a reused slot is not taken), its answer given the app's ID back and sent to the app (UDP, or TCP with the
- * length prefix). A query not answered within the timeout gets SERVFAIL ({@link #sweep}, every 100 ms); a full table
- * gets SERVFAIL at once.
+ * length prefix). The upstreams are asked in turn, each for its share of the timeout (timeout / number of upstreams):
+ * a query the first does not answer in time goes to the next ({@link #sweep}, every 100 ms), and one that none answers
+ * gets SERVFAIL; a full table gets SERVFAIL at once.
  *
  * <p>Confined to the DNS event loop: every method runs there.
  */
@@ -24,8 +25,8 @@ final class UpstreamForwarder {
   private final Pending[] slots;
   private final int[] free;
   private int freeCount;
-  private final InetSocketAddress target;
-  private final long timeoutNanos;
+  private final InetSocketAddress[] targets;
+  private final long attemptNanos;
   private final DnsStats stats;
   private final DnsAnswerer answerer;
   private Channel upstream;
@@ -35,6 +36,7 @@ final class UpstreamForwarder {
     boolean inUse;
     int upstreamId;
     int clientId;
+    int attempt; // index of the upstream asked
     long deadline;
     ByteBuf query; // retained: the app's query, for a SERVFAIL that echoes its question
     Channel client; // the UDP server channel or the app's TCP connection
@@ -49,8 +51,11 @@ final class UpstreamForwarder {
       free[i] = slots.length - 1 - i;
     }
     this.freeCount = slots.length;
-    this.target = config.upstreams().getFirst();
-    this.timeoutNanos = config.timeout().toNanos();
+    // One upstream socket, of the first upstream's family: the others of that family are asked in turn.
+    boolean v6 = config.upstreams().getFirst().getAddress() instanceof java.net.Inet6Address;
+    this.targets = config.upstreams().stream()
+        .filter(u -> (u.getAddress() instanceof java.net.Inet6Address) == v6).toArray(InetSocketAddress[]::new);
+    this.attemptNanos = config.timeout().toNanos() / targets.length;
     this.stats = stats;
     this.answerer = answerer;
   }
@@ -59,8 +64,9 @@ final class UpstreamForwarder {
     this.upstream = channel;
   }
 
+  /** The first upstream. */
   InetSocketAddress target() {
-    return target;
+    return targets[0];
   }
 
   int pending() {
@@ -81,27 +87,33 @@ final class UpstreamForwarder {
     Pending p = slots[slot];
     p.inUse = true;
     p.clientId = DnsWire.id(query);
-    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
-    p.deadline = System.nanoTime() + timeoutNanos;
+    p.attempt = 0;
     p.client = client;
     p.udpClient = udpClient;
     p.query = query;
-    ByteBuf out = query.retainedDuplicate();
+    send(slot, p);
+  }
+
+  /** Sends pending query {@code p} to its current upstream under a fresh ID. */
+  private void send(int slot, Pending p) {
+    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    p.deadline = System.nanoTime() + attemptNanos;
+    ByteBuf out = p.query.retainedDuplicate();
     out.setShort(out.readerIndex() + DnsWire.ID_OFFSET, p.upstreamId);
-    upstream.writeAndFlush(new DatagramPacket(out, target), upstream.voidPromise());
+    upstream.writeAndFlush(new DatagramPacket(out, targets[p.attempt]), upstream.voidPromise());
   }
 
   /** A datagram from the upstream socket. */
   void onResponse(DatagramPacket packet) {
     ByteBuf msg = packet.content();
-    if (!packet.sender().equals(target) || msg.readableBytes() < DnsWire.HEADER_SIZE) {
+    if (msg.readableBytes() < DnsWire.HEADER_SIZE) {
       stats.upstreamUnexpected.increment();
       return;
     }
     int id = DnsWire.id(msg);
     int slot = id & SLOT_MASK;
     if (slot >= slots.length || !slots[slot].inUse || slots[slot].upstreamId != id
-        || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+        || !packet.sender().equals(targets[slots[slot].attempt]) || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
       stats.upstreamUnexpected.increment();
       return;
     }
@@ -119,6 +131,11 @@ final class UpstreamForwarder {
       Pending p = slots[i];
       if (p.inUse && now - p.deadline >= 0) {
         stats.upstreamTimeouts.increment();
+        if (p.attempt + 1 < targets.length) {
+          p.attempt++; // the next upstream, under a new ID: a late answer from the previous one is not taken
+          send(i, p);
+          continue;
+        }
         p.query.setShort(p.query.readerIndex() + DnsWire.ID_OFFSET, p.clientId); // the upstream copy shared its bytes
         reply(p.client, p.udpClient, p.query.retain(), true);
         release(i);

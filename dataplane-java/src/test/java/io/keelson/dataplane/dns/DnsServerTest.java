@@ -201,6 +201,25 @@ class DnsServerTest {
   }
 
   @Test
+  void whenTheFirstUpstreamIsSilentTheNextIsAskedWithinTheTimeout() throws Exception {
+    server.close();
+    try (DatagramSocket silent = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+      DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of((InetSocketAddress) silent.getLocalSocketAddress(),
+          (InetSocketAddress) upstream.getLocalSocketAddress()), List.of(), Duration.ofMillis(800), 4, 8);
+      server = DnsServer.start(config, table::get, stats);
+      assertThat(udp(EXAMPLE_A)).startsWith("12348180").endsWith("5db8d822");
+      byte[] buf = new byte[512];
+      DatagramPacket first = new DatagramPacket(buf, buf.length);
+      silent.setSoTimeout(1000);
+      silent.receive(first);
+      assertThat(HEX.formatHex(buf, 2, first.getLength())).as("the first upstream was asked first")
+          .isEqualTo(EXAMPLE_A.substring(4));
+      assertThat(count("dns.upstream_timeouts")).isEqualTo(1);
+      assertThat(count("dns.servfail")).isZero();
+    }
+  }
+
+  @Test
   void aFullForwardingTableAnswersServfailAtOnce() throws Exception {
     upstreamAnswers.set(false);
     for (int i = 0; i < 4; i++) { // maxPending 4
