@@ -1,7 +1,6 @@
 package io.keelson.dataplane.dns;
 
 import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -216,9 +215,5 @@ public final class NameTable {
   @Override
   public String toString() {
     return "NameTable[" + names.size() + " names, zones " + zones + "]";
-  }
-
-  static boolean isV6(InetAddress a) {
-    return a instanceof Inet6Address;
   }
 }

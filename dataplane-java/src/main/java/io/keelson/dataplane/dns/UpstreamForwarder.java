@@ -80,7 +80,7 @@ final class UpstreamForwarder {
   void forward(ByteBuf query, Channel client, InetSocketAddress udpClient) {
     if (freeCount == 0 || upstream == null || !upstream.isActive()) {
       stats.overflow.increment();
-      reply(client, udpClient, query, true);
+      servfail(client, udpClient, query);
       return;
     }
     int slot = free[--freeCount];
@@ -137,7 +137,7 @@ final class UpstreamForwarder {
           continue;
         }
         p.query.setShort(p.query.readerIndex() + DnsWire.ID_OFFSET, p.clientId); // the upstream copy shared its bytes
-        reply(p.client, p.udpClient, p.query.retain(), true);
+        servfail(p.client, p.udpClient, p.query.retain());
         release(i);
       }
     }
@@ -163,7 +163,7 @@ final class UpstreamForwarder {
   }
 
   /** SERVFAIL for {@code query} (released here) to the client. */
-  private void reply(Channel client, InetSocketAddress udpClient, ByteBuf query, boolean servfail) {
+  private void servfail(Channel client, InetSocketAddress udpClient, ByteBuf query) {
     try {
       ByteBuf out = client.alloc().buffer(query.readableBytes() + 2);
       if (udpClient == null) {
