@@ -83,9 +83,8 @@ public final class References {
   }
 
   /**
-   * A TCP port must be the only service's on that port number, and a TLS port may share it only with other TLS
-   * ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services apart by Host (HTTP), SNI (TLS) or
-   * VIP (TCP: a chain per service matching its VIP, {@code xds/ServiceAddresses}).
+   * A TCP port may share its number with TCP and HTTP ports, a TLS port only with TLS ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services
+   * apart by Host (HTTP), SNI (TLS) or VIP (TCP: a chain per service matching its VIP, {@code xds/ServiceAddresses}).
    */
   private static void sharedPorts(java.util.Map<Integer, List<Policy.Service>> byPort, Policy.Service s,
       List<PolicyError> errors) {
@@ -97,13 +96,16 @@ public final class References {
           continue;
         }
         Policy.Protocol theirs = other.protocol(port);
-        // Two TCP services may share a port: captured sidecars tell them apart by VIP (xds/ServiceAddresses).
-        boolean tcp = (mine == Policy.Protocol.TCP) != (theirs == Policy.Protocol.TCP);
+        // A TCP port may be shared with TCP and HTTP ports: captured sidecars tell TCP services apart by VIP
+        // (xds/ServiceAddresses), before the HTTP chain. Not with TLS: its chains need the TLS inspector, which
+        // would wait for a ClientHello on every connection (a server-first TCP protocol would hang).
+        boolean tcp = (mine == Policy.Protocol.TCP && theirs == Policy.Protocol.TLS)
+            || (mine == Policy.Protocol.TLS && theirs == Policy.Protocol.TCP);
         boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
         if (tcp || tlsWithOther) {
           errors.add(new PolicyError(s.meta().file(), s.meta().key(), "spec.ports[" + i + "].port",
               "port " + port + " (" + mine + ") is also port " + port + " (" + theirs + ") of Service/" + other.name()
-                  + "; a TCP port shares its number only with other TCP ports (told apart by VIP) and a TLS port only"
+                  + "; a TCP port shares its number only with TCP and HTTP ports (told apart by VIP) and a TLS port only"
                   + " with TLS ports (told apart by SNI); expected another port number"));
         }
       }

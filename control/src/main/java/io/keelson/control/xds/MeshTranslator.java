@@ -181,20 +181,22 @@ public final class MeshTranslator {
         for (Policy.Service svc : services) {
           if (svc.ports().contains(port)) {
             switch (svc.protocol(port)) {
-              case TCP -> tcp.add(svc); // References refuses a TCP port shared with HTTP or TLS
+              case TCP -> tcp.add(svc); // References refuses a TCP port shared with TLS
               case TLS -> tls.add(svc);
               default -> http.add(svc);
             }
           }
         }
-        if (tcp.size() == 1) {
+        if (tcp.size() == 1 && http.isEmpty()) {
           listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
-        } else if (!tcp.isEmpty()) {
+        } else if (!tcp.isEmpty() && http.isEmpty()) {
           listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
         } else if (!tls.isEmpty()) {
           listeners.add(StreamListeners.tls(state, port, tls));
         } else {
-          listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
+          // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
+          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
+              state, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
             hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port)), svc.name(), vips.get(svc.name()), port));

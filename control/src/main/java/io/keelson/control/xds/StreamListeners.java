@@ -46,16 +46,30 @@ final class StreamListeners {
    * it ({@value CapturedListeners#PASSTHROUGH_CHAIN}, ALLOW_ANY).
    */
   static Listener tcpByAddress(PolicySet state, int port, List<Policy.Service> services, java.util.Map<String, String> vips) {
-    Listener.Builder l = unbound(port);
+    Listener passthrough = unbound(port).addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
+            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
+        .build();
+    return withVipChains(passthrough, state, port, services, vips);
+  }
+
+  /**
+   * {@code listener} (a port listener whose chains match no address) with, first, a chain per TCP service in
+   * {@code services} matching its VIP ({@code prefix_ranges} VIP/32): a connection to a TCP service's VIP is that
+   * service's, any other keeps going to the listener's own chains (an HTTP port's Host routing, or the passthrough).
+   */
+  static Listener withVipChains(Listener listener, PolicySet state, int port, List<Policy.Service> services,
+      java.util.Map<String, String> vips) {
+    if (services.isEmpty()) {
+      return listener;
+    }
+    Listener.Builder l = listener.toBuilder().clearFilterChains();
     for (Policy.Service svc : services) {
       FilterChain chain = tcp(state, port, svc).getFilterChains(0);
       l.addFilterChains(chain.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
           .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
               .setAddressPrefix(vips.get(svc.name())).setPrefixLen(com.google.protobuf.UInt32Value.of(32)))));
     }
-    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
+    return l.addAllFilterChains(listener.getFilterChainsList()).build();
   }
 
   /** {@code 0.0.0.0_<port>} for the TLS services {@code services} (name order) sharing it. */

@@ -21,14 +21,15 @@ import org.junit.jupiter.api.Test;
  * client ns (10.77.1.2)                         cp ns (10.77.1.1: bin/keelson control; a tiny DNS server on :53)
  *   resolv.conf: nameserver 10.77.1.1, search shop.svc.cluster.local svc.cluster.local cluster.local, ndots:5
  *   bin/keelson iptables --proxy-uid 0 --redirect-dns       (port 53, UDP and TCP, to 127.0.0.1:15053)
- *   sidecar --capture iptables --dns-capture (root)         server 0 (10.77.2.2): reviews, HTTP 9080
- *   getent / python / curl as uid 65534                     server 1 (10.77.3.2): ledger, TCP 7100
+ *   sidecar --capture iptables --dns-capture (root)         server 0 (10.77.2.2): reviews, HTTP 7100
+ *   getent / python / curl as uid 65534                     server 1 (10.77.3.2): ledger, TCP 7100 (the same port)
  *                                                           server 2 (10.77.4.2): audit,  TCP 7100 (the same port)
  * </pre>
  *
  * Shown: service names in every form resolve to the service's VIP (240.240.0.0/16) without the upstream ever seeing
- * them; {@code curl http://reviews:9080/} (no {@code --resolve}) goes through both sidecars; the two TCP services on
- * port 7100 are each reached by name at their own backend (the client sidecar tells them apart by VIP); an unknown
+ * them; {@code curl http://reviews:7100/} (no {@code --resolve}) goes through both sidecars; the two TCP services on
+ * the same port 7100 are each reached by name at their own backend (the client sidecar tells them apart by VIP, before
+ * the port's HTTP chain); an unknown
  * name is forwarded to the upstream resolver from resolv.conf and its answer reaches the app, a name nobody knows fails;
  * DNS over TCP is answered too; the sidecar counts it all in {@code dns.*}. Skipped, with the reason printed, without
  * root or the tools; the namespaces, their resolv.conf and the processes are removed even when it fails.
@@ -85,7 +86,7 @@ class CapturedDnsMeshTest {
       kind: Service
       metadata: { name: reviews }
       spec:
-        ports: [ { name: http, port: 9080 } ]
+        ports: [ { name: http, port: 7100 } ]
       ---
       apiVersion: keelson.io/v1alpha1
       kind: Service
@@ -117,12 +118,12 @@ class CapturedDnsMeshTest {
     m.control(SERVICES);
     m.start(m.cp, "upstream-dns", PYTHON, "-c", UPSTREAM_DNS);
     m.iptables(List.of("--redirect-dns"));
-    m.start(m.server(0), "reviews", appUser(PYTHON, "-c", APP, "reviews", "9080"));
+    m.start(m.server(0), "reviews", appUser(PYTHON, "-c", APP, "reviews", "7100"));
     m.start(m.server(1), "ledger", appUser(PYTHON, "-c", APP, "ledger", "7100"));
     m.start(m.server(2), "audit", appUser(PYTHON, "-c", APP, "audit", "7100"));
     m.awaitRootPem();
     List<String> xds = List.of("--xds", "10.77.1.1:15010");
-    m.start(m.server(0), "reviews-sidecar", CapturedMesh.sidecar(xds, "reviews", "9080", CapturedMesh.serverAddress(0)));
+    m.start(m.server(0), "reviews-sidecar", CapturedMesh.sidecar(xds, "reviews", "7100", CapturedMesh.serverAddress(0)));
     m.start(m.server(1), "ledger-sidecar", CapturedMesh.sidecar(xds, "ledger", "7100", CapturedMesh.serverAddress(1)));
     m.start(m.server(2), "audit-sidecar", CapturedMesh.sidecar(xds, "audit", "7100", CapturedMesh.serverAddress(2)));
     m.start(m.client, "client-sidecar", CapturedMesh.sidecar(xds, "frontend", "8000", "10.77.1.2", "--dns-capture"));
@@ -146,14 +147,15 @@ class CapturedDnsMeshTest {
     assertThat(audit).startsWith("240.240.");
 
     // HTTP by name, no --resolve: through the client sidecar (its attempt count) and the server's (the app's peer).
-    Result http = appCurl("http://reviews:9080/hello");
+    Result http = appCurl("http://reviews:7100/hello");
     assertThat(http.exit()).as(http.out()).isZero();
     assertThat(http.out()).contains("app=reviews path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1")
         .contains("peer=127.0.0.1");
-    Result fqdn = appCurl("http://reviews.default.svc.cluster.local:9080/fqdn");
+    Result fqdn = appCurl("http://reviews.default.svc.cluster.local:7100/fqdn");
     assertThat(fqdn.out()).as("the FQDN as Host is the service's too").contains("app=reviews path=/fqdn");
 
-    // Two TCP services on one port, each by name at its own backend (tcp_proxy chains matched by VIP).
+    // Two TCP services on the HTTP service's port, each by name at its own backend (tcp_proxy chains matched by VIP,
+    // before the port's HTTP chain).
     for (int i = 0; i < 2; i++) {
       Result toLedger = appCurl("http://ledger:7100/l" + i);
       assertThat(toLedger.out()).as(toLedger.out()).contains("app=ledger path=/l" + i).contains("peer=127.0.0.1")

@@ -143,7 +143,30 @@ class DnsTranslationTest {
   }
 
   @Test
-  void badOrSharedAddressesAndTcpBesideHttpOnOnePortAreRefusedByFieldPath() {
+  void anHttpServiceOnATcpServicesPortKeepsTheHostRoutedChainAfterTheVipChain() throws Exception {
+    PolicySet state = state(SERVICES + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: web }
+        spec: { ports: [ { name: http, port: 7100 } ] }
+        """);
+    Map<String, String> vips = ServiceAddresses.of(state.ofType(Policy.Service.class));
+    MeshResources r = captured(state);
+    Listener port = listener(r, "0.0.0.0_7100");
+    assertThat(port.getFilterChainsList()).hasSize(3);
+    assertThat(port.getFilterChains(0).getFilterChainMatch().getPrefixRanges(0).getAddressPrefix())
+        .isIn(vips.get("ledger"), vips.get("audit"));
+    assertThat(port.getFilterChains(1).getFilterChainMatch().getPrefixRangesCount()).isOne();
+    FilterChain http = port.getFilterChains(2);
+    assertThat(http.hasFilterChainMatch()).as("every other address: Host routing").isFalse();
+    assertThat(http.getFilters(0).getName()).isEqualTo("envoy.filters.network.http_connection_manager");
+    assertThat(r.routes().stream().filter(rc -> rc.getName().equals("7100")).findFirst().orElseThrow()
+        .getVirtualHosts(0).getName()).isEqualTo("web");
+  }
+
+  @Test
+  void badOrSharedAddressesAndTcpBesideTlsOnOnePortAreRefusedByFieldPath() {
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "127.0.0.9"))).isInstanceOf(PolicyException.class)
         .hasMessageContaining("spec.addresses[0]: '127.0.0.9' cannot be a service address");
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "fd00::1"))).hasMessageContaining("is not an IPv4 address");
@@ -161,7 +184,7 @@ class DnsTranslationTest {
         apiVersion: keelson.io/v1alpha1
         kind: Service
         metadata: { name: web }
-        spec: { ports: [ { name: http, port: 7100 } ] }
-        """)).hasMessageContaining("port 7100 (HTTP) is also port 7100 (TCP) of Service/");
+        spec: { ports: [ { name: tls, port: 7100 } ] }
+        """)).hasMessageContaining("port 7100 (TLS) is also port 7100 (TCP) of Service/");
   }
 }
