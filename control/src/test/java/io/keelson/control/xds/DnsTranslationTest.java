@@ -166,6 +166,36 @@ class DnsTranslationTest {
   }
 
   @Test
+  void theDataPlaneTakesTheCapturedTranslationWithItsNameTableAndVipChains() throws Exception {
+    PolicySet state = state(SERVICES + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: web }
+        spec: { ports: [ { name: http, port: 7100 }, { name: tls, port: 8443 } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: shop }
+        spec: { ports: [ { name: tls, port: 8443 } ] }
+        """);
+    MeshResources r = captured(state);
+    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    io.keelson.dataplane.config.ProxySnapshot snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate(
+        "v1", io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(),
+        routes, r.clusters(), endpoints);
+    Map<String, String> vips = ServiceAddresses.of(state.ofType(Policy.Service.class));
+    assertThat(snapshot.names().addresses("shop.default.svc.cluster.local")).containsExactly(vips.get("shop"));
+    assertThat(snapshot.names().addresses("ledger")).containsExactly(vips.get("ledger"));
+    assertThat(snapshot.names().zones()).containsExactly("svc.cluster.local");
+    assertThat(snapshot.listeners()).extracting(io.keelson.dataplane.config.ListenerConfig::name)
+        .contains("0.0.0.0_7100", "0.0.0.0_8443");
+  }
+
+  @Test
   void badOrSharedAddressesAndTcpBesideTlsOnOnePortAreRefusedByFieldPath() {
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "127.0.0.9"))).isInstanceOf(PolicyException.class)
         .hasMessageContaining("spec.addresses[0]: '127.0.0.9' cannot be a service address");
