@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  *   -d 127.0.0.1/32 RETURN; excluded CIDRs RETURN
  *   "*" → KEELSON_REDIRECT, or included CIDRs → it
  * KEELSON_REDIRECT: REDIRECT --to-ports outboundPort
+ * with a DNS port (--redirect-dns), istio-iptables' DNS capture:
+ * OUTPUT -p udp --dport 53 → KEELSON_DNS; first in KEELSON_OUTPUT: -p tcp --dport 53 → KEELSON_DNS
+ * KEELSON_DNS: per proxy uid (then gid) owner RETURN (the DNS proxy's own upstream queries); REDIRECT --to-ports dnsPort
  * </pre>
  *
  * @param outboundPort        where outbound TCP is redirected (the sidecar's virtualOutbound, 15001)
@@ -33,17 +36,30 @@ import java.util.regex.Pattern;
  * @param excludeOutboundPorts outbound destination ports not captured
  * @param excludeOutboundCidrs outbound destinations not captured
  * @param includeOutboundCidrs outbound destinations captured; {@code ["*"]} for all, empty for none
+ * @param dnsPort             where the app's DNS (UDP and TCP port 53) is redirected (the sidecar's DNS proxy, 15053),
+ *                            or 0: not captured
  */
 public record IptablesRules(int outboundPort, int inboundPort, List<Integer> proxyUids, List<Integer> proxyGids,
     List<String> includeInboundPorts, List<Integer> excludeInboundPorts, List<Integer> excludeOutboundPorts,
-    List<String> excludeOutboundCidrs, List<String> includeOutboundCidrs) {
+    List<String> excludeOutboundCidrs, List<String> includeOutboundCidrs, int dnsPort) {
+
+  /** Without DNS capture. */
+  public IptablesRules(int outboundPort, int inboundPort, List<Integer> proxyUids, List<Integer> proxyGids,
+      List<String> includeInboundPorts, List<Integer> excludeInboundPorts, List<Integer> excludeOutboundPorts,
+      List<String> excludeOutboundCidrs, List<String> includeOutboundCidrs) {
+    this(outboundPort, inboundPort, proxyUids, proxyGids, includeInboundPorts, excludeInboundPorts, excludeOutboundPorts,
+        excludeOutboundCidrs, includeOutboundCidrs, 0);
+  }
 
   public static final String OUTPUT_CHAIN = "KEELSON_OUTPUT";
   public static final String REDIRECT_CHAIN = "KEELSON_REDIRECT";
   public static final String INBOUND_CHAIN = "KEELSON_INBOUND";
   public static final String IN_REDIRECT_CHAIN = "KEELSON_IN_REDIRECT";
+  public static final String DNS_CHAIN = "KEELSON_DNS";
   /** Our chains, in the order they are declared. */
-  public static final List<String> CHAINS = List.of(INBOUND_CHAIN, IN_REDIRECT_CHAIN, OUTPUT_CHAIN, REDIRECT_CHAIN);
+  public static final List<String> CHAINS = List.of(INBOUND_CHAIN, IN_REDIRECT_CHAIN, OUTPUT_CHAIN, REDIRECT_CHAIN, DNS_CHAIN);
+  /** The app's DNS over UDP into our DNS chain (TCP gets there from the first rule of our output chain). */
+  static final String DNS_UDP_JUMP = "-A OUTPUT -p udp -m udp --dport 53 -j " + DNS_CHAIN;
   /** The jumps from the built-in chains into ours: the only rules outside our chains. */
   static final String PREROUTING_JUMP = "-A PREROUTING -p tcp -j " + INBOUND_CHAIN;
   static final String OUTPUT_JUMP = "-A OUTPUT -p tcp -j " + OUTPUT_CHAIN;
@@ -72,8 +88,12 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
    */
   public String install(String currentNat) {
     StringBuilder s = new StringBuilder("*nat\n");
+    boolean dns = dnsPort > 0;
+    boolean dnsChainThere = hasChain(currentNat, DNS_CHAIN);
     for (String chain : CHAINS) {
-      s.append(':').append(chain).append(" - [0:0]\n");
+      if (!chain.equals(DNS_CHAIN) || dns || dnsChainThere) {
+        s.append(':').append(chain).append(" - [0:0]\n");
+      }
     }
     boolean inbound = !includeInboundPorts.isEmpty();
     if (inbound && !hasRule(currentNat, PREROUTING_JUMP)) {
@@ -84,6 +104,25 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
     }
     if (!hasRule(currentNat, OUTPUT_JUMP)) {
       s.append(OUTPUT_JUMP).append('\n');
+    }
+    if (dns && !hasRule(currentNat, DNS_UDP_JUMP)) {
+      s.append(DNS_UDP_JUMP).append('\n');
+    }
+    if (!dns && hasRule(currentNat, DNS_UDP_JUMP)) {
+      s.append(DNS_UDP_JUMP.replaceFirst("^-A", "-D")).append('\n'); // a re-run without DNS capture
+    }
+    if (dns) {
+      // The proxy's own queries (to the upstream resolver) leave as they are; everyone else's go to the DNS proxy.
+      for (int uid : proxyUids) {
+        s.append(rule(DNS_CHAIN, "-m owner --uid-owner " + uid + " -j RETURN"));
+      }
+      for (int gid : proxyGids) {
+        s.append(rule(DNS_CHAIN, "-m owner --gid-owner " + gid + " -j RETURN"));
+      }
+      s.append(rule(DNS_CHAIN, "-p udp -j REDIRECT --to-ports " + dnsPort));
+      s.append(rule(DNS_CHAIN, "-p tcp -j REDIRECT --to-ports " + dnsPort));
+      // Before the loopback and owner rules: an app asking a resolver on 127.0.0.x is captured too.
+      s.append(rule(OUTPUT_CHAIN, "-p tcp -m tcp --dport 53 -j " + DNS_CHAIN));
     }
     // Inbound.
     s.append(rule(IN_REDIRECT_CHAIN, "-p tcp -j REDIRECT --to-ports " + inboundPort));
@@ -120,6 +159,9 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
         s.append(rule(OUTPUT_CHAIN, "-d " + cidr + " -j " + REDIRECT_CHAIN));
       }
     }
+    if (!dns && dnsChainThere) {
+      s.append("-X ").append(DNS_CHAIN).append('\n'); // a re-run without DNS capture: flushed above, now removed
+    }
     return s.append("COMMIT\n").toString();
   }
 
@@ -139,7 +181,7 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
    */
   public static String cleanup(String currentNat) {
     List<String> lines = new ArrayList<>();
-    for (String jump : List.of(PREROUTING_JUMP, OUTPUT_JUMP)) {
+    for (String jump : List.of(PREROUTING_JUMP, OUTPUT_JUMP, DNS_UDP_JUMP)) {
       for (int i = count(currentNat, jump); i > 0; i--) {
         lines.add(jump.replaceFirst("^-A", "-D"));
       }

@@ -34,6 +34,10 @@ final class IptablesCommand {
         --exclude-outbound-ports P      destination ports not captured
         --exclude-outbound-cidrs C      destinations not captured, e.g. 10.96.0.1/32,169.254.169.254
         --include-outbound-cidrs C      '*' (default) or the destinations to capture
+        --redirect-dns                  also redirect the app's DNS (UDP and TCP port 53) to the sidecar's DNS
+                                        proxy (istio-iptables' --redirect-dns; chain KEELSON_DNS); run the
+                                        sidecar with --dns-capture
+        --dns-port N                    where DNS goes with --redirect-dns (default 15053)
         --dry-run                       print the iptables-restore input and change nothing
         --cleanup                       remove what an earlier run installed (with --dry-run: print it)
 
@@ -41,7 +45,7 @@ final class IptablesCommand {
       """;
   private static final Set<String> WITH_VALUE = Set.of("--proxy-uid", "--proxy-gid", "--outbound-port",
       "--inbound-port", "--admin-port", "--include-inbound-ports", "--exclude-inbound-ports",
-      "--exclude-outbound-ports", "--exclude-outbound-cidrs", "--include-outbound-cidrs");
+      "--exclude-outbound-ports", "--exclude-outbound-cidrs", "--include-outbound-cidrs", "--dns-port");
   private static final long TIMEOUT_SECONDS = 20;
 
   private IptablesCommand() {}
@@ -51,7 +55,7 @@ final class IptablesCommand {
       System.out.print(HELP);
       return 0;
     }
-    Args args = new Args("iptables", argv, WITH_VALUE, Set.of("--dry-run", "--cleanup"));
+    Args args = new Args("iptables", argv, WITH_VALUE, Set.of("--dry-run", "--cleanup", "--redirect-dns"));
     boolean dryRun = args.has("--dry-run");
     IptablesRules rules = null;
     if (!args.has("--cleanup")) {
@@ -97,6 +101,9 @@ final class IptablesCommand {
     System.err.printf("keelson iptables: outbound TCP -> :%d, inbound TCP (%s) -> :%d; proxy uid %s gid %s not"
             + " redirected%n", rules.outboundPort(), String.join(",", rules.includeInboundPorts()), rules.inboundPort(),
         rules.proxyUids(), rules.proxyGids());
+    if (rules.dnsPort() > 0) {
+      System.err.printf("keelson iptables: DNS (udp and tcp port 53) -> :%d%n", rules.dnsPort());
+    }
     return 0;
   }
 
@@ -117,7 +124,18 @@ final class IptablesCommand {
         excludeInbound,
         IptablesRules.ports("--exclude-outbound-ports", args.get("--exclude-outbound-ports", "")),
         IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", args.get("--exclude-outbound-cidrs", ""), false),
-        IptablesRules.cidrsOrWildcard("--include-outbound-cidrs", args.get("--include-outbound-cidrs", "*"), true));
+        IptablesRules.cidrsOrWildcard("--include-outbound-cidrs", args.get("--include-outbound-cidrs", "*"), true),
+        dnsPort(args));
+  }
+
+  private static int dnsPort(Args args) {
+    if (!args.has("--redirect-dns")) {
+      if (args.has("--dns-port")) {
+        throw new IllegalArgumentException("--dns-port is only used with --redirect-dns");
+      }
+      return 0;
+    }
+    return IptablesRules.port("--dns-port", args.get("--dns-port", "15053"));
   }
 
   private static int cleanup(boolean dryRun, boolean root) {

@@ -35,6 +35,14 @@ final class SidecarCommand {
                               and virtualInbound on 0.0.0.0 and must run as the --proxy-uid given there
         --address IP          with --capture iptables: the workload's (pod's) IPv4 address; it is registered
                               at IP:--app-port, where callers' traffic is captured to --inbound-port
+        --dns-capture         with --capture iptables: run the DNS proxy (Istio's DNS proxying) on
+                              127.0.0.1:--dns-port, UDP and TCP: the mesh's service names (NAME,
+                              NAME.default, NAME.default.svc, NAME.default.svc.cluster.local) resolve to
+                              their VIPs, other names go to the upstream resolver; pair it with
+                              'bin/keelson iptables --redirect-dns'
+        --dns-port N          the DNS proxy's port (default 15053)
+        --dns-upstream IP[:P] the resolver for other names (default: the nameservers of /etc/resolv.conf,
+                              read at start, asked in turn; its search list is read too)
         --print-bootstrap     print the generated Envoy bootstrap and exit
         --concurrency, --transport, --pipeline, --drain-time, --tls-offload as in the --config mode
 
@@ -42,7 +50,8 @@ final class SidecarCommand {
       """;
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
-          "--token-file", "--inbound-protocol", "--capture", "--address");
+          "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream");
+  static final String DNS_CAPTURE = "--dns-capture";
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
   private SidecarCommand() {}
@@ -50,8 +59,10 @@ final class SidecarCommand {
   static int run(Args args) {
     SidecarBootstrap bootstrap;
     ProxyOptions options;
+    io.keelson.dataplane.dns.DnsConfig dnsConfig;
     try {
       bootstrap = bootstrap(args);
+      dnsConfig = dnsConfig(args, bootstrap.captured());
       if (args.has(PRINT_BOOTSTRAP)) {
         System.out.print(bootstrap.yaml());
         return 0;
@@ -86,6 +97,21 @@ final class SidecarCommand {
       System.err.println("keelson proxy: " + e.getMessage() + " (choose other ports with --inbound-port,"
           + " --outbound-port, --admin)");
       return 1;
+    }
+    if (dnsConfig != null) {
+      try {
+        var dns = sidecar.startDns(dnsConfig);
+        System.err.printf("keelson proxy: DNS proxy on udp and tcp %s; other names to %s%n",
+            ProxyCommand.hostPort(dns.udpAddress()), ProxyCommand.hostPort(dns.upstreamAddress()));
+      } catch (IllegalStateException e) {
+        System.err.println("keelson proxy: " + e.getMessage());
+        sidecar.close();
+        return 1;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        sidecar.close();
+        return 1;
+      }
     }
     StartupHeap.settle(); // start-up garbage out of the young generation (docs/performance.md)
     CountDownLatch terminate = TerminationSignals.install();
@@ -123,6 +149,42 @@ final class SidecarCommand {
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
         admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args));
+  }
+
+  /** The DNS proxy's settings when --dns-capture, else null; the flags' combinations are checked. */
+  static io.keelson.dataplane.dns.DnsConfig dnsConfig(Args args, boolean captured) {
+    if (!args.has(DNS_CAPTURE)) {
+      if (args.has("--dns-port") || args.has("--dns-upstream")) {
+        throw new IllegalArgumentException("--dns-port and --dns-upstream are only used with --dns-capture");
+      }
+      return null;
+    }
+    if (!captured) {
+      throw new IllegalArgumentException("--dns-capture needs --capture iptables: the app's DNS reaches the proxy"
+          + " through 'bin/keelson iptables --redirect-dns'");
+    }
+    int port = args.getInt("--dns-port", io.keelson.dataplane.dns.DnsConfig.DEFAULT_PORT);
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("--dns-port " + port + ": expected 1-65535");
+    }
+    String upstream = args.get("--dns-upstream", null);
+    var config = upstream != null
+        ? new io.keelson.dataplane.dns.DnsConfig(io.keelson.dataplane.dns.DnsConfig.DEFAULT_HOST, port,
+            java.util.List.of(io.keelson.dataplane.dns.DnsConfig.upstream("--dns-upstream", upstream)),
+            searchDomains(), io.keelson.dataplane.dns.DnsConfig.DEFAULT_TIMEOUT,
+            io.keelson.dataplane.dns.DnsConfig.DEFAULT_MAX_PENDING, io.keelson.dataplane.dns.DnsConfig.DEFAULT_MAX_TCP_CONNECTIONS)
+        : io.keelson.dataplane.dns.DnsConfig.fromResolvConf(io.keelson.dataplane.dns.DnsConfig.DEFAULT_HOST, port,
+            io.keelson.dataplane.dns.DnsConfig.RESOLV_CONF);
+    return config;
+  }
+
+  private static java.util.List<String> searchDomains() {
+    try {
+      return io.keelson.dataplane.dns.DnsConfig.fromResolvConf("127.0.0.1", 0,
+          io.keelson.dataplane.dns.DnsConfig.RESOLV_CONF).searchDomains();
+    } catch (IllegalArgumentException e) {
+      return java.util.List.of(); // no resolv.conf, or no nameserver in it: nothing to strip
+    }
   }
 
   /** The pod address when --capture iptables, else null; the flags' combinations are checked. */

@@ -51,10 +51,20 @@ public sealed interface Policy {
    * {@code keelson.io/v1alpha1 Service}: a name clients use as the Host, and its ports, each with its
    * protocol (a port missing from {@code protocols} is HTTP).
    */
-  record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols) implements Policy {
+  /**
+   * A service of the registry.
+   *
+   * @param address its VIP when the document sets one ({@code spec.addresses}: one IPv4 address), else null: then one
+   *                is allocated ({@code xds/ServiceAddresses})
+   */
+  record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) implements Policy {
     public Service {
       ports = List.copyOf(ports);
       protocols = Map.copyOf(protocols);
+    }
+
+    public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols) {
+      this(meta, ports, protocols, null);
     }
 
     /** Every port HTTP. */

@@ -10,7 +10,7 @@ final class RegistryParser {
   private RegistryParser() {}
 
   static Policy service(Policy.Meta meta, Fields spec) {
-    spec.allow("ports");
+    spec.allow("ports", "addresses");
     List<Integer> ports = new ArrayList<>();
     Map<Integer, Policy.Protocol> protocols = new java.util.HashMap<>();
     for (Fields p : spec.objects("ports", true)) {
@@ -30,7 +30,29 @@ final class RegistryParser {
         ports.add(port);
       }
     }
-    return new Policy.Service(meta, List.copyOf(ports), protocols);
+    return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec));
+  }
+
+  /**
+   * The service's VIP from {@code spec.addresses} (Istio ServiceEntry's field; Kubernetes' clusterIP): one IPv4
+   * address that is not loopback, unspecified, multicast or broadcast; null when absent.
+   */
+  private static String address(Fields spec) {
+    if (!spec.has("addresses")) {
+      return null;
+    }
+    List<String> addresses = spec.strings("addresses", false);
+    if (addresses == null || addresses.size() != 1) {
+      spec.error("addresses", "expected one IPv4 address (the service's VIP), e.g. [240.240.0.10]");
+      return null;
+    }
+    String a = addresses.getFirst();
+    String problem = io.keelson.control.xds.ServiceAddresses.problem(a);
+    if (problem != null) {
+      spec.error("addresses[0]", "'" + a + "' " + problem);
+      return null;
+    }
+    return a;
   }
 
   /**

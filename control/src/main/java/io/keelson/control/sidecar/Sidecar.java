@@ -25,6 +25,7 @@ public final class Sidecar implements AutoCloseable {
   private final Node node;
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile io.keelson.dataplane.security.WorkloadIdentity identity;
+  private volatile io.keelson.dataplane.dns.DnsServer dns;
 
   private Sidecar(SidecarBootstrap bootstrap, ProxyServer server, XdsClient xds, Node node) {
     this.bootstrap = bootstrap;
@@ -127,6 +128,26 @@ public final class Sidecar implements AutoCloseable {
     return xds;
   }
 
+  /**
+   * Starts the DNS proxy ({@code --dns-capture}): it answers the mesh's names from the name table of the snapshot in
+   * effect (the control plane's, in virtualOutbound's metadata) and forwards the rest; closed with the sidecar.
+   *
+   * @throws IllegalStateException naming the address when it cannot bind
+   */
+  public synchronized io.keelson.dataplane.dns.DnsServer startDns(io.keelson.dataplane.dns.DnsConfig config)
+      throws InterruptedException {
+    if (dns != null) {
+      throw new IllegalStateException("the DNS proxy is already running on " + dns.udpAddress());
+    }
+    dns = io.keelson.dataplane.dns.DnsServer.start(config, () -> server.snapshot().config().names(), server.stats());
+    return dns;
+  }
+
+  /** The DNS proxy, or null when it was not started. */
+  public io.keelson.dataplane.dns.DnsServer dns() {
+    return dns;
+  }
+
   public SidecarBootstrap bootstrap() {
     return bootstrap;
   }
@@ -135,6 +156,9 @@ public final class Sidecar implements AutoCloseable {
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    if (dns != null) {
+      dns.close();
     }
     xds.close();
     server.close();

@@ -41,7 +41,10 @@ public final class References {
           }
         }
         case Policy.Routes r -> routes(state, r, errors);
-        case Policy.Service s -> sharedPorts(byPort, s, errors);
+        case Policy.Service s -> {
+          sharedPorts(byPort, s, errors);
+          sharedAddress(state, s, errors);
+        }
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
@@ -101,9 +104,8 @@ public final class References {
   }
 
   /**
-   * A TCP port must be the only service's on that port number, and a TLS port may share it only with other TLS
-   * ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services apart by Host (HTTP) or SNI (TLS),
-   * and the registry has no service addresses for istiod's {@code <VIP>_<port>} listeners.
+   * A TCP port may share its number with TCP and HTTP ports, a TLS port only with TLS ports: a captured sidecar's {@code 0.0.0.0_<port>} listener tells services
+   * apart by Host (HTTP), SNI (TLS) or VIP (TCP: a chain per service matching its VIP, {@code xds/ServiceAddresses}).
    */
   private static void sharedPorts(java.util.Map<Integer, List<Policy.Service>> byPort, Policy.Service s,
       List<PolicyError> errors) {
@@ -115,14 +117,31 @@ public final class References {
           continue;
         }
         Policy.Protocol theirs = other.protocol(port);
-        boolean tcp = mine == Policy.Protocol.TCP || theirs == Policy.Protocol.TCP;
+        // A TCP port may be shared with TCP and HTTP ports: captured sidecars tell TCP services apart by VIP
+        // (xds/ServiceAddresses), before the HTTP chain. Not with TLS: its chains need the TLS inspector, which
+        // would wait for a ClientHello on every connection (a server-first TCP protocol would hang).
+        boolean tcp = (mine == Policy.Protocol.TCP && theirs == Policy.Protocol.TLS)
+            || (mine == Policy.Protocol.TLS && theirs == Policy.Protocol.TCP);
         boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
         if (tcp || tlsWithOther) {
           errors.add(new PolicyError(s.meta().file(), s.meta().key(), "spec.ports[" + i + "].port",
               "port " + port + " (" + mine + ") is also port " + port + " (" + theirs + ") of Service/" + other.name()
-                  + "; a TCP port must be the only service's on its number and a TLS port shares it only with TLS"
-                  + " ports (services have no addresses to tell them apart); expected another port number"));
+                  + "; a TCP port shares its number only with TCP and HTTP ports (told apart by VIP) and a TLS port only"
+                  + " with TLS ports (told apart by SNI); expected another port number"));
         }
+      }
+    }
+  }
+
+  /** A VIP set in {@code spec.addresses} must be no other service's. */
+  private static void sharedAddress(PolicySet state, Policy.Service s, List<PolicyError> errors) {
+    if (s.address() == null) {
+      return;
+    }
+    for (Policy.Service other : state.ofType(Policy.Service.class)) {
+      if (other != s && s.address().equals(other.address())) {
+        errors.add(new PolicyError(s.meta().file(), s.meta().key(), "spec.addresses[0]", "address " + s.address()
+            + " is already Service/" + other.name() + "'s; expected an address of its own"));
       }
     }
   }

@@ -171,31 +171,37 @@ public final class MeshTranslator {
     if (captured) {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
+      Map<String, String> vips = ServiceAddresses.of(services); // the DNS proxy's answers; TCP services told apart by them
+      listeners.set(0, MeshNames.withTable(listeners.getFirst(), vips));
       for (int port : CapturedListeners.servicePorts(services)) {
         if (port == outboundPort) {
           continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
         }
         List<Policy.Service> http = new ArrayList<>();
         List<Policy.Service> tls = new ArrayList<>();
-        Policy.Service tcp = null;
+        List<Policy.Service> tcp = new ArrayList<>();
         for (Policy.Service svc : services) {
           if (svc.ports().contains(port)) {
             switch (svc.protocol(port)) {
-              case TCP -> tcp = tcp == null ? svc : tcp; // References refuses a shared TCP port
+              case TCP -> tcp.add(svc); // References refuses a TCP port shared with TLS
               case TLS -> tls.add(svc);
               default -> http.add(svc);
             }
           }
         }
-        if (tcp != null) {
-          listeners.add(StreamListeners.tcp(state, port, tcp));
+        if (tcp.size() == 1 && http.isEmpty()) {
+          listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
+        } else if (!tcp.isEmpty() && http.isEmpty()) {
+          listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
         } else if (!tls.isEmpty()) {
           listeners.add(StreamListeners.tls(state, port, tls));
         } else {
-          listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
+          // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
+          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
+              state, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(virtualHost(state, svc, List.of(port)));
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port)), svc.name(), vips.get(svc.name()), port));
           }
           routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
         }

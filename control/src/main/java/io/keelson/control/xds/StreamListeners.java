@@ -39,6 +39,39 @@ final class StreamListeners {
         .build();
   }
 
+  /**
+   * {@code 0.0.0.0_<port>} for several TCP services sharing the port, told apart by destination address: each
+   * service's chain (as {@link #tcp}) matches its VIP ({@code filter_chain_match.prefix_ranges} VIP/32, istiod's
+   * {@code <VIP>_<port>} in one listener), and a connection to any other address of the port goes where the app sent
+   * it ({@value CapturedListeners#PASSTHROUGH_CHAIN}, ALLOW_ANY).
+   */
+  static Listener tcpByAddress(PolicySet state, int port, List<Policy.Service> services, java.util.Map<String, String> vips) {
+    Listener passthrough = unbound(port).addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
+            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
+        .build();
+    return withVipChains(passthrough, state, port, services, vips);
+  }
+
+  /**
+   * {@code listener} (a port listener whose chains match no address) with, first, a chain per TCP service in
+   * {@code services} matching its VIP ({@code prefix_ranges} VIP/32): a connection to a TCP service's VIP is that
+   * service's, any other keeps going to the listener's own chains (an HTTP port's Host routing, or the passthrough).
+   */
+  static Listener withVipChains(Listener listener, PolicySet state, int port, List<Policy.Service> services,
+      java.util.Map<String, String> vips) {
+    if (services.isEmpty()) {
+      return listener;
+    }
+    Listener.Builder l = listener.toBuilder().clearFilterChains();
+    for (Policy.Service svc : services) {
+      FilterChain chain = tcp(state, port, svc).getFilterChains(0);
+      l.addFilterChains(chain.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
+          .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
+              .setAddressPrefix(vips.get(svc.name())).setPrefixLen(com.google.protobuf.UInt32Value.of(32)))));
+    }
+    return l.addAllFilterChains(listener.getFilterChainsList()).build();
+  }
+
   /** {@code 0.0.0.0_<port>} for the TLS services {@code services} (name order) sharing it. */
   static Listener tls(PolicySet state, int port, List<Policy.Service> services) {
     Listener.Builder l = unbound(port).addListenerFilters(MeshMtls.tlsInspector());

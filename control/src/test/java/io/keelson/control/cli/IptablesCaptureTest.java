@@ -46,6 +46,20 @@ class IptablesCaptureTest {
       print(s.recv(100).decode().strip())
       """;
 
+  /** A stand-in DNS proxy on 127.0.0.1:15153 (UDP): answers every datagram with "dns-proxy got N bytes". */
+  private static final String UDP_SERVER = """
+      import socket
+      s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 15153)); print("listening", flush=True)
+      while True:
+          q, peer = s.recvfrom(512); s.sendto(("dns-proxy got %d bytes" % len(q)).encode(), peer)
+      """;
+  private static final String UDP_CLIENT = """
+      import socket
+      s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+      s.sendto(b"query", ("10.9.9.9", 53))
+      print(s.recvfrom(100)[0].decode())
+      """;
+
   private final String ns = "kcap-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
   private Path dir;
   private Process server;
@@ -153,6 +167,38 @@ class IptablesCaptureTest {
         "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15106",
         "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15101",
         "-A OUTPUT -d 10.1.2.3/32 -p tcp -j RETURN").doesNotContain("-A KEELSON_OUTPUT -j KEELSON_REDIRECT");
+    assertThat(keelson("iptables", "--cleanup").exit()).isZero();
+    assertThat(nat()).isEqualTo(before);
+  }
+
+  @Test
+  void redirectDnsSendsTheAppsPort53ToTheDnsPortButNotTheProxysAndReRunsAndCleanupRemoveIt() throws Exception {
+    String before = nat();
+    Shell.Result install = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--redirect-dns",
+        "--dns-port", "15153");
+    assertThat(install.exit()).as(install.out()).isZero();
+    assertThat(nat()).contains("-A OUTPUT -p udp -m udp --dport 53 -j KEELSON_DNS",
+        "-A KEELSON_DNS -m owner --uid-owner 1337 -j RETURN",
+        "-A KEELSON_DNS -p udp -j REDIRECT --to-ports 15153",
+        "-A KEELSON_DNS -p tcp -j REDIRECT --to-ports 15153",
+        "-A KEELSON_OUTPUT -p tcp -m tcp --dport 53 -j KEELSON_DNS");
+
+    server = new ProcessBuilder(in(PYTHON, "-c", UDP_SERVER)).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("dns.log").toFile()).start();
+    awaitLine(dir.resolve("dns.log"), "listening");
+    Shell.Result app = Shell.run(in("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c",
+        UDP_CLIENT), 20);
+    assertThat(app.out()).as("the app's query to 10.9.9.9:53 lands on the DNS port").contains("dns-proxy got 5 bytes");
+    Shell.Result proxy = Shell.run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups",
+        PYTHON, "-c", UDP_CLIENT), 20);
+    assertThat(proxy.exit()).as("the proxy's own query goes out to the silent link: " + proxy.out()).isNotZero();
+    assertThat(proxy.out()).doesNotContain("dns-proxy");
+
+    // A re-run without --redirect-dns takes the DNS rules out; cleanup restores the table exactly.
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID)).exit()).isZero();
+    assertThat(nat()).doesNotContain("KEELSON_DNS").contains("-A OUTPUT -p tcp -j KEELSON_OUTPUT");
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--redirect-dns").exit()).isZero();
+    assertThat(nat()).contains("-A KEELSON_DNS -p udp -j REDIRECT --to-ports 15053");
     assertThat(keelson("iptables", "--cleanup").exit()).isZero();
     assertThat(nat()).isEqualTo(before);
   }

@@ -28,6 +28,8 @@ class IptablesCommandTest {
       "--proxy-uid=1337 --include-outbound-cidrs=fd00::/8|(IPv6 is not captured yet)",
       "--proxy-uid=1337 --include-outbound-cidrs=300.1.1.1|--include-outbound-cidrs: '300.1.1.1' is not an IPv4 CIDR",
       "--dry-run|--proxy-uid or --proxy-gid is required",
+      "--proxy-uid=1337 --dns-port=15053|--dns-port is only used with --redirect-dns",
+      "--proxy-uid=1337 --redirect-dns --dns-port=0|--dns-port: '0' is not a port",
   })
   void everyBadFlagValueIsAnErrorNamingTheFlag(String argv, String message) {
     String[] err = new String[1];
@@ -103,6 +105,36 @@ class IptablesCommandTest {
     // A re-run that turns inbound capture off removes the earlier inbound jump in the same transaction.
     assertThat(rules.install("-A PREROUTING -p tcp -j KEELSON_INBOUND\n"))
         .contains("-D PREROUTING -p tcp -j KEELSON_INBOUND");
+  }
+
+  @Test
+  void redirectDnsSendsTheAppsPort53ToTheDnsProxyButNotTheProxysOwnQueries() {
+    IptablesRules rules = IptablesCommand.rules(new Args("iptables", new String[] {"--proxy-uid", "1337", "--proxy-gid",
+        "1337", "--redirect-dns"}, java.util.Set.of("--proxy-uid", "--proxy-gid", "--dns-port"),
+        java.util.Set.of("--redirect-dns")));
+    List<String> lines = rules.install("").lines().toList();
+    assertThat(lines).contains(":KEELSON_DNS - [0:0]").containsSubsequence(
+        "-A OUTPUT -p tcp -j KEELSON_OUTPUT",
+        "-A OUTPUT -p udp -m udp --dport 53 -j KEELSON_DNS",
+        "-A KEELSON_DNS -m owner --uid-owner 1337 -j RETURN",
+        "-A KEELSON_DNS -m owner --gid-owner 1337 -j RETURN",
+        "-A KEELSON_DNS -p udp -j REDIRECT --to-ports 15053",
+        "-A KEELSON_DNS -p tcp -j REDIRECT --to-ports 15053",
+        "-A KEELSON_OUTPUT -p tcp -m tcp --dport 53 -j KEELSON_DNS", // before the loopback and owner RETURNs
+        "-A KEELSON_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN");
+    assertThat(lines.stream().filter(l -> l.startsWith("-A KEELSON_OUTPUT")).findFirst())
+        .contains("-A KEELSON_OUTPUT -p tcp -m tcp --dport 53 -j KEELSON_DNS");
+
+    String installed = "*nat\n:OUTPUT ACCEPT [0:0]\n:KEELSON_OUTPUT - [0:0]\n:KEELSON_DNS - [0:0]\n"
+        + "-A OUTPUT -p tcp -j KEELSON_OUTPUT\n-A OUTPUT -p udp -m udp --dport 53 -j KEELSON_DNS\nCOMMIT\n";
+    assertThat(rules.install(installed)).as("a re-run adds no jump twice").doesNotContain("-A OUTPUT ");
+    IptablesRules withoutDns = new IptablesRules(15001, 15006, List.of(1337), List.of(), List.of("*"), List.of(9901),
+        List.of(), List.of(), List.of("*"));
+    assertThat(withoutDns.install(installed).lines().toList()).as("a re-run without --redirect-dns removes it")
+        .contains(":KEELSON_DNS - [0:0]", "-D OUTPUT -p udp -m udp --dport 53 -j KEELSON_DNS", "-X KEELSON_DNS")
+        .doesNotContain("-A KEELSON_OUTPUT -p tcp -m tcp --dport 53 -j KEELSON_DNS");
+    assertThat(IptablesRules.cleanup(installed).lines().toList()).contains(":KEELSON_DNS - [0:0]",
+        "-D OUTPUT -p udp -m udp --dport 53 -j KEELSON_DNS", "-X KEELSON_DNS");
   }
 
   private static int withStderr(String[] captured, java.util.function.IntSupplier body) {

@@ -100,6 +100,10 @@ class SidecarCommandTest {
       "--capture iptables --address reviews|--address 'reviews' is not a pod address",
       "--capture iptables --address 10.1.0.7 --inbound-port 15001|needs distinct --inbound-port (15001), --outbound-port (15001)",
       "--capture iptables --address 10.1.0.7 --app-port 15006|--app-port (15006)",
+      "--dns-capture|--dns-capture needs --capture iptables",
+      "--capture iptables --address 10.1.0.7 --dns-port 15053|--dns-port and --dns-upstream are only used with --dns-capture",
+      "--capture iptables --address 10.1.0.7 --dns-capture --dns-upstream dns.example|--dns-upstream 'dns.example': expected an IP address",
+      "--capture iptables --address 10.1.0.7 --dns-capture --dns-port 0|--dns-port 0: expected 1-65535",
   })
   void badCaptureFlagsAreErrorsNamingTheFlag(String flags, String message) {
     java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("--xds", "127.0.0.1:15010", "--service",

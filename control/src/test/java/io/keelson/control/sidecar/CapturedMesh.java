@@ -39,6 +39,7 @@ final class CapturedMesh implements AutoCloseable {
   private final List<String> servers = new ArrayList<>();
   private final List<String> namespaces = new ArrayList<>();
   private final List<Process> processes = new ArrayList<>();
+  private final List<Path> netnsConfig = new ArrayList<>();
   Path dir;
 
   /** Skips the calling test (the reason printed) without root or the tools; else the temporary directory. */
@@ -115,15 +116,35 @@ final class CapturedMesh implements AutoCloseable {
 
   /** istio-init's part ({@code bin/keelson iptables}) in the client and every server namespace at once. */
   void iptables() throws Exception {
+    iptables(List.of());
+  }
+
+  /** As {@link #iptables()}, the client's run with {@code clientExtra} flags too (e.g. {@code --redirect-dns}). */
+  void iptables(List<String> clientExtra) throws Exception {
     List<String> workloads = new ArrayList<>(List.of(client));
     workloads.addAll(servers);
     List<Process> iptables = new ArrayList<>();
     for (String ns : workloads) {
-      iptables.add(start(ns, "iptables-" + ns, keelson("iptables", "--proxy-uid", "0")));
+      List<String> args = new ArrayList<>(List.of("iptables", "--proxy-uid", "0"));
+      if (ns.equals(client)) {
+        args.addAll(clientExtra);
+      }
+      iptables.add(start(ns, "iptables-" + ns, keelson(args.toArray(new String[0]))));
     }
     for (Process p : iptables) {
       assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as("bin/keelson iptables: " + logs()).isTrue();
     }
+  }
+
+  /**
+   * Gives namespace {@code ns} its own {@code /etc/resolv.conf} ({@code ip netns exec} bind-mounts
+   * {@code /etc/netns/NS/resolv.conf} over it for every command started in it from now on); removed by {@link #close}.
+   */
+  void resolvConf(String ns, String text) throws IOException {
+    Path nsDir = Path.of("/etc/netns", ns);
+    Files.createDirectories(nsDir);
+    netnsConfig.add(nsDir);
+    Files.writeString(nsDir.resolve("resolv.conf"), text);
   }
 
   /** The control plane's root certificate, once its API answers (so sidecars started now connect at once). */
@@ -205,7 +226,12 @@ final class CapturedMesh implements AutoCloseable {
 
   /** Runs {@code command} in {@code ns} until its output contains {@code expected} (30 s at most); returns that output. */
   String awaitOutput(String ns, String expected, String... command) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    return awaitOutput(ns, expected, 30, command);
+  }
+
+  /** As {@link #awaitOutput(String, String, String...)}, waiting {@code seconds} at most (JVMs starting on a busy machine). */
+  String awaitOutput(String ns, String expected, int seconds, String... command) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     String last = "";
     while (System.nanoTime() < deadline) {
       last = run(in(ns, command), 10).out();
@@ -214,7 +240,7 @@ final class CapturedMesh implements AutoCloseable {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("no '" + expected + "' from " + String.join(" ", command) + " in " + ns + " after 30 s: "
+    throw new AssertionError("no '" + expected + "' from " + String.join(" ", command) + " in " + ns + " after " + seconds + " s: "
         + last + logs());
   }
 
@@ -251,6 +277,10 @@ final class CapturedMesh implements AutoCloseable {
     }
     for (String ns : namespaces) {
       run(List.of("ip", "netns", "del", ns), 20);
+    }
+    for (Path nsDir : netnsConfig) {
+      Files.deleteIfExists(nsDir.resolve("resolv.conf"));
+      Files.deleteIfExists(nsDir);
     }
     if (dir != null) {
       try (var files = Files.walk(dir)) {

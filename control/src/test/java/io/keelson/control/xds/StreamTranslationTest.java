@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * What a captured sidecar receives for TCP and TLS service ports (istiod's tcp_proxy and SNI-chain
  * {@code 0.0.0.0_<port>} listeners, virtualInbound's tcp_proxy app chain) and for weighted tcp rules; that
- * a shared TCP port is refused.
+ * a TCP port shared with a TLS one is refused (with TCP and HTTP ones: DnsTranslationTest).
  */
 class StreamTranslationTest {
   private static final String SERVICES = """
@@ -213,8 +213,8 @@ class StreamTranslationTest {
         apiVersion: keelson.io/v1alpha1
         kind: Service
         metadata: { name: cache }
-        spec: { ports: [ { port: 5432 } ] }
+        spec: { ports: [ { port: 5432, protocol: TLS } ] }
         """)).isInstanceOf(PolicyException.class)
-        .hasMessageContaining("spec.ports[0].port: port 5432 (HTTP) is also port 5432 (TCP) of Service/db");
+        .hasMessageContaining("spec.ports[0].port: port 5432 (TLS) is also port 5432 (TCP) of Service/db");
   }
 }

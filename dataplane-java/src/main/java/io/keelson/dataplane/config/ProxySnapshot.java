@@ -11,15 +11,24 @@ import java.util.Map;
  * @param clusters    clusters by name
  * @param configDump  the source config as JSON (Envoy's field names), for the admin {@code /config_dump}
  * @param warnings    fields that were ignored because ignoring them is safe, each naming the field path
+ * @param names       the mesh's names for the sidecar's DNS proxy (from the control plane, in a listener's
+ *                    metadata: {@link io.keelson.dataplane.dns.NameTable#METADATA_KEY}); empty when none was sent
  */
 public record ProxySnapshot(
     String version,
     List<ListenerConfig> listeners,
     Map<String, ClusterConfig> clusters,
     String configDump,
-    List<String> warnings) {
+    List<String> warnings,
+    io.keelson.dataplane.dns.NameTable names) {
+
+  public ProxySnapshot(String version, List<ListenerConfig> listeners, Map<String, ClusterConfig> clusters,
+      String configDump, List<String> warnings) {
+    this(version, listeners, clusters, configDump, warnings, io.keelson.dataplane.dns.NameTable.EMPTY);
+  }
 
   public ProxySnapshot {
+    names = names == null ? io.keelson.dataplane.dns.NameTable.EMPTY : names;
     listeners = List.copyOf(listeners);
     clusters = Map.copyOf(clusters);
     warnings = List.copyOf(warnings);

@@ -123,9 +123,10 @@ public final class XdsSnapshotTranslator {
     Map<String, ClusterConfig> translatedClusters =
         new ClusterTranslator(problems).clusters(allClusters, clusterPathList, endpoints, clusterPaths);
     translator.checkReferences(translatedClusters, clusterPaths);
+    io.keelson.dataplane.dns.NameTable names = NameTableTranslator.fromListeners(allListeners, listenerPaths, problems);
     problems.throwIfErrors();
     return new ProxySnapshot(version, translatedListeners, translatedClusters,
-        configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings());
+        configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings(), names);
   }
 
   private static String configDump(String version, List<Listener> listeners, Collection<RouteConfiguration> routes,

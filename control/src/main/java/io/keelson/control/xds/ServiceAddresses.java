@@ -1,0 +1,93 @@
+package io.keelson.control.xds;
+
+import io.keelson.control.policy.Policy;
+import java.nio.charset.StandardCharsets;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Each service's VIP (Istio's {@code ISTIO_META_DNS_AUTO_ALLOCATE}): the address the sidecar's DNS proxy answers for
+ * its names and a captured sidecar's listeners tell TCP services apart by. A service document's own
+ * {@code spec.addresses} wins; the others get one from {@value #AUTO_RANGE} (Istio's range), in name order, at a slot
+ * chosen by a hash of the name (FNV-1a), probing onwards past taken slots and past host parts .0 and .255. The result
+ * is a pure function of the registry's services: the same on every control-plane replica sharing a store and after a
+ * restart, and a service keeps its VIP when others come and go unless it had collided with one (1 in about 65,000
+ * per pair). Stateless.
+ */
+public final class ServiceAddresses {
+  public static final String AUTO_RANGE = "240.240.0.0/16";
+  private static final int BASE = (240 << 24) | (240 << 16);
+  private static final int SLOTS = 1 << 16;
+
+  private ServiceAddresses() {}
+
+  /** Every service's VIP, by service name. */
+  public static Map<String, String> of(List<Policy.Service> services) {
+    Map<String, String> out = new TreeMap<>();
+    Set<Integer> taken = new HashSet<>();
+    List<Policy.Service> sorted = services.stream().sorted(Comparator.comparing(Policy::name)).toList();
+    for (Policy.Service s : sorted) {
+      if (s.address() != null && taken.add(toInt(s.address()))) {
+        out.put(s.name(), s.address());
+      }
+    }
+    for (Policy.Service s : sorted) {
+      if (out.containsKey(s.name())) {
+        continue;
+      }
+      int slot = Integer.remainderUnsigned(fnv(s.name()), SLOTS);
+      while (!usable(slot) || taken.contains(BASE | slot)) {
+        slot = (slot + 1) % SLOTS;
+      }
+      taken.add(BASE | slot);
+      out.put(s.name(), text(BASE | slot));
+    }
+    return out;
+  }
+
+  /** Why {@code address} cannot be a service's VIP, or null when it can (an IPv4 unicast address, not loopback). */
+  public static String problem(String address) {
+    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      return "is not an IPv4 address; expected e.g. 240.240.0.10 (IPv6 VIPs are not supported yet)";
+    }
+    for (String part : address.split("\\.")) {
+      if (Integer.parseInt(part) > 255) {
+        return "is not an IPv4 address (an octet over 255)";
+      }
+    }
+    int a = toInt(address);
+    int first = a >>> 24;
+    if (first == 0 || first == 127 || (first >= 224 && first < 240) || a == -1) {
+      return "cannot be a service address (unspecified, loopback, multicast or broadcast); expected a unicast IPv4"
+          + " address, e.g. from " + AUTO_RANGE;
+    }
+    return null;
+  }
+
+  private static boolean usable(int slot) {
+    int host = slot & 0xFF;
+    return host != 0 && host != 0xFF;
+  }
+
+  private static int fnv(String name) {
+    int h = 0x811C9DC5;
+    for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+      h = (h ^ (b & 0xFF)) * 0x01000193;
+    }
+    return h;
+  }
+
+  static int toInt(String address) {
+    String[] p = address.split("\\.");
+    return (Integer.parseInt(p[0]) << 24) | (Integer.parseInt(p[1]) << 16) | (Integer.parseInt(p[2]) << 8)
+        | Integer.parseInt(p[3]);
+  }
+
+  private static String text(int a) {
+    return (a >>> 24) + "." + ((a >>> 16) & 0xFF) + "." + ((a >>> 8) & 0xFF) + "." + (a & 0xFF);
+  }
+}

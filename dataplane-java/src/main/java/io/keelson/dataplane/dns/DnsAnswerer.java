@@ -1,0 +1,120 @@
+package io.keelson.dataplane.dns;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Answers one DNS query from a {@link NameTable}, or says that it must be forwarded upstream. Pure logic on Netty
+ * buffers: the query's name is read into a reused buffer and looked up by its bytes, the answer written into the
+ * caller's buffer, nothing allocated.
+ *
+ * <ul>
+ *   <li>a name in the table (as asked, or once one of the resolver's search domains is taken off its end: the app
+ *       asked {@code reviews} and its resolver tried {@code reviews.shop.svc.cluster.local}): A (AAAA) records of
+ *       its IPv4 (IPv6) addresses, authoritative; another type, or a family it has no address of: NOERROR with no
+ *       answer (NODATA);
+ *   <li>a name under a zone of the table ({@code svc.cluster.local}) that is not in it: NXDOMAIN;
+ *   <li>anything else (and a class other than IN): forwarded;
+ *   <li>a malformed query: FORMERR when its header can be echoed, else dropped; a response, or a header shorter than
+ *       12 bytes: dropped; an opcode other than QUERY: NOTIMP.
+ * </ul>
+ *
+ * Not thread-safe: one per event loop.
+ */
+final class DnsAnswerer {
+  /** What {@link #answer} did. */
+  enum Outcome { ANSWERED, NODATA, NXDOMAIN, FORWARD, FORMERR, NOTIMP, DROP }
+
+  private final DnsWire.NameBuffer name = new DnsWire.NameBuffer();
+  private final byte[][] searchDomains;
+
+  /** @param searchDomains the resolver's search list ({@code search} in resolv.conf), any case */
+  DnsAnswerer(List<String> searchDomains) {
+    this.searchDomains = new byte[searchDomains.size()][];
+    for (int i = 0; i < searchDomains.size(); i++) {
+      this.searchDomains[i] = NameTable.normalize(searchDomains.get(i)).getBytes(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  /**
+   * Answers {@code query} (its readable bytes: one message) into {@code out}; writes nothing for
+   * {@link Outcome#FORWARD} and {@link Outcome#DROP}.
+   */
+  Outcome answer(ByteBuf query, NameTable table, ByteBuf out) {
+    int start = query.readerIndex();
+    if (query.readableBytes() < DnsWire.HEADER_SIZE) {
+      return Outcome.DROP;
+    }
+    int id = DnsWire.id(query);
+    int flags = DnsWire.flags(query);
+    if ((flags & DnsWire.FLAG_QR) != 0) {
+      return Outcome.DROP; // a response sent to us: answering it could start a loop
+    }
+    int rd = flags & DnsWire.FLAG_RD;
+    if ((flags & DnsWire.OPCODE_MASK) != 0) {
+      DnsWire.writeHeader(out, id, DnsWire.FLAG_QR | (flags & DnsWire.OPCODE_MASK) | rd | DnsWire.RCODE_NOTIMP, 0, 0);
+      return Outcome.NOTIMP;
+    }
+    int nameEnd = DnsWire.count(query, DnsWire.QDCOUNT_OFFSET) != 1 ? -1
+        : DnsWire.readName(query, start + DnsWire.HEADER_SIZE, name);
+    if (nameEnd < 0 || nameEnd + 4 > query.writerIndex()) {
+      DnsWire.writeHeader(out, id, DnsWire.FLAG_QR | rd | DnsWire.RCODE_FORMERR, 0, 0);
+      return Outcome.FORMERR;
+    }
+    int qtype = query.getUnsignedShort(nameEnd);
+    int qclass = query.getUnsignedShort(nameEnd + 2);
+    if (qclass != DnsWire.CLASS_IN || !name.plain) {
+      return Outcome.FORWARD;
+    }
+    NameTable.Entry entry = lookup(table);
+    int questionLength = nameEnd + 4 - (start + DnsWire.HEADER_SIZE);
+    int answerFlags = DnsWire.FLAG_QR | DnsWire.FLAG_AA | rd | DnsWire.FLAG_RA;
+    if (entry == null) {
+      if (!table.inZone(name.bytes, name.length)) {
+        return Outcome.FORWARD;
+      }
+      DnsWire.writeHeader(out, id, answerFlags | DnsWire.RCODE_NXDOMAIN, 1, 0);
+      out.writeBytes(query, start + DnsWire.HEADER_SIZE, questionLength);
+      return Outcome.NXDOMAIN;
+    }
+    List<byte[]> addresses = qtype == DnsWire.TYPE_A ? entry.v4() : qtype == DnsWire.TYPE_AAAA ? entry.v6() : List.of();
+    DnsWire.writeHeader(out, id, answerFlags | DnsWire.RCODE_NOERROR, 1, addresses.size());
+    out.writeBytes(query, start + DnsWire.HEADER_SIZE, questionLength);
+    for (int i = 0; i < addresses.size(); i++) {
+      byte[] a = addresses.get(i);
+      out.writeShort(0xC000 | DnsWire.HEADER_SIZE) // a pointer to the question's name
+          .writeShort(qtype).writeShort(DnsWire.CLASS_IN).writeInt(DnsWire.TTL_SECONDS).writeShort(a.length).writeBytes(a);
+    }
+    return addresses.isEmpty() ? Outcome.NODATA : Outcome.ANSWERED;
+  }
+
+  /** The entry of the name as asked, else of the name less one of the search domains at its end. */
+  private NameTable.Entry lookup(NameTable table) {
+    byte[] n = name.bytes;
+    int length = name.length;
+    NameTable.Entry entry = table.lookup(n, 0, length);
+    for (int i = 0; entry == null && i < searchDomains.length; i++) {
+      byte[] d = searchDomains[i];
+      int rest = length - d.length - 1;
+      if (rest > 0 && n[rest] == '.' && java.util.Arrays.equals(d, 0, d.length, n, rest + 1, length)) {
+        entry = table.lookup(n, 0, rest);
+      }
+    }
+    return entry;
+  }
+
+  /** SERVFAIL for {@code query} (a well-formed header; its question echoed when it has one that parses). */
+  void servfail(ByteBuf query, ByteBuf out) {
+    int start = query.readerIndex();
+    int id = DnsWire.id(query);
+    int rd = DnsWire.flags(query) & DnsWire.FLAG_RD;
+    int nameEnd = DnsWire.count(query, DnsWire.QDCOUNT_OFFSET) != 1 ? -1
+        : DnsWire.readName(query, start + DnsWire.HEADER_SIZE, name);
+    boolean question = nameEnd >= 0 && nameEnd + 4 <= query.writerIndex();
+    DnsWire.writeHeader(out, id, DnsWire.FLAG_QR | rd | DnsWire.FLAG_RA | DnsWire.RCODE_SERVFAIL, question ? 1 : 0, 0);
+    if (question) {
+      out.writeBytes(query, start + DnsWire.HEADER_SIZE, nameEnd + 4 - (start + DnsWire.HEADER_SIZE));
+    }
+  }
+}

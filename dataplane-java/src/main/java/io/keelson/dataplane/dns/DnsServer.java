@@ -1,0 +1,193 @@
+package io.keelson.dataplane.dns;
+
+import io.keelson.dataplane.stats.StatsRegistry;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The sidecar's DNS proxy: UDP and TCP on {@link DnsConfig#host()}:{@link DnsConfig#port()} (127.0.0.1:15053), where
+ * {@code bin/keelson iptables --redirect-dns} sends the app's port-53 queries. Each query is answered from the current
+ * {@link NameTable} ({@code tables}: read per query, so a new table from the control plane applies to the next one) by
+ * {@link DnsAnswerer}, or forwarded to the upstream resolver by {@link UpstreamForwarder}. A TCP connection carries
+ * length-prefixed messages (RFC 7766), is closed after 10 s without a query, and at most
+ * {@link DnsConfig#maxTcpConnections} are open at once.
+ *
+ * <p>Threading: one event loop (NIO, thread {@code keelson-dns}) runs both sockets, every TCP connection, the upstream
+ * socket and the timeout sweep, so the answerer and the forwarding table have a single writer. {@link #start} and
+ * {@link #close} may be called from any thread.
+ */
+public final class DnsServer implements AutoCloseable {
+  private static final int TCP_IDLE_SECONDS = 10;
+
+  private final EventLoopGroup group;
+  private final Channel udp;
+  private final Channel tcp;
+  private final Channel upstream;
+  private final UpstreamForwarder forwarder;
+
+  private DnsServer(EventLoopGroup group, Channel udp, Channel tcp, Channel upstream, UpstreamForwarder forwarder) {
+    this.group = group;
+    this.udp = udp;
+    this.tcp = tcp;
+    this.upstream = upstream;
+    this.forwarder = forwarder;
+  }
+
+  /**
+   * Binds UDP and TCP and the upstream socket.
+   *
+   * @throws IllegalStateException naming the address when a bind fails
+   */
+  public static DnsServer start(DnsConfig config, Supplier<NameTable> tables, StatsRegistry statsRegistry)
+      throws InterruptedException {
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("keelson-dns", true),
+        NioIoHandler.newFactory());
+    DnsStats stats = new DnsStats(statsRegistry);
+    DnsAnswerer answerer = new DnsAnswerer(config.searchDomains());
+    UpstreamForwarder forwarder = new UpstreamForwarder(config, stats, answerer);
+    Queries queries = new Queries(tables, answerer, forwarder, stats);
+    try {
+      boolean v6 = forwarder.target().getAddress() instanceof java.net.Inet6Address;
+      Channel upstream = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+          .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+            @Override
+            protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+              forwarder.onResponse(packet);
+            }
+          })
+          .bind(v6 ? "::" : "0.0.0.0", 0).sync().channel();
+      forwarder.upstream(upstream);
+      Channel udp = bind(new Bootstrap().group(group).channel(NioDatagramChannel.class)
+          .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+            @Override
+            protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+              queries.onUdp(ctx.channel(), packet);
+            }
+          }).bind(config.host(), config.port()), "UDP", config);
+      int[] open = new int[1]; // TCP connections open; touched on the event loop only
+      Channel tcp = bind(new ServerBootstrap().group(group, group).channel(NioServerSocketChannel.class)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              if (open[0] >= config.maxTcpConnections()) {
+                stats.tcpRejected.increment();
+                ch.close();
+                return;
+              }
+              open[0]++;
+              ch.closeFuture().addListener(f -> open[0]--);
+              ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
+                  new LengthFieldBasedFrameDecoder(2 + 0xFFFF, 0, 2, 0, 2),
+                  new SimpleChannelInboundHandler<ByteBuf>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+                      queries.onTcp(ctx.channel(), msg);
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                      ctx.close(); // a read timeout or a reset: nothing to answer
+                    }
+                  });
+            }
+          }).bind(config.host(), config.port() == 0 ? ((InetSocketAddress) udp.localAddress()).getPort()
+              : config.port()), "TCP", config);
+      group.next().scheduleAtFixedRate(forwarder::sweep, 100, 100, TimeUnit.MILLISECONDS);
+      return new DnsServer(group, udp, tcp, upstream, forwarder);
+    } catch (RuntimeException | InterruptedException e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private static Channel bind(io.netty.channel.ChannelFuture future, String protocol, DnsConfig config)
+      throws InterruptedException {
+    future.await();
+    if (!future.isSuccess()) {
+      throw new IllegalStateException("the DNS proxy cannot listen on " + protocol + " " + config.host() + ":"
+          + config.port() + ": " + future.cause().getMessage() + " (choose another with --dns-port)", future.cause());
+    }
+    return future.channel();
+  }
+
+  public InetSocketAddress udpAddress() {
+    return (InetSocketAddress) udp.localAddress();
+  }
+
+  public InetSocketAddress tcpAddress() {
+    return (InetSocketAddress) tcp.localAddress();
+  }
+
+  /** The upstream resolver asked for the names it does not own. */
+  public InetSocketAddress upstreamAddress() {
+    return forwarder.target();
+  }
+
+  @Override
+  public void close() {
+    udp.close().awaitUninterruptibly();
+    tcp.close().awaitUninterruptibly();
+    upstream.close().awaitUninterruptibly();
+    group.submit(forwarder::clear).awaitUninterruptibly();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /** Answers or forwards each query. Runs on the DNS event loop. */
+  private record Queries(Supplier<NameTable> tables, DnsAnswerer answerer, UpstreamForwarder forwarder, DnsStats stats) {
+    void onUdp(Channel channel, DatagramPacket packet) {
+      stats.queriesUdp.increment();
+      ByteBuf query = packet.content();
+      ByteBuf out = channel.alloc().buffer(512);
+      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), out);
+      stats.count(outcome);
+      switch (outcome) {
+        case FORWARD -> {
+          out.release();
+          forwarder.forward(query.retain(), channel, packet.sender());
+        }
+        case DROP -> out.release();
+        default -> UpstreamForwarder.write(channel, packet.sender(), out);
+      }
+    }
+
+    void onTcp(Channel channel, ByteBuf query) {
+      stats.queriesTcp.increment();
+      ByteBuf out = channel.alloc().buffer(512);
+      out.writeShort(0);
+      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), out);
+      stats.count(outcome);
+      switch (outcome) {
+        case FORWARD -> {
+          out.release();
+          forwarder.forward(query.retain(), channel, null);
+        }
+        case DROP -> {
+          out.release();
+          channel.close();
+        }
+        default -> {
+          out.setShort(0, out.readableBytes() - 2);
+          UpstreamForwarder.write(channel, null, out);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.keelson.dataplane.dns;
+
+import io.keelson.dataplane.stats.StatsRegistry;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The DNS proxy's counters, {@code dns.*} on the admin {@code /stats} (and {@code /stats/prometheus}). Written by the
+ * DNS event loop only; read by the admin.
+ */
+final class DnsStats {
+  final LongAdder queriesUdp;
+  final LongAdder queriesTcp;
+  /** Answered from the name table with addresses. */
+  final LongAdder answered;
+  /** A mesh name without an address of the asked type: NOERROR, no answer. */
+  final LongAdder nodata;
+  /** A name under a mesh zone that is not in the table. */
+  final LongAdder nxdomain;
+  final LongAdder forwarded;
+  final LongAdder upstreamResponses;
+  final LongAdder upstreamTimeouts;
+  /** A datagram on the upstream socket that answers no pending query (late, spoofed or from elsewhere). */
+  final LongAdder upstreamUnexpected;
+  final LongAdder servfail;
+  /** Malformed queries answered FORMERR. */
+  final LongAdder formerr;
+  /** Queries dropped unanswered: shorter than a header, or a response. */
+  final LongAdder dropped;
+  final LongAdder notimp;
+  /** Forwarded queries refused because {@link DnsConfig#maxPending} were waiting (answered SERVFAIL). */
+  final LongAdder overflow;
+  final LongAdder tcpRejected;
+
+  DnsStats(StatsRegistry stats) {
+    queriesUdp = stats.counter("dns.queries_udp");
+    queriesTcp = stats.counter("dns.queries_tcp");
+    answered = stats.counter("dns.answered");
+    nodata = stats.counter("dns.nodata");
+    nxdomain = stats.counter("dns.nxdomain");
+    forwarded = stats.counter("dns.forwarded");
+    upstreamResponses = stats.counter("dns.upstream_responses");
+    upstreamTimeouts = stats.counter("dns.upstream_timeouts");
+    upstreamUnexpected = stats.counter("dns.upstream_unexpected");
+    servfail = stats.counter("dns.servfail");
+    formerr = stats.counter("dns.formerr");
+    dropped = stats.counter("dns.dropped");
+    notimp = stats.counter("dns.notimp");
+    overflow = stats.counter("dns.overflow");
+    tcpRejected = stats.counter("dns.tcp_rejected");
+  }
+
+  void count(DnsAnswerer.Outcome outcome) {
+    switch (outcome) {
+      case ANSWERED -> answered.increment();
+      case NODATA -> nodata.increment();
+      case NXDOMAIN -> nxdomain.increment();
+      case FORWARD -> forwarded.increment();
+      case FORMERR -> formerr.increment();
+      case NOTIMP -> notimp.increment();
+      case DROP -> dropped.increment();
+    }
+  }
+}

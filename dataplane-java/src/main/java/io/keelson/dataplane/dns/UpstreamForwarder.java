@@ -1,0 +1,202 @@
+package io.keelson.dataplane.dns;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Queries the DNS proxy does not answer itself, on their way to the upstream resolver and back: a fixed table of
+ * {@link DnsConfig#maxPending} slots (pre-allocated; no allocation per query beyond Netty's packet), each query sent
+ * upstream over UDP under an ID of its own (its slot in the low bits, random high bits, so a late or forged answer
+ * for a reused slot is not taken), its answer given the app's ID back and sent to the app (UDP, or TCP with the
+ * length prefix). The upstreams are asked in turn, each for its share of the timeout (timeout / number of upstreams):
+ * a query the first does not answer in time goes to the next ({@link #sweep}, every 100 ms), and one that none answers
+ * gets SERVFAIL; a full table gets SERVFAIL at once.
+ *
+ * <p>Confined to the DNS event loop: every method runs there.
+ */
+final class UpstreamForwarder {
+  static final int MAX_SLOTS = 1 << 12;
+  private static final int SLOT_BITS = 12;
+  private static final int SLOT_MASK = MAX_SLOTS - 1;
+
+  private final Pending[] slots;
+  private final int[] free;
+  private int freeCount;
+  private final InetSocketAddress[] targets;
+  private final long attemptNanos;
+  private final DnsStats stats;
+  private final DnsAnswerer answerer;
+  private Channel upstream;
+
+  /** One query waiting for the upstream. */
+  private static final class Pending {
+    boolean inUse;
+    int upstreamId;
+    int clientId;
+    int attempt; // index of the upstream asked
+    long deadline;
+    ByteBuf query; // retained: the app's query, for a SERVFAIL that echoes its question
+    Channel client; // the UDP server channel or the app's TCP connection
+    InetSocketAddress udpClient; // null for TCP
+  }
+
+  UpstreamForwarder(DnsConfig config, DnsStats stats, DnsAnswerer answerer) {
+    this.slots = new Pending[config.maxPending()];
+    this.free = new int[config.maxPending()];
+    for (int i = 0; i < slots.length; i++) {
+      slots[i] = new Pending();
+      free[i] = slots.length - 1 - i;
+    }
+    this.freeCount = slots.length;
+    // One upstream socket, of the first upstream's family: the others of that family are asked in turn.
+    boolean v6 = config.upstreams().getFirst().getAddress() instanceof java.net.Inet6Address;
+    this.targets = config.upstreams().stream()
+        .filter(u -> (u.getAddress() instanceof java.net.Inet6Address) == v6).toArray(InetSocketAddress[]::new);
+    this.attemptNanos = config.timeout().toNanos() / targets.length;
+    this.stats = stats;
+    this.answerer = answerer;
+  }
+
+  void upstream(Channel channel) {
+    this.upstream = channel;
+  }
+
+  /** The first upstream. */
+  InetSocketAddress target() {
+    return targets[0];
+  }
+
+  int pending() {
+    return slots.length - freeCount;
+  }
+
+  /**
+   * Sends {@code query} (whose reference the forwarder takes over) upstream for {@code client}; when the table is full,
+   * answers SERVFAIL at once.
+   */
+  void forward(ByteBuf query, Channel client, InetSocketAddress udpClient) {
+    if (freeCount == 0 || upstream == null || !upstream.isActive()) {
+      stats.overflow.increment();
+      servfail(client, udpClient, query);
+      return;
+    }
+    int slot = free[--freeCount];
+    Pending p = slots[slot];
+    p.inUse = true;
+    p.clientId = DnsWire.id(query);
+    p.attempt = 0;
+    p.client = client;
+    p.udpClient = udpClient;
+    p.query = query;
+    send(slot, p);
+  }
+
+  /** Sends pending query {@code p} to its current upstream under a fresh ID. */
+  private void send(int slot, Pending p) {
+    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    p.deadline = System.nanoTime() + attemptNanos;
+    ByteBuf out = p.query.retainedDuplicate();
+    out.setShort(out.readerIndex() + DnsWire.ID_OFFSET, p.upstreamId);
+    upstream.writeAndFlush(new DatagramPacket(out, targets[p.attempt]), upstream.voidPromise());
+  }
+
+  /** A datagram from the upstream socket. */
+  void onResponse(DatagramPacket packet) {
+    ByteBuf msg = packet.content();
+    if (msg.readableBytes() < DnsWire.HEADER_SIZE) {
+      stats.upstreamUnexpected.increment();
+      return;
+    }
+    int id = DnsWire.id(msg);
+    int slot = id & SLOT_MASK;
+    if (slot >= slots.length || !slots[slot].inUse || slots[slot].upstreamId != id
+        || !packet.sender().equals(targets[slots[slot].attempt]) || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+      stats.upstreamUnexpected.increment();
+      return;
+    }
+    Pending p = slots[slot];
+    stats.upstreamResponses.increment();
+    msg.setShort(msg.readerIndex() + DnsWire.ID_OFFSET, p.clientId);
+    send(p.client, p.udpClient, msg.retain());
+    release(slot);
+  }
+
+  /** SERVFAIL for every query past its deadline. */
+  void sweep() {
+    long now = System.nanoTime();
+    for (int i = 0; i < slots.length; i++) {
+      Pending p = slots[i];
+      if (p.inUse && now - p.deadline >= 0) {
+        stats.upstreamTimeouts.increment();
+        if (p.attempt + 1 < targets.length) {
+          p.attempt++; // the next upstream, under a new ID: a late answer from the previous one is not taken
+          send(i, p);
+          continue;
+        }
+        p.query.setShort(p.query.readerIndex() + DnsWire.ID_OFFSET, p.clientId); // the upstream copy shared its bytes
+        servfail(p.client, p.udpClient, p.query.retain());
+        release(i);
+      }
+    }
+  }
+
+  /** Releases every pending query (the server is closing). */
+  void clear() {
+    for (int i = 0; i < slots.length; i++) {
+      if (slots[i].inUse) {
+        release(i);
+      }
+    }
+  }
+
+  private void release(int slot) {
+    Pending p = slots[slot];
+    p.inUse = false;
+    p.query.release();
+    p.query = null;
+    p.client = null;
+    p.udpClient = null;
+    free[freeCount++] = slot;
+  }
+
+  /** SERVFAIL for {@code query} (released here) to the client. */
+  private void servfail(Channel client, InetSocketAddress udpClient, ByteBuf query) {
+    try {
+      ByteBuf out = client.alloc().buffer(query.readableBytes() + 2);
+      if (udpClient == null) {
+        out.writeShort(0);
+      }
+      int start = out.writerIndex();
+      answerer.servfail(query, out);
+      if (udpClient == null) {
+        out.setShort(0, out.writerIndex() - start);
+      }
+      stats.servfail.increment();
+      write(client, udpClient, out);
+    } finally {
+      query.release();
+    }
+  }
+
+  /** Sends an upstream answer ({@code msg}, released by the write) to the app. */
+  private static void send(Channel client, InetSocketAddress udpClient, ByteBuf msg) {
+    if (udpClient != null) {
+      write(client, udpClient, msg);
+      return;
+    }
+    ByteBuf length = client.alloc().buffer(2).writeShort(msg.readableBytes());
+    client.write(length, client.voidPromise());
+    write(client, null, msg);
+  }
+
+  static void write(Channel client, InetSocketAddress udpClient, ByteBuf out) {
+    if (!client.isActive()) {
+      out.release();
+      return;
+    }
+    client.writeAndFlush(udpClient != null ? new DatagramPacket(out, udpClient) : out, client.voidPromise());
+  }
+}
