@@ -104,10 +104,10 @@ final class SupportedFields {
     rules(Address.getDescriptor(), "socket_address");
     rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
     rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
-            "bind_to_port", "default_filter_chain", "access_log") // written for connections no filter chain matches
+            "bind_to_port", "default_filter_chain", "access_log", // written for connections no filter chain matches
+            "metadata") // read: filter_metadata["keelson.io/name_table"] (NameTableTranslator); other keys are free-form
         .ignore("stat_prefix", SAFE)
         .ignore("traffic_direction", SAFE)
-        .ignore("metadata", SAFE)
         .ignore("drain_type", SAFE)
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
         .ignore("enable_reuse_port", SAFE)
@@ -342,8 +342,8 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
         .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.getDescriptor(),
-            "priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "retry_budget")
-        .ignore("track_remaining", "ignored: remaining_* gauges are always published")
+            "priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "retry_budget",
+            "track_remaining") // remaining_* gauges are always published (istiod sets it on every cluster)
         .reject("max_connection_pools", "max_connection_pools is not supported");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget.getDescriptor(),
         "budget_percent", "min_retry_concurrency");
