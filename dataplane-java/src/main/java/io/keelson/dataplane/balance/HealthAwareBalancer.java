@@ -21,6 +21,9 @@ public final class HealthAwareBalancer extends WrappingBalancer {
       throw new IllegalArgumentException("health for " + health.length + " endpoints, balancer has " + policy.size());
     }
     this.health = health.clone();
+    if (policy instanceof PriorityBalancer levels) {
+      levels.health(health); // it picks a level by health, then an available endpoint of that level
+    }
   }
 
   @Override

@@ -43,6 +43,9 @@ public interface LoadBalancer {
    * @param random used by this balancer only, from the thread that calls {@link #pick}
    */
   static LoadBalancer create(ClusterConfig cluster, RandomGenerator random) {
+    if (PriorityBalancer.hasLevels(cluster.endpoints())) {
+      return new PriorityBalancer(cluster, random); // each level is balanced by this method again, at priority 0
+    }
     EndpointConfig[] endpoints = cluster.endpoints().toArray(new EndpointConfig[0]);
     if (cluster.lb().localityWeighted() && !cluster.lbPolicy().hashes()) {
       return new LocalityWeightedBalancer(cluster, random);

@@ -6,11 +6,22 @@ package io.keelson.dataplane.config;
  * @param weight         load_balancing_weight (default 1, at least 1)
  * @param locality       its locality as {@code region/zone/sub_zone}, or "" when none is given
  * @param localityWeight its locality's load_balancing_weight, or 0 when none is given
+ * @param priority       its locality's priority (0, the default, is the highest; Envoy's priority levels)
  */
-public record EndpointConfig(String host, int port, int weight, String locality, int localityWeight) {
+public record EndpointConfig(String host, int port, int weight, String locality, int localityWeight, int priority) {
   /** Without a locality. */
   public EndpointConfig(String host, int port, int weight) {
-    this(host, port, weight, "", 0);
+    this(host, port, weight, "", 0, 0);
+  }
+
+  /** At priority 0. */
+  public EndpointConfig(String host, int port, int weight, String locality, int localityWeight) {
+    this(host, port, weight, locality, localityWeight, 0);
+  }
+
+  /** This endpoint at priority 0 (a priority level's own balancer sees its endpoints so). */
+  public EndpointConfig atPriorityZero() {
+    return priority == 0 ? this : new EndpointConfig(host, port, weight, locality, localityWeight, 0);
   }
 
   @Override

@@ -213,8 +213,12 @@ final class ClusterTranslator {
           }
         }
         endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight,
-            locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0));
+            locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0,
+            localities.get(i).getPriority()));
       }
+    }
+    if (!priorities(localities, assignmentPath)) {
+      ok = false;
     }
     if (c.getType() == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() > 1) {
       problems.error(path + ".load_assignment", "a LOGICAL_DNS cluster has exactly one endpoint; found " + endpoints.size());
@@ -319,6 +323,32 @@ final class ClusterTranslator {
       }
     }
     return ok ? new io.keelson.dataplane.config.OriginalDstConfig(lb.getUseHttpHeader(), header, cleanup) : null;
+  }
+
+  /**
+   * Envoy's rule for priority levels: they run from 0 without a gap (a level with no locality would take no traffic,
+   * and Envoy rejects the assignment). False, with the error, when one is skipped.
+   */
+  private boolean priorities(List<LocalityLbEndpoints> localities, String assignmentPath) {
+    java.util.BitSet used = new java.util.BitSet();
+    int highest = 0;
+    for (LocalityLbEndpoints l : localities) {
+      int p = l.getPriority();
+      if (p < 0 || p > 128) { // Envoy's proto: lte 128
+        problems.error(assignmentPath + ".endpoints[" + localities.indexOf(l) + "].priority", Integer.toUnsignedString(p)
+            + " is out of range; expected 0-128");
+        return false;
+      }
+      used.set(p);
+      highest = Math.max(highest, p);
+    }
+    int gap = used.nextClearBit(0);
+    if (gap < highest) {
+      problems.error(assignmentPath + ".endpoints", "priority " + gap + " has no locality while priority " + highest
+          + " has; priorities must run from 0 without a gap");
+      return false;
+    }
+    return true;
   }
 
   /** {@code region/zone/sub_zone}, or "" when the locality is not given. */

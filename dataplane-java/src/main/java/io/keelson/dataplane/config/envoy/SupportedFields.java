@@ -401,7 +401,7 @@ final class SupportedFields {
     rules(Cluster.RingHashLbConfig.getDescriptor(), "minimum_ring_size", "maximum_ring_size", "hash_function");
     rules(Cluster.MaglevLbConfig.getDescriptor(), "table_size");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
-    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight")
+    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight", "priority")
         .ignore("metadata", SAFE);
     rules(io.envoyproxy.envoy.config.core.v3.Locality.getDescriptor(), "region", "zone", "sub_zone");
     rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
