@@ -57,6 +57,8 @@ public final class ApiServer implements AutoCloseable {
     m.put("tlsroute", "TLSRoute");
     m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
+    m.put("serviceentry", "ServiceEntry");
+    m.put("se", "ServiceEntry");
     return Map.copyOf(m);
   }
 

@@ -42,7 +42,18 @@ public final class ControlPlane implements AutoCloseable {
    * @param etcd         the shared etcd store, or null for the embedded one (memory, data dir)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
-      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
+      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd,
+      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
+    public Options {
+      outboundTrafficPolicy = outboundTrafficPolicy == null ? io.keelson.control.xds.OutboundTrafficPolicy.ALLOW_ANY
+          : outboundTrafficPolicy;
+    }
+
+    public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
+        CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, null);
+    }
+
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
         CaOptions ca, int xdsTlsPort) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, null);
@@ -53,7 +64,13 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public Options withEtcd(EtcdStore.Options e) {
-      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e);
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e,
+          outboundTrafficPolicy);
+    }
+
+    /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
+    public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, p);
     }
   }
 
@@ -109,7 +126,7 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
-    XdsServer xds = new XdsServer(store, o.outboundPort());
+    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy());
     if (etcd != null) {
       etcd.follow(xds);
     }

@@ -30,7 +30,7 @@ public final class References {
           }
         }
         case Policy.DestinationRule dr -> {
-          if (service(state, dr.host()) == null) {
+          if (ServiceEntries.serviceOrHost(state, dr.host()) == null) {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
@@ -42,6 +42,7 @@ public final class References {
         }
         case Policy.Routes r -> routes(state, r, errors);
         case Policy.Service s -> sharedPorts(byPort, s, errors);
+        case Policy.ServiceEntry se -> ServiceEntries.check(state, se, errors);
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
@@ -77,7 +78,7 @@ public final class References {
     String doc = r.meta().key();
     for (int i = 0; i < r.services().size(); i++) {
       String s = r.services().get(i);
-      if (service(state, s) == null) {
+      if (ServiceEntries.serviceOrHost(state, s) == null) {
         errors.add(new PolicyError(file, doc, (istio ? "spec.hosts[" : "spec.parentRefs[") + i + "]" + (istio ? "" : ".name"),
             noService(s)));
       }
@@ -137,7 +138,7 @@ public final class References {
         checkBackend(state, errors, file, doc, at, istio, b);
       }
       for (String s : r.services()) {
-        Policy.Service svc = service(state, s);
+        Policy.Service svc = ServiceEntries.serviceOrHost(state, s);
         if (svc == null) {
           continue;
         }
@@ -170,13 +171,14 @@ public final class References {
   }
 
   private static String noService(String name) {
-    return "no Service '" + name + "' is registered; apply a keelson.io/v1alpha1 Service of that name first, or in the same set";
+    return "no Service '" + name + "' is registered and no ServiceEntry declares it; apply a keelson.io/v1alpha1 Service"
+        + " (or a ServiceEntry with that host) first, or in the same set";
   }
 
   /** A route's backend {@code b} (at field path {@code at}): its service exists, has the port named, and the subset is defined. */
   private static void checkBackend(PolicySet state, List<PolicyError> errors, String file, String doc, String at,
       boolean istio, Policy.Backend b) {
-    Policy.Service svc = service(state, b.service());
+    Policy.Service svc = ServiceEntries.serviceOrHost(state, b.service());
     if (svc == null) {
       errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
       return;

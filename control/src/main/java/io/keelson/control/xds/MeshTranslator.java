@@ -47,6 +47,7 @@ public final class MeshTranslator {
   private final int outboundPort;
   private final boolean apiListeners;
   private final boolean captured;
+  private final OutboundTrafficPolicy outboundPolicy;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -65,6 +66,12 @@ public final class MeshTranslator {
    *                 listener {@value #OUTBOUND}, plus the passthrough clusters
    */
   public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured) {
+    this(outboundPort, apiListeners, captured, OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /** @param outboundPolicy what a captured sidecar does with traffic to hosts and ports the mesh does not know */
+  public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy) {
+    this.outboundPolicy = outboundPolicy;
     if (captured && apiListeners) {
       throw new IllegalArgumentException("a captured sidecar is not a proxyless client");
     }
@@ -141,6 +148,10 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort) : outboundListener());
+    // ServiceEntry hosts (not for proxyless gRPC clients, which take no DNS or ORIGINAL_DST clusters).
+    Map<String, Policy.ServiceEntry> entries = apiListeners ? Map.of()
+        : io.keelson.control.store.ServiceEntries.byHost(state);
+    ClusterNames names = new ClusterNames(entries, 0);
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
@@ -158,18 +169,25 @@ public final class MeshTranslator {
       }
       List<Integer> httpPorts = svc.ports().stream().filter(p -> svc.protocol(p).http()).toList();
       if (!httpPorts.isEmpty()) { // a TCP or TLS service is reachable only through a captured sidecar's port listener
-        routes.addVirtualHosts(virtualHost(state, svc, httpPorts));
+        routes.addVirtualHosts(virtualHost(state, svc, httpPorts, names));
       }
       if (apiListeners && !httpPorts.isEmpty()) {
         listeners.add(apiListener(svc.name()));
       }
     }
     assignments.end();
+    clusters.addAll(ServiceEntryTranslator.clusters(state, entries));
+    routes.addAllVirtualHosts(ServiceEntryTranslator.outboundHosts(state, names));
+    if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY && !apiListeners) {
+      routes.addVirtualHosts(OutboundTrafficPolicy.blockAll()); // 502 for a Host the mesh does not know, as istiod
+    }
     List<RouteConfiguration> routeConfigs = new ArrayList<>(List.of(routes.build()));
     if (captured) {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
-      for (int port : CapturedListeners.servicePorts(services)) {
+      java.util.TreeSet<Integer> ports = ServiceEntryTranslator.ports(entries);
+      ports.addAll(CapturedListeners.servicePorts(services));
+      for (int port : ports) {
         if (port == outboundPort) {
           continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
         }
@@ -185,21 +203,30 @@ public final class MeshTranslator {
             }
           }
         }
-        if (tcp != null) {
+        Listener entryStreams = tcp == null && tls.isEmpty() ? ServiceEntryTranslator.streamListener(state, names, port)
+            : null;
+        if (entryStreams != null) { // References keeps an entry's TCP or TLS port from being a registry Service's
+          listeners.add(outboundPolicy.apply(entryStreams));
+        } else if (tcp != null) {
           listeners.add(StreamListeners.tcp(state, port, tcp));
         } else if (!tls.isEmpty()) {
-          listeners.add(StreamListeners.tls(state, port, tls));
+          listeners.add(outboundPolicy.apply(StreamListeners.tls(state, port, tls)));
         } else {
           listeners.add(CapturedListeners.portListener(port, outboundHttpFilters()));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(virtualHost(state, svc, List.of(port)));
+            hosts.add(virtualHost(state, svc, List.of(port), names.forPort(port)));
           }
-          routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
+          hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));
+          routeConfigs.add(outboundPolicy.apply(CapturedListeners.portRoutes(port, hosts)));
         }
       }
       clusters.add(CapturedListeners.passthrough());
       clusters.add(CapturedListeners.inboundPassthrough());
+      if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
+        listeners.set(0, outboundPolicy.apply(listeners.getFirst()));
+        clusters.add(OutboundTrafficPolicy.blackHole());
+      }
     }
     return MeshResources.of(listeners, routeConfigs, clusters, endpoints, assignments::digestOf);
   }
@@ -372,7 +399,7 @@ public final class MeshTranslator {
   }
 
   /** {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames. */
-  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports) {
+  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
         .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
     for (int port : ports) {
@@ -386,7 +413,7 @@ public final class MeshTranslator {
         }
       }
       for (Policy.Rule rule : r.rules()) {
-        RouteBuilder.addRoutes(vh, r, rule, state);
+        RouteBuilder.addRoutes(vh, r, rule, state, names);
       }
     }
     if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules

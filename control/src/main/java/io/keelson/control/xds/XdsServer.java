@@ -82,6 +82,7 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, MeshResources> capturedByPort = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
   private final int outboundPort;
+  private final OutboundTrafficPolicy outboundPolicy;
   private long pushes;
   private Server server;
   private V3DiscoveryServer discovery;
@@ -109,9 +110,15 @@ public final class XdsServer implements AutoCloseable {
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
+    this(store, outboundPort, OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /** @param outboundPolicy what captured sidecars do with traffic to hosts and ports the mesh does not know */
+  public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy) {
+    this.outboundPolicy = outboundPolicy;
     this.store = store;
     this.outboundPort = outboundPort;
-    this.sidecars = new MeshTranslator(outboundPort, false);
+    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy);
     this.proxyless = new MeshTranslator(outboundPort, true);
   }
 
@@ -220,8 +227,8 @@ public final class XdsServer implements AutoCloseable {
       boolean isCaptured = captured.containsKey(p.nodeId);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
-        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true)
-            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false);
+        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy)
+            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false, false, outboundPolicy);
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = typesChanged(pair[0], pair[1]);
@@ -334,7 +341,7 @@ public final class XdsServer implements AutoCloseable {
       // One shared translation per outbound port and identity or not; per node its virtualInbound and app cluster.
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
-          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true))
+          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true, outboundPolicy))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture));
     }
@@ -357,7 +364,7 @@ public final class XdsServer implements AutoCloseable {
    * lists are reused by the next change when their workloads did not change.
    */
   private MeshTranslator translator(int port) {
-    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false));
+    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false, false, outboundPolicy));
   }
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */

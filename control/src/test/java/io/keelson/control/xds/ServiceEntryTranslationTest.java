@@ -1,0 +1,279 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ServiceEntry hosts in what sidecars receive (istiod's {@code outbound|<port>||<host>} clusters by resolution, virtual
+ * hosts by Host, captured per-port listeners), VirtualServices and DestinationRules on them, the checks against the
+ * registry, and the outbound traffic policy (ALLOW_ANY / REGISTRY_ONLY).
+ */
+class ServiceEntryTranslationTest {
+  static final String ENTRIES = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: frontend }
+      spec:
+        ports: [ { name: http, port: 80 } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: api }
+      spec:
+        hosts: [ api.example.com ]
+        resolution: STATIC
+        ports:
+        - { number: 80, name: http, protocol: HTTP }
+        - { number: 443, name: https, protocol: HTTPS }
+        endpoints:
+        - { address: 10.0.0.1, ports: { http: 8080 }, labels: { version: v1 } }
+        - { address: 10.0.0.2, ports: { http: 8080 }, labels: { version: v2 }, weight: 5 }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: weather }
+      spec:
+        hosts: [ weather.example.com ]
+        resolution: DNS
+        ports: [ { number: 8080, name: http } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: db }
+      spec:
+        hosts: [ db.example.com ]
+        resolution: DNS_ROUND_ROBIN
+        ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: anything }
+      spec:
+        hosts: [ passthrough.example.com ]
+        resolution: NONE
+        ports: [ { number: 9000, name: http } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: api }
+      spec:
+        host: api.example.com
+        trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST }, connectionPool: { tcp: { maxConnections: 7 } } }
+        subsets:
+        - { name: v1, labels: { version: v1 } }
+        - { name: v2, labels: { version: v2 } }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: api }
+      spec:
+        hosts: [ api.example.com ]
+        http:
+        - match: [ { headers: { x-version: { exact: v2 } } } ]
+          route: [ { destination: { host: api.example.com, subset: v2 } } ]
+        - route: [ { destination: { host: api.example.com, subset: v1 } } ]
+      """;
+
+  private static PolicyStore store(String yaml) throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
+    return store;
+  }
+
+  private static Cluster cluster(MeshResources r, String name) {
+    return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no cluster " + name + " in " + r.clusters().stream().map(Cluster::getName).toList()));
+  }
+
+  private static RouteConfiguration routes(MeshResources r, String name) {
+    return r.routes().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static Listener listener(MeshResources r, String name) {
+    return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  private static VirtualHost vhost(RouteConfiguration rc, String name) {
+    return rc.getVirtualHostsList().stream().filter(v -> v.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no virtual host " + name + " in " + rc.getVirtualHostsList().stream()
+            .map(VirtualHost::getName).toList()));
+  }
+
+  private static List<String> endpoints(Cluster c) {
+    return c.getLoadAssignment().getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
+        .map(LbEndpoint::getEndpoint).map(e -> e.getAddress().getSocketAddress().getAddress() + ":"
+            + e.getAddress().getSocketAddress().getPortValue()).toList();
+  }
+
+  private static String tcpCluster(FilterChain chain) throws Exception {
+    return chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class).getCluster();
+  }
+
+  @Test
+  void entriesBecomeClustersByResolutionAndVirtualHostsWithTheirRoutes() throws Exception {
+    MeshResources r = new MeshTranslator(15001, false).translate(store(ENTRIES).current(), List.of());
+
+    Cluster api = cluster(r, "outbound|80||api.example.com");
+    assertThat(api.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(api.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+    assertThat(api.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue()).isEqualTo(7);
+    assertThat(api.hasTransportSocket()).isFalse(); // MESH_EXTERNAL: never mesh mTLS
+    assertThat(endpoints(api)).containsExactly("10.0.0.1:8080", "10.0.0.2:8080");
+    assertThat(api.getLoadAssignment().getEndpoints(0).getLbEndpoints(1).getLoadBalancingWeight().getValue()).isEqualTo(5);
+    assertThat(endpoints(cluster(r, "outbound|80|v2|api.example.com"))).containsExactly("10.0.0.2:8080");
+    assertThat(endpoints(cluster(r, "outbound|443||api.example.com"))).containsExactly("10.0.0.1:443", "10.0.0.2:443");
+    Cluster weather = cluster(r, "outbound|8080||weather.example.com");
+    assertThat(weather.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
+    assertThat(endpoints(weather)).containsExactly("weather.example.com:8080");
+    Cluster db = cluster(r, "outbound|5432||db.example.com");
+    assertThat(db.getType()).isEqualTo(Cluster.DiscoveryType.LOGICAL_DNS);
+    Cluster any = cluster(r, "outbound|9000||passthrough.example.com");
+    assertThat(any.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
+    assertThat(any.getLbPolicy()).isEqualTo(Cluster.LbPolicy.CLUSTER_PROVIDED);
+
+    RouteConfiguration outbound = routes(r, MeshTranslator.OUTBOUND);
+    VirtualHost vh = vhost(outbound, "api.example.com:80");
+    assertThat(vh.getDomainsList()).containsExactly("api.example.com", "api.example.com:80");
+    assertThat(vh.getRoutes(0).getRoute().getCluster()).isEqualTo("outbound|80|v2|api.example.com");
+    assertThat(vh.getRoutes(0).getMatch().getHeaders(0).getName()).isEqualTo("x-version");
+    assertThat(vh.getRoutes(1).getRoute().getCluster()).isEqualTo("outbound|80|v1|api.example.com");
+    // A port other than 80 is the bare Host's when it is the entry's only HTTP port.
+    assertThat(vhost(outbound, "weather.example.com:8080").getDomainsList())
+        .containsExactly("weather.example.com", "weather.example.com:8080");
+    assertThat(vhost(outbound, "weather.example.com:8080").getRoutes(0).getRoute().getCluster())
+        .isEqualTo("outbound|8080||weather.example.com");
+    // TLS and TCP ports are not HTTP; NONE needs the original destination, which only capture gives.
+    assertThat(outbound.getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("frontend", "api.example.com:80", "weather.example.com:8080");
+  }
+
+  @Test
+  void aCapturedSidecarGetsTheEntriesPortListenersAndRouteConfigurations() throws Exception {
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store(ENTRIES).current(), List.of());
+
+    RouteConfiguration port80 = routes(r, "80");
+    assertThat(port80.getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("frontend", "api.example.com:80", CapturedListeners.ALLOW_ANY);
+    assertThat(vhost(routes(r, "9000"), "passthrough.example.com:9000").getRoutes(0).getRoute().getCluster())
+        .isEqualTo("outbound|9000||passthrough.example.com");
+
+    Listener db = listener(r, "0.0.0.0_5432");
+    assertThat(db.getBindToPort().getValue()).isFalse();
+    assertThat(tcpCluster(db.getFilterChains(0))).isEqualTo("outbound|5432||db.example.com");
+
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getFilterChains(0).getFilterChainMatch().getServerNamesList()).containsExactly("api.example.com");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||api.example.com");
+    assertThat(tls.getFilterChains(1).getName()).isEqualTo(CapturedListeners.PASSTHROUGH_CHAIN);
+    assertThat(tcpCluster(tls.getFilterChains(1))).isEqualTo(CapturedListeners.PASSTHROUGH);
+    assertThat(tcpCluster(listener(r, CapturedListeners.VIRTUAL_OUTBOUND).getFilterChains(0)))
+        .isEqualTo(CapturedListeners.PASSTHROUGH);
+    assertThat(r.clusters()).extracting(Cluster::getName).doesNotContain(OutboundTrafficPolicy.BLACK_HOLE);
+  }
+
+  @Test
+  void registryOnlySendsUnknownDestinationsToTheBlackHoleAndUnknownHostsTo502() throws Exception {
+    var state = store(ENTRIES).current();
+    MeshResources r = new MeshTranslator(15001, false, true, OutboundTrafficPolicy.REGISTRY_ONLY).translate(state, List.of());
+
+    assertThat(tcpCluster(listener(r, CapturedListeners.VIRTUAL_OUTBOUND).getFilterChains(0)))
+        .isEqualTo(OutboundTrafficPolicy.BLACK_HOLE);
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||api.example.com");
+    assertThat(tcpCluster(tls.getFilterChains(1))).isEqualTo(OutboundTrafficPolicy.BLACK_HOLE);
+    RouteConfiguration port80 = routes(r, "80");
+    assertThat(port80.getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("frontend", "api.example.com:80", OutboundTrafficPolicy.BLOCK_ALL);
+    VirtualHost block = vhost(port80, OutboundTrafficPolicy.BLOCK_ALL);
+    assertThat(block.getDomainsList()).containsExactly("*");
+    assertThat(block.getRoutes(0).getDirectResponse().getStatus()).isEqualTo(502);
+    Cluster hole = cluster(r, OutboundTrafficPolicy.BLACK_HOLE);
+    assertThat(hole.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(hole.getLoadAssignment().getEndpointsCount()).isZero();
+
+    // A sidecar without capture: 502 for an unknown Host instead of 404 (it cannot pass anything through).
+    MeshResources plain = new MeshTranslator(15001, false, false, OutboundTrafficPolicy.REGISTRY_ONLY).translate(state, List.of());
+    assertThat(routes(plain, MeshTranslator.OUTBOUND).getVirtualHostsList()).extracting(VirtualHost::getName)
+        .endsWith(OutboundTrafficPolicy.BLOCK_ALL);
+    MeshResources allowAny = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(routes(allowAny, MeshTranslator.OUTBOUND).getVirtualHostsList()).extracting(VirtualHost::getName)
+        .doesNotContain(OutboundTrafficPolicy.BLOCK_ALL);
+  }
+
+  @Test
+  void aRegistryRouteMayTargetAnEntryHostAndGetsItsPortsCluster() throws Exception {
+    PolicyStore store = store(ENTRIES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: frontend }
+        spec:
+          hosts: [ frontend ]
+          http:
+          - route: [ { destination: { host: weather.example.com } } ]
+            mirror: { host: api.example.com, subset: v1 }
+        """);
+    MeshResources r = new MeshTranslator(15001, false).translate(store.current(), List.of());
+    var route = vhost(routes(r, MeshTranslator.OUTBOUND), "frontend").getRoutes(0).getRoute();
+    assertThat(route.getCluster()).isEqualTo("outbound|8080||weather.example.com");
+    assertThat(route.getRequestMirrorPolicies(0).getCluster()).isEqualTo("outbound|80|v1|api.example.com");
+  }
+
+  @Test
+  void entriesAreCheckedAgainstTheRegistryAndEachOther() throws Exception {
+    PolicyStore store = store(ENTRIES);
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("more.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: clash }
+        spec:
+          hosts: [ frontend, api.example.com, pg.example.com ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: weather }
+        spec:
+          hosts: [ weather.example.com ]
+          http:
+          - route: [ { destination: { host: weather.example.com, port: { number: 9999 } } } ]
+        """).policies(), false))
+        .isInstanceOf(PolicyException.class)
+        .satisfies(e -> assertThat(((PolicyException) e).errors()).extracting(Object::toString).contains( // (and the same clashes seen from api and db)
+            "more.yaml: ServiceEntry/clash: spec.hosts[0]: host 'frontend' is the registry's Service/frontend;"
+                + " expected a host the registry does not have",
+            "more.yaml: ServiceEntry/clash: spec.hosts[1]: host 'api.example.com' is already declared by"
+                + " ServiceEntry/api; expected one ServiceEntry per host",
+            "more.yaml: ServiceEntry/clash: spec.ports[0].number: port 5432 (TCP) is also the port of its other hosts"
+                + " [api.example.com, pg.example.com]; a TCP port must be the only host's on its number and a TLS port"
+                + " shares it only with TLS ports (without service addresses, a captured sidecar tells hosts apart only"
+                + " by Host or SNI); expected another port number, or one host per ServiceEntry",
+            "more.yaml: VirtualService/weather: spec.http[0].route[0].destination.port.number: service"
+                + " 'weather.example.com' has no port 9999; expected one of [8080]"));
+    // An unknown host is still refused, naming both ways to declare it.
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("vs.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: nowhere }
+        spec:
+          hosts: [ nowhere.example.com ]
+          http: [ { route: [ { destination: { host: nowhere.example.com } } ] } ]
+        """).policies(), false))
+        .hasMessageContaining("spec.hosts[0]: no Service 'nowhere.example.com' is registered and no ServiceEntry"
+            + " declares it");
+  }
+}
