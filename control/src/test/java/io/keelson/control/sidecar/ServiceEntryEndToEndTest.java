@@ -1,0 +1,106 @@
+package io.keelson.control.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.control.api.ControlPlane;
+import io.keelson.control.demo.SampleService;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.xds.OutboundTrafficPolicy;
+import io.keelson.dataplane.testing.RawHttp;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ServiceEntries end to end: a real control plane (REGISTRY_ONLY) and a real sidecar; the "external" services are
+ * local HTTP servers outside the mesh (no sidecar), declared by a STATIC ServiceEntry (endpoints 127.0.0.1, two
+ * versions split by a DestinationRule and a header route of a VirtualService) and a DNS one (host {@code localhost},
+ * resolved by the proxy to loopback). The app calls them by Host through its sidecar's outbound port; a Host neither
+ * the registry nor an entry has gets istiod's block_all 502.
+ */
+class ServiceEntryEndToEndTest {
+  @Test
+  void anAppReachesServiceEntryHostsThroughItsSidecarAndUnknownHostsAreBlocked() throws Exception {
+    var options = new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001)
+        .withOutboundTrafficPolicy(OutboundTrafficPolicy.REGISTRY_ONLY);
+    try (ControlPlane cp = ControlPlane.start(options);
+        SampleService v1 = new SampleService("api", "v1").start("127.0.0.1", 0);
+        SampleService v2 = new SampleService("api", "v2").start("127.0.0.1", 0);
+        SampleService weather = new SampleService("weather", "v1").start("127.0.0.1", 0);
+        Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
+      cp.store.apply(PolicyParser.parse("entries.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: frontend }
+          spec:
+            ports: [ { name: http, port: 80 } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: api }
+          spec:
+            hosts: [ api.example.test ]
+            location: MESH_EXTERNAL
+            resolution: STATIC
+            ports: [ { number: 80, name: http, protocol: HTTP } ]
+            endpoints:
+            - { address: 127.0.0.1, ports: { http: %d }, labels: { version: v1 } }
+            - { address: 127.0.0.1, ports: { http: %d }, labels: { version: v2 } }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: weather }
+          spec:
+            hosts: [ localhost ]
+            resolution: DNS
+            ports: [ { number: %d, name: http } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: { name: api }
+          spec:
+            host: api.example.test
+            subsets:
+            - { name: v1, labels: { version: v1 } }
+            - { name: v2, labels: { version: v2 } }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: api }
+          spec:
+            hosts: [ api.example.test ]
+            http:
+            - match: [ { headers: { x-version: { exact: v2 } } } ]
+              route: [ { destination: { host: api.example.test, subset: v2 } } ]
+            - route: [ { destination: { host: api.example.test, subset: v1 } } ]
+          """.formatted(v1.port(), v2.port(), weather.port())).policies(), false);
+
+      int outbound = client.outboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(10)).until(() -> served(outbound, "api.example.test", null, 1)
+          .containsKey("api-v1"));
+      // The VirtualService on the entry's host: its default route to subset v1, its header route to v2.
+      assertThat(served(outbound, "api.example.test", null, 20)).containsOnly(Map.entry("api-v1", 20));
+      assertThat(served(outbound, "api.example.test:80", "v2", 20)).containsOnly(Map.entry("api-v2", 20));
+      // DNS resolution: the proxy resolves the host itself (localhost: loopback, nothing leaves this machine).
+      assertThat(served(outbound, "localhost:" + weather.port(), null, 5)).containsOnly(Map.entry("weather-v1", 5));
+      assertThat(served(outbound, "localhost", null, 5)).containsOnly(Map.entry("weather-v1", 5));
+      // REGISTRY_ONLY: a Host neither the registry nor an entry has.
+      assertThat(served(outbound, "elsewhere.example.test", null, 3)).containsOnly(Map.entry("status 502", 3));
+    }
+  }
+
+  /** n requests with this Host (and x-version when not null) over one connection; x-served-by or the status. */
+  private static Map<String, Integer> served(int port, String host, String version, int n) throws Exception {
+    Map<String, Integer> counts = new TreeMap<>();
+    try (RawHttp http = new RawHttp(port)) {
+      for (int i = 0; i < n; i++) {
+        RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: " + host + "\r\n"
+            + (version == null ? "" : "x-version: " + version + "\r\n") + "\r\n").read();
+        counts.merge(r.status() == 200 ? r.header("x-served-by") : "status " + r.status(), 1, Integer::sum);
+      }
+    }
+    return counts;
+  }
+}
