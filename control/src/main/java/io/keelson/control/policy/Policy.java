@@ -148,10 +148,28 @@ public sealed interface Policy {
 
   /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
-      OutlierDetection outlierDetection) implements Policy {
+      OutlierDetection outlierDetection, ClientTls tls) implements Policy {
+    /** Without TLS origination. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, null);
+    }
+
     /** Without connection pool limits or outlier detection. */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets) {
       this(meta, host, lb, subsets, null, null);
+    }
+  }
+
+  /**
+   * Istio {@code trafficPolicy.tls} (ClientTLSSettings): {@code simple} true for mode SIMPLE (the sidecar originates TLS),
+   * false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots (or no
+   * verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the SNI.
+   */
+  record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+      boolean insecureSkipVerify) {
+    public ClientTls {
+      subjectAltNames = List.copyOf(subjectAltNames);
     }
   }
 

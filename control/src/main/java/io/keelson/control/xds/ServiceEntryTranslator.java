@@ -32,7 +32,8 @@ import java.util.TreeSet;
  *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
  *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
  *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). No mTLS: Keelson knows no identity of a
- *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar);
+ *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
+ *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
  *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
  *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
@@ -99,7 +100,39 @@ final class ServiceEntryTranslator {
     }
     c.setLoadAssignment(cla);
     ResilienceBuilder.apply(c, dr);
+    if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
+      c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
+    }
     return c.build();
+  }
+
+  /** The proxy's own CA bundle when a DestinationRule's tls names no caCertificates (istiod's default on Debian). */
+  static final String SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt";
+
+  /**
+   * DestinationRule {@code tls} mode SIMPLE: Envoy's UpstreamTlsContext with SNI {@code sni} (default the host),
+   * trusting {@code caCertificates} (default the system roots) and checking the server's DNS names against
+   * {@code subjectAltNames} (default the SNI), unless {@code insecureSkipVerify}.
+   */
+  static io.envoyproxy.envoy.config.core.v3.TransportSocket tlsOrigination(Policy.ClientTls tls, String host) {
+    String sni = tls.sni() != null ? tls.sni() : host;
+    var common = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder();
+    if (!tls.insecureSkipVerify()) {
+      var validation = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+          .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+              .setFilename(tls.caCertificates() != null ? tls.caCertificates() : SYSTEM_ROOTS));
+      for (String san : tls.subjectAltNames().isEmpty() ? List.of(sni) : tls.subjectAltNames()) {
+        validation.addMatchTypedSubjectAltNames(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.newBuilder()
+                .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS)
+                .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
+      }
+      common.setValidationContext(validation);
+    }
+    var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+        .setSni(sni).setCommonTlsContext(common).build();
+    return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+        .setTypedConfig(Any.pack(upstream)).build();
   }
 
   private static LbEndpoint endpoint(String address, int port, int weight) {

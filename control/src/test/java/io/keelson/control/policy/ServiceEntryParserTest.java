@@ -125,4 +125,47 @@ class ServiceEntryParserTest {
         """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: resolution DNS_ROUND_ROBIN takes at"
         + " most one endpoint (Envoy's LOGICAL_DNS); found 2; expected DNS resolution for several");
   }
+
+  @Test
+  void destinationRuleTlsIsSimpleOrDisableAndTheRestIsRefusedByName() throws Exception {
+    var dr = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: SIMPLE, sni: edge.example.com, caCertificates: /etc/keelson/ca.pem, subjectAltNames: [ a.example.com ] }
+        """).policies().getFirst();
+    assertThat(dr.tls()).isEqualTo(new Policy.ClientTls(true, "edge.example.com", "/etc/keelson/ca.pem",
+        java.util.List.of("a.example.com"), false));
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem }
+          subsets:
+          - name: v1
+            labels: { version: v1 }
+            trafficPolicy: { tls: { mode: SIMPLE } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.clientCertificate: client certificates (mode MUTUAL) are"
+            + " not supported yet",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: MUTUAL (a client certificate of the app's) is not"
+            + " supported yet; expected SIMPLE or DISABLE",
+        "bad.yaml: DestinationRule/api: spec.subsets[0].trafficPolicy.tls: subset-level TLS settings are not supported"
+            + " yet; set trafficPolicy.tls of the DestinationRule");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
+        + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE or DISABLE");
+  }
 }

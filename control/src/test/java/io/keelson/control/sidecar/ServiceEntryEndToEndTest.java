@@ -91,6 +91,67 @@ class ServiceEntryEndToEndTest {
     }
   }
 
+  /**
+   * TLS origination (DestinationRule {@code tls} mode SIMPLE): the app speaks plain HTTP to its sidecar, which speaks TLS
+   * to an HTTPS server (a certificate for secure.example.test from a test CA the rule names in {@code caCertificates}).
+   * A second host on the same server is refused by the sidecar's check of the server's name (its SNI, by default).
+   */
+  @Test
+  void aDestinationRuleOriginatesTlsToAServiceEntryHostAndChecksTheServersName(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws Exception {
+    io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("external-ca");
+    java.nio.file.Path caFile = ca.write(dir, "ca.pem");
+    var leaf = ca.issue("secure.example.test", "secure.example.test");
+    var https = com.sun.net.httpserver.HttpsServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(leaf.clientContext(ca)));
+    https.createContext("/", exchange -> {
+      byte[] body = ("secure " + exchange.getRequestURI().getPath()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().add("x-served-by", "https-server");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    https.start();
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
+        Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
+      String entry = """
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: %1$s }
+          spec:
+            hosts: [ %1$s.example.test ]
+            resolution: STATIC
+            ports: [ { number: 80, name: http, protocol: HTTP, targetPort: %2$d } ]
+            endpoints: [ { address: 127.0.0.1 } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: { name: %1$s }
+          spec:
+            host: %1$s.example.test
+            trafficPolicy: { tls: { mode: SIMPLE, caCertificates: %3$s } }
+          """;
+      int port = https.getAddress().getPort();
+      cp.store.apply(PolicyParser.parse("tls.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: frontend }
+          spec:
+            ports: [ { name: http, port: 80 } ]
+          """ + entry.formatted("secure", port, caFile) + entry.formatted("wrong", port, caFile)).policies(), false);
+
+      int outbound = client.outboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(10)).until(() -> served(outbound, "secure.example.test", null, 1)
+          .containsKey("https-server"));
+      assertThat(served(outbound, "secure.example.test", null, 5)).containsOnly(Map.entry("https-server", 5));
+      // The same server under another name: its certificate does not name wrong.example.test, so no request reaches it.
+      assertThat(served(outbound, "wrong.example.test", null, 3)).containsOnly(Map.entry("status 503", 3));
+    } finally {
+      https.stop(0);
+    }
+  }
+
   /** n requests with this Host (and x-version when not null) over one connection; x-served-by or the status. */
   private static Map<String, Integer> served(int port, String host, String version, int n) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();

@@ -276,4 +276,42 @@ class ServiceEntryTranslationTest {
         .hasMessageContaining("spec.hosts[0]: no Service 'nowhere.example.com' is registered and no ServiceEntry"
             + " declares it");
   }
+
+  @Test
+  void aDestinationRuleTlsOriginatesTlsToTheEntrysHttpPortsOnly() throws Exception {
+    PolicyStore store = store(ENTRIES.replace("connectionPool: { tcp: { maxConnections: 7 } } }",
+        "connectionPool: { tcp: { maxConnections: 7 } }, tls: { mode: SIMPLE } }"));
+    MeshResources r = new MeshTranslator(15001, false).translate(store.current(), List.of());
+    var socket = cluster(r, "outbound|80|v1|api.example.com").getTransportSocket();
+    var tls = socket.getTypedConfig().unpack(
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class);
+    assertThat(tls.getSni()).isEqualTo("api.example.com");
+    var validation = tls.getCommonTlsContext().getValidationContext();
+    assertThat(validation.getTrustedCa().getFilename()).isEqualTo(ServiceEntryTranslator.SYSTEM_ROOTS);
+    assertThat(validation.getMatchTypedSubjectAltNames(0).getMatcher().getExact()).isEqualTo("api.example.com");
+    // The HTTPS port: the app's own TLS, not wrapped again.
+    assertThat(cluster(r, "outbound|443||api.example.com").hasTransportSocket()).isFalse();
+
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: frontend }
+        spec:
+          host: frontend
+          trafficPolicy: { tls: { mode: SIMPLE } }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: anything }
+        spec:
+          host: passthrough.example.com
+          trafficPolicy: { tls: { mode: SIMPLE } }
+        """).policies(), false))
+        .satisfies(e -> assertThat(((PolicyException) e).errors()).extracting(Object::toString).containsExactlyInAnyOrder(
+            "dr.yaml: DestinationRule/frontend: spec.trafficPolicy.tls: 'frontend' is a registry Service, reached with"
+                + " mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)",
+            "dr.yaml: DestinationRule/anything: spec.trafficPolicy.tls.mode: ServiceEntry/anything has resolution NONE"
+                + " (connections to their original destination), where TLS origination is not supported yet; expected"
+                + " resolution STATIC, DNS or DNS_ROUND_ROBIN"));
+  }
 }
