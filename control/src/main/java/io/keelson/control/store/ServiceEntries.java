@@ -47,6 +47,15 @@ public final class ServiceEntries {
         ports, protocols);
   }
 
+  /** Every ServiceEntry host as a Service ({@link #asService}), entries in state order. */
+  public static List<Policy.Service> asServices(PolicySet state) {
+    List<Policy.Service> out = new ArrayList<>();
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      se.hosts().forEach(h -> out.add(asService(se, h)));
+    }
+    return out;
+  }
+
   /** The registry's Service {@code name}, else the ServiceEntry host {@code name} as a Service, else null. */
   static Policy.Service serviceOrHost(PolicySet state, String name) {
     if (state.get("Service", name) instanceof Policy.Service s) {

@@ -170,7 +170,9 @@ public final class XdsServer implements AutoCloseable {
   /** Every connected proxy stream, oldest first. */
   public List<ProxyStatus> status() {
     List<ProxyStatus> out = new ArrayList<>();
-    List<String> uncaptured = ProxyStatus.streamWarnings(store.current().ofType(Policy.Service.class));
+    List<Policy.Service> services = new ArrayList<>(store.current().ofType(Policy.Service.class));
+    services.addAll(io.keelson.control.store.ServiceEntries.asServices(store.current())); // their TCP/TLS ports too
+    List<String> uncaptured = ProxyStatus.streamWarnings(services);
     for (ProxyState p : streams.values()) {
       // An SDS-only stream (node "<service>~sds") has no listeners to warn about.
       boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId);
