@@ -59,6 +59,7 @@ public final class ApiServer implements AutoCloseable {
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
+    m.put("serviceentries", "ServiceEntry");
     return Map.copyOf(m);
   }
 
@@ -275,7 +276,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, "
+          + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, "
           + "HTTPLocalRateLimitPolicy");
     }
     return k;

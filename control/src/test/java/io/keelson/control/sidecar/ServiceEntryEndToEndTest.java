@@ -88,6 +88,15 @@ class ServiceEntryEndToEndTest {
       assertThat(served(outbound, "localhost", null, 5)).containsOnly(Map.entry("weather-v1", 5));
       // REGISTRY_ONLY: a Host neither the registry nor an entry has.
       assertThat(served(outbound, "elsewhere.example.test", null, 3)).containsOnly(Map.entry("status 502", 3));
+
+      // `bin/keelson get serviceentry|se` (the HTTP API behind it) shows the entry as applied.
+      var http = java.net.http.HttpClient.newHttpClient();
+      for (String kind : java.util.List.of("se", "serviceentry", "serviceentries")) {
+        var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + cp.api.port()
+            + "/v1/resources/" + kind + "/api")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"kind\" : \"ServiceEntry\"").contains("api.example.test");
+      }
     }
   }
 

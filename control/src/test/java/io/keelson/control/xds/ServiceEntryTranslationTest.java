@@ -314,4 +314,14 @@ class ServiceEntryTranslationTest {
                 + " (connections to their original destination), where TLS origination is not supported yet; expected"
                 + " resolution STATIC, DNS or DNS_ROUND_ROBIN"));
   }
+
+  @Test
+  void entriesSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    first.apply(PolicyParser.parse("entries.yaml", ENTRIES).policies(), false);
+    PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    assertThat(again.current().get("ServiceEntry", "api")).isEqualTo(first.current().get("ServiceEntry", "api"));
+    assertThat(again.current().ofType(io.keelson.control.policy.Policy.ServiceEntry.class)).hasSize(4);
+  }
 }
