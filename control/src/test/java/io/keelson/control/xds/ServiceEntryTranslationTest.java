@@ -324,4 +324,54 @@ class ServiceEntryTranslationTest {
     assertThat(again.current().get("ServiceEntry", "api")).isEqualTo(first.current().get("ServiceEntry", "api"));
     assertThat(again.current().ofType(io.keelson.control.policy.Policy.ServiceEntry.class)).hasSize(4);
   }
+
+  @Test
+  void tcpAndTlsRulesOfAVirtualServiceOnAnEntryHostRouteItsCapturedConnections() throws Exception {
+    PolicyStore store = store(ENTRIES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: edge }
+        spec:
+          hosts: [ edge.example.com ]
+          resolution: DNS
+          ports: [ { number: 443, name: tls, protocol: TLS } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: edge }
+        spec:
+          hosts: [ api.example.com ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
+            route: [ { destination: { host: edge.example.com } } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db.example.com ]
+          tcp:
+          - route:
+            - { destination: { host: db.example.com }, weight: 90 }
+            - { destination: { host: pg.example.com }, weight: 10 }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: pg }
+        spec:
+          hosts: [ pg.example.com ]
+          resolution: DNS
+          ports: [ { number: 15432, name: tcp, protocol: TCP } ]
+        """);
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store.current(), List.of());
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getFilterChainsList()).extracting(c -> String.join(",", c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly("login.example.com", "api.example.com", "edge.example.com", "");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||edge.example.com");
+    var weighted = listener(r, "0.0.0.0_5432").getFilterChains(0).getFilters(0).getTypedConfig().unpack(TcpProxy.class)
+        .getWeightedClusters();
+    assertThat(weighted.getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight())
+        .containsExactly("outbound|5432||db.example.com=90", "outbound|15432||pg.example.com=10");
+  }
 }
