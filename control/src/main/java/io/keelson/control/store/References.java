@@ -137,6 +137,7 @@ public final class References {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
         checkBackend(state, errors, file, doc, at, istio, b);
+        ServiceEntries.checkStreamBackend(state, r, b, errors, file, doc, at + (istio ? ".host" : ".name"));
       }
       for (String s : r.services()) {
         Policy.Service svc = ServiceEntries.serviceOrHost(state, s);

@@ -66,6 +66,18 @@ public final class ServiceEntries {
   }
 
   /**
+   * A registry Service's {@code tcp}/{@code tls} rule may not send connections to a ServiceEntry host yet (its listener
+   * names clusters the registry's way, and an entry's are per port).
+   */
+  static void checkStreamBackend(PolicySet state, Policy.Routes r, Policy.Backend b, List<PolicyError> errors,
+      String file, String doc, String at) {
+    if (find(state, b.service()) != null && r.services().stream().anyMatch(s -> state.get("Service", s) != null)) {
+      errors.add(new PolicyError(file, doc, at, "'" + b.service() + "' is a ServiceEntry host; a tcp or tls rule of a"
+          + " registry Service cannot route to one yet (expected a registry Service)"));
+    }
+  }
+
+  /**
    * A DestinationRule's {@code trafficPolicy.tls} applies to ServiceEntry hosts whose endpoints Keelson knows (not
    * resolution NONE, whose connections go to their original destination): registry Services are reached with mesh mTLS.
    */

@@ -34,7 +34,9 @@ import java.util.Map;
  *   <li>a cluster per service ({@code product-service}) and per subset ({@code product-service|v1}), EDS;
  *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
- *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.
+ *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND};
+ *   <li>ServiceEntry hosts' clusters, virtual hosts and captured port listeners ({@link ServiceEntryTranslator}), and
+ *       the outbound traffic policy's shapes ({@link OutboundTrafficPolicy}).
  * </ul>
  * Thread-safe; keeps only the previous translation's endpoint lists, to reuse the unchanged ones
  * ({@link AssignmentCache}).

@@ -264,6 +264,23 @@ class ServiceEntryTranslationTest {
                 + " by Host or SNI); expected another port number, or one host per ServiceEntry",
             "more.yaml: VirtualService/weather: spec.http[0].route[0].destination.port.number: service"
                 + " 'weather.example.com' has no port 9999; expected one of [8080]"));
+    // A registry Service's tcp rule cannot route to an entry host yet.
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("tcp.yaml", """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: cache }
+        spec:
+          ports: [ { name: tcp, port: 6379 } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: cache }
+        spec:
+          hosts: [ cache ]
+          tcp: [ { route: [ { destination: { host: db.example.com } } ] } ]
+        """).policies(), false))
+        .hasMessageContaining("spec.tcp[0].route[0].destination.host: 'db.example.com' is a ServiceEntry host; a tcp or"
+            + " tls rule of a registry Service cannot route to one yet");
     // An unknown host is still refused, naming both ways to declare it.
     assertThatThrownBy(() -> store.apply(PolicyParser.parse("vs.yaml", """
         apiVersion: networking.istio.io/v1
