@@ -168,4 +168,14 @@ class ServiceEntryParserTest {
         """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
         + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE or DISABLE");
   }
+
+  @Test
+  void theEgressExampleAppliesWithoutWarnings() throws Exception {
+    java.nio.file.Path file = java.nio.file.Path.of("..", "examples", "egress", "egress.yaml");
+    PolicyParser.Parsed parsed = PolicyParser.parse(file.toString(), java.nio.file.Files.readString(file));
+    assertThat(parsed.warnings()).isEmpty();
+    io.keelson.control.store.PolicyStore store = new io.keelson.control.store.PolicyStore();
+    store.apply(parsed.policies(), false);
+    assertThat(store.current().ofType(Policy.ServiceEntry.class)).hasSize(2);
+  }
 }

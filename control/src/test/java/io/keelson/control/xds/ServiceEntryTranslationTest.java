@@ -391,4 +391,28 @@ class ServiceEntryTranslationTest {
     assertThat(weighted.getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight())
         .containsExactly("outbound|5432||db.example.com=90", "outbound|15432||pg.example.com=10");
   }
+
+  @Test
+  void theDataPlaneAcceptsWhatEntriesBecomeForPlainAndCapturedSidecarsInBothModes(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path ca = new io.keelson.dataplane.testing.TestCa("ca").write(dir, "ca.pem");
+    var state = store(ENTRIES.replace("connectionPool: { tcp: { maxConnections: 7 } } }",
+        "connectionPool: { tcp: { maxConnections: 7 } }, tls: { mode: SIMPLE, caCertificates: " + ca + " } }")).current();
+    for (boolean captured : new boolean[] {false, true}) {
+      for (OutboundTrafficPolicy mode : OutboundTrafficPolicy.values()) {
+        MeshResources r = new MeshTranslator(15001, false, captured, mode).translate(state, List.of());
+        java.util.Map<String, RouteConfiguration> routes = new java.util.LinkedHashMap<>();
+        r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+        java.util.Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints =
+            new java.util.LinkedHashMap<>();
+        r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+        var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+            io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+            r.clusters(), endpoints);
+        assertThat(snapshot.warnings()).as(captured + " " + mode).isEmpty();
+        assertThat(snapshot.clusters()).as(captured + " " + mode).containsKeys("outbound|80|v2|api.example.com",
+            "outbound|5432||db.example.com", "outbound|9000||passthrough.example.com");
+      }
+    }
+  }
 }
