@@ -150,6 +150,13 @@ class ServiceEntryTranslationTest {
     assertThat(vh.getRoutes(0).getRoute().getCluster()).isEqualTo("outbound|80|v2|api.example.com");
     assertThat(vh.getRoutes(0).getMatch().getHeaders(0).getName()).isEqualTo("x-version");
     assertThat(vh.getRoutes(1).getRoute().getCluster()).isEqualTo("outbound|80|v1|api.example.com");
+    // explain: the header route to subset v2 of the entry host, its endpoint.
+    @SuppressWarnings("unchecked")
+    var clusters = (List<java.util.Map<String, Object>>) io.keelson.control.api.ExplainerAccess.explain(r, "frontend",
+        "api.example.com", "/x", java.util.Map.of("x-version", "v2"), "GET").get("clusters");
+    assertThat(clusters.getFirst()).containsEntry("cluster", "outbound|80|v2|api.example.com")
+        .containsEntry("service", "api.example.com").containsEntry("subset", "v2")
+        .containsEntry("endpoints", List.of("10.0.0.2:8080"));
     // A port other than 80 is the bare Host's when it is the entry's only HTTP port.
     assertThat(vhost(outbound, "weather.example.com:8080").getDomainsList())
         .containsExactly("weather.example.com", "weather.example.com:8080");
