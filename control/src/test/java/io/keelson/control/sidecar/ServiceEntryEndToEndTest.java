@@ -58,6 +58,15 @@ class ServiceEntryEndToEndTest {
             ports: [ { number: %d, name: http } ]
           ---
           apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: db }
+          spec:
+            hosts: [ db.example.test ]
+            resolution: STATIC    # (not DNS: no name leaves this machine to be looked up)
+            ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+            endpoints: [ { address: 127.0.0.1 } ]
+          ---
+          apiVersion: networking.istio.io/v1
           kind: DestinationRule
           metadata: { name: api }
           spec:
@@ -90,6 +99,9 @@ class ServiceEntryEndToEndTest {
       // REGISTRY_ONLY: a Host neither the registry nor an entry has.
       assertThat(served(outbound, "elsewhere.example.test", null, 3)).containsOnly(Map.entry("status 502", 3));
 
+      // A sidecar without capture cannot reach an entry's TCP port: `status` says so.
+      assertThat(cp.xds.status()).filteredOn(p -> p.nodeId().equals(client.nodeId())).singleElement()
+          .satisfies(p -> assertThat(String.join("\n", p.warnings())).contains("db.example.test:5432 (TCP)"));
       // `bin/keelson get serviceentry|se` (the HTTP API behind it) shows the entry as applied.
       var http = java.net.http.HttpClient.newHttpClient();
       for (String kind : java.util.List.of("se", "serviceentry", "serviceentries")) {
