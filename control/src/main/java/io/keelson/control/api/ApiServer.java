@@ -58,6 +58,9 @@ public final class ApiServer implements AutoCloseable {
     m.put("tlsroute", "TLSRoute");
     m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
+    m.put("serviceentry", "ServiceEntry");
+    m.put("se", "ServiceEntry");
+    m.put("serviceentries", "ServiceEntry");
     return Map.copyOf(m);
   }
 
@@ -275,7 +278,7 @@ public final class ApiServer implements AutoCloseable {
     String k = kind(typed);
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
-          + "VirtualService, DestinationRule, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
+          + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
           + "HTTPLocalRateLimitPolicy");
     }
     return k;

@@ -42,16 +42,20 @@ public final class ControlPlane implements AutoCloseable {
    *                     -1 = not served
    * @param etcd         the shared etcd store, or null for the embedded one (memory, data dir)
    * @param telemetry    the mesh-wide access log and tracing defaults and providers (Istio's meshConfig)
+   * @param outboundTrafficPolicy Istio's meshConfig.outboundTrafficPolicy.mode (null: ALLOW_ANY)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
-      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry) {
+      CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
+      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
     public Options {
       telemetry = telemetry == null ? MeshTelemetry.OFF : telemetry;
+      outboundTrafficPolicy = outboundTrafficPolicy == null ? io.keelson.control.xds.OutboundTrafficPolicy.ALLOW_ANY
+          : outboundTrafficPolicy;
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd) {
-      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, MeshTelemetry.OFF);
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, MeshTelemetry.OFF, null);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -64,11 +68,18 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public Options withEtcd(EtcdStore.Options e) {
-      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry);
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
+          outboundTrafficPolicy);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
-      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t);
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
+          outboundTrafficPolicy);
+    }
+
+    /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
+    public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p);
     }
   }
 
@@ -124,7 +135,7 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
-    XdsServer xds = new XdsServer(store, o.outboundPort());
+    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy());
     xds.setTelemetry(o.telemetry());
     if (etcd != null) {
       etcd.follow(xds);

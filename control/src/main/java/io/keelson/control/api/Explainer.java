@@ -103,9 +103,15 @@ final class Explainer {
   private static Map<String, Object> cluster(MeshResources r, String name, long weight, long total) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("cluster", name);
-    int bar = name.indexOf('|');
-    c.put("service", bar < 0 ? name : name.substring(0, bar));
-    c.put("subset", bar < 0 ? null : name.substring(bar + 1));
+    String[] parts = name.split("\\|", -1);
+    if (parts.length == 4 && parts[0].equals("outbound")) { // a ServiceEntry host's outbound|<port>|<subset>|<host>
+      c.put("service", parts[3]);
+      c.put("subset", parts[2].isEmpty() ? null : parts[2]);
+    } else {
+      int bar = name.indexOf('|');
+      c.put("service", bar < 0 ? name : name.substring(0, bar));
+      c.put("subset", bar < 0 ? null : name.substring(bar + 1));
+    }
     c.put("share", total == 0 ? 0 : Math.round(10000.0 * weight / total) / 100.0);
     List<String> endpoints = new ArrayList<>();
     for (ClusterLoadAssignment cla : r.endpoints()) {
@@ -115,9 +121,17 @@ final class Explainer {
                 + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));
       }
     }
+    r.clusters().stream().filter(x -> x.getName().equals(name)).findFirst().ifPresent(x -> {
+      c.put("lbPolicy", x.getLbPolicy().name());
+      // A ServiceEntry's clusters carry their endpoints (STATIC / DNS names) inline.
+      x.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> endpoints.add(
+          e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
+              + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));
+      if (x.getType() == io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST) {
+        endpoints.add("(the connection's original destination)");
+      }
+    });
     c.put("endpoints", endpoints);
-    r.clusters().stream().filter(x -> x.getName().equals(name)).findFirst()
-        .ifPresent(x -> c.put("lbPolicy", x.getLbPolicy().name()));
     return c;
   }
 

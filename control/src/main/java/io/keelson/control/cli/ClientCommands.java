@@ -32,7 +32,7 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "httproute, grpcroute, authorizationpolicy, peerauthentication, telemetry, or 'all'. --namespace filters the\n"
+      + "serviceentry (se), httproute, grpcroute, authorizationpolicy, peerauthentication, telemetry, or 'all'. --namespace filters the\n"
       + "namespaced (security.istio.io, telemetry.istio.io) kinds.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"

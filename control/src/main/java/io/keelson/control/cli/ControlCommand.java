@@ -15,6 +15,7 @@ final class ControlCommand {
       usage: bin/keelson control [--xds-port N] [--api-port N] [--config-dir DIR] [--data-dir DIR]
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
+                                 [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
                                  [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
@@ -27,6 +28,9 @@ final class ControlCommand {
         --data-dir DIR     persist applied documents in DIR/state.yaml; reloaded at start
         --bind ADDR        address to listen on (default 127.0.0.1)
         --outbound-port N  port of the outbound listener sent to sidecars (default 15001)
+        --outbound-traffic-policy M  what captured sidecars do with traffic to hosts and ports neither the
+                           registry nor a ServiceEntry has: ALLOW_ANY (default: to where the app sent it) or
+                           REGISTRY_ONLY (blocked: BlackHoleCluster, HTTP 502), Istio's outboundTrafficPolicy.mode
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -71,7 +75,8 @@ final class ControlCommand {
     Args a = new Args("control", argv, Set.of("--xds-port", "--api-port", "--config-dir", "--data-dir", "--bind",
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--access-log-file",
-        "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling"),
+        "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
+        "--outbound-traffic-policy"),
         Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
@@ -87,6 +92,13 @@ final class ControlCommand {
           a.get("--tracing-provider-name", null), a.get("--tracing-sampling", null)));
     } catch (IllegalArgumentException e) {
       System.err.println("keelson control: " + e.getMessage());
+      return 2;
+    }
+    try {
+      o = o.withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy.parse(
+          a.get("--outbound-traffic-policy", "ALLOW_ANY")));
+    } catch (IllegalArgumentException e) {
+      System.err.println("keelson control: --outbound-traffic-policy " + e.getMessage());
       return 2;
     }
     String storeKind = a.get("--store", "embedded");

@@ -415,14 +415,15 @@ final class IstioParser {
     }
     String host = spec.string("host", true);
     Fields topPolicy = spec.object("trafficPolicy", false);
-    String lb = trafficPolicy(topPolicy);
+    Policy.ClientTls tls = topPolicy == null ? null : TlsOriginationParser.tls(topPolicy);
+    String lb = trafficPolicy(topPolicy, true);
     List<Policy.Subset> subsets = new ArrayList<>();
     for (Fields s : spec.objects("subsets", false)) {
       s.allow("name", "labels", "trafficPolicy");
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
       Fields subsetPolicy = s.object("trafficPolicy", false);
-      String subsetLb = trafficPolicy(subsetPolicy);
+      String subsetLb = trafficPolicy(subsetPolicy, false);
       ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
@@ -432,15 +433,17 @@ final class IstioParser {
       }
     }
     return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
-        ResilienceParser.connectionPool(topPolicy), ResilienceParser.outlierDetection(topPolicy));
+        ResilienceParser.connectionPool(topPolicy), ResilienceParser.outlierDetection(topPolicy), tls);
   }
 
-  private static String trafficPolicy(Fields tp) {
+  /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} is read (TlsOriginationParser). */
+  private static String trafficPolicy(Fields tp, boolean top) {
     if (tp == null) {
       return null;
     }
-    tp.allow(Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
-        "tls", "TLS settings are not supported yet",
+    tp.allow(top ? Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls")
+        : Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
+        "tls", "subset-level TLS settings are not supported yet; set trafficPolicy.tls of the DestinationRule",
         "portLevelSettings", "port-level settings are not supported yet",
         "tunnel", "tunnels are not supported yet",
         "proxyProtocol", "the PROXY protocol is not supported yet"));

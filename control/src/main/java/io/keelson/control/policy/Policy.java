@@ -97,6 +97,61 @@ public sealed interface Policy {
   }
 
   /**
+   * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
+   * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
+   * Endpoints: {@code endpoints} when given, else (DNS resolution) the host itself on each port.
+   */
+  record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+      List<EntryEndpoint> endpoints) implements Policy {
+    public ServiceEntry {
+      hosts = List.copyOf(hosts);
+      ports = List.copyOf(ports);
+      endpoints = List.copyOf(endpoints);
+    }
+
+    public EntryPort port(int number) {
+      for (EntryPort p : ports) {
+        if (p.number() == number) {
+          return p;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** A ServiceEntry port: number, name, protocol, and the endpoints' port when they do not say (0: the number). */
+  record EntryPort(int number, String name, Protocol protocol, int targetPort) {}
+
+  /**
+   * A ServiceEntry endpoint (Istio's WorkloadEntry): an IP or DNS name, its port per service port name (missing: the
+   * port's targetPort or number), labels (what DestinationRule subsets select on) and weight (0: unset).
+   */
+  record EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight) {
+    public EntryEndpoint {
+      ports = Map.copyOf(ports);
+      labels = Map.copyOf(labels);
+    }
+
+    /** This endpoint's port for service port {@code p}. */
+    public int portFor(EntryPort p) {
+      Integer mapped = p.name() == null ? null : ports.get(p.name());
+      return mapped != null ? mapped : p.targetPort() > 0 ? p.targetPort() : p.number();
+    }
+  }
+
+  /** How a ServiceEntry's endpoints are found (Istio's names; the Envoy cluster type each becomes). */
+  enum Resolution {
+    /** ORIGINAL_DST: to where the app sent the connection (captured sidecars). */
+    NONE,
+    /** STATIC: the endpoints' IP addresses. */
+    STATIC,
+    /** STRICT_DNS: every address the names resolve to. */
+    DNS,
+    /** LOGICAL_DNS: the first address a name resolves to, for each new connection. */
+    DNS_ROUND_ROBIN
+  }
+
+  /**
    * Linkerd's {@code HTTPLocalRateLimitPolicy} ({@code policy.linkerd.io/v1alpha1}) aimed at a Keelson Service (Linkerd
    * aims it at a Server): each of the service's sidecars admits at most {@code totalRequestsPerSecond} requests per
    * second to its app, as Linkerd's {@code total} limit (per proxy, not per service).
@@ -108,10 +163,28 @@ public sealed interface Policy {
 
   /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
-      OutlierDetection outlierDetection) implements Policy {
+      OutlierDetection outlierDetection, ClientTls tls) implements Policy {
+    /** Without TLS origination. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, null);
+    }
+
     /** Without connection pool limits or outlier detection. */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets) {
       this(meta, host, lb, subsets, null, null);
+    }
+  }
+
+  /**
+   * Istio {@code trafficPolicy.tls} (ClientTLSSettings): {@code simple} true for mode SIMPLE (the sidecar originates TLS),
+   * false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots (or no
+   * verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the SNI.
+   */
+  record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+      boolean insecureSkipVerify) {
+    public ClientTls {
+      subjectAltNames = List.copyOf(subjectAltNames);
     }
   }
 

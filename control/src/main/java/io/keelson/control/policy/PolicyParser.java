@@ -157,7 +157,8 @@ public final class PolicyParser {
       return switch (kind) {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule");
+        case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry");
       };
     }
     if (SECURITY.contains(apiVersion)) {

@@ -30,9 +30,10 @@ public final class References {
           }
         }
         case Policy.DestinationRule dr -> {
-          if (service(state, dr.host()) == null) {
+          if (ServiceEntries.serviceOrHost(state, dr.host()) == null) {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
+          ServiceEntries.checkTls(state, dr, errors);
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
             if (other != dr && other.host().equals(dr.host())) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()
@@ -45,6 +46,7 @@ public final class References {
           sharedPorts(byPort, s, errors);
           sharedAddress(state, s, errors);
         }
+        case Policy.ServiceEntry se -> ServiceEntries.check(state, se, errors);
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
@@ -81,7 +83,7 @@ public final class References {
     String doc = r.meta().key();
     for (int i = 0; i < r.services().size(); i++) {
       String s = r.services().get(i);
-      if (service(state, s) == null) {
+      if (ServiceEntries.serviceOrHost(state, s) == null) {
         errors.add(new PolicyError(file, doc, (istio ? "spec.hosts[" : "spec.parentRefs[") + i + "]" + (istio ? "" : ".name"),
             noService(s)));
       }
@@ -155,9 +157,10 @@ public final class References {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
         checkBackend(state, errors, file, doc, at, istio, b);
+        ServiceEntries.checkStreamBackend(state, r, b, errors, file, doc, at + (istio ? ".host" : ".name"));
       }
       for (String s : r.services()) {
-        Policy.Service svc = service(state, s);
+        Policy.Service svc = ServiceEntries.serviceOrHost(state, s);
         if (svc == null) {
           continue;
         }
@@ -190,13 +193,14 @@ public final class References {
   }
 
   private static String noService(String name) {
-    return "no Service '" + name + "' is registered; apply a keelson.io/v1alpha1 Service of that name first, or in the same set";
+    return "no Service '" + name + "' is registered and no ServiceEntry declares it; apply a keelson.io/v1alpha1 Service"
+        + " (or a ServiceEntry with that host) first, or in the same set";
   }
 
   /** A route's backend {@code b} (at field path {@code at}): its service exists, has the port named, and the subset is defined. */
   private static void checkBackend(PolicySet state, List<PolicyError> errors, String file, String doc, String at,
       boolean istio, Policy.Backend b) {
-    Policy.Service svc = service(state, b.service());
+    Policy.Service svc = ServiceEntries.serviceOrHost(state, b.service());
     if (svc == null) {
       errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
       return;

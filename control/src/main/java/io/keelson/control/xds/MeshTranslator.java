@@ -35,7 +35,9 @@ import java.util.Map;
  *       upstream for a service with an HTTP2 or GRPC port, else HTTP/1.1 ({@link UpstreamProtocols});
  *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
- *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND}.
+ *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND};
+ *   <li>ServiceEntry hosts' clusters, virtual hosts and captured port listeners ({@link ServiceEntryTranslator}), and
+ *       the outbound traffic policy's shapes ({@link OutboundTrafficPolicy}).
  * </ul>
  * Thread-safe; keeps only the previous translation's endpoint lists, to reuse the unchanged ones
  * ({@link AssignmentCache}).
@@ -48,6 +50,7 @@ public final class MeshTranslator {
   private final int outboundPort;
   private final boolean apiListeners;
   private final boolean captured;
+  private final OutboundTrafficPolicy outboundPolicy;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -66,6 +69,12 @@ public final class MeshTranslator {
    *                 listener {@value #OUTBOUND}, plus the passthrough clusters
    */
   public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured) {
+    this(outboundPort, apiListeners, captured, OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /** @param outboundPolicy what a captured sidecar does with traffic to hosts and ports the mesh does not know */
+  public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy) {
+    this.outboundPolicy = outboundPolicy;
     if (captured && apiListeners) {
       throw new IllegalArgumentException("a captured sidecar is not a proxyless client");
     }
@@ -142,38 +151,49 @@ public final class MeshTranslator {
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
     listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort) : outboundListener());
+    // ServiceEntry hosts (not for proxyless gRPC clients, which take no DNS or ORIGINAL_DST clusters).
+    Map<String, Policy.ServiceEntry> entries = apiListeners ? Map.of()
+        : io.keelson.control.store.ServiceEntries.byHost(state);
+    ClusterNames names = new ClusterNames(entries, 0);
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       String lb = dr == null ? null : dr.lb();
       java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
       boolean h2 = UpstreamProtocols.http2(svc, dr);
-      clusters.add(mtls(cluster(svc.name(), lb, dr, h2), ids, h2));
+      clusters.add(mtls(cluster(svc.name(), lb, dr, h2, !apiListeners), ids, h2));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
       endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr, h2), ids, h2));
+          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr, h2, !apiListeners), ids, h2));
           endpoints.add(assignments.assignment(name,
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
       }
       List<Integer> httpPorts = svc.ports().stream().filter(p -> svc.protocol(p).http()).toList();
       if (!httpPorts.isEmpty()) { // a TCP or TLS service is reachable only through a captured sidecar's port listener
-        routes.addVirtualHosts(virtualHost(state, svc, httpPorts));
+        routes.addVirtualHosts(virtualHost(state, svc, httpPorts, names));
       }
       if (apiListeners && !httpPorts.isEmpty()) {
         listeners.add(apiListener(svc.name()));
       }
     }
     assignments.end();
+    clusters.addAll(ServiceEntryTranslator.clusters(state, entries));
+    routes.addAllVirtualHosts(ServiceEntryTranslator.outboundHosts(state, names));
+    if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY && !apiListeners) {
+      routes.addVirtualHosts(OutboundTrafficPolicy.blockAll()); // 502 for a Host the mesh does not know, as istiod
+    }
     List<RouteConfiguration> routeConfigs = new ArrayList<>(List.of(routes.build()));
     if (captured) {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
       Map<String, String> vips = ServiceAddresses.of(services); // the DNS proxy's answers; TCP services told apart by them
       listeners.set(0, MeshNames.withTable(listeners.getFirst(), vips));
-      for (int port : CapturedListeners.servicePorts(services)) {
+      java.util.TreeSet<Integer> ports = ServiceEntryTranslator.ports(entries);
+      ports.addAll(CapturedListeners.servicePorts(services));
+      for (int port : ports) {
         if (port == outboundPort) {
           continue; // virtualOutbound's own address: its connections are served by PassthroughFilterChain
         }
@@ -189,25 +209,35 @@ public final class MeshTranslator {
             }
           }
         }
-        if (tcp.size() == 1 && http.isEmpty()) {
+        Listener entryStreams = tcp.isEmpty() && tls.isEmpty() ? ServiceEntryTranslator.streamListener(state, names, port)
+            : null;
+        if (entryStreams != null) { // References keeps an entry's TCP or TLS port from being a registry Service's
+          listeners.add(outboundPolicy.apply(entryStreams));
+        } else if (tcp.size() == 1 && http.isEmpty()) {
           listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
         } else if (!tcp.isEmpty() && http.isEmpty()) {
           listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
         } else if (!tls.isEmpty()) {
-          listeners.add(StreamListeners.tls(state, port, tls));
+          listeners.add(outboundPolicy.apply(StreamListeners.tls(state, port, tls)));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
               state, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port)), svc.name(), vips.get(svc.name()), port));
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), names.forPort(port)), svc.name(),
+                vips.get(svc.name()), port));
           }
-          routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
+          hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));
+          routeConfigs.add(outboundPolicy.apply(CapturedListeners.portRoutes(port, hosts)));
         }
       }
       clusters.add(CapturedListeners.passthrough());
       clusters.add(CapturedListeners.inboundPassthrough());
+      if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
+        listeners.set(0, outboundPolicy.apply(listeners.getFirst()));
+        clusters.add(OutboundTrafficPolicy.blackHole());
+      }
     }
     return MeshResources.of(listeners, routeConfigs, clusters, endpoints, assignments::digestOf);
   }
@@ -401,7 +431,7 @@ public final class MeshTranslator {
   }
 
   /** {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames. */
-  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports) {
+  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
         .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
     for (int port : ports) {
@@ -415,7 +445,7 @@ public final class MeshTranslator {
         }
       }
       for (Policy.Rule rule : r.rules()) {
-        RouteBuilder.addRoutes(vh, r, rule, state);
+        RouteBuilder.addRoutes(vh, r, rule, state, names);
       }
     }
     if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules
@@ -424,7 +454,8 @@ public final class MeshTranslator {
     return vh.build();
   }
 
-  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr, boolean http2) {
+  /** @param istioDefaults istiod's unlimited default circuit breakers (not for proxyless gRPC clients) */
+  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr, boolean http2, boolean istioDefaults) {
     Cluster.LbPolicy policy = lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb);
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
@@ -432,7 +463,7 @@ public final class MeshTranslator {
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLbPolicy(policy);
-    ResilienceBuilder.apply(c, dr);
+    ResilienceBuilder.apply(c, dr, istioDefaults);
     UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
     return c.build();
   }

@@ -65,8 +65,24 @@ final class ResilienceBuilder {
    * and its outlier detection to a cluster.
    */
   static void apply(Cluster.Builder c, Policy.DestinationRule dr) {
+    apply(c, dr, true);
+  }
+
+  /**
+   * As {@link #apply(Cluster.Builder, Policy.DestinationRule)}; without {@code istioDefaults} (clusters for proxyless
+   * gRPC clients, as istiod's grpcgen builds them) only a destination rule's limits are set: grpc-java reads
+   * max_requests as a signed int, so 4294967295 would refuse every call ("Cluster max concurrent requests limit
+   * exceeded").
+   */
+  static void apply(Cluster.Builder c, Policy.DestinationRule dr, boolean istioDefaults) {
     Policy.ConnectionPool cp = dr == null ? null : dr.connectionPool();
-    CircuitBreakers.Thresholds.Builder t = defaultThresholds();
+    if (!istioDefaults && cp == null) {
+      if (dr != null) {
+        outlierDetection(c, dr);
+      }
+      return;
+    }
+    CircuitBreakers.Thresholds.Builder t = istioDefaults ? defaultThresholds() : CircuitBreakers.Thresholds.newBuilder();
     if (cp != null) {
       if (cp.maxConnections() != null) {
         t.setMaxConnections(UInt32Value.of(cp.maxConnections()));
@@ -83,9 +99,12 @@ final class ResilienceBuilder {
       // The idle timeout is part of the upstream protocol options: UpstreamProtocols.apply.
     }
     c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
-    if (dr == null) {
-      return;
+    if (dr != null) {
+      outlierDetection(c, dr);
     }
+  }
+
+  private static void outlierDetection(Cluster.Builder c, Policy.DestinationRule dr) {
     Policy.OutlierDetection od = dr.outlierDetection();
     if (od != null) {
       OutlierDetection.Builder o = OutlierDetection.newBuilder()

@@ -35,6 +35,11 @@ final class RouteBuilder {
   }
 
   static void addRoutes(VirtualHost.Builder vh, Policy.Routes doc, Policy.Rule rule, PolicySet state) {
+    addRoutes(vh, doc, rule, state, new ClusterNames(Map.of(), 0));
+  }
+
+  /** {@code names}: the clusters of the rule's backends (ServiceEntry hosts have one per port). */
+  static void addRoutes(VirtualHost.Builder vh, Policy.Routes doc, Policy.Rule rule, PolicySet state, ClusterNames names) {
     List<Policy.Match> matches = rule.matches().isEmpty()
         ? List.of(new Policy.Match(null, List.of(), List.of(), null)) : rule.matches();
     for (int i = 0; i < matches.size(); i++) {
@@ -46,7 +51,7 @@ final class RouteBuilder {
       } else if (rule.directResponse() != null) {
         r.setDirectResponse(directResponse(rule.directResponse()));
       } else {
-        r.setRoute(action(rule, state));
+        r.setRoute(action(rule, state, names));
       }
       headers(rule.requestHeaders(), true, r);
       headers(rule.responseHeaders(), false, r);
@@ -96,12 +101,12 @@ final class RouteBuilder {
     };
   }
 
-  private static RouteAction action(Policy.Rule rule, PolicySet state) {
+  private static RouteAction action(Policy.Rule rule, PolicySet state, ClusterNames names) {
     RouteAction.Builder a = RouteAction.newBuilder();
     List<WeightedCluster.ClusterWeight> weights = new ArrayList<>();
     for (Policy.Backend b : rule.backends()) {
       weights.add(WeightedCluster.ClusterWeight.newBuilder()
-          .setName(MeshTranslator.subsetCluster(b.service(), b.subset()))
+          .setName(names.of(b))
           .setWeight(UInt32Value.of(b.weight())).build());
     }
     if (weights.size() == 1) {
@@ -124,7 +129,7 @@ final class RouteBuilder {
     }
     for (Policy.Mirror m : rule.mirrors()) {
       RouteAction.RequestMirrorPolicy.Builder mp = RouteAction.RequestMirrorPolicy.newBuilder()
-          .setCluster(MeshTranslator.subsetCluster(m.backend().service(), m.backend().subset()));
+          .setCluster(names.of(m.backend()));
       if (m.perMillion() < 1_000_000) {
         mp.setRuntimeFraction(io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent.newBuilder()
             .setDefaultValue(io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder().setNumerator(m.perMillion())

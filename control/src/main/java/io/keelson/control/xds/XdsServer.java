@@ -99,6 +99,7 @@ public final class XdsServer implements AutoCloseable {
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
+  private final OutboundTrafficPolicy outboundPolicy;
   private long pushes;
   private Server server;
   private V3DiscoveryServer discovery;
@@ -126,9 +127,15 @@ public final class XdsServer implements AutoCloseable {
 
   /** @param outboundPort the port of the outbound listener proxies are sent */
   public XdsServer(PolicyStore store, int outboundPort) {
+    this(store, outboundPort, OutboundTrafficPolicy.ALLOW_ANY);
+  }
+
+  /** @param outboundPolicy what captured sidecars do with traffic to hosts and ports the mesh does not know */
+  public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy) {
+    this.outboundPolicy = outboundPolicy;
     this.store = store;
     this.outboundPort = outboundPort;
-    this.sidecars = new MeshTranslator(outboundPort, false);
+    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy);
     this.proxyless = new MeshTranslator(outboundPort, true);
   }
 
@@ -196,7 +203,9 @@ public final class XdsServer implements AutoCloseable {
   /** Every connected proxy stream, oldest first. */
   public List<ProxyStatus> status() {
     List<ProxyStatus> out = new ArrayList<>();
-    List<String> uncaptured = ProxyStatus.streamWarnings(store.current().ofType(Policy.Service.class));
+    List<Policy.Service> services = new ArrayList<>(store.current().ofType(Policy.Service.class));
+    services.addAll(io.keelson.control.store.ServiceEntries.asServices(store.current())); // their TCP/TLS ports too
+    List<String> uncaptured = ProxyStatus.streamWarnings(services);
     for (ProxyState p : streams.values()) {
       // An SDS-only stream (node "<service>~sds") has no listeners to warn about.
       boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId);
@@ -253,8 +262,8 @@ public final class XdsServer implements AutoCloseable {
       boolean isCaptured = captured.containsKey(p.nodeId);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
-        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true)
-            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false);
+        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy)
+            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false, false, outboundPolicy);
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = typesChanged(pair[0], pair[1]);
@@ -422,7 +431,7 @@ public final class XdsServer implements AutoCloseable {
       // One shared translation per outbound port and identity or not; per node its virtualInbound and app cluster.
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
-          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true))
+          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true, outboundPolicy))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture));
     }
@@ -445,7 +454,7 @@ public final class XdsServer implements AutoCloseable {
    * lists are reused by the next change when their workloads did not change.
    */
   private MeshTranslator translator(int port) {
-    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false));
+    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false, false, outboundPolicy));
   }
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */

@@ -409,7 +409,7 @@ class PolicyParserTest {
         metadata: { name: g }
         spec: {}
         """)).containsExactly("bad.yaml: Gateway/g: kind: 'Gateway' is not a kind of networking.istio.io/v1; "
-        + "expected one of VirtualService, DestinationRule");
+        + "expected one of VirtualService, DestinationRule, ServiceEntry");
     assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
         .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
   }

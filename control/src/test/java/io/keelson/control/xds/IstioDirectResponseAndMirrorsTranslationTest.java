@@ -158,8 +158,9 @@ class IstioDirectResponseAndMirrorsTranslationTest {
         """).policies());
     assertThatThrownBy(() -> store.apply(all, false)).isInstanceOfSatisfying(PolicyException.class, e ->
         assertThat(e.errors()).extracting(Object::toString).containsExactly(
-            "vs.yaml: VirtualService/product: spec.http[0].mirrors[1].destination.host: no Service 'nowhere' is registered;"
-                + " apply a keelson.io/v1alpha1 Service of that name first, or in the same set",
+            "vs.yaml: VirtualService/product: spec.http[0].mirrors[1].destination.host: no Service 'nowhere' is registered"
+                + " and no ServiceEntry declares it; apply a keelson.io/v1alpha1 Service (or a ServiceEntry with that"
+                + " host) first, or in the same set",
             "vs.yaml: VirtualService/product: spec.http[0].mirrors[2].destination.subset: no DestinationRule defines subset"
                 + " 'v9' of service 'product-shadow'; apply the DestinationRule with the subsets first, or in the same set"));
   }

@@ -192,6 +192,17 @@ class ResilienceTranslationTest {
             Integer.MAX_VALUE, Integer.MAX_VALUE, null));
     assertThat(dp.cluster("product-service").circuitBreakers().defaultPriority().maxConnections()).isEqualTo(100);
     assertThat(dp.cluster("product-service").circuitBreakers().defaultPriority().maxRequests()).isEqualTo(Integer.MAX_VALUE);
+    // Proxyless gRPC clients get only the rule's limits, as istiod's grpcgen: grpc-java reads max_requests as a
+    // signed int, so 4294967295 would refuse every call (GrpcXdsInteropTest caught it).
+    List<Policy> all = new ArrayList<>(PolicyParser.parse("registry.yaml", REGISTRY).policies());
+    all.addAll(PolicyParser.parse("policy.yaml", """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: web }
+        spec: { ports: [ { name: http, port: 80 } ] }
+        """).policies());
+    MeshResources proxyless = new MeshTranslator(15001, true).translate(PolicySet.EMPTY.with(all), List.of());
+    assertThat(cluster(proxyless, "web").hasCircuitBreakers()).isFalse();
   }
 
   @Test

@@ -75,15 +75,15 @@ public final class DnsServer implements AutoCloseable {
           })
           .bind(v6 ? "::" : "0.0.0.0", 0).sync().channel();
       forwarder.upstream(upstream);
-      Channel udp = bind(new Bootstrap().group(group).channel(NioDatagramChannel.class)
+      Bootstrap udpBoot = new Bootstrap().group(group).channel(NioDatagramChannel.class)
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
               queries.onUdp(ctx.channel(), packet);
             }
-          }).bind(config.host(), config.port()), "UDP", config);
+          });
       int[] open = new int[1]; // TCP connections open; touched on the event loop only
-      Channel tcp = bind(new ServerBootstrap().group(group, group).channel(NioServerSocketChannel.class)
+      ServerBootstrap tcpBoot = new ServerBootstrap().group(group, group).channel(NioServerSocketChannel.class)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
@@ -108,8 +108,23 @@ public final class DnsServer implements AutoCloseable {
                     }
                   });
             }
-          }).bind(config.host(), config.port() == 0 ? ((InetSocketAddress) udp.localAddress()).getPort()
-              : config.port()), "TCP", config);
+          });
+      Channel udp;
+      Channel tcp = null;
+      for (int attempt = 1; ; attempt++) {
+        udp = bind(udpBoot.bind(config.host(), config.port()), "UDP", config);
+        int port = config.port() == 0 ? ((InetSocketAddress) udp.localAddress()).getPort() : config.port();
+        io.netty.channel.ChannelFuture tcpBound = tcpBoot.bind(config.host(), port).await();
+        if (tcpBound.isSuccess()) {
+          tcp = tcpBound.channel();
+          break;
+        }
+        if (config.port() != 0 || attempt == BIND_ATTEMPTS) {
+          udp.close().sync();
+          bind(tcpBound, "TCP", config); // throws, naming the address
+        }
+        udp.close().sync(); // an ephemeral UDP port whose TCP twin is taken: another pair
+      }
       group.next().scheduleAtFixedRate(forwarder::sweep, 100, 100, TimeUnit.MILLISECONDS);
       return new DnsServer(group, udp, tcp, upstream, forwarder);
     } catch (RuntimeException | InterruptedException e) {
@@ -117,6 +132,9 @@ public final class DnsServer implements AutoCloseable {
       throw e;
     }
   }
+
+  /** With port 0: how many ephemeral UDP ports are tried for one whose TCP port is free too. */
+  private static final int BIND_ATTEMPTS = 8;
 
   private static Channel bind(io.netty.channel.ChannelFuture future, String protocol, DnsConfig config)
       throws InterruptedException {

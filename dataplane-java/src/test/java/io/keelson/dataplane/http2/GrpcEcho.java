@@ -101,12 +101,15 @@ final class GrpcEcho implements AutoCloseable {
   volatile String lastAuthority;
   /** The message of the last unary call. */
   volatile String lastUnary;
+  /** Every unary request's payload, in arrival order (recorded after {@link #calls} counts the call). */
+  final java.util.Queue<String> unaries = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /** When set, every unary call fails with it (a trailers-only response). */
   volatile Status failUnary;
 
   private void unary(String request, StreamObserver<String> out) {
     lastUnary = request;
+    unaries.add(request);
     watchCancel(out);
     Status fail = failUnary;
     if (fail != null) {

@@ -232,8 +232,12 @@ class InterceptionNetnsTest {
         await("first response").atMost(Duration.ofSeconds(15))
             .until(() -> Files.readString(clientOut).contains("1 200"));
         assertThat(Files.readString(clientOut)).contains("1 200 None backend-b");
+        // Written aside, then moved into place: the proxy polls for the file and must never read it half written
+        // (it did once: "UPDATE FAILED" on an empty file, and the update never came).
         Path update = Path.of(bootstrap + ".update");
-        Files.writeString(update, bootstrapYaml(accessLog, "backend-a"));
+        Path partial = Path.of(bootstrap + ".update.tmp");
+        Files.writeString(partial, bootstrapYaml(accessLog, "backend-a"));
+        Files.move(partial, update, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         await("update applied").atMost(Duration.ofSeconds(15)).until(() -> proxy.output().contains("UPDATED"));
         Files.writeString(go, "go");
         assertThat(p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)).as("client done").isTrue();

@@ -1,0 +1,220 @@
+package io.keelson.control.policy;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
+ * exportTo, validated as istiod validates them where Keelson acts on the field; fields it does not act on yet
+ * ({@code addresses}, {@code workloadSelector}, {@code subjectAltNames}, wildcard hosts) are rejected by name.
+ * Stateless.
+ */
+final class ServiceEntryParser {
+  // A DNS name: labels of letters, digits and '-', separated by dots (Istio accepts upper case; Host is case-insensitive).
+  private static final Pattern DNS_NAME = Pattern.compile(
+      "(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*");
+  private static final Pattern PORT_NAME = Pattern.compile("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
+  private static final String PROTOCOLS = "HTTP, HTTP2, GRPC, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)";
+
+  private ServiceEntryParser() {}
+
+  static Policy serviceEntry(Policy.Meta meta, Fields spec) {
+    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo"), Map.of(
+        "addresses", "service addresses are not supported yet: Keelson routes a ServiceEntry's traffic by Host (HTTP), "
+            + "SNI (TLS) or port number (TCP); remove addresses",
+        "workloadSelector", "workload selectors are not supported yet; list the endpoints",
+        "subjectAltNames", "subjectAltNames are not supported yet: Keelson does not originate mTLS to ServiceEntry"
+            + " endpoints"));
+    List<String> hosts = hosts(spec);
+    List<Policy.EntryPort> ports = ports(spec);
+    boolean external = true;
+    String location = spec.string("location", false);
+    if (location != null) {
+      switch (location) {
+        case "MESH_EXTERNAL" -> external = true;
+        case "MESH_INTERNAL" -> external = false;
+        default -> spec.error("location", "'" + location + "' is not a location; expected MESH_EXTERNAL or MESH_INTERNAL");
+      }
+    }
+    Policy.Resolution resolution = Policy.Resolution.NONE; // Istio's default
+    String r = spec.string("resolution", false);
+    if (r != null) {
+      try {
+        resolution = Policy.Resolution.valueOf(r);
+      } catch (IllegalArgumentException e) {
+        spec.error("resolution", "'" + r + "' is not a resolution; expected NONE, STATIC, DNS or DNS_ROUND_ROBIN");
+        resolution = null;
+      }
+    }
+    for (String e : spec.strings("exportTo", false)) {
+      if (!e.equals("*") && !e.equals(".")) {
+        spec.error("exportTo", "'" + e + "' is not supported; expected '*' or '.' (one mesh namespace: both mean every"
+            + " proxy of the mesh)");
+      }
+    }
+    List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution);
+    if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
+      return null;
+    }
+    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints);
+  }
+
+  private static List<String> hosts(Fields spec) {
+    List<String> hosts = new ArrayList<>();
+    List<String> written = spec.strings("hosts", true);
+    for (int i = 0; i < written.size(); i++) {
+      String h = written.get(i);
+      String at = "hosts[" + i + "]";
+      if (h.contains("*")) {
+        spec.error(at, "wildcard host '" + h + "' is not supported yet; expected exact DNS names");
+      } else if (!DNS_NAME.matcher(h).matches()) {
+        spec.error(at, "'" + h + "' is not a DNS name; expected e.g. api.example.com");
+      } else if (h.endsWith(".svc.cluster.local") || h.endsWith(".svc")) {
+        spec.error(at, "'" + h + "' names a Kubernetes service; register it as a keelson.io/v1alpha1 Service instead");
+      } else if (hosts.contains(h.toLowerCase(java.util.Locale.ROOT))) {
+        spec.error(at, "host '" + h + "' is listed twice");
+      } else {
+        hosts.add(h.toLowerCase(java.util.Locale.ROOT));
+      }
+    }
+    return hosts;
+  }
+
+  private static List<Policy.EntryPort> ports(Fields spec) {
+    List<Policy.EntryPort> ports = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    Set<Integer> numbers = new HashSet<>();
+    for (Fields p : spec.objects("ports", true)) {
+      p.allow("number", "name", "protocol", "targetPort");
+      Integer number = p.integer("number", 1, 65535, null);
+      if (!p.has("number")) {
+        p.error("number", "is required");
+      }
+      String name = p.string("name", true);
+      if (name != null && !PORT_NAME.matcher(name).matches()) {
+        p.error("name", "'" + name + "' is not a port name; expected letters, digits and '-'");
+      } else if (name != null && !names.add(name)) {
+        p.error("name", "port name '" + name + "' is used twice");
+      }
+      Integer target = p.integer("targetPort", 1, 65535, 0);
+      Policy.Protocol protocol = protocol(p, name);
+      if (number != null && !numbers.add(number)) {
+        p.error("number", "port " + number + " is listed twice");
+      } else if (number != null && protocol != null) {
+        ports.add(new Policy.EntryPort(number, name, protocol, target == null ? 0 : target));
+      }
+    }
+    return ports;
+  }
+
+  /** {@code protocol} (Istio's names, case-insensitive), else the name's prefix, else HTTP. */
+  private static Policy.Protocol protocol(Fields p, String name) {
+    String written = p.string("protocol", false);
+    if (written == null) {
+      String prefix = name == null ? "" : name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+      Policy.Protocol byName = lookup(prefix);
+      return byName == null ? Policy.Protocol.HTTP : byName;
+    }
+    Policy.Protocol found = lookup(written);
+    if (found == null) {
+      p.error("protocol", "'" + written + "' is not supported; expected one of " + PROTOCOLS);
+    }
+    return found;
+  }
+
+  private static Policy.Protocol lookup(String value) {
+    return switch (value.toUpperCase(java.util.Locale.ROOT)) {
+      case "HTTP" -> Policy.Protocol.HTTP;
+      case "HTTP2" -> Policy.Protocol.HTTP2;
+      case "GRPC" -> Policy.Protocol.GRPC;
+      case "TCP", "MONGO", "MYSQL", "REDIS" -> Policy.Protocol.TCP; // istiod's defaults: their filters are off
+      case "TLS", "HTTPS" -> Policy.Protocol.TLS; // a sidecar does not decrypt HTTPS: routed by SNI
+      default -> null;
+    };
+  }
+
+  /** As istiod: STATIC needs endpoints with IP addresses, NONE has none, DNS_ROUND_ROBIN at most one. */
+  private static List<Policy.EntryEndpoint> endpoints(Fields spec, List<Policy.EntryPort> ports,
+      Policy.Resolution resolution) {
+    List<Fields> written = spec.objects("endpoints", false);
+    if (resolution == Policy.Resolution.STATIC && written.isEmpty() && !spec.has("endpoints")) {
+      spec.error("endpoints", "is required with resolution STATIC; expected endpoints with IP addresses");
+    }
+    if (resolution == Policy.Resolution.NONE && !written.isEmpty()) {
+      spec.error("endpoints", "resolution NONE takes no endpoints (connections go where the app sent them);"
+          + " expected STATIC or DNS resolution with endpoints");
+    }
+    if (resolution == Policy.Resolution.DNS_ROUND_ROBIN && written.size() > 1) {
+      spec.error("endpoints", "resolution DNS_ROUND_ROBIN takes at most one endpoint (Envoy's LOGICAL_DNS); found "
+          + written.size() + "; expected DNS resolution for several");
+    }
+    Set<String> portNames = new HashSet<>();
+    ports.forEach(p -> portNames.add(p.name()));
+    List<Policy.EntryEndpoint> out = new ArrayList<>();
+    for (Fields e : written) {
+      e.allow(Set.of("address", "ports", "labels", "weight"), Map.of(
+          "network", "networks are not supported yet",
+          "locality", "localities are not supported yet",
+          "serviceAccount", "endpoint service accounts are not supported yet: Keelson does not originate mTLS to"
+              + " ServiceEntry endpoints"));
+      String address = e.string("address", true);
+      if (address != null) {
+        boolean ip = isIp(address);
+        if (address.startsWith("unix://")) {
+          e.error("address", "unix domain socket endpoints are not supported yet; expected an IP address or DNS name");
+          address = null;
+        } else if (resolution == Policy.Resolution.STATIC && !ip) {
+          e.error("address", "'" + address + "' is not an IP address; resolution STATIC needs IP addresses (use"
+              + " resolution DNS for host names)");
+          address = null;
+        } else if (!ip && !DNS_NAME.matcher(address).matches()) {
+          e.error("address", "'" + address + "' is neither an IP address nor a DNS name");
+          address = null;
+        }
+      }
+      Map<String, Integer> epPorts = new HashMap<>();
+      for (var entry : e.stringMap("ports").entrySet()) {
+        String n = entry.getKey();
+        Integer port = parsePort(entry.getValue());
+        if (!portNames.contains(n)) {
+          e.error("ports." + n, "no port of this ServiceEntry is named '" + n + "'; expected one of " + portNames);
+        } else if (port == null) {
+          e.error("ports." + n, "'" + entry.getValue() + "' is not a port; expected a number from 1 to 65535");
+        } else {
+          epPorts.put(n, port);
+        }
+      }
+      Map<String, String> labels = e.stringMap("labels");
+      Integer weight = e.integer("weight", 0, Integer.MAX_VALUE, 0);
+      if (address != null) {
+        out.add(new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight));
+      }
+    }
+    return out;
+  }
+
+  private static Integer parsePort(String s) {
+    try {
+      int p = Integer.parseInt(s);
+      return p >= 1 && p <= 65535 ? p : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  static boolean isIp(String s) {
+    if (s.isEmpty() || !(s.contains(":") || s.chars().allMatch(c -> c == '.' || Character.isDigit(c)))) {
+      return false;
+    }
+    try {
+      return java.net.InetAddress.ofLiteral(s) != null;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package io.keelson.control.store;
+
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyError;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The hosts that ServiceEntries add to the mesh, next to the registry's Services: lookups by host, each host seen as a
+ * {@link Policy.Service} (its ports and protocols) so that routes, DestinationRules and port checks treat both alike,
+ * and the checks of a ServiceEntry against the rest of a candidate state. Stateless.
+ */
+public final class ServiceEntries {
+  private ServiceEntries() {}
+
+  /** The ServiceEntry that declares {@code host}, or null. */
+  public static Policy.ServiceEntry find(PolicySet state, String host) {
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      if (se.hosts().contains(host)) {
+        return se;
+      }
+    }
+    return null;
+  }
+
+  /** Every ServiceEntry host and its entry (the first entry, in state order, when two declare it). */
+  public static Map<String, Policy.ServiceEntry> byHost(PolicySet state) {
+    Map<String, Policy.ServiceEntry> out = new HashMap<>();
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      se.hosts().forEach(h -> out.putIfAbsent(h, se));
+    }
+    return out;
+  }
+
+  /** {@code host} of {@code se} as a Service: its name the host, its ports the entry's. */
+  public static Policy.Service asService(Policy.ServiceEntry se, String host) {
+    Map<Integer, Policy.Protocol> protocols = new HashMap<>();
+    List<Integer> ports = new ArrayList<>();
+    for (Policy.EntryPort p : se.ports()) {
+      ports.add(p.number());
+      protocols.put(p.number(), p.protocol());
+    }
+    Policy.Meta m = se.meta();
+    return new Policy.Service(new Policy.Meta(m.apiVersion(), m.kind(), host, m.file(), m.source(), m.namespace()),
+        ports, protocols);
+  }
+
+  /** Every ServiceEntry host as a Service ({@link #asService}), entries in state order. */
+  public static List<Policy.Service> asServices(PolicySet state) {
+    List<Policy.Service> out = new ArrayList<>();
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      se.hosts().forEach(h -> out.add(asService(se, h)));
+    }
+    return out;
+  }
+
+  /** The registry's Service {@code name}, else the ServiceEntry host {@code name} as a Service, else null. */
+  static Policy.Service serviceOrHost(PolicySet state, String name) {
+    if (state.get("Service", name) instanceof Policy.Service s) {
+      return s;
+    }
+    Policy.ServiceEntry se = find(state, name);
+    return se == null ? null : asService(se, name);
+  }
+
+  /**
+   * A registry Service's {@code tcp}/{@code tls} rule may not send connections to a ServiceEntry host yet (its listener
+   * names clusters the registry's way, and an entry's are per port).
+   */
+  static void checkStreamBackend(PolicySet state, Policy.Routes r, Policy.Backend b, List<PolicyError> errors,
+      String file, String doc, String at) {
+    if (find(state, b.service()) != null && r.services().stream().anyMatch(s -> state.get("Service", s) != null)) {
+      errors.add(new PolicyError(file, doc, at, "'" + b.service() + "' is a ServiceEntry host; a tcp or tls rule of a"
+          + " registry Service cannot route to one yet (expected a registry Service)"));
+    }
+  }
+
+  /**
+   * A DestinationRule's {@code trafficPolicy.tls} applies to ServiceEntry hosts whose endpoints Keelson knows (not
+   * resolution NONE, whose connections go to their original destination): registry Services are reached with mesh mTLS.
+   */
+  static void checkTls(PolicySet state, Policy.DestinationRule dr, List<PolicyError> errors) {
+    if (dr.tls() == null) {
+      return;
+    }
+    String at = "spec.trafficPolicy.tls";
+    if (state.get("Service", dr.host()) != null) {
+      errors.add(new PolicyError(dr.meta().file(), dr.meta().key(), at, "'" + dr.host() + "' is a registry Service,"
+          + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
+      return;
+    }
+    Policy.ServiceEntry se = find(state, dr.host());
+    if (se != null && dr.tls().simple() && se.resolution() == Policy.Resolution.NONE) {
+      errors.add(new PolicyError(dr.meta().file(), dr.meta().key(), at + ".mode", "ServiceEntry/" + se.name()
+          + " has resolution NONE (connections to their original destination), where TLS origination is not supported"
+          + " yet; expected resolution STATIC, DNS or DNS_ROUND_ROBIN"));
+    }
+  }
+
+  /**
+   * {@code se}'s hosts are nobody else's (no registry Service of that name, no other ServiceEntry's), and its ports
+   * share their numbers only as registry ports may: a TCP port is the only service's on its number, a TLS port shares
+   * it only with TLS ports (a captured sidecar's {@code 0.0.0.0_<port>} listener tells them apart by Host or SNI).
+   */
+  static void check(PolicySet state, Policy.ServiceEntry se, List<PolicyError> errors) {
+    String file = se.meta().file();
+    String doc = se.meta().key();
+    for (int i = 0; i < se.hosts().size(); i++) {
+      String h = se.hosts().get(i);
+      if (state.get("Service", h) != null) {
+        errors.add(new PolicyError(file, doc, "spec.hosts[" + i + "]", "host '" + h + "' is the registry's Service/" + h
+            + "; expected a host the registry does not have"));
+      }
+      for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
+        if (other != se && other.hosts().contains(h)) {
+          errors.add(new PolicyError(file, doc, "spec.hosts[" + i + "]", "host '" + h + "' is already declared by "
+              + other.meta().key() + "; expected one ServiceEntry per host"));
+        }
+      }
+    }
+    List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
+    for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
+      if (other != se) {
+        other.hosts().forEach(h -> others.add(asService(other, h)));
+      }
+    }
+    for (int i = 0; i < se.ports().size(); i++) {
+      Policy.EntryPort port = se.ports().get(i);
+      Policy.Protocol mine = port.protocol();
+      String clash = null;
+      if (mine == Policy.Protocol.TCP && se.hosts().size() > 1) {
+        clash = "the port of its other hosts " + se.hosts().subList(1, se.hosts().size());
+      }
+      for (Policy.Service other : others) {
+        if (clash != null || !other.ports().contains(port.number())) {
+          continue;
+        }
+        Policy.Protocol theirs = other.protocol(port.number());
+        boolean tcp = mine == Policy.Protocol.TCP || theirs == Policy.Protocol.TCP;
+        boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
+        boolean entry = other.kind().equals("ServiceEntry");
+        boolean tlsWithRegistry = !entry && mine == Policy.Protocol.TLS; // one listener per port: the registry's or the entries'
+        if (tcp || tlsWithOther || tlsWithRegistry) {
+          boolean entry2 = other.kind().equals("ServiceEntry");
+          clash = (entry ? "host " + other.name() + "'s" : "Service/" + other.name() + "'s") + " port " + port.number()
+              + " (" + theirs + ")";
+        }
+      }
+      if (clash != null) {
+        errors.add(new PolicyError(file, doc, "spec.ports[" + i + "].number", "port " + port.number() + " (" + mine
+            + ") is also " + clash + "; a TCP port must be the only host's on its number and a TLS port shares it only"
+            + " with TLS ports (without service addresses, a captured sidecar tells hosts apart only by Host or SNI);"
+            + " expected another port number" + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
+      }
+    }
+  }
+}

@@ -1,0 +1,288 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * ServiceEntries to Envoy resources, in istiod's shape:
+ * <ul>
+ *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
+ *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
+ *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
+ *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). No mTLS: Keelson knows no identity of a
+ *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
+ *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
+ *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
+ *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
+ *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
+ *       sidecar's per-port route configuration;
+ *   <li>for a captured sidecar, per TCP port a {@code 0.0.0.0_<port>} listener to the host's cluster and per TLS port
+ *       one routing by SNI (the hosts' names), then {@value CapturedListeners#PASSTHROUGH_CHAIN}.
+ * </ul>
+ * Stateless.
+ */
+final class ServiceEntryTranslator {
+  private ServiceEntryTranslator() {}
+
+  /** Every cluster of every entry, in host then port order. */
+  static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries) {
+    List<Cluster> out = new ArrayList<>();
+    for (var e : new TreeMap<>(entries).entrySet()) {
+      String host = e.getKey();
+      Policy.ServiceEntry se = e.getValue();
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
+      for (Policy.EntryPort port : se.ports()) {
+        out.add(cluster(se, host, port, null, dr == null ? null : dr.lb(), dr, Map.of()));
+        if (dr != null) {
+          for (Policy.Subset s : dr.subsets()) {
+            out.add(cluster(se, host, port, s.name(), s.lb() != null ? s.lb() : dr.lb(), dr, s.labels()));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset, String lb,
+      Policy.DestinationRule dr, Map<String, String> selector) {
+    String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
+    Cluster.Builder c = Cluster.newBuilder().setName(name)
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)); // istiod's default
+    if (se.resolution() == Policy.Resolution.NONE) {
+      c.setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+      if (dr != null && dr.connectionPool() != null) { // outlier detection has no hosts to eject here
+        ResilienceBuilder.apply(c, new Policy.DestinationRule(dr.meta(), dr.host(), null, List.of(), dr.connectionPool(),
+            null));
+      }
+      return c.build();
+    }
+    c.setType(switch (se.resolution()) {
+      case STATIC -> Cluster.DiscoveryType.STATIC;
+      case DNS_ROUND_ROBIN -> Cluster.DiscoveryType.LOGICAL_DNS;
+      default -> Cluster.DiscoveryType.STRICT_DNS;
+    });
+    c.setLbPolicy(lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb));
+    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    if (se.endpoints().isEmpty()) {
+      locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
+    } else {
+      for (Policy.EntryEndpoint ep : se.endpoints()) {
+        if (MeshTranslator.matches(selector, ep.labels())) {
+          locality.addLbEndpoints(endpoint(ep.address(), ep.portFor(port), ep.weight()));
+        }
+      }
+    }
+    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
+    if (locality.getLbEndpointsCount() > 0) {
+      cla.addEndpoints(locality);
+    }
+    c.setLoadAssignment(cla);
+    ResilienceBuilder.apply(c, dr);
+    if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
+      c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
+    }
+    return c.build();
+  }
+
+  /** The proxy's own CA bundle when a DestinationRule's tls names no caCertificates (istiod's default on Debian). */
+  static final String SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt";
+
+  /**
+   * DestinationRule {@code tls} mode SIMPLE: Envoy's UpstreamTlsContext with SNI {@code sni} (default the host),
+   * trusting {@code caCertificates} (default the system roots) and checking the server's DNS names against
+   * {@code subjectAltNames} (default the SNI), unless {@code insecureSkipVerify}.
+   */
+  static io.envoyproxy.envoy.config.core.v3.TransportSocket tlsOrigination(Policy.ClientTls tls, String host) {
+    String sni = tls.sni() != null ? tls.sni() : host;
+    var common = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder();
+    if (!tls.insecureSkipVerify()) {
+      var validation = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+          .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+              .setFilename(tls.caCertificates() != null ? tls.caCertificates() : SYSTEM_ROOTS));
+      for (String san : tls.subjectAltNames().isEmpty() ? List.of(sni) : tls.subjectAltNames()) {
+        validation.addMatchTypedSubjectAltNames(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.newBuilder()
+                .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS)
+                .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
+      }
+      common.setValidationContext(validation);
+    }
+    var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+        .setSni(sni).setCommonTlsContext(common).build();
+    return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+        .setTypedConfig(Any.pack(upstream)).build();
+  }
+
+  private static LbEndpoint endpoint(String address, int port, int weight) {
+    LbEndpoint.Builder b = LbEndpoint.newBuilder()
+        .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address(address, port)));
+    if (weight > 0) {
+      b.setLoadBalancingWeight(UInt32Value.of(weight));
+    }
+    return b.build();
+  }
+
+  /** Route configuration {@value MeshTranslator#OUTBOUND}'s virtual hosts: every host's HTTP ports (not NONE's). */
+  static List<VirtualHost> outboundHosts(PolicySet state, ClusterNames names) {
+    List<VirtualHost> out = new ArrayList<>();
+    for (var e : new TreeMap<>(names.entries()).entrySet()) {
+      Policy.ServiceEntry se = e.getValue();
+      if (se.resolution() == Policy.Resolution.NONE) {
+        continue;
+      }
+      int bare = ClusterNames.defaultPort(se);
+      for (Policy.EntryPort p : se.ports()) {
+        if (p.protocol().http()) {
+          out.add(virtualHost(state, e.getKey(), p.number(), p.number() == bare, names.forPort(p.number())));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A captured sidecar's route configuration {@code <port>}: the hosts with HTTP port {@code port}. */
+  static List<VirtualHost> portHosts(PolicySet state, ClusterNames names, int port) {
+    List<VirtualHost> out = new ArrayList<>();
+    for (var e : new TreeMap<>(names.entries()).entrySet()) {
+      Policy.EntryPort p = e.getValue().port(port);
+      if (p != null && p.protocol().http()) {
+        out.add(virtualHost(state, e.getKey(), port, true, names.forPort(port)));
+      }
+    }
+    return out;
+  }
+
+  private static VirtualHost virtualHost(PolicySet state, String host, int port, boolean bare, ClusterNames names) {
+    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host + ":" + port).setIncludeRequestAttemptCount(true);
+    if (bare) {
+      vh.addDomains(host);
+    }
+    vh.addDomains(host + ":" + port);
+    for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
+      for (Policy.Rule rule : r.rules()) {
+        RouteBuilder.addRoutes(vh, r, rule, state, names);
+      }
+    }
+    if (vh.getRoutesCount() == 0) {
+      vh.addRoutes(Route.newBuilder().setName(host + "-default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
+          .setRoute(RouteAction.newBuilder().setCluster(names.of(host, null, port))));
+    }
+    return vh.build();
+  }
+
+  /** The ports of the entries' TCP and TLS ports, ascending (their listeners are {@link #streamListener}'s). */
+  static TreeSet<Integer> ports(Map<String, Policy.ServiceEntry> entries) {
+    TreeSet<Integer> out = new TreeSet<>();
+    entries.values().forEach(se -> se.ports().forEach(p -> out.add(p.number())));
+    return out;
+  }
+
+  /**
+   * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
+   * from being a registry Service's): TCP to the one host's cluster (or its first {@code tcp} rule's); TLS a chain per
+   * host by SNI (or its first {@code tls} rule's SNI hosts), then the passthrough chain. Null when no entry has a
+   * TCP or TLS port {@code port}.
+   */
+  static Listener streamListener(PolicySet state, ClusterNames names, int port) {
+    List<String> tls = new ArrayList<>();
+    String tcp = null;
+    for (var e : new TreeMap<>(names.entries()).entrySet()) {
+      Policy.EntryPort p = e.getValue().port(port);
+      if (p != null && p.protocol() == Policy.Protocol.TCP) {
+        tcp = tcp == null ? e.getKey() : tcp;
+      } else if (p != null && p.protocol() == Policy.Protocol.TLS) {
+        tls.add(e.getKey());
+      }
+    }
+    if (tcp == null && tls.isEmpty()) {
+      return null;
+    }
+    ClusterNames at = names.forPort(port);
+    Listener.Builder l = Listener.newBuilder().setName(CapturedListeners.portListenerName(port))
+        .setAddress(MeshTranslator.address("0.0.0.0", port)).setBindToPort(BoolValue.of(false));
+    if (tcp != null) {
+      String prefix = ClusterNames.serviceEntryCluster(port, null, tcp);
+      return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+          .addFilters(tcpProxy(prefix, rule(state, tcp, Policy.Protocol.TCP, port), tcp, at))).build();
+    }
+    l.addListenerFilters(MeshMtls.tlsInspector());
+    java.util.Set<String> taken = new java.util.HashSet<>();
+    for (String host : tls) {
+      Policy.StreamRule rule = rule(state, host, Policy.Protocol.TLS, port);
+      if (rule != null) {
+        List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
+        if (!sni.isEmpty()) {
+          l.addFilterChains(sniChain(port, host, sni, rule, at));
+        }
+      }
+    }
+    for (String host : tls) {
+      if (taken.add(host)) {
+        l.addFilterChains(sniChain(port, host, List.of(host), null, at));
+      }
+    }
+    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
+            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
+        .build();
+  }
+
+  private static FilterChain sniChain(int port, String host, List<String> sni, Policy.StreamRule rule, ClusterNames names) {
+    String prefix = ClusterNames.serviceEntryCluster(port, null, host);
+    return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
+        .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+        .addFilters(tcpProxy(prefix, rule, host, names)).build();
+  }
+
+  /** The first {@code protocol} rule of {@code host}'s VirtualServices that applies to {@code port}, or null. */
+  private static Policy.StreamRule rule(PolicySet state, String host, Policy.Protocol protocol, int port) {
+    for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
+      for (Policy.StreamRule rule : r.streams()) {
+        if (rule.protocol() == protocol && (rule.port() == null || rule.port() == port)) {
+          return rule;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static Filter tcpProxy(String statPrefix, Policy.StreamRule rule, String host, ClusterNames names) {
+    TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
+    List<Policy.Backend> backends = rule == null ? List.of() : rule.backends();
+    if (backends.isEmpty()) {
+      tp.setCluster(names.of(host, null, 0));
+    } else if (backends.size() == 1) {
+      tp.setCluster(names.of(backends.getFirst()));
+    } else {
+      TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
+      for (Policy.Backend b : backends) {
+        if (b.weight() > 0) {
+          wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName(names.of(b)).setWeight(b.weight()));
+        }
+      }
+      tp.setWeightedClusters(wc);
+    }
+    return Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tp.build())).build();
+  }
+}

@@ -1,0 +1,181 @@
+package io.keelson.control.policy;
+
+import static io.keelson.control.policy.PolicyParserTest.errors;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** Istio ServiceEntry documents: what is kept, Istio's defaults, and bad input refused at its field path. */
+class ServiceEntryParserTest {
+  private static final String HEAD = """
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: external }
+      spec:
+      """;
+
+  @Test
+  void keepsHostsPortsLocationResolutionAndEndpoints() throws Exception {
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
+          hosts: [ api.Example.com ]
+          location: MESH_INTERNAL
+          resolution: STATIC
+          exportTo: [ "*", "." ]
+          ports:
+          - { number: 80, name: http, protocol: HTTP }
+          - { number: 443, name: https, protocol: HTTPS }
+          - { number: 3306, name: db, protocol: MYSQL, targetPort: 13306 }
+          - { number: 9000, name: grpc-api }
+          endpoints:
+          - { address: 10.0.0.1, ports: { http: 8080 }, labels: { version: v1 }, weight: 3 }
+          - { address: "2001:db8::1" }
+        """).policies().getFirst();
+    assertThat(se.hosts()).containsExactly("api.example.com");
+    assertThat(se.external()).isFalse();
+    assertThat(se.resolution()).isEqualTo(Policy.Resolution.STATIC);
+    assertThat(se.ports()).extracting(Policy.EntryPort::protocol).containsExactly(Policy.Protocol.HTTP,
+        Policy.Protocol.TLS, Policy.Protocol.TCP, Policy.Protocol.GRPC);
+    Policy.EntryEndpoint first = se.endpoints().getFirst();
+    assertThat(first.portFor(se.port(80))).isEqualTo(8080);
+    assertThat(first.portFor(se.port(443))).isEqualTo(443);
+    assertThat(first.portFor(se.port(3306))).isEqualTo(13306);
+    assertThat(first.labels()).containsEntry("version", "v1");
+    assertThat(first.weight()).isEqualTo(3);
+  }
+
+  @Test
+  void defaultsAreIstiosExternalAndResolutionNone() throws Exception {
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
+          hosts: [ example.org ]
+          ports: [ { number: 80, name: http } ]
+        """).policies().getFirst();
+    assertThat(se.external()).isTrue();
+    assertThat(se.resolution()).isEqualTo(Policy.Resolution.NONE);
+    assertThat(se.endpoints()).isEmpty();
+  }
+
+  @Test
+  void refusesWhatItDoesNotActOnByFieldPath() {
+    assertThat(errors(HEAD + """
+          hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local ]
+          addresses: [ 10.1.2.3 ]
+          workloadSelector: { labels: { app: x } }
+          exportTo: [ other-namespace ]
+          location: SOMEWHERE
+          resolution: DNS
+          ports:
+          - { number: 80, name: http, protocol: UDP }
+          - { number: 80, name: web }
+          - { name: nonumber }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.hosts[0]: wildcard host '*.example.com' is not supported yet; expected"
+            + " exact DNS names",
+        "bad.yaml: ServiceEntry/external: spec.hosts[1]: 'not a name' is not a DNS name; expected e.g. api.example.com",
+        "bad.yaml: ServiceEntry/external: spec.hosts[2]: 'svc.default.svc.cluster.local' names a Kubernetes service;"
+            + " register it as a keelson.io/v1alpha1 Service instead",
+        "bad.yaml: ServiceEntry/external: spec.addresses: service addresses are not supported yet: Keelson routes a"
+            + " ServiceEntry's traffic by Host (HTTP), SNI (TLS) or port number (TCP); remove addresses",
+        "bad.yaml: ServiceEntry/external: spec.workloadSelector: workload selectors are not supported yet; list the"
+            + " endpoints",
+        "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
+            + " mesh namespace: both mean every proxy of the mesh)",
+        "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"
+            + " MESH_INTERNAL",
+        "bad.yaml: ServiceEntry/external: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2,"
+            + " GRPC, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)",
+        "bad.yaml: ServiceEntry/external: spec.ports[1].number: port 80 is listed twice",
+        "bad.yaml: ServiceEntry/external: spec.ports[2].number: is required");
+  }
+
+  @Test
+  void endpointsMustFitTheResolution() {
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp } ]
+          endpoints:
+          - { address: db1.example.com }
+          - { address: 10.0.0.2, ports: { sql: 1 }, locality: us/east }
+          - { address: 10.0.0.3, ports: { tcp: 70000 } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.endpoints[0].address: 'db1.example.com' is not an IP address;"
+            + " resolution STATIC needs IP addresses (use resolution DNS for host names)",
+        "bad.yaml: ServiceEntry/external: spec.endpoints[1].locality: localities are not supported yet",
+        "bad.yaml: ServiceEntry/external: spec.endpoints[1].ports.sql: no port of this ServiceEntry is named 'sql';"
+            + " expected one of [tcp]",
+        "bad.yaml: ServiceEntry/external: spec.endpoints[2].ports.tcp: '70000' is not a port; expected a number from"
+            + " 1 to 65535");
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp } ]
+        """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: is required with resolution STATIC;"
+        + " expected endpoints with IP addresses");
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          ports: [ { number: 5432, name: tcp } ]
+          endpoints: [ { address: 10.0.0.1 } ]
+        """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: resolution NONE takes no endpoints"
+        + " (connections go where the app sent them); expected STATIC or DNS resolution with endpoints");
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          resolution: DNS_ROUND_ROBIN
+          ports: [ { number: 5432, name: tcp } ]
+          endpoints: [ { address: a.example.com }, { address: b.example.com } ]
+        """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: resolution DNS_ROUND_ROBIN takes at"
+        + " most one endpoint (Envoy's LOGICAL_DNS); found 2; expected DNS resolution for several");
+  }
+
+  @Test
+  void destinationRuleTlsIsSimpleOrDisableAndTheRestIsRefusedByName() throws Exception {
+    var dr = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: SIMPLE, sni: edge.example.com, caCertificates: /etc/keelson/ca.pem, subjectAltNames: [ a.example.com ] }
+        """).policies().getFirst();
+    assertThat(dr.tls()).isEqualTo(new Policy.ClientTls(true, "edge.example.com", "/etc/keelson/ca.pem",
+        java.util.List.of("a.example.com"), false));
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem }
+          subsets:
+          - name: v1
+            labels: { version: v1 }
+            trafficPolicy: { tls: { mode: SIMPLE } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.clientCertificate: client certificates (mode MUTUAL) are"
+            + " not supported yet",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: MUTUAL (a client certificate of the app's) is not"
+            + " supported yet; expected SIMPLE or DISABLE",
+        "bad.yaml: DestinationRule/api: spec.subsets[0].trafficPolicy.tls: subset-level TLS settings are not supported"
+            + " yet; set trafficPolicy.tls of the DestinationRule");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
+        + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE or DISABLE");
+  }
+
+  @Test
+  void theEgressExampleAppliesWithoutWarnings() throws Exception {
+    java.nio.file.Path file = java.nio.file.Path.of("..", "examples", "egress", "egress.yaml");
+    PolicyParser.Parsed parsed = PolicyParser.parse(file.toString(), java.nio.file.Files.readString(file));
+    assertThat(parsed.warnings()).isEmpty();
+    io.keelson.control.store.PolicyStore store = new io.keelson.control.store.PolicyStore();
+    store.apply(parsed.policies(), false);
+    assertThat(store.current().ofType(Policy.ServiceEntry.class)).hasSize(2);
+  }
+}
