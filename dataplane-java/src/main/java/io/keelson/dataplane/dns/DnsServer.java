@@ -75,11 +75,17 @@ public final class DnsServer implements AutoCloseable {
           })
           .bind(v6 ? "::" : "0.0.0.0", 0).sync().channel();
       forwarder.upstream(upstream);
+      // A new handler per bind: with port 0 the bootstrap may bind again (see below), and the handler is not sharable.
       Bootstrap udpBoot = new Bootstrap().group(group).channel(NioDatagramChannel.class)
-          .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+          .handler(new ChannelInitializer<NioDatagramChannel>() {
             @Override
-            protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
-              queries.onUdp(ctx.channel(), packet);
+            protected void initChannel(NioDatagramChannel ch) {
+              ch.pipeline().addLast(new SimpleChannelInboundHandler<DatagramPacket>() {
+                @Override
+                protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+                  queries.onUdp(ctx.channel(), packet);
+                }
+              });
             }
           });
       int[] open = new int[1]; // TCP connections open; touched on the event loop only
