@@ -212,13 +212,13 @@ public final class MeshTranslator {
         Listener entryStreams = tcp.isEmpty() && tls.isEmpty() ? ServiceEntryTranslator.streamListener(state, names, port)
             : null;
         if (entryStreams != null) { // References keeps an entry's TCP or TLS port from being a registry Service's
-          listeners.add(outboundPolicy.apply(entryStreams));
+          listeners.add(entryStreams);
         } else if (tcp.size() == 1 && http.isEmpty()) {
           listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
         } else if (!tcp.isEmpty() && http.isEmpty()) {
           listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
         } else if (!tls.isEmpty()) {
-          listeners.add(outboundPolicy.apply(StreamListeners.tls(state, port, tls)));
+          listeners.add(StreamListeners.tls(state, port, tls));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
@@ -229,13 +229,15 @@ public final class MeshTranslator {
                 vips.get(svc.name()), port));
           }
           hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));
-          routeConfigs.add(outboundPolicy.apply(CapturedListeners.portRoutes(port, hosts)));
+          routeConfigs.add(CapturedListeners.portRoutes(port, hosts));
         }
       }
       clusters.add(CapturedListeners.passthrough());
       clusters.add(CapturedListeners.inboundPassthrough());
       if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
-        listeners.set(0, outboundPolicy.apply(listeners.getFirst()));
+        // Every passthrough chain and allow_any virtual host of this translation, whichever builder made it.
+        listeners.replaceAll(outboundPolicy::apply);
+        routeConfigs.replaceAll(outboundPolicy::apply);
         clusters.add(OutboundTrafficPolicy.blackHole());
       }
     }

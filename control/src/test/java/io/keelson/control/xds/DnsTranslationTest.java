@@ -110,6 +110,17 @@ class DnsTranslationTest {
     assertThat(last.hasFilterChainMatch()).isFalse();
   }
 
+  /** Under REGISTRY_ONLY the shared port's other addresses go to the black hole too, not through. */
+  @Test
+  void underRegistryOnlyASharedTcpPortsOtherAddressesAreBlocked() throws Exception {
+    PolicySet state = state(SERVICES);
+    MeshResources r = new MeshTranslator(15001, false, true, OutboundTrafficPolicy.REGISTRY_ONLY).translate(state, List.of());
+    FilterChain last = listener(r, "0.0.0.0_7100").getFilterChains(2);
+    assertThat(last.getName()).isEqualTo("PassthroughFilterChain");
+    assertThat(last.getFilters(0).getTypedConfig().unpack(TcpProxy.class).getCluster())
+        .isEqualTo(OutboundTrafficPolicy.BLACK_HOLE);
+  }
+
   @Test
   void vipsAreAPureFunctionOfTheServicesAndAPinnedAddressMovesTheServiceWhoseSlotItTook() throws Exception {
     List<Policy.Service> services = new ArrayList<>(state(SERVICES).ofType(Policy.Service.class));
