@@ -11,11 +11,11 @@ import java.util.Set;
  * standard metrics are always on), access-log {@code filter} expressions, tracing {@code customTags} and
  * {@code useRequestIdForTraceSampling}, {@code targetRef(s)} (Keelson programs no gateways from Telemetry), and a
  * selector in the root namespace (Istio ignores it). Provider names are checked against the control plane's providers
- * when applied ({@code TelemetryProviders}). Stateless.
+ * when applied ({@code MeshTelemetry#check}). Stateless.
  */
 final class TelemetryParser {
   /** Istio's root configuration namespace: a Telemetry here without a selector is the mesh-wide one. */
-  static final String ROOT_NAMESPACE = "istio-system";
+  static final String ROOT_NAMESPACE = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
 
   private TelemetryParser() {}
 

@@ -122,10 +122,8 @@ public final class References {
         // A TCP port may be shared with TCP and HTTP ports: captured sidecars tell TCP services apart by VIP
         // (xds/ServiceAddresses), before the HTTP chain. Not with TLS: its chains need the TLS inspector, which
         // would wait for a ClientHello on every connection (a server-first TCP protocol would hang).
-        boolean tcp = (mine == Policy.Protocol.TCP && theirs == Policy.Protocol.TLS)
-            || (mine == Policy.Protocol.TLS && theirs == Policy.Protocol.TCP);
         boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
-        if (tcp || tlsWithOther) {
+        if (tlsWithOther) {
           errors.add(new PolicyError(s.meta().file(), s.meta().key(), "spec.ports[" + i + "].port",
               "port " + port + " (" + mine + ") is also port " + port + " (" + theirs + ") of Service/" + other.name()
                   + "; a TCP port shares its number only with TCP and HTTP ports (told apart by VIP) and a TLS port only"

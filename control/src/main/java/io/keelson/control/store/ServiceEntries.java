@@ -143,7 +143,6 @@ public final class ServiceEntries {
         boolean entry = other.kind().equals("ServiceEntry");
         boolean tlsWithRegistry = !entry && mine == Policy.Protocol.TLS; // one listener per port: the registry's or the entries'
         if (tcp || tlsWithOther || tlsWithRegistry) {
-          boolean entry2 = other.kind().equals("ServiceEntry");
           clash = (entry ? "host " + other.name() + "'s" : "Service/" + other.name() + "'s") + " port " + port.number()
               + " (" + theirs + ")";
         }

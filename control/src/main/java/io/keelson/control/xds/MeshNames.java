@@ -26,7 +26,7 @@ import java.util.Map;
 public final class MeshNames {
   public static final String NAMESPACE = "default";
   public static final String DOMAIN = "cluster.local";
-  public static final String METADATA_KEY = "keelson.io/name_table";
+  public static final String METADATA_KEY = io.keelson.dataplane.dns.NameTable.METADATA_KEY; // where the proxy reads it
 
   private MeshNames() {}
 

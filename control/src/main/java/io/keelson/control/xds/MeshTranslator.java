@@ -256,12 +256,8 @@ public final class MeshTranslator {
     listeners.add(shared.listeners().getFirst());
     listeners.add(inbound(state, self));
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
-    if (!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), self.appPort())) {
-      List<Cluster> clusters = new ArrayList<>(shared.clusters());
-      clusters.add(UpstreamProtocols.http2App(self.appPort()));
-      return shared.withListenersAndClusters(listeners, clusters);
-    }
-    return shared.withListeners(listeners);
+    MeshResources withListener = shared.withListeners(listeners);
+    return streams(state, self) ? withListener : withApp(withListener, state, self.service(), self.appPort());
   }
 
   /**

@@ -192,7 +192,10 @@ final class ServiceEntryTranslator {
     return vh.build();
   }
 
-  /** The ports of the entries' TCP and TLS ports, ascending (their listeners are {@link #streamListener}'s). */
+  /**
+   * Every port of the entries, ascending: a captured sidecar needs a {@code 0.0.0.0_<port>} listener for each (HTTP
+   * ports' routes, or {@link #streamListener} for TCP and TLS ports).
+   */
   static TreeSet<Integer> ports(Map<String, Policy.ServiceEntry> entries) {
     TreeSet<Integer> out = new TreeSet<>();
     entries.values().forEach(se -> se.ports().forEach(p -> out.add(p.number())));

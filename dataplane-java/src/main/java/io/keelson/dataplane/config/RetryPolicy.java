@@ -49,6 +49,24 @@ public record RetryPolicy(
     retriableStatusCodes = retriableStatusCodes.clone();
   }
 
+  /** Envoy's defaults for what a request's headers set without a route policy: backoff 25 ms to 250 ms, no per-try timeout. */
+  public static RetryPolicy defaults(int retryOn, int numRetries) {
+    return new RetryPolicy(retryOn, numRetries, Duration.ZERO, Duration.ofMillis(25), Duration.ofMillis(250), new int[0],
+        false, 1, DEFAULT_BUFFER_LIMIT_BYTES);
+  }
+
+  /** This policy with other conditions and number of retries. */
+  public RetryPolicy withRetries(int on, int num) {
+    return new RetryPolicy(on, num, perTryTimeout, baseInterval, maxInterval, retriableStatusCodes, previousHostsPredicate,
+        hostSelectionRetryMaxAttempts, perRequestBufferLimitBytes);
+  }
+
+  /** This policy with another per-try timeout (ZERO for none). */
+  public RetryPolicy withPerTryTimeout(Duration timeout) {
+    return new RetryPolicy(retryOn, numRetries, timeout, baseInterval, maxInterval, retriableStatusCodes,
+        previousHostsPredicate, hostSelectionRetryMaxAttempts, perRequestBufferLimitBytes);
+  }
+
   /** The retry_on bit of one Envoy condition name, or 0 when the name is unknown. */
   public static int condition(String name) {
     return switch (name) {

@@ -43,6 +43,12 @@ public sealed interface RouteAction {
       upgrades = upgrades == null ? Map.of() : Map.copyOf(upgrades);
     }
 
+    /** This action with another route timeout and retry policy (a request's timeout headers). */
+    public Forward withTimeouts(Duration routeTimeout, RetryPolicy retries) {
+      return new Forward(clusters, totalWeight, prefixRewrite, regexRewrite, hostRewrite, routeTimeout, retries,
+          highPriority, hashPolicies, mirrors, upgrades);
+    }
+
     /**
      * Everything to one cluster with its header mutations empty: no rewrites, no retries, default priority,
      * no hash policies, mirrors or route-level upgrades.

@@ -60,15 +60,6 @@ public record DnsConfig(String host, int port, List<InetSocketAddress> upstreams
         DEFAULT_MAX_TCP_CONNECTIONS);
   }
 
-  /** This config with {@code upstreams} instead. */
-  public DnsConfig withUpstreams(List<InetSocketAddress> upstreams) {
-    return new DnsConfig(host, port, upstreams, searchDomains, timeout, maxPending, maxTcpConnections);
-  }
-
-  public DnsConfig withTimeout(Duration timeout) {
-    return new DnsConfig(host, port, upstreams, searchDomains, timeout, maxPending, maxTcpConnections);
-  }
-
   /**
    * An upstream given as {@code IP}, {@code IP:PORT} or {@code [IPv6]:PORT} (port 53 by default).
    *

@@ -127,9 +127,5 @@ public final class DnsWire {
     final byte[] bytes = new byte[MAX_NAME + 2];
     int length;
     boolean plain;
-
-    public String asString() {
-      return new String(bytes, 0, length, java.nio.charset.StandardCharsets.ISO_8859_1);
-    }
   }
 }

@@ -126,6 +126,9 @@ final class UpstreamForwarder {
 
   /** SERVFAIL for every query past its deadline. */
   void sweep() {
+    if (freeCount == slots.length) {
+      return; // nothing pending
+    }
     long now = System.nanoTime();
     for (int i = 0; i < slots.length; i++) {
       Pending p = slots[i];

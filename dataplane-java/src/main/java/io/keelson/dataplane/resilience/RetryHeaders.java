@@ -1,7 +1,6 @@
 package io.keelson.dataplane.resilience;
 
 import io.keelson.dataplane.config.RetryPolicy;
-import java.time.Duration;
 
 /**
  * Envoy's request headers that adjust a route's retry policy for one request:
@@ -39,12 +38,6 @@ public final class RetryHeaders {
         // Envoy ignores a malformed value
       }
     }
-    if (route == null) {
-      return new RetryPolicy(on, num, Duration.ZERO, Duration.ofMillis(25), Duration.ofMillis(250), new int[0], false, 1,
-          RetryPolicy.DEFAULT_BUFFER_LIMIT_BYTES);
-    }
-    return new RetryPolicy(on, num, route.perTryTimeout(), route.baseInterval(), route.maxInterval(),
-        route.retriableStatusCodes(), route.previousHostsPredicate(), route.hostSelectionRetryMaxAttempts(),
-        route.perRequestBufferLimitBytes());
+    return route == null ? RetryPolicy.defaults(on, num) : route.withRetries(on, num);
   }
 }

@@ -28,22 +28,13 @@ public final class TimeoutHeaders {
     Duration global = timeout < 0 ? route.timeout() : Duration.ofMillis(timeout);
     RetryPolicy policy = route.retryPolicy();
     if (perTry >= 0) {
-      Duration tryTimeout = Duration.ofMillis(perTry);
-      policy = policy == null
-          // no route policy: one try under the per-try timeout (no retries), with Envoy's other defaults
-          ? new RetryPolicy(0, 0, tryTimeout, Duration.ofMillis(25), Duration.ofMillis(250), new int[0], false, 1,
-              RetryPolicy.DEFAULT_BUFFER_LIMIT_BYTES)
-          : new RetryPolicy(policy.retryOn(), policy.numRetries(), tryTimeout, policy.baseInterval(),
-              policy.maxInterval(), policy.retriableStatusCodes(), policy.previousHostsPredicate(),
-              policy.hostSelectionRetryMaxAttempts(), policy.perRequestBufferLimitBytes());
+      // without a route policy: one try under the per-try timeout (no retries), with Envoy's other defaults
+      policy = (policy == null ? RetryPolicy.defaults(0, 0) : policy).withPerTryTimeout(Duration.ofMillis(perTry));
     }
     if (policy != null && !global.isZero() && policy.perTryTimeout().compareTo(global) >= 0) {
-      policy = new RetryPolicy(policy.retryOn(), policy.numRetries(), Duration.ZERO, policy.baseInterval(),
-          policy.maxInterval(), policy.retriableStatusCodes(), policy.previousHostsPredicate(),
-          policy.hostSelectionRetryMaxAttempts(), policy.perRequestBufferLimitBytes());
+      policy = policy.withPerTryTimeout(Duration.ZERO);
     }
-    return new RouteAction.Forward(route.clusters(), route.totalWeight(), route.prefixRewrite(), route.regexRewrite(),
-        route.hostRewrite(), global, policy, route.highPriority(), route.hashPolicies(), route.mirrors(), route.upgrades());
+    return route.withTimeouts(global, policy);
   }
 
   /** A header's whole number of milliseconds (surrounding blanks allowed, as absl::SimpleAtoi), or -1. */

@@ -179,7 +179,7 @@ class DnsServerTest {
       random.nextBytes(junk);
       app.send(new DatagramPacket(junk, junk.length, server.udpAddress()));
     }
-    // A TCP frame of garbage, then the connection's next query still answered.
+    // A TCP frame of garbage: the connection is closed (the server keeps answering others, below).
     try (Socket s = new Socket()) {
       s.connect(server.tcpAddress(), 2000);
       s.setSoTimeout(3000);

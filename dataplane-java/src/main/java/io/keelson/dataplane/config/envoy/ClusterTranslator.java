@@ -332,10 +332,10 @@ final class ClusterTranslator {
   private boolean priorities(List<LocalityLbEndpoints> localities, String assignmentPath) {
     java.util.BitSet used = new java.util.BitSet();
     int highest = 0;
-    for (LocalityLbEndpoints l : localities) {
-      int p = l.getPriority();
+    for (int i = 0; i < localities.size(); i++) {
+      int p = localities.get(i).getPriority();
       if (p < 0 || p > 128) { // Envoy's proto: lte 128
-        problems.error(assignmentPath + ".endpoints[" + localities.indexOf(l) + "].priority", Integer.toUnsignedString(p)
+        problems.error(assignmentPath + ".endpoints[" + i + "].priority", Integer.toUnsignedString(p)
             + " is out of range; expected 0-128");
         return false;
       }
