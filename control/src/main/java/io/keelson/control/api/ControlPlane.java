@@ -43,14 +43,22 @@ public final class ControlPlane implements AutoCloseable {
    * @param etcd         the shared etcd store, or null for the embedded one (memory, data dir)
    * @param telemetry    the mesh-wide access log and tracing defaults and providers (Istio's meshConfig)
    * @param outboundTrafficPolicy Istio's meshConfig.outboundTrafficPolicy.mode (null: ALLOW_ANY)
+   * @param localityLb   Istio's meshConfig.localityLbSetting.enabled (default true)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
-      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
+      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb) {
     public Options {
       telemetry = telemetry == null ? MeshTelemetry.OFF : telemetry;
       outboundTrafficPolicy = outboundTrafficPolicy == null ? io.keelson.control.xds.OutboundTrafficPolicy.ALLOW_ANY
           : outboundTrafficPolicy;
+    }
+
+    public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
+        CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
+        io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
+      this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, true);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -69,17 +77,24 @@ public final class ControlPlane implements AutoCloseable {
 
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
-          outboundTrafficPolicy);
+          outboundTrafficPolicy, localityLb);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
-          outboundTrafficPolicy);
+          outboundTrafficPolicy, localityLb);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
-      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p);
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
+          localityLb);
+    }
+
+    /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
+    public Options withLocalityLb(boolean enabled) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, enabled);
     }
   }
 
@@ -137,6 +152,7 @@ public final class ControlPlane implements AutoCloseable {
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
     XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy());
     xds.setTelemetry(o.telemetry());
+    xds.setLocalityLb(o.localityLb());
     if (etcd != null) {
       etcd.follow(xds);
     }

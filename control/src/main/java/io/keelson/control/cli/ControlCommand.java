@@ -15,7 +15,7 @@ final class ControlCommand {
       usage: bin/keelson control [--xds-port N] [--api-port N] [--config-dir DIR] [--data-dir DIR]
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
-                                 [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]
+                                 [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY] [--locality-lb true|false]
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
                                  [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
@@ -31,6 +31,10 @@ final class ControlCommand {
         --outbound-traffic-policy M  what captured sidecars do with traffic to hosts and ports neither the
                            registry nor a ServiceEntry has: ALLOW_ANY (default: to where the app sent it) or
                            REGISTRY_ONLY (blocked: BlackHoleCluster, HTTP 502), Istio's outboundTrafficPolicy.mode
+        --locality-lb B    Istio's meshConfig.localityLbSetting.enabled (default true): a destination whose
+                           DestinationRule has outlierDetection is sent to each proxy with priorities by the
+                           proxy's locality (same zone first, then region, then the rest); false turns this
+                           default off (a DestinationRule's own localityLbSetting still applies)
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -76,7 +80,7 @@ final class ControlCommand {
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--access-log-file",
         "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
-        "--outbound-traffic-policy"),
+        "--outbound-traffic-policy", "--locality-lb"),
         Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
@@ -101,6 +105,12 @@ final class ControlCommand {
       System.err.println("keelson control: --outbound-traffic-policy " + e.getMessage());
       return 2;
     }
+    String localityLb = a.get("--locality-lb", "true");
+    if (!localityLb.equals("true") && !localityLb.equals("false")) {
+      System.err.println("keelson control: --locality-lb '" + localityLb + "': expected true or false");
+      return 2;
+    }
+    o = o.withLocalityLb(Boolean.parseBoolean(localityLb));
     String storeKind = a.get("--store", "embedded");
     if (storeKind.equals("etcd")) {
       if (!a.has("--etcd-endpoints")) {

@@ -20,6 +20,9 @@ final class SidecarCommand {
         --service NAME        the service this workload belongs to; registered with the control plane
         --labels k=v[,k=v]    the workload's labels (what DestinationRule subsets select), e.g. version=v1
         --app-port N          the app's port on 127.0.0.1; the inbound listener forwards mesh traffic to it
+        --locality R[/Z[/S]]  where the workload runs: region/zone/subzone, sent as the xDS node's locality;
+                              the workload is registered there, and this proxy's endpoints are ordered by it
+                              (same zone first) for destinations with outlierDetection (docs/control-plane.md)
         --inbound-protocol P  http (default) or tcp: the app speaks raw TCP, the inbound listener is a
                               tcp_proxy and AuthorizationPolicies apply as envoy.filters.network.rbac
         --inbound-port N      mesh traffic for this workload (default 15006)
@@ -50,7 +53,7 @@ final class SidecarCommand {
       """;
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
-          "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream");
+          "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream", "--locality");
   static final String DNS_CAPTURE = "--dns-capture";
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
@@ -148,7 +151,19 @@ final class SidecarCommand {
     Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
-        admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args));
+        admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args),
+        locality(args.get("--locality", null)));
+  }
+
+  private static io.keelson.control.policy.Locality locality(String text) {
+    if (text == null) {
+      return io.keelson.control.policy.Locality.NONE;
+    }
+    try {
+      return io.keelson.control.policy.Locality.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--locality " + e.getMessage());
+    }
   }
 
   /** The DNS proxy's settings when --dns-capture, else null; the flags' combinations are checked. */

@@ -222,6 +222,19 @@ final class Fields {
     return out;
   }
 
+  /** A mapping of string to whole numbers in [min, max] (weights); each bad value is an error and left out. */
+  Map<String, Integer> integerMap(String field, int min, int max) {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    eachEntry(field, (k, v) -> {
+      if (!v.isIntegralNumber() || v.asLong() < min || v.asLong() > max) {
+        problems.error(at(field) + "." + k, "expected a whole number from " + min + " to " + max + ", got " + v);
+      } else {
+        out.put(k, v.asInt());
+      }
+    });
+    return out;
+  }
+
   /** Each entry of a mapping field, as a key and a {@link Fields} (values that are not mappings are reported). */
   Map<String, Fields> objectMap(String field) {
     Map<String, Fields> out = new LinkedHashMap<>();

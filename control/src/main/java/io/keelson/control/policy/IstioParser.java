@@ -416,14 +416,15 @@ final class IstioParser {
     String host = spec.string("host", true);
     Fields topPolicy = spec.object("trafficPolicy", false);
     Policy.ClientTls tls = topPolicy == null ? null : TlsOriginationParser.tls(topPolicy);
-    String lb = trafficPolicy(topPolicy, true);
+    LoadBalancer top = trafficPolicy(topPolicy, true);
+    String lb = top.simple();
     List<Policy.Subset> subsets = new ArrayList<>();
     for (Fields s : spec.objects("subsets", false)) {
       s.allow("name", "labels", "trafficPolicy");
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
       Fields subsetPolicy = s.object("trafficPolicy", false);
-      String subsetLb = trafficPolicy(subsetPolicy, false);
+      String subsetLb = trafficPolicy(subsetPolicy, false).simple();
       ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
@@ -432,14 +433,25 @@ final class IstioParser {
         subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb));
       }
     }
+    Policy.OutlierDetection outliers = ResilienceParser.outlierDetection(topPolicy);
+    if (top.locality() != null && outliers == null && !top.locality().disabled()
+        && top.locality().distribute().isEmpty()) {
+      topPolicy.warn("loadBalancer.localityLbSetting", "failover takes effect only with outlierDetection (as in Istio):"
+          + " without it every locality has the same priority");
+    }
     return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
-        ResilienceParser.connectionPool(topPolicy), ResilienceParser.outlierDetection(topPolicy), tls);
+        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality());
   }
 
-  /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} is read (TlsOriginationParser). */
-  private static String trafficPolicy(Fields tp, boolean top) {
+  /** A trafficPolicy's {@code loadBalancer}: its {@code simple} policy and {@code localityLbSetting}, each null if unset. */
+  private record LoadBalancer(String simple, Policy.LocalityLbSetting locality) {
+    static final LoadBalancer NONE = new LoadBalancer(null, null);
+  }
+
+  /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} and {@code localityLbSetting} are read. */
+  private static LoadBalancer trafficPolicy(Fields tp, boolean top) {
     if (tp == null) {
-      return null;
+      return LoadBalancer.NONE;
     }
     tp.allow(top ? Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls")
         : Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
@@ -449,17 +461,18 @@ final class IstioParser {
         "proxyProtocol", "the PROXY protocol is not supported yet"));
     Fields lb = tp.object("loadBalancer", false);
     if (lb == null) {
-      return null;
+      return LoadBalancer.NONE;
     }
-    lb.allow(Set.of("simple"), Map.of(
+    lb.allow(top ? Set.of("simple", "localityLbSetting") : Set.of("simple"), Map.of(
         "consistentHash", "consistent hashing is not supported yet; expected simple",
-        "localityLbSetting", "locality load balancing is not supported yet",
+        "localityLbSetting", "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy",
         "warmupDurationSecs", "slow start is not supported yet"));
+    Policy.LocalityLbSetting locality = top ? LocalityLbParser.setting(lb) : null;
     String simple = lb.string("simple", false);
     if (simple != null && !LB.contains(simple)) {
       lb.error("simple", "'" + simple + "' is not supported; expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
-      return null;
+      return new LoadBalancer(null, locality);
     }
-    return simple;
+    return new LoadBalancer(simple, locality);
   }
 }

@@ -158,12 +158,25 @@ public sealed interface Policy {
    */
   record HttpLocalRateLimitPolicy(Meta meta, String service, int totalRequestsPerSecond) implements Policy {}
 
-  /** {@code keelson.io/v1alpha1 Workload}: one instance of a service. */
-  record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {}
+  /**
+   * {@code keelson.io/v1alpha1 Workload}: one instance of a service. Its locality is in its topology labels
+   * ({@link Locality}; {@code spec.locality} is written there).
+   */
+  record Workload(Meta meta, String service, String address, int port, Map<String, String> labels) implements Policy {
+    public Locality locality() {
+      return Locality.fromLabels(labels);
+    }
+  }
 
   /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
-      OutlierDetection outlierDetection, ClientTls tls) implements Policy {
+      OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb) implements Policy {
+    /** Without a locality load balancer setting (the mesh's applies). */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection, ClientTls tls) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, null);
+    }
+
     /** Without TLS origination. */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
         OutlierDetection outlierDetection) {
@@ -207,6 +220,39 @@ public sealed interface Policy {
   /** Istio {@code connectionPool.http.h2UpgradePolicy}: whether an HTTP port's upstream hop is HTTP/2. */
   enum H2Upgrade {
     DEFAULT, DO_NOT_UPGRADE, UPGRADE
+  }
+
+  /**
+   * Istio {@code trafficPolicy.loadBalancer.localityLbSetting} (LocalityLoadBalancerSetting).
+   *
+   * @param enabled          false turns locality load balancing off for the destination; null: not said (on)
+   * @param distribute       {@code from} locality rule to {@code to} locality rules and their weights (summing to 100)
+   * @param failover         region to region failover pairs
+   * @param failoverPriority labels whose values, matched against the calling proxy's, order the priorities
+   */
+  record LocalityLbSetting(Boolean enabled, List<Distribute> distribute, List<Failover> failover,
+      List<String> failoverPriority) {
+    /** What the mesh default is: on, Istio's default failover. */
+    public static final LocalityLbSetting MESH_DEFAULT = new LocalityLbSetting(true, List.of(), List.of(), List.of());
+
+    public LocalityLbSetting {
+      distribute = List.copyOf(distribute);
+      failover = List.copyOf(failover);
+      failoverPriority = List.copyOf(failoverPriority);
+    }
+
+    public boolean disabled() {
+      return enabled != null && !enabled;
+    }
+
+    /** One {@code distribute} entry: {@code to} in the order written. */
+    public record Distribute(String from, Map<String, Integer> to) {
+      public Distribute {
+        to = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(to));
+      }
+    }
+
+    public record Failover(String from, String to) {}
   }
 
   /** Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. */

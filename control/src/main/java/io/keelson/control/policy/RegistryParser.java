@@ -101,8 +101,13 @@ final class RegistryParser {
     return null;
   }
 
+  /** A topology label that is set and says otherwise than the locality. */
+  private static boolean differs(String label, String locality) {
+    return !label.isEmpty() && !label.equals(locality);
+  }
+
   static Policy workload(Policy.Meta meta, Fields spec) {
-    spec.allow("service", "address", "port", "labels");
+    spec.allow("service", "address", "port", "labels", "locality");
     String service = spec.string("service", true);
     String address = spec.string("address", true);
     Integer port = spec.integer("port", 1, 65535, null);
@@ -110,6 +115,22 @@ final class RegistryParser {
       spec.error("port", "is required");
     }
     Map<String, String> labels = spec.stringMap("labels");
+    String locality = spec.string("locality", false);
+    if (locality != null) {
+      // As istiod: the locality is the workload's topology labels, which failoverPriority can also name.
+      try {
+        Locality parsed = Locality.parse(locality);
+        Locality labelled = Locality.fromLabels(labels);
+        if (differs(labelled.region(), parsed.region()) || differs(labelled.zone(), parsed.zone())
+            || differs(labelled.subzone(), parsed.subzone())) {
+          spec.error("locality", "'" + locality + "' contradicts the topology labels, which say '" + labelled
+              + "'; set one of them");
+        }
+        labels = parsed.addTo(labels);
+      } catch (IllegalArgumentException e) {
+        spec.error("locality", e.getMessage());
+      }
+    }
     if (service == null || address == null || port == null) {
       return null;
     }

@@ -5,25 +5,32 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.keelson.control.policy.Locality;
 import io.keelson.control.policy.Policy;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Keeps one translator's ClusterLoadAssignments from one translation to the next: a cluster whose
  * workloads are the same instances, in the same order, as last time gets the very same
  * ClusterLoadAssignment instance back (so it is neither rebuilt, nor digested, nor serialized
  * again: {@link PackedResources} finds it by identity), and a changed cluster reuses the
- * LbEndpoints of its unchanged workloads. A store change keeps the instances of the documents it
+ * LbEndpoints of its unchanged workloads. Workloads are grouped by their locality, one LocalityLbEndpoints each,
+ * all at priority 0: what a proxy in a given locality is sent is derived from it by {@link LocalityAssignments}.
+ * A store change keeps the instances of the documents it
  * does not touch, so a change of one workload among 10,000 rebuilds only the lists that hold it.
  * Thread-safe (one translation at a time).
  */
 final class AssignmentCache {
-  private record Entry(List<Policy.Workload> members, ClusterLoadAssignment assignment, byte[] digest) {}
+  /** {@code lbs}: each member's LbEndpoint, in {@code members}' order. */
+  private record Entry(List<Policy.Workload> members, List<LbEndpoint> lbs, ClusterLoadAssignment assignment,
+      byte[] digest) {}
 
   private Map<String, Entry> byCluster = new HashMap<>();
   private Map<Policy.Workload, LbEndpoint> endpoints = new IdentityHashMap<>();
@@ -50,14 +57,14 @@ final class AssignmentCache {
   synchronized ClusterLoadAssignment assignment(String cluster, List<Policy.Workload> members, boolean localityWeight) {
     Entry e = byCluster.get(cluster);
     if (e == null || !sameInstances(e.members, members)) {
-      ClusterLoadAssignment a = build(cluster, members, localityWeight);
+      List<LbEndpoint> lbs = new ArrayList<>(members.size());
+      ClusterLoadAssignment a = build(cluster, members, localityWeight, lbs);
       built++;
-      e = new Entry(List.copyOf(members), a, digest(a));
-    } else if (e.assignment.getEndpointsCount() > 0) {
+      e = new Entry(List.copyOf(members), lbs, a, digest(a));
+    } else {
       // carry its LbEndpoints forward, for the lists that do change later
-      List<LbEndpoint> lbs = e.assignment.getEndpoints(0).getLbEndpointsList();
       for (int i = 0; i < members.size(); i++) {
-        nextEndpoints.putIfAbsent(members.get(i), lbs.get(i));
+        nextEndpoints.putIfAbsent(members.get(i), e.lbs.get(i));
       }
     }
     nextByCluster.put(cluster, e);
@@ -90,12 +97,14 @@ final class AssignmentCache {
     return true;
   }
 
-  private ClusterLoadAssignment build(String cluster, List<Policy.Workload> members, boolean localityWeight) {
-    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-    if (localityWeight) {
-      // gRPC clients drop localities without a weight; Keelson's proxy only warns about one, so only they get it.
-      locality.setLoadBalancingWeight(UInt32Value.of(1));
-    }
+  /**
+   * One LocalityLbEndpoints per locality of {@code members} (in locality order; workloads without one in a group
+   * without a locality, first), which carries its Locality: proxies weigh and prioritise them by it
+   * ({@link LocalityAssignments}). {@code lbs} receives each member's LbEndpoint, in order.
+   */
+  private ClusterLoadAssignment build(String cluster, List<Policy.Workload> members, boolean localityWeight,
+      List<LbEndpoint> lbs) {
+    Map<String, LocalityLbEndpoints.Builder> groups = new TreeMap<>();
     for (Policy.Workload w : members) {
       LbEndpoint lb = nextEndpoints.get(w);
       if (lb == null) {
@@ -111,13 +120,27 @@ final class AssignmentCache {
         }
         nextEndpoints.put(w, lb);
       }
-      locality.addLbEndpoints(lb);
+      lbs.add(lb);
+      Locality where = w.locality();
+      groups.computeIfAbsent(where.toString(), k -> group(where)).addLbEndpoints(lb);
     }
     ClusterLoadAssignment.Builder b = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
-    if (locality.getLbEndpointsCount() > 0) {
-      b.addEndpoints(locality);
+    for (LocalityLbEndpoints.Builder group : groups.values()) {
+      if (localityWeight) {
+        // gRPC clients drop localities without a weight (Keelson's proxy only warns): as istiod, its endpoints' count.
+        group.setLoadBalancingWeight(UInt32Value.of(group.getLbEndpointsCount()));
+      }
+      b.addEndpoints(group);
     }
     return b.build();
+  }
+
+  private static LocalityLbEndpoints.Builder group(Locality where) {
+    LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder();
+    if (!where.isEmpty()) {
+      group.setLocality(LocalityAssignments.proto(where));
+    }
+    return group;
   }
 
   static byte[] digest(com.google.protobuf.Message m) {

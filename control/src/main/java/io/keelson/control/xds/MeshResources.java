@@ -57,6 +57,12 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
         routesVersion, digest(clusters), endpointsVersion);
   }
 
+  /** These resources with other endpoints, whose version the caller computed: the other versions are kept. */
+  MeshResources withEndpoints(List<ClusterLoadAssignment> endpoints, String endpointsVersion) {
+    return new MeshResources(listeners, routes, clusters, List.copyOf(endpoints), listenersVersion, routesVersion,
+        clustersVersion, endpointsVersion);
+  }
+
   /** One string naming all four versions, e.g. for logs and dry runs. */
   public String version() {
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;

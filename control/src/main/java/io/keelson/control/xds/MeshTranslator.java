@@ -462,6 +462,13 @@ public final class MeshTranslator {
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLbPolicy(policy);
     ResilienceBuilder.apply(c, dr, istioDefaults);
+    LocalityAssignments.Rule locality = LocalityAssignments.rule(dr, false);
+    if (istioDefaults && locality != null && !locality.setting().distribute().isEmpty()) {
+      // As istiod: distribute's weights are locality weights, which Envoy reads only with this set. gRPC clients
+      // always weigh localities (and are not sent it).
+      c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
+          Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
+    }
     UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
     return c.build();
   }

@@ -3,6 +3,7 @@ package io.keelson.control.xds;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.control.policy.Locality;
 import io.keelson.control.policy.Policy;
 import java.util.Map;
 import java.util.TreeMap;
@@ -127,7 +128,28 @@ public final class NodeRegistration {
     }
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
-    return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
+    // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's.
+    Locality locality = nodeLocality(node);
+    return new Policy.Workload(meta, service, address, port,
+        locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels));
+  }
+
+  /** The standard xDS {@code Node.locality} (region, zone, sub_zone), or {@link Locality#NONE}. */
+  static Locality nodeLocality(Node node) {
+    if (!node.hasLocality()) {
+      return Locality.NONE;
+    }
+    var l = node.getLocality();
+    return new Locality(l.getRegion(), l.getZone(), l.getSubZone());
+  }
+
+  /**
+   * Where the proxy runs, for the endpoint priorities it is sent: its {@code Node.locality}, else the topology labels
+   * of the workload it registers ({@value #LABELS}), else {@link Locality#NONE}.
+   */
+  static Locality proxyLocality(Node node, Policy.Workload registers) {
+    Locality l = nodeLocality(node);
+    return !l.isEmpty() || registers == null ? l : registers.locality();
   }
 
   /** The node's SPIFFE ID, or null. On the secure port XdsServer holds it to the join token's identity. */

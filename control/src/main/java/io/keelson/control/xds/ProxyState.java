@@ -17,6 +17,9 @@ public final class ProxyState {
   final boolean delta;
   final boolean proxyless;
   final int outboundPort;
+  /** Where it runs (its Node.locality, or its workload's topology labels), and its workload's labels. */
+  final io.keelson.control.policy.Locality locality;
+  final Map<String, String> labels;
   final Instant connectedAt = Instant.now();
   private final Map<String, String> sentByNonce = new HashMap<>();
   // Answers that arrived before the server's response callback recorded their nonce (the callback runs after the send).
@@ -24,6 +27,13 @@ public final class ProxyState {
   private final Map<String, TypeState> types = new LinkedHashMap<>();
 
   ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort) {
+    this(streamId, nodeId, service, delta, proxyless, outboundPort, io.keelson.control.policy.Locality.NONE, Map.of());
+  }
+
+  ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort,
+      io.keelson.control.policy.Locality locality, Map<String, String> labels) {
+    this.locality = locality;
+    this.labels = Map.copyOf(labels);
     this.outboundPort = outboundPort;
     this.streamId = streamId;
     this.nodeId = nodeId;

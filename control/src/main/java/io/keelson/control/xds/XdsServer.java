@@ -62,6 +62,8 @@ public final class XdsServer implements AutoCloseable {
   private final PackedResources packed = new PackedResources();
   // Where responses are built and written: the changing thread unless keelson.xds.pushThreads says otherwise.
   private final PushExecutors pushExecutors = PushExecutors.fromSystemProperty();
+  // Per calling proxy's locality, the endpoint priorities and weights of locality load balancing.
+  private final LocalityAssignments localities = new LocalityAssignments();
   // State-of-the-world EDS responses carry only the assignments a proxy does not already hold.
   private final PartialEndpoints partialEndpoints = PartialEndpoints.fromSystemProperty();
   // One snapshot per translation (by identity), shared by every proxy given it; cleared on each change (guarded by pushLock).
@@ -149,6 +151,19 @@ public final class XdsServer implements AutoCloseable {
       pushLock.unlock();
     }
     retranslate();
+  }
+
+  /**
+   * Istio's meshConfig.localityLbSetting.enabled: on (the default), a destination with outlierDetection fails over by
+   * locality for every proxy; a DestinationRule's own localityLbSetting applies either way. Pushes the change.
+   */
+  public void setLocalityLb(boolean enabled) {
+    localities.meshEnabled(enabled);
+    retranslate();
+  }
+
+  public boolean localityLb() {
+    return localities.meshEnabled();
   }
 
   public io.keelson.control.telemetry.MeshTelemetry telemetry() {
@@ -368,6 +383,7 @@ public final class XdsServer implements AutoCloseable {
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
+      localities.begin(state, allWorkloads(state));
       // Every connected proxy, not only those whose first request already made a watch in the cache:
       // a proxy between its stream opening and its first watch would keep a snapshot set before this change.
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
@@ -386,7 +402,8 @@ public final class XdsServer implements AutoCloseable {
    * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
    */
   private MeshResources resourcesFor(ProxyState p) {
-    MeshResources r = translationFor(p);
+    // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
+    MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
     if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
@@ -462,6 +479,11 @@ public final class XdsServer implements AutoCloseable {
     return sumOverTranslators(MeshTranslator::translations);
   }
 
+  /** Per-locality ClusterLoadAssignments derived (not reused) since start, for tests. */
+  long localityAssignmentsBuilt() {
+    return localities.built();
+  }
+
   /** ClusterLoadAssignments built (not reused) since start, by every translator, for tests. */
   long assignmentsBuilt() {
     return sumOverTranslators(MeshTranslator::assignmentsBuilt);
@@ -532,7 +554,8 @@ public final class XdsServer implements AutoCloseable {
     boolean isProxyless = NodeRegistration.proxyless(node);
     Policy.Workload w = NodeRegistration.workload(node);
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
-        isProxyless, NodeRegistration.outboundPort(node, outboundPort));
+        isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
+        w != null ? w.labels() : Map.of());
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels());

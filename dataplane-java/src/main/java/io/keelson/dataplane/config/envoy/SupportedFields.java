@@ -83,8 +83,8 @@ final class SupportedFields {
         .ignore("disk_layer", "ignored: Keelson reads the runtime from static layers only")
         .ignore("admin_layer", "ignored: Keelson has no admin runtime overrides")
         .ignore("rtds_layer", "ignored: Keelson reads the runtime from static layers only");
-    rules(io.envoyproxy.envoy.config.core.v3.Node.getDescriptor(), "id", "cluster", "metadata")
-        .ignore("locality", "ignored: locality is sent to the xDS server only as part of the metadata")
+    // The node (its locality too) is sent to the xDS server as written: the control plane orders endpoints by it.
+    rules(io.envoyproxy.envoy.config.core.v3.Node.getDescriptor(), "id", "cluster", "metadata", "locality")
         .ignore("user_agent_name", SAFE)
         .ignore("user_agent_version", SAFE);
     rules(Bootstrap.DynamicResources.getDescriptor(), "ads_config", "lds_config", "cds_config");

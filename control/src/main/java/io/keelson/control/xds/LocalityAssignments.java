@@ -1,0 +1,192 @@
+package io.keelson.control.xds;
+
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.keelson.control.policy.Locality;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Per calling proxy's locality, the endpoint assignments istiod would send it ({@link LocalityFailover}): a
+ * translation's shared resources with the assignments of the clusters whose locality load balancing applies replaced.
+ * Cached by <em>caller</em> (its locality, and its values of the labels any {@code failoverPriority} names), never per
+ * proxy: 1,000 proxies in three zones cost three derived assignments per cluster, each one instance (packed once,
+ * {@link PackedResources}; left out of partial EDS responses while unchanged, {@link PartialEndpoints}). A derived
+ * assignment is kept across changes while its base assignment is the same instance and its rule and caller are equal,
+ * so an endpoint change rebuilds only the derived assignments of the clusters it touches. Clusters without a rule
+ * (no outlierDetection, no distribute, or locality load balancing off) are sent their shared assignment.
+ * Thread-safe: called under {@link XdsServer}'s push lock, and synchronized.
+ */
+final class LocalityAssignments {
+  /** What applies to a cluster: its setting; {@code failover} when priorities apply (outlierDetection). */
+  record Rule(Policy.LocalityLbSetting setting, boolean failover) {}
+
+  /** A calling proxy, as far as locality load balancing tells proxies apart. */
+  record Caller(Locality locality, Map<String, String> labels) {}
+
+  private record Key(Rule rule, Caller caller) {}
+
+  private record Derived(ClusterLoadAssignment assignment, byte[] digest) {}
+
+  private boolean meshEnabled = true;
+  private Map<String, Rule> rules = Map.of();
+  private List<String> priorityLabels = List.of();
+  private Map<String, Map<String, String>> labelsByEndpoint = Map.of();
+  // Per base assignment (by identity): its derived ones. This change's, and the previous change's not yet reused.
+  private Map<ClusterLoadAssignment, Map<Key, Derived>> derived = new IdentityHashMap<>();
+  private Map<ClusterLoadAssignment, Map<Key, Derived>> previous = new IdentityHashMap<>();
+  // Per shared translation (by identity) and caller: the localized resources; cleared on each change.
+  private final Map<MeshResources, Map<Caller, MeshResources>> localized = new IdentityHashMap<>();
+  private long built;
+
+  /** Istio's meshConfig.localityLbSetting.enabled ({@code bin/keelson control --locality-lb}); on by default. */
+  synchronized void meshEnabled(boolean enabled) {
+    meshEnabled = enabled;
+  }
+
+  synchronized boolean meshEnabled() {
+    return meshEnabled;
+  }
+
+  /** A change: the rules of {@code state}; derived assignments not reused since the previous change are dropped. */
+  synchronized void begin(PolicySet state, Collection<Policy.Workload> workloads) {
+    localized.clear();
+    previous = derived;
+    derived = new IdentityHashMap<>();
+    Map<String, Rule> next = new HashMap<>();
+    TreeSet<String> labels = new TreeSet<>();
+    for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
+      Rule rule = rule(dr, meshEnabled);
+      if (rule == null) {
+        continue;
+      }
+      labels.addAll(rule.setting().failoverPriority());
+      next.put(svc.name(), rule);
+      for (Policy.Subset s : dr == null ? List.<Policy.Subset>of() : dr.subsets()) {
+        next.put(MeshTranslator.subsetCluster(svc.name(), s.name()), rule);
+      }
+    }
+    rules = Map.copyOf(next);
+    priorityLabels = List.copyOf(labels);
+    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
+    if (!labels.isEmpty()) {
+      for (Policy.Workload w : workloads) {
+        byEndpoint.put(w.address() + ":" + w.port(), w.labels());
+      }
+    }
+    labelsByEndpoint = byEndpoint;
+  }
+
+  /**
+   * The locality rule of a destination: its DestinationRule's setting unless that says {@code enabled: false}, else
+   * the mesh default when on (Istio's precedence); null when neither applies, or the setting neither distributes nor
+   * fails over (failover needs outlierDetection, as in Istio: without it Envoy would never leave priority 0).
+   */
+  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled) {
+    Policy.LocalityLbSetting setting = dr != null && dr.localityLb() != null ? dr.localityLb()
+        : meshEnabled ? Policy.LocalityLbSetting.MESH_DEFAULT : null;
+    if (setting == null || setting.disabled()) {
+      return null;
+    }
+    if (!setting.distribute().isEmpty()) {
+      return new Rule(setting, false);
+    }
+    return dr != null && dr.outlierDetection() != null ? new Rule(setting, true) : null;
+  }
+
+  /** The caller {@code locality} with {@code labels} is, for the current rules. */
+  synchronized Caller caller(Locality locality, Map<String, String> labels) {
+    if (priorityLabels.isEmpty()) {
+      return new Caller(locality, Map.of());
+    }
+    Map<String, String> own = new HashMap<>();
+    Map<String, String> all = locality.addTo(labels);
+    for (String l : priorityLabels) {
+      if (all.containsKey(l)) {
+        own.put(l, all.get(l));
+      }
+    }
+    return new Caller(locality, Map.copyOf(own));
+  }
+
+  /** {@code shared} as sent to {@code caller}: {@code shared} itself when no cluster of it has a rule. */
+  synchronized MeshResources localize(MeshResources shared, Caller caller) {
+    if (rules.isEmpty()) {
+      return shared;
+    }
+    return localized.computeIfAbsent(shared, k -> new HashMap<>()).computeIfAbsent(caller, c -> build(shared, c));
+  }
+
+  /** Derived assignments built (not reused) since start, for tests. */
+  synchronized long built() {
+    return built;
+  }
+
+  private MeshResources build(MeshResources shared, Caller caller) {
+    List<ClusterLoadAssignment> endpoints = new ArrayList<>(shared.endpoints());
+    MessageDigest md = sha256();
+    md.update(shared.endpointsVersion().getBytes(StandardCharsets.UTF_8));
+    boolean changed = false;
+    for (int i = 0; i < endpoints.size(); i++) {
+      ClusterLoadAssignment base = endpoints.get(i);
+      Rule rule = rules.get(base.getClusterName());
+      if (rule == null) {
+        continue;
+      }
+      Derived d = derive(base, rule, caller);
+      if (d.assignment() != base) {
+        endpoints.set(i, d.assignment());
+        md.update((i + ":").getBytes(StandardCharsets.UTF_8));
+        md.update(d.digest());
+        changed = true;
+      }
+    }
+    return changed ? shared.withEndpoints(endpoints, HexFormat.of().formatHex(md.digest(), 0, 6)) : shared;
+  }
+
+  private Derived derive(ClusterLoadAssignment base, Rule rule, Caller caller) {
+    Map<Key, Derived> forBase = derived.get(base);
+    if (forBase == null) {
+      Map<Key, Derived> old = previous.remove(base);
+      forBase = old != null ? old : new HashMap<>();
+      derived.put(base, forBase);
+    }
+    return forBase.computeIfAbsent(new Key(rule, caller), k -> {
+      ClusterLoadAssignment a = LocalityFailover.apply(base, rule.setting(), rule.failover(), caller.locality(),
+          caller.labels(), this::labelsOf);
+      built++;
+      return new Derived(a, a == base ? null : AssignmentCache.digest(a));
+    });
+  }
+
+  private Map<String, String> labelsOf(LbEndpoint lb) {
+    var sa = lb.getEndpoint().getAddress().getSocketAddress();
+    return labelsByEndpoint.getOrDefault(sa.getAddress() + ":" + sa.getPortValue(), Map.of());
+  }
+
+  /** Envoy's Locality for {@code l}. */
+  static io.envoyproxy.envoy.config.core.v3.Locality proto(Locality l) {
+    return io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(l.region()).setZone(l.zone())
+        .setSubZone(l.subzone()).build();
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
