@@ -98,7 +98,7 @@ class PolicyParserTest {
         "bad.yaml: VirtualService/reviews: spec.http[0].match[0].uri: expected exactly one of exact, prefix, regex",
         "bad.yaml: VirtualService/reviews: spec.http[0].route[1].weight: is required when a route has several destinations",
         "bad.yaml: VirtualService/reviews: spec.http[0].timeout: '10 seconds' is not a duration; expected e.g. 10s, 1.5s, 500ms or 1m30s",
-        "bad.yaml: Workload/w: spec.colour: unknown field; expected one of address, labels, port, service",
+        "bad.yaml: Workload/w: spec.colour: unknown field; expected one of address, labels, locality, port, service",
         "bad.yaml: Workload/w: spec.port: expected a whole number from 1 to 65535, got 70000");
   }
 
