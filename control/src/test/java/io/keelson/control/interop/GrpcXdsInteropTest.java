@@ -53,7 +53,7 @@ class GrpcXdsInteropTest {
         {
           "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
                              "server_features": [ "xds_v3" ] } ],
-          "node": { "id": "grpc-client", "cluster": "frontend" }
+          "node": { "id": "grpc-client", "cluster": "frontend", "locality": { "region": "r1", "zone": "a" } }
         }
         """.formatted(xds.port()));
   }
@@ -189,6 +189,69 @@ class GrpcXdsInteropTest {
       v1.shutdownNow();
       v2.shutdownNow();
       moved.shutdownNow();
+    }
+  }
+
+  private static final String ZONED = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: zoned }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: zoned-a }
+      spec: { service: zoned, address: 127.0.0.1, port: %1$d, locality: r1/a }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: zoned-b }
+      spec: { service: zoned, address: 127.0.0.1, port: %2$d, locality: r1/b }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: zoned }
+      spec:
+        host: zoned
+        trafficPolicy:
+      """;
+
+  /**
+   * grpc-java (its bootstrap's node in r1/a) reads the per-locality assignment: with outlierDetection its zone's
+   * endpoint is priority 0 and takes every call; without, both localities are weighed alike; distribute's 80/20
+   * are its locality weights.
+   */
+  @Test
+  void grpcJavasXdsClientFollowsItsLocalitysPrioritiesAndWeights() throws Exception {
+    Server near = backend("near");
+    Server far = backend("far");
+    ManagedChannel channel = null;
+    try {
+      String zoned = ZONED.formatted(port(near), port(far));
+      store.apply(PolicyParser.parse("zoned.yaml", zoned
+          + "    outlierDetection: { consecutive5xxErrors: 1 }\n").policies(), false);
+      channel = Grpc.newChannelBuilder("xds:///zoned", InsecureChannelCredentials.create()).build();
+      ManagedChannel ch = channel;
+      assertThat(count(ch, 200)).containsOnlyKeys("near");
+
+      store.apply(PolicyParser.parse("zoned.yaml", zoned
+          + "    connectionPool: { tcp: { maxConnections: 100 } }\n").policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(ch, 50).containsKey("far"));
+      assertThat(count(ch, 400).get("far")).as("far's share without priorities").isBetween(120, 280);
+
+      store.apply(PolicyParser.parse("zoned.yaml", zoned + """
+              loadBalancer:
+                localityLbSetting:
+                  distribute: [ { from: "r1/a/*", to: { "r1/a/*": 80, "r1/b/*": 20 } } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(ch, 400).getOrDefault("far", 0) < 140);
+      assertThat(count(ch, 1000).getOrDefault("far", 0)).as("far's share at 80/20").isBetween(120, 280);
+    } finally {
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      near.shutdownNow();
+      far.shutdownNow();
     }
   }
 
