@@ -30,6 +30,32 @@ class SidecarCommandTest {
   }
 
   @Test
+  void localityIsTheBootstrapNodesStandardLocalityAndABadOneIsRefused() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--locality", "us-east1/us-east1-b/rack-7", "--print-bootstrap"});
+      return null;
+    });
+    var locality = BootstrapLoader.parseAdsSource(out, "printed").node().getLocality();
+    assertThat(locality.getRegion() + "|" + locality.getZone() + "|" + locality.getSubZone())
+        .isEqualTo("us-east1|us-east1-b|rack-7");
+    assertThat(BootstrapLoader.parseBootstrap(out, "printed").snapshot().warnings()).asString().doesNotContain("locality");
+
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--locality", "us-east1//rack-7", "--print-bootstrap"});
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--locality 'us-east1//rack-7' is not a locality");
+  }
+
+  @Test
   void aTcpAppGetsATcpProxyInboundListenerAndSaysSoInItsNodeMetadata() throws Exception {
     String out = capture(() -> {
       ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "tcp-echo", "--app-port", "9000",
