@@ -16,6 +16,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * Per calling proxy's locality, the endpoint assignments istiod would send it ({@link LocalityFailover}): a
@@ -60,7 +61,7 @@ final class LocalityAssignments {
   }
 
   /** A change: the rules of {@code state}; derived assignments not reused since the previous change are dropped. */
-  synchronized void begin(PolicySet state, Collection<Policy.Workload> workloads) {
+  synchronized void begin(PolicySet state, Supplier<Collection<Policy.Workload>> workloads) {
     localized.clear();
     previous = derived;
     derived = new IdentityHashMap<>();
@@ -82,7 +83,7 @@ final class LocalityAssignments {
     priorityLabels = List.copyOf(labels);
     Map<String, Map<String, String>> byEndpoint = new HashMap<>();
     if (!labels.isEmpty()) {
-      for (Policy.Workload w : workloads) {
+      for (Policy.Workload w : workloads.get()) { // listed only when a failoverPriority needs endpoint labels
         byEndpoint.put(w.address() + ":" + w.port(), w.labels());
       }
     }

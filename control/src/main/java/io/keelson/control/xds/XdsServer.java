@@ -383,7 +383,7 @@ public final class XdsServer implements AutoCloseable {
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
-      localities.begin(state, allWorkloads(state));
+      localities.begin(state, () -> allWorkloads(state));
       // Every connected proxy, not only those whose first request already made a watch in the cache:
       // a proxy between its stream opening and its first watch would keep a snapshot set before this change.
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
@@ -557,8 +557,9 @@ public final class XdsServer implements AutoCloseable {
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : Map.of());
     streams.put(streamId, state);
-    LOG.info("proxy {} connected (stream {}, {}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
-        w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels());
+    LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
+        w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),
+        state.locality.isEmpty() ? "" : ", in " + state.locality);
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {

@@ -83,7 +83,7 @@ class LocalityTranslationTest {
     MeshResources shared = new MeshTranslator(15001, false).translate(state, List.of());
     LocalityAssignments localities = new LocalityAssignments();
     localities.meshEnabled(meshEnabled);
-    localities.begin(state, state.ofType(io.keelson.control.policy.Policy.Workload.class));
+    localities.begin(state, () -> List.copyOf(state.ofType(io.keelson.control.policy.Policy.Workload.class)));
     MeshResources r = localities.localize(shared, localities.caller(caller, callerLabels));
     return r.endpoints().stream().filter(e -> e.getClusterName().equals(cluster)).findFirst().orElseThrow();
   }
@@ -187,14 +187,14 @@ class LocalityTranslationTest {
     MeshTranslator translator = new MeshTranslator(15001, false);
     LocalityAssignments localities = new LocalityAssignments();
     MeshResources shared = translator.translate(s, List.of());
-    localities.begin(s, List.of());
+    localities.begin(s, List::of);
     MeshResources first = localities.localize(shared, localities.caller(CALLER, Map.of()));
     MeshResources again = localities.localize(shared, localities.caller(CALLER, Map.of("team", "x")));
     assertThat(again).isSameAs(first);
     assertThat(localities.built()).as("reviews and reviews|v1, once").isEqualTo(2);
     // a new translation of the same state: the same base assignments, so the derived ones are reused
     MeshResources next = translator.translate(s, List.of());
-    localities.begin(s, List.of());
+    localities.begin(s, List::of);
     MeshResources reused = localities.localize(next, localities.caller(CALLER, Map.of()));
     assertThat(localities.built()).isEqualTo(2);
     assertThat(reused.endpoints().get(0)).isSameAs(first.endpoints().get(0));
