@@ -128,6 +128,19 @@ class ControlProcessTest {
   }
 
   @Test
+  void localityLbIsOnByDefaultTurnedOffByTheFlagAndABadValueIsRefused() throws Exception {
+    Result bad = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1", "--locality-lb", "maybe");
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("--locality-lb 'maybe': expected true or false");
+    var options = new io.keelson.control.api.ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001);
+    try (var on = io.keelson.control.api.ControlPlane.start(options);
+        var off = io.keelson.control.api.ControlPlane.start(options.withLocalityLb(false))) {
+      assertThat(on.xds.localityLb()).isTrue();
+      assertThat(off.xds.localityLb()).isFalse();
+    }
+  }
+
+  @Test
   void everyCommandHasHelp() {
     for (String cmd : new String[] {"control", "apply", "get", "delete", "status", "proxy-config", "explain"}) {
       Result r = cli(cmd, "--help");
