@@ -69,12 +69,22 @@ final class LocalityLbParser {
       }
     }
     List<String> priority = s.strings("failoverPriority", false);
+    for (int i = 0; i < priority.size(); i++) {
+      String entry = priority.get(i);
+      int eq = entry.indexOf('=');
+      if (eq == 0 || eq == entry.length() - 1 || entry.indexOf('=', eq + 1) >= 0) {
+        s.error("failoverPriority[" + i + "]", "'" + entry + "' is not a label: expected a label name, or label=value"
+            + " to compare endpoints with that value instead of the caller's (e.g. topology.istio.io/network=net1)");
+      }
+    }
     if (s.has("distribute") && s.has("failover")) {
       s.error("distribute", "cannot be set together with failover (as in Istio): use one of them");
     }
     if (s.has("failover")) {
       for (int i = 0; i < priority.size(); i++) {
-        if (TOPOLOGY_LABELS.contains(priority.get(i))) {
+        String label = priority.get(i).contains("=") ? priority.get(i).substring(0, priority.get(i).indexOf('='))
+            : priority.get(i);
+        if (TOPOLOGY_LABELS.contains(label)) {
           s.error("failoverPriority[" + i + "]", "topology label '" + priority.get(i) + "' cannot be used together"
               + " with failover (as in Istio): failover already orders by locality");
         }

@@ -73,7 +73,9 @@ final class LocalityAssignments {
       if (rule == null) {
         continue;
       }
-      labels.addAll(rule.setting().failoverPriority());
+      for (String entry : rule.setting().failoverPriority()) {
+        labels.add(entry.contains("=") ? entry.substring(0, entry.indexOf('=')) : entry); // label=value: an override
+      }
       next.put(svc.name(), rule);
       for (Policy.Subset s : dr == null ? List.<Policy.Subset>of() : dr.subsets()) {
         next.put(MeshTranslator.subsetCluster(svc.name(), s.name()), rule);

@@ -123,11 +123,21 @@ final class LocalityFailover {
   /**
    * Istio's {@code applyFailoverPriorities}: each group is split by its endpoints' priority, 0 when they have the
    * caller's value of every label, else {@code n - j} for the first label {@code j} whose value differs (or either
-   * lacks); a split group's weight, when it has one, is its endpoints'. Without caller labels nothing changes.
+   * lacks); an entry {@code label=value} compares with that value instead of the caller's (Istio's override). A split
+   * group's weight, when it has one, is its endpoints'. Without caller labels or overrides nothing changes.
    */
-  static List<LocalityLbEndpoints> byLabels(List<LocalityLbEndpoints> groups, List<String> labels,
+  static List<LocalityLbEndpoints> byLabels(List<LocalityLbEndpoints> groups, List<String> entries,
       Map<String, String> callerLabels, Function<LbEndpoint, Map<String, String>> labelsOf) {
-    if (callerLabels.isEmpty()) {
+    List<String> labels = new ArrayList<>(entries.size());
+    List<String> wanted = new ArrayList<>(entries.size());
+    boolean overrides = false;
+    for (String entry : entries) {
+      int eq = entry.indexOf('=');
+      labels.add(eq < 0 ? entry : entry.substring(0, eq));
+      wanted.add(eq < 0 ? callerLabels.get(entry) : entry.substring(eq + 1));
+      overrides |= eq >= 0;
+    }
+    if (callerLabels.isEmpty() && !overrides) {
       return groups;
     }
     List<LocalityLbEndpoints> split = new ArrayList<>();
@@ -138,7 +148,7 @@ final class LocalityFailover {
         Map<String, String> endpointLabels = labelsOf.apply(lb);
         int p = 0;
         for (int j = 0; j < labels.size(); j++) {
-          String want = callerLabels.get(labels.get(j));
+          String want = wanted.get(j);
           if (want == null || !want.equals(endpointLabels.get(labels.get(j)))) {
             p = labels.size() - j;
             break;

@@ -111,6 +111,16 @@ class LocalityLbParserTest {
   }
 
   @Test
+  void refusesAFailoverPriorityEntryThatIsNotALabelOrLabelEqualsValue() throws Exception {
+    assertThat(errors(DR + """
+                failoverPriority: [ "=v1", "version=", "a=b=c" ]
+        """)).hasSize(3).allMatch(e -> e.contains("is not a label: expected a label name, or label=value"));
+    assertThat(rule("""
+                failoverPriority: [ topology.istio.io/network=net1, version ]
+        """).localityLb().failoverPriority()).containsExactly("topology.istio.io/network=net1", "version");
+  }
+
+  @Test
   void refusesUnknownFieldsAndASubsetLevelSetting() {
     assertThat(errors(DR + """
                 failovr: []

@@ -149,6 +149,12 @@ class LocalityTranslationTest {
     // version and region match: 0; version only: 1; version differs: 2 (no locality priority without failover)
     assertThat(priorities(s, "reviews", CALLER, Map.of("version", "v1"), true))
         .isEqualTo(Map.of(1, 0, 3, 0, 4, 1, 6, 1, 2, 2, 5, 2, 7, 2));
+    // label=value compares endpoints with that value rather than the caller's (Istio's override)
+    PolicySet overridden = state("""
+        outlierDetection: { consecutive5xxErrors: 1 }
+        loadBalancer: { localityLbSetting: { failoverPriority: [ version=v2 ] } }""");
+    assertThat(priorities(overridden, "reviews", CALLER, Map.of("version", "v1"), true))
+        .isEqualTo(Map.of(2, 0, 5, 0, 1, 1, 3, 1, 4, 1, 6, 1, 7, 1));
     // with failover too, the locality orders each label level
     PolicySet both = state("""
         outlierDetection: { consecutive5xxErrors: 1 }
