@@ -206,6 +206,7 @@ final class ClientCommands {
         "CLUSTERS", "ENDPOINTS");
     List<String> errors = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
+    List<String> localities = new ArrayList<>();
     for (JsonNode p : r.path("proxies")) {
       List<String> cols = new ArrayList<>();
       for (String t : List.of("listeners", "routes", "clusters", "endpoints")) {
@@ -222,7 +223,11 @@ final class ClientCommands {
       for (JsonNode w : p.path("warnings")) {
         warnings.add(p.path("nodeId").asText() + ": " + w.asText());
       }
+      if (!p.path("locality").asText("").isEmpty()) {
+        localities.add(p.path("nodeId").asText() + " in " + p.path("locality").asText());
+      }
     }
+    localities.forEach(l -> System.out.println("locality: " + l));
     errors.forEach(e -> System.out.println("last error: " + e));
     warnings.forEach(w -> System.out.println("warning: " + w));
     return 0;

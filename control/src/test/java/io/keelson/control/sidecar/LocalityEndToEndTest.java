@@ -69,6 +69,8 @@ class LocalityEndToEndTest {
       apply(cp, mesh + RULE + "    connectionPool: { tcp: { maxConnections: 100 } }\n");
       await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.registeredWorkloads().containsKey(zoneB.nodeId()));
       assertThat(cp.xds.registeredWorkloads().get(zoneB.nodeId()).locality()).isEqualTo(new Locality("r1", "b", ""));
+      assertThat(cp.xds.status()).filteredOn(s -> s.nodeId().equals(client.nodeId()))
+          .extracting(io.keelson.control.xds.ProxyStatus::locality).containsExactly("r1/a");
       await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
           .until(() -> servedBy(outbound, "reviews", 30).keySet().size() == 3);
       Map<String, Integer> spread = servedBy(outbound, "reviews", 300);
