@@ -86,4 +86,69 @@ class EndpointChangeCostTest {
       clients.forEach(XdsClient::close);
     }
   }
+
+  private static final String ZONED = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: product-service }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-v1 }
+      spec: { service: product-service, address: 127.0.0.1, port: %d, labels: { version: v1 }, locality: r1/a }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-v2 }
+      spec: { service: product-service, address: 127.0.0.1, port: 8082, labels: { version: v2 }, locality: r1/b }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: product-service }
+      spec:
+        host: product-service
+        subsets: [ { name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } } ]
+        trafficPolicy: { outlierDetection: { consecutive5xxErrors: 5 } }
+      """;
+
+  private static Node located(String id, String zone) {
+    return Node.newBuilder().setId(id)
+        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("r1").setZone(zone)).build();
+  }
+
+  @Test
+  void perLocalityListsAreBuiltOncePerLocalityNotPerProxyAndOnlyForTheClustersAChangeTouches() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("zoned.yaml", ZONED.formatted(8081)).policies(), false);
+    List<XdsClient> clients = new ArrayList<>();
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0)) {
+      for (int i = 0; i < 6; i++) {
+        clients.add(client(xds, located("p-" + i, i % 2 == 0 ? "a" : "b")));
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> xds.nodeIds().size() == 6);
+      // zone a's proxies share one list per cluster, with v1 (zone a) first; zone b's share another
+      ClusterLoadAssignment inA = cla(xds.resourcesFor("p-0"), "product-service");
+      assertThat(cla(xds.resourcesFor("p-2"), "product-service")).isSameAs(inA);
+      assertThat(cla(xds.resourcesFor("p-1"), "product-service")).isNotEqualTo(inA)
+          .isSameAs(cla(xds.resourcesFor("p-5"), "product-service"));
+      assertThat(inA.getEndpointsList()).extracting(g -> g.getLocality().getZone() + "@" + g.getPriority())
+          .containsExactlyInAnyOrder("a@0", "b@1");
+      ClusterLoadAssignment v2InA = cla(xds.resourcesFor("p-0"), "product-service|v2");
+      long built = xds.localityAssignmentsBuilt();
+
+      // product-v1 moves: the service's list and v1's change, for each of the two localities; v2's is kept.
+      store.apply(PolicyParser.parse("zoned.yaml", ZONED.formatted(9091)).policies(), false);
+      for (int i = 0; i < 6; i++) {
+        xds.resourcesFor("p-" + i);
+      }
+      assertThat(xds.localityAssignmentsBuilt() - built).as("2 clusters x 2 localities, not x 6 proxies").isEqualTo(4);
+      assertThat(cla(xds.resourcesFor("p-4"), "product-service|v2")).isSameAs(v2InA);
+      assertThat(cla(xds.resourcesFor("p-4"), "product-service").getEndpointsList().stream()
+          .flatMap(g -> g.getLbEndpointsList().stream())
+          .map(lb -> lb.getEndpoint().getAddress().getSocketAddress().getPortValue())).contains(9091);
+    } finally {
+      clients.forEach(XdsClient::close);
+    }
+  }
 }
