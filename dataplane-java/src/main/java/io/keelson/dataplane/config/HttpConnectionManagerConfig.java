@@ -34,6 +34,8 @@ import java.util.Map;
  *                          entries are trusted
  * @param skipXffAppend     Envoy's skip_xff_append: with use_remote_address, do not append the peer to x-forwarded-for
  * @param internalAddresses Envoy's internal_address_config; {@link InternalAddresses#NONE} (nothing internal) when absent
+ * @param preserveExternalRequestId Envoy's preserve_external_request_id: keep an edge client's x-request-id (by
+ *                          default an edge request gets a new one when generate_request_id is on)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -54,7 +56,8 @@ public record HttpConnectionManagerConfig(
     boolean suppressEnvoyHeaders,
     int xffNumTrustedHops,
     boolean skipXffAppend,
-    InternalAddresses internalAddresses) {
+    InternalAddresses internalAddresses,
+    boolean preserveExternalRequestId) {
 
   /** A connection manager with Envoy's defaults for xff_num_trusted_hops (0), skip_xff_append and internal_address_config. */
   public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
@@ -64,7 +67,7 @@ public record HttpConnectionManagerConfig(
       ForwardClientCert forwardClientCert, boolean suppressEnvoyHeaders) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
         tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, forwardClientCert,
-        suppressEnvoyHeaders, 0, false, InternalAddresses.NONE);
+        suppressEnvoyHeaders, 0, false, InternalAddresses.NONE, false);
   }
 
   /** A connection manager whose router adds its {@code x-envoy-*} headers (suppress_envoy_headers false). */
@@ -138,6 +141,7 @@ public record HttpConnectionManagerConfig(
     private int xffNumTrustedHops;
     private boolean skipXffAppend;
     private InternalAddresses internalAddresses = InternalAddresses.NONE;
+    private boolean preserveExternalRequestId;
 
     private Builder(String statPrefix, RouteConfig routeConfig) {
       this.statPrefix = statPrefix;
@@ -229,10 +233,16 @@ public record HttpConnectionManagerConfig(
       return this;
     }
 
+    public Builder preserveExternalRequestId(boolean preserveExternalRequestId) {
+      this.preserveExternalRequestId = preserveExternalRequestId;
+      return this;
+    }
+
     public HttpConnectionManagerConfig build() {
       return new HttpConnectionManagerConfig(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId,
           requestTimeout, idleTimeout, accessLogs, tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters,
-          upgrades, forwardClientCert, suppressEnvoyHeaders, xffNumTrustedHops, skipXffAppend, internalAddresses);
+          upgrades, forwardClientCert, suppressEnvoyHeaders, xffNumTrustedHops, skipXffAppend, internalAddresses,
+          preserveExternalRequestId);
     }
   }
 }

@@ -16,7 +16,8 @@ import java.net.InetSocketAddress;
  *   <li>on any other request removes the x-envoy-* headers only an internal client may send
  *       ({@link #INTERNAL_ONLY}, Envoy's {@code cleanInternalHeaders}), so the router never reads them;
  *   <li>on an edge request (use_remote_address and not internal) also removes {@link #EDGE_ONLY} and sets
- *       {@code x-envoy-external-address} to the downstream address;
+ *       {@code x-envoy-external-address} to the downstream address, and drops a client's {@code x-request-id} (a
+ *       new one is generated) unless preserve_external_request_id;
  *   <li>with use_remote_address appends the peer to x-forwarded-for (unless skip_xff_append) and sets
  *       x-forwarded-proto from the connection (unless trusted hops vouch for the client's); without, sets it
  *       from the connection only when the client sent none.
@@ -31,6 +32,7 @@ public final class DownstreamAddress {
   public static final String XFP = "x-forwarded-proto";
   public static final String INTERNAL = "x-envoy-internal";
   public static final String EXTERNAL_ADDRESS = "x-envoy-external-address";
+  public static final String REQUEST_ID = "x-request-id";
   private static final String ENVOY_PREFIX = "x-envoy-";
 
   /** Request headers Envoy removes from every request that is not internal (cleanInternalHeaders). */
@@ -150,6 +152,9 @@ public final class DownstreamAddress {
     }
     if (edge && address != null) {
       access.set(headers, EXTERNAL_ADDRESS, address); // after the removal above: a client's value never survives
+    }
+    if (edge && hcm.generateRequestId() && !hcm.preserveExternalRequestId()) {
+      access.remove(headers, REQUEST_ID); // an edge request gets an id of ours (generated when it is forwarded)
     }
   }
 

@@ -85,7 +85,7 @@ class EdgeHeadersTest {
       int before = up.requests.get();
       assertThat(get(proxy, h2, "/", RETRY_ON, "5xx", MAX_RETRIES, "3", INTERNAL, "true",
           EXTERNAL_ADDRESS, "198.51.100.1", "x-envoy-decorator-operation", "op",
-          "x-envoy-force-trace", "1", "x-forwarded-proto", "https")).isEqualTo(503);
+          "x-envoy-force-trace", "1", "x-forwarded-proto", "https", "x-request-id", "client-chosen")).isEqualTo(503);
       assertThat(up.requests.get() - before).as("no retries: the client's x-envoy-retry-on was removed").isEqualTo(1);
       assertThat(up.lastHeaders)
           .doesNotContainKeys(RETRY_ON, MAX_RETRIES, INTERNAL, "x-envoy-decorator-operation",
@@ -94,6 +94,8 @@ class EdgeHeadersTest {
           .containsEntry("x-forwarded-for", "127.0.0.1")
           .as("use_remote_address without trusted hops: the connection's scheme, not the client's")
           .containsEntry("x-forwarded-proto", "http");
+      assertThat(up.lastHeaders.get("x-request-id")).as("an edge request gets an id of the proxy's")
+          .matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
     }
   }
 
@@ -107,14 +109,15 @@ class EdgeHeadersTest {
       assertThat(System.nanoTime() - start).isLessThan(TimeUnit.MILLISECONDS.toNanos(2_500));
       up.forceStatus = 503;
       int before = up.requests.get();
-      assertThat(get(proxy, h2, "/", RETRY_ON, "5xx", MAX_RETRIES, "2", EXTERNAL_ADDRESS, "x"))
+      assertThat(get(proxy, h2, "/", RETRY_ON, "5xx", MAX_RETRIES, "2", EXTERNAL_ADDRESS, "x", "x-request-id", "rid-7"))
           .isEqualTo(503);
       assertThat(up.requests.get() - before).as("the client's retry policy: 1 + 2 tries").isEqualTo(3);
       assertThat(up.lastHeaders).doesNotContainKeys(RETRY_ON, MAX_RETRIES)
           .containsEntry(INTERNAL, "true")
           .as("not an edge request: a client's x-envoy-external-address is left alone")
           .containsEntry(EXTERNAL_ADDRESS, "x")
-          .containsEntry("x-forwarded-for", "127.0.0.1");
+          .containsEntry("x-forwarded-for", "127.0.0.1")
+          .as("an internal client's request id is kept").containsEntry("x-request-id", "rid-7");
     }
   }
 

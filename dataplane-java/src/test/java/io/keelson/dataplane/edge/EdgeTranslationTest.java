@@ -25,6 +25,7 @@ class EdgeTranslationTest {
   @Test
   void translatesTheTrustFields() throws Exception {
     HttpConnectionManagerConfig hcm = hcm(yaml("use_remote_address: true", "xff_num_trusted_hops: 2", "skip_xff_append: true",
+        "preserve_external_request_id: true",
         """
         internal_address_config:
           unix_sockets: true
@@ -35,6 +36,7 @@ class EdgeTranslationTest {
     assertThat(hcm.useRemoteAddress()).isTrue();
     assertThat(hcm.xffNumTrustedHops()).isEqualTo(2);
     assertThat(hcm.skipXffAppend()).isTrue();
+    assertThat(hcm.preserveExternalRequestId()).isTrue();
     InternalAddresses internal = hcm.internalAddresses();
     assertThat(internal.unixSockets()).isTrue();
     assertThat(internal.contains(InetAddress.getByName("10.3.4.5"))).isTrue();
@@ -47,6 +49,7 @@ class EdgeTranslationTest {
     HttpConnectionManagerConfig hcm = hcm(yaml("use_remote_address: true"));
     assertThat(hcm.xffNumTrustedHops()).isZero();
     assertThat(hcm.skipXffAppend()).isFalse();
+    assertThat(hcm.preserveExternalRequestId()).isFalse();
     assertThat(hcm.internalAddresses()).isSameAs(InternalAddresses.NONE);
     for (String a : new String[] {"127.0.0.1", "10.0.0.1", "192.168.1.1", "172.16.0.1", "::1"}) {
       assertThat(hcm.internalAddresses().contains(InetAddress.getByName(a))).as(a).isFalse();

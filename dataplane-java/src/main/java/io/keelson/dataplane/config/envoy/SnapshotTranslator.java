@@ -717,7 +717,8 @@ final class SnapshotTranslator {
         HttpFilterTranslator.suppressEnvoyHeaders(hcm.getHttpFiltersList()),
         hcm.getXffNumTrustedHops(),
         hcm.getSkipXffAppend(),
-        internal);
+        internal,
+        hcm.getPreserveExternalRequestId());
   }
 
   /**
