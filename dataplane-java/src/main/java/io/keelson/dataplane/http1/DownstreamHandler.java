@@ -416,6 +416,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.callback = this;
     event.ticket = routed.issue();
     event.remoteIp = downstream.address(); // the peer, or the trusted x-forwarded-for entry
+    event.remoteIpFromXff = downstream.fromXff();
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
     event.remoteAddress = (InetSocketAddress) channel.remoteAddress();

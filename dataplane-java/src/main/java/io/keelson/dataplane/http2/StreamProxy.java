@@ -309,6 +309,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
     event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
     event.remoteIp = downstreamIp; // the peer, or the trusted x-forwarded-for entry
+    event.remoteIpFromXff = downstreamFromXff;
     event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection); // restored, if redirected
     if (retrying) {
       event.retryCluster = cluster;

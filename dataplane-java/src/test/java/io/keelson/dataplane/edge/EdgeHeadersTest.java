@@ -180,4 +180,33 @@ class EdgeHeadersTest {
       assertThat(up.requests.get() - before).as("no x-forwarded-for: external, even from loopback").isEqualTo(1);
     }
   }
+
+  @ParameterizedTest(name = "h2={0} {1}")
+  @MethodSource("clients")
+  void rbacRemoteIpIsTheTrustedClientAndDirectRemoteIpThePeer(boolean h2, PipelineMode mode) throws Exception {
+    String rbac = """
+                  - name: envoy.filters.http.rbac
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                      rules:
+                        action: ALLOW
+                        policies:
+                          clients:
+                            permissions: [ { any: true } ]
+                            principals:
+                            - and_ids:
+                                ids:
+                                - remote_ip: { address_prefix: 203.0.113.0, prefix_len: 24 }
+                                - direct_remote_ip: { address_prefix: 127.0.0.1, prefix_len: 32 }
+        """;
+    try (TestUpstream up = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(withHcm(bootstrap(ProxyHarness.allTo("c"),
+            ProxyHarness.cluster("c", "ROUND_ROBIN", up.port()), rbac), "use_remote_address: true",
+            "xff_num_trusted_hops: 1"), mode)) {
+      assertThat(get(proxy, h2, "/", "x-forwarded-for", "203.0.113.9")).as("a client in the allowed block").isEqualTo(200);
+      assertThat(get(proxy, h2, "/", "x-forwarded-for", "203.0.113.9, 198.51.100.1"))
+          .as("the trusted hop says the client is 198.51.100.1").isEqualTo(403);
+      assertThat(get(proxy, h2, "/")).as("no x-forwarded-for: the peer, 127.0.0.1, is not in the block").isEqualTo(403);
+    }
+  }
 }
