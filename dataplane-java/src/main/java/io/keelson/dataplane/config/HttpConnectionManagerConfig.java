@@ -11,7 +11,8 @@ import java.util.Map;
  * @param statPrefix        Envoy's stat_prefix
  * @param routeConfig       the inline route_config
  * @param limits            request parsing limits (header block, request line, ...)
- * @param useRemoteAddress  Envoy's use_remote_address: append the peer address to x-forwarded-for
+ * @param useRemoteAddress  Envoy's use_remote_address: the downstream address is the peer's (appended to
+ *                          x-forwarded-for), not one taken from x-forwarded-for; see {@link io.keelson.dataplane.edge}
  * @param generateRequestId generate x-request-id when the request has none (Envoy default true)
  * @param requestTimeout    whole-request timeout from the first byte (0 = none)
  * @param idleTimeout       downstream connection idle timeout (common_http_protocol_options.idle_timeout; 0 = none)
@@ -29,6 +30,12 @@ import java.util.Map;
  * @param suppressEnvoyHeaders the router's suppress_envoy_headers: it adds no {@code x-envoy-*} header of its own
  *                          ({@code x-envoy-overloaded} on its circuit-breaker 503s); Envoy's include_*_attempt_count
  *                          opt-ins still add {@code x-envoy-attempt-count}, as in Envoy
+ * @param xffNumTrustedHops Envoy's xff_num_trusted_hops: proxies in front of this one whose x-forwarded-for
+ *                          entries are trusted
+ * @param skipXffAppend     Envoy's skip_xff_append: with use_remote_address, do not append the peer to x-forwarded-for
+ * @param internalAddresses Envoy's internal_address_config; {@link InternalAddresses#NONE} (nothing internal) when absent
+ * @param preserveExternalRequestId Envoy's preserve_external_request_id: keep an edge client's x-request-id (by
+ *                          default an edge request gets a new one when generate_request_id is on)
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -46,7 +53,22 @@ public record HttpConnectionManagerConfig(
     List<HttpFilterConfig> httpFilters,
     Map<String, Boolean> upgrades,
     ForwardClientCert forwardClientCert,
-    boolean suppressEnvoyHeaders) {
+    boolean suppressEnvoyHeaders,
+    int xffNumTrustedHops,
+    boolean skipXffAppend,
+    InternalAddresses internalAddresses,
+    boolean preserveExternalRequestId) {
+
+  /** A connection manager with Envoy's defaults for xff_num_trusted_hops (0), skip_xff_append and internal_address_config. */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration, Http2Options http2,
+      Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters, Map<String, Boolean> upgrades,
+      ForwardClientCert forwardClientCert, boolean suppressEnvoyHeaders) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, forwardClientCert,
+        suppressEnvoyHeaders, 0, false, InternalAddresses.NONE, false);
+  }
 
   /** A connection manager whose router adds its {@code x-envoy-*} headers (suppress_envoy_headers false). */
   public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
@@ -77,6 +99,12 @@ public record HttpConnectionManagerConfig(
     }
     httpFilters = httpFilters == null ? List.of() : List.copyOf(httpFilters);
     upgrades = upgrades == null ? Map.of() : Map.copyOf(upgrades);
+    if (internalAddresses == null) {
+      internalAddresses = InternalAddresses.NONE;
+    }
+    if (xffNumTrustedHops < 0) {
+      throw new IllegalArgumentException("xff_num_trusted_hops must not be negative: " + xffNumTrustedHops);
+    }
   }
 
   /**
@@ -110,6 +138,10 @@ public record HttpConnectionManagerConfig(
     private Map<String, Boolean> upgrades = Map.of();
     private ForwardClientCert forwardClientCert = ForwardClientCert.DEFAULT;
     private boolean suppressEnvoyHeaders;
+    private int xffNumTrustedHops;
+    private boolean skipXffAppend;
+    private InternalAddresses internalAddresses = InternalAddresses.NONE;
+    private boolean preserveExternalRequestId;
 
     private Builder(String statPrefix, RouteConfig routeConfig) {
       this.statPrefix = statPrefix;
@@ -186,10 +218,31 @@ public record HttpConnectionManagerConfig(
       return this;
     }
 
+    public Builder xffNumTrustedHops(int xffNumTrustedHops) {
+      this.xffNumTrustedHops = xffNumTrustedHops;
+      return this;
+    }
+
+    public Builder skipXffAppend(boolean skipXffAppend) {
+      this.skipXffAppend = skipXffAppend;
+      return this;
+    }
+
+    public Builder internalAddresses(InternalAddresses internalAddresses) {
+      this.internalAddresses = internalAddresses;
+      return this;
+    }
+
+    public Builder preserveExternalRequestId(boolean preserveExternalRequestId) {
+      this.preserveExternalRequestId = preserveExternalRequestId;
+      return this;
+    }
+
     public HttpConnectionManagerConfig build() {
       return new HttpConnectionManagerConfig(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId,
           requestTimeout, idleTimeout, accessLogs, tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters,
-          upgrades, forwardClientCert, suppressEnvoyHeaders);
+          upgrades, forwardClientCert, suppressEnvoyHeaders, xffNumTrustedHops, skipXffAppend, internalAddresses,
+          preserveExternalRequestId);
     }
   }
 }

@@ -7,6 +7,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -15,7 +17,6 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
@@ -66,7 +67,10 @@ public final class DnsServer implements AutoCloseable {
     Queries queries = new Queries(tables, answerer, forwarder, stats);
     try {
       boolean v6 = forwarder.target().getAddress() instanceof java.net.Inet6Address;
+      // Answers up to the largest DNS message arrive whole: NIO's default datagram buffer (2048 bytes) would cut an
+      // EDNS answer (clients offer 1232 to 4096 bytes) short. A pooled buffer per read, released once relayed.
       Channel upstream = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(DnsTcpFraming.MAX_MESSAGE))
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
@@ -100,9 +104,9 @@ public final class DnsServer implements AutoCloseable {
               }
               open[0]++;
               ch.closeFuture().addListener(f -> open[0]--);
-              ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS),
-                  new LengthFieldBasedFrameDecoder(2 + 0xFFFF, 0, 2, 0, 2),
-                  new SimpleChannelInboundHandler<ByteBuf>() {
+              ch.pipeline().addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS));
+              DnsTcpFraming.addTo(ch.pipeline());
+              ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
                     @Override
                     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
                       queries.onTcp(ctx.channel(), msg);
@@ -174,44 +178,53 @@ public final class DnsServer implements AutoCloseable {
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
   }
 
-  /** Answers or forwards each query. Runs on the DNS event loop. */
-  private record Queries(Supplier<NameTable> tables, DnsAnswerer answerer, UpstreamForwarder forwarder, DnsStats stats) {
+  /**
+   * Answers or forwards each query. The answer is composed in one scratch buffer reused for every query, and copied
+   * into a pooled buffer of its exact size only when there is one to send: a forwarded or dropped query allocates
+   * nothing here. Runs on the DNS event loop.
+   */
+  private static final class Queries {
+    private final Supplier<NameTable> tables;
+    private final DnsAnswerer answerer;
+    private final UpstreamForwarder forwarder;
+    private final DnsStats stats;
+    private final ByteBuf scratch = io.netty.buffer.Unpooled.buffer(512, DnsTcpFraming.MAX_MESSAGE);
+
+    Queries(Supplier<NameTable> tables, DnsAnswerer answerer, UpstreamForwarder forwarder, DnsStats stats) {
+      this.tables = tables;
+      this.answerer = answerer;
+      this.forwarder = forwarder;
+      this.stats = stats;
+    }
+
     void onUdp(Channel channel, DatagramPacket packet) {
       stats.queriesUdp.increment();
       ByteBuf query = packet.content();
-      ByteBuf out = channel.alloc().buffer(512);
-      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), out);
-      stats.count(outcome);
-      switch (outcome) {
-        case FORWARD -> {
-          out.release();
-          forwarder.forward(query.retain(), channel, packet.sender());
-        }
-        case DROP -> out.release();
-        default -> UpstreamForwarder.write(channel, packet.sender(), out);
+      switch (answer(query)) {
+        case FORWARD -> forwarder.forward(query.retain(), channel, packet.sender());
+        case DROP -> {}
+        default -> UpstreamForwarder.write(channel, packet.sender(), copyAnswer(channel));
       }
     }
 
     void onTcp(Channel channel, ByteBuf query) {
       stats.queriesTcp.increment();
-      ByteBuf out = channel.alloc().buffer(512);
-      out.writeShort(0);
-      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), out);
-      stats.count(outcome);
-      switch (outcome) {
-        case FORWARD -> {
-          out.release();
-          forwarder.forward(query.retain(), channel, null);
-        }
-        case DROP -> {
-          out.release();
-          channel.close();
-        }
-        default -> {
-          out.setShort(0, out.readableBytes() - 2);
-          UpstreamForwarder.write(channel, null, out);
-        }
+      switch (answer(query)) {
+        case FORWARD -> forwarder.forward(query.retain(), channel, null);
+        case DROP -> channel.close();
+        default -> UpstreamForwarder.write(channel, null, copyAnswer(channel)); // framed by the pipeline
       }
+    }
+
+    private DnsAnswerer.Outcome answer(ByteBuf query) {
+      scratch.clear();
+      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), scratch);
+      stats.count(outcome);
+      return outcome;
+    }
+
+    private ByteBuf copyAnswer(Channel channel) {
+      return channel.alloc().buffer(scratch.readableBytes()).writeBytes(scratch);
     }
   }
 }

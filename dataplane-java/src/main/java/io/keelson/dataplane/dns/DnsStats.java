@@ -19,6 +19,8 @@ final class DnsStats {
   final LongAdder forwarded;
   final LongAdder upstreamResponses;
   final LongAdder upstreamTimeouts;
+  /** Queries from TCP clients asked again over TCP because the upstream's UDP answer was truncated. */
+  final LongAdder upstreamTcp;
   /** A datagram on the upstream socket that answers no pending query (late, spoofed or from elsewhere). */
   final LongAdder upstreamUnexpected;
   final LongAdder servfail;
@@ -40,6 +42,7 @@ final class DnsStats {
     forwarded = stats.counter("dns.forwarded");
     upstreamResponses = stats.counter("dns.upstream_responses");
     upstreamTimeouts = stats.counter("dns.upstream_timeouts");
+    upstreamTcp = stats.counter("dns.upstream_tcp");
     upstreamUnexpected = stats.counter("dns.upstream_unexpected");
     servfail = stats.counter("dns.servfail");
     formerr = stats.counter("dns.formerr");

@@ -1,8 +1,16 @@
 package io.keelson.dataplane.dns;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -14,6 +22,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * length prefix). The upstreams are asked in turn, each for its share of the timeout (timeout / number of upstreams):
  * a query the first does not answer in time goes to the next ({@link #sweep}, every 100 ms), and one that none answers
  * gets SERVFAIL; a full table gets SERVFAIL at once.
+ *
+ * <p>A query that came over TCP is one a client retried after a truncated answer, or one from a client that always
+ * uses TCP: when its UDP answer has TC set, it is asked again over TCP, of the same upstream, under a new ID and the
+ * same per-upstream timeout, on a connection of its own (at most {@link DnsConfig#maxTcpConnections} open at once;
+ * over that, SERVFAIL), and the whole answer goes back to the client. A UDP client gets the truncated answer as it
+ * came, and retries over TCP itself (RFC 7766).
  *
  * <p>Confined to the DNS event loop: every method runs there.
  */
@@ -30,6 +44,9 @@ final class UpstreamForwarder {
   private final DnsStats stats;
   private final DnsAnswerer answerer;
   private Channel upstream;
+  private Bootstrap tcp;
+  private final int maxTcpUpstreams;
+  private int tcpUpstreams; // open connections to upstreams; event loop only
 
   /** One query waiting for the upstream. */
   private static final class Pending {
@@ -41,6 +58,7 @@ final class UpstreamForwarder {
     ByteBuf query; // retained: the app's query, for a SERVFAIL that echoes its question
     Channel client; // the UDP server channel or the app's TCP connection
     InetSocketAddress udpClient; // null for TCP
+    Channel tcpUpstream; // the connection the query was asked again on (its UDP answer was truncated), else null
   }
 
   UpstreamForwarder(DnsConfig config, DnsStats stats, DnsAnswerer answerer) {
@@ -58,10 +76,14 @@ final class UpstreamForwarder {
     this.attemptNanos = config.timeout().toNanos() / targets.length;
     this.stats = stats;
     this.answerer = answerer;
+    this.maxTcpUpstreams = config.maxTcpConnections();
   }
 
+  /** The UDP socket queries go upstream on; TCP connections to the upstreams are made on its event loop. */
   void upstream(Channel channel) {
     this.upstream = channel;
+    this.tcp = new Bootstrap().group(channel.eventLoop()).channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(attemptNanos)));
   }
 
   /** The first upstream. */
@@ -118,10 +140,85 @@ final class UpstreamForwarder {
       return;
     }
     Pending p = slots[slot];
+    if (p.tcpUpstream != null) {
+      stats.upstreamUnexpected.increment(); // a duplicate UDP answer while the query is asked over TCP
+      return;
+    }
+    if (p.udpClient == null && (DnsWire.flags(msg) & DnsWire.FLAG_TC) != 0) {
+      sendTcp(slot, p); // a TCP client wants the whole answer
+      return;
+    }
     stats.upstreamResponses.increment();
+    answer(slot, p, msg.retain());
+  }
+
+  /** Gives {@code msg} (an upstream's answer for {@code p}; released by the write) the app's ID, sends it, frees the slot. */
+  private void answer(int slot, Pending p, ByteBuf msg) {
     msg.setShort(msg.readerIndex() + DnsWire.ID_OFFSET, p.clientId);
-    send(p.client, p.udpClient, msg.retain());
+    write(p.client, p.udpClient, msg);
     release(slot);
+  }
+
+  /** Asks pending query {@code p} again, over TCP, of its current upstream, under a fresh ID and deadline. */
+  private void sendTcp(int slot, Pending p) {
+    if (tcpUpstreams >= maxTcpUpstreams) {
+      stats.overflow.increment();
+      p.query.setShort(p.query.readerIndex() + DnsWire.ID_OFFSET, p.clientId); // the upstream copy shared its bytes
+      servfail(p.client, null, p.query.retain());
+      release(slot);
+      return;
+    }
+    stats.upstreamTcp.increment();
+    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    p.deadline = System.nanoTime() + attemptNanos;
+    int id = p.upstreamId;
+    ByteBuf out = p.query.retainedDuplicate();
+    out.setShort(out.readerIndex() + DnsWire.ID_OFFSET, id);
+    tcpUpstreams++;
+    Channel c = tcp.clone().handler(new ChannelInitializer<SocketChannel>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        DnsTcpFraming.addTo(ch.pipeline());
+        ch.pipeline().addLast(new TcpAnswer(slot, id));
+      }
+    }).connect(targets[p.attempt]).addListener((ChannelFutureListener) f -> {
+      if (f.isSuccess()) {
+        f.channel().writeAndFlush(out, f.channel().voidPromise());
+      } else {
+        out.release(); // the sweep gives the query to the next upstream, or SERVFAIL
+      }
+    }).channel();
+    c.closeFuture().addListener(f -> tcpUpstreams--);
+    p.tcpUpstream = c;
+  }
+
+  /** Reads the one answer on a TCP connection to an upstream. Runs on the DNS event loop. */
+  private final class TcpAnswer extends SimpleChannelInboundHandler<ByteBuf> {
+    private final int slot;
+    private final int id;
+
+    TcpAnswer(int slot, int id) {
+      this.slot = slot;
+      this.id = id;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+      Pending p = slots[slot];
+      if (!p.inUse || p.tcpUpstream != ctx.channel() || p.upstreamId != id || msg.readableBytes() < DnsWire.HEADER_SIZE
+          || DnsWire.id(msg) != id || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+        stats.upstreamUnexpected.increment();
+        ctx.close();
+        return;
+      }
+      stats.upstreamResponses.increment();
+      answer(slot, p, msg.retain()); // closes this connection
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // a reset or a malformed frame: the sweep moves the query on
+    }
   }
 
   /** SERVFAIL for every query past its deadline. */
@@ -134,6 +231,7 @@ final class UpstreamForwarder {
       Pending p = slots[i];
       if (p.inUse && now - p.deadline >= 0) {
         stats.upstreamTimeouts.increment();
+        closeTcp(p);
         if (p.attempt + 1 < targets.length) {
           p.attempt++; // the next upstream, under a new ID: a late answer from the previous one is not taken
           send(i, p);
@@ -158,6 +256,7 @@ final class UpstreamForwarder {
   private void release(int slot) {
     Pending p = slots[slot];
     p.inUse = false;
+    closeTcp(p);
     p.query.release();
     p.query = null;
     p.client = null;
@@ -165,18 +264,18 @@ final class UpstreamForwarder {
     free[freeCount++] = slot;
   }
 
+  private static void closeTcp(Pending p) {
+    if (p.tcpUpstream != null) {
+      p.tcpUpstream.close();
+      p.tcpUpstream = null;
+    }
+  }
+
   /** SERVFAIL for {@code query} (released here) to the client. */
   private void servfail(Channel client, InetSocketAddress udpClient, ByteBuf query) {
     try {
-      ByteBuf out = client.alloc().buffer(query.readableBytes() + 2);
-      if (udpClient == null) {
-        out.writeShort(0);
-      }
-      int start = out.writerIndex();
+      ByteBuf out = client.alloc().buffer(query.readableBytes());
       answerer.servfail(query, out);
-      if (udpClient == null) {
-        out.setShort(0, out.writerIndex() - start);
-      }
       stats.servfail.increment();
       write(client, udpClient, out);
     } finally {
@@ -184,17 +283,7 @@ final class UpstreamForwarder {
     }
   }
 
-  /** Sends an upstream answer ({@code msg}, released by the write) to the app. */
-  private static void send(Channel client, InetSocketAddress udpClient, ByteBuf msg) {
-    if (udpClient != null) {
-      write(client, udpClient, msg);
-      return;
-    }
-    ByteBuf length = client.alloc().buffer(2).writeShort(msg.readableBytes());
-    client.write(length, client.voidPromise());
-    write(client, null, msg);
-  }
-
+  /** Sends {@code out} (released by the write) to the app: a datagram, or a message on its TCP connection (framed there). */
   static void write(Channel client, InetSocketAddress udpClient, ByteBuf out) {
     if (!client.isActive()) {
       out.release();

@@ -18,8 +18,10 @@ public final class FilterContext {
   public RouteEntry route;
   /** The matched virtual host, or null. */
   public VirtualHostConfig virtualHost;
-  /** The downstream peer's IP address, or null (for filters that decide by source, such as RBAC). */
+  /** The downstream address (the peer's IP, or a trusted x-forwarded-for entry), or null (for RBAC remote_ip). */
   public String remoteIp;
+  /** {@link #remoteIp} came from x-forwarded-for: it is not the peer's. */
+  public boolean remoteIpFromXff;
   /** The verified client certificate's SPIFFE URI SAN (mesh mTLS), or null (for RBAC principals). */
   public String peerPrincipal;
   /** The downstream connection's peer and local addresses, or null (for RBAC source/destination rules). */
@@ -167,6 +169,7 @@ public final class FilterContext {
     route = null;
     virtualHost = null;
     remoteIp = null;
+    remoteIpFromXff = false;
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;

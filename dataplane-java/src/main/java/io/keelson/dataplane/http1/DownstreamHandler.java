@@ -114,6 +114,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** The exchange's access log record and tracing span. */
   private final ExchangeObserver observer;
   private String remoteAddress;
+  /** Who the downstream of each request is (peer or x-forwarded-for), and whether it is internal. */
+  private io.keelson.dataplane.edge.DownstreamAddress downstream;
   /** The connection's local address as its filters see it: the original destination when the original_dst filter restored one. */
   private InetSocketAddress localAddress;
 
@@ -199,6 +201,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
     remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
+    downstream = new io.keelson.dataplane.edge.DownstreamAddress(remote);
     localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel); // restored at accept, if redirected
     ServingListener l = servingSnapshot().listener(listenerName);
     if (l != null) {
@@ -390,6 +393,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     listener = l;
     l.stats().rqTotal.increment();
+    // Envoy's connection manager, before routing: the downstream address, internal or not, and the x-envoy-*
+    // headers an external client may not set removed before the router reads them.
+    downstream.apply(head.headers(), Http1HeaderAccess.INSTANCE, l.config().http(), l.config().tls() != null);
     state = State.ROUTING;
     if (!context.pipelines.current().tryPublish(this, this)) {
       flag = ResponseFlag.LR;
@@ -409,7 +415,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.listener = listener;
     event.callback = this;
     event.ticket = routed.issue();
-    event.remoteIp = remoteIp;
+    event.remoteIp = downstream.address(); // the peer, or the trusted x-forwarded-for entry
+    event.remoteIpFromXff = downstream.fromXff();
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
     event.remoteAddress = (InetSocketAddress) channel.remoteAddress();
@@ -590,9 +597,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       startTimeout(); // the request ended while it was being routed on the ring
     }
     boolean expectContinue = request.expectContinue();
-    ForwardingHeaders.prepareRequest(
-        request, listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp,
-        listener.config().tls() != null);
+    ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
@@ -1268,7 +1273,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
-        endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, remoteAddress,
+        endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, downstream.remoteAddressForLog(remoteAddress),
         localAddress, route != null ? route.name() : null, channel);
   }
 

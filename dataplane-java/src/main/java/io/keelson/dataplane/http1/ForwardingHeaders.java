@@ -7,51 +7,33 @@ import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1Response;
+import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RouterTimingHeaders;
 
 /**
- * Prepares heads for the next hop, the way Envoy does: hop-by-hop headers out, x-forwarded-for /
- * x-forwarded-proto / x-request-id, path and host rewrites, the router's x-envoy-expected-rq-timeout-ms,
- * then the header mutations of the weighted cluster, route, virtual host and route table, in that order;
+ * Prepares heads for the next hop, the way Envoy does: hop-by-hop headers out, x-request-id, path and host
+ * rewrites, the router's x-envoy-expected-rq-timeout-ms, then the header mutations of the weighted cluster, route, virtual host and route table, in that order;
  * on responses the router's x-envoy-upstream-service-time. Stateless.
  */
 final class ForwardingHeaders {
   private ForwardingHeaders() {}
 
+  /** x-forwarded-for / -proto were set when the head arrived ({@link io.keelson.dataplane.edge.DownstreamAddress}). */
   static void prepareRequest(
       Http1Request request,
       HttpConnectionManagerConfig hcm,
       VirtualHostConfig vh,
       RouteEntry route,
       RouteAction.Forward forward,
-      RouteAction.WeightedCluster cluster,
-      String remoteIp) {
-    prepareRequest(request, hcm, vh, route, forward, cluster, remoteIp, false);
-  }
-
-  /** @param tls the downstream connection is TLS: x-forwarded-proto is https */
-  static void prepareRequest(
-      Http1Request request,
-      HttpConnectionManagerConfig hcm,
-      VirtualHostConfig vh,
-      RouteEntry route,
-      RouteAction.Forward forward,
-      RouteAction.WeightedCluster cluster,
-      String remoteIp,
-      boolean tls) {
-    String scheme = tls ? "https" : "http";
+      RouteAction.WeightedCluster cluster) {
     Http1Headers h = request.headers();
     HeaderRewriter.removeHopByHop(h);
     h.remove("expect");
+    for (String consumed : RetryHeaders.CONSUMED) { // read already (the retry policy), never forwarded, as Envoy's router
+      h.remove(consumed);
+    }
     if (request.chunked()) {
       h.add("transfer-encoding", "chunked");
-    }
-    if (hcm.useRemoteAddress()) {
-      String xff = h.get("x-forwarded-for");
-      h.set("x-forwarded-for", xff == null ? remoteIp : xff + "," + remoteIp);
-      h.set("x-forwarded-proto", scheme);
-    } else if (!h.contains("x-forwarded-proto")) {
-      h.add("x-forwarded-proto", scheme);
     }
     if (hcm.generateRequestId() && !h.contains("x-request-id")) {
       h.add("x-request-id", RequestIds.next());

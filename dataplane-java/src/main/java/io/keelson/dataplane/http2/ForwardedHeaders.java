@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RouterTimingHeaders;
 import io.keelson.dataplane.route.RequestHead;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -17,7 +18,7 @@ import java.util.Locale;
 
 /**
  * The same hop rules as the HTTP/1.1 path's ForwardingHeaders, on Netty's header model: hop-by-hop
- * headers out (TE: trailers kept), x-forwarded-*, x-request-id, rewrites, then the header mutations
+ * headers out (TE: trailers kept), x-request-id, rewrites, then the header mutations
  * of weighted cluster, route, virtual host and route table. Netty's HTTP/2 conversion maps
  * :authority to Host and back and drops connection-specific headers on the HTTP/2 side. Stateless.
  */
@@ -29,7 +30,7 @@ final class ForwardedHeaders {
 
   static void prepareRequest(HttpRequest request, RequestHead head, boolean endOfStream, boolean http2Upstream,
       HttpConnectionManagerConfig hcm, VirtualHostConfig vh, RouteEntry route, RouteAction.Forward forward,
-      RouteAction.WeightedCluster cluster, String remoteIp, long routeTimeoutMs) {
+      RouteAction.WeightedCluster cluster, long routeTimeoutMs) {
     HttpHeaders h = request.headers();
     String te = h.get(HttpHeaderNames.TE);
     removeHopByHop(h);
@@ -38,20 +39,14 @@ final class ForwardedHeaders {
     }
     h.remove(HttpHeaderNames.EXPECT);
     h.remove(STREAM_ID);
-    String scheme = h.get(SCHEME);
-    h.remove(SCHEME);
+    for (String consumed : RetryHeaders.CONSUMED) { // read already (the retry policy), never forwarded, as Envoy's router
+      h.remove(consumed);
+    }
+    h.remove(SCHEME); // x-forwarded-for / -proto were set when the head arrived (edge.DownstreamAddress)
     if (http2Upstream) {
       h.set(SCHEME, "http"); // the scheme of the upstream hop (cleartext)
     } else if (!endOfStream && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
       h.set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
-    }
-    String proto = scheme == null ? "http" : scheme;
-    if (hcm.useRemoteAddress()) {
-      String xff = h.get("x-forwarded-for");
-      h.set("x-forwarded-for", xff == null ? remoteIp : xff + "," + remoteIp);
-      h.set("x-forwarded-proto", proto);
-    } else if (!h.contains("x-forwarded-proto")) {
-      h.set("x-forwarded-proto", proto);
     }
     if (hcm.generateRequestId() && !h.contains("x-request-id")) {
       h.set("x-request-id", java.util.UUID.randomUUID().toString());

@@ -23,6 +23,17 @@ final class ServerStreams {
   /** The connection's guard, told when each stream closes (the premature-reset check); set by the guard. */
   ConnectionGuard guard;
 
+  /** Who each stream's downstream is (applied and copied out on the event loop, one stream head at a time). */
+  private io.keelson.dataplane.edge.DownstreamAddress downstream;
+
+  io.keelson.dataplane.edge.DownstreamAddress downstream(io.netty.channel.Channel connection) {
+    if (downstream == null) {
+      downstream = new io.keelson.dataplane.edge.DownstreamAddress(
+          (java.net.InetSocketAddress) connection.remoteAddress());
+    }
+    return downstream;
+  }
+
   /** The config this connection's streams are served with: the retired listener's, else the current one. */
   io.keelson.dataplane.routing.ServingSnapshot snapshot() {
     return retiredFrom != null ? retiredFrom : context.snapshot();

@@ -138,6 +138,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ResponseFlag flag = ResponseFlag.NONE;
   private boolean recorded;
   private boolean endpointTried;
+  /** The downstream address of this stream's request (the peer's or an x-forwarded-for entry), and where it came from. */
+  private String downstreamIp;
+  private boolean downstreamFromXff;
   /** The request target as the client sent it (routing may rewrite the forwarded one). */
   private String uri;
   private final ExchangeObserver observer;
@@ -277,6 +280,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     listener.stats().rqTotal.increment();
+    // Envoy's connection manager, before routing: the downstream address, internal or not, and the x-envoy-*
+    // headers an external client may not set removed before the router reads them.
+    Channel connection = down.parent() != null ? down.parent() : down;
+    io.keelson.dataplane.edge.DownstreamAddress downstream = streams.downstream(connection);
+    downstream.apply(request.headers(), NettyHeaderAccess.INSTANCE, listener.config().http(), listener.config().tls() != null);
+    downstreamIp = downstream.address();
+    downstreamFromXff = downstream.fromXff();
     down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached
     state = State.ROUTING;
     if (!streams.context().pipelines().current().tryPublish(this, this)) {
@@ -298,6 +308,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     Channel connection = down.parent() != null ? down.parent() : down;
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
     event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
+    event.remoteIp = downstreamIp; // the peer, or the trusted x-forwarded-for entry
+    event.remoteIpFromXff = downstreamFromXff;
     event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection); // restored, if redirected
     if (retrying) {
       event.retryCluster = cluster;
@@ -428,7 +440,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       requestCompleteNanos = System.nanoTime();
     }
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
-        listener.config().http(), virtualHost, route, forward, weightedCluster, remoteIp, timeoutMs);
+        listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
     if (timeoutHeaders) {
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
@@ -995,7 +1007,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     InetSocketAddress remote = (InetSocketAddress) down.parent().remoteAddress();
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
-        remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+        remote == null ? null : io.keelson.dataplane.edge.DownstreamAddress.logAddress(downstreamIp, downstreamFromXff,
+            remote.getAddress().getHostAddress() + ":" + remote.getPort()),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()), route != null ? route.name() : null,
         down.parent());
   }

@@ -16,6 +16,12 @@ public final class RetryHeaders {
    * host has include_request_attempt_count, on the response with include_attempt_count_in_response.
    */
   public static final String ATTEMPT_COUNT = "x-envoy-attempt-count";
+  /**
+   * The retry request headers Envoy's router consumes (RetryStateImpl::create), so they never reach the upstream,
+   * whether or not Keelson reads them.
+   */
+  public static final String[] CONSUMED = {RETRY_ON, "x-envoy-retry-grpc-on", MAX_RETRIES, "x-envoy-hedge-on-per-try-timeout",
+      "x-envoy-retriable-header-names", "x-envoy-retriable-status-codes"};
 
   private RetryHeaders() {}
 

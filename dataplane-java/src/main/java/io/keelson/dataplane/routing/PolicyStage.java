@@ -23,6 +23,7 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     policy.route = event.route;
     policy.virtualHost = event.virtualHost;
     policy.remoteIp = event.remoteIp;
+    policy.remoteIpFromXff = event.remoteIpFromXff;
     policy.peerPrincipal = event.peerPrincipal;
     policy.remoteAddress = event.remoteAddress;
     policy.localAddress = event.localAddress;

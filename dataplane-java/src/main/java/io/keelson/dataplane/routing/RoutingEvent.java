@@ -19,8 +19,13 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
   public ServingSnapshot snapshot;
   public ServingListener listener;
   public RoutingCallback callback;
-  /** The downstream peer's IP (for hash_policy connection_properties.source_ip), or null. */
+  /**
+   * The downstream address (for hash_policy connection_properties.source_ip): the peer's IP, or an x-forwarded-for
+   * entry the connection manager trusted (edge.DownstreamAddress); null when unknown.
+   */
   public String remoteIp;
+  /** {@link #remoteIp} came from x-forwarded-for, not the peer (RBAC remote_ip then differs from direct_remote_ip). */
+  public boolean remoteIpFromXff;
   /** The verified client certificate's SPIFFE URI (mesh mTLS), or null; and the connection's addresses. */
   public String peerPrincipal;
   public java.net.InetSocketAddress remoteAddress;
@@ -74,6 +79,7 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
     listener = null;
     callback = null;
     remoteIp = null;
+    remoteIpFromXff = false;
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;

@@ -24,6 +24,16 @@ final class ResilienceConfigs {
     return ProxyHarness.cluster("c", "ROUND_ROBIN", ports) + reindent(extras, 4);
   }
 
+  /**
+   * {@code yaml} (a {@link ProxyHarness#bootstrap}) whose connection manager trusts loopback clients as internal
+   * (use_remote_address and internal_address_config 127.0.0.0/8): Envoy honours the router's x-envoy-* request
+   * headers from internal clients only, and none is internal by default.
+   */
+  static String loopbackInternal(String yaml) {
+    return ProxyHarness.withHcm(yaml, "use_remote_address: true",
+        "internal_address_config: { cidr_ranges: [{ address_prefix: 127.0.0.0, prefix_len: 8 }] }");
+  }
+
   /** {@code yaml} with its common leading spaces replaced by {@code n} spaces. */
   static String reindent(String yaml, int n) {
     String[] lines = yaml.split("\n");

@@ -24,8 +24,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Envoy's request headers {@code x-envoy-upstream-rq-timeout-ms} and {@code x-envoy-upstream-rq-per-try-timeout-ms}:
- * they set the request's route and per-try timeouts and are not forwarded, over HTTP/1.1 and HTTP/2 through a real
- * proxy and upstream.
+ * from an internal client (here loopback, by internal_address_config) they set the request's route and per-try
+ * timeouts and are not forwarded, over HTTP/1.1 and HTTP/2 through a real proxy and upstream. An external client's
+ * are removed before the router reads them: see {@code edge.EdgeHeadersTest}.
  */
 class TimeoutHeadersTest {
   private static final String TIMEOUT = TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS;
@@ -93,7 +94,8 @@ class TimeoutHeadersTest {
   @ValueSource(booleans = {false, true})
   void theRequestsTimeoutHeadersBoundItsTriesAndAreNotForwarded(boolean h2) throws Exception {
     try (TestUpstream up = new TestUpstream("a");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), cluster("", up.port())), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(ResilienceConfigs.loopbackInternal(bootstrap(routes(""), cluster("", up.port()))),
+            PipelineMode.INLINE)) {
       Reply shortened = get(proxy, h2, "/delay/3000", TIMEOUT, "200");
       assertThat(shortened.status()).as("the route's 10 s became 200 ms").isEqualTo(504);
       assertThat(shortened.millis()).isLessThan(2_500);
@@ -112,8 +114,8 @@ class TimeoutHeadersTest {
   @ValueSource(booleans = {false, true})
   void zeroLiftsTheRouteTimeout(boolean h2) throws Exception {
     try (TestUpstream up = new TestUpstream("a");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(routes("").replace("timeout: 10s", "timeout: 0.3s"),
-            cluster("", up.port())), PipelineMode.INLINE)) {
+        ProxyHarness proxy = new ProxyHarness(ResilienceConfigs.loopbackInternal(bootstrap(
+            routes("").replace("timeout: 10s", "timeout: 0.3s"), cluster("", up.port()))), PipelineMode.INLINE)) {
       assertThat(get(proxy, h2, "/delay/800").status()).as("the route's 300 ms").isEqualTo(504);
       assertThat(get(proxy, h2, "/delay/800", TIMEOUT, "0").status()).as("no timeout for this request").isEqualTo(200);
       assertThat(get(proxy, h2, "/delay/800", TIMEOUT, "soon").status()).as("a malformed value is ignored").isEqualTo(504);

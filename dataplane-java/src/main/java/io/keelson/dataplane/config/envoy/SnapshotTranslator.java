@@ -693,6 +693,8 @@ final class SnapshotTranslator {
     Duration streamIdle = hcm.hasStreamIdleTimeout()
         ? RouteTranslator.duration(hcm.getStreamIdleTimeout())
         : HttpConnectionManagerConfig.DEFAULT_STREAM_IDLE_TIMEOUT;
+    io.keelson.dataplane.config.InternalAddresses internal = internalAddresses(hcm, path);
+    ok &= internal != null;
     if (!ok) {
       return null;
     }
@@ -712,7 +714,42 @@ final class SnapshotTranslator {
         filters,
         upgrades(hcm, path),
         forwardClientCert(hcm),
-        HttpFilterTranslator.suppressEnvoyHeaders(hcm.getHttpFiltersList()));
+        HttpFilterTranslator.suppressEnvoyHeaders(hcm.getHttpFiltersList()),
+        hcm.getXffNumTrustedHops(),
+        hcm.getSkipXffAppend(),
+        internal,
+        hcm.getPreserveExternalRequestId());
+  }
+
+  /**
+   * HCM internal_address_config as a precomputed table; absent, Envoy's current default: no address is internal
+   * (RFC 1918 and loopback were trusted before Envoy 1.36). Null (reported) when a range is not an address prefix.
+   */
+  private io.keelson.dataplane.config.InternalAddresses internalAddresses(HttpConnectionManager hcm, String path) {
+    if (!hcm.hasInternalAddressConfig()) {
+      return io.keelson.dataplane.config.InternalAddresses.NONE;
+    }
+    var config = hcm.getInternalAddressConfig();
+    List<io.keelson.dataplane.rbac.CidrRange> ranges = new ArrayList<>();
+    boolean ok = true;
+    for (int i = 0; i < config.getCidrRangesCount(); i++) {
+      var r = config.getCidrRanges(i);
+      String at = path + ".internal_address_config.cidr_ranges[" + i + "]";
+      if (!r.hasPrefixLen()) {
+        // Envoy reads an absent prefix_len as 0, which makes every address internal: too easy to do by accident.
+        problems.error(at + ".prefix_len", "a prefix_len is required (e.g. 8 for 10.0.0.0/8); write prefix_len: 0 to"
+            + " make every address internal");
+        ok = false;
+        continue;
+      }
+      try {
+        ranges.add(io.keelson.dataplane.rbac.CidrRange.of(r.getAddressPrefix(), r.getPrefixLen().getValue()));
+      } catch (IllegalArgumentException e) {
+        problems.error(at, e.getMessage() + "; expected an IP address_prefix (e.g. 10.0.0.0) and a prefix_len (e.g. 8)");
+        ok = false;
+      }
+    }
+    return ok ? new io.keelson.dataplane.config.InternalAddresses(config.getUnixSockets(), ranges) : null;
   }
 
   /** HCM upgrade_configs: type (lower case) to enabled (default true); custom filter chains are rejected by SupportedFields. */

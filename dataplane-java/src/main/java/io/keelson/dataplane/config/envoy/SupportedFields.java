@@ -160,12 +160,14 @@ final class SupportedFields {
             "codec_type", "stat_prefix", "route_config", "http_filters", "use_remote_address",
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
             "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout", "upgrade_configs",
-            "forward_client_cert_details", "set_current_client_cert_details")
+            "forward_client_cert_details", "set_current_client_cert_details", "xff_num_trusted_hops", "skip_xff_append",
+            "internal_address_config", "preserve_external_request_id")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
+    rules(HttpConnectionManager.InternalAddressConfig.getDescriptor(), "unix_sockets", "cidr_ranges");
     rules(HttpFilter.getDescriptor(), "name", "typed_config", "is_optional");
     rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(), "delay", "abort", "max_active_faults")
         .reject("headers", "fault injection applies to every request of the filter's routes; header matching is not supported")

@@ -30,6 +30,14 @@ final class RbacFilter implements HttpFilter {
             null)
         .head(context.head)
         .metadata(context.metadata);
+    if (context.remoteIpFromXff) {
+      // remote_ip is the downstream address the connection manager chose (Envoy), direct_remote_ip the peer.
+      try {
+        view.remoteIp(java.net.InetAddress.ofLiteral(context.remoteIp).getAddress());
+      } catch (IllegalArgumentException e) {
+        // not expected (edge.IpLiteral checked it): remote_ip stays the peer's
+      }
+    }
     RbacDecision d = config.evaluate(view); // evaluates and counts the shadow rules too
     view.head(null).metadata(null);
     if (d.allowed()) {
