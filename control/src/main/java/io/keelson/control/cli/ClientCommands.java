@@ -217,7 +217,7 @@ final class ClientCommands {
         }
       }
       System.out.printf("%-24s %-20s %-6s %-22s %-22s %-22s %-22s%n", p.path("nodeId").asText(),
-          p.path("service").asText("-"), p.path("delta").asBoolean() ? "delta" : "sotw", cols.get(0), cols.get(1),
+          p.path("service").asText("-") + (p.path("gateway").isObject() ? " (gateway)" : ""), p.path("delta").asBoolean() ? "delta" : "sotw", cols.get(0), cols.get(1),
           cols.get(2), cols.get(3));
       for (JsonNode w : p.path("warnings")) {
         warnings.add(p.path("nodeId").asText() + ": " + w.asText());
