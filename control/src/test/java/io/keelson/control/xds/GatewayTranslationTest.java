@@ -223,6 +223,17 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void gatewaysAndSecretsSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    first.apply(PolicyParser.parse("mesh.yaml", secrets + "---\n" + MESH).policies(), false);
+    PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    assertThat(again.current().ofType(io.keelson.control.policy.Policy.Secret.class)).hasSize(2);
+    assertThat(gateway(again.current(), Map.of("istio", "ingressgateway")))
+        .isEqualTo(gateway(first.current(), Map.of("istio", "ingressgateway")));
+  }
+
+  @Test
   void proxyConfigRedactsPrivateKeys() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     Listener https = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
