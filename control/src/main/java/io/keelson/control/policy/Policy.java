@@ -252,6 +252,22 @@ public sealed interface Policy {
       this(meta, services, hostnames, rules, List.of());
     }
 
+    /**
+     * The host names a gateway serves these rules for: a VirtualService's {@code hosts}; an HTTPRoute's
+     * {@code hostnames}, or every name ({@code *}) without.
+     */
+    public List<String> gatewayHosts() {
+      if (kind().equals("VirtualService")) {
+        return services;
+      }
+      return hostnames.isEmpty() ? List.of("*") : hostnames;
+    }
+
+    /** True when these rules apply to {@code gateway} ({@code namespace/name}) listener {@code section}. */
+    public boolean boundTo(String gateway, String section) {
+      return gateways.contains(gateway) || (section != null && gateways.contains(gateway + "/" + section));
+    }
+
     /** True when sidecars get these rules: no gateways named, or {@value #MESH} among them. */
     public boolean forMesh() {
       return gateways.isEmpty() || gateways.contains(MESH);

@@ -189,7 +189,8 @@ public final class PolicyParser {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
         case "GRPCRoute" -> GrpcRouteParser.grpcRoute(meta, spec);
         case "TCPRoute", "TLSRoute" -> StreamRouteParser.route(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute");
+        case "Gateway" -> GatewayApiParser.gateway(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, Gateway");
       };
     }
     if (GATEWAY_ALPHA.contains(apiVersion)) {
@@ -213,7 +214,8 @@ public final class PolicyParser {
   /** Istio's namespaced kinds (security policies, Telemetry): keyed by namespace, "default" when not given. */
   private static boolean namespaced(String apiVersion, String kind) {
     return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion)
-        || (ISTIO.contains(apiVersion) && "Gateway".equals(kind)) || apiVersion.equals("v1"));
+        || ((ISTIO.contains(apiVersion) || GATEWAY.contains(apiVersion)) && "Gateway".equals(kind))
+        || apiVersion.equals("v1"));
   }
 
   private static Policy unknownKind(Fields top, String apiVersion, String kind, String expected) {

@@ -14,12 +14,24 @@ final class GatewayReferences {
   private GatewayReferences() {}
 
   static void boundGateways(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
+    boolean istio = r.kind().equals("VirtualService");
     for (int i = 0; i < r.gateways().size(); i++) {
       String ref = r.gateways().get(i);
-      if (!ref.equals(Policy.Routes.MESH) && gateway(state, ref) == null) {
-        errors.add(new PolicyError(r.meta().file(), r.meta().key(), "spec.gateways[" + i + "]", "no Gateway '" + ref
-            + "'; expected mesh or the NAMESPACE/NAME of an applied Gateway (networking.istio.io), known: "
+      if (ref.equals(Policy.Routes.MESH)) {
+        continue;
+      }
+      String[] parts = ref.split("/");
+      String gatewayRef = parts[0] + "/" + parts[1];
+      Policy.Gateway g = gateway(state, gatewayRef);
+      String at = istio ? "spec.gateways[" + i + "]" : "spec.parentRefs";
+      if (g == null) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "no Gateway '" + gatewayRef + "'; expected "
+            + (istio ? "mesh or " : "") + "the NAMESPACE/NAME of an applied Gateway, known: "
             + state.ofType(Policy.Gateway.class).stream().map(Policy.Gateway::ref).sorted().toList()));
+      } else if (parts.length > 2 && g.servers().stream().noneMatch(s -> parts[2].equals(s.portName()))) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at + ".sectionName", "Gateway " + gatewayRef
+            + " has no listener '" + parts[2] + "'; expected one of "
+            + g.servers().stream().map(Policy.Server::portName).toList()));
       }
     }
   }
@@ -36,16 +48,18 @@ final class GatewayReferences {
   static void gateway(PolicySet state, Policy.Gateway g, List<PolicyError> errors) {
     String file = g.meta().file();
     String doc = g.meta().key();
+    boolean istio = g.meta().apiVersion().startsWith("networking.istio.io/");
     for (Policy.Server s : g.servers()) {
-      String at = "spec.servers[" + s.index() + "]";
+      String at = (istio ? "spec.servers[" : "spec.listeners[") + s.index() + "]";
+      String credential = istio ? at + ".tls.credentialName" : at + ".tls.certificateRefs[0].name";
       if (s.tls() != null && s.tls().credentialName() != null) {
         Policy.Secret secret = secret(state, g.namespace(), s.tls().credentialName());
         if (secret == null) {
-          errors.add(new PolicyError(file, doc, at + ".tls.credentialName", "Gateway " + g.ref() + " server "
+          errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": no Secret '" + s.tls().credentialName() + "' in namespace " + g.namespace()
               + "; expected a Secret (apiVersion: v1, type: kubernetes.io/tls) with tls.crt and tls.key"));
         } else if ("MUTUAL".equals(s.tls().mode()) && secret.caCert() == null) {
-          errors.add(new PolicyError(file, doc, at + ".tls.credentialName", "Gateway " + g.ref() + " server "
+          errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": mode MUTUAL needs the client CA in Secret '" + s.tls().credentialName()
               + "' (data ca.crt), which it does not have"));
         }

@@ -85,7 +85,7 @@ public final class References {
     String file = r.meta().file();
     String doc = r.meta().key();
     // Bound to gateways (also with mesh), a host may be an external name, which only the gateways serve.
-    boolean sidecarsOnly = r.gateways().isEmpty() || r.gateways().equals(List.of(Policy.Routes.MESH));
+    boolean sidecarsOnly = !istio || r.gateways().isEmpty() || r.gateways().equals(List.of(Policy.Routes.MESH));
     for (int i = 0; i < (sidecarsOnly ? r.services().size() : 0); i++) {
       String s = r.services().get(i);
       if (ServiceEntries.serviceOrHost(state, s) == null) {

@@ -23,11 +23,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An ingress gateway proxy's listeners and routes, istiod's way: the servers of every Istio Gateway whose
- * {@code selector} matches the proxy's labels, grouped by port, become listener {@code <address>_<port>} (an HTTP
+ * An ingress gateway proxy's listeners and routes, istiod's way: the servers of every Gateway (Istio's, or the
+ * Gateway API's, whose listeners are servers too) whose {@code selector} matches the proxy's labels, grouped by port, become listener {@code <address>_<port>} (an HTTP
  * connection manager with {@code use_remote_address}, RDS {@code http.<port>}; HTTPS: a TLS filter chain per server,
- * selected by {@code server_names} from its hosts, RDS {@code https.<port>}); each VirtualService bound to the
- * Gateway adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
+ * selected by {@code server_names} from its hosts, RDS {@code https.<port>}); each VirtualService or HTTPRoute bound
+ * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
  * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
  * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. Stateless.
  */
@@ -126,10 +126,10 @@ final class GatewayTranslator {
     for (Bound b : servers) {
       boolean toHttps = b.server().tls() != null && b.server().tls().httpsRedirect() && !b.server().https();
       for (Policy.Routes r : all) {
-        if (!r.gateways().contains(b.gateway().ref())) {
+        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
           continue;
         }
-        for (String vsHost : r.services()) {
+        for (String vsHost : r.gatewayHosts()) {
           for (String serverHost : b.server().hosts()) {
             String host = intersection(serverHost, vsHost);
             if (host == null) {

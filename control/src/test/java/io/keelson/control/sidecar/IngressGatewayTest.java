@@ -132,6 +132,72 @@ class IngressGatewayTest {
     }
   }
 
+  @Test
+  void gatewayApiGatewayAndHttpRouteProgramAGatewayLabelledWithTheGatewaysName() throws Exception {
+    int http = freePort();
+    int https = freePort();
+    TestCa ca = new TestCa("web-ca");
+    TestCa.Leaf cert = ca.issue("secure.example.com", "secure.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService v1 = new SampleService("product", "v1").start("127.0.0.1", 0);
+        Sidecar p1 = SidecarMtlsTest.secureSidecar(cp, "product-service", "product", v1.port(), Map.of("version", "v1"));
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "edge", "web", SidecarBootstrap.gateway("127.0.0.1",
+            cp.security.securePort().port(), "web", Map.of("gateway.networking.k8s.io/gateway-name", "web"),
+            "127.0.0.1", "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("web.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: product-service }
+          spec: { ports: [ { name: http, port: 80 } ] }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: shop }
+          spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: v1
+          kind: Secret
+          metadata: { name: web-cert, namespace: edge }
+          type: kubernetes.io/tls
+          data: { tls.crt: %3$s, tls.key: %4$s }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: web, namespace: edge }
+          spec:
+            gatewayClassName: istio
+            listeners:
+            - { name: http, port: %1$d, protocol: HTTP, hostname: shop.example.com }
+            - name: https
+              port: %2$d
+              protocol: HTTPS
+              hostname: secure.example.com
+              tls: { mode: Terminate, certificateRefs: [ { name: web-cert } ] }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: HTTPRoute
+          metadata: { name: shop }
+          spec:
+            parentRefs: [ { name: web, namespace: edge } ]
+            rules:
+            - matches: [ { path: { type: PathPrefix, value: /items } } ]
+              backendRefs: [ { name: product-service, port: 80 } ]
+          """.formatted(http, https, b64(cert.certPem()), b64(cert.keyPem()))).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> served(http, "shop.example.com", "").equals("product-v1"));
+      assertThat(served(http, "secure.example.com", "")).as("the http listener's hostname only").isEqualTo("status 404");
+      try (RawHttp c = new RawHttp(http)) {
+        RawHttp.Response r = c.send("GET /items HTTP/1.1\r\nHost: shop.example.com\r\n\r\n").read();
+        assertThat(r.header("x-caller-cert")).contains("URI=spiffe://cluster.local/ns/edge/sa/web");
+      }
+      Curl ok = curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert", caFile.toString(),
+          "https://secure.example.com:" + https + "/items");
+      assertThat(ok.exit).as(ok.err).isZero();
+      assertThat(ok.out).contains("x-served-by: product-v1");
+    }
+  }
+
   /** The mesh: product-service v1/v2 under STRICT mTLS, only the gateway allowed; its Gateway, Secret and routes. */
   static String mesh(int http, int redirect, int https, int mutual, TestCa.Leaf cert, TestCa.Leaf mtlsCert, TestCa ca,
       String defaultVersion) {

@@ -200,7 +200,7 @@ class GatewayTranslationTest {
             + " 'shop-cert' in namespace istio-system; expected a Secret (apiVersion: v1, type: kubernetes.io/tls)");
     assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("gateways: [ istio-system/ingress ]", "gateways: [ ingress ]")))
         .hasMessageContaining("VirtualService/shop: spec.gateways[0]: no Gateway 'default/ingress'; expected mesh or the"
-            + " NAMESPACE/NAME of an applied Gateway (networking.istio.io), known: [istio-system/ingress]");
+            + " NAMESPACE/NAME of an applied Gateway, known: [istio-system/ingress]");
     assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("tls: { mode: MUTUAL, credentialName: shop-cert }",
         "tls: { mode: MUTUAL, credentialName: no-ca }")))
         .hasMessageContaining("spec.servers[3].tls.credentialName: Gateway istio-system/ingress server 3: mode MUTUAL"
@@ -231,6 +231,74 @@ class GatewayTranslationTest {
     assertThat(again.current().ofType(io.keelson.control.policy.Policy.Secret.class)).hasSize(2);
     assertThat(gateway(again.current(), Map.of("istio", "ingressgateway")))
         .isEqualTo(gateway(first.current(), Map.of("istio", "ingressgateway")));
+  }
+
+  static final String GATEWAY_API = Mesh.registry(9001, 9002) + """
+      ---
+      apiVersion: v1
+      kind: Secret
+      metadata: { name: web-cert, namespace: edge }
+      type: kubernetes.io/tls
+      data: { tls.crt: %1$s, tls.key: %2$s }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: Gateway
+      metadata: { name: web, namespace: edge }
+      spec:
+        gatewayClassName: keelson
+        listeners:
+        - { name: http, port: 8080, protocol: HTTP }
+        - name: https
+          port: 8443
+          protocol: HTTPS
+          hostname: secure.example.com
+          tls: { certificateRefs: [ { name: web-cert } ] }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: shop }
+      spec:
+        parentRefs: [ { name: web, namespace: edge, sectionName: http } ]
+        hostnames: [ shop.example.com ]
+        rules:
+        - matches: [ { headers: [ { name: x-version, value: v2 } ] } ]
+          backendRefs: [ { name: product-service, port: 80 } ]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: secure }
+      spec:
+        parentRefs: [ { name: web, namespace: edge } ]
+        rules: [ { backendRefs: [ { name: product-service, port: 80 } ] } ]
+      """;
+
+  @Test
+  void gatewayApiGatewaysAndHttpRoutesTranslateOntoTheSameModel() throws Exception {
+    PolicySet state = store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))).current();
+    MeshResources r = gateway(state, Map.of("gateway.networking.k8s.io/gateway-name", "web"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
+    // "shop" is bound to listener http only; "secure" (no sectionName, no hostnames) to both, for every host.
+    assertThat(routes(r, "http.8080").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("*:8080", "shop.example.com:8080");
+    assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutesList()).extracting(rt -> rt.getName())
+        .containsExactly("HTTPRoute/shop/shop-0");
+    assertThat(routes(r, "https.8443").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("secure.example.com:8443");
+    assertThat(listener(r, "0.0.0.0_8443").getFilterChains(0).getFilterChainMatch().getServerNamesList())
+        .containsExactly("secure.example.com");
+    // The HTTPRoutes are the gateway's only: sidecars do not route "shop.example.com".
+    MeshResources sidecar = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(sidecar.routes().getFirst().getVirtualHostsList().stream().flatMap(v -> v.getRoutesList().stream())
+        .map(rt -> rt.getName())).noneMatch(n -> n.startsWith("HTTPRoute/"));
+
+    assertThatThrownBy(() -> store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))
+        .replace("sectionName: http", "sectionName: grpc")))
+        .hasMessageContaining("HTTPRoute/shop: spec.parentRefs.sectionName: Gateway edge/web has no listener 'grpc';"
+            + " expected one of [http, https]");
+    assertThatThrownBy(() -> store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))
+        .replace("certificateRefs: [ { name: web-cert } ]", "certificateRefs: [ { name: nope } ]")))
+        .hasMessageContaining("Gateway/edge/web: spec.listeners[1].tls.certificateRefs[0].name: Gateway edge/web"
+            + " server 1: no Secret 'nope' in namespace edge");
   }
 
   @Test
