@@ -10,13 +10,13 @@ import java.util.regex.Pattern;
 
 /**
  * Istio's {@code Gateway} ({@code networking.istio.io}) and the Kubernetes {@code v1 Secret} of type
- * {@code kubernetes.io/tls} its HTTPS servers name in {@code credentialName}. Servers: HTTP, HTTP2 and HTTPS (TLS
- * termination SIMPLE or MUTUAL); TLS passthrough and TCP servers are refused by name. Stateless.
+ * {@code kubernetes.io/tls} its HTTPS servers name in {@code credentialName}. Servers: HTTP, HTTP2, HTTPS (TLS
+ * termination SIMPLE or MUTUAL), TLS with {@code mode: PASSTHROUGH} (routed by SNI) and TCP. Stateless.
  */
 final class IstioGatewayParser {
   // A DNS name, optionally with a leading "*." label; or "*" alone.
   private static final Pattern HOST = Pattern.compile("\\*|(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "HTTPS");
+  private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "HTTPS", "TLS", "TCP");
 
   private IstioGatewayParser() {}
 
@@ -74,12 +74,9 @@ final class IstioGatewayParser {
       protocol = port.string("protocol", true);
       if (protocol != null) {
         protocol = protocol.toUpperCase(java.util.Locale.ROOT);
-        if (protocol.equals("TLS") || protocol.equals("TCP")) {
-          port.error("protocol", protocol + " servers (TLS passthrough, tcp_proxy) are not supported yet; expected"
-              + " HTTP, HTTP2 or HTTPS");
-          protocol = null;
-        } else if (!PROTOCOLS.contains(protocol)) {
-          port.error("protocol", "'" + protocol + "' is not a gateway server protocol; expected HTTP, HTTP2 or HTTPS");
+        if (!PROTOCOLS.contains(protocol)) {
+          port.error("protocol", "'" + protocol + "' is not a gateway server protocol; expected HTTP, HTTP2, HTTPS, TLS"
+              + " or TCP");
           protocol = null;
         }
       }
@@ -97,12 +94,20 @@ final class IstioGatewayParser {
         hosts.add(host);
       }
     }
-    Policy.ServerTls tls = tls(s.object("tls", false), "HTTPS".equals(protocol));
+    Policy.ServerTls tls = tls(s.object("tls", false), "HTTPS".equals(protocol), "TLS".equals(protocol));
     if ("HTTPS".equals(protocol) && (tls == null || tls.mode() == null) && !s.has("tls")) {
       s.error("tls", "is required for an HTTPS server; expected {mode: SIMPLE, credentialName: SECRET}");
     }
-    if (tls != null && tls.mode() != null && !"HTTPS".equals(protocol) && protocol != null) {
-      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS; this server is " + protocol);
+    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol) && protocol != null) {
+      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS; this server is " + protocol
+          + ("TLS".equals(protocol) ? " (TLS termination to a TCP upstream is not supported yet; expected PASSTHROUGH)"
+              : ""));
+    }
+    if ("TLS".equals(protocol) && (tls == null || tls.mode() == null)) {
+      s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)");
+    }
+    if ("TCP".equals(protocol) && tls != null) {
+      s.error("tls", "a TCP server takes no tls");
     }
     if (number == null || protocol == null) {
       return null;
@@ -110,7 +115,7 @@ final class IstioGatewayParser {
     return new Policy.Server(index, number, portName, protocol, hosts, tls);
   }
 
-  private static Policy.ServerTls tls(Fields t, boolean https) {
+  private static Policy.ServerTls tls(Fields t, boolean https, boolean tlsServer) {
     if (t == null) {
       return null;
     }
@@ -129,12 +134,17 @@ final class IstioGatewayParser {
     if (mode != null) {
       switch (mode) {
         case "SIMPLE", "MUTUAL" -> { }
-        case "PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL" -> {
-          t.error("mode", mode + " is not supported yet; expected SIMPLE or MUTUAL");
+        case "PASSTHROUGH" -> {
+          if (!tlsServer) {
+            t.error("mode", "PASSTHROUGH needs port.protocol TLS");
+          }
+        }
+        case "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL" -> {
+          t.error("mode", mode + " is not supported yet; expected SIMPLE, MUTUAL or PASSTHROUGH");
           mode = null;
         }
         default -> {
-          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE or MUTUAL");
+          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL or PASSTHROUGH");
           mode = null;
         }
       }
@@ -142,7 +152,7 @@ final class IstioGatewayParser {
       t.error("mode", "is required for an HTTPS server; expected SIMPLE or MUTUAL");
     }
     String credential = t.string("credentialName", false);
-    if (mode != null && credential == null) {
+    if (mode != null && !mode.equals("PASSTHROUGH") && credential == null) {
       t.error("credentialName", "is required with mode " + mode + "; expected the name of a Secret of type"
           + " kubernetes.io/tls (apiVersion: v1, kind: Secret)");
     }

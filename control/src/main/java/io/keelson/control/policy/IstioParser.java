@@ -60,9 +60,6 @@ final class IstioParser {
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
     }
-    if (!gateways.isEmpty() && !forMesh && (!tcp.isEmpty() || !tls.isEmpty())) {
-      spec.error(tcp.isEmpty() ? "tls" : "tcp", "tcp and tls rules on gateways are not supported yet; expected http");
-    }
     return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams, gateways);
   }
 

@@ -293,7 +293,7 @@ public sealed interface Policy {
   /**
    * One server of a Gateway ({@code spec.servers[index]}).
    *
-   * @param protocol HTTP, HTTP2, HTTPS (TLS and TCP are refused by the parser for now)
+   * @param protocol HTTP, HTTP2, HTTPS, TLS (PASSTHROUGH) or TCP
    * @param hosts    host names as written after any {@code namespace/} prefix: exact, {@code *} or {@code *.suffix}
    * @param tls      null for plaintext servers
    */
@@ -308,11 +308,16 @@ public sealed interface Policy {
   }
 
   /**
-   * A server's {@code tls}: {@code httpsRedirect} (on a plaintext server: 301 to https), or termination with
-   * {@code mode} SIMPLE or MUTUAL and the Secret {@code credentialName} (its {@code ca.crt} verifies clients for
+   * A server's {@code tls}: {@code httpsRedirect} (on a plaintext server: 301 to https), {@code mode} PASSTHROUGH (a
+   * TLS server), or termination with {@code mode} SIMPLE or MUTUAL and the Secret {@code credentialName} (its {@code ca.crt} verifies clients for
    * MUTUAL); {@code minProtocolVersion} TLSV1_2 or TLSV1_3, null for the default.
    */
-  record ServerTls(boolean httpsRedirect, String mode, String credentialName, String minProtocolVersion) {}
+  record ServerTls(boolean httpsRedirect, String mode, String credentialName, String minProtocolVersion) {
+    /** {@code mode: PASSTHROUGH}: the client's TLS goes through to the backend, chosen by SNI. */
+    public boolean passthrough() {
+      return "PASSTHROUGH".equals(mode);
+    }
+  }
 
   /**
    * A Kubernetes {@code v1 Secret} of type {@code kubernetes.io/tls} (a gateway's certificate): PEM text decoded from

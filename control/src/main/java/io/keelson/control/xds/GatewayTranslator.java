@@ -29,7 +29,8 @@ import java.util.TreeMap;
  * selected by {@code server_names} from its hosts, RDS {@code https.<port>}); each VirtualService or HTTPRoute bound
  * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
  * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
- * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. Stateless.
+ * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
+ * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
  */
 final class GatewayTranslator {
   private GatewayTranslator() {}
@@ -58,6 +59,13 @@ final class GatewayTranslator {
       // References keeps one protocol per port among Gateways with the same selector; HTTPS wins a clash otherwise.
       List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
       boolean tls = !https.isEmpty();
+      if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
+        Listener stream = streamListener(address, port, servers, state);
+        if (stream != null) {
+          listeners.add(stream);
+        }
+        continue;
+      }
       String routeName = (tls ? "https." : "http.") + port;
       List<Bound> served = tls ? https : servers;
       routes.add(routeConfig(routeName, port, served, state));
@@ -89,6 +97,53 @@ final class GatewayTranslator {
     }
     return new MeshResources(List.copyOf(listeners), List.copyOf(routes), shared.clusters(), shared.endpoints(),
         MeshResources.digest(listeners), MeshResources.digest(routes), shared.clustersVersion(), shared.endpointsVersion());
+  }
+
+  /**
+   * A TLS (PASSTHROUGH) or TCP port: TLS, the TLS inspector and a tcp_proxy chain per bound VirtualService {@code tls}
+   * rule of this port, matched by its {@code sniHosts} that a server's hosts cover (first rule wins a name); TCP, one
+   * tcp_proxy chain from the first bound {@code tcp} rule of this port. Null when no rule applies (nothing to listen for).
+   */
+  private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state) {
+    boolean passthrough = servers.stream().anyMatch(b -> b.server().protocol().equals("TLS"));
+    Policy.Protocol protocol = passthrough ? Policy.Protocol.TLS : Policy.Protocol.TCP;
+    String name = address + "_" + port;
+    Listener.Builder l = Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port));
+    if (passthrough) {
+      l.addListenerFilters(MeshMtls.tlsInspector());
+    }
+    java.util.Set<String> taken = new java.util.HashSet<>(); // Envoy refuses two chains with the same match
+    List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
+        .sorted(java.util.Comparator.comparing(Policy::name)).toList();
+    for (Bound b : servers) {
+      if (!b.server().protocol().equals(passthrough ? "TLS" : "TCP")) {
+        continue;
+      }
+      for (Policy.Routes r : all) {
+        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+          continue;
+        }
+        for (Policy.StreamRule rule : r.streams()) {
+          if (rule.protocol() != protocol || (rule.port() != null && rule.port() != port)) {
+            continue;
+          }
+          String prefix = "outbound_" + name + "|" + r.name();
+          if (!passthrough) {
+            return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null))).build();
+          }
+          List<String> sni = rule.sniHosts().stream()
+              .filter(h -> b.server().hosts().stream().anyMatch(s -> intersection(s, h) != null))
+              .filter(taken::add).toList();
+          if (!sni.isEmpty()) {
+            l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
+                .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null)));
+          }
+        }
+      }
+    }
+    return l.getFilterChainsCount() == 0 ? null : l.build();
   }
 
   private static Policy.Secret secret(PolicySet state, Bound b) {

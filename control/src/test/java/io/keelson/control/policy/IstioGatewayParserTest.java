@@ -59,7 +59,7 @@ class IstioGatewayParserTest {
           - port: { number: 80, name: https, protocol: HTTPS }
             hosts: [ a.example.com ]
             tls: { mode: SIMPLE, credentialName: c }
-          - port: { number: 443, name: tls, protocol: TLS }
+          - port: { number: 443, name: tcp, protocol: TCP }
             hosts: [ a.example.com ]
             tls: { mode: PASSTHROUGH }
           - port: { number: 444, name: x, protocol: HTTPS }
@@ -78,10 +78,8 @@ class IstioGatewayParserTest {
             + " name such as shop.example.com, a wildcard *.example.com, or *",
         "bad.yaml: Gateway/ingress: spec.servers[1].port: port 80 is bound to HTTP by another server of"
             + " this Gateway and to HTTPS here; expected one protocol per port (HTTP and HTTP2 may share)",
-        "bad.yaml: Gateway/ingress: spec.servers[2].port.protocol: TLS servers (TLS passthrough,"
-            + " tcp_proxy) are not supported yet; expected HTTP, HTTP2 or HTTPS",
-        "bad.yaml: Gateway/ingress: spec.servers[2].tls.mode: PASSTHROUGH is not supported yet; expected"
-            + " SIMPLE or MUTUAL",
+        "bad.yaml: Gateway/ingress: spec.servers[2].tls.mode: PASSTHROUGH needs port.protocol TLS",
+        "bad.yaml: Gateway/ingress: spec.servers[2].tls: a TCP server takes no tls",
         "bad.yaml: Gateway/ingress: spec.servers[3].tls.serverCertificate: certificate files on the"
             + " gateway are not supported; expected credentialName (a Secret)",
         "bad.yaml: Gateway/ingress: spec.servers[3].tls.credentialName: is required with mode SIMPLE;"
@@ -91,7 +89,7 @@ class IstioGatewayParserTest {
         "bad.yaml: Gateway/ingress: spec.servers[4].tls: is required for an HTTPS server; expected"
             + " {mode: SIMPLE, credentialName: SECRET}",
         "bad.yaml: Gateway/ingress: spec.servers[5].port.protocol: 'UDP' is not a gateway server"
-            + " protocol; expected HTTP, HTTP2 or HTTPS");
+            + " protocol; expected HTTP, HTTP2, HTTPS, TLS or TCP");
   }
 
   @Test

@@ -198,6 +198,78 @@ class IngressGatewayTest {
     }
   }
 
+  @Test
+  void tlsPassthroughBySniAndTcpServersRelayToTcpSidecarsOverMeshMtls() throws Exception {
+    int tls = freePort();
+    int tcp = freePort();
+    TestCa ca = new TestCa("app-ca");
+    TestCa.Leaf appCert = ca.issue("app.example.com", "app.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        io.keelson.dataplane.testing.TestUpstream secureApp = new io.keelson.dataplane.testing.TestUpstream("secure-app",
+            io.netty.handler.ssl.SslContextBuilder.forServer(appCert.key(), appCert.cert()).build());
+        SidecarTcpAuthorizationTest.TcpEcho echo = new SidecarTcpAuthorizationTest.TcpEcho();
+        Sidecar appSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "secure-app", "app", secureApp.port());
+        Sidecar echoSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", echo.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "istio-system", "ingress", SidecarBootstrap.gateway(
+            "127.0.0.1", cp.security.securePort().port(), "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1",
+            "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("streams.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: secure-app }
+          spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: tcp-echo }
+          spec: { ports: [ { name: tcp, port: 9000, protocol: TCP } ] }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: shop }
+          spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: ingress, namespace: istio-system }
+          spec:
+            selector: { istio: ingressgateway }
+            servers:
+            - port: { number: %1$d, name: tls, protocol: TLS }
+              hosts: [ "*.example.com" ]
+              tls: { mode: PASSTHROUGH }
+            - port: { number: %2$d, name: tcp, protocol: TCP }
+              hosts: [ "*" ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: streams }
+          spec:
+            hosts: [ "*.example.com" ]
+            gateways: [ istio-system/ingress ]
+            tls:
+            - match: [ { port: %1$d, sniHosts: [ app.example.com ] } ]
+              route: [ { destination: { host: secure-app } } ]
+            tcp:
+            - match: [ { port: %2$d } ]
+              route: [ { destination: { host: tcp-echo } } ]
+          """.formatted(tls, tcp)).policies(), false);
+      // TCP: the gateway's tcp_proxy, then mesh mTLS to the echo's STRICT sidecar.
+      await().atMost(Duration.ofSeconds(20)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
+      // TLS passthrough: the app's own certificate reaches curl (SNI app.example.com); the gateway holds no key.
+      Curl ok = curl("--resolve", "app.example.com:" + tls + ":127.0.0.1", "--cacert", caFile.toString(),
+          "https://app.example.com:" + tls + "/hello");
+      assertThat(ok.exit).as(ok.err).isZero();
+      assertThat(ok.out).contains("x-upstream: secure-app");
+      Curl other = curl("--resolve", "other.example.com:" + tls + ":127.0.0.1", "--insecure",
+          "https://other.example.com:" + tls + "/hello");
+      assertThat(other.exit).as("an SNI no tls rule names: no filter chain").isNotZero();
+      assertThat(other.out).doesNotContain("x-upstream");
+    }
+  }
+
   /** The mesh: product-service v1/v2 under STRICT mTLS, only the gateway allowed; its Gateway, Secret and routes. */
   static String mesh(int http, int redirect, int https, int mutual, TestCa.Leaf cert, TestCa.Leaf mtlsCert, TestCa ca,
       String defaultVersion) {

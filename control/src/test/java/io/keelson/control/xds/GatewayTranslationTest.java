@@ -302,6 +302,67 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void tlsPassthroughAndTcpServersBecomeTcpProxyChains() throws Exception {
+    PolicySet state = store(Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: tls, protocol: TLS }
+            hosts: [ "*.example.com" ]
+            tls: { mode: PASSTHROUGH }
+          - port: { number: 5432, name: tcp, protocol: TCP }
+            hosts: [ "*" ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: streams }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ edge ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ a.example.com, b.example.com ] } ]
+            route: [ { destination: { host: product-service }, weight: 80 }, { destination: { host: db }, weight: 20 } ]
+          - match: [ { port: 443, sniHosts: [ a.example.com, c.other.org ] } ]
+            route: [ { destination: { host: db } } ]
+          tcp:
+          - match: [ { port: 5432 } ]
+            route: [ { destination: { host: db } } ]
+        """).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_443", "0.0.0.0_5432");
+    assertThat(r.routes()).isEmpty();
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.listener.tls_inspector");
+    // The first rule takes a.example.com; c.other.org is outside the server's hosts; the second rule has nothing left.
+    assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("a.example.com", "b.example.com"));
+    var proxy = tls.getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+    assertThat(proxy.getWeightedClusters().getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight())
+        .containsExactly("product-service=80", "db=20");
+    assertThat(tls.getFilterChains(0).hasTransportSocket()).as("passthrough: the gateway terminates nothing").isFalse();
+    var tcp = listener(r, "0.0.0.0_5432").getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+    assertThat(tcp.getCluster()).isEqualTo("db");
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), Map.of(),
+        r.clusters(), endpoints);
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.listeners()).hasSize(2);
+  }
+
+  @Test
   void proxyConfigRedactsPrivateKeys() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     Listener https = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
