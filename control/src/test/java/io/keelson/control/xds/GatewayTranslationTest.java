@@ -363,6 +363,27 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void theIngressExampleAppliesWithTheMeshExamplesAndASecret() throws Exception {
+    StringBuilder all = new StringBuilder();
+    try (var files = java.nio.file.Files.list(java.nio.file.Path.of("..", "examples", "mesh"))) {
+      for (var f : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+        all.append(java.nio.file.Files.readString(f)).append("\n---\n");
+      }
+    }
+    all.append(java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "ingress", "ingress-gateway.yaml")));
+    all.append("\n---\n").append(secrets); // Secret shop-cert, as kubectl writes it
+    var parsed = PolicyParser.parse("examples", all.toString());
+    assertThat(parsed.warnings()).isEmpty();
+    PolicyStore store = new PolicyStore();
+    store.apply(parsed.policies(), false);
+    MeshResources r = gateway(store.current(), Map.of("istio", "ingressgateway"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
+    assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutes(0).getRedirect().getHttpsRedirect()).isTrue();
+    assertThat(vhost(routes(r, "https.8443"), "shop.example.com:8443").getRoutesList())
+        .extracting(rt -> rt.getRoute().getCluster()).containsExactly("product-service|v2", "product-service|v1");
+  }
+
+  @Test
   void proxyConfigRedactsPrivateKeys() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     Listener https = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
