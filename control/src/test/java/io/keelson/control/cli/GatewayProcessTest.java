@@ -77,6 +77,26 @@ class GatewayProcessTest {
         });
         assertThat(Files.readString(log)).contains("keelson proxy: gateway istio-ingressgateway-")
             .contains("ingress gateway: the listeners of the Gateways selecting {istio=ingressgateway}, on 127.0.0.1");
+
+        // A server on a port the gateway cannot bind: the update is NACKed with the reason (on the response that
+        // completes it: RDS, the new listener's route config), the last good listeners keep serving; taking the server
+        // away again is ACKed.
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+          String withClash = "  servers: [ { port: { number: %d, name: http, protocol: HTTP }, hosts: [ \"*.example.com\" ] },"
+              + " { port: { number: %d, name: clash, protocol: HTTP }, hosts: [ \"*\" ] } ]\n";
+          cp.store.apply(PolicyParser.parse("gw.yaml", GATEWAY.formatted(withClash.formatted(port, taken.getLocalPort())))
+              .policies(), false);
+          await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(cp.xds.status().stream().anyMatch(s ->
+              s.gateway() != null && s.types().values().stream().anyMatch(t -> t.state().equals("NACK")
+                  && t.lastError().contains("cannot bind 127.0.0.1:" + taken.getLocalPort()))))
+              .as("status %s; log %s", cp.xds.status(), Files.readString(log)).isTrue());
+          assertThat(served(port, "shop.example.com")).isEqualTo("product-v1");
+        }
+        cp.store.apply(PolicyParser.parse("gw.yaml", GATEWAY.formatted(
+            "  servers: [ { port: { number: %d, name: http, protocol: HTTP }, hosts: [ \"*.example.com\" ] } ]\n"
+                .formatted(port))).policies(), false);
+        await().atMost(Duration.ofSeconds(20)).until(() -> cp.xds.status().stream().anyMatch(s -> s.gateway() != null
+            && s.types().values().stream().allMatch(t -> t.state().equals("ACK"))));
       } finally {
         gateway.destroy(); // SIGTERM
       }
@@ -84,6 +104,14 @@ class GatewayProcessTest {
       assertThat(gateway.exitValue()).as(Files.readString(log)).isZero();
     }
   }
+
+  private static final String GATEWAY = """
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: ingress }
+      spec:
+        selector: { istio: ingressgateway }
+      %s""";
 
   private static String served(int port, String host) {
     try (RawHttp c = new RawHttp(port)) {
