@@ -200,7 +200,40 @@ final class IstioGatewayParser {
     if (ca != null) {
       ok &= readable(data, "ca.crt", () -> io.keelson.control.ca.Pem.certificates(ca).isEmpty() ? null : ca);
     }
+    if (ok && !keyMatches(cert, key)) {
+      data.error("tls.key", "is not the key of tls.crt's first certificate; expected the private key the certificate"
+          + " was issued for");
+      ok = false;
+    }
     return ok ? new Policy.Secret(meta, cert, key, ca) : null;
+  }
+
+  /** True when {@code keyPem} signs what the public key of {@code certPem}'s first certificate verifies. */
+  private static boolean keyMatches(String certPem, String keyPem) {
+    try {
+      java.security.PrivateKey key = io.keelson.control.ca.Pem.privateKey(keyPem);
+      java.security.PublicKey pub = io.keelson.control.ca.Pem.certificates(certPem).getFirst().getPublicKey();
+      String algorithm = switch (key.getAlgorithm()) {
+        case "EC" -> "SHA256withECDSA";
+        case "RSA" -> "SHA256withRSA";
+        case "Ed25519", "EdDSA" -> "Ed25519";
+        default -> null;
+      };
+      if (algorithm == null || !key.getAlgorithm().equals(pub.getAlgorithm())) {
+        return algorithm == null; // an algorithm not checked here: the proxy checks it
+      }
+      byte[] probe = "keelson".getBytes(StandardCharsets.US_ASCII);
+      java.security.Signature sign = java.security.Signature.getInstance(algorithm);
+      sign.initSign(key);
+      sign.update(probe);
+      byte[] signature = sign.sign();
+      java.security.Signature verify = java.security.Signature.getInstance(algorithm);
+      verify.initVerify(pub);
+      verify.update(probe);
+      return verify.verify(signature);
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   private interface Reader {

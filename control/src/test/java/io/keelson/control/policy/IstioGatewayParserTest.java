@@ -116,7 +116,7 @@ class IstioGatewayParserTest {
   }
 
   @Test
-  void refusesSecretsThatAreNotTlsPem() {
+  void refusesSecretsThatAreNotTlsPem() throws Exception {
     assertThat(errors("""
         apiVersion: v1
         kind: Secret
@@ -132,6 +132,17 @@ class IstioGatewayParserTest {
             + " PEM text, as kubectl writes it",
         "bad.yaml: Secret/bad: data.tls.key: is not PEM (PRIVATE KEY); expected base64 of PEM text beginning"
             + " '-----BEGIN [RSA |EC ]PRIVATE KEY-----'");
+    TestCa ca = new TestCa("ca");
+    TestCa.Leaf one = ca.issue("one.example.com", "one.example.com");
+    TestCa.Leaf two = ca.issue("two.example.com", "two.example.com");
+    assertThat(errors("""
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: mismatch, namespace: istio-system }
+        type: kubernetes.io/tls
+        data: { tls.crt: %s, tls.key: %s }
+        """.formatted(b64(one.certPem()), b64(two.keyPem())))).containsExactly("bad.yaml: Secret/mismatch: data.tls.key:"
+        + " is not the key of tls.crt's first certificate; expected the private key the certificate was issued for");
     assertThat(errors("""
         apiVersion: v1
         kind: ConfigMap
