@@ -58,6 +58,9 @@ public final class ApiServer implements AutoCloseable {
     m.put("tlsroute", "TLSRoute");
     m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
+    m.put("gateway", "Gateway");
+    m.put("gw", "Gateway");
+    m.put("secret", "Secret");
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");
@@ -208,7 +211,7 @@ public final class ApiServer implements AutoCloseable {
         }
         m.put("apiVersion", p.meta().apiVersion());
         m.put("file", p.meta().file());
-        m.put("yaml", p.meta().source());
+        m.put("yaml", p instanceof Policy.Secret secret ? secret.redacted() : p.meta().source()); // never a key
         items.add(m);
       }
     }
@@ -247,7 +250,13 @@ public final class ApiServer implements AutoCloseable {
     JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(TypeRegistryHolder.REGISTRY);
     List<Object> out = new ArrayList<>();
     for (Message m : list) {
-      out.add(JSON.readTree(printer.print(m)));
+      String json;
+      try {
+        json = printer.print(m);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) { // an Any type TypeRegistryHolder lacks
+        throw new IllegalStateException("cannot print " + parts[2] + " as JSON: " + e.getMessage(), e);
+      }
+      out.add(io.keelson.control.xds.GatewayTls.redactKeys(JSON.readTree(json)));
     }
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("node", node);

@@ -32,8 +32,9 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "serviceentry (se), httproute, grpcroute, authorizationpolicy, peerauthentication, telemetry, or 'all'. --namespace filters the\n"
-      + "namespaced (security.istio.io, telemetry.istio.io) kinds.\n" + SERVER_HELP;
+      + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
+      + "or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway, Secret).\n"
+      + "A Secret's data is never shown.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
       + "(AuthorizationPolicy, PeerAuthentication, Telemetry) need --namespace when several namespaces have that name.\n"
@@ -218,7 +219,7 @@ final class ClientCommands {
         }
       }
       System.out.printf("%-24s %-20s %-6s %-22s %-22s %-22s %-22s%n", p.path("nodeId").asText(),
-          p.path("service").asText("-"), p.path("delta").asBoolean() ? "delta" : "sotw", cols.get(0), cols.get(1),
+          p.path("service").asText("-") + (p.path("gateway").isObject() ? " (gateway)" : ""), p.path("delta").asBoolean() ? "delta" : "sotw", cols.get(0), cols.get(1),
           cols.get(2), cols.get(3));
       for (JsonNode w : p.path("warnings")) {
         warnings.add(p.path("nodeId").asText() + ": " + w.asText());

@@ -51,7 +51,8 @@ final class ProxyCommand {
     java.util.Set<String> withValue = new java.util.HashSet<>(
         Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time", "--tls-offload"));
     withValue.addAll(SidecarCommand.OPTIONS);
-    Args args = new Args("proxy", argv, withValue, Set.of(SidecarCommand.PRINT_BOOTSTRAP, SidecarCommand.DNS_CAPTURE));
+    Args args = new Args("proxy", argv, withValue, Set.of(SidecarCommand.PRINT_BOOTSTRAP, SidecarCommand.DNS_CAPTURE,
+        SidecarCommand.GATEWAY));
     if (args.has("--xds") && !args.has("--config")) {
       return SidecarCommand.run(args); // sidecar mode: the bootstrap is generated
     }

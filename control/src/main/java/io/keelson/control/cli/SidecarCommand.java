@@ -46,6 +46,12 @@ final class SidecarCommand {
         --dns-port N          the DNS proxy's port (default 15053)
         --dns-upstream IP[:P] the resolver for other names (default: the nameservers of /etc/resolv.conf,
                               read at start, asked in turn; its search list is read too)
+        --gateway             run as an ingress gateway instead of a sidecar: no app, no inbound/outbound
+                              listeners; Istio Gateways whose selector matches --labels (e.g.
+                              istio=ingressgateway) program its listeners, and VirtualServices bound to them
+                              its routes. --service names it (default istio-ingressgateway); with
+                              --token-file it calls the mesh over mTLS as that token's identity
+        --gateway-address IP  where a gateway binds its servers' ports (default 0.0.0.0)
         --print-bootstrap     print the generated Envoy bootstrap and exit
         --concurrency, --transport, --pipeline, --drain-time, --tls-offload as in the --config mode
 
@@ -53,7 +59,9 @@ final class SidecarCommand {
       """;
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
-          "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream", "--locality");
+          "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream", "--locality",
+          "--gateway-address");
+  static final String GATEWAY = "--gateway";
   static final String DNS_CAPTURE = "--dns-capture";
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
@@ -118,8 +126,12 @@ final class SidecarCommand {
     }
     StartupHeap.settle(); // start-up garbage out of the young generation (docs/performance.md)
     CountDownLatch terminate = TerminationSignals.install();
-    System.err.printf("keelson proxy: sidecar %s of service %s %s%n", sidecar.nodeId(), bootstrap.service(), bootstrap.labels());
-    if (bootstrap.captured()) {
+    System.err.printf("keelson proxy: %s %s of service %s %s%n", bootstrap.gateway() ? "gateway" : "sidecar",
+        sidecar.nodeId(), bootstrap.service(), bootstrap.labels());
+    if (bootstrap.gateway()) {
+      System.err.printf("keelson proxy: ingress gateway: the listeners of the Gateways selecting %s, on %s%n",
+          bootstrap.labels(), bootstrap.gatewayAddress());
+    } else if (bootstrap.captured()) {
       System.err.printf("keelson proxy: captured (iptables): registered at %s:%d; virtualInbound %s -> app"
               + " 127.0.0.1:%d; virtualOutbound %s%n", bootstrap.captureAddress(), bootstrap.appPort(),
           ProxyCommand.hostPort(sidecar.inboundAddress()), bootstrap.appPort(),
@@ -144,6 +156,23 @@ final class SidecarCommand {
 
   static SidecarBootstrap bootstrap(Args args) {
     Args.HostPort xds = args.hostPort("--xds", null);
+    if (args.has(GATEWAY)) {
+      for (String sidecarOnly : java.util.List.of("--app-port", "--inbound-port", "--outbound-port", "--capture",
+          "--inbound-protocol", "--address")) {
+        if (args.has(sidecarOnly)) {
+          throw new IllegalArgumentException(sidecarOnly + " is for sidecars; a gateway (--gateway) has no app and its"
+              + " listeners come from Istio Gateways");
+        }
+      }
+      Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
+      return SidecarBootstrap.gateway(xds.host(), xds.port(), args.get("--service", "istio-ingressgateway"),
+          SidecarBootstrap.parseLabels(args.get("--labels", "")),
+          args.get("--gateway-address", io.keelson.control.xds.NodeRegistration.GATEWAY_DEFAULT_ADDRESS),
+          admin.host(), admin.port()).withLocality(locality(args.get("--locality", null)));
+    }
+    if (args.has("--gateway-address")) {
+      throw new IllegalArgumentException("--gateway-address is only used with --gateway");
+    }
     String service = args.get("--service", null);
     if (service == null || !args.has("--app-port")) {
       throw new IllegalArgumentException("sidecar mode (--xds) needs --service NAME and --app-port N\n\n" + HELP);
@@ -152,7 +181,7 @@ final class SidecarCommand {
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
         admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args),
-        locality(args.get("--locality", null)));
+        locality(args.get("--locality", null)), null);
   }
 
   private static io.keelson.control.policy.Locality locality(String text) {

@@ -7,16 +7,24 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Gateway API {@code HTTPRoute} ({@code gateway.networking.k8s.io/v1}) in mesh (GAMMA) form: its
- * parentRefs are Services, whose traffic it routes. Fields not acted on yet are rejected by name. Stateless.
+ * Gateway API {@code HTTPRoute} ({@code gateway.networking.k8s.io/v1}): its parentRefs are Services, whose traffic
+ * it routes (mesh/GAMMA form), and Gateways (with {@code sectionName}: one listener), whose listeners serve it for
+ * its {@code hostnames}. Fields not acted on yet are rejected by name. Stateless.
  */
 final class GatewayParser {
   private GatewayParser() {}
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
     spec.allow("parentRefs", "hostnames", "rules");
-    List<String> services = parentServices(spec);
+    List<String> services = new ArrayList<>();
+    List<String> gateways = parents(spec, services);
     List<String> hostnames = spec.strings("hostnames", false);
+    for (int i = 0; i < hostnames.size(); i++) {
+      if (!gateways.isEmpty() && !IstioGatewayParser.gatewayHost(hostnames.get(i))) {
+        spec.error("hostnames", "hostnames[" + i + "] '" + hostnames.get(i) + "' is not a hostname; expected a DNS"
+            + " name or a wildcard *.example.com");
+      }
+    }
     List<Policy.Rule> rules = new ArrayList<>();
     List<Fields> rs = spec.objects("rules", false);
     for (int i = 0; i < rs.size(); i++) {
@@ -25,7 +33,51 @@ final class GatewayParser {
     if (rs.isEmpty()) {
       spec.error("rules", "is required: a route without rules sends nothing anywhere");
     }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+    if (!gateways.isEmpty() && !services.isEmpty()) {
+      gateways.add(Policy.Routes.MESH);
+    }
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways);
+  }
+
+  /**
+   * An HTTPRoute's parentRefs: Services (mesh/GAMMA form) into {@code services}; Gateways returned as
+   * {@code namespace/name}, or {@code namespace/name/sectionName} for one listener.
+   */
+  private static List<String> parents(Fields spec, List<String> services) {
+    List<String> gateways = new ArrayList<>();
+    for (Fields p : spec.objects("parentRefs", true)) {
+      p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
+      String kind = p.string("kind", false);
+      String group = p.string("group", false);
+      String name = p.string("name", true);
+      if (kind == null || kind.equals("Gateway")) {
+        if (group != null && !group.equals("gateway.networking.k8s.io")) {
+          p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");
+        }
+        if (p.has("port")) {
+          p.error("port", "a Gateway parent is chosen by sectionName (its listener's name); expected no port");
+        }
+        String ns = p.string("namespace", false);
+        String section = p.string("sectionName", false);
+        if (name != null) {
+          gateways.add((ns == null ? "default" : ns) + "/" + name + (section == null ? "" : "/" + section));
+        }
+        continue;
+      }
+      if (!kind.equals("Service")) {
+        p.error("kind", "parent kind '" + kind + "' is not supported; expected Gateway or Service (mesh routing, with"
+            + " group: \"\")");
+      } else if (group != null && !group.isEmpty() && !group.equals("core")) {
+        p.error("group", "'" + group + "' is not the group of kind Service; expected \"\"");
+      }
+      if (p.has("sectionName")) {
+        p.error("sectionName", "sectionName on a Service parent is not supported yet");
+      }
+      if (name != null) {
+        services.add(name);
+      }
+    }
+    return gateways;
   }
 
   /** parentRefs: the Services whose traffic the route handles (mesh/GAMMA form only). */

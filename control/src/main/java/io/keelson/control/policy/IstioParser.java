@@ -24,17 +24,20 @@ final class IstioParser {
 
   static Policy virtualService(Policy.Meta meta, Fields spec) {
     spec.allow("hosts", "gateways", "http", "tcp", "tls", "exportTo");
+    List<String> gateways = gateways(spec);
+    boolean forMesh = gateways.isEmpty() || gateways.contains(Policy.Routes.MESH);
     List<String> hosts = new ArrayList<>();
-    for (String h : spec.strings("hosts", true)) {
-      if (h.contains("*")) {
-        spec.error("hosts", "wildcard host '" + h + "' is not supported yet; expected service names");
+    List<String> written = spec.strings("hosts", true);
+    for (int i = 0; i < written.size(); i++) {
+      String h = written.get(i);
+      if (h.contains("*") && forMesh) {
+        spec.error("hosts", "wildcard host '" + h + "' is not supported yet for sidecars ('mesh'); expected service"
+            + " names (wildcards are for gateways: list only gateways in spec.gateways)");
+      } else if (!forMesh && !IstioGatewayParser.gatewayHost(h)) {
+        spec.error("hosts", "hosts[" + i + "] '" + h + "' is not a DNS name; expected a name such as shop.example.com,"
+            + " a wildcard *.example.com, or *");
       } else {
-        hosts.add(serviceOf(h));
-      }
-    }
-    for (String g : spec.strings("gateways", false)) {
-      if (!g.equals("mesh")) {
-        spec.error("gateways", "gateway '" + g + "' is not supported yet; expected only 'mesh' (sidecar routing)");
+        hosts.add(forMesh ? serviceOf(h) : h);
       }
     }
     if (spec.has("exportTo")) {
@@ -57,7 +60,27 @@ final class IstioParser {
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
     }
-    return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams);
+    return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams, gateways);
+  }
+
+  /**
+   * {@code spec.gateways}: {@value Policy.Routes#MESH}, or Istio Gateways as {@code namespace/name} (a bare name is
+   * in namespace {@code default}, where Keelson's VirtualServices live).
+   */
+  private static List<String> gateways(Fields spec) {
+    List<String> out = new ArrayList<>();
+    List<String> written = spec.strings("gateways", false);
+    for (int i = 0; i < written.size(); i++) {
+      String g = written.get(i);
+      String ref = g.equals(Policy.Routes.MESH) || g.contains("/") ? g : "default/" + g;
+      if (!ref.equals(Policy.Routes.MESH) && !ref.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) {
+        spec.error("gateways", "gateways[" + i + "] '" + g + "' is not a gateway name; expected mesh, NAME or"
+            + " NAMESPACE/NAME of a Gateway");
+      } else if (!out.contains(ref)) {
+        out.add(ref);
+      }
+    }
+    return out;
   }
 
   /**

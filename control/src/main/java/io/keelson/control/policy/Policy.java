@@ -275,15 +275,117 @@ public sealed interface Policy {
    * Istio {@code VirtualService} or Gateway API {@code HTTPRoute} / {@code GRPCRoute}: ordered rules for the requests
    * addressed to {@code hosts} (service names; extra host names become extra domains).
    */
-  record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams)
-      implements Policy {
+  /**
+   * @param gateways the Istio gateways the rules apply to ({@code namespace/name}, and {@value #MESH} for sidecars);
+   *                 empty: sidecars only (Istio's default). {@code services} are then external host names for the
+   *                 gateways (wildcards allowed) and, where {@value #MESH} is listed too, service names.
+   */
+  record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
+      List<String> gateways) implements Policy {
+    public static final String MESH = "mesh";
+
     public Routes {
       streams = streams == null ? List.of() : List.copyOf(streams);
+      gateways = gateways == null ? List.of() : List.copyOf(gateways);
+    }
+
+    public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams) {
+      this(meta, services, hostnames, rules, streams, List.of());
     }
 
     /** HTTP rules only. */
     public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules) {
       this(meta, services, hostnames, rules, List.of());
+    }
+
+    /**
+     * The host names a gateway serves these rules for: a VirtualService's {@code hosts}; an HTTPRoute's
+     * {@code hostnames}, or every name ({@code *}) without.
+     */
+    public List<String> gatewayHosts() {
+      if (kind().equals("VirtualService")) {
+        return services;
+      }
+      return hostnames.isEmpty() ? List.of("*") : hostnames;
+    }
+
+    /** True when these rules apply to {@code gateway} ({@code namespace/name}) listener {@code section}. */
+    public boolean boundTo(String gateway, String section) {
+      return gateways.contains(gateway) || (section != null && gateways.contains(gateway + "/" + section));
+    }
+
+    /** True when sidecars get these rules: no gateways named, or {@value #MESH} among them. */
+    public boolean forMesh() {
+      return gateways.isEmpty() || gateways.contains(MESH);
+    }
+  }
+
+  /**
+   * Istio {@code Gateway} ({@code networking.istio.io}): the gateway proxies whose labels match {@code selector}
+   * listen on each server's port and serve the VirtualServices bound to this gateway for the server's hosts.
+   */
+  record Gateway(Meta meta, Map<String, String> selector, List<Server> servers) implements Policy {
+    public Gateway {
+      selector = Map.copyOf(selector);
+      servers = List.copyOf(servers);
+    }
+
+    /** {@code namespace/name}, as VirtualServices' {@code gateways} name it. */
+    public String ref() {
+      return namespace() + "/" + name();
+    }
+  }
+
+  /**
+   * One server of a Gateway ({@code spec.servers[index]}).
+   *
+   * @param protocol HTTP, HTTP2, HTTPS, TLS (PASSTHROUGH) or TCP
+   * @param hosts    host names as written after any {@code namespace/} prefix: exact, {@code *} or {@code *.suffix}
+   * @param tls      null for plaintext servers
+   */
+  record Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+    public Server {
+      hosts = List.copyOf(hosts);
+    }
+
+    public boolean https() {
+      return protocol.equals("HTTPS");
+    }
+  }
+
+  /**
+   * A server's {@code tls}: {@code httpsRedirect} (on a plaintext server: 301 to https), {@code mode} PASSTHROUGH (a
+   * TLS server), or termination with {@code mode} SIMPLE or MUTUAL and the Secret {@code credentialName} (its {@code ca.crt} verifies clients for
+   * MUTUAL); {@code minProtocolVersion} TLSV1_2 or TLSV1_3, null for the default.
+   */
+  record ServerTls(boolean httpsRedirect, String mode, String credentialName, String minProtocolVersion) {
+    /** {@code mode: PASSTHROUGH}: the client's TLS goes through to the backend, chosen by SNI. */
+    public boolean passthrough() {
+      return "PASSTHROUGH".equals(mode);
+    }
+  }
+
+  /**
+   * A Kubernetes {@code v1 Secret} of type {@code kubernetes.io/tls} (a gateway's certificate): PEM text decoded from
+   * {@code data}; {@code caCert} null when it has no {@code ca.crt}. Never shown back in full ({@link #redacted()}).
+   */
+  record Secret(Meta meta, String certChain, String privateKey, String caCert) implements Policy {
+    /** The document as applied, with every {@code data} value replaced by a note of its length. */
+    public String redacted() {
+      StringBuilder b = new StringBuilder();
+      b.append("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ").append(name()).append("\n  namespace: ")
+          .append(namespace()).append("\ntype: kubernetes.io/tls\ndata:\n");
+      b.append("  tls.crt: '<redacted: ").append(certChain.length()).append(" bytes of PEM>'\n");
+      b.append("  tls.key: '<redacted>'\n");
+      if (caCert != null) {
+        b.append("  ca.crt: '<redacted: ").append(caCert.length()).append(" bytes of PEM>'\n");
+      }
+      return b.toString();
+    }
+
+    @Override
+    public String toString() {
+      return "Secret[" + meta.key() + "]"; // never the key
     }
   }
 

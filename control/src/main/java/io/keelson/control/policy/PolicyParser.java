@@ -124,24 +124,33 @@ public final class PolicyParser {
     if (kind != null && name != null) {
       problems.doc(kind + "/" + name);
     }
-    top.allow(Set.of("apiVersion", "kind", "metadata", "spec", "status"), Map.of());
+    top.allow("v1".equals(apiVersion) ? Set.of("apiVersion", "kind", "metadata", "type", "data", "stringData",
+        "immutable") : Set.of("apiVersion", "kind", "metadata", "spec", "status"), Map.of());
     if (metadata != null) {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false))) {
+      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)) {
         metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
       if (name != null && !NAME.matcher(name).matches()) {
         metadata.error("name", "'" + name + "' is not a valid name; expected lower case letters, digits, '-' and '.'");
       }
     }
+    if ("v1".equals(apiVersion)) {
+      if (!"Secret".equals(kind)) {
+        return kind == null ? null : unknownKind(top, apiVersion, kind, "Secret");
+      }
+      String ns = metadata == null ? null : metadata.string("namespace", false);
+      return name == null ? null : IstioGatewayParser.secret(new Policy.Meta(apiVersion, kind, name, file, toYaml(doc),
+          ns == null ? "default" : ns), top);
+    }
     Fields spec = top.object("spec", true);
     if (apiVersion == null || kind == null || name == null || spec == null) {
       return null;
     }
     String namespace = "";
-    if (namespaced(apiVersion)) {
+    if (namespaced(apiVersion, kind)) {
       String ns = metadata.string("namespace", false);
       namespace = ns == null ? "default" : ns;
     }
@@ -158,7 +167,8 @@ public final class PolicyParser {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry");
+        case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway");
       };
     }
     if (SECURITY.contains(apiVersion)) {
@@ -179,7 +189,8 @@ public final class PolicyParser {
         case "HTTPRoute" -> GatewayParser.httpRoute(meta, spec);
         case "GRPCRoute" -> GrpcRouteParser.grpcRoute(meta, spec);
         case "TCPRoute", "TLSRoute" -> StreamRouteParser.route(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute");
+        case "Gateway" -> GatewayApiParser.gateway(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, Gateway");
       };
     }
     if (GATEWAY_ALPHA.contains(apiVersion)) {
@@ -201,8 +212,10 @@ public final class PolicyParser {
   }
 
   /** Istio's namespaced kinds (security policies, Telemetry): keyed by namespace, "default" when not given. */
-  private static boolean namespaced(String apiVersion) {
-    return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion));
+  private static boolean namespaced(String apiVersion, String kind) {
+    return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion)
+        || ((ISTIO.contains(apiVersion) || GATEWAY.contains(apiVersion)) && "Gateway".equals(kind))
+        || apiVersion.equals("v1"));
   }
 
   private static Policy unknownKind(Fields top, String apiVersion, String kind, String expected) {

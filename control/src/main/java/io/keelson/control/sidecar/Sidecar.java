@@ -13,7 +13,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
- * A running sidecar: the proxy with its inbound and outbound listeners bound, then its xDS client,
+ * A running sidecar (or ingress gateway, {@link SidecarBootstrap#gateway()}, whose listeners all come over xDS):
+ * the proxy with its inbound and outbound listeners bound, then its xDS client,
  * which registers the workload (with the ports actually bound) and programs the outbound listener.
  * Closing it ends the xDS stream (the control plane deregisters the workload) and drains the proxy.
  * Thread-safe.
@@ -88,8 +89,9 @@ public final class Sidecar implements AutoCloseable {
     server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source));
     server.start();
     try {
-      Node node = bootstrap.node(server.listenerAddress(bootstrap.inboundListener()).getPort(),
-          server.listenerAddress(bootstrap.outboundListener()).getPort());
+      Node node = bootstrap.gateway() ? bootstrap.node(server.adminAddress().getPort(), 0) // no static listeners
+          : bootstrap.node(server.listenerAddress(bootstrap.inboundListener()).getPort(),
+              server.listenerAddress(bootstrap.outboundListener()).getPort());
       if (identity != null) {
         // Tells the control plane this workload speaks mesh mTLS, and as whom (its certificate's SPIFFE ID).
         node = SidecarBootstrap.withSpiffeId(node, identity.source().current().spiffeUri());

@@ -32,23 +32,33 @@ import java.util.regex.Pattern;
  * @param locality     where the workload runs ({@code --locality region/zone/subzone}): the node's standard
  *                     {@code locality}, which the control plane registers the workload in and orders endpoints by
  *                     (Locality.NONE: not said)
+ * @param gatewayAddress null for a sidecar; for an ingress gateway ({@code --gateway}), the address it binds its
+ *                     Gateways' server ports on: it then has no static listeners and no app, registers no workload,
+ *                     and announces {@code keelson.io/gateway: true} with its labels (what Gateway selectors match)
  */
 public record SidecarBootstrap(
     String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
     int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress,
-    Locality locality) {
+    Locality locality, String gatewayAddress) {
 
   /** Without a locality. */
   public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
       int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress) {
     this(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost, adminPort, tcp,
-        captureAddress, Locality.NONE);
+        captureAddress, Locality.NONE, null);
   }
 
   /** This bootstrap with the workload in {@code where}. */
   public SidecarBootstrap withLocality(Locality where) {
     return new SidecarBootstrap(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost,
-        adminPort, tcp, captureAddress, where);
+        adminPort, tcp, captureAddress, where, gatewayAddress);
+  }
+
+  /** An ingress gateway: Istio Gateways whose selector matches {@code labels} program it; it binds on {@code address}. */
+  public static SidecarBootstrap gateway(String xdsHost, int xdsPort, String name, Map<String, String> labels,
+      String address, String adminHost, int adminPort) {
+    return new SidecarBootstrap(xdsHost, xdsPort, name, labels, 0, 0, 0, adminHost, adminPort, false, null,
+        Locality.NONE, Objects.requireNonNull(address, "address"));
   }
 
   /** Not captured: the app calls 127.0.0.1:outbound port. */
@@ -81,7 +91,11 @@ public record SidecarBootstrap(
           + "' is not a valid service name; expected lower-case letters, digits, '-' and '.' (like product-service)");
     }
     port("--xds", xdsPort, 1);
-    port("--app-port", appPort, 1);
+    port("--app-port", appPort, gatewayAddress != null ? 0 : 1);
+    if (gatewayAddress != null && (captureAddress != null || !gatewayAddress.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
+      throw new IllegalArgumentException(captureAddress != null ? "--gateway cannot be used with --capture"
+          : "--gateway-address '" + gatewayAddress + "' is not an IPv4 address; expected e.g. 0.0.0.0 or 127.0.0.1");
+    }
     port("--inbound-port", inboundPort, 0);
     port("--outbound-port", outboundPort, 0);
     port("--admin", adminPort, 0);
@@ -98,6 +112,11 @@ public record SidecarBootstrap(
             + "), --outbound-port (" + outboundPort + ") and --app-port (" + appPort + "): iptables redirects to them");
       }
     }
+  }
+
+  /** True for an ingress gateway. */
+  public boolean gateway() {
+    return gatewayAddress != null;
   }
 
   /** True when iptables captures this workload's traffic. */
@@ -148,6 +167,12 @@ public record SidecarBootstrap(
   public Node node(int boundInboundPort, int boundOutboundPort) {
     Struct.Builder labelStruct = Struct.newBuilder();
     labels.forEach((k, v) -> labelStruct.putFields(k, str(v)));
+    if (gateway()) { // boundInboundPort: its admin port, which makes the node id unique on the machine
+      return Node.newBuilder().setId(service + "-" + boundInboundPort).setCluster(service).setMetadata(Struct.newBuilder()
+          .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+          .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS, str(gatewayAddress))
+          .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build())).build();
+    }
     Struct.Builder metadata = Struct.newBuilder()
         .putFields("keelson.io/service", str(service))
         .putFields("keelson.io/address", str(captured() ? captureAddress : "127.0.0.1"))
@@ -185,6 +210,9 @@ public record SidecarBootstrap(
 
   /** The bootstrap as YAML, as {@code --print-bootstrap} shows it and as the proxy loads it. */
   public String yaml() {
+    if (gateway()) {
+      return gatewayYaml();
+    }
     StringBuilder l = new StringBuilder();
     labels.forEach((k, v) -> l.append(l.isEmpty() ? "" : ", ").append(q(k)).append(": ").append(q(v)));
     return """
@@ -266,8 +294,55 @@ public record SidecarBootstrap(
                 + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort : ""),
         inboundFilter(), captured() ? captureAddress : "127.0.0.1", captured() ? appPort : inboundPort,
         inboundListener(), outboundListener(), captured() ? "0.0.0.0" : "127.0.0.1",
-        locality.isEmpty() ? "" : "\n  locality: { region: " + q(locality.region()) + ", zone: " + q(locality.zone())
-            + ", sub_zone: " + q(locality.subzone()) + " }");
+        localityYaml());
+  }
+
+  /** The node's {@code locality} line (its own line, indented under {@code node:}), or "" when not said. */
+  private String localityYaml() {
+    return locality.isEmpty() ? "" : "\n  locality: { region: " + q(locality.region()) + ", zone: " + q(locality.zone())
+        + ", sub_zone: " + q(locality.subzone()) + " }";
+  }
+
+  /** A gateway's bootstrap: no listeners until the control plane sends its Gateways' servers; the xDS cluster. */
+  private String gatewayYaml() {
+    StringBuilder l = new StringBuilder();
+    labels.forEach((k, v) -> l.append(l.isEmpty() ? "" : ", ").append(q(k)).append(": ").append(q(v)));
+    return """
+        # Generated by bin/keelson proxy --gateway --service %1$s (ingress gateway mode).
+        node:
+          id: %1$s-%7$d
+          cluster: %1$s%11$s
+          metadata:
+            %8$s: true
+            %9$s: %10$s
+            keelson.io/labels: { %2$s }
+        admin:
+          address: { socket_address: { address: %3$s, port_value: %7$d } }
+        static_resources:
+          clusters:
+          - name: %4$s
+            type: STRICT_DNS
+            connect_timeout: 1s
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: { http2_protocol_options: {} }
+            load_assignment:
+              cluster_name: %4$s
+              endpoints:
+              - lb_endpoints:
+                - endpoint: { address: { socket_address: { address: %5$s, port_value: %6$d } } }
+        dynamic_resources:
+          ads_config:
+            api_type: GRPC
+            transport_api_version: V3
+            grpc_services:
+            - envoy_grpc: { cluster_name: %4$s }
+          cds_config: { ads: {}, resource_api_version: V3 }
+          lds_config: { ads: {}, resource_api_version: V3 }
+        """.formatted(service, l, adminHost, XDS_CLUSTER, xdsHost, xdsPort, adminPort,
+        io.keelson.control.xds.NodeRegistration.GATEWAY, io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS,
+        gatewayAddress, localityYaml());
   }
 
   /** The inbound chain's filter: an HTTP connection manager, or a tcp_proxy when the app speaks raw TCP. */

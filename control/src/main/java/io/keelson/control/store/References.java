@@ -52,6 +52,8 @@ public final class References {
         case Policy.RequestAuthentication ra -> { }
         case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
         case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
+        case Policy.Gateway g -> GatewayReferences.gateway(state, g, errors);
+        case Policy.Secret s -> { }
       }
     }
     return errors;
@@ -78,10 +80,13 @@ public final class References {
 
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
+    GatewayReferences.boundGateways(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");
     String file = r.meta().file();
     String doc = r.meta().key();
-    for (int i = 0; i < r.services().size(); i++) {
+    // Bound to gateways (also with mesh), a host may be an external name, which only the gateways serve.
+    boolean sidecarsOnly = !istio || r.gateways().isEmpty() || r.gateways().equals(List.of(Policy.Routes.MESH));
+    for (int i = 0; i < (sidecarsOnly ? r.services().size() : 0); i++) {
       String s = r.services().get(i);
       if (ServiceEntries.serviceOrHost(state, s) == null) {
         errors.add(new PolicyError(file, doc, (istio ? "spec.hosts[" : "spec.parentRefs[") + i + "]" + (istio ? "" : ".name"),

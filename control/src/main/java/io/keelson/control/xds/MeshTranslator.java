@@ -415,7 +415,7 @@ public final class MeshTranslator {
   static List<Policy.Routes> routesOf(PolicySet state, String service) {
     List<Policy.Routes> out = new ArrayList<>();
     for (Policy.Routes r : state.ofType(Policy.Routes.class)) {
-      if (r.services().contains(service)) {
+      if (r.forMesh() && r.services().contains(service)) { // a VirtualService for gateways only is not the sidecars'
         out.add(r);
       }
     }

@@ -22,7 +22,9 @@ import java.util.TreeMap;
  *   <li>{@value #PROXYLESS}: true for a proxyless gRPC client (also recognised by a user agent starting "gRPC");
  *   <li>{@value #CAPTURE}: {@code iptables} when the workload's traffic is captured (bin/keelson iptables): the
  *       sidecar then registers its pod address and app port ({@value #ADDRESS}, {@value #PORT}) and names its
- *       inbound (capture) port in {@value #INBOUND_PORT}; it gets virtualOutbound/virtualInbound ({@link CapturedListeners}).
+ *       inbound (capture) port in {@value #INBOUND_PORT}; it gets virtualOutbound/virtualInbound ({@link CapturedListeners});
+ *   <li>{@value #GATEWAY}: true for an ingress gateway: it registers no workload, Istio Gateways select it by its
+ *       {@value #LABELS}, and it binds their ports on {@value #GATEWAY_ADDRESS} ({@link GatewayTranslator}).
  * </ul>
  */
 public final class NodeRegistration {
@@ -45,7 +47,46 @@ public final class NodeRegistration {
   public static final String INBOUND_PORT = "keelson.io/inbound-port";
   public static final String CAPTURE_IPTABLES = "iptables";
 
+  /** {@code true}: the proxy is an ingress gateway (Istio Gateways select it by {@value #LABELS}), not a sidecar. */
+  public static final String GATEWAY = "keelson.io/gateway";
+  /** The address a gateway binds its servers' ports on (default {@value #GATEWAY_DEFAULT_ADDRESS}). */
+  public static final String GATEWAY_ADDRESS = "keelson.io/gateway-address";
+  public static final String GATEWAY_DEFAULT_ADDRESS = "0.0.0.0";
+
   private NodeRegistration() {}
+
+  /** A gateway proxy's registration: the labels Gateways select it by, and where it binds their ports. */
+  public record Gateway(Map<String, String> labels, String address) {}
+
+  /**
+   * The node's gateway registration, or null when it does not say {@value #GATEWAY}: true.
+   *
+   * @throws IllegalArgumentException naming the key when its {@value #GATEWAY_ADDRESS} is not an IPv4 address
+   */
+  static Gateway gateway(Node node) {
+    Map<String, Value> md = node.getMetadata().getFieldsMap();
+    Value v = md.get(GATEWAY);
+    if (v == null || !(v.getBoolValue() || v.getStringValue().equalsIgnoreCase("true"))) {
+      return null;
+    }
+    String address = md.containsKey(GATEWAY_ADDRESS) && !md.get(GATEWAY_ADDRESS).getStringValue().isEmpty()
+        ? md.get(GATEWAY_ADDRESS).getStringValue() : GATEWAY_DEFAULT_ADDRESS;
+    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      throw new IllegalArgumentException("node " + node.getId() + ": " + GATEWAY_ADDRESS + " '" + address
+          + "' is not an IPv4 address; expected e.g. 0.0.0.0 or 127.0.0.1");
+    }
+    return new Gateway(labels(md), address);
+  }
+
+  private static Map<String, String> labels(Map<String, Value> md) {
+    Map<String, String> labels = new TreeMap<>();
+    if (md.containsKey(LABELS)) {
+      Struct s = md.get(LABELS).getStructValue();
+      s.getFieldsMap().forEach((k, v) -> labels.put(k, v.hasStringValue() ? v.getStringValue()
+          : v.hasNumberValue() ? String.valueOf((long) v.getNumberValue()) : String.valueOf(v.getBoolValue())));
+    }
+    return Map.copyOf(labels);
+  }
 
   /**
    * A captured sidecar's registration.
@@ -120,12 +161,7 @@ public final class NodeRegistration {
     }
     String address = md.containsKey(ADDRESS) && !md.get(ADDRESS).getStringValue().isEmpty()
         ? md.get(ADDRESS).getStringValue() : "127.0.0.1";
-    Map<String, String> labels = new TreeMap<>();
-    if (md.containsKey(LABELS)) {
-      Struct s = md.get(LABELS).getStructValue();
-      s.getFieldsMap().forEach((k, v) -> labels.put(k, v.hasStringValue() ? v.getStringValue()
-          : v.hasNumberValue() ? String.valueOf((long) v.getNumberValue()) : String.valueOf(v.getBoolValue())));
-    }
+    Map<String, String> labels = labels(md);
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
     // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's.

@@ -11,16 +11,17 @@ import java.util.Map;
  * @param workload the workload it registered through its node metadata, or null
  * @param warnings what the mesh has that this proxy cannot serve (e.g. TCP services for a sidecar without capture)
  * @param locality where it runs ({@code region/zone/subzone}, its endpoints are ordered by it), or "" when not known
+ * @param gateway  an ingress gateway's labels and bind address, or null for a sidecar
  */
 public record ProxyStatus(String nodeId, String service, boolean delta, boolean proxyless, String connectedAt,
     Map<String, ProxyState.TypeState> types, Policy.Workload workload, java.util.List<String> warnings,
-    String locality) {
+    String locality, NodeRegistration.Gateway gateway) {
 
-  static ProxyStatus of(ProxyState p, Policy.Workload w, java.util.List<String> warnings) {
+  static ProxyStatus of(ProxyState p, Policy.Workload w, java.util.List<String> warnings, NodeRegistration.Gateway gateway) {
     Map<String, ProxyState.TypeState> byName = new LinkedHashMap<>();
     p.types().forEach((url, t) -> byName.put(shortName(url), t));
     return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt.toString(), byName, w,
-        java.util.List.copyOf(warnings), p.locality.toString());
+        java.util.List.copyOf(warnings), p.locality.toString(), gateway);
   }
 
   /**

@@ -126,7 +126,7 @@ final class StreamListeners {
   }
 
   /** tcp_proxy to {@code backends} (one: its cluster; several: weighted_clusters), or to {@code service} when none. */
-  private static Filter tcpProxy(String statPrefix, List<Policy.Backend> backends, String service) {
+  static Filter tcpProxy(String statPrefix, List<Policy.Backend> backends, String service) {
     TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
     if (backends.isEmpty()) {
       tp.setCluster(service);

@@ -57,6 +57,11 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, MeshTranslator.Self> captured = new ConcurrentHashMap<>();
   // Plain sidecars without an identity, by node id: an HTTP2/GRPC app gets its app cluster over HTTP/2 (withApp).
   private final Map<String, MeshTranslator.Self> plainApps = new ConcurrentHashMap<>();
+  // Ingress gateways, by node id: Istio Gateways' listeners and routes over the mesh's clusters (GatewayTranslator).
+  private final Map<String, GatewayNode> gatewayNodes = new ConcurrentHashMap<>();
+
+  /** A connected gateway proxy: its registration, and its SPIFFE ID (null: it calls the mesh in plaintext). */
+  private record GatewayNode(NodeRegistration.Gateway registration, String spiffeId) {}
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -223,8 +228,11 @@ public final class XdsServer implements AutoCloseable {
     List<String> uncaptured = ProxyStatus.streamWarnings(services);
     for (ProxyState p : streams.values()) {
       // An SDS-only stream (node "<service>~sds") has no listeners to warn about.
-      boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId);
-      out.add(ProxyStatus.of(p, registered.get(p.nodeId), listens ? uncaptured : List.of()));
+      boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId)
+          && !gatewayNodes.containsKey(p.nodeId);
+      GatewayNode gw = gatewayNodes.get(p.nodeId);
+      out.add(ProxyStatus.of(p, registered.get(p.nodeId), listens ? uncaptured : List.of(),
+          gw == null ? null : gw.registration()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
     return out;
@@ -272,6 +280,21 @@ public final class XdsServer implements AutoCloseable {
     Map<String, List<String>> out = new java.util.TreeMap<>();
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
+        continue;
+      }
+      GatewayNode gw = gatewayNodes.get(p.nodeId);
+      if (gw != null) { // per gateway: its Gateways' listeners and routes over the mesh's clusters
+        MeshTranslator t = translator(p.outboundPort);
+        boolean mtls = gw.spiffeId() != null;
+        Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
+        List<String> types = typesChanged(
+            GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
+                gw.registration().labels(), gw.registration().address()),
+            GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
+                gw.registration().labels(), gw.registration().address()));
+        if (!types.isEmpty()) {
+          out.put(p.nodeId, types);
+        }
         continue;
       }
       boolean isCaptured = captured.containsKey(p.nodeId);
@@ -404,7 +427,8 @@ public final class XdsServer implements AutoCloseable {
   private MeshResources resourcesFor(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
     MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
-    if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
+    // Gateways: no Telemetry yet (its listeners are the sidecars' inbound/outbound ones).
+    if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
     var t = proxyTelemetry(p, translated);
@@ -442,6 +466,17 @@ public final class XdsServer implements AutoCloseable {
         forProxyless = proxyless.translate(translated, workloads());
       }
       return forProxyless;
+    }
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
+    if (gw != null) {
+      // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain.
+      MeshResources shared = gw.spiffeId() != null
+          ? identifiedByPort.computeIfAbsent(p.outboundPort,
+              port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
+          : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
+              port -> translator(port).translate(translated, workloads()));
+      return byNode.computeIfAbsent(p.nodeId, n -> GatewayTranslator.translate(shared, translated,
+          gw.registration().labels(), gw.registration().address()));
     }
     MeshTranslator.Self capture = captured.get(p.nodeId);
     if (capture != null) {
@@ -544,15 +579,21 @@ public final class XdsServer implements AutoCloseable {
       return;
     }
     NodeRegistration.Capture capture;
+    NodeRegistration.Gateway gateway;
     try {
       capture = NodeRegistration.capture(node, outboundPort);
+      gateway = NodeRegistration.gateway(node);
+      if (gateway != null && capture != null) {
+        throw new IllegalArgumentException("node " + node.getId() + ": " + NodeRegistration.GATEWAY + " and "
+            + NodeRegistration.CAPTURE + " exclude each other; a gateway is not a captured sidecar");
+      }
     } catch (IllegalArgumentException e) {
       LOG.warn("refusing proxy {}: {}", node.getId(), e.getMessage());
       throw new io.envoyproxy.controlplane.server.exception.RequestException(
           io.grpc.Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
     }
     boolean isProxyless = NodeRegistration.proxyless(node);
-    Policy.Workload w = NodeRegistration.workload(node);
+    Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : Map.of());
@@ -570,6 +611,11 @@ public final class XdsServer implements AutoCloseable {
       spiffeId = null;
     }
     spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
+    if (gateway != null) {
+      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId));
+      LOG.info("proxy {} is an ingress gateway {} on {}{}", node.getId(), gateway.labels(), gateway.address(),
+          spiffeId == null ? " (no identity: it calls the mesh in plaintext)" : " as " + spiffeId);
+    }
     if (w != null && capture != null) {
       MeshTranslator.Self self = new MeshTranslator.Self(spiffeId, capture.inboundPort(), capture.appPort(), w.labels(),
           NodeRegistration.tcpInbound(node), capture, w.service());
@@ -628,6 +674,7 @@ public final class XdsServer implements AutoCloseable {
       identified.remove(p.nodeId);
       captured.remove(p.nodeId);
       plainApps.remove(p.nodeId);
+      gatewayNodes.remove(p.nodeId);
       if (registered.remove(p.nodeId) != null) {
         registrations.unregistered(p.nodeId);
         retranslate();

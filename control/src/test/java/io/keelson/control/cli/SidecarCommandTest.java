@@ -56,6 +56,40 @@ class SidecarCommandTest {
   }
 
   @Test
+  void aGatewayBootstrapHasNoListenersAndAnnouncesItselfWithItsLabelsAndAddress() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--labels", "istio=ingressgateway",
+          "--gateway-address", "127.0.0.1", "--admin", "127.0.0.1:9912", "--print-bootstrap"});
+      return null;
+    });
+    assertThat(BootstrapLoader.parseBootstrap(out, "printed").snapshot().listeners()).isEmpty();
+    var node = BootstrapLoader.parseAdsSource(out, "printed").node();
+    assertThat(node.getId()).isEqualTo("istio-ingressgateway-9912");
+    assertThat(node.getMetadata().getFieldsMap().get("keelson.io/gateway").getBoolValue()).isTrue();
+    assertThat(node.getMetadata().getFieldsMap().get("keelson.io/gateway-address").getStringValue()).isEqualTo("127.0.0.1");
+    assertThat(node.getMetadata().getFieldsMap().get("keelson.io/labels").getStructValue().getFieldsMap()
+        .get("istio").getStringValue()).isEqualTo("ingressgateway");
+    assertThat(node.getMetadata().getFieldsMap()).doesNotContainKeys("keelson.io/service", "keelson.io/port");
+
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--app-port", "9000",
+          "--print-bootstrap"})).isEqualTo(2);
+      assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--gateway-address", "any",
+          "--print-bootstrap"})).isEqualTo(2);
+      assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "x", "--app-port", "9000",
+          "--gateway-address", "127.0.0.1", "--print-bootstrap"})).isEqualTo(2);
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--app-port is for sidecars; a gateway (--gateway) has no app")
+        .contains("--gateway-address 'any' is not an IPv4 address")
+        .contains("--gateway-address is only used with --gateway");
+  }
+
+  @Test
   void aTcpAppGetsATcpProxyInboundListenerAndSaysSoInItsNodeMetadata() throws Exception {
     String out = capture(() -> {
       ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "tcp-echo", "--app-port", "9000",

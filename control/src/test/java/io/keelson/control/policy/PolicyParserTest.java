@@ -208,20 +208,22 @@ class PolicyParserTest {
   }
 
   @Test
-  void httpRouteRejectsGatewayParentsAndRetriesByName() {
+  void httpRouteRejectsBadParentsAndRetriesByName() {
     assertThat(errors("""
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
         metadata: { name: r }
         spec:
-          parentRefs: [ { name: my-gateway } ]
+          parentRefs: [ { name: my-gateway, port: 80 }, { kind: ConfigMap, name: x } ]
           rules:
           - backendRefs: [ { name: svc, port: 80 } ]
             filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 }, percent: 101 } } ]
             sessionPersistence: { sessionName: s }
         """)).containsExactly(
-        "bad.yaml: HTTPRoute/r: spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet; "
-            + "expected kind: Service (mesh routing, with group: \"\")",
+        "bad.yaml: HTTPRoute/r: spec.parentRefs[0].port: a Gateway parent is chosen by sectionName (its listener's"
+            + " name); expected no port",
+        "bad.yaml: HTTPRoute/r: spec.parentRefs[1].kind: parent kind 'ConfigMap' is not supported; expected Gateway or"
+            + " Service (mesh routing, with group: \"\")",
         "bad.yaml: HTTPRoute/r: spec.rules[0].sessionPersistence: session persistence is not supported yet",
         "bad.yaml: HTTPRoute/r: spec.rules[0].filters[0].requestMirror.percent: expected a whole number from 0 to 100, got 101");
   }
@@ -405,11 +407,11 @@ class PolicyParserTest {
   void unknownKindsAndBrokenYamlAreReported() {
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
-        kind: Gateway
+        kind: Sidecar
         metadata: { name: g }
         spec: {}
-        """)).containsExactly("bad.yaml: Gateway/g: kind: 'Gateway' is not a kind of networking.istio.io/v1; "
-        + "expected one of VirtualService, DestinationRule, ServiceEntry");
+        """)).containsExactly("bad.yaml: Sidecar/g: kind: 'Sidecar' is not a kind of networking.istio.io/v1; "
+        + "expected one of VirtualService, DestinationRule, ServiceEntry, Gateway");
     assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
         .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
   }

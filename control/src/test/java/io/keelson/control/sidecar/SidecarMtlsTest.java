@@ -323,13 +323,24 @@ class SidecarMtlsTest {
   }
 
   static Sidecar secureSidecar(ControlPlane cp, String service, String serviceAccount, int appPort) throws Exception {
+    return secureSidecar(cp, service, serviceAccount, appPort, Map.of());
+  }
+
+  /** A sidecar of {@code service} with {@code labels}, on the secure port with a join token for shop/{@code serviceAccount}. */
+  static Sidecar secureSidecar(ControlPlane cp, String service, String serviceAccount, int appPort,
+      Map<String, String> labels) throws Exception {
+    return secureProxy(cp, "shop", serviceAccount, new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(),
+        service, labels, appPort, 0, 0, "127.0.0.1", 0));
+  }
+
+  /** {@code bootstrap}'s proxy on the secure port with a join token for {@code namespace}/{@code serviceAccount}. */
+  static Sidecar secureProxy(ControlPlane cp, String namespace, String serviceAccount, SidecarBootstrap bootstrap)
+      throws Exception {
     Path root = Files.createTempFile("root", ".pem");
     Files.writeString(root, Pem.encode(cp.security.ca().roots().getFirst()));
     root.toFile().deleteOnExit();
-    String token = cp.security.tokens().create("shop", serviceAccount, null).token();
-    SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), service, Map.of(), appPort,
-        0, 0, "127.0.0.1", 0);
-    return Sidecar.start(b, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500),
+    String token = cp.security.tokens().create(namespace, serviceAccount, null).token();
+    return Sidecar.start(bootstrap, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500),
         new ControlPlaneCredentials(root, token));
   }
 

@@ -1,0 +1,94 @@
+package io.keelson.control.store;
+
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyError;
+import java.util.List;
+
+/**
+ * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
+ * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
+ * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways selecting the same proxies do not bind one port to
+ * two protocols. Stateless.
+ */
+final class GatewayReferences {
+  private GatewayReferences() {}
+
+  static void boundGateways(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
+    boolean istio = r.kind().equals("VirtualService");
+    for (int i = 0; i < r.gateways().size(); i++) {
+      String ref = r.gateways().get(i);
+      if (ref.equals(Policy.Routes.MESH)) {
+        continue;
+      }
+      String[] parts = ref.split("/");
+      String gatewayRef = parts[0] + "/" + parts[1];
+      Policy.Gateway g = gateway(state, gatewayRef);
+      String at = istio ? "spec.gateways[" + i + "]" : "spec.parentRefs";
+      if (g == null) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "no Gateway '" + gatewayRef + "'; expected "
+            + (istio ? "mesh or " : "") + "the NAMESPACE/NAME of an applied Gateway, known: "
+            + state.ofType(Policy.Gateway.class).stream().map(Policy.Gateway::ref).sorted().toList()));
+      } else if (parts.length > 2 && g.servers().stream().noneMatch(s -> parts[2].equals(s.portName()))) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at + ".sectionName", "Gateway " + gatewayRef
+            + " has no listener '" + parts[2] + "'; expected one of "
+            + g.servers().stream().map(Policy.Server::portName).toList()));
+      }
+    }
+  }
+
+  static Policy.Gateway gateway(PolicySet state, String ref) {
+    for (Policy.Gateway g : state.ofType(Policy.Gateway.class)) {
+      if (g.ref().equals(ref)) {
+        return g;
+      }
+    }
+    return null;
+  }
+
+  static void gateway(PolicySet state, Policy.Gateway g, List<PolicyError> errors) {
+    String file = g.meta().file();
+    String doc = g.meta().key();
+    boolean istio = g.meta().apiVersion().startsWith("networking.istio.io/");
+    for (Policy.Server s : g.servers()) {
+      String at = (istio ? "spec.servers[" : "spec.listeners[") + s.index() + "]";
+      String credential = istio ? at + ".tls.credentialName" : at + ".tls.certificateRefs[0].name";
+      if (s.tls() != null && s.tls().credentialName() != null) {
+        Policy.Secret secret = secret(state, g.namespace(), s.tls().credentialName());
+        if (secret == null) {
+          errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
+              + s.index() + ": no Secret '" + s.tls().credentialName() + "' in namespace " + g.namespace()
+              + "; expected a Secret (apiVersion: v1, type: kubernetes.io/tls) with tls.crt and tls.key"));
+        } else if ("MUTUAL".equals(s.tls().mode()) && secret.caCert() == null) {
+          errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
+              + s.index() + ": mode MUTUAL needs the client CA in Secret '" + s.tls().credentialName()
+              + "' (data ca.crt), which it does not have"));
+        }
+      }
+      for (Policy.Gateway other : state.ofType(Policy.Gateway.class)) {
+        if (other == g || !other.selector().equals(g.selector())) {
+          continue;
+        }
+        for (Policy.Server o : other.servers()) {
+          if (o.port() == s.port() && !plaintext(o.protocol()).equals(plaintext(s.protocol()))) {
+            errors.add(new PolicyError(file, doc, at + ".port", "port " + s.port() + " is " + s.protocol() + " here and "
+                + o.protocol() + " in Gateway " + other.ref() + ", which selects the same proxies; expected one"
+                + " protocol per port"));
+          }
+        }
+      }
+    }
+  }
+
+  private static String plaintext(String protocol) {
+    return protocol.equals("HTTP2") ? "HTTP" : protocol;
+  }
+
+  static Policy.Secret secret(PolicySet state, String namespace, String name) {
+    for (Policy.Secret s : state.ofType(Policy.Secret.class)) {
+      if (s.name().equals(name) && s.namespace().equals(namespace)) {
+        return s;
+      }
+    }
+    return null;
+  }
+}

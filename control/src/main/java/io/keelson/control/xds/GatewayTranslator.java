@@ -1,0 +1,245 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * An ingress gateway proxy's listeners and routes, istiod's way: the servers of every Gateway (Istio's, or the
+ * Gateway API's, whose listeners are servers too) whose {@code selector} matches the proxy's labels, grouped by port, become listener {@code <address>_<port>} (an HTTP
+ * connection manager with {@code use_remote_address}, RDS {@code http.<port>}; HTTPS: a TLS filter chain per server,
+ * selected by {@code server_names} from its hosts, RDS {@code https.<port>}); each VirtualService or HTTPRoute bound
+ * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
+ * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
+ * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
+ * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
+ */
+final class GatewayTranslator {
+  private GatewayTranslator() {}
+
+  /** A server of a Gateway selecting this proxy. */
+  private record Bound(Policy.Gateway gateway, Policy.Server server) {}
+
+  /**
+   * {@code shared}'s clusters and endpoints (the mesh, over mTLS when the gateway has an identity) with the listeners
+   * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
+   */
+  static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
+    Map<Integer, List<Bound>> byPort = new TreeMap<>();
+    for (Policy.Gateway g : state.ofType(Policy.Gateway.class)) {
+      if (!g.selector().isEmpty() && MeshTranslator.matches(g.selector(), labels)) {
+        for (Policy.Server s : g.servers()) {
+          byPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(new Bound(g, s));
+        }
+      }
+    }
+    List<Listener> listeners = new ArrayList<>();
+    List<RouteConfiguration> routes = new ArrayList<>();
+    for (var e : byPort.entrySet()) {
+      int port = e.getKey();
+      List<Bound> servers = e.getValue();
+      // References keeps one protocol per port among Gateways with the same selector; HTTPS wins a clash otherwise.
+      List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
+      boolean tls = !https.isEmpty();
+      if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
+        Listener stream = streamListener(address, port, servers, state);
+        if (stream != null) {
+          listeners.add(stream);
+        }
+        continue;
+      }
+      String routeName = (tls ? "https." : "http.") + port;
+      List<Bound> served = tls ? https : servers;
+      routes.add(routeConfig(routeName, port, served, state));
+      Listener.Builder l = Listener.newBuilder().setName(address + "_" + port)
+          .setAddress(MeshTranslator.address(address, port));
+      Filter hcm = connectionManager(address + "_" + port, routeName);
+      if (!tls) {
+        l.addFilterChains(FilterChain.newBuilder().addFilters(hcm));
+      } else {
+        l.addListenerFilters(MeshMtls.tlsInspector());
+        for (Bound b : https) {
+          Policy.Secret secret = secret(state, b);
+          if (secret == null) {
+            continue; // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
+          }
+          FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
+          if (!b.server().hosts().contains("*")) {
+            match.addAllServerNames(b.server().hosts());
+          }
+          l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
+              .setFilterChainMatch(match).addFilters(hcm)
+              .setTransportSocket(GatewayTls.downstream(b.server().tls(), secret)));
+        }
+        if (l.getFilterChainsCount() == 0) {
+          continue;
+        }
+      }
+      listeners.add(l.build());
+    }
+    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), shared.clusters(), shared.endpoints(),
+        MeshResources.digest(listeners), MeshResources.digest(routes), shared.clustersVersion(), shared.endpointsVersion());
+  }
+
+  /**
+   * A TLS (PASSTHROUGH) or TCP port: TLS, the TLS inspector and a tcp_proxy chain per bound VirtualService {@code tls}
+   * rule of this port, matched by its {@code sniHosts} that a server's hosts cover (first rule wins a name); TCP, one
+   * tcp_proxy chain from the first bound {@code tcp} rule of this port. Null when no rule applies (nothing to listen for).
+   */
+  private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state) {
+    boolean passthrough = servers.stream().anyMatch(b -> b.server().protocol().equals("TLS"));
+    Policy.Protocol protocol = passthrough ? Policy.Protocol.TLS : Policy.Protocol.TCP;
+    String name = address + "_" + port;
+    Listener.Builder l = Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port));
+    if (passthrough) {
+      l.addListenerFilters(MeshMtls.tlsInspector());
+    }
+    java.util.Set<String> taken = new java.util.HashSet<>(); // Envoy refuses two chains with the same match
+    List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
+        .sorted(java.util.Comparator.comparing(Policy::name)).toList();
+    for (Bound b : servers) {
+      if (!b.server().protocol().equals(passthrough ? "TLS" : "TCP")) {
+        continue;
+      }
+      for (Policy.Routes r : all) {
+        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+          continue;
+        }
+        for (Policy.StreamRule rule : r.streams()) {
+          if (rule.protocol() != protocol || (rule.port() != null && rule.port() != port)) {
+            continue;
+          }
+          String prefix = "outbound_" + name + "|" + r.name();
+          if (!passthrough) {
+            return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null))).build();
+          }
+          List<String> sni = rule.sniHosts().stream()
+              .filter(h -> b.server().hosts().stream().anyMatch(s -> intersection(s, h) != null))
+              .filter(taken::add).toList();
+          if (!sni.isEmpty()) {
+            l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
+                .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null)));
+          }
+        }
+      }
+    }
+    return l.getFilterChainsCount() == 0 ? null : l.build();
+  }
+
+  private static Policy.Secret secret(PolicySet state, Bound b) {
+    for (Policy.Secret s : state.ofType(Policy.Secret.class)) {
+      if (s.name().equals(b.server().tls().credentialName()) && s.namespace().equals(b.gateway().namespace())) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private static Filter connectionManager(String statPrefix, String routeName) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix("outbound_" + statPrefix)
+        .setUseRemoteAddress(BoolValue.of(true)) // the edge: the client's address is the peer's, not a header's
+        .setRds(Rds.newBuilder().setConfigSource(MeshTranslator.ADS).setRouteConfigName(routeName))
+        .addHttpFilters(CorsBuilder.FILTER_ENTRY)
+        .addHttpFilters(FaultBuilder.FILTER_ENTRY)
+        .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
+            .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+    return Filter.newBuilder().setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))
+        .build();
+  }
+
+  /**
+   * One virtual host per host a bound VirtualService shares with a server of this port (the more specific of the
+   * two names), its routes those of every such VirtualService in name order; a Host no virtual host names gets 404.
+   */
+  private static RouteConfiguration routeConfig(String name, int port, List<Bound> servers, PolicySet state) {
+    Map<String, VirtualHost.Builder> hosts = new TreeMap<>();
+    Map<String, Boolean> redirect = new TreeMap<>();
+    List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
+        .sorted(java.util.Comparator.comparing(Policy::name)).toList();
+    for (Bound b : servers) {
+      boolean toHttps = b.server().tls() != null && b.server().tls().httpsRedirect() && !b.server().https();
+      for (Policy.Routes r : all) {
+        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+          continue;
+        }
+        for (String vsHost : r.gatewayHosts()) {
+          for (String serverHost : b.server().hosts()) {
+            String host = intersection(serverHost, vsHost);
+            if (host == null) {
+              continue;
+            }
+            VirtualHost.Builder vh = hosts.get(host);
+            if (vh == null) {
+              vh = VirtualHost.newBuilder().setName(host + ":" + port).addDomains(host);
+              if (!host.equals("*")) {
+                vh.addDomains(host + ":" + port);
+              }
+              hosts.put(host, vh);
+            }
+            if (toHttps) {
+              redirect.put(host, true);
+            } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
+              for (Policy.Rule rule : r.rules()) {
+                RouteBuilder.addRoutes(vh, r, rule, state);
+              }
+            }
+          }
+        }
+      }
+    }
+    RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+    hosts.forEach((host, vh) -> {
+      if (redirect.containsKey(host)) {
+        vh.clearRoutes().addRoutes(Route.newBuilder().setName("https-redirect")
+            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+            .setRedirect(RedirectAction.newBuilder().setHttpsRedirect(true)
+                .setResponseCode(RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY)));
+      }
+      rc.addVirtualHosts(vh);
+    });
+    return rc.build();
+  }
+
+  /**
+   * The host both names cover, the more specific one (Istio's gateway host matching), or null: {@code *} covers
+   * everything, {@code *.example.com} every name ending {@code .example.com}.
+   */
+  static String intersection(String serverHost, String vsHost) {
+    if (covers(serverHost, vsHost)) {
+      return vsHost;
+    }
+    if (covers(vsHost, serverHost)) {
+      return serverHost;
+    }
+    return null;
+  }
+
+  private static boolean covers(String wide, String narrow) {
+    if (wide.equals("*") || wide.equals(narrow)) {
+      return true;
+    }
+    return wide.startsWith("*.") && narrow.endsWith(wide.substring(1)) && !narrow.equals("*");
+  }
+}

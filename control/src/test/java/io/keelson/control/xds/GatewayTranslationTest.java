@@ -1,0 +1,398 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicySet;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.dataplane.testing.TestCa;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Istio Gateway + VirtualService gateways to a gateway proxy's listeners and routes, and the checks across documents. */
+class GatewayTranslationTest {
+  static String secrets;
+  static TestCa.Leaf leaf;
+
+  @BeforeAll
+  static void certificates() throws Exception {
+    TestCa ca = new TestCa("ca");
+    leaf = ca.issue("shop.example.com", "shop.example.com");
+    secrets = """
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: shop-cert, namespace: istio-system }
+        type: kubernetes.io/tls
+        data: { tls.crt: %1$s, tls.key: %2$s, ca.crt: %3$s }
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: no-ca, namespace: istio-system }
+        type: kubernetes.io/tls
+        data: { tls.crt: %1$s, tls.key: %2$s }
+        """.formatted(b64(leaf.certPem()), b64(leaf.keyPem()), b64(ca.certPem()));
+  }
+
+  static String b64(String s) {
+    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  static final String MESH = Mesh.registry(9001, 9002) + """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: product-service }
+      spec:
+        host: product-service
+        subsets: [ { name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: ingress, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway }
+        servers:
+        - port: { number: 80, name: http, protocol: HTTP }
+          hosts: [ shop.example.com, "*.apps.example.com" ]
+        - port: { number: 80, name: http-redirect, protocol: HTTP }
+          hosts: [ secure.example.com ]
+          tls: { httpsRedirect: true }
+        - port: { number: 443, name: https, protocol: HTTPS }
+          hosts: [ secure.example.com ]
+          tls: { mode: SIMPLE, credentialName: shop-cert, minProtocolVersion: TLSV1_3 }
+        - port: { number: 443, name: https-mtls, protocol: HTTPS }
+          hosts: [ "*" ]
+          tls: { mode: MUTUAL, credentialName: shop-cert }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: shop }
+      spec:
+        hosts: [ shop.example.com, secure.example.com, "*" ]
+        gateways: [ istio-system/ingress ]
+        http:
+        - match: [ { headers: { x-version: { exact: v2 } } } ]
+          route: [ { destination: { host: product-service, subset: v2 } } ]
+        - route: [ { destination: { host: product-service, subset: v1 } } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: both }
+      spec:
+        hosts: [ product-service, api.apps.example.com ]
+        gateways: [ mesh, istio-system/ingress ]
+        http:
+        - route: [ { destination: { host: product-service, subset: v2 } } ]
+      """;
+
+  static PolicyStore store(String yaml) throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
+    return store;
+  }
+
+  static MeshResources gateway(PolicySet state, Map<String, String> labels) {
+    return GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state, labels,
+        "0.0.0.0");
+  }
+
+  static Listener listener(MeshResources r, String name) {
+    return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no listener " + name + " in " + r.listeners().stream().map(Listener::getName).toList()));
+  }
+
+  static RouteConfiguration routes(MeshResources r, String name) {
+    return r.routes().stream().filter(rc -> rc.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  static VirtualHost vhost(RouteConfiguration rc, String name) {
+    return rc.getVirtualHostsList().stream().filter(v -> v.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no virtual host " + name + " in "
+            + rc.getVirtualHostsList().stream().map(VirtualHost::getName).toList()));
+  }
+
+  @Test
+  void serversBecomeIstiodShapedListenersAndBoundVirtualServicesTheirVirtualHosts() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway", "app", "edge"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_80", "0.0.0.0_443");
+    Listener http = listener(r, "0.0.0.0_80");
+    assertThat(http.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+    HttpConnectionManager hcm = http.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
+    assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("http.80");
+    assertThat(r.routes()).extracting(RouteConfiguration::getName).containsExactly("http.80", "https.443");
+
+    RouteConfiguration http80 = routes(r, "http.80");
+    // Server hosts meet VirtualService hosts: the more specific name; "*" of the VirtualService takes the server's.
+    assertThat(http80.getVirtualHostsList()).extracting(VirtualHost::getName).containsExactly(
+        "*.apps.example.com:80", "api.apps.example.com:80", "secure.example.com:80", "shop.example.com:80");
+    VirtualHost shop = vhost(http80, "shop.example.com:80");
+    assertThat(shop.getDomainsList()).containsExactly("shop.example.com", "shop.example.com:80");
+    assertThat(shop.getRoutesList()).extracting(rt -> rt.getRoute().getCluster()).containsExactly("product-service|v2",
+        "product-service|v1");
+    assertThat(shop.getRoutes(0).getMatch().getHeaders(0).getName()).isEqualTo("x-version");
+    assertThat(vhost(http80, "api.apps.example.com:80").getRoutesList()).extracting(rt -> rt.getRoute().getCluster())
+        .containsExactly("product-service|v2"); // VirtualService "both", on the gateway too
+    VirtualHost redirect = vhost(http80, "secure.example.com:80");
+    assertThat(redirect.getRoutesCount()).isEqualTo(1);
+    assertThat(redirect.getRoutes(0).getRedirect().getHttpsRedirect()).isTrue();
+    assertThat(redirect.getRoutes(0).getRedirect().getResponseCode().name()).isEqualTo("MOVED_PERMANENTLY");
+
+    Listener https = listener(r, "0.0.0.0_443");
+    assertThat(https.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.listener.tls_inspector");
+    assertThat(https.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("secure.example.com"), List.<String>of());
+    DownstreamTlsContext simple = https.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+    assertThat(simple.getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString()).isEqualTo(leaf.certPem());
+    assertThat(simple.getCommonTlsContext().getTlsParams().getTlsMinimumProtocolVersion()).isEqualTo(TlsParameters.TlsProtocol.TLSv1_3);
+    assertThat(simple.hasRequireClientCertificate()).isFalse();
+    DownstreamTlsContext mutual = https.getFilterChains(1).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+    assertThat(mutual.getRequireClientCertificate().getValue()).isTrue();
+    assertThat(mutual.getCommonTlsContext().getValidationContext().getTrustedCa().getInlineString()).contains("BEGIN CERTIFICATE");
+    assertThat(https.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class).getRds()
+        .getRouteConfigName()).isEqualTo("https.443");
+    assertThat(vhost(routes(r, "https.443"), "secure.example.com:443").getRoutesCount()).isEqualTo(2);
+
+    // The mesh's clusters, as sidecars get them.
+    assertThat(r.clusters()).extracting(c -> c.getName()).contains("product-service", "product-service|v1", "product-service|v2");
+    // The data plane takes it all: no problem, no warning.
+    Map<String, RouteConfiguration> byName = new java.util.LinkedHashMap<>();
+    r.routes().forEach(rc -> byName.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
+        r.clusters(), endpoints);
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.listeners()).hasSize(2);
+  }
+
+  @Test
+  void otherLabelsGetNothingAndSidecarsGetOnlyMeshBoundRoutes() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH).current();
+    assertThat(gateway(state, Map.of("istio", "egressgateway")).listeners()).isEmpty();
+    MeshResources sidecar = new MeshTranslator(15001, false).translate(state, List.of());
+    RouteConfiguration outbound = sidecar.routes().getFirst();
+    VirtualHost product = outbound.getVirtualHostsList().stream().filter(v -> v.getName().equals("product-service"))
+        .findFirst().orElseThrow();
+    // "both" (mesh and the gateway) applies to sidecars; "shop" (the gateway only) does not.
+    assertThat(product.getRoutesList()).extracting(rt -> rt.getName()).containsExactly("VirtualService/both/both-0");
+    assertThat(outbound.getVirtualHostsList()).extracting(VirtualHost::getName).doesNotContain("shop.example.com");
+  }
+
+  @Test
+  void refusesUnknownGatewaysMissingSecretsAndAPortWithTwoProtocols() throws Exception {
+    assertThatThrownBy(() -> store(MESH)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.servers[2].tls.credentialName: Gateway istio-system/ingress server 2: no Secret"
+            + " 'shop-cert' in namespace istio-system; expected a Secret (apiVersion: v1, type: kubernetes.io/tls)");
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("gateways: [ istio-system/ingress ]", "gateways: [ ingress ]")))
+        .hasMessageContaining("VirtualService/shop: spec.gateways[0]: no Gateway 'default/ingress'; expected mesh or the"
+            + " NAMESPACE/NAME of an applied Gateway, known: [istio-system/ingress]");
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("tls: { mode: MUTUAL, credentialName: shop-cert }",
+        "tls: { mode: MUTUAL, credentialName: no-ca }")))
+        .hasMessageContaining("spec.servers[3].tls.credentialName: Gateway istio-system/ingress server 3: mode MUTUAL"
+            + " needs the client CA in Secret 'no-ca' (data ca.crt), which it does not have");
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: plain, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway }
+          servers: [ { port: { number: 443, name: http, protocol: HTTP }, hosts: [ "*" ] } ]
+        """)).hasMessageContaining("Gateway/istio-system/plain: spec.servers[0].port: port 443 is HTTP here and HTTPS in"
+            + " Gateway istio-system/ingress, which selects the same proxies; expected one protocol per port");
+    // A Secret in use cannot be deleted; the Gateway names it.
+    PolicyStore store = store(secrets + "---\n" + MESH);
+    assertThatThrownBy(() -> store.delete("Secret", "istio-system", "shop-cert", false))
+        .hasMessageContaining("would break if Secret/istio-system/shop-cert were deleted")
+        .hasMessageContaining("no Secret 'shop-cert'");
+  }
+
+  @Test
+  void gatewaysAndSecretsSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    first.apply(PolicyParser.parse("mesh.yaml", secrets + "---\n" + MESH).policies(), false);
+    PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    assertThat(again.current().ofType(io.keelson.control.policy.Policy.Secret.class)).hasSize(2);
+    assertThat(gateway(again.current(), Map.of("istio", "ingressgateway")))
+        .isEqualTo(gateway(first.current(), Map.of("istio", "ingressgateway")));
+  }
+
+  static final String GATEWAY_API = Mesh.registry(9001, 9002) + """
+      ---
+      apiVersion: v1
+      kind: Secret
+      metadata: { name: web-cert, namespace: edge }
+      type: kubernetes.io/tls
+      data: { tls.crt: %1$s, tls.key: %2$s }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: Gateway
+      metadata: { name: web, namespace: edge }
+      spec:
+        gatewayClassName: keelson
+        listeners:
+        - { name: http, port: 8080, protocol: HTTP }
+        - name: https
+          port: 8443
+          protocol: HTTPS
+          hostname: secure.example.com
+          tls: { certificateRefs: [ { name: web-cert } ] }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: shop }
+      spec:
+        parentRefs: [ { name: web, namespace: edge, sectionName: http } ]
+        hostnames: [ shop.example.com ]
+        rules:
+        - matches: [ { headers: [ { name: x-version, value: v2 } ] } ]
+          backendRefs: [ { name: product-service, port: 80 } ]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: { name: secure }
+      spec:
+        parentRefs: [ { name: web, namespace: edge } ]
+        rules: [ { backendRefs: [ { name: product-service, port: 80 } ] } ]
+      """;
+
+  @Test
+  void gatewayApiGatewaysAndHttpRoutesTranslateOntoTheSameModel() throws Exception {
+    PolicySet state = store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))).current();
+    MeshResources r = gateway(state, Map.of("gateway.networking.k8s.io/gateway-name", "web"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
+    // "shop" is bound to listener http only; "secure" (no sectionName, no hostnames) to both, for every host.
+    assertThat(routes(r, "http.8080").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("*:8080", "shop.example.com:8080");
+    assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutesList()).extracting(rt -> rt.getName())
+        .containsExactly("HTTPRoute/shop/shop-0");
+    assertThat(routes(r, "https.8443").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("secure.example.com:8443");
+    assertThat(listener(r, "0.0.0.0_8443").getFilterChains(0).getFilterChainMatch().getServerNamesList())
+        .containsExactly("secure.example.com");
+    // The HTTPRoutes are the gateway's only: sidecars do not route "shop.example.com".
+    MeshResources sidecar = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(sidecar.routes().getFirst().getVirtualHostsList().stream().flatMap(v -> v.getRoutesList().stream())
+        .map(rt -> rt.getName())).noneMatch(n -> n.startsWith("HTTPRoute/"));
+
+    assertThatThrownBy(() -> store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))
+        .replace("sectionName: http", "sectionName: grpc")))
+        .hasMessageContaining("HTTPRoute/shop: spec.parentRefs.sectionName: Gateway edge/web has no listener 'grpc';"
+            + " expected one of [http, https]");
+    assertThatThrownBy(() -> store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))
+        .replace("certificateRefs: [ { name: web-cert } ]", "certificateRefs: [ { name: nope } ]")))
+        .hasMessageContaining("Gateway/edge/web: spec.listeners[1].tls.certificateRefs[0].name: Gateway edge/web"
+            + " server 1: no Secret 'nope' in namespace edge");
+  }
+
+  @Test
+  void tlsPassthroughAndTcpServersBecomeTcpProxyChains() throws Exception {
+    PolicySet state = store(Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: tls, protocol: TLS }
+            hosts: [ "*.example.com" ]
+            tls: { mode: PASSTHROUGH }
+          - port: { number: 5432, name: tcp, protocol: TCP }
+            hosts: [ "*" ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: streams }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ edge ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ a.example.com, b.example.com ] } ]
+            route: [ { destination: { host: product-service }, weight: 80 }, { destination: { host: db }, weight: 20 } ]
+          - match: [ { port: 443, sniHosts: [ a.example.com, c.other.org ] } ]
+            route: [ { destination: { host: db } } ]
+          tcp:
+          - match: [ { port: 5432 } ]
+            route: [ { destination: { host: db } } ]
+        """).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_443", "0.0.0.0_5432");
+    assertThat(r.routes()).isEmpty();
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.listener.tls_inspector");
+    // The first rule takes a.example.com; c.other.org is outside the server's hosts; the second rule has nothing left.
+    assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("a.example.com", "b.example.com"));
+    var proxy = tls.getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+    assertThat(proxy.getWeightedClusters().getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight())
+        .containsExactly("product-service=80", "db=20");
+    assertThat(tls.getFilterChains(0).hasTransportSocket()).as("passthrough: the gateway terminates nothing").isFalse();
+    var tcp = listener(r, "0.0.0.0_5432").getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+    assertThat(tcp.getCluster()).isEqualTo("db");
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), Map.of(),
+        r.clusters(), endpoints);
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.listeners()).hasSize(2);
+  }
+
+  @Test
+  void theIngressExampleAppliesWithTheMeshExamplesAndASecret() throws Exception {
+    StringBuilder all = new StringBuilder();
+    try (var files = java.nio.file.Files.list(java.nio.file.Path.of("..", "examples", "mesh"))) {
+      for (var f : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+        all.append(java.nio.file.Files.readString(f)).append("\n---\n");
+      }
+    }
+    all.append(java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "ingress", "ingress-gateway.yaml")));
+    all.append("\n---\n").append(secrets); // Secret shop-cert, as kubectl writes it
+    var parsed = PolicyParser.parse("examples", all.toString());
+    assertThat(parsed.warnings()).isEmpty();
+    PolicyStore store = new PolicyStore();
+    store.apply(parsed.policies(), false);
+    MeshResources r = gateway(store.current(), Map.of("istio", "ingressgateway"));
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
+    assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutes(0).getRedirect().getHttpsRedirect()).isTrue();
+    assertThat(vhost(routes(r, "https.8443"), "shop.example.com:8443").getRoutesList())
+        .extracting(rt -> rt.getRoute().getCluster()).containsExactly("product-service|v2", "product-service|v1");
+  }
+
+  @Test
+  void proxyConfigRedactsPrivateKeys() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH).current();
+    Listener https = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
+    String json = com.google.protobuf.util.JsonFormat.printer().print(https.getFilterChains(0).getTransportSocket()
+        .getTypedConfig().unpack(DownstreamTlsContext.class));
+    String keyLine = leaf.keyPem().lines().skip(1).findFirst().orElseThrow();
+    assertThat(json).contains(keyLine.substring(0, 20)); // what the gateway needs is in the listener
+    var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+    assertThat(GatewayTls.redactKeys(tree).toString()).doesNotContain(keyLine.substring(0, 20)).contains("[redacted]")
+        .contains("BEGIN CERTIFICATE");
+  }
+}
