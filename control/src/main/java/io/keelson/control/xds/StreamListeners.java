@@ -21,8 +21,9 @@ import java.util.Set;
  *   <li>TCP: one chain, {@code envoy.filters.network.tcp_proxy} to the service's cluster, or to the weighted clusters
  *       of the first VirtualService {@code tcp} rule / TCPRoute that applies to the port;
  *   <li>TLS: the TLS inspector, then a chain per {@code tls} rule / TLSRoute matching its SNI hosts
- *       ({@code filter_chain_match.server_names}) to its clusters, a chain for each service's own name to its
- *       cluster, and a last chain without SNI match to {@value CapturedListeners#PASSTHROUGH} (ALLOW_ANY).
+ *       ({@code filter_chain_match.server_names}) to its clusters, a chain for each service's own names
+ *       ({@link MeshNames#names}: {@code svc}, {@code svc.default}, {@code svc.default.svc},
+ *       {@code svc.default.svc.cluster.local}) to its cluster, and a last chain without SNI match to {@value CapturedListeners#PASSTHROUGH} (ALLOW_ANY).
  * </ul>
  * The clusters are the service's own (EDS, with the mesh mTLS transport socket when its workloads have
  * identities), so the app's bytes, TLS or not, cross the network inside mesh mTLS. Stateless.
@@ -91,7 +92,7 @@ final class StreamListeners {
     }
     for (Policy.Service svc : services) {
       List<String> own = new ArrayList<>();
-      for (String h : List.of(svc.name(), svc.name() + ".svc.cluster.local")) {
+      for (String h : MeshNames.names(svc.name())) { // every name an app can dial it by (MeshNames' DNS table)
         if (taken.add(h)) {
           own.add(h);
         }
