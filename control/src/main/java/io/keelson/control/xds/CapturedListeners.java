@@ -123,24 +123,27 @@ public final class CapturedListeners {
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
-    return Cluster.newBuilder()
+    Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.ORIGINAL_DST)
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1));
+    ClusterDefaults.apply(c); // as istiod's passthrough clusters
+    return c;
   }
 
   /** {@code inbound|<port>}: the app on 127.0.0.1:port (static; the same name as the captured bootstrap's). */
   static Cluster appClusterResource(int port) {
     String name = appCluster(port);
-    return Cluster.newBuilder()
+    Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))))
-        .build();
+                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))));
+    ClusterDefaults.apply(c); // as istiod's inbound clusters
+    return c.build();
   }
 
   /**

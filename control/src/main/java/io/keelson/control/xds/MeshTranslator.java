@@ -461,7 +461,7 @@ public final class MeshTranslator {
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLbPolicy(policy);
-    ResilienceBuilder.apply(c, dr, istioDefaults);
+    ClusterDefaults.apply(c, dr, http2, istioDefaults, true);
     LocalityAssignments.Rule locality = LocalityAssignments.rule(dr, false);
     if (istioDefaults && locality != null && !locality.setting().distribute().isEmpty()) {
       // As istiod: distribute's weights are locality weights, which Envoy reads only with this set. gRPC clients
@@ -469,7 +469,6 @@ public final class MeshTranslator {
       c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
           Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
     }
-    UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
     return c.build();
   }
 

@@ -31,7 +31,9 @@ import java.util.TreeSet;
  *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
  *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
  *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
- *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). No mTLS: Keelson knows no identity of a
+ *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
+ *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
+ *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
  *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
  *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
  *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
@@ -70,12 +72,10 @@ final class ServiceEntryTranslator {
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)); // istiod's default
+    boolean http2 = UpstreamProtocols.http2(port, dr);
     if (se.resolution() == Policy.Resolution.NONE) {
       c.setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
-      if (dr != null && dr.connectionPool() != null) { // outlier detection has no hosts to eject here
-        ResilienceBuilder.apply(c, new Policy.DestinationRule(dr.meta(), dr.host(), null, List.of(), dr.connectionPool(),
-            null));
-      }
+      ClusterDefaults.apply(c, dr, http2, true, false); // outlier detection has no hosts to eject here
       return c.build();
     }
     c.setType(switch (se.resolution()) {
@@ -99,7 +99,7 @@ final class ServiceEntryTranslator {
       cla.addEndpoints(locality);
     }
     c.setLoadAssignment(cla);
-    ResilienceBuilder.apply(c, dr);
+    ClusterDefaults.apply(c, dr, http2, true, true);
     if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
       c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
     }

@@ -16,6 +16,8 @@ import io.keelson.control.store.PolicySet;
  *       (one cluster serves all of a service's ports; the destination sidecar's connection manager takes HTTP/2
  *       whatever its app speaks), or when its DestinationRule sets {@code h2UpgradePolicy: UPGRADE}; otherwise
  *       HTTP/1.1;
+ *   <li>a cluster to a ServiceEntry host's port speaks HTTP/2 when that port is {@code HTTP2} or {@code GRPC}, or an
+ *       HTTP port whose DestinationRule sets {@code h2UpgradePolicy: UPGRADE};
  *   <li>a sidecar's cluster to its own app speaks HTTP/2 when the app's port is {@code HTTP2} or {@code GRPC} (the
  *       Service port equal to the app port, else the Service's only port).
  * </ul>
@@ -38,6 +40,19 @@ final class UpstreamProtocols {
     }
     Policy.ConnectionPool cp = dr == null ? null : dr.connectionPool();
     return cp != null && cp.h2Upgrade() == Policy.H2Upgrade.UPGRADE;
+  }
+
+  /**
+   * True when a ServiceEntry's cluster for {@code port} speaks HTTP/2 upstream: the port is {@code HTTP2} or
+   * {@code GRPC}, or an HTTP port whose DestinationRule sets {@code h2UpgradePolicy: UPGRADE} (istiod: one cluster
+   * per entry port, so the port's own protocol decides; TCP and TLS ports never).
+   */
+  static boolean http2(Policy.EntryPort port, Policy.DestinationRule dr) {
+    if (port.protocol().http2()) {
+      return true;
+    }
+    Policy.ConnectionPool cp = dr == null ? null : dr.connectionPool();
+    return port.protocol().http() && cp != null && cp.h2Upgrade() == Policy.H2Upgrade.UPGRADE;
   }
 
   /**
