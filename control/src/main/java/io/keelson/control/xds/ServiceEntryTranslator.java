@@ -205,7 +205,7 @@ final class ServiceEntryTranslator {
   /**
    * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
    * from being a registry Service's): TCP to the one host's cluster (or its first {@code tcp} rule's); TLS a chain per
-   * host by SNI (or its first {@code tls} rule's SNI hosts), then the passthrough chain. Null when no entry has a
+   * {@code tls} rule of the hosts by its SNI hosts, then a chain per host by its name, then the passthrough chain. Null when no entry has a
    * TCP or TLS port {@code port}.
    */
   static Listener streamListener(PolicySet state, ClusterNames names, int port) {
@@ -232,12 +232,15 @@ final class ServiceEntryTranslator {
     }
     l.addListenerFilters(MeshMtls.tlsInspector());
     java.util.Set<String> taken = new java.util.HashSet<>();
-    for (String host : tls) {
-      Policy.StreamRule rule = rule(state, host, Policy.Protocol.TLS, port);
-      if (rule != null) {
-        List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
-        if (!sni.isEmpty()) {
-          l.addFilterChains(sniChain(port, host, sni, rule, at));
+    for (String host : tls) { // every tls rule of the port, as a registry service's (StreamListeners.tls)
+      for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
+        for (Policy.StreamRule rule : r.streams()) {
+          if (rule.protocol() == Policy.Protocol.TLS && (rule.port() == null || rule.port() == port)) {
+            List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
+            if (!sni.isEmpty()) {
+              l.addFilterChains(sniChain(port, host, sni, rule, at));
+            }
+          }
         }
       }
     }

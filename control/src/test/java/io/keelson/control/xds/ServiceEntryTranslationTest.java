@@ -464,6 +464,38 @@ class ServiceEntryTranslationTest {
   }
 
   @Test
+  void everyTlsRuleOfAnEntryHostGetsItsSniChainNotOnlyTheFirst() throws Exception {
+    PolicyStore store = store(ENTRIES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: edge }
+        spec:
+          hosts: [ edge.example.com ]
+          resolution: DNS
+          ports: [ { number: 443, name: tls, protocol: TLS } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: edge }
+        spec:
+          hosts: [ api.example.com ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
+            route: [ { destination: { host: edge.example.com } } ]
+          - match: [ { port: 443, sniHosts: [ pay.example.com ] } ]
+            route: [ { destination: { host: api.example.com } } ]
+        """);
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store.current(), List.of());
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getFilterChainsList()).extracting(c -> String.join(",", c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly("login.example.com", "pay.example.com", "api.example.com", "edge.example.com", "");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||edge.example.com");
+    assertThat(tcpCluster(tls.getFilterChains(1))).as("the second rule's, as a registry service's second rule")
+        .isEqualTo("outbound|443||api.example.com");
+  }
+
+  @Test
   void theDataPlaneAcceptsWhatEntriesBecomeForPlainAndCapturedSidecarsInBothModes(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     java.nio.file.Path ca = new io.keelson.dataplane.testing.TestCa("ca").write(dir, "ca.pem");
