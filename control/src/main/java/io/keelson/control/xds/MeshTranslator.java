@@ -209,23 +209,24 @@ public final class MeshTranslator {
             }
           }
         }
+        ClusterNames at = names.forPort(port);
         Listener entryStreams = tcp.isEmpty() && tls.isEmpty() ? ServiceEntryTranslator.streamListener(state, names, port)
             : null;
         if (entryStreams != null) { // References keeps an entry's TCP or TLS port from being a registry Service's
           listeners.add(entryStreams);
         } else if (tcp.size() == 1 && http.isEmpty()) {
-          listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
+          listeners.add(StreamListeners.tcp(state, at, port, tcp.getFirst().name()));
         } else if (!tcp.isEmpty() && http.isEmpty()) {
-          listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
+          listeners.add(StreamListeners.tcpByAddress(state, at, port, tcp, vips));
         } else if (!tls.isEmpty()) {
-          listeners.add(StreamListeners.tls(state, port, tls));
+          listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
-              state, port, tcp, vips));
+              state, at, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), names.forPort(port)), svc.name(),
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at), svc.name(),
                 vips.get(svc.name()), port));
           }
           hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));

@@ -1,22 +1,17 @@
 package io.keelson.control.xds;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
-import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -204,9 +199,9 @@ final class ServiceEntryTranslator {
 
   /**
    * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
-   * from being a registry Service's): TCP to the one host's cluster (or its first {@code tcp} rule's); TLS a chain per
-   * {@code tls} rule of the hosts by its SNI hosts, then a chain per host by its name, then the passthrough chain. Null when no entry has a
-   * TCP or TLS port {@code port}.
+   * from being a registry Service's), by the registry's code ({@link StreamListeners}): TCP to the one host's cluster
+   * (or its first {@code tcp} rule's); TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
+   * host by its name, then the passthrough chain. Null when no entry has a TCP or TLS port {@code port}.
    */
   static Listener streamListener(PolicySet state, ClusterNames names, int port) {
     List<String> tls = new ArrayList<>();
@@ -223,72 +218,6 @@ final class ServiceEntryTranslator {
       return null;
     }
     ClusterNames at = names.forPort(port);
-    Listener.Builder l = Listener.newBuilder().setName(CapturedListeners.portListenerName(port))
-        .setAddress(MeshTranslator.address("0.0.0.0", port)).setBindToPort(BoolValue.of(false));
-    if (tcp != null) {
-      String prefix = ClusterNames.serviceEntryCluster(port, null, tcp);
-      return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-          .addFilters(tcpProxy(prefix, rule(state, tcp, Policy.Protocol.TCP, port), tcp, at))).build();
-    }
-    l.addListenerFilters(MeshMtls.tlsInspector());
-    java.util.Set<String> taken = new java.util.HashSet<>();
-    for (String host : tls) { // every tls rule of the port, as a registry service's (StreamListeners.tls)
-      for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-        for (Policy.StreamRule rule : r.streams()) {
-          if (rule.protocol() == Policy.Protocol.TLS && (rule.port() == null || rule.port() == port)) {
-            List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
-            if (!sni.isEmpty()) {
-              l.addFilterChains(sniChain(port, host, sni, rule, at));
-            }
-          }
-        }
-      }
-    }
-    for (String host : tls) {
-      if (taken.add(host)) {
-        l.addFilterChains(sniChain(port, host, List.of(host), null, at));
-      }
-    }
-    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
-  }
-
-  private static FilterChain sniChain(int port, String host, List<String> sni, Policy.StreamRule rule, ClusterNames names) {
-    String prefix = ClusterNames.serviceEntryCluster(port, null, host);
-    return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
-        .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-        .addFilters(tcpProxy(prefix, rule, host, names)).build();
-  }
-
-  /** The first {@code protocol} rule of {@code host}'s VirtualServices that applies to {@code port}, or null. */
-  private static Policy.StreamRule rule(PolicySet state, String host, Policy.Protocol protocol, int port) {
-    for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-      for (Policy.StreamRule rule : r.streams()) {
-        if (rule.protocol() == protocol && (rule.port() == null || rule.port() == port)) {
-          return rule;
-        }
-      }
-    }
-    return null;
-  }
-
-  private static Filter tcpProxy(String statPrefix, Policy.StreamRule rule, String host, ClusterNames names) {
-    TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
-    List<Policy.Backend> backends = rule == null ? List.of() : rule.backends();
-    if (backends.isEmpty()) {
-      tp.setCluster(names.of(host, null, 0));
-    } else if (backends.size() == 1) {
-      tp.setCluster(names.of(backends.getFirst()));
-    } else {
-      TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
-      for (Policy.Backend b : backends) {
-        if (b.weight() > 0) {
-          wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName(names.of(b)).setWeight(b.weight()));
-        }
-      }
-      tp.setWeightedClusters(wc);
-    }
-    return Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tp.build())).build();
+    return tcp != null ? StreamListeners.tcp(state, at, port, tcp) : StreamListeners.tls(state, at, port, tls, List::of);
   }
 }
