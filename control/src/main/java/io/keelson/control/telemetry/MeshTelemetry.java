@@ -121,7 +121,8 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
     String name = providerName == null ? "otel" : providerName;
     if (otlp != null && !otlp.isEmpty()) {
       int colon = otlp.lastIndexOf(':');
-      String host = colon < 0 ? otlp : otlp.substring(0, colon);
+      // [::1]:4317, as a URL writes an IPv6 address with a port
+      String host = colon < 0 ? otlp : io.keelson.control.policy.IpLiteral.unbracketed(otlp.substring(0, colon));
       int port = -1;
       if (colon >= 0) {
         try {

@@ -179,10 +179,11 @@ final class TelemetryListeners {
     List<Endpoint> endpoints = new ArrayList<>();
     boolean dns = false;
     if (p.service() == null) {
-      dns = !isIp(p.host());
+      dns = !io.keelson.control.policy.IpLiteral.is(p.host());
       endpoints.add(endpoint(p.host(), p.port()));
     } else {
-      workloads.stream().filter(w -> w.service().equals(p.service()) && isIp(w.address()))
+      workloads.stream().filter(w -> w.service().equals(p.service())
+              && io.keelson.control.policy.IpLiteral.is(w.address()))
           .sorted(java.util.Comparator.comparing(Policy::name))
           .forEach(w -> endpoints.add(endpoint(w.address(), w.port())));
     }
@@ -201,9 +202,5 @@ final class TelemetryListeners {
 
   private static Endpoint endpoint(String host, int port) {
     return Endpoint.newBuilder().setAddress(MeshTranslator.address(host, port)).build();
-  }
-
-  private static boolean isIp(String host) {
-    return host.matches("[0-9.]+") || host.contains(":");
   }
 }
