@@ -76,9 +76,17 @@ public final class CapturedListeners {
         .setAddress(MeshTranslator.address("0.0.0.0", port))
         .setUseOriginalDst(BoolValue.of(true))
         .addListenerFilters(originalDst())
-        .addFilterChains(FilterChain.newBuilder().setName(PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(PASSTHROUGH, PASSTHROUGH, List.of())))
+        .addFilterChains(passthroughChain())
         .build();
+  }
+
+  /**
+   * {@value #PASSTHROUGH_CHAIN}: tcp_proxy to {@value #PASSTHROUGH} (ALLOW_ANY), the last chain of virtualOutbound and
+   * of every TCP-by-address and TLS port listener; {@link OutboundTrafficPolicy} finds it by name under REGISTRY_ONLY.
+   */
+  static FilterChain passthroughChain() {
+    return FilterChain.newBuilder().setName(PASSTHROUGH_CHAIN)
+        .addAllFilters(MeshMtls.tcpTo(PASSTHROUGH, PASSTHROUGH, List.of())).build();
   }
 
   /** {@code 0.0.0.0_<port>}: not bound; HTTP with {@code filters} (today's outbound ones) and RDS {@code <port>}. */

@@ -53,9 +53,7 @@ final class StreamListeners {
    */
   static Listener tcpByAddress(PolicySet state, ClusterNames names, int port, List<Policy.Service> services,
       java.util.Map<String, String> vips) {
-    Listener passthrough = unbound(port).addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
+    Listener passthrough = unbound(port).addFilterChains(CapturedListeners.passthroughChain()).build();
     return withVipChains(passthrough, state, names, port, services, vips);
   }
 
@@ -111,9 +109,7 @@ final class StreamListeners {
         l.addFilterChains(sniChain(port, own, host, List.of(), names));
       }
     }
-    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
+    return l.addFilterChains(CapturedListeners.passthroughChain()).build();
   }
 
   private static FilterChain sniChain(int port, List<String> sni, String host, List<Policy.Backend> backends,
