@@ -343,11 +343,8 @@ public final class MeshTranslator {
     if (self.tcp()) {
       return true;
     }
-    if (self.service() == null || !(state.get("Service", self.service()) instanceof Policy.Service svc)) {
-      return false;
-    }
-    int port = svc.ports().contains(self.appPort()) ? self.appPort() : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;
-    return port > 0 && !svc.protocol(port).http();
+    Policy.Protocol p = UpstreamProtocols.appProtocol(state, self.service(), self.appPort());
+    return p != null && !p.http();
   }
 
   /** A captured sidecar's network RBAC for inbound passthrough traffic (Istio's: its policies' TCP variant). */

@@ -60,11 +60,20 @@ final class UpstreamProtocols {
    * {@code appPort}, else its only port, is HTTP2 or GRPC.
    */
   static boolean appHttp2(PolicySet state, String service, int appPort) {
+    Policy.Protocol p = appProtocol(state, service, appPort);
+    return p != null && p.http2();
+  }
+
+  /**
+   * The protocol a {@code service} workload's app on {@code appPort} speaks: that of the Service's port equal to
+   * {@code appPort}, else of its only port; null when {@code service} is no registry Service or neither applies.
+   */
+  static Policy.Protocol appProtocol(PolicySet state, String service, int appPort) {
     if (service == null || !(state.get("Service", service) instanceof Policy.Service svc)) {
-      return false;
+      return null;
     }
     int port = svc.ports().contains(appPort) ? appPort : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;
-    return port > 0 && svc.protocol(port).http2();
+    return port > 0 ? svc.protocol(port) : null;
   }
 
   /**
