@@ -645,26 +645,26 @@ public final class XdsServer implements AutoCloseable {
     @Override
     public void onV3StreamRequest(long streamId, DiscoveryRequest request)
         throws io.envoyproxy.controlplane.server.exception.RequestException {
-      if (request.hasNode()) {
-        opened(streamId, request.getNode(), false);
-      }
-      ProxyState p = streams.get(streamId);
-      if (p != null) {
-        p.answered(request.getTypeUrl(), request.getResponseNonce(),
-            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
-      }
+      requested(streamId, request.hasNode() ? request.getNode() : null, false, request.getTypeUrl(),
+          request.getResponseNonce(), request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
     }
 
     @Override
     public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
         throws io.envoyproxy.controlplane.server.exception.RequestException {
-      if (request.hasNode()) {
-        opened(streamId, request.getNode(), true);
+      requested(streamId, request.hasNode() ? request.getNode() : null, true, request.getTypeUrl(),
+          request.getResponseNonce(), request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    }
+
+    /** A request on a SotW or delta stream: the stream opened (when it names its node), then its ACK or NACK. */
+    private void requested(long streamId, Node node, boolean delta, String typeUrl, String nonce, String nack)
+        throws io.envoyproxy.controlplane.server.exception.RequestException {
+      if (node != null) {
+        opened(streamId, node, delta);
       }
       ProxyState p = streams.get(streamId);
       if (p != null) {
-        p.answered(request.getTypeUrl(), request.getResponseNonce(),
-            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+        p.answered(typeUrl, nonce, nack);
       }
     }
 
