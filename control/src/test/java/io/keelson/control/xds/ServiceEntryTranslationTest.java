@@ -87,6 +87,27 @@ class ServiceEntryTranslationTest {
         - route: [ { destination: { host: api.example.com, subset: v1 } } ]
       """;
 
+  /** A TLS entry host and a VirtualService routing SNI login.example.com on api.example.com's TLS port to it. */
+  private static final String EDGE = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: edge }
+      spec:
+        hosts: [ edge.example.com ]
+        resolution: DNS
+        ports: [ { number: 443, name: tls, protocol: TLS } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: edge }
+      spec:
+        hosts: [ api.example.com ]
+        tls:
+        - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
+          route: [ { destination: { host: edge.example.com } } ]
+      """;
+
   private static PolicyStore store(String yaml) throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
@@ -351,24 +372,7 @@ class ServiceEntryTranslationTest {
 
   @Test
   void tcpAndTlsRulesOfAVirtualServiceOnAnEntryHostRouteItsCapturedConnections() throws Exception {
-    PolicyStore store = store(ENTRIES + """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: { name: edge }
-        spec:
-          hosts: [ edge.example.com ]
-          resolution: DNS
-          ports: [ { number: 443, name: tls, protocol: TLS } ]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: { name: edge }
-        spec:
-          hosts: [ api.example.com ]
-          tls:
-          - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
-            route: [ { destination: { host: edge.example.com } } ]
+    PolicyStore store = store(ENTRIES + EDGE + """
         ---
         apiVersion: networking.istio.io/v1
         kind: VirtualService
@@ -465,24 +469,8 @@ class ServiceEntryTranslationTest {
 
   @Test
   void everyTlsRuleOfAnEntryHostGetsItsSniChainNotOnlyTheFirst() throws Exception {
-    PolicyStore store = store(ENTRIES + """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: { name: edge }
-        spec:
-          hosts: [ edge.example.com ]
-          resolution: DNS
-          ports: [ { number: 443, name: tls, protocol: TLS } ]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: { name: edge }
-        spec:
-          hosts: [ api.example.com ]
-          tls:
-          - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
-            route: [ { destination: { host: edge.example.com } } ]
+    PolicyStore store = store(ENTRIES + EDGE + """
+        # (continues EDGE's VirtualService: a second tls rule)
           - match: [ { port: 443, sniHosts: [ pay.example.com ] } ]
             route: [ { destination: { host: api.example.com } } ]
         """);
