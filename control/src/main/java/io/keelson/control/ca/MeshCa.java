@@ -159,7 +159,7 @@ public final class MeshCa {
       List<GeneralName> names = new ArrayList<>();
       names.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.uri()));
       for (String h : hostNames) {
-        names.add(h.matches("[0-9.]+|.*:.*") ? new GeneralName(GeneralName.iPAddress, h)
+        names.add(io.keelson.control.policy.IpLiteral.is(h) ? new GeneralName(GeneralName.iPAddress, h)
             : new GeneralName(GeneralName.dNSName, h));
       }
       // Empty subject: RFC 5280 then requires the SAN to be critical.

@@ -131,24 +131,33 @@ final class Fields {
     return new Fields(v, at(field), problems);
   }
 
-  /** The items of a list of mappings; an absent list is empty. */
-  List<Fields> objects(String field, boolean required) {
-    List<Fields> out = new ArrayList<>();
+  /**
+   * The list at {@code field}, or null when it is absent (an error when {@code required}) or not a list (an error
+   * saying it should be {@code expected}); a required empty list is an error but still returned.
+   */
+  private JsonNode list(String field, boolean required, String expected) {
     JsonNode v = node.get(field);
     if (v == null || v.isNull()) {
       if (required) {
         problems.error(at(field), "is required");
       }
-      return out;
+      return null;
     }
     if (!v.isArray()) {
-      problems.error(at(field), "expected a list, got " + kind(v));
-      return out;
+      problems.error(at(field), "expected " + expected + ", got " + kind(v));
+      return null;
     }
     if (required && v.isEmpty()) {
       problems.error(at(field), "must not be empty");
     }
-    for (int i = 0; i < v.size(); i++) {
+    return v;
+  }
+
+  /** The items of a list of mappings; an absent list is empty. */
+  List<Fields> objects(String field, boolean required) {
+    List<Fields> out = new ArrayList<>();
+    JsonNode v = list(field, required, "a list");
+    for (int i = 0; v != null && i < v.size(); i++) {
       JsonNode item = v.get(i);
       String p = at(field) + "[" + i + "]";
       if (!item.isObject()) {
@@ -162,21 +171,8 @@ final class Fields {
 
   List<String> strings(String field, boolean required) {
     List<String> out = new ArrayList<>();
-    JsonNode v = node.get(field);
-    if (v == null || v.isNull()) {
-      if (required) {
-        problems.error(at(field), "is required");
-      }
-      return out;
-    }
-    if (!v.isArray()) {
-      problems.error(at(field), "expected a list of strings, got " + kind(v));
-      return out;
-    }
-    if (required && v.isEmpty()) {
-      problems.error(at(field), "must not be empty");
-    }
-    for (int i = 0; i < v.size(); i++) {
+    JsonNode v = list(field, required, "a list of strings");
+    for (int i = 0; v != null && i < v.size(); i++) {
       JsonNode item = v.get(i);
       if (!item.isTextual() || item.asText().isEmpty()) {
         problems.error(at(field) + "[" + i + "]", "expected a non-empty string, got " + kind(item));
@@ -190,15 +186,8 @@ final class Fields {
   /** A list of whole numbers in [min, max]; each bad item is an error. */
   List<Integer> integers(String field, int min, int max) {
     List<Integer> out = new ArrayList<>();
-    JsonNode v = node.get(field);
-    if (v == null || v.isNull()) {
-      return out;
-    }
-    if (!v.isArray()) {
-      problems.error(at(field), "expected a list of whole numbers, got " + kind(v));
-      return out;
-    }
-    for (int i = 0; i < v.size(); i++) {
+    JsonNode v = list(field, false, "a list of whole numbers");
+    for (int i = 0; v != null && i < v.size(); i++) {
       JsonNode item = v.get(i);
       if (!item.isIntegralNumber() || item.asLong() < min || item.asLong() > max) {
         problems.error(at(field) + "[" + i + "]", "expected a whole number from " + min + " to " + max + ", got " + item);

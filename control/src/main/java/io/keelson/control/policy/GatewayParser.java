@@ -15,6 +15,14 @@ final class GatewayParser {
   private GatewayParser() {}
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
+    return route(meta, spec, GatewayParser::rule);
+  }
+
+  /**
+   * An HTTPRoute or GRPCRoute: its parentRefs, hostnames and rules, each rule read by {@code rule} (given the rule
+   * and its default name, {@code <route>-<index>}).
+   */
+  static Policy.Routes route(Policy.Meta meta, Fields spec, java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
     spec.allow("parentRefs", "hostnames", "rules");
     List<String> services = new ArrayList<>();
     List<String> gateways = parents(spec, services);
@@ -28,7 +36,7 @@ final class GatewayParser {
     List<Policy.Rule> rules = new ArrayList<>();
     List<Fields> rs = spec.objects("rules", false);
     for (int i = 0; i < rs.size(); i++) {
-      rules.add(rule(rs.get(i), meta.name() + "-" + i));
+      rules.add(rule.apply(rs.get(i), meta.name() + "-" + i));
     }
     if (rs.isEmpty()) {
       spec.error("rules", "is required: a route without rules sends nothing anywhere");

@@ -15,18 +15,7 @@ final class GrpcRouteParser {
   private GrpcRouteParser() {}
 
   static Policy grpcRoute(Policy.Meta meta, Fields spec) {
-    spec.allow("parentRefs", "hostnames", "rules");
-    List<String> services = GatewayParser.parentServices(spec);
-    List<String> hostnames = spec.strings("hostnames", false);
-    List<Policy.Rule> rules = new ArrayList<>();
-    List<Fields> rs = spec.objects("rules", false);
-    for (int i = 0; i < rs.size(); i++) {
-      rules.add(rule(rs.get(i), meta.name() + "-" + i));
-    }
-    if (rs.isEmpty()) {
-      spec.error("rules", "is required: a route without rules sends nothing anywhere");
-    }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules));
+    return GatewayParser.route(meta, spec, GrpcRouteParser::rule);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {

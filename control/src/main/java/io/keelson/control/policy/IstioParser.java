@@ -123,24 +123,29 @@ final class IstioParser {
       if (route.size() > 1 && !d.has("weight")) {
         d.error("weight", "is required when a route has several destinations");
       }
-      if (dest != null) {
-        dest.allow("host", "subset", "port");
-        String host = dest.string("host", true);
-        int destPort = 0;
-        Fields p = dest.object("port", false);
-        if (p != null) {
-          p.allow("number");
-          destPort = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
-        }
-        if (host != null) {
-          backends.add(new Policy.Backend(serviceOf(host), dest.string("subset", false), destPort, weight));
-        }
+      Policy.Backend backend = dest == null ? null : destination(dest, weight);
+      if (backend != null) {
+        backends.add(backend);
       }
     }
     if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
       r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
     }
     return new Policy.StreamRule(protocol, port, sni, backends, field);
+  }
+
+  /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */
+  private static Policy.Backend destination(Fields dest, int weight) {
+    dest.allow("host", "subset", "port");
+    String host = dest.string("host", true);
+    String subset = dest.string("subset", false);
+    int port = 0;
+    Fields p = dest.object("port", false);
+    if (p != null) {
+      p.allow("number");
+      port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
+    }
+    return host == null ? null : new Policy.Backend(serviceOf(host), subset, port, weight);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
@@ -165,19 +170,9 @@ final class IstioParser {
       if (d.has("headers")) {
         d.error("headers", "per-destination header operations are not supported yet; set them on the http rule");
       }
-      if (dest != null) {
-        dest.allow("host", "subset", "port");
-        String host = dest.string("host", true);
-        String subset = dest.string("subset", false);
-        int port = 0;
-        Fields p = dest.object("port", false);
-        if (p != null) {
-          p.allow("number");
-          port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
-        }
-        if (host != null) {
-          backends.add(new Policy.Backend(serviceOf(host), subset, port, weight));
-        }
+      Policy.Backend backend = dest == null ? null : destination(dest, weight);
+      if (backend != null) {
+        backends.add(backend);
       }
     }
     Policy.Redirect redirect = null;

@@ -164,7 +164,7 @@ final class ServiceEntryParser {
               + " ServiceEntry endpoints"));
       String address = e.string("address", true);
       if (address != null) {
-        boolean ip = isIp(address);
+        boolean ip = IpLiteral.is(address);
         if (address.startsWith("unix://")) {
           e.error("address", "unix domain socket endpoints are not supported yet; expected an IP address or DNS name");
           address = null;
@@ -207,14 +207,4 @@ final class ServiceEntryParser {
     }
   }
 
-  static boolean isIp(String s) {
-    if (s.isEmpty() || !(s.contains(":") || s.chars().allMatch(c -> c == '.' || Character.isDigit(c)))) {
-      return false;
-    }
-    try {
-      return java.net.InetAddress.ofLiteral(s) != null;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
-  }
 }

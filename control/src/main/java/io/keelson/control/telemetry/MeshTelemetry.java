@@ -121,7 +121,8 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
     String name = providerName == null ? "otel" : providerName;
     if (otlp != null && !otlp.isEmpty()) {
       int colon = otlp.lastIndexOf(':');
-      String host = colon < 0 ? otlp : otlp.substring(0, colon);
+      // [::1]:4317, as a URL writes an IPv6 address with a port
+      String host = colon < 0 ? otlp : io.keelson.control.policy.IpLiteral.unbracketed(otlp.substring(0, colon));
       int port = -1;
       if (colon >= 0) {
         try {
@@ -233,26 +234,22 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
       if (!(p instanceof Policy.Telemetry t)) {
         continue;
       }
-      for (String problem : unknownProviders(t)) {
-        int colon = problem.indexOf(": ");
-        errors.add(new PolicyError(t.meta().file(), t.meta().key(), problem.substring(0, colon),
-            problem.substring(colon + 2)));
-      }
+      errors.addAll(unknownProviders(t));
     }
     if (!errors.isEmpty()) {
       throw new PolicyException(errors);
     }
   }
 
-  /** "path: reason" for each provider of {@code t} these providers do not have. */
-  List<String> unknownProviders(Policy.Telemetry t) {
-    List<String> out = new ArrayList<>();
+  /** An error (field path, reason) for each provider of {@code t} these providers do not have. */
+  List<PolicyError> unknownProviders(Policy.Telemetry t) {
+    List<PolicyError> out = new ArrayList<>();
     for (int i = 0; i < t.accessLogging().size(); i++) {
       List<String> names = t.accessLogging().get(i).providers();
       for (int j = 0; j < names.size(); j++) {
         if (!names.get(j).equals(ENVOY)) {
-          out.add("spec.accessLogging[" + i + "].providers[" + j + "].name: access log provider '" + names.get(j)
-              + "' is not defined; expected " + ENVOY + " (the control plane's --access-log-* flags)");
+          out.add(error(t, "spec.accessLogging[" + i + "].providers[" + j + "].name", "access log provider '"
+              + names.get(j) + "' is not defined; expected " + ENVOY + " (the control plane's --access-log-* flags)"));
         }
       }
     }
@@ -260,13 +257,17 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
       List<String> names = t.tracing().get(i).providers();
       for (int j = 0; j < names.size(); j++) {
         if (tracingProvider == null || !names.get(j).equals(tracingProvider.name())) {
-          out.add("spec.tracing[" + i + "].providers[" + j + "].name: tracing provider '" + names.get(j)
+          out.add(error(t, "spec.tracing[" + i + "].providers[" + j + "].name", "tracing provider '" + names.get(j)
               + "' is not defined; " + (tracingProvider == null
                   ? "the control plane has none (start it with --tracing-otlp HOST:PORT)"
-                  : "expected " + tracingProvider.name()));
+                  : "expected " + tracingProvider.name())));
         }
       }
     }
     return out;
+  }
+
+  private static PolicyError error(Policy.Telemetry t, String path, String reason) {
+    return new PolicyError(t.meta().file(), t.meta().key(), path, reason);
   }
 }

@@ -76,9 +76,17 @@ public final class CapturedListeners {
         .setAddress(MeshTranslator.address("0.0.0.0", port))
         .setUseOriginalDst(BoolValue.of(true))
         .addListenerFilters(originalDst())
-        .addFilterChains(FilterChain.newBuilder().setName(PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(PASSTHROUGH, PASSTHROUGH, List.of())))
+        .addFilterChains(passthroughChain())
         .build();
+  }
+
+  /**
+   * {@value #PASSTHROUGH_CHAIN}: tcp_proxy to {@value #PASSTHROUGH} (ALLOW_ANY), the last chain of virtualOutbound and
+   * of every TCP-by-address and TLS port listener; {@link OutboundTrafficPolicy} finds it by name under REGISTRY_ONLY.
+   */
+  static FilterChain passthroughChain() {
+    return FilterChain.newBuilder().setName(PASSTHROUGH_CHAIN)
+        .addAllFilters(MeshMtls.tcpTo(PASSTHROUGH, PASSTHROUGH, List.of())).build();
   }
 
   /** {@code 0.0.0.0_<port>}: not bound; HTTP with {@code filters} (today's outbound ones) and RDS {@code <port>}. */
@@ -123,24 +131,27 @@ public final class CapturedListeners {
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
-    return Cluster.newBuilder()
+    Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.ORIGINAL_DST)
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1));
+    ClusterDefaults.apply(c); // as istiod's passthrough clusters
+    return c;
   }
 
   /** {@code inbound|<port>}: the app on 127.0.0.1:port (static; the same name as the captured bootstrap's). */
   static Cluster appClusterResource(int port) {
     String name = appCluster(port);
-    return Cluster.newBuilder()
+    Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))))
-        .build();
+                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))));
+    ClusterDefaults.apply(c); // as istiod's inbound clusters
+    return c.build();
   }
 
   /**

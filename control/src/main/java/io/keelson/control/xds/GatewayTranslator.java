@@ -33,6 +33,9 @@ import java.util.TreeMap;
  * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
  */
 final class GatewayTranslator {
+  /** Gateway tcp/tls rules name registry Services (ServiceEntry hosts are not routed from gateways). */
+  private static final ClusterNames REGISTRY = new ClusterNames(Map.of(), 0);
+
   private GatewayTranslator() {}
 
   /** A server of a Gateway selecting this proxy. */
@@ -130,7 +133,7 @@ final class GatewayTranslator {
           String prefix = "outbound_" + name + "|" + r.name();
           if (!passthrough) {
             return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null))).build();
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, REGISTRY))).build();
           }
           List<String> sni = rule.sniHosts().stream()
               .filter(h -> b.server().hosts().stream().anyMatch(s -> intersection(s, h) != null))
@@ -138,7 +141,7 @@ final class GatewayTranslator {
           if (!sni.isEmpty()) {
             l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
                 .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null)));
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, REGISTRY)));
           }
         }
       }

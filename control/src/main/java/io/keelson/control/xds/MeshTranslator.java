@@ -209,23 +209,24 @@ public final class MeshTranslator {
             }
           }
         }
+        ClusterNames at = names.forPort(port);
         Listener entryStreams = tcp.isEmpty() && tls.isEmpty() ? ServiceEntryTranslator.streamListener(state, names, port)
             : null;
         if (entryStreams != null) { // References keeps an entry's TCP or TLS port from being a registry Service's
           listeners.add(entryStreams);
         } else if (tcp.size() == 1 && http.isEmpty()) {
-          listeners.add(StreamListeners.tcp(state, port, tcp.getFirst()));
+          listeners.add(StreamListeners.tcp(state, at, port, tcp.getFirst().name()));
         } else if (!tcp.isEmpty() && http.isEmpty()) {
-          listeners.add(StreamListeners.tcpByAddress(state, port, tcp, vips));
+          listeners.add(StreamListeners.tcpByAddress(state, at, port, tcp, vips));
         } else if (!tls.isEmpty()) {
-          listeners.add(StreamListeners.tls(state, port, tls));
+          listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
-              state, port, tcp, vips));
+              state, at, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), names.forPort(port)), svc.name(),
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at), svc.name(),
                 vips.get(svc.name()), port));
           }
           hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));
@@ -342,11 +343,8 @@ public final class MeshTranslator {
     if (self.tcp()) {
       return true;
     }
-    if (self.service() == null || !(state.get("Service", self.service()) instanceof Policy.Service svc)) {
-      return false;
-    }
-    int port = svc.ports().contains(self.appPort()) ? self.appPort() : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;
-    return port > 0 && !svc.protocol(port).http();
+    Policy.Protocol p = UpstreamProtocols.appProtocol(state, self.service(), self.appPort());
+    return p != null && !p.http();
   }
 
   /** A captured sidecar's network RBAC for inbound passthrough traffic (Istio's: its policies' TCP variant). */
@@ -461,7 +459,7 @@ public final class MeshTranslator {
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLbPolicy(policy);
-    ResilienceBuilder.apply(c, dr, istioDefaults);
+    ClusterDefaults.apply(c, dr, http2, istioDefaults, true);
     LocalityAssignments.Rule locality = LocalityAssignments.rule(dr, false);
     if (istioDefaults && locality != null && !locality.setting().distribute().isEmpty()) {
       // As istiod: distribute's weights are locality weights, which Envoy reads only with this set. gRPC clients
@@ -469,7 +467,6 @@ public final class MeshTranslator {
       c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
           Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
     }
-    UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
     return c.build();
   }
 

@@ -140,15 +140,8 @@ public final class NodeRegistration {
 
   /** A literal IPv4 address a pod can have: not loopback, not unspecified. */
   public static boolean podAddress(String address) {
-    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-      return false;
-    }
-    for (String octet : address.split("\\.")) {
-      if (Integer.parseInt(octet) > 255) {
-        return false;
-      }
-    }
-    return !address.startsWith("127.") && !address.equals("0.0.0.0");
+    return io.keelson.control.policy.IpLiteral.isIpv4(address) && !address.startsWith("127.")
+        && !address.equals("0.0.0.0");
   }
 
   /** The workload this node registers, or null when its metadata does not name a service and port. */

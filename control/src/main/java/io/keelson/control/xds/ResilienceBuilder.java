@@ -62,15 +62,8 @@ final class ResilienceBuilder {
 
   /**
    * Adds istiod's default circuit-breaker thresholds, with a destination rule's connection pool limits over them,
-   * and its outlier detection to a cluster.
-   */
-  static void apply(Cluster.Builder c, Policy.DestinationRule dr) {
-    apply(c, dr, true);
-  }
-
-  /**
-   * As {@link #apply(Cluster.Builder, Policy.DestinationRule)}; without {@code istioDefaults} (clusters for proxyless
-   * gRPC clients, as istiod's grpcgen builds them) only a destination rule's limits are set: grpc-java reads
+   * and its outlier detection to a cluster ({@link ClusterDefaults} is the one caller). Without {@code istioDefaults}
+   * (clusters for proxyless gRPC clients, as istiod's grpcgen builds them) only a destination rule's limits are set: grpc-java reads
    * max_requests as a signed int, so 4294967295 would refuse every call ("Cluster max concurrent requests limit
    * exceeded").
    */

@@ -51,13 +51,10 @@ public final class ServiceAddresses {
 
   /** Why {@code address} cannot be a service's VIP, or null when it can (an IPv4 unicast address, not loopback). */
   public static String problem(String address) {
-    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-      return "is not an IPv4 address; expected e.g. 240.240.0.10 (IPv6 VIPs are not supported yet)";
-    }
-    for (String part : address.split("\\.")) {
-      if (Integer.parseInt(part) > 255) {
-        return "is not an IPv4 address (an octet over 255)";
-      }
+    if (!io.keelson.control.policy.IpLiteral.isIpv4(address)) {
+      return io.keelson.control.policy.IpLiteral.DOTTED_QUAD.matcher(address).matches()
+          ? "is not an IPv4 address (an octet over 255)"
+          : "is not an IPv4 address; expected e.g. 240.240.0.10 (IPv6 VIPs are not supported yet)";
     }
     int a = toInt(address);
     int first = a >>> 24;

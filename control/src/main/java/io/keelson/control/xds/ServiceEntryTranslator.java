@@ -1,22 +1,17 @@
 package io.keelson.control.xds;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
-import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -31,7 +26,9 @@ import java.util.TreeSet;
  *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
  *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
  *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
- *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). No mTLS: Keelson knows no identity of a
+ *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
+ *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
+ *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
  *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
  *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
  *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
@@ -70,12 +67,10 @@ final class ServiceEntryTranslator {
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)); // istiod's default
+    boolean http2 = UpstreamProtocols.http2(port, dr);
     if (se.resolution() == Policy.Resolution.NONE) {
       c.setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
-      if (dr != null && dr.connectionPool() != null) { // outlier detection has no hosts to eject here
-        ResilienceBuilder.apply(c, new Policy.DestinationRule(dr.meta(), dr.host(), null, List.of(), dr.connectionPool(),
-            null));
-      }
+      ClusterDefaults.apply(c, dr, http2, true, false); // outlier detection has no hosts to eject here
       return c.build();
     }
     c.setType(switch (se.resolution()) {
@@ -99,7 +94,7 @@ final class ServiceEntryTranslator {
       cla.addEndpoints(locality);
     }
     c.setLoadAssignment(cla);
-    ResilienceBuilder.apply(c, dr);
+    ClusterDefaults.apply(c, dr, http2, true, true);
     if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
       c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
     }
@@ -204,9 +199,9 @@ final class ServiceEntryTranslator {
 
   /**
    * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
-   * from being a registry Service's): TCP to the one host's cluster (or its first {@code tcp} rule's); TLS a chain per
-   * host by SNI (or its first {@code tls} rule's SNI hosts), then the passthrough chain. Null when no entry has a
-   * TCP or TLS port {@code port}.
+   * from being a registry Service's), by the registry's code ({@link StreamListeners}): TCP to the one host's cluster
+   * (or its first {@code tcp} rule's); TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
+   * host by its name, then the passthrough chain. Null when no entry has a TCP or TLS port {@code port}.
    */
   static Listener streamListener(PolicySet state, ClusterNames names, int port) {
     List<String> tls = new ArrayList<>();
@@ -223,69 +218,6 @@ final class ServiceEntryTranslator {
       return null;
     }
     ClusterNames at = names.forPort(port);
-    Listener.Builder l = Listener.newBuilder().setName(CapturedListeners.portListenerName(port))
-        .setAddress(MeshTranslator.address("0.0.0.0", port)).setBindToPort(BoolValue.of(false));
-    if (tcp != null) {
-      String prefix = ClusterNames.serviceEntryCluster(port, null, tcp);
-      return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-          .addFilters(tcpProxy(prefix, rule(state, tcp, Policy.Protocol.TCP, port), tcp, at))).build();
-    }
-    l.addListenerFilters(MeshMtls.tlsInspector());
-    java.util.Set<String> taken = new java.util.HashSet<>();
-    for (String host : tls) {
-      Policy.StreamRule rule = rule(state, host, Policy.Protocol.TLS, port);
-      if (rule != null) {
-        List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
-        if (!sni.isEmpty()) {
-          l.addFilterChains(sniChain(port, host, sni, rule, at));
-        }
-      }
-    }
-    for (String host : tls) {
-      if (taken.add(host)) {
-        l.addFilterChains(sniChain(port, host, List.of(host), null, at));
-      }
-    }
-    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
-  }
-
-  private static FilterChain sniChain(int port, String host, List<String> sni, Policy.StreamRule rule, ClusterNames names) {
-    String prefix = ClusterNames.serviceEntryCluster(port, null, host);
-    return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
-        .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-        .addFilters(tcpProxy(prefix, rule, host, names)).build();
-  }
-
-  /** The first {@code protocol} rule of {@code host}'s VirtualServices that applies to {@code port}, or null. */
-  private static Policy.StreamRule rule(PolicySet state, String host, Policy.Protocol protocol, int port) {
-    for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-      for (Policy.StreamRule rule : r.streams()) {
-        if (rule.protocol() == protocol && (rule.port() == null || rule.port() == port)) {
-          return rule;
-        }
-      }
-    }
-    return null;
-  }
-
-  private static Filter tcpProxy(String statPrefix, Policy.StreamRule rule, String host, ClusterNames names) {
-    TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
-    List<Policy.Backend> backends = rule == null ? List.of() : rule.backends();
-    if (backends.isEmpty()) {
-      tp.setCluster(names.of(host, null, 0));
-    } else if (backends.size() == 1) {
-      tp.setCluster(names.of(backends.getFirst()));
-    } else {
-      TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
-      for (Policy.Backend b : backends) {
-        if (b.weight() > 0) {
-          wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName(names.of(b)).setWeight(b.weight()));
-        }
-      }
-      tp.setWeightedClusters(wc);
-    }
-    return Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tp.build())).build();
+    return tcp != null ? StreamListeners.tcp(state, at, port, tcp) : StreamListeners.tls(state, at, port, tls, List::of);
   }
 }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A captured sidecar's outbound {@code 0.0.0.0_<port>} listener for a TCP or TLS service port, in istiod's shape
@@ -21,22 +22,27 @@ import java.util.Set;
  *   <li>TCP: one chain, {@code envoy.filters.network.tcp_proxy} to the service's cluster, or to the weighted clusters
  *       of the first VirtualService {@code tcp} rule / TCPRoute that applies to the port;
  *   <li>TLS: the TLS inspector, then a chain per {@code tls} rule / TLSRoute matching its SNI hosts
- *       ({@code filter_chain_match.server_names}) to its clusters, a chain for each service's own name to its
- *       cluster, and a last chain without SNI match to {@value CapturedListeners#PASSTHROUGH} (ALLOW_ANY).
+ *       ({@code filter_chain_match.server_names}) to its clusters, a chain for each service's own names
+ *       ({@link MeshNames#names}: {@code svc}, {@code svc.default}, {@code svc.default.svc},
+ *       {@code svc.default.svc.cluster.local}) to its cluster, and a last chain without SNI match to {@value CapturedListeners#PASSTHROUGH} (ALLOW_ANY).
  * </ul>
  * The clusters are the service's own (EDS, with the mesh mTLS transport socket when its workloads have
- * identities), so the app's bytes, TLS or not, cross the network inside mesh mTLS. Stateless.
+ * identities), so the app's bytes, TLS or not, cross the network inside mesh mTLS. ServiceEntry hosts' TCP and TLS
+ * ports take the same code path ({@link ServiceEntryTranslator#streamListener}): a host's clusters are then istiod's
+ * {@code outbound|<port>||<host>} ({@link ClusterNames}) and its own SNI name is the host alone. Stateless.
  */
 final class StreamListeners {
   private StreamListeners() {}
 
-  /** {@code 0.0.0.0_<port>} for TCP service {@code svc}. */
-  static Listener tcp(PolicySet state, int port, Policy.Service svc) {
-    List<Policy.Backend> backends = backends(state, svc.name(), Policy.Protocol.TCP, port);
-    return unbound(port)
-        .addFilterChains(FilterChain.newBuilder().setName(statPrefix(port, svc.name()))
-            .addFilters(tcpProxy(statPrefix(port, svc.name()), backends, svc.name())))
-        .build();
+  /** {@code 0.0.0.0_<port>} for TCP service or ServiceEntry host {@code host}; {@code names} for {@code port}. */
+  static Listener tcp(PolicySet state, ClusterNames names, int port, String host) {
+    return unbound(port).addFilterChains(tcpChain(state, names, port, host)).build();
+  }
+
+  private static FilterChain.Builder tcpChain(PolicySet state, ClusterNames names, int port, String host) {
+    Policy.StreamRule rule = firstRule(state, host, Policy.Protocol.TCP, port);
+    return FilterChain.newBuilder().setName(statPrefix(port, host))
+        .addFilters(tcpProxy(statPrefix(port, host), rule == null ? List.of() : rule.backends(), host, names));
   }
 
   /**
@@ -45,11 +51,10 @@ final class StreamListeners {
    * {@code <VIP>_<port>} in one listener), and a connection to any other address of the port goes where the app sent
    * it ({@value CapturedListeners#PASSTHROUGH_CHAIN}, ALLOW_ANY).
    */
-  static Listener tcpByAddress(PolicySet state, int port, List<Policy.Service> services, java.util.Map<String, String> vips) {
-    Listener passthrough = unbound(port).addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
-    return withVipChains(passthrough, state, port, services, vips);
+  static Listener tcpByAddress(PolicySet state, ClusterNames names, int port, List<Policy.Service> services,
+      java.util.Map<String, String> vips) {
+    Listener passthrough = unbound(port).addFilterChains(CapturedListeners.passthroughChain()).build();
+    return withVipChains(passthrough, state, names, port, services, vips);
   }
 
   /**
@@ -57,59 +62,62 @@ final class StreamListeners {
    * {@code services} matching its VIP ({@code prefix_ranges} VIP/32): a connection to a TCP service's VIP is that
    * service's, any other keeps going to the listener's own chains (an HTTP port's Host routing, or the passthrough).
    */
-  static Listener withVipChains(Listener listener, PolicySet state, int port, List<Policy.Service> services,
-      java.util.Map<String, String> vips) {
+  static Listener withVipChains(Listener listener, PolicySet state, ClusterNames names, int port,
+      List<Policy.Service> services, java.util.Map<String, String> vips) {
     if (services.isEmpty()) {
       return listener;
     }
     Listener.Builder l = listener.toBuilder().clearFilterChains();
     for (Policy.Service svc : services) {
-      FilterChain chain = tcp(state, port, svc).getFilterChains(0);
-      l.addFilterChains(chain.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
+      l.addFilterChains(tcpChain(state, names, port, svc.name()).setFilterChainMatch(FilterChainMatch.newBuilder()
           .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
               .setAddressPrefix(vips.get(svc.name())).setPrefixLen(com.google.protobuf.UInt32Value.of(32)))));
     }
     return l.addAllFilterChains(listener.getFilterChainsList()).build();
   }
 
-  /** {@code 0.0.0.0_<port>} for the TLS services {@code services} (name order) sharing it. */
-  static Listener tls(PolicySet state, int port, List<Policy.Service> services) {
+  /**
+   * {@code 0.0.0.0_<port>} for the TLS services or ServiceEntry hosts {@code hosts} (name order) sharing it: a chain
+   * per {@code tls} rule of theirs by its SNI hosts, then a chain per host matching {@code ownNames} of it (a
+   * service's {@link MeshNames#names}, an entry host itself), then the passthrough chain.
+   */
+  static Listener tls(PolicySet state, ClusterNames names, int port, List<String> hosts,
+      Function<String, List<String>> ownNames) {
     Listener.Builder l = unbound(port).addListenerFilters(MeshMtls.tlsInspector());
     Set<String> taken = new HashSet<>(); // Envoy refuses two chains with the same match
-    for (Policy.Service svc : services) {
-      for (Policy.Routes r : MeshTranslator.routesOf(state, svc.name())) {
+    for (String host : hosts) {
+      for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
         for (Policy.StreamRule rule : r.streams()) {
           if (!applies(rule, Policy.Protocol.TLS, port)) {
             continue;
           }
           List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
           if (!sni.isEmpty()) {
-            l.addFilterChains(sniChain(port, sni, svc.name(), rule.backends()));
+            l.addFilterChains(sniChain(port, sni, host, rule.backends(), names));
           }
         }
       }
     }
-    for (Policy.Service svc : services) {
+    for (String host : hosts) {
       List<String> own = new ArrayList<>();
-      for (String h : List.of(svc.name(), svc.name() + ".svc.cluster.local")) {
+      for (String h : ownNames.apply(host)) {
         if (taken.add(h)) {
           own.add(h);
         }
       }
       if (!own.isEmpty()) {
-        l.addFilterChains(sniChain(port, own, svc.name(), List.of()));
+        l.addFilterChains(sniChain(port, own, host, List.of(), names));
       }
     }
-    return l.addFilterChains(FilterChain.newBuilder().setName(CapturedListeners.PASSTHROUGH_CHAIN)
-            .addAllFilters(MeshMtls.tcpTo(CapturedListeners.PASSTHROUGH, CapturedListeners.PASSTHROUGH, List.of())))
-        .build();
+    return l.addFilterChains(CapturedListeners.passthroughChain()).build();
   }
 
-  private static FilterChain sniChain(int port, List<String> sni, String service, List<Policy.Backend> backends) {
-    String prefix = statPrefix(port, service);
+  private static FilterChain sniChain(int port, List<String> sni, String host, List<Policy.Backend> backends,
+      ClusterNames names) {
+    String prefix = statPrefix(port, host);
     return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
         .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-        .addFilters(tcpProxy(prefix, backends, service))
+        .addFilters(tcpProxy(prefix, backends, host, names))
         .build();
   }
 
@@ -121,23 +129,25 @@ final class StreamListeners {
   }
 
   /** Istio's {@code outbound|<port>||<host>}. */
-  private static String statPrefix(int port, String service) {
-    return "outbound|" + port + "||" + service;
+  private static String statPrefix(int port, String host) {
+    return ClusterNames.serviceEntryCluster(port, null, host);
   }
 
-  /** tcp_proxy to {@code backends} (one: its cluster; several: weighted_clusters), or to {@code service} when none. */
-  static Filter tcpProxy(String statPrefix, List<Policy.Backend> backends, String service) {
+  /**
+   * tcp_proxy to {@code backends} (one: its cluster; several: weighted_clusters), or to {@code host}'s cluster when
+   * none; clusters named by {@code names} (a registry service's {@code NAME|SUBSET}, an entry host's per port).
+   */
+  static Filter tcpProxy(String statPrefix, List<Policy.Backend> backends, String host, ClusterNames names) {
     TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
     if (backends.isEmpty()) {
-      tp.setCluster(service);
+      tp.setCluster(names.of(host, null, 0));
     } else if (backends.size() == 1) {
-      tp.setCluster(MeshTranslator.subsetCluster(backends.getFirst().service(), backends.getFirst().subset()));
+      tp.setCluster(names.of(backends.getFirst()));
     } else {
       TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
       for (Policy.Backend b : backends) {
         if (b.weight() > 0) {
-          wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
-              .setName(MeshTranslator.subsetCluster(b.service(), b.subset())).setWeight(b.weight()));
+          wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName(names.of(b)).setWeight(b.weight()));
         }
       }
       tp.setWeightedClusters(wc);
@@ -145,16 +155,16 @@ final class StreamListeners {
     return Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tp.build())).build();
   }
 
-  /** The backends of the first {@code protocol} rule of {@code service}'s routes for {@code port}, or none. */
-  private static List<Policy.Backend> backends(PolicySet state, String service, Policy.Protocol protocol, int port) {
-    for (Policy.Routes r : MeshTranslator.routesOf(state, service)) {
+  /** The first {@code protocol} rule of {@code host}'s routes that applies to {@code port}, or null. */
+  private static Policy.StreamRule firstRule(PolicySet state, String host, Policy.Protocol protocol, int port) {
+    for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.StreamRule rule : r.streams()) {
         if (applies(rule, protocol, port)) {
-          return rule.backends();
+          return rule;
         }
       }
     }
-    return List.of();
+    return null;
   }
 
   private static boolean applies(Policy.StreamRule rule, Policy.Protocol protocol, int port) {

@@ -37,8 +37,8 @@ import java.util.List;
  * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
  * listeners) CLIENT. A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
  * API listeners (proxyless gRPC clients, which validate their HTTP connection manager as gRPC does) are never
- * touched. Applied after the mesh translation, per proxy: a Telemetry change is a new listener version pushed in
- * place (the data plane drains the old listener's connections). Stateless.
+ * touched. Applied after the mesh translation, per proxy ({@link TelemetryCache} keeps what it rewrote): a Telemetry
+ * change is a new listener version pushed in place (the data plane drains the old listener's connections). Stateless.
  */
 final class TelemetryListeners {
   static final String HCM = "envoy.filters.network.http_connection_manager";
@@ -50,23 +50,10 @@ final class TelemetryListeners {
   record Telemetered(List<Listener> listeners, String version) {}
 
   /**
-   * {@code r} with {@code t} in its listeners and, when traced, {@code collector} among its clusters; {@code r}
-   * itself when {@code t} is {@link ProxyTelemetry#OFF}. The rewritten listeners are taken from {@code cache} while
-   * {@code r}'s listeners keep their version (an endpoint change rewrites and digests no listener again).
-   *
-   * @param serviceName the name spans are reported under (Istio's {@code <service>.<namespace>})
-   * @param collector   the collector's cluster, or null when tracing has no provider
-   * @param cache       by {@code r}'s listeners version, {@code t} and {@code serviceName}; the caller bounds it and
-   *                    clears it when {@code mesh} changes
+   * {@code r} with listeners {@code ls} (its own rewritten for {@code t}: {@link #rewrite}) and, when {@code t} is
+   * traced, {@code collector} among its clusters (null: tracing has no provider).
    */
-  static MeshResources apply(MeshResources r, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
-      Cluster collector, java.util.Map<String, Telemetered> cache) {
-    if (t.equals(ProxyTelemetry.OFF)) {
-      return r;
-    }
-    String cluster = collector == null ? null : collector.getName();
-    Telemetered ls = cache.computeIfAbsent(r.listenersVersion() + "|" + t + "|" + serviceName + "|" + cluster,
-        k -> rewrite(r.listeners(), t, mesh, serviceName, cluster));
+  static MeshResources assemble(MeshResources r, Telemetered ls, ProxyTelemetry t, Cluster collector) {
     List<Cluster> clusters = r.clusters();
     String clustersVersion = r.clustersVersion();
     if (t.traced() && collector != null) {
@@ -79,7 +66,11 @@ final class TelemetryListeners {
         r.routesVersion(), clustersVersion, r.endpointsVersion());
   }
 
-  private static Telemetered rewrite(List<Listener> in, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
+  /**
+   * {@code in} with {@code t} written in: each non-API listener's HTTP connection managers and tcp_proxies get the
+   * access log and tracing of its direction ({@code collectorCluster} null: no tracing).
+   */
+  static Telemetered rewrite(List<Listener> in, ProxyTelemetry t, MeshTelemetry mesh, String serviceName,
       String collectorCluster) {
     AccessLog log = accessLog(mesh.envoyAccessLog());
     List<Listener> listeners = new ArrayList<>(in.size());
@@ -179,10 +170,11 @@ final class TelemetryListeners {
     List<Endpoint> endpoints = new ArrayList<>();
     boolean dns = false;
     if (p.service() == null) {
-      dns = !isIp(p.host());
+      dns = !io.keelson.control.policy.IpLiteral.is(p.host());
       endpoints.add(endpoint(p.host(), p.port()));
     } else {
-      workloads.stream().filter(w -> w.service().equals(p.service()) && isIp(w.address()))
+      workloads.stream().filter(w -> w.service().equals(p.service())
+              && io.keelson.control.policy.IpLiteral.is(w.address()))
           .sorted(java.util.Comparator.comparing(Policy::name))
           .forEach(w -> endpoints.add(endpoint(w.address(), w.port())));
     }
@@ -201,9 +193,5 @@ final class TelemetryListeners {
 
   private static Endpoint endpoint(String host, int port) {
     return Endpoint.newBuilder().setAddress(MeshTranslator.address(host, port)).build();
-  }
-
-  private static boolean isIp(String host) {
-    return host.matches("[0-9.]+") || host.contains(":");
   }
 }

@@ -16,6 +16,8 @@ import io.keelson.control.store.PolicySet;
  *       (one cluster serves all of a service's ports; the destination sidecar's connection manager takes HTTP/2
  *       whatever its app speaks), or when its DestinationRule sets {@code h2UpgradePolicy: UPGRADE}; otherwise
  *       HTTP/1.1;
+ *   <li>a cluster to a ServiceEntry host's port speaks HTTP/2 when that port is {@code HTTP2} or {@code GRPC}, or an
+ *       HTTP port whose DestinationRule sets {@code h2UpgradePolicy: UPGRADE};
  *   <li>a sidecar's cluster to its own app speaks HTTP/2 when the app's port is {@code HTTP2} or {@code GRPC} (the
  *       Service port equal to the app port, else the Service's only port).
  * </ul>
@@ -41,15 +43,37 @@ final class UpstreamProtocols {
   }
 
   /**
+   * True when a ServiceEntry's cluster for {@code port} speaks HTTP/2 upstream: the port is {@code HTTP2} or
+   * {@code GRPC}, or an HTTP port whose DestinationRule sets {@code h2UpgradePolicy: UPGRADE} (istiod: one cluster
+   * per entry port, so the port's own protocol decides; TCP and TLS ports never).
+   */
+  static boolean http2(Policy.EntryPort port, Policy.DestinationRule dr) {
+    if (port.protocol().http2()) {
+      return true;
+    }
+    Policy.ConnectionPool cp = dr == null ? null : dr.connectionPool();
+    return port.protocol().http() && cp != null && cp.h2Upgrade() == Policy.H2Upgrade.UPGRADE;
+  }
+
+  /**
    * True when the app of a {@code service} workload on {@code appPort} speaks HTTP/2: the Service's port equal to
    * {@code appPort}, else its only port, is HTTP2 or GRPC.
    */
   static boolean appHttp2(PolicySet state, String service, int appPort) {
+    Policy.Protocol p = appProtocol(state, service, appPort);
+    return p != null && p.http2();
+  }
+
+  /**
+   * The protocol a {@code service} workload's app on {@code appPort} speaks: that of the Service's port equal to
+   * {@code appPort}, else of its only port; null when {@code service} is no registry Service or neither applies.
+   */
+  static Policy.Protocol appProtocol(PolicySet state, String service, int appPort) {
     if (service == null || !(state.get("Service", service) instanceof Policy.Service svc)) {
-      return false;
+      return null;
     }
     int port = svc.ports().contains(appPort) ? appPort : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;
-    return port > 0 && svc.protocol(port).http2();
+    return port > 0 ? svc.protocol(port) : null;
   }
 
   /**

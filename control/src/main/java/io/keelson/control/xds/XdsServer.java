@@ -92,17 +92,8 @@ public final class XdsServer implements AutoCloseable {
   private PolicySet translated = PolicySet.EMPTY;
   // Mesh-wide telemetry defaults and providers (bin/keelson control's --access-log-*/--tracing-* flags).
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
-  // Per translation (by identity), its variants with each proxy's telemetry; cleared on each change (guarded by pushLock).
-  private final Map<MeshResources, Map<TelemetryKey, MeshResources>> telemetered = new java.util.IdentityHashMap<>();
-  // Telemetered listeners by their translation's listeners version and telemetry, kept across changes while the
-  // listeners do not change (an endpoint change rewrites none); bounded, cleared when the mesh defaults change.
-  private final Map<String, TelemetryListeners.Telemetered> telemeteredListeners = new java.util.LinkedHashMap<>(16, 0.75f,
-      true) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, TelemetryListeners.Telemetered> eldest) {
-      return size() > 4096;
-    }
-  };
+  // Each proxy's telemetered resources, kept across translations while its listeners do not change (guarded by pushLock).
+  private final TelemetryCache telemetered = new TelemetryCache();
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
@@ -151,7 +142,7 @@ public final class XdsServer implements AutoCloseable {
     pushLock.lock();
     try {
       this.telemetry = java.util.Objects.requireNonNull(telemetry);
-      telemeteredListeners.clear();
+      telemetered.clear();
     } finally {
       pushLock.unlock();
     }
@@ -401,7 +392,7 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
-      telemetered.clear();
+      telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
@@ -417,9 +408,6 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
-  /** A proxy's telemetry and its span service name: proxies with equal keys share one telemetered translation. */
-  private record TelemetryKey(io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry telemetry, String service) {}
-
   /**
    * Under pushLock. What {@code p} is given: its translation with its workload's telemetry (Telemetry resources and
    * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
@@ -432,9 +420,7 @@ public final class XdsServer implements AutoCloseable {
       return r;
     }
     var t = proxyTelemetry(p, translated);
-    TelemetryKey key = new TelemetryKey(t, p.service + "." + namespace(p));
-    return telemetered.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(key,
-        k -> TelemetryListeners.apply(r, t, telemetry, k.service(), collector, telemeteredListeners));
+    return telemetered.apply(r, t, telemetry, p.service + "." + namespace(p), collector);
   }
 
   /** {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults. */
@@ -692,26 +678,26 @@ public final class XdsServer implements AutoCloseable {
     @Override
     public void onV3StreamRequest(long streamId, DiscoveryRequest request)
         throws io.envoyproxy.controlplane.server.exception.RequestException {
-      if (request.hasNode()) {
-        opened(streamId, request.getNode(), false);
-      }
-      ProxyState p = streams.get(streamId);
-      if (p != null) {
-        p.answered(request.getTypeUrl(), request.getResponseNonce(),
-            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
-      }
+      requested(streamId, request.hasNode() ? request.getNode() : null, false, request.getTypeUrl(),
+          request.getResponseNonce(), request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
     }
 
     @Override
     public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
         throws io.envoyproxy.controlplane.server.exception.RequestException {
-      if (request.hasNode()) {
-        opened(streamId, request.getNode(), true);
+      requested(streamId, request.hasNode() ? request.getNode() : null, true, request.getTypeUrl(),
+          request.getResponseNonce(), request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    }
+
+    /** A request on a SotW or delta stream: the stream opened (when it names its node), then its ACK or NACK. */
+    private void requested(long streamId, Node node, boolean delta, String typeUrl, String nonce, String nack)
+        throws io.envoyproxy.controlplane.server.exception.RequestException {
+      if (node != null) {
+        opened(streamId, node, delta);
       }
       ProxyState p = streams.get(streamId);
       if (p != null) {
-        p.answered(request.getTypeUrl(), request.getResponseNonce(),
-            request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+        p.answered(typeUrl, nonce, nack);
       }
     }
 

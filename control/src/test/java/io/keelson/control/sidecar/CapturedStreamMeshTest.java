@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * service whose connections a VirtualService splits 50/50 between two versions in two pods (both versions answer,
  * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); two TLS apps sharing port 8443
  * in two pods (each terminating TLS itself with a test certificate the client verifies), reached by SNI: each
- * service's own name, and a VirtualService {@code tls} rule's SNI host routed to the other service. Skipped, with the reason printed, without root or the tools.
+ * service's own names (short and {@code .default.svc.cluster.local}), and a VirtualService {@code tls} rule's SNI host routed to the other service. Skipped, with the reason printed, without root or the tools.
  */
 class CapturedStreamMeshTest {
   private static final String ECHO_APP = """
@@ -192,7 +192,7 @@ class CapturedStreamMeshTest {
     // A test certificate for both apps (every name the client asks for), readable by the app user.
     Path certs = Files.createDirectories(m.dir.resolve("certs"));
     Result cert = run(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=web",
-        "-addext", "subjectAltName=DNS:web,DNS:shop,DNS:promo.example", "-keyout", certs.resolve("key.pem").toString(),
+        "-addext", "subjectAltName=DNS:web,DNS:shop,DNS:promo.example,DNS:shop.default.svc.cluster.local", "-keyout", certs.resolve("key.pem").toString(),
         "-out", certs.resolve("cert.pem").toString()), 60);
     assertThat(cert.exit()).as(cert.out()).isZero();
     run(List.of("chmod", "-R", "a+rX", m.dir.toString()), 10);
@@ -213,15 +213,18 @@ class CapturedStreamMeshTest {
       m.awaitOutput(m.client, CapturedMesh.serverAddress(k) + ":8443", "curl", "-s", "http://127.0.0.1:9901/clusters");
     }
 
-    Result tls = run(in(m.client, appUser(PYTHON, "-c", TLS_CLIENT, certFile, "web", "shop", "promo.example")), 30);
+    Result tls = run(in(m.client, appUser(PYTHON, "-c", TLS_CLIENT, certFile, "web", "shop", "promo.example",
+        "shop.default.svc.cluster.local")), 30);
     assertThat(tls.exit()).as(tls.out() + m.logs()).isZero();
     assertThat(tls.out()).as("the apps' own TLS, verified by the client, through both sidecars, chosen by SNI")
         .contains("web:web-app sni=web peer=127.0.0.1 verified=True")
         .contains("shop:shop-app sni=shop peer=127.0.0.1 verified=True")
-        .contains("promo.example:web-app sni=promo.example peer=127.0.0.1 verified=True");
+        .contains("promo.example:web-app sni=promo.example peer=127.0.0.1 verified=True")
+        .as("a service's full DNS name (what its VIP resolves from) is its own SNI name too")
+        .contains("shop.default.svc.cluster.local:shop-app sni=shop.default.svc.cluster.local peer=127.0.0.1 verified=True");
     // Inside mesh mTLS: each server sidecar terminated mesh TLS (the apps' TLS passed through inside it).
     assertThat(m.stat(m.client, "cluster.web.upstream_cx_total")).as("client sidecar's connections to web").isEqualTo(2);
-    assertThat(m.stat(m.client, "cluster.shop.upstream_cx_total")).as("client sidecar's connections to shop").isEqualTo(1);
+    assertThat(m.stat(m.client, "cluster.shop.upstream_cx_total")).as("client sidecar's connections to shop").isEqualTo(2);
     assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("web sidecar's inbound mTLS handshakes").isPositive();
     assertThat(m.statSum(m.server(1), ".ssl.handshake")).as("shop sidecar's inbound mTLS handshakes").isPositive();
   }

@@ -114,6 +114,50 @@ class ServiceEntryEndToEndTest {
   }
 
   /**
+   * An entry's {@code HTTP2} port: the app speaks HTTP/1.1 to its sidecar, which speaks HTTP/2 (prior knowledge) to an
+   * h2c-only server outside the mesh ({@link H2cApp}: an HTTP/1.1 request would fail its preface), as istiod's
+   * {@code http2_protocol_options} on the entry's cluster make Envoy do.
+   */
+  @Test
+  void anEntrysHttp2PortIsReachedOverHttp2() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
+        H2cApp h2 = new H2cApp();
+        Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
+      cp.store.apply(PolicyParser.parse("entries.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: frontend }
+          spec:
+            ports: [ { name: http, port: 80 } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: h2 }
+          spec:
+            hosts: [ h2.example.test ]
+            resolution: STATIC
+            ports: [ { number: 80, name: h2, protocol: HTTP2 } ]
+            endpoints: [ { address: 127.0.0.1, ports: { h2: %d } } ]
+          """.formatted(h2.port())).policies(), false);
+
+      int outbound = client.outboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(outbound, "h2.example.test").status() == 200);
+      for (int i = 0; i < 5; i++) {
+        RawHttp.Response r = get(outbound, "h2.example.test");
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("h2 /items");
+      }
+      assertThat(h2.streams.get()).as("every request an HTTP/2 stream at the server").isGreaterThanOrEqualTo(6);
+    }
+  }
+
+  private static RawHttp.Response get(int port, String host) throws Exception {
+    try (RawHttp http = new RawHttp(port)) {
+      return http.send("GET /items HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
+    }
+  }
+
+  /**
    * TLS origination (DestinationRule {@code tls} mode SIMPLE): the app speaks plain HTTP to its sidecar, which speaks TLS
    * to an HTTPS server (a certificate for secure.example.test from a test CA the rule names in {@code caCertificates}).
    * A second host on the same server is refused by the sidecar's check of the server's name (its SNI, by default).

@@ -87,6 +87,27 @@ class ServiceEntryTranslationTest {
         - route: [ { destination: { host: api.example.com, subset: v1 } } ]
       """;
 
+  /** A TLS entry host and a VirtualService routing SNI login.example.com on api.example.com's TLS port to it. */
+  private static final String EDGE = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: edge }
+      spec:
+        hosts: [ edge.example.com ]
+        resolution: DNS
+        ports: [ { number: 443, name: tls, protocol: TLS } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: edge }
+      spec:
+        hosts: [ api.example.com ]
+        tls:
+        - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
+          route: [ { destination: { host: edge.example.com } } ]
+      """;
+
   private static PolicyStore store(String yaml) throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
@@ -351,24 +372,7 @@ class ServiceEntryTranslationTest {
 
   @Test
   void tcpAndTlsRulesOfAVirtualServiceOnAnEntryHostRouteItsCapturedConnections() throws Exception {
-    PolicyStore store = store(ENTRIES + """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: { name: edge }
-        spec:
-          hosts: [ edge.example.com ]
-          resolution: DNS
-          ports: [ { number: 443, name: tls, protocol: TLS } ]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: { name: edge }
-        spec:
-          hosts: [ api.example.com ]
-          tls:
-          - match: [ { port: 443, sniHosts: [ login.example.com ] } ]
-            route: [ { destination: { host: edge.example.com } } ]
+    PolicyStore store = store(ENTRIES + EDGE + """
         ---
         apiVersion: networking.istio.io/v1
         kind: VirtualService
@@ -397,6 +401,86 @@ class ServiceEntryTranslationTest {
         .getWeightedClusters();
     assertThat(weighted.getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight())
         .containsExactly("outbound|5432||db.example.com=90", "outbound|15432||pg.example.com=10");
+  }
+
+  @Test
+  void anEntrysHttp2AndGrpcPortsSpeakHttp2UpstreamAndEveryClusterGetsTheDefaultCircuitBreakers() throws Exception {
+    var state = store(ENTRIES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: grpc }
+        spec:
+          hosts: [ grpc.example.com ]
+          resolution: DNS
+          ports:
+          - { number: 9090, name: grpc, protocol: GRPC }
+          - { number: 9091, name: h2, protocol: HTTP2 }
+          - { number: 9092, name: http, protocol: HTTP }
+          - { number: 9093, name: tcp, protocol: TCP }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: original }
+        spec:
+          hosts: [ original.example.com ]
+          resolution: NONE
+          ports: [ { number: 7000, name: grpc, protocol: GRPC } ]
+        """).current();
+    MeshResources r = new MeshTranslator(15001, false, true).translate(state, List.of());
+    for (String h2 : List.of("outbound|9090||grpc.example.com", "outbound|9091||grpc.example.com",
+        "outbound|7000||original.example.com")) {
+      assertThat(cluster(r, h2).getTypedExtensionProtocolOptionsMap()).as(h2).containsKey(UpstreamProtocols.OPTIONS);
+      assertThat(cluster(r, h2).getTypedExtensionProtocolOptionsOrThrow(UpstreamProtocols.OPTIONS)
+          .unpack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.class)
+          .getExplicitHttpConfig().hasHttp2ProtocolOptions()).as(h2).isTrue();
+    }
+    for (String h1 : List.of("outbound|9092||grpc.example.com", "outbound|9093||grpc.example.com",
+        "outbound|80||api.example.com")) {
+      assertThat(cluster(r, h1).getTypedExtensionProtocolOptionsMap()).as(h1).isEmpty();
+    }
+    // istiod's default thresholds on every cluster but the black hole: registry, entries of every resolution
+    // (NONE's too), the passthrough clusters.
+    for (Cluster c : r.clusters()) {
+      assertThat(c.getCircuitBreakers().getThresholdsList()).as(c.getName()).hasSize(1);
+      var t = c.getCircuitBreakers().getThresholds(0);
+      assertThat(t.getMaxRequests().getValue()).as(c.getName()).isEqualTo(ResilienceBuilder.UNLIMITED);
+      assertThat(t.getMaxConnections().getValue()).as(c.getName())
+          .isEqualTo(c.getName().endsWith("|api.example.com") ? 7 : ResilienceBuilder.UNLIMITED); // its rule's limit
+    }
+    assertThat(r.clusters()).extracting(Cluster::getName).contains("outbound|9000||passthrough.example.com",
+        "outbound|7000||original.example.com", "outbound|5432||db.example.com", CapturedListeners.PASSTHROUGH,
+        CapturedListeners.INBOUND_PASSTHROUGH);
+    // A captured sidecar's own app cluster too, and the data plane takes it all.
+    var self = new MeshTranslator.Self(null, 15006, 8080, java.util.Map.of(), false,
+        new NodeRegistration.Capture("10.1.0.9", 8080, 15006, 15001), "frontend");
+    MeshResources withApp = MeshTranslator.withInbound(r, state, self);
+    assertThat(cluster(withApp, CapturedListeners.appCluster(8080)).getCircuitBreakers().getThresholds(0)
+        .getMaxRequests().getValue()).isEqualTo(ResilienceBuilder.UNLIMITED);
+    java.util.Map<String, RouteConfiguration> routes = new java.util.LinkedHashMap<>();
+    withApp.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), withApp.listeners(),
+        routes, withApp.clusters(), withApp.endpoints().stream().collect(java.util.stream.Collectors.toMap(
+            e -> e.getClusterName(), e -> e)));
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.clusters()).containsKeys("outbound|9090||grpc.example.com", "outbound|7000||original.example.com");
+  }
+
+  @Test
+  void everyTlsRuleOfAnEntryHostGetsItsSniChainNotOnlyTheFirst() throws Exception {
+    PolicyStore store = store(ENTRIES + EDGE + """
+        # (continues EDGE's VirtualService: a second tls rule)
+          - match: [ { port: 443, sniHosts: [ pay.example.com ] } ]
+            route: [ { destination: { host: api.example.com } } ]
+        """);
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store.current(), List.of());
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getFilterChainsList()).extracting(c -> String.join(",", c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly("login.example.com", "pay.example.com", "api.example.com", "edge.example.com", "");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||edge.example.com");
+    assertThat(tcpCluster(tls.getFilterChains(1))).as("the second rule's, as a registry service's second rule")
+        .isEqualTo("outbound|443||api.example.com");
   }
 
   @Test

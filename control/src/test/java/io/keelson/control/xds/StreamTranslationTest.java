@@ -146,11 +146,35 @@ class StreamTranslationTest {
         .containsExactly("envoy.filters.listener.tls_inspector");
     List<FilterChain> chains = tls.getFilterChainsList();
     assertThat(chains).extracting(c -> (List<String>) List.copyOf(c.getFilterChainMatch().getServerNamesList())).containsExactly(
-        List.of("shop.example"), List.of("api", "api.svc.cluster.local"), List.of("web", "web.svc.cluster.local"), List.<String>of());
+        List.of("shop.example"), MeshNames.names("api"), MeshNames.names("web"), List.<String>of());
+    assertThat(MeshNames.names("web")).containsExactly("web", "web.default", "web.default.svc",
+        "web.default.svc.cluster.local");
     assertThat(tcpProxy(chains.get(0)).getCluster()).isEqualTo("api");
     assertThat(tcpProxy(chains.get(1)).getCluster()).isEqualTo("api");
     assertThat(tcpProxy(chains.get(2)).getCluster()).isEqualTo("web");
     assertThat(tcpProxy(chains.get(3)).getCluster()).as("ALLOW_ANY").isEqualTo("PassthroughCluster");
+  }
+
+  @Test
+  void aTlsServicesOwnChainMatchesEveryNameItsAppsResolveUnlessARuleTookIt() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: web }
+        spec:
+          hosts: [ web ]
+          tls:
+          - match: [ { port: 8443, sniHosts: [ web.default.svc ] } ]
+            route: [ { destination: { host: api } } ]
+        """));
+    List<FilterChain> chains = listener(r, "0.0.0.0_8443").getFilterChainsList();
+    assertThat(chains).extracting(c -> (List<String>) List.copyOf(c.getFilterChainMatch().getServerNamesList())).containsExactly(
+        List.of("web.default.svc"),
+        List.of("api", "api.default", "api.default.svc", "api.default.svc.cluster.local"),
+        List.of("web", "web.default", "web.default.svc.cluster.local"), List.<String>of());
+    assertThat(tcpProxy(chains.get(0)).getCluster()).as("the rule's name stays the rule's").isEqualTo("api");
+    assertThat(tcpProxy(chains.get(2)).getCluster()).isEqualTo("web");
   }
 
   @Test

@@ -336,4 +336,27 @@ class TelemetryTranslationTest {
   private static Value num(int n) {
     return Value.newBuilder().setNumberValue(n).build();
   }
+
+  @Test
+  void theCollectorsClusterIsStaticOnlyForAnIpAddressAndTheDataPlaneTakesIt() throws Exception {
+    record Case(String flag, Cluster.DiscoveryType type, String address) {}
+    for (Case c : List.of(
+        new Case("127.0.0.1:4317", Cluster.DiscoveryType.STATIC, "127.0.0.1"),
+        new Case("[::1]:4317", Cluster.DiscoveryType.STATIC, "::1"), // a URL's IPv6 form, brackets off
+        new Case("999.0.0.1:4317", Cluster.DiscoveryType.STRICT_DNS, "999.0.0.1"), // digits and dots, no address
+        new Case("otel.example.com:4317", Cluster.DiscoveryType.STRICT_DNS, "otel.example.com"))) {
+      MeshTelemetry.OtlpProvider p = MeshTelemetry.fromFlags(null, null, null, c.flag(), null, null).tracingProvider();
+      Cluster collector = TelemetryListeners.collector(p, List.of());
+      assertThat(collector.getType()).as(c.flag()).isEqualTo(c.type());
+      assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+          .getSocketAddress().getAddress()).as(c.flag()).isEqualTo(c.address());
+      // The data plane refuses a STATIC cluster whose address is no IP address (the whole CDS update NACKed).
+      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), List.of(), Map.of(),
+          List.of(collector), Map.of());
+      assertThat(snapshot.warnings()).as(c.flag()).isEmpty();
+      assertThat(snapshot.clusters()).as(c.flag()).containsKey("opentelemetry|otel");
+    }
+  }
+
 }
