@@ -15,17 +15,18 @@ final class GatewayParser {
   private GatewayParser() {}
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
-    return route(meta, spec, GatewayParser::rule);
+    return route(meta, spec, true, GatewayParser::rule);
   }
 
   /**
-   * An HTTPRoute or GRPCRoute: its parentRefs, hostnames and rules, each rule read by {@code rule} (given the rule
-   * and its default name, {@code <route>-<index>}).
+   * An HTTPRoute or GRPCRoute: its parentRefs (Gateway parents only when {@code gatewayParents}), hostnames and rules,
+   * each rule read by {@code rule} (given the rule and its default name, {@code <route>-<index>}).
    */
-  static Policy.Routes route(Policy.Meta meta, Fields spec, java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
+  static Policy.Routes route(Policy.Meta meta, Fields spec, boolean gatewayParents,
+      java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
     spec.allow("parentRefs", "hostnames", "rules");
     List<String> services = new ArrayList<>();
-    List<String> gateways = parents(spec, services);
+    List<String> gateways = parents(spec, services, gatewayParents);
     List<String> hostnames = spec.strings("hostnames", false);
     for (int i = 0; i < hostnames.size(); i++) {
       if (!gateways.isEmpty() && !IstioGatewayParser.gatewayHost(hostnames.get(i))) {
@@ -51,13 +52,18 @@ final class GatewayParser {
    * An HTTPRoute's parentRefs: Services (mesh/GAMMA form) into {@code services}; Gateways returned as
    * {@code namespace/name}, or {@code namespace/name/sectionName} for one listener.
    */
-  private static List<String> parents(Fields spec, List<String> services) {
+  private static List<String> parents(Fields spec, List<String> services, boolean gatewayParents) {
     List<String> gateways = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
       String kind = p.string("kind", false);
       String group = p.string("group", false);
       String name = p.string("name", true);
+      if ((kind == null || kind.equals("Gateway")) && !gatewayParents) {
+        p.error("kind", "parent kind Gateway" + (kind == null ? " (the default)" : "") + " is not supported yet for this"
+            + " route kind; expected kind: Service (mesh routing, with group: \"\")");
+        continue;
+      }
       if (kind == null || kind.equals("Gateway")) {
         if (group != null && !group.equals("gateway.networking.k8s.io")) {
           p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");

@@ -15,7 +15,7 @@ final class GrpcRouteParser {
   private GrpcRouteParser() {}
 
   static Policy grpcRoute(Policy.Meta meta, Fields spec) {
-    return GatewayParser.route(meta, spec, GrpcRouteParser::rule);
+    return GatewayParser.route(meta, spec, false, GrpcRouteParser::rule);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {

@@ -108,4 +108,21 @@ class GrpcRouteTranslationTest {
         .hasMessageContaining("spec.rules[0].matches[2].method.service: one of service and method is required")
         .hasMessageContaining("spec.rules[0].filters[0].type: 'RequestRedirect' is not a GRPCRoute filter type");
   }
+
+  @Test
+  void aGrpcRoutesGatewayParentIsRefusedByName() {
+    // HTTPRoute takes Gateway parents (ingress gateways); GRPCRoute shares its parser but not that yet.
+    assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: { name: r }
+        spec:
+          parentRefs: [ { name: public }, { kind: Gateway, name: other } ]
+          rules:
+          - backendRefs: [ { name: echo } ]
+        """)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet for this"
+            + " route kind; expected kind: Service")
+        .hasMessageContaining("spec.parentRefs[1].kind: parent kind Gateway is not supported yet for this route kind");
+  }
 }
