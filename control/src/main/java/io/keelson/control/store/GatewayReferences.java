@@ -65,17 +65,49 @@ final class GatewayReferences {
         }
       }
       for (Policy.Gateway other : state.ofType(Policy.Gateway.class)) {
-        if (other == g || !other.selector().equals(g.selector())) {
+        if (!other.selector().equals(g.selector())) {
           continue;
         }
         for (Policy.Server o : other.servers()) {
-          if (o.port() == s.port() && !plaintext(o.protocol()).equals(plaintext(s.protocol()))) {
+          if (o == s || o.port() != s.port()) {
+            continue;
+          }
+          String where = other == g ? "server " + o.index() + " of this Gateway"
+              : "Gateway " + other.ref() + ", which selects the same proxies";
+          if (other != g && !plaintext(o.protocol()).equals(plaintext(s.protocol()))) {
             errors.add(new PolicyError(file, doc, at + ".port", "port " + s.port() + " is " + s.protocol() + " here and "
-                + o.protocol() + " in Gateway " + other.ref() + ", which selects the same proxies; expected one"
-                + " protocol per port"));
+                + o.protocol() + " in " + where + "; expected one protocol per port"));
+          } else if (s.https() && o.https()) {
+            httpsNeighbours(file, doc, at, s, o, where, errors);
           }
         }
       }
+    }
+  }
+
+  /**
+   * Two HTTPS servers on one port of the same proxies: their hosts may not overlap (each becomes a filter chain's
+   * server_names, and Envoy refuses two chains with the same match), and a MUTUAL server may share the port only with
+   * MUTUAL servers of the same credential: the data plane runs one connection manager (one route table) for all the
+   * SNI-selected chains of a port, so a client naming a SIMPLE server's SNI could reach a MUTUAL server's hosts
+   * without the client certificate that server asks for.
+   */
+  private static void httpsNeighbours(String file, String doc, String at, Policy.Server s, Policy.Server o,
+      String where, List<PolicyError> errors) {
+    List<String> shared = s.hosts().stream().filter(o.hosts()::contains).toList();
+    if (!shared.isEmpty()) {
+      errors.add(new PolicyError(file, doc, at + ".hosts", "host " + shared.getFirst() + " on port " + s.port()
+          + " is also an HTTPS host of " + where + "; expected each HTTPS host of a port in one server"));
+    }
+    boolean mutual = "MUTUAL".equals(s.tls().mode());
+    if ((mutual || "MUTUAL".equals(o.tls().mode()))
+        && !(mutual && o.tls().mode().equals(s.tls().mode())
+            && java.util.Objects.equals(o.tls().credentialName(), s.tls().credentialName()))) {
+      errors.add(new PolicyError(file, doc, at + ".tls", "port " + s.port() + " has a " + s.tls().mode()
+          + " server here and a " + o.tls().mode() + " one in " + where + " (credential "
+          + o.tls().credentialName() + "); HTTPS servers of a port share one route table in Keelson's data plane, so a"
+          + " client naming the other server's SNI would skip the client-certificate check: expected a MUTUAL server"
+          + " to have its port to itself or share it only with MUTUAL servers of the same credentialName"));
     }
   }
 

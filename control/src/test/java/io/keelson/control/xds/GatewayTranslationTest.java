@@ -72,7 +72,7 @@ class GatewayTranslationTest {
         - port: { number: 443, name: https, protocol: HTTPS }
           hosts: [ secure.example.com ]
           tls: { mode: SIMPLE, credentialName: shop-cert, minProtocolVersion: TLSV1_3 }
-        - port: { number: 443, name: https-mtls, protocol: HTTPS }
+        - port: { number: 8443, name: https-mtls, protocol: HTTPS }
           hosts: [ "*" ]
           tls: { mode: MUTUAL, credentialName: shop-cert }
       ---
@@ -127,13 +127,13 @@ class GatewayTranslationTest {
   void serversBecomeIstiodShapedListenersAndBoundVirtualServicesTheirVirtualHosts() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     MeshResources r = gateway(state, Map.of("istio", "ingressgateway", "app", "edge"));
-    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_80", "0.0.0.0_443");
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_80", "0.0.0.0_443", "0.0.0.0_8443");
     Listener http = listener(r, "0.0.0.0_80");
     assertThat(http.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
     HttpConnectionManager hcm = http.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
     assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("http.80");
-    assertThat(r.routes()).extracting(RouteConfiguration::getName).containsExactly("http.80", "https.443");
+    assertThat(r.routes()).extracting(RouteConfiguration::getName).containsExactly("http.80", "https.443", "https.8443");
 
     RouteConfiguration http80 = routes(r, "http.80");
     // Server hosts meet VirtualService hosts: the more specific name; "*" of the VirtualService takes the server's.
@@ -154,12 +154,16 @@ class GatewayTranslationTest {
     Listener https = listener(r, "0.0.0.0_443");
     assertThat(https.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.listener.tls_inspector");
     assertThat(https.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
-        .containsExactly(List.of("secure.example.com"), List.<String>of());
+        .containsExactly(List.of("secure.example.com"));
     DownstreamTlsContext simple = https.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
     assertThat(simple.getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString()).isEqualTo(leaf.certPem());
     assertThat(simple.getCommonTlsContext().getTlsParams().getTlsMinimumProtocolVersion()).isEqualTo(TlsParameters.TlsProtocol.TLSv1_3);
     assertThat(simple.hasRequireClientCertificate()).isFalse();
-    DownstreamTlsContext mutual = https.getFilterChains(1).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+    // MUTUAL has its port to itself (GatewayReferences: a shared route table would let SIMPLE's SNI skip the check).
+    Listener mtls = listener(r, "0.0.0.0_8443");
+    assertThat(mtls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.<String>of());
+    DownstreamTlsContext mutual = mtls.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
     assertThat(mutual.getRequireClientCertificate().getValue()).isTrue();
     assertThat(mutual.getCommonTlsContext().getValidationContext().getTrustedCa().getInlineString()).contains("BEGIN CERTIFICATE");
     assertThat(https.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class).getRds()
@@ -177,7 +181,7 @@ class GatewayTranslationTest {
         io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
         r.clusters(), endpoints);
     assertThat(snapshot.warnings()).isEmpty();
-    assertThat(snapshot.listeners()).hasSize(2);
+    assertThat(snapshot.listeners()).hasSize(3);
   }
 
   @Test
@@ -220,6 +224,36 @@ class GatewayTranslationTest {
     assertThatThrownBy(() -> store.delete("Secret", "istio-system", "shop-cert", false))
         .hasMessageContaining("would break if Secret/istio-system/shop-cert were deleted")
         .hasMessageContaining("no Secret 'shop-cert'");
+  }
+
+  @Test
+  void aMutualServerSharesItsPortOnlyWithMutualServersOfItsCredentialAndHttpsHostsDoNotRepeat() throws Exception {
+    // SIMPLE beside MUTUAL on one port: one route table for both, so SNI secure.example.com (no client certificate)
+    // with Host shop.example.com would reach the MUTUAL server's routes. Refused at the MUTUAL server and its neighbour.
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("number: 8443, name: https-mtls", "number: 443, name: https-mtls")))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.servers[3].tls: port 443 has a MUTUAL server here and a SIMPLE one in server 2 of this"
+            + " Gateway (credential shop-cert); HTTPS servers of a port share one route table in Keelson's data plane")
+        .hasMessageContaining("spec.servers[2].tls: port 443 has a SIMPLE server here and a MUTUAL one in server 3");
+    // Another Gateway of the same proxies repeating an HTTPS host of the port: two chains with one match.
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: again, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: https, protocol: HTTPS }
+            hosts: [ other.example.com, secure.example.com ]
+            tls: { mode: SIMPLE, credentialName: shop-cert }
+        """)).hasMessageContaining("Gateway/istio-system/again: spec.servers[0].hosts: host secure.example.com on port 443"
+            + " is also an HTTPS host of Gateway istio-system/ingress, which selects the same proxies; expected each HTTPS"
+            + " host of a port in one server");
+    // MUTUAL servers of one credential may share a port (one client CA for all of it).
+    store(secrets + "---\n" + MESH.replace("number: 8443, name: https-mtls", "number: 443, name: https-mtls")
+        .replace("tls: { mode: SIMPLE, credentialName: shop-cert, minProtocolVersion: TLSV1_3 }",
+            "tls: { mode: MUTUAL, credentialName: shop-cert }"));
   }
 
   @Test
