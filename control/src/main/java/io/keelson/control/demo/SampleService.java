@@ -36,8 +36,9 @@ public final class SampleService implements AutoCloseable {
   private final String version;
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   /**
-   * Accepted connections, closed by {@link #close()} itself: shutting the event loop group down alone can leave a
-   * connection accepted in the last moments open and unread (no FIN, no RST), so a caller waits for its timeout.
+   * Open connections, closed by {@link #close()} itself: the event loop group's graceful shutdown alone can end with
+   * accepted connections still open, registered and active but no longer served (their peers get no FIN, a request
+   * on one is never read), so a caller such as a sidecar's keep-alive pool waits for its timeout.
    */
   private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private Channel channel;
