@@ -88,9 +88,7 @@ class LocalityEndToEndTest {
       // Both zone-a apps stop: each failure ejects its endpoint; then every call fails over to zone b.
       a1.close();
       a2.close();
-      // A call right after an app stops can hang until the route's 15 s timeout (504): a data-plane behaviour seen
-      // on a plain single-level cluster too, not locality's; hence the generous bound.
-      await().atMost(Duration.ofSeconds(45)).ignoreExceptions()
+      await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
           .until(() -> servedBy(outbound, "reviews", 10).equals(Map.of("reviews-b1", 10)));
       assertThat(servedBy(outbound, "reviews", 100)).isEqualTo(Map.of("reviews-b1", 100));
     }
