@@ -33,9 +33,6 @@ import java.util.TreeMap;
  * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
  */
 final class GatewayTranslator {
-  /** Gateway tcp/tls rules name registry Services (ServiceEntry hosts are not routed from gateways). */
-  private static final ClusterNames REGISTRY = new ClusterNames(Map.of(), 0);
-
   private GatewayTranslator() {}
 
   /** A server of a Gateway selecting this proxy. */
@@ -46,6 +43,8 @@ final class GatewayTranslator {
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
+    // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
+    ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
     for (Policy.Gateway g : state.ofType(Policy.Gateway.class)) {
       if (!g.selector().isEmpty() && MeshTranslator.matches(g.selector(), labels)) {
@@ -63,7 +62,7 @@ final class GatewayTranslator {
       List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
       boolean tls = !https.isEmpty();
       if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
-        Listener stream = streamListener(address, port, servers, state);
+        Listener stream = streamListener(address, port, servers, state, names);
         if (stream != null) {
           listeners.add(stream);
         }
@@ -71,7 +70,7 @@ final class GatewayTranslator {
       }
       String routeName = (tls ? "https." : "http.") + port;
       List<Bound> served = tls ? https : servers;
-      routes.add(routeConfig(routeName, port, served, state));
+      routes.add(routeConfig(routeName, port, served, state, names));
       Listener.Builder l = Listener.newBuilder().setName(address + "_" + port)
           .setAddress(MeshTranslator.address(address, port));
       Filter hcm = connectionManager(address + "_" + port, routeName);
@@ -107,7 +106,8 @@ final class GatewayTranslator {
    * rule of this port, matched by its {@code sniHosts} that a server's hosts cover (first rule wins a name); TCP, one
    * tcp_proxy chain from the first bound {@code tcp} rule of this port. Null when no rule applies (nothing to listen for).
    */
-  private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state) {
+  private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state,
+      ClusterNames names) {
     boolean passthrough = servers.stream().anyMatch(b -> b.server().protocol().equals("TLS"));
     Policy.Protocol protocol = passthrough ? Policy.Protocol.TLS : Policy.Protocol.TCP;
     String name = address + "_" + port;
@@ -133,7 +133,7 @@ final class GatewayTranslator {
           String prefix = "outbound_" + name + "|" + r.name();
           if (!passthrough) {
             return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, REGISTRY))).build();
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names))).build();
           }
           List<String> sni = rule.sniHosts().stream()
               .filter(h -> b.server().hosts().stream().anyMatch(s -> intersection(s, h) != null))
@@ -141,7 +141,7 @@ final class GatewayTranslator {
           if (!sni.isEmpty()) {
             l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
                 .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, REGISTRY)));
+                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)));
           }
         }
       }
@@ -176,7 +176,8 @@ final class GatewayTranslator {
    * One virtual host per host a bound VirtualService shares with a server of this port (the more specific of the
    * two names), its routes those of every such VirtualService in name order; a Host no virtual host names gets 404.
    */
-  private static RouteConfiguration routeConfig(String name, int port, List<Bound> servers, PolicySet state) {
+  private static RouteConfiguration routeConfig(String name, int port, List<Bound> servers, PolicySet state,
+      ClusterNames names) {
     Map<String, VirtualHost.Builder> hosts = new TreeMap<>();
     Map<String, Boolean> redirect = new TreeMap<>();
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
@@ -205,7 +206,7 @@ final class GatewayTranslator {
               redirect.put(host, true);
             } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
               for (Policy.Rule rule : r.rules()) {
-                RouteBuilder.addRoutes(vh, r, rule, state);
+                RouteBuilder.addRoutes(vh, r, rule, state, names);
               }
             }
           }

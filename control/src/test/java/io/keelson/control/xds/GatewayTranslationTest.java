@@ -257,6 +257,36 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void aGatewayRouteToAServiceEntryHostGoesToTheEntrysCluster() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: api }
+        spec:
+          hosts: [ api.example.com ]
+          resolution: STATIC
+          ports: [ { number: 8080, name: http, protocol: HTTP } ]
+          endpoints: [ { address: 127.0.0.1 } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: to-api }
+        spec:
+          hosts: [ api.apps.example.com ]
+          gateways: [ istio-system/ingress ]
+          http:
+          - route: [ { destination: { host: api.example.com } } ]
+        """).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway"));
+    VirtualHost api = vhost(routes(r, "http.80"), "api.apps.example.com:80");
+    // istiod's outbound|<port>||<host>, the cluster the gateway is sent; before, the route named the bare host.
+    assertThat(api.getRoutesList()).extracting(rt -> rt.getRoute().getCluster())
+        .contains("outbound|8080||api.example.com");
+    assertThat(r.clusters()).extracting(c -> c.getName()).contains("outbound|8080||api.example.com");
+  }
+
+  @Test
   void gatewaysAndSecretsSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
     PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
