@@ -26,6 +26,12 @@ import java.util.Map;
  * e.g. {@code xds: RouteConfiguration[local].virtual_hosts[0].routes[1].route.cluster: ...}. Stateless.
  */
 public final class XdsSnapshotTranslator {
+  static final String REDACTED = "[redacted]";
+  private static final String PRIVATE_KEY_FIELD = "\"private_key\"";
+  // A DataSource printed without whitespace: {"inline_string":"..."} or {"inline_bytes":"..."} (JSON-escaped text).
+  private static final java.util.regex.Pattern INLINE_PRIVATE_KEY = java.util.regex.Pattern.compile(
+      "\"private_key\":\\{\"inline_(?:string|bytes)\":\"(?:[^\"\\\\]|\\\\.)*\"\\}");
+
   /** Prefix of every problem line. */
   public static final String SOURCE = "xds";
 
@@ -129,7 +135,11 @@ public final class XdsSnapshotTranslator {
         configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings(), names);
   }
 
-  private static String configDump(String version, List<Listener> listeners, Collection<RouteConfiguration> routes,
+  /**
+   * The admin {@code /config_dump} body. Inline private keys (an ingress gateway's certificates arrive inline in its
+   * listeners) are shown as {@value #REDACTED}, as Envoy redacts them; a key's file name is shown.
+   */
+  static String configDump(String version, List<Listener> listeners, Collection<RouteConfiguration> routes,
       List<Cluster> clusters, Collection<ClusterLoadAssignment> endpoints) {
     StringBuilder json = new StringBuilder(256).append("{\"version\":\"").append(version.replace("\"", "\\\"")).append('"');
     section(json, "listeners", listeners);
@@ -150,7 +160,9 @@ public final class XdsSnapshotTranslator {
       }
       first = false;
       try {
-        json.append(printer.print(m));
+        String printed = printer.print(m);
+        json.append(printed.contains(PRIVATE_KEY_FIELD) ? INLINE_PRIVATE_KEY.matcher(printed)
+            .replaceAll(PRIVATE_KEY_FIELD + ":{\"inline_string\":\"" + REDACTED + "\"}") : printed);
       } catch (InvalidProtocolBufferException e) {
         // Every typed_config was checked against the same registry before translation.
         json.append("{\"unprintable\":\"").append(m.getDescriptorForType().getName()).append("\"}");
