@@ -92,7 +92,7 @@ public record SidecarBootstrap(
     }
     port("--xds", xdsPort, 1);
     port("--app-port", appPort, gatewayAddress != null ? 0 : 1);
-    if (gatewayAddress != null && (captureAddress != null || !gatewayAddress.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
+    if (gatewayAddress != null && (captureAddress != null || !io.keelson.control.policy.IpLiteral.isIpv4(gatewayAddress))) {
       throw new IllegalArgumentException(captureAddress != null ? "--gateway cannot be used with --capture"
           : "--gateway-address '" + gatewayAddress + "' is not an IPv4 address; expected e.g. 0.0.0.0 or 127.0.0.1");
     }

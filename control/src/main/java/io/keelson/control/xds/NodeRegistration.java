@@ -71,7 +71,7 @@ public final class NodeRegistration {
     }
     String address = md.containsKey(GATEWAY_ADDRESS) && !md.get(GATEWAY_ADDRESS).getStringValue().isEmpty()
         ? md.get(GATEWAY_ADDRESS).getStringValue() : GATEWAY_DEFAULT_ADDRESS;
-    if (!address.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+    if (!io.keelson.control.policy.IpLiteral.isIpv4(address)) {
       throw new IllegalArgumentException("node " + node.getId() + ": " + GATEWAY_ADDRESS + " '" + address
           + "' is not an IPv4 address; expected e.g. 0.0.0.0 or 127.0.0.1");
     }

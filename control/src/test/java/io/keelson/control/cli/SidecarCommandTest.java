@@ -79,6 +79,8 @@ class SidecarCommandTest {
           "--print-bootstrap"})).isEqualTo(2);
       assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--gateway-address", "any",
           "--print-bootstrap"})).isEqualTo(2);
+      assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--gateway-address", "999.0.0.1",
+          "--print-bootstrap"})).isEqualTo(2); // digits and dots, not an address (the data plane would NACK it)
       assertThat(ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "x", "--app-port", "9000",
           "--gateway-address", "127.0.0.1", "--print-bootstrap"})).isEqualTo(2);
     } finally {
@@ -86,6 +88,7 @@ class SidecarCommandTest {
     }
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("--app-port is for sidecars; a gateway (--gateway) has no app")
         .contains("--gateway-address 'any' is not an IPv4 address")
+        .contains("--gateway-address '999.0.0.1' is not an IPv4 address")
         .contains("--gateway-address is only used with --gateway");
   }
 
