@@ -66,7 +66,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private final long idleTimeoutNanos;
   private final long streamIdleNanos;
   private Channel channel;
-  private String remoteIp;
   private boolean inRead;
   private boolean upstreamFlushPending;
   private boolean readPaused;
@@ -199,7 +198,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos, streamIdleNanos);
     timers.touch();
     InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
-    remoteIp = remote.getAddress().getHostAddress();
+    String remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
     downstream = new io.keelson.dataplane.edge.DownstreamAddress(remote);
     localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(channel); // restored at accept, if redirected
@@ -608,7 +607,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         forward.timeout(), snapshot, context.stats(), context.pool().shadows(), channel.eventLoop(), request, pendingBody,
         requestComplete ? pendingTrailers : null, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
-        traceHeaders, startNanos, remoteIp);
+        traceHeaders, startNanos, downstream.address()); // the connection manager's downstream address
     if (expectContinue) {
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }

@@ -432,7 +432,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    String remoteIp = ((InetSocketAddress) down.parent().remoteAddress()).getAddress().getHostAddress();
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
     timeoutMs = TimeUnit.NANOSECONDS.toMillis(timeout);
@@ -450,7 +449,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
-    observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, remoteIp);
+    observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }

@@ -30,8 +30,8 @@ class SpanExportTest {
         TestUpstream up = new TestUpstream("up");
         ProxyHarness second = new ProxyHarness(yaml("hop-2", up.port(), collector.port(), 0), PipelineMode.INLINE);
         ProxyHarness first = new ProxyHarness(yaml("hop-1", second.port(), collector.port(), 0), PipelineMode.DISRUPTOR)) {
-      assertThat(first.get("/reviews/1?x=y", "traceparent", "00-" + TRACE + "-" + PARENT + "-01", "user-agent", "t/1")
-          .statusCode()).isEqualTo(200);
+      assertThat(first.get("/reviews/1?x=y", "traceparent", "00-" + TRACE + "-" + PARENT + "-01", "user-agent", "t/1",
+          "x-forwarded-for", "203.0.113.7").statusCode()).isEqualTo(200);
       String upstreamParent = up.lastHeaders.get("traceparent").split("-")[2];
       await().atMost(Duration.ofSeconds(10)).until(() -> collector.spans.size() >= 2);
       List<ReceivedSpan> spans = collector.spans;
@@ -53,7 +53,9 @@ class SpanExportTest {
           .containsEntry("network.protocol.version", "1.1")
           .containsEntry("user_agent.original", "t/1")
           .containsEntry("upstream_cluster", "next")
-          .containsEntry("response_flags", "-");
+          .containsEntry("response_flags", "-")
+          // Without use_remote_address the downstream address is x-forwarded-for's last entry, as Envoy's.
+          .containsEntry("client.address", "203.0.113.7");
     }
   }
 
