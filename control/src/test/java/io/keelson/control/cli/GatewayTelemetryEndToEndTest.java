@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  * selector) programmed by an Istio Gateway and VirtualService, and product-service behind a sidecar. Each request
  * through the gateway is one line at the gateway (with the external client's address and port) and one at the
  * backend's inbound; the gateway's span and the backend sidecar's are in one trace at the collector; a Telemetry
- * selecting the gateway's labels turns its log off on the running gateway.
+ * selecting the gateway's labels turns its log off on the running gateway; {@code bin/keelson explain --gateway}
+ * answers which route a Host/path takes at one of its ports.
  */
 class GatewayTelemetryEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -120,6 +121,23 @@ class GatewayTelemetryEndToEndTest {
             assertThat(spans).as("spans: %s", spans).anyMatch(s -> "product-service.shop".equals(s.serviceName())
                 && gatewayTraces.contains(s.traceId()));
           });
+
+          // explain at the gateway: the route a Host/path takes at one of its ports; a port it does not serve is named.
+          Result explained = cli("explain", "--gateway", gateway.nodeId(), "--port", String.valueOf(http), "--to",
+              "shop.example.com", "--path", "/items/x", "--server", server);
+          assertThat(explained.code()).as(explained.err()).isZero();
+          assertThat(explained.out()).contains("route configuration 'http." + http + "'", "result: forwarded",
+              "cluster product-service");
+          Result unknownHost = cli("explain", "--gateway", gateway.nodeId(), "--port", String.valueOf(http), "--to",
+              "other.example.com", "--server", server);
+          assertThat(unknownHost.out()).contains("result: 404 (no virtual host)");
+          Result wrongPort = cli("explain", "--gateway", gateway.nodeId(), "--port", "1", "--to", "shop.example.com",
+              "--server", server);
+          assertThat(wrongPort.code()).isNotZero();
+          assertThat(wrongPort.err()).contains("serves no HTTP/HTTPS on port 1", "http." + http);
+          Result notAGateway = cli("explain", "--gateway", "no-such-proxy", "--port", "80", "--to", "shop.example.com",
+              "--server", server);
+          assertThat(notAGateway.err()).contains("no gateway proxy 'no-such-proxy' is connected");
 
           // A Telemetry selecting the gateway's labels turns its log off on the running gateway.
           Path quiet = dir.resolve("quiet.yaml");
