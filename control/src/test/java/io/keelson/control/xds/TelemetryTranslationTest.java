@@ -324,8 +324,8 @@ class TelemetryTranslationTest {
             assertThat(accessLogs(c)).as("the gateway's TCP server's tcp_proxy").hasSize(1));
         assertThat(r.clusters()).extracting(Cluster::getName).anyMatch(n -> n.startsWith("opentelemetry"));
       });
-      // CLIENT entries of a Telemetry selecting the gateway's labels turn its log and spans off.
-      store.apply(PolicyParser.parse("t.yaml", """
+      // CLIENT entries of a Telemetry selecting the gateway's labels turn its log and spans off; a dry run names it.
+      var quiet = PolicyParser.parse("t.yaml", """
           apiVersion: telemetry.istio.io/v1
           kind: Telemetry
           metadata: { name: quiet-edge, namespace: default }
@@ -333,7 +333,11 @@ class TelemetryTranslationTest {
             selector: { matchLabels: { istio: ingressgateway } }
             accessLogging: [ { match: { mode: CLIENT }, disabled: true } ]
             tracing: [ { match: { mode: CLIENT }, disableSpanReporting: true } ]
-          """).policies(), false);
+          """).policies();
+      PolicyStore.Change dryRun = store.apply(quiet, true);
+      assertThat(xds.changedFor(dryRun.before(), dryRun.after())).as("a dry run names the gateway a Telemetry reaches")
+          .containsEntry("edge-1", List.of("listeners", "clusters"));
+      store.apply(quiet, false);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
         MeshResources r = resources(xds, "edge-1");
         assertThat(logged(r, "0.0.0.0_8080")).isFalse();
