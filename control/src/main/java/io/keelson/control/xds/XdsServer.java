@@ -595,7 +595,7 @@ public final class XdsServer implements AutoCloseable {
     Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : Map.of());
+        w != null ? w.labels() : gateway != null ? gateway.labels() : Map.of()); // failoverPriority matches these
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),

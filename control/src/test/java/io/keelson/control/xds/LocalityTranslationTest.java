@@ -236,6 +236,21 @@ class LocalityTranslationTest {
     }
   }
 
+  @Test
+  void failoverPriorityMatchesAGatewaysLabels() throws Exception {
+    PolicySet s = state("""
+        outlierDetection: { consecutive5xxErrors: 1 }
+        loadBalancer: { localityLbSetting: { failoverPriority: [ version, topology.kubernetes.io/region ] } }""");
+    PolicyStore store = new PolicyStore();
+    store.apply(List.copyOf(s.all()), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient edge = gateway(xds, "edge-v1", CALLER, Map.of("istio", "ingressgateway", "version", "v1"))) {
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(gatewayPriorities(xds, "edge-v1", "reviews"))
+          .isEqualTo(priorities(s, "reviews", CALLER, Map.of("version", "v1"), true))
+          .isEqualTo(Map.of(1, 0, 3, 0, 4, 1, 6, 1, 2, 2, 5, 2, 7, 2)));
+    }
+  }
+
   private static Map<Integer, Integer> gatewayPriorities(XdsServer xds, String node, String cluster) {
     MeshResources r = xds.resourcesFor(node);
     assertThat(r).as(node + " connected").isNotNull();
@@ -247,10 +262,19 @@ class LocalityTranslationTest {
   }
 
   private static XdsClient gateway(XdsServer xds, String id, Locality l) {
+    return gateway(xds, id, l, Map.of("istio", "ingressgateway"));
+  }
+
+  /** A gateway proxy over ADS: its node's locality and labels, no workload. */
+  private static XdsClient gateway(XdsServer xds, String id, Locality l, Map<String, String> labels) {
+    Struct.Builder ls = Struct.newBuilder();
+    labels.forEach((k, v) -> ls.putFields(k, Value.newBuilder().setStringValue(v).build()));
     Node node = Node.newBuilder().setId(id).setCluster(id)
         .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(l.region()).setZone(l.zone())
             .setSubZone(l.subzone()))
-        .setMetadata(Struct.newBuilder().putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build()))
+        .setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+            .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(ls).build()))
         .build();
     return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
         .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), st -> { });
