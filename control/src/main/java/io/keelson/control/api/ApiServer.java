@@ -269,8 +269,9 @@ public final class ApiServer implements AutoCloseable {
   private Object explain(Map<String, List<String>> q) {
     String from = first(q, "from", null);
     String to = first(q, "to", null);
-    if (from == null || to == null) {
-      throw new IllegalArgumentException("explain needs from=SERVICE and to=HOST");
+    String gateway = first(q, "gateway", null);
+    if ((from == null) == (gateway == null) || to == null) {
+      throw new IllegalArgumentException("explain needs to=HOST and either from=SERVICE or gateway=NODE_ID&port=PORT");
     }
     Map<String, String> headers = new LinkedHashMap<>();
     for (String h : q.getOrDefault("header", List.of())) {
@@ -279,6 +280,21 @@ public final class ApiServer implements AutoCloseable {
         throw new IllegalArgumentException("header '" + h + "' must be NAME=VALUE");
       }
       headers.put(h.substring(0, eq), h.substring(eq + 1));
+    }
+    if (gateway != null) {
+      String port = first(q, "port", null);
+      if (port == null || !port.matches("\\d{1,5}")) {
+        throw new IllegalArgumentException("explain at a gateway needs port=PORT (one of its servers' ports), got '"
+            + port + "'");
+      }
+      boolean isGateway = xds.status().stream().anyMatch(s -> s.nodeId().equals(gateway) && s.gateway() != null);
+      MeshResources r = isGateway ? xds.resourcesFor(gateway) : null;
+      if (r == null) {
+        throw new IllegalArgumentException("no gateway proxy '" + gateway + "' is connected; bin/keelson status lists "
+            + "the connected proxies (a gateway's node id is printed by bin/keelson proxy --gateway)");
+      }
+      return Explainer.explainGateway(r, gateway, Integer.parseInt(port), to, first(q, "path", "/"), headers,
+          first(q, "method", "GET"));
     }
     return Explainer.explain(xds.current(), from, to, first(q, "path", "/"), headers, first(q, "method", "GET"));
   }

@@ -19,36 +19,55 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Answers "where would this request go?" by evaluating the outbound resources the proxies were sent,
- * route by route, the way the data plane does (first match wins). Stateless.
+ * Answers "where would this request go?" by evaluating the outbound resources the proxies were sent (or, for an
+ * ingress gateway, the route configuration of one of its ports), route by route, the way the data plane does (first
+ * match wins). Stateless.
  */
 final class Explainer {
   private Explainer() {}
 
   static Map<String, Object> explain(MeshResources r, String from, String host, String pathAndQuery,
       Map<String, String> headers, String method) {
+    RouteConfiguration rc = r.routes().stream().filter(c -> c.getName().equals(MeshTranslator.OUTBOUND)).findFirst()
+        .orElse(RouteConfiguration.getDefaultInstance());
+    return explain(r, rc, from, "'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)",
+        host, pathAndQuery, headers, method);
+  }
+
+  /**
+   * At gateway {@code node} ({@code r}: what it was sent), a request to its port {@code port}: the port's route
+   * configuration ({@code http.PORT} or {@code https.PORT}, as the gateway translation names them).
+   *
+   * @throws IllegalArgumentException naming the ports the gateway serves HTTP on when {@code port} is not one
+   */
+  static Map<String, Object> explainGateway(MeshResources r, String node, int port, String host, String pathAndQuery,
+      Map<String, String> headers, String method) {
+    RouteConfiguration rc = r.routes().stream()
+        .filter(c -> c.getName().equals("http." + port) || c.getName().equals("https." + port)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("gateway '" + node + "' serves no HTTP/HTTPS on port " + port
+            + "; its HTTP route configurations are " + r.routes().stream().map(RouteConfiguration::getName).toList()
+            + " (TLS passthrough and TCP ports are not explained)"));
+    return explain(r, rc, node, "gateway '" + node + "' port " + port + " uses its route configuration '"
+        + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)", host,
+        pathAndQuery, headers, method);
+  }
+
+  private static Map<String, Object> explain(MeshResources r, RouteConfiguration rc, String from, String uses,
+      String host, String pathAndQuery, Map<String, String> headers, String method) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("from", from);
     out.put("host", host);
     out.put("path", pathAndQuery);
     List<String> why = new ArrayList<>();
     out.put("why", why);
-    RouteConfiguration rc = r.routes().stream().filter(c -> c.getName().equals(MeshTranslator.OUTBOUND)).findFirst()
-        .orElse(RouteConfiguration.getDefaultInstance());
-    VirtualHost vh = null;
-    for (VirtualHost v : rc.getVirtualHostsList()) {
-      if (v.getDomainsList().contains(host)) {
-        vh = v;
-        break;
-      }
-    }
+    VirtualHost vh = virtualHost(rc, host);
     if (vh == null) {
       why.add("no service answers to Host '" + host + "': known domains are "
           + rc.getVirtualHostsList().stream().flatMap(v -> v.getDomainsList().stream()).toList());
       out.put("result", "404 (no virtual host)");
       return out;
     }
-    why.add("'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)");
+    why.add(uses);
     why.add("Host '" + host + "' selects virtual host '" + vh.getName() + "' (domains " + vh.getDomainsList() + ")");
     int q = pathAndQuery.indexOf('?');
     String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
@@ -98,6 +117,38 @@ final class Explainer {
     }
     out.put("result", "404 (no route of '" + vh.getName() + "' matches)");
     return out;
+  }
+
+  /**
+   * The virtual host for {@code host} as the data plane picks it: an exact domain, else the longest {@code *.suffix}
+   * (or {@code prefix*}) wildcard, else {@code *}; null when none.
+   */
+  private static VirtualHost virtualHost(RouteConfiguration rc, String host) {
+    VirtualHost best = null;
+    int bestScore = -1;
+    for (VirtualHost v : rc.getVirtualHostsList()) {
+      for (String d : v.getDomainsList()) {
+        int score;
+        if (d.equalsIgnoreCase(host)) {
+          return v;
+        } else if (d.equals("*")) {
+          score = 0;
+        } else if (d.startsWith("*") && host.toLowerCase().endsWith(d.substring(1).toLowerCase())
+            && host.length() > d.length() - 1) {
+          score = 2 * d.length();
+        } else if (d.endsWith("*") && host.toLowerCase().startsWith(d.substring(0, d.length() - 1).toLowerCase())
+            && host.length() > d.length() - 1) {
+          score = 2 * d.length() - 1;
+        } else {
+          continue;
+        }
+        if (score > bestScore) {
+          best = v;
+          bestScore = score;
+        }
+      }
+    }
+    return best;
   }
 
   private static Map<String, Object> cluster(MeshResources r, String name, long weight, long total) {

@@ -45,9 +45,10 @@ final class ClientCommands {
       + SERVER_HELP;
   static final String USAGE_PROXY_CONFIG = "usage: bin/keelson proxy-config PROXY listeners|routes|clusters|endpoints "
       + "[--server URL]\n\nThe resources the control plane sent to PROXY (its node id), as JSON.\n" + SERVER_HELP;
-  static final String USAGE_EXPLAIN = "usage: bin/keelson explain --from SERVICE --to HOST --path P [--header k=v]... "
-      + "[--method M] [--server URL]\n\n"
-      + "Which route, which cluster or subset and which endpoints a request from SERVICE to HOST would get, and why.\n"
+  static final String USAGE_EXPLAIN = "usage: bin/keelson explain (--from SERVICE | --gateway NODE_ID --port PORT) "
+      + "--to HOST --path P [--header k=v]... [--method M] [--server URL]\n\n"
+      + "Which route, which cluster or subset and which endpoints a request from SERVICE to HOST would get, and why;\n"
+      + "with --gateway, a request arriving at that ingress gateway proxy's HTTP/HTTPS server on PORT.\n"
       + SERVER_HELP;
 
   private ClientCommands() {}
@@ -256,11 +257,19 @@ final class ClientCommands {
     if (help(argv, USAGE_EXPLAIN)) {
       return 0;
     }
-    Args a = new Args("explain", argv, Set.of("--from", "--to", "--path", "--header", "--method", "--server"), Set.of());
-    if (!a.has("--from") || !a.has("--to")) {
-      throw new Args.UsageException("explain: --from SERVICE and --to HOST are required");
+    Args a = new Args("explain", argv, Set.of("--from", "--gateway", "--port", "--to", "--path", "--header", "--method",
+        "--server"), Set.of());
+    if (a.has("--from") == a.has("--gateway") || !a.has("--to")) {
+      throw new Args.UsageException("explain: --to HOST and either --from SERVICE or --gateway NODE_ID --port PORT "
+          + "are required");
     }
-    StringBuilder q = new StringBuilder("?from=" + enc(a.get("--from", null)) + "&to=" + enc(a.get("--to", null))
+    if (a.has("--gateway") != a.has("--port")) {
+      throw new Args.UsageException("explain: --gateway NODE_ID and --port PORT (the gateway server's port) go together");
+    }
+    StringBuilder q = new StringBuilder("?" + (a.has("--gateway")
+        ? "gateway=" + enc(a.get("--gateway", null)) + "&port=" + enc(a.get("--port", null))
+        : "from=" + enc(a.get("--from", null)))
+        + "&to=" + enc(a.get("--to", null))
         + "&path=" + enc(a.get("--path", "/")) + "&method=" + enc(a.get("--method", "GET")));
     for (String h : a.all("--header")) {
       q.append("&header=").append(enc(h));

@@ -20,7 +20,7 @@ public final class KeelsonMain {
         delete    delete a document: delete KIND NAME
         status    connected proxies, versions per resource type, ACK/NACK and last error
         proxy-config  the resources sent to a proxy: proxy-config PROXY listeners|routes|clusters|endpoints
-        explain   where a request would go: explain --from SERVICE --to HOST --path P [--header k=v]
+        explain   where a request would go: explain (--from SERVICE | --gateway NODE --port N) --to HOST --path P [--header k=v]
         token     join tokens for proxies: token create --namespace NS --service-account SA | list | revoke ID
         ca-root   print the mesh root CA (PEM) for proxies' --xds-root-ca
         authz     the RBAC and mTLS modes a workload's security policies resolve to: authz --namespace NS --labels k=v

@@ -31,6 +31,15 @@ public final class TelemetryResolver {
     public boolean traced() {
       return client.traced() || server.traced();
     }
+
+    /**
+     * This telemetry as a gateway runs it: every listener of a gateway is CLIENT (Istio's {@code WorkloadMode}: "if
+     * the workload is a gateway, selects this"; istiod builds gateway listeners as outbound), so the SERVER entries
+     * reach no gateway listener and the CLIENT side is what both directions carry.
+     */
+    public ProxyTelemetry asGateway() {
+      return client.equals(server) ? this : new ProxyTelemetry(client, client);
+    }
   }
 
   private TelemetryResolver() {}

@@ -17,7 +17,7 @@ public final class ProxyState {
   final boolean delta;
   final boolean proxyless;
   final int outboundPort;
-  /** Where it runs (its Node.locality, or its workload's topology labels), and its workload's labels. */
+  /** Where it runs (its Node.locality, or its workload's topology labels), and its workload's (or gateway's) labels. */
   final io.keelson.control.policy.Locality locality;
   final Map<String, String> labels;
   final Instant connectedAt = Instant.now();

@@ -35,7 +35,8 @@ import java.util.List;
  * connection manager gets the {@code access_log} ({@code envoy.access_loggers.file}) and {@code tracing}
  * ({@code envoy.tracers.opentelemetry}) of its direction, every {@code tcp_proxy} the access log; inbound listeners
  * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
- * listeners) CLIENT. A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
+ * listeners) CLIENT; a gateway's listeners are all CLIENT, as istiod's ({@link ProxyTelemetry#asGateway}: its HTTP
+ * servers' connection managers and its TLS-passthrough/TCP servers' {@code tcp_proxy}). A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
  * API listeners (proxyless gRPC clients, which validate their HTTP connection manager as gRPC does) are never
  * touched. Applied after the mesh translation, per proxy ({@link TelemetryCache} keeps what it rewrote): a Telemetry
  * change is a new listener version pushed in place (the data plane drains the old listener's connections). Stateless.

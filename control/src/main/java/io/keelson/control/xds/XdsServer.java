@@ -278,11 +278,11 @@ public final class XdsServer implements AutoCloseable {
         MeshTranslator t = translator(p.outboundPort);
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
-        List<String> types = typesChanged(
+        List<String> types = withTelemetry(p, before, after, typesChanged(
             GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
                 gw.registration().labels(), gw.registration().address()),
             GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
-                gw.registration().labels(), gw.registration().address()));
+                gw.registration().labels(), gw.registration().address())));
         if (!types.isEmpty()) {
           out.put(p.nodeId, types);
         }
@@ -295,24 +295,31 @@ public final class XdsServer implements AutoCloseable {
             : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false, false, outboundPolicy);
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
-      List<String> types = typesChanged(pair[0], pair[1]);
-      if (!p.proxyless) { // Telemetry is per workload: its listeners (and the collector cluster) follow its own
-        var was = proxyTelemetry(p, before);
-        var is = proxyTelemetry(p, after);
-        if (!was.equals(is)) {
-          java.util.Set<String> more = new java.util.LinkedHashSet<>(types);
-          more.add("listeners");
-          if (was.traced() != is.traced()) {
-            more.add("clusters");
-          }
-          types = List.of("listeners", "routes", "clusters", "endpoints").stream().filter(more::contains).toList();
-        }
-      }
+      List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
+          : withTelemetry(p, before, after, typesChanged(pair[0], pair[1]));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
     }
     return out;
+  }
+
+  /**
+   * {@code types} and what {@code p}'s own Telemetry change adds: Telemetry is per workload (or gateway), its
+   * listeners (and the collector cluster) follow its own.
+   */
+  private List<String> withTelemetry(ProxyState p, PolicySet before, PolicySet after, List<String> types) {
+    var was = proxyTelemetry(p, before);
+    var is = proxyTelemetry(p, after);
+    if (was.equals(is)) {
+      return types;
+    }
+    java.util.Set<String> more = new java.util.LinkedHashSet<>(types);
+    more.add("listeners");
+    if (was.traced() != is.traced()) {
+      more.add("clusters");
+    }
+    return List.of("listeners", "routes", "clusters", "endpoints").stream().filter(more::contains).toList();
   }
 
   /** The names (listeners, routes, clusters, endpoints) of the types whose versions differ. */
@@ -415,27 +422,33 @@ public final class XdsServer implements AutoCloseable {
   private MeshResources resourcesFor(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
     MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
-    // Gateways: no Telemetry yet (its listeners are the sidecars' inbound/outbound ones).
-    if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
+    if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
     var t = proxyTelemetry(p, translated);
     return telemetered.apply(r, t, telemetry, p.service + "." + namespace(p), collector);
   }
 
-  /** {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults. */
+  /**
+   * {@code p}'s telemetry under {@code state}'s Telemetry documents and the mesh defaults; a gateway's is resolved
+   * against its registration's labels and runs the CLIENT side on every listener ({@code ProxyTelemetry.asGateway}).
+   */
   private io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry proxyTelemetry(ProxyState p, PolicySet state) {
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
     Policy.Workload w = registered.get(p.nodeId);
-    return io.keelson.control.telemetry.TelemetryResolver.resolve(namespace(p), w == null ? Map.of() : w.labels(),
+    Map<String, String> labels = gw != null ? gw.registration().labels() : w == null ? Map.of() : w.labels();
+    var t = io.keelson.control.telemetry.TelemetryResolver.resolve(namespace(p), labels,
         state.ofType(Policy.Telemetry.class), telemetry,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    return gw != null ? t.asGateway() : t;
   }
 
-  /** {@code p}'s workload namespace: its SPIFFE ID's, {@code default} without one. */
+  /** {@code p}'s workload namespace: its (or its gateway's) SPIFFE ID's, {@code default} without one. */
   private String namespace(ProxyState p) {
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
     MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
-    return self != null && self.spiffeId() != null
-        ? io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace() : "default";
+    String spiffeId = gw != null ? gw.spiffeId() : self != null ? self.spiffeId() : null;
+    return spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace() : "default";
   }
 
   /** The workloads of {@code state} and those registered here and at other replicas. */
@@ -582,7 +595,7 @@ public final class XdsServer implements AutoCloseable {
     Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : Map.of());
+        w != null ? w.labels() : gateway != null ? gateway.labels() : Map.of()); // failoverPriority matches these
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),

@@ -56,6 +56,21 @@ class SidecarCommandTest {
   }
 
   @Test
+  void aGatewaysLocalityIsItsBootstrapNodesStandardLocality() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--labels", "istio=ingressgateway",
+          "--locality", "us-east1/us-east1-b/rack-7", "--admin", "127.0.0.1:9913", "--print-bootstrap"});
+      return null;
+    });
+    var node = BootstrapLoader.parseAdsSource(out, "printed").node();
+    assertThat(node.getMetadata().getFieldsMap().get("keelson.io/gateway").getBoolValue()).isTrue();
+    var locality = node.getLocality();
+    assertThat(locality.getRegion() + "|" + locality.getZone() + "|" + locality.getSubZone())
+        .isEqualTo("us-east1|us-east1-b|rack-7");
+    assertThat(BootstrapLoader.parseBootstrap(out, "printed").snapshot().warnings()).asString().doesNotContain("locality");
+  }
+
+  @Test
   void aGatewayBootstrapHasNoListenersAndAnnouncesItselfWithItsLabelsAndAddress() throws Exception {
     String out = capture(() -> {
       ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--labels", "istio=ingressgateway",

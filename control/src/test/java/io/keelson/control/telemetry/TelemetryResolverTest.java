@@ -104,4 +104,22 @@ class TelemetryResolverTest {
     assertThat(z.client().traced()).isFalse();
     assertThat(z.server().traced()).isTrue();
   }
+
+  @Test
+  void aGatewayRunsTheClientSideOnEveryListenerAndServerEntriesDoNotReachIt() throws Exception {
+    List<Policy.Telemetry> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: edge, namespace: istio-ingress }
+        spec:
+          selector: { matchLabels: { istio: ingressgateway } }
+          accessLogging: [ { match: { mode: SERVER } } ]
+          tracing: [ { match: { mode: CLIENT }, randomSamplingPercentage: 30 } ]
+        """);
+    ProxyTelemetry t = resolve("istio-ingress", Map.of("istio", "ingressgateway"), all, TRACED);
+    assertThat(t.server().accessLog()).isTrue();
+    ProxyTelemetry gateway = t.asGateway();
+    assertThat(gateway.client()).isEqualTo(new Side(false, true, 30.0)).isEqualTo(gateway.server());
+    assertThat(ProxyTelemetry.OFF.asGateway()).isSameAs(ProxyTelemetry.OFF);
+  }
 }

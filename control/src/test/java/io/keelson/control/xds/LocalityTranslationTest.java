@@ -1,6 +1,7 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -9,6 +10,12 @@ import io.keelson.control.policy.Locality;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
 import io.keelson.control.store.PolicyStore;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -206,5 +213,70 @@ class LocalityTranslationTest {
     assertThat(reused.endpoints().get(0)).isSameAs(first.endpoints().get(0));
     assertThat(reused.endpointsVersion()).isEqualTo(first.endpointsVersion());
     assertThat(reused.endpointsVersion()).isNotEqualTo(shared.endpointsVersion());
+  }
+
+  @Test
+  void aGatewayGetsThePrioritiesOfItsNodesLocalityLikeASidecar() throws Exception {
+    PolicySet s = state("outlierDetection: { consecutive5xxErrors: 1 }");
+    PolicyStore store = new PolicyStore();
+    store.apply(List.copyOf(s.all()), false);
+    Locality other = new Locality("us-west", "b", "rack1");
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient west = gateway(xds, "edge-west", CALLER);
+        XdsClient b = gateway(xds, "edge-b", other)) {
+      // A gateway registers no workload: its locality is its node's (bin/keelson proxy --gateway --locality).
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(gatewayPriorities(xds, "edge-west", "reviews"))
+            .isEqualTo(priorities(s, "reviews", CALLER, Map.of(), true))
+            .isEqualTo(Map.of(1, 0, 2, 1, 3, 2, 4, 3, 5, 3, 6, 3, 7, 3));
+        assertThat(gatewayPriorities(xds, "edge-b", "reviews|v1"))
+            .isEqualTo(priorities(s, "reviews|v1", other, Map.of(), true))
+            .isEqualTo(Map.of(3, 0, 1, 1, 4, 2, 6, 2));
+      });
+    }
+  }
+
+  @Test
+  void failoverPriorityMatchesAGatewaysLabels() throws Exception {
+    PolicySet s = state("""
+        outlierDetection: { consecutive5xxErrors: 1 }
+        loadBalancer: { localityLbSetting: { failoverPriority: [ version, topology.kubernetes.io/region ] } }""");
+    PolicyStore store = new PolicyStore();
+    store.apply(List.copyOf(s.all()), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient edge = gateway(xds, "edge-v1", CALLER, Map.of("istio", "ingressgateway", "version", "v1"))) {
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(gatewayPriorities(xds, "edge-v1", "reviews"))
+          .isEqualTo(priorities(s, "reviews", CALLER, Map.of("version", "v1"), true))
+          .isEqualTo(Map.of(1, 0, 3, 0, 4, 1, 6, 1, 2, 2, 5, 2, 7, 2)));
+    }
+  }
+
+  private static Map<Integer, Integer> gatewayPriorities(XdsServer xds, String node, String cluster) {
+    MeshResources r = xds.resourcesFor(node);
+    assertThat(r).as(node + " connected").isNotNull();
+    Map<Integer, Integer> out = new TreeMap<>();
+    r.endpoints().stream().filter(e -> e.getClusterName().equals(cluster)).findFirst().orElseThrow()
+        .getEndpointsList().forEach(g -> g.getLbEndpointsList().forEach(lb ->
+            out.put(lb.getEndpoint().getAddress().getSocketAddress().getPortValue(), g.getPriority())));
+    return out;
+  }
+
+  private static XdsClient gateway(XdsServer xds, String id, Locality l) {
+    return gateway(xds, id, l, Map.of("istio", "ingressgateway"));
+  }
+
+  /** A gateway proxy over ADS: its node's locality and labels, no workload. */
+  private static XdsClient gateway(XdsServer xds, String id, Locality l, Map<String, String> labels) {
+    Struct.Builder ls = Struct.newBuilder();
+    labels.forEach((k, v) -> ls.putFields(k, Value.newBuilder().setStringValue(v).build()));
+    Node node = Node.newBuilder().setId(id).setCluster(id)
+        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(l.region()).setZone(l.zone())
+            .setSubZone(l.subzone()))
+        .setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+            .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(ls).build()))
+        .build();
+    return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
+        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), st -> { });
   }
 }

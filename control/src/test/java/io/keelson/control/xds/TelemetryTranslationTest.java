@@ -268,6 +268,96 @@ class TelemetryTranslationTest {
     }
   }
 
+  @Test
+  void aGatewaysHttpAndTcpServersRunTheClientSideAndATelemetrySelectingItsLabelsOverridesIt() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", SERVICES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 8080, name: http, protocol: HTTP }
+            hosts: [ shop.example.com ]
+          - port: { number: 5432, name: tcp, protocol: TCP }
+            hosts: [ "*" ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: shop }
+        spec:
+          hosts: [ shop.example.com ]
+          gateways: [ edge ]
+          http: [ { route: [ { destination: { host: reviews } } ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ "*" ]
+          gateways: [ edge ]
+          tcp: [ { match: [ { port: 5432 } ], route: [ { destination: { host: db } } ] } ]
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient gateway = client(xds, gatewayNode("edge-1", Map.of("istio", "ingressgateway")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags("/var/log/mesh.log", "JSON", null, "127.0.0.1:4317", null, "100"));
+      // SERVER-only entries reach no gateway listener: both of its listeners keep the mesh's log and tracing.
+      store.apply(PolicyParser.parse("t.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: no-server-side, namespace: default }
+          spec:
+            accessLogging: [ { match: { mode: SERVER }, disabled: true } ]
+            tracing: [ { match: { mode: SERVER }, disableSpanReporting: true } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        MeshResources r = resources(xds, "edge-1");
+        assertThat(r.listeners()).extracting(Listener::getName).containsExactlyInAnyOrder("0.0.0.0_8080", "0.0.0.0_5432");
+        FilterChain http = listener(r, "0.0.0.0_8080").getFilterChains(0);
+        assertThat(accessLogs(http)).extracting(FileAccessLog::getPath).containsExactly("/var/log/mesh.log");
+        assertThat(tracing(http)).as("the gateway's HTTP server is traced").isNotNull();
+        assertThat(unpack(tracing(http).getProvider().getTypedConfig(), OpenTelemetryConfig.class).getServiceName())
+            .isEqualTo("edge-1.default");
+        assertThat(listener(r, "0.0.0.0_5432").getFilterChainsList()).allSatisfy(c ->
+            assertThat(accessLogs(c)).as("the gateway's TCP server's tcp_proxy").hasSize(1));
+        assertThat(r.clusters()).extracting(Cluster::getName).anyMatch(n -> n.startsWith("opentelemetry"));
+      });
+      // CLIENT entries of a Telemetry selecting the gateway's labels turn its log and spans off; a dry run names it.
+      var quiet = PolicyParser.parse("t.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: quiet-edge, namespace: default }
+          spec:
+            selector: { matchLabels: { istio: ingressgateway } }
+            accessLogging: [ { match: { mode: CLIENT }, disabled: true } ]
+            tracing: [ { match: { mode: CLIENT }, disableSpanReporting: true } ]
+          """).policies();
+      PolicyStore.Change dryRun = store.apply(quiet, true);
+      assertThat(xds.changedFor(dryRun.before(), dryRun.after())).as("a dry run names the gateway a Telemetry reaches")
+          .containsEntry("edge-1", List.of("listeners", "clusters"));
+      store.apply(quiet, false);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        MeshResources r = resources(xds, "edge-1");
+        assertThat(logged(r, "0.0.0.0_8080")).isFalse();
+        assertThat(logged(r, "0.0.0.0_5432")).isFalse();
+        assertThat(tracing(listener(r, "0.0.0.0_8080").getFilterChains(0))).isNull();
+        assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("opentelemetry"));
+      });
+    }
+  }
+
+  /** A gateway node without identity (namespace {@code default}) binding its servers on 0.0.0.0. */
+  private static Node gatewayNode(String id, Map<String, String> labels) {
+    Struct.Builder l = Struct.newBuilder();
+    labels.forEach((k, v) -> l.putFields(k, str(v)));
+    return Node.newBuilder().setId(id).setCluster(id).setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+            .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(l).build()))
+        .build();
+  }
+
   private static boolean logged(MeshResources r, String listener) {
     return listener(r, listener).getFilterChainsList().stream().anyMatch(c -> !accessLogs(c).isEmpty());
   }
