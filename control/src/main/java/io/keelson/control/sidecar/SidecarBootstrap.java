@@ -168,10 +168,11 @@ public record SidecarBootstrap(
     Struct.Builder labelStruct = Struct.newBuilder();
     labels.forEach((k, v) -> labelStruct.putFields(k, str(v)));
     if (gateway()) { // boundInboundPort: its admin port, which makes the node id unique on the machine
-      return Node.newBuilder().setId(service + "-" + boundInboundPort).setCluster(service).setMetadata(Struct.newBuilder()
-          .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
-          .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS, str(gatewayAddress))
-          .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build())).build();
+      return withLocality(Node.newBuilder().setId(service + "-" + boundInboundPort).setCluster(service)
+          .setMetadata(Struct.newBuilder()
+              .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+              .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS, str(gatewayAddress))
+              .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build()))).build();
     }
     Struct.Builder metadata = Struct.newBuilder()
         .putFields("keelson.io/service", str(service))
@@ -190,13 +191,17 @@ public record SidecarBootstrap(
       metadata.putFields(io.keelson.control.xds.NodeRegistration.INBOUND_PORT,
           Value.newBuilder().setNumberValue(boundInboundPort).build());
     }
-    Node.Builder node = Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service)
-        .setMetadata(metadata.build());
+    return withLocality(Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service)
+        .setMetadata(metadata.build())).build();
+  }
+
+  /** {@code node} with its standard {@code locality} when one was said (sidecars and gateways alike). */
+  private Node.Builder withLocality(Node.Builder node) {
     if (!locality.isEmpty()) {
       node.setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(locality.region())
           .setZone(locality.zone()).setSubZone(locality.subzone()));
     }
-    return node.build();
+    return node;
   }
 
   /** The node metadata key naming the workload's SPIFFE ID (set by a sidecar that has a workload certificate). */

@@ -68,6 +68,12 @@ class SidecarCommandTest {
     assertThat(locality.getRegion() + "|" + locality.getZone() + "|" + locality.getSubZone())
         .isEqualTo("us-east1|us-east1-b|rack-7");
     assertThat(BootstrapLoader.parseBootstrap(out, "printed").snapshot().warnings()).asString().doesNotContain("locality");
+    // The node a running gateway sends (Sidecar.start uses node(), not the printed YAML) carries it too.
+    var sent = io.keelson.control.sidecar.SidecarBootstrap.gateway("127.0.0.1", 15010, "istio-ingressgateway",
+        java.util.Map.of("istio", "ingressgateway"), "0.0.0.0", "127.0.0.1", 9913)
+        .withLocality(io.keelson.control.policy.Locality.parse("us-east1/us-east1-b/rack-7")).node(9913, 0);
+    assertThat(sent.getLocality().getRegion() + "|" + sent.getLocality().getZone() + "|" + sent.getLocality().getSubZone())
+        .isEqualTo("us-east1|us-east1-b|rack-7");
   }
 
   @Test
