@@ -596,10 +596,6 @@ public final class XdsServer implements AutoCloseable {
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : gateway != null ? gateway.labels() : Map.of()); // failoverPriority matches these
-    streams.put(streamId, state);
-    LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
-        w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),
-        state.locality.isEmpty() ? "" : ", in " + state.locality);
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {
@@ -611,7 +607,14 @@ public final class XdsServer implements AutoCloseable {
     }
     spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
     if (gateway != null) {
+      // Known as a gateway before its stream is visible: a concurrent push must not send it a sidecar's listeners.
       gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId));
+    }
+    streams.put(streamId, state);
+    LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
+        w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),
+        state.locality.isEmpty() ? "" : ", in " + state.locality);
+    if (gateway != null) {
       LOG.info("proxy {} is an ingress gateway {} on {}{}", node.getId(), gateway.labels(), gateway.address(),
           spiffeId == null ? " (no identity: it calls the mesh in plaintext)" : " as " + spiffeId);
     }
