@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
  * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
- * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways selecting the same proxies do not bind one port to
- * two protocols. Stateless.
+ * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
+ * not disagree on a label) do not bind one port to two protocols, repeat an HTTPS host of a port, or put a MUTUAL
+ * server beside other HTTPS servers of the port. Stateless.
  */
 final class GatewayReferences {
   private GatewayReferences() {}
@@ -65,7 +66,7 @@ final class GatewayReferences {
         }
       }
       for (Policy.Gateway other : state.ofType(Policy.Gateway.class)) {
-        if (!other.selector().equals(g.selector())) {
+        if (!overlap(other.selector(), g.selector())) {
           continue;
         }
         for (Policy.Server o : other.servers()) {
@@ -109,6 +110,15 @@ final class GatewayReferences {
           + " client naming the other server's SNI would skip the client-certificate check: expected a MUTUAL server"
           + " to have its port to itself or share it only with MUTUAL servers of the same credentialName"));
     }
+  }
+
+  /**
+   * Whether some proxy can be selected by both: selectors (non-empty: an empty one selects nothing) overlap unless they
+   * want different values for one label; a proxy with the labels of both is then selected by both.
+   */
+  private static boolean overlap(java.util.Map<String, String> a, java.util.Map<String, String> b) {
+    return !a.isEmpty() && !b.isEmpty()
+        && a.entrySet().stream().allMatch(e -> !b.containsKey(e.getKey()) || b.get(e.getKey()).equals(e.getValue()));
   }
 
   private static String plaintext(String protocol) {

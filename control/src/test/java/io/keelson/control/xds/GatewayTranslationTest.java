@@ -257,6 +257,27 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void gatewaysWhoseSelectorsCanMatchOneProxyAreCheckedTogetherAndDisjointOnesAreNot() throws Exception {
+    // {istio: ingressgateway, app: edge} is a subset of the proxies of {istio: ingressgateway}: a proxy labelled with
+    // both gets both Gateways' servers, so port 443 would be HTTPS and HTTP there (the HTTP server silently dropped).
+    String narrower = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway, app: %s }
+          servers: [ { port: { number: 443, name: http, protocol: HTTP }, hosts: [ "*" ] } ]
+        """;
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + narrower.formatted("edge")))
+        .hasMessageContaining("Gateway/istio-system/edge: spec.servers[0].port: port 443 is HTTP here and HTTPS in"
+            + " Gateway istio-system/ingress");
+    // Selectors that disagree on a label select no proxy in common: no clash.
+    store(secrets + "---\n" + MESH + narrower.formatted("edge").replace("istio: ingressgateway, app: edge",
+        "istio: egressgateway"));
+  }
+
+  @Test
   void aGatewayRouteToAServiceEntryHostGoesToTheEntrysCluster() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH + """
         ---
