@@ -1,11 +1,11 @@
 package io.keelson.control.cli;
 
+import static io.keelson.control.cli.CliRun.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.keelson.control.cli.CliRun.Result;
 import io.keelson.control.xds.Mesh;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,23 +24,7 @@ class ControlProcessTest {
   @TempDir
   Path dir;
 
-  record Result(int code, String out, String err) {}
 
-  private static synchronized Result cli(String... argv) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = KeelsonMain.run(argv);
-      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   private Process start(Path log) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");

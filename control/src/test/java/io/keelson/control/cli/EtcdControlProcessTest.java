@@ -1,13 +1,12 @@
 package io.keelson.control.cli;
 
+import static io.keelson.control.cli.CliRun.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.keelson.control.cli.CliRun.Result;
 import io.keelson.control.store.etcd.EtcdProcess;
 import io.keelson.control.xds.Mesh;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,21 +28,6 @@ class EtcdControlProcessTest {
   @TempDir
   Path dir;
 
-  private static synchronized ControlProcessTest.Result cli(String... argv) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = KeelsonMain.run(argv);
-      return new ControlProcessTest.Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   private Process control(Path log, String endpoints, String... more) throws Exception {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -80,11 +64,11 @@ class EtcdControlProcessTest {
       try {
         String atA = awaitApi(a, dir.resolve("a.log"));
         String atB = awaitApi(b, dir.resolve("b.log"));
-        ControlProcessTest.Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
+        Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
         assertThat(applied.code()).as(applied.err()).isZero();
         await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
             .contains("product-v2"));
-        ControlProcessTest.Result deleted = cli("delete", "workload", "product-v2", "--server", atB);
+        Result deleted = cli("delete", "workload", "product-v2", "--server", atB);
         assertThat(deleted.code()).as(deleted.err()).isZero();
         await().atMost(Duration.ofSeconds(10)).until(() -> !cli("get", "workloads", "--server", atA).out()
             .contains("product-v2"));
@@ -109,7 +93,7 @@ class EtcdControlProcessTest {
       try {
         String atA = awaitApi(a, dir.resolve("a.log"));
         String atB = awaitApi(b, dir.resolve("b.log"));
-        ControlProcessTest.Result created = cli("token", "create", "--namespace", "shop", "--service-account", "web",
+        Result created = cli("token", "create", "--namespace", "shop", "--service-account", "web",
             "--server", atA);
         assertThat(created.code()).as(created.err()).isZero();
         Matcher id = Pattern.compile("kjt\\.([0-9a-f]+)\\.").matcher(created.out());

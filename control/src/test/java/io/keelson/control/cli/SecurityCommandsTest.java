@@ -1,12 +1,11 @@
 package io.keelson.control.cli;
 
+import static io.keelson.control.cli.CliRun.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keelson.control.cli.CliRun.Result;
 import io.keelson.control.api.ControlPlane;
 import io.keelson.control.ca.CaOptions;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,23 +15,7 @@ class SecurityCommandsTest {
   @TempDir
   Path dir;
 
-  private record Result(int code, String out, String err) {}
 
-  private static synchronized Result cli(String... argv) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = KeelsonMain.run(argv);
-      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 
   @Test
   void tokensAreCreatedListedAndRevokedFromTheCli() throws Exception {

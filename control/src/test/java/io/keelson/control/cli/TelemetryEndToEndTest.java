@@ -1,8 +1,10 @@
 package io.keelson.control.cli;
 
+import static io.keelson.control.cli.CliRun.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.keelson.control.cli.CliRun.Result;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keelson.control.demo.SampleService;
@@ -12,10 +14,7 @@ import io.keelson.dataplane.security.ControlPlaneCredentials;
 import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.testkit.OtlpCollector;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,22 +57,11 @@ class TelemetryEndToEndTest {
     Path accessLog = dir.resolve("access.log");
     Path controlLog = dir.resolve("control.log");
     try (OtlpCollector collector = new OtlpCollector()) {
-      Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-      Process control = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
-          System.getProperty("java.class.path"), KeelsonMain.class.getName(), "control", "--xds-port", "0",
-          "--xds-tls-port", "0", "--api-port", "0", "--data-dir", dir.resolve("data").toString(),
-          "--access-log-file", accessLog.toString(), "--access-log-encoding", "JSON",
-          "--tracing-otlp", "127.0.0.1:" + collector.port(), "--tracing-sampling", "100")
-          .redirectErrorStream(true).redirectOutput(controlLog.toFile()).start();
+      TelemetryControlProcess started = TelemetryControlProcess.start(dir, accessLog, controlLog, collector.port());
+      Process control = started.process();
       try {
-        Matcher started = await().atMost(Duration.ofSeconds(60)).until(() -> {
-          assertThat(control.isAlive()).as("control plane running: " + Files.readString(controlLog)).isTrue();
-          Matcher m = Pattern.compile("HTTP API on (http://[0-9.]+:\\d+), secure xDS \\+ certificates on [0-9.]+:(\\d+)")
-              .matcher(Files.readString(controlLog));
-          return m.find() ? m : null;
-        }, m -> m != null);
-        String server = started.group(1);
-        int securePort = Integer.parseInt(started.group(2));
+        String server = started.server();
+        int securePort = started.securePort();
         Path services = dir.resolve("services.yaml");
         Files.writeString(services, SERVICES);
         assertThat(cli("apply", "-f", services.toString(), "--server", server).code()).isZero();
@@ -228,21 +214,5 @@ class TelemetryEndToEndTest {
     }
   }
 
-  record Result(int code, String out, String err) {}
 
-  private static synchronized Result cli(String... argv) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = KeelsonMain.run(argv);
-      return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
-  }
 }
