@@ -198,8 +198,7 @@ public record SidecarBootstrap(
   /** {@code node} with its standard {@code locality} when one was said (sidecars and gateways alike). */
   private Node.Builder withLocality(Node.Builder node) {
     if (!locality.isEmpty()) {
-      node.setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(locality.region())
-          .setZone(locality.zone()).setSubZone(locality.subzone()));
+      node.setLocality(locality.toProto());
     }
     return node;
   }

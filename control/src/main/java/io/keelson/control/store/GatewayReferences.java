@@ -53,7 +53,7 @@ final class GatewayReferences {
       String at = (istio ? "spec.servers[" : "spec.listeners[") + s.index() + "]";
       String credential = istio ? at + ".tls.credentialName" : at + ".tls.certificateRefs[0].name";
       if (s.tls() != null && s.tls().credentialName() != null) {
-        Policy.Secret secret = secret(state, g.namespace(), s.tls().credentialName());
+        Policy.Secret secret = state.secret(g.namespace(), s.tls().credentialName());
         if (secret == null) {
           errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": no Secret '" + s.tls().credentialName() + "' in namespace " + g.namespace()
@@ -74,7 +74,7 @@ final class GatewayReferences {
           }
           String where = other == g ? "server " + o.index() + " of this Gateway"
               : "Gateway " + other.ref() + ", which selects the same proxies";
-          if (other != g && !plaintext(o.protocol()).equals(plaintext(s.protocol()))) {
+          if (other != g && !o.portProtocol().equals(s.portProtocol())) {
             errors.add(new PolicyError(file, doc, at + ".port", "port " + s.port() + " is " + s.protocol() + " here and "
                 + o.protocol() + " in " + where + "; expected one protocol per port"));
           } else if (s.https() && o.https()) {
@@ -109,18 +109,5 @@ final class GatewayReferences {
           + " client naming the other server's SNI would skip the client-certificate check: expected a MUTUAL server"
           + " to have its port to itself or share it only with MUTUAL servers of the same credentialName"));
     }
-  }
-
-  private static String plaintext(String protocol) {
-    return protocol.equals("HTTP2") ? "HTTP" : protocol;
-  }
-
-  static Policy.Secret secret(PolicySet state, String namespace, String name) {
-    for (Policy.Secret s : state.ofType(Policy.Secret.class)) {
-      if (s.name().equals(name) && s.namespace().equals(namespace)) {
-        return s;
-      }
-    }
-    return null;
   }
 }
