@@ -41,18 +41,13 @@ final class IstioGatewayParser {
         continue;
       }
       String other = protocolByPort.putIfAbsent(s.port(), s.protocol());
-      if (other != null && !plaintextProtocol(other).equals(plaintextProtocol(s.protocol()))) {
+      if (other != null && !Policy.Server.portProtocol(other).equals(s.portProtocol())) {
         servers.get(i).error("port", "port " + s.port() + " is bound to " + other + " by another server of this"
             + " Gateway and to " + s.protocol() + " here; expected one protocol per port (HTTP and HTTP2 may share)");
       }
       out.add(s);
     }
     return new Policy.Gateway(meta, selector, out);
-  }
-
-  /** HTTP and HTTP2 are one thing on a gateway port: plaintext HTTP (h1 or h2c). */
-  static String plaintextProtocol(String protocol) {
-    return protocol.equals("HTTP2") ? "HTTP" : protocol;
   }
 
   private static Policy.Server server(Fields s, int index) {

@@ -139,12 +139,7 @@ final class IstioParser {
     dest.allow("host", "subset", "port");
     String host = dest.string("host", true);
     String subset = dest.string("subset", false);
-    int port = 0;
-    Fields p = dest.object("port", false);
-    if (p != null) {
-      p.allow("number");
-      port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
-    }
+    int port = destinationPort(dest);
     return host == null ? null : new Policy.Backend(serviceOf(host), subset, port, weight);
   }
 
@@ -327,6 +322,16 @@ final class IstioParser {
     return one == null ? List.of() : List.of(one);
   }
 
+  /** A Destination's {@code port.number}: 0 when it has none or a bad one (reported as an error). */
+  private static int destinationPort(Fields dest) {
+    Fields p = dest.object("port", false);
+    if (p == null) {
+      return 0;
+    }
+    p.allow("number");
+    return p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
+  }
+
   /** A mirror Destination and its Percent (100 when null), field as Policy.Mirror's; null after an error. */
   private static Policy.Mirror mirrorTo(Fields dest, Fields pct, String field) {
     if (dest == null) {
@@ -334,12 +339,7 @@ final class IstioParser {
     }
     dest.allow("host", "subset", "port");
     String host = dest.string("host", true);
-    int port = 0;
-    Fields p = dest.object("port", false);
-    if (p != null) {
-      p.allow("number");
-      port = p.integer("number", 1, 65535, 0) instanceof Integer n ? n : 0;
-    }
+    int port = destinationPort(dest);
     int perMillion = 1_000_000;
     if (pct != null) {
       pct.allow("value");

@@ -60,6 +60,20 @@ public record Locality(String region, String zone, String subzone) {
     return Map.copyOf(out);
   }
 
+  /**
+   * The locality Envoy's {@code Locality} message says (a node's or an endpoint group's); equal to {@link #NONE} for an
+   * unset one (the default instance).
+   */
+  public static Locality of(io.envoyproxy.envoy.config.core.v3.Locality proto) {
+    return new Locality(proto.getRegion(), proto.getZone(), proto.getSubZone());
+  }
+
+  /** This locality as Envoy's {@code Locality} message (region, zone, sub_zone). */
+  public io.envoyproxy.envoy.config.core.v3.Locality toProto() {
+    return io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(region).setZone(zone)
+        .setSubZone(subzone).build();
+  }
+
   public boolean isEmpty() {
     return region.isEmpty() && zone.isEmpty() && subzone.isEmpty();
   }

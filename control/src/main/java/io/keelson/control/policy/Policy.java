@@ -351,6 +351,16 @@ public sealed interface Policy {
     public boolean https() {
       return protocol.equals("HTTPS");
     }
+
+    /** What this server binds its port to: {@link #portProtocol(String)} of its protocol. */
+    public String portProtocol() {
+      return portProtocol(protocol);
+    }
+
+    /** HTTP and HTTP2 are one thing on a gateway port: plaintext HTTP (h1 or h2c); other protocols are themselves. */
+    public static String portProtocol(String protocol) {
+      return protocol.equals("HTTP2") ? "HTTP" : protocol;
+    }
   }
 
   /**

@@ -54,7 +54,7 @@ final class GatewayReferences {
       String at = (istio ? "spec.servers[" : "spec.listeners[") + s.index() + "]";
       String credential = istio ? at + ".tls.credentialName" : at + ".tls.certificateRefs[0].name";
       if (s.tls() != null && s.tls().credentialName() != null) {
-        Policy.Secret secret = secret(state, g.namespace(), s.tls().credentialName());
+        Policy.Secret secret = state.secret(g.namespace(), s.tls().credentialName());
         if (secret == null) {
           errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": no Secret '" + s.tls().credentialName() + "' in namespace " + g.namespace()
@@ -75,7 +75,7 @@ final class GatewayReferences {
           }
           String where = other == g ? "server " + o.index() + " of this Gateway"
               : "Gateway " + other.ref() + ", which selects the same proxies";
-          if (other != g && !plaintext(o.protocol()).equals(plaintext(s.protocol()))) {
+          if (other != g && !o.portProtocol().equals(s.portProtocol())) {
             errors.add(new PolicyError(file, doc, at + ".port", "port " + s.port() + " is " + s.protocol() + " here and "
                 + o.protocol() + " in " + where + "; expected one protocol per port"));
           } else if (s.https() && o.https()) {
@@ -119,18 +119,5 @@ final class GatewayReferences {
   private static boolean overlap(java.util.Map<String, String> a, java.util.Map<String, String> b) {
     return !a.isEmpty() && !b.isEmpty()
         && a.entrySet().stream().allMatch(e -> !b.containsKey(e.getKey()) || b.get(e.getKey()).equals(e.getValue()));
-  }
-
-  private static String plaintext(String protocol) {
-    return protocol.equals("HTTP2") ? "HTTP" : protocol;
-  }
-
-  static Policy.Secret secret(PolicySet state, String namespace, String name) {
-    for (Policy.Secret s : state.ofType(Policy.Secret.class)) {
-      if (s.name().equals(name) && s.namespace().equals(namespace)) {
-        return s;
-      }
-    }
-    return null;
   }
 }

@@ -34,6 +34,16 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return out;
   }
 
+  /** The Secret {@code namespace}/{@code name} (a gateway server's {@code credentialName}), or null. */
+  public Policy.Secret secret(String namespace, String name) {
+    for (Policy.Secret s : ofType(Policy.Secret.class)) {
+      if (s.name().equals(name) && s.namespace().equals(namespace)) {
+        return s;
+      }
+    }
+    return null;
+  }
+
   /** The mesh-wide (not namespaced) document Kind/name, or null. */
   public Policy get(String kind, String name) {
     return byKey.get(kind + "/" + name);

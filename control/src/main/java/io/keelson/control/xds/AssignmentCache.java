@@ -138,7 +138,7 @@ final class AssignmentCache {
   private static LocalityLbEndpoints.Builder group(Locality where) {
     LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder();
     if (!where.isEmpty()) {
-      group.setLocality(LocalityAssignments.proto(where));
+      group.setLocality(where.toProto());
     }
     return group;
   }

@@ -79,7 +79,7 @@ final class GatewayTranslator {
       } else {
         l.addListenerFilters(MeshMtls.tlsInspector());
         for (Bound b : https) {
-          Policy.Secret secret = secret(state, b);
+          Policy.Secret secret = state.secret(b.gateway().namespace(), b.server().tls().credentialName());
           if (secret == null) {
             continue; // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
           }
@@ -147,15 +147,6 @@ final class GatewayTranslator {
       }
     }
     return l.getFilterChainsCount() == 0 ? null : l.build();
-  }
-
-  private static Policy.Secret secret(PolicySet state, Bound b) {
-    for (Policy.Secret s : state.ofType(Policy.Secret.class)) {
-      if (s.name().equals(b.server().tls().credentialName()) && s.namespace().equals(b.gateway().namespace())) {
-        return s;
-      }
-    }
-    return null;
   }
 
   private static Filter connectionManager(String statPrefix, String routeName) {

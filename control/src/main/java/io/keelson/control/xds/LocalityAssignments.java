@@ -179,12 +179,6 @@ final class LocalityAssignments {
     return labelsByEndpoint.getOrDefault(sa.getAddress() + ":" + sa.getPortValue(), Map.of());
   }
 
-  /** Envoy's Locality for {@code l}. */
-  static io.envoyproxy.envoy.config.core.v3.Locality proto(Locality l) {
-    return io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(l.region()).setZone(l.zone())
-        .setSubZone(l.subzone()).build();
-  }
-
   private static MessageDigest sha256() {
     try {
       return MessageDigest.getInstance("SHA-256");

@@ -69,7 +69,7 @@ final class LocalityFailover {
         long total = 0;
         List<Integer> hits = new ArrayList<>();
         for (int i = 0; i < groups.size(); i++) {
-          if (!matched[i] && localityOf(groups.get(i)).matches(to.getKey())) {
+          if (!matched[i] && Locality.of(groups.get(i).getLocality()).matches(to.getKey())) {
             matched[i] = true;
             hits.add(i);
             total += weightOf(groups.get(i));
@@ -103,7 +103,7 @@ final class LocalityFailover {
       List<Policy.LocalityLbSetting.Failover> failover) {
     int[] priorities = new int[groups.size()];
     for (int i = 0; i < groups.size(); i++) {
-      Locality where = localityOf(groups.get(i));
+      Locality where = Locality.of(groups.get(i).getLocality());
       int p = caller.priorityOf(where);
       if (p == 3) {
         for (Policy.LocalityLbSetting.Failover f : failover) {
@@ -184,14 +184,6 @@ final class LocalityFailover {
       out.add(g.getPriority() == level ? g : g.toBuilder().setPriority(level).build());
     }
     return out;
-  }
-
-  static Locality localityOf(LocalityLbEndpoints g) {
-    if (!g.hasLocality()) {
-      return Locality.NONE;
-    }
-    var l = g.getLocality();
-    return new Locality(l.getRegion(), l.getZone(), l.getSubZone());
   }
 
   /** A locality's weight: its own when set, else its endpoints' (a missing endpoint weight is 1). */

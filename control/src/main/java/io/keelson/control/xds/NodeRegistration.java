@@ -158,18 +158,9 @@ public final class NodeRegistration {
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
     // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's.
-    Locality locality = nodeLocality(node);
+    Locality locality = Locality.of(node.getLocality());
     return new Policy.Workload(meta, service, address, port,
         locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels));
-  }
-
-  /** The standard xDS {@code Node.locality} (region, zone, sub_zone), or {@link Locality#NONE}. */
-  static Locality nodeLocality(Node node) {
-    if (!node.hasLocality()) {
-      return Locality.NONE;
-    }
-    var l = node.getLocality();
-    return new Locality(l.getRegion(), l.getZone(), l.getSubZone());
   }
 
   /**
@@ -177,7 +168,7 @@ public final class NodeRegistration {
    * of the workload it registers ({@value #LABELS}), else {@link Locality#NONE}.
    */
   static Locality proxyLocality(Node node, Policy.Workload registers) {
-    Locality l = nodeLocality(node);
+    Locality l = Locality.of(node.getLocality()); // the standard xDS Node.locality
     return !l.isEmpty() || registers == null ? l : registers.locality();
   }
 

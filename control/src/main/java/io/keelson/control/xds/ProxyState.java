@@ -26,10 +26,6 @@ public final class ProxyState {
   private final Map<String, String[]> early = new HashMap<>();
   private final Map<String, TypeState> types = new LinkedHashMap<>();
 
-  ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort) {
-    this(streamId, nodeId, service, delta, proxyless, outboundPort, io.keelson.control.policy.Locality.NONE, Map.of());
-  }
-
   ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort,
       io.keelson.control.policy.Locality locality, Map<String, String> labels) {
     this.locality = locality;

@@ -98,7 +98,7 @@ class LocalityTranslationTest {
   @Test
   void endpointsAreGroupedByLocalityWhichEdsCarries() throws Exception {
     ClusterLoadAssignment a = assignment(state(null), "reviews", CALLER, Map.of(), true);
-    assertThat(a.getEndpointsList()).extracting(g -> LocalityFailover.localityOf(g).toString())
+    assertThat(a.getEndpointsList()).extracting(g -> Locality.of(g.getLocality()).toString())
         .containsExactly("", "eu-west/a", "eu-west/b", "us-east/a/rack1", "us-west/a/rack1", "us-west/a/rack2",
             "us-west/b/rack1");
     assertThat(a.getEndpoints(4).getLocality().getSubZone()).isEqualTo("rack1");
@@ -180,7 +180,7 @@ class LocalityTranslationTest {
             - { from: "us-west/a/*", to: { "us-west/*": 80, "eu-west/*": 20 } }""");
     ClusterLoadAssignment a = assignment(s, "reviews", CALLER, Map.of(), true);
     Map<String, Integer> weights = new TreeMap<>();
-    a.getEndpointsList().forEach(g -> weights.put(LocalityFailover.localityOf(g).toString(),
+    a.getEndpointsList().forEach(g -> weights.put(Locality.of(g.getLocality()).toString(),
         g.getLoadBalancingWeight().getValue()));
     // 80 over us-west's three localities of one endpoint each (rounded up), 20 over eu-west's two
     assertThat(weights).isEqualTo(Map.of("us-west/a/rack1", 27, "us-west/a/rack2", 27, "us-west/b/rack1", 27,

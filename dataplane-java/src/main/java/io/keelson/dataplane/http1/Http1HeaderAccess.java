@@ -22,7 +22,7 @@ final class Http1HeaderAccess implements HeaderAccess<Http1Headers> {
   @Override
   public boolean containsPrefix(Http1Headers headers, String prefix) {
     for (int i = 0; i < headers.size(); i++) {
-      if (headers.name(i).regionMatches(true, 0, prefix, 0, prefix.length())) {
+      if (HeaderAccess.nameStartsWith(headers.name(i), prefix)) {
         return true;
       }
     }

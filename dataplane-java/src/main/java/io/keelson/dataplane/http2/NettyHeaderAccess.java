@@ -31,8 +31,7 @@ final class NettyHeaderAccess implements HeaderAccess<HttpHeaders> {
   public boolean containsPrefix(HttpHeaders headers, String prefix) {
     Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
     while (it.hasNext()) {
-      CharSequence n = it.next().getKey();
-      if (n.length() >= prefix.length() && io.netty.util.AsciiString.regionMatches(n, true, 0, prefix, 0, prefix.length())) {
+      if (HeaderAccess.nameStartsWith(it.next().getKey(), prefix)) {
         return true;
       }
     }
