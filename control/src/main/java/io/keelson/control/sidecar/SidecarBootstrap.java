@@ -99,7 +99,7 @@ public record SidecarBootstrap(
     port("--inbound-port", inboundPort, 0);
     port("--outbound-port", outboundPort, 0);
     port("--admin", adminPort, 0);
-    labels = Map.copyOf(labels);
+    labels = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels)); // by name: the printed bootstrap is stable
     locality = locality == null ? Locality.NONE : locality;
     if (captureAddress != null) {
       if (!io.keelson.control.xds.NodeRegistration.podAddress(captureAddress)) {
