@@ -78,13 +78,25 @@ public record ListenerConfig(
         chains);
   }
 
-  /** This listener and, when it selects chains by destination, each chain's config (which the snapshot serves by name). */
+  /**
+   * This listener and, when it selects chains by destination, each chain's config, and each SNI chain with a
+   * connection manager of its own ({@link SniCertificate#servingName}): all of which the snapshot serves by name.
+   */
   public List<ListenerConfig> withChains() {
-    if (destinationChains == null) {
+    if (destinationChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
       return List.of(this);
     }
     List<ListenerConfig> out = new java.util.ArrayList<>();
     out.add(this);
+    for (SniCertificate c : sniCertificates) {
+      if (c.servingName() != null) { // an SNI chain with a connection manager of its own, served under its name
+        out.add(new ListenerConfig(c.servingName(), host, port, c.http(), null, c.tls(), List.of(), false, List.of(),
+            sourceDigest));
+      }
+    }
+    if (destinationChains == null) {
+      return out;
+    }
     destinationChains.all().forEach(c -> out.addAll(c.withChains()));
     return out;
   }
