@@ -170,7 +170,12 @@ class IngressGatewayTest {
       Curl withCert = curl("--resolve", mutualSni, "--cacert", caFile.toString(), "--cert", client.toString(), "--key",
           client.resolveSibling("client.key").toString(), url);
       assertThat(withCert.exit).as(withCert.err).isZero();
-      assertThat(withCert.out).contains("x-served-by: product-v1");
+      assertThat(withCert.out).contains("x-served-by: product-v1")
+          .as("curl chose h2 by ALPN: the second chain's connection manager serves after the HTTP/2 switch too")
+          .startsWith("HTTP/2 200");
+      Curl http1 = curl("--http1.1", "--resolve", mutualSni, "--cacert", caFile.toString(), "--cert", client.toString(),
+          "--key", client.resolveSibling("client.key").toString(), url);
+      assertThat(http1.out).startsWith("HTTP/1.1 200").contains("x-served-by: product-v1");
       Curl withoutCert = curl("--resolve", mutualSni, "--cacert", caFile.toString(), url);
       assertThat(withoutCert.out).doesNotContain("x-served-by");
     }
