@@ -268,6 +268,11 @@ class GatewayTranslationTest {
         """)).hasMessageContaining("Gateway/istio-system/again: spec.servers[0].hosts: host secure.example.com on port 443"
             + " is also an HTTPS host of Gateway istio-system/ingress, which selects the same proxies; expected each HTTPS"
             + " host of a port in one server");
+    // explain on the shared port answers from the route config of the server serving the Host (as its SNI would pick).
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "shop.example.com", "/", Map.of(), "GET")
+        .get("why").toString()).contains("'https.443.https-mtls.ingress.istio-system'");
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "secure.example.com", "/", Map.of(), "GET")
+        .get("why").toString()).contains("'https.443.https.ingress.istio-system'");
   }
 
   @Test
