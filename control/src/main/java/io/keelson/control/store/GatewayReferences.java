@@ -8,8 +8,7 @@ import java.util.List;
  * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
  * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
- * not disagree on a label) do not bind one port to two protocols, repeat an HTTPS host of a port, or put a MUTUAL
- * server beside other HTTPS servers of the port. Stateless.
+ * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port. Stateless.
  */
 final class GatewayReferences {
   private GatewayReferences() {}
