@@ -36,14 +36,19 @@ final class Explainer {
 
   /**
    * At gateway {@code node} ({@code r}: what it was sent), a request to its port {@code port}: the port's route
-   * configuration ({@code http.PORT} or {@code https.PORT}, as the gateway translation names them).
+   * configuration ({@code http.PORT}, or of an HTTPS port the server's {@code https.PORT.PORTNAME.GATEWAY.NAMESPACE}
+   * that serves {@code host}, as a client naming the host in its SNI would get), as the gateway translation names them.
    *
    * @throws IllegalArgumentException naming the ports the gateway serves HTTP on when {@code port} is not one
    */
   static Map<String, Object> explainGateway(MeshResources r, String node, int port, String host, String pathAndQuery,
       Map<String, String> headers, String method) {
-    RouteConfiguration rc = r.routes().stream()
-        .filter(c -> c.getName().equals("http." + port) || c.getName().equals("https." + port)).findFirst()
+    // An HTTPS port has a route configuration per server (https.PORT.PORTNAME.GATEWAY.NAMESPACE), chosen by the
+    // client's SNI: explained as a client naming the Host in its SNI would be served (the server serving that host).
+    List<RouteConfiguration> candidates = r.routes().stream()
+        .filter(c -> c.getName().equals("http." + port) || c.getName().startsWith("https." + port + ".")).toList();
+    RouteConfiguration rc = candidates.stream().filter(c -> virtualHost(c, host) != null).findFirst()
+        .or(() -> candidates.stream().findFirst())
         .orElseThrow(() -> new IllegalArgumentException("gateway '" + node + "' serves no HTTP/HTTPS on port " + port
             + "; its HTTP route configurations are " + r.routes().stream().map(RouteConfiguration::getName).toList()
             + " (TLS passthrough and TCP ports are not explained)"));

@@ -8,8 +8,7 @@ import java.util.List;
  * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
  * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
- * not disagree on a label) do not bind one port to two protocols, repeat an HTTPS host of a port, or put a MUTUAL
- * server beside other HTTPS servers of the port. Stateless.
+ * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port. Stateless.
  */
 final class GatewayReferences {
   private GatewayReferences() {}
@@ -88,10 +87,9 @@ final class GatewayReferences {
 
   /**
    * Two HTTPS servers on one port of the same proxies: their hosts may not overlap (each becomes a filter chain's
-   * server_names, and Envoy refuses two chains with the same match), and a MUTUAL server may share the port only with
-   * MUTUAL servers of the same credential: the data plane runs one connection manager (one route table) for all the
-   * SNI-selected chains of a port, so a client naming a SIMPLE server's SNI could reach a MUTUAL server's hosts
-   * without the client certificate that server asks for.
+   * server_names, and Envoy refuses two chains with the same match). SIMPLE and MUTUAL servers may share a port:
+   * each chain runs its own connection manager and route config, so a client naming one server's SNI reaches only
+   * that server's hosts.
    */
   private static void httpsNeighbours(String file, String doc, String at, Policy.Server s, Policy.Server o,
       String where, List<PolicyError> errors) {
@@ -99,16 +97,6 @@ final class GatewayReferences {
     if (!shared.isEmpty()) {
       errors.add(new PolicyError(file, doc, at + ".hosts", "host " + shared.getFirst() + " on port " + s.port()
           + " is also an HTTPS host of " + where + "; expected each HTTPS host of a port in one server"));
-    }
-    boolean mutual = "MUTUAL".equals(s.tls().mode());
-    if ((mutual || "MUTUAL".equals(o.tls().mode()))
-        && !(mutual && o.tls().mode().equals(s.tls().mode())
-            && java.util.Objects.equals(o.tls().credentialName(), s.tls().credentialName()))) {
-      errors.add(new PolicyError(file, doc, at + ".tls", "port " + s.port() + " has a " + s.tls().mode()
-          + " server here and a " + o.tls().mode() + " one in " + where + " (credential "
-          + o.tls().credentialName() + "); HTTPS servers of a port share one route table in Keelson's data plane, so a"
-          + " client naming the other server's SNI would skip the client-certificate check: expected a MUTUAL server"
-          + " to have its port to itself or share it only with MUTUAL servers of the same credentialName"));
     }
   }
 

@@ -26,7 +26,8 @@ import java.util.TreeMap;
  * An ingress gateway proxy's listeners and routes, istiod's way: the servers of every Gateway (Istio's, or the
  * Gateway API's, whose listeners are servers too) whose {@code selector} matches the proxy's labels, grouped by port, become listener {@code <address>_<port>} (an HTTP
  * connection manager with {@code use_remote_address}, RDS {@code http.<port>}; HTTPS: a TLS filter chain per server,
- * selected by {@code server_names} from its hosts, RDS {@code https.<port>}); each VirtualService or HTTPRoute bound
+ * selected by {@code server_names} from its hosts, each with its own connection manager and RDS
+ * {@code https.<port>.<portName>.<gatewayName>.<namespace>} holding only that server's hosts); each VirtualService or HTTPRoute bound
  * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
  * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
  * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
@@ -68,15 +69,19 @@ final class GatewayTranslator {
         }
         continue;
       }
-      String routeName = (tls ? "https." : "http.") + port;
-      List<Bound> served = tls ? https : servers;
-      routes.add(routeConfig(routeName, port, served, state, names));
       Listener.Builder l = Listener.newBuilder().setName(address + "_" + port)
           .setAddress(MeshTranslator.address(address, port));
-      Filter hcm = connectionManager(address + "_" + port, routeName);
       if (!tls) {
-        l.addFilterChains(FilterChain.newBuilder().addFilters(hcm));
+        String routeName = "http." + port;
+        routes.add(routeConfig(routeName, port, servers, state, names));
+        l.addFilterChains(FilterChain.newBuilder().addFilters(connectionManager(address + "_" + port, routeName)));
       } else {
+        // A route config per server, as istiod names them: each SNI-selected chain serves only its server's hosts.
+        Map<String, List<Bound>> byRoute = new java.util.LinkedHashMap<>();
+        for (Bound b : https) {
+          byRoute.computeIfAbsent(httpsRouteName(b), k -> new ArrayList<>()).add(b);
+        }
+        byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
         for (Bound b : https) {
           Policy.Secret secret = state.secret(b.gateway().namespace(), b.server().tls().credentialName());
@@ -88,7 +93,7 @@ final class GatewayTranslator {
             match.addAllServerNames(b.server().hosts());
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-              .setFilterChainMatch(match).addFilters(hcm)
+              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b)))
               .setTransportSocket(GatewayTls.downstream(b.server().tls(), secret)));
         }
         if (l.getFilterChainsCount() == 0) {
@@ -147,6 +152,14 @@ final class GatewayTranslator {
       }
     }
     return l.getFilterChainsCount() == 0 ? null : l.build();
+  }
+
+  /**
+   * istiod's RDS name for an HTTPS server, {@code https.<port>.<portName>.<gatewayName>.<namespace>}: servers of one
+   * Gateway on one port with the same port name share it (and their route config holds the hosts of them all).
+   */
+  static String httpsRouteName(Bound b) {
+    return "https." + b.server().port() + "." + b.server().portName() + "." + b.gateway().name() + "." + b.gateway().namespace();
   }
 
   private static Filter connectionManager(String statPrefix, String routeName) {

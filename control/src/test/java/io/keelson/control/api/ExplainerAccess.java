@@ -11,4 +11,9 @@ public final class ExplainerAccess {
       Map<String, String> headers, String method) {
     return Explainer.explain(r, from, host, path, headers, method);
   }
+
+  public static Map<String, Object> explainGateway(MeshResources r, String node, int port, String host, String path,
+      Map<String, String> headers, String method) {
+    return Explainer.explainGateway(r, node, port, host, path, headers, method);
+  }
 }

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An ingress gateway proxy programmed by Istio Gateway + VirtualService: external clients (raw sockets, curl for
  * HTTPS with SNI) reach product-service v1/v2 behind STRICT-mTLS sidecars that allow only the gateway's SPIFFE
- * identity; unknown hosts get 404, a wrong SNI is refused, httpsRedirect answers 301, and a route changes live.
+ * identity; unknown hosts get 404, a wrong SNI is refused, httpsRedirect answers 301, a route changes live, and SIMPLE
+ * and MUTUAL servers on one port each serve only their own hosts (curl, real sockets).
  */
 class IngressGatewayTest {
   static final String GATEWAY_ID = "spiffe://cluster.local/ns/istio-system/sa/ingress";
@@ -129,6 +130,54 @@ class IngressGatewayTest {
       // A route changed live: the default now goes to v2.
       cp.store.apply(PolicyParser.parse("mesh.yaml", mesh(http, redirect, https, mutual, cert, mtlsCert, ca, "v2")).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> served(http, "shop.example.com", "").equals("product-v2"));
+    }
+  }
+
+  @Test
+  void simpleAndMutualServersOnOnePortServeOnlyTheirOwnHosts() throws Exception {
+    int http = freePort();
+    int redirect = freePort();
+    int https = freePort();
+    TestCa ca = new TestCa("shop-ca");
+    TestCa.Leaf cert = ca.issue("secure.example.com", "secure.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    TestCa.Leaf mtlsCert = ca.issue("mtls.example.com", "mtls.example.com");
+    Path client = ca.issue("client").write(dir, "client");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService v1 = new SampleService("product", "v1").start("127.0.0.1", 0);
+        Sidecar p1 = SidecarMtlsTest.secureSidecar(cp, "product-service", "product", v1.port(), Map.of("version", "v1"));
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "istio-system", "ingress", SidecarBootstrap.gateway(
+            "127.0.0.1", cp.security.securePort().port(), "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1", "127.0.0.1", 0))) {
+      // The SIMPLE server (secure.example.com) and the MUTUAL one (mtls.example.com) on ONE port.
+      cp.store.apply(PolicyParser.parse("mesh.yaml", mesh(http, redirect, https, https, cert, mtlsCert, ca, "v1")).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> served(http, "shop.example.com", "").equals("product-v1"));
+      assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
+          .containsExactlyInAnyOrder("127.0.0.1_" + http, "127.0.0.1_" + redirect, "127.0.0.1_" + https);
+
+      String simpleSni = "secure.example.com:" + https + ":127.0.0.1";
+      Curl simple = curl("--resolve", simpleSni, "--cacert", caFile.toString(), "https://secure.example.com:" + https + "/items");
+      assertThat(simple.exit).as(simple.err).isZero();
+      assertThat(simple.out).contains("x-served-by: product-v1");
+      // The SIMPLE server's SNI (no client certificate) with the MUTUAL server's Host: not its routes.
+      Curl sneaky = curl("--resolve", simpleSni, "--cacert", caFile.toString(), "-H", "Host: mtls.example.com",
+          "https://secure.example.com:" + https + "/items");
+      assertThat(sneaky.exit).as(sneaky.err).isZero();
+      assertThat(sneaky.out).containsPattern("^HTTP/[0-9.]+ 404").doesNotContain("x-served-by");
+
+      String mutualSni = "mtls.example.com:" + https + ":127.0.0.1";
+      String url = "https://mtls.example.com:" + https + "/items";
+      Curl withCert = curl("--resolve", mutualSni, "--cacert", caFile.toString(), "--cert", client.toString(), "--key",
+          client.resolveSibling("client.key").toString(), url);
+      assertThat(withCert.exit).as(withCert.err).isZero();
+      assertThat(withCert.out).contains("x-served-by: product-v1")
+          .as("curl chose h2 by ALPN: the second chain's connection manager serves after the HTTP/2 switch too")
+          .startsWith("HTTP/2 200");
+      Curl http1 = curl("--http1.1", "--resolve", mutualSni, "--cacert", caFile.toString(), "--cert", client.toString(),
+          "--key", client.resolveSibling("client.key").toString(), url);
+      assertThat(http1.out).startsWith("HTTP/1.1 200").contains("x-served-by: product-v1");
+      Curl withoutCert = curl("--resolve", mutualSni, "--cacert", caFile.toString(), url);
+      assertThat(withoutCert.out).doesNotContain("x-served-by");
     }
   }
 

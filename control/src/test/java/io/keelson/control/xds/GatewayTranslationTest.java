@@ -133,7 +133,7 @@ class GatewayTranslationTest {
     HttpConnectionManager hcm = http.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
     assertThat(hcm.getUseRemoteAddress().getValue()).isTrue();
     assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("http.80");
-    assertThat(r.routes()).extracting(RouteConfiguration::getName).containsExactly("http.80", "https.443", "https.8443");
+    assertThat(r.routes()).extracting(RouteConfiguration::getName).containsExactly("http.80", "https.443.https.ingress.istio-system", "https.8443.https-mtls.ingress.istio-system");
 
     RouteConfiguration http80 = routes(r, "http.80");
     // Server hosts meet VirtualService hosts: the more specific name; "*" of the VirtualService takes the server's.
@@ -159,7 +159,6 @@ class GatewayTranslationTest {
     assertThat(simple.getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString()).isEqualTo(leaf.certPem());
     assertThat(simple.getCommonTlsContext().getTlsParams().getTlsMinimumProtocolVersion()).isEqualTo(TlsParameters.TlsProtocol.TLSv1_3);
     assertThat(simple.hasRequireClientCertificate()).isFalse();
-    // MUTUAL has its port to itself (GatewayReferences: a shared route table would let SIMPLE's SNI skip the check).
     Listener mtls = listener(r, "0.0.0.0_8443");
     assertThat(mtls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
         .containsExactly(List.<String>of());
@@ -167,8 +166,8 @@ class GatewayTranslationTest {
     assertThat(mutual.getRequireClientCertificate().getValue()).isTrue();
     assertThat(mutual.getCommonTlsContext().getValidationContext().getTrustedCa().getInlineString()).contains("BEGIN CERTIFICATE");
     assertThat(https.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class).getRds()
-        .getRouteConfigName()).isEqualTo("https.443");
-    assertThat(vhost(routes(r, "https.443"), "secure.example.com:443").getRoutesCount()).isEqualTo(2);
+        .getRouteConfigName()).isEqualTo("https.443.https.ingress.istio-system");
+    assertThat(vhost(routes(r, "https.443.https.ingress.istio-system"), "secure.example.com:443").getRoutesCount()).isEqualTo(2);
 
     // The mesh's clusters, as sidecars get them.
     assertThat(r.clusters()).extracting(c -> c.getName()).contains("product-service", "product-service|v1", "product-service|v2");
@@ -227,14 +226,33 @@ class GatewayTranslationTest {
   }
 
   @Test
-  void aMutualServerSharesItsPortOnlyWithMutualServersOfItsCredentialAndHttpsHostsDoNotRepeat() throws Exception {
-    // SIMPLE beside MUTUAL on one port: one route table for both, so SNI secure.example.com (no client certificate)
-    // with Host shop.example.com would reach the MUTUAL server's routes. Refused at the MUTUAL server and its neighbour.
-    assertThatThrownBy(() -> store(secrets + "---\n" + MESH.replace("number: 8443, name: https-mtls", "number: 443, name: https-mtls")))
-        .isInstanceOf(PolicyException.class)
-        .hasMessageContaining("spec.servers[3].tls: port 443 has a MUTUAL server here and a SIMPLE one in server 2 of this"
-            + " Gateway (credential shop-cert); HTTPS servers of a port share one route table in Keelson's data plane")
-        .hasMessageContaining("spec.servers[2].tls: port 443 has a SIMPLE server here and a MUTUAL one in server 3");
+  void simpleAndMutualServersShareAPortEachWithItsOwnRouteConfigAndHttpsHostsDoNotRepeat() throws Exception {
+    // SIMPLE (secure.example.com) beside MUTUAL ("*") on one port: each chain names its own server's route config, so a
+    // client naming SIMPLE's SNI (no client certificate) cannot reach a host only the MUTUAL server serves.
+    PolicySet state = store(secrets + "---\n" + MESH.replace("number: 8443, name: https-mtls", "number: 443, name: https-mtls"))
+        .current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway"));
+    Listener https = listener(r, "0.0.0.0_443");
+    assertThat(https.getFilterChainsList()).extracting(c -> c.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
+        .getRds().getRouteConfigName()).containsExactly("https.443.https.ingress.istio-system", "https.443.https-mtls.ingress.istio-system");
+    assertThat(https.getFilterChains(1).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class)
+        .getRequireClientCertificate().getValue()).isTrue();
+    assertThat(routes(r, "https.443.https.ingress.istio-system").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .containsExactly("secure.example.com:443");
+    assertThat(routes(r, "https.443.https-mtls.ingress.istio-system").getVirtualHostsList()).extracting(VirtualHost::getName)
+        .contains("shop.example.com:443");
+    // The data plane takes it: one listener, a connection manager per chain.
+    Map<String, RouteConfiguration> byName = new java.util.LinkedHashMap<>();
+    r.routes().forEach(rc -> byName.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
+        r.clusters(), endpoints);
+    assertThat(snapshot.warnings()).isEmpty();
+    var l443 = snapshot.listeners().stream().filter(l -> l.name().equals("0.0.0.0_443")).findFirst().orElseThrow();
+    assertThat(l443.sniCertificates()).extracting(c -> c.http() == null ? l443.http().routeConfig().name()
+        : c.http().routeConfig().name()).containsExactly("https.443.https.ingress.istio-system", "https.443.https-mtls.ingress.istio-system");
     // Another Gateway of the same proxies repeating an HTTPS host of the port: two chains with one match.
     assertThatThrownBy(() -> store(secrets + "---\n" + MESH + """
         ---
@@ -250,10 +268,11 @@ class GatewayTranslationTest {
         """)).hasMessageContaining("Gateway/istio-system/again: spec.servers[0].hosts: host secure.example.com on port 443"
             + " is also an HTTPS host of Gateway istio-system/ingress, which selects the same proxies; expected each HTTPS"
             + " host of a port in one server");
-    // MUTUAL servers of one credential may share a port (one client CA for all of it).
-    store(secrets + "---\n" + MESH.replace("number: 8443, name: https-mtls", "number: 443, name: https-mtls")
-        .replace("tls: { mode: SIMPLE, credentialName: shop-cert, minProtocolVersion: TLSV1_3 }",
-            "tls: { mode: MUTUAL, credentialName: shop-cert }"));
+    // explain on the shared port answers from the route config of the server serving the Host (as its SNI would pick).
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "shop.example.com", "/", Map.of(), "GET")
+        .get("why").toString()).contains("'https.443.https-mtls.ingress.istio-system'");
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "secure.example.com", "/", Map.of(), "GET")
+        .get("why").toString()).contains("'https.443.https.ingress.istio-system'");
   }
 
   @Test
@@ -367,7 +386,7 @@ class GatewayTranslationTest {
         .containsExactly("*:8080", "shop.example.com:8080");
     assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutesList()).extracting(rt -> rt.getName())
         .containsExactly("HTTPRoute/shop/shop-0");
-    assertThat(routes(r, "https.8443").getVirtualHostsList()).extracting(VirtualHost::getName)
+    assertThat(routes(r, "https.8443.https.web.edge").getVirtualHostsList()).extracting(VirtualHost::getName)
         .containsExactly("secure.example.com:8443");
     assertThat(listener(r, "0.0.0.0_8443").getFilterChains(0).getFilterChainMatch().getServerNamesList())
         .containsExactly("secure.example.com");
@@ -464,7 +483,7 @@ class GatewayTranslationTest {
     MeshResources r = gateway(store.current(), Map.of("istio", "ingressgateway"));
     assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
     assertThat(vhost(routes(r, "http.8080"), "shop.example.com:8080").getRoutes(0).getRedirect().getHttpsRedirect()).isTrue();
-    assertThat(vhost(routes(r, "https.8443"), "shop.example.com:8443").getRoutesList())
+    assertThat(vhost(routes(r, "https.8443.https.ingress.istio-system"), "shop.example.com:8443").getRoutesList())
         .extracting(rt -> rt.getRoute().getCluster()).containsExactly("product-service|v2", "product-service|v1");
   }
 

@@ -21,8 +21,9 @@ import java.util.List;
  *                  plaintext on the same port (a {@code transport_protocol: tls} chain plus a plaintext
  *                  chain with the same filter; Istio's PERMISSIVE mTLS)
  * @param sniCertificates on an HTTP listener whose TLS chains are selected by SNI: the certificate per
- *                  server name (then {@code tls} is the first chain's, for code that knows one context);
- *                  empty otherwise
+ *                  server name and, for a chain whose connection manager differs from the first chain's,
+ *                  that connection manager (then {@code tls} and {@code http} are the first chain's, for code
+ *                  that knows one context or one connection manager); empty otherwise
  * @param sourceDigest a digest of the Envoy Listener message this was translated from, its address left out,
  *                  or null for a listener built in code. Envoy compares listener messages to tell an update of
  *                  a listener from a re-push of it; the translated config cannot tell: every translation builds
@@ -78,13 +79,25 @@ public record ListenerConfig(
         chains);
   }
 
-  /** This listener and, when it selects chains by destination, each chain's config (which the snapshot serves by name). */
+  /**
+   * This listener and, when it selects chains by destination, each chain's config, and each SNI chain with a
+   * connection manager of its own ({@link SniCertificate#servingName}): all of which the snapshot serves by name.
+   */
   public List<ListenerConfig> withChains() {
-    if (destinationChains == null) {
+    if (destinationChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
       return List.of(this);
     }
     List<ListenerConfig> out = new java.util.ArrayList<>();
     out.add(this);
+    for (SniCertificate c : sniCertificates) {
+      if (c.servingName() != null) { // an SNI chain with a connection manager of its own, served under its name
+        out.add(new ListenerConfig(c.servingName(), host, port, c.http(), null, c.tls(), List.of(), false, List.of(),
+            sourceDigest));
+      }
+    }
+    if (destinationChains == null) {
+      return out;
+    }
     destinationChains.all().forEach(c -> out.addAll(c.withChains()));
     return out;
   }

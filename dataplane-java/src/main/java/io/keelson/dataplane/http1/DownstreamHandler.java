@@ -60,7 +60,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private enum State { IDLE, ROUTING, CONNECTING, FORWARDING, LOCAL_REPLY, CLOSED }
 
   private final ProxyContext context;
-  private final String listenerName;
+  /** The listener (or SNI-selected chain, set once before the first request) whose snapshot entry serves this connection. */
+  private String listenerName;
   private final Http1RequestParser parser;
   private final Runnable decisionTask = this::onDecisionArrived;
   private final long idleTimeoutNanos;
@@ -296,6 +297,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** A FIN from the client; only a tunnel allows half-closure ({@link UpgradeTunnel#passFin}). */
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof io.keelson.dataplane.config.SniCertificate chain) {
+      listenerName = chain.servingName(); // the TLS chain chosen by SNI runs its own connection manager
+      return;
+    }
     if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
       if (tunnel && upstream != null) {
         UpgradeTunnel.passFin(channel, upstream.channel());
@@ -305,6 +310,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /** The name this connection is served under: its listener's, or its SNI-selected chain's. */
+  String servingName() {
+    return listenerName;
   }
 
   /** The downstream connection when this one is a tunnel (for the upstream's FIN), else null. */

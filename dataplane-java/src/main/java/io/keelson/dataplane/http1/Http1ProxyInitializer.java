@@ -65,6 +65,15 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
   }
 
   /**
+   * The name {@code ch}'s HTTP/1.1 handler serves it under: its listener's, or the SNI-selected TLS chain's when that
+   * chain runs a connection manager of its own; null when the handler is gone. Call on its event loop.
+   */
+  public static String servingName(Channel ch) {
+    DownstreamHandler h = ch.pipeline().get(DownstreamHandler.class);
+    return h == null ? null : h.servingName();
+  }
+
+  /**
    * Asks a downstream connection to close once idle (shutdown, /drain_listeners, the age limit); call on its event
    * loop. A tcp_proxy connection ({@link io.keelson.dataplane.tcp.TcpProxyInitializer#isTcpProxy}) is left
    * relaying, as in Envoy, where tcp_proxy has no in-band drain: it ends when its client or upstream closes it, or

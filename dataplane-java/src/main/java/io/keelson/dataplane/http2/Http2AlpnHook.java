@@ -41,9 +41,17 @@ public final class Http2AlpnHook implements AlpnHook {
     if (s == null || !protocol.equals("h2") || pipeline.get(TlsPipeline.HTTP_HANDLER) == null) {
       return;
     }
+    ListenerConfig listener = s.listener();
+    String serving = io.keelson.dataplane.http1.Http1ProxyInitializer.servingName(pipeline.channel());
+    if (serving != null && !serving.equals(listener.name())) { // an SNI-selected chain with its own connection manager
+      var chain = s.context().snapshot().listener(serving);
+      if (chain != null) {
+        listener = chain.config();
+      }
+    }
     // The HTTP/1.1 handler saw channelActive and counted the connection; removing it undoes that,
     // and the HTTP/2 connection guard counts it again (its handlerAdded runs on an active channel).
     pipeline.remove(TlsPipeline.HTTP_HANDLER);
-    Http2ServerSupport.configure(pipeline, s.context(), s.listener());
+    Http2ServerSupport.configure(pipeline, s.context(), listener);
   }
 }

@@ -9,7 +9,9 @@ import java.util.List;
 /**
  * TLS termination whose certificate is chosen by the ClientHello's server name: reads the ClientHello
  * without consuming it (Netty's bounded parser), picks the SNI-selected chain's context, and replaces
- * itself with that context's TLS handler, named {@link TlsPipeline#TLS_HANDLER}. A name no chain
+ * itself with that context's TLS handler, named {@link TlsPipeline#TLS_HANDLER}; a chain with a connection
+ * manager of its own is announced to the handlers after it as a user event (the {@link SniCertificate}
+ * itself), so the HTTP handler serves the connection with that chain's routes. A name no chain
  * matches (and no chain without server_names) closes the connection, as Envoy's "no filter chain
  * match". Per connection, event-loop confined.
  */
@@ -35,6 +37,10 @@ final class SniCertificateHandler extends AbstractSniHandler<SniCertificate> {
     if (chosen == null) {
       ctx.close();
       return;
+    }
+    if (chosen.servingName() != null) {
+      // The chain runs a connection manager of its own: the HTTP handler serves the connection under its name.
+      ctx.fireUserEventTriggered(chosen);
     }
     ctx.pipeline().replace(this, TlsPipeline.TLS_HANDLER, chosen.tls().newHandler(ctx.alloc()));
   }

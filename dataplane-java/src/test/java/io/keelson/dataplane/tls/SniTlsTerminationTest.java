@@ -110,11 +110,4 @@ class SniTlsTerminationTest {
     assertThat(get(port, "a.test", "a.test")[0]).isEqualTo("CN=a.test");
     assertThatThrownBy(() -> get(port, "c.test", null)).isInstanceOfAny(SSLHandshakeException.class, IOException.class);
   }
-
-  @Test
-  void chainsWithDifferentConnectionManagersAreRejectedByName() {
-    String other = chain("server_names: [\"*.b.test\"]", "b").replace("stat_prefix: ingress_https", "stat_prefix: other");
-    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml(chain("server_names: [\"a.test\"]", "a") + other, 1), "t.yaml"))
-        .hasMessageContaining("filter_chains[1].filters").hasMessageContaining("same network filters");
-  }
 }

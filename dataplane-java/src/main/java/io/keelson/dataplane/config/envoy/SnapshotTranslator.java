@@ -497,29 +497,42 @@ final class SnapshotTranslator {
 
   /**
    * HTTPS with a certificate per server name: every chain terminates TLS (its own DownstreamTlsContext,
-   * selected by {@code server_names}) and runs the same network filters, so one connection manager
-   * serves them all. Chains with different connection managers (route configs) are not supported yet.
+   * selected by {@code server_names}) and runs an HTTP connection manager. A chain whose network filters
+   * are the first chain's is served by the listener's connection manager; any other runs its own (route
+   * config, filters, access logs, tracing, stat prefix), served under {@code <listener>/<chain name>}
+   * ({@code <listener>/filter_chains[i]} without a name), as Envoy runs each chain's own filters.
    */
   private ListenerConfig sniHttpsListener(Listener l, String name, String path, SocketAddress address) {
     FilterChain first = l.getFilterChains(0);
     Object filter = chainFilter(first, chainPath(path, 0), name);
     List<io.keelson.dataplane.config.SniCertificate> certificates = new ArrayList<>();
+    java.util.Set<String> chainNames = new java.util.HashSet<>();
     boolean ok = filter instanceof HttpConnectionManagerConfig;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       FilterChain chain = l.getFilterChains(i);
       String chainPath = chainPath(path, i);
-      if (!chain.getFiltersList().equals(first.getFiltersList())) {
-        problems.error(chainPath + ".filters", "listener '" + name + "': TLS chains selected by server_names must run the"
-            + " same network filters (one http_connection_manager); different filters or route configs per chain are not supported yet");
-        ok = false;
-        continue;
+      String servingName = null;
+      HttpConnectionManagerConfig http = null;
+      if (i > 0 && !chain.getFiltersList().equals(first.getFiltersList())) {
+        Object own = chainFilter(chain, chainPath, name);
+        if (!(own instanceof HttpConnectionManagerConfig h)) {
+          if (own != null) {
+            problems.error(chainPath + ".filters", "listener '" + name + "': a TLS chain selected by server_names beside"
+                + " HTTP chains must end in envoy.filters.network.http_connection_manager");
+          }
+          ok = false;
+          continue;
+        }
+        http = h;
+        servingName = chainListenerName(name, chain.getName(), "filter_chains[" + i + "]", chainNames);
       }
       ServerTls tls = tlsTranslator.downstream(chain.getTransportSocket(), chainPath + ".transport_socket", "listener '" + name + "'");
       if (tls == null) {
         ok = false;
         continue;
       }
-      certificates.add(new io.keelson.dataplane.config.SniCertificate(chain.getFilterChainMatch().getServerNamesList(), tls));
+      certificates.add(new io.keelson.dataplane.config.SniCertificate(chain.getFilterChainMatch().getServerNamesList(), tls,
+          servingName, http));
     }
     if (!ok || address == null) {
       return null;
