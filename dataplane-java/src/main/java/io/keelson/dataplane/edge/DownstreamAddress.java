@@ -64,11 +64,6 @@ public final class DownstreamAddress {
     this.address = peerIp;
   }
 
-  /** The peer's address text (no port). */
-  public String peerIp() {
-    return peerIp;
-  }
-
   /** The last request's downstream address (no port): the peer's or an x-forwarded-for entry. */
   public String address() {
     return address;
