@@ -16,7 +16,8 @@ final class ControlCommand {
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
                                  [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY] [--locality-lb true|false]
-                                 [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]]
+                                 [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]
+                                  [--etcd-cacert F] [--etcd-cert F --etcd-key F] [--etcd-user U --etcd-password-file F]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
                                  [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
 
@@ -46,7 +47,12 @@ final class ControlCommand {
         --store S          embedded (default: memory, --data-dir, --config-dir) or etcd (several replicas share
                            the policies, the workloads sidecars register and the join tokens; every replica
                            must use the same CA, e.g. the same --ca-cert/--ca-key; see docs/control-plane.md)
-        --etcd-endpoints U etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)
+        --etcd-endpoints U etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379 or https://...)
+        --etcd-cacert FILE the CA of etcd's serving certificate (https endpoints; default: the JDK's trust)
+        --etcd-cert FILE   a client certificate for etcd's --client-cert-auth, with --etcd-key FILE; etcd
+                           refuses gateway requests whose client certificate has a CN, so issue it without one
+        --etcd-user NAME   an etcd user (etcd auth enabled), with --etcd-password-file FILE; its role needs
+                           readwrite on the --etcd-prefix keys
         --etcd-prefix P    key prefix (default /keelson/)
         --etcd-lease-ttl D TTL of this replica's registration lease (default 5s): how long a dead replica's
                            workloads stay endpoints
@@ -78,7 +84,8 @@ final class ControlCommand {
     }
     Args a = new Args("control", argv, Set.of("--xds-port", "--api-port", "--config-dir", "--data-dir", "--bind",
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
-        "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--access-log-file",
+        "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--etcd-cacert",
+        "--etcd-cert", "--etcd-key", "--etcd-user", "--etcd-password-file", "--access-log-file",
         "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
         "--outbound-traffic-policy", "--locality-lb"),
         Set.of());
@@ -125,8 +132,9 @@ final class ControlCommand {
         } catch (java.net.URISyntaxException bad) {
           uri = null;
         }
-        if (uri == null || !"http".equals(uri.getScheme()) || uri.getHost() == null) {
-          System.err.println("keelson control: --etcd-endpoints '" + e + "': expected http://HOST:PORT");
+        if (uri == null || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+            || uri.getHost() == null) {
+          System.err.println("keelson control: --etcd-endpoints '" + e + "': expected http://HOST:PORT or https://HOST:PORT");
           return 2;
         }
         endpoints.add(uri);
@@ -139,7 +147,14 @@ final class ControlCommand {
       if (a.has("--etcd-timeout")) {
         eo = eo.withStartTimeout(SecurityCommands.duration(a.get("--etcd-timeout", null)));
       }
-      o = o.withEtcd(eo);
+      io.keelson.control.store.etcd.EtcdSecurity security;
+      try {
+        security = etcdSecurity(a, endpoints);
+      } catch (IllegalArgumentException | java.io.IOException bad) {
+        System.err.println("keelson control: " + bad.getMessage());
+        return 2;
+      }
+      o = o.withEtcd(eo.withSecurity(security));
     } else if (!storeKind.equals("embedded")) {
       System.err.println("keelson control: --store '" + storeKind + "': expected embedded or etcd");
       return 2;
@@ -165,5 +180,28 @@ final class ControlCommand {
     terminate.await();
     cp.close();
     return 0;
+  }
+
+  /**
+   * etcdctl's TLS and auth flags under {@code --etcd-}: checked here (files readable and parsed, TLS files only with
+   * https endpoints) so a mistake stops start-up with the flag's name.
+   */
+  private static io.keelson.control.store.etcd.EtcdSecurity etcdSecurity(Args a, java.util.List<java.net.URI> endpoints)
+      throws java.io.IOException {
+    java.util.function.Function<String, java.nio.file.Path> file = f -> a.has(f) ? java.nio.file.Path.of(a.get(f, null)) : null;
+    var security = new io.keelson.control.store.etcd.EtcdSecurity(file.apply("--etcd-cacert"), file.apply("--etcd-cert"),
+        file.apply("--etcd-key"), a.get("--etcd-user", null), file.apply("--etcd-password-file"));
+    boolean https = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()));
+    if (security.hasTlsFiles() && !https) {
+      throw new IllegalArgumentException("--etcd-cacert/--etcd-cert/--etcd-key need https:// --etcd-endpoints; "
+          + "the endpoints given are http://");
+    }
+    if (https) {
+      security.sslContext(); // reads and checks every TLS file now
+    }
+    if (security.hasAuth()) {
+      security.password();
+    }
+    return security;
   }
 }

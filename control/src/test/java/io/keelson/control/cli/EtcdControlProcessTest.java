@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.control.cli.CliRun.Result;
 import io.keelson.control.store.etcd.EtcdProcess;
+import io.keelson.control.store.etcd.SecureEtcd;
 import io.keelson.control.xds.Mesh;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -138,5 +139,64 @@ class EtcdControlProcessTest {
     assertThat(cli("control", "--store", "zookeeper").err()).contains("expected embedded or etcd");
     assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "127.0.0.1:2379").err())
         .contains("expected http://HOST:PORT");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "https://localhost:2379", "--etcd-cert",
+        dir.resolve("c.crt").toString()).err()).contains("--etcd-cert needs --etcd-key");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-cacert",
+        dir.resolve("ca.crt").toString()).err()).contains("need https:// --etcd-endpoints");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "https://localhost:2379", "--etcd-cacert",
+        dir.resolve("missing.crt").toString()).err()).contains("--etcd-cacert", "missing.crt", "no such file");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "k").err())
+        .contains("--etcd-user needs --etcd-password-file");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "k",
+        "--etcd-password-file", dir.resolve("nope").toString()).err()).contains("--etcd-password-file", "cannot read it");
+  }
+
+  @Test
+  void twoReplicasShareAnEtcdThatRequiresTlsClientCertificatesAndAUser() throws Exception {
+    Assumptions.assumeTrue(EtcdProcess.binary() != null, "the etcd binary is not on PATH (apt-get install etcd-server)");
+    Path registry = Files.writeString(dir.resolve("registry.yaml"), Mesh.registry(8081, 8082));
+    try (SecureEtcd etcd = new SecureEtcd(Files.createDirectories(dir.resolve("etcd-tls")), "/cli-test/")) {
+      String[] secure = {"--etcd-cacert", etcd.caFile.toString(), "--etcd-cert", etcd.clientCert.toString(),
+          "--etcd-key", etcd.clientKey.toString(), "--etcd-user", SecureEtcd.USER, "--etcd-password-file",
+          etcd.passwordFile.toString()};
+      Process a = control(dir.resolve("a.log"), etcd.endpoint().toString(), secure);
+      Process b = control(dir.resolve("b.log"), etcd.endpoint().toString(), secure);
+      Process wrong = null;
+      try {
+        String atA = awaitApi(a, dir.resolve("a.log"));
+        String atB = awaitApi(b, dir.resolve("b.log"));
+        Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
+        assertThat(applied.code()).as(applied.err()).isZero();
+        // B learns it through its watch, which runs with its own token.
+        await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
+            .contains("product-v2"));
+        // The keys really are in this etcd, readable only with a token.
+        String keys = etcd.call("/v3/kv/range", "{\"key\":\"L2NsaS10ZXN0Lw==\",\"range_end\":\"L2NsaS10ZXN0MA==\","
+            + "\"keys_only\":true}", etcd.token()).body();
+        assertThat(keys).contains("\"count\"");
+        assertThat(etcd.raw("/v3/kv/range", "{\"key\":\"L2NsaS10ZXN0Lw==\"}", null).statusCode()).isIn(400, 403);
+
+        // A replica with a wrong password stops at once (not after --etcd-timeout), naming the user and the file.
+        Path bad = Files.writeString(dir.resolve("bad-password"), "guess\n");
+        String[] wrongPassword = secure.clone();
+        wrongPassword[wrongPassword.length - 1] = bad.toString();
+        long started = System.nanoTime();
+        wrong = control(dir.resolve("wrong.log"), etcd.endpoint().toString(),
+            java.util.stream.Stream.concat(java.util.Arrays.stream(wrongPassword), java.util.stream.Stream.of(
+                "--etcd-timeout", "60s")).toArray(String[]::new));
+        assertThat(wrong.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(System.nanoTime() - started).isLessThan(Duration.ofSeconds(30).toNanos());
+        assertThat(wrong.exitValue()).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("wrong.log"))).contains("refused this replica",
+            "etcd refused user 'keelson'", bad.toString(), "authentication failed");
+      } finally {
+        for (Process p : new Process[] {a, b, wrong}) {
+          if (p != null) {
+            p.destroy();
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+          }
+        }
+      }
+    }
   }
 }

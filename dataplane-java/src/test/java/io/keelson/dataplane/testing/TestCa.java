@@ -97,10 +97,15 @@ public final class TestCa {
   }
 
   public Leaf issue(String cn, Instant notBefore, Instant notAfter, String... dnsSans) throws Exception {
+    return issueSubject("CN=" + cn, notBefore, notAfter, dnsSans);
+  }
+
+  /** A leaf whose subject is {@code subjectDn} as given (e.g. "O=keelson": no CN at all). */
+  public Leaf issueSubject(String subjectDn, Instant notBefore, Instant notAfter, String... dnsSans) throws Exception {
     KeyPair leafKeys = ecKeys();
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name("CN=" + name), 
+    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name("CN=" + name),
         BigInteger.valueOf(SERIAL.incrementAndGet()), Date.from(notBefore), Date.from(notAfter),
-        new X500Name("CN=" + cn), leafKeys.getPublic());
+        new X500Name(subjectDn), leafKeys.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     if (dnsSans.length > 0) {
       GeneralName[] names = new GeneralName[dnsSans.length];

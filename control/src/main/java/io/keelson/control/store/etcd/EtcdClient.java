@@ -29,7 +29,10 @@ public final class EtcdClient {
   private final List<URI> endpoints;
   private final Duration timeout;
   private final HttpClient http;
+  private final EtcdSecurity security;
   private volatile int preferred;
+  /** etcd's auth token for {@link EtcdSecurity#user}, null until the first call (or after etcd called it invalid). */
+  private volatile String token;
 
   /** One key's value and the revision that last modified it. */
   public record KeyValue(String key, String value, long modRevision) {}
@@ -49,13 +52,30 @@ public final class EtcdClient {
   }
 
   public EtcdClient(List<URI> endpoints, Duration timeout) {
+    this(endpoints, timeout, EtcdSecurity.NONE);
+  }
+
+  /**
+   * @param security TLS files for https endpoints and the etcd user, if any
+   * @throws IllegalArgumentException when a TLS file cannot be read or parsed (the message names it and its flag)
+   */
+  public EtcdClient(List<URI> endpoints, Duration timeout, EtcdSecurity security) {
     if (endpoints.isEmpty()) {
       throw new IllegalArgumentException("no etcd endpoint given; expected e.g. http://127.0.0.1:2379");
     }
     this.endpoints = List.copyOf(endpoints);
     this.timeout = timeout;
+    this.security = security;
     // HTTP/1.1: the gateway shares etcd's port with gRPC; a streamed watch is a chunked response.
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout);
+    if (endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()))) {
+      try {
+        b.sslContext(security.sslContext());
+      } catch (IOException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+    }
+    this.http = b.build();
   }
 
   public List<URI> endpoints() {
@@ -228,16 +248,89 @@ public final class EtcdClient {
     return parse(text);
   }
 
+  /**
+   * Sends with the auth token when an etcd user is set: fetched before the first call, fetched again once when etcd
+   * answers 401 (the token expired or etcd restarted), then the call is repeated.
+   */
   private <T> T send(String path, String body, boolean bounded, HttpResponse.BodyHandler<T> handler)
+      throws EtcdException {
+    if (!security.hasAuth()) {
+      return send(path, body, bounded, handler, null);
+    }
+    String current = token;
+    if (current == null) {
+      current = authenticate();
+    }
+    try {
+      return send(path, body, bounded, handler, current);
+    } catch (EtcdException e) {
+      if (!e.unauthenticated()) {
+        throw e;
+      }
+      return send(path, body, bounded, handler, authenticate());
+    }
+  }
+
+  /** Trades the user and password for a token ({@code /v3/auth/authenticate}). */
+  private synchronized String authenticate() throws EtcdException {
+    String password;
+    try {
+      password = security.password();
+    } catch (IOException e) {
+      throw EtcdException.refused(e.getMessage());
+    }
+    String body = "{\"name\":\"" + jsonEscape(security.user()) + "\",\"password\":\"" + jsonEscape(password) + "\"}";
+    Struct r;
+    try {
+      r = parse(send("/v3/auth/authenticate", body, true, HttpResponse.BodyHandlers.ofString(), null));
+    } catch (EtcdException e) {
+      if (e.refused()) {
+        throw EtcdException.refused("etcd refused user '" + security.user() + "' (--etcd-user, --etcd-password-file "
+            + security.passwordFile() + "): " + e.getMessage());
+      }
+      throw e;
+    }
+    String t = string(r, "token");
+    if (t.isEmpty()) {
+      throw EtcdException.refused("etcd answered user '" + security.user() + "' without a token: is auth enabled on "
+          + "etcd (etcdctl auth enable)? Without auth, leave out --etcd-user");
+    }
+    token = t;
+    return t;
+  }
+
+  private static String jsonEscape(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        default -> {
+          if (c < 0x20) {
+            b.append(String.format("\\u%04x", (int) c));
+          } else {
+            b.append(c);
+          }
+        }
+      }
+    }
+    return b.toString();
+  }
+
+  private <T> T send(String path, String body, boolean bounded, HttpResponse.BodyHandler<T> handler, String auth)
       throws EtcdException {
     List<String> failures = new ArrayList<>();
     boolean unanswered = false;
+    int tlsFailures = 0;
     int start = preferred;
     for (int i = 0; i < endpoints.size(); i++) {
       int at = (start + i) % endpoints.size();
       URI uri = endpoints.get(at).resolve(path);
       HttpRequest.Builder req = HttpRequest.newBuilder(uri).header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString(body));
+      if (auth != null) {
+        req.header("Authorization", auth);
+      }
       if (bounded) {
         req.timeout(timeout);
       }
@@ -253,7 +346,19 @@ public final class EtcdClient {
             failures.add(uri.resolve("/") + ": HTTP " + resp.statusCode() + " " + detail.strip());
             continue;
           }
-          throw new EtcdException("etcd " + uri + " answered HTTP " + resp.statusCode() + " " + detail.strip());
+          String message = "etcd " + uri + " answered HTTP " + resp.statusCode() + " " + detail.strip();
+          if (resp.statusCode() == 401 && auth != null) {
+            token = null;
+            throw EtcdException.unauthenticated(message);
+          }
+          if (resp.statusCode() == 403 && security.hasAuth()) {
+            message += " (etcd user '" + security.user() + "' needs a role granting readwrite on the --etcd-prefix keys)";
+          } else if (resp.statusCode() == 403 || detail.contains("user name is empty")) {
+            message += " (etcd has auth enabled: give --etcd-user and --etcd-password-file)";
+          } else if (detail.contains("CommonName of client")) {
+            message += " (etcd refuses gateway requests whose client certificate has a CN: issue --etcd-cert without one)";
+          }
+          throw EtcdException.refused(message);
         }
         preferred = at;
         return resp.body();
@@ -261,6 +366,11 @@ public final class EtcdClient {
         unanswered = true;
         failures.add(uri.resolve("/") + ": no answer within " + timeout.toMillis() + " ms");
       } catch (IOException e) {
+        if (tlsFailure(e)) {
+          tlsFailures++;
+          failures.add(uri.resolve("/") + ": TLS handshake failed (" + e.getMessage() + ")");
+          continue;
+        }
         failures.add(uri.resolve("/") + ": " + (e instanceof java.net.ConnectException ? "connection refused"
             : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
       } catch (InterruptedException e) {
@@ -268,6 +378,20 @@ public final class EtcdClient {
         throw new EtcdException("interrupted while calling etcd " + uri, e);
       }
     }
-    throw new EtcdException("etcd unavailable (" + path + "): " + String.join("; ", failures), unanswered);
+    String message = "etcd unavailable (" + path + "): " + String.join("; ", failures);
+    if (tlsFailures == endpoints.size()) {
+      throw EtcdException.refused(message + " (check --etcd-cacert, --etcd-cert and --etcd-key against etcd's "
+          + "--trusted-ca-file, --cert-file and --client-cert-auth)");
+    }
+    throw new EtcdException(message, unanswered);
+  }
+
+  private static boolean tlsFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
   }
 }

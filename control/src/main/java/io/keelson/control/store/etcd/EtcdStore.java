@@ -21,9 +21,10 @@ public final class EtcdStore implements AutoCloseable {
    * @param leaseTtl     TTL of this replica's registration lease
    * @param startTimeout how long start-up waits for etcd to answer
    * @param replicaId    this replica's name in the registration keys (unique per replica)
+   * @param security     TLS files and the etcd user ({@link EtcdSecurity#NONE}: plain http, no auth)
    */
   public record Options(List<URI> endpoints, String prefix, Duration leaseTtl, Duration startTimeout,
-      String replicaId) {
+      String replicaId, EtcdSecurity security) {
     public static final String DEFAULT_PREFIX = "/keelson/";
     public static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(5);
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
@@ -32,6 +33,14 @@ public final class EtcdStore implements AutoCloseable {
       if (!prefix.endsWith("/")) {
         prefix = prefix + "/";
       }
+      if (security == null) {
+        security = EtcdSecurity.NONE;
+      }
+    }
+
+    /** Plain http, no auth. */
+    public Options(List<URI> endpoints, String prefix, Duration leaseTtl, Duration startTimeout, String replicaId) {
+      this(endpoints, prefix, leaseTtl, startTimeout, replicaId, EtcdSecurity.NONE);
     }
 
     public static Options of(List<URI> endpoints) {
@@ -39,15 +48,19 @@ public final class EtcdStore implements AutoCloseable {
     }
 
     public Options withPrefix(String p) {
-      return new Options(endpoints, p, leaseTtl, startTimeout, replicaId);
+      return new Options(endpoints, p, leaseTtl, startTimeout, replicaId, security);
     }
 
     public Options withLeaseTtl(Duration d) {
-      return new Options(endpoints, prefix, d, startTimeout, replicaId);
+      return new Options(endpoints, prefix, d, startTimeout, replicaId, security);
     }
 
     public Options withStartTimeout(Duration d) {
-      return new Options(endpoints, prefix, leaseTtl, d, replicaId);
+      return new Options(endpoints, prefix, leaseTtl, d, replicaId, security);
+    }
+
+    public Options withSecurity(EtcdSecurity s) {
+      return new Options(endpoints, prefix, leaseTtl, startTimeout, replicaId, s);
     }
 
     /** host-pid-random: unique among replicas, also across restarts (a restarted replica does not reuse keys). */
@@ -95,23 +108,30 @@ public final class EtcdStore implements AutoCloseable {
   }
 
   /**
-   * Waits up to {@code startTimeout} for etcd, then reads the policies under the prefix.
+   * Waits up to {@code startTimeout} for etcd, then reads the policies under the prefix. A refusal (a wrong password,
+   * a missing permission, a TLS handshake etcd or this replica rejects) ends the wait at once.
    *
-   * @throws EtcdException naming the endpoints when etcd did not answer in time
+   * @throws EtcdException naming the endpoints when etcd did not answer in time, or what etcd refused
+   * @throws IllegalArgumentException when a TLS file cannot be read (the message names it and its flag)
    */
   public static EtcdStore connect(Options o) throws EtcdException {
-    EtcdClient client = new EtcdClient(o.endpoints(), Duration.ofSeconds(2));
+    EtcdClient client = new EtcdClient(o.endpoints(), Duration.ofSeconds(2), o.security());
     EtcdPolicyBackend backend = new EtcdPolicyBackend(client, o.prefix());
     long deadline = System.nanoTime() + o.startTimeout().toNanos();
     PolicySet initial;
     while (true) {
       try {
+        client.get(o.prefix()); // reachable, authenticated and allowed to read the prefix?
         initial = backend.reload(PolicySet.EMPTY);
         break;
-      } catch (PolicyException e) {
+      } catch (EtcdException | PolicyException e) {
+        if (e instanceof EtcdException ee && ee.refused()) {
+          throw new EtcdException("etcd at " + o.endpoints() + " refused this replica: " + ee.getMessage(), ee);
+        }
         if (System.nanoTime() > deadline) {
           throw new EtcdException("etcd at " + o.endpoints() + " did not answer within " + o.startTimeout().toSeconds()
-              + "s (--etcd-endpoints); last error: " + e.errors().getFirst().reason());
+              + "s (--etcd-endpoints); last error: " + (e instanceof PolicyException pe ? pe.errors().getFirst().reason()
+              : e.getMessage()));
         }
         try {
           Thread.sleep(200);

@@ -22,7 +22,14 @@ public final class EtcdProcess implements AutoCloseable {
   private final Path dir;
   private final int clientPort;
   private final int peerPort;
+  private final Tls tls;
   private Process process;
+
+  /**
+   * etcd serving https with {@code cert}/{@code key}, requiring client certificates signed by {@code ca};
+   * {@code client} is the context the readiness check (and the test) calls it with.
+   */
+  public record Tls(Path cert, Path key, Path ca, javax.net.ssl.SSLContext client, List<String> moreArgs) {}
 
   /** The etcd binary on this machine, or null (tests skip). */
   public static Path binary() {
@@ -36,6 +43,12 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   public EtcdProcess() throws IOException, InterruptedException {
+    this(null);
+  }
+
+  /** @param tls null: plain http */
+  public EtcdProcess(Tls tls) throws IOException, InterruptedException {
+    this.tls = tls;
     dir = Files.createTempDirectory("keelson-etcd-test");
     clientPort = freePort();
     peerPort = freePort();
@@ -48,22 +61,34 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   public URI endpoint() {
-    return URI.create("http://127.0.0.1:" + clientPort);
+    // The test CA issues DNS names only: https endpoints are named localhost (etcd listens on 127.0.0.1).
+    return URI.create(tls == null ? "http://127.0.0.1:" + clientPort : "https://localhost:" + clientPort);
   }
 
   /** Starts etcd (again) and waits until it answers. */
   public void start() throws IOException, InterruptedException {
     String peer = "http://127.0.0.1:" + peerPort;
-    process = new ProcessBuilder(binary().toString(), "--name", "test", "--data-dir", dir.resolve("data").toString(),
-        "--listen-client-urls", endpoint().toString(), "--advertise-client-urls", endpoint().toString(),
+    List<String> cmd = new java.util.ArrayList<>(List.of(binary().toString(), "--name", "test", "--data-dir",
+        dir.resolve("data").toString(), "--listen-client-urls", endpoint().toString().replace("localhost", "127.0.0.1"),
+        "--advertise-client-urls", endpoint().toString(),
         "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "test=" + peer,
-        "--log-outputs", "stderr", "--logger", "zap")
+        "--log-outputs", "stderr", "--logger", "zap"));
+    if (tls != null) {
+      cmd.addAll(List.of("--cert-file", tls.cert().toString(), "--key-file", tls.key().toString(),
+          "--trusted-ca-file", tls.ca().toString(), "--client-cert-auth"));
+      cmd.addAll(tls.moreArgs());
+    }
+    process = new ProcessBuilder(cmd)
         .redirectErrorStream(true).redirectOutput(dir.resolve("etcd.log").toFile()).start();
     Process started = process;
     // Should the test JVM die before close(), etcd goes with it.
     Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly));
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(1)).build();
+    HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(1));
+    if (tls != null) {
+      builder.sslContext(tls.client());
+    }
+    HttpClient http = builder.build();
     long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -72,8 +97,8 @@ public final class EtcdProcess implements AutoCloseable {
       try {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(endpoint().resolve("/v3/kv/range"))
             .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"AA==\"}")).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) {
-          return;
+        if (r.statusCode() == 200 || r.statusCode() == 403 || r.body().contains("user name is empty")) {
+          return; // up (the second: up with auth enabled)
         }
       } catch (IOException e) {
         // not up yet
