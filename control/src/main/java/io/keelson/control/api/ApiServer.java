@@ -72,10 +72,20 @@ public final class ApiServer implements AutoCloseable {
   private HttpServer http;
   private ExecutorService executor;
   private SecurityApi security;
+  private java.util.function.Supplier<List<String>> storeProblems = List::of;
 
   public ApiServer(PolicyStore store, XdsServer xds) {
     this.store = store;
     this.xds = xds;
+  }
+
+  /**
+   * Also reports, under {@code /v1/status}'s {@code store}, what the store could not take (a rejected config-dir file,
+   * a document written to etcd by hand that does not validate, an unreadable join token in etcd).
+   */
+  public ApiServer withStoreProblems(java.util.function.Supplier<List<String>> problems) {
+    this.storeProblems = problems;
+    return this;
   }
 
   /** Also serves /v1/tokens and /v1/ca/root (see {@link SecurityApi}). */
@@ -132,7 +142,7 @@ public final class ApiServer implements AutoCloseable {
         Object body = switch (parts[0]) {
           case "apply" -> method.equals("POST") ? apply(ex, q) : null;
           case "resources" -> method.equals("GET") ? get(parts, q) : method.equals("DELETE") ? delete(parts, q) : null;
-          case "status" -> Map.of("proxies", xds.status());
+          case "status" -> Map.of("proxies", xds.status(), "store", storeProblems.get());
           case "proxy-config" -> proxyConfig(parts);
           case "explain" -> explain(q);
           default -> throw new NotFound("no such API: " + ex.getRequestURI().getPath()

@@ -173,8 +173,11 @@ public final class ControlPlane implements AutoCloseable {
         throw new IOException("cannot start the secure xDS port: " + e.getMessage(), e);
       }
     }
+    EtcdStore etcdStore = etcd;
+    ConfigDirWatcher dirWatcher = watcher;
     ApiServer api = new ApiServer(store, xds).withSecurity(security.tokens(), security.ca(),
-        security.certificates(), security.auth()).start(o.bind(), o.apiPort());
+        security.certificates(), security.auth()).withStoreProblems(() -> storeProblems(dirWatcher, etcdStore))
+        .start(o.bind(), o.apiPort());
     return new ControlPlane(store, xds, api, security, watcher, etcd);
   }
 
@@ -198,6 +201,21 @@ public final class ControlPlane implements AutoCloseable {
       tokens = new JoinTokens(o.dataDir());
     }
     return new Security(ca, tokens, new TokenAuthentication(tokens), new CertificateService(ca), null, null);
+  }
+
+  /** What the store could not take, for {@code keelson status}: each source's last rejection, if any. */
+  private static List<String> storeProblems(ConfigDirWatcher watcher, EtcdStore etcd) {
+    List<String> out = new java.util.ArrayList<>();
+    if (watcher != null && watcher.lastError() != null) {
+      out.add("--config-dir: " + watcher.lastError());
+    }
+    if (etcd != null && etcd.lastError() != null) {
+      out.add("etcd policies: " + etcd.lastError());
+    }
+    if (etcd != null && etcd.joinTokens().lastError() != null) {
+      out.add("etcd join tokens: " + etcd.joinTokens().lastError());
+    }
+    return out;
   }
 
   /** The config dir's last rejection, or null. */

@@ -231,6 +231,9 @@ final class ClientCommands {
     }
     localities.forEach(l -> System.out.println("locality: " + l));
     errors.forEach(e -> System.out.println("last error: " + e));
+    for (JsonNode problem : r.path("store")) {
+      System.out.println("store error: " + problem.asText().replace("\n", "\n  "));
+    }
     warnings.forEach(w -> System.out.println("warning: " + w));
     return 0;
   }

@@ -77,7 +77,13 @@ class ControlProcessTest {
       assertThat(explain.out()).contains("route 'VirtualService/product-service/product-service-0' matches",
           "90.0% -> cluster product-service|v1 (ROUND_ROBIN) endpoints [\"127.0.0.1:8081\"]",
           "10.0% -> cluster product-service|v2 (ROUND_ROBIN) endpoints [\"127.0.0.1:8082\"]");
-      assertThat(cli("status", "--server", server).out()).startsWith("PROXY");
+      assertThat(cli("status", "--server", server).out()).startsWith("PROXY").doesNotContain("store error");
+      // A file the config dir cannot take is reported by status until it is fixed.
+      Path broken = Files.writeString(dir.resolve("config/broken.yaml"), "apiVersion: v1\nkind: Nonsense\n");
+      await().atMost(Duration.ofSeconds(10)).until(() -> cli("status", "--server", server).out()
+          .contains("store error: --config-dir: " + broken));
+      Files.delete(broken);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !cli("status", "--server", server).out().contains("store error"));
       Result proxyConfig = cli("proxy-config", "nobody", "routes", "--server", server);
       assertThat(proxyConfig.code()).isEqualTo(1);
       assertThat(proxyConfig.err()).contains("no proxy 'nobody' is connected");

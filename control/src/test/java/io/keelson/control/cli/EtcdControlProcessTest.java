@@ -74,6 +74,11 @@ class EtcdControlProcessTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> !cli("get", "workloads", "--server", atA).out()
             .contains("product-v2"));
         assertThat(cli("get", "workloads", "--server", atA).out()).contains("product-v1");
+        // A document written to etcd by hand that does not validate: every replica's status names its key.
+        new io.keelson.control.store.etcd.EtcdClient(etcd.endpoints(), Duration.ofSeconds(2))
+            .put("/cli-test/policies/HTTPRoute/junk", "not: [valid", 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cli("status", "--server", atB).out()
+            .contains("store error: etcd policies: etcd key /cli-test/policies/HTTPRoute/junk"));
       } finally {
         a.destroy();
         b.destroy();
