@@ -55,6 +55,14 @@ class EtcdControlProcessTest {
     }, s -> s != null);
   }
 
+  /** Applies {@code file} at the replica {@code atA}; the replica {@code atB} shows it (through its etcd watch). */
+  private static void appliedAtOneSeenAtTheOther(Path file, String atA, String atB) {
+    Result applied = cli("apply", "-f", file.toString(), "--server", atA);
+    assertThat(applied.code()).as(applied.err()).isZero();
+    await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
+        .contains("product-v2"));
+  }
+
   @Test
   void twoReplicasOnOneEtcdShowEachOthersChangesThroughTheCli() throws Exception {
     Assumptions.assumeTrue(EtcdProcess.binary() != null, "the etcd binary is not on PATH (apt-get install etcd-server)");
@@ -65,10 +73,7 @@ class EtcdControlProcessTest {
       try {
         String atA = awaitApi(a, dir.resolve("a.log"));
         String atB = awaitApi(b, dir.resolve("b.log"));
-        Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
-        assertThat(applied.code()).as(applied.err()).isZero();
-        await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
-            .contains("product-v2"));
+        appliedAtOneSeenAtTheOther(registry, atA, atB);
         Result deleted = cli("delete", "workload", "product-v2", "--server", atB);
         assertThat(deleted.code()).as(deleted.err()).isZero();
         await().atMost(Duration.ofSeconds(10)).until(() -> !cli("get", "workloads", "--server", atA).out()
@@ -170,11 +175,7 @@ class EtcdControlProcessTest {
       try {
         String atA = awaitApi(a, dir.resolve("a.log"));
         String atB = awaitApi(b, dir.resolve("b.log"));
-        Result applied = cli("apply", "-f", registry.toString(), "--server", atA);
-        assertThat(applied.code()).as(applied.err()).isZero();
-        // B learns it through its watch, which runs with its own token.
-        await().atMost(Duration.ofSeconds(10)).until(() -> cli("get", "workloads", "--server", atB).out()
-            .contains("product-v2"));
+        appliedAtOneSeenAtTheOther(registry, atA, atB); // B's watch runs with its own token
         // The keys really are in this etcd, readable only with a token.
         String keys = etcd.call("/v3/kv/range", "{\"key\":\"L2NsaS10ZXN0Lw==\",\"range_end\":\"L2NsaS10ZXN0MA==\","
             + "\"keys_only\":true}", etcd.token()).body();

@@ -279,7 +279,14 @@ public final class EtcdClient {
     } catch (IOException e) {
       throw EtcdException.refused(e.getMessage());
     }
-    String body = "{\"name\":\"" + jsonEscape(security.user()) + "\",\"password\":\"" + jsonEscape(password) + "\"}";
+    String body;
+    try {
+      body = JsonFormat.printer().omittingInsignificantWhitespace().print(Struct.newBuilder()
+          .putFields("name", Value.newBuilder().setStringValue(security.user()).build())
+          .putFields("password", Value.newBuilder().setStringValue(password).build()));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e); // a Struct of two strings always prints
+    }
     Struct r;
     try {
       r = parse(send("/v3/auth/authenticate", body, true, HttpResponse.BodyHandlers.ofString(), null));
@@ -297,24 +304,6 @@ public final class EtcdClient {
     }
     token = t;
     return t;
-  }
-
-  private static String jsonEscape(String s) {
-    StringBuilder b = new StringBuilder(s.length());
-    for (char c : s.toCharArray()) {
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.toString();
   }
 
   private <T> T send(String path, String body, boolean bounded, HttpResponse.BodyHandler<T> handler, String auth)
