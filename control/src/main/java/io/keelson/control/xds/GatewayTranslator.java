@@ -44,6 +44,12 @@ final class GatewayTranslator {
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
+    return translate(shared, state, labels, address, false);
+  }
+
+  /** @param sds server certificates as SDS references ({@link GatewayTls#downstreamSds}), not inline */
+  static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
+      boolean sds) {
     // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
     ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
@@ -94,7 +100,8 @@ final class GatewayTranslator {
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b)))
-              .setTransportSocket(GatewayTls.downstream(b.server().tls(), secret)));
+              .setTransportSocket(sds ? GatewayTls.downstreamSds(b.server().tls())
+                  : GatewayTls.downstream(b.server().tls(), secret)));
         }
         if (l.getFilterChainsCount() == 0) {
           continue;
