@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code Gateway} ({@code networking.istio.io}) and the Kubernetes {@code v1 Secret} of type
  * {@code kubernetes.io/tls} its HTTPS servers name in {@code credentialName}. Servers: HTTP, HTTP2, HTTPS (TLS
- * termination SIMPLE or MUTUAL), TLS with {@code mode: PASSTHROUGH} (routed by SNI) and TCP. Stateless.
+ * termination SIMPLE or MUTUAL), TLS with {@code mode: PASSTHROUGH} (routed by SNI) or SIMPLE/MUTUAL (terminated,
+ * the plaintext relayed by the bound VirtualServices' {@code tcp} routes) and TCP. Stateless.
  */
 final class IstioGatewayParser {
   // A DNS name, optionally with a leading "*." label; or "*" alone.
@@ -93,13 +94,13 @@ final class IstioGatewayParser {
     if ("HTTPS".equals(protocol) && (tls == null || tls.mode() == null) && !s.has("tls")) {
       s.error("tls", "is required for an HTTPS server; expected {mode: SIMPLE, credentialName: SECRET}");
     }
-    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol) && protocol != null) {
-      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS; this server is " + protocol
-          + ("TLS".equals(protocol) ? " (TLS termination to a TCP upstream is not supported yet; expected PASSTHROUGH)"
-              : ""));
+    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol)
+        && !"TLS".equals(protocol) && protocol != null) {
+      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS or TLS; this server is " + protocol);
     }
     if ("TLS".equals(protocol) && (tls == null || tls.mode() == null)) {
-      s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)");
+      s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)"
+          + " or {mode: SIMPLE|MUTUAL, credentialName: SECRET} (terminated, the plaintext routed by tcp routes)");
     }
     if ("TCP".equals(protocol) && tls != null) {
       s.error("tls", "a TCP server takes no tls");

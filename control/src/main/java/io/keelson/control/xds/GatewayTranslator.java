@@ -37,7 +37,7 @@ final class GatewayTranslator {
   private GatewayTranslator() {}
 
   /** A server of a Gateway selecting this proxy. */
-  private record Bound(Policy.Gateway gateway, Policy.Server server) {}
+  record Bound(Policy.Gateway gateway, Policy.Server server) {}
 
   /**
    * {@code shared}'s clusters and endpoints (the mesh, over mTLS when the gateway has an identity) with the listeners
@@ -69,7 +69,9 @@ final class GatewayTranslator {
       List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
       boolean tls = !https.isEmpty();
       if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
-        Listener stream = streamListener(address, port, servers, state, names);
+        Listener stream = TerminatedTlsListener.terminates(servers)
+            ? TerminatedTlsListener.build(address, port, servers, state, names, sds)
+            : streamListener(address, port, servers, state, names);
         if (stream != null) {
           listeners.add(stream);
         }
