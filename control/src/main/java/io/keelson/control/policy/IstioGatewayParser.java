@@ -129,18 +129,18 @@ final class IstioGatewayParser {
     String mode = t.string("mode", false);
     if (mode != null) {
       switch (mode) {
-        case "SIMPLE", "MUTUAL" -> { }
+        case "SIMPLE", "MUTUAL", "ISTIO_MUTUAL" -> { }
         case "PASSTHROUGH" -> {
           if (!tlsServer) {
             t.error("mode", "PASSTHROUGH needs port.protocol TLS");
           }
         }
-        case "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL" -> {
-          t.error("mode", mode + " is not supported yet; expected SIMPLE, MUTUAL or PASSTHROUGH");
+        case "AUTO_PASSTHROUGH", "OPTIONAL_MUTUAL" -> {
+          t.error("mode", mode + " is not supported yet; expected SIMPLE, MUTUAL, ISTIO_MUTUAL or PASSTHROUGH");
           mode = null;
         }
         default -> {
-          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL or PASSTHROUGH");
+          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL, ISTIO_MUTUAL or PASSTHROUGH");
           mode = null;
         }
       }
@@ -148,7 +148,11 @@ final class IstioGatewayParser {
       t.error("mode", "is required for an HTTPS server; expected SIMPLE or MUTUAL");
     }
     String credential = t.string("credentialName", false);
-    if (mode != null && !mode.equals("PASSTHROUGH") && credential == null) {
+    if ("ISTIO_MUTUAL".equals(mode) && credential != null) {
+      t.error("credentialName", "is not used with mode ISTIO_MUTUAL (the gateway presents its own mesh certificate"
+          + " and requires a mesh client certificate); expected no credentialName, or mode SIMPLE/MUTUAL");
+    }
+    if (mode != null && !mode.equals("PASSTHROUGH") && !mode.equals("ISTIO_MUTUAL") && credential == null) {
       t.error("credentialName", "is required with mode " + mode + "; expected the name of a Secret of type"
           + " kubernetes.io/tls (apiVersion: v1, kind: Secret)");
     }

@@ -55,6 +55,18 @@ public final class GatewayTls {
     return socket(tls, common, null, ca);
   }
 
+  /**
+   * ISTIO_MUTUAL: the gateway's own mesh certificate (SDS {@code default}) and a client certificate required to chain
+   * to the mesh trust bundle (SDS {@code ROOTCA}), both resolved by the proxy from its workload identity.
+   */
+  static TransportSocket istioMutual(Policy.ServerTls tls) {
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+        .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder().setName("default")
+            .setSdsConfig(MeshTranslator.ADS));
+    return socket(tls, common, null, SdsSecretConfig.newBuilder().setName("ROOTCA").setSdsConfig(MeshTranslator.ADS)
+        .build());
+  }
+
   private static TransportSocket socket(Policy.ServerTls tls, CommonTlsContext.Builder common,
       CertificateValidationContext inlineCa, SdsSecretConfig sdsCa) {
     common.addAllAlpnProtocols(MeshMtls.ALPN_HTTP);

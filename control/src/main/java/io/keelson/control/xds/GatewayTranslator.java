@@ -92,8 +92,9 @@ final class GatewayTranslator {
         byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
         for (Bound b : https) {
-          Policy.Secret secret = state.secret(b.gateway().namespace(), b.server().tls().credentialName());
-          if (secret == null) {
+          Policy.Secret secret = b.server().tls().istioMutual() ? null
+              : state.secret(b.gateway().namespace(), b.server().tls().credentialName());
+          if (secret == null && !b.server().tls().istioMutual()) {
             continue; // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
           }
           FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
@@ -102,7 +103,8 @@ final class GatewayTranslator {
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b)))
-              .setTransportSocket(sds ? GatewayTls.downstreamSds(b.server().tls())
+              .setTransportSocket(b.server().tls().istioMutual() ? GatewayTls.istioMutual(b.server().tls())
+                  : sds ? GatewayTls.downstreamSds(b.server().tls())
                   : GatewayTls.downstream(b.server().tls(), secret)));
         }
         if (l.getFilterChainsCount() == 0) {

@@ -12,7 +12,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * A gateway port whose {@code protocol: TLS} server terminates ({@code tls.mode} SIMPLE or MUTUAL), istiod's way: one
+ * A gateway port whose {@code protocol: TLS} server terminates ({@code tls.mode} SIMPLE, MUTUAL or ISTIO_MUTUAL), istiod's way: one
  * filter chain that ends the client's TLS with the server's credential (over SDS or inline, as for HTTPS, without
  * ALPN: the bytes are not HTTP) and relays the plaintext with tcp_proxy to the first {@code tcp} route of a
  * VirtualService bound to that server. One terminating server per port (the first, by Gateway and server index): the
@@ -35,8 +35,9 @@ final class TerminatedTlsListener {
   static Listener build(String address, int port, List<GatewayTranslator.Bound> servers, PolicySet state,
       ClusterNames names, boolean sds) {
     GatewayTranslator.Bound b = servers.stream().filter(TerminatedTlsListener::terminating).findFirst().orElseThrow();
-    Policy.Secret secret = state.secret(b.gateway().namespace(), b.server().tls().credentialName());
-    if (secret == null) {
+    boolean mesh = b.server().tls().istioMutual();
+    Policy.Secret secret = mesh ? null : state.secret(b.gateway().namespace(), b.server().tls().credentialName());
+    if (secret == null && !mesh) {
       return null; // References refuses a Gateway whose Secret is missing
     }
     String name = address + "_" + port;
@@ -51,7 +52,8 @@ final class TerminatedTlsListener {
           continue;
         }
         String prefix = "outbound_" + name + "|" + r.name();
-        TransportSocket tls = sds ? GatewayTls.downstreamSds(b.server().tls())
+        TransportSocket tls = mesh ? GatewayTls.istioMutual(b.server().tls())
+            : sds ? GatewayTls.downstreamSds(b.server().tls())
             : GatewayTls.downstream(b.server().tls(), secret);
         return Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port))
             .addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * Istio {@code protocol: TLS} gateway servers that terminate: {@code tls.mode: SIMPLE} ends the client's TLS with the
  * Secret's certificate (over SDS) and relays the plaintext by the VirtualService's {@code tcp} route to a TCP echo
  * behind a STRICT-mTLS sidecar; {@code MUTUAL} also requires a client certificate from the Secret's {@code ca.crt}
- * (a Java TLS client with and without one; real sockets throughout).
+ * (a Java TLS client with and without one; real sockets throughout); {@code ISTIO_MUTUAL} presents the gateway's own
+ * mesh certificate and admits only clients with a mesh certificate.
  */
 class GatewayTlsTerminationTest {
   @Test
@@ -100,6 +101,87 @@ class GatewayTlsTerminationTest {
       assertThat(echo(mutual, ca.clientContext())).isEqualTo(CLOSED);
       assertThat(echo(mutual, strangerClient.clientContext(ca))).isEqualTo(CLOSED);
     }
+  }
+
+  @Test
+  void istioMutualServersPresentTheGatewaysMeshCertificateAndRequireAMeshClient() throws Exception {
+    int tls = freePort();
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SidecarTcpAuthorizationTest.TcpEcho echo = new SidecarTcpAuthorizationTest.TcpEcho();
+        Sidecar echoSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", echo.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "istio-system", "ingress", SidecarBootstrap.gateway(
+            "127.0.0.1", cp.security.securePort().port(), "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1",
+            "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("east-west.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: tcp-echo }
+          spec: { ports: [ { name: tcp, port: 9000, protocol: TCP } ] }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: east-west, namespace: istio-system }
+          spec:
+            selector: { istio: ingressgateway }
+            servers:
+            - port: { number: %1$d, name: tls-mesh, protocol: TLS }
+              hosts: [ "*" ]
+              tls: { mode: ISTIO_MUTUAL }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: echo }
+          spec:
+            hosts: [ "*" ]
+            gateways: [ istio-system/east-west ]
+            tcp:
+            - route: [ { destination: { host: tcp-echo } } ]
+          """.formatted(tls)).policies(), false);
+
+      var ca = cp.security.ca();
+      SSLContext meshClient = context(SidecarMtlsTest.svid(ca, ca.identity("shop", "tester")), ca.roots());
+      await().atMost(Duration.ofSeconds(20)).until(() -> echo(tls, meshClient).equals("hello world"));
+      try (SSLSocket s = open(tls, meshClient)) {
+        X509Certificate served = (X509Certificate) s.getSession().getPeerCertificates()[0];
+        assertThat(io.keelson.dataplane.security.PeerIdentity.spiffeUri(served))
+            .as("the gateway's own mesh certificate").isEqualTo(IngressGatewayTest.GATEWAY_ID);
+      }
+      // No client certificate, or one from another CA: refused.
+      assertThat(echo(tls, context(null, ca.roots()))).isEqualTo(CLOSED);
+      TestCa stranger = new TestCa("stranger-ca");
+      assertThat(echo(tls, strangerContext(stranger, ca.roots()))).isEqualTo(CLOSED);
+    }
+  }
+
+  /** A client context presenting {@code cert} (null: none) and trusting {@code roots}. */
+  private static SSLContext context(io.keelson.dataplane.security.WorkloadCertificate cert, List<X509Certificate> roots)
+      throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    for (int i = 0; i < roots.size(); i++) {
+      trust.setCertificateEntry("root" + i, roots.get(i));
+    }
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.KeyManager[] keys = null;
+    if (cert != null) {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      ks.setKeyEntry("leaf", cert.key(), new char[0], cert.chain().toArray(X509Certificate[]::new));
+      var kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, new char[0]);
+      keys = kmf.getKeyManagers();
+    }
+    SSLContext c = SSLContext.getInstance("TLS");
+    c.init(keys, tmf.getTrustManagers(), new java.security.SecureRandom());
+    return c;
+  }
+
+  /** A client presenting a certificate of {@code stranger} (not the mesh CA), trusting the mesh {@code roots}. */
+  private static SSLContext strangerContext(TestCa stranger, List<X509Certificate> roots) throws Exception {
+    TestCa.Leaf leaf = stranger.issue("tester");
+    return context(new io.keelson.dataplane.security.WorkloadCertificate(leaf.key(), List.of(leaf.cert())), roots);
   }
 
   static final String CLOSED = "closed";
