@@ -18,10 +18,9 @@ import java.util.Map;
 
 /**
  * TLS termination of a gateway server ({@code tls.mode} SIMPLE or MUTUAL): a DownstreamTlsContext holding the
- * Secret's certificate and key inline (the data plane's xDS client resolves SDS only for the mesh's own
- * {@code default}/{@code ROOTCA} secrets, so a gateway credential travels in the listener itself, to that gateway
- * only), ALPN h2 and http/1.1, {@code minProtocolVersion}; MUTUAL requires a client certificate chaining to the
- * Secret's {@code ca.crt}. {@link #redactKeys} keeps the keys out of {@code proxy-config}. A gateway on the
+ * Secret's certificate and key inline (for a gateway on the plaintext xDS port, which is served no secret), ALPN h2
+ * and http/1.1, {@code minProtocolVersion}; MUTUAL requires a client certificate chaining to the Secret's
+ * {@code ca.crt}; ISTIO_MUTUAL ({@link #istioMutual}) the proxy's own mesh identity. {@link #redactKeys} keeps the keys out of {@code proxy-config}. A gateway on the
  * authenticated xDS port gets {@link #downstreamSds} instead: the same context naming istiod's SDS secrets
  * ({@link GatewaySecrets}), so a rotated Secret reaches it as an SDS update with no listener change. Stateless.
  */
