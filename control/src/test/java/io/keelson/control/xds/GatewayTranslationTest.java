@@ -213,6 +213,22 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void istioMutualHttpsServersPresentTheProxysOwnCertificateAndRequireTheMeshBundle() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH.replace("tls: { mode: MUTUAL, credentialName: shop-cert }",
+        "tls: { mode: ISTIO_MUTUAL }")).current();
+    var tls = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_8443").getFilterChains(0)
+        .getTransportSocket().getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class);
+    assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName()).isEqualTo("default");
+    assertThat(tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName()).isEqualTo("ROOTCA");
+    assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
+    assertThat(tls.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
+    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway")).secrets())
+        .extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
+        .containsExactly("kubernetes://shop-cert");
+  }
+
+  @Test
   void otherLabelsGetNothingAndSidecarsGetOnlyMeshBoundRoutes() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     assertThat(gateway(state, Map.of("istio", "egressgateway")).listeners()).isEmpty();
