@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code Gateway} ({@code networking.istio.io}) and the Kubernetes {@code v1 Secret} of type
  * {@code kubernetes.io/tls} its HTTPS servers name in {@code credentialName}. Servers: HTTP, HTTP2, HTTPS (TLS
- * termination SIMPLE or MUTUAL), TLS with {@code mode: PASSTHROUGH} (routed by SNI) and TCP. Stateless.
+ * termination SIMPLE or MUTUAL), TLS with {@code mode: PASSTHROUGH} (routed by SNI) or SIMPLE/MUTUAL (terminated,
+ * the plaintext relayed by the bound VirtualServices' {@code tcp} routes) and TCP. Stateless.
  */
 final class IstioGatewayParser {
   // A DNS name, optionally with a leading "*." label; or "*" alone.
@@ -93,13 +94,13 @@ final class IstioGatewayParser {
     if ("HTTPS".equals(protocol) && (tls == null || tls.mode() == null) && !s.has("tls")) {
       s.error("tls", "is required for an HTTPS server; expected {mode: SIMPLE, credentialName: SECRET}");
     }
-    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol) && protocol != null) {
-      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS; this server is " + protocol
-          + ("TLS".equals(protocol) ? " (TLS termination to a TCP upstream is not supported yet; expected PASSTHROUGH)"
-              : ""));
+    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol)
+        && !"TLS".equals(protocol) && protocol != null) {
+      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS or TLS; this server is " + protocol);
     }
     if ("TLS".equals(protocol) && (tls == null || tls.mode() == null)) {
-      s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)");
+      s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)"
+          + " or {mode: SIMPLE|MUTUAL, credentialName: SECRET} (terminated, the plaintext routed by tcp routes)");
     }
     if ("TCP".equals(protocol) && tls != null) {
       s.error("tls", "a TCP server takes no tls");
@@ -128,18 +129,18 @@ final class IstioGatewayParser {
     String mode = t.string("mode", false);
     if (mode != null) {
       switch (mode) {
-        case "SIMPLE", "MUTUAL" -> { }
+        case "SIMPLE", "MUTUAL", "ISTIO_MUTUAL" -> { }
         case "PASSTHROUGH" -> {
           if (!tlsServer) {
             t.error("mode", "PASSTHROUGH needs port.protocol TLS");
           }
         }
-        case "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL" -> {
-          t.error("mode", mode + " is not supported yet; expected SIMPLE, MUTUAL or PASSTHROUGH");
+        case "AUTO_PASSTHROUGH", "OPTIONAL_MUTUAL" -> {
+          t.error("mode", mode + " is not supported yet; expected SIMPLE, MUTUAL, ISTIO_MUTUAL or PASSTHROUGH");
           mode = null;
         }
         default -> {
-          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL or PASSTHROUGH");
+          t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL, ISTIO_MUTUAL or PASSTHROUGH");
           mode = null;
         }
       }
@@ -147,7 +148,11 @@ final class IstioGatewayParser {
       t.error("mode", "is required for an HTTPS server; expected SIMPLE or MUTUAL");
     }
     String credential = t.string("credentialName", false);
-    if (mode != null && !mode.equals("PASSTHROUGH") && credential == null) {
+    if ("ISTIO_MUTUAL".equals(mode) && credential != null) {
+      t.error("credentialName", "is not used with mode ISTIO_MUTUAL (the gateway presents its own mesh certificate"
+          + " and requires a mesh client certificate); expected no credentialName, or mode SIMPLE/MUTUAL");
+    }
+    if (mode != null && !mode.equals("PASSTHROUGH") && !mode.equals("ISTIO_MUTUAL") && credential == null) {
       t.error("credentialName", "is required with mode " + mode + "; expected the name of a Secret of type"
           + " kubernetes.io/tls (apiVersion: v1, kind: Secret)");
     }

@@ -373,6 +373,11 @@ public sealed interface Policy {
     public boolean passthrough() {
       return "PASSTHROUGH".equals(mode);
     }
+
+    /** {@code mode: ISTIO_MUTUAL}: the gateway's own mesh certificate, a mesh client certificate required. */
+    public boolean istioMutual() {
+      return "ISTIO_MUTUAL".equals(mode);
+    }
   }
 
   /**

@@ -37,13 +37,19 @@ final class GatewayTranslator {
   private GatewayTranslator() {}
 
   /** A server of a Gateway selecting this proxy. */
-  private record Bound(Policy.Gateway gateway, Policy.Server server) {}
+  record Bound(Policy.Gateway gateway, Policy.Server server) {}
 
   /**
    * {@code shared}'s clusters and endpoints (the mesh, over mTLS when the gateway has an identity) with the listeners
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
+    return translate(shared, state, labels, address, false);
+  }
+
+  /** @param sds server certificates as SDS references ({@link GatewayTls#downstreamSds}), not inline */
+  static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
+      boolean sds) {
     // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
     ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
@@ -63,7 +69,9 @@ final class GatewayTranslator {
       List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
       boolean tls = !https.isEmpty();
       if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
-        Listener stream = streamListener(address, port, servers, state, names);
+        Listener stream = TerminatedTlsListener.terminates(servers)
+            ? TerminatedTlsListener.build(address, port, servers, state, names, sds)
+            : streamListener(address, port, servers, state, names);
         if (stream != null) {
           listeners.add(stream);
         }
@@ -84,8 +92,9 @@ final class GatewayTranslator {
         byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
         for (Bound b : https) {
-          Policy.Secret secret = state.secret(b.gateway().namespace(), b.server().tls().credentialName());
-          if (secret == null) {
+          Policy.Secret secret = b.server().tls().istioMutual() ? null
+              : state.secret(b.gateway().namespace(), b.server().tls().credentialName());
+          if (secret == null && !b.server().tls().istioMutual()) {
             continue; // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
           }
           FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
@@ -94,7 +103,9 @@ final class GatewayTranslator {
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b)))
-              .setTransportSocket(GatewayTls.downstream(b.server().tls(), secret)));
+              .setTransportSocket(b.server().tls().istioMutual() ? GatewayTls.istioMutual(b.server().tls())
+                  : sds ? GatewayTls.downstreamSds(b.server().tls())
+                  : GatewayTls.downstream(b.server().tls(), secret)));
         }
         if (l.getFilterChainsCount() == 0) {
           continue;

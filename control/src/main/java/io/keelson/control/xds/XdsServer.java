@@ -60,8 +60,12 @@ public final class XdsServer implements AutoCloseable {
   // Ingress gateways, by node id: Istio Gateways' listeners and routes over the mesh's clusters (GatewayTranslator).
   private final Map<String, GatewayNode> gatewayNodes = new ConcurrentHashMap<>();
 
-  /** A connected gateway proxy: its registration, and its SPIFFE ID (null: it calls the mesh in plaintext). */
-  private record GatewayNode(NodeRegistration.Gateway registration, String spiffeId) {}
+  /**
+   * A connected gateway proxy: its registration, its SPIFFE ID (null: it calls the mesh in plaintext), and whether it
+   * came over the authenticated port (then its server certificates are SDS secrets, {@link GatewaySecrets}; on the
+   * plaintext port they stay inline in its listeners, as no secret is served there).
+   */
+  private record GatewayNode(NodeRegistration.Gateway registration, String spiffeId, boolean sds) {}
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -280,9 +284,14 @@ public final class XdsServer implements AutoCloseable {
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         List<String> types = withTelemetry(p, before, after, typesChanged(
             GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
-                gw.registration().labels(), gw.registration().address()),
+                gw.registration().labels(), gw.registration().address(), gw.sds()),
             GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
-                gw.registration().labels(), gw.registration().address())));
+                gw.registration().labels(), gw.registration().address(), gw.sds())));
+        if (gw.sds() && !GatewaySecrets.forGateway(before, gw.registration().labels()).secrets()
+            .equals(GatewaySecrets.forGateway(after, gw.registration().labels()).secrets())) {
+          types = new ArrayList<>(types);
+          types.add("secrets");
+        }
         if (!types.isEmpty()) {
           out.put(p.nodeId, types);
         }
@@ -409,7 +418,7 @@ public final class XdsServer implements AutoCloseable {
       // a proxy between its stream opening and its first watch would keep a snapshot set before this change.
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
-      byNode.forEach((node, p) -> push(node, resourcesFor(p)));
+      byNode.forEach((node, p) -> push(node, resourcesFor(p), gatewaySecrets(node)));
     } finally {
       pushLock.unlock();
     }
@@ -475,7 +484,7 @@ public final class XdsServer implements AutoCloseable {
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
       return byNode.computeIfAbsent(p.nodeId, n -> GatewayTranslator.translate(shared, translated,
-          gw.registration().labels(), gw.registration().address()));
+          gw.registration().labels(), gw.registration().address(), gw.sds()));
     }
     MeshTranslator.Self capture = captured.get(p.nodeId);
     if (capture != null) {
@@ -551,8 +560,19 @@ public final class XdsServer implements AutoCloseable {
     return out;
   }
 
-  /** Under pushLock. */
-  private void push(String nodeId, MeshResources r) {
+  /** Under pushLock: the SDS secrets of a gateway on the authenticated port, none for any other proxy. */
+  private GatewaySecrets.ForProxy gatewaySecrets(String nodeId) {
+    GatewayNode gw = gatewayNodes.get(nodeId);
+    return gw == null || !gw.sds() ? GatewaySecrets.ForProxy.NONE
+        : GatewaySecrets.forGateway(translated, gw.registration().labels());
+  }
+
+  /**
+   * Under pushLock. A gateway's own secrets change only its SDS version: its listeners name them, so a rotated
+   * Secret is no listener push.
+   */
+  private void push(String nodeId, MeshResources r, GatewaySecrets.ForProxy own) {
+    String secretsVersion = own.secrets().isEmpty() ? this.secretsVersion : this.secretsVersion + "." + own.version();
     Snapshot old = cache.getSnapshot(nodeId);
     if (old != null && old.version(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).equals(r.listenersVersion())
         && old.version(io.envoyproxy.controlplane.cache.Resources.V3.ROUTE_TYPE_URL).equals(r.routesVersion())
@@ -561,9 +581,17 @@ public final class XdsServer implements AutoCloseable {
         && old.version(io.envoyproxy.controlplane.cache.Resources.V3.SECRET_TYPE_URL).equals(secretsVersion)) {
       return;
     }
-    Snapshot snapshot = snapshots.computeIfAbsent(r, k -> Snapshot.create(r.clusters(), r.clustersVersion(),
-        r.endpoints(), r.endpointsVersion(), r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(),
-        secrets, secretsVersion));
+    Snapshot snapshot;
+    if (own.secrets().isEmpty()) {
+      snapshot = snapshots.computeIfAbsent(r, k -> Snapshot.create(r.clusters(), r.clustersVersion(),
+          r.endpoints(), r.endpointsVersion(), r.listeners(), r.listenersVersion(), r.routes(), r.routesVersion(),
+          secrets, secretsVersion));
+    } else {
+      List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> all = new ArrayList<>(secrets);
+      all.addAll(own.secrets());
+      snapshot = Snapshot.create(r.clusters(), r.clustersVersion(), r.endpoints(), r.endpointsVersion(), r.listeners(),
+          r.listenersVersion(), r.routes(), r.routesVersion(), all, secretsVersion);
+    }
     cache.setSnapshot(nodeId, snapshot);
     pushes++;
   }
@@ -608,7 +636,8 @@ public final class XdsServer implements AutoCloseable {
     spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
     if (gateway != null) {
       // Known as a gateway before its stream is visible: a concurrent push must not send it a sidecar's listeners.
-      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId));
+      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId,
+          io.keelson.control.auth.TokenAuthentication.BINDING.get() != null));
     }
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
@@ -639,7 +668,7 @@ public final class XdsServer implements AutoCloseable {
     }
     pushLock.lock();
     try {
-      push(node.getId(), resourcesFor(state));
+      push(node.getId(), resourcesFor(state), gatewaySecrets(node.getId()));
     } finally {
       pushLock.unlock();
     }

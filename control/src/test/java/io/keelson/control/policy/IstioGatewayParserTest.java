@@ -93,6 +93,41 @@ class IstioGatewayParserTest {
   }
 
   @Test
+  void tlsServersTerminateWithSimpleMutualOrIstioMutualWhichTakesNoCredential() throws Exception {
+    var g = (Policy.Gateway) PolicyParser.parse("gw.yaml", GATEWAY + """
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 9443, name: tls-simple, protocol: TLS }
+            hosts: [ "*" ]
+            tls: { mode: SIMPLE, credentialName: edge-cert }
+          - port: { number: 15443, name: tls-mesh, protocol: TLS }
+            hosts: [ "*" ]
+            tls: { mode: ISTIO_MUTUAL }
+          - port: { number: 443, name: https-mesh, protocol: HTTPS }
+            hosts: [ "*" ]
+            tls: { mode: ISTIO_MUTUAL }
+        """).policies().getFirst();
+    assertThat(g.servers()).extracting(s -> s.tls().mode()).containsExactly("SIMPLE", "ISTIO_MUTUAL", "ISTIO_MUTUAL");
+    assertThat(g.servers().get(1).tls().istioMutual()).isTrue();
+    assertThat(g.servers().get(1).tls().credentialName()).isNull();
+    assertThat(errors(GATEWAY + """
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 15443, name: tls-mesh, protocol: TLS }
+            hosts: [ "*" ]
+            tls: { mode: ISTIO_MUTUAL, credentialName: edge-cert }
+          - port: { number: 9443, name: tls, protocol: TLS }
+            hosts: [ "*" ]
+            tls: { mode: MUTUAL }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: Gateway/ingress: spec.servers[0].tls.credentialName: is not used with mode ISTIO_MUTUAL (the"
+            + " gateway presents its own mesh certificate and requires a mesh client certificate); expected no"
+            + " credentialName, or mode SIMPLE/MUTUAL",
+        "bad.yaml: Gateway/ingress: spec.servers[1].tls.credentialName: is required with mode MUTUAL; expected the"
+            + " name of a Secret of type kubernetes.io/tls (apiVersion: v1, kind: Secret)");
+  }
+
+  @Test
   void readsAKubernetesTlsSecretAndShowsItRedacted() throws Exception {
     TestCa ca = new TestCa("ca");
     TestCa.Leaf leaf = ca.issue("shop.example.com", "shop.example.com");

@@ -184,6 +184,51 @@ class GatewayTranslationTest {
   }
 
   @Test
+  void overSdsListenersNameIstiodsSecretsAndOnlyTheSelectedGatewaysAreServedThem() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH).current();
+    MeshResources sds = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        Map.of("istio", "ingressgateway"), "0.0.0.0", true);
+    var tls = listener(sds, "0.0.0.0_8443").getFilterChains(0).getTransportSocket().getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class);
+    assertThat(tls.getCommonTlsContext().getTlsCertificatesCount()).as("no inline key").isZero();
+    assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+        .isEqualTo("kubernetes://shop-cert");
+    assertThat(tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName())
+        .isEqualTo("kubernetes://shop-cert-cacert");
+    assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
+    // The listeners do not depend on the Secret's content: a rotation changes no listener version.
+    TestCa.Leaf other = new TestCa("ca").issue("shop.example.com", "shop.example.com");
+    PolicySet rotated = store(secrets.replace(b64(leaf.certPem()), b64(other.certPem()))
+        .replace(b64(leaf.keyPem()), b64(other.keyPem())) + "---\n" + MESH).current();
+    MeshResources after = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(rotated, List.of()),
+        rotated, Map.of("istio", "ingressgateway"), "0.0.0.0", true);
+    assertThat(after.listenersVersion()).isEqualTo(sds.listenersVersion());
+    var served = GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway"));
+    assertThat(served.secrets()).extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
+        .containsExactly("kubernetes://shop-cert", "kubernetes://shop-cert-cacert");
+    assertThat(GatewaySecrets.forGateway(rotated, Map.of("istio", "ingressgateway")).version())
+        .isNotEqualTo(served.version());
+    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "egressgateway")).secrets()).isEmpty();
+    assertThat(GatewaySecrets.forGateway(state, Map.of()).secrets()).isEmpty();
+  }
+
+  @Test
+  void istioMutualHttpsServersPresentTheProxysOwnCertificateAndRequireTheMeshBundle() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH.replace("tls: { mode: MUTUAL, credentialName: shop-cert }",
+        "tls: { mode: ISTIO_MUTUAL }")).current();
+    var tls = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_8443").getFilterChains(0)
+        .getTransportSocket().getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class);
+    assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName()).isEqualTo("default");
+    assertThat(tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName()).isEqualTo("ROOTCA");
+    assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
+    assertThat(tls.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
+    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway")).secrets())
+        .extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
+        .containsExactly("kubernetes://shop-cert");
+  }
+
+  @Test
   void otherLabelsGetNothingAndSidecarsGetOnlyMeshBoundRoutes() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     assertThat(gateway(state, Map.of("istio", "egressgateway")).listeners()).isEmpty();

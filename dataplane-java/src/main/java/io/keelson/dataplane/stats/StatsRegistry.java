@@ -136,6 +136,7 @@ public final class StatsRegistry {
           case LISTENER -> "listener_manager.lds.";
           case ROUTE -> "http.rds.";
           case ENDPOINT -> "cluster_manager.eds.";
+          case SECRET -> "sds.";
         };
         out.put(name + "update_success", xs.accepted(t));
         out.put(name + "update_rejected", xs.rejected(t));

@@ -115,6 +115,34 @@ public final class TlsContexts {
   }
 
   /**
+   * A listener's TLS on SDS secrets the control plane serves ({@link ListenerSecrets}, a gateway's credentials):
+   * {@code certificate}'s current certificate and key per handshake, client certificates (when {@code ca} is not
+   * null) verified against {@code ca}'s current CAs and {@code config.clientSans()}. Rotating either slot needs no
+   * new context. {@code config}'s PEM sources are null.
+   */
+  public static ServerTls listenerSdsServer(DownstreamTlsConfig config, ListenerSecret certificate, ListenerSecret ca,
+      SslProvider provider) {
+    SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(certificate))
+        .sslProvider(provider);
+    if (ca != null) {
+      b.trustManager(new ListenerSecretTrust(ca, config.clientSans()));
+      b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+    } else if (config.requireClientCert()) {
+      throw new TlsConfigException("require_client_certificate",
+          "true needs common_tls_context.validation_context_sds_secret_config to verify client certificates");
+    }
+    b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
+    List<String> alpn = new ArrayList<>();
+    for (String p : config.params().alpn()) {
+      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
+        alpn.add(p);
+      }
+    }
+    applyParams(b, config.params(), alpn, provider);
+    return new ServerTls(config, build(b), provider, alpn);
+  }
+
+  /**
    * A cluster's TLS origination on the proxy's local SDS secrets: presents the workload certificate
    * (when {@code presentCertificate}) and verifies the server against the mesh trust bundle and
    * {@code config.serverSans()} (the destination's SPIFFE ID).

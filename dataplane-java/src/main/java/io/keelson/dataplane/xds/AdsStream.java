@@ -101,6 +101,7 @@ abstract class AdsStream {
     }
     if (listenersRequested) {
       follow(ResourceType.ROUTE, cache.rdsSubscription());
+      follow(ResourceType.SECRET, cache.sdsSubscription());
     }
   }
 

@@ -7,14 +7,16 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 
 /**
- * The four xDS resource types Keelson subscribes to, in Envoy's warming order: clusters, then their
- * endpoints, then listeners, then the route configurations listeners name. Immutable.
+ * The xDS resource types Keelson subscribes to, in Envoy's warming order: clusters, then their
+ * endpoints, then listeners, then the route configurations and the SDS secrets listeners name. Immutable.
  */
 public enum ResourceType {
   CLUSTER("CDS", Cluster.class, true),
   ENDPOINT("EDS", ClusterLoadAssignment.class, false),
   LISTENER("LDS", Listener.class, true),
-  ROUTE("RDS", RouteConfiguration.class, false);
+  ROUTE("RDS", RouteConfiguration.class, false),
+  /** Secrets the listeners name beyond the proxy's own identity (a gateway's credentials), by name. */
+  SECRET("SDS", io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class, false);
 
   private final String shortName;
   private final Class<? extends Message> messageClass;

@@ -53,6 +53,10 @@ final class XdsResourceCache {
   private long snapshotSequence;
   /** What SDS secret references resolve to while translating (the proxy's identity), or null. */
   io.keelson.dataplane.security.CertificateSource localSecrets;
+  /** The served SDS secrets (SECRET resources) listeners build on; updated in place on each accepted update. */
+  private final io.keelson.dataplane.tls.ListenerSecrets listenerSecrets = new io.keelson.dataplane.tls.ListenerSecrets();
+  /** The accepted set has not been translated yet (something it names had not arrived). */
+  private boolean warming;
 
   private final SnapshotInstaller installer;
 
@@ -118,6 +122,14 @@ final class XdsResourceCache {
         continue;
       }
       problems.addAll(XdsSnapshotTranslator.checkFields(m, name));
+      if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret) {
+        try { // checked on a throwaway registry: nothing is swapped in until the whole response is good
+          io.keelson.dataplane.config.envoy.ServedSecrets.deliver(new io.keelson.dataplane.tls.ListenerSecrets(), secret);
+        } catch (io.keelson.dataplane.tls.TlsConfigException e) {
+          problems.add(XdsSnapshotTranslator.SOURCE + ": SDS secret '" + name + "' " + e.field() + ": " + e.getMessage());
+          continue;
+        }
+      }
       parsed.put(name, new Versioned(m, in.version().isEmpty() ? version : in.version()));
     }
     if (!problems.isEmpty()) {
@@ -131,10 +143,20 @@ final class XdsResourceCache {
       commit(type, candidate, version); // a resend (e.g. another type changed): nothing to publish
       return new Outcome(null, null);
     }
+    if (type == ResourceType.SECRET) {
+      // A rotation swaps each slot's material: listeners built on the slots keep running, new handshakes get it.
+      parsed.values().forEach(v -> io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets,
+          (io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret) v.resource()));
+      if (!warming) {
+        commit(type, candidate, version);
+        return new Outcome(null, null);
+      }
+    }
     Map<ResourceType, Map<String, Versioned>> next = new EnumMap<>(accepted);
     next.put(type, candidate);
     if (!complete(next, type)) {
       commit(type, candidate, version);
+      warming = true;
       return new Outcome(null, null); // warming: ACK and wait for the rest
     }
     ProxySnapshot snapshot;
@@ -145,6 +167,7 @@ final class XdsResourceCache {
       return new Outcome(e.getMessage(), null);
     }
     commit(type, candidate, version);
+    warming = false;
     return new Outcome(null, snapshot);
   }
 
@@ -188,6 +211,16 @@ final class XdsResourceCache {
     return edsNames(accepted);
   }
 
+  /** The served secrets' slots, for tests. */
+  io.keelson.dataplane.tls.ListenerSecrets listenerSecrets() {
+    return listenerSecrets;
+  }
+
+  /** The served SDS secrets to subscribe to: those the accepted listeners' TLS contexts name. */
+  Set<String> sdsSubscription() {
+    return sdsNames(accepted);
+  }
+
   /** The route configurations to subscribe to: those the accepted listeners name in rds. */
   Set<String> rdsSubscription() {
     return rdsNames(accepted);
@@ -198,7 +231,8 @@ final class XdsResourceCache {
     return (updating == ResourceType.CLUSTER || versions.containsKey(ResourceType.CLUSTER))
         && (updating == ResourceType.LISTENER || versions.containsKey(ResourceType.LISTENER))
         && state.get(ResourceType.ENDPOINT).keySet().containsAll(edsNames(state))
-        && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state));
+        && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state))
+        && state.get(ResourceType.SECRET).keySet().containsAll(sdsNames(state));
   }
 
   private ProxySnapshot translate(Map<ResourceType, Map<String, Versioned>> state, ResourceType type, String version)
@@ -217,8 +251,9 @@ final class XdsResourceCache {
     List<Cluster> clusters = new ArrayList<>();
     state.get(ResourceType.CLUSTER).values().forEach(v -> clusters.add((Cluster) v.resource()));
     snapshotSequence++;
-    return io.keelson.dataplane.tls.LocalSecrets.with(localSecrets,
-        () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes, clusters, endpoints));
+    return io.keelson.dataplane.tls.ListenerSecrets.with(listenerSecrets, () -> io.keelson.dataplane.tls.LocalSecrets.with(
+        localSecrets, () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes,
+            clusters, endpoints)));
   }
 
   /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */
@@ -226,6 +261,9 @@ final class XdsResourceCache {
     StringBuilder b = new StringBuilder("xds-").append(snapshotSequence);
     for (ResourceType t : ResourceType.values()) {
       String v = t == pendingType ? pendingVersion : versions.getOrDefault(t, "");
+      if (t == ResourceType.SECRET && v.isEmpty()) {
+        continue; // a proxy whose listeners name no served secret
+      }
       b.append(' ').append(t.shortName()).append('=').append(v);
     }
     return b.toString();
@@ -264,12 +302,33 @@ final class XdsResourceCache {
     return names;
   }
 
+  /** The served SDS secret names in the listeners' downstream TLS contexts (Envoy warms a listener until they arrive). */
+  private static Set<String> sdsNames(Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> names = new TreeSet<>();
+    for (Versioned v : state.get(ResourceType.LISTENER).values()) {
+      for (FilterChain chain : ((Listener) v.resource()).getFilterChainsList()) {
+        if (chain.hasTransportSocket() && chain.getTransportSocket().getTypedConfig().is(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)) {
+          try {
+            names.addAll(io.keelson.dataplane.config.envoy.ServedSecrets.names(chain.getTransportSocket().getTypedConfig()
+                .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+                .getCommonTlsContext()));
+          } catch (InvalidProtocolBufferException e) {
+            // reported by the translator with its path
+          }
+        }
+      }
+    }
+    return names;
+  }
+
   static String nameOf(Message m) {
     return switch (m) {
       case Listener l -> l.getName();
       case Cluster c -> c.getName();
       case RouteConfiguration r -> r.getName();
       case ClusterLoadAssignment a -> a.getClusterName();
+      case io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret s -> s.getName();
       default -> throw new IllegalArgumentException(m.getDescriptorForType().getFullName());
     };
   }

@@ -33,7 +33,7 @@ import java.util.List;
 final class MeshResources {
   static final String LISTENER = "ingress";
   static final String ROUTE = "local_route";
-  private static final ConfigSource ADS = ConfigSource.newBuilder()
+  static final ConfigSource ADS = ConfigSource.newBuilder()
       .setAds(AggregatedConfigSource.getDefaultInstance()).setResourceApiVersion(ApiVersion.V3).build();
 
   private MeshResources() {}

@@ -102,4 +102,53 @@ class XdsResourceCacheTest {
     assertThat(cache.resourceVersions(ResourceType.CLUSTER)).containsOnlyKeys("v2");
     assertThat(cache.edsSubscription()).containsExactly("v2");
   }
+
+  /** The test listener terminating TLS with the served secret {@code kubernetes://cert}. */
+  private static io.envoyproxy.envoy.config.listener.v3.Listener tlsListener(int port) {
+    var l = listener(port).toBuilder();
+    var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.newBuilder()
+        .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+                .newBuilder().setName("kubernetes://cert").setSdsConfig(MeshResources.ADS)))
+        .build();
+    l.getFilterChainsBuilder(0).setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));
+    return l.build();
+  }
+
+  private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(String chain, String key) {
+    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder().setName("kubernetes://cert")
+        .setTlsCertificate(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
+            .setCertificateChain(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(chain))
+            .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(key)))
+        .build();
+  }
+
+  @Test
+  void aListenerNamingAServedSecretWarmsUntilItArrivesAndARotationSwapsItWithoutASnapshot() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    var b = ca.issue("b.example.com", "b.example.com");
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    assertThat(apply(ResourceType.LISTENER, "1", tlsListener(0)).snapshot()).isNull();
+    assertThat(cache.sdsSubscription()).containsExactly("kubernetes://cert");
+    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1")).snapshot()).as("its secret has not arrived").isNull();
+
+    XdsResourceCache.Outcome bad = apply(ResourceType.SECRET, "0", secret(a.certPem(), b.keyPem()));
+    assertThat(bad.accepted()).isFalse();
+    assertThat(bad.error()).contains("kubernetes://cert").contains("tls_certificate.private_key");
+
+    XdsResourceCache.Outcome first = apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem()));
+    assertThat(first.snapshot()).as("the listener warmed on its secret").isNotNull();
+    assertThat(first.snapshot().version()).endsWith("SDS=1");
+    var slot = cache.listenerSecrets().slot("kubernetes://cert");
+    assertThat(slot.current().leaf()).isEqualTo(a.cert());
+    XdsResourceCache.Outcome rotated = apply(ResourceType.SECRET, "2", secret(b.certPem(), b.keyPem()));
+    assertThat(rotated.accepted()).isTrue();
+    assertThat(rotated.snapshot()).as("a rotation is no new snapshot").isNull();
+    assertThat(cache.version(ResourceType.SECRET)).isEqualTo("2");
+    assertThat(cache.version(ResourceType.LISTENER)).isEqualTo("1");
+    assertThat(slot.current().leaf()).as("the listener's slot holds the new certificate").isEqualTo(b.cert());
+  }
 }

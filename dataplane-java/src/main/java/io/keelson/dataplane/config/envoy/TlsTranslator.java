@@ -57,6 +57,15 @@ final class TlsTranslator {
       return null;
     }
     CommonTlsContext common = d.getCommonTlsContext();
+    if (ServedSecrets.named(common) && io.keelson.dataplane.tls.ListenerSecrets.current() != null) {
+      // Over ADS: secrets the control plane serves (a gateway's credentials); a static file has none to name.
+      try {
+        return ServedSecrets.server(d, params(common), sans(validation(common)));
+      } catch (TlsConfigException e) {
+        problems.error(at + "." + e.field(), owner + ": " + e.getMessage());
+        return null;
+      }
+    }
     if (usesSds(common)) {
       try {
         CertificateSource source = sdsSource(common, true);
@@ -172,7 +181,7 @@ final class TlsTranslator {
     };
   }
 
-  private static TlsParams params(CommonTlsContext common) {
+  static TlsParams params(CommonTlsContext common) {
     TlsParameters p = common.getTlsParams();
     return new TlsParams(version(p.getTlsMinimumProtocolVersion(), "tls_minimum_protocol_version"),
         version(p.getTlsMaximumProtocolVersion(), "tls_maximum_protocol_version"),
@@ -190,7 +199,7 @@ final class TlsTranslator {
     };
   }
 
-  private static List<SanMatcher> sans(CertificateValidationContext v) {
+  static List<SanMatcher> sans(CertificateValidationContext v) {
     List<SanMatcher> out = new ArrayList<>();
     String base = "common_tls_context.validation_context.";
     for (int i = 0; i < v.getMatchTypedSubjectAltNamesCount(); i++) {
@@ -238,7 +247,7 @@ final class TlsTranslator {
   }
 
   /** The validation context whose SAN matchers apply: the combined one's default, or the plain one. */
-  private static CertificateValidationContext validation(CommonTlsContext c) {
+  static CertificateValidationContext validation(CommonTlsContext c) {
     return c.hasCombinedValidationContext() ? c.getCombinedValidationContext().getDefaultValidationContext()
         : c.getValidationContext();
   }

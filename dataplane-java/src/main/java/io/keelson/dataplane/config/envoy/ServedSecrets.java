@@ -1,0 +1,122 @@
+package io.keelson.dataplane.config.envoy;
+
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.keelson.dataplane.tls.DownstreamTlsConfig;
+import io.keelson.dataplane.tls.ListenerSecret;
+import io.keelson.dataplane.tls.ListenerSecrets;
+import io.keelson.dataplane.tls.LocalSecrets;
+import io.keelson.dataplane.tls.PemSource;
+import io.keelson.dataplane.tls.SanMatcher;
+import io.keelson.dataplane.tls.ServerTls;
+import io.keelson.dataplane.tls.TlsConfigException;
+import io.keelson.dataplane.tls.TlsContexts;
+import io.keelson.dataplane.tls.TlsParams;
+import io.keelson.dataplane.tls.TlsProvider;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * SDS secrets a listener names that the control plane serves over ADS (a gateway's {@code kubernetes://<name>}
+ * and {@code kubernetes://<name>-cacert}, istiod's names), as opposed to the proxy's own {@code default}/{@code
+ * ROOTCA} ({@link LocalSecrets}): which names a TLS context uses, the server TLS built on their
+ * {@link ListenerSecret} slots, and a delivered Secret checked into its slot. Stateless; called on the xDS thread.
+ */
+public final class ServedSecrets {
+  private ServedSecrets() {}
+
+  private static boolean local(String name) {
+    return name.equals(LocalSecrets.WORKLOAD_CERT) || name.equals(LocalSecrets.ROOT_CA);
+  }
+
+  /** True when the context names a served secret (for its certificate or its validation context). */
+  static boolean named(CommonTlsContext c) {
+    return !names(c).isEmpty();
+  }
+
+  /** The served (not local) secret names {@code c} references. */
+  public static Set<String> names(CommonTlsContext c) {
+    Set<String> out = new LinkedHashSet<>();
+    for (SdsSecretConfig s : c.getTlsCertificateSdsSecretConfigsList()) {
+      if (!local(s.getName())) {
+        out.add(s.getName());
+      }
+    }
+    String ca = caName(c);
+    if (ca != null && !local(ca)) {
+      out.add(ca);
+    }
+    return out;
+  }
+
+  private static String caName(CommonTlsContext c) {
+    return c.hasValidationContextSdsSecretConfig() ? c.getValidationContextSdsSecretConfig().getName()
+        : c.hasCombinedValidationContext() && c.getCombinedValidationContext().hasValidationContextSdsSecretConfig()
+            ? c.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName() : null;
+  }
+
+  /** A listener's TLS on served secrets: exactly one served certificate, an optional served validation secret. */
+  static ServerTls server(DownstreamTlsContext d, TlsParams params, List<SanMatcher> sans) {
+    CommonTlsContext c = d.getCommonTlsContext();
+    ListenerSecrets secrets = ListenerSecrets.current();
+    if (secrets == null) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs",
+          "names SDS secrets " + names(c) + " but this configuration source serves none; expected them over ADS");
+    }
+    if (c.getTlsCertificatesCount() > 0 || c.getTlsCertificateSdsSecretConfigsCount() != 1
+        || local(c.getTlsCertificateSdsSecretConfigs(0).getName())) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs", "expected exactly one"
+          + " served secret (such as kubernetes://<name>) for the certificate, with no tls_certificates; got "
+          + c.getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList());
+    }
+    String ca = caName(c);
+    if (ca != null && local(ca)) {
+      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
+          + "' is this proxy's own trust bundle; with a served certificate expected a served CA secret such as"
+          + " kubernetes://<name>-cacert");
+    }
+    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
+      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
+          "cannot be mixed with a served certificate; expected validation_context_sds_secret_config");
+    }
+    ListenerSecret cert = secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName());
+    ListenerSecret trust = ca == null ? null : secrets.slot(ca);
+    for (ListenerSecret s : trust == null ? List.of(cert) : List.of(cert, trust)) {
+      if (!s.delivered()) {
+        throw new TlsConfigException("common_tls_context", "SDS secret '" + s.name() + "' has not arrived");
+      }
+    }
+    DownstreamTlsConfig config = new DownstreamTlsConfig(null, null, null,
+        d.hasRequireClientCertificate() && d.getRequireClientCertificate().getValue(), sans, params);
+    return TlsContexts.listenerSdsServer(config, cert, trust, TlsProvider.selected());
+  }
+
+  /**
+   * Checks {@code secret} and swaps it into its slot.
+   *
+   * @throws TlsConfigException naming the Secret's field
+   */
+  public static void deliver(ListenerSecrets secrets, Secret secret) {
+    switch (secret.getTypeCase()) {
+      case TLS_CERTIFICATE -> secrets.updateCertificate(secret.getName(),
+          pem(secret.getTlsCertificate().getCertificateChain(), "tls_certificate.certificate_chain"),
+          pem(secret.getTlsCertificate().getPrivateKey(), "tls_certificate.private_key"));
+      case VALIDATION_CONTEXT -> secrets.updateCa(secret.getName(),
+          pem(secret.getValidationContext().getTrustedCa(), "validation_context.trusted_ca"));
+      default -> throw new TlsConfigException("type", "is " + secret.getTypeCase()
+          + "; expected tls_certificate or validation_context");
+    }
+  }
+
+  private static PemSource pem(io.envoyproxy.envoy.config.core.v3.DataSource ds, String field) {
+    return switch (ds.getSpecifierCase()) {
+      case INLINE_STRING -> PemSource.inline(ds.getInlineString());
+      case INLINE_BYTES -> PemSource.inline(ds.getInlineBytes().toStringUtf8());
+      default -> throw new TlsConfigException(field, "is required inline (inline_string or inline_bytes) in an SDS"
+          + " secret; got " + ds.getSpecifierCase());
+    };
+  }
+}

@@ -1,0 +1,75 @@
+package io.keelson.dataplane.tls;
+
+import io.keelson.dataplane.security.CertificateSource;
+import io.keelson.dataplane.security.WorkloadCertificate;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One SDS secret a listener's TLS context names (a gateway's {@code kubernetes://<credential>}): the last material
+ * the control plane sent, certificate and key, or CAs with a trust manager built from them. Material is parsed and
+ * checked off the event loop (on the xDS thread) and swapped in with one volatile write; a TLS context built on the
+ * slot reads it per handshake ({@link io.keelson.dataplane.security.RotatingKeyManager}, {@link ListenerSecretTrust}),
+ * so a rotation takes no new listener and open connections keep the session they negotiated. Thread-safe.
+ */
+public final class ListenerSecret implements CertificateSource {
+  /** A certificate generation, or CAs and the trust manager over them; never both null once delivered. */
+  private record Material(WorkloadCertificate certificate, List<X509Certificate> cas, SanCheckingTrustManager trust) {}
+
+  private final String name;
+  private volatile Material material;
+
+  ListenerSecret(String name) {
+    this.name = name;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** True once material arrived. */
+  public boolean delivered() {
+    return material != null;
+  }
+
+  /**
+   * Parses and checks {@code chain}/{@code key} (or {@code ca}) and swaps them in. Call off the event loop.
+   *
+   * @throws TlsConfigException naming the Secret's field when the PEM is unusable or the key does not match
+   */
+  void update(PemSource chain, PemSource key, PemSource ca) {
+    if (ca != null) {
+      X509Certificate[] cas = PemMaterial.certificates(ca, "validation_context.trusted_ca");
+      material = new Material(null, List.of(cas), new SanCheckingTrustManager(cas, List.of()));
+    } else {
+      X509Certificate[] certs = PemMaterial.certificates(chain, "tls_certificate.certificate_chain");
+      java.security.PrivateKey k = PemMaterial.privateKey(key, "tls_certificate.private_key");
+      PemMaterial.checkKeyMatches(k, certs[0], "tls_certificate.private_key");
+      material = new Material(new WorkloadCertificate(k, List.of(certs)), null, null);
+    }
+  }
+
+  /** The trust manager over this secret's CAs, or null when it holds a certificate (or nothing yet). */
+  SanCheckingTrustManager trust() {
+    Material m = material;
+    return m == null ? null : m.trust();
+  }
+
+  @Override
+  public WorkloadCertificate current() {
+    Material m = material;
+    return m == null ? null : m.certificate();
+  }
+
+  @Override
+  public List<X509Certificate> trustBundle() {
+    Material m = material;
+    return m == null || m.cas() == null ? List.of() : m.cas();
+  }
+
+  @Override
+  public void addListener(Consumer<CertificateSource> listener) {
+    // Contexts read the slot per handshake; nothing to tell.
+  }
+}
