@@ -740,6 +740,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = h;
     state = State.FORWARDING;
     h.attach(this, request.method());
+    io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(h.channel(), policy.grpcWeb()); // an HTTP/2 cluster's stream
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }

@@ -529,6 +529,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.releasePending();
     up = u;
     state = State.FORWARDING;
+    io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(u, policy.grpcWeb()); // before the request is written
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
     }
