@@ -44,13 +44,16 @@ class GrpcWebProxyTest {
                     routes:
                     - match: { prefix: "/test.Echo/" }
                       route: { cluster: grpc }
+                    - match: { prefix: "/dead.Service/" }
+                      route: { cluster: dead }
       """;
 
   @TempDir
   Path tmp;
 
   private static ProxyHarness proxy(GrpcEcho server, PipelineMode mode) throws Exception {
-    String cluster = ProxyHarness.cluster("grpc", "ROUND_ROBIN", server.port())
+    String cluster = (ProxyHarness.cluster("grpc", "ROUND_ROBIN", server.port())
+        + ProxyHarness.cluster("dead", "ROUND_ROBIN", io.keelson.dataplane.testing.TestUpstream.closedPort()))
         .replace("    type: STATIC\n", "    type: STATIC\n    http2_protocol_options: {}\n");
     return new ProxyHarness(ProxyHarness.bootstrap(VHOSTS, cluster, FILTERS), mode);
   }
@@ -306,6 +309,27 @@ class GrpcWebProxyTest {
       assertThat(r.status()).isEqualTo(400);
       assertThat(new String(r.body(), StandardCharsets.US_ASCII)).isEqualTo("Bad gRPC-web request, invalid base64 data.");
       assertThat(server.lastUnary).isNull();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void proxysOwnReplyIsAGrpcWebTrailersOnlyResponse(PipelineMode mode) throws Exception {
+    try (GrpcEcho server = new GrpcEcho(); ProxyHarness proxy = proxy(server, mode); Http1 client = new Http1(proxy.port())) {
+      client.post("/dead.Service/Call", "application/grpc-web-text", "application/grpc-web-text",
+          Base64.getEncoder().encode(message("x")));
+      Http1Response r = client.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.headers().get("content-type")).isEqualTo("application/grpc-web-text+proto");
+      assertThat(r.headers().get("grpc-status")).isEqualTo("14");
+      assertThat(r.headers().get("grpc-message")).startsWith("upstream connect error");
+      assertThat(r.body()).isEmpty();
+
+      CurlResult h2 = curlH2(proxy.port(), "/dead.Service/Call", "application/grpc-web+proto", null, message("x"));
+      assertThat(h2.headers().get(":status")).isEqualTo("200");
+      assertThat(h2.headers().get("content-type")).isEqualTo("application/grpc-web+proto");
+      assertThat(h2.headers().get("grpc-status")).isEqualTo("14");
+      assertThat(h2.body()).isEmpty();
     }
   }
 
