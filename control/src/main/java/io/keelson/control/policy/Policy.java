@@ -372,9 +372,12 @@ public sealed interface Policy {
       return portProtocol(protocol);
     }
 
-    /** HTTP and HTTP2 are one thing on a gateway port: plaintext HTTP (h1 or h2c); other protocols are themselves. */
+    /**
+     * HTTP, HTTP2 and GRPC-WEB are one thing on a gateway port: plaintext HTTP (h1 or h2c; GRPC-WEB adds the grpc_web
+     * filter); other protocols are themselves.
+     */
     public static String portProtocol(String protocol) {
-      return protocol.equals("HTTP2") ? "HTTP" : protocol;
+      return protocol.equals("HTTP2") || protocol.equals("GRPC-WEB") ? "HTTP" : protocol;
     }
   }
 
