@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * port is named {@code grpc-web}, so the control plane puts envoy.filters.http.grpc_web in the caller's outbound and
  * the destination's inbound connection managers, before CORS, fault and the router, as istiod does; the caller's
  * sidecar bridges the call, the sidecars speak HTTP/2 over STRICT mTLS. Unary, server streaming, an error status and
- * -text mode, from HTTP/1.1 and HTTP/2 curl. A plain GRPC port gets no grpc_web filter.
+ * -text mode, from HTTP/1.1 and HTTP/2 curl. An ingress gateway's GRPC-Web server bridges calls into the mesh too.
+ * A plain GRPC port gets no grpc_web filter.
  */
 class GrpcWebMeshTest {
   @TempDir
@@ -55,11 +57,16 @@ class GrpcWebMeshTest {
   private record Curl(String headers, byte[] body) {}
 
   private Curl curl(int port, boolean http2, String path, String contentType, String accept, byte[] body) throws Exception {
+    return curl(port, "grpc-echo", http2, path, contentType, accept, body);
+  }
+
+  private Curl curl(int port, String host, boolean http2, String path, String contentType, String accept, byte[] body)
+      throws Exception {
     Path in = Files.write(tmp.resolve("in-" + System.nanoTime()), body);
     Path out = tmp.resolve("out-" + System.nanoTime());
     Path head = tmp.resolve("head-" + System.nanoTime());
     List<String> cmd = new ArrayList<>(List.of("curl", "-sS", http2 ? "--http2-prior-knowledge" : "--http1.1", "--max-time", "10",
-        "-H", "host: grpc-echo", "-H", "content-type: " + contentType, "-H", "x-grpc-web: 1",
+        "-H", "host: " + host, "-H", "content-type: " + contentType, "-H", "x-grpc-web: 1",
         "--data-binary", "@" + in, "-o", out.toString(), "-D", head.toString()));
     if (accept != null) {
       cmd.addAll(List.of("-H", "accept: " + accept));
@@ -138,6 +145,59 @@ class GrpcWebMeshTest {
         decoded.writeBytes(Base64.getDecoder().decode(encoded.substring(i, i + 4)));
       }
       assertThat(frames(decoded.toByteArray())).containsExactly("v1:as text", "trailers:grpc-status:0\r\n");
+    }
+  }
+
+  @Test
+  void aGrpcWebGatewayServerBridgesCallsToTheMesh() throws Exception {
+    int port = IngressGatewayTest.freePort();
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001, CaOptions.selfSigned(null), 0));
+        GrpcMeshApp app = new GrpcMeshApp("v1", "127.0.0.1", 0);
+        Sidecar echo = SidecarMtlsTest.secureSidecar(cp, "grpc-echo", "echo", app.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "istio-system", "ingress", SidecarBootstrap.gateway(
+            "127.0.0.1", cp.security.securePort().port(), "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1", "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("gateway.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: grpc-echo }
+          spec: { ports: [ { name: grpc-web, port: 50051 } ] }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: ingress, namespace: istio-system }
+          spec:
+            selector: { istio: ingressgateway }
+            servers:
+            - port: { number: %d, name: grpc-web, protocol: GRPC-Web }
+              hosts: [ api.example.com ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: api }
+          spec:
+            hosts: [ api.example.com ]
+            gateways: [ istio-system/ingress ]
+            http:
+            - route: [ { destination: { host: grpc-echo } } ]
+          """.formatted(port)).policies(), false);
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        try {
+          return frames(curl(port, "api.example.com", false, "/test.Echo/Unary", "application/grpc-web+proto", null,
+              message("hi")).body()).equals(List.of("v1:hi", "trailers:grpc-status:0\r\n"));
+        } catch (Exception | AssertionError e) {
+          return false;
+        }
+      });
+      assertThat(filterNames(gateway, "127.0.0.1_" + port)).first().isEqualTo("envoy.filters.http.grpc_web");
+      Curl stream = curl(port, "api.example.com", true, "/test.Echo/Count", "application/grpc-web-text",
+          "application/grpc-web-text", Base64.getEncoder().encode(message("2")));
+      assertThat(stream.headers()).contains("content-type: application/grpc-web-text+proto");
+      String encoded = new String(stream.body(), StandardCharsets.US_ASCII);
+      ByteArrayOutputStream decoded = new ByteArrayOutputStream();
+      for (int i = 0; i + 4 <= encoded.length(); i += 4) {
+        decoded.writeBytes(Base64.getDecoder().decode(encoded.substring(i, i + 4)));
+      }
+      assertThat(frames(decoded.toByteArray())).containsExactly("v1:0", "v1:1", "trailers:grpc-status:0\r\n");
     }
   }
 
