@@ -72,7 +72,8 @@ final class RegistryParser {
     }
     String name = p.string("name", false);
     if (name != null) {
-      Policy.Protocol byName = name.regionMatches(true, 0, "grpc-web", 0, 8) ? Policy.Protocol.GRPC_WEB // before the '-' split, as Istio
+      // grpc-web* before the split at '-', as Istio checks it
+      Policy.Protocol byName = name.regionMatches(true, 0, "grpc-web", 0, 8) ? Policy.Protocol.GRPC_WEB
           : lookup(name.contains("-") ? name.substring(0, name.indexOf('-')) : name);
       if (byName != null) {
         return byName;

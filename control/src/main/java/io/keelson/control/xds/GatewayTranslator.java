@@ -76,7 +76,8 @@ final class GatewayTranslator {
         routes.add(routeConfig(routeName, port, servers, state, names));
         // istiod adds grpc_web to a GRPC-Web server's connection manager
         boolean grpcWeb = servers.stream().anyMatch(b -> b.server().protocol().equals("GRPC-WEB"));
-        l.addFilterChains(FilterChain.newBuilder().addFilters(connectionManager(address + "_" + port, routeName, grpcWeb)));
+        l.addFilterChains(FilterChain.newBuilder()
+            .addFilters(connectionManager(address + "_" + port, routeName, grpcWeb)));
       } else {
         // A route config per server, as istiod names them: each SNI-selected chain serves only its server's hosts.
         Map<String, List<Bound>> byRoute = new java.util.LinkedHashMap<>();

@@ -223,7 +223,8 @@ public final class MeshTranslator {
           listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
-          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters(GrpcWebBuilder.anyOn(http, port))),
+          List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port));
+          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
               state, at, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
