@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 final class IstioGatewayParser {
   // A DNS name, optionally with a leading "*." label; or "*" alone.
   private static final Pattern HOST = Pattern.compile("\\*|(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "HTTPS", "TLS", "TCP");
+  private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "GRPC-WEB", "HTTPS", "TLS", "TCP");
 
   private IstioGatewayParser() {}
 
@@ -44,7 +44,7 @@ final class IstioGatewayParser {
       String other = protocolByPort.putIfAbsent(s.port(), s.protocol());
       if (other != null && !Policy.Server.portProtocol(other).equals(s.portProtocol())) {
         servers.get(i).error("port", "port " + s.port() + " is bound to " + other + " by another server of this"
-            + " Gateway and to " + s.protocol() + " here; expected one protocol per port (HTTP and HTTP2 may share)");
+            + " Gateway and to " + s.protocol() + " here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share)");
       }
       out.add(s);
     }
@@ -71,8 +71,8 @@ final class IstioGatewayParser {
       if (protocol != null) {
         protocol = protocol.toUpperCase(java.util.Locale.ROOT);
         if (!PROTOCOLS.contains(protocol)) {
-          port.error("protocol", "'" + protocol + "' is not a gateway server protocol; expected HTTP, HTTP2, HTTPS, TLS"
-              + " or TCP");
+          port.error("protocol", "'" + protocol + "' is not a gateway server protocol; expected HTTP, HTTP2, GRPC-WEB,"
+              + " HTTPS, TLS or TCP");
           protocol = null;
         }
       }

@@ -81,18 +81,33 @@ public sealed interface Policy {
    * A service port's protocol (Istio's names). HTTP, HTTP2 and GRPC are routed as HTTP (the data plane's HTTP
    * connection manager takes HTTP/1.1 and HTTP/2 from the app); HTTP2 and GRPC make the upstream hops (sidecar to
    * sidecar, sidecar to app) HTTP/2, as istiod does (xds/UpstreamProtocols). TCP: bytes to the service's cluster
-   * (tcp_proxy). TLS: the app speaks TLS itself; connections are routed by SNI, not decrypted.
+   * (tcp_proxy). TLS: the app speaks TLS itself; connections are routed by SNI, not decrypted. GRPC_WEB (Istio's
+   * {@code GRPC-Web}, port names {@code grpc-web*}): gRPC whose HTTP connection managers also run
+   * envoy.filters.http.grpc_web, as istiod adds it for such ports (xds/GrpcWebFilter).
    */
   enum Protocol {
-    HTTP, HTTP2, GRPC, TCP, TLS;
+    HTTP, HTTP2, GRPC, GRPC_WEB, TCP, TLS;
 
     public boolean http() {
-      return this == HTTP || this == HTTP2 || this == GRPC;
+      return this == HTTP || this == HTTP2 || this == GRPC || this == GRPC_WEB;
     }
 
     /** The upstream hops speak HTTP/2 (Istio's {@code IsHTTP2()}). */
     public boolean http2() {
-      return this == HTTP2 || this == GRPC;
+      return this == HTTP2 || this == GRPC || this == GRPC_WEB;
+    }
+
+    /** Istio's name of a protocol, case-insensitive ({@code GRPC-Web} for GRPC_WEB), or null. */
+    public static Protocol byIstioName(String value) {
+      if (value.equalsIgnoreCase("grpc-web")) {
+        return GRPC_WEB;
+      }
+      for (Protocol p : values()) {
+        if (p != GRPC_WEB && p.name().equalsIgnoreCase(value)) {
+          return p;
+        }
+      }
+      return null;
     }
   }
 
@@ -357,9 +372,12 @@ public sealed interface Policy {
       return portProtocol(protocol);
     }
 
-    /** HTTP and HTTP2 are one thing on a gateway port: plaintext HTTP (h1 or h2c); other protocols are themselves. */
+    /**
+     * HTTP, HTTP2 and GRPC-WEB are one thing on a gateway port: plaintext HTTP (h1 or h2c; GRPC-WEB adds the grpc_web
+     * filter); other protocols are themselves.
+     */
     public static String portProtocol(String protocol) {
-      return protocol.equals("HTTP2") ? "HTTP" : protocol;
+      return protocol.equals("HTTP2") || protocol.equals("GRPC-WEB") ? "HTTP" : protocol;
     }
   }
 

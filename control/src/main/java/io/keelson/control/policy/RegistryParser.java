@@ -72,7 +72,9 @@ final class RegistryParser {
     }
     String name = p.string("name", false);
     if (name != null) {
-      Policy.Protocol byName = lookup(name.contains("-") ? name.substring(0, name.indexOf('-')) : name);
+      // grpc-web* before the split at '-', as Istio checks it
+      Policy.Protocol byName = name.regionMatches(true, 0, "grpc-web", 0, 8) ? Policy.Protocol.GRPC_WEB
+          : lookup(name.contains("-") ? name.substring(0, name.indexOf('-')) : name);
       if (byName != null) {
         return byName;
       }
@@ -83,7 +85,7 @@ final class RegistryParser {
   private static Policy.Protocol named(Fields p, String field, String value) {
     Policy.Protocol found = lookup(value);
     if (found == null) {
-      p.error(field, "'" + value + "' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)");
+      p.error(field, "'" + value + "' is not supported; expected one of HTTP, HTTP2, GRPC, GRPC-Web, TCP, TLS (or HTTPS, as TLS)");
     }
     return found;
   }
@@ -93,12 +95,7 @@ final class RegistryParser {
     if (value.equalsIgnoreCase("https")) {
       return Policy.Protocol.TLS;
     }
-    for (Policy.Protocol candidate : Policy.Protocol.values()) {
-      if (candidate.name().equalsIgnoreCase(value)) {
-        return candidate;
-      }
-    }
-    return null;
+    return Policy.Protocol.byIstioName(value);
   }
 
   /** A topology label that is set and says otherwise than the locality. */

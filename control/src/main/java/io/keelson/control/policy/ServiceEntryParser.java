@@ -19,7 +19,7 @@ final class ServiceEntryParser {
   private static final Pattern DNS_NAME = Pattern.compile(
       "(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*");
   private static final Pattern PORT_NAME = Pattern.compile("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
-  private static final String PROTOCOLS = "HTTP, HTTP2, GRPC, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)";
+  private static final String PROTOCOLS = "HTTP, HTTP2, GRPC, GRPC-Web, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)";
 
   private ServiceEntryParser() {}
 
@@ -116,7 +116,8 @@ final class ServiceEntryParser {
   private static Policy.Protocol protocol(Fields p, String name) {
     String written = p.string("protocol", false);
     if (written == null) {
-      String prefix = name == null ? "" : name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+      String prefix = name == null ? "" : name.regionMatches(true, 0, "grpc-web", 0, 8) ? "grpc-web"
+          : name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
       Policy.Protocol byName = lookup(prefix);
       return byName == null ? Policy.Protocol.HTTP : byName;
     }
@@ -132,6 +133,7 @@ final class ServiceEntryParser {
       case "HTTP" -> Policy.Protocol.HTTP;
       case "HTTP2" -> Policy.Protocol.HTTP2;
       case "GRPC" -> Policy.Protocol.GRPC;
+      case "GRPC-WEB" -> Policy.Protocol.GRPC_WEB;
       case "TCP", "MONGO", "MYSQL", "REDIS" -> Policy.Protocol.TCP; // istiod's defaults: their filters are off
       case "TLS", "HTTPS" -> Policy.Protocol.TLS; // a sidecar does not decrypt HTTPS: routed by SNI
       default -> null;

@@ -82,7 +82,10 @@ final class GatewayTranslator {
       if (!tls) {
         String routeName = "http." + port;
         routes.add(routeConfig(routeName, port, servers, state, names));
-        l.addFilterChains(FilterChain.newBuilder().addFilters(connectionManager(address + "_" + port, routeName)));
+        // istiod adds grpc_web to a GRPC-Web server's connection manager
+        boolean grpcWeb = servers.stream().anyMatch(b -> b.server().protocol().equals("GRPC-WEB"));
+        l.addFilterChains(FilterChain.newBuilder()
+            .addFilters(connectionManager(address + "_" + port, routeName, grpcWeb)));
       } else {
         // A route config per server, as istiod names them: each SNI-selected chain serves only its server's hosts.
         Map<String, List<Bound>> byRoute = new java.util.LinkedHashMap<>();
@@ -102,7 +105,7 @@ final class GatewayTranslator {
             match.addAllServerNames(b.server().hosts());
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b)))
+              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), false))
               .setTransportSocket(b.server().tls().istioMutual() ? GatewayTls.istioMutual(b.server().tls())
                   : sds ? GatewayTls.downstreamSds(b.server().tls())
                   : GatewayTls.downstream(b.server().tls(), secret)));
@@ -173,8 +176,13 @@ final class GatewayTranslator {
     return "https." + b.server().port() + "." + b.server().portName() + "." + b.gateway().name() + "." + b.gateway().namespace();
   }
 
-  private static Filter connectionManager(String statPrefix, String routeName) {
-    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+  /** @param grpcWeb a GRPC-WEB server: envoy.filters.http.grpc_web first, before CORS and fault (istiod's order) */
+  private static Filter connectionManager(String statPrefix, String routeName, boolean grpcWeb) {
+    HttpConnectionManager.Builder b = HttpConnectionManager.newBuilder();
+    if (grpcWeb) {
+      b.addHttpFilters(GrpcWebBuilder.FILTER_ENTRY);
+    }
+    HttpConnectionManager hcm = b
         .setStatPrefix("outbound_" + statPrefix)
         .setUseRemoteAddress(BoolValue.of(true)) // the edge: the client's address is the peer's, not a header's
         .setRds(Rds.newBuilder().setConfigSource(MeshTranslator.ADS).setRouteConfigName(routeName))

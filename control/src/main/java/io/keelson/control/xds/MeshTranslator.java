@@ -150,7 +150,8 @@ public final class MeshTranslator {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
-    listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort) : outboundListener());
+    listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort)
+        : outboundListener(GrpcWebBuilder.anyOn(state.ofType(Policy.Service.class), -1)));
     // ServiceEntry hosts (not for proxyless gRPC clients, which take no DNS or ORIGINAL_DST clusters).
     Map<String, Policy.ServiceEntry> entries = apiListeners ? Map.of()
         : io.keelson.control.store.ServiceEntries.byHost(state);
@@ -222,7 +223,8 @@ public final class MeshTranslator {
           listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
-          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, outboundHttpFilters()),
+          List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port));
+          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
               state, at, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
@@ -308,9 +310,17 @@ public final class MeshTranslator {
   private static List<Filter> appFilters(PolicySet state, Self self, String cluster) {
     boolean tcp = streams(state, self);
     var rateLimit = RateLimitBuilder.inbound(state, self.service());
+    // istiod adds grpc_web to a GRPC-Web port's inbound chain too, after authentication and authorization
+    boolean grpcWeb = UpstreamProtocols.appProtocol(state, self.service(), self.appPort()) == Policy.Protocol.GRPC_WEB;
     if (self.spiffeId() == null) {
-      return tcp ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of())
-          : List.of(MeshMtls.httpToApp(cluster, rateLimit == null ? List.of() : List.of(rateLimit)));
+      List<HttpFilter> plain = new ArrayList<>();
+      if (rateLimit != null) {
+        plain.add(rateLimit);
+      }
+      if (grpcWeb) {
+        plain.add(GrpcWebBuilder.FILTER_ENTRY);
+      }
+      return tcp ? MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, List.of()) : List.of(MeshMtls.httpToApp(cluster, plain));
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
     if (tcp) {
@@ -331,6 +341,9 @@ public final class MeshTranslator {
     filters.addAll(authz.httpFilters());
     if (rateLimit != null) { // after authorization: only admitted requests take tokens
       filters.add(rateLimit);
+    }
+    if (grpcWeb) {
+      filters.add(GrpcWebBuilder.FILTER_ENTRY);
     }
     return List.of(MeshMtls.httpToApp(cluster, filters));
   }
@@ -479,11 +492,12 @@ public final class MeshTranslator {
     return true;
   }
 
-  private Listener outboundListener() {
+  /** @param grpcWeb a service has a GRPC-Web port: the connection manager runs envoy.filters.http.grpc_web */
+  private Listener outboundListener(boolean grpcWeb) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
-        .addAllHttpFilters(outboundHttpFilters())
+        .addAllHttpFilters(outboundHttpFilters(grpcWeb))
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)
@@ -493,12 +507,18 @@ public final class MeshTranslator {
         .build();
   }
 
-  /** The outbound HTTP filters: listener {@value #OUTBOUND}'s, and a captured sidecar's per-port listeners'. */
-  private List<HttpFilter> outboundHttpFilters() {
-    return apiListeners
-        // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
-        ? List.of(router())
-        // in istiod's order (cors, then fault): each a no-op unless a route sets its config
+  /**
+   * The outbound HTTP filters: listener {@value #OUTBOUND}'s, and a captured sidecar's per-port listeners'; with
+   * {@code grpcWeb} (a GRPC-Web service port among them), envoy.filters.http.grpc_web first, as istiod puts it before
+   * fault and CORS.
+   */
+  private List<HttpFilter> outboundHttpFilters(boolean grpcWeb) {
+    if (apiListeners) {
+      // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
+      return List.of(router());
+    }
+    // in istiod's order (cors, then fault): each a no-op unless a route sets its config
+    return grpcWeb ? List.of(GrpcWebBuilder.FILTER_ENTRY, CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router())
         : List.of(CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router());
   }
 

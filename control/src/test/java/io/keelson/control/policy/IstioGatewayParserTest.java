@@ -77,7 +77,7 @@ class IstioGatewayParserTest {
         "bad.yaml: Gateway/ingress: spec.servers[0].hosts: hosts[1] 'a..b' is not a DNS name; expected a"
             + " name such as shop.example.com, a wildcard *.example.com, or *",
         "bad.yaml: Gateway/ingress: spec.servers[1].port: port 80 is bound to HTTP by another server of"
-            + " this Gateway and to HTTPS here; expected one protocol per port (HTTP and HTTP2 may share)",
+            + " this Gateway and to HTTPS here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share)",
         "bad.yaml: Gateway/ingress: spec.servers[2].tls.mode: PASSTHROUGH needs port.protocol TLS",
         "bad.yaml: Gateway/ingress: spec.servers[2].tls: a TCP server takes no tls",
         "bad.yaml: Gateway/ingress: spec.servers[3].tls.serverCertificate: certificate files on the"
@@ -89,7 +89,7 @@ class IstioGatewayParserTest {
         "bad.yaml: Gateway/ingress: spec.servers[4].tls: is required for an HTTPS server; expected"
             + " {mode: SIMPLE, credentialName: SECRET}",
         "bad.yaml: Gateway/ingress: spec.servers[5].port.protocol: 'UDP' is not a gateway server"
-            + " protocol; expected HTTP, HTTP2, HTTPS, TLS or TCP");
+            + " protocol; expected HTTP, HTTP2, GRPC-WEB, HTTPS, TLS or TCP");
   }
 
   @Test

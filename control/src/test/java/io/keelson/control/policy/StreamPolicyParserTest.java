@@ -54,8 +54,8 @@ class StreamPolicyParserTest {
           - { port: 5433, appProtocol: mongo }
           - { port: 5434, protocol: TCP, appProtocol: HTTP }
         """)).containsExactly(
-        "bad.yaml: Service/db: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)",
-        "bad.yaml: Service/db: spec.ports[1].appProtocol: 'mongo' is not supported; expected one of HTTP, HTTP2, GRPC, TCP, TLS (or HTTPS, as TLS)",
+        "bad.yaml: Service/db: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2, GRPC, GRPC-Web, TCP, TLS (or HTTPS, as TLS)",
+        "bad.yaml: Service/db: spec.ports[1].appProtocol: 'mongo' is not supported; expected one of HTTP, HTTP2, GRPC, GRPC-Web, TCP, TLS (or HTTPS, as TLS)",
         "bad.yaml: Service/db: spec.ports[2].appProtocol: 'HTTP' contradicts protocol 'TCP'; set one of them");
   }
 

@@ -40,6 +40,7 @@ public final class FilterContext {
   private String responseHeadersToSet;
   private ExchangeEndHook endHook;
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
+  private int grpcWeb;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -73,6 +74,19 @@ public final class FilterContext {
   /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
   public void mutateRequestHeaders(io.keelson.dataplane.config.HeaderMutations mutations) {
     requestHeaders = mutations;
+  }
+
+  /**
+   * Marks the request as gRPC-Web (the grpc_web filter): {@code mode} is a set of
+   * {@link io.keelson.dataplane.filter.grpcweb.GrpcWebFilter} flags the upstream stream's codec acts on.
+   */
+  public void grpcWeb(int mode) {
+    grpcWeb = mode;
+  }
+
+  /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
+  public int grpcWeb() {
+    return grpcWeb;
   }
 
   /** The filters' changes to the forwarded request's headers, or null. */
@@ -147,6 +161,7 @@ public final class FilterContext {
     responseHeadersToSet = null;
     endHook = null;
     requestHeaders = null;
+    grpcWeb = 0;
     metadata = null;
   }
 
@@ -161,6 +176,7 @@ public final class FilterContext {
     responseHeadersToSet = other.responseHeadersToSet;
     endHook = other.takeEndHook();
     requestHeaders = other.requestHeaders;
+    grpcWeb = other.grpcWeb;
   }
 
   /** Drops references to request objects. */

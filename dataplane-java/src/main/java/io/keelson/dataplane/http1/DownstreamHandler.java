@@ -740,6 +740,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstream = h;
     state = State.FORWARDING;
     h.attach(this, request.method());
+    io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(h.channel(), policy.grpcWeb()); // an HTTP/2 cluster's stream
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }
@@ -1220,6 +1221,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    * @param headers      a route reply's own fields (see {@link LocalReply#encode}), or null
    */
   private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
+    int grpcWeb = policy.grpcWeb();
+    if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
+      String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);
+      extraHeaders = extraHeaders == null ? lines : lines + extraHeaders;
+      status = 200;
+      body = new byte[0];
+    }
     if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) { // as Envoy, once a try was made
       extraHeaders = (extraHeaders == null ? "" : extraHeaders) + io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT
           + ": " + (retry.retriesDone() + 1) + "\r\n";

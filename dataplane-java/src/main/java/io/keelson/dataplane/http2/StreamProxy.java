@@ -529,6 +529,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.releasePending();
     up = u;
     state = State.FORWARDING;
+    io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(u, policy.grpcWeb()); // before the request is written
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
     }
@@ -910,6 +911,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       };
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : new String(body, StandardCharsets.UTF_8));
+      if (policy.grpcWeb() != 0) { // as Envoy's grpc_web filter relabels the gRPC local reply
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.contentType(policy.grpcWeb()));
+      }
     } else {
       byte[] bytes = body;
       r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));

@@ -198,6 +198,7 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.type.v3.HttpStatus.getDescriptor(), "code");
     jwtAuthn();
     cors();
+    rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")

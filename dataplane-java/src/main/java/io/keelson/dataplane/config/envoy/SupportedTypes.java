@@ -36,6 +36,7 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
           HttpProtocolOptions.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor(),
