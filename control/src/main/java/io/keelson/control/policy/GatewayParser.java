@@ -26,7 +26,7 @@ final class GatewayParser {
       java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
     spec.allow("parentRefs", "hostnames", "rules");
     List<String> services = new ArrayList<>();
-    List<String> gateways = parents(spec, services, gatewayParents);
+    List<String> gateways = parents(spec, meta, services, new ArrayList<>(), gatewayParents);
     List<String> hostnames = spec.strings("hostnames", false);
     for (int i = 0; i < hostnames.size(); i++) {
       if (!gateways.isEmpty() && !IstioGatewayParser.gatewayHost(hostnames.get(i))) {
@@ -49,10 +49,13 @@ final class GatewayParser {
   }
 
   /**
-   * An HTTPRoute's parentRefs: Services (mesh/GAMMA form) into {@code services}; Gateways returned as
-   * {@code namespace/name}, or {@code namespace/name/sectionName} for one listener.
+   * A route's parentRefs: Services (mesh/GAMMA form) into {@code services} (and the {@code port} of each that names
+   * one into {@code ports}); Gateways returned as {@code namespace/name} (the namespace defaults to the route's),
+   * {@code namespace/name/sectionName} for one listener, with {@code :port} appended when the parentRef names a port
+   * ({@code namespace/name/:port}: the listeners of that port).
    */
-  private static List<String> parents(Fields spec, List<String> services, boolean gatewayParents) {
+  static List<String> parents(Fields spec, Policy.Meta meta, List<String> services, List<Integer> ports,
+      boolean gatewayParents) {
     List<String> gateways = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
@@ -68,13 +71,13 @@ final class GatewayParser {
         if (group != null && !group.equals("gateway.networking.k8s.io")) {
           p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");
         }
-        if (p.has("port")) {
-          p.error("port", "a Gateway parent is chosen by sectionName (its listener's name); expected no port");
-        }
+        Integer port = p.integer("port", 1, 65535, null);
         String ns = p.string("namespace", false);
         String section = p.string("sectionName", false);
         if (name != null) {
-          gateways.add((ns == null ? "default" : ns) + "/" + name + (section == null ? "" : "/" + section));
+          String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
+          String listener = (section == null ? "" : section) + (port == null ? "" : ":" + port);
+          gateways.add((ns == null ? own : ns) + "/" + name + (listener.isEmpty() ? "" : "/" + listener));
         }
         continue;
       }
@@ -89,6 +92,10 @@ final class GatewayParser {
       }
       if (name != null) {
         services.add(name);
+      }
+      Integer port = p.integer("port", 1, 65535, null);
+      if (port != null) {
+        ports.add(port);
       }
     }
     return gateways;

@@ -314,6 +314,29 @@ public sealed interface Policy {
       return gateways.contains(gateway) || (section != null && gateways.contains(gateway + "/" + section));
     }
 
+    /**
+     * True when a parent of these rules names {@code gateway} ({@code namespace/name}) and, where it says, this
+     * listener: parents are {@code namespace/name[/[section][:port]]} (a Gateway API parentRef's {@code sectionName}
+     * and {@code port}).
+     */
+    public boolean boundTo(String gateway, String section, int port) {
+      return gateways.stream().anyMatch(g -> names(g, gateway, section, port));
+    }
+
+    /** True when {@code parent} (an entry of {@link #gateways}) names listener {@code section}/{@code port} of {@code gateway}. */
+    public static boolean names(String parent, String gateway, String section, int port) {
+      if (parent.equals(gateway)) {
+        return true;
+      }
+      if (!parent.startsWith(gateway + "/")) {
+        return false;
+      }
+      String rest = parent.substring(gateway.length() + 1);
+      int colon = rest.indexOf(':');
+      String sec = colon < 0 ? rest : rest.substring(0, colon);
+      return (sec.isEmpty() || sec.equals(section)) && (colon < 0 || rest.substring(colon + 1).equals(Integer.toString(port)));
+    }
+
     /** True when sidecars get these rules: no gateways named, or {@value #MESH} among them. */
     public boolean forMesh() {
       return gateways.isEmpty() || gateways.contains(MESH);
@@ -343,9 +366,15 @@ public sealed interface Policy {
    * @param hosts    host names as written after any {@code namespace/} prefix: exact, {@code *} or {@code *.suffix}
    * @param tls      null for plaintext servers
    */
-  record Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+  record Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls,
+      AllowedRoutes allowedRoutes) {
     public Server {
       hosts = List.copyOf(hosts);
+    }
+
+    /** An Istio server: every route bound to its Gateway attaches ({@code allowedRoutes} null). */
+    public Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+      this(index, port, portName, protocol, hosts, tls, null);
     }
 
     public boolean https() {
@@ -360,6 +389,18 @@ public sealed interface Policy {
     /** HTTP and HTTP2 are one thing on a gateway port: plaintext HTTP (h1 or h2c); other protocols are themselves. */
     public static String portProtocol(String protocol) {
       return protocol.equals("HTTP2") ? "HTTP" : protocol;
+    }
+  }
+
+  /**
+   * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},
+   * the spec's default {@code from: Same}) or from every namespace ({@code from: All}), of the route {@code kinds}
+   * (the listener protocol's kinds when not written: HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS,
+   * TCPRoute on TCP).
+   */
+  record AllowedRoutes(boolean sameNamespace, List<String> kinds) {
+    public AllowedRoutes {
+      kinds = List.copyOf(kinds);
     }
   }
 
