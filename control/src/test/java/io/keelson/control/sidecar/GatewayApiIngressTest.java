@@ -1,0 +1,157 @@
+package io.keelson.control.sidecar;
+
+import static io.keelson.control.sidecar.IngressGatewayTest.curl;
+import static io.keelson.control.sidecar.IngressGatewayTest.freePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.keelson.control.api.ControlPlane;
+import io.keelson.control.ca.CaOptions;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A Gateway API Gateway with TLS (Passthrough), TCP and HTTP listeners programming a gateway proxy, end to end with
+ * real sockets: curl reaches two HTTPS apps by SNI through TLSRoutes (an exact name beats a wildcard; each app's own
+ * certificate reaches curl, the gateway holds no key), a TCPRoute relays to a TCP echo, and a grpc-java client calls a
+ * grpc-java server through a GRPCRoute on the HTTP listener (HTTP/2 upstream); every backend sits behind a STRICT-mTLS
+ * sidecar, reached as the gateway's SPIFFE identity.
+ */
+class GatewayApiIngressTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void tlsRoutesBySniTcpRouteAndGrpcRouteThroughAGatewayApiGateway() throws Exception {
+    int tls = freePort();
+    int tcp = freePort();
+    int http = freePort();
+    TestCa ca = new TestCa("apps-ca");
+    TestCa.Leaf certA = ca.issue("a.example.com", "a.example.com");
+    TestCa.Leaf certB = ca.issue("wildcard.example.com", "*.example.com", "*.x.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        TestUpstream appA = new TestUpstream("app-a", SslContextBuilder.forServer(certA.key(), certA.cert()).build());
+        TestUpstream appB = new TestUpstream("app-b", SslContextBuilder.forServer(certB.key(), certB.cert()).build());
+        SidecarTcpAuthorizationTest.TcpEcho echo = new SidecarTcpAuthorizationTest.TcpEcho();
+        GrpcMeshApp grpc = new GrpcMeshApp("v1", "127.0.0.1", 0);
+        Sidecar sideA = SidecarTcpAuthorizationTest.tcpSidecar(cp, "app-a", "app-a", appA.port());
+        Sidecar sideB = SidecarTcpAuthorizationTest.tcpSidecar(cp, "app-b", "app-b", appB.port());
+        Sidecar sideEcho = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", echo.port());
+        Sidecar sideGrpc = SidecarMtlsTest.secureSidecar(cp, "grpc-echo", "grpc", grpc.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "edge", "edge", SidecarBootstrap.gateway("127.0.0.1",
+            cp.security.securePort().port(), "edge", Map.of("gateway.networking.k8s.io/gateway-name", "edge"),
+            "127.0.0.1", "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("edge.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: app-a }
+          spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: app-b }
+          spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: tcp-echo }
+          spec: { ports: [ { name: tcp, port: 9000, protocol: TCP } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: grpc-echo }
+          spec: { ports: [ { name: grpc, port: 50051 } ] }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: shop }
+          spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: edge }
+          spec:
+            gatewayClassName: keelson
+            listeners:
+            - { name: tls, port: %1$d, protocol: TLS, hostname: "*.example.com", tls: { mode: Passthrough } }
+            - { name: tcp, port: %2$d, protocol: TCP }
+            - { name: http, port: %3$d, protocol: HTTP, allowedRoutes: { kinds: [ { kind: GRPCRoute } ] } }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1alpha2
+          kind: TLSRoute
+          metadata: { name: a }
+          spec:
+            parentRefs: [ { name: edge, sectionName: tls } ]
+            hostnames: [ a.example.com ]
+            rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
+          ---
+          apiVersion: gateway.networking.k8s.io/v1alpha2
+          kind: TLSRoute
+          metadata: { name: b }
+          spec:
+            parentRefs: [ { name: edge, port: %1$d } ]
+            hostnames: [ "*.example.com" ]
+            rules: [ { backendRefs: [ { name: app-b, port: 443 } ] } ]
+          ---
+          apiVersion: gateway.networking.k8s.io/v1alpha2
+          kind: TCPRoute
+          metadata: { name: echo }
+          spec:
+            parentRefs: [ { name: edge, sectionName: tcp } ]
+            rules: [ { backendRefs: [ { name: tcp-echo, port: 9000 } ] } ]
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: GRPCRoute
+          metadata: { name: grpc }
+          spec:
+            parentRefs: [ { name: edge } ]
+            hostnames: [ grpc.example.com ]
+            rules: [ { backendRefs: [ { name: grpc-echo, port: 50051 } ] } ]
+          """.formatted(tls, tcp, http)).policies(), false);
+
+      // TCP: the gateway's tcp_proxy, then mesh mTLS to the echo's STRICT sidecar.
+      await().atMost(Duration.ofSeconds(20))
+          .until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
+      // TLS passthrough by SNI: each app's own certificate reaches curl; the exact name beats the wildcard.
+      for (String[] expect : new String[][] {{"a.example.com", "app-a"}, {"x.example.com", "app-b"},
+          {"deep.x.example.com", "app-b"}}) {
+        IngressGatewayTest.Curl ok = curl("--resolve", expect[0] + ":" + tls + ":127.0.0.1", "--cacert",
+            caFile.toString(), "https://" + expect[0] + ":" + tls + "/hello");
+        assertThat(ok.exit()).as(expect[0] + ": " + ok.err()).isZero();
+        assertThat(ok.out()).as(expect[0]).contains("x-upstream: " + expect[1]);
+      }
+      IngressGatewayTest.Curl other = curl("--resolve", "shop.other.org:" + tls + ":127.0.0.1", "--insecure",
+          "https://shop.other.org:" + tls + "/hello");
+      assertThat(other.exit()).as("an SNI outside the listener's hostname: no filter chain").isNotZero();
+      assertThat(other.out()).doesNotContain("x-upstream");
+
+      // gRPC: h2c to the gateway, HTTP/2 over mesh mTLS to the grpc-java server's sidecar.
+      ManagedChannel ch = GrpcMeshApp.channel("127.0.0.1", http, "grpc.example.com");
+      try {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+          try {
+            return GrpcMeshApp.unary(ch, "hi").equals("v1:hi");
+          } catch (RuntimeException e) {
+            return false;
+          }
+        });
+        assertThat(GrpcMeshApp.count(ch, 3)).containsExactly("v1:0", "v1:1", "v1:2");
+        assertThat(GrpcMeshApp.chat(ch, "x", "y")).containsExactly("v1 echo x", "v1 echo y");
+      } finally {
+        ch.shutdownNow();
+      }
+      assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
+          .containsExactlyInAnyOrder("127.0.0.1_" + tls, "127.0.0.1_" + tcp, "127.0.0.1_" + http);
+    }
+  }
+}
