@@ -106,13 +106,16 @@ class StreamPolicyParserTest {
           - match: [ { port: 443 } ]
             route:
             - destination: { host: web }
-          - match: [ { sniHosts: [ "*.example" ] } ]
+          - match: [ { sniHosts: [ "*.example", "*", "a*.example" ] } ]
         """)).containsExactly(
         "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: sourceLabels is not supported yet; expected port",
         "bad.yaml: VirtualService/db: spec.tcp[0].route[0].weight: is required when a route has several destinations",
         "bad.yaml: VirtualService/db: spec.tcp[0].route: the weights add up to 0; expected at least one destination with a weight above 0",
         "bad.yaml: VirtualService/db: spec.tls[0].match[0].sniHosts: is required",
-        "bad.yaml: VirtualService/db: spec.tls[1].match[0].sniHosts: wildcard SNI '*.example' is not supported yet; expected exact host names",
+        "bad.yaml: VirtualService/db: spec.tls[1].match[0].sniHosts: '*' is not an SNI name; expected a host name such as"
+            + " app.example.com or a wildcard *.example.com",
+        "bad.yaml: VirtualService/db: spec.tls[1].match[0].sniHosts: 'a*.example' is not an SNI name; expected a host"
+            + " name such as app.example.com or a wildcard *.example.com",
         "bad.yaml: VirtualService/db: spec.tls[1].route: is required");
     assertThat(errors("""
         apiVersion: networking.istio.io/v1

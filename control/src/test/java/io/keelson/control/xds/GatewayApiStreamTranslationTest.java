@@ -167,4 +167,36 @@ class GatewayApiStreamTranslationTest {
             "parentRefs: [ { name: edge, namespace: edge, sectionName: tcp } ]\n  hostnames: [ grpc.example.com ]")))
         .hasMessageContaining("GRPCRoute/grpc: spec.parentRefs: Gateway edge/edge takes no GRPCRoute");
   }
+
+  @Test
+  void istioWildcardSniHostsOnAPassthroughServerBecomeWildcardServerNames() throws Exception {
+    PolicySet state = store(STREAMS + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: ingress }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: tls, protocol: TLS }
+            hosts: [ "*.example.com" ]
+            tls: { mode: PASSTHROUGH }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: passthrough }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ default/ingress ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ a.example.com ] } ]
+            route: [ { destination: { host: app-a } } ]
+          - match: [ { port: 443, sniHosts: [ "*.b.example.com", "*.other.org" ] } ]
+            route: [ { destination: { host: app-b } } ]
+        """).current();
+    Listener tls = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
+    // *.other.org is outside the server's hosts; the data plane picks exact, then the longest wildcard.
+    assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("a.example.com"), List.of("*.b.example.com"));
+  }
 }
