@@ -61,6 +61,7 @@ public final class ApiServer implements AutoCloseable {
     m.put("gateway", "Gateway");
     m.put("gw", "Gateway");
     m.put("secret", "Secret");
+    m.put("referencegrant", "ReferenceGrant");
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");

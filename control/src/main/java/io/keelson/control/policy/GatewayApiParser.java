@@ -129,12 +129,12 @@ final class GatewayApiParser {
       if (group != null && !group.isEmpty() && !group.equals("core")) {
         r.error("group", "'" + group + "' is not the group of kind Secret; expected \"\"");
       }
+      // A Secret of another namespace is NAMESPACE/NAME; a ReferenceGrant there must permit it (the store checks).
       String ns = r.string("namespace", false);
-      if (ns != null && !ns.equals(namespace)) {
-        r.error("namespace", "'" + ns + "': a Secret in another namespace (ReferenceGrant) is not supported yet;"
-            + " expected the Gateway's namespace " + namespace);
+      String name = r.string("name", true);
+      if (secret == null && name != null) {
+        secret = ns == null || ns.equals(namespace) ? name : ns + "/" + name;
       }
-      secret = secret == null ? r.string("name", true) : secret;
     }
     return secret == null ? null : new Policy.ServerTls(false, "SIMPLE", secret, null);
   }

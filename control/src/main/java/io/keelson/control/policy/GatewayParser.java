@@ -45,7 +45,8 @@ final class GatewayParser {
     if (!gateways.isEmpty() && !services.isEmpty()) {
       gateways.add(Policy.Routes.MESH);
     }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways);
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways,
+        crossNamespaceBackends(spec, meta));
   }
 
   /**
@@ -130,6 +131,28 @@ final class GatewayParser {
       }
     }
     return services;
+  }
+
+  /**
+   * The rules' backendRefs naming a Service of a namespace other than the route's (routes are in the one mesh
+   * namespace, {@code default}): each needs a ReferenceGrant there (checked across documents, in the store).
+   */
+  static List<Policy.CrossReference> crossNamespaceBackends(Fields spec, Policy.Meta meta) {
+    String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
+    List<Policy.CrossReference> refs = new ArrayList<>();
+    List<Fields> rules = spec.objects("rules", false);
+    for (int i = 0; i < rules.size(); i++) {
+      List<Fields> backends = rules.get(i).objects("backendRefs", false);
+      for (int j = 0; j < backends.size(); j++) {
+        String ns = backends.get(j).string("namespace", false);
+        String name = backends.get(j).string("name", false);
+        if (ns != null && name != null && !ns.equals(own)) {
+          refs.add(new Policy.CrossReference("spec.rules[" + i + "].backendRefs[" + j + "].namespace", "", "Service",
+              ns, name));
+        }
+      }
+    }
+    return refs;
   }
 
   /** backendRefs: Services with an optional port and a weight (default 1). */

@@ -281,12 +281,19 @@ public sealed interface Policy {
    *                 gateways (wildcards allowed) and, where {@value #MESH} is listed too, service names.
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
-      List<String> gateways) implements Policy {
+      List<String> gateways, List<CrossReference> references) implements Policy {
     public static final String MESH = "mesh";
 
     public Routes {
       streams = streams == null ? List.of() : List.copyOf(streams);
       gateways = gateways == null ? List.of() : List.copyOf(gateways);
+      references = references == null ? List.of() : List.copyOf(references);
+    }
+
+    /** Without references to other namespaces. */
+    public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
+        List<String> gateways) {
+      this(meta, services, hostnames, rules, streams, gateways, List.of());
     }
 
     public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams) {
@@ -391,6 +398,39 @@ public sealed interface Policy {
       return protocol.equals("HTTP2") ? "HTTP" : protocol;
     }
   }
+
+  /**
+   * A reference from a Gateway API document to an object in another namespace (a route's {@code backendRefs}, a
+   * Gateway's {@code certificateRefs}), written at {@code field}: a ReferenceGrant in {@code namespace} must permit
+   * it.
+   */
+  record CrossReference(String field, String group, String kind, String namespace, String name) {}
+
+  /**
+   * Gateway API {@code ReferenceGrant} ({@code gateway.networking.k8s.io/v1beta1}): documents of the {@code from}
+   * group/kind/namespaces may refer to objects of the {@code to} group/kind (and name, where given) in this grant's
+   * namespace.
+   */
+  record ReferenceGrant(Meta meta, List<GrantFrom> from, List<GrantTo> to) implements Policy {
+    public ReferenceGrant {
+      from = List.copyOf(from);
+      to = List.copyOf(to);
+    }
+
+    /** True when this grant lets a {@code fromKind} of {@code fromNamespace} refer to {@code ref}. */
+    public boolean permits(String fromKind, String fromNamespace, CrossReference ref) {
+      return namespace().equals(ref.namespace())
+          && from.stream().anyMatch(f -> f.group().equals("gateway.networking.k8s.io") && f.kind().equals(fromKind)
+              && f.namespace().equals(fromNamespace))
+          && to.stream().anyMatch(t -> t.group().equals(ref.group()) && t.kind().equals(ref.kind())
+              && (t.name() == null || t.name().equals(ref.name())));
+    }
+  }
+
+  record GrantFrom(String group, String kind, String namespace) {}
+
+  /** @param name null: every object of the kind */
+  record GrantTo(String group, String kind, String name) {}
 
   /**
    * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},

@@ -67,6 +67,7 @@ final class StreamRouteParser {
     }
     Policy.Protocol protocol = tls ? Policy.Protocol.TLS : Policy.Protocol.TCP;
     return new Policy.Routes(meta, List.copyOf(services), List.of(), List.of(),
-        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways);
+        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways,
+        GatewayParser.crossNamespaceBackends(spec, meta));
   }
 }
