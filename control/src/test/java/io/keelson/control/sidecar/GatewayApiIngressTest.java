@@ -154,4 +154,88 @@ class GatewayApiIngressTest {
           .containsExactlyInAnyOrder("127.0.0.1_" + tls, "127.0.0.1_" + tcp, "127.0.0.1_" + http);
     }
   }
+
+  @Test
+  void referenceGrantsLetAGatewayUseASecretAndARouteAServiceOfAnotherNamespace() throws Exception {
+    int https = freePort();
+    TestCa ca = new TestCa("web-ca");
+    TestCa.Leaf cert = ca.issue("secure.example.com", "secure.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        io.keelson.control.demo.SampleService v1 = new io.keelson.control.demo.SampleService("product", "v1")
+            .start("127.0.0.1", 0);
+        Sidecar p1 = SidecarMtlsTest.secureSidecar(cp, "product-service", "product", v1.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "edge", "web", SidecarBootstrap.gateway("127.0.0.1",
+            cp.security.securePort().port(), "web", Map.of("gateway.networking.k8s.io/gateway-name", "web"),
+            "127.0.0.1", "127.0.0.1", 0))) {
+      String yaml = """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: product-service }
+          spec: { ports: [ { name: http, port: 80 } ] }
+          ---
+          apiVersion: v1
+          kind: Secret
+          metadata: { name: web-cert, namespace: certs }
+          type: kubernetes.io/tls
+          data: { tls.crt: %2$s, tls.key: %3$s }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: web, namespace: edge }
+          spec:
+            gatewayClassName: keelson
+            listeners:
+            - name: https
+              port: %1$d
+              protocol: HTTPS
+              hostname: secure.example.com
+              tls: { certificateRefs: [ { name: web-cert, namespace: certs } ] }
+              allowedRoutes: { namespaces: { from: All } }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: HTTPRoute
+          metadata: { name: shop }
+          spec:
+            parentRefs: [ { name: web, namespace: edge } ]
+            rules: [ { backendRefs: [ { name: product-service, namespace: shop, port: 80 } ] } ]
+          """.formatted(https, IngressGatewayTest.b64(cert.certPem()), IngressGatewayTest.b64(cert.keyPem()));
+      String grants = """
+          ---
+          apiVersion: gateway.networking.k8s.io/v1beta1
+          kind: ReferenceGrant
+          metadata: { name: edge-gateways, namespace: certs }
+          spec:
+            from: [ { group: gateway.networking.k8s.io, kind: Gateway, namespace: edge } ]
+            to: [ { group: "", kind: Secret, name: web-cert } ]
+          ---
+          apiVersion: gateway.networking.k8s.io/v1beta1
+          kind: ReferenceGrant
+          metadata: { name: routes, namespace: shop }
+          spec:
+            from: [ { group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default } ]
+            to: [ { group: "", kind: Service } ]
+          """;
+      // Without the grants nothing is applied: both references are named.
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> cp.store.apply(PolicyParser.parse("web.yaml", yaml)
+          .policies(), false))
+          .hasMessageContaining("Gateway/edge/web: spec.listeners[0].tls.certificateRefs[0].namespace: Secret"
+              + " certs/web-cert is in another namespace")
+          .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: Service shop/product-service"
+              + " is in another namespace");
+      cp.store.apply(PolicyParser.parse("web.yaml", yaml + grants).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        IngressGatewayTest.Curl ok = curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert",
+            caFile.toString(), "https://secure.example.com:" + https + "/items");
+        return ok.exit() == 0 && ok.out().contains("x-served-by: product-v1");
+      });
+      // A grant still in use cannot be deleted; the gateway keeps serving.
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> cp.store.delete("ReferenceGrant", "certs",
+          "edge-gateways", false)).hasMessageContaining("would break if ReferenceGrant/certs/edge-gateways were deleted");
+      IngressGatewayTest.Curl still = curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert",
+          caFile.toString(), "https://secure.example.com:" + https + "/items");
+      assertThat(still.out()).contains("x-served-by: product-v1");
+    }
+  }
 }
