@@ -6,8 +6,9 @@ import io.keelson.control.policy.PolicyError;
 import java.util.List;
 
 /**
- * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
- * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
+ * Cross-document checks for ingress gateways: the Gateways a VirtualService or route names exist (an error, where
+ * Istio only warns: a typo would otherwise expose nothing, silently), and a Gateway API route's parentRef names a
+ * listener ({@code sectionName}, {@code port}) whose {@code allowedRoutes} take it ({@code ListenerRoutes}); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
  * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port. Stateless.
  */
