@@ -134,7 +134,7 @@ final class GatewayParser {
   }
 
   /**
-   * The rules' backendRefs naming a Service of a namespace other than the route's (routes are in the one mesh
+   * The rules' backendRefs (and RequestMirror backendRefs) naming a Service of a namespace other than the route's (routes are in the one mesh
    * namespace, {@code default}): each needs a ReferenceGrant there (checked across documents, in the store).
    */
   static List<Policy.CrossReference> crossNamespaceBackends(Fields spec, Policy.Meta meta) {
@@ -149,6 +149,17 @@ final class GatewayParser {
         if (ns != null && name != null && !ns.equals(own)) {
           refs.add(new Policy.CrossReference("spec.rules[" + i + "].backendRefs[" + j + "].namespace", "", "Service",
               ns, name));
+        }
+      }
+      List<Fields> filters = rules.get(i).objects("filters", false);
+      for (int k = 0; k < filters.size(); k++) {
+        Fields mirror = filters.get(k).has("requestMirror") ? filters.get(k).object("requestMirror", false) : null;
+        Fields b = mirror == null || !mirror.has("backendRef") ? null : mirror.object("backendRef", false);
+        String ns = b == null ? null : b.string("namespace", false);
+        String name = b == null ? null : b.string("name", false);
+        if (ns != null && name != null && !ns.equals(own)) {
+          refs.add(new Policy.CrossReference("spec.rules[" + i + "].filters[" + k + "].requestMirror.backendRef.namespace",
+              "", "Service", ns, name));
         }
       }
     }

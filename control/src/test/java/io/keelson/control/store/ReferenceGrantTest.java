@@ -73,6 +73,12 @@ class ReferenceGrantTest {
     assertThatThrownBy(() -> store.delete("ReferenceGrant", "backend", "routes-to-api", false))
         .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: would break if"
             + " ReferenceGrant/backend/routes-to-api were deleted: Service backend/api is in another namespace");
+    // A mirror's backendRef to another namespace needs a grant too.
+    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE.replace("rules: [ { backendRefs: [ { name: api, namespace:"
+        + " backend, port: 80 } ] } ]", "rules: [ { backendRefs: [ { name: api, port: 80 } ], filters: [ { type:"
+        + " RequestMirror, requestMirror: { backendRef: { name: api, namespace: shadow, port: 80 } } } ] } ]")))
+        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].filters[0].requestMirror.backendRef.namespace: Service"
+            + " shadow/api is in another namespace");
     // Without its user, the grant goes.
     store.delete("HTTPRoute", "shop", false);
     store.delete("ReferenceGrant", "backend", "routes-to-api", false);
