@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * real sockets: curl reaches two HTTPS apps by SNI through TLSRoutes (an exact name beats a wildcard; each app's own
  * certificate reaches curl, the gateway holds no key), a TCPRoute relays to a TCP echo, and a grpc-java client calls a
  * grpc-java server through a GRPCRoute on the HTTP listener (HTTP/2 upstream); every backend sits behind a STRICT-mTLS
- * sidecar, reached as the gateway's SPIFFE identity.
+ * sidecar, reached as the gateway's SPIFFE identity. Also: ReferenceGrants letting a Gateway use a Secret and a route
+ * a Service of other namespaces, and an Istio VirtualService's wildcard {@code sniHosts} losing to an exact name.
  */
 class GatewayApiIngressTest {
   @TempDir
@@ -236,6 +237,68 @@ class GatewayApiIngressTest {
       IngressGatewayTest.Curl still = curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert",
           caFile.toString(), "https://secure.example.com:" + https + "/items");
       assertThat(still.out()).contains("x-served-by: product-v1");
+    }
+  }
+
+  @Test
+  void istioWildcardSniHostsRouteByTheMostSpecificName() throws Exception {
+    int tls = freePort();
+    TestCa ca = new TestCa("apps-ca");
+    TestCa.Leaf certA = ca.issue("a.example.com", "a.example.com");
+    TestCa.Leaf certB = ca.issue("wildcard.example.com", "*.example.com");
+    Path caFile = ca.write(dir, "ca.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        TestUpstream appA = new TestUpstream("app-a", SslContextBuilder.forServer(certA.key(), certA.cert()).build());
+        TestUpstream appB = new TestUpstream("app-b", SslContextBuilder.forServer(certB.key(), certB.cert()).build());
+        Sidecar sideA = SidecarTcpAuthorizationTest.tcpSidecar(cp, "app-a", "app-a", appA.port());
+        Sidecar sideB = SidecarTcpAuthorizationTest.tcpSidecar(cp, "app-b", "app-b", appB.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "istio-system", "ingress", SidecarBootstrap.gateway(
+            "127.0.0.1", cp.security.securePort().port(), "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1",
+            "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("istio.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: app-a }
+          spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: app-b }
+          spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: ingress, namespace: istio-system }
+          spec:
+            selector: { istio: ingressgateway }
+            servers:
+            - port: { number: %1$d, name: tls, protocol: TLS }
+              hosts: [ "*.example.com" ]
+              tls: { mode: PASSTHROUGH }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: passthrough }
+          spec:
+            hosts: [ "*.example.com" ]
+            gateways: [ istio-system/ingress ]
+            tls:
+            - match: [ { port: %1$d, sniHosts: [ "*.example.com" ] } ]
+              route: [ { destination: { host: app-b } } ]
+            - match: [ { port: %1$d, sniHosts: [ a.example.com ] } ]
+              route: [ { destination: { host: app-a } } ]
+          """.formatted(tls)).policies(), false);
+      // The wildcard rule comes first, yet the exact name wins its SNI, as in Envoy.
+      for (String[] expect : new String[][] {{"a.example.com", "app-a"}, {"b.example.com", "app-b"}}) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> curl("--resolve", expect[0] + ":" + tls + ":127.0.0.1",
+            "--cacert", caFile.toString(), "https://" + expect[0] + ":" + tls + "/hello").out()
+            .contains("x-upstream: " + expect[1]));
+      }
+      IngressGatewayTest.Curl apex = curl("--resolve", "example.com:" + tls + ":127.0.0.1", "--insecure",
+          "https://example.com:" + tls + "/hello");
+      assertThat(apex.exit()).as("*.example.com does not take example.com").isNotZero();
+      assertThat(apex.out()).doesNotContain("x-upstream");
     }
   }
 }
