@@ -305,7 +305,7 @@ public final class ApiServer implements AutoCloseable {
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
           + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
-          + "HTTPLocalRateLimitPolicy");
+          + "HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
     }
     return k;
   }
