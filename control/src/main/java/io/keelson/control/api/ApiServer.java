@@ -61,6 +61,7 @@ public final class ApiServer implements AutoCloseable {
     m.put("gateway", "Gateway");
     m.put("gw", "Gateway");
     m.put("secret", "Secret");
+    m.put("referencegrant", "ReferenceGrant");
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");
@@ -314,7 +315,7 @@ public final class ApiServer implements AutoCloseable {
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
           + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
-          + "HTTPLocalRateLimitPolicy");
+          + "HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
     }
     return k;
   }

@@ -33,7 +33,7 @@ final class ClientCommands {
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
       + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
-      + "or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway, Secret).\n"
+      + "or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway, Secret, ReferenceGrant).\n"
       + "A Secret's data is never shown.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"

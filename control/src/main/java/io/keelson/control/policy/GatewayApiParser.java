@@ -7,15 +7,17 @@ import java.util.Set;
 
 /**
  * Gateway API {@code Gateway} ({@code gateway.networking.k8s.io/v1}), translated onto the model of Istio's Gateway
- * ({@link Policy.Gateway}): each listener is a server ({@code name} its port name, which HTTPRoute
- * {@code sectionName} picks; {@code hostname} its one host, {@code *} without), HTTP or HTTPS with {@code tls.mode:
- * Terminate} and the Secret of {@code certificateRefs[0]}. As Istio does for a deployed gateway, the proxies it
+ * ({@link Policy.Gateway}): each listener is a server ({@code name} its port name, which a route's
+ * {@code sectionName} picks; {@code hostname} its one host, {@code *} without): HTTP, HTTPS with {@code tls.mode:
+ * Terminate} and the Secret of {@code certificateRefs[0]}, TLS with {@code tls.mode: Passthrough} (TLSRoutes) or
+ * TCP (TCPRoutes); {@code allowedRoutes} as {@link ListenerRoutes} reads it. As Istio does for a deployed gateway, the proxies it
  * programs are those labelled {@value #GATEWAY_NAME_LABEL}: NAME. Stateless.
  */
 final class GatewayApiParser {
   /** The label Istio puts on a Gateway API gateway's pods, and the selector Keelson gives the Gateway. */
   static final String GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
   private static final Set<String> CLASSES = Set.of("istio", "keelson");
+  private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP");
 
   private GatewayApiParser() {}
 
@@ -43,8 +45,8 @@ final class GatewayApiParser {
         l.error("port", "is required");
       }
       String protocol = l.string("protocol", true);
-      if (protocol != null && !protocol.equals("HTTP") && !protocol.equals("HTTPS")) {
-        l.error("protocol", "'" + protocol + "' is not supported yet; expected HTTP or HTTPS");
+      if (protocol != null && !PROTOCOLS.contains(protocol)) {
+        l.error("protocol", "'" + protocol + "' is not supported; expected HTTP, HTTPS, TLS or TCP");
         protocol = null;
       }
       String hostname = l.string("hostname", false);
@@ -52,12 +54,12 @@ final class GatewayApiParser {
         l.error("hostname", "'" + hostname + "' is not a hostname; expected a DNS name or a wildcard *.example.com");
         hostname = null;
       }
-      Fields allowed = l.object("allowedRoutes", false);
-      if (allowed != null) {
-        allowed.allow(Set.of("namespaces", "kinds"), Map.of());
-        l.warn("allowedRoutes", "ignored: Keelson's HTTPRoutes are mesh-wide, and every one naming this Gateway attaches");
+      if ("TCP".equals(protocol) && hostname != null) {
+        l.error("hostname", "a TCP listener matches no host name; expected no hostname (use a TLS listener to route"
+            + " by SNI)");
       }
-      Policy.ServerTls tls = tls(l, meta.namespace(), "HTTPS".equals(protocol));
+      Policy.AllowedRoutes allowed = ListenerRoutes.allowedRoutes(l.object("allowedRoutes", false), protocol);
+      Policy.ServerTls tls = "TLS".equals(protocol) ? passthrough(l) : tls(l, meta.namespace(), "HTTPS".equals(protocol));
       if (name == null || port == null || protocol == null) {
         continue;
       }
@@ -66,9 +68,31 @@ final class GatewayApiParser {
         l.error("port", "port " + port + " is " + other + " in another listener and " + protocol + " here; expected one"
             + " protocol per port");
       }
-      servers.add(new Policy.Server(i, port, name, protocol, List.of(hostname == null ? "*" : hostname), tls));
+      servers.add(new Policy.Server(i, port, name, protocol, List.of(hostname == null ? "*" : hostname), tls, allowed));
     }
     return new Policy.Gateway(meta, Map.of(GATEWAY_NAME_LABEL, meta.name()), servers);
+  }
+
+  /** A TLS listener's {@code tls}: {@code mode: Passthrough} (the client's TLS goes to the backend, chosen by SNI). */
+  private static Policy.ServerTls passthrough(Fields l) {
+    Fields t = l.object("tls", true);
+    if (t == null) {
+      return null;
+    }
+    t.allow(Set.of("mode", "certificateRefs", "options"), Map.of());
+    String mode = t.string("mode", true);
+    if (mode != null && !mode.equals("Passthrough")) {
+      t.error("mode", "'" + mode + "' is not supported on a TLS listener yet; expected Passthrough (terminate TLS on"
+          + " an HTTPS listener)");
+    }
+    if (t.has("certificateRefs")) {
+      t.error("certificateRefs", "a Passthrough listener holds no certificate (the backend terminates TLS); expected"
+          + " none");
+    }
+    if (t.has("options")) {
+      t.error("options", "tls options are not supported yet");
+    }
+    return new Policy.ServerTls(false, "PASSTHROUGH", null, null);
   }
 
   private static Policy.ServerTls tls(Fields l, String namespace, boolean https) {
@@ -105,12 +129,12 @@ final class GatewayApiParser {
       if (group != null && !group.isEmpty() && !group.equals("core")) {
         r.error("group", "'" + group + "' is not the group of kind Secret; expected \"\"");
       }
+      // A Secret of another namespace is NAMESPACE/NAME; a ReferenceGrant there must permit it (the store checks).
       String ns = r.string("namespace", false);
-      if (ns != null && !ns.equals(namespace)) {
-        r.error("namespace", "'" + ns + "': a Secret in another namespace (ReferenceGrant) is not supported yet;"
-            + " expected the Gateway's namespace " + namespace);
+      String name = r.string("name", true);
+      if (secret == null && name != null) {
+        secret = ns == null || ns.equals(namespace) ? name : ns + "/" + name;
       }
-      secret = secret == null ? r.string("name", true) : secret;
     }
     return secret == null ? null : new Policy.ServerTls(false, "SIMPLE", secret, null);
   }

@@ -26,7 +26,7 @@ final class GatewayParser {
       java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
     spec.allow("parentRefs", "hostnames", "rules");
     List<String> services = new ArrayList<>();
-    List<String> gateways = parents(spec, services, gatewayParents);
+    List<String> gateways = parents(spec, meta, services, new ArrayList<>(), gatewayParents);
     List<String> hostnames = spec.strings("hostnames", false);
     for (int i = 0; i < hostnames.size(); i++) {
       if (!gateways.isEmpty() && !IstioGatewayParser.gatewayHost(hostnames.get(i))) {
@@ -45,14 +45,18 @@ final class GatewayParser {
     if (!gateways.isEmpty() && !services.isEmpty()) {
       gateways.add(Policy.Routes.MESH);
     }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways);
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways,
+        crossNamespaceBackends(spec, meta));
   }
 
   /**
-   * An HTTPRoute's parentRefs: Services (mesh/GAMMA form) into {@code services}; Gateways returned as
-   * {@code namespace/name}, or {@code namespace/name/sectionName} for one listener.
+   * A route's parentRefs: Services (mesh/GAMMA form) into {@code services} (and the {@code port} of each that names
+   * one into {@code ports}); Gateways returned as {@code namespace/name} (the namespace defaults to the route's),
+   * {@code namespace/name/sectionName} for one listener, with {@code :port} appended when the parentRef names a port
+   * ({@code namespace/name/:port}: the listeners of that port).
    */
-  private static List<String> parents(Fields spec, List<String> services, boolean gatewayParents) {
+  static List<String> parents(Fields spec, Policy.Meta meta, List<String> services, List<Integer> ports,
+      boolean gatewayParents) {
     List<String> gateways = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
@@ -68,13 +72,13 @@ final class GatewayParser {
         if (group != null && !group.equals("gateway.networking.k8s.io")) {
           p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");
         }
-        if (p.has("port")) {
-          p.error("port", "a Gateway parent is chosen by sectionName (its listener's name); expected no port");
-        }
+        Integer port = p.integer("port", 1, 65535, null);
         String ns = p.string("namespace", false);
         String section = p.string("sectionName", false);
         if (name != null) {
-          gateways.add((ns == null ? "default" : ns) + "/" + name + (section == null ? "" : "/" + section));
+          String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
+          String listener = (section == null ? "" : section) + (port == null ? "" : ":" + port);
+          gateways.add((ns == null ? own : ns) + "/" + name + (listener.isEmpty() ? "" : "/" + listener));
         }
         continue;
       }
@@ -89,6 +93,10 @@ final class GatewayParser {
       }
       if (name != null) {
         services.add(name);
+      }
+      Integer port = p.integer("port", 1, 65535, null);
+      if (port != null) {
+        ports.add(port);
       }
     }
     return gateways;
@@ -123,6 +131,39 @@ final class GatewayParser {
       }
     }
     return services;
+  }
+
+  /**
+   * The rules' backendRefs (and RequestMirror backendRefs) naming a Service of a namespace other than the route's (routes are in the one mesh
+   * namespace, {@code default}): each needs a ReferenceGrant there (checked across documents, in the store).
+   */
+  static List<Policy.CrossReference> crossNamespaceBackends(Fields spec, Policy.Meta meta) {
+    String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
+    List<Policy.CrossReference> refs = new ArrayList<>();
+    List<Fields> rules = spec.objects("rules", false);
+    for (int i = 0; i < rules.size(); i++) {
+      List<Fields> backends = rules.get(i).objects("backendRefs", false);
+      for (int j = 0; j < backends.size(); j++) {
+        String ns = backends.get(j).string("namespace", false);
+        String name = backends.get(j).string("name", false);
+        if (ns != null && name != null && !ns.equals(own)) {
+          refs.add(new Policy.CrossReference("spec.rules[" + i + "].backendRefs[" + j + "].namespace", "", "Service",
+              ns, name));
+        }
+      }
+      List<Fields> filters = rules.get(i).objects("filters", false);
+      for (int k = 0; k < filters.size(); k++) {
+        Fields mirror = filters.get(k).has("requestMirror") ? filters.get(k).object("requestMirror", false) : null;
+        Fields b = mirror == null || !mirror.has("backendRef") ? null : mirror.object("backendRef", false);
+        String ns = b == null ? null : b.string("namespace", false);
+        String name = b == null ? null : b.string("name", false);
+        if (ns != null && name != null && !ns.equals(own)) {
+          refs.add(new Policy.CrossReference("spec.rules[" + i + "].filters[" + k + "].requestMirror.backendRef.namespace",
+              "", "Service", ns, name));
+        }
+      }
+    }
+    return refs;
   }
 
   /** backendRefs: Services with an optional port and a weight (default 1). */

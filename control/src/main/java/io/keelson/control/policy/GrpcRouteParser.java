@@ -6,7 +6,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Gateway API {@code GRPCRoute} ({@code gateway.networking.k8s.io/v1}) in mesh (GAMMA) form. A method
+ * Gateway API {@code GRPCRoute} ({@code gateway.networking.k8s.io/v1}), its parents Services (mesh/GAMMA form) and
+ * Gateways (their HTTP/HTTPS listeners serve it for its {@code hostnames}; HTTP/2 upstream where the Service's port
+ * is {@code grpc}/{@code GRPC}, as in the mesh). A method
  * match becomes a path match on {@code /service/method} (a prefix {@code /service/} when only the
  * service is given) limited to gRPC requests; headers, weighted backendRefs and the header
  * modifier and mirror filters are as in HTTPRoute. Stateless.
@@ -15,7 +17,7 @@ final class GrpcRouteParser {
   private GrpcRouteParser() {}
 
   static Policy grpcRoute(Policy.Meta meta, Fields spec) {
-    return GatewayParser.route(meta, spec, false, GrpcRouteParser::rule);
+    return GatewayParser.route(meta, spec, true, GrpcRouteParser::rule);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {

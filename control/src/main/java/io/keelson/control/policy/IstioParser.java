@@ -105,9 +105,11 @@ final class IstioParser {
       }
       port = p != null ? p : port;
       if (protocol == Policy.Protocol.TLS) {
+        // Envoy's server_names: exact names and *.suffix wildcards (exact wins, then the longest suffix).
         for (String h : m.strings("sniHosts", true)) {
-          if (h.startsWith("*")) {
-            m.error("sniHosts", "wildcard SNI '" + h + "' is not supported yet; expected exact host names");
+          if (h.equals("*") || !IstioGatewayParser.gatewayHost(h)) {
+            m.error("sniHosts", "'" + h + "' is not an SNI name; expected a host name such as app.example.com or a"
+                + " wildcard *.example.com");
           } else {
             sni.add(h);
           }

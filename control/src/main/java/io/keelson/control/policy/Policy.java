@@ -296,12 +296,19 @@ public sealed interface Policy {
    *                 gateways (wildcards allowed) and, where {@value #MESH} is listed too, service names.
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
-      List<String> gateways) implements Policy {
+      List<String> gateways, List<CrossReference> references) implements Policy {
     public static final String MESH = "mesh";
 
     public Routes {
       streams = streams == null ? List.of() : List.copyOf(streams);
       gateways = gateways == null ? List.of() : List.copyOf(gateways);
+      references = references == null ? List.of() : List.copyOf(references);
+    }
+
+    /** Without references to other namespaces. */
+    public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
+        List<String> gateways) {
+      this(meta, services, hostnames, rules, streams, gateways, List.of());
     }
 
     public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams) {
@@ -327,6 +334,29 @@ public sealed interface Policy {
     /** True when these rules apply to {@code gateway} ({@code namespace/name}) listener {@code section}. */
     public boolean boundTo(String gateway, String section) {
       return gateways.contains(gateway) || (section != null && gateways.contains(gateway + "/" + section));
+    }
+
+    /**
+     * True when a parent of these rules names {@code gateway} ({@code namespace/name}) and, where it says, this
+     * listener: parents are {@code namespace/name[/[section][:port]]} (a Gateway API parentRef's {@code sectionName}
+     * and {@code port}).
+     */
+    public boolean boundTo(String gateway, String section, int port) {
+      return gateways.stream().anyMatch(g -> names(g, gateway, section, port));
+    }
+
+    /** True when {@code parent} (an entry of {@link #gateways}) names listener {@code section}/{@code port} of {@code gateway}. */
+    public static boolean names(String parent, String gateway, String section, int port) {
+      if (parent.equals(gateway)) {
+        return true;
+      }
+      if (!parent.startsWith(gateway + "/")) {
+        return false;
+      }
+      String rest = parent.substring(gateway.length() + 1);
+      int colon = rest.indexOf(':');
+      String sec = colon < 0 ? rest : rest.substring(0, colon);
+      return (sec.isEmpty() || sec.equals(section)) && (colon < 0 || rest.substring(colon + 1).equals(Integer.toString(port)));
     }
 
     /** True when sidecars get these rules: no gateways named, or {@value #MESH} among them. */
@@ -358,9 +388,15 @@ public sealed interface Policy {
    * @param hosts    host names as written after any {@code namespace/} prefix: exact, {@code *} or {@code *.suffix}
    * @param tls      null for plaintext servers
    */
-  record Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+  record Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls,
+      AllowedRoutes allowedRoutes) {
     public Server {
       hosts = List.copyOf(hosts);
+    }
+
+    /** An Istio server: every route bound to its Gateway attaches ({@code allowedRoutes} null). */
+    public Server(int index, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+      this(index, port, portName, protocol, hosts, tls, null);
     }
 
     public boolean https() {
@@ -378,6 +414,51 @@ public sealed interface Policy {
      */
     public static String portProtocol(String protocol) {
       return protocol.equals("HTTP2") || protocol.equals("GRPC-WEB") ? "HTTP" : protocol;
+    }
+  }
+
+  /**
+   * A reference from a Gateway API document to an object in another namespace (a route's {@code backendRefs}, a
+   * Gateway's {@code certificateRefs}), written at {@code field}: a ReferenceGrant in {@code namespace} must permit
+   * it.
+   */
+  record CrossReference(String field, String group, String kind, String namespace, String name) {}
+
+  /**
+   * Gateway API {@code ReferenceGrant} ({@code gateway.networking.k8s.io/v1beta1}): documents of the {@code from}
+   * group/kind/namespaces may refer to objects of the {@code to} group/kind (and name, where given) in this grant's
+   * namespace.
+   */
+  record ReferenceGrant(Meta meta, List<GrantFrom> from, List<GrantTo> to) implements Policy {
+    public ReferenceGrant {
+      from = List.copyOf(from);
+      to = List.copyOf(to);
+    }
+
+    /** True when this grant lets a {@code fromKind} of {@code fromNamespace} refer to {@code ref}. */
+    public boolean permits(String fromKind, String fromNamespace, CrossReference ref) {
+      return namespace().equals(ref.namespace())
+          && from.stream().anyMatch(f -> f.group().equals("gateway.networking.k8s.io") && f.kind().equals(fromKind)
+              && f.namespace().equals(fromNamespace))
+          && to.stream().anyMatch(t -> t.group().equals(ref.group()) && t.kind().equals(ref.kind())
+              && (t.name() == null || t.name().equals(ref.name())));
+    }
+  }
+
+  record GrantFrom(String group, String kind, String namespace) {}
+
+  /** @param name null: every object of the kind */
+  record GrantTo(String group, String kind, String name) {}
+
+  /**
+   * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},
+   * the spec's default {@code from: Same}) or from every namespace ({@code from: All}), of the route {@code kinds}
+   * (the listener protocol's kinds when not written: HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS,
+   * TCPRoute on TCP).
+   */
+  record AllowedRoutes(boolean sameNamespace, List<String> kinds) {
+    public AllowedRoutes {
+      kinds = List.copyOf(kinds);
     }
   }
 

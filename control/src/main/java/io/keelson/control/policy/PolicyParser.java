@@ -190,7 +190,9 @@ public final class PolicyParser {
         case "GRPCRoute" -> GrpcRouteParser.grpcRoute(meta, spec);
         case "TCPRoute", "TLSRoute" -> StreamRouteParser.route(meta, spec);
         case "Gateway" -> GatewayApiParser.gateway(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, Gateway");
+        case "ReferenceGrant" -> ReferenceGrantParser.grant(meta, spec);
+        default -> unknownKind(top, apiVersion, kind, "HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, Gateway,"
+            + " ReferenceGrant");
       };
     }
     if (GATEWAY_ALPHA.contains(apiVersion)) {
@@ -215,6 +217,7 @@ public final class PolicyParser {
   private static boolean namespaced(String apiVersion, String kind) {
     return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion)
         || ((ISTIO.contains(apiVersion) || GATEWAY.contains(apiVersion)) && "Gateway".equals(kind))
+        || (GATEWAY.contains(apiVersion) && "ReferenceGrant".equals(kind))
         || apiVersion.equals("v1"));
   }
 

@@ -6,9 +6,11 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Gateway API {@code TCPRoute} and {@code TLSRoute} ({@code gateway.networking.k8s.io/v1alpha2}) in mesh (GAMMA)
- * form: parentRefs are Services (a parentRef's {@code port} picks the service port), one rule whose weighted
- * backendRefs take the connections; a TLSRoute's {@code hostnames} are the SNI names it takes. Stateless.
+ * Gateway API {@code TCPRoute} and {@code TLSRoute} ({@code gateway.networking.k8s.io/v1alpha2}): parentRefs are
+ * Services (mesh/GAMMA form: a parentRef's {@code port} picks the service port) and Gateways (their TCP / TLS
+ * Passthrough listeners, by {@code sectionName} and {@code port}); one rule whose weighted backendRefs take the
+ * connections; a TLSRoute's {@code hostnames} are the SNI names it takes (on a Gateway: optional, wildcards allowed,
+ * the listener's hostname without). Stateless.
  */
 final class StreamRouteParser {
   private StreamRouteParser() {}
@@ -21,7 +23,11 @@ final class StreamRouteParser {
       spec.allow(Set.of("parentRefs", "rules"), Map.of("hostnames", "a TCPRoute has no hostnames; use a TLSRoute to route by SNI"));
     }
     List<Integer> ports = new ArrayList<>();
-    List<String> services = GatewayParser.parentServices(spec, ports);
+    List<String> services = new ArrayList<>();
+    List<String> gateways = GatewayParser.parents(spec, meta, services, ports, true);
+    if (!gateways.isEmpty() && !services.isEmpty()) {
+      gateways.add(Policy.Routes.MESH);
+    }
     if (ports.stream().distinct().count() > 1) {
       spec.error("parentRefs", "name different ports " + ports.stream().distinct().toList()
           + "; expected one port per route (write one route per port)");
@@ -29,8 +35,13 @@ final class StreamRouteParser {
     Integer port = ports.isEmpty() ? null : ports.getFirst();
     List<String> sni = new ArrayList<>();
     if (tls) {
-      for (String h : spec.strings("hostnames", true)) {
-        if (h.startsWith("*")) {
+      // Bound to a Gateway, hostnames are optional (the listener's hostname then); in the mesh they are the SNI names.
+      for (String h : spec.strings("hostnames", gateways.isEmpty())) {
+        if (!gateways.isEmpty() && IstioGatewayParser.gatewayHost(h) && !h.equals("*")) {
+          sni.add(h);
+        } else if (!gateways.isEmpty()) {
+          spec.error("hostnames", "'" + h + "' is not a hostname; expected a DNS name or a wildcard *.example.com");
+        } else if (h.startsWith("*")) {
           spec.error("hostnames", "wildcard hostname '" + h + "' is not supported yet; expected exact host names");
         } else {
           sni.add(h);
@@ -56,6 +67,7 @@ final class StreamRouteParser {
     }
     Policy.Protocol protocol = tls ? Policy.Protocol.TLS : Policy.Protocol.TCP;
     return new Policy.Routes(meta, List.copyOf(services), List.of(), List.of(),
-        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")));
+        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways,
+        GatewayParser.crossNamespaceBackends(spec, meta));
   }
 }

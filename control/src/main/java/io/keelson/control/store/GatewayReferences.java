@@ -1,12 +1,14 @@
 package io.keelson.control.store;
 
+import io.keelson.control.policy.ListenerRoutes;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyError;
 import java.util.List;
 
 /**
- * Cross-document checks for ingress gateways: the Gateways a VirtualService names exist (an error, where Istio only
- * warns: a typo would otherwise expose nothing, silently); an HTTPS server's {@code credentialName} is a Secret of
+ * Cross-document checks for ingress gateways: the Gateways a VirtualService or route names exist (an error, where
+ * Istio only warns: a typo would otherwise expose nothing, silently), and a Gateway API route's parentRef names a
+ * listener ({@code sectionName}, {@code port}) whose {@code allowedRoutes} take it ({@code ListenerRoutes}); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
  * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port. Stateless.
  */
@@ -20,7 +22,7 @@ final class GatewayReferences {
       if (ref.equals(Policy.Routes.MESH)) {
         continue;
       }
-      String[] parts = ref.split("/");
+      String[] parts = ref.split("/", 3);
       String gatewayRef = parts[0] + "/" + parts[1];
       Policy.Gateway g = gateway(state, gatewayRef);
       String at = istio ? "spec.gateways[" + i + "]" : "spec.parentRefs";
@@ -28,10 +30,26 @@ final class GatewayReferences {
         errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "no Gateway '" + gatewayRef + "'; expected "
             + (istio ? "mesh or " : "") + "the NAMESPACE/NAME of an applied Gateway, known: "
             + state.ofType(Policy.Gateway.class).stream().map(Policy.Gateway::ref).sorted().toList()));
-      } else if (parts.length > 2 && g.servers().stream().noneMatch(s -> parts[2].equals(s.portName()))) {
+        continue;
+      }
+      String listener = parts.length > 2 ? parts[2] : "";
+      int colon = listener.indexOf(':');
+      String section = colon < 0 ? listener : listener.substring(0, colon);
+      List<Policy.Server> named = g.servers().stream()
+          .filter(s -> Policy.Routes.names(ref, gatewayRef, s.portName(), s.port())).toList();
+      if (!section.isEmpty() && g.servers().stream().noneMatch(s -> section.equals(s.portName()))) {
         errors.add(new PolicyError(r.meta().file(), r.meta().key(), at + ".sectionName", "Gateway " + gatewayRef
-            + " has no listener '" + parts[2] + "'; expected one of "
+            + " has no listener '" + section + "'; expected one of "
             + g.servers().stream().map(Policy.Server::portName).toList()));
+      } else if (named.isEmpty()) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at + ".port", "Gateway " + gatewayRef
+            + " has no listener " + (section.isEmpty() ? "" : "'" + section + "' ") + "on port "
+            + listener.substring(colon + 1) + "; its listeners: " + g.servers().stream()
+                .map(s -> s.portName() + ":" + s.port()).toList()));
+      } else if (!istio && named.stream().noneMatch(s -> ListenerRoutes.refusal(r, g, s) == null)) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "Gateway " + gatewayRef + " takes no "
+            + r.kind() + " " + r.meta().key() + ": " + named.stream().map(s -> ListenerRoutes.refusal(r, g, s))
+                .distinct().collect(java.util.stream.Collectors.joining("; "))));
       }
     }
   }

@@ -34,8 +34,17 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return out;
   }
 
-  /** The Secret {@code namespace}/{@code name} (a gateway server's {@code credentialName}), or null. */
+  /**
+   * The Secret {@code namespace}/{@code name} (a gateway server's {@code credentialName}), or null; a {@code name}
+   * of the form {@code OTHER/NAME} (a Gateway API certificateRef to another namespace, which a ReferenceGrant
+   * permits) is looked up in namespace OTHER.
+   */
   public Policy.Secret secret(String namespace, String name) {
+    int slash = name == null ? -1 : name.indexOf('/');
+    if (slash > 0) {
+      namespace = name.substring(0, slash);
+      name = name.substring(slash + 1);
+    }
     for (Policy.Secret s : ofType(Policy.Secret.class)) {
       if (s.name().equals(name) && s.namespace().equals(namespace)) {
         return s;

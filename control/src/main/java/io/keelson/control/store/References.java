@@ -52,8 +52,12 @@ public final class References {
         case Policy.RequestAuthentication ra -> { }
         case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
         case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
-        case Policy.Gateway g -> GatewayReferences.gateway(state, g, errors);
+        case Policy.Gateway g -> {
+          GatewayReferences.gateway(state, g, errors);
+          ReferenceGrants.gateway(state, g, errors);
+        }
         case Policy.Secret s -> { }
+        case Policy.ReferenceGrant grant -> { } // what it permits is checked at the documents that use it
       }
     }
     return errors;
@@ -81,6 +85,7 @@ public final class References {
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
     GatewayReferences.boundGateways(state, r, errors);
+    ReferenceGrants.routes(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");
     String file = r.meta().file();
     String doc = r.meta().key();

@@ -142,11 +142,13 @@ final class GatewayTranslator {
         continue;
       }
       for (Policy.Routes r : all) {
-        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
           continue;
         }
         for (Policy.StreamRule rule : r.streams()) {
-          if (rule.protocol() != protocol || (rule.port() != null && rule.port() != port)) {
+          // A Gateway API route's port is a mesh Service's (its Gateway listener is chosen by its parentRef).
+          boolean istio = r.kind().equals("VirtualService");
+          if (rule.protocol() != protocol || (istio && rule.port() != null && rule.port() != port)) {
             continue;
           }
           String prefix = "outbound_" + name + "|" + r.name();
@@ -154,12 +156,14 @@ final class GatewayTranslator {
             return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
                 .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names))).build();
           }
-          List<String> sni = rule.sniHosts().stream()
-              .filter(h -> b.server().hosts().stream().anyMatch(s -> intersection(s, h) != null))
-              .filter(taken::add).toList();
+          List<String> sni = StreamServerNames.of(rule, istio, b.server()).stream().filter(taken::add).toList();
           if (!sni.isEmpty()) {
+            FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
+            if (!sni.contains("*")) {
+              match.addAllServerNames(sni);
+            }
             l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
-                .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+                .setFilterChainMatch(match)
                 .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)));
           }
         }
@@ -208,7 +212,7 @@ final class GatewayTranslator {
     for (Bound b : servers) {
       boolean toHttps = b.server().tls() != null && b.server().tls().httpsRedirect() && !b.server().https();
       for (Policy.Routes r : all) {
-        if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
           continue;
         }
         for (String vsHost : r.gatewayHosts()) {

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /** Gateway API Gateway onto the gateway model, and HTTPRoute parentRefs of kind Gateway (with sectionName). */
 class GatewayApiParserTest {
+  static final Policy.AllowedRoutes SAME = new Policy.AllowedRoutes(true, List.of());
+
   @Test
   void listenersBecomeServersSelectedByTheGatewayNameLabel() throws Exception {
     var g = (Policy.Gateway) PolicyParser.parse("gw.yaml", """
@@ -28,9 +30,9 @@ class GatewayApiParserTest {
     assertThat(g.ref()).isEqualTo("edge/web");
     assertThat(g.selector()).isEqualTo(Map.of("gateway.networking.k8s.io/gateway-name", "web"));
     assertThat(g.servers()).containsExactly(
-        new Policy.Server(0, 8080, "http", "HTTP", List.of("*"), null),
+        new Policy.Server(0, 8080, "http", "HTTP", List.of("*"), null, SAME),
         new Policy.Server(1, 8443, "https", "HTTPS", List.of("*.example.com"),
-            new Policy.ServerTls(false, "SIMPLE", "web-cert", null)));
+            new Policy.ServerTls(false, "SIMPLE", "web-cert", null), SAME));
   }
 
   @Test
@@ -43,7 +45,7 @@ class GatewayApiParserTest {
           gatewayClassName: nginx
           addresses: [ { value: 10.0.0.1 } ]
           listeners:
-          - { name: a, port: 80, protocol: TCP }
+          - { name: a, port: 80, protocol: UDP }
           - { name: a, port: 81, protocol: HTTPS }
           - name: c
             port: 82
@@ -54,16 +56,14 @@ class GatewayApiParserTest {
         "bad.yaml: Gateway/web: spec.addresses: addresses are not supported; a Keelson gateway binds its"
             + " --gateway-address",
         "bad.yaml: Gateway/web: spec.gatewayClassName: 'nginx' is not a class Keelson implements; expected istio or keelson",
-        "bad.yaml: Gateway/web: spec.listeners[0].protocol: 'TCP' is not supported yet; expected HTTP or HTTPS",
+        "bad.yaml: Gateway/web: spec.listeners[0].protocol: 'UDP' is not supported; expected HTTP, HTTPS, TLS or TCP",
         "bad.yaml: Gateway/web: spec.listeners[1].name: 'a' is the name of another listener; expected unique names"
             + " (sectionName picks one)",
         "bad.yaml: Gateway/web: spec.listeners[1].tls: is required for an HTTPS listener; expected {mode: Terminate,"
             + " certificateRefs: [{name: SECRET}]}",
         "bad.yaml: Gateway/web: spec.listeners[2].hostname: 'bad name' is not a hostname; expected a DNS name or a"
             + " wildcard *.example.com",
-        "bad.yaml: Gateway/web: spec.listeners[2].tls.mode: 'Passthrough' is not supported yet; expected Terminate",
-        "bad.yaml: Gateway/web: spec.listeners[2].tls.certificateRefs[0].namespace: 'other': a Secret in another"
-            + " namespace (ReferenceGrant) is not supported yet; expected the Gateway's namespace default");
+        "bad.yaml: Gateway/web: spec.listeners[2].tls.mode: 'Passthrough' is not supported yet; expected Terminate");
   }
 
   @Test
@@ -84,5 +84,99 @@ class GatewayApiParserTest {
     assertThat(r.boundTo("edge/web", "https")).isFalse();
     assertThat(r.boundTo("default/other", "any")).isTrue();
     assertThat(r.forMesh()).isTrue();
+  }
+
+  @Test
+  void tlsPassthroughAndTcpListenersWithAllowedRoutes() throws Exception {
+    var g = (Policy.Gateway) PolicyParser.parse("gw.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - name: tls
+            port: 8443
+            protocol: TLS
+            hostname: "*.example.com"
+            tls: { mode: Passthrough }
+            allowedRoutes: { namespaces: { from: All }, kinds: [ { kind: TLSRoute } ] }
+          - { name: tcp, port: 9000, protocol: TCP }
+        """).policies().getFirst();
+    assertThat(g.servers()).containsExactly(
+        new Policy.Server(0, 8443, "tls", "TLS", List.of("*.example.com"),
+            new Policy.ServerTls(false, "PASSTHROUGH", null, null), new Policy.AllowedRoutes(false, List.of("TLSRoute"))),
+        new Policy.Server(1, 9000, "tcp", "TCP", List.of("*"), null, SAME));
+  }
+
+  @Test
+  void refusesTlsAndTcpListenersAndAllowedRoutesItCannotServe() {
+    assertThat(errors("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: web }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - { name: a, port: 80, protocol: TLS, tls: { mode: Terminate, certificateRefs: [ { name: c } ] } }
+          - { name: b, port: 81, protocol: TLS }
+          - { name: c, port: 82, protocol: TCP, hostname: db.example.com }
+          - name: d
+            port: 83
+            protocol: HTTP
+            allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { a: b } } }, kinds: [ { kind: TCPRoute } ] }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: Gateway/web: spec.listeners[0].tls.mode: 'Terminate' is not supported on a TLS listener yet;"
+            + " expected Passthrough (terminate TLS on an HTTPS listener)",
+        "bad.yaml: Gateway/web: spec.listeners[0].tls.certificateRefs: a Passthrough listener holds no certificate"
+            + " (the backend terminates TLS); expected none",
+        "bad.yaml: Gateway/web: spec.listeners[1].tls: is required",
+        "bad.yaml: Gateway/web: spec.listeners[2].hostname: a TCP listener matches no host name; expected no hostname"
+            + " (use a TLS listener to route by SNI)",
+        "bad.yaml: Gateway/web: spec.listeners[3].allowedRoutes.namespaces.from: Selector is not supported: Keelson"
+            + " holds no Namespace objects whose labels it could match; expected Same or All",
+        "bad.yaml: Gateway/web: spec.listeners[3].allowedRoutes.kinds[0].kind: 'TCPRoute' is not a route kind a HTTP"
+            + " listener serves; expected one of [HTTPRoute, GRPCRoute]");
+  }
+
+  @Test
+  void streamAndGrpcRoutesTakeGatewayParentsBySectionNameAndPort() throws Exception {
+    var policies = PolicyParser.parse("r.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: t, namespace: shop }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: tls }, { name: edge, port: 8443 } ]
+          hostnames: [ "*.example.com" ]
+          rules: [ { backendRefs: [ { name: app, port: 443 } ] } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: c }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: tcp, port: 9000 } ]
+          rules: [ { backendRefs: [ { name: db, port: 5432 } ] } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GRPCRoute
+        metadata: { name: g }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge } ]
+          rules: [ { backendRefs: [ { name: greeter, port: 50051 } ] } ]
+        """).policies();
+    var tls = (Policy.Routes) policies.get(0);
+    assertThat(tls.gateways()).as("routes are in the one mesh namespace, default")
+        .containsExactly("edge/edge/tls", "default/edge/:8443");
+    assertThat(tls.forMesh()).isFalse();
+    assertThat(tls.streams().getFirst().sniHosts()).containsExactly("*.example.com");
+    assertThat(tls.boundTo("edge/edge", "tls", 1)).isTrue();
+    assertThat(tls.boundTo("default/edge", "other", 8443)).isTrue();
+    assertThat(tls.boundTo("default/edge", "other", 8444)).isFalse();
+    var tcp = (Policy.Routes) policies.get(1);
+    assertThat(tcp.gateways()).containsExactly("edge/edge/tcp:9000");
+    assertThat(tcp.boundTo("edge/edge", "tcp", 9000)).isTrue();
+    assertThat(tcp.boundTo("edge/edge", "tcp", 9001)).isFalse();
+    assertThat(tcp.streams().getFirst().port()).isNull();
+    assertThat(((Policy.Routes) policies.get(2)).gateways()).containsExactly("edge/edge");
   }
 }

@@ -220,8 +220,6 @@ class PolicyParserTest {
             filters: [ { type: RequestMirror, requestMirror: { backendRef: { name: shadow, port: 80 }, percent: 101 } } ]
             sessionPersistence: { sessionName: s }
         """)).containsExactly(
-        "bad.yaml: HTTPRoute/r: spec.parentRefs[0].port: a Gateway parent is chosen by sectionName (its listener's"
-            + " name); expected no port",
         "bad.yaml: HTTPRoute/r: spec.parentRefs[1].kind: parent kind 'ConfigMap' is not supported; expected Gateway or"
             + " Service (mesh routing, with group: \"\")",
         "bad.yaml: HTTPRoute/r: spec.rules[0].sessionPersistence: session persistence is not supported yet",

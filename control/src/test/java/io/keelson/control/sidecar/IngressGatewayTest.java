@@ -222,12 +222,14 @@ class IngressGatewayTest {
           spec:
             gatewayClassName: istio
             listeners:
-            - { name: http, port: %1$d, protocol: HTTP, hostname: shop.example.com }
+            - { name: http, port: %1$d, protocol: HTTP, hostname: shop.example.com,
+                allowedRoutes: { namespaces: { from: All } } }
             - name: https
               port: %2$d
               protocol: HTTPS
               hostname: secure.example.com
               tls: { mode: Terminate, certificateRefs: [ { name: web-cert } ] }
+              allowedRoutes: { namespaces: { from: All } }
           ---
           apiVersion: gateway.networking.k8s.io/v1
           kind: HTTPRoute

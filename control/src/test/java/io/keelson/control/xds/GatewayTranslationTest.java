@@ -396,12 +396,13 @@ class GatewayTranslationTest {
       spec:
         gatewayClassName: keelson
         listeners:
-        - { name: http, port: 8080, protocol: HTTP }
+        - { name: http, port: 8080, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
         - name: https
           port: 8443
           protocol: HTTPS
           hostname: secure.example.com
           tls: { certificateRefs: [ { name: web-cert } ] }
+          allowedRoutes: { namespaces: { from: All } }
       ---
       apiVersion: gateway.networking.k8s.io/v1
       kind: HTTPRoute

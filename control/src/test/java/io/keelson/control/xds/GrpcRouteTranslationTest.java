@@ -110,19 +110,18 @@ class GrpcRouteTranslationTest {
   }
 
   @Test
-  void aGrpcRoutesGatewayParentIsRefusedByName() {
-    // HTTPRoute takes Gateway parents (ingress gateways); GRPCRoute shares its parser but not that yet.
-    assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", """
+  void aGrpcRoutesGatewayParentsNameGatewayListeners() throws Exception {
+    // Once refused by name; now GRPCRoute takes Gateway parents as HTTPRoute does (GatewayApiStreamTranslationTest).
+    var r = (io.keelson.control.policy.Policy.Routes) PolicyParser.parse("r.yaml", """
         apiVersion: gateway.networking.k8s.io/v1
         kind: GRPCRoute
         metadata: { name: r }
         spec:
-          parentRefs: [ { name: public }, { kind: Gateway, name: other } ]
+          parentRefs: [ { name: public }, { kind: Gateway, name: other, sectionName: grpc } ]
           rules:
           - backendRefs: [ { name: echo } ]
-        """)).isInstanceOf(PolicyException.class)
-        .hasMessageContaining("spec.parentRefs[0].kind: parent kind Gateway (the default) is not supported yet for this"
-            + " route kind; expected kind: Service")
-        .hasMessageContaining("spec.parentRefs[1].kind: parent kind Gateway is not supported yet for this route kind");
+        """).policies().getFirst();
+    assertThat(r.gateways()).containsExactly("default/public", "default/other/grpc");
+    assertThat(r.forMesh()).isFalse();
   }
 }

@@ -142,6 +142,37 @@ class TcpProxyTest {
   }
 
   @Test
+  void anExactServerNameBeatsAWildcardAndTheLongestWildcardWins() throws Exception {
+    // Envoy's server_names: exact first, then the most specific *.suffix; a wildcard never matches its own apex.
+    // (Echo names are one letter: TcpExchange reads a four-byte reply.)
+    TestCa ca = new TestCa("wild-ca");
+    TestCa.Leaf exact = ca.issue("a.example.test", "a.example.test");
+    TestCa.Leaf wide = ca.issue("wide.example.test", "*.example.test", "*.x.example.test", "example.test");
+    TestCa.Leaf narrow = ca.issue("narrow.x.example.test", "*.x.example.test");
+    EchoServer e = proxies.keep(new EchoServer("e", SslContextBuilder.forServer(exact.key(), exact.cert()).build()));
+    EchoServer w = proxies.keep(new EchoServer("w", SslContextBuilder.forServer(wide.key(), wide.cert()).build()));
+    EchoServer n = proxies.keep(new EchoServer("n", SslContextBuilder.forServer(narrow.key(), narrow.cert()).build()));
+    String yaml = TlsYaml.sniListener("tls",
+        TlsYaml.passthroughChain("server_names: [\"*.example.test\"]", "", "sni_wide", "wide")
+            + TlsYaml.passthroughChain("server_names: [\"a.example.test\"]", "", "sni_exact", "exact")
+            + TlsYaml.passthroughChain("server_names: [\"*.x.example.test\"]", "", "sni_narrow", "narrow"),
+        cluster("wide", "ROUND_ROBIN", w.port()) + cluster("exact", "ROUND_ROBIN", e.port())
+            + cluster("narrow", "ROUND_ROBIN", n.port()));
+    ProxyServer p = proxies.start(yaml, 2);
+    int port = p.listenerAddress("tls").getPort();
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "a.example.test"))
+        .isEqualTo(new TlsReply("CN=a.example.test", "e:hi"));
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "b.example.test"))
+        .isEqualTo(new TlsReply("CN=wide.example.test", "w:hi"));
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "y.x.example.test"))
+        .isEqualTo(new TlsReply("CN=narrow.x.example.test", "n:hi"));
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "A.Example.Test")).as("names compare case-blind")
+        .isEqualTo(new TlsReply("CN=a.example.test", "e:hi"));
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "example.test")).as("*.example.test is not its apex")
+        .isEqualTo(new TlsReply(null, TcpExchange.CLOSED));
+  }
+
+  @Test
   void terminatesTlsOnATcpListenerAndOriginatesTlsToTheCluster() throws Exception {
     TestCa ca = new TestCa("tcp-ca");
     java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tcp-tls");

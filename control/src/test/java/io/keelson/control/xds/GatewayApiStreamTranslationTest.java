@@ -1,0 +1,202 @@
+package io.keelson.control.xds;
+
+import static io.keelson.control.xds.GatewayTranslationTest.gateway;
+import static io.keelson.control.xds.GatewayTranslationTest.listener;
+import static io.keelson.control.xds.GatewayTranslationTest.store;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.store.PolicySet;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Gateway API Gateways with TLS (Passthrough) and TCP listeners, TLSRoute / TCPRoute / GRPCRoute parents of kind
+ * Gateway, and allowedRoutes, translated to a gateway proxy's listeners; what does not attach is refused at apply.
+ */
+class GatewayApiStreamTranslationTest {
+  static final Map<String, String> EDGE = Map.of("gateway.networking.k8s.io/gateway-name", "edge");
+
+  static final String STREAMS = Mesh.registry(9001, 9002) + """
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: app-a }
+      spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: app-b }
+      spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: db }
+      spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: Gateway
+      metadata: { name: edge, namespace: edge }
+      spec:
+        gatewayClassName: keelson
+        listeners:
+        - name: tls
+          port: 8443
+          protocol: TLS
+          hostname: "*.example.com"
+          tls: { mode: Passthrough }
+          allowedRoutes: { namespaces: { from: All } }
+        - { name: tcp, port: 5432, protocol: TCP, allowedRoutes: { namespaces: { from: All } } }
+        - { name: http, port: 8080, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
+      ---
+      apiVersion: gateway.networking.k8s.io/v1alpha2
+      kind: TLSRoute
+      metadata: { name: a }
+      spec:
+        parentRefs: [ { name: edge, namespace: edge, sectionName: tls } ]
+        hostnames: [ a.example.com ]
+        rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1alpha2
+      kind: TLSRoute
+      metadata: { name: b }
+      spec:
+        parentRefs: [ { name: edge, namespace: edge, port: 8443 } ]
+        hostnames: [ "*.b.example.com" ]
+        rules: [ { backendRefs: [ { name: app-b, port: 443 } ] } ]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1alpha2
+      kind: TCPRoute
+      metadata: { name: db }
+      spec:
+        parentRefs: [ { name: edge, namespace: edge, sectionName: tcp } ]
+        rules: [ { backendRefs: [ { name: db, port: 5432 } ] } ]
+      ---
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: GRPCRoute
+      metadata: { name: grpc }
+      spec:
+        parentRefs: [ { name: edge, namespace: edge } ]
+        hostnames: [ grpc.example.com ]
+        rules: [ { backendRefs: [ { name: product-service, port: 80 } ] } ]
+      """;
+
+  @Test
+  void tlsRoutesBecomeSniChainsTcpRoutesATcpProxyAndGrpcRoutesVirtualHosts() throws Exception {
+    PolicySet state = store(STREAMS).current();
+    var r = gateway(state, EDGE);
+    assertThat(r.listeners()).extracting(Listener::getName)
+        .containsExactly("0.0.0.0_5432", "0.0.0.0_8080", "0.0.0.0_8443");
+    Listener tls = listener(r, "0.0.0.0_8443");
+    assertThat(tls.getListenerFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.listener.tls_inspector");
+    assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactlyInAnyOrder(List.of("a.example.com"), List.of("*.b.example.com"));
+    for (var chain : tls.getFilterChainsList()) {
+      String cluster = chain.getFilters(0).getTypedConfig().unpack(TcpProxy.class).getCluster();
+      assertThat(cluster).isEqualTo(chain.getFilterChainMatch().getServerNames(0).equals("a.example.com") ? "app-a" : "app-b");
+      assertThat(chain.hasTransportSocket()).isFalse();
+    }
+    assertThat(listener(r, "0.0.0.0_5432").getFilterChains(0).getFilters(0).getTypedConfig().unpack(TcpProxy.class)
+        .getCluster()).isEqualTo("db");
+    var http = GatewayTranslationTest.routes(r, "http.8080");
+    var vh = GatewayTranslationTest.vhost(http, "grpc.example.com:8080");
+    assertThat(vh.getRoutesList()).extracting(rt -> rt.getName()).containsExactly("GRPCRoute/grpc/grpc-0");
+    assertThat(vh.getRoutes(0).getMatch().hasGrpc()).as("gRPC requests only").isTrue();
+  }
+
+  @Test
+  void aTlsRouteWithoutHostnamesTakesTheListenerHostnameAndAllowedRoutesDefaultsToTheGatewaysNamespace()
+      throws Exception {
+    PolicySet state = store(Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: app-a }
+        spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - { name: named, port: 8443, protocol: TLS, hostname: "*.example.com", tls: { mode: Passthrough } }
+          - { name: any, port: 9443, protocol: TLS, tls: { mode: Passthrough } }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: a }
+        spec:
+          parentRefs: [ { name: edge } ]
+          rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
+        """).current();
+    var r = gateway(state, EDGE);
+    assertThat(listener(r, "0.0.0.0_8443").getFilterChainsList())
+        .extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("*.example.com"));
+    // Without hostnames on either side: one chain for every name (no server_names).
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList())
+        .extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of());
+
+    // The TCP listener takes routes of the Gateway's namespace only (no allowedRoutes: from Same); routes count as
+    // namespace default.
+    assertThatThrownBy(() -> store(STREAMS.replace(
+        "{ name: tcp, port: 5432, protocol: TCP, allowedRoutes: { namespaces: { from: All } } }",
+        "{ name: tcp, port: 5432, protocol: TCP }")))
+        .hasMessageContaining("TCPRoute/db: spec.parentRefs: Gateway edge/edge takes no TCPRoute TCPRoute/db:"
+            + " listener 'tcp' takes routes of namespace edge only (allowedRoutes namespaces from: Same, the default),"
+            + " not of default (Keelson keeps routes in the one mesh namespace, default)");
+  }
+
+  @Test
+  void refusesRoutesNoListenerTakes() {
+    assertThatThrownBy(() -> store(STREAMS.replace("sectionName: tls } ]", "sectionName: http } ]")))
+        .hasMessageContaining("TLSRoute/a: spec.parentRefs: Gateway edge/edge takes no TLSRoute TLSRoute/a:"
+            + " listener 'http' (HTTP) takes [HTTPRoute, GRPCRoute], not TLSRoute");
+    assertThatThrownBy(() -> store(STREAMS.replace("port: 8443 } ]", "port: 8444 } ]")))
+        .hasMessageContaining("TLSRoute/b: spec.parentRefs.port: Gateway edge/edge has no listener on port 8444");
+    assertThatThrownBy(() -> store(STREAMS.replace(
+        "{ name: tcp, port: 5432, protocol: TCP, allowedRoutes: { namespaces: { from: All } } }",
+        "{ name: tcp, port: 5432, protocol: TCP, allowedRoutes: { namespaces: { from: All }, kinds: [ { kind: TCPRoute } ] } }")
+        .replace("parentRefs: [ { name: edge, namespace: edge } ]\n  hostnames: [ grpc.example.com ]",
+            "parentRefs: [ { name: edge, namespace: edge, sectionName: tcp } ]\n  hostnames: [ grpc.example.com ]")))
+        .hasMessageContaining("GRPCRoute/grpc: spec.parentRefs: Gateway edge/edge takes no GRPCRoute");
+  }
+
+  @Test
+  void istioWildcardSniHostsOnAPassthroughServerBecomeWildcardServerNames() throws Exception {
+    PolicySet state = store(STREAMS + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: ingress }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: tls, protocol: TLS }
+            hosts: [ "*.example.com" ]
+            tls: { mode: PASSTHROUGH }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: passthrough }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ default/ingress ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ a.example.com ] } ]
+            route: [ { destination: { host: app-a } } ]
+          - match: [ { port: 443, sniHosts: [ "*.b.example.com", "*.other.org" ] } ]
+            route: [ { destination: { host: app-b } } ]
+        """).current();
+    Listener tls = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
+    // *.other.org is outside the server's hosts; the data plane picks exact, then the longest wildcard.
+    assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
+        .containsExactly(List.of("a.example.com"), List.of("*.b.example.com"));
+  }
+}
