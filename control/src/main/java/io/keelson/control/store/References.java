@@ -54,9 +54,24 @@ public final class References {
         case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
         case Policy.Gateway g -> GatewayReferences.gateway(state, g, errors);
         case Policy.Secret s -> { }
+        case Policy.Sidecar sc -> oneNamespaceDefault(state, sc, errors);
       }
     }
     return errors;
+  }
+
+  /** Istio's rule: at most one Sidecar without a workloadSelector per namespace (which would apply is undefined). */
+  private static void oneNamespaceDefault(PolicySet state, Policy.Sidecar sc, List<PolicyError> errors) {
+    if (sc.selector() != null) {
+      return;
+    }
+    for (Policy.Sidecar other : state.ofType(Policy.Sidecar.class)) {
+      if (other != sc && other.selector() == null && other.namespace().equals(sc.namespace())) {
+        errors.add(new PolicyError(sc.meta().file(), sc.meta().key(), "spec.workloadSelector", "namespace '"
+            + sc.namespace() + "' already has " + other.meta().key() + " without a workloadSelector; expected at most "
+            + "one per namespace (add a workloadSelector, or change that one)"));
+      }
+    }
   }
 
   /** Its Service exists and serves HTTP, and no other HTTPLocalRateLimitPolicy targets it (Linkerd: one per Server). */
