@@ -131,4 +131,22 @@ class SidecarParserTest {
     store.apply(PolicyParser.parse("d.yaml", second.formatted("other", "")).policies(), false);
     assertThat(store.current().ofType(Policy.Sidecar.class)).hasSize(3);
   }
+
+  @Test
+  void sidecarsSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    first.apply(PolicyParser.parse("s.yaml", """
+        apiVersion: networking.istio.io/v1beta1
+        kind: Sidecar
+        metadata: { name: scoped, namespace: shop }
+        spec:
+          workloadSelector: { labels: { app: frontend } }
+          egress: [ { hosts: [ ./svc-a ] } ]
+          outboundTrafficPolicy: { mode: REGISTRY_ONLY }
+        """).policies(), false);
+    PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    assertThat(again.current().find("Sidecar", "shop", "scoped")).singleElement()
+        .isEqualTo(first.current().find("Sidecar", "shop", "scoped").getFirst());
+  }
 }
