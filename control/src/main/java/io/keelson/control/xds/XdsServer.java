@@ -564,29 +564,19 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * What a sidecar of {@code service} gets for its outbound traffic (for {@code explain}), and the key of the Sidecar
-   * scoping it (null: none, the mesh's view): a connected sidecar of that service's, else a Workload document's labels.
+   * What a sidecar of {@code service} gets for its outbound traffic in the plain (not captured) shape, for
+   * {@code explain}, and the key of the Sidecar scoping it (null: none, the mesh's view). The scope is a connected
+   * sidecar's of that service, else the one a Workload document's labels select, else its namespace's or the mesh's.
    */
   public ScopedView outboundFor(String service) {
     pushLock.lock();
     try {
-      for (ProxyState p : streams.values()) {
-        if (p.service.equals(service) && !p.proxyless && !gatewayNodes.containsKey(p.nodeId)) {
-          Policy.Sidecar sc = sidecarScope(p);
-          return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(translationFor(p), sc.meta().key());
-        }
-      }
-      for (Policy.Workload w : translated.ofType(Policy.Workload.class)) {
-        Policy.Sidecar sc = w.service().equals(service) ? scopes.resolve(MeshNames.NAMESPACE, w.labels()) : null;
-        if (sc != null) {
-          return new ScopedView(SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, workloads()),
-              sc.meta().key());
-        }
-      }
-      Policy.Sidecar sc = scopes.resolve(MeshNames.NAMESPACE, Map.of()); // the namespace's or the mesh's default
-      return sc == null ? new ScopedView(forSidecars, null)
-          : new ScopedView(SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, workloads()),
-              sc.meta().key());
+      ProxyState proxy = streams.values().stream().filter(p -> p.service.equals(service)).findFirst().orElse(null);
+      Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
+          .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
+      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
+      return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
+          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, workloads()), sc.meta().key());
     } finally {
       pushLock.unlock();
     }
