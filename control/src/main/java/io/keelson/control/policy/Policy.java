@@ -596,13 +596,38 @@ public sealed interface Policy {
       }
       return false;
     }
+
+    /**
+     * Which of {@code ports} a host of namespace {@code hostNamespace} known by {@code names} is admitted on: all of
+     * them when an egress entry without a port admits it, else those of the admitting entries' ports; empty: none.
+     */
+    public List<Integer> admittedPorts(String hostNamespace, List<String> names, List<Integer> ports) {
+      java.util.Set<Integer> out = new java.util.TreeSet<>();
+      for (EgressHost h : egressHosts) {
+        if (h.admits(namespace, hostNamespace, names)) {
+          if (h.port() == null) {
+            return ports;
+          }
+          if (ports.contains(h.port())) {
+            out.add(h.port());
+          }
+        }
+      }
+      return ports.stream().filter(out::contains).toList();
+    }
   }
 
   /**
    * One {@code egress[].hosts} entry, {@code namespace/dnsName}: namespace {@code *} (any), {@code .} (the Sidecar's
    * own), {@code ~} (none) or a name; dnsName {@code *}, {@code *.suffix} or an exact name.
+   *
+   * @param port its egress entry's {@code port.number}: the host is admitted on that port only; null: on all its ports
    */
-  record EgressHost(String namespace, String dnsName) {
+  record EgressHost(String namespace, String dnsName, Integer port) {
+    public EgressHost(String namespace, String dnsName) {
+      this(namespace, dnsName, null);
+    }
+
     /** Whether this entry, in a Sidecar of {@code sidecarNamespace}, admits a host of {@code hostNamespace}. */
     public boolean admits(String sidecarNamespace, String hostNamespace, List<String> names) {
       boolean ns = switch (namespace) {
@@ -628,7 +653,7 @@ public sealed interface Policy {
 
     @Override
     public String toString() {
-      return namespace + "/" + dnsName;
+      return namespace + "/" + dnsName + (port == null ? "" : " (port " + port + ")");
     }
   }
 

@@ -11,14 +11,18 @@ import java.util.regex.Pattern;
  * {@code egress[].hosts} and {@code outboundTrafficPolicy.mode}, validated as istiod validates them: {@code egress}
  * required with at least one entry, each with hosts of the form {@code namespace/dnsName} (namespace {@code *},
  * {@code .}, {@code ~} or a name; dnsName {@code *}, {@code *.suffix} or an exact name). What Keelson does not do is
- * refused by field, never dropped: {@code ingress}, {@code egress[].port}, {@code bind}, {@code captureMode},
- * {@code outboundTrafficPolicy.egressProxy}, {@code inboundConnectionPool}. At most one selector-less Sidecar per
+ * refused by field, never dropped: {@code ingress}, {@code bind}, {@code captureMode},
+ * {@code outboundTrafficPolicy.egressProxy}, {@code inboundConnectionPool}. {@code egress[].port} admits the entry's
+ * hosts on that port only ({@code protocol} checked, the service port's own protocol spoken). At most one selector-less Sidecar per
  * namespace is a cross-document rule ({@code store/References}). Stateless.
  */
 final class SidecarParser {
   private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern DNS_NAME = Pattern.compile(
       "(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*");
+
+  private static final List<String> ISTIO_PROTOCOLS = List.of("HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "TCP",
+      "TLS", "MONGO", "MYSQL", "REDIS");
 
   private SidecarParser() {}
 
@@ -42,16 +46,16 @@ final class SidecarParser {
       spec.error("egress", "must have at least one entry (hosts the selected sidecars may reach)");
     }
     for (Fields e : egress) {
-      e.allow(Set.of("hosts"), Map.of(
-          "port", "egress listeners on a port are not supported: list hosts only; every admitted service keeps its ports",
+      e.allow(Set.of("hosts", "port"), Map.of(
           "bind", "bind is not supported: the outbound listener's address is the sidecar's (--outbound-port)",
           "captureMode", "captureMode is not supported: capture is the sidecar's (bin/keelson proxy --capture)"));
+      Integer port = port(e);
       List<String> listed = e.strings("hosts", true);
       if (listed.isEmpty() && e.has("hosts")) {
         e.error("hosts", "must have at least one host, e.g. ./reviews or istio-system/*");
       }
       for (int i = 0; i < listed.size(); i++) {
-        Policy.EgressHost h = host(e, "hosts[" + i + "]", listed.get(i));
+        Policy.EgressHost h = host(e, "hosts[" + i + "]", listed.get(i), port);
         if (h != null) {
           hosts.add(h);
         }
@@ -70,8 +74,30 @@ final class SidecarParser {
     return new Policy.Sidecar(meta, namespace, selector, hosts, mode);
   }
 
+  /**
+   * {@code egress[].port.number}, or null when the entry has no port. Its {@code protocol} must be one of Istio's; the
+   * admitted service's own port protocol is what its listener speaks.
+   */
+  private static Integer port(Fields e) {
+    Fields p = e.object("port", false);
+    if (p == null) {
+      return null;
+    }
+    p.allow(Set.of("number", "protocol", "name"), Map.of(
+        "targetPort", "targetPort is not supported in a Sidecar's egress port; remove it"));
+    Integer number = p.integer("number", 1, 65535, null);
+    if (number == null && !p.has("number")) {
+      p.error("number", "is required: the port the entry's hosts are admitted on");
+    }
+    String protocol = p.string("protocol", false);
+    if (protocol != null && !ISTIO_PROTOCOLS.contains(protocol.toUpperCase(java.util.Locale.ROOT))) {
+      p.error("protocol", "'" + protocol + "' is not a protocol; expected one of " + String.join(", ", ISTIO_PROTOCOLS));
+    }
+    return number;
+  }
+
   /** {@code namespace/dnsName}, or null (and an error at {@code field}). */
-  private static Policy.EgressHost host(Fields e, String field, String text) {
+  private static Policy.EgressHost host(Fields e, String field, String text, Integer port) {
     int slash = text.indexOf('/');
     if (slash < 0 || slash != text.lastIndexOf('/')) {
       e.error(field, "'" + text + "' is not namespace/dnsName; expected e.g. ./reviews.default.svc.cluster.local, "
@@ -90,6 +116,6 @@ final class SidecarParser {
       e.error(field, "'" + name + "' in '" + text + "' is not a host; expected *, *.suffix or a DNS name");
       return null;
     }
-    return new Policy.EgressHost(ns, name);
+    return new Policy.EgressHost(ns, name, port);
   }
 }

@@ -77,21 +77,48 @@ final class SidecarScopes {
   }
 
   /**
-   * {@code state} with only the Services and ServiceEntry hosts {@code sc} admits (an entry keeps its admitted hosts);
-   * everything else (workloads, routes, policies) is kept: a route to a service out of scope finds no cluster (503),
-   * as in Istio.
+   * {@code state} with only the Services and ServiceEntry hosts {@code sc} admits, each with only the ports it is
+   * admitted on (an egress entry with a {@code port}); an entry keeps its admitted hosts, split into one entry per
+   * distinct set of admitted ports. Everything else (workloads, routes, policies) is kept: a route to a service out of
+   * scope finds no cluster (503), as in Istio.
    */
   static PolicySet scoped(PolicySet state, Policy.Sidecar sc) {
     List<Policy> narrowed = new ArrayList<>();
     PolicySet out = state.without(p -> switch (p) {
-      case Policy.Service s -> !sc.admits(MeshNames.NAMESPACE, MeshNames.names(s.name()));
+      case Policy.Service s -> {
+        List<Integer> ports = sc.admittedPorts(MeshNames.NAMESPACE, MeshNames.names(s.name()), s.ports());
+        if (!ports.isEmpty() && ports.size() < s.ports().size()) {
+          Map<Integer, Policy.Protocol> protocols = new HashMap<>(s.protocols());
+          protocols.keySet().retainAll(ports);
+          narrowed.add(new Policy.Service(s.meta(), ports, protocols, s.address()));
+        }
+        yield ports.isEmpty();
+      }
       case Policy.ServiceEntry se -> {
-        List<String> hosts = se.hosts().stream().filter(h -> sc.admits(MeshNames.NAMESPACE, List.of(h))).toList();
-        if (!hosts.isEmpty() && hosts.size() < se.hosts().size()) {
-          narrowed.add(new Policy.ServiceEntry(se.meta(), hosts, se.ports(), se.external(), se.resolution(),
+        // Hosts by the ports they are admitted on, in host order.
+        Map<List<Integer>, List<String>> byPorts = new java.util.LinkedHashMap<>();
+        List<Integer> all = se.ports().stream().map(Policy.EntryPort::number).toList();
+        for (String h : se.hosts()) {
+          List<Integer> ports = sc.admittedPorts(MeshNames.NAMESPACE, List.of(h), all);
+          if (!ports.isEmpty()) {
+            byPorts.computeIfAbsent(ports, k -> new ArrayList<>()).add(h);
+          }
+        }
+        if (byPorts.size() == 1 && byPorts.values().iterator().next().size() == se.hosts().size()
+            && byPorts.keySet().iterator().next().size() == all.size()) {
+          yield false; // admitted whole
+        }
+        int i = 0;
+        for (var e : byPorts.entrySet()) {
+          Policy.Meta m = se.meta();
+          // Further groups as entries of their own (cluster and host names come from the hosts, not the document).
+          Policy.Meta meta = i++ == 0 ? m : new Policy.Meta(m.apiVersion(), m.kind(), m.name() + "~" + i, m.file(),
+              m.source(), m.namespace());
+          narrowed.add(new Policy.ServiceEntry(meta, e.getValue(), se.ports().stream()
+              .filter(port -> e.getKey().contains(port.number())).toList(), se.external(), se.resolution(),
               se.endpoints()));
         }
-        yield hosts.isEmpty();
+        yield byPorts.isEmpty();
       }
       default -> false;
     });

@@ -24,13 +24,14 @@ class SidecarParserTest {
           egress:
           - hosts: [ ./reviews, "istio-system/*", "*/*.example.com" ]
           - hosts: [ "~/*", prod/Payments.prod.svc.cluster.local ]
+            port: { number: 9080, protocol: HTTP, name: http }
           outboundTrafficPolicy: { mode: REGISTRY_ONLY }
         """.formatted(apiVersion)).policies().getFirst();
     assertThat(s.meta().key()).isEqualTo("Sidecar/shop/ratings");
     assertThat(s.selector()).isEqualTo(Map.of("app", "ratings"));
     assertThat(s.egressHosts()).containsExactly(new Policy.EgressHost(".", "reviews"),
         new Policy.EgressHost("istio-system", "*"), new Policy.EgressHost("*", "*.example.com"),
-        new Policy.EgressHost("~", "*"), new Policy.EgressHost("prod", "payments.prod.svc.cluster.local"));
+        new Policy.EgressHost("~", "*", 9080), new Policy.EgressHost("prod", "payments.prod.svc.cluster.local", 9080));
     assertThat(s.outboundMode()).isEqualTo("REGISTRY_ONLY");
 
     Policy.Sidecar ns = (Policy.Sidecar) PolicyParser.parse("d.yaml", """
@@ -71,7 +72,7 @@ class SidecarParserTest {
           ingress: [ { port: { number: 9080, protocol: HTTP, name: http }, defaultEndpoint: "127.0.0.1:8080" } ]
           egress:
           - hosts: [ reviews, "Bad_Ns/x", "./not a host", "./*.", "a/b/c" ]
-          - port: { number: 9080, protocol: HTTP, name: http }
+          - port: { protocol: SOAP, name: http }
             bind: 127.0.0.1
             captureMode: NONE
             hosts: [ ./ok ]
@@ -86,7 +87,8 @@ class SidecarParserTest {
         .hasMessageContaining("spec.egress[0].hosts[2]: 'not a host' in './not a host' is not a host")
         .hasMessageContaining("spec.egress[0].hosts[3]: '*.' in './*.' is not a host")
         .hasMessageContaining("spec.egress[0].hosts[4]: 'a/b/c' is not namespace/dnsName")
-        .hasMessageContaining("spec.egress[1].port: egress listeners on a port are not supported")
+        .hasMessageContaining("spec.egress[1].port.number: is required")
+        .hasMessageContaining("spec.egress[1].port.protocol: 'SOAP' is not a protocol")
         .hasMessageContaining("spec.egress[1].bind: bind is not supported")
         .hasMessageContaining("spec.egress[1].captureMode: captureMode is not supported")
         .hasMessageContaining("spec.egress[2].hosts: must")

@@ -199,6 +199,52 @@ class SidecarScopeTranslationTest {
     }
   }
 
+  @Test
+  void anEgressPortAdmitsItsHostsOnThatPortOnly() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("ports: [ { name: http, port: 8080 } ]",
+        "ports: [ { name: http, port: 8080 }, { name: admin, port: 8081 } ]") + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: multi }
+        spec:
+          hosts: [ m1.example.test, m2.example.test ]
+          resolution: STATIC
+          ports: [ { number: 80, name: http, protocol: HTTP }, { number: 8443, name: alt, protocol: HTTP } ]
+          endpoints: [ { address: 127.0.0.1 } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: { name: cap, namespace: default }
+        spec:
+          workloadSelector: { labels: { app: cap } }
+          egress:
+          - port: { number: 8081, protocol: HTTP, name: admin }
+            hosts: [ ./svc-a, ./api.example.test ]
+          - port: { number: 80, protocol: HTTP, name: http }
+            hosts: [ ./other.example.org, ./m1.example.test ]
+          - hosts: [ ./svc-b, ./m2.example.test ]
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient c = client(xds, capturedNode("cap-1", Map.of("app", "cap")))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.resourcesFor("cap-1") != null);
+      // svc-a on 8081 only, svc-b (no port) on its own port; api.example.test has no port 8081: not admitted at all.
+      assertThat(listeners(xds, "cap-1")).contains("0.0.0.0_8081", "0.0.0.0_9090", "0.0.0.0_80")
+          .doesNotContain("0.0.0.0_8080");
+      assertThat(clusters(xds, "cap-1")).contains("svc-a", "svc-b", "outbound|80||other.example.org")
+          .doesNotContain("outbound|80||api.example.test");
+      // One entry's hosts on different ports: m1 on 80 only, m2 on both.
+      assertThat(clusters(xds, "cap-1")).contains("outbound|80||m1.example.test", "outbound|80||m2.example.test",
+          "outbound|8443||m2.example.test").doesNotContain("outbound|8443||m1.example.test");
+      RouteConfiguration port80 = xds.resourcesFor("cap-1").routes().stream()
+          .filter(r -> r.getName().equals("80")).findFirst().orElseThrow();
+      assertThat(port80.getVirtualHostsList()).extracting(VirtualHost::getName)
+          .containsExactlyInAnyOrder("m1.example.test:80", "m2.example.test:80", "other.example.org:80",
+              CapturedListeners.ALLOW_ANY);
+    }
+  }
+
   private static Node node(String id, Map<String, String> labels, String spiffeId) {
     Struct.Builder md = Struct.newBuilder()
         .putFields(NodeRegistration.SERVICE, str("frontend"))
