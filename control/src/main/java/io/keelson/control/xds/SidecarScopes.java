@@ -13,13 +13,14 @@ import java.util.function.Supplier;
  * Istio's {@code Sidecar} resource applied to sidecars: which Sidecar scopes a workload ({@link #resolve}: one with a
  * matching {@code workloadSelector} in its namespace, else its namespace's selector-less one, else the root namespace's;
  * several matching selectors: the first by name, where Istio takes the oldest), the policy state narrowed to the
- * services and ServiceEntry hosts its {@code egress[].hosts} admit ({@link #scoped}), and the shared translations of
+ * services and ServiceEntry hosts its {@code egress[].hosts} admit, on the ports its {@code egress[].port}s admit
+ * ({@link #scoped}), and the shared translations of
  * that narrowed state, one per Sidecar, outbound port, capture and mTLS, never one per proxy: every sidecar a Sidecar
  * scopes shares them. A Sidecar's {@code outboundTrafficPolicy.mode} replaces the mesh's for its sidecars. Registry
  * services and ServiceEntries live in the one mesh namespace {@value MeshNames#NAMESPACE} ({@link MeshNames}), so a
  * host {@code ./svc-a} admits {@code svc-a} for a Sidecar in that namespace, and every name of a service
  * ({@code svc-a}, {@code svc-a.default}, ..., {@code svc-a.default.svc.cluster.local}) is matched.
- * Not thread-safe: used under the xDS server's push lock.
+ * An instance is not thread-safe (the xDS server uses it under its push lock); the static methods are stateless.
  */
 final class SidecarScopes {
   private final OutboundTrafficPolicy meshPolicy;
