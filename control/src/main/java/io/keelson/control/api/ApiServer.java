@@ -55,6 +55,8 @@ public final class ApiServer implements AutoCloseable {
     m.put("requestauthentication", "RequestAuthentication"); // Map.of takes at most ten pairs
     m.put("tcproute", "TCPRoute");
     m.put("telemetry", "Telemetry");
+    m.put("sidecar", "Sidecar");
+    m.put("sidecars", "Sidecar");
     m.put("tlsroute", "TLSRoute");
     m.put("httplocalratelimitpolicy", "HTTPLocalRateLimitPolicy");
     m.put("ratelimit", "HTTPLocalRateLimitPolicy");
@@ -307,7 +309,9 @@ public final class ApiServer implements AutoCloseable {
       return Explainer.explainGateway(r, gateway, Integer.parseInt(port), to, first(q, "path", "/"), headers,
           first(q, "method", "GET"));
     }
-    return Explainer.explain(xds.current(), from, to, first(q, "path", "/"), headers, first(q, "method", "GET"));
+    XdsServer.ScopedView view = xds.outboundFor(from);
+    return Explainer.explain(view.resources(), view.sidecar(), from, to, first(q, "path", "/"), headers,
+        first(q, "method", "GET"));
   }
 
   private static String kindOrFail(String typed) {
@@ -315,7 +319,7 @@ public final class ApiServer implements AutoCloseable {
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
           + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
-          + "HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
+          + "Sidecar, HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
     }
     return k;
   }

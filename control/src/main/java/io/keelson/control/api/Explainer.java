@@ -28,10 +28,17 @@ final class Explainer {
 
   static Map<String, Object> explain(MeshResources r, String from, String host, String pathAndQuery,
       Map<String, String> headers, String method) {
+    return explain(r, null, from, host, pathAndQuery, headers, method);
+  }
+
+  /** @param sidecar the Istio Sidecar scoping {@code from}'s sidecars ({@code r} is their narrowed view), or null */
+  static Map<String, Object> explain(MeshResources r, String sidecar, String from, String host, String pathAndQuery,
+      Map<String, String> headers, String method) {
     RouteConfiguration rc = r.routes().stream().filter(c -> c.getName().equals(MeshTranslator.OUTBOUND)).findFirst()
         .orElse(RouteConfiguration.getDefaultInstance());
-    return explain(r, rc, from, "'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)",
-        host, pathAndQuery, headers, method);
+    String uses = sidecar == null ? "'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)"
+        : "'" + from + "' is scoped by " + sidecar + ": it uses only the outbound routes of the hosts its egress admits";
+    return explain(r, rc, from, uses, host, pathAndQuery, headers, method);
   }
 
   /**
@@ -69,6 +76,7 @@ final class Explainer {
     if (vh == null) {
       why.add("no service answers to Host '" + host + "': known domains are "
           + rc.getVirtualHostsList().stream().flatMap(v -> v.getDomainsList().stream()).toList());
+      why.add(uses); // e.g. a Sidecar resource leaving the host out of this proxy's scope
       out.put("result", "404 (no virtual host)");
       return out;
     }

@@ -33,11 +33,12 @@ final class ClientCommands {
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
       + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
-      + "or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway, Secret, ReferenceGrant).\n"
+      + "sidecar, referencegrant, or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway,\n"
+      + "Sidecar, Secret, ReferenceGrant).\n"
       + "A Secret's data is never shown.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
-      + "(AuthorizationPolicy, PeerAuthentication, Telemetry) need --namespace when several namespaces have that name.\n"
+      + "(AuthorizationPolicy, PeerAuthentication, Telemetry, Sidecar) need --namespace when several namespaces have that name.\n"
       + SERVER_HELP;
   static final String USAGE_STATUS = "usage: bin/keelson status [--server URL]\n\n"
       + "Every connected proxy: node id, service, and per resource type the version ACKed, ACK/NACK and the last error;\n"
@@ -209,6 +210,7 @@ final class ClientCommands {
     List<String> errors = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> localities = new ArrayList<>();
+    List<String> scoped = new ArrayList<>();
     for (JsonNode p : r.path("proxies")) {
       List<String> cols = new ArrayList<>();
       for (String t : List.of("listeners", "routes", "clusters", "endpoints")) {
@@ -228,8 +230,12 @@ final class ClientCommands {
       if (!p.path("locality").asText("").isEmpty()) {
         localities.add(p.path("nodeId").asText() + " in " + p.path("locality").asText());
       }
+      if (p.path("sidecar").isTextual()) {
+        scoped.add(p.path("nodeId").asText() + " scoped by " + p.path("sidecar").asText());
+      }
     }
     localities.forEach(l -> System.out.println("locality: " + l));
+    scoped.forEach(l -> System.out.println("sidecar: " + l));
     errors.forEach(e -> System.out.println("last error: " + e));
     for (JsonNode problem : r.path("store")) {
       System.out.println("store error: " + problem.asText().replace("\n", "\n  "));

@@ -673,6 +673,94 @@ public sealed interface Policy {
     }
   }
 
+  /**
+   * Istio {@code networking.istio.io/v1 Sidecar}: which outbound services the selected sidecars get. {@code selector}
+   * null = every sidecar of the namespace, or of the mesh in the root namespace. Precedence: a selector's Sidecar, then
+   * the namespace's, then the root namespace's.
+   *
+   * @param egressHosts   every {@code egress[].hosts} entry, in order
+   * @param outboundMode  {@code outboundTrafficPolicy.mode} (ALLOW_ANY or REGISTRY_ONLY), or null: the mesh's
+   */
+  record Sidecar(Meta meta, String namespace, Map<String, String> selector, List<EgressHost> egressHosts,
+      String outboundMode) implements Policy {
+    public Sidecar {
+      selector = selector == null ? null : Map.copyOf(selector);
+      egressHosts = List.copyOf(egressHosts);
+    }
+
+    /**
+     * True when a host of namespace {@code hostNamespace} known by any of {@code names} is admitted by one of the
+     * egress hosts.
+     */
+    public boolean admits(String hostNamespace, List<String> names) {
+      for (EgressHost h : egressHosts) {
+        if (h.admits(namespace, hostNamespace, names)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /**
+     * Which of {@code ports} a host of namespace {@code hostNamespace} known by {@code names} is admitted on: all of
+     * them when an egress entry without a port admits it, else those of the admitting entries' ports; empty: none.
+     */
+    public List<Integer> admittedPorts(String hostNamespace, List<String> names, List<Integer> ports) {
+      java.util.Set<Integer> out = new java.util.TreeSet<>();
+      for (EgressHost h : egressHosts) {
+        if (h.admits(namespace, hostNamespace, names)) {
+          if (h.port() == null) {
+            return ports;
+          }
+          if (ports.contains(h.port())) {
+            out.add(h.port());
+          }
+        }
+      }
+      return ports.stream().filter(out::contains).toList();
+    }
+  }
+
+  /**
+   * One {@code egress[].hosts} entry, {@code namespace/dnsName}: namespace {@code *} (any), {@code .} (the Sidecar's
+   * own), {@code ~} (none) or a name; dnsName {@code *}, {@code *.suffix} or an exact name.
+   *
+   * @param port its egress entry's {@code port.number}: the host is admitted on that port only; null: on all its ports
+   */
+  record EgressHost(String namespace, String dnsName, Integer port) {
+    public EgressHost(String namespace, String dnsName) {
+      this(namespace, dnsName, null);
+    }
+
+    /** Whether this entry, in a Sidecar of {@code sidecarNamespace}, admits a host of {@code hostNamespace}. */
+    public boolean admits(String sidecarNamespace, String hostNamespace, List<String> names) {
+      boolean ns = switch (namespace) {
+        case "*" -> true;
+        case "~" -> false;
+        case "." -> sidecarNamespace.equals(hostNamespace);
+        default -> namespace.equals(hostNamespace);
+      };
+      if (!ns) {
+        return false;
+      }
+      if (dnsName.equals("*")) {
+        return true;
+      }
+      for (String n : names) {
+        String name = n.toLowerCase(java.util.Locale.ROOT);
+        if (dnsName.startsWith("*.") ? name.endsWith(dnsName.substring(1)) : name.equals(dnsName)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    @Override
+    public String toString() {
+      return namespace + "/" + dnsName + (port == null ? "" : " (port " + port + ")");
+    }
+  }
+
   /** Which of a sidecar's listeners a Telemetry entry applies to: CLIENT = outbound, SERVER = inbound. */
   enum TelemetryMode {
     CLIENT_AND_SERVER, CLIENT, SERVER;

@@ -168,7 +168,8 @@ public final class PolicyParser {
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
-        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway");
+        case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar");
       };
     }
     if (SECURITY.contains(apiVersion)) {
@@ -213,11 +214,12 @@ public final class PolicyParser {
     return null;
   }
 
-  /** Istio's namespaced kinds (security policies, Telemetry): keyed by namespace, "default" when not given. */
+  /** Istio's namespaced kinds (security policies, Telemetry, Gateway, Sidecar): keyed by namespace, "default" when not given. */
   private static boolean namespaced(String apiVersion, String kind) {
     return apiVersion != null && (SECURITY.contains(apiVersion) || TELEMETRY.contains(apiVersion)
         || ((ISTIO.contains(apiVersion) || GATEWAY.contains(apiVersion)) && "Gateway".equals(kind))
         || (GATEWAY.contains(apiVersion) && "ReferenceGrant".equals(kind))
+        || (ISTIO.contains(apiVersion) && "Sidecar".equals(kind))
         || apiVersion.equals("v1"));
   }
 

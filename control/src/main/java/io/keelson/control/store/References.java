@@ -58,9 +58,24 @@ public final class References {
         }
         case Policy.Secret s -> { }
         case Policy.ReferenceGrant grant -> { } // what it permits is checked at the documents that use it
+        case Policy.Sidecar sc -> oneNamespaceDefault(state, sc, errors);
       }
     }
     return errors;
+  }
+
+  /** Istio's rule: at most one Sidecar without a workloadSelector per namespace (which would apply is undefined). */
+  private static void oneNamespaceDefault(PolicySet state, Policy.Sidecar sc, List<PolicyError> errors) {
+    if (sc.selector() != null) {
+      return;
+    }
+    for (Policy.Sidecar other : state.ofType(Policy.Sidecar.class)) {
+      if (other != sc && other.selector() == null && other.namespace().equals(sc.namespace())) {
+        errors.add(new PolicyError(sc.meta().file(), sc.meta().key(), "spec.workloadSelector", "namespace '"
+            + sc.namespace() + "' already has " + other.meta().key() + " without a workloadSelector; expected at most "
+            + "one per namespace (add a workloadSelector, or change that one)"));
+      }
+    }
   }
 
   /** Its Service exists and serves HTTP, and no other HTTPLocalRateLimitPolicy targets it (Linkerd: one per Server). */

@@ -102,6 +102,8 @@ public final class XdsServer implements AutoCloseable {
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
+  // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
+  private final SidecarScopes scopes;
   private long pushes;
   private Server server;
   private V3DiscoveryServer discovery;
@@ -139,6 +141,8 @@ public final class XdsServer implements AutoCloseable {
     this.outboundPort = outboundPort;
     this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy);
     this.proxyless = new MeshTranslator(outboundPort, true);
+    this.scopes = new SidecarScopes(outboundPolicy,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
   }
 
   /** The mesh telemetry defaults and providers (Istio's meshConfig); pushes the change to connected proxies. */
@@ -226,8 +230,9 @@ public final class XdsServer implements AutoCloseable {
       boolean listens = !p.nodeId.endsWith("~sds") && !captured.containsKey(p.nodeId)
           && !gatewayNodes.containsKey(p.nodeId);
       GatewayNode gw = gatewayNodes.get(p.nodeId);
+      Policy.Sidecar scope = sidecarScope(p);
       out.add(ProxyStatus.of(p, registered.get(p.nodeId), listens ? uncaptured : List.of(),
-          gw == null ? null : gw.registration()));
+          gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
     return out;
@@ -298,7 +303,15 @@ public final class XdsServer implements AutoCloseable {
         continue;
       }
       boolean isCaptured = captured.containsKey(p.nodeId);
+      Policy.Sidecar was = p.proxyless ? null : sidecarScope(p, before);
+      Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
+      if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
+        kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
+        byKind.computeIfAbsent(kind, k -> new MeshResources[] {
+            SidecarScopes.preview(before, was, p.outboundPort, isCaptured, outboundPolicy, workloads),
+            SidecarScopes.preview(after, is, p.outboundPort, isCaptured, outboundPolicy, workloads)});
+      }
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
         MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy)
             : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false, false, outboundPolicy);
@@ -408,6 +421,7 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
+      scopes.changed(state);
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
@@ -486,6 +500,10 @@ public final class XdsServer implements AutoCloseable {
       return byNode.computeIfAbsent(p.nodeId, n -> GatewayTranslator.translate(shared, translated,
           gw.registration().labels(), gw.registration().address(), gw.sds()));
     }
+    Policy.Sidecar scope = sidecarScope(p);
+    if (scope != null) {
+      return scopedTranslation(p, scope);
+    }
     MeshTranslator.Self capture = captured.get(p.nodeId);
     if (capture != null) {
       // One shared translation per outbound port and identity or not; per node its virtualInbound and app cluster.
@@ -510,6 +528,73 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
+   * Under pushLock: {@code p}'s translation when Sidecar {@code scope} scopes it: the scope's shared translation for its
+   * port, capture and identity (one per scope, not per proxy), plus its own inbound listener or app cluster.
+   */
+  private MeshResources scopedTranslation(ProxyState p, Policy.Sidecar scope) {
+    MeshTranslator.Self capture = captured.get(p.nodeId);
+    MeshTranslator.Self self = capture != null ? capture : identified.get(p.nodeId);
+    boolean mtls = self != null && self.spiffeId() != null;
+    MeshResources shared = scopes.shared(translated, scope, p.outboundPort, capture != null, mtls, this::workloads,
+        this::workloadIdentities);
+    if (self != null) {
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
+    }
+    MeshTranslator.Self app = plainApps.get(p.nodeId);
+    return app == null ? shared
+        : byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withApp(shared, translated, app.service(), app.appPort()));
+  }
+
+  /** The Sidecar scoping sidecar {@code p} under the current state, or null (gateways and proxyless clients: none). */
+  private Policy.Sidecar sidecarScope(ProxyState p) {
+    if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || p.nodeId.endsWith("~sds")) {
+      return null;
+    }
+    pushLock.lock();
+    try {
+      return scopes.resolve(namespace(p), workloadLabels(p));
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** As {@link #sidecarScope(ProxyState)}, under {@code state}. */
+  private Policy.Sidecar sidecarScope(ProxyState p, PolicySet state) {
+    if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || p.nodeId.endsWith("~sds")) {
+      return null;
+    }
+    return SidecarScopes.resolve(state.ofType(Policy.Sidecar.class), namespace(p), workloadLabels(p),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  private Map<String, String> workloadLabels(ProxyState p) {
+    Policy.Workload w = registered.get(p.nodeId);
+    return w != null ? w.labels() : p.labels;
+  }
+
+  /**
+   * What a sidecar of {@code service} gets for its outbound traffic in the plain (not captured) shape, for
+   * {@code explain}, and the key of the Sidecar scoping it (null: none, the mesh's view). The scope is a connected
+   * sidecar's of that service, else the one a Workload document's labels select, else its namespace's or the mesh's.
+   */
+  public ScopedView outboundFor(String service) {
+    pushLock.lock();
+    try {
+      ProxyState proxy = streams.values().stream().filter(p -> p.service.equals(service)).findFirst().orElse(null);
+      Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
+          .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
+      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
+      return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
+          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, workloads()), sc.meta().key());
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** A sidecar's outbound resources and the key of the Sidecar that scoped them (null: the mesh's whole view). */
+  public record ScopedView(MeshResources resources, String sidecar) {}
+
+  /**
    * The sidecar translator of an outbound port, kept across changes (under pushLock): its endpoint
    * lists are reused by the next change when their workloads did not change.
    */
@@ -520,6 +605,16 @@ public final class XdsServer implements AutoCloseable {
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */
   long translations() {
     return sumOverTranslators(MeshTranslator::translations);
+  }
+
+  /** Shared translations run for Sidecar scopes since start (one per scope and proxy kind per change), for tests. */
+  long scopedTranslations() {
+    pushLock.lock();
+    try {
+      return scopes.translations();
+    } finally {
+      pushLock.unlock();
+    }
   }
 
   /** Per-locality ClusterLoadAssignments derived (not reused) since start, for tests. */
