@@ -661,25 +661,31 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       pendingAdmitted = true;
     }
-    if (!breaker.tryAcquireConnection(thresholds)) {
-      // max_connections reached: wait as pending (the slot is held) until a connection frees up, as Envoy.
-      cluster.stats().cxOverflow.increment();
-      state = State.CONNECTING;
-      connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
+    // An HTTP/1.1 connection takes a max_connections slot here; for an HTTP/2 cluster a stream takes none
+    // and the pool takes one per real connection it opens (Envoy: max_requests bounds the streams).
+    boolean http2 = cluster.config().http2Upstream();
+    if (!http2 && !breaker.tryAcquireConnection(thresholds)) {
+      awaitConnectionSlot(ep);
+      return;
+    }
+    UpstreamHandler h = new UpstreamHandler(pool, ep, cluster);
+    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h, breaker, thresholds);
+    if (f == null) {
+      awaitConnectionSlot(ep); // every HTTP/2 connection is full and max_connections is reached
       return;
     }
     state = State.CONNECTING;
-    connecting = new UpstreamHandler(pool, ep, cluster);
-    UpstreamHandler h = connecting;
-    h.breaker = breaker;
-    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h);
-    CircuitBreakers.Resources held = breaker;
+    connecting = h;
+    CircuitBreakers.Resources held = http2 ? null : breaker;
+    h.breaker = held;
     f.addListener(r -> {
-      // An HTTP/1.1 connection (or an HTTP/2 stream) holds its breaker slot until it closes.
-      if (h.channel() != null) {
-        h.channel().closeFuture().addListener(c -> held.releaseConnection());
-      } else {
-        held.releaseConnection();
+      // An HTTP/1.1 connection holds its breaker slot until it closes.
+      if (held != null) {
+        if (h.channel() != null) {
+          h.channel().closeFuture().addListener(c -> held.releaseConnection());
+        } else {
+          held.releaseConnection();
+        }
       }
       if (connecting != h || state != State.CONNECTING) {
         if (h.channel() != null) {
@@ -689,6 +695,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       onConnected(r);
     });
+  }
+
+  /** max_connections reached: wait as pending (the pending slot is held) until a connection or stream frees up, as Envoy. */
+  private void awaitConnectionSlot(UpstreamPool.Endpoint ep) {
+    cluster.stats().cxOverflow.increment();
+    state = State.CONNECTING;
+    connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
   }
 
   /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
