@@ -926,7 +926,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (retriable && canRetry()) {
         RetryState.Decision d = retry.tryRetry();
         if (d == RetryState.Decision.RETRY) {
-          discarding = true; // read this response to its end (keeping the connection), then retry
+          // As Envoy: a retried response that ended with its head (no body) and a request sent in full keep
+          // the connection; any body byte means the rest is dropped with the connection (or the HTTP/2 stream
+          // reset) and the retry goes at once (onResponseBody).
+          discarding = true;
           cluster.stats().recordResponse(status);
           return;
         }
@@ -1012,6 +1015,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onResponseBody(ByteBuf content) {
     if (discarding) {
       content.release();
+      dropRetriedResponse();
       return;
     }
     responseBytes += content.readableBytes();
@@ -1314,6 +1318,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** True when nothing of the response went downstream and the body sent so far can be sent again. */
   private boolean canRetry() {
     return !responseStarted && replay.replayable() && state != State.CLOSED;
+  }
+
+  /**
+   * A retried response has a body: as Envoy's router resets the upstream request when the response did not
+   * end with its headers, the connection is closed (an HTTP/2 cluster's stream reset) rather than the body
+   * read, and the retry goes now, not after a body that may be large or slow.
+   */
+  private void dropRetriedResponse() {
+    discarding = false;
+    UpstreamHandler up = upstream;
+    upstream = null;
+    endUpstreamRequest();
+    if (up != null) {
+      up.detach(false);
+    }
+    scheduleRetry();
   }
 
   /** After a retriable failure with no response: retries when allowed; false when the caller answers. */
