@@ -7,7 +7,6 @@ import io.netty.channel.EventLoop;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -22,8 +21,10 @@ import java.util.function.BooleanSupplier;
  * Envoy's interval for its state: {@code no_traffic_interval} while the cluster has never opened an
  * upstream connection, else {@code unhealthy_edge_interval} / {@code healthy_edge_interval} right after
  * a change, {@code unhealthy_interval} while unhealthy, {@code interval} otherwise; plus jitter. All
- * state is confined to the health event loop; {@link #stop} and {@link #awaitFirstChecks} may be
- * called from any thread.
+ * state is confined to the health event loop; {@link #start} and {@link #stop} may be called from
+ * any thread. The warm callback given to {@link #start} runs once on the health loop when every
+ * pending endpoint had its first result, or when {@link #maxFirstCheckWait} has passed (a check that
+ * outlives its timeout must not keep a cluster warming for ever), never after {@link #stop}.
  */
 final class ClusterHealthChecker {
   private final HealthCheckConfig config;
@@ -36,7 +37,10 @@ final class ClusterHealthChecker {
   private final int[] successes;
   private final int[] failures;
   private final boolean[] pending;
-  private final CountDownLatch firstChecks;
+  /** Pending endpoints still without a first result; health loop only. */
+  private int firstChecksLeft;
+  /** Told when the first checks are done; null once told (or when nobody asked). Health loop only. */
+  private Runnable onWarm;
   private final HealthCheckStats stats;
   private boolean traffic;
   private volatile boolean stopped;
@@ -61,10 +65,19 @@ final class ClusterHealthChecker {
     for (boolean p : pending) {
       n += p ? 1 : 0;
     }
-    this.firstChecks = new CountDownLatch(n);
+    this.firstChecksLeft = n;
   }
 
-  void start() {
+  /** Starts checking every endpoint; {@code onWarm} (or null) is run on the health loop once the first checks are done. */
+  void start(Runnable onWarm) {
+    loop.execute(() -> {
+      this.onWarm = onWarm;
+      if (firstChecksLeft == 0) {
+        warm();
+      } else if (onWarm != null) {
+        loop.schedule(this::warm, maxFirstCheckWait().toNanos(), TimeUnit.NANOSECONDS);
+      }
+    });
     for (int i = 0; i < endpoints.size(); i++) {
       int index = i;
       loop.execute(() -> check(index));
@@ -74,24 +87,19 @@ final class ClusterHealthChecker {
   void stop() {
     stopped = true;
     probe.close();
-    while (firstChecks.getCount() > 0) {
-      firstChecks.countDown(); // nobody waits for a stopped checker
+  }
+
+  private void warm() {
+    Runnable r = onWarm;
+    onWarm = null;
+    if (r != null && !stopped) {
+      r.run();
     }
   }
 
   /** How long the first checks can take: the check timeout, plus a second for scheduling. */
   Duration maxFirstCheckWait() {
     return config.timeout().plusSeconds(1);
-  }
-
-  /** Waits until every pending endpoint had its first result, at most {@code max}; true when they all did. */
-  boolean awaitFirstChecks(Duration max) {
-    try {
-      return firstChecks.await(max.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
   }
 
   private void check(int index) {
@@ -123,7 +131,9 @@ final class ClusterHealthChecker {
     }
     if (first) {
       pending[index] = false;
-      firstChecks.countDown();
+      if (--firstChecksLeft == 0) {
+        warm();
+      }
     }
     boolean failedNow = health.endpoint(index).has(io.keelson.dataplane.balance.EndpointHealth.FAILED_ACTIVE_HEALTH_CHECK);
     stats.healthy().set(health.size() - health.failedCount());

@@ -18,21 +18,26 @@ import java.time.Duration;
  * The health checkers of one proxy process: one per health-checked cluster, all on one dedicated
  * event loop ({@code keelson-health}), never on the proxy's I/O loops. A new snapshot keeps a
  * cluster's checker (and its endpoints' health) when the cluster's config did not change; endpoint
- * health objects survive a change for endpoints that stay. Thread-safe (snapshot swaps are rare and
- * synchronized).
+ * health objects survive a change for endpoints that stay. A cluster new to the service is
+ * <em>warming</em> (as Envoy warms a cluster) until every endpoint had its first check, or the
+ * check timeout + 1 s passed; nobody waits for that here: {@link #warming} says whether a cluster
+ * still warms and the {@link #onClusterWarm} listener hears when one is done. Thread-safe
+ * (snapshot swaps are rare and synchronized).
  */
 public final class HealthCheckService implements AutoCloseable {
   private final Transport transport;
   private final StatsRegistry stats;
   private EventLoopGroup group;
   private final Map<String, Entry> clusters = new HashMap<>();
-  /** Checkers of clusters created since the last {@link #awaitInitialChecks}. */
-  private final java.util.ArrayList<ClusterHealthChecker> warming = new java.util.ArrayList<>();
+  /** Told (on the health loop, so it must not block) each time a cluster finishes warming. */
+  private volatile Runnable warmListener = () -> { };
 
   private static final class Entry {
     ClusterConfig config;
     ClusterHealth health;
     ClusterHealthChecker checker;
+    /** Its first checks are done (or timed out); false while warming. Guarded by the service. */
+    boolean warm;
     final Map<EndpointConfig, EndpointHealth> byEndpoint = new HashMap<>();
   }
 
@@ -64,13 +69,14 @@ public final class HealthCheckService implements AutoCloseable {
     if (e != null && e.config.equals(cluster) && (!shared || cluster.endpoints().isEmpty() || resilience.health(0) == e.health.endpoint(0))) {
       return e.health;
     }
-    boolean created = e == null;
-    if (created) {
+    if (e == null) {
       e = new Entry();
       clusters.put(cluster.name(), e);
     } else {
       e.checker.stop();
     }
+    // A cluster changed while still warming keeps warming: its endpoints were never all checked.
+    boolean warming = !e.warm;
     List<EndpointConfig> eps = cluster.endpoints();
     EndpointHealth[] health = new EndpointHealth[eps.size()];
     // As Envoy: an endpoint never checked (every one of a new cluster, or one added to a running cluster)
@@ -78,7 +84,7 @@ public final class HealthCheckService implements AutoCloseable {
     boolean[] pending = new boolean[eps.size()];
     for (int i = 0; i < health.length; i++) {
       EndpointHealth old = e.byEndpoint.get(eps.get(i));
-      pending[i] = old == null;
+      pending[i] = old == null || warming;
       if (shared) {
         EndpointHealth h = resilience.health(i);
         if (old != null && old != h) {
@@ -102,33 +108,65 @@ public final class HealthCheckService implements AutoCloseable {
     var checkStats = new ClusterHealthChecker.HealthCheckStats(
         stats.counter(p + "attempt"), stats.counter(p + "success"), stats.counter(p + "failure"), stats.gauge(p + "healthy"));
     var clusterStats = stats.cluster(cluster.name());
-    e.checker = new ClusterHealthChecker(cluster, e.health, loop, probe, checkStats, pending,
+    ClusterHealthChecker checker = new ClusterHealthChecker(cluster, e.health, loop, probe, checkStats, pending,
         () -> clusterStats.cxTotal.sum() > 0);
-    e.checker.start();
-    if (created) {
-      warming.add(e.checker);
-    }
+    e.checker = checker;
+    Entry entry = e;
+    checker.start(warming ? () -> warmed(entry, checker) : null);
     return e.health;
   }
 
-  /**
-   * Waits for the first checks of the clusters created since the last call, as Envoy warms a new
-   * cluster until its initial health checks are done; each check ends within its timeout, so this
-   * waits at most the longest timeout + 1 s. Called once per snapshot, after every cluster's
-   * {@link #forCluster}, so new clusters are checked in parallel.
-   */
-  public void awaitInitialChecks() {
-    List<ClusterHealthChecker> checkers;
+  /** On the health loop: {@code checker}'s first checks are done; its cluster is warm unless it was replaced. */
+  private void warmed(Entry e, ClusterHealthChecker checker) {
     synchronized (this) {
-      checkers = List.copyOf(warming);
-      warming.clear();
+      if (e.checker != checker || e.warm) {
+        return; // stopped: a newer config of the cluster warms on its own, or the cluster left
+      }
+      e.warm = true;
+      notifyAll();
     }
-    long deadline = System.nanoTime();
-    for (ClusterHealthChecker c : checkers) {
-      deadline = Math.max(deadline, System.nanoTime() + c.maxFirstCheckWait().toNanos());
+    warmListener.run();
+  }
+
+  /**
+   * True while {@code cluster} (health-checked, known to {@link #forCluster}) waits for the first checks
+   * of its endpoints; false once they are done, and for clusters without health checks.
+   */
+  public synchronized boolean warming(String cluster) {
+    Entry e = clusters.get(cluster);
+    return e != null && !e.warm;
+  }
+
+  /**
+   * Sets what is told each time a cluster finishes warming. It runs on the health loop: it must
+   * hand the work to another thread or do it at once without blocking.
+   */
+  public void onClusterWarm(Runnable listener) {
+    this.warmListener = java.util.Objects.requireNonNull(listener, "listener");
+  }
+
+  /**
+   * Waits until no cluster is warming: the start-up path, as Envoy's initialization waits for its
+   * clusters before serving. Each first check ends within its timeout and warming is bounded by
+   * timeout + 1 s, so this waits at most the longest of those (plus a second of slack). Never call it
+   * on the xDS thread or an event loop.
+   */
+  public synchronized void awaitWarm() {
+    long bound = 0;
+    for (Entry e : clusters.values()) {
+      bound = Math.max(bound, e.checker.maxFirstCheckWait().toNanos());
     }
-    for (ClusterHealthChecker c : checkers) {
-      c.awaitFirstChecks(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    long deadline = System.nanoTime() + bound + Duration.ofSeconds(1).toNanos();
+    try {
+      while (clusters.values().stream().anyMatch(e -> !e.warm)) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
     }
   }
 

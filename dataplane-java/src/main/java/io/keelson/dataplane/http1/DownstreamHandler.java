@@ -661,25 +661,31 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       pendingAdmitted = true;
     }
-    if (!breaker.tryAcquireConnection(thresholds)) {
-      // max_connections reached: wait as pending (the slot is held) until a connection frees up, as Envoy.
-      cluster.stats().cxOverflow.increment();
-      state = State.CONNECTING;
-      connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
+    // An HTTP/1.1 connection takes a max_connections slot here; for an HTTP/2 cluster a stream takes none
+    // and the pool takes one per real connection it opens (Envoy: max_requests bounds the streams).
+    boolean http2 = cluster.config().http2Upstream();
+    if (!http2 && !breaker.tryAcquireConnection(thresholds)) {
+      awaitConnectionSlot(ep);
+      return;
+    }
+    UpstreamHandler h = new UpstreamHandler(pool, ep, cluster);
+    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h, breaker, thresholds);
+    if (f == null) {
+      awaitConnectionSlot(ep); // every HTTP/2 connection is full and max_connections is reached
       return;
     }
     state = State.CONNECTING;
-    connecting = new UpstreamHandler(pool, ep, cluster);
-    UpstreamHandler h = connecting;
-    h.breaker = breaker;
-    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h);
-    CircuitBreakers.Resources held = breaker;
+    connecting = h;
+    CircuitBreakers.Resources held = http2 ? null : breaker;
+    h.breaker = held;
     f.addListener(r -> {
-      // An HTTP/1.1 connection (or an HTTP/2 stream) holds its breaker slot until it closes.
-      if (h.channel() != null) {
-        h.channel().closeFuture().addListener(c -> held.releaseConnection());
-      } else {
-        held.releaseConnection();
+      // An HTTP/1.1 connection holds its breaker slot until it closes.
+      if (held != null) {
+        if (h.channel() != null) {
+          h.channel().closeFuture().addListener(c -> held.releaseConnection());
+        } else {
+          held.releaseConnection();
+        }
       }
       if (connecting != h || state != State.CONNECTING) {
         if (h.channel() != null) {
@@ -689,6 +695,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       onConnected(r);
     });
+  }
+
+  /** max_connections reached: wait as pending (the pending slot is held) until a connection or stream frees up, as Envoy. */
+  private void awaitConnectionSlot(UpstreamPool.Endpoint ep) {
+    cluster.stats().cxOverflow.increment();
+    state = State.CONNECTING;
+    connectionWait.await(channel.eventLoop(), breaker, thresholds, ep);
   }
 
   /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
@@ -914,7 +927,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (retriable && canRetry()) {
         RetryState.Decision d = retry.tryRetry();
         if (d == RetryState.Decision.RETRY) {
-          discarding = true; // read this response to its end (keeping the connection), then retry
+          // As Envoy: a retried response that ended with its head (no body) and a request sent in full keep
+          // the connection; any body byte means the rest is dropped with the connection (or the HTTP/2 stream
+          // reset) and the retry goes at once (onResponseBody).
+          discarding = true;
           cluster.stats().recordResponse(status);
           return;
         }
@@ -1000,6 +1016,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   void onResponseBody(ByteBuf content) {
     if (discarding) {
       content.release();
+      dropRetriedResponse();
       return;
     }
     responseBytes += content.readableBytes();
@@ -1309,6 +1326,22 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** True when nothing of the response went downstream and the body sent so far can be sent again. */
   private boolean canRetry() {
     return !responseStarted && replay.replayable() && state != State.CLOSED;
+  }
+
+  /**
+   * A retried response has a body: as Envoy's router resets the upstream request when the response did not
+   * end with its headers, the connection is closed (an HTTP/2 cluster's stream reset) rather than the body
+   * read, and the retry goes now, not after a body that may be large or slow.
+   */
+  private void dropRetriedResponse() {
+    discarding = false;
+    UpstreamHandler up = upstream;
+    upstream = null;
+    endUpstreamRequest();
+    if (up != null) {
+      up.detach(false);
+    }
+    scheduleRetry();
   }
 
   /** After a retriable failure with no response: retries when allowed; false when the caller answers. */

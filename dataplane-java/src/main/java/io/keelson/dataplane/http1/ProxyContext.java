@@ -62,6 +62,30 @@ public final class ProxyContext {
     this.snapshot = next;
   }
 
+  /**
+   * Swaps in {@code change} applied to the current snapshot, atomically against other such swaps
+   * (retried on a race, so {@code change} must be pure); returns the snapshot put in.
+   */
+  public ServingSnapshot updateSnapshot(java.util.function.UnaryOperator<ServingSnapshot> change) {
+    while (true) {
+      ServingSnapshot current = snapshot;
+      ServingSnapshot next = change.apply(current);
+      if (current == next || SNAPSHOT.compareAndSet(this, current, next)) {
+        return next;
+      }
+    }
+  }
+
+  private static final java.lang.invoke.VarHandle SNAPSHOT;
+
+  static {
+    try {
+      SNAPSHOT = java.lang.invoke.MethodHandles.lookup().findVarHandle(ProxyContext.class, "snapshot", ServingSnapshot.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   public boolean draining() {
     return draining;
   }

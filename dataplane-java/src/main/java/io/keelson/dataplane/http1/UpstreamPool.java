@@ -163,11 +163,16 @@ final class UpstreamPool {
   /**
    * Opens a new connection on {@code loop}; the handler reports the outcome to its owner. For an
    * HTTP/2 cluster it opens a stream on a multiplexed connection instead, translated to HTTP/1.1 bytes
-   * for the handler (see {@link io.keelson.dataplane.http2.Http1OverHttp2}).
+   * for the handler (see {@link io.keelson.dataplane.http2.Http1OverHttp2}): the stream takes no
+   * {@code max_connections} slot, a new HTTP/2 connection takes one of {@code breaker}; null when that
+   * is needed and none is free (the caller waits as pending). An HTTP/1.1 connection's slot is the
+   * caller's to take.
    */
-  io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler) {
+  io.netty.util.concurrent.Future<?> connect(EventLoop loop, Endpoint endpoint, ServingCluster cluster, UpstreamHandler handler,
+      io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker,
+      io.keelson.dataplane.config.CircuitBreakerConfig.Thresholds thresholds) {
     if (cluster.config().http2Upstream()) {
-      return http2().open(loop, endpoint.config, cluster, handler);
+      return http2().open(loop, endpoint.config, cluster, handler, breaker, thresholds);
     }
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());

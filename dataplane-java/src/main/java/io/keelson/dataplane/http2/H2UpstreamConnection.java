@@ -40,6 +40,8 @@ final class H2UpstreamConnection {
   private record Waiter(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {}
 
   private final long idleNanos;
+  /** Told on the event loop each time a stream ends (a slot for a request waiting as pending), or null. */
+  Runnable onStreamEnd;
   /** When the stream count last dropped to zero; a scheduled idle check only acts if it is still this one's. */
   private long idleSince;
 
@@ -82,6 +84,9 @@ final class H2UpstreamConnection {
   }
 
   private void streamEnded() {
+    if (onStreamEnd != null) {
+      onStreamEnd.run();
+    }
     if (--streams == 0 && idleNanos > 0 && parent != null) {
       long since = System.nanoTime();
       idleSince = since;

@@ -48,9 +48,14 @@ public final class Http1OverHttp2 {
 
   /**
    * Opens a stream to {@code endpoint} whose pipeline ends in {@code http1Handler} (which reads and
-   * writes HTTP/1.1 bytes). The future gets the stream channel. On the event loop {@code loop}.
+   * writes HTTP/1.1 bytes). The future gets the stream channel; null when a new HTTP/2 connection is needed
+   * and {@code breaker} has no {@code max_connections} slot (the caller waits as pending). On the event loop
+   * {@code loop}.
    */
-  public Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler http1Handler) {
-    return channels.openStream(loop, endpoint, cluster, () -> new ChannelHandler[] {new Http1StreamAdapter(), http1Handler});
+  public Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler http1Handler,
+      io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker,
+      io.keelson.dataplane.config.CircuitBreakerConfig.Thresholds thresholds) {
+    return channels.openStream(loop, endpoint, cluster, () -> new ChannelHandler[] {new Http1StreamAdapter(), http1Handler},
+        breaker, thresholds);
   }
 }

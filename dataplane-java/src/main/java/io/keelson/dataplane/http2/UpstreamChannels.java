@@ -90,14 +90,21 @@ final class UpstreamChannels {
    * then an {@link UpstreamRelay}) or an HTTP/2 stream channel (HTTP-object codec then a relay).
    * A new HTTP/1.1 connection takes a connection slot of {@code breaker} ({@code max_connections}),
    * held until it closes; null when none is free and no pooled connection is idle: the caller waits
-   * for a slot ({@link io.keelson.dataplane.resilience.ConnectionWait}) and calls again. Streams on
-   * HTTP/2 connections are not counted against {@code max_connections}.
+   * for a slot ({@link io.keelson.dataplane.resilience.ConnectionWait}) and calls again. For an HTTP/2
+   * cluster, as Envoy: streams are not connections (max_requests bounds them, taken by the caller); a
+   * stream goes on a connection with room, and only a new HTTP/2 connection takes a
+   * {@code max_connections} slot (null when none is free: the caller waits as pending, woken when a
+   * stream ends or a connection closes).
    */
   Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, UpstreamOwner owner,
       CircuitBreakers.Resources breaker, CircuitBreakerConfig.Thresholds thresholds) {
     Promise<Channel> promise = loop.newPromise();
     if (cluster.config().http2Upstream()) {
-      connectionFor(loop, endpoint, cluster).openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
+      H2UpstreamConnection c = connectionFor(loop, endpoint, cluster, breaker, thresholds);
+      if (c == null) {
+        return null;
+      }
+      c.openStream(() -> new ChannelHandler[] {new UpstreamRelay(owner)}, promise);
       return promise;
     }
     Object key = key(endpoint, cluster);
@@ -142,11 +149,19 @@ final class UpstreamChannels {
     return promise;
   }
 
-  /** A stream on a multiplexed connection to an HTTP/2 cluster's endpoint, its pipeline ending in {@code tail}. */
+  /**
+   * A stream on a multiplexed connection to an HTTP/2 cluster's endpoint, its pipeline ending in {@code tail};
+   * null when a new connection is needed and {@code breaker} has no {@code max_connections} slot (see {@link #open}).
+   */
   Future<Channel> openStream(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster,
-      java.util.function.Supplier<ChannelHandler[]> tail) {
+      java.util.function.Supplier<ChannelHandler[]> tail, CircuitBreakers.Resources breaker,
+      CircuitBreakerConfig.Thresholds thresholds) {
+    H2UpstreamConnection c = connectionFor(loop, endpoint, cluster, breaker, thresholds);
+    if (c == null) {
+      return null;
+    }
     Promise<Channel> promise = loop.newPromise();
-    connectionFor(loop, endpoint, cluster).openStream(tail, promise);
+    c.openStream(tail, promise);
     return promise;
   }
 
@@ -176,7 +191,15 @@ final class UpstreamChannels {
     idle.addLast(ch);
   }
 
-  private H2UpstreamConnection connectionFor(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster) {
+  /**
+   * A connection with room for one more stream, or a new one holding a {@code max_connections} slot of
+   * {@code breaker} until it closes; null when a new one is needed and no slot is free. As Envoy's pool,
+   * one connection is opened past the limit (counted in upstream_cx_overflow) when this event loop has
+   * none to the endpoint: pools are per event loop, and the other loops' connections cannot take its
+   * streams.
+   */
+  private H2UpstreamConnection connectionFor(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster,
+      CircuitBreakers.Resources breaker, CircuitBreakerConfig.Thresholds thresholds) {
     List<H2UpstreamConnection> list = http2.computeIfAbsent(key(endpoint, cluster), e -> new ArrayList<>());
     for (int i = 0; i < list.size(); i++) {
       H2UpstreamConnection c = list.get(i);
@@ -184,11 +207,26 @@ final class UpstreamChannels {
         return c;
       }
     }
+    if (!breaker.tryAcquireConnection(thresholds)) {
+      if (!list.isEmpty()) {
+        return null;
+      }
+      cluster.stats().cxOverflow.increment();
+      breaker.forceAcquireConnection();
+    }
     H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2(), cluster.config().idleTimeout());
+    c.onStreamEnd = () -> {
+      if (breaker.hasWaiters()) {
+        breaker.wakeWaiters(); // a stream slot is free: requests waiting as pending try again
+      }
+    };
     list.add(c);
     Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()),
         (b, address) -> connect(b, address, cluster));
-    parent.closeFuture().addListener(x -> list.remove(c));
+    parent.closeFuture().addListener(x -> {
+      list.remove(c);
+      breaker.releaseConnection(); // the slot is held while the connection is open
+    });
     return c;
   }
 

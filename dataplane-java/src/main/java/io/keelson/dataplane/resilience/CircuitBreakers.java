@@ -41,6 +41,14 @@ public final class CircuitBreakers {
       return tryAcquire(connections, t.maxConnections());
     }
 
+    /**
+     * Counts a connection opened past max_connections: Envoy's pool always opens one when it has none
+     * at all, so that requests queued on it (per event loop) are not stranded by other pools' connections.
+     */
+    public void forceAcquireConnection() {
+      connections.incrementAndGet();
+    }
+
     public void releaseConnection() {
       connections.decrementAndGet();
       wakeWaiter();
@@ -66,6 +74,20 @@ public final class CircuitBreakers {
     /** True when requests are waiting for a connection slot (a connection given back should then close). */
     public boolean hasWaiters() {
       return !waiters.isEmpty();
+    }
+
+    /**
+     * Wakes every request waiting now (an HTTP/2 stream slot was freed: the waiters sit on several event
+     * loops' pools, and only the one on the freeing loop's pool can use it; the others wait again).
+     */
+    public void wakeWaiters() {
+      for (int n = waiters.size(); n > 0; n--) {
+        ConnectionWaiter w = waiters.poll();
+        if (w == null) {
+          return;
+        }
+        w.onConnectionSlotFree();
+      }
     }
 
     /** Wakes the longest-waiting request, if any. */

@@ -7,7 +7,7 @@ import io.netty.channel.EventLoop;
  * One request waiting as a pending request for a connection slot of its cluster, as Envoy queues a
  * request when {@code max_connections} is reached (the pending slot, bounded by
  * {@code max_pending_requests}, is held by the request meanwhile). The breaker wakes the oldest waiter
- * when a connection closes; a connection given back to a pool while requests wait is closed instead,
+ * when a connection closes, and every waiter when a stream ends on one of an HTTP/2 cluster's connections; a connection given back to a pool while requests wait is closed instead,
  * since the waiter may sit on another event loop. The route and per-try timeouts still bound the wait.
  * Used by HTTP/1.1 exchanges ({@code http1/DownstreamHandler}) and HTTP/2 client streams
  * ({@code http2/StreamProxy}). Event-loop confined, except {@link #onConnectionSlotFree}.

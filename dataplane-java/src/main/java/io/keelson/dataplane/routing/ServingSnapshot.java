@@ -13,17 +13,25 @@ import java.util.Map;
 
 /**
  * A {@link ProxySnapshot} compiled for serving: route tables compiled, counters resolved, so the hot
- * path does no lookups beyond a cluster-name map. Immutable; swapped atomically as a whole.
+ * path does no lookups beyond a cluster-name map. A cluster whose active health checks are still
+ * warming (see {@link HealthCheckService}) is held back, as Envoy keeps a warming cluster out of
+ * service: the previous snapshot's version of it serves meanwhile, or none (requests to it get no
+ * cluster, 503 NC), and {@link #activateWarmed} puts it in once warm. Immutable; swapped atomically as
+ * a whole.
  */
 public final class ServingSnapshot {
   private final ProxySnapshot config;
   private final Map<String, ServingListener> listeners;
   private final Map<String, ServingCluster> clusters;
+  /** Clusters of {@link #config} still warming, by name: they replace (or join) {@link #clusters} once warm. */
+  private final Map<String, ServingCluster> warming;
 
-  private ServingSnapshot(ProxySnapshot config, Map<String, ServingListener> listeners, Map<String, ServingCluster> clusters) {
+  private ServingSnapshot(ProxySnapshot config, Map<String, ServingListener> listeners, Map<String, ServingCluster> clusters,
+      Map<String, ServingCluster> warming) {
     this.config = config;
     this.listeners = listeners;
     this.clusters = clusters;
+    this.warming = warming;
   }
 
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats) {
@@ -37,21 +45,30 @@ public final class ServingSnapshot {
 
   /**
    * As above, following {@code previous} (null for the first snapshot): endpoints that were not in a
-   * cluster of the previous snapshot are new (slow start applies to them).
+   * cluster of the previous snapshot are new (slow start applies to them), and a cluster still warming
+   * is served as {@code previous} served it. Never waits for a health check.
    */
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health, ServingSnapshot previous) {
     Map<String, ServingCluster> clusters = new HashMap<>();
+    Map<String, ServingCluster> warming = new HashMap<>();
     long now = System.nanoTime();
     for (ClusterConfig c : config.clusters().values()) {
       ServingCluster before = previous == null ? null : previous.cluster(c.name());
       var clusterStats = stats.cluster(c.name());
       var resilience = stats.resilience().forCluster(c, clusterStats);
-      clusters.put(c.name(), new ServingCluster(c, clusterStats, resilience,
-          health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now)));
+      var compiled = new ServingCluster(c, clusterStats, resilience,
+          health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now));
+      if (health != null && health.warming(c.name())) {
+        warming.put(c.name(), compiled);
+        if (before != null) {
+          clusters.put(c.name(), before);
+        }
+      } else {
+        clusters.put(c.name(), compiled);
+      }
     }
     if (health != null) {
-      health.awaitInitialChecks(); // new clusters: their endpoints' first checks decide, as Envoy warms them
-      health.retain(clusters.keySet());
+      health.retain(config.clusters().keySet());
     }
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners().stream().flatMap(x -> x.withChains().stream()).toList()) {
@@ -60,7 +77,35 @@ public final class ServingSnapshot {
             FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()))));
       }
     }
-    return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters));
+    return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters), Map.copyOf(warming));
+  }
+
+  /**
+   * This snapshot with the clusters that finished warming put in service (this one when none did).
+   * Pure: safe to retry in a compare-and-set loop.
+   */
+  public ServingSnapshot activateWarmed(HealthCheckService health) {
+    if (warming.isEmpty()) {
+      return this;
+    }
+    Map<String, ServingCluster> live = null;
+    Map<String, ServingCluster> still = new HashMap<>();
+    for (Map.Entry<String, ServingCluster> e : warming.entrySet()) {
+      if (health.warming(e.getKey())) {
+        still.put(e.getKey(), e.getValue());
+      } else {
+        if (live == null) {
+          live = new HashMap<>(clusters);
+        }
+        live.put(e.getKey(), e.getValue());
+      }
+    }
+    return live == null ? this : new ServingSnapshot(config, listeners, Map.copyOf(live), Map.copyOf(still));
+  }
+
+  /** Names of the clusters of this config still warming (not yet in {@link #clusters}, or served by an older version). */
+  public java.util.Set<String> warmingClusters() {
+    return warming.keySet();
   }
 
   /** Per endpoint, when it joined: kept from {@code before}, now for new ones; null without slow start or on a new cluster. */

@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * the admin listener, swaps snapshots (binding, moving and closing listeners as they change, see
  * {@link ListenerSet}), and drains on shutdown (stop accepting, finish in-flight
  * exchanges, close idle keep-alive connections, let tcp_proxy connections relay until they end, close what
- * is left at the drain time, exit). Thread-safe; {@link #close} is idempotent.
+ * is left at the drain time, exit). {@link #install} never waits for health checks: a cluster new to the
+ * proxy warms (its first checks) while the rest of the snapshot serves, and joins the current snapshot
+ * when warm. Thread-safe; {@link #close} is idempotent.
  */
 public final class ProxyServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
@@ -64,7 +66,15 @@ public final class ProxyServer implements AutoCloseable {
     this.options = options;
     this.pipelines = new RoutingPipelines(options.pipeline(), options.ringSize());
     this.health = new HealthCheckService(options.transport(), stats);
-    this.context = new ProxyContext(ServingSnapshot.compile(snapshot, stats, health), pipelines, options.transport(), stats);
+    ServingSnapshot first = ServingSnapshot.compile(snapshot, stats, health);
+    if (!first.warmingClusters().isEmpty()) {
+      health.awaitWarm(); // start-up, as Envoy's initialization: the first requests see checked endpoints
+      first = first.activateWarmed(health);
+    }
+    this.context = new ProxyContext(first, pipelines, options.transport(), stats);
+    // Later snapshots never wait (install runs on the xDS thread): a cluster that finishes warming joins
+    // whatever snapshot is current then, so an older config is never put back.
+    health.onClusterWarm(() -> context.updateSnapshot(s -> s.activateWarmed(health)));
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload,
         context::accessLogService);
@@ -248,7 +258,7 @@ public final class ProxyServer implements AutoCloseable {
   public synchronized void install(ProxySnapshot snapshot) throws ConfigException {
     ServingSnapshot compiled = ServingSnapshot.compile(snapshot, stats, health, context.snapshot());
     if (!started || closed || context.draining()) {
-      context.snapshot(compiled);
+      swapIn(compiled);
       return;
     }
     checkTransport(snapshot);
@@ -262,11 +272,20 @@ public final class ProxyServer implements AutoCloseable {
       // snapshot without its listener (that was a 503 "listener removed").
       listeners.retire(change, c -> Http1ProxyInitializer.retire(c, before));
     }
-    context.snapshot(compiled);
+    swapIn(compiled);
     // After the swap: a new, moved, renamed or updated listener's first requests must find it in the snapshot (its
     // new socket accepts nothing before; clients that connect meanwhile wait in the backlog, or, on a socket taken
     // over, are the old listener's and drained).
     listeners.admit(change);
+  }
+
+  /**
+   * Puts {@code compiled} in service with whatever finished warming since it was compiled, atomically
+   * against {@link HealthCheckService#onClusterWarm}'s swap: a cluster warming when compiled joins it
+   * either here or in that swap, never in an older snapshot.
+   */
+  private void swapIn(ServingSnapshot compiled) {
+    context.updateSnapshot(current -> compiled.activateWarmed(health));
   }
 
   public ServingSnapshot snapshot() {

@@ -27,6 +27,12 @@ public final class ProxyHarness implements AutoCloseable {
     this(yaml, mode, null);
   }
 
+  /** @param concurrency event loops (the other constructors run 2) */
+  public ProxyHarness(String yaml, PipelineMode mode, int concurrency) throws Exception {
+    server = new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"), ProxyOptions.defaults().withConcurrency(concurrency)
+        .withPipeline(mode).withAdmin("127.0.0.1", 0).withDrainTime(Duration.ofSeconds(3))).start();
+  }
+
   /** @param transport the socket transport, or null for the default ({@code --transport auto}) */
   public ProxyHarness(String yaml, PipelineMode mode, io.keelson.dataplane.transport.Transport transport) throws Exception {
     this(yaml, mode, transport, Duration.ofSeconds(3));
