@@ -15,18 +15,18 @@ final class GatewayParser {
   private GatewayParser() {}
 
   static Policy httpRoute(Policy.Meta meta, Fields spec) {
-    return route(meta, spec, true, GatewayParser::rule);
+    return route(meta, spec, GatewayParser::rule);
   }
 
   /**
-   * An HTTPRoute or GRPCRoute: its parentRefs (Gateway parents only when {@code gatewayParents}), hostnames and rules,
+   * An HTTPRoute or GRPCRoute: its parentRefs (Services and Gateways), hostnames and rules,
    * each rule read by {@code rule} (given the rule and its default name, {@code <route>-<index>}).
    */
-  static Policy.Routes route(Policy.Meta meta, Fields spec, boolean gatewayParents,
+  static Policy.Routes route(Policy.Meta meta, Fields spec,
       java.util.function.BiFunction<Fields, String, Policy.Rule> rule) {
     spec.allow("parentRefs", "hostnames", "rules");
     List<String> services = new ArrayList<>();
-    List<String> gateways = parents(spec, meta, services, new ArrayList<>(), gatewayParents);
+    List<String> gateways = parents(spec, meta, services, new ArrayList<>());
     List<String> hostnames = spec.strings("hostnames", false);
     for (int i = 0; i < hostnames.size(); i++) {
       if (!gateways.isEmpty() && !IstioGatewayParser.gatewayHost(hostnames.get(i))) {
@@ -45,8 +45,8 @@ final class GatewayParser {
     if (!gateways.isEmpty() && !services.isEmpty()) {
       gateways.add(Policy.Routes.MESH);
     }
-    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways,
-        crossNamespaceBackends(spec, meta));
+    refuseCrossNamespaceBackends(spec, meta);
+    return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways);
   }
 
   /**
@@ -55,19 +55,13 @@ final class GatewayParser {
    * {@code namespace/name/sectionName} for one listener, with {@code :port} appended when the parentRef names a port
    * ({@code namespace/name/:port}: the listeners of that port).
    */
-  static List<String> parents(Fields spec, Policy.Meta meta, List<String> services, List<Integer> ports,
-      boolean gatewayParents) {
+  static List<String> parents(Fields spec, Policy.Meta meta, List<String> services, List<Integer> ports) {
     List<String> gateways = new ArrayList<>();
     for (Fields p : spec.objects("parentRefs", true)) {
       p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
       String kind = p.string("kind", false);
       String group = p.string("group", false);
       String name = p.string("name", true);
-      if ((kind == null || kind.equals("Gateway")) && !gatewayParents) {
-        p.error("kind", "parent kind Gateway" + (kind == null ? " (the default)" : "") + " is not supported yet for this"
-            + " route kind; expected kind: Service (mesh routing, with group: \"\")");
-        continue;
-      }
       if (kind == null || kind.equals("Gateway")) {
         if (group != null && !group.equals("gateway.networking.k8s.io")) {
           p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");
@@ -102,68 +96,35 @@ final class GatewayParser {
     return gateways;
   }
 
-  /** parentRefs: the Services whose traffic the route handles (mesh/GAMMA form only). */
-  static List<String> parentServices(Fields spec) {
-    return parentServices(spec, new ArrayList<>());
-  }
-
-  /** parentRefs, and into {@code ports} the {@code port} of each that names one (the service port it attaches to). */
-  static List<String> parentServices(Fields spec, List<Integer> ports) {
-    List<String> services = new ArrayList<>();
-    for (Fields p : spec.objects("parentRefs", true)) {
-      p.allow(Set.of("group", "kind", "name", "namespace", "port"), Map.of(
-          "sectionName", "sectionName is not supported yet"));
-      String kind = p.string("kind", false);
-      String group = p.string("group", false);
-      if (kind == null || !kind.equals("Service")) {
-        p.error("kind", "parent kind " + (kind == null ? "Gateway (the default)" : "'" + kind + "'")
-            + " is not supported yet; expected kind: Service (mesh routing, with group: \"\")");
-      } else if (group != null && !group.isEmpty() && !group.equals("core")) {
-        p.error("group", "'" + group + "' is not the group of kind Service; expected \"\"");
-      }
-      String name = p.string("name", true);
-      if (name != null) {
-        services.add(name);
-      }
-      Integer port = p.integer("port", 1, 65535, null);
-      if (port != null) {
-        ports.add(port);
-      }
-    }
-    return services;
-  }
-
   /**
-   * The rules' backendRefs (and RequestMirror backendRefs) naming a Service of a namespace other than the route's (routes are in the one mesh
-   * namespace, {@code default}): each needs a ReferenceGrant there (checked across documents, in the store).
+   * Refuses backendRefs (and RequestMirror backendRefs) naming a namespace other than the route's: Keelson's registry
+   * Services are not namespaced (every one is mesh-wide, in {@code default}), so such a reference would reach the
+   * mesh-wide Service of that name with no namespace boundary for a ReferenceGrant to guard. Same-namespace
+   * references (or none) are the mesh-wide Service.
    */
-  static List<Policy.CrossReference> crossNamespaceBackends(Fields spec, Policy.Meta meta) {
+  static void refuseCrossNamespaceBackends(Fields spec, Policy.Meta meta) {
     String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
-    List<Policy.CrossReference> refs = new ArrayList<>();
     List<Fields> rules = spec.objects("rules", false);
     for (int i = 0; i < rules.size(); i++) {
-      List<Fields> backends = rules.get(i).objects("backendRefs", false);
-      for (int j = 0; j < backends.size(); j++) {
-        String ns = backends.get(j).string("namespace", false);
-        String name = backends.get(j).string("name", false);
-        if (ns != null && name != null && !ns.equals(own)) {
-          refs.add(new Policy.CrossReference("spec.rules[" + i + "].backendRefs[" + j + "].namespace", "", "Service",
-              ns, name));
-        }
+      for (Fields b : rules.get(i).objects("backendRefs", false)) {
+        refuseOtherNamespace(b, own);
       }
-      List<Fields> filters = rules.get(i).objects("filters", false);
-      for (int k = 0; k < filters.size(); k++) {
-        Fields mirror = filters.get(k).has("requestMirror") ? filters.get(k).object("requestMirror", false) : null;
-        Fields b = mirror == null || !mirror.has("backendRef") ? null : mirror.object("backendRef", false);
-        String ns = b == null ? null : b.string("namespace", false);
-        String name = b == null ? null : b.string("name", false);
-        if (ns != null && name != null && !ns.equals(own)) {
-          refs.add(new Policy.CrossReference("spec.rules[" + i + "].filters[" + k + "].requestMirror.backendRef.namespace",
-              "", "Service", ns, name));
+      for (Fields f : rules.get(i).objects("filters", false)) {
+        Fields mirror = f.has("requestMirror") ? f.object("requestMirror", false) : null;
+        if (mirror != null && mirror.has("backendRef")) {
+          refuseOtherNamespace(mirror.object("backendRef", false), own);
         }
       }
     }
-    return refs;
+  }
+
+  private static void refuseOtherNamespace(Fields backendRef, String own) {
+    String ns = backendRef.string("namespace", false);
+    if (ns != null && !ns.equals(own)) {
+      backendRef.error("namespace", "'" + ns + "' is another namespace than this route's (" + own + "); Keelson's "
+          + "registry Services are not namespaced, so a Service of another namespace cannot be told apart from the "
+          + "mesh-wide one: leave namespace out");
+    }
   }
 
   /** backendRefs: Services with an optional port and a weight (default 1). */

@@ -17,7 +17,7 @@ final class GrpcRouteParser {
   private GrpcRouteParser() {}
 
   static Policy grpcRoute(Policy.Meta meta, Fields spec) {
-    return GatewayParser.route(meta, spec, true, GrpcRouteParser::rule);
+    return GatewayParser.route(meta, spec, GrpcRouteParser::rule);
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {

@@ -296,19 +296,12 @@ public sealed interface Policy {
    *                 gateways (wildcards allowed) and, where {@value #MESH} is listed too, service names.
    */
   record Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
-      List<String> gateways, List<CrossReference> references) implements Policy {
+      List<String> gateways) implements Policy {
     public static final String MESH = "mesh";
 
     public Routes {
       streams = streams == null ? List.of() : List.copyOf(streams);
       gateways = gateways == null ? List.of() : List.copyOf(gateways);
-      references = references == null ? List.of() : List.copyOf(references);
-    }
-
-    /** Without references to other namespaces. */
-    public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams,
-        List<String> gateways) {
-      this(meta, services, hostnames, rules, streams, gateways, List.of());
     }
 
     public Routes(Meta meta, List<String> services, List<String> hostnames, List<Rule> rules, List<StreamRule> streams) {
@@ -418,8 +411,8 @@ public sealed interface Policy {
   }
 
   /**
-   * A reference from a Gateway API document to an object in another namespace (a route's {@code backendRefs}, a
-   * Gateway's {@code certificateRefs}), written at {@code field}: a ReferenceGrant in {@code namespace} must permit
+   * A reference from a Gateway API document to an object in another namespace (a Gateway's {@code certificateRefs}),
+   * written at {@code field}: a ReferenceGrant in {@code namespace} must permit
    * it.
    */
   record CrossReference(String field, String group, String kind, String namespace, String name) {}

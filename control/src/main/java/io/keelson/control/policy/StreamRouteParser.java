@@ -24,7 +24,7 @@ final class StreamRouteParser {
     }
     List<Integer> ports = new ArrayList<>();
     List<String> services = new ArrayList<>();
-    List<String> gateways = GatewayParser.parents(spec, meta, services, ports, true);
+    List<String> gateways = GatewayParser.parents(spec, meta, services, ports);
     if (!gateways.isEmpty() && !services.isEmpty()) {
       gateways.add(Policy.Routes.MESH);
     }
@@ -66,8 +66,8 @@ final class StreamRouteParser {
       }
     }
     Policy.Protocol protocol = tls ? Policy.Protocol.TLS : Policy.Protocol.TCP;
+    GatewayParser.refuseCrossNamespaceBackends(spec, meta);
     return new Policy.Routes(meta, List.copyOf(services), List.of(), List.of(),
-        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways,
-        GatewayParser.crossNamespaceBackends(spec, meta));
+        List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways);
   }
 }

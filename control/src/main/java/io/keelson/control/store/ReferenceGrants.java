@@ -5,23 +5,15 @@ import io.keelson.control.policy.PolicyError;
 import java.util.List;
 
 /**
- * Gateway API references across namespaces, checked against the ReferenceGrants of the candidate state: a route's
- * {@code backendRefs} to a Service of another namespace, and a Gateway's {@code certificateRefs} to a Secret of
- * another namespace, each need a ReferenceGrant in the target namespace from the referring kind and namespace to that
- * kind (and name, where the grant names one). Without one the document is refused, naming the field and the grant it
+ * Gateway API references across namespaces, checked against the ReferenceGrants of the candidate state: a Gateway's
+ * {@code certificateRefs} to a Secret of another namespace needs a ReferenceGrant in the Secret's namespace from the
+ * Gateway's namespace to Secrets (and that name, where the grant names one). (Routes' {@code backendRefs} to another
+ * namespace are refused by the parser: registry Services are not namespaced.) Without one the document is refused, naming the field and the grant it
  * needs. The store checks every document on every change, so deleting (or narrowing) a grant that something still
  * uses is refused too ("would break"): a permitted reference never goes on working unseen. Stateless.
  */
 final class ReferenceGrants {
   private ReferenceGrants() {}
-
-  static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
-    // Keelson keeps routes in the one mesh namespace, default.
-    String from = r.namespace().isEmpty() ? "default" : r.namespace();
-    for (Policy.CrossReference ref : r.references()) {
-      check(state, r, r.kind(), from, ref, errors);
-    }
-  }
 
   static void gateway(PolicySet state, Policy.Gateway g, List<PolicyError> errors) {
     if (g.meta().apiVersion().startsWith("networking.istio.io/")) {

@@ -100,7 +100,6 @@ public final class References {
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
     GatewayReferences.boundGateways(state, r, errors);
-    ReferenceGrants.routes(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");
     String file = r.meta().file();
     String doc = r.meta().key();

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * real sockets: curl reaches two HTTPS apps by SNI through TLSRoutes (an exact name beats a wildcard; each app's own
  * certificate reaches curl, the gateway holds no key), a TCPRoute relays to a TCP echo, and a grpc-java client calls a
  * grpc-java server through a GRPCRoute on the HTTP listener (HTTP/2 upstream); every backend sits behind a STRICT-mTLS
- * sidecar, reached as the gateway's SPIFFE identity. Also: ReferenceGrants letting a Gateway use a Secret and a route
- * a Service of other namespaces, and an Istio VirtualService's wildcard {@code sniHosts} losing to an exact name.
+ * sidecar, reached as the gateway's SPIFFE identity. Also: a ReferenceGrant letting a Gateway use a Secret of another
+ * namespace, and an Istio VirtualService's wildcard {@code sniHosts} losing to an exact name.
  */
 class GatewayApiIngressTest {
   @TempDir
@@ -200,7 +200,7 @@ class GatewayApiIngressTest {
           metadata: { name: shop }
           spec:
             parentRefs: [ { name: web, namespace: edge } ]
-            rules: [ { backendRefs: [ { name: product-service, namespace: shop, port: 80 } ] } ]
+            rules: [ { backendRefs: [ { name: product-service, port: 80 } ] } ]
           """.formatted(https, IngressGatewayTest.b64(cert.certPem()), IngressGatewayTest.b64(cert.keyPem()));
       String grants = """
           ---
@@ -210,21 +210,12 @@ class GatewayApiIngressTest {
           spec:
             from: [ { group: gateway.networking.k8s.io, kind: Gateway, namespace: edge } ]
             to: [ { group: "", kind: Secret, name: web-cert } ]
-          ---
-          apiVersion: gateway.networking.k8s.io/v1beta1
-          kind: ReferenceGrant
-          metadata: { name: routes, namespace: shop }
-          spec:
-            from: [ { group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default } ]
-            to: [ { group: "", kind: Service } ]
           """;
-      // Without the grants nothing is applied: both references are named.
+      // Without the grant nothing is applied: the reference is named.
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> cp.store.apply(PolicyParser.parse("web.yaml", yaml)
           .policies(), false))
           .hasMessageContaining("Gateway/edge/web: spec.listeners[0].tls.certificateRefs[0].namespace: Secret"
-              + " certs/web-cert is in another namespace")
-          .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: Service shop/product-service"
-              + " is in another namespace");
+              + " certs/web-cert is in another namespace");
       cp.store.apply(PolicyParser.parse("web.yaml", yaml + grants).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> {
         IngressGatewayTest.Curl ok = curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert",

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * ReferenceGrant: a route's backendRefs and a Gateway's certificateRefs into another namespace are refused without a
- * grant there, accepted with one, and deleting a grant still in use is refused; grants persist in the data directory.
+ * ReferenceGrant: a Gateway's certificateRefs into another namespace are refused without a grant there, accepted with
+ * one, and deleting a grant still in use is refused; grants persist in the data directory. A route's backendRefs into
+ * another namespace are refused outright (registry Services are not namespaced).
  */
 class ReferenceGrantTest {
   static final String SERVICE = """
@@ -54,35 +55,25 @@ class ReferenceGrantTest {
   }
 
   @Test
-  void aBackendRefToAnotherNamespaceNeedsAGrantThereAndItsGrantCannotBeDeletedWhileUsed() throws Exception {
-    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE))
-        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: Service backend/api is in another"
-            + " namespace than this HTTPRoute (default) and no ReferenceGrant in namespace backend permits it; expected"
-            + " a ReferenceGrant (gateway.networking.k8s.io/v1beta1) in namespace backend with from: [{group:"
-            + " gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}] and to: [{group: \"\", kind: Service}]");
-    // A grant in the wrong namespace, for another name, or for another kind permits nothing.
-    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE + GRANT.replace("namespace: backend", "namespace: other")))
-        .hasMessageContaining("no ReferenceGrant in namespace backend permits it");
-    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE + GRANT.replace("name: api }", "name: db }")))
-        .hasMessageContaining("no ReferenceGrant in namespace backend permits it");
-    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE + GRANT.replace("kind: HTTPRoute", "kind: GRPCRoute")))
-        .hasMessageContaining("no ReferenceGrant in namespace backend permits it");
-
-    PolicyStore store = apply(new PolicyStore(), SERVICE + GRANT);
-    assertThat(store.current().ofType(Policy.ReferenceGrant.class)).hasSize(1);
-    assertThatThrownBy(() -> store.delete("ReferenceGrant", "backend", "routes-to-api", false))
-        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: would break if"
-            + " ReferenceGrant/backend/routes-to-api were deleted: Service backend/api is in another namespace");
-    // A mirror's backendRef to another namespace needs a grant too.
+  void aBackendRefToAnotherNamespaceIsRefusedEvenWithAGrantBecauseServicesAreNotNamespaced() {
+    // Registry Services are mesh-wide: "backend/api" would be the same Service as "api", so a grant would guard nothing.
+    for (String yaml : new String[] {SERVICE, SERVICE + GRANT}) {
+      assertThatThrownBy(() -> apply(new PolicyStore(), yaml))
+          .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: 'backend' is another namespace"
+              + " than this route's (default); Keelson's registry Services are not namespaced");
+    }
     assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE.replace("rules: [ { backendRefs: [ { name: api, namespace:"
         + " backend, port: 80 } ] } ]", "rules: [ { backendRefs: [ { name: api, port: 80 } ], filters: [ { type:"
         + " RequestMirror, requestMirror: { backendRef: { name: api, namespace: shadow, port: 80 } } } ] } ]")))
-        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].filters[0].requestMirror.backendRef.namespace: Service"
-            + " shadow/api is in another namespace");
-    // Without its user, the grant goes.
-    store.delete("HTTPRoute", "shop", false);
-    store.delete("ReferenceGrant", "backend", "routes-to-api", false);
-    assertThat(store.current().ofType(Policy.ReferenceGrant.class)).isEmpty();
+        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].filters[0].requestMirror.backendRef.namespace: 'shadow' is"
+            + " another namespace");
+  }
+
+  @Test
+  void theRoutesOwnNamespaceOrNoneIsTheMeshWideService() throws Exception {
+    PolicyStore store = apply(new PolicyStore(), SERVICE.replace("namespace: backend, ", "namespace: default, "));
+    assertThat(store.current().ofType(Policy.Routes.class)).hasSize(1);
+    apply(store, SERVICE.replace("namespace: backend, ", ""));
   }
 
   @Test
