@@ -218,12 +218,11 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(), "grpc_service", "service_name")
         .reject("http_service", "only OTLP over gRPC (grpc_service) is supported");
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc")
-        .ignore("timeout", SAFE)
+    // timeout and authority are read by ext_authz's grpc_service (the OTLP exporter does not use them).
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc", "timeout")
         .ignore("initial_metadata", SAFE)
         .reject("google_grpc", "use envoy_grpc with a cluster");
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name")
-        .ignore("authority", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name", "authority");
     rules(AccessLog.getDescriptor(), "name", "typed_config")
         .reject("filter", "access log filters are not supported yet; every request (or connection) is logged");
     rules(FileAccessLog.getDescriptor(), "path", "log_format")

@@ -9,9 +9,12 @@ import java.util.List;
  * travel in each direction. A null matcher list means the field was not set (Envoy's defaults apply).
  * Immutable.
  *
- * @param cluster               server_uri.cluster: the authorization server's cluster
+ * @param grpc                  the check is envoy.service.auth.v3.Authorization/Check over HTTP/2 (grpc_service);
+ *                              the header lists below are then empty (gRPC checks carry every request header)
+ * @param cluster               server_uri.cluster (or grpc_service.envoy_grpc.cluster_name): the server's cluster
+ * @param authority             the check request's :authority for gRPC (envoy_grpc.authority, else the cluster name)
  * @param pathPrefix            prepended to the request's path (with its query) in the check request
- * @param timeoutNanos          server_uri.timeout: the whole check, connect included
+ * @param timeoutNanos          server_uri.timeout (grpc_service.timeout, 200 ms by default): the whole check
  * @param allowedHeaders        request headers sent besides Envoy's fixed set (ExtAuthz.allowed_headers, or
  *                              the deprecated authorization_request.allowed_headers); empty for none
  * @param disallowedHeaders     request headers never sent
@@ -24,7 +27,7 @@ import java.util.List;
  * @param failureModeAllow      a failed check lets the request through
  * @param failureModeHeader     ... then adds {@code x-envoy-auth-failure-mode-allowed: true} upstream
  */
-record ExtAuthzConfig(String cluster, String pathPrefix, long timeoutNanos, List<ValueMatch> allowedHeaders,
+record ExtAuthzConfig(boolean grpc, String cluster, String authority, String pathPrefix, long timeoutNanos, List<ValueMatch> allowedHeaders,
     List<ValueMatch> disallowedHeaders, List<HeaderMutations.HeaderValue> headersToAdd, List<ValueMatch> upstreamHeaders,
     List<ValueMatch> upstreamAppend, List<ValueMatch> clientHeaders, int statusOnError, boolean failureModeAllow,
     boolean failureModeHeader) {

@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code envoy.filters.http.ext_authz}: translates {@code ExtAuthz} (http_service) into {@link ExtAuthzConfig}
+ * {@code envoy.filters.http.ext_authz}: translates {@code ExtAuthz} (http_service or grpc_service) into {@link ExtAuthzConfig}
  * and {@code ExtAuthzPerRoute} ({@code disabled: true}) into {@link #DISABLED}, and compiles {@link ExtAuthzFilter}.
  * Stateless.
  */
@@ -50,11 +50,10 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
   public Object translate(Message message, String path, ConfigErrors errors) {
     ExtAuthz c = (ExtAuthz) message;
     if (c.getServicesCase() == ExtAuthz.ServicesCase.GRPC_SERVICE) {
-      errors.error(path + ".grpc_service", "the gRPC authorization service is not supported yet; expected http_service");
-      return null;
+      return grpc(c, path, errors);
     }
     if (c.getServicesCase() != ExtAuthz.ServicesCase.HTTP_SERVICE) {
-      errors.error(path, "an authorization service is required; expected http_service");
+      errors.error(path, "an authorization service is required; expected http_service or grpc_service");
       return null;
     }
     HttpService http = c.getHttpService();
@@ -95,20 +94,60 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
         rat + ".allowed_upstream_headers_to_append", errors);
     List<ValueMatch> client = response.hasAllowedClientHeaders()
         ? matchers(response.getAllowedClientHeaders(), rat + ".allowed_client_headers", errors) : null;
-    int statusOnError = 403;
-    if (c.hasStatusOnError()) {
-      statusOnError = c.getStatusOnError().getCodeValue();
-      if (statusOnError < 200 || statusOnError > 599) {
-        errors.error(path + ".status_on_error.code", "expected an HTTP status between 200 and 599, got " + statusOnError);
-        ok = false;
-      }
+    int statusOnError = statusOnError(c, path, errors);
+    if (statusOnError < 0) {
+      ok = false;
     }
     if (allowed == null || disallowed == null || upstream == null || append == null
         || (response.hasAllowedClientHeaders() && client == null) || !ok) {
       return null;
     }
-    return new ExtAuthzConfig(cluster, prefix, timeoutNanos, allowed, disallowed, List.copyOf(toAdd), upstream, append,
+    return new ExtAuthzConfig(false, cluster, null, prefix, timeoutNanos, allowed, disallowed, List.copyOf(toAdd), upstream, append,
         client, statusOnError, c.getFailureModeAllow(), c.getFailureModeAllowHeaderAdd());
+  }
+
+  /** grpc_service: envoy_grpc to a cluster (which must speak HTTP/2: http2_protocol_options). */
+  private static ExtAuthzConfig grpc(ExtAuthz c, String path, ConfigErrors errors) {
+    var g = c.getGrpcService();
+    String at = path + ".grpc_service";
+    if (!g.hasEnvoyGrpc()) {
+      errors.error(at, "only envoy_grpc is supported; expected envoy_grpc: { cluster_name: ... }");
+      return null;
+    }
+    String cluster = g.getEnvoyGrpc().getClusterName();
+    boolean ok = true;
+    if (cluster.isEmpty()) {
+      errors.error(at + ".envoy_grpc.cluster_name", "the authorization server's cluster is required");
+      ok = false;
+    }
+    long timeoutNanos = g.hasTimeout() ? g.getTimeout().getSeconds() * 1_000_000_000L + g.getTimeout().getNanos() : 200_000_000L;
+    if (timeoutNanos <= 0) {
+      errors.error(at + ".timeout", "expected a positive duration");
+      ok = false;
+    }
+    List<ValueMatch> allowed = matchers(c.getAllowedHeaders(), path + ".allowed_headers", errors);
+    List<ValueMatch> disallowed = matchers(c.getDisallowedHeaders(), path + ".disallowed_headers", errors);
+    int statusOnError = statusOnError(c, path, errors);
+    if (!ok || allowed == null || disallowed == null || statusOnError < 0) {
+      return null;
+    }
+    String authority = g.getEnvoyGrpc().getAuthority().isEmpty() ? cluster : g.getEnvoyGrpc().getAuthority();
+    return new ExtAuthzConfig(true, cluster, authority, "", timeoutNanos, c.hasAllowedHeaders() ? allowed : null,
+        disallowed, List.of(), List.of(), List.of(), null, statusOnError, c.getFailureModeAllow(),
+        c.getFailureModeAllowHeaderAdd());
+  }
+
+  /** status_on_error's code (403 when unset), or -1 after reporting one outside 200..599. */
+  private static int statusOnError(ExtAuthz c, String path, ConfigErrors errors) {
+    if (!c.hasStatusOnError()) {
+      return 403;
+    }
+    int code = c.getStatusOnError().getCodeValue();
+    if (code < 200 || code > 599) {
+      errors.error(path + ".status_on_error.code", "expected an HTTP status between 200 and 599, got " + code);
+      return -1;
+    }
+    return code;
   }
 
   @Override
@@ -131,7 +170,8 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
     if (settings == DISABLED) {
       return new ExtAuthzFilter(null, stats);
     }
-    return new ExtAuthzFilter(new HttpAuthzCheck((ExtAuthzConfig) settings, stats), stats);
+    ExtAuthzConfig config = (ExtAuthzConfig) settings;
+    return new ExtAuthzFilter(config.grpc() ? new GrpcAuthzCheck(config, stats) : new HttpAuthzCheck(config, stats), stats);
   }
 
   /** Header-name matchers (names are compared in lower case, so matching ignores case); null after errors. */

@@ -146,13 +146,17 @@ final class HttpAuthzCheck implements ExternalCheck {
   }
 
   private void failed(Consumer<CheckOutcome> done) {
+    done.accept(failure(config, stats));
+  }
+
+  /** A check that got no usable answer: counted, then status_on_error, or through with failure_mode_allow. */
+  static CheckOutcome failure(ExtAuthzConfig config, ExtAuthzStats stats) {
     stats.error().increment();
     if (config.failureModeAllow()) {
       stats.failureModeAllowed().increment();
-      done.accept(config.failureModeHeader() ? CheckOutcome.allow(new HeaderMutations(
-          List.of(new HeaderMutations.HeaderValue(FAILURE_MODE_HEADER, "true", false)), List.of())) : CheckOutcome.ALLOW);
-      return;
+      return config.failureModeHeader() ? CheckOutcome.allow(new HeaderMutations(
+          List.of(new HeaderMutations.HeaderValue(FAILURE_MODE_HEADER, "true", false)), List.of())) : CheckOutcome.ALLOW;
     }
-    done.accept(CheckOutcome.deny(config.statusOnError(), "", null, ResponseFlag.UAEX));
+    return CheckOutcome.deny(config.statusOnError(), "", null, ResponseFlag.UAEX);
   }
 }

@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
 /**
  * A real HTTP authorization server on loopback for ext_authz tests (the JDK's HttpServer, one thread per
  * check): a path containing {@code /deny} is denied with 401, a body and headers; {@code /slow} answers 200
- * after two seconds; anything else is allowed with 200 and headers meant for the upstream. Records every
+ * after fifteen seconds; anything else is allowed with 200 and headers meant for the upstream. Records every
  * check request it gets.
  */
 final class AuthzServer implements AutoCloseable {
@@ -47,7 +47,7 @@ final class AuthzServer implements AutoCloseable {
     x.getRequestBody().readAllBytes();
     if (uri.contains("/slow")) {
       try {
-        Thread.sleep(2000); // the proxy's check timeout is far shorter: this answer comes too late
+        Thread.sleep(15_000); // the proxy's check timeout is far shorter: this answer comes too late
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
