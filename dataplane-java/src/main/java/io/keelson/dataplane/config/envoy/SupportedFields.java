@@ -434,7 +434,7 @@ final class SupportedFields {
     String notYet = "not supported yet";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor(),
             "http_service", "grpc_service", "failure_mode_allow", "failure_mode_allow_header_add", "status_on_error",
-            "allowed_headers", "disallowed_headers")
+            "allowed_headers", "disallowed_headers", "filter_enabled_metadata")
         .ignore("transport_api_version", SAFE)
         .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.ext_authz.ok/denied/error/failure_mode_allowed/disabled")
         .ignore("clear_route_cache", "ignored: routes are chosen before the filters run")
@@ -443,7 +443,6 @@ final class SupportedFields {
         .ignore("charge_cluster_response_stats", "ignored: the authorization cluster's response stats are always charged")
         .reject("with_request_body", "request bodies are not sent to the authorization service yet")
         .reject("filter_enabled", "use per-route disabled: true")
-        .reject("filter_enabled_metadata", notYet)
         .reject("deny_at_disable", notYet)
         .reject("metadata_context_namespaces", notYet)
         .reject("typed_metadata_context_namespaces", notYet)

@@ -26,11 +26,12 @@ import java.util.List;
  * @param statusOnError         the reply status when the check fails (403 by default)
  * @param failureModeAllow      a failed check lets the request through
  * @param failureModeHeader     ... then adds {@code x-envoy-auth-failure-mode-allowed: true} upstream
+ * @param enabledMetadata       filter_enabled_metadata: only requests whose metadata matches are checked; null for all
  */
 record ExtAuthzConfig(boolean grpc, String cluster, String authority, String pathPrefix, long timeoutNanos, List<ValueMatch> allowedHeaders,
     List<ValueMatch> disallowedHeaders, List<HeaderMutations.HeaderValue> headersToAdd, List<ValueMatch> upstreamHeaders,
     List<ValueMatch> upstreamAppend, List<ValueMatch> clientHeaders, int statusOnError, boolean failureModeAllow,
-    boolean failureModeHeader) {
+    boolean failureModeHeader, EnabledMetadata enabledMetadata) {
 
   /** The largest authorization response body kept (a denial's body reaches the client). */
   static final int MAX_RESPONSE_BODY_BYTES = 64 * 1024;

@@ -98,12 +98,16 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
     if (statusOnError < 0) {
       ok = false;
     }
+    EnabledMetadata enabled = enabledMetadata(c, path, errors);
+    if (c.hasFilterEnabledMetadata() && enabled == null) {
+      ok = false;
+    }
     if (allowed == null || disallowed == null || upstream == null || append == null
         || (response.hasAllowedClientHeaders() && client == null) || !ok) {
       return null;
     }
     return new ExtAuthzConfig(false, cluster, null, prefix, timeoutNanos, allowed, disallowed, List.copyOf(toAdd), upstream, append,
-        client, statusOnError, c.getFailureModeAllow(), c.getFailureModeAllowHeaderAdd());
+        client, statusOnError, c.getFailureModeAllow(), c.getFailureModeAllowHeaderAdd(), enabled);
   }
 
   /** grpc_service: envoy_grpc to a cluster (which must speak HTTP/2: http2_protocol_options). */
@@ -128,13 +132,22 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
     List<ValueMatch> allowed = matchers(c.getAllowedHeaders(), path + ".allowed_headers", errors);
     List<ValueMatch> disallowed = matchers(c.getDisallowedHeaders(), path + ".disallowed_headers", errors);
     int statusOnError = statusOnError(c, path, errors);
+    EnabledMetadata enabled = enabledMetadata(c, path, errors);
+    if (c.hasFilterEnabledMetadata() && enabled == null) {
+      ok = false;
+    }
     if (!ok || allowed == null || disallowed == null || statusOnError < 0) {
       return null;
     }
     String authority = g.getEnvoyGrpc().getAuthority().isEmpty() ? cluster : g.getEnvoyGrpc().getAuthority();
     return new ExtAuthzConfig(true, cluster, authority, "", timeoutNanos, c.hasAllowedHeaders() ? allowed : null,
         disallowed, List.of(), List.of(), List.of(), null, statusOnError, c.getFailureModeAllow(),
-        c.getFailureModeAllowHeaderAdd());
+        c.getFailureModeAllowHeaderAdd(), enabled);
+  }
+
+  private static EnabledMetadata enabledMetadata(ExtAuthz c, String path, ConfigErrors errors) {
+    return c.hasFilterEnabledMetadata()
+        ? EnabledMetadata.from(c.getFilterEnabledMetadata(), path + ".filter_enabled_metadata", errors) : null;
   }
 
   /** status_on_error's code (403 when unset), or -1 after reporting one outside 200..599. */
@@ -168,10 +181,11 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
   public HttpFilter create(Object settings, FilterResources resources) {
     ExtAuthzStats stats = ExtAuthzStats.of(resources);
     if (settings == DISABLED) {
-      return new ExtAuthzFilter(null, stats);
+      return new ExtAuthzFilter(null, stats, null);
     }
     ExtAuthzConfig config = (ExtAuthzConfig) settings;
-    return new ExtAuthzFilter(config.grpc() ? new GrpcAuthzCheck(config, stats) : new HttpAuthzCheck(config, stats), stats);
+    return new ExtAuthzFilter(config.grpc() ? new GrpcAuthzCheck(config, stats) : new HttpAuthzCheck(config, stats), stats,
+        config.enabledMetadata());
   }
 
   /** Header-name matchers (names are compared in lower case, so matching ignores case); null after errors. */

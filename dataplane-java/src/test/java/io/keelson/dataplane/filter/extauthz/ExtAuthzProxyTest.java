@@ -201,4 +201,43 @@ class ExtAuthzProxyTest {
       assertThat(a.requests.get()).isEqualTo(1);
     }
   }
+
+  /**
+   * Istio's CUSTOM action as istiod writes it: a shadow RBAC filter whose rules name the requests to check (prefix
+   * {@code istio_ext_authz_}) and ext_authz enabled by the shadow result's policy id in the dynamic metadata.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void filterEnabledMetadataFromAShadowRbacFilterChecksOnlyTheMatchedRequests(PipelineMode mode) throws Exception {
+    String shadowRbac = """
+        - name: envoy.filters.http.rbac
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+            shadow_rules_stat_prefix: istio_ext_authz_
+            shadow_rules:
+              action: DENY
+              policies:
+                "istio-ext-authz-ns[shop]-policy[ext]-rule[0]":
+                  permissions: [ { url_path: { path: { prefix: "/admin/" } } } ]
+                  principals: [ { any: true } ]
+        """.indent(10);
+    String enabled = """
+        filter_enabled_metadata:
+          filter: envoy.filters.http.rbac
+          path: [ { key: istio_ext_authz_shadow_effective_policy_id } ]
+          value: { string_match: { prefix: istio-ext-authz } }
+        """;
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()), shadowRbac + filters(enabled)), mode)) {
+      assertThat(proxy.get("/other/deny").statusCode()).isEqualTo(200); // not matched: never checked
+      assertThat(authz.checks).isEmpty();
+      assertThat(proxy.get("/admin/deny").statusCode()).isEqualTo(401);
+      HttpResponse<String> ok = proxy.get("/admin/page");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-user", "alice");
+      assertThat(authz.checks).extracting(AuthzServer.Check::uri).containsExactly("/check/admin/deny", "/check/admin/page");
+      assertThat(a.requests.get()).isEqualTo(2);
+    }
+  }
 }
