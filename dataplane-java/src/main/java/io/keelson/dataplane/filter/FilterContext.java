@@ -41,6 +41,7 @@ public final class FilterContext {
   private ExchangeEndHook endHook;
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
+  private ExternalCheck externalCheck;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -69,6 +70,19 @@ public final class FilterContext {
    */
   public void setResponseHeaders(String lines) {
     responseHeadersToSet = responseHeadersToSet == null ? lines : responseHeadersToSet + lines;
+  }
+
+  /**
+   * Asks the connection to make {@code check} (ext_authz) before it acts on the rest of the verdict; the
+   * rest of the chain still runs. One per request: a second replaces the first.
+   */
+  public void checkExternally(ExternalCheck check) {
+    externalCheck = check;
+  }
+
+  /** The check the connection must make before acting on this verdict, or null. */
+  public ExternalCheck externalCheck() {
+    return externalCheck;
   }
 
   /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
@@ -162,6 +176,7 @@ public final class FilterContext {
     endHook = null;
     requestHeaders = null;
     grpcWeb = 0;
+    externalCheck = null;
     metadata = null;
   }
 
@@ -177,6 +192,7 @@ public final class FilterContext {
     endHook = other.takeEndHook();
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
+    externalCheck = other.externalCheck;
   }
 
   /** Drops references to request objects. */

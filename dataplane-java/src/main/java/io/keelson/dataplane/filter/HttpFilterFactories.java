@@ -12,7 +12,8 @@ import java.util.stream.Collectors;
 public final class HttpFilterFactories {
   public static final List<HttpFilterFactory> ALL = List.of(new CorsFilterFactory(), new FaultFilterFactory(), new LocalRateLimitFactory(),
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
-      new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory());
+      new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
+      new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

@@ -144,6 +144,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** Where the pipeline leaves each decision, ticketed so a late one never reaches the next request. */
   private final io.keelson.dataplane.routing.DecisionSlot routed = new io.keelson.dataplane.routing.DecisionSlot();
   private boolean policyDelayDone;
+  /** The filters' external check (ext_authz) of this request was started. */
+  private boolean externalCheckStarted;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -373,6 +375,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     flag = ResponseFlag.NONE;
     policy.clear();
     policyDelayDone = false;
+    externalCheckStarted = false;
     recorded = false;
     endpointTried = false;
     observer.reset();
@@ -501,6 +504,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       PolicyVerdicts.delay(channel.eventLoop(), policy.delayNanos(), request, this::onDecisionAfterDelay);
       return;
     }
+    if (policy.externalCheck() != null && !externalCheckStarted) {
+      externalCheckStarted = true;
+      startExternalCheck();
+      return;
+    }
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
       if (policy.hasLocalReply()) {
@@ -559,6 +567,38 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       originalDst = io.keelson.dataplane.intercept.OriginalDstHost.of(channel);
     }
     return originalDst;
+  }
+
+  /**
+   * Starts the filters' external check (ext_authz) of the request; the decision goes on when it answers, on
+   * this event loop, if the request is still waiting for it (a client gone meanwhile drops the answer).
+   */
+  private void startExternalCheck() {
+    Http1Request checked = request;
+    Http1Headers headers = checked.headers();
+    policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
+        snapshot, checked, visitor -> {
+          for (int i = 0; i < headers.size(); i++) {
+            visitor.accept(headers.name(i), headers.value(i));
+          }
+        }, downstream.address(), (InetSocketAddress) channel.remoteAddress(), localAddress,
+        listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
+        outcome -> onExternalCheck(checked, outcome));
+  }
+
+  private void onExternalCheck(Http1Request checked, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (request != checked || state != State.ROUTING) {
+      return;
+    }
+    if (!outcome.allowed()) {
+      flag = outcome.flag();
+      Http1Headers fields = new Http1Headers(); // the reply's own fields: the server's content-type replaces text/plain
+      PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
+      sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+      return;
+    }
+    HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    onDecision();
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {

@@ -204,6 +204,11 @@ final class UpstreamPool {
     return http2().shadows();
   }
 
+  /** Where filters' side calls (ext_authz checks) of this loop's exchanges go: the loop's upstream channels. */
+  io.keelson.dataplane.http2.UpstreamCalls calls() {
+    return http2().calls();
+  }
+
   /** Returns a connection whose exchange finished cleanly; closes it when the pool is full. */
   void release(UpstreamHandler handler) {
     Endpoint endpoint = handler.endpoint();

@@ -37,6 +37,11 @@ public final class Http1OverHttp2 {
     return channels.shadows();
   }
 
+  /** Where filters' side calls (ext_authz checks) of the HTTP/1.1 downstream path go: this event loop's upstream channels. */
+  public UpstreamCalls calls() {
+    return channels.calls();
+  }
+
   /**
    * The RST_STREAM error code the upstream reset {@code stream} with (e.g. 7, REFUSED_STREAM), or -1 when it was not
    * reset (a connection that went away, or not a stream of this class). Read once the channel is inactive.

@@ -114,6 +114,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ServingListener listener;
   private boolean decided;
   private boolean policyDelayDone;
+  /** The filters' external check (ext_authz) of the request was started. */
+  private boolean externalCheckStarted;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
@@ -356,6 +358,33 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** Starts the filters' external check (ext_authz); the decision goes on when it answers, if the stream still waits. */
+  private void startExternalCheck() {
+    Channel connection = down.parent() != null ? down.parent() : down;
+    io.netty.handler.codec.http.HttpHeaders headers = request.headers();
+    policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, head, visitor -> {
+          for (var e : headers) {
+            visitor.accept(e.getKey(), e.getValue());
+          }
+        }, downstreamIp, (InetSocketAddress) connection.remoteAddress(),
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), listener.config().tls() != null,
+        io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
+  }
+
+  private void onExternalCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (state != State.ROUTING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    if (!outcome.allowed()) {
+      flag = outcome.flag();
+      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+      return;
+    }
+    ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    onDecision();
+  }
+
   private void onDecision() {
     if (state != State.ROUTING) {
       return;
@@ -383,6 +412,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (policy.delayNanos() > 0 && !policyDelayDone) {
       policyDelayDone = true;
       down.eventLoop().schedule(decisionTask, policy.delayNanos(), TimeUnit.NANOSECONDS);
+      return;
+    }
+    if (policy.externalCheck() != null && !externalCheckStarted) {
+      externalCheckStarted = true;
+      startExternalCheck();
       return;
     }
     if (policy.flag() != ResponseFlag.NONE) {
@@ -923,8 +957,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (routeReply && route != null && listener != null) {
         ForwardedHeaders.prepareRouteReply(r, listener.config().http(), virtualHost, route);
       }
-      if (bytes.length > 0 && !r.headers().contains(HttpHeaderNames.CONTENT_TYPE)) {
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+      if (bytes.length > 0 && !r.headers().contains(HttpHeaderNames.CONTENT_TYPE)
+          && (extraHeaders == null || !extraHeaders.regionMatches(true, 0, "content-type:", 0, 13)
+              && !extraHeaders.toLowerCase(java.util.Locale.ROOT).contains("\r\ncontent-type:"))) {
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain"); // a filter's own content-type (ext_authz's) wins
       }
       r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
       r.headers().set(HttpHeaderNames.SERVER, "keelson");

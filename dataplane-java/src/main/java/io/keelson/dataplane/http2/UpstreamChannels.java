@@ -53,6 +53,17 @@ final class UpstreamChannels {
     return shadows;
   }
 
+  /** Side calls (ext_authz checks) sent through these channels, made on first use. */
+  private CallSender calls;
+
+  /** The sender of filters' side calls over these channels (one per event loop). */
+  CallSender calls() {
+    if (calls == null) {
+      calls = new CallSender(this);
+    }
+    return calls;
+  }
+
   /** The connections of clusters with upstream_bind_config: by endpoint, source address and TLS config (or null). */
   private record SourceKey(EndpointConfig endpoint, InetSocketAddress source, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
 

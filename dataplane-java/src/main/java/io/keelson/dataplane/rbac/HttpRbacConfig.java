@@ -20,15 +20,21 @@ public final class HttpRbacConfig {
   private final RbacEngine rules;
   private final RbacEngine shadow;
   private final String statPrefix;
+  private final String shadowPrefix;
   public final LongAdder allowed = new LongAdder();
   public final LongAdder denied = new LongAdder();
   public final LongAdder shadowAllowed = new LongAdder();
   public final LongAdder shadowDenied = new LongAdder();
 
   HttpRbacConfig(RbacEngine rules, RbacEngine shadow, String statPrefix) {
+    this(rules, shadow, statPrefix, "");
+  }
+
+  HttpRbacConfig(RbacEngine rules, RbacEngine shadow, String statPrefix, String shadowPrefix) {
     this.rules = rules;
     this.shadow = shadow;
     this.statPrefix = statPrefix;
+    this.shadowPrefix = shadowPrefix;
   }
 
   public static HttpRbacConfig from(RBAC proto) throws ConfigException {
@@ -38,7 +44,7 @@ public final class HttpRbacConfig {
     }
     return new HttpRbacConfig(proto.hasRules() ? RbacTranslator.compile(proto.getRules(), "rules") : null,
         proto.hasShadowRules() ? RbacTranslator.compile(proto.getShadowRules(), "shadow_rules") : null,
-        proto.getRulesStatPrefix());
+        proto.getRulesStatPrefix(), proto.getShadowRulesStatPrefix());
   }
 
   /** From an HTTP filter's {@code typed_config}. */
@@ -61,6 +67,31 @@ public final class HttpRbacConfig {
     RbacDecision d = rules == null ? RbacDecision.ALLOWED_NO_POLICY : rules.evaluate(v);
     (d.allowed() ? allowed : denied).increment();
     return d;
+  }
+
+  /**
+   * The shadow decision, counted, or null without shadow rules; then {@link #enforce} gives the enforced one (the
+   * two together are {@link #evaluate}).
+   */
+  public RbacDecision shadowDecision(RequestView v) {
+    if (shadow == null) {
+      return null;
+    }
+    RbacDecision d = shadow.evaluate(v);
+    (d.allowed() ? shadowAllowed : shadowDenied).increment();
+    return d;
+  }
+
+  /** The enforced decision, counted (shadow rules not evaluated). */
+  public RbacDecision enforce(RequestView v) {
+    RbacDecision d = rules == null ? RbacDecision.ALLOWED_NO_POLICY : rules.evaluate(v);
+    (d.allowed() ? allowed : denied).increment();
+    return d;
+  }
+
+  /** shadow_rules_stat_prefix: prefixes the shadow result's dynamic metadata keys (Istio: {@code istio_ext_authz_}). */
+  public String shadowPrefix() {
+    return shadowPrefix;
   }
 
   /** The shadow decision alone (for logs and tests), or null without shadow rules. */

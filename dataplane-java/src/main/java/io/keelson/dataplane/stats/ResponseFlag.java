@@ -43,6 +43,8 @@ public enum ResponseFlag {
   SI("SI"),
   /** The JWT authentication filter answered 401/403 (Envoy sets no flag for it, hence "-"). */
   JWT_AUTHN("-"),
+  /** The external authorization service denied the request, or could not be asked (ext_authz). */
+  UAEX("UAEX"),
   /** The CORS filter answered a preflight itself (Envoy sets no flag for it, hence "-"). */
   CORS("-");
 

@@ -199,6 +199,7 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
+    extAuthz();
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")
@@ -218,12 +219,11 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(), "grpc_service", "service_name")
         .reject("http_service", "only OTLP over gRPC (grpc_service) is supported");
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc")
-        .ignore("timeout", SAFE)
+    // timeout and authority are read by ext_authz's grpc_service (the OTLP exporter does not use them).
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.getDescriptor(), "envoy_grpc", "timeout")
         .ignore("initial_metadata", SAFE)
         .reject("google_grpc", "use envoy_grpc with a cluster");
-    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name")
-        .ignore("authority", SAFE);
+    rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name", "authority");
     rules(AccessLog.getDescriptor(), "name", "typed_config")
         .reject("filter", "access log filters are not supported yet; every request (or connection) is logged");
     rules(FileAccessLog.getDescriptor(), "path", "log_format")
@@ -428,6 +428,45 @@ final class SupportedFields {
         "forward_not_matching_preflights"};
     rules(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(), policy);
     rules(io.envoyproxy.envoy.config.route.v3.CorsPolicy.getDescriptor(), policy);
+  }
+
+  /** envoy.filters.http.ext_authz (filter/extauthz): the HTTP authorization service. */
+  private static void extAuthz() {
+    String notYet = "not supported yet";
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor(),
+            "http_service", "grpc_service", "failure_mode_allow", "failure_mode_allow_header_add", "status_on_error",
+            "allowed_headers", "disallowed_headers", "filter_enabled_metadata")
+        .ignore("transport_api_version", SAFE)
+        .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.ext_authz.ok/denied/error/failure_mode_allowed/disabled")
+        .ignore("clear_route_cache", "ignored: routes are chosen before the filters run")
+        .ignore("include_peer_certificate", "ignored: the http_service check carries no peer certificate")
+        .ignore("include_tls_session", "ignored: the http_service check carries no TLS session")
+        .ignore("charge_cluster_response_stats", "ignored: the authorization cluster's response stats are always charged")
+        .reject("with_request_body", "request bodies are not sent to the authorization service yet")
+        .reject("filter_enabled", "use per-route disabled: true")
+        .reject("deny_at_disable", notYet)
+        .reject("metadata_context_namespaces", notYet)
+        .reject("typed_metadata_context_namespaces", notYet)
+        .reject("route_metadata_context_namespaces", notYet)
+        .reject("route_typed_metadata_context_namespaces", notYet)
+        .reject("validate_mutations", notYet)
+        .reject("decoder_header_mutation_rules", notYet)
+        .reject("encode_raw_headers", notYet)
+        .reject("enable_dynamic_metadata_ingestion", notYet)
+        .reject("filter_metadata", notYet)
+        .reject("emit_filter_state_stats", notYet)
+        .reject("bootstrap_metadata_labels_key", notYet);
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.HttpService.getDescriptor(),
+        "server_uri", "path_prefix", "authorization_request", "authorization_response");
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.AuthorizationRequest.getDescriptor(),
+        "allowed_headers", "headers_to_add");
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse.getDescriptor(),
+            "allowed_upstream_headers", "allowed_upstream_headers_to_append", "allowed_client_headers")
+        .reject("allowed_client_headers_on_success", notYet)
+        .reject("dynamic_metadata_from_headers", notYet);
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor(), "disabled")
+        .reject("check_settings", "per-route check settings are not supported; use disabled: true");
+    rules(io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher.getDescriptor(), "patterns");
   }
 
   /** envoy.filters.http.jwt_authn (filter/jwt). */

@@ -11,7 +11,8 @@ import io.keelson.dataplane.stats.ResponseFlag;
  * Enforces an RBAC policy on each request: a denial answers 403 {@code RBAC: access denied}, or for a
  * gRPC request (content-type application/grpc...) a trailers-only {@code grpc-status: 7}
  * (PERMISSION_DENIED). The principal is the verified client certificate's URI SAN. Thread-safe: one
- * reusable request view per thread, evaluation allocates nothing.
+ * reusable request view per thread, evaluation allocates nothing (with shadow_rules, one small metadata
+ * object per request: {@link ShadowMetadata}).
  */
 final class RbacFilter implements HttpFilter {
   private static final String GRPC_DENIED = "content-type: application/grpc\r\ngrpc-status: "
@@ -38,8 +39,13 @@ final class RbacFilter implements HttpFilter {
         // not expected (edge.IpLiteral checked it): remote_ip stays the peer's
       }
     }
-    RbacDecision d = config.evaluate(view); // evaluates and counts the shadow rules too
+    RbacDecision shadow = config.shadowDecision(view);
+    RbacDecision d = config.enforce(view);
     view.head(null).metadata(null);
+    if (shadow != null) {
+      // Envoy's shadow result as dynamic metadata (ext_authz's filter_enabled_metadata reads it, as Istio's CUSTOM does).
+      context.metadata = new ShadowMetadata(config.shadowPrefix(), shadow, context.metadata);
+    }
     if (d.allowed()) {
       return;
     }

@@ -1,0 +1,15 @@
+package io.keelson.dataplane.filter;
+
+import java.util.function.Consumer;
+
+/**
+ * A check a filter asks the connection to make before it acts on the filters' verdict (ext_authz's call
+ * to the authorization server): set with {@link FilterContext#checkExternally}, started by the connection
+ * on its event loop once routing is done, and answered there. The rest of the filters' verdict (a later
+ * filter's local reply) applies only when the check lets the request through. Implementations are
+ * immutable and shared; {@link #start} is called on the connection's event loop and must not block.
+ */
+public interface ExternalCheck {
+  /** Starts the check of {@code request}; {@code done} is called exactly once, on {@code request.loop()}. */
+  void start(CheckedRequest request, Consumer<CheckOutcome> done);
+}

@@ -1,0 +1,191 @@
+package io.keelson.dataplane.filter.extauthz;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.filter.CheckOutcome;
+import io.keelson.dataplane.filter.CheckedRequest;
+import io.keelson.dataplane.filter.ExternalCheck;
+import io.keelson.dataplane.http2.UpstreamCalls;
+import io.keelson.dataplane.route.RequestHead;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.keelson.dataplane.stats.ResponseFlag;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+
+/**
+ * Envoy's ext_authz grpc_service check: a unary {@code envoy.service.auth.v3.Authorization/Check} call over
+ * HTTP/2 to the authorization cluster (which needs http2_protocol_options), sent through the same pooled
+ * upstream channels as any request ({@link UpstreamCalls}), with the attributes Envoy fills: source and
+ * destination addresses (and the source's verified SPIFFE principal), the request's method, path, host,
+ * scheme, query and headers (lower case; repeated fields joined with ','; allowed/disallowed_headers filter
+ * them when set). {@code status.code == 0} lets the request through with ok_response's headers set (or
+ * appended) and headers_to_remove removed; any other code answers denied_response's status (403 when
+ * unset), headers and body. A failed call (transport, gRPC status other than OK, bad answer) is an error:
+ * status_on_error, or through with failure_mode_allow. Immutable and shared; {@link #start} runs on the
+ * connection's event loop.
+ */
+final class GrpcAuthzCheck implements ExternalCheck {
+  static final String PATH = "/envoy.service.auth.v3.Authorization/Check";
+
+  private final ExtAuthzConfig config;
+  private final ExtAuthzStats stats;
+
+  GrpcAuthzCheck(ExtAuthzConfig config, ExtAuthzStats stats) {
+    this.config = config;
+    this.stats = stats;
+  }
+
+  @Override
+  public void start(CheckedRequest request, Consumer<CheckOutcome> done) {
+    ServingCluster cluster = request.snapshot().cluster(config.cluster());
+    if (cluster == null || cluster.config().endpoints().isEmpty()) {
+      done.accept(HttpAuthzCheck.failure(config, stats));
+      return;
+    }
+    List<EndpointConfig> endpoints = cluster.config().endpoints();
+    EndpointConfig endpoint = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+    byte[] message = checkRequest(request).toByteArray();
+    ByteBuf body = Unpooled.buffer(5 + message.length);
+    body.writeByte(0).writeInt(message.length).writeBytes(message); // gRPC length-prefixed message, uncompressed
+    FullHttpRequest call = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, PATH, body);
+    call.headers().set("host", config.authority()).set("content-type", "application/grpc").set("te", "trailers")
+        .set("grpc-timeout", Math.max(1, config.timeoutNanos() / 1_000_000) + "m")
+        .set("content-length", Integer.toString(body.readableBytes()));
+    request.calls().call(request.loop(), cluster, endpoint, call, config.timeoutNanos(),
+        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, new UpstreamCalls.Callback() {
+          @Override
+          public void onResponse(UpstreamCalls.Response response) {
+            done.accept(answer(response));
+          }
+
+          @Override
+          public void onFailure(String reason) {
+            done.accept(HttpAuthzCheck.failure(config, stats));
+          }
+        });
+  }
+
+  CheckRequest checkRequest(CheckedRequest request) {
+    RequestHead head = request.head();
+    Map<String, String> headers = new LinkedHashMap<>();
+    request.headers().forEach((name, value) -> {
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (lower.startsWith(":") || ExtAuthzConfig.anyMatch(config.disallowedHeaders(), lower)
+          || (config.allowedHeaders() != null && !lower.equals("host")
+              && !ExtAuthzConfig.anyMatch(config.allowedHeaders(), lower))) {
+        return;
+      }
+      headers.merge(lower, value, (a, b) -> a + "," + b);
+    });
+    String authority = head.authority();
+    String path = head.path() + (head.query() == null ? "" : "?" + head.query());
+    headers.put(":authority", authority == null ? "" : authority);
+    headers.put(":method", head.method());
+    headers.put(":path", path);
+    String scheme = request.tls() ? "https" : "http";
+    AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
+        .setMethod(head.method()).setPath(path).setHost(authority == null ? "" : authority).setScheme(scheme)
+        .setQuery(head.query() == null ? "" : head.query()).putAllHeaders(headers);
+    String id = headers.get("x-request-id");
+    if (id != null) {
+      http.setId(id);
+    }
+    AttributeContext.Peer.Builder source = AttributeContext.Peer.newBuilder();
+    if (request.remoteAddress() != null) {
+      source.setAddress(address(request.remoteAddress()));
+    }
+    if (request.peerPrincipal() != null) {
+      source.setPrincipal(request.peerPrincipal());
+    }
+    AttributeContext.Peer.Builder destination = AttributeContext.Peer.newBuilder();
+    if (request.localAddress() != null) {
+      destination.setAddress(address(request.localAddress()));
+    }
+    long now = System.currentTimeMillis();
+    return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
+        .setSource(source).setDestination(destination)
+        .setRequest(AttributeContext.Request.newBuilder()
+            .setTime(com.google.protobuf.Timestamp.newBuilder().setSeconds(now / 1000).setNanos((int) (now % 1000) * 1_000_000))
+            .setHttp(http))).build();
+  }
+
+  private static Address address(InetSocketAddress a) {
+    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
+        .setAddress(a.getAddress().getHostAddress()).setPortValue(a.getPort())).build();
+  }
+
+  CheckOutcome answer(UpstreamCalls.Response response) {
+    String grpcStatus = response.trailers().get("grpc-status");
+    if (grpcStatus == null) {
+      grpcStatus = response.headers().get("grpc-status"); // trailers-only answer
+    }
+    if (response.status() != 200 || !"0".equals(grpcStatus) || response.body().length < 5) {
+      return HttpAuthzCheck.failure(config, stats);
+    }
+    ByteBuffer b = ByteBuffer.wrap(response.body());
+    byte compressed = b.get();
+    int length = b.getInt();
+    if (compressed != 0 || length != b.remaining()) {
+      return HttpAuthzCheck.failure(config, stats);
+    }
+    CheckResponse r;
+    try {
+      r = CheckResponse.parseFrom(b);
+    } catch (InvalidProtocolBufferException e) {
+      return HttpAuthzCheck.failure(config, stats);
+    }
+    if (r.getStatus().getCode() == 0) {
+      stats.ok().increment();
+      var ok = r.getOkResponse();
+      if (ok.getHeadersCount() == 0 && ok.getHeadersToRemoveCount() == 0) {
+        return CheckOutcome.ALLOW;
+      }
+      List<HeaderMutations.HeaderValue> add = new ArrayList<>(ok.getHeadersCount());
+      for (HeaderValueOption h : ok.getHeadersList()) {
+        add.add(new HeaderMutations.HeaderValue(h.getHeader().getKey().toLowerCase(Locale.ROOT), h.getHeader().getValue(),
+            h.hasAppend() && h.getAppend().getValue()));
+      }
+      List<String> remove = new ArrayList<>(ok.getHeadersToRemoveCount());
+      for (String name : ok.getHeadersToRemoveList()) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (!lower.startsWith(":") && !lower.equals("host")) { // Envoy never removes pseudo-headers or Host
+          remove.add(lower);
+        }
+      }
+      return CheckOutcome.allow(new HeaderMutations(add, remove));
+    }
+    stats.denied().increment();
+    var denied = r.getDeniedResponse();
+    int status = denied.hasStatus() && denied.getStatus().getCodeValue() >= 200 && denied.getStatus().getCodeValue() <= 599
+        ? denied.getStatus().getCodeValue() : 403;
+    StringBuilder lines = new StringBuilder();
+    for (HeaderValueOption h : denied.getHeadersList()) {
+      String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
+      String value = h.getHeader().getValue();
+      if (!name.isEmpty() && !name.startsWith(":") && value.indexOf('\r') < 0 && value.indexOf('\n') < 0) {
+        lines.append(name).append(": ").append(value).append("\r\n");
+      }
+    }
+    return CheckOutcome.deny(status, denied.getBody(), lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
+  }
+}

@@ -1,0 +1,200 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.routing.ServingCluster;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One side call on an upstream channel (a pooled HTTP/1.1 connection or an HTTP/2 stream), from
+ * {@link CallSender}: writes the request once it has the channel, collects the answer (body up to a
+ * bound) and hands it to the callback; a keep-alive connection goes back to the pool once the answer
+ * has ended. Holds its cluster's request slot until it ends and the pending slot until it has a channel.
+ * Confined to the event loop of its channels.
+ */
+final class CallStream implements UpstreamOwner {
+  private final UpstreamChannels channels;
+  private final ServingCluster cluster;
+  private final CircuitBreakers.Resources breaker;
+  private final int maxBodyBytes;
+  private final UpstreamCalls.Callback callback;
+  private FullHttpRequest request;
+  private Channel channel;
+  private ChannelFuture written;
+  private ScheduledFuture<?> timeout;
+  private boolean pendingHeld = true;
+  private boolean skippingInformational;
+  private boolean keepAlive;
+  private boolean ended;
+  private int status;
+  private HttpHeaders headers;
+  private ByteBuf body;
+
+  CallStream(UpstreamChannels channels, ServingCluster cluster, CircuitBreakers.Resources breaker,
+      FullHttpRequest request, int maxBodyBytes, UpstreamCalls.Callback callback) {
+    this.channels = channels;
+    this.cluster = cluster;
+    this.breaker = breaker;
+    this.request = request;
+    this.maxBodyBytes = maxBodyBytes;
+    this.callback = callback;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+  }
+
+  void startTimer(EventLoop loop, long timeoutNanos) {
+    if (timeoutNanos > 0 && !ended) {
+      timeout = loop.schedule(() -> {
+        if (!ended) {
+          cluster.stats().rqTimeout.increment();
+          Channel c = channel;
+          fail("timeout");
+          if (c != null) {
+            c.close();
+          }
+        }
+      }, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** The channel for the call was had, or could not be (connect, TLS handshake or stream failure). */
+  void onOpen(io.netty.util.concurrent.Future<? super Channel> f) {
+    releasePending();
+    if (!f.isSuccess()) {
+      if (f.cause() instanceof io.netty.channel.ConnectTimeoutException) {
+        cluster.stats().cxConnectTimeout.increment();
+      }
+      cluster.stats().cxConnectFail.increment();
+      fail("connect failed: " + f.cause());
+      return;
+    }
+    Channel c = (Channel) f.getNow();
+    if (ended) {
+      channels.release(c, false);
+      return;
+    }
+    channel = c;
+    FullHttpRequest r = request;
+    request = null;
+    written = c.writeAndFlush(r);
+    written.addListener(w -> {
+      if (!w.isSuccess()) {
+        c.close();
+      }
+    });
+  }
+
+  @Override
+  public void onUpstreamRead(HttpObject msg) {
+    try {
+      if (ended) {
+        return;
+      }
+      if (msg instanceof HttpResponse r) {
+        if (r.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+          skippingInformational = !(r instanceof FullHttpResponse);
+          return;
+        }
+        status = r.status().code();
+        headers = new DefaultHttpHeaders().add(r.headers());
+        keepAlive = HttpUtil.isKeepAlive(r);
+        cluster.stats().recordResponse(status);
+      } else if (skippingInformational) {
+        skippingInformational = !(msg instanceof LastHttpContent);
+        return;
+      }
+      if (status == 0) {
+        return;
+      }
+      if (msg instanceof HttpContent content && content.content().isReadable()) {
+        ByteBuf in = content.content();
+        int held = body == null ? 0 : body.readableBytes();
+        if (held + in.readableBytes() > maxBodyBytes) {
+          Channel c = channel;
+          fail("answer body over " + maxBodyBytes + " bytes");
+          c.close();
+          return;
+        }
+        if (body == null) {
+          body = channel.alloc().heapBuffer(Math.max(256, in.readableBytes()));
+        }
+        body.writeBytes(in, in.readerIndex(), in.readableBytes());
+      }
+      if (msg instanceof LastHttpContent last) {
+        HttpHeaders trailers = last.trailingHeaders().isEmpty() ? EmptyHttpHeaders.INSTANCE
+            : new DefaultHttpHeaders().add(last.trailingHeaders());
+        boolean reusable = keepAlive && written != null && written.isDone() && written.isSuccess();
+        byte[] bytes = new byte[body == null ? 0 : body.readableBytes()];
+        if (body != null) {
+          body.readBytes(bytes);
+        }
+        Channel c = channel;
+        end();
+        channels.release(c, reusable);
+        callback.onResponse(new UpstreamCalls.Response(status, headers, bytes, trailers));
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void onUpstreamReadComplete() {}
+
+  @Override
+  public void onUpstreamWritabilityChanged(boolean writable) {}
+
+  @Override
+  public void onUpstreamClosed(long resetCode) {
+    fail(resetCode >= 0 ? "stream reset (" + resetCode + ")" : "connection closed before a complete answer");
+  }
+
+  void fail(String reason) {
+    if (ended) {
+      return;
+    }
+    end();
+    callback.onFailure(reason);
+  }
+
+  private void releasePending() {
+    if (pendingHeld) {
+      pendingHeld = false;
+      breaker.releasePending();
+    }
+  }
+
+  private void end() {
+    ended = true;
+    releasePending();
+    breaker.releaseRequest();
+    cluster.stats().rqActive.decrement();
+    if (timeout != null) {
+      timeout.cancel(false);
+    }
+    if (request != null) {
+      request.release();
+      request = null;
+    }
+    if (body != null) {
+      body.release();
+      body = null;
+    }
+  }
+}

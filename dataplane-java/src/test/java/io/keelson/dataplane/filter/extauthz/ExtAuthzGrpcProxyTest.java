@@ -1,0 +1,88 @@
+package io.keelson.dataplane.filter.extauthz;
+
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static io.keelson.dataplane.testing.ProxyHarness.cluster;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.net.http.HttpResponse;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * envoy.filters.http.ext_authz with grpc_service through a real proxy, a real grpc-java Authorization server
+ * ({@link GrpcAuthzServer}) over HTTP/2 and a real upstream, with the policy stage inline and on the ring:
+ * the attributes Envoy fills reach the server, OK's header changes reach the upstream, a denial's status,
+ * body and headers reach the client, and a dead server fails closed.
+ */
+class ExtAuthzGrpcProxyTest {
+  private static final String VHOSTS = """
+      - name: main
+        domains: ["*"]
+        routes:
+        - match: { prefix: "/" }
+          route: { cluster: a }
+      """.indent(12);
+  private static final String FILTER = """
+      - name: envoy.filters.http.ext_authz
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+          grpc_service:
+            envoy_grpc: { cluster_name: authz }
+            timeout: 5s
+      """.indent(10);
+
+  private static ProxyHarness proxy(TestUpstream a, int authzPort, PipelineMode mode) throws Exception {
+    return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+        + cluster("authz", "ROUND_ROBIN", authzPort) + "    http2_protocol_options: {}\n", FILTER), mode);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void allowedCheckCarriesEnvoysAttributesAndChangesTheUpstreamHeaders(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode)) {
+      HttpResponse<String> r = proxy.get("/api/items?q=2", "Authorization", "Bearer g", "X-Drop", "gone");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-user", "bob").doesNotContainKey("x-drop");
+      assertThat(authz.checks).hasSize(1);
+      AttributeContext attrs = authz.checks.get(0).getAttributes();
+      assertThat(attrs.getRequest().getHttp().getMethod()).isEqualTo("GET");
+      assertThat(attrs.getRequest().getHttp().getPath()).isEqualTo("/api/items?q=2");
+      assertThat(attrs.getRequest().getHttp().getQuery()).isEqualTo("q=2");
+      assertThat(attrs.getRequest().getHttp().getScheme()).isEqualTo("http");
+      assertThat(attrs.getRequest().getHttp().getHeadersMap()).containsEntry("authorization", "Bearer g")
+          .containsEntry(":method", "GET").containsEntry(":path", "/api/items?q=2").containsKey(":authority");
+      assertThat(attrs.getSource().getAddress().getSocketAddress().getAddress()).isEqualTo("127.0.0.1");
+      assertThat(attrs.getDestination().getAddress().getSocketAddress().getPortValue()).isEqualTo(proxy.port());
+      assertThat(proxy.stat("http.ingress_http.ext_authz.ok")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deniedCheckAnswersTheServersStatusBodyAndHeaders(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode)) {
+      HttpResponse<String> r = proxy.get("/deny/this");
+      assertThat(r.statusCode()).isEqualTo(401);
+      assertThat(r.body()).isEqualTo("denied over grpc");
+      assertThat(r.headers().firstValue("x-deny-reason")).hasValue("grpc says no");
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.denied")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deadGrpcServerFailsClosed(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); ProxyHarness proxy = proxy(a, TestUpstream.closedPort(), mode)) {
+      assertThat(proxy.get("/api/items").statusCode()).isEqualTo(403);
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+    }
+  }
+}

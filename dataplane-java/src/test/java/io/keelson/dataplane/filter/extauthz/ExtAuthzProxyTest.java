@@ -1,0 +1,243 @@
+package io.keelson.dataplane.filter.extauthz;
+
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static io.keelson.dataplane.testing.ProxyHarness.cluster;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.http2.H2Client;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * envoy.filters.http.ext_authz (http_service) through a real proxy started from an Envoy bootstrap, a real
+ * authorization server ({@link AuthzServer}) and a real upstream, with the policy stage inline and on the
+ * ring: allowed requests reach the upstream with the server's headers, denials carry the server's status,
+ * body and allowed headers to the client, a dead or slow server fails closed (or open when configured),
+ * and a route can switch the filter off.
+ */
+class ExtAuthzProxyTest {
+  private static final String VHOSTS = """
+                  - name: main
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/public" }
+                      route: { cluster: a }
+                      typed_per_filter_config:
+                        envoy.filters.http.ext_authz:
+                          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute
+                          disabled: true
+                    - match: { prefix: "/" }
+                      route: { cluster: a }
+      """;
+
+  /** The filter item (indented for {@link ProxyHarness#bootstrap}), with {@code extra} typed_config fields. */
+  private static String filters(String extra) {
+    String filter = """
+        - name: envoy.filters.http.ext_authz
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+            http_service:
+              server_uri: { uri: "http://authz", cluster: authz, timeout: 3s }
+              path_prefix: /check
+              authorization_response:
+                allowed_upstream_headers: { patterns: [ { exact: x-user }, { prefix: x-tag } ] }
+                allowed_client_headers: { patterns: [ { exact: X-Deny-Reason }, { exact: content-type } ] }
+            allowed_headers: { patterns: [ { exact: x-tenant } ] }
+        """;
+    return (filter + extra.stripIndent().indent(4)).indent(10);
+  }
+
+  private static ProxyHarness proxy(TestUpstream a, int authzPort, PipelineMode mode, String extra) throws Exception {
+    return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + cluster("authz", "ROUND_ROBIN", authzPort),
+        filters(extra)), mode);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void allowedRequestReachesTheUpstreamWithTheServersAllowedHeaders(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/api/items?q=1", "Authorization", "Bearer token-1", "X-Tenant", "t1",
+          "X-Other", "not-for-authz");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-upstream")).hasValue("a");
+      assertThat(authz.checks).hasSize(1);
+      AuthzServer.Check check = authz.checks.get(0);
+      assertThat(check.method()).isEqualTo("GET");
+      assertThat(check.uri()).isEqualTo("/check/api/items?q=1");
+      assertThat(check.headers()).containsEntry("authorization", "Bearer token-1").containsEntry("x-tenant", "t1")
+          .containsEntry("content-length", "0").containsKey("host").doesNotContainKey("x-other");
+      assertThat(a.lastHeaders).containsEntry("x-user", "alice").containsEntry("x-tag", "from-authz")
+          .doesNotContainKey("x-not-for-upstream");
+      // The original request is untouched otherwise, and the keep-alive connection serves a second check.
+      assertThat(a.requestLines).containsExactly("GET /api/items?q=1 HTTP/1.1");
+      HttpResponse<String> post = proxy.send(HttpRequest.newBuilder(proxy.uri("/api/orders"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"n\":1}")));
+      assertThat(post.statusCode()).isEqualTo(200);
+      assertThat(authz.checks.get(1).method()).isEqualTo("POST");
+      assertThat(authz.checks.get(1).headers()).containsEntry("content-length", "0");
+      assertThat(a.lastBody).isEqualTo("{\"n\":1}".getBytes(StandardCharsets.UTF_8));
+      assertThat(proxy.stat("http.ingress_http.ext_authz.ok")).isEqualTo(2);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.denied")).isZero();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deniedRequestGetsTheServersStatusBodyAndAllowedClientHeaders(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/deny/me");
+      assertThat(r.statusCode()).isEqualTo(401);
+      assertThat(r.body()).isEqualTo("{\"error\":\"denied by authz\"}");
+      assertThat(r.headers().firstValue("x-deny-reason")).hasValue("no ticket");
+      assertThat(r.headers().firstValue("www-authenticate")).hasValue("Bearer realm=\"authz\""); // always passed, as Envoy
+      assertThat(r.headers().allValues("content-type")).containsExactly("application/json");
+      assertThat(r.headers().firstValue("x-internal-secret")).isEmpty();
+      assertThat(a.requests.get()).isZero();
+      assertThat(authz.checks).hasSize(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.denied")).isEqualTo(1);
+      // The connection stays usable: the next request is allowed.
+      assertThat(proxy.get("/fine").statusCode()).isEqualTo(200);
+      assertThat(a.requests.get()).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deadAuthorizationServerFailsClosed(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); ProxyHarness proxy = proxy(a, TestUpstream.closedPort(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/api/items");
+      assertThat(r.statusCode()).isEqualTo(403);
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.failure_mode_allowed")).isZero();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deadAuthorizationServerWithFailureModeAllowLetsTheRequestThroughMarked(PipelineMode mode) throws Exception {
+    String failOpen = """
+        failure_mode_allow: true
+        failure_mode_allow_header_add: true
+        """;
+    try (TestUpstream a = new TestUpstream("a"); ProxyHarness proxy = proxy(a, TestUpstream.closedPort(), mode, failOpen)) {
+      HttpResponse<String> r = proxy.get("/api/items");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-envoy-auth-failure-mode-allowed", "true");
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void slowAuthorizationServerTimesOutWithStatusOnError(PipelineMode mode) throws Exception {
+    String onError = """
+        status_on_error: { code: ServiceUnavailable }
+        """;
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, onError)) {
+      long start = System.nanoTime();
+      HttpResponse<String> r = proxy.get("/slow");
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(tookMs).isLessThan(9000); // the 3 s check timeout, not the server's 15 s
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void routeWithTheFilterDisabledIsNotChecked(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/public/deny");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.requests.get()).isEqualTo(1);
+      assertThat(authz.checks).isEmpty();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.disabled")).isEqualTo(1);
+      assertThat(proxy.get("/private/deny").statusCode()).isEqualTo(401);
+      assertThat(authz.checks).hasSize(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void http2StreamsAreCheckedToo(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, ""); H2Client client = new H2Client(proxy.port())) {
+      DefaultFullHttpRequest get = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/api/h2");
+      get.headers().set("authorization", "Bearer h2").set("x-tenant", "t2");
+      FullHttpResponse ok = client.send(get).get(10, TimeUnit.SECONDS);
+      assertThat(ok.status().code()).isEqualTo(200);
+      assertThat(ok.headers().get("x-upstream")).isEqualTo("a");
+      ok.release();
+      assertThat(a.lastHeaders).containsEntry("x-user", "alice");
+      assertThat(authz.checks.get(0).uri()).isEqualTo("/check/api/h2");
+      assertThat(authz.checks.get(0).headers()).containsEntry("authorization", "Bearer h2").containsEntry("x-tenant", "t2");
+
+      FullHttpResponse denied = client.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/deny/h2"))
+          .get(10, TimeUnit.SECONDS);
+      assertThat(denied.status().code()).isEqualTo(401);
+      assertThat(denied.content().toString(StandardCharsets.UTF_8)).isEqualTo("{\"error\":\"denied by authz\"}");
+      assertThat(denied.headers().get("x-deny-reason")).isEqualTo("no ticket");
+      assertThat(denied.headers().get("x-internal-secret")).isNull();
+      assertThat(denied.headers().getAll("content-type")).containsExactly("application/json");
+      denied.release();
+      assertThat(a.requests.get()).isEqualTo(1);
+    }
+  }
+
+  /**
+   * Istio's CUSTOM action as istiod writes it: a shadow RBAC filter whose rules name the requests to check (prefix
+   * {@code istio_ext_authz_}) and ext_authz enabled by the shadow result's policy id in the dynamic metadata.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void filterEnabledMetadataFromAShadowRbacFilterChecksOnlyTheMatchedRequests(PipelineMode mode) throws Exception {
+    String shadowRbac = """
+        - name: envoy.filters.http.rbac
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+            shadow_rules_stat_prefix: istio_ext_authz_
+            shadow_rules:
+              action: DENY
+              policies:
+                "istio-ext-authz-ns[shop]-policy[ext]-rule[0]":
+                  permissions: [ { url_path: { path: { prefix: "/admin/" } } } ]
+                  principals: [ { any: true } ]
+        """.indent(10);
+    String enabled = """
+        filter_enabled_metadata:
+          filter: envoy.filters.http.rbac
+          path: [ { key: istio_ext_authz_shadow_effective_policy_id } ]
+          value: { string_match: { prefix: istio-ext-authz } }
+        """;
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()), shadowRbac + filters(enabled)), mode)) {
+      assertThat(proxy.get("/other/deny").statusCode()).isEqualTo(200); // not matched: never checked
+      assertThat(authz.checks).isEmpty();
+      assertThat(proxy.get("/admin/deny").statusCode()).isEqualTo(401);
+      HttpResponse<String> ok = proxy.get("/admin/page");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-user", "alice");
+      assertThat(authz.checks).extracting(AuthzServer.Check::uri).containsExactly("/check/admin/deny", "/check/admin/page");
+      assertThat(a.requests.get()).isEqualTo(2);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package io.keelson.dataplane.filter.extauthz;
+
+import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
+import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
+ * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; anything else is
+ * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. Records every
+ * CheckRequest.
+ */
+final class GrpcAuthzServer implements AutoCloseable {
+  final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+  private final Server server;
+
+  GrpcAuthzServer() throws IOException {
+    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(new AuthorizationGrpc.AuthorizationImplBase() {
+      @Override
+      public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
+        checks.add(request);
+        String path = request.getAttributes().getRequest().getHttp().getPath();
+        CheckResponse.Builder r = CheckResponse.newBuilder();
+        if (path.contains("/deny")) {
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(7)).setDeniedResponse(DeniedHttpResponse.newBuilder()
+              .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
+              .addHeaders(header("x-deny-reason", "grpc says no", false)).setBody("denied over grpc"));
+        } else {
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
+              .addHeaders(header("x-user", "bob", false)).addHeadersToRemove("x-drop"));
+        }
+        out.onNext(r.build());
+        out.onCompleted();
+      }
+    }).build().start();
+  }
+
+  private static HeaderValueOption header(String name, String value, boolean append) {
+    return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name).setValue(value))
+        .setAppend(BoolValue.of(append)).build();
+  }
+
+  int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+}
