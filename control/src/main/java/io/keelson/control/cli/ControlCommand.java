@@ -188,10 +188,17 @@ final class ControlCommand {
    */
   private static io.keelson.control.store.etcd.EtcdSecurity etcdSecurity(Args a, java.util.List<java.net.URI> endpoints)
       throws java.io.IOException {
-    java.util.function.Function<String, java.nio.file.Path> file = f -> a.has(f) ? java.nio.file.Path.of(a.get(f, null)) : null;
-    var security = new io.keelson.control.store.etcd.EtcdSecurity(file.apply("--etcd-cacert"), file.apply("--etcd-cert"),
-        file.apply("--etcd-key"), a.get("--etcd-user", null), file.apply("--etcd-password-file"));
+    var security = new io.keelson.control.store.etcd.EtcdSecurity(path(a, "--etcd-cacert"), path(a, "--etcd-cert"),
+        path(a, "--etcd-key"), a.get("--etcd-user", null), path(a, "--etcd-password-file"));
     boolean https = endpoints.stream().anyMatch(u -> "https".equals(u.getScheme()));
+    if (https && endpoints.stream().anyMatch(u -> "http".equals(u.getScheme()))) {
+      throw new IllegalArgumentException("--etcd-endpoints mixes http:// and https://; expected one scheme for every "
+          + "member of one etcd cluster");
+    }
+    if (security.hasAuth() && !https) {
+      throw new IllegalArgumentException("--etcd-user over http:// would send the password and etcd's token in clear "
+          + "text; expected https:// --etcd-endpoints (with --etcd-cacert)");
+    }
     if (security.hasTlsFiles() && !https) {
       throw new IllegalArgumentException("--etcd-cacert/--etcd-cert/--etcd-key need https:// --etcd-endpoints; "
           + "the endpoints given are http://");

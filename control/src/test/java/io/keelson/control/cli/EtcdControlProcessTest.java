@@ -157,8 +157,12 @@ class EtcdControlProcessTest {
         dir.resolve("missing.crt").toString()).err()).contains("--etcd-cacert", "missing.crt", "no such file");
     assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "k").err())
         .contains("--etcd-user needs --etcd-password-file");
-    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "k",
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "https://localhost:2379", "--etcd-user", "k",
         "--etcd-password-file", dir.resolve("nope").toString()).err()).contains("--etcd-password-file", "cannot read it");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "http://127.0.0.1:2379", "--etcd-user", "k",
+        "--etcd-password-file", dir.resolve("nope").toString()).err()).contains("--etcd-user over http://");
+    assertThat(cli("control", "--store", "etcd", "--etcd-endpoints", "https://localhost:2379,http://127.0.0.1:2380")
+        .err()).contains("mixes http:// and https://");
   }
 
   @Test

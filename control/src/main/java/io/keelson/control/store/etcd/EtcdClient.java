@@ -375,9 +375,17 @@ public final class EtcdClient {
     throw new EtcdException(message, unanswered);
   }
 
+  /**
+   * A handshake that failed over certificates: etcd's not trusted here, or ours refused there (a fatal alert about a
+   * certificate). Asking again will not help. Other TLS failures (a reset while etcd restarts) are retried.
+   */
   private static boolean tlsFailure(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof javax.net.ssl.SSLException) {
+      if (t instanceof java.security.cert.CertificateException) {
+        return true;
+      }
+      if (t instanceof javax.net.ssl.SSLHandshakeException && t.getMessage() != null
+          && t.getMessage().matches("(?s).*(certificate|unknown_ca|access_denied|PKIX|No subject alternative).*")) {
         return true;
       }
     }
