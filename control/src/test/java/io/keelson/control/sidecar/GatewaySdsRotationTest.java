@@ -140,8 +140,9 @@ class GatewaySdsRotationTest {
           .doesNotContain("BEGIN");
       assertThat(intruder.warnings()).anySatisfy(w -> assertThat(w).contains("Secret istio-system/secure-cert")
           .contains("join token is of namespace product"));
-      // The plaintext port with the gateway's node id (the cache is keyed by node id): refused, served nothing.
-      Probe plaintext = sdsProbe(cp, null, gateway.nodeId(), true, secret);
+      // The plaintext port with the gateway's node id and nothing else (the cache is keyed by node id, so it would
+      // watch the gateway's entry): refused, served nothing.
+      Probe plaintext = sdsProbe(cp, null, gateway.nodeId(), false, secret);
       assertThat(plaintext.names()).as("a plaintext stream reusing the gateway's node id gets nothing").isEmpty();
       assertThat(plaintext.error()).as("refused").isNotNull();
       assertThat(plaintext.error().getMessage()).contains("PERMISSION_DENIED").contains("in use by an open stream");
