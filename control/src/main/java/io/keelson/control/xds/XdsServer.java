@@ -36,7 +36,12 @@ import org.slf4j.LoggerFactory;
  * replicas: {@link #setPeerWorkloads}) are translated once per change; a proxy
  * whose resources did not change is not given a new snapshot, and within a snapshot only the types
  * whose version (a content digest) changed are pushed. ACK/NACK per proxy and type come from the
- * server's callbacks. Thread-safe: pushes are serialized by one lock that callbacks answering
+ * server's callbacks. Both xDS ports (plaintext and the authenticated one) share the cache, so a node id is held by
+ * the principal of its first open stream ("plaintext", or a join token's namespace) and a stream of another principal
+ * with that id is refused (PERMISSION_DENIED) until the holder's streams closed and its entry was cleared: a
+ * plaintext client cannot watch an authenticated gateway's entry and read its secrets. A gateway's secrets are
+ * decided from its stream's authentication (its token's namespace, {@link GatewaySecrets}), never from node metadata.
+ * Thread-safe: pushes are serialized by one lock that callbacks answering
  * responses never take (java-control-plane calls them under its cache lock).
  */
 public final class XdsServer implements AutoCloseable {
