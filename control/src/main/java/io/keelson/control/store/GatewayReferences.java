@@ -10,7 +10,9 @@ import java.util.List;
  * Istio only warns: a typo would otherwise expose nothing, silently), and a Gateway API route's parentRef names a
  * listener ({@code sectionName}, {@code port}) whose {@code allowedRoutes} take it ({@code ListenerRoutes}); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
- * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port. Stateless.
+ * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port, and a
+ * terminating {@code protocol: TLS} server (SIMPLE, MUTUAL, ISTIO_MUTUAL) has its port alone (no PASSTHROUGH or other
+ * terminating TLS server beside it: its listener is one chain that terminates every SNI). Stateless.
  */
 final class GatewayReferences {
   private GatewayReferences() {}
@@ -97,10 +99,22 @@ final class GatewayReferences {
                 + o.protocol() + " in " + where + "; expected one protocol per port"));
           } else if (s.https() && o.https()) {
             httpsNeighbours(file, doc, at, s, o, where, errors);
+          } else if (terminates(s) || terminates(o)) {
+            Policy.Server t = terminates(s) ? s : o;
+            errors.add(new PolicyError(file, doc, at + ".tls.mode", "port " + s.port() + " has a TLS server that"
+                + " terminates (tls.mode " + t.tls().mode() + ", " + (t == s ? "this server" : where) + ") and "
+                + (t == s ? "another TLS server in " + where : "this TLS server")
+                + "; a terminating TLS server takes its port alone (one chain, every SNI): expected it alone on port "
+                + s.port() + ", or PASSTHROUGH servers only there"));
           }
         }
       }
     }
+  }
+
+  /** A {@code protocol: TLS} server that ends the TLS (SIMPLE, MUTUAL or ISTIO_MUTUAL), not PASSTHROUGH. */
+  private static boolean terminates(Policy.Server s) {
+    return s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null && !s.tls().passthrough();
   }
 
   /**

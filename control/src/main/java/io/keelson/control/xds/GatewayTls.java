@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -22,7 +23,8 @@ import java.util.Map;
  * and http/1.1, {@code minProtocolVersion}; MUTUAL requires a client certificate chaining to the Secret's
  * {@code ca.crt}; ISTIO_MUTUAL ({@link #istioMutual}) the proxy's own mesh identity. {@link #redactKeys} keeps the keys out of {@code proxy-config}. A gateway on the
  * authenticated xDS port gets {@link #downstreamSds} instead: the same context naming istiod's SDS secrets
- * ({@link GatewaySecrets}), so a rotated Secret reaches it as an SDS update with no listener change. Stateless.
+ * ({@link GatewaySecrets}), so a rotated Secret reaches it as an SDS update with no listener change. {@link #forServer}
+ * is the one place that chooses among these for a server. Stateless.
  */
 public final class GatewayTls {
   private static final String TLS = "envoy.transport_sockets.tls";
@@ -43,15 +45,52 @@ public final class GatewayTls {
 
   /**
    * The server's TLS with its certificate (and MUTUAL: its client CA) named as SDS secrets over ADS,
-   * {@code kubernetes://<credentialName>} (and {@code kubernetes://<credentialName>-cacert}).
+   * {@code kubernetes://<namespace>/<name>} (and {@code ...-cacert}), {@link GatewaySecrets}' names.
    */
-  static TransportSocket downstreamSds(Policy.ServerTls tls) {
+  static TransportSocket downstreamSds(Policy.Gateway g, Policy.ServerTls tls) {
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
         .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder()
-            .setName(GatewaySecrets.certificateName(tls.credentialName())).setSdsConfig(MeshTranslator.ADS));
+            .setName(GatewaySecrets.certificateName(g, tls.credentialName())).setSdsConfig(MeshTranslator.ADS));
     SdsSecretConfig ca = "MUTUAL".equals(tls.mode()) ? SdsSecretConfig.newBuilder()
-        .setName(GatewaySecrets.caName(tls.credentialName())).setSdsConfig(MeshTranslator.ADS).build() : null;
+        .setName(GatewaySecrets.caName(g, tls.credentialName())).setSdsConfig(MeshTranslator.ADS).build() : null;
     return socket(tls, common, null, ca);
+  }
+
+  /** A terminating server's transport socket, or (socket null) why it gets no filter chain, for the proxy's status. */
+  record ServerSocket(TransportSocket socket, String skipped) {}
+
+  /**
+   * The one choice of a terminating server's transport socket: ISTIO_MUTUAL needs the gateway's mesh identity;
+   * otherwise the Secret must exist and, over SDS, be readable by the gateway's join token namespace
+   * ({@link GatewaySecrets#readable}); inline (the plaintext xDS port) it is embedded.
+   *
+   * @param sdsNamespace the namespace of the gateway's join token (SDS references), or null (plaintext port: inline)
+   * @param identity the gateway has a SPIFFE ID
+   */
+  static ServerSocket forServer(PolicySet state, Policy.Gateway g, Policy.Server s, String sdsNamespace,
+      boolean identity) {
+    Policy.ServerTls tls = s.tls();
+    String where = "Gateway " + g.ref() + " server " + s.index() + " (port " + s.port() + ")";
+    if (tls.istioMutual()) {
+      return identity ? new ServerSocket(istioMutual(tls), null) : new ServerSocket(null, where
+          + ": tls.mode ISTIO_MUTUAL needs the gateway's mesh identity and this gateway has no SPIFFE ID; connect it"
+          + " with a join token on the authenticated xDS port, or use SIMPLE/MUTUAL with a credentialName");
+    }
+    Policy.Secret secret = state.secret(g.namespace(), tls.credentialName());
+    if (secret == null) {
+      // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
+      return new ServerSocket(null, where + ": Secret " + tls.credentialName() + " not found");
+    }
+    if (sdsNamespace == null) {
+      return new ServerSocket(downstream(tls, secret), null);
+    }
+    if (!GatewaySecrets.readable(state, g, tls.credentialName(), sdsNamespace)) {
+      return new ServerSocket(null, where + ": Secret " + GatewaySecrets.secretNamespace(g, tls.credentialName())
+          + "/" + tls.credentialName().substring(tls.credentialName().indexOf('/') + 1) + " is not served to this"
+          + " gateway: its join token is of namespace " + sdsNamespace + "; a gateway is served a Secret of its"
+          + " own namespace only (or one its Gateway's certificateRef reaches through a ReferenceGrant)");
+    }
+    return new ServerSocket(downstreamSds(g, tls), null);
   }
 
   /**

@@ -44,12 +44,16 @@ final class GatewayTranslator {
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
-    return translate(shared, state, labels, address, false);
+    return translate(shared, state, labels, address, null, true);
   }
 
-  /** @param sds server certificates as SDS references ({@link GatewayTls#downstreamSds}), not inline */
+  /**
+   * @param sdsNamespace the namespace of the gateway's join token: server certificates as SDS references
+   *        ({@link GatewayTls#downstreamSds}), only those of Secrets it may read; null: inline (plaintext xDS port)
+   * @param identity the gateway has a SPIFFE ID (ISTIO_MUTUAL servers need it; without, they get no chain)
+   */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
-      boolean sds) {
+      String sdsNamespace, boolean identity) {
     // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
     ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
@@ -70,7 +74,7 @@ final class GatewayTranslator {
       boolean tls = !https.isEmpty();
       if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
         Listener stream = TerminatedTlsListener.terminates(servers)
-            ? TerminatedTlsListener.build(address, port, servers, state, names, sds)
+            ? TerminatedTlsListener.build(address, port, servers, state, names, sdsNamespace, identity)
             : streamListener(address, port, servers, state, names);
         if (stream != null) {
           listeners.add(stream);
@@ -95,10 +99,9 @@ final class GatewayTranslator {
         byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
         for (Bound b : https) {
-          Policy.Secret secret = b.server().tls().istioMutual() ? null
-              : state.secret(b.gateway().namespace(), b.server().tls().credentialName());
-          if (secret == null && !b.server().tls().istioMutual()) {
-            continue; // References refuses a Gateway whose Secret is missing; a deleted Secret takes only its chain away
+          GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
+          if (socket.socket() == null) {
+            continue; // reported in the proxy's status (warnings)
           }
           FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
           if (!b.server().hosts().contains("*")) {
@@ -106,9 +109,7 @@ final class GatewayTranslator {
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), false))
-              .setTransportSocket(b.server().tls().istioMutual() ? GatewayTls.istioMutual(b.server().tls())
-                  : sds ? GatewayTls.downstreamSds(b.server().tls())
-                  : GatewayTls.downstream(b.server().tls(), secret)));
+              .setTransportSocket(socket.socket()));
         }
         if (l.getFilterChainsCount() == 0) {
           continue;
@@ -118,6 +119,30 @@ final class GatewayTranslator {
     }
     return new MeshResources(List.copyOf(listeners), List.copyOf(routes), shared.clusters(), shared.endpoints(),
         MeshResources.digest(listeners), MeshResources.digest(routes), shared.clustersVersion(), shared.endpointsVersion());
+  }
+
+  /**
+   * Why terminating servers of the Gateways selecting {@code labels} get no filter chain on a gateway connected as
+   * {@code sdsNamespace}/{@code identity} say ({@link GatewayTls#forServer}): one line each, for its status.
+   */
+  static List<String> warnings(PolicySet state, Map<String, String> labels, String sdsNamespace, boolean identity) {
+    List<String> out = new ArrayList<>();
+    for (Policy.Gateway g : state.ofType(Policy.Gateway.class)) {
+      if (g.selector().isEmpty() || !MeshTranslator.matches(g.selector(), labels)) {
+        continue;
+      }
+      for (Policy.Server s : g.servers()) {
+        boolean terminates = s.https() || (s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null
+            && !s.tls().passthrough());
+        if (terminates) {
+          String skipped = GatewayTls.forServer(state, g, s, sdsNamespace, identity).skipped();
+          if (skipped != null) {
+            out.add(skipped);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /**

@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.keelson.control.policy.ListenerRoutes;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.Comparator;
@@ -31,20 +32,24 @@ final class TerminatedTlsListener {
     return b.server().protocol().equals("TLS") && tls != null && tls.mode() != null && !tls.passthrough();
   }
 
-  /** The port's listener, or null when no Secret or no {@code tcp} route applies (nothing to listen for). */
+  /**
+   * The port's listener, or null when the server gets no transport socket ({@link GatewayTls#forServer}: the reason is
+   * in the proxy's status) or no {@code tcp} route applies (nothing to listen for). Its chain has no
+   * {@code server_names}: the data plane terminates TLS on a single-chain tcp_proxy listener only (SNI-selected
+   * terminating tcp_proxy chains are refused there), so every SNI is terminated.
+   */
   static Listener build(String address, int port, List<GatewayTranslator.Bound> servers, PolicySet state,
-      ClusterNames names, boolean sds) {
+      ClusterNames names, String sdsNamespace, boolean identity) {
     GatewayTranslator.Bound b = servers.stream().filter(TerminatedTlsListener::terminating).findFirst().orElseThrow();
-    boolean mesh = b.server().tls().istioMutual();
-    Policy.Secret secret = mesh ? null : state.secret(b.gateway().namespace(), b.server().tls().credentialName());
-    if (secret == null && !mesh) {
-      return null; // References refuses a Gateway whose Secret is missing
+    GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
+    if (socket.socket() == null) {
+      return null;
     }
     String name = address + "_" + port;
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream().sorted(Comparator.comparing(Policy::name))
         .toList();
     for (Policy.Routes r : all) {
-      if (!r.boundTo(b.gateway().ref(), b.server().portName())) {
+      if (!ListenerRoutes.attaches(r, b.gateway(), b.server())) {
         continue;
       }
       for (Policy.StreamRule rule : r.streams()) {
@@ -52,12 +57,9 @@ final class TerminatedTlsListener {
           continue;
         }
         String prefix = "outbound_" + name + "|" + r.name();
-        TransportSocket tls = mesh ? GatewayTls.istioMutual(b.server().tls())
-            : sds ? GatewayTls.downstreamSds(b.server().tls())
-            : GatewayTls.downstream(b.server().tls(), secret);
         return Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port))
             .addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-                .setTransportSocket(withoutAlpn(tls))
+                .setTransportSocket(withoutAlpn(socket.socket()))
                 .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)))
             .build();
       }

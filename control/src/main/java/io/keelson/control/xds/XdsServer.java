@@ -36,7 +36,12 @@ import org.slf4j.LoggerFactory;
  * replicas: {@link #setPeerWorkloads}) are translated once per change; a proxy
  * whose resources did not change is not given a new snapshot, and within a snapshot only the types
  * whose version (a content digest) changed are pushed. ACK/NACK per proxy and type come from the
- * server's callbacks. Thread-safe: pushes are serialized by one lock that callbacks answering
+ * server's callbacks. Both xDS ports (plaintext and the authenticated one) share the cache, so a node id is held by
+ * the principal of its first open stream ("plaintext", or a join token's namespace) and a stream of another principal
+ * with that id is refused (PERMISSION_DENIED) until the holder's streams closed and its entry was cleared: a
+ * plaintext client cannot watch an authenticated gateway's entry and read its secrets. A gateway's secrets are
+ * decided from its stream's authentication (its token's namespace, {@link GatewaySecrets}), never from node metadata.
+ * Thread-safe: pushes are serialized by one lock that callbacks answering
  * responses never take (java-control-plane calls them under its cache lock).
  */
 public final class XdsServer implements AutoCloseable {
@@ -61,11 +66,18 @@ public final class XdsServer implements AutoCloseable {
   private final Map<String, GatewayNode> gatewayNodes = new ConcurrentHashMap<>();
 
   /**
-   * A connected gateway proxy: its registration, its SPIFFE ID (null: it calls the mesh in plaintext), and whether it
-   * came over the authenticated port (then its server certificates are SDS secrets, {@link GatewaySecrets}; on the
-   * plaintext port they stay inline in its listeners, as no secret is served there).
+   * A connected gateway proxy: its registration, its SPIFFE ID (null: it calls the mesh in plaintext), and the
+   * namespace of its join token when it came over the authenticated port (then its server certificates are SDS
+   * secrets of that namespace only, {@link GatewaySecrets}); null on the plaintext port, where they stay inline in its
+   * listeners, as no secret is served there. Decided from the stream's authentication, never from node metadata.
    */
-  private record GatewayNode(NodeRegistration.Gateway registration, String spiffeId, boolean sds) {}
+  private record GatewayNode(NodeRegistration.Gateway registration, String spiffeId, String namespace) {}
+  /**
+   * Who holds each node id while a stream of it is open: "plaintext" or "token:<namespace>". The snapshot cache is
+   * keyed by node id, so a stream of another principal with the same id would watch the same entry (and read a
+   * gateway's secrets): it is refused until every stream of the holder closed.
+   */
+  private final Map<String, String> nodePrincipals = new ConcurrentHashMap<>();
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -231,7 +243,10 @@ public final class XdsServer implements AutoCloseable {
           && !gatewayNodes.containsKey(p.nodeId);
       GatewayNode gw = gatewayNodes.get(p.nodeId);
       Policy.Sidecar scope = sidecarScope(p);
-      out.add(ProxyStatus.of(p, registered.get(p.nodeId), listens ? uncaptured : List.of(),
+      List<String> warnings = listens ? uncaptured : gw == null ? List.of()
+          : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
+              gw.spiffeId() != null); // servers it gets no chain for, and why
+      out.add(ProxyStatus.of(p, registered.get(p.nodeId), warnings,
           gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
@@ -289,11 +304,11 @@ public final class XdsServer implements AutoCloseable {
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         List<String> types = withTelemetry(p, before, after, typesChanged(
             GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
-                gw.registration().labels(), gw.registration().address(), gw.sds()),
+                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls),
             GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
-                gw.registration().labels(), gw.registration().address(), gw.sds())));
-        if (gw.sds() && !GatewaySecrets.forGateway(before, gw.registration().labels()).secrets()
-            .equals(GatewaySecrets.forGateway(after, gw.registration().labels()).secrets())) {
+                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls)));
+        if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
+            .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
           types.add("secrets");
         }
@@ -498,7 +513,7 @@ public final class XdsServer implements AutoCloseable {
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
       return byNode.computeIfAbsent(p.nodeId, n -> GatewayTranslator.translate(shared, translated,
-          gw.registration().labels(), gw.registration().address(), gw.sds()));
+          gw.registration().labels(), gw.registration().address(), gw.namespace(), gw.spiffeId() != null));
     }
     Policy.Sidecar scope = sidecarScope(p);
     if (scope != null) {
@@ -658,8 +673,8 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: the SDS secrets of a gateway on the authenticated port, none for any other proxy. */
   private GatewaySecrets.ForProxy gatewaySecrets(String nodeId) {
     GatewayNode gw = gatewayNodes.get(nodeId);
-    return gw == null || !gw.sds() ? GatewaySecrets.ForProxy.NONE
-        : GatewaySecrets.forGateway(translated, gw.registration().labels());
+    return gw == null || gw.namespace() == null ? GatewaySecrets.ForProxy.NONE
+        : GatewaySecrets.forGateway(translated, gw.registration().labels(), gw.namespace());
   }
 
   /**
@@ -728,11 +743,20 @@ public final class XdsServer implements AutoCloseable {
       LOG.warn("proxy {}: ignoring its SPIFFE ID: {}", node.getId(), e.getMessage());
       spiffeId = null;
     }
-    spiffeId = boundToToken(node.getId(), spiffeId, io.keelson.control.auth.TokenAuthentication.BINDING.get());
+    var token = io.keelson.control.auth.TokenAuthentication.BINDING.get();
+    spiffeId = boundToToken(node.getId(), spiffeId, token);
+    String principal = token == null ? "plaintext" : "token:" + token.namespace();
+    String holder = nodePrincipals.putIfAbsent(node.getId(), principal);
+    if (holder != null && !holder.equals(principal)) {
+      String why = "node id " + node.getId() + " is in use by an open stream of another client (" + holder
+          + "; this stream: " + principal + "): a node id is one proxy's; use a unique node id per proxy";
+      LOG.warn("refusing proxy {}: {}", node.getId(), why);
+      throw new io.envoyproxy.controlplane.server.exception.RequestException(
+          io.grpc.Status.PERMISSION_DENIED.withDescription(why));
+    }
     if (gateway != null) {
       // Known as a gateway before its stream is visible: a concurrent push must not send it a sidecar's listeners.
-      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId,
-          io.keelson.control.auth.TokenAuthentication.BINDING.get() != null));
+      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId, token == null ? null : token.namespace()));
     }
     streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
@@ -811,6 +835,7 @@ public final class XdsServer implements AutoCloseable {
       } finally {
         pushLock.unlock();
       }
+      nodePrincipals.remove(p.nodeId); // after the entry is gone: a stream of another principal finds it empty
     }
   }
 

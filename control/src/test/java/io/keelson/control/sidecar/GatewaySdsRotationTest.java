@@ -30,11 +30,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A gateway's server certificate over SDS, istiod's way: the listener names {@code kubernetes://secure-cert}, the
+ * A gateway's server certificate over SDS, istiod's way: the listener names
+ * {@code kubernetes://istio-system/secure-cert}, the
  * control plane serves that secret to this gateway only, and a rotated Secret (same name, new certificate) reaches
  * it as an SDS update alone: new handshakes (a Java TLS client with SNI) get the new certificate, a keep-alive
- * connection opened before stays open and keeps serving, the LDS version and the proxy's snapshot do not change,
- * and a sidecar asking for the gateway's secret gets nothing.
+ * connection opened before stays open and keeps serving, the LDS version and the proxy's snapshot do not change.
+ * Who is served it: a sidecar asking gets nothing; a proxy with a join token of another namespace claiming the
+ * gateway's labels gets nothing (its status says why); a stream on the plaintext port, or of another namespace's
+ * token, reusing the gateway's node id is refused; a gateway of the Secret's namespace is served it.
  */
 class GatewaySdsRotationTest {
   @TempDir
@@ -68,7 +71,7 @@ class GatewaySdsRotationTest {
       // The listener names the secret; the certificate is nowhere in it.
       var listeners = cp.xds.resourcesFor(gateway.nodeId()).listeners();
       String lds = listeners.toString();
-      assertThat(lds).contains("kubernetes://secure-cert").contains("kubernetes://mtls-cert-cacert")
+      assertThat(lds).contains("kubernetes://istio-system/secure-cert").contains("kubernetes://istio-system/mtls-cert-cacert")
           .doesNotContain("BEGIN");
 
       await().atMost(Duration.ofSeconds(10)).until(() -> serial(https).equals(certA.cert().getSerialNumber()));
@@ -125,10 +128,30 @@ class GatewaySdsRotationTest {
 
       // A sidecar (not selected by the Gateway) is not served the gateway's secrets.
       assertThat(cp.xds.resourcesFor(p1.nodeId()).listeners().toString()).doesNotContain("kubernetes://");
-      assertThat(sdsProbe(cp, "product", "probe~product", "kubernetes://secure-cert"))
+      String secret = "kubernetes://istio-system/secure-cert";
+      assertThat(sdsProbe(cp, "product", "probe~product", false, secret).names())
           .as("a sidecar asking for the gateway's secret gets nothing").isEmpty();
-      assertThat(sdsProbe(cp, "istio-system", gateway.nodeId(), "kubernetes://secure-cert"))
-          .as("the probe itself works: the gateway's own node is served it").containsExactly("kubernetes://secure-cert");
+      // A join token of another namespace claiming the gateway's labels: its listeners name no secret of istio-system,
+      // it is served none, and its status says why.
+      Probe intruder = sdsProbe(cp, "product", "intruder", true, secret);
+      assertThat(intruder.error()).isNull();
+      assertThat(intruder.names()).as("another namespace's gateway asking for the secret gets nothing").isEmpty();
+      assertThat(intruder.listeners()).as("its listeners").doesNotContain("kubernetes://istio-system/")
+          .doesNotContain("BEGIN");
+      assertThat(intruder.warnings()).anySatisfy(w -> assertThat(w).contains("Secret istio-system/secure-cert")
+          .contains("join token is of namespace product"));
+      // The plaintext port with the gateway's node id and nothing else (the cache is keyed by node id, so it would
+      // watch the gateway's entry): refused, served nothing.
+      Probe plaintext = sdsProbe(cp, null, gateway.nodeId(), false, secret);
+      assertThat(plaintext.names()).as("a plaintext stream reusing the gateway's node id gets nothing").isEmpty();
+      assertThat(plaintext.error()).as("refused").isNotNull();
+      assertThat(plaintext.error().getMessage()).contains("PERMISSION_DENIED").contains("in use by an open stream");
+      // Another namespace's token reusing the gateway's node id: refused too.
+      assertThat(sdsProbe(cp, "product", gateway.nodeId(), true, secret).names()).isEmpty();
+      assertThat(sdsProbe(cp, "istio-system", "probe~istio", true, secret).names())
+          .as("the probe itself works: a gateway of the Secret's namespace is served it").containsExactly(secret);
+      // The rightful gateway still serves the rotated certificate.
+      assertThat(serial(https)).isEqualTo(certB.cert().getSerialNumber());
     }
   }
 
@@ -193,18 +216,40 @@ class GatewaySdsRotationTest {
     }
   }
 
+  /** What a probe stream saw: the secret names served, its listeners and status warnings (while open), its error. */
+  record Probe(List<String> names, String listeners, List<String> warnings, Throwable error) {}
+
   /**
-   * The secret names the control plane's authenticated ADS port answers node {@code nodeId} (a join token of
-   * {@code namespace}) asking SDS for {@code name}: whatever arrives within 3 s.
+   * A probe ADS stream of node {@code nodeId} asking SDS for {@code name}, on the authenticated port with a join token
+   * of {@code namespace}, or on the plaintext port when {@code namespace} is null; {@code gateway}: its metadata claims
+   * to be an ingress gateway with labels {@code istio: ingressgateway}. Whatever arrives within 3 s.
    */
-  private static List<String> sdsProbe(ControlPlane cp, String namespace, String nodeId, String name) throws Exception {
-    Path root = java.nio.file.Files.createTempFile("root", ".pem");
-    java.nio.file.Files.writeString(root, io.keelson.control.ca.Pem.encode(cp.security.ca().roots().getFirst()));
-    String token = cp.security.tokens().create(namespace, "probe", null).token();
-    var channel = new io.keelson.dataplane.security.ControlPlaneCredentials(root, token)
-        .apply(io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
-            cp.security.securePort().port())).build();
+  private static Probe sdsProbe(ControlPlane cp, String namespace, String nodeId, boolean gateway, String name)
+      throws Exception {
+    io.grpc.ManagedChannel channel;
+    if (namespace == null) {
+      channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", cp.xds.port())
+          .usePlaintext().build();
+    } else {
+      Path root = java.nio.file.Files.createTempFile("root", ".pem");
+      java.nio.file.Files.writeString(root, io.keelson.control.ca.Pem.encode(cp.security.ca().roots().getFirst()));
+      String token = cp.security.tokens().create(namespace, "probe", null).token();
+      channel = new io.keelson.dataplane.security.ControlPlaneCredentials(root, token)
+          .apply(io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+              cp.security.securePort().port())).build();
+    }
     var names = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    var error = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+    var node = io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(nodeId).setCluster("probe");
+    if (gateway) {
+      node.setMetadata(com.google.protobuf.Struct.newBuilder()
+          .putFields("keelson.io/gateway", com.google.protobuf.Value.newBuilder().setBoolValue(true).build())
+          .putFields("keelson.io/gateway-address", com.google.protobuf.Value.newBuilder().setStringValue("127.0.0.1")
+              .build())
+          .putFields("keelson.io/labels", com.google.protobuf.Value.newBuilder().setStructValue(
+              com.google.protobuf.Struct.newBuilder().putFields("istio",
+                  com.google.protobuf.Value.newBuilder().setStringValue("ingressgateway").build())).build()));
+    }
     try {
       var requests = io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.newStub(channel)
           .streamAggregatedResources(new io.grpc.stub.StreamObserver<>() {
@@ -220,18 +265,27 @@ class GatewaySdsRotationTest {
             }
 
             @Override
-            public void onError(Throwable t) {}
+            public void onError(Throwable t) {
+              error.set(t);
+            }
 
             @Override
             public void onCompleted() {}
           });
-      requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
-          .setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId(nodeId).setCluster("probe"))
+      requests.onNext(io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder().setNode(node)
           .setTypeUrl("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret")
           .addResourceNames(name).build());
       Thread.sleep(3000); // absence has no event to wait for: a bounded look
+      String listeners = "";
+      List<String> warnings = List.of();
+      if (error.get() == null && !nodeId.equals("probe~product")) {
+        var r = cp.xds.resourcesFor(nodeId);
+        listeners = r == null ? "" : r.listeners().toString();
+        warnings = cp.xds.status().stream().filter(st -> st.nodeId().equals(nodeId)).findFirst()
+            .map(io.keelson.control.xds.ProxyStatus::warnings).orElse(List.of());
+      }
       requests.onCompleted();
-      return List.copyOf(names);
+      return new Probe(List.copyOf(names), listeners, warnings, error.get());
     } finally {
       channel.shutdownNow();
     }

@@ -125,7 +125,7 @@ class IngressGatewayTest {
         }
         assertThat(body).as(path).doesNotContain(keyLine).doesNotContain(b64(cert.keyPem()));
         if (path.contains("proxy-config")) { // over SDS the listener names the credential, it carries no key at all
-          assertThat(body).as(path).contains("kubernetes://secure-cert");
+          assertThat(body).as(path).contains("kubernetes://istio-system/secure-cert");
         } else {
           assertThat(body).as(path).contains("<redacted>");
         }

@@ -187,29 +187,153 @@ class GatewayTranslationTest {
   void overSdsListenersNameIstiodsSecretsAndOnlyTheSelectedGatewaysAreServedThem() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     MeshResources sds = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
-        Map.of("istio", "ingressgateway"), "0.0.0.0", true);
+        Map.of("istio", "ingressgateway"), "0.0.0.0", "istio-system", true);
     var tls = listener(sds, "0.0.0.0_8443").getFilterChains(0).getTransportSocket().getTypedConfig()
         .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class);
     assertThat(tls.getCommonTlsContext().getTlsCertificatesCount()).as("no inline key").isZero();
     assertThat(tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
-        .isEqualTo("kubernetes://shop-cert");
+        .isEqualTo("kubernetes://istio-system/shop-cert");
     assertThat(tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName())
-        .isEqualTo("kubernetes://shop-cert-cacert");
+        .isEqualTo("kubernetes://istio-system/shop-cert-cacert");
     assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
     // The listeners do not depend on the Secret's content: a rotation changes no listener version.
     TestCa.Leaf other = new TestCa("ca").issue("shop.example.com", "shop.example.com");
     PolicySet rotated = store(secrets.replace(b64(leaf.certPem()), b64(other.certPem()))
         .replace(b64(leaf.keyPem()), b64(other.keyPem())) + "---\n" + MESH).current();
     MeshResources after = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(rotated, List.of()),
-        rotated, Map.of("istio", "ingressgateway"), "0.0.0.0", true);
+        rotated, Map.of("istio", "ingressgateway"), "0.0.0.0", "istio-system", true);
     assertThat(after.listenersVersion()).isEqualTo(sds.listenersVersion());
-    var served = GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway"));
+    var served = GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway"), "istio-system");
     assertThat(served.secrets()).extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
-        .containsExactly("kubernetes://shop-cert", "kubernetes://shop-cert-cacert");
-    assertThat(GatewaySecrets.forGateway(rotated, Map.of("istio", "ingressgateway")).version())
+        .containsExactly("kubernetes://istio-system/shop-cert", "kubernetes://istio-system/shop-cert-cacert");
+    assertThat(GatewaySecrets.forGateway(rotated, Map.of("istio", "ingressgateway"), "istio-system").version())
         .isNotEqualTo(served.version());
-    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "egressgateway")).secrets()).isEmpty();
-    assertThat(GatewaySecrets.forGateway(state, Map.of()).secrets()).isEmpty();
+    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "egressgateway"), "istio-system").secrets()).isEmpty();
+    assertThat(GatewaySecrets.forGateway(state, Map.of(), "istio-system").secrets()).isEmpty();
+  }
+
+  /** Two namespaces' Gateways on one proxy, each with a Secret {@code cert} of its own (leaf A in a, leaf B in b). */
+  private static String twoNamespaces(TestCa.Leaf a, TestCa.Leaf b) {
+    StringBuilder y = new StringBuilder(Mesh.registry(9001, 9002));
+    for (var e : Map.of("a", a, "b", b).entrySet()) {
+      y.append("""
+          ---
+          apiVersion: v1
+          kind: Secret
+          metadata: { name: cert, namespace: %1$s }
+          type: kubernetes.io/tls
+          data: { tls.crt: %2$s, tls.key: %3$s }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: gw, namespace: %1$s }
+          spec:
+            selector: { istio: ingressgateway }
+            servers:
+            - port: { number: 443, name: https, protocol: HTTPS }
+              hosts: [ %1$s.example.com ]
+              tls: { mode: SIMPLE, credentialName: cert }
+          """.formatted(e.getKey(), b64(e.getValue().certPem()), b64(e.getValue().keyPem())));
+    }
+    return y.toString();
+  }
+
+  @Test
+  void sameCredentialNameInTwoNamespacesNamesTwoSecretsAndEachGatewayIsServedOnlyItsNamespaces() throws Exception {
+    TestCa ca = new TestCa("two");
+    TestCa.Leaf a = ca.issue("a.example.com", "a.example.com");
+    TestCa.Leaf b = ca.issue("b.example.com", "b.example.com");
+    PolicySet state = store(twoNamespaces(a, b)).current();
+    Map<String, String> labels = Map.of("istio", "ingressgateway");
+    for (var e : Map.of("a", a, "b", b).entrySet()) {
+      String ns = e.getKey();
+      String other = ns.equals("a") ? "b" : "a";
+      MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+          state, labels, "0.0.0.0", ns, true);
+      var chains = listener(r, "0.0.0.0_443").getFilterChainsList();
+      assertThat(chains).as("only the chain of the Secret its token's namespace may read").hasSize(1);
+      assertThat(chains.get(0).getFilterChainMatch().getServerNamesList()).containsExactly(ns + ".example.com");
+      assertThat(chains.get(0).getTransportSocket().getTypedConfig()
+          .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+          .getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+          .isEqualTo("kubernetes://" + ns + "/cert");
+      var served = GatewaySecrets.forGateway(state, labels, ns).secrets();
+      assertThat(served).extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
+          .containsExactly("kubernetes://" + ns + "/cert");
+      assertThat(served.get(0).getTlsCertificate().getCertificateChain().getInlineString())
+          .as("its own certificate").isEqualTo(e.getValue().certPem());
+      assertThat(GatewayTranslator.warnings(state, labels, ns, true)).singleElement().asString()
+          .contains("Gateway " + other + "/gw").contains("Secret " + other + "/cert")
+          .contains("join token is of namespace " + ns);
+    }
+    assertThat(GatewaySecrets.forGateway(state, labels, "elsewhere").secrets()).as("a third namespace").isEmpty();
+    // Inline (the plaintext port): both chains, each with its own certificate.
+    var inline = listener(gateway(state, labels), "0.0.0.0_443").getFilterChainsList();
+    assertThat(inline).hasSize(2);
+    for (var chain : inline) {
+      String host = chain.getFilterChainMatch().getServerNames(0);
+      String cert = chain.getTransportSocket().getTypedConfig()
+          .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+          .getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString();
+      assertThat(cert).as(host).isEqualTo(host.startsWith("a.") ? a.certPem() : b.certPem());
+    }
+  }
+
+  @Test
+  void istioMutualOnAGatewayWithoutIdentityDropsOnlyThatChainAndWarns() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH.replace("tls: { mode: MUTUAL, credentialName: shop-cert }",
+        "tls: { mode: ISTIO_MUTUAL }")).current();
+    Map<String, String> labels = Map.of("istio", "ingressgateway");
+    MeshResources with = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+        state, labels, "0.0.0.0", null, true);
+    MeshResources without = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+        state, labels, "0.0.0.0", null, false);
+    assertThat(with.listeners().toString()).contains("ROOTCA");
+    assertThat(without.listeners().toString()).doesNotContain("ROOTCA").doesNotContain("\"default\"");
+    assertThat(without.listeners().size()).as("the other ports stay").isGreaterThan(0);
+    assertThat(GatewayTranslator.warnings(state, labels, null, false)).singleElement().asString()
+        .contains("ISTIO_MUTUAL").contains("no SPIFFE ID");
+    assertThat(GatewayTranslator.warnings(state, labels, null, true)).isEmpty();
+  }
+
+  @Test
+  void aTerminatingTlsServerHasItsPortAloneAcrossGatewaysOfOneProxy() throws Exception {
+    String terminating = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: term, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 9443, name: tls-term, protocol: TLS }
+            hosts: [ db.example.com ]
+            tls: { mode: SIMPLE, credentialName: shop-cert }
+        """;
+    String passthrough = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: pass, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway, app: %s }
+          servers:
+          - port: { number: 9443, name: tls-pass, protocol: TLS }
+            hosts: [ other.example.com ]
+            tls: { mode: %s }
+        """;
+    store(secrets + "---\n" + MESH + terminating); // alone: fine
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + terminating + passthrough.formatted("edge", "PASSTHROUGH")))
+        .hasMessageContaining("Gateway/istio-system/pass: spec.servers[0].tls.mode: port 9443 has a TLS server that"
+            + " terminates (tls.mode SIMPLE, Gateway istio-system/term, which selects the same proxies)")
+        .hasMessageContaining("Gateway/istio-system/term: spec.servers[0].tls.mode: port 9443 has a TLS server that"
+            + " terminates (tls.mode SIMPLE, this server) and another TLS server in Gateway istio-system/pass");
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + terminating
+        + passthrough.formatted("edge", "SIMPLE, credentialName: shop-cert")))
+        .hasMessageContaining("a terminating TLS server takes its port alone");
+    // Gateways that select no proxy in common may.
+    store(secrets + "---\n" + MESH + terminating + passthrough.formatted("edge", "PASSTHROUGH")
+        .replace("istio: ingressgateway, app: edge", "istio: egressgateway"));
   }
 
   @Test
@@ -223,9 +347,9 @@ class GatewayTranslationTest {
     assertThat(tls.getCommonTlsContext().getValidationContextSdsSecretConfig().getName()).isEqualTo("ROOTCA");
     assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
     assertThat(tls.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
-    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway")).secrets())
+    assertThat(GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway"), "istio-system").secrets())
         .extracting(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret::getName)
-        .containsExactly("kubernetes://shop-cert");
+        .containsExactly("kubernetes://istio-system/shop-cert");
   }
 
   @Test
