@@ -18,12 +18,12 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * TLS termination of a gateway server ({@code tls.mode} SIMPLE or MUTUAL): a DownstreamTlsContext holding the
- * Secret's certificate and key inline (for a gateway on the plaintext xDS port, which is served no secret), ALPN h2
- * and http/1.1, {@code minProtocolVersion}; MUTUAL requires a client certificate chaining to the Secret's
- * {@code ca.crt}; ISTIO_MUTUAL ({@link #istioMutual}) the proxy's own mesh identity. {@link #redactKeys} keeps the keys out of {@code proxy-config}. A gateway on the
- * authenticated xDS port gets {@link #downstreamSds} instead: the same context naming istiod's SDS secrets
- * ({@link GatewaySecrets}), so a rotated Secret reaches it as an SDS update with no listener change. {@link #forServer}
+ * TLS termination of a gateway server ({@code tls.mode} SIMPLE or MUTUAL): a DownstreamTlsContext naming istiod's SDS
+ * secrets ({@link #downstreamSds}, {@link GatewaySecrets}: the certificate and key, and MUTUAL's client CA from the
+ * Secret's {@code ca.crt}), so a rotated Secret reaches the gateway as an SDS update with no listener change; ALPN h2
+ * and http/1.1, {@code minProtocolVersion}; ISTIO_MUTUAL ({@link #istioMutual}) the proxy's own mesh identity. Secrets
+ * go only to gateways on the authenticated xDS port, never inline over the plaintext one. {@link #redactKeys} keeps
+ * any key out of {@code proxy-config}. {@link #forServer}
  * is the one place that chooses among these for a server. Stateless.
  */
 public final class GatewayTls {
@@ -31,17 +31,6 @@ public final class GatewayTls {
   static final String REDACTED = "[redacted]";
 
   private GatewayTls() {}
-
-  static TransportSocket downstream(Policy.ServerTls tls, Policy.Secret secret) {
-    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
-        .addTlsCertificates(TlsCertificate.newBuilder()
-            .setCertificateChain(DataSource.newBuilder().setInlineString(secret.certChain()))
-            .setPrivateKey(DataSource.newBuilder().setInlineString(secret.privateKey())));
-    CertificateValidationContext ca = "MUTUAL".equals(tls.mode())
-        ? CertificateValidationContext.newBuilder().setTrustedCa(DataSource.newBuilder().setInlineString(secret.caCert()))
-            .build() : null;
-    return socket(tls, common, ca, null);
-  }
 
   /**
    * The server's TLS with its certificate (and MUTUAL: its client CA) named as SDS secrets over ADS,
@@ -53,7 +42,7 @@ public final class GatewayTls {
             .setName(GatewaySecrets.certificateName(g, tls.credentialName())).setSdsConfig(MeshTranslator.ADS));
     SdsSecretConfig ca = "MUTUAL".equals(tls.mode()) ? SdsSecretConfig.newBuilder()
         .setName(GatewaySecrets.caName(g, tls.credentialName())).setSdsConfig(MeshTranslator.ADS).build() : null;
-    return socket(tls, common, null, ca);
+    return socket(tls, common, ca);
   }
 
   /** A terminating server's transport socket, or (socket null) why it gets no filter chain, for the proxy's status. */
@@ -61,10 +50,10 @@ public final class GatewayTls {
 
   /**
    * The one choice of a terminating server's transport socket: ISTIO_MUTUAL needs the gateway's mesh identity;
-   * otherwise the Secret must exist and, over SDS, be readable by the gateway's join token namespace
-   * ({@link GatewaySecrets#readable}); inline (the plaintext xDS port) it is embedded.
+   * otherwise the Secret must exist and be readable by the gateway's join token namespace
+   * ({@link GatewaySecrets#readable}), over SDS; a gateway on the plaintext xDS port (no token) is served no Secret.
    *
-   * @param sdsNamespace the namespace of the gateway's join token (SDS references), or null (plaintext port: inline)
+   * @param sdsNamespace the namespace of the gateway's join token (SDS references), or null (plaintext port: refused)
    * @param identity the gateway has a SPIFFE ID
    */
   static ServerSocket forServer(PolicySet state, Policy.Gateway g, Policy.Server s, String sdsNamespace,
@@ -82,7 +71,9 @@ public final class GatewayTls {
       return new ServerSocket(null, where + ": Secret " + tls.credentialName() + " not found");
     }
     if (sdsNamespace == null) {
-      return new ServerSocket(downstream(tls, secret), null);
+      // The plaintext port authenticates nobody: whoever claims a gateway's labels there would get the private key.
+      return new ServerSocket(null, where + ": Secret " + tls.credentialName() + " is not served over the plaintext"
+          + " xDS port (it authenticates nobody); connect the gateway with a join token on the authenticated xDS port");
     }
     if (!GatewaySecrets.readable(state, g, tls.credentialName(), sdsNamespace)) {
       return new ServerSocket(null, where + ": Secret " + GatewaySecrets.secretNamespace(g, tls.credentialName())
@@ -101,22 +92,18 @@ public final class GatewayTls {
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
         .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder().setName("default")
             .setSdsConfig(MeshTranslator.ADS));
-    return socket(tls, common, null, SdsSecretConfig.newBuilder().setName("ROOTCA").setSdsConfig(MeshTranslator.ADS)
+    return socket(tls, common, SdsSecretConfig.newBuilder().setName("ROOTCA").setSdsConfig(MeshTranslator.ADS)
         .build());
   }
 
-  private static TransportSocket socket(Policy.ServerTls tls, CommonTlsContext.Builder common,
-      CertificateValidationContext inlineCa, SdsSecretConfig sdsCa) {
+  private static TransportSocket socket(Policy.ServerTls tls, CommonTlsContext.Builder common, SdsSecretConfig sdsCa) {
     common.addAllAlpnProtocols(MeshMtls.ALPN_HTTP);
     if (tls.minProtocolVersion() != null) {
       common.setTlsParams(TlsParameters.newBuilder().setTlsMinimumProtocolVersion(
           tls.minProtocolVersion().equals("TLSV1_3") ? TlsParameters.TlsProtocol.TLSv1_3 : TlsParameters.TlsProtocol.TLSv1_2));
     }
     DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder();
-    if (inlineCa != null) {
-      common.setValidationContext(inlineCa);
-      d.setRequireClientCertificate(BoolValue.of(true));
-    } else if (sdsCa != null) {
+    if (sdsCa != null) {
       common.setValidationContextSdsSecretConfig(sdsCa);
       d.setRequireClientCertificate(BoolValue.of(true));
     }

@@ -42,14 +42,10 @@ final class GatewayTranslator {
   /**
    * {@code shared}'s clusters and endpoints (the mesh, over mTLS when the gateway has an identity) with the listeners
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
-   */
-  static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address) {
-    return translate(shared, state, labels, address, null, true);
-  }
-
-  /**
+   *
    * @param sdsNamespace the namespace of the gateway's join token: server certificates as SDS references
-   *        ({@link GatewayTls#downstreamSds}), only those of Secrets it may read; null: inline (plaintext xDS port)
+   *        ({@link GatewayTls#downstreamSds}), only those of Secrets it may read; null (the plaintext xDS port): servers
+   *        needing a Secret get no chain (see {@link #warnings})
    * @param identity the gateway has a SPIFFE ID (ISTIO_MUTUAL servers need it; without, they get no chain)
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,

@@ -103,9 +103,10 @@ class GatewayTranslationTest {
     return store;
   }
 
+  /** The gateway as one of namespace istio-system (its join token's) with a SPIFFE ID sees it. */
   static MeshResources gateway(PolicySet state, Map<String, String> labels) {
     return GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state, labels,
-        "0.0.0.0");
+        "0.0.0.0", "istio-system", true);
   }
 
   static Listener listener(MeshResources r, String name) {
@@ -267,16 +268,12 @@ class GatewayTranslationTest {
           .contains("join token is of namespace " + ns);
     }
     assertThat(GatewaySecrets.forGateway(state, labels, "elsewhere").secrets()).as("a third namespace").isEmpty();
-    // Inline (the plaintext port): both chains, each with its own certificate.
-    var inline = listener(gateway(state, labels), "0.0.0.0_443").getFilterChainsList();
-    assertThat(inline).hasSize(2);
-    for (var chain : inline) {
-      String host = chain.getFilterChainMatch().getServerNames(0);
-      String cert = chain.getTransportSocket().getTypedConfig()
-          .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
-          .getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString();
-      assertThat(cert).as(host).isEqualTo(host.startsWith("a.") ? a.certPem() : b.certPem());
-    }
+    // The plaintext port (no join token): no Secret at all, so neither chain; the status says why.
+    MeshResources plaintext = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+        state, labels, "0.0.0.0", null, false);
+    assertThat(plaintext.listeners().toString()).doesNotContain("BEGIN").doesNotContain("kubernetes://");
+    assertThat(GatewayTranslator.warnings(state, labels, null, false)).hasSize(2).allSatisfy(w -> assertThat(w)
+        .contains("is not served over the plaintext xDS port"));
   }
 
   @Test
@@ -285,15 +282,15 @@ class GatewayTranslationTest {
         "tls: { mode: ISTIO_MUTUAL }")).current();
     Map<String, String> labels = Map.of("istio", "ingressgateway");
     MeshResources with = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
-        state, labels, "0.0.0.0", null, true);
+        state, labels, "0.0.0.0", "istio-system", true);
     MeshResources without = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
-        state, labels, "0.0.0.0", null, false);
+        state, labels, "0.0.0.0", "istio-system", false);
     assertThat(with.listeners().toString()).contains("ROOTCA");
     assertThat(without.listeners().toString()).doesNotContain("ROOTCA").doesNotContain("\"default\"");
     assertThat(without.listeners().size()).as("the other ports stay").isGreaterThan(0);
-    assertThat(GatewayTranslator.warnings(state, labels, null, false)).singleElement().asString()
+    assertThat(GatewayTranslator.warnings(state, labels, "istio-system", false)).singleElement().asString()
         .contains("ISTIO_MUTUAL").contains("no SPIFFE ID");
-    assertThat(GatewayTranslator.warnings(state, labels, null, true)).isEmpty();
+    assertThat(GatewayTranslator.warnings(state, labels, "istio-system", true)).isEmpty();
   }
 
   @Test
@@ -661,10 +658,11 @@ class GatewayTranslationTest {
   void proxyConfigRedactsPrivateKeys() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     Listener https = listener(gateway(state, Map.of("istio", "ingressgateway")), "0.0.0.0_443");
-    String json = com.google.protobuf.util.JsonFormat.printer().print(https.getFilterChains(0).getTransportSocket()
-        .getTypedConfig().unpack(DownstreamTlsContext.class));
     String keyLine = leaf.keyPem().lines().skip(1).findFirst().orElseThrow();
-    assertThat(json).contains(keyLine.substring(0, 20)); // what the gateway needs is in the listener
+    assertThat(https.toString()).as("the listener names the key, never holds it").doesNotContain(keyLine.substring(0, 20));
+    var secret = GatewaySecrets.forGateway(state, Map.of("istio", "ingressgateway"), "istio-system").secrets().getFirst();
+    String json = com.google.protobuf.util.JsonFormat.printer().print(secret);
+    assertThat(json).contains(keyLine.substring(0, 20)); // what the gateway is served over SDS
     var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
     assertThat(GatewayTls.redactKeys(tree).toString()).doesNotContain(keyLine.substring(0, 20)).contains("[redacted]")
         .contains("BEGIN CERTIFICATE");
