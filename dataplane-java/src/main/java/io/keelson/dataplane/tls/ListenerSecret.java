@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  */
 public final class ListenerSecret implements CertificateSource {
   /** A certificate generation, or CAs and the trust manager over them; never both null once delivered. */
-  private record Material(WorkloadCertificate certificate, List<X509Certificate> cas, SanCheckingTrustManager trust) {}
+  record Material(WorkloadCertificate certificate, List<X509Certificate> cas, SanCheckingTrustManager trust) {}
 
   private final String name;
   private volatile Material material;
@@ -39,15 +39,28 @@ public final class ListenerSecret implements CertificateSource {
    * @throws TlsConfigException naming the Secret's field when the PEM is unusable or the key does not match
    */
   void update(PemSource chain, PemSource key, PemSource ca) {
+    set(parse(chain, key, ca));
+  }
+
+  /** Parses and checks material without swapping it in (see {@link ListenerSecrets#stage}). */
+  static Material parse(PemSource chain, PemSource key, PemSource ca) {
     if (ca != null) {
       X509Certificate[] cas = PemMaterial.certificates(ca, "validation_context.trusted_ca");
-      material = new Material(null, List.of(cas), new SanCheckingTrustManager(cas, List.of()));
-    } else {
-      X509Certificate[] certs = PemMaterial.certificates(chain, "tls_certificate.certificate_chain");
-      java.security.PrivateKey k = PemMaterial.privateKey(key, "tls_certificate.private_key");
-      PemMaterial.checkKeyMatches(k, certs[0], "tls_certificate.private_key");
-      material = new Material(new WorkloadCertificate(k, List.of(certs)), null, null);
+      return new Material(null, List.of(cas), new SanCheckingTrustManager(cas, List.of()));
     }
+    X509Certificate[] certs = PemMaterial.certificates(chain, "tls_certificate.certificate_chain");
+    java.security.PrivateKey k = PemMaterial.privateKey(key, "tls_certificate.private_key");
+    PemMaterial.checkKeyMatches(k, certs[0], "tls_certificate.private_key");
+    return new Material(new WorkloadCertificate(k, List.of(certs)), null, null);
+  }
+
+  Material material() {
+    return material;
+  }
+
+  /** Swaps {@code next} in (null: the slot was dropped, its key no longer referenced here). */
+  void set(Material next) {
+    material = next;
   }
 
   /** The trust manager over this secret's CAs, or null when it holds a certificate (or nothing yet). */
