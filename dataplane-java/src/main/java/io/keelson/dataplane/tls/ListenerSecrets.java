@@ -83,17 +83,7 @@ public final class ListenerSecrets {
 
   /** Runs {@code work} with {@code secrets} bound to this thread (null: none). */
   public static <T, E extends Exception> T with(ListenerSecrets secrets, LocalSecrets.Work<T, E> work) throws E {
-    ListenerSecrets previous = CURRENT.get();
-    CURRENT.set(secrets);
-    try {
-      return work.run();
-    } finally {
-      if (previous == null) {
-        CURRENT.remove();
-      } else {
-        CURRENT.set(previous);
-      }
-    }
+    return LocalSecrets.bound(CURRENT, secrets, work);
   }
 
   /** The registry bound to this thread, or null. */
