@@ -105,7 +105,7 @@ final class GatewayTranslator {
             match.addAllServerNames(b.server().hosts());
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), false))
+              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb()))
               .setTransportSocket(b.server().tls().istioMutual() ? GatewayTls.istioMutual(b.server().tls())
                   : sds ? GatewayTls.downstreamSds(b.server().tls())
                   : GatewayTls.downstream(b.server().tls(), secret)));
