@@ -149,13 +149,7 @@ final class XdsResourceCache {
     }
     if (type == ResourceType.SECRET && !warming) {
       // A rotation swaps each slot's material: listeners built on the slots keep running, new handshakes get it.
-      Set<String> named = sdsNames(accepted);
-      parsed.forEach((name, v) -> {
-        if (named.contains(name)) {
-          io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets, secret(v));
-          servingSecrets.put(name, v.resource());
-        }
-      });
+      deliverLive(parsed, sdsNames(accepted));
       commit(type, candidate, version);
       retainSlots();
       return new Outcome(null, null);
@@ -165,6 +159,9 @@ final class XdsResourceCache {
     if (!complete(next, type)) {
       commit(type, candidate, version);
       warming = true;
+      if (type == ResourceType.SECRET) {
+        deliverLive(parsed, installedSecretNames); // an accepted rotation reaches the running listeners, as in Envoy
+      }
       retainSlots();
       return new Outcome(null, null); // warming: ACK and wait for the rest
     }
@@ -195,6 +192,16 @@ final class XdsResourceCache {
     warming = false;
     retainSlots();
     return new Outcome(null, snapshot);
+  }
+
+  /** Swaps accepted secrets into the slots of {@code names} (listeners already built on them get them now). */
+  private void deliverLive(Map<String, Versioned> parsed, Set<String> names) {
+    parsed.forEach((name, v) -> {
+      if (names.contains(name)) {
+        io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets, secret(v));
+        servingSecrets.put(name, v.resource());
+      }
+    });
   }
 
   private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(Versioned v) {

@@ -198,6 +198,25 @@ class XdsResourceCacheTest {
   }
 
   @Test
+  void anAcceptedRotationWhileWarmingReachesTheRunningListeners() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    var b = ca.issue("b.example.com", "b.example.com");
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", tlsListener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem())).snapshot()).isNotNull();
+    var slot = cache.listenerSecrets().slot("kubernetes://cert");
+    apply(ResourceType.LISTENER, "2", tlsListener(0), untranslatableTlsListener("other", "kubernetes://other"));
+
+    XdsResourceCache.Outcome rotated = apply(ResourceType.SECRET, "2", secret(b.certPem(), b.keyPem()));
+
+    assertThat(rotated.accepted()).as("still warming on kubernetes://other: ACKed").isTrue();
+    assertThat(slot.current().leaf()).as("the running listener's rotation is not held back").isEqualTo(b.cert());
+  }
+
+  @Test
   void aSecretNoListenerNamesAnyMoreIsDroppedWithItsKey() throws Exception {
     var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
     var a = ca.issue("a.example.com", "a.example.com");
