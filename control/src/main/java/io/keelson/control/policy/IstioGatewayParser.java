@@ -95,8 +95,8 @@ final class IstioGatewayParser {
       s.error("tls", "is required for an HTTPS server; expected {mode: SIMPLE, credentialName: SECRET}");
     }
     if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol)
-        && !"TLS".equals(protocol) && protocol != null) {
-      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS or TLS; this server is " + protocol);
+        && !"TLS".equals(protocol) && !"GRPC-WEB".equals(protocol) && protocol != null) {
+      s.error("tls.mode", "terminating TLS needs port.protocol HTTPS, GRPC-WEB or TLS; this server is " + protocol);
     }
     if ("TLS".equals(protocol) && (tls == null || tls.mode() == null)) {
       s.error("tls", "a TLS server needs {mode: PASSTHROUGH} (the client's TLS goes to the backend, routed by SNI)"

@@ -109,6 +109,16 @@ public sealed interface Policy {
       }
       return null;
     }
+
+    /**
+     * The protocol part of a port name, as Istio reads it: {@code grpc-web} for a name starting with it (checked
+     * before the split, since the protocol itself has a '-'), else the part before the first '-' (the whole name
+     * without one).
+     */
+    public static String portNamePrefix(String name) {
+      return name.regionMatches(true, 0, "grpc-web", 0, 8) ? "grpc-web"
+          : name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+    }
   }
 
   /**
@@ -392,13 +402,20 @@ public sealed interface Policy {
       this(index, port, portName, protocol, hosts, tls, null);
     }
 
+    /** HTTPS, or a GRPC-WEB server terminating TLS (istiod serves it as HTTPS with the grpc_web filter). */
     public boolean https() {
-      return protocol.equals("HTTPS");
+      return protocol.equals("HTTPS")
+          || grpcWeb() && tls != null && tls.mode() != null && !tls.passthrough();
     }
 
-    /** What this server binds its port to: {@link #portProtocol(String)} of its protocol. */
+    /** A GRPC-WEB server: its connection manager runs envoy.filters.http.grpc_web. */
+    public boolean grpcWeb() {
+      return protocol.equals("GRPC-WEB");
+    }
+
+    /** What this server binds its port to: HTTPS when it terminates TLS, else {@link #portProtocol(String)}. */
     public String portProtocol() {
-      return portProtocol(protocol);
+      return https() ? "HTTPS" : portProtocol(protocol);
     }
 
     /**

@@ -72,9 +72,7 @@ final class RegistryParser {
     }
     String name = p.string("name", false);
     if (name != null) {
-      // grpc-web* before the split at '-', as Istio checks it
-      Policy.Protocol byName = name.regionMatches(true, 0, "grpc-web", 0, 8) ? Policy.Protocol.GRPC_WEB
-          : lookup(name.contains("-") ? name.substring(0, name.indexOf('-')) : name);
+      Policy.Protocol byName = lookup(Policy.Protocol.portNamePrefix(name));
       if (byName != null) {
         return byName;
       }

@@ -116,8 +116,7 @@ final class ServiceEntryParser {
   private static Policy.Protocol protocol(Fields p, String name) {
     String written = p.string("protocol", false);
     if (written == null) {
-      String prefix = name == null ? "" : name.regionMatches(true, 0, "grpc-web", 0, 8) ? "grpc-web"
-          : name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+      String prefix = name == null ? "" : Policy.Protocol.portNamePrefix(name);
       Policy.Protocol byName = lookup(prefix);
       return byName == null ? Policy.Protocol.HTTP : byName;
     }

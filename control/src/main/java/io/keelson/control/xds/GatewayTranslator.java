@@ -104,7 +104,7 @@ final class GatewayTranslator {
             match.addAllServerNames(b.server().hosts());
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), false))
+              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb()))
               .setTransportSocket(socket.socket()));
         }
         if (l.getFilterChainsCount() == 0) {

@@ -150,11 +150,12 @@ public final class MeshTranslator {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     RouteConfiguration.Builder routes = RouteConfiguration.newBuilder().setName(OUTBOUND);
     List<Listener> listeners = new ArrayList<>();
-    listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort)
-        : outboundListener(GrpcWebBuilder.anyOn(state.ofType(Policy.Service.class), -1)));
     // ServiceEntry hosts (not for proxyless gRPC clients, which take no DNS or ORIGINAL_DST clusters).
     Map<String, Policy.ServiceEntry> entries = apiListeners ? Map.of()
         : io.keelson.control.store.ServiceEntries.byHost(state);
+    listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort)
+        : outboundListener(GrpcWebBuilder.anyOn(state.ofType(Policy.Service.class), -1)
+            || GrpcWebBuilder.anyEntryOn(entries.values(), -1)));
     ClusterNames names = new ClusterNames(entries, 0);
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
@@ -223,7 +224,8 @@ public final class MeshTranslator {
           listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
-          List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port));
+          List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port)
+              || GrpcWebBuilder.anyEntryOn(entries.values(), port));
           listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
               state, at, port, tcp, vips));
           List<VirtualHost> hosts = new ArrayList<>();

@@ -82,7 +82,7 @@ class ServiceEntryParserTest {
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"
             + " MESH_INTERNAL",
         "bad.yaml: ServiceEntry/external: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2,"
-            + " GRPC, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)",
+            + " GRPC, GRPC-Web, TCP, TLS, HTTPS (as TLS), MONGO, MYSQL, REDIS (as TCP)",
         "bad.yaml: ServiceEntry/external: spec.ports[1].number: port 80 is listed twice",
         "bad.yaml: ServiceEntry/external: spec.ports[2].number: is required");
   }

@@ -92,6 +92,47 @@ class GrpcWebTranslationTest {
   }
 
   @Test
+  void aServiceEntryGrpcWebPortPutsTheFilterInTheOutboundConnectionManager() throws Exception {
+    String noServicePort = MESH.replace("grpc-web-api", "grpc-api").replace("port: 7070, protocol: GRPC-Web", "port: 7070");
+    MeshResources r = new MeshTranslator(15001, false).translate(GatewayTranslationTest.store(noServicePort + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: external-web }
+        spec:
+          hosts: [ web.example.com ]
+          resolution: STATIC
+          ports: [ { number: 8080, name: api, protocol: GRPC-WEB } ]
+          endpoints: [ { address: 127.0.0.1 } ]
+        """).current(), List.of());
+    assertThat(filters(GatewayTranslationTest.listener(r, "outbound"))).first()
+        .isEqualTo("envoy.filters.http.grpc_web");
+  }
+
+  @Test
+  void aGrpcWebGatewayServerWithTlsIsServedAsHttpsWithTheFilter() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("ca");
+    var leaf = ca.issue("api.example.com", "api.example.com");
+    String yaml = MESH.replace("  - port: { number: 8081, name: grpc-web, protocol: GRPC-Web }\n    hosts: [ api.example.com ]\n",
+        "  - port: { number: 8443, name: grpc-web-tls, protocol: GRPC-Web }\n    hosts: [ api.example.com ]\n"
+            + "    tls: { mode: SIMPLE, credentialName: api-cert }\n") + """
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: api-cert, namespace: istio-system }
+        type: kubernetes.io/tls
+        data: { tls.crt: %s, tls.key: %s }
+        """.formatted(GatewayTranslationTest.b64(leaf.certPem()), GatewayTranslationTest.b64(leaf.keyPem()));
+    assertThat(yaml).contains("credentialName: api-cert");
+    MeshResources r = GatewayTranslationTest.gateway(GatewayTranslationTest.store(yaml).current(),
+        Map.of("istio", "ingressgateway"));
+    Listener l = GatewayTranslationTest.listener(r, "0.0.0.0_8443");
+    assertThat(l.getFilterChains(0).hasTransportSocket()).as("TLS terminated").isTrue();
+    assertThat(filters(l)).containsExactly("envoy.filters.http.grpc_web", "envoy.filters.http.cors",
+        "envoy.filters.http.fault", "envoy.filters.http.router");
+  }
+
+  @Test
   void anUnknownProtocolNamesGrpcWebAmongTheAcceptedOnes() {
     assertThatThrownBy(() -> GatewayTranslationTest.store(MESH.replace("protocol: GRPC-Web }", "protocol: GRPC-WEBSOCKET }")))
         .isInstanceOf(PolicyException.class).hasMessageContaining("expected one of HTTP, HTTP2, GRPC, GRPC-Web, TCP, TLS");

@@ -12,9 +12,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * gRPC's side of the proxy's own answers: a failed call gets HTTP 200, content-type application/grpc
  * and grpc-status / grpc-message in a trailers-only response (one HEADERS frame with END_STREAM), as
- * gRPC clients expect; and the grpc-timeout request header read as a deadline. Stateless.
+ * gRPC clients expect (the grpc-status mappings are public: gRPC-Web replies use the same); and the grpc-timeout
+ * request header read as a deadline. Stateless.
  */
-final class GrpcReplies {
+public final class GrpcReplies {
   static final int DEADLINE_EXCEEDED = 4;
   static final int PERMISSION_DENIED = 7;
   static final int UNIMPLEMENTED = 12;
@@ -39,8 +40,19 @@ final class GrpcReplies {
     return r;
   }
 
-  /** Envoy's Grpc::Utility::httpToGrpcStatus for the statuses the proxy answers itself. */
-  static int fromHttpStatus(int status) {
+  /** The grpc-status of the proxy's own reply of HTTP {@code status} for response flag {@code why}. */
+  public static int forLocalReply(int status, io.keelson.dataplane.stats.ResponseFlag why) {
+    return switch (why) {
+      case UT -> DEADLINE_EXCEEDED;
+      case NR -> UNIMPLEMENTED;
+      case UH, UF, UC, UR, NC, LR, UO, URX -> UNAVAILABLE;
+      case RBAC -> PERMISSION_DENIED;
+      default -> fromHttpStatus(status);
+    };
+  }
+
+  /** Envoy's Grpc::Utility::httpToGrpcStatus: an HTTP status that came (or was answered) without a grpc-status. */
+  public static int fromHttpStatus(int status) {
     return switch (status) {
       case 400 -> INTERNAL;
       case 401 -> 16;

@@ -936,13 +936,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     FullHttpResponse r;
     if (grpc) {
-      int code = switch (why) {
-        case UT -> GrpcReplies.DEADLINE_EXCEEDED;
-        case NR -> GrpcReplies.UNIMPLEMENTED;
-        case UH, UF, UC, UR, NC, LR, UO, URX -> GrpcReplies.UNAVAILABLE;
-        case RBAC -> GrpcReplies.PERMISSION_DENIED;
-        default -> GrpcReplies.fromHttpStatus(status);
-      };
+      int code = GrpcReplies.forLocalReply(status, why);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : new String(body, StandardCharsets.UTF_8));
       if (policy.grpcWeb() != 0) { // as Envoy's grpc_web filter relabels the gRPC local reply

@@ -10,15 +10,21 @@ import java.util.function.Consumer;
  * One SDS secret a listener's TLS context names (a gateway's {@code kubernetes://<credential>}): the last material
  * the control plane sent, certificate and key, or CAs with a trust manager built from them. Material is parsed and
  * checked off the event loop (on the xDS thread) and swapped in with one volatile write; a TLS context built on the
- * slot reads it per handshake ({@link io.keelson.dataplane.security.RotatingKeyManager}, {@link ListenerSecretTrust}),
+ * slot reads it per handshake ({@link io.keelson.dataplane.security.RotatingKeyManager}, {@link SdsTrustManager}),
  * so a rotation takes no new listener and open connections keep the session they negotiated. Thread-safe.
  */
 public final class ListenerSecret implements CertificateSource {
   /** A certificate generation, or CAs and the trust manager over them; never both null once delivered. */
-  private record Material(WorkloadCertificate certificate, List<X509Certificate> cas, SanCheckingTrustManager trust) {}
+  record Material(WorkloadCertificate certificate, List<X509Certificate> cas, SanCheckingTrustManager trust) {}
 
   private final String name;
   private volatile Material material;
+  /**
+   * Server contexts verifying clients against this slot's CAs, held weakly (a replaced listener's context goes
+   * with it): a CA change moves their session-id context so sessions verified against the old CAs cannot resume.
+   */
+  private final java.util.Set<io.netty.handler.ssl.SslContext> verifying =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
 
   ListenerSecret(String name) {
     this.name = name;
@@ -39,14 +45,58 @@ public final class ListenerSecret implements CertificateSource {
    * @throws TlsConfigException naming the Secret's field when the PEM is unusable or the key does not match
    */
   void update(PemSource chain, PemSource key, PemSource ca) {
+    set(parse(chain, key, ca));
+  }
+
+  /** Parses and checks material without swapping it in (see {@link ListenerSecrets#stage}). */
+  static Material parse(PemSource chain, PemSource key, PemSource ca) {
     if (ca != null) {
       X509Certificate[] cas = PemMaterial.certificates(ca, "validation_context.trusted_ca");
-      material = new Material(null, List.of(cas), new SanCheckingTrustManager(cas, List.of()));
-    } else {
-      X509Certificate[] certs = PemMaterial.certificates(chain, "tls_certificate.certificate_chain");
-      java.security.PrivateKey k = PemMaterial.privateKey(key, "tls_certificate.private_key");
-      PemMaterial.checkKeyMatches(k, certs[0], "tls_certificate.private_key");
-      material = new Material(new WorkloadCertificate(k, List.of(certs)), null, null);
+      return new Material(null, List.of(cas), new SanCheckingTrustManager(cas, List.of()));
+    }
+    X509Certificate[] certs = PemMaterial.certificates(chain, "tls_certificate.certificate_chain");
+    java.security.PrivateKey k = PemMaterial.privateKey(key, "tls_certificate.private_key");
+    PemMaterial.checkKeyMatches(k, certs[0], "tls_certificate.private_key");
+    return new Material(new WorkloadCertificate(k, List.of(certs)), null, null);
+  }
+
+  Material material() {
+    return material;
+  }
+
+  /** Swaps {@code next} in (null: the slot was dropped, its key no longer referenced here). */
+  void set(Material next) {
+    material = next;
+    if (next != null && next.cas() != null) {
+      byte[] sid = sessionIdContext(next.cas());
+      synchronized (verifying) {
+        verifying.forEach(c -> SessionResumption.restrictTo(c, sid));
+      }
+    }
+  }
+
+  /**
+   * Ties {@code context}'s resumable sessions to this slot's CAs from now on (Envoy ties the session-id context to
+   * the validation config): after a rotation a session verified against the removed CAs does a full handshake.
+   */
+  void bindSessions(io.netty.handler.ssl.SslContext context) {
+    verifying.add(context);
+    Material m = material;
+    if (m != null && m.cas() != null) {
+      SessionResumption.restrictTo(context, sessionIdContext(m.cas()));
+    }
+  }
+
+  /** SHA-256 over the CAs' encodings: 32 bytes, the most a session-id context holds. */
+  private static byte[] sessionIdContext(List<X509Certificate> cas) {
+    try {
+      java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+      for (X509Certificate c : cas) {
+        d.update(c.getEncoded());
+      }
+      return d.digest();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("SHA-256 or a CA's encoding is unavailable", e);
     }
   }
 
@@ -70,6 +120,6 @@ public final class ListenerSecret implements CertificateSource {
 
   @Override
   public void addListener(Consumer<CertificateSource> listener) {
-    // Contexts read the slot per handshake; nothing to tell.
+    // Contexts read the slot per handshake; a CA change reaches their sessions through bindSessions.
   }
 }

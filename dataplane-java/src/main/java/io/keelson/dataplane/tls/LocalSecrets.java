@@ -25,15 +25,20 @@ public final class LocalSecrets {
 
   /** Runs {@code work} with {@code source} as this thread's local secrets (null: none). */
   public static <T, E extends Exception> T with(CertificateSource source, Work<T, E> work) throws E {
-    CertificateSource previous = CURRENT.get();
-    CURRENT.set(source);
+    return bound(CURRENT, source, work);
+  }
+
+  /** Runs {@code work} with {@code value} in {@code slot} for this thread, then puts back what was there. */
+  static <V, T, E extends Exception> T bound(ThreadLocal<V> slot, V value, Work<T, E> work) throws E {
+    V previous = slot.get();
+    slot.set(value);
     try {
       return work.run();
     } finally {
       if (previous == null) {
-        CURRENT.remove();
+        slot.remove();
       } else {
-        CURRENT.set(previous);
+        slot.set(previous);
       }
     }
   }

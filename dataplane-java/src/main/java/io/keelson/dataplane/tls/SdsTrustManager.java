@@ -6,21 +6,44 @@ import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Validation against the {@code ROOTCA} SDS secret: the mesh trust bundle read per handshake
- * ({@link MeshTrustManager}: PKIX, dates, a SPIFFE URI SAN), then Envoy's SAN matchers on the leaf
- * (the destination's expected SPIFFE ID on the client side). Thread-safe.
+ * Validation against an SDS secret's CAs, then Envoy's SAN matchers on the leaf: the trust manager is read per
+ * handshake from a supplier — the {@code ROOTCA} mesh trust bundle ({@link #mesh}: PKIX, dates, a SPIFFE URI SAN)
+ * or a served validation-context secret's prebuilt PKIX trust manager ({@link #listenerSecret}, e.g. a gateway's
+ * {@code kubernetes://<credential>-cacert}; one volatile read). Thread-safe.
  */
 final class SdsTrustManager extends X509ExtendedTrustManager {
-  private final MeshTrustManager mesh;
+  private final Supplier<X509ExtendedTrustManager> current;
+  private final String secretName;
   private final List<SanMatcher> sans;
 
-  SdsTrustManager(CertificateSource source, List<SanMatcher> sans) {
-    this.mesh = new MeshTrustManager(source, null);
+  private SdsTrustManager(Supplier<X509ExtendedTrustManager> current, String secretName, List<SanMatcher> sans) {
+    this.current = current;
+    this.secretName = secretName;
     this.sans = List.copyOf(sans);
+  }
+
+  /** Over the proxy's own trust bundle (the client side checks the destination's expected SPIFFE ID). */
+  static SdsTrustManager mesh(CertificateSource source, List<SanMatcher> sans) {
+    MeshTrustManager mesh = new MeshTrustManager(source, null);
+    return new SdsTrustManager(() -> mesh, "ROOTCA", sans);
+  }
+
+  /** Over a served validation-context secret's current CAs. */
+  static SdsTrustManager listenerSecret(ListenerSecret secret, List<SanMatcher> sans) {
+    return new SdsTrustManager(secret::trust, secret.name(), sans);
+  }
+
+  private X509ExtendedTrustManager trust() throws CertificateException {
+    X509ExtendedTrustManager t = current.get();
+    if (t == null) {
+      throw new CertificateException("SDS secret '" + secretName + "' holds no CA certificates");
+    }
+    return t;
   }
 
   private void checkSans(X509Certificate[] chain) throws CertificateException {
@@ -32,42 +55,43 @@ final class SdsTrustManager extends X509ExtendedTrustManager {
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    mesh.checkClientTrusted(chain, authType, socket);
+    trust().checkClientTrusted(chain, authType, socket);
     checkSans(chain);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    mesh.checkServerTrusted(chain, authType, socket);
+    trust().checkServerTrusted(chain, authType, socket);
     checkSans(chain);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    mesh.checkClientTrusted(chain, authType, engine);
+    trust().checkClientTrusted(chain, authType, engine);
     checkSans(chain);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    mesh.checkServerTrusted(chain, authType, engine);
+    trust().checkServerTrusted(chain, authType, engine);
     checkSans(chain);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    mesh.checkClientTrusted(chain, authType);
+    trust().checkClientTrusted(chain, authType);
     checkSans(chain);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    mesh.checkServerTrusted(chain, authType);
+    trust().checkServerTrusted(chain, authType);
     checkSans(chain);
   }
 
   @Override
   public X509Certificate[] getAcceptedIssuers() {
-    return mesh.getAcceptedIssuers();
+    X509ExtendedTrustManager t = current.get();
+    return t == null ? new X509Certificate[0] : t.getAcceptedIssuers();
   }
 }

@@ -50,15 +50,7 @@ public final class TlsContexts {
       throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
           "SAN matchers need validation_context.trusted_ca");
     }
-    b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
-    List<String> alpn = new ArrayList<>();
-    for (String p : config.params().alpn()) {
-      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
-        alpn.add(p);
-      }
-    }
-    applyParams(b, config.params(), alpn, provider);
-    return new ServerTls(config, build(b), provider, alpn);
+    return finishServer(b, config, provider);
   }
 
   public static ClientTls client(UpstreamTlsConfig config) {
@@ -100,18 +92,10 @@ public final class TlsContexts {
     SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(source))
         .sslProvider(provider);
     if (validateClients) {
-      b.trustManager(new SdsTrustManager(source, config.clientSans()));
+      b.trustManager(SdsTrustManager.mesh(source, config.clientSans()));
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     }
-    b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
-    List<String> alpn = new ArrayList<>();
-    for (String p : config.params().alpn()) {
-      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
-        alpn.add(p);
-      }
-    }
-    applyParams(b, config.params(), alpn, provider);
-    return new ServerTls(config, build(b), provider, alpn);
+    return finishServer(b, config, provider);
   }
 
   /**
@@ -125,12 +109,24 @@ public final class TlsContexts {
     SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(certificate))
         .sslProvider(provider);
     if (ca != null) {
-      b.trustManager(new ListenerSecretTrust(ca, config.clientSans()));
+      b.trustManager(SdsTrustManager.listenerSecret(ca, config.clientSans()));
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     } else if (config.requireClientCert()) {
       throw new TlsConfigException("require_client_certificate",
           "true needs common_tls_context.validation_context_sds_secret_config to verify client certificates");
+    } else if (!config.clientSans().isEmpty()) {
+      throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
+          "SAN matchers need common_tls_context.validation_context_sds_secret_config (a CA secret)");
     }
+    ServerTls tls = finishServer(b, config, provider);
+    if (ca != null) {
+      ca.bindSessions(tls.context()); // a CA rotation must not let sessions verified by the old CAs resume
+    }
+    return tls;
+  }
+
+  /** The tail every server context shares: session cache, the ALPN protocols this process serves, tls_params. */
+  private static ServerTls finishServer(SslContextBuilder b, DownstreamTlsConfig config, SslProvider provider) {
     b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
     List<String> alpn = new ArrayList<>();
     for (String p : config.params().alpn()) {
@@ -150,7 +146,7 @@ public final class TlsContexts {
   public static ClientTls sdsClient(UpstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
       boolean presentCertificate, SslProvider provider) {
     SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null)
-        .trustManager(new SdsTrustManager(source, config.serverSans()));
+        .trustManager(SdsTrustManager.mesh(source, config.serverSans()));
     if (presentCertificate) {
       b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(source));
     }

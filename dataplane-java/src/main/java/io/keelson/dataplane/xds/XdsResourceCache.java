@@ -55,6 +55,10 @@ final class XdsResourceCache {
   io.keelson.dataplane.security.CertificateSource localSecrets;
   /** The served SDS secrets (SECRET resources) listeners build on; updated in place on each accepted update. */
   private final io.keelson.dataplane.tls.ListenerSecrets listenerSecrets = new io.keelson.dataplane.tls.ListenerSecrets();
+  /** The Secret each slot serves, by name: what a translation need not stage again. */
+  private final Map<String, Message> servingSecrets = new LinkedHashMap<>();
+  /** The served secret names the running snapshot's listeners use. */
+  private Set<String> installedSecretNames = Set.of();
   /** The accepted set has not been translated yet (something it names had not arrived). */
   private boolean warming;
 
@@ -143,32 +147,76 @@ final class XdsResourceCache {
       commit(type, candidate, version); // a resend (e.g. another type changed): nothing to publish
       return new Outcome(null, null);
     }
-    if (type == ResourceType.SECRET) {
+    if (type == ResourceType.SECRET && !warming) {
       // A rotation swaps each slot's material: listeners built on the slots keep running, new handshakes get it.
-      parsed.values().forEach(v -> io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets,
-          (io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret) v.resource()));
-      if (!warming) {
-        commit(type, candidate, version);
-        return new Outcome(null, null);
-      }
+      deliverLive(parsed, sdsNames(accepted));
+      commit(type, candidate, version);
+      retainSlots();
+      return new Outcome(null, null);
     }
     Map<ResourceType, Map<String, Versioned>> next = new EnumMap<>(accepted);
     next.put(type, candidate);
     if (!complete(next, type)) {
       commit(type, candidate, version);
       warming = true;
+      if (type == ResourceType.SECRET) {
+        deliverLive(parsed, installedSecretNames); // an accepted rotation reaches the running listeners, as in Envoy
+      }
+      retainSlots();
       return new Outcome(null, null); // warming: ACK and wait for the rest
     }
     ProxySnapshot snapshot;
     try {
       snapshot = translate(next, type, version);
+    } catch (ConfigException e) {
+      listenerSecrets.discardStaged(); // the slots keep serving what the running listeners were built on
+      retainSlots();
+      return new Outcome(e.getMessage(), null);
+    }
+    // Staged secrets serve only once the listeners that need them translated; a refused install undoes that.
+    io.keelson.dataplane.tls.ListenerSecrets.Rollback rollback = listenerSecrets.promoteStaged();
+    Map<String, Message> serving = new LinkedHashMap<>(servingSecrets);
+    try {
       installer.install(snapshot);
     } catch (ConfigException e) {
+      rollback.restore();
       return new Outcome(e.getMessage(), null);
     }
     commit(type, candidate, version);
+    for (String name : sdsNames(next)) {
+      serving.put(name, next.get(ResourceType.SECRET).get(name).resource());
+    }
+    servingSecrets.clear();
+    servingSecrets.putAll(serving);
+    installedSecretNames = sdsNames(next);
     warming = false;
+    retainSlots();
     return new Outcome(null, snapshot);
+  }
+
+  /** Swaps accepted secrets into the slots of {@code names} (listeners already built on them get them now). */
+  private void deliverLive(Map<String, Versioned> parsed, Set<String> names) {
+    parsed.forEach((name, v) -> {
+      if (names.contains(name)) {
+        io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets, secret(v));
+        servingSecrets.put(name, v.resource());
+      }
+    });
+  }
+
+  private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(Versioned v) {
+    return (io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret) v.resource();
+  }
+
+  /**
+   * Drops the slots neither the accepted listeners nor the running snapshot's listeners name (a deleted or
+   * replaced credential): their keys are no longer referenced here.
+   */
+  private void retainSlots() {
+    Set<String> keep = new java.util.HashSet<>(sdsNames(accepted));
+    keep.addAll(installedSecretNames);
+    listenerSecrets.retain(keep);
+    servingSecrets.keySet().retainAll(keep);
   }
 
   private static boolean sameResources(Map<String, Versioned> a, Map<String, Versioned> b) {
@@ -250,6 +298,12 @@ final class XdsResourceCache {
     state.get(ResourceType.LISTENER).values().forEach(v -> listeners.add((Listener) v.resource()));
     List<Cluster> clusters = new ArrayList<>();
     state.get(ResourceType.CLUSTER).values().forEach(v -> clusters.add((Cluster) v.resource()));
+    for (String name : sdsNames(state)) { // checked on arrival; serves once the translation succeeded
+      Versioned v = state.get(ResourceType.SECRET).get(name);
+      if (v != null && !v.resource().equals(servingSecrets.get(name))) {
+        io.keelson.dataplane.config.envoy.ServedSecrets.deliver(listenerSecrets, secret(v), true);
+      }
+    }
     snapshotSequence++;
     return io.keelson.dataplane.tls.ListenerSecrets.with(listenerSecrets, () -> io.keelson.dataplane.tls.LocalSecrets.with(
         localSecrets, () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes,

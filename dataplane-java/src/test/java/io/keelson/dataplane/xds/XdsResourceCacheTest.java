@@ -116,8 +116,27 @@ class XdsResourceCacheTest {
     return l.build();
   }
 
+  /** A listener on {@code secretName} that requires client certificates with no CA: it cannot translate. */
+  private static io.envoyproxy.envoy.config.listener.v3.Listener untranslatableTlsListener(String name, String secretName) {
+    var l = listener(0).toBuilder().setName(name);
+    var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.newBuilder()
+        .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
+        .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+                .newBuilder().setName(secretName).setSdsConfig(MeshResources.ADS)))
+        .build();
+    l.getFilterChainsBuilder(0).setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));
+    return l.build();
+  }
+
   private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(String chain, String key) {
-    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder().setName("kubernetes://cert")
+    return secret("kubernetes://cert", chain, key);
+  }
+
+  private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(String name, String chain,
+      String key) {
+    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder().setName(name)
         .setTlsCertificate(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
             .setCertificateChain(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(chain))
             .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(key)))
@@ -150,5 +169,68 @@ class XdsResourceCacheTest {
     assertThat(cache.version(ResourceType.SECRET)).isEqualTo("2");
     assertThat(cache.version(ResourceType.LISTENER)).isEqualTo("1");
     assertThat(slot.current().leaf()).as("the listener's slot holds the new certificate").isEqualTo(b.cert());
+  }
+
+  @Test
+  void aSecretUpdateWhoseListenersFailToTranslateIsNackedAndServesNothingNew() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    var b = ca.issue("b.example.com", "b.example.com");
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", tlsListener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem())).snapshot()).isNotNull();
+    var slot = cache.listenerSecrets().slot("kubernetes://cert");
+    // A second listener on a secret that has not arrived: the proxy warms, the first listener keeps serving.
+    assertThat(apply(ResourceType.LISTENER, "2", tlsListener(0),
+        untranslatableTlsListener("other", "kubernetes://other")).snapshot()).isNull();
+
+    XdsResourceCache.Outcome nacked = apply(ResourceType.SECRET, "2", secret(b.certPem(), b.keyPem()),
+        secret("kubernetes://other", b.certPem(), b.keyPem()));
+
+    assertThat(nacked.accepted()).as("the second listener cannot translate").isFalse();
+    assertThat(nacked.error()).contains("require_client_certificate");
+    assertThat(slot.current().leaf()).as("the running listener still serves the accepted certificate")
+        .isEqualTo(a.cert());
+    assertThat(cache.listenerSecrets().slot("kubernetes://other").delivered()).as("nothing of the refused update kept")
+        .isFalse();
+  }
+
+  @Test
+  void anAcceptedRotationWhileWarmingReachesTheRunningListeners() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    var b = ca.issue("b.example.com", "b.example.com");
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", tlsListener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem())).snapshot()).isNotNull();
+    var slot = cache.listenerSecrets().slot("kubernetes://cert");
+    apply(ResourceType.LISTENER, "2", tlsListener(0), untranslatableTlsListener("other", "kubernetes://other"));
+
+    XdsResourceCache.Outcome rotated = apply(ResourceType.SECRET, "2", secret(b.certPem(), b.keyPem()));
+
+    assertThat(rotated.accepted()).as("still warming on kubernetes://other: ACKed").isTrue();
+    assertThat(slot.current().leaf()).as("the running listener's rotation is not held back").isEqualTo(b.cert());
+  }
+
+  @Test
+  void aSecretNoListenerNamesAnyMoreIsDroppedWithItsKey() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", tlsListener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem())).snapshot()).isNotNull();
+    var slot = cache.listenerSecrets().slot("kubernetes://cert");
+
+    assertThat(apply(ResourceType.LISTENER, "2", listener(0)).snapshot()).as("the plain listener replaces it")
+        .isNotNull();
+
+    assertThat(cache.listenerSecrets().names()).isEmpty();
+    assertThat(slot.delivered()).as("the dropped slot holds no key").isFalse();
   }
 }

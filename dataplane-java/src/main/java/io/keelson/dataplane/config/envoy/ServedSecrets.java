@@ -85,7 +85,7 @@ public final class ServedSecrets {
     ListenerSecret cert = secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName());
     ListenerSecret trust = ca == null ? null : secrets.slot(ca);
     for (ListenerSecret s : trust == null ? List.of(cert) : List.of(cert, trust)) {
-      if (!s.delivered()) {
+      if (!secrets.delivered(s)) {
         throw new TlsConfigException("common_tls_context", "SDS secret '" + s.name() + "' has not arrived");
       }
     }
@@ -100,12 +100,34 @@ public final class ServedSecrets {
    * @throws TlsConfigException naming the Secret's field
    */
   public static void deliver(ListenerSecrets secrets, Secret secret) {
+    deliver(secrets, secret, false);
+  }
+
+  /**
+   * Checks {@code secret} and swaps it into its slot, or ({@code stage}) only stages it for the translation in
+   * progress ({@link ListenerSecrets#stage}).
+   *
+   * @throws TlsConfigException naming the Secret's field
+   */
+  public static void deliver(ListenerSecrets secrets, Secret secret, boolean stage) {
     switch (secret.getTypeCase()) {
-      case TLS_CERTIFICATE -> secrets.updateCertificate(secret.getName(),
-          pem(secret.getTlsCertificate().getCertificateChain(), "tls_certificate.certificate_chain"),
-          pem(secret.getTlsCertificate().getPrivateKey(), "tls_certificate.private_key"));
-      case VALIDATION_CONTEXT -> secrets.updateCa(secret.getName(),
-          pem(secret.getValidationContext().getTrustedCa(), "validation_context.trusted_ca"));
+      case TLS_CERTIFICATE -> {
+        PemSource chain = pem(secret.getTlsCertificate().getCertificateChain(), "tls_certificate.certificate_chain");
+        PemSource key = pem(secret.getTlsCertificate().getPrivateKey(), "tls_certificate.private_key");
+        if (stage) {
+          secrets.stage(secret.getName(), chain, key, null);
+        } else {
+          secrets.updateCertificate(secret.getName(), chain, key);
+        }
+      }
+      case VALIDATION_CONTEXT -> {
+        PemSource ca = pem(secret.getValidationContext().getTrustedCa(), "validation_context.trusted_ca");
+        if (stage) {
+          secrets.stage(secret.getName(), null, null, ca);
+        } else {
+          secrets.updateCa(secret.getName(), ca);
+        }
+      }
       default -> throw new TlsConfigException("type", "is " + secret.getTypeCase()
           + "; expected tls_certificate or validation_context");
     }

@@ -12,8 +12,7 @@ import java.util.Map;
  * <pre>
  *   trailer frame:  0x80 | length (4 bytes, big-endian) | "name:value\r\n" ...
  * </pre>
- * the grpc-status for an upstream answer that is not gRPC (Envoy's Grpc::Utility::httpToGrpcStatus), and
- * grpc-message's percent-encoding. Stateless.
+ * and grpc-message's percent-encoding. Stateless.
  */
 final class GrpcWebFrames {
   /** The flags byte of a trailer frame. */
@@ -36,18 +35,6 @@ final class GrpcWebFrames {
     }
     out.setInt(1, out.writerIndex() - 5);
     return out;
-  }
-
-  /** The gRPC status for an upstream HTTP status that came without one (gRPC's HTTP-to-gRPC mapping, as Envoy). */
-  static int grpcStatusOf(int httpStatus) {
-    return switch (httpStatus) {
-      case 400 -> 13; // INTERNAL
-      case 401 -> 16; // UNAUTHENTICATED
-      case 403 -> 7; // PERMISSION_DENIED
-      case 404 -> 12; // UNIMPLEMENTED
-      case 429, 502, 503, 504 -> 14; // UNAVAILABLE
-      default -> 2; // UNKNOWN
-    };
   }
 
   /** grpc-message's percent-encoding of a body: bytes outside printable ASCII, and '%', as %XX (Envoy's PercentEncoding::encode). */

@@ -15,21 +15,10 @@ public final class GrpcWebLocalReplies {
     return (mode & GrpcWebFilter.TEXT_RESPONSE) != 0 ? GrpcWebUpstreamCodec.GRPC_WEB_TEXT_PROTO : GrpcWebUpstreamCodec.GRPC_WEB_PROTO;
   }
 
-  /** The grpc-status for a reply of HTTP {@code status} with response flag {@code why} (as the HTTP/2 path maps them). */
-  public static int grpcStatus(int status, ResponseFlag why) {
-    return switch (why) {
-      case UT -> 4; // DEADLINE_EXCEEDED
-      case NR -> 12; // UNIMPLEMENTED
-      case UH, UF, UC, UR, NC, LR, UO, URX -> 14; // UNAVAILABLE
-      case RBAC -> 7; // PERMISSION_DENIED
-      default -> GrpcWebFrames.grpcStatusOf(status);
-    };
-  }
-
   /** The header lines ({@code name: value\r\n}) of the reply, for a 200 with an empty body. */
   public static String headerLines(int mode, int status, ResponseFlag why, byte[] body) {
     String message = GrpcWebFrames.percentEncode(io.netty.buffer.Unpooled.wrappedBuffer(body));
-    return "content-type: " + contentType(mode) + "\r\ngrpc-status: " + grpcStatus(status, why) + "\r\n"
+    return "content-type: " + contentType(mode) + "\r\ngrpc-status: " + io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, why) + "\r\n"
         + (message.isEmpty() ? "" : "grpc-message: " + message + "\r\n");
   }
 }

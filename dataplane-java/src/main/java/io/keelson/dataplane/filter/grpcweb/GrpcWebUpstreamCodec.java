@@ -36,7 +36,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>Response: content-length is dropped, content-type becomes {@code application/grpc-web+proto} (or
  *       {@code -text+proto} when the client accepts it, the body then base64-encoded chunk by chunk); the
  *       upstream's trailers become the body's last frame (flag 0x80, {@code name:value\r\n} lines). A trailers-only
- *       response keeps its grpc-status in the headers. An answer that is not gRPC (not 200 with a gRPC content-type)
+ *       response keeps its grpc-status in the headers; a headers-only answer without one passes with its HTTP status, as
+ *       Envoy passes it. An answer with a body that is not gRPC (not 200 with a gRPC content-type)
  *       is held until its end and sent with grpc-status from its HTTP status and grpc-message from its first
  *       16 KiB of body, content-length 0 (Envoy's non-proto-encoded response transformation).</li>
  * </ul>
@@ -164,11 +165,14 @@ public final class GrpcWebUpstreamCodec extends ChannelDuplexHandler {
     if (msg instanceof HttpResponse r && r.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
       responseStarted = true;
       boolean endStream = msg instanceof FullHttpResponse;
-      boolean grpc = isGrpc(r, endStream);
       HttpHeaders h = r.headers();
+      boolean grpc = !endStream && isGrpc(r, false); // before the content-type below replaces the upstream's
       h.remove(HttpHeaderNames.CONTENT_LENGTH);
       h.set(HttpHeaderNames.CONTENT_TYPE, textResponse() ? GRPC_WEB_TEXT_PROTO : GRPC_WEB_PROTO);
       if (endStream) {
+        // Headers-only (or complete) answers pass with the new content-type even without grpc-status: Envoy's
+        // encodeHeaders only holds a non-gRPC answer for a body to come (end_stream || !transform -> Continue);
+        // gRPC-Web clients map such an HTTP status to a gRPC code themselves.
         FullHttpResponse full = (FullHttpResponse) msg;
         if (full.content().isReadable() || !full.trailingHeaders().isEmpty()) {
           ctx.fireChannelRead(full.replace(responseBody(ctx, full, full.content())));
@@ -236,7 +240,7 @@ public final class GrpcWebUpstreamCodec extends ChannelDuplexHandler {
   private void releaseHeld(ChannelHandlerContext ctx) {
     HttpResponse r = held;
     held = null;
-    r.headers().set("grpc-status", GrpcWebFrames.grpcStatusOf(r.status().code()));
+    r.headers().set("grpc-status", io.keelson.dataplane.http2.GrpcReplies.fromHttpStatus(r.status().code()));
     r.headers().set("grpc-message", GrpcWebFrames.percentEncode(heldBody));
     r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
     heldBody.release();

@@ -126,9 +126,25 @@ class GrpcWebUpstreamCodecTest {
   }
 
   @Test
+  void headersOnlyNonGrpcAnswerPassesWithItsHttpStatusAsEnvoyPassesIt() {
+    EmbeddedChannel ch = new EmbeddedChannel(new GrpcWebUpstreamCodec(GrpcWebFilter.ON));
+    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SERVICE_UNAVAILABLE);
+    resp.headers().set("content-type", "text/plain").set("content-length", "0");
+    ch.writeInbound(resp);
+    FullHttpResponse out = ch.readInbound();
+    assertThat(out.status().code()).isEqualTo(503);
+    assertThat(out.headers().get("content-type")).isEqualTo("application/grpc-web+proto");
+    assertThat(out.headers().contains("grpc-status")).as("Envoy adds none to a headers-only answer").isFalse();
+    assertThat(out.headers().contains("content-length")).isFalse();
+    assertThat((Object) ch.readInbound()).as("nothing held, nothing more").isNull();
+    out.release();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void httpStatusesMapAsGrpcDoes() {
     assertThat(Map.of(400, 13, 401, 16, 403, 7, 404, 12, 429, 14, 502, 14, 503, 14, 504, 14, 500, 2))
-        .allSatisfy((http, grpc) -> assertThat(GrpcWebFrames.grpcStatusOf(http)).as("%d", http).isEqualTo(grpc));
+        .allSatisfy((http, grpc) -> assertThat(io.keelson.dataplane.http2.GrpcReplies.fromHttpStatus(http)).as("%d", http).isEqualTo(grpc));
   }
 
   @Test
