@@ -103,6 +103,26 @@ class GatewayTranslationTest {
     return store;
   }
 
+  /**
+   * The data plane's snapshot of a gateway's resources, with the Secrets {@code namespace}'s gateway is served over
+   * SDS delivered first, as the proxy's xDS cache delivers them.
+   */
+  static io.keelson.dataplane.config.ProxySnapshot dataPlaneTakes(MeshResources r, PolicySet state,
+      Map<String, String> labels, String namespace) throws Exception {
+    Map<String, RouteConfiguration> byName = new java.util.LinkedHashMap<>();
+    r.routes().forEach(rc -> byName.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    var secrets = new io.keelson.dataplane.tls.ListenerSecrets();
+    for (var secret : GatewaySecrets.forGateway(state, labels, namespace).secrets()) {
+      io.keelson.dataplane.config.envoy.ServedSecrets.deliver(secrets, secret);
+    }
+    return io.keelson.dataplane.tls.ListenerSecrets.with(secrets, () ->
+        io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+            io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
+            r.clusters(), endpoints));
+  }
+
   /** The gateway as one of namespace istio-system (its join token's) with a SPIFFE ID sees it. */
   static MeshResources gateway(PolicySet state, Map<String, String> labels) {
     return GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state, labels,
@@ -157,7 +177,9 @@ class GatewayTranslationTest {
     assertThat(https.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
         .containsExactly(List.of("secure.example.com"));
     DownstreamTlsContext simple = https.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
-    assertThat(simple.getCommonTlsContext().getTlsCertificates(0).getCertificateChain().getInlineString()).isEqualTo(leaf.certPem());
+    assertThat(simple.getCommonTlsContext().getTlsCertificatesCount()).as("no inline key").isZero();
+    assertThat(simple.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+        .isEqualTo("kubernetes://istio-system/shop-cert");
     assertThat(simple.getCommonTlsContext().getTlsParams().getTlsMinimumProtocolVersion()).isEqualTo(TlsParameters.TlsProtocol.TLSv1_3);
     assertThat(simple.hasRequireClientCertificate()).isFalse();
     Listener mtls = listener(r, "0.0.0.0_8443");
@@ -165,21 +187,15 @@ class GatewayTranslationTest {
         .containsExactly(List.<String>of());
     DownstreamTlsContext mutual = mtls.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
     assertThat(mutual.getRequireClientCertificate().getValue()).isTrue();
-    assertThat(mutual.getCommonTlsContext().getValidationContext().getTrustedCa().getInlineString()).contains("BEGIN CERTIFICATE");
+    assertThat(mutual.getCommonTlsContext().getValidationContextSdsSecretConfig().getName()).endsWith("-cacert");
     assertThat(https.getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class).getRds()
         .getRouteConfigName()).isEqualTo("https.443.https.ingress.istio-system");
     assertThat(vhost(routes(r, "https.443.https.ingress.istio-system"), "secure.example.com:443").getRoutesCount()).isEqualTo(2);
 
     // The mesh's clusters, as sidecars get them.
     assertThat(r.clusters()).extracting(c -> c.getName()).contains("product-service", "product-service|v1", "product-service|v2");
-    // The data plane takes it all: no problem, no warning.
-    Map<String, RouteConfiguration> byName = new java.util.LinkedHashMap<>();
-    r.routes().forEach(rc -> byName.put(rc.getName(), rc));
-    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
-    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
-        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
-        r.clusters(), endpoints);
+    // The data plane takes it all (with the Secrets it is served): no problem, no warning.
+    var snapshot = dataPlaneTakes(r, state, Map.of("istio", "ingressgateway"), "istio-system");
     assertThat(snapshot.warnings()).isEmpty();
     assertThat(snapshot.listeners()).hasSize(3);
   }
@@ -408,13 +424,7 @@ class GatewayTranslationTest {
     assertThat(routes(r, "https.443.https-mtls.ingress.istio-system").getVirtualHostsList()).extracting(VirtualHost::getName)
         .contains("shop.example.com:443");
     // The data plane takes it: one listener, a connection manager per chain.
-    Map<String, RouteConfiguration> byName = new java.util.LinkedHashMap<>();
-    r.routes().forEach(rc -> byName.put(rc.getName(), rc));
-    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.LinkedHashMap<>();
-    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-    var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
-        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), byName,
-        r.clusters(), endpoints);
+    var snapshot = dataPlaneTakes(r, state, Map.of("istio", "ingressgateway"), "istio-system");
     assertThat(snapshot.warnings()).isEmpty();
     var l443 = snapshot.listeners().stream().filter(l -> l.name().equals("0.0.0.0_443")).findFirst().orElseThrow();
     assertThat(l443.sniCertificates()).extracting(c -> c.http() == null ? l443.http().routeConfig().name()
@@ -546,7 +556,8 @@ class GatewayTranslationTest {
   @Test
   void gatewayApiGatewaysAndHttpRoutesTranslateOntoTheSameModel() throws Exception {
     PolicySet state = store(GATEWAY_API.formatted(b64(leaf.certPem()), b64(leaf.keyPem()))).current();
-    MeshResources r = gateway(state, Map.of("gateway.networking.k8s.io/gateway-name", "web"));
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        Map.of("gateway.networking.k8s.io/gateway-name", "web"), "0.0.0.0", "edge", true); // its token is of edge
     assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
     // "shop" is bound to listener http only; "secure" (no sectionName, no hostnames) to both, for every host.
     assertThat(routes(r, "http.8080").getVirtualHostsList()).extracting(VirtualHost::getName)
