@@ -135,6 +135,10 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
     if (!c.path("service").isTextual() || service.isEmpty()) {
       errors.add(at + ".service: required; expected a registry Service name, a host name or an IP address");
     }
+    if (service.contains("/") || service.contains(":") && !io.keelson.control.policy.IpLiteral.is(service)) {
+      errors.add(at + ".service: '" + service + "' is not supported; expected a registry Service name, a host name or"
+          + " an IP address (Istio's namespace/host form is not looked up), with the port in port");
+    }
     int port = c.path("port").asInt(-1);
     if (!c.path("port").canConvertToInt() || port < 1 || port > 65535) {
       errors.add(at + ".port: expected a port 1-65535, got " + c.path("port"));

@@ -104,7 +104,7 @@ class ExtAuthzTranslationTest {
         - name: b
           opentelemetry: { service: otel, port: 4317 }
         - name: c
-          envoyExtAuthzGrpc: { service: x, port: 1, pathPrefix: /p }
+          envoyExtAuthzGrpc: { service: foo/authz.foo.svc.cluster.local, port: 1, pathPrefix: /p }
         - name: d
           envoyExtAuthzGrpc: { service: x, port: 1 }
         - name: d
@@ -118,6 +118,7 @@ class ExtAuthzTranslationTest {
         .contains("extensionProviders[0].envoyExtAuthzHttp.headersToDownstreamOnAllow: not supported")
         .contains("extensionProviders[1].opentelemetry: not supported")
         .contains("extensionProviders[2].envoyExtAuthzGrpc.pathPrefix: not supported")
+        .contains("extensionProviders[2].envoyExtAuthzGrpc.service: 'foo/authz.foo.svc.cluster.local' is not supported")
         .contains("extensionProviders[4].name: 'd' is used twice");
   }
 
