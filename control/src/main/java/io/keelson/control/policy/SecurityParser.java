@@ -47,6 +47,8 @@ final class SecurityParser {
       } else {
         p.allow("name");
         provider = p.string("name", true);
+        spec.warn("action", "CUSTOM is enforced on the selected sidecars' inbound HTTP only: TCP apps, passthrough"
+            + " traffic and gateways are not checked by the provider");
       }
     } else if (p != null) {
       spec.error("provider", "provider is only for action CUSTOM; this policy's action is " + action);

@@ -184,5 +184,7 @@ class ExtAuthzTranslationTest {
     assertThat(ExtAuthzTranslator.http("shop", Map.of("app", "web"), parse(custom("ext", "authz-http")),
         AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p).filters()).isEmpty();
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
+    assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
+        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the selected sidecars' inbound HTTP only"));
   }
 }
