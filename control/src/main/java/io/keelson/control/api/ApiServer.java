@@ -181,6 +181,7 @@ public final class ApiServer implements AutoCloseable {
     String yaml = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
     PolicyParser.Parsed parsed = PolicyParser.parseFiles(file, yaml);
     xds.telemetry().check(parsed.policies()); // Telemetry names providers of this control plane's flags
+    xds.extensionProviders().check(parsed.policies()); // CUSTOM AuthorizationPolicies name its --mesh-config providers
     PolicyStore.Change change = store.apply(parsed.policies(), dryRun);
     Map<String, Object> out = changeJson(change, dryRun);
     out.put("warnings", parsed.warnings().stream().map(PolicyError::toString).toList());

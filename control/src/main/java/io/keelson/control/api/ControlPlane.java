@@ -44,11 +44,15 @@ public final class ControlPlane implements AutoCloseable {
    * @param telemetry    the mesh-wide access log and tracing defaults and providers (Istio's meshConfig)
    * @param outboundTrafficPolicy Istio's meshConfig.outboundTrafficPolicy.mode (null: ALLOW_ANY)
    * @param localityLb   Istio's meshConfig.localityLbSetting.enabled (default true)
+   * @param extensionProviders Istio's meshConfig.extensionProviders (external authorizers for CUSTOM policies)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
-      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb) {
+      io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb,
+      io.keelson.control.security.ExtensionProviders extensionProviders) {
     public Options {
+      extensionProviders = extensionProviders == null ? io.keelson.control.security.ExtensionProviders.NONE
+          : extensionProviders;
       telemetry = telemetry == null ? MeshTelemetry.OFF : telemetry;
       outboundTrafficPolicy = outboundTrafficPolicy == null ? io.keelson.control.xds.OutboundTrafficPolicy.ALLOW_ANY
           : outboundTrafficPolicy;
@@ -58,7 +62,7 @@ public final class ControlPlane implements AutoCloseable {
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
         io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, true);
+          outboundTrafficPolicy, true, null);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -77,24 +81,30 @@ public final class ControlPlane implements AutoCloseable {
 
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
-          outboundTrafficPolicy, localityLb);
+          outboundTrafficPolicy, localityLb, extensionProviders);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
-          outboundTrafficPolicy, localityLb);
+          outboundTrafficPolicy, localityLb, extensionProviders);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
-          localityLb);
+          localityLb, extensionProviders);
     }
 
     /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
     public Options withLocalityLb(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, enabled);
+          outboundTrafficPolicy, enabled, extensionProviders);
+    }
+
+    /** Istio's meshConfig.extensionProviders: the external authorizers CUSTOM AuthorizationPolicies name. */
+    public Options withExtensionProviders(io.keelson.control.security.ExtensionProviders p) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, localityLb, p);
     }
   }
 
@@ -152,6 +162,7 @@ public final class ControlPlane implements AutoCloseable {
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
     XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy());
     xds.setTelemetry(o.telemetry());
+    xds.setExtensionProviders(o.extensionProviders());
     xds.setLocalityLb(o.localityLb());
     if (etcd != null) {
       etcd.follow(xds);

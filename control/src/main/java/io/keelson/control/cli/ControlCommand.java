@@ -20,6 +20,7 @@ final class ControlCommand {
                                   [--etcd-cacert F] [--etcd-cert F --etcd-key F] [--etcd-user U --etcd-password-file F]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
                                  [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
+                                 [--mesh-config FILE]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
         --xds-port N       xDS port (default 15010; 0 = any free port)
@@ -69,6 +70,12 @@ final class ControlCommand {
                            workloads are the collector; spans from every sidecar unless Telemetry says otherwise
         --tracing-provider-name N  the provider's name in Telemetry resources (default otel)
         --tracing-sampling P    default random sampling percentage, 0-100 (default 1, as Istio)
+      External authorization (Istio's meshConfig, for AuthorizationPolicy action CUSTOM):
+        --mesh-config FILE Istio meshConfig YAML with an extensionProviders list of envoyExtAuthzHttp (service, port,
+                           timeout, pathPrefix, failOpen, statusOnError, includeRequestHeadersInCheck,
+                           includeAdditionalHeadersInCheck, headersToUpstreamOnAllow, headersToDownstreamOnDeny) and
+                           envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
+                           registry Service name (its workloads) or a host name or IP address (with port)
       """;
 
   private ControlCommand() {}
@@ -87,7 +94,7 @@ final class ControlCommand {
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--etcd-cacert",
         "--etcd-cert", "--etcd-key", "--etcd-user", "--etcd-password-file", "--access-log-file",
         "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
-        "--outbound-traffic-policy", "--locality-lb"),
+        "--outbound-traffic-policy", "--locality-lb", "--mesh-config"),
         Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
@@ -104,6 +111,14 @@ final class ControlCommand {
     } catch (IllegalArgumentException e) {
       System.err.println("keelson control: " + e.getMessage());
       return 2;
+    }
+    if (a.has("--mesh-config")) {
+      try {
+        o = o.withExtensionProviders(io.keelson.control.security.ExtensionProviders.read(path(a, "--mesh-config")));
+      } catch (IllegalArgumentException e) {
+        System.err.println("keelson control: " + e.getMessage());
+        return 2;
+      }
     }
     try {
       o = o.withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy.parse(

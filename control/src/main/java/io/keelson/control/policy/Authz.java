@@ -6,7 +6,8 @@ import java.util.List;
 public final class Authz {
   private Authz() {}
 
-  public enum Action { ALLOW, DENY }
+  /** CUSTOM: the request is checked by an external authorization provider ({@code provider.name}). */
+  public enum Action { ALLOW, DENY, CUSTOM }
 
   public enum MtlsMode { UNSET, DISABLE, PERMISSIVE, STRICT }
 

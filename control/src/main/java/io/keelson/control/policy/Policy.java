@@ -648,10 +648,16 @@ public sealed interface Policy {
 
   /**
    * Istio {@code security.istio.io/v1 AuthorizationPolicy}. {@code selector} null = every workload of
-   * {@code namespace} (of the mesh, in the root namespace).
+   * {@code namespace} (of the mesh, in the root namespace). {@code provider} is the extension provider of a CUSTOM
+   * policy ({@code spec.provider.name}), null for ALLOW and DENY.
    */
   record AuthorizationPolicy(Meta meta, String namespace, Map<String, String> selector, Authz.Action action,
-      List<Authz.Rule> rules) implements Policy {}
+      List<Authz.Rule> rules, String provider) implements Policy {
+    public AuthorizationPolicy(Meta meta, String namespace, Map<String, String> selector, Authz.Action action,
+        List<Authz.Rule> rules) {
+      this(meta, namespace, selector, action, rules, null);
+    }
+  }
 
   /**
    * Istio {@code security.istio.io/v1 PeerAuthentication}: the mTLS mode of the selected workloads

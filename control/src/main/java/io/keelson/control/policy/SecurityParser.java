@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code AuthorizationPolicy} and {@code PeerAuthentication} ({@code security.istio.io/v1},
  * {@code v1beta1}) and {@code RequestAuthentication}. What Keelson cannot enforce is rejected by name
- * (CUSTOM and AUDIT actions, targetRefs, JWKS from cookies), never silently dropped. Stateless.
+ * (the AUDIT action, targetRefs, JWKS from cookies), never silently dropped. Stateless.
  */
 final class SecurityParser {
   private static final Pattern CONDITION_KEY = Pattern.compile(
@@ -22,10 +22,9 @@ final class SecurityParser {
   private SecurityParser() {}
 
   static Policy authorizationPolicy(Policy.Meta meta, String namespace, Fields spec) {
-    spec.allow(Set.of("selector", "action", "rules"), Map.of(
+    spec.allow(Set.of("selector", "action", "rules", "provider"), Map.of(
         "targetRef", "targetRef (Gateway API attachment) is not supported; use selector",
-        "targetRefs", "targetRefs (Gateway API attachment) is not supported; use selector",
-        "provider", "CUSTOM authorization providers are not supported"));
+        "targetRefs", "targetRefs (Gateway API attachment) is not supported; use selector"));
     Map<String, String> selector = selector(spec);
     String a = spec.string("action", false);
     Authz.Action action = Authz.Action.ALLOW;
@@ -33,9 +32,26 @@ final class SecurityParser {
       switch (a) {
         case "ALLOW" -> action = Authz.Action.ALLOW;
         case "DENY" -> action = Authz.Action.DENY;
-        case "AUDIT", "CUSTOM" -> spec.error("action", a + " is not supported; expected ALLOW or DENY");
-        default -> spec.error("action", "'" + a + "' is not an action; expected ALLOW or DENY");
+        case "CUSTOM" -> action = Authz.Action.CUSTOM;
+        case "AUDIT" -> spec.error("action", a + " is not supported; expected ALLOW, DENY or CUSTOM");
+        default -> spec.error("action", "'" + a + "' is not an action; expected ALLOW, DENY or CUSTOM");
       }
+    }
+    // Provider names are the control plane's (its mesh config): ExtensionProviders checks them at apply.
+    String provider = null;
+    Fields p = spec.object("provider", false);
+    if (action == Authz.Action.CUSTOM) {
+      if (p == null) {
+        spec.error("provider", "action CUSTOM needs provider.name, an extension provider of the control plane's"
+            + " --mesh-config");
+      } else {
+        p.allow("name");
+        provider = p.string("name", true);
+        spec.warn("action", "CUSTOM is enforced on the selected sidecars' inbound HTTP only: TCP apps, passthrough"
+            + " traffic and gateways are not checked by the provider");
+      }
+    } else if (p != null) {
+      spec.error("provider", "provider is only for action CUSTOM; this policy's action is " + action);
     }
     List<Authz.Rule> rules = new ArrayList<>();
     for (Fields r : spec.objects("rules", false)) {
@@ -82,7 +98,7 @@ final class SecurityParser {
       }
       rules.add(new Authz.Rule(List.copyOf(from), List.copyOf(to), List.copyOf(when)));
     }
-    return new Policy.AuthorizationPolicy(meta, namespace, selector, action, List.copyOf(rules));
+    return new Policy.AuthorizationPolicy(meta, namespace, selector, action, List.copyOf(rules), provider);
   }
 
   private static Authz.Source source(Fields s) {

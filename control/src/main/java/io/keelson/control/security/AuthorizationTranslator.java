@@ -66,8 +66,8 @@ public final class AuthorizationTranslator {
     List<AuthorizationPolicy> sorted = new ArrayList<>(all);
     sorted.sort(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name));
     for (AuthorizationPolicy p : sorted) {
-      if (!selects(p, namespace, labels, rootNamespace)) {
-        continue;
+      if (p.action() == Authz.Action.CUSTOM || !selects(p, namespace, labels, rootNamespace)) {
+        continue; // CUSTOM policies are the external authorizer's (ExtAuthzTranslator), never ALLOW rules
       }
       RBAC.Builder target;
       if (p.action() == Authz.Action.DENY) {
@@ -84,6 +84,31 @@ public final class AuthorizationTranslator {
       }
     }
     return new WorkloadAuthorization(deny == null ? null : deny.build(), allow == null ? null : allow.build());
+  }
+
+  /**
+   * The CUSTOM policies selecting the HTTP workload {@code namespace}/{@code labels} as istiod's shadow rules: one
+   * policy per rule named {@code istio-ext-authz-ns[NS]-policy[NAME]-rule[I]} (action DENY, so the shadow result names
+   * the first matching rule), or null when none selects it. Their providers are added to {@code providers}.
+   */
+  static RBAC customRules(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
+      String rootNamespace, java.util.Set<String> providers) {
+    AuthorizationTranslator t = new AuthorizationTranslator(rootNamespace, false);
+    RBAC.Builder shadow = null;
+    List<AuthorizationPolicy> sorted = new ArrayList<>(all);
+    sorted.sort(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name));
+    for (AuthorizationPolicy p : sorted) {
+      if (p.action() != Authz.Action.CUSTOM || !selects(p, namespace, labels, rootNamespace)) {
+        continue;
+      }
+      shadow = shadow == null ? RBAC.newBuilder().setAction(RBAC.Action.DENY) : shadow;
+      providers.add(p.provider());
+      for (int i = 0; i < p.rules().size(); i++) {
+        shadow.putPolicies(ExtAuthzTranslator.POLICY_PREFIX + "-ns[" + p.namespace() + "]-policy[" + p.name()
+            + "]-rule[" + i + "]", t.policy(p.rules().get(i)));
+      }
+    }
+    return shadow == null ? null : shadow.build();
   }
 
   private static boolean usesHttp(Authz.Rule r) {

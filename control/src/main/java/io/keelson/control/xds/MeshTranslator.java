@@ -254,15 +254,45 @@ public final class MeshTranslator {
    * after the outbound one: the other types are the same instances with the same versions.
    */
   static MeshResources withInbound(MeshResources shared, PolicySet state, Self self) {
+    return withInbound(shared, state, self, ExtAuthzClusters.NONE);
+  }
+
+  /**
+   * The same with the external authorization providers CUSTOM AuthorizationPolicies name ({@code extAuthz}): their
+   * filters on the inbound HTTP chain and the used provider's cluster.
+   */
+  static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz) {
+    var custom = custom(state, self, extAuthz);
+    MeshResources r;
     if (self.capture() != null) {
-      return withVirtualInbound(shared, state, self);
+      r = withVirtualInbound(shared, state, self, custom);
+    } else {
+      List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
+      listeners.add(shared.listeners().getFirst());
+      listeners.add(MeshMtls.listener(self.inboundPort(), inboundMode(state, self),
+          appFilters(state, self, MeshMtls.APP_CLUSTER, custom)));
+      listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
+      MeshResources withListener = shared.withListeners(listeners);
+      r = streams(state, self) ? withListener : withApp(withListener, state, self.service(), self.appPort());
     }
-    List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
-    listeners.add(shared.listeners().getFirst());
-    listeners.add(inbound(state, self));
-    listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
-    MeshResources withListener = shared.withListeners(listeners);
-    return streams(state, self) ? withListener : withApp(withListener, state, self.service(), self.appPort());
+    if (custom.provider() == null) {
+      return r;
+    }
+    List<Cluster> clusters = new ArrayList<>(r.clusters());
+    clusters.add(extAuthz.clusters().get(custom.provider().name()));
+    return r.withListenersAndClusters(r.listeners(), clusters);
+  }
+
+  /** The CUSTOM policies' filters for {@code self}'s inbound HTTP chain (none for a TCP app or without an identity). */
+  private static io.keelson.control.security.ExtAuthzTranslator.Custom custom(PolicySet state, Self self,
+      ExtAuthzClusters extAuthz) {
+    if (self.spiffeId() == null || streams(state, self)) {
+      return io.keelson.control.security.ExtAuthzTranslator.Custom.NONE;
+    }
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    return io.keelson.control.security.ExtAuthzTranslator.http(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE,
+        extAuthz.providers());
   }
 
   /**
@@ -283,12 +313,13 @@ public final class MeshTranslator {
    * {@code shared} (from a captured translator) plus {@code self}'s virtualInbound, after virtualOutbound,
    * and its app's cluster {@code inbound|<app port>}.
    */
-  private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self) {
+  private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self,
+      io.keelson.control.security.ExtAuthzTranslator.Custom custom) {
     NodeRegistration.Capture c = self.capture();
     String cluster = CapturedListeners.appCluster(c.appPort());
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
     Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
-        appFilters(state, self, cluster), passthroughRbac(state, self));
+        appFilters(state, self, cluster, custom), passthroughRbac(state, self));
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
     listeners.add(shared.listeners().getFirst());
     listeners.add(inbound);
@@ -300,16 +331,13 @@ public final class MeshTranslator {
     return shared.withListenersAndClusters(listeners, clusters);
   }
 
-  private static Listener inbound(PolicySet state, Self self) {
-    return MeshMtls.listener(self.inboundPort(), inboundMode(state, self), appFilters(state, self, MeshMtls.APP_CLUSTER));
-  }
-
   /**
    * What a sidecar runs on inbound traffic to its app ({@code cluster}): an HTTP connection manager with
-   * JWT, RBAC and its service's local rate limit, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
+   * JWT, CUSTOM external authorization, RBAC and its service's local rate limit, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
    * Today's inbound listener and a captured sidecar's app-port chains are both made of these.
    */
-  private static List<Filter> appFilters(PolicySet state, Self self, String cluster) {
+  private static List<Filter> appFilters(PolicySet state, Self self, String cluster,
+      io.keelson.control.security.ExtAuthzTranslator.Custom custom) {
     boolean tcp = streams(state, self);
     var rateLimit = RateLimitBuilder.inbound(state, self.service());
     // istiod adds grpc_web to a GRPC-Web port's inbound chain too, after authentication and authorization
@@ -340,6 +368,7 @@ public final class MeshTranslator {
     if (jwt != null) {
       filters.add(jwt);
     }
+    filters.addAll(custom.filters()); // istiod: CUSTOM before DENY and ALLOW
     filters.addAll(authz.httpFilters());
     if (rateLimit != null) { // after authorization: only admitted requests take tokens
       filters.add(rateLimit);

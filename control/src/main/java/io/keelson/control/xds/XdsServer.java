@@ -112,6 +112,10 @@ public final class XdsServer implements AutoCloseable {
   private final TelemetryCache telemetered = new TelemetryCache();
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
+  // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
+  private volatile io.keelson.control.security.ExtensionProviders extensionProviders =
+      io.keelson.control.security.ExtensionProviders.NONE;
+  private ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE;
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
@@ -184,6 +188,16 @@ public final class XdsServer implements AutoCloseable {
 
   public io.keelson.control.telemetry.MeshTelemetry telemetry() {
     return telemetry;
+  }
+
+  /** The external authorization providers CUSTOM AuthorizationPolicies name (Istio's meshConfig); pushes the change. */
+  public void setExtensionProviders(io.keelson.control.security.ExtensionProviders providers) {
+    this.extensionProviders = java.util.Objects.requireNonNull(providers);
+    retranslate();
+  }
+
+  public io.keelson.control.security.ExtensionProviders extensionProviders() {
+    return extensionProviders;
   }
 
   /** Binds {@code host:port} (0 = ephemeral) and starts serving; follows the store's changes from now on. */
@@ -440,6 +454,7 @@ public final class XdsServer implements AutoCloseable {
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
+      extAuthz = ExtAuthzClusters.of(extensionProviders, state, allWorkloads(state));
       forSidecars = sidecars.translate(state, workloads());
       forProxyless = null; // translated when a proxyless client needs it
       localities.begin(state, () -> allWorkloads(state));
@@ -526,14 +541,14 @@ public final class XdsServer implements AutoCloseable {
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
           k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true, outboundPolicy))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture, extAuthz));
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
     if (self != null) {
       // One shared translation per outbound port for every sidecar with an identity; per node only its inbound listener.
       MeshResources shared = identifiedByPort.computeIfAbsent(p.outboundPort,
           port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true));
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz));
     }
     MeshResources shared = p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
         port -> translator(port).translate(translated, workloads()));
@@ -553,7 +568,7 @@ public final class XdsServer implements AutoCloseable {
     MeshResources shared = scopes.shared(translated, scope, p.outboundPort, capture != null, mtls, this::workloads,
         this::workloadIdentities);
     if (self != null) {
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz));
     }
     MeshTranslator.Self app = plainApps.get(p.nodeId);
     return app == null ? shared

@@ -215,15 +215,13 @@ class AuthorizationPolicyTest {
   @Test
   void whatCannotBeEnforcedIsRejectedByName() {
     assertThatThrownBy(() -> parse(policy("p", "shop", """
-        action: CUSTOM
-        provider: { name: opa }
+        action: AUDIT
         rules:
         - from: [ { source: { serviceAccounts: [ "*" ], ipBlocks: [ "10.0.0.0/99x" ] } } ]
           to: [ { operation: { ports: [ "http" ] } } ]
           when: [ { key: "request.auth.claim", values: [ x ] }, { key: source.user, values: [ x ] } ]
         """))).isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.getMessage())
-        .contains("spec.action: CUSTOM is not supported; expected ALLOW or DENY")
-        .contains("CUSTOM authorization providers are not supported")
+        .contains("spec.action: AUDIT is not supported; expected ALLOW, DENY or CUSTOM")
         .contains("serviceAccounts is not supported")
         .contains("'10.0.0.0/99x' is not an IP address or CIDR block")
         .contains("'http' is not a port")
