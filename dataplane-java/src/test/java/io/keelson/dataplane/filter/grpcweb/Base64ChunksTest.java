@@ -24,14 +24,18 @@ class Base64ChunksTest {
       int end = i < cuts.length ? cuts[i] : text.length;
       ByteBuf in = Unpooled.wrappedBuffer(text, at, end - at);
       ByteBuf decoded = d.decode(in, ALLOC);
-      assertThat(in.isReadable()).isFalse();
+      if (in.isReadable()) { // plain checks: AssertJ per split made this test take seconds
+        throw new AssertionError("input left unread after a chunk ending at " + end);
+      }
       byte[] b = new byte[decoded.readableBytes()];
       decoded.readBytes(b);
       decoded.release();
       out.writeBytes(b);
       at = end;
     }
-    assertThat(d.atQuadBoundary()).isTrue();
+    if (!d.atQuadBoundary()) {
+      throw new AssertionError("not at a quad boundary after the whole body");
+    }
     return out.toByteArray();
   }
 
@@ -44,7 +48,10 @@ class Base64ChunksTest {
       byte[] text = Base64.getEncoder().encode(plain);
       for (int a = 0; a <= text.length; a++) {
         for (int b = a; b <= text.length; b++) {
-          assertThat(decodeInChunks(text, a, b)).as("len %d cut at %d and %d", len, a, b).isEqualTo(plain);
+          byte[] decoded = decodeInChunks(text, a, b);
+          if (!java.util.Arrays.equals(decoded, plain)) {
+            assertThat(decoded).as("len %d cut at %d and %d", len, a, b).isEqualTo(plain);
+          }
         }
       }
     }
