@@ -271,7 +271,16 @@ public final class XdsServer implements AutoCloseable {
       List<String> warnings = listens ? uncaptured : gw == null ? List.of()
           : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
               gw.spiffeId() != null); // servers it gets no chain for, and why
-      out.add(ProxyStatus.of(p, registered.get(p.nodeId), warnings,
+      Policy.Workload w = registered.get(p.nodeId);
+      if (gw == null && w != null && !p.proxyless && !identified.containsKey(p.nodeId)) {
+        List<String> custom = ProxyStatus.customWarnings(io.keelson.control.security.ExtAuthzTranslator
+            .customPoliciesMatching(w.labels(), store.current().ofType(Policy.AuthorizationPolicy.class)));
+        if (!custom.isEmpty()) {
+          warnings = new ArrayList<>(warnings);
+          warnings.addAll(custom);
+        }
+      }
+      out.add(ProxyStatus.of(p, w, warnings,
           gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));

@@ -235,6 +235,7 @@ class ExtAuthzTranslationTest {
         AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p).filters()).isEmpty();
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
     assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
-        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the selected sidecars' inbound HTTP only"));
+        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound HTTP of selected sidecars with an"
+            + " identity only") && w.contains("sidecars without an identity"));
   }
 }
