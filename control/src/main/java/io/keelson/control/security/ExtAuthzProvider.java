@@ -25,7 +25,8 @@ import java.util.Map;
  * @param port           the authorizer's port for a host name or IP address (a registry Service's workloads keep theirs)
  * @param timeoutMillis  how long a check may take
  * @param statusOnError  the status when the authorizer cannot be reached (0: the data plane's default, 403)
- * @param headersInCheck request headers sent in the check (empty: the data plane's default)
+ * @param headersInCheck request headers sent in the check (empty: the data plane's default); here and in the two
+ *                       response lists, {@code abc*} is a prefix, {@code *abc} a suffix, {@code *} every header
  * @param additionalHeaders headers added to the check request (HTTP only)
  */
 public record ExtAuthzProvider(String name, boolean grpc, String service, int port, long timeoutMillis, String pathPrefix,
@@ -65,7 +66,7 @@ public record ExtAuthzProvider(String name, boolean grpc, String service, int po
           .setClusterName(cluster()).setAuthority(cluster().replace("|", "_.")))).build();
     }
     if (!headersInCheck.isEmpty()) {
-      b.setAllowedHeaders(exact(headersInCheck));
+      b.setAllowedHeaders(headerMatchers(headersInCheck));
     }
     HttpService.Builder http = HttpService.newBuilder().setPathPrefix(pathPrefix == null ? "" : pathPrefix)
         .setServerUri(HttpUri.newBuilder().setUri("http://" + service).setCluster(cluster()).setTimeout(timeout));
@@ -78,19 +79,36 @@ public record ExtAuthzProvider(String name, boolean grpc, String service, int po
     if (!headersToUpstreamOnAllow.isEmpty() || !headersToDownstreamOnDeny.isEmpty()) {
       AuthorizationResponse.Builder resp = AuthorizationResponse.newBuilder();
       if (!headersToUpstreamOnAllow.isEmpty()) {
-        resp.setAllowedUpstreamHeaders(exact(headersToUpstreamOnAllow));
+        resp.setAllowedUpstreamHeaders(headerMatchers(headersToUpstreamOnAllow));
       }
       if (!headersToDownstreamOnDeny.isEmpty()) {
-        resp.setAllowedClientHeaders(exact(headersToDownstreamOnDeny));
+        resp.setAllowedClientHeaders(headerMatchers(headersToDownstreamOnDeny));
       }
       http.setAuthorizationResponse(resp);
     }
     return b.setHttpService(http).build();
   }
 
-  private static ListStringMatcher exact(List<String> names) {
+  /**
+   * Istio's header patterns, as istiod maps them: {@code *abc} a suffix, {@code abc*} a prefix, anything else exact,
+   * all ignoring case. {@code *} alone (istiod: an empty suffix, which Envoy refuses) matches every header name.
+   */
+  static ListStringMatcher headerMatchers(List<String> names) {
     ListStringMatcher.Builder l = ListStringMatcher.newBuilder();
-    names.forEach(n -> l.addPatterns(StringMatcher.newBuilder().setExact(n)));
+    for (String n : names) {
+      StringMatcher.Builder m = StringMatcher.newBuilder().setIgnoreCase(true);
+      if (n.equals("*")) {
+        m = StringMatcher.newBuilder().setSafeRegex(io.envoyproxy.envoy.type.matcher.v3.RegexMatcher.newBuilder()
+            .setRegex(".*"));
+      } else if (n.startsWith("*")) {
+        m.setSuffix(n.substring(1));
+      } else if (n.endsWith("*")) {
+        m.setPrefix(n.substring(0, n.length() - 1));
+      } else {
+        m.setExact(n);
+      }
+      l.addPatterns(m);
+    }
     return l.build();
   }
 }

@@ -28,6 +28,17 @@ public final class ExtAuthzTranslator {
   private ExtAuthzTranslator() {}
 
   /**
+   * The CUSTOM policies ({@code namespace/name}, sorted) whose selector matches {@code labels}, in any namespace: for
+   * a sidecar without an identity, whose namespace is not known, the ones that may be meant for it. None of them is
+   * enforced there (its inbound listener is not the control plane's), which its status says.
+   */
+  public static List<String> customPoliciesMatching(Map<String, String> labels, Collection<AuthorizationPolicy> all) {
+    return all.stream().filter(p -> p.action() == io.keelson.control.policy.Authz.Action.CUSTOM
+            && WorkloadSelector.labelsMatch(p.selector(), labels))
+        .map(p -> p.namespace() + "/" + p.name()).sorted().toList();
+  }
+
+  /**
    * The filters for the workload, and the provider whose cluster it needs.
    *
    * @param filters  empty when no CUSTOM policy selects the workload

@@ -83,8 +83,9 @@ public final class MeshTranslator {
     this.captured = captured;
   }
 
+  /** The resources for a proxy without an identity (no mTLS origination, no inbound listener of its own). */
   public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered) {
-    return translate(state, registered, Map.of(), null);
+    return translateShared(state, registered, Map.of(), false);
   }
 
   /**
@@ -114,18 +115,6 @@ public final class MeshTranslator {
     public Self(String spiffeId, int inboundPort, int appPort, Map<String, String> labels) {
       this(spiffeId, inboundPort, appPort, labels, false);
     }
-  }
-
-  /**
-   * The resources for one proxy. Clusters whose every endpoint is a workload with an identity (in
-   * {@code identities}, by workload name) whose inbound port does not DISABLE mTLS originate mTLS
-   * checking those SPIFFE IDs, when the proxy itself has one ({@code self} not null); {@code self}
-   * also gets its inbound listener.
-   */
-  public MeshResources translate(PolicySet state, Collection<Policy.Workload> registered,
-      Map<String, Self> identities, Self self) {
-    MeshResources shared = translateShared(state, registered, identities, self != null);
-    return self == null ? shared : withInbound(shared, state, self);
   }
 
   /**
@@ -250,16 +239,10 @@ public final class MeshTranslator {
   }
 
   /**
-   * {@code shared} (from {@link #translateShared} with mtls) plus {@code self}'s inbound listener,
-   * after the outbound one: the other types are the same instances with the same versions.
-   */
-  static MeshResources withInbound(MeshResources shared, PolicySet state, Self self) {
-    return withInbound(shared, state, self, ExtAuthzClusters.NONE);
-  }
-
-  /**
-   * The same with the external authorization providers CUSTOM AuthorizationPolicies name ({@code extAuthz}): their
-   * filters on the inbound HTTP chain and the used provider's cluster.
+   * {@code shared} (from {@link #translateShared} with mtls) plus {@code self}'s inbound listener, after the outbound
+   * one (the other types are the same instances with the same versions), with the external authorization providers
+   * CUSTOM AuthorizationPolicies name ({@code extAuthz}): their filters on the inbound HTTP chain and the used
+   * provider's cluster.
    */
   static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz) {
     var custom = custom(state, self, extAuthz);

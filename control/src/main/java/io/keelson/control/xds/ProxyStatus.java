@@ -44,6 +44,18 @@ public record ProxyStatus(String nodeId, String service, boolean delta, boolean 
         + " listener serves HTTP only");
   }
 
+  /**
+   * The warning for a sidecar without an identity that CUSTOM AuthorizationPolicies ({@code namespace/name}) may
+   * select: CUSTOM is enforced on the inbound listener of sidecars with an identity only, so its app is not checked
+   * by the provider. Empty when there are none.
+   */
+  static java.util.List<String> customWarnings(java.util.List<String> policies) {
+    return policies.isEmpty() ? java.util.List.of() : java.util.List.of("CUSTOM AuthorizationPolicy "
+        + String.join(", ", policies) + " selects this sidecar's labels but is not enforced here: the sidecar has no"
+        + " identity (no SPIFFE ID; its namespace is unknown and its inbound listener is not the control plane's);"
+        + " connect it with a join token and an identity so the provider checks its inbound requests");
+  }
+
   static String shortName(String typeUrl) {
     return switch (typeUrl.substring(typeUrl.lastIndexOf('.') + 1)) {
       case "Listener" -> "listeners";

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -75,9 +76,19 @@ public final class XdsServer implements AutoCloseable {
   /**
    * Who holds each node id while a stream of it is open: "plaintext" or "token:<namespace>". The snapshot cache is
    * keyed by node id, so a stream of another principal with the same id would watch the same entry (and read a
-   * gateway's secrets): it is refused until every stream of the holder closed.
+   * gateway's secrets): it is refused until every stream of the holder closed. Each hold counts its open streams
+   * (a reconnect opens the new stream before the old one's close is seen); guarded by {@link #holdLock}, which
+   * also covers the registration on open and the teardown at the last close (taken before {@link #pushLock}).
    */
-  private final Map<String, String> nodePrincipals = new ConcurrentHashMap<>();
+  private final Map<String, NodeHold> nodePrincipals = new HashMap<>();
+  private final ReentrantLock holdLock = new ReentrantLock();
+  /** Who holds a node id and how many of its streams are open. */
+  private record NodeHold(String principal, int streams) {}
+  /**
+   * Tests only: runs with the node id after a stream took its hold and before the stream is visible, so a test can
+   * deliver another stream's close in that window (the reconnect race). Null in production.
+   */
+  volatile java.util.function.Consumer<String> afterHoldForTest;
   private final ReentrantLock pushLock = new ReentrantLock();
   // Each resource instance is serialized once for every proxy it goes to.
   private final PackedResources packed = new PackedResources();
@@ -260,7 +271,16 @@ public final class XdsServer implements AutoCloseable {
       List<String> warnings = listens ? uncaptured : gw == null ? List.of()
           : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
               gw.spiffeId() != null); // servers it gets no chain for, and why
-      out.add(ProxyStatus.of(p, registered.get(p.nodeId), warnings,
+      Policy.Workload w = registered.get(p.nodeId);
+      if (gw == null && w != null && !p.proxyless && !identified.containsKey(p.nodeId)) {
+        List<String> custom = ProxyStatus.customWarnings(io.keelson.control.security.ExtAuthzTranslator
+            .customPoliciesMatching(w.labels(), store.current().ofType(Policy.AuthorizationPolicy.class)));
+        if (!custom.isEmpty()) {
+          warnings = new ArrayList<>(warnings);
+          warnings.addAll(custom);
+        }
+      }
+      out.add(ProxyStatus.of(p, w, warnings,
           gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
@@ -761,19 +781,29 @@ public final class XdsServer implements AutoCloseable {
     var token = io.keelson.control.auth.TokenAuthentication.BINDING.get();
     spiffeId = boundToToken(node.getId(), spiffeId, token);
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
-    String holder = nodePrincipals.putIfAbsent(node.getId(), principal);
-    if (holder != null && !holder.equals(principal)) {
-      String why = "node id " + node.getId() + " is in use by an open stream of another client (" + holder
-          + "; this stream: " + principal + "): a node id is one proxy's; use a unique node id per proxy";
-      LOG.warn("refusing proxy {}: {}", node.getId(), why);
-      throw new io.envoyproxy.controlplane.server.exception.RequestException(
-          io.grpc.Status.PERMISSION_DENIED.withDescription(why));
+    holdLock.lock();
+    try {
+      NodeHold hold = nodePrincipals.get(node.getId());
+      if (hold != null && !hold.principal().equals(principal)) {
+        String why = "node id " + node.getId() + " is in use by an open stream of another client (" + hold.principal()
+            + "; this stream: " + principal + "): a node id is one proxy's; use a unique node id per proxy";
+        LOG.warn("refusing proxy {}: {}", node.getId(), why);
+        throw new io.envoyproxy.controlplane.server.exception.RequestException(
+            io.grpc.Status.PERMISSION_DENIED.withDescription(why));
+      }
+      nodePrincipals.put(node.getId(), new NodeHold(principal, hold == null ? 1 : hold.streams() + 1));
+      var afterHold = afterHoldForTest;
+      if (afterHold != null) {
+        afterHold.accept(node.getId());
+      }
+      if (gateway != null) {
+        // Known as a gateway before its stream is visible: a concurrent push must not send it a sidecar's listeners.
+        gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId, token == null ? null : token.namespace()));
+      }
+      streams.put(streamId, state);
+    } finally {
+      holdLock.unlock();
     }
-    if (gateway != null) {
-      // Known as a gateway before its stream is visible: a concurrent push must not send it a sidecar's listeners.
-      gatewayNodes.put(node.getId(), new GatewayNode(gateway, spiffeId, token == null ? null : token.namespace()));
-    }
-    streams.put(streamId, state);
     LOG.info("proxy {} connected (stream {}, {}{}{})", node.getId(), streamId, delta ? "delta" : "state of the world",
         w == null ? "" : ", registers " + w.service() + " at " + w.address() + ":" + w.port() + " " + w.labels(),
         state.locality.isEmpty() ? "" : ", in " + state.locality);
@@ -829,13 +859,19 @@ public final class XdsServer implements AutoCloseable {
   }
 
   private void closed(long streamId) {
-    ProxyState p = streams.remove(streamId);
-    if (p == null) {
-      return;
-    }
-    boolean stillConnected = streams.values().stream().anyMatch(o -> o.nodeId.equals(p.nodeId));
-    LOG.info("proxy {} disconnected (stream {})", p.nodeId, streamId);
-    if (!stillConnected) {
+    holdLock.lock();
+    try {
+      ProxyState p = streams.remove(streamId);
+      if (p == null) {
+        return;
+      }
+      LOG.info("proxy {} disconnected (stream {})", p.nodeId, streamId);
+      NodeHold hold = nodePrincipals.get(p.nodeId);
+      if (hold != null && hold.streams() > 1) {
+        nodePrincipals.put(p.nodeId, new NodeHold(hold.principal(), hold.streams() - 1)); // another stream still open
+        return;
+      }
+      // The last stream of this node id: tear down under holdLock, so a new stream of it registers before or after.
       identified.remove(p.nodeId);
       captured.remove(p.nodeId);
       plainApps.remove(p.nodeId);
@@ -851,6 +887,8 @@ public final class XdsServer implements AutoCloseable {
         pushLock.unlock();
       }
       nodePrincipals.remove(p.nodeId); // after the entry is gone: a stream of another principal finds it empty
+    } finally {
+      holdLock.unlock();
     }
   }
 

@@ -171,6 +171,56 @@ class ExtAuthzTranslationTest {
   }
 
   @Test
+  void istioHeaderPatternsBecomePrefixSuffixAndMatchAllMatchersTheDataPlaneAccepts() throws Exception {
+    ExtensionProviders p = ExtensionProviders.parse("mesh.yaml", """
+        extensionProviders:
+        - name: patterns
+          envoyExtAuthzHttp:
+            service: 127.0.0.1
+            port: 9000
+            includeRequestHeadersInCheck: [ x-allow, "X-Tenant-*", "*-token" ]
+            headersToUpstreamOnAllow: [ "*" ]
+            headersToDownstreamOnDeny: [ "x-deny-*" ]
+        """);
+    ExtAuthz ext = p.get("patterns").filter();
+    var inCheck = ext.getAllowedHeaders().getPatternsList();
+    assertThat(inCheck).hasSize(3);
+    assertThat(inCheck.get(0).getExact()).isEqualTo("x-allow");
+    assertThat(inCheck.get(1).getPrefix()).isEqualTo("x-tenant-");
+    assertThat(inCheck.get(2).getSuffix()).isEqualTo("-token");
+    assertThat(inCheck).allSatisfy(m -> assertThat(m.getIgnoreCase()).isTrue());
+    var response = ext.getHttpService().getAuthorizationResponse();
+    assertThat(response.getAllowedClientHeaders().getPatterns(0).getPrefix()).isEqualTo("x-deny-");
+
+    // What the data plane makes of them: the header names each one lets through.
+    List<String> errors = new java.util.ArrayList<>();
+    ConfigErrors collect = new ConfigErrors() {
+      @Override
+      public void error(String path, String message) {
+        errors.add(path + ": " + message);
+      }
+
+      @Override
+      public void warn(String path, String message) {}
+    };
+    assertThat(new ExtAuthzFilterFactory().translate(ext, "ext_authz", collect)).isNotNull();
+    assertThat(errors).isEmpty();
+    java.util.function.BiPredicate<io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher, String> passes =
+        (list, name) -> list.getPatternsList().stream().anyMatch(m -> io.keelson.dataplane.config.envoy.MatchTranslator
+            .stringMatcher(m, "m", collect).matches(name));
+    assertThat(passes.test(ext.getAllowedHeaders(), "x-tenant-id")).isTrue();
+    assertThat(passes.test(ext.getAllowedHeaders(), "x-session-token")).isTrue();
+    assertThat(passes.test(ext.getAllowedHeaders(), "x-allow")).isTrue();
+    assertThat(passes.test(ext.getAllowedHeaders(), "x-tenant")).as("the prefix needs its dash").isFalse();
+    assertThat(passes.test(ext.getAllowedHeaders(), "cookie")).isFalse();
+    assertThat(passes.test(response.getAllowedUpstreamHeaders(), "x-anything")).as("* lets every header through")
+        .isTrue();
+    assertThat(passes.test(response.getAllowedClientHeaders(), "x-deny-reason")).isTrue();
+    assertThat(passes.test(response.getAllowedClientHeaders(), "set-cookie")).isFalse();
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
   void anUndefinedProviderOrTwoProvidersOnOneWorkloadDenyEverything() throws Exception {
     ExtensionProviders p = ExtensionProviders.parse("mesh.yaml", MESH);
     for (String yaml : List.of(custom("ext", "opa"), custom("a", "authz-http") + custom("b", "authz-grpc"))) {
@@ -185,6 +235,7 @@ class ExtAuthzTranslationTest {
         AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p).filters()).isEmpty();
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
     assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
-        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the selected sidecars' inbound HTTP only"));
+        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound HTTP of selected sidecars with an"
+            + " identity only") && w.contains("sidecars without an identity"));
   }
 }

@@ -202,9 +202,9 @@ class CapturedTranslationTest {
         new NodeRegistration.Capture("10.1.0.7", 9080, 15006, 15001));
     List<Policy.Workload> none = List.of();
     Listener today = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false)
-        .translateShared(state, none, Map.of(), true), state, plain), "inbound");
+        .translateShared(state, none, Map.of(), true), state, plain, ExtAuthzClusters.NONE), "inbound");
     Listener virtual = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
-        .translateShared(state, none, Map.of(), true), state, captured), "virtualInbound");
+        .translateShared(state, none, Map.of(), true), state, captured, ExtAuthzClusters.NONE), "virtualInbound");
 
     List<FilterChain> appChains = virtual.getFilterChainsList().stream().filter(FilterChain::hasFilterChainMatch)
         .filter(c -> c.getFilterChainMatch().hasDestinationPort()).toList();

@@ -454,7 +454,7 @@ class ServiceEntryTranslationTest {
     // A captured sidecar's own app cluster too, and the data plane takes it all.
     var self = new MeshTranslator.Self(null, 15006, 8080, java.util.Map.of(), false,
         new NodeRegistration.Capture("10.1.0.9", 8080, 15006, 15001), "frontend");
-    MeshResources withApp = MeshTranslator.withInbound(r, state, self);
+    MeshResources withApp = MeshTranslator.withInbound(r, state, self, ExtAuthzClusters.NONE);
     assertThat(cluster(withApp, CapturedListeners.appCluster(8080)).getCircuitBreakers().getThresholds(0)
         .getMaxRequests().getValue()).isEqualTo(ResilienceBuilder.UNLIMITED);
     java.util.Map<String, RouteConfiguration> routes = new java.util.LinkedHashMap<>();

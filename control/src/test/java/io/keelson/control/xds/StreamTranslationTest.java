@@ -201,9 +201,9 @@ class StreamTranslationTest {
     MeshTranslator.Self self = new MeshTranslator.Self(spiffe, 15006, 5432, labels, false, capture, "db");
     MeshTranslator.Self tcpFlag = new MeshTranslator.Self(spiffe, 5432, 5432, labels, true);
     Listener virtual = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
-        .translateShared(state, List.of(), Map.of(), true), state, self), "virtualInbound");
+        .translateShared(state, List.of(), Map.of(), true), state, self, ExtAuthzClusters.NONE), "virtualInbound");
     Listener today = listener(MeshTranslator.withInbound(new MeshTranslator(15001, false)
-        .translateShared(state, List.of(), Map.of(), true), state, tcpFlag), "inbound");
+        .translateShared(state, List.of(), Map.of(), true), state, tcpFlag, ExtAuthzClusters.NONE), "inbound");
     FilterChain app = virtual.getFilterChains(0);
     assertThat(app.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(5432);
     assertThat(app.hasTransportSocket()).as("STRICT: mTLS").isTrue();

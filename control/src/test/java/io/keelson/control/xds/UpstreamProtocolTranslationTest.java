@@ -175,7 +175,7 @@ class UpstreamProtocolTranslationTest {
     MeshTranslator.Self web = new MeshTranslator.Self(WEB_ID, 15007, 8080, Map.of(), false, null, "web");
     Map<String, MeshTranslator.Self> ids = Map.of("grpc-echo-1", echo, "web-1", web);
 
-    MeshResources forEcho = new MeshTranslator(15001, false).translate(state, List.of(), ids, echo);
+    MeshResources forEcho = inbound(state, ids, echo);
     UpstreamTlsContext h2 = cluster(forEcho, "grpc-echo").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
     assertThat(h2.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio", "h2");
     UpstreamTlsContext h1 = cluster(forEcho, "web").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
@@ -193,7 +193,7 @@ class UpstreamProtocolTranslationTest {
         .getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
 
     // An HTTP app keeps the bootstrap's HTTP/1.1 app cluster (none is pushed).
-    MeshResources forWeb = new MeshTranslator(15001, false).translate(state, List.of(), ids, web);
+    MeshResources forWeb = inbound(state, ids, web);
     assertThat(forWeb.clusters()).noneMatch(c -> c.getName().equals(MeshMtls.APP_CLUSTER));
 
     // A sidecar without an identity: the same app cluster, added to the shared resources only for an HTTP/2 app.
@@ -210,7 +210,7 @@ class UpstreamProtocolTranslationTest {
     PolicySet state = state(null);
     MeshTranslator.Self db = new MeshTranslator.Self("spiffe://cluster.local/ns/shop/sa/db", 15006, 5432, Map.of(),
         false, null, "db");
-    MeshResources forDb = new MeshTranslator(15001, false).translate(state, List.of(), Map.of(), db);
+    MeshResources forDb = inbound(state, Map.of(), db);
     Listener inbound = forDb.listeners().stream().filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
     FilterChain tls = inbound.getFilterChainsList().stream().filter(FilterChain::hasTransportSocket).findFirst().orElseThrow();
     assertThat(tls.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext()
@@ -220,7 +220,7 @@ class UpstreamProtocolTranslationTest {
     MeshTranslator.Self captured = new MeshTranslator.Self(ECHO_ID, 15006, 50051, Map.of(), false,
         new NodeRegistration.Capture("10.1.0.7", 50051, 15006, 15001), "grpc-echo");
     MeshResources r = MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
-        .translateShared(state, List.of(), Map.of(), true), state, captured);
+        .translateShared(state, List.of(), Map.of(), true), state, captured, ExtAuthzClusters.NONE);
     assertThat(options(cluster(r, CapturedListeners.appCluster(50051))).getExplicitHttpConfig().hasHttp2ProtocolOptions())
         .isTrue();
     assertThat(options(cluster(r, "grpc-echo")).getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
@@ -231,8 +231,7 @@ class UpstreamProtocolTranslationTest {
     PolicySet state = state(null);
     MeshTranslator.Self echo = new MeshTranslator.Self(ECHO_ID, 15006, 7070, Map.of(), false, null, "grpc-echo");
     MeshTranslator.Self web = new MeshTranslator.Self(WEB_ID, 15007, 8080, Map.of(), false, null, "web");
-    MeshResources r = new MeshTranslator(15001, false).translate(state, List.of(), Map.of("grpc-echo-1", echo, "web-1", web),
-        echo);
+    MeshResources r = inbound(state, Map.of("grpc-echo-1", echo, "web-1", web), echo);
     // The same HTTP/2 cluster without alpn_protocols (as a hand-written config might have it): the data plane adds h2.
     Cluster bare = cluster(r, "grpc-echo").toBuilder().setName("bare")
         .setTransportSocket(MeshMtls.upstream(List.of(ECHO_ID))).setEdsClusterConfig(cluster(r, "grpc-echo")
@@ -281,5 +280,11 @@ class UpstreamProtocolTranslationTest {
         .contains("useClientProtocol").contains("expected true or false");
     assertThat(errors(dr.formatted("maxRequestsPerConnection: 10"))).singleElement().asString()
         .contains("maxRequestsPerConnection is not supported yet");
+  }
+
+  /** {@code self}'s resources: the shared translation with mTLS plus its inbound listener, no CUSTOM providers. */
+  private static MeshResources inbound(PolicySet state, Map<String, MeshTranslator.Self> ids, MeshTranslator.Self self) {
+    return MeshTranslator.withInbound(new MeshTranslator(15001, false).translateShared(state, List.of(), ids, true), state,
+        self, ExtAuthzClusters.NONE);
   }
 }

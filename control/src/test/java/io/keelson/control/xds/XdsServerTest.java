@@ -119,6 +119,47 @@ class XdsServerTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aSidecarWithoutAnIdentityThatACustomPolicySelectsSaysInItsStatusThatCustomIsNotEnforced() throws Exception {
+    PolicyStore store = new PolicyStore();
+    Mesh.applyCanary(store, 8081, 8082);
+    store.apply(PolicyParser.parse("authz.yaml", """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: ext, namespace: shop }
+        spec:
+          selector: { matchLabels: { version: v2 } }
+          action: CUSTOM
+          provider: { name: authz-http }
+          rules: [ { to: [ { operation: { paths: [ "/admin/*" ] } } ] } ]
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient plain = client(xds, false, sidecar("plain-v2", null));
+        XdsClient identified = client(xds, false, sidecar("identified-v2", "spiffe://cluster.local/ns/shop/sa/product"))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.registeredWorkloads().keySet()
+          .containsAll(List.of("plain-v2", "identified-v2")));
+      assertThat(xds.status()).filteredOn(st -> st.nodeId().equals("plain-v2")).singleElement()
+          .satisfies(st -> assertThat(st.warnings()).anySatisfy(w -> assertThat(w)
+              .contains("CUSTOM AuthorizationPolicy shop/ext").contains("not enforced").contains("no identity")));
+      assertThat(xds.status()).filteredOn(st -> st.nodeId().equals("identified-v2")).singleElement()
+          .satisfies(st -> assertThat(st.warnings()).as("enforced on a sidecar with an identity")
+              .noneMatch(w -> w.contains("CUSTOM")));
+    }
+  }
+
+  /** A sidecar of product-service v2 registering through its node metadata, with {@code spiffeId} or none. */
+  private static Node sidecar(String id, String spiffeId) {
+    Struct.Builder md = Struct.newBuilder()
+        .putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("product-service").build())
+        .putFields(NodeRegistration.PORT, Value.newBuilder().setNumberValue(15006).build())
+        .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(Struct.newBuilder()
+            .putFields("version", Value.newBuilder().setStringValue("v2").build())).build());
+    if (spiffeId != null) {
+      md.putFields(NodeRegistration.SPIFFE_ID, Value.newBuilder().setStringValue(spiffeId).build());
+    }
+    return Node.newBuilder().setId(id).setMetadata(md).build();
+  }
+
   private static ProxyState.TypeState routes(XdsServer xds, String node) {
     return type(xds, node, "routes");
   }

@@ -9,8 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The {@code envoy.filters.http.rbac} filter, compiled: enforced {@code rules} (absent = every
  * request allowed, as Envoy) and optional {@code shadow_rules}, evaluated and counted but never
- * enforced. {@link #evaluate} is what an HTTP filter calls per request: on a denial it answers
- * {@link RbacDecision#HTTP_STATUS} (or gRPC {@link RbacDecision#GRPC_STATUS}). Thread-safe; counters
+ * enforced. {@link #shadowDecision} then {@link #enforce} are what an HTTP filter calls per request: on a
+ * denial it answers {@link RbacDecision#HTTP_STATUS} (or gRPC {@link RbacDecision#GRPC_STATUS}). Thread-safe; counters
  * are LongAdders, evaluation allocates nothing.
  */
 public final class HttpRbacConfig {
@@ -59,20 +59,7 @@ public final class HttpRbacConfig {
     }
   }
 
-  /** The enforced decision; shadow rules are evaluated and counted on the side. */
-  public RbacDecision evaluate(RequestView v) {
-    if (shadow != null) {
-      (shadow.evaluate(v).allowed() ? shadowAllowed : shadowDenied).increment();
-    }
-    RbacDecision d = rules == null ? RbacDecision.ALLOWED_NO_POLICY : rules.evaluate(v);
-    (d.allowed() ? allowed : denied).increment();
-    return d;
-  }
-
-  /**
-   * The shadow decision, counted, or null without shadow rules; then {@link #enforce} gives the enforced one (the
-   * two together are {@link #evaluate}).
-   */
+  /** The shadow decision, counted, or null without shadow rules; then {@link #enforce} gives the enforced one. */
   public RbacDecision shadowDecision(RequestView v) {
     if (shadow == null) {
       return null;
@@ -92,11 +79,6 @@ public final class HttpRbacConfig {
   /** shadow_rules_stat_prefix: prefixes the shadow result's dynamic metadata keys (Istio: {@code istio_ext_authz_}). */
   public String shadowPrefix() {
     return shadowPrefix;
-  }
-
-  /** The shadow decision alone (for logs and tests), or null without shadow rules. */
-  public RbacDecision evaluateShadow(RequestView v) {
-    return shadow == null ? null : shadow.evaluate(v);
   }
 
   public RbacEngine rules() {

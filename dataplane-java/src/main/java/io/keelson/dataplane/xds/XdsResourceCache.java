@@ -180,6 +180,7 @@ final class XdsResourceCache {
       installer.install(snapshot);
     } catch (ConfigException e) {
       rollback.restore();
+      retainSlots(); // slots the refused snapshot's listeners created hold nothing now: drop them
       return new Outcome(e.getMessage(), null);
     }
     commit(type, candidate, version);

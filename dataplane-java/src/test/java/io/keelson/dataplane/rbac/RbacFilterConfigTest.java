@@ -23,8 +23,12 @@ class RbacFilterConfigTest {
         """, b);
     HttpRbacConfig c = HttpRbacConfig.from(Any.pack(b.build()));
 
-    assertThat(c.evaluate(SimpleRequestView.http("GET", "/admin/x"))).isEqualTo(new RbacDecision(false, "no-admin"));
-    assertThat(c.evaluate(SimpleRequestView.http("POST", "/x")).allowed()).as("shadow denial not enforced").isTrue();
+    var get = SimpleRequestView.http("GET", "/admin/x");
+    assertThat(c.shadowDecision(get).allowed()).isTrue();
+    assertThat(c.enforce(get)).isEqualTo(new RbacDecision(false, "no-admin"));
+    var post = SimpleRequestView.http("POST", "/x");
+    assertThat(c.shadowDecision(post).allowed()).isFalse();
+    assertThat(c.enforce(post).allowed()).as("shadow denial not enforced").isTrue();
     assertThat(c.denied.sum()).isEqualTo(1);
     assertThat(c.allowed.sum()).isEqualTo(1);
     assertThat(c.shadowDenied.sum()).isEqualTo(1);
@@ -34,7 +38,8 @@ class RbacFilterConfigTest {
   @Test
   void httpFilterWithoutRulesAllowsEverything() throws Exception {
     HttpRbacConfig c = HttpRbacConfig.from(RBAC.getDefaultInstance());
-    assertThat(c.evaluate(SimpleRequestView.http("DELETE", "/")).allowed()).isTrue();
+    assertThat(c.shadowDecision(SimpleRequestView.http("DELETE", "/"))).as("no shadow rules").isNull();
+    assertThat(c.enforce(SimpleRequestView.http("DELETE", "/")).allowed()).isTrue();
     assertThatThrownBy(() -> HttpRbacConfig.from(Any.pack(io.envoyproxy.envoy.config.rbac.v3.RBAC.getDefaultInstance())))
         .hasMessageContaining("expected type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC");
   }

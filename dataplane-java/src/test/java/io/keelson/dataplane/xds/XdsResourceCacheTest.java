@@ -233,4 +233,29 @@ class XdsResourceCacheTest {
     assertThat(cache.listenerSecrets().names()).isEmpty();
     assertThat(slot.delivered()).as("the dropped slot holds no key").isFalse();
   }
+
+  @Test
+  void aRefusedInstallLeavesNoEmptySlotOfItsNewListeners() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var a = ca.issue("a.example.com", "a.example.com");
+    var refuse = new java.util.concurrent.atomic.AtomicBoolean();
+    var refusing = new XdsResourceCache(Bootstrap.StaticResources.getDefaultInstance(), snapshot -> {
+      if (refuse.get()) {
+        throw new io.keelson.dataplane.config.ConfigException("listener port in use");
+      }
+    });
+    refusing.apply(ResourceType.CLUSTER, sotw(edsCluster("v1")), Set.of(), true, "1");
+    refusing.apply(ResourceType.ENDPOINT, sotw(endpoints("v1", 8081, 1)), Set.of(), true, "1");
+    refusing.apply(ResourceType.LISTENER, sotw(listener(0)), Set.of(), true, "1");
+    assertThat(refusing.apply(ResourceType.ROUTE, sotw(route("v1", "1")), Set.of(), true, "1").snapshot()).isNotNull();
+    assertThat(refusing.apply(ResourceType.SECRET, sotw(secret(a.certPem(), a.keyPem())), Set.of(), true, "1")
+        .accepted()).isTrue();
+    refuse.set(true);
+
+    XdsResourceCache.Outcome refused = refusing.apply(ResourceType.LISTENER, sotw(tlsListener(0)), Set.of(), true, "2");
+
+    assertThat(refused.accepted()).as("the installer refused it").isFalse();
+    assertThat(refused.error()).contains("listener port in use");
+    assertThat(refusing.listenerSecrets().names()).as("no slot left over from the refused listeners").isEmpty();
+  }
 }
