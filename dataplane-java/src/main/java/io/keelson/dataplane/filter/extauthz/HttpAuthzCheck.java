@@ -28,9 +28,10 @@ import java.util.function.Consumer;
  * Envoy's ext_authz http_service check: the request's method, the path prefix plus the request's path and
  * query, and its Host, Authorization and allowed headers (Content-Length 0: no body is sent) go to the
  * authorization cluster as an ordinary upstream request ({@link UpstreamCalls}); a 200 lets the request
- * through with the allowed upstream headers copied onto it, any other status answers the client with that
- * status, the server's body and the allowed client headers; no answer in time (or none at all) answers
- * {@code status_on_error} (403), unless failure_mode_allow. Immutable and shared; {@link #start} runs on
+ * through with the allowed upstream headers copied onto it, a 5xx is an error like no answer at all (as
+ * Envoy's {@code RawHttpClientImpl::toResponse}), any other status answers the client with that status, the
+ * server's body and the allowed client headers; an error or no answer in time answers {@code status_on_error}
+ * (403), unless failure_mode_allow. Immutable and shared; {@link #start} runs on
  * the connection's event loop.
  */
 final class HttpAuthzCheck implements ExternalCheck {
@@ -111,6 +112,9 @@ final class HttpAuthzCheck implements ExternalCheck {
   }
 
   CheckOutcome answer(UpstreamCalls.Response response) {
+    if (response.status() >= 500 && response.status() <= 599) { // the server failed: no verdict, as Envoy
+      return failure(config, stats);
+    }
     if (response.status() == 200) {
       stats.ok().increment();
       List<HeaderMutations.HeaderValue> changes = null;

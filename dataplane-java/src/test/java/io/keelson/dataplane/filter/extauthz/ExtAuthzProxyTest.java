@@ -144,6 +144,28 @@ class ExtAuthzProxyTest {
 
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void serverErrorFromTheAuthorizationServerIsAnErrorNotADenial(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/broken");
+      assertThat(r.statusCode()).isEqualTo(403); // status_on_error, not the server's 503
+      assertThat(r.body()).doesNotContain("authz backend down");
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.denied")).isZero();
+    }
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "failure_mode_allow: true\n")) {
+      HttpResponse<String> r = proxy.get("/broken");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.requests.get()).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void slowAuthorizationServerTimesOutWithStatusOnError(PipelineMode mode) throws Exception {
     String onError = """
         status_on_error: { code: ServiceUnavailable }
