@@ -146,6 +146,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean policyDelayDone;
   /** The filters' external check (ext_authz) of this request was started. */
   private boolean externalCheckStarted;
+  /** The outstanding external check of the current request, cancelled when the exchange ends without its answer. */
+  private io.keelson.dataplane.http2.UpstreamCalls.Call externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -260,6 +262,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
     state = State.CLOSED;
+    cancelExternalCheck();
     if (flag == ResponseFlag.NONE) {
       flag = ResponseFlag.DC;
     }
@@ -375,6 +378,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     flag = ResponseFlag.NONE;
     policy.clear();
     policyDelayDone = false;
+    cancelExternalCheck();
     externalCheckStarted = false;
     recorded = false;
     endpointTried = false;
@@ -576,7 +580,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void startExternalCheck() {
     Http1Request checked = request;
     Http1Headers headers = checked.headers();
-    policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
+    externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
         snapshot, checked, visitor -> {
           for (int i = 0; i < headers.size(); i++) {
             visitor.accept(headers.name(i), headers.value(i));
@@ -587,6 +591,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void onExternalCheck(Http1Request checked, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (request != checked || state != State.ROUTING) {
       return;
     }
@@ -599,6 +604,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
     onDecision();
+  }
+
+  /** As Envoy cancels the check when the stream goes: frees the authorization cluster's slot and connection. */
+  private void cancelExternalCheck() {
+    io.keelson.dataplane.http2.UpstreamCalls.Call c = externalCheck;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    c.cancel();
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {
@@ -1278,6 +1290,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    * @param headers      a route reply's own fields (see {@link LocalReply#encode}), or null
    */
   private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
+    cancelExternalCheck(); // a stream-idle timeout or another local reply while the check runs
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
       String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);

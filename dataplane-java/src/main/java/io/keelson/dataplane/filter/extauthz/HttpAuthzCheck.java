@@ -1,13 +1,11 @@
 package io.keelson.dataplane.filter.extauthz;
 
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
-import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -21,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
@@ -56,33 +53,8 @@ final class HttpAuthzCheck implements ExternalCheck {
   }
 
   @Override
-  public void start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    ServingCluster cluster = request.snapshot().cluster(config.cluster());
-    if (cluster == null || cluster.config().endpoints().isEmpty()) {
-      failed(done);
-      return;
-    }
-    List<EndpointConfig> endpoints = cluster.config().endpoints();
-    EndpointConfig endpoint = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-    FullHttpRequest check;
-    try {
-      check = checkRequest(request);
-    } catch (IllegalArgumentException e) { // a method or field Netty's codec refuses
-      failed(done);
-      return;
-    }
-    request.calls().call(request.loop(), cluster, endpoint, check, config.timeoutNanos(),
-        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, new UpstreamCalls.Callback() {
-          @Override
-          public void onResponse(UpstreamCalls.Response response) {
-            done.accept(answer(response));
-          }
-
-          @Override
-          public void onFailure(String reason) {
-            failed(done);
-          }
-        });
+  public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
+    return AuthzClusterCall.send(request, config, stats, this::checkRequest, this::answer, done);
   }
 
   FullHttpRequest checkRequest(CheckedRequest request) {
@@ -147,10 +119,6 @@ final class HttpAuthzCheck implements ExternalCheck {
     }
     return CheckOutcome.deny(response.status(), new String(response.body(), StandardCharsets.UTF_8),
         lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
-  }
-
-  private void failed(Consumer<CheckOutcome> done) {
-    done.accept(failure(config, stats));
   }
 
   /** A check that got no usable answer: counted, then status_on_error, or through with failure_mode_allow. */

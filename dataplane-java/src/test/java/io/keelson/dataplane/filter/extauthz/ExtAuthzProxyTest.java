@@ -3,6 +3,7 @@ package io.keelson.dataplane.filter.extauthz;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.http2.H2Client;
 import io.keelson.dataplane.pipeline.PipelineMode;
@@ -12,6 +13,8 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -179,6 +182,33 @@ class ExtAuthzProxyTest {
       assertThat(tookMs).isLessThan(9000); // the 3 s check timeout, not the server's 15 s
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void clientLeavingCancelsItsCheckAndFreesTheAuthzClustersSlot(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer()) {
+      // max_requests: 1 on the authz cluster and a check timeout longer than the slow server's 15 s: a check left
+      // outstanding by a departed client would hold the only slot, and the next checks would overflow (403).
+      String yaml = bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + cluster("authz", "ROUND_ROBIN", authz.port())
+          + "    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n", filters("")).replace("timeout: 3s", "timeout: 30s");
+      try (ProxyHarness proxy = new ProxyHarness(yaml, mode)) {
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+          client.getOutputStream().write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          await().atMost(5, TimeUnit.SECONDS).until(() -> authz.checks.size() == 1);
+        } // the HTTP/1.1 client leaves while its check is outstanding
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> assertThat(proxy.get("/api/items").statusCode()).isEqualTo(200));
+        int checks = authz.checks.size();
+        H2Client h2 = new H2Client(proxy.port());
+        h2.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/slow/h2"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> authz.checks.size() == checks + 1);
+        h2.close(); // the HTTP/2 client leaves (its streams end) while its check is outstanding
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> assertThat(proxy.get("/api/again").statusCode()).isEqualTo(200));
+        assertThat(a.requests.get()).isEqualTo(2); // the departed clients' requests never went upstream
+      }
     }
   }
 
