@@ -1294,7 +1294,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
       String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);
-      extraHeaders = extraHeaders == null ? lines : lines + extraHeaders;
+      // the trailers-only form carries its own content-type and grpc-*: a filter's copies (ext_authz's) are dropped
+      extraHeaders = extraHeaders == null ? lines : lines + java.util.Objects.requireNonNullElse(
+          PolicyVerdicts.withoutGrpcReplyFields(extraHeaders), "");
+      if (headers != null) {
+        for (int i = headers.size() - 1; i >= 0; i--) {
+          if (PolicyVerdicts.grpcReplyField(headers.name(i))) {
+            headers.removeAt(i);
+          }
+        }
+      }
       status = 200;
       body = new byte[0];
     }

@@ -972,7 +972,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       r.headers().set(HttpHeaderNames.SERVER, "keelson");
       responseBytes = bytes.length;
     }
-    PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
+    PolicyVerdicts.replaceResponseHeaders(extraHeaders, r.headers(), grpc);
     if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
       r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts()); // as Envoy, once a try was made
     }

@@ -9,6 +9,7 @@ import io.keelson.dataplane.http2.H2Client;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
@@ -209,6 +210,52 @@ class ExtAuthzProxyTest {
             .untilAsserted(() -> assertThat(proxy.get("/api/again").statusCode()).isEqualTo(200));
         assertThat(a.requests.get()).isEqualTo(2); // the departed clients' requests never went upstream
       }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deniedGrpcAndGrpcWebCallsGetOneContentType(PipelineMode mode) throws Exception {
+    String grpcWeb = """
+        - name: envoy.filters.http.grpc_web
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb
+        """.indent(10);
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()), grpcWeb + filters("")), mode);
+        H2Client client = new H2Client(proxy.port())) {
+      // gRPC over HTTP/2: the trailers-only reply's content-type, not also the authz server's application/json.
+      DefaultFullHttpRequest call = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/deny/pkg.Svc/Get",
+          Unpooled.wrappedBuffer(new byte[5]));
+      call.headers().set("content-type", "application/grpc").set("te", "trailers");
+      FullHttpResponse r = client.send(call).get(10, TimeUnit.SECONDS);
+      try {
+        assertThat(r.status().code()).isEqualTo(200);
+        assertThat(r.headers().getAll("content-type")).containsExactly("application/grpc");
+        assertThat(r.headers().getAll("grpc-status")).hasSize(1).doesNotContain("0");
+        assertThat(r.headers().get("x-deny-reason")).isEqualTo("no ticket"); // the server's other allowed headers stay
+      } finally {
+        r.release();
+      }
+      // gRPC-Web over HTTP/1.1: one content-type, the gRPC-Web one.
+      try (Socket web = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+        web.setSoTimeout(10_000);
+        web.getOutputStream().write(("POST /deny/pkg.Svc/Get HTTP/1.1\r\nHost: x\r\ncontent-type: application/grpc-web+proto\r\n"
+            + "x-grpc-web: 1\r\ncontent-length: 5\r\n\r\n\0\0\0\0\0").getBytes(StandardCharsets.ISO_8859_1));
+        StringBuilder head = new StringBuilder();
+        var in = web.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+          int b = in.read();
+          assertThat(b).as("response head so far: %s", head).isNotNegative();
+          head.append((char) b);
+        }
+        String lower = head.toString().toLowerCase(java.util.Locale.ROOT);
+        assertThat(lower).startsWith("http/1.1 200").contains("grpc-status: ").contains("x-deny-reason: no ticket");
+        assertThat(lower.split("\r\ncontent-type: ", -1)).as(head.toString()).hasSize(2);
+        assertThat(lower).contains("content-type: application/grpc-web+proto");
+      }
+      assertThat(a.requests.get()).isZero();
     }
   }
 
