@@ -1,18 +1,18 @@
 package io.keelson.dataplane.filter.extauthz;
 
+import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.netty.handler.codec.http.FullHttpRequest;
-import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * The part of a check both ext_authz services share: finds the authorization cluster, picks its endpoint,
+ * The part of a check both ext_authz services share: finds the authorization cluster, picks its endpoint through
+ * the cluster's balancer as the router does ({@link AuthzBalancers}),
  * sends the check request as a side call and turns the answer into the filter's outcome; a missing cluster, a
  * check request that cannot be built or a failed call is an error ({@link HttpAuthzCheck#failure}). Stateless;
  * runs on the request's event loop.
@@ -29,7 +29,7 @@ final class AuthzClusterCall {
       Function<CheckedRequest, FullHttpRequest> build, Function<UpstreamCalls.Response, CheckOutcome> answer,
       Consumer<CheckOutcome> done) {
     ServingCluster cluster = request.snapshot().cluster(config.cluster());
-    EndpointConfig endpoint = cluster == null ? null : pick(cluster);
+    EndpointConfig endpoint = cluster == null ? null : pick(request, cluster);
     FullHttpRequest check = null;
     if (endpoint != null) {
       try {
@@ -56,9 +56,13 @@ final class AuthzClusterCall {
         });
   }
 
-  /** The endpoint the check goes to, or null when the cluster has none. */
-  private static EndpointConfig pick(ServingCluster cluster) {
-    List<EndpointConfig> endpoints = cluster.config().endpoints();
-    return endpoints.isEmpty() ? null : endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+  /**
+   * The endpoint the check goes to, picked as the router picks (lb_policy, health, outlier ejection), or null when
+   * the cluster has none.
+   */
+  private static EndpointConfig pick(CheckedRequest request, ServingCluster cluster) {
+    LoadBalancer lb = AuthzBalancers.forCluster(request.snapshot(), cluster);
+    int index = lb.pick();
+    return index < 0 ? null : lb.endpoint(index);
   }
 }

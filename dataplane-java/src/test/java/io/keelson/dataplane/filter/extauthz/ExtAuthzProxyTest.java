@@ -261,6 +261,33 @@ class ExtAuthzProxyTest {
 
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void checksGoThroughTheClustersBalancerAndSkipAnUnhealthyEndpoint(PipelineMode mode) throws Exception {
+    int dead = TestUpstream.closedPort();
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer()) {
+      String authzCluster = cluster("authz", "ROUND_ROBIN", dead, authz.port()) + """
+              health_checks:
+              - timeout: 1s
+                interval: 0.1s
+                no_traffic_interval: 0.1s
+                unhealthy_threshold: 1
+                healthy_threshold: 1
+                tcp_health_check: {}
+          """;
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + authzCluster,
+          filters("")), mode)) {
+        await().atMost(10, TimeUnit.SECONDS).until(() -> proxy.admin("/clusters")
+            .contains("authz::127.0.0.1:" + dead + "::health_flags::/failed_active_hc"));
+        for (int i = 0; i < 12; i++) { // a random pick would hit the dead endpoint about every other time
+          assertThat(proxy.get("/api/items/" + i).statusCode()).as("check %d", i).isEqualTo(200);
+        }
+        assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isZero();
+        assertThat(proxy.stat("http.ingress_http.ext_authz.ok")).isEqualTo(12);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void routeWithTheFilterDisabledIsNotChecked(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
         ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
