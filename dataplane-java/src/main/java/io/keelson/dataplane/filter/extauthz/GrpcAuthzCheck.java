@@ -146,8 +146,11 @@ final class GrpcAuthzCheck implements ExternalCheck {
       }
       List<HeaderMutations.HeaderValue> add = new ArrayList<>(ok.getHeadersCount());
       for (HeaderValueOption h : ok.getHeadersList()) {
-        add.add(new HeaderMutations.HeaderValue(h.getHeader().getKey().toLowerCase(Locale.ROOT), h.getHeader().getValue(),
-            h.hasAppend() && h.getAppend().getValue()));
+        String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
+        String value = h.getHeader().getValue();
+        if (validField(name, value) && !name.equals("host")) { // never a pseudo-header, Host or a smuggled line
+          add.add(new HeaderMutations.HeaderValue(name, value, h.hasAppend() && h.getAppend().getValue()));
+        }
       }
       List<String> remove = new ArrayList<>(ok.getHeadersToRemoveCount());
       for (String name : ok.getHeadersToRemoveList()) {
@@ -166,10 +169,24 @@ final class GrpcAuthzCheck implements ExternalCheck {
     for (HeaderValueOption h : denied.getHeadersList()) {
       String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
       String value = h.getHeader().getValue();
-      if (!name.isEmpty() && !name.startsWith(":") && value.indexOf('\r') < 0 && value.indexOf('\n') < 0) {
+      if (validField(name, value)) {
         lines.append(name).append(": ").append(value).append("\r\n");
       }
     }
     return CheckOutcome.deny(status, denied.getBody(), lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
+  }
+
+  /** A header field from the server that may go on a request or reply: a plain name, no CR/LF/NUL anywhere. */
+  private static boolean validField(String name, String value) {
+    if (name.isEmpty() || name.startsWith(":")) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c <= ' ' || c == ':' || c >= 0x7f) {
+        return false;
+      }
+    }
+    return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 && value.indexOf('\0') < 0;
   }
 }
