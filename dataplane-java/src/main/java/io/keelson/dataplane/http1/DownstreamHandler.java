@@ -103,6 +103,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   // ---- what the exchange's metrics and access log record
   private long startNanos;
+  /** Counts the connection's exchanges: an external check's answer applies only to the exchange that started it. */
+  private long exchangeSeq;
   /** When the router had the whole request (the route timeout's start), else INCOMPLETE: x-envoy-upstream-service-time. */
   private long requestCompleteNanos = RouterTimingHeaders.INCOMPLETE;
   private long requestBytes;
@@ -380,6 +382,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     policyDelayDone = false;
     cancelExternalCheck();
     externalCheckStarted = false;
+    exchangeSeq++; // the parser reuses one request object: identity cannot tell exchanges apart
     recorded = false;
     endpointTried = false;
     observer.reset();
@@ -579,6 +582,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   private void startExternalCheck() {
     Http1Request checked = request;
+    long seq = exchangeSeq;
     Http1Headers headers = checked.headers();
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
         snapshot, checked, visitor -> {
@@ -587,14 +591,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           }
         }, downstream.address(), (InetSocketAddress) channel.remoteAddress(), localAddress,
         listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
-        outcome -> onExternalCheck(checked, outcome));
+        outcome -> onExternalCheck(checked, seq, outcome));
   }
 
-  private void onExternalCheck(Http1Request checked, io.keelson.dataplane.filter.CheckOutcome outcome) {
-    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
-    if (request != checked || state != State.ROUTING) {
-      return;
+  private void onExternalCheck(Http1Request checked, long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (seq != exchangeSeq || request != checked || state != State.ROUTING) {
+      return; // a stale answer (normally cancelled first) never applies to a later exchange
     }
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (!outcome.allowed()) {
       flag = outcome.flag();
       Http1Headers fields = new Http1Headers(); // the reply's own fields: the server's content-type replaces text/plain
