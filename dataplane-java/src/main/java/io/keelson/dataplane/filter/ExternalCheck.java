@@ -1,5 +1,6 @@
 package io.keelson.dataplane.filter;
 
+import io.keelson.dataplane.http2.UpstreamCalls;
 import java.util.function.Consumer;
 
 /**
@@ -10,6 +11,13 @@ import java.util.function.Consumer;
  * immutable and shared; {@link #start} is called on the connection's event loop and must not block.
  */
 public interface ExternalCheck {
-  /** Starts the check of {@code request}; {@code done} is called exactly once, on {@code request.loop()}. */
-  void start(CheckedRequest request, Consumer<CheckOutcome> done);
+  /**
+   * Starts the check of {@code request}; {@code done} is called exactly once, on {@code request.loop()}, unless
+   * the returned call is cancelled first (as Envoy cancels the check when the stream goes away: the client left,
+   * reset its stream, or the stream timed out), after which it is never called.
+   *
+   * @return the outstanding call to cancel when the answer is no longer wanted ({@link UpstreamCalls.Call#ENDED}
+   *         when {@code done} was already called)
+   */
+  UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done);
 }

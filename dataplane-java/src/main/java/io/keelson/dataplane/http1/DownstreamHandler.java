@@ -103,6 +103,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   // ---- what the exchange's metrics and access log record
   private long startNanos;
+  /** Counts the connection's exchanges: an external check's answer applies only to the exchange that started it. */
+  private long exchangeSeq;
   /** When the router had the whole request (the route timeout's start), else INCOMPLETE: x-envoy-upstream-service-time. */
   private long requestCompleteNanos = RouterTimingHeaders.INCOMPLETE;
   private long requestBytes;
@@ -146,6 +148,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean policyDelayDone;
   /** The filters' external check (ext_authz) of this request was started. */
   private boolean externalCheckStarted;
+  /** The outstanding external check of the current request, cancelled when the exchange ends without its answer. */
+  private io.keelson.dataplane.http2.UpstreamCalls.Call externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -260,6 +264,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
     state = State.CLOSED;
+    cancelExternalCheck();
     if (flag == ResponseFlag.NONE) {
       flag = ResponseFlag.DC;
     }
@@ -375,7 +380,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     flag = ResponseFlag.NONE;
     policy.clear();
     policyDelayDone = false;
+    cancelExternalCheck();
     externalCheckStarted = false;
+    exchangeSeq++; // the parser reuses one request object: identity cannot tell exchanges apart
     recorded = false;
     endpointTried = false;
     observer.reset();
@@ -575,21 +582,23 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   private void startExternalCheck() {
     Http1Request checked = request;
+    long seq = exchangeSeq;
     Http1Headers headers = checked.headers();
-    policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
+    externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
         snapshot, checked, visitor -> {
           for (int i = 0; i < headers.size(); i++) {
             visitor.accept(headers.name(i), headers.value(i));
           }
         }, downstream.address(), (InetSocketAddress) channel.remoteAddress(), localAddress,
         listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
-        outcome -> onExternalCheck(checked, outcome));
+        outcome -> onExternalCheck(checked, seq, outcome));
   }
 
-  private void onExternalCheck(Http1Request checked, io.keelson.dataplane.filter.CheckOutcome outcome) {
-    if (request != checked || state != State.ROUTING) {
-      return;
+  private void onExternalCheck(Http1Request checked, long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (seq != exchangeSeq || request != checked || state != State.ROUTING) {
+      return; // a stale answer (normally cancelled first) never applies to a later exchange
     }
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (!outcome.allowed()) {
       flag = outcome.flag();
       Http1Headers fields = new Http1Headers(); // the reply's own fields: the server's content-type replaces text/plain
@@ -599,6 +608,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
     onDecision();
+  }
+
+  /** As Envoy cancels the check when the stream goes: frees the authorization cluster's slot and connection. */
+  private void cancelExternalCheck() {
+    io.keelson.dataplane.http2.UpstreamCalls.Call c = externalCheck;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    c.cancel();
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {
@@ -1278,10 +1294,20 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    * @param headers      a route reply's own fields (see {@link LocalReply#encode}), or null
    */
   private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
+    cancelExternalCheck(); // a stream-idle timeout or another local reply while the check runs
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
       String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);
-      extraHeaders = extraHeaders == null ? lines : lines + extraHeaders;
+      // the trailers-only form carries its own content-type and grpc-*: a filter's copies (ext_authz's) are dropped
+      extraHeaders = extraHeaders == null ? lines : lines + java.util.Objects.requireNonNullElse(
+          PolicyVerdicts.withoutGrpcReplyFields(extraHeaders), "");
+      if (headers != null) {
+        for (int i = headers.size() - 1; i >= 0; i--) {
+          if (PolicyVerdicts.grpcReplyField(headers.name(i))) {
+            headers.removeAt(i);
+          }
+        }
+      }
       status = 200;
       body = new byte[0];
     }

@@ -50,6 +50,45 @@ public final class PolicyVerdicts {
     }
   }
 
+  /** A field a gRPC-form (trailers-only) local reply sets itself, so a filter's copy is dropped: content-type, grpc-*. */
+  public static boolean grpcReplyField(String name) {
+    return name.equalsIgnoreCase("content-type") || name.regionMatches(true, 0, "grpc-", 0, 5);
+  }
+
+  /** The filters' response header lines without the fields a gRPC-form reply sets itself; null stays null. */
+  public static String withoutGrpcReplyFields(String lines) {
+    if (lines == null) {
+      return null;
+    }
+    StringBuilder kept = new StringBuilder(lines.length());
+    addResponseHeaders(lines, (name, value) -> {
+      if (!grpcReplyField(name)) {
+        kept.append(name).append(": ").append(value).append("\r\n");
+      }
+    });
+    return kept.isEmpty() ? null : kept.toString();
+  }
+
+  /**
+   * Puts the filters' response header lines on a local reply as Envoy does: each name's fields replace the reply's
+   * own (never a second content-type); with {@code grpcForm} the fields a gRPC-form reply sets itself are dropped.
+   */
+  public static void replaceResponseHeaders(String lines, io.netty.handler.codec.http.HttpHeaders headers, boolean grpcForm) {
+    if (lines == null) {
+      return;
+    }
+    addResponseHeaders(lines, (name, value) -> {
+      if (!grpcForm || !grpcReplyField(name)) {
+        headers.remove(name);
+      }
+    });
+    addResponseHeaders(lines, (name, value) -> {
+      if (!grpcForm || !grpcReplyField(name)) {
+        headers.add(name, value);
+      }
+    });
+  }
+
   /** Runs the filters' end-of-exchange hook once. */
   public static void end(FilterContext policy) {
     ExchangeEndHook hook = policy.takeEndHook();

@@ -24,28 +24,29 @@ final class CallSender implements UpstreamCalls {
   }
 
   @Override
-  public void call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request,
+  public Call call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request,
       long timeoutNanos, int maxBodyBytes, Callback callback) {
     CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
     CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
     if (!breaker.tryAcquireRequest(thresholds)) {
       overflow(cluster, request, callback);
-      return;
+      return Call.ENDED;
     }
     if (!breaker.tryAcquirePending(thresholds)) {
       breaker.releaseRequest();
       overflow(cluster, request, callback);
-      return;
+      return Call.ENDED;
     }
     CallStream s = new CallStream(channels, cluster, breaker, request, maxBodyBytes, callback);
     Future<Channel> f = channels.open(loop, endpoint, cluster, s, breaker, thresholds);
     if (f == null) { // max_connections reached and no idle connection: a side call does not wait
       cluster.stats().cxOverflow.increment();
       s.fail("upstream connection overflow");
-      return;
+      return Call.ENDED;
     }
     s.startTimer(loop, timeoutNanos);
     f.addListener(s::onOpen);
+    return s;
   }
 
   private static void overflow(ServingCluster cluster, FullHttpRequest request, Callback callback) {

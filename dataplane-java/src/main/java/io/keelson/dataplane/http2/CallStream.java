@@ -26,9 +26,11 @@ import java.util.concurrent.TimeUnit;
  * {@link CallSender}: writes the request once it has the channel, collects the answer (body up to a
  * bound) and hands it to the callback; a keep-alive connection goes back to the pool once the answer
  * has ended. Holds its cluster's request slot until it ends and the pending slot until it has a channel.
+ * Cancelled by its caller ({@link #cancel}), it ends at once without a callback and closes its channel (an
+ * HTTP/1.1 connection is closed, an HTTP/2 stream reset), so a caller gone away frees the cluster's slots.
  * Confined to the event loop of its channels.
  */
-final class CallStream implements UpstreamOwner {
+final class CallStream implements UpstreamOwner, UpstreamCalls.Call {
   private final UpstreamChannels channels;
   private final ServingCluster cluster;
   private final CircuitBreakers.Resources breaker;
@@ -163,6 +165,18 @@ final class CallStream implements UpstreamOwner {
   @Override
   public void onUpstreamClosed(long resetCode) {
     fail(resetCode >= 0 ? "stream reset (" + resetCode + ")" : "connection closed before a complete answer");
+  }
+
+  @Override
+  public void cancel() {
+    if (ended) {
+      return;
+    }
+    Channel c = channel;
+    end(); // no callback: the caller no longer wants the answer
+    if (c != null) {
+      c.close(); // closing a stream channel resets the stream (CANCEL); onUpstreamClosed then finds it ended
+    } // still connecting: onOpen finds it ended and gives the channel back unused
   }
 
   void fail(String reason) {

@@ -116,6 +116,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean policyDelayDone;
   /** The filters' external check (ext_authz) of the request was started. */
   private boolean externalCheckStarted;
+  /** The outstanding external check, cancelled when the stream ends without its answer (reset, timeout, reply). */
+  private UpstreamCalls.Call externalCheck = UpstreamCalls.Call.ENDED;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
@@ -248,6 +250,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     state = State.DONE;
     cancelTimers();
+    cancelExternalCheck();
     releasePending();
     mirror.abandon();
     if (up != null) {
@@ -362,7 +365,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void startExternalCheck() {
     Channel connection = down.parent() != null ? down.parent() : down;
     io.netty.handler.codec.http.HttpHeaders headers = request.headers();
-    policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
+    externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
         streams.upstreams().get().calls(), snapshot, head, visitor -> {
           for (var e : headers) {
             visitor.accept(e.getKey(), e.getValue());
@@ -373,6 +376,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void onExternalCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = UpstreamCalls.Call.ENDED;
     if (state != State.ROUTING) {
       return; // the stream ended (reset, timeout) while the check ran
     }
@@ -873,6 +877,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** As Envoy cancels the check when the stream goes: frees the authorization cluster's slot and stream. */
+  private void cancelExternalCheck() {
+    UpstreamCalls.Call c = externalCheck;
+    externalCheck = UpstreamCalls.Call.ENDED;
+    c.cancel();
+  }
+
   private void cancelTimers() {
     cancelPerTryTimer();
     if (deadline != null) {
@@ -924,6 +935,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     state = State.DONE;
     releasePending();
     cancelTimers();
+    cancelExternalCheck();
     if (responseStarted) {
       resetDownstream(Http2Error.INTERNAL_ERROR);
       return;
@@ -960,7 +972,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       r.headers().set(HttpHeaderNames.SERVER, "keelson");
       responseBytes = bytes.length;
     }
-    PolicyVerdicts.addResponseHeaders(extraHeaders, r.headers()::add);
+    PolicyVerdicts.replaceResponseHeaders(extraHeaders, r.headers(), grpc);
     if (endpointTried && virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
       r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts()); // as Envoy, once a try was made
     }
@@ -986,6 +998,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void resetDownstream(Http2Error error) {
     state = State.DONE;
+    cancelExternalCheck();
     record();
     down.writeAndFlush(new DefaultHttp2ResetFrame(error));
     down.close();

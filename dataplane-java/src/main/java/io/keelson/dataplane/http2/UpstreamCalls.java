@@ -24,13 +24,26 @@ public interface UpstreamCalls {
     void onFailure(String reason);
   }
 
+  /** An outstanding call, which its caller can give up on. Confined to the loop the call was made on. */
+  interface Call {
+    /** A call that already ended (or never started): cancelling it does nothing. */
+    Call ENDED = () -> {};
+
+    /**
+     * Gives the call up if it has not ended: no callback follows, its connection (HTTP/1.1) is closed or its
+     * stream (HTTP/2) reset, and its circuit-breaker slots are released at once. A no-op once it ended.
+     */
+    void cancel();
+  }
+
   /**
    * Sends {@code request} to {@code endpoint} of {@code cluster}; never blocks, never throws.
    *
    * @param request      released by the callee
    * @param timeoutNanos the whole call (connect included) fails after this long; 0 for no limit
    * @param maxBodyBytes an answer with a longer body fails
+   * @return the call, to cancel when its answer is no longer wanted
    */
-  void call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request, long timeoutNanos,
+  Call call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request, long timeoutNanos,
       int maxBodyBytes, Callback callback);
 }

@@ -44,14 +44,7 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       }
       LoadBalancer lb = balancers.get(event.cluster);
       if (lb == null) {
-        lb = LoadBalancer.create(event.cluster.config(), seeds.split());
-        if (event.cluster.endpointAddedAt() != null) {
-          lb = new io.keelson.dataplane.balance.SlowStartBalancer(
-              lb, event.cluster.endpointAddedAt(), event.cluster.config().lb().slowStart(), System::nanoTime, seeds.split());
-        }
-        // Active health checking shares the outlier detector's EndpointHealth objects when both are on,
-        // so one health-aware wrapper (with the panic threshold) sees both flags.
-        lb = event.cluster.health() != null ? event.cluster.health().balancer(lb) : event.cluster.resilience().balancer(lb);
+        lb = servingBalancer(event.cluster, seeds);
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
@@ -64,6 +57,21 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       }
       event.endpoint = picked;
     }
+  }
+
+  /**
+   * The balancer the router uses for {@code cluster}: its lb_policy, slow start, and skipping endpoints that active
+   * health checking or outlier detection took out (with the panic threshold). For one picking thread.
+   */
+  public static LoadBalancer servingBalancer(ServingCluster cluster, SplittableRandom seeds) {
+    LoadBalancer lb = LoadBalancer.create(cluster.config(), seeds.split());
+    if (cluster.endpointAddedAt() != null) {
+      lb = new io.keelson.dataplane.balance.SlowStartBalancer(
+          lb, cluster.endpointAddedAt(), cluster.config().lb().slowStart(), System::nanoTime, seeds.split());
+    }
+    // Active health checking shares the outlier detector's EndpointHealth objects when both are on,
+    // so one health-aware wrapper (with the panic threshold) sees both flags.
+    return cluster.health() != null ? cluster.health().balancer(lb) : cluster.resilience().balancer(lb);
   }
 
   /** A hash-based policy with a route hash_policy picks by the request's hash; everything else as usual. */

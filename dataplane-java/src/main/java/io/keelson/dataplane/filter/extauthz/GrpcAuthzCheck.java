@@ -7,14 +7,12 @@ import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
-import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -29,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
@@ -56,14 +53,12 @@ final class GrpcAuthzCheck implements ExternalCheck {
   }
 
   @Override
-  public void start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    ServingCluster cluster = request.snapshot().cluster(config.cluster());
-    if (cluster == null || cluster.config().endpoints().isEmpty()) {
-      done.accept(HttpAuthzCheck.failure(config, stats));
-      return;
-    }
-    List<EndpointConfig> endpoints = cluster.config().endpoints();
-    EndpointConfig endpoint = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
+  public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
+    return AuthzClusterCall.send(request, config, stats, this::call, this::answer, done);
+  }
+
+  /** The unary Check call: the length-prefixed CheckRequest over gRPC. */
+  private FullHttpRequest call(CheckedRequest request) {
     byte[] message = checkRequest(request).toByteArray();
     ByteBuf body = Unpooled.buffer(5 + message.length);
     body.writeByte(0).writeInt(message.length).writeBytes(message); // gRPC length-prefixed message, uncompressed
@@ -71,18 +66,7 @@ final class GrpcAuthzCheck implements ExternalCheck {
     call.headers().set("host", config.authority()).set("content-type", "application/grpc").set("te", "trailers")
         .set("grpc-timeout", Math.max(1, config.timeoutNanos() / 1_000_000) + "m")
         .set("content-length", Integer.toString(body.readableBytes()));
-    request.calls().call(request.loop(), cluster, endpoint, call, config.timeoutNanos(),
-        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, new UpstreamCalls.Callback() {
-          @Override
-          public void onResponse(UpstreamCalls.Response response) {
-            done.accept(answer(response));
-          }
-
-          @Override
-          public void onFailure(String reason) {
-            done.accept(HttpAuthzCheck.failure(config, stats));
-          }
-        });
+    return call;
   }
 
   CheckRequest checkRequest(CheckedRequest request) {
@@ -162,8 +146,11 @@ final class GrpcAuthzCheck implements ExternalCheck {
       }
       List<HeaderMutations.HeaderValue> add = new ArrayList<>(ok.getHeadersCount());
       for (HeaderValueOption h : ok.getHeadersList()) {
-        add.add(new HeaderMutations.HeaderValue(h.getHeader().getKey().toLowerCase(Locale.ROOT), h.getHeader().getValue(),
-            h.hasAppend() && h.getAppend().getValue()));
+        String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
+        String value = h.getHeader().getValue();
+        if (validField(name, value) && !name.equals("host")) { // never a pseudo-header, Host or a smuggled line
+          add.add(new HeaderMutations.HeaderValue(name, value, h.hasAppend() && h.getAppend().getValue()));
+        }
       }
       List<String> remove = new ArrayList<>(ok.getHeadersToRemoveCount());
       for (String name : ok.getHeadersToRemoveList()) {
@@ -182,10 +169,24 @@ final class GrpcAuthzCheck implements ExternalCheck {
     for (HeaderValueOption h : denied.getHeadersList()) {
       String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
       String value = h.getHeader().getValue();
-      if (!name.isEmpty() && !name.startsWith(":") && value.indexOf('\r') < 0 && value.indexOf('\n') < 0) {
+      if (validField(name, value)) {
         lines.append(name).append(": ").append(value).append("\r\n");
       }
     }
     return CheckOutcome.deny(status, denied.getBody(), lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
+  }
+
+  /** A header field from the server that may go on a request or reply: a plain name, no CR/LF/NUL anywhere. */
+  private static boolean validField(String name, String value) {
+    if (name.isEmpty() || name.startsWith(":")) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c <= ' ' || c == ':' || c >= 0x7f) {
+        return false;
+      }
+    }
+    return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 && value.indexOf('\0') < 0;
   }
 }

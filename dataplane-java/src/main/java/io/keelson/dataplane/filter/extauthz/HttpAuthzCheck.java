@@ -1,13 +1,11 @@
 package io.keelson.dataplane.filter.extauthz;
 
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
-import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -21,16 +19,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
  * Envoy's ext_authz http_service check: the request's method, the path prefix plus the request's path and
  * query, and its Host, Authorization and allowed headers (Content-Length 0: no body is sent) go to the
  * authorization cluster as an ordinary upstream request ({@link UpstreamCalls}); a 200 lets the request
- * through with the allowed upstream headers copied onto it, any other status answers the client with that
- * status, the server's body and the allowed client headers; no answer in time (or none at all) answers
- * {@code status_on_error} (403), unless failure_mode_allow. Immutable and shared; {@link #start} runs on
+ * through with the allowed upstream headers copied onto it, a 5xx is an error like no answer at all (as
+ * Envoy's {@code RawHttpClientImpl::toResponse}), any other status answers the client with that status, the
+ * server's body and the allowed client headers; an error or no answer in time answers {@code status_on_error}
+ * (403), unless failure_mode_allow. Immutable and shared; {@link #start} runs on
  * the connection's event loop.
  */
 final class HttpAuthzCheck implements ExternalCheck {
@@ -55,33 +53,8 @@ final class HttpAuthzCheck implements ExternalCheck {
   }
 
   @Override
-  public void start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    ServingCluster cluster = request.snapshot().cluster(config.cluster());
-    if (cluster == null || cluster.config().endpoints().isEmpty()) {
-      failed(done);
-      return;
-    }
-    List<EndpointConfig> endpoints = cluster.config().endpoints();
-    EndpointConfig endpoint = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
-    FullHttpRequest check;
-    try {
-      check = checkRequest(request);
-    } catch (IllegalArgumentException e) { // a method or field Netty's codec refuses
-      failed(done);
-      return;
-    }
-    request.calls().call(request.loop(), cluster, endpoint, check, config.timeoutNanos(),
-        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, new UpstreamCalls.Callback() {
-          @Override
-          public void onResponse(UpstreamCalls.Response response) {
-            done.accept(answer(response));
-          }
-
-          @Override
-          public void onFailure(String reason) {
-            failed(done);
-          }
-        });
+  public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
+    return AuthzClusterCall.send(request, config, stats, this::checkRequest, this::answer, done);
   }
 
   FullHttpRequest checkRequest(CheckedRequest request) {
@@ -111,6 +84,9 @@ final class HttpAuthzCheck implements ExternalCheck {
   }
 
   CheckOutcome answer(UpstreamCalls.Response response) {
+    if (response.status() >= 500 && response.status() <= 599) { // the server failed: no verdict, as Envoy
+      return failure(config, stats);
+    }
     if (response.status() == 200) {
       stats.ok().increment();
       List<HeaderMutations.HeaderValue> changes = null;
@@ -143,10 +119,6 @@ final class HttpAuthzCheck implements ExternalCheck {
     }
     return CheckOutcome.deny(response.status(), new String(response.body(), StandardCharsets.UTF_8),
         lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
-  }
-
-  private void failed(Consumer<CheckOutcome> done) {
-    done.accept(failure(config, stats));
   }
 
   /** A check that got no usable answer: counted, then status_on_error, or through with failure_mode_allow. */

@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
 /**
  * A real HTTP authorization server on loopback for ext_authz tests (the JDK's HttpServer, one thread per
  * check): a path containing {@code /deny} is denied with 401, a body and headers; {@code /slow} answers 200
- * after fifteen seconds; anything else is allowed with 200 and headers meant for the upstream. Records every
+ * after fifteen seconds; {@code /broken} answers 503 with a body; anything else is allowed with 200 and headers meant for the upstream. Records every
  * check request it gets.
  */
 final class AuthzServer implements AutoCloseable {
@@ -53,7 +53,10 @@ final class AuthzServer implements AutoCloseable {
       }
     }
     byte[] body;
-    if (uri.contains("/deny")) {
+    if (uri.contains("/broken")) {
+      body = "authz backend down".getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(503, body.length);
+    } else if (uri.contains("/deny")) {
       x.getResponseHeaders().add("WWW-Authenticate", "Bearer realm=\"authz\"");
       x.getResponseHeaders().add("X-Deny-Reason", "no ticket");
       x.getResponseHeaders().add("X-Internal-Secret", "s3cr3t");

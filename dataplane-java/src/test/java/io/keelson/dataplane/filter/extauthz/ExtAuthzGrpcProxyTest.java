@@ -42,6 +42,19 @@ class ExtAuthzGrpcProxyTest {
 
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void okResponseHeadersAreValidatedLikeDeniedOnes(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode)) {
+      HttpResponse<String> r = proxy.get("/hostile/items");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.requestLines).containsExactly("GET /hostile/items HTTP/1.1"); // not the server's :path
+      assertThat(a.lastHeaders).containsEntry("x-user", "mallory").doesNotContainKeys("x-injected", "x-evil", ":path");
+      assertThat(a.lastHeaders.get("host")).doesNotContain("evil.example");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void allowedCheckCarriesEnvoysAttributesAndChangesTheUpstreamHeaders(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
         ProxyHarness proxy = proxy(a, authz.port(), mode)) {

@@ -3,15 +3,19 @@ package io.keelson.dataplane.filter.extauthz;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.http2.H2Client;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -144,6 +148,28 @@ class ExtAuthzProxyTest {
 
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void serverErrorFromTheAuthorizationServerIsAnErrorNotADenial(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "")) {
+      HttpResponse<String> r = proxy.get("/broken");
+      assertThat(r.statusCode()).isEqualTo(403); // status_on_error, not the server's 503
+      assertThat(r.body()).doesNotContain("authz backend down");
+      assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.denied")).isZero();
+    }
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), mode, "failure_mode_allow: true\n")) {
+      HttpResponse<String> r = proxy.get("/broken");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.requests.get()).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_authz.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void slowAuthorizationServerTimesOutWithStatusOnError(PipelineMode mode) throws Exception {
     String onError = """
         status_on_error: { code: ServiceUnavailable }
@@ -157,6 +183,106 @@ class ExtAuthzProxyTest {
       assertThat(tookMs).isLessThan(9000); // the 3 s check timeout, not the server's 15 s
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void clientLeavingCancelsItsCheckAndFreesTheAuthzClustersSlot(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer()) {
+      // max_requests: 1 on the authz cluster and a check timeout longer than the slow server's 15 s: a check left
+      // outstanding by a departed client would hold the only slot, and the next checks would overflow (403).
+      String yaml = bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + cluster("authz", "ROUND_ROBIN", authz.port())
+          + "    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n", filters("")).replace("timeout: 3s", "timeout: 30s");
+      try (ProxyHarness proxy = new ProxyHarness(yaml, mode)) {
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+          client.getOutputStream().write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          await().atMost(5, TimeUnit.SECONDS).until(() -> authz.checks.size() == 1);
+        } // the HTTP/1.1 client leaves while its check is outstanding
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> assertThat(proxy.get("/api/items").statusCode()).isEqualTo(200));
+        int checks = authz.checks.size();
+        H2Client h2 = new H2Client(proxy.port());
+        h2.send(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/slow/h2"));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> authz.checks.size() == checks + 1);
+        h2.close(); // the HTTP/2 client leaves (its streams end) while its check is outstanding
+        await().atMost(3, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> assertThat(proxy.get("/api/again").statusCode()).isEqualTo(200));
+        assertThat(a.requests.get()).isEqualTo(2); // the departed clients' requests never went upstream
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void deniedGrpcAndGrpcWebCallsGetOneContentType(PipelineMode mode) throws Exception {
+    String grpcWeb = """
+        - name: envoy.filters.http.grpc_web
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb
+        """.indent(10);
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()), grpcWeb + filters("")), mode);
+        H2Client client = new H2Client(proxy.port())) {
+      // gRPC over HTTP/2: the trailers-only reply's content-type, not also the authz server's application/json.
+      DefaultFullHttpRequest call = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/deny/pkg.Svc/Get",
+          Unpooled.wrappedBuffer(new byte[5]));
+      call.headers().set("content-type", "application/grpc").set("te", "trailers");
+      FullHttpResponse r = client.send(call).get(10, TimeUnit.SECONDS);
+      try {
+        assertThat(r.status().code()).isEqualTo(200);
+        assertThat(r.headers().getAll("content-type")).containsExactly("application/grpc");
+        assertThat(r.headers().getAll("grpc-status")).hasSize(1).doesNotContain("0");
+        assertThat(r.headers().get("x-deny-reason")).isEqualTo("no ticket"); // the server's other allowed headers stay
+      } finally {
+        r.release();
+      }
+      // gRPC-Web over HTTP/1.1: one content-type, the gRPC-Web one.
+      try (Socket web = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+        web.setSoTimeout(10_000);
+        web.getOutputStream().write(("POST /deny/pkg.Svc/Get HTTP/1.1\r\nHost: x\r\ncontent-type: application/grpc-web+proto\r\n"
+            + "x-grpc-web: 1\r\ncontent-length: 5\r\n\r\n\0\0\0\0\0").getBytes(StandardCharsets.ISO_8859_1));
+        StringBuilder head = new StringBuilder();
+        var in = web.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+          int b = in.read();
+          assertThat(b).as("response head so far: %s", head).isNotNegative();
+          head.append((char) b);
+        }
+        String lower = head.toString().toLowerCase(java.util.Locale.ROOT);
+        assertThat(lower).startsWith("http/1.1 200").contains("grpc-status: ").contains("x-deny-reason: no ticket");
+        assertThat(lower.split("\r\ncontent-type: ", -1)).as(head.toString()).hasSize(2);
+        assertThat(lower).contains("content-type: application/grpc-web+proto");
+      }
+      assertThat(a.requests.get()).isZero();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void checksGoThroughTheClustersBalancerAndSkipAnUnhealthyEndpoint(PipelineMode mode) throws Exception {
+    int dead = TestUpstream.closedPort();
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer()) {
+      String authzCluster = cluster("authz", "ROUND_ROBIN", dead, authz.port()) + """
+              health_checks:
+              - timeout: 1s
+                interval: 0.1s
+                no_traffic_interval: 0.1s
+                unhealthy_threshold: 1
+                healthy_threshold: 1
+                tcp_health_check: {}
+          """;
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + authzCluster,
+          filters("")), mode)) {
+        await().atMost(10, TimeUnit.SECONDS).until(() -> proxy.admin("/clusters")
+            .contains("authz::127.0.0.1:" + dead + "::health_flags::/failed_active_hc"));
+        for (int i = 0; i < 12; i++) { // a random pick would hit the dead endpoint about every other time
+          assertThat(proxy.get("/api/items/" + i).statusCode()).as("check %d", i).isEqualTo(200);
+        }
+        assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isZero();
+        assertThat(proxy.stat("http.ingress_http.ext_authz.ok")).isEqualTo(12);
+      }
     }
   }
 

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
  * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; anything else is
+ * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; anything else is
  * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. Records every
  * CheckRequest.
  */
@@ -40,6 +41,10 @@ final class GrpcAuthzServer implements AutoCloseable {
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(7)).setDeniedResponse(DeniedHttpResponse.newBuilder()
               .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
               .addHeaders(header("x-deny-reason", "grpc says no", false)).setBody("denied over grpc"));
+        } else if (path.contains("/hostile")) { // fields no proxy may apply: a pseudo-header, Host, a smuggled line
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
+              .addHeaders(header(":path", "/admin", false)).addHeaders(header("host", "evil.example", false))
+              .addHeaders(header("x-injected", "a\r\nx-evil: 1", false)).addHeaders(header("x-user", "mallory", false)));
         } else {
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
               .addHeaders(header("x-user", "bob", false)).addHeadersToRemove("x-drop"));
