@@ -50,6 +50,9 @@ public final class AccessLogService implements AutoCloseable {
    * at 40,000 requests/s, an eighth of the ring's 8,192 slots (docs/observability.md, "levers", session 5).
    */
   static final long WRITER_PARK_NANOS = Long.getLong("keelson.accessLog.parkMicros", 25_000) * 1_000;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+  /** How long {@link #close} waits for the writer to drain the ring. */
+  static final long CLOSE_WAIT_SECONDS = 2;
   /** Lines are written once per ring batch, or when a batch's lines reach this size. */
   static final int BATCH_BYTES = 64 * 1024;
 
@@ -121,10 +124,31 @@ public final class AccessLogService implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes and flushes every record published before the call, waiting at most {@link #CLOSE_WAIT_SECONDS} for each
+   * (a writer blocked on a stalled file must not hold shutdown up for ever: after the wait the ring is halted and what
+   * is left is lost), then stops the writer and the flusher. Lines logged just before a proxy stops are in the file when its
+   * close returns, as Envoy flushes its access logs on exit.
+   */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return; // closed already (a test may close it before the proxy does)
+    }
+    try {
+      disruptor.shutdown(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS); // drains the ring, then halts
+      // What the writer wrote since its last flush, on the flusher's thread so a stalled file cannot hold us.
+      flusher.submit(this::flushAll).get(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (com.lmax.disruptor.TimeoutException | java.util.concurrent.TimeoutException
+        | java.util.concurrent.ExecutionException e) {
+      LOG.warn("access logs: not all written and flushed within {} s at close ({} records left); the rest is dropped",
+          CLOSE_WAIT_SECONDS, backlog());
+      disruptor.halt();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      disruptor.halt();
+    }
     flusher.shutdownNow();
-    disruptor.halt(); // not shutdown(): a writer blocked on a stalled file would never let it return
   }
 
   /**
