@@ -215,14 +215,30 @@ public sealed interface Policy {
   }
 
   /**
-   * Istio {@code trafficPolicy.tls} (ClientTLSSettings): {@code simple} true for mode SIMPLE (the sidecar originates TLS),
-   * false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots (or no
-   * verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the SNI.
+   * Istio {@code trafficPolicy.tls} (ClientTLSSettings): {@code simple} true for modes SIMPLE and MUTUAL (the sidecar
+   * originates TLS), false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots
+   * (or no verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the
+   * SNI. {@code clientCertificate} and {@code privateKey}: PEM files the proxy reads, both set for MUTUAL (the proxy
+   * presents that certificate), both null otherwise.
    */
   record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
-      boolean insecureSkipVerify) {
+      boolean insecureSkipVerify, String clientCertificate, String privateKey) {
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);
+      if ((clientCertificate == null) != (privateKey == null) || (clientCertificate != null && !simple)) {
+        throw new IllegalArgumentException("a client certificate needs its private key and TLS origination");
+      }
+    }
+
+    /** SIMPLE or DISABLE: no client certificate. */
+    public ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+        boolean insecureSkipVerify) {
+      this(simple, sni, caCertificates, subjectAltNames, insecureSkipVerify, null, null);
+    }
+
+    /** Mode MUTUAL: the proxy presents a client certificate. */
+    public boolean mutual() {
+      return clientCertificate != null;
     }
   }
 

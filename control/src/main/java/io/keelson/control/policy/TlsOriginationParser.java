@@ -1,14 +1,19 @@
 package io.keelson.control.policy;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * A DestinationRule's {@code trafficPolicy.tls} (Istio's ClientTLSSettings): mode SIMPLE (TLS origination: {@code sni},
- * {@code caCertificates} as a file path, {@code subjectAltNames}, {@code insecureSkipVerify}) or DISABLE; MUTUAL and
+ * {@code caCertificates} as a file path, {@code subjectAltNames}, {@code insecureSkipVerify}), MUTUAL (the same plus
+ * the client certificate the proxy presents: {@code clientCertificate} and {@code privateKey}, file paths) or DISABLE;
  * ISTIO_MUTUAL, and certificates from Kubernetes secrets ({@code credentialName}), are refused by name. Stateless.
  */
 final class TlsOriginationParser {
+  private static final List<String> ORIGINATION_FIELDS =
+      List.of("sni", "caCertificates", "subjectAltNames", "insecureSkipVerify", "clientCertificate", "privateKey");
+
   private TlsOriginationParser() {}
 
   /** The settings of {@code trafficPolicy} (its {@code tls}), or null when absent or wrong (reported). */
@@ -17,50 +22,70 @@ final class TlsOriginationParser {
     if (t == null) {
       return null;
     }
-    t.allow(Set.of("mode", "sni", "caCertificates", "subjectAltNames", "insecureSkipVerify"), Map.of(
-        "credentialName", "certificates from Kubernetes secrets are not supported yet; expected caCertificates (a PEM"
-            + " file on the proxy's machine)",
-        "clientCertificate", "client certificates (mode MUTUAL) are not supported yet",
-        "privateKey", "client certificates (mode MUTUAL) are not supported yet",
+    t.allow(Set.copyOf(concat("mode", ORIGINATION_FIELDS)), Map.of(
+        "credentialName", "certificates from Kubernetes secrets are not supported yet for sidecars; expected"
+            + " caCertificates, and for MUTUAL clientCertificate and privateKey (PEM files on the proxy's machine)",
         "caCrl", "certificate revocation lists are not supported yet"));
     String mode = t.string("mode", true);
     if (mode == null) {
       return null;
     }
     switch (mode) {
-      case "SIMPLE", "DISABLE" -> { }
-      case "MUTUAL" -> {
-        t.error("mode", "MUTUAL (a client certificate of the app's) is not supported yet; expected SIMPLE or DISABLE");
-        return null;
-      }
+      case "SIMPLE", "MUTUAL", "DISABLE" -> { }
       case "ISTIO_MUTUAL" -> {
         t.error("mode", "ISTIO_MUTUAL is what Keelson does by itself between sidecars with identities (auto mTLS);"
-            + " expected SIMPLE or DISABLE");
+            + " expected SIMPLE, MUTUAL or DISABLE");
         return null;
       }
       default -> {
-        t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE or DISABLE");
+        t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL or DISABLE");
         return null;
       }
     }
-    boolean simple = mode.equals("SIMPLE");
-    if (!simple) {
-      for (String f : java.util.List.of("sni", "caCertificates", "subjectAltNames", "insecureSkipVerify")) {
-        if (t.has(f)) {
-          t.error(f, "applies to mode SIMPLE only; mode is DISABLE");
-        }
+    boolean originates = !mode.equals("DISABLE");
+    boolean mutual = mode.equals("MUTUAL");
+    for (String f : ORIGINATION_FIELDS) {
+      if (!t.has(f)) {
+        continue;
+      }
+      if (!originates) {
+        t.error(f, "applies to modes SIMPLE and MUTUAL only; mode is DISABLE");
+      } else if (!mutual && (f.equals("clientCertificate") || f.equals("privateKey"))) {
+        t.error(f, "applies to mode MUTUAL only (the proxy presents a client certificate); mode is SIMPLE");
       }
     }
-    String ca = t.string("caCertificates", false);
-    if (ca != null && !ca.startsWith("/")) {
-      t.error("caCertificates", "'" + ca + "' is not an absolute path; expected the path of a PEM file on the proxy's"
-          + " machine");
+    String ca = path(t, "caCertificates");
+    String cert = mutual ? path(t, "clientCertificate") : null;
+    String key = mutual ? path(t, "privateKey") : null;
+    if (mutual && (cert == null || key == null)) {
+      for (String f : List.of("clientCertificate", "privateKey")) {
+        if (!t.has(f)) {
+          t.error(f, "is required with mode MUTUAL; expected the path of a PEM file on the proxy's machine");
+        }
+      }
+      return null;
     }
     Boolean skip = t.bool("insecureSkipVerify");
     if (Boolean.TRUE.equals(skip) && (ca != null || t.has("subjectAltNames"))) {
       t.error("insecureSkipVerify", "is true but caCertificates or subjectAltNames is set; expected one or the other");
     }
-    return new Policy.ClientTls(simple, t.string("sni", false), ca, t.strings("subjectAltNames", false),
-        Boolean.TRUE.equals(skip));
+    return new Policy.ClientTls(originates, t.string("sni", false), ca, t.strings("subjectAltNames", false),
+        Boolean.TRUE.equals(skip), cert, key);
+  }
+
+  /** The absolute file path in {@code field}, or null when absent or not absolute (reported). */
+  private static String path(Fields t, String field) {
+    String value = t.string(field, false);
+    if (value != null && !value.startsWith("/")) {
+      t.error(field, "'" + value + "' is not an absolute path; expected the path of a PEM file on the proxy's machine");
+      return null;
+    }
+    return value;
+  }
+
+  private static List<String> concat(String first, List<String> rest) {
+    List<String> all = new java.util.ArrayList<>(rest);
+    all.add(first);
+    return all;
   }
 }

@@ -105,9 +105,10 @@ final class ServiceEntryTranslator {
   static final String SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt";
 
   /**
-   * DestinationRule {@code tls} mode SIMPLE: Envoy's UpstreamTlsContext with SNI {@code sni} (default the host),
-   * trusting {@code caCertificates} (default the system roots) and checking the server's DNS names against
-   * {@code subjectAltNames} (default the SNI), unless {@code insecureSkipVerify}.
+   * DestinationRule {@code tls} mode SIMPLE or MUTUAL: Envoy's UpstreamTlsContext with SNI {@code sni} (default the
+   * host), trusting {@code caCertificates} (default the system roots) and checking the server's DNS names against
+   * {@code subjectAltNames} (default the SNI), unless {@code insecureSkipVerify}; for MUTUAL, presenting
+   * {@code clientCertificate} with {@code privateKey} (files the proxy reads, as istiod passes them).
    */
   static io.envoyproxy.envoy.config.core.v3.TransportSocket tlsOrigination(Policy.ClientTls tls, String host) {
     String sni = tls.sni() != null ? tls.sni() : host;
@@ -123,6 +124,12 @@ final class ServiceEntryTranslator {
                 .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
       }
       common.setValidationContext(validation);
+    }
+    if (tls.mutual()) {
+      common.addTlsCertificates(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
+          .setCertificateChain(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+              .setFilename(tls.clientCertificate()))
+          .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setFilename(tls.privateKey())));
     }
     var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
         .setSni(sni).setCommonTlsContext(common).build();

@@ -127,7 +127,7 @@ class ServiceEntryParserTest {
   }
 
   @Test
-  void destinationRuleTlsIsSimpleOrDisableAndTheRestIsRefusedByName() throws Exception {
+  void destinationRuleTlsIsSimpleMutualOrDisableAndTheRestIsRefusedByName() throws Exception {
     var dr = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -139,6 +139,19 @@ class ServiceEntryParserTest {
         """).policies().getFirst();
     assertThat(dr.tls()).isEqualTo(new Policy.ClientTls(true, "edge.example.com", "/etc/keelson/ca.pem",
         java.util.List.of("a.example.com"), false));
+    assertThat(dr.tls().mutual()).isFalse();
+    var mutual = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: MUTUAL, clientCertificate: /etc/keelson/client.crt, privateKey: /etc/keelson/client.key }
+        """).policies().getFirst();
+    assertThat(mutual.tls()).isEqualTo(new Policy.ClientTls(true, null, null, java.util.List.of(), false,
+        "/etc/keelson/client.crt", "/etc/keelson/client.key"));
+    assertThat(mutual.tls().mutual()).isTrue();
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -146,16 +159,19 @@ class ServiceEntryParserTest {
         spec:
           host: api.example.com
           trafficPolicy:
-            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem }
+            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem, credentialName: client-secret }
           subsets:
           - name: v1
             labels: { version: v1 }
             trafficPolicy: { tls: { mode: SIMPLE } }
         """)).containsExactlyInAnyOrder(
-        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.clientCertificate: client certificates (mode MUTUAL) are"
-            + " not supported yet",
-        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: MUTUAL (a client certificate of the app's) is not"
-            + " supported yet; expected SIMPLE or DISABLE",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.credentialName: certificates from Kubernetes secrets are"
+            + " not supported yet for sidecars; expected caCertificates, and for MUTUAL clientCertificate and privateKey"
+            + " (PEM files on the proxy's machine)",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.caCertificates: 'relative.pem' is not an absolute path;"
+            + " expected the path of a PEM file on the proxy's machine",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.privateKey: is required with mode MUTUAL; expected the"
+            + " path of a PEM file on the proxy's machine",
         "bad.yaml: DestinationRule/api: spec.subsets[0].trafficPolicy.tls: subset-level TLS settings are not supported"
             + " yet; set trafficPolicy.tls of the DestinationRule");
     assertThat(errors("""
@@ -164,9 +180,21 @@ class ServiceEntryParserTest {
         metadata: { name: api }
         spec:
           host: api.example.com
+          trafficPolicy: { tls: { mode: SIMPLE, clientCertificate: /c.pem, privateKey: /k.pem } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.clientCertificate: applies to mode MUTUAL only (the proxy"
+            + " presents a client certificate); mode is SIMPLE",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.privateKey: applies to mode MUTUAL only (the proxy"
+            + " presents a client certificate); mode is SIMPLE");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
           trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
         """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
-        + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE or DISABLE");
+        + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE, MUTUAL or DISABLE");
   }
 
   @Test

@@ -218,6 +218,88 @@ class ServiceEntryEndToEndTest {
     }
   }
 
+  /**
+   * DestinationRule {@code tls} mode MUTUAL: the sidecar originates TLS presenting the client certificate the rule
+   * names (files on the proxy's machine) to a server that requires one from its client CA. The same server reached
+   * with SIMPLE (no certificate) or with a certificate from another CA refuses the handshake, so nothing is served.
+   */
+  @Test
+  void aMutualDestinationRulePresentsItsClientCertificate(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    io.keelson.dataplane.testing.TestCa serverCa = new io.keelson.dataplane.testing.TestCa("server-ca");
+    io.keelson.dataplane.testing.TestCa clientCa = new io.keelson.dataplane.testing.TestCa("client-ca");
+    io.keelson.dataplane.testing.TestCa strangerCa = new io.keelson.dataplane.testing.TestCa("stranger-ca");
+    java.nio.file.Path serverCaFile = serverCa.write(dir, "server-ca.pem");
+    java.nio.file.Path clientCert = clientCa.issue("frontend-client").write(dir, "client");
+    java.nio.file.Path strangerCert = strangerCa.issue("frontend-client").write(dir, "stranger");
+    var leaf = serverCa.issue("partner.example.test", "partner.example.test", "simple.example.test",
+        "stranger.example.test");
+    var https = com.sun.net.httpserver.HttpsServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(leaf.clientContext(clientCa)) {
+      @Override
+      public void configure(com.sun.net.httpserver.HttpsParameters params) {
+        params.setNeedClientAuth(true);
+      }
+    });
+    java.util.List<String> clients = new java.util.concurrent.CopyOnWriteArrayList<>();
+    https.createContext("/", exchange -> {
+      var session = ((com.sun.net.httpserver.HttpsExchange) exchange).getSSLSession();
+      clients.add(((java.security.cert.X509Certificate) session.getPeerCertificates()[0]).getSubjectX500Principal()
+          .getName());
+      exchange.getResponseHeaders().add("x-served-by", "partner");
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    https.start();
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
+        Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
+      String entry = """
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: %1$s }
+          spec:
+            hosts: [ %1$s.example.test ]
+            resolution: STATIC
+            ports: [ { number: 80, name: http, protocol: HTTP, targetPort: %2$d } ]
+            endpoints: [ { address: 127.0.0.1 } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: { name: %1$s }
+          spec:
+            host: %1$s.example.test
+            trafficPolicy: { tls: { %3$s, caCertificates: %4$s } }
+          """;
+      int port = https.getAddress().getPort();
+      cp.store.apply(PolicyParser.parse("mtls.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: frontend }
+          spec:
+            ports: [ { name: http, port: 80 } ]
+          """
+          + entry.formatted("partner", port, "mode: MUTUAL, clientCertificate: " + clientCert + ", privateKey: "
+              + dir.resolve("client.key"), serverCaFile)
+          + entry.formatted("simple", port, "mode: SIMPLE", serverCaFile)
+          + entry.formatted("stranger", port, "mode: MUTUAL, clientCertificate: " + strangerCert + ", privateKey: "
+              + dir.resolve("stranger.key"), serverCaFile)).policies(), false);
+
+      int outbound = client.outboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> served(outbound, "partner.example.test", null,
+          1).containsKey("partner"));
+      assertThat(served(outbound, "partner.example.test", null, 4)).containsOnly(Map.entry("partner", 4));
+      assertThat(clients).allMatch(name -> name.contains("CN=frontend-client")).hasSizeGreaterThanOrEqualTo(5);
+      int servedBefore = clients.size();
+      // No client certificate, or one the server's client CA did not issue: the handshake fails, nothing is served.
+      assertThat(served(outbound, "simple.example.test", null, 2)).containsOnly(Map.entry("status 503", 2));
+      assertThat(served(outbound, "stranger.example.test", null, 2)).containsOnly(Map.entry("status 503", 2));
+      assertThat(clients).hasSize(servedBefore);
+    } finally {
+      https.stop(0);
+    }
+  }
+
   /** n requests with this Host (and x-version when not null) over one connection; x-served-by or the status. */
   private static Map<String, Integer> served(int port, String host, String version, int n) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();
