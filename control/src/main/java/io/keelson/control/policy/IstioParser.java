@@ -444,13 +444,13 @@ final class IstioParser {
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
       Fields subsetPolicy = s.object("trafficPolicy", false);
-      String subsetLb = trafficPolicy(subsetPolicy, false).simple();
+      LoadBalancer subsetLb = trafficPolicy(subsetPolicy, false);
       ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
         }
-        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb));
+        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb.simple(), subsetLb.hash()));
       }
     }
     Policy.OutlierDetection outliers = ResilienceParser.outlierDetection(topPolicy);
@@ -460,12 +460,15 @@ final class IstioParser {
           + " without it every locality has the same priority");
     }
     return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
-        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality());
+        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality(), top.hash());
   }
 
-  /** A trafficPolicy's {@code loadBalancer}: its {@code simple} policy and {@code localityLbSetting}, each null if unset. */
-  private record LoadBalancer(String simple, Policy.LocalityLbSetting locality) {
-    static final LoadBalancer NONE = new LoadBalancer(null, null);
+  /**
+   * A trafficPolicy's {@code loadBalancer}: its {@code simple} policy, {@code consistentHash} and
+   * {@code localityLbSetting}, each null if unset.
+   */
+  private record LoadBalancer(String simple, Policy.ConsistentHash hash, Policy.LocalityLbSetting locality) {
+    static final LoadBalancer NONE = new LoadBalancer(null, null, null);
   }
 
   /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} and {@code localityLbSetting} are read. */
@@ -483,16 +486,17 @@ final class IstioParser {
     if (lb == null) {
       return LoadBalancer.NONE;
     }
-    lb.allow(top ? Set.of("simple", "localityLbSetting") : Set.of("simple"), Map.of(
-        "consistentHash", "consistent hashing is not supported yet; expected simple",
+    lb.allow(top ? Set.of("simple", "consistentHash", "localityLbSetting") : Set.of("simple", "consistentHash"),
+        Map.of(
         "localityLbSetting", "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy",
         "warmupDurationSecs", "slow start is not supported yet"));
     Policy.LocalityLbSetting locality = top ? LocalityLbParser.setting(lb) : null;
-    String simple = lb.string("simple", false);
+    Policy.ConsistentHash hash = ConsistentHashParser.consistentHash(lb);
+    String simple = lb.has("consistentHash") ? null : lb.string("simple", false);
     if (simple != null && !LB.contains(simple)) {
       lb.error("simple", "'" + simple + "' is not supported; expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
-      return new LoadBalancer(null, locality);
+      return new LoadBalancer(null, hash, locality);
     }
-    return new LoadBalancer(simple, locality);
+    return new LoadBalancer(simple, hash, locality);
   }
 }

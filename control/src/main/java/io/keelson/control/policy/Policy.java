@@ -193,9 +193,32 @@ public sealed interface Policy {
     }
   }
 
-  /** Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set. */
+  /**
+   * Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set;
+   * {@code consistentHash} (null when not set) replaces it when set (Istio's {@code loadBalancer} is one or the other).
+   */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
-      OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb) implements Policy {
+      OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash)
+      implements Policy {
+    /** Without consistent hashing. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, localityLb, null);
+    }
+
+    /**
+     * The load balancing of the subset named {@code subset} (null: the rule's own clusters): a subset that sets a
+     * {@code loadBalancer} replaces the rule's, as Istio merges subset traffic policies.
+     */
+    public Balancing balancing(String subset) {
+      for (Subset s : subsets) {
+        if (s.name().equals(subset) && (s.lb() != null || s.consistentHash() != null)) {
+          return new Balancing(s.lb(), s.consistentHash());
+        }
+      }
+      return new Balancing(lb, consistentHash);
+    }
+
     /** Without a locality load balancer setting (the mesh's applies). */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
         OutlierDetection outlierDetection, ClientTls tls) {
@@ -310,7 +333,30 @@ public sealed interface Policy {
    */
   record Retry(int attempts, List<String> retryOn, List<Integer> statusCodes, Duration perTryTimeout, Duration backoff) {}
 
-  record Subset(String name, Map<String, String> labels, String lb) {}
+  /** A DestinationRule subset; {@code lb} and {@code consistentHash} null when its trafficPolicy sets no loadBalancer. */
+  record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash) {
+    public Subset(String name, Map<String, String> labels, String lb) {
+      this(name, labels, lb, null);
+    }
+  }
+
+  /** A cluster's load balancing: a {@code simple} policy (null: the default) or, when not null, consistent hashing. */
+  record Balancing(String simple, ConsistentHash hash) {}
+
+  /**
+   * Istio {@code loadBalancer.consistentHash}: what a request's hash comes from and the hashing algorithm.
+   *
+   * @param source     HEADER, COOKIE, SOURCE_IP or QUERY_PARAMETER
+   * @param name       the header, cookie or query parameter name; null for SOURCE_IP
+   * @param cookieTtl  COOKIE: when not null, a missing cookie is generated with this lifetime (zero: a session cookie)
+   * @param cookiePath COOKIE: the generated cookie's path, or null
+   * @param maglev     Maglev (table {@code size}) instead of a ring hash (minimum ring {@code size})
+   * @param size       the Maglev table size or the minimum ring size; null for Envoy's default (Istio's ring: 1024)
+   */
+  record ConsistentHash(HashSource source, String name, Duration cookieTtl, String cookiePath, boolean maglev,
+      Long size) {}
+
+  enum HashSource { HEADER, COOKIE, SOURCE_IP, QUERY_PARAMETER }
 
   /**
    * Istio {@code VirtualService} or Gateway API {@code HTTPRoute} / {@code GRPCRoute}: ordered rules for the requests

@@ -148,16 +148,15 @@ public final class MeshTranslator {
     ClusterNames names = new ClusterNames(entries, 0);
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
-      String lb = dr == null ? null : dr.lb();
       java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
       boolean h2 = UpstreamProtocols.http2(svc, dr);
-      clusters.add(mtls(cluster(svc.name(), lb, dr, h2, !apiListeners), ids, h2));
+      clusters.add(mtls(cluster(svc.name(), ConsistentHashing.balancing(dr, null), dr, h2, !apiListeners), ids, h2));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
       endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          clusters.add(mtls(cluster(name, s.lb() != null ? s.lb() : lb, dr, h2, !apiListeners), ids, h2));
+          clusters.add(mtls(cluster(name, dr.balancing(s.name()), dr, h2, !apiListeners), ids, h2));
           endpoints.add(assignments.assignment(name,
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
@@ -472,20 +471,20 @@ public final class MeshTranslator {
       }
     }
     if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules
-      vh.addRoutes(RouteBuilder.defaultRoute(svc.name()));
+      vh.addRoutes(RouteBuilder.defaultRoute(svc.name(), svc.name(), state));
     }
     return vh.build();
   }
 
   /** @param istioDefaults istiod's unlimited default circuit breakers (not for proxyless gRPC clients) */
-  private static Cluster cluster(String name, String lb, Policy.DestinationRule dr, boolean http2, boolean istioDefaults) {
-    Cluster.LbPolicy policy = lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb);
+  private static Cluster cluster(String name, Policy.Balancing lb, Policy.DestinationRule dr, boolean http2,
+      boolean istioDefaults) {
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.EDS)
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ADS))
-        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-        .setLbPolicy(policy);
+        .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1));
+    ConsistentHashing.apply(c, lb);
     ClusterDefaults.apply(c, dr, http2, istioDefaults, true);
     LocalityAssignments.Rule locality = LocalityAssignments.rule(dr, false);
     if (istioDefaults && locality != null && !locality.setting().distribute().isEmpty()) {

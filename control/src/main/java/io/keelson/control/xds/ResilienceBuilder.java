@@ -25,11 +25,12 @@ final class ResilienceBuilder {
     return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
-  static RetryPolicy retryPolicy(Policy.Retry r) {
+  /** @param hashed the route hashes requests to hosts (consistent hashing): retries keep the hash, as istiod's do */
+  static RetryPolicy retryPolicy(Policy.Retry r, boolean hashed) {
     RetryPolicy.Builder b = RetryPolicy.newBuilder()
         .setRetryOn(String.join(",", r.retryOn()))
         .setNumRetries(UInt32Value.of(r.attempts()));
-    if (r.attempts() > 0) {
+    if (r.attempts() > 0 && !hashed) {
       b.addRetryHostPredicate(RetryPolicy.RetryHostPredicate.newBuilder().setName(PREVIOUS_HOSTS)
           .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDefaultInstance())))
           .setHostSelectionRetryMaxAttempts(5);

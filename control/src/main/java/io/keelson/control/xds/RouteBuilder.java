@@ -27,10 +27,12 @@ import java.util.Map;
 final class RouteBuilder {
   private RouteBuilder() {}
 
-  static Route defaultRoute(String service) {
+  /** The route of a host no route document names: all of it to the host's cluster, hashed as its DestinationRule says. */
+  static Route defaultRoute(String service, String cluster, PolicySet state) {
     return Route.newBuilder().setName(service + "-default")
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-        .setRoute(RouteAction.newBuilder().setCluster(service))
+        .setRoute(RouteAction.newBuilder().setCluster(cluster)
+            .addAllHashPolicy(ConsistentHashing.hashPolicies(state, List.of(new Policy.Backend(service, null, 0, 100)))))
         .build();
   }
 
@@ -141,8 +143,10 @@ final class RouteBuilder {
       a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())
           .setNanos(rule.timeout().getNano()));
     }
+    a.addAllHashPolicy(ConsistentHashing.hashPolicies(state, rule.backends()));
     if (rule.retry() != null) {
-      a.setRetryPolicy(ResilienceBuilder.retryPolicy(rule.retry()));
+      // As istiod: a hashed route's retries may go back to the same host (no previous_hosts predicate).
+      a.setRetryPolicy(ResilienceBuilder.retryPolicy(rule.retry(), a.getHashPolicyCount() > 0));
     }
     return a.build();
   }

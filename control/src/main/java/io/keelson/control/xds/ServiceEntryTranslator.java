@@ -51,10 +51,10 @@ final class ServiceEntryTranslator {
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
       for (Policy.EntryPort port : se.ports()) {
-        out.add(cluster(se, host, port, null, dr == null ? null : dr.lb(), dr, Map.of()));
+        out.add(cluster(se, host, port, null, ConsistentHashing.balancing(dr, null), dr, Map.of()));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
-            out.add(cluster(se, host, port, s.name(), s.lb() != null ? s.lb() : dr.lb(), dr, s.labels()));
+            out.add(cluster(se, host, port, s.name(), dr.balancing(s.name()), dr, s.labels()));
           }
         }
       }
@@ -62,8 +62,8 @@ final class ServiceEntryTranslator {
     return out;
   }
 
-  private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset, String lb,
-      Policy.DestinationRule dr, Map<String, String> selector) {
+  private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset,
+      Policy.Balancing lb, Policy.DestinationRule dr, Map<String, String> selector) {
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)); // istiod's default
@@ -78,7 +78,7 @@ final class ServiceEntryTranslator {
       case DNS_ROUND_ROBIN -> Cluster.DiscoveryType.LOGICAL_DNS;
       default -> Cluster.DiscoveryType.STRICT_DNS;
     });
-    c.setLbPolicy(lb == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(lb));
+    ConsistentHashing.apply(c, lb);
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
     if (se.endpoints().isEmpty()) {
       locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
@@ -188,8 +188,7 @@ final class ServiceEntryTranslator {
       }
     }
     if (vh.getRoutesCount() == 0) {
-      vh.addRoutes(Route.newBuilder().setName(host + "-default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
-          .setRoute(RouteAction.newBuilder().setCluster(names.of(host, null, port))));
+      vh.addRoutes(RouteBuilder.defaultRoute(host, names.of(host, null, port), state));
     }
     return vh.build();
   }
