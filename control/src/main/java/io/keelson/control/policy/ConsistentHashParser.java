@@ -122,6 +122,54 @@ final class ConsistentHashParser {
     return new Policy.ConsistentHash(source, name, ttl, path, maglev, size);
   }
 
+  /**
+   * {@code loadBalancer}'s slow start: {@code warmupDurationSecs} (a duration, despite its name) or {@code warmup}
+   * ({@code duration}, {@code minimumPercent}, {@code aggression}); null when absent or wrong (reported). Istio applies
+   * it to ROUND_ROBIN and LEAST_REQUEST only, so it is refused with another policy.
+   */
+  static Policy.Warmup warmup(Fields lb) {
+    if (!lb.has("warmupDurationSecs") && !lb.has("warmup")) {
+      return null;
+    }
+    if (lb.has("warmupDurationSecs") && lb.has("warmup")) {
+      lb.error("warmup", "is set together with warmupDurationSecs; expected one of them");
+      return null;
+    }
+    String simple = lb.has("consistentHash") ? "consistentHash" : lb.string("simple", false);
+    if (simple != null && !simple.equals("ROUND_ROBIN") && !simple.equals("LEAST_REQUEST")) {
+      lb.error(lb.has("warmup") ? "warmup" : "warmupDurationSecs", "slow start applies to ROUND_ROBIN and"
+          + " LEAST_REQUEST only; the load balancer is " + simple);
+      return null;
+    }
+    java.time.Duration duration;
+    Double aggression = null;
+    Double minimum = null;
+    if (lb.has("warmupDurationSecs")) {
+      duration = PolicyParser.duration(lb, "warmupDurationSecs");
+    } else {
+      Fields w = lb.object("warmup", false);
+      if (w == null) {
+        return null;
+      }
+      w.allow("duration", "minimumPercent", "aggression");
+      if (!w.has("duration")) {
+        w.error("duration", "is required; expected e.g. 60s");
+        return null;
+      }
+      duration = PolicyParser.duration(w, "duration");
+      minimum = w.number("minimumPercent", 0, 100, null);
+      aggression = w.number("aggression", 1, Double.MAX_VALUE, null);
+    }
+    if (duration == null) {
+      return null;
+    }
+    if (duration.isZero()) {
+      lb.error(lb.has("warmup") ? "warmup" : "warmupDurationSecs", "is zero; expected a window such as 60s");
+      return null;
+    }
+    return new Policy.Warmup(duration, aggression, minimum);
+  }
+
   private static Long positive(Fields f, String field, long max) {
     if (!f.has(field)) {
       return null;

@@ -450,7 +450,7 @@ final class IstioParser {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
         }
-        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb.simple(), subsetLb.hash()));
+        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb.simple(), subsetLb.hash(), subsetLb.warmup()));
       }
     }
     Policy.OutlierDetection outliers = ResilienceParser.outlierDetection(topPolicy);
@@ -460,15 +460,16 @@ final class IstioParser {
           + " without it every locality has the same priority");
     }
     return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
-        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality(), top.hash());
+        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality(), top.hash(), top.warmup());
   }
 
   /**
    * A trafficPolicy's {@code loadBalancer}: its {@code simple} policy, {@code consistentHash} and
    * {@code localityLbSetting}, each null if unset.
    */
-  private record LoadBalancer(String simple, Policy.ConsistentHash hash, Policy.LocalityLbSetting locality) {
-    static final LoadBalancer NONE = new LoadBalancer(null, null, null);
+  private record LoadBalancer(String simple, Policy.ConsistentHash hash, Policy.Warmup warmup,
+      Policy.LocalityLbSetting locality) {
+    static final LoadBalancer NONE = new LoadBalancer(null, null, null, null);
   }
 
   /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} and {@code localityLbSetting} are read. */
@@ -486,17 +487,21 @@ final class IstioParser {
     if (lb == null) {
       return LoadBalancer.NONE;
     }
-    lb.allow(top ? Set.of("simple", "consistentHash", "localityLbSetting") : Set.of("simple", "consistentHash"),
-        Map.of(
-        "localityLbSetting", "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy",
-        "warmupDurationSecs", "slow start is not supported yet"));
+    Set<String> known = Set.of("simple", "consistentHash", "warmupDurationSecs", "warmup");
+    if (top) {
+      known = new java.util.HashSet<>(known);
+      known.add("localityLbSetting");
+    }
+    lb.allow(known, Map.of(
+        "localityLbSetting", "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy"));
     Policy.LocalityLbSetting locality = top ? LocalityLbParser.setting(lb) : null;
     Policy.ConsistentHash hash = ConsistentHashParser.consistentHash(lb);
+    Policy.Warmup warmup = ConsistentHashParser.warmup(lb);
     String simple = lb.has("consistentHash") ? null : lb.string("simple", false);
     if (simple != null && !LB.contains(simple)) {
       lb.error("simple", "'" + simple + "' is not supported; expected one of LEAST_REQUEST, RANDOM, ROUND_ROBIN");
-      return new LoadBalancer(null, hash, locality);
+      return new LoadBalancer(null, hash, warmup, locality);
     }
-    return new LoadBalancer(simple, hash, locality);
+    return new LoadBalancer(simple, hash, warmup, locality);
   }
 }

@@ -198,12 +198,12 @@ public sealed interface Policy {
    * {@code consistentHash} (null when not set) replaces it when set (Istio's {@code loadBalancer} is one or the other).
    */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
-      OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash)
-      implements Policy {
-    /** Without consistent hashing. */
+      OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash,
+      Warmup warmup) implements Policy {
+    /** Without consistent hashing or slow start. */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
         OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb) {
-      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, localityLb, null);
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, localityLb, null, null);
     }
 
     /**
@@ -212,11 +212,11 @@ public sealed interface Policy {
      */
     public Balancing balancing(String subset) {
       for (Subset s : subsets) {
-        if (s.name().equals(subset) && (s.lb() != null || s.consistentHash() != null)) {
-          return new Balancing(s.lb(), s.consistentHash());
+        if (s.name().equals(subset) && (s.lb() != null || s.consistentHash() != null || s.warmup() != null)) {
+          return new Balancing(s.lb(), s.consistentHash(), s.warmup());
         }
       }
-      return new Balancing(lb, consistentHash);
+      return new Balancing(lb, consistentHash, warmup);
     }
 
     /** Without a locality load balancer setting (the mesh's applies). */
@@ -334,14 +334,25 @@ public sealed interface Policy {
   record Retry(int attempts, List<String> retryOn, List<Integer> statusCodes, Duration perTryTimeout, Duration backoff) {}
 
   /** A DestinationRule subset; {@code lb} and {@code consistentHash} null when its trafficPolicy sets no loadBalancer. */
-  record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash) {
+  record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup) {
     public Subset(String name, Map<String, String> labels, String lb) {
-      this(name, labels, lb, null);
+      this(name, labels, lb, null, null);
     }
   }
 
-  /** A cluster's load balancing: a {@code simple} policy (null: the default) or, when not null, consistent hashing. */
-  record Balancing(String simple, ConsistentHash hash) {}
+  /**
+   * A cluster's load balancing: a {@code simple} policy (null: the default) or, when not null, consistent hashing;
+   * {@code warmup} (null: none) ramps new endpoints up (round robin and least request only).
+   */
+  record Balancing(String simple, ConsistentHash hash, Warmup warmup) {
+    public static final Balancing DEFAULT = new Balancing(null, null, null);
+  }
+
+  /**
+   * Istio's slow start ({@code warmupDurationSecs}, or {@code warmup}): new endpoints' weight ramps up over
+   * {@code duration}; {@code aggression} and {@code minimumPercent} null for Envoy's defaults (1.0 and 10%).
+   */
+  record Warmup(Duration duration, Double aggression, Double minimumPercent) {}
 
   /**
    * Istio {@code loadBalancer.consistentHash}: what a request's hash comes from and the hashing algorithm.

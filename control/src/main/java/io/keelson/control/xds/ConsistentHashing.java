@@ -11,7 +11,8 @@ import java.util.List;
  * DestinationRule load balancing to Envoy, as istiod translates it: a {@code simple} policy is the cluster's
  * {@code lb_policy}; {@code consistentHash} makes the cluster RING_HASH (minimum ring 1024 unless set, as istiod) or
  * MAGLEV, and puts the hash key on every route to it as a {@code hash_policy} (header, cookie, source IP, query
- * parameter). Stateless.
+ * parameter); {@code warmupDurationSecs}/{@code warmup} is the round robin or least request config's slow start.
+ * Stateless.
  */
 final class ConsistentHashing {
   /** istiod's minimum ring size when the rule sets none. */
@@ -21,14 +22,17 @@ final class ConsistentHashing {
 
   /** The load balancing of {@code dr}'s clusters for {@code subset} (null: the host's own); the default without a rule. */
   static Policy.Balancing balancing(Policy.DestinationRule dr, String subset) {
-    return dr == null ? new Policy.Balancing(null, null) : dr.balancing(subset);
+    return dr == null ? Policy.Balancing.DEFAULT : dr.balancing(subset);
   }
 
-  /** Sets the cluster's lb_policy (and ring or table size) from {@code b}. */
+  /** Sets the cluster's lb_policy (and ring or table size, or slow start) from {@code b}. */
   static void apply(Cluster.Builder c, Policy.Balancing b) {
     Policy.ConsistentHash h = b.hash();
     if (h == null) {
       c.setLbPolicy(b.simple() == null ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.valueOf(b.simple()));
+      if (b.warmup() != null) {
+        slowStart(c, b.warmup());
+      }
     } else if (h.maglev()) {
       c.setLbPolicy(Cluster.LbPolicy.MAGLEV);
       if (h.size() != null) {
@@ -38,6 +42,21 @@ final class ConsistentHashing {
     } else {
       c.setLbPolicy(Cluster.LbPolicy.RING_HASH).setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
           .setMinimumRingSize(com.google.protobuf.UInt64Value.of(h.size() != null ? h.size() : ISTIO_RING_SIZE)));
+    }
+  }
+
+  /** istiod's {@code setWarmup}: the round robin or least request config's slow_start_config (aggression 1, 10%). */
+  private static void slowStart(Cluster.Builder c, Policy.Warmup w) {
+    Cluster.SlowStartConfig.Builder s = Cluster.SlowStartConfig.newBuilder()
+        .setSlowStartWindow(ResilienceBuilder.duration(w.duration()))
+        .setAggression(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.newBuilder()
+            .setDefaultValue(w.aggression() != null ? w.aggression() : 1.0))
+        .setMinWeightPercent(io.envoyproxy.envoy.type.v3.Percent.newBuilder()
+            .setValue(w.minimumPercent() != null ? w.minimumPercent() : 10.0));
+    if (c.getLbPolicy() == Cluster.LbPolicy.LEAST_REQUEST) {
+      c.setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(s));
+    } else {
+      c.setRoundRobinLbConfig(Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(s));
     }
   }
 

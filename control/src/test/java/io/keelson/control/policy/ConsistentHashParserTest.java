@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** DestinationRule {@code loadBalancer.consistentHash}: every hash key, both algorithms, subsets, and the refusals. */
+/**
+ * DestinationRule {@code loadBalancer.consistentHash} (every hash key, both algorithms, subsets) and slow start
+ * ({@code warmupDurationSecs}, {@code warmup}), and their refusals.
+ */
 class ConsistentHashParserTest {
   private static final String HEAD = """
       apiVersion: networking.istio.io/v1
@@ -46,9 +49,53 @@ class ConsistentHashParserTest {
         """);
     assertThat(dr.consistentHash()).isNull();
     assertThat(dr.balancing("v1")).isEqualTo(new Policy.Balancing(null, new Policy.ConsistentHash(
-        Policy.HashSource.QUERY_PARAMETER, "user", null, null, false, 512L)));
-    assertThat(dr.balancing("v2")).isEqualTo(new Policy.Balancing("RANDOM", null));
-    assertThat(dr.balancing(null)).isEqualTo(new Policy.Balancing("RANDOM", null));
+        Policy.HashSource.QUERY_PARAMETER, "user", null, null, false, 512L), null));
+    assertThat(dr.balancing("v2")).isEqualTo(new Policy.Balancing("RANDOM", null, null));
+    assertThat(dr.balancing(null)).isEqualTo(new Policy.Balancing("RANDOM", null, null));
+  }
+
+  @Test
+  void slowStartInBothFormsOnRoundRobinAndLeastRequest() throws Exception {
+    assertThat(rule("""
+          trafficPolicy: { loadBalancer: { warmupDurationSecs: 90s } }
+        """).warmup()).isEqualTo(new Policy.Warmup(Duration.ofSeconds(90), null, null));
+    Policy.DestinationRule dr = rule("""
+          trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST, warmup: { duration: 1m, minimumPercent: 20, aggression: 2 } } }
+          subsets:
+          - name: v1
+            labels: { version: v1 }
+            trafficPolicy: { loadBalancer: { simple: RANDOM } }
+        """);
+    assertThat(dr.balancing(null)).isEqualTo(new Policy.Balancing("LEAST_REQUEST", null,
+        new Policy.Warmup(Duration.ofMinutes(1), 2.0, 20.0)));
+    assertThat(dr.balancing("v1")).as("a subset's loadBalancer replaces the rule's, warmup included")
+        .isEqualTo(new Policy.Balancing("RANDOM", null, null));
+    assertThat(errors(HEAD + """
+          trafficPolicy: { loadBalancer: { simple: RANDOM, warmupDurationSecs: 60s } }
+          subsets:
+          - name: a
+            labels: { v: a }
+            trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true }, warmup: { duration: 10s } } }
+          - name: b
+            labels: { v: b }
+            trafficPolicy: { loadBalancer: { warmup: { minimumPercent: 5 }, warmupDurationSecs: 5s } }
+          - name: c
+            labels: { v: c }
+            trafficPolicy: { loadBalancer: { warmup: { minimumPercent: 5 } } }
+          - name: d
+            labels: { v: d }
+            trafficPolicy: { loadBalancer: { warmupDurationSecs: 0s } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.loadBalancer.warmupDurationSecs: slow start applies to"
+            + " ROUND_ROBIN and LEAST_REQUEST only; the load balancer is RANDOM",
+        "bad.yaml: DestinationRule/api: spec.subsets[0].trafficPolicy.loadBalancer.warmup: slow start applies to"
+            + " ROUND_ROBIN and LEAST_REQUEST only; the load balancer is consistentHash",
+        "bad.yaml: DestinationRule/api: spec.subsets[1].trafficPolicy.loadBalancer.warmup: is set together with"
+            + " warmupDurationSecs; expected one of them",
+        "bad.yaml: DestinationRule/api: spec.subsets[2].trafficPolicy.loadBalancer.warmup.duration: is required;"
+            + " expected e.g. 60s",
+        "bad.yaml: DestinationRule/api: spec.subsets[3].trafficPolicy.loadBalancer.warmupDurationSecs: is zero;"
+            + " expected a window such as 60s");
   }
 
   @Test

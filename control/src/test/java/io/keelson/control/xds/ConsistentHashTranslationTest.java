@@ -147,6 +147,38 @@ class ConsistentHashTranslationTest {
   }
 
   @Test
+  void warmupIsTheRoundRobinOrLeastRequestSlowStart() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy: { loadBalancer: { warmupDurationSecs: 60s } }
+          subsets:
+          - name: v2
+            labels: { version: v2 }
+            trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST, warmup: { duration: 30s, minimumPercent: 25, aggression: 1.5 } } }
+        """);
+    var rr = cluster(r, "product-service");
+    assertThat(rr.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+    assertThat(rr.getRoundRobinLbConfig().getSlowStartConfig().getSlowStartWindow().getSeconds()).isEqualTo(60);
+    assertThat(rr.getRoundRobinLbConfig().getSlowStartConfig().getAggression().getDefaultValue()).isEqualTo(1.0);
+    assertThat(rr.getRoundRobinLbConfig().getSlowStartConfig().getMinWeightPercent().getValue()).isEqualTo(10.0);
+    var lr = cluster(r, MeshTranslator.subsetCluster("product-service", "v2"));
+    assertThat(lr.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+    assertThat(lr.getLeastRequestLbConfig().getSlowStartConfig().getSlowStartWindow().getSeconds()).isEqualTo(30);
+    assertThat(lr.getLeastRequestLbConfig().getSlowStartConfig().getAggression().getDefaultValue()).isEqualTo(1.5);
+    assertThat(lr.getLeastRequestLbConfig().getSlowStartConfig().getMinWeightPercent().getValue()).isEqualTo(25.0);
+
+    ProxySnapshot s = dataPlane(r);
+    assertThat(s.clusters().get("product-service").lb().slowStart())
+        .isEqualTo(new io.keelson.dataplane.config.SlowStartConfig(java.time.Duration.ofSeconds(60), 1.0, 10.0));
+    assertThat(s.clusters().get(MeshTranslator.subsetCluster("product-service", "v2")).lb().slowStart())
+        .isEqualTo(new io.keelson.dataplane.config.SlowStartConfig(java.time.Duration.ofSeconds(30), 1.5, 25.0));
+  }
+
+  @Test
   void aServiceEntryHostHashesToo() throws Exception {
     MeshResources r = translate("""
         apiVersion: networking.istio.io/v1
