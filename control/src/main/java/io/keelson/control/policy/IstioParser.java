@@ -365,32 +365,50 @@ final class IstioParser {
   }
 
   private static Policy.Match match(Fields m) {
-    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase"), Map.of(
+    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority"),
+        Map.of(
         "port", "matching on the port is not supported yet",
         "sourceLabels", "matching on the source's labels is not supported yet",
         "sourceNamespace", "matching on the source's namespace is not supported yet",
         "gateways", "matching on gateways is not supported yet",
-        "withoutHeaders", "withoutHeaders is not supported yet",
-        "scheme", "matching on the scheme is not supported yet",
-        "authority", "matching on the authority is not supported yet"));
-    if (m.has("ignoreUriCase")) {
-      m.error("ignoreUriCase", "case-insensitive path matching is not supported yet");
-    }
+        "scheme", "matching on the scheme is not supported yet"));
+    boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
     Fields uri = m.object("uri", false);
     Policy.StringMatch path = uri == null ? null : stringMatch(uri);
-    List<Policy.KeyMatch> headers = keyMatches(m, "headers");
+    List<Policy.KeyMatch> headers = new ArrayList<>(keyMatches(m, "headers"));
     List<Policy.KeyMatch> query = keyMatches(m, "queryParams");
     String method = null;
     Fields meth = m.object("method", false);
     if (meth != null) {
       Policy.StringMatch sm = stringMatch(meth);
-      if (sm != null && sm.type() != Policy.MatchType.EXACT) {
-        meth.error(null, "only an exact method match is supported");
-      } else if (sm != null) {
+      if (sm != null && sm.type() == Policy.MatchType.EXACT) {
         method = sm.value();
+      } else if (sm != null) {
+        headers.add(new Policy.KeyMatch(":method", sm)); // as istiod: a :method header match
       }
     }
-    return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method);
+    Fields authority = m.object("authority", false);
+    if (authority != null) {
+      Policy.StringMatch sm = stringMatch(authority);
+      if (sm != null) {
+        headers.add(new Policy.KeyMatch(":authority", sm)); // as istiod: an :authority header match
+      }
+    }
+    List<Policy.KeyMatch> without = new ArrayList<>();
+    for (var e : m.objectMap("withoutHeaders").entrySet()) {
+      Fields f = e.getValue();
+      if (!f.has("exact") && !f.has("prefix") && !f.has("regex")) {
+        f.allow("exact", "prefix", "regex");
+        without.add(new Policy.KeyMatch(e.getKey(), null)); // {}: the header must be absent
+        continue;
+      }
+      Policy.StringMatch sm = stringMatch(f);
+      if (sm != null) {
+        without.add(new Policy.KeyMatch(e.getKey(), sm));
+      }
+    }
+    return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method, false, List.copyOf(without),
+        ignoreUriCase);
   }
 
   private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {

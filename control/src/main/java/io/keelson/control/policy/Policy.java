@@ -681,8 +681,18 @@ public sealed interface Policy {
    */
   record DirectResponse(int status, String string, String bytes) {}
 
-  /** grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}} route match. */
-  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
+  /**
+   * One match of a rule. grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}}
+   * route match. {@code headers} may name {@code :method} and {@code :authority} (Istio's method and authority
+   * matches). {@code withoutHeaders}: Istio's, each must not match (a null match: the header must be absent).
+   * {@code ignoreUriCase}: the path match ignores case.
+   */
+  record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
+      List<KeyMatch> withoutHeaders, boolean ignoreUriCase) {
+    public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
+      this(path, headers, queryParams, method, grpc, List.of(), false);
+    }
+
     public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {
       this(path, headers, queryParams, method, false);
     }

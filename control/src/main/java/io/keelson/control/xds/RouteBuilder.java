@@ -79,8 +79,20 @@ final class RouteBuilder {
         case REGEX -> b.setSafeRegex(RegexMatcher.newBuilder().setRegex(p.value()));
       }
     }
+    if (m.ignoreUriCase()) {
+      b.setCaseSensitive(com.google.protobuf.BoolValue.of(false));
+    }
     for (Policy.KeyMatch h : m.headers()) {
       b.addHeaders(HeaderMatcher.newBuilder().setName(h.name()).setStringMatch(string(h.match())));
+    }
+    for (Policy.KeyMatch h : m.withoutHeaders()) { // istiod: the same matcher, inverted; {} is "not present"
+      HeaderMatcher.Builder hm = HeaderMatcher.newBuilder().setName(h.name()).setInvertMatch(true);
+      if (h.match() == null) {
+        hm.setPresentMatch(true);
+      } else {
+        hm.setStringMatch(string(h.match()));
+      }
+      b.addHeaders(hm);
     }
     if (m.method() != null) {
       b.addHeaders(HeaderMatcher.newBuilder().setName(":method")
