@@ -271,9 +271,19 @@ public sealed interface Policy {
    *
    * @param h2Upgrade            {@code http.h2UpgradePolicy}, null when unset (DEFAULT)
    * @param maxConcurrentStreams {@code http.maxConcurrentStreams}: streams per upstream HTTP/2 connection
+   * @param connectTimeout       {@code tcp.connectTimeout}: the cluster's connect_timeout, null for the default
+   * @param maxConnectionDuration {@code tcp.maxConnectionDuration}: upstream connections' maximum age, null for none
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
-      Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
+      Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
+      Duration maxConnectionDuration) {
+    /** Without TCP timeouts. */
+    public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
+        Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
+      this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, h2Upgrade, maxConcurrentStreams,
+          null, null);
+    }
+
     /** Without protocol settings. */
     public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
         Duration idleTimeout) {

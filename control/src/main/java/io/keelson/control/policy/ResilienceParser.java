@@ -84,14 +84,16 @@ final class ResilienceParser {
     }
     cp.allow("tcp", "http");
     Integer maxConnections = null;
+    Duration connectTimeout = null;
+    Duration maxAge = null;
     Fields tcp = cp.object("tcp", false);
     if (tcp != null) {
-      tcp.allow(Set.of("maxConnections"), Map.of(
-          "connectTimeout", "connectTimeout is not supported yet",
+      tcp.allow(Set.of("maxConnections", "connectTimeout", "maxConnectionDuration"), Map.of(
           "tcpKeepalive", "TCP keepalive is not supported yet",
-          "maxConnectionDuration", "maxConnectionDuration is not supported yet",
           "idleTimeout", "TCP idle timeouts are not supported yet; use http.idleTimeout"));
       maxConnections = tcp.integer("maxConnections", 1, Integer.MAX_VALUE, null);
+      connectTimeout = positiveDuration(tcp, "connectTimeout");
+      maxAge = positiveDuration(tcp, "maxConnectionDuration");
     }
     Integer pending = null;
     Integer requests = null;
@@ -117,7 +119,18 @@ final class ResilienceParser {
             + " h2UpgradePolicy: UPGRADE, to make the upstream hop HTTP/2");
       }
     }
-    return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams);
+    return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams,
+        connectTimeout, maxAge);
+  }
+
+  /** A duration that must be above zero (Envoy refuses a zero connect timeout), or null when absent or wrong. */
+  private static Duration positiveDuration(Fields f, String field) {
+    Duration d = PolicyParser.duration(f, field);
+    if (d != null && d.isZero()) {
+      f.error(field, "is zero; expected a positive duration such as 10s");
+      return null;
+    }
+    return d;
   }
 
   /** {@code http.h2UpgradePolicy}, or null when absent. */

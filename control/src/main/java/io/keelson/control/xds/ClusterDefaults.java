@@ -9,7 +9,7 @@ import io.keelson.control.policy.Policy;
  * ORIGINAL_DST cluster and its subsets; a captured sidecar's passthrough and app clusters, which no DestinationRule
  * names): istiod's default circuit-breaker thresholds with the rule's connection pool
  * limits over them and its outlier detection ({@link ResilienceBuilder}), and the upstream HTTP protocol with the
- * pool's HTTP settings ({@link UpstreamProtocols}). Stateless.
+ * pool's HTTP settings ({@link UpstreamProtocols}), and its {@code tcp.connectTimeout}. Stateless.
  */
 final class ClusterDefaults {
   private ClusterDefaults() {}
@@ -27,6 +27,9 @@ final class ClusterDefaults {
         : new Policy.DestinationRule(dr.meta(), dr.host(), null, java.util.List.of(), dr.connectionPool(), null);
     ResilienceBuilder.apply(c, limits, istioDefaults);
     UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
+    if (dr != null && dr.connectionPool() != null && dr.connectionPool().connectTimeout() != null) {
+      c.setConnectTimeout(ResilienceBuilder.duration(dr.connectionPool().connectTimeout()));
+    }
   }
 
   /** The defaults alone, for a cluster no DestinationRule names (istiod's passthrough and inbound clusters). */

@@ -82,9 +82,15 @@ final class UpstreamProtocols {
    */
   static void apply(Cluster.Builder c, boolean http2, Policy.ConnectionPool cp) {
     var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
-    if (cp != null && cp.idleTimeout() != null) {
-      options.setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder()
-          .setIdleTimeout(ResilienceBuilder.duration(cp.idleTimeout())));
+    if (cp != null && (cp.idleTimeout() != null || cp.maxConnectionDuration() != null)) {
+      HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
+      if (cp.idleTimeout() != null) {
+        common.setIdleTimeout(ResilienceBuilder.duration(cp.idleTimeout()));
+      }
+      if (cp.maxConnectionDuration() != null) { // istiod's applyConnectionPool: tcp.maxConnectionDuration
+        common.setMaxConnectionDuration(ResilienceBuilder.duration(cp.maxConnectionDuration()));
+      }
+      options.setCommonHttpProtocolOptions(common);
     }
     var explicit = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.newBuilder();
     if (http2) {

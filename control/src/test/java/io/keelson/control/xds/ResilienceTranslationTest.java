@@ -119,7 +119,7 @@ class ResilienceTranslationTest {
           host: product-service
           trafficPolicy:
             connectionPool:
-              tcp: { maxConnections: 100 }
+              tcp: { maxConnections: 100, connectTimeout: 250ms, maxConnectionDuration: 10m }
               http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: 30s }
             outlierDetection:
               consecutive5xxErrors: 7
@@ -147,6 +147,11 @@ class ResilienceTranslationTest {
     assertThat(dp.circuitBreakers().defaultPriority().maxRequests()).isEqualTo(200);
     assertThat(dp.circuitBreakers().defaultPriority().maxRetries()).isEqualTo(4);
     assertThat(dp.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.getConnectTimeout().getNanos()).isEqualTo(250_000_000);
+    assertThat(dp.connectTimeout()).isEqualTo(Duration.ofMillis(250));
+    assertThat(dp.maxConnectionDuration()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(dataPlane(r).cluster("product-service|v1").connectTimeout()).as("subsets too")
+        .isEqualTo(Duration.ofMillis(250));
     assertThat(dp.outlierDetection().consecutive5xx()).isEqualTo(7);
     assertThat(t.getTrackRemaining()).isTrue();
     assertThat(dp.outlierDetection().consecutiveGatewayFailure()).isEqualTo(3);
