@@ -273,15 +273,16 @@ public sealed interface Policy {
    * @param maxConcurrentStreams {@code http.maxConcurrentStreams}: streams per upstream HTTP/2 connection
    * @param connectTimeout       {@code tcp.connectTimeout}: the cluster's connect_timeout, null for the default
    * @param maxConnectionDuration {@code tcp.maxConnectionDuration}: upstream connections' maximum age, null for none
+   * @param maxRequestsPerConnection {@code http.maxRequestsPerConnection}: requests per upstream connection, null: no limit
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
       Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
-      Duration maxConnectionDuration) {
-    /** Without TCP timeouts. */
+      Duration maxConnectionDuration, Integer maxRequestsPerConnection) {
+    /** Without TCP timeouts or a per-connection request limit. */
     public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
         Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
       this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, h2Upgrade, maxConcurrentStreams,
-          null, null);
+          null, null, null);
     }
 
     /** Without protocol settings. */

@@ -101,11 +101,15 @@ final class ResilienceParser {
     Duration idle = null;
     Policy.H2Upgrade upgrade = null;
     Integer streams = null;
+    Integer perConnection = null;
     Fields http = cp.object("http", false);
     if (http != null) {
-      http.allow(Set.of("http1MaxPendingRequests", "http2MaxRequests", "maxRetries", "idleTimeout", "h2UpgradePolicy",
-          "useClientProtocol", "maxConcurrentStreams"), Map.of(
-          "maxRequestsPerConnection", "maxRequestsPerConnection is not supported yet"));
+      http.allow("http1MaxPendingRequests", "http2MaxRequests", "maxRetries", "idleTimeout", "h2UpgradePolicy",
+          "useClientProtocol", "maxConcurrentStreams", "maxRequestsPerConnection");
+      perConnection = http.integer("maxRequestsPerConnection", 0, Integer.MAX_VALUE, null);
+      if (perConnection != null && perConnection == 0) {
+        perConnection = null; // Istio: 0 means no limit
+      }
       pending = http.integer("http1MaxPendingRequests", 1, Integer.MAX_VALUE, null);
       requests = http.integer("http2MaxRequests", 1, Integer.MAX_VALUE, null);
       retries = http.integer("maxRetries", 0, Integer.MAX_VALUE, null);
@@ -120,7 +124,7 @@ final class ResilienceParser {
       }
     }
     return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams,
-        connectTimeout, maxAge);
+        connectTimeout, maxAge, perConnection);
   }
 
   /** A duration that must be above zero (Envoy refuses a zero connect timeout), or null when absent or wrong. */

@@ -82,13 +82,17 @@ final class UpstreamProtocols {
    */
   static void apply(Cluster.Builder c, boolean http2, Policy.ConnectionPool cp) {
     var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
-    if (cp != null && (cp.idleTimeout() != null || cp.maxConnectionDuration() != null)) {
+    if (cp != null && (cp.idleTimeout() != null || cp.maxConnectionDuration() != null
+        || cp.maxRequestsPerConnection() != null)) {
       HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
       if (cp.idleTimeout() != null) {
         common.setIdleTimeout(ResilienceBuilder.duration(cp.idleTimeout()));
       }
       if (cp.maxConnectionDuration() != null) { // istiod's applyConnectionPool: tcp.maxConnectionDuration
         common.setMaxConnectionDuration(ResilienceBuilder.duration(cp.maxConnectionDuration()));
+      }
+      if (cp.maxRequestsPerConnection() != null) {
+        common.setMaxRequestsPerConnection(UInt32Value.of(cp.maxRequestsPerConnection()));
       }
       options.setCommonHttpProtocolOptions(common);
     }

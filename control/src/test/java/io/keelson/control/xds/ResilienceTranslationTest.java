@@ -120,7 +120,7 @@ class ResilienceTranslationTest {
           trafficPolicy:
             connectionPool:
               tcp: { maxConnections: 100, connectTimeout: 250ms, maxConnectionDuration: 10m }
-              http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: 30s }
+              http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: 30s, maxRequestsPerConnection: 3 }
             outlierDetection:
               consecutive5xxErrors: 7
               consecutiveGatewayErrors: 3
@@ -150,6 +150,7 @@ class ResilienceTranslationTest {
     assertThat(c.getConnectTimeout().getNanos()).isEqualTo(250_000_000);
     assertThat(dp.connectTimeout()).isEqualTo(Duration.ofMillis(250));
     assertThat(dp.maxConnectionDuration()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(dp.maxRequestsPerConnection()).isEqualTo(3);
     assertThat(dataPlane(r).cluster("product-service|v1").connectTimeout()).as("subsets too")
         .isEqualTo(Duration.ofMillis(250));
     assertThat(dp.outlierDetection().consecutive5xx()).isEqualTo(7);

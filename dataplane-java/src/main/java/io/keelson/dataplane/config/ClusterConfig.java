@@ -22,6 +22,9 @@ import java.util.List;
  *                       options; null for every other cluster
  * @param sourceAddress  upstream_bind_config.source_address (port 0): every upstream connection of the cluster (requests,
  *                       tcp_proxy, health checks) binds this local address before it connects; null for the kernel's choice
+ * @param maxRequestsPerConnection common_http_protocol_options.max_requests_per_connection: an upstream connection
+ *                       carries at most this many requests (HTTP/1.1 exchanges or HTTP/2 streams), then closes once
+ *                       idle; 0 for no limit
  */
 public record ClusterConfig(
     String name,
@@ -37,7 +40,8 @@ public record ClusterConfig(
     LbOptions lb,
     ClientTls tls,
     OriginalDstConfig originalDst,
-    java.net.InetSocketAddress sourceAddress) {
+    java.net.InetSocketAddress sourceAddress,
+    int maxRequestsPerConnection) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -56,6 +60,18 @@ public record ClusterConfig(
     if (lb == null) {
       lb = LbOptions.DEFAULTS;
     }
+    if (maxRequestsPerConnection < 0) {
+      throw new IllegalArgumentException("maxRequestsPerConnection " + maxRequestsPerConnection + " < 0");
+    }
+  }
+
+  /** A cluster without a per-connection request limit. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, 0);
   }
 
   /** A cluster whose upstream connections bind no source address. */
@@ -96,7 +112,8 @@ public record ClusterConfig(
         .lb(lb)
         .tls(tls)
         .originalDst(originalDst)
-        .sourceAddress(sourceAddress);
+        .sourceAddress(sourceAddress)
+        .maxRequestsPerConnection(maxRequestsPerConnection);
   }
 
   /**
@@ -118,6 +135,7 @@ public record ClusterConfig(
     private ClientTls tls;
     private OriginalDstConfig originalDst;
     private java.net.InetSocketAddress sourceAddress;
+    private int maxRequestsPerConnection;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -181,9 +199,14 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder maxRequestsPerConnection(int maxRequestsPerConnection) {
+      this.maxRequestsPerConnection = maxRequestsPerConnection;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
-          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress);
+          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection);
     }
   }
 

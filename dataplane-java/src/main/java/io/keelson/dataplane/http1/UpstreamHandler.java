@@ -28,6 +28,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
   private boolean responseKeepAlive;
   /** When the connection opened and when it last went idle in the pool (System.nanoTime). */
   private long openedNanos;
+  /** Exchanges this connection has carried, for the cluster's max_requests_per_connection. */
+  private int exchanges;
   long idleSinceNanos;
 
   /** The circuit-breaker resources whose connection slot this connection holds, or null. */
@@ -59,13 +61,15 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter implements Http
   /** Binds the connection to an exchange that will send a request with {@code method}. */
   void attach(DownstreamHandler owner, String method) {
     this.owner = owner;
+    exchanges++;
     parser.expectResponseTo(method);
     parser.resume();
   }
 
   /** True when the last response allows the connection to carry another exchange. */
   boolean reusable() {
-    return responseKeepAlive;
+    int max = cluster.config().maxRequestsPerConnection();
+    return responseKeepAlive && (max == 0 || exchanges < max);
   }
 
   /**

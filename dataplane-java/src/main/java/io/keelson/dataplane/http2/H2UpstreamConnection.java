@@ -24,7 +24,9 @@ import java.util.ArrayDeque;
  * it takes at most min(cluster max_concurrent_streams, the peer's SETTINGS_MAX_CONCURRENT_STREAMS)
  * streams, and none after a GOAWAY. Once no stream has been open for the cluster's idle timeout
  * ({@code common_http_protocol_options.idle_timeout}, Envoy's default 1 h) it closes itself (GOAWAY,
- * then close). With {@code connection_keepalive} it sends a PING every interval and closes the
+ * then close); after max_requests_per_connection streams, or past max_connection_duration, it takes no more and
+ * closes when the last ends. With
+ * {@code connection_keepalive} it sends a PING every interval and closes the
  * connection when an ACK takes longer than the timeout. Event-loop confined.
  */
 final class H2UpstreamConnection {
@@ -35,6 +37,9 @@ final class H2UpstreamConnection {
   private boolean goingAway;
   /** Streams open or being opened. */
   private int streams;
+  /** Streams ever opened, for the cluster's max_requests_per_connection (0: no limit). */
+  private int opened;
+  private final int maxStreamsTotal;
   private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
 
   private record Waiter(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {}
@@ -46,13 +51,44 @@ final class H2UpstreamConnection {
   private long idleSince;
 
   H2UpstreamConnection(Http2Options options) {
-    this(options, java.time.Duration.ZERO);
+    this(options, java.time.Duration.ZERO, 0, java.time.Duration.ZERO);
   }
 
-  /** @param idleTimeout close after this long without streams; ZERO for never */
-  H2UpstreamConnection(Http2Options options, java.time.Duration idleTimeout) {
+  /**
+   * @param idleTimeout     close after this long without streams; ZERO for never
+   * @param maxStreamsTotal streams this connection carries in all (max_requests_per_connection), then it takes no more
+   *                        and closes when its last one ends; 0 for no limit
+   * @param maxAge          max_connection_duration: from then on it takes no new stream and closes when its last one
+   *                        ends (at once when it has none); ZERO for no limit
+   */
+  H2UpstreamConnection(Http2Options options, java.time.Duration idleTimeout, int maxStreamsTotal,
+      java.time.Duration maxAge) {
     this.options = options;
     this.idleNanos = idleTimeout.toNanos();
+    this.maxStreamsTotal = maxStreamsTotal;
+    this.maxAgeNanos = maxAge.toNanos();
+  }
+
+  private final long maxAgeNanos;
+  /** Past max_connection_duration: no new streams, closed when the last one ends. */
+  private boolean aged;
+
+  private boolean spent() {
+    return aged || (maxStreamsTotal > 0 && opened >= maxStreamsTotal);
+  }
+
+  private void startAgeLimit() {
+    if (maxAgeNanos <= 0) {
+      return;
+    }
+    var task = parent.eventLoop().schedule(() -> {
+      aged = true;
+      if (streams == 0 && parent.isOpen()) {
+        goingAway = true;
+        parent.close(); // GOAWAY, then close
+      }
+    }, maxAgeNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    parent.closeFuture().addListener(x -> task.cancel(false));
   }
 
   /** Content of the PING whose ACK is awaited, or 0 when none is. */
@@ -87,7 +123,12 @@ final class H2UpstreamConnection {
     if (onStreamEnd != null) {
       onStreamEnd.run();
     }
-    if (--streams == 0 && idleNanos > 0 && parent != null) {
+    if (--streams == 0 && spent() && parent != null && parent.isOpen()) {
+      goingAway = true;
+      parent.close(); // its last stream ended: GOAWAY, then close
+      return;
+    }
+    if (streams == 0 && idleNanos > 0 && parent != null) {
       long since = System.nanoTime();
       idleSince = since;
       parent.eventLoop().schedule(() -> {
@@ -119,6 +160,7 @@ final class H2UpstreamConnection {
       if (r.isSuccess()) {
         connected = true;
         startKeepalive();
+        startAgeLimit();
         ConnectionGuard.growConnectionWindow(codec, options.initialConnectionWindowSize());
         parent.flush();
         Waiter w;
@@ -134,7 +176,7 @@ final class H2UpstreamConnection {
 
   /** True while this connection can take one more stream. */
   boolean hasRoom() {
-    if (goingAway || !parent.isOpen()) {
+    if (goingAway || spent() || !parent.isOpen()) {
       return false;
     }
     int peerLimit = connected ? codec.connection().local().maxActiveStreams() : Integer.MAX_VALUE;
@@ -147,6 +189,7 @@ final class H2UpstreamConnection {
    */
   void openStream(java.util.function.Supplier<io.netty.channel.ChannelHandler[]> tail, Promise<Channel> promise) {
     streams++;
+    opened++;
     Waiter w = new Waiter(tail, promise);
     if (connected) {
       open(w);

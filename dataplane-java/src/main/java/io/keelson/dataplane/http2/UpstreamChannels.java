@@ -225,7 +225,8 @@ final class UpstreamChannels {
       cluster.stats().cxOverflow.increment();
       breaker.forceAcquireConnection();
     }
-    H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2(), cluster.config().idleTimeout());
+    H2UpstreamConnection c = new H2UpstreamConnection(cluster.config().http2(), cluster.config().idleTimeout(),
+        cluster.config().maxRequestsPerConnection(), cluster.config().maxConnectionDuration());
     c.onStreamEnd = () -> {
       if (breaker.hasWaiters()) {
         breaker.wakeWaiters(); // a stream slot is free: requests waiting as pending try again

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The life of an HTTP/2 upstream connection: closed at the cluster's
- * {@code common_http_protocol_options.idle_timeout} without streams, kept while used; PINGs every
+ * {@code common_http_protocol_options.idle_timeout} without streams, kept while used, closed after
+ * {@code max_requests_per_connection} streams; PINGs every
  * {@code connection_keepalive.interval}, closed when an ACK takes longer than the timeout. Real
  * sockets: an h2c upstream counts its connections opened and closed and the PINGs it gets.
  */
@@ -162,6 +163,33 @@ class H2UpstreamConnectionTest {
     assertThat(pings.get()).isGreaterThanOrEqualTo(1);
     assertThat(proxy.get("/b").statusCode()).as("a new connection after the dead one").isEqualTo(200);
     assertThat(opened.get()).isEqualTo(2);
+  }
+
+  @Test
+  void aConnectionCarriesAtMostMaxRequestsPerConnectionStreamsThenCloses() throws Exception {
+    startUpstream(true);
+    startProxy("3600s, max_requests_per_connection: 2");
+    for (int i = 0; i < 5; i++) {
+      assertThat(proxy.get("/a" + i).statusCode()).isEqualTo(200);
+    }
+    assertThat(opened.get()).as("5 requests, 2 per connection").isEqualTo(3);
+    await().atMost(Duration.ofSeconds(10)).until(() -> closed.get() >= 2); // the spent ones close once idle
+  }
+
+  @Test
+  void aConnectionPastMaxConnectionDurationTakesNoNewStreamAndCloses() throws Exception {
+    startUpstream(true);
+    startProxy("3600s, max_connection_duration: 3s");
+    long start = System.nanoTime();
+    assertThat(proxy.get("/a").statusCode()).isEqualTo(200);
+    assertThat(proxy.get("/b").statusCode()).isEqualTo(200);
+    if (System.nanoTime() - start < 2_500_000_000L) { // a loaded machine can take longer than the age limit
+      assertThat(opened.get()).as("reused while young").isEqualTo(1);
+    }
+    await().atMost(Duration.ofSeconds(15)).until(() -> closed.get() == opened.get()); // idle at its age: closed
+    int before = opened.get();
+    assertThat(proxy.get("/c").statusCode()).isEqualTo(200);
+    assertThat(opened.get()).isEqualTo(before + 1);
   }
 
   @Test

@@ -14,7 +14,7 @@ import io.keelson.dataplane.testing.TestUpstream;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** Upstream idle timeout and max connection duration (both sides). */
+/** Upstream idle timeout, max connection duration (both sides) and max requests per connection (upstream). */
 class ConnectionLifetimeTest {
   private static final String UPSTREAM_OPTIONS = """
       typed_extension_protocol_options:
@@ -56,6 +56,32 @@ class ConnectionLifetimeTest {
           assertThat(up.connections.get()).isEqualTo(2);
         }
       }
+    }
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(PipelineMode.class)
+  void anUpstreamConnectionCarriesAtMostMaxRequestsPerConnection(PipelineMode mode) throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      String clusters = cluster(UPSTREAM_OPTIONS.formatted("max_requests_per_connection: 2"), up.port());
+      try (ProxyHarness proxy = new ProxyHarness(bootstrap(routes(""), clusters), mode);
+          RawHttp c = new RawHttp(proxy.port())) {
+        for (int i = 0; i < 5; i++) {
+          assertThat(c.send("GET /r" + i + " HTTP/1.1\r\nHost: x\r\n\r\n").read().status()).isEqualTo(200);
+        }
+        assertThat(up.requests.get()).isEqualTo(5);
+        assertThat(up.connections.get()).as("5 requests, 2 per upstream connection").isEqualTo(3);
+      }
+    }
+  }
+
+  @Test
+  void maxRequestsPerConnectionOnAConnectionManagerIsRefusedByPath() throws Exception {
+    try (TestUpstream up = new TestUpstream("a")) {
+      String yaml = withHcmOptions(bootstrap(routes(""), cluster("", up.port())), "max_requests_per_connection: 2");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ProxyHarness(yaml, PipelineMode.INLINE).close())
+          .hasMessageContaining("common_http_protocol_options.max_requests_per_connection: is not supported on a"
+              + " connection manager");
     }
   }
 

@@ -142,6 +142,7 @@ final class ClusterTranslator {
     }
     Duration idleTimeout = ClusterConfig.DEFAULT_IDLE_TIMEOUT;
     Duration maxConnectionDuration = Duration.ZERO;
+    int maxRequestsPerConnection = 0;
     for (var e : c.getTypedExtensionProtocolOptionsMap().entrySet()) {
       String at = path + ".typed_extension_protocol_options[\"" + e.getKey() + "\"]";
       String type = SupportedTypes.typeName(e.getValue().getTypeUrl());
@@ -160,6 +161,10 @@ final class ClusterTranslator {
           }
           if (common.hasMaxConnectionDuration()) {
             maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
+          }
+          if (common.hasMaxRequestsPerConnection()) {
+            long max = Integer.toUnsignedLong(common.getMaxRequestsPerConnection().getValue());
+            maxRequestsPerConnection = (int) Math.min(max, Integer.MAX_VALUE); // 0: no limit, as Envoy
           }
         }
       } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
@@ -253,7 +258,7 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst, source);
+        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection);
   }
 
   /**

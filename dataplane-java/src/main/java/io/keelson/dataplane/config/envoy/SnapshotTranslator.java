@@ -691,6 +691,11 @@ final class SnapshotTranslator {
       if (common.hasMaxConnectionDuration()) {
         maxConnectionDuration = RouteTranslator.duration(common.getMaxConnectionDuration());
       }
+      if (common.hasMaxRequestsPerConnection()) {
+        problems.error(path + ".common_http_protocol_options.max_requests_per_connection", "is not supported on a"
+            + " connection manager (downstream connections); it is supported on clusters' upstream protocol options");
+        ok = false;
+      }
     }
     List<io.keelson.dataplane.config.AccessLogConfig> accessLogs =
         AccessLogTranslator.translate(hcm.getAccessLogList(), path + ".access_log", problems);

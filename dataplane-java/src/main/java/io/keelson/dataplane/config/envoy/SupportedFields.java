@@ -239,7 +239,8 @@ final class SupportedFields {
         .ignore("dynamic_stats", SAFE)
         .ignore("start_child_span", SAFE)
         .ignore("upstream_log", "ignored: upstream access logs are not written yet");
-    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration");
+    rules(HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_headers_count", "max_connection_duration",
+        "max_requests_per_connection"); // the last on clusters only: SnapshotTranslator refuses it on a connection manager
     rules(Http1ProtocolOptions.getDescriptor());
     rules(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDescriptor(),
             "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size", "connection_keepalive")
