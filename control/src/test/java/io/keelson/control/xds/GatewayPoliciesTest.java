@@ -152,4 +152,85 @@ class GatewayPoliciesTest {
     // ALLOW: the requestPrincipals rule cannot match a connection and is dropped; the ipBlocks one stays
     assertThat(allow.getRules().getPoliciesMap().keySet()).containsExactly("ns[istio-ingress]-policy[users]-rule[1]");
   }
+
+  @Test
+  void everyChainOfHttpsPassthroughTerminatingAndTcpServersGetsThePoliciesAndTheDataPlaneTakesThem() throws Exception {
+    io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("ca");
+    var leaf = ca.issue("secure.example.com", "secure.example.com");
+    PolicySet state = state(Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: tcp-echo }
+        spec: { ports: [ { name: tcp, port: 9000, protocol: TCP } ] }
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: cert, namespace: istio-ingress }
+        type: kubernetes.io/tls
+        data: { tls.crt: %1$s, tls.key: %2$s }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: ingress, namespace: istio-ingress }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 443, name: https, protocol: HTTPS }
+            hosts: [ secure.example.com ]
+            tls: { mode: SIMPLE, credentialName: cert }
+          - port: { number: 8443, name: tls, protocol: TLS }
+            hosts: [ "*.example.com" ]
+            tls: { mode: PASSTHROUGH }
+          - port: { number: 9443, name: tls-terminated, protocol: TLS }
+            hosts: [ "*" ]
+            tls: { mode: SIMPLE, credentialName: cert }
+          - port: { number: 9000, name: tcp, protocol: TCP }
+            hosts: [ "*" ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: shop }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ istio-ingress/ingress ]
+          http: [ { route: [ { destination: { host: product-service } } ] } ]
+          tls: [ { match: [ { port: 8443, sniHosts: [ app.example.com ] } ], route: [ { destination: { host: tcp-echo } } ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: streams }
+        spec:
+          hosts: [ "*" ]
+          gateways: [ istio-ingress/ingress ]
+          tcp: [ { route: [ { destination: { host: tcp-echo } } ] } ]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: edge, namespace: istio-ingress }
+        spec:
+          action: ALLOW
+          rules: [ { from: [ { source: { ipBlocks: [ 10.0.0.0/8 ] } } ] } ]
+        """.formatted(GatewayTranslationTest.b64(leaf.certPem()), GatewayTranslationTest.b64(leaf.keyPem())));
+    MeshResources r = GatewayPolicies.apply(GatewayTranslator.translate(
+        new MeshTranslator(15001, false).translate(state, List.of()), state, LABELS, "0.0.0.0", "istio-ingress", true),
+        state, LABELS, "istio-ingress", ExtAuthzClusters.NONE);
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactlyInAnyOrder("0.0.0.0_443", "0.0.0.0_8443",
+        "0.0.0.0_9443", "0.0.0.0_9000");
+    for (Listener l : r.listeners()) {
+      for (var chain : l.getFilterChainsList()) {
+        Filter first = chain.getFilters(0);
+        if (first.getName().equals("envoy.filters.network.http_connection_manager")) {
+          assertThat(first.getTypedConfig().unpack(HttpConnectionManager.class).getHttpFiltersList())
+              .extracting(HttpFilter::getName).as(l.getName()).startsWith("envoy.filters.http.rbac");
+        } else {
+          assertThat(chain.getFiltersList()).extracting(Filter::getName).as(l.getName())
+              .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+        }
+      }
+    }
+    var snapshot = GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress");
+    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.listeners()).hasSize(4);
+  }
 }
