@@ -65,6 +65,46 @@ class GatewayAuthorizationTest {
         """.formatted(http, tcp);
   }
 
+  /** An HTTPS server (SIMPLE, the Secret's certificate for secure.example.com) on {@code https}, routed to the backend. */
+  private static String secure(int https, io.keelson.dataplane.testing.TestCa.Leaf cert) {
+    return """
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: secure-cert, namespace: istio-system }
+        type: kubernetes.io/tls
+        data: { tls.crt: %2$s, tls.key: %3$s }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: secure, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: %1$d, name: https, protocol: HTTPS }
+            hosts: [ secure.example.com ]
+            tls: { mode: SIMPLE, credentialName: secure-cert }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: secure }
+        spec:
+          hosts: [ secure.example.com ]
+          gateways: [ istio-system/secure ]
+          http: [ { route: [ { destination: { host: product-service } } ] } ]
+        """.formatted(https, IngressGatewayTest.b64(cert.certPem()), IngressGatewayTest.b64(cert.keyPem()));
+  }
+
+  /** curl over HTTPS to secure.example.com on {@code https} (SNI and certificate checked): "STATUS BODY". */
+  private IngressGatewayTest.Curl overHttps(int https, String path) throws Exception {
+    return IngressGatewayTest.curl("--resolve", "secure.example.com:" + https + ":127.0.0.1", "--cacert",
+        caFile.toString(), "https://secure.example.com:" + https + path);
+  }
+
+  @org.junit.jupiter.api.io.TempDir
+  java.nio.file.Path dir;
+  private java.nio.file.Path caFile;
+
   private static String policy(String name, String action, String selector, String rules) {
     return """
         apiVersion: security.istio.io/v1
@@ -121,6 +161,10 @@ class GatewayAuthorizationTest {
   void denyByPathJwtAtTheEdgeAndRemoteIpBlocksAreEnforcedByTheGateway() throws Exception {
     int http = freePort();
     int tcp = freePort();
+    int https = freePort();
+    var ca = new io.keelson.dataplane.testing.TestCa("edge-ca");
+    var cert = ca.issue("secure.example.com", "secure.example.com");
+    caFile = ca.write(dir, "ca.pem");
     TestJwts keys = new TestJwts();
     List<String> seen = new CopyOnWriteArrayList<>();
     HttpServer backend = app(seen);
@@ -129,9 +173,10 @@ class GatewayAuthorizationTest {
         Sidecar product = SidecarMtlsTest.secureSidecar(cp, "product-service", "product",
             backend.getAddress().getPort(), Map.of("app", "product"));
         Sidecar gw = gateway(cp)) {
-      String base = routes(http, tcp);
+      String base = routes(http, tcp) + secure(https, cert);
       cp.store.apply(PolicyParser.parse("routes.yaml", base).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 200);
+      await().atMost(Duration.ofSeconds(20)).until(() -> overHttps(https, "/admin/x").out().contains("path=/admin/x"));
 
       assertThat(given(cp, gw, "envoy.filters.http.rbac")).as("no RBAC on the gateway yet").isFalse();
 
@@ -148,6 +193,12 @@ class GatewayAuthorizationTest {
       assertThat(get(http, "/items", "").body()).isEqualTo("path=/items user=-");
       assertThat(status(http, "/administrator", "")).isEqualTo(403);
       assertThat(seen).containsExactly("/items");
+      // The HTTPS server's SNI-selected chain has its own connection manager: the same policy there.
+      IngressGatewayTest.Curl secureAdmin = overHttps(https, "/admin/x");
+      assertThat(secureAdmin.exit()).as(secureAdmin.err()).isZero();
+      assertThat(secureAdmin.out()).containsPattern("^HTTP/[0-9.]+ 403").contains("RBAC: access denied");
+      assertThat(overHttps(https, "/items").out()).containsPattern("^HTTP/[0-9.]+ 200").contains("path=/items");
+      assertThat(seen).containsExactly("/items", "/items");
 
       // (b) JWT at the edge: RequestAuthentication + ALLOW requestPrincipals ["*"].
       cp.store.delete("AuthorizationPolicy", "istio-system", "no-admin", false);
@@ -177,6 +228,7 @@ class GatewayAuthorizationTest {
       // peer's (127.0.0.1 on loopback) and a client's x-forwarded-for is not believed, either way.
       cp.store.delete("AuthorizationPolicy", "istio-system", "users", false);
       cp.store.delete("RequestAuthentication", "istio-system", "idp", false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 200); // the ALLOW is gone
       cp.store.apply(PolicyParser.parse("ip.yaml", policy("block-documentation-net", "DENY", "istio: ingressgateway",
           "[ { from: [ { source: { remoteIpBlocks: [ 203.0.113.0/24 ] } } ] }, "
               + "{ to: [ { operation: { paths: [ \"/probe\" ] } } ] } ]")).policies(), false);
