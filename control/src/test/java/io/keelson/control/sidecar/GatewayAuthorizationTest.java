@@ -175,8 +175,8 @@ class GatewayAuthorizationTest {
         Sidecar gw = gateway(cp)) {
       String base = routes(http, tcp) + secure(https, cert);
       cp.store.apply(PolicyParser.parse("routes.yaml", base).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 200);
-      await().atMost(Duration.ofSeconds(20)).until(() -> overHttps(https, "/admin/x").out().contains("path=/admin/x"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/items", "") == 200);
+      await().atMost(Duration.ofSeconds(30)).until(() -> overHttps(https, "/admin/x").out().contains("path=/admin/x"));
 
       assertThat(given(cp, gw, "envoy.filters.http.rbac")).as("no RBAC on the gateway yet").isFalse();
 
@@ -185,7 +185,7 @@ class GatewayAuthorizationTest {
       cp.store.apply(PolicyParser.parse("deny.yaml", policy("no-admin", "DENY", "istio: ingressgateway",
           "[ { to: [ { operation: { paths: [ \"/admin*\" ] } } ] } ]") + "---\n" + policy("eastwest-items", "DENY",
           "istio: eastwestgateway", "[ { to: [ { operation: { paths: [ \"/items*\" ] } } ] } ]")).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/admin/users", "") == 403);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/admin/users", "") == 403);
       seen.clear();
       RawHttp.Response denied = get(http, "/admin", "");
       assertThat(denied.status()).isEqualTo(403);
@@ -214,7 +214,7 @@ class GatewayAuthorizationTest {
           """.formatted(ISS, keys.jwks()) + policy("users", "ALLOW", "istio: ingressgateway",
           "[ { from: [ { source: { requestPrincipals: [ \"*\" ] } } ] } ]")).policies(), false);
       String good = "authorization: Bearer " + keys.rs256(TestJwts.claims(ISS, "alice", null)) + "\r\n";
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 403); // no token: denied
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/items", "") == 403); // no token: denied
       assertThat(status(http, "/items", good)).as("a good token").isEqualTo(200);
       assertThat(status(http, "/items", "authorization: Bearer "
           + keys.rs256SignedBy(new TestJwts().rsa, TestJwts.claims(ISS, "alice", null)) + "\r\n")).as("forged token")
@@ -228,24 +228,24 @@ class GatewayAuthorizationTest {
       // peer's (127.0.0.1 on loopback) and a client's x-forwarded-for is not believed, either way.
       cp.store.delete("AuthorizationPolicy", "istio-system", "users", false);
       cp.store.delete("RequestAuthentication", "istio-system", "idp", false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 200); // the ALLOW is gone
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/items", "") == 200); // the ALLOW is gone
       cp.store.apply(PolicyParser.parse("ip.yaml", policy("block-documentation-net", "DENY", "istio: ingressgateway",
           "[ { from: [ { source: { remoteIpBlocks: [ 203.0.113.0/24 ] } } ] }, "
               + "{ to: [ { operation: { paths: [ \"/probe\" ] } } ] } ]")).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/probe", "") == 403); // the policy is in force
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/probe", "") == 403); // the policy is in force
       assertThat(status(http, "/items", "x-forwarded-for: 203.0.113.9\r\n"))
           .as("a spoofed x-forwarded-for does not make the peer 203.0.113.9").isEqualTo(200);
       cp.store.delete("AuthorizationPolicy", "istio-system", "block-documentation-net", false);
       cp.store.apply(PolicyParser.parse("ip.yaml", policy("block-loopback", "DENY",
           "istio: ingressgateway", "[ { from: [ { source: { remoteIpBlocks: [ 127.0.0.1/32 ] } } ] } ]"))
           .policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 403);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/items", "") == 403);
       assertThat(status(http, "/items", "x-forwarded-for: 198.51.100.7\r\n"))
           .as("x-forwarded-for does not hide the peer 127.0.0.1").isEqualTo(403);
 
       // Back to no policy: served again.
       cp.store.delete("AuthorizationPolicy", "istio-system", "block-loopback", false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/items", "") == 200);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/items", "") == 200);
     } finally {
       backend.stop(0);
     }
@@ -289,7 +289,7 @@ class GatewayAuthorizationTest {
         Sidecar gw = gateway(cp)) {
       String base = routes(http, tcp);
       cp.store.apply(PolicyParser.parse("routes.yaml", base).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/admin/x", "") == 200);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/admin/x", "") == 200);
       cp.store.apply(PolicyParser.parse("custom.yaml", """
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
@@ -300,7 +300,7 @@ class GatewayAuthorizationTest {
             provider: { name: oauth-proxy }
             rules: [ { to: [ { operation: { paths: [ "/admin/*" ] } } ] } ]
           """).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> status(http, "/admin/x", "") == 403);
+      await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/admin/x", "") == 403);
       assertThat(get(http, "/admin/x", "").body()).isEqualTo("denied by authz");
       RawHttp.Response allowed = get(http, "/admin/x", "x-allow: yes\r\n");
       assertThat(allowed.status()).isEqualTo(200);
@@ -309,7 +309,7 @@ class GatewayAuthorizationTest {
       assertThat(get(http, "/public", "").body()).isEqualTo("path=/public user=-");
       assertThat(checked).hasSize(before).isNotEmpty().allMatch(p -> p.equals("/check/admin/x"));
       // The gateway also has a TCP server: its status says CUSTOM is not enforced there.
-      await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.status().stream()
+      await().atMost(Duration.ofSeconds(20)).until(() -> cp.xds.status().stream()
           .anyMatch(s -> s.nodeId().equals(gw.nodeId()) && s.warnings().stream()
               .anyMatch(w -> w.contains("istio-system/ext") && w.contains("not enforced"))));
     } finally {
@@ -329,30 +329,30 @@ class GatewayAuthorizationTest {
         Sidecar gw = gateway(cp)) {
       String base = routes(http, tcp);
       cp.store.apply(PolicyParser.parse("routes.yaml", base).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
       // ALLOW only from 10.0.0.0/8: the loopback client is refused.
       cp.store.apply(PolicyParser.parse("allow.yaml", policy("private-only", "ALLOW",
           "istio: ingressgateway", "[ { from: [ { source: { ipBlocks: [ 10.0.0.0/8 ] } } ] } ]")).policies(), false);
-      await().atMost(Duration.ofSeconds(20))
+      await().atMost(Duration.ofSeconds(30))
           .until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals(SidecarTcpAuthorizationTest.CLOSED));
       // ALLOW from loopback to this port: admitted; to another port only: refused.
       String toTcp = "[ { from: [ { source: { ipBlocks: [ 127.0.0.1/32 ] } } ], to: [ { operation: { ports: [ \""
           + tcp + "\" ] } } ] } ]";
       cp.store.apply(PolicyParser.parse("allow.yaml", policy("private-only", "ALLOW", "istio: ingressgateway", toTcp))
           .policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
       cp.store.apply(PolicyParser.parse("allow.yaml", policy("private-only", "ALLOW", "istio: ingressgateway",
           "[ { from: [ { source: { ipBlocks: [ 127.0.0.1/32 ] } } ], to: [ { operation: { ports: [ \"" + http
               + "\" ] } } ] } ]")).policies(), false);
-      await().atMost(Duration.ofSeconds(20))
+      await().atMost(Duration.ofSeconds(30))
           .until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals(SidecarTcpAuthorizationTest.CLOSED));
       cp.store.apply(PolicyParser.parse("allow.yaml", policy("private-only", "ALLOW", "istio: ingressgateway", toTcp))
           .policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals("hello world"));
       // An HTTP-only ALLOW rule (a path) cannot match a connection: dropped at L4, so nothing is admitted.
       cp.store.apply(PolicyParser.parse("allow.yaml", policy("private-only", "ALLOW", "istio: ingressgateway",
           "[ { to: [ { operation: { paths: [ \"/x\" ] } } ] } ]")).policies(), false);
-      await().atMost(Duration.ofSeconds(20))
+      await().atMost(Duration.ofSeconds(30))
           .until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals(SidecarTcpAuthorizationTest.CLOSED));
     }
   }
