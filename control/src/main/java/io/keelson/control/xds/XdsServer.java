@@ -126,7 +126,7 @@ public final class XdsServer implements AutoCloseable {
   // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
   private volatile io.keelson.control.security.ExtensionProviders extensionProviders =
       io.keelson.control.security.ExtensionProviders.NONE;
-  private ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE;
+  private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
@@ -271,6 +271,15 @@ public final class XdsServer implements AutoCloseable {
       List<String> warnings = listens ? uncaptured : gw == null ? List.of()
           : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
               gw.spiffeId() != null); // servers it gets no chain for, and why
+      if (gw != null) { // CUSTOM policies its TLS/TCP servers do not enforce
+        MeshResources given = resourcesFor(p.nodeId);
+        List<String> custom = given == null ? List.of()
+            : GatewayPolicies.warnings(given, store.current(), gw.registration().labels(), namespace(p));
+        if (!custom.isEmpty()) {
+          warnings = new ArrayList<>(warnings);
+          warnings.addAll(custom);
+        }
+      }
       Policy.Workload w = registered.get(p.nodeId);
       if (gw == null && w != null && !p.proxyless && !identified.containsKey(p.nodeId)) {
         List<String> custom = ProxyStatus.customWarnings(io.keelson.control.security.ExtAuthzTranslator
@@ -337,10 +346,12 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         List<String> types = withTelemetry(p, before, after, typesChanged(
-            GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
-                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls),
-            GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
-                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls)));
+            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
+                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
+                gw.registration().labels(), namespace(p), extAuthz),
+            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
+                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
+                gw.registration().labels(), namespace(p), extAuthz)));
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
             .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
@@ -547,8 +558,9 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
-      return byNode.computeIfAbsent(p.nodeId, n -> GatewayTranslator.translate(shared, translated,
-          gw.registration().labels(), gw.registration().address(), gw.namespace(), gw.spiffeId() != null));
+      return byNode.computeIfAbsent(p.nodeId, n -> GatewayPolicies.apply(GatewayTranslator.translate(shared, translated,
+          gw.registration().labels(), gw.registration().address(), gw.namespace(), gw.spiffeId() != null), translated,
+          gw.registration().labels(), namespace(p), extAuthz)); // its AuthorizationPolicies and RequestAuthentications
     }
     Policy.Sidecar scope = sidecarScope(p);
     if (scope != null) {

@@ -236,6 +236,7 @@ class ExtAuthzTranslationTest {
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
     assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
         .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound HTTP of selected sidecars with an"
-            + " identity only") && w.contains("sidecars without an identity"));
+            + " identity and on selected gateways' HTTP/HTTPS servers only") && w.contains("gateways' TLS/TCP servers")
+            && w.contains("sidecars without an identity"));
   }
 }
