@@ -11,6 +11,7 @@ import io.keelson.control.policy.PolicyParser;
 import io.keelson.dataplane.testing.TestCa;
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -34,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * certificate (another CA) to another echo, {@code passthrough.example.com} passed through to a TLS echo that
  * terminates itself (a third CA). Each Java TLS client trusts only its server's CA and checks the certificate's name
  * (endpoint identification), and each reaches its own backend (distinct replies); a name no server has is refused.
- * The certificates reach the gateway over SDS; the backends are ServiceEntry endpoints on loopback. Real sockets.
+ * The certificates reach the gateway over SDS, per chain: a rotated Secret changes its own chain's certificate only,
+ * and a connection opened before keeps relaying. The backends are ServiceEntry endpoints on loopback. Real sockets.
  */
 class GatewaySniTerminationTest {
   static final String CLOSED = "closed";
@@ -153,6 +155,27 @@ class GatewaySniTerminationTest {
       assertThat(echo(port, "mq.example.com", dbCa.clientContext())).isEqualTo(CLOSED);
       assertThat(echo(port, "other.example.com", dbCa.clientContext())).as("no server has this name").isEqualTo(CLOSED);
       assertThat(passEcho.accepted()).as("the gateway relayed the passthrough ClientHello only").isEqualTo(1);
+
+      // SDS per chain: a rotated db-cert changes db's certificate only; a db connection opened before keeps relaying.
+      TestCa.Leaf rotated = dbCa.issue("db.example.com", "db.example.com");
+      BigInteger mqSerial = serial(port, "mq.example.com", mqCa.clientContext());
+      try (SSLSocket before = open(port, "db.example.com", dbCa.clientContext())) {
+        cp.store.apply(PolicyParser.parse("rotate.yaml", """
+            apiVersion: v1
+            kind: Secret
+            metadata: { name: db-cert, namespace: istio-system }
+            type: kubernetes.io/tls
+            data: { tls.crt: %s, tls.key: %s }
+            """.formatted(b64(rotated.certPem()), b64(rotated.keyPem()))).policies(), false);
+        await().atMost(Duration.ofSeconds(10))
+            .until(() -> serial(port, "db.example.com", dbCa.clientContext()).equals(rotated.cert().getSerialNumber()));
+        assertThat(serial(port, "mq.example.com", mqCa.clientContext())).as("mq's chain keeps its certificate")
+            .isEqualTo(mqSerial).isEqualTo(mq.cert().getSerialNumber());
+        assertThat(echo(port, "mq.example.com", mqCa.clientContext())).isEqualTo("mq: world");
+        before.getOutputStream().write("again\n".getBytes(StandardCharsets.US_ASCII));
+        before.getOutputStream().flush();
+        assertThat(line(before.getInputStream())).as("opened before the rotation").isEqualTo("db: again");
+      }
     }
   }
 
@@ -165,6 +188,14 @@ class GatewaySniTerminationTest {
     s.setSoTimeout(10_000);
     s.startHandshake();
     return s;
+  }
+
+  private static BigInteger serial(int port, String sni, SSLContext context) {
+    try (SSLSocket s = open(port, sni, context)) {
+      return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSerialNumber();
+    } catch (IOException e) {
+      return BigInteger.ZERO;
+    }
   }
 
   private static String subject(int port, String sni, SSLContext context) throws IOException {
