@@ -85,7 +85,7 @@ class SniTerminatingChainsTest {
     assertThat(TcpExchange.tls(dbCa.clientContext(), port, "other.example.test")).as("no chain for the name")
         .isEqualTo(new TlsReply(null, TcpExchange.CLOSED));
     assertThat(d.connections.get()).isEqualTo(1);
-    // As Envoy's, tcp_proxy connects upstream when its chain is chosen, before the handshake: the client that
+    // As on a single-chain TLS listener, tcp_proxy connects upstream when its chain is chosen, before the handshake: the client that
     // refused mq's certificate may have opened (and at once closed) a second connection to mq's backend.
     assertThat(m.connections.get()).isBetween(1, 2);
     assertThat(p.connections.get()).isEqualTo(1);
