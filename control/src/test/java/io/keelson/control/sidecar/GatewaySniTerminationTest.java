@@ -36,7 +36,9 @@ import org.junit.jupiter.api.Test;
  * terminates itself (a third CA). Each Java TLS client trusts only its server's CA and checks the certificate's name
  * (endpoint identification), and each reaches its own backend (distinct replies); a name no server has is refused.
  * The certificates reach the gateway over SDS, per chain: a rotated Secret changes its own chain's certificate only,
- * and a connection opened before keeps relaying. The backends are ServiceEntry endpoints on loopback. Real sockets.
+ * and a connection opened before keeps relaying. The backends are ServiceEntry endpoints on loopback. Also a Gateway
+ * API Gateway: two TLS listeners with {@code mode: Terminate} on one port, each with its TCPRoute to its own backend
+ * behind a STRICT-mTLS sidecar. Real sockets.
  */
 class GatewaySniTerminationTest {
   static final String CLOSED = "closed";
@@ -176,6 +178,95 @@ class GatewaySniTerminationTest {
         before.getOutputStream().flush();
         assertThat(line(before.getInputStream())).as("opened before the rotation").isEqualTo("db: again");
       }
+    }
+  }
+
+  @Test
+  void gatewayApiTerminateListenersRelayTheirTcpRoutesEachWithItsOwnCertificate() throws Exception {
+    int port = freePort();
+    TestCa dbCa = new TestCa("db-ca");
+    TestCa mqCa = new TestCa("mq-ca");
+    TestCa.Leaf db = dbCa.issue("db.example.com", "db.example.com");
+    TestCa.Leaf mq = mqCa.issue("mq.example.com", "mq.example.com");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        NamedEcho dbEcho = new NamedEcho("db", null);
+        NamedEcho mqEcho = new NamedEcho("mq", null);
+        Sidecar dbSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "db", "db", dbEcho.port());
+        Sidecar mqSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "mq", "mq", mqEcho.port());
+        Sidecar gateway = SidecarMtlsTest.secureProxy(cp, "edge", "edge", SidecarBootstrap.gateway("127.0.0.1",
+            cp.security.securePort().port(), "edge", Map.of("gateway.networking.k8s.io/gateway-name", "edge"),
+            "127.0.0.1", "127.0.0.1", 0))) {
+      cp.store.apply(PolicyParser.parse("edge.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: db }
+          spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: mq }
+          spec: { ports: [ { name: tcp, port: 5672, protocol: TCP } ] }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: PeerAuthentication
+          metadata: { name: default, namespace: shop }
+          spec: { mtls: { mode: STRICT } }
+          ---
+          apiVersion: v1
+          kind: Secret
+          metadata: { name: db-cert, namespace: edge }
+          type: kubernetes.io/tls
+          data: { tls.crt: %2$s, tls.key: %3$s }
+          ---
+          apiVersion: v1
+          kind: Secret
+          metadata: { name: mq-cert, namespace: edge }
+          type: kubernetes.io/tls
+          data: { tls.crt: %4$s, tls.key: %5$s }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: { name: edge, namespace: edge }
+          spec:
+            gatewayClassName: keelson
+            listeners:
+            - name: db
+              port: %1$d
+              protocol: TLS
+              hostname: db.example.com
+              tls: { mode: Terminate, certificateRefs: [ { name: db-cert } ] }
+              allowedRoutes: { namespaces: { from: All } }
+            - name: mq
+              port: %1$d
+              protocol: TLS
+              hostname: mq.example.com
+              tls: { mode: Terminate, certificateRefs: [ { name: mq-cert } ] }
+              allowedRoutes: { namespaces: { from: All } }
+          ---
+          apiVersion: gateway.networking.k8s.io/v1alpha2
+          kind: TCPRoute
+          metadata: { name: db }
+          spec:
+            parentRefs: [ { name: edge, namespace: edge, sectionName: db } ]
+            rules: [ { backendRefs: [ { name: db, port: 5432 } ] } ]
+          ---
+          apiVersion: gateway.networking.k8s.io/v1alpha2
+          kind: TCPRoute
+          metadata: { name: mq }
+          spec:
+            parentRefs: [ { name: edge, namespace: edge, sectionName: mq } ]
+            rules: [ { backendRefs: [ { name: mq, port: 5672 } ] } ]
+          """.formatted(port, b64(db.certPem()), b64(db.keyPem()), b64(mq.certPem()), b64(mq.keyPem())))
+          .policies(), false);
+      // Terminated at the gateway, then over mesh mTLS to each backend's STRICT sidecar.
+      await().atMost(Duration.ofSeconds(20))
+          .until(() -> echo(port, "db.example.com", dbCa.clientContext()).equals("db: world"));
+      assertThat(echo(port, "mq.example.com", mqCa.clientContext())).isEqualTo("mq: world");
+      assertThat(echo(port, "mq.example.com", dbCa.clientContext())).as("mq's certificate is not db's CA's")
+          .isEqualTo(CLOSED);
+      assertThat(echo(port, "other.example.com", dbCa.clientContext())).as("no listener has this name")
+          .isEqualTo(CLOSED);
     }
   }
 
