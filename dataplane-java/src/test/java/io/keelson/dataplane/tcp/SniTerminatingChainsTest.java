@@ -110,4 +110,35 @@ class SniTerminatingChainsTest {
     assertThat(TcpExchange.tls(ca.clientContext(), port, "other.example.test"))
         .isEqualTo(new TlsReply("CN=default.example.test", "f:hi"));
   }
+
+  @Test
+  void aTerminatingChainRunsItsOwnNetworkRbacAfterItsHandshake() throws Exception {
+    TestCa ca = new TestCa("rbac-ca");
+    ca.issue("db.example.test", "db.example.test").write(dir, "db");
+    ca.issue("mq.example.test", "mq.example.test").write(dir, "mq");
+    EchoServer d = proxies.keep(new EchoServer("d", null));
+    EchoServer m = proxies.keep(new EchoServer("m", null));
+    String denyAll = """
+              - name: envoy.filters.network.rbac
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
+                  stat_prefix: db_authz
+                  rules:
+                    action: DENY
+                    policies:
+                      everyone: { permissions: [ { any: true } ], principals: [ { any: true } ] }
+        """;
+    String yaml = TlsYaml.sniListener("tls",
+        terminatingChain("server_names: [\"db.example.test\"]", "db", "term_db", "db")
+            .replace("      - name: envoy.filters.network.tcp_proxy\n", denyAll + "      - name: envoy.filters.network.tcp_proxy\n")
+            + terminatingChain("server_names: [\"mq.example.test\"]", "mq", "term_mq", "mq"),
+        cluster("db", "ROUND_ROBIN", d.port()) + cluster("mq", "ROUND_ROBIN", m.port()));
+    ProxyServer proxy = proxies.start(yaml, 2);
+    int port = proxy.listenerAddress("tls").getPort();
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "db.example.test")).as("db's chain denies after its handshake")
+        .isEqualTo(new TlsReply("CN=db.example.test", TcpExchange.CLOSED));
+    assertThat(TcpExchange.tls(ca.clientContext(), port, "mq.example.test")).as("mq's chain has no RBAC")
+        .isEqualTo(new TlsReply("CN=mq.example.test", "m:hi"));
+    assertThat(d.connections.get()).as("denied before any upstream connection").isZero();
+  }
 }
