@@ -31,7 +31,9 @@ import java.util.TreeMap;
  * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
  * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
  * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
- * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
+ * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules; a TLS port with
+ * terminating servers is {@link TerminatedTlsListener}'s (a chain per terminating server by its hosts, then the
+ * passthrough chains, {@link #addPassthroughChains}). Stateless.
  */
 final class GatewayTranslator {
   private GatewayTranslator() {}
