@@ -10,7 +10,7 @@ import java.util.Set;
  * ({@link Policy.Gateway}): each listener is a server ({@code name} its port name, which a route's
  * {@code sectionName} picks; {@code hostname} its one host, {@code *} without): HTTP, HTTPS with {@code tls.mode:
  * Terminate} and the Secret of {@code certificateRefs[0]}, TLS with {@code tls.mode: Passthrough} (TLSRoutes) or
- * TCP (TCPRoutes); {@code allowedRoutes} as {@link ListenerRoutes} reads it. As Istio does for a deployed gateway, the proxies it
+ * {@code Terminate} and the Secret of {@code certificateRefs[0]} (TCPRoutes, as Istio), or TCP (TCPRoutes); {@code allowedRoutes} as {@link ListenerRoutes} reads it. As Istio does for a deployed gateway, the proxies it
  * programs are those labelled {@value #GATEWAY_NAME_LABEL}: NAME. Stateless.
  */
 final class GatewayApiParser {
@@ -58,8 +58,9 @@ final class GatewayApiParser {
         l.error("hostname", "a TCP listener matches no host name; expected no hostname (use a TLS listener to route"
             + " by SNI)");
       }
-      Policy.AllowedRoutes allowed = ListenerRoutes.allowedRoutes(l.object("allowedRoutes", false), protocol);
-      Policy.ServerTls tls = "TLS".equals(protocol) ? passthrough(l) : tls(l, meta.namespace(), "HTTPS".equals(protocol));
+      Policy.ServerTls tls = "TLS".equals(protocol) ? tlsListener(l, meta.namespace()) : tls(l, meta.namespace(), "HTTPS".equals(protocol));
+      Policy.AllowedRoutes allowed = ListenerRoutes.allowedRoutes(l.object("allowedRoutes", false), protocol,
+          "TLS".equals(protocol) && tls != null && !tls.passthrough());
       if (name == null || port == null || protocol == null) {
         continue;
       }
@@ -73,17 +74,28 @@ final class GatewayApiParser {
     return new Policy.Gateway(meta, Map.of(GATEWAY_NAME_LABEL, meta.name()), servers);
   }
 
-  /** A TLS listener's {@code tls}: {@code mode: Passthrough} (the client's TLS goes to the backend, chosen by SNI). */
-  private static Policy.ServerTls passthrough(Fields l) {
+  /**
+   * A TLS listener's {@code tls}: {@code mode: Passthrough} (the client's TLS goes to the backend, chosen by SNI), or
+   * {@code mode: Terminate} with {@code certificateRefs} (Istio's: the gateway terminates with the listener's
+   * certificate, selected by its hostname, and TCPRoutes relay the plaintext).
+   */
+  private static Policy.ServerTls tlsListener(Fields l, String namespace) {
     Fields t = l.object("tls", true);
     if (t == null) {
       return null;
     }
     t.allow(Set.of("mode", "certificateRefs", "options"), Map.of());
     String mode = t.string("mode", true);
+    if ("Terminate".equals(mode)) {
+      if (t.has("options")) {
+        t.error("options", "tls options are not supported yet");
+      }
+      String secret = certificate(t, namespace);
+      return secret == null ? null : new Policy.ServerTls(false, "SIMPLE", secret, null);
+    }
     if (mode != null && !mode.equals("Passthrough")) {
-      t.error("mode", "'" + mode + "' is not supported on a TLS listener yet; expected Passthrough (terminate TLS on"
-          + " an HTTPS listener)");
+      t.error("mode", "'" + mode + "' is not a TLS listener mode; expected Passthrough (TLSRoutes, by SNI) or Terminate"
+          + " (with certificateRefs; TCPRoutes)");
     }
     if (t.has("certificateRefs")) {
       t.error("certificateRefs", "a Passthrough listener holds no certificate (the backend terminates TLS); expected"
@@ -114,6 +126,12 @@ final class GatewayApiParser {
     if (mode != null && !mode.equals("Terminate")) {
       t.error("mode", "'" + mode + "' is not supported yet; expected Terminate");
     }
+    String secret = certificate(t, namespace);
+    return secret == null ? null : new Policy.ServerTls(false, "SIMPLE", secret, null);
+  }
+
+  /** The Secret of {@code tls.certificateRefs[0]}: NAME, or NAMESPACE/NAME in another namespace; null after an error. */
+  private static String certificate(Fields t, String namespace) {
     List<Fields> refs = t.objects("certificateRefs", true);
     if (refs.size() > 1) {
       t.error("certificateRefs", "several certificates per listener are not supported yet; expected one");
@@ -136,6 +154,6 @@ final class GatewayApiParser {
         secret = ns == null || ns.equals(namespace) ? name : ns + "/" + name;
       }
     }
-    return secret == null ? null : new Policy.ServerTls(false, "SIMPLE", secret, null);
+    return secret;
   }
 }

@@ -9,7 +9,7 @@ import java.util.Set;
  * Which routes a Gateway's listener takes, as the Gateway API says: a route attaches to a listener when one of its
  * parentRefs names the Gateway (and, where written, the listener's {@code sectionName} and {@code port}), the
  * listener's {@code allowedRoutes.kinds} hold the route's kind (by default the kinds of the listener's protocol:
- * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS, TCPRoute on TCP) and {@code allowedRoutes.namespaces}
+ * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
  * admits the route's namespace ({@code from: Same}, the default, or {@code All}; routes are not namespaced in
  * Keelson yet: they count as namespace {@code default}). An Istio Gateway's servers take
  * every route bound to them, of any kind their protocol serves. Stateless.
@@ -30,7 +30,8 @@ public final class ListenerRoutes {
     Policy.AllowedRoutes allowed = s.allowedRoutes();
     List<String> kinds = allowed == null ? null : allowed.kinds();
     if (kinds == null || kinds.isEmpty()) {
-      kinds = kindsOf(s.protocol());
+      kinds = kindsOf(s.protocol(), s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null
+          && !s.tls().passthrough());
     }
     if (!r.kind().equals("VirtualService") && !kinds.contains(r.kind())) {
       return "listener '" + s.portName() + "' (" + s.protocol() + ") takes " + kinds + ", not " + r.kind();
@@ -44,10 +45,13 @@ public final class ListenerRoutes {
     return null;
   }
 
-  /** The route kinds a listener of {@code protocol} serves. */
-  static List<String> kindsOf(String protocol) {
+  /**
+   * The route kinds a listener of {@code protocol} serves; a TLS listener that terminates serves TCPRoutes (Istio's
+   * supported kinds for {@code mode: Terminate}: the relayed bytes are plaintext).
+   */
+  static List<String> kindsOf(String protocol, boolean terminates) {
     return switch (protocol) {
-      case "TLS" -> List.of("TLSRoute");
+      case "TLS" -> terminates ? List.of("TCPRoute") : List.of("TLSRoute");
       case "TCP" -> List.of("TCPRoute");
       default -> List.of("HTTPRoute", "GRPCRoute");
     };
@@ -61,7 +65,7 @@ public final class ListenerRoutes {
    * A listener's {@code allowedRoutes} (null: the spec's default, routes of the Gateway's namespace of the protocol's
    * kinds). {@code from: Selector} is refused: Keelson holds no Namespace objects whose labels it could match.
    */
-  static Policy.AllowedRoutes allowedRoutes(Fields a, String protocol) {
+  static Policy.AllowedRoutes allowedRoutes(Fields a, String protocol, boolean terminates) {
     if (a == null) {
       return new Policy.AllowedRoutes(true, List.of());
     }
@@ -85,7 +89,7 @@ public final class ListenerRoutes {
       }
     }
     List<String> kinds = new ArrayList<>();
-    List<String> served = protocol == null ? List.of() : kindsOf(protocol);
+    List<String> served = protocol == null ? List.of() : kindsOf(protocol, terminates);
     for (Fields k : a.objects("kinds", false)) {
       k.allow("group", "kind");
       String group = k.string("group", false);
@@ -94,7 +98,8 @@ public final class ListenerRoutes {
       }
       String kind = k.string("kind", true);
       if (kind != null && protocol != null && !served.contains(kind)) {
-        k.error("kind", "'" + kind + "' is not a route kind a " + protocol + " listener serves; expected one of "
+        k.error("kind", "'" + kind + "' is not a route kind a " + protocol + (terminates ? " (Terminate)" : "")
+            + " listener serves; expected one of "
             + served);
       } else if (kind != null) {
         kinds.add(kind);

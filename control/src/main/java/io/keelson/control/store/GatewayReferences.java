@@ -10,9 +10,9 @@ import java.util.List;
  * Istio only warns: a typo would otherwise expose nothing, silently), and a Gateway API route's parentRef names a
  * listener ({@code sectionName}, {@code port}) whose {@code allowedRoutes} take it ({@code ListenerRoutes}); an HTTPS server's {@code credentialName} is a Secret of
  * the Gateway's namespace (MUTUAL: with {@code ca.crt}); Gateways that can select the same proxy (selectors that do
- * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port, and a
- * terminating {@code protocol: TLS} server (SIMPLE, MUTUAL, ISTIO_MUTUAL) has its port alone (no PASSTHROUGH or other
- * terminating TLS server beside it: its listener is one chain that terminates every SNI). Stateless.
+ * not disagree on a label) do not bind one port to two protocols or repeat an HTTPS host of a port, nor a host of a
+ * terminating {@code protocol: TLS} server (SIMPLE, MUTUAL, ISTIO_MUTUAL) in another TLS server of its port (each
+ * terminating server is a filter chain selected by its hosts). Stateless.
  */
 final class GatewayReferences {
   private GatewayReferences() {}
@@ -100,12 +100,7 @@ final class GatewayReferences {
           } else if (s.https() && o.https()) {
             httpsNeighbours(file, doc, at, s, o, where, errors);
           } else if (terminates(s) || terminates(o)) {
-            Policy.Server t = terminates(s) ? s : o;
-            errors.add(new PolicyError(file, doc, at + ".tls.mode", "port " + s.port() + " has a TLS server that"
-                + " terminates (tls.mode " + t.tls().mode() + ", " + (t == s ? "this server" : where) + ") and "
-                + (t == s ? "another TLS server in " + where : "this TLS server")
-                + "; a terminating TLS server takes its port alone (one chain, every SNI): expected it alone on port "
-                + s.port() + ", or PASSTHROUGH servers only there"));
+            tlsNeighbours(file, doc, at, s, o, where, errors);
           }
         }
       }
@@ -115,6 +110,26 @@ final class GatewayReferences {
   /** A {@code protocol: TLS} server that ends the TLS (SIMPLE, MUTUAL or ISTIO_MUTUAL), not PASSTHROUGH. */
   private static boolean terminates(Policy.Server s) {
     return s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null && !s.tls().passthrough();
+  }
+
+  /**
+   * Two TLS servers on one port of the same proxies, one of them terminating: each terminating server is a filter
+   * chain selected by its hosts (istiod's), so a host may not be in both (Envoy refuses two chains with the same
+   * match, and a name would reach the other server's backend with the wrong certificate); a passthrough server's host
+   * is matched by its routes' SNI, which must then differ from the terminating server's hosts.
+   */
+  private static void tlsNeighbours(String file, String doc, String at, Policy.Server s, Policy.Server o,
+      String where, List<PolicyError> errors) {
+    List<String> shared = s.hosts().stream().filter(o.hosts()::contains).toList();
+    if (!shared.isEmpty()) {
+      Policy.Server t = terminates(s) ? s : o;
+      String which = terminates(s) && terminates(o) ? "both terminate" : (t == s ? "this server" : "that server")
+          + " terminates";
+      errors.add(new PolicyError(file, doc, at + ".hosts", "host " + shared.getFirst() + " on port " + s.port()
+          + " is also a host of " + where + ", and " + which + " TLS (tls.mode " + t.tls().mode() + ", a filter"
+          + " chain selected by its hosts); expected each host of a"
+          + " port's terminating TLS servers in one TLS server"));
+    }
   }
 
   /**

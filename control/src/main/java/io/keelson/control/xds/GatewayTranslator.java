@@ -31,7 +31,9 @@ import java.util.TreeMap;
  * to the Gateway (an HTTPRoute's {@code sectionName}: to one listener) adds a virtual host per host it shares with a server, whose routes go to the mesh services' clusters
  * (those of the shared identified translation: mesh mTLS with the gateway's own SPIFFE identity). A plaintext
  * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
- * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules. Stateless.
+ * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules; a TLS port with
+ * terminating servers is {@link TerminatedTlsListener}'s (a chain per terminating server by its hosts, then the
+ * passthrough chains, {@link #addPassthroughChains}). Stateless.
  */
 final class GatewayTranslator {
   private GatewayTranslator() {}
@@ -149,17 +151,17 @@ final class GatewayTranslator {
   private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state,
       ClusterNames names) {
     boolean passthrough = servers.stream().anyMatch(b -> b.server().protocol().equals("TLS"));
-    Policy.Protocol protocol = passthrough ? Policy.Protocol.TLS : Policy.Protocol.TCP;
     String name = address + "_" + port;
     Listener.Builder l = Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port));
     if (passthrough) {
       l.addListenerFilters(MeshMtls.tlsInspector());
+      addPassthroughChains(l, name, port, servers, state, names, new java.util.HashSet<>());
+      return l.getFilterChainsCount() == 0 ? null : l.build();
     }
-    java.util.Set<String> taken = new java.util.HashSet<>(); // Envoy refuses two chains with the same match
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
         .sorted(java.util.Comparator.comparing(Policy::name)).toList();
     for (Bound b : servers) {
-      if (!b.server().protocol().equals(passthrough ? "TLS" : "TCP")) {
+      if (!b.server().protocol().equals("TCP")) {
         continue;
       }
       for (Policy.Routes r : all) {
@@ -169,14 +171,42 @@ final class GatewayTranslator {
         for (Policy.StreamRule rule : r.streams()) {
           // A Gateway API route's port is a mesh Service's (its Gateway listener is chosen by its parentRef).
           boolean istio = r.kind().equals("VirtualService");
-          if (rule.protocol() != protocol || (istio && rule.port() != null && rule.port() != port)) {
+          if (rule.protocol() != Policy.Protocol.TCP || (istio && rule.port() != null && rule.port() != port)) {
             continue;
           }
           String prefix = "outbound_" + name + "|" + r.name();
-          if (!passthrough) {
-            return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names))).build();
+          return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+              .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names))).build();
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The PASSTHROUGH servers' tcp_proxy chains of a TLS port, added to {@code l}: one per bound {@code tls} rule (TLSRoute)
+   * of this port, matched by its {@code sniHosts} that a server's hosts cover, leaving out names in {@code taken}
+   * (chains already on the listener: Envoy refuses two chains with the same match; the first rule wins a name).
+   */
+  static void addPassthroughChains(Listener.Builder l, String name, int port, List<Bound> servers, PolicySet state,
+      ClusterNames names, java.util.Set<String> taken) {
+    List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
+        .sorted(java.util.Comparator.comparing(Policy::name)).toList();
+    for (Bound b : servers) {
+      Policy.ServerTls tls = b.server().tls();
+      if (!b.server().protocol().equals("TLS") || (tls != null && tls.mode() != null && !tls.passthrough())) {
+        continue; // a terminating server's chain is TerminatedTlsListener's
+      }
+      for (Policy.Routes r : all) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+          continue;
+        }
+        for (Policy.StreamRule rule : r.streams()) {
+          boolean istio = r.kind().equals("VirtualService");
+          if (rule.protocol() != Policy.Protocol.TLS || (istio && rule.port() != null && rule.port() != port)) {
+            continue;
           }
+          String prefix = "outbound_" + name + "|" + r.name();
           List<String> sni = StreamServerNames.of(rule, istio, b.server()).stream().filter(taken::add).toList();
           if (!sni.isEmpty()) {
             FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
@@ -190,7 +220,6 @@ final class GatewayTranslator {
         }
       }
     }
-    return l.getFilterChainsCount() == 0 ? null : l.build();
   }
 
   /**

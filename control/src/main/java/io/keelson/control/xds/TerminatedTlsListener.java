@@ -4,20 +4,25 @@ import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.keelson.control.policy.ListenerRoutes;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * A gateway port whose {@code protocol: TLS} server terminates ({@code tls.mode} SIMPLE, MUTUAL or ISTIO_MUTUAL), istiod's way: one
- * filter chain that ends the client's TLS with the server's credential (over SDS or inline, as for HTTPS, without
- * ALPN: the bytes are not HTTP) and relays the plaintext with tcp_proxy to the first {@code tcp} route of a
- * VirtualService bound to that server. One terminating server per port (the first, by Gateway and server index): the
- * data plane terminates TLS on a single-chain tcp_proxy listener, not on SNI-selected ones. Stateless.
+ * A gateway port with {@code protocol: TLS} servers that terminate ({@code tls.mode} SIMPLE, MUTUAL or ISTIO_MUTUAL;
+ * a Gateway API TLS listener with {@code mode: Terminate}), istiod's way: the TLS inspector, then per terminating
+ * server (by Gateway and server index) one filter chain selected by {@code server_names} = the server's hosts, sorted
+ * (none for a {@code *} host: every other name), that ends the client's TLS with the server's credential (over SDS or
+ * inline, as for HTTPS, without ALPN: the bytes are not HTTP) and relays the plaintext with tcp_proxy to the first
+ * {@code tcp} route (TCPRoute) bound to that server; then the PASSTHROUGH servers' chains of the port
+ * ({@link GatewayTranslator#addPassthroughChains}), for names no terminating chain took. Stateless.
  */
 final class TerminatedTlsListener {
   private TerminatedTlsListener() {}
@@ -27,44 +32,90 @@ final class TerminatedTlsListener {
     return servers.stream().anyMatch(TerminatedTlsListener::terminating);
   }
 
-  private static boolean terminating(GatewayTranslator.Bound b) {
+  static boolean terminating(GatewayTranslator.Bound b) {
     Policy.ServerTls tls = b.server().tls();
     return b.server().protocol().equals("TLS") && tls != null && tls.mode() != null && !tls.passthrough();
   }
 
   /**
-   * The port's listener, or null when the server gets no transport socket ({@link GatewayTls#forServer}: the reason is
-   * in the proxy's status) or no {@code tcp} route applies (nothing to listen for). Its chain has no
-   * {@code server_names}: the data plane terminates TLS on a single-chain tcp_proxy listener only (SNI-selected
-   * terminating tcp_proxy chains are refused there), so every SNI is terminated.
+   * The port's listener, or null when no chain applies (nothing to listen for). A terminating server gets no chain
+   * when it gets no transport socket ({@link GatewayTls#forServer}: the reason is in the proxy's status), no
+   * {@code tcp} route applies to it, or an earlier chain took every one of its hosts (Envoy refuses two chains with
+   * the same match; the store refuses such Gateways where it can tell).
    */
   static Listener build(String address, int port, List<GatewayTranslator.Bound> servers, PolicySet state,
       ClusterNames names, String sdsNamespace, boolean identity) {
-    GatewayTranslator.Bound b = servers.stream().filter(TerminatedTlsListener::terminating).findFirst().orElseThrow();
-    GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
-    if (socket.socket() == null) {
-      return null;
-    }
     String name = address + "_" + port;
+    Listener.Builder l = Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port))
+        .addListenerFilters(MeshMtls.tlsInspector());
+    Set<String> taken = new HashSet<>();
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream().sorted(Comparator.comparing(Policy::name))
         .toList();
+    for (GatewayTranslator.Bound b : servers) {
+      if (!terminating(b)) {
+        continue;
+      }
+      GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
+      TcpRule rule = socket.socket() == null ? null : firstTcpRule(b, port, all);
+      if (rule == null) {
+        continue;
+      }
+      // istiod's GetSNIHostsForServer: the server's hosts, sorted; "*" is every name, a chain without server_names.
+      List<String> sni = b.server().hosts().stream().sorted().filter(h -> !taken.contains(h)).toList();
+      if (sni.isEmpty()) {
+        continue;
+      }
+      FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
+      if (sni.contains("*")) {
+        taken.add("*");
+      } else {
+        taken.addAll(sni);
+        match.addAllServerNames(sni);
+      }
+      String prefix = "outbound_" + name + "|" + rule.route().name();
+      l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
+          .setFilterChainMatch(match).setTransportSocket(withoutAlpn(socket.socket()))
+          .addFilters(StreamListeners.tcpProxy(prefix, rule.rule().backends(), null, names)));
+    }
+    GatewayTranslator.addPassthroughChains(l, name, port, servers, state, names, taken);
+    return l.getFilterChainsCount() == 0 ? null : l.build();
+  }
+
+  /** A {@code tcp} rule and the route (VirtualService or TCPRoute) it is of. */
+  private record TcpRule(Policy.Routes route, Policy.StreamRule rule) {}
+
+  /**
+   * The first {@code tcp} rule, by route name, of a route bound to {@code b}'s server; a VirtualService must share a
+   * host with the server (so each terminating server of a port reaches its own backend), and its rule that names a
+   * port must name this one (a Gateway API route's port is a mesh Service's: its parentRef chose the listener).
+   */
+  private static TcpRule firstTcpRule(GatewayTranslator.Bound b, int port, List<Policy.Routes> all) {
     for (Policy.Routes r : all) {
       if (!ListenerRoutes.attaches(r, b.gateway(), b.server())) {
         continue;
       }
+      boolean istio = r.kind().equals("VirtualService");
+      if (istio && !sharesAHost(r, b.server())) {
+        continue; // istiod's pickMatchingGatewayHosts: a VirtualService serves a server whose hosts it shares
+      }
       for (Policy.StreamRule rule : r.streams()) {
-        if (rule.protocol() != Policy.Protocol.TCP || (rule.port() != null && rule.port() != port)) {
-          continue;
+        if (rule.protocol() == Policy.Protocol.TCP && (!istio || rule.port() == null || rule.port() == port)) {
+          return new TcpRule(r, rule);
         }
-        String prefix = "outbound_" + name + "|" + r.name();
-        return Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port))
-            .addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-                .setTransportSocket(withoutAlpn(socket.socket()))
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)))
-            .build();
       }
     }
     return null;
+  }
+
+  private static boolean sharesAHost(Policy.Routes r, Policy.Server s) {
+    for (String vsHost : r.gatewayHosts()) {
+      for (String serverHost : s.hosts()) {
+        if (GatewayTranslator.intersection(serverHost, vsHost) != null) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static TransportSocket withoutAlpn(TransportSocket socket) {

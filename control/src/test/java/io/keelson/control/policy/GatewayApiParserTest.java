@@ -118,24 +118,30 @@ class GatewayApiParserTest {
         spec:
           gatewayClassName: keelson
           listeners:
-          - { name: a, port: 80, protocol: TLS, tls: { mode: Terminate, certificateRefs: [ { name: c } ] } }
+          - name: a
+            port: 80
+            protocol: TLS
+            tls: { mode: Terminate, certificateRefs: [ { name: c } ] }
+            allowedRoutes: { kinds: [ { kind: TLSRoute } ] }
           - { name: b, port: 81, protocol: TLS }
+          - { name: e, port: 84, protocol: TLS, tls: { mode: Decrypt } }
           - { name: c, port: 82, protocol: TCP, hostname: db.example.com }
           - name: d
             port: 83
             protocol: HTTP
             allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { a: b } } }, kinds: [ { kind: TCPRoute } ] }
         """)).containsExactlyInAnyOrder(
-        "bad.yaml: Gateway/web: spec.listeners[0].tls.mode: 'Terminate' is not supported on a TLS listener yet;"
-            + " expected Passthrough (terminate TLS on an HTTPS listener)",
-        "bad.yaml: Gateway/web: spec.listeners[0].tls.certificateRefs: a Passthrough listener holds no certificate"
-            + " (the backend terminates TLS); expected none",
+        // Istio's: a TLS listener that terminates serves TCPRoutes (the relayed bytes are plaintext), not TLSRoutes.
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.kinds[0].kind: 'TLSRoute' is not a route kind a TLS"
+            + " (Terminate) listener serves; expected one of [TCPRoute]",
+        "bad.yaml: Gateway/web: spec.listeners[2].tls.mode: 'Decrypt' is not a TLS listener mode; expected Passthrough"
+            + " (TLSRoutes, by SNI) or Terminate (with certificateRefs; TCPRoutes)",
         "bad.yaml: Gateway/web: spec.listeners[1].tls: is required",
-        "bad.yaml: Gateway/web: spec.listeners[2].hostname: a TCP listener matches no host name; expected no hostname"
+        "bad.yaml: Gateway/web: spec.listeners[3].hostname: a TCP listener matches no host name; expected no hostname"
             + " (use a TLS listener to route by SNI)",
-        "bad.yaml: Gateway/web: spec.listeners[3].allowedRoutes.namespaces.from: Selector is not supported: Keelson"
+        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.namespaces.from: Selector is not supported: Keelson"
             + " holds no Namespace objects whose labels it could match; expected Same or All",
-        "bad.yaml: Gateway/web: spec.listeners[3].allowedRoutes.kinds[0].kind: 'TCPRoute' is not a route kind a HTTP"
+        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.kinds[0].kind: 'TCPRoute' is not a route kind a HTTP"
             + " listener serves; expected one of [HTTPRoute, GRPCRoute]");
   }
 

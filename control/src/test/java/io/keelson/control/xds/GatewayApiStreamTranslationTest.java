@@ -199,4 +199,118 @@ class GatewayApiStreamTranslationTest {
     assertThat(tls.getFilterChainsList()).extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
         .containsExactly(List.of("a.example.com"), List.of("*.b.example.com"));
   }
+
+  /** Two TLS listeners that terminate (each its hostname and Secret) and a Passthrough one, all on port 9443. */
+  static String terminating(String extraRoute) throws Exception {
+    io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("edge-ca");
+    var db = ca.issue("db.example.com", "db.example.com");
+    var mq = ca.issue("mq.example.com", "mq.example.com");
+    return Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: mq }
+        spec: { ports: [ { name: tcp, port: 5672, protocol: TCP } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: app-a }
+        spec: { ports: [ { name: tls, port: 443, protocol: TLS } ] }
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: db-cert, namespace: edge }
+        type: kubernetes.io/tls
+        data: { tls.crt: %s, tls.key: %s }
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: { name: mq-cert, namespace: edge }
+        type: kubernetes.io/tls
+        data: { tls.crt: %s, tls.key: %s }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - name: db
+            port: 9443
+            protocol: TLS
+            hostname: db.example.com
+            tls: { mode: Terminate, certificateRefs: [ { name: db-cert } ] }
+            allowedRoutes: { namespaces: { from: All } }
+          - name: mq
+            port: 9443
+            protocol: TLS
+            hostname: mq.example.com
+            tls: { mode: Terminate, certificateRefs: [ { name: mq-cert } ] }
+            allowedRoutes: { namespaces: { from: All } }
+          - name: pass
+            port: 9443
+            protocol: TLS
+            hostname: "*.apps.example.com"
+            tls: { mode: Passthrough }
+            allowedRoutes: { namespaces: { from: All } }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: db }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: db } ]
+          rules: [ { backendRefs: [ { name: db, port: 5432 } ] } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TCPRoute
+        metadata: { name: mq }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: mq } ]
+          rules: [ { backendRefs: [ { name: mq, port: 5672 } ] } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: a }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: pass } ]
+          hostnames: [ a.apps.example.com ]
+          rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
+        """.formatted(GatewayTranslationTest.b64(db.certPem()), GatewayTranslationTest.b64(db.keyPem()),
+        GatewayTranslationTest.b64(mq.certPem()), GatewayTranslationTest.b64(mq.keyPem())) + extraRoute;
+  }
+
+  @Test
+  void terminatingTlsListenersRelayTheirTcpRoutesBesidePassthroughOnesOfTheirPort() throws Exception {
+    PolicySet state = store(terminating("")).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    Listener tls = listener(r, "0.0.0.0_9443");
+    assertThat(tls.getFilterChainsList()).extracting(c -> c.getName() + " " + c.getFilterChainMatch().getServerNamesList()
+            + " " + c.getFilters(0).getTypedConfig().unpack(TcpProxy.class).getCluster())
+        .containsExactly("edge/edge/0 [db.example.com] db", "edge/edge/1 [mq.example.com] mq",
+            "outbound_0.0.0.0_9443|a|a.apps.example.com [a.apps.example.com] app-a");
+    assertThat(tls.getFilterChainsList()).extracting(c -> c.hasTransportSocket() ? c.getTransportSocket().getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+            .getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName() : "passthrough")
+        .containsExactly("kubernetes://edge/db-cert", "kubernetes://edge/mq-cert", "passthrough");
+  }
+
+  @Test
+  void aTerminatingTlsListenerTakesTcpRoutesNotTlsRoutes() {
+    assertThatThrownBy(() -> store(terminating("""
+        ---
+        apiVersion: gateway.networking.k8s.io/v1alpha2
+        kind: TLSRoute
+        metadata: { name: wrong }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: db } ]
+          hostnames: [ db.example.com ]
+          rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
+        """))).hasMessageContaining("listener 'db' (TLS) takes [TCPRoute], not TLSRoute");
+  }
 }

@@ -309,43 +309,101 @@ class GatewayTranslationTest {
     assertThat(GatewayTranslator.warnings(state, labels, "istio-system", true)).isEmpty();
   }
 
+  /** Two terminating TLS servers on port 9443 (Gateway term) and a PASSTHROUGH one (Gateway pass, same proxies). */
+  static final String SNI_PORT = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: term, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway }
+        servers:
+        - port: { number: 9443, name: tls-db, protocol: TLS }
+          hosts: [ db.example.com ]
+          tls: { mode: SIMPLE, credentialName: shop-cert }
+        - port: { number: 9443, name: tls-mq, protocol: TLS }
+          hosts: [ mq.example.com, "*.mq.example.com" ]
+          tls: { mode: SIMPLE, credentialName: no-ca }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: pass, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway, app: edge }
+        servers:
+        - port: { number: 9443, name: tls-pass, protocol: TLS }
+          hosts: [ %s ]
+          tls: { mode: PASSTHROUGH }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: db }
+      spec:
+        hosts: [ db.example.com ]
+        gateways: [ istio-system/term ]
+        tcp: [ { route: [ { destination: { host: product-service, subset: v1 } } ] } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: mq }
+      spec:
+        hosts: [ "*.mq.example.com", mq.example.com ]
+        gateways: [ istio-system/term ]
+        tcp: [ { route: [ { destination: { host: product-service, subset: v2 } } ] } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: pass }
+      spec:
+        hosts: [ other.example.com ]
+        gateways: [ istio-system/pass ]
+        tls:
+        - match: [ { sniHosts: [ other.example.com ] } ]
+          route: [ { destination: { host: product-service } } ]
+      """;
+
   @Test
-  void aTerminatingTlsServerHasItsPortAloneAcrossGatewaysOfOneProxy() throws Exception {
-    String terminating = """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: { name: term, namespace: istio-system }
-        spec:
-          selector: { istio: ingressgateway }
-          servers:
-          - port: { number: 9443, name: tls-term, protocol: TLS }
-            hosts: [ db.example.com ]
-            tls: { mode: SIMPLE, credentialName: shop-cert }
-        """;
-    String passthrough = """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: { name: pass, namespace: istio-system }
-        spec:
-          selector: { istio: ingressgateway, app: %s }
-          servers:
-          - port: { number: 9443, name: tls-pass, protocol: TLS }
-            hosts: [ other.example.com ]
-            tls: { mode: %s }
-        """;
-    store(secrets + "---\n" + MESH + terminating); // alone: fine
-    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + terminating + passthrough.formatted("edge", "PASSTHROUGH")))
-        .hasMessageContaining("Gateway/istio-system/pass: spec.servers[0].tls.mode: port 9443 has a TLS server that"
-            + " terminates (tls.mode SIMPLE, Gateway istio-system/term, which selects the same proxies)")
-        .hasMessageContaining("Gateway/istio-system/term: spec.servers[0].tls.mode: port 9443 has a TLS server that"
-            + " terminates (tls.mode SIMPLE, this server) and another TLS server in Gateway istio-system/pass");
-    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + terminating
-        + passthrough.formatted("edge", "SIMPLE, credentialName: shop-cert")))
-        .hasMessageContaining("a terminating TLS server takes its port alone");
+  void terminatingAndPassthroughTlsServersShareAPortAsChainsSelectedByServerNames() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH + SNI_PORT.formatted("other.example.com")).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway", "app", "edge"));
+    Listener tls = listener(r, "0.0.0.0_9443");
+    assertThat(tls.getListenerFiltersList()).extracting(f -> f.getName()).containsExactly("envoy.filters.listener.tls_inspector");
+    // istiod's order and names: each terminating server's hosts (sorted), then the passthrough routes' SNI.
+    assertThat(tls.getFilterChainsList()).extracting(c -> c.getName() + " " + c.getFilterChainMatch().getServerNamesList())
+        .containsExactly("istio-system/term/0 [db.example.com]", "istio-system/term/1 [*.mq.example.com, mq.example.com]",
+            "outbound_0.0.0.0_9443|pass|other.example.com [other.example.com]");
+    // Each terminating chain its own certificate (SDS, istiod's names), no ALPN; the passthrough chain none.
+    assertThat(tls.getFilterChainsList().subList(0, 2)).extracting(c -> {
+      var d = c.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext();
+      return d.getTlsCertificateSdsSecretConfigs(0).getName() + " alpn=" + d.getAlpnProtocolsList();
+    }).containsExactly("kubernetes://istio-system/shop-cert alpn=[]", "kubernetes://istio-system/no-ca alpn=[]");
+    assertThat(tls.getFilterChains(2).hasTransportSocket()).isFalse();
+    // Each chain relays to its own VirtualService's backend.
+    assertThat(tls.getFilterChainsList()).extracting(c -> c.getFilters(0).getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class).getCluster())
+        .containsExactly("product-service|v1", "product-service|v2", "product-service");
+    // The data plane takes the listener: three SNI-selected tcp_proxy chains, the first two terminating.
+    var snapshot = dataPlaneTakes(r, state, Map.of("istio", "ingressgateway", "app", "edge"), "istio-system");
+    assertThat(snapshot.warnings()).isEmpty();
+    var chains = snapshot.listeners().stream().filter(l -> l.name().equals("0.0.0.0_9443")).findFirst().orElseThrow()
+        .sniChains();
+    assertThat(chains).extracting(c -> c.serverNames() + " " + (c.tls() != null))
+        .containsExactly("[db.example.com] true", "[*.mq.example.com, mq.example.com] true", "[other.example.com] false");
+  }
+
+  @Test
+  void aHostOfATerminatingTlsServerIsInNoOtherTlsServerOfItsPort() throws Exception {
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + SNI_PORT.formatted("db.example.com")))
+        .hasMessageContaining("Gateway/istio-system/pass: spec.servers[0].hosts: host db.example.com on port 9443 is"
+            + " also a host of Gateway istio-system/term, which selects the same proxies, and that server terminates TLS"
+            + " (tls.mode SIMPLE, a filter chain selected by its hosts); expected each host of a port's terminating TLS"
+            + " servers in one TLS server");
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + SNI_PORT.formatted("other.example.com")
+        .replace("hosts: [ mq.example.com, \"*.mq.example.com\" ]", "hosts: [ mq.example.com, db.example.com ]")))
+        .hasMessageContaining("Gateway/istio-system/term: spec.servers[1].hosts: host db.example.com on port 9443 is"
+            + " also a host of server 0 of this Gateway, and both terminate TLS");
     // Gateways that select no proxy in common may.
-    store(secrets + "---\n" + MESH + terminating + passthrough.formatted("edge", "PASSTHROUGH")
+    store(secrets + "---\n" + MESH + SNI_PORT.formatted("db.example.com")
         .replace("istio: ingressgateway, app: edge", "istio: egressgateway"));
   }
 

@@ -15,8 +15,9 @@ import java.util.List;
  * @param tcpProxy  the TCP proxy on this listener's filter chain, or null; on an SNI-routed listener,
  *                  the first chain's (so code that knows only one chain still sees a TCP listener)
  * @param tls       TLS termination (the chain's transport_socket), or null for plaintext
- * @param sniChains filter chains selected by SNI (tls_inspector + filter_chain_match.server_names,
- *                  TLS passed through untouched); empty for a single-chain listener
+ * @param sniChains tcp_proxy filter chains selected by SNI (tls_inspector + filter_chain_match.server_names),
+ *                  each passing TLS through untouched or terminating it with its own context
+ *                  ({@link SniChain#tls}); empty for a single-chain listener
  * @param plaintextToo with {@code tls}: a client that does not start with a TLS handshake is served in
  *                  plaintext on the same port (a {@code transport_protocol: tls} chain plus a plaintext
  *                  chain with the same filter; Istio's PERMISSIVE mTLS)

@@ -2,6 +2,8 @@ package io.keelson.dataplane.tcp;
 
 import io.keelson.dataplane.config.SniChain;
 import io.keelson.dataplane.stats.TcpStats;
+import io.keelson.dataplane.stats.TlsStats;
+import io.keelson.dataplane.tls.TlsPipeline;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.AbstractSniHandler;
 import io.netty.util.concurrent.Future;
@@ -9,10 +11,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Envoy's tls_inspector + filter_chain_match.server_names for TLS passthrough: reads the ClientHello
+ * Envoy's tls_inspector + filter_chain_match.server_names for tcp_proxy chains: reads the ClientHello
  * without consuming it (Netty's bounded ClientHello parser), picks the chain for its server name,
- * and replaces itself with that chain's tcp_proxy, which receives the ClientHello bytes first.
- * Per connection, event-loop confined.
+ * and replaces itself with that chain's tcp_proxy, which receives the ClientHello bytes first (passthrough);
+ * a chain with a TLS context of its own gets that context's TLS handler in front of its tcp_proxy, which
+ * receives the ClientHello and terminates the TLS with the chain's certificate (the tcp_proxy then relays
+ * plaintext). A name no chain matches (and no chain without server_names) closes the connection, counted
+ * as no route. Per connection, event-loop confined.
  */
 final class SniRouter extends AbstractSniHandler<SniChain> {
   /** Envoy's tls_inspector gives up after 15 s without a complete ClientHello. */
@@ -23,18 +28,25 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
   private final TcpStats noRouteStats;
   private final Map<SniChain, TcpRbac> rbac;
   private final Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers;
+  /** The listener's TLS handshake counters and name, for chains that terminate. */
+  private final TlsStats tlsStats;
+  private final String listenerName;
 
   SniRouter(TcpProxyContext context, List<SniChain> chains) {
-    this(context, chains, Map.of(), Map.of());
+    this(context, chains, Map.of(), Map.of(), null, null);
   }
 
   /**
    * @param rbac    the network RBAC check of each chain that has one (read-only, shared)
    * @param loggers the access logs of each chain's tcp_proxy that has some (read-only, shared)
+   * @param tlsStats the listener's TLS counters (chains that terminate count their handshakes there); null when no
+   *        chain terminates
    */
   SniRouter(TcpProxyContext context, List<SniChain> chains, Map<SniChain, TcpRbac> rbac,
-      Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers) {
+      Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers, TlsStats tlsStats, String listenerName) {
     super(CLIENT_HELLO_TIMEOUT_MS);
+    this.tlsStats = tlsStats;
+    this.listenerName = listenerName;
     this.loggers = loggers;
     this.context = context;
     this.chains = chains;
@@ -55,7 +67,15 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
       ctx.close();
       return;
     }
-    ctx.pipeline().replace(this, "tcp-proxy", new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname,
-        loggers.get(chain)));
+    TcpProxyHandler proxy = new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname, loggers.get(chain));
+    if (chain.tls() == null) {
+      ctx.pipeline().replace(this, "tcp-proxy", proxy);
+      return;
+    }
+    // The TLS handler goes in before the tcp_proxy (which looks for it to authorize after the handshake); removing
+    // this handler then hands the ClientHello it holds to the TLS handler, the next in line.
+    TlsPipeline.addServerAfter(ctx.pipeline(), ctx.name(), chain.tls(), tlsStats, listenerName, context.tlsOffload().get());
+    ctx.pipeline().addAfter("tls-handshake", "tcp-proxy", proxy);
+    ctx.pipeline().remove(this);
   }
 }

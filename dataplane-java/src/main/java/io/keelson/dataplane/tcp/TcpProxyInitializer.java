@@ -15,6 +15,8 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   private final ListenerConfig listener;
   private final ChannelGroup connections;
   private final TcpRbac rbac;
+  /** The TLS counters of an SNI-routed listener's terminating chains (looked up once, not per connection), or null. */
+  private final io.keelson.dataplane.stats.TlsStats sniTlsStats;
   private final java.util.Map<io.keelson.dataplane.config.SniChain, TcpRbac> sniRbac = new java.util.IdentityHashMap<>();
   /** Access loggers, built once per listener config (formats compiled here, not per connection). */
   private final io.keelson.dataplane.accesslog.AccessLogger logger;
@@ -44,6 +46,8 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
       }
     }
     this.logger = context.accessLogger(listener.tcpProxy().accessLogs());
+    this.sniTlsStats = listener.sniChains().stream().anyMatch(c -> c.tls() != null)
+        ? context.stats().tls("listener." + listener.name()) : null;
   }
 
   /**
@@ -61,7 +65,8 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     ch.attr(TCP_PROXY).set(Boolean.TRUE);
     connections.add(ch);
     if (!listener.sniChains().isEmpty()) {
-      ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac, sniLoggers));
+      ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac, sniLoggers,
+          sniTlsStats, listener.name()));
       return;
     }
     if (listener.tls() != null) {

@@ -54,6 +54,19 @@ public final class TlsPipeline {
   }
 
   /**
+   * Adds server-side TLS right after the handler named {@code after} of a connection already set up (a tcp_proxy
+   * chain chosen by SNI that terminates TLS, its ClientHello still held by that handler); the connection stays in user
+   * space (kernel offload is decided before any byte is read; counted as {@link FallbackReason#LISTENER}).
+   */
+  public static void addServerAfter(io.netty.channel.ChannelPipeline pipeline, String after, ServerTls tls,
+      TlsStats stats, String listenerName, TlsOffload offload) {
+    pipeline.addAfter(after, TLS_HANDLER, tls.newHandler(pipeline.channel().alloc()));
+    pipeline.addAfter(TLS_HANDLER, FlushGate.NAME, new FlushGate());
+    pipeline.addAfter(FlushGate.NAME, "tls-handshake", new HandshakeObserver(stats, listenerName, true, offload,
+        offload.reasonBeforeHandshake(FallbackReason.LISTENER)));
+  }
+
+  /**
    * Adds server-side TLS whose certificate is chosen per connection by the ClientHello's server name
    * (an HTTP listener with SNI-selected TLS chains).
    */

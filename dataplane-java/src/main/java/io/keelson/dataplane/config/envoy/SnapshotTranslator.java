@@ -456,7 +456,10 @@ final class SnapshotTranslator {
         : f.getName().equals("envoy.filters.listener.original_dst");
   }
 
-  /** TLS passthrough: several chains, each a tcp_proxy selected by the ClientHello's server name. */
+  /**
+   * tcp_proxy chains selected by the ClientHello's server name: each passes TLS through, or (a chain with a
+   * transport_socket) terminates it with its own certificate before relaying the plaintext.
+   */
   private ListenerConfig sniListener(Listener l, String name, String path, SocketAddress address, boolean inspector) {
     if (!inspector) {
       problems.error(path + ".listener_filters", "listener '" + name
@@ -478,12 +481,18 @@ final class SnapshotTranslator {
             + "': filter chains selected by server_names must run envoy.filters.network.tcp_proxy (TLS passthrough); "
             + "HTTP chains selected by SNI are not supported yet");
         ok = false;
-      } else if (chain.hasTransportSocket()) {
-        problems.error(chainPath + ".transport_socket", "listener '" + name
-            + "': TLS termination on SNI-selected chains is not supported yet; these chains pass TLS through");
-        ok = false;
       } else if (filter instanceof TcpProxyConfig t) {
-        chains.add(new SniChain(chain.getFilterChainMatch().getServerNamesList(), t));
+        // With a transport socket the chain terminates TLS with its own certificate, then relays the plaintext.
+        ServerTls tls = null;
+        if (chain.hasTransportSocket()) {
+          tls = tlsTranslator.downstream(chain.getTransportSocket(), chainPath + ".transport_socket",
+              "listener '" + name + "'");
+          if (tls == null) {
+            ok = false;
+            continue;
+          }
+        }
+        chains.add(new SniChain(chain.getFilterChainMatch().getServerNamesList(), t, tls));
       } else {
         ok = false;
       }
