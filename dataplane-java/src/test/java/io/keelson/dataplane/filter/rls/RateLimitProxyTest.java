@@ -69,8 +69,12 @@ class RateLimitProxyTest {
   }
 
   private static ProxyHarness proxy(TestUpstream a, int rlsPort, PipelineMode mode, String extra) throws Exception {
-    return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
-        + cluster("rls", "ROUND_ROBIN", rlsPort) + "    http2_protocol_options: {}\n", filter(extra)), mode);
+    return new ProxyHarness(yaml(a, rlsPort, extra), mode);
+  }
+
+  private static String yaml(TestUpstream a, int rlsPort, String extra) {
+    return bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+        + cluster("rls", "ROUND_ROBIN", rlsPort) + "    http2_protocol_options: {}\n", filter(extra));
   }
 
   private static RateLimitDescriptor descriptor(String... kv) {
@@ -185,6 +189,90 @@ class RateLimitProxyTest {
       assertThat(r.headers().firstValue("x-envoy-ratelimited")).isEmpty();
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("cluster.a.ratelimit.error")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void configuredStatusAndNoEnvoyHeaderOnALimitedRequest(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); RateLimitServer rls = new RateLimitServer(0);
+        ProxyHarness proxy = proxy(a, rls.port(), mode,
+            "rate_limited_status: { code: ServiceUnavailable }\ndisable_x_envoy_ratelimited_header: true\n")) {
+      HttpResponse<String> r = proxy.get("/api", "x-user", "a");
+      assertThat(r.statusCode()).isEqualTo(503);
+      assertThat(r.headers().firstValue("x-envoy-ratelimited")).isEmpty();
+      assertThat(r.headers().firstValue("x-ratelimit-limit")).hasValue("0, 0;w=60, 0;w=60");
+      assertThat(a.requests.get()).isZero();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aSlowServiceTimesOutAfterEnvoysDefault20msAndTheRequestGoesOn(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); RateLimitServer rls = new RateLimitServer(0);
+        ProxyHarness proxy = new ProxyHarness(yaml(a, rls.port(), "").replaceAll("(?m)^ *timeout: 5s\n", ""), mode)) {
+      rls.delayMillis = 3000;
+      long start = System.nanoTime();
+      HttpResponse<String> r = proxy.get("/api", "x-user", "a");
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(r.statusCode()).isEqualTo(200); // limit 0 would have refused it, had the answer come in time
+      assertThat(tookMs).isLessThan(2500);
+      assertThat(rls.requests).hasSize(1);
+      assertThat(proxy.stat("cluster.a.ratelimit.error")).isEqualTo(1);
+      assertThat(proxy.stat("cluster.a.ratelimit.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void requestTypeFollowsTheConnectionManagersInternalDecision(PipelineMode mode) throws Exception {
+    String internalLoopback = "use_remote_address: true";
+    String loopbackInternal = "internal_address_config: { cidr_ranges: [{ address_prefix: 127.0.0.0, prefix_len: 8 }] }";
+    try (TestUpstream a = new TestUpstream("a"); RateLimitServer rls = new RateLimitServer(100)) {
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.withHcm(yaml(a, rls.port(), "request_type: external\n"),
+          internalLoopback, loopbackInternal), mode)) {
+        assertThat(proxy.get("/api", "x-user", "a").statusCode()).isEqualTo(200);
+        assertThat(rls.requests).isEmpty(); // the loopback client is internal: not limited
+      }
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.withHcm(yaml(a, rls.port(), "request_type: internal\n"),
+          internalLoopback, loopbackInternal), mode)) {
+        assertThat(proxy.get("/api", "x-user", "a").statusCode()).isEqualTo(200);
+        assertThat(rls.requests).hasSize(1);
+      }
+      try (ProxyHarness proxy = new ProxyHarness(ProxyHarness.withHcm(yaml(a, rls.port(), "request_type: internal\n"),
+          internalLoopback), mode)) {
+        // Not internal (no internal_address_config): a client's own x-envoy-internal is removed, not believed.
+        assertThat(proxy.get("/api", "x-user", "a", "x-envoy-internal", "true").statusCode()).isEqualTo(200);
+        assertThat(rls.requests).hasSize(1);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void clientLeavingCancelsItsCallAndFreesTheServicesSlot(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); RateLimitServer rls = new RateLimitServer(100)) {
+      // max_requests: 1 on the rls cluster: a call left outstanding by a departed client would hold the only slot,
+      // and the next calls would overflow (an error: through, counted as error).
+      String yaml = yaml(a, rls.port(), "").replace("timeout: 5s", "timeout: 30s")
+          .replace("    http2_protocol_options: {}\n", "    http2_protocol_options: {}\n"
+              + "    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n");
+      try (ProxyHarness proxy = new ProxyHarness(yaml, mode)) {
+        rls.delayMillis = 8_000;
+        try (java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+          client.getOutputStream().write("GET /api HTTP/1.1\r\nHost: x\r\nx-user: gone\r\n\r\n"
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          org.awaitility.Awaitility.await().atMost(5, TimeUnit.SECONDS).until(() -> rls.requests.size() == 1);
+        } // the client leaves while its call is outstanding
+        rls.delayMillis = 0;
+        org.awaitility.Awaitility.await().atMost(5, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> {
+              assertThat(proxy.get("/api", "x-user", "b").statusCode()).isEqualTo(200);
+              assertThat(proxy.stat("cluster.a.ratelimit.ok")).isPositive();
+            });
+        assertThat(a.requests.get()).isPositive();
+        assertThat(a.lastHeaders).containsEntry("x-user", "b");
+      }
     }
   }
 }

@@ -21,18 +21,28 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A real gRPC rate limit service (grpc-java's envoy.service.ratelimit.v3.RateLimitService on loopback), like
  * envoyproxy/ratelimit with one rule: each distinct descriptor may be hit {@code limit} times a minute; a request
  * is OVER_LIMIT when any of its descriptors is over. Answers each descriptor's status (current limit, remaining,
- * reset in 42 s), a response header and a request header. Records every request.
+ * reset in 42 s), a response header and a request header. Records every request. {@link #delayMillis} makes it
+ * slow (it answers after that long, on grpc-java's executor).
  */
 final class RateLimitServer implements AutoCloseable {
   final List<RateLimitRequest> requests = new CopyOnWriteArrayList<>();
   private final Map<RateLimitDescriptor, AtomicInteger> hits = new ConcurrentHashMap<>();
   private final Server server;
+  volatile long delayMillis;
 
   RateLimitServer(int limit) throws IOException {
     server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(new RateLimitServiceGrpc.RateLimitServiceImplBase() {
       @Override
       public void shouldRateLimit(RateLimitRequest request, StreamObserver<RateLimitResponse> out) {
         requests.add(request);
+        if (delayMillis > 0) {
+          try {
+            Thread.sleep(delayMillis); // a slow service; the test's own thread, never the proxy's
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
         RateLimitResponse.Builder r = RateLimitResponse.newBuilder().setOverallCode(RateLimitResponse.Code.OK);
         for (RateLimitDescriptor d : request.getDescriptorsList()) {
           int n = hits.computeIfAbsent(d, k -> new AtomicInteger()).incrementAndGet();
