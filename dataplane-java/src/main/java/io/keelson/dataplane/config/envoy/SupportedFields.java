@@ -483,9 +483,8 @@ final class SupportedFields {
         .reject("filter_enabled", notYet)
         .reject("filter_enforced", notYet);
     rules(io.envoyproxy.envoy.config.ratelimit.v3.RateLimitServiceConfig.getDescriptor(), "grpc_service", "transport_api_version");
-    String perRoute = "per-route rate limit settings are not supported; use the route's rate_limits and include_vh_rate_limits";
-    rules(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute.getDescriptor())
-        .reject("vh_rate_limits", perRoute)
+    String perRoute = "per-route rate limits are not supported; use the route's rate_limits (vh_rate_limits is supported)";
+    rules(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute.getDescriptor(), "vh_rate_limits")
         .reject("override_option", perRoute)
         .reject("rate_limits", perRoute)
         .reject("domain", perRoute);

@@ -12,18 +12,20 @@ import java.util.List;
 
 /**
  * envoy.filters.http.ratelimit on a request: builds the descriptors of the filter's stage from the route's
- * rate_limits and, as Envoy, the virtual host's when the route has none or sets include_vh_rate_limits
- * ({@link Descriptors}); a request with none makes no call, one with some hands the connection a
+ * rate_limits and, as Envoy, the virtual host's when the route has none or sets include_vh_rate_limits, or as
+ * RateLimitPerRoute's vh_rate_limits says ({@link VhRateLimits}; {@link Descriptors}); a request with none makes no call, one with some hands the connection a
  * {@link RateLimitServiceCall}. Only forwarded routes are limited, and only requests of the configured type
  * (internal: {@code x-envoy-internal: true}). Allocates only for a request that has descriptors; thread-safe.
  */
 final class RateLimitFilter implements HttpFilter {
   private final RateLimitConfig config;
   private final RateLimitStats stats;
+  private final VhRateLimits vhRateLimits;
 
-  RateLimitFilter(RateLimitConfig config, RateLimitStats stats) {
+  RateLimitFilter(RateLimitConfig config, RateLimitStats stats, VhRateLimits vhRateLimits) {
     this.config = config;
     this.stats = stats;
+    this.vhRateLimits = vhRateLimits;
   }
 
   @Override
@@ -40,7 +42,8 @@ final class RateLimitFilter implements HttpFilter {
     List<RateLimitDescriptor> descriptors =
         Descriptors.add(own.policies(), config.stage(), context.head, context.upstreamCluster, context.remoteIp, null);
     VirtualHostConfig vh = context.virtualHost;
-    if (vh != null && (own.isEmpty() || own.includeVirtualHost())) {
+    VhRateLimits option = own.includeVirtualHost() ? VhRateLimits.INCLUDE : vhRateLimits;
+    if (vh != null && (option == VhRateLimits.INCLUDE || (option == VhRateLimits.OVERRIDE && own.isEmpty()))) {
       descriptors = Descriptors.add(vh.rateLimits(), config.stage(), context.head, context.upstreamCluster, context.remoteIp,
           descriptors);
     }

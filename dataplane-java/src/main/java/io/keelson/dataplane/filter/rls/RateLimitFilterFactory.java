@@ -11,8 +11,8 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.ratelimit}: translates {@code RateLimit} into {@link RateLimitConfig} and compiles
- * {@link RateLimitFilter}. Per-route {@code RateLimitPerRoute} settings are refused field by field (routes choose
- * their limits with rate_limits and include_vh_rate_limits). Stateless.
+ * {@link RateLimitFilter}; a route's or virtual host's {@code RateLimitPerRoute} sets {@code vh_rate_limits} on the
+ * filter for its routes (its other fields are refused by path). Stateless.
  */
 public final class RateLimitFilterFactory implements HttpFilterFactory {
   public static final String FILTER_NAME = "envoy.filters.http.ratelimit";
@@ -110,16 +110,34 @@ public final class RateLimitFilterFactory implements HttpFilterFactory {
         !c.getDisableXEnvoyRatelimitedHeader());
   }
 
+  /** A route's or virtual host's RateLimitPerRoute: how the virtual host's rate limits combine with the route's. */
+  record PerRoute(VhRateLimits vhRateLimits) {}
+
   @Override
   public Object translatePerRoute(Message message, String path, ConfigErrors errors) {
-    // Every field of RateLimitPerRoute is refused by path in SupportedFields; an empty one changes nothing here either.
-    errors.error(path, "per-route rate limit settings are not supported; use the route's rate_limits and"
-        + " include_vh_rate_limits");
-    return null;
+    RateLimitPerRoute p = (RateLimitPerRoute) message; // rate_limits, domain and override_option are refused by path
+    return switch (p.getVhRateLimits()) {
+      case OVERRIDE -> new PerRoute(VhRateLimits.OVERRIDE);
+      case INCLUDE -> new PerRoute(VhRateLimits.INCLUDE);
+      case IGNORE -> new PerRoute(VhRateLimits.IGNORE);
+      default -> {
+        errors.error(path + ".vh_rate_limits", "expected OVERRIDE, INCLUDE or IGNORE");
+        yield null;
+      }
+    };
   }
 
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
-    return new RateLimitFilter((RateLimitConfig) settings, new RateLimitStats(resources.stats()));
+    if (settings instanceof PerRoute) {
+      throw new IllegalStateException("RateLimitPerRoute is compiled with the filter's own config (createOverride)");
+    }
+    return new RateLimitFilter((RateLimitConfig) settings, new RateLimitStats(resources.stats()), VhRateLimits.OVERRIDE);
+  }
+
+  @Override
+  public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
+    return new RateLimitFilter((RateLimitConfig) listenerSettings, new RateLimitStats(resources.stats()),
+        ((PerRoute) settings).vhRateLimits());
   }
 }

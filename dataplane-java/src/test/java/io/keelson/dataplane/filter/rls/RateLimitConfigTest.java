@@ -108,4 +108,20 @@ class RateLimitConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("typed_config.request_type");
   }
+
+  @Test
+  void refusesPerRouteRateLimitsButTakesVhRateLimits() {
+    String perRoute = """
+        typed_per_filter_config:
+          envoy.filters.http.ratelimit:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute
+            vh_rate_limits: INCLUDE
+        """;
+    assertThatCode(() -> BootstrapLoader.fromYaml(config("", GOOD_FILTER).replace("                route:\n",
+        perRoute.indent(16) + "                route:\n"), "test.yaml")).doesNotThrowAnyException();
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("", GOOD_FILTER).replace("                route:\n",
+        (perRoute + "    domain: other\n").indent(16) + "                route:\n"), "test.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("typed_per_filter_config[\"envoy.filters.http.ratelimit\"].domain");
+  }
 }
