@@ -179,6 +179,11 @@ class RateLimitProxyTest {
         get.headers().set("x-user", i < 2 ? "a" : "b");
         FullHttpResponse r = client.send(get).get(10, TimeUnit.SECONDS);
         statuses[i] = r.status().code();
+        if (i == 0) { // OK: the service's response header and x-ratelimit-* on the HTTP/2 response, its request header upstream
+          assertThat(r.headers().get("x-rls-seen")).isEqualTo("yes");
+          assertThat(r.headers().get("x-ratelimit-remaining")).isEqualTo("0");
+          assertThat(a.lastHeaders).containsEntry("x-rls-checked", "true");
+        }
         if (i == 1) {
           assertThat(r.headers().get("x-envoy-ratelimited")).isEqualTo("true");
         }
