@@ -12,6 +12,7 @@ import java.util.Map;
  *     {@code x-envoy-attempt-count} (1 on the first try)
  * @param includeAttemptCountInResponse include_attempt_count_in_response: so does the downstream response
  *     (the tries made)
+ * @param rateLimits virtual_host.rate_limits, read by the global rate limit filter
  */
 public record VirtualHostConfig(
     String name,
@@ -21,12 +22,22 @@ public record VirtualHostConfig(
     HeaderMutations responseHeaders,
     Map<String, Object> perFilterConfig,
     boolean includeRequestAttemptCount,
-    boolean includeAttemptCountInResponse) {
+    boolean includeAttemptCountInResponse,
+    List<RateLimitPolicy> rateLimits) {
 
   public VirtualHostConfig {
+    rateLimits = List.copyOf(rateLimits);
     domains = List.copyOf(domains);
     routes = List.copyOf(routes);
     perFilterConfig = Map.copyOf(perFilterConfig);
+  }
+
+  /** Without rate limits. */
+  public VirtualHostConfig(String name, List<String> domains, List<RouteEntry> routes, HeaderMutations requestHeaders,
+      HeaderMutations responseHeaders, Map<String, Object> perFilterConfig, boolean includeRequestAttemptCount,
+      boolean includeAttemptCountInResponse) {
+    this(name, domains, routes, requestHeaders, responseHeaders, perFilterConfig, includeRequestAttemptCount,
+        includeAttemptCountInResponse, List.of());
   }
 
   /** Without attempt count headers. */

@@ -4,20 +4,27 @@ import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.stats.ResponseFlag;
 
 /**
- * How an {@link ExternalCheck} ended: the request goes on (with header changes for the upstream request),
- * or is answered locally (status, body, extra header lines {@code name: value\r\n}). Immutable.
+ * How an {@link ExternalCheck} ended: the request goes on (with header changes for the upstream request, and
+ * header lines {@code name: value\r\n} to add to the proxied response), or is answered locally (status, body, extra
+ * header lines). Immutable.
  */
 public record CheckOutcome(boolean allowed, HeaderMutations upstreamHeaders, int status, String body,
-    String replyHeaders, ResponseFlag flag) {
+    String replyHeaders, ResponseFlag flag, String responseHeaders) {
 
   /** Continue with no header changes. */
-  public static final CheckOutcome ALLOW = new CheckOutcome(true, HeaderMutations.NONE, 0, null, null, ResponseFlag.NONE);
+  public static final CheckOutcome ALLOW = new CheckOutcome(true, HeaderMutations.NONE, 0, null, null, ResponseFlag.NONE, null);
 
   public static CheckOutcome allow(HeaderMutations upstreamHeaders) {
-    return upstreamHeaders.isEmpty() ? ALLOW : new CheckOutcome(true, upstreamHeaders, 0, null, null, ResponseFlag.NONE);
+    return allow(upstreamHeaders, null);
+  }
+
+  /** @param responseHeaders header lines to add to the proxied response, or null */
+  public static CheckOutcome allow(HeaderMutations upstreamHeaders, String responseHeaders) {
+    return upstreamHeaders.isEmpty() && responseHeaders == null ? ALLOW
+        : new CheckOutcome(true, upstreamHeaders, 0, null, null, ResponseFlag.NONE, responseHeaders);
   }
 
   public static CheckOutcome deny(int status, String body, String replyHeaders, ResponseFlag flag) {
-    return new CheckOutcome(false, HeaderMutations.NONE, status, body, replyHeaders, flag);
+    return new CheckOutcome(false, HeaderMutations.NONE, status, body, replyHeaders, flag, null);
   }
 }

@@ -74,7 +74,7 @@ public final class FilterChain {
         if (out == base) {
           out = base.clone();
         }
-        out[i] = factories[i].create(settings, resources);
+        out[i] = factories[i].createOverride(configs.get(i).settings(), settings, resources);
       }
     }
     return out;

@@ -27,6 +27,8 @@ public final class FilterContext {
   /** The downstream connection's peer and local addresses, or null (for RBAC source/destination rules). */
   public java.net.InetSocketAddress remoteAddress;
   public java.net.InetSocketAddress localAddress;
+  /** The cluster the request is routed to (the weighted pick), or null (for rate limit destination_cluster). */
+  public String upstreamCluster;
   /** Dynamic metadata earlier filters set for this request (a verified JWT), or null; read by RBAC. */
   public DynamicMetadata metadata;
 
@@ -73,11 +75,12 @@ public final class FilterContext {
   }
 
   /**
-   * Asks the connection to make {@code check} (ext_authz) before it acts on the rest of the verdict; the
-   * rest of the chain still runs. One per request: a second replaces the first.
+   * Asks the connection to make {@code check} (ext_authz, the rate limit service) before it acts on the rest of
+   * the verdict; the rest of the chain still runs. A second check runs after the first lets the request through
+   * ({@link SequencedCheck}).
    */
   public void checkExternally(ExternalCheck check) {
-    externalCheck = check;
+    externalCheck = externalCheck == null ? check : new SequencedCheck(externalCheck, check);
   }
 
   /** The check the connection must make before acting on this verdict, or null. */
@@ -205,6 +208,7 @@ public final class FilterContext {
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;
+    upstreamCluster = null;
     metadata = null;
   }
 }

@@ -13,7 +13,8 @@ public final class HttpFilterFactories {
   public static final List<HttpFilterFactory> ALL = List.of(new CorsFilterFactory(), new FaultFilterFactory(), new LocalRateLimitFactory(),
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
       new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
-      new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory());
+      new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory(),
+      new io.keelson.dataplane.filter.rls.RateLimitFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

@@ -48,6 +48,15 @@ public interface HttpFilterFactory {
   }
 
   /**
+   * Compiles a route's or virtual host's override ({@code settings} from {@link #translatePerRoute}, merged); a
+   * filter whose per-route message only adjusts its listener-level config (the global rate limit's vh_rate_limits)
+   * reads {@code listenerSettings} (from {@link #translate}) here. By default {@link #create}{@code (settings)}.
+   */
+  default HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
+    return create(settings, resources);
+  }
+
+  /**
    * Compiles settings (from either translate method) into a filter. A per-route override gets its own
    * instance (Envoy replaces the filter's config for that route), so its state is its own.
    */

@@ -607,6 +607,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    if (outcome.responseHeaders() != null) {
+      policy.addResponseHeaders(outcome.responseHeaders());
+    }
     onDecision();
   }
 

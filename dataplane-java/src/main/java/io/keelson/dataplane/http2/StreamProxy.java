@@ -386,6 +386,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    if (outcome.responseHeaders() != null) {
+      policy.addResponseHeaders(outcome.responseHeaders());
+    }
     onDecision();
   }
 

@@ -27,6 +27,7 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     policy.peerPrincipal = event.peerPrincipal;
     policy.remoteAddress = event.remoteAddress;
     policy.localAddress = event.localAddress;
+    policy.upstreamCluster = event.weightedCluster == null ? null : event.weightedCluster.name();
     event.listener.filters().run(policy);
     policy.clearInputs();
   }

@@ -35,8 +35,10 @@ public enum ResponseFlag {
   FI("FI"),
   /** The fault filter delayed the request. */
   DI("DI"),
-  /** The local rate limit rejected the request. */
+  /** The local or global rate limit rejected the request. */
   RL("RL"),
+  /** The rate limit service could not be asked and failure_mode_deny answered 500. */
+  RLSE("RLSE"),
   /** The RBAC filter denied the request. */
   RBAC("RBAC"),
   /** The exchange made no progress for the stream idle timeout (stream_idle_timeout). */

@@ -74,7 +74,7 @@ public final class MatchTranslator {
     return new RequestMatcher(pathMatch, headers, queries);
   }
 
-  private HeaderMatch header(HeaderMatcher h, String path) {
+  HeaderMatch header(HeaderMatcher h, String path) {
     String name = h.getName();
     if (name.isEmpty()) {
       problems.error(path + ".name", "a header name is required");

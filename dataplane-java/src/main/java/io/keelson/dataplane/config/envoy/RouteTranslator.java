@@ -32,6 +32,7 @@ final class RouteTranslator {
 
   private final Problems problems;
   private final MatchTranslator matches;
+  private final RateLimitTranslator rateLimits;
   private final List<ClusterReference> references = new ArrayList<>();
   private final ResilienceTranslator resilience;
   /** The retry_policy of the virtual host being translated, or null. */
@@ -42,6 +43,7 @@ final class RouteTranslator {
   RouteTranslator(Problems problems) {
     this.problems = problems;
     this.matches = new MatchTranslator(problems);
+    this.rateLimits = new RateLimitTranslator(problems, matches);
     this.resilience = new ResilienceTranslator(problems);
   }
 
@@ -106,7 +108,8 @@ final class RouteTranslator {
             vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(), path, "response", problems),
         vhPerFilter(vh, path),
         vh.getIncludeRequestAttemptCount(),
-        vh.getIncludeAttemptCountInResponse());
+        vh.getIncludeAttemptCountInResponse(),
+        rateLimits.translate(vh.getRateLimitsList(), path + ".rate_limits"));
   }
 
   /** typed_per_filter_config, and the deprecated cors (read by the CORS filter when there is no typed config). */
@@ -143,7 +146,12 @@ final class RouteTranslator {
     if (route.hasRoute() && route.getRoute().hasCors()) {
       perFilter = HttpFilterTranslator.withRouteField(perFilter, route.getRoute().getCors(), path + ".route.cors", problems);
     }
-    return new RouteEntry(route.getName(), match, action, request, response, perFilter);
+    io.keelson.dataplane.config.RouteRateLimits limits = route.hasRoute()
+        ? new io.keelson.dataplane.config.RouteRateLimits(
+            rateLimits.translate(route.getRoute().getRateLimitsList(), path + ".route.rate_limits"),
+            route.getRoute().hasIncludeVhRateLimits() && route.getRoute().getIncludeVhRateLimits().getValue())
+        : io.keelson.dataplane.config.RouteRateLimits.NONE;
+    return new RouteEntry(route.getName(), match, action, request, response, perFilter, limits);
   }
 
   private RouteAction.Forward forward(

@@ -200,6 +200,7 @@ final class SupportedFields {
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
     extAuthz();
+    rateLimit();
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")
@@ -259,7 +260,7 @@ final class SupportedFields {
     rules(VirtualHost.getDescriptor(),
             "name", "domains", "routes", "request_headers_to_add", "request_headers_to_remove",
             "response_headers_to_add", "response_headers_to_remove", "retry_policy", "per_request_buffer_limit_bytes",
-            "include_request_attempt_count", "include_attempt_count_in_response")
+            "include_request_attempt_count", "include_attempt_count_in_response", "rate_limits")
         .ignore("virtual_clusters", "ignored: virtual clusters only add stats")
         .supportAlso("typed_per_filter_config")
         .supportAlso("cors")
@@ -283,7 +284,8 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute.getDescriptor(), "pattern", "substitution");
     rules(QueryParameterMatcher.getDescriptor(), "name", "string_match", "present_match");
     rules(RouteAction.getDescriptor(), "cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
-            "host_rewrite_literal", "timeout", "retry_policy", "priority", "request_mirror_policies", "upgrade_configs")
+            "host_rewrite_literal", "timeout", "retry_policy", "priority", "request_mirror_policies", "upgrade_configs",
+            "rate_limits", "include_vh_rate_limits")
         .supportAlso("hash_policy")
         .supportAlso("cors")
         .ignore("cluster_not_found_response_code", "ignored: Keelson rejects routes to clusters that do not exist at start-up");
@@ -468,6 +470,49 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor(), "disabled")
         .reject("check_settings", "per-route check settings are not supported; use disabled: true");
     rules(io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher.getDescriptor(), "patterns");
+  }
+
+  /** envoy.filters.http.ratelimit (filter/rls) and the route rate_limits it reads. */
+  private static void rateLimit() {
+    String notYet = "not supported yet";
+    rules(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.getDescriptor(),
+            "domain", "stage", "request_type", "timeout", "failure_mode_deny", "rate_limit_service",
+            "enable_x_ratelimit_headers", "rate_limited_status", "disable_x_envoy_ratelimited_header", "status_on_error")
+        .reject("rate_limited_as_resource_exhausted", notYet)
+        .reject("response_headers_to_add", notYet)
+        .reject("stat_prefix", "counters are cluster.<route target cluster>.ratelimit.*, as without stat_prefix")
+        .reject("filter_enabled", notYet)
+        .reject("filter_enforced", notYet);
+    rules(io.envoyproxy.envoy.config.ratelimit.v3.RateLimitServiceConfig.getDescriptor(), "grpc_service", "transport_api_version");
+    String perRoute = "per-route rate limits are not supported; use the route's rate_limits (vh_rate_limits is supported)";
+    rules(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute.getDescriptor(), "vh_rate_limits")
+        .reject("override_option", perRoute)
+        .reject("rate_limits", perRoute)
+        .reject("domain", perRoute);
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.getDescriptor(), "stage", "disable_key", "actions")
+        .reject("limit", "the dynamic-metadata limit override is not supported")
+        .reject("hits_addend", notYet)
+        .reject("apply_on_stream_done", notYet);
+    String action = "this rate limit action is not supported; expected one of destination_cluster, request_headers,"
+        + " remote_address, masked_remote_address, generic_key, header_value_match";
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.getDescriptor(), "destination_cluster", "request_headers",
+            "remote_address", "masked_remote_address", "generic_key", "header_value_match")
+        .reject("source_cluster", "source_cluster is not supported: the filter does not see the node's service cluster;"
+            + " use generic_key with the cluster's name")
+        .reject("query_parameters", action)
+        .reject("dynamic_metadata", action)
+        .reject("metadata", action)
+        .reject("extension", action)
+        .reject("query_parameter_value_match", action);
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.DestinationCluster.getDescriptor());
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.RemoteAddress.getDescriptor());
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.RequestHeaders.getDescriptor(),
+        "header_name", "descriptor_key", "skip_if_absent");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.GenericKey.getDescriptor(), "descriptor_value", "descriptor_key");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.HeaderValueMatch.getDescriptor(),
+        "descriptor_key", "descriptor_value", "expect_match", "headers");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.MaskedRemoteAddress.getDescriptor(),
+        "v4_prefix_mask_len", "v6_prefix_mask_len");
   }
 
   /** envoy.filters.http.jwt_authn (filter/jwt). */

@@ -4,6 +4,7 @@ import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
+import io.keelson.dataplane.filter.SideCallBalancers;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -12,7 +13,7 @@ import java.util.function.Function;
 
 /**
  * The part of a check both ext_authz services share: finds the authorization cluster, picks its endpoint through
- * the cluster's balancer as the router does ({@link AuthzBalancers}),
+ * the cluster's balancer as the router does ({@link SideCallBalancers}),
  * sends the check request as a side call and turns the answer into the filter's outcome; a missing cluster, a
  * check request that cannot be built or a failed call is an error ({@link HttpAuthzCheck#failure}). Stateless;
  * runs on the request's event loop.
@@ -61,7 +62,7 @@ final class AuthzClusterCall {
    * the cluster has none.
    */
   private static EndpointConfig pick(CheckedRequest request, ServingCluster cluster) {
-    LoadBalancer lb = AuthzBalancers.forCluster(request.snapshot(), cluster);
+    LoadBalancer lb = SideCallBalancers.forCluster(request.snapshot(), cluster);
     int index = lb.pick();
     return index < 0 ? null : lb.endpoint(index);
   }

@@ -11,15 +11,11 @@ import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
+import io.keelson.dataplane.filter.GrpcUnary;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -59,14 +55,7 @@ final class GrpcAuthzCheck implements ExternalCheck {
 
   /** The unary Check call: the length-prefixed CheckRequest over gRPC. */
   private FullHttpRequest call(CheckedRequest request) {
-    byte[] message = checkRequest(request).toByteArray();
-    ByteBuf body = Unpooled.buffer(5 + message.length);
-    body.writeByte(0).writeInt(message.length).writeBytes(message); // gRPC length-prefixed message, uncompressed
-    FullHttpRequest call = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, PATH, body);
-    call.headers().set("host", config.authority()).set("content-type", "application/grpc").set("te", "trailers")
-        .set("grpc-timeout", Math.max(1, config.timeoutNanos() / 1_000_000) + "m")
-        .set("content-length", Integer.toString(body.readableBytes()));
-    return call;
+    return GrpcUnary.request(PATH, config.authority(), config.timeoutNanos(), checkRequest(request).toByteArray());
   }
 
   CheckRequest checkRequest(CheckedRequest request) {
@@ -119,17 +108,8 @@ final class GrpcAuthzCheck implements ExternalCheck {
   }
 
   CheckOutcome answer(UpstreamCalls.Response response) {
-    String grpcStatus = response.trailers().get("grpc-status");
-    if (grpcStatus == null) {
-      grpcStatus = response.headers().get("grpc-status"); // trailers-only answer
-    }
-    if (response.status() != 200 || !"0".equals(grpcStatus) || response.body().length < 5) {
-      return HttpAuthzCheck.failure(config, stats);
-    }
-    ByteBuffer b = ByteBuffer.wrap(response.body());
-    byte compressed = b.get();
-    int length = b.getInt();
-    if (compressed != 0 || length != b.remaining()) {
+    ByteBuffer b = GrpcUnary.message(response);
+    if (b == null) {
       return HttpAuthzCheck.failure(config, stats);
     }
     CheckResponse r;

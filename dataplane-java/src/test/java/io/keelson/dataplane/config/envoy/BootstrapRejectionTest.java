@@ -97,7 +97,8 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
-            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, or is_optional: true to skip it");
+            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
+            + "or is_optional: true to skip it");
   }
 
   @Test

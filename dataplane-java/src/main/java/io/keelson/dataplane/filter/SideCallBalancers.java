@@ -1,4 +1,4 @@
-package io.keelson.dataplane.filter.extauthz;
+package io.keelson.dataplane.filter;
 
 import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.routing.BalanceStage;
@@ -10,15 +10,15 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Per-event-loop balancers for ext_authz checks, built as the router's ({@link BalanceStage#servingBalancer}: the
- * cluster's lb_policy, slow start, endpoints taken out by health checking or outlier detection skipped); a new
+ * Per-event-loop balancers for filters' side calls (ext_authz checks, rate limit service calls), built as the
+ * router's ({@link BalanceStage#servingBalancer}: the cluster's lb_policy, slow start, endpoints taken out by health checking or outlier detection skipped); a new
  * snapshot starts fresh ones, as the balance stage does. The event loop is each balancer's single writer.
  */
-final class AuthzBalancers {
-  private static final FastThreadLocal<AuthzBalancers> LOCAL = new FastThreadLocal<>() {
+public final class SideCallBalancers {
+  private static final FastThreadLocal<SideCallBalancers> LOCAL = new FastThreadLocal<>() {
     @Override
-    protected AuthzBalancers initialValue() {
-      return new AuthzBalancers();
+    protected SideCallBalancers initialValue() {
+      return new SideCallBalancers();
     }
   };
 
@@ -26,11 +26,11 @@ final class AuthzBalancers {
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
-  private AuthzBalancers() {}
+  private SideCallBalancers() {}
 
   /** The calling event loop's balancer for {@code cluster} of {@code snapshot}. */
-  static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
-    AuthzBalancers b = LOCAL.get();
+  public static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+    SideCallBalancers b = LOCAL.get();
     if (b.current != snapshot) {
       b.balancers.clear();
       b.current = snapshot;
