@@ -157,6 +157,21 @@ class HttpInspectorProxyTest {
   }
 
   @Test
+  void aClientThatHalfClosesBeforeItsBytesDecideGetsTheTcpChainWithThoseBytes() throws Exception {
+    TestUpstream web = proxies.keep(new TestUpstream("web"));
+    ByteEchoBackend raw = proxies.keep(new ByteEchoBackend(null));
+    ProxyServer p = start(web.port(), raw.port(), "15s", false);
+    try (Socket s = new Socket("127.0.0.1", p.listenerAddress("auto").getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("GE".getBytes(StandardCharsets.US_ASCII)); // could still be HTTP
+      s.shutdownOutput(); // the FIN decides: none, long before the 15 s timeout
+      assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("GE");
+    }
+    assertThat(raw.connections.get()).isEqualTo(1);
+    assertThat(web.requests.get()).isZero();
+  }
+
+  @Test
   void aServerFirstProtocolGetsTheTcpChainAtTheListenerFilterTimeout() throws Exception {
     TestUpstream web = proxies.keep(new TestUpstream("web"));
     ByteEchoBackend raw = proxies.keep(new ByteEchoBackend("220 ready\r\n".getBytes(StandardCharsets.US_ASCII)));
