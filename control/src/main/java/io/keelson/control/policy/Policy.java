@@ -83,13 +83,22 @@ public sealed interface Policy {
    * sidecar, sidecar to app) HTTP/2, as istiod does (xds/UpstreamProtocols). TCP: bytes to the service's cluster
    * (tcp_proxy). TLS: the app speaks TLS itself; connections are routed by SNI, not decrypted. GRPC_WEB (Istio's
    * {@code GRPC-Web}, port names {@code grpc-web*}): gRPC whose HTTP connection managers also run
-   * envoy.filters.http.grpc_web, as istiod adds it for such ports (xds/GrpcWebFilter).
+   * envoy.filters.http.grpc_web, as istiod adds it for such ports (xds/GrpcWebFilter). AUTO: a registry port that
+   * declares no protocol (Istio's auto-detection): routed as HTTP everywhere, and a captured sidecar's listeners for
+   * it detect HTTP in the first bytes (envoy.filters.listener.http_inspector) and relay anything else as TCP. Not a
+   * name a document can give.
    */
   enum Protocol {
-    HTTP, HTTP2, GRPC, GRPC_WEB, TCP, TLS;
+    HTTP, HTTP2, GRPC, GRPC_WEB, TCP, TLS, AUTO;
 
+    /** Routed as HTTP (AUTO included: its HTTP traffic is). */
     public boolean http() {
-      return this == HTTP || this == HTTP2 || this == GRPC || this == GRPC_WEB;
+      return this == HTTP || this == HTTP2 || this == GRPC || this == GRPC_WEB || this == AUTO;
+    }
+
+    /** Istio's name, lower-case for AUTO ({@code auto}), as status and explain print it. */
+    public String label() {
+      return this == AUTO ? "auto" : this == GRPC_WEB ? "GRPC-Web" : name();
     }
 
     /** The upstream hops speak HTTP/2 (Istio's {@code IsHTTP2()}). */
@@ -103,7 +112,7 @@ public sealed interface Policy {
         return GRPC_WEB;
       }
       for (Protocol p : values()) {
-        if (p != GRPC_WEB && p.name().equalsIgnoreCase(value)) {
+        if (p != GRPC_WEB && p != AUTO && p.name().equalsIgnoreCase(value)) {
           return p;
         }
       }

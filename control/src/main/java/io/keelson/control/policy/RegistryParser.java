@@ -57,7 +57,8 @@ final class RegistryParser {
 
   /**
    * A port's protocol, as Istio selects it: {@code protocol} (Keelson's field), else {@code appProtocol} (which Istio
-   * puts before the name), else the name's prefix ({@code tcp}, {@code tcp-db}, {@code grpc-api}, ...), else HTTP. Names are case-insensitive.
+   * puts before the name), else the name's prefix ({@code tcp}, {@code tcp-db}, {@code grpc-api}, ...), else AUTO
+   * (Istio's protocol detection; routed as HTTP). Names are case-insensitive.
    */
   private static Policy.Protocol protocol(Fields p) {
     String explicit = p.string("protocol", false);
@@ -77,7 +78,7 @@ final class RegistryParser {
         return byName;
       }
     }
-    return Policy.Protocol.HTTP;
+    return Policy.Protocol.AUTO;
   }
 
   private static Policy.Protocol named(Fields p, String field, String value) {

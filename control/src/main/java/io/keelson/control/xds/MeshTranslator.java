@@ -214,8 +214,13 @@ public final class MeshTranslator {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port)
               || GrpcWebBuilder.anyEntryOn(entries.values(), port));
-          listeners.add(StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
-              state, at, port, tcp, vips));
+          Listener portListener = StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
+              state, at, port, tcp, vips);
+          if (DetectedProtocolListeners.anyAuto(http, port)) { // no declared protocol: HTTP detected, else TCP
+            portListener = DetectedProtocolListeners.outbound(portListener, state, at, port,
+                http.stream().filter(svc -> svc.protocol(port) == Policy.Protocol.AUTO).toList(), vips);
+          }
+          listeners.add(portListener);
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
             hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at), svc.name(),
@@ -302,6 +307,10 @@ public final class MeshTranslator {
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
     Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
         appFilters(state, self, cluster, custom), passthroughRbac(state, self));
+    if (self.spiffeId() == null && !self.tcp()
+        && UpstreamProtocols.appProtocol(state, self.service(), c.appPort()) == Policy.Protocol.AUTO) {
+      inbound = DetectedProtocolListeners.inbound(inbound, cluster); // no declared protocol: HTTP detected, else TCP
+    }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
     listeners.add(shared.listeners().getFirst());
     listeners.add(inbound);

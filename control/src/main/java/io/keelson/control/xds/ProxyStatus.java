@@ -35,7 +35,7 @@ public record ProxyStatus(String nodeId, String service, boolean delta, boolean 
     for (Policy.Service s : services) {
       for (int port : s.ports()) {
         if (!s.protocol(port).http()) {
-          ports.add(s.name() + ":" + port + " (" + s.protocol(port) + ")");
+          ports.add(s.name() + ":" + port + " (" + s.protocol(port).label() + ")");
         }
       }
     }

@@ -35,9 +35,11 @@ class StreamPolicyParserTest {
           - { name: https-web, port: 443 }
         """);
     assertThat(svc.ports()).containsExactly(5432, 8443, 9000, 9090, 9091, 8080, 8081, 443);
+    // No protocol, appProtocol or protocol name prefix: AUTO (Istio's detection), routed as HTTP.
     assertThat(svc.protocols()).isEqualTo(Map.of(5432, Policy.Protocol.TCP, 8443, Policy.Protocol.TLS,
-        9000, Policy.Protocol.TCP, 9090, Policy.Protocol.GRPC, 9091, Policy.Protocol.HTTP2, 443, Policy.Protocol.TLS));
-    assertThat(svc.protocol(8080)).isEqualTo(Policy.Protocol.HTTP);
+        9000, Policy.Protocol.TCP, 9090, Policy.Protocol.GRPC, 9091, Policy.Protocol.HTTP2, 443, Policy.Protocol.TLS,
+        8080, Policy.Protocol.AUTO, 8081, Policy.Protocol.AUTO));
+    assertThat(svc.protocol(8080).http()).isTrue();
     assertThat(svc.protocol(9090).http()).isTrue();
     assertThat(svc.protocol(5432).http()).isFalse();
   }

@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * One listener and what runs on it: exactly one of {@code http} and {@code tcpProxy} is non-null, unless the
- * listener selects its filter chains by destination ({@code destinationChains}), when both are null and each chain
- * is a listener config of its own. Immutable.
+ * listener selects its filter chains by destination ({@code destinationChains}) or by the protocol its
+ * http_inspector detects ({@code protocolChains}), when both are null and each chain is a listener config of its own. Immutable.
  *
  * @param name      Envoy listener name
  * @param host      bind address (IP literal or host name)
@@ -30,19 +30,23 @@ import java.util.List;
  *                  a listener from a re-push of it; the translated config cannot tell: every translation builds
  *                  new TLS contexts and matchers (not equal to the last ones), and a route config delivered by
  *                  RDS is part of it although it is not part of the listener (see {@link #sameSource})
+ * @param protocolChains filter chains selected by the protocol envoy.filters.listener.http_inspector detects
+ *                  ({@code filter_chain_match.application_protocols}), each a listener config of its own; or null
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
     ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
     String sourceDigest, boolean originalDst, boolean useOriginalDst, boolean bindToPort,
-    DestinationChains destinationChains) {
+    DestinationChains destinationChains, ProtocolChains protocolChains) {
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
     sniCertificates = List.copyOf(sniCertificates);
-    if (destinationChains != null ? http != null || tcpProxy != null : (http == null) == (tcpProxy == null)) {
+    boolean chained = destinationChains != null || protocolChains != null;
+    if (chained ? http != null || tcpProxy != null || (destinationChains != null && protocolChains != null)
+        : (http == null) == (tcpProxy == null)) {
       throw new IllegalArgumentException("listener '" + name + "' must have exactly one of http and tcpProxy,"
-          + " or neither and filter chains selected by destination");
+          + " or neither and filter chains selected by destination or by detected protocol");
     }
   }
 
@@ -52,7 +56,7 @@ public record ListenerConfig(
       ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
       String sourceDigest) {
     this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, sourceDigest, false, false,
-        true, null);
+        true, null, null);
   }
 
   /** A listener built in code: no source message (see {@link #sameSource}). */
@@ -65,19 +69,28 @@ public record ListenerConfig(
   /** This listener with the digest of the message it was translated from (see {@link #sourceDigest}). */
   public ListenerConfig withSourceDigest(String digest) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest,
-        originalDst, useOriginalDst, bindToPort, destinationChains);
+        originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains);
   }
 
   /** This listener with the interception settings (see {@link #originalDst}, {@link #useOriginalDst}, {@link #bindToPort}). */
   public ListenerConfig withInterception(boolean originalDst, boolean useOriginalDst, boolean bindToPort) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates,
-        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains);
+        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains);
   }
 
   /** A listener whose filter chains are selected by destination: each chain is a listener config of its own. */
   public static ListenerConfig withDestinationChains(String name, String host, int port, DestinationChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        chains);
+        chains, null);
+  }
+
+  /**
+   * A listener whose filter chains are selected by the protocol the http_inspector detects: each chain is a listener
+   * config of its own.
+   */
+  public static ListenerConfig withProtocolChains(String name, String host, int port, ProtocolChains chains) {
+    return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
+        null, chains);
   }
 
   /**
@@ -85,7 +98,7 @@ public record ListenerConfig(
    * connection manager of its own ({@link SniCertificate#servingName}): all of which the snapshot serves by name.
    */
   public List<ListenerConfig> withChains() {
-    if (destinationChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
+    if (destinationChains == null && protocolChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
       return List.of(this);
     }
     List<ListenerConfig> out = new java.util.ArrayList<>();
@@ -95,6 +108,9 @@ public record ListenerConfig(
         out.add(new ListenerConfig(c.servingName(), host, port, c.http(), null, c.tls(), List.of(), false, List.of(),
             sourceDigest));
       }
+    }
+    if (protocolChains != null) {
+      protocolChains.all().forEach(c -> out.addAll(c.withChains()));
     }
     if (destinationChains == null) {
       return out;

@@ -107,6 +107,16 @@ public final class ProxyServer implements AutoCloseable {
           stats.counter("listener." + l.name() + ".no_filter_chain_match"),
           tcpContext.accessLogger(l.destinationChains().accessLogs()));
     }
+    if (l.protocolChains() != null) {
+      Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
+      for (ListenerConfig chain : l.protocolChains().all()) {
+        ChannelHandler h = initializer(chain);
+        if (h != null) {
+          chains.put(chain, h);
+        }
+      }
+      return new io.keelson.dataplane.intercept.ProtocolChainSelector(l.name(), l.protocolChains(), chains, stats);
+    }
     if (l.http() != null) {
       return new Http1ProxyInitializer(context, l, connections);
     }

@@ -242,6 +242,9 @@ final class SnapshotTranslator {
       problems.error(path + ".filter_chains", "listener '" + name + "' has no filter chains; expected at least one");
       return null;
     }
+    if (l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getApplicationProtocolsCount() > 0)) {
+      return protocolListener(l, name, path, address);
+    }
     boolean sni = l.getFilterChainsCount() > 1
         || l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0);
     if (permissive(l)) {
@@ -324,13 +327,14 @@ final class SnapshotTranslator {
         hcm.hasSetCurrentClientCertDetails() && hcm.getSetCurrentClientCertDetails().getUri());
   }
 
-  /** The listener filters Keelson runs: the TLS inspector and original_dst. */
-  private record ListenerFilters(boolean inspector, boolean originalDst) {}
+  /** The listener filters Keelson runs: the TLS inspector, the HTTP inspector and original_dst. */
+  private record ListenerFilters(boolean inspector, boolean originalDst, boolean httpInspector) {}
 
-  /** Only the TLS inspector and original_dst run as listener filters; which of them are there. */
+  /** Only the TLS inspector, the HTTP inspector and original_dst run as listener filters; which of them are there. */
   private ListenerFilters listenerFilters(Listener l, String path) {
     boolean inspector = false;
     boolean originalDst = false;
+    boolean httpInspector = false;
     for (int i = 0; i < l.getListenerFiltersCount(); i++) {
       var f = l.getListenerFilters(i);
       String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
@@ -339,12 +343,16 @@ final class SnapshotTranslator {
       } else if (SupportedTypes.ORIGINAL_DST.equals(type)
           || (type == null && f.getName().equals("envoy.filters.listener.original_dst"))) {
         originalDst = true;
+      } else if (SupportedTypes.HTTP_INSPECTOR.equals(type)
+          || (type == null && f.getName().equals("envoy.filters.listener.http_inspector"))) {
+        httpInspector = true;
       } else if (!problems.reportedAt(path + ".listener_filters[" + i + "].typed_config")) {
         problems.error(path + ".listener_filters[" + i + "]", "listener filter '" + f.getName()
-            + "' is not supported; expected only envoy.filters.listener.tls_inspector or envoy.filters.listener.original_dst");
+            + "' is not supported; expected only envoy.filters.listener.tls_inspector, envoy.filters.listener.http_inspector"
+            + " or envoy.filters.listener.original_dst");
       }
     }
-    return new ListenerFilters(inspector, originalDst);
+    return new ListenerFilters(inspector, originalDst, httpInspector);
   }
 
   /**
@@ -438,9 +446,14 @@ final class SnapshotTranslator {
 
   /** Some of {@code l}'s chains (their destination criteria removed) translated as a listener named {@code name}. */
   private ListenerConfig chainGroup(Listener l, List<FilterChain> chains, List<String> paths, String name, String path) {
-    Listener group = Listener.newBuilder().setName(name).setAddress(l.getAddress())
+    Listener.Builder builder = Listener.newBuilder().setName(name).setAddress(l.getAddress())
         .addAllListenerFilters(l.getListenerFiltersList().stream().filter(f -> !isOriginalDst(f)).toList())
-        .addAllFilterChains(chains).build();
+        .setContinueOnListenerFiltersTimeout(l.getContinueOnListenerFiltersTimeout())
+        .addAllFilterChains(chains);
+    if (l.hasListenerFiltersTimeout()) {
+      builder.setListenerFiltersTimeout(l.getListenerFiltersTimeout());
+    }
+    Listener group = builder.build();
     List<String> before = chainPaths;
     chainPaths = paths;
     try {
@@ -454,6 +467,80 @@ final class SnapshotTranslator {
   private static boolean isOriginalDst(io.envoyproxy.envoy.config.listener.v3.ListenerFilter f) {
     return f.hasTypedConfig() ? SupportedTypes.ORIGINAL_DST.equals(SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()))
         : f.getName().equals("envoy.filters.listener.original_dst");
+  }
+
+  /** Envoy's listener_filters_timeout when the listener does not set one. */
+  static final Duration DEFAULT_LISTENER_FILTERS_TIMEOUT = Duration.ofSeconds(15);
+
+  /** The application protocols envoy.filters.listener.http_inspector reports (Envoy's names). */
+  private static final java.util.Set<String> DETECTED_PROTOCOLS = java.util.Set.of("http/1.0", "http/1.1", "h2c");
+
+  /**
+   * Chains selected by {@code filter_chain_match.application_protocols}, the protocol the
+   * {@code envoy.filters.listener.http_inspector} listener filter detects (Istio's shape for a port with no declared
+   * protocol: an HTTP connection manager for {@code http/1.0}, {@code http/1.1} and {@code h2c}, a tcp_proxy for the
+   * rest). Plaintext chains only; each is translated as a listener of its own, named
+   * {@code <listener>/<chain name, else filter_chains[i]>}.
+   */
+  private ListenerConfig protocolListener(Listener l, String name, String path, SocketAddress address) {
+    if (!listenerFilters(l, path).httpInspector()) {
+      problems.error(path + ".listener_filters", "listener '" + name + "' selects filter chains by application_protocols;"
+          + " expected the envoy.filters.listener.http_inspector listener filter");
+      return null;
+    }
+    List<io.keelson.dataplane.config.ProtocolChains.Entry> entries = new ArrayList<>();
+    java.util.Set<String> chainNames = new java.util.HashSet<>();
+    java.util.Set<List<String>> seen = new java.util.HashSet<>();
+    boolean ok = true;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      FilterChain c = l.getFilterChains(i);
+      String at = chainPath(path, i);
+      var m = c.getFilterChainMatch();
+      if (m.getServerNamesCount() > 0 || !isPlaintextMatch(m.getTransportProtocol()) || c.hasTransportSocket()) {
+        problems.error(at + ".filter_chain_match", "listener '" + name + "': chains selected by application_protocols"
+            + " must be plaintext (no server_names, transport_protocol raw_buffer or none, no transport_socket);"
+            + " TLS chains selected by ALPN are not supported");
+        ok = false;
+        continue;
+      }
+      List<String> protocols = List.copyOf(m.getApplicationProtocolsList());
+      for (int j = 0; j < protocols.size(); j++) {
+        if (!DETECTED_PROTOCOLS.contains(protocols.get(j))) {
+          problems.error(at + ".filter_chain_match.application_protocols[" + j + "]", "'" + protocols.get(j)
+              + "' is not a protocol the http_inspector detects; expected http/1.0, http/1.1 or h2c");
+          ok = false;
+        }
+      }
+      if (!seen.add(new java.util.TreeSet<>(protocols).stream().toList())) {
+        problems.error(at + ".filter_chain_match", "listener '" + name + "': another chain has the same"
+            + " application_protocols " + protocols + "; expected each set once (Envoy rejects duplicate matches)");
+        ok = false;
+        continue;
+      }
+      FilterChain bare = c.toBuilder().setFilterChainMatch(m.toBuilder().clearApplicationProtocols()).build();
+      String chainName = chainListenerName(name, c.getName(), "filter_chains[" + i + "]", chainNames);
+      ListenerConfig chain = chainGroup(l, List.of(bare), List.of(at), chainName, path);
+      if (chain == null) {
+        ok = false;
+        continue;
+      }
+      entries.add(new io.keelson.dataplane.config.ProtocolChains.Entry(protocols, chain));
+    }
+    Duration timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT;
+    if (l.hasListenerFiltersTimeout()) {
+      var d = l.getListenerFiltersTimeout();
+      if (d.getSeconds() < 0 || d.getNanos() < 0) {
+        problems.error(path + ".listener_filters_timeout", "is negative; expected 0 (no timeout) or more");
+        ok = false;
+      } else {
+        timeout = Duration.ofSeconds(d.getSeconds(), d.getNanos());
+      }
+    }
+    if (!ok || address == null) {
+      return null;
+    }
+    return ListenerConfig.withProtocolChains(name, address.getAddress(), address.getPortValue(),
+        new io.keelson.dataplane.config.ProtocolChains(entries, timeout, l.getContinueOnListenerFiltersTimeout()));
   }
 
   /**

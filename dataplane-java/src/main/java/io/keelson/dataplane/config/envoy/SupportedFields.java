@@ -105,6 +105,7 @@ final class SupportedFields {
     rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
     rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
             "bind_to_port", "default_filter_chain", "access_log", // written for connections no filter chain matches
+            "listener_filters_timeout", "continue_on_listener_filters_timeout", // the http_inspector's (the TLS inspector waits 15 s)
             "metadata") // read: filter_metadata["keelson.io/name_table"] (NameTableTranslator); other keys are free-form
         .ignore("stat_prefix", SAFE)
         .ignore("traffic_direction", SAFE)
@@ -113,19 +114,17 @@ final class SupportedFields {
         .ignore("enable_reuse_port", SAFE)
         .ignore("reuse_port", SAFE)
         .ignore("tcp_backlog_size", SAFE)
-        .ignore("connection_balance_config", SAFE)
-        .ignore("listener_filters_timeout", "ignored: the TLS inspector waits for a ClientHello 15 s (Envoy's default);"
-            + " original_dst reads no bytes");
+        .ignore("connection_balance_config", SAFE);
     // name: a chain selected by destination is served as listener "<listener>/<chain name>".
     rules(FilterChain.getDescriptor(), "filters", "transport_socket", "filter_chain_match", "name")
         .ignore("metadata", SAFE)
         .ignore("transport_socket_connect_timeout", "ignored: the TLS handshake is bounded by Netty's handshake timeout (10 s)");
+    // application_protocols: the protocol envoy.filters.listener.http_inspector detects (plaintext chains).
     rules(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.getDescriptor(), "server_names", "transport_protocol",
-            "destination_port", "prefix_ranges")
-        .reject("application_protocols", "chains are selected by destination_port, prefix_ranges, server_names and"
-            + " transport_protocol only")
-        .reject("source_prefix_ranges", "chains are selected by destination_port, prefix_ranges, server_names and"
-            + " transport_protocol only");
+            "destination_port", "prefix_ranges", "application_protocols")
+        .reject("source_prefix_ranges", "chains are selected by destination_port, prefix_ranges, server_names,"
+            + " transport_protocol and application_protocols only");
+    rules(io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor());
     rules(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
     rules(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())

@@ -21,6 +21,9 @@ final class SupportedTypes {
   static final String TLS_INSPECTOR =
       io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor().getFullName();
 
+  static final String HTTP_INSPECTOR =
+      io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor().getFullName();
+
   static final String ORIGINAL_DST =
       io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor().getFullName();
 
@@ -50,6 +53,7 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.getDescriptor(),
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();

@@ -132,14 +132,14 @@ class InterceptionConfigTest {
   void rejectsBadDestinationCriteriaAndUnsupportedMatchFieldsByPath() {
     String bad = """
                 - name: bad
-                  filter_chain_match: { application_protocols: [ "h2c" ], prefix_ranges: [ { address_prefix: not-an-ip } ] }
+                  filter_chain_match: { source_prefix_ranges: [ { address_prefix: 10.0.0.0, prefix_len: 8 } ], prefix_ranges: [ { address_prefix: not-an-ip } ] }
                   filters:
         """ + tcp("bad");
     assertThat(rejected(inbound("{ destination_port: 70000 }", bad)).problems()).containsExactlyInAnyOrder(
-        "config.yaml: static_resources.listeners[0].filter_chains[3].filter_chain_match.application_protocols: not"
-            + " supported by Keelson (chains are selected by destination_port, prefix_ranges, server_names and"
-            + " transport_protocol only); supported fields of FilterChainMatch: server_names, transport_protocol,"
-            + " destination_port, prefix_ranges",
+        "config.yaml: static_resources.listeners[0].filter_chains[3].filter_chain_match.source_prefix_ranges: not"
+            + " supported by Keelson (chains are selected by destination_port, prefix_ranges, server_names,"
+            + " transport_protocol and application_protocols only); supported fields of FilterChainMatch: server_names,"
+            + " transport_protocol, destination_port, prefix_ranges, application_protocols",
         "config.yaml: static_resources.listeners[0].filter_chains[0].filter_chain_match.destination_port: 70000 is out"
             + " of range; expected 1-65535",
         "config.yaml: static_resources.listeners[0].filter_chains[3].filter_chain_match.prefix_ranges[0]: 'not-an-ip'"
