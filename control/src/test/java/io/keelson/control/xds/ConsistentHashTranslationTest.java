@@ -2,7 +2,6 @@ package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.keelson.control.policy.Policy;
@@ -12,11 +11,8 @@ import io.keelson.dataplane.config.HashPolicy;
 import io.keelson.dataplane.config.LbPolicy;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.RouteAction;
-import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,12 +27,7 @@ class ConsistentHashTranslationTest {
   }
 
   private static ProxySnapshot dataPlane(MeshResources r) throws Exception {
-    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new HashMap<>();
-    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> eps = new HashMap<>();
-    r.endpoints().forEach(e -> eps.put(e.getClusterName(), e));
-    return XdsSnapshotTranslator.translate("v1", Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
-        r.clusters(), eps);
+    return Mesh.dataPlane(r);
   }
 
   private static Cluster cluster(MeshResources r, String name) {

@@ -13,6 +13,20 @@ import java.util.List;
 public final class Mesh {
   private Mesh() {}
 
+  /**
+   * The data plane's own translation of the control plane's resources (every route configuration and endpoint
+   * assignment passed as xDS would deliver them), so a test sees what a Keelson proxy would run, or the NACK.
+   */
+  public static io.keelson.dataplane.config.ProxySnapshot dataPlane(MeshResources r) throws Exception {
+    java.util.Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    java.util.Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> eps = new java.util.HashMap<>();
+    r.endpoints().forEach(e -> eps.put(e.getClusterName(), e));
+    return io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("v1",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+        r.clusters(), eps);
+  }
+
   public static String resource(String path) {
     try (InputStream in = Mesh.class.getResourceAsStream(path)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);

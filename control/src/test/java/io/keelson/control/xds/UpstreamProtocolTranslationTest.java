@@ -2,7 +2,6 @@ package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -15,10 +14,8 @@ import io.keelson.control.policy.PolicyException;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
 import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -86,12 +83,7 @@ class UpstreamProtocolTranslationTest {
   }
 
   private static ProxySnapshot dataPlane(MeshResources r) throws Exception {
-    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new HashMap<>();
-    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> eps = new HashMap<>();
-    r.endpoints().forEach(e -> eps.put(e.getClusterName(), e));
-    return XdsSnapshotTranslator.translate("v1", Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
-        r.clusters(), eps);
+    return Mesh.dataPlane(r);
   }
 
   @Test
@@ -278,8 +270,8 @@ class UpstreamProtocolTranslationTest {
         .contains("maxConcurrentStreams");
     assertThat(errors(dr.formatted("useClientProtocol: maybe"))).singleElement().asString()
         .contains("useClientProtocol").contains("expected true or false");
-    assertThat(errors(dr.formatted("maxRequestsPerConnection: 10"))).singleElement().asString()
-        .contains("maxRequestsPerConnection is not supported yet");
+    assertThat(errors(dr.formatted("maxRequestsPerConnection: -1"))).singleElement().asString()
+        .contains("maxRequestsPerConnection").contains("expected a whole number from 0");
   }
 
   /** {@code self}'s resources: the shared translation with mTLS plus its inbound listener, no CUSTOM providers. */
