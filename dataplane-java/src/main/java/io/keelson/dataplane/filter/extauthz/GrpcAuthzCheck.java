@@ -42,7 +42,7 @@ import java.util.function.Consumer;
  * connection's event loop.
  */
 final class GrpcAuthzCheck implements ExternalCheck {
-  static final String PATH = "/envoy.service.auth.v3.Authorization/Check";
+  static final String PATH = GrpcCheckCall.PATH;
 
   private final ExtAuthzConfig config;
   private final ExtAuthzStats stats;
@@ -54,19 +54,13 @@ final class GrpcAuthzCheck implements ExternalCheck {
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    return AuthzClusterCall.send(request, config, stats, this::call, this::answer, done);
+    return AuthzClusterCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        () -> call(request), this::answer, () -> HttpAuthzCheck.failure(config, stats), done);
   }
 
   /** The unary Check call: the length-prefixed CheckRequest over gRPC. */
   private FullHttpRequest call(CheckedRequest request) {
-    byte[] message = checkRequest(request).toByteArray();
-    ByteBuf body = Unpooled.buffer(5 + message.length);
-    body.writeByte(0).writeInt(message.length).writeBytes(message); // gRPC length-prefixed message, uncompressed
-    FullHttpRequest call = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, PATH, body);
-    call.headers().set("host", config.authority()).set("content-type", "application/grpc").set("te", "trailers")
-        .set("grpc-timeout", Math.max(1, config.timeoutNanos() / 1_000_000) + "m")
-        .set("content-length", Integer.toString(body.readableBytes()));
-    return call;
+    return GrpcCheckCall.request(checkRequest(request), config.authority(), config.timeoutNanos());
   }
 
   CheckRequest checkRequest(CheckedRequest request) {
@@ -96,14 +90,14 @@ final class GrpcAuthzCheck implements ExternalCheck {
     }
     AttributeContext.Peer.Builder source = AttributeContext.Peer.newBuilder();
     if (request.remoteAddress() != null) {
-      source.setAddress(address(request.remoteAddress()));
+      source.setAddress(GrpcCheckCall.address(request.remoteAddress()));
     }
     if (request.peerPrincipal() != null) {
       source.setPrincipal(request.peerPrincipal());
     }
     AttributeContext.Peer.Builder destination = AttributeContext.Peer.newBuilder();
     if (request.localAddress() != null) {
-      destination.setAddress(address(request.localAddress()));
+      destination.setAddress(GrpcCheckCall.address(request.localAddress()));
     }
     long now = System.currentTimeMillis();
     return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
@@ -113,29 +107,9 @@ final class GrpcAuthzCheck implements ExternalCheck {
             .setHttp(http))).build();
   }
 
-  private static Address address(InetSocketAddress a) {
-    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-        .setAddress(a.getAddress().getHostAddress()).setPortValue(a.getPort())).build();
-  }
-
   CheckOutcome answer(UpstreamCalls.Response response) {
-    String grpcStatus = response.trailers().get("grpc-status");
-    if (grpcStatus == null) {
-      grpcStatus = response.headers().get("grpc-status"); // trailers-only answer
-    }
-    if (response.status() != 200 || !"0".equals(grpcStatus) || response.body().length < 5) {
-      return HttpAuthzCheck.failure(config, stats);
-    }
-    ByteBuffer b = ByteBuffer.wrap(response.body());
-    byte compressed = b.get();
-    int length = b.getInt();
-    if (compressed != 0 || length != b.remaining()) {
-      return HttpAuthzCheck.failure(config, stats);
-    }
-    CheckResponse r;
-    try {
-      r = CheckResponse.parseFrom(b);
-    } catch (InvalidProtocolBufferException e) {
+    CheckResponse r = GrpcCheckCall.response(response);
+    if (r == null) {
       return HttpAuthzCheck.failure(config, stats);
     }
     if (r.getStatus().getCode() == 0) {

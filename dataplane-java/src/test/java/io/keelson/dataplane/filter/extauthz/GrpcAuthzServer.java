@@ -23,18 +23,30 @@ import java.util.concurrent.TimeUnit;
  * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
  * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; anything else is
  * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; anything else is
- * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. Records every
- * CheckRequest.
+ * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. A network check (no
+ * HTTP request: envoy.filters.network.ext_authz) is allowed when its source port is in {@link #allowedSourcePorts} or
+ * its source principal in {@link #allowedPrincipals}, else denied (PERMISSION_DENIED). Records every CheckRequest.
+ * Public for the tcp_proxy tests.
  */
-final class GrpcAuthzServer implements AutoCloseable {
-  final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+public final class GrpcAuthzServer implements AutoCloseable {
+  public final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+  public final java.util.Set<Integer> allowedSourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  public final java.util.Set<String> allowedPrincipals = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Server server;
 
-  GrpcAuthzServer() throws IOException {
+  public GrpcAuthzServer() throws IOException {
     server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(new AuthorizationGrpc.AuthorizationImplBase() {
       @Override
       public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
         checks.add(request);
+        if (!request.getAttributes().getRequest().hasHttp()) {
+          var source = request.getAttributes().getSource();
+          boolean allowed = allowedSourcePorts.contains(source.getAddress().getSocketAddress().getPortValue())
+              || allowedPrincipals.contains(source.getPrincipal());
+          out.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(allowed ? 0 : 7)).build());
+          out.onCompleted();
+          return;
+        }
         String path = request.getAttributes().getRequest().getHttp().getPath();
         CheckResponse.Builder r = CheckResponse.newBuilder();
         if (path.contains("/deny")) {
@@ -60,7 +72,7 @@ final class GrpcAuthzServer implements AutoCloseable {
         .setAppend(BoolValue.of(append)).build();
   }
 
-  int port() {
+  public int port() {
     return server.getPort();
   }
 
