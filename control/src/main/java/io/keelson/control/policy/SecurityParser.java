@@ -47,9 +47,10 @@ final class SecurityParser {
       } else {
         p.allow("name");
         provider = p.string("name", true);
-        spec.warn("action", "CUSTOM is enforced on the inbound HTTP of selected sidecars with an identity only: TCP"
-            + " apps, passthrough traffic, gateways and sidecars without an identity (no SPIFFE ID; their status"
-            + " says so) are not checked by the provider");
+        spec.warn("action", "CUSTOM is enforced on the inbound traffic of selected sidecars with an identity only: HTTP"
+            + " apps, and TCP apps with an envoyExtAuthzGrpc provider (an envoyExtAuthzHttp provider cannot check TCP"
+            + " connections: those are not checked); passthrough traffic, gateways and sidecars without an identity (no"
+            + " SPIFFE ID; their status says so) are not checked by the provider");
       }
     } else if (p != null) {
       spec.error("provider", "provider is only for action CUSTOM; this policy's action is " + action);
