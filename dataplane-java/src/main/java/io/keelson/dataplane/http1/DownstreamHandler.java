@@ -607,6 +607,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
+    externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
     onDecision();
   }
 

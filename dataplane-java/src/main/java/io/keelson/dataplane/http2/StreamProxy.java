@@ -386,6 +386,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
+    externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
     onDecision();
   }
 

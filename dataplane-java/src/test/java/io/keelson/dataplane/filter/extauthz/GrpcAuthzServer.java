@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
- * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; anything else is
+ * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; {@code /role} is allowed
+ * with {@code x-role: admin} set upstream; anything else is
  * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; anything else is
  * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. A network check (no
  * HTTP request: envoy.filters.network.ext_authz) is allowed when its source port is in {@link #allowedSourcePorts} or
@@ -53,6 +54,9 @@ public final class GrpcAuthzServer implements AutoCloseable {
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(7)).setDeniedResponse(DeniedHttpResponse.newBuilder()
               .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
               .addHeaders(header("x-deny-reason", "grpc says no", false)).setBody("denied over grpc"));
+        } else if (path.contains("/role")) { // a role for the filters after ext_authz to read
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
+              .addHeaders(header("x-role", "admin", false)));
         } else if (path.contains("/hostile")) { // fields no proxy may apply: a pseudo-header, Host, a smuggled line
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
               .addHeaders(header(":path", "/admin", false)).addHeaders(header("host", "evil.example", false))
