@@ -109,6 +109,32 @@ class TcpExtAuthzTest {
   }
 
   @Test
+  void aClientLeavingDuringItsCheckCancelsItAndFreesTheAuthzClustersSlot() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    GrpcAuthzServer authz = proxies.keep(new GrpcAuthzServer());
+    authz.networkDelayMillis = 30_000;
+    // max_requests: 1 on the authz cluster: a check left outstanding by a departed client would hold the only slot,
+    // and the next connection's check would overflow (an error: closed).
+    String yaml = withFilters(extAuthzFilter("").replace("timeout: 5s", "timeout: 60s"), a.port(), authz.port())
+        .replace("    http2_protocol_options: {}\n",
+            "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n");
+    ProxyServer p = proxies.start(yaml, 2);
+    int port = p.listenerAddress("tcp").getPort();
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.getOutputStream().write("held".getBytes(StandardCharsets.US_ASCII));
+      await().atMost(Duration.ofSeconds(10)).until(() -> authz.checks.size() == 1);
+      assertThat(stats(p)).contains("ext_authz.tcp_authz.active: 1");
+      s.setSoLinger(true, 0); // a reset: a FIN alone is a half-close, which (as in Envoy) keeps the check going
+    } // the client leaves while its check is outstanding
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(stats(p)).contains("ext_authz.tcp_authz.active: 0"));
+    authz.networkDelayMillis = 0;
+    assertThat(exchange(port, "next", authz.allowedSourcePorts)).isEqualTo("a:next|bye");
+    assertThat(a.connections.get()).as("the departed client's bytes never reached the backend").isEqualTo(1);
+    assertThat(stats(p)).contains("ext_authz.tcp_authz.ok: 1").contains("ext_authz.tcp_authz.error: 0");
+  }
+
+  @Test
   void aDeadAuthorizationServerClosesUnlessFailureModeAllow() throws Exception {
     EchoServer a = proxies.keep(new EchoServer("a", null));
     int dead = TestUpstream.closedPort();

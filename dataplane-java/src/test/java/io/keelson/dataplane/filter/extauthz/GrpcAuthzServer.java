@@ -33,6 +33,10 @@ public final class GrpcAuthzServer implements AutoCloseable {
   public final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
   public final java.util.Set<Integer> allowedSourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
   public final java.util.Set<String> allowedPrincipals = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** How long a network check waits before its answer (0: at once). */
+  public volatile long networkDelayMillis;
+  private final java.util.concurrent.ScheduledExecutorService timer =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
 
   public GrpcAuthzServer() throws IOException {
@@ -44,8 +48,16 @@ public final class GrpcAuthzServer implements AutoCloseable {
           var source = request.getAttributes().getSource();
           boolean allowed = allowedSourcePorts.contains(source.getAddress().getSocketAddress().getPortValue())
               || allowedPrincipals.contains(source.getPrincipal());
-          out.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(allowed ? 0 : 7)).build());
-          out.onCompleted();
+          Runnable answer = () -> {
+            out.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(allowed ? 0 : 7)).build());
+            out.onCompleted();
+          };
+          long delay = networkDelayMillis;
+          if (delay > 0) {
+            timer.schedule(answer, delay, TimeUnit.MILLISECONDS);
+          } else {
+            answer.run();
+          }
           return;
         }
         String path = request.getAttributes().getRequest().getHttp().getPath();
@@ -82,6 +94,7 @@ public final class GrpcAuthzServer implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
+    timer.shutdownNow();
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }
 }
