@@ -93,6 +93,12 @@ public final class AuthorizationTranslator {
    * {@code tcp}, the rules as a TCP workload's (HTTP-only conditions dropped, as for DENY: the rule matches more).
    */
   static RBAC customRules(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
+      String rootNamespace, java.util.Set<String> providers) {
+    return customRules(namespace, labels, all, rootNamespace, providers, false);
+  }
+
+  /** {@link #customRules} as an HTTP ({@code tcp} false) or a TCP workload's rules. */
+  static RBAC customRules(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
       String rootNamespace, java.util.Set<String> providers, boolean tcp) {
     AuthorizationTranslator t = new AuthorizationTranslator(rootNamespace, tcp);
     RBAC.Builder shadow = null;

@@ -53,7 +53,8 @@ public final class ExtAuthzTranslator {
       String ignoredProvider) {
     public static final Custom NONE = new Custom(List.of(), List.of(), null, null);
 
-    Custom(List<HttpFilter> filters, ExtAuthzProvider provider) {
+    /** HTTP filters only (an HTTP workload or listener). */
+    public Custom(List<HttpFilter> filters, ExtAuthzProvider provider) {
       this(filters, List.of(), provider, null);
     }
   }
