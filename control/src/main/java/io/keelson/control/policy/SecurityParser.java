@@ -47,9 +47,11 @@ final class SecurityParser {
       } else {
         p.allow("name");
         provider = p.string("name", true);
-        spec.warn("action", "CUSTOM is enforced on the inbound HTTP of selected sidecars with an identity and on"
-            + " selected gateways' HTTP/HTTPS servers only: TCP apps, passthrough traffic, gateways' TLS/TCP servers"
-            + " and sidecars without an identity (no SPIFFE ID; their status says so) are not checked by the provider");
+        spec.warn("action", "CUSTOM is enforced on the inbound traffic of selected sidecars with an identity (HTTP"
+            + " apps, and TCP apps with an envoyExtAuthzGrpc provider: an envoyExtAuthzHttp provider cannot check TCP"
+            + " connections) and on selected gateways' HTTP/HTTPS servers; passthrough traffic, gateways' TLS/TCP"
+            + " servers and sidecars without an identity (no SPIFFE ID; their status says so) are not checked by the"
+            + " provider");
       }
     } else if (p != null) {
       spec.error("provider", "provider is only for action CUSTOM; this policy's action is " + action);

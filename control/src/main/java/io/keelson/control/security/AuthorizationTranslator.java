@@ -89,11 +89,18 @@ public final class AuthorizationTranslator {
   /**
    * The CUSTOM policies selecting the HTTP workload {@code namespace}/{@code labels} as istiod's shadow rules: one
    * policy per rule named {@code istio-ext-authz-ns[NS]-policy[NAME]-rule[I]} (action DENY, so the shadow result names
-   * the first matching rule), or null when none selects it. Their providers are added to {@code providers}.
+   * the first matching rule), or null when none selects it. Their providers are added to {@code providers}. With
+   * {@code tcp}, the rules as a TCP workload's (HTTP-only conditions dropped, as for DENY: the rule matches more).
    */
   static RBAC customRules(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
       String rootNamespace, java.util.Set<String> providers) {
-    AuthorizationTranslator t = new AuthorizationTranslator(rootNamespace, false);
+    return customRules(namespace, labels, all, rootNamespace, providers, false);
+  }
+
+  /** {@link #customRules} as an HTTP ({@code tcp} false) or a TCP workload's rules. */
+  static RBAC customRules(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
+      String rootNamespace, java.util.Set<String> providers, boolean tcp) {
+    AuthorizationTranslator t = new AuthorizationTranslator(rootNamespace, tcp);
     RBAC.Builder shadow = null;
     List<AuthorizationPolicy> sorted = new ArrayList<>(all);
     sorted.sort(Comparator.comparing(AuthorizationPolicy::namespace).thenComparing(AuthorizationPolicy::name));

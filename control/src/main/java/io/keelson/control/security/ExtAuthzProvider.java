@@ -90,6 +90,24 @@ public record ExtAuthzProvider(String name, boolean grpc, String service, int po
   }
 
   /**
+   * The {@code envoy.filters.network.ext_authz} istiod writes for a gRPC provider on a TCP workload: the same gRPC
+   * service, timeout and failOpen, stat_prefix {@code tcp.}, enabled by the shadow network RBAC's result. Only for
+   * {@link #grpc} providers (an HTTP provider has no network check).
+   */
+  public io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz networkFilter() {
+    if (!grpc) {
+      throw new IllegalStateException("provider '" + name + "' is envoyExtAuthzHttp: it has no network check");
+    }
+    ExtAuthz http = filter();
+    return io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.newBuilder()
+        .setStatPrefix(ExtAuthzTranslator.TCP_STAT_PREFIX).setFailureModeAllow(failOpen)
+        .setTransportApiVersion(io.envoyproxy.envoy.config.core.v3.ApiVersion.V3)
+        .setGrpcService(http.getGrpcService())
+        .setFilterEnabledMetadata(http.getFilterEnabledMetadata().toBuilder().setFilter("envoy.filters.network.rbac"))
+        .build();
+  }
+
+  /**
    * Istio's header patterns, as istiod maps them: {@code *abc} a suffix, {@code abc*} a prefix, anything else exact,
    * all ignoring case. {@code *} alone (istiod: an empty suffix, which Envoy refuses) matches every header name.
    */

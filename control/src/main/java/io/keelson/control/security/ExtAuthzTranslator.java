@@ -5,6 +5,7 @@ import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.keelson.control.policy.Policy.AuthorizationPolicy;
 import java.util.Collection;
@@ -17,7 +18,8 @@ import java.util.TreeSet;
  * a shadow RBAC filter whose rules are the CUSTOM policies' ({@code shadow_rules_stat_prefix: istio_ext_authz_}), then
  * the provider's {@code envoy.filters.http.ext_authz}, enabled only when the shadow result names one of those rules, so
  * the authorizer is asked about the matching requests only. As istiod, a workload's CUSTOM policies must name one
- * provider: an undefined provider or two different ones give a DENY-all RBAC instead (fail closed). Stateless.
+ * provider: an undefined provider or two different ones give a DENY-all RBAC instead (fail closed). A TCP workload
+ * gets the network equivalents ({@link #tcp}). Stateless.
  */
 public final class ExtAuthzTranslator {
   /** Shadow rule names, and the prefix the ext_authz filter is enabled by (istiod's). */
@@ -41,29 +43,80 @@ public final class ExtAuthzTranslator {
   /**
    * The filters for the workload, and the provider whose cluster it needs.
    *
-   * @param filters  empty when no CUSTOM policy selects the workload
-   * @param provider the provider the ext_authz filter calls, or null
+   * @param filters         the HTTP filters (an HTTP workload); empty when no CUSTOM policy selects the workload
+   * @param networkFilters  the network filters before tcp_proxy (a TCP workload); empty likewise
+   * @param provider        the provider the ext_authz filter calls, or null
+   * @param ignoredProvider a TCP workload's envoyExtAuthzHttp provider, which istiod skips there (no check at all), or
+   *                        null
    */
-  public record Custom(List<HttpFilter> filters, ExtAuthzProvider provider) {
-    public static final Custom NONE = new Custom(List.of(), null);
+  public record Custom(List<HttpFilter> filters, List<Filter> networkFilters, ExtAuthzProvider provider,
+      String ignoredProvider) {
+    public static final Custom NONE = new Custom(List.of(), List.of(), null, null);
+
+    /** HTTP filters only (an HTTP workload or listener). */
+    public Custom(List<HttpFilter> filters, ExtAuthzProvider provider) {
+      this(filters, List.of(), provider, null);
+    }
   }
 
-  public static Custom http(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
+  /** Network RBAC's stat_prefix and the network ext_authz's, as istiod writes them for CUSTOM. */
+  public static final String TCP_STAT_PREFIX = "tcp.";
+
+  /**
+   * The network filters istiod puts before a TCP workload's DENY and ALLOW network RBAC: a shadow
+   * {@code envoy.filters.network.rbac} with the CUSTOM policies' rules as TCP rules, then the provider's
+   * {@code envoy.filters.network.ext_authz} enabled by its result. Only an {@code envoyExtAuthzGrpc} provider has a
+   * network check: as istiod, an {@code envoyExtAuthzHttp} provider is skipped on a TCP workload (its connections are
+   * not checked; {@link Custom#ignoredProvider} says which, for the proxy's status). An undefined provider or two
+   * different ones give a DENY-all network RBAC (fail closed).
+   */
+  public static Custom tcp(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
       String rootNamespace, ExtensionProviders providers) {
     TreeSet<String> names = new TreeSet<>();
-    RBAC shadow = AuthorizationTranslator.customRules(namespace, labels, all, rootNamespace, names);
+    RBAC shadow = AuthorizationTranslator.customRules(namespace, labels, all, rootNamespace, names, true);
     if (shadow == null) {
       return Custom.NONE;
     }
     ExtAuthzProvider provider = names.size() == 1 ? providers.get(names.first()) : null;
     if (provider == null) {
-      // istiod's answer to a CUSTOM policy it cannot build: deny every request rather than skip the check
-      RBAC denyAll = RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies(
-          "default-deny-all-due-to-bad-CUSTOM-action", Policy.newBuilder()
-              .addPermissions(Permission.newBuilder().setAny(true)).addPrincipals(Principal.newBuilder().setAny(true))
-              .build()).build();
+      return new Custom(List.of(), List.of(networkRbac(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC
+          .newBuilder().setStatPrefix(TCP_STAT_PREFIX).setRules(denyAll()).build())), null, null);
+    }
+    if (!provider.grpc()) {
+      return new Custom(List.of(), List.of(), null, provider.name());
+    }
+    return new Custom(List.of(), List.of(
+        networkRbac(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder().setStatPrefix(TCP_STAT_PREFIX)
+            .setShadowRules(shadow).setShadowRulesStatPrefix(ExtAuthzProvider.SHADOW_PREFIX).build()),
+        Filter.newBuilder().setName(NETWORK_EXT_AUTHZ_FILTER).setTypedConfig(Any.pack(provider.networkFilter())).build()),
+        provider, null);
+  }
+
+  public static final String NETWORK_EXT_AUTHZ_FILTER = "envoy.filters.network.ext_authz";
+
+  private static Filter networkRbac(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC rbac) {
+    return Filter.newBuilder().setName(WorkloadAuthorization.NETWORK_FILTER).setTypedConfig(Any.pack(rbac)).build();
+  }
+
+  /** istiod's answer to a CUSTOM policy it cannot build: deny everything rather than skip the check. */
+  private static RBAC denyAll() {
+    return RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies(
+        "default-deny-all-due-to-bad-CUSTOM-action", Policy.newBuilder()
+            .addPermissions(Permission.newBuilder().setAny(true)).addPrincipals(Principal.newBuilder().setAny(true))
+            .build()).build();
+  }
+
+  public static Custom http(String namespace, Map<String, String> labels, Collection<AuthorizationPolicy> all,
+      String rootNamespace, ExtensionProviders providers) {
+    TreeSet<String> names = new TreeSet<>();
+    RBAC shadow = AuthorizationTranslator.customRules(namespace, labels, all, rootNamespace, names, false);
+    if (shadow == null) {
+      return Custom.NONE;
+    }
+    ExtAuthzProvider provider = names.size() == 1 ? providers.get(names.first()) : null;
+    if (provider == null) {
       return new Custom(List.of(rbac(SHADOW_FILTER, io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
-          .setRules(denyAll).build())), null);
+          .setRules(denyAll()).build())), null);
     }
     return new Custom(List.of(
         rbac(SHADOW_FILTER, io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setShadowRules(shadow)

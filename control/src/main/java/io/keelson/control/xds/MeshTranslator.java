@@ -270,13 +270,21 @@ public final class MeshTranslator {
     return r.withListenersAndClusters(r.listeners(), clusters);
   }
 
-  /** The CUSTOM policies' filters for {@code self}'s inbound HTTP chain (none for a TCP app or without an identity). */
-  private static io.keelson.control.security.ExtAuthzTranslator.Custom custom(PolicySet state, Self self,
+  /**
+   * The CUSTOM policies' filters for {@code self}'s inbound app chain: HTTP filters, or network filters before the
+   * tcp_proxy of a TCP app (none without an identity).
+   */
+  static io.keelson.control.security.ExtAuthzTranslator.Custom custom(PolicySet state, Self self,
       ExtAuthzClusters extAuthz) {
-    if (self.spiffeId() == null || streams(state, self)) {
+    if (self.spiffeId() == null) {
       return io.keelson.control.security.ExtAuthzTranslator.Custom.NONE;
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    if (streams(state, self)) {
+      return io.keelson.control.security.ExtAuthzTranslator.tcp(ns, self.labels(),
+          state.ofType(Policy.AuthorizationPolicy.class),
+          io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, extAuthz.providers());
+    }
     return io.keelson.control.security.ExtAuthzTranslator.http(ns, self.labels(),
         state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE,
         extAuthz.providers());
@@ -324,7 +332,8 @@ public final class MeshTranslator {
 
   /**
    * What a sidecar runs on inbound traffic to its app ({@code cluster}): an HTTP connection manager with
-   * JWT, CUSTOM external authorization, RBAC and its service's local rate limit, or network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
+   * JWT, CUSTOM external authorization, RBAC and its service's local rate limit, or network CUSTOM external authorization
+   * (gRPC providers), network RBAC and a tcp_proxy for a TCP app; without an identity, neither policy.
    * Today's inbound listener and a captured sidecar's app-port chains are both made of these.
    */
   private static List<Filter> appFilters(PolicySet state, Self self, String cluster,
@@ -347,7 +356,9 @@ public final class MeshTranslator {
     if (tcp) {
       var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
           state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, authz.networkFilters(MeshMtls.INBOUND + "."));
+      List<Filter> network = new ArrayList<>(custom.networkFilters()); // istiod: CUSTOM before DENY and ALLOW
+      network.addAll(authz.networkFilters(MeshMtls.INBOUND + "."));
+      return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, network);
     }
     var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
         state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);

@@ -56,6 +56,16 @@ public record ProxyStatus(String nodeId, String service, boolean delta, boolean 
         + " connect it with a join token and an identity so the provider checks its inbound requests");
   }
 
+  /**
+   * The warning for a TCP app whose CUSTOM AuthorizationPolicies name an envoyExtAuthzHttp provider: as istiod, a TCP
+   * chain gets no check from an HTTP provider, so its connections are not checked at all.
+   */
+  static String httpProviderOnTcpWarning(String provider) {
+    return "CUSTOM AuthorizationPolicy provider '" + provider + "' is envoyExtAuthzHttp, which cannot check this"
+        + " sidecar's TCP app (its connections are not checked, as with istiod); use an envoyExtAuthzGrpc provider for"
+        + " TCP workloads";
+  }
+
   static String shortName(String typeUrl) {
     return switch (typeUrl.substring(typeUrl.lastIndexOf('.') + 1)) {
       case "Listener" -> "listeners";

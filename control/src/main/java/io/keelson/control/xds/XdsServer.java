@@ -289,6 +289,13 @@ public final class XdsServer implements AutoCloseable {
           warnings.addAll(custom);
         }
       }
+      MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
+      String ignored = self == null || gw != null ? null
+          : MeshTranslator.custom(store.current(), self, extAuthz).ignoredProvider();
+      if (ignored != null) {
+        warnings = new ArrayList<>(warnings);
+        warnings.add(ProxyStatus.httpProviderOnTcpWarning(ignored));
+      }
       out.add(ProxyStatus.of(p, w, warnings,
           gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
     }

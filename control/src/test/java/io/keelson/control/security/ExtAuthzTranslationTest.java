@@ -235,8 +235,58 @@ class ExtAuthzTranslationTest {
         AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p).filters()).isEmpty();
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
     assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
-        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound HTTP of selected sidecars with an"
-            + " identity and on selected gateways' HTTP/HTTPS servers only") && w.contains("gateways' TLS/TCP servers")
+        .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound traffic of selected sidecars with an"
+            + " identity (HTTP apps, and TCP apps with an envoyExtAuthzGrpc provider") && w.contains("gateways' TLS/TCP")
             && w.contains("sidecars without an identity"));
+  }
+
+  @Test
+  void aTcpWorkloadGetsIstiodsShadowNetworkRbacAndNetworkExtAuthzForAGrpcProviderOnly() throws Exception {
+    ExtensionProviders p = ExtensionProviders.parse("mesh.yaml", MESH);
+    var c = ExtAuthzTranslator.tcp("shop", PRODUCT, parse(custom("ext", "authz-grpc")),
+        AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p);
+    assertThat(c.provider().name()).isEqualTo("authz-grpc");
+    assertThat(c.filters()).isEmpty();
+    assertThat(c.networkFilters()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.ext_authz");
+    var shadow = c.networkFilters().get(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    assertThat(shadow.hasRules()).isFalse();
+    assertThat(shadow.getStatPrefix()).isEqualTo("tcp.");
+    assertThat(shadow.getShadowRulesStatPrefix()).isEqualTo("istio_ext_authz_");
+    assertThat(shadow.getShadowRules().getPoliciesMap()).isNotEmpty()
+        .allSatisfy((name, policy) -> assertThat(name).startsWith("istio-ext-authz-ns[shop]-policy[ext]-rule["));
+    var ext = c.networkFilters().get(1).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.class);
+    assertThat(ext.getStatPrefix()).isEqualTo("tcp.");
+    assertThat(ext.getFailureModeAllow()).as("failOpen").isTrue();
+    assertThat(ext.getGrpcService().getEnvoyGrpc().getClusterName()).isEqualTo("ext-authz|authz-grpc");
+    assertThat(ext.getFilterEnabledMetadata().getFilter()).isEqualTo("envoy.filters.network.rbac");
+    assertThat(ext.getFilterEnabledMetadata().getPath(0).getKey()).isEqualTo("istio_ext_authz_shadow_effective_policy_id");
+    List<String> errors = new java.util.ArrayList<>();
+    assertThat(io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig.from(ext, "ext_authz",
+        new io.keelson.dataplane.filter.ConfigErrors() {
+          @Override
+          public void error(String path, String message) {
+            errors.add(path + ": " + message);
+          }
+
+          @Override
+          public void warn(String path, String message) {}
+        })).as("the data plane accepts it: %s", errors).isNotNull();
+
+    var http = ExtAuthzTranslator.tcp("shop", PRODUCT, parse(custom("ext", "authz-http")),
+        AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p);
+    assertThat(http.networkFilters()).isEmpty();
+    assertThat(http.provider()).isNull();
+    assertThat(http.ignoredProvider()).isEqualTo("authz-http");
+
+    var undefined = ExtAuthzTranslator.tcp("shop", PRODUCT, parse(custom("ext", "opa")),
+        AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p);
+    assertThat(undefined.networkFilters()).singleElement().satisfies(f -> assertThat(f.getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class).getRules().getPoliciesMap())
+        .containsOnlyKeys("default-deny-all-due-to-bad-CUSTOM-action"));
+    assertThat(ExtAuthzTranslator.tcp("shop", Map.of("app", "web"), parse(custom("ext", "authz-grpc")),
+        AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, p)).isEqualTo(ExtAuthzTranslator.Custom.NONE);
   }
 }

@@ -19,11 +19,15 @@ import java.util.List;
  *                    upstream connection is established
  * @param accessLogFlushInterval Envoy's access_log_options.access_log_flush_interval: an entry this often while a
  *                    connection relays; null for none
+ * @param extAuthz    the chain's {@code envoy.filters.network.ext_authz} filter, or null: one Check per connection
+ * @param extAuthzAfter how many of the {@code rbac} filters come before {@code extAuthz} in the chain (their shadow
+ *                    results are its filter_enabled_metadata's input); the rest are checked after its answer
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
-    Duration accessLogFlushInterval) {
+    Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
+    int extAuthzAfter) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -32,6 +36,16 @@ public record TcpProxyConfig(
     clusters = List.copyOf(clusters);
     rbac = rbac == null ? List.of() : List.copyOf(rbac);
     accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
+    if (extAuthzAfter < 0 || extAuthzAfter > rbac.size()) {
+      throw new IllegalArgumentException("extAuthzAfter " + extAuthzAfter + " outside 0.." + rbac.size());
+    }
+  }
+
+  /** Without a network ext_authz filter. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
+      Duration accessLogFlushInterval) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval, null, 0);
   }
 
   /** Without an entry on connect. */
@@ -54,7 +68,17 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval);
+        accessLogFlushInterval, null, 0);
+  }
+
+  /**
+   * This config with these network filters in front: {@code rbac} in order, and {@code extAuthz} (or null) after the
+   * first {@code extAuthzAfter} of them.
+   */
+  public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
+      io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -6,8 +6,9 @@ import java.util.function.Consumer;
 /**
  * A check a filter asks the connection to make before it acts on the filters' verdict (ext_authz's call
  * to the authorization server): set with {@link FilterContext#checkExternally}, started by the connection
- * on its event loop once routing is done, and answered there. The rest of the filters' verdict (a later
- * filter's local reply) applies only when the check lets the request through. Implementations are
+ * on its event loop once routing is done, and answered there. As Envoy stops its filter chain at ext_authz, the
+ * filters after the one that asked run only once the check lets the request through, on the request with the
+ * check's headers ({@link FilterChain#resume}); a denied check runs none of them. Implementations are
  * immutable and shared; {@link #start} is called on the connection's event loop and must not block.
  */
 public interface ExternalCheck {

@@ -125,11 +125,42 @@ public final class FilterChain {
       HttpFilter[] v = byVirtualHost.get(context.virtualHost);
       chain = v != null ? v : chain;
     }
-    for (HttpFilter f : chain) {
-      f.onRequest(context);
+    runFrom(chain, 0, context);
+  }
+
+  /**
+   * Runs {@code chain} from {@code from} until a filter replies locally, or asks for an external check: then the
+   * filters after it wait for the check ({@link FilterContext#checkExternally}), kept in the context.
+   */
+  private static void runFrom(HttpFilter[] chain, int from, FilterContext context) {
+    for (int i = from; i < chain.length; i++) {
+      chain[i].onRequest(context);
       if (context.hasLocalReply()) {
         return;
       }
+      if (context.externalCheck() != null) {
+        if (i + 1 < chain.length) {
+          context.pause(PausedChain.of(chain, i + 1, context));
+        }
+        return;
+      }
     }
+  }
+
+  /**
+   * Runs the filters that waited for {@code context}'s external check, which allowed the request: on the connection's
+   * event loop (filters' shared state is thread-safe), with the inputs they had and the request's headers as the check
+   * left them; their verdict adds to the context's. A later filter may ask for another check ({@link
+   * FilterContext#externalCheck} is then set again). Does nothing when no filter waited.
+   */
+  public static void resume(FilterContext context) {
+    PausedChain p = context.takePaused();
+    context.checkExternally(null);
+    if (p == null) {
+      return;
+    }
+    p.restore(context);
+    runFrom(p.rest(), p.from(), context);
+    context.clearInputs();
   }
 }

@@ -44,6 +44,8 @@ public final class FilterContext {
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
   private ExternalCheck externalCheck;
+  /** The filters after the external check, with their inputs, or null. */
+  private PausedChain paused;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -75,12 +77,24 @@ public final class FilterContext {
   }
 
   /**
-   * Asks the connection to make {@code check} (ext_authz, the rate limit service) before it acts on the rest of
-   * the verdict; the rest of the chain still runs. A second check runs after the first lets the request through
-   * ({@link SequencedCheck}).
+   * Asks the connection to make {@code check} (ext_authz, the rate limit service) before it acts on the verdict. The
+   * chain stops after the filter that asks (as Envoy's stops at ext_authz): the filters after it run once the check
+   * allowed the request, on the request with the check's headers ({@link FilterChain#resume}), and a later filter may
+   * ask for its own check then. Null clears it.
    */
   public void checkExternally(ExternalCheck check) {
-    externalCheck = externalCheck == null ? check : new SequencedCheck(externalCheck, check);
+    externalCheck = check;
+  }
+
+  void pause(PausedChain p) {
+    paused = p;
+  }
+
+  /** Takes the paused rest of the chain (so it runs once), or null. */
+  PausedChain takePaused() {
+    PausedChain p = paused;
+    paused = null;
+    return p;
   }
 
   /** The check the connection must make before acting on this verdict, or null. */
@@ -180,6 +194,7 @@ public final class FilterContext {
     requestHeaders = null;
     grpcWeb = 0;
     externalCheck = null;
+    paused = null;
     metadata = null;
   }
 
@@ -196,6 +211,7 @@ public final class FilterContext {
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
     externalCheck = other.externalCheck;
+    paused = other.paused;
   }
 
   /** Drops references to request objects. */

@@ -610,6 +610,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
+    io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
+    externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
     onDecision();
   }
 

@@ -121,6 +121,27 @@ public final class Http2ServerSupport {
     return true;
   }
 
+  /**
+   * Side calls ({@link UpstreamCalls}) through per-event-loop upstream channels of their own: the supplier, called on an
+   * event loop, gives that loop's sender (made on first use). For callers outside HTTP (network ext_authz).
+   */
+  public static java.util.function.Supplier<UpstreamCalls> sideCalls(io.keelson.dataplane.transport.Transport transport,
+      io.keelson.dataplane.stats.StatsRegistry stats) {
+    FastThreadLocal<UpstreamChannels> local = new FastThreadLocal<>() {
+      @Override
+      protected UpstreamChannels initialValue() {
+        return new UpstreamChannels(transport, stats);
+      }
+    };
+    return () -> local.get().calls();
+  }
+
+  /** The side calls of the proxy's HTTP/2 streams (the same per-event-loop upstream channels), for tcp_proxy filters. */
+  public static java.util.function.Supplier<UpstreamCalls> calls(ProxyContext context) {
+    FastThreadLocal<UpstreamChannels> local = upstreams(context);
+    return () -> local.get().calls();
+  }
+
   static FastThreadLocal<UpstreamChannels> upstreams(ProxyContext context) {
     synchronized (UPSTREAMS) {
       // The value must not reach its (weak) key, or the entry outlives the proxy that made it.

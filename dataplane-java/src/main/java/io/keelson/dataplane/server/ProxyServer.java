@@ -77,7 +77,7 @@ public final class ProxyServer implements AutoCloseable {
     health.onClusterWarm(() -> context.updateSnapshot(s -> s.activateWarmed(health)));
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload,
-        context::accessLogService);
+        context::accessLogService, io.keelson.dataplane.http2.Http2ServerSupport.calls(context));
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
   }
 

@@ -2,6 +2,7 @@ package io.keelson.dataplane.tcp;
 
 import io.keelson.dataplane.accesslog.AccessLogService;
 import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.StatsRegistry;
 import io.keelson.dataplane.tls.offload.TlsOffload;
@@ -11,10 +12,18 @@ import java.util.function.Supplier;
 /**
  * What tcp_proxy connections share: the current snapshot, the transport for upstream connects,
  * the counters, the kernel TLS offload policy (read when a connection is accepted) and the access log
- * writer (the proxy's, shared with HTTP). Thread-safe.
+ * writer (the proxy's, shared with HTTP), and where network filters' side calls go ({@code calls}: read on an event
+ * loop, it gives that loop's {@link UpstreamCalls}). Thread-safe.
  */
 public record TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats,
-    Supplier<TlsOffload> tlsOffload, Supplier<AccessLogService> accessLogs) {
+    Supplier<TlsOffload> tlsOffload, Supplier<AccessLogService> accessLogs, Supplier<UpstreamCalls> calls) {
+
+  /** With side calls through per-event-loop upstream channels of its own. */
+  public TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats,
+      Supplier<TlsOffload> tlsOffload, Supplier<AccessLogService> accessLogs) {
+    this(snapshot, transport, stats, tlsOffload, accessLogs,
+        io.keelson.dataplane.http2.Http2ServerSupport.sideCalls(transport, stats));
+  }
 
   /** Without kernel TLS offload. */
   public TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport transport, StatsRegistry stats) {

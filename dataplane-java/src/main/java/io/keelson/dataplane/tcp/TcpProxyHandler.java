@@ -31,7 +31,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * cluster's balancer, connects (TLS to the upstream when the cluster has a transport socket) once the
  * cluster's {@code max_connections} breaker gives a slot (held until the upstream connection closes), then
  * hands both channels to {@link TcpRelay}. Bytes that arrive while connecting are held (reading is
- * off, so only what was already read: e.g. a peeked ClientHello). Writes the connection's access log entry
+ * off, so only what was already read: e.g. a peeked ClientHello). In front of all that, after any TLS handshake, the
+ * chain's network RBAC filters and its network ext_authz filter ({@link TcpRbac}): the ext_authz Check is awaited with
+ * nothing connected or forwarded (bytes the client sends meanwhile are held, up to {@link #WAIT_BUFFER_BYTES}, so a
+ * client that leaves is noticed and its check cancelled). Writes the connection's access log entry
  * (see {@link TcpAccessLog}) when it ends. Event-loop confined.
  */
 final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
@@ -59,6 +62,10 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private long early;
   /** Waits for a {@code max_connections} slot of the cluster when none was free. */
   private final ConnectionWait<String> connectionWait = new ConnectionWait<>(this::onConnectionSlotFree);
+  /** The outstanding network ext_authz check, cancelled when the client leaves first. */
+  private io.keelson.dataplane.http2.UpstreamCalls.Call externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+  /** Waiting for the network ext_authz answer. */
+  private boolean checking;
   /** The breaker whose pending slot this connection holds while it waits, else null. */
   private CircuitBreakers.Resources pendingBreaker;
 
@@ -149,15 +156,66 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Network RBAC: a denied connection is closed before any upstream is picked or connected. */
+  /**
+   * Network RBAC and ext_authz: a denied connection is closed before any upstream is picked or connected. RBAC filters
+   * before the ext_authz filter decide first (and give it their shadow results as filter_enabled_metadata); those after
+   * it decide once it answered OK.
+   */
   private void authorize(ChannelHandlerContext ctx) {
     Channel down = ctx.channel();
     if (!down.isActive()) {
       return;
     }
-    if (!rbac.allows(down, sni)) {
+    io.keelson.dataplane.filter.extauthz.NetworkAuthzCheck check = rbac.extAuthz();
+    if (check == null) {
+      if (!rbac.allows(down, sni)) {
+        release();
+        down.close();
+        return;
+      }
+      connect(ctx);
+      return;
+    }
+    int before = rbac.extAuthzAfter();
+    io.keelson.dataplane.rbac.RbacDecision[] shadows =
+        check.needsMetadata() ? new io.keelson.dataplane.rbac.RbacDecision[rbac.size()] : null;
+    if (!rbac.allows(down, sni, 0, before, shadows)) {
       release();
       down.close();
+      return;
+    }
+    if (!check.enabled(shadows == null ? null : rbac.metadata(before, shadows))) {
+      afterExternalCheck(ctx);
+      return;
+    }
+    checking = true;
+    externalCheck = check.check(down, context.calls().get(), context.snapshot().get(), sni,
+        allowed -> onExternalCheck(ctx, allowed));
+    if (checking && early < WAIT_BUFFER_BYTES) {
+      down.read(); // held, not forwarded: reading on notices a client that leaves (bounded by channelRead)
+    }
+  }
+
+  private void onExternalCheck(ChannelHandlerContext ctx, boolean allowed) {
+    checking = false;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    Channel down = ctx.channel();
+    if (!down.isActive()) {
+      return;
+    }
+    if (!allowed) {
+      flag(ResponseFlag.UAEX);
+      release();
+      down.close();
+      return;
+    }
+    afterExternalCheck(ctx);
+  }
+
+  private void afterExternalCheck(ChannelHandlerContext ctx) {
+    if (!rbac.allows(ctx.channel(), sni, rbac.extAuthzAfter(), rbac.size(), null)) {
+      release();
+      ctx.channel().close();
       return;
     }
     connect(ctx);
@@ -358,7 +416,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof ByteBuf buf) {
       early += buf.readableBytes();
       pending.addLast(buf);
-      if (connectionWait.waiting() && early < WAIT_BUFFER_BYTES) {
+      if ((connectionWait.waiting() || checking) && early < WAIT_BUFFER_BYTES) {
         ctx.read();
       }
     } else {
@@ -412,6 +470,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     if (connectionWait.waiting()) {
       connectionWait.cancel();
       flag(ResponseFlag.DC); // the client left while waiting for a connection slot
+    }
+    if (checking) {
+      checking = false;
+      externalCheck.cancel(); // as Envoy: the check is cancelled when the connection closes first
+      externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+      flag(ResponseFlag.DC);
     }
     releasePendingSlot();
     release();

@@ -650,13 +650,30 @@ final class SnapshotTranslator {
     int count = chain.getFiltersCount();
     if (count == 0) {
       problems.error(chainPath + ".filters", "listener '" + name + "' has no network filters; expected "
-          + "envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy (after any envoy.filters.network.rbac)");
+          + "envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy (after any envoy.filters.network.rbac"
+          + " or envoy.filters.network.ext_authz)");
       return null;
     }
     List<NetworkRbacConfig> rbac = new ArrayList<>();
+    io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz = null;
+    int extAuthzAfter = 0;
     boolean rbacOk = true;
     for (int i = 0; i < count - 1; i++) {
-      NetworkRbacConfig r = networkRbac(chain.getFilters(i), chainPath + ".filters[" + i + "]", name);
+      Filter f = chain.getFilters(i);
+      String at = chainPath + ".filters[" + i + "]";
+      if (f.hasTypedConfig() && SupportedTypes.NETWORK_EXT_AUTHZ.equals(SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()))) {
+        if (extAuthz != null) {
+          problems.error(at, "listener '" + name + "': one " + io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig.FILTER_NAME
+              + " filter per chain is supported; found a second one");
+          rbacOk = false;
+          continue;
+        }
+        extAuthz = networkExtAuthz(f, at);
+        extAuthzAfter = rbac.size();
+        rbacOk &= extAuthz != null;
+        continue;
+      }
+      NetworkRbacConfig r = networkRbac(f, at, name);
       if (r == null) {
         rbacOk = false;
       } else {
@@ -667,15 +684,28 @@ final class SnapshotTranslator {
     if (!rbacOk || last == null) {
       return null;
     }
-    if (rbac.isEmpty()) {
+    if (rbac.isEmpty() && extAuthz == null) {
       return last;
     }
     if (last instanceof TcpProxyConfig t) {
-      return t.withRbac(rbac);
+      return t.withNetworkFilters(rbac, extAuthz, extAuthzAfter);
     }
-    problems.error(chainPath + ".filters[0]", "listener '" + name + "': envoy.filters.network.rbac is enforced in front of"
-        + " envoy.filters.network.tcp_proxy only; for HTTP use the envoy.filters.http.rbac HTTP filter");
+    problems.error(chainPath + ".filters[0]", "listener '" + name + "': envoy.filters.network.rbac and "
+        + "envoy.filters.network.ext_authz are enforced in front of envoy.filters.network.tcp_proxy only; for HTTP use "
+        + "the envoy.filters.http.rbac and envoy.filters.http.ext_authz HTTP filters");
     return null;
+  }
+
+  /** envoy.filters.network.ext_authz before the terminal filter, or null after reporting what is wrong. */
+  private io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig networkExtAuthz(Filter filter, String filterPath) {
+    io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz proto;
+    try {
+      proto = filter.getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.class);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      problems.error(filterPath + ".typed_config", "not a valid " + SupportedTypes.NETWORK_EXT_AUTHZ + ": " + e.getMessage());
+      return null;
+    }
+    return io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig.from(proto, filterPath + ".typed_config", problems);
   }
 
   /** A network filter before the terminal one: only envoy.filters.network.rbac is supported there. */
@@ -688,7 +718,7 @@ final class SnapshotTranslator {
       } else if (!problems.reportedAt(filterPath + ".typed_config")) {
         problems.error(filterPath, "listener '" + listener + "': network filter '" + filter.getName() + "'"
             + (type == null ? "" : " (" + type + ")") + " is not supported before the last filter; expected only "
-            + NetworkRbacConfig.FILTER_NAME + " followed by envoy.filters.network.tcp_proxy");
+            + NetworkRbacConfig.FILTER_NAME + " and envoy.filters.network.ext_authz followed by envoy.filters.network.tcp_proxy");
       }
       return null;
     }

@@ -469,6 +469,12 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor(), "disabled")
         .reject("check_settings", "per-route check settings are not supported; use disabled: true");
     rules(io.envoyproxy.envoy.type.matcher.v3.ListStringMatcher.getDescriptor(), "patterns");
+    // envoy.filters.network.ext_authz (filter/extauthz NetworkAuthzCheck): one Check per tcp_proxy connection.
+    rules(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor(),
+            "stat_prefix", "grpc_service", "failure_mode_allow", "include_peer_certificate", "include_tls_session",
+            "filter_enabled_metadata")
+        .ignore("transport_api_version", SAFE)
+        .reject("bootstrap_metadata_labels_key", notYet);
   }
 
   /** envoy.filters.http.ratelimit (filter/rls) and the route rate_limits it reads. */

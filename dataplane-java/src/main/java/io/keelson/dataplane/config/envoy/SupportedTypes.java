@@ -16,6 +16,8 @@ final class SupportedTypes {
   static final String TCP_PROXY = TcpProxy.getDescriptor().getFullName();
   static final String NETWORK_RBAC =
       io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor().getFullName();
+  static final String NETWORK_EXT_AUTHZ =
+      io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor().getFullName();
   static final String ROUTER = Router.getDescriptor().getFullName();
   static final String UPSTREAM_HTTP_OPTIONS = HttpProtocolOptions.getDescriptor().getFullName();
   static final String TLS_INSPECTOR =
@@ -32,6 +34,7 @@ final class SupportedTypes {
           HttpConnectionManager.getDescriptor(),
           TcpProxy.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor(),
           Router.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor(),

@@ -1,9 +1,6 @@
 package io.keelson.dataplane.filter.extauthz;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
-import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -11,13 +8,10 @@ import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
-import io.keelson.dataplane.filter.GrpcUnary;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.handler.codec.http.FullHttpRequest;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +32,7 @@ import java.util.function.Consumer;
  * connection's event loop.
  */
 final class GrpcAuthzCheck implements ExternalCheck {
-  static final String PATH = "/envoy.service.auth.v3.Authorization/Check";
+  static final String PATH = GrpcCheckCall.PATH;
 
   private final ExtAuthzConfig config;
   private final ExtAuthzStats stats;
@@ -50,12 +44,13 @@ final class GrpcAuthzCheck implements ExternalCheck {
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    return AuthzClusterCall.send(request, config, stats, this::call, this::answer, done);
+    return AuthzClusterCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        () -> call(request), this::answer, () -> HttpAuthzCheck.failure(config, stats), done);
   }
 
   /** The unary Check call: the length-prefixed CheckRequest over gRPC. */
   private FullHttpRequest call(CheckedRequest request) {
-    return GrpcUnary.request(PATH, config.authority(), config.timeoutNanos(), checkRequest(request).toByteArray());
+    return GrpcCheckCall.request(checkRequest(request), config.authority(), config.timeoutNanos());
   }
 
   CheckRequest checkRequest(CheckedRequest request) {
@@ -85,14 +80,14 @@ final class GrpcAuthzCheck implements ExternalCheck {
     }
     AttributeContext.Peer.Builder source = AttributeContext.Peer.newBuilder();
     if (request.remoteAddress() != null) {
-      source.setAddress(address(request.remoteAddress()));
+      source.setAddress(GrpcCheckCall.address(request.remoteAddress()));
     }
     if (request.peerPrincipal() != null) {
       source.setPrincipal(request.peerPrincipal());
     }
     AttributeContext.Peer.Builder destination = AttributeContext.Peer.newBuilder();
     if (request.localAddress() != null) {
-      destination.setAddress(address(request.localAddress()));
+      destination.setAddress(GrpcCheckCall.address(request.localAddress()));
     }
     long now = System.currentTimeMillis();
     return CheckRequest.newBuilder().setAttributes(AttributeContext.newBuilder()
@@ -102,20 +97,9 @@ final class GrpcAuthzCheck implements ExternalCheck {
             .setHttp(http))).build();
   }
 
-  private static Address address(InetSocketAddress a) {
-    return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-        .setAddress(a.getAddress().getHostAddress()).setPortValue(a.getPort())).build();
-  }
-
   CheckOutcome answer(UpstreamCalls.Response response) {
-    ByteBuffer b = GrpcUnary.message(response);
-    if (b == null) {
-      return HttpAuthzCheck.failure(config, stats);
-    }
-    CheckResponse r;
-    try {
-      r = CheckResponse.parseFrom(b);
-    } catch (InvalidProtocolBufferException e) {
+    CheckResponse r = GrpcCheckCall.response(response);
+    if (r == null) {
       return HttpAuthzCheck.failure(config, stats);
     }
     if (r.getStatus().getCode() == 0) {

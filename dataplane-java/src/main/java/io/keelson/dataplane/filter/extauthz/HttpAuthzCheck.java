@@ -54,7 +54,8 @@ final class HttpAuthzCheck implements ExternalCheck {
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    return AuthzClusterCall.send(request, config, stats, this::checkRequest, this::answer, done);
+    return AuthzClusterCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        () -> checkRequest(request), this::answer, () -> failure(config, stats), done);
   }
 
   FullHttpRequest checkRequest(CheckedRequest request) {

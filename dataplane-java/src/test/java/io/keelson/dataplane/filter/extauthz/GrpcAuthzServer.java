@@ -21,26 +21,54 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
- * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; anything else is
+ * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; {@code /role} is allowed
+ * with {@code x-role: admin} set upstream; anything else is
  * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; anything else is
- * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. Records every
- * CheckRequest.
+ * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. A network check (no
+ * HTTP request: envoy.filters.network.ext_authz) is allowed when its source port is in {@link #allowedSourcePorts} or
+ * its source principal in {@link #allowedPrincipals}, else denied (PERMISSION_DENIED). Records every CheckRequest.
+ * Public for the tcp_proxy tests.
  */
-final class GrpcAuthzServer implements AutoCloseable {
-  final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+public final class GrpcAuthzServer implements AutoCloseable {
+  public final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
+  public final java.util.Set<Integer> allowedSourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  public final java.util.Set<String> allowedPrincipals = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** How long a network check waits before its answer (0: at once). */
+  public volatile long networkDelayMillis;
+  private final java.util.concurrent.ScheduledExecutorService timer =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
 
-  GrpcAuthzServer() throws IOException {
+  public GrpcAuthzServer() throws IOException {
     server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create()).addService(new AuthorizationGrpc.AuthorizationImplBase() {
       @Override
       public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
         checks.add(request);
+        if (!request.getAttributes().getRequest().hasHttp()) {
+          var source = request.getAttributes().getSource();
+          boolean allowed = allowedSourcePorts.contains(source.getAddress().getSocketAddress().getPortValue())
+              || allowedPrincipals.contains(source.getPrincipal());
+          Runnable answer = () -> {
+            out.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(allowed ? 0 : 7)).build());
+            out.onCompleted();
+          };
+          long delay = networkDelayMillis;
+          if (delay > 0) {
+            timer.schedule(answer, delay, TimeUnit.MILLISECONDS);
+          } else {
+            answer.run();
+          }
+          return;
+        }
         String path = request.getAttributes().getRequest().getHttp().getPath();
         CheckResponse.Builder r = CheckResponse.newBuilder();
         if (path.contains("/deny")) {
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(7)).setDeniedResponse(DeniedHttpResponse.newBuilder()
               .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
               .addHeaders(header("x-deny-reason", "grpc says no", false)).setBody("denied over grpc"));
+        } else if (path.contains("/role")) { // a role for the filters after ext_authz to read
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
+              .addHeaders(header("x-role", "admin", false)));
         } else if (path.contains("/hostile")) { // fields no proxy may apply: a pseudo-header, Host, a smuggled line
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
               .addHeaders(header(":path", "/admin", false)).addHeaders(header("host", "evil.example", false))
@@ -60,12 +88,13 @@ final class GrpcAuthzServer implements AutoCloseable {
         .setAppend(BoolValue.of(append)).build();
   }
 
-  int port() {
+  public int port() {
     return server.getPort();
   }
 
   @Override
   public void close() throws InterruptedException {
+    timer.shutdownNow();
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }
 }
