@@ -12,15 +12,17 @@ import java.net.InetSocketAddress;
  * resumes the chain on its event loop once the check allowed the request ({@link FilterChain#resume}). Immutable;
  * one per checked request.
  *
+ * Every input field of {@link FilterContext} must be here, or a filter after the check reads it as unset.
+ *
  * @param metadata the dynamic metadata the filters before the check left (a verified JWT), or null
  */
 record PausedChain(HttpFilter[] rest, int from, RequestHead head, RouteEntry route, VirtualHostConfig virtualHost,
     String remoteIp, boolean remoteIpFromXff, String peerPrincipal, InetSocketAddress remoteAddress,
-    InetSocketAddress localAddress, DynamicMetadata metadata) {
+    InetSocketAddress localAddress, String upstreamCluster, DynamicMetadata metadata) {
 
   static PausedChain of(HttpFilter[] rest, int from, FilterContext c) {
     return new PausedChain(rest, from, c.head, c.route, c.virtualHost, c.remoteIp, c.remoteIpFromXff, c.peerPrincipal,
-        c.remoteAddress, c.localAddress, c.metadata);
+        c.remoteAddress, c.localAddress, c.upstreamCluster, c.metadata);
   }
 
   /** Puts the inputs back into {@code c}; the head's headers are as the check left them. */
@@ -33,6 +35,7 @@ record PausedChain(HttpFilter[] rest, int from, RequestHead head, RouteEntry rou
     c.peerPrincipal = peerPrincipal;
     c.remoteAddress = remoteAddress;
     c.localAddress = localAddress;
+    c.upstreamCluster = upstreamCluster;
     c.metadata = metadata;
   }
 }
