@@ -283,15 +283,16 @@ public sealed interface Policy {
    * @param connectTimeout       {@code tcp.connectTimeout}: the cluster's connect_timeout, null for the default
    * @param maxConnectionDuration {@code tcp.maxConnectionDuration}: upstream connections' maximum age, null for none
    * @param maxRequestsPerConnection {@code http.maxRequestsPerConnection}: requests per upstream connection, null: no limit
+   * @param tcpKeepalive         {@code tcp.tcpKeepalive}: keepalive on upstream sockets, null for none
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
       Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
-      Duration maxConnectionDuration, Integer maxRequestsPerConnection) {
-    /** Without TCP timeouts or a per-connection request limit. */
+      Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive) {
+    /** Without TCP timeouts, keepalive or a per-connection request limit. */
     public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
         Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
       this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, h2Upgrade, maxConcurrentStreams,
-          null, null, null);
+          null, null, null, null);
     }
 
     /** Without protocol settings. */
@@ -300,6 +301,12 @@ public sealed interface Policy {
       this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, null, null);
     }
   }
+
+  /**
+   * Istio {@code connectionPool.tcp.tcpKeepalive}: SO_KEEPALIVE on upstream sockets; each field null for the kernel's
+   * default ({@code probes}, idle {@code time} before the first probe, {@code interval} between probes).
+   */
+  record TcpKeepalive(Integer probes, Duration time, Duration interval) {}
 
   /** Istio {@code connectionPool.http.h2UpgradePolicy}: whether an HTTP port's upstream hop is HTTP/2. */
   enum H2Upgrade {

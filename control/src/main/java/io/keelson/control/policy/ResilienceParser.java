@@ -86,14 +86,15 @@ final class ResilienceParser {
     Integer maxConnections = null;
     Duration connectTimeout = null;
     Duration maxAge = null;
+    Policy.TcpKeepalive keepalive = null;
     Fields tcp = cp.object("tcp", false);
     if (tcp != null) {
-      tcp.allow(Set.of("maxConnections", "connectTimeout", "maxConnectionDuration"), Map.of(
-          "tcpKeepalive", "TCP keepalive is not supported yet",
+      tcp.allow(Set.of("maxConnections", "connectTimeout", "maxConnectionDuration", "tcpKeepalive"), Map.of(
           "idleTimeout", "TCP idle timeouts are not supported yet; use http.idleTimeout"));
       maxConnections = tcp.integer("maxConnections", 1, Integer.MAX_VALUE, null);
       connectTimeout = positiveDuration(tcp, "connectTimeout");
       maxAge = positiveDuration(tcp, "maxConnectionDuration");
+      keepalive = tcpKeepalive(tcp);
     }
     Integer pending = null;
     Integer requests = null;
@@ -124,7 +125,36 @@ final class ResilienceParser {
       }
     }
     return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams,
-        connectTimeout, maxAge, perConnection);
+        connectTimeout, maxAge, perConnection, keepalive);
+  }
+
+  /**
+   * {@code tcp.tcpKeepalive} ({@code probes}, {@code time}, {@code interval}; whole seconds from 1 to 32767 as the
+   * kernel takes them), or null when absent or wrong (reported).
+   */
+  private static Policy.TcpKeepalive tcpKeepalive(Fields tcp) {
+    Fields k = tcp.object("tcpKeepalive", false);
+    if (k == null) {
+      return null;
+    }
+    k.allow("probes", "time", "interval");
+    Integer probes = k.integer("probes", 1, 32767, null);
+    Duration time = keepaliveSeconds(k, "time");
+    Duration interval = keepaliveSeconds(k, "interval");
+    if ((k.has("probes") && probes == null) || (k.has("time") && time == null)
+        || (k.has("interval") && interval == null)) {
+      return null;
+    }
+    return new Policy.TcpKeepalive(probes, time, interval);
+  }
+
+  private static Duration keepaliveSeconds(Fields k, String field) {
+    Duration d = PolicyParser.duration(k, field);
+    if (d != null && (d.toNanos() % 1_000_000_000L != 0 || d.getSeconds() < 1 || d.getSeconds() > 32767)) {
+      k.error(field, "'" + d + "' is not whole seconds from 1s to 32767s (the kernel's unit and range)");
+      return null;
+    }
+    return d;
   }
 
   /** A duration that must be above zero (Envoy refuses a zero connect timeout), or null when absent or wrong. */

@@ -9,7 +9,8 @@ import io.keelson.control.policy.Policy;
  * ORIGINAL_DST cluster and its subsets; a captured sidecar's passthrough and app clusters, which no DestinationRule
  * names): istiod's default circuit-breaker thresholds with the rule's connection pool
  * limits over them and its outlier detection ({@link ResilienceBuilder}), and the upstream HTTP protocol with the
- * pool's HTTP settings ({@link UpstreamProtocols}), and its {@code tcp.connectTimeout}. Stateless.
+ * pool's HTTP settings ({@link UpstreamProtocols}), and its {@code tcp.connectTimeout} and {@code tcp.tcpKeepalive}.
+ * Stateless.
  */
 final class ClusterDefaults {
   private ClusterDefaults() {}
@@ -27,8 +28,24 @@ final class ClusterDefaults {
         : new Policy.DestinationRule(dr.meta(), dr.host(), null, java.util.List.of(), dr.connectionPool(), null);
     ResilienceBuilder.apply(c, limits, istioDefaults);
     UpstreamProtocols.apply(c, http2, dr == null ? null : dr.connectionPool());
-    if (dr != null && dr.connectionPool() != null && dr.connectionPool().connectTimeout() != null) {
-      c.setConnectTimeout(ResilienceBuilder.duration(dr.connectionPool().connectTimeout()));
+    Policy.ConnectionPool pool = dr == null ? null : dr.connectionPool();
+    if (pool != null && pool.connectTimeout() != null) {
+      c.setConnectTimeout(ResilienceBuilder.duration(pool.connectTimeout()));
+    }
+    if (pool != null && pool.tcpKeepalive() != null) { // istiod's applyTCPKeepalive: whole seconds
+      Policy.TcpKeepalive k = pool.tcpKeepalive();
+      var keepalive = io.envoyproxy.envoy.config.core.v3.TcpKeepalive.newBuilder();
+      if (k.probes() != null) {
+        keepalive.setKeepaliveProbes(com.google.protobuf.UInt32Value.of(k.probes()));
+      }
+      if (k.time() != null) {
+        keepalive.setKeepaliveTime(com.google.protobuf.UInt32Value.of((int) k.time().getSeconds()));
+      }
+      if (k.interval() != null) {
+        keepalive.setKeepaliveInterval(com.google.protobuf.UInt32Value.of((int) k.interval().getSeconds()));
+      }
+      c.setUpstreamConnectionOptions(io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions.newBuilder()
+          .setTcpKeepalive(keepalive));
     }
   }
 

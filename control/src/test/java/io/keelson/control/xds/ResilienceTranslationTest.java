@@ -110,7 +110,7 @@ class ResilienceTranslationTest {
           host: product-service
           trafficPolicy:
             connectionPool:
-              tcp: { maxConnections: 100, connectTimeout: 250ms, maxConnectionDuration: 10m }
+              tcp: { maxConnections: 100, connectTimeout: 250ms, maxConnectionDuration: 10m, tcpKeepalive: { time: 60s, interval: 10s, probes: 4 } }
               http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: 30s, maxRequestsPerConnection: 3 }
             outlierDetection:
               consecutive5xxErrors: 7
@@ -142,6 +142,8 @@ class ResilienceTranslationTest {
     assertThat(dp.connectTimeout()).isEqualTo(Duration.ofMillis(250));
     assertThat(dp.maxConnectionDuration()).isEqualTo(Duration.ofMinutes(10));
     assertThat(dp.maxRequestsPerConnection()).isEqualTo(3);
+    assertThat(c.getUpstreamConnectionOptions().getTcpKeepalive().getKeepaliveTime().getValue()).isEqualTo(60);
+    assertThat(dp.tcpKeepalive()).isEqualTo(new io.keelson.dataplane.config.TcpKeepalive(4, 60, 10));
     assertThat(dataPlane(r).cluster("product-service|v1").connectTimeout()).as("subsets too")
         .isEqualTo(Duration.ofMillis(250));
     assertThat(dp.outlierDetection().consecutive5xx()).isEqualTo(7);

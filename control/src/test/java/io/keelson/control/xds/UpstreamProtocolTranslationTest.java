@@ -272,6 +272,14 @@ class UpstreamProtocolTranslationTest {
         .contains("useClientProtocol").contains("expected true or false");
     assertThat(errors(dr.formatted("maxRequestsPerConnection: -1"))).singleElement().asString()
         .contains("maxRequestsPerConnection").contains("expected a whole number from 0");
+    String tcp = dr.replace("http: { %s }", "tcp: { %s }");
+    assertThat(errors(tcp.formatted("tcpKeepalive: { time: 1500ms, probes: 0 }"))).containsExactlyInAnyOrder(
+        "dr.yaml: DestinationRule/web: spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: 'PT1.5S' is not whole"
+            + " seconds from 1s to 32767s (the kernel's unit and range)",
+        "dr.yaml: DestinationRule/web: spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes: expected a whole"
+            + " number from 1 to 32767, got 0");
+    assertThat(errors(tcp.formatted("connectTimeout: 0s"))).singleElement().asString()
+        .contains("connectTimeout: is zero; expected a positive duration");
   }
 
   /** {@code self}'s resources: the shared translation with mTLS plus its inbound listener, no CUSTOM providers. */

@@ -25,6 +25,7 @@ import java.util.List;
  * @param maxRequestsPerConnection common_http_protocol_options.max_requests_per_connection: an upstream connection
  *                       carries at most this many requests (HTTP/1.1 exchanges or HTTP/2 streams), then closes once
  *                       idle; 0 for no limit
+ * @param tcpKeepalive   upstream_connection_options.tcp_keepalive for every upstream connection, or null for none
  */
 public record ClusterConfig(
     String name,
@@ -41,7 +42,8 @@ public record ClusterConfig(
     ClientTls tls,
     OriginalDstConfig originalDst,
     java.net.InetSocketAddress sourceAddress,
-    int maxRequestsPerConnection) {
+    int maxRequestsPerConnection,
+    TcpKeepalive tcpKeepalive) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -63,6 +65,15 @@ public record ClusterConfig(
     if (maxRequestsPerConnection < 0) {
       throw new IllegalArgumentException("maxRequestsPerConnection " + maxRequestsPerConnection + " < 0");
     }
+  }
+
+  /** A cluster without TCP keepalive. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress, int maxRequestsPerConnection) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, null);
   }
 
   /** A cluster without a per-connection request limit. */
@@ -113,7 +124,8 @@ public record ClusterConfig(
         .tls(tls)
         .originalDst(originalDst)
         .sourceAddress(sourceAddress)
-        .maxRequestsPerConnection(maxRequestsPerConnection);
+        .maxRequestsPerConnection(maxRequestsPerConnection)
+        .tcpKeepalive(tcpKeepalive);
   }
 
   /**
@@ -136,6 +148,7 @@ public record ClusterConfig(
     private OriginalDstConfig originalDst;
     private java.net.InetSocketAddress sourceAddress;
     private int maxRequestsPerConnection;
+    private TcpKeepalive tcpKeepalive;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -204,9 +217,15 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder tcpKeepalive(TcpKeepalive tcpKeepalive) {
+      this.tcpKeepalive = tcpKeepalive;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
-          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection);
+          maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
+          tcpKeepalive);
     }
   }
 

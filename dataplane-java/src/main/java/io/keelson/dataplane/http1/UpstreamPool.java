@@ -177,12 +177,12 @@ final class UpstreamPool {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ClientTls tls = cluster.config().tls();
-    Bootstrap b = transport.bindSource(new Bootstrap()
+    Bootstrap b = transport.upstream(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .handler(handler), cluster.config().sourceAddress()); // upstream_bind_config
+        .handler(handler), cluster.config()); // upstream_bind_config, tcp_keepalive
     if (tls == null) {
       return b.connect(endpoint.address);
     }

@@ -245,11 +245,11 @@ final class UpstreamChannels {
   private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    return transport.bindSource(new Bootstrap()
+    return transport.upstream(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs)),
-        cluster.config().sourceAddress()); // upstream_bind_config
+        cluster.config()); // upstream_bind_config, tcp_keepalive
   }
 }

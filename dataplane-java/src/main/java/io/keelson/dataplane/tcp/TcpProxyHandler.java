@@ -283,7 +283,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     var tls = cluster.config().tls();
     InetSocketAddress address = new InetSocketAddress(endpoint.host(), endpoint.port());
     long timeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    ChannelFuture f = context.transport().bindSource(new Bootstrap()
+    ChannelFuture f = context.transport().upstream(new Bootstrap()
         .group(down.eventLoop())
         .channel(context.transport().clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
@@ -296,7 +296,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
               TlsPipeline.addClient(ch, tls, context.stats().tls("cluster." + cluster.name()), address.getHostString(), address.getPort());
             }
           }
-        }), cluster.config().sourceAddress()) // upstream_bind_config
+        }), cluster.config()) // upstream_bind_config, tcp_keepalive
         .connect(address);
     upstream = f.channel();
     upstream.closeFuture().addListener(c -> breaker.releaseConnection()); // the slot is held until the upstream closes

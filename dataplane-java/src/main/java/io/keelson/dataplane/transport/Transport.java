@@ -100,6 +100,46 @@ public enum Transport {
    * picked at connect time for the 4-tuple, so connections from one source address to many destinations do not share
    * one ephemeral port range. io_uring and NIO have no such option in Netty: the port is picked at bind time there.
    */
+  /**
+   * Sets what a cluster asks of every upstream connection on {@code b}: its source address ({@link #bindSource}) and
+   * its TCP keepalive (SO_KEEPALIVE, with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT where set).
+   */
+  public io.netty.bootstrap.Bootstrap upstream(io.netty.bootstrap.Bootstrap b,
+      io.keelson.dataplane.config.ClusterConfig cluster) {
+    io.keelson.dataplane.config.TcpKeepalive k = cluster.tcpKeepalive();
+    if (k != null) {
+      b.option(io.netty.channel.ChannelOption.SO_KEEPALIVE, true);
+      keepalive(b, k.timeSeconds(), k.intervalSeconds(), k.probes());
+    }
+    return bindSource(b, cluster.sourceAddress());
+  }
+
+  private void keepalive(io.netty.bootstrap.Bootstrap b, Integer idle, Integer interval, Integer count) {
+    switch (this) {
+      case EPOLL -> {
+        set(b, io.netty.channel.epoll.EpollChannelOption.TCP_KEEPIDLE, idle);
+        set(b, io.netty.channel.epoll.EpollChannelOption.TCP_KEEPINTVL, interval);
+        set(b, io.netty.channel.epoll.EpollChannelOption.TCP_KEEPCNT, count);
+      }
+      case IO_URING -> {
+        set(b, io.netty.channel.uring.IoUringChannelOption.TCP_KEEPIDLE, idle);
+        set(b, io.netty.channel.uring.IoUringChannelOption.TCP_KEEPINTVL, interval);
+        set(b, io.netty.channel.uring.IoUringChannelOption.TCP_KEEPCNT, count);
+      }
+      case NIO -> {
+        set(b, io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE), idle);
+        set(b, io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), interval);
+        set(b, io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+      }
+    }
+  }
+
+  private static void set(io.netty.bootstrap.Bootstrap b, io.netty.channel.ChannelOption<Integer> option, Integer v) {
+    if (v != null) {
+      b.option(option, v);
+    }
+  }
+
   public io.netty.bootstrap.Bootstrap bindSource(io.netty.bootstrap.Bootstrap b, java.net.InetSocketAddress source) {
     if (source == null) {
       return b;

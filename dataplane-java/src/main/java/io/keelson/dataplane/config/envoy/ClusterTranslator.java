@@ -245,6 +245,12 @@ final class ClusterTranslator {
       source = sourceAddress(c.getUpstreamBindConfig(), path + ".upstream_bind_config");
       ok &= source != null;
     }
+    io.keelson.dataplane.config.TcpKeepalive keepalive = null;
+    if (c.getUpstreamConnectionOptions().hasTcpKeepalive()) {
+      keepalive = tcpKeepalive(c.getUpstreamConnectionOptions().getTcpKeepalive(),
+          path + ".upstream_connection_options.tcp_keepalive");
+      ok &= keepalive != null;
+    }
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
@@ -258,7 +264,29 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection);
+        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive);
+  }
+
+  /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */
+  private io.keelson.dataplane.config.TcpKeepalive tcpKeepalive(io.envoyproxy.envoy.config.core.v3.TcpKeepalive k,
+      String path) {
+    Integer probes = k.hasKeepaliveProbes() ? positive(k.getKeepaliveProbes().getValue(), path + ".keepalive_probes") : null;
+    Integer time = k.hasKeepaliveTime() ? positive(k.getKeepaliveTime().getValue(), path + ".keepalive_time") : null;
+    Integer interval = k.hasKeepaliveInterval()
+        ? positive(k.getKeepaliveInterval().getValue(), path + ".keepalive_interval") : null;
+    if ((k.hasKeepaliveProbes() && probes == null) || (k.hasKeepaliveTime() && time == null)
+        || (k.hasKeepaliveInterval() && interval == null)) {
+      return null;
+    }
+    return new io.keelson.dataplane.config.TcpKeepalive(probes, time, interval);
+  }
+
+  private Integer positive(int value, String path) {
+    if (value < 1 || value > 32767) { // the kernel's bound for TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT
+      problems.error(path, value + " is out of range; expected 1 to 32767");
+      return null;
+    }
+    return value;
   }
 
   /**

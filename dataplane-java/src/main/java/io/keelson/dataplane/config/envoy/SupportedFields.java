@@ -327,7 +327,7 @@ final class SupportedFields {
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
-            "cleanup_interval", "upstream_bind_config")
+            "cleanup_interval", "upstream_bind_config", "upstream_connection_options")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -337,6 +337,11 @@ final class SupportedFields {
         .supportAlso("maglev_lb_config")
         .supportAlso("ring_hash_lb_config")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions.getDescriptor(), "tcp_keepalive")
+        .reject("set_local_interface_name_on_upstream_connections", "not supported")
+        .reject("happy_eyeballs_config", "not supported: endpoints are connected by the address they name");
+    rules(io.envoyproxy.envoy.config.core.v3.TcpKeepalive.getDescriptor(), "keepalive_probes", "keepalive_time",
+        "keepalive_interval");
     rules(io.envoyproxy.envoy.config.core.v3.BindConfig.getDescriptor(), "source_address")
         .reject("freebind", "IP_FREEBIND on upstream sockets is not supported; the source_address must be local")
         .reject("socket_options", "socket options on upstream sockets are not supported")
