@@ -48,9 +48,20 @@ public final class Authz {
    *
    * @param fromHeaders header name to value prefix (empty prefix: the whole value), in order
    */
+  /**
+   * One RequestAuthentication {@code jwtRules} entry. {@code fromCookies}: cookie names carrying the token;
+   * {@code outputClaimToHeaders}: header name to claim name ({@code a.b} for a nested claim), in order.
+   */
   public record JwtRule(String issuer, List<String> audiences, String jwks, String jwksUri,
       java.util.Map<String, String> fromHeaders, List<String> fromParams, boolean forwardOriginalToken,
-      String outputPayloadToHeader) {}
+      String outputPayloadToHeader, List<String> fromCookies, java.util.Map<String, String> outputClaimToHeaders) {
+    public JwtRule(String issuer, List<String> audiences, String jwks, String jwksUri,
+        java.util.Map<String, String> fromHeaders, List<String> fromParams, boolean forwardOriginalToken,
+        String outputPayloadToHeader) {
+      this(issuer, audiences, jwks, jwksUri, fromHeaders, fromParams, forwardOriginalToken, outputPayloadToHeader,
+          List.of(), java.util.Map.of());
+    }
+  }
 
   /** {@code key} e.g. {@code request.headers[x-token]}, {@code source.ip}, {@code source.namespace}. */
   public record Condition(String key, List<String> values, List<String> notValues) {

@@ -165,9 +165,7 @@ final class SecurityParser {
     java.util.Set<String> issuers = new java.util.HashSet<>();
     for (Fields r : spec.objects("jwtRules", false)) {
       r.allow(Set.of("issuer", "audiences", "jwks", "jwksUri", "fromHeaders", "fromParams", "forwardOriginalToken",
-          "outputPayloadToHeader"), Map.of(
-          "fromCookies", "tokens in cookies are not supported; use fromHeaders or fromParams",
-          "outputClaimToHeaders", "outputClaimToHeaders is not supported yet; use outputPayloadToHeader",
+          "outputPayloadToHeader", "fromCookies", "outputClaimToHeaders"), Map.of(
           "timeout", "timeout is not supported; JWKS fetches time out after 5 s"));
       String issuer = r.string("issuer", true);
       if (issuer != null && !issuers.add(issuer)) {
@@ -214,8 +212,26 @@ final class SecurityParser {
         r.error("outputPayloadToHeader", "'" + output + "' is not a header name");
       }
       Boolean forward = r.bool("forwardOriginalToken");
+      List<String> cookies = r.strings("fromCookies", false);
+      for (String c : cookies) {
+        if (!c.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+          r.error("fromCookies", "'" + c + "' is not a cookie name");
+        }
+      }
+      Map<String, String> claims = new java.util.LinkedHashMap<>();
+      for (Fields c : r.objects("outputClaimToHeaders", false)) {
+        c.allow("header", "claim");
+        String header = c.string("header", true);
+        String claim = c.string("claim", true);
+        if (header != null && (!header.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+") || header.equalsIgnoreCase("host"))) {
+          c.error("header", "'" + header + "' is not a header name a claim may set");
+        } else if (header != null && claim != null && claims.put(header.toLowerCase(java.util.Locale.ROOT), claim) != null) {
+          c.error("header", "'" + header + "' is set twice; expected one claim per header");
+        }
+      }
       rules.add(new Authz.JwtRule(issuer == null ? "" : issuer, r.strings("audiences", false), jwks, jwksUri,
-          java.util.Collections.unmodifiableMap(headers), r.strings("fromParams", false), forward != null && forward, output));
+          java.util.Collections.unmodifiableMap(headers), r.strings("fromParams", false), forward != null && forward, output,
+          List.copyOf(cookies), java.util.Collections.unmodifiableMap(claims)));
     }
     return new Policy.RequestAuthentication(meta, namespace, selector, List.copyOf(rules));
   }

@@ -88,6 +88,10 @@ public final class RequestAuthenticationTranslator {
     }
     j.fromHeaders().forEach((h, prefix) -> p.addFromHeaders(JwtHeader.newBuilder().setName(h).setValuePrefix(prefix)));
     p.addAllFromParams(j.fromParams());
+    p.addAllFromCookies(j.fromCookies());
+    j.outputClaimToHeaders().forEach((header, claim) -> p.addClaimToHeaders(
+        io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader.newBuilder().setHeaderName(header)
+            .setClaimName(claim)));
     if (j.outputPayloadToHeader() != null) {
       p.setForwardPayloadHeader(j.outputPayloadToHeader());
     }

@@ -177,7 +177,8 @@ class RequestAuthenticationTest {
         jwtRules:
         - issuer: a
           jwks: '{"nope": 1}'
-          fromCookies: [ session ]
+          fromCookies: [ "bad;name" ]
+          outputClaimToHeaders: [ { header: host, claim: sub }, { header: x-a, claim: sub }, { header: X-A, claim: iss } ]
         - issuer: a
           jwksUri: ftp://keys
         - audiences: [ x ]
@@ -187,7 +188,9 @@ class RequestAuthenticationTest {
         .contains("RequestAuthentication/jwt")
         .contains("spec.targetRef: targetRef (Gateway API attachment) is not supported")
         .contains("spec.jwtRules[0].jwks: expected a JWKS")
-        .contains("spec.jwtRules[0].fromCookies: tokens in cookies are not supported")
+        .contains("spec.jwtRules[0].fromCookies: 'bad;name' is not a cookie name")
+        .contains("spec.jwtRules[0].outputClaimToHeaders[0].header: 'host' is not a header name a claim may set")
+        .contains("spec.jwtRules[0].outputClaimToHeaders[2].header: 'X-A' is set twice")
         .contains("spec.jwtRules[1].issuer: 'a' is listed twice")
         .contains("spec.jwtRules[1].jwksUri: 'ftp://keys' is not an http(s) URL")
         .contains("spec.jwtRules[2].issuer: is required")

@@ -83,4 +83,76 @@ class SidecarJwtTest {
       jwks.stop(0);
     }
   }
+
+  /**
+   * RequestAuthentication {@code fromCookies} and {@code outputClaimToHeaders}: a token in a cookie is verified by the
+   * destination sidecar, which hands the app the claims as headers (a nested one too), replacing a client's own header
+   * of that name; a forged cookie token is refused.
+   */
+  @Test
+  void aTokenFromACookieIsVerifiedAndItsClaimsReachTheAppAsHeaders() throws Exception {
+    TestJwts keys = new TestJwts();
+    HttpServer jwks = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    jwks.createContext("/keys.json", ex -> {
+      byte[] body = keys.jwks().getBytes(StandardCharsets.UTF_8);
+      ex.sendResponseHeaders(200, body.length);
+      ex.getResponseBody().write(body);
+      ex.close();
+    });
+    jwks.start();
+    HttpServer app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    app.createContext("/", ex -> { // echoes the claim headers it was given
+      byte[] body = ("user=" + ex.getRequestHeaders().getFirst("x-user") + " tenant="
+          + ex.getRequestHeaders().getFirst("x-tenant")).getBytes(StandardCharsets.UTF_8);
+      ex.sendResponseHeaders(200, body.length);
+      ex.getResponseBody().write(body);
+      ex.close();
+    });
+    app.start();
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        Sidecar product = secureSidecar(cp, "product-service", "product", app.getAddress().getPort());
+        Sidecar web = secureSidecar(cp, "web", "web", 1)) {
+      cp.store.apply(PolicyParser.parse("services.yaml", SidecarMtlsTest.SERVICES).policies(), false);
+      cp.store.apply(PolicyParser.parse("jwt.yaml", """
+          apiVersion: security.istio.io/v1
+          kind: RequestAuthentication
+          metadata: { name: idp, namespace: shop }
+          spec:
+            jwtRules:
+            - issuer: %s
+              jwksUri: http://127.0.0.1:%d/keys.json
+              fromCookies: [ session ]
+              outputClaimToHeaders:
+              - { header: x-user, claim: sub }
+              - { header: x-tenant, claim: org.tenant }
+          ---
+          apiVersion: security.istio.io/v1
+          kind: AuthorizationPolicy
+          metadata: { name: signed-in, namespace: shop }
+          spec:
+            action: ALLOW
+            rules:
+            - from: [ { source: { requestPrincipals: [ "*" ] } } ]
+          """.formatted(ISS, jwks.getAddress().getPort())).policies(), false);
+      int outbound = web.outboundAddress().getPort();
+      String token = keys.rs256(TestJwts.claims(ISS, "alice", null, "org", java.util.Map.of("tenant", "acme")));
+      String cookie = "cookie: theme=dark; session=" + token + "\r\nx-tenant: spoofed\r\n";
+      await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> body(outbound, cookie)
+          .equals("user=alice tenant=acme"));
+      assertThat(status(outbound, "GET", "/items", "")).as("no token: no principal").isEqualTo(403);
+      assertThat(status(outbound, "GET", "/items", "cookie: session=" + token.substring(0, token.length() - 4)
+          + "AAAA\r\n")).as("forged cookie token").isEqualTo(401);
+    } finally {
+      jwks.stop(0);
+      app.stop(0);
+    }
+  }
+
+  private static String body(int port, String headers) throws Exception {
+    try (io.keelson.dataplane.testing.RawHttp http = new io.keelson.dataplane.testing.RawHttp(port)) {
+      var r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n" + headers + "\r\n").read();
+      return r.status() == 200 ? r.body() : "status " + r.status();
+    }
+  }
 }

@@ -534,17 +534,18 @@ final class SupportedFields {
         .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.jwt_authn.allowed/denied");
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.getDescriptor(),
             "issuer", "audiences", "require_expiration", "remote_jwks", "local_jwks", "forward", "from_headers",
-            "from_params", "forward_payload_header", "payload_in_metadata", "clock_skew_seconds")
+            "from_params", "from_cookies", "forward_payload_header", "payload_in_metadata", "clock_skew_seconds",
+            "claim_to_headers")
         .reject("subjects", "subject matching is not supported; use an RBAC policy on the request principal")
         .reject("max_lifetime", "not supported")
-        .reject("from_cookies", "tokens in cookies are not supported; use from_headers or from_params")
         .reject("pad_forward_payload_header", "not supported; the payload is forwarded as sent (base64url, unpadded)")
         .reject("normalize_payload_in_metadata", "not supported")
         .reject("header_in_metadata", "not supported; use payload_in_metadata")
         .reject("failed_status_in_metadata", "not supported")
-        .reject("claim_to_headers", "not supported yet; use forward_payload_header")
         .reject("clear_route_cache", "not supported: routes are chosen before the filters run")
         .ignore("jwt_cache_config", "ignored: verified signatures are always cached per provider (4096 tokens)");
+    rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader.getDescriptor(), "header_name",
+        "claim_name");
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks.getDescriptor(), "http_uri", "cache_duration")
         .ignore("async_fetch", "ignored: remote JWKS are always fetched in the background, never on a request's path")
         .ignore("retry_policy", "ignored: failed fetches are retried with backoff (0.5 s doubling to 30 s)");

@@ -210,7 +210,25 @@ public final class JwtAuthnFactory implements HttpFilterFactory {
       headers.add(new Provider.Location(h.getName().toLowerCase(Locale.ROOT), h.getValuePrefix()));
     }
     List<String> params = List.copyOf(p.getFromParamsList());
-    if (headers.isEmpty() && params.isEmpty()) {
+    List<String> cookies = List.copyOf(p.getFromCookiesList());
+    for (int i = 0; i < cookies.size(); i++) {
+      if (cookies.get(i).isEmpty() || cookies.get(i).contains("=") || cookies.get(i).contains(";")) {
+        e.error(path + ".from_cookies[" + i + "]", "'" + cookies.get(i) + "' is not a cookie name");
+      }
+    }
+    List<Provider.ClaimHeader> claimHeaders = new ArrayList<>();
+    for (int i = 0; i < p.getClaimToHeadersCount(); i++) {
+      var c = p.getClaimToHeaders(i);
+      String at = path + ".claim_to_headers[" + i + "]";
+      if (!isHeaderName(c.getHeaderName())) {
+        e.error(at + ".header_name", "'" + c.getHeaderName() + "' is not a header name");
+      } else if (c.getClaimName().isEmpty()) {
+        e.error(at + ".claim_name", "a claim name is required");
+      } else {
+        claimHeaders.add(new Provider.ClaimHeader(c.getHeaderName().toLowerCase(Locale.ROOT), c.getClaimName()));
+      }
+    }
+    if (headers.isEmpty() && params.isEmpty() && cookies.isEmpty()) {
       headers.addAll(Provider.DEFAULT_HEADERS);
       params = Provider.DEFAULT_PARAMS;
     }
@@ -222,7 +240,7 @@ public final class JwtAuthnFactory implements HttpFilterFactory {
     }
     return new Provider(name, p.getIssuer().isEmpty() ? null : p.getIssuer(), audiences, local, remote,
         List.copyOf(headers), params, p.getForward(), payloadHeader, inMetadata, skew, p.getRequireExpiration(),
-        new VerifiedTokens());
+        new VerifiedTokens(), cookies, List.copyOf(claimHeaders));
   }
 
   private static Requirement requirement(JwtRequirement r, String path, Map<String, Integer> providers, ConfigErrors e) {
@@ -310,5 +328,19 @@ public final class JwtAuthnFactory implements HttpFilterFactory {
     String p = "http." + resources.statPrefix() + ".jwt_authn.";
     return new JwtAuthnFilter((JwtAuthnConfig) settings, clock, resources.stats().counter(p + "allowed"),
         resources.stats().counter(p + "denied"));
+  }
+
+  /** An HTTP field name (RFC 9110 token characters), not a pseudo-header and not Host. */
+  private static boolean isHeaderName(String name) {
+    if (name.isEmpty() || name.equalsIgnoreCase("host")) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (!(Character.isLetterOrDigit(c) && c < 128) && "!#$%&'*+-.^_`|~".indexOf(c) < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -64,6 +64,15 @@ final class JwtAuthnFilter implements HttpFilter {
       if (v.provider().payloadHeader() != null) {
         add.add(new HeaderMutations.HeaderValue(v.provider().payloadHeader(), v.jwt().payloadB64(), false));
       }
+      for (Provider.ClaimHeader c : v.provider().claimHeaders()) {
+        // The client's own header of that name never passes as if it were the claim (Envoy leaves it when the claim
+        // is missing: Keelson removes it then).
+        remove.add(c.header());
+        String value = Provider.claim(v.jwt().payload(), c.claim());
+        if (value != null) {
+          add.add(new HeaderMutations.HeaderValue(c.header(), value, false));
+        }
+      }
     }
     if (!add.isEmpty() || !remove.isEmpty()) {
       context.mutateRequestHeaders(new HeaderMutations(add, remove));

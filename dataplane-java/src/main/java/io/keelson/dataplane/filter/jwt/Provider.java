@@ -4,7 +4,7 @@ import io.keelson.dataplane.route.RequestHead;
 import java.util.List;
 
 /**
- * One {@code JwtProvider}, compiled: where its tokens are ({@code from_headers}, {@code from_params};
+ * One {@code JwtProvider}, compiled: where its tokens are ({@code from_headers}, {@code from_params}, {@code from_cookies};
  * by default {@code Authorization: Bearer} and {@code access_token}), who issues them, for whom, and
  * their keys (inline, or a shared {@link RemoteJwks}). Immutable and thread-safe.
  *
@@ -14,13 +14,41 @@ import java.util.List;
  * @param forward            keep the token in the forwarded request (false: its header is removed)
  * @param payloadHeader      header to forward the verified payload (base64url) in, or null
  * @param payloadInMetadata  key of the payload under {@code envoy.filters.http.jwt_authn} metadata, or null
+ * @param cookies            {@code from_cookies}: cookie names carrying the token, looked at after headers and params
+ * @param claimHeaders       {@code claim_to_headers}: request headers set from the verified token's claims
  */
 record Provider(String name, String issuer, List<String> audiences, List<Jwk> localKeys, RemoteJwks remote,
     List<Location> headers, List<String> params, boolean forward, String payloadHeader, String payloadInMetadata,
-    long clockSkewSeconds, boolean requireExpiration, VerifiedTokens verified) {
+    long clockSkewSeconds, boolean requireExpiration, VerifiedTokens verified, List<String> cookies,
+    List<ClaimHeader> claimHeaders) {
 
   /** A header carrying the token after {@code prefix} (e.g. {@code Bearer }); empty prefix = the whole value. */
   record Location(String header, String prefix) {}
+
+  /** {@code header} (lower case) gets the value of {@code claim} ({@code a.b} names a nested claim). */
+  record ClaimHeader(String header, String claim) {}
+
+  /**
+   * The claim's value as Envoy writes it into a header (a string as is, a number or boolean as text), or null when
+   * the token has no such claim or it is an object or a list.
+   */
+  static String claim(java.util.Map<String, Object> payload, String name) {
+    Object v = payload;
+    for (String part : name.split("\\.", -1)) {
+      if (!(v instanceof java.util.Map<?, ?> m)) {
+        return null;
+      }
+      v = m.get(part);
+    }
+    if (v instanceof String || v instanceof Boolean) {
+      return v.toString();
+    }
+    if (v instanceof Number n) {
+      double d = n.doubleValue();
+      return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : n.toString();
+    }
+    return null;
+  }
 
   static final List<Location> DEFAULT_HEADERS = List.of(new Location("authorization", "Bearer "));
   static final List<String> DEFAULT_PARAMS = List.of("access_token");
@@ -56,6 +84,35 @@ record Provider(String name, String issuer, List<String> audiences, List<Jwk> lo
           return v;
         }
       }
+    }
+    String cookieHeader = cookies.isEmpty() ? null : head.header("cookie");
+    if (cookieHeader != null) {
+      for (String c : cookies) {
+        String v = cookie(cookieHeader, c);
+        if (v != null) {
+          from[0] = null; // a cookie is never removed from the forwarded request (Envoy's forward applies to headers)
+          return v;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The value of cookie {@code name} in a Cookie header ({@code a=1; b=2}), or null. */
+  static String cookie(String header, String name) {
+    int at = 0;
+    while (at < header.length()) {
+      int semi = header.indexOf(';', at);
+      int end = semi < 0 ? header.length() : semi;
+      int start = at;
+      while (start < end && header.charAt(start) == ' ') {
+        start++;
+      }
+      if (end - start > name.length() && header.charAt(start + name.length()) == '='
+          && header.startsWith(name, start)) {
+        return header.substring(start + name.length() + 1, end).trim();
+      }
+      at = end + 1;
     }
     return null;
   }

@@ -50,6 +50,12 @@ class JwtAuthnProxyTest {
                             cache_duration: 300s
                           forward_payload_header: x-jwt-payload
                           payload_in_metadata: %s
+                          from_headers: [ { name: authorization, value_prefix: "Bearer " } ]
+                          from_cookies: [ session ]
+                          claim_to_headers:
+                          - { header_name: x-jwt-sub, claim_name: sub }
+                          - { header_name: x-jwt-tenant, claim_name: org.tenant }
+                          - { header_name: x-jwt-level, claim_name: level }
                       rules:
                       - match: { prefix: / }
                         requires: { requires_any: { requirements: [ { provider_name: origins-0 }, { allow_missing: {} } ] } }
@@ -133,6 +139,31 @@ class JwtAuthnProxyTest {
       assertThat(app.lastHeaders).doesNotContainKey("authorization");
       assertThat(app.lastHeaders.get("x-jwt-payload")).isEqualTo(token.split("\\.")[1]);
     }
+  }
+
+  @Test
+  void aTokenInACookieIsVerifiedAndClaimsBecomeHeadersReplacingTheClients() throws Exception {
+    String token = keys.rs256(TestJwts.claims(ISS, "alice", "svc.example", "org", java.util.Map.of("tenant", "acme"),
+        "level", 7));
+    HttpResponse<String> r = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/orders"))
+        .header("cookie", "theme=dark; session=" + token + "; other=1")
+        .header("x-jwt-tenant", "spoofed").header("x-jwt-level", "99"));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(app.lastHeaders).containsEntry("x-jwt-sub", "alice").containsEntry("x-jwt-tenant", "acme")
+        .containsEntry("x-jwt-level", "7");
+    assertThat(app.lastHeaders.get("cookie")).as("a cookie stays in the request").contains("session=");
+
+    // A verified token without the claims: the client's own headers of those names do not pass as claims.
+    HttpResponse<String> bare = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/orders"))
+        .header("authorization", "Bearer " + keys.rs256(TestJwts.claims(ISS, "alice", "svc.example")))
+        .header("x-jwt-tenant", "spoofed"));
+    assertThat(bare.statusCode()).isEqualTo(200);
+    assertThat(app.lastHeaders).doesNotContainKey("x-jwt-tenant").containsEntry("x-jwt-sub", "alice");
+
+    // A forged cookie token is refused like a forged header token.
+    HttpResponse<String> forged = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/orders"))
+        .header("cookie", "session=" + token.substring(0, token.length() - 4) + "AAAA"));
+    assertThat(forged.statusCode()).isEqualTo(401);
   }
 
   @Test
