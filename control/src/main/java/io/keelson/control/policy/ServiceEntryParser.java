@@ -10,8 +10,9 @@ import java.util.regex.Pattern;
 
 /**
  * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
- * exportTo, validated as istiod validates them where Keelson acts on the field; fields it does not act on yet
- * ({@code addresses}, {@code workloadSelector}, {@code subjectAltNames}, wildcard hosts) are rejected by name.
+ * exportTo, validated as istiod validates them where Keelson acts on the field; wildcard hosts ({@code *.example.com})
+ * with resolution NONE only; fields it does not act on yet ({@code addresses}, {@code workloadSelector},
+ * {@code subjectAltNames}) are rejected by name.
  * Stateless.
  */
 final class ServiceEntryParser {
@@ -58,6 +59,11 @@ final class ServiceEntryParser {
       }
     }
     List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution);
+    if (resolution != null && resolution != Policy.Resolution.NONE && hosts.stream().anyMatch(h -> h.startsWith("*."))) {
+      spec.error("resolution", resolution + " with a wildcard host: a wildcard names no address to resolve or list;"
+          + " expected NONE (the connection goes where the app sent it)");
+      return null;
+    }
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
@@ -70,8 +76,15 @@ final class ServiceEntryParser {
     for (int i = 0; i < written.size(); i++) {
       String h = written.get(i);
       String at = "hosts[" + i + "]";
-      if (h.contains("*")) {
-        spec.error(at, "wildcard host '" + h + "' is not supported yet; expected exact DNS names");
+      if (h.startsWith("*.") && DNS_NAME.matcher(h.substring(2)).matches() && h.substring(2).contains(".")) {
+        if (hosts.contains(h.toLowerCase(java.util.Locale.ROOT))) {
+          spec.error(at, "host '" + h + "' is listed twice");
+        } else {
+          hosts.add(h.toLowerCase(java.util.Locale.ROOT)); // resolution NONE only: checked by the caller
+        }
+      } else if (h.contains("*")) {
+        spec.error(at, "'" + h + "' is not a wildcard host Keelson takes; expected '*.' then a domain of at least two"
+            + " labels (e.g. *.example.com)");
       } else if (!DNS_NAME.matcher(h).matches()) {
         spec.error(at, "'" + h + "' is not a DNS name; expected e.g. api.example.com");
       } else if (h.endsWith(".svc.cluster.local") || h.endsWith(".svc")) {

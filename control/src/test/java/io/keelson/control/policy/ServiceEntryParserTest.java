@@ -57,7 +57,7 @@ class ServiceEntryParserTest {
   @Test
   void refusesWhatItDoesNotActOnByFieldPath() {
     assertThat(errors(HEAD + """
-          hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local ]
+          hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com" ]
           addresses: [ 10.1.2.3 ]
           workloadSelector: { labels: { app: x } }
           exportTo: [ other-namespace ]
@@ -68,8 +68,12 @@ class ServiceEntryParserTest {
           - { number: 80, name: web }
           - { name: nonumber }
         """)).containsExactlyInAnyOrder(
-        "bad.yaml: ServiceEntry/external: spec.hosts[0]: wildcard host '*.example.com' is not supported yet; expected"
-            + " exact DNS names",
+        "bad.yaml: ServiceEntry/external: spec.resolution: DNS with a wildcard host: a wildcard names no address to"
+            + " resolve or list; expected NONE (the connection goes where the app sent it)",
+        "bad.yaml: ServiceEntry/external: spec.hosts[3]: 'a.*.example.com' is not a wildcard host Keelson takes;"
+            + " expected '*.' then a domain of at least two labels (e.g. *.example.com)",
+        "bad.yaml: ServiceEntry/external: spec.hosts[4]: '*.com' is not a wildcard host Keelson takes;"
+            + " expected '*.' then a domain of at least two labels (e.g. *.example.com)",
         "bad.yaml: ServiceEntry/external: spec.hosts[1]: 'not a name' is not a DNS name; expected e.g. api.example.com",
         "bad.yaml: ServiceEntry/external: spec.hosts[2]: 'svc.default.svc.cluster.local' names a Kubernetes service;"
             + " register it as a keelson.io/v1alpha1 Service instead",

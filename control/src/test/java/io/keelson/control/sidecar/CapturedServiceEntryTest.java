@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * Shown: a STATIC ServiceEntry host on port 80 (endpoint 10.77.2.2:8080) is reached by its name, with its
  * VirtualService's request header; a Host the mesh does not know on that port gets 502 (block_all); a connection to a
  * port nobody declared (8080 directly, 7001) goes to BlackHoleCluster and is closed without reaching the server; a
- * resolution NONE TCP entry (port 7000) passes to where the app sent it. Skipped, with the reason printed, without
+ * resolution NONE TCP entry (port 7000) passes to where the app sent it, and so does any name under a wildcard HTTP
+ * entry ({@code *.wild.test}). Skipped, with the reason printed, without
  * root or the tools; the namespaces are removed even when the test fails.
  */
 class CapturedServiceEntryTest {
@@ -89,6 +90,15 @@ class CapturedServiceEntryTest {
         ports: [ { number: 7000, name: tcp, protocol: TCP } ]
       ---
       apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: wild }
+      spec:
+        hosts: [ "*.wild.test" ]
+        location: MESH_EXTERNAL
+        resolution: NONE
+        ports: [ { number: 80, name: http, protocol: HTTP } ]
+      ---
+      apiVersion: networking.istio.io/v1
       kind: VirtualService
       metadata: { name: api }
       spec:
@@ -112,6 +122,7 @@ class CapturedServiceEntryTest {
     assertThat(iptables.waitFor(60, TimeUnit.SECONDS) && iptables.exitValue() == 0).as(m.logs()).isTrue();
     m.start(outside, "echo", appUser(PYTHON, "-c", ECHO));
     m.start(outside, "hello", appUser(PYTHON, "-c", HELLO));
+    m.start(outside, "echo80", PYTHON, "-c", ECHO.replace("8080", "80")); // root: port 80
     m.awaitRootPem();
     m.start(m.client, "client-sidecar", CapturedMesh.sidecar(List.of("--xds", "10.77.1.1:15010"), "frontend", "8000",
         "10.77.1.2"));
@@ -127,6 +138,14 @@ class CapturedServiceEntryTest {
     assertThat(entry.out()).contains("path=/hello").containsIgnoringCase("x-via-entry: api")
         .containsIgnoringCase("x-envoy-attempt-count: 1").contains("peer=10.77.1.2");
 
+    // A wildcard entry (resolution NONE): any name under it goes where the app sent it, through its own cluster.
+    Result wild = appCurl("--resolve", "en.wild.test:80:10.77.2.2", "http://en.wild.test/wiki");
+    assertThat(wild.exit()).as(wild.out() + m.logs()).isZero();
+    assertThat(wild.out()).contains("path=/wiki").containsIgnoringCase("host: en.wild.test");
+    assertThat(m.stat(m.client, "cluster.outbound|80||*.wild.test.upstream_rq_total")).as(m.logs()).isEqualTo(1);
+    // The domain itself is not under its wildcard: no entry, so block_all.
+    assertThat(appCurl("-o", "/dev/null", "-w", "%{http_code}", "--resolve", "wild.test:80:10.77.2.2",
+        "http://wild.test/x").out()).isEqualTo("502");
     // A Host nobody declared, on the entry's port: istiod's block_all (502), not passed through.
     Result unknownHost = appCurl("-o", "/dev/null", "-w", "%{http_code}", "--resolve", "other.external.test:80:10.77.2.2",
         "http://other.external.test/x");

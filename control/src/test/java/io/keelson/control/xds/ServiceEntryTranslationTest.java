@@ -188,6 +188,42 @@ class ServiceEntryTranslationTest {
         .containsExactly("frontend", "api.example.com:80", "weather.example.com:8080");
   }
 
+  /**
+   * Istio's wildcard egress entries (resolution NONE): a captured sidecar's TLS port gets a chain selected by the
+   * wildcard SNI to the entry's ORIGINAL_DST cluster before the exact names' chains fall through to the passthrough, its
+   * HTTP port a virtual host with the wildcard domain; the data plane takes all of it.
+   */
+  @Test
+  void wildcardEntriesGetWildcardSniChainsAndVirtualHostsToTheirOriginalDestination() throws Exception {
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: frontend }
+        spec:
+          ports: [ { name: http, port: 80 } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: wiki }
+        spec:
+          hosts: [ "*.wikipedia.org" ]
+          location: MESH_EXTERNAL
+          resolution: NONE
+          ports: [ { number: 443, name: tls, protocol: TLS }, { number: 80, name: http, protocol: HTTP } ]
+        """).current(), List.of());
+    Cluster wiki = cluster(r, "outbound|443||*.wikipedia.org");
+    assertThat(wiki.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
+    Listener tls = listener(r, "0.0.0.0_443");
+    assertThat(tls.getFilterChains(0).getFilterChainMatch().getServerNamesList()).containsExactly("*.wikipedia.org");
+    assertThat(tcpCluster(tls.getFilterChains(0))).isEqualTo("outbound|443||*.wikipedia.org");
+    assertThat(vhost(routes(r, "80"), "*.wikipedia.org:80").getDomainsList()).contains("*.wikipedia.org");
+    assertThat(vhost(routes(r, "80"), "*.wikipedia.org:80").getRoutes(0).getRoute().getCluster())
+        .isEqualTo("outbound|80||*.wikipedia.org");
+
+    io.keelson.dataplane.config.ProxySnapshot s = Mesh.dataPlane(r); // the data plane takes wildcard names and clusters
+    assertThat(s.clusters()).containsKey("outbound|443||*.wikipedia.org");
+  }
+
   @Test
   void aCapturedSidecarGetsTheEntriesPortListenersAndRouteConfigurations() throws Exception {
     MeshResources r = new MeshTranslator(15001, false, true).translate(store(ENTRIES).current(), List.of());
