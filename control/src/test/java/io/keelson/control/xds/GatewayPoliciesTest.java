@@ -233,4 +233,73 @@ class GatewayPoliciesTest {
     assertThat(snapshot.warnings()).isEmpty();
     assertThat(snapshot.listeners()).hasSize(4);
   }
+  private static final String CUSTOM = """
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: ext, namespace: istio-ingress }
+      spec:
+        action: CUSTOM
+        provider: { name: %s }
+        rules: [ { to: [ { operation: { ports: [ "9000" ] } } ] } ]
+      """;
+
+  private static final io.keelson.control.security.ExtensionProviders PROVIDERS =
+      io.keelson.control.security.ExtensionProviders.parse("mesh.yaml", """
+          extensionProviders:
+          - name: authz-grpc
+            envoyExtAuthzGrpc: { service: 127.0.0.1, port: 9191, timeout: 2s }
+          - name: authz-http
+            envoyExtAuthzHttp: { service: 127.0.0.1, port: 9192, timeout: 2s }
+          """);
+
+  private static MeshResources withProviders(PolicySet state) {
+    return GatewayPolicies.apply(GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+        state, LABELS, "0.0.0.0", null, false), state, LABELS, "istio-ingress",
+        ExtAuthzClusters.of(PROVIDERS, state, List.of()));
+  }
+
+  @Test
+  void customWithAGrpcProviderPutsNetworkExtAuthzAheadOfDenyAndAllowOnTcpChainsAndAddsItsCluster() throws Exception {
+    PolicySet state = state(MESH + CUSTOM.formatted("authz-grpc") + deny("istio-ingress", "admin", null));
+    MeshResources r = withProviders(state);
+    List<Filter> tcp = listener(r, 9000).getFilterChains(0).getFiltersList();
+    assertThat(tcp).extracting(Filter::getName).containsExactly("envoy.filters.network.rbac",
+        "envoy.filters.network.ext_authz", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    var shadow = tcp.get(0).getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    assertThat(shadow.hasRules()).isFalse();
+    assertThat(shadow.getShadowRules().getPoliciesMap()).isNotEmpty();
+    var check = tcp.get(1).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.class);
+    String cluster = check.getGrpcService().getEnvoyGrpc().getClusterName();
+    assertThat(r.clusters()).extracting(io.envoyproxy.envoy.config.cluster.v3.Cluster::getName).containsOnlyOnce(cluster);
+    // the HTTP server: the same provider as an HTTP ext_authz filter; one cluster for both
+    assertThat(hcm(listener(r, 80)).getHttpFiltersList()).extracting(HttpFilter::getName)
+        .contains("envoy.filters.http.ext_authz");
+    assertThat(GatewayPolicies.warnings(r, state, LABELS, "istio-ingress", PROVIDERS)).isEmpty();
+    var snapshot = GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress");
+    assertThat(snapshot.warnings()).as("istiod's transport_api_version is the only field not read")
+        .allMatch(w -> w.contains("transport_api_version: ignored"));
+    assertThat(snapshot.listeners()).hasSize(2);
+  }
+
+  @Test
+  void customWithAnUndefinedProviderDeniesEveryConnectionAndAnHttpProviderIsOnlyWarnedAbout() throws Exception {
+    PolicySet undefined = state(MESH + CUSTOM.formatted("nowhere"));
+    MeshResources r = withProviders(undefined);
+    List<Filter> tcp = listener(r, 9000).getFilterChains(0).getFiltersList();
+    assertThat(tcp).extracting(Filter::getName).containsExactly("envoy.filters.network.rbac",
+        "envoy.filters.network.tcp_proxy");
+    var denyAll = tcp.get(0).getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    assertThat(denyAll.getRules().getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY);
+    assertThat(denyAll.getRules().getPoliciesMap()).containsKey("default-deny-all-due-to-bad-CUSTOM-action");
+    assertThat(GatewayPolicies.warnings(r, undefined, LABELS, "istio-ingress", PROVIDERS)).isEmpty();
+
+    PolicySet http = state(MESH + CUSTOM.formatted("authz-http"));
+    MeshResources h = withProviders(http);
+    assertThat(listener(h, 9000).getFilterChains(0).getFiltersList()).extracting(Filter::getName)
+        .containsExactly("envoy.filters.network.tcp_proxy");
+    assertThat(GatewayPolicies.warnings(h, http, LABELS, "istio-ingress", PROVIDERS)).singleElement()
+        .satisfies(w -> assertThat(w).contains("istio-ingress/ext", "not enforced", "'authz-http' is envoyExtAuthzHttp"));
+  }
 }
