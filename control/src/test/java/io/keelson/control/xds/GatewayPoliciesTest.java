@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Which AuthorizationPolicies and RequestAuthentications a gateway gets (istiod's selection: the root namespace's and
  * its own namespace's without a selector, its namespace's whose selector its labels include) and where their filters
- * go: every connection manager (before CORS, fault and the router) and every tcp_proxy chain (network RBAC, ALLOW
- * rules with HTTP fields dropped).
+ * go: every connection manager (before CORS, fault and the router) and every tcp_proxy chain (CUSTOM's shadow network
+ * RBAC and network ext_authz, or DENY-all for an undefined provider, then network RBAC, ALLOW rules with HTTP fields
+ * dropped).
  */
 class GatewayPoliciesTest {
   private static final Map<String, String> LABELS = Map.of("istio", "ingressgateway", "app", "edge");
@@ -155,6 +156,8 @@ class GatewayPoliciesTest {
 
   @Test
   void everyChainOfHttpsPassthroughTerminatingAndTcpServersGetsThePoliciesAndTheDataPlaneTakesThem() throws Exception {
+    // An ALLOW and a CUSTOM with a gRPC provider: each connection manager gets the HTTP filters, each tcp_proxy chain
+    // the network ones (istiod's order: CUSTOM, then ALLOW).
     io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("ca");
     var leaf = ca.issue("secure.example.com", "secure.example.com");
     PolicySet state = state(Mesh.registry(9001, 9002) + """
@@ -211,10 +214,18 @@ class GatewayPoliciesTest {
         spec:
           action: ALLOW
           rules: [ { from: [ { source: { ipBlocks: [ 10.0.0.0/8 ] } } ] } ]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: ext, namespace: istio-ingress }
+        spec:
+          action: CUSTOM
+          provider: { name: authz-grpc }
+          rules: [ { from: [ { source: { ipBlocks: [ 192.168.0.0/16 ] } } ] } ]
         """.formatted(GatewayTranslationTest.b64(leaf.certPem()), GatewayTranslationTest.b64(leaf.keyPem())));
     MeshResources r = GatewayPolicies.apply(GatewayTranslator.translate(
         new MeshTranslator(15001, false).translate(state, List.of()), state, LABELS, "0.0.0.0", "istio-ingress", true),
-        state, LABELS, "istio-ingress", ExtAuthzClusters.NONE);
+        state, LABELS, "istio-ingress", ExtAuthzClusters.of(PROVIDERS, state, List.of()));
     assertThat(r.listeners()).extracting(Listener::getName).containsExactlyInAnyOrder("0.0.0.0_443", "0.0.0.0_8443",
         "0.0.0.0_9443", "0.0.0.0_9000");
     for (Listener l : r.listeners()) {
@@ -222,15 +233,18 @@ class GatewayPoliciesTest {
         Filter first = chain.getFilters(0);
         if (first.getName().equals("envoy.filters.network.http_connection_manager")) {
           assertThat(first.getTypedConfig().unpack(HttpConnectionManager.class).getHttpFiltersList())
-              .extracting(HttpFilter::getName).as(l.getName()).startsWith("envoy.filters.http.rbac");
+              .extracting(HttpFilter::getName).as(l.getName()).startsWith("envoy.filters.http.rbac.ext_authz",
+                  "envoy.filters.http.ext_authz", "envoy.filters.http.rbac");
         } else {
           assertThat(chain.getFiltersList()).extracting(Filter::getName).as(l.getName())
-              .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+              .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.ext_authz",
+                  "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
         }
       }
     }
     var snapshot = GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress");
-    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.warnings()).as("istiod's transport_api_version is the only field not read")
+        .allMatch(w -> w.contains("transport_api_version: ignored"));
     assertThat(snapshot.listeners()).hasSize(4);
   }
   private static final String CUSTOM = """
