@@ -60,7 +60,7 @@ final class GatewayApiParser {
       }
       Policy.ServerTls tls = "TLS".equals(protocol) ? tlsListener(l, meta.namespace()) : tls(l, meta.namespace(), "HTTPS".equals(protocol));
       Policy.AllowedRoutes allowed = ListenerRoutes.allowedRoutes(l.object("allowedRoutes", false), protocol,
-          "TLS".equals(protocol) && tls != null && !tls.passthrough());
+          Policy.Server.terminatesTls(protocol, tls));
       if (name == null || port == null || protocol == null) {
         continue;
       }

@@ -94,7 +94,7 @@ final class IstioGatewayParser {
     if ("HTTPS".equals(protocol) && (tls == null || tls.mode() == null) && !s.has("tls")) {
       s.error("tls", "is required for an HTTPS server; expected {mode: SIMPLE, credentialName: SECRET}");
     }
-    if (tls != null && tls.mode() != null && !tls.passthrough() && !"HTTPS".equals(protocol)
+    if (tls != null && tls.terminates() && !"HTTPS".equals(protocol)
         && !"TLS".equals(protocol) && !"GRPC-WEB".equals(protocol) && protocol != null) {
       s.error("tls.mode", "terminating TLS needs port.protocol HTTPS, GRPC-WEB or TLS; this server is " + protocol);
     }

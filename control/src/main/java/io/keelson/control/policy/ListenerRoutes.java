@@ -30,8 +30,7 @@ public final class ListenerRoutes {
     Policy.AllowedRoutes allowed = s.allowedRoutes();
     List<String> kinds = allowed == null ? null : allowed.kinds();
     if (kinds == null || kinds.isEmpty()) {
-      kinds = kindsOf(s.protocol(), s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null
-          && !s.tls().passthrough());
+      kinds = kindsOf(s.protocol(), s.terminatesTls());
     }
     if (!r.kind().equals("VirtualService") && !kinds.contains(r.kind())) {
       return "listener '" + s.portName() + "' (" + s.protocol() + ") takes " + kinds + ", not " + r.kind();

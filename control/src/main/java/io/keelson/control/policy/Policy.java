@@ -504,8 +504,21 @@ public sealed interface Policy {
 
     /** HTTPS, or a GRPC-WEB server terminating TLS (istiod serves it as HTTPS with the grpc_web filter). */
     public boolean https() {
-      return protocol.equals("HTTPS")
-          || grpcWeb() && tls != null && tls.mode() != null && !tls.passthrough();
+      return protocol.equals("HTTPS") || grpcWeb() && tls != null && tls.terminates();
+    }
+
+    /**
+     * A {@code protocol: TLS} server that ends the client's TLS ({@code tls.mode} SIMPLE, MUTUAL or ISTIO_MUTUAL; a
+     * Gateway API TLS listener with {@code mode: Terminate}) and relays the plaintext to its {@code tcp} routes, not
+     * a PASSTHROUGH one.
+     */
+    public boolean terminatesTls() {
+      return terminatesTls(protocol, tls);
+    }
+
+    /** {@link #terminatesTls()} for a server being parsed: its {@code protocol} and {@code tls}, either null. */
+    public static boolean terminatesTls(String protocol, ServerTls tls) {
+      return "TLS".equals(protocol) && tls != null && tls.terminates();
     }
 
     /** A GRPC-WEB server: its connection manager runs envoy.filters.http.grpc_web. */
@@ -581,6 +594,11 @@ public sealed interface Policy {
     /** {@code mode: PASSTHROUGH}: the client's TLS goes through to the backend, chosen by SNI. */
     public boolean passthrough() {
       return "PASSTHROUGH".equals(mode);
+    }
+
+    /** A mode that ends the client's TLS here (SIMPLE, MUTUAL, ISTIO_MUTUAL): set and not PASSTHROUGH. */
+    public boolean terminates() {
+      return mode != null && !passthrough();
     }
 
     /** {@code mode: ISTIO_MUTUAL}: the gateway's own mesh certificate, a mesh client certificate required. */

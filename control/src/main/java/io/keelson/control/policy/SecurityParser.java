@@ -49,8 +49,9 @@ final class SecurityParser {
         provider = p.string("name", true);
         spec.warn("action", "CUSTOM is enforced on the inbound traffic of selected sidecars with an identity (HTTP"
             + " apps, and TCP apps with an envoyExtAuthzGrpc provider: an envoyExtAuthzHttp provider cannot check TCP"
-            + " connections) and on selected gateways' HTTP/HTTPS servers; passthrough traffic, gateways' TLS/TCP"
-            + " servers and sidecars without an identity (no SPIFFE ID; their status says so) are not checked by the"
+            + " connections) and on selected gateways (HTTP/HTTPS servers, and TLS/TCP servers with an"
+            + " envoyExtAuthzGrpc provider); passthrough traffic, gateways' TLS/TCP servers with an envoyExtAuthzHttp"
+            + " provider and sidecars without an identity (no SPIFFE ID; their status says so) are not checked by the"
             + " provider");
       }
     } else if (p != null) {

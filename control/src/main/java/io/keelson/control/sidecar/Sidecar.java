@@ -75,7 +75,11 @@ public final class Sidecar implements AutoCloseable {
     return start(bootstrap, options, maxBackoff, XdsClientConfig.PLAINTEXT, null);
   }
 
-  private static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff,
+  /**
+   * {@code identity} null with a join token in {@code credentials}: a proxy authenticated by its token that asks for
+   * no workload certificate (package-private for tests of that case).
+   */
+  static Sidecar start(SidecarBootstrap bootstrap, ProxyOptions options, Duration maxBackoff,
       io.keelson.dataplane.security.ControlPlaneCredentials credentials,
       io.keelson.dataplane.security.WorkloadIdentity identity)
       throws ConfigException, InterruptedException {

@@ -99,17 +99,12 @@ final class GatewayReferences {
                 + o.protocol() + " in " + where + "; expected one protocol per port"));
           } else if (s.https() && o.https()) {
             httpsNeighbours(file, doc, at, s, o, where, errors);
-          } else if (terminates(s) || terminates(o)) {
+          } else if (s.terminatesTls() || o.terminatesTls()) {
             tlsNeighbours(file, doc, at, s, o, where, errors);
           }
         }
       }
     }
-  }
-
-  /** A {@code protocol: TLS} server that ends the TLS (SIMPLE, MUTUAL or ISTIO_MUTUAL), not PASSTHROUGH. */
-  private static boolean terminates(Policy.Server s) {
-    return s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null && !s.tls().passthrough();
   }
 
   /**
@@ -122,9 +117,9 @@ final class GatewayReferences {
       String where, List<PolicyError> errors) {
     List<String> shared = s.hosts().stream().filter(o.hosts()::contains).toList();
     if (!shared.isEmpty()) {
-      Policy.Server t = terminates(s) ? s : o;
-      String which = terminates(s) && terminates(o) ? "both terminate" : (t == s ? "this server" : "that server")
-          + " terminates";
+      Policy.Server t = s.terminatesTls() ? s : o;
+      String which = s.terminatesTls() && o.terminatesTls() ? "both terminate"
+          : (t == s ? "this server" : "that server") + " terminates";
       errors.add(new PolicyError(file, doc, at + ".hosts", "host " + shared.getFirst() + " on port " + s.port()
           + " is also a host of " + where + ", and " + which + " TLS (tls.mode " + t.tls().mode() + ", a filter"
           + " chain selected by its hosts); expected each host of a"

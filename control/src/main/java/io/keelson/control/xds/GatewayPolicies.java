@@ -12,6 +12,7 @@ import io.keelson.control.policy.Authz;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.security.AuthorizationTranslator;
 import io.keelson.control.security.ExtAuthzTranslator;
+import io.keelson.control.security.ExtensionProviders;
 import io.keelson.control.security.RequestAuthenticationTranslator;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -25,10 +26,12 @@ import java.util.Map;
  * rules, {@link AuthorizationTranslator#selects}) go on every connection manager it has (plain HTTP, each SNI-selected
  * HTTPS chain): {@code jwt_authn}, then the CUSTOM shadow RBAC and {@code ext_authz}, then DENY and ALLOW RBAC, ahead of
  * its other filters and the router, the sidecar inbound's order. Every tcp_proxy chain (TLS passthrough, TCP,
- * terminating TLS) gets network RBAC from the same policies' TCP variant (ALLOW rules with HTTP-only fields dropped,
- * DENY rules' HTTP-only fields ignored, as istiod). CUSTOM on a tcp_proxy chain is not enforced (istiod ignores an HTTP
- * provider there): {@link #warnings} says so. Works on the translated listeners so every chain shape is covered.
- * Stateless.
+ * terminating TLS) gets the network equivalents: CUSTOM's shadow network RBAC and {@code envoy.filters.network.ext_authz}
+ * for an {@code envoyExtAuthzGrpc} provider ({@link ExtAuthzTranslator#tcp}; a DENY-all network RBAC for an undefined
+ * or conflicting provider), then network RBAC from the same policies' TCP variant (ALLOW rules with HTTP-only fields
+ * dropped, DENY rules' HTTP-only fields ignored, as istiod). An {@code envoyExtAuthzHttp} provider cannot check a
+ * tcp_proxy chain (istiod skips it there): {@link #warnings} says so. Works on the translated listeners so every chain
+ * shape is covered. Stateless.
  */
 final class GatewayPolicies {
   private static final String HCM = "envoy.filters.network.http_connection_manager";
@@ -53,12 +56,15 @@ final class GatewayPolicies {
     ExtAuthzTranslator.Custom custom = ExtAuthzTranslator.http(namespace, labels, authz, ROOT, extAuthz.providers());
     http.addAll(custom.filters()); // istiod: CUSTOM before DENY and ALLOW
     http.addAll(AuthorizationTranslator.http(namespace, labels, authz, ROOT).httpFilters());
+    ExtAuthzTranslator.Custom networkCustom = ExtAuthzTranslator.tcp(namespace, labels, authz, ROOT,
+        extAuthz.providers());
     var tcp = AuthorizationTranslator.tcp(namespace, labels, authz, ROOT);
-    if (http.isEmpty() && tcp.isEmpty()) {
+    if (http.isEmpty() && tcp.isEmpty() && networkCustom.networkFilters().isEmpty()) {
       return translated;
     }
     List<Listener> listeners = new ArrayList<>(translated.listeners().size());
     boolean httpUsed = false;
+    boolean tcpUsed = false;
     for (Listener l : translated.listeners()) {
       Listener.Builder b = l.toBuilder();
       for (FilterChain.Builder chain : b.getFilterChainsBuilderList()) {
@@ -68,41 +74,60 @@ final class GatewayPolicies {
           if (f.getName().equals(HCM) && !http.isEmpty()) {
             filters.set(i, withHttpFilters(f, http));
             httpUsed = true;
-          } else if (f.getName().equals(TCP_PROXY) && !tcp.isEmpty()) {
-            List<Filter> rbac = tcp.networkFilters(l.getName() + ".");
-            filters.addAll(i, rbac);
-            i += rbac.size();
+          } else if (f.getName().equals(TCP_PROXY) && !(tcp.isEmpty() && networkCustom.networkFilters().isEmpty())) {
+            List<Filter> security = new ArrayList<>(networkCustom.networkFilters()); // istiod: CUSTOM first
+            if (!tcp.isEmpty()) {
+              security.addAll(tcp.networkFilters(l.getName() + "."));
+            }
+            filters.addAll(i, security);
+            i += security.size();
+            tcpUsed = true;
           }
         }
         chain.clearFilters().addAllFilters(filters);
       }
       listeners.add(b.build());
     }
-    if (!httpUsed || custom.provider() == null) {
+    java.util.Set<String> providers = new java.util.TreeSet<>(); // the authorizers' clusters, once each
+    if (httpUsed && custom.provider() != null) {
+      providers.add(custom.provider().name());
+    }
+    if (tcpUsed && networkCustom.provider() != null) {
+      providers.add(networkCustom.provider().name());
+    }
+    if (providers.isEmpty()) {
       return translated.withListeners(listeners);
     }
     List<Cluster> clusters = new ArrayList<>(translated.clusters());
-    clusters.add(extAuthz.clusters().get(custom.provider().name()));
+    for (String provider : providers) {
+      clusters.add(extAuthz.clusters().get(provider));
+    }
     return translated.withListenersAndClusters(listeners, clusters);
   }
 
   /**
-   * What the gateway's status says about its policies: CUSTOM AuthorizationPolicies selecting it while it has tcp_proxy
-   * chains, where they are not enforced (only its HTTP servers ask the authorizer).
+   * What the gateway's status says about its policies: a CUSTOM provider that is {@code envoyExtAuthzHttp} while it
+   * has tcp_proxy chains, which it cannot check (istiod skips it there; only its HTTP servers ask the authorizer).
    */
   static List<String> warnings(MeshResources translated, PolicySet state, Map<String, String> labels,
-      String namespace) {
+      String namespace, ExtensionProviders providers) {
     boolean streams = translated.listeners().stream().flatMap(l -> l.getFilterChainsList().stream())
         .flatMap(c -> c.getFiltersList().stream()).anyMatch(f -> f.getName().equals(TCP_PROXY));
     if (!streams) {
       return List.of();
     }
+    String ignored = ExtAuthzTranslator.tcp(namespace, labels, state.ofType(Policy.AuthorizationPolicy.class), ROOT,
+        providers).ignoredProvider();
+    if (ignored == null) {
+      return List.of();
+    }
     List<String> custom = state.ofType(Policy.AuthorizationPolicy.class).stream()
         .filter(p -> p.action() == Authz.Action.CUSTOM && AuthorizationTranslator.selects(p, namespace, labels, ROOT))
         .map(p -> p.namespace() + "/" + p.name()).sorted().toList();
-    return custom.isEmpty() ? List.of() : List.of("CUSTOM AuthorizationPolicy " + String.join(", ", custom)
-        + " is not enforced on this gateway's TLS/TCP servers (tcp_proxy chains: no network ext_authz); its HTTP "
-        + "servers ask the authorizer");
+    return List.of("CUSTOM AuthorizationPolicy " + String.join(", ", custom) + " is not enforced on this gateway's"
+        + " TLS/TCP servers: its provider '" + ignored + "' is envoyExtAuthzHttp, which cannot check a connection (as"
+        + " with istiod); its HTTP servers ask the authorizer. Use an envoyExtAuthzGrpc provider to check TLS/TCP"
+        + " connections too");
   }
 
   private static Filter withHttpFilters(Filter hcmFilter, List<HttpFilter> security) {

@@ -130,9 +130,7 @@ final class GatewayTranslator {
         continue;
       }
       for (Policy.Server s : g.servers()) {
-        boolean terminates = s.https() || (s.protocol().equals("TLS") && s.tls() != null && s.tls().mode() != null
-            && !s.tls().passthrough());
-        if (terminates) {
+        if (s.https() || s.terminatesTls()) {
           String skipped = GatewayTls.forServer(state, g, s, sdsNamespace, identity).skipped();
           if (skipped != null) {
             out.add(skipped);
@@ -146,7 +144,7 @@ final class GatewayTranslator {
   /**
    * A TLS (PASSTHROUGH) or TCP port: TLS, the TLS inspector and a tcp_proxy chain per bound VirtualService {@code tls}
    * rule of this port, matched by its {@code sniHosts} that a server's hosts cover (first rule wins a name); TCP, one
-   * tcp_proxy chain from the first bound {@code tcp} rule of this port. Null when no rule applies (nothing to listen for).
+   * tcp_proxy chain from the first bound {@code tcp} rule of this port ({@link GatewayTcpRule#first}). Null when no rule applies (nothing to listen for).
    */
   private static Listener streamListener(String address, int port, List<Bound> servers, PolicySet state,
       ClusterNames names) {
@@ -161,23 +159,11 @@ final class GatewayTranslator {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
         .sorted(java.util.Comparator.comparing(Policy::name)).toList();
     for (Bound b : servers) {
-      if (!b.server().protocol().equals("TCP")) {
-        continue;
-      }
-      for (Policy.Routes r : all) {
-        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
-          continue;
-        }
-        for (Policy.StreamRule rule : r.streams()) {
-          // A Gateway API route's port is a mesh Service's (its Gateway listener is chosen by its parentRef).
-          boolean istio = r.kind().equals("VirtualService");
-          if (rule.protocol() != Policy.Protocol.TCP || (istio && rule.port() != null && rule.port() != port)) {
-            continue;
-          }
-          String prefix = "outbound_" + name + "|" + r.name();
-          return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-              .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names))).build();
-        }
+      GatewayTcpRule rule = b.server().protocol().equals("TCP") ? GatewayTcpRule.first(b, port, all) : null;
+      if (rule != null) {
+        String prefix = "outbound_" + name + "|" + rule.route().name();
+        return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+            .addFilters(StreamListeners.tcpProxy(prefix, rule.rule().backends(), null, names))).build();
       }
     }
     return null;
@@ -193,8 +179,7 @@ final class GatewayTranslator {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
         .sorted(java.util.Comparator.comparing(Policy::name)).toList();
     for (Bound b : servers) {
-      Policy.ServerTls tls = b.server().tls();
-      if (!b.server().protocol().equals("TLS") || (tls != null && tls.mode() != null && !tls.passthrough())) {
+      if (!b.server().protocol().equals("TLS") || b.server().terminatesTls()) {
         continue; // a terminating server's chain is TerminatedTlsListener's
       }
       for (Policy.Routes r : all) {

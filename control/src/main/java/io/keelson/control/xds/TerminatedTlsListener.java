@@ -7,7 +7,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.keelson.control.policy.ListenerRoutes;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.Comparator;
@@ -29,12 +28,7 @@ final class TerminatedTlsListener {
 
   /** True when a TLS server of the port terminates. */
   static boolean terminates(List<GatewayTranslator.Bound> servers) {
-    return servers.stream().anyMatch(TerminatedTlsListener::terminating);
-  }
-
-  static boolean terminating(GatewayTranslator.Bound b) {
-    Policy.ServerTls tls = b.server().tls();
-    return b.server().protocol().equals("TLS") && tls != null && tls.mode() != null && !tls.passthrough();
+    return servers.stream().anyMatch(b -> b.server().terminatesTls());
   }
 
   /**
@@ -52,11 +46,11 @@ final class TerminatedTlsListener {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream().sorted(Comparator.comparing(Policy::name))
         .toList();
     for (GatewayTranslator.Bound b : servers) {
-      if (!terminating(b)) {
+      if (!b.server().terminatesTls()) {
         continue;
       }
       GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
-      TcpRule rule = socket.socket() == null ? null : firstTcpRule(b, port, all);
+      GatewayTcpRule rule = socket.socket() == null ? null : GatewayTcpRule.first(b, port, all);
       if (rule == null) {
         continue;
       }
@@ -81,42 +75,7 @@ final class TerminatedTlsListener {
     return l.getFilterChainsCount() == 0 ? null : l.build();
   }
 
-  /** A {@code tcp} rule and the route (VirtualService or TCPRoute) it is of. */
-  private record TcpRule(Policy.Routes route, Policy.StreamRule rule) {}
 
-  /**
-   * The first {@code tcp} rule, by route name, of a route bound to {@code b}'s server; a VirtualService must share a
-   * host with the server (so each terminating server of a port reaches its own backend), and its rule that names a
-   * port must name this one (a Gateway API route's port is a mesh Service's: its parentRef chose the listener).
-   */
-  private static TcpRule firstTcpRule(GatewayTranslator.Bound b, int port, List<Policy.Routes> all) {
-    for (Policy.Routes r : all) {
-      if (!ListenerRoutes.attaches(r, b.gateway(), b.server())) {
-        continue;
-      }
-      boolean istio = r.kind().equals("VirtualService");
-      if (istio && !sharesAHost(r, b.server())) {
-        continue; // istiod's pickMatchingGatewayHosts: a VirtualService serves a server whose hosts it shares
-      }
-      for (Policy.StreamRule rule : r.streams()) {
-        if (rule.protocol() == Policy.Protocol.TCP && (!istio || rule.port() == null || rule.port() == port)) {
-          return new TcpRule(r, rule);
-        }
-      }
-    }
-    return null;
-  }
-
-  private static boolean sharesAHost(Policy.Routes r, Policy.Server s) {
-    for (String vsHost : r.gatewayHosts()) {
-      for (String serverHost : s.hosts()) {
-        if (GatewayTranslator.intersection(serverHost, vsHost) != null) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
 
   private static TransportSocket withoutAlpn(TransportSocket socket) {
     try {

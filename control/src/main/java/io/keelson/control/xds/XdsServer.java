@@ -271,10 +271,11 @@ public final class XdsServer implements AutoCloseable {
       List<String> warnings = listens ? uncaptured : gw == null ? List.of()
           : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
               gw.spiffeId() != null); // servers it gets no chain for, and why
-      if (gw != null) { // CUSTOM policies its TLS/TCP servers do not enforce
+      if (gw != null) { // CUSTOM policies its TLS/TCP servers cannot enforce (an HTTP provider)
         MeshResources given = resourcesFor(p.nodeId);
         List<String> custom = given == null ? List.of()
-            : GatewayPolicies.warnings(given, store.current(), gw.registration().labels(), namespace(p));
+            : GatewayPolicies.warnings(given, store.current(), gw.registration().labels(), namespace(p),
+                extAuthz.providers());
         if (!custom.isEmpty()) {
           warnings = new ArrayList<>(warnings);
           warnings.addAll(custom);
@@ -534,9 +535,15 @@ public final class XdsServer implements AutoCloseable {
     return gw != null ? t.asGateway() : t;
   }
 
-  /** {@code p}'s workload namespace: its (or its gateway's) SPIFFE ID's, {@code default} without one. */
+  /**
+   * {@code p}'s workload namespace: a gateway's join token's (the namespace its Secrets are read from), else its (or its
+   * gateway's) SPIFFE ID's, {@code default} without either.
+   */
   private String namespace(ProxyState p) {
     GatewayNode gw = gatewayNodes.get(p.nodeId);
+    if (gw != null && gw.namespace() != null) {
+      return gw.namespace();
+    }
     MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
     String spiffeId = gw != null ? gw.spiffeId() : self != null ? self.spiffeId() : null;
     return spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace() : "default";

@@ -236,7 +236,7 @@ class ExtAuthzTranslationTest {
     assertThat(parse(custom("ext", "authz-http")).getFirst().action()).isEqualTo(Authz.Action.CUSTOM);
     assertThat(PolicyParser.parse("authz.yaml", custom("ext", "authz-http")).warnings()).extracting(Object::toString)
         .anyMatch(w -> w.contains("spec.action: CUSTOM is enforced on the inbound traffic of selected sidecars with an"
-            + " identity (HTTP apps, and TCP apps with an envoyExtAuthzGrpc provider") && w.contains("gateways' TLS/TCP")
+            + " identity (HTTP apps, and TCP apps with an envoyExtAuthzGrpc provider") && w.contains("TLS/TCP servers with an envoyExtAuthzGrpc provider")
             && w.contains("sidecars without an identity"));
   }
 

@@ -9,10 +9,12 @@ import io.keelson.control.api.ControlPlane;
 import io.keelson.control.ca.CaOptions;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.security.ExtensionProviders;
+import io.keelson.dataplane.filter.extauthz.GrpcAuthzServer;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestJwts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -24,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * End to end, real processes' sockets: an ingress gateway in {@code istio-system} (labels {@code istio: ingressgateway})
  * enforcing the AuthorizationPolicies and RequestAuthentications that select it, as istiod programs a gateway: DENY on
  * a path (the backend never sees it), JWT at the edge with an ALLOW on {@code requestPrincipals}, {@code remoteIpBlocks}
- * against the peer's address (the edge trusts no x-forwarded-for), CUSTOM with an HTTP authorizer, network RBAC on a TCP
+ * against the peer's address (the edge trusts no x-forwarded-for), CUSTOM with an HTTP authorizer, CUSTOM with a gRPC
+ * authorizer on a TCP server (network ext_authz; an undefined provider closes every connection), network RBAC on a TCP
  * server; a policy whose selector names another gateway changes nothing.
  */
 class GatewayAuthorizationTest {
@@ -308,10 +311,11 @@ class GatewayAuthorizationTest {
       int before = checked.size();
       assertThat(get(http, "/public", "").body()).isEqualTo("path=/public user=-");
       assertThat(checked).hasSize(before).isNotEmpty().allMatch(p -> p.equals("/check/admin/x"));
-      // The gateway also has a TCP server: its status says CUSTOM is not enforced there.
+      // The gateway also has a TCP server, which an HTTP provider cannot check: its status says so.
       await().atMost(Duration.ofSeconds(20)).until(() -> cp.xds.status().stream()
           .anyMatch(s -> s.nodeId().equals(gw.nodeId()) && s.warnings().stream()
-              .anyMatch(w -> w.contains("istio-system/ext") && w.contains("not enforced"))));
+              .anyMatch(w -> w.contains("istio-system/ext") && w.contains("not enforced")
+                  && w.contains("'oauth-proxy' is envoyExtAuthzHttp"))));
     } finally {
       authz.stop(0);
       backend.stop(0);
@@ -354,6 +358,114 @@ class GatewayAuthorizationTest {
           "[ { to: [ { operation: { paths: [ \"/x\" ] } } ] } ]")).policies(), false);
       await().atMost(Duration.ofSeconds(30))
           .until(() -> SidecarTcpAuthorizationTest.plaintext(tcp).equals(SidecarTcpAuthorizationTest.CLOSED));
+    }
+  }
+  /**
+   * "world" in plaintext to {@code port} from a socket bound before it connects, its local port first added to the
+   * authorizer's allowed ones when {@code allow}: the echo's answer, or {@link SidecarTcpAuthorizationTest#CLOSED}.
+   */
+  private static String fromPort(int port, GrpcAuthzServer authz, boolean allow) {
+    try (Socket s = new Socket()) {
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      if (allow) {
+        authz.allowedSourcePorts.add(s.getLocalPort());
+      }
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("world\n".getBytes(StandardCharsets.US_ASCII));
+      String line = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      return line == null ? SidecarTcpAuthorizationTest.CLOSED : line;
+    } catch (IOException e) {
+      return SidecarTcpAuthorizationTest.CLOSED;
+    }
+  }
+
+  @Test
+  void customPolicyWithAGrpcProviderChecksTheTcpServersConnectionsAndAnUndefinedProviderClosesThem() throws Exception {
+    int http = freePort();
+    int tcp = freePort();
+    String closed = SidecarTcpAuthorizationTest.CLOSED;
+    try (GrpcAuthzServer authz = new GrpcAuthzServer()) {
+      ExtensionProviders providers = ExtensionProviders.parse("mesh.yaml", """
+          extensionProviders:
+          - name: authz-grpc
+            envoyExtAuthzGrpc: { service: 127.0.0.1, port: %d, timeout: 2s }
+          """.formatted(authz.port()));
+      try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+              CaOptions.selfSigned(null), 0).withExtensionProviders(providers));
+          SidecarTcpAuthorizationTest.TcpEcho echo = new SidecarTcpAuthorizationTest.TcpEcho();
+          Sidecar echoSidecar = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", echo.port());
+          Sidecar gw = gateway(cp)) {
+        cp.store.apply(PolicyParser.parse("routes.yaml", routes(http, tcp)).policies(), false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fromPort(tcp, authz, false).equals("hello world"));
+        String custom = """
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: { name: ext, namespace: istio-system }
+            spec:
+              selector: { matchLabels: { istio: ingressgateway } }
+              action: CUSTOM
+              provider: { name: %s }
+              rules: [ { to: [ { operation: { ports: [ "%d" ] } } ] } ]
+            """;
+        cp.store.apply(PolicyParser.parse("custom.yaml", custom.formatted("authz-grpc", tcp)).policies(), false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fromPort(tcp, authz, false).equals(closed));
+
+        int accepted = echo.accepted();
+        int checked = authz.checks.size();
+        assertThat(fromPort(tcp, authz, true)).as("the authorizer allows this source port").isEqualTo("hello world");
+        assertThat(fromPort(tcp, authz, false)).as("the authorizer denies any other").isEqualTo(closed);
+        assertThat(echo.accepted() - accepted).as("the denied connection never reached the backend").isEqualTo(1);
+        assertThat(authz.checks.subList(checked, authz.checks.size())).hasSize(2).allSatisfy(c -> {
+          assertThat(c.getAttributes().getRequest().hasHttp()).as("a network check").isFalse();
+          assertThat(c.getAttributes().getDestination().getAddress().getSocketAddress().getPortValue()).isEqualTo(tcp);
+        });
+        assertThat(cp.xds.status()).filteredOn(s -> s.nodeId().equals(gw.nodeId())).singleElement()
+            .satisfies(s -> assertThat(s.warnings()).noneMatch(w -> w.contains("not enforced")));
+
+        // A provider the control plane does not define: istiod's deny-all, every connection closed, none checked.
+        cp.store.apply(PolicyParser.parse("custom.yaml", custom.formatted("nowhere", tcp)).policies(), false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> fromPort(tcp, authz, true).equals(closed));
+        accepted = echo.accepted();
+        checked = authz.checks.size();
+        assertThat(fromPort(tcp, authz, true)).isEqualTo(closed);
+        assertThat(echo.accepted()).isEqualTo(accepted);
+        assertThat(authz.checks).hasSize(checked);
+      }
+    }
+  }
+  @Test
+  void aGatewayWithAJoinTokenButNoWorkloadIdentityGetsItsTokenNamespacesPolicies() throws Exception {
+    int http = freePort();
+    int tcp = freePort();
+    String deny = """
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: %s, namespace: %s }
+        spec:
+          action: DENY
+          rules: [ { to: [ { operation: { paths: [ "%s" ] } } ] } ]
+        """;
+    java.nio.file.Path root = dir.resolve("root.pem");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0))) {
+      java.nio.file.Files.writeString(root, io.keelson.control.ca.Pem.encode(cp.security.ca().roots().getFirst()));
+      String token = cp.security.tokens().create("ingress", "gateway", null).token();
+      // Its join token is for namespace ingress; it asks for no workload certificate, so it announces no SPIFFE ID.
+      try (Sidecar gw = Sidecar.start(SidecarBootstrap.gateway("127.0.0.1", cp.security.securePort().port(), "ingress",
+          LABELS, "127.0.0.1", "127.0.0.1", 0), io.keelson.dataplane.server.ProxyOptions.defaults().withConcurrency(1),
+          Duration.ofMillis(500), new io.keelson.dataplane.security.ControlPlaneCredentials(root, token), null)) {
+        cp.store.apply(PolicyParser.parse("routes.yaml", routes(http, tcp) + deny.formatted("edge", "ingress",
+            "/blocked") + deny.formatted("default-wide", "default", "/public")).policies(), false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> status(http, "/blocked", "") == 403);
+        assertThat(get(http, "/blocked", "").body()).isEqualTo("RBAC: access denied");
+        assertThat(status(http, "/public", "")).as("namespace default's policy is not this gateway's")
+            .isNotEqualTo(403);
+        assertThat(given(cp, gw, "ns[ingress]-policy[edge]")).isTrue();
+        assertThat(given(cp, gw, "ns[default]")).isFalse();
+      }
     }
   }
 }

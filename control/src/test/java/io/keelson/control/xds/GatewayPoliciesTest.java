@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Which AuthorizationPolicies and RequestAuthentications a gateway gets (istiod's selection: the root namespace's and
  * its own namespace's without a selector, its namespace's whose selector its labels include) and where their filters
- * go: every connection manager (before CORS, fault and the router) and every tcp_proxy chain (network RBAC, ALLOW
- * rules with HTTP fields dropped).
+ * go: every connection manager (before CORS, fault and the router) and every tcp_proxy chain (CUSTOM's shadow network
+ * RBAC and network ext_authz, or DENY-all for an undefined provider, then network RBAC, ALLOW rules with HTTP fields
+ * dropped).
  */
 class GatewayPoliciesTest {
   private static final Map<String, String> LABELS = Map.of("istio", "ingressgateway", "app", "edge");
@@ -155,6 +156,8 @@ class GatewayPoliciesTest {
 
   @Test
   void everyChainOfHttpsPassthroughTerminatingAndTcpServersGetsThePoliciesAndTheDataPlaneTakesThem() throws Exception {
+    // An ALLOW and a CUSTOM with a gRPC provider: each connection manager gets the HTTP filters, each tcp_proxy chain
+    // the network ones (istiod's order: CUSTOM, then ALLOW).
     io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("ca");
     var leaf = ca.issue("secure.example.com", "secure.example.com");
     PolicySet state = state(Mesh.registry(9001, 9002) + """
@@ -211,10 +214,18 @@ class GatewayPoliciesTest {
         spec:
           action: ALLOW
           rules: [ { from: [ { source: { ipBlocks: [ 10.0.0.0/8 ] } } ] } ]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: { name: ext, namespace: istio-ingress }
+        spec:
+          action: CUSTOM
+          provider: { name: authz-grpc }
+          rules: [ { from: [ { source: { ipBlocks: [ 192.168.0.0/16 ] } } ] } ]
         """.formatted(GatewayTranslationTest.b64(leaf.certPem()), GatewayTranslationTest.b64(leaf.keyPem())));
     MeshResources r = GatewayPolicies.apply(GatewayTranslator.translate(
         new MeshTranslator(15001, false).translate(state, List.of()), state, LABELS, "0.0.0.0", "istio-ingress", true),
-        state, LABELS, "istio-ingress", ExtAuthzClusters.NONE);
+        state, LABELS, "istio-ingress", ExtAuthzClusters.of(PROVIDERS, state, List.of()));
     assertThat(r.listeners()).extracting(Listener::getName).containsExactlyInAnyOrder("0.0.0.0_443", "0.0.0.0_8443",
         "0.0.0.0_9443", "0.0.0.0_9000");
     for (Listener l : r.listeners()) {
@@ -222,15 +233,87 @@ class GatewayPoliciesTest {
         Filter first = chain.getFilters(0);
         if (first.getName().equals("envoy.filters.network.http_connection_manager")) {
           assertThat(first.getTypedConfig().unpack(HttpConnectionManager.class).getHttpFiltersList())
-              .extracting(HttpFilter::getName).as(l.getName()).startsWith("envoy.filters.http.rbac");
+              .extracting(HttpFilter::getName).as(l.getName()).startsWith("envoy.filters.http.rbac.ext_authz",
+                  "envoy.filters.http.ext_authz", "envoy.filters.http.rbac");
         } else {
           assertThat(chain.getFiltersList()).extracting(Filter::getName).as(l.getName())
-              .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+              .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.ext_authz",
+                  "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
         }
       }
     }
     var snapshot = GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress");
-    assertThat(snapshot.warnings()).isEmpty();
+    assertThat(snapshot.warnings()).as("istiod's transport_api_version is the only field not read")
+        .allMatch(w -> w.contains("transport_api_version: ignored"));
     assertThat(snapshot.listeners()).hasSize(4);
+  }
+  private static final String CUSTOM = """
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: ext, namespace: istio-ingress }
+      spec:
+        action: CUSTOM
+        provider: { name: %s }
+        rules: [ { to: [ { operation: { ports: [ "9000" ] } } ] } ]
+      """;
+
+  private static final io.keelson.control.security.ExtensionProviders PROVIDERS =
+      io.keelson.control.security.ExtensionProviders.parse("mesh.yaml", """
+          extensionProviders:
+          - name: authz-grpc
+            envoyExtAuthzGrpc: { service: 127.0.0.1, port: 9191, timeout: 2s }
+          - name: authz-http
+            envoyExtAuthzHttp: { service: 127.0.0.1, port: 9192, timeout: 2s }
+          """);
+
+  private static MeshResources withProviders(PolicySet state) {
+    return GatewayPolicies.apply(GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()),
+        state, LABELS, "0.0.0.0", null, false), state, LABELS, "istio-ingress",
+        ExtAuthzClusters.of(PROVIDERS, state, List.of()));
+  }
+
+  @Test
+  void customWithAGrpcProviderPutsNetworkExtAuthzAheadOfDenyAndAllowOnTcpChainsAndAddsItsCluster() throws Exception {
+    PolicySet state = state(MESH + CUSTOM.formatted("authz-grpc") + deny("istio-ingress", "admin", null));
+    MeshResources r = withProviders(state);
+    List<Filter> tcp = listener(r, 9000).getFilterChains(0).getFiltersList();
+    assertThat(tcp).extracting(Filter::getName).containsExactly("envoy.filters.network.rbac",
+        "envoy.filters.network.ext_authz", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    var shadow = tcp.get(0).getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    assertThat(shadow.hasRules()).isFalse();
+    assertThat(shadow.getShadowRules().getPoliciesMap()).isNotEmpty();
+    var check = tcp.get(1).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.class);
+    String cluster = check.getGrpcService().getEnvoyGrpc().getClusterName();
+    assertThat(r.clusters()).extracting(io.envoyproxy.envoy.config.cluster.v3.Cluster::getName).containsOnlyOnce(cluster);
+    // the HTTP server: the same provider as an HTTP ext_authz filter; one cluster for both
+    assertThat(hcm(listener(r, 80)).getHttpFiltersList()).extracting(HttpFilter::getName)
+        .contains("envoy.filters.http.ext_authz");
+    assertThat(GatewayPolicies.warnings(r, state, LABELS, "istio-ingress", PROVIDERS)).isEmpty();
+    var snapshot = GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress");
+    assertThat(snapshot.warnings()).as("istiod's transport_api_version is the only field not read")
+        .allMatch(w -> w.contains("transport_api_version: ignored"));
+    assertThat(snapshot.listeners()).hasSize(2);
+  }
+
+  @Test
+  void customWithAnUndefinedProviderDeniesEveryConnectionAndAnHttpProviderIsOnlyWarnedAbout() throws Exception {
+    PolicySet undefined = state(MESH + CUSTOM.formatted("nowhere"));
+    MeshResources r = withProviders(undefined);
+    List<Filter> tcp = listener(r, 9000).getFilterChains(0).getFiltersList();
+    assertThat(tcp).extracting(Filter::getName).containsExactly("envoy.filters.network.rbac",
+        "envoy.filters.network.tcp_proxy");
+    var denyAll = tcp.get(0).getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+    assertThat(denyAll.getRules().getAction()).isEqualTo(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY);
+    assertThat(denyAll.getRules().getPoliciesMap()).containsKey("default-deny-all-due-to-bad-CUSTOM-action");
+    assertThat(GatewayPolicies.warnings(r, undefined, LABELS, "istio-ingress", PROVIDERS)).isEmpty();
+
+    PolicySet http = state(MESH + CUSTOM.formatted("authz-http"));
+    MeshResources h = withProviders(http);
+    assertThat(listener(h, 9000).getFilterChains(0).getFiltersList()).extracting(Filter::getName)
+        .containsExactly("envoy.filters.network.tcp_proxy");
+    assertThat(GatewayPolicies.warnings(h, http, LABELS, "istio-ingress", PROVIDERS)).singleElement()
+        .satisfies(w -> assertThat(w).contains("istio-ingress/ext", "not enforced", "'authz-http' is envoyExtAuthzHttp"));
   }
 }

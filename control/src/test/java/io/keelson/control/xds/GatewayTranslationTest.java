@@ -736,4 +736,44 @@ class GatewayTranslationTest {
     assertThat(GatewayTls.redactKeys(tree).toString()).doesNotContain(keyLine.substring(0, 20)).contains("[redacted]")
         .contains("BEGIN CERTIFICATE");
   }
+  @Test
+  void aTcpServerRelaysToTheFirstTcpRuleOfAVirtualServiceSharingOneOfItsHosts() throws Exception {
+    String yaml = Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          selector: { istio: ingressgateway }
+          servers:
+          - port: { number: 5432, name: tcp, protocol: TCP }
+            hosts: [ db.example.com ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: a-elsewhere }
+        spec:
+          hosts: [ other.example.com ]
+          gateways: [ edge ]
+          tcp: [ { route: [ { destination: { host: product-service } } ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: b-db }
+        spec:
+          hosts: [ db.example.com ]
+          gateways: [ edge ]
+          tcp: [ { route: [ { destination: { host: db } } ] } ]
+        """;
+    // istiod's pickMatchingGatewayHosts, as for a terminating TLS server: a-elsewhere comes first by name but shares no
+    // host with the server, so b-db's rule is the one relayed to.
+    MeshResources r = gateway(store(yaml).current(), Map.of("istio", "ingressgateway"));
+    assertThat(listener(r, "0.0.0.0_5432").getFilterChainsList()).singleElement()
+        .satisfies(c -> assertThat(c.getName()).isEqualTo("outbound_0.0.0.0_5432|b-db"));
+  }
 }
