@@ -234,7 +234,8 @@ class HttpInspectorProxyTest {
     ByteEchoBackend raw = proxies.keep(new ByteEchoBackend(null));
     ProxyServer p = start(web.port(), raw.port(), "0s", true); // no timeout: only a drain ends a silent client
     try (Socket s = new Socket("127.0.0.1", p.listenerAddress("auto").getPort())) {
-      await().atMost(Duration.ofSeconds(5)).until(() -> p.activeConnections() == 1); // set up, sent nothing
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(p.activeConnections())
+          .as("set up, sent nothing: still inspected, and already a downstream connection a drain tells").isEqualTo(1));
       HttpResponse<String> drained = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + "/drain_listeners"))
               .POST(HttpRequest.BodyPublishers.noBody()).build(),
