@@ -45,12 +45,14 @@ public final class ControlPlane implements AutoCloseable {
    * @param outboundTrafficPolicy Istio's meshConfig.outboundTrafficPolicy.mode (null: ALLOW_ANY)
    * @param localityLb   Istio's meshConfig.localityLbSetting.enabled (default true)
    * @param extensionProviders Istio's meshConfig.extensionProviders (external authorizers for CUSTOM policies)
+   * @param protocolDetectionTimeout Istio's meshConfig.protocolDetectionTimeout (null: 0s, no timeout)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
       io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb,
-      io.keelson.control.security.ExtensionProviders extensionProviders) {
+      io.keelson.control.security.ExtensionProviders extensionProviders, Duration protocolDetectionTimeout) {
     public Options {
+      protocolDetectionTimeout = protocolDetectionTimeout == null ? Duration.ZERO : protocolDetectionTimeout;
       extensionProviders = extensionProviders == null ? io.keelson.control.security.ExtensionProviders.NONE
           : extensionProviders;
       telemetry = telemetry == null ? MeshTelemetry.OFF : telemetry;
@@ -62,7 +64,7 @@ public final class ControlPlane implements AutoCloseable {
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
         io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, true, null);
+          outboundTrafficPolicy, true, null, null);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -81,30 +83,39 @@ public final class ControlPlane implements AutoCloseable {
 
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
-          outboundTrafficPolicy, localityLb, extensionProviders);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
-          localityLb, extensionProviders);
+          localityLb, extensionProviders, protocolDetectionTimeout);
     }
 
     /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
     public Options withLocalityLb(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, enabled, extensionProviders);
+          outboundTrafficPolicy, enabled, extensionProviders, protocolDetectionTimeout);
+    }
+
+    /**
+     * Istio's meshConfig.protocolDetectionTimeout: how long captured sidecars wait for a client's first bytes on a port
+     * with no declared protocol before relaying it as TCP; zero (the default) waits for ever.
+     */
+    public Options withProtocolDetectionTimeout(Duration d) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, localityLb, extensionProviders, d);
     }
 
     /** Istio's meshConfig.extensionProviders: the external authorizers CUSTOM AuthorizationPolicies name. */
     public Options withExtensionProviders(io.keelson.control.security.ExtensionProviders p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, p);
+          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout);
     }
   }
 
@@ -160,7 +171,7 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
-    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy());
+    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy(), o.protocolDetectionTimeout());
     xds.setTelemetry(o.telemetry());
     xds.setExtensionProviders(o.extensionProviders());
     xds.setLocalityLb(o.localityLb());

@@ -16,6 +16,7 @@ final class ControlCommand {
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
                                  [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY] [--locality-lb true|false]
+                                 [--protocol-detection-timeout D]
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]
                                   [--etcd-cacert F] [--etcd-cert F --etcd-key F] [--etcd-user U --etcd-password-file F]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
@@ -37,6 +38,10 @@ final class ControlCommand {
                            DestinationRule has outlierDetection is sent to each proxy with priorities by the
                            proxy's locality (same zone first, then region, then the rest); false turns this
                            default off (a DestinationRule's own localityLbSetting still applies)
+        --protocol-detection-timeout D  Istio's meshConfig.protocolDetectionTimeout: how long captured sidecars
+                           wait for a client's first bytes on a port with no declared protocol before relaying it as
+                           TCP (default 0s: for ever, as Istio; a server-first protocol such as MySQL or SMTP must then
+                           be declared TCP). e.g. 100ms, 5s
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -94,7 +99,7 @@ final class ControlCommand {
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--etcd-cacert",
         "--etcd-cert", "--etcd-key", "--etcd-user", "--etcd-password-file", "--access-log-file",
         "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
-        "--outbound-traffic-policy", "--locality-lb", "--mesh-config"),
+        "--outbound-traffic-policy", "--locality-lb", "--mesh-config", "--protocol-detection-timeout"),
         Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
@@ -133,6 +138,15 @@ final class ControlCommand {
       return 2;
     }
     o = o.withLocalityLb(Boolean.parseBoolean(localityLb));
+    if (a.has("--protocol-detection-timeout")) {
+      java.time.Duration d = detectionTimeout(a.get("--protocol-detection-timeout", null));
+      if (d == null) {
+        System.err.println("keelson control: --protocol-detection-timeout '"
+            + a.get("--protocol-detection-timeout", null) + "': expected 0s (no timeout, the default) or a duration such as 100ms or 5s");
+        return 2;
+      }
+      o = o.withProtocolDetectionTimeout(d);
+    }
     String storeKind = a.get("--store", "embedded");
     if (storeKind.equals("etcd")) {
       if (!a.has("--etcd-endpoints")) {
@@ -195,6 +209,20 @@ final class ControlCommand {
     terminate.await();
     cp.close();
     return 0;
+  }
+
+  /** {@code text} as a protocol detection timeout ({@code 100ms}, {@code 5s}, {@code 1m}, {@code 0s}), or null. */
+  static java.time.Duration detectionTimeout(String text) {
+    if (text == null) {
+      return null;
+    }
+    if (text.matches("\\d{1,9}ms")) {
+      return java.time.Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2)));
+    }
+    if (text.matches("\\d{1,9}[smh]")) {
+      return SecurityCommands.duration(text);
+    }
+    return null;
   }
 
   /**

@@ -14,20 +14,22 @@ import java.util.Map;
 /**
  * istiod's shape for a service port with no declared protocol ({@link Policy.Protocol#AUTO}) on a captured sidecar:
  * the listener gets {@code envoy.filters.listener.http_inspector}, and each HTTP chain a twin: the HTTP chain matches
- * {@code application_protocols} {@value #HTTP_PROTOCOLS_TEXT}, a tcp_proxy chain with the same destination match takes
+ * {@code application_protocols} {@link #HTTP_PROTOCOLS}, a tcp_proxy chain with the same destination match takes
  * everything else. Outbound ({@code 0.0.0.0_<port>}): per AUTO service with a VIP, an HTTP chain and a tcp_proxy chain
  * to its cluster matching the VIP; for any other address the port's HTTP chain (Host routing) and the passthrough.
- * Inbound (virtualInbound): the app port's plaintext HTTP chain and a tcp_proxy chain to the app. A client that sends
- * nothing (a server-first protocol: MySQL, SMTP) gets the tcp_proxy chain after {@link #DETECTION_TIMEOUT}
- * ({@code listener_filters_timeout} with {@code continue_on_listener_filters_timeout}; Istio's
- * {@code protocolDetectionTimeout}, which today defaults to 0s, waiting for ever). Stateless.
+ * Inbound (virtualInbound): the app port's plaintext HTTP chain and a tcp_proxy chain to the app. How long the sidecar
+ * waits for a client's first bytes is Istio's meshConfig {@code protocolDetectionTimeout}
+ * ({@code bin/keelson control --protocol-detection-timeout}), sent as {@code listener_filters_timeout} with
+ * {@code continue_on_listener_filters_timeout}: by default 0s, waiting for ever, as Istio, so a client that pauses
+ * before its request still gets the HTTP chain (its filters, VirtualService routing and retries) and a server-first
+ * protocol (MySQL, SMTP: the client sends nothing) must be declared ({@code TCP}); a positive timeout relays a silent
+ * client as TCP once it passes. Stateless.
  */
 final class DetectedProtocolListeners {
-  /** What the http_inspector reports for HTTP, as istiod's chains list them. */
-  static final List<String> HTTP_PROTOCOLS = List.of("http/1.0", "http/1.1", "h2c");
-  private static final String HTTP_PROTOCOLS_TEXT = "http/1.0, http/1.1, h2c";
-  /** How long a sidecar waits for a client's first bytes before relaying it as TCP. */
-  static final com.google.protobuf.Duration DETECTION_TIMEOUT = com.google.protobuf.Duration.newBuilder().setSeconds(1).build();
+  /** What the http_inspector reports for HTTP, as istiod's chains list them (the data plane's names). */
+  static final List<String> HTTP_PROTOCOLS = io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS;
+  /** Istio's default protocolDetectionTimeout: none, wait for the client's bytes. */
+  static final java.time.Duration DEFAULT_DETECTION_TIMEOUT = java.time.Duration.ZERO;
   static final String HTTP_INSPECTOR = "envoy.filters.listener.http_inspector";
 
   private DetectedProtocolListeners() {}
@@ -43,9 +45,9 @@ final class DetectedProtocolListeners {
    * chain on its VIP, then the port's HTTP chain for HTTP and the passthrough for the rest.
    */
   static Listener outbound(Listener portListener, PolicySet state, ClusterNames names, int port,
-      List<Policy.Service> auto, Map<String, String> vips) {
+      List<Policy.Service> auto, Map<String, String> vips, java.time.Duration timeout) {
     FilterChain http = portListener.getFilterChains(portListener.getFilterChainsCount() - 1); // the Host-routing chain
-    Listener.Builder l = detecting(portListener.toBuilder().clearFilterChains());
+    Listener.Builder l = detecting(portListener.toBuilder().clearFilterChains(), timeout);
     for (int i = 0; i < portListener.getFilterChainsCount() - 1; i++) {
       l.addFilterChains(portListener.getFilterChains(i)); // TCP services' VIP chains
     }
@@ -76,8 +78,8 @@ final class DetectedProtocolListeners {
    * {@code cluster} (the app) with the same destination port; the other chains as they are. With mTLS the app's chains
    * terminate TLS and stay HTTP (chains selected by ALPN inside mesh mTLS are not built yet).
    */
-  static Listener inbound(Listener virtualInbound, String cluster) {
-    Listener.Builder l = detecting(virtualInbound.toBuilder().clearFilterChains());
+  static Listener inbound(Listener virtualInbound, String cluster, java.time.Duration timeout) {
+    Listener.Builder l = detecting(virtualInbound.toBuilder().clearFilterChains(), timeout);
     for (FilterChain c : virtualInbound.getFilterChainsList()) {
       if (!c.getName().equals(cluster) || c.hasTransportSocket()) {
         l.addFilterChains(c);
@@ -91,11 +93,24 @@ final class DetectedProtocolListeners {
     return l.build();
   }
 
-  /** {@code l} with the http_inspector and istiod's detection timeout, continuing as TCP when it passes. */
-  static Listener.Builder detecting(Listener.Builder l) {
+  /**
+   * {@code l} with the http_inspector and the mesh's detection timeout (always set: an unset listener_filters_timeout
+   * is Envoy's 15 s), continuing as TCP when it passes; 0s is no timeout.
+   */
+  static Listener.Builder detecting(Listener.Builder l, java.time.Duration timeout) {
     return l.addListenerFilters(ListenerFilter.newBuilder().setName(HTTP_INSPECTOR)
             .setTypedConfig(Any.pack(HttpInspector.getDefaultInstance())))
-        .setListenerFiltersTimeout(DETECTION_TIMEOUT)
+        .setListenerFiltersTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(timeout.getSeconds())
+            .setNanos(timeout.getNano()))
         .setContinueOnListenerFiltersTimeout(true);
+  }
+
+  /** {@code timeout} if it is a protocol detection timeout (zero or positive); else an error naming the setting. */
+  static java.time.Duration checkTimeout(java.time.Duration timeout) {
+    if (timeout == null || timeout.isNegative()) {
+      throw new IllegalArgumentException("protocolDetectionTimeout " + timeout
+          + " is negative; expected 0 (no timeout: wait for the client's first bytes) or more");
+    }
+    return timeout;
   }
 }

@@ -51,6 +51,7 @@ public final class MeshTranslator {
   private final boolean apiListeners;
   private final boolean captured;
   private final OutboundTrafficPolicy outboundPolicy;
+  private final java.time.Duration protocolDetectionTimeout;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -74,7 +75,18 @@ public final class MeshTranslator {
 
   /** @param outboundPolicy what a captured sidecar does with traffic to hosts and ports the mesh does not know */
   public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy) {
+    this(outboundPort, apiListeners, captured, outboundPolicy, java.time.Duration.ZERO);
+  }
+
+  /**
+   * @param protocolDetectionTimeout Istio's meshConfig.protocolDetectionTimeout: how long a captured sidecar waits for
+   *                                 the first bytes of a connection to a port with no declared protocol before it
+   *                                 relays it as TCP; zero (the default) waits for ever
+   */
+  public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy,
+      java.time.Duration protocolDetectionTimeout) {
     this.outboundPolicy = outboundPolicy;
+    this.protocolDetectionTimeout = DetectedProtocolListeners.checkTimeout(protocolDetectionTimeout);
     if (captured && apiListeners) {
       throw new IllegalArgumentException("a captured sidecar is not a proxyless client");
     }
@@ -218,7 +230,8 @@ public final class MeshTranslator {
               state, at, port, tcp, vips);
           if (DetectedProtocolListeners.anyAuto(http, port)) { // no declared protocol: HTTP detected, else TCP
             portListener = DetectedProtocolListeners.outbound(portListener, state, at, port,
-                http.stream().filter(svc -> svc.protocol(port) == Policy.Protocol.AUTO).toList(), vips);
+                http.stream().filter(svc -> svc.protocol(port) == Policy.Protocol.AUTO).toList(), vips,
+                protocolDetectionTimeout);
           }
           listeners.add(portListener);
           List<VirtualHost> hosts = new ArrayList<>();
@@ -249,10 +262,16 @@ public final class MeshTranslator {
    * provider's cluster.
    */
   static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz) {
+    return withInbound(shared, state, self, extAuthz, java.time.Duration.ZERO);
+  }
+
+  /** As {@link #withInbound(MeshResources, PolicySet, Self, ExtAuthzClusters)}, with the mesh's detection timeout. */
+  static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz,
+      java.time.Duration protocolDetectionTimeout) {
     var custom = custom(state, self, extAuthz);
     MeshResources r;
     if (self.capture() != null) {
-      r = withVirtualInbound(shared, state, self, custom);
+      r = withVirtualInbound(shared, state, self, custom, protocolDetectionTimeout);
     } else {
       List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
       listeners.add(shared.listeners().getFirst());
@@ -309,7 +328,7 @@ public final class MeshTranslator {
    * and its app's cluster {@code inbound|<app port>}.
    */
   private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self,
-      io.keelson.control.security.ExtAuthzTranslator.Custom custom) {
+      io.keelson.control.security.ExtAuthzTranslator.Custom custom, java.time.Duration protocolDetectionTimeout) {
     NodeRegistration.Capture c = self.capture();
     String cluster = CapturedListeners.appCluster(c.appPort());
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
@@ -317,7 +336,8 @@ public final class MeshTranslator {
         appFilters(state, self, cluster, custom), passthroughRbac(state, self));
     if (self.spiffeId() == null && !self.tcp()
         && UpstreamProtocols.appProtocol(state, self.service(), c.appPort()) == Policy.Protocol.AUTO) {
-      inbound = DetectedProtocolListeners.inbound(inbound, cluster); // no declared protocol: HTTP detected, else TCP
+      // No declared protocol: HTTP detected, else TCP.
+      inbound = DetectedProtocolListeners.inbound(inbound, cluster, protocolDetectionTimeout);
     }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
     listeners.add(shared.listeners().getFirst());

@@ -24,6 +24,7 @@ import java.util.function.Supplier;
  */
 final class SidecarScopes {
   private final OutboundTrafficPolicy meshPolicy;
+  private final java.time.Duration protocolDetectionTimeout;
   private final String rootNamespace;
   // The current state's Sidecars (set by changed()).
   private List<Policy.Sidecar> sidecars = List.of();
@@ -33,8 +34,9 @@ final class SidecarScopes {
   // Per Sidecar key, port, capture and mode: kept across changes (endpoint lists reused), dropped with their Sidecar.
   private final Map<String, MeshTranslator> translators = new HashMap<>();
 
-  SidecarScopes(OutboundTrafficPolicy meshPolicy, String rootNamespace) {
+  SidecarScopes(OutboundTrafficPolicy meshPolicy, java.time.Duration protocolDetectionTimeout, String rootNamespace) {
     this.meshPolicy = meshPolicy;
+    this.protocolDetectionTimeout = protocolDetectionTimeout;
     this.rootNamespace = rootNamespace;
   }
 
@@ -136,7 +138,7 @@ final class SidecarScopes {
     OutboundTrafficPolicy mode = mode(sc, meshPolicy);
     return shared.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mtls, k -> {
       MeshTranslator t = translators.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mode,
-          q -> new MeshTranslator(port, false, captured, mode));
+          q -> new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout));
       PolicySet view = states.computeIfAbsent(key, q -> scoped(state, sc));
       return t.translateShared(view, workloads.get(), mtls ? identities.get() : Map.of(), mtls);
     });
@@ -144,9 +146,10 @@ final class SidecarScopes {
 
   /** A dry run: what a sidecar {@code sc} scopes (null: none) would get under {@code state}, without an identity. */
   static MeshResources preview(PolicySet state, Policy.Sidecar sc, int port, boolean captured,
-      OutboundTrafficPolicy mesh, Collection<Policy.Workload> workloads) {
+      OutboundTrafficPolicy mesh, java.time.Duration protocolDetectionTimeout, Collection<Policy.Workload> workloads) {
     PolicySet view = sc == null ? state : scoped(state, sc);
-    return new MeshTranslator(port, false, captured, sc == null ? mesh : mode(sc, mesh)).translate(view, workloads);
+    return new MeshTranslator(port, false, captured, sc == null ? mesh : mode(sc, mesh), protocolDetectionTimeout)
+        .translate(view, workloads);
   }
 
   /** Shared scoped translations run since start, for tests. */

@@ -129,6 +129,7 @@ public final class XdsServer implements AutoCloseable {
   private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
+  private final java.time.Duration protocolDetectionTimeout; // Istio's meshConfig.protocolDetectionTimeout
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
   private final SidecarScopes scopes;
   private long pushes;
@@ -163,12 +164,22 @@ public final class XdsServer implements AutoCloseable {
 
   /** @param outboundPolicy what captured sidecars do with traffic to hosts and ports the mesh does not know */
   public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy) {
+    this(store, outboundPort, outboundPolicy, DetectedProtocolListeners.DEFAULT_DETECTION_TIMEOUT);
+  }
+
+  /**
+   * @param protocolDetectionTimeout Istio's meshConfig.protocolDetectionTimeout: how long captured sidecars wait for a
+   *                                 client's first bytes on a port with no declared protocol (zero: for ever)
+   */
+  public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy,
+      java.time.Duration protocolDetectionTimeout) {
+    this.protocolDetectionTimeout = DetectedProtocolListeners.checkTimeout(protocolDetectionTimeout);
     this.outboundPolicy = outboundPolicy;
     this.store = store;
     this.outboundPort = outboundPort;
-    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy);
+    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
     this.proxyless = new MeshTranslator(outboundPort, true);
-    this.scopes = new SidecarScopes(outboundPolicy,
+    this.scopes = new SidecarScopes(outboundPolicy, protocolDetectionTimeout,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
   }
 
@@ -377,12 +388,16 @@ public final class XdsServer implements AutoCloseable {
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
-            SidecarScopes.preview(before, was, p.outboundPort, isCaptured, outboundPolicy, workloads),
-            SidecarScopes.preview(after, is, p.outboundPort, isCaptured, outboundPolicy, workloads)});
+            SidecarScopes.preview(before, was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+                workloads),
+            SidecarScopes.preview(after, is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+                workloads)});
       }
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
-        MeshTranslator t = p.proxyless ? proxyless : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy)
-            : p.outboundPort == outboundPort ? sidecars : new MeshTranslator(p.outboundPort, false, false, outboundPolicy);
+        MeshTranslator t = p.proxyless ? proxyless
+            : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy, protocolDetectionTimeout)
+            : p.outboundPort == outboundPort ? sidecars
+            : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
@@ -585,16 +600,19 @@ public final class XdsServer implements AutoCloseable {
       // One shared translation per outbound port and identity or not; per node its virtualInbound and app cluster.
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
-          k -> capturedTranslators.computeIfAbsent(p.outboundPort, q -> new MeshTranslator(q, false, true, outboundPolicy))
+          k -> capturedTranslators.computeIfAbsent(p.outboundPort,
+                  q -> new MeshTranslator(q, false, true, outboundPolicy, protocolDetectionTimeout))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture, extAuthz));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture, extAuthz,
+          protocolDetectionTimeout));
     }
     MeshTranslator.Self self = identified.get(p.nodeId);
     if (self != null) {
       // One shared translation per outbound port for every sidecar with an identity; per node only its inbound listener.
       MeshResources shared = identifiedByPort.computeIfAbsent(p.outboundPort,
           port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true));
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
+          protocolDetectionTimeout));
     }
     MeshResources shared = p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
         port -> translator(port).translate(translated, workloads()));
@@ -614,7 +632,8 @@ public final class XdsServer implements AutoCloseable {
     MeshResources shared = scopes.shared(translated, scope, p.outboundPort, capture != null, mtls, this::workloads,
         this::workloadIdentities);
     if (self != null) {
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz));
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
+          protocolDetectionTimeout));
     }
     MeshTranslator.Self app = plainApps.get(p.nodeId);
     return app == null ? shared
@@ -661,7 +680,8 @@ public final class XdsServer implements AutoCloseable {
           .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
       Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
       return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
-          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, workloads()), sc.meta().key());
+          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
+              workloads()), sc.meta().key());
     } finally {
       pushLock.unlock();
     }
@@ -675,7 +695,8 @@ public final class XdsServer implements AutoCloseable {
    * lists are reused by the next change when their workloads did not change.
    */
   private MeshTranslator translator(int port) {
-    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> new MeshTranslator(q, false, false, outboundPolicy));
+    return port == outboundPort ? sidecars : translators.computeIfAbsent(port,
+        q -> new MeshTranslator(q, false, false, outboundPolicy, protocolDetectionTimeout));
   }
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */

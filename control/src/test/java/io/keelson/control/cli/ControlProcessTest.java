@@ -118,6 +118,18 @@ class ControlProcessTest {
   }
 
   @Test
+  void aProtocolDetectionTimeoutThatIsNoDurationIsRefusedWithTheFlag() throws Exception {
+    Result bad = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1",
+        "--protocol-detection-timeout", "soon");
+    assertThat(bad.code()).isEqualTo(2);
+    assertThat(bad.err()).contains("--protocol-detection-timeout 'soon': expected 0s (no timeout, the default) or a"
+        + " duration such as 100ms or 5s");
+    assertThat(ControlCommand.detectionTimeout("100ms")).isEqualTo(java.time.Duration.ofMillis(100));
+    assertThat(ControlCommand.detectionTimeout("0s")).isEqualTo(java.time.Duration.ZERO);
+    assertThat(ControlCommand.detectionTimeout("5")).isNull();
+  }
+
+  @Test
   void localityLbIsOnByDefaultTurnedOffByTheFlagAndABadValueIsRefused() throws Exception {
     Result bad = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1", "--locality-lb", "maybe");
     assertThat(bad.code()).isEqualTo(2);

@@ -18,9 +18,11 @@ import org.junit.jupiter.api.Test;
  * namespaces, real processes, no identities): the client sidecar's {@code 0.0.0.0_<port>} and the server sidecars'
  * virtualInbound run envoy.filters.listener.http_inspector with an HTTP chain and a tcp_proxy chain. Shown: curl to
  * a service whose port has no name nor protocol is routed by HTTP (a VirtualService header match adds a response
- * header, both ways); a raw TCP client to another such service, whose app speaks first (the client sends nothing
- * until it has the greeting, as MySQL's), gets the greeting through both sidecars' detection timeouts, then its binary
- * bytes echoed. Skipped, with the reason printed, without root or the tools.
+ * header, both ways). With Istio's default protocolDetectionTimeout (0s: none) a client that pauses before its request
+ * is still routed by HTTP, and a server-first app (the client sends nothing until it has the greeting, as MySQL's) works
+ * on a port declared TCP; with {@code --protocol-detection-timeout} such an app works on an undeclared port too: the
+ * greeting comes through both sidecars' detection timeouts, then the client's binary bytes are echoed. Skipped, with the
+ * reason printed, without root or the tools.
  */
 class CapturedAutoProtocolMeshTest {
   private static final String HTTP_APP = """
@@ -62,6 +64,14 @@ class CapturedAutoProtocolMeshTest {
       got = f.read()
       print("echoed_intact=" + str(got == payload) + " bytes=" + str(len(got)))
       """.formatted(CapturedMesh.serverAddress(1));
+  /** Connects, says nothing for longer than the old 1 s detection timeout, then sends an HTTP request for the canary. */
+  private static final String PAUSING_HTTP_CLIENT = """
+      import socket, time
+      s = socket.create_connection(("%s", 9080), timeout=15)
+      time.sleep(1.5)
+      s.sendall(b"GET /paused HTTP/1.1\\r\\nhost: reviews:9080\\r\\nx-canary: yes\\r\\nconnection: close\\r\\n\\r\\n")
+      print(s.makefile("rb").read().decode())
+      """.formatted(CapturedMesh.serverAddress(0));
   private static final String SERVICES = """
       apiVersion: keelson.io/v1alpha1
       kind: Service
@@ -97,10 +107,37 @@ class CapturedAutoProtocolMeshTest {
   private CapturedMesh m;
 
   @Test
-  void anUnnamedPortCarriesRoutedHttpAndRawServerFirstTcpThroughBothSidecars() throws Exception {
+  void withoutADetectionTimeoutAPausingHttpClientIsRoutedAndServerFirstTcpWorksOnADeclaredPort() throws Exception {
+    mesh(SERVICES.replace("ports: [ { port: 7070 } ]", "ports: [ { port: 7070, protocol: TCP } ]"));
+    routesHttp();
+
+    // A client that pauses before its request still gets the HTTP chain (the VirtualService's route), not tcp_proxy.
+    Result paused = run(in(m.client, appUser(PYTHON, "-c", PAUSING_HTTP_CLIENT)), 60);
+    assertThat(paused.exit()).as(paused.out() + m.logs()).isZero();
+    assertThat(paused.out()).as(paused.out()).startsWith("HTTP/1.1 200").containsIgnoringCase("x-route: canary")
+        .contains("path=/paused");
+
+    // Server first on the port declared TCP: no detection, the greeting at once.
+    serverFirstTcpIsRelayed();
+    assertThat(m.statSum(m.client, "downstream_pre_cx_timeout")).as("no detection timeout").isZero();
+  }
+
+  @Test
+  void withADetectionTimeoutServerFirstTcpOnAnUnnamedPortIsRelayedAfterIt() throws Exception {
+    mesh(SERVICES, "--protocol-detection-timeout", "500ms");
+    routesHttp();
+
+    // Raw TCP, server first: both sidecars wait their detection timeout, then relay as TCP; binary bytes intact.
+    serverFirstTcpIsRelayed();
+    assertThat(m.statSum(m.client, "downstream_pre_cx_timeout")).as("client sidecar's detection timed out").isPositive();
+    assertThat(m.statSum(m.server(1), "downstream_pre_cx_timeout")).as("server sidecar's detection timed out").isPositive();
+  }
+
+  /** The namespaces, {@code bin/keelson control} with {@code services} and {@code flags}, the apps and the sidecars. */
+  private void mesh(String services, String... flags) throws Exception {
     m = CapturedMesh.create("CapturedAutoProtocolMeshTest");
     m.topology(2);
-    m.control(SERVICES);
+    m.control(services, flags);
     m.iptables();
     m.start(m.server(0), "reviews-app", appUser(PYTHON, "-c", HTTP_APP));
     m.start(m.server(1), "db-app", appUser(PYTHON, "-c", GREETING_ECHO_APP));
@@ -114,8 +151,10 @@ class CapturedAutoProtocolMeshTest {
     for (int k = 0; k < 2; k++) {
       m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     }
+  }
 
-    // HTTP on the unnamed port: the VirtualService's header route applies (its response header), through both sidecars.
+  /** HTTP on the unnamed port: the VirtualService's header route applies (its response header), through both sidecars. */
+  private void routesHttp() throws IOException {
     Result canary = appCurl("-i", "-H", "x-canary: yes", "http://reviews:9080/canary");
     assertThat(canary.exit()).as(canary.out() + m.logs()).isZero();
     assertThat(canary.out()).containsIgnoringCase("x-route: canary").contains("path=/canary", "peer=127.0.0.1");
@@ -123,13 +162,13 @@ class CapturedAutoProtocolMeshTest {
     assertThat(main.out()).as(main.out()).containsIgnoringCase("x-route: main").contains("path=/main");
     assertThat(m.stat(m.client, "http_inspector.http11_found")).as("client sidecar detected HTTP/1.1").isPositive();
     assertThat(m.stat(m.server(0), "http_inspector.http11_found")).as("server sidecar detected HTTP/1.1").isPositive();
+  }
 
-    // Raw TCP, server first: both sidecars wait their detection timeout, then relay as TCP; binary bytes intact.
+  /** The server-first app's greeting reaches the client, then its binary bytes come back intact. */
+  private void serverFirstTcpIsRelayed() throws IOException {
     Result raw = run(in(m.client, appUser(PYTHON, "-c", RAW_CLIENT)), 60);
     assertThat(raw.exit()).as(raw.out() + m.logs()).isZero();
     assertThat(raw.out()).as(raw.out()).contains("greeting:220 db ready for 127.0.0.1", "echoed_intact=True bytes=10240");
-    assertThat(m.statSum(m.client, "downstream_pre_cx_timeout")).as("client sidecar's detection timed out").isPositive();
-    assertThat(m.statSum(m.server(1), "downstream_pre_cx_timeout")).as("server sidecar's detection timed out").isPositive();
   }
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */

@@ -1,6 +1,7 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.Struct;
@@ -55,7 +56,9 @@ class DetectedProtocolTranslationTest {
       Listener auto = CapturedTranslationTest.listener(r, "0.0.0.0_9080");
       assertThat(auto.getListenerFiltersList()).extracting(f -> f.getName())
           .containsExactly("envoy.filters.listener.http_inspector");
-      assertThat(auto.getListenerFiltersTimeout().getSeconds()).isEqualTo(1);
+      assertThat(auto.hasListenerFiltersTimeout()).as("set: unset is Envoy's 15 s").isTrue();
+      assertThat(auto.getListenerFiltersTimeout()).as("Istio's default protocolDetectionTimeout: none")
+          .isEqualTo(com.google.protobuf.Duration.getDefaultInstance());
       assertThat(auto.getContinueOnListenerFiltersTimeout()).isTrue();
       List<FilterChain> chains = auto.getFilterChainsList();
       assertThat(chains).hasSize(4);
@@ -80,6 +83,8 @@ class DetectedProtocolTranslationTest {
           .contains("envoy.filters.listener.http_inspector");
       FilterChain appHttp = inbound.getFilterChainsList().stream().filter(c -> c.getName().equals("inbound|9080"))
           .findFirst().orElseThrow();
+      assertThat(inbound.hasListenerFiltersTimeout()).isTrue();
+      assertThat(inbound.getListenerFiltersTimeout()).isEqualTo(com.google.protobuf.Duration.getDefaultInstance());
       assertThat(appHttp.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(9080);
       assertThat(appHttp.getFilterChainMatch().getApplicationProtocolsList()).containsExactly("http/1.0", "http/1.1", "h2c");
       FilterChain appTcp = inbound.getFilterChainsList().stream().filter(c -> c.getName().equals("inbound|9080|tcp"))
@@ -87,6 +92,26 @@ class DetectedProtocolTranslationTest {
       assertThat(appTcp.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(9080);
       assertThat(tcpProxy(appTcp).getCluster()).isEqualTo("inbound|9080");
     }
+  }
+
+  @Test
+  void theMeshProtocolDetectionTimeoutReachesBothDetectingListeners() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("s.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001, OutboundTrafficPolicy.ALLOW_ANY, Duration.ofMillis(250))
+            .start("127.0.0.1", 0);
+        XdsClient captured = client(xds, node())) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.registeredWorkloads().containsKey("reviews-10.1.0.7"));
+      MeshResources r = xds.resourcesFor("reviews-10.1.0.7");
+      var quarter = com.google.protobuf.Duration.newBuilder().setNanos(250_000_000).build();
+      for (String name : List.of("0.0.0.0_9080", "virtualInbound")) {
+        Listener l = CapturedTranslationTest.listener(r, name);
+        assertThat(l.getListenerFiltersTimeout()).as(name).isEqualTo(quarter);
+        assertThat(l.getContinueOnListenerFiltersTimeout()).as(name).isTrue();
+      }
+    }
+    assertThatThrownBy(() -> new XdsServer(store, 15001, OutboundTrafficPolicy.ALLOW_ANY, Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("protocolDetectionTimeout");
   }
 
   private static TcpProxy tcpProxy(FilterChain c) throws Exception {

@@ -19,6 +19,17 @@ import java.util.List;
  *                          false closes it
  */
 public record ProtocolChains(List<Entry> chains, Duration timeout, boolean continueOnTimeout) {
+  /** What the http_inspector reports for an HTTP/1.0 request line (Envoy's name). */
+  public static final String HTTP10 = "http/1.0";
+  /** What the http_inspector reports for an HTTP/1.1 request line. */
+  public static final String HTTP11 = "http/1.1";
+  /** What the http_inspector reports for the HTTP/2 prior-knowledge preface. */
+  public static final String H2C = "h2c";
+  /**
+   * Every protocol the http_inspector reports, in Envoy's (and istiod's) order: what an HTTP chain lists in
+   * {@code application_protocols}, and all a chain may list.
+   */
+  public static final List<String> HTTP_PROTOCOLS = List.of(HTTP10, HTTP11, H2C);
 
   /**
    * @param applicationProtocols the protocols this chain is for; empty for any (the chain for "none detected")

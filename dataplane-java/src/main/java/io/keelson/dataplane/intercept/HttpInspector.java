@@ -32,6 +32,7 @@ final class HttpInspector extends ByteToMessageDecoder {
   private final ProtocolChains chains;
   private final Map<ListenerConfig, ChannelHandler> handlers;
   private final Counters counters;
+  private final HttpRequestPreface preface = new HttpRequestPreface(); // keeps its place between reads
   private ScheduledFuture<?> timer;
   private boolean started;
   private boolean decided;
@@ -74,7 +75,7 @@ final class HttpInspector extends ByteToMessageDecoder {
     if (decided) {
       return;
     }
-    String found = HttpRequestPreface.detect(in);
+    String found = preface.scan(in); // examines only the bytes new since the last read
     if (found != HttpRequestPreface.NEED_MORE) {
       install(ctx, found);
     }

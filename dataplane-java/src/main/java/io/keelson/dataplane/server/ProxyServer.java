@@ -115,7 +115,8 @@ public final class ProxyServer implements AutoCloseable {
           chains.put(chain, h);
         }
       }
-      return new io.keelson.dataplane.intercept.ProtocolChainSelector(l.name(), l.protocolChains(), chains, stats);
+      return new io.keelson.dataplane.intercept.ProtocolChainSelector(l.name(), l.protocolChains(), chains, stats,
+          connections);
     }
     if (l.http() != null) {
       return new Http1ProxyInitializer(context, l, connections);

@@ -2,6 +2,7 @@ package io.keelson.dataplane.intercept;
 
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.server.ProxyServer;
@@ -11,6 +12,10 @@ import io.keelson.dataplane.testing.TestUpstream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -201,5 +206,46 @@ class HttpInspectorProxyTest {
     assertThat(raw.connections.get()).isZero();
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
         assertThat(RunningProxies.admin(p, "/stats")).contains("listener.auto.downstream_pre_cx_timeout: 1"));
+  }
+
+  @Test
+  void withoutATimeoutASilentClientWaitsForItsBytesAndIsNeverRelayedAsTcp() throws Exception {
+    // listener_filters_timeout 0s (Istio's protocolDetectionTimeout default): a client that pauses before its request
+    // still gets the HTTP chain, however long it pauses; a server-first protocol must be declared.
+    TestUpstream web = proxies.keep(new TestUpstream("web"));
+    ByteEchoBackend raw = proxies.keep(new ByteEchoBackend("220 ready\r\n".getBytes(StandardCharsets.US_ASCII)));
+    ProxyServer p = start(web.port(), raw.port(), "0s", true);
+    try (Socket s = new Socket("127.0.0.1", p.listenerAddress("auto").getPort())) {
+      s.setSoTimeout(1_500); // longer than the old 1 s detection timeout
+      assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("GET /late HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).toLowerCase();
+      assertThat(reply).startsWith("http/1.1 200").contains("x-chain: http");
+    }
+    assertThat(raw.connections.get()).isZero();
+    assertThat(RunningProxies.admin(p, "/stats")).contains("listener.auto.downstream_pre_cx_timeout: 0");
+  }
+
+  @Test
+  void drainListenersClosesAConnectionStillBeingInspected() throws Exception {
+    TestUpstream web = proxies.keep(new TestUpstream("web"));
+    ByteEchoBackend raw = proxies.keep(new ByteEchoBackend(null));
+    ProxyServer p = start(web.port(), raw.port(), "0s", true); // no timeout: only a drain ends a silent client
+    try (Socket s = new Socket("127.0.0.1", p.listenerAddress("auto").getPort())) {
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(p.activeConnections())
+          .as("set up, sent nothing: still inspected, and already a downstream connection a drain tells").isEqualTo(1));
+      HttpResponse<String> drained = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.adminAddress().getPort() + "/drain_listeners"))
+              .POST(HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(drained.statusCode()).isEqualTo(200);
+      s.setSoTimeout(10_000);
+      assertThat(s.getInputStream().read()).as("closed by the drain").isEqualTo(-1);
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> p.activeConnections() == 0);
+    assertThat(raw.connections.get()).isZero();
+    assertThat(web.requests.get()).isZero();
   }
 }

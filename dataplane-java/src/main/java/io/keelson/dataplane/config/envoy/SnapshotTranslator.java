@@ -472,9 +472,6 @@ final class SnapshotTranslator {
   /** Envoy's listener_filters_timeout when the listener does not set one. */
   static final Duration DEFAULT_LISTENER_FILTERS_TIMEOUT = Duration.ofSeconds(15);
 
-  /** The application protocols envoy.filters.listener.http_inspector reports (Envoy's names). */
-  private static final java.util.Set<String> DETECTED_PROTOCOLS = java.util.Set.of("http/1.0", "http/1.1", "h2c");
-
   /**
    * Chains selected by {@code filter_chain_match.application_protocols}, the protocol the
    * {@code envoy.filters.listener.http_inspector} listener filter detects (Istio's shape for a port with no declared
@@ -505,9 +502,10 @@ final class SnapshotTranslator {
       }
       List<String> protocols = List.copyOf(m.getApplicationProtocolsList());
       for (int j = 0; j < protocols.size(); j++) {
-        if (!DETECTED_PROTOCOLS.contains(protocols.get(j))) {
+        if (!io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS.contains(protocols.get(j))) {
           problems.error(at + ".filter_chain_match.application_protocols[" + j + "]", "'" + protocols.get(j)
-              + "' is not a protocol the http_inspector detects; expected http/1.0, http/1.1 or h2c");
+              + "' is not a protocol the http_inspector detects; expected one of "
+              + String.join(", ", io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS));
           ok = false;
         }
       }

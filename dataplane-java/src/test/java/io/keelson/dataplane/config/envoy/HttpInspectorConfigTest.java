@@ -75,7 +75,7 @@ class HttpInspectorConfigTest {
     assertThat(rejected(ProxyHarness.listener("auto", INSPECTOR, chains("[istio-http/1.1]"), cluster)).problems())
         .containsExactly("config.yaml: static_resources.listeners[0].filter_chains[0].filter_chain_match"
             + ".application_protocols[0]: 'istio-http/1.1' is not a protocol the http_inspector detects; expected"
-            + " http/1.0, http/1.1 or h2c");
+            + " one of http/1.0, http/1.1, h2c");
     String twoForAny = chains("[h2c]") + chains("[h2c]").substring(chains("[h2c]").indexOf("    - name: tcp"))
         .replace("name: tcp", "name: tcp2");
     assertThat(rejected(ProxyHarness.listener("auto", INSPECTOR, twoForAny, cluster)).problems()).containsExactly(
