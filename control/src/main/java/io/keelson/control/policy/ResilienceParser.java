@@ -129,8 +129,8 @@ final class ResilienceParser {
   }
 
   /**
-   * {@code tcp.tcpKeepalive} ({@code probes}, {@code time}, {@code interval}; whole seconds from 1 to 32767 as the
-   * kernel takes them), or null when absent or wrong (reported).
+   * {@code tcp.tcpKeepalive} ({@code probes}, {@code time}, {@code interval}; whole seconds from 1 to 32767 and at most 127
+   * probes, as the kernel takes them), or null when absent or wrong (reported).
    */
   private static Policy.TcpKeepalive tcpKeepalive(Fields tcp) {
     Fields k = tcp.object("tcpKeepalive", false);
@@ -138,7 +138,7 @@ final class ResilienceParser {
       return null;
     }
     k.allow("probes", "time", "interval");
-    Integer probes = k.integer("probes", 1, 32767, null);
+    Integer probes = k.integer("probes", 1, 127, null); // Linux caps TCP_KEEPCNT at 127
     Duration time = keepaliveSeconds(k, "time");
     Duration interval = keepaliveSeconds(k, "interval");
     if ((k.has("probes") && probes == null) || (k.has("time") && time == null)

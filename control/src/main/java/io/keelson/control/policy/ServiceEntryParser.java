@@ -77,7 +77,9 @@ final class ServiceEntryParser {
       String h = written.get(i);
       String at = "hosts[" + i + "]";
       if (h.startsWith("*.") && DNS_NAME.matcher(h.substring(2)).matches() && h.substring(2).contains(".")) {
-        if (hosts.contains(h.toLowerCase(java.util.Locale.ROOT))) {
+        if (h.endsWith(".svc.cluster.local") || h.endsWith(".svc") || h.equals("*.cluster.local")) {
+          spec.error(at, "'" + h + "' names Kubernetes services; register them as keelson.io/v1alpha1 Services instead");
+        } else if (hosts.contains(h.toLowerCase(java.util.Locale.ROOT))) {
           spec.error(at, "host '" + h + "' is listed twice");
         } else {
           hosts.add(h.toLowerCase(java.util.Locale.ROOT)); // resolution NONE only: checked by the caller

@@ -57,7 +57,7 @@ class ServiceEntryParserTest {
   @Test
   void refusesWhatItDoesNotActOnByFieldPath() {
     assertThat(errors(HEAD + """
-          hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com" ]
+          hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com", "*.ns.svc" ]
           addresses: [ 10.1.2.3 ]
           workloadSelector: { labels: { app: x } }
           exportTo: [ other-namespace ]
@@ -74,6 +74,8 @@ class ServiceEntryParserTest {
             + " expected '*.' then a domain of at least two labels (e.g. *.example.com)",
         "bad.yaml: ServiceEntry/external: spec.hosts[4]: '*.com' is not a wildcard host Keelson takes;"
             + " expected '*.' then a domain of at least two labels (e.g. *.example.com)",
+        "bad.yaml: ServiceEntry/external: spec.hosts[5]: '*.ns.svc' names Kubernetes services; register them as"
+            + " keelson.io/v1alpha1 Services instead",
         "bad.yaml: ServiceEntry/external: spec.hosts[1]: 'not a name' is not a DNS name; expected e.g. api.example.com",
         "bad.yaml: ServiceEntry/external: spec.hosts[2]: 'svc.default.svc.cluster.local' names a Kubernetes service;"
             + " register it as a keelson.io/v1alpha1 Service instead",

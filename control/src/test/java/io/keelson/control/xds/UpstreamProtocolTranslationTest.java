@@ -277,7 +277,7 @@ class UpstreamProtocolTranslationTest {
         "dr.yaml: DestinationRule/web: spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: 'PT1.5S' is not whole"
             + " seconds from 1s to 32767s (the kernel's unit and range)",
         "dr.yaml: DestinationRule/web: spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes: expected a whole"
-            + " number from 1 to 32767, got 0");
+            + " number from 1 to 127, got 0");
     assertThat(errors(tcp.formatted("connectTimeout: 0s"))).singleElement().asString()
         .contains("connectTimeout: is zero; expected a positive duration");
   }

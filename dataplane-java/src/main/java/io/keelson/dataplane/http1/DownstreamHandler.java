@@ -584,6 +584,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     Http1Request checked = request;
     long seq = exchangeSeq;
     Http1Headers headers = checked.headers();
+    // The filters before the check changed headers (jwt_authn: the token removed, claims set): the check sees the
+    // request as they left it, as Envoy's filters edit headers in place; applied once, not again when forwarded.
+    HeaderRewriter.apply(headers, policy.requestHeaders());
+    policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
         snapshot, checked, visitor -> {
           for (int i = 0; i < headers.size(); i++) {

@@ -365,6 +365,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void startExternalCheck() {
     Channel connection = down.parent() != null ? down.parent() : down;
     io.netty.handler.codec.http.HttpHeaders headers = request.headers();
+    // The filters before the check changed headers (jwt_authn: the token removed, claims set): the check sees the
+    // request as they left it, as Envoy's filters edit headers in place; applied once, not again when forwarded.
+    ForwardedHeaders.apply(headers, policy.requestHeaders());
+    policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
         streams.upstreams().get().calls(), snapshot, head, visitor -> {
           for (var e : headers) {

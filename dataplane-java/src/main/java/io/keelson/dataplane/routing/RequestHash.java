@@ -82,28 +82,7 @@ final class RequestHash {
 
   /** The value of cookie {@code name} in a Cookie header, or null. */
   static String cookie(String header, String name) {
-    if (header == null) {
-      return null;
-    }
-    int at = 0;
-    int len = header.length();
-    while (at < len) {
-      int end = header.indexOf(';', at);
-      if (end < 0) {
-        end = len;
-      }
-      int start = at;
-      while (start < end && (header.charAt(start) == ' ' || header.charAt(start) == ',')) {
-        start++;
-      }
-      int eq = header.indexOf('=', start);
-      if (eq > 0 && eq < end && eq - start == name.length() && header.startsWith(name, start)) {
-        String v = header.substring(eq + 1, end).trim();
-        return v.length() >= 2 && v.charAt(0) == '"' && v.charAt(v.length() - 1) == '"' ? v.substring(1, v.length() - 1) : v;
-      }
-      at = end + 1;
-    }
-    return null;
+    return io.keelson.dataplane.route.Cookies.value(header, name);
   }
 
   /** The (raw, undecoded) value of the first query parameter {@code name}, or null. */

@@ -95,12 +95,6 @@ public enum Transport {
   }
 
   /**
-   * Makes {@code b}'s connections bind {@code source} first (a cluster's upstream_bind_config; null: the kernel's
-   * choice, nothing set). On epoll also IP_BIND_ADDRESS_NO_PORT, as Envoy sets it for a port-0 source: the port is
-   * picked at connect time for the 4-tuple, so connections from one source address to many destinations do not share
-   * one ephemeral port range. io_uring and NIO have no such option in Netty: the port is picked at bind time there.
-   */
-  /**
    * Sets what a cluster asks of every upstream connection on {@code b}: its source address ({@link #bindSource}) and
    * its TCP keepalive (SO_KEEPALIVE, with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT where set).
    */
@@ -140,6 +134,12 @@ public enum Transport {
     }
   }
 
+  /**
+   * Makes {@code b}'s connections bind {@code source} first (a cluster's upstream_bind_config; null: the kernel's
+   * choice, nothing set). On epoll also IP_BIND_ADDRESS_NO_PORT, as Envoy sets it for a port-0 source: the port is
+   * picked at connect time for the 4-tuple, so connections from one source address to many destinations do not share
+   * one ephemeral port range. io_uring and NIO have no such option in Netty: the port is picked at bind time there.
+   */
   public io.netty.bootstrap.Bootstrap bindSource(io.netty.bootstrap.Bootstrap b, java.net.InetSocketAddress source) {
     if (source == null) {
       return b;

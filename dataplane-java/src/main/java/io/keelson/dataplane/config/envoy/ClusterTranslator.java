@@ -270,10 +270,11 @@ final class ClusterTranslator {
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */
   private io.keelson.dataplane.config.TcpKeepalive tcpKeepalive(io.envoyproxy.envoy.config.core.v3.TcpKeepalive k,
       String path) {
-    Integer probes = k.hasKeepaliveProbes() ? positive(k.getKeepaliveProbes().getValue(), path + ".keepalive_probes") : null;
-    Integer time = k.hasKeepaliveTime() ? positive(k.getKeepaliveTime().getValue(), path + ".keepalive_time") : null;
+    Integer probes = k.hasKeepaliveProbes()
+        ? inRange(k.getKeepaliveProbes().getValue(), 127, path + ".keepalive_probes") : null; // Linux's TCP_KEEPCNT cap
+    Integer time = k.hasKeepaliveTime() ? inRange(k.getKeepaliveTime().getValue(), 32767, path + ".keepalive_time") : null;
     Integer interval = k.hasKeepaliveInterval()
-        ? positive(k.getKeepaliveInterval().getValue(), path + ".keepalive_interval") : null;
+        ? inRange(k.getKeepaliveInterval().getValue(), 32767, path + ".keepalive_interval") : null;
     if ((k.hasKeepaliveProbes() && probes == null) || (k.hasKeepaliveTime() && time == null)
         || (k.hasKeepaliveInterval() && interval == null)) {
       return null;
@@ -281,9 +282,9 @@ final class ClusterTranslator {
     return new io.keelson.dataplane.config.TcpKeepalive(probes, time, interval);
   }
 
-  private Integer positive(int value, String path) {
-    if (value < 1 || value > 32767) { // the kernel's bound for TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT
-      problems.error(path, value + " is out of range; expected 1 to 32767");
+  private Integer inRange(int value, int max, String path) {
+    if (value < 1 || value > max) { // the kernel's bounds: 32767 s for TCP_KEEPIDLE/TCP_KEEPINTVL, 127 for TCP_KEEPCNT
+      problems.error(path, value + " is out of range; expected 1 to " + max);
       return null;
     }
     return value;

@@ -2,6 +2,7 @@ package io.keelson.dataplane.filter.jwt;
 
 import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.filter.HeaderOverlay;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
@@ -25,15 +26,35 @@ final class JwtAuthnFilter implements HttpFilter {
   private final LongAdder allowed;
   private final LongAdder denied;
 
+  /** Every provider's claim_to_headers header names, once each: removed from every request as received. */
+  private final String[] claimHeaders;
+
   JwtAuthnFilter(JwtAuthnConfig config, Clock clock, LongAdder allowed, LongAdder denied) {
     this.config = config;
     this.clock = clock;
     this.allowed = allowed;
     this.denied = denied;
+    java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+    for (Provider p : config.providers()) {
+      for (Provider.ClaimHeader c : p.claimHeaders()) {
+        names.add(c.header());
+      }
+    }
+    this.claimHeaders = names.toArray(new String[0]);
   }
 
   @Override
   public void onRequest(FilterContext context) {
+    if (claimHeaders.length > 0) {
+      // A client's own header of a claim's name never passes as the claim: not without a token, not with another
+      // provider's token, not on a path without a requirement (as istiod strips them). Claims add theirs below.
+      context.head = new HeaderOverlay(context.head, claimHeaders, new String[claimHeaders.length]);
+      context.mutateRequestHeaders(new HeaderMutations(List.of(), List.of(claimHeaders)));
+    }
+    verify(context);
+  }
+
+  private void verify(FilterContext context) {
     RequestHead head = context.head;
     if (config.bypassCorsPreflight() && "OPTIONS".equals(head.method()) && head.header("origin") != null
         && head.header("access-control-request-method") != null) {
@@ -56,7 +77,8 @@ final class JwtAuthnFilter implements HttpFilter {
     }
     context.metadata = new JwtMetadata(attempt.verified);
     List<HeaderMutations.HeaderValue> add = new ArrayList<>(0);
-    List<String> remove = new ArrayList<>(0);
+    List<String> remove = new ArrayList<>(java.util.Arrays.asList(claimHeaders));
+    String[] claimValues = claimHeaders.length == 0 ? null : new String[claimHeaders.length];
     for (Attempt.Verified v : attempt.verified) {
       if (!v.provider().forward() && v.fromHeader() != null) {
         remove.add(v.fromHeader());
@@ -65,18 +87,29 @@ final class JwtAuthnFilter implements HttpFilter {
         add.add(new HeaderMutations.HeaderValue(v.provider().payloadHeader(), v.jwt().payloadB64(), false));
       }
       for (Provider.ClaimHeader c : v.provider().claimHeaders()) {
-        // The client's own header of that name never passes as if it were the claim (Envoy leaves it when the claim
-        // is missing: Keelson removes it then).
-        remove.add(c.header());
-        String value = Provider.claim(v.jwt().payload(), c.claim());
-        if (value != null) {
+        String value = Provider.claim(v.jwt().payload(), c.path());
+        int at = indexOf(claimHeaders, c.header());
+        if (value != null && claimValues[at] == null) { // the first verified token's claim, as Envoy's first provider
+          claimValues[at] = value;
           add.add(new HeaderMutations.HeaderValue(c.header(), value, false));
         }
       }
     }
+    if (claimValues != null) { // the filters after this one read the claims, not what the client sent
+      context.head = new HeaderOverlay(head, claimHeaders, claimValues);
+    }
     if (!add.isEmpty() || !remove.isEmpty()) {
       context.mutateRequestHeaders(new HeaderMutations(add, remove));
     }
+  }
+
+  private static int indexOf(String[] names, String name) {
+    for (int i = 0; i < names.length; i++) {
+      if (names[i].equals(name)) {
+        return i;
+      }
+    }
+    throw new IllegalStateException(name + " is not a claim header");
   }
 
   /** Envoy's: {@code Bearer realm="<scheme>://<host><path>"}, with {@code error="invalid_token"} unless the token was missing. */

@@ -25,29 +25,49 @@ record Provider(String name, String issuer, List<String> audiences, List<Jwk> lo
   /** A header carrying the token after {@code prefix} (e.g. {@code Bearer }); empty prefix = the whole value. */
   record Location(String header, String prefix) {}
 
-  /** {@code header} (lower case) gets the value of {@code claim} ({@code a.b} names a nested claim). */
-  record ClaimHeader(String header, String claim) {}
+  /**
+   * {@code header} (lower case) gets the value of {@code claim} ({@code a.b} names a nested claim; {@code path} is its
+   * parts, split once at configuration time).
+   */
+  record ClaimHeader(String header, String claim, List<String> path) {
+    ClaimHeader(String header, String claim) {
+      this(header, claim, List.of(claim.split("\\.", -1)));
+    }
+  }
 
   /**
    * The claim's value as Envoy writes it into a header (a string as is, a number or boolean as text), or null when
-   * the token has no such claim or it is an object or a list.
+   * the token has no such claim, it is an object or a list, or a header cannot carry it (control characters, or
+   * characters beyond Latin-1: never a smuggled header line, and the request is not refused for it).
    */
-  static String claim(java.util.Map<String, Object> payload, String name) {
+  static String claim(java.util.Map<String, Object> payload, List<String> path) {
     Object v = payload;
-    for (String part : name.split("\\.", -1)) {
+    for (int i = 0; i < path.size(); i++) {
+      String part = path.get(i);
       if (!(v instanceof java.util.Map<?, ?> m)) {
         return null;
       }
       v = m.get(part);
     }
+    String out = null;
     if (v instanceof String || v instanceof Boolean) {
-      return v.toString();
-    }
-    if (v instanceof Number n) {
+      out = v.toString();
+    } else if (v instanceof Number n) {
       double d = n.doubleValue();
-      return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : n.toString();
+      out = d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : n.toString();
     }
-    return null;
+    return out != null && headerSafe(out) ? out : null;
+  }
+
+  /** A value a header can carry as it is: no control characters (CR, LF, NUL...) and nothing above Latin-1. */
+  private static boolean headerSafe(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static final List<Location> DEFAULT_HEADERS = List.of(new Location("authorization", "Bearer "));
@@ -98,23 +118,10 @@ record Provider(String name, String issuer, List<String> audiences, List<Jwk> lo
     return null;
   }
 
-  /** The value of cookie {@code name} in a Cookie header ({@code a=1; b=2}), or null. */
+  /** The token in cookie {@code name}, or null when there is none or it is empty (a cleared cookie: no token). */
   static String cookie(String header, String name) {
-    int at = 0;
-    while (at < header.length()) {
-      int semi = header.indexOf(';', at);
-      int end = semi < 0 ? header.length() : semi;
-      int start = at;
-      while (start < end && header.charAt(start) == ' ') {
-        start++;
-      }
-      if (end - start > name.length() && header.charAt(start + name.length()) == '='
-          && header.startsWith(name, start)) {
-        return header.substring(start + name.length() + 1, end).trim();
-      }
-      at = end + 1;
-    }
-    return null;
+    String v = io.keelson.dataplane.route.Cookies.value(header, name);
+    return v == null || v.isEmpty() ? null : v;
   }
 
   private static int indexOfIgnoreCase(String v, String prefix) {

@@ -56,6 +56,7 @@ class JwtAuthnProxyTest {
                           - { header_name: x-jwt-sub, claim_name: sub }
                           - { header_name: x-jwt-tenant, claim_name: org.tenant }
                           - { header_name: x-jwt-level, claim_name: level }
+                          - { header_name: x-jwt-name, claim_name: name }
                       rules:
                       - match: { prefix: / }
                         requires: { requires_any: { requirements: [ { provider_name: origins-0 }, { allow_missing: {} } ] } }
@@ -82,6 +83,9 @@ class JwtAuthnProxyTest {
                           public:
                             permissions: [ { url_path: { path: { prefix: /public } } } ]
                             principals: [ { any: true } ]
+                          tenant-acme:
+                            permissions: [ { url_path: { path: { prefix: /tenant } } } ]
+                            principals: [ { header: { name: x-jwt-tenant, string_match: { exact: acme } } } ]
         """.formatted(ISS, jwksPort, ISS, ISS);
   }
 
@@ -164,6 +168,44 @@ class JwtAuthnProxyTest {
     HttpResponse<String> forged = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/orders"))
         .header("cookie", "session=" + token.substring(0, token.length() - 4) + "AAAA"));
     assertThat(forged.statusCode()).isEqualTo(401);
+  }
+
+  /**
+   * Claim headers are the token's or absent, for every filter after jwt_authn and for the app: a client's own header
+   * of that name is removed without a token, and RBAC reading the header sees the claim, not what the client sent.
+   */
+  @Test
+  void claimHeadersCannotBeSpoofedAndLaterFiltersSeeTheClaim() throws Exception {
+    assertThat(proxy.get("/public", "x-jwt-sub", "admin").statusCode()).isEqualTo(200);
+    assertThat(app.lastHeaders).as("no token: the client's header is dropped").doesNotContainKey("x-jwt-sub");
+
+    String evil = keys.rs256(TestJwts.claims(ISS, "carol", "svc.example", "org", java.util.Map.of("tenant", "evil")));
+    HttpResponse<String> spoofed = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/tenant"))
+        .header("authorization", "Bearer " + evil).header("x-jwt-tenant", "acme"));
+    assertThat(spoofed.statusCode()).as("RBAC reads the claim (evil), not the client's acme").isEqualTo(403);
+    String acme = keys.rs256(TestJwts.claims(ISS, "carol", "svc.example", "org", java.util.Map.of("tenant", "acme"),
+        "name", "\u0141ukasz\r\nx-evil: 1"));
+    HttpResponse<String> real = proxy.send(java.net.http.HttpRequest.newBuilder(proxy.uri("/tenant"))
+        .header("authorization", "Bearer " + acme));
+    assertThat(real.statusCode()).isEqualTo(200);
+    assertThat(app.lastHeaders).containsEntry("x-jwt-tenant", "acme")
+        .as("a claim a header cannot carry is not set, and the request is not refused for it")
+        .doesNotContainKey("x-jwt-name").doesNotContainKey("x-evil");
+  }
+
+  /** Cookies as the proxy holds them: several Cookie fields joined with ',', a quoted value, an empty (cleared) one. */
+  @Test
+  void cookieTokensAreFoundAcrossJoinedFieldsAndQuotesAndAnEmptyOneIsNoToken() throws Exception {
+    String token = keys.rs256(TestJwts.claims(ISS, "alice", "svc.example"));
+    try (io.keelson.dataplane.testing.RawHttp http = new io.keelson.dataplane.testing.RawHttp(proxy.port())) {
+      assertThat(http.send("GET /orders HTTP/1.1\r\nHost: x\r\ncookie: a=1\r\ncookie: session=" + token
+          + "\r\n\r\n").read().status()).as("two Cookie fields").isEqualTo(200);
+      assertThat(app.lastHeaders).containsEntry("x-jwt-sub", "alice");
+      assertThat(http.send("GET /orders HTTP/1.1\r\nHost: x\r\ncookie: session=\"" + token + "\"\r\n\r\n").read()
+          .status()).as("a quoted value").isEqualTo(200);
+      assertThat(http.send("GET /orders HTTP/1.1\r\nHost: x\r\ncookie: session=; a=1\r\n\r\n").read().status())
+          .as("an empty cookie is no token: RBAC denies the anonymous request, not a 401").isEqualTo(403);
+    }
   }
 
   @Test
