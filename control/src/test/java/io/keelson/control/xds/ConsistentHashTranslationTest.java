@@ -4,14 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.Route;
-import io.keelson.control.policy.Policy;
-import io.keelson.control.policy.PolicyParser;
-import io.keelson.control.store.PolicySet;
 import io.keelson.dataplane.config.HashPolicy;
 import io.keelson.dataplane.config.LbPolicy;
 import io.keelson.dataplane.config.ProxySnapshot;
 import io.keelson.dataplane.config.RouteAction;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -21,9 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class ConsistentHashTranslationTest {
   private static MeshResources translate(String yaml) throws Exception {
-    List<Policy> all = new ArrayList<>(PolicyParser.parse("registry.yaml", Mesh.registry(9001, 9002)).policies());
-    all.addAll(PolicyParser.parse("policy.yaml", yaml).policies());
-    return new MeshTranslator(15001, false).translate(PolicySet.EMPTY.with(all), List.of());
+    return Mesh.translateWithRegistry(yaml);
   }
 
   private static ProxySnapshot dataPlane(MeshResources r) throws Exception {
@@ -31,7 +25,7 @@ class ConsistentHashTranslationTest {
   }
 
   private static Cluster cluster(MeshResources r, String name) {
-    return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+    return Mesh.cluster(r, name);
   }
 
   private static List<Route> routes(MeshResources r) {

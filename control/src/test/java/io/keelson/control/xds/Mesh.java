@@ -13,6 +13,18 @@ import java.util.List;
 public final class Mesh {
   private Mesh() {}
 
+  /** The shared (plain sidecar) translation of {@link #registry}(9001, 9002) plus {@code yaml}. */
+  public static MeshResources translateWithRegistry(String yaml) throws Exception {
+    List<Policy> all = new ArrayList<>(PolicyParser.parse("registry.yaml", registry(9001, 9002)).policies());
+    all.addAll(PolicyParser.parse("policy.yaml", yaml).policies());
+    return new MeshTranslator(15001, false).translate(io.keelson.control.store.PolicySet.EMPTY.with(all), List.of());
+  }
+
+  /** The cluster named {@code name} in {@code r}; fails when there is none. */
+  public static io.envoyproxy.envoy.config.cluster.v3.Cluster cluster(MeshResources r, String name) {
+    return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+  }
+
   /**
    * The data plane's own translation of the control plane's resources (every route configuration and endpoint
    * assignment passed as xDS would deliver them), so a test sees what a Keelson proxy would run, or the NACK.

@@ -24,9 +24,7 @@ class ResilienceTranslationTest {
   private static final String REGISTRY = Mesh.registry(9001, 9002);
 
   private static MeshResources translate(String yaml) throws Exception {
-    List<Policy> all = new ArrayList<>(PolicyParser.parse("registry.yaml", REGISTRY).policies());
-    all.addAll(PolicyParser.parse("policy.yaml", yaml).policies());
-    return new MeshTranslator(15001, false).translate(PolicySet.EMPTY.with(all), List.of());
+    return Mesh.translateWithRegistry(yaml);
   }
 
   private static ProxySnapshot dataPlane(MeshResources r) throws Exception {
@@ -34,7 +32,7 @@ class ResilienceTranslationTest {
   }
 
   private static Cluster cluster(MeshResources r, String name) {
-    return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+    return Mesh.cluster(r, name);
   }
 
   private static Route firstRoute(MeshResources r) {
