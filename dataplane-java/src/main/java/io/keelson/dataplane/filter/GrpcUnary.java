@@ -1,9 +1,6 @@
 package io.keelson.dataplane.filter;
 
-import io.keelson.dataplane.balance.LoadBalancer;
-import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.http2.UpstreamCalls;
-import io.keelson.dataplane.routing.ServingCluster;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -15,9 +12,8 @@ import java.nio.ByteBuffer;
 /**
  * A unary gRPC call a filter makes as a side call (ext_authz's Check, the rate limit service's ShouldRateLimit):
  * the request as gRPC frames it over HTTP/2 (one length-prefixed, uncompressed message; {@code grpc-timeout}), sent
- * to an endpoint of the cluster picked as the router picks ({@link SideCallBalancers}) through
- * {@link UpstreamCalls}, and the answer's message, or null when the answer is not a successful gRPC reply. Stateless;
- * {@link #send} runs on the request's event loop.
+ * as a side call ({@link SideCall}), and the answer's message, or null when the answer is not a successful gRPC
+ * reply. Stateless.
  */
 public final class GrpcUnary {
   private GrpcUnary() {}
@@ -49,27 +45,5 @@ public final class GrpcUnary {
     byte compressed = b.get();
     int length = b.getInt();
     return compressed != 0 || length != b.remaining() ? null : b;
-  }
-
-  /**
-   * Sends {@code message} to an endpoint of {@code clusterName} in the request's snapshot.
-   *
-   * @return the call to cancel, or null when the cluster is missing or has no endpoint to pick (nothing was sent
-   *         and {@code callback} is not called)
-   */
-  public static UpstreamCalls.Call send(CheckedRequest request, String clusterName, String path, String authority,
-      byte[] message, long timeoutNanos, int maxBodyBytes, UpstreamCalls.Callback callback) {
-    ServingCluster cluster = request.snapshot().cluster(clusterName);
-    if (cluster == null) {
-      return null;
-    }
-    LoadBalancer lb = SideCallBalancers.forCluster(request.snapshot(), cluster);
-    int index = lb.pick();
-    if (index < 0) {
-      return null;
-    }
-    EndpointConfig endpoint = lb.endpoint(index);
-    return request.calls().call(request.loop(), cluster, endpoint, request(path, authority, timeoutNanos, message),
-        timeoutNanos, maxBodyBytes, callback);
   }
 }

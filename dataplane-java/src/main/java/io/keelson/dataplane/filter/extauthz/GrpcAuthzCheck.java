@@ -8,6 +8,7 @@ import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
+import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
@@ -44,8 +45,9 @@ final class GrpcAuthzCheck implements ExternalCheck {
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    return AuthzClusterCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
-        () -> call(request), this::answer, () -> HttpAuthzCheck.failure(config, stats), done);
+    return SideCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, () -> call(request), this::answer,
+        () -> HttpAuthzCheck.failure(config, stats), done);
   }
 
   /** The unary Check call: the length-prefixed CheckRequest over gRPC. */

@@ -4,6 +4,7 @@ import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
+import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
@@ -54,8 +55,9 @@ final class HttpAuthzCheck implements ExternalCheck {
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
-    return AuthzClusterCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
-        () -> checkRequest(request), this::answer, () -> failure(config, stats), done);
+    return SideCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES, () -> checkRequest(request), this::answer, () -> failure(config, stats),
+        done);
   }
 
   FullHttpRequest checkRequest(CheckedRequest request) {

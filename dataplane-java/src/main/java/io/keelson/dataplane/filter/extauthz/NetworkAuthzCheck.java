@@ -4,6 +4,7 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.keelson.dataplane.filter.DynamicMetadata;
+import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.security.PeerIdentity;
@@ -99,7 +100,8 @@ public final class NetworkAuthzCheck {
         done.accept(allowed);
       }
     };
-    UpstreamCalls.Call call = AuthzClusterCall.send(ch.eventLoop(), calls, snapshot, config.cluster(), config.timeoutNanos(),
+    UpstreamCalls.Call call = SideCall.send(ch.eventLoop(), calls, snapshot, config.cluster(), config.timeoutNanos(),
+        ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES,
         () -> GrpcCheckCall.request(checkRequest(ch, sni), config.authority(), config.timeoutNanos()),
         this::answer, this::failure, finish);
     return () -> {

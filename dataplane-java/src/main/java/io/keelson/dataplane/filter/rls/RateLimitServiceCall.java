@@ -10,6 +10,7 @@ import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.filter.GrpcUnary;
+import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.stats.ResponseFlag;
 import java.nio.ByteBuffer;
@@ -20,7 +21,7 @@ import java.util.function.Consumer;
 
 /**
  * One request's {@code envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit} call (a unary gRPC side call
- * to the rate limit service's cluster, {@link GrpcUnary}) and what its answer does, as Envoy's ratelimit filter:
+ * to the rate limit service's cluster, {@link GrpcUnary} over {@link SideCall}) and what its answer does, as Envoy's ratelimit filter:
  * OVER_LIMIT answers the rate-limited status with {@code x-envoy-ratelimited: true} and the answer's
  * response_headers_to_add; OK (or UNKNOWN) lets the request through with request_headers_to_add appended upstream and
  * response_headers_to_add on the response; a failed call (no endpoint, transport, timeout, gRPC error, bad answer)
@@ -43,23 +44,9 @@ final class RateLimitServiceCall implements ExternalCheck {
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
     byte[] message = RateLimitRequest.newBuilder().setDomain(config.domain()).addAllDescriptors(descriptors).build().toByteArray();
-    UpstreamCalls.Call call = GrpcUnary.send(request, config.cluster(), PATH, config.authority(), message,
-        config.timeoutNanos(), RateLimitConfig.MAX_RESPONSE_BODY_BYTES, new UpstreamCalls.Callback() {
-          @Override
-          public void onResponse(UpstreamCalls.Response response) {
-            done.accept(answer(response));
-          }
-
-          @Override
-          public void onFailure(String reason) {
-            done.accept(failure());
-          }
-        });
-    if (call == null) { // no such cluster, or no endpoint to ask
-      done.accept(failure());
-      return UpstreamCalls.Call.ENDED;
-    }
-    return call;
+    return SideCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(), config.timeoutNanos(),
+        RateLimitConfig.MAX_RESPONSE_BODY_BYTES, () -> GrpcUnary.request(PATH, config.authority(), config.timeoutNanos(),
+            message), this::answer, this::failure, done);
   }
 
   CheckOutcome answer(UpstreamCalls.Response response) {

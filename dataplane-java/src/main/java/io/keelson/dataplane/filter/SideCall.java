@@ -1,8 +1,7 @@
-package io.keelson.dataplane.filter.extauthz;
+package io.keelson.dataplane.filter;
 
 import io.keelson.dataplane.balance.LoadBalancer;
 import io.keelson.dataplane.config.EndpointConfig;
-import io.keelson.dataplane.filter.SideCallBalancers;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
@@ -13,25 +12,26 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The part of a check every ext_authz filter shares (HTTP filter with either service, network filter): finds the
- * authorization cluster, picks its endpoint through the cluster's balancer as the router does ({@link SideCallBalancers}),
- * sends the check request as a side call ({@link UpstreamCalls}) and turns the answer into the caller's outcome; a
- * missing cluster, a check request that cannot be built or a failed call is the caller's failure outcome. Stateless;
- * runs on the connection's event loop.
+ * A filter's side call (ext_authz's checks, HTTP filter with either service and the network filter; the rate limit
+ * service's ShouldRateLimit): finds the service's cluster, picks its endpoint through the cluster's balancer as the
+ * router does ({@link SideCallBalancers}), sends the request ({@link UpstreamCalls}) and turns the answer into the
+ * caller's outcome; a missing cluster, no endpoint, a request that cannot be built or a failed call is the caller's
+ * failure outcome. Stateless; runs on the connection's event loop.
  */
-final class AuthzClusterCall {
-  private AuthzClusterCall() {}
+public final class SideCall {
+  private SideCall() {}
 
   /**
-   * @param build   the check request (released by the call); an IllegalArgumentException (a field Netty's codec
-   *                refuses) is a failure
+   * @param maxBodyBytes the largest answer body taken; a longer one is a failed call
+   * @param build   the request (released by the call); an IllegalArgumentException (a field Netty's codec refuses)
+   *                is a failure
    * @param answer  the outcome of a complete answer
    * @param failure the outcome of no usable answer (also counts it)
    * @param done    gets exactly one outcome on {@code loop}, unless the returned call is cancelled first
    */
-  static <T> UpstreamCalls.Call send(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot, String clusterName,
-      long timeoutNanos, Supplier<FullHttpRequest> build, Function<UpstreamCalls.Response, T> answer, Supplier<T> failure,
-      Consumer<T> done) {
+  public static <T> UpstreamCalls.Call send(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
+      String clusterName, long timeoutNanos, int maxBodyBytes, Supplier<FullHttpRequest> build,
+      Function<UpstreamCalls.Response, T> answer, Supplier<T> failure, Consumer<T> done) {
     ServingCluster cluster = snapshot.cluster(clusterName);
     EndpointConfig endpoint = cluster == null ? null : pick(snapshot, cluster);
     FullHttpRequest check = null;
@@ -46,7 +46,7 @@ final class AuthzClusterCall {
       done.accept(failure.get());
       return UpstreamCalls.Call.ENDED;
     }
-    return calls.call(loop, cluster, endpoint, check, timeoutNanos, ExtAuthzConfig.MAX_RESPONSE_BODY_BYTES,
+    return calls.call(loop, cluster, endpoint, check, timeoutNanos, maxBodyBytes,
         new UpstreamCalls.Callback() {
           @Override
           public void onResponse(UpstreamCalls.Response response) {
@@ -61,7 +61,7 @@ final class AuthzClusterCall {
   }
 
   /**
-   * The endpoint the check goes to, picked as the router picks (lb_policy, health, outlier ejection), or null when
+   * The endpoint the call goes to, picked as the router picks (lb_policy, health, outlier ejection), or null when
    * the cluster has none.
    */
   private static EndpointConfig pick(ServingSnapshot snapshot, ServingCluster cluster) {
