@@ -49,6 +49,12 @@ final class H2UpstreamConnection {
   Runnable onStreamEnd;
   /** When the stream count last dropped to zero; a scheduled idle check only acts if it is still this one's. */
   private long idleSince;
+  private final long maxAgeNanos;
+  /** Past max_connection_duration: no new streams, closed when the last one ends. */
+  private boolean aged;
+  /** Content of the PING whose ACK is awaited, or 0 when none is. */
+  private long pingAwaited;
+  private long pingCount;
 
   H2UpstreamConnection(Http2Options options) {
     this(options, java.time.Duration.ZERO, 0, java.time.Duration.ZERO);
@@ -69,10 +75,6 @@ final class H2UpstreamConnection {
     this.maxAgeNanos = maxAge.toNanos();
   }
 
-  private final long maxAgeNanos;
-  /** Past max_connection_duration: no new streams, closed when the last one ends. */
-  private boolean aged;
-
   private boolean spent() {
     return aged || (maxStreamsTotal > 0 && opened >= maxStreamsTotal);
   }
@@ -90,10 +92,6 @@ final class H2UpstreamConnection {
     }, maxAgeNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     parent.closeFuture().addListener(x -> task.cancel(false));
   }
-
-  /** Content of the PING whose ACK is awaited, or 0 when none is. */
-  private long pingAwaited;
-  private long pingCount;
 
   private void startKeepalive() {
     long interval = options.keepaliveInterval().toNanos();

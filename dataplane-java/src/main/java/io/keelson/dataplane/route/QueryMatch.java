@@ -25,9 +25,34 @@ public final class QueryMatch {
 
   public boolean matches(RequestHead head) {
     String q = head.query();
-    if (q == null) {
+    long at = q == null ? -1 : find(q, name);
+    if (at < 0) {
       return false;
     }
+    if (value == null) {
+      return true;
+    }
+    int from = (int) (at >>> 32);
+    int end = (int) at;
+    return needsDecoding(q, from, end) ? value.matches(decode(q, from, end)) : value.matches(q, from, end);
+  }
+
+  /**
+   * The first value of parameter {@code name} in the raw query {@code query} (null for none), percent- and
+   * plus-decoded as Envoy decodes query values; {@code ""} for a parameter without {@code =}.
+   */
+  public static String firstValue(String query, String name) {
+    long at = query == null ? -1 : find(query, name);
+    if (at < 0) {
+      return null;
+    }
+    int from = (int) (at >>> 32);
+    int end = (int) at;
+    return needsDecoding(query, from, end) ? decode(query, from, end) : query.substring(from, end);
+  }
+
+  /** Where the first value of {@code name} is in {@code q}: {@code from << 32 | end}, or -1 when absent. */
+  private static long find(String q, String name) {
     int n = name.length();
     int start = 0;
     int len = q.length();
@@ -36,20 +61,13 @@ public final class QueryMatch {
       if (end < 0) {
         end = len;
       }
-      if (end - start >= n
-          && q.startsWith(name, start)
-          && (end - start == n || q.charAt(start + n) == '=')) {
-        if (value == null) {
-          return true;
-        }
+      if (end - start >= n && q.startsWith(name, start) && (end - start == n || q.charAt(start + n) == '=')) {
         int from = end - start == n ? end : start + n + 1;
-        return needsDecoding(q, from, end)
-            ? value.matches(decode(q, from, end))
-            : value.matches(q, from, end);
+        return (long) from << 32 | end;
       }
       start = end + 1;
     }
-    return false;
+    return -1;
   }
 
   private static boolean needsDecoding(String s, int from, int to) {

@@ -113,7 +113,7 @@ public final class MatchTranslator {
     return value == null ? null : HeaderMatch.value(name, value, invert, missingAsEmpty);
   }
 
-  private QueryMatch query(QueryParameterMatcher q, String path) {
+  QueryMatch query(QueryParameterMatcher q, String path) {
     if (q.getName().isEmpty()) {
       problems.error(path + ".name", "a query parameter name is required");
       return null;

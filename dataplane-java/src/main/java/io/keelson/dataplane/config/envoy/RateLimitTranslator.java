@@ -3,6 +3,7 @@ package io.keelson.dataplane.config.envoy;
 import io.envoyproxy.envoy.config.route.v3.RateLimit;
 import io.keelson.dataplane.config.RateLimitPolicy;
 import io.keelson.dataplane.route.HeaderMatch;
+import io.keelson.dataplane.route.QueryMatch;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -13,6 +14,8 @@ import java.util.Locale;
  * values. Not thread-safe (one translation).
  */
 final class RateLimitTranslator {
+  static final String SUPPORTED = "destination_cluster, request_headers, remote_address, masked_remote_address,"
+      + " generic_key, header_value_match, query_parameters, query_parameter_value_match, metadata";
   private final Problems problems;
   private final MatchTranslator matches;
 
@@ -53,7 +56,19 @@ final class RateLimitTranslator {
         actions.add(a);
       }
     }
-    return ok ? new RateLimitPolicy(stage, r.getDisableKey(), actions) : null;
+    RateLimitPolicy.MetadataKey limit = null;
+    if (r.hasLimit()) {
+      String at = path + ".limit.dynamic_metadata.metadata_key";
+      if (!r.getLimit().hasDynamicMetadata()) {
+        problems.error(path + ".limit", "expected dynamic_metadata");
+        return null;
+      }
+      limit = metadataKey(r.getLimit().getDynamicMetadata().getMetadataKey(), at);
+      if (limit == null) {
+        return null;
+      }
+    }
+    return ok ? new RateLimitPolicy(stage, r.getDisableKey(), actions, limit) : null;
   }
 
   private RateLimitPolicy.Action action(RateLimit.Action a, String path) {
@@ -121,19 +136,91 @@ final class RateLimitTranslator {
         }
         yield new RateLimitPolicy.MaskedRemoteAddress(v4, v6);
       }
+      case QUERY_PARAMETERS -> {
+        var q = a.getQueryParameters();
+        String at = path + ".query_parameters";
+        if (q.getQueryParameterName().isEmpty()) {
+          problems.error(at + ".query_parameter_name", "a query parameter name is required");
+          yield null;
+        }
+        if (q.getDescriptorKey().isEmpty()) {
+          problems.error(at + ".descriptor_key", "a descriptor key is required");
+          yield null;
+        }
+        yield new RateLimitPolicy.QueryParameter(q.getQueryParameterName(), q.getDescriptorKey(), q.getSkipIfAbsent());
+      }
+      case QUERY_PARAMETER_VALUE_MATCH -> {
+        var m = a.getQueryParameterValueMatch();
+        String at = path + ".query_parameter_value_match";
+        if (m.getDescriptorValue().isEmpty()) {
+          problems.error(at + ".descriptor_value", "a descriptor value is required");
+          yield null;
+        }
+        if (m.getQueryParametersCount() == 0) {
+          problems.error(at + ".query_parameters", "at least one query parameter matcher is required");
+          yield null;
+        }
+        List<QueryMatch> parameters = new ArrayList<>();
+        for (int i = 0; i < m.getQueryParametersCount(); i++) {
+          QueryMatch q = matches.query(m.getQueryParameters(i), at + ".query_parameters[" + i + "]");
+          if (q == null) {
+            yield null;
+          }
+          parameters.add(q);
+        }
+        yield new RateLimitPolicy.QueryParameterValueMatch(m.getDescriptorKey().isEmpty() ? "query_match"
+            : m.getDescriptorKey(), m.getDescriptorValue(), !m.hasExpectMatch() || m.getExpectMatch().getValue(),
+            parameters);
+      }
+      case METADATA -> {
+        var m = a.getMetadata();
+        String at = path + ".metadata";
+        if (m.getDescriptorKey().isEmpty()) {
+          problems.error(at + ".descriptor_key", "a descriptor key is required");
+          yield null;
+        }
+        if (m.getSource() != RateLimit.Action.MetaData.Source.DYNAMIC) {
+          problems.error(at + ".source", "only DYNAMIC (the request's dynamic metadata) is supported; Keelson's routes"
+              + " carry no metadata");
+          yield null;
+        }
+        RateLimitPolicy.MetadataKey key = metadataKey(m.getMetadataKey(), at + ".metadata_key");
+        yield key == null ? null : new RateLimitPolicy.Metadata(m.getDescriptorKey(), key.filter(), key.pathArray(),
+            m.getDefaultValue(), m.getSkipIfAbsent());
+      }
       case ACTIONSPECIFIER_NOT_SET -> {
-        problems.error(path, "an action is required; expected one of destination_cluster, request_headers,"
-            + " remote_address, masked_remote_address, generic_key, header_value_match");
+        problems.error(path, "an action is required; expected one of " + SUPPORTED);
         yield null;
       }
       default -> {
         if (!problems.reportedAt(path + "." + fieldName(a))) {
-          problems.error(path + "." + fieldName(a), "this rate limit action is not supported; expected one of"
-              + " destination_cluster, request_headers, remote_address, masked_remote_address, generic_key, header_value_match");
+          problems.error(path + "." + fieldName(a), "this rate limit action is not supported; expected one of "
+              + SUPPORTED);
         }
         yield null;
       }
     };
+  }
+
+  /** A MetadataKey with a {@code key} and at least one path {@code key}, or null (reported). */
+  private RateLimitPolicy.MetadataKey metadataKey(io.envoyproxy.envoy.type.metadata.v3.MetadataKey k, String at) {
+    if (k.getKey().isEmpty()) {
+      problems.error(at + ".key", "the metadata namespace is required (e.g. envoy.filters.http.jwt_authn)");
+      return null;
+    }
+    if (k.getPathCount() == 0) {
+      problems.error(at + ".path", "at least one path segment is required");
+      return null;
+    }
+    List<String> path = new ArrayList<>();
+    for (int i = 0; i < k.getPathCount(); i++) {
+      if (k.getPath(i).getKey().isEmpty()) {
+        problems.error(at + ".path[" + i + "].key", "a key is required");
+        return null;
+      }
+      path.add(k.getPath(i).getKey());
+    }
+    return new RateLimitPolicy.MetadataKey(k.getKey(), path);
   }
 
   private static String fieldName(RateLimit.Action a) {

@@ -499,21 +499,17 @@ final class SupportedFields {
         .reject("override_option", perRoute)
         .reject("rate_limits", perRoute)
         .reject("domain", perRoute);
-    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.getDescriptor(), "stage", "disable_key", "actions")
-        .reject("limit", "the dynamic-metadata limit override is not supported")
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.getDescriptor(), "stage", "disable_key", "actions", "limit")
         .reject("hits_addend", notYet)
         .reject("apply_on_stream_done", notYet);
-    String action = "this rate limit action is not supported; expected one of destination_cluster, request_headers,"
-        + " remote_address, masked_remote_address, generic_key, header_value_match";
+    String action = "this rate limit action is not supported; expected one of " + RateLimitTranslator.SUPPORTED;
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.getDescriptor(), "destination_cluster", "request_headers",
-            "remote_address", "masked_remote_address", "generic_key", "header_value_match")
+            "remote_address", "masked_remote_address", "generic_key", "header_value_match", "query_parameters",
+            "query_parameter_value_match", "metadata")
         .reject("source_cluster", "source_cluster is not supported: the filter does not see the node's service cluster;"
             + " use generic_key with the cluster's name")
-        .reject("query_parameters", action)
-        .reject("dynamic_metadata", action)
-        .reject("metadata", action)
-        .reject("extension", action)
-        .reject("query_parameter_value_match", action);
+        .reject("dynamic_metadata", "dynamic_metadata is deprecated in Envoy; use metadata")
+        .reject("extension", action);
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.DestinationCluster.getDescriptor());
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.RemoteAddress.getDescriptor());
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.RequestHeaders.getDescriptor(),
@@ -521,6 +517,14 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.GenericKey.getDescriptor(), "descriptor_value", "descriptor_key");
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.HeaderValueMatch.getDescriptor(),
         "descriptor_key", "descriptor_value", "expect_match", "headers");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.QueryParameters.getDescriptor(),
+        "query_parameter_name", "descriptor_key", "skip_if_absent");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.QueryParameterValueMatch.getDescriptor(),
+        "descriptor_key", "descriptor_value", "expect_match", "query_parameters");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.MetaData.getDescriptor(),
+        "descriptor_key", "metadata_key", "default_value", "source", "skip_if_absent");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Override.getDescriptor(), "dynamic_metadata");
+    rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Override.DynamicMetadata.getDescriptor(), "metadata_key");
     rules(io.envoyproxy.envoy.config.route.v3.RateLimit.Action.MaskedRemoteAddress.getDescriptor(),
         "v4_prefix_mask_len", "v6_prefix_mask_len");
   }

@@ -40,12 +40,13 @@ final class RateLimitFilter implements HttpFilter {
     }
     RouteRateLimits own = route.rateLimits();
     List<RateLimitDescriptor> descriptors =
-        Descriptors.add(own.policies(), config.stage(), context.head, context.upstreamCluster, context.remoteIp, null);
+        Descriptors.add(own.policies(), config.stage(), context.head, context.upstreamCluster, context.remoteIp,
+        context.metadata, null);
     VirtualHostConfig vh = context.virtualHost;
     VhRateLimits option = own.includeVirtualHost() ? VhRateLimits.INCLUDE : vhRateLimits;
     if (vh != null && (option == VhRateLimits.INCLUDE || (option == VhRateLimits.OVERRIDE && own.isEmpty()))) {
       descriptors = Descriptors.add(vh.rateLimits(), config.stage(), context.head, context.upstreamCluster, context.remoteIp,
-          descriptors);
+          context.metadata, descriptors);
     }
     if (descriptors != null) {
       context.checkExternally(new RateLimitServiceCall(config, stats.of(context.upstreamCluster), descriptors));

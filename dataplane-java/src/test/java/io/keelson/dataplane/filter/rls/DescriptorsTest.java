@@ -48,23 +48,23 @@ class DescriptorsTest {
   void remoteAddressesPlainAndMaskedAsEnvoyWritesThem() {
     RateLimitPolicy p = new RateLimitPolicy(0, "", List.of(new RateLimitPolicy.RemoteAddress(),
         new RateLimitPolicy.MaskedRemoteAddress(24, 64)));
-    assertThat(entries(Descriptors.descriptor(p, HEAD, "a", "10.1.2.3")))
+    assertThat(entries(Descriptors.descriptor(p, HEAD, "a", "10.1.2.3", null)))
         .containsExactly("remote_address=10.1.2.3", "masked_remote_address=10.1.2.0/24");
     assertThat(Descriptors.masked("10.1.2.3", new RateLimitPolicy.MaskedRemoteAddress(32, 128))).isEqualTo("10.1.2.3/32");
     assertThat(Descriptors.masked("10.255.2.3", new RateLimitPolicy.MaskedRemoteAddress(9, 128))).isEqualTo("10.128.0.0/9");
     assertThat(Descriptors.masked("2001:db8:1:2::5", new RateLimitPolicy.MaskedRemoteAddress(32, 48)))
         .isEqualTo("2001:db8:1:0:0:0:0:0/48");
     assertThat(Descriptors.masked("not-an-ip", new RateLimitPolicy.MaskedRemoteAddress(32, 128))).isNull();
-    assertThat(Descriptors.descriptor(p, HEAD, "a", null)).isNull(); // no address: no descriptor
+    assertThat(Descriptors.descriptor(p, HEAD, "a", null, null)).isNull(); // no address: no descriptor
   }
 
   @Test
   void onlyPoliciesOfTheFiltersStageCount() {
     RateLimitPolicy stage0 = new RateLimitPolicy(0, "", List.of(new RateLimitPolicy.GenericKey("generic_key", "zero")));
     RateLimitPolicy stage1 = new RateLimitPolicy(1, "", List.of(new RateLimitPolicy.GenericKey("generic_key", "one")));
-    List<RateLimitDescriptor> at1 = Descriptors.add(List.of(stage0, stage1), 1, HEAD, "a", "10.0.0.1", null);
+    List<RateLimitDescriptor> at1 = Descriptors.add(List.of(stage0, stage1), 1, HEAD, "a", "10.0.0.1", null, null);
     assertThat(at1).hasSize(1);
     assertThat(entries(at1.get(0))).containsExactly("generic_key=one");
-    assertThat(Descriptors.add(List.of(stage1), 0, HEAD, "a", "10.0.0.1", null)).isNull();
+    assertThat(Descriptors.add(List.of(stage1), 0, HEAD, "a", "10.0.0.1", null, null)).isNull();
   }
 }

@@ -49,6 +49,10 @@ class RateLimitConfigTest {
           - generic_key: { descriptor_value: v }
           - request_headers: { header_name: x-user, descriptor_key: user }
           - header_value_match: { descriptor_value: v, expect_match: false, headers: [ { name: x-a, present_match: true } ] }
+          - query_parameters: { query_parameter_name: q, descriptor_key: q, skip_if_absent: true }
+          - query_parameter_value_match: { descriptor_value: v, query_parameters: [ { name: d, present_match: true } ] }
+          - metadata: { descriptor_key: u, default_value: x, metadata_key: { key: k, path: [ { key: p } ] } }
+          limit: { dynamic_metadata: { metadata_key: { key: k, path: [ { key: q } ] } } }
         """, GOOD_FILTER), "test.yaml")).doesNotThrowAnyException();
   }
 
@@ -62,18 +66,38 @@ class RateLimitConfigTest {
         .hasMessageContaining("routes[0].route.rate_limits[0].actions[0].source_cluster");
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("""
         rate_limits:
-        - actions: [ { query_parameters: { query_parameter_name: q, descriptor_key: q } } ]
+        - actions: [ { extension: { name: x } } ]
         """, GOOD_FILTER), "test.yaml"))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("rate_limits[0].actions[0].query_parameters")
+        .hasMessageContaining("rate_limits[0].actions[0].extension")
         .hasMessageContaining("expected one of destination_cluster");
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("""
         rate_limits:
-        - actions: [ { generic_key: { descriptor_value: v } } ]
-          limit: { dynamic_metadata: { metadata_key: { key: k, path: [ { key: p } ] } } }
+        - actions:
+          - metadata: { descriptor_key: u, source: ROUTE_ENTRY, metadata_key: { key: k, path: [ { key: p } ] } }
         """, GOOD_FILTER), "test.yaml"))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("rate_limits[0].limit");
+        .hasMessageContaining("rate_limits[0].actions[0].metadata.source")
+        .hasMessageContaining("only DYNAMIC");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("""
+        rate_limits:
+        - actions: [ { metadata: { descriptor_key: u, metadata_key: { key: k } } } ]
+        """, GOOD_FILTER), "test.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("rate_limits[0].actions[0].metadata.metadata_key.path");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("""
+        rate_limits:
+        - actions: [ { generic_key: { descriptor_value: v } } ]
+          limit: { dynamic_metadata: { metadata_key: { key: "", path: [ { key: p } ] } } }
+        """, GOOD_FILTER), "test.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("rate_limits[0].limit.dynamic_metadata.metadata_key.key");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(config("""
+        rate_limits:
+        - actions: [ { query_parameter_value_match: { descriptor_value: v, query_parameters: [] } } ]
+        """, GOOD_FILTER), "test.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("rate_limits[0].actions[0].query_parameter_value_match.query_parameters");
   }
 
   @Test

@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A real gRPC rate limit service (grpc-java's envoy.service.ratelimit.v3.RateLimitService on loopback), like
- * envoyproxy/ratelimit with one rule: each distinct descriptor may be hit {@code limit} times a minute; a request
+ * envoyproxy/ratelimit with one rule: each distinct descriptor may be hit {@code limit} times a minute (or its own
+ * {@code limit} override's requests_per_unit, as envoyproxy/ratelimit honours it); a request
  * is OVER_LIMIT when any of its descriptors is over. Answers each descriptor's status (current limit, remaining,
  * reset in 42 s), a response header and a request header. Records every request. {@link #delayMillis} makes it
  * slow (it answers after that long, on grpc-java's executor).
@@ -46,15 +47,16 @@ final class RateLimitServer implements AutoCloseable {
         RateLimitResponse.Builder r = RateLimitResponse.newBuilder().setOverallCode(RateLimitResponse.Code.OK);
         for (RateLimitDescriptor d : request.getDescriptorsList()) {
           int n = hits.computeIfAbsent(d, k -> new AtomicInteger()).incrementAndGet();
-          boolean over = n > limit;
+          int max = d.hasLimit() ? d.getLimit().getRequestsPerUnit() : limit; // the descriptor's override wins
+          boolean over = n > max;
           if (over) {
             r.setOverallCode(RateLimitResponse.Code.OVER_LIMIT);
           }
           r.addStatuses(RateLimitResponse.DescriptorStatus.newBuilder()
               .setCode(over ? RateLimitResponse.Code.OVER_LIMIT : RateLimitResponse.Code.OK)
-              .setCurrentLimit(RateLimitResponse.RateLimit.newBuilder().setRequestsPerUnit(limit)
+              .setCurrentLimit(RateLimitResponse.RateLimit.newBuilder().setRequestsPerUnit(max)
                   .setUnit(RateLimitResponse.RateLimit.Unit.MINUTE))
-              .setLimitRemaining(Math.max(0, limit - n))
+              .setLimitRemaining(Math.max(0, max - n))
               .setDurationUntilReset(com.google.protobuf.Duration.newBuilder().setSeconds(42)));
         }
         r.addResponseHeadersToAdd(HeaderValue.newBuilder().setKey("x-rls-seen").setValue("yes"));
