@@ -365,13 +365,11 @@ final class IstioParser {
   }
 
   private static Policy.Match match(Fields m) {
-    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority"),
-        Map.of(
+    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority",
+        "gateways", "sourceLabels", "sourceNamespace"), Map.of(
         "port", "matching on the port is not supported yet",
-        "sourceLabels", "matching on the source's labels is not supported yet",
-        "sourceNamespace", "matching on the source's namespace is not supported yet",
-        "gateways", "matching on gateways is not supported yet",
         "scheme", "matching on the scheme is not supported yet"));
+    Policy.MatchScope scope = matchScope(m);
     boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
     Fields uri = m.object("uri", false);
     Policy.StringMatch path = uri == null ? null : stringMatch(uri);
@@ -408,7 +406,30 @@ final class IstioParser {
       }
     }
     return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method, false, List.copyOf(without),
-        ignoreUriCase);
+        ignoreUriCase, scope);
+  }
+
+  /** A match's {@code gateways}, {@code sourceLabels} and {@code sourceNamespace} (Istio's per-proxy conditions). */
+  private static Policy.MatchScope matchScope(Fields m) {
+    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace")) {
+      return Policy.MatchScope.ANY;
+    }
+    List<String> gateways = gateways(m);
+    if (m.has("gateways") && gateways.isEmpty()) {
+      m.error("gateways", "is empty; expected mesh, NAME or NAMESPACE/NAME of a Gateway (or leave it out)");
+    }
+    Map<String, String> labels = m.stringMap("sourceLabels");
+    labels.forEach((k, v) -> {
+      if (!k.matches("([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")) {
+        m.error("sourceLabels", "'" + k + "' is not a label name; expected a Kubernetes label key such as app or"
+            + " example.com/tier");
+      }
+    });
+    String namespace = m.string("sourceNamespace", false);
+    if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?")) {
+      m.error("sourceNamespace", "'" + namespace + "' is not a namespace name; expected a DNS label such as default");
+    }
+    return new Policy.MatchScope(gateways, labels, namespace);
   }
 
   private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {

@@ -733,13 +733,62 @@ public sealed interface Policy {
    * {@code ignoreUriCase}: the path match ignores case.
    */
   record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
-      List<KeyMatch> withoutHeaders, boolean ignoreUriCase) {
+      List<KeyMatch> withoutHeaders, boolean ignoreUriCase, MatchScope scope) {
+    public Match {
+      scope = scope == null ? MatchScope.ANY : scope;
+    }
+
+    /** For every proxy ({@link MatchScope#ANY}). */
+    public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
+        List<KeyMatch> withoutHeaders, boolean ignoreUriCase) {
+      this(path, headers, queryParams, method, grpc, withoutHeaders, ignoreUriCase, MatchScope.ANY);
+    }
+
     public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
       this(path, headers, queryParams, method, grpc, List.of(), false);
     }
 
     public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {
       this(path, headers, queryParams, method, false);
+    }
+  }
+
+  /**
+   * Which proxies an Istio HTTP match applies in, as istiod decides per proxy (the match is left out of the others'
+   * routes; a rule whose every match was left out is left out): {@code gateways} (a match's own list, overriding the
+   * VirtualService's: {@value Routes#MESH} for sidecars, else {@code namespace/name} of Gateways; empty = the
+   * VirtualService's), {@code sourceLabels} (the proxy's workload labels include them all) and {@code sourceNamespace}
+   * (the proxy's workload namespace; null = any).
+   */
+  record MatchScope(List<String> gateways, Map<String, String> sourceLabels, String sourceNamespace) {
+    public static final MatchScope ANY = new MatchScope(List.of(), Map.of(), null);
+
+    public MatchScope {
+      gateways = List.copyOf(gateways);
+      sourceLabels = Map.copyOf(sourceLabels);
+    }
+
+    /** True when the match depends on the calling proxy's workload (its labels or namespace). */
+    public boolean bySource() {
+      return !sourceLabels.isEmpty() || sourceNamespace != null;
+    }
+
+    /** True when a proxy with workload {@code labels} in {@code namespace} is one the match applies in. */
+    public boolean admitsSource(Map<String, String> labels, String namespace) {
+      if (sourceNamespace != null && !sourceNamespace.equals(namespace)) {
+        return false;
+      }
+      for (var e : sourceLabels.entrySet()) {
+        if (!e.getValue().equals(labels.get(e.getKey()))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** True when the match applies on {@code gateway} ({@code namespace/name}, or {@value Routes#MESH} for sidecars). */
+    public boolean admitsGateway(String gateway) {
+      return gateways.isEmpty() || gateways.contains(gateway);
     }
   }
 

@@ -268,7 +268,7 @@ final class GatewayTranslator {
               redirect.put(host, true);
             } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
               for (Policy.Rule rule : r.rules()) {
-                RouteBuilder.addRoutes(vh, r, rule, state, names);
+                RouteBuilder.addRoutes(vh, r, rule, state, names, b.gateway().ref());
               }
             }
           }
