@@ -27,7 +27,9 @@ final class IstioParser {
     List<String> gateways = gateways(spec);
     boolean forMesh = gateways.isEmpty() || gateways.contains(Policy.Routes.MESH);
     List<String> hosts = new ArrayList<>();
-    List<String> written = spec.strings("hosts", true);
+    // Without hosts: a delegate (child) VirtualService, whose http rules only a root's delegate rule serves.
+    boolean child = !spec.has("hosts");
+    List<String> written = child ? List.of() : spec.strings("hosts", true);
     for (int i = 0; i < written.size(); i++) {
       String h = written.get(i);
       if (h.contains("*") && forMesh) {
@@ -60,7 +62,30 @@ final class IstioParser {
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
     }
+    if (child) {
+      childChecks(spec, rules, gateways, !tcp.isEmpty() || !tls.isEmpty());
+    }
     return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams, gateways);
+  }
+
+  /**
+   * A delegate VirtualService (no hosts): served only through a root's {@code delegate}, one level deep, so it binds
+   * no gateways, has no tcp/tls rules and delegates no further.
+   */
+  private static void childChecks(Fields spec, List<Policy.Rule> rules, List<String> gateways, boolean streams) {
+    if (!gateways.isEmpty()) {
+      spec.error("gateways", "a VirtualService without hosts is a delegate, served only where a root VirtualService's"
+          + " http[].delegate names it; expected no gateways (bind the root), or set hosts");
+    }
+    if (streams) {
+      spec.error("hosts", "is required for tcp and tls rules (a VirtualService without hosts is an http delegate)");
+    }
+    for (int i = 0; i < rules.size(); i++) {
+      if (rules.get(i).delegate() != null) {
+        spec.error("http", "http[" + i + "].delegate: a delegate VirtualService (no hosts) cannot delegate again;"
+            + " Istio delegates one level only");
+      }
+    }
   }
 
   /**
@@ -145,11 +170,45 @@ final class IstioParser {
     return host == null ? null : new Policy.Backend(serviceOf(host), subset, port, weight);
   }
 
+  /**
+   * An http rule with {@code delegate: {name, namespace}}: its {@code match} only; the delegate VirtualService's rules
+   * say where the requests go (Istio: a delegating rule has no route, redirect or direct response of its own).
+   */
+  private static Policy.Rule delegating(Fields r, String defaultName) {
+    r.allow(Set.of("name", "match", "delegate"), Map.of(
+        "route", "a rule with a delegate has no route of its own; the delegate VirtualService's rules route",
+        "redirect", "a rule with a delegate has no redirect of its own; set it in the delegate VirtualService",
+        "directResponse", "a rule with a delegate has no directResponse of its own; set it in the delegate"
+            + " VirtualService",
+        "rewrite", "not supported on a delegating rule yet; set rewrite in the delegate VirtualService's rules",
+        "headers", "not supported on a delegating rule yet; set headers in the delegate VirtualService's rules",
+        "timeout", "not supported on a delegating rule yet; set timeout in the delegate VirtualService's rules",
+        "retries", "not supported on a delegating rule yet; set retries in the delegate VirtualService's rules"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("match", false)) {
+      matches.add(match(m));
+    }
+    Fields d = r.object("delegate", true);
+    String child = null;
+    if (d != null) {
+      d.allow("name", "namespace");
+      child = d.string("name", true);
+      String ns = d.string("namespace", false);
+      if (ns != null && !ns.equals("default")) {
+        d.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
+      }
+    }
+    return Policy.Rule.delegating(name == null ? defaultName : name, List.copyOf(matches), child);
+  }
+
   private static Policy.Rule rule(Fields r, String defaultName) {
+    if (r.has("delegate")) {
+      return delegating(r, defaultName);
+    }
     r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
         "mirrorPercentage", "fault", "corsPolicy", "directResponse", "mirrors"), Map.of(
-        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
-        "delegate", "delegation is not supported yet"));
+        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
     for (Fields m : r.objects("match", false)) {

@@ -649,9 +649,27 @@ public sealed interface Policy {
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
-      Fault fault, Cors cors, DirectResponse directResponse) {
+      Fault fault, Cors cors, DirectResponse directResponse, String delegate) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Not delegating. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
+        Fault fault, Cors cors, DirectResponse directResponse) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, fault,
+          cors, directResponse, null);
+    }
+
+    /**
+     * Istio's {@code delegate}: a rule of only {@code matches} whose requests the rules of the VirtualService named
+     * {@code delegate} (one without hosts) serve, each under the conjunction of both matches ({@link
+     * Delegation}); null for a rule that routes itself.
+     */
+    public static Rule delegating(String name, List<Match> matches, String delegate) {
+      return new Rule(name, matches, List.of(), null, null, HeaderOps.NONE, HeaderOps.NONE, null, null, List.of(), null,
+          null, null, delegate);
     }
 
     /** Without a direct response. */

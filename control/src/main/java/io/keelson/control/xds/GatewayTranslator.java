@@ -267,7 +267,7 @@ final class GatewayTranslator {
             if (toHttps) {
               redirect.put(host, true);
             } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
-              for (Policy.Rule rule : r.rules()) {
+              for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
                 RouteBuilder.addRoutes(vh, r, rule, state, names, b.gateway().ref());
               }
             }

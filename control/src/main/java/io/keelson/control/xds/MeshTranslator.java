@@ -506,7 +506,7 @@ public final class MeshTranslator {
           vh.addDomains(h);
         }
       }
-      for (Policy.Rule rule : r.rules()) {
+      for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
         RouteBuilder.addRoutes(vh, r, rule, state, names);
       }
     }

@@ -183,7 +183,7 @@ final class ServiceEntryTranslator {
     }
     vh.addDomains(host + ":" + port);
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-      for (Policy.Rule rule : r.rules()) {
+      for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
         RouteBuilder.addRoutes(vh, r, rule, state, names);
       }
     }
