@@ -425,8 +425,7 @@ final class IstioParser {
 
   private static Policy.Match match(Fields m) {
     m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority",
-        "gateways", "sourceLabels", "sourceNamespace"), Map.of(
-        "port", "matching on the port is not supported yet",
+        "gateways", "sourceLabels", "sourceNamespace", "port"), Map.of(
         "scheme", "matching on the scheme is not supported yet"));
     Policy.MatchScope scope = matchScope(m);
     boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
@@ -468,9 +467,9 @@ final class IstioParser {
         ignoreUriCase, scope);
   }
 
-  /** A match's {@code gateways}, {@code sourceLabels} and {@code sourceNamespace} (Istio's per-proxy conditions). */
+  /** A match's {@code gateways}, {@code sourceLabels}, {@code sourceNamespace} and {@code port} (Istio's per-proxy conditions). */
   private static Policy.MatchScope matchScope(Fields m) {
-    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace")) {
+    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace") && !m.has("port")) {
       return Policy.MatchScope.ANY;
     }
     List<String> gateways = gateways(m);
@@ -488,7 +487,7 @@ final class IstioParser {
     if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?")) {
       m.error("sourceNamespace", "'" + namespace + "' is not a namespace name; expected a DNS label such as default");
     }
-    return new Policy.MatchScope(gateways, labels, namespace);
+    return new Policy.MatchScope(gateways, labels, namespace, m.integer("port", 1, 65535, null));
   }
 
   private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {

@@ -776,10 +776,11 @@ public sealed interface Policy {
    * routes; a rule whose every match was left out is left out): {@code gateways} (a match's own list, overriding the
    * VirtualService's: {@value Routes#MESH} for sidecars, else {@code namespace/name} of Gateways; empty = the
    * VirtualService's), {@code sourceLabels} (the proxy's workload labels include them all) and {@code sourceNamespace}
-   * (the proxy's workload namespace; null = any).
+   * (the proxy's workload namespace; null = any), and {@code port} (only in the routes of that port: a sidecar's for
+   * the service port, a gateway's for the server port; null = any).
    */
-  record MatchScope(List<String> gateways, Map<String, String> sourceLabels, String sourceNamespace) {
-    public static final MatchScope ANY = new MatchScope(List.of(), Map.of(), null);
+  record MatchScope(List<String> gateways, Map<String, String> sourceLabels, String sourceNamespace, Integer port) {
+    public static final MatchScope ANY = new MatchScope(List.of(), Map.of(), null, null);
 
     public MatchScope {
       gateways = List.copyOf(gateways);
@@ -802,6 +803,11 @@ public sealed interface Policy {
         }
       }
       return true;
+    }
+
+    /** True when the match applies in the routes of port {@code routesPort} (null: routes not of one port). */
+    public boolean admitsPort(Integer routesPort) {
+      return port == null || routesPort == null || port.equals(routesPort);
     }
 
     /** True when the match applies on {@code gateway} ({@code namespace/name}, or {@value Routes#MESH} for sidecars). */

@@ -147,7 +147,8 @@ public final class Delegation {
     labels.putAll(c.scope().sourceLabels());
     Policy.MatchScope scope = new Policy.MatchScope(
         c.scope().gateways().isEmpty() ? r.scope().gateways() : c.scope().gateways(), labels,
-        c.scope().sourceNamespace() != null ? c.scope().sourceNamespace() : r.scope().sourceNamespace());
+        c.scope().sourceNamespace() != null ? c.scope().sourceNamespace() : r.scope().sourceNamespace(),
+        c.scope().port() != null ? c.scope().port() : r.scope().port());
     List<Policy.KeyMatch> without = new ArrayList<>(r.withoutHeaders());
     without.addAll(c.withoutHeaders());
     return new Policy.Match(childPath ? c.path() : r.path(), union(r.headers(), c.headers()),
@@ -188,6 +189,9 @@ public final class Delegation {
     }
     if (r.method() != null && c.method() != null && !r.method().equals(c.method())) {
       return "its method " + c.method() + " is not the root's " + r.method();
+    }
+    if (r.scope().port() != null && c.scope().port() != null && !r.scope().port().equals(c.scope().port())) {
+      return "its port " + c.scope().port() + " is not the root's " + r.scope().port();
     }
     String rn = r.scope().sourceNamespace();
     String cn = c.scope().sourceNamespace();

@@ -268,7 +268,7 @@ final class GatewayTranslator {
               redirect.put(host, true);
             } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
               for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
-                RouteBuilder.addRoutes(vh, r, rule, state, names, b.gateway().ref());
+                RouteBuilder.addRoutes(vh, r, rule, state, names, b.gateway().ref(), port);
               }
             }
           }

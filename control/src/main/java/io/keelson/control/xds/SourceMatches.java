@@ -63,7 +63,7 @@ final class SourceMatches {
         kept.add(m);
       } else if (s.admitsSource(labels, namespace)) {
         kept.add(new Policy.Match(m.path(), m.headers(), m.queryParams(), m.method(), m.grpc(), m.withoutHeaders(),
-            m.ignoreUriCase(), new Policy.MatchScope(s.gateways(), Map.of(), null)));
+            m.ignoreUriCase(), new Policy.MatchScope(s.gateways(), Map.of(), null, s.port())));
       }
     }
     if (kept.isEmpty()) {

@@ -133,6 +133,92 @@ class SourceMatchTranslationTest {
     assertThat(inMesh).containsExactly("VirtualService/both/in-mesh", "VirtualService/both/both-2");
   }
 
+  private static final String TWO_PORTS = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: product-service }
+      spec: { ports: [ { name: http, port: 80 }, { name: http-admin, port: 8080 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-v1 }
+      spec: { service: product-service, address: 127.0.0.1, port: 9001, labels: { version: v1 } }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Workload
+      metadata: { name: product-v2 }
+      spec: { service: product-service, address: 127.0.0.1, port: 9002, labels: { version: v2 } }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: product }
+      spec:
+        hosts: [ product-service ]
+        http:
+        - name: admin
+          match: [ { port: 8080 } ]
+          route: [ { destination: { host: product-service, subset: v2, port: { number: 8080 } } } ]
+        - name: rest
+          route: [ { destination: { host: product-service, subset: v1 } } ]
+      """ + DR;
+
+  @Test
+  void aMatchsPortAppliesOnlyToTheRoutesOfThatPort() throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml", TWO_PORTS).policies());
+    // The shared outbound listener: a virtual host per port (the name alone goes to the first port).
+    RouteConfiguration outbound = new MeshTranslator(15001, false).translate(state, List.of()).routes().getFirst();
+    Map<String, List<String>> byHost = new java.util.TreeMap<>();
+    outbound.getVirtualHostsList().stream().filter(vh -> vh.getName().startsWith("product-service"))
+        .forEach(vh -> byHost.put(vh.getName() + " " + vh.getDomainsList(),
+            vh.getRoutesList().stream().map(Route::getName).toList()));
+    assertThat(byHost).containsExactly(
+        Map.entry("product-service [product-service, product-service:80]", List.of("VirtualService/product/rest")),
+        Map.entry("product-service:8080 [product-service:8080]",
+            List.of("VirtualService/product/admin", "VirtualService/product/rest")));
+    // A captured sidecar: the route configuration of each port.
+    MeshResources captured = new MeshTranslator(15001, false, true).translate(state, List.of());
+    assertThat(portRoutes(captured, "80")).containsExactly("VirtualService/product/rest");
+    assertThat(portRoutes(captured, "8080")).containsExactly("VirtualService/product/admin", "VirtualService/product/rest");
+    Mesh.dataPlane(captured);
+    assertThatThrownBy(() -> PolicyParser.parse("vs.yaml", TWO_PORTS.replace("port: 8080 }", "port: 0 }")))
+        .isInstanceOf(PolicyException.class).hasMessageContaining("spec.http[0].match[0].port");
+  }
+
+  private static List<String> portRoutes(MeshResources r, String name) {
+    return r.routes().stream().filter(rc -> rc.getName().equals(name)).flatMap(rc -> rc.getVirtualHostsList().stream())
+        .filter(vh -> vh.getName().startsWith("product-service")).flatMap(vh -> vh.getRoutesList().stream())
+        .map(Route::getName).toList();
+  }
+
+  @Test
+  void aMatchsPortAppliesOnlyOnThatGatewayServerPort() throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml", GatewayTranslationTest.MESH.replace("""
+        metadata: { name: both }
+        spec:
+          hosts: [ product-service, api.apps.example.com ]
+          gateways: [ mesh, istio-system/ingress ]
+          http:
+        """, """
+        metadata: { name: both }
+        spec:
+          hosts: [ product-service, api.apps.example.com ]
+          gateways: [ mesh, istio-system/ingress ]
+          http:
+          - name: on-8443
+            match: [ { port: 8443 } ]
+            route: [ { destination: { host: product-service, subset: v1 } } ]
+        """)).policies());
+    MeshResources gw = GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway"));
+    Map<String, List<String>> byConfig = new java.util.TreeMap<>();
+    for (RouteConfiguration rc : gw.routes()) {
+      rc.getVirtualHostsList().stream().filter(vh -> vh.getDomainsList().contains("api.apps.example.com"))
+          .forEach(vh -> byConfig.put(rc.getName(), vh.getRoutesList().stream().map(Route::getName).toList()));
+    }
+    assertThat(byConfig).hasSize(2).allSatisfy((name, routes) -> assertThat(routes).as(name)
+        .isEqualTo(name.contains("8443") ? List.of("VirtualService/both/on-8443", "VirtualService/both/both-1")
+            : List.of("VirtualService/both/both-1")));
+  }
+
   @Test
   void badSourceAndGatewayConditionsAreRefusedByField() {
     assertRefused("match: [ { sourceLabels: { \"bad key!\": x } } ]", "spec.http[0].match[0].sourceLabels",
