@@ -118,12 +118,14 @@ final class IstioParser {
     List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
     Integer port = null;
     List<String> sni = new ArrayList<>();
+    List<Policy.MatchScope> scopes = new ArrayList<>();
     for (Fields m : match) {
-      m.allow(protocol == Policy.Protocol.TLS ? Set.of("port", "sniHosts") : Set.of("port"), Map.of(
-          "destinationSubnets", "destinationSubnets is not supported yet; expected port",
-          "sourceLabels", "sourceLabels is not supported yet; expected port",
-          "sourceNamespace", "sourceNamespace is not supported yet; expected port",
-          "gateways", "gateways in a match are not supported yet; expected port"));
+      m.allow(protocol == Policy.Protocol.TLS
+          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways")
+          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways"), Map.of(
+          "destinationSubnets", "destinationSubnets is not supported yet; expected port, sourceLabels,"
+              + " sourceNamespace or gateways"));
+      scopes.add(matchScope(m, false));
       Integer p = m.integer("port", 1, 65535, null);
       if (p != null && port != null && !p.equals(port)) {
         m.error("port", "matches of one rule name different ports (" + port + ", " + p + "); write one rule per port");
@@ -158,7 +160,9 @@ final class IstioParser {
     if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
       r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
     }
-    return new Policy.StreamRule(protocol, port, sni, backends, field);
+    // A rule whose matches carry no conditions applies everywhere: keep its scopes empty, as before.
+    boolean conditioned = scopes.stream().anyMatch(s -> !s.equals(Policy.MatchScope.ANY));
+    return new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of());
   }
 
   /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */
@@ -427,7 +431,7 @@ final class IstioParser {
     m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority",
         "gateways", "sourceLabels", "sourceNamespace", "port"), Map.of(
         "scheme", "matching on the scheme is not supported yet"));
-    Policy.MatchScope scope = matchScope(m);
+    Policy.MatchScope scope = matchScope(m, true);
     boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
     Fields uri = m.object("uri", false);
     Policy.StringMatch path = uri == null ? null : stringMatch(uri);
@@ -468,8 +472,8 @@ final class IstioParser {
   }
 
   /** A match's {@code gateways}, {@code sourceLabels}, {@code sourceNamespace} and {@code port} (Istio's per-proxy conditions). */
-  private static Policy.MatchScope matchScope(Fields m) {
-    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace") && !m.has("port")) {
+  private static Policy.MatchScope matchScope(Fields m, boolean withPort) {
+    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace") && (!withPort || !m.has("port"))) {
       return Policy.MatchScope.ANY;
     }
     List<String> gateways = gateways(m);
@@ -487,7 +491,7 @@ final class IstioParser {
     if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?")) {
       m.error("sourceNamespace", "'" + namespace + "' is not a namespace name; expected a DNS label such as default");
     }
-    return new Policy.MatchScope(gateways, labels, namespace, m.integer("port", 1, 65535, null));
+    return new Policy.MatchScope(gateways, labels, namespace, withPort ? m.integer("port", 1, 65535, null) : null);
   }
 
   private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {

@@ -638,11 +638,32 @@ public sealed interface Policy {
    *
    * @param protocol TCP or TLS
    * @param field    where the rule is written (for error paths), e.g. {@code spec.tcp[0]}
+   * @param scopes   per Istio match, where it applies ({@code gateways}, {@code sourceLabels}, {@code sourceNamespace};
+   *                 {@link MatchScope#ANY} for a match without them); empty: everywhere. The rule applies where any does.
    */
-  record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
+  record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
+      List<MatchScope> scopes) {
     public StreamRule {
       sniHosts = List.copyOf(sniHosts);
       backends = List.copyOf(backends);
+      scopes = scopes == null ? List.of() : List.copyOf(scopes);
+    }
+
+    public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
+      this(protocol, port, sniHosts, backends, field, List.of());
+    }
+
+    /**
+     * True when the rule applies on {@code gateway} ({@code namespace/name}, or {@value Routes#MESH} for sidecars): a
+     * match admits it, and none of those still depends on the caller's workload (a state not resolved for one).
+     */
+    public boolean appliesOn(String gateway) {
+      return scopes.isEmpty() || scopes.stream().anyMatch(s -> s.admitsGateway(gateway) && !s.bySource());
+    }
+
+    /** True when a match depends on the calling proxy's workload. */
+    public boolean bySource() {
+      return scopes.stream().anyMatch(MatchScope::bySource);
     }
   }
 

@@ -188,7 +188,8 @@ final class GatewayTranslator {
         }
         for (Policy.StreamRule rule : r.streams()) {
           boolean istio = r.kind().equals("VirtualService");
-          if (rule.protocol() != Policy.Protocol.TLS || (istio && rule.port() != null && rule.port() != port)) {
+          if (rule.protocol() != Policy.Protocol.TLS || (istio && rule.port() != null && rule.port() != port)
+              || !rule.appliesOn(b.gateway().ref())) {
             continue;
           }
           String prefix = "outbound_" + name + "|" + r.name();

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Istio's {@code sourceLabels} and {@code sourceNamespace} HTTP matches resolved for one calling proxy, as istiod does
- * per proxy: a match whose source conditions the proxy's workload (labels, namespace) does not meet is left out of the
- * state, one it meets loses them (then it applies like any other), and a rule whose every match was left out is left
- * out. {@link #signature} names which such matches a proxy meets: proxies with the same signature see the same
+ * Istio's {@code sourceLabels} and {@code sourceNamespace} matches (HTTP, and {@code tcp}/{@code tls} rules') resolved
+ * for one calling proxy, as istiod does per proxy: a match whose source conditions the proxy's workload (labels,
+ * namespace) does not meet is left out of the state, one it meets loses them (then it applies like any other), and a
+ * rule whose every match was left out is left out. {@link #signature} names which such matches a proxy meets: proxies with the same signature see the same
  * {@link #view}, so translations are shared per signature, never served to a proxy of another one. A state without
  * such matches has the empty signature, and its view is the state itself. Stateless.
  */
@@ -28,6 +28,13 @@ final class SourceMatches {
           }
         }
       }
+      for (Policy.StreamRule rule : r.streams()) {
+        for (Policy.MatchScope s : rule.scopes()) {
+          if (s.bySource()) {
+            sig.append(s.admitsSource(labels, namespace) ? '1' : '0');
+          }
+        }
+      }
     }
     return sig.toString();
   }
@@ -36,7 +43,7 @@ final class SourceMatches {
   static PolicySet view(PolicySet state, Map<String, String> labels, String namespace) {
     List<Policy> rewritten = new ArrayList<>();
     for (Policy.Routes r : state.ofType(Policy.Routes.class)) {
-      if (r.rules().stream().flatMap(rule -> rule.matches().stream()).noneMatch(m -> m.scope().bySource())) {
+      if (!bySource(r)) {
         continue;
       }
       List<Policy.Rule> rules = new ArrayList<>();
@@ -46,9 +53,39 @@ final class SourceMatches {
           rules.add(resolved);
         }
       }
-      rewritten.add(new Policy.Routes(r.meta(), r.services(), r.hostnames(), rules, r.streams(), r.gateways()));
+      List<Policy.StreamRule> streams = new ArrayList<>();
+      for (Policy.StreamRule rule : r.streams()) {
+        Policy.StreamRule resolved = resolve(rule, labels, namespace);
+        if (resolved != null) {
+          streams.add(resolved);
+        }
+      }
+      rewritten.add(new Policy.Routes(r.meta(), r.services(), r.hostnames(), rules, streams, r.gateways()));
     }
     return rewritten.isEmpty() ? state : state.with(rewritten);
+  }
+
+  /** True when a match of {@code r} (HTTP or stream) depends on the calling proxy's workload. */
+  static boolean bySource(Policy.Routes r) {
+    return r.rules().stream().flatMap(rule -> rule.matches().stream()).anyMatch(m -> m.scope().bySource())
+        || r.streams().stream().anyMatch(Policy.StreamRule::bySource);
+  }
+
+  /** A stream rule with only the matches the proxy meets, their source conditions met; null when none is left. */
+  private static Policy.StreamRule resolve(Policy.StreamRule rule, Map<String, String> labels, String namespace) {
+    if (!rule.bySource()) {
+      return rule;
+    }
+    List<Policy.MatchScope> kept = new ArrayList<>();
+    for (Policy.MatchScope s : rule.scopes()) {
+      if (!s.bySource()) {
+        kept.add(s);
+      } else if (s.admitsSource(labels, namespace)) {
+        kept.add(new Policy.MatchScope(s.gateways(), Map.of(), null, s.port()));
+      }
+    }
+    return kept.isEmpty() ? null : new Policy.StreamRule(rule.protocol(), rule.port(), rule.sniHosts(), rule.backends(),
+        rule.field(), kept);
   }
 
   /** {@code rule} with only the matches the proxy meets, their source conditions met; null when none is left. */

@@ -23,8 +23,7 @@ final class SourceViews {
     this.state = state;
     views.clear();
     shared.clear();
-    bySource = state.ofType(Policy.Routes.class).stream().flatMap(r -> r.rules().stream())
-        .flatMap(rule -> rule.matches().stream()).anyMatch(m -> m.scope().bySource());
+    bySource = state.ofType(Policy.Routes.class).stream().anyMatch(SourceMatches::bySource);
   }
 
   /** The signature of a proxy with workload {@code labels} in {@code namespace}: "" when no match depends on it. */

@@ -220,6 +220,42 @@ class SourceMatchTranslationTest {
   }
 
   @Test
+  void aTcpMatchsGatewaysChooseTheRuleAGatewaysTcpServerRelaysTo() throws Exception {
+    String yaml = Mesh.registry(9001, 9002) + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db }
+        spec: { ports: [ { name: tcp, port: 5432, protocol: TCP } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: edge }
+        spec:
+          selector: { istio: ingressgateway }
+          servers: [ { port: { number: 5432, name: tcp, protocol: TCP }, hosts: [ "*" ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: streams }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ edge ]
+          tcp:
+          - match: [ { port: 5432, gateways: [ GATEWAY ] } ]
+            route: [ { destination: { host: product-service } } ]
+          - route: [ { destination: { host: db } } ]
+        """;
+    for (var c : Map.of("edge", "product-service", "other", "db").entrySet()) {
+      PolicySet state = GatewayTranslationTest.store(yaml.replace("GATEWAY", c.getKey())).current();
+      var tcp = GatewayTranslationTest.listener(GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway")),
+          "0.0.0.0_5432").getFilterChains(0).getFilters(0).getTypedConfig()
+          .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+      assertThat(tcp.getCluster()).as("gateways: [ " + c.getKey() + " ]").isEqualTo(c.getValue());
+    }
+  }
+
+  @Test
   void badSourceAndGatewayConditionsAreRefusedByField() {
     assertRefused("match: [ { sourceLabels: { \"bad key!\": x } } ]", "spec.http[0].match[0].sourceLabels",
         "'bad key!' is not a label name");
