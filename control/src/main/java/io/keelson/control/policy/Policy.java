@@ -769,7 +769,8 @@ public sealed interface Policy {
    * One match of a rule. grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}}
    * route match. {@code headers} may name {@code :method} and {@code :authority} (Istio's method and authority
    * matches). {@code withoutHeaders}: Istio's, each must not match (a null match: the header must be absent).
-   * {@code ignoreUriCase}: the path match ignores case.
+   * {@code ignoreUriCase}: the path match ignores case. {@code scope}: the proxies and ports it applies in (Istio's
+   * {@code gateways}, {@code sourceLabels}, {@code sourceNamespace}, {@code port}).
    */
   record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
       List<KeyMatch> withoutHeaders, boolean ignoreUriCase, MatchScope scope) {
