@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Istio's per-proxy match conditions through a real control plane, sidecars and an ingress gateway (real sockets):
  * two client sidecars with different workload labels get different routes for the same host ({@code sourceLabels}),
- * and a match naming the gateway ({@code gateways}) applies at the gateway but not in the mesh.
+ * and a match naming the gateway ({@code gateways}) applies at the gateway but not in the mesh, as does one naming the
+ * gateway's workload namespace ({@code sourceNamespace}).
  */
 class SourceMatchEndToEndTest {
   private static final String BY_LABELS = """
@@ -111,6 +112,9 @@ class SourceMatchEndToEndTest {
             - name: at-the-edge
               match: [ { gateways: [ istio-system/ingress ], uri: { prefix: /items } } ]
               route: [ { destination: { host: product-service, subset: v2 } } ]
+            - name: from-istio-system
+              match: [ { sourceNamespace: istio-system, uri: { prefix: /ns } } ]
+              route: [ { destination: { host: product-service, subset: v2 } } ]
             - name: rest
               route: [ { destination: { host: product-service, subset: v1 } } ]
           """.formatted(http)).policies(), false);
@@ -122,13 +126,20 @@ class SourceMatchEndToEndTest {
         assertThat(served(http, "shop.example.com")).as("at the gateway").isEqualTo("product-v2");
         assertThat(served(outbound, "product-service")).as("in the mesh").isEqualTo("product-v1");
       }
+      // sourceNamespace: the gateway's workload namespace is its join token's (istio-system), the client's is shop.
+      assertThat(served(http, "shop.example.com", "/ns/a")).as("the gateway, of istio-system").isEqualTo("product-v2");
+      assertThat(served(outbound, "product-service", "/ns/a")).as("a client of shop").isEqualTo("product-v1");
     }
   }
 
   /** GET /items on its own connection; x-served-by, or the status when not 200. */
   private static String served(int port, String host) throws Exception {
+    return served(port, host, "/items");
+  }
+
+  private static String served(int port, String host, String path) throws Exception {
     try (RawHttp http = new RawHttp(port)) {
-      RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
+      RawHttp.Response r = http.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
       return r.status() == 200 ? r.header("x-served-by") : "status " + r.status();
     }
   }
