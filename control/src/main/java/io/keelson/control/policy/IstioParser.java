@@ -27,7 +27,9 @@ final class IstioParser {
     List<String> gateways = gateways(spec);
     boolean forMesh = gateways.isEmpty() || gateways.contains(Policy.Routes.MESH);
     List<String> hosts = new ArrayList<>();
-    List<String> written = spec.strings("hosts", true);
+    // Without hosts: a delegate (child) VirtualService, whose http rules only a root's delegate rule serves.
+    boolean child = !spec.has("hosts");
+    List<String> written = child ? List.of() : spec.strings("hosts", true);
     for (int i = 0; i < written.size(); i++) {
       String h = written.get(i);
       if (h.contains("*") && forMesh) {
@@ -60,7 +62,30 @@ final class IstioParser {
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
     }
+    if (child) {
+      childChecks(spec, rules, gateways, !tcp.isEmpty() || !tls.isEmpty());
+    }
     return new Policy.Routes(meta, List.copyOf(hosts), List.of(), List.copyOf(rules), streams, gateways);
+  }
+
+  /**
+   * A delegate VirtualService (no hosts): served only through a root's {@code delegate}, one level deep, so it binds
+   * no gateways, has no tcp/tls rules and delegates no further.
+   */
+  private static void childChecks(Fields spec, List<Policy.Rule> rules, List<String> gateways, boolean streams) {
+    if (!gateways.isEmpty()) {
+      spec.error("gateways", "a VirtualService without hosts is a delegate, served only where a root VirtualService's"
+          + " http[].delegate names it; expected no gateways (bind the root), or set hosts");
+    }
+    if (streams) {
+      spec.error("hosts", "is required for tcp and tls rules (a VirtualService without hosts is an http delegate)");
+    }
+    for (int i = 0; i < rules.size(); i++) {
+      if (rules.get(i).delegate() != null) {
+        spec.error("http", "http[" + i + "].delegate: a delegate VirtualService (no hosts) cannot delegate again;"
+            + " Istio delegates one level only");
+      }
+    }
   }
 
   /**
@@ -93,12 +118,14 @@ final class IstioParser {
     List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
     Integer port = null;
     List<String> sni = new ArrayList<>();
+    List<Policy.MatchScope> scopes = new ArrayList<>();
     for (Fields m : match) {
-      m.allow(protocol == Policy.Protocol.TLS ? Set.of("port", "sniHosts") : Set.of("port"), Map.of(
-          "destinationSubnets", "destinationSubnets is not supported yet; expected port",
-          "sourceLabels", "sourceLabels is not supported yet; expected port",
-          "sourceNamespace", "sourceNamespace is not supported yet; expected port",
-          "gateways", "gateways in a match are not supported yet; expected port"));
+      m.allow(protocol == Policy.Protocol.TLS
+          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways")
+          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways"), Map.of(
+          "destinationSubnets", "destinationSubnets is not supported yet; expected port, sourceLabels,"
+              + " sourceNamespace or gateways"));
+      scopes.add(matchScope(m, false));
       Integer p = m.integer("port", 1, 65535, null);
       if (p != null && port != null && !p.equals(port)) {
         m.error("port", "matches of one rule name different ports (" + port + ", " + p + "); write one rule per port");
@@ -133,7 +160,9 @@ final class IstioParser {
     if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
       r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
     }
-    return new Policy.StreamRule(protocol, port, sni, backends, field);
+    // A rule whose matches carry no conditions applies everywhere: keep its scopes empty, as before.
+    boolean conditioned = scopes.stream().anyMatch(s -> !s.equals(Policy.MatchScope.ANY));
+    return new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of());
   }
 
   /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */
@@ -145,11 +174,45 @@ final class IstioParser {
     return host == null ? null : new Policy.Backend(serviceOf(host), subset, port, weight);
   }
 
+  /**
+   * An http rule with {@code delegate: {name, namespace}}: its {@code match} only; the delegate VirtualService's rules
+   * say where the requests go (Istio: a delegating rule has no route, redirect or direct response of its own).
+   */
+  private static Policy.Rule delegating(Fields r, String defaultName) {
+    r.allow(Set.of("name", "match", "delegate"), Map.of(
+        "route", "a rule with a delegate has no route of its own; the delegate VirtualService's rules route",
+        "redirect", "a rule with a delegate has no redirect of its own; set it in the delegate VirtualService",
+        "directResponse", "a rule with a delegate has no directResponse of its own; set it in the delegate"
+            + " VirtualService",
+        "rewrite", "not supported on a delegating rule yet; set rewrite in the delegate VirtualService's rules",
+        "headers", "not supported on a delegating rule yet; set headers in the delegate VirtualService's rules",
+        "timeout", "not supported on a delegating rule yet; set timeout in the delegate VirtualService's rules",
+        "retries", "not supported on a delegating rule yet; set retries in the delegate VirtualService's rules"));
+    String name = r.string("name", false);
+    List<Policy.Match> matches = new ArrayList<>();
+    for (Fields m : r.objects("match", false)) {
+      matches.add(match(m));
+    }
+    Fields d = r.object("delegate", true);
+    String child = null;
+    if (d != null) {
+      d.allow("name", "namespace");
+      child = d.string("name", true);
+      String ns = d.string("namespace", false);
+      if (ns != null && !ns.equals("default")) {
+        d.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
+      }
+    }
+    return Policy.Rule.delegating(name == null ? defaultName : name, List.copyOf(matches), child);
+  }
+
   private static Policy.Rule rule(Fields r, String defaultName) {
+    if (r.has("delegate")) {
+      return delegating(r, defaultName);
+    }
     r.allow(Set.of("name", "match", "route", "redirect", "rewrite", "timeout", "headers", "retries", "mirror",
         "mirrorPercentage", "fault", "corsPolicy", "directResponse", "mirrors"), Map.of(
-        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage",
-        "delegate", "delegation is not supported yet"));
+        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
     for (Fields m : r.objects("match", false)) {
@@ -365,13 +428,10 @@ final class IstioParser {
   }
 
   private static Policy.Match match(Fields m) {
-    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority"),
-        Map.of(
-        "port", "matching on the port is not supported yet",
-        "sourceLabels", "matching on the source's labels is not supported yet",
-        "sourceNamespace", "matching on the source's namespace is not supported yet",
-        "gateways", "matching on gateways is not supported yet",
+    m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority",
+        "gateways", "sourceLabels", "sourceNamespace", "port"), Map.of(
         "scheme", "matching on the scheme is not supported yet"));
+    Policy.MatchScope scope = matchScope(m, true);
     boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
     Fields uri = m.object("uri", false);
     Policy.StringMatch path = uri == null ? null : stringMatch(uri);
@@ -408,7 +468,30 @@ final class IstioParser {
       }
     }
     return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method, false, List.copyOf(without),
-        ignoreUriCase);
+        ignoreUriCase, scope);
+  }
+
+  /** A match's {@code gateways}, {@code sourceLabels}, {@code sourceNamespace} and {@code port} (Istio's per-proxy conditions). */
+  private static Policy.MatchScope matchScope(Fields m, boolean withPort) {
+    if (!m.has("gateways") && !m.has("sourceLabels") && !m.has("sourceNamespace") && (!withPort || !m.has("port"))) {
+      return Policy.MatchScope.ANY;
+    }
+    List<String> gateways = gateways(m);
+    if (m.has("gateways") && gateways.isEmpty()) {
+      m.error("gateways", "is empty; expected mesh, NAME or NAMESPACE/NAME of a Gateway (or leave it out)");
+    }
+    Map<String, String> labels = m.stringMap("sourceLabels");
+    labels.forEach((k, v) -> {
+      if (!k.matches("([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")) {
+        m.error("sourceLabels", "'" + k + "' is not a label name; expected a Kubernetes label key such as app or"
+            + " example.com/tier");
+      }
+    });
+    String namespace = m.string("sourceNamespace", false);
+    if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?")) {
+      m.error("sourceNamespace", "'" + namespace + "' is not a namespace name; expected a DNS label such as default");
+    }
+    return new Policy.MatchScope(gateways, labels, namespace, withPort ? m.integer("port", 1, 65535, null) : null);
   }
 
   private static List<Policy.KeyMatch> keyMatches(Fields m, String field) {

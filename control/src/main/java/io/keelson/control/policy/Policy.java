@@ -638,20 +638,59 @@ public sealed interface Policy {
    *
    * @param protocol TCP or TLS
    * @param field    where the rule is written (for error paths), e.g. {@code spec.tcp[0]}
+   * @param scopes   per Istio match, where it applies ({@code gateways}, {@code sourceLabels}, {@code sourceNamespace};
+   *                 {@link MatchScope#ANY} for a match without them); empty: everywhere. The rule applies where any does.
    */
-  record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
+  record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
+      List<MatchScope> scopes) {
     public StreamRule {
       sniHosts = List.copyOf(sniHosts);
       backends = List.copyOf(backends);
+      scopes = scopes == null ? List.of() : List.copyOf(scopes);
+    }
+
+    public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
+      this(protocol, port, sniHosts, backends, field, List.of());
+    }
+
+    /**
+     * True when the rule applies on {@code gateway} ({@code namespace/name}, or {@value Routes#MESH} for sidecars): a
+     * match admits it, and none of those still depends on the caller's workload (a state not resolved for one).
+     */
+    public boolean appliesOn(String gateway) {
+      return scopes.isEmpty() || scopes.stream().anyMatch(s -> s.admitsGateway(gateway) && !s.bySource());
+    }
+
+    /** True when a match depends on the calling proxy's workload. */
+    public boolean bySource() {
+      return scopes.stream().anyMatch(MatchScope::bySource);
     }
   }
 
   /** One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
-      Fault fault, Cors cors, DirectResponse directResponse) {
+      Fault fault, Cors cors, DirectResponse directResponse, String delegate) {
     public Rule {
       mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
+    }
+
+    /** Not delegating. */
+    public Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
+        HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
+        Fault fault, Cors cors, DirectResponse directResponse) {
+      this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, fault,
+          cors, directResponse, null);
+    }
+
+    /**
+     * Istio's {@code delegate}: a rule of only {@code matches} whose requests the rules of the VirtualService named
+     * {@code delegate} (one without hosts) serve, each under the conjunction of both matches ({@link
+     * Delegation}); null for a rule that routes itself.
+     */
+    public static Rule delegating(String name, List<Match> matches, String delegate) {
+      return new Rule(name, matches, List.of(), null, null, HeaderOps.NONE, HeaderOps.NONE, null, null, List.of(), null,
+          null, null, delegate);
     }
 
     /** Without a direct response. */
@@ -730,16 +769,72 @@ public sealed interface Policy {
    * One match of a rule. grpc: only gRPC requests (content-type application/grpc*) match, Envoy's {@code grpc: {}}
    * route match. {@code headers} may name {@code :method} and {@code :authority} (Istio's method and authority
    * matches). {@code withoutHeaders}: Istio's, each must not match (a null match: the header must be absent).
-   * {@code ignoreUriCase}: the path match ignores case.
+   * {@code ignoreUriCase}: the path match ignores case. {@code scope}: the proxies and ports it applies in (Istio's
+   * {@code gateways}, {@code sourceLabels}, {@code sourceNamespace}, {@code port}).
    */
   record Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
-      List<KeyMatch> withoutHeaders, boolean ignoreUriCase) {
+      List<KeyMatch> withoutHeaders, boolean ignoreUriCase, MatchScope scope) {
+    public Match {
+      scope = scope == null ? MatchScope.ANY : scope;
+    }
+
+    /** For every proxy ({@link MatchScope#ANY}). */
+    public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc,
+        List<KeyMatch> withoutHeaders, boolean ignoreUriCase) {
+      this(path, headers, queryParams, method, grpc, withoutHeaders, ignoreUriCase, MatchScope.ANY);
+    }
+
     public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method, boolean grpc) {
       this(path, headers, queryParams, method, grpc, List.of(), false);
     }
 
     public Match(StringMatch path, List<KeyMatch> headers, List<KeyMatch> queryParams, String method) {
       this(path, headers, queryParams, method, false);
+    }
+  }
+
+  /**
+   * Which proxies an Istio HTTP match applies in, as istiod decides per proxy (the match is left out of the others'
+   * routes; a rule whose every match was left out is left out): {@code gateways} (a match's own list, overriding the
+   * VirtualService's: {@value Routes#MESH} for sidecars, else {@code namespace/name} of Gateways; empty = the
+   * VirtualService's), {@code sourceLabels} (the proxy's workload labels include them all) and {@code sourceNamespace}
+   * (the proxy's workload namespace; null = any), and {@code port} (only in the routes of that port: a sidecar's for
+   * the service port, a gateway's for the server port; null = any).
+   */
+  record MatchScope(List<String> gateways, Map<String, String> sourceLabels, String sourceNamespace, Integer port) {
+    public static final MatchScope ANY = new MatchScope(List.of(), Map.of(), null, null);
+
+    public MatchScope {
+      gateways = List.copyOf(gateways);
+      sourceLabels = Map.copyOf(sourceLabels);
+    }
+
+    /** True when the match depends on the calling proxy's workload (its labels or namespace). */
+    public boolean bySource() {
+      return !sourceLabels.isEmpty() || sourceNamespace != null;
+    }
+
+    /** True when a proxy with workload {@code labels} in {@code namespace} is one the match applies in. */
+    public boolean admitsSource(Map<String, String> labels, String namespace) {
+      if (sourceNamespace != null && !sourceNamespace.equals(namespace)) {
+        return false;
+      }
+      for (var e : sourceLabels.entrySet()) {
+        if (!e.getValue().equals(labels.get(e.getKey()))) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** True when the match applies in the routes of port {@code routesPort} (null: routes not of one port). */
+    public boolean admitsPort(Integer routesPort) {
+      return port == null || routesPort == null || port.equals(routesPort);
+    }
+
+    /** True when the match applies on {@code gateway} ({@code namespace/name}, or {@value Routes#MESH} for sidecars). */
+    public boolean admitsGateway(String gateway) {
+      return gateways.isEmpty() || gateways.contains(gateway);
     }
   }
 

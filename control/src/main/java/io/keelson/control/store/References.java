@@ -100,6 +100,7 @@ public final class References {
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
     GatewayReferences.boundGateways(state, r, errors);
+    Delegation.check(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");
     String file = r.meta().file();
     String doc = r.meta().key();

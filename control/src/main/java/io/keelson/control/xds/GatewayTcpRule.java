@@ -25,7 +25,8 @@ record GatewayTcpRule(Policy.Routes route, Policy.StreamRule rule) {
         continue;
       }
       for (Policy.StreamRule rule : r.streams()) {
-        if (rule.protocol() == Policy.Protocol.TCP && (!istio || rule.port() == null || rule.port() == port)) {
+        if (rule.protocol() == Policy.Protocol.TCP && (!istio || rule.port() == null || rule.port() == port)
+            && rule.appliesOn(b.gateway().ref())) {
           return new GatewayTcpRule(r, rule);
         }
       }

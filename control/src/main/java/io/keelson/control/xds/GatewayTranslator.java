@@ -188,7 +188,8 @@ final class GatewayTranslator {
         }
         for (Policy.StreamRule rule : r.streams()) {
           boolean istio = r.kind().equals("VirtualService");
-          if (rule.protocol() != Policy.Protocol.TLS || (istio && rule.port() != null && rule.port() != port)) {
+          if (rule.protocol() != Policy.Protocol.TLS || (istio && rule.port() != null && rule.port() != port)
+              || !rule.appliesOn(b.gateway().ref())) {
             continue;
           }
           String prefix = "outbound_" + name + "|" + r.name();
@@ -267,8 +268,8 @@ final class GatewayTranslator {
             if (toHttps) {
               redirect.put(host, true);
             } else if (!vh.getRoutesList().stream().anyMatch(x -> x.getName().startsWith(r.kind() + "/" + r.name() + "/"))) {
-              for (Policy.Rule rule : r.rules()) {
-                RouteBuilder.addRoutes(vh, r, rule, state, names);
+              for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
+                RouteBuilder.addRoutes(vh, r, rule, state, names, b.gateway().ref(), port);
               }
             }
           }

@@ -175,7 +175,7 @@ public final class MeshTranslator {
       }
       List<Integer> httpPorts = svc.ports().stream().filter(p -> svc.protocol(p).http()).toList();
       if (!httpPorts.isEmpty()) { // a TCP or TLS service is reachable only through a captured sidecar's port listener
-        routes.addVirtualHosts(virtualHost(state, svc, httpPorts, names));
+        routes.addAllVirtualHosts(virtualHosts(state, svc, httpPorts, names));
       }
       if (apiListeners && !httpPorts.isEmpty()) {
         listeners.add(apiListener(svc.name()));
@@ -236,7 +236,7 @@ public final class MeshTranslator {
           listeners.add(portListener);
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at), svc.name(),
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at, port), svc.name(),
                 vips.get(svc.name()), port));
           }
           hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));
@@ -492,12 +492,39 @@ public final class MeshTranslator {
     return out;
   }
 
-  /** {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames. */
-  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
+  /**
+   * {@code svc}'s virtual hosts on the shared outbound listener: one ({@link #virtualHost}) for all of {@code ports}, or,
+   * when a rule's match names a {@code port} and there are several, one per port (each with only the matches of its
+   * port): {@code name:port}, and the name alone and the routes' hostnames with the first port (where a Host without a
+   * port goes, as to a backend of port 0).
+   */
+  private List<VirtualHost> virtualHosts(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
+    boolean byPort = ports.size() > 1 && routesOf(state, svc.name()).stream()
+        .flatMap(r -> io.keelson.control.store.Delegation.rules(state, r).stream())
+        .flatMap(rule -> rule.matches().stream()).anyMatch(m -> m.scope().port() != null);
+    if (!byPort) {
+      return List.of(virtualHost(state, svc, ports, names, null));
+    }
+    List<VirtualHost> out = new ArrayList<>();
+    for (int i = 0; i < ports.size(); i++) {
+      int port = ports.get(i);
+      VirtualHost vh = virtualHost(state, svc, List.of(port), names, port);
+      out.add(i == 0 ? vh : vh.toBuilder().setName(svc.name() + ":" + port).clearDomains()
+          .addDomains(svc.name() + ":" + port).build());
+    }
+    return out;
+  }
+
+  /**
+   * {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames;
+   * {@code port}: the one port its routes are for (matches naming another port are left out), or null.
+   */
+  private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names,
+      Integer port) {
     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
         .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
-    for (int port : ports) {
-      vh.addDomains(svc.name() + ":" + port);
+    for (int p : ports) {
+      vh.addDomains(svc.name() + ":" + p);
     }
     List<Policy.Routes> attached = routesOf(state, svc.name());
     for (Policy.Routes r : attached) {
@@ -506,8 +533,8 @@ public final class MeshTranslator {
           vh.addDomains(h);
         }
       }
-      for (Policy.Rule rule : r.rules()) {
-        RouteBuilder.addRoutes(vh, r, rule, state, names);
+      for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
+        RouteBuilder.addRoutes(vh, r, rule, state, names, Policy.Routes.MESH, port);
       }
     }
     if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules

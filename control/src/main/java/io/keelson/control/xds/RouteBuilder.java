@@ -40,11 +40,28 @@ final class RouteBuilder {
     addRoutes(vh, doc, rule, state, new ClusterNames(Map.of(), 0));
   }
 
-  /** {@code names}: the clusters of the rule's backends (ServiceEntry hosts have one per port). */
+  /** {@code names}: the clusters of the rule's backends (ServiceEntry hosts have one per port); for sidecars. */
   static void addRoutes(VirtualHost.Builder vh, Policy.Routes doc, Policy.Rule rule, PolicySet state, ClusterNames names) {
+    addRoutes(vh, doc, rule, state, names, Policy.Routes.MESH, null);
+  }
+
+  /**
+   * As {@link #addRoutes(VirtualHost.Builder, Policy.Routes, Policy.Rule, PolicySet, ClusterNames)}, on
+   * {@code gateway} ({@code namespace/name}, or {@value Policy.Routes#MESH} for sidecars): as istiod, a match whose
+   * {@code gateways} leave it out, or that still depends on the caller's workload (a state not resolved for one by
+   * {@link SourceMatches}), or that names another {@code port} than the routes' (null: routes not of one port), is
+   * left out, and a rule whose every match was left out adds no route (it must not become a catch-all). Route names
+   * keep the match's index in the rule.
+   */
+  static void addRoutes(VirtualHost.Builder vh, Policy.Routes doc, Policy.Rule rule, PolicySet state, ClusterNames names,
+      String gateway, Integer port) {
     List<Policy.Match> matches = rule.matches().isEmpty()
         ? List.of(new Policy.Match(null, List.of(), List.of(), null)) : rule.matches();
     for (int i = 0; i < matches.size(); i++) {
+      Policy.MatchScope scope = matches.get(i).scope();
+      if (!scope.admitsGateway(gateway) || scope.bySource() || !scope.admitsPort(port)) {
+        continue;
+      }
       Route.Builder r = Route.newBuilder()
           .setName(doc.kind() + "/" + doc.name() + "/" + rule.name() + (matches.size() > 1 ? "/" + i : ""))
           .setMatch(match(matches.get(i)));

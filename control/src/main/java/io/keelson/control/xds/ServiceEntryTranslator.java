@@ -183,8 +183,8 @@ final class ServiceEntryTranslator {
     }
     vh.addDomains(host + ":" + port);
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-      for (Policy.Rule rule : r.rules()) {
-        RouteBuilder.addRoutes(vh, r, rule, state, names);
+      for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
+        RouteBuilder.addRoutes(vh, r, rule, state, names, Policy.Routes.MESH, port);
       }
     }
     if (vh.getRoutesCount() == 0) {

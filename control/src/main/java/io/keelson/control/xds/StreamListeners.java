@@ -168,6 +168,7 @@ final class StreamListeners {
   }
 
   private static boolean applies(Policy.StreamRule rule, Policy.Protocol protocol, int port) {
-    return rule.protocol() == protocol && (rule.port() == null || rule.port() == port);
+    return rule.protocol() == protocol && (rule.port() == null || rule.port() == port)
+        && rule.appliesOn(Policy.Routes.MESH);
   }
 }

@@ -117,6 +117,9 @@ public final class XdsServer implements AutoCloseable {
   // rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> capturedByPort = new java.util.HashMap<>();
   private PolicySet translated = PolicySet.EMPTY;
+  // The current state as proxies see it whose workload meets sourceLabels/sourceNamespace matches, and their shared
+  // translations (guarded by pushLock).
+  private final SourceViews sources = new SourceViews();
   // Mesh-wide telemetry defaults and providers (bin/keelson control's --access-log-*/--tracing-* flags).
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
   // Each proxy's telemetered resources, kept across translations while its listeners do not change (guarded by pushLock).
@@ -364,11 +367,14 @@ public final class XdsServer implements AutoCloseable {
         MeshTranslator t = translator(p.outboundPort);
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
+        Map<String, String> gwLabels = gw.registration().labels();
         List<String> types = withTelemetry(p, before, after, typesChanged(
-            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
+            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
+                SourceMatches.view(before, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
                 gw.registration().labels(), namespace(p), extAuthz),
-            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
+            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls),
+                SourceMatches.view(after, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz)));
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
@@ -385,12 +391,19 @@ public final class XdsServer implements AutoCloseable {
       Policy.Sidecar was = p.proxyless ? null : sidecarScope(p, before);
       Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
+      // Sidecars see the states with their sourceLabels/sourceNamespace matches resolved (same signatures, same views).
+      PolicySet seenBefore = p.proxyless ? before : SourceMatches.view(before, workloadLabels(p), namespace(p));
+      PolicySet seenAfter = p.proxyless ? after : SourceMatches.view(after, workloadLabels(p), namespace(p));
+      if (!p.proxyless) {
+        kind += "|" + SourceMatches.signature(before, workloadLabels(p), namespace(p)) + "|"
+            + SourceMatches.signature(after, workloadLabels(p), namespace(p));
+      }
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
-            SidecarScopes.preview(before, was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenBefore, was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads),
-            SidecarScopes.preview(after, is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenAfter, is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads)});
       }
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
@@ -398,7 +411,7 @@ public final class XdsServer implements AutoCloseable {
             : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy, protocolDetectionTimeout)
             : p.outboundPort == outboundPort ? sidecars
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
-        return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
+        return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
       });
       List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
           : withTelemetry(p, before, after, typesChanged(pair[0], pair[1]));
@@ -505,6 +518,7 @@ public final class XdsServer implements AutoCloseable {
       capturedByPort.clear();
       snapshots.clear();
       scopes.changed(state);
+      sources.changed(state);
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
@@ -587,11 +601,18 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
-      return byNode.computeIfAbsent(p.nodeId, n -> GatewayPolicies.apply(GatewayTranslator.translate(shared, translated,
+      // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it).
+      PolicySet routes = sources.view(sources.signature(gw.registration().labels(), namespace(p)),
+          gw.registration().labels(), namespace(p));
+      return byNode.computeIfAbsent(p.nodeId, n -> GatewayPolicies.apply(GatewayTranslator.translate(shared, routes,
           gw.registration().labels(), gw.registration().address(), gw.namespace(), gw.spiffeId() != null), translated,
           gw.registration().labels(), namespace(p), extAuthz)); // its AuthorizationPolicies and RequestAuthentications
     }
     Policy.Sidecar scope = sidecarScope(p);
+    String signature = sources.signature(workloadLabels(p), namespace(p));
+    if (!signature.isEmpty()) {
+      return sourceTranslation(p, scope, signature);
+    }
     if (scope != null) {
       return scopedTranslation(p, scope);
     }
@@ -640,6 +661,41 @@ public final class XdsServer implements AutoCloseable {
         : byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withApp(shared, translated, app.service(), app.appPort()));
   }
 
+  /**
+   * Under pushLock: {@code p}'s translation when the state has matches by source ({@code sourceLabels},
+   * {@code sourceNamespace}): the translation of the state as its {@code signature} sees it, shared by every sidecar of
+   * that signature, Sidecar {@code scope} (or none), port, capture and identity, plus its own inbound listener or app
+   * cluster.
+   */
+  private MeshResources sourceTranslation(ProxyState p, Policy.Sidecar scope, String signature) {
+    MeshTranslator.Self capture = captured.get(p.nodeId);
+    MeshTranslator.Self self = capture != null ? capture : identified.get(p.nodeId);
+    boolean mtls = self != null && self.spiffeId() != null;
+    PolicySet view = sources.view(signature, workloadLabels(p), namespace(p));
+    String kind = (scope == null ? "" : scope.meta().key()) + "|" + p.outboundPort + "|" + (capture != null) + "|" + mtls;
+    MeshResources shared = sources.shared(signature, kind, () -> new MeshTranslator(p.outboundPort, false,
+        capture != null, scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy),
+        protocolDetectionTimeout).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
+        mtls ? workloadIdentities() : Map.of(), mtls));
+    if (self != null) {
+      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
+          protocolDetectionTimeout));
+    }
+    MeshTranslator.Self app = plainApps.get(p.nodeId);
+    return app == null ? shared
+        : byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withApp(shared, translated, app.service(), app.appPort()));
+  }
+
+  /** Shared translations of the current state's source views (one per signature and proxy kind), for tests. */
+  int sourceTranslations() {
+    pushLock.lock();
+    try {
+      return sources.size();
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
   /** The Sidecar scoping sidecar {@code p} under the current state, or null (gateways and proxyless clients: none). */
   private Policy.Sidecar sidecarScope(ProxyState p) {
     if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || p.nodeId.endsWith("~sds")) {
@@ -679,6 +735,14 @@ public final class XdsServer implements AutoCloseable {
       Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
           .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
       Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
+      // Its sourceLabels/sourceNamespace matches resolved for it (a connected sidecar's workload, else the Workload's).
+      Map<String, String> source = proxy != null ? workloadLabels(proxy) : labels;
+      String namespace = proxy != null ? namespace(proxy) : MeshNames.NAMESPACE;
+      String signature = sources.signature(source, namespace);
+      if (!signature.isEmpty()) {
+        return new ScopedView(SidecarScopes.preview(sources.view(signature, source, namespace), sc, outboundPort, false,
+            outboundPolicy, protocolDetectionTimeout, workloads()), sc == null ? null : sc.meta().key());
+      }
       return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
           SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
               workloads()), sc.meta().key());

@@ -99,7 +99,7 @@ class StreamPolicyParserTest {
         spec:
           hosts: [ db ]
           tcp:
-          - match: [ { port: 5432, sourceLabels: { app: x } } ]
+          - match: [ { port: 5432, destinationSubnets: [ 10.0.0.0/8 ], sourceLabels: { "bad key!": x } } ]
             route:
             - destination: { host: db, subset: v1 }
             - destination: { host: db, subset: v2 }
@@ -110,7 +110,10 @@ class StreamPolicyParserTest {
             - destination: { host: web }
           - match: [ { sniHosts: [ "*.example", "*", "a*.example" ] } ]
         """)).containsExactly(
-        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: sourceLabels is not supported yet; expected port",
+        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].destinationSubnets: destinationSubnets is not supported yet;"
+            + " expected port, sourceLabels, sourceNamespace or gateways",
+        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: 'bad key!' is not a label name; expected a"
+            + " Kubernetes label key such as app or example.com/tier",
         "bad.yaml: VirtualService/db: spec.tcp[0].route[0].weight: is required when a route has several destinations",
         "bad.yaml: VirtualService/db: spec.tcp[0].route: the weights add up to 0; expected at least one destination with a weight above 0",
         "bad.yaml: VirtualService/db: spec.tls[0].match[0].sniHosts: is required",

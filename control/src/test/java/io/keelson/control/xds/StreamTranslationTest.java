@@ -70,6 +70,35 @@ class StreamTranslationTest {
   }
 
   @Test
+  void tcpMatchesBySourceApplyOnlyInTheProxiesTheyNameAndGatewaysOnlyWhereTheyAreNamed() throws Exception {
+    PolicySet state = state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: [ { port: 5432, sourceLabels: { track: canary } }, { port: 5432, sourceNamespace: shop } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          - match: [ { port: 5432, gateways: [ istio-system/edge ] } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          - route: [ { destination: { host: db, subset: v1 } } ]
+        """);
+    Map<String, String> canary = Map.of("app", "api", "track", "canary");
+    assertThat(tcpProxy(listener(captured(SourceMatches.view(state, canary, "default")), "0.0.0.0_5432")
+        .getFilterChains(0)).getCluster()).isEqualTo("db|v2");
+    assertThat(tcpProxy(listener(captured(SourceMatches.view(state, Map.of("app", "api"), "shop")), "0.0.0.0_5432")
+        .getFilterChains(0)).getCluster()).as("the other match: the namespace").isEqualTo("db|v2");
+    assertThat(tcpProxy(listener(captured(SourceMatches.view(state, Map.of("track", "stable"), "default")),
+        "0.0.0.0_5432").getFilterChains(0)).getCluster()).as("neither; the gateway's rule is not the mesh's")
+        .isEqualTo("db|v1");
+    assertThat(SourceMatches.signature(state, canary, "default")).isEqualTo("10");
+    // Not resolved for a proxy: the conditioned matches apply nowhere.
+    assertThat(tcpProxy(listener(captured(state), "0.0.0.0_5432").getFilterChains(0)).getCluster()).isEqualTo("db|v1");
+  }
+
+  @Test
   void aTcpPortIsATcpProxyListenerToTheServicesCluster() throws Exception {
     MeshResources r = captured(state(""));
     Listener db = listener(r, "0.0.0.0_5432");

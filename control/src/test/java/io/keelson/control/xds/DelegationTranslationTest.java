@@ -1,0 +1,140 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicySet;
+import io.keelson.control.store.PolicyStore;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Istio VirtualService delegation in translation: a root bound to a gateway delegates a path to a VirtualService
+ * without hosts, whose rules are served under the conjunction of both matches (at the gateway and, for a mesh root,
+ * in the sidecars); a missing delegate, one with hosts, a cycle, a delegate of a delegate and child matches outside the
+ * root's are refused by field.
+ */
+class DelegationTranslationTest {
+  private static final String GATEWAY = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: product-service }
+      spec:
+        host: product-service
+        subsets: [ { name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: ingress, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway }
+        servers: [ { port: { number: 80, name: http, protocol: HTTP }, hosts: [ shop.example.com ] } ]
+      """;
+
+  static final String ROOT = """
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: shop }
+      spec:
+        hosts: [ shop.example.com ]
+        gateways: [ istio-system/ingress ]
+        http:
+        - name: products
+          match: [ { uri: { prefix: /products }, headers: { x-tenant: { exact: acme } } } ]
+          delegate: { name: products }
+        - name: rest
+          route: [ { destination: { host: product-service, subset: v1 } } ]
+      """;
+
+  static final String CHILD = """
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: products }
+      spec:
+        http:
+        - name: new
+          match: [ { uri: { prefix: /products/new } } ]
+          route: [ { destination: { host: product-service, subset: v2 } } ]
+        - name: all
+          route: [ { destination: { host: product-service, subset: v1 } } ]
+      """;
+
+  @Test
+  void theDelegatesRulesServeUnderTheRootsMatchAtTheGateway() throws Exception {
+    PolicySet state = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + ROOT + "---\n" + CHILD).current();
+    MeshResources gw = GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway"));
+    VirtualHost vh = gw.routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .filter(v -> v.getDomainsList().contains("shop.example.com")).findFirst().orElseThrow();
+    assertThat(vh.getRoutesList()).extracting(Route::getName).containsExactly("VirtualService/shop/products/new",
+        "VirtualService/shop/products/all", "VirtualService/shop/rest");
+    Route fresh = vh.getRoutes(0);
+    assertThat(fresh.getMatch().getPrefix()).as("the child's path, within the root's").isEqualTo("/products/new");
+    assertThat(fresh.getMatch().getHeaders(0).getName()).as("the root's header, which the child leaves open")
+        .isEqualTo("x-tenant");
+    assertThat(fresh.getRoute().getCluster()).isEqualTo(MeshTranslator.subsetCluster("product-service", "v2"));
+    Route all = vh.getRoutes(1);
+    assertThat(all.getMatch().getPrefix()).as("a child rule without a match takes the root's").isEqualTo("/products");
+    assertThat(all.getMatch().getHeadersCount()).isEqualTo(1);
+    // A delegate has no hosts of its own: the sidecars get none of its routes.
+    MeshResources mesh = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(mesh.routes().getFirst().getVirtualHostsList()).flatExtracting(VirtualHost::getRoutesList)
+        .extracting(Route::getName).noneMatch(n -> n.contains("products"));
+    // The data plane takes it.
+    GatewayTranslationTest.dataPlaneTakes(gw, state, Map.of("istio", "ingressgateway"), "istio-system");
+  }
+
+  @Test
+  void aMeshRootDelegatesInTheSidecars() throws Exception {
+    PolicySet state = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + ROOT.replace(
+        "hosts: [ shop.example.com ]\n  gateways: [ istio-system/ingress ]", "hosts: [ product-service ]") + "---\n"
+        + CHILD).current();
+    MeshResources mesh = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(mesh.routes().getFirst().getVirtualHostsList().stream().filter(v -> v.getName().equals("product-service"))
+        .flatMap(v -> v.getRoutesList().stream()).map(Route::getName).toList())
+        .containsExactly("VirtualService/shop/products/new", "VirtualService/shop/products/all", "VirtualService/shop/rest");
+  }
+
+  @Test
+  void badDelegationsAreRefusedByField() throws Exception {
+    String base = Mesh.registry(9001, 9002) + GATEWAY + "---\n";
+    assertThatThrownBy(() -> store(base + ROOT)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("VirtualService/shop: spec.http[0].delegate.name: no VirtualService 'products'");
+    assertThatThrownBy(() -> store(base + ROOT + "---\n" + CHILD.replace("spec:\n", "spec:\n  hosts: [ product-service ]\n")))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.http[0].delegate.name: VirtualService 'products' has hosts");
+    assertThatThrownBy(() -> store(base + ROOT.replace("delegate: { name: products }", "delegate: { name: shop }")))
+        .isInstanceOf(PolicyException.class).hasMessageContaining("a delegation cycle");
+    assertThatThrownBy(() -> store(base + ROOT + "---\n" + CHILD.replace("uri: { prefix: /products/new }",
+        "uri: { prefix: /orders }"))).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("VirtualService/shop: spec.http[0].delegate.name: VirtualService 'products' http[0]: its"
+            + " uri prefix '/orders' is not within the root's uri prefix '/products'");
+    // The delegate applied on its own later: its own document is refused, naming the root.
+    PolicyStore store = store(base + ROOT + "---\n" + CHILD);
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("child.yaml", CHILD.replace("uri: { prefix: /products/new }",
+        "uri: { prefix: /orders }")).policies(), false)).isInstanceOf(PolicyException.class)
+        .hasMessageContaining("VirtualService/products: spec.http[0].match: its uri prefix '/orders' is not within the"
+            + " root's uri prefix '/products' (VirtualService/shop delegates to this VirtualService)");
+    assertThatThrownBy(() -> PolicyParser.parse("c.yaml", CHILD.replace("spec:\n", "spec:\n  gateways: [ mesh ]\n")))
+        .isInstanceOf(PolicyException.class).hasMessageContaining("spec.gateways: a VirtualService without hosts is a"
+            + " delegate");
+    assertThatThrownBy(() -> PolicyParser.parse("c.yaml", CHILD.replace(
+        "route: [ { destination: { host: product-service, subset: v1 } } ]", "delegate: { name: more }")))
+        .isInstanceOf(PolicyException.class).hasMessageContaining("cannot delegate again");
+    assertThatThrownBy(() -> PolicyParser.parse("r.yaml", ROOT.replace("delegate: { name: products }",
+        "delegate: { name: products }\n    route: [ { destination: { host: product-service } } ]")))
+        .isInstanceOf(PolicyException.class).hasMessageContaining("spec.http[0].route: a rule with a delegate has no"
+            + " route of its own");
+  }
+
+  private static PolicyStore store(String yaml) throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
+    return store;
+  }
+}
