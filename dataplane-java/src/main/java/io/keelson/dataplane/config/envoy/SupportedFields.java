@@ -425,7 +425,10 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
-        "access_log_options");
+        "access_log_options", "tunneling_config");
+    rules(TcpProxy.TunnelingConfig.getDescriptor(), "hostname", "use_post", "post_path", "headers_to_add")
+        .reject("propagate_response_headers", "no network filter reads the tunnel's response headers")
+        .reject("propagate_response_trailers", "no network filter reads the tunnel's response trailers");
     rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
