@@ -11,7 +11,8 @@ import java.util.Map;
  * exact path or path prefix and nothing else are found through an index (a hash map for exact
  * paths, a trie for prefixes); only the other routes that come before the indexed hit in config
  * order are tried one by one. The answer is the same as trying every route in order: the first route
- * in config order that matches. Immutable and thread-safe; lookups allocate nothing.
+ * in config order that matches. A CONNECT request is matched against the connect_matcher routes only, and those
+ * routes never match another method (Envoy's rule). Immutable and thread-safe; lookups allocate nothing.
  */
 final class CompiledRoutes {
   private final RouteEntry[] routes;
