@@ -163,6 +163,44 @@ class ConnectTerminationTest {
         .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).contains("CONNECT example.test:443 503 UF"));
   }
 
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void rbacSeesTheConnectTargetAsTheAuthority(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    String rbac = """
+                  - name: envoy.filters.http.rbac
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                      rules:
+                        action: DENY
+                        policies:
+                          no-db:
+                            permissions: [ { header: { name: ":authority", string_match: { exact: "db.internal:5432" } } } ]
+                            principals: [ { any: true } ]
+        """;
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(connectRoutes("target"),
+        clusters(echo.port(), echo.port()), rbac), "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    assertThat(connectStatus("db.internal:5432")).startsWith("HTTP/1.1 403");
+    assertThat(echo.connections.get()).isZero();
+    assertThat(connectStatus("web.internal:443")).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+  }
+
+  @org.junit.jupiter.api.Test
+  void streamIdleTimeoutClosesAnIdleTunnel() throws Exception {
+    echo = new TcpEcho();
+    proxy = new ProxyHarness(ProxyHarness.withHcm(config(connectRoutes("target"), clusters(echo.port(), echo.port()), true),
+        "stream_idle_timeout: 1s"), PipelineMode.INLINE);
+    try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+      long start = System.nanoTime();
+      assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy, no byte either way
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(500L, 5_000L);
+    }
+    assertThat(proxy.stat("http.ingress_http.downstream_rq_idle_timeout")).isEqualTo(1);
+  }
+
   @org.junit.jupiter.api.Test
   void aConnectRouteThatWouldProxyTheConnectRequestIsAConfigError() {
     String proxying = """
