@@ -108,7 +108,8 @@ public record TcpTunnelingConfig(Template hostname, boolean usePost, String post
       if (a == null) {
         return "";
       }
-      String ip = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+      // RFC 5952's compressed IPv6 text (::1), as Envoy writes addresses
+      String ip = a.getAddress() == null ? a.getHostString() : io.netty.util.NetUtil.toAddressString(a.getAddress());
       if (ip.indexOf(':') >= 0) {
         ip = "[" + ip + "]";
       }

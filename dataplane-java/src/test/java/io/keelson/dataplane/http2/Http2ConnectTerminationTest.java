@@ -129,12 +129,21 @@ class Http2ConnectTerminationTest {
 
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
-  void refusesWith403WithoutConnectInUpgradeConfigsAnd503WhenTheTargetRefuses(PipelineMode mode) throws Exception {
+  void refusesWith403WithoutConnectInUpgradeConfigs404WithoutAConnectRouteAnd503WhenTheTargetRefuses(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
     proxy = new ProxyHarness(config(echo.port(), false), mode);
     try (H2Client client = new H2Client(proxy.port())) {
       ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
       assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("403");
+    }
+    assertThat(echo.connections.get()).isZero();
+    proxy.close();
+    String prefixOnly = ProxyHarness.withHcm(ProxyHarness.bootstrap(ProxyHarness.allTo("target"),
+        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]");
+    proxy = new ProxyHarness(prefixOnly, mode);
+    try (H2Client client = new H2Client(proxy.port())) { // a prefix "/" route does not match CONNECT
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("404");
     }
     assertThat(echo.connections.get()).isZero();
     proxy.close();
