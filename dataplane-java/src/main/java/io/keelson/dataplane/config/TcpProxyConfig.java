@@ -22,12 +22,14 @@ import java.util.List;
  * @param extAuthz    the chain's {@code envoy.filters.network.ext_authz} filter, or null: one Check per connection
  * @param extAuthzAfter how many of the {@code rbac} filters come before {@code extAuthz} in the chain (their shadow
  *                    results are its filter_enabled_metadata's input); the rest are checked after its answer
+ * @param tunneling   Envoy's tunneling_config: the connection carried in an HTTP/2 CONNECT (or POST) stream to the
+ *                    cluster's endpoint; null for plain TCP
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
-    int extAuthzAfter) {
+    int extAuthzAfter, TcpTunnelingConfig tunneling) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -39,6 +41,21 @@ public record TcpProxyConfig(
     if (extAuthzAfter < 0 || extAuthzAfter > rbac.size()) {
       throw new IllegalArgumentException("extAuthzAfter " + extAuthzAfter + " outside 0.." + rbac.size());
     }
+  }
+
+  /** Without tunneling_config. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
+      Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
+      int extAuthzAfter) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
+        extAuthz, extAuthzAfter, null);
+  }
+
+  /** This config with {@code tunneling} (or null for plain TCP). */
+  public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling);
   }
 
   /** Without a network ext_authz filter. */
@@ -68,7 +85,7 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0);
+        accessLogFlushInterval, null, 0, tunneling);
   }
 
   /**
@@ -78,7 +95,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -158,6 +158,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean requestBodySent;
   /** The Upgrade header value of a permitted upgrade exchange, else null. */
   private String upgrade;
+  /** This exchange terminates CONNECT ({@link ConnectTunnel}): a raw TCP upstream, a 200 once it is connected. */
+  private boolean connectTunnel;
   /** The upstream answered the upgrade with 101: the connection is a tunnel until it closes. */
   private boolean tunnel;
   /** The copy of this exchange's request for request_mirror_policies, or null. */
@@ -395,6 +397,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     upstreamReused = false;
     requestBodySent = false;
     upgrade = null;
+    connectTunnel = false;
     retrying = false;
     discarding = false;
     retryExhausted = false;
@@ -504,6 +507,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       } else {
         startTry();
       }
+      return;
+    }
+    if (ConnectTunnel.isConnect(request) && !ConnectTunnel.allowed(listener.config().http())) {
+      sendLocalReply(403, "", null); // Envoy: CONNECT is an upgrade the connection manager is not configured for
       return;
     }
     if (policy.delayNanos() > 0 && !policyDelayDone) {
@@ -644,7 +651,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendRouterReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
-    if (request.upgrade()) {
+    if (ConnectTunnel.isConnect(request)) {
+      if (!ConnectTunnel.terminates(forward)) {
+        sendLocalReply(403, "", null);
+        return;
+      }
+      connectTunnel = true;
+      closeAfterResponse = true; // the connection is the tunnel's, or (a refusal) closed after the answer
+    } else if (request.upgrade()) {
       upgrade = UpgradeTunnel.check(request, listener.config().http(), forward);
       if (upgrade == UpgradeTunnel.REFUSED) {
         upgrade = null;
@@ -660,6 +674,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     requestAdmitted = true;
+    if (connectTunnel) {
+      startTry(); // no retries, rewrites, mirrors or trace headers: nothing of the request goes upstream
+      return;
+    }
     retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
         request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
         request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
@@ -703,7 +721,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     UpstreamPool pool = context.pool();
     UpstreamPool.Endpoint ep = pool.endpoint(balancer.endpoint(endpoint), cluster);
-    UpstreamHandler idle = pool.pollIdle(ep);
+    UpstreamHandler idle = connectTunnel ? null : pool.pollIdle(ep); // a tunnel's connection is its own, never pooled
     if (idle != null) {
       upstreamReused = true;
       attachAndSend(idle);
@@ -728,13 +746,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     // An HTTP/1.1 connection takes a max_connections slot here; for an HTTP/2 cluster a stream takes none
     // and the pool takes one per real connection it opens (Envoy: max_requests bounds the streams).
-    boolean http2 = cluster.config().http2Upstream();
+    boolean http2 = !connectTunnel && cluster.config().http2Upstream(); // a CONNECT tunnel is raw TCP to any cluster
     if (!http2 && !breaker.tryAcquireConnection(thresholds)) {
       awaitConnectionSlot(ep);
       return;
     }
     UpstreamHandler h = new UpstreamHandler(pool, ep, cluster);
-    io.netty.util.concurrent.Future<?> f = pool.connect(channel.eventLoop(), ep, cluster, h, breaker, thresholds);
+    io.netty.util.concurrent.Future<?> f = connectTunnel ? pool.connectTcp(channel.eventLoop(), ep, cluster, h)
+        : pool.connect(channel.eventLoop(), ep, cluster, h, breaker, thresholds);
     if (f == null) {
       awaitConnectionSlot(ep); // every HTTP/2 connection is full and max_connections is reached
       return;
@@ -772,7 +791,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** Woken on the event loop while waiting for a connection slot: a pooled connection, or a new one. */
   private void onConnectionSlotFree(UpstreamPool.Endpoint ep) {
     UpstreamPool pool = context.pool();
-    UpstreamHandler idle = pool.pollIdle(ep);
+    UpstreamHandler idle = connectTunnel ? null : pool.pollIdle(ep);
     if (idle != null) {
       releasePendingAdmission();
       upstreamReused = true;
@@ -797,7 +816,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     connecting = null;
     releasePendingAdmission();
     if (future.isSuccess()) {
-      attachAndSend(h);
+      if (connectTunnel) {
+        openConnectTunnel(h);
+      } else {
+        attachAndSend(h);
+      }
       return;
     }
     if (future.cause() instanceof ConnectTimeoutException) {
@@ -812,6 +835,37 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     flag = retryExhausted ? ResponseFlag.URX : ResponseFlag.UF;
     sendRouterReply(503, UpstreamTlsConnect.connectFailureBody(future.cause()), null);
+  }
+
+  /**
+   * The CONNECT target's connection is up: record the exchange as a 200 now (as a WebSocket upgrade's 101 is), then
+   * relay raw bytes until either side closes; the stream idle timeout keeps running (bytes either way reset it).
+   */
+  private void openConnectTunnel(UpstreamHandler h) {
+    upstream = h;
+    state = State.FORWARDING;
+    h.attach(this, request.method());
+    responseStatus = 200;
+    responseStarted = true;
+    responseComplete = true;
+    cancelTimeout();
+    cluster.stats().recordResponse(200);
+    listener.stats().recordResponse(200);
+    recordExchange();
+    tunnel = true;
+    listener.stats().cxUpgradesTotal.increment();
+    listener.stats().cxUpgradesActive.increment();
+    Channel up = h.channel();
+    ByteBuf chunk;
+    while ((chunk = pendingBody.pollFirst()) != null) {
+      up.write(chunk, up.voidPromise());
+    }
+    pendingBodyBytes = 0;
+    ConnectTunnel.open(channel, h, parser);
+    up.flush();
+    if (readPaused && up.isWritable()) {
+      resumeReading();
+    }
   }
 
   private void attachAndSend(UpstreamHandler h) {

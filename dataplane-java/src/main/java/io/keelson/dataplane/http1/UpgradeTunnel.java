@@ -80,7 +80,7 @@ final class UpgradeTunnel {
    * ({@link #passFin}). Only where both are plain TCP sockets: under TLS a FIN without close_notify is a
    * truncation, and an HTTP/2 cluster's stream has no half-close here; those keep closing both sides.
    */
-  private static void allowHalfClose(Channel downstream, Channel upstream) {
+  static void allowHalfClose(Channel downstream, Channel upstream) {
     if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel
         && downstream.pipeline().get(SslHandler.class) == null && upstream.pipeline().get(SslHandler.class) == null) {
       downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);

@@ -174,6 +174,15 @@ final class UpstreamPool {
     if (cluster.config().http2Upstream()) {
       return http2().open(loop, endpoint.config, cluster, handler, breaker, thresholds);
     }
+    return connectTcp(loop, endpoint, cluster, handler);
+  }
+
+  /**
+   * A new TCP connection (TLS for a TLS cluster) to the endpoint, whatever the cluster's HTTP protocol: an HTTP/1.1
+   * exchange's, or a terminated CONNECT's raw byte stream ({@link ConnectTunnel}). The slot is the caller's to take.
+   */
+  io.netty.util.concurrent.Future<?> connectTcp(EventLoop loop, Endpoint endpoint, ServingCluster cluster,
+      UpstreamHandler handler) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ClientTls tls = cluster.config().tls();

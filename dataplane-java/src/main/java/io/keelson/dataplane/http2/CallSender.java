@@ -23,6 +23,11 @@ final class CallSender implements UpstreamCalls {
     this.channels = channels;
   }
 
+  /** The event loop's upstream channels these calls go through (a tcp_proxy tunnel's streams share them). */
+  UpstreamChannels channels() {
+    return channels;
+  }
+
   @Override
   public Call call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request,
       long timeoutNanos, int maxBodyBytes, Callback callback) {

@@ -158,6 +158,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /** Counts tries, so that an upstream open that completes after its try was abandoned is recognised. */
   private int tries;
   private ScheduledFuture<?> perTryTimer;
+  /** A terminated CONNECT: the tunnel this stream carries once its target is connected, else null. */
+  private ConnectStream tunnel;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
@@ -191,6 +193,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onDownstreamRead(Object msg) {
     lastActivityNanos = System.nanoTime();
+    if (tunnel != null && msg instanceof HttpContent c) {
+      tunnel.fromClient(c);
+      return;
+    }
     if (msg instanceof HttpRequest r && state == State.WAITING_HEAD) {
       HttpContent body = null;
       if (r instanceof FullHttpRequest full) {
@@ -224,6 +230,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (tunnel != null) {
+      tunnel.onClientWritable(ctx.channel().isWritable());
+      return;
+    }
     if (up != null && ctx.channel().isWritable()) {
       up.config().setAutoRead(true);
     }
@@ -253,6 +263,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cancelExternalCheck();
     releasePending();
     mirror.abandon();
+    if (tunnel != null) {
+      tunnel.close(); // counts the bytes before the record below
+    }
     if (up != null) {
       Channel u = up;
       up = null;
@@ -421,6 +434,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       return;
     }
+    if (isConnect() && !Boolean.TRUE.equals(listener.config().http().upgrades().get("connect"))) {
+      localReply(403, "", ResponseFlag.NONE); // Envoy: CONNECT is an upgrade the connection manager is not configured for
+      return;
+    }
     // The HTTP filters' verdict: a delay (fault injection), a local reply with its extra headers, a flag.
     if (policy.delayNanos() > 0 && !policyDelayDone) {
       policyDelayDone = true;
@@ -475,8 +492,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
+    if (isConnect() && !Boolean.TRUE.equals(forward.upgrades().get("connect"))) {
+      localReply(403, "", ResponseFlag.NONE);
+      return;
+    }
     if (!resilience.admit(cluster, forward, head)) {
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      return;
+    }
+    if (isConnect()) {
+      openConnectTunnel();
       return;
     }
     long routeNanos = forward.timeout().toNanos();
@@ -501,6 +526,75 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       startDeadline(timeout);
     }
     startTry();
+  }
+
+  private boolean isConnect() {
+    return io.netty.handler.codec.http.HttpMethod.CONNECT.equals(request.method());
+  }
+
+  /**
+   * Envoy's CONNECT termination: a raw TCP connection to the picked endpoint (whatever the cluster's protocol; no
+   * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The connection
+   * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting).
+   */
+  private void openConnectTunnel() {
+    var breaker = resilience.breaker();
+    if (!breaker.tryAcquireConnection(resilience.thresholds())) {
+      cluster.stats().cxOverflow.increment();
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      return;
+    }
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    state = State.CONNECTING;
+    ConnectStream t = new ConnectStream(down, new ConnectStream.Listener() {
+      @Override
+      public void onTunnelClosed(long clientToTarget, long targetToClient) {
+        requestBytes = clientToTarget; // DATA held before the 200 was counted by onBody and by the tunnel
+        responseBytes += targetToClient;
+      }
+
+      @Override
+      public void onTunnelActivity() {
+        lastActivityNanos = System.nanoTime();
+      }
+    });
+    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, t);
+    f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
+    f.addListener(x -> onTunnelConnected(f, t));
+  }
+
+  private void onTunnelConnected(ChannelFuture f, ConnectStream t) {
+    if (state != State.CONNECTING) {
+      f.channel().close(); // the stream was reset (or timed out) while connecting
+      return;
+    }
+    if (!f.isSuccess()) {
+      if (f.cause() instanceof ConnectTimeoutException) {
+        cluster.stats().cxConnectTimeout.increment();
+      }
+      cluster.stats().cxConnectFail.increment();
+      resilience.onLocalFailure(endpoint);
+      endUpstreamRequest();
+      routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
+      return;
+    }
+    state = State.FORWARDING;
+    tunnel = t;
+    responseStarted = true;
+    responseComplete = true; // what follows is the tunnel: its end is not a cut response
+    responseStatus = 200;
+    cluster.stats().recordResponse(200);
+    listener.stats().recordResponse(200);
+    listener.stats().cxUpgradesTotal.increment();
+    HttpContent c;
+    t.open(f.channel());
+    while ((c = pending.pollFirst()) != null) { // DATA the client sent before the 200
+      t.fromClient(c);
+    }
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */

@@ -242,6 +242,16 @@ final class UpstreamChannels {
     return c;
   }
 
+  /**
+   * A new raw TCP connection (TLS for a TLS cluster) to the endpoint for a terminated CONNECT stream
+   * ({@link ConnectStream}), whatever the cluster's HTTP protocol; never pooled. Half-closure is allowed (a FIN is an
+   * input-shutdown event). The connection's {@code max_connections} slot is the caller's to take and give back.
+   */
+  ChannelFuture openTcp(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler handler) {
+    return connect(bootstrap(loop, cluster).option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler),
+        new InetSocketAddress(endpoint.host(), endpoint.port()), cluster);
+  }
+
   private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());

@@ -32,6 +32,29 @@ public sealed interface PathMatch {
     return new Regex(new RegexMatch(pattern));
   }
 
+  /**
+   * Envoy's connect_matcher: matches every CONNECT request (whose path is its authority) and nothing else. The
+   * method is checked where routes are looked up ({@link CompiledRoutes}, {@link RequestMatcher}).
+   */
+  static PathMatch connect() {
+    return Connect.INSTANCE;
+  }
+
+  /** See {@link #connect()}. */
+  enum Connect implements PathMatch {
+    INSTANCE;
+
+    @Override
+    public boolean matches(String p) {
+      return true;
+    }
+
+    @Override
+    public int matchedPrefixLength(String p) {
+      return -1;
+    }
+  }
+
   record Exact(String path, boolean caseSensitive) implements PathMatch {
     @Override
     public boolean matches(String p) {

@@ -25,7 +25,7 @@ public final class RequestMatcher implements RouteMatch {
 
   @Override
   public boolean matches(RequestHead head) {
-    if (!path.matches(head.path())) {
+    if (path == PathMatch.Connect.INSTANCE ? !isConnect(head) : !path.matches(head.path())) {
       return false;
     }
     for (HeaderMatch h : headers) {
@@ -39,6 +39,16 @@ public final class RequestMatcher implements RouteMatch {
       }
     }
     return true;
+  }
+
+  /** Whether {@code head} is a CONNECT request (Envoy: only connect_matcher routes match those). */
+  public static boolean isConnect(RequestHead head) {
+    return "CONNECT".equals(head.method());
+  }
+
+  /** Whether this is a connect_matcher route's match. */
+  public boolean connect() {
+    return path == PathMatch.Connect.INSTANCE;
   }
 
   @Override

@@ -256,6 +256,11 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
     CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
+    if (config.tunneling() != null) {
+      releasePendingSlot();
+      openTunnel(ctx, cluster, lb, index, breaker, thresholds);
+      return;
+    }
     if (!breaker.tryAcquireConnection(thresholds)) {
       cluster.stats().cxOverflow.increment();
       if (pendingBreaker == null) {
@@ -321,6 +326,74 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     });
   }
 
+  /**
+   * tunneling_config: the connection rides an HTTP/2 stream of the cluster's pooled connections to the picked endpoint
+   * (a stream takes a {@code max_requests} slot for its life; a new HTTP/2 connection a {@code max_connections} one,
+   * none free closing the client with {@code UO}, as no slot to wait for); once the tunnel answers 200 the relay
+   * starts, as for a TCP upstream. Any other answer, a reset or no answer within the cluster's connect_timeout closes
+   * the client with {@code UF}, as Envoy's tcp_proxy does.
+   */
+  private void openTunnel(ChannelHandlerContext ctx, ServingCluster cluster, LoadBalancer lb, int index,
+      CircuitBreakers.Resources breaker, CircuitBreakerConfig.Thresholds thresholds) {
+    Channel down = ctx.channel();
+    if (!breaker.tryAcquireRequest(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      flag(ResponseFlag.UO);
+      down.close();
+      return;
+    }
+    EndpointConfig endpoint = lb.endpoint(index);
+    if (log != null) {
+      log.upstream(endpoint);
+    }
+    io.netty.util.concurrent.Promise<Void> established = down.eventLoop().newPromise();
+    TunnelFrames frames = new TunnelFrames(established);
+    io.netty.util.concurrent.Future<Channel> opened = io.keelson.dataplane.http2.TunnelStreams.open(context.calls().get(),
+        down.eventLoop(), endpoint, cluster, frames, breaker, thresholds);
+    if (opened == null) {
+      breaker.releaseRequest();
+      cluster.stats().cxOverflow.increment();
+      flag(ResponseFlag.UO);
+      down.close();
+      return;
+    }
+    lb.onRequestStart(index);
+    java.util.concurrent.ScheduledFuture<?> answerTimeout = down.eventLoop().schedule(
+        () -> established.tryFailure(new io.netty.channel.ConnectTimeoutException("no answer to the tunnel's request within "
+            + cluster.config().connectTimeout())), Math.max(1, cluster.config().connectTimeout().toMillis()),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    opened.addListener(f -> {
+      if (!f.isSuccess()) {
+        established.tryFailure(f.cause());
+        return;
+      }
+      Channel stream = (Channel) f.getNow();
+      if (established.isDone()) {
+        stream.close(); // the answer timed out before the stream opened (its request slot was given back then)
+        return;
+      }
+      upstream = stream;
+      stream.closeFuture().addListener(c -> breaker.releaseRequest()); // the stream's max_requests slot
+      InetSocketAddress local = io.keelson.dataplane.intercept.OriginalDestination.localAddress(down);
+      var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(local,
+          (InetSocketAddress) down.remoteAddress(), sni);
+      stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
+      stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+    });
+    established.addListener(r -> {
+      answerTimeout.cancel(false);
+      if (!opened.isSuccess()) {
+        breaker.releaseRequest(); // no stream was opened: its slot was never tied to a close
+      }
+      if (r.isSuccess()) {
+        upstream.config().setAutoRead(false); // the relay turns reading on once it is joined
+        onConnected(ctx, cluster, lb, index);
+      } else {
+        onConnectFailed(cluster, lb, index, r.cause());
+      }
+    });
+  }
+
   private String pickCluster() {
     if (config.clusters().size() == 1) {
       return config.clusters().getFirst().name();
@@ -342,7 +415,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     cluster.stats().cxConnectFail.increment();
     flag(ResponseFlag.UF);
-    upstream.close();
+    if (upstream != null) {
+      upstream.close();
+    }
     release();
     self.close();
   }
@@ -370,6 +445,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
       upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());
+    } else if (inputShutdown) {
+      upstream.flush();
+      TunnelFrames.endStream(upstream); // a tunnel stream: END_STREAM after the held bytes
     } else {
       upstream.flush();
     }

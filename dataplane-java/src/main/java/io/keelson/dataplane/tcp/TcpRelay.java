@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Relays bytes both ways between two connected channels on the same event loop: what one side
  * reads the other writes; a side whose peer is not writable stops reading (backpressure); a FIN on
- * one side half-closes the other; a full close or an idle timeout closes both. Event-loop confined.
+ * one side half-closes the other (a tunnel's HTTP/2 stream, {@link TunnelFrames}: END_STREAM both ways); a full close or an idle timeout closes both. Event-loop confined.
  */
 public final class TcpRelay {
   /** Told once when the relay ends, with the bytes each way. */
@@ -176,8 +176,10 @@ public final class TcpRelay {
         // FIN from this side: pass it on once everything read so far is written.
         if (peer instanceof DuplexChannel d && peer.isActive()) {
           peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
+        } else if (peer.isActive()) {
+          TunnelFrames.endStream(peer); // a tunnel's HTTP/2 stream: END_STREAM
         }
-        if (ctx.channel() instanceof DuplexChannel self && self.isOutputShutdown()) {
+        if (ctx.channel() instanceof DuplexChannel self ? self.isOutputShutdown() : TunnelFrames.outputEnded(ctx.channel())) {
           closeBoth(); // both directions finished
         }
         return;

@@ -45,8 +45,9 @@ public final class MatchTranslator {
             Pattern p = Re2Regex.compile(m.getSafeRegex().getRegex(), path + ".safe_regex.regex", problems);
             yield p == null ? null : PathMatch.regex(p);
           }
+          case CONNECT_MATCHER -> PathMatch.connect(); // CONNECT requests only (route/CompiledRoutes keeps them apart)
           case PATHSPECIFIER_NOT_SET -> {
-            problems.error(path, "a path match is required; expected one of prefix, path, safe_regex, path_separated_prefix");
+            problems.error(path, "a path match is required; expected one of prefix, path, safe_regex, path_separated_prefix, connect_matcher");
             yield null;
           }
           default -> null; // unsupported kind: reported by SupportedFields

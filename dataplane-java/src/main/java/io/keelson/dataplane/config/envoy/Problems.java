@@ -39,6 +39,11 @@ final class Problems implements io.keelson.dataplane.filter.ConfigErrors {
     return path.isEmpty() ? source + ": " + message : source + ": " + path + ": " + message;
   }
 
+  /** Errors reported so far (to tell whether a part of the config added any). */
+  int count() {
+    return errors.size();
+  }
+
   boolean hasErrors() {
     return !errors.isEmpty();
   }

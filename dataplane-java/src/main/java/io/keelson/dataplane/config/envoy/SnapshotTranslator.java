@@ -50,6 +50,8 @@ final class SnapshotTranslator {
   private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
+  /** The clusters of tcp_proxies with tunneling_config: each must be an HTTP/2 cluster. */
+  private final List<RouteTranslator.ClusterReference> tunnelReferences = new ArrayList<>();
 
   /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
   private final Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes;
@@ -947,10 +949,66 @@ final class SnapshotTranslator {
     Duration idle = proxy.hasIdleTimeout() ? RouteTranslator.duration(proxy.getIdleTimeout()) : TcpProxyConfig.DEFAULT_IDLE_TIMEOUT;
     List<io.keelson.dataplane.config.AccessLogConfig> logs =
         AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
+    io.keelson.dataplane.config.TcpTunnelingConfig tunneling = null;
+    if (proxy.hasTunnelingConfig()) {
+      tunneling = tunneling(proxy.getTunnelingConfig(), path + ".tunneling_config");
+      if (tunneling == null) {
+        return null;
+      }
+      for (RouteAction.WeightedCluster c : clusters) {
+        tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
+      }
+    }
     return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
         proxy.getAccessLogOptions().getFlushAccessLogOnConnected(),
         proxy.getAccessLogOptions().hasAccessLogFlushInterval()
-            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null);
+            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null).withTunneling(tunneling);
+  }
+
+  /** tcp_proxy tunneling_config: hostname and header values parsed once (their command operators checked here). */
+  private io.keelson.dataplane.config.TcpTunnelingConfig tunneling(TcpProxy.TunnelingConfig t, String path) {
+    int before = problems.count();
+    var hostname = template(t.getHostname(), path + ".hostname");
+    if (t.getHostname().isEmpty()) {
+      problems.error(path + ".hostname", "is required (the CONNECT request's :authority, e.g. host.example:443)");
+    }
+    if (!t.getPostPath().isEmpty() && !t.getUsePost()) {
+      problems.error(path + ".post_path", "is set without use_post: true; expected use_post with post_path (as Envoy)");
+    }
+    if (!t.getPostPath().isEmpty() && !t.getPostPath().startsWith("/")) {
+      problems.error(path + ".post_path", "'" + t.getPostPath() + "' does not start with '/'");
+    }
+    List<io.keelson.dataplane.config.TcpTunnelingConfig.Header> headers = new ArrayList<>();
+    for (int i = 0; i < t.getHeadersToAddCount(); i++) {
+      var option = t.getHeadersToAdd(i);
+      String at = path + ".headers_to_add[" + i + "].header";
+      String name = option.getHeader().getKey().toLowerCase(java.util.Locale.ROOT);
+      if (name.isEmpty() || name.startsWith(":") || name.equals("host")) {
+        problems.error(at + ".key", "'" + option.getHeader().getKey()
+            + "' cannot be added; expected a header name that is neither a pseudo-header nor Host (as Envoy)");
+        continue;
+      }
+      boolean append = option.hasAppend() ? option.getAppend().getValue()
+          : option.getAppendAction() != io.envoyproxy.envoy.config.core.v3.HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD;
+      var value = template(option.getHeader().getValue(), at + ".value");
+      if (value != null) {
+        headers.add(new io.keelson.dataplane.config.TcpTunnelingConfig.Header(name, value, append));
+      }
+    }
+    if (problems.count() != before || hostname == null) {
+      return null;
+    }
+    return new io.keelson.dataplane.config.TcpTunnelingConfig(hostname, t.getUsePost(),
+        t.getUsePost() ? (t.getPostPath().isEmpty() ? "/" : t.getPostPath()) : null, headers);
+  }
+
+  private io.keelson.dataplane.config.TcpTunnelingConfig.Template template(String text, String path) {
+    try {
+      return io.keelson.dataplane.config.TcpTunnelingConfig.Template.parse(text);
+    } catch (IllegalArgumentException e) {
+      problems.error(path, e.getMessage());
+      return null;
+    }
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */
@@ -973,6 +1031,14 @@ final class SnapshotTranslator {
       if (!clusterPaths.containsKey(ref.cluster())) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' names cluster '" + ref.cluster()
             + "', which is not defined; expected one of " + clusterPaths.keySet());
+      }
+    }
+    for (RouteTranslator.ClusterReference ref : tunnelReferences) {
+      ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && !cluster.http2Upstream()) {
+        problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
+            + "', which is not HTTP/2; expected the cluster to have http2_protocol_options (or typed_extension_protocol_options "
+            + "with explicit_http_config.http2_protocol_options): the tunnel is an HTTP/2 CONNECT stream");
       }
     }
   }

@@ -208,8 +208,10 @@ final class SupportedFields {
         .reject("dns", "only uri is added to x-forwarded-client-cert (with By and Hash)");
     rules(HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
         .reject("filters", "upgrades run the connection manager's own filter chain");
-    rules(RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled")
-        .reject("connect_config", "CONNECT is not supported");
+    rules(RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled", "connect_config");
+    rules(RouteAction.UpgradeConfig.ConnectConfig.getDescriptor())
+        .reject("proxy_protocol_config", "a PROXY protocol header before the CONNECT payload is not supported")
+        .reject("allow_post", "only CONNECT is terminated; POST is not turned into a TCP tunnel");
     rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
         .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
         .ignore("verbose", SAFE)
@@ -273,8 +275,10 @@ final class SupportedFields {
         .ignore("tracing", "ignored: tracing is not implemented yet")
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
-        "prefix", "path", "safe_regex", "path_separated_prefix", "case_sensitive", "headers", "query_parameters", "grpc");
+        "prefix", "path", "safe_regex", "path_separated_prefix", "connect_matcher", "case_sensitive", "headers",
+        "query_parameters", "grpc");
     rules(RouteMatch.GrpcRouteMatchOptions.getDescriptor());
+    rules(RouteMatch.ConnectMatcher.getDescriptor());
     rules(HeaderMatcher.getDescriptor(),
         "name", "exact_match", "safe_regex_match", "present_match", "prefix_match", "suffix_match",
         "contains_match", "string_match", "invert_match", "treat_missing_header_as_empty");
@@ -421,7 +425,10 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
-        "access_log_options");
+        "access_log_options", "tunneling_config");
+    rules(TcpProxy.TunnelingConfig.getDescriptor(), "hostname", "use_post", "post_path", "headers_to_add")
+        .reject("propagate_response_headers", "no network filter reads the tunnel's response headers")
+        .reject("propagate_response_trailers", "no network filter reads the tunnel's response trailers");
     rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");

@@ -402,7 +402,7 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).problems()).containsExactly(
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.hash_policy: not supported by "
             + "Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout, access_log, "
-            + "access_log_options",
+            + "access_log_options, tunneling_config",
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: tcp_proxy 'tcp' "
             + "names cluster 'elsewhere', which is not defined; expected one of [backend]");
   }

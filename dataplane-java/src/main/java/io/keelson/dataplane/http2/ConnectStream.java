@@ -1,0 +1,164 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+
+/**
+ * One terminated HTTP/2 CONNECT stream (Envoy's CONNECT termination): once the raw TCP connection to the target is up,
+ * the client gets a {@code :status 200} HEADERS frame without END_STREAM, then the stream's DATA frames are the
+ * connection's bytes both ways. Flow control is the stream's: the stream is read (and its window re-opened) only
+ * while the TCP connection is writable, and the TCP connection is read only while the stream is writable. END_STREAM
+ * from the client becomes a FIN (shutdownOutput) toward the target once what came before it is written; the target's
+ * FIN becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
+ * is then closed by HTTP/2 itself). A reset of the stream closes the connection; the connection closing first resets
+ * the stream. Event-loop confined (the stream and the connection share the loop).
+ */
+final class ConnectStream extends ChannelInboundHandlerAdapter {
+  /** Told once when the tunnel ends, with the bytes each way. */
+  interface Listener {
+    void onTunnelClosed(long clientToTarget, long targetToClient);
+
+    /** Bytes moved (either way): the stream is not idle. */
+    void onTunnelActivity();
+  }
+
+  private final Channel down;
+  private final Listener listener;
+  private Channel up;
+  private long sent;
+  private long received;
+  private boolean clientEnded;
+  private boolean targetEnded;
+  private boolean closed;
+
+  ConnectStream(Channel down, Listener listener) {
+    this.down = down;
+    this.listener = listener;
+  }
+
+  /** The target's connection is up: answers 200 and starts relaying. */
+  void open(Channel upstream) {
+    up = upstream;
+    down.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), down.voidPromise());
+    up.config().setAutoRead(down.isWritable());
+    down.config().setAutoRead(up.isWritable());
+    down.read();
+    up.read();
+  }
+
+  /** A DATA frame (or the END_STREAM) of the client's stream, as the HTTP-object codec delivers it. */
+  void fromClient(HttpContent c) {
+    ByteBuf data = c.content();
+    boolean last = c instanceof LastHttpContent;
+    sent += data.readableBytes();
+    listener.onTunnelActivity();
+    if (up == null || !up.isActive()) {
+      c.release();
+      return;
+    }
+    if (data.isReadable()) {
+      up.writeAndFlush(data.retain(), up.voidPromise()); // one flush per frame, as the stream's channelRead flushes
+    }
+    c.release();
+    if (!up.isWritable()) {
+      down.config().setAutoRead(false);
+    }
+    if (last) {
+      clientEnded = true;
+      if (up instanceof DuplexChannel d) {
+        up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+          d.shutdownOutput();
+          if (targetEnded) {
+            close();
+          }
+        });
+      } else {
+        up.flush(); // TLS to the target: no half-close (a FIN without close_notify is a truncation)
+      }
+    }
+  }
+
+  /** The client's stream can take more (its window opened): read the target again. */
+  void onClientWritable(boolean writable) {
+    if (up != null && !targetEnded) {
+      up.config().setAutoRead(writable);
+    }
+  }
+
+  /** The stream went away (reset, or both ends done): the connection goes too. */
+  void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (up != null) {
+      up.close();
+    }
+    listener.onTunnelClosed(sent, received);
+  }
+
+  // ---- the target connection's handler
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ByteBuf buf = (ByteBuf) msg;
+    received += buf.readableBytes();
+    listener.onTunnelActivity();
+    down.write(new DefaultHttpContent(buf), down.voidPromise());
+    if (!down.isWritable()) {
+      down.flush();
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    down.flush();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!clientEnded) {
+      down.config().setAutoRead(ctx.channel().isWritable());
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      targetEnded = true;
+      down.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, down.voidPromise()); // END_STREAM
+      if (clientEnded) {
+        close();
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (!closed) {
+      if (!targetEnded) {
+        down.close(); // the target went away without a FIN: reset the stream (CANCEL)
+      }
+      close();
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+}

@@ -1,0 +1,127 @@
+package io.keelson.dataplane.tcp;
+
+import io.keelson.dataplane.config.TcpTunnelingConfig;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Promise;
+
+/**
+ * The HTTP/2 stream of one tcp_proxy tunnel (tunneling_config) made to look like a TCP connection for
+ * {@link TcpRelay}: sends the CONNECT (or POST) HEADERS, completes {@code established} on the {@code :status 200}
+ * answer (fails it on any other status, or when the stream ends first), then turns DATA frames into ByteBufs and
+ * END_STREAM into a {@link ChannelInputShutdownEvent} inbound, and ByteBufs into DATA frames outbound;
+ * {@link #endStream} is the stream's half-close (an empty DATA frame with END_STREAM). Confined to the stream's loop.
+ */
+final class TunnelFrames extends ChannelDuplexHandler {
+  private final Promise<Void> established;
+  private boolean answered;
+  private boolean outputEnded;
+  /** The tunnel's answer when it was not 200, for the connection's failure. */
+  String refusal;
+
+  TunnelFrames(Promise<Void> established) {
+    this.established = established;
+  }
+
+  /** The request HEADERS (no END_STREAM) for {@code config} and this downstream connection. */
+  static Http2HeadersFrame request(TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream, boolean tls) {
+    Http2Headers h = new DefaultHttp2Headers();
+    h.authority(config.hostname().render(downstream));
+    if (config.usePost()) {
+      h.method("POST").scheme(tls ? "https" : "http").path(config.postPath());
+    } else {
+      h.method("CONNECT"); // RFC 9113 §8.5: no :scheme, no :path
+    }
+    for (TcpTunnelingConfig.Header add : config.headersToAdd()) {
+      String value = add.value().render(downstream);
+      if (add.append()) {
+        h.add(add.name(), value);
+      } else {
+        h.set(add.name(), value);
+      }
+    }
+    return new DefaultHttp2HeadersFrame(h, false);
+  }
+
+  /** The stream's half-close: END_STREAM once everything written before it; a no-op on another kind of channel. */
+  static void endStream(Channel ch) {
+    TunnelFrames t = ch.pipeline().get(TunnelFrames.class);
+    if (t != null && !t.outputEnded) {
+      t.outputEnded = true;
+      ch.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true), ch.voidPromise());
+    }
+  }
+
+  /** Whether {@code ch} is a tunnel stream whose sending side has ended. */
+  static boolean outputEnded(Channel ch) {
+    TunnelFrames t = ch.pipeline().get(TunnelFrames.class);
+    return t != null && t.outputEnded;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof Http2HeadersFrame h) {
+      boolean end = h.isEndStream();
+      if (!answered) {
+        answered = true;
+        CharSequence status = h.headers().status();
+        if (status != null && status.toString().equals("200")) {
+          established.trySuccess(null);
+        } else {
+          refusal = "the tunnel's upstream answered " + (status == null ? "without :status" : ":status " + status);
+          established.tryFailure(new java.io.IOException(refusal));
+          ctx.close();
+          return;
+        }
+      }
+      if (end) {
+        ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE); // trailers: the peer's half-close
+      }
+      return;
+    }
+    if (msg instanceof Http2DataFrame d) {
+      boolean end = d.isEndStream();
+      ByteBuf content = d.content();
+      if (content.isReadable()) {
+        ctx.fireChannelRead(content); // the frame's buffer, handed on (the frame is its only holder)
+      } else {
+        d.release();
+      }
+      if (end) {
+        ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+      }
+      return;
+    }
+    ReferenceCountUtil.release(msg);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (msg instanceof ByteBuf b) {
+      ctx.write(new DefaultHttp2DataFrame(b, false), promise);
+    } else {
+      ctx.write(msg, promise);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (!answered) {
+      refusal = "the tunnel's stream ended before its answer";
+      established.tryFailure(new java.io.IOException(refusal));
+    }
+    ctx.fireChannelInactive();
+  }
+}

@@ -1,0 +1,156 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TcpEcho;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import java.io.ByteArrayOutputStream;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Envoy's CONNECT termination on HTTP/2 through a real proxy (h2c prior knowledge, a Netty frame-level client): the
+ * 200 HEADERS, DATA both ways with every byte value, END_STREAM as half-close both ways, and the refusals.
+ */
+class Http2ConnectTerminationTest {
+  private ProxyHarness proxy;
+  private TcpEcho echo;
+
+  @AfterEach
+  void close() {
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (echo != null) {
+      echo.close();
+    }
+  }
+
+  static final String CONNECT_ROUTES = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { connect_matcher: {} }
+                      route: { cluster: target, upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ] }
+      """;
+
+  private static String config(int targetPort, boolean hcmConnect) {
+    String yaml = ProxyHarness.bootstrap(CONNECT_ROUTES, ProxyHarness.cluster("target", "ROUND_ROBIN", targetPort));
+    return hcmConnect ? ProxyHarness.withHcm(yaml, "upgrade_configs: [ { upgrade_type: CONNECT } ]") : yaml;
+  }
+
+  /** One CONNECT stream: its response HEADERS, the DATA it received, and its END_STREAM. */
+  static final class ConnectStreamClient extends SimpleChannelInboundHandler<Http2StreamFrame> {
+    final CompletableFuture<Http2HeadersFrame> head = new CompletableFuture<>();
+    final CompletableFuture<byte[]> ended = new CompletableFuture<>();
+    private final ByteArrayOutputStream data = new ByteArrayOutputStream();
+    Channel stream;
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Http2StreamFrame frame) {
+      if (frame instanceof Http2HeadersFrame h) {
+        head.complete(h);
+        if (h.isEndStream()) {
+          ended.complete(data.toByteArray());
+        }
+      } else if (frame instanceof Http2DataFrame d) {
+        byte[] b = new byte[d.content().readableBytes()];
+        d.content().readBytes(b);
+        data.writeBytes(b);
+        if (d.isEndStream()) {
+          ended.complete(data.toByteArray());
+        }
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      head.completeExceptionally(new IllegalStateException("stream closed before its response"));
+      ended.completeExceptionally(new IllegalStateException("stream reset before END_STREAM"));
+    }
+
+    /** Opens a stream on {@code client} and sends CONNECT {@code authority} (no END_STREAM). */
+    static ConnectStreamClient open(H2Client client, String authority) throws Exception {
+      ConnectStreamClient c = new ConnectStreamClient();
+      c.stream = new Http2StreamChannelBootstrap(client.connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+          ch.pipeline().addLast(c);
+        }
+      }).open().get(10, TimeUnit.SECONDS);
+      c.stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("CONNECT").authority(authority), false))
+          .sync();
+      return c;
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void relaysDataFramesBothWaysAndEndStreamHalfClosesEachWay(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    proxy = new ProxyHarness(config(echo.port(), true), mode);
+    byte[] payload = new byte[400_000]; // beyond the 64 KiB windows: flow control must move both ways
+    for (int i = 0; i < payload.length; i++) {
+      payload[i] = (byte) (i * 7 + (i >> 9));
+    }
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
+      assertThat(head.headers().status().toString()).isEqualTo("200");
+      assertThat(head.isEndStream()).isFalse();
+      for (int off = 0; off < payload.length; off += 16_000) {
+        int n = Math.min(16_000, payload.length - off);
+        c.stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(payload, off, n), false));
+      }
+      c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // END_STREAM: the echo gets a FIN
+      assertThat(c.ended.get(20, TimeUnit.SECONDS)).isEqualTo(payload); // the echo's FIN came back as END_STREAM
+    }
+    assertThat(echo.finsSeen.get()).isEqualTo(1);
+    assertThat(proxy.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void refusesWith403WithoutConnectInUpgradeConfigs404WithoutAConnectRouteAnd503WhenTheTargetRefuses(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    proxy = new ProxyHarness(config(echo.port(), false), mode);
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("403");
+    }
+    assertThat(echo.connections.get()).isZero();
+    proxy.close();
+    String prefixOnly = ProxyHarness.withHcm(ProxyHarness.bootstrap(ProxyHarness.allTo("target"),
+        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]");
+    proxy = new ProxyHarness(prefixOnly, mode);
+    try (H2Client client = new H2Client(proxy.port())) { // a prefix "/" route does not match CONNECT
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("404");
+    }
+    assertThat(echo.connections.get()).isZero();
+    proxy.close();
+    proxy = new ProxyHarness(config(TestUpstream.closedPort(), true), mode);
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
+    }
+  }
+}

@@ -1,0 +1,240 @@
+package io.keelson.dataplane.tcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TcpEcho;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * tcp_proxy tunneling_config with real peers: a client's TCP bytes carried in an HTTP/2 CONNECT stream to Keelson's own
+ * CONNECT termination (a second proxy) and on to a TCP echo; to an independent Netty HTTP/2 peer that checks the
+ * request's pseudo-headers and headers_to_add (CONNECT and use_post); a peer refusing with 403 closes the client.
+ */
+class TcpTunnelingTest {
+  private ProxyHarness terminator;
+  private ProxyHarness tunneler;
+  private TcpEcho echo;
+  private EventLoopGroup peerGroup;
+
+  @AfterEach
+  void close() {
+    for (ProxyHarness p : new ProxyHarness[] {tunneler, terminator}) {
+      if (p != null) {
+        p.close();
+      }
+    }
+    if (echo != null) {
+      echo.close();
+    }
+    if (peerGroup != null) {
+      peerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+  }
+
+  private static String h2Cluster(String name, int port) {
+    return ProxyHarness.cluster(name, "ROUND_ROBIN", port) + "    http2_protocol_options: {}\n";
+  }
+
+  private static String tunnelingListener(String tunnelingConfig, int h2Port) {
+    return TcpProxyTest.tcpListener("          cluster: h2\n" + tunnelingConfig, h2Cluster("h2", h2Port));
+  }
+
+  private int tunnelPort() {
+    return tunneler.server.listenerAddress("tcp").getPort();
+  }
+
+  /** Writes {@code payload}, half-closes, and returns everything read until the peer's FIN. */
+  private static byte[] exchange(int port, byte[] payload) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(15_000);
+      OutputStream out = s.getOutputStream();
+      InputStream in = s.getInputStream();
+      Thread writer = Thread.ofVirtual().start(() -> {
+        try {
+          out.write(payload);
+          out.flush();
+          s.shutdownOutput();
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      byte[] back = in.readAllBytes();
+      writer.join(10_000);
+      return back;
+    }
+  }
+
+  private static byte[] binary(int n) {
+    byte[] b = new byte[n];
+    for (int i = 0; i < n; i++) {
+      b[i] = (byte) (i * 13 + (i >> 10));
+    }
+    return b;
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTcpThroughKeelsonsOwnConnectTerminationToAnEcho(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    Path log = Files.createTempFile("tunnel-terminator", ".log");
+    String routes = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { connect_matcher: {} }
+                        route: { cluster: echo, upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ] }
+        """;
+    terminator = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("echo", "ROUND_ROBIN",
+        echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]", ProxyHarness.fileAccessLog(log,
+        "%PROTOCOL% %REQ(:METHOD)% %REQ(:AUTHORITY)% port=%REQ(X-ORIGINAL-PORT)% %RESPONSE_CODE% %BYTES_RECEIVED%\\n")), mode);
+    tunneler = new ProxyHarness(tunnelingListener("""
+                  tunneling_config:
+                    hostname: "backend.test:%DOWNSTREAM_LOCAL_PORT%"
+                    headers_to_add:
+                    - header: { key: x-original-port, value: "%DOWNSTREAM_LOCAL_PORT%" }
+        """, terminator.port()), mode);
+    byte[] payload = binary(250_000);
+    assertThat(exchange(tunnelPort(), payload)).isEqualTo(payload);
+    assertThat(echo.finsSeen.get()).isEqualTo(1); // the client's FIN went through as END_STREAM, then as a FIN
+    int port = tunnelPort();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log))
+        .contains("HTTP/2 CONNECT backend.test:" + port + " port=" + port + " 200 250000"));
+  }
+
+  /** An independent HTTP/2 peer (Netty): records each stream's request headers; answers {@code status}, echoes DATA. */
+  private int netty(String status, LinkedBlockingQueue<Http2Headers> requests) throws Exception {
+    peerGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    Channel server = new ServerBootstrap().group(peerGroup).channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(),
+                new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                  @Override
+                  protected void initChannel(Http2StreamChannel stream) {
+                    stream.pipeline().addLast(new SimpleChannelInboundHandler<Http2StreamFrame>() {
+                      @Override
+                      protected void channelRead0(ChannelHandlerContext ctx, Http2StreamFrame frame) {
+                        if (frame instanceof Http2HeadersFrame h) {
+                          requests.add(h.headers());
+                          boolean refuse = !status.equals("200");
+                          ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status(status), refuse));
+                        } else if (frame instanceof Http2DataFrame d) {
+                          ctx.writeAndFlush(new DefaultHttp2DataFrame(d.content().retain(), d.isEndStream()));
+                        }
+                      }
+                    });
+                  }
+                }));
+          }
+        }).bind("127.0.0.1", 0).sync().channel();
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  @Test
+  void sendsConnectWithTheHostnameAndHeadersToAnIndependentHttp2Peer() throws Exception {
+    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
+    int peer = netty("200", requests);
+    tunneler = new ProxyHarness(tunnelingListener("""
+                  tunneling_config:
+                    hostname: "db.internal:5432"
+                    headers_to_add:
+                    - header: { key: x-tenant, value: blue }
+                    - header: { key: x-client, value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
+        """, peer), PipelineMode.INLINE);
+    byte[] payload = binary(100_000);
+    assertThat(exchange(tunnelPort(), payload)).isEqualTo(payload);
+    Http2Headers h = requests.poll(10, TimeUnit.SECONDS);
+    assertThat(h.method().toString()).isEqualTo("CONNECT");
+    assertThat(h.authority().toString()).isEqualTo("db.internal:5432");
+    assertThat(h.path()).isNull();
+    assertThat(h.scheme()).isNull();
+    assertThat(h.get("x-tenant").toString()).isEqualTo("blue");
+    assertThat(h.get("x-client").toString()).isEqualTo("127.0.0.1");
+  }
+
+  @Test
+  void usePostSendsAPostToPostPath() throws Exception {
+    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
+    int peer = netty("200", requests);
+    tunneler = new ProxyHarness(tunnelingListener("""
+                  tunneling_config:
+                    hostname: "db.internal:5432"
+                    use_post: true
+                    post_path: /tunnel
+        """, peer), PipelineMode.INLINE);
+    byte[] payload = "through a POST".getBytes(StandardCharsets.US_ASCII);
+    assertThat(exchange(tunnelPort(), payload)).isEqualTo(payload);
+    Http2Headers h = requests.poll(10, TimeUnit.SECONDS);
+    assertThat(h.method().toString()).isEqualTo("POST");
+    assertThat(h.path().toString()).isEqualTo("/tunnel");
+    assertThat(h.scheme().toString()).isEqualTo("http");
+    assertThat(h.authority().toString()).isEqualTo("db.internal:5432");
+  }
+
+  @Test
+  void aRefusedTunnelClosesTheClientWithUf() throws Exception {
+    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
+    int peer = netty("403", requests);
+    Path log = Files.createTempFile("tunnel", ".log");
+    tunneler = new ProxyHarness(tunnelingListener("""
+                  tunneling_config: { hostname: "db.internal:5432" }
+                  access_log:
+                  - name: envoy.access_loggers.file
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                      path: %s
+                      log_format: { text_format_source: { inline_string: "%%RESPONSE_FLAGS%%\\n" } }
+        """.formatted(log), peer), PipelineMode.INLINE);
+    assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+    assertThat(requests.poll(10, TimeUnit.SECONDS)).isNotNull();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
+  }
+
+  @Test
+  void rejectsTunnelingOverAClusterThatIsNotHttp2AndUnknownOperators() {
+    String plainCluster = TcpProxyTest.tcpListener("          cluster: h1\n          tunneling_config: { hostname: \"a:1\" }\n",
+        ProxyHarness.cluster("h1", "ROUND_ROBIN", 1));
+    assertThatThrownBy(() -> new ProxyHarness(plainCluster, PipelineMode.INLINE))
+        .hasStackTraceContaining("tunneling_config").hasStackTraceContaining("which is not HTTP/2");
+    assertThatThrownBy(() -> new ProxyHarness(tunnelingListener("          tunneling_config: { hostname: \"%UPSTREAM_HOST%:1\" }\n", 1),
+        PipelineMode.INLINE)).hasStackTraceContaining("tunneling_config.hostname")
+        .hasStackTraceContaining("%UPSTREAM_HOST% is not supported here");
+  }
+}
