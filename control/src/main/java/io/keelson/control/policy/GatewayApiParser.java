@@ -65,9 +65,9 @@ final class GatewayApiParser {
         continue;
       }
       String other = protocolByPort.putIfAbsent(port, protocol);
-      if (other != null && !other.equals(protocol)) {
+      if (other != null && !Policy.Server.sharePort(other, protocol)) {
         l.error("port", "port " + port + " is " + other + " in another listener and " + protocol + " here; expected one"
-            + " protocol per port");
+            + " protocol per port (HTTPS and TLS may share one, by SNI)");
       }
       servers.add(new Policy.Server(i, port, name, protocol, List.of(hostname == null ? "*" : hostname), tls, allowed));
     }

@@ -9,7 +9,7 @@ import java.util.Set;
  * Which routes a Gateway's listener takes, as the Gateway API says: a route attaches to a listener when one of its
  * parentRefs names the Gateway (and, where written, the listener's {@code sectionName} and {@code port}), the
  * listener's {@code allowedRoutes.kinds} hold the route's kind (by default the kinds of the listener's protocol:
- * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
+ * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TLSRoute and TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
  * admits the route's namespace ({@code from: Same}, the default, or {@code All}; routes are not namespaced in
  * Keelson yet: they count as namespace {@code default}). An Istio Gateway's servers take
  * every route bound to them, of any kind their protocol serves. Stateless.
@@ -45,12 +45,12 @@ public final class ListenerRoutes {
   }
 
   /**
-   * The route kinds a listener of {@code protocol} serves; a TLS listener that terminates serves TCPRoutes (Istio's
-   * supported kinds for {@code mode: Terminate}: the relayed bytes are plaintext).
+   * The route kinds a listener of {@code protocol} serves; a TLS listener that terminates serves TLSRoutes (the
+   * relayed connection chosen by the ClientHello's name) and TCPRoutes, as Istio does for {@code mode: Terminate}.
    */
   static List<String> kindsOf(String protocol, boolean terminates) {
     return switch (protocol) {
-      case "TLS" -> terminates ? List.of("TCPRoute") : List.of("TLSRoute");
+      case "TLS" -> terminates ? List.of("TLSRoute", "TCPRoute") : List.of("TLSRoute");
       case "TCP" -> List.of("TCPRoute");
       default -> List.of("HTTPRoute", "GRPCRoute");
     };

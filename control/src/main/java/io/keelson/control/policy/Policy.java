@@ -538,6 +538,15 @@ public sealed interface Policy {
     public static String portProtocol(String protocol) {
       return protocol.equals("HTTP2") || protocol.equals("GRPC-WEB") ? "HTTP" : protocol;
     }
+
+    /**
+     * Whether servers binding a port to {@code a} and {@code b} ({@link #portProtocol()}s) may share it: the same, or
+     * HTTPS and TLS (istiod's: each server a filter chain chosen by the ClientHello's server name, HTTP connection
+     * managers beside tcp_proxy chains).
+     */
+    public static boolean sharePort(String a, String b) {
+      return a.equals(b) || (a.equals("HTTPS") || a.equals("TLS")) && (b.equals("HTTPS") || b.equals("TLS"));
+    }
   }
 
   /**
