@@ -48,9 +48,9 @@ final class GatewayReferences {
             + " has no listener " + (section.isEmpty() ? "" : "'" + section + "' ") + "on port "
             + listener.substring(colon + 1) + "; its listeners: " + g.servers().stream()
                 .map(s -> s.portName() + ":" + s.port()).toList()));
-      } else if (!istio && named.stream().noneMatch(s -> ListenerRoutes.refusal(r, g, s) == null)) {
+      } else if (!istio && named.stream().noneMatch(s -> ListenerRoutes.refusal(r, g, s, state::namespaceLabels) == null)) {
         errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "Gateway " + gatewayRef + " takes no "
-            + r.kind() + " " + r.meta().key() + ": " + named.stream().map(s -> ListenerRoutes.refusal(r, g, s))
+            + r.kind() + " " + r.meta().key() + ": " + named.stream().map(s -> ListenerRoutes.refusal(r, g, s, state::namespaceLabels))
                 .distinct().collect(java.util.stream.Collectors.joining("; "))));
       }
     }

@@ -168,7 +168,7 @@ final class GatewayTranslator {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
         .sorted(java.util.Comparator.comparing(Policy::name)).toList();
     for (Bound b : servers) {
-      GatewayTcpRule rule = b.server().protocol().equals("TCP") ? GatewayTcpRule.first(b, port, all) : null;
+      GatewayTcpRule rule = b.server().protocol().equals("TCP") ? GatewayTcpRule.first(b, port, all, state) : null;
       if (rule != null) {
         String prefix = "outbound_" + name + "|" + rule.route().name();
         return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
@@ -192,7 +192,7 @@ final class GatewayTranslator {
         continue; // a terminating server's chain is TerminatedTlsListener's
       }
       for (Policy.Routes r : all) {
-        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
           continue;
         }
         for (Policy.StreamRule rule : r.streams()) {
@@ -256,7 +256,7 @@ final class GatewayTranslator {
     for (Bound b : servers) {
       boolean toHttps = b.server().tls() != null && b.server().tls().httpsRedirect() && !b.server().https();
       for (Policy.Routes r : all) {
-        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
           continue;
         }
         for (String vsHost : r.gatewayHosts()) {

@@ -70,7 +70,7 @@ final class TerminatedTlsListener {
         continue;
       }
       TransportSocket tls = withoutAlpn(socket.socket());
-      GatewayTcpRule rule = GatewayTcpRule.first(b, port, all);
+      GatewayTcpRule rule = GatewayTcpRule.first(b, port, all, state);
       if (rule != null) {
         // istiod's GetSNIHostsForServer: the server's hosts, sorted; "*" is every name, a chain without server_names.
         List<String> sni = b.server().hosts().stream().sorted().toList();
@@ -78,7 +78,7 @@ final class TerminatedTlsListener {
             "outbound_" + name + "|" + rule.route().name(), rule.rule(), names, taken);
       }
       for (Policy.Routes r : all) {
-        if (!r.kind().equals("TLSRoute") || !io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+        if (!r.kind().equals("TLSRoute") || !io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
           continue;
         }
         for (Policy.StreamRule tlsRule : r.streams()) {

@@ -6,6 +6,7 @@ import static io.keelson.control.sidecar.IngressGatewayTest.b64;
 import static io.keelson.control.sidecar.IngressGatewayTest.curl;
 import static io.keelson.control.sidecar.IngressGatewayTest.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * exact name beats the HTTPS server's {@code *.example.com}; a client sending no SNI is refused (no chain without
  * server_names); a rotated Secret changes its own chain's certificate only; a DENY AuthorizationPolicy on the gateway
  * reaches every chain. Also the Gateway API: TLSRoutes on a {@code Terminate} listener, each relayed to its backend by
- * its hostnames, beside an HTTPS listener on the same port. Real processes (curl, openssl) and sockets.
+ * its hostnames, beside an HTTPS listener on the same port; the listener takes them by {@code from: Selector} on the
+ * labels of their Namespace document. Real processes (curl, openssl) and sockets.
  */
 class GatewayMixedTlsPortTest {
   @TempDir Path dir;
@@ -220,6 +222,10 @@ class GatewayMixedTlsPortTest {
             cp.security.securePort().port(), "edge", Map.of("gateway.networking.k8s.io/gateway-name", "edge"),
             "127.0.0.1", "127.0.0.1", 0))) {
       cp.store.apply(PolicyParser.parse("edge.yaml", """
+          apiVersion: v1
+          kind: Namespace
+          metadata: { name: default, labels: { gateway-access: edge } }
+          ---
           apiVersion: keelson.io/v1alpha1
           kind: Service
           metadata: { name: db }
@@ -258,7 +264,7 @@ class GatewayMixedTlsPortTest {
               protocol: TLS
               hostname: "*.tcp.example.com"
               tls: { mode: Terminate, certificateRefs: [ { name: tcp-cert } ] }
-              allowedRoutes: { namespaces: { from: All } }
+              allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { gateway-access: edge } } } }
             - name: web
               port: %1$d
               protocol: HTTPS
@@ -305,6 +311,16 @@ class GatewayMixedTlsPortTest {
           "https://web.example.com:" + port + "/");
       assertThat(web.exit()).as(web.err()).isZero();
       assertThat(web.out()).startsWith("HTTP/").contains(" 503");
+      // from: Selector: the TLSRoutes (namespace default) attach because that Namespace has the label; relabelling it
+      // would leave them on no listener, which the store refuses whole.
+      assertThatThrownBy(() -> cp.store.apply(PolicyParser.parse("relabel.yaml", """
+          apiVersion: v1
+          kind: Namespace
+          metadata: { name: default, labels: { gateway-access: none } }
+          """).policies(), false)).hasMessageContaining("takes routes of namespaces labelled {gateway-access=edge}"
+              + " only (allowedRoutes namespaces from: Selector), and namespace default is labelled"
+              + " {gateway-access=none}");
+      assertThat(echo(port, "db.tcp.example.com", ca.clientContext())).isEqualTo("db: world");
     }
   }
 
