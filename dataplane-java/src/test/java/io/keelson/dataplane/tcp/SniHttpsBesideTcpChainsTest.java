@@ -143,6 +143,18 @@ class SniHttpsBesideTcpChainsTest {
     assertThat(p.connections.get()).isEqualTo(1);
   }
 
+  @org.junit.jupiter.api.Test
+  void aPlaintextHttpChainBesideTcpProxyChainsIsRefusedNamingTheChain() throws Exception {
+    new TestCa("db-ca").issue("db.example.test", "db.example.test").write(dir, "db");
+    String plaintextHttps = https("server_names: [\"*.example.test\"]", "db", "app").replaceAll(
+        "(?s)      transport_socket:.*?(      filters:)", "$1");
+    String yaml = TlsYaml.sniListener("tls", plaintextHttps + terminating("server_names: [\"db.example.test\"]", "db",
+        "db"), cluster("app", "ROUND_ROBIN", 1) + cluster("db", "ROUND_ROBIN", 2));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "test.yaml"))
+        .hasMessageContaining("static_resources.listeners[0].filter_chains[0].transport_socket: listener 'tls': an HTTP"
+            + " chain selected by server_names beside tcp_proxy chains must terminate TLS");
+  }
+
   private static String curl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-i", "--max-time", "10"));
     cmd.addAll(List.of(args));

@@ -542,8 +542,9 @@ final class SnapshotTranslator {
   }
 
   /**
-   * tcp_proxy chains selected by the ClientHello's server name: each passes TLS through, or (a chain with a
-   * transport_socket) terminates it with its own certificate before relaying the plaintext.
+   * Chains selected by the ClientHello's server name: all HTTPS ({@link #sniHttpsListener}), HTTPS beside tcp_proxy
+   * ({@link #serverNameListener}), or all tcp_proxy, each passing TLS through, or (a chain with a transport_socket)
+   * terminating it with its own certificate before relaying the plaintext.
    */
   private ListenerConfig sniListener(Listener l, String name, String path, SocketAddress address, boolean inspector) {
     if (!inspector) {
@@ -563,12 +564,7 @@ final class SnapshotTranslator {
       FilterChain chain = l.getFilterChains(i);
       String chainPath = chainPath(path, i);
       Object filter = chainFilter(chain, chainPath, name);
-      if (filter instanceof HttpConnectionManagerConfig) {
-        problems.error(chainPath + ".filters[0]", "listener '" + name
-            + "': filter chains selected by server_names must run envoy.filters.network.tcp_proxy (TLS passthrough); "
-            + "HTTP chains selected by SNI are not supported yet");
-        ok = false;
-      } else if (filter instanceof TcpProxyConfig t) {
+      if (filter instanceof TcpProxyConfig t) { // HTTP chains among them are serverNameListener's
         // With a transport socket the chain terminates TLS with its own certificate, then relays the plaintext.
         ServerTls tls = null;
         if (chain.hasTransportSocket()) {
