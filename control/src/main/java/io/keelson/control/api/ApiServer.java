@@ -64,6 +64,8 @@ public final class ApiServer implements AutoCloseable {
     m.put("gw", "Gateway");
     m.put("secret", "Secret");
     m.put("referencegrant", "ReferenceGrant");
+    m.put("namespace", "Namespace");
+    m.put("ns", "Namespace");
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");

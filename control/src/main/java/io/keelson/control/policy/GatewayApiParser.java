@@ -10,7 +10,7 @@ import java.util.Set;
  * ({@link Policy.Gateway}): each listener is a server ({@code name} its port name, which a route's
  * {@code sectionName} picks; {@code hostname} its one host, {@code *} without): HTTP, HTTPS with {@code tls.mode:
  * Terminate} and the Secret of {@code certificateRefs[0]}, TLS with {@code tls.mode: Passthrough} (TLSRoutes) or
- * {@code Terminate} and the Secret of {@code certificateRefs[0]} (TCPRoutes, as Istio), or TCP (TCPRoutes); {@code allowedRoutes} as {@link ListenerRoutes} reads it. As Istio does for a deployed gateway, the proxies it
+ * {@code Terminate} and the Secret of {@code certificateRefs[0]} (TLSRoutes and TCPRoutes, as Istio), or TCP (TCPRoutes); {@code allowedRoutes} as {@link ListenerRoutes} reads it. As Istio does for a deployed gateway, the proxies it
  * programs are those labelled {@value #GATEWAY_NAME_LABEL}: NAME. Stateless.
  */
 final class GatewayApiParser {
@@ -65,9 +65,9 @@ final class GatewayApiParser {
         continue;
       }
       String other = protocolByPort.putIfAbsent(port, protocol);
-      if (other != null && !other.equals(protocol)) {
+      if (other != null && !Policy.Server.sharePort(other, protocol)) {
         l.error("port", "port " + port + " is " + other + " in another listener and " + protocol + " here; expected one"
-            + " protocol per port");
+            + " protocol per port (HTTPS and TLS may share one, by SNI)");
       }
       servers.add(new Policy.Server(i, port, name, protocol, List.of(hostname == null ? "*" : hostname), tls, allowed));
     }
@@ -95,7 +95,7 @@ final class GatewayApiParser {
     }
     if (mode != null && !mode.equals("Passthrough")) {
       t.error("mode", "'" + mode + "' is not a TLS listener mode; expected Passthrough (TLSRoutes, by SNI) or Terminate"
-          + " (with certificateRefs; TCPRoutes)");
+          + " (with certificateRefs; TLSRoutes and TCPRoutes)");
     }
     if (t.has("certificateRefs")) {
       t.error("certificateRefs", "a Passthrough listener holds no certificate (the backend terminates TLS); expected"

@@ -41,10 +41,10 @@ final class IstioGatewayParser {
       if (s == null) {
         continue;
       }
-      String other = protocolByPort.putIfAbsent(s.port(), s.protocol());
-      if (other != null && !Policy.Server.portProtocol(other).equals(s.portProtocol())) {
+      String other = protocolByPort.putIfAbsent(s.port(), s.portProtocol());
+      if (other != null && !Policy.Server.sharePort(other, s.portProtocol())) {
         servers.get(i).error("port", "port " + s.port() + " is bound to " + other + " by another server of this"
-            + " Gateway and to " + s.protocol() + " here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share)");
+            + " Gateway and to " + s.protocol() + " here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share; so may HTTPS and TLS, by SNI)");
       }
       out.add(s);
     }

@@ -4,29 +4,39 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Which routes a Gateway's listener takes, as the Gateway API says: a route attaches to a listener when one of its
  * parentRefs names the Gateway (and, where written, the listener's {@code sectionName} and {@code port}), the
  * listener's {@code allowedRoutes.kinds} hold the route's kind (by default the kinds of the listener's protocol:
- * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
- * admits the route's namespace ({@code from: Same}, the default, or {@code All}; routes are not namespaced in
- * Keelson yet: they count as namespace {@code default}). An Istio Gateway's servers take
+ * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TLSRoute and TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
+ * admits the route's namespace ({@code from: Same}, the default, {@code All}, or {@code Selector}: the labels of the
+ * route namespace's {@link Policy.Namespace} document include the selector's {@code matchLabels}; routes are not
+ * namespaced in Keelson yet: they count as namespace {@code default}). An Istio Gateway's servers take
  * every route bound to them, of any kind their protocol serves. Stateless.
  */
 public final class ListenerRoutes {
   private ListenerRoutes() {}
 
-  /** True when {@code r} attaches to server {@code s} of {@code g}. */
-  public static boolean attaches(Policy.Routes r, Policy.Gateway g, Policy.Server s) {
-    return r.boundTo(g.ref(), s.portName(), s.port()) && refusal(r, g, s) == null;
+  /**
+   * True when {@code r} attaches to server {@code s} of {@code g}.
+   *
+   * @param namespaceLabels the labels of a namespace's {@link Policy.Namespace} document, or null when there is none
+   *        (for {@code from: Selector})
+   */
+  public static boolean attaches(Policy.Routes r, Policy.Gateway g, Policy.Server s,
+      Function<String, Map<String, String>> namespaceLabels) {
+    return r.boundTo(g.ref(), s.portName(), s.port()) && refusal(r, g, s, namespaceLabels) == null;
   }
 
   /**
    * Why {@code r}, bound to {@code g}, is not taken by listener {@code s} (its kind or namespace), or null when it
    * is; it says nothing of whether {@code r} names that listener.
    */
-  public static String refusal(Policy.Routes r, Policy.Gateway g, Policy.Server s) {
+  public static String refusal(Policy.Routes r, Policy.Gateway g, Policy.Server s,
+      Function<String, Map<String, String>> namespaceLabels) {
     Policy.AllowedRoutes allowed = s.allowedRoutes();
     List<String> kinds = allowed == null ? null : allowed.kinds();
     if (kinds == null || kinds.isEmpty()) {
@@ -41,16 +51,28 @@ public final class ListenerRoutes {
               ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
           + "; expected allowedRoutes: {namespaces: {from: All}} on the listener";
     }
+    if (allowed != null && allowed.namespaceSelector() != null) {
+      Map<String, String> labels = namespaceLabels.apply(namespace(r));
+      Map<String, String> have = labels == null ? Map.of() : labels;
+      if (!allowed.namespaceSelector().entrySet().stream().allMatch(e -> e.getValue().equals(have.get(e.getKey())))) {
+        return "listener '" + s.portName() + "' takes routes of namespaces labelled " + new TreeMap<>(
+            allowed.namespaceSelector()) + " only (allowedRoutes namespaces from: Selector), and namespace "
+            + namespace(r) + (labels == null ? " has no Namespace document (apiVersion: v1, kind: Namespace) with labels"
+                : " is labelled " + new TreeMap<>(labels))
+            + (r.namespace().isEmpty() ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
+            + "; expected the labels on a Namespace document of that name";
+      }
+    }
     return null;
   }
 
   /**
-   * The route kinds a listener of {@code protocol} serves; a TLS listener that terminates serves TCPRoutes (Istio's
-   * supported kinds for {@code mode: Terminate}: the relayed bytes are plaintext).
+   * The route kinds a listener of {@code protocol} serves; a TLS listener that terminates serves TLSRoutes (the
+   * relayed connection chosen by the ClientHello's name) and TCPRoutes, as Istio does for {@code mode: Terminate}.
    */
   static List<String> kindsOf(String protocol, boolean terminates) {
     return switch (protocol) {
-      case "TLS" -> terminates ? List.of("TCPRoute") : List.of("TLSRoute");
+      case "TLS" -> terminates ? List.of("TLSRoute", "TCPRoute") : List.of("TLSRoute");
       case "TCP" -> List.of("TCPRoute");
       default -> List.of("HTTPRoute", "GRPCRoute");
     };
@@ -62,7 +84,8 @@ public final class ListenerRoutes {
 
   /**
    * A listener's {@code allowedRoutes} (null: the spec's default, routes of the Gateway's namespace of the protocol's
-   * kinds). {@code from: Selector} is refused: Keelson holds no Namespace objects whose labels it could match.
+   * kinds). {@code from: Selector} takes {@code matchLabels}, matched against the labels of {@link Policy.Namespace}
+   * documents.
    */
   static Policy.AllowedRoutes allowedRoutes(Fields a, String protocol, boolean terminates) {
     if (a == null) {
@@ -70,6 +93,7 @@ public final class ListenerRoutes {
     }
     a.allow(Set.of("namespaces", "kinds"), Map.of());
     boolean same = true;
+    Map<String, String> selector = null;
     Fields ns = a.object("namespaces", false);
     if (ns != null) {
       ns.allow(Set.of("from", "selector"), Map.of());
@@ -78,9 +102,11 @@ public final class ListenerRoutes {
         switch (from) {
           case "Same" -> same = true;
           case "All" -> same = false;
-          case "Selector" -> ns.error("from", "Selector is not supported: Keelson holds no Namespace objects whose"
-              + " labels it could match; expected Same or All");
-          default -> ns.error("from", "'" + from + "' is not a namespace selection; expected Same or All");
+          case "Selector" -> {
+            same = false;
+            selector = selector(ns);
+          }
+          default -> ns.error("from", "'" + from + "' is not a namespace selection; expected Same, All or Selector");
         }
       }
       if (ns.has("selector") && !"Selector".equals(from)) {
@@ -104,6 +130,23 @@ public final class ListenerRoutes {
         kinds.add(kind);
       }
     }
-    return new Policy.AllowedRoutes(same, kinds);
+    return new Policy.AllowedRoutes(same, kinds, selector);
+  }
+
+  /** {@code from: Selector}'s {@code selector}: {@code matchLabels} only, at least one label. */
+  private static Map<String, String> selector(Fields ns) {
+    Fields sel = ns.object("selector", false);
+    if (sel == null) {
+      ns.error("selector", "is required with from: Selector; expected {matchLabels: {LABEL: VALUE}}");
+      return Map.of();
+    }
+    sel.allow(Set.of("matchLabels"), Map.of("matchExpressions", "matchExpressions is not supported yet; expected"
+        + " matchLabels"));
+    Map<String, String> labels = sel.stringMap("matchLabels");
+    if (labels.isEmpty() && !sel.has("matchExpressions")) {
+      sel.error("matchLabels", "is required; expected the labels of the routes' Namespace documents (apiVersion: v1,"
+          + " kind: Namespace, metadata.labels)");
+    }
+    return labels;
   }
 }

@@ -538,6 +538,15 @@ public sealed interface Policy {
     public static String portProtocol(String protocol) {
       return protocol.equals("HTTP2") || protocol.equals("GRPC-WEB") ? "HTTP" : protocol;
     }
+
+    /**
+     * Whether servers binding a port to {@code a} and {@code b} ({@link #portProtocol()}s) may share it: the same, or
+     * HTTPS and TLS (istiod's: each server a filter chain chosen by the ClientHello's server name, HTTP connection
+     * managers beside tcp_proxy chains).
+     */
+    public static boolean sharePort(String a, String b) {
+      return a.equals(b) || (a.equals("HTTPS") || a.equals("TLS")) && (b.equals("HTTPS") || b.equals("TLS"));
+    }
   }
 
   /**
@@ -575,13 +584,31 @@ public sealed interface Policy {
 
   /**
    * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},
-   * the spec's default {@code from: Same}) or from every namespace ({@code from: All}), of the route {@code kinds}
+   * the spec's default {@code from: Same}), from every namespace ({@code from: All}) or from the namespaces whose
+   * {@link Namespace} labels include {@code namespaceSelector} ({@code from: Selector}, {@code matchLabels}), of the route {@code kinds}
    * (the listener protocol's kinds when not written: HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS,
    * TCPRoute on TCP).
    */
-  record AllowedRoutes(boolean sameNamespace, List<String> kinds) {
+  record AllowedRoutes(boolean sameNamespace, List<String> kinds, Map<String, String> namespaceSelector) {
     public AllowedRoutes {
       kinds = List.copyOf(kinds);
+      namespaceSelector = namespaceSelector == null ? null : Map.copyOf(namespaceSelector);
+    }
+
+    /** {@code from: Same} or {@code All} (no namespace selector). */
+    public AllowedRoutes(boolean sameNamespace, List<String> kinds) {
+      this(sameNamespace, kinds, null);
+    }
+  }
+
+  /**
+   * A Kubernetes {@code v1 Namespace}: only its {@code metadata.labels}, which a Gateway API listener's
+   * {@code allowedRoutes.namespaces.from: Selector} matches. Keelson keeps no other namespace state: a namespace
+   * exists whether or not a Namespace document names it; one without a document has no labels.
+   */
+  record Namespace(Meta meta, Map<String, String> labels) implements Policy {
+    public Namespace {
+      labels = Map.copyOf(labels);
     }
   }
 

@@ -137,9 +137,17 @@ public final class PolicyParser {
         metadata.error("name", "'" + name + "' is not a valid name; expected lower case letters, digits, '-' and '.'");
       }
     }
+    if ("v1".equals(apiVersion) && "Namespace".equals(kind)) {
+      if (metadata != null && metadata.has("namespace")) {
+        metadata.error("namespace", "a Namespace is not in a namespace; expected metadata.name and metadata.labels");
+      }
+      Map<String, String> labels = metadata == null ? Map.of() : metadata.stringMap("labels");
+      return name == null ? null : new Policy.Namespace(new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), ""),
+          labels);
+    }
     if ("v1".equals(apiVersion)) {
       if (!"Secret".equals(kind)) {
-        return kind == null ? null : unknownKind(top, apiVersion, kind, "Secret");
+        return kind == null ? null : unknownKind(top, apiVersion, kind, "Secret, Namespace");
       }
       String ns = metadata == null ? null : metadata.string("namespace", false);
       return name == null ? null : IstioGatewayParser.secret(new Policy.Meta(apiVersion, kind, name, file, toYaml(doc),

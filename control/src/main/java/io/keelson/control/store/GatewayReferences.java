@@ -48,9 +48,9 @@ final class GatewayReferences {
             + " has no listener " + (section.isEmpty() ? "" : "'" + section + "' ") + "on port "
             + listener.substring(colon + 1) + "; its listeners: " + g.servers().stream()
                 .map(s -> s.portName() + ":" + s.port()).toList()));
-      } else if (!istio && named.stream().noneMatch(s -> ListenerRoutes.refusal(r, g, s) == null)) {
+      } else if (!istio && named.stream().noneMatch(s -> ListenerRoutes.refusal(r, g, s, state::namespaceLabels) == null)) {
         errors.add(new PolicyError(r.meta().file(), r.meta().key(), at, "Gateway " + gatewayRef + " takes no "
-            + r.kind() + " " + r.meta().key() + ": " + named.stream().map(s -> ListenerRoutes.refusal(r, g, s))
+            + r.kind() + " " + r.meta().key() + ": " + named.stream().map(s -> ListenerRoutes.refusal(r, g, s, state::namespaceLabels))
                 .distinct().collect(java.util.stream.Collectors.joining("; "))));
       }
     }
@@ -94,12 +94,12 @@ final class GatewayReferences {
           }
           String where = other == g ? "server " + o.index() + " of this Gateway"
               : "Gateway " + other.ref() + ", which selects the same proxies";
-          if (other != g && !o.portProtocol().equals(s.portProtocol())) {
+          if (other != g && !Policy.Server.sharePort(o.portProtocol(), s.portProtocol())) {
             errors.add(new PolicyError(file, doc, at + ".port", "port " + s.port() + " is " + s.protocol() + " here and "
                 + o.protocol() + " in " + where + "; expected one protocol per port"));
           } else if (s.https() && o.https()) {
             httpsNeighbours(file, doc, at, s, o, where, errors);
-          } else if (s.terminatesTls() || o.terminatesTls()) {
+          } else if (s.terminatesTls() || o.terminatesTls() || s.https() != o.https()) {
             tlsNeighbours(file, doc, at, s, o, where, errors);
           }
         }
@@ -108,8 +108,8 @@ final class GatewayReferences {
   }
 
   /**
-   * Two TLS servers on one port of the same proxies, one of them terminating: each terminating server is a filter
-   * chain selected by its hosts (istiod's), so a host may not be in both (Envoy refuses two chains with the same
+   * Two TLS servers on one port of the same proxies, one of them terminating (HTTPS, or TLS SIMPLE/MUTUAL): each
+   * terminating server is a filter chain selected by its hosts (istiod's), so a host may not be in both (Envoy refuses two chains with the same
    * match, and a name would reach the other server's backend with the wrong certificate); a passthrough server's host
    * is matched by its routes' SNI, which must then differ from the terminating server's hosts.
    */
@@ -117,8 +117,10 @@ final class GatewayReferences {
       String where, List<PolicyError> errors) {
     List<String> shared = s.hosts().stream().filter(o.hosts()::contains).toList();
     if (!shared.isEmpty()) {
-      Policy.Server t = s.terminatesTls() ? s : o;
-      String which = s.terminatesTls() && o.terminatesTls() ? "both terminate"
+      boolean sTerm = s.terminatesTls() || s.https();
+      boolean oTerm = o.terminatesTls() || o.https();
+      Policy.Server t = sTerm ? s : o;
+      String which = sTerm && oTerm ? "both terminate"
           : (t == s ? "this server" : "that server") + " terminates";
       errors.add(new PolicyError(file, doc, at + ".hosts", "host " + shared.getFirst() + " on port " + s.port()
           + " is also a host of " + where + ", and " + which + " TLS (tls.mode " + t.tls().mode() + ", a filter"

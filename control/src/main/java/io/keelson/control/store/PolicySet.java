@@ -53,6 +53,19 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return null;
   }
 
+  /**
+   * The labels of the Namespace document {@code namespace} (a Gateway API listener's {@code from: Selector} matches
+   * them), or null when there is none.
+   */
+  public java.util.Map<String, String> namespaceLabels(String namespace) {
+    for (Policy.Namespace n : ofType(Policy.Namespace.class)) {
+      if (n.name().equals(namespace)) {
+        return n.labels();
+      }
+    }
+    return null;
+  }
+
   /** The mesh-wide (not namespaced) document Kind/name, or null. */
   public Policy get(String kind, String name) {
     return byKey.get(kind + "/" + name);

@@ -57,6 +57,7 @@ public final class References {
           ReferenceGrants.gateway(state, g, errors);
         }
         case Policy.Secret s -> { }
+        case Policy.Namespace n -> { } // its labels are matched where a listener's allowedRoutes select namespaces
         case Policy.ReferenceGrant grant -> { } // what it permits is checked at the documents that use it
         case Policy.Sidecar sc -> oneNamespaceDefault(state, sc, errors);
       }

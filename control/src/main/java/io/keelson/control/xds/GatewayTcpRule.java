@@ -15,9 +15,10 @@ record GatewayTcpRule(Policy.Routes route, Policy.StreamRule rule) {
    * a port reaches its own backend), and its rule that names a port must name this one (a Gateway API route's port is
    * a mesh Service's: its parentRef chose the listener).
    */
-  static GatewayTcpRule first(GatewayTranslator.Bound b, int port, List<Policy.Routes> all) {
+  static GatewayTcpRule first(GatewayTranslator.Bound b, int port, List<Policy.Routes> all,
+      io.keelson.control.store.PolicySet state) {
     for (Policy.Routes r : all) {
-      if (!ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+      if (!ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
         continue;
       }
       boolean istio = r.kind().equals("VirtualService");

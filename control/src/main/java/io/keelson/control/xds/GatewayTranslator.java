@@ -33,7 +33,9 @@ import java.util.TreeMap;
  * server with {@code tls.httpsRedirect} answers 301 to https for its hosts. TLS (PASSTHROUGH) and TCP servers get
  * tcp_proxy chains from the bound VirtualServices' {@code tls} (by SNI) and {@code tcp} rules; a TLS port with
  * terminating servers is {@link TerminatedTlsListener}'s (a chain per terminating server by its hosts, then the
- * passthrough chains, {@link #addPassthroughChains}). Stateless.
+ * passthrough chains, {@link #addPassthroughChains}). A port with HTTPS and TLS servers (istiod's) is one listener:
+ * the HTTPS chains, then the terminating TLS servers' and the passthrough servers' tcp_proxy chains, each chosen by
+ * SNI; a name an earlier chain selects is left out of the later ones. Stateless.
  */
 final class GatewayTranslator {
   private GatewayTranslator() {}
@@ -67,7 +69,8 @@ final class GatewayTranslator {
     for (var e : byPort.entrySet()) {
       int port = e.getKey();
       List<Bound> servers = e.getValue();
-      // References keeps one protocol per port among Gateways with the same selector; HTTPS wins a clash otherwise.
+      // References keeps one protocol per port among Gateways with the same selector (HTTPS and TLS may share one);
+      // HTTPS wins a clash otherwise.
       List<Bound> https = servers.stream().filter(b -> b.server().https()).toList();
       boolean tls = !https.isEmpty();
       if (!tls && servers.stream().anyMatch(b -> b.server().protocol().equals("TLS") || b.server().protocol().equals("TCP"))) {
@@ -96,6 +99,7 @@ final class GatewayTranslator {
         }
         byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
+        java.util.Set<String> taken = new java.util.HashSet<>(); // names an HTTPS chain selects ("*": none)
         for (Bound b : https) {
           GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
           if (socket.socket() == null) {
@@ -108,7 +112,12 @@ final class GatewayTranslator {
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb()))
               .setTransportSocket(socket.socket()));
+          taken.addAll(b.server().hosts().contains("*") ? List.of("*") : b.server().hosts());
         }
+        // TLS servers on the same port (istiod's): their tcp_proxy chains beside the HTTPS ones, all chosen by SNI.
+        String name = address + "_" + port;
+        TerminatedTlsListener.addChains(l, name, port, servers, state, names, sdsNamespace, identity, taken);
+        addPassthroughChains(l, name, port, servers, state, names, taken);
         if (l.getFilterChainsCount() == 0) {
           continue;
         }
@@ -159,7 +168,7 @@ final class GatewayTranslator {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream()
         .sorted(java.util.Comparator.comparing(Policy::name)).toList();
     for (Bound b : servers) {
-      GatewayTcpRule rule = b.server().protocol().equals("TCP") ? GatewayTcpRule.first(b, port, all) : null;
+      GatewayTcpRule rule = b.server().protocol().equals("TCP") ? GatewayTcpRule.first(b, port, all, state) : null;
       if (rule != null) {
         String prefix = "outbound_" + name + "|" + rule.route().name();
         return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
@@ -183,7 +192,7 @@ final class GatewayTranslator {
         continue; // a terminating server's chain is TerminatedTlsListener's
       }
       for (Policy.Routes r : all) {
-        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
           continue;
         }
         for (Policy.StreamRule rule : r.streams()) {
@@ -248,7 +257,7 @@ final class GatewayTranslator {
     for (Bound b : servers) {
       boolean toHttps = b.server().tls() != null && b.server().tls().httpsRedirect() && !b.server().https();
       for (Policy.Routes r : all) {
-        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server())) {
+        if (!io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
           continue;
         }
         for (String vsHost : r.gatewayHosts()) {

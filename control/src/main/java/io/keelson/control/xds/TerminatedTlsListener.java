@@ -20,7 +20,8 @@ import java.util.Set;
  * server (by Gateway and server index) one filter chain selected by {@code server_names} = the server's hosts, sorted
  * (none for a {@code *} host: every other name), that ends the client's TLS with the server's credential (over SDS or
  * inline, as for HTTPS, without ALPN: the bytes are not HTTP) and relays the plaintext with tcp_proxy to the first
- * {@code tcp} route (TCPRoute) bound to that server; then the PASSTHROUGH servers' chains of the port
+ * {@code tcp} route (TCPRoute) bound to that server, or per attached TLSRoute rule to its backends by its hostnames
+ * ({@link #addChains}, also used for a port whose HTTPS servers are there too); then the PASSTHROUGH servers' chains of the port
  * ({@link GatewayTranslator#addPassthroughChains}), for names no terminating chain took. Stateless.
  */
 final class TerminatedTlsListener {
@@ -43,6 +44,21 @@ final class TerminatedTlsListener {
     Listener.Builder l = Listener.newBuilder().setName(name).setAddress(MeshTranslator.address(address, port))
         .addListenerFilters(MeshMtls.tlsInspector());
     Set<String> taken = new HashSet<>();
+    addChains(l, name, port, servers, state, names, sdsNamespace, identity, taken);
+    GatewayTranslator.addPassthroughChains(l, name, port, servers, state, names, taken);
+    return l.getFilterChainsCount() == 0 ? null : l.build();
+  }
+
+  /**
+   * The terminating servers' chains of the port, added to {@code l} (which may hold HTTPS chains already: their
+   * names in {@code taken}, {@code *} for a chain without server_names); the names each chain takes are added to
+   * {@code taken}. A server's chains: one for its first bound {@code tcp} route (TCPRoute), selected by its hosts; or,
+   * a Gateway API listener with TLSRoutes attached, one per TLSRoute rule selected by its {@code hostnames} that the
+   * listener's hostname covers (Istio's TLSRoute on a Terminate listener: the TLS is ended, the plaintext relayed to
+   * the rule's backends).
+   */
+  static void addChains(Listener.Builder l, String name, int port, List<GatewayTranslator.Bound> servers,
+      PolicySet state, ClusterNames names, String sdsNamespace, boolean identity, Set<String> taken) {
     List<Policy.Routes> all = state.ofType(Policy.Routes.class).stream().sorted(Comparator.comparing(Policy::name))
         .toList();
     for (GatewayTranslator.Bound b : servers) {
@@ -50,32 +66,51 @@ final class TerminatedTlsListener {
         continue;
       }
       GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
-      GatewayTcpRule rule = socket.socket() == null ? null : GatewayTcpRule.first(b, port, all);
-      if (rule == null) {
+      if (socket.socket() == null) {
         continue;
       }
-      // istiod's GetSNIHostsForServer: the server's hosts, sorted; "*" is every name, a chain without server_names.
-      List<String> sni = b.server().hosts().stream().sorted().filter(h -> !taken.contains(h)).toList();
-      if (sni.isEmpty()) {
-        continue;
+      TransportSocket tls = withoutAlpn(socket.socket());
+      GatewayTcpRule rule = GatewayTcpRule.first(b, port, all, state);
+      if (rule != null) {
+        // istiod's GetSNIHostsForServer: the server's hosts, sorted; "*" is every name, a chain without server_names.
+        List<String> sni = b.server().hosts().stream().sorted().toList();
+        addChain(l, b.gateway().ref() + "/" + b.server().index(), sni, tls,
+            "outbound_" + name + "|" + rule.route().name(), rule.rule(), names, taken);
       }
-      FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
-      if (sni.contains("*")) {
-        taken.add("*");
-      } else {
-        taken.addAll(sni);
-        match.addAllServerNames(sni);
+      for (Policy.Routes r : all) {
+        if (!r.kind().equals("TLSRoute") || !io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
+          continue;
+        }
+        for (Policy.StreamRule tlsRule : r.streams()) {
+          if (tlsRule.protocol() != Policy.Protocol.TLS) {
+            continue;
+          }
+          List<String> sni = StreamServerNames.of(tlsRule, false, b.server());
+          String prefix = "outbound_" + name + "|" + r.name();
+          addChain(l, b.gateway().ref() + "/" + b.server().index() + "|" + r.name(), sni, tls, prefix, tlsRule,
+              names, taken);
+        }
       }
-      String prefix = "outbound_" + name + "|" + rule.route().name();
-      l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-          .setFilterChainMatch(match).setTransportSocket(withoutAlpn(socket.socket()))
-          .addFilters(StreamListeners.tcpProxy(prefix, rule.rule().backends(), null, names)));
     }
-    GatewayTranslator.addPassthroughChains(l, name, port, servers, state, names, taken);
-    return l.getFilterChainsCount() == 0 ? null : l.build();
   }
 
-
+  /** One terminating chain for the names of {@code sni} no earlier chain took; none when it took them all. */
+  private static void addChain(Listener.Builder l, String chainName, List<String> sni, TransportSocket tls,
+      String prefix, Policy.StreamRule rule, ClusterNames names, Set<String> taken) {
+    List<String> free = sni.stream().filter(h -> !taken.contains(h)).toList();
+    if (free.isEmpty()) {
+      return;
+    }
+    FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
+    if (free.contains("*")) {
+      taken.add("*");
+    } else {
+      taken.addAll(free);
+      match.addAllServerNames(free);
+    }
+    l.addFilterChains(FilterChain.newBuilder().setName(chainName).setFilterChainMatch(match).setTransportSocket(tls)
+        .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)));
+  }
 
   private static TransportSocket withoutAlpn(TransportSocket socket) {
     try {

@@ -87,6 +87,30 @@ class GatewayApiParserTest {
   }
 
   @Test
+  void allowedRoutesFromSelectorKeepsMatchLabelsAndANamespaceKeepsItsLabels() throws Exception {
+    var policies = PolicyParser.parse("gw.yaml", """
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: shop, labels: { gateway-access: edge } }
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - name: tcp
+            port: 9000
+            protocol: TCP
+            allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { gateway-access: edge } } } }
+        """).policies();
+    assertThat(policies.getFirst()).isEqualTo(new Policy.Namespace(policies.getFirst().meta(),
+        Map.of("gateway-access", "edge")));
+    assertThat(((Policy.Gateway) policies.get(1)).servers().getFirst().allowedRoutes())
+        .isEqualTo(new Policy.AllowedRoutes(false, List.of(), Map.of("gateway-access", "edge")));
+  }
+
+  @Test
   void tlsPassthroughAndTcpListenersWithAllowedRoutes() throws Exception {
     var g = (Policy.Gateway) PolicyParser.parse("gw.yaml", """
         apiVersion: gateway.networking.k8s.io/v1
@@ -122,25 +146,25 @@ class GatewayApiParserTest {
             port: 80
             protocol: TLS
             tls: { mode: Terminate, certificateRefs: [ { name: c } ] }
-            allowedRoutes: { kinds: [ { kind: TLSRoute } ] }
+            allowedRoutes: { kinds: [ { kind: TLSRoute }, { kind: HTTPRoute } ] }
           - { name: b, port: 81, protocol: TLS }
           - { name: e, port: 84, protocol: TLS, tls: { mode: Decrypt } }
           - { name: c, port: 82, protocol: TCP, hostname: db.example.com }
           - name: d
             port: 83
             protocol: HTTP
-            allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { a: b } } }, kinds: [ { kind: TCPRoute } ] }
+            allowedRoutes: { namespaces: { from: Selector, selector: { matchExpressions: [] } }, kinds: [ { kind: TCPRoute } ] }
         """)).containsExactlyInAnyOrder(
-        // Istio's: a TLS listener that terminates serves TCPRoutes (the relayed bytes are plaintext), not TLSRoutes.
-        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.kinds[0].kind: 'TLSRoute' is not a route kind a TLS"
-            + " (Terminate) listener serves; expected one of [TCPRoute]",
+        // Istio's: a TLS listener that terminates serves TLSRoutes and TCPRoutes (the relayed bytes are plaintext).
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.kinds[1].kind: 'HTTPRoute' is not a route kind a TLS"
+            + " (Terminate) listener serves; expected one of [TLSRoute, TCPRoute]",
         "bad.yaml: Gateway/web: spec.listeners[2].tls.mode: 'Decrypt' is not a TLS listener mode; expected Passthrough"
-            + " (TLSRoutes, by SNI) or Terminate (with certificateRefs; TCPRoutes)",
+            + " (TLSRoutes, by SNI) or Terminate (with certificateRefs; TLSRoutes and TCPRoutes)",
         "bad.yaml: Gateway/web: spec.listeners[1].tls: is required",
         "bad.yaml: Gateway/web: spec.listeners[3].hostname: a TCP listener matches no host name; expected no hostname"
             + " (use a TLS listener to route by SNI)",
-        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.namespaces.from: Selector is not supported: Keelson"
-            + " holds no Namespace objects whose labels it could match; expected Same or All",
+        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.namespaces.selector.matchExpressions: matchExpressions"
+            + " is not supported yet; expected matchLabels",
         "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.kinds[0].kind: 'TCPRoute' is not a route kind a HTTP"
             + " listener serves; expected one of [HTTPRoute, GRPCRoute]");
   }

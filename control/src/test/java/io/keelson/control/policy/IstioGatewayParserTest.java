@@ -77,7 +77,7 @@ class IstioGatewayParserTest {
         "bad.yaml: Gateway/ingress: spec.servers[0].hosts: hosts[1] 'a..b' is not a DNS name; expected a"
             + " name such as shop.example.com, a wildcard *.example.com, or *",
         "bad.yaml: Gateway/ingress: spec.servers[1].port: port 80 is bound to HTTP by another server of"
-            + " this Gateway and to HTTPS here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share)",
+            + " this Gateway and to HTTPS here; expected one protocol per port (HTTP, HTTP2 and GRPC-WEB may share; so may HTTPS and TLS, by SNI)",
         "bad.yaml: Gateway/ingress: spec.servers[2].tls.mode: PASSTHROUGH needs port.protocol TLS",
         "bad.yaml: Gateway/ingress: spec.servers[2].tls: a TCP server takes no tls",
         "bad.yaml: Gateway/ingress: spec.servers[3].tls.serverCertificate: certificate files on the"
@@ -183,7 +183,7 @@ class IstioGatewayParserTest {
         kind: ConfigMap
         metadata: { name: x }
         data: {}
-        """)).containsExactly("bad.yaml: ConfigMap/x: kind: 'ConfigMap' is not a kind of v1; expected one of Secret");
+        """)).containsExactly("bad.yaml: ConfigMap/x: kind: 'ConfigMap' is not a kind of v1; expected one of Secret, Namespace");
   }
 
   @Test

@@ -301,16 +301,52 @@ class GatewayApiStreamTranslationTest {
   }
 
   @Test
-  void aTerminatingTlsListenerTakesTcpRoutesNotTlsRoutes() {
-    assertThatThrownBy(() -> store(terminating("""
+  void aListenerFromSelectorTakesRoutesOfNamespacesWithTheLabelsOnly() throws Exception {
+    String selector = "{ namespaces: { from: Selector, selector: { matchLabels: { gateway-access: edge } } } }";
+    String mqBySelector = terminating("").replaceFirst(
+        "(hostname: mq.example.com\n\s*tls: \\{[^}]*\\}[^}]*\\}\n\s*allowedRoutes: )\\{ namespaces: \\{ from: All \\} \\}",
+        "$1" + java.util.regex.Matcher.quoteReplacement(selector));
+    assertThat(mqBySelector).contains(selector);
+    assertThatThrownBy(() -> store(mqBySelector)).hasMessageContaining("listener 'mq' takes routes of namespaces"
+        + " labelled {gateway-access=edge} only (allowedRoutes namespaces from: Selector), and namespace default has no"
+        + " Namespace document (apiVersion: v1, kind: Namespace) with labels");
+    assertThatThrownBy(() -> store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { gateway-access: other } }
+        """)).hasMessageContaining("namespace default is labelled {gateway-access=other}");
+    PolicySet state = store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { gateway-access: edge, team: shop } }
+        """).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName())
+        .contains("edge/edge/1");
+  }
+
+  @Test
+  void aTerminatingTlsListenerTakesTlsRoutesTooItsTcpRouteFirst() throws Exception {
+    // Istio's: a Terminate listener serves TLSRoutes (by hostname) and TCPRoutes; the TCPRoute's chain (the
+    // listener's hostname) is built first and takes the name, so the TLSRoute for the same name gets no chain.
+    PolicySet state = store(terminating("""
         ---
         apiVersion: gateway.networking.k8s.io/v1alpha2
         kind: TLSRoute
-        metadata: { name: wrong }
+        metadata: { name: late }
         spec:
           parentRefs: [ { name: edge, namespace: edge, sectionName: db } ]
           hostnames: [ db.example.com ]
           rules: [ { backendRefs: [ { name: app-a, port: 443 } ] } ]
-        """))).hasMessageContaining("listener 'db' (TLS) takes [TCPRoute], not TLSRoute");
+        """)).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName() + " "
+            + c.getFilterChainMatch().getServerNamesList())
+        .containsExactly("edge/edge/0 [db.example.com]", "edge/edge/1 [mq.example.com]",
+            "outbound_0.0.0.0_9443|a|a.apps.example.com [a.apps.example.com]");
   }
 }

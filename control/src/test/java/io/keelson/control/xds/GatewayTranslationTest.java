@@ -391,6 +391,60 @@ class GatewayTranslationTest {
         .containsExactly("[db.example.com] true", "[*.mq.example.com, mq.example.com] true", "[other.example.com] false");
   }
 
+  /** An HTTPS server on the SNI port ({@link #SNI_PORT}), its hosts {@code %s}, and a VirtualService for it. */
+  static final String HTTPS_ON_SNI_PORT = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: web, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway }
+        servers:
+        - port: { number: 9443, name: https-web, protocol: HTTPS }
+          hosts: [ %s ]
+          tls: { mode: SIMPLE, credentialName: shop-cert }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: web }
+      spec:
+        hosts: [ "*.example.com" ]
+        gateways: [ istio-system/web ]
+        http: [ { route: [ { destination: { host: product-service, subset: v1 } } ] } ]
+      """;
+
+  @Test
+  void httpsAndTlsServersShareAPortAsHttpAndTcpProxyChainsSelectedByServerNames() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH + SNI_PORT.formatted("other.example.com")
+        + HTTPS_ON_SNI_PORT.formatted("\"*.example.com\"")).current();
+    Map<String, String> labels = Map.of("istio", "ingressgateway", "app", "edge");
+    MeshResources r = gateway(state, labels);
+    Listener port = listener(r, "0.0.0.0_9443");
+    // istiod's: the HTTPS server's chain (its connection manager), then the terminating ones, then passthrough.
+    assertThat(port.getFilterChainsList()).extracting(c -> c.getName() + " " + c.getFilterChainMatch().getServerNamesList()
+            + " " + c.getFilters(0).getName())
+        .containsExactly("istio-system/web/0 [*.example.com] envoy.filters.network.http_connection_manager",
+            "istio-system/term/0 [db.example.com] envoy.filters.network.tcp_proxy",
+            "istio-system/term/1 [*.mq.example.com, mq.example.com] envoy.filters.network.tcp_proxy",
+            "outbound_0.0.0.0_9443|pass|other.example.com [other.example.com] envoy.filters.network.tcp_proxy");
+    assertThat(r.routes()).extracting(RouteConfiguration::getName).contains("https.9443.https-web.web.istio-system");
+    // The data plane takes it: one chain config per filter chain, chosen by server name.
+    var snapshot = dataPlaneTakes(r, state, labels, "istio-system");
+    assertThat(snapshot.warnings()).isEmpty();
+    var l = snapshot.listeners().stream().filter(x -> x.name().equals("0.0.0.0_9443")).findFirst().orElseThrow();
+    assertThat(l.serverNameChains().chains()).extracting(e -> e.serverNames() + " " + (e.chain().http() != null))
+        .containsExactly("[*.example.com] true", "[db.example.com] false", "[*.mq.example.com, mq.example.com] false",
+            "[other.example.com] false");
+    assertThat(l.serverNameChains().select("db.example.com").tcpProxy()).as("exact beats the HTTPS wildcard")
+        .isNotNull();
+    assertThat(l.serverNameChains().select("shop.example.com").http()).isNotNull();
+    // A host of the HTTPS server that a TLS server of the port also has is refused: one chain per name.
+    assertThatThrownBy(() -> store(secrets + "---\n" + MESH + SNI_PORT.formatted("other.example.com")
+        + HTTPS_ON_SNI_PORT.formatted("db.example.com")))
+        .hasMessageContaining("host db.example.com on port 9443 is also a host of Gateway istio-system/term, which"
+            + " selects the same proxies, and both terminate TLS");
+  }
+
   @Test
   void aHostOfATerminatingTlsServerIsInNoOtherTlsServerOfItsPort() throws Exception {
     assertThatThrownBy(() -> store(secrets + "---\n" + MESH + SNI_PORT.formatted("db.example.com")))

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * One listener and what runs on it: exactly one of {@code http} and {@code tcpProxy} is non-null, unless the
  * listener selects its filter chains by destination ({@code destinationChains}) or by the protocol its
- * http_inspector detects ({@code protocolChains}), when both are null and each chain is a listener config of its own. Immutable.
+ * http_inspector detects ({@code protocolChains}) or by server name with different network filters
+ * ({@code serverNameChains}), when both are null and each chain is a listener config of its own. Immutable.
  *
  * @param name      Envoy listener name
  * @param host      bind address (IP literal or host name)
@@ -32,21 +33,25 @@ import java.util.List;
  *                  RDS is part of it although it is not part of the listener (see {@link #sameSource})
  * @param protocolChains filter chains selected by the protocol envoy.filters.listener.http_inspector detects
  *                  ({@code filter_chain_match.application_protocols}), each a listener config of its own; or null
+ * @param serverNameChains filter chains selected by server name that run different network filters (HTTPS chains
+ *                  beside tcp_proxy chains), each a listener config of its own; or null
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
     ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
     String sourceDigest, boolean originalDst, boolean useOriginalDst, boolean bindToPort,
-    DestinationChains destinationChains, ProtocolChains protocolChains) {
+    DestinationChains destinationChains, ProtocolChains protocolChains, ServerNameChains serverNameChains) {
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
     sniCertificates = List.copyOf(sniCertificates);
-    boolean chained = destinationChains != null || protocolChains != null;
-    if (chained ? http != null || tcpProxy != null || (destinationChains != null && protocolChains != null)
+    int selectors = (destinationChains != null ? 1 : 0) + (protocolChains != null ? 1 : 0)
+        + (serverNameChains != null ? 1 : 0);
+    boolean chained = selectors > 0;
+    if (chained ? http != null || tcpProxy != null || selectors > 1
         : (http == null) == (tcpProxy == null)) {
       throw new IllegalArgumentException("listener '" + name + "' must have exactly one of http and tcpProxy,"
-          + " or neither and filter chains selected by destination or by detected protocol");
+          + " or neither and filter chains selected by destination, by detected protocol or by server name");
     }
   }
 
@@ -56,7 +61,7 @@ public record ListenerConfig(
       ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
       String sourceDigest) {
     this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, sourceDigest, false, false,
-        true, null, null);
+        true, null, null, null);
   }
 
   /** A listener built in code: no source message (see {@link #sameSource}). */
@@ -69,19 +74,19 @@ public record ListenerConfig(
   /** This listener with the digest of the message it was translated from (see {@link #sourceDigest}). */
   public ListenerConfig withSourceDigest(String digest) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest,
-        originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains);
+        originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains);
   }
 
   /** This listener with the interception settings (see {@link #originalDst}, {@link #useOriginalDst}, {@link #bindToPort}). */
   public ListenerConfig withInterception(boolean originalDst, boolean useOriginalDst, boolean bindToPort) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates,
-        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains);
+        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains);
   }
 
   /** A listener whose filter chains are selected by destination: each chain is a listener config of its own. */
   public static ListenerConfig withDestinationChains(String name, String host, int port, DestinationChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        chains, null);
+        chains, null, null);
   }
 
   /**
@@ -90,7 +95,16 @@ public record ListenerConfig(
    */
   public static ListenerConfig withProtocolChains(String name, String host, int port, ProtocolChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        null, chains);
+        null, chains, null);
+  }
+
+  /**
+   * A listener whose filter chains are selected by server name and run different network filters (HTTPS beside
+   * tcp_proxy): each chain is a listener config of its own.
+   */
+  public static ListenerConfig withServerNameChains(String name, String host, int port, ServerNameChains chains) {
+    return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
+        null, null, chains);
   }
 
   /**
@@ -98,7 +112,7 @@ public record ListenerConfig(
    * connection manager of its own ({@link SniCertificate#servingName}): all of which the snapshot serves by name.
    */
   public List<ListenerConfig> withChains() {
-    if (destinationChains == null && protocolChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
+    if (destinationChains == null && protocolChains == null && serverNameChains == null && sniCertificates.stream().allMatch(c -> c.servingName() == null)) {
       return List.of(this);
     }
     List<ListenerConfig> out = new java.util.ArrayList<>();
@@ -111,6 +125,9 @@ public record ListenerConfig(
     }
     if (protocolChains != null) {
       protocolChains.all().forEach(c -> out.addAll(c.withChains()));
+    }
+    if (serverNameChains != null) {
+      serverNameChains.all().forEach(c -> out.addAll(c.withChains()));
     }
     if (destinationChains == null) {
       return out;

@@ -118,6 +118,17 @@ public final class ProxyServer implements AutoCloseable {
       return new io.keelson.dataplane.intercept.ProtocolChainSelector(l.name(), l.protocolChains(), chains, stats,
           connections);
     }
+    if (l.serverNameChains() != null) {
+      Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
+      for (ListenerConfig chain : l.serverNameChains().all()) {
+        ChannelHandler h = initializer(chain);
+        if (h != null) {
+          chains.put(chain, h);
+        }
+      }
+      return new io.keelson.dataplane.intercept.ServerNameChainSelector(l.name(), l.serverNameChains(), chains, stats,
+          connections);
+    }
     if (l.http() != null) {
       return new Http1ProxyInitializer(context, l, connections);
     }

@@ -44,7 +44,7 @@ public final class TcpExchange {
     try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
       SSLParameters params = s.getSSLParameters();
-      params.setServerNames(List.of(new SNIHostName(sni)));
+      params.setServerNames(sni == null ? List.of() : List.of(new SNIHostName(sni))); // null: no SNI
       s.setSSLParameters(params);
       String subject = null;
       try {

@@ -544,8 +544,9 @@ final class SnapshotTranslator {
   }
 
   /**
-   * tcp_proxy chains selected by the ClientHello's server name: each passes TLS through, or (a chain with a
-   * transport_socket) terminates it with its own certificate before relaying the plaintext.
+   * Chains selected by the ClientHello's server name: all HTTPS ({@link #sniHttpsListener}), HTTPS beside tcp_proxy
+   * ({@link #serverNameListener}), or all tcp_proxy, each passing TLS through, or (a chain with a transport_socket)
+   * terminating it with its own certificate before relaying the plaintext.
    */
   private ListenerConfig sniListener(Listener l, String name, String path, SocketAddress address, boolean inspector) {
     if (!inspector) {
@@ -553,9 +554,11 @@ final class SnapshotTranslator {
           + "' selects filter chains by server_names; expected the envoy.filters.listener.tls_inspector listener filter");
       return null;
     }
-    if (l.getFilterChainsList().stream().allMatch(c -> c.hasTransportSocket() && c.getFiltersCount() > 0
-        && c.getFilters(c.getFiltersCount() - 1).getName().equals("envoy.filters.network.http_connection_manager"))) {
+    if (l.getFilterChainsList().stream().allMatch(c -> c.hasTransportSocket() && endsInHcm(c))) {
       return sniHttpsListener(l, name, path, address);
+    }
+    if (l.getFilterChainsList().stream().anyMatch(SnapshotTranslator::endsInHcm)) {
+      return serverNameListener(l, name, path, address);
     }
     List<SniChain> chains = new ArrayList<>();
     boolean ok = true;
@@ -563,12 +566,7 @@ final class SnapshotTranslator {
       FilterChain chain = l.getFilterChains(i);
       String chainPath = chainPath(path, i);
       Object filter = chainFilter(chain, chainPath, name);
-      if (filter instanceof HttpConnectionManagerConfig) {
-        problems.error(chainPath + ".filters[0]", "listener '" + name
-            + "': filter chains selected by server_names must run envoy.filters.network.tcp_proxy (TLS passthrough); "
-            + "HTTP chains selected by SNI are not supported yet");
-        ok = false;
-      } else if (filter instanceof TcpProxyConfig t) {
+      if (filter instanceof TcpProxyConfig t) { // HTTP chains among them are serverNameListener's
         // With a transport socket the chain terminates TLS with its own certificate, then relays the plaintext.
         ServerTls tls = null;
         if (chain.hasTransportSocket()) {
@@ -589,6 +587,55 @@ final class SnapshotTranslator {
     }
     return new ListenerConfig(name, address.getAddress(), address.getPortValue(), null, chains.getFirst().tcpProxy(),
         null, chains, false, List.of());
+  }
+
+  private static boolean endsInHcm(FilterChain c) {
+    return c.getFiltersCount() > 0
+        && c.getFilters(c.getFiltersCount() - 1).getName().equals("envoy.filters.network.http_connection_manager");
+  }
+
+  /**
+   * HTTPS chains beside tcp_proxy chains, all selected by server name (an Istio gateway port with HTTPS, terminating
+   * TLS and PASSTHROUGH servers): each chain is translated as a listener of its own, named
+   * {@code <listener>/<chain name, else filter_chains[i]>}, and a connection goes to the one its ClientHello's name
+   * selects in Envoy's order over all of them ({@link io.keelson.dataplane.config.ServerNameChains}). An HTTP chain
+   * must terminate TLS (a plaintext HTTP chain cannot be chosen by a ClientHello).
+   */
+  private ListenerConfig serverNameListener(Listener l, String name, String path, SocketAddress address) {
+    List<io.keelson.dataplane.config.ServerNameChains.Entry> entries = new ArrayList<>();
+    java.util.Set<String> chainNames = new java.util.HashSet<>();
+    java.util.Set<List<String>> seen = new java.util.HashSet<>();
+    boolean ok = true;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      FilterChain c = l.getFilterChains(i);
+      String at = chainPath(path, i);
+      if (endsInHcm(c) && !c.hasTransportSocket()) {
+        problems.error(at + ".transport_socket", "listener '" + name + "': an HTTP chain selected by server_names"
+            + " beside tcp_proxy chains must terminate TLS; expected a transport_socket (envoy.transport_sockets.tls)");
+        ok = false;
+        continue;
+      }
+      List<String> names = new java.util.TreeSet<>(c.getFilterChainMatch().getServerNamesList()).stream().toList();
+      if (!seen.add(names)) {
+        problems.error(at + ".filter_chain_match.server_names", "listener '" + name + "': another chain has the same"
+            + " server_names " + names + "; expected each set once (Envoy rejects duplicate matches)");
+        ok = false;
+        continue;
+      }
+      String chainName = chainListenerName(name, c.getName(), "filter_chains[" + i + "]", chainNames);
+      ListenerConfig chain = chainGroup(l, List.of(c), List.of(at), chainName, path);
+      if (chain == null) {
+        ok = false;
+        continue;
+      }
+      entries.add(new io.keelson.dataplane.config.ServerNameChains.Entry(c.getFilterChainMatch().getServerNamesList(),
+          chain));
+    }
+    if (!ok || address == null) {
+      return null;
+    }
+    return ListenerConfig.withServerNameChains(name, address.getAddress(), address.getPortValue(),
+        new io.keelson.dataplane.config.ServerNameChains(entries));
   }
 
   /**
