@@ -203,16 +203,4 @@ final class ResilienceParser {
         PolicyParser.duration(od, "baseEjectionTime"),
         od.integer("maxEjectionPercent", 0, 100, null));
   }
-
-  /** A subset's own trafficPolicy may not set these yet. */
-  static void rejectAtSubsetLevel(Fields tp) {
-    if (tp == null) {
-      return;
-    }
-    for (String f : List.of("connectionPool", "outlierDetection")) {
-      if (tp.has(f)) {
-        tp.error(f, "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy");
-      }
-    }
-  }
 }
