@@ -349,7 +349,16 @@ public sealed interface Policy {
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
       Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
-      Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive) {
+      Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive,
+      Duration tcpIdleTimeout) {
+    /** Without {@code tcp.idleTimeout} (tcp_proxy's idle timeout; null: 1h, Istio's and Envoy's default). */
+    public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
+        Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
+        Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive) {
+      this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, h2Upgrade, maxConcurrentStreams,
+          connectTimeout, maxConnectionDuration, maxRequestsPerConnection, tcpKeepalive, null);
+    }
+
     /** Without TCP timeouts, keepalive or a per-connection request limit. */
     public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
         Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {

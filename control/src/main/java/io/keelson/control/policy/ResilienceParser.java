@@ -87,11 +87,12 @@ final class ResilienceParser {
     Duration connectTimeout = null;
     Duration maxAge = null;
     Policy.TcpKeepalive keepalive = null;
+    Duration tcpIdle = null;
     Fields tcp = cp.object("tcp", false);
     if (tcp != null) {
-      tcp.allow(Set.of("maxConnections", "connectTimeout", "maxConnectionDuration", "tcpKeepalive"), Map.of(
-          "idleTimeout", "TCP idle timeouts are not supported yet; use http.idleTimeout"));
+      tcp.allow("maxConnections", "connectTimeout", "maxConnectionDuration", "tcpKeepalive", "idleTimeout");
       maxConnections = tcp.integer("maxConnections", 1, Integer.MAX_VALUE, null);
+      tcpIdle = PolicyParser.duration(tcp, "idleTimeout"); // 0s: never (Envoy's tcp_proxy takes 0 as off)
       connectTimeout = positiveDuration(tcp, "connectTimeout");
       maxAge = positiveDuration(tcp, "maxConnectionDuration");
       keepalive = tcpKeepalive(tcp);
@@ -125,7 +126,7 @@ final class ResilienceParser {
       }
     }
     return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams,
-        connectTimeout, maxAge, perConnection, keepalive);
+        connectTimeout, maxAge, perConnection, keepalive, tcpIdle);
   }
 
   /**

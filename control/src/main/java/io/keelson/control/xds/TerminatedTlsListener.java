@@ -69,7 +69,7 @@ final class TerminatedTlsListener {
       String prefix = "outbound_" + name + "|" + rule.route().name();
       l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
           .setFilterChainMatch(match).setTransportSocket(withoutAlpn(socket.socket()))
-          .addFilters(StreamListeners.tcpProxy(prefix, rule.rule().backends(), null, names)));
+          .addFilters(StreamListeners.tcpProxy(state, prefix, rule.rule().backends(), null, names)));
     }
     GatewayTranslator.addPassthroughChains(l, name, port, servers, state, names, taken);
     return l.getFilterChainsCount() == 0 ? null : l.build();
