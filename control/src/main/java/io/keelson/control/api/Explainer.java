@@ -229,6 +229,10 @@ final class Explainer {
       if (o.hasConsecutiveGatewayFailure()) {
         od.put("consecutiveGatewayErrors", o.getConsecutiveGatewayFailure().getValue());
       }
+      if (o.getSplitExternalLocalOriginErrors()) {
+        od.put("consecutiveLocalOriginFailures", o.hasConsecutiveLocalOriginFailure()
+            ? o.getConsecutiveLocalOriginFailure().getValue() : 5);
+      }
       if (o.hasBaseEjectionTime()) {
         od.put("baseEjectionTime", o.getBaseEjectionTime().getSeconds() + "s");
       }

@@ -417,9 +417,20 @@ public sealed interface Policy {
     public record Failover(String from, String to) {}
   }
 
-  /** Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. */
+  /**
+   * Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. {@code splitExternalLocalOriginErrors}
+   * (null: false): failures without a response count apart, as local-origin failures, ejecting after
+   * {@code consecutiveLocalOriginFailures} (null: Envoy's 5) in a row.
+   */
   record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
-      Duration baseEjectionTime, Integer maxEjectionPercent) {}
+      Duration baseEjectionTime, Integer maxEjectionPercent, Boolean splitExternalLocalOriginErrors,
+      Integer consecutiveLocalOriginFailures) {
+    /** Local-origin errors not split. */
+    public OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
+        Duration baseEjectionTime, Integer maxEjectionPercent) {
+      this(consecutive5xxErrors, consecutiveGatewayErrors, interval, baseEjectionTime, maxEjectionPercent, null, null);
+    }
+  }
 
   /**
    * Retries of a rule (Istio {@code retries}, Gateway API {@code retry} and {@code timeouts.backendRequest}).

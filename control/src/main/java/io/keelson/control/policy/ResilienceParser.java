@@ -190,18 +190,23 @@ final class ResilienceParser {
       return null;
     }
     od.allow(Set.of("consecutive5xxErrors", "consecutiveGatewayErrors", "interval", "baseEjectionTime",
-        "maxEjectionPercent", "minHealthPercent"), Map.of(
-        "consecutiveErrors", "deprecated by Istio; use consecutive5xxErrors",
-        "splitExternalLocalOriginErrors", "splitting local-origin errors is not supported yet",
-        "consecutiveLocalOriginFailures", "local-origin failures are not supported yet"));
+        "maxEjectionPercent", "minHealthPercent", "splitExternalLocalOriginErrors", "consecutiveLocalOriginFailures"),
+        Map.of("consecutiveErrors", "deprecated by Istio; use consecutive5xxErrors"));
     if (od.has("minHealthPercent")) {
       od.warn("minHealthPercent", "ignored: Keelson sends to every endpoint only when none is available (panic)");
+    }
+    Boolean split = od.bool("splitExternalLocalOriginErrors");
+    if (od.has("consecutiveLocalOriginFailures") && !Boolean.TRUE.equals(split)) {
+      od.warn("consecutiveLocalOriginFailures", "ignored: it takes effect only with splitExternalLocalOriginErrors:"
+          + " true (otherwise connect failures, timeouts and resets count as gateway errors)");
     }
     return new Policy.OutlierDetection(
         od.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE, null),
         od.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE, null),
         PolicyParser.duration(od, "interval"),
         PolicyParser.duration(od, "baseEjectionTime"),
-        od.integer("maxEjectionPercent", 0, 100, null));
+        od.integer("maxEjectionPercent", 0, 100, null),
+        split,
+        od.integer("consecutiveLocalOriginFailures", 0, Integer.MAX_VALUE, null));
   }
 }

@@ -78,7 +78,7 @@ class PortLevelSettingsEndToEndTest {
   }
 
   /** A local HTTP server answering every request with {@code status} and body {@code name}. */
-  private static HttpServer server(int status, String name) throws Exception {
+  static HttpServer server(int status, String name) throws Exception {
     HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     s.createContext("/", exchange -> {
       byte[] body = name.getBytes(StandardCharsets.UTF_8);
@@ -91,12 +91,12 @@ class PortLevelSettingsEndToEndTest {
     return s;
   }
 
-  private static int port(HttpServer s) {
+  static int port(HttpServer s) {
     return s.getAddress().getPort();
   }
 
   /** n requests with this Host over one connection; x-served-by counted for a 200, else the status. */
-  private static Map<String, Integer> served(int port, String host, int n) throws Exception {
+  static Map<String, Integer> served(int port, String host, int n) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();
     try (RawHttp http = new RawHttp(port)) {
       for (int i = 0; i < n; i++) {

@@ -362,7 +362,8 @@ final class SupportedFields {
         "max_ejection_percent", "enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure",
         "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
         "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage",
-        "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
+        "failure_percentage_minimum_hosts", "failure_percentage_request_volume", "split_external_local_origin_errors",
+        "consecutive_local_origin_failure", "enforcing_consecutive_local_origin_failure");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
             "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
             "http_health_check", "tcp_health_check", "grpc_health_check", "no_traffic_interval",
