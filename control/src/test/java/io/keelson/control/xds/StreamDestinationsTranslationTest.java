@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * What a captured sidecar's tcp_proxy takes from its destinations' DestinationRules ({@link StreamDestinations}):
  * {@code connectionPool.tcp.idleTimeout} as idle_timeout (a subset's own, the longest of weighted destinations, none
- * set without a rule's).
+ * set without a rule's), {@code consistentHash.useSourceIp} as hash_policy source_ip.
  */
 class StreamDestinationsTranslationTest {
   private static final String SERVICES = """
@@ -83,5 +83,22 @@ class StreamDestinationsTranslationTest {
           host: db
           trafficPolicy: { connectionPool: { tcp: { idleTimeout: soon } } }
         """)).hasMessageContaining("spec.trafficPolicy.connectionPool.tcp.idleTimeout");
+  }
+
+  @Test
+  void useSourceIpIsTheTcpProxysSourceIpHashOverARingHashCluster() throws Exception {
+    String rule = """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: db }
+        spec:
+          host: db
+          trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } }
+        """;
+    TcpProxy db = tcpProxy(rule, "0.0.0.0_5432");
+    assertThat(db.getHashPolicyList()).singleElement().satisfies(h -> assertThat(h.hasSourceIp()).isTrue());
+    assertThat(tcpProxy(rule.replace("useSourceIp: true", "httpHeaderName: x-user"), "0.0.0.0_5432")
+        .getHashPolicyList()).as("an HTTP key hashes nothing on a byte stream").isEmpty();
+    assertThat(tcpProxy("", "0.0.0.0_5432").getHashPolicyList()).isEmpty();
   }
 }

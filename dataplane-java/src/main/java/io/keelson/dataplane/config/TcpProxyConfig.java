@@ -22,12 +22,14 @@ import java.util.List;
  * @param extAuthz    the chain's {@code envoy.filters.network.ext_authz} filter, or null: one Check per connection
  * @param extAuthzAfter how many of the {@code rbac} filters come before {@code extAuthz} in the chain (their shadow
  *                    results are its filter_enabled_metadata's input); the rest are checked after its answer
+ * @param hashSourceIp Envoy's hash_policy {@code source_ip}: the endpoint is picked with the hash of the downstream's
+ *                    IP (a ring hash or Maglev cluster then keeps one client on one endpoint)
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
-    int extAuthzAfter) {
+    int extAuthzAfter, boolean hashSourceIp) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -39,6 +41,21 @@ public record TcpProxyConfig(
     if (extAuthzAfter < 0 || extAuthzAfter > rbac.size()) {
       throw new IllegalArgumentException("extAuthzAfter " + extAuthzAfter + " outside 0.." + rbac.size());
     }
+  }
+
+  /** Without a hash policy. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight,
+      Duration idleTimeout, List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs,
+      boolean accessLogOnConnected, Duration accessLogFlushInterval,
+      io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
+        extAuthz, extAuthzAfter, false);
+  }
+
+  /** This config with hash_policy source_ip on or off. */
+  public TcpProxyConfig withHashSourceIp(boolean on) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, on);
   }
 
   /** Without a network ext_authz filter. */
@@ -68,7 +85,7 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0);
+        accessLogFlushInterval, null, 0, hashSourceIp);
   }
 
   /**
@@ -78,7 +95,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, hashSourceIp);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -947,10 +947,21 @@ final class SnapshotTranslator {
     Duration idle = proxy.hasIdleTimeout() ? RouteTranslator.duration(proxy.getIdleTimeout()) : TcpProxyConfig.DEFAULT_IDLE_TIMEOUT;
     List<io.keelson.dataplane.config.AccessLogConfig> logs =
         AccessLogTranslator.translate(proxy.getAccessLogList(), path + ".access_log", problems);
+    boolean hashSourceIp = false;
+    for (int i = 0; i < proxy.getHashPolicyCount(); i++) {
+      io.envoyproxy.envoy.type.v3.HashPolicy h = proxy.getHashPolicy(i);
+      if (h.hasSourceIp()) {
+        hashSourceIp = true;
+      } else {
+        problems.error(path + ".hash_policy[" + i + "]", h.getPolicySpecifierCase()
+            + " is not supported; expected source_ip");
+      }
+    }
     return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
         proxy.getAccessLogOptions().getFlushAccessLogOnConnected(),
         proxy.getAccessLogOptions().hasAccessLogFlushInterval()
-            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null);
+            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null, null, 0,
+        hashSourceIp);
   }
 
   /** Every route and tcp_proxy cluster reference must name a defined cluster that its listener kind can balance. */

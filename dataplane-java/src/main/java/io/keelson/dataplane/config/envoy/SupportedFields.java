@@ -422,7 +422,10 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
-        "access_log_options");
+        "access_log_options", "hash_policy");
+    rules(io.envoyproxy.envoy.type.v3.HashPolicy.getDescriptor(), "source_ip")
+        .reject("filter_state", "filter_state hashing is not supported; expected source_ip");
+    rules(io.envoyproxy.envoy.type.v3.HashPolicy.SourceIp.getDescriptor());
     rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
