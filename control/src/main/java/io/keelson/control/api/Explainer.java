@@ -187,6 +187,10 @@ final class Explainer {
     }
     r.clusters().stream().filter(x -> x.getName().equals(name)).findFirst().ifPresent(x -> {
       c.put("lbPolicy", x.getLbPolicy().name());
+      Map<String, Object> limits = limits(x);
+      if (!limits.isEmpty()) { // the DestinationRule's (subset's, port's) policy as this cluster runs it
+        c.put("policy", limits);
+      }
       // A ServiceEntry's clusters carry their endpoints (STATIC / DNS names) inline.
       x.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> endpoints.add(
           e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
@@ -197,6 +201,47 @@ final class Explainer {
     });
     c.put("endpoints", endpoints);
     return c;
+  }
+
+  /**
+   * What a cluster limits or ejects on, as its DestinationRule set it (after subset and portLevelSettings merging):
+   * connection pool limits below istiod's unlimited defaults, outlier detection thresholds, TLS origination.
+   */
+  private static Map<String, Object> limits(io.envoyproxy.envoy.config.cluster.v3.Cluster x) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (var t : x.getCircuitBreakers().getThresholdsList()) {
+      if (t.hasMaxConnections() && t.getMaxConnections().getValue() != -1) {
+        out.put("maxConnections", Integer.toUnsignedLong(t.getMaxConnections().getValue()));
+      }
+      if (t.hasMaxPendingRequests() && t.getMaxPendingRequests().getValue() != -1) {
+        out.put("maxPendingRequests", Integer.toUnsignedLong(t.getMaxPendingRequests().getValue()));
+      }
+      if (t.hasMaxRequests() && t.getMaxRequests().getValue() != -1) {
+        out.put("maxRequests", Integer.toUnsignedLong(t.getMaxRequests().getValue()));
+      }
+    }
+    if (x.hasOutlierDetection()) {
+      var o = x.getOutlierDetection();
+      Map<String, Object> od = new LinkedHashMap<>();
+      if (o.hasConsecutive5Xx()) {
+        od.put("consecutive5xxErrors", o.getConsecutive5Xx().getValue());
+      }
+      if (o.hasConsecutiveGatewayFailure()) {
+        od.put("consecutiveGatewayErrors", o.getConsecutiveGatewayFailure().getValue());
+      }
+      if (o.getSplitExternalLocalOriginErrors()) {
+        od.put("consecutiveLocalOriginFailures", o.hasConsecutiveLocalOriginFailure()
+            ? o.getConsecutiveLocalOriginFailure().getValue() : 5);
+      }
+      if (o.hasBaseEjectionTime()) {
+        od.put("baseEjectionTime", o.getBaseEjectionTime().getSeconds() + "s");
+      }
+      out.put("outlierDetection", od);
+    }
+    if (x.hasTransportSocket() && x.getName().startsWith("outbound|")) { // a ServiceEntry host's: the rule's tls
+      out.put("tls", "originated");
+    }
+    return out;
   }
 
   private static String describe(Route route) {

@@ -536,33 +536,33 @@ final class IstioParser {
     }
     String host = spec.string("host", true);
     Fields topPolicy = spec.object("trafficPolicy", false);
-    Policy.ClientTls tls = topPolicy == null ? null : TlsOriginationParser.tls(topPolicy);
-    LoadBalancer top = trafficPolicy(topPolicy, true);
-    String lb = top.simple();
+    TrafficPolicy top = trafficPolicy(topPolicy, Level.RULE);
     List<Policy.Subset> subsets = new ArrayList<>();
     for (Fields s : spec.objects("subsets", false)) {
       s.allow("name", "labels", "trafficPolicy");
       String name = s.string("name", true);
       Map<String, String> labels = s.stringMap("labels");
-      Fields subsetPolicy = s.object("trafficPolicy", false);
-      LoadBalancer subsetLb = trafficPolicy(subsetPolicy, false);
-      ResilienceParser.rejectAtSubsetLevel(subsetPolicy);
+      TrafficPolicy sub = trafficPolicy(s.object("trafficPolicy", false), Level.SUBSET);
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
         }
-        subsets.add(new Policy.Subset(name, Map.copyOf(labels), subsetLb.simple(), subsetLb.hash(), subsetLb.warmup()));
+        subsets.add(new Policy.Subset(name, Map.copyOf(labels), sub.lb().simple(), sub.lb().hash(), sub.lb().warmup(),
+            sub.pool(), sub.outliers(), sub.tls(), sub.ports()));
       }
     }
-    Policy.OutlierDetection outliers = ResilienceParser.outlierDetection(topPolicy);
-    if (top.locality() != null && outliers == null && !top.locality().disabled()
-        && top.locality().distribute().isEmpty()) {
+    if (top.lb().locality() != null && top.outliers() == null && !top.lb().locality().disabled()
+        && top.lb().locality().distribute().isEmpty()) {
       topPolicy.warn("loadBalancer.localityLbSetting", "failover takes effect only with outlierDetection (as in Istio):"
           + " without it every locality has the same priority");
     }
-    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), lb, List.copyOf(subsets),
-        ResilienceParser.connectionPool(topPolicy), outliers, tls, top.locality(), top.hash(), top.warmup());
+    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), top.lb().simple(),
+        List.copyOf(subsets), top.pool(), top.outliers(), top.tls(), top.lb().locality(), top.lb().hash(),
+        top.lb().warmup(), top.ports());
   }
+
+  /** Where a trafficPolicy is: the DestinationRule's own, a subset's, or one of their {@code portLevelSettings}. */
+  private enum Level { RULE, SUBSET, PORT }
 
   /**
    * A trafficPolicy's {@code loadBalancer}: its {@code simple} policy, {@code consistentHash} and
@@ -573,28 +573,79 @@ final class IstioParser {
     static final LoadBalancer NONE = new LoadBalancer(null, null, null, null);
   }
 
-  /** {@code top}: the DestinationRule's own trafficPolicy, where {@code tls} and {@code localityLbSetting} are read. */
-  private static LoadBalancer trafficPolicy(Fields tp, boolean top) {
+  /** A parsed trafficPolicy (or port-level entry, whose {@code ports} is empty); fields null when not set. */
+  private record TrafficPolicy(LoadBalancer lb, Policy.ConnectionPool pool, Policy.OutlierDetection outliers,
+      Policy.ClientTls tls, List<Policy.PortPolicy> ports) {
+    static final TrafficPolicy NONE = new TrafficPolicy(LoadBalancer.NONE, null, null, null, List.of());
+  }
+
+  private static TrafficPolicy trafficPolicy(Fields tp, Level level) {
     if (tp == null) {
-      return LoadBalancer.NONE;
+      return TrafficPolicy.NONE;
     }
-    tp.allow(top ? Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls")
-        : Set.of("loadBalancer", "connectionPool", "outlierDetection"), Map.of(
-        "tls", "subset-level TLS settings are not supported yet; set trafficPolicy.tls of the DestinationRule",
-        "portLevelSettings", "port-level settings are not supported yet",
+    Set<String> known = level == Level.PORT
+        ? Set.of("port", "loadBalancer", "connectionPool", "outlierDetection", "tls")
+        : Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings");
+    tp.allow(known, Map.of(
         "tunnel", "tunnels are not supported yet",
         "proxyProtocol", "the PROXY protocol is not supported yet"));
+    List<Policy.PortPolicy> ports = level == Level.PORT ? List.of() : portLevelSettings(tp);
+    return new TrafficPolicy(loadBalancer(tp, level), ResilienceParser.connectionPool(tp),
+        ResilienceParser.outlierDetection(tp), TlsOriginationParser.tls(tp), ports);
+  }
+
+  /**
+   * {@code portLevelSettings[]}: each names its port ({@code port.number}, once per list) and sets at least one of
+   * loadBalancer, connectionPool, outlierDetection and tls (as istiod validates them).
+   */
+  private static List<Policy.PortPolicy> portLevelSettings(Fields tp) {
+    List<Policy.PortPolicy> out = new ArrayList<>();
+    List<Fields> items = tp.objects("portLevelSettings", false);
+    for (Fields item : items) {
+      TrafficPolicy p = trafficPolicy(item, Level.PORT);
+      Fields port = item.object("port", true);
+      if (port == null) {
+        continue;
+      }
+      port.allow("number");
+      if (!port.has("number")) {
+        port.error("number", "is required; expected the service port (1-65535) this policy applies to");
+        continue;
+      }
+      Integer number = port.integer("number", 1, 65535, null);
+      if (number == null) {
+        continue;
+      }
+      if (out.stream().anyMatch(x -> x.port() == number)) {
+        port.error("number", "port " + number + " already has an entry in portLevelSettings; expected one per port");
+        continue;
+      }
+      if (!item.has("loadBalancer") && !item.has("connectionPool") && !item.has("outlierDetection")
+          && !item.has("tls")) {
+        item.error(null, "sets no policy; expected at least one of loadBalancer, connectionPool, outlierDetection,"
+            + " tls");
+        continue;
+      }
+      out.add(new Policy.PortPolicy(number, new Policy.Balancing(p.lb().simple(), p.lb().hash(), p.lb().warmup()),
+          p.pool(), p.outliers(), p.tls()));
+    }
+    return List.copyOf(out);
+  }
+
+  /** A trafficPolicy's {@code loadBalancer}; {@code localityLbSetting} only on the DestinationRule's own. */
+  private static LoadBalancer loadBalancer(Fields tp, Level level) {
     Fields lb = tp.object("loadBalancer", false);
     if (lb == null) {
       return LoadBalancer.NONE;
     }
     Set<String> known = Set.of("simple", "consistentHash", "warmupDurationSecs", "warmup");
+    boolean top = level == Level.RULE;
     if (top) {
       known = new java.util.HashSet<>(known);
       known.add("localityLbSetting");
     }
-    lb.allow(known, Map.of(
-        "localityLbSetting", "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy"));
+    lb.allow(known, Map.of("localityLbSetting", "is not supported " + (level == Level.PORT ? "in portLevelSettings"
+        : "on a subset") + " yet; set it on the DestinationRule's trafficPolicy"));
     Policy.LocalityLbSetting locality = top ? LocalityLbParser.setting(lb) : null;
     Policy.ConsistentHash hash = ConsistentHashParser.consistentHash(lb);
     Policy.Warmup warmup = ConsistentHashParser.warmup(lb);

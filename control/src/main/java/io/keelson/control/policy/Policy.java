@@ -205,10 +205,72 @@ public sealed interface Policy {
   /**
    * Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set;
    * {@code consistentHash} (null when not set) replaces it when set (Istio's {@code loadBalancer} is one or the other).
+   * {@code ports}: the trafficPolicy's {@code portLevelSettings}; {@link #forCluster} merges them as istiod does.
    */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
       OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash,
-      Warmup warmup) implements Policy {
+      Warmup warmup, List<PortPolicy> ports) implements Policy {
+    public DestinationRule {
+      subsets = subsets == null ? List.of() : List.copyOf(subsets);
+      ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    /** Without port-level settings. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash,
+        Warmup warmup) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, localityLb, consistentHash, warmup, null);
+    }
+
+    /**
+     * The policy of the cluster of {@code subset} (null: the host's own) for service port {@code port} (0: no port),
+     * merged as istiod's {@code mergeTrafficPolicy}: the rule's policy; over it the rule's port-level settings of that
+     * port, which replace load balancer, connection pool, outlier detection and TLS all four (a field they leave out
+     * is the default, not inherited); over that each of the four the subset sets; over that the subset's own
+     * port-level settings of that port, again all four. The result has no subsets or port-level settings; its
+     * locality setting is the rule's (Keelson keeps locality load balancing per host).
+     */
+    public DestinationRule forCluster(String subset, int port) {
+      String simple = lb;
+      ConsistentHash hash = consistentHash;
+      Warmup w = warmup;
+      ConnectionPool cp = connectionPool;
+      OutlierDetection od = outlierDetection;
+      ClientTls t = tls;
+      PortPolicy p = PortPolicy.of(ports, port);
+      if (p != null) {
+        simple = p.balancing().simple();
+        hash = p.balancing().hash();
+        w = p.balancing().warmup();
+        cp = p.connectionPool();
+        od = p.outlierDetection();
+        t = p.tls();
+      }
+      for (Subset s : subsets) {
+        if (!s.name().equals(subset)) {
+          continue;
+        }
+        if (s.lb() != null || s.consistentHash() != null || s.warmup() != null) {
+          simple = s.lb();
+          hash = s.consistentHash();
+          w = s.warmup();
+        }
+        cp = s.connectionPool() != null ? s.connectionPool() : cp;
+        od = s.outlierDetection() != null ? s.outlierDetection() : od;
+        t = s.tls() != null ? s.tls() : t;
+        PortPolicy sp = PortPolicy.of(s.ports(), port);
+        if (sp != null) {
+          simple = sp.balancing().simple();
+          hash = sp.balancing().hash();
+          w = sp.balancing().warmup();
+          cp = sp.connectionPool();
+          od = sp.outlierDetection();
+          t = sp.tls();
+        }
+      }
+      return new DestinationRule(meta, host, simple, List.of(), cp, od, t, localityLb, hash, w, null);
+    }
+
     /** Without consistent hashing or slow start. */
     public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
         OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb) {
@@ -287,7 +349,16 @@ public sealed interface Policy {
    */
   record ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
       Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
-      Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive) {
+      Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive,
+      Duration tcpIdleTimeout) {
+    /** Without {@code tcp.idleTimeout} (tcp_proxy's idle timeout; null: 1h, Istio's and Envoy's default). */
+    public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
+        Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams, Duration connectTimeout,
+        Duration maxConnectionDuration, Integer maxRequestsPerConnection, TcpKeepalive tcpKeepalive) {
+      this(maxConnections, maxPendingRequests, maxRequests, maxRetries, idleTimeout, h2Upgrade, maxConcurrentStreams,
+          connectTimeout, maxConnectionDuration, maxRequestsPerConnection, tcpKeepalive, null);
+    }
+
     /** Without TCP timeouts, keepalive or a per-connection request limit. */
     public ConnectionPool(Integer maxConnections, Integer maxPendingRequests, Integer maxRequests, Integer maxRetries,
         Duration idleTimeout, H2Upgrade h2Upgrade, Integer maxConcurrentStreams) {
@@ -346,9 +417,20 @@ public sealed interface Policy {
     public record Failover(String from, String to) {}
   }
 
-  /** Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. */
+  /**
+   * Istio {@code trafficPolicy.outlierDetection}. Null fields keep Envoy's defaults. {@code splitExternalLocalOriginErrors}
+   * (null: false): failures without a response count apart, as local-origin failures, ejecting after
+   * {@code consecutiveLocalOriginFailures} (null: Envoy's 5) in a row.
+   */
   record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
-      Duration baseEjectionTime, Integer maxEjectionPercent) {}
+      Duration baseEjectionTime, Integer maxEjectionPercent, Boolean splitExternalLocalOriginErrors,
+      Integer consecutiveLocalOriginFailures) {
+    /** Local-origin errors not split. */
+    public OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
+        Duration baseEjectionTime, Integer maxEjectionPercent) {
+      this(consecutive5xxErrors, consecutiveGatewayErrors, interval, baseEjectionTime, maxEjectionPercent, null, null);
+    }
+  }
 
   /**
    * Retries of a rule (Istio {@code retries}, Gateway API {@code retry} and {@code timeouts.backendRequest}).
@@ -360,10 +442,45 @@ public sealed interface Policy {
    */
   record Retry(int attempts, List<String> retryOn, List<Integer> statusCodes, Duration perTryTimeout, Duration backoff) {}
 
-  /** A DestinationRule subset; {@code lb} and {@code consistentHash} null when its trafficPolicy sets no loadBalancer. */
-  record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup) {
+  /**
+   * A DestinationRule subset; {@code lb} and {@code consistentHash} null when its trafficPolicy sets no loadBalancer,
+   * {@code connectionPool}, {@code outlierDetection} and {@code tls} null when it does not set them (the rule's apply),
+   * {@code ports} its trafficPolicy's {@code portLevelSettings}.
+   */
+  record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup,
+      ConnectionPool connectionPool, OutlierDetection outlierDetection, ClientTls tls, List<PortPolicy> ports) {
+    public Subset {
+      ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    /** Only load balancing. */
+    public Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup) {
+      this(name, labels, lb, consistentHash, warmup, null, null, null, null);
+    }
+
     public Subset(String name, Map<String, String> labels, String lb) {
       this(name, labels, lb, null, null);
+    }
+  }
+
+  /**
+   * One of a traffic policy's {@code portLevelSettings} (Istio's PortTrafficPolicy): the policy of the clusters of service
+   * port {@code port}. Its fields do not inherit from the policy around it (istiod): null is the default.
+   */
+  record PortPolicy(int port, Balancing balancing, ConnectionPool connectionPool, OutlierDetection outlierDetection,
+      ClientTls tls) {
+    public PortPolicy {
+      balancing = balancing == null ? Balancing.DEFAULT : balancing;
+    }
+
+    /** The entry of {@code port} in {@code ports}, or null (also for port 0). */
+    static PortPolicy of(List<PortPolicy> ports, int port) {
+      for (PortPolicy p : ports) {
+        if (port != 0 && p.port() == port) {
+          return p;
+        }
+      }
+      return null;
     }
   }
 

@@ -87,11 +87,12 @@ final class ResilienceParser {
     Duration connectTimeout = null;
     Duration maxAge = null;
     Policy.TcpKeepalive keepalive = null;
+    Duration tcpIdle = null;
     Fields tcp = cp.object("tcp", false);
     if (tcp != null) {
-      tcp.allow(Set.of("maxConnections", "connectTimeout", "maxConnectionDuration", "tcpKeepalive"), Map.of(
-          "idleTimeout", "TCP idle timeouts are not supported yet; use http.idleTimeout"));
+      tcp.allow("maxConnections", "connectTimeout", "maxConnectionDuration", "tcpKeepalive", "idleTimeout");
       maxConnections = tcp.integer("maxConnections", 1, Integer.MAX_VALUE, null);
+      tcpIdle = PolicyParser.duration(tcp, "idleTimeout"); // 0s: never (Envoy's tcp_proxy takes 0 as off)
       connectTimeout = positiveDuration(tcp, "connectTimeout");
       maxAge = positiveDuration(tcp, "maxConnectionDuration");
       keepalive = tcpKeepalive(tcp);
@@ -125,7 +126,7 @@ final class ResilienceParser {
       }
     }
     return new Policy.ConnectionPool(maxConnections, pending, requests, retries, idle, upgrade, streams,
-        connectTimeout, maxAge, perConnection, keepalive);
+        connectTimeout, maxAge, perConnection, keepalive, tcpIdle);
   }
 
   /**
@@ -189,30 +190,23 @@ final class ResilienceParser {
       return null;
     }
     od.allow(Set.of("consecutive5xxErrors", "consecutiveGatewayErrors", "interval", "baseEjectionTime",
-        "maxEjectionPercent", "minHealthPercent"), Map.of(
-        "consecutiveErrors", "deprecated by Istio; use consecutive5xxErrors",
-        "splitExternalLocalOriginErrors", "splitting local-origin errors is not supported yet",
-        "consecutiveLocalOriginFailures", "local-origin failures are not supported yet"));
+        "maxEjectionPercent", "minHealthPercent", "splitExternalLocalOriginErrors", "consecutiveLocalOriginFailures"),
+        Map.of("consecutiveErrors", "deprecated by Istio; use consecutive5xxErrors"));
     if (od.has("minHealthPercent")) {
       od.warn("minHealthPercent", "ignored: Keelson sends to every endpoint only when none is available (panic)");
+    }
+    Boolean split = od.bool("splitExternalLocalOriginErrors");
+    if (od.has("consecutiveLocalOriginFailures") && !Boolean.TRUE.equals(split)) {
+      od.warn("consecutiveLocalOriginFailures", "ignored: it takes effect only with splitExternalLocalOriginErrors:"
+          + " true (otherwise connect failures, timeouts and resets count as gateway errors)");
     }
     return new Policy.OutlierDetection(
         od.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE, null),
         od.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE, null),
         PolicyParser.duration(od, "interval"),
         PolicyParser.duration(od, "baseEjectionTime"),
-        od.integer("maxEjectionPercent", 0, 100, null));
-  }
-
-  /** A subset's own trafficPolicy may not set these yet. */
-  static void rejectAtSubsetLevel(Fields tp) {
-    if (tp == null) {
-      return;
-    }
-    for (String f : List.of("connectionPool", "outlierDetection")) {
-      if (tp.has(f)) {
-        tp.error(f, "is not supported on a subset yet; set it on the DestinationRule's trafficPolicy");
-      }
-    }
+        od.integer("maxEjectionPercent", 0, 100, null),
+        split,
+        od.integer("consecutiveLocalOriginFailures", 0, Integer.MAX_VALUE, null));
   }
 }

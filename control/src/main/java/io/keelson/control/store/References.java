@@ -33,7 +33,7 @@ public final class References {
           if (ServiceEntries.serviceOrHost(state, dr.host()) == null) {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
-          ServiceEntries.checkTls(state, dr, errors);
+          DestinationRuleChecks.check(state, dr, errors);
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
             if (other != dr && other.host().equals(dr.host())) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()

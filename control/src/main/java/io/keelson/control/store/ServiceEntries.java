@@ -78,28 +78,6 @@ public final class ServiceEntries {
   }
 
   /**
-   * A DestinationRule's {@code trafficPolicy.tls} applies to ServiceEntry hosts whose endpoints Keelson knows (not
-   * resolution NONE, whose connections go to their original destination): registry Services are reached with mesh mTLS.
-   */
-  static void checkTls(PolicySet state, Policy.DestinationRule dr, List<PolicyError> errors) {
-    if (dr.tls() == null) {
-      return;
-    }
-    String at = "spec.trafficPolicy.tls";
-    if (state.get("Service", dr.host()) != null) {
-      errors.add(new PolicyError(dr.meta().file(), dr.meta().key(), at, "'" + dr.host() + "' is a registry Service,"
-          + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
-      return;
-    }
-    Policy.ServiceEntry se = find(state, dr.host());
-    if (se != null && dr.tls().simple() && se.resolution() == Policy.Resolution.NONE) {
-      errors.add(new PolicyError(dr.meta().file(), dr.meta().key(), at + ".mode", "ServiceEntry/" + se.name()
-          + " has resolution NONE (connections to their original destination), where TLS origination is not supported"
-          + " yet; expected resolution STATIC, DNS or DNS_ROUND_ROBIN"));
-    }
-  }
-
-  /**
    * {@code se}'s hosts are nobody else's (no registry Service of that name, no other ServiceEntry's), and its ports
    * share their numbers only as registry ports may: a TCP port is the only service's on its number, a TLS port shares
    * it only with TLS ports (a captured sidecar's {@code 0.0.0.0_<port>} listener tells them apart by Host or SNI).

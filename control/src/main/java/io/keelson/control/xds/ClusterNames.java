@@ -38,11 +38,23 @@ final class ClusterNames {
     if (se == null) {
       return MeshTranslator.subsetCluster(service, subset);
     }
+    return serviceEntryCluster(portOf(service, backendPort), subset, service);
+  }
+
+  /**
+   * The service port of the cluster {@link #of} names: a ServiceEntry host's, as above; for a registry Service, whose one
+   * cluster serves all its ports, the backend's own (0 when it names none).
+   */
+  int portOf(String service, int backendPort) {
+    Policy.ServiceEntry se = entries.get(service);
+    if (se == null) {
+      return backendPort;
+    }
     int p = backendPort;
     if (p == 0 || se.port(p) == null) {
       p = port != 0 && se.port(port) != null ? port : defaultPort(se);
     }
-    return serviceEntryCluster(p, subset, service);
+    return p;
   }
 
   /** istiod's outbound cluster name. */

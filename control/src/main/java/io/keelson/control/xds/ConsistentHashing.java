@@ -20,9 +20,16 @@ final class ConsistentHashing {
 
   private ConsistentHashing() {}
 
-  /** The load balancing of {@code dr}'s clusters for {@code subset} (null: the host's own); the default without a rule. */
-  static Policy.Balancing balancing(Policy.DestinationRule dr, String subset) {
-    return dr == null ? Policy.Balancing.DEFAULT : dr.balancing(subset);
+  /**
+   * The load balancing of {@code dr}'s cluster for {@code subset} (null: the host's own) and service port {@code port}
+   * (0: none; portLevelSettings); the default without a rule.
+   */
+  static Policy.Balancing balancing(Policy.DestinationRule dr, String subset, int port) {
+    if (dr == null) {
+      return Policy.Balancing.DEFAULT;
+    }
+    Policy.DestinationRule c = dr.forCluster(subset, port);
+    return new Policy.Balancing(c.lb(), c.consistentHash(), c.warmup());
   }
 
   /** Sets the cluster's lb_policy (and ring or table size, or slow start) from {@code b}. */
@@ -64,10 +71,13 @@ final class ConsistentHashing {
    * The hash policies of a route to {@code backends}: each backend's consistent hash key (its subset's, else its
    * DestinationRule's), once each, in backend order. Empty when none of them hashes.
    */
-  static List<RouteAction.HashPolicy> hashPolicies(PolicySet state, List<Policy.Backend> backends) {
+  static List<RouteAction.HashPolicy> hashPolicies(PolicySet state, List<Policy.Backend> backends, ClusterNames names) {
     List<RouteAction.HashPolicy> out = new ArrayList<>();
     for (Policy.Backend b : backends) {
-      Policy.ConsistentHash h = balancing(MeshTranslator.destinationRule(state, b.service()), b.subset()).hash();
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, b.service());
+      // The cluster's own balancing: its subset's and port's (portLevelSettings), merged as istiod does.
+      Policy.ConsistentHash h = dr == null ? null
+          : dr.forCluster(b.subset(), names.portOf(b.service(), b.port())).consistentHash();
       if (h != null) {
         RouteAction.HashPolicy p = hashPolicy(h);
         if (!out.contains(p)) {

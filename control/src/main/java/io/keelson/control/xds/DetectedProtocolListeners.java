@@ -64,7 +64,7 @@ final class DetectedProtocolListeners {
           .setFilterChainMatch(onVip.clone().addAllApplicationProtocols(HTTP_PROTOCOLS)));
       l.addFilterChains(FilterChain.newBuilder().setName(prefix)
           .setFilterChainMatch(onVip)
-          .addFilters(StreamListeners.tcpProxy(prefix, List.of(), svc.name(), names)));
+          .addFilters(StreamListeners.tcpProxy(state, prefix, List.of(), svc.name(), names)));
     }
     l.addFilterChains(http.toBuilder()
         .setFilterChainMatch(http.getFilterChainMatch().toBuilder().addAllApplicationProtocols(HTTP_PROTOCOLS)));

@@ -172,7 +172,7 @@ final class GatewayTranslator {
       if (rule != null) {
         String prefix = "outbound_" + name + "|" + rule.route().name();
         return l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-            .addFilters(StreamListeners.tcpProxy(prefix, rule.rule().backends(), null, names))).build();
+            .addFilters(StreamListeners.tcpProxy(state, prefix, rule.rule().backends(), null, names))).build();
       }
     }
     return null;
@@ -210,7 +210,7 @@ final class GatewayTranslator {
             }
             l.addFilterChains(FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
                 .setFilterChainMatch(match)
-                .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)));
+                .addFilters(StreamListeners.tcpProxy(state, prefix, rule.backends(), null, names)));
           }
         }
       }

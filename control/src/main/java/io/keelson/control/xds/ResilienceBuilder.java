@@ -120,6 +120,14 @@ final class ResilienceBuilder {
       if (od.maxEjectionPercent() != null) {
         o.setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
       }
+      if (Boolean.TRUE.equals(od.splitExternalLocalOriginErrors())) {
+        // istiod: local-origin failures (connect failure, timeout, reset) counted apart from the 5xx responses
+        o.setSplitExternalLocalOriginErrors(true);
+        if (od.consecutiveLocalOriginFailures() != null) {
+          o.setConsecutiveLocalOriginFailure(UInt32Value.of(od.consecutiveLocalOriginFailures()));
+          o.setEnforcingConsecutiveLocalOriginFailure(UInt32Value.of(od.consecutiveLocalOriginFailures() > 0 ? 100 : 0));
+        }
+      }
       c.setOutlierDetection(o);
     }
   }

@@ -29,10 +29,16 @@ final class RouteBuilder {
 
   /** The route of a host no route document names: all of it to the host's cluster, hashed as its DestinationRule says. */
   static Route defaultRoute(String service, String cluster, PolicySet state) {
+    return defaultRoute(service, cluster, state, 0);
+  }
+
+  /** The same for service port {@code port} (0: none), whose portLevelSettings may hash differently. */
+  static Route defaultRoute(String service, String cluster, PolicySet state, int port) {
     return Route.newBuilder().setName(service + "-default")
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
         .setRoute(RouteAction.newBuilder().setCluster(cluster)
-            .addAllHashPolicy(ConsistentHashing.hashPolicies(state, List.of(new Policy.Backend(service, null, 0, 100)))))
+            .addAllHashPolicy(ConsistentHashing.hashPolicies(state,
+                List.of(new Policy.Backend(service, null, port, 100)), new ClusterNames(Map.of(), 0))))
         .build();
   }
 
@@ -172,7 +178,7 @@ final class RouteBuilder {
       a.setTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(rule.timeout().getSeconds())
           .setNanos(rule.timeout().getNano()));
     }
-    a.addAllHashPolicy(ConsistentHashing.hashPolicies(state, rule.backends()));
+    a.addAllHashPolicy(ConsistentHashing.hashPolicies(state, rule.backends(), names));
     if (rule.retry() != null) {
       // As istiod: a hashed route's retries may go back to the same host (no previous_hosts predicate).
       a.setRetryPolicy(ResilienceBuilder.retryPolicy(rule.retry(), a.getHashPolicyCount() > 0));

@@ -51,10 +51,10 @@ final class ServiceEntryTranslator {
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
       for (Policy.EntryPort port : se.ports()) {
-        out.add(cluster(se, host, port, null, ConsistentHashing.balancing(dr, null), dr, Map.of()));
+        out.add(cluster(se, host, port, null, dr == null ? null : dr.forCluster(null, port.number()), Map.of()));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
-            out.add(cluster(se, host, port, s.name(), dr.balancing(s.name()), dr, s.labels()));
+            out.add(cluster(se, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
           }
         }
       }
@@ -62,8 +62,10 @@ final class ServiceEntryTranslator {
     return out;
   }
 
+  /** @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null */
   private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset,
-      Policy.Balancing lb, Policy.DestinationRule dr, Map<String, String> selector) {
+      Policy.DestinationRule dr, Map<String, String> selector) {
+    Policy.Balancing lb = ConsistentHashing.balancing(dr, null, 0);
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)); // istiod's default
@@ -188,7 +190,7 @@ final class ServiceEntryTranslator {
       }
     }
     if (vh.getRoutesCount() == 0) {
-      vh.addRoutes(RouteBuilder.defaultRoute(host, names.of(host, null, port), state));
+      vh.addRoutes(RouteBuilder.defaultRoute(host, names.of(host, null, port), state, port));
     }
     return vh.build();
   }

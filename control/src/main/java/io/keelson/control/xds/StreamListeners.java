@@ -42,7 +42,7 @@ final class StreamListeners {
   private static FilterChain.Builder tcpChain(PolicySet state, ClusterNames names, int port, String host) {
     Policy.StreamRule rule = firstRule(state, host, Policy.Protocol.TCP, port);
     return FilterChain.newBuilder().setName(statPrefix(port, host))
-        .addFilters(tcpProxy(statPrefix(port, host), rule == null ? List.of() : rule.backends(), host, names));
+        .addFilters(tcpProxy(state, statPrefix(port, host), rule == null ? List.of() : rule.backends(), host, names));
   }
 
   /**
@@ -93,7 +93,7 @@ final class StreamListeners {
           }
           List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
           if (!sni.isEmpty()) {
-            l.addFilterChains(sniChain(port, sni, host, rule.backends(), names));
+            l.addFilterChains(sniChain(state, port, sni, host, rule.backends(), names));
           }
         }
       }
@@ -106,18 +106,18 @@ final class StreamListeners {
         }
       }
       if (!own.isEmpty()) {
-        l.addFilterChains(sniChain(port, own, host, List.of(), names));
+        l.addFilterChains(sniChain(state, port, own, host, List.of(), names));
       }
     }
     return l.addFilterChains(CapturedListeners.passthroughChain()).build();
   }
 
-  private static FilterChain sniChain(int port, List<String> sni, String host, List<Policy.Backend> backends,
-      ClusterNames names) {
+  private static FilterChain sniChain(PolicySet state, int port, List<String> sni, String host,
+      List<Policy.Backend> backends, ClusterNames names) {
     String prefix = statPrefix(port, host);
     return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
         .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
-        .addFilters(tcpProxy(prefix, backends, host, names))
+        .addFilters(tcpProxy(state, prefix, backends, host, names))
         .build();
   }
 
@@ -137,8 +137,11 @@ final class StreamListeners {
    * tcp_proxy to {@code backends} (one: its cluster; several: weighted_clusters), or to {@code host}'s cluster when
    * none; clusters named by {@code names} (a registry service's {@code NAME|SUBSET}, an entry host's per port).
    */
-  static Filter tcpProxy(String statPrefix, List<Policy.Backend> backends, String host, ClusterNames names) {
+  static Filter tcpProxy(PolicySet state, String statPrefix, List<Policy.Backend> backends, String host,
+      ClusterNames names) {
     TcpProxy.Builder tp = TcpProxy.newBuilder().setStatPrefix(statPrefix);
+    StreamDestinations.apply(tp, state, !backends.isEmpty() ? backends
+        : host == null ? List.of() : List.of(new Policy.Backend(host, null, 0, 1)), names);
     if (backends.isEmpty()) {
       tp.setCluster(names.of(host, null, 0));
     } else if (backends.size() == 1) {

@@ -75,7 +75,7 @@ final class TerminatedTlsListener {
         // istiod's GetSNIHostsForServer: the server's hosts, sorted; "*" is every name, a chain without server_names.
         List<String> sni = b.server().hosts().stream().sorted().toList();
         addChain(l, b.gateway().ref() + "/" + b.server().index(), sni, tls,
-            "outbound_" + name + "|" + rule.route().name(), rule.rule(), names, taken);
+            "outbound_" + name + "|" + rule.route().name(), rule.rule(), state, names, taken);
       }
       for (Policy.Routes r : all) {
         if (!r.kind().equals("TLSRoute") || !io.keelson.control.policy.ListenerRoutes.attaches(r, b.gateway(), b.server(), state::namespaceLabels)) {
@@ -88,7 +88,7 @@ final class TerminatedTlsListener {
           List<String> sni = StreamServerNames.of(tlsRule, false, b.server());
           String prefix = "outbound_" + name + "|" + r.name();
           addChain(l, b.gateway().ref() + "/" + b.server().index() + "|" + r.name(), sni, tls, prefix, tlsRule,
-              names, taken);
+              state, names, taken);
         }
       }
     }
@@ -96,7 +96,7 @@ final class TerminatedTlsListener {
 
   /** One terminating chain for the names of {@code sni} no earlier chain took; none when it took them all. */
   private static void addChain(Listener.Builder l, String chainName, List<String> sni, TransportSocket tls,
-      String prefix, Policy.StreamRule rule, ClusterNames names, Set<String> taken) {
+      String prefix, Policy.StreamRule rule, PolicySet state, ClusterNames names, Set<String> taken) {
     List<String> free = sni.stream().filter(h -> !taken.contains(h)).toList();
     if (free.isEmpty()) {
       return;
@@ -109,7 +109,7 @@ final class TerminatedTlsListener {
       match.addAllServerNames(free);
     }
     l.addFilterChains(FilterChain.newBuilder().setName(chainName).setFilterChainMatch(match).setTransportSocket(tls)
-        .addFilters(StreamListeners.tcpProxy(prefix, rule.backends(), null, names)));
+        .addFilters(StreamListeners.tcpProxy(state, prefix, rule.backends(), null, names)));
   }
 
   private static TransportSocket withoutAlpn(TransportSocket socket) {

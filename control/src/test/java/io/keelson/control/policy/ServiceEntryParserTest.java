@@ -177,9 +177,7 @@ class ServiceEntryParserTest {
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.caCertificates: 'relative.pem' is not an absolute path;"
             + " expected the path of a PEM file on the proxy's machine",
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.privateKey: is required with mode MUTUAL; expected the"
-            + " path of a PEM file on the proxy's machine",
-        "bad.yaml: DestinationRule/api: spec.subsets[0].trafficPolicy.tls: subset-level TLS settings are not supported"
-            + " yet; set trafficPolicy.tls of the DestinationRule");
+            + " path of a PEM file on the proxy's machine");
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
         kind: DestinationRule

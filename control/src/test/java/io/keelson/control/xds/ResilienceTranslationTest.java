@@ -245,4 +245,37 @@ class ResilienceTranslationTest {
     assertThat(f.retryPolicy().numRetries()).isZero();
     assertThat(f.retryPolicy().perTryTimeout()).isEqualTo(Duration.ofSeconds(1));
   }
+
+  @Test
+  void splitLocalOriginErrorsBecomeEnvoysLocalOriginDetection() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy:
+            outlierDetection: { consecutive5xxErrors: 0, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 3 }
+        """);
+    var od = Mesh.cluster(r, "product-service").getOutlierDetection();
+    assertThat(od.getSplitExternalLocalOriginErrors()).isTrue();
+    assertThat(od.getConsecutiveLocalOriginFailure().getValue()).isEqualTo(3);
+    assertThat(od.getEnforcingConsecutiveLocalOriginFailure().getValue()).isEqualTo(100);
+    assertThat(od.getEnforcingConsecutive5Xx().getValue()).isZero();
+    var detection = Mesh.dataPlane(r).cluster("product-service").outlierDetection();
+    assertThat(detection.splitExternalLocalOriginErrors()).isTrue();
+    assertThat(detection.consecutiveLocalOriginFailure()).isEqualTo(3);
+
+    var parsed = io.keelson.control.policy.PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy: { outlierDetection: { consecutiveLocalOriginFailures: 3 } }
+        """);
+    assertThat(parsed.warnings()).singleElement().extracting(Object::toString).asString()
+        .contains("spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures")
+        .contains("takes effect only with splitExternalLocalOriginErrors: true");
+  }
 }

@@ -24,12 +24,14 @@ import java.util.List;
  *                    results are its filter_enabled_metadata's input); the rest are checked after its answer
  * @param tunneling   Envoy's tunneling_config: the connection carried in an HTTP/2 CONNECT (or POST) stream to the
  *                    cluster's endpoint; null for plain TCP
+ * @param hashSourceIp Envoy's hash_policy {@code source_ip}: the endpoint is picked with the hash of the downstream's
+ *                    IP (a ring hash or Maglev cluster then keeps one client on one endpoint)
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
-    int extAuthzAfter, TcpTunnelingConfig tunneling) {
+    int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -43,19 +45,25 @@ public record TcpProxyConfig(
     }
   }
 
-  /** Without tunneling_config. */
+  /** Without tunneling_config or a hash policy. */
   public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
       List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
       Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
       int extAuthzAfter) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, null);
+        extAuthz, extAuthzAfter, null, false);
   }
 
   /** This config with {@code tunneling} (or null for plain TCP). */
   public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp);
+  }
+
+  /** This config with hash_policy source_ip on or off. */
+  public TcpProxyConfig withHashSourceIp(boolean on) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on);
   }
 
   /** Without a network ext_authz filter. */
@@ -85,7 +93,7 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0, tunneling);
+        accessLogFlushInterval, null, 0, tunneling, hashSourceIp);
   }
 
   /**
@@ -95,7 +103,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -11,7 +11,8 @@ import java.util.function.LongSupplier;
 
 /**
  * Envoy's outlier detection for one cluster: consecutive 5xx and consecutive gateway failures eject an
- * endpoint as soon as they happen; success rate (mean minus stdev_factor standard deviations) and
+ * endpoint as soon as they happen, and so, with split_external_local_origin_errors, do consecutive local-origin
+ * failures (no response: connect failure, timeout, reset), which then count apart from the responses; success rate (mean minus stdev_factor standard deviations) and
  * failure percentage eject at the end of each interval. An ejection lasts base_ejection_time × the
  * number of times the endpoint was ejected (capped by max_ejection_time); the count falls by one for
  * each interval the endpoint stays in. At most max_ejection_percent of the endpoints are ejected at once
@@ -31,6 +32,8 @@ public final class OutlierDetector {
   private final SplittableRandom random = new SplittableRandom();
   private final AtomicInteger[] consecutive5xx;
   private final AtomicInteger[] consecutiveGateway;
+  /** Consecutive local-origin failures (split_external_local_origin_errors only). */
+  private final AtomicInteger[] consecutiveLocal;
   /** Per-interval counts: LongAdders, since every event loop reports to the same endpoint. */
   private final LongAdder[] requests;
   private final LongAdder[] failures;
@@ -63,11 +66,13 @@ public final class OutlierDetector {
     int n = health.length;
     consecutive5xx = new AtomicInteger[n];
     consecutiveGateway = new AtomicInteger[n];
+    consecutiveLocal = new AtomicInteger[n];
     requests = new LongAdder[n];
     failures = new LongAdder[n];
     for (int i = 0; i < n; i++) {
       consecutive5xx[i] = new AtomicInteger();
       consecutiveGateway[i] = new AtomicInteger();
+      consecutiveLocal[i] = new AtomicInteger();
       requests[i] = new LongAdder();
       failures[i] = new LongAdder();
     }
@@ -112,6 +117,9 @@ public final class OutlierDetector {
    * timers may be due; they then run on a fresh reading. A stale hint delays them by at most its age.
    */
   public void onResponse(int index, int status, long nanosHint) {
+    if (config.splitExternalLocalOriginErrors() && consecutiveLocal[index].get() != 0) {
+      consecutiveLocal[index].set(0); // a response: the connection to it worked
+    }
     if (countsRequests) {
       requests[index].increment();
     }
@@ -146,11 +154,19 @@ public final class OutlierDetector {
   }
 
   /**
-   * A failure that produced no response from endpoint {@code index} (connect failure, reset, timeout):
-   * counted as a gateway failure, as Envoy does when local and external errors are not split.
+   * A failure that produced no response from endpoint {@code index} (connect failure, reset, timeout): counted as a
+   * gateway failure, as Envoy does when local and external errors are not split; split, as a local-origin failure
+   * only, ejecting after consecutive_local_origin_failure of them in a row.
    */
   public void onLocalFailure(int index) {
-    onResponse(index, 503);
+    if (!config.splitExternalLocalOriginErrors()) {
+      onResponse(index, 503);
+      return;
+    }
+    if (consecutiveLocal[index].incrementAndGet() == config.consecutiveLocalOriginFailure()) {
+      eject(index, EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE, config.enforcingConsecutiveLocalOriginFailure());
+    }
+    maybeRunTimers();
   }
 
   /** Runs the interval and the un-ejections whose time has come; cheap when none has. */
@@ -183,6 +199,7 @@ public final class OutlierDetector {
         ejected--;
         consecutive5xx[i].set(0);
         consecutiveGateway[i].set(0);
+        consecutiveLocal[i].set(0);
       } else if (intervalEnded && !h.has(EndpointHealth.EJECTED) && h.timesEjected > 0) {
         h.timesEjected--; // a full interval in: the next ejection is shorter again
       }

@@ -45,7 +45,8 @@ public final class ClusterStats {
     CONSECUTIVE_5XX("consecutive_5xx"),
     CONSECUTIVE_GATEWAY_FAILURE("consecutive_gateway_failure"),
     SUCCESS_RATE("success_rate"),
-    FAILURE_PERCENTAGE("failure_percentage");
+    FAILURE_PERCENTAGE("failure_percentage"),
+    CONSECUTIVE_LOCAL_ORIGIN_FAILURE("consecutive_local_origin_failure");
 
     public final String statName;
 

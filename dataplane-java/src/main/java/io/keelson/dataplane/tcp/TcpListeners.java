@@ -14,8 +14,10 @@ public final class TcpListeners {
   private TcpListeners() {}
 
   /**
-   * True when every cluster the listener's tcp_proxy chains name can be balanced on the socket path;
-   * a listener using MAGLEV or RING_HASH is a VIP of the DPDK gateway and is not bound here.
+   * True when every cluster the listener's tcp_proxy chains name can be balanced on the socket path; a listener using
+   * MAGLEV or RING_HASH without a hash_policy is a VIP of the DPDK gateway and is not bound here. With hash_policy
+   * source_ip (Istio's {@code consistentHash.useSourceIp} for a TCP destination) the socket path hashes the
+   * downstream's address itself ({@link TcpProxyHandler}).
    */
   public static boolean runsOnSocketPath(ListenerConfig listener, ProxySnapshot snapshot) {
     List<TcpProxyConfig> proxies = new ArrayList<>();
@@ -28,7 +30,7 @@ public final class TcpListeners {
     for (TcpProxyConfig p : proxies) {
       for (RouteAction.WeightedCluster wc : p.clusters()) {
         ClusterConfig c = snapshot.cluster(wc.name());
-        if (c != null && c.lbPolicy().hashes()) { // MAGLEV/RING_HASH on a tcp_proxy: a DPDK gateway VIP
+        if (c != null && c.lbPolicy().hashes() && !p.hashSourceIp()) { // unhashed MAGLEV/RING_HASH: a DPDK gateway VIP
           return false;
         }
       }

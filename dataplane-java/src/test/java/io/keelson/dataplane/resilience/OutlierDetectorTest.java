@@ -160,4 +160,42 @@ class OutlierDetectorTest {
     d.onResponse(1, 200);
     assertThat(d.health(0).available()).as("base time, not twice it").isTrue();
   }
+
+  /** 5xx counting off (enforcing 0), local-origin errors split and ejecting after 2 in a row. */
+  private static OutlierDetectionConfig splitLocalOrigin() {
+    var d = OutlierDetectionConfig.DEFAULTS;
+    return new OutlierDetectionConfig(1, 1, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(300),
+        100, 0, 0, 0, d.successRateMinimumHosts(), d.successRateRequestVolume(), d.successRateStdevFactor(),
+        d.failurePercentageThreshold(), 0, d.failurePercentageMinimumHosts(), d.failurePercentageRequestVolume(),
+        true, 2, 100);
+  }
+
+  @Test
+  void splitLocalOriginFailuresEjectOnTheirOwnCountAndAResponseResetsIt() {
+    OutlierDetector d = detector(splitLocalOrigin(), 3);
+    d.onResponse(0, 503); // 5xx counting is off: detected, not enforced
+    d.onResponse(0, 503);
+    assertThat(d.health(0).available()).isTrue();
+    d.onLocalFailure(1);
+    d.onResponse(1, 503); // a response (even a 5xx): the connection worked, the local count starts again
+    d.onLocalFailure(1);
+    assertThat(d.health(1).available()).isTrue();
+    d.onLocalFailure(1);
+    assertThat(d.health(1).available()).as("two local-origin failures in a row").isFalse();
+    assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE.ordinal()].sum())
+        .isEqualTo(1);
+    assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.CONSECUTIVE_GATEWAY_FAILURE.ordinal()].sum()).isZero();
+  }
+
+  @Test
+  void unsplitLocalFailuresCountAsGatewayFailures() {
+    OutlierDetector d = detector(config(1000, 100), 3); // consecutive_gateway_failure 5, enforced 0 in config()
+    for (int i = 0; i < 5; i++) {
+      d.onLocalFailure(2);
+    }
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_GATEWAY_FAILURE.ordinal()].sum())
+        .isEqualTo(1);
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE.ordinal()].sum())
+        .isZero();
+  }
 }

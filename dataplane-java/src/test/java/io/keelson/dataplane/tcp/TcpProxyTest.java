@@ -112,6 +112,49 @@ class TcpProxyTest {
     await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.a.upstream_cx_connect_fail: 1"));
   }
 
+  /**
+   * hash_policy source_ip over a ring hash cluster of three echoes: the socket path serves the listener (not a gateway
+   * VIP) and every connection from one source address reaches one echo; several source addresses reach more than one.
+   */
+  @Test
+  void hashPolicySourceIpKeepsOneClientOnOneEndpoint() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    EchoServer b = proxies.keep(new EchoServer("b", null));
+    EchoServer c = proxies.keep(new EchoServer("c", null));
+    ProxyServer p = proxies.start(tcpListener("          cluster: r\n          hash_policy: [ { source_ip: {} } ]\n",
+        cluster("r", "RING_HASH", a.port(), b.port(), c.port())), 2);
+    int port = p.listenerAddress("tcp").getPort();
+    java.util.Set<Character> overall = new java.util.HashSet<>();
+    for (int host = 1; host <= 12; host++) {
+      java.util.Set<Character> reached = new java.util.HashSet<>();
+      for (int i = 0; i < 5; i++) {
+        try (Socket s = new Socket()) {
+          s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName("127.0.0." + host), 0));
+          s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+          s.setSoTimeout(10_000);
+          s.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
+          s.shutdownOutput();
+          String reply = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+          assertThat(reply).matches("[abc]:x\\|bye");
+          reached.add(reply.charAt(0));
+        }
+      }
+      assertThat(reached).as("127.0.0.%d's connections", host).hasSize(1);
+      overall.addAll(reached);
+    }
+    assertThat(overall).hasSizeGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void aHashPolicyOtherThanSourceIpIsRefusedByPath() {
+    String yaml = tcpListener("          cluster: r\n          hash_policy: [ { filter_state: { key: k } } ]\n",
+        cluster("r", "RING_HASH", 1));
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(yaml, "config.yaml"))
+        .hasMessageContaining("hash_policy[0].filter_state")
+        .hasMessageContaining("expected source_ip");
+  }
+
   @Test
   void gatewayVipsBalancedByMaglevAreLeftToTheGateway() throws Exception {
     String yaml = tcpListener("          cluster: vip\n", cluster("vip", "MAGLEV", 8080))

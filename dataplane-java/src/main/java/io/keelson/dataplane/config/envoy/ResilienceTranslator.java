@@ -138,7 +138,11 @@ final class ResilienceTranslator {
         percent(o.hasFailurePercentageThreshold() ? o.getFailurePercentageThreshold().getValue() : d.failurePercentageThreshold(), path + ".failure_percentage_threshold"),
         percent(o.hasEnforcingFailurePercentage() ? o.getEnforcingFailurePercentage().getValue() : d.enforcingFailurePercentage(), path + ".enforcing_failure_percentage"),
         o.hasFailurePercentageMinimumHosts() ? o.getFailurePercentageMinimumHosts().getValue() : d.failurePercentageMinimumHosts(),
-        o.hasFailurePercentageRequestVolume() ? o.getFailurePercentageRequestVolume().getValue() : d.failurePercentageRequestVolume());
+        o.hasFailurePercentageRequestVolume() ? o.getFailurePercentageRequestVolume().getValue() : d.failurePercentageRequestVolume(),
+        o.getSplitExternalLocalOriginErrors(),
+        o.hasConsecutiveLocalOriginFailure() ? o.getConsecutiveLocalOriginFailure().getValue() : d.consecutiveLocalOriginFailure(),
+        percent(o.hasEnforcingConsecutiveLocalOriginFailure() ? o.getEnforcingConsecutiveLocalOriginFailure().getValue()
+            : d.enforcingConsecutiveLocalOriginFailure(), path + ".enforcing_consecutive_local_origin_failure"));
   }
 
   /**

@@ -1006,10 +1006,21 @@ final class SnapshotTranslator {
         tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
       }
     }
+    boolean hashSourceIp = false;
+    for (int i = 0; i < proxy.getHashPolicyCount(); i++) {
+      io.envoyproxy.envoy.type.v3.HashPolicy h = proxy.getHashPolicy(i);
+      if (h.hasSourceIp()) {
+        hashSourceIp = true;
+      } else {
+        problems.error(path + ".hash_policy[" + i + "]", h.getPolicySpecifierCase()
+            + " is not supported; expected source_ip");
+      }
+    }
     return new TcpProxyConfig(proxy.getStatPrefix(), clusters, (int) total, idle, List.of(), logs,
         proxy.getAccessLogOptions().getFlushAccessLogOnConnected(),
         proxy.getAccessLogOptions().hasAccessLogFlushInterval()
-            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null).withTunneling(tunneling);
+            ? RouteTranslator.duration(proxy.getAccessLogOptions().getAccessLogFlushInterval()) : null).withTunneling(tunneling)
+        .withHashSourceIp(hashSourceIp);
   }
 
   /** tcp_proxy tunneling_config: hostname and header values parsed once (their command operators checked here). */

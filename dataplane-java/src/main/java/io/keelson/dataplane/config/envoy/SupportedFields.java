@@ -366,7 +366,8 @@ final class SupportedFields {
         "max_ejection_percent", "enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure",
         "enforcing_success_rate", "success_rate_minimum_hosts", "success_rate_request_volume",
         "success_rate_stdev_factor", "failure_percentage_threshold", "enforcing_failure_percentage",
-        "failure_percentage_minimum_hosts", "failure_percentage_request_volume");
+        "failure_percentage_minimum_hosts", "failure_percentage_request_volume", "split_external_local_origin_errors",
+        "consecutive_local_origin_failure", "enforcing_consecutive_local_origin_failure");
     rules(io.envoyproxy.envoy.config.core.v3.HealthCheck.getDescriptor(),
             "timeout", "interval", "interval_jitter", "unhealthy_threshold", "healthy_threshold",
             "http_health_check", "tcp_health_check", "grpc_health_check", "no_traffic_interval",
@@ -425,10 +426,13 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(),
         "http_protocol_options", "http2_protocol_options");
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
-        "access_log_options", "tunneling_config");
+        "access_log_options", "tunneling_config", "hash_policy");
     rules(TcpProxy.TunnelingConfig.getDescriptor(), "hostname", "use_post", "post_path", "headers_to_add")
         .reject("propagate_response_headers", "no network filter reads the tunnel's response headers")
         .reject("propagate_response_trailers", "no network filter reads the tunnel's response trailers");
+    rules(io.envoyproxy.envoy.type.v3.HashPolicy.getDescriptor(), "source_ip")
+        .reject("filter_state", "filter_state hashing is not supported; expected source_ip");
+    rules(io.envoyproxy.envoy.type.v3.HashPolicy.SourceIp.getDescriptor());
     rules(TcpProxy.TcpAccessLogOptions.getDescriptor(), "flush_access_log_on_connected", "access_log_flush_interval");
     rules(TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     rules(TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");

@@ -397,12 +397,12 @@ class BootstrapRejectionTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                   stat_prefix: tcp
                   cluster: elsewhere
-                  hash_policy: [{ source_ip: {} }]
+                  max_connect_attempts: 2
         """);
     assertThat(rejected(yaml).problems()).containsExactly(
-        "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.hash_policy: not supported by "
-            + "Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout, access_log, "
-            + "access_log_options, tunneling_config",
+        "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.max_connect_attempts: not"
+            + " supported by Keelson; supported fields of TcpProxy: stat_prefix, cluster, weighted_clusters, idle_timeout,"
+            + " access_log, access_log_options, tunneling_config, hash_policy",
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: tcp_proxy 'tcp' "
             + "names cluster 'elsewhere', which is not defined; expected one of [backend]");
   }

@@ -124,13 +124,14 @@ class ResilienceTranslationTest {
             outlier_detection:
               max_ejection_percent: 150
               split_external_local_origin_errors: true
+              enforcing_local_origin_success_rate: 50
         """);
     try {
       BootstrapLoader.fromYaml(yaml, "config.yaml");
       throw new AssertionError("accepted");
     } catch (ConfigException e) {
       assertThat(e.problems()).anySatisfy(p -> assertThat(p).contains("static_resources.clusters[0].circuit_breakers.per_host_thresholds"));
-      assertThat(e.problems()).anySatisfy(p -> assertThat(p).contains("outlier_detection.split_external_local_origin_errors"));
+      assertThat(e.problems()).anySatisfy(p -> assertThat(p).contains("outlier_detection.enforcing_local_origin_success_rate"));
     }
   }
 }

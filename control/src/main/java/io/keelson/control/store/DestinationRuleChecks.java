@@ -1,0 +1,67 @@
+package io.keelson.control.store;
+
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.PolicyError;
+import java.util.List;
+
+/**
+ * The checks of a DestinationRule against the rest of a candidate state that parsing alone cannot make: its
+ * {@code tls} settings (the rule's, its subsets' and their port-level ones) apply to ServiceEntry hosts whose endpoints
+ * Keelson knows; its {@code portLevelSettings} apply to ServiceEntry hosts (one cluster per port, as istiod builds
+ * them; a registry Service has one cluster for all its ports) and name ports the host has. Stateless.
+ */
+final class DestinationRuleChecks {
+  private DestinationRuleChecks() {}
+
+  static void check(PolicySet state, Policy.DestinationRule dr, List<PolicyError> errors) {
+    String file = dr.meta().file();
+    String doc = dr.meta().key();
+    boolean registry = state.get("Service", dr.host()) != null;
+    Policy.ServiceEntry se = ServiceEntries.find(state, dr.host());
+    checkLevel(dr.tls(), dr.ports(), "spec.trafficPolicy", registry, se, dr.host(), file, doc, errors);
+    for (int i = 0; i < dr.subsets().size(); i++) {
+      Policy.Subset s = dr.subsets().get(i);
+      checkLevel(s.tls(), s.ports(), "spec.subsets[" + i + "].trafficPolicy", registry, se, dr.host(), file, doc,
+          errors);
+    }
+  }
+
+  private static void checkLevel(Policy.ClientTls tls, List<Policy.PortPolicy> ports, String at, boolean registry,
+      Policy.ServiceEntry se, String host, String file, String doc, List<PolicyError> errors) {
+    checkTls(tls, at + ".tls", registry, se, host, file, doc, errors);
+    for (int i = 0; i < ports.size(); i++) {
+      Policy.PortPolicy p = ports.get(i);
+      String pat = at + ".portLevelSettings[" + i + "]";
+      if (registry) {
+        errors.add(new PolicyError(file, doc, pat, "'" + host + "' is a registry Service, which has one cluster for"
+            + " all its ports; port-level settings apply to ServiceEntry hosts only (yet)"));
+        return;
+      }
+      if (se != null && se.port(p.port()) == null) {
+        errors.add(new PolicyError(file, doc, pat + ".port.number", "port " + p.port() + " is not a port of ServiceEntry/"
+            + se.name() + "; expected one of " + se.ports().stream().map(x -> String.valueOf(x.number()))
+            .toList()));
+      }
+      checkTls(p.tls(), pat + ".tls", registry, se, host, file, doc, errors);
+    }
+  }
+
+  /**
+   * TLS settings apply to ServiceEntry hosts whose endpoints Keelson knows (not resolution NONE, whose connections go
+   * to their original destination): registry Services are reached with mesh mTLS.
+   */
+  private static void checkTls(Policy.ClientTls tls, String at, boolean registry, Policy.ServiceEntry se, String host,
+      String file, String doc, List<PolicyError> errors) {
+    if (tls == null) {
+      return;
+    }
+    if (registry) {
+      errors.add(new PolicyError(file, doc, at, "'" + host + "' is a registry Service,"
+          + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
+    } else if (se != null && tls.simple() && se.resolution() == Policy.Resolution.NONE) {
+      errors.add(new PolicyError(file, doc, at + ".mode", "ServiceEntry/" + se.name()
+          + " has resolution NONE (connections to their original destination), where TLS origination is not supported"
+          + " yet; expected resolution STATIC, DNS or DNS_ROUND_ROBIN"));
+    }
+  }
+}
