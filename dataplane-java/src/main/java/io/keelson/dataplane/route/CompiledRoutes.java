@@ -41,7 +41,7 @@ final class CompiledRoutes {
     scanned = Arrays.copyOf(rest, restCount);
   }
 
-  RouteEntry first(RequestHead head) {
+  RouteEntry first(RequestHead head, io.keelson.dataplane.filter.DynamicMetadata metadata) {
     String path = head.path();
     int limit = Integer.MAX_VALUE;
     if (!exactPaths.isEmpty()) {
@@ -58,7 +58,7 @@ final class CompiledRoutes {
         break;
       }
       RouteEntry route = routes[i];
-      if (route.match().matches(head)) {
+      if (route.match().matches(head, metadata)) {
         return route;
       }
     }
