@@ -467,6 +467,8 @@ final class IstioParser {
         without.add(new Policy.KeyMatch(e.getKey(), sm));
       }
     }
+    headers.forEach(k -> JwtClaimKey.check(m, "headers", k.name())); // @request.auth.claims.*: a JWT claim match
+    without.forEach(k -> JwtClaimKey.check(m, "withoutHeaders", k.name()));
     return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method, false, List.copyOf(without),
         ignoreUriCase, scope);
   }

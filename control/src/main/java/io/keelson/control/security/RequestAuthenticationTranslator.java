@@ -41,7 +41,19 @@ public final class RequestAuthenticationTranslator {
   /** The jwt_authn filter for the workload, or null when no RequestAuthentication selects it. */
   public static HttpFilter httpFilter(String namespace, Map<String, String> labels,
       Collection<RequestAuthentication> all, String rootNamespace) {
-    JwtAuthentication config = config(namespace, labels, all, rootNamespace);
+    return httpFilter(namespace, labels, all, rootNamespace, false);
+  }
+
+  /**
+   * The jwt_authn filter for the workload, or null when no RequestAuthentication selects it.
+   *
+   * @param clearRouteCache every provider clears the route cache once its token verified (istiod does on gateways):
+   *                        the route is chosen again, so VirtualService routes can match the token's claims
+   *                        ({@code @request.auth.claims.*}) and its claim headers
+   */
+  public static HttpFilter httpFilter(String namespace, Map<String, String> labels,
+      Collection<RequestAuthentication> all, String rootNamespace, boolean clearRouteCache) {
+    JwtAuthentication config = config(namespace, labels, all, rootNamespace, clearRouteCache);
     return config == null ? null
         : HttpFilter.newBuilder().setName(FILTER).setTypedConfig(Any.pack(config)).build();
   }
@@ -49,6 +61,12 @@ public final class RequestAuthenticationTranslator {
   /** The filter's config, or null when no RequestAuthentication selects the workload. */
   public static JwtAuthentication config(String namespace, Map<String, String> labels,
       Collection<RequestAuthentication> all, String rootNamespace) {
+    return config(namespace, labels, all, rootNamespace, false);
+  }
+
+  /** The filter's config ({@code clearRouteCache}: as {@link #httpFilter}), or null when no RequestAuthentication selects the workload. */
+  public static JwtAuthentication config(String namespace, Map<String, String> labels,
+      Collection<RequestAuthentication> all, String rootNamespace, boolean clearRouteCache) {
     List<RequestAuthentication> sorted = new ArrayList<>(all);
     sorted.sort(Comparator.comparing(RequestAuthentication::namespace).thenComparing(RequestAuthentication::name));
     Map<String, Authz.JwtRule> byIssuer = new LinkedHashMap<>();
@@ -66,7 +84,7 @@ public final class RequestAuthenticationTranslator {
     int i = 0;
     for (Authz.JwtRule j : byIssuer.values()) {
       String name = "origins-" + i++;
-      b.putProviders(name, provider(j));
+      b.putProviders(name, provider(j).toBuilder().setClearRouteCache(clearRouteCache).build());
       any.addRequirements(JwtRequirement.newBuilder().setProviderName(name));
     }
     any.addRequirements(JwtRequirement.newBuilder().setAllowMissing(com.google.protobuf.Empty.getDefaultInstance()));

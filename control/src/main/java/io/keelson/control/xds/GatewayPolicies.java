@@ -49,7 +49,7 @@ final class GatewayPolicies {
     var authz = state.ofType(Policy.AuthorizationPolicy.class);
     List<HttpFilter> http = new ArrayList<>();
     HttpFilter jwt = RequestAuthenticationTranslator.httpFilter(namespace, labels,
-        state.ofType(Policy.RequestAuthentication.class), ROOT);
+        state.ofType(Policy.RequestAuthentication.class), ROOT, true); // istiod: routes by claims on gateways
     if (jwt != null) {
       http.add(jwt);
     }
@@ -106,10 +106,64 @@ final class GatewayPolicies {
   }
 
   /**
-   * What the gateway's status says about its policies: a CUSTOM provider that is {@code envoyExtAuthzHttp} while it
+   * What the gateway's status says about its policies: routes matching JWT claims where no RequestAuthentication
+   * verifies tokens ({@link #claimRouteWarnings}); a CUSTOM provider that is {@code envoyExtAuthzHttp} while it
    * has tcp_proxy chains, which it cannot check (istiod skips it there; only its HTTP servers ask the authorizer).
    */
   static List<String> warnings(MeshResources translated, PolicySet state, Map<String, String> labels,
+      String namespace, ExtensionProviders providers) {
+    List<String> out = new ArrayList<>(claimRouteWarnings(translated, state, labels, namespace));
+    out.addAll(customWarnings(translated, state, labels, namespace, providers));
+    return List.copyOf(out);
+  }
+
+  /**
+   * VirtualService routes that match JWT claims ({@code @request.auth.claims.*}) on a gateway no RequestAuthentication
+   * selects: no token is verified there, so they never match (as with istiod; a withoutHeaders claim always matches).
+   */
+  static List<String> claimRouteWarnings(MeshResources translated, PolicySet state, Map<String, String> labels,
+      String namespace) {
+    if (RequestAuthenticationTranslator.config(namespace, labels, state.ofType(Policy.RequestAuthentication.class), ROOT)
+        != null) {
+      return List.of();
+    }
+    java.util.Set<String> routes = new java.util.TreeSet<>();
+    List<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> configs = new ArrayList<>(translated.routes());
+    for (Listener l : translated.listeners()) {
+      for (FilterChain c : l.getFilterChainsList()) {
+        for (Filter f : c.getFiltersList()) {
+          if (f.getName().equals(HCM)) {
+            try {
+              HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+              if (hcm.hasRouteConfig()) {
+                configs.add(hcm.getRouteConfig());
+              }
+            } catch (InvalidProtocolBufferException e) {
+              throw new IllegalStateException("GatewayTranslator built an unreadable HttpConnectionManager", e);
+            }
+          }
+        }
+      }
+    }
+    for (var rc : configs) {
+      for (var vh : rc.getVirtualHostsList()) {
+        for (var r : vh.getRoutesList()) {
+          if (r.getMatch().getDynamicMetadataList().stream()
+              .anyMatch(m -> m.getFilter().equals(RouteBuilder.ISTIO_AUTHN))) {
+            routes.add(r.getName().isEmpty() ? vh.getName() : r.getName());
+          }
+        }
+      }
+    }
+    if (routes.isEmpty()) {
+      return List.of();
+    }
+    return List.of("routes " + String.join(", ", routes) + " match JWT claims (@request.auth.claims) but no"
+        + " RequestAuthentication selects this gateway: no token is verified here, so they never match (as with"
+        + " istiod). Add a RequestAuthentication whose selector matches the gateway's labels");
+  }
+
+  private static List<String> customWarnings(MeshResources translated, PolicySet state, Map<String, String> labels,
       String namespace, ExtensionProviders providers) {
     boolean streams = translated.listeners().stream().flatMap(l -> l.getFilterChainsList().stream())
         .flatMap(c -> c.getFiltersList().stream()).anyMatch(f -> f.getName().equals(TCP_PROXY));

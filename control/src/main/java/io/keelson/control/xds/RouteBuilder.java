@@ -14,8 +14,12 @@ import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.type.matcher.v3.ListMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
+import io.keelson.control.policy.JwtClaimKey;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -25,6 +29,8 @@ import java.util.Map;
 
 /** One policy rule to Envoy routes (one per match: a rule's matches are alternatives). Stateless. */
 final class RouteBuilder {
+  /** The metadata namespace Istio's authn filter writes the verified JWT's claims to (request.auth.claims). */
+  static final String ISTIO_AUTHN = "istio_authn";
   private RouteBuilder() {}
 
   /** The route of a host no route document names: all of it to the host's cluster, hashed as its DestinationRule says. */
@@ -106,9 +112,17 @@ final class RouteBuilder {
       b.setCaseSensitive(com.google.protobuf.BoolValue.of(false));
     }
     for (Policy.KeyMatch h : m.headers()) {
+      if (JwtClaimKey.isClaim(h.name())) {
+        b.addDynamicMetadata(claim(h, false));
+        continue;
+      }
       b.addHeaders(HeaderMatcher.newBuilder().setName(h.name()).setStringMatch(string(h.match())));
     }
     for (Policy.KeyMatch h : m.withoutHeaders()) { // istiod: the same matcher, inverted; {} is "not present"
+      if (JwtClaimKey.isClaim(h.name())) {
+        b.addDynamicMetadata(claim(h, true));
+        continue;
+      }
       HeaderMatcher.Builder hm = HeaderMatcher.newBuilder().setName(h.name()).setInvertMatch(true);
       if (h.match() == null) {
         hm.setPresentMatch(true);
@@ -128,6 +142,25 @@ final class RouteBuilder {
       b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(q.name()).setStringMatch(string(q.match())));
     }
     return b.build();
+  }
+
+  /**
+   * istiod's JWT claim match: the verified token's claim in {@code istio_authn} metadata ({@code request.auth.claims},
+   * then the claim's path), which holds every claim as a list of strings, so the value matches one element; {@code {}}
+   * in withoutHeaders: the claim is absent. jwt_authn on a gateway clears the route cache, so routes are chosen again
+   * once the token verified.
+   */
+  static MetadataMatcher claim(Policy.KeyMatch h, boolean invert) {
+    MetadataMatcher.Builder mm = MetadataMatcher.newBuilder().setFilter(ISTIO_AUTHN).setInvert(invert)
+        .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("request.auth.claims"));
+    for (String part : JwtClaimKey.path(h.name())) {
+      mm.addPath(MetadataMatcher.PathSegment.newBuilder().setKey(part));
+    }
+    if (h.match() == null) {
+      return mm.setValue(ValueMatcher.newBuilder().setPresentMatch(true)).build();
+    }
+    return mm.setValue(ValueMatcher.newBuilder().setListMatch(ListMatcher.newBuilder()
+        .setOneOf(ValueMatcher.newBuilder().setStringMatch(string(h.match()))))).build();
   }
 
   private static StringMatcher string(Policy.StringMatch m) {

@@ -285,7 +285,7 @@ public final class XdsServer implements AutoCloseable {
       List<String> warnings = listens ? uncaptured : gw == null ? List.of()
           : GatewayTranslator.warnings(store.current(), gw.registration().labels(), gw.namespace(),
               gw.spiffeId() != null); // servers it gets no chain for, and why
-      if (gw != null) { // CUSTOM policies its TLS/TCP servers cannot enforce (an HTTP provider)
+      if (gw != null) { // claim routes without a RequestAuthentication; CUSTOM policies its TLS/TCP servers cannot enforce
         MeshResources given = resourcesFor(p.nodeId);
         List<String> custom = given == null ? List.of()
             : GatewayPolicies.warnings(given, store.current(), gw.registration().labels(), namespace(p),

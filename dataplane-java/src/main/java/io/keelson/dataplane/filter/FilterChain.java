@@ -2,8 +2,11 @@ package io.keelson.dataplane.filter;
 
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.HttpFilterConfig;
+import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.route.RouteTable;
+import io.keelson.dataplane.route.WeightedPick;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,23 +14,39 @@ import java.util.Map;
 /**
  * A listener's compiled HTTP filters, in config order, with each route's and virtual host's
  * typed_per_filter_config overrides compiled up front (so a request costs one identity lookup).
+ * When a filter clears the route cache ({@link FilterContext#clearRouteCache}), the route is chosen again from the
+ * listener's route table with the headers and dynamic metadata the filters left, and the filters after it run with
+ * the new route's overrides (Envoy's {@code clearRouteCache()}); a request no filter asks it of pays nothing.
  * Immutable; safe to run from any number of threads at once.
  */
 public final class FilterChain {
-  public static final FilterChain EMPTY = new FilterChain(new HttpFilter[0], Map.of(), Map.of());
+  public static final FilterChain EMPTY = new FilterChain(new HttpFilter[0], Map.of(), Map.of(), null);
 
   private final HttpFilter[] filters;
   private final Map<RouteEntry, HttpFilter[]> byRoute;
   private final Map<VirtualHostConfig, HttpFilter[]> byVirtualHost;
+  /** The listener's routes, chosen again from when a filter clears the route cache; null = never chosen again. */
+  private final RouteTable routes;
 
-  private FilterChain(HttpFilter[] filters, Map<RouteEntry, HttpFilter[]> byRoute, Map<VirtualHostConfig, HttpFilter[]> byVirtualHost) {
+  private FilterChain(HttpFilter[] filters, Map<RouteEntry, HttpFilter[]> byRoute, Map<VirtualHostConfig, HttpFilter[]> byVirtualHost,
+      RouteTable routes) {
     this.filters = filters;
     this.byRoute = byRoute;
     this.byVirtualHost = byVirtualHost;
+    this.routes = routes;
   }
 
-  /** Compiles the connection manager's filters; {@link #EMPTY} when it has none. */
+  /** Compiles the connection manager's filters, with its own route table for route re-selection; {@link #EMPTY} when it has none. */
   public static FilterChain compile(HttpConnectionManagerConfig hcm, FilterResources resources) {
+    return compile(hcm, resources, null);
+  }
+
+  /**
+   * Compiles the connection manager's filters; {@link #EMPTY} when it has none.
+   *
+   * @param routes the listener's compiled {@code hcm.routeConfig()} (the one the route stage uses), or null to compile it
+   */
+  public static FilterChain compile(HttpConnectionManagerConfig hcm, FilterResources resources, RouteTable routes) {
     List<HttpFilterConfig> configs = hcm.httpFilters();
     if (configs.isEmpty()) {
       return EMPTY;
@@ -58,7 +77,7 @@ public final class FilterChain {
         }
       }
     }
-    return new FilterChain(defaults, byRoute, byVh);
+    return new FilterChain(defaults, byRoute, byVh, routes != null ? routes : RouteTable.compile(hcm.routeConfig()));
   }
 
   /** {@code base} with the filters that {@code perFilter} (a level inside {@code outer}: a route in its virtual host) overrides. */
@@ -107,36 +126,71 @@ public final class FilterChain {
     return filters.length == 0;
   }
 
-  /** Runs the filters for the request in {@code context} (inputs set, verdict cleared) until one replies locally. */
+  /**
+   * Runs the filters for the request in {@code context} (inputs set, verdict cleared) until one replies locally. When
+   * a filter cleared the route cache and the route changed, {@link FilterContext#rerouted()} says so and the context's
+   * route, virtual host and upstream cluster are the new ones.
+   */
   public void run(FilterContext context) {
-    HttpFilter[] chain = filters;
-    if (chain.length == 0) {
+    if (filters.length == 0) {
       return;
     }
-    if (context.route != null) {
-      HttpFilter[] r = byRoute.get(context.route);
+    runFrom(chainFor(context.route, context.virtualHost), 0, context, this);
+  }
+
+  /** The filters with the overrides of {@code route} (else of {@code vh}; else the defaults). */
+  private HttpFilter[] chainFor(RouteEntry route, VirtualHostConfig vh) {
+    if (route != null) {
+      HttpFilter[] r = byRoute.get(route);
       if (r != null) {
-        chain = r;
-      } else if (context.virtualHost != null) {
-        HttpFilter[] v = byVirtualHost.get(context.virtualHost);
-        chain = v != null ? v : chain;
+        return r;
       }
-    } else if (context.virtualHost != null) {
-      HttpFilter[] v = byVirtualHost.get(context.virtualHost);
-      chain = v != null ? v : chain;
     }
-    runFrom(chain, 0, context);
+    if (vh != null) {
+      HttpFilter[] v = byVirtualHost.get(vh);
+      return v != null ? v : filters;
+    }
+    return filters;
+  }
+
+  /**
+   * Chooses the request's route again (a filter cleared the route cache): virtual host by the authority, then the
+   * first route that matches the headers and dynamic metadata as the filters left them. A changed route gets its own
+   * weighted pick and is recorded in the context. Returns the filters of the (maybe new) route.
+   */
+  private HttpFilter[] reselect(FilterContext c, HttpFilter[] current) {
+    VirtualHostConfig vh = routes.virtualHost(c.head.authority());
+    RouteEntry route = vh == null ? null : routes.route(vh, c.head, c.metadata);
+    if (route == c.route && vh == c.virtualHost) {
+      return current;
+    }
+    RouteAction.WeightedCluster picked = null;
+    if (route != null && route.action() instanceof RouteAction.Forward f) {
+      picked = f.clusters().size() == 1 ? f.clusters().getFirst()
+          : WeightedPick.pick(f, java.util.concurrent.ThreadLocalRandom.current().nextInt(f.totalWeight()));
+    }
+    c.route = route;
+    c.virtualHost = vh;
+    c.upstreamCluster = picked == null ? null : picked.name();
+    c.rerouted(route, vh, picked);
+    return chainFor(route, vh);
   }
 
   /**
    * Runs {@code chain} from {@code from} until a filter replies locally, or asks for an external check: then the
-   * filters after it wait for the check ({@link FilterContext#checkExternally}), kept in the context.
+   * filters after it wait for the check ({@link FilterContext#checkExternally}), kept in the context. After a filter
+   * that cleared the route cache, {@code owner} chooses the route again and the rest runs from the new route's
+   * filters (every route's filters are the listener's, in the same order); a null owner (the filters after an
+   * external check, run once the request is routed and balanced) drops the request.
    */
-  private static void runFrom(HttpFilter[] chain, int from, FilterContext context) {
+  private static void runFrom(HttpFilter[] chain, int from, FilterContext context, FilterChain owner) {
     for (int i = from; i < chain.length; i++) {
       chain[i].onRequest(context);
       if (context.hasLocalReply()) {
         return;
+      }
+      if (context.takeRouteCacheCleared() && owner != null) {
+        chain = owner.reselect(context, chain);
       }
       if (context.externalCheck() != null) {
         if (i + 1 < chain.length) {
@@ -160,7 +214,7 @@ public final class FilterChain {
       return;
     }
     p.restore(context);
-    runFrom(p.rest(), p.from(), context);
+    runFrom(p.rest(), p.from(), context, null);
     context.clearInputs();
   }
 }

@@ -46,6 +46,13 @@ public final class FilterContext {
   private ExternalCheck externalCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
+  /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
+  private boolean routeCacheCleared;
+  /** The chain chose the route again and it changed: the new route, virtual host and weighted cluster (may be null). */
+  private boolean rerouted;
+  private RouteEntry reroutedRoute;
+  private VirtualHostConfig reroutedHost;
+  private io.keelson.dataplane.config.RouteAction.WeightedCluster reroutedCluster;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -100,6 +107,49 @@ public final class FilterContext {
   /** The check the connection must make before acting on this verdict, or null. */
   public ExternalCheck externalCheck() {
     return externalCheck;
+  }
+
+  /**
+   * Asks for the route to be chosen again after this filter (Envoy's {@code clearRouteCache()}: jwt_authn's and
+   * ext_authz's {@code clear_route_cache}): with the headers and dynamic metadata as the filter left them. The filters
+   * after it then run with the new route's per-route configs, and the request goes where the new route says.
+   */
+  public void clearRouteCache() {
+    routeCacheCleared = true;
+  }
+
+  /** Whether a filter asked for the route to be chosen again since the last call; clears the request. */
+  boolean takeRouteCacheCleared() {
+    boolean c = routeCacheCleared;
+    routeCacheCleared = false;
+    return c;
+  }
+
+  /** Records that the route chosen again differs from the one the request came in with. */
+  void rerouted(RouteEntry route, VirtualHostConfig host, io.keelson.dataplane.config.RouteAction.WeightedCluster cluster) {
+    rerouted = true;
+    reroutedRoute = route;
+    reroutedHost = host;
+    reroutedCluster = cluster;
+  }
+
+  /** Whether the filters changed the request's route (then {@link #reroutedRoute()} and the others are the new one). */
+  public boolean rerouted() {
+    return rerouted;
+  }
+
+  /** The route chosen again, or null when none matched then (a 404); meaningful when {@link #rerouted()}. */
+  public RouteEntry reroutedRoute() {
+    return reroutedRoute;
+  }
+
+  public VirtualHostConfig reroutedHost() {
+    return reroutedHost;
+  }
+
+  /** The new route's weighted pick, or null when it does not forward. */
+  public io.keelson.dataplane.config.RouteAction.WeightedCluster reroutedCluster() {
+    return reroutedCluster;
   }
 
   /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
@@ -196,6 +246,11 @@ public final class FilterContext {
     externalCheck = null;
     paused = null;
     metadata = null;
+    routeCacheCleared = false;
+    rerouted = false;
+    reroutedRoute = null;
+    reroutedHost = null;
+    reroutedCluster = null;
   }
 
   /** Copies the verdict (not the inputs) of {@code other}, taking its end hook. */

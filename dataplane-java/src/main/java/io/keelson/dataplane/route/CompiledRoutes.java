@@ -51,10 +51,10 @@ final class CompiledRoutes {
     connects = Arrays.copyOf(connectList, connectCount);
   }
 
-  RouteEntry first(RequestHead head) {
+  RouteEntry first(RequestHead head, io.keelson.dataplane.filter.DynamicMetadata metadata) {
     if (RequestMatcher.isConnect(head)) {
       for (int i : connects) {
-        if (routes[i].match().matches(head)) {
+        if (routes[i].match().matches(head, metadata)) {
           return routes[i];
         }
       }
@@ -76,7 +76,7 @@ final class CompiledRoutes {
         break;
       }
       RouteEntry route = routes[i];
-      if (route.match().matches(head)) {
+      if (route.match().matches(head, metadata)) {
         return route;
       }
     }

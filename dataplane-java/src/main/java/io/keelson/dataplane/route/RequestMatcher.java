@@ -4,18 +4,24 @@ import java.util.List;
 
 /**
  * A compiled Envoy RouteMatch: a path matcher, then every header matcher, then every query
- * parameter matcher (all must match). Immutable and thread-safe; {@link #matches} allocates nothing
- * (see {@link HeaderMatch} and {@link QueryMatch} for the two rare exceptions).
+ * parameter matcher, then every dynamic metadata matcher (all must match). Immutable and thread-safe;
+ * {@link #matches} allocates nothing (see {@link HeaderMatch} and {@link QueryMatch} for the two rare exceptions).
  */
 public final class RequestMatcher implements RouteMatch {
   private final PathMatch path;
   private final HeaderMatch[] headers;
   private final QueryMatch[] queries;
+  private final MetadataMatch[] metadata;
 
   public RequestMatcher(PathMatch path, List<HeaderMatch> headers, List<QueryMatch> queries) {
+    this(path, headers, queries, List.of());
+  }
+
+  public RequestMatcher(PathMatch path, List<HeaderMatch> headers, List<QueryMatch> queries, List<MetadataMatch> metadata) {
     this.path = path;
     this.headers = headers.toArray(new HeaderMatch[0]);
     this.queries = queries.toArray(new QueryMatch[0]);
+    this.metadata = metadata.toArray(new MetadataMatch[0]);
   }
 
   /** Only a path matcher. */
@@ -25,6 +31,11 @@ public final class RequestMatcher implements RouteMatch {
 
   @Override
   public boolean matches(RequestHead head) {
+    return matches(head, null);
+  }
+
+  @Override
+  public boolean matches(RequestHead head, io.keelson.dataplane.filter.DynamicMetadata dynamicMetadata) {
     if (path == PathMatch.Connect.INSTANCE ? !isConnect(head) : !path.matches(head.path())) {
       return false;
     }
@@ -35,6 +46,11 @@ public final class RequestMatcher implements RouteMatch {
     }
     for (QueryMatch q : queries) {
       if (!q.matches(head)) {
+        return false;
+      }
+    }
+    for (MetadataMatch m : metadata) {
+      if (!m.matches(dynamicMetadata)) {
         return false;
       }
     }
@@ -57,7 +73,7 @@ public final class RequestMatcher implements RouteMatch {
   }
 
   boolean hasNoHeaderOrQueryMatchers() {
-    return headers.length == 0 && queries.length == 0;
+    return headers.length == 0 && queries.length == 0 && metadata.length == 0;
   }
 
   public PathMatch pathMatch() {
@@ -72,8 +88,13 @@ public final class RequestMatcher implements RouteMatch {
     return List.of(queries);
   }
 
+  public List<MetadataMatch> metadata() {
+    return List.of(metadata);
+  }
+
   @Override
   public String toString() {
-    return "RequestMatcher[" + path + ", headers=" + List.of(headers) + ", query=" + List.of(queries) + "]";
+    return "RequestMatcher[" + path + ", headers=" + List.of(headers) + ", query=" + List.of(queries)
+        + (metadata.length == 0 ? "" : ", dynamic_metadata=" + List.of(metadata)) + "]";
   }
 }

@@ -114,15 +114,23 @@ public final class RouteTable {
 
   /** The first route of {@code vh} (in config order) that matches, or null. */
   public RouteEntry route(VirtualHostConfig vh, RequestHead head) {
+    return route(vh, head, null);
+  }
+
+  /**
+   * The first route of {@code vh} that matches with the dynamic metadata the filters left ({@code dynamic_metadata}
+   * matchers read it; null = none yet, as when routes are first chosen), or null.
+   */
+  public RouteEntry route(VirtualHostConfig vh, RequestHead head, io.keelson.dataplane.filter.DynamicMetadata metadata) {
     CompiledRoutes routesOfHost = compiled.get(vh);
     if (routesOfHost != null) {
-      return routesOfHost.first(head);
+      return routesOfHost.first(head, metadata);
     }
     // A virtual host from another table: plain first match.
     List<RouteEntry> routes = vh.routes();
     for (int i = 0, n = routes.size(); i < n; i++) {
       RouteEntry route = routes.get(i);
-      if (route.match().matches(head)) {
+      if (route.match().matches(head, metadata)) {
         return route;
       }
     }

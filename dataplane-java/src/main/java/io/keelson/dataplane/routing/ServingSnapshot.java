@@ -73,8 +73,9 @@ public final class ServingSnapshot {
     Map<String, ServingListener> listeners = new HashMap<>();
     for (ListenerConfig l : config.listeners().stream().flatMap(x -> x.withChains().stream()).toList()) {
       if (l.http() != null) { // a chain selected by destination is served under its own name
-        listeners.put(l.name(), new ServingListener(l, RouteTable.compile(l.http().routeConfig()), stats.http(l.http().statPrefix()),
-            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()))));
+        RouteTable routes = RouteTable.compile(l.http().routeConfig());
+        listeners.put(l.name(), new ServingListener(l, routes, stats.http(l.http().statPrefix()),
+            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()), routes)));
       }
     }
     return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters), Map.copyOf(warming));

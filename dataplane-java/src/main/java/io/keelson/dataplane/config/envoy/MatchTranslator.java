@@ -3,8 +3,11 @@ package io.keelson.dataplane.config.envoy;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.keelson.dataplane.route.HeaderMatch;
+import io.keelson.dataplane.route.MetadataMatch;
 import io.keelson.dataplane.route.PathMatch;
 import io.keelson.dataplane.route.QueryMatch;
 import io.keelson.dataplane.route.RequestMatcher;
@@ -13,7 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** Compiles an Envoy RouteMatch (path, headers, query parameters) into a {@link RequestMatcher}. Used by one thread. */
+/**
+ * Compiles an Envoy RouteMatch (path, headers, query parameters, dynamic metadata) into a {@link RequestMatcher}. Used
+ * by one thread.
+ */
 public final class MatchTranslator {
   private final Problems problems;
 
@@ -69,10 +75,18 @@ public final class MatchTranslator {
         queries.add(q);
       }
     }
-    if (pathMatch == null || headers.size() != m.getHeadersCount() + (m.hasGrpc() ? 1 : 0) || queries.size() != m.getQueryParametersCount()) {
+    List<MetadataMatch> metadata = new ArrayList<>();
+    for (int i = 0; i < m.getDynamicMetadataCount(); i++) {
+      MetadataMatch d = metadata(m.getDynamicMetadata(i), path + ".dynamic_metadata[" + i + "]");
+      if (d != null) {
+        metadata.add(d);
+      }
+    }
+    if (pathMatch == null || headers.size() != m.getHeadersCount() + (m.hasGrpc() ? 1 : 0) || queries.size() != m.getQueryParametersCount()
+        || metadata.size() != m.getDynamicMetadataCount()) {
       return null;
     }
-    return new RequestMatcher(pathMatch, headers, queries);
+    return new RequestMatcher(pathMatch, headers, queries, metadata);
   }
 
   HeaderMatch header(HeaderMatcher h, String path) {
@@ -112,6 +126,65 @@ public final class MatchTranslator {
           default -> null; // range_match: reported by SupportedFields
         };
     return value == null ? null : HeaderMatch.value(name, value, invert, missingAsEmpty);
+  }
+
+  /**
+   * Envoy's MetadataMatcher on the request's dynamic metadata (a route chosen again after jwt_authn's
+   * {@code clear_route_cache} reads the verified token's claims), or null after reporting what is wrong.
+   */
+  private MetadataMatch metadata(MetadataMatcher m, String path) {
+    boolean ok = true;
+    if (m.getFilter().isEmpty()) {
+      problems.error(path + ".filter", "a filter namespace is required, e.g. istio_authn or envoy.filters.http.jwt_authn");
+      ok = false;
+    }
+    if (m.getPathCount() == 0) {
+      problems.error(path + ".path", "at least one key is required");
+      ok = false;
+    }
+    String[] keys = new String[m.getPathCount()];
+    for (int i = 0; i < keys.length; i++) {
+      if (!m.getPath(i).hasKey() || m.getPath(i).getKey().isEmpty()) {
+        problems.error(path + ".path[" + i + "].key", "a key is required");
+        ok = false;
+      }
+      keys[i] = m.getPath(i).getKey();
+    }
+    if (!m.hasValue()) {
+      problems.error(path + ".value", "a value matcher is required");
+      return null;
+    }
+    MetadataMatch.Value value = metadataValue(m.getValue(), path + ".value", true);
+    return ok && value != null ? new MetadataMatch(m.getFilter(), keys, value, m.getInvert()) : null;
+  }
+
+  private MetadataMatch.Value metadataValue(ValueMatcher v, String path, boolean listOk) {
+    return switch (v.getMatchPatternCase()) {
+      case STRING_MATCH -> {
+        ValueMatch s = string(v.getStringMatch(), path + ".string_match");
+        yield s == null ? null : new MetadataMatch.StringValue(s);
+      }
+      case BOOL_MATCH -> new MetadataMatch.BoolValue(v.getBoolMatch());
+      case PRESENT_MATCH -> new MetadataMatch.Present(v.getPresentMatch());
+      case LIST_MATCH -> {
+        if (!listOk) {
+          problems.error(path + ".list_match", "a list match inside a list match is not supported");
+          yield null;
+        }
+        if (!v.getListMatch().hasOneOf()) {
+          problems.error(path + ".list_match.one_of", "one_of is required");
+          yield null;
+        }
+        MetadataMatch.Value element = metadataValue(v.getListMatch().getOneOf(), path + ".list_match.one_of", false);
+        yield element == null ? null : new MetadataMatch.OneOf(element);
+      }
+      default -> {
+        problems.error(path, (v.getMatchPatternCase() == ValueMatcher.MatchPatternCase.MATCHPATTERN_NOT_SET ? "a match is required"
+            : v.getMatchPatternCase().name().toLowerCase(java.util.Locale.ROOT) + " is not supported")
+            + "; expected one of string_match, bool_match, present_match, list_match (one_of)");
+        yield null;
+      }
+    };
   }
 
   QueryMatch query(QueryParameterMatcher q, String path) {

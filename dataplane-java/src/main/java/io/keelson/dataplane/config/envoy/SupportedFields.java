@@ -276,7 +276,7 @@ final class SupportedFields {
         .ignore("stat_prefix", SAFE);
     rules(RouteMatch.getDescriptor(),
         "prefix", "path", "safe_regex", "path_separated_prefix", "connect_matcher", "case_sensitive", "headers",
-        "query_parameters", "grpc");
+        "query_parameters", "grpc", "dynamic_metadata");
     rules(RouteMatch.GrpcRouteMatchOptions.getDescriptor());
     rules(RouteMatch.ConnectMatcher.getDescriptor());
     rules(HeaderMatcher.getDescriptor(),
@@ -456,7 +456,7 @@ final class SupportedFields {
             "allowed_headers", "disallowed_headers", "filter_enabled_metadata")
         .ignore("transport_api_version", SAFE)
         .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.ext_authz.ok/denied/error/failure_mode_allowed/disabled")
-        .ignore("clear_route_cache", "ignored: routes are chosen before the filters run")
+        .ignore("clear_route_cache", "ignored: the check answers after the request was routed (routes are chosen again only after filters before ext_authz, e.g. jwt_authn's clear_route_cache)")
         .ignore("include_peer_certificate", "ignored: the http_service check carries no peer certificate")
         .ignore("include_tls_session", "ignored: the http_service check carries no TLS session")
         .ignore("charge_cluster_response_stats", "ignored: the authorization cluster's response stats are always charged")
@@ -550,14 +550,13 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.getDescriptor(),
             "issuer", "audiences", "require_expiration", "remote_jwks", "local_jwks", "forward", "from_headers",
             "from_params", "from_cookies", "forward_payload_header", "payload_in_metadata", "clock_skew_seconds",
-            "claim_to_headers")
+            "claim_to_headers", "clear_route_cache")
         .reject("subjects", "subject matching is not supported; use an RBAC policy on the request principal")
         .reject("max_lifetime", "not supported")
         .reject("pad_forward_payload_header", "not supported; the payload is forwarded as sent (base64url, unpadded)")
         .reject("normalize_payload_in_metadata", "not supported")
         .reject("header_in_metadata", "not supported; use payload_in_metadata")
         .reject("failed_status_in_metadata", "not supported")
-        .reject("clear_route_cache", "not supported: routes are chosen before the filters run")
         .ignore("jwt_cache_config", "ignored: verified signatures are always cached per provider (4096 tokens)");
     rules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader.getDescriptor(), "header_name",
         "claim_name");

@@ -240,7 +240,7 @@ public final class JwtAuthnFactory implements HttpFilterFactory {
     }
     return new Provider(name, p.getIssuer().isEmpty() ? null : p.getIssuer(), audiences, local, remote,
         List.copyOf(headers), params, p.getForward(), payloadHeader, inMetadata, skew, p.getRequireExpiration(),
-        new VerifiedTokens(), cookies, List.copyOf(claimHeaders));
+        new VerifiedTokens(), cookies, List.copyOf(claimHeaders), p.getClearRouteCache());
   }
 
   private static Requirement requirement(JwtRequirement r, String path, Map<String, Integer> providers, ConfigErrors e) {

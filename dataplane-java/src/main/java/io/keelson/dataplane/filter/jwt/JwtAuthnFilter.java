@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
  * answers 401 (403 for audiences) with Envoy's message and {@code www-authenticate: Bearer
  * realm="<url>"} (plus {@code , error="invalid_token"} unless the token is missing); success leaves
  * the verified tokens as dynamic metadata for RBAC, removes the token header unless {@code forward},
- * and adds {@code forward_payload_header}. Signature checks run inline (a few tens of microseconds);
+ * and adds {@code forward_payload_header}; a provider with {@code clear_route_cache} whose token verified and left
+ * metadata ({@code payload_in_metadata}) or a claim header has the route chosen again (as Envoy), so routes can match
+ * on the claims ({@code dynamic_metadata}) or on claim headers. Signature checks run inline (a few tens of microseconds);
  * remote keys are only read here, fetched by {@link RemoteJwks}. Thread-safe: per-request state is
  * local to the call.
  */
@@ -28,6 +30,8 @@ final class JwtAuthnFilter implements HttpFilter {
 
   /** Every provider's claim_to_headers header names, once each: removed from every request as received. */
   private final String[] claimHeaders;
+  /** A provider clears the route cache: routes may match on claim headers, so a client's own must not route either. */
+  private final boolean clearsRouteCache;
 
   JwtAuthnFilter(JwtAuthnConfig config, Clock clock, LongAdder allowed, LongAdder denied) {
     this.config = config;
@@ -41,6 +45,11 @@ final class JwtAuthnFilter implements HttpFilter {
       }
     }
     this.claimHeaders = names.toArray(new String[0]);
+    boolean clears = false;
+    for (Provider p : config.providers()) {
+      clears |= p.clearRouteCache();
+    }
+    this.clearsRouteCache = clears;
   }
 
   @Override
@@ -48,6 +57,9 @@ final class JwtAuthnFilter implements HttpFilter {
     if (claimHeaders.length > 0) {
       // A client's own header of a claim's name never passes as the claim: not without a token, not with another
       // provider's token, not on a path without a requirement (as istiod strips them). Claims add theirs below.
+      if (clearsRouteCache && sentAny(context.head)) {
+        context.clearRouteCache(); // the route was chosen by a client's claim header: choose it without that header
+      }
       context.head = new HeaderOverlay(context.head, claimHeaders, new String[claimHeaders.length]);
       context.mutateRequestHeaders(new HeaderMutations(List.of(), List.of(claimHeaders)));
     }
@@ -79,7 +91,10 @@ final class JwtAuthnFilter implements HttpFilter {
     List<HeaderMutations.HeaderValue> add = new ArrayList<>(0);
     List<String> remove = new ArrayList<>(java.util.Arrays.asList(claimHeaders));
     String[] claimValues = claimHeaders.length == 0 ? null : new String[claimHeaders.length];
+    boolean clearRouteCache = false;
     for (Attempt.Verified v : attempt.verified) {
+      Provider p = v.provider();
+      clearRouteCache |= p.clearRouteCache() && (p.payloadInMetadata() != null || !p.claimHeaders().isEmpty());
       if (!v.provider().forward() && v.fromHeader() != null) {
         remove.add(v.fromHeader());
       }
@@ -101,6 +116,18 @@ final class JwtAuthnFilter implements HttpFilter {
     if (!add.isEmpty() || !remove.isEmpty()) {
       context.mutateRequestHeaders(new HeaderMutations(add, remove));
     }
+    if (clearRouteCache) {
+      context.clearRouteCache();
+    }
+  }
+
+  private boolean sentAny(RequestHead head) {
+    for (String h : claimHeaders) {
+      if (head.header(h) != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static int indexOf(String[] names, String name) {

@@ -16,11 +16,13 @@ import java.util.List;
  * @param payloadInMetadata  key of the payload under {@code envoy.filters.http.jwt_authn} metadata, or null
  * @param cookies            {@code from_cookies}: cookie names carrying the token, looked at after headers and params
  * @param claimHeaders       {@code claim_to_headers}: request headers set from the verified token's claims
+ * @param clearRouteCache    {@code clear_route_cache}: once its token verified and left metadata or claim headers, the
+ *                           request's route is chosen again (claim-based routing)
  */
 record Provider(String name, String issuer, List<String> audiences, List<Jwk> localKeys, RemoteJwks remote,
     List<Location> headers, List<String> params, boolean forward, String payloadHeader, String payloadInMetadata,
     long clockSkewSeconds, boolean requireExpiration, VerifiedTokens verified, List<String> cookies,
-    List<ClaimHeader> claimHeaders) {
+    List<ClaimHeader> claimHeaders, boolean clearRouteCache) {
 
   /** A header carrying the token after {@code prefix} (e.g. {@code Bearer }); empty prefix = the whole value. */
   record Location(String header, String prefix) {}
