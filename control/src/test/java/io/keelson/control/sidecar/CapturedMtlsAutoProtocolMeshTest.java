@@ -179,8 +179,6 @@ class CapturedMtlsAutoProtocolMeshTest {
     Result admin = appCurl("reviews", "-i", "http://reviews:9080/admin/users");
     assertThat(admin.out()).as("the DENY on the path, by the server sidecar's HTTP RBAC: " + admin.out())
         .startsWith("HTTP/1.1 403").doesNotContain("path=/admin");
-    assertThat(m.stat(m.server(0), "tls_inspector.alpn_found")).as("the server sidecar read the ALPN").isPositive();
-    assertThat(m.stat(m.server(0), "http_inspector.http11_found")).as("STRICT: no plaintext inspected").isLessThanOrEqualTo(0);
 
     // TCP, server first: the client sidecar's detection times out (mesh config), the TCP chain over mTLS (ALPN istio).
     Result raw = rawClient(DB_VIP, 7070);
@@ -190,6 +188,8 @@ class CapturedMtlsAutoProtocolMeshTest {
     assertThat(m.statSum(m.server(1), "downstream_pre_cx_timeout")).as("the TLS ClientHello decides at once").isZero();
     assertThat(m.stat(m.server(1), "tls_inspector.alpn_found")).isPositive();
     assertThat(m.statSum(m.client, "cluster.db.ssl.handshake")).as("mTLS to db").isPositive();
+    assertThat(m.stat(m.server(0), "tls_inspector.alpn_found")).as("the server sidecar read the ALPN").isPositive();
+    assertThat(m.stat(m.server(0), "http_inspector.http11_found")).as("STRICT: no plaintext inspected").isLessThanOrEqualTo(0);
 
     // Plaintext from outside the mesh (root in the client namespace is not captured): STRICT has no chain for it.
     Result stranger = run(in(m.client, "curl", "-s", "--max-time", "5", "http://" + CapturedMesh.serverAddress(0)
@@ -260,7 +260,8 @@ class CapturedMtlsAutoProtocolMeshTest {
     m.awaitOutput(m.client, "0.0.0.0_7070::0.0.0.0:7070", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
     for (int k = 0; k < 2; k++) {
-      m.awaitOutput(m.server(k), "virtualInbound", 120, "curl", "-s", "http://127.0.0.1:9901/config_dump");
+      // virtualInbound with the identity's chains (an earlier push may not have the identity yet).
+      m.awaitOutput(m.server(k), "istio-http/1.1", 120, "curl", "-s", "http://127.0.0.1:9901/config_dump");
     }
   }
 
