@@ -41,7 +41,7 @@ final class ControlCommand {
         --protocol-detection-timeout D  Istio's meshConfig.protocolDetectionTimeout: how long captured sidecars
                            wait for a client's first bytes on a port with no declared protocol before relaying it as
                            TCP (default 0s: for ever, as Istio; a server-first protocol such as MySQL or SMTP must then
-                           be declared TCP). e.g. 100ms, 5s
+                           be declared TCP). e.g. 100ms, 5s; overrides protocolDetectionTimeout in --mesh-config
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -80,7 +80,8 @@ final class ControlCommand {
                            timeout, pathPrefix, failOpen, statusOnError, includeRequestHeadersInCheck,
                            includeAdditionalHeadersInCheck, headersToUpstreamOnAllow, headersToDownstreamOnDeny) and
                            envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
-                           registry Service name (its workloads) or a host name or IP address (with port)
+                           registry Service name (its workloads) or a host name or IP address (with port); and
+                           protocolDetectionTimeout (a Go duration: 0s, 100ms, 1s; --protocol-detection-timeout wins)
       """;
 
   private ControlCommand() {}
@@ -119,7 +120,11 @@ final class ControlCommand {
     }
     if (a.has("--mesh-config")) {
       try {
-        o = o.withExtensionProviders(io.keelson.control.security.ExtensionProviders.read(path(a, "--mesh-config")));
+        io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
+        o = o.withExtensionProviders(mesh.extensionProviders());
+        if (mesh.protocolDetectionTimeout() != null) {
+          o = o.withProtocolDetectionTimeout(mesh.protocolDetectionTimeout()); // the flag, below, overrides it
+        }
       } catch (IllegalArgumentException e) {
         System.err.println("keelson control: " + e.getMessage());
         return 2;

@@ -127,13 +127,16 @@ final class ServiceEntryParser {
     return ports;
   }
 
-  /** {@code protocol} (Istio's names, case-insensitive), else the name's prefix, else HTTP. */
+  /**
+   * {@code protocol} (Istio's names, case-insensitive), else the name's prefix, else AUTO (as istiod: a port with no
+   * protocol is detected on sidecars, HTTP by its first bytes, else TCP; routed as HTTP elsewhere).
+   */
   private static Policy.Protocol protocol(Fields p, String name) {
     String written = p.string("protocol", false);
     if (written == null) {
       String prefix = name == null ? "" : Policy.Protocol.portNamePrefix(name);
       Policy.Protocol byName = lookup(prefix);
-      return byName == null ? Policy.Protocol.HTTP : byName;
+      return byName == null ? Policy.Protocol.AUTO : byName;
     }
     Policy.Protocol found = lookup(written);
     if (found == null) {

@@ -62,13 +62,14 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
     Map<String, ExtAuthzProvider> out = new LinkedHashMap<>();
     if (root != null && !root.isMissingNode() && !root.isNull()) {
       if (!root.isObject()) {
-        throw new IllegalArgumentException(source + ": expected Istio meshConfig, a mapping with extensionProviders");
+        throw new IllegalArgumentException(source + ": expected Istio meshConfig, a mapping with extensionProviders"
+            + " and/or protocolDetectionTimeout");
       }
       for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
         String f = it.next();
-        if (!f.equals("extensionProviders")) {
-          errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders (the other"
-              + " meshConfig settings are bin/keelson control flags)");
+        if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout")) {
+          errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders or"
+              + " protocolDetectionTimeout (the other meshConfig settings are bin/keelson control flags)");
         }
       }
       JsonNode list = root.path("extensionProviders");

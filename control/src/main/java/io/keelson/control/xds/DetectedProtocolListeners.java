@@ -17,7 +17,8 @@ import java.util.Map;
  * {@code application_protocols} {@link #HTTP_PROTOCOLS}, a tcp_proxy chain with the same destination match takes
  * everything else. Outbound ({@code 0.0.0.0_<port>}): per AUTO service with a VIP, an HTTP chain and a tcp_proxy chain
  * to its cluster matching the VIP; for any other address the port's HTTP chain (Host routing) and the passthrough.
- * Inbound (virtualInbound): the app port's plaintext HTTP chain and a tcp_proxy chain to the app. How long the sidecar
+ * Inbound (virtualInbound): the app port's plaintext HTTP chain and a tcp_proxy chain to the app; with an identity,
+ * mTLS chains selected by the ALPN the client sidecar offers ({@link #inboundWithIdentity}). How long the sidecar
  * waits for a client's first bytes is Istio's meshConfig {@code protocolDetectionTimeout}
  * ({@code bin/keelson control --protocol-detection-timeout}), sent as {@code listener_filters_timeout} with
  * {@code continue_on_listener_filters_timeout}: by default 0s, waiting for ever, as Istio, so a client that pauses
@@ -73,10 +74,28 @@ final class DetectedProtocolListeners {
   }
 
   /**
+   * {@code detecting} (from {@link #outbound}) for a port only ServiceEntry host {@code host} has, with no declared
+   * protocol: what is not HTTP goes to the host's cluster (as on its TCP port) instead of where the app sent it.
+   */
+  static Listener withEntryTcp(Listener detecting, PolicySet state, ClusterNames names, int port, String host) {
+    Listener.Builder l = detecting.toBuilder().clearFilterChains();
+    for (FilterChain c : detecting.getFilterChainsList()) {
+      if (c.getName().equals(CapturedListeners.PASSTHROUGH_CHAIN)) {
+        String prefix = ClusterNames.serviceEntryCluster(port, null, host);
+        l.addFilterChains(FilterChain.newBuilder().setName(prefix)
+            .addFilters(StreamListeners.tcpProxy(prefix, List.of(), host, names)));
+      } else {
+        l.addFilterChains(c);
+      }
+    }
+    return l.build();
+  }
+
+  /**
    * {@code virtualInbound} for an AUTO app port whose chains are plaintext only (mTLS DISABLE: a sidecar without an
    * identity): the app port's HTTP chain (named {@code cluster}) matching HTTP, then a tcp_proxy chain to
-   * {@code cluster} (the app) with the same destination port; the other chains as they are. With mTLS the app's chains
-   * terminate TLS and stay HTTP (chains selected by ALPN inside mesh mTLS are not built yet).
+   * {@code cluster} (the app) with the same destination port; the other chains as they are. A sidecar with an
+   * identity gets {@link #inboundWithIdentity} instead.
    */
   static Listener inbound(Listener virtualInbound, String cluster, java.time.Duration timeout) {
     Listener.Builder l = detecting(virtualInbound.toBuilder().clearFilterChains(), timeout);
@@ -89,6 +108,59 @@ final class DetectedProtocolListeners {
           .setFilterChainMatch(c.getFilterChainMatch().toBuilder().addAllApplicationProtocols(HTTP_PROTOCOLS)));
       l.addFilterChains(FilterChain.newBuilder().setName(cluster + "|tcp").setFilterChainMatch(c.getFilterChainMatch())
           .addAllFilters(MeshMtls.tcpTo(cluster, cluster, List.of())));
+    }
+    return l.build();
+  }
+
+  /**
+   * {@code virtualInbound} for an AUTO app port of a sidecar with an identity, in istiod's shape
+   * ({@code filterchain_options.go}): the app port's chains replaced by, under STRICT, an mTLS HTTP chain (named
+   * {@code cluster}) matching {@code transport_protocol: tls} and the ALPN {@link MeshMtls#ALPN_ISTIO_HTTP} (what a
+   * client sidecar offers for HTTP) and an mTLS TCP chain ({@code cluster|tcp}) for the rest over mTLS; under
+   * PERMISSIVE also a plaintext HTTP chain ({@code raw_buffer} and what the http_inspector detects,
+   * {@code cluster|plaintext}) and a plaintext TCP chain ({@code cluster|plaintext|tcp}); under DISABLE only the
+   * plaintext pair. The HTTP chains run {@code httpFilters} (JWT, CUSTOM, RBAC, XFCC), the TCP chains
+   * {@code tcpFilters} (network CUSTOM and RBAC, then tcp_proxy to the app), as on a declared port of each protocol.
+   * The listener gets the TLS inspector (it reads the ClientHello's ALPN) and the http_inspector.
+   */
+  static Listener inboundWithIdentity(Listener virtualInbound, String cluster, io.keelson.control.policy.Authz.MtlsMode mode,
+      List<io.envoyproxy.envoy.config.listener.v3.Filter> httpFilters,
+      List<io.envoyproxy.envoy.config.listener.v3.Filter> tcpFilters, java.time.Duration timeout) {
+    boolean mtls = mode != io.keelson.control.policy.Authz.MtlsMode.DISABLE;
+    boolean plaintext = mode != io.keelson.control.policy.Authz.MtlsMode.STRICT;
+    Listener.Builder l = virtualInbound.toBuilder().clearFilterChains();
+    if (mtls && l.getListenerFiltersList().stream().noneMatch(f -> f.getName().equals(MeshMtls.tlsInspector().getName()))) {
+      l.addListenerFilters(MeshMtls.tlsInspector());
+    }
+    detecting(l, timeout);
+    String raw = mtls ? "raw_buffer" : ""; // what the TLS inspector reports for plaintext; no inspector, none
+    boolean replaced = false;
+    for (FilterChain c : virtualInbound.getFilterChainsList()) {
+      if (!c.getName().equals(cluster)) {
+        l.addFilterChains(c);
+        continue;
+      }
+      if (replaced) {
+        continue; // PERMISSIVE's second (plaintext) chain of the app port: replaced with the first
+      }
+      replaced = true;
+      FilterChainMatch port = FilterChainMatch.newBuilder().setDestinationPort(c.getFilterChainMatch().getDestinationPort())
+          .build();
+      if (mtls) {
+        l.addFilterChains(FilterChain.newBuilder().setName(cluster)
+            .setFilterChainMatch(port.toBuilder().setTransportProtocol("tls").addAllApplicationProtocols(MeshMtls.ALPN_ISTIO_HTTP))
+            .setTransportSocket(MeshMtls.downstream(true)).addAllFilters(httpFilters));
+        l.addFilterChains(FilterChain.newBuilder().setName(cluster + "|tcp")
+            .setFilterChainMatch(port.toBuilder().setTransportProtocol("tls"))
+            .setTransportSocket(MeshMtls.downstream(false)).addAllFilters(tcpFilters));
+      }
+      if (plaintext) {
+        l.addFilterChains(FilterChain.newBuilder().setName(cluster + (mtls ? "|plaintext" : ""))
+            .setFilterChainMatch(port.toBuilder().setTransportProtocol(raw).addAllApplicationProtocols(HTTP_PROTOCOLS))
+            .addAllFilters(httpFilters));
+        l.addFilterChains(FilterChain.newBuilder().setName(cluster + (mtls ? "|plaintext|tcp" : "|tcp"))
+            .setFilterChainMatch(port.toBuilder().setTransportProtocol(raw)).addAllFilters(tcpFilters));
+      }
     }
     return l.build();
   }

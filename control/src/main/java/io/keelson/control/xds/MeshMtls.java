@@ -52,6 +52,14 @@ public final class MeshMtls {
 
   /** istiod's ALPN for an in-mesh HTTP/2 cluster ({@code ALPNInMeshH2}): the destination sidecar picks h2. */
   static final java.util.List<String> ALPN_IN_MESH_H2 = java.util.List.of("istio", "h2");
+  /**
+   * istiod's ALPN for any other in-mesh cluster ({@code ALPNInMesh}): what its tcp_proxy connections offer; its HTTP
+   * connections offer {@code istio-http/1.1} first (the data plane's equivalent of istiod's istio.alpn filter, see
+   * the data plane's ClientTls), so the destination sidecar of a port with no declared protocol picks its HTTP chain.
+   */
+  static final java.util.List<String> ALPN_IN_MESH = java.util.List.of("istio");
+  /** What the istio.alpn filter offers for HTTP over mesh mTLS: the inbound HTTP chain of an auto port matches it. */
+  static final java.util.List<String> ALPN_ISTIO_HTTP = java.util.List.of("istio-http/1.0", "istio-http/1.1", "istio-h2");
   /** istiod's ALPN on an inbound HTTP chain ({@code ALPNHttp}): HTTP/2 for callers that offer it. */
   static final java.util.List<String> ALPN_HTTP = java.util.List.of("h2", "http/1.1");
 
@@ -60,7 +68,7 @@ public final class MeshMtls {
     return upstream(spiffeIds, false);
   }
 
-  /** As {@link #upstream(Collection)}; an HTTP/2 cluster ({@code http2}) offers {@code h2} by ALPN. */
+  /** As {@link #upstream(Collection)}; an HTTP/2 cluster ({@code http2}) offers {@code h2} by ALPN, others {@code istio}. */
   static TransportSocket upstream(Collection<String> spiffeIds, boolean http2) {
     CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
     spiffeIds.stream().sorted().distinct().forEach(id -> sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
@@ -70,9 +78,7 @@ public final class MeshMtls {
         .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
             .setDefaultValidationContext(sans)
             .setValidationContextSdsSecretConfig(secret(ROOT_CA)));
-    if (http2) {
-      common.addAllAlpnProtocols(ALPN_IN_MESH_H2);
-    }
+    common.addAllAlpnProtocols(http2 ? ALPN_IN_MESH_H2 : ALPN_IN_MESH);
     UpstreamTlsContext u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common).build();
     return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(u)).build();
   }

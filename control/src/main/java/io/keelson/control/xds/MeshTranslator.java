@@ -232,10 +232,15 @@ public final class MeshTranslator {
               || GrpcWebBuilder.anyEntryOn(entries.values(), port));
           Listener portListener = StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
               state, at, port, tcp, vips);
-          if (DetectedProtocolListeners.anyAuto(http, port)) { // no declared protocol: HTTP detected, else TCP
+          List<String> autoHosts = ServiceEntryTranslator.autoHosts(names, port);
+          if (DetectedProtocolListeners.anyAuto(http, port) || !autoHosts.isEmpty()) {
+            // No declared protocol: HTTP detected, else TCP (a lone entry host's port: to its cluster).
             portListener = DetectedProtocolListeners.outbound(portListener, state, at, port,
                 http.stream().filter(svc -> svc.protocol(port) == Policy.Protocol.AUTO).toList(), vips,
                 protocolDetectionTimeout);
+            if (http.isEmpty() && tcp.isEmpty() && autoHosts.size() == 1) {
+              portListener = DetectedProtocolListeners.withEntryTcp(portListener, state, at, port, autoHosts.getFirst());
+            }
           }
           listeners.add(portListener);
           List<VirtualHost> hosts = new ArrayList<>();
@@ -275,7 +280,7 @@ public final class MeshTranslator {
     var custom = custom(state, self, extAuthz);
     MeshResources r;
     if (self.capture() != null) {
-      r = withVirtualInbound(shared, state, self, custom, protocolDetectionTimeout);
+      r = withVirtualInbound(shared, state, self, custom, extAuthz, protocolDetectionTimeout);
     } else {
       List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
       listeners.add(shared.listeners().getFirst());
@@ -332,16 +337,18 @@ public final class MeshTranslator {
    * and its app's cluster {@code inbound|<app port>}.
    */
   private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self,
-      io.keelson.control.security.ExtAuthzTranslator.Custom custom, java.time.Duration protocolDetectionTimeout) {
+      io.keelson.control.security.ExtAuthzTranslator.Custom custom, ExtAuthzClusters extAuthz,
+      java.time.Duration protocolDetectionTimeout) {
     NodeRegistration.Capture c = self.capture();
     String cluster = CapturedListeners.appCluster(c.appPort());
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
     Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
         appFilters(state, self, cluster, custom), passthroughRbac(state, self));
-    if (self.spiffeId() == null && !self.tcp()
-        && UpstreamProtocols.appProtocol(state, self.service(), c.appPort()) == Policy.Protocol.AUTO) {
-      // No declared protocol: HTTP detected, else TCP.
-      inbound = DetectedProtocolListeners.inbound(inbound, cluster, protocolDetectionTimeout);
+    if (!self.tcp() && UpstreamProtocols.appProtocol(state, self.service(), c.appPort()) == Policy.Protocol.AUTO) {
+      // No declared protocol: HTTP detected (with an identity, by the ALPN the client sidecar offers), else TCP.
+      inbound = self.spiffeId() == null ? DetectedProtocolListeners.inbound(inbound, cluster, protocolDetectionTimeout)
+          : DetectedProtocolListeners.inboundWithIdentity(inbound, cluster, mode, appFilters(state, self, cluster, custom),
+              tcpAppFilters(state, self, cluster, extAuthz), protocolDetectionTimeout);
     }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
     listeners.add(shared.listeners().getFirst());
@@ -403,6 +410,22 @@ public final class MeshTranslator {
       filters.add(GrpcWebBuilder.FILTER_ENTRY);
     }
     return List.of(MeshMtls.httpToApp(cluster, filters));
+  }
+
+  /**
+   * The TCP chain of an app port with no declared protocol, for a sidecar with an identity: network CUSTOM external
+   * authorization and RBAC (the TCP variants of its policies, as on a TCP port) before a tcp_proxy to {@code cluster}.
+   */
+  private static List<Filter> tcpAppFilters(PolicySet state, Self self, String cluster, ExtAuthzClusters extAuthz) {
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    var custom = io.keelson.control.security.ExtAuthzTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, extAuthz.providers());
+    var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+    List<Filter> network = new ArrayList<>(custom.networkFilters()); // istiod: CUSTOM before DENY and ALLOW
+    network.addAll(authz.networkFilters(MeshMtls.INBOUND + "."));
+    return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, network);
   }
 
   /**

@@ -36,7 +36,9 @@ import java.util.TreeSet;
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
  *       sidecar's per-port route configuration;
  *   <li>for a captured sidecar, per TCP port a {@code 0.0.0.0_<port>} listener to the host's cluster and per TLS port
- *       one routing by SNI (the hosts' names), then {@value CapturedListeners#PASSTHROUGH_CHAIN}.
+ *       one routing by SNI (the hosts' names), then {@value CapturedListeners#PASSTHROUGH_CHAIN}; a port with no
+ *       protocol (AUTO, as istiod) is detected: HTTP by Host, anything else to the one host's cluster when the port is
+ *       only that host's, else where the app sent it ({@link DetectedProtocolListeners}).
  * </ul>
  * Stateless.
  */
@@ -161,6 +163,18 @@ final class ServiceEntryTranslator {
         if (p.protocol().http()) {
           out.add(virtualHost(state, e.getKey(), p.number(), p.number() == bare, names.forPort(p.number())));
         }
+      }
+    }
+    return out;
+  }
+
+  /** The hosts whose port {@code port} declares no protocol (AUTO), in name order. */
+  static List<String> autoHosts(ClusterNames names, int port) {
+    List<String> out = new ArrayList<>();
+    for (var e : new TreeMap<>(names.entries()).entrySet()) {
+      Policy.EntryPort p = e.getValue().port(port);
+      if (p != null && p.protocol() == Policy.Protocol.AUTO) {
+        out.add(e.getKey());
       }
     }
     return out;

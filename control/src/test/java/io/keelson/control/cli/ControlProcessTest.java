@@ -127,6 +127,16 @@ class ControlProcessTest {
     assertThat(ControlCommand.detectionTimeout("100ms")).isEqualTo(java.time.Duration.ofMillis(100));
     assertThat(ControlCommand.detectionTimeout("0s")).isEqualTo(java.time.Duration.ZERO);
     assertThat(ControlCommand.detectionTimeout("5")).isNull();
+    java.nio.file.Path mesh = java.nio.file.Files.createTempFile("mesh", ".yaml");
+    try {
+      java.nio.file.Files.writeString(mesh, "protocolDetectionTimeout: later\n");
+      Result file = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1", "--mesh-config",
+          mesh.toString());
+      assertThat(file.code()).isEqualTo(2);
+      assertThat(file.err()).contains(mesh + ": protocolDetectionTimeout: 'later' is not a duration");
+    } finally {
+      java.nio.file.Files.deleteIfExists(mesh);
+    }
   }
 
   @Test

@@ -114,6 +114,45 @@ class DetectedProtocolTranslationTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("protocolDetectionTimeout");
   }
 
+  @Test
+  void theMeshConfigFilesProtocolDetectionTimeoutReachesTheListenersAndTheFlagOverridesIt() throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("mesh", ".yaml");
+    try {
+      java.nio.file.Files.writeString(file, "protocolDetectionTimeout: 1.5s\n");
+      var mesh = io.keelson.control.api.MeshConfigFile.read(file);
+      assertThat(mesh.protocolDetectionTimeout()).isEqualTo(Duration.ofMillis(1500));
+      var options = new io.keelson.control.api.ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001)
+          .withExtensionProviders(mesh.extensionProviders())
+          .withProtocolDetectionTimeout(mesh.protocolDetectionTimeout());
+      try (var cp = io.keelson.control.api.ControlPlane.start(options);
+          XdsClient captured = client(cp.xds, node())) {
+        cp.store.apply(PolicyParser.parse("s.yaml", SERVICES).policies(), false);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.registeredWorkloads().containsKey("reviews-10.1.0.7"));
+        var expected = com.google.protobuf.Duration.newBuilder().setSeconds(1).setNanos(500_000_000).build();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+          MeshResources r = cp.xds.resourcesFor("reviews-10.1.0.7");
+          for (String name : List.of("0.0.0.0_9080", "virtualInbound")) {
+            assertThat(CapturedTranslationTest.listener(r, name).getListenerFiltersTimeout()).as(name).isEqualTo(expected);
+          }
+        });
+      }
+    } finally {
+      java.nio.file.Files.deleteIfExists(file);
+    }
+    assertThat(io.keelson.control.api.MeshConfigFile.parse("m.yaml", "protocolDetectionTimeout: 0s\n")
+        .protocolDetectionTimeout()).as("0s: wait for ever").isEqualTo(Duration.ZERO);
+    assertThat(io.keelson.control.api.MeshConfigFile.parse("m.yaml", "protocolDetectionTimeout: 1m30s\n")
+        .protocolDetectionTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(io.keelson.control.api.MeshConfigFile.parse("m.yaml", "extensionProviders: []\n")
+        .protocolDetectionTimeout()).as("unset: the flag's or the default").isNull();
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("m.yaml", "protocolDetectionTimeout: soon\n"))
+        .hasMessageContaining("m.yaml: protocolDetectionTimeout: 'soon' is not a duration; expected a Go duration");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("m.yaml", "protocolDetectionTimeout: -1s\n"))
+        .hasMessageContaining("m.yaml: protocolDetectionTimeout: '-1s' is not a duration");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("m.yaml", "protocolDetectionTimeout: 5\n"))
+        .hasMessageContaining("m.yaml: protocolDetectionTimeout: 5 is not a duration");
+  }
+
   private static TcpProxy tcpProxy(FilterChain c) throws Exception {
     return c.getFilters(c.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class);
   }

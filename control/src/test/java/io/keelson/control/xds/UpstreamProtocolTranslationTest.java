@@ -171,7 +171,7 @@ class UpstreamProtocolTranslationTest {
     UpstreamTlsContext h2 = cluster(forEcho, "grpc-echo").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
     assertThat(h2.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio", "h2");
     UpstreamTlsContext h1 = cluster(forEcho, "web").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
-    assertThat(h1.getCommonTlsContext().getAlpnProtocolsList()).isEmpty();
+    assertThat(h1.getCommonTlsContext().getAlpnProtocolsList()).as("ALPNInMesh").containsExactly("istio");
     // Its app (the Service's only port is GRPC) over HTTP/2: a CDS cluster replacing the bootstrap's inbound|app.
     Cluster app = cluster(forEcho, MeshMtls.APP_CLUSTER);
     assertThat(options(app).getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
@@ -226,7 +226,7 @@ class UpstreamProtocolTranslationTest {
     MeshResources r = inbound(state, Map.of("grpc-echo-1", echo, "web-1", web), echo);
     // The same HTTP/2 cluster without alpn_protocols (as a hand-written config might have it): the data plane adds h2.
     Cluster bare = cluster(r, "grpc-echo").toBuilder().setName("bare")
-        .setTransportSocket(MeshMtls.upstream(List.of(ECHO_ID))).setEdsClusterConfig(cluster(r, "grpc-echo")
+        .setTransportSocket(withoutAlpn(MeshMtls.upstream(List.of(ECHO_ID)))).setEdsClusterConfig(cluster(r, "grpc-echo")
             .getEdsClusterConfig().toBuilder().setServiceName("grpc-echo")).build();
     List<Cluster> clusters = new ArrayList<>(r.clusters());
     clusters.add(bare);
@@ -240,8 +240,23 @@ class UpstreamProtocolTranslationTest {
     ProxySnapshot s = io.keelson.dataplane.tls.LocalSecrets.with(source, () -> dataPlane(withBare));
     assertThat(s.clusters().get("grpc-echo").tls().config().params().alpn()).containsExactly("istio", "h2");
     assertThat(s.clusters().get("bare").tls().config().params().alpn()).containsExactly("h2");
-    assertThat(s.clusters().get("web").tls().config().params().alpn()).isEmpty();
+    assertThat(s.clusters().get("web").tls().config().params().alpn()).containsExactly("istio");
+    // HTTP connections of in-mesh clusters announce HTTP by ALPN (istiod's istio.alpn filter), tcp_proxy ones do not.
+    assertThat(s.clusters().get("web").tls().forHttp().context().applicationProtocolNegotiator().protocols())
+        .containsExactly("istio-http/1.1", "istio", "http/1.1");
+    assertThat(s.clusters().get("web").tls().context().applicationProtocolNegotiator().protocols())
+        .containsExactly("istio");
+    assertThat(s.clusters().get("grpc-echo").tls().forHttp().context().applicationProtocolNegotiator().protocols())
+        .containsExactly("istio-h2", "istio", "h2");
+    assertThat(s.clusters().get("bare").tls().forHttp()).as("not in-mesh: one context").isSameAs(s.clusters().get("bare").tls());
     assertThat(s.clusters().get(MeshMtls.APP_CLUSTER).http2()).isNotNull();
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.TransportSocket withoutAlpn(
+      io.envoyproxy.envoy.config.core.v3.TransportSocket socket) throws Exception {
+    UpstreamTlsContext u = socket.getTypedConfig().unpack(UpstreamTlsContext.class);
+    u = u.toBuilder().setCommonTlsContext(u.getCommonTlsContext().toBuilder().clearAlpnProtocols()).build();
+    return socket.toBuilder().setTypedConfig(com.google.protobuf.Any.pack(u)).build();
   }
 
   private static List<String> errors(String yaml) {

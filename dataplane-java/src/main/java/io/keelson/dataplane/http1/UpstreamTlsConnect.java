@@ -23,7 +23,8 @@ public final class UpstreamTlsConnect {
     ChannelFuture tcp = b.connect(address);
     Channel ch = tcp.channel();
     // The TLS handler goes first, before the exchange's handler sees any bytes.
-    SslHandler ssl = TlsPipeline.addClient(ch, tls, stats, address.getHostString(), address.getPort());
+    // HTTP connections of an in-mesh cluster announce HTTP by ALPN (istio-http/1.1, istio-h2).
+    SslHandler ssl = TlsPipeline.addClient(ch, tls.forHttp(), stats, address.getHostString(), address.getPort());
     ChannelPromise done = ch.newPromise();
     tcp.addListener(f -> {
       if (!f.isSuccess()) {

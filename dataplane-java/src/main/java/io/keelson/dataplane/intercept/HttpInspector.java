@@ -22,12 +22,15 @@ import java.util.concurrent.atomic.LongAdder;
  * (a first byte that cannot start HTTP decides at once); a client that sends nothing (a server-first protocol such as
  * MySQL or SMTP) is decided by {@code listener_filters_timeout}: with {@code continue_on_listener_filters_timeout} it
  * goes to the chain for no protocol, else it is closed ({@code downstream_pre_cx_timeout}). A client that half-closes
- * before the bytes decide goes to the chain for what was seen (none). Per connection, event-loop confined.
+ * before the bytes decide goes to the chain for what was seen (none). On a listener with chains for
+ * {@code transport_protocol: tls} it is Envoy's {@code tls_inspector} too: a connection whose first byte starts a TLS
+ * handshake record waits for the ClientHello's record and is matched as {@code tls} by the ALPN names it offers
+ * ({@link TlsClientHello}), the chosen chain then terminating TLS itself. Per connection, event-loop confined.
  */
 final class HttpInspector extends ByteToMessageDecoder {
   /** Envoy's counters of what the inspector found, and the listener's pre-connection timeouts. */
   record Counters(LongAdder http10, LongAdder http11, LongAdder h2c, LongAdder notFound, LongAdder timeout,
-      LongAdder noChain) {}
+      LongAdder noChain, LongAdder tlsFound, LongAdder tlsNotFound, LongAdder alpnFound, LongAdder alpnNotFound) {}
 
   private final ProtocolChains chains;
   private final Map<ListenerConfig, ChannelHandler> handlers;
@@ -36,8 +39,13 @@ final class HttpInspector extends ByteToMessageDecoder {
   private ScheduledFuture<?> timer;
   private boolean started;
   private boolean decided;
+  /** Whether the listener has TLS chains (the first byte may start a ClientHello). */
+  private final boolean inspectsTls;
+  /** The first byte started a TLS handshake: waiting for the ClientHello's record. */
+  private boolean tls;
 
   HttpInspector(ProtocolChains chains, Map<ListenerConfig, ChannelHandler> handlers, Counters counters) {
+    this.inspectsTls = chains.inspectsTls();
     this.chains = chains;
     this.handlers = handlers;
     this.counters = counters;
@@ -75,6 +83,16 @@ final class HttpInspector extends ByteToMessageDecoder {
     if (decided) {
       return;
     }
+    if (inspectsTls && (tls || (preface.examined() == 0 && TlsClientHello.startsHandshake(in)))) {
+      tls = true;
+      List<String> alpn = TlsClientHello.alpn(in); // the whole first record, at most 16 KiB
+      if (alpn != null) {
+        counters.tlsFound().increment();
+        (alpn.isEmpty() ? counters.alpnNotFound() : counters.alpnFound()).increment();
+        install(ctx, ProtocolChains.TLS, alpn);
+      }
+      return;
+    }
     String found = preface.scan(in); // examines only the bytes new since the last read
     if (found != HttpRequestPreface.NEED_MORE) {
       install(ctx, found);
@@ -89,6 +107,11 @@ final class HttpInspector extends ByteToMessageDecoder {
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof ChannelInputShutdownEvent && !decided) {
+      if (tls) { // half a ClientHello, then FIN: no handshake can follow
+        decided = true;
+        ctx.close();
+        return;
+      }
       install(ctx, HttpRequestPreface.NONE);
       ctx.pipeline().fireUserEventTriggered(evt); // from the head: this handler is gone, the chain's see the FIN
       return;
@@ -109,14 +132,22 @@ final class HttpInspector extends ByteToMessageDecoder {
     }
   }
 
-  /** Hands the connection to the chain for {@code found} (NONE: no protocol), or closes it when there is none. */
+  /** Hands a plaintext connection to the chain for {@code found} (NONE: no protocol), or closes it without one. */
   private void install(ChannelHandlerContext ctx, String found) {
+    count(found);
+    if (inspectsTls) {
+      counters.tlsNotFound().increment();
+    }
+    install(ctx, ProtocolChains.RAW_BUFFER, found.isEmpty() ? List.of() : List.of(found));
+  }
+
+  /** Hands the connection to the chain for {@code transport} and {@code protocols}, or closes it when there is none. */
+  private void install(ChannelHandlerContext ctx, String transport, List<String> protocols) {
     decided = true;
     if (timer != null) {
       timer.cancel(false);
     }
-    count(found);
-    ListenerConfig chain = chains.select(found.isEmpty() ? null : found);
+    ListenerConfig chain = chains.select(transport, protocols);
     ChannelHandler handler = chain == null ? null : handlers.get(chain);
     if (handler == null) {
       counters.noChain().increment();

@@ -4,15 +4,41 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import java.util.List;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 
 /**
  * A cluster's built TLS context for origination: one per config, shared by every upstream
  * connection; the context keeps a client session cache so reconnects to the same host and port
- * resume. Immutable and thread-safe.
+ * resume. An in-mesh cluster (its ALPN offers {@value #ISTIO_ALPN}) has a second one, {@code http}, for its HTTP
+ * connections ({@link #forHttp}): they offer {@code istio-http/1.1} (or {@code istio-h2}) first, as istiod's
+ * {@code istio.alpn} filter makes Envoy do, while its tcp_proxy connections offer the cluster's ALPN; the destination
+ * sidecar picks its HTTP or TCP chain of a port with no declared protocol by that. Immutable and thread-safe.
+ *
+ * @param http the context for HTTP connections, or null when they use this one
  */
-public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider) {
+public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider, ClientTls http) {
+  /** The ALPN name istiod gives in-mesh clusters ({@code ALPNInMesh}). */
+  public static final String ISTIO_ALPN = "istio";
+  /** What the istio.alpn filter offers for HTTP/1.1 requests; the destination's HTTP chain matches it. */
+  public static final List<String> ISTIO_HTTP11 = List.of("istio-http/1.1", ISTIO_ALPN, "http/1.1");
+  /** What the istio.alpn filter offers for HTTP/2 requests. */
+  public static final List<String> ISTIO_H2 = List.of("istio-h2", ISTIO_ALPN, "h2");
+
+  public ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider) {
+    this(config, context, provider, null);
+  }
+
+  /** The ALPN an in-mesh cluster's HTTP connections offer: {@link #ISTIO_H2} when it speaks HTTP/2 (offers h2). */
+  public static List<String> meshHttpAlpn(List<String> clusterAlpn) {
+    return clusterAlpn.contains("h2") ? ISTIO_H2 : ISTIO_HTTP11;
+  }
+
+  /** The TLS of this cluster's HTTP connections. */
+  public ClientTls forHttp() {
+    return http == null ? this : http;
+  }
 
   /** A new client-side handler towards {@code host:port}, sending the configured SNI. */
   public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {

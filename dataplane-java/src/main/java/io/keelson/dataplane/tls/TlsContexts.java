@@ -78,8 +78,7 @@ public final class TlsContexts {
     } else {
       b.trustManager(InsecureTrustManagerFactory.INSTANCE); // Envoy: no trusted_ca, no verification
     }
-    applyParams(b, config.params(), config.params().alpn(), provider);
-    return new ClientTls(config, build(b), provider);
+    return withMeshHttpAlpn(config, b, provider);
   }
 
   /**
@@ -150,8 +149,23 @@ public final class TlsContexts {
     if (presentCertificate) {
       b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(source));
     }
-    applyParams(b, config.params(), config.params().alpn(), provider);
-    return new ClientTls(config, build(b), provider);
+    return withMeshHttpAlpn(config, b, provider);
+  }
+
+  /**
+   * The built context, and for a cluster whose ALPN offers {@value ClientTls#ISTIO_ALPN} (an in-mesh cluster) a second
+   * one for its HTTP connections, offering what istiod's {@code istio.alpn} filter sets on a sidecar's HTTP requests
+   * ({@link ClientTls#meshHttpAlpn}), so the destination sidecar tells HTTP from TCP by ALPN.
+   */
+  private static ClientTls withMeshHttpAlpn(UpstreamTlsConfig config, SslContextBuilder b, SslProvider provider) {
+    List<String> alpn = config.params().alpn();
+    applyParams(b, config.params(), alpn, provider);
+    SslContext context = build(b);
+    if (!alpn.contains(ClientTls.ISTIO_ALPN)) {
+      return new ClientTls(config, context, provider);
+    }
+    applyParams(b, config.params(), ClientTls.meshHttpAlpn(alpn), provider);
+    return new ClientTls(config, context, provider, new ClientTls(config, build(b), provider));
   }
 
   private static void applyParams(SslContextBuilder b, TlsParams params, List<String> alpn, SslProvider provider) {

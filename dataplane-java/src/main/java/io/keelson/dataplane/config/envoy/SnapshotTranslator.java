@@ -478,15 +478,18 @@ final class SnapshotTranslator {
    * Chains selected by {@code filter_chain_match.application_protocols}, the protocol the
    * {@code envoy.filters.listener.http_inspector} listener filter detects (Istio's shape for a port with no declared
    * protocol: an HTTP connection manager for {@code http/1.0}, {@code http/1.1} and {@code h2c}, a tcp_proxy for the
-   * rest). Plaintext chains only; each is translated as a listener of its own, named
-   * {@code <listener>/<chain name, else filter_chains[i]>}.
+   * rest); chains for {@code transport_protocol: tls} terminate TLS and are selected by the ClientHello's ALPN (Istio's
+   * inbound chains of such a port under mTLS: {@code istio-http/1.1} and the like for HTTP, the rest TCP). Each is
+   * translated as a listener of its own, named {@code <listener>/<chain name, else filter_chains[i]>}.
    */
   private ListenerConfig protocolListener(Listener l, String name, String path, SocketAddress address) {
-    if (!listenerFilters(l, path).httpInspector()) {
+    ListenerFilters inspectors = listenerFilters(l, path);
+    if (!inspectors.httpInspector()) {
       problems.error(path + ".listener_filters", "listener '" + name + "' selects filter chains by application_protocols;"
           + " expected the envoy.filters.listener.http_inspector listener filter");
       return null;
     }
+    boolean tlsInspector = inspectors.inspector();
     List<io.keelson.dataplane.config.ProtocolChains.Entry> entries = new ArrayList<>();
     java.util.Set<String> chainNames = new java.util.HashSet<>();
     java.util.Set<List<String>> seen = new java.util.HashSet<>();
@@ -495,15 +498,19 @@ final class SnapshotTranslator {
       FilterChain c = l.getFilterChains(i);
       String at = chainPath(path, i);
       var m = c.getFilterChainMatch();
-      if (m.getServerNamesCount() > 0 || !isPlaintextMatch(m.getTransportProtocol()) || c.hasTransportSocket()) {
+      boolean tlsChain = m.getTransportProtocol().equals(io.keelson.dataplane.config.ProtocolChains.TLS);
+      if (m.getServerNamesCount() > 0 || (tlsChain ? !c.hasTransportSocket() || !tlsInspector
+          : !isPlaintextMatch(m.getTransportProtocol()) || c.hasTransportSocket())) {
         problems.error(at + ".filter_chain_match", "listener '" + name + "': chains selected by application_protocols"
-            + " must be plaintext (no server_names, transport_protocol raw_buffer or none, no transport_socket);"
-            + " TLS chains selected by ALPN are not supported");
+            + " must be plaintext (no server_names, transport_protocol raw_buffer or none, no transport_socket) or"
+            + " terminate TLS (transport_protocol tls with a transport_socket, and the listener runs"
+            + " envoy.filters.listener.tls_inspector, which reads the ClientHello's ALPN); chains by server_names"
+            + " beside them are not supported");
         ok = false;
         continue;
       }
       List<String> protocols = List.copyOf(m.getApplicationProtocolsList());
-      for (int j = 0; j < protocols.size(); j++) {
+      for (int j = 0; j < protocols.size() && !tlsChain; j++) { // a TLS chain names ALPN protocols, any
         if (!io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS.contains(protocols.get(j))) {
           problems.error(at + ".filter_chain_match.application_protocols[" + j + "]", "'" + protocols.get(j)
               + "' is not a protocol the http_inspector detects; expected one of "
@@ -511,9 +518,12 @@ final class SnapshotTranslator {
           ok = false;
         }
       }
-      if (!seen.add(new java.util.TreeSet<>(protocols).stream().toList())) {
+      List<String> key = new ArrayList<>(new java.util.TreeSet<>(protocols));
+      key.addFirst(m.getTransportProtocol());
+      if (!seen.add(key)) {
         problems.error(at + ".filter_chain_match", "listener '" + name + "': another chain has the same"
-            + " application_protocols " + protocols + "; expected each set once (Envoy rejects duplicate matches)");
+            + " transport_protocol and application_protocols " + protocols
+            + "; expected each set once (Envoy rejects duplicate matches)");
         ok = false;
         continue;
       }
@@ -524,7 +534,7 @@ final class SnapshotTranslator {
         ok = false;
         continue;
       }
-      entries.add(new io.keelson.dataplane.config.ProtocolChains.Entry(protocols, chain));
+      entries.add(new io.keelson.dataplane.config.ProtocolChains.Entry(m.getTransportProtocol(), protocols, chain));
     }
     Duration timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT;
     if (l.hasListenerFiltersTimeout()) {

@@ -80,6 +80,14 @@ class HttpInspectorConfigTest {
         .replace("name: tcp", "name: tcp2");
     assertThat(rejected(ProxyHarness.listener("auto", INSPECTOR, twoForAny, cluster)).problems()).containsExactly(
         "config.yaml: static_resources.listeners[0].filter_chains[2].filter_chain_match: listener 'auto': another chain"
-            + " has the same application_protocols []; expected each set once (Envoy rejects duplicate matches)");
+            + " has the same transport_protocol and application_protocols []; expected each set once (Envoy rejects"
+            + " duplicate matches)");
+    String tlsWithoutInspector = chains("[istio-http/1.1]").replace("{ application_protocols:",
+        "{ transport_protocol: tls, application_protocols:");
+    assertThat(rejected(ProxyHarness.listener("auto", INSPECTOR, tlsWithoutInspector, cluster)).problems().getFirst())
+        .startsWith("config.yaml: static_resources.listeners[0].filter_chains[0].filter_chain_match: listener 'auto':"
+            + " chains selected by application_protocols must be plaintext")
+        .contains("terminate TLS (transport_protocol tls with a transport_socket, and the listener runs"
+            + " envoy.filters.listener.tls_inspector");
   }
 }

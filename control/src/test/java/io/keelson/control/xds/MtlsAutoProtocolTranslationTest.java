@@ -1,0 +1,130 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicySet;
+import io.keelson.dataplane.config.ProtocolChains;
+import io.keelson.dataplane.config.ProxySnapshot;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The inbound chains of a port with no declared protocol on a captured sidecar with an identity, in istiod's shape:
+ * mTLS chains chosen by the ALPN the client sidecar offers (HTTP for {@code istio-http/*}, {@code istio-h2}; TCP
+ * otherwise), plus under PERMISSIVE plaintext chains chosen by the http_inspector; each runs the policies of its
+ * protocol (HTTP RBAC, network RBAC). Checked as Envoy fields and through the data plane's own xDS translation.
+ */
+class MtlsAutoProtocolTranslationTest {
+  private static final String ID = "spiffe://cluster.local/ns/shop/sa/reviews";
+  private static final String SERVICES = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: reviews }
+      spec: { ports: [ { port: 9080 } ] }
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: no-admin, namespace: shop }
+      spec:
+        action: DENY
+        rules: [ { to: [ { operation: { paths: [ "/admin" ] } } ] } ]
+      """;
+  private static final String STRICT = """
+      ---
+      apiVersion: security.istio.io/v1
+      kind: PeerAuthentication
+      metadata: { name: default, namespace: shop }
+      spec: { mtls: { mode: STRICT } }
+      """;
+
+  @Test
+  void strictHasAnMtlsHttpChainByIstioAlpnAndAnMtlsTcpChainEachWithItsRbac() throws Exception {
+    MeshResources r = inbound(SERVICES + STRICT);
+    Listener inbound = CapturedTranslationTest.listener(r, CapturedListeners.VIRTUAL_INBOUND);
+    assertThat(inbound.getListenerFiltersList()).extracting(ListenerFilter::getName).containsExactly(
+        CapturedListeners.ORIGINAL_DST_FILTER, "envoy.filters.listener.tls_inspector",
+        DetectedProtocolListeners.HTTP_INSPECTOR);
+    List<FilterChain> app = appChains(inbound);
+    assertThat(app).extracting(FilterChain::getName).containsExactly("inbound|9080", "inbound|9080|tcp");
+    FilterChain http = app.get(0);
+    assertThat(http.getFilterChainMatch().getTransportProtocol()).isEqualTo("tls");
+    assertThat(http.getFilterChainMatch().getApplicationProtocolsList())
+        .containsExactly("istio-http/1.0", "istio-http/1.1", "istio-h2");
+    assertThat(alpn(http)).containsExactly("h2", "http/1.1");
+    assertThat(http.getFilters(0).getName()).isEqualTo("envoy.filters.network.http_connection_manager");
+    assertThat(http.getFilters(0).getTypedConfig().toString()).contains("envoy.filters.http.rbac");
+    FilterChain tcp = app.get(1);
+    assertThat(tcp.getFilterChainMatch().getTransportProtocol()).isEqualTo("tls");
+    assertThat(tcp.getFilterChainMatch().getApplicationProtocolsCount()).isZero();
+    assertThat(alpn(tcp)).isEmpty();
+    assertThat(tcp.getFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    assertThat(tcp.getFilters(1).getTypedConfig().unpack(TcpProxy.class).getCluster()).isEqualTo("inbound|9080");
+
+    // The data plane takes it (no NACK): chains by transport protocol and ALPN.
+    ProtocolChains chains = protocolChains(r);
+    assertThat(chains.inspectsTls()).isTrue();
+    assertThat(chains.select("tls", List.of("istio-http/1.1", "istio", "http/1.1")).http()).isNotNull();
+    assertThat(chains.select("tls", List.of("istio")).tcpProxy()).isNotNull();
+    assertThat(chains.select("tls", List.of("istio")).tls()).as("terminates mTLS").isNotNull();
+    assertThat(chains.select("http/1.1")).as("STRICT: no plaintext").isNull();
+  }
+
+  @Test
+  void permissiveAddsPlaintextHttpAndTcpChainsSelectedByTheHttpInspector() throws Exception {
+    MeshResources r = inbound(SERVICES);
+    List<FilterChain> app = appChains(CapturedTranslationTest.listener(r, CapturedListeners.VIRTUAL_INBOUND));
+    assertThat(app).extracting(FilterChain::getName).containsExactly("inbound|9080", "inbound|9080|tcp",
+        "inbound|9080|plaintext", "inbound|9080|plaintext|tcp");
+    assertThat(app.get(2).getFilterChainMatch().getTransportProtocol()).isEqualTo("raw_buffer");
+    assertThat(app.get(2).getFilterChainMatch().getApplicationProtocolsList()).containsExactly("http/1.0", "http/1.1", "h2c");
+    assertThat(app.get(2).hasTransportSocket()).isFalse();
+    assertThat(app.get(3).getFilterChainMatch().getTransportProtocol()).isEqualTo("raw_buffer");
+    assertThat(app.get(3).getFiltersList()).extracting(f -> f.getName())
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    ProtocolChains chains = protocolChains(r);
+    assertThat(chains.select("h2c").http()).isNotNull();
+    assertThat(chains.select("h2c").tls()).isNull();
+    assertThat(chains.select(null).tcpProxy()).isNotNull();
+    assertThat(chains.select("tls", List.of("istio-h2", "istio", "h2")).http()).isNotNull();
+  }
+
+  private static MeshResources inbound(String policies) throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("p.yaml", policies).policies());
+    MeshTranslator.Self self = new MeshTranslator.Self(ID, 15006, 9080, Map.of(), false,
+        new NodeRegistration.Capture("10.1.0.7", 9080, 15006, 15001), "reviews");
+    return MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
+        .translateShared(state, List.of(), Map.of(), true), state, self, ExtAuthzClusters.NONE);
+  }
+
+  private static List<FilterChain> appChains(Listener inbound) {
+    return inbound.getFilterChainsList().stream()
+        .filter(c -> c.getFilterChainMatch().getDestinationPort().getValue() == 9080).toList();
+  }
+
+  private static List<String> alpn(FilterChain c) throws Exception {
+    return c.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext()
+        .getAlpnProtocolsList();
+  }
+
+  /** The data plane's translation of virtualInbound's app-port chains. */
+  private static ProtocolChains protocolChains(MeshResources r) throws Exception {
+    io.keelson.control.ca.MeshCa ca = io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(null));
+    java.security.KeyPair kp = io.keelson.dataplane.security.CertificateRequests.newKeyPair();
+    var chain = ca.sign(io.keelson.dataplane.security.CertificateRequests.csr(kp), ca.identity("shop", "reviews"), null);
+    var source = new io.keelson.dataplane.security.StaticCertificateSource(
+        new io.keelson.dataplane.security.WorkloadCertificate(kp.getPrivate(), chain.subList(0, chain.size() - 1)), ca.roots());
+    ProxySnapshot s = io.keelson.dataplane.tls.LocalSecrets.with(source, () -> Mesh.dataPlane(r));
+    var inbound = s.listeners().stream().filter(l -> l.name().equals(CapturedListeners.VIRTUAL_INBOUND)).findFirst()
+        .orElseThrow();
+    return inbound.destinationChains().all().stream().filter(c -> c.protocolChains() != null).findFirst().orElseThrow()
+        .protocolChains();
+  }
+}
