@@ -83,7 +83,7 @@ final class DetectedProtocolListeners {
       if (c.getName().equals(CapturedListeners.PASSTHROUGH_CHAIN)) {
         String prefix = ClusterNames.serviceEntryCluster(port, null, host);
         l.addFilterChains(FilterChain.newBuilder().setName(prefix)
-            .addFilters(StreamListeners.tcpProxy(prefix, List.of(), host, names)));
+            .addFilters(StreamListeners.tcpProxy(state, prefix, List.of(), host, names)));
       } else {
         l.addFilterChains(c);
       }
