@@ -67,6 +67,7 @@ public final class ApiServer implements AutoCloseable {
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");
+    m.put("envoyfilter", "EnvoyFilter");
     return Map.copyOf(m);
   }
 
@@ -320,7 +321,7 @@ public final class ApiServer implements AutoCloseable {
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
           + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
-          + "Sidecar, HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
+          + "Sidecar, HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant, EnvoyFilter");
     }
     return k;
   }

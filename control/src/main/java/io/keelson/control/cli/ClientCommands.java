@@ -211,6 +211,7 @@ final class ClientCommands {
     List<String> warnings = new ArrayList<>();
     List<String> localities = new ArrayList<>();
     List<String> scoped = new ArrayList<>();
+    List<String> patched = new ArrayList<>();
     for (JsonNode p : r.path("proxies")) {
       List<String> cols = new ArrayList<>();
       for (String t : List.of("listeners", "routes", "clusters", "endpoints")) {
@@ -233,9 +234,15 @@ final class ClientCommands {
       if (p.path("sidecar").isTextual()) {
         scoped.add(p.path("nodeId").asText() + " scoped by " + p.path("sidecar").asText());
       }
+      List<String> envoyFilters = new ArrayList<>();
+      p.path("envoyFilters").forEach(f -> envoyFilters.add(f.asText()));
+      if (!envoyFilters.isEmpty()) {
+        patched.add(p.path("nodeId").asText() + " patched by " + String.join(", ", envoyFilters));
+      }
     }
     localities.forEach(l -> System.out.println("locality: " + l));
     scoped.forEach(l -> System.out.println("sidecar: " + l));
+    patched.forEach(l -> System.out.println("envoyfilter: " + l));
     errors.forEach(e -> System.out.println("last error: " + e));
     for (JsonNode problem : r.path("store")) {
       System.out.println("store error: " + problem.asText().replace("\n", "\n  "));

@@ -59,6 +59,7 @@ public final class References {
         case Policy.Secret s -> { }
         case Policy.ReferenceGrant grant -> { } // what it permits is checked at the documents that use it
         case Policy.Sidecar sc -> oneNamespaceDefault(state, sc, errors);
+        case Policy.EnvoyFilter ef -> { } // its values were checked against the data plane when parsed
       }
     }
     return errors;

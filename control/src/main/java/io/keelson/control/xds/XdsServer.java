@@ -121,6 +121,8 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
   // Each proxy's telemetered resources, kept across translations while its listeners do not change (guarded by pushLock).
   private final TelemetryCache telemetered = new TelemetryCache();
+  // EnvoyFilter-patched resources per unpatched translation (by identity) and selection (guarded by pushLock)
+  private final Map<MeshResources, Map<String, EnvoyFilterPatches.Patched>> patched = new java.util.IdentityHashMap<>();
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
@@ -308,8 +310,14 @@ public final class XdsServer implements AutoCloseable {
         warnings = new ArrayList<>(warnings);
         warnings.add(ProxyStatus.httpProviderOnTcpWarning(ignored));
       }
+      EnvoyFilterPatches.Patched envoyFilters = envoyFilterStatus(p);
+      if (!envoyFilters.refused().isEmpty()) {
+        warnings = new ArrayList<>(warnings);
+        warnings.addAll(envoyFilters.refused());
+      }
       out.add(ProxyStatus.of(p, w, warnings,
-          gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
+          gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key(),
+          envoyFilters.applied()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
     return out;
@@ -504,6 +512,7 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
+      patched.clear();
       scopes.changed(state);
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
@@ -527,6 +536,52 @@ public final class XdsServer implements AutoCloseable {
    * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
    */
   private MeshResources resourcesFor(ProxyState p) {
+    MeshResources r = unpatched(p);
+    List<Policy.EnvoyFilter> filters = envoyFilters(p, translated);
+    if (filters.isEmpty()) {
+      return r;
+    }
+    return patched(p, r, filters).resources();
+  }
+
+  /**
+   * Under pushLock: {@code r} patched by {@code filters} for {@code p}, one copy per translation and selection (proxies
+   * selected by the same EnvoyFilters share it and its checks).
+   */
+  private EnvoyFilterPatches.Patched patched(ProxyState p, MeshResources r, List<Policy.EnvoyFilter> filters) {
+    if (patched.size() > 4096) { // bounded between changes (translations are replaced on every change)
+      patched.clear();
+    }
+    boolean gateway = gatewayNodes.containsKey(p.nodeId);
+    return patched.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(
+        EnvoyFilterPatches.keys(filters) + (gateway ? "|gateway" : "|sidecar"),
+        k -> EnvoyFilterPatches.applyChecked(r, filters, gateway));
+  }
+
+  /** {@code p}'s EnvoyFilters as applied: the applied ones' keys, and a warning for each refused one. */
+  private EnvoyFilterPatches.Patched envoyFilterStatus(ProxyState p) {
+    pushLock.lock();
+    try {
+      List<Policy.EnvoyFilter> filters = envoyFilters(p, translated);
+      return filters.isEmpty() ? new EnvoyFilterPatches.Patched(null, List.of(), List.of())
+          : patched(p, unpatched(p), filters);
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** The EnvoyFilters of {@code state} selecting {@code p} (none for proxyless clients and SDS-only streams), in order. */
+  private List<Policy.EnvoyFilter> envoyFilters(ProxyState p, PolicySet state) {
+    if (p.proxyless || p.nodeId.endsWith("~sds")) {
+      return List.of();
+    }
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
+    return EnvoyFilterPatches.select(state, namespace(p), gw != null ? gw.registration().labels() : workloadLabels(p),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  /** Under pushLock: {@code p}'s resources before EnvoyFilter patches. */
+  private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
     MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
     if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
