@@ -162,6 +162,35 @@ public final class EnvoyFilterPatches {
     }
   }
 
+  /**
+   * The resource types ({@code listeners}, {@code routes}, {@code clusters}) the EnvoyFilters that differ between
+   * {@code before} and {@code after} (added, removed, changed or reordered) patch, for {@code apply}'s report.
+   */
+  static List<String> typesChanged(List<Policy.EnvoyFilter> before, List<Policy.EnvoyFilter> after) {
+    if (before.equals(after)) {
+      return List.of();
+    }
+    java.util.Set<String> types = new java.util.TreeSet<>();
+    List<Policy.EnvoyFilter> differing = new ArrayList<>(before);
+    differing.addAll(after);
+    for (Policy.EnvoyFilter f : differing) {
+      if (before.contains(f) && after.contains(f) && before.indexOf(f) == after.indexOf(f)) {
+        continue;
+      }
+      for (EnvoyFilterPatch p : f.patches()) {
+        switch (p.applyTo()) {
+          case LISTENER, NETWORK_FILTER, HTTP_FILTER -> types.add("listeners");
+          case CLUSTER -> types.add("clusters");
+          default -> { // RDS route configurations, and those inline in a sidecar's inbound listener
+            types.add("routes");
+            types.add("listeners");
+          }
+        }
+      }
+    }
+    return List.copyOf(types);
+  }
+
   /** The keys ({@code EnvoyFilter/ns/name}) of {@code filters}, for status. */
   public static List<String> keys(List<Policy.EnvoyFilter> filters) {
     return filters.stream().map(f -> f.meta().key()).toList();

@@ -372,13 +372,14 @@ public final class XdsServer implements AutoCloseable {
         MeshTranslator t = translator(p.outboundPort);
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
-        List<String> types = withTelemetry(p, before, after, typesChanged(
+        List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls), before,
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
                 gw.registration().labels(), namespace(p), extAuthz),
             GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls), after,
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz)));
+        types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
             .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
@@ -409,12 +410,23 @@ public final class XdsServer implements AutoCloseable {
         return new MeshResources[] {t.translate(before, workloads), t.translate(after, workloads)};
       });
       List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
-          : withTelemetry(p, before, after, typesChanged(pair[0], pair[1]));
+          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(pair[0], pair[1])));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
     }
     return out;
+  }
+
+  /** {@code types} and those the EnvoyFilters selecting {@code p} that differ between the two states patch. */
+  private List<String> withEnvoyFilters(ProxyState p, PolicySet before, PolicySet after, List<String> types) {
+    List<String> patched = EnvoyFilterPatches.typesChanged(envoyFilters(p, before), envoyFilters(p, after));
+    if (patched.isEmpty()) {
+      return types;
+    }
+    java.util.Set<String> all = new java.util.LinkedHashSet<>(types);
+    all.addAll(patched);
+    return List.copyOf(all);
   }
 
   /**

@@ -135,6 +135,10 @@ class SidecarEnvoyFilterRateLimitTest {
       assertThat(burst(outbound, "product-service", "/items", 2 * LIMIT)).as("no limit before the EnvoyFilter")
           .containsOnly(200);
 
+      // A dry run names the product's sidecar only, and the types the EnvoyFilter patches.
+      var dryRun = cp.store.apply(PolicyParser.parse("ratelimit.yaml", envoyFilter(rls.port())).policies(), true);
+      assertThat(cp.xds.changedFor(dryRun.before(), dryRun.after())).containsOnlyKeys(product.nodeId())
+          .containsEntry(product.nodeId(), List.of("clusters", "listeners", "routes"));
       cp.store.apply(PolicyParser.parse("ratelimit.yaml", envoyFilter(rls.port())).policies(), false);
       await().atMost(Duration.ofSeconds(15)).until(() -> !proxy(cp, "product-service").envoyFilters().isEmpty()
           || !proxy(cp, "product-service").warnings().isEmpty());
