@@ -312,8 +312,16 @@ public final class ApiServer implements AutoCloseable {
           first(q, "method", "GET"));
     }
     XdsServer.ScopedView view = xds.outboundFor(from);
-    return Explainer.explain(view.resources(), view.sidecar(), from, to, first(q, "path", "/"), headers,
-        first(q, "method", "GET"));
+    Map<String, Object> out = Explainer.explain(view.resources(), view.sidecar(), from, to, first(q, "path", "/"),
+        headers, first(q, "method", "GET"));
+    if (!view.envoyFilters().isEmpty() && out.get("why") instanceof List<?> why) {
+      List<Object> lines = new ArrayList<>(why);
+      lines.add(Math.min(1, lines.size()), "'" + from + "''s sidecar runs these routes as patched by "
+          + String.join(", ", view.envoyFilters()));
+      out = new LinkedHashMap<>(out);
+      out.put("why", lines);
+    }
+    return out;
   }
 
   private static String kindOrFail(String typed) {

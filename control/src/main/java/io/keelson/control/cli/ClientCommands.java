@@ -33,8 +33,8 @@ final class ClientCommands {
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
       + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
-      + "sidecar, referencegrant, or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway,\n"
-      + "Sidecar, Secret, ReferenceGrant).\n"
+      + "sidecar, referencegrant, envoyfilter, or 'all'. --namespace filters the namespaced kinds (security.istio.io,\n"
+      + "telemetry.istio.io, Gateway, Sidecar, EnvoyFilter, Secret, ReferenceGrant).\n"
       + "A Secret's data is never shown.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"

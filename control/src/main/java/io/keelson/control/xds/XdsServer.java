@@ -746,16 +746,25 @@ public final class XdsServer implements AutoCloseable {
       Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
           .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
       Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
-      return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
-          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
-              workloads()), sc.meta().key());
+      MeshResources view = sc == null ? forSidecars : SidecarScopes.preview(translated, sc, outboundPort, false,
+          outboundPolicy, protocolDetectionTimeout, workloads());
+      List<Policy.EnvoyFilter> filters = proxy == null ? List.of() : envoyFilters(proxy, translated);
+      if (filters.isEmpty()) {
+        return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());
+      }
+      // as its sidecar runs it: patched by the EnvoyFilters selecting it (those the data plane would take)
+      EnvoyFilterPatches.Patched patchedView = EnvoyFilterPatches.applyChecked(view, filters, false);
+      return new ScopedView(patchedView.resources(), sc == null ? null : sc.meta().key(), patchedView.applied());
     } finally {
       pushLock.unlock();
     }
   }
 
-  /** A sidecar's outbound resources and the key of the Sidecar that scoped them (null: the mesh's whole view). */
-  public record ScopedView(MeshResources resources, String sidecar) {}
+  /**
+   * A sidecar's outbound resources, the key of the Sidecar that scoped them (null: the mesh's whole view), and the
+   * EnvoyFilters that patched them ({@code EnvoyFilter/ns/name}, in order; empty: none).
+   */
+  public record ScopedView(MeshResources resources, String sidecar, List<String> envoyFilters) {}
 
   /**
    * The sidecar translator of an outbound port, kept across changes (under pushLock): its endpoint

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.keelson.control.api.ControlPlane;
 import io.keelson.control.ca.CaOptions;
+import io.keelson.control.cli.ClientCommandsAccess;
 import io.keelson.control.demo.SampleService;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.xds.ProxyStatus;
@@ -127,7 +128,7 @@ class SidecarEnvoyFilterRateLimitTest {
         SampleService catalogApp = new SampleService("catalog", "v1").start("127.0.0.1", 0);
         Sidecar product = secureSidecar(cp, "product-service", "product", productApp.port(), Map.of("app", "product"));
         Sidecar catalog = secureSidecar(cp, "catalog", "catalog", catalogApp.port(), Map.of("app", "catalog"));
-        Sidecar web = secureSidecar(cp, "web", "web", 1)) {
+        Sidecar web = secureSidecar(cp, "web", "web", 1, Map.of("app", "web"))) {
       cp.store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
       int outbound = web.outboundAddress().getPort();
       await().atMost(Duration.ofSeconds(15)).until(() -> served(outbound, "product-service").equals("product-v1")
@@ -161,8 +162,50 @@ class SidecarEnvoyFilterRateLimitTest {
 
       assertThat(proxy(cp, "product-service").envoyFilters()).containsExactly("EnvoyFilter/shop/filter-ratelimit");
       assertThat(proxy(cp, "catalog").envoyFilters()).isEmpty();
-      assertThat(proxy(cp, "web").envoyFilters()).isEmpty();
+      assertThat(proxy(cp, "web").envoyFilters()).isEmpty(); // its own outbound: none yet
       assertThat(proxy(cp, "product-service").types().values()).allMatch(t -> t.lastError() == null);
+      String server = "http://127.0.0.1:" + cp.api.port();
+      String[] status = ClientCommandsAccess.run("status", "--server", server);
+      assertThat(status[1]).contains("envoyfilter: " + product.nodeId() + " patched by EnvoyFilter/shop/filter-ratelimit")
+          .doesNotContain("envoyfilter: " + catalog.nodeId());
+
+      // An outbound patch on the caller's sidecar: its route configuration adds a response header; explain says so.
+      cp.store.apply(PolicyParser.parse("web.yaml", """
+          apiVersion: networking.istio.io/v1alpha3
+          kind: EnvoyFilter
+          metadata: { name: web-routes, namespace: shop }
+          spec:
+            workloadSelector: { labels: { app: web } }
+            configPatches:
+            - applyTo: ROUTE_CONFIGURATION
+              match: { context: SIDECAR_OUTBOUND }
+              patch:
+                operation: MERGE
+                value: { response_headers_to_add: [ { header: { key: x-envoyfilter, value: web } } ] }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(15)).until(() -> {
+        try (RawHttp http = new RawHttp(outbound)) {
+          return "web".equals(http.send("GET /items HTTP/1.1\r\nHost: catalog\r\n\r\n").read().header("x-envoyfilter"));
+        }
+      });
+      assertThat(proxy(cp, "web").envoyFilters()).containsExactly("EnvoyFilter/shop/web-routes");
+      String[] explain = ClientCommandsAccess.run("explain", "--from", "web", "--to", "catalog", "--path", "/items",
+          "--server", server);
+      assertThat(explain[1]).contains("patched by EnvoyFilter/shop/web-routes");
+
+      // An EnvoyFilter every proxy would NACK is refused by apply, naming the field.
+      java.nio.file.Path bad = java.nio.file.Files.createTempFile("bad-envoyfilter", ".yaml");
+      java.nio.file.Files.writeString(bad, envoyFilter(rls.port()).replace("filter-ratelimit", "bad")
+          .replace("connect_timeout: 1s", "connect_timeout: 1s\n        dns_resolvers: [ { socket_address: { address: 127.0.0.1, port_value: 53 } } ]"));
+      try {
+        String[] refused = ClientCommandsAccess.run("apply", "-f", bad.toString(), "--server", server);
+        assertThat(refused[0]).isNotEqualTo("0");
+        assertThat(refused[1] + refused[2]).contains("EnvoyFilter/bad").contains("spec.configPatches[1].patch.value")
+            .contains("dns_resolvers");
+      } finally {
+        java.nio.file.Files.delete(bad);
+      }
+      assertThat(cp.store.current().ofType(io.keelson.control.policy.Policy.EnvoyFilter.class)).hasSize(2);
 
       cp.store.delete("EnvoyFilter", "shop", "filter-ratelimit", false);
       await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "product-service", "/items") == 200);
