@@ -69,6 +69,7 @@ public final class ApiServer implements AutoCloseable {
     m.put("serviceentry", "ServiceEntry");
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");
+    m.put("envoyfilter", "EnvoyFilter");
     return Map.copyOf(m);
   }
 
@@ -313,8 +314,16 @@ public final class ApiServer implements AutoCloseable {
           first(q, "method", "GET"));
     }
     XdsServer.ScopedView view = xds.outboundFor(from);
-    return Explainer.explain(view.resources(), view.sidecar(), from, to, first(q, "path", "/"), headers,
-        first(q, "method", "GET"));
+    Map<String, Object> out = Explainer.explain(view.resources(), view.sidecar(), from, to, first(q, "path", "/"),
+        headers, first(q, "method", "GET"));
+    if (!view.envoyFilters().isEmpty() && out.get("why") instanceof List<?> why) {
+      List<Object> lines = new ArrayList<>(why);
+      lines.add(Math.min(1, lines.size()), "'" + from + "''s sidecar runs these routes as patched by "
+          + String.join(", ", view.envoyFilters()));
+      out = new LinkedHashMap<>(out);
+      out.put("why", lines);
+    }
+    return out;
   }
 
   private static String kindOrFail(String typed) {
@@ -322,7 +331,7 @@ public final class ApiServer implements AutoCloseable {
     if (k == null) {
       throw new IllegalArgumentException("'" + typed + "' is not a kind; expected one of Service, Workload, "
           + "VirtualService, DestinationRule, ServiceEntry, HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, "
-          + "Sidecar, HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant");
+          + "Sidecar, HTTPLocalRateLimitPolicy, Gateway, Secret, ReferenceGrant, EnvoyFilter");
     }
     return k;
   }

@@ -33,8 +33,8 @@ final class ClientCommands {
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
       + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
-      + "sidecar, referencegrant, namespace (ns), or 'all'. --namespace filters the namespaced kinds (security.istio.io, telemetry.istio.io, Gateway,\n"
-      + "Sidecar, Secret, ReferenceGrant).\n"
+      + "sidecar, referencegrant, namespace (ns), envoyfilter, or 'all'. --namespace filters the namespaced kinds\n"
+      + "(security.istio.io, telemetry.istio.io, Gateway, Sidecar, EnvoyFilter, Secret, ReferenceGrant).\n"
       + "A Secret's data is never shown.\n" + SERVER_HELP;
   static final String USAGE_DELETE = "usage: bin/keelson delete KIND NAME [--namespace NS] [--dry-run] [--server URL]\n\n"
       + "Deletes one document; refused while other documents refer to it. Namespaced kinds\n"
@@ -211,6 +211,7 @@ final class ClientCommands {
     List<String> warnings = new ArrayList<>();
     List<String> localities = new ArrayList<>();
     List<String> scoped = new ArrayList<>();
+    List<String> patched = new ArrayList<>();
     for (JsonNode p : r.path("proxies")) {
       List<String> cols = new ArrayList<>();
       for (String t : List.of("listeners", "routes", "clusters", "endpoints")) {
@@ -233,9 +234,15 @@ final class ClientCommands {
       if (p.path("sidecar").isTextual()) {
         scoped.add(p.path("nodeId").asText() + " scoped by " + p.path("sidecar").asText());
       }
+      List<String> envoyFilters = new ArrayList<>();
+      p.path("envoyFilters").forEach(f -> envoyFilters.add(f.asText()));
+      if (!envoyFilters.isEmpty()) {
+        patched.add(p.path("nodeId").asText() + " patched by " + String.join(", ", envoyFilters));
+      }
     }
     localities.forEach(l -> System.out.println("locality: " + l));
     scoped.forEach(l -> System.out.println("sidecar: " + l));
+    patched.forEach(l -> System.out.println("envoyfilter: " + l));
     errors.forEach(e -> System.out.println("last error: " + e));
     for (JsonNode problem : r.path("store")) {
       System.out.println("store error: " + problem.asText().replace("\n", "\n  "));

@@ -266,4 +266,10 @@ final class Fields {
     }
     return "'" + v.asText() + "'";
   }
+
+  /** The raw value of {@code field} (e.g. an embedded Envoy config, read by another parser), or null when absent. */
+  JsonNode raw(String field) {
+    JsonNode v = node.get(field);
+    return v == null || v.isNull() ? null : v;
+  }
 }

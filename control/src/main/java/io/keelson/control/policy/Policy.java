@@ -1181,4 +1181,53 @@ public sealed interface Policy {
       providers = List.copyOf(providers);
     }
   }
+
+  /**
+   * Istio's {@code EnvoyFilter} (networking.istio.io/v1alpha3): patches applied to the resources translated for the
+   * proxies it selects ({@code xds/EnvoyFilterPatches}). Every patch's value is already converted to its target proto
+   * and checked against what Keelson's data plane runs.
+   *
+   * @param namespace its namespace; the root namespace's apply to every namespace
+   * @param selector  workloadSelector.labels, empty: every proxy of its namespace (of the mesh from the root namespace)
+   * @param priority  spec.priority (lower first; istiod's default 0)
+   */
+  record EnvoyFilter(Meta meta, String namespace, Map<String, String> selector, int priority,
+      List<EnvoyFilterPatch> patches) implements Policy {
+    public EnvoyFilter {
+      selector = Map.copyOf(selector);
+      patches = List.copyOf(patches);
+    }
+  }
+
+  /**
+   * One {@code configPatches[]} entry.
+   *
+   * @param field   where it was written ({@code spec.configPatches[N]}), for messages
+   * @param value   the patch value as its target type (HttpFilter, Filter, Cluster, RouteConfiguration, VirtualHost,
+   *                Route or Listener), or null for REMOVE
+   */
+  record EnvoyFilterPatch(String field, EnvoyFilterPatch.ApplyTo applyTo, EnvoyFilterPatch.Context context,
+      EnvoyFilterPatch.ListenerMatch listener, EnvoyFilterPatch.RouteMatch route, EnvoyFilterPatch.ClusterMatch cluster,
+      EnvoyFilterPatch.Operation operation, com.google.protobuf.Message value) {
+    public enum ApplyTo { LISTENER, NETWORK_FILTER, HTTP_FILTER, CLUSTER, ROUTE_CONFIGURATION, VIRTUAL_HOST, HTTP_ROUTE }
+
+    public enum Context { ANY, SIDECAR_INBOUND, SIDECAR_OUTBOUND, GATEWAY }
+
+    public enum Operation { MERGE, ADD, REMOVE, INSERT_BEFORE, INSERT_AFTER, INSERT_FIRST, REPLACE }
+
+    /** Each null/0 field matches anything. */
+    public record ListenerMatch(int port, String name, String chainName, String filter, String subFilter) {
+      public static final ListenerMatch ANY = new ListenerMatch(0, null, null, null, null);
+    }
+
+    /** Each null/0 field matches anything; {@code action} null or ANY matches every route. */
+    public record RouteMatch(int port, String name, String vhost, String routeName, String action) {
+      public static final RouteMatch ANY = new RouteMatch(0, null, null, null, null);
+    }
+
+    /** Each null/0 field matches anything; {@code service} is a short name (namespace and domain dropped). */
+    public record ClusterMatch(String service, int port, String subset, String name) {
+      public static final ClusterMatch ANY = new ClusterMatch(null, 0, null, null);
+    }
+  }
 }

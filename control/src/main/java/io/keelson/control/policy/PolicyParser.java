@@ -177,7 +177,9 @@ public final class PolicyParser {
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
         case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);
-        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar");
+        case "EnvoyFilter" -> EnvoyFilterParser.envoyFilter(meta, namespace, spec);
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar,"
+            + " EnvoyFilter");
       };
     }
     if (SECURITY.contains(apiVersion)) {
@@ -228,6 +230,7 @@ public final class PolicyParser {
         || ((ISTIO.contains(apiVersion) || GATEWAY.contains(apiVersion)) && "Gateway".equals(kind))
         || (GATEWAY.contains(apiVersion) && "ReferenceGrant".equals(kind))
         || (ISTIO.contains(apiVersion) && "Sidecar".equals(kind))
+        || (ISTIO.contains(apiVersion) && "EnvoyFilter".equals(kind))
         || apiVersion.equals("v1"));
   }
 

@@ -60,6 +60,7 @@ public final class References {
         case Policy.Namespace n -> { } // its labels are matched where a listener's allowedRoutes select namespaces
         case Policy.ReferenceGrant grant -> { } // what it permits is checked at the documents that use it
         case Policy.Sidecar sc -> oneNamespaceDefault(state, sc, errors);
+        case Policy.EnvoyFilter ef -> { } // its values were checked against the data plane when parsed
       }
     }
     return errors;

@@ -13,17 +13,18 @@ import java.util.Map;
  * @param locality where it runs ({@code region/zone/subzone}, its endpoints are ordered by it), or "" when not known
  * @param gateway  an ingress gateway's labels and bind address, or null for a sidecar
  * @param sidecar  the Istio Sidecar resource scoping its outbound view ({@code Sidecar/namespace/name}), or null
+ * @param envoyFilters the EnvoyFilters patching its resources ({@code EnvoyFilter/namespace/name}), in the order applied
  */
 public record ProxyStatus(String nodeId, String service, boolean delta, boolean proxyless, String connectedAt,
     Map<String, ProxyState.TypeState> types, Policy.Workload workload, java.util.List<String> warnings,
-    String locality, NodeRegistration.Gateway gateway, String sidecar) {
+    String locality, NodeRegistration.Gateway gateway, String sidecar, java.util.List<String> envoyFilters) {
 
   static ProxyStatus of(ProxyState p, Policy.Workload w, java.util.List<String> warnings, NodeRegistration.Gateway gateway,
-      String sidecar) {
+      String sidecar, java.util.List<String> envoyFilters) {
     Map<String, ProxyState.TypeState> byName = new LinkedHashMap<>();
     p.types().forEach((url, t) -> byName.put(shortName(url), t));
     return new ProxyStatus(p.nodeId, p.service, p.delta, p.proxyless, p.connectedAt.toString(), byName, w,
-        java.util.List.copyOf(warnings), p.locality.toString(), gateway, sidecar);
+        java.util.List.copyOf(warnings), p.locality.toString(), gateway, sidecar, java.util.List.copyOf(envoyFilters));
   }
 
   /**

@@ -124,6 +124,8 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
   // Each proxy's telemetered resources, kept across translations while its listeners do not change (guarded by pushLock).
   private final TelemetryCache telemetered = new TelemetryCache();
+  // EnvoyFilter-patched resources per unpatched translation (by identity) and selection (guarded by pushLock)
+  private final Map<MeshResources, Map<String, EnvoyFilterPatches.Patched>> patched = new java.util.IdentityHashMap<>();
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
@@ -311,8 +313,14 @@ public final class XdsServer implements AutoCloseable {
         warnings = new ArrayList<>(warnings);
         warnings.add(ProxyStatus.httpProviderOnTcpWarning(ignored));
       }
+      EnvoyFilterPatches.Patched envoyFilters = envoyFilterStatus(p);
+      if (!envoyFilters.refused().isEmpty()) {
+        warnings = new ArrayList<>(warnings);
+        warnings.addAll(envoyFilters.refused());
+      }
       out.add(ProxyStatus.of(p, w, warnings,
-          gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key()));
+          gw == null ? null : gw.registration(), scope == null ? null : scope.meta().key(),
+          envoyFilters.applied()));
     }
     out.sort(Comparator.comparing(ProxyStatus::connectedAt));
     return out;
@@ -368,7 +376,7 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
-        List<String> types = withTelemetry(p, before, after, typesChanged(
+        List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
                 SourceMatches.view(before, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
@@ -377,6 +385,7 @@ public final class XdsServer implements AutoCloseable {
                 SourceMatches.view(after, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz)));
+        types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
             .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
@@ -414,12 +423,23 @@ public final class XdsServer implements AutoCloseable {
         return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
       });
       List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
-          : withTelemetry(p, before, after, typesChanged(pair[0], pair[1]));
+          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(pair[0], pair[1])));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
     }
     return out;
+  }
+
+  /** {@code types} and those the EnvoyFilters selecting {@code p} that differ between the two states patch. */
+  private List<String> withEnvoyFilters(ProxyState p, PolicySet before, PolicySet after, List<String> types) {
+    List<String> patched = EnvoyFilterPatches.typesChanged(envoyFilters(p, before), envoyFilters(p, after));
+    if (patched.isEmpty()) {
+      return types;
+    }
+    java.util.Set<String> all = new java.util.LinkedHashSet<>(types);
+    all.addAll(patched);
+    return List.copyOf(all);
   }
 
   /**
@@ -517,6 +537,7 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
+      patched.clear();
       scopes.changed(state);
       sources.changed(state);
       telemetered.translated();
@@ -541,6 +562,52 @@ public final class XdsServer implements AutoCloseable {
    * the mesh defaults: {@link TelemetryListeners}); proxyless clients get none.
    */
   private MeshResources resourcesFor(ProxyState p) {
+    MeshResources r = unpatched(p);
+    List<Policy.EnvoyFilter> filters = envoyFilters(p, translated);
+    if (filters.isEmpty()) {
+      return r;
+    }
+    return patched(p, r, filters).resources();
+  }
+
+  /**
+   * Under pushLock: {@code r} patched by {@code filters} for {@code p}, one copy per translation and selection (proxies
+   * selected by the same EnvoyFilters share it and its checks).
+   */
+  private EnvoyFilterPatches.Patched patched(ProxyState p, MeshResources r, List<Policy.EnvoyFilter> filters) {
+    if (patched.size() > 4096) { // bounded between changes (translations are replaced on every change)
+      patched.clear();
+    }
+    boolean gateway = gatewayNodes.containsKey(p.nodeId);
+    return patched.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(
+        EnvoyFilterPatches.keys(filters) + (gateway ? "|gateway" : "|sidecar"),
+        k -> EnvoyFilterPatches.applyChecked(r, filters, gateway));
+  }
+
+  /** {@code p}'s EnvoyFilters as applied: the applied ones' keys, and a warning for each refused one. */
+  private EnvoyFilterPatches.Patched envoyFilterStatus(ProxyState p) {
+    pushLock.lock();
+    try {
+      List<Policy.EnvoyFilter> filters = envoyFilters(p, translated);
+      return filters.isEmpty() ? new EnvoyFilterPatches.Patched(null, List.of(), List.of())
+          : patched(p, unpatched(p), filters);
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
+  /** The EnvoyFilters of {@code state} selecting {@code p} (none for proxyless clients and SDS-only streams), in order. */
+  private List<Policy.EnvoyFilter> envoyFilters(ProxyState p, PolicySet state) {
+    if (p.proxyless || p.nodeId.endsWith("~sds")) {
+      return List.of();
+    }
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
+    return EnvoyFilterPatches.select(state, namespace(p), gw != null ? gw.registration().labels() : workloadLabels(p),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+  }
+
+  /** Under pushLock: {@code p}'s resources before EnvoyFilter patches. */
+  private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
     MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
     if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
@@ -739,20 +806,29 @@ public final class XdsServer implements AutoCloseable {
       Map<String, String> source = proxy != null ? workloadLabels(proxy) : labels;
       String namespace = proxy != null ? namespace(proxy) : MeshNames.NAMESPACE;
       String signature = sources.signature(source, namespace);
-      if (!signature.isEmpty()) {
-        return new ScopedView(SidecarScopes.preview(sources.view(signature, source, namespace), sc, outboundPort, false,
-            outboundPolicy, protocolDetectionTimeout, workloads()), sc == null ? null : sc.meta().key());
+      MeshResources view = !signature.isEmpty()
+          ? SidecarScopes.preview(sources.view(signature, source, namespace), sc, outboundPort, false, outboundPolicy,
+              protocolDetectionTimeout, workloads())
+          : sc == null ? forSidecars
+          : SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
+              workloads());
+      List<Policy.EnvoyFilter> filters = proxy == null ? List.of() : envoyFilters(proxy, translated);
+      if (filters.isEmpty()) {
+        return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());
       }
-      return sc == null ? new ScopedView(forSidecars, null) : new ScopedView(
-          SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
-              workloads()), sc.meta().key());
+      // as its sidecar runs it: patched by the EnvoyFilters selecting it (those the data plane would take)
+      EnvoyFilterPatches.Patched patchedView = EnvoyFilterPatches.applyChecked(view, filters, false);
+      return new ScopedView(patchedView.resources(), sc == null ? null : sc.meta().key(), patchedView.applied());
     } finally {
       pushLock.unlock();
     }
   }
 
-  /** A sidecar's outbound resources and the key of the Sidecar that scoped them (null: the mesh's whole view). */
-  public record ScopedView(MeshResources resources, String sidecar) {}
+  /**
+   * A sidecar's outbound resources, the key of the Sidecar that scoped them (null: the mesh's whole view), and the
+   * EnvoyFilters that patched them ({@code EnvoyFilter/ns/name}, in order; empty: none).
+   */
+  public record ScopedView(MeshResources resources, String sidecar, List<String> envoyFilters) {}
 
   /**
    * The sidecar translator of an outbound port, kept across changes (under pushLock): its endpoint

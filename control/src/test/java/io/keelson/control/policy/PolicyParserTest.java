@@ -409,7 +409,7 @@ class PolicyParserTest {
         metadata: { name: g }
         spec: {}
         """)).containsExactly("bad.yaml: WorkloadEntry/g: kind: 'WorkloadEntry' is not a kind of networking.istio.io/v1; "
-        + "expected one of VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar");
+        + "expected one of VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar, EnvoyFilter");
     assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
         .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
   }

@@ -80,6 +80,18 @@ public final class HeaderMatch {
   }
 
   private String read(RequestHead head) {
+    return read(head, source, name);
+  }
+
+  /**
+   * The value of header {@code lowerName} of {@code head}, reading the supported pseudo-headers ({@code :method},
+   * {@code :authority}, {@code :path} with its query) as Envoy does; null when absent.
+   */
+  public static String valueOf(RequestHead head, String lowerName) {
+    return read(head, lowerName.startsWith(":") ? sourceOf(lowerName) : HEADER, lowerName);
+  }
+
+  private static String read(RequestHead head, int source, String name) {
     return switch (source) {
       case METHOD -> head.method();
       case AUTHORITY -> head.authority();

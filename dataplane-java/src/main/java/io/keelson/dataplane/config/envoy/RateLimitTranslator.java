@@ -78,8 +78,8 @@ final class RateLimitTranslator {
       case REQUEST_HEADERS -> {
         var h = a.getRequestHeaders();
         String at = path + ".request_headers";
-        if (h.getHeaderName().isEmpty() || h.getHeaderName().startsWith(":")) {
-          problems.error(at + ".header_name", "expected a header name (pseudo-headers are not supported), got '"
+        if (h.getHeaderName().isEmpty() || !io.keelson.dataplane.route.HeaderMatch.isSupportedName(h.getHeaderName())) {
+          problems.error(at + ".header_name", "expected a header name or :path, :method or :authority, got '"
               + h.getHeaderName() + "'");
           yield null;
         }

@@ -42,6 +42,14 @@ public final class XdsSnapshotTranslator {
     return resource.getDescriptorForType().getName() + "[" + name + "]";
   }
 
+  /**
+   * The typed_config types Keelson's data plane reads, for reading Envoy JSON ({@code @type}) as the data plane
+   * would: a type missing here is one every Keelson proxy refuses.
+   */
+  public static JsonFormat.TypeRegistry typeRegistry() {
+    return SupportedTypes.REGISTRY;
+  }
+
   /** Checks one resource's fields against what Keelson runs (rds and EDS allowed); one line per problem. */
   public static List<String> checkFields(Message resource, String name) {
     Problems problems = new Problems(SOURCE);

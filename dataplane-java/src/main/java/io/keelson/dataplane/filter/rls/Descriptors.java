@@ -53,7 +53,7 @@ final class Descriptors {
           entry(d, "destination_cluster", cluster);
         }
         case RateLimitPolicy.RequestHeader h -> {
-          String v = head.header(h.lowerName());
+          String v = HeaderMatch.valueOf(head, h.lowerName()); // :path, :method, :authority as Envoy reads them
           if (v == null) {
             if (!h.skipIfAbsent()) {
               return null;

@@ -59,6 +59,16 @@ class DescriptorsTest {
   }
 
   @Test
+  void requestHeadersReadPseudoHeadersAsEnvoyDoes() {
+    RateLimitPolicy p = new RateLimitPolicy(0, "", List.of(new RateLimitPolicy.RequestHeader(":path", "PATH", false),
+        new RateLimitPolicy.RequestHeader(":method", "METHOD", false),
+        new RateLimitPolicy.RequestHeader(":authority", "HOST", false),
+        new RateLimitPolicy.RequestHeader("x-user", "user", false)));
+    assertThat(entries(Descriptors.descriptor(p, HEAD, "a", null, null)))
+        .containsExactly("PATH=/", "METHOD=GET", "HOST=h", "user=a");
+  }
+
+  @Test
   void onlyPoliciesOfTheFiltersStageCount() {
     RateLimitPolicy stage0 = new RateLimitPolicy(0, "", List.of(new RateLimitPolicy.GenericKey("generic_key", "zero")));
     RateLimitPolicy stage1 = new RateLimitPolicy(1, "", List.of(new RateLimitPolicy.GenericKey("generic_key", "one")));
