@@ -155,6 +155,31 @@ class TcpProxyTest {
         .hasMessageContaining("expected source_ip");
   }
 
+  /**
+   * A hashing cluster without a hash_policy (a DestinationRule consistentHash by an HTTP key on a TCP destination,
+   * as istiod writes it) on a loopback or wildcard listener is the socket proxy's, not a gateway VIP: served, each
+   * connection to a random endpoint, as Envoy's tcp_proxy with no hash key.
+   */
+  @Test
+  void aHashingClusterWithoutAHashPolicyIsServedOnLoopbackAndWildcardListeners() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    EchoServer b = proxies.keep(new EchoServer("b", null));
+    String clusters = cluster("r", "MAGLEV", a.port(), b.port());
+    ProxyServer loopback = proxies.start(tcpListener("          cluster: r\n", clusters), 2);
+    ProxyServer wildcard = proxies.start(tcpListener("          cluster: r\n", clusters)
+        .replace("address: 127.0.0.1, port_value: 0", "address: 0.0.0.0, port_value: 0"), 2);
+    java.util.Set<Character> reached = new java.util.HashSet<>();
+    for (ProxyServer p : java.util.List.of(loopback, wildcard)) {
+      int port = p.listenerAddress("tcp").getPort();
+      for (int i = 0; i < 40; i++) {
+        String reply = TcpExchange.plain(port, "r" + i);
+        assertThat(reply).matches("[ab]:r" + i + "\\|bye");
+        reached.add(reply.charAt(0));
+      }
+    }
+    assertThat(reached).as("random picks over 80 connections").containsExactlyInAnyOrder('a', 'b');
+  }
+
   @Test
   void gatewayVipsBalancedByMaglevAreLeftToTheGateway() throws Exception {
     String yaml = tcpListener("          cluster: vip\n", cluster("vip", "MAGLEV", 8080))
