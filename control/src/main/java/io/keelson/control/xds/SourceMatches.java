@@ -108,6 +108,6 @@ final class SourceMatches {
     }
     return new Policy.Rule(rule.name(), kept, rule.backends(), rule.redirect(), rule.rewrite(), rule.requestHeaders(),
         rule.responseHeaders(), rule.timeout(), rule.retry(), rule.mirrors(), rule.fault(), rule.cors(),
-        rule.directResponse());
+        rule.directResponse(), rule.delegate());
   }
 }

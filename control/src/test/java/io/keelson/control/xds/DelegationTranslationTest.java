@@ -100,6 +100,35 @@ class DelegationTranslationTest {
         .containsExactly("VirtualService/shop/products/new", "VirtualService/shop/products/all", "VirtualService/shop/rest");
   }
 
+  /**
+   * A state with a source-conditioned match is resolved per calling proxy ({@link SourceMatches#view}); the delegating
+   * rule must stay delegating there, both when a sibling rule carries the {@code sourceLabels} and when its own match
+   * does, or its routes have no backends and the proxy refuses them.
+   */
+  @Test
+  void aDelegatingRuleKeepsDelegatingWhenTheStateHasSourceMatches() throws Exception {
+    String meshRoot = ROOT.replace("hosts: [ shop.example.com ]\n  gateways: [ istio-system/ingress ]",
+        "hosts: [ product-service ]");
+    String sibling = meshRoot.replace("- name: rest\n",
+        "- name: canary\n    match: [ { sourceLabels: { track: canary } } ]\n"
+            + "    route: [ { destination: { host: product-service, subset: v2 } } ]\n  - name: rest\n");
+    String own = meshRoot.replace("headers: { x-tenant: { exact: acme } } }",
+        "headers: { x-tenant: { exact: acme } }, sourceLabels: { track: canary } }");
+    for (String root : List.of(sibling, own)) {
+      PolicySet state = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + CHILD).current();
+      PolicySet seen = SourceMatches.view(state, Map.of("track", "canary"), "default");
+      assertThat(seen).as("the state is resolved for the caller").isNotSameAs(state);
+      MeshResources mesh = new MeshTranslator(15001, false).translate(seen, List.of());
+      List<Route> routes = mesh.routes().getFirst().getVirtualHostsList().stream()
+          .filter(v -> v.getName().equals("product-service")).flatMap(v -> v.getRoutesList().stream()).toList();
+      assertThat(routes).extracting(Route::getName).as(root).startsWith("VirtualService/shop/products/new",
+          "VirtualService/shop/products/all");
+      assertThat(routes.getFirst().getRoute().getCluster()).as("the child's backend")
+          .isEqualTo(MeshTranslator.subsetCluster("product-service", "v2"));
+      assertThat(Mesh.dataPlane(mesh).warnings()).as("the data plane takes the routes").isEmpty();
+    }
+  }
+
   @Test
   void badDelegationsAreRefusedByField() throws Exception {
     String base = Mesh.registry(9001, 9002) + GATEWAY + "---\n";
