@@ -53,11 +53,11 @@ final class IstioParser {
     List<Policy.StreamRule> streams = new ArrayList<>();
     List<Fields> tcp = spec.objects("tcp", false);
     for (int i = 0; i < tcp.size(); i++) {
-      streams.add(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]"));
+      streams.addAll(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]"));
     }
     List<Fields> tls = spec.objects("tls", false);
     for (int i = 0; i < tls.size(); i++) {
-      streams.add(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]"));
+      streams.addAll(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]"));
     }
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
@@ -111,21 +111,26 @@ final class IstioParser {
   /**
    * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port} (and, for tls, the required
    * {@code sniHosts}; one rule per SNI match set, as Keelson routes the first match) and weighted
-   * {@code route[].destination}s.
+   * {@code route[].destination}s. A tls rule whose matches carry different conditions ({@code gateways},
+   * {@code sourceLabels}, {@code sourceNamespace}) becomes one rule per distinct condition set, each with only the SNI
+   * names of its own matches: a match's names apply only where its own conditions hold.
    */
-  private static Policy.StreamRule streamRule(Fields r, Policy.Protocol protocol, String field) {
+  private static List<Policy.StreamRule> streamRule(Fields r, Policy.Protocol protocol, String field) {
     r.allow("match", "route");
     List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
     Integer port = null;
     List<String> sni = new ArrayList<>();
     List<Policy.MatchScope> scopes = new ArrayList<>();
+    Map<Policy.MatchScope, List<String>> sniByScope = new java.util.LinkedHashMap<>();
     for (Fields m : match) {
       m.allow(protocol == Policy.Protocol.TLS
           ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways")
           : Set.of("port", "sourceLabels", "sourceNamespace", "gateways"), Map.of(
           "destinationSubnets", "destinationSubnets is not supported yet; expected port, sourceLabels,"
               + " sourceNamespace or gateways"));
-      scopes.add(matchScope(m, false));
+      Policy.MatchScope scope = matchScope(m, false);
+      scopes.add(scope);
+      List<String> scopeSni = sniByScope.computeIfAbsent(scope, k -> new ArrayList<>());
       Integer p = m.integer("port", 1, 65535, null);
       if (p != null && port != null && !p.equals(port)) {
         m.error("port", "matches of one rule name different ports (" + port + ", " + p + "); write one rule per port");
@@ -139,6 +144,7 @@ final class IstioParser {
                 + " wildcard *.example.com");
           } else {
             sni.add(h);
+            scopeSni.add(h);
           }
         }
       }
@@ -162,7 +168,14 @@ final class IstioParser {
     }
     // A rule whose matches carry no conditions applies everywhere: keep its scopes empty, as before.
     boolean conditioned = scopes.stream().anyMatch(s -> !s.equals(Policy.MatchScope.ANY));
-    return new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of());
+    if (protocol == Policy.Protocol.TLS && sniByScope.size() > 1) {
+      List<Policy.StreamRule> perScope = new ArrayList<>();
+      for (Map.Entry<Policy.MatchScope, List<String>> e : sniByScope.entrySet()) {
+        perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey())));
+      }
+      return perScope;
+    }
+    return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of()));
   }
 
   /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */

@@ -756,6 +756,45 @@ class GatewayTranslationTest {
     assertThat(snapshot.listeners()).hasSize(2);
   }
 
+  /** A tls rule's matches each bind their own SNI names to their own gateways: gw-a never relays gw-b's names. */
+  @Test
+  void eachTlsMatchRelaysItsOwnSniNamesOnlyOnItsOwnGateways() throws Exception {
+    String gateways = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: gw-a }
+        spec:
+          selector: { istio: gw-a }
+          servers: [ { port: { number: 443, name: tls, protocol: TLS }, hosts: [ "*.example.com" ], tls: { mode: PASSTHROUGH } } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: gw-b }
+        spec:
+          selector: { istio: gw-b }
+          servers: [ { port: { number: 443, name: tls, protocol: TLS }, hosts: [ "*.example.com" ], tls: { mode: PASSTHROUGH } } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: streams }
+        spec:
+          hosts: [ "*.example.com" ]
+          gateways: [ gw-a, gw-b ]
+          tls:
+          - match: [ { gateways: [ gw-a ], sniHosts: [ a.example.com ] }, { gateways: [ gw-b ], sniHosts: [ b.example.com ] } ]
+            route: [ { destination: { host: product-service } } ]
+        """;
+    PolicySet state = store(Mesh.registry(9001, 9002) + gateways).current();
+    for (String gw : List.of("a", "b")) {
+      MeshResources r = gateway(state, Map.of("istio", "gw-" + gw));
+      assertThat(listener(r, "0.0.0.0_443").getFilterChainsList())
+          .extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList())).as("gw-" + gw)
+          .containsExactly(List.of(gw + ".example.com"));
+      assertThat(dataPlaneTakes(r, state, Map.of("istio", "gw-" + gw), "default").warnings()).isEmpty();
+    }
+  }
+
   @Test
   void theIngressExampleAppliesWithTheMeshExamplesAndASecret() throws Exception {
     StringBuilder all = new StringBuilder();
