@@ -254,10 +254,9 @@ final class EnvoyFilterParser {
       return EnvoyFilterPatch.ClusterMatch.ANY;
     }
     c.allow("service", "portNumber", "subset", "name");
+    // Kept whole: a ServiceEntry host (api.example.com) is its cluster's host; NAME.NS.svc.cluster.local is resolved
+    // against registry Services when patches apply (EnvoyFilterPatches.registryService).
     String service = c.string("service", false);
-    if (service != null) {
-      service = service.split("\\.", 2)[0]; // NAME.NS.svc.cluster.local -> NAME: Keelson's one mesh namespace
-    }
     return new EnvoyFilterPatch.ClusterMatch(service, c.integer("portNumber", 1, 65535, 0) instanceof Integer n ? n : 0, c.string("subset", false),
         c.string("name", false));
   }

@@ -1225,7 +1225,10 @@ public sealed interface Policy {
       public static final RouteMatch ANY = new RouteMatch(0, null, null, null, null);
     }
 
-    /** Each null/0 field matches anything; {@code service} is a short name (namespace and domain dropped). */
+    /**
+     * Each null/0 field matches anything; {@code service} as written (a ServiceEntry host, or a registry Service's
+     * {@code NAME} / {@code NAME.NS.svc.cluster.local}); {@code port} compared only on per-port (ServiceEntry) clusters.
+     */
     public record ClusterMatch(String service, int port, String subset, String name) {
       public static final ClusterMatch ANY = new ClusterMatch(null, 0, null, null);
     }

@@ -499,11 +499,38 @@ public final class EnvoyFilterPatches {
       return false;
     }
     String name = c.getName();
+    if (name.startsWith("outbound|")) {
+      // A ServiceEntry host's: outbound|PORT|SUBSET|HOST, one cluster per port; the host is compared whole.
+      String[] parts = name.split("\\|", 4);
+      if (parts.length < 4) {
+        return false;
+      }
+      String subset = parts[2].isEmpty() ? null : parts[2];
+      return (m.service() == null || m.service().equals(parts[3]))
+          && (m.port() == 0 || String.valueOf(m.port()).equals(parts[1]))
+          && (m.subset() == null || m.subset().equals(subset));
+    }
+    // A registry Service's: SERVICE or SERVICE|SUBSET, one cluster for all its ports, so portNumber matches any port.
     int bar = name.indexOf('|');
     String service = bar < 0 ? name : name.substring(0, bar);
     String subset = bar < 0 ? null : name.substring(bar + 1);
-    return (m.service() == null || m.service().equals(service))
+    return (m.service() == null || registryService(m.service(), service))
         && (m.subset() == null || m.subset().equals(subset));
+  }
+
+  /**
+   * True when an EnvoyFilter's {@code service} names the registry Service {@code service}: its short name, or a
+   * Kubernetes form {@code NAME.NS} / {@code NAME.NS.svc[.DOMAIN]} (Keelson's one mesh namespace).
+   */
+  static boolean registryService(String written, String service) {
+    if (written.equals(service)) {
+      return true;
+    }
+    if (!written.startsWith(service + ".")) {
+      return false;
+    }
+    String[] labels = written.split("\\.");
+    return labels.length == 2 || labels[2].equals("svc");
   }
 
   private static void patchClusters(EnvoyFilterPatch p, List<Cluster> clusters, boolean gateway) {

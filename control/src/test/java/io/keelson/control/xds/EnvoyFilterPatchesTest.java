@@ -237,6 +237,46 @@ class EnvoyFilterPatchesTest {
         .contains("product-service");
   }
 
+  /** A ServiceEntry host is matched whole, and its per-port clusters by portNumber. */
+  @Test
+  void clusterMatchByServiceEntryHostAndPortNumber() throws Exception {
+    MeshResources r = Mesh.translateWithRegistry("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: api }
+        spec:
+          hosts: [ api.example.com ]
+          resolution: DNS
+          ports: [ { number: 80, name: http, protocol: HTTP }, { number: 443, name: https, protocol: HTTPS } ]
+        """);
+    MeshResources patched = apply(r, """
+        configPatches:
+        - applyTo: CLUSTER
+          match: { cluster: { service: api.example.com, portNumber: 443 } }
+          patch:
+            operation: MERGE
+            value: { connect_timeout: 7s }
+        """);
+    assertThat(Mesh.cluster(patched, "outbound|443||api.example.com").getConnectTimeout().getSeconds()).isEqualTo(7);
+    assertThat(Mesh.cluster(patched, "outbound|80||api.example.com").getConnectTimeout().getSeconds())
+        .as("another port's cluster").isNotEqualTo(7);
+    assertThat(Mesh.cluster(patched, "product-service").getConnectTimeout().getSeconds()).isNotEqualTo(7);
+    // A registry Service has one cluster for all its ports: portNumber matches it whatever the port.
+    MeshResources registry = apply(r, """
+        configPatches:
+        - applyTo: CLUSTER
+          match: { cluster: { service: product-service.default.svc.cluster.local, portNumber: 1234 } }
+          patch:
+            operation: MERGE
+            value: { connect_timeout: 7s }
+        """);
+    assertThat(Mesh.cluster(registry, "product-service").getConnectTimeout().getSeconds()).isEqualTo(7);
+    assertThat(Mesh.cluster(registry, "outbound|443||api.example.com").getConnectTimeout().getSeconds())
+        .isNotEqualTo(7);
+    assertThat(Mesh.dataPlane(patched)).as("the data plane takes it").isNotNull();
+  }
+
   @Test
   void virtualHostMergeAddsRateLimitsToRdsAndInlineRouteConfigurations() throws Exception {
     MeshResources r = sidecar();
