@@ -523,14 +523,15 @@ public final class MeshTranslator {
    * {@code svc}'s virtual hosts on the shared outbound listener: one ({@link #virtualHost}) for all of {@code ports}, or,
    * when a rule's match names a {@code port} and there are several, one per port (each with only the matches of its
    * port): {@code name:port}, and the name alone and the routes' hostnames with the first port (where a Host without a
-   * port goes, as to a backend of port 0).
+   * port goes, as to a backend of port 0). With one port, matches naming another port are left out.
    */
   private List<VirtualHost> virtualHosts(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
     boolean byPort = ports.size() > 1 && routesOf(state, svc.name()).stream()
         .flatMap(r -> io.keelson.control.store.Delegation.rules(state, r).stream())
         .flatMap(rule -> rule.matches().stream()).anyMatch(m -> m.scope().port() != null);
     if (!byPort) {
-      return List.of(virtualHost(state, svc, ports, names, null));
+      // One port: a match naming another port is left out, as istiod builds a route per service port.
+      return List.of(virtualHost(state, svc, ports, names, ports.size() == 1 ? ports.getFirst() : null));
     }
     List<VirtualHost> out = new ArrayList<>();
     for (int i = 0; i < ports.size(); i++) {

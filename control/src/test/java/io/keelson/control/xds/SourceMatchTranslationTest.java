@@ -184,6 +184,26 @@ class SourceMatchTranslationTest {
         .isInstanceOf(PolicyException.class).hasMessageContaining("spec.http[0].match[0].port");
   }
 
+  /** A service of one HTTP port: a match naming another port is left out of the shared outbound listener too. */
+  @Test
+  void aMatchOfAnotherPortIsLeftOutForASinglePortService() throws Exception {
+    String onePort = TWO_PORTS.replace("{ name: http, port: 80 }, { name: http-admin, port: 8080 }",
+        "{ name: http, port: 80 }").replace("subset: v2, port: { number: 8080 }", "subset: v2");
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml", onePort).policies());
+    MeshResources shared = new MeshTranslator(15001, false).translate(state, List.of());
+    assertThat(shared.routes().getFirst().getVirtualHostsList().stream()
+        .filter(vh -> vh.getName().equals("product-service")).flatMap(vh -> vh.getRoutesList().stream())
+        .map(Route::getName)).containsExactly("VirtualService/product/rest");
+    PolicySet samePort = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml", onePort.replace("port: 8080 }",
+        "port: 80 }")).policies());
+    assertThat(new MeshTranslator(15001, false).translate(samePort, List.of()).routes().getFirst()
+        .getVirtualHostsList().stream().filter(vh -> vh.getName().equals("product-service"))
+        .flatMap(vh -> vh.getRoutesList().stream()).map(Route::getName))
+        .as("a match of the service's port applies").containsExactly("VirtualService/product/admin",
+            "VirtualService/product/rest");
+    Mesh.dataPlane(shared);
+  }
+
   private static List<String> portRoutes(MeshResources r, String name) {
     return r.routes().stream().filter(rc -> rc.getName().equals(name)).flatMap(rc -> rc.getVirtualHostsList().stream())
         .filter(vh -> vh.getName().startsWith("product-service")).flatMap(vh -> vh.getRoutesList().stream())
