@@ -123,9 +123,10 @@ final class ResilienceBuilder {
       if (Boolean.TRUE.equals(od.splitExternalLocalOriginErrors())) {
         // istiod: local-origin failures (connect failure, timeout, reset) counted apart from the 5xx responses
         o.setSplitExternalLocalOriginErrors(true);
-        if (od.consecutiveLocalOriginFailures() != null) {
+        // As istiod: only a count above 0 is set (enforced at 100%); 0 leaves Envoy's default (5, enforced).
+        if (od.consecutiveLocalOriginFailures() != null && od.consecutiveLocalOriginFailures() > 0) {
           o.setConsecutiveLocalOriginFailure(UInt32Value.of(od.consecutiveLocalOriginFailures()));
-          o.setEnforcingConsecutiveLocalOriginFailure(UInt32Value.of(od.consecutiveLocalOriginFailures() > 0 ? 100 : 0));
+          o.setEnforcingConsecutiveLocalOriginFailure(UInt32Value.of(100));
         }
       }
       c.setOutlierDetection(o);

@@ -278,4 +278,24 @@ class ResilienceTranslationTest {
         .contains("spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures")
         .contains("takes effect only with splitExternalLocalOriginErrors: true");
   }
+
+  /** As istiod: consecutiveLocalOriginFailures 0 sets nothing, so Envoy's default (5, enforced) stays. */
+  @Test
+  void zeroLocalOriginFailuresLeavesEnvoysDefault() throws Exception {
+    MeshResources r = translate("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: product }
+        spec:
+          host: product-service
+          trafficPolicy:
+            outlierDetection: { splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 0 }
+        """);
+    var od = Mesh.cluster(r, "product-service").getOutlierDetection();
+    assertThat(od.getSplitExternalLocalOriginErrors()).isTrue();
+    assertThat(od.hasConsecutiveLocalOriginFailure()).as("unset: Envoy's default").isFalse();
+    assertThat(od.hasEnforcingConsecutiveLocalOriginFailure()).isFalse();
+    var detection = Mesh.dataPlane(r).cluster("product-service").outlierDetection();
+    assertThat(detection.consecutiveLocalOriginFailure()).as("Envoy's default").isEqualTo(5);
+  }
 }
