@@ -13,6 +13,8 @@ public final class GoDuration {
   private static final java.util.regex.Pattern PART =
       java.util.regex.Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
 
+  private static final BigDecimal MAX_NANOS = BigDecimal.valueOf(Long.MAX_VALUE);
+
   private GoDuration() {}
 
   /** {@code text} as a duration; an IllegalArgumentException saying what was expected otherwise. */
@@ -40,6 +42,12 @@ public final class GoDuration {
       throw new IllegalArgumentException("'" + text + "' is not a duration; expected a Go duration such as 100ms,"
           + " 1s or 1m30s");
     }
-    return Duration.ofNanos(nanos.longValue());
+    // Go's int64 nanoseconds (and so istiod) stop at 2562047h47m16.854775807s; longValue() would wrap silently.
+    BigDecimal whole = nanos.setScale(0, java.math.RoundingMode.DOWN);
+    if (whole.compareTo(MAX_NANOS) > 0) {
+      throw new IllegalArgumentException("'" + text + "' is out of range; expected at most 2562047h47m16.854775807s"
+          + " (Go's longest duration)");
+    }
+    return Duration.ofNanos(whole.longValueExact());
   }
 }
