@@ -344,7 +344,7 @@ public final class MeshTranslator {
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
     Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
         appFilters(state, self, cluster, custom), passthroughRbac(state, self));
-    if (!self.tcp() && UpstreamProtocols.appProtocol(state, self.service(), c.appPort()) == Policy.Protocol.AUTO) {
+    if (autoApp(state, self)) {
       // No declared protocol: HTTP detected (with an identity, by the ALPN the client sidecar offers), else TCP.
       inbound = self.spiffeId() == null ? DetectedProtocolListeners.inbound(inbound, cluster, protocolDetectionTimeout)
           : DetectedProtocolListeners.inboundWithIdentity(inbound, cluster, mode, appFilters(state, self, cluster, custom),
@@ -385,11 +385,7 @@ public final class MeshTranslator {
     }
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
     if (tcp) {
-      var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
-          state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      List<Filter> network = new ArrayList<>(custom.networkFilters()); // istiod: CUSTOM before DENY and ALLOW
-      network.addAll(authz.networkFilters(MeshMtls.INBOUND + "."));
-      return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, network);
+      return identityTcpFilters(state, self, ns, cluster, custom);
     }
     var authz = io.keelson.control.security.AuthorizationTranslator.http(ns, self.labels(),
         state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
@@ -418,14 +414,44 @@ public final class MeshTranslator {
    */
   private static List<Filter> tcpAppFilters(PolicySet state, Self self, String cluster, ExtAuthzClusters extAuthz) {
     String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
-    var custom = io.keelson.control.security.ExtAuthzTranslator.tcp(ns, self.labels(),
-        state.ofType(Policy.AuthorizationPolicy.class),
-        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, extAuthz.providers());
+    return identityTcpFilters(state, self, ns, cluster, tcpCustom(state, self, ns, extAuthz));
+  }
+
+  /** An identity sidecar's TCP app chain: network CUSTOM ({@code custom}), then DENY/ALLOW RBAC, then a tcp_proxy. */
+  private static List<Filter> identityTcpFilters(PolicySet state, Self self, String ns, String cluster,
+      io.keelson.control.security.ExtAuthzTranslator.Custom custom) {
     var authz = io.keelson.control.security.AuthorizationTranslator.tcp(ns, self.labels(),
         state.ofType(Policy.AuthorizationPolicy.class), io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
     List<Filter> network = new ArrayList<>(custom.networkFilters()); // istiod: CUSTOM before DENY and ALLOW
     network.addAll(authz.networkFilters(MeshMtls.INBOUND + "."));
     return MeshMtls.tcpTo(cluster, MeshMtls.INBOUND, network);
+  }
+
+  private static io.keelson.control.security.ExtAuthzTranslator.Custom tcpCustom(PolicySet state, Self self, String ns,
+      ExtAuthzClusters extAuthz) {
+    return io.keelson.control.security.ExtAuthzTranslator.tcp(ns, self.labels(),
+        state.ofType(Policy.AuthorizationPolicy.class),
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, extAuthz.providers());
+  }
+
+  /** True when {@code self} is a captured sidecar whose app port has no declared protocol (HTTP detected, else TCP). */
+  static boolean autoApp(PolicySet state, Self self) {
+    return self.capture() != null && !self.tcp()
+        && UpstreamProtocols.appProtocol(state, self.service(), self.capture().appPort()) == Policy.Protocol.AUTO;
+  }
+
+  /**
+   * The envoyExtAuthzHttp provider a CUSTOM policy names for {@code self}'s undeclared-protocol app port that the
+   * port's TCP chains skip (as istiod does), so that connections not detected as HTTP (a client offering ALPN
+   * {@code istio}, plaintext that is not HTTP) reach the app unchecked; null when none is skipped, or the port is not
+   * such a port of a sidecar with an identity. (A TCP app's own is {@link #custom}'s {@code ignoredProvider}.)
+   */
+  static String providerSkippedOnAutoTcp(PolicySet state, Self self, ExtAuthzClusters extAuthz) {
+    if (self.spiffeId() == null || !autoApp(state, self)) {
+      return null;
+    }
+    String ns = io.keelson.dataplane.security.SpiffeId.parse(self.spiffeId()).namespace();
+    return tcpCustom(state, self, ns, extAuthz).ignoredProvider();
   }
 
   /**

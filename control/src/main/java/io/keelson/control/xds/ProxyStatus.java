@@ -67,6 +67,17 @@ public record ProxyStatus(String nodeId, String service, boolean delta, boolean 
         + " TCP workloads";
   }
 
+  /**
+   * The warning for an undeclared-protocol app port of a sidecar with an identity whose CUSTOM AuthorizationPolicies
+   * name an envoyExtAuthzHttp provider: its HTTP chains check, but its TCP chains (as istiod's) get no check.
+   */
+  static String httpProviderOnAutoPortWarning(String provider) {
+    return "CUSTOM AuthorizationPolicy provider '" + provider + "' is envoyExtAuthzHttp, which cannot check the TCP"
+        + " connections to this sidecar's app port of undeclared protocol (a client offering ALPN istio, or plaintext"
+        + " not detected as HTTP, reaches the app unchecked, as with istiod); declare the port's protocol (http) or use"
+        + " an envoyExtAuthzGrpc provider";
+  }
+
   static String shortName(String typeUrl) {
     return switch (typeUrl.substring(typeUrl.lastIndexOf('.') + 1)) {
       case "Listener" -> "listeners";

@@ -313,6 +313,12 @@ public final class XdsServer implements AutoCloseable {
         warnings = new ArrayList<>(warnings);
         warnings.add(ProxyStatus.httpProviderOnTcpWarning(ignored));
       }
+      String skippedOnAuto = self == null || gw != null ? null
+          : MeshTranslator.providerSkippedOnAutoTcp(store.current(), self, extAuthz);
+      if (skippedOnAuto != null) {
+        warnings = new ArrayList<>(warnings);
+        warnings.add(ProxyStatus.httpProviderOnAutoPortWarning(skippedOnAuto));
+      }
       EnvoyFilterPatches.Patched envoyFilters = envoyFilterStatus(p);
       if (!envoyFilters.refused().isEmpty()) {
         warnings = new ArrayList<>(warnings);
@@ -719,13 +725,7 @@ public final class XdsServer implements AutoCloseable {
     boolean mtls = self != null && self.spiffeId() != null;
     MeshResources shared = scopes.shared(translated, scope, p.outboundPort, capture != null, mtls, this::workloads,
         this::workloadIdentities);
-    if (self != null) {
-      return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
-          protocolDetectionTimeout));
-    }
-    MeshTranslator.Self app = plainApps.get(p.nodeId);
-    return app == null ? shared
-        : byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withApp(shared, translated, app.service(), app.appPort()));
+    return perNode(p, self, shared);
   }
 
   /**
@@ -744,6 +744,14 @@ public final class XdsServer implements AutoCloseable {
         capture != null, scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy),
         protocolDetectionTimeout).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
         mtls ? workloadIdentities() : Map.of(), mtls));
+    return perNode(p, self, shared);
+  }
+
+  /**
+   * Under pushLock: {@code shared} plus {@code p}'s own part, cached per node: the inbound listener of a sidecar with
+   * a registered {@code self} (captured or identified), the app cluster of a plain sidecar's app, else {@code shared}.
+   */
+  private MeshResources perNode(ProxyState p, MeshTranslator.Self self, MeshResources shared) {
     if (self != null) {
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
           protocolDetectionTimeout));

@@ -86,6 +86,8 @@ class MtlsAutoProtocolTranslationTest {
     assertThat(app.get(2).getFilterChainMatch().getTransportProtocol()).isEqualTo("raw_buffer");
     assertThat(app.get(2).getFilterChainMatch().getApplicationProtocolsList()).containsExactly("http/1.0", "http/1.1", "h2c");
     assertThat(app.get(2).hasTransportSocket()).isFalse();
+    assertThat(app.get(2).getFilters(0).getTypedConfig().toString()).as("plaintext HTTP: the HTTP RBAC too")
+        .contains("envoy.filters.http.rbac");
     assertThat(app.get(3).getFilterChainMatch().getTransportProtocol()).isEqualTo("raw_buffer");
     assertThat(app.get(3).getFiltersList()).extracting(f -> f.getName())
         .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
@@ -96,12 +98,69 @@ class MtlsAutoProtocolTranslationTest {
     assertThat(chains.select("tls", List.of("istio-h2", "istio", "h2")).http()).isNotNull();
   }
 
+  private static final io.keelson.control.security.ExtensionProviders PROVIDERS =
+      io.keelson.control.security.ExtensionProviders.parse("mesh.yaml", """
+          extensionProviders:
+          - name: authz-grpc
+            envoyExtAuthzGrpc: { service: 127.0.0.1, port: 9191, timeout: 2s }
+          - name: authz-http
+            envoyExtAuthzHttp: { service: 127.0.0.1, port: 9192, timeout: 2s }
+          """);
+  private static final String CUSTOM = """
+      ---
+      apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: { name: ext, namespace: shop }
+      spec:
+        action: CUSTOM
+        provider: { name: %s }
+        rules: [ { to: [ { operation: { paths: [ "/checked" ] } } ] } ]
+      """;
+
+  /**
+   * An HTTP-only CUSTOM provider checks the detected-HTTP chains but not the TCP ones (as istiod), so a client offering
+   * ALPN istio reaches the app unchecked: the proxy's status says so; a gRPC provider checks both and nothing is said.
+   */
+  @Test
+  void anHttpOnlyCustomProviderLeavesTheTcpChainsUncheckedAndTheStatusSaysSo() throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("p.yaml", SERVICES + STRICT + CUSTOM.formatted("authz-http"))
+        .policies());
+    ExtAuthzClusters extAuthz = ExtAuthzClusters.of(PROVIDERS, state, List.of());
+    MeshResources r = MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
+        .translateShared(state, List.of(), Map.of(), true), state, SELF, extAuthz);
+    List<FilterChain> app = appChains(CapturedTranslationTest.listener(r, CapturedListeners.VIRTUAL_INBOUND));
+    assertThat(app.get(0).getFilters(0).getTypedConfig().toString()).contains("envoy.filters.http.ext_authz");
+    assertThat(app.get(1).getFiltersList()).extracting(f -> f.getName()).as("the mTLS TCP chain (ALPN istio)")
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    assertThat(MeshTranslator.custom(state, SELF, extAuthz).ignoredProvider()).as("the HTTP variant skips nothing")
+        .isNull();
+    String skipped = MeshTranslator.providerSkippedOnAutoTcp(state, SELF, extAuthz);
+    assertThat(skipped).isEqualTo("authz-http");
+    assertThat(ProxyStatus.httpProviderOnAutoPortWarning(skipped)).contains("'authz-http' is envoyExtAuthzHttp",
+        "undeclared protocol", "ALPN istio");
+
+    PolicySet grpc = PolicySet.EMPTY.with(PolicyParser.parse("p.yaml", SERVICES + STRICT + CUSTOM.formatted("authz-grpc"))
+        .policies());
+    ExtAuthzClusters grpcAuthz = ExtAuthzClusters.of(PROVIDERS, grpc, List.of());
+    assertThat(MeshTranslator.providerSkippedOnAutoTcp(grpc, SELF, grpcAuthz)).isNull();
+    MeshResources checked = MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
+        .translateShared(grpc, List.of(), Map.of(), true), grpc, SELF, grpcAuthz);
+    assertThat(appChains(CapturedTranslationTest.listener(checked, CapturedListeners.VIRTUAL_INBOUND)).get(1)
+        .getFiltersList()).extracting(f -> f.getName()).contains("envoy.filters.network.ext_authz");
+    // A declared HTTP port has no TCP chain: nothing to say.
+    PolicySet declared = PolicySet.EMPTY.with(PolicyParser.parse("p.yaml", SERVICES.replace("{ port: 9080 }",
+        "{ name: http, port: 9080 }") + STRICT + CUSTOM.formatted("authz-http")).policies());
+    assertThat(MeshTranslator.providerSkippedOnAutoTcp(declared, SELF, ExtAuthzClusters.of(PROVIDERS, declared,
+        List.of()))).isNull();
+  }
+
+  private static final MeshTranslator.Self SELF = new MeshTranslator.Self(ID, 15006, 9080, Map.of(), false,
+      new NodeRegistration.Capture("10.1.0.7", 9080, 15006, 15001), "reviews");
+
   private static MeshResources inbound(String policies) throws Exception {
     PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("p.yaml", policies).policies());
-    MeshTranslator.Self self = new MeshTranslator.Self(ID, 15006, 9080, Map.of(), false,
-        new NodeRegistration.Capture("10.1.0.7", 9080, 15006, 15001), "reviews");
     return MeshTranslator.withInbound(new MeshTranslator(15001, false, true)
-        .translateShared(state, List.of(), Map.of(), true), state, self, ExtAuthzClusters.NONE);
+        .translateShared(state, List.of(), Map.of(), true), state, SELF, ExtAuthzClusters.NONE);
   }
 
   private static List<FilterChain> appChains(Listener inbound) {
