@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.keelson.control.security.ExtensionProviders;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -25,13 +24,7 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
    * @throws IllegalArgumentException naming the file and field of every problem
    */
   public static MeshConfigFile read(Path file) {
-    String text;
-    try {
-      text = Files.readString(file);
-    } catch (IOException e) {
-      throw new IllegalArgumentException("--mesh-config " + file + ": cannot read it: " + e.getMessage());
-    }
-    return parse(file.toString(), text);
+    return parse(file.toString(), ExtensionProviders.readMeshConfig(file));
   }
 
   /** {@link #read} of {@code text}; {@code source} names it in errors. */

@@ -41,13 +41,20 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
    * @throws IllegalArgumentException naming the file and field of every problem
    */
   public static ExtensionProviders read(Path file) {
-    String text;
+    return parse(file.toString(), readMeshConfig(file));
+  }
+
+  /**
+   * The text of the {@code --mesh-config} file.
+   *
+   * @throws IllegalArgumentException naming the file when it cannot be read
+   */
+  public static String readMeshConfig(Path file) {
     try {
-      text = Files.readString(file);
+      return Files.readString(file);
     } catch (IOException e) {
       throw new IllegalArgumentException("--mesh-config " + file + ": cannot read it: " + e.getMessage());
     }
-    return parse(file.toString(), text);
   }
 
   /** {@link #read} of {@code text}; {@code source} names it in errors. */

@@ -13,8 +13,10 @@ import java.util.List;
  * Reads the gateway's VIPs out of a {@link ProxySnapshot}, in Envoy's terms: a listener whose
  * filter is {@code tcp_proxy} naming one cluster with {@code lb_policy: MAGLEV} is a TCP VIP at the
  * listener's address and port; the cluster's endpoints are its backends and their
- * {@code load_balancing_weight} the Maglev weights. HTTP listeners belong to the L7 proxy and are
- * skipped. Anything the gateway cannot run fails loudly, naming the listener and the field.
+ * {@code load_balancing_weight} the Maglev weights. HTTP listeners, and tcp_proxy listeners that are not
+ * VIP-shaped ({@code tcp/TcpListeners.mayBeDpdkVip}: wildcard or loopback addresses, TLS, SNI chains, interception,
+ * hash_policy, tunneling), belong to the socket proxy and are skipped. Anything else the gateway cannot run fails
+ * loudly, naming the listener and the field.
  *
  * <p>Threading: stateless.
  */
@@ -25,8 +27,8 @@ final class SnapshotVips {
     List<GatewayConfig.Vip> vips = new ArrayList<>();
     for (ListenerConfig listener : snapshot.listeners()) {
       TcpProxyConfig tcp = listener.tcpProxy();
-      if (tcp == null) {
-        continue;
+      if (tcp == null || !io.keelson.dataplane.tcp.TcpListeners.mayBeDpdkVip(listener)) {
+        continue; // the socket proxy's (TLS, SNI chains, interception, hash_policy, tunneling, wildcard or loopback)
       }
       String at = "listener '" + listener.name() + "'";
       String clusterName = tcp.cluster();

@@ -1,9 +1,9 @@
 package io.keelson.dataplane.tcp;
 
 import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.LbPolicy;
 import io.keelson.dataplane.config.ListenerConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.TcpProxyConfig;
 import java.net.InetAddress;
 
@@ -13,9 +13,9 @@ public final class TcpListeners {
 
   /**
    * True when the listener's tcp_proxy chains are served by the socket proxy: every tcp_proxy listener but a VIP of the
-   * DPDK gateway (see {@link #isDpdkVip}). A hashing cluster (MAGLEV, RING_HASH) without a hash_policy picks an
-   * endpoint at random on the socket path, as Envoy's tcp_proxy does with no hash key; with hash_policy source_ip
-   * (Istio's {@code consistentHash.useSourceIp}) it hashes the downstream's address ({@link TcpProxyHandler}).
+   * DPDK gateway ({@link #isDpdkVip}). A hashing cluster (MAGLEV, RING_HASH) without a hash_policy picks an endpoint
+   * at random on the socket path, as Envoy's tcp_proxy does with no hash key; with hash_policy source_ip (Istio's
+   * {@code consistentHash.useSourceIp}) it hashes the downstream's address ({@link TcpProxyHandler}).
    */
   public static boolean runsOnSocketPath(ListenerConfig listener, ProxySnapshot snapshot) {
     if (listener.tcpProxy() == null && listener.sniChains().isEmpty()) {
@@ -25,24 +25,29 @@ public final class TcpListeners {
   }
 
   /**
-   * A VIP of the DPDK gateway, in the shape the gateway reads from the same bootstrap (one node can run both): a plain
-   * tcp_proxy listener (no TLS, SNI chains or interception) at a specific address that is neither a wildcard nor
-   * loopback, naming clusters that balance with MAGLEV or RING_HASH and no hash_policy. Listeners from the control
-   * plane (wildcard or captured addresses) never are.
+   * A VIP of the DPDK gateway, the listeners the gateway reads from the same bootstrap (one node can run both;
+   * {@code packet/SnapshotVips}): a {@link #mayBeDpdkVip VIP-shaped} listener whose tcp_proxy names one cluster that
+   * balances with MAGLEV.
    */
-  static boolean isDpdkVip(ListenerConfig listener, ProxySnapshot snapshot) {
-    TcpProxyConfig p = listener.tcpProxy();
-    if (p == null || !listener.sniChains().isEmpty() || listener.tls() != null || listener.originalDst()
-        || listener.useOriginalDst() || p.hashSourceIp() || p.tunneling() != null || !specificAddress(listener.host())) {
+  public static boolean isDpdkVip(ListenerConfig listener, ProxySnapshot snapshot) {
+    if (!mayBeDpdkVip(listener)) {
       return false;
     }
-    for (RouteAction.WeightedCluster wc : p.clusters()) {
-      ClusterConfig c = snapshot.cluster(wc.name());
-      if (c == null || !c.lbPolicy().hashes()) {
-        return false;
-      }
-    }
-    return true;
+    String name = listener.tcpProxy().cluster();
+    ClusterConfig c = name == null ? null : snapshot.cluster(name);
+    return c != null && c.lbPolicy() == LbPolicy.MAGLEV;
+  }
+
+  /**
+   * The shape of a gateway VIP, whatever its cluster: a plain tcp_proxy listener (no TLS, SNI chains, interception,
+   * hash_policy or tunneling) at a specific address, neither a wildcard nor loopback. Every other tcp_proxy listener
+   * (those from the control plane are on wildcard or captured addresses) is the socket proxy's, and the gateway leaves
+   * it alone; a VIP-shaped one the gateway cannot run (weighted clusters, not MAGLEV) is refused by the gateway.
+   */
+  public static boolean mayBeDpdkVip(ListenerConfig listener) {
+    TcpProxyConfig p = listener.tcpProxy();
+    return p != null && listener.sniChains().isEmpty() && listener.tls() == null && !listener.originalDst()
+        && !listener.useOriginalDst() && !p.hashSourceIp() && p.tunneling() == null && specificAddress(listener.host());
   }
 
   private static boolean specificAddress(String host) {

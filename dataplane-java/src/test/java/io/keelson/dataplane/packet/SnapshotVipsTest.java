@@ -80,4 +80,36 @@ class SnapshotVipsTest {
         .hasMessageContaining("listener 'web-vip'")
         .hasMessageContaining("MAGLEV");
   }
+
+  /**
+   * The gateway and the socket proxy agree on which tcp_proxy listeners are VIPs ({@code TcpListeners}): a MAGLEV
+   * listener at a specific address is a VIP and not served by sockets; the same on a wildcard address, or with
+   * hash_policy source_ip, is the socket proxy's and the gateway skips it (it refused the whole bootstrap before);
+   * a RING_HASH listener at a specific address is served by sockets and refused by the gateway by name.
+   */
+  @Test
+  void theGatewayAndTheSocketProxySplitTcpListenersAlike() throws Exception {
+    ProxySnapshot vip = load("MAGLEV");
+    assertThat(GatewayConfig.vipsFrom(vip)).hasSize(1);
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(vip, "web-vip"), vip)).isFalse();
+
+    ProxySnapshot wildcard = BootstrapLoader.fromYaml(BOOTSTRAP.formatted("MAGLEV")
+        .replace("address: 192.0.2.100, port_value: 80", "address: 0.0.0.0, port_value: 80"), "gateway-test.yaml");
+    assertThat(GatewayConfig.vipsFrom(wildcard)).isEmpty();
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(wildcard, "web-vip"), wildcard)).isTrue();
+
+    ProxySnapshot hashed = BootstrapLoader.fromYaml(BOOTSTRAP.formatted("MAGLEV")
+        .replace("stat_prefix: web\n", "stat_prefix: web\n          hash_policy: [ { source_ip: {} } ]\n"),
+        "gateway-test.yaml");
+    assertThat(GatewayConfig.vipsFrom(hashed)).isEmpty();
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(hashed, "web-vip"), hashed)).isTrue();
+
+    ProxySnapshot ring = load("RING_HASH");
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(ring, "web-vip"), ring)).isTrue();
+    assertThatThrownBy(() -> GatewayConfig.vipsFrom(ring)).hasMessageContaining("MAGLEV");
+  }
+
+  private static io.keelson.dataplane.config.ListenerConfig listener(ProxySnapshot s, String name) {
+    return s.listeners().stream().filter(l -> l.name().equals(name)).findFirst().orElseThrow();
+  }
 }
