@@ -102,6 +102,34 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
+    String yaml = edit("          http_filters:\n", """
+                  http_filters:
+                  - name: envoy.filters.http.ratelimit
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                      domain: edge
+                      rate_limit_service:
+                        transport_api_version: V3
+                        grpc_service: { envoy_grpc: { cluster_name: rls } }
+                  - name: envoy.filters.http.jwt_authn
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                      providers:
+                        idp:
+                          issuer: https://idp.example
+                          local_jwks: { inline_string: '{"keys":[]}' }
+                          claim_to_headers: [ { header_name: x-tenant, claim_name: tenant } ]
+                          clear_route_cache: true
+        """);
+    assertThat(rejected(yaml).getMessage()).contains(
+        "config.yaml: " + HCM + ".http_filters[1].typed_config.providers[\"idp\"].clear_route_cache: jwt_authn "
+            + "'envoy.filters.http.jwt_authn' clears the route cache after 'envoy.filters.http.ratelimit' (an external "
+            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit "
+            + "in http_filters, or clear_route_cache: false");
+  }
+
+  @Test
   void rejectsARouterThatIsNotTheLastFilter() {
     String yaml = edit(BASE, "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
         "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n"
