@@ -47,10 +47,18 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     this.listener = listener;
   }
 
-  /** The target's connection is up: answers 200 and starts relaying. */
-  void open(Channel upstream) {
+  /**
+   * The target's connection is up: answers 200, writes {@code early} (the DATA the client sent before the 200, in
+   * order) and only then starts reading both sides: a read of the stream delivers the DATA queued after {@code early},
+   * which must not overtake it.
+   */
+  void open(Channel upstream, java.util.Queue<HttpContent> early) {
     up = upstream;
     down.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), down.voidPromise());
+    HttpContent c;
+    while ((c = early.poll()) != null) {
+      fromClient(c);
+    }
     up.config().setAutoRead(down.isWritable());
     down.config().setAutoRead(up.isWritable());
     down.read();

@@ -590,11 +590,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(200);
     listener.stats().recordResponse(200);
     listener.stats().cxUpgradesTotal.increment();
-    HttpContent c;
-    t.open(f.channel());
-    while ((c = pending.pollFirst()) != null) { // DATA the client sent before the 200
-      t.fromClient(c);
-    }
+    t.open(f.channel(), pending); // the DATA the client sent before the 200 goes first
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */
