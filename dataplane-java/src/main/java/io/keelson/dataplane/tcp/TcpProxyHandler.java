@@ -378,7 +378,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(local,
           (InetSocketAddress) down.remoteAddress(), sni);
       stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
-      stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+      try {
+        stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+      } catch (RuntimeException e) { // a header the codec refuses (a value a command operator filled): fail now, not at connect_timeout
+        stream.close();
+        established.tryFailure(e);
+      }
     });
     established.addListener(r -> {
       answerTimeout.cancel(false);

@@ -436,6 +436,28 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsTunnelingHeadersThatAreNotAHeaderNameOrSpanLines() {
+    String yaml = edit(BASE.substring(BASE.indexOf("      - name: envoy.filters.network.http_connection_manager"), BASE.indexOf("  clusters:")), """
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: tcp
+                  cluster: backend
+                  tunneling_config:
+                    hostname: host.example:443
+                    headers_to_add:
+                    - header: { key: "x y", value: v }
+                    - header: { key: x-ok, value: "a\\r\\nx-evil: 1" }
+                    - header: { key: x-fine, value: "%DOWNSTREAM_REMOTE_ADDRESS%" }
+        """);
+    String at = "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tunneling_config.headers_to_add";
+    assertThat(rejected(yaml).problems()).contains(
+        at + "[0].header.key: 'x y' is not a header name; expected token characters only (letters, digits, !#$%&'*+-.^_`|~)",
+        at + "[1].header.value: holds CR, LF or NUL; expected a header value on one line")
+        .noneMatch(p -> p.contains("headers_to_add[2]"));
+  }
+
+  @Test
   void reportsTcpProxyAccessLogProblemsByPath() {
     String yaml = edit(BASE.substring(BASE.indexOf("      - name: envoy.filters.network.http_connection_manager"), BASE.indexOf("  clusters:")), """
               - name: envoy.filters.network.tcp_proxy
