@@ -121,9 +121,12 @@ class Http2ConnectTerminationTest {
         int n = Math.min(16_000, payload.length - off);
         c.stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(payload, off, n), false));
       }
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an open tunnel").isEqualTo(1);
       c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // END_STREAM: the echo gets a FIN
       assertThat(c.ended.get(20, TimeUnit.SECONDS)).isEqualTo(payload); // the echo's FIN came back as END_STREAM
     }
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
   }
