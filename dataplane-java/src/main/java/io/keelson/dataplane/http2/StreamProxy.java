@@ -434,7 +434,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       return;
     }
-    if (isConnect() && !Boolean.TRUE.equals(listener.config().http().upgrades().get("connect"))) {
+    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.allowed(listener.config().http())) {
       localReply(403, "", ResponseFlag.NONE); // Envoy: CONNECT is an upgrade the connection manager is not configured for
       return;
     }
@@ -492,7 +492,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
-    if (isConnect() && !Boolean.TRUE.equals(forward.upgrades().get("connect"))) {
+    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.terminates(forward)) {
       localReply(403, "", ResponseFlag.NONE);
       return;
     }
@@ -529,7 +529,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private boolean isConnect() {
-    return io.netty.handler.codec.http.HttpMethod.CONNECT.equals(request.method());
+    return io.keelson.dataplane.route.RequestMatcher.isConnect(head);
   }
 
   /**
