@@ -460,11 +460,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         log.connected(early);
       }
     }
-    if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
-      upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());
-    } else if (inputShutdown) {
-      upstream.flush();
-      TunnelFrames.endStream(upstream); // a tunnel stream: END_STREAM after the held bytes
+    if (inputShutdown) {
+      TcpRelay.passFin(upstream); // the client's FIN came with the held bytes: after them
     } else {
       upstream.flush();
     }
