@@ -75,7 +75,8 @@ public record ProtocolChains(List<Entry> chains, Duration timeout, boolean conti
    * The chain for a connection of {@code transport} ({@link #TLS} or {@link #RAW_BUFFER}) offering {@code protocols}
    * (its ALPN names, or the one the http_inspector detected), or null. Envoy's order: the chains naming that transport
    * protocol if any does (no falling back to the others, as Envoy's match tree), else those naming none; among them
-   * the first sharing one of {@code protocols}, else the first naming no protocol.
+   * for the first of {@code protocols} (in the client's order) that some chain names, the first chain naming it; else
+   * the first naming no protocol.
    */
   public ListenerConfig select(String transport, List<String> protocols) {
     String wanted = "";
@@ -85,12 +86,11 @@ public record ProtocolChains(List<Entry> chains, Duration timeout, boolean conti
         break;
       }
     }
-    for (Entry e : chains) {
-      if (e.transportProtocol().equals(wanted)) {
-        for (int i = 0; i < protocols.size(); i++) {
-          if (e.applicationProtocols().contains(protocols.get(i))) {
-            return e.chain();
-          }
+    for (int i = 0; i < protocols.size(); i++) { // the client's order first, as Envoy's ALPN lookup
+      String p = protocols.get(i);
+      for (Entry e : chains) {
+        if (e.transportProtocol().equals(wanted) && e.applicationProtocols().contains(p)) {
+          return e.chain();
         }
       }
     }

@@ -7,6 +7,7 @@ import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
 import io.keelson.dataplane.route.RouteTable;
 import io.keelson.dataplane.route.WeightedPick;
+import io.keelson.dataplane.stats.ResponseFlag;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,12 @@ import java.util.Map;
  * Immutable; safe to run from any number of threads at once.
  */
 public final class FilterChain {
+  /**
+   * The local reply's body when a filter after an external check cleared the route cache: the request was already
+   * routed and balanced, so the route cannot be chosen again, and the old one was picked by headers the filter changed.
+   */
+  static final String ROUTE_CLEARED_AFTER_CHECK = "route cache cleared after an external check\n";
+
   public static final FilterChain EMPTY = new FilterChain(new HttpFilter[0], Map.of(), Map.of(), null);
 
   private final HttpFilter[] filters;
@@ -180,8 +187,11 @@ public final class FilterChain {
    * Runs {@code chain} from {@code from} until a filter replies locally, or asks for an external check: then the
    * filters after it wait for the check ({@link FilterContext#checkExternally}), kept in the context. After a filter
    * that cleared the route cache, {@code owner} chooses the route again and the rest runs from the new route's
-   * filters (every route's filters are the listener's, in the same order); a null owner (the filters after an
-   * external check, run once the request is routed and balanced) drops the request.
+   * filters (every route's filters are the listener's, in the same order). A null owner (the filters after an
+   * external check, run once the request is routed and balanced) cannot choose again: the request is answered
+   * locally ({@link #ROUTE_CLEARED_AFTER_CHECK}, 500, flag NR) rather than sent where the headers before the filter
+   * chose. Translation refuses the configs that lead there (jwt_authn's clear_route_cache after ext_authz or
+   * ratelimit), so this is a guard, not a path a valid config takes.
    */
   private static void runFrom(HttpFilter[] chain, int from, FilterContext context, FilterChain owner) {
     for (int i = from; i < chain.length; i++) {
@@ -189,7 +199,11 @@ public final class FilterChain {
       if (context.hasLocalReply()) {
         return;
       }
-      if (context.takeRouteCacheCleared() && owner != null) {
+      if (context.takeRouteCacheCleared()) {
+        if (owner == null) {
+          context.localReply(500, ROUTE_CLEARED_AFTER_CHECK, null, ResponseFlag.NR);
+          return;
+        }
         chain = owner.reselect(context, chain);
       }
       if (context.externalCheck() != null) {

@@ -110,9 +110,11 @@ public final class FilterContext {
   }
 
   /**
-   * Asks for the route to be chosen again after this filter (Envoy's {@code clearRouteCache()}: jwt_authn's and
-   * ext_authz's {@code clear_route_cache}): with the headers and dynamic metadata as the filter left them. The filters
-   * after it then run with the new route's per-route configs, and the request goes where the new route says.
+   * Asks for the route to be chosen again after this filter (Envoy's {@code clearRouteCache()}: jwt_authn's
+   * {@code clear_route_cache}; ext_authz's is ignored, see SupportedFields): with the headers and dynamic metadata as
+   * the filter left them. The filters after it then run with the new route's per-route configs, and the request goes
+   * where the new route says. From a filter after an external check (ext_authz, ratelimit) the route cannot be chosen
+   * again, so the request is answered 500 (flag NR) instead ({@link FilterChain#resume}).
    */
   public void clearRouteCache() {
     routeCacheCleared = true;

@@ -3,7 +3,6 @@ package io.keelson.dataplane.http1;
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
-import io.keelson.dataplane.route.RequestHead;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -18,7 +17,7 @@ import java.nio.charset.StandardCharsets;
  * parsers are raw byte pipes, as after a WebSocket 101 ({@link UpgradeTunnel}: the same relay, half-close and
  * backpressure). Without CONNECT in upgrade_configs the request is refused with 403, as Envoy does. Stateless.
  */
-final class ConnectTunnel {
+public final class ConnectTunnel {
   /** The upgrade type of CONNECT in upgrade_configs (lower case). */
   static final String TYPE = "connect";
 
@@ -28,13 +27,8 @@ final class ConnectTunnel {
 
   private ConnectTunnel() {}
 
-  /** A CONNECT request (the only method whose target is host:port). */
-  static boolean isConnect(RequestHead request) {
-    return "CONNECT".equals(request.method());
-  }
-
   /** The connection manager's upgrade_configs allow CONNECT (Envoy answers 403 otherwise). */
-  static boolean allowed(HttpConnectionManagerConfig hcm) {
+  public static boolean allowed(HttpConnectionManagerConfig hcm) {
     return Boolean.TRUE.equals(hcm.upgrades().get(TYPE));
   }
 
@@ -42,7 +36,7 @@ final class ConnectTunnel {
    * The route terminates CONNECT (its upgrade_configs have CONNECT with connect_config: the config translation
    * accepts no other CONNECT route).
    */
-  static boolean terminates(RouteAction.Forward forward) {
+  public static boolean terminates(RouteAction.Forward forward) {
     return Boolean.TRUE.equals(forward.upgrades().get(TYPE));
   }
 

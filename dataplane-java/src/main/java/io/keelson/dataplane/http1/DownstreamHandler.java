@@ -509,7 +509,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       return;
     }
-    if (ConnectTunnel.isConnect(request) && !ConnectTunnel.allowed(listener.config().http())) {
+    if (io.keelson.dataplane.route.RequestMatcher.isConnect(request) && !ConnectTunnel.allowed(listener.config().http())) {
       sendLocalReply(403, "", null); // Envoy: CONNECT is an upgrade the connection manager is not configured for
       return;
     }
@@ -651,7 +651,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendRouterReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       return;
     }
-    if (ConnectTunnel.isConnect(request)) {
+    if (io.keelson.dataplane.route.RequestMatcher.isConnect(request)) {
       if (!ConnectTunnel.terminates(forward)) {
         sendLocalReply(403, "", null);
         return;

@@ -25,7 +25,7 @@ import java.util.Locale;
  * through an upgraded stream, as tcp_proxy does); the tunnel ends when both directions are done, or when
  * either side closes outright. Stateless.
  */
-final class UpgradeTunnel {
+public final class UpgradeTunnel {
   /** {@link #check} result: answer 403, as Envoy does for an upgrade it is not configured for. */
   static final String REFUSED = "\0refused";
 
@@ -81,11 +81,18 @@ final class UpgradeTunnel {
    * truncation, and an HTTP/2 cluster's stream has no half-close here; those keep closing both sides.
    */
   static void allowHalfClose(Channel downstream, Channel upstream) {
-    if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel
-        && downstream.pipeline().get(SslHandler.class) == null && upstream.pipeline().get(SslHandler.class) == null) {
+    if (canHalfClose(downstream) && canHalfClose(upstream)) {
       downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
+  }
+
+  /**
+   * Whether {@code c} can pass a FIN on its own: a plain TCP socket (under TLS a FIN without close_notify is a
+   * truncation). Shared with HTTP/2's terminated CONNECT ({@code http2.ConnectStream}).
+   */
+  public static boolean canHalfClose(Channel c) {
+    return c instanceof DuplexChannel && c.pipeline().get(SslHandler.class) == null;
   }
 
   /**

@@ -19,7 +19,8 @@ import io.netty.handler.codec.http.LastHttpContent;
  * the client gets a {@code :status 200} HEADERS frame without END_STREAM, then the stream's DATA frames are the
  * connection's bytes both ways. Flow control is the stream's: the stream is read (and its window re-opened) only
  * while the TCP connection is writable, and the TCP connection is read only while the stream is writable. END_STREAM
- * from the client becomes a FIN (shutdownOutput) toward the target once what came before it is written; the target's
+ * from the client becomes a FIN (shutdownOutput) toward a plain TCP target once what came before it is written (to a
+ * TLS target nothing: a FIN under TLS without close_notify is a truncation, {@code UpgradeTunnel.canHalfClose}); the target's
  * FIN becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
  * is then closed by HTTP/2 itself). A reset of the stream closes the connection; the connection closing first resets
  * the stream. Event-loop confined (the stream and the connection share the loop).
@@ -47,10 +48,18 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     this.listener = listener;
   }
 
-  /** The target's connection is up: answers 200 and starts relaying. */
-  void open(Channel upstream) {
+  /**
+   * The target's connection is up: answers 200, writes {@code early} (the DATA the client sent before the 200, in
+   * order) and only then starts reading both sides: a read of the stream delivers the DATA queued after {@code early},
+   * which must not overtake it.
+   */
+  void open(Channel upstream, java.util.Queue<HttpContent> early) {
     up = upstream;
     down.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), down.voidPromise());
+    HttpContent c;
+    while ((c = early.poll()) != null) {
+      fromClient(c);
+    }
     up.config().setAutoRead(down.isWritable());
     down.config().setAutoRead(up.isWritable());
     down.read();
@@ -76,7 +85,7 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
     if (last) {
       clientEnded = true;
-      if (up instanceof DuplexChannel d) {
+      if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
           d.shutdownOutput();
           if (targetEnded) {

@@ -434,7 +434,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       return;
     }
-    if (isConnect() && !Boolean.TRUE.equals(listener.config().http().upgrades().get("connect"))) {
+    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.allowed(listener.config().http())) {
       localReply(403, "", ResponseFlag.NONE); // Envoy: CONNECT is an upgrade the connection manager is not configured for
       return;
     }
@@ -492,7 +492,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
-    if (isConnect() && !Boolean.TRUE.equals(forward.upgrades().get("connect"))) {
+    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.terminates(forward)) {
       localReply(403, "", ResponseFlag.NONE);
       return;
     }
@@ -529,13 +529,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private boolean isConnect() {
-    return io.netty.handler.codec.http.HttpMethod.CONNECT.equals(request.method());
+    return io.keelson.dataplane.route.RequestMatcher.isConnect(head);
   }
 
   /**
    * Envoy's CONNECT termination: a raw TCP connection to the picked endpoint (whatever the cluster's protocol; no
    * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The connection
-   * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting).
+   * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting: unlike
+   * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
+   * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
    */
   private void openConnectTunnel() {
     var breaker = resilience.breaker();
@@ -555,6 +557,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       public void onTunnelClosed(long clientToTarget, long targetToClient) {
         requestBytes = clientToTarget; // DATA held before the 200 was counted by onBody and by the tunnel
         responseBytes += targetToClient;
+        if (tunnel != null) { // it was opened (counted in onTunnelConnected)
+          listener.stats().cxUpgradesActive.decrement();
+        }
       }
 
       @Override
@@ -590,11 +595,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(200);
     listener.stats().recordResponse(200);
     listener.stats().cxUpgradesTotal.increment();
-    HttpContent c;
-    t.open(f.channel());
-    while ((c = pending.pollFirst()) != null) { // DATA the client sent before the 200
-      t.fromClient(c);
-    }
+    listener.stats().cxUpgradesActive.increment(); // given back when the tunnel closes (onTunnelClosed)
+    t.open(f.channel(), pending); // the DATA the client sent before the 200 goes first
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */

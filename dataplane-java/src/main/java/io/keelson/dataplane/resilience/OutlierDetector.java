@@ -133,9 +133,14 @@ public final class OutlierDetector {
       if (!gateway) {
         consecutiveGateway[index].set(0);
       }
-      if (c5 == config.consecutive5xx()) {
+      // At a threshold the counter starts again whether or not the ejection is enforced (Envoy's
+      // onConsecutiveErrorWorker): a declined ejection (enforcing %, max_ejection_percent) is tried again after as
+      // many more failures, not never.
+      if (c5 >= config.consecutive5xx()) {
+        consecutive5xx[index].set(0);
         eject(index, EjectionType.CONSECUTIVE_5XX, config.enforcingConsecutive5xx());
-      } else if (gateway && cg == config.consecutiveGatewayFailure()) {
+      } else if (gateway && cg >= config.consecutiveGatewayFailure()) {
+        consecutiveGateway[index].set(0);
         eject(index, EjectionType.CONSECUTIVE_GATEWAY_FAILURE, config.enforcingConsecutiveGatewayFailure());
       }
       maybeRunTimers();
@@ -163,7 +168,8 @@ public final class OutlierDetector {
       onResponse(index, 503);
       return;
     }
-    if (consecutiveLocal[index].incrementAndGet() == config.consecutiveLocalOriginFailure()) {
+    if (consecutiveLocal[index].incrementAndGet() >= config.consecutiveLocalOriginFailure()) {
+      consecutiveLocal[index].set(0); // as the 5xx counters: starts again whether or not the ejection is enforced
       eject(index, EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE, config.enforcingConsecutiveLocalOriginFailure());
     }
     maybeRunTimers();

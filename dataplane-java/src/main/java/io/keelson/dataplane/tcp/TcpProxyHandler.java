@@ -378,7 +378,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(local,
           (InetSocketAddress) down.remoteAddress(), sni);
       stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
-      stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+      try {
+        stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+      } catch (RuntimeException e) { // a header the codec refuses (a value a command operator filled): fail now, not at connect_timeout
+        stream.close();
+        established.tryFailure(e);
+      }
     });
     established.addListener(r -> {
       answerTimeout.cancel(false);
@@ -455,11 +460,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         log.connected(early);
       }
     }
-    if (inputShutdown && upstream instanceof io.netty.channel.socket.DuplexChannel d) {
-      upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(x -> d.shutdownOutput());
-    } else if (inputShutdown) {
-      upstream.flush();
-      TunnelFrames.endStream(upstream); // a tunnel stream: END_STREAM after the held bytes
+    if (inputShutdown) {
+      TcpRelay.passFin(upstream); // the client's FIN came with the held bytes: after them
     } else {
       upstream.flush();
     }

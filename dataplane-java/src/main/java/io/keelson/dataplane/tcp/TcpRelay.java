@@ -174,11 +174,7 @@ public final class TcpRelay {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof ChannelInputShutdownEvent) {
         // FIN from this side: pass it on once everything read so far is written.
-        if (peer instanceof DuplexChannel d && peer.isActive()) {
-          peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
-        } else if (peer.isActive()) {
-          TunnelFrames.endStream(peer); // a tunnel's HTTP/2 stream: END_STREAM
-        }
+        passFin(peer);
         if (ctx.channel() instanceof DuplexChannel self ? self.isOutputShutdown() : TunnelFrames.outputEnded(ctx.channel())) {
           closeBoth(); // both directions finished
         }
@@ -200,6 +196,22 @@ public final class TcpRelay {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       closeBoth();
+    }
+  }
+
+  /**
+   * Passes a FIN on to {@code peer} once what was written to it so far is: a socket's shutdownOutput, or END_STREAM on a
+   * tunnel's HTTP/2 stream. Nothing when {@code peer} is closed. Call on {@code peer}'s event loop.
+   */
+  static void passFin(Channel peer) {
+    if (!peer.isActive()) {
+      return;
+    }
+    if (peer instanceof DuplexChannel d) {
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
+    } else {
+      peer.flush();
+      TunnelFrames.endStream(peer);
     }
   }
 }

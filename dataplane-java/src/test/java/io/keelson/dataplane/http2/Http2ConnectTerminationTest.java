@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -120,11 +121,56 @@ class Http2ConnectTerminationTest {
         int n = Math.min(16_000, payload.length - off);
         c.stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(payload, off, n), false));
       }
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an open tunnel").isEqualTo(1);
       c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // END_STREAM: the echo gets a FIN
       assertThat(c.ended.get(20, TimeUnit.SECONDS)).isEqualTo(payload); // the echo's FIN came back as END_STREAM
     }
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
+  }
+
+  /**
+   * The DATA that came in the read with the HEADERS waits in the stream proxy while the target connects; DATA sent
+   * later waits in the stream. Once connected, the first must be written before the second is read: the target sees
+   * "AB", never "BA". The target connects slowly: its accept queue is full, so the proxy's SYN is dropped and retried.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void dataSentWithTheHeadersReachesTheTargetBeforeDataSentWhileItConnects(PipelineMode mode) throws Exception {
+    try (java.net.ServerSocket target = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        java.net.Socket filler1 = new java.net.Socket(target.getInetAddress(), target.getLocalPort());
+        java.net.Socket filler2 = new java.net.Socket(target.getInetAddress(), target.getLocalPort())) {
+      proxy = new ProxyHarness(config(target.getLocalPort(), true).replace("connect_timeout: 1s", "connect_timeout: 10s"),
+          mode);
+      try (H2Client client = new H2Client(proxy.port())) {
+        ConnectStreamClient c = new ConnectStreamClient();
+        c.stream = new Http2StreamChannelBootstrap(client.connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+          @Override
+          protected void initChannel(Http2StreamChannel ch) {
+            ch.pipeline().addLast(c);
+          }
+        }).open().get(10, TimeUnit.SECONDS);
+        c.stream.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("CONNECT").authority("example.test:443"), false));
+        c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("A", StandardCharsets.US_ASCII), false)).sync();
+        Thread.sleep(300); // the proxy's connect is waiting for the full accept queue
+        c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("B", StandardCharsets.US_ASCII), false)).sync();
+        assertThat(c.head).as("the target has not connected yet").isNotDone();
+        filler1.close();
+        filler2.close();
+        target.setSoTimeout(10_000);
+        target.accept().close(); // the fillers leave the queue; the proxy's retried SYN gets in
+        target.accept().close();
+        try (java.net.Socket from = target.accept()) {
+          assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+          c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true));
+          from.setSoTimeout(10_000);
+          byte[] got = from.getInputStream().readAllBytes(); // until the END_STREAM's FIN
+          assertThat(new String(got, StandardCharsets.US_ASCII)).isEqualTo("AB");
+        }
+      }
+    }
   }
 
   @ParameterizedTest

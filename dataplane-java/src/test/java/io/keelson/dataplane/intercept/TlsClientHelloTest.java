@@ -80,6 +80,18 @@ class TlsClientHelloTest {
     assertThat(plaintextOnly.select("tls", List.of("istio-http/1.1"))).as("the chain for any transport").isSameAs(plainTcp);
   }
 
+  @Test
+  void theClientsAlpnOrderDecidesBetweenChainsNotTheChainsOrder() {
+    ListenerConfig http1 = chain("http1");
+    ListenerConfig h2 = chain("h2");
+    ProtocolChains chains = new ProtocolChains(List.of(
+        new ProtocolChains.Entry("tls", List.of("http/1.1"), http1),
+        new ProtocolChains.Entry("tls", List.of("h2"), h2)), Duration.ZERO, true);
+    assertThat(chains.select("tls", List.of("h2", "http/1.1"))).as("the client prefers h2").isSameAs(h2);
+    assertThat(chains.select("tls", List.of("http/1.1", "h2"))).isSameAs(http1);
+    assertThat(chains.select("tls", List.of("spdy/3", "h2"))).as("an unnamed offer is skipped").isSameAs(h2);
+  }
+
   private static ListenerConfig chain(String name) {
     return ListenerConfig.withProtocolChains(name, "127.0.0.1", 0, new ProtocolChains(List.of(), Duration.ZERO, true));
   }

@@ -184,7 +184,53 @@ class OutlierDetectorTest {
     assertThat(d.health(1).available()).as("two local-origin failures in a row").isFalse();
     assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE.ordinal()].sum())
         .isEqualTo(1);
-    assertThat(stats.ejectionsEnforced[ClusterStats.EjectionType.CONSECUTIVE_GATEWAY_FAILURE.ordinal()].sum()).isZero();
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_GATEWAY_FAILURE.ordinal()].sum())
+        .as("split: local-origin failures are not gateway failures").isZero();
+  }
+
+  @Test
+  void anEjectionDeclinedByMaxEjectionPercentIsDetectedAgainAfterAsManyMoreFailures() {
+    OutlierDetector d = detector(config(2, 30), 3);
+    d.onResponse(1, 500);
+    d.onResponse(1, 500);
+    assertThat(d.health(1).available()).isFalse();
+    d.onResponse(0, 500);
+    d.onResponse(0, 500); // one of three ejected already: 33 % >= 30 %, declined
+    assertThat(d.health(0).available()).isTrue();
+    assertThat(stats.ejectionsOverflow.sum()).isEqualTo(1);
+    advance(Duration.ofSeconds(30));
+    d.onResponse(2, 200); // endpoint 1's ejection ends
+    assertThat(d.health(1).available()).isTrue();
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).as("the count started again at the declined ejection").isTrue();
+    d.onResponse(0, 500);
+    assertThat(d.health(0).available()).as("two more 5xx in a row: detected and ejected this time").isFalse();
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_5XX.ordinal()].sum()).isEqualTo(3);
+  }
+
+  @Test
+  void aDeclinedLocalOriginEjectionIsDetectedAgain() {
+    var d0 = OutlierDetectionConfig.DEFAULTS;
+    OutlierDetectionConfig notEnforced = new OutlierDetectionConfig(1, 1, Duration.ofSeconds(10), Duration.ofSeconds(30),
+        Duration.ofSeconds(300), 100, 0, 0, 0, d0.successRateMinimumHosts(), d0.successRateRequestVolume(),
+        d0.successRateStdevFactor(), d0.failurePercentageThreshold(), 0, d0.failurePercentageMinimumHosts(),
+        d0.failurePercentageRequestVolume(), true, 2, 0);
+    OutlierDetector d = detector(notEnforced, 3);
+    for (int i = 0; i < 4; i++) {
+      d.onLocalFailure(0);
+    }
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_LOCAL_ORIGIN_FAILURE.ordinal()].sum())
+        .as("every second failure in a row, enforced or not").isEqualTo(2);
+  }
+
+  @Test
+  void aDeclinedGatewayEjectionIsDetectedAgain() {
+    OutlierDetector d = detector(config(1000, 100), 3); // consecutive_gateway_failure 5, enforced 0 in config()
+    for (int i = 0; i < 10; i++) {
+      d.onResponse(0, 502);
+    }
+    assertThat(stats.ejectionsDetected[ClusterStats.EjectionType.CONSECUTIVE_GATEWAY_FAILURE.ordinal()].sum())
+        .isEqualTo(2);
   }
 
   @Test

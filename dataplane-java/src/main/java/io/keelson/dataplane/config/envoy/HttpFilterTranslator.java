@@ -27,10 +27,17 @@ final class HttpFilterTranslator {
     boolean ok = true;
     List<HttpFilterConfig> out = new ArrayList<>();
     Set<String> names = new HashSet<>();
+    String check = null; // the first filter that asks an external service (its name), after which routes stay chosen
     for (int i = 0; i < filters.size(); i++) {
       HttpFilter f = filters.get(i);
       String at = path + "[" + i + "]";
       String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
+      if (check != null && JWT_AUTHN.equals(type) && !clearsRouteCacheAfterCheck(f, at, check, problems)) {
+        ok = false;
+      }
+      if (check == null && (EXT_AUTHZ.equals(type) || RATE_LIMIT.equals(type))) {
+        check = f.getName();
+      }
       boolean router = SupportedTypes.ROUTER.equals(type) || (type == null && f.getName().equals("envoy.filters.http.router"));
       if (router) {
         if (i != filters.size() - 1) {
@@ -69,6 +76,39 @@ final class HttpFilterTranslator {
       out.add(new HttpFilterConfig(f.getName(), type, settings));
     }
     return ok ? out : null;
+  }
+
+  private static final String JWT_AUTHN =
+      io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor().getFullName();
+  private static final String EXT_AUTHZ =
+      io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor().getFullName();
+  private static final String RATE_LIMIT =
+      io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.getDescriptor().getFullName();
+
+  /**
+   * Whether a jwt_authn placed after an external check ({@code check}, ext_authz or ratelimit) asks for no route
+   * re-selection: the filters after a check run once the request is routed and balanced, so a {@code clear_route_cache}
+   * there could not choose again and the request would go where the client's headers (a forged claim header) chose.
+   * Reports each provider that asks; true when none does (or the typed_config is unreadable, reported elsewhere).
+   */
+  private static boolean clearsRouteCacheAfterCheck(HttpFilter f, String at, String check, Problems problems) {
+    io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication jwt;
+    try {
+      jwt = f.getTypedConfig().unpack(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.class);
+    } catch (InvalidProtocolBufferException e) {
+      return true; // the factory's translate reports it
+    }
+    boolean ok = true;
+    for (var e : new java.util.TreeMap<>(jwt.getProvidersMap()).entrySet()) {
+      if (e.getValue().getClearRouteCache()) {
+        problems.error(at + ".typed_config.providers[\"" + e.getKey() + "\"].clear_route_cache",
+            "jwt_authn '" + f.getName() + "' clears the route cache after '" + check + "' (an external check), when the "
+                + "route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit in http_filters, "
+                + "or clear_route_cache: false");
+        ok = false;
+      }
+    }
+    return ok;
   }
 
   /**

@@ -102,6 +102,34 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
+    String yaml = edit("          http_filters:\n", """
+                  http_filters:
+                  - name: envoy.filters.http.ratelimit
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                      domain: edge
+                      rate_limit_service:
+                        transport_api_version: V3
+                        grpc_service: { envoy_grpc: { cluster_name: rls } }
+                  - name: envoy.filters.http.jwt_authn
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+                      providers:
+                        idp:
+                          issuer: https://idp.example
+                          local_jwks: { inline_string: '{"keys":[]}' }
+                          claim_to_headers: [ { header_name: x-tenant, claim_name: tenant } ]
+                          clear_route_cache: true
+        """);
+    assertThat(rejected(yaml).getMessage()).contains(
+        "config.yaml: " + HCM + ".http_filters[1].typed_config.providers[\"idp\"].clear_route_cache: jwt_authn "
+            + "'envoy.filters.http.jwt_authn' clears the route cache after 'envoy.filters.http.ratelimit' (an external "
+            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit "
+            + "in http_filters, or clear_route_cache: false");
+  }
+
+  @Test
   void rejectsARouterThatIsNotTheLastFilter() {
     String yaml = edit(BASE, "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n",
         "              \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router\n"
@@ -405,6 +433,28 @@ class BootstrapRejectionTest {
             + " access_log, access_log_options, tunneling_config, hash_policy",
         "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: tcp_proxy 'tcp' "
             + "names cluster 'elsewhere', which is not defined; expected one of [backend]");
+  }
+
+  @Test
+  void rejectsTunnelingHeadersThatAreNotAHeaderNameOrSpanLines() {
+    String yaml = edit(BASE.substring(BASE.indexOf("      - name: envoy.filters.network.http_connection_manager"), BASE.indexOf("  clusters:")), """
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: tcp
+                  cluster: backend
+                  tunneling_config:
+                    hostname: host.example:443
+                    headers_to_add:
+                    - header: { key: "x y", value: v }
+                    - header: { key: x-ok, value: "a\\r\\nx-evil: 1" }
+                    - header: { key: x-fine, value: "%DOWNSTREAM_REMOTE_ADDRESS%" }
+        """);
+    String at = "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tunneling_config.headers_to_add";
+    assertThat(rejected(yaml).problems()).contains(
+        at + "[0].header.key: 'x y' is not a header name; expected token characters only (letters, digits, !#$%&'*+-.^_`|~)",
+        at + "[1].header.value: holds CR, LF or NUL; expected a header value on one line")
+        .noneMatch(p -> p.contains("headers_to_add[2]"));
   }
 
   @Test
