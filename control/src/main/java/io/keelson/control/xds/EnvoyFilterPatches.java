@@ -111,32 +111,22 @@ public final class EnvoyFilterPatches {
    * As {@link #apply}, one EnvoyFilter at a time, each checked by the data plane's own translation: one whose
    * patches make the data plane refuse resources it accepted before (e.g. a network filter where the data plane does
    * not run it, or a route to a cluster that does not exist) is not applied, so that it is reported by status instead of
-   * NACKed by every proxy it selects.
+   * NACKed by every proxy it selects. Remembers nothing: XdsServer shares the checks through its {@link EnvoyFilterChecks}.
    */
   public static Patched applyChecked(MeshResources r, List<Policy.EnvoyFilter> filters, boolean gateway) {
-    MeshResources current = r;
-    List<String> applied = new ArrayList<>();
-    List<String> refused = new ArrayList<>();
-    List<String> before = null;
-    for (Policy.EnvoyFilter f : filters) {
-      MeshResources next = apply(current, List.of(f), gateway);
-      if (before == null) {
-        before = problems(current);
-      }
-      List<String> after = problems(next);
-      // new problems by where they are: a message may name the defined clusters, which a patch changes
-      java.util.Set<String> known = new java.util.HashSet<>(before.stream().map(EnvoyFilterPatches::where).toList());
-      List<String> added = after.stream().filter(x -> !known.contains(where(x))).toList();
-      if (added.isEmpty()) {
-        current = next;
-        before = after;
-        applied.add(f.meta().key());
-      } else {
-        refused.add(f.meta().key() + " is not applied: Keelson's data plane would refuse the patched resources: "
-            + String.join("; ", added));
-      }
-    }
-    return new Patched(current, List.copyOf(applied), List.copyOf(refused));
+    return new EnvoyFilterChecks().apply(r, filters, gateway);
+  }
+
+  /**
+   * Why {@code f} is not applied when the data plane's problems go from {@code before} to {@code after} with it, or
+   * null when it adds none (problems are compared by where they are: a message may name the defined clusters, which a
+   * patch changes).
+   */
+  static String refusal(Policy.EnvoyFilter f, List<String> before, List<String> after) {
+    java.util.Set<String> known = new java.util.HashSet<>(before.stream().map(EnvoyFilterPatches::where).toList());
+    List<String> added = after.stream().filter(x -> !known.contains(where(x))).toList();
+    return added.isEmpty() ? null : f.meta().key()
+        + " is not applied: Keelson's data plane would refuse the patched resources: " + String.join("; ", added);
   }
 
   /** A problem's path: {@code xds: PATH: message} -> {@code PATH}. */
@@ -147,7 +137,7 @@ public final class EnvoyFilterPatches {
   }
 
   /** What the data plane's translation of {@code r} (as xDS delivers it, without a bootstrap) reports. */
-  private static List<String> problems(MeshResources r) {
+  static List<String> problems(MeshResources r) {
     Map<String, RouteConfiguration> routes = new HashMap<>();
     r.routes().forEach(rc -> routes.put(rc.getName(), rc));
     Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new HashMap<>();

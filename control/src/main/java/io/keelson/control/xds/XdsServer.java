@@ -124,8 +124,8 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.telemetry.MeshTelemetry telemetry = io.keelson.control.telemetry.MeshTelemetry.OFF;
   // Each proxy's telemetered resources, kept across translations while its listeners do not change (guarded by pushLock).
   private final TelemetryCache telemetered = new TelemetryCache();
-  // EnvoyFilter-patched resources per unpatched translation (by identity) and selection (guarded by pushLock)
-  private final Map<MeshResources, Map<String, EnvoyFilterPatches.Patched>> patched = new java.util.IdentityHashMap<>();
+  // EnvoyFilter verdicts by content, shared by proxies of one shape; swept after each change (guarded by pushLock).
+  private final EnvoyFilterChecks envoyFilterChecks = new EnvoyFilterChecks();
   // The tracing collector's cluster for the current state, or null (guarded by pushLock).
   private io.envoyproxy.envoy.config.cluster.v3.Cluster collector;
   // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
@@ -543,7 +543,6 @@ public final class XdsServer implements AutoCloseable {
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
-      patched.clear();
       scopes.changed(state);
       sources.changed(state);
       telemetered.translated();
@@ -558,6 +557,7 @@ public final class XdsServer implements AutoCloseable {
       Map<String, ProxyState> byNode = new java.util.HashMap<>();
       streams.values().forEach(p -> byNode.putIfAbsent(p.nodeId, p));
       byNode.forEach((node, p) -> push(node, resourcesFor(p), gatewaySecrets(node)));
+      envoyFilterChecks.sweep(); // what no proxy uses any more
     } finally {
       pushLock.unlock();
     }
@@ -577,17 +577,21 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Under pushLock: {@code r} patched by {@code filters} for {@code p}, one copy per translation and selection (proxies
-   * selected by the same EnvoyFilters share it and its checks).
+   * Under pushLock: {@code r} patched by {@code filters} for {@code p}; proxies whose unpatched resources and selected
+   * EnvoyFilters are equal share the data plane's checks and the patched copy ({@link EnvoyFilterChecks}).
    */
   private EnvoyFilterPatches.Patched patched(ProxyState p, MeshResources r, List<Policy.EnvoyFilter> filters) {
-    if (patched.size() > 4096) { // bounded between changes (translations are replaced on every change)
-      patched.clear();
+    return envoyFilterChecks.apply(r, filters, gatewayNodes.containsKey(p.nodeId));
+  }
+
+  /** The data plane's translations run to check EnvoyFilters since start (for tests). */
+  long envoyFilterTranslations() {
+    pushLock.lock();
+    try {
+      return envoyFilterChecks.translations();
+    } finally {
+      pushLock.unlock();
     }
-    boolean gateway = gatewayNodes.containsKey(p.nodeId);
-    return patched.computeIfAbsent(r, k -> new java.util.HashMap<>()).computeIfAbsent(
-        EnvoyFilterPatches.keys(filters) + (gateway ? "|gateway" : "|sidecar"),
-        k -> EnvoyFilterPatches.applyChecked(r, filters, gateway));
   }
 
   /** {@code p}'s EnvoyFilters as applied: the applied ones' keys, and a warning for each refused one. */
@@ -825,7 +829,7 @@ public final class XdsServer implements AutoCloseable {
         return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());
       }
       // as its sidecar runs it: patched by the EnvoyFilters selecting it (those the data plane would take)
-      EnvoyFilterPatches.Patched patchedView = EnvoyFilterPatches.applyChecked(view, filters, false);
+      EnvoyFilterPatches.Patched patchedView = envoyFilterChecks.apply(view, filters, false);
       return new ScopedView(patchedView.resources(), sc == null ? null : sc.meta().key(), patchedView.applied());
     } finally {
       pushLock.unlock();

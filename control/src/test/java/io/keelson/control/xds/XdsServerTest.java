@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class XdsServerTest {
   private static final Consumer<ProxySnapshot> IGNORE = s -> { };
 
-  private static XdsClient client(XdsServer xds, boolean delta, Node node) {
+  static XdsClient client(XdsServer xds, boolean delta, Node node) {
     return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), delta, node)
         .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), IGNORE);
   }
@@ -148,7 +148,7 @@ class XdsServerTest {
   }
 
   /** A sidecar of product-service v2 registering through its node metadata, with {@code spiffeId} or none. */
-  private static Node sidecar(String id, String spiffeId) {
+  static Node sidecar(String id, String spiffeId) {
     Struct.Builder md = Struct.newBuilder()
         .putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("product-service").build())
         .putFields(NodeRegistration.PORT, Value.newBuilder().setNumberValue(15006).build())
