@@ -490,52 +490,59 @@ final class SnapshotTranslator {
       return null;
     }
     boolean tlsInspector = inspectors.inspector();
-    List<io.keelson.dataplane.config.ProtocolChains.Entry> entries = new ArrayList<>();
-    java.util.Set<String> chainNames = new java.util.HashSet<>();
-    java.util.Set<List<String>> seen = new java.util.HashSet<>();
-    boolean ok = true;
-    for (int i = 0; i < l.getFilterChainsCount(); i++) {
-      FilterChain c = l.getFilterChains(i);
-      String at = chainPath(path, i);
-      var m = c.getFilterChainMatch();
-      boolean tlsChain = m.getTransportProtocol().equals(io.keelson.dataplane.config.ProtocolChains.TLS);
-      if (m.getServerNamesCount() > 0 || (tlsChain ? !c.hasTransportSocket() || !tlsInspector
-          : !isPlaintextMatch(m.getTransportProtocol()) || c.hasTransportSocket())) {
-        problems.error(at + ".filter_chain_match", "listener '" + name + "': chains selected by application_protocols"
-            + " must be plaintext (no server_names, transport_protocol raw_buffer or none, no transport_socket) or"
-            + " terminate TLS (transport_protocol tls with a transport_socket, and the listener runs"
-            + " envoy.filters.listener.tls_inspector, which reads the ClientHello's ALPN); chains by server_names"
-            + " beside them are not supported");
-        ok = false;
-        continue;
-      }
-      List<String> protocols = List.copyOf(m.getApplicationProtocolsList());
-      for (int j = 0; j < protocols.size() && !tlsChain; j++) { // a TLS chain names ALPN protocols, any
-        if (!io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS.contains(protocols.get(j))) {
-          problems.error(at + ".filter_chain_match.application_protocols[" + j + "]", "'" + protocols.get(j)
-              + "' is not a protocol the http_inspector detects; expected one of "
-              + String.join(", ", io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS));
-          ok = false;
-        }
-      }
-      List<String> key = new ArrayList<>(new java.util.TreeSet<>(protocols));
-      key.addFirst(m.getTransportProtocol());
-      if (!seen.add(key)) {
-        problems.error(at + ".filter_chain_match", "listener '" + name + "': another chain has the same"
-            + " transport_protocol and application_protocols " + protocols
-            + "; expected each set once (Envoy rejects duplicate matches)");
-        ok = false;
-        continue;
-      }
-      FilterChain bare = c.toBuilder().setFilterChainMatch(m.toBuilder().clearApplicationProtocols()).build();
-      String chainName = chainListenerName(name, c.getName(), "filter_chains[" + i + "]", chainNames);
-      ListenerConfig chain = chainGroup(l, List.of(bare), List.of(at), chainName, path);
-      if (chain == null) {
-        ok = false;
-        continue;
-      }
-      entries.add(new io.keelson.dataplane.config.ProtocolChains.Entry(m.getTransportProtocol(), protocols, chain));
-    }
+    boolean[] protocolsOk = {true}; // an unknown protocol is reported, and the chain still read for its other problems
+    List<io.keelson.dataplane.config.ProtocolChains.Entry> entries = chainsByMatch(l, name, path,
+        new ChainMatchReader<>() {
+          @Override
+          public List<String> key(FilterChain c, String at) {
+            var m = c.getFilterChainMatch();
+            boolean tlsChain = m.getTransportProtocol().equals(io.keelson.dataplane.config.ProtocolChains.TLS);
+            if (m.getServerNamesCount() > 0 || (tlsChain ? !c.hasTransportSocket() || !tlsInspector
+                : !isPlaintextMatch(m.getTransportProtocol()) || c.hasTransportSocket())) {
+              problems.error(at + ".filter_chain_match", "listener '" + name + "': chains selected by"
+                  + " application_protocols must be plaintext (no server_names, transport_protocol raw_buffer or none,"
+                  + " no transport_socket) or terminate TLS (transport_protocol tls with a transport_socket, and the"
+                  + " listener runs envoy.filters.listener.tls_inspector, which reads the ClientHello's ALPN); chains by"
+                  + " server_names beside them are not supported");
+              return null;
+            }
+            List<String> protocols = m.getApplicationProtocolsList();
+            for (int j = 0; j < protocols.size() && !tlsChain; j++) { // a TLS chain names ALPN protocols, any
+              if (!io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS.contains(protocols.get(j))) {
+                problems.error(at + ".filter_chain_match.application_protocols[" + j + "]", "'" + protocols.get(j)
+                    + "' is not a protocol the http_inspector detects; expected one of "
+                    + String.join(", ", io.keelson.dataplane.config.ProtocolChains.HTTP_PROTOCOLS));
+                protocolsOk[0] = false;
+              }
+            }
+            List<String> key = new ArrayList<>(new java.util.TreeSet<>(protocols));
+            key.addFirst(m.getTransportProtocol());
+            return key;
+          }
+
+          @Override
+          public String matchField() {
+            return ".filter_chain_match";
+          }
+
+          @Override
+          public String match(FilterChain c) {
+            return "transport_protocol and application_protocols " + c.getFilterChainMatch().getApplicationProtocolsList();
+          }
+
+          @Override
+          public FilterChain served(FilterChain c) {
+            return c.toBuilder().setFilterChainMatch(c.getFilterChainMatch().toBuilder().clearApplicationProtocols())
+                .build();
+          }
+
+          @Override
+          public io.keelson.dataplane.config.ProtocolChains.Entry entry(FilterChain c, ListenerConfig chain) {
+            return new io.keelson.dataplane.config.ProtocolChains.Entry(c.getFilterChainMatch().getTransportProtocol(),
+                List.copyOf(c.getFilterChainMatch().getApplicationProtocolsList()), chain);
+          }
+        });
+    boolean ok = entries != null && protocolsOk[0];
     Duration timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT;
     if (l.hasListenerFiltersTimeout()) {
       var d = l.getListenerFiltersTimeout();
@@ -612,40 +619,95 @@ final class SnapshotTranslator {
    * must terminate TLS (a plaintext HTTP chain cannot be chosen by a ClientHello).
    */
   private ListenerConfig serverNameListener(Listener l, String name, String path, SocketAddress address) {
-    List<io.keelson.dataplane.config.ServerNameChains.Entry> entries = new ArrayList<>();
+    List<io.keelson.dataplane.config.ServerNameChains.Entry> entries = chainsByMatch(l, name, path,
+        new ChainMatchReader<>() {
+          @Override
+          public List<String> key(FilterChain c, String at) {
+            if (endsInHcm(c) && !c.hasTransportSocket()) {
+              problems.error(at + ".transport_socket", "listener '" + name + "': an HTTP chain selected by server_names"
+                  + " beside tcp_proxy chains must terminate TLS; expected a transport_socket (envoy.transport_sockets.tls)");
+              return null;
+            }
+            return new java.util.TreeSet<>(c.getFilterChainMatch().getServerNamesList()).stream().toList();
+          }
+
+          @Override
+          public String matchField() {
+            return ".filter_chain_match.server_names";
+          }
+
+          @Override
+          public String match(FilterChain c) {
+            return "server_names " + new java.util.TreeSet<>(c.getFilterChainMatch().getServerNamesList()).stream().toList();
+          }
+
+          @Override
+          public io.keelson.dataplane.config.ServerNameChains.Entry entry(FilterChain c, ListenerConfig chain) {
+            return new io.keelson.dataplane.config.ServerNameChains.Entry(c.getFilterChainMatch().getServerNamesList(),
+                chain);
+          }
+        });
+    if (entries == null || address == null) {
+      return null;
+    }
+    return ListenerConfig.withServerNameChains(name, address.getAddress(), address.getPortValue(),
+        new io.keelson.dataplane.config.ServerNameChains(entries));
+  }
+
+  /**
+   * How a listener whose chains are each served as a listener of their own, chosen by one kind of match
+   * ({@link #chainsByMatch}), reads a chain.
+   */
+  private interface ChainMatchReader<E> {
+    /** What the chain is chosen by, which no two chains may share; null when the chain is refused (reported). */
+    List<String> key(FilterChain c, String at);
+
+    /** The match's field under the chain's path, for a duplicate. */
+    String matchField();
+
+    /** The match a duplicate repeats, as its error names it. */
+    String match(FilterChain c);
+
+    /** The chain its own listener is translated from. */
+    default FilterChain served(FilterChain c) {
+      return c;
+    }
+
+    E entry(FilterChain c, ListenerConfig chain);
+  }
+
+  /**
+   * Each chain of {@code l} read by {@code reader} and translated as a listener of its own, named
+   * {@code <listener>/<chain name, else filter_chains[i]>}; null when any chain is refused (every problem reported).
+   */
+  private <E> List<E> chainsByMatch(Listener l, String name, String path, ChainMatchReader<E> reader) {
+    List<E> entries = new ArrayList<>();
     java.util.Set<String> chainNames = new java.util.HashSet<>();
     java.util.Set<List<String>> seen = new java.util.HashSet<>();
     boolean ok = true;
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       FilterChain c = l.getFilterChains(i);
       String at = chainPath(path, i);
-      if (endsInHcm(c) && !c.hasTransportSocket()) {
-        problems.error(at + ".transport_socket", "listener '" + name + "': an HTTP chain selected by server_names"
-            + " beside tcp_proxy chains must terminate TLS; expected a transport_socket (envoy.transport_sockets.tls)");
+      List<String> key = reader.key(c, at);
+      if (key == null) {
         ok = false;
         continue;
       }
-      List<String> names = new java.util.TreeSet<>(c.getFilterChainMatch().getServerNamesList()).stream().toList();
-      if (!seen.add(names)) {
-        problems.error(at + ".filter_chain_match.server_names", "listener '" + name + "': another chain has the same"
-            + " server_names " + names + "; expected each set once (Envoy rejects duplicate matches)");
+      if (!seen.add(key)) {
+        problems.error(at + reader.matchField(), "listener '" + name + "': another chain has the same "
+            + reader.match(c) + "; expected each set once (Envoy rejects duplicate matches)");
         ok = false;
         continue;
       }
       String chainName = chainListenerName(name, c.getName(), "filter_chains[" + i + "]", chainNames);
-      ListenerConfig chain = chainGroup(l, List.of(c), List.of(at), chainName, path);
+      ListenerConfig chain = chainGroup(l, List.of(reader.served(c)), List.of(at), chainName, path);
       if (chain == null) {
         ok = false;
         continue;
       }
-      entries.add(new io.keelson.dataplane.config.ServerNameChains.Entry(c.getFilterChainMatch().getServerNamesList(),
-          chain));
+      entries.add(reader.entry(c, chain));
     }
-    if (!ok || address == null) {
-      return null;
-    }
-    return ListenerConfig.withServerNameChains(name, address.getAddress(), address.getPortValue(),
-        new io.keelson.dataplane.config.ServerNameChains(entries));
+    return ok ? entries : null;
   }
 
   /**
