@@ -10,11 +10,20 @@ import java.util.List;
  * combined as {@code rotl(hash, 1) ^ next}; a terminal policy that produced a hash ends the list.
  * Stateless.
  */
-final class RequestHash {
+public final class RequestHash {
   /** No policy produced a hash (a real hash of 0 is mapped to 1). */
   static final long NONE = 0;
+  private static final List<HashPolicy> SOURCE_IP = List.of(new HashPolicy(HashPolicy.Source.SOURCE_IP, null, false));
 
   private RequestHash() {}
+
+  /**
+   * The hash of a lone {@code source_ip} policy for a peer whose address text is {@code remoteIp} (never null): what an
+   * HTTP route with that policy balances on, and what tcp_proxy's source-IP hashing uses, so both pick alike.
+   */
+  public static long ofSourceIp(String remoteIp) {
+    return compute(SOURCE_IP, null, remoteIp);
+  }
 
   static long compute(List<HashPolicy> policies, RequestHead head, String remoteIp) {
     return compute(policies, head, remoteIp, null);

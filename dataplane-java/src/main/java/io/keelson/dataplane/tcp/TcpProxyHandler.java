@@ -241,7 +241,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     LoadBalancer lb = cluster == null ? null
         : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
         : TcpBalancers.forCluster(snapshot, cluster);
-    int index = lb == null ? -1 : config.hashSourceIp() ? lb.pick(sourceIpHash(down)) : lb.pick();
+    int index = lb == null ? -1 : config.hashSourceIp() ? lb.pick(sourceIpHash(down.remoteAddress())) : lb.pick();
     if (index < 0) {
       releasePendingSlot();
       if (cluster == null) {
@@ -400,15 +400,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Envoy's tcp_proxy hash_policy source_ip: xxHash64 of the downstream's IP as text (the HTTP hash_policy's value too,
-   * so one client hashes alike on both); 1 when the peer has no IP, as a hash of 0 means none.
+   * Envoy's tcp_proxy hash_policy source_ip: the HTTP hash_policy's hash of the downstream's IP as text
+   * ({@code RequestHash.ofSourceIp}), so one client hashes alike on both; 1 when the peer has no IP, as 0 means none.
    */
-  private static long sourceIpHash(Channel down) {
-    if (down.remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
-      long h = io.keelson.dataplane.balance.XxHash64.hash(a.getAddress().getHostAddress());
-      return h == 0 ? 1 : h;
-    }
-    return 1;
+  static long sourceIpHash(java.net.SocketAddress remote) {
+    return remote instanceof java.net.InetSocketAddress a && a.getAddress() != null
+        ? io.keelson.dataplane.routing.RequestHash.ofSourceIp(a.getAddress().getHostAddress()) : 1;
   }
 
   private String pickCluster() {

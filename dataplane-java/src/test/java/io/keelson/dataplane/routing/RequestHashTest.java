@@ -23,6 +23,14 @@ class RequestHashTest {
   }
 
   @Test
+  void aSourceIpHashIsWhatALoneSourceIpPolicyGivesThatAddress() {
+    var ip = new HashPolicy(Source.SOURCE_IP, null, false);
+    assertThat(RequestHash.ofSourceIp("10.1.2.3"))
+        .isEqualTo(RequestHash.compute(List.of(ip), TestRequest.get("/"), "10.1.2.3"))
+        .isEqualTo(XxHash64.hash("10.1.2.3"));
+  }
+
+  @Test
   void aTerminalPolicyThatHashedEndsTheList() {
     var header = new HashPolicy(Source.HEADER, "x-user", true);
     var ip = new HashPolicy(Source.SOURCE_IP, null, false);
