@@ -71,10 +71,11 @@ public final class EnvoyFilterPatches {
     List<Cluster> clusters = new ArrayList<>(r.clusters());
     Map<String, Integer> rdsPorts = rdsPorts(listeners);
     for (Policy.EnvoyFilter f : filters) {
-      for (EnvoyFilterPatch p : f.patches()) {
-        if (!contextApplies(p.context(), gateway)) {
+      for (EnvoyFilterPatch written : f.patches()) {
+        if (!contextApplies(written.context(), gateway)) {
           continue;
         }
+        EnvoyFilterPatch p = withKeelsonClusters(written, clusters);
         switch (p.applyTo()) {
           case LISTENER, NETWORK_FILTER, HTTP_FILTER ->
               listeners.replaceAll(l -> listenerMatches(p, l, gateway) ? patchListener(p, l) : l);
@@ -99,6 +100,19 @@ public final class EnvoyFilterPatches {
         listeners.equals(r.listeners()) ? r.listenersVersion() : MeshResources.digest(listeners),
         routes.equals(r.routes()) ? r.routesVersion() : MeshResources.digest(routes),
         clusters.equals(r.clusters()) ? r.clustersVersion() : MeshResources.digest(clusters), r.endpointsVersion());
+  }
+
+  /**
+   * {@code p} with istiod's names of registry Services' clusters in its value named as Keelson names them
+   * ({@link IstioClusterNames}); a CLUSTER patch's value is a cluster, whose own names are its author's.
+   */
+  private static EnvoyFilterPatch withKeelsonClusters(EnvoyFilterPatch p, List<Cluster> clusters) {
+    if (p.applyTo() == ApplyTo.CLUSTER || p.value() == null) {
+      return p;
+    }
+    Message value = IstioClusterNames.translate(p.value(), clusters.stream().map(Cluster::getName).toList());
+    return value == p.value() ? p : new EnvoyFilterPatch(p.field(), p.applyTo(), p.context(), p.listener(), p.route(),
+        p.cluster(), p.operation(), value);
   }
 
   /**

@@ -421,6 +421,41 @@ class EnvoyFilterPatchesTest {
     assertThat(httpFilters(p.resources(), MeshTranslator.OUTBOUND)).contains("envoy.filters.http.ratelimit");
   }
 
+  /** istiod names a registry Service's cluster outbound|PORT||HOST; Keelson's is the Service's name. */
+  @Test
+  void istiodClusterNamesInAFiltersConfigNameKeelsonsClusters() throws Exception {
+    MeshResources r = Mesh.translateWithRegistry("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: api }
+        spec:
+          hosts: [ api.example.com ]
+          resolution: DNS
+          ports: [ { number: 443, name: https, protocol: HTTPS } ]
+        """);
+    String istiod = "outbound|80||product-service.default.svc.cluster.local";
+    EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(r, List.of(filter(insert("INSERT_BEFORE",
+        "SIDECAR_OUTBOUND", "envoy.filters.http.router").replace("rate_limit_cluster", istiod))), false);
+    assertThat(p.refused()).isEmpty();
+    assertThat(rateLimitCluster(p.resources())).isEqualTo("product-service");
+
+    // A ServiceEntry host's cluster is named as istiod names it: kept.
+    MeshResources external = apply(r, insert("INSERT_BEFORE", "SIDECAR_OUTBOUND", "envoy.filters.http.router")
+        .replace("rate_limit_cluster", "outbound|443||api.example.com"));
+    assertThat(rateLimitCluster(external)).isEqualTo("outbound|443||api.example.com");
+    // A host that is no registry Service is kept too (the data plane's check then refuses the missing cluster).
+    MeshResources unknown = apply(r, insert("INSERT_BEFORE", "SIDECAR_OUTBOUND", "envoy.filters.http.router")
+        .replace("rate_limit_cluster", "outbound|80||ratings.default.svc.cluster.local"));
+    assertThat(rateLimitCluster(unknown)).isEqualTo("outbound|80||ratings.default.svc.cluster.local");
+  }
+
+  private static String rateLimitCluster(MeshResources r) throws Exception {
+    return hcm(r, MeshTranslator.OUTBOUND).getHttpFiltersList().stream()
+        .filter(h -> h.getName().equals("envoy.filters.http.ratelimit")).findFirst().orElseThrow().getTypedConfig()
+        .unpack(RateLimit.class).getRateLimitService().getGrpcService().getEnvoyGrpc().getClusterName();
+  }
+
   @Test
   void selectsByNamespaceRootNamespaceAndLabelsInIstiodsOrder() throws Exception {
     String any = """
