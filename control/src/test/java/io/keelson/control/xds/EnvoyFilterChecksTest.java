@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.control.policy.Policy;
-import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
 import io.keelson.dataplane.xds.XdsClient;
 import java.time.Duration;
@@ -18,72 +17,19 @@ import org.junit.jupiter.api.Test;
  * selected EnvoyFilters), not once per proxy, and a change to one EnvoyFilter re-checks only what it affects.
  */
 class EnvoyFilterChecksTest {
-  private static final String CLUSTER = """
-      apiVersion: networking.istio.io/v1alpha3
-      kind: EnvoyFilter
-      metadata: { name: a-cluster, namespace: istio-system }
-      spec:
-        workloadSelector: { labels: { version: v2 } }
-        configPatches:
-        - applyTo: CLUSTER
-          patch:
-            operation: ADD
-            value:
-              name: rate_limit_cluster
-              type: STATIC
-              connect_timeout: 1s
-              http2_protocol_options: {}
-              load_assignment:
-                cluster_name: rate_limit_cluster
-                endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } } } ] } ]
-      """;
+  private static final String V2 = "workloadSelector: { labels: { version: v2 } }\n";
+  private static final String ROUTER = "envoy.filters.http.router";
 
-  /** An HTTP rate limit filter before the router of every outbound connection manager, with {@code timeout}. */
-  private static String rateLimit(String timeout) {
-    return """
-        apiVersion: networking.istio.io/v1alpha3
-        kind: EnvoyFilter
-        metadata: { name: b-ratelimit, namespace: istio-system }
-        spec:
-          workloadSelector: { labels: { version: v2 } }
-          configPatches:
-          - applyTo: HTTP_FILTER
-            match:
-              context: SIDECAR_OUTBOUND
-              listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager, subFilter: { name: envoy.filters.http.router } } } }
-            patch:
-              operation: INSERT_BEFORE
-              value:
-                name: envoy.filters.http.ratelimit
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
-                  domain: ratelimit
-                  timeout: %s
-                  rate_limit_service:
-                    grpc_service: { envoy_grpc: { cluster_name: rate_limit_cluster } }
-                    transport_api_version: V3
-        """.formatted(timeout);
+  /** The rate limit service's cluster, for the sidecars of version v2, from the root namespace. */
+  private static Policy.EnvoyFilter cluster() throws Exception {
+    return EnvoyFilterPatchesTest.filter("a-cluster", "istio-system", V2 + EnvoyFilterPatchesTest.RATE_LIMIT_CLUSTER);
   }
 
-  /** A network RBAC filter in front of the outbound connection manager: Keelson's data plane refuses it there. */
-  private static final String REFUSED = """
-      apiVersion: networking.istio.io/v1alpha3
-      kind: EnvoyFilter
-      metadata: { name: b-ratelimit, namespace: istio-system }
-      spec:
-        workloadSelector: { labels: { version: v2 } }
-        configPatches:
-        - applyTo: NETWORK_FILTER
-          match: { context: SIDECAR_OUTBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
-          patch:
-            operation: INSERT_FIRST
-            value:
-              name: envoy.filters.network.rbac
-              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC, stat_prefix: x }
-      """;
-
-  private static List<Policy> parse(String yaml) throws Exception {
-    return PolicyParser.parse("ef.yaml", yaml).policies();
+  /** An HTTP rate limit filter (with {@code timeout}) before the router of every outbound connection manager. */
+  private static Policy.EnvoyFilter rateLimit(String timeout) throws Exception {
+    return EnvoyFilterPatchesTest.filter("b-ratelimit", "istio-system", V2
+        + EnvoyFilterPatchesTest.insert("INSERT_BEFORE", "SIDECAR_OUTBOUND", ROUTER)
+            .replace("timeout: 2s", "timeout: " + timeout));
   }
 
   @Test
@@ -103,9 +49,7 @@ class EnvoyFilterChecksTest {
             && xds.status().size() >= nodes.size());
         assertThat(xds.envoyFilterTranslations()).as("no EnvoyFilter, no check").isZero();
 
-        List<Policy> both = new ArrayList<>(parse(CLUSTER));
-        both.addAll(parse(rateLimit("2s")));
-        store.apply(both, false);
+        store.apply(List.of(cluster(), rateLimit("2s")), false);
         // per shape: the unpatched resources, then after a-cluster, then after b-ratelimit
         assertThat(xds.envoyFilterTranslations()).isEqualTo(2 * 3);
         assertThat(xds.status()).filteredOn(s -> nodes.contains(s.nodeId())).hasSize(nodes.size())
@@ -115,10 +59,11 @@ class EnvoyFilterChecksTest {
         assertThat(xds.resourcesFor("product-v2-0")).as("one patched copy per shape")
             .isSameAs(xds.resourcesFor("product-v2-19"));
 
-        store.apply(parse(rateLimit("3s")), false);
+        store.apply(List.of(rateLimit("3s")), false);
         assertThat(xds.envoyFilterTranslations()).as("only b-ratelimit's step, once per shape").isEqualTo(6 + 2);
 
-        store.apply(parse(REFUSED), false);
+        store.apply(List.of(EnvoyFilterPatchesTest.filter("b-ratelimit", "istio-system", V2
+            + EnvoyFilterPatchesTest.OUTBOUND_NETWORK_RBAC)), false);
         assertThat(xds.envoyFilterTranslations()).isEqualTo(8 + 2);
         assertThat(xds.status()).filteredOn(s -> nodes.contains(s.nodeId())).hasSize(nodes.size()).allSatisfy(s -> {
           assertThat(s.envoyFilters()).containsExactly("EnvoyFilter/istio-system/a-cluster");
@@ -137,10 +82,7 @@ class EnvoyFilterChecksTest {
   @Test
   void verdictsNotUsedSinceTheLastSweepAreDropped() throws Exception {
     MeshResources r = Mesh.translateWithRegistry("");
-    List<Policy.EnvoyFilter> filters = new ArrayList<>();
-    for (String yaml : List.of(CLUSTER, rateLimit("2s"))) {
-      filters.add((Policy.EnvoyFilter) parse(yaml).getFirst());
-    }
+    List<Policy.EnvoyFilter> filters = List.of(cluster(), rateLimit("2s"));
     EnvoyFilterChecks checks = new EnvoyFilterChecks();
     EnvoyFilterPatches.Patched first = checks.apply(r, filters, false);
     assertThat(first.applied()).hasSize(2);

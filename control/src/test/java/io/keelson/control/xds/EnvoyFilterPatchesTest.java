@@ -37,6 +37,46 @@ class EnvoyFilterPatchesTest {
           transport_api_version: V3
       """;
 
+  /** A CLUSTER ADD of the rate limit service's cluster, as Istio's recipe writes it. */
+  static final String RATE_LIMIT_CLUSTER = """
+      configPatches:
+      - applyTo: CLUSTER
+        patch:
+          operation: ADD
+          value:
+            name: rate_limit_cluster
+            type: STATIC
+            connect_timeout: 1s
+            http2_protocol_options: {}
+            load_assignment:
+              cluster_name: rate_limit_cluster
+              endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } } } ] } ]
+      """;
+
+  /** A network RBAC filter in front of the outbound connection manager: Keelson's data plane refuses it there. */
+  static final String OUTBOUND_NETWORK_RBAC = """
+      configPatches:
+      - applyTo: NETWORK_FILTER
+        match: { context: SIDECAR_OUTBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
+        patch:
+          operation: INSERT_FIRST
+          value:
+            name: envoy.filters.network.rbac
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC, stat_prefix: x }
+      """;
+
+  /** A ServiceEntry host with a cluster per port (istiod's names: outbound|PORT||api.example.com). */
+  private static final String API_SERVICE_ENTRY = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: api }
+      spec:
+        hosts: [ api.example.com ]
+        resolution: DNS
+        ports: [ { number: 80, name: http, protocol: HTTP }, { number: 443, name: https, protocol: HTTPS } ]
+      """;
+
   /** A sidecar's shared translation plus an inbound listener (inline routes to inbound|app) on 15006. */
   private static MeshResources sidecar() throws Exception {
     MeshResources shared = Mesh.translateWithRegistry("");
@@ -52,7 +92,7 @@ class EnvoyFilterPatchesTest {
     return filter("ef", "shop", spec);
   }
 
-  private static Policy.EnvoyFilter filter(String name, String namespace, String spec) throws Exception {
+  static Policy.EnvoyFilter filter(String name, String namespace, String spec) throws Exception {
     return (Policy.EnvoyFilter) PolicyParser.parse("ef.yaml", """
         apiVersion: networking.istio.io/v1alpha3
         kind: EnvoyFilter
@@ -75,7 +115,7 @@ class EnvoyFilterPatchesTest {
     return hcm(r, listener).getHttpFiltersList().stream().map(HttpFilter::getName).toList();
   }
 
-  private static String insert(String op, String context, String subFilter) {
+  static String insert(String op, String context, String subFilter) {
     return """
         configPatches:
         - applyTo: HTTP_FILTER
@@ -240,16 +280,7 @@ class EnvoyFilterPatchesTest {
   /** A ServiceEntry host is matched whole, and its per-port clusters by portNumber. */
   @Test
   void clusterMatchByServiceEntryHostAndPortNumber() throws Exception {
-    MeshResources r = Mesh.translateWithRegistry("""
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: { name: api }
-        spec:
-          hosts: [ api.example.com ]
-          resolution: DNS
-          ports: [ { number: 80, name: http, protocol: HTTP }, { number: 443, name: https, protocol: HTTPS } ]
-        """);
+    MeshResources r = Mesh.translateWithRegistry(API_SERVICE_ENTRY);
     MeshResources patched = apply(r, """
         configPatches:
         - applyTo: CLUSTER
@@ -375,19 +406,7 @@ class EnvoyFilterPatchesTest {
   @Test
   void theRateLimitRecipeIsWhatTheDataPlaneRuns() throws Exception {
     MeshResources r = apply(sidecar(), insert("INSERT_BEFORE", "SIDECAR_INBOUND", "envoy.filters.http.router"));
-    r = EnvoyFilterPatches.apply(r, List.of(filter("""
-        configPatches:
-        - applyTo: CLUSTER
-          patch:
-            operation: ADD
-            value:
-              name: rate_limit_cluster
-              type: STATIC
-              connect_timeout: 1s
-              http2_protocol_options: {}
-              load_assignment:
-                cluster_name: rate_limit_cluster
-                endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } } } ] } ]
+    r = EnvoyFilterPatches.apply(r, List.of(filter(RATE_LIMIT_CLUSTER + """
         - applyTo: VIRTUAL_HOST
           match: { context: SIDECAR_INBOUND }
           patch:
@@ -400,16 +419,7 @@ class EnvoyFilterPatchesTest {
 
   @Test
   void anEnvoyFilterWhosePatchedResourcesTheDataPlaneRefusesIsNotAppliedAndSaysWhy() throws Exception {
-    Policy.EnvoyFilter bad = filter("bad", "shop", """
-        configPatches:
-        - applyTo: NETWORK_FILTER
-          match: { context: SIDECAR_OUTBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
-          patch:
-            operation: INSERT_FIRST
-            value:
-              name: envoy.filters.network.rbac
-              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC, stat_prefix: x }
-        """);
+    Policy.EnvoyFilter bad = filter("bad", "shop", OUTBOUND_NETWORK_RBAC);
     Policy.EnvoyFilter good = filter("good", "shop", insert("INSERT_BEFORE", "SIDECAR_OUTBOUND",
         "envoy.filters.http.router"));
     MeshResources r = sidecar();
@@ -424,16 +434,7 @@ class EnvoyFilterPatchesTest {
   /** istiod names a registry Service's cluster outbound|PORT||HOST; Keelson's is the Service's name. */
   @Test
   void istiodClusterNamesInAFiltersConfigNameKeelsonsClusters() throws Exception {
-    MeshResources r = Mesh.translateWithRegistry("""
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: { name: api }
-        spec:
-          hosts: [ api.example.com ]
-          resolution: DNS
-          ports: [ { number: 443, name: https, protocol: HTTPS } ]
-        """);
+    MeshResources r = Mesh.translateWithRegistry(API_SERVICE_ENTRY);
     String istiod = "outbound|80||product-service.default.svc.cluster.local";
     EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(r, List.of(filter(insert("INSERT_BEFORE",
         "SIDECAR_OUTBOUND", "envoy.filters.http.router").replace("rate_limit_cluster", istiod))), false);
