@@ -242,20 +242,7 @@ class EnvoyFilterPatchesTest {
   @Test
   void clustersAddMergeAndRemove() throws Exception {
     MeshResources r = sidecar();
-    MeshResources patched = apply(r, """
-        configPatches:
-        - applyTo: CLUSTER
-          match: { context: SIDECAR_OUTBOUND }
-          patch:
-            operation: ADD
-            value:
-              name: rate_limit_cluster
-              type: STATIC
-              connect_timeout: 1s
-              http2_protocol_options: {}
-              load_assignment:
-                cluster_name: rate_limit_cluster
-                endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8081 } } } } ] } ]
+    MeshResources patched = apply(r, RATE_LIMIT_CLUSTER + """
         - applyTo: CLUSTER
           match: { cluster: { service: product-service.default.svc.cluster.local } }
           patch:
