@@ -25,8 +25,8 @@ import java.util.TreeSet;
  * <ul>
  *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
  *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
- *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
- *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
+ *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, or the WorkloadEntries
+ *       its {@code workloadSelector} selects (none: no endpoints), else the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
  *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
  *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
  *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
@@ -52,11 +52,13 @@ final class ServiceEntryTranslator {
       String host = e.getKey();
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
+      List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
       for (Policy.EntryPort port : se.ports()) {
-        out.add(cluster(se, host, port, null, dr == null ? null : dr.forCluster(null, port.number()), Map.of()));
+        out.add(cluster(se, endpoints, host, port, null, dr == null ? null : dr.forCluster(null, port.number()),
+            Map.of()));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
-            out.add(cluster(se, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
+            out.add(cluster(se, endpoints, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
           }
         }
       }
@@ -64,8 +66,11 @@ final class ServiceEntryTranslator {
     return out;
   }
 
-  /** @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null */
-  private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset,
+  /**
+   * @param endpoints the entry's endpoints (inline or selected WorkloadEntries)
+   * @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null
+   */
+  private static Cluster cluster(Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints, String host, Policy.EntryPort port, String subset,
       Policy.DestinationRule dr, Map<String, String> selector) {
     Policy.Balancing lb = ConsistentHashing.balancing(dr, null, 0);
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
@@ -84,10 +89,10 @@ final class ServiceEntryTranslator {
     });
     ConsistentHashing.apply(c, lb);
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-    if (se.endpoints().isEmpty()) {
+    if (endpoints.isEmpty() && se.workloadSelector() == null) {
       locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
     } else {
-      for (Policy.EntryEndpoint ep : se.endpoints()) {
+      for (Policy.EntryEndpoint ep : endpoints) {
         if (MeshTranslator.matches(selector, ep.labels())) {
           locality.addLbEndpoints(endpoint(ep.address(), ep.portFor(port), ep.weight()));
         }

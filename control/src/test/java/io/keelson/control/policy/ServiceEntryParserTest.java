@@ -59,7 +59,6 @@ class ServiceEntryParserTest {
     assertThat(errors(HEAD + """
           hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com", "*.ns.svc" ]
           addresses: [ 10.1.2.3 ]
-          workloadSelector: { labels: { app: x } }
           exportTo: [ other-namespace ]
           location: SOMEWHERE
           resolution: DNS
@@ -81,8 +80,6 @@ class ServiceEntryParserTest {
             + " register it as a keelson.io/v1alpha1 Service instead",
         "bad.yaml: ServiceEntry/external: spec.addresses: service addresses are not supported yet: Keelson routes a"
             + " ServiceEntry's traffic by Host (HTTP), SNI (TLS) or port number (TCP); remove addresses",
-        "bad.yaml: ServiceEntry/external: spec.workloadSelector: workload selectors are not supported yet; list the"
-            + " endpoints",
         "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
             + " mesh namespace: both mean every proxy of the mesh)",
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"
@@ -116,7 +113,7 @@ class ServiceEntryParserTest {
           resolution: STATIC
           ports: [ { number: 5432, name: tcp } ]
         """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: is required with resolution STATIC;"
-        + " expected endpoints with IP addresses");
+        + " expected endpoints with IP addresses, or a workloadSelector");
     assertThat(errors(HEAD + """
           hosts: [ db.example.com ]
           ports: [ { number: 5432, name: tcp } ]
