@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
  * exportTo, validated as istiod validates them where Keelson acts on the field; wildcard hosts ({@code *.example.com})
- * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #endpointEntry}); fields it does
- * not act on yet ({@code addresses}, {@code subjectAltNames}) are rejected by name.
+ * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #endpointEntry}); {@code addresses}
+ * IPv4 addresses or CIDR ranges; fields it does not act on yet ({@code subjectAltNames}) are rejected by name.
  * Stateless.
  */
 final class ServiceEntryParser {
@@ -25,9 +25,8 @@ final class ServiceEntryParser {
   private ServiceEntryParser() {}
 
   static Policy serviceEntry(Policy.Meta meta, Fields spec) {
-    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector"), Map.of(
-        "addresses", "service addresses are not supported yet: Keelson routes a ServiceEntry's traffic by Host (HTTP), "
-            + "SNI (TLS) or port number (TCP); remove addresses",
+    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector",
+        "addresses"), Map.of(
         "subjectAltNames", "subjectAltNames are not supported yet: Keelson does not originate mTLS to ServiceEntry"
             + " endpoints"));
     List<String> hosts = hosts(spec);
@@ -57,6 +56,7 @@ final class ServiceEntryParser {
             + " proxy of the mesh)");
       }
     }
+    List<String> addresses = addresses(spec);
     Map<String, String> selector = workloadSelector(spec, resolution);
     List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution, selector != null);
     if (resolution != null && resolution != Policy.Resolution.NONE && hosts.stream().anyMatch(h -> h.startsWith("*."))) {
@@ -67,7 +67,7 @@ final class ServiceEntryParser {
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
-    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector);
+    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses);
   }
 
   /**
@@ -104,6 +104,39 @@ final class ServiceEntryParser {
   static Policy endpointEntry(Policy.Meta meta, Fields spec) {
     Policy.EntryEndpoint ep = endpoint(spec, null, false);
     return ep == null ? null : new Policy.WorkloadEntry(meta, ep);
+  }
+
+  /**
+   * {@code addresses}: the entry's virtual IPs (what its names resolve to through a captured sidecar's DNS proxy) or
+   * CIDR ranges (destinations matched by prefix), IPv4 as the registry's VIPs ({@code ServiceAddresses}); each once.
+   */
+  private static List<String> addresses(Fields spec) {
+    List<String> out = new ArrayList<>();
+    List<String> written = spec.strings("addresses", false);
+    for (int i = 0; i < written.size(); i++) {
+      String a = written.get(i);
+      String at = "addresses[" + i + "]";
+      int slash = a.indexOf('/');
+      String problem;
+      if (slash < 0) {
+        problem = io.keelson.control.xds.ServiceAddresses.problem(a);
+      } else {
+        String len = a.substring(slash + 1);
+        problem = !IpLiteral.isIpv4(a.substring(0, slash)) || !len.matches("\\d{1,2}") || Integer.parseInt(len) > 32
+            ? "is not an IPv4 CIDR range; expected e.g. 192.168.10.0/24 (IPv6 is not supported yet)" : null;
+      }
+      if (problem != null) {
+        spec.error(at, "'" + a + "' " + problem);
+      } else if (a.startsWith("240.240.")) {
+        spec.error(at, "'" + a + "' is in " + io.keelson.control.xds.ServiceAddresses.AUTO_RANGE + ", where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it");
+      } else if (out.contains(a)) {
+        spec.error(at, "address '" + a + "' is listed twice");
+      } else {
+        out.add(a);
+      }
+    }
+    return out;
   }
 
   private static List<String> hosts(Fields spec) {

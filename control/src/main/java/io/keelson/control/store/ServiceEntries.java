@@ -98,6 +98,21 @@ public final class ServiceEntries {
         }
       }
     }
+    for (int i = 0; i < se.addresses().size(); i++) {
+      String a = se.addresses().get(i);
+      for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
+        if (other != se && other.addresses().contains(a)) {
+          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is also "
+              + other.meta().key() + "'s; expected addresses no other ServiceEntry has"));
+        }
+      }
+      for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+        if (a.equals(svc.address())) {
+          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is Service/"
+              + svc.name() + "'s VIP; expected an address no Service has"));
+        }
+      }
+    }
     List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
     for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
       if (other != se) {

@@ -35,6 +35,10 @@ import java.util.TreeSet;
  *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
  *       sidecar's per-port route configuration;
+ *   <li>{@code addresses}: the virtual IPs answer for the host in a captured sidecar's DNS name table and join its HTTP
+ *       virtual hosts' domains; a TCP port's {@code 0.0.0.0_<port>} then matches the addresses and CIDR ranges
+ *       ({@code prefix_ranges}) to the host's cluster and sends the rest where the app sent it (istiod's
+ *       {@code <address>_<port>} listeners); a TLS port still routes by SNI;
  *   <li>for a captured sidecar, per TCP port a {@code 0.0.0.0_<port>} listener to the host's cluster and per TLS port
  *       one routing by SNI (the hosts' names), then {@value CapturedListeners#PASSTHROUGH_CHAIN}; a port with no
  *       protocol (AUTO, as istiod) is detected: HTTP by Host, anything else to the one host's cluster when the port is
@@ -203,6 +207,9 @@ final class ServiceEntryTranslator {
       vh.addDomains(host);
     }
     vh.addDomains(host + ":" + port);
+    for (String vip : names.entries().get(host).virtualIps()) { // an app that sends its address as Host, as istiod
+      vh.addDomains(vip).addDomains(vip + ":" + port);
+    }
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
         RouteBuilder.addRoutes(vh, r, rule, state, names, Policy.Routes.MESH, port);
@@ -245,6 +252,20 @@ final class ServiceEntryTranslator {
       return null;
     }
     ClusterNames at = names.forPort(port);
+    if (tcp != null && !names.entries().get(tcp).addresses().isEmpty()) {
+      return StreamListeners.tcpByPrefixes(state, at, port, Map.of(tcp, names.entries().get(tcp).addresses()));
+    }
     return tcp != null ? StreamListeners.tcp(state, at, port, tcp) : StreamListeners.tls(state, at, port, tls, List::of);
+  }
+
+  /** The entry hosts with virtual IPs ({@link Policy.ServiceEntry#virtualIps}) and those IPs: the DNS proxy's answers. */
+  static Map<String, List<String>> virtualIps(Map<String, Policy.ServiceEntry> entries) {
+    Map<String, List<String>> out = new TreeMap<>();
+    entries.forEach((host, se) -> {
+      if (!se.virtualIps().isEmpty()) {
+        out.put(host, se.virtualIps());
+      }
+    });
+    return out;
   }
 }
