@@ -124,4 +124,16 @@ class WorkloadEntryTranslationTest {
     assertThat(db.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
     assertThat(endpoints(db)).containsExactly("localhost:15432");
   }
+
+  @Test
+  void workloadEntriesSurviveARestartFromTheDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    PolicyStore first = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    first.apply(PolicyParser.parse("vm.yaml", ENTRY).policies(), false);
+    PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
+    assertThat(again.current().get("WorkloadEntry", "vm-1")).isEqualTo(first.current().get("WorkloadEntry", "vm-1"));
+    assertThat(again.current().get("ServiceEntry", "vm-api")).isEqualTo(first.current().get("ServiceEntry", "vm-api"));
+    assertThat(endpoints(Mesh.cluster(translate(again), "outbound|80||api.vm.example")))
+        .containsExactly("192.0.2.10:9080", "192.0.2.11:8080");
+  }
 }
