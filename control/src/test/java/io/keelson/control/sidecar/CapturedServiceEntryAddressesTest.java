@@ -2,6 +2,7 @@ package io.keelson.control.sidecar;
 
 import static io.keelson.control.sidecar.CapturedMesh.PYTHON;
 import static io.keelson.control.sidecar.CapturedMesh.appUser;
+import static io.keelson.control.sidecar.CapturedServiceEntryTest.HELLO;
 import static io.keelson.testkit.Shell.in;
 import static io.keelson.testkit.Shell.run;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,16 +31,6 @@ import org.junit.jupiter.api.Test;
  * printed, without root or the tools; the namespaces are removed even when the test fails.
  */
 class CapturedServiceEntryAddressesTest {
-  private static final String HELLO = """
-      import socket, threading
-      def serve(port):
-          s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-          s.bind(("0.0.0.0", port)); s.listen(8)
-          while True:
-              c, peer = s.accept(); c.sendall(("hello from " + str(port) + "\\n").encode()); c.close()
-      threading.Thread(target=serve, args=(7001,), daemon=True).start()
-      serve(7000)
-      """;
   /** Connects to argv[1]:argv[2] (a name is resolved by the app's resolver) and prints what the server says. */
   private static final String TCP_CLIENT = """
       import socket, sys

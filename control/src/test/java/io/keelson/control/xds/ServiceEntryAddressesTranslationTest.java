@@ -1,5 +1,8 @@
 package io.keelson.control.xds;
 
+import static io.keelson.control.xds.ServiceEntryTranslationTest.listener;
+import static io.keelson.control.xds.ServiceEntryTranslationTest.store;
+import static io.keelson.control.xds.ServiceEntryTranslationTest.tcpCluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,11 +11,8 @@ import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.keelson.control.policy.PolicyError;
 import io.keelson.control.policy.PolicyException;
-import io.keelson.control.policy.PolicyParser;
-import io.keelson.control.store.PolicyStore;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -43,20 +43,6 @@ class ServiceEntryAddressesTranslationTest {
         ports: [ { number: 80, name: http, protocol: HTTP } ]
         endpoints: [ { address: 10.0.0.2 } ]
       """;
-
-  private static PolicyStore store(String yaml) throws Exception {
-    PolicyStore store = new PolicyStore();
-    store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
-    return store;
-  }
-
-  private static Listener listener(MeshResources r, String name) {
-    return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
-  }
-
-  private static String tcpCluster(FilterChain chain) throws Exception {
-    return chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class).getCluster();
-  }
 
   @Test
   void addressesAnswerForTheHostAndATcpPortMatchesThemByPrefix() throws Exception {

@@ -108,7 +108,7 @@ class ServiceEntryTranslationTest {
           route: [ { destination: { host: edge.example.com } } ]
       """;
 
-  private static PolicyStore store(String yaml) throws Exception {
+  static PolicyStore store(String yaml) throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
     return store;
@@ -123,7 +123,7 @@ class ServiceEntryTranslationTest {
     return r.routes().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
   }
 
-  private static Listener listener(MeshResources r, String name) {
+  static Listener listener(MeshResources r, String name) {
     return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
   }
 
@@ -133,13 +133,13 @@ class ServiceEntryTranslationTest {
             .map(VirtualHost::getName).toList()));
   }
 
-  private static List<String> endpoints(Cluster c) {
+  static List<String> endpoints(Cluster c) {
     return c.getLoadAssignment().getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
         .map(LbEndpoint::getEndpoint).map(e -> e.getAddress().getSocketAddress().getAddress() + ":"
             + e.getAddress().getSocketAddress().getPortValue()).toList();
   }
 
-  private static String tcpCluster(FilterChain chain) throws Exception {
+  static String tcpCluster(FilterChain chain) throws Exception {
     return chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class).getCluster();
   }
 

@@ -1,9 +1,9 @@
 package io.keelson.control.xds;
 
+import static io.keelson.control.xds.ServiceEntryTranslationTest.endpoints;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
 import java.util.List;
@@ -56,12 +56,6 @@ class WorkloadEntryTranslationTest {
       metadata: { name: not-selected }
       spec: { address: 192.0.2.99, labels: { app: web } }
       """;
-
-  private static List<String> endpoints(Cluster c) {
-    return c.getLoadAssignment().getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
-        .map(LbEndpoint::getEndpoint).map(e -> e.getAddress().getSocketAddress().getAddress() + ":"
-            + e.getAddress().getSocketAddress().getPortValue()).toList();
-  }
 
   private static MeshResources translate(PolicyStore store) {
     return new MeshTranslator(15001, false).translate(store.current(), List.of());
