@@ -234,28 +234,29 @@ final class ServiceEntryTranslator {
   /**
    * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
    * from being a registry Service's), by the registry's code ({@link StreamListeners}): TCP to the one host's cluster
-   * (or its first {@code tcp} rule's); TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
+   * (or its first {@code tcp} rule's), or with {@code addresses} a chain per TCP host by its addresses; TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
    * host by its name, then the passthrough chain. Null when no entry has a TCP or TLS port {@code port}.
    */
   static Listener streamListener(PolicySet state, ClusterNames names, int port) {
     List<String> tls = new ArrayList<>();
-    String tcp = null;
+    List<String> tcp = new ArrayList<>();
     for (var e : new TreeMap<>(names.entries()).entrySet()) {
       Policy.EntryPort p = e.getValue().port(port);
       if (p != null && p.protocol() == Policy.Protocol.TCP) {
-        tcp = tcp == null ? e.getKey() : tcp;
+        tcp.add(e.getKey());
       } else if (p != null && p.protocol() == Policy.Protocol.TLS) {
         tls.add(e.getKey());
       }
     }
-    if (tcp == null && tls.isEmpty()) {
-      return null;
-    }
     ClusterNames at = names.forPort(port);
-    if (tcp != null && !names.entries().get(tcp).addresses().isEmpty()) {
-      return StreamListeners.tcpByPrefixes(state, at, port, Map.of(tcp, names.entries().get(tcp).addresses()));
+    if (tcp.isEmpty()) {
+      return tls.isEmpty() ? null : StreamListeners.tls(state, at, port, tls, List::of);
     }
-    return tcp != null ? StreamListeners.tcp(state, at, port, tcp) : StreamListeners.tls(state, at, port, tls, List::of);
+    Map<String, List<String>> prefixes = new java.util.LinkedHashMap<>();
+    tcp.forEach(h -> prefixes.put(h, names.entries().get(h).addresses()));
+    // References: several TCP hosts on a port only when every one has addresses.
+    return prefixes.values().iterator().next().isEmpty() ? StreamListeners.tcp(state, at, port, tcp.getFirst())
+        : StreamListeners.tcpByPrefixes(state, at, port, prefixes);
   }
 
   /** The entry hosts with virtual IPs ({@link Policy.ServiceEntry#virtualIps}) and those IPs: the DNS proxy's answers. */

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /**
  * ServiceEntry {@code addresses} through a captured sidecar with DNS capture, end to end, under REGISTRY_ONLY: a "VM"
  * outside the mesh (10.77.2.2, no sidecar: TCP servers on :7000 and :7001) is a WorkloadEntry selected by a TCP
- * ServiceEntry with a virtual IP, and the endpoint of another with a CIDR range.
+ * ServiceEntry with a virtual IP, and the endpoint of two more (a virtual IP on the same port, a CIDR range).
  *
  * <pre>
  * client ns (10.77.1.2: iptables --redirect-dns, captured sidecar --dns-capture, app as uid 65534)
@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * Shown: the app resolves the entry's host through its own resolver to the entry's address (the sidecar's DNS proxy)
- * and reaches the VM by that name and by the address; an address in the other entry's CIDR range reaches its port;
+ * and reaches the VM by that name and by the address; a second TCP entry on the same port is told apart by its
+ * address; an address in the CIDR range of a third entry reaches that entry's port;
  * the VM's own address on the entry's port is no entry's address, so REGISTRY_ONLY blocks it. Skipped, with the reason
  * printed, without root or the tools; the namespaces are removed even when the test fails.
  */
@@ -62,6 +63,16 @@ class CapturedServiceEntryAddressesTest {
       kind: WorkloadEntry
       metadata: { name: vm-1 }
       spec: { address: 10.77.2.2, labels: { app: db } }
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: { name: vm-cache }
+      spec:
+        hosts: [ cache.vm.test ]
+        addresses: [ 10.99.0.8 ]
+        resolution: STATIC
+        ports: [ { number: 7000, name: tcp, protocol: TCP } ]
+        endpoints: [ { address: 10.77.2.2, ports: { tcp: 7001 } } ]
       ---
       apiVersion: networking.istio.io/v1
       kind: ServiceEntry
@@ -106,6 +117,9 @@ class CapturedServiceEntryAddressesTest {
     assertThat(app("db.vm.test", "7000").out()).as(m.logs()).contains("got:hello from 7000");
     assertThat(app("10.99.0.7", "7000").out()).contains("got:hello from 7000");
     assertThat(m.stat(m.client, "cluster.outbound|7000||db.vm.test.upstream_cx_total")).isEqualTo(2);
+    // Another TCP entry on the same port, told apart by its address: its endpoint (the VM's :7001).
+    assertThat(app("cache.vm.test", "7000").out()).as(m.logs()).contains("got:hello from 7001");
+    assertThat(m.stat(m.client, "cluster.outbound|7000||cache.vm.test.upstream_cx_total")).isEqualTo(1);
     // Any address of the other entry's CIDR range, on its port.
     assertThat(app("10.98.3.4", "7001").out()).as(m.logs()).contains("got:hello from 7001");
     assertThat(m.stat(m.client, "cluster.outbound|7001||range.vm.test.upstream_cx_total")).isEqualTo(1);

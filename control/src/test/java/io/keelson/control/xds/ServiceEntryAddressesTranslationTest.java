@@ -80,6 +80,37 @@ class ServiceEntryAddressesTranslationTest {
   }
 
   @Test
+  void tcpEntriesWithAddressesShareAPortAndOneWithoutIsRefused() throws Exception {
+    String second = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: db2 }
+        spec:
+          hosts: [ db2.example.test ]
+          addresses: [ 10.9.0.9 ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+          endpoints: [ { address: 10.0.0.3 } ]
+        """;
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store(ENTRIES + second).current(), List.of());
+    Listener db = listener(r, "0.0.0.0_5432");
+    assertThat(db.getFilterChainsCount()).isEqualTo(3);
+    assertThat(db.getFilterChainsList().subList(0, 2))
+        .extracting(c -> c.getFilterChainMatch().getPrefixRanges(0).getAddressPrefix()).containsExactly("10.9.0.7",
+            "10.9.0.9");
+    assertThat(tcpCluster(db.getFilterChains(0))).isEqualTo("outbound|5432||db.example.test");
+    assertThat(tcpCluster(db.getFilterChains(1))).isEqualTo("outbound|5432||db2.example.test");
+    assertThat(tcpCluster(db.getFilterChains(2))).isEqualTo("PassthroughCluster");
+    Mesh.dataPlane(r);
+
+    assertThatThrownBy(() -> store(ENTRIES + second.replace("addresses: [ 10.9.0.9 ]", "")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .anySatisfy(m -> assertThat(m).startsWith("entries.yaml: ServiceEntry/db2: spec.ports[0].number: port 5432"
+                + " (TCP) is also host db.example.test's port 5432 (TCP)")));
+  }
+
+  @Test
   void anAddressBelongsToOneEntryAndNoService() throws Exception {
     assertThatThrownBy(() -> store(ENTRIES + """
         ---
