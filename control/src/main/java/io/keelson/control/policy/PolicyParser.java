@@ -175,7 +175,7 @@ public final class PolicyParser {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
-        case "WorkloadEntry" -> ServiceEntryParser.endpointEntry(meta, spec);
+        case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec);
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
         case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);
         case "EnvoyFilter" -> EnvoyFilterParser.envoyFilter(meta, namespace, spec);

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
  * exportTo, validated as istiod validates them where Keelson acts on the field; wildcard hosts ({@code *.example.com})
- * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #endpointEntry}); {@code addresses}
+ * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #workloadEntry}); {@code addresses}
  * IPv4 addresses or CIDR ranges; fields it does not act on yet ({@code subjectAltNames}) are rejected by name.
  * Stateless.
  */
@@ -101,7 +101,7 @@ final class ServiceEntryParser {
    * {@code workloadSelector} its labels match. Its {@code ports} names are checked against those entries' port names
    * when applied ({@code store/WorkloadEntries}).
    */
-  static Policy endpointEntry(Policy.Meta meta, Fields spec) {
+  static Policy workloadEntry(Policy.Meta meta, Fields spec) {
     Policy.EntryEndpoint ep = endpoint(spec, null, false);
     return ep == null ? null : new Policy.WorkloadEntry(meta, ep);
   }
