@@ -70,6 +70,9 @@ public final class ApiServer implements AutoCloseable {
     m.put("se", "ServiceEntry");
     m.put("serviceentries", "ServiceEntry");
     m.put("envoyfilter", "EnvoyFilter");
+    m.put("workloadentry", "WorkloadEntry");
+    m.put("workloadentries", "WorkloadEntry");
+    m.put("we", "WorkloadEntry");
     return Map.copyOf(m);
   }
 

@@ -32,7 +32,7 @@ final class ClientCommands {
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
   static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
       + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
-      + "serviceentry (se), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
+      + "serviceentry (se), workloadentry (we), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
       + "sidecar, referencegrant, namespace (ns), envoyfilter, or 'all'. --namespace filters the namespaced kinds\n"
       + "(security.istio.io, telemetry.istio.io, Gateway, Sidecar, EnvoyFilter, Secret, ReferenceGrant).\n"
       + "A Secret's data is never shown.\n" + SERVER_HELP;

@@ -133,14 +133,29 @@ public sealed interface Policy {
   /**
    * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
    * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
-   * Endpoints: {@code endpoints} when given, else (DNS resolution) the host itself on each port.
+   * Endpoints: {@code endpoints} when given; the WorkloadEntries and Workloads whose labels match
+   * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
+   * {@code addresses}: IPv4 virtual IPs and CIDR ranges (empty: none), told apart by a captured sidecar.
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
-      List<EntryEndpoint> endpoints) implements Policy {
+      List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) implements Policy {
     public ServiceEntry {
       hosts = List.copyOf(hosts);
       ports = List.copyOf(ports);
       endpoints = List.copyOf(endpoints);
+      workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
+      addresses = List.copyOf(addresses);
+    }
+
+    /** An entry with its endpoints inline (no {@code workloadSelector}) and no {@code addresses}. */
+    public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+        List<EntryEndpoint> endpoints) {
+      this(meta, hosts, ports, external, resolution, endpoints, null, List.of());
+    }
+
+    /** {@code addresses} that are single IPv4 addresses (not CIDR ranges): what the entry's names resolve to. */
+    public List<String> virtualIps() {
+      return addresses.stream().filter(a -> !a.contains("/")).toList();
     }
 
     public EntryPort port(int number) {
@@ -172,6 +187,12 @@ public sealed interface Policy {
       return mapped != null ? mapped : p.targetPort() > 0 ? p.targetPort() : p.number();
     }
   }
+
+  /**
+   * Istio {@code networking.istio.io/v1 WorkloadEntry}: a workload outside the registry (a VM), the endpoint of each
+   * ServiceEntry whose {@code workloadSelector} its labels match.
+   */
+  record WorkloadEntry(Meta meta, EntryEndpoint endpoint) implements Policy {}
 
   /** How a ServiceEntry's endpoints are found (Istio's names; the Envoy cluster type each becomes). */
   enum Resolution {

@@ -175,11 +175,12 @@ public final class PolicyParser {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
+        case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec);
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
         case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);
         case "EnvoyFilter" -> EnvoyFilterParser.envoyFilter(meta, namespace, spec);
-        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar,"
-            + " EnvoyFilter");
+        default -> unknownKind(top, apiVersion, kind, "VirtualService, DestinationRule, ServiceEntry, WorkloadEntry,"
+            + " Gateway, Sidecar, EnvoyFilter");
       };
     }
     if (SECURITY.contains(apiVersion)) {

@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
  * exportTo, validated as istiod validates them where Keelson acts on the field; wildcard hosts ({@code *.example.com})
- * with resolution NONE only; fields it does not act on yet ({@code addresses}, {@code workloadSelector},
- * {@code subjectAltNames}) are rejected by name.
+ * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #workloadEntry}); {@code addresses}
+ * IPv4 addresses or CIDR ranges; fields it does not act on yet ({@code subjectAltNames}) are rejected by name.
  * Stateless.
  */
 final class ServiceEntryParser {
@@ -25,10 +25,8 @@ final class ServiceEntryParser {
   private ServiceEntryParser() {}
 
   static Policy serviceEntry(Policy.Meta meta, Fields spec) {
-    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo"), Map.of(
-        "addresses", "service addresses are not supported yet: Keelson routes a ServiceEntry's traffic by Host (HTTP), "
-            + "SNI (TLS) or port number (TCP); remove addresses",
-        "workloadSelector", "workload selectors are not supported yet; list the endpoints",
+    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector",
+        "addresses"), Map.of(
         "subjectAltNames", "subjectAltNames are not supported yet: Keelson does not originate mTLS to ServiceEntry"
             + " endpoints"));
     List<String> hosts = hosts(spec);
@@ -58,7 +56,9 @@ final class ServiceEntryParser {
             + " proxy of the mesh)");
       }
     }
-    List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution);
+    List<String> addresses = addresses(spec);
+    Map<String, String> selector = workloadSelector(spec, resolution);
+    List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution, selector != null);
     if (resolution != null && resolution != Policy.Resolution.NONE && hosts.stream().anyMatch(h -> h.startsWith("*."))) {
       spec.error("resolution", resolution + " with a wildcard host: a wildcard names no address to resolve or list;"
           + " expected NONE (the connection goes where the app sent it)");
@@ -67,7 +67,76 @@ final class ServiceEntryParser {
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
-    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints);
+    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses);
+  }
+
+  /**
+   * {@code workloadSelector.labels}: the WorkloadEntries (and registry Workloads) whose labels match are the entry's
+   * endpoints, as istiod's; null when not given. Istio's rules: not with {@code endpoints}, at least one label; and
+   * Keelson's: resolution STATIC or DNS (NONE has no endpoints, DNS_ROUND_ROBIN takes at most one).
+   */
+  private static Map<String, String> workloadSelector(Fields spec, Policy.Resolution resolution) {
+    Fields sel = spec.object("workloadSelector", false);
+    if (sel == null) {
+      return null;
+    }
+    sel.allow("labels");
+    Map<String, String> labels = Map.copyOf(sel.stringMap("labels"));
+    if (labels.isEmpty()) {
+      sel.error("labels", "must name at least one label (the WorkloadEntries' labels to select)");
+    }
+    if (spec.has("endpoints")) {
+      spec.error("workloadSelector", "only one of workloadSelector or endpoints is allowed (as Istio); expected"
+          + " endpoints listed inline or selected WorkloadEntries");
+    }
+    if (resolution != null && resolution != Policy.Resolution.STATIC && resolution != Policy.Resolution.DNS) {
+      spec.error("workloadSelector", "resolution " + resolution + " takes no selected endpoints; expected resolution"
+          + " STATIC (WorkloadEntries with IP addresses) or DNS");
+    }
+    return labels;
+  }
+
+  /**
+   * Istio's {@code WorkloadEntry}: one non-Kubernetes workload (a VM), an endpoint of the ServiceEntries whose
+   * {@code workloadSelector} its labels match. Its {@code ports} names are checked against those entries' port names
+   * when applied ({@code store/WorkloadEntries}).
+   */
+  static Policy workloadEntry(Policy.Meta meta, Fields spec) {
+    Policy.EntryEndpoint ep = endpoint(spec, null, false);
+    return ep == null ? null : new Policy.WorkloadEntry(meta, ep);
+  }
+
+  /**
+   * {@code addresses}: the entry's virtual IPs (what its names resolve to through a captured sidecar's DNS proxy) or
+   * CIDR ranges (destinations matched by prefix), IPv4 as the registry's VIPs ({@code ServiceAddresses}); each once.
+   */
+  private static List<String> addresses(Fields spec) {
+    List<String> out = new ArrayList<>();
+    List<String> written = spec.strings("addresses", false);
+    for (int i = 0; i < written.size(); i++) {
+      String a = written.get(i);
+      String at = "addresses[" + i + "]";
+      int slash = a.indexOf('/');
+      String problem;
+      if (slash < 0) {
+        problem = io.keelson.control.xds.ServiceAddresses.problem(a);
+      } else {
+        String len = a.substring(slash + 1);
+        problem = !IpLiteral.isIpv4(a.substring(0, slash)) || !len.matches("\\d{1,2}") || Integer.parseInt(len) > 32
+            ? "is not an IPv4 CIDR range; expected e.g. 192.168.10.0/24 (IPv6 is not supported yet)" : null;
+      }
+      if (problem != null) {
+        spec.error(at, "'" + a + "' " + problem);
+      } else if (a.startsWith("240.240.")) {
+        spec.error(at, "'" + a + "' is in " + io.keelson.control.xds.ServiceAddresses.AUTO_RANGE + ", where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it");
+      } else if (out.contains(a)) {
+        spec.error(at, "address '" + a + "' is listed twice");
+      } else {
+        out.add(a);
+      }
+    }
+    return out;
   }
 
   private static List<String> hosts(Fields spec) {
@@ -159,10 +228,11 @@ final class ServiceEntryParser {
 
   /** As istiod: STATIC needs endpoints with IP addresses, NONE has none, DNS_ROUND_ROBIN at most one. */
   private static List<Policy.EntryEndpoint> endpoints(Fields spec, List<Policy.EntryPort> ports,
-      Policy.Resolution resolution) {
+      Policy.Resolution resolution, boolean selected) {
     List<Fields> written = spec.objects("endpoints", false);
-    if (resolution == Policy.Resolution.STATIC && written.isEmpty() && !spec.has("endpoints")) {
-      spec.error("endpoints", "is required with resolution STATIC; expected endpoints with IP addresses");
+    if (resolution == Policy.Resolution.STATIC && written.isEmpty() && !spec.has("endpoints") && !selected) {
+      spec.error("endpoints", "is required with resolution STATIC; expected endpoints with IP addresses, or a"
+          + " workloadSelector");
     }
     if (resolution == Policy.Resolution.NONE && !written.isEmpty()) {
       spec.error("endpoints", "resolution NONE takes no endpoints (connections go where the app sent them);"
@@ -176,45 +246,59 @@ final class ServiceEntryParser {
     ports.forEach(p -> portNames.add(p.name()));
     List<Policy.EntryEndpoint> out = new ArrayList<>();
     for (Fields e : written) {
-      e.allow(Set.of("address", "ports", "labels", "weight"), Map.of(
-          "network", "networks are not supported yet",
-          "locality", "localities are not supported yet",
-          "serviceAccount", "endpoint service accounts are not supported yet: Keelson does not originate mTLS to"
-              + " ServiceEntry endpoints"));
-      String address = e.string("address", true);
-      if (address != null) {
-        boolean ip = IpLiteral.is(address);
-        if (address.startsWith("unix://")) {
-          e.error("address", "unix domain socket endpoints are not supported yet; expected an IP address or DNS name");
-          address = null;
-        } else if (resolution == Policy.Resolution.STATIC && !ip) {
-          e.error("address", "'" + address + "' is not an IP address; resolution STATIC needs IP addresses (use"
-              + " resolution DNS for host names)");
-          address = null;
-        } else if (!ip && !DNS_NAME.matcher(address).matches()) {
-          e.error("address", "'" + address + "' is neither an IP address nor a DNS name");
-          address = null;
-        }
-      }
-      Map<String, Integer> epPorts = new HashMap<>();
-      for (var entry : e.stringMap("ports").entrySet()) {
-        String n = entry.getKey();
-        Integer port = parsePort(entry.getValue());
-        if (!portNames.contains(n)) {
-          e.error("ports." + n, "no port of this ServiceEntry is named '" + n + "'; expected one of " + portNames);
-        } else if (port == null) {
-          e.error("ports." + n, "'" + entry.getValue() + "' is not a port; expected a number from 1 to 65535");
-        } else {
-          epPorts.put(n, port);
-        }
-      }
-      Map<String, String> labels = e.stringMap("labels");
-      Integer weight = e.integer("weight", 0, Integer.MAX_VALUE, 0);
-      if (address != null) {
-        out.add(new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight));
+      Policy.EntryEndpoint ep = endpoint(e, portNames, resolution == Policy.Resolution.STATIC);
+      if (ep != null) {
+        out.add(ep);
       }
     }
     return out;
+  }
+
+  /**
+   * An endpoint's (or a WorkloadEntry's spec's) {@code address}, {@code ports}, {@code labels} and {@code weight};
+   * {@code network}, {@code locality} and {@code serviceAccount} refused by name. Null when the address is missing or
+   * bad (the error is recorded).
+   *
+   * @param portNames the ServiceEntry's port names the {@code ports} keys must be, or null to take any port name (a
+   *     WorkloadEntry's are checked against the entries that select it)
+   * @param ipOnly true when the address must be an IP (resolution STATIC)
+   */
+  static Policy.EntryEndpoint endpoint(Fields e, Set<String> portNames, boolean ipOnly) {
+    e.allow(Set.of("address", "ports", "labels", "weight"), Map.of(
+        "network", "networks are not supported yet",
+        "locality", "localities are not supported yet",
+        "serviceAccount", "endpoint service accounts are not supported yet: Keelson does not originate mTLS to"
+            + " ServiceEntry endpoints"));
+    String address = e.string("address", true);
+    if (address != null) {
+      boolean ip = IpLiteral.is(address);
+      if (address.startsWith("unix://")) {
+        e.error("address", "unix domain socket endpoints are not supported yet; expected an IP address or DNS name");
+        address = null;
+      } else if (ipOnly && !ip) {
+        e.error("address", "'" + address + "' is not an IP address; resolution STATIC needs IP addresses (use"
+            + " resolution DNS for host names)");
+        address = null;
+      } else if (!ip && !DNS_NAME.matcher(address).matches()) {
+        e.error("address", "'" + address + "' is neither an IP address nor a DNS name");
+        address = null;
+      }
+    }
+    Map<String, Integer> epPorts = new HashMap<>();
+    for (var entry : e.stringMap("ports").entrySet()) {
+      String n = entry.getKey();
+      Integer port = parsePort(entry.getValue());
+      if (portNames != null && !portNames.contains(n)) {
+        e.error("ports." + n, "no port of this ServiceEntry is named '" + n + "'; expected one of " + portNames);
+      } else if (port == null) {
+        e.error("ports." + n, "'" + entry.getValue() + "' is not a port; expected a number from 1 to 65535");
+      } else {
+        epPorts.put(n, port);
+      }
+    }
+    Map<String, String> labels = e.stringMap("labels");
+    Integer weight = e.integer("weight", 0, Integer.MAX_VALUE, 0);
+    return address == null ? null : new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight);
   }
 
   private static Integer parsePort(String s) {

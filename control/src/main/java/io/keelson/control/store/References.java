@@ -47,6 +47,7 @@ public final class References {
           sharedAddress(state, s, errors);
         }
         case Policy.ServiceEntry se -> ServiceEntries.check(state, se, errors);
+        case Policy.WorkloadEntry we -> WorkloadEntries.check(state, we, errors);
         case Policy.AuthorizationPolicy a -> { }
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }

@@ -98,6 +98,21 @@ public final class ServiceEntries {
         }
       }
     }
+    for (int i = 0; i < se.addresses().size(); i++) {
+      String a = se.addresses().get(i);
+      for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
+        if (other != se && other.addresses().contains(a)) {
+          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is also "
+              + other.meta().key() + "'s; expected addresses no other ServiceEntry has"));
+        }
+      }
+      for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+        if (a.equals(svc.address())) {
+          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is Service/"
+              + svc.name() + "'s VIP; expected an address no Service has"));
+        }
+      }
+    }
     List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
     for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
       if (other != se) {
@@ -117,6 +132,10 @@ public final class ServiceEntries {
         }
         Policy.Protocol theirs = other.protocol(port.number());
         boolean tcp = mine == Policy.Protocol.TCP || theirs == Policy.Protocol.TCP;
+        if (tcp && mine == theirs && other.kind().equals("ServiceEntry") && !se.addresses().isEmpty()
+            && !find(state, other.name()).addresses().isEmpty()) {
+          continue; // two TCP entries with addresses: a captured sidecar tells them apart by destination address
+        }
         boolean tlsWithOther = (mine == Policy.Protocol.TLS) != (theirs == Policy.Protocol.TLS);
         boolean entry = other.kind().equals("ServiceEntry");
         boolean tlsWithRegistry = !entry && mine == Policy.Protocol.TLS; // one listener per port: the registry's or the entries'
@@ -128,8 +147,9 @@ public final class ServiceEntries {
       if (clash != null) {
         errors.add(new PolicyError(file, doc, "spec.ports[" + i + "].number", "port " + port.number() + " (" + mine
             + ") is also " + clash + "; a TCP port must be the only host's on its number and a TLS port shares it only"
-            + " with TLS ports (without service addresses, a captured sidecar tells hosts apart only by Host or SNI);"
-            + " expected another port number" + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
+            + " with TLS ports (a captured sidecar tells hosts apart by Host or SNI, and TCP entries by their"
+            + " addresses); expected another port number, or addresses on both TCP entries"
+            + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
       }
     }
   }

@@ -41,17 +41,19 @@ public final class MeshNames {
     return "svc." + DOMAIN;
   }
 
-  /** The name table of services with VIPs {@code vips} (by service name). */
-  public static Struct table(Map<String, String> vips) {
+  /**
+   * The name table of services with VIPs {@code vips} (by service name, each of its {@link #names}) and of ServiceEntry
+   * hosts with {@code addresses} ({@code hosts}: by host, the name alone, as istiod's NDS).
+   */
+  public static Struct table(Map<String, String> vips, Map<String, List<String>> hosts) {
     Struct.Builder table = Struct.newBuilder();
     vips.forEach((service, vip) -> {
-      Value ips = Value.newBuilder().setListValue(ListValue.newBuilder()
-          .addValues(Value.newBuilder().setStringValue(vip))).build();
-      Value entry = Value.newBuilder().setStructValue(Struct.newBuilder().putFields("ips", ips)).build();
+      Value entry = entry(List.of(vip));
       for (String name : names(service)) {
         table.putFields(name, entry);
       }
     });
+    hosts.forEach((host, ips) -> table.putFields(host, entry(ips)));
     return Struct.newBuilder()
         .putFields("table", Value.newBuilder().setStructValue(table).build())
         .putFields("zones", Value.newBuilder().setListValue(ListValue.newBuilder()
@@ -59,10 +61,17 @@ public final class MeshNames {
         .build();
   }
 
-  /** {@code virtualOutbound} carrying the name table of {@code vips}. */
-  static Listener withTable(Listener virtualOutbound, Map<String, String> vips) {
+  private static Value entry(List<String> addresses) {
+    ListValue.Builder ips = ListValue.newBuilder();
+    addresses.forEach(a -> ips.addValues(Value.newBuilder().setStringValue(a)));
+    return Value.newBuilder().setStructValue(Struct.newBuilder()
+        .putFields("ips", Value.newBuilder().setListValue(ips).build())).build();
+  }
+
+  /** {@code virtualOutbound} carrying the name table of {@code vips} and of entry hosts {@code hosts}. */
+  static Listener withTable(Listener virtualOutbound, Map<String, String> vips, Map<String, List<String>> hosts) {
     return virtualOutbound.toBuilder()
-        .setMetadata(Metadata.newBuilder().putFilterMetadata(METADATA_KEY, table(vips)))
+        .setMetadata(Metadata.newBuilder().putFilterMetadata(METADATA_KEY, table(vips, hosts)))
         .build();
   }
 

@@ -196,7 +196,7 @@ public final class MeshTranslator {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
       Map<String, String> vips = ServiceAddresses.of(services); // the DNS proxy's answers; TCP services told apart by them
-      listeners.set(0, MeshNames.withTable(listeners.getFirst(), vips));
+      listeners.set(0, MeshNames.withTable(listeners.getFirst(), vips, ServiceEntryTranslator.virtualIps(entries)));
       java.util.TreeSet<Integer> ports = ServiceEntryTranslator.ports(entries);
       ports.addAll(CapturedListeners.servicePorts(services));
       for (int port : ports) {

@@ -25,8 +25,8 @@ import java.util.TreeSet;
  * <ul>
  *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
  *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
- *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, else the host itself on
- *       the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
+ *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, or the WorkloadEntries
+ *       its {@code workloadSelector} selects (none: no endpoints), else the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
  *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
  *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
  *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
@@ -35,6 +35,10 @@ import java.util.TreeSet;
  *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
  *       sidecar's per-port route configuration;
+ *   <li>{@code addresses}: the virtual IPs answer for the host in a captured sidecar's DNS name table and join its HTTP
+ *       virtual hosts' domains; a TCP port's {@code 0.0.0.0_<port>} then matches the addresses and CIDR ranges
+ *       ({@code prefix_ranges}) to the host's cluster and sends the rest where the app sent it (istiod's
+ *       {@code <address>_<port>} listeners); a TLS port still routes by SNI;
  *   <li>for a captured sidecar, per TCP port a {@code 0.0.0.0_<port>} listener to the host's cluster and per TLS port
  *       one routing by SNI (the hosts' names), then {@value CapturedListeners#PASSTHROUGH_CHAIN}; a port with no
  *       protocol (AUTO, as istiod) is detected: HTTP by Host, anything else to the one host's cluster when the port is
@@ -52,11 +56,13 @@ final class ServiceEntryTranslator {
       String host = e.getKey();
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
+      List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
       for (Policy.EntryPort port : se.ports()) {
-        out.add(cluster(se, host, port, null, dr == null ? null : dr.forCluster(null, port.number()), Map.of()));
+        out.add(cluster(se, endpoints, host, port, null, dr == null ? null : dr.forCluster(null, port.number()),
+            Map.of()));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
-            out.add(cluster(se, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
+            out.add(cluster(se, endpoints, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
           }
         }
       }
@@ -64,8 +70,11 @@ final class ServiceEntryTranslator {
     return out;
   }
 
-  /** @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null */
-  private static Cluster cluster(Policy.ServiceEntry se, String host, Policy.EntryPort port, String subset,
+  /**
+   * @param endpoints the entry's endpoints (inline or selected WorkloadEntries)
+   * @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null
+   */
+  private static Cluster cluster(Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints, String host, Policy.EntryPort port, String subset,
       Policy.DestinationRule dr, Map<String, String> selector) {
     Policy.Balancing lb = ConsistentHashing.balancing(dr, null, 0);
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
@@ -84,10 +93,10 @@ final class ServiceEntryTranslator {
     });
     ConsistentHashing.apply(c, lb);
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-    if (se.endpoints().isEmpty()) {
+    if (endpoints.isEmpty() && se.workloadSelector() == null) {
       locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
     } else {
-      for (Policy.EntryEndpoint ep : se.endpoints()) {
+      for (Policy.EntryEndpoint ep : endpoints) {
         if (MeshTranslator.matches(selector, ep.labels())) {
           locality.addLbEndpoints(endpoint(ep.address(), ep.portFor(port), ep.weight()));
         }
@@ -198,6 +207,9 @@ final class ServiceEntryTranslator {
       vh.addDomains(host);
     }
     vh.addDomains(host + ":" + port);
+    for (String vip : names.entries().get(host).virtualIps()) { // an app that sends its address as Host, as istiod
+      vh.addDomains(vip).addDomains(vip + ":" + port);
+    }
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
         RouteBuilder.addRoutes(vh, r, rule, state, names, Policy.Routes.MESH, port);
@@ -222,24 +234,39 @@ final class ServiceEntryTranslator {
   /**
    * A captured sidecar's {@code 0.0.0.0_<port>} for the entries' TCP or TLS port {@code port} (References keeps it
    * from being a registry Service's), by the registry's code ({@link StreamListeners}): TCP to the one host's cluster
-   * (or its first {@code tcp} rule's); TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
+   * (or its first {@code tcp} rule's), or with {@code addresses} a chain per TCP host by its addresses; TLS a chain per {@code tls} rule of the hosts by its SNI hosts, then a chain per
    * host by its name, then the passthrough chain. Null when no entry has a TCP or TLS port {@code port}.
    */
   static Listener streamListener(PolicySet state, ClusterNames names, int port) {
     List<String> tls = new ArrayList<>();
-    String tcp = null;
+    List<String> tcp = new ArrayList<>();
     for (var e : new TreeMap<>(names.entries()).entrySet()) {
       Policy.EntryPort p = e.getValue().port(port);
       if (p != null && p.protocol() == Policy.Protocol.TCP) {
-        tcp = tcp == null ? e.getKey() : tcp;
+        tcp.add(e.getKey());
       } else if (p != null && p.protocol() == Policy.Protocol.TLS) {
         tls.add(e.getKey());
       }
     }
-    if (tcp == null && tls.isEmpty()) {
-      return null;
-    }
     ClusterNames at = names.forPort(port);
-    return tcp != null ? StreamListeners.tcp(state, at, port, tcp) : StreamListeners.tls(state, at, port, tls, List::of);
+    if (tcp.isEmpty()) {
+      return tls.isEmpty() ? null : StreamListeners.tls(state, at, port, tls, List::of);
+    }
+    Map<String, List<String>> prefixes = new java.util.LinkedHashMap<>();
+    tcp.forEach(h -> prefixes.put(h, names.entries().get(h).addresses()));
+    // References: several TCP hosts on a port only when every one has addresses.
+    return prefixes.values().iterator().next().isEmpty() ? StreamListeners.tcp(state, at, port, tcp.getFirst())
+        : StreamListeners.tcpByPrefixes(state, at, port, prefixes);
+  }
+
+  /** The entry hosts with virtual IPs ({@link Policy.ServiceEntry#virtualIps}) and those IPs: the DNS proxy's answers. */
+  static Map<String, List<String>> virtualIps(Map<String, Policy.ServiceEntry> entries) {
+    Map<String, List<String>> out = new TreeMap<>();
+    entries.forEach((host, se) -> {
+      if (!se.virtualIps().isEmpty()) {
+        out.put(host, se.virtualIps());
+      }
+    });
+    return out;
   }
 }

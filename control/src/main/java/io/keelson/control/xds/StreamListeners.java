@@ -53,8 +53,18 @@ final class StreamListeners {
    */
   static Listener tcpByAddress(PolicySet state, ClusterNames names, int port, List<Policy.Service> services,
       java.util.Map<String, String> vips) {
+    return tcpByPrefixes(state, names, port, vipsOf(services, vips));
+  }
+
+  /**
+   * {@code 0.0.0.0_<port>} with a chain per host in {@code prefixes} matching its addresses (as {@link
+   * #withPrefixChains}), and the passthrough chain for any other address: istiod's {@code <ADDRESS>_<port>} listeners of
+   * ServiceEntries with {@code addresses}, in one listener.
+   */
+  static Listener tcpByPrefixes(PolicySet state, ClusterNames names, int port,
+      java.util.Map<String, List<String>> prefixes) {
     Listener passthrough = unbound(port).addFilterChains(CapturedListeners.passthroughChain()).build();
-    return withVipChains(passthrough, state, names, port, services, vips);
+    return withPrefixChains(passthrough, state, names, port, prefixes);
   }
 
   /**
@@ -64,15 +74,36 @@ final class StreamListeners {
    */
   static Listener withVipChains(Listener listener, PolicySet state, ClusterNames names, int port,
       List<Policy.Service> services, java.util.Map<String, String> vips) {
-    if (services.isEmpty()) {
+    return withPrefixChains(listener, state, names, port, vipsOf(services, vips));
+  }
+
+  private static java.util.Map<String, List<String>> vipsOf(List<Policy.Service> services,
+      java.util.Map<String, String> vips) {
+    java.util.Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+    services.forEach(svc -> out.put(svc.name(), List.of(vips.get(svc.name()))));
+    return out;
+  }
+
+  /**
+   * {@code listener} with, first, a chain per host (a TCP service or entry host) of {@code prefixes} matching its
+   * addresses ({@code prefix_ranges}: an address as /32, a CIDR range as written) to the host's cluster.
+   */
+  static Listener withPrefixChains(Listener listener, PolicySet state, ClusterNames names, int port,
+      java.util.Map<String, List<String>> prefixes) {
+    if (prefixes.isEmpty()) {
       return listener;
     }
     Listener.Builder l = listener.toBuilder().clearFilterChains();
-    for (Policy.Service svc : services) {
-      l.addFilterChains(tcpChain(state, names, port, svc.name()).setFilterChainMatch(FilterChainMatch.newBuilder()
-          .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
-              .setAddressPrefix(vips.get(svc.name())).setPrefixLen(com.google.protobuf.UInt32Value.of(32)))));
-    }
+    prefixes.forEach((host, addresses) -> {
+      FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
+      for (String a : addresses) {
+        int slash = a.indexOf('/');
+        match.addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
+            .setAddressPrefix(slash < 0 ? a : a.substring(0, slash))
+            .setPrefixLen(com.google.protobuf.UInt32Value.of(slash < 0 ? 32 : Integer.parseInt(a.substring(slash + 1)))));
+      }
+      l.addFilterChains(tcpChain(state, names, port, host).setFilterChainMatch(match));
+    });
     return l.addAllFilterChains(listener.getFilterChainsList()).build();
   }
 

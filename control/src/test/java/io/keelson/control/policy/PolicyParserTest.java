@@ -405,11 +405,11 @@ class PolicyParserTest {
   void unknownKindsAndBrokenYamlAreReported() {
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
-        kind: WorkloadEntry
+        kind: WorkloadGroup
         metadata: { name: g }
         spec: {}
-        """)).containsExactly("bad.yaml: WorkloadEntry/g: kind: 'WorkloadEntry' is not a kind of networking.istio.io/v1; "
-        + "expected one of VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar, EnvoyFilter");
+        """)).containsExactly("bad.yaml: WorkloadGroup/g: kind: 'WorkloadGroup' is not a kind of networking.istio.io/v1; "
+        + "expected one of VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, Gateway, Sidecar, EnvoyFilter");
     assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", "kind: [unclosed"))
         .isInstanceOf(PolicyException.class).hasMessageStartingWith("bad.yaml: document: : not valid YAML:");
   }

@@ -41,6 +41,20 @@ class ServiceEntryParserTest {
     assertThat(first.portFor(se.port(3306))).isEqualTo(13306);
     assertThat(first.labels()).containsEntry("version", "v1");
     assertThat(first.weight()).isEqualTo(3);
+    assertThat(se.addresses()).isEmpty();
+  }
+
+  @Test
+  void keepsAddressesAndCidrRanges() throws Exception {
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ 10.9.0.7, 192.168.10.0/24 ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+          endpoints: [ { address: 10.0.0.1 } ]
+        """).policies().getFirst();
+    assertThat(se.addresses()).containsExactly("10.9.0.7", "192.168.10.0/24");
+    assertThat(se.virtualIps()).containsExactly("10.9.0.7");
   }
 
   @Test
@@ -58,8 +72,7 @@ class ServiceEntryParserTest {
   void refusesWhatItDoesNotActOnByFieldPath() {
     assertThat(errors(HEAD + """
           hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com", "*.ns.svc" ]
-          addresses: [ 10.1.2.3 ]
-          workloadSelector: { labels: { app: x } }
+          addresses: [ 10.1.2.3, 10.1.2.3, 10.0.0.0/33, 127.0.0.1, 240.240.0.9, "fd00::1" ]
           exportTo: [ other-namespace ]
           location: SOMEWHERE
           resolution: DNS
@@ -79,10 +92,15 @@ class ServiceEntryParserTest {
         "bad.yaml: ServiceEntry/external: spec.hosts[1]: 'not a name' is not a DNS name; expected e.g. api.example.com",
         "bad.yaml: ServiceEntry/external: spec.hosts[2]: 'svc.default.svc.cluster.local' names a Kubernetes service;"
             + " register it as a keelson.io/v1alpha1 Service instead",
-        "bad.yaml: ServiceEntry/external: spec.addresses: service addresses are not supported yet: Keelson routes a"
-            + " ServiceEntry's traffic by Host (HTTP), SNI (TLS) or port number (TCP); remove addresses",
-        "bad.yaml: ServiceEntry/external: spec.workloadSelector: workload selectors are not supported yet; list the"
-            + " endpoints",
+        "bad.yaml: ServiceEntry/external: spec.addresses[1]: address '10.1.2.3' is listed twice",
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '10.0.0.0/33' is not an IPv4 CIDR range; expected e.g."
+            + " 192.168.10.0/24 (IPv6 is not supported yet)",
+        "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1' cannot be a service address (unspecified,"
+            + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' is in 240.240.0.0/16, where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it",
+        "bad.yaml: ServiceEntry/external: spec.addresses[5]: 'fd00::1' is not an IPv4 address; expected e.g."
+            + " 240.240.0.10 (IPv6 VIPs are not supported yet)",
         "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
             + " mesh namespace: both mean every proxy of the mesh)",
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"
@@ -116,7 +134,7 @@ class ServiceEntryParserTest {
           resolution: STATIC
           ports: [ { number: 5432, name: tcp } ]
         """)).containsExactly("bad.yaml: ServiceEntry/external: spec.endpoints: is required with resolution STATIC;"
-        + " expected endpoints with IP addresses");
+        + " expected endpoints with IP addresses, or a workloadSelector");
     assertThat(errors(HEAD + """
           hosts: [ db.example.com ]
           ports: [ { number: 5432, name: tcp } ]

@@ -46,7 +46,8 @@ class CapturedServiceEntryTest {
               pass
       http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
       """;
-  private static final String HELLO = """
+  /** TCP servers on :7000 and :7001 saying {@code hello from <port>} to each connection. */
+  static final String HELLO = """
       import socket, sys, threading
       def serve(port):
           s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

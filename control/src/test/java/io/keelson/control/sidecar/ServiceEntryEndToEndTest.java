@@ -301,7 +301,7 @@ class ServiceEntryEndToEndTest {
   }
 
   /** n requests with this Host (and x-version when not null) over one connection; x-served-by or the status. */
-  private static Map<String, Integer> served(int port, String host, String version, int n) throws Exception {
+  static Map<String, Integer> served(int port, String host, String version, int n) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();
     try (RawHttp http = new RawHttp(port)) {
       for (int i = 0; i < n; i++) {

@@ -108,7 +108,7 @@ class ServiceEntryTranslationTest {
           route: [ { destination: { host: edge.example.com } } ]
       """;
 
-  private static PolicyStore store(String yaml) throws Exception {
+  static PolicyStore store(String yaml) throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("entries.yaml", yaml).policies(), false);
     return store;
@@ -123,7 +123,7 @@ class ServiceEntryTranslationTest {
     return r.routes().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
   }
 
-  private static Listener listener(MeshResources r, String name) {
+  static Listener listener(MeshResources r, String name) {
     return r.listeners().stream().filter(l -> l.getName().equals(name)).findFirst().orElseThrow();
   }
 
@@ -133,13 +133,13 @@ class ServiceEntryTranslationTest {
             .map(VirtualHost::getName).toList()));
   }
 
-  private static List<String> endpoints(Cluster c) {
+  static List<String> endpoints(Cluster c) {
     return c.getLoadAssignment().getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
         .map(LbEndpoint::getEndpoint).map(e -> e.getAddress().getSocketAddress().getAddress() + ":"
             + e.getAddress().getSocketAddress().getPortValue()).toList();
   }
 
-  private static String tcpCluster(FilterChain chain) throws Exception {
+  static String tcpCluster(FilterChain chain) throws Exception {
     return chain.getFilters(chain.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class).getCluster();
   }
 
@@ -324,8 +324,9 @@ class ServiceEntryTranslationTest {
                 + " ServiceEntry/api; expected one ServiceEntry per host",
             "more.yaml: ServiceEntry/clash: spec.ports[0].number: port 5432 (TCP) is also the port of its other hosts"
                 + " [api.example.com, pg.example.com]; a TCP port must be the only host's on its number and a TLS port"
-                + " shares it only with TLS ports (without service addresses, a captured sidecar tells hosts apart only"
-                + " by Host or SNI); expected another port number, or one host per ServiceEntry",
+                + " shares it only with TLS ports (a captured sidecar tells hosts apart by Host or SNI, and TCP entries"
+                + " by their addresses); expected another port number, or addresses on both TCP entries, or one host per"
+                + " ServiceEntry",
             "more.yaml: VirtualService/weather: spec.http[0].route[0].destination.port.number: service"
                 + " 'weather.example.com' has no port 9999; expected one of [8080]"));
     // A registry Service's tcp rule cannot route to an entry host yet.
