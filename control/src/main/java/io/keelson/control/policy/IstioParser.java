@@ -53,11 +53,11 @@ final class IstioParser {
     List<Policy.StreamRule> streams = new ArrayList<>();
     List<Fields> tcp = spec.objects("tcp", false);
     for (int i = 0; i < tcp.size(); i++) {
-      streams.addAll(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]"));
+      streams.addAll(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]", gateways));
     }
     List<Fields> tls = spec.objects("tls", false);
     for (int i = 0; i < tls.size(); i++) {
-      streams.addAll(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]"));
+      streams.addAll(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]", gateways));
     }
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
@@ -109,26 +109,39 @@ final class IstioParser {
   }
 
   /**
-   * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port} (and, for tls, the required
-   * {@code sniHosts}; one rule per SNI match set, as Keelson routes the first match) and weighted
+   * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port}, {@code destinationSubnets} (all matches
+   * of a rule with them, or none) and, for tls, the required {@code sniHosts} (one rule per SNI match set, as Keelson
+   * routes the first match); weighted
    * {@code route[].destination}s. A tls rule whose matches carry different conditions ({@code gateways},
    * {@code sourceLabels}, {@code sourceNamespace}) becomes one rule per distinct condition set, each with only the SNI
    * names of its own matches: a match's names apply only where its own conditions hold.
    */
-  private static List<Policy.StreamRule> streamRule(Fields r, Policy.Protocol protocol, String field) {
+  private static List<Policy.StreamRule> streamRule(Fields r, Policy.Protocol protocol, String field,
+      List<String> vsGateways) {
     r.allow("match", "route");
     List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
     Integer port = null;
     List<String> sni = new ArrayList<>();
     List<Policy.MatchScope> scopes = new ArrayList<>();
     Map<Policy.MatchScope, List<String>> sniByScope = new java.util.LinkedHashMap<>();
+    List<String> subnets = new ArrayList<>();
     for (Fields m : match) {
       m.allow(protocol == Policy.Protocol.TLS
-          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways")
-          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways"), Map.of(
-          "destinationSubnets", "destinationSubnets is not supported yet; expected port, sourceLabels,"
-              + " sourceNamespace or gateways"));
+          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets")
+          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets"), Map.of());
+      List<String> own = m.strings("destinationSubnets", false);
+      SecurityParser.checkCidrs(m, "destinationSubnets", own);
+      if (m != match.getFirst() && own.isEmpty() != subnets.isEmpty()) {
+        m.error("destinationSubnets", "some matches of this rule have destinationSubnets and some do not; expected"
+            + " one rule for the matches with destinationSubnets and another for those without");
+      }
+      own.stream().filter(c -> !subnets.contains(c)).forEach(subnets::add);
       Policy.MatchScope scope = matchScope(m, false);
+      List<String> at = scope.gateways().isEmpty() ? vsGateways : scope.gateways();
+      if (!own.isEmpty() && at.stream().anyMatch(g -> !g.equals(Policy.Routes.MESH))) {
+        m.error("destinationSubnets", "selects a captured sidecar's filter chains by destination address; not"
+            + " supported on gateways (" + at + "): bind this match to mesh only");
+      }
       scopes.add(scope);
       List<String> scopeSni = sniByScope.computeIfAbsent(scope, k -> new ArrayList<>());
       Integer p = m.integer("port", 1, 65535, null);
@@ -171,11 +184,13 @@ final class IstioParser {
     if (protocol == Policy.Protocol.TLS && sniByScope.size() > 1) {
       List<Policy.StreamRule> perScope = new ArrayList<>();
       for (Map.Entry<Policy.MatchScope, List<String>> e : sniByScope.entrySet()) {
-        perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey())));
+        perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey()),
+            subnets));
       }
       return perScope;
     }
-    return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of()));
+    return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of(),
+        subnets));
   }
 
   /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */

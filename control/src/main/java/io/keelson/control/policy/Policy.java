@@ -784,13 +784,22 @@ public sealed interface Policy {
    * @param field    where the rule is written (for error paths), e.g. {@code spec.tcp[0]}
    * @param scopes   per Istio match, where it applies ({@code gateways}, {@code sourceLabels}, {@code sourceNamespace};
    *                 {@link MatchScope#ANY} for a match without them); empty: everywhere. The rule applies where any does.
+   * @param destinationSubnets Istio's {@code destinationSubnets} ({@code a.b.c.d[/n]}, IPv6 too): only connections to
+   *                 these addresses (a captured sidecar's chain {@code prefix_ranges}); empty: any address
    */
   record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
-      List<MatchScope> scopes) {
+      List<MatchScope> scopes, List<String> destinationSubnets) {
     public StreamRule {
       sniHosts = List.copyOf(sniHosts);
       backends = List.copyOf(backends);
       scopes = scopes == null ? List.of() : List.copyOf(scopes);
+      destinationSubnets = destinationSubnets == null ? List.of() : List.copyOf(destinationSubnets);
+    }
+
+    /** For connections to any address. */
+    public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
+        List<MatchScope> scopes) {
+      this(protocol, port, sniHosts, backends, field, scopes, List.of());
     }
 
     public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
