@@ -131,7 +131,53 @@ class CapturedStreamMeshTest {
           route: [ { destination: { host: web } } ]
       """;
 
+  /** Connects to each address given, ten times, on port 7070: one reply line per connection. */
+  private static final String ADDRESS_CLIENT = """
+      import socket, sys
+      for addr in sys.argv[1:]:
+          for i in range(10):
+              s = socket.create_connection((addr, 7070), timeout=5)
+              s.sendall(b"ping\\n")
+              print(addr + " reply:" + s.makefile().readline().strip()); s.close()
+      """;
+
   private CapturedMesh m;
+
+  @Test
+  void tcpDestinationSubnetsRouteConnectionsByTheAddressTheAppDialled() throws Exception {
+    m = CapturedMesh.create("CapturedStreamMeshTest");
+    m.topology(2);
+    // Connections the app sends into 10.77.3.0/24 go to v2; any other address of the port to v1.
+    m.control(DB.substring(0, DB.indexOf("  tcp:\n")) + """
+          tcp:
+          - match: [ { port: 7070, destinationSubnets: [ 10.77.3.0/24 ] } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          - route: [ { destination: { host: db, subset: v1 } } ]
+        """);
+    m.iptables();
+    m.start(m.server(0), "echo-v1", appUser(PYTHON, "-c", ECHO_APP, "v1"));
+    m.start(m.server(1), "echo-v2", appUser(PYTHON, "-c", ECHO_APP, "v2"));
+    Path root = root();
+    m.start(m.server(0), "db-v1-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(0), "--labels", "version=v1"));
+    m.start(m.server(1), "db-v2-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(1), "--labels", "version=v2"));
+    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
+    // Four JVMs starting at once on a loaded machine: allow them time.
+    m.awaitOutput(m.client, "0.0.0.0_7070::0.0.0.0:7070", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
+    for (int k = 0; k < 2; k++) {
+      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
+      m.awaitOutput(m.client, CapturedMesh.serverAddress(k) + ":7070", 60, "curl", "-s", "http://127.0.0.1:9901/clusters");
+    }
+
+    Result out = run(in(m.client, appUser(PYTHON, "-c", ADDRESS_CLIENT, "10.77.3.2", "10.77.3.77", "10.77.2.2",
+        "10.99.0.1")), 60);
+    assertThat(out.exit()).as(out.out() + m.logs()).isZero();
+    assertThat(count(out.out(), "10.77.3.2 reply:v2 ")).as("inside the subnet: " + out.out()).isEqualTo(10);
+    assertThat(count(out.out(), "10.77.3.77 reply:v2 ")).as("another address of the subnet").isEqualTo(10);
+    assertThat(count(out.out(), "10.77.2.2 reply:v1 ")).as("outside it: the rule without subnets").isEqualTo(10);
+    assertThat(count(out.out(), "10.99.0.1 reply:v1 ")).as("an address no pod has, same port").isEqualTo(10);
+  }
 
   @Test
   void aWeightedTcpServiceIsReachedThroughBothSidecarsOverMtlsAndSplitBetweenVersions() throws Exception {
