@@ -4,24 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
-import io.keelson.control.policy.Policy;
-import io.keelson.control.policy.PolicyParser;
 import org.junit.jupiter.api.Test;
 
 /** Istio's VirtualService {@code match.scheme} as istiod translates it: a route header matcher on {@code :scheme}. */
 class SchemeMatchTranslationTest {
   private static RouteMatch translated(String match) throws Exception {
-    Policy.Routes vs = (Policy.Routes) PolicyParser.parse("vs.yaml", """
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: { name: shop }
-        spec:
-          hosts: [ shop.example.com ]
-          http:
-          - match: [ %s ]
-            route: [ { destination: { host: product } } ]
-        """.formatted(match)).policies().getFirst();
-    return RouteBuilder.match(vs.rules().getFirst().matches().getFirst());
+    return RouteBuilder.match(JwtClaimRouteTranslationTest.matches(match).getFirst());
   }
 
   @Test
