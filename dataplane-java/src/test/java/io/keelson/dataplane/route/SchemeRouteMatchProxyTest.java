@@ -6,6 +6,7 @@ import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.testing.TlsYaml;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Route header matchers on {@code :scheme}, as Envoy: HTTP/1.1 requests have {@code https} on a TLS connection and
- * {@code http} otherwise; HTTP/2 requests the {@code :scheme} their client sent. Real curl and nghttp clients.
+ * {@code http} otherwise (per connection on a TLS-or-plaintext listener, {@code x-forwarded-proto} too); HTTP/2 requests
+ * the {@code :scheme} their client sent. Real curl and nghttp clients.
  */
 class SchemeRouteMatchProxyTest {
   /** Routes answering which scheme matched (items indented 14 spaces). */
@@ -78,6 +80,34 @@ class SchemeRouteMatchProxyTest {
     assertThat(run("curl", "-sS", "--http2-prior-knowledge", url)).isEqualTo("matched http");
     // HTTP/2: the client's :scheme, as Envoy's default (no scheme_header_transformation).
     assertThat(run("nghttp", "-H", ":scheme: https", url)).isEqualTo("matched https");
+  }
+
+  /**
+   * Istio's PERMISSIVE shape (a {@code transport_protocol: tls} chain and a plaintext one on one port): the scheme and
+   * {@code x-forwarded-proto} follow each connection's TLS, not the listener's, as Envoy's {@code connection.ssl()}.
+   */
+  @Test
+  void aTlsOrPlaintextListenerTellsEachConnectionsScheme() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    String routes = """
+                    - match: { prefix: "/xfp" }
+                      route: { cluster: backend }
+      """ + ROUTES;
+    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, key, "", "", routes);
+    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
+        + tlsChain.substring(tlsChain.indexOf("      filters:"));
+    ProxyServer p = proxies.start(ProxyHarness.listener("ingress", """
+            - name: envoy.filters.listener.tls_inspector
+              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
+        """, tlsChain + plainChain, TlsYaml.cluster(up.port(), null)), 1);
+    int port = p.listenerAddress("ingress").getPort();
+    String ca = dir.resolve("ca.crt").toString();
+    assertThat(run("curl", "-sS", "--cacert", ca, "https://localhost:" + port + "/x")).isEqualTo("matched https");
+    assertThat(run("curl", "-sS", "http://127.0.0.1:" + port + "/x")).isEqualTo("matched http");
+    run("curl", "-sS", "-o", "/dev/null", "http://127.0.0.1:" + port + "/xfp");
+    assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "http");
+    run("curl", "-sS", "-o", "/dev/null", "--cacert", ca, "https://localhost:" + port + "/xfp");
+    assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
   }
 
   private static String run(String... command) throws Exception {
