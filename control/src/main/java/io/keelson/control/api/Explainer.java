@@ -88,6 +88,7 @@ final class Explainer {
     Map<String, String> h = new LinkedHashMap<>();
     headers.forEach((k, v) -> h.put(k.toLowerCase(), v));
     h.put(":method", method);
+    h.putIfAbsent(":scheme", "http"); // a sidecar's outbound requests are cleartext HTTP; -H ':scheme: https' to differ
     for (Route route : vh.getRoutesList()) {
       String miss = mismatch(route, path, h, query);
       if (miss != null) {

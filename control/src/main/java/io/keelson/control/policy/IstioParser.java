@@ -53,11 +53,11 @@ final class IstioParser {
     List<Policy.StreamRule> streams = new ArrayList<>();
     List<Fields> tcp = spec.objects("tcp", false);
     for (int i = 0; i < tcp.size(); i++) {
-      streams.addAll(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]"));
+      streams.addAll(streamRule(tcp.get(i), Policy.Protocol.TCP, "spec.tcp[" + i + "]", gateways));
     }
     List<Fields> tls = spec.objects("tls", false);
     for (int i = 0; i < tls.size(); i++) {
-      streams.addAll(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]"));
+      streams.addAll(streamRule(tls.get(i), Policy.Protocol.TLS, "spec.tls[" + i + "]", gateways));
     }
     if (http.isEmpty() && tcp.isEmpty() && tls.isEmpty()) {
       spec.error("http", "is required (or tcp, or tls)");
@@ -109,26 +109,39 @@ final class IstioParser {
   }
 
   /**
-   * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port} (and, for tls, the required
-   * {@code sniHosts}; one rule per SNI match set, as Keelson routes the first match) and weighted
+   * A {@code tcp[]} or {@code tls[]} rule: {@code match[]} by {@code port}, {@code destinationSubnets} (all matches
+   * of a rule with them, or none) and, for tls, the required {@code sniHosts} (one rule per SNI match set, as Keelson
+   * routes the first match); weighted
    * {@code route[].destination}s. A tls rule whose matches carry different conditions ({@code gateways},
    * {@code sourceLabels}, {@code sourceNamespace}) becomes one rule per distinct condition set, each with only the SNI
    * names of its own matches: a match's names apply only where its own conditions hold.
    */
-  private static List<Policy.StreamRule> streamRule(Fields r, Policy.Protocol protocol, String field) {
+  private static List<Policy.StreamRule> streamRule(Fields r, Policy.Protocol protocol, String field,
+      List<String> vsGateways) {
     r.allow("match", "route");
     List<Fields> match = r.objects("match", protocol == Policy.Protocol.TLS);
     Integer port = null;
     List<String> sni = new ArrayList<>();
     List<Policy.MatchScope> scopes = new ArrayList<>();
     Map<Policy.MatchScope, List<String>> sniByScope = new java.util.LinkedHashMap<>();
+    List<String> subnets = new ArrayList<>();
     for (Fields m : match) {
       m.allow(protocol == Policy.Protocol.TLS
-          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways")
-          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways"), Map.of(
-          "destinationSubnets", "destinationSubnets is not supported yet; expected port, sourceLabels,"
-              + " sourceNamespace or gateways"));
+          ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets")
+          : Set.of("port", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets"), Map.of());
+      List<String> own = m.strings("destinationSubnets", false);
+      SecurityParser.checkCidrs(m, "destinationSubnets", own);
+      if (m != match.getFirst() && own.isEmpty() != subnets.isEmpty()) {
+        m.error("destinationSubnets", "some matches of this rule have destinationSubnets and some do not; expected"
+            + " one rule for the matches with destinationSubnets and another for those without");
+      }
+      own.stream().filter(c -> !subnets.contains(c)).forEach(subnets::add);
       Policy.MatchScope scope = matchScope(m, false);
+      List<String> at = scope.gateways().isEmpty() ? vsGateways : scope.gateways();
+      if (!own.isEmpty() && at.stream().anyMatch(g -> !g.equals(Policy.Routes.MESH))) {
+        m.error("destinationSubnets", "selects a captured sidecar's filter chains by destination address; not"
+            + " supported on gateways (" + at + "): bind this match to mesh only");
+      }
       scopes.add(scope);
       List<String> scopeSni = sniByScope.computeIfAbsent(scope, k -> new ArrayList<>());
       Integer p = m.integer("port", 1, 65535, null);
@@ -171,11 +184,13 @@ final class IstioParser {
     if (protocol == Policy.Protocol.TLS && sniByScope.size() > 1) {
       List<Policy.StreamRule> perScope = new ArrayList<>();
       for (Map.Entry<Policy.MatchScope, List<String>> e : sniByScope.entrySet()) {
-        perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey())));
+        perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey()),
+            subnets));
       }
       return perScope;
     }
-    return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of()));
+    return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of(),
+        subnets));
   }
 
   /** A route's {@code destination} ({@code host}, {@code subset}, {@code port.number}) with {@code weight}, or null without a host. */
@@ -188,19 +203,19 @@ final class IstioParser {
   }
 
   /**
-   * An http rule with {@code delegate: {name, namespace}}: its {@code match} only; the delegate VirtualService's rules
-   * say where the requests go (Istio: a delegating rule has no route, redirect or direct response of its own).
+   * An http rule with {@code delegate: {name, namespace}}: its {@code match} and the options its delegate's rules
+   * inherit where they set none (istiod's {@code mergeHTTPRoute}: rewrite, timeout, retries, fault, mirror(s),
+   * corsPolicy, headers); the delegate VirtualService's rules say where the requests go (Istio: a delegating rule has
+   * no route, redirect or direct response of its own).
    */
   private static Policy.Rule delegating(Fields r, String defaultName) {
-    r.allow(Set.of("name", "match", "delegate"), Map.of(
+    r.allow(Set.of("name", "match", "delegate", "rewrite", "timeout", "headers", "retries", "mirror",
+        "mirrorPercentage", "mirrors", "fault", "corsPolicy"), Map.of(
         "route", "a rule with a delegate has no route of its own; the delegate VirtualService's rules route",
         "redirect", "a rule with a delegate has no redirect of its own; set it in the delegate VirtualService",
         "directResponse", "a rule with a delegate has no directResponse of its own; set it in the delegate"
             + " VirtualService",
-        "rewrite", "not supported on a delegating rule yet; set rewrite in the delegate VirtualService's rules",
-        "headers", "not supported on a delegating rule yet; set headers in the delegate VirtualService's rules",
-        "timeout", "not supported on a delegating rule yet; set timeout in the delegate VirtualService's rules",
-        "retries", "not supported on a delegating rule yet; set retries in the delegate VirtualService's rules"));
+        "mirror_percent", "mirror_percent is deprecated in Istio; use mirrorPercentage"));
     String name = r.string("name", false);
     List<Policy.Match> matches = new ArrayList<>();
     for (Fields m : r.objects("match", false)) {
@@ -216,7 +231,41 @@ final class IstioParser {
         d.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
     }
-    return Policy.Rule.delegating(name == null ? defaultName : name, List.copyOf(matches), child);
+    Options o = options(r);
+    return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.of(), null, o.rewrite(),
+        o.requestHeaders(), o.responseHeaders(), o.timeout(), o.retry(), o.mirrors(), o.fault(), o.cors(), null,
+        child);
+  }
+
+  /** What an http rule does to the requests it routes, besides where they go: the fields a delegate inherits too. */
+  private record Options(Policy.Rewrite rewrite, Duration timeout, Policy.HeaderOps requestHeaders,
+      Policy.HeaderOps responseHeaders, Policy.Retry retry, List<Policy.Mirror> mirrors, Policy.Fault fault,
+      Policy.Cors cors) {}
+
+  private static Options options(Fields r) {
+    Policy.Rewrite rewrite = null;
+    Fields rw = r.object("rewrite", false);
+    if (rw != null) {
+      rw.allow("uri", "authority", "uriRegexRewrite");
+      String uri = rw.string("uri", false);
+      Fields rx = rw.object("uriRegexRewrite", false); // istiod: regex_rewrite {pattern: match, substitution: rewrite}
+      String[] regex = rx == null ? new String[2] : PolicyParser.regexRewrite(rx, "match", "rewrite");
+      if (rx != null && uri != null) {
+        rw.error("uriRegexRewrite", "is set together with uri; expected only one of uri and uriRegexRewrite");
+      }
+      rewrite = new Policy.Rewrite(uri, rw.string("authority", false), regex[0], regex[1]);
+    }
+    Duration timeout = PolicyParser.duration(r, "timeout");
+    Policy.HeaderOps req = Policy.HeaderOps.NONE;
+    Policy.HeaderOps resp = Policy.HeaderOps.NONE;
+    Fields headers = r.object("headers", false);
+    if (headers != null) {
+      headers.allow("request", "response");
+      req = headerOps(headers.object("request", false));
+      resp = headerOps(headers.object("response", false));
+    }
+    return new Options(rewrite, timeout, req, resp, ResilienceParser.istioRetries(r), mirror(r), FaultParser.istio(r),
+        CorsParser.istio(r));
   }
 
   private static Policy.Rule rule(Fields r, String defaultName) {
@@ -270,28 +319,8 @@ final class IstioParser {
     if (!backends.isEmpty() && backends.stream().mapToLong(Policy.Backend::weight).sum() == 0) {
       r.error("route", "the weights add up to 0; expected at least one destination with a weight above 0");
     }
-    Policy.Rewrite rewrite = null;
-    Fields rw = r.object("rewrite", false);
-    if (rw != null) {
-      rw.allow("uri", "authority", "uriRegexRewrite");
-      String uri = rw.string("uri", false);
-      Fields rx = rw.object("uriRegexRewrite", false); // istiod: regex_rewrite {pattern: match, substitution: rewrite}
-      String[] regex = rx == null ? new String[2] : PolicyParser.regexRewrite(rx, "match", "rewrite");
-      if (rx != null && uri != null) {
-        rw.error("uriRegexRewrite", "is set together with uri; expected only one of uri and uriRegexRewrite");
-      }
-      rewrite = new Policy.Rewrite(uri, rw.string("authority", false), regex[0], regex[1]);
-    }
-    Duration timeout = PolicyParser.duration(r, "timeout");
-    Policy.HeaderOps req = Policy.HeaderOps.NONE;
-    Policy.HeaderOps resp = Policy.HeaderOps.NONE;
-    Fields headers = r.object("headers", false);
-    if (headers != null) {
-      headers.allow("request", "response");
-      req = headerOps(headers.object("request", false));
-      resp = headerOps(headers.object("response", false));
-    }
-    List<Policy.Mirror> mirrors = mirror(r);
+    Options o = options(r);
+    List<Policy.Mirror> mirrors = o.mirrors();
     if (redirect != null && !mirrors.isEmpty()) {
       r.error("mirror", "a rule with a redirect answers itself; it has no request to mirror");
     }
@@ -299,8 +328,8 @@ final class IstioParser {
       r.error(r.has("mirror") ? "mirror" : "mirrors", "a rule with a directResponse answers itself; it has no request to mirror");
     }
     return new Policy.Rule(name == null ? defaultName : name, List.copyOf(matches), List.copyOf(backends), redirect,
-        rewrite, req, resp, timeout, ResilienceParser.istioRetries(r), mirrors, FaultParser.istio(r),
-        CorsParser.istio(r), direct);
+        o.rewrite(), o.requestHeaders(), o.responseHeaders(), o.timeout(), o.retry(), mirrors, o.fault(), o.cors(),
+        direct);
   }
 
   /**
@@ -442,8 +471,7 @@ final class IstioParser {
 
   private static Policy.Match match(Fields m) {
     m.allow(Set.of("name", "uri", "headers", "method", "queryParams", "ignoreUriCase", "withoutHeaders", "authority",
-        "gateways", "sourceLabels", "sourceNamespace", "port"), Map.of(
-        "scheme", "matching on the scheme is not supported yet"));
+        "gateways", "sourceLabels", "sourceNamespace", "port", "scheme"), Map.of());
     Policy.MatchScope scope = matchScope(m, true);
     boolean ignoreUriCase = Boolean.TRUE.equals(m.bool("ignoreUriCase"));
     Fields uri = m.object("uri", false);
@@ -460,13 +488,8 @@ final class IstioParser {
         headers.add(new Policy.KeyMatch(":method", sm)); // as istiod: a :method header match
       }
     }
-    Fields authority = m.object("authority", false);
-    if (authority != null) {
-      Policy.StringMatch sm = stringMatch(authority);
-      if (sm != null) {
-        headers.add(new Policy.KeyMatch(":authority", sm)); // as istiod: an :authority header match
-      }
-    }
+    pseudoHeader(m, "authority", headers); // as istiod: an :authority header match
+    pseudoHeader(m, "scheme", headers); // as istiod: a :scheme header match
     List<Policy.KeyMatch> without = new ArrayList<>();
     for (var e : m.objectMap("withoutHeaders").entrySet()) {
       Fields f = e.getValue();
@@ -484,6 +507,15 @@ final class IstioParser {
     without.forEach(k -> JwtClaimKey.check(m, "withoutHeaders", k.name()));
     return new Policy.Match(path, List.copyOf(headers), List.copyOf(query), method, false, List.copyOf(without),
         ignoreUriCase, scope);
+  }
+
+  /** Match field {@code field}'s StringMatch as a header match on pseudo-header {@code :field}, when set. */
+  private static void pseudoHeader(Fields m, String field, List<Policy.KeyMatch> headers) {
+    Fields f = m.object(field, false);
+    Policy.StringMatch sm = f == null ? null : stringMatch(f);
+    if (sm != null) {
+      headers.add(new Policy.KeyMatch(":" + field, sm));
+    }
   }
 
   /** A match's {@code gateways}, {@code sourceLabels}, {@code sourceNamespace} and {@code port} (Istio's per-proxy conditions). */

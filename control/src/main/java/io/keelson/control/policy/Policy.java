@@ -805,13 +805,22 @@ public sealed interface Policy {
    * @param field    where the rule is written (for error paths), e.g. {@code spec.tcp[0]}
    * @param scopes   per Istio match, where it applies ({@code gateways}, {@code sourceLabels}, {@code sourceNamespace};
    *                 {@link MatchScope#ANY} for a match without them); empty: everywhere. The rule applies where any does.
+   * @param destinationSubnets Istio's {@code destinationSubnets} ({@code a.b.c.d[/n]}, IPv6 too): only connections to
+   *                 these addresses (a captured sidecar's chain {@code prefix_ranges}); empty: any address
    */
   record StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
-      List<MatchScope> scopes) {
+      List<MatchScope> scopes, List<String> destinationSubnets) {
     public StreamRule {
       sniHosts = List.copyOf(sniHosts);
       backends = List.copyOf(backends);
       scopes = scopes == null ? List.of() : List.copyOf(scopes);
+      destinationSubnets = destinationSubnets == null ? List.of() : List.copyOf(destinationSubnets);
+    }
+
+    /** For connections to any address. */
+    public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field,
+        List<MatchScope> scopes) {
+      this(protocol, port, sniHosts, backends, field, scopes, List.of());
     }
 
     public StreamRule(Protocol protocol, Integer port, List<String> sniHosts, List<Backend> backends, String field) {
@@ -832,7 +841,12 @@ public sealed interface Policy {
     }
   }
 
-  /** One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. */
+  /**
+   * One rule: any of {@code matches} (empty = everything) selects it; then forward, redirect or answer directly. With
+   * {@code delegate} (Istio's, the name of a VirtualService without hosts) it has no backends, redirect or direct
+   * response: the delegate's rules serve its requests, each under the conjunction of both matches and inheriting this
+   * rule's options where it sets none ({@code Delegation}).
+   */
   record Rule(String name, List<Match> matches, List<Backend> backends, Redirect redirect, Rewrite rewrite,
       HeaderOps requestHeaders, HeaderOps responseHeaders, Duration timeout, Retry retry, List<Mirror> mirrors,
       Fault fault, Cors cors, DirectResponse directResponse, String delegate) {
@@ -846,16 +860,6 @@ public sealed interface Policy {
         Fault fault, Cors cors, DirectResponse directResponse) {
       this(name, matches, backends, redirect, rewrite, requestHeaders, responseHeaders, timeout, retry, mirrors, fault,
           cors, directResponse, null);
-    }
-
-    /**
-     * Istio's {@code delegate}: a rule of only {@code matches} whose requests the rules of the VirtualService named
-     * {@code delegate} (one without hosts) serve, each under the conjunction of both matches ({@link
-     * Delegation}); null for a rule that routes itself.
-     */
-    public static Rule delegating(String name, List<Match> matches, String delegate) {
-      return new Rule(name, matches, List.of(), null, null, HeaderOps.NONE, HeaderOps.NONE, null, null, List.of(), null,
-          null, null, delegate);
     }
 
     /** Without a direct response. */

@@ -131,7 +131,8 @@ final class SecurityParser {
     return op;
   }
 
-  private static void checkCidrs(Fields f, String field, List<String> values) {
+  /** Errors on {@code field} for each of {@code values} that is not an IP address or CIDR block. */
+  static void checkCidrs(Fields f, String field, List<String> values) {
     for (String v : values) {
       if (!CIDR.matcher(v).matches()) {
         f.error(field, "'" + v + "' is not an IP address or CIDR block; expected e.g. 10.0.0.0/8");

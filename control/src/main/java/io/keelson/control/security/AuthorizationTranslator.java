@@ -270,7 +270,8 @@ public final class AuthorizationTranslator {
     return b.setExact(v).build();
   }
 
-  private static CidrRange cidr(String v) {
+  /** {@code a.b.c.d[/n]} or an IPv6 address with an optional length as Envoy's CidrRange (no length: the host). */
+  public static CidrRange cidr(String v) {
     int slash = v.indexOf('/');
     String addr = slash < 0 ? v : v.substring(0, slash);
     int len = slash < 0 ? (addr.contains(":") ? 128 : 32) : Integer.parseInt(v.substring(slash + 1));

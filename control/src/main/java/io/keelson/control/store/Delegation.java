@@ -12,8 +12,9 @@ import java.util.Map;
  * stands for the rules of the named delegate VirtualService (one without hosts), each under the conjunction of the
  * root rule's match and its own (one level deep). A child match must lie within the root's: a path under the root's
  * prefix (or its exact path), the same values for the headers, query parameters, method and source conditions both
- * name; otherwise the pair conflicts, which {@link #check} refuses (and translation, like istiod, leaves out).
- * Stateless.
+ * name; otherwise the pair conflicts, which {@link #check} refuses (and translation, like istiod, leaves out). The
+ * merged rule takes the root rule's rewrite, timeout, retries, fault, mirror, mirrors, corsPolicy and headers where the
+ * child sets none (istiod's {@code mergeHTTPRoute}). Stateless.
  */
 public final class Delegation {
   private Delegation() {}
@@ -119,9 +120,28 @@ public final class Delegation {
         }
       }
     }
+    // istiod's mergeHTTPRoute: each option the child leaves unset is the root rule's, whole (headers request and
+    // response together; mirror and mirrors each on its own).
+    boolean childHeaders = !child.requestHeaders().isEmpty() || !child.responseHeaders().isEmpty();
     return new Policy.Rule(root.name() + "/" + child.name(), matches, child.backends(), child.redirect(),
-        child.rewrite(), child.requestHeaders(), child.responseHeaders(), child.timeout(), child.retry(),
-        child.mirrors(), child.fault(), child.cors(), child.directResponse());
+        or(child.rewrite(), root.rewrite()), childHeaders ? child.requestHeaders() : root.requestHeaders(),
+        childHeaders ? child.responseHeaders() : root.responseHeaders(), or(child.timeout(), root.timeout()),
+        or(child.retry(), root.retry()), mirrors(root.mirrors(), child.mirrors()), or(child.fault(), root.fault()),
+        or(child.cors(), root.cors()), child.directResponse());
+  }
+
+  private static <T> T or(T child, T root) {
+    return child != null ? child : root;
+  }
+
+  /** The child's {@code mirror} (else the root's) and the child's {@code mirrors} (else the root's), as istiod. */
+  private static List<Policy.Mirror> mirrors(List<Policy.Mirror> root, List<Policy.Mirror> child) {
+    List<Policy.Mirror> out = new ArrayList<>();
+    for (boolean single : new boolean[] {true, false}) {
+      List<Policy.Mirror> own = child.stream().filter(m -> (m.field() == null) == single).toList();
+      out.addAll(own.isEmpty() ? root.stream().filter(m -> (m.field() == null) == single).toList() : own);
+    }
+    return out;
   }
 
   /** Why some root and child match conflict, or null when every pair merges. */

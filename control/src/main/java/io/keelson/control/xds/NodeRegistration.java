@@ -78,6 +78,11 @@ public final class NodeRegistration {
     return new Gateway(labels(md), address);
   }
 
+  /** The node's {@value #LABELS} (a proxyless client's workload labels, for its sourceLabels matches); empty without. */
+  static Map<String, String> labels(Node node) {
+    return labels(node.getMetadata().getFieldsMap());
+  }
+
   private static Map<String, String> labels(Map<String, Value> md) {
     Map<String, String> labels = new TreeMap<>();
     if (md.containsKey(LABELS)) {

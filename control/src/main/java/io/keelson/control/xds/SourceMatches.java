@@ -85,7 +85,7 @@ final class SourceMatches {
       }
     }
     return kept.isEmpty() ? null : new Policy.StreamRule(rule.protocol(), rule.port(), rule.sniHosts(), rule.backends(),
-        rule.field(), kept);
+        rule.field(), kept, rule.destinationSubnets());
   }
 
   /** {@code rule} with only the matches the proxy meets, their source conditions met; null when none is left. */

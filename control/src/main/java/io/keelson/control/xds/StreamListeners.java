@@ -19,10 +19,13 @@ import java.util.function.Function;
  * A captured sidecar's outbound {@code 0.0.0.0_<port>} listener for a TCP or TLS service port, in istiod's shape
  * (not bound; virtualOutbound hands it the connections to that port):
  * <ul>
- *   <li>TCP: one chain, {@code envoy.filters.network.tcp_proxy} to the service's cluster, or to the weighted clusters
- *       of the first VirtualService {@code tcp} rule / TCPRoute that applies to the port;
+ *   <li>TCP: a chain per distinct {@code destinationSubnets} of the service's VirtualService {@code tcp} rules
+ *       ({@code filter_chain_match.prefix_ranges}, to that rule's clusters), then one chain,
+ *       {@code envoy.filters.network.tcp_proxy} to the service's cluster, or to the weighted clusters of the first
+ *       {@code tcp} rule without subnets / TCPRoute that applies to the port;
  *   <li>TLS: the TLS inspector, then a chain per {@code tls} rule / TLSRoute matching its SNI hosts
- *       ({@code filter_chain_match.server_names}) to its clusters, a chain for each service's own names
+ *       ({@code filter_chain_match.server_names}, and its {@code destinationSubnets} as {@code prefix_ranges}) to its
+ *       clusters, a chain for each service's own names
  *       ({@link MeshNames#names}: {@code svc}, {@code svc.default}, {@code svc.default.svc},
  *       {@code svc.default.svc.cluster.local}) to its cluster, and a last chain without SNI match to {@value CapturedListeners#PASSTHROUGH} (ALLOW_ANY).
  * </ul>
@@ -36,13 +39,46 @@ final class StreamListeners {
 
   /** {@code 0.0.0.0_<port>} for TCP service or ServiceEntry host {@code host}; {@code names} for {@code port}. */
   static Listener tcp(PolicySet state, ClusterNames names, int port, String host) {
-    return unbound(port).addFilterChains(tcpChain(state, names, port, host)).build();
+    return unbound(port).addAllFilterChains(tcpChains(state, names, port, host, null)).build();
   }
 
-  private static FilterChain.Builder tcpChain(PolicySet state, ClusterNames names, int port, String host) {
-    Policy.StreamRule rule = firstRule(state, host, Policy.Protocol.TCP, port);
-    return FilterChain.newBuilder().setName(statPrefix(port, host))
-        .addFilters(tcpProxy(state, statPrefix(port, host), rule == null ? List.of() : rule.backends(), host, names));
+  /**
+   * {@code host}'s chains on {@code port}: one per distinct {@code destinationSubnets} of its {@code tcp} rules
+   * ({@code prefix_ranges}, to that rule's backends: istiod's destination CIDR chains), then its own chain (matching
+   * {@code own}, null for any) to the first rule without subnets, else to the service.
+   */
+  private static List<FilterChain> tcpChains(PolicySet state, ClusterNames names, int port, String host,
+      FilterChainMatch own) {
+    List<FilterChain> out = new ArrayList<>();
+    Set<String> taken = new HashSet<>(); // Envoy refuses a prefix range in two chains: the first rule's wins
+    Policy.StreamRule first = null;
+    for (Policy.StreamRule rule : rules(state, host, Policy.Protocol.TCP, port)) {
+      List<String> cidrs = rule.destinationSubnets().stream().filter(taken::add).toList();
+      if (rule.destinationSubnets().isEmpty()) {
+        first = first == null ? rule : first;
+      } else if (!cidrs.isEmpty()) {
+        out.add(FilterChain.newBuilder().setName(statPrefix(port, host) + "|" + String.join(",", cidrs))
+            .setFilterChainMatch(subnets(FilterChainMatch.newBuilder(), cidrs))
+            .addFilters(tcpProxy(state, statPrefix(port, host), rule.backends(), host, names)).build());
+      }
+    }
+    FilterChain.Builder chain = FilterChain.newBuilder().setName(statPrefix(port, host))
+        .addFilters(tcpProxy(state, statPrefix(port, host), first == null ? List.of() : first.backends(), host, names));
+    if (own != null) {
+      chain.setFilterChainMatch(own);
+    }
+    out.add(chain.build());
+    return out;
+  }
+
+  /** A chain's match leaves for server name {@code sni}: one per subnet (or one for any address), as Envoy's. */
+  private static List<String> matchKeys(List<String> subnets, String sni) {
+    return subnets.isEmpty() ? List.of(" " + sni) : subnets.stream().map(c -> c + " " + sni).toList();
+  }
+
+  private static FilterChainMatch.Builder subnets(FilterChainMatch.Builder m, List<String> cidrs) {
+    cidrs.forEach(c -> m.addPrefixRanges(io.keelson.control.security.AuthorizationTranslator.cidr(c)));
+    return m;
   }
 
   /**
@@ -94,16 +130,8 @@ final class StreamListeners {
       return listener;
     }
     Listener.Builder l = listener.toBuilder().clearFilterChains();
-    prefixes.forEach((host, addresses) -> {
-      FilterChainMatch.Builder match = FilterChainMatch.newBuilder();
-      for (String a : addresses) {
-        int slash = a.indexOf('/');
-        match.addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
-            .setAddressPrefix(slash < 0 ? a : a.substring(0, slash))
-            .setPrefixLen(com.google.protobuf.UInt32Value.of(slash < 0 ? 32 : Integer.parseInt(a.substring(slash + 1)))));
-      }
-      l.addFilterChains(tcpChain(state, names, port, host).setFilterChainMatch(match));
-    });
+    prefixes.forEach((host, addresses) ->
+        l.addAllFilterChains(tcpChains(state, names, port, host, subnets(FilterChainMatch.newBuilder(), addresses).build())));
     return l.addAllFilterChains(listener.getFilterChainsList()).build();
   }
 
@@ -115,39 +143,37 @@ final class StreamListeners {
   static Listener tls(PolicySet state, ClusterNames names, int port, List<String> hosts,
       Function<String, List<String>> ownNames) {
     Listener.Builder l = unbound(port).addListenerFilters(MeshMtls.tlsInspector());
-    Set<String> taken = new HashSet<>(); // Envoy refuses two chains with the same match
+    Set<String> taken = new HashSet<>(); // Envoy refuses two chains with the same match: "<subnet or ''> <name>"
     for (String host : hosts) {
-      for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
-        for (Policy.StreamRule rule : r.streams()) {
-          if (!applies(rule, Policy.Protocol.TLS, port)) {
-            continue;
-          }
-          List<String> sni = rule.sniHosts().stream().filter(taken::add).toList();
-          if (!sni.isEmpty()) {
-            l.addFilterChains(sniChain(state, port, sni, host, rule.backends(), names));
-          }
+      for (Policy.StreamRule rule : rules(state, host, Policy.Protocol.TLS, port)) {
+        List<String> sni = rule.sniHosts().stream()
+            .filter(h -> matchKeys(rule.destinationSubnets(), h).stream().noneMatch(taken::contains)).toList();
+        sni.forEach(h -> taken.addAll(matchKeys(rule.destinationSubnets(), h)));
+        if (!sni.isEmpty()) {
+          l.addFilterChains(sniChain(state, port, sni, rule.destinationSubnets(), host, rule.backends(), names));
         }
       }
     }
     for (String host : hosts) {
       List<String> own = new ArrayList<>();
       for (String h : ownNames.apply(host)) {
-        if (taken.add(h)) {
+        if (taken.add(" " + h)) {
           own.add(h);
         }
       }
       if (!own.isEmpty()) {
-        l.addFilterChains(sniChain(state, port, own, host, List.of(), names));
+        l.addFilterChains(sniChain(state, port, own, List.of(), host, List.of(), names));
       }
     }
     return l.addFilterChains(CapturedListeners.passthroughChain()).build();
   }
 
-  private static FilterChain sniChain(PolicySet state, int port, List<String> sni, String host,
+  private static FilterChain sniChain(PolicySet state, int port, List<String> sni, List<String> subnets, String host,
       List<Policy.Backend> backends, ClusterNames names) {
     String prefix = statPrefix(port, host);
-    return FilterChain.newBuilder().setName(prefix + "|" + sni.getFirst())
-        .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(sni))
+    String name = prefix + "|" + sni.getFirst() + (subnets.isEmpty() ? "" : "|" + String.join(",", subnets));
+    return FilterChain.newBuilder().setName(name)
+        .setFilterChainMatch(subnets(FilterChainMatch.newBuilder().addAllServerNames(sni), subnets))
         .addFilters(tcpProxy(state, prefix, backends, host, names))
         .build();
   }
@@ -189,16 +215,17 @@ final class StreamListeners {
     return Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tp.build())).build();
   }
 
-  /** The first {@code protocol} rule of {@code host}'s routes that applies to {@code port}, or null. */
-  private static Policy.StreamRule firstRule(PolicySet state, String host, Policy.Protocol protocol, int port) {
+  /** The {@code protocol} rules of {@code host}'s routes that apply to {@code port} on sidecars, in order. */
+  private static List<Policy.StreamRule> rules(PolicySet state, String host, Policy.Protocol protocol, int port) {
+    List<Policy.StreamRule> out = new ArrayList<>();
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.StreamRule rule : r.streams()) {
         if (applies(rule, protocol, port)) {
-          return rule;
+          out.add(rule);
         }
       }
     }
-    return null;
+    return out;
   }
 
   private static boolean applies(Policy.StreamRule rule, Policy.Protocol protocol, int port) {

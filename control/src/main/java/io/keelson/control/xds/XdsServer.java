@@ -406,13 +406,12 @@ public final class XdsServer implements AutoCloseable {
       Policy.Sidecar was = p.proxyless ? null : sidecarScope(p, before);
       Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
-      // Sidecars see the states with their sourceLabels/sourceNamespace matches resolved (same signatures, same views).
-      PolicySet seenBefore = p.proxyless ? before : SourceMatches.view(before, workloadLabels(p), namespace(p));
-      PolicySet seenAfter = p.proxyless ? after : SourceMatches.view(after, workloadLabels(p), namespace(p));
-      if (!p.proxyless) {
-        kind += "|" + SourceMatches.signature(before, workloadLabels(p), namespace(p)) + "|"
-            + SourceMatches.signature(after, workloadLabels(p), namespace(p));
-      }
+      // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved (same
+      // signatures, same views).
+      PolicySet seenBefore = SourceMatches.view(before, workloadLabels(p), namespace(p));
+      PolicySet seenAfter = SourceMatches.view(after, workloadLabels(p), namespace(p));
+      kind += "|" + SourceMatches.signature(before, workloadLabels(p), namespace(p)) + "|"
+          + SourceMatches.signature(after, workloadLabels(p), namespace(p));
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
@@ -665,6 +664,11 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
   private MeshResources translationFor(ProxyState p) {
     if (p.proxyless) {
+      String signature = sources.signature(workloadLabels(p), namespace(p));
+      if (!signature.isEmpty()) { // its sourceLabels/sourceNamespace matches resolved, shared per signature
+        return sources.shared(signature, "proxyless", () -> proxyless.translate(
+            sources.view(signature, workloadLabels(p), namespace(p)), workloads()));
+      }
       if (forProxyless == null) {
         forProxyless = proxyless.translate(translated, workloads());
       }
@@ -967,7 +971,8 @@ public final class XdsServer implements AutoCloseable {
     Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : gateway != null ? gateway.labels() : Map.of()); // failoverPriority matches these
+        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
+            : isProxyless ? NodeRegistration.labels(node) : Map.of());
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {

@@ -53,7 +53,8 @@ class GrpcXdsInteropTest {
         {
           "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
                              "server_features": [ "xds_v3" ] } ],
-          "node": { "id": "grpc-client", "cluster": "frontend", "locality": { "region": "r1", "zone": "a" } }
+          "node": { "id": "grpc-client", "cluster": "frontend", "locality": { "region": "r1", "zone": "a" },
+                    "metadata": { "keelson.io/labels": { "track": "canary" } } }
         }
         """.formatted(xds.port()));
   }
@@ -342,6 +343,38 @@ class GrpcXdsInteropTest {
       }
       a.shutdownNow();
       b.shutdownNow();
+    }
+  }
+
+  /**
+   * A proxyless client's own view: the labels in its bootstrap's node metadata ({@code keelson.io/labels}) meet a
+   * {@code sourceLabels} match, which a client with other labels (or none) would not.
+   */
+  @Test
+  void grpcJavasXdsClientGetsTheRouteItsNodeLabelsMeet() throws Exception {
+    Server v1 = backend("v1");
+    Server v2 = backend("v2");
+    ManagedChannel channel = null;
+    try {
+      store.apply(PolicyParser.parse("promo.yaml", SHOP.replace("shop", "promo").formatted(port(v1), port(v2))
+          .replace("""
+              - route:
+                - { destination: { host: promo, subset: v1 }, weight: 50 }
+                - { destination: { host: promo, subset: v2 }, weight: 50 }
+            """, """
+              - match: [ { sourceLabels: { track: canary } } ]
+                route: [ { destination: { host: promo, subset: v2 } } ]
+              - route: [ { destination: { host: promo, subset: v1 } } ]
+            """)).policies(), false);
+      channel = Grpc.newChannelBuilder("xds:///promo", InsecureChannelCredentials.create()).build();
+      assertThat(count(channel, 50)).as("track=canary meets the first rule's sourceLabels").containsOnlyKeys("v2");
+    } finally {
+      store.delete("VirtualService", "promo", false); // the other tests' client sees no source-conditioned route
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      v1.shutdownNow();
+      v2.shutdownNow();
     }
   }
 

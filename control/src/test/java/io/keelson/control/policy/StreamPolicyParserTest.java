@@ -99,7 +99,7 @@ class StreamPolicyParserTest {
         spec:
           hosts: [ db ]
           tcp:
-          - match: [ { port: 5432, destinationSubnets: [ 10.0.0.0/8 ], sourceLabels: { "bad key!": x } } ]
+          - match: [ { port: 5432, destinationSubnets: [ 10.0.0.0/8/x ], sourceLabels: { "bad key!": x } } ]
             route:
             - destination: { host: db, subset: v1 }
             - destination: { host: db, subset: v2 }
@@ -110,8 +110,8 @@ class StreamPolicyParserTest {
             - destination: { host: web }
           - match: [ { sniHosts: [ "*.example", "*", "a*.example" ] } ]
         """)).containsExactly(
-        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].destinationSubnets: destinationSubnets is not supported yet;"
-            + " expected port, sourceLabels, sourceNamespace or gateways",
+        "bad.yaml: VirtualService/db: spec.tcp[0].match[0].destinationSubnets: '10.0.0.0/8/x' is not an IP address or"
+            + " CIDR block; expected e.g. 10.0.0.0/8",
         "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: 'bad key!' is not a label name; expected a"
             + " Kubernetes label key such as app or example.com/tier",
         "bad.yaml: VirtualService/db: spec.tcp[0].route[0].weight: is required when a route has several destinations",

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * service whose connections a VirtualService splits 50/50 between two versions in two pods (both versions answer,
  * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); two TLS apps sharing port 8443
  * in two pods (each terminating TLS itself with a test certificate the client verifies), reached by SNI: each
- * service's own names (short and {@code .default.svc.cluster.local}), and a VirtualService {@code tls} rule's SNI host routed to the other service. Skipped, with the reason printed, without root or the tools.
+ * service's own names (short and {@code .default.svc.cluster.local}), and a VirtualService {@code tls} rule's SNI host routed to the other service;
+ * a {@code tcp} rule's {@code destinationSubnets} taking the connections the app dials into its subnet. Skipped, with the reason printed, without root or the tools.
  */
 class CapturedStreamMeshTest {
   private static final String ECHO_APP = """
@@ -131,7 +132,39 @@ class CapturedStreamMeshTest {
           route: [ { destination: { host: web } } ]
       """;
 
+  /** Connects to each address given, ten times, on port 7070: one reply line per connection. */
+  private static final String ADDRESS_CLIENT = """
+      import socket, sys
+      for addr in sys.argv[1:]:
+          for i in range(10):
+              s = socket.create_connection((addr, 7070), timeout=5)
+              s.sendall(b"ping\\n")
+              print(addr + " reply:" + s.makefile().readline().strip()); s.close()
+      """;
+
   private CapturedMesh m;
+
+  @Test
+  void tcpDestinationSubnetsRouteConnectionsByTheAddressTheAppDialled() throws Exception {
+    m = CapturedMesh.create("CapturedStreamMeshTest");
+    m.topology(2);
+    // Connections the app sends into 10.77.3.0/24 go to v2; any other address of the port to v1.
+    m.control(DB.substring(0, DB.indexOf("  tcp:\n")) + """
+          tcp:
+          - match: [ { port: 7070, destinationSubnets: [ 10.77.3.0/24 ] } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          - route: [ { destination: { host: db, subset: v1 } } ]
+        """);
+    startEchoPods();
+
+    Result out = run(in(m.client, appUser(PYTHON, "-c", ADDRESS_CLIENT, "10.77.3.2", "10.77.3.77", "10.77.2.2",
+        "10.99.0.1")), 60);
+    assertThat(out.exit()).as(out.out() + m.logs()).isZero();
+    assertThat(count(out.out(), "10.77.3.2 reply:v2 ")).as("inside the subnet: " + out.out()).isEqualTo(10);
+    assertThat(count(out.out(), "10.77.3.77 reply:v2 ")).as("another address of the subnet").isEqualTo(10);
+    assertThat(count(out.out(), "10.77.2.2 reply:v1 ")).as("outside it: the rule without subnets").isEqualTo(10);
+    assertThat(count(out.out(), "10.99.0.1 reply:v1 ")).as("an address no pod has, same port").isEqualTo(10);
+  }
 
   @Test
   void aWeightedTcpServiceIsReachedThroughBothSidecarsOverMtlsAndSplitBetweenVersions() throws Exception {
@@ -141,23 +174,7 @@ class CapturedStreamMeshTest {
     Path accessLog = Files.createDirectories(m.dir.resolve("logs")).resolve("access.log");
     m.control(DB, "--access-log-file", accessLog.toString(), "--access-log-format",
         "%UPSTREAM_CLUSTER% %DOWNSTREAM_PEER_URI_SAN% %BYTES_RECEIVED%");
-    m.iptables();
-    m.start(m.server(0), "echo-v1", appUser(PYTHON, "-c", ECHO_APP, "v1"));
-    m.start(m.server(1), "echo-v2", appUser(PYTHON, "-c", ECHO_APP, "v2"));
-    Path root = root();
-    m.start(m.server(0), "db-v1-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
-        CapturedMesh.serverAddress(0), "--labels", "version=v1"));
-    m.start(m.server(1), "db-v2-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
-        CapturedMesh.serverAddress(1), "--labels", "version=v2"));
-    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
-    m.awaitOutput(m.client, "0.0.0.0_7070::0.0.0.0:7070", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    for (int k = 0; k < 2; k++) {
-      // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
-      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    }
-    // Both endpoints known to the client sidecar (with their identities, so mTLS) before the connections.
-    m.awaitOutput(m.client, CapturedMesh.serverAddress(1) + ":7070", "curl", "-s", "http://127.0.0.1:9901/clusters");
-    m.awaitOutput(m.client, CapturedMesh.serverAddress(0) + ":7070", "curl", "-s", "http://127.0.0.1:9901/clusters");
+    startEchoPods();
 
     Result echo = run(in(m.client, appUser(PYTHON, "-c", ECHO_CLIENT)), 60);
     assertThat(echo.exit()).as(echo.out() + m.logs()).isZero();
@@ -206,10 +223,10 @@ class CapturedStreamMeshTest {
     m.start(m.server(1), "shop-sidecar", CapturedMesh.sidecar(m.secureXds(root, "shop"), "shop", "8443",
         CapturedMesh.serverAddress(1)));
     m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
-    m.awaitOutput(m.client, "0.0.0.0_8443::0.0.0.0:8443", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(m.client, "0.0.0.0_8443::0.0.0.0:8443", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     for (int k = 0; k < 2; k++) {
       // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
-      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", "curl", "-s", "http://127.0.0.1:9901/listeners");
+      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
       m.awaitOutput(m.client, CapturedMesh.serverAddress(k) + ":8443", "curl", "-s", "http://127.0.0.1:9901/clusters");
     }
 
@@ -227,6 +244,30 @@ class CapturedStreamMeshTest {
     assertThat(m.stat(m.client, "cluster.shop.upstream_cx_total")).as("client sidecar's connections to shop").isEqualTo(2);
     assertThat(m.statSum(m.server(0), ".ssl.handshake")).as("web sidecar's inbound mTLS handshakes").isPositive();
     assertThat(m.statSum(m.server(1), ".ssl.handshake")).as("shop sidecar's inbound mTLS handshakes").isPositive();
+  }
+
+  /**
+   * iptables, the echo app v1 and v2 in the two server pods with their db sidecars (labels version=v1/v2) and the
+   * frontend client's sidecar, once the client knows the port's listener and both endpoints (with their identities, so
+   * mTLS) and the servers have the control plane's virtualInbound.
+   */
+  private void startEchoPods() throws Exception {
+    m.iptables();
+    m.start(m.server(0), "echo-v1", appUser(PYTHON, "-c", ECHO_APP, "v1"));
+    m.start(m.server(1), "echo-v2", appUser(PYTHON, "-c", ECHO_APP, "v2"));
+    Path root = root();
+    m.start(m.server(0), "db-v1-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(0), "--labels", "version=v1"));
+    m.start(m.server(1), "db-v2-sidecar", CapturedMesh.sidecar(m.secureXds(root, "db"), "db", "7070",
+        CapturedMesh.serverAddress(1), "--labels", "version=v2"));
+    m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000", "10.77.1.2"));
+    // Four JVMs starting at once on a loaded machine: allow them time.
+    m.awaitOutput(m.client, "0.0.0.0_7070::0.0.0.0:7070", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
+    for (int k = 0; k < 2; k++) {
+      // An xDS listener (not the bootstrap's): its virtualInbound is the control plane's, with the mTLS chain.
+      m.awaitOutput(m.server(k), "0.0.0.0_8000::0.0.0.0:8000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
+      m.awaitOutput(m.client, CapturedMesh.serverAddress(k) + ":7070", 60, "curl", "-s", "http://127.0.0.1:9901/clusters");
+    }
   }
 
   /** The control plane's root certificate in a file, once its API answers. */

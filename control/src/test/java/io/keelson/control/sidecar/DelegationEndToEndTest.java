@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Istio VirtualService delegation through a real control plane, an ingress gateway and mTLS sidecars, with curl: the
  * root VirtualService bound to the gateway delegates {@code /products} to a VirtualService without hosts, and curl
- * reaches the delegate's destinations by the delegate's paths; a live change of the delegate alone re-routes.
+ * reaches the delegate's destinations by the delegate's paths, with the root rule's rewrite and headers where a
+ * delegate rule sets none; a live change of the delegate alone re-routes.
  */
 class DelegationEndToEndTest {
   private static String mesh(int http) {
@@ -48,6 +49,8 @@ class DelegationEndToEndTest {
           - name: products
             match: [ { uri: { prefix: /products } } ]
             delegate: { name: products }
+            rewrite: { uri: /catalog }
+            headers: { response: { set: { x-root: "yes" } } }
           - name: rest
             directResponse: { status: 404, body: { string: "not in the shop" } }
         """.formatted(http);
@@ -63,6 +66,7 @@ class DelegationEndToEndTest {
           - name: new
             match: [ { uri: { prefix: /products/new } } ]
             route: [ { destination: { host: product-service, subset: %s } } ]
+            headers: { response: { set: { x-new: "yes" } } }
           - name: all
             route: [ { destination: { host: product-service, subset: v1 } } ]
         """.formatted(newVersion);
@@ -86,6 +90,12 @@ class DelegationEndToEndTest {
       // The delegate's first rule by its path; its catch-all under the root's /products; the root's other rule.
       assertThat(curl(http, "/products/new/arrivals").out()).contains("x-served-by: product-v2");
       assertThat(curl(http, "/products/old").out()).contains("x-served-by: product-v1");
+      // The root rule's options where a child rule sets none (istiod's mergeHTTPRoute): its rewrite replaces the
+      // merged match's prefix in both; its headers only where the child has no headers of its own.
+      String fresh = curl(http, "/products/new/arrivals").out();
+      assertThat(fresh).contains("\"path\":\"/catalog/arrivals\"").contains("x-new: yes").doesNotContain("x-root");
+      String old = curl(http, "/products/old").out();
+      assertThat(old).contains("\"path\":\"/catalog/old\"").contains("x-root: yes").doesNotContain("x-new");
       IngressGatewayTest.Curl outside = curl(http, "/orders");
       assertThat(outside.out()).startsWith("HTTP/1.1 404").contains("not in the shop").doesNotContain("x-served-by");
 

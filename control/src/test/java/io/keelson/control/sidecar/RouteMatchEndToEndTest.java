@@ -16,8 +16,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Istio's route match fields {@code ignoreUriCase}, {@code withoutHeaders}, {@code authority} and a non-exact
- * {@code method}, through a real control plane and sidecars: two versions of a service, each request's version shows
+ * Istio's route match fields {@code ignoreUriCase}, {@code withoutHeaders}, {@code authority}, {@code scheme} and a
+ * non-exact {@code method}, through a real control plane and sidecars: two versions of a service, each request's version shows
  * which rule matched it.
  */
 class RouteMatchEndToEndTest {
@@ -28,6 +28,12 @@ class RouteMatchEndToEndTest {
       spec:
         hosts: [ product-service ]
         http:
+        - name: cleartext
+          match: [ { scheme: { exact: http }, headers: { x-scheme-probe: { exact: "1" } } } ]
+          route: [ { destination: { host: product-service, subset: v2 } } ]
+        - name: tls-only
+          match: [ { scheme: { exact: https }, uri: { prefix: /secure } } ]
+          route: [ { destination: { host: product-service, subset: v2 } } ]
         - name: admin
           match: [ { uri: { prefix: /Admin }, ignoreUriCase: true } ]
           route: [ { destination: { host: product-service, subset: v2 } } ]
@@ -42,7 +48,7 @@ class RouteMatchEndToEndTest {
       """;
 
   @Test
-  void ignoreUriCaseWithoutHeadersAuthorityAndMethodPatternsSelectTheirRules() throws Exception {
+  void ignoreUriCaseWithoutHeadersAuthoritySchemeAndMethodPatternsSelectTheirRules() throws Exception {
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
         SampleService app1 = new SampleService("product", "v1").start("127.0.0.1", 0);
         SampleService app2 = new SampleService("product", "v2").start("127.0.0.1", 0);
@@ -75,6 +81,10 @@ class RouteMatchEndToEndTest {
           .isEqualTo("product-v2");
       // authority exact: the same virtual host reached with :80 in Host is another authority.
       assertThat(served(outbound, "GET /items", "product-service:80", gold)).isEqualTo("product-v2");
+      // scheme: the sidecar's outbound requests are cleartext, so http matches and https does not.
+      assertThat(served(outbound, "GET /items", "product-service", gold + "x-scheme-probe: 1\r\n"))
+          .isEqualTo("product-v2");
+      assertThat(served(outbound, "GET /secure", "product-service", gold)).isEqualTo("product-v1");
     }
   }
 

@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyException;
 import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.Delegation;
 import io.keelson.control.store.PolicySet;
 import io.keelson.control.store.PolicyStore;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -127,6 +130,60 @@ class DelegationTranslationTest {
           .isEqualTo(MeshTranslator.subsetCluster("product-service", "v2"));
       assertThat(Mesh.dataPlane(mesh).warnings()).as("the data plane takes the routes").isEmpty();
     }
+  }
+
+  /** istiod's mergeHTTPRoute: each option a child rule leaves unset is the root rule's, whole. */
+  @Test
+  void theRootRulesOptionsApplyToTheChildRulesThatSetNone() throws Exception {
+    String root = ROOT.replace("    delegate: { name: products }\n", """
+            delegate: { name: products }
+            rewrite: { uri: /catalog }
+            timeout: 7s
+            retries: { attempts: 4, perTryTimeout: 2s, retryOn: 5xx }
+            fault: { abort: { httpStatus: 418, percentage: { value: 10 } } }
+            mirrors: [ { destination: { host: product-service, subset: v1 }, percentage: { value: 5 } } ]
+            corsPolicy: { allowOrigins: [ { exact: "https://shop.example.com" } ] }
+            headers: { request: { set: { x-shop: root } }, response: { add: { x-via: root } } }
+        """);
+    String child = CHILD.replace("    route: [ { destination: { host: product-service, subset: v2 } } ]\n", """
+            route: [ { destination: { host: product-service, subset: v2 } } ]
+            timeout: 1s
+            headers: { response: { set: { x-new: "1" } } }
+            mirror: { host: product-service, subset: v1 }
+        """);
+    PolicySet state = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + child).current();
+    List<Policy.Rule> rules = Delegation.rules(state, (Policy.Routes) state.get("VirtualService", "shop"));
+    Policy.Rule fresh = rules.get(0);
+    Policy.Rule all = rules.get(1);
+    // The catch-all child sets nothing: it takes every option of the root rule.
+    assertThat(all.rewrite().prefix()).isEqualTo("/catalog");
+    assertThat(all.timeout()).isEqualTo(Duration.ofSeconds(7));
+    assertThat(all.retry()).isNotNull().isEqualTo(fresh.retry());
+    assertThat(all.fault().httpStatus()).isEqualTo(418);
+    assertThat(all.cors().allowOrigins()).hasSize(1);
+    assertThat(all.requestHeaders().set()).containsEntry("x-shop", "root");
+    assertThat(all.responseHeaders().add()).containsEntry("x-via", "root");
+    assertThat(all.mirrors()).extracting(m -> m.backend().subset()).containsExactly("v1");
+    // "new" sets timeout, headers and mirror: its own win whole (the root's request headers are not added to its
+    // response-only headers), and it keeps the root's mirrors list beside its own mirror: istiod inherits mirror and
+    // mirrors each on its own.
+    assertThat(fresh.timeout()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(fresh.requestHeaders().isEmpty()).isTrue();
+    assertThat(fresh.responseHeaders().set()).containsOnlyKeys("x-new");
+    assertThat(fresh.mirrors()).extracting(m -> m.backend().subset()).containsExactly("v1", "v1");
+    assertThat(fresh.mirrors().get(1).field()).isEqualTo("mirrors[0].destination");
+    assertThat(fresh.rewrite().prefix()).isEqualTo("/catalog");
+    // In the gateway's routes: the merged options become each route's own.
+    MeshResources gw = GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway"));
+    Route r = gw.routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .flatMap(v -> v.getRoutesList().stream()).filter(x -> x.getName().equals("VirtualService/shop/products/all"))
+        .findFirst().orElseThrow();
+    assertThat(r.getRoute().getTimeout().getSeconds()).isEqualTo(7);
+    assertThat(r.getRoute().getPrefixRewrite()).isEqualTo("/catalog");
+    assertThat(r.getRoute().getRetryPolicy().getNumRetries().getValue()).isEqualTo(4);
+    assertThat(r.getRequestHeadersToAddList()).anyMatch(h -> h.getHeader().getKey().equals("x-shop"));
+    assertThat(r.getRoute().getRequestMirrorPoliciesCount()).isEqualTo(1);
+    GatewayTranslationTest.dataPlaneTakes(gw, state, Map.of("istio", "ingressgateway"), "istio-system");
   }
 
   @Test

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * gateway's jwt_authn providers clearing the route cache; malformed {@code @} keys are refused.
  */
 class JwtClaimRouteTranslationTest {
-  private static List<Policy.Match> matches(String match) throws PolicyException {
+  /** The matches of a VirtualService's one http rule whose {@code match} list is {@code match} (flow YAML). */
+  static List<Policy.Match> matches(String match) throws PolicyException {
     Policy.Routes vs = (Policy.Routes) PolicyParser.parse("vs.yaml", """
         apiVersion: networking.istio.io/v1
         kind: VirtualService

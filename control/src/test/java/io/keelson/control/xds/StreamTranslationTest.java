@@ -98,6 +98,91 @@ class StreamTranslationTest {
     assertThat(tcpProxy(listener(captured(state), "0.0.0.0_5432").getFilterChains(0)).getCluster()).isEqualTo("db|v1");
   }
 
+  /** istiod's outbound destination CIDR chains: a tcp rule's destinationSubnets select its chain by address. */
+  @Test
+  void tcpDestinationSubnetsArePrefixRangeChainsBeforeTheDefaultChainAndTheDataPlaneSelectsByAddress() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: [ { port: 5432, destinationSubnets: [ 10.1.0.0/16, 192.168.7.7 ] } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          - match: [ { destinationSubnets: [ 10.1.0.0/16 ] } ]
+            route: [ { destination: { host: db, subset: v1 } } ]
+          - route: [ { destination: { host: db, subset: v1 } } ]
+        """));
+    List<FilterChain> chains = listener(r, "0.0.0.0_5432").getFilterChainsList();
+    assertThat(chains).hasSize(2).as("the second rule's subnets are the first's: Envoy refuses the same match twice");
+    assertThat(chains.get(0).getFilterChainMatch().getPrefixRangesList())
+        .extracting(c -> c.getAddressPrefix() + "/" + c.getPrefixLen().getValue())
+        .containsExactly("10.1.0.0/16", "192.168.7.7/32");
+    assertThat(tcpProxy(chains.get(0)).getCluster()).isEqualTo("db|v2");
+    assertThat(chains.get(1).hasFilterChainMatch()).isFalse();
+    assertThat(tcpProxy(chains.get(1)).getCluster()).as("the first rule without subnets").isEqualTo("db|v1");
+    var db = Mesh.dataPlane(r).listeners().stream().filter(l -> l.name().equals("0.0.0.0_5432")).findFirst()
+        .orElseThrow().destinationChains();
+    assertThat(db.select(new java.net.InetSocketAddress("10.1.200.3", 5432)).tcpProxy().clusters().getFirst().name())
+        .isEqualTo("db|v2");
+    assertThat(db.select(new java.net.InetSocketAddress("192.168.7.7", 5432)).tcpProxy().clusters().getFirst().name())
+        .isEqualTo("db|v2");
+    assertThat(db.select(new java.net.InetSocketAddress("10.2.0.1", 5432)).tcpProxy().clusters().getFirst().name())
+        .isEqualTo("db|v1");
+  }
+
+  @Test
+  void tlsDestinationSubnetsNarrowTheirSniChain() throws Exception {
+    MeshResources r = captured(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: web }
+        spec:
+          hosts: [ web ]
+          tls:
+          - match: [ { port: 8443, sniHosts: [ shop.example ], destinationSubnets: [ "fd00::/64" ] } ]
+            route: [ { destination: { host: api } } ]
+          - match: [ { port: 8443, sniHosts: [ shop.example ] } ]
+            route: [ { destination: { host: web } } ]
+        """));
+    List<FilterChain> chains = listener(r, "0.0.0.0_8443").getFilterChainsList();
+    FilterChain narrow = chains.stream().filter(c -> c.getFilterChainMatch().getPrefixRangesCount() > 0).findFirst()
+        .orElseThrow();
+    assertThat(narrow.getFilterChainMatch().getServerNamesList()).containsExactly("shop.example");
+    assertThat(narrow.getFilterChainMatch().getPrefixRanges(0).getPrefixLen().getValue()).isEqualTo(64);
+    assertThat(tcpProxy(narrow).getCluster()).isEqualTo("api");
+    assertThat(chains).filteredOn(c -> c.getFilterChainMatch().getServerNamesList().contains("shop.example")
+        && c.getFilterChainMatch().getPrefixRangesCount() == 0).extracting(c -> tcpProxy(c).getCluster())
+        .as("the same SNI elsewhere").containsExactly("web");
+    assertThat(Mesh.dataPlane(r).listeners()).anyMatch(l -> l.name().equals("0.0.0.0_8443"));
+  }
+
+  @Test
+  void destinationSubnetsAreRefusedByFieldWhenMalformedMixedOrOnAGateway() {
+    String vs = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: %s
+            route: [ { destination: { host: db, subset: v2 } } ]
+        """;
+    assertThatThrownBy(() -> state(vs.formatted("[ { destinationSubnets: [ 10.0.0.0/8x ] } ]")))
+        .hasMessageContaining("spec.tcp[0].match[0].destinationSubnets: '10.0.0.0/8x' is not an IP address or CIDR");
+    assertThatThrownBy(() -> state(vs.formatted("[ { destinationSubnets: [ 10.0.0.0/8 ] }, { port: 5432 } ]")))
+        .hasMessageContaining("spec.tcp[0].match[1].destinationSubnets: some matches of this rule have"
+            + " destinationSubnets and some do not");
+    assertThatThrownBy(() -> state(vs.formatted("[ { destinationSubnets: [ 10.0.0.0/8 ], gateways: [ edge ] } ]")))
+        .hasMessageContaining("spec.tcp[0].match[0].destinationSubnets: selects a captured sidecar's filter chains"
+            + " by destination address; not supported on gateways ([default/edge])");
+  }
+
   @Test
   void aTcpPortIsATcpProxyListenerToTheServicesCluster() throws Exception {
     MeshResources r = captured(state(""));

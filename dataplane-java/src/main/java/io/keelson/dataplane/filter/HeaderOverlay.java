@@ -41,6 +41,11 @@ public final class HeaderOverlay implements RequestHead {
   }
 
   @Override
+  public String scheme() {
+    return base.scheme();
+  }
+
+  @Override
   public String header(String lowerCaseName) {
     for (int i = 0; i < names.length; i++) {
       if (names[i].equals(lowerCaseName)) {

@@ -417,7 +417,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     l.stats().rqTotal.increment();
     // Envoy's connection manager, before routing: the downstream address, internal or not, and the x-envoy-*
     // headers an external client may not set removed before the router reads them.
-    downstream.apply(head.headers(), Http1HeaderAccess.INSTANCE, l.config().http(), l.config().tls() != null);
+    // The connection's TLS, not the listener's: a PERMISSIVE listener also serves plaintext (Envoy: connection.ssl()).
+    boolean tls = io.keelson.dataplane.tls.TlsPipeline.isTls(channel);
+    head.secure(tls); // :scheme for route matching, as Envoy's HTTP/1 codec
+    downstream.apply(head.headers(), Http1HeaderAccess.INSTANCE, l.config().http(), tls);
     state = State.ROUTING;
     if (!context.pipelines.current().tryPublish(this, this)) {
       flag = ResponseFlag.LR;

@@ -156,7 +156,7 @@ public final class ExchangeObserver {
       case ":method" -> request.method();
       case ":path" -> uri;
       case ":authority" -> request.authority();
-      case ":scheme" -> "http";
+      case ":scheme" -> request.scheme() != null ? request.scheme() : "http";
       default -> request.header(name);
     };
   }

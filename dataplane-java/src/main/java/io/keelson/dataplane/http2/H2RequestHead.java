@@ -3,6 +3,7 @@ package io.keelson.dataplane.http2;
 import io.keelson.dataplane.route.RequestHead;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import java.util.List;
 
 /**
@@ -14,6 +15,8 @@ final class H2RequestHead implements RequestHead {
   private final String method;
   private final String path;
   private final String query;
+  /** The client's :scheme, read before the forwarded request's headers replace it with the upstream hop's. */
+  private final String scheme;
 
   H2RequestHead(HttpRequest request) {
     this.request = request;
@@ -22,6 +25,7 @@ final class H2RequestHead implements RequestHead {
     int q = uri.indexOf('?');
     this.path = q < 0 ? uri : uri.substring(0, q);
     this.query = q < 0 ? null : uri.substring(q + 1);
+    this.scheme = request.headers().get(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
   }
 
   HttpRequest request() {
@@ -46,6 +50,11 @@ final class H2RequestHead implements RequestHead {
   @Override
   public String authority() {
     return request.headers().get(HttpHeaderNames.HOST);
+  }
+
+  @Override
+  public String scheme() {
+    return scheme;
   }
 
   @Override

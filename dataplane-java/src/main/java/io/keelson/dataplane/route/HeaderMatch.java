@@ -3,8 +3,9 @@ package io.keelson.dataplane.route;
 import java.util.Locale;
 
 /**
- * Envoy's HeaderMatcher. {@code :method}, {@code :authority} and {@code :path} read the request's
- * method, authority and path (with {@code ?query}, as Envoy's {@code :path} header has it).
+ * Envoy's HeaderMatcher. {@code :method}, {@code :authority}, {@code :path} and {@code :scheme} read the request's
+ * method, authority, path (with {@code ?query}, as Envoy's {@code :path} header has it) and scheme
+ * ({@link RequestHead#scheme}).
  * Immutable and thread-safe; matching allocates nothing except for {@code :path} on a request with a
  * query string.
  *
@@ -17,6 +18,7 @@ public final class HeaderMatch {
   private static final int METHOD = 1;
   private static final int AUTHORITY = 2;
   private static final int PATH = 3;
+  private static final int SCHEME = 4;
 
   private final String name;
   private final int source;
@@ -61,6 +63,7 @@ public final class HeaderMatch {
       case ":method" -> METHOD;
       case ":authority" -> AUTHORITY;
       case ":path" -> PATH;
+      case ":scheme" -> SCHEME;
       default -> HEADER;
     };
   }
@@ -85,7 +88,7 @@ public final class HeaderMatch {
 
   /**
    * The value of header {@code lowerName} of {@code head}, reading the supported pseudo-headers ({@code :method},
-   * {@code :authority}, {@code :path} with its query) as Envoy does; null when absent.
+   * {@code :authority}, {@code :path} with its query, {@code :scheme}) as Envoy does; null when absent.
    */
   public static String valueOf(RequestHead head, String lowerName) {
     return read(head, lowerName.startsWith(":") ? sourceOf(lowerName) : HEADER, lowerName);
@@ -95,6 +98,7 @@ public final class HeaderMatch {
     return switch (source) {
       case METHOD -> head.method();
       case AUTHORITY -> head.authority();
+      case SCHEME -> head.scheme();
       case PATH -> {
         String query = head.query();
         yield query == null ? head.path() : head.path() + '?' + query;

@@ -18,6 +18,15 @@ public interface RequestHead {
   String authority();
 
   /**
+   * The request's scheme as Envoy's {@code :scheme} has it: HTTP/2's {@code :scheme} as the client sent it; for
+   * HTTP/1.x {@code https} when the downstream connection is TLS, else {@code http}. Null when unknown (heads built
+   * by tests or filters that do not know their connection).
+   */
+  default String scheme() {
+    return null;
+  }
+
+  /**
    * All values of a header joined with ',' (Envoy's header-matcher semantics), or null when absent.
    *
    * @param lowerCaseName header name in lower case

@@ -34,7 +34,18 @@ public final class TlsPipeline {
   /** Name the HTTP/1.1 handler must have on a TLS listener, so {@link AlpnHook#install} can replace it. */
   public static final String HTTP_HANDLER = "http";
 
+  /** Set on a connection whose TLS record layer moved to the kernel (its SslHandler has left the pipeline). */
+  public static final io.netty.util.AttributeKey<Boolean> KERNEL_TLS = io.netty.util.AttributeKey.valueOf("keelson.ktls");
+
   private TlsPipeline() {}
+
+  /**
+   * Whether {@code ch} carries TLS: a TLS handler in its pipeline or its records in the kernel. Settled for a
+   * connection once its first request arrives (a PERMISSIVE listener has decided by then). Call on its event loop.
+   */
+  public static boolean isTls(Channel ch) {
+    return ch.pipeline().get(SslHandler.class) != null || Boolean.TRUE.equals(ch.attr(KERNEL_TLS).get());
+  }
 
   /** Adds server-side TLS as the first handlers of an accepted connection. */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName) {

@@ -265,7 +265,11 @@ class RouteTableTest {
     assertThat(HeaderMatch.value(":method", ValueMatch.exact("GET", false), false, false).matches(req)).isFalse();
     assertThat(HeaderMatch.value(":authority", ValueMatch.prefix("files.", false), false, false).matches(req)).isTrue();
     assertThat(HeaderMatch.value(":path", ValueMatch.exact("/upload?x=1", false), false, false).matches(req)).isTrue();
-    assertThat(HeaderMatch.isSupportedName(":scheme")).isFalse();
+    assertThat(HeaderMatch.value(":scheme", ValueMatch.exact("https", false), false, false).matches(req)).isFalse();
+    assertThat(HeaderMatch.value(":scheme", ValueMatch.exact("https", false), false, false)
+        .matches(req.scheme("https"))).isTrue();
+    assertThat(HeaderMatch.isSupportedName(":scheme")).isTrue();
+    assertThat(HeaderMatch.isSupportedName(":protocol")).isFalse();
     assertThat(HeaderMatch.isSupportedName(":METHOD")).isTrue();
   }
 

@@ -11,6 +11,7 @@ public final class TestRequest implements RequestHead {
   private final String query;
   private final String authority;
   private final Map<String, String> headers = new LinkedHashMap<>();
+  private String scheme;
 
   private TestRequest(String method, String target, String authority) {
     this.method = method;
@@ -32,6 +33,17 @@ public final class TestRequest implements RequestHead {
   public TestRequest header(String name, String value) {
     headers.merge(name.toLowerCase(Locale.ROOT), value, (a, b) -> a + "," + b);
     return this;
+  }
+
+  /** Sets the request's {@code :scheme} (null, unknown, until set). */
+  public TestRequest scheme(String value) {
+    scheme = value;
+    return this;
+  }
+
+  @Override
+  public String scheme() {
+    return scheme;
   }
 
   @Override

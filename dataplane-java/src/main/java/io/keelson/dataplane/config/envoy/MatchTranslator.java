@@ -97,7 +97,7 @@ public final class MatchTranslator {
     }
     if (!HeaderMatch.isSupportedName(name)) {
       problems.error(path + ".name", "pseudo-header '" + name
-          + "' is not supported; expected a header name or one of :method, :authority, :path");
+          + "' is not supported; expected a header name or one of :method, :authority, :path, :scheme");
       return null;
     }
     boolean invert = h.getInvertMatch();

@@ -22,6 +22,7 @@ public final class Http1Request implements RequestHead {
   private boolean keepAlive = true;
   private boolean expectContinue;
   private boolean upgrade;
+  private String scheme = "http";
 
   /** An empty {@code GET / HTTP/1.1} head, for requests the proxy builds itself. */
   public Http1Request() {}
@@ -70,6 +71,18 @@ public final class Http1Request implements RequestHead {
   @Override
   public String header(String lowerCaseName) {
     return headers.getAll(lowerCaseName);
+  }
+
+  /** {@code https} when {@link #secure} said the connection is TLS, else {@code http} (Envoy's HTTP/1 {@code :scheme}). */
+  @Override
+  public String scheme() {
+    return scheme;
+  }
+
+  /** Whether the downstream connection this request came on is TLS: its {@link #scheme()}. */
+  public Http1Request secure(boolean tls) {
+    scheme = tls ? "https" : "http";
+    return this;
   }
 
   /** The body length when fixed (0 when the request has no body), -1 when chunked. */
@@ -166,6 +179,7 @@ public final class Http1Request implements RequestHead {
     c.keepAlive = keepAlive;
     c.expectContinue = expectContinue;
     c.upgrade = upgrade;
+    c.scheme = scheme;
     return c;
   }
 

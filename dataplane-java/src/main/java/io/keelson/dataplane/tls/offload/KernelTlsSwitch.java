@@ -207,6 +207,7 @@ final class KernelTlsSwitch extends ChannelInboundHandlerAdapter {
       return null;
     }
     ctx.pipeline().remove(WATCH);
+    ctx.channel().attr(io.keelson.dataplane.tls.TlsPipeline.KERNEL_TLS).set(Boolean.TRUE);
     ctx.pipeline().remove(ssl); // its cumulation is empty: it was fed whole records only
     ctx.pipeline().remove(this);
     offload.countOffloaded();

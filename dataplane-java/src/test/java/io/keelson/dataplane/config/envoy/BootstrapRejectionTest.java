@@ -394,10 +394,10 @@ class BootstrapRejectionTest {
   @Test
   void rejectsUnknownPseudoHeaders() {
     String yaml = edit("match: { prefix: /first }",
-        "match: { prefix: /first, headers: [{ name: \":scheme\", string_match: { exact: https } }] }");
+        "match: { prefix: /first, headers: [{ name: \":protocol\", string_match: { exact: websocket } }] }");
     assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: " + ROUTES + "[0].match.headers[0].name: pseudo-header ':scheme' is not supported; "
-            + "expected a header name or one of :method, :authority, :path");
+        "config.yaml: " + ROUTES + "[0].match.headers[0].name: pseudo-header ':protocol' is not supported; "
+            + "expected a header name or one of :method, :authority, :path, :scheme");
   }
 
   @Test
