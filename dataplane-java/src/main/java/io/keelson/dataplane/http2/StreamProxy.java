@@ -21,6 +21,7 @@ import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
@@ -160,6 +161,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ScheduledFuture<?> perTryTimer;
   /** A terminated CONNECT: the tunnel this stream carries once its target is connected, else null. */
   private ConnectStream tunnel;
+  /** An RFC 8441 extended CONNECT's upgrade type (its {@code :protocol}, e.g. websocket), else null. */
+  private String upgradeType;
+  /** The upgrade's upstream connection while it has not answered the upgrade GET, else null. */
+  private Channel upgradeTarget;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
@@ -266,6 +271,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (tunnel != null) {
       tunnel.close(); // counts the bytes before the record below
     }
+    if (upgradeTarget != null) {
+      upgradeTarget.close(); // reset while the upstream had not answered the upgrade
+    }
     if (up != null) {
       Channel u = up;
       up = null;
@@ -287,6 +295,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onHead() {
     ExpectContinue.answer(down, request, requestEndedWithHead);
+    upgradeType = ExtendedConnect.protocol(request);
+    if (upgradeType != null) {
+      request = ExtendedConnect.asUpgrade(request, upgradeType); // routed and filtered as Envoy does: an upgrade GET
+    }
     head = new H2RequestHead(request);
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
@@ -295,6 +307,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener = snapshot.listener(streams.listenerName());
     if (listener == null) {
       localReply(503, "listener removed", ResponseFlag.NONE);
+      return;
+    }
+    if (upgradeType != null && !listener.config().http().http2().allowConnect()) {
+      state = State.DONE; // :protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL sent: malformed (RFC 8441 §3)
+      resetDownstream(Http2Error.PROTOCOL_ERROR);
       return;
     }
     listener.stats().rqTotal.increment();
@@ -496,12 +513,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(403, "", ResponseFlag.NONE);
       return;
     }
+    if (upgradeType != null && !io.keelson.dataplane.http1.UpgradeTunnel.permitted(upgradeType, listener.config().http(), forward)) {
+      localReply(403, "", ResponseFlag.NONE); // Envoy: upgrade_failed
+      return;
+    }
     if (!resilience.admit(cluster, forward, head)) {
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     if (isConnect()) {
-      openConnectTunnel();
+      openConnectTunnel(null);
       return;
     }
     long routeNanos = forward.timeout().toNanos();
@@ -510,8 +531,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
     }
-    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
-        listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
+    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead || upgradeType != null,
+        cluster.config().http2Upstream(), listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
     if (timeoutHeaders) {
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
@@ -522,10 +543,32 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
+    if (upgradeType != null) {
+      openUpgradeTunnel();
+      return;
+    }
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }
     startTry();
+  }
+
+  /**
+   * An extended CONNECT's upgrade: its own TCP connection to the picked endpoint, where {@link UpgradeHandshake} sends
+   * the HTTP/1.1 upgrade GET; on the upstream's 101 the client gets {@code :status 200} and {@link ConnectStream}
+   * relays, as for a terminated CONNECT (its flow control, half-close and counters). The route timeout does not apply
+   * (Envoy's router disables it for upgrades); stream_idle_timeout does. Only HTTP/1.1 clusters: an upgrade to an
+   * HTTP/2 cluster would have to be extended CONNECT upstream, which is not built (503 UF, counted as a connect failure).
+   */
+  private void openUpgradeTunnel() {
+    if (cluster.config().http2Upstream()) {
+      cluster.stats().cxConnectFail.increment();
+      routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
+      return;
+    }
+    ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
+    ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
+    openConnectTunnel(request);
   }
 
   private boolean isConnect() {
@@ -539,7 +582,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
    * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
    */
-  private void openConnectTunnel() {
+  private void openConnectTunnel(HttpRequest upgradeRequest) {
     var breaker = resilience.breaker();
     if (!breaker.tryAcquireConnection(resilience.thresholds())) {
       cluster.stats().cxOverflow.increment();
@@ -567,12 +610,25 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         lastActivityNanos = System.nanoTime();
       }
     });
-    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, t);
+    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
+        new UpgradeHandshake.Listener() {
+          @Override
+          public void onSwitched(HttpResponse response) {
+            onTunnelOpen(upgradeTarget, t);
+          }
+
+          @Override
+          public void onRefused(HttpResponse response) {
+            onUpgradeRefused(response);
+          }
+        }, t);
+    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
     f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
-    f.addListener(x -> onTunnelConnected(f, t));
+    f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
   }
 
-  private void onTunnelConnected(ChannelFuture f, ConnectStream t) {
+  /** @param open whether the tunnel opens now (CONNECT), or on the upstream's 101 (an extended CONNECT's upgrade) */
+  private void onTunnelConnected(ChannelFuture f, ConnectStream t, boolean open) {
     if (state != State.CONNECTING) {
       f.channel().close(); // the stream was reset (or timed out) while connecting
       return;
@@ -587,6 +643,37 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
       return;
     }
+    if (open) {
+      onTunnelOpen(f.channel(), t);
+    } else {
+      upgradeTarget = f.channel(); // closed with the stream (channelInactive) until the tunnel owns it
+    }
+  }
+
+  /**
+   * The upstream did not switch protocols: its status goes to the client (without its body), as Envoy passes a
+   * refused upgrade's response on; no answer at all is a 503 UF.
+   */
+  private void onUpgradeRefused(HttpResponse response) {
+    upgradeTarget = null;
+    if (state != State.CONNECTING) {
+      return;
+    }
+    endUpstreamRequest();
+    if (response == null) {
+      routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
+      return;
+    }
+    cluster.stats().recordResponse(response.status().code());
+    routerReply(response.status().code(), "", ResponseFlag.NONE, null);
+  }
+
+  private void onTunnelOpen(Channel target, ConnectStream t) {
+    if (state != State.CONNECTING) {
+      target.close(); // the stream was reset (or timed out) while the upstream answered
+      return;
+    }
+    upgradeTarget = null; // the tunnel owns the connection from now on
     state = State.FORWARDING;
     tunnel = t;
     responseStarted = true;
@@ -596,7 +683,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener.stats().recordResponse(200);
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment(); // given back when the tunnel closes (onTunnelClosed)
-    t.open(f.channel(), pending); // the DATA the client sent before the 200 goes first
+    t.open(target, pending); // the DATA the client sent before the 200 goes first
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */

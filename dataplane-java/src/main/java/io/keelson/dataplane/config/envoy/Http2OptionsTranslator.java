@@ -60,7 +60,21 @@ final class Http2OptionsTranslator {
       }
     }
     return ok ? new Http2Options(streams, stream, connection, interval, timeout,
-        defaults.prematureResetTotalStreamCount(), defaults.prematureResetMinStreamLifetimeSeconds()) : null;
+        defaults.prematureResetTotalStreamCount(), defaults.prematureResetMinStreamLifetimeSeconds(), o.getAllowConnect())
+        : null;
+  }
+
+  /**
+   * A cluster's HTTP/2 options (Http2Options.DEFAULT-based), or null after reporting a problem. allow_connect (a
+   * WebSocket upgrade sent to the cluster as RFC 8441 extended CONNECT) is refused: upgrades reach HTTP/1.1 clusters only.
+   */
+  static Http2Options cluster(Http2ProtocolOptions o, String path, Problems problems) {
+    if (o.getAllowConnect()) {
+      problems.error(path + ".allow_connect", "extended CONNECT (RFC 8441) to an HTTP/2 upstream is not supported; "
+          + "remove it and send WebSocket upgrades to an HTTP/1.1 cluster");
+      return null;
+    }
+    return translate(o, Http2Options.DEFAULT, path, problems);
   }
 
   /**
@@ -76,7 +90,7 @@ final class Http2OptionsTranslator {
       return null;
     }
     if (options.hasExplicitHttpConfig() && options.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
-      return translate(options.getExplicitHttpConfig().getHttp2ProtocolOptions(), Http2Options.DEFAULT,
+      return cluster(options.getExplicitHttpConfig().getHttp2ProtocolOptions(),
           path + ".explicit_http_config.http2_protocol_options", problems);
     }
     return null;
