@@ -85,7 +85,13 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
     if (last) {
       clientEnded = true;
-      if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
+      if (!(up instanceof DuplexChannel)) { // an extended CONNECT's HTTP/2 stream (tcp.TunnelFrames): END_STREAM
+        up.flush();
+        io.keelson.dataplane.tcp.TunnelFrames.endStream(up);
+        if (targetEnded) {
+          close();
+        }
+      } else if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
           d.shutdownOutput();
           if (targetEnded) {

@@ -7,6 +7,10 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
 import java.util.Locale;
 
@@ -57,6 +61,23 @@ final class ExtendedConnect {
     if (!h.contains(HttpHeaderNames.SEC_WEBSOCKET_VERSION)) {
       h.set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
     }
+  }
+
+  /**
+   * The upgrade {@code request} (forwarding rules applied) as the HEADERS of an extended CONNECT to an HTTP/2 upstream
+   * (no END_STREAM): {@code :method CONNECT}, {@code :protocol type}, {@code :scheme}, {@code :path},
+   * {@code :authority}; RFC 6455's key is not sent (RFC 8441 §5 supersedes it).
+   */
+  static Http2HeadersFrame toHttp2(HttpRequest request, String type, boolean tls) {
+    Http2Headers h = HttpConversionUtil.toHttp2Headers(request, false);
+    h.method(HttpMethod.CONNECT.asciiName());
+    h.scheme(tls ? "https" : "http");
+    h.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), type);
+    h.remove(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+    for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
+      h.remove(n.text());
+    }
+    return new DefaultHttp2HeadersFrame(h, false);
   }
 
   /** Puts back the hop-by-hop headers of an upgrade that the forwarding rules removed. */

@@ -562,6 +562,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    */
   private void openUpgradeTunnel() {
     if (cluster.config().http2Upstream()) {
+      if (cluster.config().http2().allowConnect()) {
+        openExtendedConnect();
+        return;
+      }
       cluster.stats().cxConnectFail.increment();
       routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
       return;
@@ -595,12 +599,32 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
     state = State.CONNECTING;
-    ConnectStream t = new ConnectStream(down, new ConnectStream.Listener() {
+    ConnectStream t = newTunnel();
+    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
+        new UpgradeHandshake.Listener() {
+          @Override
+          public void onSwitched(HttpResponse response) {
+            onTunnelOpen(upgradeTarget, t);
+          }
+
+          @Override
+          public void onRefused(int status) {
+            onUpgradeRefused(status);
+          }
+        }, t);
+    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
+    f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
+    f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
+  }
+
+  /** The relay of a tunnel this stream will carry, counted and timed as the stream's exchange. */
+  private ConnectStream newTunnel() {
+    return new ConnectStream(down, new ConnectStream.Listener() {
       @Override
       public void onTunnelClosed(long clientToTarget, long targetToClient) {
         requestBytes = clientToTarget; // DATA held before the 200 was counted by onBody and by the tunnel
         responseBytes += targetToClient;
-        if (tunnel != null) { // it was opened (counted in onTunnelConnected)
+        if (tunnel != null) { // it was opened (counted in onTunnelOpen)
           listener.stats().cxUpgradesActive.decrement();
         }
       }
@@ -610,27 +634,69 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         lastActivityNanos = System.nanoTime();
       }
     });
-    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
-        new UpgradeHandshake.Listener() {
-          @Override
-          public void onSwitched(HttpResponse response) {
-            onTunnelOpen(upgradeTarget, t);
-          }
+  }
 
-          @Override
-          public void onRefused(HttpResponse response) {
-            onUpgradeRefused(response);
-          }
-        }, t);
-    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
-    f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
-    f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
+  /**
+   * An upgrade to an HTTP/2 cluster with allow_connect: an RFC 8441 extended CONNECT stream on the loop's pooled
+   * HTTP/2 connections to the picked endpoint ({@link TunnelStreams}, as tcp_proxy's tunneling: a new connection takes
+   * a max_connections slot, none free is 503 UO at once); its {@code :status 200} opens the tunnel, whose DATA frames
+   * {@code tcp.TunnelFrames} turns into bytes for {@link ConnectStream} (END_STREAM both ways as half-close).
+   */
+  private void openExtendedConnect() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    state = State.CONNECTING;
+    ConnectStream t = newTunnel();
+    io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
+    io.keelson.dataplane.tcp.TunnelFrames frames = new io.keelson.dataplane.tcp.TunnelFrames(answered);
+    Future<Channel> opened = TunnelStreams.open(streams.upstreams().get(), down.eventLoop(), balancer.endpoint(endpoint),
+        cluster, resilience.breaker(), resilience.thresholds(), frames, t);
+    if (opened == null) {
+      cluster.stats().cxOverflow.increment();
+      endUpstreamRequest();
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      return;
+    }
+    var connect = ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null);
+    opened.addListener(f -> {
+      if (!f.isSuccess()) {
+        answered.tryFailure(f.cause());
+        return;
+      }
+      Channel stream = (Channel) f.getNow();
+      if (state != State.CONNECTING) {
+        stream.close(); // the client's stream ended while the upstream stream opened
+        return;
+      }
+      upgradeTarget = stream;
+      stream.config().setAutoRead(true); // the answer; ConnectStream.open takes over reading
+      stream.writeAndFlush(connect).addListener(w -> {
+        if (!w.isSuccess()) {
+          stream.close(); // e.g. a header the codec refuses: the stream's close fails the answer
+        }
+      });
+    });
+    answered.addListener(r -> {
+      if (r.isSuccess()) {
+        onTunnelOpen(upgradeTarget, t);
+      } else if (!opened.isSuccess()) {
+        onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
+      } else {
+        onUpgradeRefused(frames.status());
+      }
+    });
   }
 
   /** @param open whether the tunnel opens now (CONNECT), or on the upstream's 101 (an extended CONNECT's upgrade) */
-  private void onTunnelConnected(ChannelFuture f, ConnectStream t, boolean open) {
+  private void onTunnelConnected(Future<?> f, ConnectStream t, boolean open) {
     if (state != State.CONNECTING) {
-      f.channel().close(); // the stream was reset (or timed out) while connecting
+      Channel c = channelOf(f);
+      if (c != null) {
+        c.close(); // the stream was reset (or timed out) while connecting
+      }
       return;
     }
     if (!f.isSuccess()) {
@@ -644,28 +710,33 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (open) {
-      onTunnelOpen(f.channel(), t);
+      onTunnelOpen(channelOf(f), t);
     } else {
-      upgradeTarget = f.channel(); // closed with the stream (channelInactive) until the tunnel owns it
+      upgradeTarget = channelOf(f); // closed with the stream (channelInactive) until the tunnel owns it
     }
+  }
+
+  /** The channel of a connect (a ChannelFuture) or of an opened stream (a Future of it); null for a failed open. */
+  private static Channel channelOf(Future<?> f) {
+    return f instanceof ChannelFuture cf ? cf.channel() : (Channel) f.getNow();
   }
 
   /**
    * The upstream did not switch protocols: its status goes to the client (without its body), as Envoy passes a
    * refused upgrade's response on; no answer at all is a 503 UF.
    */
-  private void onUpgradeRefused(HttpResponse response) {
+  private void onUpgradeRefused(int status) {
     upgradeTarget = null;
     if (state != State.CONNECTING) {
       return;
     }
     endUpstreamRequest();
-    if (response == null) {
+    if (status < 200) {
       routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
       return;
     }
-    cluster.stats().recordResponse(response.status().code());
-    routerReply(response.status().code(), "", ResponseFlag.NONE, null);
+    cluster.stats().recordResponse(status);
+    routerReply(status, "", ResponseFlag.NONE, null);
   }
 
   private void onTunnelOpen(Channel target, ConnectStream t) {

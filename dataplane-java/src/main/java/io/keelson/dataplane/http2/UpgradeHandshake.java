@@ -25,8 +25,8 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
     /** The upstream switched protocols: the tunnel can open (the 101's bytes behind it follow this call). */
     void onSwitched(HttpResponse response);
 
-    /** The upstream answered something else (null: it closed, or sent no valid HTTP/1.1 head). */
-    void onRefused(HttpResponse response);
+    /** The upstream answered another status (0: it closed, or sent no valid HTTP/1.1 head). */
+    void onRefused(int status);
   }
 
   private final HttpRequest request;
@@ -101,7 +101,7 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
 
   private void refuse(ChannelHandlerContext ctx, HttpResponse answer) {
     refused = true;
-    listener.onRefused(answer);
+    listener.onRefused(answer == null ? 0 : answer.status().code());
     ctx.close();
   }
 }

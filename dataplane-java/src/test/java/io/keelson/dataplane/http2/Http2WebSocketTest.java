@@ -257,6 +257,17 @@ class Http2WebSocketTest {
       assertThat(handshake.headers().get("sec-websocket-key")).as("added for the RFC 6455 server").isNotBlank();
       assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_active")).isEqualTo(1);
 
+      echoTextAndBinaryThenClose(ws);
+      assertThat(ws.ended.get(10, TimeUnit.SECONDS)).as("the server's FIN as END_STREAM").isTrue();
+    }
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+    assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+  }
+
+  /** Text and 200 kB binary echoed, then the close handshake: the server's close frame and its FIN as END_STREAM. */
+  private static void echoTextAndBinaryThenClose(WebSocketStream ws) throws Exception {
       ws.stream.writeAndFlush(new TextWebSocketFrame("hello")).sync();
       WebSocketFrame text = ws.next();
       assertThat(((TextWebSocketFrame) text).text()).isEqualTo("echo:hello");
@@ -279,11 +290,60 @@ class Http2WebSocketTest {
       assertThat(((CloseWebSocketFrame) close).statusCode()).isEqualTo(1000);
       close.release();
       assertThat(ws.ended.get(10, TimeUnit.SECONDS)).as("the server's FIN as END_STREAM").isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTheWebSocketAsExtendedConnectToAnHttp2ClusterWithAllowConnect(PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode); // extended CONNECT in, HTTP/1.1 out
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        WebSocketStream ws = WebSocketStream.open(client, "/ws");
+        assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+        assertThat(handshakes.poll(10, TimeUnit.SECONDS).uri()).isEqualTo("/ws");
+        assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an extended CONNECT").isEqualTo(1);
+        echoTextAndBinaryThenClose(ws);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0
+              && inner.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+      assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+    } finally {
+      inner.close();
     }
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-        .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
-    assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
-    assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void answers503WhenTheHttp2UpstreamRefusesExtendedConnectOrTheClusterHasNoAllowConnect(PipelineMode mode)
+      throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(WEBSOCKET), mode); // no allow_connect: it resets a :protocol stream
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        assertThat(WebSocketStream.open(client, "/ws").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+            .isEqualTo("503");
+      }
+      proxy.close();
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), false)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        assertThat(WebSocketStream.open(client, "/ws").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+            .as("an HTTP/2 cluster without allow_connect cannot take the upgrade").isEqualTo("503");
+      }
+    } finally {
+      inner.close();
+    }
+    assertThat(handshakes).isEmpty();
+  }
+
+  private static String h2Cluster(int port, boolean allowConnect) {
+    return ProxyHarness.cluster("ws", "ROUND_ROBIN", port).replace("    connect_timeout: 1s\n",
+        "    connect_timeout: 1s\n    http2_protocol_options: { allow_connect: " + allowConnect + " }\n");
   }
 
   @ParameterizedTest

@@ -136,7 +136,8 @@ final class ClusterTranslator {
     }
     io.keelson.dataplane.config.Http2Options http2 = null;
     if (c.hasHttp2ProtocolOptions()) { // the legacy cluster field
-      http2 = Http2OptionsTranslator.cluster(c.getHttp2ProtocolOptions(), path + ".http2_protocol_options", problems);
+      http2 = Http2OptionsTranslator.translate(c.getHttp2ProtocolOptions(), io.keelson.dataplane.config.Http2Options.DEFAULT,
+          path + ".http2_protocol_options", problems);
       ok &= http2 != null;
     }
     Duration idleTimeout = ClusterConfig.DEFAULT_IDLE_TIMEOUT;

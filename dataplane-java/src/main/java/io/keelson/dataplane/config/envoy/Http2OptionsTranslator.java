@@ -65,19 +65,6 @@ final class Http2OptionsTranslator {
   }
 
   /**
-   * A cluster's HTTP/2 options (Http2Options.DEFAULT-based), or null after reporting a problem. allow_connect (a
-   * WebSocket upgrade sent to the cluster as RFC 8441 extended CONNECT) is refused: upgrades reach HTTP/1.1 clusters only.
-   */
-  static Http2Options cluster(Http2ProtocolOptions o, String path, Problems problems) {
-    if (o.getAllowConnect()) {
-      problems.error(path + ".allow_connect", "extended CONNECT (RFC 8441) to an HTTP/2 upstream is not supported; "
-          + "remove it and send WebSocket upgrades to an HTTP/1.1 cluster");
-      return null;
-    }
-    return translate(o, Http2Options.DEFAULT, path, problems);
-  }
-
-  /**
    * The HTTP/2 options of a cluster's {@code envoy.extensions.upstreams.http.v3.HttpProtocolOptions}
    * (explicit_http_config.http2_protocol_options), Http2Options.DEFAULT-based; null for HTTP/1.1 or on error.
    */
@@ -90,7 +77,7 @@ final class Http2OptionsTranslator {
       return null;
     }
     if (options.hasExplicitHttpConfig() && options.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
-      return cluster(options.getExplicitHttpConfig().getHttp2ProtocolOptions(),
+      return translate(options.getExplicitHttpConfig().getHttp2ProtocolOptions(), Http2Options.DEFAULT,
           path + ".explicit_http_config.http2_protocol_options", problems);
     }
     return null;
