@@ -69,9 +69,9 @@ final class ExtendedConnect {
    * {@code :authority}; RFC 6455's key is not sent (RFC 8441 §5 supersedes it).
    */
   static Http2HeadersFrame toHttp2(HttpRequest request, String type, boolean tls) {
+    request.headers().set(ExtensionHeaderNames.SCHEME.text(), tls ? "https" : "http"); // the conversion's :scheme
     Http2Headers h = HttpConversionUtil.toHttp2Headers(request, false);
     h.method(HttpMethod.CONNECT.asciiName());
-    h.scheme(tls ? "https" : "http");
     h.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), type);
     h.remove(HttpHeaderNames.SEC_WEBSOCKET_KEY);
     for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {

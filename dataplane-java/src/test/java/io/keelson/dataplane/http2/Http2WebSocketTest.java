@@ -316,6 +316,76 @@ class Http2WebSocketTest {
     }
   }
 
+  /**
+   * The reverse: an HTTP/1.1 WebSocket client (the JDK's, which checks Sec-WebSocket-Accept) through a proxy whose
+   * cluster is HTTP/2 with allow_connect, so the upgrade crosses that hop as extended CONNECT to a second proxy.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesAnHttp11WebSocketClientAsExtendedConnectToAnHttp2ClusterWithAllowConnect(PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          WEBSOCKET), mode);
+      LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
+      CompletableFuture<Integer> closed = new CompletableFuture<>();
+      java.net.http.WebSocket ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+          .buildAsync(java.net.URI.create("ws://127.0.0.1:" + proxy.port() + "/ws"), new java.net.http.WebSocket.Listener() {
+            private final StringBuilder text = new StringBuilder();
+            private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+              text.append(data);
+              if (last) {
+                received.add(text.toString());
+                text.setLength(0);
+              }
+              w.request(1);
+              return null;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket w, java.nio.ByteBuffer data,
+                boolean last) {
+              byte[] b = new byte[data.remaining()];
+              data.get(b);
+              binary.writeBytes(b);
+              if (last) {
+                received.add(binary.toByteArray());
+                binary.reset();
+              }
+              w.request(1);
+              return null;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket w, int status, String reason) {
+              closed.complete(status);
+              return null;
+            }
+          }).get(10, TimeUnit.SECONDS);
+      ws.sendText("hello", true).get(10, TimeUnit.SECONDS);
+      assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:hello");
+      byte[] binary = new byte[150_000];
+      for (int i = 0; i < binary.length; i++) {
+        binary[i] = (byte) (i * 13 + (i >> 10));
+      }
+      ws.sendBinary(java.nio.ByteBuffer.wrap(binary), true).get(10, TimeUnit.SECONDS);
+      assertThat((byte[]) received.poll(10, TimeUnit.SECONDS)).isEqualTo(binary);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an extended CONNECT").isEqualTo(1);
+      ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+      assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo(1000);
+      assertThat(handshakes.poll(10, TimeUnit.SECONDS).uri()).isEqualTo("/ws");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0
+              && inner.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    } finally {
+      inner.close();
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void answers503WhenTheHttp2UpstreamRefusesExtendedConnectOrTheClusterHasNoAllowConnect(PipelineMode mode)
