@@ -541,7 +541,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
-    mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
+    if (upgradeType == null) { // an upgrade is not mirrored (as on HTTP/1.1)
+      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
+    }
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (upgradeType != null) {
       openUpgradeTunnel();
@@ -556,9 +558,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /**
    * An extended CONNECT's upgrade: its own TCP connection to the picked endpoint, where {@link UpgradeHandshake} sends
    * the HTTP/1.1 upgrade GET; on the upstream's 101 the client gets {@code :status 200} and {@link ConnectStream}
-   * relays, as for a terminated CONNECT (its flow control, half-close and counters). The route timeout does not apply
-   * (Envoy's router disables it for upgrades); stream_idle_timeout does. Only HTTP/1.1 clusters: an upgrade to an
-   * HTTP/2 cluster would have to be extended CONNECT upstream, which is not built (503 UF, counted as a connect failure).
+   * relays, as for a terminated CONNECT (its flow control, half-close and counters). To an HTTP/2 cluster with
+   * allow_connect it stays extended CONNECT ({@link #openExtendedConnect}); one without cannot take it (503 UF, counted
+   * as a connect failure). The route timeout does not apply (Envoy's router disables it for upgrades);
+   * stream_idle_timeout does.
    */
   private void openUpgradeTunnel() {
     if (cluster.config().http2Upstream()) {
@@ -585,6 +588,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting: unlike
    * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
    * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
+   *
+   * @param upgradeRequest an extended CONNECT's upgrade GET for an HTTP/1.1 upstream (the tunnel opens on its 101), or
+   *                       null for a terminated CONNECT (the tunnel opens once connected)
    */
   private void openConnectTunnel(HttpRequest upgradeRequest) {
     var breaker = resilience.breaker();
