@@ -599,12 +599,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
-    state = State.CONNECTING;
+    startTunnelRequest();
     ConnectStream t = newTunnel();
     ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
         new UpgradeHandshake.Listener() {
@@ -621,6 +616,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
     f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
     f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
+  }
+
+  /** A tunnel's upstream exchange starts (a CONNECT's or an upgrade's; no retries): counted on the endpoint and cluster. */
+  private void startTunnelRequest() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    state = State.CONNECTING;
   }
 
   /** The relay of a tunnel this stream will carry, counted and timed as the stream's exchange. */
@@ -649,12 +654,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * {@code tcp.TunnelFrames} turns into bytes for {@link ConnectStream} (END_STREAM both ways as half-close).
    */
   private void openExtendedConnect() {
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
-    state = State.CONNECTING;
+    startTunnelRequest();
     ConnectStream t = newTunnel();
     io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
     io.keelson.dataplane.tcp.TunnelFrames frames = new io.keelson.dataplane.tcp.TunnelFrames(answered);

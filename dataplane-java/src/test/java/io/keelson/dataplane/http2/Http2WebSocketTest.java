@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.WebSocketEchoServer;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -18,17 +18,13 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -41,9 +37,6 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -57,47 +50,15 @@ import org.junit.jupiter.params.provider.EnumSource;
  * its RFC 6455 frame codec on the stream, a Netty WebSocket echo server (RFC 6455, HTTP/1.1) behind the proxy.
  */
 class Http2WebSocketTest {
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-  private Channel server;
+  private WebSocketEchoServer server;
   private ProxyHarness proxy;
   /** The handshake GETs the echo server saw. */
-  private final LinkedBlockingQueue<io.netty.handler.codec.http.FullHttpRequest> handshakes = new LinkedBlockingQueue<>();
+  private java.util.concurrent.BlockingQueue<io.netty.handler.codec.http.FullHttpRequest> handshakes;
 
   @BeforeEach
   void echoServer() throws Exception {
-    server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536),
-                new ChannelInboundHandlerAdapter() {
-                  @Override
-                  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    if (msg instanceof io.netty.handler.codec.http.FullHttpRequest r) {
-                      handshakes.add(r.retainedDuplicate());
-                    }
-                    ctx.fireChannelRead(msg);
-                  }
-                },
-                new WebSocketServerProtocolHandler("/ws", null, false, 1 << 20),
-                new SimpleChannelInboundHandler<Object>() {
-                  @Override
-                  protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
-                    if (msg instanceof TextWebSocketFrame t) {
-                      ctx.writeAndFlush(new TextWebSocketFrame("echo:" + t.text()));
-                    } else if (msg instanceof BinaryWebSocketFrame b) {
-                      ctx.writeAndFlush(new BinaryWebSocketFrame(b.content().retain()));
-                    } else if (msg instanceof io.netty.handler.codec.http.FullHttpRequest) { // not /ws: refused
-                      var forbidden = new io.netty.handler.codec.http.DefaultFullHttpResponse(
-                          io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
-                          io.netty.handler.codec.http.HttpResponseStatus.FORBIDDEN);
-                      forbidden.headers().set("content-length", 0);
-                      ctx.writeAndFlush(forbidden);
-                    }
-                  }
-                });
-          }
-        }).bind("127.0.0.1", 0).sync().channel();
+    server = new WebSocketEchoServer();
+    handshakes = server.handshakes;
   }
 
   @AfterEach
@@ -105,9 +66,7 @@ class Http2WebSocketTest {
     if (proxy != null) {
       proxy.close();
     }
-    server.close().awaitUninterruptibly();
-    handshakes.forEach(io.netty.handler.codec.http.FullHttpRequest::release);
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    server.close();
   }
 
   private static final String ROUTES = """
@@ -121,8 +80,7 @@ class Http2WebSocketTest {
       """;
 
   private String config(String... hcm) {
-    int port = ((InetSocketAddress) server.localAddress()).getPort();
-    return ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, ProxyHarness.cluster("ws", "ROUND_ROBIN", port)), hcm);
+    return ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), hcm);
   }
 
   private static final String ALLOW_CONNECT = "http2_protocol_options: { allow_connect: true }";
