@@ -37,11 +37,14 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -199,8 +202,11 @@ class Http2WebSocketTest {
 
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
-  void echoesTextAndBinaryFramesAndClosesThroughAnHttp11WebSocketServer(PipelineMode mode) throws Exception {
-    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+  void echoesTextAndBinaryFramesAndClosesThroughAnHttp11WebSocketServer(PipelineMode mode, @TempDir Path dir)
+      throws Exception {
+    Path log = dir.resolve("access.log");
+    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET, ProxyHarness.fileAccessLog(log,
+        "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n")), mode);
     try (Client client = new Client(proxy.port())) {
       assertThat(client.settings.get(10, TimeUnit.SECONDS).connectProtocolEnabled())
           .as("SETTINGS_ENABLE_CONNECT_PROTOCOL").isTrue();
@@ -222,6 +228,13 @@ class Http2WebSocketTest {
         .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
     assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
     assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+    // Written when the stream ends, with the tunnel's bytes (the frames both ways, more than the 200 kB binary each way).
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> Files.exists(log) && !Files.readString(log).isBlank());
+    String[] entry = Files.readString(log).strip().split(" ");
+    assertThat(entry).startsWith("HTTP/2", "GET", "/ws", "200");
+    assertThat(Long.parseLong(entry[4])).isGreaterThan(200_000);
+    assertThat(Long.parseLong(entry[5])).isGreaterThan(200_000);
   }
 
   /** Text and 200 kB binary echoed, then the close handshake: the server's close frame and its FIN as END_STREAM. */
