@@ -237,6 +237,24 @@ class Http2WebSocketTest {
     assertThat(Long.parseLong(entry[5])).isGreaterThan(200_000);
   }
 
+  /** A reset of the client's stream closes the upstream connection; the tunnel is no longer counted. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aResetStreamClosesTheUpstreamConnection(PipelineMode mode) throws Exception {
+    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try (Client client = new Client(proxy.port())) {
+      WebSocketStream ws = WebSocketStream.open(client, "/ws");
+      assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      ws.stream.writeAndFlush(new TextWebSocketFrame("hello")).sync();
+      ws.next().release();
+      assertThat(server.open.get()).isEqualTo(1);
+      ws.stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+          io.netty.handler.codec.http2.Http2Error.CANCEL)).sync();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> server.open.get() == 0 && proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+    }
+  }
+
   /** Text and 200 kB binary echoed, then the close handshake: the server's close frame and its FIN as END_STREAM. */
   private static void echoTextAndBinaryThenClose(WebSocketStream ws) throws Exception {
       ws.stream.writeAndFlush(new TextWebSocketFrame("hello")).sync();

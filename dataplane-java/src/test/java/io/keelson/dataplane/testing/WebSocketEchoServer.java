@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import java.net.InetSocketAddress;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A Netty RFC 6455 WebSocket echo server (HTTP/1.1 Upgrade) on loopback: {@code /ws} upgrades, text comes back as
@@ -32,6 +33,8 @@ import java.util.concurrent.TimeUnit;
 public final class WebSocketEchoServer implements AutoCloseable {
   /** The handshake GETs this server saw (released on close). */
   public final LinkedBlockingQueue<FullHttpRequest> handshakes = new LinkedBlockingQueue<>();
+  /** Connections open now. */
+  public final AtomicInteger open = new AtomicInteger();
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel server;
 
@@ -40,6 +43,8 @@ public final class WebSocketEchoServer implements AutoCloseable {
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            open.incrementAndGet();
+            ch.closeFuture().addListener(f -> open.decrementAndGet());
             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536), new ChannelInboundHandlerAdapter() {
               @Override
               public void channelRead(ChannelHandlerContext ctx, Object msg) {
