@@ -18,10 +18,12 @@ package io.keelson.dataplane.config;
  * @param prematureResetMinStreamLifetimeSeconds downstream only: a reset counts as premature when the stream lived
  *                                              no more than this many whole seconds (Envoy's runtime key
  *                                              {@code overload.premature_reset_min_stream_lifetime_seconds}, default 1)
+ * @param allowConnect                allow_connect: downstream, SETTINGS_ENABLE_CONNECT_PROTOCOL is sent and RFC 8441's
+ *                                    extended CONNECT ({@code :protocol}) accepted as an upgrade of that type
  */
 public record Http2Options(int maxConcurrentStreams, int initialStreamWindowSize, int initialConnectionWindowSize,
     java.time.Duration keepaliveInterval, java.time.Duration keepaliveTimeout,
-    int prematureResetTotalStreamCount, long prematureResetMinStreamLifetimeSeconds) {
+    int prematureResetTotalStreamCount, long prematureResetMinStreamLifetimeSeconds, boolean allowConnect) {
   /** Envoy's default of {@code overload.premature_reset_total_stream_count}. */
   public static final int DEFAULT_PREMATURE_RESET_TOTAL_STREAM_COUNT = 500;
   /** Envoy's default of {@code overload.premature_reset_min_stream_lifetime_seconds}. */
@@ -34,6 +36,13 @@ public record Http2Options(int maxConcurrentStreams, int initialStreamWindowSize
   }
 
   public Http2Options(int maxConcurrentStreams, int initialStreamWindowSize, int initialConnectionWindowSize,
+      java.time.Duration keepaliveInterval, java.time.Duration keepaliveTimeout,
+      int prematureResetTotalStreamCount, long prematureResetMinStreamLifetimeSeconds) {
+    this(maxConcurrentStreams, initialStreamWindowSize, initialConnectionWindowSize, keepaliveInterval, keepaliveTimeout,
+        prematureResetTotalStreamCount, prematureResetMinStreamLifetimeSeconds, false);
+  }
+
+  public Http2Options(int maxConcurrentStreams, int initialStreamWindowSize, int initialConnectionWindowSize,
       java.time.Duration keepaliveInterval, java.time.Duration keepaliveTimeout) {
     this(maxConcurrentStreams, initialStreamWindowSize, initialConnectionWindowSize, keepaliveInterval, keepaliveTimeout,
         DEFAULT_PREMATURE_RESET_TOTAL_STREAM_COUNT, DEFAULT_PREMATURE_RESET_MIN_STREAM_LIFETIME_SECONDS);
@@ -42,7 +51,7 @@ public record Http2Options(int maxConcurrentStreams, int initialStreamWindowSize
   /** These options with the premature-reset check's settings replaced. */
   public Http2Options withPrematureResets(int totalStreamCount, long minStreamLifetimeSeconds) {
     return new Http2Options(maxConcurrentStreams, initialStreamWindowSize, initialConnectionWindowSize, keepaliveInterval,
-        keepaliveTimeout, totalStreamCount, minStreamLifetimeSeconds);
+        keepaliveTimeout, totalStreamCount, minStreamLifetimeSeconds, allowConnect);
   }
 
   public Http2Options {

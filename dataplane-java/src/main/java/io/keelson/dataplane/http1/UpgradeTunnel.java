@@ -44,12 +44,21 @@ public final class UpgradeTunnel {
     if (type.equals("h2c")) {
       return null; // Envoy's HTTP/1.1 codec drops h2c upgrades and serves the request as HTTP/1.1
     }
+    return permitted(type, hcm, forward) ? value.trim() : REFUSED;
+  }
+
+  /**
+   * Whether an upgrade of {@code type} (lower case) may go through, as Envoy decides: the connection manager's
+   * upgrade_configs must have it, and the route's own entry for it (if any) overrides whether it is enabled. Shared
+   * with HTTP/2's extended CONNECT (RFC 8441).
+   */
+  public static boolean permitted(String type, HttpConnectionManagerConfig hcm, RouteAction.Forward forward) {
     Boolean hcmEnabled = hcm.upgrades().get(type);
     if (hcmEnabled == null) {
-      return REFUSED;
+      return false;
     }
     Boolean routeEnabled = forward.upgrades().get(type);
-    return (routeEnabled != null ? routeEnabled : hcmEnabled) ? value.trim() : REFUSED;
+    return routeEnabled != null ? routeEnabled : hcmEnabled;
   }
 
   /** Puts back the hop-by-hop headers the upgrade needs (ForwardingHeaders removed them). */

@@ -23,7 +23,9 @@ import io.netty.handler.codec.http.LastHttpContent;
  * TLS target nothing: a FIN under TLS without close_notify is a truncation, {@code UpgradeTunnel.canHalfClose}); the target's
  * FIN becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
  * is then closed by HTTP/2 itself). A reset of the stream closes the connection; the connection closing first resets
- * the stream. Event-loop confined (the stream and the connection share the loop).
+ * the stream. The target may also be an extended CONNECT's HTTP/2 stream to an upstream ({@code tcp.TunnelFrames} in
+ * its pipeline makes its DATA frames bytes): the client's END_STREAM then becomes that stream's END_STREAM. Event-loop
+ * confined (the stream and the connection share the loop).
  */
 final class ConnectStream extends ChannelInboundHandlerAdapter {
   /** Told once when the tunnel ends, with the bytes each way. */
@@ -85,7 +87,13 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
     if (last) {
       clientEnded = true;
-      if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
+      if (!(up instanceof DuplexChannel)) { // an extended CONNECT's HTTP/2 stream (tcp.TunnelFrames): END_STREAM
+        up.flush();
+        io.keelson.dataplane.tcp.TunnelFrames.endStream(up);
+        if (targetEnded) {
+          close();
+        }
+      } else if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
         up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
           d.shutdownOutput();
           if (targetEnded) {

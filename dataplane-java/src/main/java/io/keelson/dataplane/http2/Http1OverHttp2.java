@@ -60,7 +60,9 @@ public final class Http1OverHttp2 {
   public Future<Channel> open(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler http1Handler,
       io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker,
       io.keelson.dataplane.config.CircuitBreakerConfig.Thresholds thresholds) {
-    return channels.openStream(loop, endpoint, cluster, () -> new ChannelHandler[] {new Http1StreamAdapter(), http1Handler},
-        breaker, thresholds);
+    boolean extendedConnect = cluster.config().http2().allowConnect();
+    boolean tls = cluster.config().tls() != null;
+    return channels.openStream(loop, endpoint, cluster,
+        () -> new ChannelHandler[] {new Http1StreamAdapter(extendedConnect, tls), http1Handler}, breaker, thresholds);
   }
 }

@@ -7,7 +7,10 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
@@ -29,6 +32,18 @@ import io.netty.util.ReferenceCountUtil;
 final class Http1StreamAdapter extends ChannelDuplexHandler {
   private final EmbeddedChannel requestParser = new EmbeddedChannel(new HttpRequestDecoder(8192, 64 * 1024, 16 * 1024));
   private final EmbeddedChannel responseWriter = new EmbeddedChannel(new HttpResponseEncoder());
+  /** The cluster has allow_connect: an upgrade request goes out as RFC 8441 extended CONNECT. */
+  private final boolean extendedConnect;
+  private final boolean tls;
+  /** The upgrade sent as extended CONNECT, its answer awaited: the {@link Http2Upgrade} of it, else null. */
+  private Http2Upgrade upgrade;
+  /** The upstream accepted the upgrade: bytes both ways are the tunnel's, in DATA frames. */
+  private boolean tunnel;
+
+  Http1StreamAdapter(boolean extendedConnect, boolean tls) {
+    this.extendedConnect = extendedConnect;
+    this.tls = tls;
+  }
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
@@ -36,9 +51,22 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       ctx.write(msg, promise);
       return;
     }
+    if (tunnel) {
+      ctx.write(new DefaultHttp2DataFrame((ByteBuf) msg, false), promise);
+      return;
+    }
     requestParser.writeInbound(msg);
     Object o;
     while ((o = requestParser.readInbound()) != null) {
+      if (upgrade != null) {
+        ReferenceCountUtil.release(o); // the upgrade GET's (empty) end: the stream stays open for the tunnel
+        continue;
+      }
+      if (o instanceof HttpRequest r && extendedConnect && r.headers().contains(HttpHeaderNames.UPGRADE)) {
+        upgrade = Http2Upgrade.of(r);
+        ctx.write(ExtendedConnect.toHttp2(r, upgrade.type(), tls), ctx.voidPromise());
+        continue;
+      }
       if (o instanceof HttpRequest r) {
         r.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
         r.headers().remove(HttpHeaderNames.CONNECTION);
@@ -57,8 +85,28 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (tunnel && msg instanceof HttpContent c) {
+      boolean end = msg instanceof LastHttpContent;
+      if (c.content().isReadable()) {
+        ctx.fireChannelRead(c.content());
+      } else {
+        c.release();
+      }
+      if (end) {
+        ctx.close(); // the upstream's END_STREAM: the HTTP/1.1 side's tunnel has no half-close here, it ends
+      }
+      return;
+    }
     if (!(msg instanceof HttpObject)) {
       ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (upgrade != null && msg instanceof HttpResponse r && r.status().code() == 200) {
+      tunnel = true; // extended CONNECT accepted: the HTTP/1.1 side gets its 101
+      ctx.fireChannelRead(upgrade.switchingProtocols(ctx.alloc()));
+      if (msg instanceof FullHttpResponse full) {
+        full.release();
+      }
       return;
     }
     if (msg instanceof HttpResponse r) {

@@ -45,11 +45,15 @@ public final class Http2ServerSupport {
   public static void configure(ChannelPipeline pipeline, ProxyContext context, ListenerConfig listener) {
     var hcm = listener.http();
     Http2Options options = hcm.http2();
+    Http2Settings settings = Http2Settings.defaultSettings()
+        .maxConcurrentStreams(options.maxConcurrentStreams())
+        .initialWindowSize(options.initialStreamWindowSize())
+        .maxHeaderListSize(hcm.limits().maxHeaderBytes());
+    if (options.allowConnect()) {
+      settings.connectProtocolEnabled(true); // SETTINGS_ENABLE_CONNECT_PROTOCOL: extended CONNECT, RFC 8441
+    }
     Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
-        .initialSettings(Http2Settings.defaultSettings()
-            .maxConcurrentStreams(options.maxConcurrentStreams())
-            .initialWindowSize(options.initialStreamWindowSize())
-            .maxHeaderListSize(hcm.limits().maxHeaderBytes()))
+        .initialSettings(settings)
         .validateHeaders(true)
         .decoderEnforceMaxRstFramesPerWindow(MAX_RESETS_PER_WINDOW, RESET_WINDOW_SECONDS)
         .decoderEnforceMaxSmallContinuationFrames(MAX_SMALL_CONTINUATION_FRAMES)

@@ -21,6 +21,7 @@ import io.keelson.dataplane.stats.ResponseFlag;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
@@ -160,6 +161,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ScheduledFuture<?> perTryTimer;
   /** A terminated CONNECT: the tunnel this stream carries once its target is connected, else null. */
   private ConnectStream tunnel;
+  /** An RFC 8441 extended CONNECT's upgrade type (its {@code :protocol}, e.g. websocket), else null. */
+  private String upgradeType;
+  /** The upgrade's upstream connection while it has not answered the upgrade GET, else null. */
+  private Channel upgradeTarget;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
@@ -266,6 +271,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (tunnel != null) {
       tunnel.close(); // counts the bytes before the record below
     }
+    if (upgradeTarget != null) {
+      upgradeTarget.close(); // reset while the upstream had not answered the upgrade
+    }
     if (up != null) {
       Channel u = up;
       up = null;
@@ -287,6 +295,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onHead() {
     ExpectContinue.answer(down, request, requestEndedWithHead);
+    upgradeType = ExtendedConnect.protocol(request);
+    if (upgradeType != null) {
+      request = ExtendedConnect.asUpgrade(request, upgradeType); // routed and filtered as Envoy does: an upgrade GET
+    }
     head = new H2RequestHead(request);
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
@@ -295,6 +307,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener = snapshot.listener(streams.listenerName());
     if (listener == null) {
       localReply(503, "listener removed", ResponseFlag.NONE);
+      return;
+    }
+    if (upgradeType != null && !listener.config().http().http2().allowConnect()) {
+      state = State.DONE; // :protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL sent: malformed (RFC 8441 §3)
+      resetDownstream(Http2Error.PROTOCOL_ERROR);
       return;
     }
     listener.stats().rqTotal.increment();
@@ -496,12 +513,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(403, "", ResponseFlag.NONE);
       return;
     }
+    if (upgradeType != null && !io.keelson.dataplane.http1.UpgradeTunnel.permitted(upgradeType, listener.config().http(), forward)) {
+      localReply(403, "", ResponseFlag.NONE); // Envoy: upgrade_failed
+      return;
+    }
     if (!resilience.admit(cluster, forward, head)) {
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     if (isConnect()) {
-      openConnectTunnel();
+      openConnectTunnel(null);
       return;
     }
     long routeNanos = forward.timeout().toNanos();
@@ -510,8 +531,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
     }
-    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead, cluster.config().http2Upstream(),
-        listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
+    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead || upgradeType != null,
+        cluster.config().http2Upstream(), listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
     if (timeoutHeaders) {
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
@@ -520,12 +541,41 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
-    mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
+    if (upgradeType == null) { // an upgrade is not mirrored (as on HTTP/1.1)
+      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
+    }
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
+    if (upgradeType != null) {
+      openUpgradeTunnel();
+      return;
+    }
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
       startDeadline(timeout);
     }
     startTry();
+  }
+
+  /**
+   * An extended CONNECT's upgrade: its own TCP connection to the picked endpoint, where {@link UpgradeHandshake} sends
+   * the HTTP/1.1 upgrade GET; on the upstream's 101 the client gets {@code :status 200} and {@link ConnectStream}
+   * relays, as for a terminated CONNECT (its flow control, half-close and counters). To an HTTP/2 cluster with
+   * allow_connect it stays extended CONNECT ({@link #openExtendedConnect}); one without cannot take it (503 UF, counted
+   * as a connect failure). The route timeout does not apply (Envoy's router disables it for upgrades);
+   * stream_idle_timeout does.
+   */
+  private void openUpgradeTunnel() {
+    if (cluster.config().http2Upstream()) {
+      if (cluster.config().http2().allowConnect()) {
+        openExtendedConnect();
+        return;
+      }
+      cluster.stats().cxConnectFail.increment();
+      routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
+      return;
+    }
+    ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
+    ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
+    openConnectTunnel(request);
   }
 
   private boolean isConnect() {
@@ -538,26 +588,54 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting: unlike
    * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
    * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
+   *
+   * @param upgradeRequest an extended CONNECT's upgrade GET for an HTTP/1.1 upstream (the tunnel opens on its 101), or
+   *                       null for a terminated CONNECT (the tunnel opens once connected)
    */
-  private void openConnectTunnel() {
+  private void openConnectTunnel(HttpRequest upgradeRequest) {
     var breaker = resilience.breaker();
     if (!breaker.tryAcquireConnection(resilience.thresholds())) {
       cluster.stats().cxOverflow.increment();
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
+    startTunnelRequest();
+    ConnectStream t = newTunnel();
+    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
+        new UpgradeHandshake.Listener() {
+          @Override
+          public void onSwitched(HttpResponse response) {
+            onTunnelOpen(upgradeTarget, t);
+          }
+
+          @Override
+          public void onRefused(int status) {
+            onUpgradeRefused(status);
+          }
+        }, t);
+    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
+    f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
+    f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
+  }
+
+  /** A tunnel's upstream exchange starts (a CONNECT's or an upgrade's; no retries): counted on the endpoint and cluster. */
+  private void startTunnelRequest() {
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
     endpointTried = true;
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
     state = State.CONNECTING;
-    ConnectStream t = new ConnectStream(down, new ConnectStream.Listener() {
+  }
+
+  /** The relay of a tunnel this stream will carry, counted and timed as the stream's exchange. */
+  private ConnectStream newTunnel() {
+    return new ConnectStream(down, new ConnectStream.Listener() {
       @Override
       public void onTunnelClosed(long clientToTarget, long targetToClient) {
         requestBytes = clientToTarget; // DATA held before the 200 was counted by onBody and by the tunnel
         responseBytes += targetToClient;
-        if (tunnel != null) { // it was opened (counted in onTunnelConnected)
+        if (tunnel != null) { // it was opened (counted in onTunnelOpen)
           listener.stats().cxUpgradesActive.decrement();
         }
       }
@@ -567,14 +645,64 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         lastActivityNanos = System.nanoTime();
       }
     });
-    ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, t);
-    f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
-    f.addListener(x -> onTunnelConnected(f, t));
   }
 
-  private void onTunnelConnected(ChannelFuture f, ConnectStream t) {
+  /**
+   * An upgrade to an HTTP/2 cluster with allow_connect: an RFC 8441 extended CONNECT stream on the loop's pooled
+   * HTTP/2 connections to the picked endpoint ({@link TunnelStreams}, as tcp_proxy's tunneling: a new connection takes
+   * a max_connections slot, none free is 503 UO at once); its {@code :status 200} opens the tunnel, whose DATA frames
+   * {@code tcp.TunnelFrames} turns into bytes for {@link ConnectStream} (END_STREAM both ways as half-close).
+   */
+  private void openExtendedConnect() {
+    startTunnelRequest();
+    ConnectStream t = newTunnel();
+    io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
+    io.keelson.dataplane.tcp.TunnelFrames frames = new io.keelson.dataplane.tcp.TunnelFrames(answered);
+    Future<Channel> opened = TunnelStreams.open(streams.upstreams().get(), down.eventLoop(), balancer.endpoint(endpoint),
+        cluster, resilience.breaker(), resilience.thresholds(), frames, t);
+    if (opened == null) {
+      cluster.stats().cxOverflow.increment();
+      endUpstreamRequest();
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      return;
+    }
+    var connect = ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null);
+    opened.addListener(f -> {
+      if (!f.isSuccess()) {
+        answered.tryFailure(f.cause());
+        return;
+      }
+      Channel stream = (Channel) f.getNow();
+      if (state != State.CONNECTING) {
+        stream.close(); // the client's stream ended while the upstream stream opened
+        return;
+      }
+      upgradeTarget = stream;
+      stream.config().setAutoRead(true); // the answer; ConnectStream.open takes over reading
+      stream.writeAndFlush(connect).addListener(w -> {
+        if (!w.isSuccess()) {
+          stream.close(); // e.g. a header the codec refuses: the stream's close fails the answer
+        }
+      });
+    });
+    answered.addListener(r -> {
+      if (r.isSuccess()) {
+        onTunnelOpen(upgradeTarget, t);
+      } else if (!opened.isSuccess()) {
+        onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
+      } else {
+        onUpgradeRefused(frames.status());
+      }
+    });
+  }
+
+  /** @param open whether the tunnel opens now (CONNECT), or on the upstream's 101 (an extended CONNECT's upgrade) */
+  private void onTunnelConnected(Future<?> f, ConnectStream t, boolean open) {
     if (state != State.CONNECTING) {
-      f.channel().close(); // the stream was reset (or timed out) while connecting
+      Channel c = channelOf(f);
+      if (c != null) {
+        c.close(); // the stream was reset (or timed out) while connecting
+      }
       return;
     }
     if (!f.isSuccess()) {
@@ -587,6 +715,42 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
       return;
     }
+    if (open) {
+      onTunnelOpen(channelOf(f), t);
+    } else {
+      upgradeTarget = channelOf(f); // closed with the stream (channelInactive) until the tunnel owns it
+    }
+  }
+
+  /** The channel of a connect (a ChannelFuture) or of an opened stream (a Future of it); null for a failed open. */
+  private static Channel channelOf(Future<?> f) {
+    return f instanceof ChannelFuture cf ? cf.channel() : (Channel) f.getNow();
+  }
+
+  /**
+   * The upstream did not switch protocols: its status goes to the client (without its body), as Envoy passes a
+   * refused upgrade's response on; no answer at all is a 503 UF.
+   */
+  private void onUpgradeRefused(int status) {
+    upgradeTarget = null;
+    if (state != State.CONNECTING) {
+      return;
+    }
+    endUpstreamRequest();
+    if (status < 200) {
+      routerReply(503, CONNECT_FAILURE, ResponseFlag.UF, null);
+      return;
+    }
+    cluster.stats().recordResponse(status);
+    routerReply(status, "", ResponseFlag.NONE, null);
+  }
+
+  private void onTunnelOpen(Channel target, ConnectStream t) {
+    if (state != State.CONNECTING) {
+      target.close(); // the stream was reset (or timed out) while the upstream answered
+      return;
+    }
+    upgradeTarget = null; // the tunnel owns the connection from now on
     state = State.FORWARDING;
     tunnel = t;
     responseStarted = true;
@@ -596,7 +760,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener.stats().recordResponse(200);
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment(); // given back when the tunnel closes (onTunnelClosed)
-    t.open(f.channel(), pending); // the DATA the client sent before the 200 goes first
+    t.open(target, pending); // the DATA the client sent before the 200 goes first
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */

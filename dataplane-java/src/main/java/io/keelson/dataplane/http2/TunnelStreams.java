@@ -30,8 +30,14 @@ public final class TunnelStreams {
     if (!(calls instanceof CallSender sender)) {
       throw new IllegalStateException("tunnel streams need the proxy's per-event-loop upstream channels, not " + calls);
     }
-    Future<Channel> opened = sender.channels().openStream(loop, endpoint, cluster, () -> new ChannelHandler[] {handler},
-        breaker, thresholds);
+    return open(sender.channels(), loop, endpoint, cluster, breaker, thresholds, handler);
+  }
+
+  /** {@link #open(UpstreamCalls, EventLoop, EndpointConfig, ServingCluster, ChannelHandler, CircuitBreakers.Resources,
+   *  CircuitBreakerConfig.Thresholds)} on the loop's upstream channels, with {@code handlers} in that order. */
+  static Future<Channel> open(UpstreamChannels channels, EventLoop loop, EndpointConfig endpoint, ServingCluster cluster,
+      CircuitBreakers.Resources breaker, CircuitBreakerConfig.Thresholds thresholds, ChannelHandler... handlers) {
+    Future<Channel> opened = channels.openStream(loop, endpoint, cluster, () -> handlers, breaker, thresholds);
     if (opened == null) {
       return null;
     }

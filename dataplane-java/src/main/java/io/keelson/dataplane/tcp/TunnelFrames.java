@@ -24,14 +24,17 @@ import io.netty.util.concurrent.Promise;
  * END_STREAM into a {@link ChannelInputShutdownEvent} inbound, and ByteBufs into DATA frames outbound;
  * {@link #endStream} is the stream's half-close (an empty DATA frame with END_STREAM). Confined to the stream's loop.
  */
-final class TunnelFrames extends ChannelDuplexHandler {
+public final class TunnelFrames extends ChannelDuplexHandler {
   private final Promise<Void> established;
   private boolean answered;
   private boolean outputEnded;
   /** The tunnel's answer when it was not 200, for the connection's failure. */
   String refusal;
+  /** The answer's :status, 0 before it or when it had none. */
+  private int status;
 
-  TunnelFrames(Promise<Void> established) {
+  /** @param established completed on {@code :status 200}, failed on any other answer or when the stream ends first */
+  public TunnelFrames(Promise<Void> established) {
     this.established = established;
   }
 
@@ -55,8 +58,13 @@ final class TunnelFrames extends ChannelDuplexHandler {
     return new DefaultHttp2HeadersFrame(h, false);
   }
 
+  /** The answer's {@code :status}; 0 before it or when it had none. */
+  public int status() {
+    return status;
+  }
+
   /** The stream's half-close: END_STREAM once everything written before it; a no-op on another kind of channel. */
-  static void endStream(Channel ch) {
+  public static void endStream(Channel ch) {
     TunnelFrames t = ch.pipeline().get(TunnelFrames.class);
     if (t != null && !t.outputEnded) {
       t.outputEnded = true;
@@ -77,7 +85,8 @@ final class TunnelFrames extends ChannelDuplexHandler {
       if (!answered) {
         answered = true;
         CharSequence status = h.headers().status();
-        if (status != null && status.toString().equals("200")) {
+        this.status = status == null ? 0 : parseStatus(status);
+        if (this.status == 200) {
           established.trySuccess(null);
         } else {
           refusal = "the tunnel's upstream answered " + (status == null ? "without :status" : ":status " + status);
@@ -105,6 +114,14 @@ final class TunnelFrames extends ChannelDuplexHandler {
       return;
     }
     ReferenceCountUtil.release(msg);
+  }
+
+  private static int parseStatus(CharSequence status) {
+    try {
+      return Integer.parseInt(status.toString());
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   @Override

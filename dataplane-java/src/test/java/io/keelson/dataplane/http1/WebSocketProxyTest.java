@@ -7,20 +7,7 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
-import java.net.InetSocketAddress;
+import io.keelson.dataplane.testing.WebSocketEchoServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -34,27 +21,12 @@ import org.junit.jupiter.api.Test;
 
 /** WebSocket over HTTP/1.1 Upgrade through the proxy: a Netty WebSocket echo server and the JDK client. */
 class WebSocketProxyTest {
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-  private Channel server;
+  private WebSocketEchoServer server;
   private ProxyHarness proxy;
 
   @BeforeEach
   void echoServer() throws Exception {
-    server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536),
-                new WebSocketServerProtocolHandler("/ws", null, false, 1 << 20),
-                new io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator(1 << 20),
-                new SimpleChannelInboundHandler<TextWebSocketFrame>() {
-                  @Override
-                  protected void channelRead0(ChannelHandlerContext ctx, TextWebSocketFrame f) {
-                    ctx.writeAndFlush(new TextWebSocketFrame("echo:" + f.text()));
-                  }
-                });
-          }
-        }).bind("127.0.0.1", 0).sync().channel();
+    server = new WebSocketEchoServer();
   }
 
   @AfterEach
@@ -62,12 +34,11 @@ class WebSocketProxyTest {
     if (proxy != null) {
       proxy.close();
     }
-    server.close().awaitUninterruptibly();
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    server.close();
   }
 
   private int serverPort() {
-    return ((InetSocketAddress) server.localAddress()).getPort();
+    return server.port();
   }
 
   private static String withUpgrades(String yaml, String hcmUpgrades) {

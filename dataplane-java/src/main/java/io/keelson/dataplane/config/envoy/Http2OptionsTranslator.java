@@ -60,7 +60,8 @@ final class Http2OptionsTranslator {
       }
     }
     return ok ? new Http2Options(streams, stream, connection, interval, timeout,
-        defaults.prematureResetTotalStreamCount(), defaults.prematureResetMinStreamLifetimeSeconds()) : null;
+        defaults.prematureResetTotalStreamCount(), defaults.prematureResetMinStreamLifetimeSeconds(), o.getAllowConnect())
+        : null;
   }
 
   /**

@@ -245,7 +245,8 @@ final class SupportedFields {
         "max_requests_per_connection"); // the last on clusters only: SnapshotTranslator refuses it on a connection manager
     rules(Http1ProtocolOptions.getDescriptor());
     rules(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDescriptor(),
-            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size", "connection_keepalive")
+            "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size", "connection_keepalive",
+            "allow_connect")
         .ignore("hpack_table_size", SAFE)
         .ignore("override_stream_error_on_invalid_http_message", SAFE)
         .ignore("max_outbound_frames", "ignored: Netty bounds queued control frames itself (10000)")

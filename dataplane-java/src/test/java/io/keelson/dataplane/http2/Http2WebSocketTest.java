@@ -1,0 +1,443 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.WebSocketEchoServer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * WebSocket over HTTP/2 (RFC 8441 extended CONNECT) through a real proxy: a client built from Netty's HTTP/2 codec and
+ * its RFC 6455 frame codec on the stream, a Netty WebSocket echo server (RFC 6455, HTTP/1.1) behind the proxy.
+ */
+class Http2WebSocketTest {
+  private WebSocketEchoServer server;
+  private ProxyHarness proxy;
+  /** The handshake GETs the echo server saw. */
+  private java.util.concurrent.BlockingQueue<io.netty.handler.codec.http.FullHttpRequest> handshakes;
+
+  @BeforeEach
+  void echoServer() throws Exception {
+    server = new WebSocketEchoServer();
+    handshakes = server.handshakes;
+  }
+
+  @AfterEach
+  void close() {
+    if (proxy != null) {
+      proxy.close();
+    }
+    server.close();
+  }
+
+  private static final String ROUTES = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/ws-off" }
+                      route: { cluster: ws, upgrade_configs: [ { upgrade_type: websocket, enabled: false } ] }
+                    - match: { prefix: "/ws" }
+                      route: { cluster: ws }
+      """;
+
+  private String config(String... hcm) {
+    return ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), hcm);
+  }
+
+  private static final String ALLOW_CONNECT = "http2_protocol_options: { allow_connect: true }";
+  private static final String WEBSOCKET = "upgrade_configs: [ { upgrade_type: websocket } ]";
+
+  /** An h2c client connection that keeps the server's SETTINGS. */
+  private static final class Client implements AutoCloseable {
+    final EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    final CompletableFuture<io.netty.handler.codec.http2.Http2Settings> settings = new CompletableFuture<>();
+    final Channel connection;
+
+    Client(int port) throws InterruptedException {
+      connection = new Bootstrap().group(loop).channel(NioSocketChannel.class).handler(new ChannelInitializer<Channel>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
+              new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()), new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  if (msg instanceof Http2SettingsFrame s) {
+                    settings.complete(s.settings());
+                  }
+                  io.netty.util.ReferenceCountUtil.release(msg);
+                }
+              });
+        }
+      }).connect("127.0.0.1", port).sync().channel();
+    }
+
+    @Override
+    public void close() {
+      connection.close().awaitUninterruptibly();
+      loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+  }
+
+  /**
+   * One extended CONNECT stream: the response HEADERS, then RFC 6455 frames carried in DATA frames (the client masks,
+   * as a WebSocket client must); {@code ended} completes on END_STREAM, {@code reset} on RST_STREAM.
+   */
+  private static final class WebSocketStream {
+    final CompletableFuture<Http2HeadersFrame> head = new CompletableFuture<>();
+    final LinkedBlockingQueue<WebSocketFrame> frames = new LinkedBlockingQueue<>();
+    final CompletableFuture<Boolean> ended = new CompletableFuture<>();
+    final CompletableFuture<Http2ResetFrame> reset = new CompletableFuture<>();
+    Http2StreamChannel stream;
+
+    static WebSocketStream open(Client client, String path) throws Exception {
+      WebSocketStream s = new WebSocketStream();
+      s.stream = new Http2StreamChannelBootstrap(client.connection).handler(new ChannelInitializer<Http2StreamChannel>() {
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+          ch.pipeline().addLast(new DataFrames(s), new WebSocket13FrameDecoder(false, true, 1 << 20),
+              new WebSocket13FrameEncoder(true), new SimpleChannelInboundHandler<WebSocketFrame>() {
+                @Override
+                protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame f) {
+                  s.frames.add(f.retain());
+                }
+              });
+        }
+      }).open().get(10, TimeUnit.SECONDS);
+      Http2Headers h = new DefaultHttp2Headers().method("CONNECT").scheme("http").path(path).authority("chat.test");
+      h.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
+      h.set("sec-websocket-version", "13");
+      s.stream.writeAndFlush(new DefaultHttp2HeadersFrame(h, false)).sync();
+      return s;
+    }
+
+    WebSocketFrame next() throws InterruptedException {
+      WebSocketFrame f = frames.poll(10, TimeUnit.SECONDS);
+      assertThat(f).as("a frame within 10 s").isNotNull();
+      return f;
+    }
+  }
+
+  /** DATA frames in as bytes for the WebSocket decoder, the encoder's bytes out as DATA frames. */
+  private static final class DataFrames extends ChannelDuplexHandler {
+    private final WebSocketStream s;
+
+    DataFrames(WebSocketStream s) {
+      this.s = s;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Http2HeadersFrame h) {
+        s.head.complete(h);
+        if (h.isEndStream()) {
+          s.ended.complete(true);
+        }
+      } else if (msg instanceof Http2DataFrame d) {
+        boolean end = d.isEndStream();
+        ctx.fireChannelRead(d.content().retain());
+        d.release();
+        if (end) {
+          s.ended.complete(true);
+        }
+      } else if (msg instanceof Http2ResetFrame r) {
+        s.reset.complete(r);
+      }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof Http2ResetFrame r) {
+        s.reset.complete(r);
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      ctx.write(msg instanceof ByteBuf b ? new DefaultHttp2DataFrame(b, false) : msg, promise);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void echoesTextAndBinaryFramesAndClosesThroughAnHttp11WebSocketServer(PipelineMode mode, @TempDir Path dir)
+      throws Exception {
+    Path log = dir.resolve("access.log");
+    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET, ProxyHarness.fileAccessLog(log,
+        "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n")), mode);
+    try (Client client = new Client(proxy.port())) {
+      assertThat(client.settings.get(10, TimeUnit.SECONDS).connectProtocolEnabled())
+          .as("SETTINGS_ENABLE_CONNECT_PROTOCOL").isTrue();
+      WebSocketStream ws = WebSocketStream.open(client, "/ws");
+      Http2HeadersFrame head = ws.head.get(10, TimeUnit.SECONDS);
+      assertThat(head.headers().status().toString()).isEqualTo("200");
+      assertThat(head.isEndStream()).isFalse();
+      var handshake = handshakes.poll(10, TimeUnit.SECONDS);
+      assertThat(handshake.method().name()).isEqualTo("GET");
+      assertThat(handshake.uri()).isEqualTo("/ws");
+      assertThat(handshake.headers().get("upgrade")).isEqualToIgnoringCase("websocket");
+      assertThat(handshake.headers().get("sec-websocket-key")).as("added for the RFC 6455 server").isNotBlank();
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_active")).isEqualTo(1);
+
+      echoTextAndBinaryThenClose(ws);
+      assertThat(ws.ended.get(10, TimeUnit.SECONDS)).as("the server's FIN as END_STREAM").isTrue();
+    }
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+    assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+    // Written when the stream ends, with the tunnel's bytes (the frames both ways, more than the 200 kB binary each way).
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> Files.exists(log) && !Files.readString(log).isBlank());
+    String[] entry = Files.readString(log).strip().split(" ");
+    assertThat(entry).startsWith("HTTP/2", "GET", "/ws", "200");
+    assertThat(Long.parseLong(entry[4])).isGreaterThan(200_000);
+    assertThat(Long.parseLong(entry[5])).isGreaterThan(200_000);
+  }
+
+  /** A reset of the client's stream closes the upstream connection; the tunnel is no longer counted. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aResetStreamClosesTheUpstreamConnection(PipelineMode mode) throws Exception {
+    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try (Client client = new Client(proxy.port())) {
+      WebSocketStream ws = WebSocketStream.open(client, "/ws");
+      assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      ws.stream.writeAndFlush(new TextWebSocketFrame("hello")).sync();
+      ws.next().release();
+      assertThat(server.open.get()).isEqualTo(1);
+      ws.stream.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+          io.netty.handler.codec.http2.Http2Error.CANCEL)).sync();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> server.open.get() == 0 && proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+    }
+  }
+
+  /** Text and 200 kB binary echoed, then the close handshake: the server's close frame and its FIN as END_STREAM. */
+  private static void echoTextAndBinaryThenClose(WebSocketStream ws) throws Exception {
+      ws.stream.writeAndFlush(new TextWebSocketFrame("hello")).sync();
+      WebSocketFrame text = ws.next();
+      assertThat(((TextWebSocketFrame) text).text()).isEqualTo("echo:hello");
+      text.release();
+      byte[] binary = new byte[200_000]; // beyond the 64 KiB stream windows both ways
+      for (int i = 0; i < binary.length; i++) {
+        binary[i] = (byte) (i * 31 + (i >> 8));
+      }
+      ws.stream.writeAndFlush(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(binary))).sync();
+      WebSocketFrame echoed = ws.next();
+      assertThat(echoed).isInstanceOf(BinaryWebSocketFrame.class);
+      byte[] got = new byte[echoed.content().readableBytes()];
+      echoed.content().readBytes(got);
+      echoed.release();
+      assertThat(got).isEqualTo(binary);
+
+      ws.stream.writeAndFlush(new CloseWebSocketFrame(1000, "bye")).sync();
+      WebSocketFrame close = ws.next();
+      assertThat(close).isInstanceOf(CloseWebSocketFrame.class);
+      assertThat(((CloseWebSocketFrame) close).statusCode()).isEqualTo(1000);
+      close.release();
+      assertThat(ws.ended.get(10, TimeUnit.SECONDS)).as("the server's FIN as END_STREAM").isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTheWebSocketAsExtendedConnectToAnHttp2ClusterWithAllowConnect(PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode); // extended CONNECT in, HTTP/1.1 out
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        WebSocketStream ws = WebSocketStream.open(client, "/ws");
+        assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+        assertThat(handshakes.poll(10, TimeUnit.SECONDS).uri()).isEqualTo("/ws");
+        assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an extended CONNECT").isEqualTo(1);
+        echoTextAndBinaryThenClose(ws);
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0
+              && inner.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+      assertThat(proxy.stat("cluster.ws.upstream_rq_2xx")).isEqualTo(1);
+    } finally {
+      inner.close();
+    }
+  }
+
+  /**
+   * The reverse: an HTTP/1.1 WebSocket client (the JDK's, which checks Sec-WebSocket-Accept) through a proxy whose
+   * cluster is HTTP/2 with allow_connect, so the upgrade crosses that hop as extended CONNECT to a second proxy.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesAnHttp11WebSocketClientAsExtendedConnectToAnHttp2ClusterWithAllowConnect(PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          WEBSOCKET), mode);
+      LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
+      CompletableFuture<Integer> closed = new CompletableFuture<>();
+      java.net.http.WebSocket ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+          .buildAsync(java.net.URI.create("ws://127.0.0.1:" + proxy.port() + "/ws"), new java.net.http.WebSocket.Listener() {
+            private final StringBuilder text = new StringBuilder();
+            private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
+              text.append(data);
+              if (last) {
+                received.add(text.toString());
+                text.setLength(0);
+              }
+              w.request(1);
+              return null;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket w, java.nio.ByteBuffer data,
+                boolean last) {
+              byte[] b = new byte[data.remaining()];
+              data.get(b);
+              binary.writeBytes(b);
+              if (last) {
+                received.add(binary.toByteArray());
+                binary.reset();
+              }
+              w.request(1);
+              return null;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket w, int status, String reason) {
+              closed.complete(status);
+              return null;
+            }
+          }).get(10, TimeUnit.SECONDS);
+      ws.sendText("hello", true).get(10, TimeUnit.SECONDS);
+      assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:hello");
+      byte[] binary = new byte[150_000];
+      for (int i = 0; i < binary.length; i++) {
+        binary[i] = (byte) (i * 13 + (i >> 10));
+      }
+      ws.sendBinary(java.nio.ByteBuffer.wrap(binary), true).get(10, TimeUnit.SECONDS);
+      assertThat((byte[]) received.poll(10, TimeUnit.SECONDS)).isEqualTo(binary);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_active")).as("an extended CONNECT").isEqualTo(1);
+      ws.sendClose(java.net.http.WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+      assertThat(closed.get(10, TimeUnit.SECONDS)).isEqualTo(1000);
+      assertThat(handshakes.poll(10, TimeUnit.SECONDS).uri()).isEqualTo("/ws");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0
+              && inner.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+      assertThat(inner.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    } finally {
+      inner.close();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void answers503WhenTheHttp2UpstreamRefusesExtendedConnectOrTheClusterHasNoAllowConnect(PipelineMode mode)
+      throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(WEBSOCKET), mode); // no allow_connect: it resets a :protocol stream
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        assertThat(WebSocketStream.open(client, "/ws").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+            .isEqualTo("503");
+      }
+      proxy.close();
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), false)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        assertThat(WebSocketStream.open(client, "/ws").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+            .as("an HTTP/2 cluster without allow_connect cannot take the upgrade").isEqualTo("503");
+      }
+    } finally {
+      inner.close();
+    }
+    assertThat(handshakes).isEmpty();
+  }
+
+  private static String h2Cluster(int port, boolean allowConnect) {
+    return ProxyHarness.cluster("ws", "ROUND_ROBIN", port).replace("    connect_timeout: 1s\n",
+        "    connect_timeout: 1s\n    http2_protocol_options: { allow_connect: " + allowConnect + " }\n");
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void refusesUpgradesThatAreNotConfiguredOrDisabledAndPassesOnTheServersRefusal(PipelineMode mode) throws Exception {
+    proxy = new ProxyHarness(config(ALLOW_CONNECT), mode); // no websocket in upgrade_configs
+    try (Client client = new Client(proxy.port())) {
+      assertThat(WebSocketStream.open(client, "/ws").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+          .isEqualTo("403");
+    }
+    proxy.close();
+    proxy = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try (Client client = new Client(proxy.port())) {
+      assertThat(WebSocketStream.open(client, "/ws-off").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+          .as("the route disables it").isEqualTo("403");
+      assertThat(WebSocketStream.open(client, "/nothing").head.get(10, TimeUnit.SECONDS).headers().status().toString())
+          .as("no route").isEqualTo("404");
+      // The echo server upgrades /ws only: its 403 to /wsx is passed on, and ends the stream.
+      WebSocketStream refused = WebSocketStream.open(client, "/wsx");
+      assertThat(refused.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("403");
+      assertThat(refused.ended.get(10, TimeUnit.SECONDS)).isTrue();
+    }
+    assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void resetsExtendedConnectWhenAllowConnectIsOff(PipelineMode mode) throws Exception {
+    proxy = new ProxyHarness(config(WEBSOCKET), mode);
+    try (Client client = new Client(proxy.port())) {
+      assertThat(client.settings.get(10, TimeUnit.SECONDS).connectProtocolEnabled()).isNull();
+      WebSocketStream ws = WebSocketStream.open(client, "/ws");
+      assertThat(ws.reset.get(10, TimeUnit.SECONDS).errorCode())
+          .isEqualTo(io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR.code());
+    }
+    assertThat(handshakes).isEmpty();
+  }
+}
