@@ -376,7 +376,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       stream.closeFuture().addListener(c -> breaker.releaseRequest()); // the stream's max_requests slot
       InetSocketAddress local = io.keelson.dataplane.intercept.OriginalDestination.localAddress(down);
       var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(local,
-          (InetSocketAddress) down.remoteAddress(), sni);
+          io.keelson.dataplane.intercept.RemoteAddress.of(down), sni);
       stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
       try {
         stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
@@ -404,7 +404,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
    * so one client hashes alike on both); 1 when the peer has no IP, as a hash of 0 means none.
    */
   private static long sourceIpHash(Channel down) {
-    if (down.remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+    if (io.keelson.dataplane.intercept.RemoteAddress.of(down) instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
       long h = io.keelson.dataplane.balance.XxHash64.hash(a.getAddress().getHostAddress());
       return h == 0 ? 1 : h;
     }

@@ -126,6 +126,9 @@ final class SupportedFields {
             + " transport_protocol and application_protocols only");
     rules(io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor());
     rules(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
+    // TLVs are skipped, not read: rules (TLVs to metadata) and pass_through_tlvs are refused by this list.
+    rules(io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor(),
+        "allow_requests_without_proxy_protocol", "disallowed_versions", "stat_prefix");
     rules(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
         .ignore("enable_ja3_fingerprinting", SAFE)
