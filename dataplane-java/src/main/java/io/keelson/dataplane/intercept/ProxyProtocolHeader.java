@@ -223,4 +223,32 @@ public final class ProxyProtocolHeader {
       }
     }
   }
+
+  /**
+   * The header a proxy sends first on an upstream connection (Envoy's upstream_proxy_protocol transport socket):
+   * {@code version} 1 or 2, PROXY with the downstream's {@code source} and {@code destination}; when either is missing
+   * or their families differ, v1 {@code UNKNOWN} / v2 {@code LOCAL} (the receiver then uses the connection's own).
+   */
+  public static ByteBuf encode(int version, InetSocketAddress source, InetSocketAddress destination,
+      io.netty.buffer.ByteBufAllocator alloc) {
+    boolean known = source != null && destination != null && source.getAddress() != null
+        && destination.getAddress() != null
+        && source.getAddress().getAddress().length == destination.getAddress().getAddress().length;
+    if (version == 1) {
+      String line = !known ? "PROXY UNKNOWN\r\n"
+          : "PROXY " + (source.getAddress().getAddress().length == 4 ? "TCP4 " : "TCP6 ")
+              + source.getAddress().getHostAddress() + " " + destination.getAddress().getHostAddress() + " "
+              + source.getPort() + " " + destination.getPort() + "\r\n";
+      return io.netty.buffer.ByteBufUtil.writeAscii(alloc, line);
+    }
+    ByteBuf b = alloc.buffer(V2_FIXED + 36);
+    b.writeBytes(V2_SIGNATURE);
+    if (!known) {
+      return b.writeByte(0x20).writeByte(0x00).writeShort(0); // LOCAL, UNSPEC
+    }
+    byte[] src = source.getAddress().getAddress();
+    byte[] dst = destination.getAddress().getAddress();
+    b.writeByte(0x21).writeByte(src.length == 4 ? 0x11 : 0x21).writeShort(2 * src.length + 4);
+    return b.writeBytes(src).writeBytes(dst).writeShort(source.getPort()).writeShort(destination.getPort());
+  }
 }

@@ -300,6 +300,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             if (tls != null) {
               TlsPipeline.addClient(ch, tls, context.stats().tls("cluster." + cluster.name()), address.getHostString(), address.getPort());
             }
+            io.keelson.dataplane.intercept.UpstreamProxyHeader.addFirst(ch, cluster.config().proxyProtocolVersion(), down);
           }
         }), cluster.config()) // upstream_bind_config, tcp_keepalive
         .connect(address);

@@ -119,4 +119,24 @@ class ProxyProtocolHeaderTest {
           .isInstanceOfSatisfying(ProxyProtocolHeader.Malformed.class, e -> assertThat(e.version()).isEqualTo(2));
     }
   }
+
+  @Test
+  void encodesWhatItReads() throws Exception {
+    var src = new InetSocketAddress("203.0.113.7", 51000);
+    var dst = new InetSocketAddress("10.0.0.1", 443);
+    for (int version : new int[] {1, 2}) {
+      ProxyProtocolHeader.Header h = ProxyProtocolHeader.read(
+          ProxyProtocolHeader.encode(version, src, dst, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT));
+      assertThat(h.version()).isEqualTo(version);
+      assertThat(h.source()).isEqualTo(src);
+      assertThat(h.destination()).isEqualTo(dst);
+      var v6 = new InetSocketAddress("2001:db8::1", 80);
+      assertThat(ProxyProtocolHeader.read(ProxyProtocolHeader.encode(version, v6, new InetSocketAddress("::1", 81),
+          io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)).source()).isEqualTo(v6);
+      assertThat(ProxyProtocolHeader.read(ProxyProtocolHeader.encode(version, src, v6,
+          io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)).source()).as("mixed families: unknown").isNull();
+    }
+    assertThat(ProxyProtocolHeader.encode(1, src, dst, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT)
+        .toString(StandardCharsets.US_ASCII)).isEqualTo("PROXY TCP4 203.0.113.7 10.0.0.1 51000 443\r\n");
+  }
 }

@@ -1145,6 +1145,12 @@ final class SnapshotTranslator {
         continue;
       }
       ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && cluster.proxyProtocolVersion() != 0 && reported.add(ref.cluster())) {
+        problems.error(clusterPaths.get(ref.cluster()) + ".transport_socket", "cluster '" + ref.cluster() + "' has the "
+            + UpstreamProxyProtocolTranslator.NAME + " transport socket and route '" + ref.routeName() + "' sends HTTP"
+            + " to it; PROXY protocol to upstreams is supported for tcp_proxy only: expected a tcp_proxy cluster");
+        continue;
+      }
       // Report each cluster once even when several routes use it.
       if (cluster != null && !cluster.lbPolicy().runsOnSocketPath() && reported.add(ref.cluster())) {
         problems.error(clusterPaths.get(ref.cluster()) + ".lb_policy", cluster.lbPolicy()
@@ -1159,6 +1165,11 @@ final class SnapshotTranslator {
     }
     for (RouteTranslator.ClusterReference ref : tunnelReferences) {
       ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && cluster.proxyProtocolVersion() != 0) {
+        problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
+            + "', which has the " + UpstreamProxyProtocolTranslator.NAME + " transport socket; expected a cluster"
+            + " without it (the tunnel's HTTP/2 connections are shared)");
+      }
       if (cluster != null && !cluster.http2Upstream()) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
             + "', which is not HTTP/2; expected the cluster to have http2_protocol_options (or typed_extension_protocol_options "
