@@ -4,10 +4,7 @@ import io.keelson.dataplane.config.ProxyProtocolConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -19,7 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code allow_requests_without_proxy_protocol}, closes the connection and is counted; so is a client that has not
  * sent a whole header within {@code listener_filters_timeout}. Per connection, event-loop confined.
  */
-final class ProxyProtocolReader extends ByteToMessageDecoder {
+final class ProxyProtocolReader extends ListenerFilterDecoder {
   /** Envoy's counters: per version found / disallowed / error, not found, the legacy error count, the timeout. */
   record Counters(LongAdder v1Found, LongAdder v1Disallowed, LongAdder v1Error, LongAdder v2Found,
       LongAdder v2Disallowed, LongAdder v2Error, LongAdder notFoundAllowed, LongAdder notFoundDisallowed,
@@ -28,8 +25,6 @@ final class ProxyProtocolReader extends ByteToMessageDecoder {
   private final ProxyProtocolConfig config;
   private final ChannelHandler next;
   private final Counters counters;
-  private ScheduledFuture<?> timer;
-  private boolean started;
   /** The header was read (or found missing and allowed, or refused): no more decoding. */
   private boolean decided;
   /** The connection was handed to the listener's set-up (or refused). */
@@ -42,27 +37,8 @@ final class ProxyProtocolReader extends ByteToMessageDecoder {
   }
 
   @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    if (ctx.channel().isActive()) {
-      start(ctx);
-    }
-  }
-
-  @Override
-  public void channelActive(ChannelHandlerContext ctx) {
-    start(ctx); // not passed on: the listener's handlers see the connection become active once the header is read
-  }
-
-  private void start(ChannelHandlerContext ctx) {
-    if (started) {
-      return;
-    }
-    started = true;
-    long nanos = config.timeout().toNanos();
-    if (nanos > 0) {
-      timer = ctx.executor().schedule(() -> onTimeout(ctx), nanos, TimeUnit.NANOSECONDS);
-    }
-    ctx.read(); // whatever the channel's auto-read, the header is wanted
+  protected long timeoutNanos() {
+    return config.timeout().toNanos();
   }
 
   @Override
@@ -132,7 +108,8 @@ final class ProxyProtocolReader extends ByteToMessageDecoder {
     // The client went away before a whole header: nothing to hand over (the decoder releases the bytes).
   }
 
-  private void onTimeout(ChannelHandlerContext ctx) {
+  @Override
+  protected void onTimeout(ChannelHandlerContext ctx) {
     if (decided || ctx.isRemoved()) {
       return;
     }
@@ -145,18 +122,9 @@ final class ProxyProtocolReader extends ByteToMessageDecoder {
   /** Hands the connection, and the bytes after the header, to the listener's own set-up. */
   private void install(ChannelHandlerContext ctx) {
     installed = true;
-    if (timer != null) {
-      timer.cancel(false);
-    }
+    cancelTimeout();
     ctx.pipeline().addAfter(ctx.name(), null, next); // a ChannelInitializer: its handlers replace it at once
     ctx.fireChannelActive();
     ctx.pipeline().remove(this); // the decoder passes the bytes after the header on, then a read complete
-  }
-
-  @Override
-  protected void handlerRemoved0(ChannelHandlerContext ctx) {
-    if (timer != null) {
-      timer.cancel(false);
-    }
   }
 }
