@@ -48,39 +48,9 @@ class GatewayProxyProtocolProcessTest {
             """.formatted(port));
         ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001)
             .withGatewayProxyProtocol(mesh.gatewayProxyProtocol()))) {
-      cp.store.apply(PolicyParser.parse("gw.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: product-service }
-          spec: { ports: [ { name: http, port: 80 } ] }
-          ---
-          apiVersion: keelson.io/v1alpha1
-          kind: Workload
-          metadata: { name: product-v1 }
-          spec: { service: product-service, address: 127.0.0.1, port: %d }
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: Gateway
-          metadata: { name: ingress }
-          spec:
-            selector: { istio: ingressgateway }
-            servers: [ { port: { number: %d, name: http, protocol: HTTP }, hosts: [ "*.example.com" ] } ]
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: VirtualService
-          metadata: { name: shop }
-          spec:
-            hosts: [ shop.example.com ]
-            gateways: [ ingress ]
-            http: [ { route: [ { destination: { host: product-service } } ] } ]
-          """.formatted(app.port(), port)).policies(), false);
-      Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+      cp.store.apply(PolicyParser.parse("gw.yaml", GatewayProcessTest.shop(app.port(), port)).policies(), false);
       Path log = dir.resolve("gateway.log");
-      Process gateway = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-          "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName(),
-          "proxy", "--xds", "127.0.0.1:" + cp.xds.port(), "--gateway", "--labels", "istio=ingressgateway",
-          "--gateway-address", "127.0.0.1", "--admin", "127.0.0.1:0", "--concurrency", "1")
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      Process gateway = GatewayProcessTest.startGateway(cp, log);
       try {
         String url = "http://127.0.0.1:" + lb.port() + "/";
         await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
