@@ -46,11 +46,14 @@ public final class ControlPlane implements AutoCloseable {
    * @param localityLb   Istio's meshConfig.localityLbSetting.enabled (default true)
    * @param extensionProviders Istio's meshConfig.extensionProviders (external authorizers for CUSTOM policies)
    * @param protocolDetectionTimeout Istio's meshConfig.protocolDetectionTimeout (null: 0s, no timeout)
+   * @param gatewayProxyProtocol Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol: gateways' listeners
+   *                     read a PROXY protocol header first
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
       io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb,
-      io.keelson.control.security.ExtensionProviders extensionProviders, Duration protocolDetectionTimeout) {
+      io.keelson.control.security.ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
+      boolean gatewayProxyProtocol) {
     public Options {
       protocolDetectionTimeout = protocolDetectionTimeout == null ? Duration.ZERO : protocolDetectionTimeout;
       extensionProviders = extensionProviders == null ? io.keelson.control.security.ExtensionProviders.NONE
@@ -64,7 +67,7 @@ public final class ControlPlane implements AutoCloseable {
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
         io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, true, null, null);
+          outboundTrafficPolicy, true, null, null, false);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -83,24 +86,28 @@ public final class ControlPlane implements AutoCloseable {
 
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
+          gatewayProxyProtocol);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
-          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
+          gatewayProxyProtocol);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
-          localityLb, extensionProviders, protocolDetectionTimeout);
+          localityLb, extensionProviders, protocolDetectionTimeout,
+          gatewayProxyProtocol);
     }
 
     /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
     public Options withLocalityLb(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, enabled, extensionProviders, protocolDetectionTimeout);
+          outboundTrafficPolicy, enabled, extensionProviders, protocolDetectionTimeout,
+          gatewayProxyProtocol);
     }
 
     /**
@@ -109,13 +116,19 @@ public final class ControlPlane implements AutoCloseable {
      */
     public Options withProtocolDetectionTimeout(Duration d) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, d);
+          outboundTrafficPolicy, localityLb, extensionProviders, d, gatewayProxyProtocol);
+    }
+
+    /** Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol (see {@link io.keelson.control.xds.GatewayProxyProtocol}). */
+    public Options withGatewayProxyProtocol(boolean enabled) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, enabled);
     }
 
     /** Istio's meshConfig.extensionProviders: the external authorizers CUSTOM AuthorizationPolicies name. */
     public Options withExtensionProviders(io.keelson.control.security.ExtensionProviders p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout);
+          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout, gatewayProxyProtocol);
     }
   }
 
@@ -175,6 +188,7 @@ public final class ControlPlane implements AutoCloseable {
     xds.setTelemetry(o.telemetry());
     xds.setExtensionProviders(o.extensionProviders());
     xds.setLocalityLb(o.localityLb());
+    xds.setGatewayProxyProtocol(o.gatewayProxyProtocol());
     if (etcd != null) {
       etcd.follow(xds);
     }

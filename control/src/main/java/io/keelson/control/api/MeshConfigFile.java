@@ -12,9 +12,12 @@ import java.time.Duration;
  * What {@code bin/keelson control --mesh-config FILE} reads from Istio's meshConfig YAML: {@code extensionProviders}
  * (see {@link ExtensionProviders}) and {@code protocolDetectionTimeout}, a Go duration ({@code 100ms}, {@code 1s},
  * {@code 1m30s}; {@code 0s} waits for the client's first bytes for ever, Istio's default), null when the file does not
- * set it. {@code --protocol-detection-timeout} overrides the file's. Immutable.
+ * set it. {@code --protocol-detection-timeout} overrides the file's. {@code defaultConfig.gatewayTopology.proxyProtocol}
+ * (an object, {@code {}}) makes every ingress gateway's listeners read a PROXY protocol header first
+ * ({@code gatewayProxyProtocol}); no other {@code defaultConfig} field is read (each is refused by path). Immutable.
  */
-public record MeshConfigFile(ExtensionProviders extensionProviders, Duration protocolDetectionTimeout) {
+public record MeshConfigFile(ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
+    boolean gatewayProxyProtocol) {
   /** The meshConfig field of the detection timeout. */
   public static final String PROTOCOL_DETECTION_TIMEOUT = "protocolDetectionTimeout";
 
@@ -36,9 +39,10 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
     } catch (IOException e) {
       throw new IllegalArgumentException(source + ": not YAML: " + e.getMessage());
     }
+    boolean proxyProtocol = gatewayProxyProtocol(source, root == null ? null : root.get("defaultConfig"));
     JsonNode t = root == null ? null : root.get(PROTOCOL_DETECTION_TIMEOUT);
     if (t == null || t.isNull()) {
-      return new MeshConfigFile(providers, null);
+      return new MeshConfigFile(providers, null, proxyProtocol);
     }
     String at = source + ": " + PROTOCOL_DETECTION_TIMEOUT;
     if (!t.isTextual()) {
@@ -46,9 +50,46 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
           + " or 1s (0s: no timeout)");
     }
     try {
-      return new MeshConfigFile(providers, GoDuration.parse(t.asText()));
+      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(at + ": " + e.getMessage() + " (0s: no timeout)");
     }
+  }
+
+  /** {@code defaultConfig.gatewayTopology.proxyProtocol} is set (an object); anything else under defaultConfig is refused. */
+  private static boolean gatewayProxyProtocol(String source, JsonNode defaultConfig) {
+    if (defaultConfig == null || defaultConfig.isNull()) {
+      return false;
+    }
+    String at = source + ": defaultConfig";
+    JsonNode topology = only(at, defaultConfig, "gatewayTopology");
+    if (topology == null) {
+      return false;
+    }
+    JsonNode proxyProtocol = only(at + ".gatewayTopology", topology, "proxyProtocol");
+    if (proxyProtocol == null) {
+      return false;
+    }
+    if (!proxyProtocol.isObject()) {
+      throw new IllegalArgumentException(at + ".gatewayTopology.proxyProtocol: " + proxyProtocol
+          + " is not an object; expected {} (Istio's ProxyProtocol message has no fields)");
+    }
+    return true;
+  }
+
+  /** {@code node}'s field {@code name} (null when absent), refusing any other field by path. */
+  private static JsonNode only(String at, JsonNode node, String name) {
+    if (!node.isObject()) {
+      throw new IllegalArgumentException(at + ": expected a mapping");
+    }
+    for (var it = node.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!f.equals(name)) {
+        throw new IllegalArgumentException(at + "." + f + ": not supported in --mesh-config; expected only " + at
+            + "." + name);
+      }
+    }
+    JsonNode v = node.get(name);
+    return v == null || v.isNull() ? null : v;
   }
 }

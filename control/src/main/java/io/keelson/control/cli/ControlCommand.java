@@ -121,7 +121,7 @@ final class ControlCommand {
     if (a.has("--mesh-config")) {
       try {
         io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
-        o = o.withExtensionProviders(mesh.extensionProviders());
+        o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol());
         if (mesh.protocolDetectionTimeout() != null) {
           o = o.withProtocolDetectionTimeout(mesh.protocolDetectionTimeout()); // the flag, below, overrides it
         }

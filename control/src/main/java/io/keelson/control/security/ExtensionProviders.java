@@ -74,9 +74,9 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
       }
       for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
         String f = it.next();
-        if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout")) {
-          errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders or"
-              + " protocolDetectionTimeout (the other meshConfig settings are bin/keelson control flags)");
+        if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout") && !f.equals("defaultConfig")) {
+          errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders,"
+              + " protocolDetectionTimeout or defaultConfig (the other meshConfig settings are bin/keelson control flags)");
         }
       }
       JsonNode list = root.path("extensionProviders");

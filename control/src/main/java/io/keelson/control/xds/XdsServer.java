@@ -131,6 +131,7 @@ public final class XdsServer implements AutoCloseable {
   // External authorization providers (--mesh-config), and their clusters for the current state (guarded by pushLock).
   private volatile io.keelson.control.security.ExtensionProviders extensionProviders =
       io.keelson.control.security.ExtensionProviders.NONE;
+  private volatile boolean gatewayProxyProtocol; // meshConfig defaultConfig.gatewayTopology.proxyProtocol
   private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
@@ -198,6 +199,19 @@ public final class XdsServer implements AutoCloseable {
       pushLock.unlock();
     }
     retranslate();
+  }
+
+  /**
+   * Istio's meshConfig {@code defaultConfig.gatewayTopology.proxyProtocol}: every ingress gateway's listeners read a
+   * PROXY protocol header first ({@link GatewayProxyProtocol}). Set before proxies connect.
+   */
+  public void setGatewayProxyProtocol(boolean enabled) {
+    this.gatewayProxyProtocol = enabled;
+  }
+
+  /** A gateway's translated resources, with the PROXY protocol listener filter when the mesh config asks for it. */
+  private MeshResources gatewayTopology(MeshResources gateway) {
+    return gatewayProxyProtocol ? GatewayProxyProtocol.apply(gateway) : gateway;
   }
 
   /**
@@ -383,14 +397,14 @@ public final class XdsServer implements AutoCloseable {
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
-            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
                 SourceMatches.view(before, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
-                gw.registration().labels(), namespace(p), extAuthz),
-            GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls),
+                gw.registration().labels(), namespace(p), extAuthz)),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls),
                 SourceMatches.view(after, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
-                gw.registration().labels(), namespace(p), extAuthz)));
+                gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
             .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
@@ -685,9 +699,10 @@ public final class XdsServer implements AutoCloseable {
       // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it).
       PolicySet routes = sources.view(sources.signature(gw.registration().labels(), namespace(p)),
           gw.registration().labels(), namespace(p));
-      return byNode.computeIfAbsent(p.nodeId, n -> GatewayPolicies.apply(GatewayTranslator.translate(shared, routes,
-          gw.registration().labels(), gw.registration().address(), gw.namespace(), gw.spiffeId() != null), translated,
-          gw.registration().labels(), namespace(p), extAuthz)); // its AuthorizationPolicies and RequestAuthentications
+      return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(
+          shared, routes, gw.registration().labels(), gw.registration().address(), gw.namespace(),
+          gw.spiffeId() != null), translated, gw.registration().labels(), namespace(p), extAuthz)));
+          // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }
     Policy.Sidecar scope = sidecarScope(p);
     String signature = sources.signature(workloadLabels(p), namespace(p));

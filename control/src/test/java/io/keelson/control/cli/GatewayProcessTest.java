@@ -31,39 +31,9 @@ class GatewayProcessTest {
     }
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
         SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0)) {
-      cp.store.apply(PolicyParser.parse("gw.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: product-service }
-          spec: { ports: [ { name: http, port: 80 } ] }
-          ---
-          apiVersion: keelson.io/v1alpha1
-          kind: Workload
-          metadata: { name: product-v1 }
-          spec: { service: product-service, address: 127.0.0.1, port: %d }
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: Gateway
-          metadata: { name: ingress }
-          spec:
-            selector: { istio: ingressgateway }
-            servers: [ { port: { number: %d, name: http, protocol: HTTP }, hosts: [ "*.example.com" ] } ]
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: VirtualService
-          metadata: { name: shop }
-          spec:
-            hosts: [ shop.example.com ]
-            gateways: [ ingress ]
-            http: [ { route: [ { destination: { host: product-service } } ] } ]
-          """.formatted(app.port(), port)).policies(), false);
-      Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+      cp.store.apply(PolicyParser.parse("gw.yaml", shop(app.port(), port)).policies(), false);
       Path log = dir.resolve("gateway.log");
-      Process gateway = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
-          "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName(),
-          "proxy", "--xds", "127.0.0.1:" + cp.xds.port(), "--gateway", "--labels", "istio=ingressgateway",
-          "--gateway-address", "127.0.0.1", "--admin", "127.0.0.1:0", "--concurrency", "1")
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      Process gateway = startGateway(cp, log);
       try {
         await().atMost(Duration.ofSeconds(30)).until(() -> {
           assertThat(gateway.isAlive()).as("gateway running: %s", Files.readString(log)).isTrue();
@@ -103,6 +73,46 @@ class GatewayProcessTest {
       assertThat(gateway.waitFor(20, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
       assertThat(gateway.exitValue()).as(Files.readString(log)).isZero();
     }
+  }
+
+  /** A registry Service with one Workload at {@code appPort}, an Istio Gateway on {@code gatewayPort}, a VirtualService. */
+  static String shop(int appPort, int gatewayPort) {
+    return """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: product-service }
+          spec: { ports: [ { name: http, port: 80 } ] }
+          ---
+          apiVersion: keelson.io/v1alpha1
+          kind: Workload
+          metadata: { name: product-v1 }
+          spec: { service: product-service, address: 127.0.0.1, port: %d }
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: Gateway
+          metadata: { name: ingress }
+          spec:
+            selector: { istio: ingressgateway }
+            servers: [ { port: { number: %d, name: http, protocol: HTTP }, hosts: [ "*.example.com" ] } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: VirtualService
+          metadata: { name: shop }
+          spec:
+            hosts: [ shop.example.com ]
+            gateways: [ ingress ]
+            http: [ { route: [ { destination: { host: product-service } } ] } ]
+          """.formatted(appPort, gatewayPort);
+  }
+
+  /** {@code keelson proxy --gateway} as a child JVM (labels istio=ingressgateway, on 127.0.0.1), output to {@code log}. */
+  static Process startGateway(ControlPlane cp, Path log) throws IOException {
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    return new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
+        "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName(),
+        "proxy", "--xds", "127.0.0.1:" + cp.xds.port(), "--gateway", "--labels", "istio=ingressgateway",
+        "--gateway-address", "127.0.0.1", "--admin", "127.0.0.1:0", "--concurrency", "1")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
   private static final String GATEWAY = """

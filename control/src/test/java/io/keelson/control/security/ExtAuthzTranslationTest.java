@@ -97,7 +97,7 @@ class ExtAuthzTranslationTest {
   @Test
   void badMeshConfigNamesTheFileAndField() {
     assertThatThrownBy(() -> ExtensionProviders.parse("mesh.yaml", """
-        defaultConfig: {}
+        enableTracing: true
         extensionProviders:
         - name: a
           envoyExtAuthzHttp: { service: "", port: 70000, timeout: soon, statusOnError: nope, headersToDownstreamOnAllow: [ x ] }
@@ -110,7 +110,7 @@ class ExtAuthzTranslationTest {
         - name: d
           envoyExtAuthzGrpc: { service: y, port: 2 }
         """)).isInstanceOf(IllegalArgumentException.class).message()
-        .contains("mesh.yaml: defaultConfig: not supported in --mesh-config")
+        .contains("mesh.yaml: enableTracing: not supported in --mesh-config")
         .contains("mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.service: required")
         .contains("mesh.yaml: extensionProviders[0].envoyExtAuthzHttp.port: expected a port 1-65535, got 70000")
         .contains("extensionProviders[0].envoyExtAuthzHttp.timeout: 'soon' is not a positive duration")

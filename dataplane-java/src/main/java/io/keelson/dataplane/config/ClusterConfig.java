@@ -26,6 +26,9 @@ import java.util.List;
  *                       carries at most this many requests (HTTP/1.1 exchanges or HTTP/2 streams), then closes once
  *                       idle; 0 for no limit
  * @param tcpKeepalive   upstream_connection_options.tcp_keepalive for every upstream connection, or null for none
+ * @param proxyProtocolVersion the {@code envoy.transport_sockets.upstream_proxy_protocol} transport socket's version (1
+ *                       or 2): every upstream connection starts with a PROXY protocol header carrying the downstream
+ *                       connection's addresses (before TLS, when {@code tls} is set); 0 for none
  */
 public record ClusterConfig(
     String name,
@@ -43,7 +46,8 @@ public record ClusterConfig(
     OriginalDstConfig originalDst,
     java.net.InetSocketAddress sourceAddress,
     int maxRequestsPerConnection,
-    TcpKeepalive tcpKeepalive) {
+    TcpKeepalive tcpKeepalive,
+    int proxyProtocolVersion) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -73,7 +77,7 @@ public record ClusterConfig(
       Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
       OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress, int maxRequestsPerConnection) {
     this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, null);
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, null, 0);
   }
 
   /** A cluster without a per-connection request limit. */
@@ -125,7 +129,8 @@ public record ClusterConfig(
         .originalDst(originalDst)
         .sourceAddress(sourceAddress)
         .maxRequestsPerConnection(maxRequestsPerConnection)
-        .tcpKeepalive(tcpKeepalive);
+        .tcpKeepalive(tcpKeepalive)
+        .proxyProtocolVersion(proxyProtocolVersion);
   }
 
   /**
@@ -149,6 +154,7 @@ public record ClusterConfig(
     private java.net.InetSocketAddress sourceAddress;
     private int maxRequestsPerConnection;
     private TcpKeepalive tcpKeepalive;
+    private int proxyProtocolVersion;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -222,10 +228,15 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder proxyProtocolVersion(int proxyProtocolVersion) {
+      this.proxyProtocolVersion = proxyProtocolVersion;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
           maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
-          tcpKeepalive);
+          tcpKeepalive, proxyProtocolVersion);
     }
   }
 

@@ -35,12 +35,15 @@ import java.util.List;
  *                  ({@code filter_chain_match.application_protocols}), each a listener config of its own; or null
  * @param serverNameChains filter chains selected by server name that run different network filters (HTTPS chains
  *                  beside tcp_proxy chains), each a listener config of its own; or null
+ * @param proxyProtocol the {@code envoy.filters.listener.proxy_protocol} listener filter, or null: each connection's
+ *                  PROXY protocol header is read before anything else runs on it
  */
 public record ListenerConfig(
     String name, String host, int port, HttpConnectionManagerConfig http, TcpProxyConfig tcpProxy,
     ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
     String sourceDigest, boolean originalDst, boolean useOriginalDst, boolean bindToPort,
-    DestinationChains destinationChains, ProtocolChains protocolChains, ServerNameChains serverNameChains) {
+    DestinationChains destinationChains, ProtocolChains protocolChains, ServerNameChains serverNameChains,
+    ProxyProtocolConfig proxyProtocol) {
 
   public ListenerConfig {
     sniChains = List.copyOf(sniChains);
@@ -61,7 +64,7 @@ public record ListenerConfig(
       ServerTls tls, List<SniChain> sniChains, boolean plaintextToo, List<SniCertificate> sniCertificates,
       String sourceDigest) {
     this(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, sourceDigest, false, false,
-        true, null, null, null);
+        true, null, null, null, null);
   }
 
   /** A listener built in code: no source message (see {@link #sameSource}). */
@@ -74,19 +77,28 @@ public record ListenerConfig(
   /** This listener with the digest of the message it was translated from (see {@link #sourceDigest}). */
   public ListenerConfig withSourceDigest(String digest) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates, digest,
-        originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains);
+        originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains,
+        proxyProtocol);
   }
 
   /** This listener with the interception settings (see {@link #originalDst}, {@link #useOriginalDst}, {@link #bindToPort}). */
   public ListenerConfig withInterception(boolean originalDst, boolean useOriginalDst, boolean bindToPort) {
     return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates,
-        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains);
+        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains,
+        proxyProtocol);
+  }
+
+  /** This listener with the proxy_protocol listener filter (see {@link #proxyProtocol}). */
+  public ListenerConfig withProxyProtocol(ProxyProtocolConfig proxyProtocol) {
+    return new ListenerConfig(name, host, port, http, tcpProxy, tls, sniChains, plaintextToo, sniCertificates,
+        sourceDigest, originalDst, useOriginalDst, bindToPort, destinationChains, protocolChains, serverNameChains,
+        proxyProtocol);
   }
 
   /** A listener whose filter chains are selected by destination: each chain is a listener config of its own. */
   public static ListenerConfig withDestinationChains(String name, String host, int port, DestinationChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        chains, null, null);
+        chains, null, null, null);
   }
 
   /**
@@ -95,7 +107,7 @@ public record ListenerConfig(
    */
   public static ListenerConfig withProtocolChains(String name, String host, int port, ProtocolChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        null, chains, null);
+        null, chains, null, null);
   }
 
   /**
@@ -104,7 +116,7 @@ public record ListenerConfig(
    */
   public static ListenerConfig withServerNameChains(String name, String host, int port, ServerNameChains chains) {
     return new ListenerConfig(name, host, port, null, null, null, List.of(), false, List.of(), null, false, false, true,
-        null, null, chains);
+        null, null, chains, null);
   }
 
   /**

@@ -206,7 +206,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     channel = ctx.channel();
     timers = new ConnectionTimers(channel.eventLoop(), this, idleTimeoutNanos, streamIdleNanos);
     timers.touch();
-    InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
+    InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(channel);
     String remoteIp = remote.getAddress().getHostAddress();
     remoteAddress = remoteIp + ":" + remote.getPort();
     downstream = new io.keelson.dataplane.edge.DownstreamAddress(remote);
@@ -444,7 +444,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     event.remoteIpFromXff = downstream.fromXff();
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
-    event.remoteAddress = (InetSocketAddress) channel.remoteAddress();
+    event.remoteAddress = io.keelson.dataplane.intercept.RemoteAddress.of(channel);
     event.localAddress = localAddress;
     if (retrying) {
       event.retryCluster = cluster;
@@ -603,7 +603,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           for (int i = 0; i < headers.size(); i++) {
             visitor.accept(headers.name(i), headers.value(i));
           }
-        }, downstream.address(), (InetSocketAddress) channel.remoteAddress(), localAddress,
+        }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
         listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }

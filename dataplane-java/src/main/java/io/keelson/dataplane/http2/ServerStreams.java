@@ -29,7 +29,7 @@ final class ServerStreams {
   io.keelson.dataplane.edge.DownstreamAddress downstream(io.netty.channel.Channel connection) {
     if (downstream == null) {
       downstream = new io.keelson.dataplane.edge.DownstreamAddress(
-          (java.net.InetSocketAddress) connection.remoteAddress());
+          io.keelson.dataplane.intercept.RemoteAddress.of(connection));
     }
     return downstream;
   }

@@ -342,7 +342,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // For RBAC: the connection's verified peer SPIFFE ID (cached per connection) and addresses.
     Channel connection = down.parent() != null ? down.parent() : down;
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
-    event.remoteAddress = (InetSocketAddress) connection.remoteAddress();
+    event.remoteAddress = io.keelson.dataplane.intercept.RemoteAddress.of(connection);
     event.remoteIp = downstreamIp; // the peer, or the trusted x-forwarded-for entry
     event.remoteIpFromXff = downstreamFromXff;
     event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection); // restored, if redirected
@@ -404,7 +404,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
           for (var e : headers) {
             visitor.accept(e.getKey(), e.getValue());
           }
-        }, downstreamIp, (InetSocketAddress) connection.remoteAddress(),
+        }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), listener.config().tls() != null,
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
@@ -1319,7 +1319,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (d != null) {
       d.record(responseStatus, flag, duration, requestBytes, responseBytes);
     }
-    InetSocketAddress remote = (InetSocketAddress) down.parent().remoteAddress();
+    InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(down.parent());
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
         remote == null ? null : io.keelson.dataplane.edge.DownstreamAddress.logAddress(downstreamIp, downstreamFromXff,

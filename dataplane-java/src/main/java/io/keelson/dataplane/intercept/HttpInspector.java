@@ -7,11 +7,8 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,7 +24,7 @@ import java.util.concurrent.atomic.LongAdder;
  * handshake record waits for the ClientHello's record and is matched as {@code tls} by the ALPN names it offers
  * ({@link TlsClientHello}), the chosen chain then terminating TLS itself. Per connection, event-loop confined.
  */
-final class HttpInspector extends ByteToMessageDecoder {
+final class HttpInspector extends ListenerFilterDecoder {
   /** Envoy's counters of what the inspector found, and the listener's pre-connection timeouts. */
   record Counters(LongAdder http10, LongAdder http11, LongAdder h2c, LongAdder notFound, LongAdder timeout,
       LongAdder noChain, LongAdder tlsFound, LongAdder tlsNotFound, LongAdder alpnFound, LongAdder alpnNotFound) {}
@@ -36,8 +33,6 @@ final class HttpInspector extends ByteToMessageDecoder {
   private final Map<ListenerConfig, ChannelHandler> handlers;
   private final Counters counters;
   private final HttpRequestPreface preface = new HttpRequestPreface(); // keeps its place between reads
-  private ScheduledFuture<?> timer;
-  private boolean started;
   private boolean decided;
   /** Whether the listener has TLS chains (the first byte may start a ClientHello). */
   private final boolean inspectsTls;
@@ -52,30 +47,15 @@ final class HttpInspector extends ByteToMessageDecoder {
   }
 
   @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    if (ctx.channel().isActive()) {
-      start(ctx);
-    }
+  protected long timeoutNanos() {
+    return chains.timeout().toNanos();
   }
 
   @Override
-  public void channelActive(ChannelHandlerContext ctx) {
-    start(ctx); // not passed on: the chosen chain's handlers see the connection become active
-  }
-
-  private void start(ChannelHandlerContext ctx) {
-    if (started) {
-      return;
-    }
-    started = true;
+  protected void onStart(ChannelHandlerContext ctx) {
     // A FIN before the bytes decide must reach us as an event (then the chain for "none" gets the connection), not
     // close it; the HTTP chain gets the default back (see install).
     ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-    long nanos = chains.timeout().toNanos();
-    if (nanos > 0) {
-      timer = ctx.executor().schedule(() -> onTimeout(ctx), nanos, TimeUnit.NANOSECONDS);
-    }
-    ctx.read(); // whatever the channel's auto-read, the first bytes are wanted
   }
 
   @Override
@@ -119,7 +99,8 @@ final class HttpInspector extends ByteToMessageDecoder {
     super.userEventTriggered(ctx, evt);
   }
 
-  private void onTimeout(ChannelHandlerContext ctx) {
+  @Override
+  protected void onTimeout(ChannelHandlerContext ctx) {
     if (decided || ctx.isRemoved()) {
       return;
     }
@@ -144,9 +125,7 @@ final class HttpInspector extends ByteToMessageDecoder {
   /** Hands the connection to the chain for {@code transport} and {@code protocols}, or closes it when there is none. */
   private void install(ChannelHandlerContext ctx, String transport, List<String> protocols) {
     decided = true;
-    if (timer != null) {
-      timer.cancel(false);
-    }
+    cancelTimeout();
     ListenerConfig chain = chains.select(transport, protocols);
     ChannelHandler handler = chain == null ? null : handlers.get(chain);
     if (handler == null) {
@@ -168,13 +147,6 @@ final class HttpInspector extends ByteToMessageDecoder {
       case HttpRequestPreface.HTTP11 -> counters.http11().increment();
       case HttpRequestPreface.H2C -> counters.h2c().increment();
       default -> counters.notFound().increment();
-    }
-  }
-
-  @Override
-  protected void handlerRemoved0(ChannelHandlerContext ctx) {
-    if (timer != null) {
-      timer.cancel(false);
     }
   }
 }

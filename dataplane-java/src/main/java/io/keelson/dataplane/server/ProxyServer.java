@@ -90,12 +90,24 @@ public final class ProxyServer implements AutoCloseable {
         .childOption(ChannelOption.TCP_NODELAY, true);
   }
 
-  /** The per-connection handler of a listener this process serves; null for the others. */
+  /**
+   * The per-connection handler of a listener this process serves (behind its proxy_protocol listener filter when it
+   * has one); null for the others.
+   */
   private ChannelHandler initializer(ListenerConfig l) {
+    ChannelHandler h = chainInitializer(l);
+    if (h == null || l.proxyProtocol() == null) {
+      return h;
+    }
+    return new io.keelson.dataplane.intercept.ProxyProtocolFilter(l.name(), l.proxyProtocol(), h, stats, connections);
+  }
+
+  /** What a listener (or one of its filter chains) runs per connection; null when this process does not serve it. */
+  private ChannelHandler chainInitializer(ListenerConfig l) {
     if (l.destinationChains() != null) {
       Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
       for (ListenerConfig chain : l.destinationChains().all()) {
-        ChannelHandler h = initializer(chain);
+        ChannelHandler h = chainInitializer(chain);
         if (h != null) {
           chains.put(chain, h);
         } else {
@@ -110,7 +122,7 @@ public final class ProxyServer implements AutoCloseable {
     if (l.protocolChains() != null) {
       Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
       for (ListenerConfig chain : l.protocolChains().all()) {
-        ChannelHandler h = initializer(chain);
+        ChannelHandler h = chainInitializer(chain);
         if (h != null) {
           chains.put(chain, h);
         }
@@ -121,7 +133,7 @@ public final class ProxyServer implements AutoCloseable {
     if (l.serverNameChains() != null) {
       Map<ListenerConfig, ChannelHandler> chains = new java.util.IdentityHashMap<>();
       for (ListenerConfig chain : l.serverNameChains().all()) {
-        ChannelHandler h = initializer(chain);
+        ChannelHandler h = chainInitializer(chain);
         if (h != null) {
           chains.put(chain, h);
         }

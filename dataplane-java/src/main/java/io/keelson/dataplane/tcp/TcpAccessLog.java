@@ -120,7 +120,7 @@ public final class TcpAccessLog {
     r.flag = flag;
     r.bytesReceived = 0;
     r.bytesSent = 0;
-    r.downstreamRemoteAddress = address(ch.remoteAddress());
+    r.downstreamRemoteAddress = address(io.keelson.dataplane.intercept.RemoteAddress.of(ch));
     r.downstreamLocalAddress = OriginalDestination.localAddress(ch);
   }
 

@@ -241,7 +241,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     LoadBalancer lb = cluster == null ? null
         : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
         : TcpBalancers.forCluster(snapshot, cluster);
-    int index = lb == null ? -1 : config.hashSourceIp() ? lb.pick(sourceIpHash(down.remoteAddress())) : lb.pick();
+    int index = lb == null ? -1 : config.hashSourceIp() ? lb.pick(sourceIpHash(io.keelson.dataplane.intercept.RemoteAddress.of(down))) : lb.pick();
     if (index < 0) {
       releasePendingSlot();
       if (cluster == null) {
@@ -300,6 +300,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             if (tls != null) {
               TlsPipeline.addClient(ch, tls, context.stats().tls("cluster." + cluster.name()), address.getHostString(), address.getPort());
             }
+            io.keelson.dataplane.intercept.UpstreamProxyHeader.addFirst(ch, cluster.config().proxyProtocolVersion(), down);
           }
         }), cluster.config()) // upstream_bind_config, tcp_keepalive
         .connect(address);
@@ -376,7 +377,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       stream.closeFuture().addListener(c -> breaker.releaseRequest()); // the stream's max_requests slot
       InetSocketAddress local = io.keelson.dataplane.intercept.OriginalDestination.localAddress(down);
       var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(local,
-          (InetSocketAddress) down.remoteAddress(), sni);
+          io.keelson.dataplane.intercept.RemoteAddress.of(down), sni);
       stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
       try {
         stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));

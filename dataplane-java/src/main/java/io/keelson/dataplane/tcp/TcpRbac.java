@@ -91,7 +91,7 @@ final class TcpRbac {
       principal = mtls ? ForwardClientCert.peerSpiffeUri(ch) : null;
     }
     HeadRequestView view = new HeadRequestView().connection(
-        ch.remoteAddress() instanceof InetSocketAddress r ? r : null,
+        io.keelson.dataplane.intercept.RemoteAddress.of(ch),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(ch), mtls, principal, sni);
     for (int i = from; i < to; i++) {
       Filter f = filters[i];

@@ -235,10 +235,22 @@ final class ClusterTranslator {
       ok = false;
     }
     io.keelson.dataplane.tls.ClientTls tls = null;
+    int proxyProtocol = 0;
     if (c.hasTransportSocket()) {
-      tls = new TlsTranslator(problems).upstream(c.getTransportSocket(), path + ".transport_socket",
-          "cluster '" + c.getName() + "'", http2 != null);
-      ok &= tls != null;
+      var socket = c.getTransportSocket();
+      String socketPath = path + ".transport_socket";
+      var upstream = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
+      if (upstream != null) {
+        proxyProtocol = upstream.version();
+        socket = upstream.inner();
+        socketPath = upstream.innerPath();
+      }
+      if (upstream == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
+        ok = false; // reported
+      } else if (socket != null) {
+        tls = new TlsTranslator(problems).upstream(socket, socketPath, "cluster '" + c.getName() + "'", http2 != null);
+        ok &= tls != null;
+      }
     }
     java.net.InetSocketAddress source = null;
     if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
@@ -264,7 +276,7 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive);
+        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol);
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */

@@ -235,7 +235,35 @@ final class SnapshotTranslator {
             + " (destination_port, prefix_ranges, default_filter_chain); log connections with the filter's access_log");
       }
     }
-    return out == null ? null : out.withInterception(filters.originalDst(), useOriginalDst, bindToPort);
+    if (out == null) {
+      return null;
+    }
+    out = out.withInterception(filters.originalDst(), useOriginalDst, bindToPort);
+    if (filters.proxyProtocol() == null) {
+      return out;
+    }
+    if (useOriginalDst) {
+      problems.error(path + ".use_original_dst", "listener '" + name + "' has the envoy.filters.listener.proxy_protocol"
+          + " listener filter; a hand-off by the address a PROXY protocol header restores is not supported: expected"
+          + " use_original_dst false or no proxy_protocol listener filter");
+      return null;
+    }
+    var config = ProxyProtocolTranslator.translate(filters.proxyProtocol(), listenerFiltersTimeout(l, path), problems,
+        path + ".listener_filters[" + filters.proxyProtocolIndex() + "].typed_config");
+    return config == null ? null : out.withProxyProtocol(config);
+  }
+
+  /** The listener's {@code listener_filters_timeout}, Envoy's 15 s default when unset, zero for none; null if negative. */
+  private Duration listenerFiltersTimeout(Listener l, String path) {
+    if (!l.hasListenerFiltersTimeout()) {
+      return DEFAULT_LISTENER_FILTERS_TIMEOUT;
+    }
+    var d = l.getListenerFiltersTimeout();
+    if (d.getSeconds() < 0 || d.getNanos() < 0) {
+      problems.error(path + ".listener_filters_timeout", "is negative; expected 0 (no timeout) or more");
+      return null;
+    }
+    return Duration.ofSeconds(d.getSeconds(), d.getNanos());
   }
 
   /** What a listener's filter chains run, when they are not selected by destination. */
@@ -329,14 +357,21 @@ final class SnapshotTranslator {
         hcm.hasSetCurrentClientCertDetails() && hcm.getSetCurrentClientCertDetails().getUri());
   }
 
-  /** The listener filters Keelson runs: the TLS inspector, the HTTP inspector and original_dst. */
-  private record ListenerFilters(boolean inspector, boolean originalDst, boolean httpInspector) {}
+  /**
+   * The listener filters Keelson runs: the TLS inspector, the HTTP inspector, original_dst and proxy_protocol (its
+   * config and index in listener_filters, or null and -1).
+   */
+  private record ListenerFilters(boolean inspector, boolean originalDst, boolean httpInspector,
+      io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol proxyProtocol,
+      int proxyProtocolIndex) {}
 
   /** Only the TLS inspector, the HTTP inspector and original_dst run as listener filters; which of them are there. */
   private ListenerFilters listenerFilters(Listener l, String path) {
     boolean inspector = false;
     boolean originalDst = false;
     boolean httpInspector = false;
+    io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol proxyProtocol = null;
+    int proxyProtocolIndex = -1;
     for (int i = 0; i < l.getListenerFiltersCount(); i++) {
       var f = l.getListenerFilters(i);
       String type = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
@@ -348,13 +383,16 @@ final class SnapshotTranslator {
       } else if (SupportedTypes.HTTP_INSPECTOR.equals(type)
           || (type == null && f.getName().equals("envoy.filters.listener.http_inspector"))) {
         httpInspector = true;
+      } else if (isProxyProtocol(f)) {
+        proxyProtocol = ProxyProtocolTranslator.unpack(f, path + ".listener_filters[" + i + "]", problems);
+        proxyProtocolIndex = i;
       } else if (!problems.reportedAt(path + ".listener_filters[" + i + "].typed_config")) {
         problems.error(path + ".listener_filters[" + i + "]", "listener filter '" + f.getName()
-            + "' is not supported; expected only envoy.filters.listener.tls_inspector, envoy.filters.listener.http_inspector"
-            + " or envoy.filters.listener.original_dst");
+            + "' is not supported; expected only envoy.filters.listener.tls_inspector, envoy.filters.listener.http_inspector,"
+            + " envoy.filters.listener.original_dst or envoy.filters.listener.proxy_protocol");
       }
     }
-    return new ListenerFilters(inspector, originalDst, httpInspector);
+    return new ListenerFilters(inspector, originalDst, httpInspector, proxyProtocol, proxyProtocolIndex);
   }
 
   /**
@@ -449,7 +487,8 @@ final class SnapshotTranslator {
   /** Some of {@code l}'s chains (their destination criteria removed) translated as a listener named {@code name}. */
   private ListenerConfig chainGroup(Listener l, List<FilterChain> chains, List<String> paths, String name, String path) {
     Listener.Builder builder = Listener.newBuilder().setName(name).setAddress(l.getAddress())
-        .addAllListenerFilters(l.getListenerFiltersList().stream().filter(f -> !isOriginalDst(f)).toList())
+        .addAllListenerFilters(l.getListenerFiltersList().stream()
+            .filter(f -> !isOriginalDst(f) && !isProxyProtocol(f)).toList()) // both run once, for the whole listener
         .setContinueOnListenerFiltersTimeout(l.getContinueOnListenerFiltersTimeout())
         .addAllFilterChains(chains);
     if (l.hasListenerFiltersTimeout()) {
@@ -464,6 +503,11 @@ final class SnapshotTranslator {
     } finally {
       chainPaths = before;
     }
+  }
+
+  private static boolean isProxyProtocol(io.envoyproxy.envoy.config.listener.v3.ListenerFilter f) {
+    return f.hasTypedConfig() ? SupportedTypes.PROXY_PROTOCOL.equals(SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()))
+        : f.getName().equals(ProxyProtocolTranslator.NAME);
   }
 
   private static boolean isOriginalDst(io.envoyproxy.envoy.config.listener.v3.ListenerFilter f) {
@@ -543,17 +587,8 @@ final class SnapshotTranslator {
           }
         });
     boolean ok = entries != null && protocolsOk[0];
-    Duration timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT;
-    if (l.hasListenerFiltersTimeout()) {
-      var d = l.getListenerFiltersTimeout();
-      if (d.getSeconds() < 0 || d.getNanos() < 0) {
-        problems.error(path + ".listener_filters_timeout", "is negative; expected 0 (no timeout) or more");
-        ok = false;
-      } else {
-        timeout = Duration.ofSeconds(d.getSeconds(), d.getNanos());
-      }
-    }
-    if (!ok || address == null) {
+    Duration timeout = listenerFiltersTimeout(l, path);
+    if (!ok || address == null || timeout == null) {
       return null;
     }
     return ListenerConfig.withProtocolChains(name, address.getAddress(), address.getPortValue(),
@@ -1172,6 +1207,12 @@ final class SnapshotTranslator {
         continue;
       }
       ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && cluster.proxyProtocolVersion() != 0 && reported.add(ref.cluster())) {
+        problems.error(clusterPaths.get(ref.cluster()) + ".transport_socket", "cluster '" + ref.cluster() + "' has the "
+            + UpstreamProxyProtocolTranslator.NAME + " transport socket and route '" + ref.routeName() + "' sends HTTP"
+            + " to it; PROXY protocol to upstreams is supported for tcp_proxy only: expected a tcp_proxy cluster");
+        continue;
+      }
       // Report each cluster once even when several routes use it.
       if (cluster != null && !cluster.lbPolicy().runsOnSocketPath() && reported.add(ref.cluster())) {
         problems.error(clusterPaths.get(ref.cluster()) + ".lb_policy", cluster.lbPolicy()
@@ -1186,6 +1227,11 @@ final class SnapshotTranslator {
     }
     for (RouteTranslator.ClusterReference ref : tunnelReferences) {
       ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && cluster.proxyProtocolVersion() != 0) {
+        problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
+            + "', which has the " + UpstreamProxyProtocolTranslator.NAME + " transport socket; expected a cluster"
+            + " without it (the tunnel's HTTP/2 connections are shared)");
+      }
       if (cluster != null && !cluster.http2Upstream()) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
             + "', which is not HTTP/2; expected the cluster to have http2_protocol_options (or typed_extension_protocol_options "

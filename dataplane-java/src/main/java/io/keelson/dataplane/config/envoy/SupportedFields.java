@@ -126,6 +126,14 @@ final class SupportedFields {
             + " transport_protocol and application_protocols only");
     rules(io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor());
     rules(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
+    // The upstream PROXY protocol header carries the downstream's addresses only: no TLVs, no pool key by TLV.
+    rules(io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.getDescriptor(),
+        "config", "transport_socket");
+    rules(io.envoyproxy.envoy.config.core.v3.ProxyProtocolConfig.getDescriptor(), "version");
+    rules(io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDescriptor());
+    // TLVs are skipped, not read: rules (TLVs to metadata) and pass_through_tlvs are refused by this list.
+    rules(io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor(),
+        "allow_requests_without_proxy_protocol", "disallowed_versions", "stat_prefix");
     rules(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
         .ignore("enable_ja3_fingerprinting", SAFE)

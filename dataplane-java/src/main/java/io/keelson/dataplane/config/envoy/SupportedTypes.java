@@ -29,6 +29,12 @@ final class SupportedTypes {
   static final String ORIGINAL_DST =
       io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor().getFullName();
 
+  static final String PROXY_PROTOCOL =
+      io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor().getFullName();
+
+  static final String UPSTREAM_PROXY_PROTOCOL = io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3
+      .ProxyProtocolUpstreamTransport.getDescriptor().getFullName();
+
   static final List<Descriptor> DESCRIPTORS =
       List.of(
           HttpConnectionManager.getDescriptor(),
@@ -57,7 +63,11 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor(),
-          io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor());
+          io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor(),
+          io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport
+              .getDescriptor(),
+          io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 

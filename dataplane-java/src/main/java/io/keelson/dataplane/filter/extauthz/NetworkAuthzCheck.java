@@ -137,7 +137,7 @@ public final class NetworkAuthzCheck {
 
   CheckRequest checkRequest(Channel ch, String sni) {
     AttributeContext.Peer.Builder source = AttributeContext.Peer.newBuilder();
-    if (ch.remoteAddress() instanceof InetSocketAddress remote) {
+    if (io.keelson.dataplane.intercept.RemoteAddress.of(ch) instanceof InetSocketAddress remote) {
       source.setAddress(GrpcCheckCall.address(remote));
     }
     AttributeContext.Peer.Builder destination = AttributeContext.Peer.newBuilder();
