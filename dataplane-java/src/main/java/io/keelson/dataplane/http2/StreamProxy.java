@@ -492,8 +492,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
-    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.terminates(forward)) {
+    if (isConnect() && io.keelson.dataplane.http1.ConnectTunnel.disabled(forward)) {
       localReply(403, "", ResponseFlag.NONE);
+      return;
+    }
+    if (isConnect() && io.keelson.dataplane.http1.ConnectTunnel.proxies(forward)) {
+      routerReply(503, io.keelson.dataplane.http1.ConnectTunnel.NO_HTTP2_PROXYING, ResponseFlag.NONE, null); // not done
       return;
     }
     if (!resilience.admit(cluster, forward, head)) {

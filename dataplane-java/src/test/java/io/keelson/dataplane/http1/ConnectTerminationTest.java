@@ -1,7 +1,6 @@
 package io.keelson.dataplane.http1;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
@@ -199,20 +198,6 @@ class ConnectTerminationTest {
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(500L, 5_000L);
     }
     assertThat(proxy.stat("http.ingress_http.downstream_rq_idle_timeout")).isEqualTo(1);
-  }
-
-  @org.junit.jupiter.api.Test
-  void aConnectRouteThatWouldProxyTheConnectRequestIsAConfigError() {
-    String proxying = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { connect_matcher: {} }
-                        route: { cluster: target, upgrade_configs: [ { upgrade_type: CONNECT } ] }
-        """;
-    assertThatThrownBy(() -> new ProxyHarness(config(proxying, clusters(1, 1), true), PipelineMode.INLINE))
-        .hasStackTraceContaining("upgrade_configs[0]")
-        .hasStackTraceContaining("expected connect_config: {}");
   }
 
   private String connectStatus(String target) throws Exception {
