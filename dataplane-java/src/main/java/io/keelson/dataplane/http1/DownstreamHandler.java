@@ -269,10 +269,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     State was = state;
     state = State.CLOSED;
     cancelExternalCheck();
-    if (flag == ResponseFlag.NONE) {
+    if (flag == ResponseFlag.NONE && !tunnel) { // a tunnel ends with its connections: not a cut exchange
       flag = ResponseFlag.DC;
     }
-    recordExchange(); // a no-op unless the exchange was cut short
+    recordExchange(); // a no-op unless the exchange was cut short, or was a tunnel
     if (listener != null) {
       listener.stats().cxActive.decrement();
       if (tunnel) {
@@ -859,7 +859,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     cluster.stats().recordResponse(200);
     listener.stats().recordResponse(200);
-    recordExchange();
+    endResilience(); // logged when the tunnel ends, with its bytes (channelInactive)
     tunnel = true;
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
@@ -1128,7 +1128,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     cluster.stats().recordResponse(responseStatus);
     listener.stats().recordResponse(responseStatus);
-    recordExchange();
+    endResilience(); // logged when the tunnel ends, with its bytes both ways (channelInactive), as Envoy logs a stream
     tunnel = true; // the stream idle timeout keeps running: bytes either way reset it (Envoy's stream_idle_timeout)
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
@@ -1234,7 +1234,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (responseStarted) {
       endUpstreamRequest();
-      flag = streamReset ? ResponseFlag.UR : ResponseFlag.UC;
+      if (!tunnel) { // a tunnel ends with its connections: not a cut response
+        flag = streamReset ? ResponseFlag.UR : ResponseFlag.UC;
+      }
       channel.close();
       return;
     }

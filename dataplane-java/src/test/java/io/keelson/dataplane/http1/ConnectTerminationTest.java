@@ -102,7 +102,10 @@ class ConnectTerminationTest {
   void relaysBinaryBytesBothWaysAndPassesTheHalfClose(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
     backend = new TestUpstream("plain");
-    proxy = new ProxyHarness(config(connectRoutes("target"), clusters(echo.port(), backend.port()), true), mode);
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("connect-bytes", ".log");
+    proxy = new ProxyHarness(ProxyHarness.withHcm(config(connectRoutes("target"), clusters(echo.port(), backend.port()), true),
+        ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% [%RESPONSE_FLAGS%]\\n")),
+        mode);
     try (Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
@@ -129,6 +132,9 @@ class ConnectTerminationTest {
     }
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    // As Envoy logs an upgraded stream: one entry when the tunnel ends, with the tunnel's bytes both ways.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).isEqualTo("CONNECT 200 300000 300000 [-]\n"));
   }
 
   @ParameterizedTest

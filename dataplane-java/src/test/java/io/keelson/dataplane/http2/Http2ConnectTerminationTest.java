@@ -107,7 +107,9 @@ class Http2ConnectTerminationTest {
   @EnumSource(PipelineMode.class)
   void relaysDataFramesBothWaysAndEndStreamHalfClosesEachWay(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
-    proxy = new ProxyHarness(config(echo.port(), true), mode);
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("h2-connect-bytes", ".log");
+    proxy = new ProxyHarness(ProxyHarness.withHcm(config(echo.port(), true),
+        ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n")), mode);
     byte[] payload = new byte[400_000]; // beyond the 64 KiB windows: flow control must move both ways
     for (int i = 0; i < payload.length; i++) {
       payload[i] = (byte) (i * 7 + (i >> 9));
@@ -129,6 +131,8 @@ class Http2ConnectTerminationTest {
         .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)) // the tunnel's bytes, both ways
+        .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).isEqualTo("CONNECT 200 400000 400000\n"));
   }
 
   /**
