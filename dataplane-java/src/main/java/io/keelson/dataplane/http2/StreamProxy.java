@@ -505,7 +505,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (isConnect()) {
-      openConnectTunnel();
+      openConnectTunnel(forward);
       return;
     }
     long routeNanos = forward.timeout().toNanos();
@@ -538,24 +538,39 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /**
    * Envoy's CONNECT termination: a raw TCP connection to the picked endpoint (whatever the cluster's protocol; no
-   * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The connection
-   * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting: unlike
-   * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
-   * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
+   * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The breakers
+   * are HTTP/1.1's: the CONNECT is a pending request ({@code max_pending_requests}, full: 503 UO) until its connection
+   * is up; the connection takes a {@code max_connections} slot, held until it closes, and with none free the CONNECT
+   * waits for one, bounded by the route timeout (504 UT). An open tunnel counts in {@code downstream_cx_upgrades_active}.
    */
-  private void openConnectTunnel() {
-    var breaker = resilience.breaker();
-    if (!breaker.tryAcquireConnection(resilience.thresholds())) {
-      cluster.stats().cxOverflow.increment();
-      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
-      return;
-    }
+  private void openConnectTunnel(RouteAction.Forward forward) {
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
     endpointTried = true;
     cluster.stats().rqTotal.increment();
     cluster.stats().rqActive.increment();
+    if (!resilience.acquirePending()) {
+      endUpstreamRequest();
+      routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
+      return;
+    }
     state = State.CONNECTING;
+    if (!forward.timeout().isZero()) {
+      startDeadline(forward.timeout().toNanos()); // bounds the wait for a slot and the connect; cancelled once open
+    }
+    connectTunnelTarget();
+  }
+
+  /** Opens the CONNECT target's connection, or waits as pending for a {@code max_connections} slot. */
+  private void connectTunnelTarget() {
+    if (state != State.CONNECTING) {
+      return; // woken after the stream ended or timed out
+    }
+    var breaker = resilience.breaker();
+    if (!breaker.tryAcquireConnection(resilience.thresholds())) {
+      resilience.awaitConnection(down.eventLoop(), this::connectTunnelTarget);
+      return;
+    }
     ConnectStream t = new ConnectStream(down, new ConnectStream.Listener() {
       @Override
       public void onTunnelClosed(long clientToTarget, long targetToClient) {
@@ -580,6 +595,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.CONNECTING) {
       f.channel().close(); // the stream was reset (or timed out) while connecting
       return;
+    }
+    resilience.releasePending();
+    if (deadline != null) {
+      deadline.cancel(false); // the route timeout does not apply to the tunnel (stream_idle_timeout does)
+      deadline = null;
     }
     if (!f.isSuccess()) {
       if (f.cause() instanceof ConnectTimeoutException) {

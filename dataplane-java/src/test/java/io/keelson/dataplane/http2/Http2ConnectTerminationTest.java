@@ -203,4 +203,36 @@ class Http2ConnectTerminationTest {
       assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
     }
   }
+
+  /**
+   * As HTTP/1.1's CONNECT (and Envoy's pool): at {@code max_connections} a second CONNECT waits as a pending request
+   * for the first tunnel's connection slot and opens once it closes; a third finds {@code max_pending_requests} (1)
+   * full and gets 503 UO at once. The old code answered the second 503 UO without waiting.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aConnectAtMaxConnectionsWaitsAsPendingForTheSlotAndOverflowsBeyondMaxPending(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    String breakers = "    circuit_breakers:\n      thresholds:\n      - { max_connections: 1, max_pending_requests: 1 }\n";
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES,
+        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port()) + breakers),
+        "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient first = ConnectStreamClient.open(client, "one.test:1");
+      assertThat(first.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      ConnectStreamClient second = ConnectStreamClient.open(client, "two.test:2");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("cluster.target.upstream_cx_overflow") >= 1); // it waits for the slot
+      assertThat(second.head).as("waiting as pending, not refused").isNotDone();
+      ConnectStreamClient third = ConnectStreamClient.open(client, "three.test:3");
+      assertThat(third.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
+      assertThat(proxy.stat("cluster.target.upstream_rq_pending_overflow")).isEqualTo(1);
+      first.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // FIN → echo's FIN → closed
+      assertThat(first.ended.get(10, TimeUnit.SECONDS)).isEmpty();
+      assertThat(second.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      second.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("hi", StandardCharsets.US_ASCII), true));
+      assertThat(new String(second.ended.get(10, TimeUnit.SECONDS), StandardCharsets.US_ASCII)).isEqualTo("hi");
+    }
+    assertThat(echo.connections.get()).isEqualTo(2);
+  }
 }
