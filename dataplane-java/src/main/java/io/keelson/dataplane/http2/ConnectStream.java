@@ -1,12 +1,10 @@
 package io.keelson.dataplane.http2;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -19,9 +17,9 @@ import io.netty.handler.codec.http.LastHttpContent;
  * the client gets a {@code :status 200} HEADERS frame without END_STREAM, then the stream's DATA frames are the
  * connection's bytes both ways. Flow control is the stream's: the stream is read (and its window re-opened) only
  * while the TCP connection is writable, and the TCP connection is read only while the stream is writable. END_STREAM
- * from the client becomes a FIN (shutdownOutput) toward a plain TCP target once what came before it is written (to a
- * TLS target nothing: a FIN under TLS without close_notify is a truncation, {@code UpgradeTunnel.canHalfClose}); the target's
- * FIN becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
+ * from the client becomes a FIN (shutdownOutput) toward the target once what came before it is written, behind a
+ * close_notify toward a TLS target ({@code tls.TlsHalfClose}, as Envoy's TLS socket on end_stream); the target's FIN
+ * becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
  * is then closed by HTTP/2 itself). A reset of the stream closes the connection; the connection closing first resets
  * the stream. Event-loop confined (the stream and the connection share the loop).
  */
@@ -85,16 +83,11 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
     if (last) {
       clientEnded = true;
-      if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
-        up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-          d.shutdownOutput();
-          if (targetEnded) {
-            close();
-          }
-        });
-      } else {
-        up.flush(); // TLS to the target: no half-close (a FIN without close_notify is a truncation)
-      }
+      io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(up).addListener(f -> {
+        if (targetEnded) {
+          close();
+        }
+      });
     }
   }
 
@@ -145,6 +138,8 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    // Under TLS the FIN, not the close_notify event: SslHandler may signal close_notify before it hands over the
+    // last records decrypted with it, while the FIN comes after everything read.
     if (evt instanceof ChannelInputShutdownEvent) {
       targetEnded = true;
       down.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, down.voidPromise()); // END_STREAM

@@ -235,4 +235,53 @@ class Http2ConnectTerminationTest {
     }
     assertThat(echo.connections.get()).isEqualTo(2);
   }
+
+  /**
+   * A TLS target (TLS 1.3, JDK server) that answers only once it has read the whole request, up to the end of the
+   * stream: the client's END_STREAM must reach it as close_notify then FIN (Envoy's TLS socket on end_stream), and
+   * its answer, close_notify and FIN must come back as DATA and END_STREAM. The old code sent nothing on END_STREAM
+   * toward a TLS target, so the target never answered.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aClientHalfCloseReachesATlsTargetAsCloseNotifyAndItsAnswerStillComesBack(PipelineMode mode) throws Exception {
+    io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("connect-tls-ca");
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("connect-tls");
+    java.nio.file.Path caFile = ca.write(dir, "ca.crt");
+    javax.net.ssl.SSLServerSocket server = (javax.net.ssl.SSLServerSocket) ca.issue("target", "localhost")
+        .clientContext(ca).getServerSocketFactory().createServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    server.setEnabledProtocols(new String[] {"TLSv1.3"});
+    CompletableFuture<Integer> readByTarget = new CompletableFuture<>();
+    Thread target = Thread.ofVirtual().start(() -> {
+      try (server; java.net.Socket s = server.accept()) {
+        s.setSoTimeout(15_000);
+        byte[] all = s.getInputStream().readAllBytes(); // until the client's close_notify
+        readByTarget.complete(all.length);
+        s.getOutputStream().write(("got " + all.length).getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+      } catch (Exception e) {
+        readByTarget.completeExceptionally(e);
+      }
+    });
+    String cluster = ProxyHarness.cluster("target", "ROUND_ROBIN", server.getLocalPort())
+        + io.keelson.dataplane.testing.TlsYaml.upstreamTls(io.keelson.dataplane.testing.TlsYaml.trustingCa(caFile));
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES, cluster),
+        "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    byte[] payload = new byte[100_000];
+    for (int i = 0; i < payload.length; i++) {
+      payload[i] = (byte) (i * 13 + (i >> 7));
+    }
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "secure.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      for (int off = 0; off < payload.length; off += 16_000) {
+        c.stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(payload, off, Math.min(16_000, payload.length - off)),
+            false));
+      }
+      c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // the client is done sending
+      assertThat(readByTarget.get(15, TimeUnit.SECONDS)).isEqualTo(payload.length);
+      assertThat(new String(c.ended.get(15, TimeUnit.SECONDS), StandardCharsets.US_ASCII)).isEqualTo("got 100000");
+    }
+    target.join(10_000);
+  }
 }
