@@ -37,6 +37,11 @@ final class TunnelFrames extends ChannelDuplexHandler {
 
   /** The request HEADERS (no END_STREAM) for {@code config} and this downstream connection. */
   static Http2HeadersFrame request(TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream, boolean tls) {
+    return new DefaultHttp2HeadersFrame(headers(config, downstream, tls), false);
+  }
+
+  /** The tunnel's request headers (pseudo-headers first, then headers_to_add in order), for HTTP/2 or HTTP/1.1. */
+  static Http2Headers headers(TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream, boolean tls) {
     Http2Headers h = new DefaultHttp2Headers();
     h.authority(config.hostname().render(downstream));
     if (config.usePost()) {
@@ -52,7 +57,7 @@ final class TunnelFrames extends ChannelDuplexHandler {
         h.set(add.name(), value);
       }
     }
-    return new DefaultHttp2HeadersFrame(h, false);
+    return h;
   }
 
   /** The stream's half-close: END_STREAM once everything written before it; a no-op on another kind of channel. */

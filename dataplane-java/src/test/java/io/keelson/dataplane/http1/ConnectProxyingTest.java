@@ -111,7 +111,7 @@ class ConnectProxyingTest {
       out.write("CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       out.write(payload, 0, 1000);
       out.flush();
-      assertThat(ConnectTerminationTest.readHead(in)).startsWith("HTTP/1.1 200");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(in)).startsWith("HTTP/1.1 200");
       Thread writer = Thread.ofVirtual().start(() -> {
         try {
           out.write(payload, 1000, payload.length - 1000);
@@ -138,7 +138,7 @@ class ConnectProxyingTest {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\n\r\n"
           .getBytes(StandardCharsets.US_ASCII));
-      String head = ConnectTerminationTest.readHead(s.getInputStream());
+      String head = io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
       assertThat(head).startsWith("HTTP/1.1 404"); // the terminator has no route for that authority
       assertThat(head.toLowerCase(java.util.Locale.ROOT)).contains("connection: close");
     }
@@ -163,7 +163,7 @@ class ConnectProxyingTest {
     try (Socket s = new Socket("127.0.0.1", forwarder.port())) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      assertThat(ConnectTerminationTest.readHead(s.getInputStream())).startsWith("HTTP/1.1 403");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).startsWith("HTTP/1.1 403");
     }
     assertThat(echo.connections.get()).isZero();
   }

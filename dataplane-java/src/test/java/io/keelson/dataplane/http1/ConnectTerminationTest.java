@@ -6,7 +6,6 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TcpEcho;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -60,24 +59,6 @@ class ConnectTerminationTest {
     return ProxyHarness.cluster("target", "ROUND_ROBIN", target) + ProxyHarness.cluster("plain", "ROUND_ROBIN", plain);
   }
 
-  /** Reads one response head (up to the blank line) byte by byte: nothing of the tunnel after it is consumed. */
-  static String readHead(InputStream in) throws Exception {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    while (true) {
-      int b = in.read();
-      if (b < 0) {
-        break;
-      }
-      head.write(b);
-      byte[] h = head.toByteArray();
-      int n = h.length;
-      if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
-        break;
-      }
-    }
-    return head.toString(StandardCharsets.ISO_8859_1);
-  }
-
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void curlProxytunnelReachesAnHttpBackendThroughTheTunnel(PipelineMode mode) throws Exception {
@@ -112,7 +93,7 @@ class ConnectTerminationTest {
       InputStream in = s.getInputStream();
       out.write(("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      assertThat(readHead(in)).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(in)).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
       byte[] payload = new byte[300_000];
       for (int i = 0; i < payload.length; i++) {
         payload[i] = (byte) (i * 31 + (i >> 8)); // every byte value, CR LF and NUL included
@@ -198,7 +179,7 @@ class ConnectTerminationTest {
     try (Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      assertThat(readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
       long start = System.nanoTime();
       assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy, no byte either way
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(500L, 5_000L);
@@ -211,7 +192,7 @@ class ConnectTerminationTest {
       s.setSoTimeout(10_000);
       s.getOutputStream().write(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
-      return readHead(s.getInputStream());
+      return io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
     }
   }
 }

@@ -50,7 +50,7 @@ final class SnapshotTranslator {
   private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
-  /** The clusters of tcp_proxies with tunneling_config: each must be an HTTP/2 cluster. */
+  /** The clusters of tcp_proxies with tunneling_config use_post: each must be an HTTP/2 cluster. */
   private final List<RouteTranslator.ClusterReference> tunnelReferences = new ArrayList<>();
 
   /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
@@ -1013,7 +1013,9 @@ final class SnapshotTranslator {
         return null;
       }
       for (RouteAction.WeightedCluster c : clusters) {
-        tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
+        if (tunneling.usePost()) { // a CONNECT goes over HTTP/1.1 clusters too; a POST tunnel only over HTTP/2 here
+          tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
+        }
       }
     }
     boolean hashSourceIp = false;
@@ -1126,8 +1128,9 @@ final class SnapshotTranslator {
       ClusterConfig cluster = clusters.get(ref.cluster());
       if (cluster != null && !cluster.http2Upstream()) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
-            + "', which is not HTTP/2; expected the cluster to have http2_protocol_options (or typed_extension_protocol_options "
-            + "with explicit_http_config.http2_protocol_options): the tunnel is an HTTP/2 CONNECT stream");
+            + "' with use_post, which is not HTTP/2; expected the cluster to have http2_protocol_options (or "
+            + "typed_extension_protocol_options with explicit_http_config.http2_protocol_options), or no use_post (a CONNECT "
+            + "tunnel goes over HTTP/1.1 too): POST tunnels over HTTP/1.1 are not supported");
       }
     }
   }
