@@ -16,16 +16,26 @@ import io.netty.handler.ssl.SslHandler;
 public final class TlsHalfClose {
   private TlsHalfClose() {}
 
-  /** Completes once the output is shut (or at once when {@code c} is not an open socket). */
+  /** Completes once the output is shut (at once when {@code c} is not an open socket); fails when a write or the shutdown did. */
   public static ChannelFuture shutdownOutput(Channel c) {
     if (!(c instanceof DuplexChannel d) || !c.isActive()) {
       return c.newSucceededFuture();
     }
     ChannelPromise done = c.newPromise();
     c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> { // everything before it is encrypted and written
+      if (!written.isSuccess()) {
+        done.tryFailure(written.cause());
+        return;
+      }
       SslHandler ssl = c.pipeline().get(SslHandler.class);
       ChannelFuture notified = ssl == null ? c.newSucceededFuture() : ssl.closeOutbound();
-      notified.addListener(n -> d.shutdownOutput().addListener(shut -> done.trySuccess()));
+      notified.addListener(n -> d.shutdownOutput().addListener(shut -> {
+        if (shut.isSuccess()) {
+          done.trySuccess();
+        } else {
+          done.tryFailure(shut.cause());
+        }
+      }));
     });
     return done;
   }

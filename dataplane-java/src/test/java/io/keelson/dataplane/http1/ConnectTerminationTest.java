@@ -118,6 +118,32 @@ class ConnectTerminationTest {
         .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).isEqualTo("CONNECT 200 300000 300000 [-]\n"));
   }
 
+  /**
+   * A TLS target that answers only at the end of what it is sent: the client's FIN must reach it as close_notify then
+   * FIN, and its answer must still come back. The old code closed both sides on the client's FIN under TLS.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aClientHalfCloseReachesATlsTargetAsCloseNotifyAndItsAnswerStillComesBack(PipelineMode mode) throws Exception {
+    try (io.keelson.dataplane.testing.TlsCountingTarget target = new io.keelson.dataplane.testing.TlsCountingTarget()) {
+      backend = new TestUpstream("plain");
+      proxy = new ProxyHarness(config(connectRoutes("target"), target.cluster("target")
+          + ProxyHarness.cluster("plain", "ROUND_ROBIN", backend.port()), true), mode);
+      try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+        s.setSoTimeout(15_000);
+        OutputStream out = s.getOutputStream();
+        out.write("CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+        out.write(new byte[50_000]);
+        out.flush();
+        s.shutdownOutput(); // the client is done sending; it still reads
+        assertThat(target.read.get(15, TimeUnit.SECONDS)).isEqualTo(50_000);
+        assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("got 50000");
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void refusesConnectWith403WhenTheConnectionManagerDoesNotAllowIt(PipelineMode mode) throws Exception {

@@ -245,26 +245,8 @@ class Http2ConnectTerminationTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void aClientHalfCloseReachesATlsTargetAsCloseNotifyAndItsAnswerStillComesBack(PipelineMode mode) throws Exception {
-    io.keelson.dataplane.testing.TestCa ca = new io.keelson.dataplane.testing.TestCa("connect-tls-ca");
-    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("connect-tls");
-    java.nio.file.Path caFile = ca.write(dir, "ca.crt");
-    javax.net.ssl.SSLServerSocket server = (javax.net.ssl.SSLServerSocket) ca.issue("target", "localhost")
-        .clientContext(ca).getServerSocketFactory().createServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-    server.setEnabledProtocols(new String[] {"TLSv1.3"});
-    CompletableFuture<Integer> readByTarget = new CompletableFuture<>();
-    Thread target = Thread.ofVirtual().start(() -> {
-      try (server; java.net.Socket s = server.accept()) {
-        s.setSoTimeout(15_000);
-        byte[] all = s.getInputStream().readAllBytes(); // until the client's close_notify
-        readByTarget.complete(all.length);
-        s.getOutputStream().write(("got " + all.length).getBytes(StandardCharsets.US_ASCII));
-        s.getOutputStream().flush();
-      } catch (Exception e) {
-        readByTarget.completeExceptionally(e);
-      }
-    });
-    String cluster = ProxyHarness.cluster("target", "ROUND_ROBIN", server.getLocalPort())
-        + io.keelson.dataplane.testing.TlsYaml.upstreamTls(io.keelson.dataplane.testing.TlsYaml.trustingCa(caFile));
+    io.keelson.dataplane.testing.TlsCountingTarget target = new io.keelson.dataplane.testing.TlsCountingTarget();
+    String cluster = target.cluster("target");
     proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES, cluster),
         "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
     byte[] payload = new byte[100_000];
@@ -279,9 +261,10 @@ class Http2ConnectTerminationTest {
             false));
       }
       c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // the client is done sending
-      assertThat(readByTarget.get(15, TimeUnit.SECONDS)).isEqualTo(payload.length);
+      assertThat(target.read.get(15, TimeUnit.SECONDS)).isEqualTo(payload.length);
       assertThat(new String(c.ended.get(15, TimeUnit.SECONDS), StandardCharsets.US_ASCII)).isEqualTo("got 100000");
+    } finally {
+      target.close();
     }
-    target.join(10_000);
   }
 }
