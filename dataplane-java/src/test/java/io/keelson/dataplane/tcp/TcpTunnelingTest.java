@@ -108,9 +108,8 @@ class TcpTunnelingTest {
     return b;
   }
 
-  @ParameterizedTest
-  @EnumSource(PipelineMode.class)
-  void carriesTcpThroughKeelsonsOwnConnectTerminationToAnEcho(PipelineMode mode) throws Exception {
+  /** A TCP echo behind a second Keelson terminating every CONNECT toward it; returns the terminator's access log. */
+  private Path startTerminator(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
     Path log = Files.createTempFile("tunnel-terminator", ".log");
     String routes = """
@@ -123,6 +122,13 @@ class TcpTunnelingTest {
     terminator = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("echo", "ROUND_ROBIN",
         echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]", ProxyHarness.fileAccessLog(log,
         "%PROTOCOL% %REQ(:METHOD)% %REQ(:AUTHORITY)% port=%REQ(X-ORIGINAL-PORT)% %RESPONSE_CODE% %BYTES_RECEIVED%\\n")), mode);
+    return log;
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTcpThroughKeelsonsOwnConnectTerminationToAnEcho(PipelineMode mode) throws Exception {
+    Path log = startTerminator(mode);
     tunneler = new ProxyHarness(tunnelingListener("""
                   tunneling_config:
                     hostname: "backend.test:%DOWNSTREAM_LOCAL_PORT%"
@@ -230,18 +236,7 @@ class TcpTunnelingTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void carriesTcpInAnHttp11ConnectToKeelsonsOwnTerminationOverHttp11(PipelineMode mode) throws Exception {
-    echo = new TcpEcho();
-    Path log = Files.createTempFile("tunnel-terminator-h1", ".log");
-    String routes = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { connect_matcher: {} }
-                        route: { cluster: echo, upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ] }
-        """;
-    terminator = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("echo", "ROUND_ROBIN",
-        echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]", ProxyHarness.fileAccessLog(log,
-        "%PROTOCOL% %REQ(:METHOD)% %REQ(:AUTHORITY)% port=%REQ(X-ORIGINAL-PORT)% %RESPONSE_CODE% %BYTES_RECEIVED%\\n")), mode);
+    Path log = startTerminator(mode);
     tunneler = new ProxyHarness(TcpProxyTest.tcpListener("""
                   cluster: h1
                   tunneling_config:
