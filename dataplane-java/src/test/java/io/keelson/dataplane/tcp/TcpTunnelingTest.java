@@ -214,12 +214,10 @@ class TcpTunnelingTest {
     assertThat(h.authority().toString()).isEqualTo("db.internal:5432");
   }
 
-  @Test
-  void aRefusedTunnelClosesTheClientWithUf() throws Exception {
-    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
-    int peer = netty("403", requests);
-    Path log = Files.createTempFile("tunnel", ".log");
-    tunneler = new ProxyHarness(tunnelingListener("""
+  /** A tcp_proxy's fields tunneling to db.internal:5432 over {@code cluster}, logging the response flags to {@code log}. */
+  private static String tunnelLoggingFlags(String cluster, Path log) {
+    return """
+                  cluster: %s
                   tunneling_config: { hostname: "db.internal:5432" }
                   access_log:
                   - name: envoy.access_loggers.file
@@ -227,7 +225,16 @@ class TcpTunnelingTest {
                       "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
                       path: %s
                       log_format: { text_format_source: { inline_string: "%%RESPONSE_FLAGS%%\\n" } }
-        """.formatted(log), peer), PipelineMode.INLINE);
+        """.formatted(cluster, log);
+  }
+
+  @Test
+  void aRefusedTunnelClosesTheClientWithUf() throws Exception {
+    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
+    int peer = netty("403", requests);
+    Path log = Files.createTempFile("tunnel", ".log");
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h2", log), h2Cluster("h2", peer)),
+        PipelineMode.INLINE);
     assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
     assertThat(requests.poll(10, TimeUnit.SECONDS)).isNotNull();
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
@@ -296,16 +303,8 @@ class TcpTunnelingTest {
     LinkedBlockingQueue<String> heads = new LinkedBlockingQueue<>();
     java.net.ServerSocket peer = http11Peer("HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0", heads);
     Path log = Files.createTempFile("tunnel-h1", ".log");
-    tunneler = new ProxyHarness(TcpProxyTest.tcpListener("""
-                  cluster: h1
-                  tunneling_config: { hostname: "db.internal:5432" }
-                  access_log:
-                  - name: envoy.access_loggers.file
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format: { text_format_source: { inline_string: "%%RESPONSE_FLAGS%%\\n" } }
-        """.formatted(log), ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h1", log),
+        ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
     assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
     assertThat(heads.poll(10, TimeUnit.SECONDS)).startsWith("CONNECT db.internal:5432 HTTP/1.1");
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
