@@ -100,6 +100,18 @@ class TcpTunnelingTest {
     }
   }
 
+  /**
+   * Sends a few bytes and a FIN; true when the proxy closes the connection without a byte back. A close with the
+   * client's bytes still unread in the proxy's socket comes as a reset: that counts as closed too.
+   */
+  private static boolean closedWithNothing(int port) throws Exception {
+    try {
+      return exchange(port, "hello".getBytes(StandardCharsets.US_ASCII)).length == 0;
+    } catch (java.net.SocketException reset) {
+      return true;
+    }
+  }
+
   private static byte[] binary(int n) {
     byte[] b = new byte[n];
     for (int i = 0; i < n; i++) {
@@ -235,7 +247,7 @@ class TcpTunnelingTest {
     Path log = Files.createTempFile("tunnel", ".log");
     tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h2", log), h2Cluster("h2", peer)),
         PipelineMode.INLINE);
-    assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+    assertThat(closedWithNothing(tunnelPort())).isTrue();
     assertThat(requests.poll(10, TimeUnit.SECONDS)).isNotNull();
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
   }
@@ -305,7 +317,7 @@ class TcpTunnelingTest {
     Path log = Files.createTempFile("tunnel-h1", ".log");
     tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h1", log),
         ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
-    assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+    assertThat(closedWithNothing(tunnelPort())).isTrue();
     assertThat(heads.poll(10, TimeUnit.SECONDS)).startsWith("CONNECT db.internal:5432 HTTP/1.1");
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
   }
