@@ -15,7 +15,9 @@ import java.nio.charset.StandardCharsets;
  * {@code connect_config} gets a raw TCP connection to the route cluster's picked endpoint (never an HTTP exchange,
  * whatever the cluster's protocol), then {@code HTTP/1.1 200 OK} with no framing headers, and from then on both
  * parsers are raw byte pipes, as after a WebSocket 101 ({@link UpgradeTunnel}: the same relay, half-close and
- * backpressure). Without CONNECT in upgrade_configs the request is refused with 403, as Envoy does. Stateless.
+ * backpressure). A connect_matcher route without connect_config proxies the CONNECT instead ({@link #proxies}): the
+ * request goes to the HTTP/1.1 cluster and its 2xx opens the same pipe. Without CONNECT in upgrade_configs the request
+ * is refused with 403, as Envoy does. Stateless.
  */
 public final class ConnectTunnel {
   /** The upgrade type of CONNECT in upgrade_configs (lower case). */
@@ -25,6 +27,10 @@ public final class ConnectTunnel {
   private static final ByteBuffer OK_200 =
       ByteBuffer.wrap("HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
 
+  /** The 503 body for a CONNECT a route would proxy over HTTP/2 (either side): not supported yet (documented). */
+  public static final String NO_HTTP2_PROXYING = "proxying CONNECT is supported from HTTP/1.1 clients to HTTP/1.1 "
+      + "clusters only; give the route upgrade_configs [{upgrade_type: CONNECT, connect_config: {}}] to terminate it";
+
   private ConnectTunnel() {}
 
   /** The connection manager's upgrade_configs allow CONNECT (Envoy answers 403 otherwise). */
@@ -32,12 +38,22 @@ public final class ConnectTunnel {
     return Boolean.TRUE.equals(hcm.upgrades().get(TYPE));
   }
 
-  /**
-   * The route terminates CONNECT (its upgrade_configs have CONNECT with connect_config: the config translation
-   * accepts no other CONNECT route).
-   */
+  /** The route terminates CONNECT (its upgrade_configs have CONNECT with connect_config). */
   public static boolean terminates(RouteAction.Forward forward) {
     return Boolean.TRUE.equals(forward.upgrades().get(TYPE));
+  }
+
+  /** The route's upgrade_configs disable CONNECT ({@code enabled: false}): Envoy answers 403. */
+  public static boolean disabled(RouteAction.Forward forward) {
+    return Boolean.FALSE.equals(forward.upgrades().get(TYPE));
+  }
+
+  /**
+   * The route proxies the CONNECT request to its cluster (a connect_matcher route without connect_config, as Envoy):
+   * the request goes upstream, a 2xx answer turns both connections into a raw pipe.
+   */
+  public static boolean proxies(RouteAction.Forward forward) {
+    return !forward.upgrades().containsKey(TYPE);
   }
 
   /**

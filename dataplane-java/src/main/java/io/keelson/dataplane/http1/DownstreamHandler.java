@@ -160,6 +160,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private String upgrade;
   /** This exchange terminates CONNECT ({@link ConnectTunnel}): a raw TCP upstream, a 200 once it is connected. */
   private boolean connectTunnel;
+  /** This exchange proxies a CONNECT request to the cluster (no connect_config): its 2xx opens a raw pipe. */
+  private boolean proxiedConnect;
   /** The upstream answered the upgrade with 101: the connection is a tunnel until it closes. */
   private boolean tunnel;
   /** The copy of this exchange's request for request_mirror_policies, or null. */
@@ -267,10 +269,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     State was = state;
     state = State.CLOSED;
     cancelExternalCheck();
-    if (flag == ResponseFlag.NONE) {
+    if (flag == ResponseFlag.NONE && !tunnel) { // a tunnel ends with its connections: not a cut exchange
       flag = ResponseFlag.DC;
     }
-    recordExchange(); // a no-op unless the exchange was cut short
+    recordExchange(); // a no-op unless the exchange was cut short, or was a tunnel
     if (listener != null) {
       listener.stats().cxActive.decrement();
       if (tunnel) {
@@ -398,6 +400,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     requestBodySent = false;
     upgrade = null;
     connectTunnel = false;
+    proxiedConnect = false;
     retrying = false;
     discarding = false;
     retryExhausted = false;
@@ -655,12 +658,17 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (io.keelson.dataplane.route.RequestMatcher.isConnect(request)) {
-      if (!ConnectTunnel.terminates(forward)) {
+      if (ConnectTunnel.disabled(forward)) {
         sendLocalReply(403, "", null);
         return;
       }
-      connectTunnel = true;
+      connectTunnel = ConnectTunnel.terminates(forward);
+      proxiedConnect = !connectTunnel;
       closeAfterResponse = true; // the connection is the tunnel's, or (a refusal) closed after the answer
+      if (proxiedConnect && cluster.config().http2Upstream()) {
+        sendRouterReply(503, ConnectTunnel.NO_HTTP2_PROXYING, null); // not done: a CONNECT stream on the h2 pool
+        return;
+      }
     } else if (request.upgrade()) {
       upgrade = UpgradeTunnel.check(request, listener.config().http(), forward);
       if (upgrade == UpgradeTunnel.REFUSED) {
@@ -699,7 +707,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
-    mirror = upgrade != null || forward.mirrors().isEmpty() ? null : RequestMirror.start(forward.mirrors(),
+    mirror = upgrade != null || proxiedConnect || forward.mirrors().isEmpty() ? null : RequestMirror.start(forward.mirrors(),
         forward.timeout(), snapshot, context.stats(), context.pool().shadows(), channel.eventLoop(), request, pendingBody,
         requestComplete ? pendingTrailers : null, requestComplete);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
@@ -854,7 +862,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     cluster.stats().recordResponse(200);
     listener.stats().recordResponse(200);
-    recordExchange();
+    endResilience(); // logged when the tunnel ends, with its bytes (channelInactive)
     tunnel = true;
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
@@ -1064,7 +1072,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
     }
     responseStatus = status;
-    if (status == 101 && upgrade != null) {
+    if ((status == 101 && upgrade != null) || (proxiedConnect && status >= 200 && status < 300)) {
       switchToTunnel(response);
       return;
     }
@@ -1112,15 +1120,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** The upstream accepted the upgrade: record the exchange now, then relay raw bytes until either side closes. */
+  /**
+   * The upstream accepted the upgrade (101) or the proxied CONNECT (2xx): record the exchange now, then relay raw bytes
+   * until either side closes.
+   */
   private void switchToTunnel(Http1Response response) {
     responseStarted = true;
     responseComplete = true; // the HTTP exchange is over; what follows is the tunnel
     closeAfterResponse = true;
     cancelTimeout();
-    cluster.stats().recordResponse(101);
-    listener.stats().recordResponse(101);
-    recordExchange();
+    cluster.stats().recordResponse(responseStatus);
+    listener.stats().recordResponse(responseStatus);
+    endResilience(); // logged when the tunnel ends, with its bytes both ways (channelInactive), as Envoy logs a stream
     tunnel = true; // the stream idle timeout keeps running: bytes either way reset it (Envoy's stream_idle_timeout)
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
@@ -1226,7 +1237,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (responseStarted) {
       endUpstreamRequest();
-      flag = streamReset ? ResponseFlag.UR : ResponseFlag.UC;
+      if (!tunnel) { // a tunnel ends with its connections: not a cut response
+        flag = streamReset ? ResponseFlag.UR : ResponseFlag.UC;
+      }
       channel.close();
       return;
     }

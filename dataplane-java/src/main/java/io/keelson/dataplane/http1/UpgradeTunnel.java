@@ -8,11 +8,9 @@ import io.keelson.dataplane.http1.codec.Http1RequestParser;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.keelson.dataplane.http1.codec.Http1ResponseParser;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.ssl.SslHandler;
 import java.util.Locale;
 
 /**
@@ -86,46 +84,31 @@ public final class UpgradeTunnel {
 
   /**
    * From now on a FIN on either connection arrives as a ChannelInputShutdownEvent instead of closing it
-   * ({@link #passFin}). Only where both are plain TCP sockets: under TLS a FIN without close_notify is a
-   * truncation, and an HTTP/2 cluster's stream has no half-close here; those keep closing both sides.
+   * ({@link #passFin}). Only where both are sockets (TLS or not: under TLS the FIN passed on goes behind a
+   * close_notify); an HTTP/2 cluster's stream has no half-close here and keeps closing both sides.
    */
   static void allowHalfClose(Channel downstream, Channel upstream) {
-    if (canHalfClose(downstream) && canHalfClose(upstream)) {
+    if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel) {
       downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
   }
 
   /**
-   * Whether {@code c} can pass a FIN on its own: a plain TCP socket (under TLS a FIN without close_notify is a
-   * truncation). Shared with HTTP/2's terminated CONNECT ({@code http2.ConnectStream}).
-   */
-  public static boolean canHalfClose(Channel c) {
-    return c instanceof DuplexChannel && c.pipeline().get(SslHandler.class) == null;
-  }
-
-  /**
    * {@code from} sent its FIN: shut {@code to}'s output once everything read from {@code from} so far is
-   * written (as tcp/TcpRelay does). When the other direction is already done ({@code from}'s output is
+   * written (as tcp/TcpRelay does), behind a close_notify when {@code to} is TLS. When the other direction is already done ({@code from}'s output is
    * shut), the tunnel is over and both close. Event-loop confined (both connections share the loop).
    */
   static void passFin(Channel from, Channel to) {
-    if (!(to instanceof DuplexChannel d) || !to.isActive()) {
+    if (!(to instanceof DuplexChannel) || !to.isActive()) {
       from.close();
       return;
     }
-    to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
-      if (!written.isSuccess()) {
-        from.close();
+    io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(to).addListener(shut -> {
+      if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())) {
+        from.close(); // both directions finished
         to.close();
-        return;
       }
-      d.shutdownOutput().addListener(shut -> {
-        if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())) {
-          from.close(); // both directions finished
-          to.close();
-        }
-      });
     });
   }
 }

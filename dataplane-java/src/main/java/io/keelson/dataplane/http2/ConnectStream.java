@@ -1,12 +1,10 @@
 package io.keelson.dataplane.http2;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -19,9 +17,9 @@ import io.netty.handler.codec.http.LastHttpContent;
  * the client gets a {@code :status 200} HEADERS frame without END_STREAM, then the stream's DATA frames are the
  * connection's bytes both ways. Flow control is the stream's: the stream is read (and its window re-opened) only
  * while the TCP connection is writable, and the TCP connection is read only while the stream is writable. END_STREAM
- * from the client becomes a FIN (shutdownOutput) toward a plain TCP target once what came before it is written (to a
- * TLS target nothing: a FIN under TLS without close_notify is a truncation, {@code UpgradeTunnel.canHalfClose}); the target's
- * FIN becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
+ * from the client becomes a FIN (shutdownOutput) toward the target once what came before it is written, behind a
+ * close_notify toward a TLS target ({@code tls.TlsHalfClose}, as Envoy's TLS socket on end_stream); the target's FIN
+ * becomes an empty DATA frame with END_STREAM; when both directions have ended the connection closes (the stream
  * is then closed by HTTP/2 itself). A reset of the stream closes the connection; the connection closing first resets
  * the stream. The target may also be an extended CONNECT's HTTP/2 stream to an upstream ({@code tcp.TunnelFrames} in
  * its pipeline makes its DATA frames bytes): the client's END_STREAM then becomes that stream's END_STREAM. Event-loop
@@ -87,21 +85,18 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
     }
     if (last) {
       clientEnded = true;
-      if (!(up instanceof DuplexChannel)) { // an extended CONNECT's HTTP/2 stream (tcp.TunnelFrames): END_STREAM
+      if (!(up instanceof io.netty.channel.socket.DuplexChannel)) { // an extended CONNECT's HTTP/2 stream (tcp.TunnelFrames): END_STREAM
         up.flush();
         io.keelson.dataplane.tcp.TunnelFrames.endStream(up);
         if (targetEnded) {
           close();
         }
-      } else if (io.keelson.dataplane.http1.UpgradeTunnel.canHalfClose(up) && up instanceof DuplexChannel d) {
-        up.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-          d.shutdownOutput();
+      } else {
+        io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(up).addListener(f -> {
           if (targetEnded) {
             close();
           }
         });
-      } else {
-        up.flush(); // TLS to the target: no half-close (a FIN without close_notify is a truncation)
       }
     }
   }
@@ -153,6 +148,8 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    // Under TLS the FIN, not the close_notify event: SslHandler may signal close_notify before it hands over the
+    // last records decrypted with it, while the FIN comes after everything read.
     if (evt instanceof ChannelInputShutdownEvent) {
       targetEnded = true;
       down.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, down.voidPromise()); // END_STREAM

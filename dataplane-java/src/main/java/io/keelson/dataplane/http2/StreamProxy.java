@@ -509,7 +509,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       return;
     }
-    if (isConnect() && !io.keelson.dataplane.http1.ConnectTunnel.terminates(forward)) {
+    if (isConnect() && io.keelson.dataplane.http1.ConnectTunnel.disabled(forward)) {
       localReply(403, "", ResponseFlag.NONE);
       return;
     }
@@ -517,12 +517,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(403, "", ResponseFlag.NONE); // Envoy: upgrade_failed
       return;
     }
+    if (isConnect() && io.keelson.dataplane.http1.ConnectTunnel.proxies(forward)) {
+      routerReply(503, io.keelson.dataplane.http1.ConnectTunnel.NO_HTTP2_PROXYING, ResponseFlag.NONE, null); // not done
+      return;
+    }
     if (!resilience.admit(cluster, forward, head)) {
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
     if (isConnect()) {
-      openConnectTunnel(null);
+      openConnectTunnel(forward, null);
       return;
     }
     long routeNanos = forward.timeout().toNanos();
@@ -575,7 +579,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
     ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
-    openConnectTunnel(request);
+    openConnectTunnel(null, request); // no route timeout for an upgrade (Envoy), stream_idle_timeout applies
   }
 
   private boolean isConnect() {
@@ -584,22 +588,49 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /**
    * Envoy's CONNECT termination: a raw TCP connection to the picked endpoint (whatever the cluster's protocol; no
-   * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The connection
-   * takes a {@code max_connections} slot, held until it closes; none free is an immediate 503 UO (no waiting: unlike
-   * HTTP/1.1's CONNECT, which waits for a slot as a pending request, bounded by the route timeout). An open tunnel
-   * counts in {@code downstream_cx_upgrades_active}, as HTTP/1.1's.
+   * retries, no header rewrites, nothing of the request head sent), then {@link ConnectStream} relays. The breakers
+   * are HTTP/1.1's: the CONNECT is a pending request ({@code max_pending_requests}, full: 503 UO) until its connection
+   * is up; the connection takes a {@code max_connections} slot, held until it closes, and with none free the CONNECT
+   * waits for one, bounded by the route timeout (504 UT). An open tunnel counts in {@code downstream_cx_upgrades_active}.
    *
+   * @param forward        the CONNECT's route action, whose timeout bounds the wait for a slot and the connect; null
+   *                       for an upgrade (no route timeout, as Envoy)
    * @param upgradeRequest an extended CONNECT's upgrade GET for an HTTP/1.1 upstream (the tunnel opens on its 101), or
    *                       null for a terminated CONNECT (the tunnel opens once connected)
    */
-  private void openConnectTunnel(HttpRequest upgradeRequest) {
-    var breaker = resilience.breaker();
-    if (!breaker.tryAcquireConnection(resilience.thresholds())) {
-      cluster.stats().cxOverflow.increment();
+  private void openConnectTunnel(RouteAction.Forward forward, HttpRequest upgradeRequest) {
+    startTunnelRequest();
+    if (!resilience.acquirePending()) {
+      endUpstreamRequest();
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    startTunnelRequest();
+    if (forward != null && !forward.timeout().isZero()) {
+      startDeadline(forward.timeout().toNanos()); // bounds the wait for a slot and the connect; cancelled once open
+    }
+    connectTunnelTarget(upgradeRequest);
+  }
+
+  /** A tunnel's upstream exchange starts (a CONNECT's or an upgrade's; no retries): counted on the endpoint and cluster. */
+  private void startTunnelRequest() {
+    balancer.onRequestStart(endpoint);
+    endpointAccounted = true;
+    endpointTried = true;
+    cluster.stats().rqTotal.increment();
+    cluster.stats().rqActive.increment();
+    state = State.CONNECTING;
+  }
+
+  /** Opens the CONNECT target's connection, or waits as pending for a {@code max_connections} slot. */
+  private void connectTunnelTarget(HttpRequest upgradeRequest) {
+    if (state != State.CONNECTING) {
+      return; // woken after the stream ended or timed out
+    }
+    var breaker = resilience.breaker();
+    if (!breaker.tryAcquireConnection(resilience.thresholds())) {
+      resilience.awaitConnection(down.eventLoop(), () -> connectTunnelTarget(upgradeRequest));
+      return;
+    }
     ConnectStream t = newTunnel();
     ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
         new UpgradeHandshake.Listener() {
@@ -616,16 +647,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
     f.channel().closeFuture().addListener(x -> breaker.releaseConnection());
     f.addListener(x -> onTunnelConnected(f, t, upgradeRequest == null));
-  }
-
-  /** A tunnel's upstream exchange starts (a CONNECT's or an upgrade's; no retries): counted on the endpoint and cluster. */
-  private void startTunnelRequest() {
-    balancer.onRequestStart(endpoint);
-    endpointAccounted = true;
-    endpointTried = true;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
-    state = State.CONNECTING;
   }
 
   /** The relay of a tunnel this stream will carry, counted and timed as the stream's exchange. */
@@ -704,6 +725,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         c.close(); // the stream was reset (or timed out) while connecting
       }
       return;
+    }
+    resilience.releasePending();
+    if (deadline != null) {
+      deadline.cancel(false); // the route timeout does not apply to the tunnel (stream_idle_timeout does)
+      deadline = null;
     }
     if (!f.isSuccess()) {
       if (f.cause() instanceof ConnectTimeoutException) {

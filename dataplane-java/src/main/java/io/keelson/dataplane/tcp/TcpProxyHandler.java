@@ -256,7 +256,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
     CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
-    if (config.tunneling() != null) {
+    if (config.tunneling() != null && cluster.config().http2Upstream()) {
       releasePendingSlot();
       openTunnel(ctx, cluster, lb, index, breaker, thresholds);
       return;
@@ -313,12 +313,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       }
       SslHandler ssl = tls == null ? null : upstream.pipeline().get(SslHandler.class);
       if (ssl == null) {
-        onConnected(ctx, cluster, lb, index);
+        onTransportReady(ctx, cluster, lb, index);
       } else {
         upstream.read(); // auto-read is off: the handshake needs reads
         ssl.handshakeFuture().addListener(h -> {
           if (h.isSuccess()) {
-            onConnected(ctx, cluster, lb, index);
+            onTransportReady(ctx, cluster, lb, index);
           } else {
             onConnectFailed(cluster, lb, index, h.cause());
           }
@@ -327,8 +327,36 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     });
   }
 
+  /** The upstream connection (and its TLS) is up: relay, or first ask an HTTP/1.1 cluster for the tunnel. */
+  private void onTransportReady(ChannelHandlerContext ctx, ServingCluster cluster, LoadBalancer lb, int index) {
+    if (config.tunneling() == null) {
+      onConnected(ctx, cluster, lb, index);
+      return;
+    }
+    Channel down = ctx.channel();
+    io.netty.util.concurrent.Promise<Void> established = down.eventLoop().newPromise();
+    upstream.pipeline().addLast(new Http1TunnelAnswer(established));
+    java.util.concurrent.ScheduledFuture<?> answerTimeout = down.eventLoop().schedule(
+        () -> established.tryFailure(new io.netty.channel.ConnectTimeoutException("no answer to the tunnel's request within "
+            + cluster.config().connectTimeout())), Math.max(1, cluster.config().connectTimeout().toMillis()),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    established.addListener(r -> {
+      answerTimeout.cancel(false);
+      upstream.config().setAutoRead(false); // the relay turns reading on once it is joined
+      if (r.isSuccess()) {
+        onConnected(ctx, cluster, lb, index);
+      } else {
+        onConnectFailed(cluster, lb, index, r.cause());
+      }
+    });
+    Http1TunnelAnswer.writeRequest(upstream, config.tunneling(), new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down), (InetSocketAddress) down.remoteAddress(), sni));
+    upstream.flush();
+    upstream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
+  }
+
   /**
-   * tunneling_config: the connection rides an HTTP/2 stream of the cluster's pooled connections to the picked endpoint
+   * tunneling_config over an HTTP/2 cluster: the connection rides an HTTP/2 stream of the cluster's pooled connections to the picked endpoint
    * (a stream takes a {@code max_requests} slot for its life; a new HTTP/2 connection a {@code max_connections} one,
    * none free closing the client with {@code UO}, as no slot to wait for); once the tunnel answers 200 the relay
    * starts, as for a TCP upstream. Any other answer, a reset or no answer within the cluster's connect_timeout closes

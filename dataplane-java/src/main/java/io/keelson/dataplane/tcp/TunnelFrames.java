@@ -40,6 +40,11 @@ public final class TunnelFrames extends ChannelDuplexHandler {
 
   /** The request HEADERS (no END_STREAM) for {@code config} and this downstream connection. */
   static Http2HeadersFrame request(TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream, boolean tls) {
+    return new DefaultHttp2HeadersFrame(headers(config, downstream, tls), false);
+  }
+
+  /** The tunnel's request headers (pseudo-headers first, then headers_to_add in order), for HTTP/2 or HTTP/1.1. */
+  static Http2Headers headers(TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream, boolean tls) {
     Http2Headers h = new DefaultHttp2Headers();
     h.authority(config.hostname().render(downstream));
     if (config.usePost()) {
@@ -55,7 +60,7 @@ public final class TunnelFrames extends ChannelDuplexHandler {
         h.set(add.name(), value);
       }
     }
-    return new DefaultHttp2HeadersFrame(h, false);
+    return h;
   }
 
   /** The answer's {@code :status}; 0 before it or when it had none. */

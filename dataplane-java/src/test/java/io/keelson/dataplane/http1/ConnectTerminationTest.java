@@ -1,13 +1,11 @@
 package io.keelson.dataplane.http1;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TcpEcho;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -61,24 +59,6 @@ class ConnectTerminationTest {
     return ProxyHarness.cluster("target", "ROUND_ROBIN", target) + ProxyHarness.cluster("plain", "ROUND_ROBIN", plain);
   }
 
-  /** Reads one response head (up to the blank line) byte by byte: nothing of the tunnel after it is consumed. */
-  static String readHead(InputStream in) throws Exception {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    while (true) {
-      int b = in.read();
-      if (b < 0) {
-        break;
-      }
-      head.write(b);
-      byte[] h = head.toByteArray();
-      int n = h.length;
-      if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
-        break;
-      }
-    }
-    return head.toString(StandardCharsets.ISO_8859_1);
-  }
-
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void curlProxytunnelReachesAnHttpBackendThroughTheTunnel(PipelineMode mode) throws Exception {
@@ -103,14 +83,17 @@ class ConnectTerminationTest {
   void relaysBinaryBytesBothWaysAndPassesTheHalfClose(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
     backend = new TestUpstream("plain");
-    proxy = new ProxyHarness(config(connectRoutes("target"), clusters(echo.port(), backend.port()), true), mode);
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("connect-bytes", ".log");
+    proxy = new ProxyHarness(ProxyHarness.withHcm(config(connectRoutes("target"), clusters(echo.port(), backend.port()), true),
+        ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT% [%RESPONSE_FLAGS%]\\n")),
+        mode);
     try (Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
       InputStream in = s.getInputStream();
       out.write(("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      assertThat(readHead(in)).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(in)).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
       byte[] payload = new byte[300_000];
       for (int i = 0; i < payload.length; i++) {
         payload[i] = (byte) (i * 31 + (i >> 8)); // every byte value, CR LF and NUL included
@@ -130,6 +113,35 @@ class ConnectTerminationTest {
     }
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    // As Envoy logs an upgraded stream: one entry when the tunnel ends, with the tunnel's bytes both ways.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).isEqualTo("CONNECT 200 300000 300000 [-]\n"));
+  }
+
+  /**
+   * A TLS target that answers only at the end of what it is sent: the client's FIN must reach it as close_notify then
+   * FIN, and its answer must still come back. The old code closed both sides on the client's FIN under TLS.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aClientHalfCloseReachesATlsTargetAsCloseNotifyAndItsAnswerStillComesBack(PipelineMode mode) throws Exception {
+    try (io.keelson.dataplane.testing.TlsCountingTarget target = new io.keelson.dataplane.testing.TlsCountingTarget()) {
+      backend = new TestUpstream("plain");
+      proxy = new ProxyHarness(config(connectRoutes("target"), target.cluster("target")
+          + ProxyHarness.cluster("plain", "ROUND_ROBIN", backend.port()), true), mode);
+      try (Socket s = new Socket("127.0.0.1", proxy.port())) {
+        s.setSoTimeout(15_000);
+        OutputStream out = s.getOutputStream();
+        out.write("CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+        out.write(new byte[50_000]);
+        out.flush();
+        s.shutdownOutput(); // the client is done sending; it still reads
+        assertThat(target.read.get(15, TimeUnit.SECONDS)).isEqualTo(50_000);
+        assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("got 50000");
+      }
+    }
   }
 
   @ParameterizedTest
@@ -193,7 +205,7 @@ class ConnectTerminationTest {
     try (Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write("CONNECT a.test:1 HTTP/1.1\r\nHost: a.test:1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      assertThat(readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
+      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).isEqualTo("HTTP/1.1 200 OK\r\n\r\n");
       long start = System.nanoTime();
       assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy, no byte either way
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(500L, 5_000L);
@@ -201,26 +213,12 @@ class ConnectTerminationTest {
     assertThat(proxy.stat("http.ingress_http.downstream_rq_idle_timeout")).isEqualTo(1);
   }
 
-  @org.junit.jupiter.api.Test
-  void aConnectRouteThatWouldProxyTheConnectRequestIsAConfigError() {
-    String proxying = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { connect_matcher: {} }
-                        route: { cluster: target, upgrade_configs: [ { upgrade_type: CONNECT } ] }
-        """;
-    assertThatThrownBy(() -> new ProxyHarness(config(proxying, clusters(1, 1), true), PipelineMode.INLINE))
-        .hasStackTraceContaining("upgrade_configs[0]")
-        .hasStackTraceContaining("expected connect_config: {}");
-  }
-
   private String connectStatus(String target) throws Exception {
     try (Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       s.getOutputStream().write(("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
-      return readHead(s.getInputStream());
+      return io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
     }
   }
 }

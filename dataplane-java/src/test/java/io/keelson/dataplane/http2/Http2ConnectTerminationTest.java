@@ -107,7 +107,9 @@ class Http2ConnectTerminationTest {
   @EnumSource(PipelineMode.class)
   void relaysDataFramesBothWaysAndEndStreamHalfClosesEachWay(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
-    proxy = new ProxyHarness(config(echo.port(), true), mode);
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("h2-connect-bytes", ".log");
+    proxy = new ProxyHarness(ProxyHarness.withHcm(config(echo.port(), true),
+        ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n")), mode);
     byte[] payload = new byte[400_000]; // beyond the 64 KiB windows: flow control must move both ways
     for (int i = 0; i < payload.length; i++) {
       payload[i] = (byte) (i * 7 + (i >> 9));
@@ -129,6 +131,8 @@ class Http2ConnectTerminationTest {
         .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
     assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(proxy.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)) // the tunnel's bytes, both ways
+        .untilAsserted(() -> assertThat(java.nio.file.Files.readString(log)).isEqualTo("CONNECT 200 400000 400000\n"));
   }
 
   /**
@@ -198,5 +202,86 @@ class Http2ConnectTerminationTest {
       ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
       assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
     }
+  }
+
+  /**
+   * As HTTP/1.1's CONNECT (and Envoy's pool): at {@code max_connections} a second CONNECT waits as a pending request
+   * for the first tunnel's connection slot and opens once it closes; a third finds {@code max_pending_requests} (1)
+   * full and gets 503 UO at once. The old code answered the second 503 UO without waiting.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aConnectAtMaxConnectionsWaitsAsPendingForTheSlotAndOverflowsBeyondMaxPending(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    String breakers = "    circuit_breakers:\n      thresholds:\n      - { max_connections: 1, max_pending_requests: 1 }\n";
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES,
+        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port()) + breakers),
+        "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient first = ConnectStreamClient.open(client, "one.test:1");
+      assertThat(first.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      ConnectStreamClient second = ConnectStreamClient.open(client, "two.test:2");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("cluster.target.upstream_cx_overflow") >= 1); // it waits for the slot
+      assertThat(second.head).as("waiting as pending, not refused").isNotDone();
+      ConnectStreamClient third = ConnectStreamClient.open(client, "three.test:3");
+      assertThat(third.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
+      assertThat(proxy.stat("cluster.target.upstream_rq_pending_overflow")).isEqualTo(1);
+      first.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // FIN → echo's FIN → closed
+      assertThat(first.ended.get(10, TimeUnit.SECONDS)).isEmpty();
+      assertThat(second.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      second.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("hi", StandardCharsets.US_ASCII), true));
+      assertThat(new String(second.ended.get(10, TimeUnit.SECONDS), StandardCharsets.US_ASCII)).isEqualTo("hi");
+    }
+    assertThat(echo.connections.get()).isEqualTo(2);
+  }
+
+  /**
+   * A TLS target (TLS 1.3, JDK server) that answers only once it has read the whole request, up to the end of the
+   * stream: the client's END_STREAM must reach it as close_notify then FIN (Envoy's TLS socket on end_stream), and
+   * its answer, close_notify and FIN must come back as DATA and END_STREAM. The old code sent nothing on END_STREAM
+   * toward a TLS target, so the target never answered.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aClientHalfCloseReachesATlsTargetAsCloseNotifyAndItsAnswerStillComesBack(PipelineMode mode) throws Exception {
+    io.keelson.dataplane.testing.TlsCountingTarget target = new io.keelson.dataplane.testing.TlsCountingTarget();
+    String cluster = target.cluster("target");
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES, cluster),
+        "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    byte[] payload = new byte[100_000];
+    for (int i = 0; i < payload.length; i++) {
+      payload[i] = (byte) (i * 13 + (i >> 7));
+    }
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "secure.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      for (int off = 0; off < payload.length; off += 16_000) {
+        c.stream.write(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(payload, off, Math.min(16_000, payload.length - off)),
+            false));
+      }
+      c.stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true)); // the client is done sending
+      assertThat(target.read.get(15, TimeUnit.SECONDS)).isEqualTo(payload.length);
+      assertThat(new String(c.ended.get(15, TimeUnit.SECONDS), StandardCharsets.US_ASCII)).isEqualTo("got 100000");
+    } finally {
+      target.close();
+    }
+  }
+
+  /** Proxying CONNECT from an HTTP/2 client is not done yet, and said so: 503 naming what is supported. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aConnectRouteThatWouldProxyIsAnswered503SayingWhatIsSupported(PipelineMode mode) throws Exception {
+    echo = new TcpEcho();
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES.replace(
+        ", upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ]", ""),
+        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
+    try (H2Client client = new H2Client(proxy.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
+      assertThat(new String(c.ended.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+          .isEqualTo(io.keelson.dataplane.http1.ConnectTunnel.NO_HTTP2_PROXYING);
+    }
+    assertThat(echo.connections.get()).isZero();
   }
 }

@@ -100,6 +100,18 @@ class TcpTunnelingTest {
     }
   }
 
+  /**
+   * Sends a few bytes and a FIN; true when the proxy closes the connection without a byte back. A close with the
+   * client's bytes still unread in the proxy's socket comes as a reset: that counts as closed too.
+   */
+  private static boolean closedWithNothing(int port) throws Exception {
+    try {
+      return exchange(port, "hello".getBytes(StandardCharsets.US_ASCII)).length == 0;
+    } catch (java.net.SocketException reset) {
+      return true;
+    }
+  }
+
   private static byte[] binary(int n) {
     byte[] b = new byte[n];
     for (int i = 0; i < n; i++) {
@@ -108,9 +120,8 @@ class TcpTunnelingTest {
     return b;
   }
 
-  @ParameterizedTest
-  @EnumSource(PipelineMode.class)
-  void carriesTcpThroughKeelsonsOwnConnectTerminationToAnEcho(PipelineMode mode) throws Exception {
+  /** A TCP echo behind a second Keelson terminating every CONNECT toward it; returns the terminator's access log. */
+  private Path startTerminator(PipelineMode mode) throws Exception {
     echo = new TcpEcho();
     Path log = Files.createTempFile("tunnel-terminator", ".log");
     String routes = """
@@ -123,6 +134,13 @@ class TcpTunnelingTest {
     terminator = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("echo", "ROUND_ROBIN",
         echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]", ProxyHarness.fileAccessLog(log,
         "%PROTOCOL% %REQ(:METHOD)% %REQ(:AUTHORITY)% port=%REQ(X-ORIGINAL-PORT)% %RESPONSE_CODE% %BYTES_RECEIVED%\\n")), mode);
+    return log;
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTcpThroughKeelsonsOwnConnectTerminationToAnEcho(PipelineMode mode) throws Exception {
+    Path log = startTerminator(mode);
     tunneler = new ProxyHarness(tunnelingListener("""
                   tunneling_config:
                     hostname: "backend.test:%DOWNSTREAM_LOCAL_PORT%"
@@ -208,12 +226,10 @@ class TcpTunnelingTest {
     assertThat(h.authority().toString()).isEqualTo("db.internal:5432");
   }
 
-  @Test
-  void aRefusedTunnelClosesTheClientWithUf() throws Exception {
-    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
-    int peer = netty("403", requests);
-    Path log = Files.createTempFile("tunnel", ".log");
-    tunneler = new ProxyHarness(tunnelingListener("""
+  /** A tcp_proxy's fields tunneling to db.internal:5432 over {@code cluster}, logging the response flags to {@code log}. */
+  private static String tunnelLoggingFlags(String cluster, Path log) {
+    return """
+                  cluster: %s
                   tunneling_config: { hostname: "db.internal:5432" }
                   access_log:
                   - name: envoy.access_loggers.file
@@ -221,18 +237,98 @@ class TcpTunnelingTest {
                       "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
                       path: %s
                       log_format: { text_format_source: { inline_string: "%%RESPONSE_FLAGS%%\\n" } }
-        """.formatted(log), peer), PipelineMode.INLINE);
-    assertThat(exchange(tunnelPort(), "hello".getBytes(StandardCharsets.US_ASCII))).isEmpty();
+        """.formatted(cluster, log);
+  }
+
+  @Test
+  void aRefusedTunnelClosesTheClientWithUf() throws Exception {
+    LinkedBlockingQueue<Http2Headers> requests = new LinkedBlockingQueue<>();
+    int peer = netty("403", requests);
+    Path log = Files.createTempFile("tunnel", ".log");
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h2", log), h2Cluster("h2", peer)),
+        PipelineMode.INLINE);
+    assertThat(closedWithNothing(tunnelPort())).isTrue();
     assertThat(requests.poll(10, TimeUnit.SECONDS)).isNotNull();
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
   }
 
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void carriesTcpInAnHttp11ConnectToKeelsonsOwnTerminationOverHttp11(PipelineMode mode) throws Exception {
+    Path log = startTerminator(mode);
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener("""
+                  cluster: h1
+                  tunneling_config:
+                    hostname: "backend.test:%DOWNSTREAM_LOCAL_PORT%"
+                    headers_to_add:
+                    - header: { key: x-original-port, value: "%DOWNSTREAM_LOCAL_PORT%" }
+        """, ProxyHarness.cluster("h1", "ROUND_ROBIN", terminator.port())), mode);
+    byte[] payload = binary(250_000);
+    assertThat(exchange(tunnelPort(), payload)).isEqualTo(payload);
+    assertThat(echo.finsSeen.get()).isEqualTo(1); // the client's FIN went through both proxies as a FIN
+    int port = tunnelPort();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log))
+        .contains("HTTP/1.1 CONNECT backend.test:" + port + " port=" + port + " 200 250000"));
+  }
+
+  /**
+   * An independent HTTP/1.1 proxy peer on a plain socket: reads the request head, answers {@code answer} (with the
+   * first tunnel bytes in the same write when it is a 2xx), then echoes until the client's FIN.
+   */
+  private static java.net.ServerSocket http11Peer(String answer, LinkedBlockingQueue<String> heads) throws Exception {
+    java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    Thread.ofVirtual().start(() -> {
+      try (server; Socket s = server.accept()) {
+        s.setSoTimeout(15_000);
+        heads.add(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream()));
+        OutputStream out = s.getOutputStream();
+        out.write((answer + "\r\n\r\n" + (answer.startsWith("HTTP/1.1 2") ? "hello:" : "")).getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        s.getInputStream().transferTo(out);
+      } catch (Exception e) {
+        heads.add("peer failed: " + e);
+      }
+    });
+    return server;
+  }
+
   @Test
-  void rejectsTunnelingOverAClusterThatIsNotHttp2AndUnknownOperators() {
-    String plainCluster = TcpProxyTest.tcpListener("          cluster: h1\n          tunneling_config: { hostname: \"a:1\" }\n",
+  void sendsAnHttp11ConnectWithHostAndHeadersToAnIndependentPeerAndRelaysBytesBehindIts200() throws Exception {
+    LinkedBlockingQueue<String> heads = new LinkedBlockingQueue<>();
+    java.net.ServerSocket peer = http11Peer("HTTP/1.1 200 Connection established", heads);
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener("""
+                  cluster: h1
+                  tunneling_config:
+                    hostname: "db.internal:5432"
+                    headers_to_add:
+                    - header: { key: x-tenant, value: blue }
+        """, ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
+    byte[] payload = "bytes through an HTTP/1.1 tunnel".getBytes(StandardCharsets.US_ASCII);
+    assertThat(new String(exchange(tunnelPort(), payload), StandardCharsets.US_ASCII))
+        .isEqualTo("hello:bytes through an HTTP/1.1 tunnel");
+    assertThat(heads.poll(10, TimeUnit.SECONDS))
+        .isEqualTo("CONNECT db.internal:5432 HTTP/1.1\r\nhost: db.internal:5432\r\nx-tenant: blue\r\n\r\n");
+  }
+
+  @Test
+  void anHttp11PeerRefusingTheTunnelClosesTheClientWithUf() throws Exception {
+    LinkedBlockingQueue<String> heads = new LinkedBlockingQueue<>();
+    java.net.ServerSocket peer = http11Peer("HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0", heads);
+    Path log = Files.createTempFile("tunnel-h1", ".log");
+    tunneler = new ProxyHarness(TcpProxyTest.tcpListener(tunnelLoggingFlags("h1", log),
+        ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
+    assertThat(closedWithNothing(tunnelPort())).isTrue();
+    assertThat(heads.poll(10, TimeUnit.SECONDS)).startsWith("CONNECT db.internal:5432 HTTP/1.1");
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
+  }
+
+  @Test
+  void rejectsPostTunnelingOverAClusterThatIsNotHttp2AndUnknownOperators() {
+    String plainCluster = TcpProxyTest.tcpListener(
+        "          cluster: h1\n          tunneling_config: { hostname: \"a:1\", use_post: true }\n",
         ProxyHarness.cluster("h1", "ROUND_ROBIN", 1));
     assertThatThrownBy(() -> new ProxyHarness(plainCluster, PipelineMode.INLINE))
-        .hasStackTraceContaining("tunneling_config").hasStackTraceContaining("which is not HTTP/2");
+        .hasStackTraceContaining("tunneling_config").hasStackTraceContaining("with use_post, which is not HTTP/2");
     assertThatThrownBy(() -> new ProxyHarness(tunnelingListener("          tunneling_config: { hostname: \"%UPSTREAM_HOST%:1\" }\n", 1),
         PipelineMode.INLINE)).hasStackTraceContaining("tunneling_config.hostname")
         .hasStackTraceContaining("%UPSTREAM_HOST% is not supported here");

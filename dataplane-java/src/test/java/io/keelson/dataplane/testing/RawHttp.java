@@ -80,6 +80,24 @@ public final class RawHttp implements AutoCloseable {
   }
 
   /** True when the peer has closed the connection (read returns EOF within the timeout). */
+  /** Reads one response head (up to the blank line) byte by byte: nothing of the tunnel after it is consumed. */
+  public static String readHead(InputStream in) throws Exception {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (true) {
+      int b = in.read();
+      if (b < 0) {
+        break;
+      }
+      head.write(b);
+      byte[] h = head.toByteArray();
+      int n = h.length;
+      if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
+        break;
+      }
+    }
+    return head.toString(StandardCharsets.ISO_8859_1);
+  }
+
   public boolean closedByPeer(int timeoutMs) throws IOException {
     int before = socket.getSoTimeout();
     socket.setSoTimeout(timeoutMs);

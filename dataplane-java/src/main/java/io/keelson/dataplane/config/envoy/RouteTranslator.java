@@ -34,6 +34,7 @@ final class RouteTranslator {
   private final MatchTranslator matches;
   private final RateLimitTranslator rateLimits;
   private final List<ClusterReference> references = new ArrayList<>();
+  private final List<ClusterReference> connectProxyReferences = new ArrayList<>();
   private final ResilienceTranslator resilience;
   /** The retry_policy of the virtual host being translated, or null. */
   private io.keelson.dataplane.config.RetryPolicy virtualHostRetry;
@@ -49,6 +50,11 @@ final class RouteTranslator {
 
   List<ClusterReference> references() {
     return references;
+  }
+
+  /** The clusters connect_matcher routes proxy CONNECT requests to (no connect_config): each must be HTTP/1.1. */
+  List<ClusterReference> connectProxyReferences() {
+    return connectProxyReferences;
   }
 
   RouteConfig translate(RouteConfiguration rc, String path) {
@@ -141,11 +147,10 @@ final class RouteTranslator {
     if (match == null || action == null) {
       return null;
     }
-    if (match.connect() && action instanceof RouteAction.Forward f && !Boolean.TRUE.equals(f.upgrades().get(CONNECT))) {
-      problems.error(path + ".route.upgrade_configs", "a connect_matcher route that forwards must terminate CONNECT; expected "
-          + "upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}] (proxying CONNECT to an HTTP upstream is not "
-          + "supported)");
-      return null;
+    if (match.connect() && action instanceof RouteAction.Forward f && !f.upgrades().containsKey(CONNECT)) {
+      for (RouteAction.WeightedCluster c : f.clusters()) {
+        connectProxyReferences.add(new ClusterReference(c.name(), path + ".route", route.getName()));
+      }
     }
     Map<String, Object> perFilter =
         HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems);
@@ -345,13 +350,16 @@ final class RouteTranslator {
     return out;
   }
 
-  /** The upgrade type of CONNECT, lower case: in a route's upgrades, true means "terminate" (connect_config). */
+  /**
+   * The upgrade type of CONNECT, lower case: in a route's upgrades, true means "terminate" (connect_config), false
+   * "disabled", and no entry "proxy the CONNECT request to the cluster" (Envoy's default for a connect_matcher route).
+   */
   static final String CONNECT = "connect";
 
   /**
-   * Route-level upgrade_configs: type (lower case) to enabled (default true). For CONNECT, connect_config is
-   * required (Keelson terminates CONNECT; it does not proxy the CONNECT request to an HTTP upstream) and means
-   * terminate; connect_config on another upgrade type is an error, as Envoy's validation has it.
+   * Route-level upgrade_configs: type (lower case) to enabled (default true). For CONNECT, connect_config means
+   * terminate (true); an enabled CONNECT without it leaves no entry (the CONNECT request is proxied, as Envoy);
+   * connect_config on another upgrade type is an error, as Envoy's validation has it.
    */
   private java.util.Map<String, Boolean> upgrades(io.envoyproxy.envoy.config.route.v3.RouteAction a, String path) {
     java.util.Map<String, Boolean> out = new java.util.HashMap<>();
@@ -359,13 +367,14 @@ final class RouteTranslator {
       var u = a.getUpgradeConfigs(i);
       String type = u.getUpgradeType().toLowerCase(Locale.ROOT);
       String at = path + ".upgrade_configs[" + i + "]";
-      if (type.equals(CONNECT) && !u.hasConnectConfig() && (!u.hasEnabled() || u.getEnabled().getValue())) {
-        problems.error(at, "CONNECT without connect_config would proxy the CONNECT request to an HTTP upstream, which "
-            + "is not supported; expected connect_config: {} (terminate CONNECT, the cluster gets the raw TCP payload)");
-      } else if (!type.equals(CONNECT) && u.hasConnectConfig()) {
+      boolean enabled = !u.hasEnabled() || u.getEnabled().getValue();
+      if (!type.equals(CONNECT) && u.hasConnectConfig()) {
         problems.error(at + ".connect_config", "is only allowed with upgrade_type CONNECT, not '" + u.getUpgradeType() + "'");
       }
-      out.put(type, !u.hasEnabled() || u.getEnabled().getValue());
+      if (type.equals(CONNECT) && enabled && !u.hasConnectConfig()) {
+        continue; // proxied: the CONNECT request goes to the cluster
+      }
+      out.put(type, enabled);
     }
     return out;
   }

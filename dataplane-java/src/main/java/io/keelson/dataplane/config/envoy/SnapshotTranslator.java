@@ -50,7 +50,7 @@ final class SnapshotTranslator {
   private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
-  /** The clusters of tcp_proxies with tunneling_config: each must be an HTTP/2 cluster. */
+  /** The clusters of tcp_proxies with tunneling_config use_post: each must be an HTTP/2 cluster. */
   private final List<RouteTranslator.ClusterReference> tunnelReferences = new ArrayList<>();
 
   /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
@@ -1110,7 +1110,9 @@ final class SnapshotTranslator {
         return null;
       }
       for (RouteAction.WeightedCluster c : clusters) {
-        tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
+        if (tunneling.usePost()) { // a CONNECT goes over HTTP/1.1 clusters too; a POST tunnel only over HTTP/2 here
+          tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
+        }
       }
     }
     boolean hashSourceIp = false;
@@ -1219,6 +1221,14 @@ final class SnapshotTranslator {
             + " is not supported on HTTP listeners; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
       }
     }
+    for (RouteTranslator.ClusterReference ref : routes.connectProxyReferences()) {
+      ClusterConfig cluster = clusters.get(ref.cluster());
+      if (cluster != null && cluster.http2Upstream()) {
+        problems.error(ref.path(), "connect_matcher route '" + ref.routeName() + "' proxies CONNECT to cluster '"
+            + ref.cluster() + "', which is HTTP/2: not supported; expected an HTTP/1.1 cluster, or upgrade_configs: "
+            + "[{upgrade_type: CONNECT, connect_config: {}}] to terminate CONNECT");
+      }
+    }
     for (RouteTranslator.ClusterReference ref : tcpReferences) {
       if (!clusterPaths.containsKey(ref.cluster())) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' names cluster '" + ref.cluster()
@@ -1234,8 +1244,9 @@ final class SnapshotTranslator {
       }
       if (cluster != null && !cluster.http2Upstream()) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
-            + "', which is not HTTP/2; expected the cluster to have http2_protocol_options (or typed_extension_protocol_options "
-            + "with explicit_http_config.http2_protocol_options): the tunnel is an HTTP/2 CONNECT stream");
+            + "' with use_post, which is not HTTP/2; expected the cluster to have http2_protocol_options (or "
+            + "typed_extension_protocol_options with explicit_http_config.http2_protocol_options), or no use_post (a CONNECT "
+            + "tunnel goes over HTTP/1.1 too): POST tunnels over HTTP/1.1 are not supported");
       }
     }
   }
