@@ -60,18 +60,40 @@ public final class Ipv6 {
       return matches(hi, lo, network.hi, network.lo, prefixLength);
     }
 
+    /** The RFC 5952 text form: lower case, the longest run of two or more zero groups as "::". */
     @Override
     public String toString() {
-      byte[] b = new byte[16];
+      int[] groups = new int[8];
+      for (int i = 0; i < 4; i++) {
+        groups[i] = (int) (hi >>> (48 - 16 * i)) & 0xFFFF;
+        groups[4 + i] = (int) (lo >>> (48 - 16 * i)) & 0xFFFF;
+      }
+      int bestStart = -1;
+      int bestLength = 1;
+      for (int i = 0; i < 8; ) {
+        int j = i;
+        while (j < 8 && groups[j] == 0) {
+          j++;
+        }
+        if (j - i > bestLength) {
+          bestStart = i;
+          bestLength = j - i;
+        }
+        i = j == i ? i + 1 : j;
+      }
+      StringBuilder sb = new StringBuilder();
       for (int i = 0; i < 8; i++) {
-        b[i] = (byte) (hi >>> (56 - 8 * i));
-        b[8 + i] = (byte) (lo >>> (56 - 8 * i));
+        if (i == bestStart) {
+          sb.append("::");
+          i += bestLength - 1;
+          continue;
+        }
+        if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+          sb.append(':');
+        }
+        sb.append(Integer.toHexString(groups[i]));
       }
-      try {
-        return InetAddress.getByAddress(b).getHostAddress();
-      } catch (java.net.UnknownHostException e) {
-        throw new IllegalStateException(e); // 16 bytes is always a valid address
-      }
+      return sb.toString();
     }
   }
 
