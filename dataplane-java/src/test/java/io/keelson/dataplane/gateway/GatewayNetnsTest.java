@@ -43,7 +43,7 @@ class GatewayNetnsTest {
 
   @BeforeAll
   static void topology() throws IOException {
-    skipReason = skipReason();
+    skipReason = GatewayNetnsTestSupport.skipReason();
     if (skipReason != null) {
       return;
     }
@@ -53,21 +53,6 @@ class GatewayNetnsTest {
           .until(() -> Shell.run(Shell.in(topo.backend, "curl", "-s", "--max-time", "1",
               "http://" + ip + ":8080/who.txt"), 5).exit() == 0);
     }
-  }
-
-  private static String skipReason() {
-    if (!"root".equals(System.getProperty("user.name"))) {
-      return "needs root (network namespaces, af_packet)";
-    }
-    if (!Dpdk.isAvailable()) {
-      return "DPDK unavailable: " + Dpdk.unavailabilityCause();
-    }
-    for (String tool : List.of("ip", "ethtool", "curl", "python3")) {
-      if (!Shell.onPath(tool)) {
-        return tool + " is not installed (bin/lib/test-packages.txt lists it)";
-      }
-    }
-    return null;
   }
 
   /** Every test is skipped with the reason (in the report and on stderr) when the machine cannot run it. */
