@@ -292,16 +292,13 @@ final class Ipv6Forwarder {
 
   /** RFC 4861 §7.2.3: answer a Solicitation for one of our addresses; learn the solicitor's MAC from its option. */
   private void solicitation(PacketBurst burst, int i, Ipv6Config v6, long ourMac, long now) {
+    long sourceMac = ndpLinkLayerOption(burst, i, NeighbourDiscovery.OPTION_SOURCE_MAC);
+    if (sourceMac < 0) {
+      return;
+    }
     PacketBuffer buf = burst.packet(i);
     int l3 = burst.l3[i];
     int l4 = burst.l4[i];
-    int end = l3 + Ipv6.HEADER_LENGTH + buf.getShort(l3 + Ipv6.PAYLOAD_LENGTH);
-    long sourceMac = end - l4 < NeighbourDiscovery.OPTIONS ? -1
-        : NeighbourDiscovery.linkLayerOption(buf, l4, end, NeighbourDiscovery.OPTION_SOURCE_MAC);
-    if (sourceMac < 0 || !ndpHeaderValid(buf, l3, l4)) {
-      burst.drop(i, DropReason.MALFORMED_NDP, drops);
-      return;
-    }
     long targetHi = buf.getLong(l4 + NeighbourDiscovery.TARGET);
     long targetLo = buf.getLong(l4 + NeighbourDiscovery.TARGET + 8);
     boolean unspecifiedSource = burst.srcHi6[i] == 0 && burst.srcLo6[i] == 0; // duplicate address detection
@@ -321,16 +318,12 @@ final class Ipv6Forwarder {
 
   /** RFC 4861 §7.1.2: learn from an Advertisement for an address we solicited (or already know). */
   private void advertisement(PacketBurst burst, int i, Ipv6Config v6, long now) {
-    PacketBuffer buf = burst.packet(i);
-    int l3 = burst.l3[i];
-    int l4 = burst.l4[i];
-    int end = l3 + Ipv6.HEADER_LENGTH + buf.getShort(l3 + Ipv6.PAYLOAD_LENGTH);
-    long targetMac = end - l4 < NeighbourDiscovery.OPTIONS ? -1
-        : NeighbourDiscovery.linkLayerOption(buf, l4, end, NeighbourDiscovery.OPTION_TARGET_MAC);
-    if (targetMac < 0 || !ndpHeaderValid(buf, l3, l4)) {
-      burst.drop(i, DropReason.MALFORMED_NDP, drops);
+    long targetMac = ndpLinkLayerOption(burst, i, NeighbourDiscovery.OPTION_TARGET_MAC);
+    if (targetMac < 0) {
       return;
     }
+    PacketBuffer buf = burst.packet(i);
+    int l4 = burst.l4[i];
     long targetHi = buf.getLong(l4 + NeighbourDiscovery.TARGET);
     long targetLo = buf.getLong(l4 + NeighbourDiscovery.TARGET + 8);
     if (neighbours.find(targetHi, targetLo) < 0) {
@@ -341,8 +334,22 @@ final class Ipv6Forwarder {
     burst.verdict[i] = PacketBurst.CONSUMED;
   }
 
-  private static boolean ndpHeaderValid(PacketBuffer buf, int l3, int l4) {
-    return buf.getByte(l3 + Ipv6.HOP_LIMIT) == NeighbourDiscovery.NDP_HOP_LIMIT && buf.getByte(l4 + Icmp.CODE) == 0;
+  /**
+   * RFC 4861 §7.1's checks (hop limit 255, code 0, room for the target, well-formed options) on the NDP
+   * message of packet {@code i}: its link-layer option of {@code optionType} (0 when absent), or -1 with
+   * the packet dropped as {@link DropReason#MALFORMED_NDP}.
+   */
+  private long ndpLinkLayerOption(PacketBurst burst, int i, int optionType) {
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    int l4 = burst.l4[i];
+    int end = l3 + Ipv6.HEADER_LENGTH + buf.getShort(l3 + Ipv6.PAYLOAD_LENGTH);
+    long mac = end - l4 < NeighbourDiscovery.OPTIONS ? -1 : NeighbourDiscovery.linkLayerOption(buf, l4, end, optionType);
+    if (mac < 0 || buf.getByte(l3 + Ipv6.HOP_LIMIT) != NeighbourDiscovery.NDP_HOP_LIMIT || buf.getByte(l4 + Icmp.CODE) != 0) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops);
+      return -1;
+    }
+    return mac;
   }
 
   /** The idle sweep, once per burst: nothing to do (one field read) while no IPv6 flow is tracked. */

@@ -7,20 +7,14 @@ import static io.keelson.dataplane.gateway.NetnsTopology.VIP6;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.keelson.dataplane.internal.ffm.Dpdk;
 import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.packet.GatewayConfig;
 import io.keelson.dataplane.packet.Ipv6;
 import io.keelson.dataplane.packet.Ipv6Config;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import io.keelson.testkit.Shell;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -127,42 +120,15 @@ class GatewayNetnsIpv6Test {
   }
 
   private void assertRemovedBackendKeepsItsEstablishedFlow(GatewayProcess gw) throws Exception {
-    Process client = new ProcessBuilder(Shell.in(topo.client, NetnsTopology.python(), "-u", "-c", KEEPALIVE_CLIENT, VIP6))
-        .redirectErrorStream(true).start();
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
-        Writer commands = new OutputStreamWriter(client.getOutputStream(), StandardCharsets.UTF_8)) {
-      String first = lines.readLine();
-      assertThat(first).as("first answer on the kept-alive connection").isIn((Object[]) NAMES);
-      int index = List.of(NAMES).indexOf(first);
-      String other = NAMES[1 - index];
-      topo.writeBootstrapFor(VIP6, BACKENDS6[1 - index]);
-      await("config reloaded").atMost(Duration.ofSeconds(10)).until(() -> gw.output().contains("config reloaded"));
-      commands.write("next\n");
-      commands.flush();
-      assertThat(lines.readLine()).as("the established flow keeps its backend").isEqualTo(first);
-      for (int i = 0; i < 6; i++) {
-        assertThat(Shell.okIn(topo.client, "curl", "-6", "-s", "--max-time", "3", "--local-port", String.valueOf(45000 + i),
-            "http://[" + VIP6 + "]/who.txt").trim()).isEqualTo(other);
+    GatewayNetnsTestSupport.assertEstablishedFlowSurvivesRemoval(topo, gw, VIP6, index -> {
+      try {
+        topo.writeBootstrapFor(VIP6, BACKENDS6[1 - index]);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
       }
-      commands.write("next\n");
-      commands.flush();
-      assertThat(lines.readLine()).as("still on its backend after new flows").isEqualTo(first);
-    } finally {
-      client.destroyForcibly();
-      client.waitFor(5, TimeUnit.SECONDS);
-    }
+    }, i -> Shell.okIn(topo.client, "curl", "-6", "-s", "--max-time", "3", "--local-port", String.valueOf(45000 + i),
+        "http://[" + VIP6 + "]/who.txt").trim());
   }
-
-  /** One HTTP/1.1 connection over IPv6: a GET now, then one more per "next" line on stdin; prints each body. */
-  private static final String KEEPALIVE_CLIENT = """
-      import http.client, sys
-      c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
-      while True:
-          c.request("GET", "/who.txt")
-          print(c.getresponse().read().decode().strip(), flush=True)
-          if sys.stdin.readline().strip() != "next":
-              break
-      """;
 
   private void assertMalformedFramesAreCountedAndDropped(GatewayProcess gw) {
     long gatewayMac = BadFrames.parseMac(Shell.okIn(topo.gateway, "cat", "/sys/class/net/go/address"));
@@ -178,28 +144,7 @@ class GatewayNetnsIpv6Test {
     byte[] shortTcp = good.clone();
     ByteBuffer.wrap(shortTcp).putShort(14 + 4, (short) 12);
     frames.put("truncated_tcp", shortTcp);
-    Map<String, Long> before = new HashMap<>();
-    frames.keySet().forEach(r -> before.put(r, gw.drops(r)));
-    int copies = 5;
-    List<String> cmd = new ArrayList<>(List.of(NetnsTopology.python(), "-c",
-        "import socket, sys\n"
-            + "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
-            + "s.bind(('c0', 0))\n"
-            + "for h in sys.argv[1:]:\n"
-            + "    s.send(bytes.fromhex(h))\n"));
-    for (byte[] f : frames.values()) {
-      for (int i = 0; i < copies; i++) {
-        cmd.add(BadFrames.hex(f));
-      }
-    }
-    Shell.okIn(topo.client, cmd.toArray(new String[0]));
-    await("every malformed IPv6 frame counted under its reason").atMost(Duration.ofSeconds(10))
-        .pollInterval(Duration.ofMillis(300))
-        .untilAsserted(() -> {
-          for (String reason : frames.keySet()) {
-            assertThat(gw.drops(reason) - before.get(reason)).as(reason).isEqualTo(copies);
-          }
-        });
+    GatewayNetnsTestSupport.assertDropsCounted(topo, gw, frames, 5);
   }
 
   /**
