@@ -104,17 +104,7 @@ final class Ipv6Forwarder {
       burst.verdict[i] = rxPort;
       return;
     }
-    if (own) {
-      if (config.exceptionPath()) {
-        burst.verdict[i] = PacketBurst.TO_EXCEPTION;
-      } else {
-        burst.drop(i, DropReason.NO_EXCEPTION_PORT, drops);
-      }
-      return;
-    }
-    DropReason reason = protocol == Ipv6.PROTO_ICMPV6 ? DropReason.ICMP_UNSUPPORTED
-        : l4 ? DropReason.NO_VIP_LISTENER : DropReason.UNSUPPORTED_PROTOCOL;
-    burst.drop(i, reason, drops);
+    ClassifyStage.toKernelOrDrop(burst, i, config, own, protocol == Ipv6.PROTO_ICMPV6, l4, drops);
   }
 
   private void toBackend(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int vip, long now) {
