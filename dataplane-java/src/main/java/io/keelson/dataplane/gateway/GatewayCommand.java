@@ -50,8 +50,9 @@ public final class GatewayCommand {
   static final String USAGE = """
       usage: keelson gateway --hw-profile NAME|FILE --config ENVOY_BOOTSTRAP.yaml [options]
         --port-ip PORT=IP/LEN[ via GW]  the gateway's address on a wire port (a port role in the profile)
-        --snat IP                       a gateway-local source address for full NAT (repeatable; default:
-                                        the address of the last --port-ip)
+        --port-ip6 PORT=ADDR/LEN        the gateway's IPv6 address and on-link prefix on a wire port
+        --snat IP                       a gateway-local source address for full NAT, IPv4 or IPv6 (repeatable;
+                                        default: the address of the last --port-ip, and of the last --port-ip6)
         --var NAME=VALUE                fills ${NAME} in the profile (iface, tap, pcap, pci, ...)
         --admin HOST:PORT               serve /ready, /stats, /stats/prometheus (port 0: any free port)
         --pipeline inline|disruptor     run the stages on the poller thread (default) or on a ring
@@ -93,14 +94,20 @@ public final class GatewayCommand {
     GatewaySettings settings;
     try {
       HardwareProfile profile = HardwareProfiles.load(o.profile, o.vars);
-      List<GatewayConfig.Vip> vips = BootstrapVips.load(o.config);
-      List<String> snat = o.snat.isEmpty() && !o.portIps.isEmpty()
-          ? List.of(lastAddress(o.portIps)) : o.snat;
+      BootstrapVips.Vips vips = BootstrapVips.load(o.config);
+      List<String> snat = new ArrayList<>(o.snat);
+      if (snat.stream().noneMatch(a -> a.indexOf(':') < 0) && !o.portIps.isEmpty()) {
+        snat.add(lastAddress(o.portIps));
+      }
+      if (snat.stream().noneMatch(a -> a.indexOf(':') >= 0) && !o.portIps6.isEmpty()) {
+        snat.add(lastAddress(o.portIps6));
+      }
       GatewayLimits limits = GatewayLimits.defaults();
       if (o.synPerSecond > 0) {
         limits = limits.withSynRate(o.synPerSecond, o.synBurst > 0 ? o.synBurst : limits.synBurst());
       }
-      settings = new GatewaySettings(profile, o.mode, o.portIps, snat, vips, limits, o.eal, o.pin);
+      settings = new GatewaySettings(profile, o.mode, o.portIps, snat, vips.ipv4(), limits, o.eal, o.pin, o.portIps6,
+          vips.ipv6());
     } catch (IllegalArgumentException e) {
       err.println("keelson gateway: " + e.getMessage());
       return 2;
@@ -112,7 +119,7 @@ public final class GatewayCommand {
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
       out.println("gateway ready: profile=" + settings.profile().name() + " pipeline="
           + settings.mode().name().toLowerCase() + " ports=" + runtime.ports().keySet() + " vips="
-          + settings.vips().size() + (admin == null ? "" : " admin=http://" + o.admin[0] + ":" + admin.port()));
+          + (settings.vips().size() + settings.vips6().size()) + (admin == null ? "" : " admin=http://" + o.admin[0] + ":" + admin.port()));
       out.flush();
       long deadline = o.durationSeconds > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(o.durationSeconds) : Long.MAX_VALUE;
       long nextStats = System.nanoTime();
@@ -126,7 +133,8 @@ public final class GatewayCommand {
           if (stamp != configStamp) {
             configStamp = stamp;
             try {
-              runtime.updateVips(BootstrapVips.load(o.config));
+              BootstrapVips.Vips reloaded = BootstrapVips.load(o.config);
+              runtime.updateVips(reloaded.ipv4(), reloaded.ipv6());
               out.println("config reloaded: " + o.config);
             } catch (IllegalArgumentException e) {
               err.println("config not reloaded, the last good one stays: " + e.getMessage());
@@ -174,6 +182,7 @@ public final class GatewayCommand {
     Path config;
     String[] admin;
     final Map<String, String> portIps = new LinkedHashMap<>();
+    final Map<String, String> portIps6 = new LinkedHashMap<>();
     final List<String> snat = new ArrayList<>();
     final Map<String, String> vars = new LinkedHashMap<>();
     final List<String> eal = new ArrayList<>();
@@ -202,6 +211,7 @@ public final class GatewayCommand {
             o.admin = new String[] {v.substring(0, colon), v.substring(colon + 1)};
           }
           case "--port-ip" -> pair(value(args, ++i, a), a, o.portIps);
+          case "--port-ip6" -> pair(value(args, ++i, a), a, o.portIps6);
           case "--var" -> pair(value(args, ++i, a), a, o.vars);
           case "--snat" -> o.snat.add(value(args, ++i, a));
           case "--eal" -> o.eal.add(value(args, ++i, a));

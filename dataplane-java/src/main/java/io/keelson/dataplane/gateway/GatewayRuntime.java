@@ -10,6 +10,7 @@ import io.keelson.dataplane.internal.ffm.DpdkPort;
 import io.keelson.dataplane.internal.ffm.Mempool;
 import io.keelson.dataplane.internal.ffm.PortSettings;
 import io.keelson.dataplane.packet.GatewayConfig;
+import io.keelson.dataplane.packet.Ipv6Config;
 import io.keelson.dataplane.packet.GatewayStages;
 import io.keelson.dataplane.packet.GatewayTables;
 import io.keelson.dataplane.pipeline.Pipeline;
@@ -147,8 +148,23 @@ public final class GatewayRuntime implements AutoCloseable {
       b.addInterface(GatewayConfig.Interface.of(port.id(), parts[0], macText(port.mac()),
           parts.length > 1 ? parts[1] : null));
     }
-    s.snatAddresses().forEach(b::addSnatAddress);
+    for (Map.Entry<String, String> e : s.portAddresses6().entrySet()) {
+      DpdkPort port = portsByRole.get(e.getKey());
+      if (port == null || !isWire(e.getKey())) {
+        throw new IllegalArgumentException("--port-ip6 " + e.getKey() + "=...: the profile '" + s.profile().name()
+            + "' has no wire port named '" + e.getKey() + "' (wire ports: " + wireRoles() + ")");
+      }
+      b.addInterface6(Ipv6Config.Interface6.of(port.id(), e.getValue().trim()));
+    }
+    for (String snat : s.snatAddresses()) {
+      if (snat.indexOf(':') >= 0) {
+        b.addSnatAddress6(snat);
+      } else {
+        b.addSnatAddress(snat);
+      }
+    }
     s.vips().forEach(b::addVip);
+    s.vips6().forEach(b::addVip6);
     b.exceptionPath(exceptionPort != null);
     b.limits(s.limits());
     return b.build();
@@ -262,10 +278,8 @@ public final class GatewayRuntime implements AutoCloseable {
   }
 
   /** Rebuilds the gateway config with new VIPs (same interfaces, SNAT and limits). */
-  public void updateVips(List<GatewayConfig.Vip> vips) {
-    GatewaySettings s = settings;
-    tables.update(config(new GatewaySettings(s.profile(), s.mode(), s.portAddresses(), s.snatAddresses(), vips,
-        s.limits(), s.extraEalArgs(), s.pinPollers())));
+  public void updateVips(List<GatewayConfig.Vip> vips, List<Ipv6Config.Vip6> vips6) {
+    tables.update(config(settings.withVips(vips, vips6)));
   }
 
   /** Nanoseconds since the pollers started. */

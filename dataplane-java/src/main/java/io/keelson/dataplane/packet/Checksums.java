@@ -82,6 +82,21 @@ public final class Checksums {
     return fold(s) == 0xFFFF;
   }
 
+  /**
+   * The running sum of the IPv6 pseudo-header (RFC 8200 §8.1) for an upper-layer packet of {@code length}
+   * bytes: both addresses, the length and the next header.
+   */
+  public static int ipv6PseudoHeaderSum(PacketBuffer buf, int l3, int length, int nextHeader) {
+    long s = Integer.toUnsignedLong(sum(buf, l3 + Ipv6.SRC, 32, 0));
+    s += length + nextHeader;
+    return (int) ((s & 0xFFFFFFFFL) + (s >>> 32));
+  }
+
+  /** True when the IPv6 TCP/UDP/ICMPv6 message at {@code l4} ({@code length} bytes) verifies against its pseudo-header. */
+  public static boolean ipv6L4Valid(PacketBuffer buf, int l3, int l4, int length, int nextHeader) {
+    return fold(sum(buf, l4, length, ipv6PseudoHeaderSum(buf, l3, length, nextHeader))) == 0xFFFF;
+  }
+
   private static int pseudoHeaderSum(PacketBuffer buf, int l3, int l4Length, int protocol) {
     long s = Integer.toUnsignedLong(sum(buf, l3 + Ipv4.SRC, 8, 0));
     s += protocol + l4Length;

@@ -105,6 +105,16 @@ public final class ClassifyStage implements Stage<PacketBurst> {
       burst.verdict[i] = rxPort;
       return;
     }
+    toKernelOrDrop(burst, i, config, own, protocol == Ipv4.PROTO_ICMP, l4, drops);
+  }
+
+  /**
+   * For a packet to a gateway address that is neither forwarded nor answered (either IP version): the
+   * kernel's when the address is the node's own (or dropped without an exception port), else dropped
+   * with why no VIP took it.
+   */
+  static void toKernelOrDrop(PacketBurst burst, int i, GatewayConfig config, boolean own, boolean icmp, boolean l4,
+      DropCounters drops) {
     if (own) {
       if (config.exceptionPath()) {
         burst.verdict[i] = PacketBurst.TO_EXCEPTION;
@@ -113,7 +123,7 @@ public final class ClassifyStage implements Stage<PacketBurst> {
       }
       return;
     }
-    DropReason reason = protocol == Ipv4.PROTO_ICMP ? DropReason.ICMP_UNSUPPORTED
+    DropReason reason = icmp ? DropReason.ICMP_UNSUPPORTED
         : l4 ? DropReason.NO_VIP_LISTENER : DropReason.UNSUPPORTED_PROTOCOL;
     burst.drop(i, reason, drops);
   }

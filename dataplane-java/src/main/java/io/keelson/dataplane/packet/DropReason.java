@@ -13,7 +13,7 @@ public enum DropReason {
   TRUNCATED_ETHERNET,
   /** Neither IPv4 nor ARP (after at most one VLAN tag). */
   UNKNOWN_ETHERTYPE,
-  /** IPv6 is recognised but not forwarded by this gateway. */
+  /** IPv6 on a port without an IPv6 address (the gateway runs IPv4 only there). */
   IPV6_UNSUPPORTED,
   /** Destination MAC is neither the receiving port's nor broadcast. */
   NOT_OUR_MAC,
@@ -29,9 +29,9 @@ public enum DropReason {
   /** Total length beyond the packet or below the header length. */
   BAD_TOTAL_LENGTH,
   BAD_IP_CHECKSUM,
-  /** Fragments are not reassembled by this gateway. */
+  /** Fragments (IPv4, or an IPv6 fragment header) are not reassembled by this gateway. */
   FRAGMENT,
-  /** TTL 0 on arrival, or 1 on a packet that would be forwarded. */
+  /** TTL (IPv6: hop limit) 0 on arrival, or 1 on a packet that would be forwarded. */
   TTL_EXPIRED,
   TRUNCATED_TCP,
   /** TCP data offset below 5 or beyond the IP payload. */
@@ -63,7 +63,22 @@ public enum DropReason {
   /** The next hop's MAC is not known yet; a who-has was (or recently had been) sent. */
   ARP_UNRESOLVED,
   /** Traffic for the gateway's own address while no exception (kernel tap) port is configured. */
-  NO_EXCEPTION_PORT;
+  NO_EXCEPTION_PORT,
+  /** Shorter than the 40-byte IPv6 header. */
+  TRUNCATED_IPV6,
+  /** IPv6 payload length beyond the frame, or 0 (jumbograms are not supported). */
+  BAD_IPV6_PAYLOAD_LENGTH,
+  /**
+   * An IPv6 extension header beyond the payload, a hop-by-hop header not first, a routing header with segments
+   * left, or more than {@link Ipv6#MAX_EXTENSION_HEADERS} of them.
+   */
+  BAD_IPV6_EXTENSION,
+  /** Neighbor Discovery that RFC 4861 says to ignore: hop limit not 255, code not 0, too short, a bad option. */
+  MALFORMED_NDP,
+  /** A Neighbor Solicitation for an address the gateway does not answer on that port, or an unsolicited, unknown advertisement. */
+  NDP_NOT_FOR_US,
+  /** The IPv6 next hop's MAC is not known yet; a Neighbor Solicitation was (or recently had been) sent. */
+  NDP_UNRESOLVED;
 
   private static final DropReason[] VALUES = values();
 

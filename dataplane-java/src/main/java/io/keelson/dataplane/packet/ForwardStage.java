@@ -17,6 +17,7 @@ import io.keelson.dataplane.pipeline.Stage;
  *   <li>Both: TTL − 1, checksums updated incrementally, source MAC = the out port's, destination MAC
  *       = the next hop's from the ARP table (a who-has goes out, rate-limited, when it is unknown, and
  *       to re-confirm an entry older than {@link GatewayLimits#arpReachable()}).
+ *   <li>IPv6 (all of the above, plus Neighbor Discovery): {@link Ipv6Forwarder}, with its own tables.
  *   <li>ARP: learns the sender (when the packet is for us, or the sender is already known) and
  *       answers who-has for addresses {@link GatewayConfig} says we answer on the RX port.
  * </ul>
@@ -35,6 +36,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final ConnTrack flows;
   private final SweepPacer sweep = new SweepPacer();
   private final ArpTable arp;
+  /** IPv6 packets (their own tables); IPv4 ones never reach it. */
+  private final Ipv6Forwarder ipv6;
   private final int shard;
   private final int shardMask;
   private GatewayLimits limits;
@@ -92,6 +95,7 @@ public final class ForwardStage implements Stage<PacketBurst> {
     this.shardMask = shards - 1;
     this.flows = new ConnTrack(initial.conntrackCapacity(), 1, 1, 1, 1);
     this.arp = new ArpTable(initial.arpCapacity());
+    this.ipv6 = new Ipv6Forwarder(initial, shard, shards, drops);
     applyTimeouts(initial);
   }
 
@@ -109,6 +113,9 @@ public final class ForwardStage implements Stage<PacketBurst> {
     arpReachableNanos = next.arpReachable().toNanos();
     sweep.shortestTimeout(Math.min(Math.min(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos()),
         Math.min(next.tcpClosing().toNanos(), next.udp().toNanos())));
+    if (limits != null) {
+      ipv6.configure(next);
+    }
     limits = next;
   }
 
@@ -131,10 +138,12 @@ public final class ForwardStage implements Stage<PacketBurst> {
         case PacketBurst.KIND_TO_VIP -> toBackend(burst, i, config, now, found(burst, i));
         case PacketBurst.KIND_RETURN -> toClient(burst, i, config, now, found(burst, i));
         case PacketBurst.KIND_ARP -> arp(burst, i, config, now);
+        case PacketBurst.KIND_IPV6 -> ipv6.forward(burst, i, config, now);
         default -> throw new IllegalStateException("packet " + i + " reached forwarding unclassified (kind " + burst.kind[i] + ")");
       }
     }
     flows.expire(now, sweep.slots(now, flows.sweepRange(), limits.sweepSlice()));
+    ipv6.expire(now, limits.sweepSlice());
   }
 
   /**
@@ -457,9 +466,14 @@ public final class ForwardStage implements Stage<PacketBurst> {
     return drops;
   }
 
-  /** Flows tracked now (single-writer value: exact on the stage's thread, approximate elsewhere). */
+  /** Flows tracked now, IPv4 and IPv6 (single-writer value: exact on the stage's thread, approximate elsewhere). */
   public int trackedFlows() {
-    return flows.size();
+    return flows.size() + ipv6.trackedFlows();
+  }
+
+  /** Test hook: pre-resolves an IPv6 next hop as if a Neighbor Advertisement had been learnt. */
+  void learnNeighbour(Ipv6.Address ip, long mac, long now) {
+    ipv6.learnNeighbour(ip.hi(), ip.lo(), mac, now);
   }
 
   /** Test hook: pre-resolves a next hop as if an ARP reply had been learnt. */

@@ -114,6 +114,7 @@ public final class GatewayConfig {
   private final boolean aclDefaultAllow;
   private final boolean exceptionPath;
   private final GatewayLimits limits;
+  private final Ipv6Config ipv6;
 
   private GatewayConfig(Builder b) {
     if (b.interfaces.isEmpty()) {
@@ -184,6 +185,12 @@ public final class GatewayConfig {
     }
     aclDefaultAllow = b.aclDefaultAllow;
     exceptionPath = b.exceptionPath;
+    ipv6 = new Ipv6Config(b.interfaces6, b.snatAddresses6, b.vips6, b.acl6, b.aclDefaultAllow, limits.maglevTableSize());
+    for (Ipv6Config.Interface6 i : b.interfaces6) {
+      if (byPort[i.portId()] == null) {
+        throw new IllegalArgumentException("gateway config: port " + i.portId() + " has an IPv6 address but no interface");
+      }
+    }
   }
 
   public static Builder builder() {
@@ -212,6 +219,7 @@ public final class GatewayConfig {
       builder.addSnatAddress(snat);
     }
     vipsFrom(snapshot).forEach(builder::addVip);
+    vips6From(snapshot).forEach(builder::addVip6);
     return builder;
   }
 
@@ -229,6 +237,16 @@ public final class GatewayConfig {
 
   public MaglevTable maglev(int vipIndex) {
     return maglev[vipIndex];
+  }
+
+  /** The IPv6 interfaces, VIPs, SNAT addresses and ACL (empty when the gateway runs IPv4 only). */
+  public Ipv6Config ipv6() {
+    return ipv6;
+  }
+
+  /** The IPv6 VIPs of an Envoy-shaped snapshot (see {@link SnapshotVips#from6}). */
+  public static List<Ipv6Config.Vip6> vips6From(io.keelson.dataplane.config.ProxySnapshot snapshot) {
+    return SnapshotVips.from6(snapshot);
   }
 
   // ---- per-packet lookups (package-private, allocation-free) ----
@@ -382,8 +400,34 @@ public final class GatewayConfig {
     private boolean aclDefaultAllow = true;
     private boolean exceptionPath = true;
     private GatewayLimits limits = GatewayLimits.defaults();
+    private final List<Ipv6Config.Interface6> interfaces6 = new ArrayList<>();
+    private final List<Ipv6.Address> snatAddresses6 = new ArrayList<>();
+    private final List<Ipv6Config.Vip6> vips6 = new ArrayList<>();
+    private final List<Ipv6Config.AclRule6> acl6 = new ArrayList<>();
 
     private Builder() {}
+
+    /** The gateway's IPv6 address on a port that also has an {@link Interface} (IPv4 stays required). */
+    public Builder addInterface6(Ipv6Config.Interface6 i) {
+      interfaces6.add(Objects.requireNonNull(i));
+      return this;
+    }
+
+    public Builder addVip6(Ipv6Config.Vip6 vip) {
+      vips6.add(Objects.requireNonNull(vip));
+      return this;
+    }
+
+    public Builder addSnatAddress6(String ip) {
+      snatAddresses6.add(Ipv6.Address.parse(ip));
+      return this;
+    }
+
+    /** An IPv6 ACL rule; the IPv6 rules are evaluated in order, and {@link #aclDefaultAllow} applies to both families. */
+    public Builder addAclRule6(Ipv6Config.AclRule6 rule) {
+      acl6.add(Objects.requireNonNull(rule));
+      return this;
+    }
 
     public Builder addInterface(Interface i) {
       interfaces.add(Objects.requireNonNull(i));

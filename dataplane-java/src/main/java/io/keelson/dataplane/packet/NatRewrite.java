@@ -83,13 +83,18 @@ final class NatRewrite {
       buf.putInt(l3 + Ipv4.DST, newDstIp);
       buf.putInt(l4, newPorts);
     }
+    applyL4(buf, l4, protocol, l4Delta);
+  }
+
+  /** Adds {@code delta} to the TCP or UDP checksum at {@code l4} (a UDP checksum of zero, "none", stays zero). */
+  static void applyL4(PacketBuffer buf, int l4, int protocol, int delta) {
     boolean tcp = protocol == Ipv4.PROTO_TCP;
     int checksumOffset = l4 + (tcp ? Tcp.CHECKSUM : Udp.CHECKSUM);
     int l4Checksum = buf.getShort(checksumOffset);
     if (!tcp && l4Checksum == 0) {
       return; // UDP without a checksum stays without one
     }
-    int updated = apply(l4Checksum, l4Delta);
+    int updated = apply(l4Checksum, delta);
     if (!tcp && updated == 0) {
       updated = 0xFFFF; // RFC 768: a computed zero is sent as all ones
     }

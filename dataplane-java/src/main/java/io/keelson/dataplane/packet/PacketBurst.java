@@ -23,7 +23,7 @@ import io.keelson.dataplane.internal.ffm.PacketBuffer;
  *       {@link #TO_EXCEPTION} means hand it to the kernel tap port unchanged. Then, for each
  *       {@code j < extraCount()}, allocate an mbuf, copy {@code extra(j).length()} bytes out of
  *       {@link #extra(int)} with {@link PacketBuffer#getBytes} and transmit it on {@link
- *       #extraPort(int)} (ARP who-has requests the gateway originates; at most {@link #MAX_EXTRA}
+ *       #extraPort(int)} (ARP who-has requests and IPv6 Neighbor Solicitations the gateway originates; at most {@link #MAX_EXTRA}
  *       per burst).
  * </ol>
  *
@@ -49,8 +49,10 @@ public final class PacketBurst {
 
   public static final int DEFAULT_MAX_BURST = 64;
   public static final int MAX_EXTRA = 4;
-  /** Frames the gateway originates are minimum-size Ethernet frames. */
+  /** Frames the gateway originates are minimum-size Ethernet frames (ARP), or a Neighbor Solicitation. */
   static final int EXTRA_FRAME_SIZE = Ethernet.MIN_FRAME;
+  /** The byte arrays behind the extra slots: room for an IPv6 Neighbor Solicitation with its source MAC option. */
+  static final int EXTRA_FRAME_CAPACITY = NeighbourDiscovery.SOLICITATION_FRAME;
 
   // What the classifier decided the packet is; the forward stage acts on it.
   static final int KIND_NONE = 0;
@@ -58,6 +60,8 @@ public final class PacketBurst {
   static final int KIND_IPV4 = 2;
   static final int KIND_TO_VIP = 3;
   static final int KIND_RETURN = 4;
+  /** A well-formed IPv6 packet: {@link ForwardStage} hands it to its {@link Ipv6Forwarder} (classify and forward). */
+  static final int KIND_IPV6 = 5;
 
   private final PacketBuffer[] packets;
   private final PacketBuffer[] extras = new PacketBuffer[MAX_EXTRA];
@@ -83,6 +87,14 @@ public final class PacketBurst {
   final int[] flags;
   /** Index of the VIP in {@link #config} for KIND_TO_VIP. */
   final int[] vip;
+  /**
+   * KIND_IPV6 only: the addresses, as high and low 64 bits. Apart from the IPv4 arrays, which keep their
+   * layout; an IPv6 packet shares only {@link #l3}, {@link #l4}, {@link #protocol}, the ports and {@link #flags}.
+   */
+  final long[] srcHi6;
+  final long[] srcLo6;
+  final long[] dstHi6;
+  final long[] dstLo6;
 
   /** The configuration every stage uses for this burst: taken once, by {@link ParseStage}. */
   GatewayConfig config;
@@ -106,7 +118,7 @@ public final class PacketBurst {
       packets[i] = new PacketBuffer();
     }
     for (int i = 0; i < MAX_EXTRA; i++) {
-      extras[i] = PacketBuffer.ofBytes(new byte[EXTRA_FRAME_SIZE], EXTRA_FRAME_SIZE);
+      extras[i] = PacketBuffer.ofBytes(new byte[EXTRA_FRAME_CAPACITY], EXTRA_FRAME_SIZE);
     }
     verdict = new int[maxBurst];
     dropReason = new byte[maxBurst];
@@ -120,6 +132,10 @@ public final class PacketBurst {
     dstPort = new int[maxBurst];
     flags = new int[maxBurst];
     vip = new int[maxBurst];
+    srcHi6 = new long[maxBurst];
+    srcLo6 = new long[maxBurst];
+    dstHi6 = new long[maxBurst];
+    dstLo6 = new long[maxBurst];
   }
 
   /** Producer: starts a burst of {@code count} packets (already re-pointed) received on {@code rxPort}. */
@@ -183,12 +199,17 @@ public final class PacketBurst {
 
   /** A free extra slot sized for a minimum frame, or null when this burst already has {@link #MAX_EXTRA}. */
   PacketBuffer claimExtra(int port) {
+    return claimExtra(port, EXTRA_FRAME_SIZE);
+  }
+
+  /** A free extra slot of {@code length} ≤ {@link #EXTRA_FRAME_CAPACITY} bytes, or null when none is left. */
+  PacketBuffer claimExtra(int port, int length) {
     if (extraCount == MAX_EXTRA) {
       return null;
     }
     extraPorts[extraCount] = port;
     PacketBuffer frame = extras[extraCount++];
-    frame.length(EXTRA_FRAME_SIZE);
+    frame.length(length);
     return frame;
   }
 

@@ -3,7 +3,7 @@ package io.keelson.dataplane.packet;
 import io.keelson.dataplane.internal.ffm.PacketBuffer;
 
 /**
- * Validates one frame's Ethernet, ARP, IPv4 and L4 headers and records what the later stages need
+ * Validates one frame's Ethernet, ARP, IPv4 and L4 headers (IPv6: {@link Ipv6Parser}) and records what the later stages need
  * into the burst's metadata arrays. Every malformed shape maps to one {@link DropReason}; nothing
  * here throws on bad input: every read is bounds-checked against the packet length first.
  *
@@ -23,7 +23,7 @@ final class PacketParser {
       return DropReason.TRUNCATED_ETHERNET;
     }
     long dstMac = buf.getLong(Ethernet.DST) >>> 16; // the first 6 of 8 bytes (14 are there)
-    if (dstMac != rxMac && dstMac != Ethernet.BROADCAST) {
+    if (dstMac != rxMac && dstMac != Ethernet.BROADCAST && !Ipv6Parser.isMulticastFrame(buf, dstMac, len)) {
       return DropReason.NOT_OUR_MAC;
     }
     int type = buf.getShort(Ethernet.TYPE);
@@ -40,13 +40,13 @@ final class PacketParser {
       return parseArp(buf, burst, i, l3, len);
     }
     if (type == Ethernet.TYPE_IPV6) {
-      return DropReason.IPV6_UNSUPPORTED;
+      return Ipv6Parser.parse(buf, burst, i, l3, len, dstMac == rxMac);
     }
     if (type != Ethernet.TYPE_IPV4) {
       return DropReason.UNKNOWN_ETHERTYPE;
     }
-    if (dstMac == Ethernet.BROADCAST) {
-      return DropReason.NOT_OUR_MAC; // the gateway takes no IPv4 broadcast
+    if (dstMac != rxMac) {
+      return DropReason.NOT_OUR_MAC; // the gateway takes no IPv4 broadcast (nor IPv6 multicast MACs)
     }
     return parseIpv4(buf, burst, i, l3, len);
   }

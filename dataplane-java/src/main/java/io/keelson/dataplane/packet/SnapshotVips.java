@@ -12,7 +12,7 @@ import java.util.List;
 /**
  * Reads the gateway's VIPs out of a {@link ProxySnapshot}, in Envoy's terms: a listener whose
  * filter is {@code tcp_proxy} naming one cluster with {@code lb_policy: MAGLEV} is a TCP VIP at the
- * listener's address and port; the cluster's endpoints are its backends and their
+ * listener's address (IPv4 or IPv6) and port; the cluster's endpoints are its backends and their
  * {@code load_balancing_weight} the Maglev weights. HTTP listeners, and tcp_proxy listeners that are not
  * VIP-shaped ({@code tcp/TcpListeners.mayBeDpdkVip}: wildcard or loopback addresses, TLS, SNI chains, interception,
  * hash_policy, tunneling), belong to the socket proxy and are skipped. Anything else the gateway cannot run fails
@@ -23,8 +23,59 @@ import java.util.List;
 final class SnapshotVips {
   private SnapshotVips() {}
 
+  /** The IPv4 VIPs (listeners whose address is an IPv6 literal are {@link #from6}'s). */
   static List<GatewayConfig.Vip> from(ProxySnapshot snapshot) {
     List<GatewayConfig.Vip> vips = new ArrayList<>();
+    for (VipListener v : vipListeners(snapshot)) {
+      if (isIpv6(v.listener.host())) {
+        continue;
+      }
+      int vip = address(v.listener.host(), v.at + ": address.socket_address.address");
+      List<GatewayConfig.Backend> backends = new ArrayList<>();
+      for (int e = 0; e < v.cluster.endpoints().size(); e++) {
+        EndpointConfig endpoint = v.cluster.endpoints().get(e);
+        backends.add(new GatewayConfig.Backend(address(endpoint.host(), v.endpointField(e) + ": address"),
+            endpoint.port(), endpoint.weight()));
+      }
+      vips.add(new GatewayConfig.Vip(v.listener.name(), vip, v.listener.port(), Ipv4.PROTO_TCP, backends));
+    }
+    return vips;
+  }
+
+  /** The IPv6 VIPs: listeners at an IPv6 literal; their cluster's endpoints must be IPv6 literals too (NAT66, no NAT64). */
+  static List<Ipv6Config.Vip6> from6(ProxySnapshot snapshot) {
+    List<Ipv6Config.Vip6> vips = new ArrayList<>();
+    for (VipListener v : vipListeners(snapshot)) {
+      if (!isIpv6(v.listener.host())) {
+        continue;
+      }
+      Ipv6.Address vip = Ipv6.Address.parse(v.listener.host());
+      List<Ipv6Config.Backend6> backends = new ArrayList<>();
+      for (int e = 0; e < v.cluster.endpoints().size(); e++) {
+        EndpointConfig endpoint = v.cluster.endpoints().get(e);
+        Ipv6.Address ip;
+        try {
+          ip = Ipv6.Address.parse(endpoint.host());
+        } catch (IllegalArgumentException ex) {
+          throw new IllegalArgumentException(v.endpointField(e) + ": address: '" + endpoint.host() + "' is not an IPv6"
+              + " literal, and " + v.at + " is an IPv6 VIP (the L4 gateway translates IPv6 to IPv6 only)", ex);
+        }
+        backends.add(new Ipv6Config.Backend6(ip, endpoint.port(), endpoint.weight()));
+      }
+      vips.add(new Ipv6Config.Vip6(v.listener.name(), vip, v.listener.port(), Ipv4.PROTO_TCP, backends));
+    }
+    return vips;
+  }
+
+  /** A VIP-shaped tcp_proxy listener and its MAGLEV cluster, with the listener's name for error messages. */
+  private record VipListener(ListenerConfig listener, ClusterConfig cluster, String at) {
+    String endpointField(int e) {
+      return "cluster '" + cluster.name() + "' endpoint " + e + " (" + cluster.endpoints().get(e) + ")";
+    }
+  }
+
+  private static List<VipListener> vipListeners(ProxySnapshot snapshot) {
+    List<VipListener> found = new ArrayList<>();
     for (ListenerConfig listener : snapshot.listeners()) {
       TcpProxyConfig tcp = listener.tcpProxy();
       if (tcp == null || !io.keelson.dataplane.tcp.TcpListeners.mayBeDpdkVip(listener)) {
@@ -44,17 +95,13 @@ final class SnapshotVips {
         throw new IllegalArgumentException("cluster '" + clusterName + "' (used by " + at + "): lb_policy is "
             + cluster.lbPolicy() + "; the L4 gateway balances with MAGLEV only");
       }
-      int vip = address(listener.host(), at + ": address.socket_address.address");
-      List<GatewayConfig.Backend> backends = new ArrayList<>();
-      for (int e = 0; e < cluster.endpoints().size(); e++) {
-        EndpointConfig endpoint = cluster.endpoints().get(e);
-        String where = "cluster '" + clusterName + "' endpoint " + e + " (" + endpoint + ")";
-        backends.add(new GatewayConfig.Backend(address(endpoint.host(), where + ": address"), endpoint.port(),
-            endpoint.weight()));
-      }
-      vips.add(new GatewayConfig.Vip(listener.name(), vip, listener.port(), Ipv4.PROTO_TCP, backends));
+      found.add(new VipListener(listener, cluster, at));
     }
-    return vips;
+    return found;
+  }
+
+  private static boolean isIpv6(String host) {
+    return host != null && host.indexOf(':') >= 0;
   }
 
   private static int address(String host, String field) {

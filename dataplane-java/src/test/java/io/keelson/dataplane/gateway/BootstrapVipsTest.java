@@ -55,7 +55,7 @@ class BootstrapVipsTest {
   @Test
   void tcpProxyListenerOnMaglevClusterBecomesAVipAndHttpListenersAreLeftToTheProxy(@TempDir Path dir)
       throws IOException {
-    List<GatewayConfig.Vip> vips = BootstrapVips.load(write(dir, BOOTSTRAP));
+    List<GatewayConfig.Vip> vips = BootstrapVips.load(write(dir, BOOTSTRAP)).ipv4();
     assertThat(vips).hasSize(1);
     GatewayConfig.Vip vip = vips.get(0);
     assertThat(vip.name()).isEqualTo("web-vip");

@@ -7,17 +7,11 @@ import static io.keelson.dataplane.gateway.NetnsTopology.VIP;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.keelson.dataplane.internal.ffm.Dpdk;
 import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.packet.GatewayConfig;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import io.keelson.testkit.Shell;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,7 +36,7 @@ class GatewayNetnsTest {
 
   @BeforeAll
   static void topology() throws IOException {
-    skipReason = skipReason();
+    skipReason = GatewayNetnsTestSupport.skipReason();
     if (skipReason != null) {
       return;
     }
@@ -53,21 +46,6 @@ class GatewayNetnsTest {
           .until(() -> Shell.run(Shell.in(topo.backend, "curl", "-s", "--max-time", "1",
               "http://" + ip + ":8080/who.txt"), 5).exit() == 0);
     }
-  }
-
-  private static String skipReason() {
-    if (!"root".equals(System.getProperty("user.name"))) {
-      return "needs root (network namespaces, af_packet)";
-    }
-    if (!Dpdk.isAvailable()) {
-      return "DPDK unavailable: " + Dpdk.unavailabilityCause();
-    }
-    for (String tool : List.of("ip", "ethtool", "curl", "python3")) {
-      if (!Shell.onPath(tool)) {
-        return tool + " is not installed (bin/lib/test-packages.txt lists it)";
-      }
-    }
-    return null;
   }
 
   /** Every test is skipped with the reason (in the report and on stderr) when the machine cannot run it. */
@@ -106,47 +84,18 @@ class GatewayNetnsTest {
   @Test
   void removingABackendKeepsEstablishedFlowsOnIt() throws Exception {
     try (GatewayProcess gw = new GatewayProcess(topo, topo.writeBootstrap(BACKENDS), "inline")) {
-      Process client = new ProcessBuilder(Shell.in(topo.client, NetnsTopology.python(), "-u", "-c", KEEPALIVE_CLIENT, VIP))
-          .redirectErrorStream(true).start();
-      try (BufferedReader lines = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
-          Writer commands = new OutputStreamWriter(client.getOutputStream(), StandardCharsets.UTF_8)) {
-        String first = lines.readLine();
-        assertThat(first).as("first answer on the kept-alive connection").isIn((Object[]) NAMES);
-        int index = List.of(NAMES).indexOf(first);
-        String other = NAMES[1 - index];
-
-        // Remove the backend this connection is on; the gateway re-reads its config file.
-        topo.writeBootstrap(BACKENDS[1 - index]);
-        await("config reloaded").atMost(Duration.ofSeconds(10))
-            .until(() -> gw.output().contains("config reloaded"));
-
-        commands.write("next\n");
-        commands.flush();
-        assertThat(lines.readLine()).as("the established flow keeps its backend").isEqualTo(first);
-        // New flows go only to the backend that is left.
-        for (int i = 0; i < 6; i++) {
-          assertThat(curlVip(42000 + i)).isEqualTo(other);
-        }
-        commands.write("next\n");
-        commands.flush();
-        assertThat(lines.readLine()).as("still on its backend after new flows").isEqualTo(first);
-      } finally {
-        client.destroyForcibly();
-        client.waitFor(5, TimeUnit.SECONDS);
-      }
+      GatewayNetnsTestSupport.assertEstablishedFlowSurvivesRemoval(topo, gw, VIP,
+          index -> writeBootstrap(BACKENDS[1 - index]), i -> curlVip(42000 + i));
     }
   }
 
-  /** One HTTP/1.1 connection: a GET now, then one more per "next" line on stdin; prints each body. */
-  private static final String KEEPALIVE_CLIENT = """
-      import http.client, sys
-      c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
-      while True:
-          c.request("GET", "/who.txt")
-          print(c.getresponse().read().decode().strip(), flush=True)
-          if sys.stdin.readline().strip() != "next":
-              break
-      """;
+  private static void writeBootstrap(String... backends) {
+    try {
+      topo.writeBootstrap(backends);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   private void assertSpreadAsMaglevSays(int firstPort) {
     int flows = 24;
@@ -209,28 +158,7 @@ class GatewayNetnsTest {
         // so the kernel holds lone fragments for reassembly and they never reach the gateway on this
         // device. The parser's fragment drop is covered by the packet unit tests.
         "truncated_tcp", BadFrames.truncatedTcp(good));
-    Map<String, Long> before = new HashMap<>();
-    frames.keySet().forEach(r -> before.put(r, gw.drops(r)));
-    int copies = 5;
-    List<String> cmd = new ArrayList<>(List.of(NetnsTopology.python(), "-c",
-        "import socket, sys\n"
-            + "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
-            + "s.bind(('c0', 0))\n"
-            + "for h in sys.argv[1:]:\n"
-            + "    s.send(bytes.fromhex(h))\n"));
-    for (byte[] f : frames.values()) {
-      for (int i = 0; i < copies; i++) {
-        cmd.add(BadFrames.hex(f));
-      }
-    }
-    Shell.okIn(topo.client, cmd.toArray(new String[0]));
-    await("every malformed frame counted under its reason").atMost(Duration.ofSeconds(10))
-        .pollInterval(Duration.ofMillis(300))
-        .untilAsserted(() -> {
-          for (String reason : frames.keySet()) {
-            assertThat(gw.drops(reason) - before.get(reason)).as(reason).isEqualTo(copies);
-          }
-        });
+    GatewayNetnsTestSupport.assertDropsCounted(topo, gw, frames, 5);
   }
 
   private String curlVip(int localPort) {

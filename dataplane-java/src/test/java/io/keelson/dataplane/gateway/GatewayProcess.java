@@ -23,6 +23,11 @@ final class GatewayProcess implements AutoCloseable {
   final int adminPort;
 
   GatewayProcess(NetnsTopology topo, String config, String pipeline) throws IOException {
+    this(topo, config, pipeline, List.of());
+  }
+
+  /** @param extraArgs more gateway options (e.g. {@code --port-ip6}) */
+  GatewayProcess(NetnsTopology topo, String config, String pipeline, List<String> extraArgs) throws IOException {
     this.topo = topo;
     out = topo.dir.resolve("gateway-" + pipeline + ".out");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -38,6 +43,7 @@ final class GatewayProcess implements AutoCloseable {
         "--port-ip", "inside=" + NetnsTopology.GATEWAY_INSIDE + "/24",
         "--snat", NetnsTopology.SNAT, "--admin", "127.0.0.1:0", "--no-pin", "--pipeline", pipeline,
         "--stats-interval", "5", "--eal", "--file-prefix", "--eal", "keelson-it-" + topo.suffix + "-" + pipeline));
+    cmd.addAll(extraArgs);
     process = topo.startIn(topo.gateway, out, cmd.toArray(new String[0]));
     await("gateway ready (output in " + out + ")").atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
         .until(() -> {

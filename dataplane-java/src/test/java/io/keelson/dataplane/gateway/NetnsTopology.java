@@ -23,6 +23,13 @@ final class NetnsTopology implements AutoCloseable {
   static final String[] BACKENDS = {"10.99.2.21", "10.99.2.22"};
   static final String[] NAMES = {"backend-a", "backend-b"};
   static final int BACKEND_PORT = 8080;
+  // The IPv6 variant (new NetnsTopology(true)): the same wiring with these addresses as well.
+  static final String CLIENT_IP6 = "2001:db8:99:1::10";
+  static final String GATEWAY_OUTSIDE6 = "2001:db8:99:1::1";
+  static final String GATEWAY_INSIDE6 = "2001:db8:99:2::1";
+  static final String SNAT6 = "2001:db8:99:2::2";
+  static final String VIP6 = "2001:db8::10";
+  static final String[] BACKENDS6 = {"2001:db8:99:2::21", "2001:db8:99:2::22"};
 
   final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
   final String client = "kc-" + suffix;
@@ -31,8 +38,15 @@ final class NetnsTopology implements AutoCloseable {
   final String tap = "kt" + suffix;
   final Path dir;
   private final List<String> created = new ArrayList<>();
+  private final boolean ipv6;
 
   NetnsTopology() throws IOException {
+    this(false);
+  }
+
+  /** @param ipv6 also give the client and backends IPv6 addresses (and the backends' servers listen on those) */
+  NetnsTopology(boolean ipv6) throws IOException {
+    this.ipv6 = ipv6;
     dir = Files.createTempDirectory("keelson-netns-" + suffix);
     try {
       build();
@@ -48,7 +62,9 @@ final class NetnsTopology implements AutoCloseable {
       created.add(ns);
       Shell.okIn(ns, "ip", "link", "set", "lo", "up");
       // No IPv6 chatter (router solicitations): the counters then show only what the tests send.
-      Shell.okIn(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+      if (!ipv6 || ns.equals(gateway)) {
+        Shell.okIn(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+      }
     }
     Shell.ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "go", "netns", gateway);
     Shell.ok("ip", "link", "add", "b0", "netns", backend, "type", "veth", "peer", "name", "gi", "netns", gateway);
@@ -60,6 +76,14 @@ final class NetnsTopology implements AutoCloseable {
     }
     Shell.ok("ip", "-n", backend, "link", "set", "b0", "up");
     Shell.ok("ip", "-n", backend, "route", "add", "default", "via", GATEWAY_INSIDE);
+    if (ipv6) {
+      Shell.ok("ip", "-n", client, "-6", "addr", "add", CLIENT_IP6 + "/64", "dev", "c0", "nodad");
+      Shell.ok("ip", "-n", client, "-6", "route", "add", "default", "via", GATEWAY_OUTSIDE6);
+      for (String b : BACKENDS6) {
+        Shell.ok("ip", "-n", backend, "-6", "addr", "add", b + "/64", "dev", "b0", "nodad");
+      }
+      Shell.ok("ip", "-n", backend, "-6", "route", "add", "default", "via", GATEWAY_INSIDE6);
+    }
     Shell.ok("ip", "-n", gateway, "link", "set", "go", "up");
     Shell.ok("ip", "-n", gateway, "link", "set", "gi", "up");
     // veth offloads would hand af_packet partial checksums and GSO super-frames; a NIC does not.
@@ -70,7 +94,7 @@ final class NetnsTopology implements AutoCloseable {
       Path root = Files.createDirectories(dir.resolve(NAMES[i]));
       Files.writeString(root.resolve("who.txt"), NAMES[i] + "\n");
       startIn(backend, dir.resolve(NAMES[i] + ".log"), python(), "-m", "http.server", String.valueOf(BACKEND_PORT),
-          "--bind", BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
+          "--bind", ipv6 ? BACKENDS6[i] : BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
     }
   }
 
@@ -84,17 +108,22 @@ final class NetnsTopology implements AutoCloseable {
   }
 
   String writeBootstrap(String... backendIps) throws IOException {
+    return writeBootstrapFor(VIP, backendIps);
+  }
+
+  /** An Envoy bootstrap with one tcp_proxy VIP at {@code vip}:80 on a MAGLEV cluster of {@code backendIps}:8080. */
+  String writeBootstrapFor(String vip, String... backendIps) throws IOException {
     StringBuilder endpoints = new StringBuilder();
     for (String ip : backendIps) {
-      endpoints.append("              - endpoint: { address: { socket_address: { address: ")
-          .append(ip).append(", port_value: ").append(BACKEND_PORT).append(" } } }\n");
+      endpoints.append("              - endpoint: { address: { socket_address: { address: \"")
+          .append(ip).append("\", port_value: ").append(BACKEND_PORT).append(" } } }\n");
     }
     String yaml = """
         static_resources:
           listeners:
             - name: web-vip
               address:
-                socket_address: { address: %s, port_value: 80 }
+                socket_address: { address: "%s", port_value: 80 }
               filter_chains:
                 - filters:
                     - name: envoy.filters.network.tcp_proxy
@@ -109,7 +138,7 @@ final class NetnsTopology implements AutoCloseable {
                 cluster_name: web
                 endpoints:
                   - lb_endpoints:
-        %s""".formatted(VIP, endpoints);
+        %s""".formatted(vip, endpoints);
     Path file = dir.resolve("bootstrap.yaml");
     Path tmp = dir.resolve("bootstrap.yaml.tmp");
     Files.writeString(tmp, yaml);

@@ -128,9 +128,9 @@ class ParseStageTest {
   }
 
   @Test
-  void unknownEtherTypeAndIpv6() {
+  void unknownEtherTypeAndAnIpv4HeaderInAnIpv6Frame() {
     assertDropped(corrupt(syn(), b -> b.putShort(Ethernet.TYPE, 0x88CC), false), DropReason.UNKNOWN_ETHERTYPE);
-    assertDropped(corrupt(syn(), b -> b.putShort(Ethernet.TYPE, Ethernet.TYPE_IPV6), false), DropReason.IPV6_UNSUPPORTED);
+    assertDropped(corrupt(syn(), b -> b.putShort(Ethernet.TYPE, Ethernet.TYPE_IPV6), false), DropReason.BAD_IP_VERSION);
   }
 
   @Test

@@ -129,6 +129,13 @@ public final class MaglevTable {
   }
 
   /** Murmur3's fmix64 finaliser: every input bit affects every output bit. */
+  /** {@link #hash5(int, int, int, int, int)} for an IPv6 5-tuple (addresses as high and low 64 bits). */
+  public static long hash5(long srcHi, long srcLo, long dstHi, long dstLo, int srcPort, int dstPort, int protocol) {
+    long a = mix(srcHi ^ Long.rotateLeft(srcLo, 17) ^ dstHi * 0xC2B2_AE3D_27D4_EB4FL) ^ Long.rotateLeft(dstLo, 41);
+    long b = ((long) srcPort << 32) | ((long) dstPort << 16) | protocol;
+    return mix(a * 0x9E37_79B9_7F4A_7C15L ^ Long.rotateLeft(b, 23) ^ b * 0xC2B2_AE3D_27D4_EB4FL);
+  }
+
   public static long mix(long z) {
     z ^= z >>> 33;
     z *= 0xFF51_AFD7_ED55_8CCDL;

@@ -1,0 +1,360 @@
+package io.keelson.dataplane.packet;
+
+import io.keelson.dataplane.internal.ffm.PacketBuffer;
+import io.keelson.dataplane.packet.conntrack.ConnTrack;
+import io.keelson.dataplane.packet.conntrack.ConnTrack6;
+import io.keelson.dataplane.packet.maglev.MaglevTable;
+
+/**
+ * The IPv6 gateway: classifies and forwards the packets {@link Ipv6Parser} accepted ({@link
+ * PacketBurst#KIND_IPV6}), for {@link ForwardStage}, which owns it and calls it from its per-packet
+ * switch, so IPv4 packets never reach this class.
+ * <ul>
+ *   <li>Client → IPv6 VIP: ACL ({@link Ipv6Config#aclAllows}) and the SYN limit (per source /64) for packets
+ *       that open a flow, then a tracked flow keeps its backend; a new one gets the Maglev backend for its
+ *       IPv6 5-tuple, the SNAT address of the backend's port and a free SNAT port. NAT66, hop limit − 1, the
+ *       TCP/UDP checksum updated incrementally ({@link Nat66Rewrite}).
+ *   <li>Backend → SNAT: reverse-translated to {@code VIP → client}.
+ *   <li>Neighbor Discovery: Solicitations for the gateway's addresses (own, VIP, SNAT, as ARP) are answered
+ *       with an Advertisement; next hops are resolved by sending a Solicitation and learning the answer.
+ *   <li>ICMPv6 echo to a gateway address is answered; other traffic to its own address goes to the kernel.
+ * </ul>
+ * Next hops are on-link only (the peer's prefix is on one of the ports); there is no IPv6 default gateway.
+ *
+ * <p>Threading: single writer of its tables and counters, on its forwarding stage's thread.
+ */
+final class Ipv6Forwarder {
+  private final DropCounters drops;
+  private final ConnTrack6 flows;
+  private final NeighbourTable6 neighbours;
+  private final int shard;
+  private final int shardMask;
+  private SynRateLimiter limiter;
+  private GatewayLimits limits;
+  private long retryNanos;
+  private long reachableNanos;
+
+  /** IPv6 flows tracked at most: a quarter of the IPv4 table's capacity (at least 1,024). */
+  static int capacityFor(GatewayLimits limits) {
+    return Math.max(1024, limits.conntrackCapacity() / 4);
+  }
+
+  Ipv6Forwarder(GatewayLimits initial, int shard, int shards, DropCounters drops) {
+    this.drops = drops;
+    this.shard = shard;
+    this.shardMask = shards - 1;
+    this.flows = new ConnTrack6(capacityFor(initial));
+    this.neighbours = new NeighbourTable6(initial.arpCapacity());
+    configure(initial);
+  }
+
+  void configure(GatewayLimits next) {
+    flows.timeouts(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos(),
+        next.tcpClosing().toNanos(), next.udp().toNanos());
+    retryNanos = next.arpRetry().toNanos();
+    reachableNanos = next.arpReachable().toNanos();
+    if (limiter == null || limits.synSources() != next.synSources()) {
+      limiter = new SynRateLimiter(next.synSources(), next.synPerSecond(), next.synBurst());
+    } else {
+      limiter.rate(next.synPerSecond(), next.synBurst());
+    }
+    limits = next;
+  }
+
+  void forward(PacketBurst burst, int i, GatewayConfig config, long now) {
+    Ipv6Config v6 = config.ipv6();
+    int rxPort = burst.rxPort();
+    if (v6.disabled()) {
+      burst.drop(i, DropReason.IPV6_UNSUPPORTED, drops);
+      return;
+    }
+    int protocol = burst.protocol[i];
+    long dstHi = burst.dstHi6[i];
+    long dstLo = burst.dstLo6[i];
+    if (protocol == Ipv6.PROTO_ICMPV6) {
+      int type = burst.flags[i];
+      if (type == NeighbourDiscovery.NEIGHBOR_SOLICITATION) {
+        solicitation(burst, i, v6, config.mac(rxPort), now);
+        return;
+      }
+      if (type == NeighbourDiscovery.NEIGHBOR_ADVERTISEMENT) {
+        advertisement(burst, i, v6, now);
+        return;
+      }
+    }
+    boolean l4 = protocol == Ipv4.PROTO_TCP || protocol == Ipv4.PROTO_UDP;
+    if (l4) {
+      int vip = v6.vipIndex(dstHi, dstLo, burst.dstPort[i], protocol);
+      if (vip >= 0) {
+        toBackend(burst, i, config, v6, vip, now);
+        return;
+      }
+      if (v6.isSnatAddress(dstHi, dstLo) && config.inSnatRange(burst.dstPort[i])) {
+        toClient(burst, i, config, now);
+        return;
+      }
+    }
+    boolean own = v6.isOwnAddress(dstHi, dstLo);
+    if (!own && !v6.isVipAddress(dstHi, dstLo) && !v6.isSnatAddress(dstHi, dstLo)) {
+      burst.drop(i, DropReason.NOT_FOR_US, drops);
+      return;
+    }
+    if (protocol == Ipv6.PROTO_ICMPV6 && burst.flags[i] == NeighbourDiscovery.ECHO_REQUEST) {
+      NeighbourDiscovery.echoReply(burst.packet(i), burst.l3[i], burst.l4[i], config.mac(rxPort));
+      burst.verdict[i] = rxPort;
+      return;
+    }
+    ClassifyStage.toKernelOrDrop(burst, i, config, own, protocol == Ipv6.PROTO_ICMPV6, l4, drops);
+  }
+
+  private void toBackend(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int vip, long now) {
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    if (buf.getByte(l3 + Ipv6.HOP_LIMIT) <= 1) {
+      burst.drop(i, DropReason.TTL_EXPIRED, drops);
+      return;
+    }
+    long srcHi = burst.srcHi6[i];
+    long srcLo = burst.srcLo6[i];
+    long dstHi = burst.dstHi6[i];
+    long dstLo = burst.dstLo6[i];
+    int sport = burst.srcPort[i];
+    int dport = burst.dstPort[i];
+    int protocol = burst.protocol[i];
+    int tcpFlags = burst.flags[i];
+    boolean tcp = protocol == Ipv4.PROTO_TCP;
+    boolean opening = !tcp || (tcpFlags & (Tcp.SYN | Tcp.ACK | Tcp.RST)) == Tcp.SYN;
+    if (opening) {
+      if (!v6.aclAllows(srcHi, srcLo, dport)) {
+        burst.drop(i, DropReason.ACL_DENIED, drops);
+        return;
+      }
+      if (tcp && !limiter.tryAcquire((int) (srcHi ^ (srcHi >>> 32)), now)) {
+        burst.drop(i, DropReason.SYN_RATE_LIMITED, drops);
+        return;
+      }
+    }
+    int found = flows.lookup(srcHi, srcLo, dstHi, dstLo, sport, dport, protocol);
+    if (found >= 0 && flows.isExpired(found >> 1, now)) {
+      flows.remove(found >> 1);
+      found = -1;
+    }
+    int flow;
+    if (found < 0) {
+      if (tcp && !opening) {
+        burst.drop(i, DropReason.NO_FLOW, drops);
+        return;
+      }
+      flow = open(burst, i, config, v6, vip, now, srcHi, srcLo, dstHi, dstLo, sport, dport, protocol);
+      if (flow < 0) {
+        return;
+      }
+    } else if ((found & 1) != ConnTrack.FORWARD) {
+      burst.drop(i, DropReason.NO_FLOW, drops);
+      return;
+    } else {
+      flow = found >> 1;
+      flows.touch(flow, now);
+    }
+    if (tcp) {
+      tcpState(flow, tcpFlags, false);
+    }
+    out(burst, i, config, v6, flows.forwardPort(flow), flows.backendHi(flow), flows.backendLo(flow), now,
+        flows.snatHi(flow), flows.snatLo(flow), flows.snatPort(flow), flows.backendPort(flow));
+  }
+
+  private int open(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int vip, long now,
+      long srcHi, long srcLo, long dstHi, long dstLo, int sport, int dport, int protocol) {
+    long hash = MaglevTable.hash5(srcHi, srcLo, dstHi, dstLo, sport, dport, protocol);
+    int backend = v6.maglev(vip).lookup(hash);
+    if (backend < 0) {
+      burst.drop(i, DropReason.NO_BACKEND, drops);
+      return -1;
+    }
+    long backendHi = v6.backendHi(vip, backend);
+    long backendLo = v6.backendLo(vip, backend);
+    int backendPort = v6.backendPort(vip, backend);
+    int outPort = v6.route(backendHi, backendLo);
+    int backPort = v6.route(srcHi, srcLo);
+    if (outPort < 0 || backPort < 0) {
+      burst.drop(i, DropReason.NO_ROUTE, drops);
+      return -1;
+    }
+    long snatHi = v6.snatHi(outPort);
+    long snatLo = v6.snatLo(outPort);
+    int snatPort = snatPort(backendHi, backendLo, backendPort, snatHi, snatLo, protocol, hash);
+    if (snatPort < 0) {
+      burst.drop(i, DropReason.SNAT_EXHAUSTED, drops);
+      return -1;
+    }
+    int initial = protocol == Ipv4.PROTO_TCP ? ConnTrack.TCP_OPENING : ConnTrack.UDP;
+    int flow = flows.create(srcHi, srcLo, sport, dstHi, dstLo, dport, backendHi, backendLo, backendPort,
+        snatHi, snatLo, snatPort, protocol, initial, now, outPort, backPort);
+    if (flow < 0) {
+      burst.drop(i, DropReason.CONNTRACK_FULL, drops);
+    }
+    return flow;
+  }
+
+  /** A free SNAT port of this shard toward the backend (as {@link ForwardStage}'s IPv4 choice), or -1. */
+  private int snatPort(long backendHi, long backendLo, int backendPort, long snatHi, long snatLo, int protocol, long hash) {
+    int first = limits.snatPortLow() + ((shard - limits.snatPortLow()) & shardMask);
+    if (first > limits.snatPortHigh()) {
+      return -1;
+    }
+    int step = shardMask + 1;
+    int range = (limits.snatPortHigh() - first) / step + 1;
+    int offset = (int) (((hash & 0xFFFF_FFFFL) * range) >>> 32);
+    for (int k = 0, probes = Math.min(range, ForwardStage.SNAT_PROBES); k < probes; k++) {
+      int port = first + offset * step;
+      if (flows.lookup(backendHi, backendLo, snatHi, snatLo, backendPort, port, protocol) < 0) {
+        return port;
+      }
+      if (++offset == range) {
+        offset = 0;
+      }
+    }
+    return -1;
+  }
+
+  private void toClient(PacketBurst burst, int i, GatewayConfig config, long now) {
+    int found = flows.lookup(burst.srcHi6[i], burst.srcLo6[i], burst.dstHi6[i], burst.dstLo6[i],
+        burst.srcPort[i], burst.dstPort[i], burst.protocol[i]);
+    if (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now)) {
+      burst.drop(i, DropReason.NO_FLOW, drops);
+      return;
+    }
+    if (burst.packet(i).getByte(burst.l3[i] + Ipv6.HOP_LIMIT) <= 1) {
+      burst.drop(i, DropReason.TTL_EXPIRED, drops);
+      return;
+    }
+    int flow = found >> 1;
+    flows.touch(flow, now);
+    if (burst.protocol[i] == Ipv4.PROTO_TCP) {
+      tcpState(flow, burst.flags[i], true);
+    }
+    out(burst, i, config, config.ipv6(), flows.reversePort(flow), flows.clientHi(flow), flows.clientLo(flow), now,
+        flows.vipHi(flow), flows.vipLo(flow), flows.vipPort(flow), flows.clientPort(flow));
+  }
+
+  /** Opening until the backend answers; closing once either side sends FIN or RST. */
+  private void tcpState(int flow, int tcpFlags, boolean fromBackend) {
+    int state = flows.state(flow);
+    if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+      flows.state(flow, ConnTrack.TCP_CLOSING);
+    } else if (state == ConnTrack.TCP_OPENING && fromBackend) {
+      flows.state(flow, ConnTrack.TCP_ESTABLISHED);
+    }
+  }
+
+  /** MACs for the on-link next hop {@code hopHi:hopLo} on {@code port}, then the NAT66 rewrite; drops when unresolved. */
+  private void out(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int port, long hopHi, long hopLo,
+      long now, long srcHi, long srcLo, int srcPort, int dstPort) {
+    long ourMac = config.mac(port);
+    if (ourMac < 0) {
+      burst.drop(i, DropReason.NO_ROUTE, drops);
+      return;
+    }
+    int slot = neighbours.find(hopHi, hopLo);
+    long mac = slot < 0 ? -1 : neighbours.macAt(slot);
+    if (mac < 0) {
+      if (neighbours.shouldSolicit(hopHi, hopLo, now, retryNanos)) {
+        solicit(burst, v6, port, ourMac, hopHi, hopLo);
+      }
+      burst.drop(i, DropReason.NDP_UNRESOLVED, drops);
+      return;
+    }
+    if (neighbours.shouldRefreshAt(slot, now, reachableNanos, retryNanos)) {
+      solicit(burst, v6, port, ourMac, hopHi, hopLo);
+    }
+    PacketBuffer buf = burst.packet(i);
+    NatRewrite.setMacs(buf, ourMac, mac);
+    Nat66Rewrite.forward(buf, burst.l3[i], burst.l4[i], burst.protocol[i], srcHi, srcLo, hopHi, hopLo, srcPort, dstPort);
+    burst.verdict[i] = port;
+  }
+
+  private static void solicit(PacketBurst burst, Ipv6Config v6, int port, long ourMac, long targetHi, long targetLo) {
+    PacketBuffer frame = burst.claimExtra(port, NeighbourDiscovery.SOLICITATION_FRAME);
+    if (frame != null) {
+      NeighbourDiscovery.solicit(frame, ourMac, v6.ownHi(port), v6.ownLo(port), targetHi, targetLo);
+    }
+  }
+
+  /** RFC 4861 §7.2.3: answer a Solicitation for one of our addresses; learn the solicitor's MAC from its option. */
+  private void solicitation(PacketBurst burst, int i, Ipv6Config v6, long ourMac, long now) {
+    long sourceMac = ndpLinkLayerOption(burst, i, NeighbourDiscovery.OPTION_SOURCE_MAC);
+    if (sourceMac < 0) {
+      return;
+    }
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    int l4 = burst.l4[i];
+    long targetHi = buf.getLong(l4 + NeighbourDiscovery.TARGET);
+    long targetLo = buf.getLong(l4 + NeighbourDiscovery.TARGET + 8);
+    boolean unspecifiedSource = burst.srcHi6[i] == 0 && burst.srcLo6[i] == 0; // duplicate address detection
+    if (unspecifiedSource || !v6.answersNeighbourSolicitation(targetHi, targetLo, burst.rxPort())) {
+      burst.drop(i, DropReason.NDP_NOT_FOR_US, drops);
+      return;
+    }
+    long solicitorMac = sourceMac != 0 ? sourceMac : buf.getMac(Ethernet.SRC);
+    neighbours.learn(burst.srcHi6[i], burst.srcLo6[i], solicitorMac, now);
+    if (l4 + NeighbourDiscovery.MESSAGE_WITH_MAC > buf.capacity()) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops); // no room to answer in place (never with real mbufs)
+      return;
+    }
+    NeighbourDiscovery.advertise(buf, l3, l4, ourMac, solicitorMac);
+    burst.verdict[i] = burst.rxPort();
+  }
+
+  /** RFC 4861 §7.1.2: learn from an Advertisement for an address we solicited (or already know). */
+  private void advertisement(PacketBurst burst, int i, Ipv6Config v6, long now) {
+    long targetMac = ndpLinkLayerOption(burst, i, NeighbourDiscovery.OPTION_TARGET_MAC);
+    if (targetMac < 0) {
+      return;
+    }
+    PacketBuffer buf = burst.packet(i);
+    int l4 = burst.l4[i];
+    long targetHi = buf.getLong(l4 + NeighbourDiscovery.TARGET);
+    long targetLo = buf.getLong(l4 + NeighbourDiscovery.TARGET + 8);
+    if (neighbours.find(targetHi, targetLo) < 0) {
+      burst.drop(i, DropReason.NDP_NOT_FOR_US, drops); // nothing asked: no cache entry is created (RFC 4861 §7.2.5)
+      return;
+    }
+    neighbours.learn(targetHi, targetLo, targetMac != 0 ? targetMac : buf.getMac(Ethernet.SRC), now);
+    burst.verdict[i] = PacketBurst.CONSUMED;
+  }
+
+  /**
+   * RFC 4861 §7.1's checks (hop limit 255, code 0, room for the target, well-formed options) on the NDP
+   * message of packet {@code i}: its link-layer option of {@code optionType} (0 when absent), or -1 with
+   * the packet dropped as {@link DropReason#MALFORMED_NDP}.
+   */
+  private long ndpLinkLayerOption(PacketBurst burst, int i, int optionType) {
+    PacketBuffer buf = burst.packet(i);
+    int l3 = burst.l3[i];
+    int l4 = burst.l4[i];
+    int end = l3 + Ipv6.HEADER_LENGTH + buf.getShort(l3 + Ipv6.PAYLOAD_LENGTH);
+    long mac = end - l4 < NeighbourDiscovery.OPTIONS ? -1 : NeighbourDiscovery.linkLayerOption(buf, l4, end, optionType);
+    if (mac < 0 || buf.getByte(l3 + Ipv6.HOP_LIMIT) != NeighbourDiscovery.NDP_HOP_LIMIT || buf.getByte(l4 + Icmp.CODE) != 0) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops);
+      return -1;
+    }
+    return mac;
+  }
+
+  /** The idle sweep, once per burst: nothing to do (one field read) while no IPv6 flow is tracked. */
+  void expire(long now, int maxSlots) {
+    if (flows.size() > 0) {
+      flows.expire(now, maxSlots);
+    }
+  }
+
+  int trackedFlows() {
+    return flows.size();
+  }
+
+  /** Test hook: pre-resolves a neighbour as if an Advertisement had been learnt. */
+  void learnNeighbour(long hi, long lo, long mac, long now) {
+    neighbours.learn(hi, lo, mac, now);
+  }
+}

@@ -1,0 +1,244 @@
+package io.keelson.dataplane.packet;
+
+import static io.keelson.dataplane.packet.TestGateway6.BACKENDS;
+import static io.keelson.dataplane.packet.TestGateway6.CLIENT;
+import static io.keelson.dataplane.packet.TestGateway6.CLIENT_MAC;
+import static io.keelson.dataplane.packet.TestGateway6.GW_BACKEND_SIDE;
+import static io.keelson.dataplane.packet.TestGateway6.GW_CLIENT_SIDE;
+import static io.keelson.dataplane.packet.TestGateway6.SNAT;
+import static io.keelson.dataplane.packet.TestGateway6.VIP;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.internal.ffm.PacketBuffer;
+import io.keelson.dataplane.packet.maglev.MaglevTable;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The IPv6 gateway through real Parse → Classify → Forward stages: NDP, echo, Maglev, conntrack, NAT66, ACL, SYN limit. */
+class Ipv6ForwardingTest {
+  private static final int L3 = 14;
+  private static final int L4 = L3 + 40;
+
+  private static Ipv6.Address ip(String text) {
+    return Ipv6.Address.parse(text);
+  }
+
+  private static GatewayHarness resolved(GatewayConfig config) {
+    GatewayHarness h = new GatewayHarness(config);
+    h.forward.learnNeighbour(ip(CLIENT), CLIENT_MAC, h.now);
+    for (String b : BACKENDS) {
+      h.forward.learnNeighbour(ip(b), TestGateway6.backendMac(b), h.now);
+    }
+    return h;
+  }
+
+  private static int expectedBackend(GatewayConfig config, int vip, int sport) {
+    Ipv6.Address c = ip(CLIENT);
+    Ipv6.Address v = ip(VIP);
+    return config.ipv6().maglev(vip).lookup(MaglevTable.hash5(c.hi(), c.lo(), v.hi(), v.lo(), sport, 80, Ipv4.PROTO_TCP));
+  }
+
+  @Test
+  void answersNeighborSolicitationsForItsOwnVipAndSnatAddresses() {
+    GatewayHarness h = new GatewayHarness(TestGateway6.config());
+    for (String[] c : new String[][] {{"0", GW_CLIENT_SIDE}, {"0", VIP}, {"1", SNAT}, {"1", GW_BACKEND_SIDE}}) {
+      int port = Integer.parseInt(c[0]);
+      long ourMac = port == 0 ? TestPacket.GW_MAC_0 : TestPacket.GW_MAC_1;
+      byte[] frame = TestPacket6.solicitation(CLIENT, CLIENT_MAC, c[1]).bytes();
+      PacketBurst burst = h.run(port, frame);
+      assertThat(burst.verdict(0)).as(c[1]).isEqualTo(port);
+      PacketBuffer na = burst.packet(0);
+      assertThat(na.getMac(Ethernet.DST)).isEqualTo(CLIENT_MAC);
+      assertThat(na.getMac(Ethernet.SRC)).isEqualTo(ourMac);
+      assertThat(TestPacket6.address(na, L3 + Ipv6.SRC)).isEqualTo(ip(c[1]));
+      assertThat(TestPacket6.address(na, L3 + Ipv6.DST)).isEqualTo(ip(CLIENT));
+      assertThat(na.getByte(L3 + Ipv6.HOP_LIMIT)).isEqualTo(255);
+      assertThat(na.getByte(L4)).isEqualTo(NeighbourDiscovery.NEIGHBOR_ADVERTISEMENT);
+      assertThat(na.getByte(L4 + NeighbourDiscovery.FLAGS)).isEqualTo(NeighbourDiscovery.SOLICITED | NeighbourDiscovery.OVERRIDE);
+      assertThat(TestPacket6.address(na, L4 + NeighbourDiscovery.TARGET)).isEqualTo(ip(c[1]));
+      assertThat(na.getByte(L4 + NeighbourDiscovery.OPTIONS)).isEqualTo(NeighbourDiscovery.OPTION_TARGET_MAC);
+      assertThat(na.getMac(L4 + NeighbourDiscovery.OPTIONS + 2)).isEqualTo(ourMac);
+      assertThat(na.length()).isEqualTo(L4 + 32);
+      assertThat(TestPacket6.checksumValid(na)).isTrue();
+    }
+  }
+
+  @Test
+  void ignoresSolicitationsNotForUsAndMalformedOnes() {
+    GatewayHarness h = new GatewayHarness(TestGateway6.config());
+    assertThat(h.run(0, TestPacket6.solicitation(CLIENT, CLIENT_MAC, "2001:db8:1::99").bytes()).dropReason(0))
+        .isEqualTo(DropReason.NDP_NOT_FOR_US);
+    // The SNAT address lives on the backend side: not answered on the client side.
+    assertThat(h.run(0, TestPacket6.solicitation(CLIENT, CLIENT_MAC, SNAT).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NDP_NOT_FOR_US);
+    assertThat(h.run(0, TestPacket6.solicitation("::", CLIENT_MAC, GW_CLIENT_SIDE).bytes()).dropReason(0))
+        .as("duplicate address detection").isEqualTo(DropReason.NDP_NOT_FOR_US);
+    assertThat(h.run(0, TestPacket6.solicitation(CLIENT, CLIENT_MAC, GW_CLIENT_SIDE).hopLimit(64).bytes()).dropReason(0))
+        .isEqualTo(DropReason.MALFORMED_NDP);
+    byte[] zeroOption = TestPacket6.solicitation(CLIENT, CLIENT_MAC, GW_CLIENT_SIDE).bytes();
+    TestPacket.wrap(zeroOption).putByte(L4 + NeighbourDiscovery.OPTIONS + 1, 0);
+    assertThat(h.run(0, zeroOption).dropReason(0)).isEqualTo(DropReason.MALFORMED_NDP);
+    assertThat(h.run(0, TestPacket6.advertisement(BACKENDS[0], 0x0200_0000_0099L, GW_CLIENT_SIDE, TestPacket.GW_MAC_0)
+        .bytes()).dropReason(0)).as("unsolicited advertisement").isEqualTo(DropReason.NDP_NOT_FOR_US);
+  }
+
+  @Test
+  void answersEchoRequestsToItsAddresses() {
+    GatewayHarness h = new GatewayHarness(TestGateway6.config());
+    PacketBurst burst = h.run(0, TestPacket6.echoRequest(CLIENT, VIP).bytes());
+    assertThat(burst.verdict(0)).isZero();
+    PacketBuffer reply = burst.packet(0);
+    assertThat(reply.getByte(L4)).isEqualTo(NeighbourDiscovery.ECHO_REPLY);
+    assertThat(TestPacket6.address(reply, L3 + Ipv6.SRC)).isEqualTo(ip(VIP));
+    assertThat(TestPacket6.address(reply, L3 + Ipv6.DST)).isEqualTo(ip(CLIENT));
+    assertThat(reply.getMac(Ethernet.DST)).isEqualTo(CLIENT_MAC);
+    assertThat(TestPacket6.checksumValid(reply)).isTrue();
+    assertThat(h.run(0, TestPacket6.echoRequest(CLIENT, "2001:db8:9::1").bytes()).dropReason(0))
+        .isEqualTo(DropReason.NOT_FOR_US);
+  }
+
+  @Test
+  void resolvesTheBackendWithASolicitationThenForwardsWithNat66() {
+    GatewayConfig config = TestGateway6.config();
+    GatewayHarness h = new GatewayHarness(config);
+    h.forward.learnNeighbour(ip(CLIENT), CLIENT_MAC, h.now);
+    int sport = 40001;
+    String backend = BACKENDS[expectedBackend(config, 0, sport)];
+
+    PacketBurst first = h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.SYN).bytes());
+    assertThat(first.dropReason(0)).isEqualTo(DropReason.NDP_UNRESOLVED);
+    assertThat(first.extraCount()).isEqualTo(1);
+    assertThat(first.extraPort(0)).isEqualTo(1);
+    PacketBuffer ns = first.extra(0);
+    assertThat(ns.length()).isEqualTo(NeighbourDiscovery.SOLICITATION_FRAME);
+    assertThat(ns.getMac(Ethernet.DST)).isEqualTo(Ipv6.multicastMac(Ipv6.solicitedNodeLo(ip(backend).lo())));
+    assertThat(TestPacket6.address(ns, L3 + Ipv6.SRC)).isEqualTo(ip(GW_BACKEND_SIDE));
+    assertThat(TestPacket6.address(ns, L4 + NeighbourDiscovery.TARGET)).isEqualTo(ip(backend));
+    assertThat(ns.getMac(L4 + NeighbourDiscovery.OPTIONS + 2)).isEqualTo(TestPacket.GW_MAC_1);
+    assertThat(TestPacket6.checksumValid(ns)).isTrue();
+    // Rate-limited: a second SYN within the retry interval sends no second solicitation.
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.SYN).bytes()).extraCount()).isZero();
+
+    long backendMac = TestGateway6.backendMac(backend);
+    assertThat(h.run(1, TestPacket6.advertisement(backend, backendMac, GW_BACKEND_SIDE, TestPacket.GW_MAC_1).bytes())
+        .verdict(0)).isEqualTo(PacketBurst.CONSUMED);
+
+    PacketBurst syn = h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.SYN).payload(16).bytes());
+    assertThat(syn.verdict(0)).isEqualTo(1);
+    PacketBuffer out = syn.packet(0);
+    assertThat(out.getMac(Ethernet.DST)).isEqualTo(backendMac);
+    assertThat(out.getMac(Ethernet.SRC)).isEqualTo(TestPacket.GW_MAC_1);
+    assertThat(TestPacket6.address(out, L3 + Ipv6.SRC)).isEqualTo(ip(SNAT));
+    assertThat(TestPacket6.address(out, L3 + Ipv6.DST)).isEqualTo(ip(backend));
+    assertThat(out.getByte(L3 + Ipv6.HOP_LIMIT)).isEqualTo(63);
+    int snatPort = out.getShort(L4 + Tcp.SRC_PORT);
+    assertThat(snatPort).isBetween(config.limits().snatPortLow(), config.limits().snatPortHigh());
+    assertThat(out.getShort(L4 + Tcp.DST_PORT)).isEqualTo(8080);
+    assertThat(TestPacket6.checksumValid(out)).isTrue();
+
+    // The backend's answer goes back to the client as from the VIP.
+    PacketBurst back = h.run(1, TestPacket6.tcp(backend, 8080, SNAT, snatPort, Tcp.SYN | Tcp.ACK).payload(5)
+        .macs(backendMac, TestPacket.GW_MAC_1).bytes());
+    assertThat(back.verdict(0)).isZero();
+    PacketBuffer in = back.packet(0);
+    assertThat(in.getMac(Ethernet.DST)).isEqualTo(CLIENT_MAC);
+    assertThat(TestPacket6.address(in, L3 + Ipv6.SRC)).isEqualTo(ip(VIP));
+    assertThat(TestPacket6.address(in, L3 + Ipv6.DST)).isEqualTo(ip(CLIENT));
+    assertThat(in.getShort(L4 + Tcp.SRC_PORT)).isEqualTo(80);
+    assertThat(in.getShort(L4 + Tcp.DST_PORT)).isEqualTo(sport);
+    assertThat(TestPacket6.checksumValid(in)).isTrue();
+    assertThat(h.stages.trackedFlows()).isEqualTo(1);
+  }
+
+  @Test
+  void spreadsSourcePortsAsMaglevSaysAndKeepsEstablishedFlowsWhenABackendIsRemoved() {
+    GatewayConfig config = TestGateway6.config();
+    GatewayHarness h = resolved(config);
+    Set<String> seen = new HashSet<>();
+    int[] backendOf = new int[64];
+    for (int k = 0; k < 64; k++) {
+      PacketBurst b = h.run(0, TestPacket6.tcp(CLIENT, 42000 + k, VIP, 80, Tcp.SYN).bytes());
+      assertThat(b.verdict(0)).isEqualTo(1);
+      String to = TestPacket6.address(b.packet(0), L3 + Ipv6.DST).toString();
+      backendOf[k] = java.util.Arrays.asList(BACKENDS).indexOf(to);
+      assertThat(backendOf[k]).as("port " + (42000 + k)).isEqualTo(expectedBackend(config, 0, 42000 + k));
+      seen.add(to);
+    }
+    assertThat(seen).hasSize(3);
+
+    // Drop backend 0 from the config: its flows stay on it; new flows avoid it.
+    h.tables.update(TestGateway6.config(BACKENDS[1], BACKENDS[2]));
+    for (int k = 0; k < 64; k++) {
+      PacketBurst b = h.run(0, TestPacket6.tcp(CLIENT, 42000 + k, VIP, 80, Tcp.ACK).bytes());
+      assertThat(TestPacket6.address(b.packet(0), L3 + Ipv6.DST)).isEqualTo(ip(BACKENDS[backendOf[k]]));
+    }
+    for (int k = 0; k < 32; k++) {
+      PacketBurst b = h.run(0, TestPacket6.tcp(CLIENT, 43000 + k, VIP, 80, Tcp.SYN).bytes());
+      assertThat(TestPacket6.address(b.packet(0), L3 + Ipv6.DST)).isNotEqualTo(ip(BACKENDS[0]));
+    }
+  }
+
+  @Test
+  void udpFlowsAreTrackedAndReturnTrafficNeedsAFlow() {
+    GatewayHarness h = resolved(TestGateway6.config());
+    PacketBurst q = h.run(0, TestPacket6.udp(CLIENT, 5353, VIP, 53).payload(20).bytes());
+    assertThat(q.verdict(0)).isEqualTo(1);
+    assertThat(TestPacket6.checksumValid(q.packet(0))).isTrue();
+    String backend = TestPacket6.address(q.packet(0), L3 + Ipv6.DST).toString();
+    int snatPort = q.packet(0).getShort(L4 + Udp.SRC_PORT);
+    PacketBurst a = h.run(1, TestPacket6.udp(backend, 8080, SNAT, snatPort).payload(7)
+        .macs(TestGateway6.backendMac(backend), TestPacket.GW_MAC_1).bytes());
+    assertThat(a.dropReason(0)).isNull();
+    assertThat(a.verdict(0)).isZero();
+    assertThat(TestPacket6.checksumValid(a.packet(0))).isTrue();
+    assertThat(h.run(1, TestPacket6.udp(backend, 8080, SNAT, snatPort + 1)
+        .macs(TestGateway6.backendMac(backend), TestPacket.GW_MAC_1).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_FLOW);
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, 999, VIP, 80, Tcp.ACK).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_FLOW);
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, 999, VIP, 81, Tcp.SYN).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_VIP_LISTENER);
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, 999, VIP, 80, Tcp.SYN).hopLimit(1).bytes()).dropReason(0))
+        .isEqualTo(DropReason.TTL_EXPIRED);
+  }
+
+  @Test
+  void aclAndSynLimitApplyToIpv6Sources() {
+    GatewayConfig config = TestGateway6.builder()
+        .addAclRule6(Ipv6Config.AclRule6.of("2001:db8:1::/64", 80, 80, false))
+        .limits(GatewayLimits.defaults().withSynRate(1, 2))
+        .build();
+    GatewayHarness h = resolved(config);
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, 1000, VIP, 80, Tcp.SYN).bytes()).dropReason(0))
+        .isEqualTo(DropReason.ACL_DENIED);
+    assertThat(h.run(0, TestPacket6.udp(CLIENT, 1000, VIP, 53).bytes()).verdict(0)).isEqualTo(1);
+
+    GatewayHarness limited = resolved(TestGateway6.builder().limits(GatewayLimits.defaults().withSynRate(1, 2)).build());
+    assertThat(limited.run(0, TestPacket6.tcp(CLIENT, 1001, VIP, 80, Tcp.SYN).bytes()).verdict(0)).isEqualTo(1);
+    assertThat(limited.run(0, TestPacket6.tcp(CLIENT, 1002, VIP, 80, Tcp.SYN).bytes()).verdict(0)).isEqualTo(1);
+    assertThat(limited.run(0, TestPacket6.tcp(CLIENT, 1003, VIP, 80, Tcp.SYN).bytes()).dropReason(0))
+        .isEqualTo(DropReason.SYN_RATE_LIMITED);
+    // Another /64 has its own bucket (it passes the limiter; off-link, it then has no route).
+    assertThat(limited.run(0, TestPacket6.tcp("2001:db8:1:5::7", 1004, VIP, 80, Tcp.SYN).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_ROUTE);
+  }
+
+  @Test
+  void withoutIpv6AddressesIpv6IsDroppedAsUnsupported() {
+    GatewayHarness h = new GatewayHarness(TestGateway.config());
+    PacketBurst b = h.run(0, TestPacket6.tcp(CLIENT, 1, VIP, 80, Tcp.SYN).bytes());
+    assertThat(b.dropReason(0)).isEqualTo(DropReason.IPV6_UNSUPPORTED);
+    assertThat(h.stages.dropCount(DropReason.IPV6_UNSUPPORTED)).isEqualTo(1);
+  }
+
+  @Test
+  void ipv4AndIpv6InOneBurstAreEachForwarded() {
+    GatewayHarness h = resolved(TestGateway6.config()).learnDefaultNeighbours();
+    PacketBurst b = h.run(0, TestPacket.tcp("198.51.100.7", 40000, TestGateway.VIP, 80, Tcp.SYN).macs(
+        TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).bytes(), TestPacket6.tcp(CLIENT, 40000, VIP, 80, Tcp.SYN).bytes());
+    assertThat(b.verdict(0)).isEqualTo(1);
+    assertThat(b.verdict(1)).isEqualTo(1);
+    assertThat(h.stages.trackedFlows()).isEqualTo(2);
+  }
+}
