@@ -1,6 +1,6 @@
 package io.keelson.control.sidecar;
 
-import java.io.ByteArrayOutputStream;
+import io.keelson.dataplane.testing.WebSocketCollector;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -39,11 +37,10 @@ public final class JdkWebSocketClient {
   }
 
   public static void main(String[] args) throws Exception {
-    LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
-    CompletableFuture<Integer> closed = new CompletableFuture<>();
+    WebSocketCollector collector = new WebSocketCollector();
+    LinkedBlockingQueue<Object> received = collector.received;
     WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().header("Host", args[1])
-        .buildAsync(URI.create("ws://127.0.0.1:" + args[0] + "/ws"), new Collector(received, closed))
-        .get(20, TimeUnit.SECONDS);
+        .buildAsync(URI.create("ws://127.0.0.1:" + args[0] + "/ws"), collector).get(20, TimeUnit.SECONDS);
     System.out.println("open");
     ws.sendText("hello", true).get(20, TimeUnit.SECONDS);
     System.out.println("text " + received.poll(20, TimeUnit.SECONDS));
@@ -55,49 +52,6 @@ public final class JdkWebSocketClient {
     Object echoed = received.poll(20, TimeUnit.SECONDS);
     System.out.println("binary " + (echoed instanceof byte[] b && Arrays.equals(b, binary) ? "equal" : "differs"));
     ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(20, TimeUnit.SECONDS);
-    System.out.println("closed " + closed.get(20, TimeUnit.SECONDS));
-  }
-
-  /** Whole text and binary messages into a queue; the server's close status into a future. */
-  private static final class Collector implements WebSocket.Listener {
-    private final StringBuilder text = new StringBuilder();
-    private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
-    private final LinkedBlockingQueue<Object> received;
-    private final CompletableFuture<Integer> closed;
-
-    Collector(LinkedBlockingQueue<Object> received, CompletableFuture<Integer> closed) {
-      this.received = received;
-      this.closed = closed;
-    }
-
-    @Override
-    public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-      text.append(data);
-      if (last) {
-        received.add(text.toString());
-        text.setLength(0);
-      }
-      w.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-      byte[] b = new byte[data.remaining()];
-      data.get(b);
-      binary.writeBytes(b);
-      if (last) {
-        received.add(binary.toByteArray());
-        binary.reset();
-      }
-      w.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket w, int status, String reason) {
-      closed.complete(status);
-      return null;
-    }
+    System.out.println("closed " + collector.closed.get(20, TimeUnit.SECONDS));
   }
 }

@@ -23,30 +23,8 @@ import org.junit.jupiter.api.Test;
  * protocol-detecting and virtualInbound chains, and a gateway's servers; proxyless gRPC API listeners do not.
  */
 class WebSocketUpgradeTranslationTest {
-  private static final String GATEWAY = """
-      apiVersion: keelson.io/v1alpha1
-      kind: Service
-      metadata: { name: chat }
-      spec: { ports: [ { name: http, port: 8080 } ] }
-      ---
-      apiVersion: networking.istio.io/v1
-      kind: Gateway
-      metadata: { name: ingress, namespace: istio-system }
-      spec:
-        selector: { istio: ingressgateway }
-        servers:
-        - port: { number: 80, name: http, protocol: HTTP }
-          hosts: [ chat.example.com ]
-      ---
-      apiVersion: networking.istio.io/v1
-      kind: VirtualService
-      metadata: { name: chat }
-      spec:
-        hosts: [ chat.example.com ]
-        gateways: [ istio-system/ingress ]
-        http:
-        - route: [ { destination: { host: chat, port: { number: 8080 } } } ]
-      """;
+  /** A Service, and a Gateway with an HTTP and a GRPC-Web server routed to it. */
+  private static final String GATEWAY = GrpcWebTranslationTest.MESH;
 
   /** Each HTTP connection manager on {@code l}'s filter chains, by chain name. */
   static Map<String, HttpConnectionManager> connectionManagers(Listener l) throws Exception {
