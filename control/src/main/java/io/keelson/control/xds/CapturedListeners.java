@@ -91,7 +91,7 @@ public final class CapturedListeners {
 
   /** {@code 0.0.0.0_<port>}: not bound; HTTP with {@code filters} (today's outbound ones) and RDS {@code <port>}. */
   static Listener portListener(int port, List<HttpFilter> filters) {
-    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+    HttpConnectionManager hcm = MeshConnectionManagers.newBuilder()
         .setStatPrefix("outbound_0.0.0.0_" + port)
         .setRds(Rds.newBuilder().setConfigSource(MeshTranslator.ADS).setRouteConfigName(String.valueOf(port)))
         .addAllHttpFilters(filters)

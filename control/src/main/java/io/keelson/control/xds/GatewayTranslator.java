@@ -227,7 +227,7 @@ final class GatewayTranslator {
 
   /** @param grpcWeb a GRPC-WEB server: envoy.filters.http.grpc_web first, before CORS and fault (istiod's order) */
   private static Filter connectionManager(String statPrefix, String routeName, boolean grpcWeb) {
-    HttpConnectionManager.Builder b = HttpConnectionManager.newBuilder();
+    HttpConnectionManager.Builder b = MeshConnectionManagers.newBuilder();
     if (grpcWeb) {
       b.addHttpFilters(GrpcWebBuilder.FILTER_ENTRY);
     }

@@ -119,7 +119,7 @@ public final class MeshMtls {
    * (JWT, RBAC) before the router, the caller's identity to the app in x-forwarded-client-cert.
    */
   static Filter httpToApp(String cluster, java.util.List<HttpFilter> filters) {
-    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+    HttpConnectionManager hcm = MeshConnectionManagers.newBuilder()
         .setStatPrefix(INBOUND)
         // The app sees who called: x-forwarded-client-cert By=<this workload>;Hash=...;URI=<the caller's SPIFFE ID>.
         .setForwardClientCertDetails(HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)

@@ -628,7 +628,7 @@ public final class MeshTranslator {
 
   /** @param grpcWeb a service has a GRPC-Web port: the connection manager runs envoy.filters.http.grpc_web */
   private Listener outboundListener(boolean grpcWeb) {
-    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+    HttpConnectionManager hcm = MeshConnectionManagers.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
         .addAllHttpFilters(outboundHttpFilters(grpcWeb))

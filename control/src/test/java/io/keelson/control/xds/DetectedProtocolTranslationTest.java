@@ -157,7 +157,7 @@ class DetectedProtocolTranslationTest {
     return c.getFilters(c.getFiltersCount() - 1).getTypedConfig().unpack(TcpProxy.class);
   }
 
-  private static Node node() {
+  static Node node() {
     return Node.newBuilder().setId("reviews-10.1.0.7").setMetadata(Struct.newBuilder()
             .putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("reviews").build())
             .putFields(NodeRegistration.ADDRESS, Value.newBuilder().setStringValue("10.1.0.7").build())
@@ -168,7 +168,7 @@ class DetectedProtocolTranslationTest {
         .build();
   }
 
-  private static XdsClient client(XdsServer xds, Node node) {
+  static XdsClient client(XdsServer xds, Node node) {
     return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
         .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
   }

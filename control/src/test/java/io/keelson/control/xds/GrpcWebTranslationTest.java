@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * its connection manager before CORS and fault, an HTTP server does not; bad protocol names say what is accepted.
  */
 class GrpcWebTranslationTest {
-  private static final String MESH = """
+  static final String MESH = """
       apiVersion: keelson.io/v1alpha1
       kind: Service
       metadata: { name: web-api }

@@ -26,9 +26,13 @@ final class H2cDetector extends ByteToMessageDecoder {
   private final ListenerConfig listener;
   private ScheduledFuture<?> silence;
 
-  H2cDetector(ProxyContext context, ListenerConfig listener) {
+  /** The connection's channelActive already reached the HTTP/1.1 handler (a TLS-or-plaintext listener's detector). */
+  private final boolean afterActive;
+
+  H2cDetector(ProxyContext context, ListenerConfig listener, boolean afterActive) {
     this.context = context;
     this.listener = listener;
+    this.afterActive = afterActive;
   }
 
   @Override
@@ -51,16 +55,21 @@ final class H2cDetector extends ByteToMessageDecoder {
 
   private void becomeHttp1(ChannelHandlerContext ctx) {
     cancelSilence();
-    ctx.fireChannelActive();
+    if (!afterActive) {
+      ctx.fireChannelActive();
+    }
     ctx.pipeline().remove(this); // forwards the bytes read so far to the HTTP/1.1 handler
   }
 
   private void becomeHttp2(ChannelHandlerContext ctx) {
     cancelSilence();
     ChannelPipeline p = ctx.pipeline();
-    // The HTTP/1.1 handlers never saw channelActive, so removing them leaves nothing behind.
-    while (p.last() != this) {
-      p.removeLast();
+    if (afterActive) { // as the ALPN switch: the HTTP/1.1 handler undoes what it counted when removed
+      p.remove(io.keelson.dataplane.tls.TlsPipeline.HTTP_HANDLER);
+    } else { // the HTTP/1.1 handlers never saw channelActive, so removing them leaves nothing behind
+      while (p.last() != this) {
+        p.removeLast();
+      }
     }
     Http2ServerSupport.configure(p, context, listener);
     p.remove(this); // hands the preface and what followed to the HTTP/2 codec

@@ -91,7 +91,15 @@ public final class Http2ServerSupport {
    * otherwise it removes itself. It holds back channelActive from the handlers after it until it knows.
    */
   public static ChannelHandler cleartextDetector(ProxyContext context, ListenerConfig listener) {
-    return new H2cDetector(context, listener);
+    return new H2cDetector(context, listener, false);
+  }
+
+  /**
+   * The same for a TLS-or-plaintext listener's connection that turned out plaintext: h2c with prior knowledge there
+   * too, as Envoy's AUTO codec on a PERMISSIVE listener's plaintext chain. Its HTTP/1.1 handler is already active.
+   */
+  public static ChannelHandler plaintextDetector(ProxyContext context, ListenerConfig listener) {
+    return new H2cDetector(context, listener, true);
   }
 
   /**

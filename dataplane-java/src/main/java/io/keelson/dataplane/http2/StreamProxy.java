@@ -319,7 +319,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // headers an external client may not set removed before the router reads them.
     Channel connection = down.parent() != null ? down.parent() : down;
     io.keelson.dataplane.edge.DownstreamAddress downstream = streams.downstream(connection);
-    downstream.apply(request.headers(), NettyHeaderAccess.INSTANCE, listener.config().http(), listener.config().tls() != null);
+    // The connection's TLS, not the listener's: a PERMISSIVE listener also serves plaintext h2c (Envoy: connection.ssl()).
+    downstream.apply(request.headers(), NettyHeaderAccess.INSTANCE, listener.config().http(),
+        io.keelson.dataplane.tls.TlsPipeline.isTls(connection));
     downstreamIp = downstream.address();
     downstreamFromXff = downstream.fromXff();
     down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached

@@ -4,6 +4,7 @@ import io.keelson.dataplane.stats.TlsStats;
 import io.keelson.dataplane.tls.offload.FallbackReason;
 import io.keelson.dataplane.tls.offload.TlsOffload;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
@@ -109,6 +110,15 @@ public final class TlsPipeline {
    */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo,
       TlsOffload offload) {
+    addServer(ch, tls, stats, listenerName, plaintextToo, offload, null);
+  }
+
+  /**
+   * @param plaintext with {@code plaintextToo}, what takes the detector's place when a connection turns out plaintext
+   *                  (an HTTP listener's h2c detector), or null to just remove it
+   */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo,
+      TlsOffload offload, java.util.function.Supplier<ChannelHandler> plaintext) {
     if (!plaintextToo) {
       addServer(ch, tls, stats, listenerName, offload);
       return;
@@ -128,6 +138,11 @@ public final class TlsPipeline {
       @Override
       protected String newSslHandlerName() {
         return TLS_HANDLER;
+      }
+
+      @Override
+      protected ChannelHandler newNonSslHandler(ChannelHandlerContext context) {
+        return plaintext == null ? null : plaintext.get();
       }
     });
     ch.pipeline().addLast(FlushGate.NAME, new FlushGate());

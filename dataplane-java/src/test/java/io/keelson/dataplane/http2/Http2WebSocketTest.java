@@ -316,44 +316,11 @@ class Http2WebSocketTest {
     try {
       proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
           WEBSOCKET), mode);
-      LinkedBlockingQueue<Object> received = new LinkedBlockingQueue<>();
-      CompletableFuture<Integer> closed = new CompletableFuture<>();
+      var collector = new io.keelson.dataplane.testing.WebSocketCollector();
+      LinkedBlockingQueue<Object> received = collector.received;
+      CompletableFuture<Integer> closed = collector.closed;
       java.net.http.WebSocket ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
-          .buildAsync(java.net.URI.create("ws://127.0.0.1:" + proxy.port() + "/ws"), new java.net.http.WebSocket.Listener() {
-            private final StringBuilder text = new StringBuilder();
-            private final java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data, boolean last) {
-              text.append(data);
-              if (last) {
-                received.add(text.toString());
-                text.setLength(0);
-              }
-              w.request(1);
-              return null;
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket w, java.nio.ByteBuffer data,
-                boolean last) {
-              byte[] b = new byte[data.remaining()];
-              data.get(b);
-              binary.writeBytes(b);
-              if (last) {
-                received.add(binary.toByteArray());
-                binary.reset();
-              }
-              w.request(1);
-              return null;
-            }
-
-            @Override
-            public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket w, int status, String reason) {
-              closed.complete(status);
-              return null;
-            }
-          }).get(10, TimeUnit.SECONDS);
+          .buildAsync(java.net.URI.create("ws://127.0.0.1:" + proxy.port() + "/ws"), collector).get(10, TimeUnit.SECONDS);
       ws.sendText("hello", true).get(10, TimeUnit.SECONDS);
       assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:hello");
       byte[] binary = new byte[150_000];

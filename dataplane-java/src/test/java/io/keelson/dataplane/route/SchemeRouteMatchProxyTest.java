@@ -89,18 +89,7 @@ class SchemeRouteMatchProxyTest {
   @Test
   void aTlsOrPlaintextListenerTellsEachConnectionsScheme() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
-    String routes = """
-                    - match: { prefix: "/xfp" }
-                      route: { cluster: backend }
-      """ + ROUTES;
-    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, key, "", "", routes);
-    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
-        + tlsChain.substring(tlsChain.indexOf("      filters:"));
-    ProxyServer p = proxies.start(ProxyHarness.listener("ingress", """
-            - name: envoy.filters.listener.tls_inspector
-              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
-        """, tlsChain + plainChain, TlsYaml.cluster(up.port(), null)), 1);
-    int port = p.listenerAddress("ingress").getPort();
+    int port = tlsOrPlaintextListener(up);
     String ca = dir.resolve("ca.crt").toString();
     assertThat(run("curl", "-sS", "--cacert", ca, "https://localhost:" + port + "/x")).isEqualTo("matched https");
     assertThat(run("curl", "-sS", "http://127.0.0.1:" + port + "/x")).isEqualTo("matched http");
@@ -108,6 +97,38 @@ class SchemeRouteMatchProxyTest {
     assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "http");
     run("curl", "-sS", "-o", "/dev/null", "--cacert", ca, "https://localhost:" + port + "/xfp");
     assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
+  }
+
+  /** The same over HTTP/2: a plaintext h2c client is sent as {@code http}, an h2-over-TLS one as {@code https}. */
+  @Test
+  void aTlsOrPlaintextListenerTellsEachHttp2ConnectionsForwardedProto() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    int port = tlsOrPlaintextListener(up);
+    String h2c = run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--http2-prior-knowledge",
+        "http://127.0.0.1:" + port + "/xfp");
+    assertThat(h2c).isEqualTo("2 200");
+    assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "http");
+    String h2 = run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--http2", "--cacert",
+        dir.resolve("ca.crt").toString(), "https://localhost:" + port + "/xfp");
+    assertThat(h2).isEqualTo("2 200");
+    assertThat(up.lastHeaders).containsEntry("x-forwarded-proto", "https");
+  }
+
+  /** Istio's PERMISSIVE shape on one port: a TLS chain and a plaintext chain, {@code /xfp} to {@code up}. */
+  private int tlsOrPlaintextListener(TestUpstream up) throws Exception {
+    String routes = """
+                    - match: { prefix: "/xfp" }
+                      route: { cluster: backend }
+      """ + ROUTES;
+    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, key, "",
+        "            alpn_protocols: [h2, \"http/1.1\"]", routes);
+    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
+        + tlsChain.substring(tlsChain.indexOf("      filters:"));
+    ProxyServer p = proxies.start(ProxyHarness.listener("ingress", """
+            - name: envoy.filters.listener.tls_inspector
+              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
+        """, tlsChain + plainChain, TlsYaml.cluster(up.port(), null)), 1);
+    return p.listenerAddress("ingress").getPort();
   }
 
   private static String run(String... command) throws Exception {
