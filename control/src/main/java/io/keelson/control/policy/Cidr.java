@@ -44,7 +44,8 @@ public record Cidr(BigInteger address, int length, int width) {
       String len = text.substring(slash + 1);
       int width = v4 ? 32 : 128;
       if (!len.matches("\\d{1,3}") || Integer.parseInt(len) > width) {
-        return "has no prefix length within 0-" + width + "; expected e.g. " + (v4 ? "10.0.0.0/8" : "fd00::/8");
+        return "is not an IP address or CIDR block: its prefix length is not within 0-" + width + "; expected e.g. "
+            + (v4 ? "10.0.0.0/8" : "fd00::/8");
       }
     }
     return null;

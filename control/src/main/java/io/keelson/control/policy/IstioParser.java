@@ -134,7 +134,7 @@ final class IstioParser {
       SecurityParser.checkCidrs(m, "destinationSubnets", written);
       // As Envoy reads them (host bits masked, a bare address /32 or /128): one prefix is one filter chain match.
       List<String> own = written.stream().filter(c -> Cidr.problem(c) == null).map(Cidr::canonical).toList();
-      if (m != match.getFirst() && written.isEmpty() != anySubnets) {
+      if (m != match.getFirst() && written.isEmpty() == anySubnets) {
         m.error("destinationSubnets", "some matches of this rule have destinationSubnets and some do not; expected"
             + " one rule for the matches with destinationSubnets and another for those without");
       }

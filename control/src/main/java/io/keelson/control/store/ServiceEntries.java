@@ -107,9 +107,9 @@ public final class ServiceEntries {
         String same = other == se ? null : other.addresses().stream().filter(o -> Cidr.parse(o).equals(mine))
             .findFirst().orElse(null);
         if (same != null) {
-          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is the prefix "
-              + mine + ", as " + other.meta().key() + "'s spec.addresses '" + same + "'; expected addresses no other"
-              + " ServiceEntry has (host bits are masked, a bare address is /32)"));
+          errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is also "
+              + other.meta().key() + "'s" + (same.equals(a) ? "" : " ('" + same + "': both are " + mine + ")")
+              + "; expected addresses no other ServiceEntry has"));
         }
       }
       for (Policy.Service svc : state.ofType(Policy.Service.class)) {
