@@ -54,7 +54,7 @@ class GrpcXdsInteropTest {
           "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
                              "server_features": [ "xds_v3" ] } ],
           "node": { "id": "grpc-client", "cluster": "frontend", "locality": { "region": "r1", "zone": "a" },
-                    "metadata": { "keelson.io/labels": { "track": "canary" } } }
+                    "metadata": { "keelson.io/labels": { "track": "canary" }, "NAMESPACE": "shop" } }
         }
         """.formatted(xds.port()));
   }
@@ -370,6 +370,38 @@ class GrpcXdsInteropTest {
       assertThat(count(channel, 50)).as("track=canary meets the first rule's sourceLabels").containsOnlyKeys("v2");
     } finally {
       store.delete("VirtualService", "promo", false); // the other tests' client sees no source-conditioned route
+      if (channel != null) {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      v1.shutdownNow();
+      v2.shutdownNow();
+    }
+  }
+
+  /**
+   * A proxyless client's namespace is its bootstrap's node metadata {@code NAMESPACE} (as istiod reads it), so a
+   * {@code sourceNamespace} match meets it (no SPIFFE ID says otherwise).
+   */
+  @Test
+  void grpcJavasXdsClientGetsTheRouteItsNodeNamespaceMeets() throws Exception {
+    Server v1 = backend("v1");
+    Server v2 = backend("v2");
+    ManagedChannel channel = null;
+    try {
+      store.apply(PolicyParser.parse("basket.yaml", SHOP.replace("shop", "basket").formatted(port(v1), port(v2))
+          .replace("""
+              - route:
+                - { destination: { host: basket, subset: v1 }, weight: 50 }
+                - { destination: { host: basket, subset: v2 }, weight: 50 }
+            """, """
+              - match: [ { sourceNamespace: shop } ]
+                route: [ { destination: { host: basket, subset: v2 } } ]
+              - route: [ { destination: { host: basket, subset: v1 } } ]
+            """)).policies(), false);
+      channel = Grpc.newChannelBuilder("xds:///basket", InsecureChannelCredentials.create()).build();
+      assertThat(count(channel, 20)).as("NAMESPACE shop meets the first rule's sourceNamespace").containsOnlyKeys("v2");
+    } finally {
+      store.delete("VirtualService", "basket", false);
       if (channel != null) {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
