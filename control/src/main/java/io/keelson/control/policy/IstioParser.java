@@ -465,7 +465,7 @@ final class IstioParser {
       return null;
     }
     return new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0), perMillion,
-        field);
+        field, pct != null);
   }
 
   private static Policy.HeaderOps headerOps(Fields f) {

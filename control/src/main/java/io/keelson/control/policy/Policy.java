@@ -920,8 +920,16 @@ public sealed interface Policy {
    * A copy of the rule's requests sent to {@code backend} (its weight unused), fire and forget:
    * Gateway API RequestMirror, Istio mirror. perMillion: how many requests in a million are mirrored.
    */
-  record Mirror(Backend backend, int perMillion, String field) {
-    /** field: where the rule names it, for error paths (Istio {@code mirror} or {@code mirrors[i].destination}); null = the default. */
+  record Mirror(Backend backend, int perMillion, String field, boolean percentageWritten) {
+    /**
+     * field: where the rule names it, for error paths (Istio {@code mirror} or {@code mirrors[i].destination}); null =
+     * the default. percentageWritten: the rule set a percentage (a delegate's {@code mirror} without one takes its
+     * root's {@code mirrorPercentage}); here, unless it is the default 100%.
+     */
+    public Mirror(Backend backend, int perMillion, String field) {
+      this(backend, perMillion, field, perMillion != 1_000_000);
+    }
+
     public Mirror(Backend backend, int perMillion) {
       this(backend, perMillion, null);
     }
