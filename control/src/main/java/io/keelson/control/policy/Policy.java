@@ -133,9 +133,10 @@ public sealed interface Policy {
   /**
    * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
    * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
-   * Endpoints: {@code endpoints} when given; the WorkloadEntries and Workloads whose labels match
+   * Endpoints: {@code endpoints} when given; the WorkloadEntries (not registry Workloads) whose labels match
    * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
-   * {@code addresses}: IPv4 virtual IPs and CIDR ranges (empty: none), told apart by a captured sidecar.
+   * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
+   * compared as Envoy reads them ({@link Cidr}).
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
       List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) implements Policy {
