@@ -7,7 +7,8 @@ import java.net.InetAddress;
  * An IP prefix as Envoy matches it ({@code CidrRange}): an IPv4 or IPv6 address literal and a length within the
  * address width, host bits masked off (Envoy masks them, so {@code 10.9.0.1/24} is {@code 10.9.0.0/24}); a bare
  * address is {@code /32} or {@code /128}. Two prefixes are the same for Envoy exactly when they are {@link #equals}.
- * Immutable.
+ * The control plane's view (validation, identity, containment); the data plane's per-connection matcher is
+ * {@code io.keelson.dataplane.rbac.CidrRange}, which neither masks nor compares. Immutable.
  *
  * @param address the masked address bits, as an unsigned number
  * @param length the prefix length

@@ -185,12 +185,10 @@ class ServiceEntryAddressesTranslationTest {
         """;
     MeshResources r = new MeshTranslator(15001, false, true).translate(store(entry("x", "[ 10.9.0.0/24 ]")
         + entry("y", "[ 10.8.0.9 ]") + yRule.replace("SUBNET", "10.9.0.0/24")).current(), List.of());
-    var chains = Mesh.dataPlane(r).listeners().stream().filter(l -> l.name().equals("0.0.0.0_7000")).findFirst()
-        .orElseThrow().destinationChains();
-    assertThat(chains.select(new java.net.InetSocketAddress("10.9.0.7", 7000)).tcpProxy().clusters().getFirst()
-        .name()).as("x's range, not y's rule").isEqualTo("outbound|7000||x.example.test");
-    assertThat(chains.select(new java.net.InetSocketAddress("10.8.0.9", 7000)).tcpProxy().clusters().getFirst()
-        .name()).isEqualTo("outbound|7000||y.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7000", "10.9.0.7", 7000)).as("x's range, not y's rule")
+        .isEqualTo("outbound|7000||x.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7000", "10.8.0.9", 7000))
+        .isEqualTo("outbound|7000||y.example.test");
 
     // y's range holds x's: y's rule for x's range would claim x's prefix.
     String twoHosts = entry("x", "[ 10.9.1.0/24 ]") + entry("y", "[ 10.9.0.0/16 ]");
