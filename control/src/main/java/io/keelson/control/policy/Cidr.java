@@ -68,17 +68,40 @@ public record Cidr(BigInteger address, int length, int width) {
     return contains(other) ? other : other.contains(this) ? this : null;
   }
 
-  /** The address part as a literal (IPv6 in Java's full form). */
+  /** The address part as a literal; IPv6 with its longest run of zero groups as {@code ::} (RFC 5952). */
   public String addressText() {
     byte[] raw = address.toByteArray();
     byte[] bytes = new byte[width / 8];
     int n = Math.min(raw.length, bytes.length);
     System.arraycopy(raw, raw.length - n, bytes, bytes.length - n, n);
+    String text;
     try {
-      return InetAddress.getByAddress(bytes).getHostAddress();
+      text = InetAddress.getByAddress(bytes).getHostAddress();
     } catch (java.net.UnknownHostException e) {
       throw new IllegalStateException(e); // never: the length is 4 or 16
     }
+    return width == 32 ? text : compressed(text.split(":"));
+  }
+
+  private static String compressed(String[] groups) {
+    int best = -1;
+    int bestLength = 1; // a single zero group stays "0"
+    for (int i = 0; i < groups.length; i++) {
+      int j = i;
+      while (j < groups.length && groups[j].equals("0")) {
+        j++;
+      }
+      if (j - i > bestLength) {
+        best = i;
+        bestLength = j - i;
+      }
+      i = Math.max(i, j);
+    }
+    if (best < 0) {
+      return String.join(":", groups);
+    }
+    return String.join(":", java.util.Arrays.copyOfRange(groups, 0, best)) + "::"
+        + String.join(":", java.util.Arrays.copyOfRange(groups, best + bestLength, groups.length));
   }
 
   @Override
