@@ -160,6 +160,7 @@ public final class ServiceEntries {
       }
     }
   }
+
   /**
    * On each TCP port {@code se} shares by address with another entry, no prefix its host's chains match (its
    * addresses, its {@code tcp} rules' subnets within them: {@link TcpRuleSubnets#claimed}) is also the other host's:
