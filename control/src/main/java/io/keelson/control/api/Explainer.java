@@ -38,7 +38,7 @@ final class Explainer {
         .orElse(RouteConfiguration.getDefaultInstance());
     String uses = sidecar == null ? "'" + from + "' uses the mesh's outbound routes (every sidecar gets the same ones)"
         : "'" + from + "' is scoped by " + sidecar + ": it uses only the outbound routes of the hosts its egress admits";
-    return explain(r, rc, from, uses, host, pathAndQuery, headers, method);
+    return explain(r, rc, from, uses, "http", host, pathAndQuery, headers, method);
   }
 
   /**
@@ -60,12 +60,13 @@ final class Explainer {
             + "; its HTTP route configurations are " + r.routes().stream().map(RouteConfiguration::getName).toList()
             + " (TLS passthrough and TCP ports are not explained)"));
     return explain(r, rc, node, "gateway '" + node + "' port " + port + " uses its route configuration '"
-        + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)", host,
-        pathAndQuery, headers, method);
+        + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)",
+        rc.getName().startsWith("https.") ? "https" : "http", host, pathAndQuery, headers, method);
   }
 
+  /** @param scheme the request's {@code :scheme} unless its headers say one: https on a gateway's TLS port */
   private static Map<String, Object> explain(MeshResources r, RouteConfiguration rc, String from, String uses,
-      String host, String pathAndQuery, Map<String, String> headers, String method) {
+      String scheme, String host, String pathAndQuery, Map<String, String> headers, String method) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("from", from);
     out.put("host", host);
@@ -88,7 +89,7 @@ final class Explainer {
     Map<String, String> h = new LinkedHashMap<>();
     headers.forEach((k, v) -> h.put(k.toLowerCase(), v));
     h.put(":method", method);
-    h.putIfAbsent(":scheme", "http"); // a sidecar's outbound requests are cleartext HTTP; -H ':scheme: https' to differ
+    h.putIfAbsent(":scheme", scheme); // a sidecar's outbound requests are cleartext HTTP; -H ':scheme: https' to differ
     for (Route route : vh.getRoutesList()) {
       String miss = mismatch(route, path, h, query);
       if (miss != null) {

@@ -124,19 +124,24 @@ final class IstioParser {
     List<String> sni = new ArrayList<>();
     List<Policy.MatchScope> scopes = new ArrayList<>();
     Map<Policy.MatchScope, List<String>> sniByScope = new java.util.LinkedHashMap<>();
-    List<String> subnets = new ArrayList<>();
+    Map<Policy.MatchScope, List<String>> subnetsByScope = new java.util.LinkedHashMap<>();
+    boolean anySubnets = false;
     for (Fields m : match) {
       m.allow(protocol == Policy.Protocol.TLS
           ? Set.of("port", "sniHosts", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets")
           : Set.of("port", "sourceLabels", "sourceNamespace", "gateways", "destinationSubnets"), Map.of());
-      List<String> own = m.strings("destinationSubnets", false);
-      SecurityParser.checkCidrs(m, "destinationSubnets", own);
-      if (m != match.getFirst() && own.isEmpty() != subnets.isEmpty()) {
+      List<String> written = m.strings("destinationSubnets", false);
+      SecurityParser.checkCidrs(m, "destinationSubnets", written);
+      // As Envoy reads them (host bits masked, a bare address /32 or /128): one prefix is one filter chain match.
+      List<String> own = written.stream().filter(c -> Cidr.problem(c) == null).map(Cidr::canonical).toList();
+      if (m != match.getFirst() && written.isEmpty() == anySubnets) {
         m.error("destinationSubnets", "some matches of this rule have destinationSubnets and some do not; expected"
             + " one rule for the matches with destinationSubnets and another for those without");
       }
-      own.stream().filter(c -> !subnets.contains(c)).forEach(subnets::add);
+      anySubnets = !written.isEmpty();
       Policy.MatchScope scope = matchScope(m, false);
+      List<String> scopeSubnets = subnetsByScope.computeIfAbsent(scope, k -> new ArrayList<>());
+      own.stream().filter(c -> !scopeSubnets.contains(c)).forEach(scopeSubnets::add);
       List<String> at = scope.gateways().isEmpty() ? vsGateways : scope.gateways();
       if (!own.isEmpty() && at.stream().anyMatch(g -> !g.equals(Policy.Routes.MESH))) {
         m.error("destinationSubnets", "selects a captured sidecar's filter chains by destination address; not"
@@ -181,14 +186,17 @@ final class IstioParser {
     }
     // A rule whose matches carry no conditions applies everywhere: keep its scopes empty, as before.
     boolean conditioned = scopes.stream().anyMatch(s -> !s.equals(Policy.MatchScope.ANY));
-    if (protocol == Policy.Protocol.TLS && sniByScope.size() > 1) {
+    if (sniByScope.size() > 1 && (protocol == Policy.Protocol.TLS || anySubnets)) {
+      // A match's SNI names and subnets apply only where its own conditions hold: one rule per condition set.
       List<Policy.StreamRule> perScope = new ArrayList<>();
       for (Map.Entry<Policy.MatchScope, List<String>> e : sniByScope.entrySet()) {
         perScope.add(new Policy.StreamRule(protocol, port, e.getValue(), backends, field, List.of(e.getKey()),
-            subnets));
+            subnetsByScope.get(e.getKey())));
       }
       return perScope;
     }
+    List<String> subnets = new ArrayList<>();
+    subnetsByScope.values().forEach(l -> l.stream().filter(c -> !subnets.contains(c)).forEach(subnets::add));
     return List.of(new Policy.StreamRule(protocol, port, sni, backends, field, conditioned ? scopes : List.of(),
         subnets));
   }
@@ -457,7 +465,7 @@ final class IstioParser {
       return null;
     }
     return new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0), perMillion,
-        field);
+        field, pct != null);
   }
 
   private static Policy.HeaderOps headerOps(Fields f) {

@@ -133,9 +133,10 @@ public sealed interface Policy {
   /**
    * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
    * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
-   * Endpoints: {@code endpoints} when given; the WorkloadEntries and Workloads whose labels match
+   * Endpoints: {@code endpoints} when given; the WorkloadEntries (not registry Workloads) whose labels match
    * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
-   * {@code addresses}: IPv4 virtual IPs and CIDR ranges (empty: none), told apart by a captured sidecar.
+   * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
+   * compared as Envoy reads them ({@link Cidr}).
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
       List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) implements Policy {
@@ -920,8 +921,16 @@ public sealed interface Policy {
    * A copy of the rule's requests sent to {@code backend} (its weight unused), fire and forget:
    * Gateway API RequestMirror, Istio mirror. perMillion: how many requests in a million are mirrored.
    */
-  record Mirror(Backend backend, int perMillion, String field) {
-    /** field: where the rule names it, for error paths (Istio {@code mirror} or {@code mirrors[i].destination}); null = the default. */
+  record Mirror(Backend backend, int perMillion, String field, boolean percentageWritten) {
+    /**
+     * field: where the rule names it, for error paths (Istio {@code mirror} or {@code mirrors[i].destination}); null =
+     * the default. percentageWritten: the rule set a percentage (a delegate's {@code mirror} without one takes its
+     * root's {@code mirrorPercentage}); here, unless it is the default 100%.
+     */
+    public Mirror(Backend backend, int perMillion, String field) {
+      this(backend, perMillion, field, perMillion != 1_000_000);
+    }
+
     public Mirror(Backend backend, int perMillion) {
       this(backend, perMillion, null);
     }

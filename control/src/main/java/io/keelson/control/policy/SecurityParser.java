@@ -17,7 +17,6 @@ final class SecurityParser {
       "request\\.headers\\[[^\\]]+\\]|source\\.ip|remote\\.ip|source\\.namespace|source\\.principal"
           + "|destination\\.ip|destination\\.port|connection\\.sni|request\\.auth\\.principal"
           + "|request\\.auth\\.audiences|request\\.auth\\.presenter|request\\.auth\\.claims(\\[[^\\]\\[]+\\])+");
-  private static final Pattern CIDR = Pattern.compile("[0-9a-fA-F:.]+(/\\d{1,3})?");
 
   private SecurityParser() {}
 
@@ -134,8 +133,9 @@ final class SecurityParser {
   /** Errors on {@code field} for each of {@code values} that is not an IP address or CIDR block. */
   static void checkCidrs(Fields f, String field, List<String> values) {
     for (String v : values) {
-      if (!CIDR.matcher(v).matches()) {
-        f.error(field, "'" + v + "' is not an IP address or CIDR block; expected e.g. 10.0.0.0/8");
+      String problem = Cidr.problem(v);
+      if (problem != null) {
+        f.error(field, "'" + v + "' " + problem);
       }
     }
   }

@@ -263,6 +263,9 @@ final class ServiceEntryParser {
    *     WorkloadEntry's are checked against the entries that select it)
    * @param ipOnly true when the address must be an IP (resolution STATIC)
    */
+  /** Istio's endpoint label saying the workload speaks Istio mTLS (value {@code istio}) or not ({@code disabled}). */
+  static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+
   static Policy.EntryEndpoint endpoint(Fields e, Set<String> portNames, boolean ipOnly) {
     e.allow(Set.of("address", "ports", "labels", "weight"), Map.of(
         "network", "networks are not supported yet",
@@ -297,6 +300,11 @@ final class ServiceEntryParser {
       }
     }
     Map<String, String> labels = e.stringMap("labels");
+    if ("istio".equals(labels.get(TLS_MODE_LABEL))) { // istiod would originate mesh mTLS to it: never silently plaintext
+      e.error("labels", TLS_MODE_LABEL + ": istio asks for mesh mTLS to this endpoint, which Keelson does not"
+          + " originate to ServiceEntry endpoints yet; expected the label removed (or 'disabled'), or a DestinationRule"
+          + " with tls mode SIMPLE/MUTUAL for the host");
+    }
     Integer weight = e.integer("weight", 0, Integer.MAX_VALUE, 0);
     return address == null ? null : new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight);
   }

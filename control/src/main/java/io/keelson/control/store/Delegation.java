@@ -134,12 +134,24 @@ public final class Delegation {
     return child != null ? child : root;
   }
 
-  /** The child's {@code mirror} (else the root's) and the child's {@code mirrors} (else the root's), as istiod. */
+  /**
+   * The child's {@code mirror} (else the root's) and the child's {@code mirrors} (else the root's), as istiod; a child
+   * {@code mirror} without {@code mirrorPercentage} takes the root's (istiod merges the two fields separately).
+   */
   private static List<Policy.Mirror> mirrors(List<Policy.Mirror> root, List<Policy.Mirror> child) {
     List<Policy.Mirror> out = new ArrayList<>();
     for (boolean single : new boolean[] {true, false}) {
       List<Policy.Mirror> own = child.stream().filter(m -> (m.field() == null) == single).toList();
-      out.addAll(own.isEmpty() ? root.stream().filter(m -> (m.field() == null) == single).toList() : own);
+      List<Policy.Mirror> inherited = root.stream().filter(m -> (m.field() == null) == single).toList();
+      if (own.isEmpty()) {
+        out.addAll(inherited);
+      } else if (single && !own.getFirst().percentageWritten() && !inherited.isEmpty()
+          && inherited.getFirst().percentageWritten()) {
+        Policy.Mirror m = own.getFirst();
+        out.add(new Policy.Mirror(m.backend(), inherited.getFirst().perMillion(), m.field(), true));
+      } else {
+        out.addAll(own);
+      }
     }
     return out;
   }

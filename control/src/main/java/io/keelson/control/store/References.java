@@ -190,6 +190,10 @@ public final class References {
         if (svc == null) {
           continue;
         }
+        if (rule.protocol() == Policy.Protocol.TCP && !rule.destinationSubnets().isEmpty()
+            && ServiceEntries.find(state, s) instanceof Policy.ServiceEntry se) {
+          ServiceEntries.checkSharedPrefixes(state, se, errors, r.meta(), rule.field() + ".match");
+        }
         boolean any = svc.ports().stream().anyMatch(p -> svc.protocol(p) == rule.protocol()
             && (rule.port() == null || rule.port().intValue() == p.intValue()));
         if (!any) {

@@ -1,7 +1,9 @@
 package io.keelson.control.store;
 
+import io.keelson.control.policy.Cidr;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyError;
+import io.keelson.control.xds.TcpRuleSubnets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -100,19 +102,24 @@ public final class ServiceEntries {
     }
     for (int i = 0; i < se.addresses().size(); i++) {
       String a = se.addresses().get(i);
+      Cidr mine = Cidr.parse(a); // as Envoy reads it: 10.9.0.5 is 10.9.0.5/32, 10.9.0.1/24 is 10.9.0.0/24
       for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
-        if (other != se && other.addresses().contains(a)) {
+        String same = other == se ? null : other.addresses().stream().filter(o -> Cidr.parse(o).equals(mine))
+            .findFirst().orElse(null);
+        if (same != null) {
           errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is also "
-              + other.meta().key() + "'s; expected addresses no other ServiceEntry has"));
+              + other.meta().key() + "'s" + (same.equals(a) ? "" : " ('" + same + "': both are " + mine + ")")
+              + "; expected addresses no other ServiceEntry has"));
         }
       }
       for (Policy.Service svc : state.ofType(Policy.Service.class)) {
-        if (a.equals(svc.address())) {
+        if (svc.address() != null && Cidr.problem(svc.address()) == null && Cidr.parse(svc.address()).equals(mine)) {
           errors.add(new PolicyError(file, doc, "spec.addresses[" + i + "]", "address '" + a + "' is Service/"
               + svc.name() + "'s VIP; expected an address no Service has"));
         }
       }
     }
+    checkSharedPrefixes(state, se, errors, se.meta(), null);
     List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
     for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
       if (other != se) {
@@ -152,5 +159,50 @@ public final class ServiceEntries {
             + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
       }
     }
+  }
+
+  /**
+   * On each TCP port {@code se} shares by address with another entry, no prefix its host's chains match (its
+   * addresses, its {@code tcp} rules' subnets within them: {@link TcpRuleSubnets#claimed}) is also the other host's:
+   * every captured sidecar would refuse the {@code 0.0.0.0_<port>} listener (Envoy takes a prefix in one chain only).
+   * Reported on {@code doc} (the entry, or a VirtualService of its host being applied) at {@code at} (null: the
+   * entry's port).
+   */
+  static void checkSharedPrefixes(PolicySet state, Policy.ServiceEntry se, List<PolicyError> errors, Policy.Meta doc,
+      String at) {
+    if (se.addresses().isEmpty() || se.hosts().size() != 1) {
+      return; // a TCP port of several hosts is refused by check; without addresses the port is not shared
+    }
+    for (int i = 0; i < se.ports().size(); i++) {
+      Policy.EntryPort port = se.ports().get(i);
+      if (port.protocol() != Policy.Protocol.TCP) {
+        continue;
+      }
+      Map<Cidr, String> mine = TcpRuleSubnets.claimed(state, se.hosts().getFirst(), port.number(), se.addresses(),
+          "spec.addresses");
+      for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
+        Policy.EntryPort theirs = other.port(port.number());
+        if (other == se || other.addresses().isEmpty() || other.hosts().size() != 1 || theirs == null
+            || theirs.protocol() != Policy.Protocol.TCP) {
+          continue;
+        }
+        Map<Cidr, String> claimed = TcpRuleSubnets.claimed(state, other.hosts().getFirst(), port.number(),
+            other.addresses(), "spec.addresses");
+        for (Map.Entry<Cidr, String> e : mine.entrySet()) {
+          String theirsAt = claimed.get(e.getKey());
+          if (theirsAt != null && !(e.getValue().equals("spec.addresses") && theirsAt.equals("spec.addresses"))) {
+            errors.add(new PolicyError(doc.file(), doc.key(), at != null ? at : "spec.ports[" + i + "].number",
+                "prefix " + e.getKey() + " on port " + port.number() + " is host " + se.hosts().getFirst() + "'s ("
+                + where(se, e.getValue()) + ") and host " + other.hosts().getFirst() + "'s (" + where(other, theirsAt)
+                + "); a captured sidecar's 0.0.0.0_" + port.number() + " listener takes a prefix for one host only:"
+                + " expected destinationSubnets and addresses that no other host on the port has"));
+          }
+        }
+      }
+    }
+  }
+
+  private static String where(Policy.ServiceEntry se, String at) {
+    return at.equals("spec.addresses") ? se.meta().key() + " spec.addresses" : at;
   }
 }

@@ -52,6 +52,12 @@ public final class NodeRegistration {
   /** The address a gateway binds its servers' ports on (default {@value #GATEWAY_DEFAULT_ADDRESS}). */
   public static final String GATEWAY_ADDRESS = "keelson.io/gateway-address";
   public static final String GATEWAY_DEFAULT_ADDRESS = "0.0.0.0";
+  /**
+   * The proxy's namespace (its {@code sourceNamespace} matches) when no SPIFFE ID says it: Keelson's key, else Istio's
+   * {@value #ISTIO_NAMESPACE} (what istiod reads from a proxyless gRPC client's bootstrap).
+   */
+  public static final String NAMESPACE = "keelson.io/namespace";
+  public static final String ISTIO_NAMESPACE = "NAMESPACE";
 
   private NodeRegistration() {}
 
@@ -76,6 +82,25 @@ public final class NodeRegistration {
           + "' is not an IPv4 address; expected e.g. 0.0.0.0 or 127.0.0.1");
     }
     return new Gateway(labels(md), address);
+  }
+
+  /**
+   * The node's {@value #NAMESPACE}, else its {@value #ISTIO_NAMESPACE}; null without either.
+   *
+   * @throws IllegalArgumentException when it is not a namespace name
+   */
+  static String namespace(Node node) {
+    Map<String, Value> md = node.getMetadata().getFieldsMap();
+    String key = md.containsKey(NAMESPACE) ? NAMESPACE : md.containsKey(ISTIO_NAMESPACE) ? ISTIO_NAMESPACE : null;
+    if (key == null) {
+      return null;
+    }
+    String ns = md.get(key).getStringValue();
+    if (!ns.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+      throw new IllegalArgumentException("node " + node.getId() + ": " + key + " '" + ns + "' is not a namespace name;"
+          + " expected a DNS label such as shop");
+    }
+    return ns;
   }
 
   /** The node's {@value #LABELS} (a proxyless client's workload labels, for its sourceLabels matches); empty without. */

@@ -20,6 +20,8 @@ public final class ProxyState {
   /** Where it runs (its Node.locality, or its workload's topology labels), and its workload's (or gateway's) labels. */
   final io.keelson.control.policy.Locality locality;
   final Map<String, String> labels;
+  /** The namespace its node metadata names ({@link NodeRegistration#namespace}), or null. */
+  final String namespace;
   final Instant connectedAt = Instant.now();
   private final Map<String, String> sentByNonce = new HashMap<>();
   // Answers that arrived before the server's response callback recorded their nonce (the callback runs after the send).
@@ -27,8 +29,9 @@ public final class ProxyState {
   private final Map<String, TypeState> types = new LinkedHashMap<>();
 
   ProxyState(long streamId, String nodeId, String service, boolean delta, boolean proxyless, int outboundPort,
-      io.keelson.control.policy.Locality locality, Map<String, String> labels) {
+      io.keelson.control.policy.Locality locality, Map<String, String> labels, String namespace) {
     this.locality = locality;
+    this.namespace = namespace;
     this.labels = Map.copyOf(labels);
     this.outboundPort = outboundPort;
     this.streamId = streamId;

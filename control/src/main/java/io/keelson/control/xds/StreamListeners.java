@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.keelson.control.policy.Cidr;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
@@ -19,8 +20,8 @@ import java.util.function.Function;
  * A captured sidecar's outbound {@code 0.0.0.0_<port>} listener for a TCP or TLS service port, in istiod's shape
  * (not bound; virtualOutbound hands it the connections to that port):
  * <ul>
- *   <li>TCP: a chain per distinct {@code destinationSubnets} of the service's VirtualService {@code tcp} rules
- *       ({@code filter_chain_match.prefix_ranges}, to that rule's clusters), then one chain,
+ *   <li>TCP: a chain per distinct {@code destinationSubnets} of the service's VirtualService {@code tcp} rules before
+ *       the first rule without them ({@code filter_chain_match.prefix_ranges}, to that rule's clusters), then one chain,
  *       {@code envoy.filters.network.tcp_proxy} to the service's cluster, or to the weighted clusters of the first
  *       {@code tcp} rule without subnets / TCPRoute that applies to the port;
  *   <li>TLS: the TLS inspector, then a chain per {@code tls} rule / TLSRoute matching its SNI hosts
@@ -39,36 +40,51 @@ final class StreamListeners {
 
   /** {@code 0.0.0.0_<port>} for TCP service or ServiceEntry host {@code host}; {@code names} for {@code port}. */
   static Listener tcp(PolicySet state, ClusterNames names, int port, String host) {
-    return unbound(port).addAllFilterChains(tcpChains(state, names, port, host, null)).build();
+    return unbound(port).addAllFilterChains(tcpChains(state, names, port, host, null, new HashSet<>())).build();
   }
 
   /**
-   * {@code host}'s chains on {@code port}: one per distinct {@code destinationSubnets} of its {@code tcp} rules
-   * ({@code prefix_ranges}, to that rule's backends: istiod's destination CIDR chains), then its own chain (matching
-   * {@code own}, null for any) to the first rule without subnets, else to the service.
+   * {@code host}'s chains on {@code port}, in istiod's order: a chain per {@code tcp} rule with
+   * {@code destinationSubnets} ({@code prefix_ranges}, to that rule's backends: istiod's destination CIDR chains) up to
+   * the first rule that takes every address, then the host's own chain to that rule's backends, else to the service.
+   * {@code own} are the host's addresses when it shares the listener (null: it takes any address): istiod builds these
+   * chains in the host's own {@code <address>_<port>} listener, so a subnet counts only where it meets them, and the
+   * own chain keeps what no subnet chain took. {@code taken} holds the listener's prefixes so far: Envoy refuses one
+   * prefix in two chains.
    */
   private static List<FilterChain> tcpChains(PolicySet state, ClusterNames names, int port, String host,
-      FilterChainMatch own) {
+      List<Cidr> own, Set<Cidr> taken) {
     List<FilterChain> out = new ArrayList<>();
-    Set<String> taken = new HashSet<>(); // Envoy refuses a prefix range in two chains: the first rule's wins
-    Policy.StreamRule first = null;
-    for (Policy.StreamRule rule : rules(state, host, Policy.Protocol.TCP, port)) {
-      List<String> cidrs = rule.destinationSubnets().stream().filter(taken::add).toList();
+    Policy.StreamRule last = null;
+    for (TcpRuleSubnets.Placed placed : TcpRuleSubnets.rules(state, host, port)) {
+      Policy.StreamRule rule = placed.rule();
       if (rule.destinationSubnets().isEmpty()) {
-        first = first == null ? rule : first;
-      } else if (!cidrs.isEmpty()) {
-        out.add(FilterChain.newBuilder().setName(statPrefix(port, host) + "|" + String.join(",", cidrs))
-            .setFilterChainMatch(subnets(FilterChainMatch.newBuilder(), cidrs))
+        last = rule; // the last of the rules: istiod's `break TcpLoop`
+        break;
+      }
+      List<Cidr> cidrs = TcpRuleSubnets.within(rule.destinationSubnets(), own).stream().filter(taken::add).toList();
+      if (!cidrs.isEmpty()) {
+        out.add(FilterChain.newBuilder().setName(statPrefix(port, host) + "|" + String.join(",",
+                cidrs.stream().map(Cidr::toString).toList()))
+            .setFilterChainMatch(prefixes(FilterChainMatch.newBuilder(), cidrs))
             .addFilters(tcpProxy(state, statPrefix(port, host), rule.backends(), host, names)).build());
       }
     }
+    List<Cidr> rest = own == null ? null : own.stream().filter(taken::add).toList();
+    if (rest != null && rest.isEmpty()) {
+      return out; // every address of the host has a subnet chain: an empty match would take any address
+    }
     FilterChain.Builder chain = FilterChain.newBuilder().setName(statPrefix(port, host))
-        .addFilters(tcpProxy(state, statPrefix(port, host), first == null ? List.of() : first.backends(), host, names));
-    if (own != null) {
-      chain.setFilterChainMatch(own);
+        .addFilters(tcpProxy(state, statPrefix(port, host), last == null ? List.of() : last.backends(), host, names));
+    if (rest != null) {
+      chain.setFilterChainMatch(prefixes(FilterChainMatch.newBuilder(), rest));
     }
     out.add(chain.build());
     return out;
+  }
+
+  private static FilterChainMatch.Builder prefixes(FilterChainMatch.Builder m, List<Cidr> cidrs) {
+    return subnets(m, cidrs.stream().map(Cidr::toString).toList());
   }
 
   /** A chain's match leaves for server name {@code sni}: one per subnet (or one for any address), as Envoy's. */
@@ -122,7 +138,8 @@ final class StreamListeners {
 
   /**
    * {@code listener} with, first, a chain per host (a TCP service or entry host) of {@code prefixes} matching its
-   * addresses ({@code prefix_ranges}: an address as /32, a CIDR range as written) to the host's cluster.
+   * addresses ({@code prefix_ranges}: an address as /32, a CIDR range with host bits masked) to the host's cluster;
+   * its {@code tcp} rules' subnets count only within those addresses ({@link #tcpChains}).
    */
   static Listener withPrefixChains(Listener listener, PolicySet state, ClusterNames names, int port,
       java.util.Map<String, List<String>> prefixes) {
@@ -130,8 +147,9 @@ final class StreamListeners {
       return listener;
     }
     Listener.Builder l = listener.toBuilder().clearFilterChains();
-    prefixes.forEach((host, addresses) ->
-        l.addAllFilterChains(tcpChains(state, names, port, host, subnets(FilterChainMatch.newBuilder(), addresses).build())));
+    Set<Cidr> taken = new HashSet<>(); // one set for the listener: Envoy refuses a prefix in two of its chains
+    prefixes.forEach((host, addresses) -> l.addAllFilterChains(tcpChains(state, names, port, host,
+        addresses.stream().map(Cidr::parse).distinct().toList(), taken)));
     return l.addAllFilterChains(listener.getFilterChainsList()).build();
   }
 

@@ -656,7 +656,8 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * {@code p}'s workload namespace: a gateway's join token's (the namespace its Secrets are read from), else its (or its
-   * gateway's) SPIFFE ID's, {@code default} without either.
+   * gateway's) SPIFFE ID's, else its node metadata's ({@link NodeRegistration#namespace}: a proxyless gRPC client's),
+   * {@code default} without any.
    */
   private String namespace(ProxyState p) {
     GatewayNode gw = gatewayNodes.get(p.nodeId);
@@ -665,7 +666,8 @@ public final class XdsServer implements AutoCloseable {
     }
     MeshTranslator.Self self = captured.containsKey(p.nodeId) ? captured.get(p.nodeId) : identified.get(p.nodeId);
     String spiffeId = gw != null ? gw.spiffeId() : self != null ? self.spiffeId() : null;
-    return spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace() : "default";
+    return spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+        : p.namespace != null ? p.namespace : "default";
   }
 
   /** The workloads of {@code state} and those registered here and at other replicas. */
@@ -970,8 +972,10 @@ public final class XdsServer implements AutoCloseable {
     }
     NodeRegistration.Capture capture;
     NodeRegistration.Gateway gateway;
+    String nodeNamespace;
     try {
       capture = NodeRegistration.capture(node, outboundPort);
+      nodeNamespace = NodeRegistration.namespace(node);
       gateway = NodeRegistration.gateway(node);
       if (gateway != null && capture != null) {
         throw new IllegalArgumentException("node " + node.getId() + ": " + NodeRegistration.GATEWAY + " and "
@@ -987,7 +991,7 @@ public final class XdsServer implements AutoCloseable {
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of());
+            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {

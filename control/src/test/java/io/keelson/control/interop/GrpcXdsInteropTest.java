@@ -54,7 +54,7 @@ class GrpcXdsInteropTest {
           "xds_servers": [ { "server_uri": "127.0.0.1:%d", "channel_creds": [ { "type": "insecure" } ],
                              "server_features": [ "xds_v3" ] } ],
           "node": { "id": "grpc-client", "cluster": "frontend", "locality": { "region": "r1", "zone": "a" },
-                    "metadata": { "keelson.io/labels": { "track": "canary" } } }
+                    "metadata": { "keelson.io/labels": { "track": "canary" }, "NAMESPACE": "shop" } }
         }
         """.formatted(xds.port()));
   }
@@ -352,24 +352,44 @@ class GrpcXdsInteropTest {
    */
   @Test
   void grpcJavasXdsClientGetsTheRouteItsNodeLabelsMeet() throws Exception {
+    assertFirstRuleServes("promo", "{ sourceLabels: { track: canary } }", "track=canary meets the first rule's"
+        + " sourceLabels");
+  }
+
+  /**
+   * A proxyless client's namespace is its bootstrap's node metadata {@code NAMESPACE} (as istiod reads it), so a
+   * {@code sourceNamespace} match meets it (no SPIFFE ID says otherwise).
+   */
+  @Test
+  void grpcJavasXdsClientGetsTheRouteItsNodeNamespaceMeets() throws Exception {
+    assertFirstRuleServes("basket", "{ sourceNamespace: shop }", "NAMESPACE shop meets the first rule's"
+        + " sourceNamespace");
+  }
+
+  /**
+   * Service {@code name} (as {@link #SHOP}) whose first rule, matching {@code match}, goes to v2 and the next to v1:
+   * every call of this process's client reaches v2. The VirtualService is deleted after, so that the other tests' client
+   * sees no source-conditioned route.
+   */
+  private static void assertFirstRuleServes(String name, String match, String because) throws Exception {
     Server v1 = backend("v1");
     Server v2 = backend("v2");
     ManagedChannel channel = null;
     try {
-      store.apply(PolicyParser.parse("promo.yaml", SHOP.replace("shop", "promo").formatted(port(v1), port(v2))
+      store.apply(PolicyParser.parse(name + ".yaml", SHOP.replace("shop", name).formatted(port(v1), port(v2))
           .replace("""
               - route:
-                - { destination: { host: promo, subset: v1 }, weight: 50 }
-                - { destination: { host: promo, subset: v2 }, weight: 50 }
-            """, """
-              - match: [ { sourceLabels: { track: canary } } ]
-                route: [ { destination: { host: promo, subset: v2 } } ]
-              - route: [ { destination: { host: promo, subset: v1 } } ]
-            """)).policies(), false);
-      channel = Grpc.newChannelBuilder("xds:///promo", InsecureChannelCredentials.create()).build();
-      assertThat(count(channel, 50)).as("track=canary meets the first rule's sourceLabels").containsOnlyKeys("v2");
+                - { destination: { host: NAME, subset: v1 }, weight: 50 }
+                - { destination: { host: NAME, subset: v2 }, weight: 50 }
+            """.replace("NAME", name), """
+              - match: [ MATCH ]
+                route: [ { destination: { host: NAME, subset: v2 } } ]
+              - route: [ { destination: { host: NAME, subset: v1 } } ]
+            """.replace("NAME", name).replace("MATCH", match))).policies(), false);
+      channel = Grpc.newChannelBuilder("xds:///" + name, InsecureChannelCredentials.create()).build();
+      assertThat(count(channel, 20)).as(because).containsOnlyKeys("v2");
     } finally {
-      store.delete("VirtualService", "promo", false); // the other tests' client sees no source-conditioned route
+      store.delete("VirtualService", name, false);
       if (channel != null) {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }

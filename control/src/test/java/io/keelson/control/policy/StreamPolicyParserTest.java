@@ -111,7 +111,7 @@ class StreamPolicyParserTest {
           - match: [ { sniHosts: [ "*.example", "*", "a*.example" ] } ]
         """)).containsExactly(
         "bad.yaml: VirtualService/db: spec.tcp[0].match[0].destinationSubnets: '10.0.0.0/8/x' is not an IP address or"
-            + " CIDR block; expected e.g. 10.0.0.0/8",
+            + " CIDR block: its prefix length is not within 0-32; expected e.g. 10.0.0.0/8",
         "bad.yaml: VirtualService/db: spec.tcp[0].match[0].sourceLabels: 'bad key!' is not a label name; expected a"
             + " Kubernetes label key such as app or example.com/tier",
         "bad.yaml: VirtualService/db: spec.tcp[0].route[0].weight: is required when a route has several destinations",

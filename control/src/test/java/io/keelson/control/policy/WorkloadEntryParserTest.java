@@ -87,6 +87,23 @@ class WorkloadEntryParserTest {
         """)).containsExactly("bad.yaml: WorkloadEntry/vm-1: spec.address: is required");
   }
 
+  /** istiod would originate mesh mTLS to an endpoint labelled tlsMode istio; Keelson does not: refused, not plaintext. */
+  @Test
+  void refusesTheIstioTlsModeLabelOnAWorkloadEntryOrAnEndpoint() throws Exception {
+    assertThat(errors(workloadEntry("vm-1", "v1", """
+        address: 192.0.2.10
+        labels: { app: api, security.istio.io/tlsMode: istio }""").replace("  labels: { app: api, version: v1 }\n", "")))
+        .containsExactly("bad.yaml: WorkloadEntry/vm-1: spec.labels: security.istio.io/tlsMode: istio asks for mesh"
+            + " mTLS to this endpoint, which Keelson does not originate to ServiceEntry endpoints yet; expected the"
+            + " label removed (or 'disabled'), or a DestinationRule with tls mode SIMPLE/MUTUAL for the host");
+    assertThat(errors(ENTRY.replace("workloadSelector: { labels: { app: api } }",
+        "endpoints: [ { address: 192.0.2.10, labels: { security.istio.io/tlsMode: istio } } ]")))
+        .singleElement().asString().startsWith("bad.yaml: ServiceEntry/vm-api: spec.endpoints[0].labels:"
+            + " security.istio.io/tlsMode: istio asks for mesh mTLS");
+    PolicyParser.parse("we.yaml", workloadEntry("vm-1", "v1", "address: 192.0.2.10").replace("version: v1",
+        "version: v1, security.istio.io/tlsMode: disabled")); // plaintext, as Keelson speaks it
+  }
+
   @Test
   void workloadSelectorTakesLabelsAndNoEndpointsAndNeedsStaticOrDns() throws Exception {
     var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", ENTRY).policies().getFirst();

@@ -212,6 +212,19 @@ class AuthorizationPolicyTest {
     io.keelson.dataplane.rbac.HttpRbacConfig.from(filters.get(1).getTypedConfig());
   }
 
+  /** Envoy refuses an RBAC CidrRange longer than its address: refused by field instead of NACKed by every proxy. */
+  @Test
+  void ipBlocksLongerThanTheirAddressOrNotAnAddressAreRefused() {
+    for (String bad : List.of("10.0.0.0/40", "::/200", "10.1.2")) {
+      assertThatThrownBy(() -> parse(policy("p", "shop", """
+          action: ALLOW
+          rules:
+          - from: [ { source: { ipBlocks: [ "%s" ] } } ]
+          """.formatted(bad)))).as(bad).isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.getMessage())
+          .contains("ipBlocks: '" + bad + "' is not an IP address or CIDR block"));
+    }
+  }
+
   @Test
   void whatCannotBeEnforcedIsRejectedByName() {
     assertThatThrownBy(() -> parse(policy("p", "shop", """

@@ -186,6 +186,34 @@ class DelegationTranslationTest {
     GatewayTranslationTest.dataPlaneTakes(gw, state, Map.of("istio", "ingressgateway"), "istio-system");
   }
 
+  /** istiod merges mirror and mirrorPercentage separately: a child's mirror without a percentage takes the root's. */
+  @Test
+  void aChildMirrorWithoutAPercentageTakesTheRootsMirrorPercentage() throws Exception {
+    String root = ROOT.replace("    delegate: { name: products }\n", """
+            delegate: { name: products }
+            mirror: { host: product-service, subset: v1 }
+            mirrorPercentage: { value: 5 }
+        """);
+    String child = CHILD.replace("    route: [ { destination: { host: product-service, subset: v2 } } ]\n", """
+            route: [ { destination: { host: product-service, subset: v2 } } ]
+            mirror: { host: product-service, subset: v2 }
+        """);
+    PolicySet state = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + child).current();
+    List<Policy.Rule> rules = Delegation.rules(state, (Policy.Routes) state.get("VirtualService", "shop"));
+    assertThat(rules.get(0).mirrors()).singleElement().satisfies(m -> {
+      assertThat(m.backend().subset()).as("the child's mirror").isEqualTo("v2");
+      assertThat(m.perMillion()).as("at the root's 5%").isEqualTo(50_000);
+    });
+    assertThat(rules.get(1).mirrors()).singleElement().satisfies(m -> assertThat(m.perMillion()).isEqualTo(50_000));
+    MeshResources gw = GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway"));
+    Route r = gw.routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .flatMap(v -> v.getRoutesList().stream()).filter(x -> x.getName().equals("VirtualService/shop/products/new"))
+        .findFirst().orElseThrow();
+    assertThat(r.getRoute().getRequestMirrorPolicies(0).getRuntimeFraction().getDefaultValue().getNumerator())
+        .isEqualTo(50_000);
+    GatewayTranslationTest.dataPlaneTakes(gw, state, Map.of("istio", "ingressgateway"), "istio-system");
+  }
+
   @Test
   void badDelegationsAreRefusedByField() throws Exception {
     String base = Mesh.registry(9001, 9002) + GATEWAY + "---\n";

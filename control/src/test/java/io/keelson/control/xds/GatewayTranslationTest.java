@@ -563,6 +563,18 @@ class GatewayTranslationTest {
         .get("why").toString()).contains("'https.443.https.ingress.istio-system'");
   }
 
+  /** On an HTTPS port the gateway's requests are https: explain evaluates a scheme match as the gateway would. */
+  @Test
+  void explainOnAnHttpsPortTakesTheRequestsSchemeAsHttps() throws Exception {
+    PolicySet state = store(secrets + "---\n" + MESH.replace("- match: [ { headers: { x-version: { exact: v2 } } } ]",
+        "- match: [ { scheme: { exact: https } } ]")).current();
+    MeshResources r = gateway(state, Map.of("istio", "ingressgateway"));
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "secure.example.com", "/", Map.of(),
+        "GET").get("clusters").toString()).as("TLS port: https").contains("product-service|v2");
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 80, "shop.example.com", "/", Map.of(),
+        "GET").get("clusters").toString()).as("plain port: http").contains("product-service|v1");
+  }
+
   @Test
   void gatewaysWhoseSelectorsCanMatchOneProxyAreCheckedTogetherAndDisjointOnesAreNot() throws Exception {
     // {istio: ingressgateway, app: edge} is a subset of the proxies of {istio: ingressgateway}: a proxy labelled with

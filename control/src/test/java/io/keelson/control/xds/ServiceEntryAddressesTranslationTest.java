@@ -13,6 +13,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.keelson.control.policy.PolicyError;
 import io.keelson.control.policy.PolicyException;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -137,5 +139,69 @@ class ServiceEntryAddressesTranslationTest {
                 + " expected addresses no other ServiceEntry has",
             "entries.yaml: ServiceEntry/db: spec.addresses[0]: address '10.9.0.7' is Service/ledger's VIP; expected"
                 + " an address no Service has"));
+  }
+
+  private static String entry(String name, String addresses) {
+    return """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: NAME }
+        spec: { hosts: [ NAME.example.test ], addresses: ADDRESSES, resolution: STATIC,
+          ports: [ { number: 7000, name: tcp, protocol: TCP } ], endpoints: [ { address: 10.0.0.1 } ] }
+        """.replace("NAME", name).replace("ADDRESSES", addresses);
+  }
+
+  /** Envoy masks host bits and reads a bare address as /32: addresses written apart can be one prefix. */
+  @Test
+  void addressesThatAreOnePrefixAsEnvoyReadsThemAreRefused() {
+    assertThatThrownBy(() -> store(entry("x", "[ 10.9.0.5 ]") + entry("y", "[ 10.9.0.5/32 ]")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .contains("entries.yaml: ServiceEntry/y: spec.addresses[0]: address '10.9.0.5/32' is also"
+                + " ServiceEntry/x's ('10.9.0.5': both are 10.9.0.5/32); expected addresses no other ServiceEntry has"));
+    assertThatThrownBy(() -> store(entry("x", "[ 10.9.0.0/24 ]") + entry("y", "[ 10.9.0.1/24 ]")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .contains("entries.yaml: ServiceEntry/y: spec.addresses[0]: address '10.9.0.1/24' is also"
+                + " ServiceEntry/x's ('10.9.0.0/24': both are 10.9.0.0/24); expected addresses no other ServiceEntry"
+                + " has"));
+  }
+
+  /**
+   * A tcp rule's destinationSubnets on a port shared by address take only the host's own addresses (istiod: its own
+   * {@code <address>_<port>} listener): another entry's range stays that entry's; one prefix for two hosts is refused.
+   */
+  @Test
+  void aRulesSubnetsTakeOnlyItsHostsAddressesAndAPrefixOfTwoHostsIsRefused() throws Exception {
+    String yRule = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: y }
+        spec:
+          hosts: [ y.example.test ]
+          tcp:
+          - match: [ { destinationSubnets: [ SUBNET ] } ]
+            route: [ { destination: { host: y.example.test } } ]
+        """;
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store(entry("x", "[ 10.9.0.0/24 ]")
+        + entry("y", "[ 10.8.0.9 ]") + yRule.replace("SUBNET", "10.9.0.0/24")).current(), List.of());
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7000", "10.9.0.7", 7000)).as("x's range, not y's rule")
+        .isEqualTo("outbound|7000||x.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7000", "10.8.0.9", 7000))
+        .isEqualTo("outbound|7000||y.example.test");
+
+    // y's range holds x's: y's rule for x's range would claim x's prefix.
+    String twoHosts = entry("x", "[ 10.9.1.0/24 ]") + entry("y", "[ 10.9.0.0/16 ]");
+    String expected = "prefix 10.9.1.0/24 on port 7000 is host y.example.test's (VirtualService/y"
+        + " spec.tcp[0].match.destinationSubnets) and host x.example.test's (ServiceEntry/x spec.addresses)";
+    assertThatThrownBy(() -> store(twoHosts + yRule.replace("SUBNET", "10.9.1.0/24")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .anySatisfy(m -> assertThat(m).startsWith("entries.yaml: ServiceEntry/y: spec.ports[0].number: "
+                + expected)));
+    PolicyStore applied = store(twoHosts);
+    assertThatThrownBy(() -> applied.apply(PolicyParser.parse("vs.yaml", yRule.replace("SUBNET", "10.9.1.7/24"))
+        .policies(), false)).as("the VirtualService applied alone: the same check, its host bits masked")
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .anySatisfy(m -> assertThat(m).startsWith("vs.yaml: VirtualService/y: spec.tcp[0].match: " + expected)));
   }
 }

@@ -184,6 +184,104 @@ class StreamTranslationTest {
   }
 
   @Test
+  void destinationSubnetsAreRefusedWhenNotAnAddressAndALengthWithinItsWidth() {
+    for (String bad : List.of("10.0.0.0/40", "::/200", "10.1.2", "10.0.0.256/8")) {
+      assertThatThrownBy(() -> state(tcpRules("db", """
+          - match: [ { destinationSubnets: [ "%s" ] } ]
+            route: [ { destination: { host: db, subset: v2 } } ]
+          """.formatted(bad)))).as(bad).hasMessageContaining("spec.tcp[0].match[0].destinationSubnets: '" + bad
+          + "' is not an IP address or CIDR block");
+    }
+  }
+
+  private static final String DB2 = """
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: db2 }
+      spec: { ports: [ { name: tcp-sql, port: 5432 } ] }
+      """;
+
+  /** A VirtualService {@code name} for host {@code name} with {@code tcp} rules {@code rules} (YAML list items). */
+  private static String tcpRules(String name, String rules) {
+    return """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: %1$s }
+        spec:
+          hosts: [ %1$s ]
+          tcp:
+        %2$s""".formatted(name, rules.indent(2));
+  }
+
+  /** The tcp_proxy cluster the data plane's {@code listener} picks for a connection to {@code ip:port}. */
+  static String select(MeshResources r, String listener, String ip, int port) throws Exception {
+    var chains = Mesh.dataPlane(r).listeners().stream().filter(l -> l.name().equals(listener)).findFirst()
+        .orElseThrow().destinationChains();
+    return chains.select(new java.net.InetSocketAddress(ip, port)).tcpProxy().clusters().getFirst().name();
+  }
+
+  /**
+   * istiod builds a service's subnet chains inside its own {@code <VIP>_<port>} listener: on the shared
+   * {@code 0.0.0.0_<port>} a rule's subnets take only the service's own VIP, never another address of the port.
+   */
+  @Test
+  void onAPortSharedByVipASubnetRuleTakesOnlyItsServicesVip() throws Exception {
+    String rules = """
+        - match: [ { destinationSubnets: [ SUBNET ] } ]
+          route: [ { destination: { host: db, subset: v2 } } ]
+        - route: [ { destination: { host: db, subset: v1 } } ]
+        """;
+    PolicySet state = state(DB2 + tcpRules("db", rules.replace("SUBNET", "10.1.0.0/16"))
+        + tcpRules("db2", rules.replace("SUBNET", "10.1.0.0/16")));
+    MeshResources r = captured(state);
+    String dbVip = ServiceAddresses.of(state.ofType(io.keelson.control.policy.Policy.Service.class)).get("db");
+    assertThat(select(r, "0.0.0.0_5432", "10.1.5.5", 5432)).as("an address of neither service: not db's rule's")
+        .isEqualTo("PassthroughCluster");
+    assertThat(select(r, "0.0.0.0_5432", dbVip, 5432)).as("db's VIP is outside its subnet: its catch-all rule")
+        .isEqualTo("db|v1");
+
+    MeshResources inside = captured(state(DB2 + tcpRules("db", rules.replace("SUBNET", dbVip + "/8"))));
+    assertThat(select(inside, "0.0.0.0_5432", dbVip, 5432)).as("db's VIP in its subnet: the subnet rule")
+        .isEqualTo("db|v2");
+    assertThat(listener(inside, "0.0.0.0_5432").getFilterChainsList()).as("the VIP once, in the subnet chain")
+        .filteredOn(c -> c.getName().startsWith("outbound|5432||db|") || c.getName().equals("outbound|5432||db"))
+        .hasSize(1);
+  }
+
+  /** istiod stops at the first tcp rule that takes every address ({@code break TcpLoop}): later rules never apply. */
+  @Test
+  void rulesAfterTheFirstRuleWithoutSubnetsNeverApply() throws Exception {
+    MeshResources r = captured(state(tcpRules("db", """
+        - route: [ { destination: { host: db, subset: v1 } } ]
+        - match: [ { destinationSubnets: [ 10.1.0.0/16 ] } ]
+          route: [ { destination: { host: db, subset: v2 } } ]
+        """)));
+    assertThat(listener(r, "0.0.0.0_5432").getFilterChainsList()).singleElement()
+        .satisfies(c -> assertThat(tcpProxy(c).getCluster()).isEqualTo("db|v1"));
+    Mesh.dataPlane(r);
+  }
+
+  /** A match's subnets apply only where its own source conditions hold. */
+  @Test
+  void subnetsStayWithTheMatchThatNamesThemAndItsSourceConditions() throws Exception {
+    PolicySet state = state(tcpRules("db", """
+        - match:
+          - { sourceLabels: { track: canary }, destinationSubnets: [ 10.1.0.0/16 ] }
+          - { sourceNamespace: shop, destinationSubnets: [ 10.2.0.0/16 ] }
+          route: [ { destination: { host: db, subset: v2 } } ]
+        - route: [ { destination: { host: db, subset: v1 } } ]
+        """));
+    MeshResources canary = captured(SourceMatches.view(state, Map.of("track", "canary"), "default"));
+    assertThat(select(canary, "0.0.0.0_5432", "10.1.0.9", 5432)).isEqualTo("db|v2");
+    assertThat(select(canary, "0.0.0.0_5432", "10.2.0.9", 5432)).as("the shop match's subnet").isEqualTo("db|v1");
+    MeshResources shop = captured(SourceMatches.view(state, Map.of("app", "api"), "shop"));
+    assertThat(select(shop, "0.0.0.0_5432", "10.2.0.9", 5432)).isEqualTo("db|v2");
+    assertThat(select(shop, "0.0.0.0_5432", "10.1.0.9", 5432)).as("the canary match's subnet").isEqualTo("db|v1");
+  }
+
+  @Test
   void aTcpPortIsATcpProxyListenerToTheServicesCluster() throws Exception {
     MeshResources r = captured(state(""));
     Listener db = listener(r, "0.0.0.0_5432");
