@@ -27,6 +27,8 @@ public final class FilterContext {
   /** The downstream connection's peer and local addresses, or null (for RBAC source/destination rules). */
   public java.net.InetSocketAddress remoteAddress;
   public java.net.InetSocketAddress localAddress;
+  /** The socket's own peer (RBAC direct_remote_ip), whatever a PROXY protocol header restored into remoteAddress. */
+  public java.net.InetSocketAddress peerAddress;
   /** The cluster the request is routed to (the weighted pick), or null (for rate limit destination_cluster). */
   public String upstreamCluster;
   /** Dynamic metadata earlier filters set for this request (a verified JWT), or null; read by RBAC. */
@@ -281,6 +283,7 @@ public final class FilterContext {
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;
+    peerAddress = null;
     upstreamCluster = null;
     metadata = null;
   }

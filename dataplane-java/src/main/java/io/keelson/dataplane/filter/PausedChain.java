@@ -18,11 +18,11 @@ import java.net.InetSocketAddress;
  */
 record PausedChain(HttpFilter[] rest, int from, RequestHead head, RouteEntry route, VirtualHostConfig virtualHost,
     String remoteIp, boolean remoteIpFromXff, String peerPrincipal, InetSocketAddress remoteAddress,
-    InetSocketAddress localAddress, String upstreamCluster, DynamicMetadata metadata) {
+    InetSocketAddress localAddress, InetSocketAddress peerAddress, String upstreamCluster, DynamicMetadata metadata) {
 
   static PausedChain of(HttpFilter[] rest, int from, FilterContext c) {
     return new PausedChain(rest, from, c.head, c.route, c.virtualHost, c.remoteIp, c.remoteIpFromXff, c.peerPrincipal,
-        c.remoteAddress, c.localAddress, c.upstreamCluster, c.metadata);
+        c.remoteAddress, c.localAddress, c.peerAddress, c.upstreamCluster, c.metadata);
   }
 
   /** Puts the inputs back into {@code c}; the head's headers are as the check left them. */
@@ -35,6 +35,7 @@ record PausedChain(HttpFilter[] rest, int from, RequestHead head, RouteEntry rou
     c.peerPrincipal = peerPrincipal;
     c.remoteAddress = remoteAddress;
     c.localAddress = localAddress;
+    c.peerAddress = peerAddress;
     c.upstreamCluster = upstreamCluster;
     c.metadata = metadata;
   }

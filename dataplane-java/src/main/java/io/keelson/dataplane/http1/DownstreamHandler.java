@@ -448,6 +448,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     // For RBAC: the peer's verified SPIFFE ID (cached per connection) and the connection's addresses.
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel);
     event.remoteAddress = io.keelson.dataplane.intercept.RemoteAddress.of(channel);
+    event.peerAddress = io.keelson.dataplane.intercept.RemoteAddress.peer(channel);
     event.localAddress = localAddress;
     if (retrying) {
       event.retryCluster = cluster;

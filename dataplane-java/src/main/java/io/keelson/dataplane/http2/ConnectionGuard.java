@@ -171,8 +171,10 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
       listener.stats().rqTooManyPrematureResets.increment();
     }
     if (LOG.isDebugEnabled()) { // once per connection: cut off below
-      LOG.debug("HTTP/2 connection {} of listener '{}' closed: {} of its {} closed streams were reset prematurely "
-          + "(too_many_premature_resets)", ctx.channel().remoteAddress(), streams.listenerName, prematureResets, closedStreams);
+      LOG.debug("HTTP/2 connection {} (client {}) of listener '{}' closed: {} of its {} closed streams were reset "
+          + "prematurely (too_many_premature_resets)", ctx.channel().remoteAddress(),
+          io.keelson.dataplane.intercept.RemoteAddress.of(ctx.channel()), streams.listenerName, prematureResets,
+          closedStreams); // the client a PROXY protocol header named, beside the socket's peer (a balancer)
     }
     cutOff(ctx);
   }

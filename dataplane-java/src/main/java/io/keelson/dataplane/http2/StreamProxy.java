@@ -345,6 +345,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     Channel connection = down.parent() != null ? down.parent() : down;
     event.peerPrincipal = io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection);
     event.remoteAddress = io.keelson.dataplane.intercept.RemoteAddress.of(connection);
+    event.peerAddress = io.keelson.dataplane.intercept.RemoteAddress.peer(connection);
     event.remoteIp = downstreamIp; // the peer, or the trusted x-forwarded-for entry
     event.remoteIpFromXff = downstreamFromXff;
     event.localAddress = io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection); // restored, if redirected

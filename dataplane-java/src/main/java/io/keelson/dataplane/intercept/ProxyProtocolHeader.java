@@ -1,6 +1,8 @@
 package io.keelson.dataplane.intercept;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.NetUtil;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -123,21 +125,65 @@ public final class ProxyProtocolHeader {
         new InetSocketAddress(v1Address(f[2], v6), v1Port(f[4])));
   }
 
+  /**
+   * A v1 address, parsed here and never by a resolver (a lookup would block the event loop): TCP4 takes a strict
+   * dotted quad (four decimal parts 0-255, no leading zeros), TCP6 an IPv6 literal without scope or brackets.
+   */
   private static InetAddress v1Address(String s, boolean v6) throws Malformed {
-    boolean looksV6 = s.indexOf(':') >= 0;
-    boolean looksV4 = !looksV6 && !s.isEmpty() && s.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
-    if (v6 ? !looksV6 : !looksV4) {
-      throw new Malformed(1, "v1 address '" + s + "' is not an " + (v6 ? "IPv6" : "IPv4") + " literal");
+    byte[] bytes = v6 ? v6Literal(s) : v4DottedQuad(s);
+    if (bytes == null) {
+      throw new Malformed(1, "v1 address '" + s + "' is not an " + (v6 ? "IPv6" : "IPv4 dotted-quad") + " literal");
     }
     try {
-      InetAddress a = InetAddress.getByName(s); // a literal: no lookup
-      if ((a.getAddress().length == 16) != v6) {
-        throw new Malformed(1, "v1 address '" + s + "' is not an " + (v6 ? "IPv6" : "IPv4") + " literal");
+      InetAddress a = InetAddress.getByAddress(bytes); // bytes: no lookup
+      if (v6 && !(a instanceof Inet6Address)) { // ::ffff:a.b.c.d becomes IPv4: TCP4 says that
+        throw new Malformed(1, "v1 address '" + s + "' is IPv4-mapped; TCP6 takes IPv6 addresses");
       }
       return a;
     } catch (UnknownHostException e) {
-      throw new Malformed(1, "v1 address '" + s + "' is not an IP literal");
+      throw new AssertionError(e); // 4 or 16 bytes
     }
+  }
+
+  /** Four decimal parts 0-255 without leading zeros, or null. */
+  static byte[] v4DottedQuad(String s) {
+    byte[] out = new byte[4];
+    int part = 0;
+    int value = -1;
+    int digits = 0;
+    for (int i = 0; i <= s.length(); i++) {
+      char c = i < s.length() ? s.charAt(i) : '.';
+      if (c == '.') {
+        if (digits == 0 || part == 4) {
+          return null;
+        }
+        out[part++] = (byte) value;
+        value = -1;
+        digits = 0;
+      } else if (c >= '0' && c <= '9') {
+        if (digits == 1 && value == 0) {
+          return null; // a leading zero (octal to some parsers)
+        }
+        value = (value < 0 ? 0 : value * 10) + (c - '0');
+        if (++digits > 3 || value > 255) {
+          return null;
+        }
+      } else {
+        return null;
+      }
+    }
+    return part == 4 ? out : null;
+  }
+
+  /** An IPv6 literal (hex groups, ::, an embedded dotted quad), or null; no zone id, no brackets. */
+  private static byte[] v6Literal(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!(c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
+        return null;
+      }
+    }
+    return NetUtil.isValidIpV6Address(s) ? NetUtil.createByteArrayFromIpAddressString(s) : null;
   }
 
   private static int v1Port(String s) throws Malformed {

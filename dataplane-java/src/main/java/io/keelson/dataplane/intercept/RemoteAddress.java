@@ -8,8 +8,8 @@ import java.net.InetSocketAddress;
  * A downstream connection's remote address as Envoy's filters see it: the client's address a PROXY protocol header
  * carried ({@link ProxyProtocolReader} restores it, as Envoy's proxy_protocol listener filter replaces the
  * connection's remote address), else the socket's peer. Everything that reads "the downstream remote address"
- * (x-forwarded-for, RBAC {@code remote_ip} and {@code direct_remote_ip}, access logs, hash policies, rate limits,
- * ext_authz) asks here. Threading: restored on the connection's event loop before its filter chain runs; read on any
+ * (x-forwarded-for, RBAC {@code source_ip} and {@code remote_ip}, access logs, hash policies, rate limits,
+ * ext_authz) asks here; RBAC {@code direct_remote_ip}, "always the physical peer" in Envoy, asks {@link #peer}. Threading: restored on the connection's event loop before its filter chain runs; read on any
  * thread (a channel attribute).
  */
 public final class RemoteAddress {
@@ -21,6 +21,11 @@ public final class RemoteAddress {
   public static InetSocketAddress of(Channel ch) {
     InetSocketAddress restored = ch.attr(RESTORED).get();
     return restored != null ? restored : ch.remoteAddress() instanceof InetSocketAddress a ? a : null;
+  }
+
+  /** The socket's own peer, whatever a PROXY protocol header claimed (null when it has none). */
+  public static InetSocketAddress peer(Channel ch) {
+    return ch.remoteAddress() instanceof InetSocketAddress a ? a : null;
   }
 
   static void restore(Channel ch, InetSocketAddress remote) {

@@ -15,7 +15,7 @@ import java.util.List;
  * listener's address (IPv4 or IPv6) and port; the cluster's endpoints are its backends and their
  * {@code load_balancing_weight} the Maglev weights. HTTP listeners, and tcp_proxy listeners that are not
  * VIP-shaped ({@code tcp/TcpListeners.mayBeDpdkVip}: wildcard or loopback addresses, TLS, SNI chains, interception,
- * hash_policy, tunneling), belong to the socket proxy and are skipped. Anything else the gateway cannot run fails
+ * hash_policy, tunneling, PROXY protocol in or out), belong to the socket proxy and are skipped. Anything else the gateway cannot run fails
  * loudly, naming the listener and the field.
  *
  * <p>Threading: stateless.
@@ -78,8 +78,8 @@ final class SnapshotVips {
     List<VipListener> found = new ArrayList<>();
     for (ListenerConfig listener : snapshot.listeners()) {
       TcpProxyConfig tcp = listener.tcpProxy();
-      if (tcp == null || !io.keelson.dataplane.tcp.TcpListeners.mayBeDpdkVip(listener)) {
-        continue; // the socket proxy's (TLS, SNI chains, interception, hash_policy, tunneling, wildcard or loopback)
+      if (tcp == null || !io.keelson.dataplane.tcp.TcpListeners.mayBeDpdkVip(listener, snapshot)) {
+        continue; // the socket proxy's (TLS, SNI chains, interception, hash_policy, tunneling, PROXY protocol, wildcard or loopback)
       }
       String at = "listener '" + listener.name() + "'";
       String clusterName = tcp.cluster();

@@ -10,8 +10,11 @@ abstract class ConnectionFacts implements RequestView {
 
   boolean authenticated;
   String principal;
+  /** The socket's peer (never what a PROXY protocol header claims). */
   byte[] directRemoteIp = NONE;
-  /** The original client behind trusted proxies; null = the direct peer. */
+  /** The downstream address: the client a PROXY protocol header carried, else the peer (never x-forwarded-for). */
+  byte[] sourceIp = NONE;
+  /** The original client behind trusted proxies (x-forwarded-for); null = {@link #sourceIp}. */
   byte[] remoteIp;
   byte[] destinationIp = NONE;
   int destinationPort;
@@ -33,8 +36,13 @@ abstract class ConnectionFacts implements RequestView {
   }
 
   @Override
+  public byte[] sourceIp() {
+    return sourceIp;
+  }
+
+  @Override
   public byte[] remoteIp() {
-    return remoteIp != null ? remoteIp : directRemoteIp;
+    return remoteIp != null ? remoteIp : sourceIp;
   }
 
   @Override

@@ -17,12 +17,16 @@ public final class HeadRequestView extends ConnectionFacts {
   /**
    * Sets the connection's facts.
    *
+   * @param peer          the socket's peer (direct_remote_ip)
+   * @param remote        the downstream remote address: the one a PROXY protocol header restored, else the peer
+   *                      (source_ip, and remote_ip unless {@link #remoteIp} names an x-forwarded-for client)
    * @param peerSpiffeUri the verified peer certificate's SPIFFE URI SAN; null when the peer presented none
    * @param mtls          whether the peer presented a verified certificate
    */
-  public HeadRequestView connection(InetSocketAddress remote, InetSocketAddress local, boolean mtls,
-      String peerSpiffeUri, String sni) {
-    this.directRemoteIp = remote == null ? NONE : remote.getAddress().getAddress();
+  public HeadRequestView connection(InetSocketAddress peer, InetSocketAddress remote, InetSocketAddress local,
+      boolean mtls, String peerSpiffeUri, String sni) {
+    this.directRemoteIp = peer == null ? NONE : peer.getAddress().getAddress();
+    this.sourceIp = remote == null ? NONE : remote.getAddress().getAddress();
     this.destinationIp = local == null ? NONE : local.getAddress().getAddress();
     this.destinationPort = local == null ? 0 : local.getPort();
     this.authenticated = mtls;

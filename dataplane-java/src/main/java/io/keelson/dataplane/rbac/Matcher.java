@@ -141,13 +141,14 @@ sealed interface Matcher {
     }
   }
 
-  enum IpSource { DIRECT_REMOTE, REMOTE, DESTINATION }
+  enum IpSource { DIRECT_REMOTE, SOURCE, REMOTE, DESTINATION }
 
   record Cidr(IpSource source, CidrRange range) implements Matcher {
     @Override
     public boolean matches(RequestView v) {
       byte[] ip = switch (source) {
         case DIRECT_REMOTE -> v.directRemoteIp();
+        case SOURCE -> v.sourceIp();
         case REMOTE -> v.remoteIp();
         case DESTINATION -> v.destinationIp();
       };

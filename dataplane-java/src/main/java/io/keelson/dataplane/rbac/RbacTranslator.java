@@ -154,7 +154,7 @@ public final class RbacTranslator {
       case NOT_ID -> new Matcher.Not(principal(p.getNotId(), path + ".not_id"));
       case AUTHENTICATED -> new Matcher.Authenticated(p.getAuthenticated().hasPrincipalName()
           ? string(p.getAuthenticated().getPrincipalName(), path + ".authenticated.principal_name") : null);
-      case SOURCE_IP -> cidr(Matcher.IpSource.DIRECT_REMOTE, p.getSourceIp(), path + ".source_ip");
+      case SOURCE_IP -> cidr(Matcher.IpSource.SOURCE, p.getSourceIp(), path + ".source_ip");
       case DIRECT_REMOTE_IP -> cidr(Matcher.IpSource.DIRECT_REMOTE, p.getDirectRemoteIp(), path + ".direct_remote_ip");
       case REMOTE_IP -> cidr(Matcher.IpSource.REMOTE, p.getRemoteIp(), path + ".remote_ip");
       case HEADER -> header(p.getHeader(), path + ".header");

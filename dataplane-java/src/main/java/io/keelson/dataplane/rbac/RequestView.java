@@ -26,10 +26,19 @@ public interface RequestView {
   /** The peer certificate's SPIFFE URI SAN (e.g. {@code spiffe://cluster.local/ns/a/sa/b}), or null. */
   String principal();
 
-  /** The connection peer's address bytes (4 or 16), not to be modified. */
+  /**
+   * The socket peer's address bytes (4 or 16), not to be modified: Envoy's {@code direct_remote_ip}, "always the
+   * physical peer" even when a PROXY protocol header or x-forwarded-for names another client.
+   */
   byte[] directRemoteIp();
 
-  /** The original client's address (after trusted X-Forwarded-For hops; the direct peer when none). */
+  /**
+   * The downstream address: the client a PROXY protocol header carried, else the peer; never x-forwarded-for
+   * (Envoy's {@code source_ip}: "will honor proxy protocol, but will not honor XFF").
+   */
+  byte[] sourceIp();
+
+  /** The original client's address (after trusted X-Forwarded-For hops; {@link #sourceIp} when none). */
   byte[] remoteIp();
 
   /** The local address the connection arrived on. */

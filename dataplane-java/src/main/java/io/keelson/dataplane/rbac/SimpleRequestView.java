@@ -19,6 +19,7 @@ public final class SimpleRequestView extends ConnectionFacts {
 
   public SimpleRequestView() {
     directRemoteIp = new byte[4];
+    sourceIp = directRemoteIp;
     destinationIp = new byte[4];
   }
 
@@ -66,8 +67,16 @@ public final class SimpleRequestView extends ConnectionFacts {
     return this;
   }
 
+  /** The socket's peer (and the downstream address, until {@link #proxyProtocolSource} names another). */
   public SimpleRequestView source(String ip) {
     this.directRemoteIp = addr(ip);
+    this.sourceIp = directRemoteIp;
+    return this;
+  }
+
+  /** The client a PROXY protocol header carried: the downstream address, while the peer stays the socket's. */
+  public SimpleRequestView proxyProtocolSource(String ip) {
+    this.sourceIp = addr(ip);
     return this;
   }
 

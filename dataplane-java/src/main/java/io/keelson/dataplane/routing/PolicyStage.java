@@ -28,6 +28,7 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     policy.remoteIpFromXff = event.remoteIpFromXff;
     policy.peerPrincipal = event.peerPrincipal;
     policy.remoteAddress = event.remoteAddress;
+    policy.peerAddress = event.peerAddress;
     policy.localAddress = event.localAddress;
     policy.upstreamCluster = event.weightedCluster == null ? null : event.weightedCluster.name();
     event.listener.filters().run(policy);

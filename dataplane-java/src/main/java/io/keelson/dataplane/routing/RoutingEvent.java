@@ -30,6 +30,8 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
   public String peerPrincipal;
   public java.net.InetSocketAddress remoteAddress;
   public java.net.InetSocketAddress localAddress;
+  /** The socket's own peer (RBAC direct_remote_ip), whatever a PROXY protocol header restored into remoteAddress. */
+  public java.net.InetSocketAddress peerAddress;
   /** A retry: the cluster already chosen (no route matching), or null for a first try. */
   public ServingCluster retryCluster;
   /** Hosts a retry should avoid, or null. */
@@ -83,6 +85,7 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
     peerPrincipal = null;
     remoteAddress = null;
     localAddress = null;
+    peerAddress = null;
     retryCluster = null;
     hostPredicate = null;
     ticket = 0;

@@ -35,7 +35,12 @@ final class Http1TunnelAnswer extends ChannelInboundHandlerAdapter implements Ht
     parser.expectResponseTo("CONNECT");
   }
 
-  /** Writes the CONNECT for {@code config} and this downstream connection on {@code upstream} (not flushed). */
+  /**
+   * Writes the CONNECT for {@code config} and this downstream connection on {@code upstream} (not flushed).
+   *
+   * @throws IllegalArgumentException when a value a command operator rendered (the SNI, an address) cannot be a header
+   *                                  value (CR, LF, NUL): nothing is written
+   */
   static void writeRequest(Channel upstream, TcpTunnelingConfig config, TcpTunnelingConfig.Downstream downstream) {
     Http2Headers h = TunnelFrames.headers(config, downstream, false);
     CharSequence authority = h.authority();
@@ -43,7 +48,7 @@ final class Http1TunnelAnswer extends ChannelInboundHandlerAdapter implements Ht
         .append(authority).append("\r\n");
     for (Map.Entry<CharSequence, CharSequence> e : h) {
       if (e.getKey().length() > 0 && e.getKey().charAt(0) != ':') {
-        b.append(e.getKey()).append(": ").append(e.getValue()).append("\r\n"); // names and values checked at config time
+        b.append(e.getKey()).append(": ").append(e.getValue()).append("\r\n"); // names checked at config time, values above
       }
     }
     b.append("\r\n");

@@ -30,7 +30,7 @@ public final class TcpListeners {
    * balances with MAGLEV.
    */
   public static boolean isDpdkVip(ListenerConfig listener, ProxySnapshot snapshot) {
-    if (!mayBeDpdkVip(listener)) {
+    if (!mayBeDpdkVip(listener, snapshot)) {
       return false;
     }
     String name = listener.tcpProxy().cluster();
@@ -39,15 +39,23 @@ public final class TcpListeners {
   }
 
   /**
-   * The shape of a gateway VIP, whatever its cluster: a plain tcp_proxy listener (no TLS, SNI chains, interception,
-   * hash_policy or tunneling) at a specific address, neither a wildcard nor loopback. Every other tcp_proxy listener
-   * (those from the control plane are on wildcard or captured addresses) is the socket proxy's, and the gateway leaves
-   * it alone; a VIP-shaped one the gateway cannot run (weighted clusters, not MAGLEV) is refused by the gateway.
+   * The shape of a gateway VIP, whatever its cluster's policy: a plain tcp_proxy listener (no TLS, SNI chains,
+   * interception, hash_policy, tunneling, nor PROXY protocol: neither the proxy_protocol listener filter nor a cluster
+   * with the upstream PROXY protocol socket, as the packet path neither reads nor writes the header) at a specific
+   * address, neither a wildcard nor loopback. Every other tcp_proxy listener (those from the control plane are on
+   * wildcard or captured addresses) is the socket proxy's, and the gateway leaves it alone; a VIP-shaped one the
+   * gateway cannot run (weighted clusters, not MAGLEV) is refused by the gateway.
    */
-  public static boolean mayBeDpdkVip(ListenerConfig listener) {
+  public static boolean mayBeDpdkVip(ListenerConfig listener, ProxySnapshot snapshot) {
     TcpProxyConfig p = listener.tcpProxy();
     return p != null && listener.sniChains().isEmpty() && listener.tls() == null && !listener.originalDst()
-        && !listener.useOriginalDst() && !p.hashSourceIp() && p.tunneling() == null && specificAddress(listener.host());
+        && !listener.useOriginalDst() && !p.hashSourceIp() && p.tunneling() == null && listener.proxyProtocol() == null
+        && !sendsProxyProtocol(p, snapshot) && specificAddress(listener.host());
+  }
+
+  private static boolean sendsProxyProtocol(TcpProxyConfig p, ProxySnapshot snapshot) {
+    ClusterConfig c = p.cluster() == null ? null : snapshot.cluster(p.cluster());
+    return c != null && c.proxyProtocolVersion() != 0;
   }
 
   private static boolean specificAddress(String host) {

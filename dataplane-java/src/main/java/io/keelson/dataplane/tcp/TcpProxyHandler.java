@@ -349,8 +349,15 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         onConnectFailed(cluster, lb, index, r.cause());
       }
     });
-    Http1TunnelAnswer.writeRequest(upstream, config.tunneling(), new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(
-        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down), (InetSocketAddress) down.remoteAddress(), sni));
+    var who = new io.keelson.dataplane.config.TcpTunnelingConfig.Downstream(
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(down),
+        io.keelson.dataplane.intercept.RemoteAddress.of(down), sni); // the client a PROXY header named, as over HTTP/2
+    try {
+      Http1TunnelAnswer.writeRequest(upstream, config.tunneling(), who);
+    } catch (RuntimeException e) { // a CR or LF in a value a command operator filled (the SNI): fail now, not at connect_timeout
+      established.tryFailure(e);
+      return;
+    }
     upstream.flush();
     upstream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
   }

@@ -90,7 +90,7 @@ final class TcpRbac {
       }
       principal = mtls ? ForwardClientCert.peerSpiffeUri(ch) : null;
     }
-    HeadRequestView view = new HeadRequestView().connection(
+    HeadRequestView view = new HeadRequestView().connection(io.keelson.dataplane.intercept.RemoteAddress.peer(ch),
         io.keelson.dataplane.intercept.RemoteAddress.of(ch),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(ch), mtls, principal, sni);
     for (int i = from; i < to; i++) {

@@ -78,6 +78,33 @@ class ProxyProtocolHeaderTest {
   }
 
   @Test
+  void v1AddressesAreStrictLiteralsNeverResolvedNorReadAsShorthand() throws Exception {
+    // Each of these InetAddress.getByName accepts as another address (1.2.3 = 1.2.0.3, 4294967295 = 255.255.255.255)
+    // or sends to the resolver (999.1.1.1, g::1): a lookup on the event loop.
+    String[] badV4 = {"999.1.1.1", "256.1.1.1", "1.2.3", "01.2.3.4", "1.02.3.4", "00.1.2.3", "4294967295", "1.2.3.4.5",
+        "1.2.3.", ".1.2.3", "1..2.3", "0x1.2.3.4", "1.2.3.1000"};
+    for (String a : badV4) {
+      assertThatThrownBy(() -> ProxyProtocolHeader.read(ascii("PROXY TCP4 " + a + " 10.0.0.1 1 2\r\n"))).as(a)
+          .isInstanceOf(ProxyProtocolHeader.Malformed.class).hasMessageContaining("'" + a + "'");
+      assertThatThrownBy(() -> ProxyProtocolHeader.read(ascii("PROXY TCP4 10.0.0.1 " + a + " 1 2\r\n"))).as(a)
+          .isInstanceOf(ProxyProtocolHeader.Malformed.class);
+    }
+    String[] badV6 = {"g::1", "zz:1", "fe80::1%eth0", "[::1]", "::ffff:1.2.3.4", "1:2:3:4:5:6:7:8:9", "1:::2", ":"};
+    for (String a : badV6) {
+      assertThatThrownBy(() -> ProxyProtocolHeader.read(ascii("PROXY TCP6 " + a + " ::1 1 2\r\n"))).as(a)
+          .isInstanceOf(ProxyProtocolHeader.Malformed.class);
+    }
+    String[][] good = {{"TCP4", "0.0.0.0", "0.0.0.0"}, {"TCP4", "255.255.255.255", "255.255.255.255"},
+        {"TCP4", "10.200.0.9", "10.200.0.9"}, {"TCP6", "::", "0:0:0:0:0:0:0:0"},
+        {"TCP6", "2001:DB8::1", "2001:db8:0:0:0:0:0:1"}, {"TCP6", "fe80::a:b", "fe80:0:0:0:0:0:a:b"}};
+    for (String[] g : good) {
+      ProxyProtocolHeader.Header h = ProxyProtocolHeader.read(ascii("PROXY " + g[0] + " " + g[1] + " " + g[1] + " 1 2\r\n"));
+      assertThat(h.source().getAddress().getHostAddress()).as(g[1]).isEqualTo(g[2]);
+      assertThat(h.source().isUnresolved()).isFalse();
+    }
+  }
+
+  @Test
   void readsV2ProxyTcp4SkippingTlvsAndLocalKeepsTheSocketAddresses() throws Exception {
     byte[] tlvs = {0x04, 0x00, 0x02, 'h', 'i', 0x01, 0x00, 0x00}; // a NOOP-ish TLV and an empty ALPN TLV
     ByteBuf in = v2(0x21, 0x11, tcp4Body(tlvs));

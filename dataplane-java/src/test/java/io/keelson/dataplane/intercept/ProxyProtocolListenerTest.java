@@ -20,6 +20,7 @@ import io.keelson.dataplane.testing.TlsYaml;
 import io.keelson.dataplane.transport.Transport;
 import io.netty.buffer.ByteBufUtil;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,6 +73,14 @@ class ProxyProtocolListenerTest {
 
   /** An edge HTTP listener (use_remote_address, an access log, an RBAC rule allowing only {@link #CLIENT}). */
   private String edge(int backend, Path log, String ppConfig) {
+    return edge(backend, log, ppConfig, """
+        - source_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
+        - remote_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
+        """);
+  }
+
+  /** {@link #edge}, its RBAC policy allowing only principals matching every one of {@code ids} (a YAML list). */
+  private String edge(int backend, Path log, String ppConfig, String ids) {
     String rbac = """
                   - name: envoy.filters.http.rbac
                     typed_config:
@@ -84,9 +93,7 @@ class ProxyProtocolListenerTest {
                             principals:
                             - and_ids:
                                 ids:
-                                - direct_remote_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
-                                - remote_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
-        """;
+        %s""".formatted(ids.stripTrailing().indent(32));
     String yaml = withHcm(bootstrap(allTo("backend"), cluster("backend", "ROUND_ROBIN", backend), rbac),
         "use_remote_address: true",
         fileAccessLog(log, "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %RESPONSE_CODE%\\n"));
@@ -149,6 +156,32 @@ class ProxyProtocolListenerTest {
         p.close();
       }
     }
+  }
+
+  @Test
+  void rbacDirectRemoteIpIsTheBalancerNotTheClientItsHeaderNames() throws Exception {
+    TestUpstream backend = proxies.keep(new TestUpstream("web"));
+    ProxyServer p = start(edge(backend.port(), dir.resolve("a.log"), "", """
+        - direct_remote_ip: { address_prefix: 127.0.0.9, prefix_len: 32 }
+        - source_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
+        - remote_ip: { address_prefix: 127.0.0.5, prefix_len: 32 }
+        """));
+    int port = p.listenerAddress("ingress").getPort();
+    try (HaproxyProcess lb = proxies.keep(new HaproxyProcess(balancer(port, "send-proxy-v2")))) {
+      assertThat(curl("--interface", CLIENT, "http://127.0.0.1:" + lb.port() + "/").getFirst())
+          .as("the balancer (127.0.0.9) relays the client (127.0.0.5): %s", lb.log()).startsWith("http/1.1 200");
+    }
+    // The client itself, sending a header that names itself: direct_remote_ip is 127.0.0.5, not the balancer.
+    assertThat(curl("--haproxy-protocol", "--interface", CLIENT, "http://127.0.0.1:" + port + "/").getFirst())
+        .startsWith("http/1.1 403");
+    // A header naming the balancer does not make its sender the balancer.
+    try (Socket s = new Socket(InetAddress.getByName("127.0.0.1"), port, InetAddress.getByName(CLIENT), 0)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("PROXY TCP4 127.0.0.9 127.0.0.1 40000 80\r\n"
+          + "GET /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 403");
+    }
+    assertThat(backend.requests.get()).isEqualTo(1);
   }
 
   @Test

@@ -109,6 +109,39 @@ class SnapshotVipsTest {
     assertThatThrownBy(() -> GatewayConfig.vipsFrom(ring)).hasMessageContaining("MAGLEV");
   }
 
+  /**
+   * The packet path neither reads nor writes PROXY protocol headers: a MAGLEV listener with the proxy_protocol listener
+   * filter, or whose cluster has the upstream PROXY protocol socket, is the socket proxy's, not a gateway VIP.
+   */
+  @Test
+  void proxyProtocolInOrOutKeepsAListenerOnTheSocketProxy() throws Exception {
+    ProxySnapshot reading = BootstrapLoader.fromYaml(BOOTSTRAP.formatted("MAGLEV").replace(
+        "  address: { socket_address: { address: 192.0.2.100, port_value: 80 } }\n", """
+          address: { socket_address: { address: 192.0.2.100, port_value: 80 } }
+          listener_filters:
+          - name: envoy.filters.listener.proxy_protocol
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol }
+        """.indent(2).substring(2)), "gateway-test.yaml");
+    assertThat(listener(reading, "web-vip").proxyProtocol()).isNotNull();
+    assertThat(GatewayConfig.vipsFrom(reading)).isEmpty();
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(reading, "web-vip"), reading)).isTrue();
+
+    ProxySnapshot writing = BootstrapLoader.fromYaml(BOOTSTRAP.formatted("MAGLEV").replace("    lb_policy: MAGLEV\n", """
+            lb_policy: MAGLEV
+            transport_socket:
+              name: envoy.transport_sockets.upstream_proxy_protocol
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport
+                config: { version: V2 }
+                transport_socket:
+                  name: envoy.transport_sockets.raw_buffer
+                  typed_config: { "@type": type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer }
+        """), "gateway-test.yaml");
+    assertThat(writing.cluster("web-backends").proxyProtocolVersion()).isEqualTo(2);
+    assertThat(GatewayConfig.vipsFrom(writing)).isEmpty();
+    assertThat(io.keelson.dataplane.tcp.TcpListeners.runsOnSocketPath(listener(writing, "web-vip"), writing)).isTrue();
+  }
+
   private static io.keelson.dataplane.config.ListenerConfig listener(ProxySnapshot s, String name) {
     return s.listeners().stream().filter(l -> l.name().equals(name)).findFirst().orElseThrow();
   }

@@ -29,14 +29,15 @@ class HeadRequestViewTest {
             {"authenticated": {"principal_name": {"exact": "spiffe://cluster.local/ns/shop/sa/web"}}},
             {"direct_remote_ip": {"address_prefix": "127.0.0.0", "prefix_len": 8}}]}}]}}}
         """);
-    HeadRequestView v = new HeadRequestView().connection(new InetSocketAddress("127.0.0.1", 40000),
+    InetSocketAddress peer = new InetSocketAddress("127.0.0.1", 40000);
+    HeadRequestView v = new HeadRequestView().connection(peer, peer,
         new InetSocketAddress("127.0.0.1", 15006), true, "spiffe://cluster.local/ns/shop/sa/web", null);
 
     assertThat(e.evaluate(v.head(new Head("GET", "/items", "a=1", "product:80", Map.of("x-team", "blue")))).allowed())
         .isTrue();
     assertThat(e.evaluate(v.head(new Head("GET", "/items", null, "product", Map.of("x-team", "red")))).allowed())
         .isFalse();
-    v.connection(new InetSocketAddress("127.0.0.1", 40000), new InetSocketAddress("127.0.0.1", 15006), false, null, null);
+    v.connection(peer, peer, new InetSocketAddress("127.0.0.1", 15006), false, null, null);
     assertThat(e.evaluate(v.head(new Head("GET", "/items", null, "product", Map.of("x-team", "blue")))).allowed())
         .as("the same request over plaintext").isFalse();
   }

@@ -110,6 +110,33 @@ class RbacEngineTest {
   }
 
   @Test
+  void behindAProxyProtocolBalancerDirectRemoteIpIsThePeerSourceIpTheHeadersClientRemoteIpAlsoXff() throws Exception {
+    RbacEngine direct = engine(allowOnly("direct_remote_ip", "10.0.0.9"));
+    RbacEngine source = engine(allowOnly("source_ip", "203.0.113.7"));
+    RbacEngine remote = engine(allowOnly("remote_ip", "203.0.113.7"));
+    // The balancer 10.0.0.9 connected; its PROXY header names the client 203.0.113.7.
+    SimpleRequestView viaBalancer = SimpleRequestView.http("GET", "/").source("10.0.0.9").proxyProtocolSource("203.0.113.7");
+    assertThat(direct.evaluate(viaBalancer).allowed()).as("direct_remote_ip is the physical peer").isTrue();
+    assertThat(source.evaluate(viaBalancer).allowed()).as("source_ip honors proxy protocol").isTrue();
+    assertThat(remote.evaluate(viaBalancer).allowed()).as("remote_ip honors proxy protocol").isTrue();
+    // A client forging a header that names the balancer does not pass as the balancer.
+    SimpleRequestView forged = SimpleRequestView.http("GET", "/").source("203.0.113.7").proxyProtocolSource("10.0.0.9");
+    assertThat(direct.evaluate(forged).allowed()).isFalse();
+    // x-forwarded-for moves remote_ip only: source_ip stays the header's client.
+    SimpleRequestView xff = SimpleRequestView.http("GET", "/").source("10.0.0.9").proxyProtocolSource("203.0.113.7")
+        .forwardedFor("198.51.100.1");
+    assertThat(source.evaluate(xff).allowed()).as("source_ip does not honor XFF").isTrue();
+    assertThat(remote.evaluate(xff).allowed()).as("remote_ip honors XFF").isFalse();
+  }
+
+  private static String allowOnly(String field, String ip) {
+    return """
+        {"action": "ALLOW", "policies": {"p": {"permissions": [{"any": true}],
+          "principals": [{"%s": {"address_prefix": "%s", "prefix_len": 32}}]}}}
+        """.formatted(field, ip);
+  }
+
+  @Test
   void authenticatedWithoutNameMatchesAnyCertificateAndPrefixMatchesANamespace() throws Exception {
     RbacEngine e = engine("""
         {"action": "ALLOW", "policies": {

@@ -102,14 +102,24 @@ class TcpTunnelingTest {
 
   /**
    * Sends a few bytes and a FIN; true when the proxy closes the connection without a byte back. A close with the
-   * client's bytes still unread in the proxy's socket comes as a reset: that counts as closed too.
+   * client's bytes still unread in the proxy's socket comes as a reset: that counts as closed too (a refused connect
+   * or a timeout does not: they are thrown).
    */
   private static boolean closedWithNothing(int port) throws Exception {
     try {
       return exchange(port, "hello".getBytes(StandardCharsets.US_ASCII)).length == 0;
-    } catch (java.net.SocketException reset) {
+    } catch (java.net.SocketException e) {
+      if (e instanceof java.net.ConnectException || !isReset(e)) {
+        throw e;
+      }
       return true;
     }
+  }
+
+  /** The JDK's messages for a peer's RST (read or write) and for a write after the peer closed. */
+  private static boolean isReset(java.net.SocketException e) {
+    String m = String.valueOf(e.getMessage());
+    return m.contains("Connection reset") || m.contains("Broken pipe");
   }
 
   private static byte[] binary(int n) {
@@ -308,6 +318,103 @@ class TcpTunnelingTest {
         .isEqualTo("hello:bytes through an HTTP/1.1 tunnel");
     assertThat(heads.poll(10, TimeUnit.SECONDS))
         .isEqualTo("CONNECT db.internal:5432 HTTP/1.1\r\nhost: db.internal:5432\r\nx-tenant: blue\r\n\r\n");
+  }
+
+  /** Behind a PROXY protocol balancer, %DOWNSTREAM_REMOTE_ADDRESS% in an HTTP/1.1 tunnel is the header's client. */
+  @Test
+  void anHttp11TunnelNamesTheClientAProxyProtocolHeaderCarriedNotTheBalancer() throws Exception {
+    LinkedBlockingQueue<String> heads = new LinkedBlockingQueue<>();
+    java.net.ServerSocket peer = http11Peer("HTTP/1.1 200 Connection established", heads);
+    tunneler = new ProxyHarness(ProxyHarness.listener("tcp", """
+            - name: envoy.filters.listener.proxy_protocol
+              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol }
+        """, """
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: echo
+                  cluster: h1
+                  tunneling_config:
+                    hostname: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%:5432"
+                    headers_to_add:
+                    - header: { key: x-client, value: "%DOWNSTREAM_REMOTE_ADDRESS%" }
+        """, ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort())), PipelineMode.INLINE);
+    byte[] payload = "PROXY TCP4 203.0.113.7 198.51.100.1 40000 5432\r\nbytes".getBytes(StandardCharsets.US_ASCII);
+    String back;
+    try (Socket s = new Socket("127.0.0.1", tunnelPort())) {
+      s.setSoTimeout(15_000);
+      s.getOutputStream().write(payload);
+      back = new String(s.getInputStream().readNBytes("hello:bytes".length()), StandardCharsets.US_ASCII);
+    }
+    assertThat(heads.poll(10, TimeUnit.SECONDS))
+        .isEqualTo("CONNECT 203.0.113.7:5432 HTTP/1.1\r\nhost: 203.0.113.7:5432\r\nx-client: 203.0.113.7:40000\r\n\r\n");
+    assertThat(back).isEqualTo("hello:bytes");
+  }
+
+  /**
+   * A ClientHello whose SNI carries CR LF (what %REQUESTED_SERVER_NAME% renders into the CONNECT line) closes the client
+   * at once with UF, well before the cluster's connect_timeout, and nothing is written to the peer.
+   */
+  @Test
+  void anSniThatCannotBeAHeaderValueFailsTheHttp11TunnelAtOnceWithUf() throws Exception {
+    // A peer that never answers nor closes: only the proxy's own failure can end the connection before connect_timeout.
+    LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
+    java.net.ServerSocket peer = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    Thread.ofVirtual().start(() -> {
+      try (peer; Socket s = peer.accept()) {
+        received.add(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+      } catch (Exception e) {
+        received.add("peer failed: " + e);
+      }
+    });
+    Path log = Files.createTempFile("tunnel-sni", ".log");
+    String chain = io.keelson.dataplane.testing.TlsYaml.passthroughChain("server_names: [\"*.example.com\"]", "", "t", "h1")
+        + tunnelLoggingFlags("h1", log).replace("          cluster: h1\n", "")
+        .replace("db.internal:5432", "%REQUESTED_SERVER_NAME%:443");
+    tunneler = new ProxyHarness(io.keelson.dataplane.testing.TlsYaml.sniListener("tcp", chain,
+        ProxyHarness.cluster("h1", "ROUND_ROBIN", peer.getLocalPort()).replace("connect_timeout: 1s", "connect_timeout: 60s")),
+        PipelineMode.INLINE);
+    byte[] hello = clientHello("zza.example.com");
+    int at = indexOf(hello, "zza.example.com".getBytes(StandardCharsets.US_ASCII));
+    hello[at] = '\r';
+    hello[at + 1] = '\n';
+    long t0 = System.nanoTime();
+    try (Socket s = new Socket("127.0.0.1", tunnelPort())) {
+      s.setSoTimeout(50_000);
+      s.getOutputStream().write(hello);
+      try {
+        assertThat(s.getInputStream().read()).isEqualTo(-1);
+      } catch (java.net.SocketException e) {
+        assertThat(isReset(e)).as(e.toString()).isTrue();
+      }
+    }
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(30));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(log)).contains("UF"));
+    assertThat(received.poll(10, TimeUnit.SECONDS)).as("the upstream connection closed, no request written").isEmpty();
+  }
+
+  /** The JDK client's ClientHello naming {@code host} (SNI). */
+  private static byte[] clientHello(String host) throws Exception {
+    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(null, null, null);
+    javax.net.ssl.SSLEngine engine = tls.createSSLEngine(host, 443);
+    engine.setUseClientMode(true);
+    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+    engine.wrap(java.nio.ByteBuffer.allocate(0), out);
+    out.flip();
+    byte[] b = new byte[out.remaining()];
+    out.get(b);
+    return b;
+  }
+
+  private static int indexOf(byte[] in, byte[] what) {
+    for (int i = 0; i + what.length <= in.length; i++) {
+      if (java.util.Arrays.equals(in, i, i + what.length, what, 0, what.length)) {
+        return i;
+      }
+    }
+    throw new AssertionError("not found");
   }
 
   @Test

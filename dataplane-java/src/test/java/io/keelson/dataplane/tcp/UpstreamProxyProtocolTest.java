@@ -88,6 +88,19 @@ class UpstreamProxyProtocolTest {
         .contains("allow_unspecified_address");
   }
 
+  @Test
+  void refusesEveryTunnelToAClusterWithTheSocketConnectOrPostHttp1OrHttp2() {
+    for (String http2 : List.of("", "    http2_protocol_options: {}\n")) {
+      for (String post : List.of("", ", use_post: true")) {
+        String yaml = tcpProxy(cluster(9, "V2") + http2).replace("          cluster: hap\n",
+            "          cluster: hap\n          tunneling_config: { hostname: \"x:443\"" + post + " }\n");
+        assertThat(rejected(yaml)).as("http2=%s post=%s", !http2.isEmpty(), !post.isEmpty())
+            .contains("filters[0].typed_config.tunneling_config", "tunnels over cluster 'hap'",
+                "upstream_proxy_protocol transport socket");
+      }
+    }
+  }
+
   private static String rejected(String yaml) {
     try {
       BootstrapLoader.fromYaml(yaml, "config.yaml");

@@ -50,8 +50,13 @@ final class SnapshotTranslator {
   private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
-  /** The clusters of tcp_proxies with tunneling_config use_post: each must be an HTTP/2 cluster. */
-  private final List<RouteTranslator.ClusterReference> tunnelReferences = new ArrayList<>();
+  /**
+   * The clusters of tcp_proxies with tunneling_config: none may send PROXY protocol (tunnels never write the header);
+   * with use_post each must be an HTTP/2 cluster.
+   */
+  private final List<TunnelReference> tunnelReferences = new ArrayList<>();
+
+  private record TunnelReference(RouteTranslator.ClusterReference ref, boolean usePost) {}
 
   /** Route configurations delivered by RDS, by name; null when there is no xDS source (rds is rejected). */
   private final Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> rdsRoutes;
@@ -1110,9 +1115,8 @@ final class SnapshotTranslator {
         return null;
       }
       for (RouteAction.WeightedCluster c : clusters) {
-        if (tunneling.usePost()) { // a CONNECT goes over HTTP/1.1 clusters too; a POST tunnel only over HTTP/2 here
-          tunnelReferences.add(new RouteTranslator.ClusterReference(c.name(), path + ".tunneling_config", proxy.getStatPrefix()));
-        }
+        tunnelReferences.add(new TunnelReference(new RouteTranslator.ClusterReference(c.name(),
+            path + ".tunneling_config", proxy.getStatPrefix()), tunneling.usePost()));
       }
     }
     boolean hashSourceIp = false;
@@ -1235,14 +1239,16 @@ final class SnapshotTranslator {
             + "', which is not defined; expected one of " + clusterPaths.keySet());
       }
     }
-    for (RouteTranslator.ClusterReference ref : tunnelReferences) {
+    for (TunnelReference tunnel : tunnelReferences) {
+      RouteTranslator.ClusterReference ref = tunnel.ref();
       ClusterConfig cluster = clusters.get(ref.cluster());
       if (cluster != null && cluster.proxyProtocolVersion() != 0) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
             + "', which has the " + UpstreamProxyProtocolTranslator.NAME + " transport socket; expected a cluster"
-            + " without it (the tunnel's HTTP/2 connections are shared)");
+            + " without it, or no tunneling_config (tunnels, over HTTP/1.1 or shared HTTP/2 connections, do not send"
+            + " the PROXY header)");
       }
-      if (cluster != null && !cluster.http2Upstream()) {
+      if (tunnel.usePost() && cluster != null && !cluster.http2Upstream()) { // a CONNECT goes over HTTP/1.1 too
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' tunnels over cluster '" + ref.cluster()
             + "' with use_post, which is not HTTP/2; expected the cluster to have http2_protocol_options (or "
             + "typed_extension_protocol_options with explicit_http_config.http2_protocol_options), or no use_post (a CONNECT "

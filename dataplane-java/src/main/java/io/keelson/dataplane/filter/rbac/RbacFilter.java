@@ -27,7 +27,7 @@ final class RbacFilter implements HttpFilter {
   @Override
   public void onRequest(FilterContext context) {
     HeadRequestView view = views.get()
-        .connection(context.remoteAddress, context.localAddress, context.peerPrincipal != null, context.peerPrincipal,
+        .connection(context.peerAddress, context.remoteAddress, context.localAddress, context.peerPrincipal != null, context.peerPrincipal,
             null)
         .head(context.head)
         .metadata(context.metadata);
