@@ -44,7 +44,9 @@ public final class Http1ProxyInitializer extends ChannelInitializer<Channel> {
     if (cfg.tls() != null) {
       var stats = tlsStats != null ? tlsStats : context.stats().tls("listener." + listener.name());
       if (cfg.sniCertificates().isEmpty()) {
-        TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo(), context.tlsOffload());
+        // PERMISSIVE: a plaintext client may speak h2c with prior knowledge (plaintext gRPC), as on a plaintext listener.
+        TlsPipeline.addServer(ch, cfg.tls(), stats, listener.name(), cfg.plaintextToo(), context.tlsOffload(),
+            () -> io.keelson.dataplane.http2.Http2ServerSupport.cleartextDetector(context, listener));
       } else {
         TlsPipeline.addServerBySni(ch, cfg.sniCertificates(), stats, listener.name(), context.tlsOffload());
       }

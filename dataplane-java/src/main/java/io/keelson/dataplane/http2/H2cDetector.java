@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Tells h2c prior knowledge from HTTP/1.1 on the first bytes of a cleartext connection (RFC 9113
  * §3.3): the 24-byte client preface starts with "PRI * HTTP/2.0", which no HTTP/1.1 request does.
- * Decides as soon as a byte differs, so HTTP/1.1 requests are not delayed. Event-loop confined.
+ * Decides as soon as a byte differs, so HTTP/1.1 requests are not delayed. On a TLS-or-plaintext (PERMISSIVE) listener
+ * it takes the TLS detector's place once the first bytes are not TLS (the HTTP/1.1 handler has seen channelActive by
+ * then), as Envoy's codec sniffs the preface whatever the transport. Event-loop confined.
  */
 final class H2cDetector extends ByteToMessageDecoder {
   private static final ByteBuf PREFACE = Http2CodecUtil.connectionPrefaceBuf();
@@ -25,6 +27,8 @@ final class H2cDetector extends ByteToMessageDecoder {
   private final ProxyContext context;
   private final ListenerConfig listener;
   private ScheduledFuture<?> silence;
+  /** channelActive was held back from the handlers after this one (added before the connection was active). */
+  private boolean activeHeld;
 
   H2cDetector(ProxyContext context, ListenerConfig listener) {
     this.context = context;
@@ -34,6 +38,7 @@ final class H2cDetector extends ByteToMessageDecoder {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     // Held back: the HTTP/1.1 handler sees channelActive only once the connection is known to be HTTP/1.1.
+    activeHeld = true;
     silence = ctx.executor().schedule(() -> { ctx.close(); }, SILENT_CLOSE_SECONDS, TimeUnit.SECONDS);
   }
 
@@ -51,14 +56,16 @@ final class H2cDetector extends ByteToMessageDecoder {
 
   private void becomeHttp1(ChannelHandlerContext ctx) {
     cancelSilence();
-    ctx.fireChannelActive();
+    if (activeHeld) {
+      ctx.fireChannelActive();
+    }
     ctx.pipeline().remove(this); // forwards the bytes read so far to the HTTP/1.1 handler
   }
 
   private void becomeHttp2(ChannelHandlerContext ctx) {
     cancelSilence();
     ChannelPipeline p = ctx.pipeline();
-    // The HTTP/1.1 handlers never saw channelActive, so removing them leaves nothing behind.
+    // The HTTP/1.1 handlers never saw channelActive (or, behind a TLS detector, undo what it counted when removed).
     while (p.last() != this) {
       p.removeLast();
     }

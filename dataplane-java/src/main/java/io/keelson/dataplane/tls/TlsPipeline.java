@@ -109,6 +109,15 @@ public final class TlsPipeline {
    */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo,
       TlsOffload offload) {
+    addServer(ch, tls, stats, listenerName, plaintextToo, offload, null);
+  }
+
+  /**
+   * {@link #addServer(Channel, ServerTls, TlsStats, String, boolean, TlsOffload)} where a plaintext connection gets
+   * {@code plaintext}'s handler in the detector's place (e.g. HTTP/1.1's h2c detector), or none when it is null.
+   */
+  public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName, boolean plaintextToo,
+      TlsOffload offload, java.util.function.Supplier<io.netty.channel.ChannelHandler> plaintext) {
     if (!plaintextToo) {
       addServer(ch, tls, stats, listenerName, offload);
       return;
@@ -128,6 +137,11 @@ public final class TlsPipeline {
       @Override
       protected String newSslHandlerName() {
         return TLS_HANDLER;
+      }
+
+      @Override
+      protected io.netty.channel.ChannelHandler newNonSslHandler(ChannelHandlerContext context) {
+        return plaintext == null ? null : plaintext.get();
       }
     });
     ch.pipeline().addLast(FlushGate.NAME, new FlushGate());
