@@ -607,7 +607,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             visitor.accept(headers.name(i), headers.value(i));
           }
         }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
-        listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
+        io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }
 

@@ -405,7 +405,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
             visitor.accept(e.getKey(), e.getValue());
           }
         }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
-        io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), listener.config().tls() != null,
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
 
