@@ -461,10 +461,20 @@ class Http2WebSocketTest {
                         append_action: OVERWRITE_IF_EXISTS_OR_ADD
       """;
 
-  private void negotiatingServer() throws Exception {
+  /** A proxy (allow_connect, websocket) to a negotiating server (replacing the plain one) whose /ws route adds x-route. */
+  private ProxyHarness negotiatingProxy(PipelineMode mode) throws Exception {
     server.close();
     server = new WebSocketEchoServer(true);
     handshakes = server.handshakes;
+    return new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(NEGOTIATED_ROUTES,
+        ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), ALLOW_CONNECT, WEBSOCKET), mode);
+  }
+
+  /** A proxy in front of {@code inner} over an allow_connect h2c cluster, whose /ws route adds x-outer. */
+  private static ProxyHarness outerProxy(ProxyHarness inner, PipelineMode mode, String... hcm) throws Exception {
+    String outerRoutes = NEGOTIATED_ROUTES.replace("key: x-route, value: ws", "key: x-outer, value: outer");
+    return new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(outerRoutes, h2Cluster(inner.port(), true)), hcm),
+        mode);
   }
 
   /** The client's 200 carries what the server negotiated and answered, and the route's response header. */
@@ -484,9 +494,7 @@ class Http2WebSocketTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void the200CarriesTheHttp11ServersNegotiatedSubprotocolExtensionAndHeaders(PipelineMode mode) throws Exception {
-    negotiatingServer();
-    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(NEGOTIATED_ROUTES,
-        ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), ALLOW_CONNECT, WEBSOCKET), mode);
+    proxy = negotiatingProxy(mode);
     try (Client client = new Client(proxy.port())) {
       WebSocketStream ws = WebSocketStream.open(client, "/ws", "sec-websocket-protocol", "chat",
           "sec-websocket-extensions", "permessage-deflate");
@@ -500,13 +508,9 @@ class Http2WebSocketTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void the200CarriesTheHttp2UpstreamsAnswerToExtendedConnect(PipelineMode mode) throws Exception {
-    negotiatingServer();
-    ProxyHarness inner = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(NEGOTIATED_ROUTES,
-        ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), ALLOW_CONNECT, WEBSOCKET), mode);
+    ProxyHarness inner = negotiatingProxy(mode);
     try {
-      String outerRoutes = NEGOTIATED_ROUTES.replace("key: x-route, value: ws", "key: x-outer, value: outer");
-      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(outerRoutes, h2Cluster(inner.port(), true)),
-          ALLOW_CONNECT, WEBSOCKET), mode);
+      proxy = outerProxy(inner, mode, ALLOW_CONNECT, WEBSOCKET);
       try (Client client = new Client(proxy.port())) {
         WebSocketStream ws = WebSocketStream.open(client, "/ws", "sec-websocket-protocol", "chat",
             "sec-websocket-extensions", "permessage-deflate");
@@ -523,13 +527,9 @@ class Http2WebSocketTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void the101CarriesTheHttp2UpstreamsAnswerToAnHttp11Client(PipelineMode mode) throws Exception {
-    negotiatingServer();
-    ProxyHarness inner = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(NEGOTIATED_ROUTES,
-        ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), ALLOW_CONNECT, WEBSOCKET), mode);
+    ProxyHarness inner = negotiatingProxy(mode);
     try {
-      String outerRoutes = NEGOTIATED_ROUTES.replace("key: x-route, value: ws", "key: x-outer, value: outer");
-      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(outerRoutes, h2Cluster(inner.port(), true)),
-          WEBSOCKET), mode);
+      proxy = outerProxy(inner, mode, WEBSOCKET);
       try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.port())) {
         s.setSoTimeout(10_000);
         s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -21,7 +21,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,21 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * under TLS, and HTTP/1.1 on either. Real curl and grpc-java.
  */
 class PermissiveListenerH2cTest {
-  static TestCa ca;
-  @TempDir static Path dir;
-  static Path cert;
-  static Path key;
+  @TempDir Path dir;
 
   private final RunningProxies proxies = new RunningProxies();
   private Server grpc;
-
-  @BeforeAll
-  static void certificates() throws Exception {
-    ca = new TestCa("permissive-h2c-ca");
-    cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
-    key = dir.resolve("server.key");
-    ca.write(dir, "ca.crt");
-  }
 
   @AfterEach
   void close() throws Exception {
@@ -55,20 +43,14 @@ class PermissiveListenerH2cTest {
     }
   }
 
-  /** A PERMISSIVE listener routing everything to {@code cluster} ("backend"); returns its port. */
+  /** A PERMISSIVE listener with a test CA's certificate (ca.crt in dir), routing everything to "backend"; its port. */
   private int permissiveListener(String cluster) throws Exception {
-    String routes = """
-                    - match: { prefix: "/" }
-                      route: { cluster: backend }
-      """;
-    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, key, "",
-        "            alpn_protocols: [h2, http/1.1]\n", routes);
-    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
-        + tlsChain.substring(tlsChain.indexOf("      filters:"));
-    ProxyServer p = proxies.start(ProxyHarness.listener("ingress", """
-            - name: envoy.filters.listener.tls_inspector
-              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
-        """, tlsChain + plainChain, cluster), 1);
+    TestCa ca = new TestCa("permissive-h2c-ca");
+    Path cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+    ca.write(dir, "ca.crt");
+    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, dir.resolve("server.key"), "",
+        "            alpn_protocols: [h2, http/1.1]\n", TlsYaml.ALL_TO_BACKEND);
+    ProxyServer p = proxies.start(TlsYaml.permissiveListener(tlsChain, cluster), 1);
     return p.listenerAddress("ingress").getPort();
   }
 

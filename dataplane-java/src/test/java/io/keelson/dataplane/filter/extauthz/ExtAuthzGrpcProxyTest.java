@@ -114,22 +114,14 @@ class ExtAuthzGrpcProxyTest {
     TestCa ca = new TestCa("authz-scheme-ca");
     Path cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
     ca.write(dir, "ca.crt");
-    String routes = """
-                    - match: { prefix: "/" }
-                      route: { cluster: backend }
-      """;
     String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, dir.resolve("server.key"), "",
-        "            alpn_protocols: [h2, http/1.1]\n", routes)
+        "            alpn_protocols: [h2, http/1.1]\n", TlsYaml.ALL_TO_BACKEND)
         .replace("          http_filters:\n", "          http_filters:\n" + FILTER);
-    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
-        + tlsChain.substring(tlsChain.indexOf("      filters:"));
     try (RunningProxies proxies = new RunningProxies(); GrpcAuthzServer authz = new GrpcAuthzServer()) {
       TestUpstream up = proxies.keep(new TestUpstream("backend"));
-      int port = proxies.start(ProxyHarness.listener("ingress", """
-              - name: envoy.filters.listener.tls_inspector
-                typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
-          """, tlsChain + plainChain, TlsYaml.cluster(up.port(), null) + cluster("authz", "ROUND_ROBIN", authz.port())
-          + "    http2_protocol_options: {}\n"), 1).listenerAddress("ingress").getPort();
+      int port = proxies.start(TlsYaml.permissiveListener(tlsChain, TlsYaml.cluster(up.port(), null)
+          + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n"), 1)
+          .listenerAddress("ingress").getPort();
       String cacert = dir.resolve("ca.crt").toString();
       assertThat(curl("--http1.1", "http://127.0.0.1:" + port + "/h1")).isEqualTo("200");
       assertThat(curl("--http2-prior-knowledge", "http://127.0.0.1:" + port + "/h2c")).isEqualTo("200");
