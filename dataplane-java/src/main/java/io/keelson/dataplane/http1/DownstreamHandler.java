@@ -608,7 +608,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
             visitor.accept(headers.name(i), headers.value(i));
           }
         }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
-        listener.config().tls() != null, io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
+        io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }
 
@@ -1136,6 +1136,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     tunnel = true; // the stream idle timeout keeps running: bytes either way reset it (Envoy's stream_idle_timeout)
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
+    // The response header rules of any response (Envoy's router finalizes a 101's headers too), the upgrade kept.
+    String switchedTo = response.headers().get("upgrade");
+    ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
+    PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
+    PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());
+    if (upgrade != null) {
+      UpgradeTunnel.restoreUpgradeHeaders(response.headers(), switchedTo != null ? switchedTo : upgrade);
+    }
     UpgradeTunnel.switchProtocols(channel, response, upstream.channel(), upstream.parser(), parser);
   }
 

@@ -61,13 +61,18 @@ public final class UpgradeTunnel {
 
   /** Puts back the hop-by-hop headers the upgrade needs (ForwardingHeaders removed them). */
   static void restoreRequestHeaders(Http1Request request, String upgrade) {
-    Http1Headers h = request.headers();
+    restoreUpgradeHeaders(request.headers(), upgrade);
+  }
+
+  /** Puts back the hop-by-hop headers of an upgrade request or of its 101 (the forwarding rules removed them). */
+  static void restoreUpgradeHeaders(Http1Headers h, String upgrade) {
     h.set("connection", "upgrade");
     h.set("upgrade", upgrade);
   }
 
   /**
-   * Writes the upstream's 101 as it came (with its Connection/Upgrade/Sec-WebSocket-* headers) and
+   * Writes the upstream's 101 (its Sec-WebSocket-* and other fields, the route's response headers, Connection/Upgrade
+   * put back) and
    * turns both parsers into raw byte pipes; bytes already buffered behind the request head (a client
    * that did not wait for the 101) are delivered at once.
    */

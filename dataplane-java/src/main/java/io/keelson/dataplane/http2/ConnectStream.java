@@ -6,15 +6,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 
 /**
  * One terminated HTTP/2 CONNECT stream (Envoy's CONNECT termination): once the raw TCP connection to the target is up,
- * the client gets a {@code :status 200} HEADERS frame without END_STREAM, then the stream's DATA frames are the
+ * the client gets a {@code :status 200} HEADERS frame without END_STREAM (its fields made by the stream), then the stream's DATA frames are the
  * connection's bytes both ways. Flow control is the stream's: the stream is read (and its window re-opened) only
  * while the TCP connection is writable, and the TCP connection is read only while the stream is writable. END_STREAM
  * from the client becomes a FIN (shutdownOutput) toward the target once what came before it is written, behind a
@@ -49,13 +47,13 @@ final class ConnectStream extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * The target's connection is up: answers 200, writes {@code early} (the DATA the client sent before the 200, in
-   * order) and only then starts reading both sides: a read of the stream delivers the DATA queued after {@code early},
-   * which must not overtake it.
+   * The target's connection is up: answers {@code answer} (a 200 head: the upstream's handshake fields and the route's
+   * response headers), writes {@code early} (the DATA the client sent before the 200, in order) and only then starts
+   * reading both sides: a read of the stream delivers the DATA queued after {@code early}, which must not overtake it.
    */
-  void open(Channel upstream, java.util.Queue<HttpContent> early) {
+  void open(Channel upstream, java.util.Queue<HttpContent> early, HttpResponse answer) {
     up = upstream;
-    down.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), down.voidPromise());
+    down.writeAndFlush(answer, down.voidPromise());
     HttpContent c;
     while ((c = early.poll()) != null) {
       fromClient(c);

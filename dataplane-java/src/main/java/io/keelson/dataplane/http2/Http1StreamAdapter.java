@@ -103,7 +103,7 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     }
     if (upgrade != null && msg instanceof HttpResponse r && r.status().code() == 200) {
       tunnel = true; // extended CONNECT accepted: the HTTP/1.1 side gets its 101
-      ctx.fireChannelRead(upgrade.switchingProtocols(ctx.alloc()));
+      ctx.fireChannelRead(upgrade.switchingProtocols(ctx.alloc(), r.headers())); // with what the upstream negotiated
       if (msg instanceof FullHttpResponse full) {
         full.release();
       }

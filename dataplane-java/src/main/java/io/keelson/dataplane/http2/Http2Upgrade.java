@@ -2,13 +2,16 @@ package io.keelson.dataplane.http2;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * An HTTP/1.1 client's upgrade carried to an HTTP/2 upstream as extended CONNECT (RFC 8441): what the client must get
@@ -24,12 +27,22 @@ record Http2Upgrade(String type, String webSocketKey) {
         request.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY));
   }
 
-  /** The 101 for the HTTP/1.1 client, as bytes. */
-  ByteBuf switchingProtocols(ByteBufAllocator alloc) {
+  /**
+   * The 101 for the HTTP/1.1 client, as bytes: with the fields of the upstream's {@code answer} (its {@code :status 200}
+   * HEADERS) that cross the protocol change ({@link UpgradeAnswer}), e.g. the negotiated subprotocol and extensions.
+   */
+  ByteBuf switchingProtocols(ByteBufAllocator alloc, HttpHeaders answer) {
     StringBuilder b = new StringBuilder(160).append("HTTP/1.1 101 Switching Protocols\r\nupgrade: ").append(type)
         .append("\r\nconnection: upgrade\r\n");
     if (webSocketKey != null) {
       b.append("sec-websocket-accept: ").append(accept(webSocketKey.trim())).append("\r\n");
+    }
+    HttpHeaders carried = new DefaultHttpHeaders();
+    UpgradeAnswer.copy(answer, carried);
+    for (Map.Entry<String, String> e : carried) {
+      if (e.getValue().indexOf('\r') < 0 && e.getValue().indexOf('\n') < 0) {
+        b.append(e.getKey()).append(": ").append(e.getValue()).append("\r\n");
+      }
     }
     byte[] head = b.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII);
     return alloc.buffer(head.length).writeBytes(head);

@@ -408,7 +408,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
             visitor.accept(e.getKey(), e.getValue());
           }
         }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
-        io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), listener.config().tls() != null,
+        io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
 
@@ -639,7 +639,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         new UpgradeHandshake.Listener() {
           @Override
           public void onSwitched(HttpResponse response) {
-            onTunnelOpen(upgradeTarget, t);
+            onTunnelOpen(upgradeTarget, t, response.headers());
           }
 
           @Override
@@ -711,7 +711,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     });
     answered.addListener(r -> {
       if (r.isSuccess()) {
-        onTunnelOpen(upgradeTarget, t);
+        onTunnelOpen(upgradeTarget, t, tunnelAnswerHeaders(frames.answer()));
       } else if (!opened.isSuccess()) {
         onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
       } else {
@@ -745,7 +745,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (open) {
-      onTunnelOpen(channelOf(f), t);
+      onTunnelOpen(channelOf(f), t, null);
     } else {
       upgradeTarget = channelOf(f); // closed with the stream (channelInactive) until the tunnel owns it
     }
@@ -774,7 +774,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     routerReply(status, "", ResponseFlag.NONE, null);
   }
 
-  private void onTunnelOpen(Channel target, ConnectStream t) {
+  /** An extended CONNECT's {@code :status 200} fields that reach the client ({@link UpgradeAnswer}). */
+  private static io.netty.handler.codec.http.HttpHeaders tunnelAnswerHeaders(io.netty.handler.codec.http2.Http2Headers h2) {
+    var h = new io.netty.handler.codec.http.DefaultHttpHeaders();
+    if (h2 != null) {
+      UpgradeAnswer.copy(h2, h);
+    }
+    return h;
+  }
+
+  /**
+   * @param upstreamAnswer the upstream's handshake answer (an upgrade's 101, an extended CONNECT's 200) whose fields
+   *                       the client's 200 carries, as Envoy's; null for a terminated CONNECT
+   */
+  private void onTunnelOpen(Channel target, ConnectStream t, io.netty.handler.codec.http.HttpHeaders upstreamAnswer) {
     if (state != State.CONNECTING) {
       target.close(); // the stream was reset (or timed out) while the upstream answered
       return;
@@ -789,7 +802,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     listener.stats().recordResponse(200);
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment(); // given back when the tunnel closes (onTunnelClosed)
-    t.open(target, pending); // the DATA the client sent before the 200 goes first
+    t.open(target, pending, tunnelAnswer(upstreamAnswer)); // the DATA the client sent before the 200 goes first
+  }
+
+  /** The client's 200: the upstream answer's fields, then the response header rules of an ordinary response. */
+  private HttpResponse tunnelAnswer(io.netty.handler.codec.http.HttpHeaders upstreamAnswer) {
+    HttpResponse r = new io.netty.handler.codec.http.DefaultHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+        io.netty.handler.codec.http.HttpResponseStatus.OK);
+    if (upstreamAnswer != null) {
+      UpgradeAnswer.copy(upstreamAnswer, r.headers());
+    }
+    ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+    PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
+    PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
+    return r;
   }
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */

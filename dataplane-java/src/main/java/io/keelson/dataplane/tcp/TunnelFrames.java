@@ -32,6 +32,8 @@ public final class TunnelFrames extends ChannelDuplexHandler {
   String refusal;
   /** The answer's :status, 0 before it or when it had none. */
   private int status;
+  /** The answer's HEADERS, null before it. */
+  private Http2Headers answer;
 
   /** @param established completed on {@code :status 200}, failed on any other answer or when the stream ends first */
   public TunnelFrames(Promise<Void> established) {
@@ -68,6 +70,11 @@ public final class TunnelFrames extends ChannelDuplexHandler {
     return status;
   }
 
+  /** The answer's HEADERS (e.g. an extended CONNECT's negotiated WebSocket fields); null before it. */
+  public Http2Headers answer() {
+    return answer;
+  }
+
   /** The stream's half-close: END_STREAM once everything written before it; a no-op on another kind of channel. */
   public static void endStream(Channel ch) {
     TunnelFrames t = ch.pipeline().get(TunnelFrames.class);
@@ -89,6 +96,7 @@ public final class TunnelFrames extends ChannelDuplexHandler {
       boolean end = h.isEndStream();
       if (!answered) {
         answered = true;
+        answer = h.headers();
         CharSequence status = h.headers().status();
         this.status = status == null ? 0 : parseStatus(status);
         if (this.status == 200) {

@@ -132,6 +132,11 @@ class Http2WebSocketTest {
     Http2StreamChannel stream;
 
     static WebSocketStream open(Client client, String path) throws Exception {
+      return open(client, path, new String[0]);
+    }
+
+    /** @param headers more request fields, name then value */
+    static WebSocketStream open(Client client, String path, String... headers) throws Exception {
       WebSocketStream s = new WebSocketStream();
       s.stream = new Http2StreamChannelBootstrap(client.connection).handler(new ChannelInitializer<Http2StreamChannel>() {
         @Override
@@ -148,6 +153,9 @@ class Http2WebSocketTest {
       Http2Headers h = new DefaultHttp2Headers().method("CONNECT").scheme("http").path(path).authority("chat.test");
       h.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), "websocket");
       h.set("sec-websocket-version", "13");
+      for (int i = 0; i < headers.length; i += 2) {
+        h.add(headers[i], headers[i + 1]);
+      }
       s.stream.writeAndFlush(new DefaultHttp2HeadersFrame(h, false)).sync();
       return s;
     }
@@ -406,5 +414,111 @@ class Http2WebSocketTest {
           .isEqualTo(io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR.code());
     }
     assertThat(handshakes).isEmpty();
+  }
+
+  /** The /ws route adds a response header; the server behind negotiates (WebSocketEchoServer(true)). */
+  private static final String NEGOTIATED_ROUTES = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/ws" }
+                      route: { cluster: ws }
+                      response_headers_to_add:
+                      - header: { key: x-route, value: ws }
+                        append_action: OVERWRITE_IF_EXISTS_OR_ADD
+      """;
+
+  /** A proxy (allow_connect, websocket) to a negotiating server (replacing the plain one) whose /ws route adds x-route. */
+  private ProxyHarness negotiatingProxy(PipelineMode mode) throws Exception {
+    server.close();
+    server = new WebSocketEchoServer(true);
+    handshakes = server.handshakes;
+    return new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(NEGOTIATED_ROUTES,
+        ProxyHarness.cluster("ws", "ROUND_ROBIN", server.port())), ALLOW_CONNECT, WEBSOCKET), mode);
+  }
+
+  /** A proxy in front of {@code inner} over an allow_connect h2c cluster, whose /ws route adds x-outer. */
+  private static ProxyHarness outerProxy(ProxyHarness inner, PipelineMode mode, String... hcm) throws Exception {
+    String outerRoutes = NEGOTIATED_ROUTES.replace("key: x-route, value: ws", "key: x-outer, value: outer");
+    return new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(outerRoutes, h2Cluster(inner.port(), true)), hcm),
+        mode);
+  }
+
+  /** The client's 200 carries what the server negotiated and answered, and the route's response header. */
+  private static void assertNegotiatedAnswer(Http2HeadersFrame head) {
+    Http2Headers h = head.headers();
+    assertThat(h.status().toString()).isEqualTo("200");
+    assertThat(head.isEndStream()).isFalse();
+    assertThat(h.get("sec-websocket-protocol")).hasToString("chat");
+    assertThat(h.get("sec-websocket-extensions").toString()).startsWith("permessage-deflate");
+    assertThat(h.get("set-cookie")).hasToString("session=ws1");
+    assertThat(h.get("x-upstream")).hasToString("negotiated");
+    assertThat(h.get("x-route")).hasToString("ws");
+    assertThat(h.contains("sec-websocket-accept")).as("RFC 8441: no key exchange on HTTP/2").isFalse();
+    assertThat(h.contains("upgrade") || h.contains("connection")).isFalse();
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void the200CarriesTheHttp11ServersNegotiatedSubprotocolExtensionAndHeaders(PipelineMode mode) throws Exception {
+    proxy = negotiatingProxy(mode);
+    try (Client client = new Client(proxy.port())) {
+      WebSocketStream ws = WebSocketStream.open(client, "/ws", "sec-websocket-protocol", "chat",
+          "sec-websocket-extensions", "permessage-deflate");
+      assertNegotiatedAnswer(ws.head.get(10, TimeUnit.SECONDS));
+      var handshake = handshakes.poll(10, TimeUnit.SECONDS);
+      assertThat(handshake.headers().get("sec-websocket-protocol")).isEqualTo("chat");
+      assertThat(handshake.headers().get("sec-websocket-extensions")).isEqualTo("permessage-deflate");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void the200CarriesTheHttp2UpstreamsAnswerToExtendedConnect(PipelineMode mode) throws Exception {
+    ProxyHarness inner = negotiatingProxy(mode);
+    try {
+      proxy = outerProxy(inner, mode, ALLOW_CONNECT, WEBSOCKET);
+      try (Client client = new Client(proxy.port())) {
+        WebSocketStream ws = WebSocketStream.open(client, "/ws", "sec-websocket-protocol", "chat",
+            "sec-websocket-extensions", "permessage-deflate");
+        Http2HeadersFrame head = ws.head.get(10, TimeUnit.SECONDS);
+        assertNegotiatedAnswer(head); // x-route: the inner proxy's route, carried across the extended CONNECT
+        assertThat(head.headers().get("x-outer")).as("this proxy's route").hasToString("outer");
+      }
+    } finally {
+      inner.close();
+    }
+  }
+
+  /** An HTTP/1.1 client through an HTTP/2 cluster (extended CONNECT): its 101 carries the upstream's answer. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void the101CarriesTheHttp2UpstreamsAnswerToAnHttp11Client(PipelineMode mode) throws Exception {
+    ProxyHarness inner = negotiatingProxy(mode);
+    try {
+      proxy = outerProxy(inner, mode, WEBSOCKET);
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", proxy.port())) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        StringBuilder head = new StringBuilder();
+        var in = s.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+          int b = in.read();
+          assertThat(b).as("the 101 head, whole").isNotNegative();
+          head.append((char) b);
+        }
+        String answer = head.toString().toLowerCase(java.util.Locale.ROOT);
+        assertThat(answer).startsWith("http/1.1 101 ")
+            .contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n") // RFC 6455's example key
+            .contains("\r\nsec-websocket-protocol: chat\r\n", "\r\nsec-websocket-extensions: permessage-deflate",
+                "\r\nset-cookie: session=ws1\r\n", "\r\nx-upstream: negotiated\r\n", "\r\nx-route: ws\r\n",
+                "\r\nx-outer: outer\r\n", "\r\nupgrade: websocket\r\n", "\r\nconnection: upgrade\r\n");
+      }
+    } finally {
+      inner.close();
+    }
   }
 }

@@ -29,6 +29,19 @@ public final class TlsYaml {
   }
 
   /**
+   * A TLS-or-plaintext listener "ingress" in Istio's PERMISSIVE shape: the TLS inspector, {@code tlsChain} (an
+   * {@link #httpsChain} with {@code transport_protocol: tls}) and a {@code raw_buffer} chain running its filters.
+   */
+  public static String permissiveListener(String tlsChain, String clusters) {
+    String plainChain = "    - filter_chain_match: { transport_protocol: raw_buffer }\n"
+        + tlsChain.substring(tlsChain.indexOf("      filters:"));
+    return ProxyHarness.listener("ingress", """
+            - name: envoy.filters.listener.tls_inspector
+              typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
+        """, tlsChain + plainChain, clusters);
+  }
+
+  /**
    * One filter_chains item (indented 4 spaces) terminating TLS with {@code cert} and running an HTTP
    * connection manager (stat_prefix ingress_https) with {@code routes}.
    *

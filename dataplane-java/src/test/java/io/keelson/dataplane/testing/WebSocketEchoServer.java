@@ -39,13 +39,35 @@ public final class WebSocketEchoServer implements AutoCloseable {
   private final Channel server;
 
   public WebSocketEchoServer() throws InterruptedException {
+    this(false);
+  }
+
+  /**
+   * @param negotiating the handshake also accepts subprotocol {@code chat} and permessage-deflate (RFC 7692) when the
+   *                    client offers them, and its 101 carries {@code set-cookie: session=ws1} and
+   *                    {@code x-upstream: negotiated}
+   */
+  public WebSocketEchoServer(boolean negotiating) throws InterruptedException {
     server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
             open.incrementAndGet();
             ch.closeFuture().addListener(f -> open.decrementAndGet());
-            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536), new ChannelInboundHandlerAdapter() {
+            ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536));
+            if (negotiating) {
+              ch.pipeline().addLast(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) {
+                  if (msg instanceof io.netty.handler.codec.http.HttpResponse r
+                      && r.status().equals(HttpResponseStatus.SWITCHING_PROTOCOLS)) {
+                    r.headers().add("set-cookie", "session=ws1").add("x-upstream", "negotiated");
+                  }
+                  ctx.write(msg, promise);
+                }
+              }, new io.netty.handler.codec.http.websocketx.extensions.compression.WebSocketServerCompressionHandler(0));
+            }
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
               @Override
               public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 if (msg instanceof FullHttpRequest r) {
@@ -53,7 +75,7 @@ public final class WebSocketEchoServer implements AutoCloseable {
                 }
                 ctx.fireChannelRead(msg);
               }
-            }, new WebSocketServerProtocolHandler("/ws", null, false, 1 << 20), new WebSocketFrameAggregator(1 << 20),
+            }, new WebSocketServerProtocolHandler("/ws", negotiating ? "chat" : null, negotiating, 1 << 20), new WebSocketFrameAggregator(1 << 20),
                 new SimpleChannelInboundHandler<Object>() {
                   @Override
                   protected void channelRead0(ChannelHandlerContext ctx, Object msg) {

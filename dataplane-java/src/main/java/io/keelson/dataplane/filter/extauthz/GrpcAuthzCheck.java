@@ -72,7 +72,8 @@ final class GrpcAuthzCheck implements ExternalCheck {
     headers.put(":authority", authority == null ? "" : authority);
     headers.put(":method", head.method());
     headers.put(":path", path);
-    String scheme = request.tls() ? "https" : "http";
+    // The request's :scheme (HTTP/2: as sent; HTTP/1.1: the connection's TLS), as Envoy's CheckRequestUtils reads it.
+    String scheme = head.scheme() != null ? head.scheme() : request.tls() ? "https" : "http";
     AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
         .setMethod(head.method()).setPath(path).setHost(authority == null ? "" : authority).setScheme(scheme)
         .setQuery(head.query() == null ? "" : head.query()).putAllHeaders(headers);

@@ -8,7 +8,13 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.dataplane.testing.RunningProxies;
+import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TlsYaml;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -97,5 +103,42 @@ class ExtAuthzGrpcProxyTest {
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("http.ingress_http.ext_authz.error")).isEqualTo(1);
     }
+  }
+
+  /**
+   * The check's scheme is the request's: on a TLS-or-plaintext (PERMISSIVE) listener a plaintext request is
+   * {@code http} (HTTP/1.1 by the connection, h2c by its :scheme), a TLS one {@code https}. Real curl.
+   */
+  @Test
+  void theCheckedSchemeIsTheRequestsOnATlsOrPlaintextListener(@TempDir Path dir) throws Exception {
+    TestCa ca = new TestCa("authz-scheme-ca");
+    Path cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+    ca.write(dir, "ca.crt");
+    String tlsChain = TlsYaml.httpsChain("transport_protocol: tls", cert, dir.resolve("server.key"), "",
+        "            alpn_protocols: [h2, http/1.1]\n", TlsYaml.ALL_TO_BACKEND)
+        .replace("          http_filters:\n", "          http_filters:\n" + FILTER);
+    try (RunningProxies proxies = new RunningProxies(); GrpcAuthzServer authz = new GrpcAuthzServer()) {
+      TestUpstream up = proxies.keep(new TestUpstream("backend"));
+      int port = proxies.start(TlsYaml.permissiveListener(tlsChain, TlsYaml.cluster(up.port(), null)
+          + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n"), 1)
+          .listenerAddress("ingress").getPort();
+      String cacert = dir.resolve("ca.crt").toString();
+      assertThat(curl("--http1.1", "http://127.0.0.1:" + port + "/h1")).isEqualTo("200");
+      assertThat(curl("--http2-prior-knowledge", "http://127.0.0.1:" + port + "/h2c")).isEqualTo("200");
+      assertThat(curl("--http1.1", "--cacert", cacert, "https://localhost:" + port + "/h1s")).isEqualTo("200");
+      assertThat(curl("--http2", "--cacert", cacert, "https://localhost:" + port + "/h2s")).isEqualTo("200");
+      assertThat(authz.checks).extracting(c -> c.getAttributes().getRequest().getHttp().getPath() + " "
+          + c.getAttributes().getRequest().getHttp().getScheme())
+          .containsExactly("/h1 http", "/h2c http", "/h1s https", "/h2s https");
+    }
+  }
+
+  private static String curl(String... args) throws Exception {
+    var cmd = new java.util.ArrayList<>(java.util.List.of("curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}"));
+    cmd.addAll(java.util.List.of(args));
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(proc.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return out.strip();
   }
 }

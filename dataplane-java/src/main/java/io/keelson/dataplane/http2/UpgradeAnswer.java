@@ -1,0 +1,72 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The upstream's answer to an upgrade carried into the answer its client gets across a change of HTTP version (the
+ * {@code :status 200} of an RFC 8441 extended CONNECT for an HTTP/1.1 101, the 101 for a 200), as Envoy passes the
+ * handshake's headers on: {@code sec-websocket-protocol}, {@code sec-websocket-extensions}, {@code set-cookie} and
+ * every other field, but not the hop-by-hop ones (with those the Connection header names), pseudo-headers and Netty's
+ * conversion headers, nor those the change of protocol replaces ({@code upgrade}, {@code sec-websocket-accept}: RFC 8441
+ * has no key exchange, the HTTP/1.1 side computes its own) or that frame a message ({@code content-length}). Stateless.
+ */
+final class UpgradeAnswer {
+  private static final Set<String> NOT_CARRIED = Set.of("connection", "keep-alive", "proxy-connection",
+      "transfer-encoding", "upgrade", "te", "trailer", "content-length", "host", "sec-websocket-accept");
+
+  private UpgradeAnswer() {}
+
+  /** Adds the fields of {@code from} (HTTP/2 or HTTP/1.1 names) that cross the protocol change to {@code to}. */
+  static void copy(Iterator<Map.Entry<CharSequence, CharSequence>> from, Iterable<Map.Entry<CharSequence, CharSequence>> again,
+      HttpHeaders to) {
+    Set<String> named = connectionTokens(again);
+    while (from.hasNext()) {
+      Map.Entry<CharSequence, CharSequence> e = from.next();
+      String name = e.getKey().toString().toLowerCase(Locale.ROOT);
+      if (name.startsWith(":") || NOT_CARRIED.contains(name) || named.contains(name) || isConversionHeader(name)) {
+        continue;
+      }
+      to.add(name, e.getValue());
+    }
+  }
+
+  /** {@link #copy} from Netty HTTP/1.1-model headers (e.g. an HTTP/1.1 101, or an HTTP/2 answer Netty converted). */
+  static void copy(HttpHeaders from, HttpHeaders to) {
+    copy(from.iteratorCharSequence(), from::iteratorCharSequence, to);
+  }
+
+  /** {@link #copy} from HTTP/2 headers (pseudo-headers skipped). */
+  static void copy(io.netty.handler.codec.http2.Http2Headers from, HttpHeaders to) {
+    copy(from.iterator(), from, to);
+  }
+
+  private static Set<String> connectionTokens(Iterable<Map.Entry<CharSequence, CharSequence>> headers) {
+    Set<String> named = null;
+    for (Map.Entry<CharSequence, CharSequence> e : headers) {
+      if (e.getKey().toString().equalsIgnoreCase("connection")) {
+        for (String token : e.getValue().toString().split(",")) {
+          if (named == null) {
+            named = new HashSet<>();
+          }
+          named.add(token.trim().toLowerCase(Locale.ROOT));
+        }
+      }
+    }
+    return named == null ? Set.of() : named;
+  }
+
+  private static boolean isConversionHeader(String name) {
+    for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
+      if (n.text().toString().equals(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
