@@ -4,6 +4,9 @@ import io.keelson.dataplane.config.ProxyProtocolConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -29,6 +32,10 @@ final class ProxyProtocolReader extends ListenerFilterDecoder {
   private boolean decided;
   /** The connection was handed to the listener's set-up (or refused). */
   private boolean installed;
+  /** The channel's ALLOW_HALF_CLOSURE before {@link #onStart}: given back at the hand-over. */
+  private Boolean halfClosure;
+  /** The client's FIN came before the hand-over: passed to the listener's handlers after it. */
+  private boolean inputShutdown;
 
   ProxyProtocolReader(ProxyProtocolConfig config, ChannelHandler next, Counters counters) {
     this.config = config;
@@ -39,6 +46,15 @@ final class ProxyProtocolReader extends ListenerFilterDecoder {
   @Override
   protected long timeoutNanos() {
     return config.timeout().toNanos();
+  }
+
+  @Override
+  protected void onStart(ChannelHandlerContext ctx) {
+    // A FIN read with the header (a balancer that sends header, bytes and FIN at once) must reach the listener's
+    // handlers as an input-shutdown event after the bytes, as it would without this filter, not close the connection
+    // before they saw it: half-closure on until the hand-over, which gives the listener's own setting back.
+    halfClosure = ctx.channel().config().getOption(ChannelOption.ALLOW_HALF_CLOSURE);
+    ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
   }
 
   @Override
@@ -123,8 +139,36 @@ final class ProxyProtocolReader extends ListenerFilterDecoder {
   private void install(ChannelHandlerContext ctx) {
     installed = true;
     cancelTimeout();
-    ctx.pipeline().addAfter(ctx.name(), null, next); // a ChannelInitializer: its handlers replace it at once
+    if (halfClosure != null) {
+      ctx.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure);
+    }
+    var pipeline = ctx.pipeline();
+    pipeline.addAfter(ctx.name(), null, next); // a ChannelInitializer: its handlers replace it at once
     ctx.fireChannelActive();
-    ctx.pipeline().remove(this); // the decoder passes the bytes after the header on, then a read complete
+    pipeline.remove(this); // the decoder passes the bytes after the header on, then a read complete
+    if (inputShutdown) { // after the bytes, as the transport would have told the handlers
+      if (ctx.channel().config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)) {
+        pipeline.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+      } else {
+        ctx.channel().close(); // what the transport does on a FIN without half-closure
+      }
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof ChannelInputShutdownEvent && !installed) {
+      inputShutdown = true;
+      if (decided && ctx.channel().isOpen()) {
+        install(ctx); // the header was read with the FIN: hand over now, the FIN after the bytes
+      } else if (!decided) {
+        ctx.close(); // the client went away before a whole header: nothing to hand over
+      }
+      return;
+    }
+    if (evt instanceof ChannelInputShutdownReadComplete && !installed) {
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
   }
 }
