@@ -603,7 +603,7 @@ final class IstioParser {
           s.error("name", "subset '" + name + "' is defined twice");
         }
         subsets.add(new Policy.Subset(name, Map.copyOf(labels), sub.lb().simple(), sub.lb().hash(), sub.lb().warmup(),
-            sub.pool(), sub.outliers(), sub.tls(), sub.ports()));
+            sub.pool(), sub.outliers(), sub.tls(), sub.ports(), sub.proxyProtocol()));
       }
     }
     if (top.lb().locality() != null && top.outliers() == null && !top.lb().locality().disabled()
@@ -613,7 +613,7 @@ final class IstioParser {
     }
     return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), top.lb().simple(),
         List.copyOf(subsets), top.pool(), top.outliers(), top.tls(), top.lb().locality(), top.lb().hash(),
-        top.lb().warmup(), top.ports());
+        top.lb().warmup(), top.ports(), top.proxyProtocol());
   }
 
   /** Where a trafficPolicy is: the DestinationRule's own, a subset's, or one of their {@code portLevelSettings}. */
@@ -628,10 +628,13 @@ final class IstioParser {
     static final LoadBalancer NONE = new LoadBalancer(null, null, null, null);
   }
 
-  /** A parsed trafficPolicy (or port-level entry, whose {@code ports} is empty); fields null when not set. */
+  /**
+   * A parsed trafficPolicy (or port-level entry, whose {@code ports} is empty); fields null when not set,
+   * {@code proxyProtocol} the PROXY protocol version (0 when not set).
+   */
   private record TrafficPolicy(LoadBalancer lb, Policy.ConnectionPool pool, Policy.OutlierDetection outliers,
-      Policy.ClientTls tls, List<Policy.PortPolicy> ports) {
-    static final TrafficPolicy NONE = new TrafficPolicy(LoadBalancer.NONE, null, null, null, List.of());
+      Policy.ClientTls tls, List<Policy.PortPolicy> ports, int proxyProtocol) {
+    static final TrafficPolicy NONE = new TrafficPolicy(LoadBalancer.NONE, null, null, null, List.of(), 0);
   }
 
   private static TrafficPolicy trafficPolicy(Fields tp, Level level) {
@@ -640,13 +643,32 @@ final class IstioParser {
     }
     Set<String> known = level == Level.PORT
         ? Set.of("port", "loadBalancer", "connectionPool", "outlierDetection", "tls")
-        : Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings");
+        : Set.of("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "proxyProtocol");
     tp.allow(known, Map.of(
         "tunnel", "tunnels are not supported yet",
-        "proxyProtocol", "the PROXY protocol is not supported yet"));
+        "proxyProtocol", "is not a field of a port-level setting (Istio's PortTrafficPolicy); set it on the"
+            + " trafficPolicy of the DestinationRule or of a subset"));
     List<Policy.PortPolicy> ports = level == Level.PORT ? List.of() : portLevelSettings(tp);
     return new TrafficPolicy(loadBalancer(tp, level), ResilienceParser.connectionPool(tp),
-        ResilienceParser.outlierDetection(tp), TlsOriginationParser.tls(tp), ports);
+        ResilienceParser.outlierDetection(tp), TlsOriginationParser.tls(tp), ports, proxyProtocol(tp));
+  }
+
+  /** {@code proxyProtocol.version}: V1 (Istio's default) is 1, V2 is 2; 0 when {@code proxyProtocol} is not set. */
+  private static int proxyProtocol(Fields tp) {
+    Fields pp = tp.object("proxyProtocol", false);
+    if (pp == null) {
+      return 0;
+    }
+    pp.allow("version");
+    String version = pp.string("version", false);
+    if (version == null || version.equals("V1")) {
+      return 1;
+    }
+    if (version.equals("V2")) {
+      return 2;
+    }
+    pp.error("version", "'" + version + "' is not a PROXY protocol version; expected V1 or V2");
+    return 0;
   }
 
   /**

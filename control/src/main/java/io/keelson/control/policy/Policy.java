@@ -228,13 +228,21 @@ public sealed interface Policy {
    * Istio {@code DestinationRule}: subsets by labels and a load balancer. lb is null when not set;
    * {@code consistentHash} (null when not set) replaces it when set (Istio's {@code loadBalancer} is one or the other).
    * {@code ports}: the trafficPolicy's {@code portLevelSettings}; {@link #forCluster} merges them as istiod does.
+   * {@code proxyProtocol}: the trafficPolicy's {@code proxyProtocol.version}, 1 or 2 (0: not set).
    */
   record DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
       OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash,
-      Warmup warmup, List<PortPolicy> ports) implements Policy {
+      Warmup warmup, List<PortPolicy> ports, int proxyProtocol) implements Policy {
     public DestinationRule {
       subsets = subsets == null ? List.of() : List.copyOf(subsets);
       ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    /** Without the PROXY protocol. */
+    public DestinationRule(Meta meta, String host, String lb, List<Subset> subsets, ConnectionPool connectionPool,
+        OutlierDetection outlierDetection, ClientTls tls, LocalityLbSetting localityLb, ConsistentHash consistentHash,
+        Warmup warmup, List<PortPolicy> ports) {
+      this(meta, host, lb, subsets, connectionPool, outlierDetection, tls, localityLb, consistentHash, warmup, ports, 0);
     }
 
     /** Without port-level settings. */
@@ -249,7 +257,8 @@ public sealed interface Policy {
      * merged as istiod's {@code mergeTrafficPolicy}: the rule's policy; over it the rule's port-level settings of that
      * port, which replace load balancer, connection pool, outlier detection and TLS all four (a field they leave out
      * is the default, not inherited); over that each of the four the subset sets; over that the subset's own
-     * port-level settings of that port, again all four. The result has no subsets or port-level settings; its
+     * port-level settings of that port, again all four; the PROXY protocol is the subset's when set, else the rule's
+     * (port-level settings have none). The result has no subsets or port-level settings; its
      * locality setting is the rule's (Keelson keeps locality load balancing per host).
      */
     public DestinationRule forCluster(String subset, int port) {
@@ -259,6 +268,7 @@ public sealed interface Policy {
       ConnectionPool cp = connectionPool;
       OutlierDetection od = outlierDetection;
       ClientTls t = tls;
+      int pp = proxyProtocol;
       PortPolicy p = PortPolicy.of(ports, port);
       if (p != null) {
         simple = p.balancing().simple();
@@ -280,6 +290,7 @@ public sealed interface Policy {
         cp = s.connectionPool() != null ? s.connectionPool() : cp;
         od = s.outlierDetection() != null ? s.outlierDetection() : od;
         t = s.tls() != null ? s.tls() : t;
+        pp = s.proxyProtocol() != 0 ? s.proxyProtocol() : pp;
         PortPolicy sp = PortPolicy.of(s.ports(), port);
         if (sp != null) {
           simple = sp.balancing().simple();
@@ -290,7 +301,7 @@ public sealed interface Policy {
           t = sp.tls();
         }
       }
-      return new DestinationRule(meta, host, simple, List.of(), cp, od, t, localityLb, hash, w, null);
+      return new DestinationRule(meta, host, simple, List.of(), cp, od, t, localityLb, hash, w, null, pp);
     }
 
     /** Without consistent hashing or slow start. */
@@ -470,9 +481,16 @@ public sealed interface Policy {
    * {@code ports} its trafficPolicy's {@code portLevelSettings}.
    */
   record Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup,
-      ConnectionPool connectionPool, OutlierDetection outlierDetection, ClientTls tls, List<PortPolicy> ports) {
+      ConnectionPool connectionPool, OutlierDetection outlierDetection, ClientTls tls, List<PortPolicy> ports,
+      int proxyProtocol) {
     public Subset {
       ports = ports == null ? List.of() : List.copyOf(ports);
+    }
+
+    /** Without the PROXY protocol. */
+    public Subset(String name, Map<String, String> labels, String lb, ConsistentHash consistentHash, Warmup warmup,
+        ConnectionPool connectionPool, OutlierDetection outlierDetection, ClientTls tls, List<PortPolicy> ports) {
+      this(name, labels, lb, consistentHash, warmup, connectionPool, outlierDetection, tls, ports, 0);
     }
 
     /** Only load balancing. */

@@ -18,6 +18,12 @@ final class DestinationRuleChecks {
     String doc = dr.meta().key();
     boolean registry = state.get("Service", dr.host()) != null;
     Policy.ServiceEntry se = ServiceEntries.find(state, dr.host());
+    Policy.Service svc = state.get("Service", dr.host()) instanceof Policy.Service s ? s : null;
+    checkProxyProtocol(dr.proxyProtocol(), "spec.trafficPolicy", svc, se, file, doc, errors);
+    for (int i = 0; i < dr.subsets().size(); i++) {
+      checkProxyProtocol(dr.subsets().get(i).proxyProtocol(), "spec.subsets[" + i + "].trafficPolicy", svc, se, file,
+          doc, errors);
+    }
     checkLevel(dr.tls(), dr.ports(), "spec.trafficPolicy", registry, se, dr.host(), file, doc, errors);
     for (int i = 0; i < dr.subsets().size(); i++) {
       Policy.Subset s = dr.subsets().get(i);
@@ -43,6 +49,32 @@ final class DestinationRuleChecks {
             .toList()));
       }
       checkTls(p.tls(), pat + ".tls", registry, se, host, file, doc, errors);
+    }
+  }
+
+  /**
+   * The PROXY protocol (set: {@code version} not 0) goes on tcp_proxy clusters only: Keelson's HTTP connection pools
+   * are not keyed by the client's address, so a host with an HTTP, HTTP2, GRPC or undeclared (auto) port is refused.
+   */
+  private static void checkProxyProtocol(int version, String at, Policy.Service svc, Policy.ServiceEntry se,
+      String file, String doc, List<PolicyError> errors) {
+    if (version == 0) {
+      return;
+    }
+    List<String> http = new java.util.ArrayList<>();
+    if (svc != null) {
+      svc.ports().stream().filter(p -> svc.protocol(p).http())
+          .forEach(p -> http.add(p + " (" + svc.protocol(p).label() + ")"));
+    }
+    if (se != null) {
+      se.ports().stream().filter(p -> p.protocol().http())
+          .forEach(p -> http.add(p.number() + " (" + p.protocol().label() + ")"));
+    }
+    if (!http.isEmpty()) {
+      errors.add(new PolicyError(file, doc, at + ".proxyProtocol", "the PROXY protocol is supported on TCP and TLS"
+          + " hosts only (tcp_proxy; Keelson's HTTP connection pools are not keyed by client address), and '"
+          + (svc != null ? svc.name() : se.name()) + "' has the HTTP ports " + http
+          + "; expected every port of the host declared TCP or TLS"));
     }
   }
 

@@ -162,7 +162,8 @@ public final class MeshTranslator {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
       java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
       boolean h2 = UpstreamProtocols.http2(svc, dr);
-      clusters.add(mtls(cluster(svc.name(), ConsistentHashing.balancing(dr, null, 0), dr, h2, !apiListeners), ids, h2));
+      clusters.add(UpstreamProxyProtocol.wrap(mtls(cluster(svc.name(), ConsistentHashing.balancing(dr, null, 0), dr,
+          h2, !apiListeners), ids, h2), dr));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
       endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
@@ -171,8 +172,8 @@ public final class MeshTranslator {
           // the subset's own policy over the rule's (load balancer, connection pool, outlier detection)
           Policy.DestinationRule sub = dr.forCluster(s.name(), 0);
           boolean subH2 = UpstreamProtocols.http2(svc, sub);
-          clusters.add(mtls(cluster(name, ConsistentHashing.balancing(sub, null, 0), sub, subH2, !apiListeners), ids,
-              subH2));
+          clusters.add(UpstreamProxyProtocol.wrap(mtls(cluster(name, ConsistentHashing.balancing(sub, null, 0), sub,
+              subH2, !apiListeners), ids, subH2), sub));
           endpoints.add(assignments.assignment(name,
               members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }

@@ -111,7 +111,7 @@ final class ServiceEntryTranslator {
     if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
       c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
     }
-    return c.build();
+    return UpstreamProxyProtocol.wrap(c.build(), dr);
   }
 
   /** The proxy's own CA bundle when a DestinationRule's tls names no caCertificates (istiod's default on Debian). */

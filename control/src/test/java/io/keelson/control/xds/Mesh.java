@@ -39,6 +39,21 @@ public final class Mesh {
         r.clusters(), eps);
   }
 
+  /**
+   * {@link #dataPlane} for a proxy whose workload identity is {@code serviceAccount} of {@code namespace} (signed by a
+   * fresh self-signed mesh CA), so that its mesh mTLS (SDS) sockets resolve.
+   */
+  public static io.keelson.dataplane.config.ProxySnapshot dataPlaneWithIdentity(MeshResources r, String namespace,
+      String serviceAccount) throws Exception {
+    io.keelson.control.ca.MeshCa ca = io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(null));
+    java.security.KeyPair kp = io.keelson.dataplane.security.CertificateRequests.newKeyPair();
+    var chain = ca.sign(io.keelson.dataplane.security.CertificateRequests.csr(kp), ca.identity(namespace, serviceAccount),
+        null);
+    var source = new io.keelson.dataplane.security.StaticCertificateSource(
+        new io.keelson.dataplane.security.WorkloadCertificate(kp.getPrivate(), chain.subList(0, chain.size() - 1)), ca.roots());
+    return io.keelson.dataplane.tls.LocalSecrets.with(source, () -> dataPlane(r));
+  }
+
   public static String resource(String path) {
     try (InputStream in = Mesh.class.getResourceAsStream(path)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);

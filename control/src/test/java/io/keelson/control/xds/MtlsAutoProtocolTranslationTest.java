@@ -175,12 +175,7 @@ class MtlsAutoProtocolTranslationTest {
 
   /** The data plane's translation of virtualInbound's app-port chains. */
   private static ProtocolChains protocolChains(MeshResources r) throws Exception {
-    io.keelson.control.ca.MeshCa ca = io.keelson.control.ca.CaLoader.load(io.keelson.control.ca.CaOptions.selfSigned(null));
-    java.security.KeyPair kp = io.keelson.dataplane.security.CertificateRequests.newKeyPair();
-    var chain = ca.sign(io.keelson.dataplane.security.CertificateRequests.csr(kp), ca.identity("shop", "reviews"), null);
-    var source = new io.keelson.dataplane.security.StaticCertificateSource(
-        new io.keelson.dataplane.security.WorkloadCertificate(kp.getPrivate(), chain.subList(0, chain.size() - 1)), ca.roots());
-    ProxySnapshot s = io.keelson.dataplane.tls.LocalSecrets.with(source, () -> Mesh.dataPlane(r));
+    ProxySnapshot s = Mesh.dataPlaneWithIdentity(r, "shop", "reviews");
     var inbound = s.listeners().stream().filter(l -> l.name().equals(CapturedListeners.VIRTUAL_INBOUND)).findFirst()
         .orElseThrow();
     return inbound.destinationChains().all().stream().filter(c -> c.protocolChains() != null).findFirst().orElseThrow()
