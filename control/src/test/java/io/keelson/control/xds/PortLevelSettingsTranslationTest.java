@@ -147,7 +147,7 @@ class PortLevelSettingsTranslationTest {
         spec:
           host: api.example.com
           trafficPolicy:
-            proxyProtocol: { version: V1 }
+            tunnel: { protocol: CONNECT, targetHost: x, targetPort: 1 }
             portLevelSettings:
             - loadBalancer: { simple: RANDOM }
             - port: {}
@@ -159,7 +159,7 @@ class PortLevelSettingsTranslationTest {
               tls: { mode: DISABLE }
               portLevelSettings: []
         """)).containsExactlyInAnyOrder(
-        "bad.yaml: DestinationRule/api: spec.trafficPolicy.proxyProtocol: the PROXY protocol is not supported yet",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tunnel: tunnels are not supported yet",
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.portLevelSettings[0].port: is required",
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.portLevelSettings[1].port.number: is required; expected the"
             + " service port (1-65535) this policy applies to",
