@@ -141,4 +141,74 @@ class SniTerminatingChainsTest {
         .isEqualTo(new TlsReply("CN=mq.example.test", "m:hi"));
     assertThat(d.connections.get()).as("denied before any upstream connection").isZero();
   }
+
+  /**
+   * A backend that half-closes first (its greeting, then FIN; it keeps reading): the proxy passes the FIN to the TLS
+   * client of its terminating chain as a close_notify before the FIN (Envoy's end_stream on a TLS socket), not a bare
+   * FIN, which a TLS peer reads as a truncation. A Netty client, which tells a close_notify from a bare end of stream.
+   */
+  @Test
+  void aBackendsHalfCloseReachesTheTlsClientAsACloseNotify() throws Exception {
+    TestCa ca = new TestCa("db-ca");
+    ca.issue("db.example.test", "db.example.test").write(dir, "db");
+    try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Thread.ofVirtual().start(() -> {
+        try (java.net.Socket s = backend.accept()) {
+          s.getOutputStream().write("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          s.shutdownOutput();
+          s.getInputStream().readAllBytes(); // reads on until the proxy's end
+        } catch (java.io.IOException e) {
+          // the test fails on what the client saw
+        }
+      });
+      ProxyServer proxy = proxies.start(TlsYaml.sniListener("tls", terminatingChain(null, "db", "term_db", "db"),
+          cluster("db", "ROUND_ROBIN", backend.getLocalPort())), 1);
+      int port = proxy.listenerAddress("tls").getPort();
+      io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+          io.netty.channel.nio.NioIoHandler.newFactory());
+      try {
+        StringBuilder read = new StringBuilder();
+        java.util.concurrent.CompletableFuture<Boolean> closeNotified = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<String> atEnd = new java.util.concurrent.CompletableFuture<>();
+        io.netty.handler.ssl.SslContext client = SslContextBuilder.forClient().trustManager(ca.cert).build();
+        new io.netty.bootstrap.Bootstrap().group(group).channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+            .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+              @Override
+              protected void initChannel(io.netty.channel.Channel ch) {
+                ch.pipeline().addLast(client.newHandler(ch.alloc(), "db.example.test", port),
+                    new io.netty.channel.ChannelInboundHandlerAdapter() {
+                      @Override
+                      public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                        io.netty.buffer.ByteBuf b = (io.netty.buffer.ByteBuf) msg;
+                        read.append(b.toString(java.nio.charset.StandardCharsets.US_ASCII));
+                        b.release();
+                      }
+
+                      @Override
+                      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+                        if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent e) {
+                          closeNotified.complete(e.isSuccess());
+                        } else if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                          closeNotified.complete(false); // a FIN before any close_notify
+                          atEnd.complete(read.toString());
+                        }
+                      }
+
+                      @Override
+                      public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+                        closeNotified.complete(false);
+                        atEnd.complete(read.toString());
+                      }
+                    });
+              }
+            }).connect("127.0.0.1", port).sync();
+        assertThat(closeNotified.get(20, java.util.concurrent.TimeUnit.SECONDS)).as("a close_notify before the FIN")
+            .isTrue();
+        assertThat(atEnd.get(20, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("hello");
+      } finally {
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly();
+      }
+    }
+  }
 }
