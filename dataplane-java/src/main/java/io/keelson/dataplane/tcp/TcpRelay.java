@@ -200,16 +200,15 @@ public final class TcpRelay {
   }
 
   /**
-   * Passes a FIN on to {@code peer} once what was written to it so far is: a socket's shutdownOutput (after a close_notify
-   * under TLS, {@link io.keelson.dataplane.tls.TlsHalfClose}), or END_STREAM on a
+   * Passes a FIN on to {@code peer} once what was written to it so far is: a socket's shutdownOutput, or END_STREAM on a
    * tunnel's HTTP/2 stream. Nothing when {@code peer} is closed. Call on {@code peer}'s event loop.
    */
   static void passFin(Channel peer) {
     if (!peer.isActive()) {
       return;
     }
-    if (peer instanceof DuplexChannel) {
-      io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(peer); // under TLS a close_notify first (kernel TLS: closed)
+    if (peer instanceof DuplexChannel d) {
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> d.shutdownOutput());
     } else {
       peer.flush();
       TunnelFrames.endStream(peer);
