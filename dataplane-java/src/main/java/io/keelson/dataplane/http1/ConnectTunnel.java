@@ -16,7 +16,8 @@ import java.nio.charset.StandardCharsets;
  * whatever the cluster's protocol), then {@code HTTP/1.1 200 OK} with no framing headers, and from then on both
  * parsers are raw byte pipes, as after a WebSocket 101 ({@link UpgradeTunnel}: the same relay, half-close and
  * backpressure). A connect_matcher route without connect_config proxies the CONNECT instead ({@link #proxies}): the
- * request goes to the HTTP/1.1 cluster and its 2xx opens the same pipe. Without CONNECT in upgrade_configs the request
+ * request goes to the cluster (HTTP/1.1, or a CONNECT stream on an HTTP/2 cluster's pooled connections) and its 2xx
+ * opens the same pipe. Without CONNECT in upgrade_configs the request
  * is refused with 403, as Envoy does. Stateless.
  */
 public final class ConnectTunnel {
@@ -26,10 +27,6 @@ public final class ConnectTunnel {
   /** What the client gets once the upstream connection is up: no Content-Length, no chunking (RFC 9110 §9.3.6). */
   private static final ByteBuffer OK_200 =
       ByteBuffer.wrap("HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
-
-  /** The 503 body for a CONNECT a route would proxy over HTTP/2 (either side): not supported yet (documented). */
-  public static final String NO_HTTP2_PROXYING = "proxying CONNECT is supported from HTTP/1.1 clients to HTTP/1.1 "
-      + "clusters only; give the route upgrade_configs [{upgrade_type: CONNECT, connect_config: {}}] to terminate it";
 
   private ConnectTunnel() {}
 

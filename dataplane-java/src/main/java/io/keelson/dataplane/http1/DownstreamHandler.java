@@ -666,10 +666,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       connectTunnel = ConnectTunnel.terminates(forward);
       proxiedConnect = !connectTunnel;
       closeAfterResponse = true; // the connection is the tunnel's, or (a refusal) closed after the answer
-      if (proxiedConnect && cluster.config().http2Upstream()) {
-        sendRouterReply(503, ConnectTunnel.NO_HTTP2_PROXYING, null); // not done: a CONNECT stream on the h2 pool
-        return;
-      }
     } else if (request.upgrade()) {
       upgrade = UpgradeTunnel.check(request, listener.config().http(), forward);
       if (upgrade == UpgradeTunnel.REFUSED) {

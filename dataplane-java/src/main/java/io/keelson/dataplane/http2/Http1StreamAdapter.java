@@ -37,6 +37,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
   private final boolean tls;
   /** The upgrade sent as extended CONNECT, its answer awaited: the {@link Http2Upgrade} of it, else null. */
   private Http2Upgrade upgrade;
+  /** A proxied CONNECT was sent ({@link ProxiedConnect}), its answer awaited or its tunnel open. */
+  private boolean connect;
   /** The upstream accepted the upgrade: bytes both ways are the tunnel's, in DATA frames. */
   private boolean tunnel;
 
@@ -58,8 +60,13 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     requestParser.writeInbound(msg);
     Object o;
     while ((o = requestParser.readInbound()) != null) {
-      if (upgrade != null) {
-        ReferenceCountUtil.release(o); // the upgrade GET's (empty) end: the stream stays open for the tunnel
+      if (upgrade != null || connect) {
+        ReferenceCountUtil.release(o); // the upgrade GET's or CONNECT's (empty) end: the stream stays open for the tunnel
+        continue;
+      }
+      if (o instanceof HttpRequest r && io.netty.handler.codec.http.HttpMethod.CONNECT.equals(r.method())) {
+        connect = true; // a CONNECT the route proxies: RFC 9113 §8.5 HEADERS, its 2xx opens the tunnel
+        ctx.write(ProxiedConnect.toHttp2(r), ctx.voidPromise());
         continue;
       }
       if (o instanceof HttpRequest r && extendedConnect && r.headers().contains(HttpHeaderNames.UPGRADE)) {
@@ -106,6 +113,18 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       ctx.fireChannelRead(upgrade.switchingProtocols(ctx.alloc(), r.headers())); // with what the upstream negotiated
       if (msg instanceof FullHttpResponse full) {
         full.release();
+      }
+      return;
+    }
+    if (connect && msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.SUCCESS) {
+      tunnel = true; // the HTTP/1.1 side gets the 2xx head, without framing: the bytes behind it are the tunnel's
+      HttpResponse head = new io.netty.handler.codec.http.DefaultHttpResponse(r.protocolVersion(), r.status());
+      UpgradeAnswer.copy(r.headers(), head.headers());
+      responseWriter.writeOutbound(head);
+      ReferenceCountUtil.release(msg);
+      Object o;
+      while ((o = responseWriter.readOutbound()) != null) {
+        ctx.fireChannelRead(o);
       }
       return;
     }

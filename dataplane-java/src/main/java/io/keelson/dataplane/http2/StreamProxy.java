@@ -520,15 +520,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       localReply(403, "", ResponseFlag.NONE); // Envoy: upgrade_failed
       return;
     }
-    if (isConnect() && io.keelson.dataplane.http1.ConnectTunnel.proxies(forward)) {
-      routerReply(503, io.keelson.dataplane.http1.ConnectTunnel.NO_HTTP2_PROXYING, ResponseFlag.NONE, null); // not done
-      return;
-    }
     if (!resilience.admit(cluster, forward, head)) {
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    if (isConnect()) {
+    boolean proxiedConnect = isConnect() && io.keelson.dataplane.http1.ConnectTunnel.proxies(forward);
+    if (isConnect() && !proxiedConnect) {
       openConnectTunnel(forward, null);
       return;
     }
@@ -538,7 +535,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
     }
-    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead || upgradeType != null,
+    ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead || upgradeType != null || proxiedConnect,
         cluster.config().http2Upstream(), listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
     if (timeoutHeaders) {
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_TIMEOUT_MS);
@@ -548,12 +545,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
-    if (upgradeType == null) { // an upgrade is not mirrored (as on HTTP/1.1)
+    if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }
     observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (upgradeType != null) {
       openUpgradeTunnel();
+      return;
+    }
+    if (proxiedConnect) {
+      openProxiedConnect(forward);
       return;
     }
     if (timeout > 0 && (grpcTimeoutNanos > 0 || requestComplete)) {
@@ -566,14 +567,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * An extended CONNECT's upgrade: its own TCP connection to the picked endpoint, where {@link UpgradeHandshake} sends
    * the HTTP/1.1 upgrade GET; on the upstream's 101 the client gets {@code :status 200} and {@link ConnectStream}
    * relays, as for a terminated CONNECT (its flow control, half-close and counters). To an HTTP/2 cluster with
-   * allow_connect it stays extended CONNECT ({@link #openExtendedConnect}); one without cannot take it (503 UF, counted
+   * allow_connect it stays extended CONNECT ({@link #openStreamTunnel}); one without cannot take it (503 UF, counted
    * as a connect failure). The route timeout does not apply (Envoy's router disables it for upgrades);
    * stream_idle_timeout does.
    */
   private void openUpgradeTunnel() {
     if (cluster.config().http2Upstream()) {
       if (cluster.config().http2().allowConnect()) {
-        openExtendedConnect();
+        openStreamTunnel(ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null));
         return;
       }
       cluster.stats().cxConnectFail.increment();
@@ -583,6 +584,21 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
     ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
     openConnectTunnel(null, request); // no route timeout for an upgrade (Envoy), stream_idle_timeout applies
+  }
+
+  /**
+   * A CONNECT the route proxies (no connect_config, Envoy's default): the CONNECT request, its forwarding rules applied,
+   * goes to the cluster (to an HTTP/1.1 one on a connection of its own, to an HTTP/2 one as a CONNECT stream on the
+   * pooled connections); its 2xx opens the tunnel, as an upgrade's 101 does, and any other answer is relayed with its
+   * body. No retries or mirrors; the route timeout bounds the wait for a connection and its connect, as for a
+   * terminated CONNECT.
+   */
+  private void openProxiedConnect(RouteAction.Forward forward) {
+    if (cluster.config().http2Upstream()) {
+      openStreamTunnel(ProxiedConnect.toHttp2(request));
+    } else {
+      openConnectTunnel(forward, ProxiedConnect.toHttp1(request));
+    }
   }
 
   private boolean isConnect() {
@@ -643,8 +659,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
           }
 
           @Override
-          public void onRefused(int status) {
-            onUpgradeRefused(status);
+          public void onRefused(int status, HttpResponse answer, byte[] body) {
+            onUpgradeRefused(status, answer == null ? null : answer.headers(), body);
           }
         }, t);
     ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
@@ -672,16 +688,18 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * An upgrade to an HTTP/2 cluster with allow_connect: an RFC 8441 extended CONNECT stream on the loop's pooled
-   * HTTP/2 connections to the picked endpoint ({@link TunnelStreams}, as tcp_proxy's tunneling: a new connection takes
-   * a max_connections slot, none free is 503 UO at once); its {@code :status 200} opens the tunnel, whose DATA frames
-   * {@code tcp.TunnelFrames} turns into bytes for {@link ConnectStream} (END_STREAM both ways as half-close).
+   * An upgrade to an HTTP/2 cluster with allow_connect (an RFC 8441 extended CONNECT), or a proxied CONNECT to an
+   * HTTP/2 cluster: {@code connect} on a stream of the loop's pooled HTTP/2 connections to the picked endpoint
+   * ({@link TunnelStreams}, as tcp_proxy's tunneling: a new connection takes a max_connections slot, none free is 503
+   * UO at once); its {@code :status 200} opens the tunnel, whose DATA frames {@code tcp.TunnelFrames} turns into bytes
+   * for {@link ConnectStream} (END_STREAM both ways as half-close); another status is relayed with its body.
    */
-  private void openExtendedConnect() {
+  private void openStreamTunnel(io.netty.handler.codec.http2.Http2HeadersFrame connect) {
     startTunnelRequest();
     ConnectStream t = newTunnel();
     io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
-    io.keelson.dataplane.tcp.TunnelFrames frames = new io.keelson.dataplane.tcp.TunnelFrames(answered);
+    io.keelson.dataplane.tcp.TunnelFrames frames =
+        new io.keelson.dataplane.tcp.TunnelFrames(answered, UpgradeHandshake.MAX_REFUSAL_BODY);
     Future<Channel> opened = TunnelStreams.open(streams.upstreams().get(), down.eventLoop(), balancer.endpoint(endpoint),
         cluster, resilience.breaker(), resilience.thresholds(), frames, t);
     if (opened == null) {
@@ -690,7 +708,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    var connect = ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null);
     opened.addListener(f -> {
       if (!f.isSuccess()) {
         answered.tryFailure(f.cause());
@@ -715,7 +732,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       } else if (!opened.isSuccess()) {
         onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
       } else {
-        onUpgradeRefused(frames.status());
+        onUpgradeRefused(frames.status(), frames.status() == 0 ? null : tunnelAnswerHeaders(frames.answer()),
+            frames.refusalBody());
       }
     });
   }
@@ -757,10 +775,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * The upstream did not switch protocols: its status goes to the client (without its body), as Envoy passes a
-   * refused upgrade's response on; no answer at all is a 503 UF.
+   * The upstream did not switch protocols (or refused the CONNECT): its status, headers and body go to the client with
+   * the route's response header rules, as Envoy passes a refused upgrade's response on; no answer at all is a 503 UF.
    */
-  private void onUpgradeRefused(int status) {
+  private void onUpgradeRefused(int status, io.netty.handler.codec.http.HttpHeaders answer, byte[] body) {
     upgradeTarget = null;
     if (state != State.CONNECTING) {
       return;
@@ -771,7 +789,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().recordResponse(status);
-    routerReply(status, "", ResponseFlag.NONE, null);
+    localReply(status, body, ResponseFlag.NONE, null, true, answer);
   }
 
   /** An extended CONNECT's {@code :status 200} fields that reach the client ({@link UpgradeAnswer}). */
@@ -1253,6 +1271,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    *                    and a content-type they set replaces text/plain
    */
   private void localReply(int status, byte[] body, ResponseFlag why, String extraHeaders, boolean routeReply) {
+    localReply(status, body, why, extraHeaders, routeReply, null);
+  }
+
+  /** @param upstreamAnswer a refused tunnel's answer headers, passed on as {@link UpgradeAnswer} carries them; or null */
+  private void localReply(int status, byte[] body, ResponseFlag why, String extraHeaders, boolean routeReply,
+      io.netty.handler.codec.http.HttpHeaders upstreamAnswer) {
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
@@ -1281,6 +1305,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     } else {
       byte[] bytes = body;
       r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
+      if (upstreamAnswer != null) {
+        UpgradeAnswer.copy(upstreamAnswer, r.headers());
+      }
       if (location != null) {
         r.headers().set(HttpHeaderNames.LOCATION, location);
       }

@@ -22,7 +22,9 @@ import io.netty.util.concurrent.Promise;
  * {@link TcpRelay}: sends the CONNECT (or POST) HEADERS, completes {@code established} on the {@code :status 200}
  * answer (fails it on any other status, or when the stream ends first), then turns DATA frames into ByteBufs and
  * END_STREAM into a {@link ChannelInputShutdownEvent} inbound, and ByteBufs into DATA frames outbound;
- * {@link #endStream} is the stream's half-close (an empty DATA frame with END_STREAM). Confined to the stream's loop.
+ * {@link #endStream} is the stream's half-close (an empty DATA frame with END_STREAM). Made to keep a refusal's body
+ * (a proxied CONNECT's, relayed to its client), it fails {@code established} only once that body has ended.
+ * Confined to the stream's loop.
  */
 public final class TunnelFrames extends ChannelDuplexHandler {
   private final Promise<Void> established;
@@ -34,10 +36,26 @@ public final class TunnelFrames extends ChannelDuplexHandler {
   private int status;
   /** The answer's HEADERS, null before it. */
   private Http2Headers answer;
+  /** The most of a refusal's body kept; 0: none, the refusal fails at once. */
+  private final int maxRefusalBody;
+  /** A refusal's body while it arrives (null when not kept), then its bytes. */
+  private io.netty.buffer.CompositeByteBuf refusalBody;
+  private byte[] refusalBytes = new byte[0];
 
   /** @param established completed on {@code :status 200}, failed on any other answer or when the stream ends first */
   public TunnelFrames(Promise<Void> established) {
+    this(established, 0);
+  }
+
+  /** @param maxRefusalBody the most of a refusal's body kept for {@link #refusalBody} (a longer one is dropped) */
+  public TunnelFrames(Promise<Void> established, int maxRefusalBody) {
     this.established = established;
+    this.maxRefusalBody = maxRefusalBody;
+  }
+
+  /** A refused answer's body (when kept; empty past the limit or when not kept). */
+  public byte[] refusalBody() {
+    return refusalBytes;
   }
 
   /** The request HEADERS (no END_STREAM) for {@code config} and this downstream connection. */
@@ -103,13 +121,35 @@ public final class TunnelFrames extends ChannelDuplexHandler {
           established.trySuccess(null);
         } else {
           refusal = "the tunnel's upstream answered " + (status == null ? "without :status" : ":status " + status);
-          established.tryFailure(new java.io.IOException(refusal));
-          ctx.close();
+          if (maxRefusalBody > 0 && !end && this.status > 0) {
+            refusalBody = ctx.alloc().compositeBuffer(); // failed once the body has come
+          } else {
+            refuse(ctx);
+          }
           return;
         }
       }
+      if (refusalBody != null) {
+        if (end) {
+          refuse(ctx); // the refusal's trailers
+        }
+        return;
+      }
       if (end) {
         ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE); // trailers: the peer's half-close
+      }
+      return;
+    }
+    if (msg instanceof Http2DataFrame d && refusalBody != null) {
+      if (refusalBody.readableBytes() + d.content().readableBytes() <= maxRefusalBody) {
+        refusalBody.addComponent(true, d.content().retain());
+      } else {
+        refusalBody.clear();
+      }
+      boolean end = d.isEndStream();
+      d.release();
+      if (end) {
+        refuse(ctx);
       }
       return;
     }
@@ -127,6 +167,17 @@ public final class TunnelFrames extends ChannelDuplexHandler {
       return;
     }
     ReferenceCountUtil.release(msg);
+  }
+
+  /** Fails {@code established} with the refusal (and its body, if kept) and closes the stream. */
+  private void refuse(ChannelHandlerContext ctx) {
+    if (refusalBody != null) {
+      refusalBytes = io.netty.buffer.ByteBufUtil.getBytes(refusalBody);
+      refusalBody.release();
+      refusalBody = null;
+    }
+    established.tryFailure(new java.io.IOException(refusal));
+    ctx.close();
   }
 
   private static int parseStatus(CharSequence status) {
@@ -151,6 +202,8 @@ public final class TunnelFrames extends ChannelDuplexHandler {
     if (!answered) {
       refusal = "the tunnel's stream ended before its answer";
       established.tryFailure(new java.io.IOException(refusal));
+    } else if (refusalBody != null) {
+      refuse(ctx); // reset before the refusal's body ended: what came of it
     }
     ctx.fireChannelInactive();
   }

@@ -167,22 +167,4 @@ class ConnectProxyingTest {
     }
     assertThat(echo.connections.get()).isZero();
   }
-
-  /** Not done yet, and refused by field: proxying CONNECT to an HTTP/2 cluster is a config error naming the route. */
-  @org.junit.jupiter.api.Test
-  void proxyingToAnHttp2ClusterIsAConfigErrorNamingTheRoute() {
-    String routes = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - name: to-h2
-                        match: { connect_matcher: {} }
-                        route: { cluster: next }
-        """;
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(
-        routes, ProxyHarness.cluster("next", "ROUND_ROBIN", 1) + "    http2_protocol_options: {}\n"), HCM_CONNECT),
-        PipelineMode.INLINE))
-        .hasStackTraceContaining("routes[0].route")
-        .hasStackTraceContaining("connect_matcher route 'to-h2' proxies CONNECT to cluster 'next', which is HTTP/2");
-  }
 }

@@ -267,21 +267,4 @@ class Http2ConnectTerminationTest {
       target.close();
     }
   }
-
-  /** Proxying CONNECT from an HTTP/2 client is not done yet, and said so: 503 naming what is supported. */
-  @ParameterizedTest
-  @EnumSource(PipelineMode.class)
-  void aConnectRouteThatWouldProxyIsAnswered503SayingWhatIsSupported(PipelineMode mode) throws Exception {
-    echo = new TcpEcho();
-    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(CONNECT_ROUTES.replace(
-        ", upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ]", ""),
-        ProxyHarness.cluster("target", "ROUND_ROBIN", echo.port())), "upgrade_configs: [ { upgrade_type: CONNECT } ]"), mode);
-    try (H2Client client = new H2Client(proxy.port())) {
-      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
-      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("503");
-      assertThat(new String(c.ended.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8))
-          .isEqualTo(io.keelson.dataplane.http1.ConnectTunnel.NO_HTTP2_PROXYING);
-    }
-    assertThat(echo.connections.get()).isZero();
-  }
 }

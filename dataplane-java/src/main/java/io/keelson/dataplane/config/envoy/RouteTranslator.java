@@ -34,7 +34,6 @@ final class RouteTranslator {
   private final MatchTranslator matches;
   private final RateLimitTranslator rateLimits;
   private final List<ClusterReference> references = new ArrayList<>();
-  private final List<ClusterReference> connectProxyReferences = new ArrayList<>();
   private final ResilienceTranslator resilience;
   /** The retry_policy of the virtual host being translated, or null. */
   private io.keelson.dataplane.config.RetryPolicy virtualHostRetry;
@@ -50,11 +49,6 @@ final class RouteTranslator {
 
   List<ClusterReference> references() {
     return references;
-  }
-
-  /** The clusters connect_matcher routes proxy CONNECT requests to (no connect_config): each must be HTTP/1.1. */
-  List<ClusterReference> connectProxyReferences() {
-    return connectProxyReferences;
   }
 
   RouteConfig translate(RouteConfiguration rc, String path) {
@@ -146,11 +140,6 @@ final class RouteTranslator {
         route.getResponseHeadersToAddList(), route.getResponseHeadersToRemoveList(), path, "response", problems);
     if (match == null || action == null) {
       return null;
-    }
-    if (match.connect() && action instanceof RouteAction.Forward f && !f.upgrades().containsKey(CONNECT)) {
-      for (RouteAction.WeightedCluster c : f.clusters()) {
-        connectProxyReferences.add(new ClusterReference(c.name(), path + ".route", route.getName()));
-      }
     }
     Map<String, Object> perFilter =
         HttpFilterTranslator.perFilter(route.getTypedPerFilterConfigMap(), path + ".typed_per_filter_config", problems);

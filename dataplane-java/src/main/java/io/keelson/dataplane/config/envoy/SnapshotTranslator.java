@@ -1225,14 +1225,6 @@ final class SnapshotTranslator {
             + " is not supported on HTTP listeners; expected one of ROUND_ROBIN, LEAST_REQUEST, RANDOM");
       }
     }
-    for (RouteTranslator.ClusterReference ref : routes.connectProxyReferences()) {
-      ClusterConfig cluster = clusters.get(ref.cluster());
-      if (cluster != null && cluster.http2Upstream()) {
-        problems.error(ref.path(), "connect_matcher route '" + ref.routeName() + "' proxies CONNECT to cluster '"
-            + ref.cluster() + "', which is HTTP/2: not supported; expected an HTTP/1.1 cluster, or upgrade_configs: "
-            + "[{upgrade_type: CONNECT, connect_config: {}}] to terminate CONNECT");
-      }
-    }
     for (RouteTranslator.ClusterReference ref : tcpReferences) {
       if (!clusterPaths.containsKey(ref.cluster())) {
         problems.error(ref.path(), "tcp_proxy '" + ref.routeName() + "' names cluster '" + ref.cluster()
