@@ -89,11 +89,13 @@ public final class UpgradeTunnel {
 
   /**
    * From now on a FIN on either connection arrives as a ChannelInputShutdownEvent instead of closing it
-   * ({@link #passFin}). Only where both are sockets (TLS or not: under TLS the FIN passed on goes behind a
-   * close_notify); an HTTP/2 cluster's stream has no half-close here and keeps closing both sides.
+   * ({@link #passFin}). Where both are sockets (TLS or not: under TLS the FIN passed on goes behind a close_notify),
+   * or the upstream is an HTTP/2 cluster's tunnel stream, whose END_STREAM is its half-close.
    */
   static void allowHalfClose(Channel downstream, Channel upstream) {
-    if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel) {
+    if (downstream instanceof DuplexChannel && io.keelson.dataplane.http2.Http1OverHttp2.isTunnelStream(upstream)) {
+      downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    } else if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel) {
       downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
       upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
@@ -105,12 +107,20 @@ public final class UpgradeTunnel {
    * shut), the tunnel is over and both close. Event-loop confined (both connections share the loop).
    */
   static void passFin(Channel from, Channel to) {
+    if (io.keelson.dataplane.http2.Http1OverHttp2.isTunnelStream(to) && to.isActive()) {
+      if (io.keelson.dataplane.http2.Http1OverHttp2.endTunnelStream(to)) { // END_STREAM; the upstream had ended too
+        from.close();
+        to.close();
+      }
+      return;
+    }
     if (!(to instanceof DuplexChannel) || !to.isActive()) {
       from.close();
       return;
     }
     io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(to).addListener(shut -> {
-      if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())) {
+      if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())
+          || io.keelson.dataplane.http2.Http1OverHttp2.tunnelOutputEnded(from)) {
         from.close(); // both directions finished
         to.close();
       }

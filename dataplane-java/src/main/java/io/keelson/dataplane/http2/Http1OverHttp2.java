@@ -52,6 +52,30 @@ public final class Http1OverHttp2 {
   }
 
   /**
+   * Whether {@code ch} is a stream carrying an HTTP/1.1 client's tunnel (an accepted upgrade or proxied CONNECT): its
+   * END_STREAM each way is a half-close ({@link #endTunnelStream}; the upstream's arrives as a ChannelInputShutdownEvent).
+   */
+  public static boolean isTunnelStream(Channel ch) {
+    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.tunnel();
+  }
+
+  /**
+   * The client's FIN on a tunnel stream: END_STREAM once what came before it is written. Returns whether the upstream
+   * had ended its side already (the tunnel is then over).
+   */
+  public static boolean endTunnelStream(Channel ch) {
+    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.endStream(ch);
+  }
+
+  /** Whether the tunnel stream {@code ch} has sent its END_STREAM. */
+  public static boolean tunnelOutputEnded(Channel ch) {
+    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.outputEnded();
+  }
+
+  /**
    * Opens a stream to {@code endpoint} whose pipeline ends in {@code http1Handler} (which reads and
    * writes HTTP/1.1 bytes). The future gets the stream channel; null when a new HTTP/2 connection is needed
    * and {@code breaker} has no {@code max_connections} slot (the caller waits as pending). On the event loop

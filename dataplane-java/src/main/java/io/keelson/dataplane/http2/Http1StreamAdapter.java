@@ -41,6 +41,9 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
   private boolean connect;
   /** The upstream accepted the upgrade: bytes both ways are the tunnel's, in DATA frames. */
   private boolean tunnel;
+  /** The tunnel's END_STREAM each way: sent (the client's FIN), received (the upstream's). */
+  private boolean outputEnded;
+  private boolean inputEnded;
 
   Http1StreamAdapter(boolean extendedConnect, boolean tls) {
     this.extendedConnect = extendedConnect;
@@ -100,7 +103,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
         c.release();
       }
       if (end) {
-        ctx.close(); // the upstream's END_STREAM: the HTTP/1.1 side's tunnel has no half-close here, it ends
+        inputEnded = true;
+        ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE); // a FIN to the client
       }
       return;
     }
@@ -150,6 +154,23 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     while ((o = responseWriter.readOutbound()) != null) {
       ctx.fireChannelRead(o);
     }
+  }
+
+  boolean tunnel() {
+    return tunnel;
+  }
+
+  boolean outputEnded() {
+    return outputEnded;
+  }
+
+  /** The tunnel's sending side ends (END_STREAM); returns whether its receiving side had ended already. */
+  boolean endStream(io.netty.channel.Channel ch) {
+    if (tunnel && !outputEnded) {
+      outputEnded = true;
+      ch.writeAndFlush(new DefaultHttp2DataFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true), ch.voidPromise());
+    }
+    return inputEnded;
   }
 
   @Override

@@ -159,7 +159,7 @@ class Http2ConnectProxyingTest {
 
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
-  void anHttp11ClientsConnectGoesToAnHttp2ClusterAsAConnectStream(PipelineMode mode) throws Exception {
+  void anHttp11ClientsConnectGoesToAnHttp2ClusterAsAConnectStreamAndItsFinIsEndStream(PipelineMode mode) throws Exception {
     startChain(mode, H2, null);
     byte[] payload = payload(200_000);
     try (Socket s = new Socket("127.0.0.1", forwarder.port())) {
@@ -175,13 +175,15 @@ class Http2ConnectProxyingTest {
         try {
           out.write(payload);
           out.flush();
+          s.shutdownOutput(); // the FIN: END_STREAM on the upstream stream, a FIN to the echo beyond
         } catch (Exception e) {
           throw new RuntimeException(e);
         }
       });
-      assertThat(in.readNBytes(payload.length)).isEqualTo(payload);
+      assertThat(in.readAllBytes()).isEqualTo(payload); // until the echo's FIN, come back as END_STREAM then a FIN
       writer.join(10_000);
     }
+    assertThat(echo.finsSeen.get()).isEqualTo(1);
     assertThat(forwarder.stat("cluster.next.upstream_rq_2xx")).isEqualTo(1);
     assertThat(terminator.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
   }
