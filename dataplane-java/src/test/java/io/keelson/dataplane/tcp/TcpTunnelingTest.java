@@ -440,4 +440,16 @@ class TcpTunnelingTest {
         PipelineMode.INLINE)).hasStackTraceContaining("tunneling_config.hostname")
         .hasStackTraceContaining("%UPSTREAM_HOST% is not supported here");
   }
+
+  /**
+   * Envoy keeps the tunnel's response headers in the connection's filter state for other filters and
+   * %FILTER_STATE(...)%; Keelson has neither, so the field is refused by its path, not dropped.
+   */
+  @Test
+  void refusesPropagateResponseHeadersByFieldPathSayingWhy() {
+    assertThatThrownBy(() -> new ProxyHarness(tunnelingListener(
+        "          tunneling_config: { hostname: \"a:1\", propagate_response_headers: true }\n", 1), PipelineMode.INLINE))
+        .hasStackTraceContaining("tunneling_config.propagate_response_headers")
+        .hasStackTraceContaining("%FILTER_STATE(...)%");
+  }
 }

@@ -437,8 +437,12 @@ final class SupportedFields {
     rules(TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log",
         "access_log_options", "tunneling_config", "hash_policy");
     rules(TcpProxy.TunnelingConfig.getDescriptor(), "hostname", "use_post", "post_path", "headers_to_add")
-        .reject("propagate_response_headers", "no network filter reads the tunnel's response headers")
-        .reject("propagate_response_trailers", "no network filter reads the tunnel's response trailers");
+        // Envoy stores them in the connection's filter state (envoy.tcp_proxy.propagate_response_headers /
+        // _trailers), read only by other filters and %FILTER_STATE(...)%: Keelson has neither, so they would be dropped.
+        .reject("propagate_response_headers", "Keelson keeps no connection filter state and its access logs have no"
+            + " %FILTER_STATE(...)% operator, so nothing could read the tunnel's response headers; expected the field unset")
+        .reject("propagate_response_trailers", "Keelson keeps no connection filter state and its access logs have no"
+            + " %FILTER_STATE(...)% operator, so nothing could read the tunnel's response trailers; expected the field unset");
     rules(io.envoyproxy.envoy.type.v3.HashPolicy.getDescriptor(), "source_ip")
         .reject("filter_state", "filter_state hashing is not supported; expected source_ip");
     rules(io.envoyproxy.envoy.type.v3.HashPolicy.SourceIp.getDescriptor());
