@@ -281,4 +281,31 @@ class Http2ConnectProxyingTest {
     }
     assertThat(echo.connections.get()).isEqualTo(2);
   }
+
+  /**
+   * To an HTTP/2 cluster each CONNECT is a stream, bounded as any request by {@code max_requests} (1): a second CONNECT
+   * while the first tunnel is open gets 503 UO at once; once that tunnel has closed the next opens, on the same pooled
+   * connection.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void connectStreamsToAnHttp2ClusterAreBoundedByMaxRequests(PipelineMode mode) throws Exception {
+    startChain(mode, H2 + "    circuit_breakers:\n      thresholds:\n      - { max_requests: 1 }\n", null);
+    try (H2Client client = new H2Client(forwarder.port())) {
+      ConnectStreamClient first = ConnectStreamClient.open(client, "echo.test:7");
+      assertThat(first.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      ConnectStreamClient second = ConnectStreamClient.open(client, "echo.test:7");
+      Http2HeadersFrame refused = second.head.get(10, TimeUnit.SECONDS);
+      assertThat(refused.headers().status().toString()).isEqualTo("503");
+      assertThat(refused.headers().get("x-envoy-overloaded").toString()).isEqualTo("true");
+      assertThat(echoThrough(first, "one".getBytes(StandardCharsets.US_ASCII))).asString().isEqualTo("one");
+      Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        ConnectStreamClient next = ConnectStreamClient.open(client, "echo.test:7");
+        assertThat(next.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+        assertThat(echoThrough(next, "two".getBytes(StandardCharsets.US_ASCII))).asString().isEqualTo("two");
+      });
+    }
+    assertThat(forwarder.stat("cluster.next.upstream_cx_total")).isEqualTo(1);
+    assertThat(echo.connections.get()).isEqualTo(2);
+  }
 }
