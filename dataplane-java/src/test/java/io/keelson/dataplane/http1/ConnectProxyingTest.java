@@ -47,6 +47,11 @@ class ConnectProxyingTest {
 
   /** The forwarding proxy: CONNECT to cluster "next" (another proxy), proxied, not terminated. */
   private static String forwarding(int next, Path log) {
+    return forwarding(next, "", log);
+  }
+
+  /** @param clusterExtra more fields of cluster "next", e.g. http2_protocol_options */
+  private static String forwarding(int next, String clusterExtra, Path log) {
     String routes = """
                     - name: all
                       domains: ["*"]
@@ -54,8 +59,8 @@ class ConnectProxyingTest {
                       - match: { connect_matcher: {} }
                         route: { cluster: next }
         """;
-    return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("next", "ROUND_ROBIN", next)),
-        HCM_CONNECT, ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE%\\n"));
+    return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("next", "ROUND_ROBIN", next)
+        + clusterExtra), HCM_CONNECT, ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE%\\n"));
   }
 
   /** The terminating proxy: CONNECT to {@code authority} only (else 404) terminated toward cluster "target". */
@@ -89,6 +94,26 @@ class ConnectProxyingTest {
     assertThat(forwarder.stat("cluster.next.upstream_rq_2xx")).isEqualTo(1);
     assertThat(forwarder.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
     assertThat(terminator.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
+    Awaitility.await().atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(Files.readString(log)).contains("CONNECT " + authority + " 200"));
+  }
+
+  /** The same over an HTTP/2 (h2c) cluster: the CONNECT goes as an RFC 9113 §8.5 CONNECT stream (old code: config error). */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void curlThroughAForwardingProxyWithAnHttp2ClusterReachesTheBackend(PipelineMode mode) throws Exception {
+    backend = new TestUpstream("behind-an-h2-hop");
+    String authority = "127.0.0.1:" + backend.port();
+    terminator = new ProxyHarness(terminating(authority, backend.port()), mode);
+    Path log = Files.createTempFile("connect-proxying-h2", ".log");
+    forwarder = new ProxyHarness(forwarding(terminator.port(), "    http2_protocol_options: {}\n", log), mode);
+    Process p = new ProcessBuilder("curl", "-s", "-i", "-p", "-m", "10", "-x", "http://127.0.0.1:" + forwarder.port(),
+        "http://" + authority + "/over-h2").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).startsWith("HTTP/1.1 200 OK\r\n").contains("x-upstream: behind-an-h2-hop");
+    assertThat(backend.requestLines).containsExactly("GET /over-h2 HTTP/1.1");
+    assertThat(terminator.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
     Awaitility.await().atMost(Duration.ofSeconds(10))
         .untilAsserted(() -> assertThat(Files.readString(log)).contains("CONNECT " + authority + " 200"));
   }
