@@ -26,8 +26,10 @@ import io.netty.util.ReferenceCountUtil;
  * HTTP/1.1 bytes: parses written request bytes into HTTP objects (so Host becomes :authority, chunked
  * framing becomes DATA frames, chunked trailers become a trailing HEADERS frame), and encodes the
  * response objects as HTTP/1.1 bytes ("connection: close", so the stream is never pooled as a
- * keep-alive connection; chunked when the length is unknown, which carries gRPC trailers).
- * Event-loop confined.
+ * keep-alive connection; chunked when the length is unknown, which carries gRPC trailers). A tunnel's request (an
+ * upgrade to a cluster with allow_connect: RFC 8441 extended CONNECT; a proxied CONNECT: {@link ProxiedConnect}) goes
+ * as HEADERS without END_STREAM; once accepted the stream's DATA is the tunnel's bytes both ways and END_STREAM its
+ * half-close each way (the upstream's arrives as a ChannelInputShutdownEvent). Event-loop confined.
  */
 final class Http1StreamAdapter extends ChannelDuplexHandler {
   private final EmbeddedChannel requestParser = new EmbeddedChannel(new HttpRequestDecoder(8192, 64 * 1024, 16 * 1024));

@@ -79,41 +79,34 @@ class ConnectProxyingTest {
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void curlThroughAForwardingProxyAndATerminatingOneReachesTheBackend(PipelineMode mode) throws Exception {
-    backend = new TestUpstream("behind-two-proxies");
-    String authority = "127.0.0.1:" + backend.port();
-    terminator = new ProxyHarness(terminating(authority, backend.port()), mode);
-    Path log = Files.createTempFile("connect-proxying", ".log");
-    forwarder = new ProxyHarness(forwarding(terminator.port(), log), mode);
-    Process p = new ProcessBuilder("curl", "-s", "-i", "-p", "-m", "10", "-x", "http://127.0.0.1:" + forwarder.port(),
-        "http://" + authority + "/through?x=1").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    // The terminator's 200 came back through the forwarder, then curl's GET went through both tunnels as bytes.
-    assertThat(out).startsWith("HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200").contains("x-upstream: behind-two-proxies");
-    assertThat(backend.requestLines).containsExactly("GET /through?x=1 HTTP/1.1");
-    assertThat(forwarder.stat("cluster.next.upstream_rq_2xx")).isEqualTo(1);
-    assertThat(forwarder.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
-    assertThat(terminator.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
-    Awaitility.await().atMost(Duration.ofSeconds(10))
-        .untilAsserted(() -> assertThat(Files.readString(log)).contains("CONNECT " + authority + " 200"));
+    curlReachesTheBackendThroughTwoProxies(mode, "");
   }
 
   /** The same over an HTTP/2 (h2c) cluster: the CONNECT goes as an RFC 9113 §8.5 CONNECT stream (old code: config error). */
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void curlThroughAForwardingProxyWithAnHttp2ClusterReachesTheBackend(PipelineMode mode) throws Exception {
-    backend = new TestUpstream("behind-an-h2-hop");
+    curlReachesTheBackendThroughTwoProxies(mode, "    http2_protocol_options: {}\n");
+  }
+
+  /** curl -p -x → forwarder (cluster "next" with {@code clusterExtra}) → terminator → an HTTP backend. */
+  private void curlReachesTheBackendThroughTwoProxies(PipelineMode mode, String clusterExtra) throws Exception {
+    backend = new TestUpstream("behind-two-proxies");
     String authority = "127.0.0.1:" + backend.port();
     terminator = new ProxyHarness(terminating(authority, backend.port()), mode);
-    Path log = Files.createTempFile("connect-proxying-h2", ".log");
-    forwarder = new ProxyHarness(forwarding(terminator.port(), "    http2_protocol_options: {}\n", log), mode);
+    Path log = Files.createTempFile("connect-proxying", ".log");
+    forwarder = new ProxyHarness(forwarding(terminator.port(), clusterExtra, log), mode);
     Process p = new ProcessBuilder("curl", "-s", "-i", "-p", "-m", "10", "-x", "http://127.0.0.1:" + forwarder.port(),
-        "http://" + authority + "/over-h2").redirectErrorStream(true).start();
+        "http://" + authority + "/through?x=1").redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(out).startsWith("HTTP/1.1 200 OK\r\n").contains("x-upstream: behind-an-h2-hop");
-    assertThat(backend.requestLines).containsExactly("GET /over-h2 HTTP/1.1");
-    assertThat(terminator.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    // The terminator's 200 came back through the forwarder, then curl's GET went through both tunnels as bytes.
+    assertThat(out).startsWith("HTTP/1.1 200 OK\r\n").contains("\r\n\r\nHTTP/1.1 200")
+        .contains("x-upstream: behind-two-proxies");
+    assertThat(backend.requestLines).containsExactly("GET /through?x=1 HTTP/1.1");
+    assertThat(forwarder.stat("cluster.next.upstream_rq_2xx")).isEqualTo(1);
+    assertThat(forwarder.stat("http.ingress_http.downstream_cx_upgrades_total")).isEqualTo(1);
+    assertThat(terminator.stat("cluster.target.upstream_rq_2xx")).isEqualTo(1);
     Awaitility.await().atMost(Duration.ofSeconds(10))
         .untilAsserted(() -> assertThat(Files.readString(log)).contains("CONNECT " + authority + " 200"));
   }

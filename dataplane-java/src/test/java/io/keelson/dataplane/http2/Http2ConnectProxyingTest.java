@@ -68,25 +68,17 @@ class Http2ConnectProxyingTest {
         ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n"));
   }
 
-  /**
-   * The terminating proxy: CONNECT to echo.test:7 terminated toward {@code target}; to denied.test:1 a 403 with a body;
-   * any other authority 404.
-   */
+  /** The terminating proxy: CONNECT to denied.test:1 gets a 403 with a body, any other is terminated toward {@code target}. */
   private static String terminating(int target) {
-    String routes = """
+    String denied = """
                     - name: denied
                       domains: ["denied.test:1"]
                       routes:
                       - match: { connect_matcher: {} }
                         direct_response: { status: 403, body: { inline_string: "no tunnels to denied.test" } }
-                    - name: allowed
-                      domains: ["echo.test:7"]
-                      routes:
-                      - match: { connect_matcher: {} }
-                        route: { cluster: target, upgrade_configs: [ { upgrade_type: CONNECT, connect_config: {} } ] }
         """;
-    return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("target", "ROUND_ROBIN", target)),
-        HCM_CONNECT);
+    return ProxyHarness.withHcm(ProxyHarness.bootstrap(denied + Http2ConnectTerminationTest.CONNECT_ROUTES,
+        ProxyHarness.cluster("target", "ROUND_ROBIN", target)), HCM_CONNECT);
   }
 
   private void startChain(PipelineMode mode, String clusterExtra, Path log) throws Exception {
