@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * to its HTTP/1.1 cluster (here a second Keelson that terminates it), relays the 2xx and then the raw bytes; a non-2xx
  * answer is relayed as a response. Real sockets and curl, both wirings.
  */
-class ConnectProxyingTest {
+public class ConnectProxyingTest {
   private ProxyHarness forwarder;
   private ProxyHarness terminator;
   private TcpEcho echo;
@@ -50,17 +50,23 @@ class ConnectProxyingTest {
     return forwarding(next, "", log);
   }
 
-  /** @param clusterExtra more fields of cluster "next", e.g. http2_protocol_options */
-  private static String forwarding(int next, String clusterExtra, Path log) {
+  /**
+   * The forwarding proxy: every CONNECT proxied to cluster "next" with an x-forwarder response header, logged to
+   * {@code log} with its bytes (Http2ConnectProxyingTest uses it too).
+   *
+   * @param clusterExtra more fields of cluster "next", e.g. http2_protocol_options
+   */
+  public static String forwarding(int next, String clusterExtra, Path log) {
     String routes = """
                     - name: all
                       domains: ["*"]
                       routes:
                       - match: { connect_matcher: {} }
                         route: { cluster: next }
+                        response_headers_to_add: [ { header: { key: x-forwarder, value: saw-it } } ]
         """;
     return ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("next", "ROUND_ROBIN", next)
-        + clusterExtra), HCM_CONNECT, ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE%\\n"));
+        + clusterExtra), HCM_CONNECT, ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n"));
   }
 
   /** The terminating proxy: CONNECT to {@code authority} only (else 404) terminated toward cluster "target". */

@@ -53,21 +53,6 @@ class Http2ConnectProxyingTest {
     }
   }
 
-  /** The forwarding proxy: every CONNECT proxied (not terminated) to cluster "next"; {@code clusterExtra} e.g. h2. */
-  private static String forwarding(int next, String clusterExtra, Path log) {
-    String routes = """
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { connect_matcher: {} }
-                        route: { cluster: next }
-                        response_headers_to_add: [ { header: { key: x-forwarder, value: saw-it } } ]
-        """;
-    String yaml = ProxyHarness.bootstrap(routes, ProxyHarness.cluster("next", "ROUND_ROBIN", next) + clusterExtra);
-    return log == null ? ProxyHarness.withHcm(yaml, HCM_CONNECT) : ProxyHarness.withHcm(yaml, HCM_CONNECT,
-        ProxyHarness.fileAccessLog(log, "%REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE% %BYTES_RECEIVED% %BYTES_SENT%\\n"));
-  }
-
   /** The terminating proxy: CONNECT to denied.test:1 gets a 403 with a body, any other is terminated toward {@code target}. */
   private static String terminating(int target) {
     String denied = """
@@ -84,7 +69,8 @@ class Http2ConnectProxyingTest {
   private void startChain(PipelineMode mode, String clusterExtra, Path log) throws Exception {
     echo = new TcpEcho();
     terminator = new ProxyHarness(terminating(echo.port()), mode);
-    forwarder = new ProxyHarness(forwarding(terminator.port(), clusterExtra, log), mode);
+    forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(terminator.port(), clusterExtra,
+        log != null ? log : Files.createTempFile("h2-connect-proxying", ".log")), mode);
   }
 
   private static byte[] payload(int n) {
@@ -209,7 +195,8 @@ class Http2ConnectProxyingTest {
   @EnumSource(PipelineMode.class)
   void aRefusalFromAnHttp11ProxyIsRelayedToTheHttp2ClientWithItsBody(PipelineMode mode) throws Exception {
     try (RefusingConnectProxy upstream = new RefusingConnectProxy()) {
-      forwarder = new ProxyHarness(forwarding(upstream.server.getLocalPort(), "", null), mode);
+      forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(
+          upstream.server.getLocalPort(), "", Files.createTempFile("h2-connect-proxying", ".log")), mode);
       try (H2Client client = new H2Client(forwarder.port())) {
         ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
         Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
