@@ -82,11 +82,12 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
         refusalBody = ctx.alloc().compositeBuffer();
       }
     }
-    if (refusalBody != null && msg instanceof io.netty.handler.codec.http.HttpContent c) {
+    if (refusalBody != null && !refused && msg instanceof io.netty.handler.codec.http.HttpContent c) {
       if (refusalBody.readableBytes() + c.content().readableBytes() <= MAX_REFUSAL_BODY) {
         refusalBody.addComponent(true, c.content().retain());
       } else {
-        refusalBody.clear(); // too long to pass on: the status and headers only
+        refusalBody.clear(); // too long to pass on: the status and headers only, at once
+        refuse(ctx, response);
       }
     }
     if (msg instanceof LastHttpContent && response != null && !refused) {

@@ -141,14 +141,15 @@ public final class TunnelFrames extends ChannelDuplexHandler {
       return;
     }
     if (msg instanceof Http2DataFrame d && refusalBody != null) {
-      if (refusalBody.readableBytes() + d.content().readableBytes() <= maxRefusalBody) {
+      boolean fits = refusalBody.readableBytes() + d.content().readableBytes() <= maxRefusalBody;
+      if (fits) {
         refusalBody.addComponent(true, d.content().retain());
       } else {
-        refusalBody.clear();
+        refusalBody.clear(); // too long to pass on: the status and headers only, at once
       }
       boolean end = d.isEndStream();
       d.release();
-      if (end) {
+      if (end || !fits) {
         refuse(ctx);
       }
       return;

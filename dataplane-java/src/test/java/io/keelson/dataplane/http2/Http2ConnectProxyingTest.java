@@ -172,11 +172,15 @@ class Http2ConnectProxyingTest {
     final CompletableFuture<String> head = new CompletableFuture<>();
 
     RefusingConnectProxy() throws Exception {
+      this("no tunnels to there :(");
+    }
+
+    RefusingConnectProxy(String body) throws Exception {
       Thread.ofVirtual().start(() -> {
         try (Socket s = server.accept()) {
           head.complete(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream()));
-          s.getOutputStream().write(("HTTP/1.1 403 Forbidden\r\ncontent-type: text/x-policy\r\ncontent-length: 22\r\n"
-              + "x-policy: tunnels-off\r\n\r\nno tunnels to there :(").getBytes(StandardCharsets.US_ASCII));
+          s.getOutputStream().write(("HTTP/1.1 403 Forbidden\r\ncontent-type: text/x-policy\r\ncontent-length: "
+              + body.length() + "\r\nx-policy: tunnels-off\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
           s.getOutputStream().flush();
           s.getInputStream().readAllBytes(); // until the proxy closes
         } catch (Exception e) {
@@ -212,6 +216,23 @@ class Http2ConnectProxyingTest {
     }
     assertThat(forwarder.stat("cluster.next.upstream_rq_4xx")).isEqualTo(1);
     assertThat(forwarder.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+  }
+
+  /** A refusal's body past 64 KiB is not passed on (nor waited for): its status and headers are, at once. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aRefusalWithABodyPast64KibIsRelayedWithoutIt(PipelineMode mode) throws Exception {
+    try (RefusingConnectProxy upstream = new RefusingConnectProxy("x".repeat(100_000))) {
+      forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(
+          upstream.server.getLocalPort(), "", Files.createTempFile("h2-connect-proxying", ".log")), mode);
+      try (H2Client client = new H2Client(forwarder.port())) {
+        ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+        Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
+        assertThat(head.headers().status().toString()).isEqualTo("403");
+        assertThat(head.headers().get("x-policy").toString()).isEqualTo("tunnels-off");
+        assertThat(c.ended.get(10, TimeUnit.SECONDS)).isEmpty();
+      }
+    }
   }
 
   @ParameterizedTest
