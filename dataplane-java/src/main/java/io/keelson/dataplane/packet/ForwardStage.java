@@ -23,8 +23,8 @@ import io.keelson.dataplane.pipeline.Stage;
  * </ul>
  * Idle flows are expired incrementally, paced by time ({@link SweepPacer}): one pass over the flows in
  * use per second (or a quarter of the shortest idle timeout), at most {@link GatewayLimits#sweepSlice()}
- * flow slots per burst. Table sizes (flows, ARP) are fixed when the stage is created; timeouts and rates follow
- * config changes.
+ * flow slots per burst. Table sizes (flows, ARP) are fixed when the stage is created (the IPv6 flow table is
+ * created, at a burst boundary, when a config first has IPv6 VIPs); timeouts and rates follow config changes.
  *
  * <p>Threading: single writer of its connection table, ARP table and counters; one thread at a time.
  */
