@@ -1,9 +1,12 @@
 package io.keelson.dataplane.gateway;
 
+import static org.awaitility.Awaitility.await;
+
 import io.keelson.testkit.Shell;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -125,6 +128,15 @@ final class NetnsTopology implements AutoCloseable {
       Files.writeString(root.resolve("who.txt"), NAMES[i] + "\n");
       startIn(backend, dir.resolve(NAMES[i] + ".log"), python(), "-m", "http.server", String.valueOf(BACKEND_PORT),
           "--bind", ipv6 ? backends6()[i] : BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
+    }
+  }
+
+  /** Waits until every backend's HTTP server answers (asked from inside the backend namespace). */
+  void awaitServers() {
+    for (String ip : ipv6 ? backends6() : BACKENDS) {
+      String url = "http://" + (ipv6 ? "[" + ip + "]" : ip) + ":" + BACKEND_PORT + "/who.txt";
+      await("backend " + ip + " listening").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+          .until(() -> Shell.run(Shell.in(backend, "curl", "-s", "--max-time", "1", url), 5).exit() == 0);
     }
   }
 
