@@ -230,7 +230,8 @@ final class ServiceEntryTranslator {
     }
     vh.addDomains(host + ":" + port);
     for (String vip : names.entries().get(host).virtualIps()) { // an app that sends its address as Host, as istiod
-      vh.addDomains(vip).addDomains(vip + ":" + port);
+      String authority = authority(vip);
+      vh.addDomains(authority).addDomains(authority + ":" + port);
     }
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
@@ -241,6 +242,11 @@ final class ServiceEntryTranslator {
       vh.addRoutes(RouteBuilder.defaultRoute(host, names.of(host, null, port), state, port));
     }
     return vh.build();
+  }
+
+  /** {@code vip} as a Host header names it: IPv6 in brackets, in its RFC 5952 form (what clients write). */
+  static String authority(String vip) {
+    return vip.contains(":") ? "[" + io.keelson.control.policy.Cidr.parse(vip).addressText() + "]" : vip;
   }
 
   /**
