@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * servers outside the mesh answering with their name and the sidecar's source port (which upstream connection served
  * the request). A WorkloadEntry applied live is reached with no CDS push, and the sidecar's kept-alive upstream
  * connection to the first VM survives the change (a CDS push would re-create the cluster and drop its pool); a STATIC
- * entry whose endpoint is IPv6 loopback {@code ::1} is reached through the sidecar.
+ * entry with an IPv6 address whose WorkloadEntry is IPv6 loopback {@code ::1} is reached through the sidecar by its
+ * host and by its address as Host.
  */
 class WorkloadEntryEdsEndToEndTest {
   /** An HTTP/1.1 server answering {@code x-served-by: name} and {@code x-peer-port}: the caller's source port. */
@@ -123,6 +124,43 @@ class WorkloadEntryEdsEndToEndTest {
     } finally {
       vm1.stop(0);
       vm2.stop(0);
+    }
+  }
+
+  @Test
+  void anIpv6WorkloadEntryIsReachedByTheHostAndByItsIpv6Address() throws Exception {
+    HttpServer vm = vm("vm-6", "::1");
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
+        Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
+      cp.store.apply(PolicyParser.parse("vm6.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: frontend }
+          spec:
+            ports: [ { name: http, port: 80 } ]
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: api6 }
+          spec:
+            hosts: [ api6.vm.test ]
+            addresses: [ "2001:db8::20" ]
+            location: MESH_INTERNAL
+            resolution: STATIC
+            ports: [ { number: 80, name: http, protocol: HTTP } ]
+            workloadSelector: { labels: { app: api } }
+          ---
+          """ + workloadEntry("vm-6", "::1", vm.getAddress().getPort())).policies(), false);
+
+      int outbound = client.outboundAddress().getPort();
+      await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+          .until(() -> SidecarEndToEndTest.servedBy(outbound, "api6.vm.test", 1).containsKey("vm-6"));
+      assertThat(SidecarEndToEndTest.servedBy(outbound, "api6.vm.test", 3)).containsOnly(Map.entry("vm-6", 3));
+      // The entry's IPv6 VIP as Host, as an app that dialled the address writes it.
+      assertThat(SidecarEndToEndTest.servedBy(outbound, "[2001:db8::20]", 2)).containsOnly(Map.entry("vm-6", 2));
+      assertThat(SidecarEndToEndTest.servedBy(outbound, "[2001:db8::20]:80", 2)).containsOnly(Map.entry("vm-6", 2));
+    } finally {
+      vm.stop(0);
     }
   }
 }
