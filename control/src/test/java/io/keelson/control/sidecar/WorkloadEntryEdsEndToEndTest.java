@@ -54,6 +54,32 @@ class WorkloadEntryEdsEndToEndTest {
         """.formatted(name, address, port);
   }
 
+  /**
+   * The caller's Service and a STATIC ServiceEntry {@code host} on HTTP port 80 with {@code addresses} selecting the
+   * WorkloadEntries labelled {@code app: api}, then {@code vm}: the first WorkloadEntry.
+   */
+  private static String entry(String host, String addresses, String vm) {
+    return """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: frontend }
+        spec:
+          ports: [ { name: http, port: 80 } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: api }
+        spec:
+          hosts: [ %s ]
+          addresses: %s
+          location: MESH_INTERNAL
+          resolution: STATIC
+          ports: [ { number: 80, name: http, protocol: HTTP } ]
+          workloadSelector: { labels: { app: api } }
+        ---
+        """.formatted(host, addresses) + vm;
+  }
+
   private static RawHttp.Response get(RawHttp http, String host) throws Exception {
     return http.send("GET /items HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
   }
@@ -64,24 +90,8 @@ class WorkloadEntryEdsEndToEndTest {
     HttpServer vm2 = vm("vm-2", "127.0.0.1");
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
         Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
-      cp.store.apply(PolicyParser.parse("vm.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: frontend }
-          spec:
-            ports: [ { name: http, port: 80 } ]
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: ServiceEntry
-          metadata: { name: api }
-          spec:
-            hosts: [ api.vm.test ]
-            location: MESH_INTERNAL
-            resolution: STATIC
-            ports: [ { number: 80, name: http, protocol: HTTP } ]
-            workloadSelector: { labels: { app: api } }
-          ---
-          """ + workloadEntry("vm-1", "127.0.0.1", vm1.getAddress().getPort())).policies(), false);
+      cp.store.apply(PolicyParser.parse("vm.yaml", entry("api.vm.test", "[]",
+          workloadEntry("vm-1", "127.0.0.1", vm1.getAddress().getPort()))).policies(), false);
 
       int outbound = client.outboundAddress().getPort();
       await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
@@ -132,25 +142,8 @@ class WorkloadEntryEdsEndToEndTest {
     HttpServer vm = vm("vm-6", "::1");
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001));
         Sidecar client = SidecarEndToEndTest.sidecar(cp, "frontend", Map.of(), 1)) {
-      cp.store.apply(PolicyParser.parse("vm6.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: frontend }
-          spec:
-            ports: [ { name: http, port: 80 } ]
-          ---
-          apiVersion: networking.istio.io/v1
-          kind: ServiceEntry
-          metadata: { name: api6 }
-          spec:
-            hosts: [ api6.vm.test ]
-            addresses: [ "2001:db8::20" ]
-            location: MESH_INTERNAL
-            resolution: STATIC
-            ports: [ { number: 80, name: http, protocol: HTTP } ]
-            workloadSelector: { labels: { app: api } }
-          ---
-          """ + workloadEntry("vm-6", "::1", vm.getAddress().getPort())).policies(), false);
+      cp.store.apply(PolicyParser.parse("vm6.yaml", entry("api6.vm.test", "[ \"2001:db8::20\" ]",
+          workloadEntry("vm-6", "::1", vm.getAddress().getPort()))).policies(), false);
 
       int outbound = client.outboundAddress().getPort();
       await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
