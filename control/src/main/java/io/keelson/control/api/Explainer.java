@@ -193,7 +193,7 @@ final class Explainer {
       if (!limits.isEmpty()) { // the DestinationRule's (subset's, port's) policy as this cluster runs it
         c.put("policy", limits);
       }
-      // A ServiceEntry's clusters carry their endpoints (STATIC / DNS names) inline.
+      // A ServiceEntry's DNS clusters carry their endpoints (names) inline; STATIC ones are EDS, as above.
       x.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> endpoints.add(
           e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
               + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));
