@@ -742,14 +742,14 @@ public sealed interface Policy {
   /**
    * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},
    * the spec's default {@code from: Same}), from every namespace ({@code from: All}) or from the namespaces whose
-   * {@link Namespace} labels include {@code namespaceSelector} ({@code from: Selector}, {@code matchLabels}), of the route {@code kinds}
+   * {@link Namespace} labels {@code namespaceSelector} matches ({@code from: Selector}: {@code matchLabels} and
+   * {@code matchExpressions}), of the route {@code kinds}
    * (the listener protocol's kinds when not written: HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS,
    * TCPRoute on TCP).
    */
-  record AllowedRoutes(boolean sameNamespace, List<String> kinds, Map<String, String> namespaceSelector) {
+  record AllowedRoutes(boolean sameNamespace, List<String> kinds, LabelSelector namespaceSelector) {
     public AllowedRoutes {
       kinds = List.copyOf(kinds);
-      namespaceSelector = namespaceSelector == null ? null : Map.copyOf(namespaceSelector);
     }
 
     /** {@code from: Same} or {@code All} (no namespace selector). */

@@ -300,12 +300,17 @@ class GatewayApiStreamTranslationTest {
         .containsExactly("kubernetes://edge/db-cert", "kubernetes://edge/mq-cert", "passthrough");
   }
 
+  /** {@link #terminating}'s Gateway with listener mq's {@code allowedRoutes} replaced by {@code allowedRoutes}. */
+  private static String mqAllowing(String allowedRoutes) throws Exception {
+    return terminating("").replaceFirst(
+        "(hostname: mq.example.com\n\s*tls: \\{[^}]*\\}[^}]*\\}\n\s*allowedRoutes: )\\{ namespaces: \\{ from: All \\} \\}",
+        "$1" + java.util.regex.Matcher.quoteReplacement(allowedRoutes));
+  }
+
   @Test
   void aListenerFromSelectorTakesRoutesOfNamespacesWithTheLabelsOnly() throws Exception {
     String selector = "{ namespaces: { from: Selector, selector: { matchLabels: { gateway-access: edge } } } }";
-    String mqBySelector = terminating("").replaceFirst(
-        "(hostname: mq.example.com\n\s*tls: \\{[^}]*\\}[^}]*\\}\n\s*allowedRoutes: )\\{ namespaces: \\{ from: All \\} \\}",
-        "$1" + java.util.regex.Matcher.quoteReplacement(selector));
+    String mqBySelector = mqAllowing(selector);
     assertThat(mqBySelector).contains(selector);
     assertThatThrownBy(() -> store(mqBySelector)).hasMessageContaining("listener 'mq' takes routes of namespaces"
         + " labelled {gateway-access=edge} only (allowedRoutes namespaces from: Selector), and namespace default has no"
@@ -321,6 +326,31 @@ class GatewayApiStreamTranslationTest {
         apiVersion: v1
         kind: Namespace
         metadata: { name: default, labels: { gateway-access: edge, team: shop } }
+        """).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName())
+        .contains("edge/edge/1");
+  }
+
+  @Test
+  void aListenerSelectorsMatchExpressionsChooseTheNamespacesWhoseRoutesAttach() throws Exception {
+    String selector = "{ namespaces: { from: Selector, selector: { matchExpressions: [ { key: team, operator: In,"
+        + " values: [ shop ] }, { key: frozen, operator: DoesNotExist } ] } } }";
+    String mqBySelector = mqAllowing(selector);
+    assertThat(mqBySelector).contains(selector);
+    assertThatThrownBy(() -> store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { team: shop, frozen: "yes" } }
+        """)).hasMessageContaining("listener 'mq' takes routes of namespaces labelled team In [shop] and frozen"
+        + " DoesNotExist only (allowedRoutes namespaces from: Selector), and namespace default is labelled");
+    PolicySet state = store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { team: shop } }
         """).current();
     MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
         EDGE, "0.0.0.0", "edge", true);
