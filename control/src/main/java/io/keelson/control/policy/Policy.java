@@ -630,6 +630,9 @@ public sealed interface Policy {
    * listen on each server's port and serve the VirtualServices bound to this gateway for the server's hosts.
    */
   record Gateway(Meta meta, Map<String, String> selector, List<Server> servers) implements Policy {
+    /** The label of a Gateway API gateway's proxies ({@code NAME}, the Gateway's name), as Istio puts on its pods. */
+    public static final String NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
+
     public Gateway {
       selector = Map.copyOf(selector);
       servers = List.copyOf(servers);
@@ -1096,15 +1099,24 @@ public sealed interface Policy {
 
   /**
    * Istio {@code telemetry.istio.io/v1 Telemetry}: access logging and tracing of the selected workloads
-   * ({@code selector} null = the namespace, or the mesh in the root namespace). Each list entry applies to the
+   * ({@code selector} null = the namespace, or the mesh in the root namespace), or of the Gateway API Gateways of its
+   * namespace named in {@code targetGateways} (its {@code targetRefs}; empty: none), whose proxies carry
+   * {@code gateway.networking.k8s.io/gateway-name: NAME}. Each list entry applies to the
    * listeners of its {@link TelemetryMode}; null fields inherit from the level above
    * (mesh defaults, root namespace, namespace, workload).
    */
   record Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
-      List<Tracing> tracing) implements Policy {
+      List<Tracing> tracing, List<String> targetGateways) implements Policy {
     public Telemetry {
       accessLogging = List.copyOf(accessLogging);
       tracing = List.copyOf(tracing);
+      targetGateways = List.copyOf(targetGateways);
+    }
+
+    /** A Telemetry without {@code targetRefs}. */
+    public Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
+        List<Tracing> tracing) {
+      this(meta, namespace, selector, accessLogging, tracing, List.of());
     }
   }
 
