@@ -49,7 +49,8 @@ final class ClientCommands {
   static final String USAGE_EXPLAIN = "usage: bin/keelson explain (--from SERVICE | --gateway NODE_ID --port PORT) "
       + "--to HOST --path P [--header k=v]... [--method M] [--server URL]\n\n"
       + "Which route, which cluster or subset and which endpoints a request from SERVICE to HOST would get, and why;\n"
-      + "with --gateway, a request arriving at that ingress gateway proxy's HTTP/HTTPS server on PORT.\n"
+      + "with --gateway, a request arriving at that ingress gateway proxy's HTTP/HTTPS server on PORT; at a TLS\n"
+      + "(passthrough or terminating) or TCP port, a connection with SNI HOST: its filter chain and cluster(s).\n"
       + SERVER_HELP;
 
   private ClientCommands() {}

@@ -109,6 +109,46 @@ class GatewayApiStreamTranslationTest {
   }
 
   @Test
+  void explainAtATlsPassthroughPortNamesTheSniChainAndAtATcpPortItsCluster() throws Exception {
+    var r = gateway(store(STREAMS).current(), EDGE);
+    Map<String, Object> exact = explain(r, 8443, "a.example.com");
+    assertThat(exact.get("result")).isEqualTo("relayed (tcp_proxy)");
+    assertThat(exact.get("why").toString()).contains("listener '0.0.0.0_8443'", "chosen by the TLS ClientHello's SNI"
+        + " ('a.example.com')", "server names [a.example.com]", "TLS passthrough");
+    assertThat(exact.get("clusters").toString()).contains("cluster=app-a");
+    assertThat(explain(r, 8443, "x.b.example.com").get("clusters").toString()).as("by the wildcard")
+        .contains("cluster=app-b");
+    Map<String, Object> unknown = explain(r, 8443, "c.example.com");
+    assertThat(unknown.get("result")).isEqualTo("connection closed (no filter chain)");
+    assertThat(unknown.get("why").toString()).contains("no chain serves SNI 'c.example.com'");
+    Map<String, Object> tcp = explain(r, 5432, "anything");
+    assertThat(tcp.get("why").toString()).contains("a TCP port: no SNI is read", "plain TCP");
+    assertThat(tcp.get("clusters").toString()).contains("cluster=db");
+    // The HTTP port is explained as before: its route configuration.
+    assertThat(explain(r, 8080, "grpc.example.com").get("why").toString()).contains("'http.8080'");
+    assertThatThrownBy(() -> explain(r, 1, "a.example.com")).hasMessageContaining("serves no HTTP/HTTPS on port 1")
+        .hasMessageContaining("0.0.0.0_5432");
+  }
+
+  @Test
+  void explainAtATerminatingTlsPortNamesTheCertificateOfTheChainTheSniPicks() throws Exception {
+    PolicySet state = store(terminating("")).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    Map<String, Object> mq = explain(r, 9443, "mq.example.com");
+    assertThat(mq.get("why").toString()).contains("filter chain 'edge/edge/1'", "the gateway terminates TLS with"
+        + " certificate [kubernetes://edge/mq-cert]");
+    assertThat(mq.get("clusters").toString()).contains("cluster=mq");
+    Map<String, Object> passthrough = explain(r, 9443, "a.apps.example.com");
+    assertThat(passthrough.get("why").toString()).contains("TLS passthrough");
+    assertThat(passthrough.get("clusters").toString()).contains("cluster=app-a");
+  }
+
+  private static Map<String, Object> explain(MeshResources r, int port, String sni) {
+    return io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", port, sni, "/", Map.of(), "GET");
+  }
+
+  @Test
   void aTlsRouteWithoutHostnamesTakesTheListenerHostnameAndAllowedRoutesDefaultsToTheGatewaysNamespace()
       throws Exception {
     PolicySet state = store(Mesh.registry(9001, 9002) + """
