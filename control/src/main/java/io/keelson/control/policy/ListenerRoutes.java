@@ -39,10 +39,7 @@ public final class ListenerRoutes {
   public static String refusal(Policy.Routes r, Policy.Gateway g, Policy.Server s,
       Function<String, Map<String, String>> namespaceLabels) {
     Policy.AllowedRoutes allowed = s.allowedRoutes();
-    List<String> kinds = allowed == null ? null : allowed.kinds();
-    if (kinds == null || kinds.isEmpty()) {
-      kinds = kindsOf(s.protocol(), s.terminatesTls());
-    }
+    List<String> kinds = supportedKinds(s);
     if (!r.kind().equals("VirtualService") && !kinds.contains(r.kind())) {
       return "listener '" + s.portName() + "' (" + s.protocol() + ") takes " + kinds + ", not " + r.kind();
     }
@@ -64,6 +61,12 @@ public final class ListenerRoutes {
       }
     }
     return null;
+  }
+
+  /** The route kinds listener {@code s} takes: its {@code allowedRoutes.kinds}, else those of its protocol. */
+  public static List<String> supportedKinds(Policy.Server s) {
+    Policy.AllowedRoutes allowed = s.allowedRoutes();
+    return allowed == null || allowed.kinds().isEmpty() ? kindsOf(s.protocol(), s.terminatesTls()) : allowed.kinds();
   }
 
   /**
