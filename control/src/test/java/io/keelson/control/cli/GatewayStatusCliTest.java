@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Gateway is Accepted but not Programmed (Pending); once a gateway proxy with its label connects (over the plaintext
  * xDS port, so its HTTPS listener gets no certificate and no chain) the Gateway is Programmed by its HTTP listener while
  * the HTTPS listener stays Pending; each listener counts the routes attached to it, and each route's parents say
- * Accepted/ResolvedRefs.
+ * Accepted/ResolvedRefs; {@code explain --gateway} at its TCP port names the TCPRoute's cluster.
  */
 class GatewayStatusCliTest {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -81,6 +81,13 @@ class GatewayStatusCliTest {
             .contains("ResolvedRefs=True/ResolvedRefs", "Programmed=False/Pending");
         assertThat(conditions(programmed.path("listeners").get(2).path("conditions")))
             .contains("Programmed=True/Programmed");
+
+        // explain at the gateway's TCP port: its one chain and the TCPRoute's cluster, through the CLI and the API.
+        CliRun.Result explained = cli("explain", "--gateway", "edge-gw", "--port", "15432", "--to", "db.example.com",
+            "--server", server);
+        assertThat(explained.code()).as(explained.err()).isZero();
+        assertThat(explained.out()).contains("listener '0.0.0.0_15432'", "a TCP port: no SNI is read",
+            "result: relayed (tcp_proxy)", "-> cluster db ");
       }
 
       JsonNode route = status(cli("get", "httproute", "shop", "-o", "yaml", "--server", server));

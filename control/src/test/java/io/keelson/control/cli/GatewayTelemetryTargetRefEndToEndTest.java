@@ -98,23 +98,7 @@ class GatewayTelemetryTargetRefEndToEndTest {
         kind: Service
         metadata: { name: product-service }
         spec: { ports: [ { name: http, port: 80 } ] }
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: { name: public, namespace: edge }
-        spec:
-          gatewayClassName: keelson
-          listeners:
-          - { name: http, port: %d, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: { name: internal, namespace: edge }
-        spec:
-          gatewayClassName: keelson
-          listeners:
-          - { name: http, port: %d, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
-        ---
+        %s%s---
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
         metadata: { name: shop }
@@ -134,6 +118,20 @@ class GatewayTelemetryTargetRefEndToEndTest {
         spec:
           targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
           accessLogging: [ { providers: [ { name: envoy } ] } ]
-        """.formatted(publicPort, internalPort);
+        """.formatted(gatewayDoc("public", publicPort), gatewayDoc("internal", internalPort));
+  }
+
+  /** A Gateway API Gateway of namespace edge with one HTTP listener on {@code port} taking routes of any namespace. */
+  private static String gatewayDoc(String name, int port) {
+    return """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: %s, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - { name: http, port: %d, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }
+        """.formatted(name, port);
   }
 }
