@@ -185,6 +185,7 @@ final class ClientCommands {
     for (JsonNode item : r.path("items")) {
       System.out.print("---\n# from " + item.path("file").asText() + "\n" + item.path("yaml").asText());
       if (output != null && item.has("status")) {
+        System.out.print(item.path("yaml").asText().endsWith("\n") ? "" : "\n");
         System.out.print(STATUS_YAML.writeValueAsString(Map.of("status", item.get("status"))));
       }
     }

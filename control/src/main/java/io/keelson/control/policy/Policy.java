@@ -1112,12 +1112,6 @@ public sealed interface Policy {
       tracing = List.copyOf(tracing);
       targetGateways = List.copyOf(targetGateways);
     }
-
-    /** A Telemetry without {@code targetRefs}. */
-    public Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
-        List<Tracing> tracing) {
-      this(meta, namespace, selector, accessLogging, tracing, List.of());
-    }
   }
 
   /**
