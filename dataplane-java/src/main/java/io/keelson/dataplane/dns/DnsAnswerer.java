@@ -33,6 +33,9 @@ final class DnsAnswerer {
   private static final int RECORD_FIXED = 12;
   private static final int CACHE_EDNS = 0x01;
   private static final int CACHE_DO = 0x02;
+  private static final int CACHE_RD = 0x04;
+  private static final int CACHE_CD = 0x08;
+  private static final int CACHE_AD = 0x10;
 
   /** The last query's name (lower case), type, class and EDNS. */
   final DnsWire.NameBuffer name = new DnsWire.NameBuffer();
@@ -133,12 +136,15 @@ final class DnsAnswerer {
   }
 
   /**
-   * The bits of the last query that change an upstream's answer besides its question, for a cache key: RD, CD, and
-   * whether it carried EDNS (an answer has an OPT record only then) with DO set (DNSSEC records only then).
+   * The bits of the last query that change an upstream's answer besides its question, in one byte for a cache key: RD,
+   * CD and AD (RFC 6840 5.7), and whether it carried EDNS (an answer has an OPT record only then) with DO set (DNSSEC
+   * records only then).
    */
   int cacheFlags(ByteBuf query) {
-    int flags = DnsWire.flags(query) & (DnsWire.FLAG_RD | DnsWire.FLAG_CD);
-    return flags | (edns.present ? CACHE_EDNS : 0) | (edns.dnssecOk ? CACHE_DO : 0);
+    int flags = DnsWire.flags(query);
+    return ((flags & DnsWire.FLAG_RD) != 0 ? CACHE_RD : 0) | ((flags & DnsWire.FLAG_CD) != 0 ? CACHE_CD : 0)
+        | ((flags & DnsWire.FLAG_AD) != 0 ? CACHE_AD : 0) | (edns.present ? CACHE_EDNS : 0)
+        | (edns.dnssecOk ? CACHE_DO : 0);
   }
 
   /** The entry of the name as asked, else of the name less one of the search domains at its end. */
@@ -156,7 +162,7 @@ final class DnsAnswerer {
     return entry;
   }
 
-  /** SERVFAIL for {@code query} (a well-formed header; its question echoed, and an OPT record added, when they parse). */
+  /** SERVFAIL for {@code query} (a well-formed header; its question echoed and an OPT added when they parse). */
   void servfail(ByteBuf query, ByteBuf out) {
     int start = query.readerIndex();
     int id = DnsWire.id(query);

@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
 
 /**
  * Upstream answers kept for the queries that follow, as a resolver keeps them: keyed by the question's name (lower
- * case), type and class and the query bits that change the answer ({@link DnsAnswerer#cacheFlags}: RD, CD, EDNS, DO);
+ * case), type and class and the query bits that change the answer ({@link DnsAnswerer#cacheFlags}: RD, CD, AD, EDNS,
+ * DO);
  * a positive answer kept for the least TTL of its records, a negative one (NXDOMAIN, or NOERROR without answers) for
  * its SOA's negative TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 5), and not at all without an SOA; both capped. Not
  * kept: truncated answers, other RCODEs, answers whose question is not the one asked, answers over

@@ -27,13 +27,14 @@ import java.util.function.Supplier;
  * The sidecar's DNS proxy: UDP and TCP on {@link DnsConfig#host()}:{@link DnsConfig#port()} (127.0.0.1:15053), where
  * {@code bin/keelson iptables --redirect-dns} sends the app's port-53 queries. Each query is answered from the current
  * {@link NameTable} ({@code tables}: read per query, so a new table from the control plane applies to the next one) by
- * {@link DnsAnswerer}, or forwarded to the upstream resolver by {@link UpstreamForwarder}. A TCP connection carries
+ * {@link DnsAnswerer}, else from the {@link DnsCache} of upstream answers, else forwarded to the upstream resolver by
+ * {@link UpstreamForwarder}. A TCP connection carries
  * length-prefixed messages (RFC 7766), is closed after 10 s without a query, and at most
  * {@link DnsConfig#maxTcpConnections} are open at once.
  *
  * <p>Threading: one event loop (NIO, thread {@code keelson-dns}) runs both sockets, every TCP connection, the upstream
- * socket and the timeout sweep, so the answerer and the forwarding table have a single writer. {@link #start} and
- * {@link #close} may be called from any thread.
+ * socket and the timeout sweep, so the answerer, the cache and the forwarding table have a single writer.
+ * {@link #start} and {@link #close} may be called from any thread.
  */
 public final class DnsServer implements AutoCloseable {
   private static final int TCP_IDLE_SECONDS = 10;

@@ -31,6 +31,8 @@ public final class DnsWire {
   public static final int FLAG_TC = 0x0200;
   public static final int FLAG_RD = 0x0100;
   public static final int FLAG_RA = 0x0080;
+  /** Authentic data (RFC 4035; in a query, RFC 6840 5.7: the client understands it). */
+  public static final int FLAG_AD = 0x0020;
   /** Checking disabled (RFC 4035): the client validates DNSSEC itself. */
   public static final int FLAG_CD = 0x0010;
   public static final int RCODE_MASK = 0x000F;

@@ -124,7 +124,8 @@ class DnsAnswererEdnsTest {
     // EDNS offering 600: 600 - 12 - 10 - 11 (the OPT) = 567: 35 records.
     assertThat(answer(many + "0001" + question + "0000290258000000000000", true))
         .isEqualTo(DnsAnswerer.Outcome.TRUNCATED);
-    assertThat(outHex()).startsWith("00018780" + "0001" + "0023" + "0000" + "0001").endsWith("00002904d000000000" + "0000");
+    assertThat(outHex()).startsWith("00018780" + "0001" + "0023" + "0000" + "0001")
+        .endsWith("00002904d000000000" + "0000");
     // EDNS offering 4096: the proxy sends at most 1232 (flag day 2020): 74 records.
     assertThat(answer(many + "0001" + question + "0000291000000000000000", true))
         .isEqualTo(DnsAnswerer.Outcome.TRUNCATED);

@@ -175,7 +175,7 @@ class DnsCacheTest {
   }
 
   @Test
-  void theKeyHoldsTypeEdnsAndTheDoBit() {
+  void theKeyHoldsTypeRecursionDnssecBitsAndEdns() {
     String plain = query(1, "www.example.com", 1, NO_OPT);
     ask(plain, response(plain, "8180", List.of(a(300, "01020304")), List.of(), NO_OPT));
     assertThat(ask(plain, null)).isNotNull();
@@ -185,6 +185,10 @@ class DnsCacheTest {
     assertThat(ask(query(4, "www.example.com", 1, OPT), null)).as("DO clear: another key").isNull();
     assertThat(ask(query(5, "www.example.com", 1, OPT_DO), null)).isNotNull();
     assertThat(ask(query(6, "www.example.com", 28, NO_OPT), null)).as("AAAA: another key").isNull();
+    String noRecursion = query(7, "www.example.com", 1, NO_OPT);
+    assertThat(ask("0007" + "0000" + noRecursion.substring(8), null)).as("RD clear: another key").isNull();
+    assertThat(ask("0008" + "0120" + noRecursion.substring(8), null)).as("AD set: another key").isNull();
+    assertThat(ask(query(9, "WWW.example.COM", 1, NO_OPT), null)).as("the name in any case: the same key").isNotNull();
   }
 
   @Test
