@@ -7,12 +7,10 @@ import static io.keelson.dataplane.dns.DnsCacheTest.soa;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.stats.StatsRegistry;
-import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,21 +26,17 @@ import org.junit.jupiter.api.Test;
  * NXDOMAIN with SOA MINIMUM 1 s expire and are asked again, EDNS answers keep the upstream's OPT.
  */
 class DnsCachingServerTest {
-  private static final HexFormat HEX = HexFormat.of();
-
   private final StatsRegistry stats = new StatsRegistry();
   /** Queries the upstream got, by name. */
   private final Map<String, AtomicInteger> upstreamGot = new ConcurrentHashMap<>();
-  private DatagramSocket upstream;
-  private Thread upstreamThread;
+  private InTestResolver upstream;
   private DnsServer server;
   private DatagramSocket app;
 
   @BeforeEach
   void start() throws Exception {
-    upstream = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-    upstreamThread = Thread.ofVirtual().start(this::serveUpstream);
-    DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of((InetSocketAddress) upstream.getLocalSocketAddress()),
+    upstream = new InTestResolver((q, from) -> answerUpstream(q));
+    DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of(upstream.address()),
         List.of(), Duration.ofSeconds(3), 16, 8);
     server = DnsServer.start(config, () -> NameTable.of(Map.of("reviews.default.svc.cluster.local",
         List.of(addr("240.240.3.7"), addr("2001:db8::7")), "ledger.default.svc.cluster.local",
@@ -63,27 +57,15 @@ class DnsCachingServerTest {
    * The resolver: {@code cached.example.com} A TTL 300, {@code short.example.com} A TTL 1, anything else NXDOMAIN with
    * an SOA of TTL 3600 and MINIMUM 1; an OPT record back when the query had one.
    */
-  private void serveUpstream() {
-    byte[] buf = new byte[4096];
-    while (!upstream.isClosed()) {
-      try {
-        DatagramPacket p = new DatagramPacket(buf, buf.length);
-        upstream.receive(p);
-        String q = HEX.formatHex(buf, 0, p.getLength());
-        String name = DnsCacheTest.nameOf(q).toLowerCase(java.util.Locale.ROOT);
-        upstreamGot.computeIfAbsent(name, n -> new AtomicInteger()).incrementAndGet();
-        String opt = q.substring(20, 24).equals("0000") ? "" : DnsCacheTest.OPT;
-        String answer = switch (name) {
-          case "cached.example.com" -> response(q, "8180", List.of(a(300, "5db8d822")), List.of(), opt);
-          case "short.example.com" -> response(q, "8180", List.of(a(1, "5db8d823")), List.of(), opt);
-          default -> response(q, "8183", List.of(), List.of(soa(3600, 1)), opt);
-        };
-        byte[] bytes = HEX.parseHex(answer);
-        upstream.send(new DatagramPacket(bytes, bytes.length, p.getSocketAddress()));
-      } catch (java.io.IOException e) {
-        return;
-      }
-    }
+  private String answerUpstream(String q) {
+    String name = DnsCacheTest.nameOf(q).toLowerCase(java.util.Locale.ROOT);
+    upstreamGot.computeIfAbsent(name, n -> new AtomicInteger()).incrementAndGet();
+    String opt = q.substring(20, 24).equals("0000") ? "" : DnsCacheTest.OPT;
+    return switch (name) {
+      case "cached.example.com" -> response(q, "8180", List.of(a(300, "5db8d822")), List.of(), opt);
+      case "short.example.com" -> response(q, "8180", List.of(a(1, "5db8d823")), List.of(), opt);
+      default -> response(q, "8183", List.of(), List.of(soa(3600, 1)), opt);
+    };
   }
 
   @AfterEach
@@ -91,15 +73,10 @@ class DnsCachingServerTest {
     app.close();
     server.close();
     upstream.close();
-    upstreamThread.join(2000);
   }
 
   private String udp(String hex) throws Exception {
-    byte[] q = HEX.parseHex(hex);
-    app.send(new DatagramPacket(q, q.length, server.udpAddress()));
-    DatagramPacket r = new DatagramPacket(new byte[4096], 4096);
-    app.receive(r);
-    return HEX.formatHex(r.getData(), 0, r.getLength());
+    return InTestResolver.exchange(app, server.udpAddress(), hex);
   }
 
   private int upstreamGot(String name) {
