@@ -481,7 +481,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     cluster.stats().cxActive.increment();
-    IstioTcpDestination istio = context.stats().istioTcp(cluster.name());
+    // Inbound, the caller's certificate names the source (Istio's source_principal over mTLS).
+    IstioTcpDestination istio = context.stats().istioTcp(cluster.name(), cluster.name().startsWith("inbound|")
+        ? io.keelson.dataplane.accesslog.DownstreamTls.of(down).peerUriSan() : null);
     istio.opened.increment();
     ByteBuf b;
     while ((b = pending.pollFirst()) != null) {
