@@ -126,6 +126,37 @@ class IstioPeerMetadataEndToEndTest {
     }
   }
 
+  @Test
+  void tcpConnectionsOverMeshMtlsNameTheCallerByItsCertificateOnTheInboundReporter() throws Exception {
+    try (ControlPlane cp = controlPlane();
+        SidecarTcpAuthorizationTest.TcpEcho app = new SidecarTcpAuthorizationTest.TcpEcho();
+        Sidecar echo = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", app.port())) {
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+        var in = SidecarTcpAuthorizationTest.inbound(echo);
+        assertThat(in != null && in.tcpProxy() != null && in.tls() != null && in.plaintextToo()).isTrue();
+      });
+      int inbound = echo.inboundAddress().getPort();
+      var ca = cp.security.ca();
+      var web = new io.keelson.dataplane.security.StaticCertificateSource(
+          SidecarMtlsTest.svid(ca, ca.identity("shop", "web")), ca.roots());
+      assertThat(SidecarTcpAuthorizationTest.exchange(inbound, web)).isEqualTo("hello world");
+      assertThat(SidecarTcpAuthorizationTest.exchange(inbound, web)).isEqualTo("hello world");
+      assertThat(SidecarTcpAuthorizationTest.plaintext(inbound)).isEqualTo("hello world");
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(samples(echo, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+            "source_principal=\"" + WEB + "\"", "source_workload_namespace=\"shop\"",
+            "connection_security_policy=\"mutual_tls\"", "request_protocol=\"tcp\"")).as(scrape(echo))
+            .hasSize(1).allMatch(l -> l.endsWith(" 2"));
+        assertThat(samples(echo, "istio_tcp_sent_bytes_total", "source_principal=\"" + WEB + "\"",
+            "connection_security_policy=\"mutual_tls\"")).as("the bytes of both mTLS connections (\"world\\n\" each)")
+            .hasSize(1).allMatch(l -> l.endsWith(" 12"));
+        assertThat(samples(echo, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+            "source_principal=\"unknown\"", "connection_security_policy=\"none\"")).as(scrape(echo))
+            .hasSize(1).allMatch(l -> l.endsWith(" 1"));
+      });
+    }
+  }
+
   private static boolean ok(ManagedChannel ch) {
     try {
       return GrpcMeshApp.unary(ch, "hi").equals("v1:hi");
@@ -136,7 +167,12 @@ class IstioPeerMetadataEndToEndTest {
 
   /** The {@code istio_requests_total} samples of {@code sidecar}'s Prometheus endpoint that have every label given. */
   private static List<String> requests(Sidecar sidecar, String... labels) throws IOException {
-    return scrape(sidecar).lines().filter(l -> l.startsWith("istio_requests_total{"))
+    return samples(sidecar, "istio_requests_total", labels);
+  }
+
+  /** The samples of {@code metric} on {@code sidecar}'s Prometheus endpoint that have every label given. */
+  private static List<String> samples(Sidecar sidecar, String metric, String... labels) throws IOException {
+    return scrape(sidecar).lines().filter(l -> l.startsWith(metric + "{"))
         .filter(l -> Arrays.stream(labels).allMatch(l::contains)).toList();
   }
 
