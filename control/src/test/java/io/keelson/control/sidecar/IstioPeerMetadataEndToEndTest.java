@@ -9,7 +9,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.keelson.control.api.ControlPlane;
-import io.keelson.control.ca.CaOptions;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
@@ -30,27 +29,17 @@ import org.junit.jupiter.api.Test;
  * client; gRPC calls are counted with {@code request_protocol="grpc"} and their {@code grpc_response_status}.
  */
 class IstioPeerMetadataEndToEndTest {
-  private static final String STRICT = """
-      apiVersion: security.istio.io/v1
-      kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
-      spec: { mtls: { mode: STRICT } }
-      """;
   private static final String WEB = "spiffe://cluster.local/ns/shop/sa/web";
   private static final String PRODUCT = "spiffe://cluster.local/ns/shop/sa/product";
 
-  private static ControlPlane controlPlane() throws Exception {
-    return ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001, CaOptions.selfSigned(null), 0));
-  }
-
   @Test
   void bothReportersCarryBothPeersAndNeitherTheAppNorTheClientSeesTheExchangeHeaders() throws Exception {
-    try (ControlPlane cp = controlPlane();
+    try (ControlPlane cp = GrpcMeshTest.controlPlane();
         TestUpstream app = new TestUpstream("product");
         Sidecar product = SidecarMtlsTest.secureSidecar(cp, "product-service", "product", app.port(),
             Map.of("app", "product", "version", "v1"));
         Sidecar web = SidecarMtlsTest.secureSidecar(cp, "web", "web", 1, Map.of("app", "web", "version", "v2"))) {
-      cp.store.apply(PolicyParser.parse("services.yaml", SidecarMtlsTest.SERVICES + "---\n" + STRICT).policies(), false);
+      cp.store.apply(PolicyParser.parse("services.yaml", SidecarMtlsTest.SERVICES + "---\n" + GrpcMeshTest.STRICT).policies(), false);
       int outbound = web.outboundAddress().getPort();
       await().atMost(Duration.ofSeconds(20)).until(() -> get(outbound, "/warmup") != null
           && !SidecarMtlsTest.inbound(product).plaintextToo());
@@ -82,25 +71,15 @@ class IstioPeerMetadataEndToEndTest {
 
   @Test
   void grpcCallsAreCountedWithTheirGrpcStatusOnBothSides() throws Exception {
-    try (ControlPlane cp = controlPlane();
+    try (ControlPlane cp = GrpcMeshTest.controlPlane();
         GrpcMeshApp app = new GrpcMeshApp("v1", "127.0.0.1", 0);
         Sidecar echo = SidecarMtlsTest.secureSidecar(cp, "grpc-echo", "echo", app.port(), Map.of("app", "echo"));
         Sidecar web = SidecarMtlsTest.secureSidecar(cp, "web", "web", 1, Map.of("app", "web"))) {
-      cp.store.apply(PolicyParser.parse("services.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: grpc-echo }
-          spec: { ports: [ { name: grpc, port: 50051 } ] }
-          ---
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: web }
-          spec: { ports: [ { name: http, port: 80 } ] }
-          ---
-          """ + STRICT).policies(), false);
+      cp.store.apply(PolicyParser.parse("services.yaml", GrpcMeshTest.GRPC_ECHO_AND_WEB + GrpcMeshTest.STRICT).policies(),
+          false);
       ManagedChannel ch = GrpcMeshApp.channel("127.0.0.1", web.outboundAddress().getPort(), "grpc-echo");
       try {
-        await().atMost(Duration.ofSeconds(20)).until(() -> ok(ch) && !SidecarMtlsTest.inbound(echo).plaintextToo());
+        await().atMost(Duration.ofSeconds(20)).until(() -> GrpcMeshTest.answers(ch, "v1:hi") && !SidecarMtlsTest.inbound(echo).plaintextToo());
         AtomicReference<Metadata> headers = new AtomicReference<>();
         AtomicReference<Metadata> trailers = new AtomicReference<>();
         Channel captured = ClientInterceptors.intercept(ch, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
@@ -128,7 +107,7 @@ class IstioPeerMetadataEndToEndTest {
 
   @Test
   void tcpConnectionsOverMeshMtlsNameTheCallerByItsCertificateOnTheInboundReporter() throws Exception {
-    try (ControlPlane cp = controlPlane();
+    try (ControlPlane cp = GrpcMeshTest.controlPlane();
         SidecarTcpAuthorizationTest.TcpEcho app = new SidecarTcpAuthorizationTest.TcpEcho();
         Sidecar echo = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", app.port())) {
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
@@ -154,14 +133,6 @@ class IstioPeerMetadataEndToEndTest {
             "source_principal=\"unknown\"", "connection_security_policy=\"none\"")).as(scrape(echo))
             .hasSize(1).allMatch(l -> l.endsWith(" 1"));
       });
-    }
-  }
-
-  private static boolean ok(ManagedChannel ch) {
-    try {
-      return GrpcMeshApp.unary(ch, "hi").equals("v1:hi");
-    } catch (RuntimeException e) {
-      return false;
     }
   }
 
