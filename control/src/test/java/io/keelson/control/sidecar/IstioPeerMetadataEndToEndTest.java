@@ -87,6 +87,8 @@ class IstioPeerMetadataEndToEndTest {
             .isEqualTo("v1:a");
         assertThat(headers.get().keys()).as("the gRPC client sees no exchange headers")
             .doesNotContain("x-envoy-peer-metadata", "x-envoy-peer-metadata-id");
+        assertThat(app.lastHeaderKeys).as("the gRPC app sees no exchange headers").isNotEmpty()
+            .doesNotContain("x-envoy-peer-metadata", "x-envoy-peer-metadata-id");
         assertThat(GrpcMeshApp.unaryStatus(ch, "fail:gone")).isEqualTo("NOT_FOUND: gone");
         assertThat(GrpcMeshApp.unaryStatus(ch, "fail:again")).isEqualTo("NOT_FOUND: again");
       } finally {
