@@ -168,9 +168,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
+  /** Istio's metadata exchange and the peer of this stream for its metrics. */
+  private final io.keelson.dataplane.stats.PeerExchange peerExchange;
+
   StreamProxy(ServerStreams streams) {
     this.streams = streams;
     this.observer = new ExchangeObserver(streams.context());
+    this.peerExchange = new io.keelson.dataplane.stats.PeerExchange(streams.context().stats());
   }
 
   // ======================================================================== downstream events
@@ -548,6 +552,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
+    peerExchange.onRequest(NettyHeaderAccess.INSTANCE, request.headers(), cluster.name(),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.accesslog.DownstreamTls.of(down.parent() != null ? down.parent() : down).peerUriSan());
     if (upgradeType == null) { // an upgrade is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }
@@ -972,6 +979,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
       if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
         r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
       }
@@ -985,6 +993,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     boolean last = msg instanceof LastHttpContent;
     if (msg instanceof HttpContent c) {
       responseBytes += c.content().readableBytes();
+    }
+    if (msg instanceof LastHttpContent end) {
+      peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
     }
     if (last) {
       onResponseComplete(down.write(msg));
@@ -1372,7 +1383,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
-      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
+      peerExchange.record(d, responseStatus, flag, duration, requestBytes, responseBytes);
     }
     InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(down.parent());
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
