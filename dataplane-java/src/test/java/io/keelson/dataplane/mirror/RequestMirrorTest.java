@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -58,6 +59,24 @@ class RequestMirrorTest {
       assertThat(primary.lastHeaders.get("host")).isEqualTo("127.0.0.1:" + proxy.port());
       await().atMost(Duration.ofSeconds(10)).until(() -> proxy.admin("/stats").contains("cluster.shadow.mirror_rq_total: 1"));
       assertThat(proxy.admin("/stats")).contains("cluster.shadow.mirror_rq_failed: 0");
+    }
+  }
+
+  /** A field the request's Connection header names is hop-by-hop: neither the primary nor the shadow gets it, as Envoy. */
+  @Test
+  void aFieldNamedByTheConnectionHeaderIsNeitherForwardedNorMirrored() throws Exception {
+    try (TestUpstream primary = new TestUpstream("primary");
+        TestUpstream shadow = new TestUpstream("shadow");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
+            cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", shadow.port())),
+            PipelineMode.INLINE);
+        RawHttp http = new RawHttp(proxy.port())) {
+      RawHttp.Response r = http.send("GET /orders HTTP/1.1\r\nHost: svc\r\nConnection: X-Custom\r\n"
+          + "x-custom: for-this-hop\r\nx-keep: 1\r\nTrailer: x-sum\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.requests.get() == 1);
+      assertThat(primary.lastHeaders).containsEntry("x-keep", "1").doesNotContainKeys("x-custom", "connection", "trailer");
+      assertThat(shadow.lastHeaders).containsEntry("x-keep", "1").doesNotContainKeys("x-custom", "trailer");
     }
   }
 
