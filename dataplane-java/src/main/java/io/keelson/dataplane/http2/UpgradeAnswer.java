@@ -60,6 +60,28 @@ final class UpgradeAnswer {
     return HopByHopHeaders.options(joined);
   }
 
+  /**
+   * A refused upgrade's header fields as the client gets them with its status and body (as {@code name: value} lines,
+   * see PolicyVerdicts#replaceResponseHeaders), or null: the end-to-end ones, not the hop-by-hop ones, the framing the
+   * reply redoes ({@code content-length}) nor {@code server} (the proxy's own, as Envoy overwrites it).
+   */
+  static String refusalLines(HttpHeaders refusal) {
+    if (refusal == null) {
+      return null;
+    }
+    String connection = HopByHopHeaders.options(refusal.get(HttpHeaderNames.CONNECTION) == null ? null
+        : String.join(",", refusal.getAll(HttpHeaderNames.CONNECTION)));
+    StringBuilder lines = new StringBuilder();
+    for (Map.Entry<String, String> e : refusal) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!HopByHopHeaders.isHopByHop(name, connection) && !name.equals("content-length") && !name.equals("server")
+          && !isConversionHeader(name)) {
+        lines.append(name).append(": ").append(e.getValue()).append("\r\n");
+      }
+    }
+    return lines.isEmpty() ? null : lines.toString();
+  }
+
   private static boolean isConversionHeader(String name) {
     for (ExtensionHeaderNames n : ExtensionHeaderNames.values()) {
       if (n.text().toString().equals(name)) {

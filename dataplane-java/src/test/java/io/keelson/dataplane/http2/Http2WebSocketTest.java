@@ -129,6 +129,8 @@ class Http2WebSocketTest {
     final LinkedBlockingQueue<WebSocketFrame> frames = new LinkedBlockingQueue<>();
     final CompletableFuture<Boolean> ended = new CompletableFuture<>();
     final CompletableFuture<Http2ResetFrame> reset = new CompletableFuture<>();
+    /** Every DATA byte as received (a refusal's body; the tunnel's frames). */
+    final java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
     Http2StreamChannel stream;
 
     static WebSocketStream open(Client client, String path) throws Exception {
@@ -184,6 +186,12 @@ class Http2WebSocketTest {
         }
       } else if (msg instanceof Http2DataFrame d) {
         boolean end = d.isEndStream();
+        synchronized (s.data) {
+          s.data.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        }
+        if (end) { // complete before a refusal's body reaches the frame decoder (which may refuse it)
+          s.ended.complete(true);
+        }
         ctx.fireChannelRead(d.content().retain());
         d.release();
         if (end) {
@@ -395,12 +403,56 @@ class Http2WebSocketTest {
           .as("the route disables it").isEqualTo("403");
       assertThat(WebSocketStream.open(client, "/nothing").head.get(10, TimeUnit.SECONDS).headers().status().toString())
           .as("no route").isEqualTo("404");
-      // The echo server upgrades /ws only: its 403 to /wsx is passed on, and ends the stream.
+      // The echo server upgrades /ws only: its 403 to /wsx is passed on with its body and end-to-end fields (not the
+      // hop-by-hop ones), and ends the stream.
       WebSocketStream refused = WebSocketStream.open(client, "/wsx");
-      assertThat(refused.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("403");
+      Http2Headers refusal = refused.head.get(10, TimeUnit.SECONDS).headers();
+      assertThat(refusal.status().toString()).isEqualTo("403");
       assertThat(refused.ended.get(10, TimeUnit.SECONDS)).isTrue();
+      synchronized (refused.data) {
+        assertThat(refused.data.toString(java.nio.charset.StandardCharsets.US_ASCII))
+            .isEqualTo(io.keelson.dataplane.testing.WebSocketEchoServer.REFUSAL);
+      }
+      assertThat(refusal.get("content-type").toString()).isEqualTo("text/plain");
+      assertThat(refusal.get("x-refused-by").toString()).isEqualTo("echo");
+      assertThat(refusal.contains("x-hop")).as("named by the refusal's Connection header").isFalse();
     }
     assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+  }
+
+  /**
+   * The upgrade GET carries a key Keelson made up (the HTTP/2 client sent none): a 101 whose Sec-WebSocket-Accept does
+   * not answer it is no WebSocket (RFC 6455 §4.1), so the client gets a 502 and no tunnel; the server's connection is
+   * closed.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aWrongSecWebSocketAcceptFromTheHttp11ServerIs502NotATunnel(PipelineMode mode) throws Exception {
+    try (java.net.ServerSocket liar = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Boolean> closedByProxy = new CompletableFuture<>();
+      Thread t = Thread.ofVirtual().start(() -> {
+        try (java.net.Socket s = liar.accept()) {
+          io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
+          s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          s.getOutputStream().flush();
+          closedByProxy.complete(s.getInputStream().read() < 0);
+        } catch (Exception e) {
+          closedByProxy.completeExceptionally(e);
+        }
+      });
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES,
+          ProxyHarness.cluster("ws", "ROUND_ROBIN", liar.getLocalPort())), ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        WebSocketStream ws = WebSocketStream.open(client, "/ws");
+        assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("502");
+        assertThat(ws.ended.get(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(closedByProxy.get(10, TimeUnit.SECONDS)).isTrue();
+      }
+      t.join(10_000);
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+      assertThat(proxy.stat("cluster.ws.upstream_rq_5xx")).isEqualTo(1);
+    }
   }
 
   @ParameterizedTest
