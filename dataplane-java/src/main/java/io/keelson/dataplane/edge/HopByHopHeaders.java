@@ -1,5 +1,6 @@
 package io.keelson.dataplane.edge;
 
+import io.keelson.dataplane.http1.codec.Http1Headers;
 import java.util.Locale;
 
 /**
@@ -18,53 +19,25 @@ public final class HopByHopHeaders {
   private HopByHopHeaders() {}
 
   /** True for a field of the fixed hop-by-hop set, case ignored. */
-  public static boolean isHopByHop(CharSequence name) {
+  public static boolean isHopByHop(String name) {
     return switch (name.length()) {
-      case 2 -> is(name, "te");
-      case 7 -> is(name, "trailer") || is(name, "upgrade");
-      case 10 -> is(name, "connection") || is(name, "keep-alive");
-      case 16 -> is(name, "proxy-connection");
-      case 17 -> is(name, "transfer-encoding");
-      case 18 -> is(name, "proxy-authenticate");
-      case 19 -> is(name, "proxy-authorization");
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
       default -> false;
     };
   }
 
   /**
    * True when {@code name} is hop-by-hop: in the fixed set, or one of the comma-separated options of
-   * {@code connection} (the message's Connection value(s) joined with ','; null when it has none).
+   * {@code connection} (the message's Connection value(s) joined with ',', case and OWS ignored; null when it has none).
    */
-  public static boolean isHopByHop(CharSequence name, CharSequence connection) {
-    return isHopByHop(name) || isConnectionOption(connection, name);
-  }
-
-  /** True when {@code name} equals one of the comma-separated elements of {@code connection}, case and OWS ignored. */
-  public static boolean isConnectionOption(CharSequence connection, CharSequence name) {
-    if (connection == null) {
-      return false;
-    }
-    int n = connection.length();
-    int start = 0;
-    while (start < n) {
-      int end = start;
-      while (end < n && connection.charAt(end) != ',') {
-        end++;
-      }
-      int from = start;
-      int to = end;
-      while (from < to && isOws(connection.charAt(from))) {
-        from++;
-      }
-      while (to > from && isOws(connection.charAt(to - 1))) {
-        to--;
-      }
-      if (to - from == name.length() && regionIs(connection, from, name)) {
-        return true;
-      }
-      start = end + 1;
-    }
-    return false;
+  public static boolean isHopByHop(String name, String connection) {
+    return isHopByHop(name) || connection != null && Http1Headers.listContains(connection, name);
   }
 
   /**
@@ -104,33 +77,5 @@ public final class HopByHopHeaders {
   private static boolean namesOnlyFixedFields(String connection) {
     return connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("keep-alive")
         || connection.equalsIgnoreCase("upgrade");
-  }
-
-  private static boolean is(CharSequence name, String lower) {
-    return regionIs(name, 0, lower) && name.length() == lower.length();
-  }
-
-  /** {@code s[from, from + other.length())} equals {@code other}, ASCII case ignored. */
-  private static boolean regionIs(CharSequence s, int from, CharSequence other) {
-    int n = other.length();
-    if (s.length() - from < n) {
-      return false;
-    }
-    for (int i = 0; i < n; i++) {
-      char a = s.charAt(from + i);
-      char b = other.charAt(i);
-      if (a != b && lower(a) != lower(b)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
-  }
-
-  private static boolean isOws(char c) {
-    return c == ' ' || c == '\t';
   }
 }
