@@ -52,6 +52,25 @@ public final class Http1OverHttp2 {
   }
 
   /**
+   * Whether {@code ch} is a stream of this class carrying an upgrade tunnel (an HTTP/1.1 WebSocket sent as extended
+   * CONNECT), whose halves end apart: {@link #endTunnelOutput} passes the client's FIN on as END_STREAM, and the
+   * upstream's END_STREAM arrives as a ChannelInputShutdownEvent.
+   */
+  public static boolean isTunnelStream(Channel ch) {
+    return !(ch instanceof io.netty.channel.socket.DuplexChannel) && Http1StreamAdapter.isTunnel(ch);
+  }
+
+  /** END_STREAM toward the upstream, behind the tunnel bytes written so far; once. Call on the stream's event loop. */
+  public static void endTunnelOutput(Channel stream) {
+    Http1StreamAdapter.endTunnelOutput(stream);
+  }
+
+  /** Whether {@link #endTunnelOutput} ended the stream's sending half. */
+  public static boolean tunnelOutputEnded(Channel stream) {
+    return Http1StreamAdapter.tunnelOutputEnded(stream);
+  }
+
+  /**
    * Opens a stream to {@code endpoint} whose pipeline ends in {@code http1Handler} (which reads and
    * writes HTTP/1.1 bytes). The future gets the stream channel; null when a new HTTP/2 connection is needed
    * and {@code breaker} has no {@code max_connections} slot (the caller waits as pending). On the event loop

@@ -1,10 +1,12 @@
 package io.keelson.dataplane.http2;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpContent;
@@ -39,6 +41,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
   private Http2Upgrade upgrade;
   /** The upstream accepted the upgrade: bytes both ways are the tunnel's, in DATA frames. */
   private boolean tunnel;
+  /** The tunnel's END_STREAM toward the upstream was written (the HTTP/1.1 client's FIN passed on). */
+  private boolean outputEnded;
 
   Http1StreamAdapter(boolean extendedConnect, boolean tls) {
     this.extendedConnect = extendedConnect;
@@ -92,8 +96,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       } else {
         c.release();
       }
-      if (end) {
-        ctx.close(); // the upstream's END_STREAM: the HTTP/1.1 side's tunnel has no half-close here, it ends
+      if (end) { // the upstream's END_STREAM: its half-close, a FIN toward the client once what came before is written
+        ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
       }
       return;
     }
@@ -144,6 +148,27 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Whether {@code stream} carries an upgrade tunnel (its 101 was given), whose halves can end apart. */
+  static boolean isTunnel(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.tunnel;
+  }
+
+  /** Ends the tunnel's upstream half: END_STREAM behind what was written so far. Once; on the stream's loop. */
+  static void endTunnelOutput(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    if (a != null && a.tunnel && !a.outputEnded && stream.isActive()) {
+      a.outputEnded = true;
+      stream.writeAndFlush(new DefaultHttp2DataFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true), stream.voidPromise());
+    }
+  }
+
+  /** Whether the tunnel's END_STREAM toward the upstream was written. */
+  static boolean tunnelOutputEnded(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.outputEnded;
   }
 
   @Override

@@ -18,6 +18,8 @@ import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -163,6 +165,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ConnectStream tunnel;
   /** An RFC 8441 extended CONNECT's upgrade type (its {@code :protocol}, e.g. websocket), else null. */
   private String upgradeType;
+  /** The upstream 101's Sec-WebSocket-Accept for the key this proxy added to the upgrade GET, or null. */
+  private String expectedAccept;
   /** The upgrade's upstream connection while it has not answered the upgrade GET, else null. */
   private Channel upgradeTarget;
   private ScheduledFuture<?> deadline;
@@ -588,7 +592,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
-    ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
+    expectedAccept = ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
     openConnectTunnel(null, request); // no route timeout for an upgrade (Envoy), stream_idle_timeout applies
   }
 
@@ -642,7 +646,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ConnectStream t = newTunnel();
-    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
+    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest, expectedAccept,
         new UpgradeHandshake.Listener() {
           @Override
           public void onSwitched(HttpResponse response) {
@@ -650,8 +654,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
           }
 
           @Override
-          public void onRefused(int status) {
-            onUpgradeRefused(status);
+          public void onRefused(HttpResponse answer, ByteBuf body) {
+            onUpgradeRefused(answer == null ? 0 : answer.status().code(), answer == null ? null : answer.headers(), body);
+          }
+
+          @Override
+          public void onBadAccept(String accept) {
+            onBadWebSocketAccept(accept);
           }
         }, t);
     ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
@@ -722,7 +731,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       } else if (!opened.isSuccess()) {
         onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
       } else {
-        onUpgradeRefused(frames.status());
+        onUpgradeRefused(frames.status(), null, Unpooled.EMPTY_BUFFER);
       }
     });
   }
@@ -764,11 +773,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * The upstream did not switch protocols: its status goes to the client (without its body), as Envoy passes a
-   * refused upgrade's response on; no answer at all is a 503 UF.
+   * The upstream did not switch protocols: its status, body and end-to-end header fields go to the client, as Envoy
+   * passes a refused upgrade's response on (a 502 UPE for a 101 with the wrong Sec-WebSocket-Accept); no answer at all
+   * is a 503 UF.
+   *
+   * @param headers the refusal's header fields (HTTP/1.1 hop), or null
+   * @param body    the refusal's body, released here
    */
-  private void onUpgradeRefused(int status) {
+  private void onUpgradeRefused(int status, io.netty.handler.codec.http.HttpHeaders headers, ByteBuf body) {
     upgradeTarget = null;
+    byte[] bytes = ByteBufUtil.getBytes(body);
+    body.release();
     if (state != State.CONNECTING) {
       return;
     }
@@ -778,7 +793,19 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().recordResponse(status);
-    routerReply(status, "", ResponseFlag.NONE, null);
+    localReply(status, bytes, ResponseFlag.NONE, UpgradeAnswer.refusalLines(headers), true);
+  }
+
+  /** The upstream's 101 does not answer the WebSocket key this proxy sent: not a WebSocket, a 502 UPE. */
+  private void onBadWebSocketAccept(String accept) {
+    upgradeTarget = null;
+    if (state != State.CONNECTING) {
+      return;
+    }
+    endUpstreamRequest();
+    cluster.stats().recordResponse(502);
+    routerReply(502, "upstream WebSocket handshake failed: Sec-WebSocket-Accept "
+        + (accept == null ? "missing" : "'" + accept + "' does not answer the key sent"), ResponseFlag.UPE, null);
   }
 
   /** An extended CONNECT's {@code :status 200} fields that reach the client ({@link UpgradeAnswer}). */

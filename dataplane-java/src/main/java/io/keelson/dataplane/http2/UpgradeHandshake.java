@@ -1,11 +1,16 @@
 package io.keelson.dataplane.http2;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -16,39 +21,59 @@ import io.netty.util.ReferenceCountUtil;
  * The HTTP/1.1 half of a WebSocket that came as an HTTP/2 extended CONNECT (RFC 8441): on the tunnel's own TCP
  * connection to the upstream, behind Netty's HTTP/1.1 client codec, writes the upgrade GET once connected and reads the
  * response head. On 101 the codec and this handler leave the pipeline, so the bytes behind the head (and all later
- * ones) reach the {@link ConnectStream} behind them untouched; any other answer (or the connection closing first) is
- * told to the listener and the connection is closed. Event-loop confined (the stream's loop).
+ * ones) reach the {@link ConnectStream} behind them untouched. A 101 whose {@code Sec-WebSocket-Accept} does not answer
+ * the key Keelson made up for the GET is not a WebSocket (RFC 6455 §4.1: the client fails it); any other answer is read
+ * whole (its body up to {@link #MAX_REFUSAL_BODY_BYTES}) and told to the listener; then the connection is closed.
+ * Event-loop confined (the stream's loop).
  */
 final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
+  /** A refused upgrade's body passed on to the client at most; a longer one is dropped (its status still goes). */
+  static final int MAX_REFUSAL_BODY_BYTES = 64 * 1024;
+
   /** How the handshake ended; told once. */
   interface Listener {
     /** The upstream switched protocols: the tunnel can open (the 101's bytes behind it follow this call). */
     void onSwitched(HttpResponse response);
 
-    /** The upstream answered another status (0: it closed, or sent no valid HTTP/1.1 head). */
-    void onRefused(int status);
+    /**
+     * The upstream answered another status: its head, and its body (owned by the listener; empty when longer than
+     * {@link #MAX_REFUSAL_BODY_BYTES}); or {@code answer} null when it closed or sent no valid HTTP/1.1 head.
+     */
+    void onRefused(HttpResponse answer, ByteBuf body);
+
+    /** The upstream answered 101 with the wrong (or no) {@code Sec-WebSocket-Accept}. */
+    void onBadAccept(String accept);
   }
 
   private final HttpRequest request;
+  /** The Sec-WebSocket-Accept the 101 must carry (for a key Keelson made up), or null when not checked here. */
+  private final String expectedAccept;
   private final Listener listener;
   private HttpResponse response;
+  /** A refused answer's body so far, null once over the bound. */
+  private CompositeByteBuf refusalBody;
   /** The upstream answered 101: this handler is leaving, everything goes on to the relay. */
   private boolean switched;
   /** The handshake failed and was told: nothing more reaches the relay, which never started. */
   private boolean refused;
 
-  private UpgradeHandshake(HttpRequest request, Listener listener) {
+  private UpgradeHandshake(HttpRequest request, String expectedAccept, Listener listener) {
     this.request = request;
+    this.expectedAccept = expectedAccept;
     this.listener = listener;
   }
 
-  /** The upstream connection's handlers: the HTTP/1.1 client codec and the handshake, then {@code relay}. */
-  static ChannelHandler pipeline(HttpRequest request, Listener listener, ChannelHandler relay) {
+  /**
+   * The upstream connection's handlers: the HTTP/1.1 client codec and the handshake, then {@code relay}.
+   *
+   * @param expectedAccept the 101's Sec-WebSocket-Accept for a key the proxy generated, or null
+   */
+  static ChannelHandler pipeline(HttpRequest request, String expectedAccept, Listener listener, ChannelHandler relay) {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
-        ch.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), new UpgradeHandshake(request, listener),
-            relay);
+        ch.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024),
+            new UpgradeHandshake(request, expectedAccept, listener), relay);
       }
     };
   }
@@ -66,19 +91,50 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
-    if (msg instanceof HttpResponse r && !refused) {
-      response = r;
-      if (!HttpResponseStatus.SWITCHING_PROTOCOLS.equals(r.status())) {
-        refuse(ctx, r);
+    try {
+      if (refused) {
+        return;
       }
+      if (msg instanceof HttpResponse r) {
+        response = r;
+        if (!HttpResponseStatus.SWITCHING_PROTOCOLS.equals(r.status())) {
+          refusalBody = ctx.alloc().compositeBuffer();
+        } else if (expectedAccept != null && !expectedAccept.equals(acceptOf(r))) {
+          refused = true;
+          listener.onBadAccept(acceptOf(r));
+          ctx.close();
+          return;
+        }
+      }
+      if (msg instanceof HttpContent c && refusalBody != null) {
+        if (refusalBody.readableBytes() + c.content().readableBytes() > MAX_REFUSAL_BODY_BYTES) {
+          refusalBody.release();
+          refusalBody = null;
+          refuse(ctx, response, Unpooled.EMPTY_BUFFER);
+          return;
+        }
+        refusalBody.addComponent(true, c.content().retain());
+      }
+      if (msg instanceof LastHttpContent && response != null) {
+        if (refusalBody != null) {
+          ByteBuf body = refusalBody;
+          refusalBody = null;
+          refuse(ctx, response, body);
+          return;
+        }
+        switched = true;
+        listener.onSwitched(response);
+        ctx.pipeline().remove(HttpClientCodec.class); // hands on what it holds behind the head as raw bytes
+        ctx.pipeline().remove(this);
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
     }
-    if (msg instanceof LastHttpContent && response != null && !refused) {
-      switched = true;
-      listener.onSwitched(response);
-      ctx.pipeline().remove(HttpClientCodec.class); // hands on what it holds behind the head as raw bytes
-      ctx.pipeline().remove(this);
-    }
-    ReferenceCountUtil.release(msg);
+  }
+
+  private static String acceptOf(HttpResponse r) {
+    String accept = r.headers().get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+    return accept == null ? null : accept.trim();
   }
 
   @Override
@@ -86,8 +142,9 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
     if (switched) {
       ctx.fireChannelInactive();
     } else if (!refused) {
-      refuse(ctx, null); // the relay behind never started: it must not see the close
+      refuse(ctx, null, Unpooled.EMPTY_BUFFER); // the relay behind never started: it must not see the close
     }
+    releaseBody();
   }
 
   @Override
@@ -95,13 +152,21 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
     if (switched) {
       ctx.fireExceptionCaught(cause);
     } else if (!refused) {
-      refuse(ctx, null); // e.g. not an HTTP/1.1 response
+      refuse(ctx, null, Unpooled.EMPTY_BUFFER); // e.g. not an HTTP/1.1 response
     }
   }
 
-  private void refuse(ChannelHandlerContext ctx, HttpResponse answer) {
+  private void refuse(ChannelHandlerContext ctx, HttpResponse answer, ByteBuf body) {
     refused = true;
-    listener.onRefused(answer == null ? 0 : answer.status().code());
+    releaseBody();
+    listener.onRefused(answer, body);
     ctx.close();
+  }
+
+  private void releaseBody() {
+    if (refusalBody != null) {
+      refusalBody.release();
+      refusalBody = null;
+    }
   }
 }
