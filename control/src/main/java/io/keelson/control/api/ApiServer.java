@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * The control plane's HTTP API (JSON out, YAML in). Routes:
  * <pre>
  * POST   /v1/apply[?dryRun=true&amp;file=NAME]      body: YAML documents
- * GET    /v1/resources[/KIND[/NAME]]
+ * GET    /v1/resources[/KIND[/NAME]]            (Gateway API Gateways and routes with their computed status)
  * DELETE /v1/resources/KIND/NAME[?dryRun=true]
  * GET    /v1/status
  * GET    /v1/proxy-config/NODE/listeners|routes|clusters|endpoints
@@ -220,7 +221,9 @@ public final class ApiServer implements AutoCloseable {
     String kind = parts.length > 1 ? kindOrFail(parts[1]) : null;
     String name = parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null;
     String namespace = first(q, "namespace", null);
-    for (Policy p : store.current().all()) {
+    PolicySet state = store.current();
+    List<GatewayApiStatus.GatewayProxy> gatewayProxies = null; // looked up once, when a Gateway is shown
+    for (Policy p : state.all()) {
       if ((kind == null || p.kind().equals(kind)) && (name == null || p.name().equals(name))
           && (namespace == null || p.namespace().isEmpty() || p.namespace().equals(namespace))) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -232,6 +235,13 @@ public final class ApiServer implements AutoCloseable {
         m.put("apiVersion", p.meta().apiVersion());
         m.put("file", p.meta().file());
         m.put("yaml", p instanceof Policy.Secret secret ? secret.redacted() : p.meta().source()); // never a key
+        if (p instanceof Policy.Gateway && gatewayProxies == null) {
+          gatewayProxies = gatewayProxies();
+        }
+        Map<String, Object> status = GatewayApiStatus.of(p, state, gatewayProxies == null ? List.of() : gatewayProxies);
+        if (status != null) {
+          m.put("status", status);
+        }
         items.add(m);
       }
     }
@@ -239,6 +249,17 @@ public final class ApiServer implements AutoCloseable {
       throw new NotFound(kind + "/" + name + " not found");
     }
     return Map.of("items", items);
+  }
+
+  /** The connected gateway proxies with their labels and resources (a Gateway's Programmed condition). */
+  private List<GatewayApiStatus.GatewayProxy> gatewayProxies() {
+    List<GatewayApiStatus.GatewayProxy> out = new ArrayList<>();
+    for (var p : xds.status()) {
+      if (p.gateway() != null) {
+        out.add(new GatewayApiStatus.GatewayProxy(p.nodeId(), p.gateway().labels(), xds.resourcesFor(p.nodeId())));
+      }
+    }
+    return out;
   }
 
   private Object delete(String[] parts, Map<String, List<String>> q) throws PolicyException {

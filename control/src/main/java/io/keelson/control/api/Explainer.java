@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 
 /**
  * Answers "where would this request go?" by evaluating the outbound resources the proxies were sent (or, for an
- * ingress gateway, the route configuration of one of its ports), route by route, the way the data plane does (first
+ * ingress gateway, the route configuration of one of its ports; a TLS or TCP port is {@link GatewayStreamExplainer}'s),
+ * route by route, the way the data plane does (first
  * match wins). Stateless.
  */
 final class Explainer {
@@ -44,9 +45,11 @@ final class Explainer {
   /**
    * At gateway {@code node} ({@code r}: what it was sent), a request to its port {@code port}: the port's route
    * configuration ({@code http.PORT}, or of an HTTPS port the server's {@code https.PORT.PORTNAME.GATEWAY.NAMESPACE}
-   * that serves {@code host}, as a client naming the host in its SNI would get), as the gateway translation names them.
+   * that serves {@code host}, as a client naming the host in its SNI would get), as the gateway translation names them;
+   * at a TLS (passthrough or terminating) or TCP port, the filter chain {@code host} as SNI picks and its cluster(s).
    *
-   * @throws IllegalArgumentException naming the ports the gateway serves HTTP on when {@code port} is not one
+   * @throws IllegalArgumentException naming the gateway's route configurations and listeners when it serves nothing
+   *         on {@code port}
    */
   static Map<String, Object> explainGateway(MeshResources r, String node, int port, String host, String pathAndQuery,
       Map<String, String> headers, String method) {
@@ -54,11 +57,16 @@ final class Explainer {
     // client's SNI: explained as a client naming the Host in its SNI would be served (the server serving that host).
     List<RouteConfiguration> candidates = r.routes().stream()
         .filter(c -> c.getName().equals("http." + port) || c.getName().startsWith("https." + port + ".")).toList();
+    // A TLS or TCP port, or a tcp_proxy chain the SNI picks on a port shared with HTTPS servers: the connection's path.
+    var listener = GatewayStreamExplainer.listener(r, port);
+    if (listener != null && (candidates.isEmpty() || GatewayStreamExplainer.streamChain(listener, host) != null)) {
+      return GatewayStreamExplainer.explain(r, node, port, listener, host);
+    }
     RouteConfiguration rc = candidates.stream().filter(c -> virtualHost(c, host) != null).findFirst()
         .or(() -> candidates.stream().findFirst())
         .orElseThrow(() -> new IllegalArgumentException("gateway '" + node + "' serves no HTTP/HTTPS on port " + port
             + "; its HTTP route configurations are " + r.routes().stream().map(RouteConfiguration::getName).toList()
-            + " (TLS passthrough and TCP ports are not explained)"));
+            + " and its listeners " + r.listeners().stream().map(l -> l.getName()).toList()));
     return explain(r, rc, node, "gateway '" + node + "' port " + port + " uses its route configuration '"
         + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)",
         rc.getName().startsWith("https.") ? "https" : "http", host, pathAndQuery, headers, method);
@@ -166,7 +174,7 @@ final class Explainer {
     return best;
   }
 
-  private static Map<String, Object> cluster(MeshResources r, String name, long weight, long total) {
+  static Map<String, Object> cluster(MeshResources r, String name, long weight, long total) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("cluster", name);
     String[] parts = name.split("\\|", -1);
@@ -193,7 +201,7 @@ final class Explainer {
       if (!limits.isEmpty()) { // the DestinationRule's (subset's, port's) policy as this cluster runs it
         c.put("policy", limits);
       }
-      // A ServiceEntry's clusters carry their endpoints (STATIC / DNS names) inline.
+      // A ServiceEntry's DNS clusters carry their endpoints (names) inline; STATIC ones are EDS, as above.
       x.getLoadAssignment().getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> endpoints.add(
           e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
               + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -30,8 +31,10 @@ final class ClientCommands {
       + "Every file is checked first: if any document has an error, nothing is applied.\n"
       + "  -f FILE|DIR|-  what to apply ('-' = standard input); may be repeated\n"
       + "  --dry-run      show what would change and which proxies would be updated, change nothing\n" + SERVER_HELP;
-  static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [--server URL]\n\n"
-      + "Shows applied documents as YAML. KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
+  static final String USAGE_GET = "usage: bin/keelson get KIND [NAME] [--namespace NS] [-o yaml] [--server URL]\n\n"
+      + "Shows applied documents as YAML; with -o yaml, Gateway API Gateways and routes also show the status a\n"
+      + "controller writes (conditions, listeners' attachedRoutes, routes' parents), computed from the current state.\n"
+      + "KIND: service, workload, virtualservice (vs), destinationrule (dr),\n"
       + "serviceentry (se), workloadentry (we), httproute, grpcroute, gateway (gw), secret, authorizationpolicy, peerauthentication, telemetry,\n"
       + "sidecar, referencegrant, namespace (ns), envoyfilter, or 'all'. --namespace filters the namespaced kinds\n"
       + "(security.istio.io, telemetry.istio.io, Gateway, Sidecar, EnvoyFilter, Secret, ReferenceGrant).\n"
@@ -49,8 +52,13 @@ final class ClientCommands {
   static final String USAGE_EXPLAIN = "usage: bin/keelson explain (--from SERVICE | --gateway NODE_ID --port PORT) "
       + "--to HOST --path P [--header k=v]... [--method M] [--server URL]\n\n"
       + "Which route, which cluster or subset and which endpoints a request from SERVICE to HOST would get, and why;\n"
-      + "with --gateway, a request arriving at that ingress gateway proxy's HTTP/HTTPS server on PORT.\n"
+      + "with --gateway, a request arriving at that ingress gateway proxy's HTTP/HTTPS server on PORT; at a TLS\n"
+      + "(passthrough or terminating) or TCP port, a connection with SNI HOST: its filter chain and cluster(s).\n"
       + SERVER_HELP;
+
+  private static final ObjectMapper STATUS_YAML = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()
+          .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+          .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES));
 
   private ClientCommands() {}
 
@@ -159,7 +167,11 @@ final class ClientCommands {
       return 0;
     }
     List<String> pos = positional(argv, Set.of());
-    Args a = new Args("get", options(argv, Set.of()), Set.of("--server", "--namespace"), Set.of());
+    Args a = new Args("get", options(argv, Set.of()), Set.of("--server", "--namespace", "-o", "--output"), Set.of());
+    String output = a.get("--output", a.get("-o", null));
+    if (output != null && !output.equals("yaml")) {
+      throw new Args.UsageException("get: -o '" + output + "' is not an output format; expected yaml");
+    }
     if (pos.isEmpty() || pos.size() > 2) {
       throw new Args.UsageException("get: expected KIND [NAME]");
     }
@@ -172,6 +184,10 @@ final class ClientCommands {
     }
     for (JsonNode item : r.path("items")) {
       System.out.print("---\n# from " + item.path("file").asText() + "\n" + item.path("yaml").asText());
+      if (output != null && item.has("status")) {
+        System.out.print(item.path("yaml").asText().endsWith("\n") ? "" : "\n");
+        System.out.print(STATUS_YAML.writeValueAsString(Map.of("status", item.get("status"))));
+      }
     }
     return 0;
   }

@@ -15,7 +15,7 @@ import java.util.Set;
  */
 final class GatewayApiParser {
   /** The label Istio puts on a Gateway API gateway's pods, and the selector Keelson gives the Gateway. */
-  static final String GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
+  static final String GATEWAY_NAME_LABEL = Policy.Gateway.NAME_LABEL;
   private static final Set<String> CLASSES = Set.of("istio", "keelson");
   private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP");
 

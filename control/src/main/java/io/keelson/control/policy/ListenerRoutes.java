@@ -13,7 +13,8 @@ import java.util.function.Function;
  * listener's {@code allowedRoutes.kinds} hold the route's kind (by default the kinds of the listener's protocol:
  * HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS (TLSRoute and TCPRoute on a TLS listener that terminates), TCPRoute on TCP) and {@code allowedRoutes.namespaces}
  * admits the route's namespace ({@code from: Same}, the default, {@code All}, or {@code Selector}: the labels of the
- * route namespace's {@link Policy.Namespace} document include the selector's {@code matchLabels}; routes are not
+ * route namespace's {@link Policy.Namespace} document match the selector's {@code matchLabels} and
+ * {@code matchExpressions}; routes are not
  * namespaced in Keelson yet: they count as namespace {@code default}). An Istio Gateway's servers take
  * every route bound to them, of any kind their protocol serves. Stateless.
  */
@@ -38,10 +39,7 @@ public final class ListenerRoutes {
   public static String refusal(Policy.Routes r, Policy.Gateway g, Policy.Server s,
       Function<String, Map<String, String>> namespaceLabels) {
     Policy.AllowedRoutes allowed = s.allowedRoutes();
-    List<String> kinds = allowed == null ? null : allowed.kinds();
-    if (kinds == null || kinds.isEmpty()) {
-      kinds = kindsOf(s.protocol(), s.terminatesTls());
-    }
+    List<String> kinds = supportedKinds(s);
     if (!r.kind().equals("VirtualService") && !kinds.contains(r.kind())) {
       return "listener '" + s.portName() + "' (" + s.protocol() + ") takes " + kinds + ", not " + r.kind();
     }
@@ -53,10 +51,9 @@ public final class ListenerRoutes {
     }
     if (allowed != null && allowed.namespaceSelector() != null) {
       Map<String, String> labels = namespaceLabels.apply(namespace(r));
-      Map<String, String> have = labels == null ? Map.of() : labels;
-      if (!allowed.namespaceSelector().entrySet().stream().allMatch(e -> e.getValue().equals(have.get(e.getKey())))) {
-        return "listener '" + s.portName() + "' takes routes of namespaces labelled " + new TreeMap<>(
-            allowed.namespaceSelector()) + " only (allowedRoutes namespaces from: Selector), and namespace "
+      if (!allowed.namespaceSelector().matches(labels)) {
+        return "listener '" + s.portName() + "' takes routes of namespaces labelled " + allowed.namespaceSelector()
+            + " only (allowedRoutes namespaces from: Selector), and namespace "
             + namespace(r) + (labels == null ? " has no Namespace document (apiVersion: v1, kind: Namespace) with labels"
                 : " is labelled " + new TreeMap<>(labels))
             + (r.namespace().isEmpty() ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
@@ -64,6 +61,12 @@ public final class ListenerRoutes {
       }
     }
     return null;
+  }
+
+  /** The route kinds listener {@code s} takes: its {@code allowedRoutes.kinds}, else those of its protocol. */
+  public static List<String> supportedKinds(Policy.Server s) {
+    Policy.AllowedRoutes allowed = s.allowedRoutes();
+    return allowed == null || allowed.kinds().isEmpty() ? kindsOf(s.protocol(), s.terminatesTls()) : allowed.kinds();
   }
 
   /**
@@ -84,7 +87,7 @@ public final class ListenerRoutes {
 
   /**
    * A listener's {@code allowedRoutes} (null: the spec's default, routes of the Gateway's namespace of the protocol's
-   * kinds). {@code from: Selector} takes {@code matchLabels}, matched against the labels of {@link Policy.Namespace}
+   * kinds). {@code from: Selector} takes a {@link LabelSelector}, matched against the labels of {@link Policy.Namespace}
    * documents.
    */
   static Policy.AllowedRoutes allowedRoutes(Fields a, String protocol, boolean terminates) {
@@ -93,7 +96,7 @@ public final class ListenerRoutes {
     }
     a.allow(Set.of("namespaces", "kinds"), Map.of());
     boolean same = true;
-    Map<String, String> selector = null;
+    LabelSelector selector = null;
     Fields ns = a.object("namespaces", false);
     if (ns != null) {
       ns.allow(Set.of("from", "selector"), Map.of());
@@ -133,20 +136,18 @@ public final class ListenerRoutes {
     return new Policy.AllowedRoutes(same, kinds, selector);
   }
 
-  /** {@code from: Selector}'s {@code selector}: {@code matchLabels} only, at least one label. */
-  private static Map<String, String> selector(Fields ns) {
+  /** {@code from: Selector}'s {@code selector}: {@code matchLabels} and/or {@code matchExpressions}, at least one. */
+  private static LabelSelector selector(Fields ns) {
     Fields sel = ns.object("selector", false);
     if (sel == null) {
       ns.error("selector", "is required with from: Selector; expected {matchLabels: {LABEL: VALUE}}");
-      return Map.of();
+      return LabelSelector.of(Map.of());
     }
-    sel.allow(Set.of("matchLabels"), Map.of("matchExpressions", "matchExpressions is not supported yet; expected"
-        + " matchLabels"));
-    Map<String, String> labels = sel.stringMap("matchLabels");
-    if (labels.isEmpty() && !sel.has("matchExpressions")) {
-      sel.error("matchLabels", "is required; expected the labels of the routes' Namespace documents (apiVersion: v1,"
-          + " kind: Namespace, metadata.labels)");
+    LabelSelector selector = LabelSelector.parse(sel);
+    if (selector.matchLabels().isEmpty() && selector.matchExpressions().isEmpty()) {
+      sel.error("matchLabels", "is required (or matchExpressions); expected the labels of the routes' Namespace"
+          + " documents (apiVersion: v1, kind: Namespace, metadata.labels)");
     }
-    return labels;
+    return selector;
   }
 }

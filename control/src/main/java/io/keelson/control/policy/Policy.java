@@ -630,6 +630,9 @@ public sealed interface Policy {
    * listen on each server's port and serve the VirtualServices bound to this gateway for the server's hosts.
    */
   record Gateway(Meta meta, Map<String, String> selector, List<Server> servers) implements Policy {
+    /** The label of a Gateway API gateway's proxies ({@code NAME}, the Gateway's name), as Istio puts on its pods. */
+    public static final String NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
+
     public Gateway {
       selector = Map.copyOf(selector);
       servers = List.copyOf(servers);
@@ -742,14 +745,14 @@ public sealed interface Policy {
   /**
    * A Gateway API listener's {@code allowedRoutes}: routes from the Gateway's own namespace only ({@code sameNamespace},
    * the spec's default {@code from: Same}), from every namespace ({@code from: All}) or from the namespaces whose
-   * {@link Namespace} labels include {@code namespaceSelector} ({@code from: Selector}, {@code matchLabels}), of the route {@code kinds}
+   * {@link Namespace} labels {@code namespaceSelector} matches ({@code from: Selector}: {@code matchLabels} and
+   * {@code matchExpressions}), of the route {@code kinds}
    * (the listener protocol's kinds when not written: HTTPRoute and GRPCRoute on HTTP/HTTPS, TLSRoute on TLS,
    * TCPRoute on TCP).
    */
-  record AllowedRoutes(boolean sameNamespace, List<String> kinds, Map<String, String> namespaceSelector) {
+  record AllowedRoutes(boolean sameNamespace, List<String> kinds, LabelSelector namespaceSelector) {
     public AllowedRoutes {
       kinds = List.copyOf(kinds);
-      namespaceSelector = namespaceSelector == null ? null : Map.copyOf(namespaceSelector);
     }
 
     /** {@code from: Same} or {@code All} (no namespace selector). */
@@ -1096,15 +1099,18 @@ public sealed interface Policy {
 
   /**
    * Istio {@code telemetry.istio.io/v1 Telemetry}: access logging and tracing of the selected workloads
-   * ({@code selector} null = the namespace, or the mesh in the root namespace). Each list entry applies to the
+   * ({@code selector} null = the namespace, or the mesh in the root namespace), or of the Gateway API Gateways of its
+   * namespace named in {@code targetGateways} (its {@code targetRefs}; empty: none), whose proxies carry
+   * {@code gateway.networking.k8s.io/gateway-name: NAME}. Each list entry applies to the
    * listeners of its {@link TelemetryMode}; null fields inherit from the level above
    * (mesh defaults, root namespace, namespace, workload).
    */
   record Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
-      List<Tracing> tracing) implements Policy {
+      List<Tracing> tracing, List<String> targetGateways) implements Policy {
     public Telemetry {
       accessLogging = List.copyOf(accessLogging);
       tracing = List.copyOf(tracing);
+      targetGateways = List.copyOf(targetGateways);
     }
   }
 

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * Istio's {@code ServiceEntry} ({@code networking.istio.io/v1}): hosts, ports, location, resolution, endpoints,
  * exportTo, validated as istiod validates them where Keelson acts on the field; wildcard hosts ({@code *.example.com})
  * with resolution NONE only; {@code workloadSelector} selects WorkloadEntries ({@link #workloadEntry}); {@code addresses}
- * IPv4 addresses or CIDR ranges; fields it does not act on yet ({@code subjectAltNames}) are rejected by name.
+ * IPv4 or IPv6 addresses or CIDR ranges; fields it does not act on yet ({@code subjectAltNames}) are rejected by name.
  * Stateless.
  */
 final class ServiceEntryParser {
@@ -108,35 +108,68 @@ final class ServiceEntryParser {
 
   /**
    * {@code addresses}: the entry's virtual IPs (what its names resolve to through a captured sidecar's DNS proxy) or
-   * CIDR ranges (destinations matched by prefix), IPv4 as the registry's VIPs ({@code ServiceAddresses}); each once.
+   * CIDR ranges (destinations matched by prefix), IPv4 or IPv6 ({@link #addressProblem}); each once (as Envoy reads
+   * it: {@code 2001:db8::10} and {@code 2001:DB8:0::10} are one address).
    */
   private static List<String> addresses(Fields spec) {
     List<String> out = new ArrayList<>();
+    Set<Cidr> seen = new HashSet<>();
     List<String> written = spec.strings("addresses", false);
     for (int i = 0; i < written.size(); i++) {
       String a = written.get(i);
       String at = "addresses[" + i + "]";
-      int slash = a.indexOf('/');
-      String problem;
-      if (slash < 0) {
-        problem = io.keelson.control.xds.ServiceAddresses.problem(a);
-      } else {
-        String len = a.substring(slash + 1);
-        problem = !IpLiteral.isIpv4(a.substring(0, slash)) || !len.matches("\\d{1,2}") || Integer.parseInt(len) > 32
-            ? "is not an IPv4 CIDR range; expected e.g. 192.168.10.0/24 (IPv6 is not supported yet)" : null;
-      }
+      String problem = addressProblem(a);
       if (problem != null) {
         spec.error(at, "'" + a + "' " + problem);
       } else if (a.startsWith("240.240.")) {
         spec.error(at, "'" + a + "' is in " + io.keelson.control.xds.ServiceAddresses.AUTO_RANGE + ", where Keelson"
             + " allocates the registry's VIPs; expected an address or range outside it");
-      } else if (out.contains(a)) {
+      } else if (!seen.add(Cidr.parse(a))) {
         spec.error(at, "address '" + a + "' is listed twice");
       } else {
         out.add(a);
       }
     }
     return out;
+  }
+
+  /**
+   * Why {@code a} cannot be one of a ServiceEntry's {@code addresses}, or null: an IPv4 address as the registry's VIPs
+   * ({@code ServiceAddresses}), an IPv6 unicast address (not unspecified, loopback or multicast; not IPv4-mapped, which
+   * is an IPv4 address), or a CIDR range of either.
+   */
+  private static String addressProblem(String a) {
+    int slash = a.indexOf('/');
+    String address = slash < 0 ? a : a.substring(0, slash);
+    if (!address.contains(":")) {
+      if (!IpLiteral.DOTTED_QUAD.matcher(address).matches()) {
+        return "is not an IP address or CIDR range; expected e.g. 192.0.2.10, 192.168.10.0/24, 2001:db8::10 or"
+            + " 2001:db8:1::/64";
+      }
+      if (slash < 0) {
+        return io.keelson.control.xds.ServiceAddresses.problem(a);
+      }
+      String len = a.substring(slash + 1);
+      return !IpLiteral.isIpv4(address) || !len.matches("\\d{1,2}") || Integer.parseInt(len) > 32
+          ? "is not an IPv4 CIDR range; expected e.g. 192.168.10.0/24" : null;
+    }
+    if (!IpLiteral.is(address)) {
+      return "is not an IPv6 address; expected e.g. 2001:db8::10, or a range such as 2001:db8:1::/64";
+    }
+    java.net.InetAddress ip = java.net.InetAddress.ofLiteral(address);
+    if (!(ip instanceof java.net.Inet6Address)) {
+      return "is an IPv4-mapped IPv6 address; expected the IPv4 address itself (" + ip.getHostAddress() + ")";
+    }
+    if (slash >= 0) {
+      String len = a.substring(slash + 1);
+      return !len.matches("\\d{1,3}") || Integer.parseInt(len) > 128
+          ? "is not an IPv6 CIDR range: its prefix length is not within 0-128; expected e.g. 2001:db8:1::/64" : null;
+    }
+    if (ip.isAnyLocalAddress() || ip.isLoopbackAddress() || ip.isMulticastAddress()) {
+      return "cannot be a service address (unspecified, loopback or multicast); expected a unicast IPv6 address, e.g."
+          + " 2001:db8::10";
+    }
+    return null;
   }
 
   private static List<String> hosts(Fields spec) {

@@ -9,8 +9,9 @@ import java.util.Set;
  * Istio's {@code Telemetry} ({@code telemetry.istio.io/v1}, {@code v1alpha1}): {@code selector}, {@code accessLogging[]}
  * and {@code tracing[]}. What the data plane cannot do is rejected by name, never dropped: {@code metrics} (Istio's
  * standard metrics are always on), access-log {@code filter} expressions, tracing {@code customTags} and
- * {@code useRequestIdForTraceSampling}, {@code targetRef(s)} (Keelson programs no gateways from Telemetry), and a
- * selector in the root namespace (Istio ignores it). Provider names are checked against the control plane's providers
+ * {@code useRequestIdForTraceSampling}, a selector in the root namespace (Istio ignores it), and {@code targetRef(s)}
+ * other than Gateway API {@code Gateway}s of the Telemetry's namespace (Istio's gateway attachment; a Gateway's proxies
+ * are those labelled {@value GatewayApiParser#GATEWAY_NAME_LABEL}: NAME). Provider names are checked against the control plane's providers
  * when applied ({@code MeshTelemetry#check}). Stateless.
  */
 final class TelemetryParser {
@@ -20,10 +21,9 @@ final class TelemetryParser {
   private TelemetryParser() {}
 
   static Policy telemetry(Policy.Meta meta, String namespace, Fields spec) {
-    spec.allow(Set.of("selector", "accessLogging", "tracing"), Map.of(
-        "metrics", "metrics overrides are not supported; Istio's standard metrics are always reported on /stats/prometheus",
-        "targetRef", "targetRef (gateway attachment) is not supported; use selector",
-        "targetRefs", "targetRefs (gateway attachment) is not supported; use selector"));
+    spec.allow(Set.of("selector", "accessLogging", "tracing", "targetRef", "targetRefs"), Map.of(
+        "metrics", "metrics overrides are not supported; Istio's standard metrics are always reported on /stats/prometheus"));
+    List<String> gateways = targetGateways(spec, namespace);
     Map<String, String> selector = null;
     Fields sel = spec.object("selector", false);
     if (sel != null) {
@@ -49,7 +49,52 @@ final class TelemetryParser {
       Double percent = e.number("randomSamplingPercentage", 0, 100, null);
       tracing.add(new Policy.Tracing(providers(e), percent, optionalBool(e, "disableSpanReporting"), mode(e)));
     }
-    return new Policy.Telemetry(meta, namespace, selector, logs, tracing);
+    return new Policy.Telemetry(meta, namespace, selector, logs, tracing, gateways);
+  }
+
+  /**
+   * The Gateway names of {@code targetRef} or {@code targetRefs} (one of them, not with {@code selector}, as Istio
+   * validates): each of kind {@code Gateway}, group {@code gateway.networking.k8s.io}, in the Telemetry's namespace.
+   */
+  private static List<String> targetGateways(Fields spec, String namespace) {
+    List<Fields> refs = new ArrayList<>();
+    if (spec.has("targetRef")) {
+      refs.add(spec.object("targetRef", true));
+      if (spec.has("targetRefs")) {
+        spec.error("targetRefs", "only one of targetRef and targetRefs may be set");
+      }
+    }
+    refs.addAll(spec.objects("targetRefs", false));
+    if (!refs.isEmpty() && spec.has("selector")) {
+      spec.error("selector", "only one of selector and targetRef(s) may be set; expected targetRefs alone for a Gateway");
+    }
+    List<String> names = new ArrayList<>();
+    for (Fields r : refs) {
+      if (r == null) {
+        continue;
+      }
+      r.allow("group", "kind", "name", "namespace");
+      String group = r.string("group", false);
+      String kind = r.string("kind", true);
+      String name = r.string("name", true);
+      String ns = r.string("namespace", false);
+      if (kind != null && !kind.equals("Gateway")) {
+        r.error("kind", "'" + kind + "' is not supported; expected Gateway (group gateway.networking.k8s.io): Telemetry"
+            + " reaches sidecars by selector");
+      }
+      if (!"gateway.networking.k8s.io".equals(group)) {
+        r.error("group", (group == null ? "is required" : "'" + group + "' is not the Gateway API's group")
+            + "; expected gateway.networking.k8s.io");
+      }
+      if (ns != null && !ns.equals(namespace)) {
+        r.error("namespace", "'" + ns + "' is not this Telemetry's namespace " + namespace + "; expected the Gateway's"
+            + " namespace (put the Telemetry there)");
+      }
+      if (name != null) {
+        names.add(name);
+      }
+    }
+    return names;
   }
 
   private static List<String> providers(Fields e) {

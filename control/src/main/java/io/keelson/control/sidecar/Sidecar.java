@@ -89,8 +89,10 @@ public final class Sidecar implements AutoCloseable {
     AdsSource ads = BootstrapLoader.parseAdsSource(yaml, source);
     ProxyServer server = new ProxyServer(loaded.snapshot(),
         options.withAdmin(bootstrap.adminHost(), bootstrap.adminPort()));
-    // The node names this workload in the istio_* metrics' source/destination labels, as with --config.
-    server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source));
+    // The node names this workload in the istio_* metrics' source/destination labels (and in the metadata exchange
+    // headers it sends), as with --config; its workload certificate gives its principal and namespace.
+    server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source)
+        .withPrincipal(identity == null ? null : identity.source().current().spiffeUri()));
     server.start();
     try {
       Node node = bootstrap.gateway() ? bootstrap.node(server.adminAddress().getPort(), 0) // no static listeners

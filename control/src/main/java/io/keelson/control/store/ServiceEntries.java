@@ -59,7 +59,7 @@ public final class ServiceEntries {
   }
 
   /** The registry's Service {@code name}, else the ServiceEntry host {@code name} as a Service, else null. */
-  static Policy.Service serviceOrHost(PolicySet state, String name) {
+  public static Policy.Service serviceOrHost(PolicySet state, String name) {
     if (state.get("Service", name) instanceof Policy.Service s) {
       return s;
     }

@@ -11,7 +11,8 @@ import java.util.Map;
  * Resolves Istio {@code Telemetry} for one workload into what its outbound (CLIENT) and inbound (SERVER) listeners
  * run. Istio's hierarchy: the mesh defaults ({@link MeshTelemetry}), then the root namespace's Telemetry without a
  * selector, then its namespace's without a selector, then the one whose {@code selector.matchLabels} its labels
- * include; at each level the entries whose {@code match.mode} covers a direction override, field by field, what the
+ * include or whose {@code targetRefs} name its Gateway API Gateway (a gateway proxy of its namespace labelled
+ * {@value Policy.Gateway#NAME_LABEL}: NAME; Istio's gateway attachment, at the workload level); at each level the entries whose {@code match.mode} covers a direction override, field by field, what the
  * level above set for it. Where several documents apply at one level (Istio calls that invalid), the first by name
  * wins. An access log entry turns the {@value MeshTelemetry#ENVOY} provider on (its providers, or the default when it
  * names none) unless {@code disabled: true}; a tracing entry may change the provider, the sampling and whether spans
@@ -56,7 +57,13 @@ public final class TelemetryResolver {
     Policy.Telemetry ns = null;
     Policy.Telemetry workload = null;
     for (Policy.Telemetry t : sorted) {
-      if (t.selector() == null) {
+      if (!t.targetGateways().isEmpty()) {
+        String gateway = labels.get(Policy.Gateway.NAME_LABEL);
+        if (t.namespace().equals(namespace) && gateway != null && t.targetGateways().contains(gateway)
+            && workload == null) {
+          workload = t;
+        }
+      } else if (t.selector() == null) {
         if (t.namespace().equals(rootNamespace) && root == null) {
           root = t;
         } else if (t.namespace().equals(namespace) && !namespace.equals(rootNamespace) && ns == null) {

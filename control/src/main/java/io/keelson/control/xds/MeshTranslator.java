@@ -36,7 +36,8 @@ import java.util.Map;
  *   <li>a ClusterLoadAssignment per cluster: the service's workloads (a subset's: those whose labels match);
  *   <li>per service, an API listener named after it (for proxyless gRPC clients, {@code xds:///product-service})
  *       whose HttpConnectionManager points at route configuration {@value #OUTBOUND};
- *   <li>ServiceEntry hosts' clusters, virtual hosts and captured port listeners ({@link ServiceEntryTranslator}), and
+ *   <li>ServiceEntry hosts' clusters (EDS for resolution STATIC, with their ClusterLoadAssignments), virtual hosts and
+ *       captured port listeners ({@link ServiceEntryTranslator}), and
  *       the outbound traffic policy's shapes ({@link OutboundTrafficPolicy}).
  * </ul>
  * Thread-safe; keeps only the previous translation's endpoint lists, to reuse the unchanged ones
@@ -187,7 +188,7 @@ public final class MeshTranslator {
       }
     }
     assignments.end();
-    clusters.addAll(ServiceEntryTranslator.clusters(state, entries));
+    clusters.addAll(ServiceEntryTranslator.clusters(state, entries, endpoints));
     routes.addAllVirtualHosts(ServiceEntryTranslator.outboundHosts(state, names));
     if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY && !apiListeners) {
       routes.addVirtualHosts(OutboundTrafficPolicy.blockAll()); // 502 for a Host the mesh does not know, as istiod

@@ -24,9 +24,11 @@ import java.util.TreeSet;
  * ServiceEntries to Envoy resources, in istiod's shape:
  * <ul>
  *   <li>per host and port a cluster {@code outbound|<port>||<host>} (and {@code outbound|<port>|<subset>|<host>} per
- *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → STATIC, DNS → STRICT_DNS,
- *       DNS_ROUND_ROBIN → LOGICAL_DNS, each with its endpoints inline (the entry's endpoints, or the WorkloadEntries
- *       its {@code workloadSelector} selects (none: no endpoints), else the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
+ *       DestinationRule subset, of the endpoints whose labels match): resolution STATIC → EDS (as istiod: its
+ *       endpoints in a ClusterLoadAssignment of the cluster's name, so a WorkloadEntry applied, deleted or relabelled
+ *       changes EDS only, never the cluster), DNS → STRICT_DNS and DNS_ROUND_ROBIN → LOGICAL_DNS with their names inline
+ *       (the entry's endpoints, or the WorkloadEntries its {@code workloadSelector} selects (none: no endpoints), else
+ *       the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
  *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
  *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
  *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
@@ -49,8 +51,12 @@ import java.util.TreeSet;
 final class ServiceEntryTranslator {
   private ServiceEntryTranslator() {}
 
-  /** Every cluster of every entry, in host then port order. */
-  static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries) {
+  /**
+   * Every cluster of every entry, in host then port order; the ClusterLoadAssignments of the EDS ones (resolution
+   * STATIC) are added to {@code assignments}, in the same order.
+   */
+  static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries,
+      List<ClusterLoadAssignment> assignments) {
     List<Cluster> out = new ArrayList<>();
     for (var e : new TreeMap<>(entries).entrySet()) {
       String host = e.getKey();
@@ -59,10 +65,11 @@ final class ServiceEntryTranslator {
       List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
       for (Policy.EntryPort port : se.ports()) {
         out.add(cluster(se, endpoints, host, port, null, dr == null ? null : dr.forCluster(null, port.number()),
-            Map.of()));
+            Map.of(), assignments));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
-            out.add(cluster(se, endpoints, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels()));
+            out.add(cluster(se, endpoints, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels(),
+                assignments));
           }
         }
       }
@@ -73,9 +80,11 @@ final class ServiceEntryTranslator {
   /**
    * @param endpoints the entry's endpoints (inline or selected WorkloadEntries)
    * @param dr the DestinationRule's policy for this cluster ({@link Policy.DestinationRule#forCluster}), or null
+   * @param assignments where an EDS cluster's ClusterLoadAssignment goes
    */
-  private static Cluster cluster(Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints, String host, Policy.EntryPort port, String subset,
-      Policy.DestinationRule dr, Map<String, String> selector) {
+  private static Cluster cluster(Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints, String host,
+      Policy.EntryPort port, String subset, Policy.DestinationRule dr, Map<String, String> selector,
+      List<ClusterLoadAssignment> assignments) {
     Policy.Balancing lb = ConsistentHashing.balancing(dr, null, 0);
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
@@ -86,12 +95,30 @@ final class ServiceEntryTranslator {
       ClusterDefaults.apply(c, dr, http2, true, false); // outlier detection has no hosts to eject here
       return c.build();
     }
-    c.setType(switch (se.resolution()) {
-      case STATIC -> Cluster.DiscoveryType.STATIC;
-      case DNS_ROUND_ROBIN -> Cluster.DiscoveryType.LOGICAL_DNS;
-      default -> Cluster.DiscoveryType.STRICT_DNS;
-    });
     ConsistentHashing.apply(c, lb);
+    ClusterLoadAssignment cla = assignment(name, se, endpoints, host, port, selector);
+    switch (se.resolution()) {
+      case STATIC -> {
+        c.setType(Cluster.DiscoveryType.EDS)
+            .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(MeshTranslator.ADS));
+        assignments.add(cla);
+      }
+      case DNS_ROUND_ROBIN -> c.setType(Cluster.DiscoveryType.LOGICAL_DNS).setLoadAssignment(cla);
+      default -> c.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(cla);
+    }
+    ClusterDefaults.apply(c, dr, http2, true, true);
+    if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
+      c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
+    }
+    return UpstreamProxyProtocol.wrap(c.build(), dr);
+  }
+
+  /**
+   * Cluster {@code name}'s endpoints: those of {@code endpoints} whose labels match {@code selector}, at their port
+   * for {@code port}; the host itself on the port when the entry has neither endpoints nor a workloadSelector.
+   */
+  private static ClusterLoadAssignment assignment(String name, Policy.ServiceEntry se,
+      List<Policy.EntryEndpoint> endpoints, String host, Policy.EntryPort port, Map<String, String> selector) {
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
     if (endpoints.isEmpty() && se.workloadSelector() == null) {
       locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
@@ -106,12 +133,7 @@ final class ServiceEntryTranslator {
     if (locality.getLbEndpointsCount() > 0) {
       cla.addEndpoints(locality);
     }
-    c.setLoadAssignment(cla);
-    ClusterDefaults.apply(c, dr, http2, true, true);
-    if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
-      c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
-    }
-    return UpstreamProxyProtocol.wrap(c.build(), dr);
+    return cla.build();
   }
 
   /** The proxy's own CA bundle when a DestinationRule's tls names no caCertificates (istiod's default on Debian). */
@@ -208,7 +230,8 @@ final class ServiceEntryTranslator {
     }
     vh.addDomains(host + ":" + port);
     for (String vip : names.entries().get(host).virtualIps()) { // an app that sends its address as Host, as istiod
-      vh.addDomains(vip).addDomains(vip + ":" + port);
+      String authority = authority(vip);
+      vh.addDomains(authority).addDomains(authority + ":" + port);
     }
     for (Policy.Routes r : MeshTranslator.routesOf(state, host)) {
       for (Policy.Rule rule : io.keelson.control.store.Delegation.rules(state, r)) {
@@ -219,6 +242,11 @@ final class ServiceEntryTranslator {
       vh.addRoutes(RouteBuilder.defaultRoute(host, names.of(host, null, port), state, port));
     }
     return vh.build();
+  }
+
+  /** {@code vip} as a Host header names it: IPv6 in brackets, in its RFC 5952 form (what clients write). */
+  static String authority(String vip) {
+    return vip.contains(":") ? "[" + io.keelson.control.policy.Cidr.parse(vip).addressText() + "]" : vip;
   }
 
   /**

@@ -182,7 +182,7 @@ class GatewayTelemetryEndToEndTest {
         """.formatted(http);
   }
 
-  private Sidecar proxy(String server, int securePort, Path root, String namespace, String serviceAccount,
+  static Sidecar proxy(String server, int securePort, Path root, String namespace, String serviceAccount,
       SidecarBootstrap b) throws Exception {
     Result token = cli("token", "create", "--namespace", namespace, "--service-account", serviceAccount, "--server",
         server);
@@ -192,12 +192,12 @@ class GatewayTelemetryEndToEndTest {
   }
 
   /** The access logs of every HTTP listener the gateway runs now (its Gateway's servers). */
-  private static List<io.keelson.dataplane.config.AccessLogConfig> logs(Sidecar gateway) {
+  static List<io.keelson.dataplane.config.AccessLogConfig> logs(Sidecar gateway) {
     return gateway.server().snapshot().config().listeners().stream()
         .filter(l -> l.http() != null).flatMap(l -> l.http().accessLogs().stream()).toList();
   }
 
-  private static List<JsonNode> lines(Path log, String pathPrefix) throws IOException {
+  static List<JsonNode> lines(Path log, String pathPrefix) throws IOException {
     List<JsonNode> out = new ArrayList<>();
     if (!Files.exists(log)) {
       return out;
@@ -214,9 +214,9 @@ class GatewayTelemetryEndToEndTest {
   }
 
   /** A response's status and the client's port it was asked from. */
-  private record Call(int status, int localPort) {}
+  record Call(int status, int localPort) {}
 
-  private static Call call(int port, String path) {
+  static Call call(int port, String path) {
     try (RawHttp http = new RawHttp(port)) {
       int local = http.socket().getLocalPort();
       return new Call(http.send("GET " + path + " HTTP/1.1\r\nHost: shop.example.com\r\n\r\n").read().status(), local);
@@ -225,7 +225,7 @@ class GatewayTelemetryEndToEndTest {
     }
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }

@@ -107,7 +107,76 @@ class GatewayApiParserTest {
     assertThat(policies.getFirst()).isEqualTo(new Policy.Namespace(policies.getFirst().meta(),
         Map.of("gateway-access", "edge")));
     assertThat(((Policy.Gateway) policies.get(1)).servers().getFirst().allowedRoutes())
-        .isEqualTo(new Policy.AllowedRoutes(false, List.of(), Map.of("gateway-access", "edge")));
+        .isEqualTo(new Policy.AllowedRoutes(false, List.of(), LabelSelector.of(Map.of("gateway-access", "edge"))));
+  }
+
+  @Test
+  void allowedRoutesSelectorTakesMatchExpressionsAndRefusesBadOperatorsByField() throws Exception {
+    var g = (Policy.Gateway) PolicyParser.parse("gw.yaml", """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: edge, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - name: tcp
+            port: 9000
+            protocol: TCP
+            allowedRoutes:
+              namespaces:
+                from: Selector
+                selector:
+                  matchLabels: { gateway-access: edge }
+                  matchExpressions:
+                  - { key: team, operator: In, values: [ shop, pay ] }
+                  - { key: env, operator: NotIn, values: [ prod ] }
+                  - { key: owner, operator: Exists }
+                  - { key: legacy, operator: DoesNotExist }
+        """).policies().getFirst();
+    LabelSelector sel = g.servers().getFirst().allowedRoutes().namespaceSelector();
+    assertThat(sel.matchExpressions()).containsExactly(
+        new LabelSelector.Requirement("team", "In", List.of("shop", "pay")),
+        new LabelSelector.Requirement("env", "NotIn", List.of("prod")),
+        new LabelSelector.Requirement("owner", "Exists", List.of()),
+        new LabelSelector.Requirement("legacy", "DoesNotExist", List.of()));
+    var good = Map.of("gateway-access", "edge", "team", "pay", "owner", "x");
+    assertThat(sel.matches(good)).isTrue();
+    assertThat(sel.matches(Map.of("gateway-access", "edge", "team", "pay", "owner", "x", "env", "dev"))).isTrue();
+    assertThat(sel.matches(Map.of("gateway-access", "edge", "team", "pay", "owner", "x", "env", "prod"))).isFalse();
+    assertThat(sel.matches(Map.of("gateway-access", "edge", "team", "ops", "owner", "x"))).isFalse();
+    assertThat(sel.matches(Map.of("gateway-access", "edge", "team", "pay"))).isFalse();
+    assertThat(sel.matches(Map.of("gateway-access", "edge", "team", "pay", "owner", "x", "legacy", ""))).isFalse();
+    assertThat(sel.matches(Map.of("team", "pay", "owner", "x"))).isFalse();
+    assertThat(sel.matches(null)).isFalse();
+
+    assertThat(errors("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: web }
+        spec:
+          gatewayClassName: keelson
+          listeners:
+          - name: tcp
+            port: 9000
+            protocol: TCP
+            allowedRoutes:
+              namespaces:
+                from: Selector
+                selector:
+                  matchExpressions:
+                  - { key: team, operator: Equals, values: [ shop ] }
+                  - { key: team, operator: In }
+                  - { key: team, operator: Exists, values: [ shop ] }
+                  - { operator: Exists }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.namespaces.selector.matchExpressions[0].operator:"
+            + " 'Equals' is not a label selector operator; expected In, NotIn, Exists or DoesNotExist",
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.namespaces.selector.matchExpressions[1].values: is"
+            + " required (non-empty) with operator In",
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.namespaces.selector.matchExpressions[2].values: must"
+            + " be empty with operator Exists",
+        "bad.yaml: Gateway/web: spec.listeners[0].allowedRoutes.namespaces.selector.matchExpressions[3].key: is"
+            + " required");
   }
 
   @Test
@@ -163,8 +232,9 @@ class GatewayApiParserTest {
         "bad.yaml: Gateway/web: spec.listeners[1].tls: is required",
         "bad.yaml: Gateway/web: spec.listeners[3].hostname: a TCP listener matches no host name; expected no hostname"
             + " (use a TLS listener to route by SNI)",
-        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.namespaces.selector.matchExpressions: matchExpressions"
-            + " is not supported yet; expected matchLabels",
+        "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.namespaces.selector.matchLabels: is required (or"
+            + " matchExpressions); expected the labels of the routes' Namespace documents (apiVersion: v1, kind:"
+            + " Namespace, metadata.labels)",
         "bad.yaml: Gateway/web: spec.listeners[4].allowedRoutes.kinds[0].kind: 'TCPRoute' is not a route kind a HTTP"
             + " listener serves; expected one of [HTTPRoute, GRPCRoute]");
   }

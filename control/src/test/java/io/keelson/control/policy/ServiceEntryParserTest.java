@@ -58,6 +58,41 @@ class ServiceEntryParserTest {
   }
 
   @Test
+  void keepsIpv6AddressesAndRangesAndRefusesTheOnesNoServiceHas() throws Exception {
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ "2001:db8::10", "2001:db8:1::/64", 10.9.0.7 ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+          endpoints: [ { address: "2001:db8::100" }, { address: "::1" } ]
+        """).policies().getFirst();
+    assertThat(se.addresses()).containsExactly("2001:db8::10", "2001:db8:1::/64", "10.9.0.7");
+    assertThat(se.virtualIps()).containsExactly("2001:db8::10", "10.9.0.7");
+    assertThat(se.endpoints()).extracting(Policy.EntryEndpoint::address).containsExactly("2001:db8::100", "::1");
+
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ "2001:db8::10", "2001:DB8:0::10", "::1", "::", "ff02::1", "::ffff:10.0.0.1", "2001:db8::/129",
+            "2001:db8::g" ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.addresses[1]: address '2001:DB8:0::10' is listed twice",
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '::1' cannot be a service address (unspecified, loopback"
+            + " or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[3]: '::' cannot be a service address (unspecified, loopback"
+            + " or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: 'ff02::1' cannot be a service address (unspecified,"
+            + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[5]: '::ffff:10.0.0.1' is an IPv4-mapped IPv6 address;"
+            + " expected the IPv4 address itself (10.0.0.1)",
+        "bad.yaml: ServiceEntry/external: spec.addresses[6]: '2001:db8::/129' is not an IPv6 CIDR range: its prefix"
+            + " length is not within 0-128; expected e.g. 2001:db8:1::/64",
+        "bad.yaml: ServiceEntry/external: spec.addresses[7]: '2001:db8::g' is not an IPv6 address; expected e.g."
+            + " 2001:db8::10, or a range such as 2001:db8:1::/64");
+  }
+
+  @Test
   void defaultsAreIstiosExternalAndResolutionNone() throws Exception {
     var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
           hosts: [ example.org ]
@@ -72,7 +107,7 @@ class ServiceEntryParserTest {
   void refusesWhatItDoesNotActOnByFieldPath() {
     assertThat(errors(HEAD + """
           hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com", "*.ns.svc" ]
-          addresses: [ 10.1.2.3, 10.1.2.3, 10.0.0.0/33, 127.0.0.1, 240.240.0.9, "fd00::1" ]
+          addresses: [ 10.1.2.3, 10.1.2.3, 10.0.0.0/33, 127.0.0.1, 240.240.0.9, "fd00::1", not-an-address ]
           exportTo: [ other-namespace ]
           location: SOMEWHERE
           resolution: DNS
@@ -94,13 +129,13 @@ class ServiceEntryParserTest {
             + " register it as a keelson.io/v1alpha1 Service instead",
         "bad.yaml: ServiceEntry/external: spec.addresses[1]: address '10.1.2.3' is listed twice",
         "bad.yaml: ServiceEntry/external: spec.addresses[2]: '10.0.0.0/33' is not an IPv4 CIDR range; expected e.g."
-            + " 192.168.10.0/24 (IPv6 is not supported yet)",
+            + " 192.168.10.0/24",
         "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1' cannot be a service address (unspecified,"
             + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
         "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' is in 240.240.0.0/16, where Keelson"
             + " allocates the registry's VIPs; expected an address or range outside it",
-        "bad.yaml: ServiceEntry/external: spec.addresses[5]: 'fd00::1' is not an IPv4 address; expected e.g."
-            + " 240.240.0.10 (IPv6 VIPs are not supported yet)",
+        "bad.yaml: ServiceEntry/external: spec.addresses[6]: 'not-an-address' is not an IP address or CIDR range;"
+            + " expected e.g. 192.0.2.10, 192.168.10.0/24, 2001:db8::10 or 2001:db8:1::/64",
         "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
             + " mesh namespace: both mean every proxy of the mesh)",
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"

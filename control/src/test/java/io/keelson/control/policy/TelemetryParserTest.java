@@ -73,12 +73,62 @@ class TelemetryParserTest {
         .hasMessageContaining("spec.tracing[0].customTags: customTags are not supported")
         .hasMessageContaining("spec.tracing[1].randomSamplingPercentage: expected a number from 0.0 to 100.0, got 150")
         .hasMessageContaining("spec.tracing[2].disableSpanReporting: expected true or false");
-    assertThatThrownBy(() -> PolicyParser.parse("refs.yaml", """
+  }
+
+  @Test
+  void targetRefsNameGatewayApiGatewaysOfItsNamespaceAndOtherKindsAreRefusedByField() throws Exception {
+    Policy.Telemetry t = (Policy.Telemetry) PolicyParser.parse("refs.yaml", """
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: gw, namespace: shop }
-        spec: { targetRefs: [ { kind: Gateway, name: gw } ] }
-        """)).hasMessageContaining("spec.targetRefs: targetRefs (gateway attachment) is not supported; use selector");
+        spec:
+          targetRefs:
+          - { group: gateway.networking.k8s.io, kind: Gateway, name: edge }
+          - { group: gateway.networking.k8s.io, kind: Gateway, name: internal, namespace: shop }
+          accessLogging: [ {} ]
+        """).policies().getFirst();
+    assertThat(t.targetGateways()).containsExactly("edge", "internal");
+    assertThat(t.selector()).isNull();
+    Policy.Telemetry one = (Policy.Telemetry) PolicyParser.parse("ref.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: gw, namespace: shop }
+        spec: { targetRef: { group: gateway.networking.k8s.io, kind: Gateway, name: edge }, accessLogging: [ {} ] }
+        """).policies().getFirst();
+    assertThat(one.targetGateways()).containsExactly("edge");
+
+    assertThat(PolicyParserTest.errors("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: gw, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: x } }
+          targetRefs:
+          - { group: "", kind: Service, name: reviews }
+          - { kind: Gateway, name: edge }
+          - { group: gateway.networking.k8s.io, kind: Gateway, name: edge, namespace: other }
+          - { group: gateway.networking.k8s.io, kind: GatewayClass, name: istio }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: Telemetry/gw: spec.selector: only one of selector and targetRef(s) may be set; expected"
+            + " targetRefs alone for a Gateway",
+        "bad.yaml: Telemetry/gw: spec.targetRefs[0].kind: 'Service' is not supported; expected Gateway (group"
+            + " gateway.networking.k8s.io): Telemetry reaches sidecars by selector",
+        "bad.yaml: Telemetry/gw: spec.targetRefs[0].group: '' is not the Gateway API's group; expected"
+            + " gateway.networking.k8s.io",
+        "bad.yaml: Telemetry/gw: spec.targetRefs[1].group: is required; expected gateway.networking.k8s.io",
+        "bad.yaml: Telemetry/gw: spec.targetRefs[2].namespace: 'other' is not this Telemetry's namespace shop;"
+            + " expected the Gateway's namespace (put the Telemetry there)",
+        "bad.yaml: Telemetry/gw: spec.targetRefs[3].kind: 'GatewayClass' is not supported; expected Gateway (group"
+            + " gateway.networking.k8s.io): Telemetry reaches sidecars by selector");
+    assertThat(PolicyParserTest.errors("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: gw, namespace: shop }
+        spec:
+          targetRef: { group: gateway.networking.k8s.io, kind: Gateway, name: a }
+          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: b } ]
+        """)).containsExactly(
+        "bad.yaml: Telemetry/gw: spec.targetRefs: only one of targetRef and targetRefs may be set");
   }
 
   @Test

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -75,8 +76,18 @@ final class GrpcMeshApp implements AutoCloseable {
         .build();
     server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder
         .forAddress(new java.net.InetSocketAddress(host, port), InsecureServerCredentials.create())
-        .addService(service).build().start();
+        .addService(io.grpc.ServerInterceptors.intercept(service, new io.grpc.ServerInterceptor() {
+          @Override
+          public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, A> call,
+              io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, A> next) {
+            lastHeaderKeys = Set.copyOf(headers.keys());
+            return next.startCall(call, headers);
+          }
+        })).build().start();
   }
+
+  /** The metadata keys of the last call the app received. */
+  volatile Set<String> lastHeaderKeys = Set.of();
 
   int port() {
     return server.getPort();

@@ -24,14 +24,28 @@ import org.junit.jupiter.api.Test;
  * DestinationRule says {@code h2UpgradePolicy: UPGRADE}.
  */
 class GrpcMeshTest {
-  private static final String STRICT = """
+  static final String STRICT = """
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
       metadata: { name: default, namespace: shop }
       spec: { mtls: { mode: STRICT } }
       """;
 
-  private static ControlPlane controlPlane() throws Exception {
+  /** A gRPC service grpc-echo and an HTTP service web, then a document separator. */
+  static final String GRPC_ECHO_AND_WEB = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: grpc-echo }
+      spec: { ports: [ { name: grpc, port: 50051 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: web }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      """;
+
+  static ControlPlane controlPlane() throws Exception {
     return ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001, CaOptions.selfSigned(null), 0));
   }
 
@@ -46,7 +60,7 @@ class GrpcMeshTest {
     return snapshot == null ? null : snapshot.clusters().get(name);
   }
 
-  private static boolean answers(ManagedChannel ch, String expected) {
+  static boolean answers(ManagedChannel ch, String expected) {
     try {
       return GrpcMeshApp.unary(ch, "hi").equals(expected);
     } catch (RuntimeException e) {
@@ -60,18 +74,7 @@ class GrpcMeshTest {
         GrpcMeshApp app = new GrpcMeshApp("v1", "127.0.0.1", 0);
         Sidecar echo = SidecarMtlsTest.secureSidecar(cp, "grpc-echo", "echo", app.port());
         Sidecar web = SidecarMtlsTest.secureSidecar(cp, "web", "web", 1)) {
-      cp.store.apply(PolicyParser.parse("services.yaml", """
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: grpc-echo }
-          spec: { ports: [ { name: grpc, port: 50051 } ] }
-          ---
-          apiVersion: keelson.io/v1alpha1
-          kind: Service
-          metadata: { name: web }
-          spec: { ports: [ { name: http, port: 80 } ] }
-          ---
-          """ + STRICT).policies(), false);
+      cp.store.apply(PolicyParser.parse("services.yaml", GRPC_ECHO_AND_WEB + STRICT).policies(), false);
       ManagedChannel ch = GrpcMeshApp.channel("127.0.0.1", web.outboundAddress().getPort(), "grpc-echo");
       try {
         await().atMost(Duration.ofSeconds(20)).until(() -> answers(ch, "v1:hi")

@@ -34,7 +34,7 @@ class SidecarWebSocketTest {
           metadata: { name: default, namespace: shop }
           spec: { mtls: { mode: STRICT } }
           """).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> !SidecarMtlsTest.inbound(product).plaintextToo()
+      await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> !SidecarMtlsTest.inbound(product).plaintextToo()
           && web.xds().lastSnapshot().clusters().containsKey("product-service")
           && web.xds().lastSnapshot().clusters().get("product-service").tls() != null);
 
@@ -82,7 +82,7 @@ class SidecarWebSocketTest {
             http:
             - route: [ { destination: { host: product-service, port: { number: 80 } } } ]
           """.formatted(http)).policies(), false);
-      await().atMost(Duration.ofSeconds(20)).until(() -> !SidecarMtlsTest.inbound(product).plaintextToo()
+      await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> !SidecarMtlsTest.inbound(product).plaintextToo()
           && gateway.server().snapshot().config().listeners().stream().anyMatch(l -> l.name().endsWith("_" + http))
           && gateway.xds().lastSnapshot().clusters().values().stream().anyMatch(c -> c.tls() != null));
 

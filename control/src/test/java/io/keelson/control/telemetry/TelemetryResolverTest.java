@@ -106,6 +106,32 @@ class TelemetryResolverTest {
   }
 
   @Test
+  void aTargetRefReachesTheProxiesOfItsGatewayInItsNamespaceOnlyAtTheWorkloadLevel() throws Exception {
+    List<Policy.Telemetry> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: ns-off, namespace: edge }
+        spec: { accessLogging: [ { disabled: true } ] }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: public-logs, namespace: edge }
+        spec:
+          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
+          accessLogging: [ {} ]
+        """);
+    Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+    Map<String, String> internalGw = Map.of("gateway.networking.k8s.io/gateway-name", "internal");
+    MeshTelemetry logged = MeshTelemetry.fromFlags("/dev/stdout", null, null, null, null, null);
+    // The targetRef overrides its namespace's Telemetry for the named Gateway's proxies, as a selector would.
+    assertThat(resolve("edge", publicGw, all, logged).asGateway().client().accessLog()).isTrue();
+    assertThat(resolve("edge", internalGw, all, logged).asGateway().client().accessLog()).isFalse();
+    // A proxy of another namespace with the same Gateway name, or a sidecar without the label, is not reached.
+    assertThat(resolve("shop", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    assertThat(resolve("edge", Map.of("app", "public"), all, logged).client().accessLog()).isFalse();
+  }
+
+  @Test
   void aGatewayRunsTheClientSideOnEveryListenerAndServerEntriesDoNotReachIt() throws Exception {
     List<Policy.Telemetry> all = docs("""
         apiVersion: telemetry.istio.io/v1

@@ -109,6 +109,46 @@ class GatewayApiStreamTranslationTest {
   }
 
   @Test
+  void explainAtATlsPassthroughPortNamesTheSniChainAndAtATcpPortItsCluster() throws Exception {
+    var r = gateway(store(STREAMS).current(), EDGE);
+    Map<String, Object> exact = explain(r, 8443, "a.example.com");
+    assertThat(exact.get("result")).isEqualTo("relayed (tcp_proxy)");
+    assertThat(exact.get("why").toString()).contains("listener '0.0.0.0_8443'", "chosen by the TLS ClientHello's SNI"
+        + " ('a.example.com')", "server names [a.example.com]", "TLS passthrough");
+    assertThat(exact.get("clusters").toString()).contains("cluster=app-a");
+    assertThat(explain(r, 8443, "x.b.example.com").get("clusters").toString()).as("by the wildcard")
+        .contains("cluster=app-b");
+    Map<String, Object> unknown = explain(r, 8443, "c.example.com");
+    assertThat(unknown.get("result")).isEqualTo("connection closed (no filter chain)");
+    assertThat(unknown.get("why").toString()).contains("no chain serves SNI 'c.example.com'");
+    Map<String, Object> tcp = explain(r, 5432, "anything");
+    assertThat(tcp.get("why").toString()).contains("a TCP port: no SNI is read", "plain TCP");
+    assertThat(tcp.get("clusters").toString()).contains("cluster=db");
+    // The HTTP port is explained as before: its route configuration.
+    assertThat(explain(r, 8080, "grpc.example.com").get("why").toString()).contains("'http.8080'");
+    assertThatThrownBy(() -> explain(r, 1, "a.example.com")).hasMessageContaining("serves no HTTP/HTTPS on port 1")
+        .hasMessageContaining("0.0.0.0_5432");
+  }
+
+  @Test
+  void explainAtATerminatingTlsPortNamesTheCertificateOfTheChainTheSniPicks() throws Exception {
+    PolicySet state = store(terminating("")).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    Map<String, Object> mq = explain(r, 9443, "mq.example.com");
+    assertThat(mq.get("why").toString()).contains("filter chain 'edge/edge/1'", "the gateway terminates TLS with"
+        + " certificate [kubernetes://edge/mq-cert]");
+    assertThat(mq.get("clusters").toString()).contains("cluster=mq");
+    Map<String, Object> passthrough = explain(r, 9443, "a.apps.example.com");
+    assertThat(passthrough.get("why").toString()).contains("TLS passthrough");
+    assertThat(passthrough.get("clusters").toString()).contains("cluster=app-a");
+  }
+
+  private static Map<String, Object> explain(MeshResources r, int port, String sni) {
+    return io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", port, sni, "/", Map.of(), "GET");
+  }
+
+  @Test
   void aTlsRouteWithoutHostnamesTakesTheListenerHostnameAndAllowedRoutesDefaultsToTheGatewaysNamespace()
       throws Exception {
     PolicySet state = store(Mesh.registry(9001, 9002) + """
@@ -300,12 +340,17 @@ class GatewayApiStreamTranslationTest {
         .containsExactly("kubernetes://edge/db-cert", "kubernetes://edge/mq-cert", "passthrough");
   }
 
+  /** {@link #terminating}'s Gateway with listener mq's {@code allowedRoutes} replaced by {@code allowedRoutes}. */
+  private static String mqAllowing(String allowedRoutes) throws Exception {
+    return terminating("").replaceFirst(
+        "(hostname: mq.example.com\n\s*tls: \\{[^}]*\\}[^}]*\\}\n\s*allowedRoutes: )\\{ namespaces: \\{ from: All \\} \\}",
+        "$1" + java.util.regex.Matcher.quoteReplacement(allowedRoutes));
+  }
+
   @Test
   void aListenerFromSelectorTakesRoutesOfNamespacesWithTheLabelsOnly() throws Exception {
     String selector = "{ namespaces: { from: Selector, selector: { matchLabels: { gateway-access: edge } } } }";
-    String mqBySelector = terminating("").replaceFirst(
-        "(hostname: mq.example.com\n\s*tls: \\{[^}]*\\}[^}]*\\}\n\s*allowedRoutes: )\\{ namespaces: \\{ from: All \\} \\}",
-        "$1" + java.util.regex.Matcher.quoteReplacement(selector));
+    String mqBySelector = mqAllowing(selector);
     assertThat(mqBySelector).contains(selector);
     assertThatThrownBy(() -> store(mqBySelector)).hasMessageContaining("listener 'mq' takes routes of namespaces"
         + " labelled {gateway-access=edge} only (allowedRoutes namespaces from: Selector), and namespace default has no"
@@ -321,6 +366,31 @@ class GatewayApiStreamTranslationTest {
         apiVersion: v1
         kind: Namespace
         metadata: { name: default, labels: { gateway-access: edge, team: shop } }
+        """).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName())
+        .contains("edge/edge/1");
+  }
+
+  @Test
+  void aListenerSelectorsMatchExpressionsChooseTheNamespacesWhoseRoutesAttach() throws Exception {
+    String selector = "{ namespaces: { from: Selector, selector: { matchExpressions: [ { key: team, operator: In,"
+        + " values: [ shop ] }, { key: frozen, operator: DoesNotExist } ] } } }";
+    String mqBySelector = mqAllowing(selector);
+    assertThat(mqBySelector).contains(selector);
+    assertThatThrownBy(() -> store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { team: shop, frozen: "yes" } }
+        """)).hasMessageContaining("listener 'mq' takes routes of namespaces labelled team In [shop] and frozen"
+        + " DoesNotExist only (allowedRoutes namespaces from: Selector), and namespace default is labelled");
+    PolicySet state = store(mqBySelector + """
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: { name: default, labels: { team: shop } }
         """).current();
     MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
         EDGE, "0.0.0.0", "edge", true);

@@ -152,6 +152,78 @@ class ServiceEntryAddressesTranslationTest {
         """.replace("NAME", name).replace("ADDRESSES", addresses);
   }
 
+  /**
+   * IPv6 addresses as the IPv4 ones: the VIP in the name table (the DNS proxy's AAAA answer), literals and ranges as
+   * {@code prefix_ranges} with host bits masked (the data plane selects by them), the VIP in brackets as Host, an IPv6
+   * endpoint in the cluster's assignment.
+   */
+  @Test
+  void ipv6AddressesAndEndpointsTranslateAsIpv4Ones() throws Exception {
+    MeshResources r = new MeshTranslator(15001, false, true).translate(store(ENTRIES + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: v6db }
+        spec:
+          hosts: [ v6db.example.test ]
+          addresses: [ "2001:db8::10", "2001:db8:1::7/64" ]
+          resolution: STATIC
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+          endpoints: [ { address: "2001:db8::100" } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: v6api }
+        spec:
+          hosts: [ v6api.example.test ]
+          addresses: [ "2001:DB8:0::20" ]
+          resolution: STATIC
+          ports: [ { number: 80, name: http, protocol: HTTP } ]
+          endpoints: [ { address: "::1" } ]
+        """).current(), List.of());
+
+    Struct names = listener(r, "virtualOutbound").getMetadata().getFilterMetadataOrThrow("keelson.io/name_table")
+        .getFieldsOrThrow("table").getStructValue();
+    assertThat(names.getFieldsOrThrow("v6db.example.test").getStructValue().getFieldsOrThrow("ips").getListValue()
+        .getValuesList()).extracting(v -> v.getStringValue()).containsExactly("2001:db8::10");
+    Listener db = listener(r, "0.0.0.0_5432");
+    assertThat(db.getFilterChainsList()).filteredOn(c -> c.getFilterChainMatch().getPrefixRangesCount() > 0)
+        .flatExtracting(c -> c.getFilterChainMatch().getPrefixRangesList())
+        .extracting(CidrRange::getAddressPrefix, c -> c.getPrefixLen().getValue()).containsExactly(
+            org.assertj.core.groups.Tuple.tuple("10.9.0.7", 32), org.assertj.core.groups.Tuple.tuple("192.168.10.0", 24),
+            org.assertj.core.groups.Tuple.tuple("2001:db8::10", 128),
+            org.assertj.core.groups.Tuple.tuple("2001:db8:1::", 64));
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_5432", "2001:db8::10", 5432))
+        .isEqualTo("outbound|5432||v6db.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_5432", "2001:db8:1::ffff", 5432))
+        .isEqualTo("outbound|5432||v6db.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_5432", "10.9.0.7", 5432))
+        .isEqualTo("outbound|5432||db.example.test");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_5432", "2001:db8:2::1", 5432)).isEqualTo("PassthroughCluster");
+    assertThat(ServiceEntryTranslationTest.endpoints(r, "outbound|5432||v6db.example.test"))
+        .containsExactly("2001:db8::100:5432");
+    assertThat(ServiceEntryTranslationTest.endpoints(r, "outbound|80||v6api.example.test")).containsExactly("::1:80");
+
+    RouteConfiguration port80 = r.routes().stream().filter(rc -> rc.getName().equals("80")).findFirst().orElseThrow();
+    assertThat(port80.getVirtualHostsList()).filteredOn(vh -> vh.getName().equals("v6api.example.test:80"))
+        .singleElement().satisfies(vh -> assertThat(vh.getDomainsList()).contains("[2001:db8::20]",
+            "[2001:db8::20]:80"));
+  }
+
+  @Test
+  void ipv6AddressesThatAreOnePrefixAsEnvoyReadsThemAreRefused() {
+    assertThatThrownBy(() -> store(entry("x", "[ \"2001:db8::/64\" ]") + entry("y", "[ \"2001:db8::1/64\" ]")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .contains("entries.yaml: ServiceEntry/y: spec.addresses[0]: address '2001:db8::1/64' is also"
+                + " ServiceEntry/x's ('2001:db8::/64': both are 2001:db8::/64); expected addresses no other"
+                + " ServiceEntry has"));
+    assertThatThrownBy(() -> store(entry("x", "[ \"2001:db8::5\" ]") + entry("y", "[ \"2001:DB8:0::5/128\" ]")))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .contains("entries.yaml: ServiceEntry/y: spec.addresses[0]: address '2001:DB8:0::5/128' is also"
+                + " ServiceEntry/x's ('2001:db8::5': both are 2001:db8::5/128); expected addresses no other"
+                + " ServiceEntry has"));
+  }
+
   /** Envoy masks host bits and reads a bare address as /32: addresses written apart can be one prefix. */
   @Test
   void addressesThatAreOnePrefixAsEnvoyReadsThemAreRefused() {

@@ -133,8 +133,20 @@ class ServiceEntryTranslationTest {
             .map(VirtualHost::getName).toList()));
   }
 
-  static List<String> endpoints(Cluster c) {
-    return c.getLoadAssignment().getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
+  /** Cluster {@code name}'s ClusterLoadAssignment: its EDS one (resolution STATIC), else its inline one. */
+  static io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment assignment(MeshResources r, String name) {
+    Cluster c = cluster(r, name);
+    if (c.getType() != Cluster.DiscoveryType.EDS) {
+      return c.getLoadAssignment();
+    }
+    assertThat(c.hasLoadAssignment()).isFalse();
+    return r.endpoints().stream().filter(a -> a.getClusterName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no ClusterLoadAssignment " + name));
+  }
+
+  /** Cluster {@code name}'s endpoints as address:port ({@link #assignment}). */
+  static List<String> endpoints(MeshResources r, String name) {
+    return assignment(r, name).getEndpointsList().stream().flatMap(l -> l.getLbEndpointsList().stream())
         .map(LbEndpoint::getEndpoint).map(e -> e.getAddress().getSocketAddress().getAddress() + ":"
             + e.getAddress().getSocketAddress().getPortValue()).toList();
   }
@@ -148,17 +160,17 @@ class ServiceEntryTranslationTest {
     MeshResources r = new MeshTranslator(15001, false).translate(store(ENTRIES).current(), List.of());
 
     Cluster api = cluster(r, "outbound|80||api.example.com");
-    assertThat(api.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
     assertThat(api.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
     assertThat(api.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue()).isEqualTo(7);
     assertThat(api.hasTransportSocket()).isFalse(); // MESH_EXTERNAL: never mesh mTLS
-    assertThat(endpoints(api)).containsExactly("10.0.0.1:8080", "10.0.0.2:8080");
-    assertThat(api.getLoadAssignment().getEndpoints(0).getLbEndpoints(1).getLoadBalancingWeight().getValue()).isEqualTo(5);
-    assertThat(endpoints(cluster(r, "outbound|80|v2|api.example.com"))).containsExactly("10.0.0.2:8080");
-    assertThat(endpoints(cluster(r, "outbound|443||api.example.com"))).containsExactly("10.0.0.1:443", "10.0.0.2:443");
+    assertThat(api.getType()).isEqualTo(Cluster.DiscoveryType.EDS); // as istiod: STATIC endpoints over EDS
+    assertThat(endpoints(r, "outbound|80||api.example.com")).containsExactly("10.0.0.1:8080", "10.0.0.2:8080");
+    assertThat(assignment(r, "outbound|80||api.example.com").getEndpoints(0).getLbEndpoints(1).getLoadBalancingWeight().getValue()).isEqualTo(5);
+    assertThat(endpoints(r, "outbound|80|v2|api.example.com")).containsExactly("10.0.0.2:8080");
+    assertThat(endpoints(r, "outbound|443||api.example.com")).containsExactly("10.0.0.1:443", "10.0.0.2:443");
     Cluster weather = cluster(r, "outbound|8080||weather.example.com");
     assertThat(weather.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
-    assertThat(endpoints(weather)).containsExactly("weather.example.com:8080");
+    assertThat(endpoints(r, "outbound|8080||weather.example.com")).containsExactly("weather.example.com:8080");
     Cluster db = cluster(r, "outbound|5432||db.example.com");
     assertThat(db.getType()).isEqualTo(Cluster.DiscoveryType.LOGICAL_DNS);
     Cluster any = cluster(r, "outbound|9000||passthrough.example.com");

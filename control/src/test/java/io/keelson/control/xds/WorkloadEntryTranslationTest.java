@@ -1,5 +1,6 @@
 package io.keelson.control.xds;
 
+import static io.keelson.control.xds.ServiceEntryTranslationTest.assignment;
 import static io.keelson.control.xds.ServiceEntryTranslationTest.endpoints;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,13 +69,13 @@ class WorkloadEntryTranslationTest {
     MeshResources r = translate(store);
 
     Cluster http = Mesh.cluster(r, "outbound|80||api.vm.example");
-    assertThat(http.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
-    assertThat(endpoints(http)).containsExactly("192.0.2.10:9080", "192.0.2.11:8080");
-    assertThat(http.getLoadAssignment().getEndpoints(0).getLbEndpoints(1).getLoadBalancingWeight().getValue())
+    assertThat(http.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
+    assertThat(endpoints(r, "outbound|80||api.vm.example")).containsExactly("192.0.2.10:9080", "192.0.2.11:8080");
+    assertThat(assignment(r, "outbound|80||api.vm.example").getEndpoints(0).getLbEndpoints(1).getLoadBalancingWeight().getValue())
         .isEqualTo(3);
-    assertThat(endpoints(Mesh.cluster(r, "outbound|5432||api.vm.example")))
+    assertThat(endpoints(r, "outbound|5432||api.vm.example"))
         .containsExactly("192.0.2.10:5432", "192.0.2.11:5432");
-    assertThat(endpoints(Mesh.cluster(r, "outbound|80|v2|api.vm.example"))).containsExactly("192.0.2.11:8080");
+    assertThat(endpoints(r, "outbound|80|v2|api.vm.example")).containsExactly("192.0.2.11:8080");
     Mesh.dataPlane(r); // the data plane takes it
   }
 
@@ -84,16 +85,51 @@ class WorkloadEntryTranslationTest {
     store.apply(PolicyParser.parse("vm.yaml", ENTRY).policies(), false);
     store.delete("WorkloadEntry", "vm-1", false);
     store.delete("WorkloadEntry", "vm-2", false);
-    Cluster none = Mesh.cluster(translate(store), "outbound|80||api.vm.example");
-    assertThat(endpoints(none)).isEmpty(); // nothing selected: no endpoints, not the host name
+    assertThat(endpoints(translate(store), "outbound|80||api.vm.example")).isEmpty(); // nothing selected: no endpoints, not the host name
     store.apply(PolicyParser.parse("vm3.yaml", """
         apiVersion: networking.istio.io/v1
         kind: WorkloadEntry
         metadata: { name: vm-3 }
         spec: { address: 192.0.2.12, labels: { app: api } }
         """).policies(), false);
-    assertThat(endpoints(Mesh.cluster(translate(store), "outbound|80||api.vm.example")))
+    assertThat(endpoints(translate(store), "outbound|80||api.vm.example"))
         .containsExactly("192.0.2.12:8080");
+  }
+
+  @Test
+  void workloadEntryChangesAreEdsPushesOnly() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("vm.yaml", ENTRY).policies(), false);
+    MeshTranslator translator = new MeshTranslator(15001, false);
+    MeshResources before = translator.translate(store.current(), List.of());
+    store.apply(PolicyParser.parse("vm3.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: vm-3 }
+        spec: { address: 192.0.2.12, labels: { app: api, version: v2 } }
+        """).policies(), false);
+    MeshResources added = translator.translate(store.current(), List.of());
+    assertThat(endpoints(added, "outbound|80|v2|api.vm.example")).containsExactly("192.0.2.11:8080", "192.0.2.12:8080");
+    store.apply(PolicyParser.parse("vm1.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: vm-1 }
+        spec: { address: 192.0.2.10, ports: { http: 9080 }, labels: { app: api, version: v2 } }
+        """).policies(), false);
+    store.delete("WorkloadEntry", "vm-2", false);
+    MeshResources relabelled = translator.translate(store.current(), List.of());
+    assertThat(endpoints(relabelled, "outbound|80|v2|api.vm.example"))
+        .containsExactly("192.0.2.10:9080", "192.0.2.12:8080");
+
+    for (MeshResources after : List.of(added, relabelled)) {
+      assertThat(after.clusters()).isEqualTo(before.clusters()); // no cluster re-created: connection pools kept
+      assertThat(after.clustersVersion()).isEqualTo(before.clustersVersion());
+      assertThat(after.listenersVersion()).isEqualTo(before.listenersVersion());
+      assertThat(after.routesVersion()).isEqualTo(before.routesVersion());
+    }
+    assertThat(List.of(before.endpointsVersion(), added.endpointsVersion(), relabelled.endpointsVersion()))
+        .doesNotHaveDuplicates();
+    Mesh.dataPlane(relabelled); // the data plane takes the EDS clusters with their assignments
   }
 
   @Test
@@ -114,9 +150,10 @@ class WorkloadEntryTranslationTest {
         metadata: { name: db-1 }
         spec: { address: localhost, labels: { app: db }, ports: { db: 15432 } }
         """).policies(), false);
-    Cluster db = Mesh.cluster(translate(store), "outbound|5432||db.vm.example");
+    MeshResources r = translate(store);
+    Cluster db = Mesh.cluster(r, "outbound|5432||db.vm.example");
     assertThat(db.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
-    assertThat(endpoints(db)).containsExactly("localhost:15432");
+    assertThat(endpoints(r, "outbound|5432||db.vm.example")).containsExactly("localhost:15432");
   }
 
   @Test
@@ -127,7 +164,7 @@ class WorkloadEntryTranslationTest {
     PolicyStore again = new PolicyStore(new io.keelson.control.store.DataDir(dir));
     assertThat(again.current().get("WorkloadEntry", "vm-1")).isEqualTo(first.current().get("WorkloadEntry", "vm-1"));
     assertThat(again.current().get("ServiceEntry", "vm-api")).isEqualTo(first.current().get("ServiceEntry", "vm-api"));
-    assertThat(endpoints(Mesh.cluster(translate(again), "outbound|80||api.vm.example")))
+    assertThat(endpoints(translate(again), "outbound|80||api.vm.example"))
         .containsExactly("192.0.2.10:9080", "192.0.2.11:8080");
   }
 }

@@ -21,14 +21,21 @@ import java.util.List;
  *                       upstream in turn gets an equal share
  * @param maxPending     forwarded queries waiting at once; more get SERVFAIL at once (counted as dns.overflow)
  * @param maxTcpConnections TCP connections at once; more are closed on accept
+ * @param cacheEntries   forwarded answers kept at most ({@link DnsCache}; 0 keeps none)
+ * @param cacheMaxTtl    the longest a positive answer is kept, whatever its TTL
+ * @param cacheMaxNegativeTtl the longest an NXDOMAIN or NODATA answer is kept, whatever its SOA says
  */
 public record DnsConfig(String host, int port, List<InetSocketAddress> upstreams, List<String> searchDomains,
-    Duration timeout, int maxPending, int maxTcpConnections) {
+    Duration timeout, int maxPending, int maxTcpConnections, int cacheEntries, Duration cacheMaxTtl,
+    Duration cacheMaxNegativeTtl) {
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 15053;
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
   public static final int DEFAULT_MAX_PENDING = 1024;
   public static final int DEFAULT_MAX_TCP_CONNECTIONS = 256;
+  public static final int DEFAULT_CACHE_ENTRIES = 1024;
+  public static final Duration DEFAULT_CACHE_MAX_TTL = Duration.ofMinutes(5);
+  public static final Duration DEFAULT_CACHE_MAX_NEGATIVE_TTL = Duration.ofSeconds(30);
   public static final Path RESOLV_CONF = Path.of("/etc/resolv.conf");
 
   public DnsConfig {
@@ -44,6 +51,23 @@ public record DnsConfig(String host, int port, List<InetSocketAddress> upstreams
     if (timeout.isNegative() || timeout.isZero()) {
       throw new IllegalArgumentException("the DNS upstream timeout must be positive, got " + timeout);
     }
+    if (cacheEntries < 0 || cacheMaxTtl.isNegative() || cacheMaxNegativeTtl.isNegative()) {
+      throw new IllegalArgumentException("the DNS cache's size and TTL caps must not be negative, got " + cacheEntries
+          + " entries, " + cacheMaxTtl + ", " + cacheMaxNegativeTtl);
+    }
+  }
+
+  /** With the default cache ({@link #DEFAULT_CACHE_ENTRIES} answers, TTLs capped at 5 min, negative ones at 30 s). */
+  public DnsConfig(String host, int port, List<InetSocketAddress> upstreams, List<String> searchDomains,
+      Duration timeout, int maxPending, int maxTcpConnections) {
+    this(host, port, upstreams, searchDomains, timeout, maxPending, maxTcpConnections, DEFAULT_CACHE_ENTRIES,
+        DEFAULT_CACHE_MAX_TTL, DEFAULT_CACHE_MAX_NEGATIVE_TTL);
+  }
+
+  /** This configuration with a cache of {@code entries} answers and these caps. */
+  public DnsConfig withCache(int entries, Duration maxTtl, Duration maxNegativeTtl) {
+    return new DnsConfig(host, port, upstreams, searchDomains, timeout, maxPending, maxTcpConnections, entries, maxTtl,
+        maxNegativeTtl);
   }
 
   /** On {@code host:port} with the defaults and {@code upstreams} and search list read from {@code resolvConf}. */

@@ -27,13 +27,14 @@ import java.util.function.Supplier;
  * The sidecar's DNS proxy: UDP and TCP on {@link DnsConfig#host()}:{@link DnsConfig#port()} (127.0.0.1:15053), where
  * {@code bin/keelson iptables --redirect-dns} sends the app's port-53 queries. Each query is answered from the current
  * {@link NameTable} ({@code tables}: read per query, so a new table from the control plane applies to the next one) by
- * {@link DnsAnswerer}, or forwarded to the upstream resolver by {@link UpstreamForwarder}. A TCP connection carries
+ * {@link DnsAnswerer}, else from the {@link DnsCache} of upstream answers, else forwarded to the upstream resolver by
+ * {@link UpstreamForwarder}. A TCP connection carries
  * length-prefixed messages (RFC 7766), is closed after 10 s without a query, and at most
  * {@link DnsConfig#maxTcpConnections} are open at once.
  *
  * <p>Threading: one event loop (NIO, thread {@code keelson-dns}) runs both sockets, every TCP connection, the upstream
- * socket and the timeout sweep, so the answerer and the forwarding table have a single writer. {@link #start} and
- * {@link #close} may be called from any thread.
+ * socket and the timeout sweep, so the answerer, the cache and the forwarding table have a single writer.
+ * {@link #start} and {@link #close} may be called from any thread.
  */
 public final class DnsServer implements AutoCloseable {
   private static final int TCP_IDLE_SECONDS = 10;
@@ -63,8 +64,10 @@ public final class DnsServer implements AutoCloseable {
         NioIoHandler.newFactory());
     DnsStats stats = new DnsStats(statsRegistry);
     DnsAnswerer answerer = new DnsAnswerer(config.searchDomains());
-    UpstreamForwarder forwarder = new UpstreamForwarder(config, stats, answerer);
-    Queries queries = new Queries(tables, answerer, forwarder, stats);
+    DnsCache cache = new DnsCache(config.cacheEntries(), config.cacheMaxTtl().toSeconds(),
+        config.cacheMaxNegativeTtl().toSeconds(), System::nanoTime, stats);
+    UpstreamForwarder forwarder = new UpstreamForwarder(config, stats, answerer, cache);
+    Queries queries = new Queries(tables, answerer, cache, forwarder, stats);
     try {
       boolean v6 = forwarder.target().getAddress() instanceof java.net.Inet6Address;
       // Answers up to the largest DNS message arrive whole: NIO's default datagram buffer (2048 bytes) would cut an
@@ -179,20 +182,23 @@ public final class DnsServer implements AutoCloseable {
   }
 
   /**
-   * Answers or forwards each query. The answer is composed in one scratch buffer reused for every query, and copied
-   * into a pooled buffer of its exact size only when there is one to send: a forwarded or dropped query allocates
-   * nothing here. Runs on the DNS event loop.
+   * Answers each query, from the name table, else from the cache, else forwards it. The answer is composed in one
+   * scratch buffer reused for every query, and copied into a pooled buffer of its exact size only when there is one to
+   * send: a forwarded or dropped query allocates nothing here. Runs on the DNS event loop.
    */
   private static final class Queries {
     private final Supplier<NameTable> tables;
     private final DnsAnswerer answerer;
+    private final DnsCache cache;
     private final UpstreamForwarder forwarder;
     private final DnsStats stats;
     private final ByteBuf scratch = io.netty.buffer.Unpooled.buffer(512, DnsTcpFraming.MAX_MESSAGE);
 
-    Queries(Supplier<NameTable> tables, DnsAnswerer answerer, UpstreamForwarder forwarder, DnsStats stats) {
+    Queries(Supplier<NameTable> tables, DnsAnswerer answerer, DnsCache cache, UpstreamForwarder forwarder,
+        DnsStats stats) {
       this.tables = tables;
       this.answerer = answerer;
+      this.cache = cache;
       this.forwarder = forwarder;
       this.stats = stats;
     }
@@ -200,8 +206,8 @@ public final class DnsServer implements AutoCloseable {
     void onUdp(Channel channel, DatagramPacket packet) {
       stats.queriesUdp.increment();
       ByteBuf query = packet.content();
-      switch (answer(query)) {
-        case FORWARD -> forwarder.forward(query.retain(), channel, packet.sender());
+      switch (answer(query, true)) {
+        case FORWARD -> forward(query, channel, packet.sender(), answerer.edns.udpLimit());
         case DROP -> {}
         default -> UpstreamForwarder.write(channel, packet.sender(), copyAnswer(channel));
       }
@@ -209,18 +215,28 @@ public final class DnsServer implements AutoCloseable {
 
     void onTcp(Channel channel, ByteBuf query) {
       stats.queriesTcp.increment();
-      switch (answer(query)) {
-        case FORWARD -> forwarder.forward(query.retain(), channel, null);
+      switch (answer(query, false)) {
+        case FORWARD -> forward(query, channel, null, DnsTcpFraming.MAX_MESSAGE);
         case DROP -> channel.close();
         default -> UpstreamForwarder.write(channel, null, copyAnswer(channel)); // framed by the pipeline
       }
     }
 
-    private DnsAnswerer.Outcome answer(ByteBuf query) {
+    private DnsAnswerer.Outcome answer(ByteBuf query, boolean udp) {
       scratch.clear();
-      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), scratch);
+      DnsAnswerer.Outcome outcome = answerer.answer(query, tables.get(), scratch, udp);
       stats.count(outcome);
       return outcome;
+    }
+
+    /** A query the table does not answer: from the cache when it has the answer, else upstream. */
+    private void forward(ByteBuf query, Channel channel, InetSocketAddress udpClient, int sizeLimit) {
+      ByteBuf cached = cache.answer(query, answerer, sizeLimit, channel.alloc());
+      if (cached != null) {
+        UpstreamForwarder.write(channel, udpClient, cached);
+      } else {
+        forwarder.forward(query.retain(), channel, udpClient, cache.probe());
+      }
     }
 
     private ByteBuf copyAnswer(Channel channel) {

@@ -32,6 +32,16 @@ final class DnsStats {
   /** Forwarded queries refused because {@link DnsConfig#maxPending} were waiting (answered SERVFAIL). */
   final LongAdder overflow;
   final LongAdder tcpRejected;
+  /** Mesh answers cut to the client's UDP size (TC set). */
+  final LongAdder truncated;
+  /** Queries of an EDNS version other than 0 (RFC 6891 BADVERS). */
+  final LongAdder badvers;
+  /** Forwarded-kind queries answered from the {@link DnsCache}, and those it had no answer for. */
+  final LongAdder cacheHit;
+  final LongAdder cacheMiss;
+  /** Answers the cache dropped, least recently used, to stay within its size. */
+  final LongAdder cacheEvicted;
+  final java.util.concurrent.atomic.AtomicLong cacheEntries;
 
   DnsStats(StatsRegistry stats) {
     queriesUdp = stats.counter("dns.queries_udp");
@@ -50,11 +60,22 @@ final class DnsStats {
     notimp = stats.counter("dns.notimp");
     overflow = stats.counter("dns.overflow");
     tcpRejected = stats.counter("dns.tcp_rejected");
+    truncated = stats.counter("dns.truncated");
+    badvers = stats.counter("dns.badvers");
+    cacheHit = stats.counter("dns.cache_hit");
+    cacheMiss = stats.counter("dns.cache_miss");
+    cacheEvicted = stats.counter("dns.cache_evicted");
+    cacheEntries = stats.gauge("dns.cache_entries");
   }
 
   void count(DnsAnswerer.Outcome outcome) {
     switch (outcome) {
       case ANSWERED -> answered.increment();
+      case TRUNCATED -> {
+        answered.increment();
+        truncated.increment();
+      }
+      case BADVERS -> badvers.increment();
       case NODATA -> nodata.increment();
       case NXDOMAIN -> nxdomain.increment();
       case FORWARD -> forwarded.increment();

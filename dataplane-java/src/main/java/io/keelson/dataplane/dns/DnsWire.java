@@ -31,6 +31,10 @@ public final class DnsWire {
   public static final int FLAG_TC = 0x0200;
   public static final int FLAG_RD = 0x0100;
   public static final int FLAG_RA = 0x0080;
+  /** Authentic data (RFC 4035; in a query, RFC 6840 5.7: the client understands it). */
+  public static final int FLAG_AD = 0x0020;
+  /** Checking disabled (RFC 4035): the client validates DNSSEC itself. */
+  public static final int FLAG_CD = 0x0010;
   public static final int RCODE_MASK = 0x000F;
 
   public static final int RCODE_NOERROR = 0;
@@ -41,6 +45,9 @@ public final class DnsWire {
 
   public static final int TYPE_A = 1;
   public static final int TYPE_AAAA = 28;
+  public static final int TYPE_SOA = 6;
+  /** EDNS(0)'s pseudo-record (RFC 6891). */
+  public static final int TYPE_OPT = 41;
   public static final int CLASS_IN = 1;
 
   /** The longest name in presentation form without the final dot (RFC 1035: 255 octets on the wire). */
@@ -114,9 +121,50 @@ public final class DnsWire {
     return at;
   }
 
+  /**
+   * The offset after the name at {@code offset} (absolute) in a whole message, where a name may end in a compression
+   * pointer (records after the question); -1 when it runs past the end or has a label over 63 octets.
+   */
+  public static int skipName(ByteBuf msg, int offset) {
+    int end = msg.writerIndex();
+    int at = offset;
+    while (at < end) {
+      int label = msg.getUnsignedByte(at);
+      if (label == 0) {
+        return at + 1;
+      }
+      if ((label & 0xC0) == 0xC0) {
+        return at + 2 <= end ? at + 2 : -1;
+      }
+      if (label > MAX_LABEL) {
+        return -1;
+      }
+      at += 1 + label;
+    }
+    return -1;
+  }
+
+  /**
+   * The offset after the resource record at {@code offset} (absolute): its name, type, class, TTL, length and data;
+   * -1 when it runs past the end. The record's type is at {@code skipName(msg, offset)}, its TTL 4 bytes after it.
+   */
+  public static int skipRecord(ByteBuf msg, int offset) {
+    int fixed = skipName(msg, offset);
+    if (fixed < 0 || fixed + 10 > msg.writerIndex()) {
+      return -1;
+    }
+    int next = fixed + 10 + msg.getUnsignedShort(fixed + 8);
+    return next <= msg.writerIndex() ? next : -1;
+  }
+
   /** Writes a header. */
   static void writeHeader(ByteBuf out, int id, int flags, int qd, int an) {
-    out.writeShort(id).writeShort(flags).writeShort(qd).writeShort(an).writeShort(0).writeShort(0);
+    writeHeader(out, id, flags, qd, an, 0);
+  }
+
+  /** Writes a header with {@code ar} additional records (the OPT record). */
+  static void writeHeader(ByteBuf out, int id, int flags, int qd, int an, int ar) {
+    out.writeShort(id).writeShort(flags).writeShort(qd).writeShort(an).writeShort(0).writeShort(ar);
   }
 
   /**

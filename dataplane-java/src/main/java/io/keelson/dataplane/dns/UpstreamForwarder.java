@@ -43,6 +43,7 @@ final class UpstreamForwarder {
   private final long attemptNanos;
   private final DnsStats stats;
   private final DnsAnswerer answerer;
+  private final DnsCache cache;
   private Channel upstream;
   private Bootstrap tcp;
   private final int maxTcpUpstreams;
@@ -59,9 +60,10 @@ final class UpstreamForwarder {
     Channel client; // the UDP server channel or the app's TCP connection
     InetSocketAddress udpClient; // null for TCP
     Channel tcpUpstream; // the connection the query was asked again on (its UDP answer was truncated), else null
+    DnsCache.Key cacheKey; // the query's key in the cache (length 0: its answer is not kept); a buffer reused per slot
   }
 
-  UpstreamForwarder(DnsConfig config, DnsStats stats, DnsAnswerer answerer) {
+  UpstreamForwarder(DnsConfig config, DnsStats stats, DnsAnswerer answerer, DnsCache cache) {
     this.slots = new Pending[config.maxPending()];
     this.free = new int[config.maxPending()];
     for (int i = 0; i < slots.length; i++) {
@@ -76,6 +78,7 @@ final class UpstreamForwarder {
     this.attemptNanos = config.timeout().toNanos() / targets.length;
     this.stats = stats;
     this.answerer = answerer;
+    this.cache = cache;
     this.maxTcpUpstreams = config.maxTcpConnections();
   }
 
@@ -97,9 +100,9 @@ final class UpstreamForwarder {
 
   /**
    * Sends {@code query} (whose reference the forwarder takes over) upstream for {@code client}; when the table is full,
-   * answers SERVFAIL at once.
+   * answers SERVFAIL at once. Its answer is offered to the cache under {@code cacheKey} (copied).
    */
-  void forward(ByteBuf query, Channel client, InetSocketAddress udpClient) {
+  void forward(ByteBuf query, Channel client, InetSocketAddress udpClient, DnsCache.Key cacheKey) {
     if (freeCount == 0 || upstream == null || !upstream.isActive()) {
       stats.overflow.increment();
       servfail(client, udpClient, query);
@@ -113,6 +116,10 @@ final class UpstreamForwarder {
     p.client = client;
     p.udpClient = udpClient;
     p.query = query;
+    if (p.cacheKey == null) {
+      p.cacheKey = new DnsCache.Key(new byte[DnsCache.MAX_KEY], 0);
+    }
+    p.cacheKey.copyFrom(cacheKey);
     send(slot, p);
   }
 
@@ -152,8 +159,12 @@ final class UpstreamForwarder {
     answer(slot, p, msg.retain());
   }
 
-  /** Gives {@code msg} (an upstream's answer for {@code p}; released by the write) the app's ID, sends it, frees the slot. */
+  /**
+   * Offers {@code msg} (an upstream's answer for {@code p}; released by the write) to the cache, gives it the app's ID,
+   * sends it, frees the slot.
+   */
   private void answer(int slot, Pending p, ByteBuf msg) {
+    cache.store(p.cacheKey, msg);
     msg.setShort(msg.readerIndex() + DnsWire.ID_OFFSET, p.clientId);
     write(p.client, p.udpClient, msg);
     release(slot);

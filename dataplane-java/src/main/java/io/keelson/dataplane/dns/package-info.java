@@ -5,6 +5,8 @@
  * in the {@code virtualOutbound} listener's metadata, see {@link io.keelson.dataplane.dns.NameTable#METADATA_KEY})
  * and forwards every other query to the upstream resolver of {@code /etc/resolv.conf}. {@link
  * io.keelson.dataplane.dns.DnsWire} is the message layout, {@link io.keelson.dataplane.dns.DnsAnswerer} the pure
- * answering logic, {@link io.keelson.dataplane.dns.UpstreamForwarder} the bounded forwarding table.
+ * answering logic, {@link io.keelson.dataplane.dns.Edns} EDNS(0) in the proxy's own answers, {@link
+ * io.keelson.dataplane.dns.DnsCache} the bounded cache of forwarded answers, {@link
+ * io.keelson.dataplane.dns.UpstreamForwarder} the bounded forwarding table.
  */
 package io.keelson.dataplane.dns;

@@ -50,7 +50,9 @@ public final class GatewayCommand {
   static final String USAGE = """
       usage: keelson gateway --hw-profile NAME|FILE --config ENVOY_BOOTSTRAP.yaml [options]
         --port-ip PORT=IP/LEN[ via GW]  the gateway's address on a wire port (a port role in the profile)
-        --port-ip6 PORT=ADDR/LEN        the gateway's IPv6 address and on-link prefix on a wire port
+        --port-ip6 PORT=ADDR/LEN[ via GW6]
+                                        the gateway's IPv6 address and on-link prefix on a wire port; GW6:
+                                        the router for off-link IPv6 peers (on-link or fe80::/10)
         --snat IP                       a gateway-local source address for full NAT, IPv4 or IPv6 (repeatable;
                                         default: the address of the last --port-ip, and of the last --port-ip6)
         --var NAME=VALUE                fills ${NAME} in the profile (iface, tap, pcap, pci, ...)

@@ -154,7 +154,8 @@ public final class GatewayRuntime implements AutoCloseable {
         throw new IllegalArgumentException("--port-ip6 " + e.getKey() + "=...: the profile '" + s.profile().name()
             + "' has no wire port named '" + e.getKey() + "' (wire ports: " + wireRoles() + ")");
       }
-      b.addInterface6(Ipv6Config.Interface6.of(port.id(), e.getValue().trim()));
+      String[] parts = e.getValue().trim().split("\\s+via\\s+");
+      b.addInterface6(Ipv6Config.Interface6.of(port.id(), parts[0], parts.length > 1 ? parts[1] : null));
     }
     for (String snat : s.snatAddresses()) {
       if (snat.indexOf(':') >= 0) {

@@ -143,6 +143,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean endpointAccounted;
   /** The HTTP filters' verdict, copied out of the routing event. */
   private final FilterContext policy = new FilterContext();
+  /** Istio's metadata exchange and the peer of the current exchange for its metrics. */
+  private final io.keelson.dataplane.stats.PeerExchange peerExchange;
   /** Where the pipeline leaves each decision, ticketed so a late one never reaches the next request. */
   private final io.keelson.dataplane.routing.DecisionSlot routed = new io.keelson.dataplane.routing.DecisionSlot();
   private boolean policyDelayDone;
@@ -196,6 +198,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     this.streamIdleNanos = streamIdleNanos;
     this.context = context;
     this.observer = new ExchangeObserver(context);
+    this.peerExchange = new io.keelson.dataplane.stats.PeerExchange(context.stats());
     this.listenerName = listenerName;
     this.idleTimeoutNanos = idleTimeoutNanos;
     this.parser = new Http1RequestParser(this, limits);
@@ -390,6 +393,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     recorded = false;
     endpointTried = false;
     observer.reset();
+    peerExchange.reset();
     requestHasBody = head.chunked() || head.contentLength() > 0;
     requestComplete = false;
     responseStarted = false;
@@ -701,6 +705,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
+    peerExchange.onRequest(Http1HeaderAccess.INSTANCE, request.headers(), cluster.name(),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.accesslog.DownstreamTls.of(channel).peerUriSan());
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
@@ -1079,6 +1086,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cluster.stats().recordResponse(status);
     listener.stats().recordResponse(status);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
+    peerExchange.onResponse(Http1HeaderAccess.INSTANCE, response.headers());
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());
     if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
@@ -1188,6 +1196,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     writePendingHead();
+    if (trailers != null) {
+      peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
+    }
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
@@ -1453,7 +1464,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
-      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
+      peerExchange.record(d, responseStatus, flag, duration, requestBytes, responseBytes);
     }
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.edge.HopByHopHeaders;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import java.util.List;
 
@@ -11,45 +12,13 @@ import java.util.List;
 final class HeaderRewriter {
   private HeaderRewriter() {}
 
-  /** One pass over the headers; the common Connection values need no tokenizing. */
+  /** One pass over the headers ({@link HopByHopHeaders}); the common Connection values need no tokenizing. */
   static void removeHopByHop(Http1Headers headers) {
-    String connection = headers.get("connection");
-    if (connection != null && !connection.equalsIgnoreCase("keep-alive") && !connection.equalsIgnoreCase("close")) {
-      removeNamedByConnection(headers, headers.getAll("connection"));
-    }
+    String connection = HopByHopHeaders.options(headers.getAll("connection"));
     for (int i = headers.size() - 1; i >= 0; i--) {
-      if (isHopByHop(headers.name(i))) {
+      if (HopByHopHeaders.isHopByHop(headers.name(i), connection)) {
         headers.removeAt(i);
       }
-    }
-  }
-
-  /** Hop-by-hop headers (RFC 9110 §7.6.1 and the legacy ones) never cross the proxy; framing is re-done per side. */
-  static boolean isHopByHop(String name) {
-    return switch (name.length()) {
-      case 2 -> name.equalsIgnoreCase("te");
-      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
-      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
-      case 16 -> name.equalsIgnoreCase("proxy-connection");
-      case 17 -> name.equalsIgnoreCase("transfer-encoding");
-      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
-      case 19 -> name.equalsIgnoreCase("proxy-authorization");
-      default -> false;
-    };
-  }
-
-  /** Removes each header named in the Connection header's comma-separated tokens. */
-  private static void removeNamedByConnection(Http1Headers headers, String connection) {
-    int start = 0;
-    int n = connection.length();
-    while (start < n) {
-      int comma = connection.indexOf(',', start);
-      int end = comma < 0 ? n : comma;
-      String token = connection.substring(start, end).trim();
-      if (!token.isEmpty() && !token.equalsIgnoreCase("close") && !token.equalsIgnoreCase("keep-alive")) {
-        headers.remove(token.toLowerCase(java.util.Locale.ROOT));
-      }
-      start = end + 1;
     }
   }
 

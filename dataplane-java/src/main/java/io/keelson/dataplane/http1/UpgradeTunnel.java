@@ -2,6 +2,7 @@ package io.keelson.dataplane.http1;
 
 import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.RouteAction;
+import io.keelson.dataplane.http2.Http1OverHttp2;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.http1.codec.Http1RequestParser;
@@ -89,27 +90,30 @@ public final class UpgradeTunnel {
 
   /**
    * From now on a FIN on either connection arrives as a ChannelInputShutdownEvent instead of closing it
-   * ({@link #passFin}). Where both are sockets (TLS or not: under TLS the FIN passed on goes behind a close_notify),
-   * or the upstream is an HTTP/2 cluster's tunnel stream, whose END_STREAM is its half-close.
+   * ({@link #passFin}). Where both are sockets (TLS or not: under TLS the FIN passed on goes behind a
+   * close_notify), or the upstream is an HTTP/2 cluster's tunnel stream (END_STREAM is its FIN, both ways).
    */
   static void allowHalfClose(Channel downstream, Channel upstream) {
-    if (downstream instanceof DuplexChannel && io.keelson.dataplane.http2.Http1OverHttp2.isTunnelStream(upstream)) {
+    if (downstream instanceof DuplexChannel
+        && (upstream instanceof DuplexChannel || Http1OverHttp2.isTunnelStream(upstream))) {
       downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-    } else if (downstream instanceof DuplexChannel && upstream instanceof DuplexChannel) {
-      downstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-      upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      if (upstream instanceof DuplexChannel) {
+        upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      }
     }
   }
 
   /**
    * {@code from} sent its FIN: shut {@code to}'s output once everything read from {@code from} so far is
-   * written (as tcp/TcpRelay does), behind a close_notify when {@code to} is TLS. When the other direction is already done ({@code from}'s output is
-   * shut), the tunnel is over and both close. Event-loop confined (both connections share the loop).
+   * written (as tcp/TcpRelay does), behind a close_notify when {@code to} is TLS, or as END_STREAM when {@code to} is an
+   * HTTP/2 tunnel stream. When the other direction is already done ({@code from}'s output is shut), the tunnel is over
+   * and both close. Event-loop confined (both connections share the loop).
    */
   static void passFin(Channel from, Channel to) {
-    if (io.keelson.dataplane.http2.Http1OverHttp2.isTunnelStream(to) && to.isActive()) {
-      if (io.keelson.dataplane.http2.Http1OverHttp2.endTunnelStream(to)) { // END_STREAM; the upstream had ended too
-        from.close();
+    if (Http1OverHttp2.isTunnelStream(to) && to.isActive()) {
+      Http1OverHttp2.endTunnelOutput(to);
+      if (outputShut(from)) {
+        from.close(); // both directions finished
         to.close();
       }
       return;
@@ -119,11 +123,14 @@ public final class UpgradeTunnel {
       return;
     }
     io.keelson.dataplane.tls.TlsHalfClose.shutdownOutput(to).addListener(shut -> {
-      if (!shut.isSuccess() || (from instanceof DuplexChannel f && f.isOutputShutdown())
-          || io.keelson.dataplane.http2.Http1OverHttp2.tunnelOutputEnded(from)) {
+      if (!shut.isSuccess() || outputShut(from)) {
         from.close(); // both directions finished
         to.close();
       }
     });
+  }
+
+  private static boolean outputShut(Channel ch) {
+    return ch instanceof DuplexChannel d ? d.isOutputShutdown() : Http1OverHttp2.tunnelOutputEnded(ch);
   }
 }

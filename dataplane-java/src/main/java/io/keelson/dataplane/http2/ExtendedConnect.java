@@ -50,17 +50,21 @@ final class ExtendedConnect {
    * The HTTP/1.1 upgrade of a WebSocket needs RFC 6455's key exchange, which RFC 8441 clients do not make: a
    * {@code Sec-WebSocket-Key} (and version 13) is added when the client sent none, so that an RFC 6455 server accepts
    * the GET (what Envoy's pending change for issue 8547 does; released Envoy forwards the GET without one).
+   *
+   * @return the {@code Sec-WebSocket-Accept} the server's 101 must carry for the key added, or null when none was
    */
-  static void completeWebSocketHandshake(HttpHeaders h, String type) {
+  static String completeWebSocketHandshake(HttpHeaders h, String type) {
     if (!"websocket".equals(type) || h.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
-      return;
+      return null;
     }
     byte[] nonce = new byte[16];
     java.util.concurrent.ThreadLocalRandom.current().nextBytes(nonce);
-    h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, java.util.Base64.getEncoder().encodeToString(nonce));
+    String key = java.util.Base64.getEncoder().encodeToString(nonce);
+    h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, key);
     if (!h.contains(HttpHeaderNames.SEC_WEBSOCKET_VERSION)) {
       h.set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
     }
+    return Http2Upgrade.accept(key);
   }
 
   /**

@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.HttpConnectionManagerConfig;
 import io.keelson.dataplane.config.RouteAction;
 import io.keelson.dataplane.config.RouteEntry;
 import io.keelson.dataplane.config.VirtualHostConfig;
+import io.keelson.dataplane.edge.HopByHopHeaders;
 import io.keelson.dataplane.resilience.RetryHeaders;
 import io.keelson.dataplane.resilience.RouterTimingHeaders;
 import io.keelson.dataplane.route.RequestHead;
@@ -128,25 +129,9 @@ final class ForwardedHeaders {
     removeHopByHop(h);
   }
 
-  /** RFC 9110 §7.6.1: Connection and the headers it names, and the legacy hop-by-hop headers. */
+  /** {@link HopByHopHeaders}: Connection and the headers it names, and the fixed hop-by-hop set. */
   static void removeHopByHop(HttpHeaders h) {
-    for (String connection : h.getAll(HttpHeaderNames.CONNECTION)) {
-      for (String token : connection.split(",")) {
-        String t = token.trim();
-        if (!t.isEmpty()) {
-          h.remove(t);
-        }
-      }
-    }
-    h.remove(HttpHeaderNames.CONNECTION);
-    h.remove(HttpHeaderNames.KEEP_ALIVE);
-    h.remove("proxy-connection");
-    h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-    h.remove(HttpHeaderNames.UPGRADE);
-    h.remove(HttpHeaderNames.TE);
-    h.remove(HttpHeaderNames.TRAILER);
-    h.remove(HttpHeaderNames.PROXY_AUTHENTICATE);
-    h.remove(HttpHeaderNames.PROXY_AUTHORIZATION);
+    HopByHopHeaders.removeFrom(h, NettyHeaderAccess.INSTANCE);
   }
 
   static void apply(HttpHeaders h, HeaderMutations mutations) {

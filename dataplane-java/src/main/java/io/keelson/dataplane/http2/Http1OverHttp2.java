@@ -52,27 +52,22 @@ public final class Http1OverHttp2 {
   }
 
   /**
-   * Whether {@code ch} is a stream carrying an HTTP/1.1 client's tunnel (an accepted upgrade or proxied CONNECT): its
-   * END_STREAM each way is a half-close ({@link #endTunnelStream}; the upstream's arrives as a ChannelInputShutdownEvent).
+   * Whether {@code ch} is a stream of this class carrying an upgrade tunnel (an HTTP/1.1 WebSocket sent as extended
+   * CONNECT), whose halves end apart: {@link #endTunnelOutput} passes the client's FIN on as END_STREAM, and the
+   * upstream's END_STREAM arrives as a ChannelInputShutdownEvent.
    */
   public static boolean isTunnelStream(Channel ch) {
-    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
-    return a != null && a.tunnel();
+    return !(ch instanceof io.netty.channel.socket.DuplexChannel) && Http1StreamAdapter.isTunnel(ch);
   }
 
-  /**
-   * The client's FIN on a tunnel stream: END_STREAM once what came before it is written. Returns whether the upstream
-   * had ended its side already (the tunnel is then over).
-   */
-  public static boolean endTunnelStream(Channel ch) {
-    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
-    return a != null && a.endStream(ch);
+  /** END_STREAM toward the upstream, behind the tunnel bytes written so far; once. Call on the stream's event loop. */
+  public static void endTunnelOutput(Channel stream) {
+    Http1StreamAdapter.endTunnelOutput(stream);
   }
 
-  /** Whether the tunnel stream {@code ch} has sent its END_STREAM. */
-  public static boolean tunnelOutputEnded(Channel ch) {
-    Http1StreamAdapter a = ch.pipeline().get(Http1StreamAdapter.class);
-    return a != null && a.outputEnded();
+  /** Whether {@link #endTunnelOutput} ended the stream's sending half. */
+  public static boolean tunnelOutputEnded(Channel stream) {
+    return Http1StreamAdapter.tunnelOutputEnded(stream);
   }
 
   /**

@@ -1,10 +1,12 @@
 package io.keelson.dataplane.http2;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpContent;
@@ -41,11 +43,10 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
   private Http2Upgrade upgrade;
   /** A proxied CONNECT was sent ({@link ProxiedConnect}), its answer awaited or its tunnel open. */
   private boolean connect;
-  /** The upstream accepted the upgrade: bytes both ways are the tunnel's, in DATA frames. */
+  /** The upstream accepted the upgrade (or the CONNECT): bytes both ways are the tunnel's, in DATA frames. */
   private boolean tunnel;
-  /** The tunnel's END_STREAM each way: sent (the client's FIN), received (the upstream's). */
+  /** The tunnel's END_STREAM toward the upstream was written (the HTTP/1.1 client's FIN passed on). */
   private boolean outputEnded;
-  private boolean inputEnded;
 
   Http1StreamAdapter(boolean extendedConnect, boolean tls) {
     this.extendedConnect = extendedConnect;
@@ -104,9 +105,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       } else {
         c.release();
       }
-      if (end) {
-        inputEnded = true;
-        ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE); // a FIN to the client
+      if (end) { // the upstream's END_STREAM: its half-close, a FIN toward the client once what came before is written
+        ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
       }
       return;
     }
@@ -158,23 +158,6 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     }
   }
 
-  boolean tunnel() {
-    return tunnel;
-  }
-
-  boolean outputEnded() {
-    return outputEnded;
-  }
-
-  /** The tunnel's sending side ends (END_STREAM); returns whether its receiving side had ended already. */
-  boolean endStream(io.netty.channel.Channel ch) {
-    if (tunnel && !outputEnded) {
-      outputEnded = true;
-      ch.writeAndFlush(new DefaultHttp2DataFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true), ch.voidPromise());
-    }
-    return inputEnded;
-  }
-
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof Http2ResetFrame reset) {
@@ -186,6 +169,27 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       return;
     }
     ctx.fireUserEventTriggered(evt);
+  }
+
+  /** Whether {@code stream} carries a tunnel (an upgrade's 101, a proxied CONNECT's 2xx given), whose halves end apart. */
+  static boolean isTunnel(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.tunnel;
+  }
+
+  /** Ends the tunnel's upstream half: END_STREAM behind what was written so far. Once; on the stream's loop. */
+  static void endTunnelOutput(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    if (a != null && a.tunnel && !a.outputEnded && stream.isActive()) {
+      a.outputEnded = true;
+      stream.writeAndFlush(new DefaultHttp2DataFrame(io.netty.buffer.Unpooled.EMPTY_BUFFER, true), stream.voidPromise());
+    }
+  }
+
+  /** Whether the tunnel's END_STREAM toward the upstream was written. */
+  static boolean tunnelOutputEnded(Channel stream) {
+    Http1StreamAdapter a = stream.pipeline().get(Http1StreamAdapter.class);
+    return a != null && a.outputEnded;
   }
 
   @Override

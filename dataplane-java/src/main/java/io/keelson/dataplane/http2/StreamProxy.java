@@ -18,6 +18,8 @@ import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -163,14 +165,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private ConnectStream tunnel;
   /** An RFC 8441 extended CONNECT's upgrade type (its {@code :protocol}, e.g. websocket), else null. */
   private String upgradeType;
+  /** The upstream 101's Sec-WebSocket-Accept for the key this proxy added to the upgrade GET, or null. */
+  private String expectedAccept;
   /** The upgrade's upstream connection while it has not answered the upgrade GET, else null. */
   private Channel upgradeTarget;
   private ScheduledFuture<?> deadline;
   private ScheduledFuture<?> idleCheck;
 
+  /** Istio's metadata exchange and the peer of this stream for its metrics. */
+  private final io.keelson.dataplane.stats.PeerExchange peerExchange;
+
   StreamProxy(ServerStreams streams) {
     this.streams = streams;
     this.observer = new ExchangeObserver(streams.context());
+    this.peerExchange = new io.keelson.dataplane.stats.PeerExchange(streams.context().stats());
   }
 
   // ======================================================================== downstream events
@@ -545,6 +553,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
+    peerExchange.onRequest(NettyHeaderAccess.INSTANCE, request.headers(), cluster.name(),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.accesslog.DownstreamTls.of(down.parent() != null ? down.parent() : down).peerUriSan());
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }
@@ -582,7 +593,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ExtendedConnect.restoreUpgradeHeaders(request.headers(), upgradeType);
-    ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
+    expectedAccept = ExtendedConnect.completeWebSocketHandshake(request.headers(), upgradeType);
     openConnectTunnel(null, request); // no route timeout for an upgrade (Envoy), stream_idle_timeout applies
   }
 
@@ -651,7 +662,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ConnectStream t = newTunnel();
-    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest,
+    ChannelHandler handlers = upgradeRequest == null ? t : UpgradeHandshake.pipeline(upgradeRequest, expectedAccept,
         new UpgradeHandshake.Listener() {
           @Override
           public void onSwitched(HttpResponse response) {
@@ -659,8 +670,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
           }
 
           @Override
-          public void onRefused(int status, HttpResponse answer, byte[] body) {
-            onUpgradeRefused(status, answer == null ? null : answer.headers(), body);
+          public void onRefused(HttpResponse answer, ByteBuf body) {
+            onUpgradeRefused(answer == null ? 0 : answer.status().code(), answer == null ? null : answer.headers(), body);
+          }
+
+          @Override
+          public void onBadAccept(String accept) {
+            onBadWebSocketAccept(accept);
           }
         }, t);
     ChannelFuture f = streams.upstreams().get().openTcp(down.eventLoop(), balancer.endpoint(endpoint), cluster, handlers);
@@ -699,7 +715,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ConnectStream t = newTunnel();
     io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
     io.keelson.dataplane.tcp.TunnelFrames frames =
-        new io.keelson.dataplane.tcp.TunnelFrames(answered, UpgradeHandshake.MAX_REFUSAL_BODY);
+        new io.keelson.dataplane.tcp.TunnelFrames(answered, UpgradeHandshake.MAX_REFUSAL_BODY_BYTES);
     Future<Channel> opened = TunnelStreams.open(streams.upstreams().get(), down.eventLoop(), balancer.endpoint(endpoint),
         cluster, resilience.breaker(), resilience.thresholds(), frames, t);
     if (opened == null) {
@@ -733,7 +749,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         onTunnelConnected(opened, t, false); // the connection failed: 503 UF, counted as a connect failure
       } else {
         onUpgradeRefused(frames.status(), frames.status() == 0 ? null : tunnelAnswerHeaders(frames.answer()),
-            frames.refusalBody());
+            Unpooled.wrappedBuffer(frames.refusalBody()));
       }
     });
   }
@@ -775,11 +791,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * The upstream did not switch protocols (or refused the CONNECT): its status, headers and body go to the client with
-   * the route's response header rules, as Envoy passes a refused upgrade's response on; no answer at all is a 503 UF.
+   * The upstream did not switch protocols (or refused the CONNECT): its status, body and end-to-end header fields go to the client, as Envoy
+   * passes a refused upgrade's response on (a 502 UPE for a 101 with the wrong Sec-WebSocket-Accept); no answer at all
+   * is a 503 UF.
+   *
+   * @param headers the refusal's header fields (HTTP/1.1 hop), or null
+   * @param body    the refusal's body, released here
    */
-  private void onUpgradeRefused(int status, io.netty.handler.codec.http.HttpHeaders answer, byte[] body) {
+  private void onUpgradeRefused(int status, io.netty.handler.codec.http.HttpHeaders headers, ByteBuf body) {
     upgradeTarget = null;
+    byte[] bytes = ByteBufUtil.getBytes(body);
+    body.release();
     if (state != State.CONNECTING) {
       return;
     }
@@ -789,7 +811,19 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().recordResponse(status);
-    localReply(status, body, ResponseFlag.NONE, null, true, answer);
+    localReply(status, bytes, ResponseFlag.NONE, UpgradeAnswer.refusalLines(headers), true);
+  }
+
+  /** The upstream's 101 does not answer the WebSocket key this proxy sent: not a WebSocket, a 502 UPE. */
+  private void onBadWebSocketAccept(String accept) {
+    upgradeTarget = null;
+    if (state != State.CONNECTING) {
+      return;
+    }
+    endUpstreamRequest();
+    cluster.stats().recordResponse(502);
+    routerReply(502, "upstream WebSocket handshake failed: Sec-WebSocket-Accept "
+        + (accept == null ? "missing" : "'" + accept + "' does not answer the key sent"), ResponseFlag.UPE, null);
   }
 
   /** An extended CONNECT's {@code :status 200} fields that reach the client ({@link UpgradeAnswer}). */
@@ -990,6 +1024,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
       observer.responseHead(listener, r.headers()::get);
       ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+      peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
       if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
         r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
       }
@@ -1003,6 +1038,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     boolean last = msg instanceof LastHttpContent;
     if (msg instanceof HttpContent c) {
       responseBytes += c.content().readableBytes();
+    }
+    if (msg instanceof LastHttpContent end) {
+      peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
     }
     if (last) {
       onResponseComplete(down.write(msg));
@@ -1271,12 +1309,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    *                    and a content-type they set replaces text/plain
    */
   private void localReply(int status, byte[] body, ResponseFlag why, String extraHeaders, boolean routeReply) {
-    localReply(status, body, why, extraHeaders, routeReply, null);
-  }
-
-  /** @param upstreamAnswer a refused tunnel's answer headers, passed on as {@link UpgradeAnswer} carries them; or null */
-  private void localReply(int status, byte[] body, ResponseFlag why, String extraHeaders, boolean routeReply,
-      io.netty.handler.codec.http.HttpHeaders upstreamAnswer) {
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
@@ -1305,9 +1337,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     } else {
       byte[] bytes = body;
       r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(bytes));
-      if (upstreamAnswer != null) {
-        UpgradeAnswer.copy(upstreamAnswer, r.headers());
-      }
       if (location != null) {
         r.headers().set(HttpHeaderNames.LOCATION, location);
       }
@@ -1399,7 +1428,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     long duration = System.nanoTime() - startNanos;
     IstioDestination d = cluster != null ? cluster.stats().istio : listener != null ? listener.stats().istioUnknown : null;
     if (d != null) {
-      d.record(responseStatus, flag, duration, requestBytes, responseBytes);
+      peerExchange.record(d, responseStatus, flag, duration, requestBytes, responseBytes);
     }
     InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(down.parent());
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,

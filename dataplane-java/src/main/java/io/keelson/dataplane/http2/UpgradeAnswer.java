@@ -1,8 +1,9 @@
 package io.keelson.dataplane.http2;
 
+import io.keelson.dataplane.edge.HopByHopHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
@@ -17,19 +18,20 @@ import java.util.Set;
  * has no key exchange, the HTTP/1.1 side computes its own) or that frame a message ({@code content-length}). Stateless.
  */
 final class UpgradeAnswer {
-  private static final Set<String> NOT_CARRIED = Set.of("connection", "keep-alive", "proxy-connection",
-      "transfer-encoding", "upgrade", "te", "trailer", "content-length", "host", "sec-websocket-accept");
+  /** Besides the hop-by-hop ones: the fields the protocol change replaces or that frame a message. */
+  private static final Set<String> REPLACED = Set.of("content-length", "host", "sec-websocket-accept");
 
   private UpgradeAnswer() {}
 
   /** Adds the fields of {@code from} (HTTP/2 or HTTP/1.1 names) that cross the protocol change to {@code to}. */
   static void copy(Iterator<Map.Entry<CharSequence, CharSequence>> from, Iterable<Map.Entry<CharSequence, CharSequence>> again,
       HttpHeaders to) {
-    Set<String> named = connectionTokens(again);
+    String connection = connectionOptions(again);
     while (from.hasNext()) {
       Map.Entry<CharSequence, CharSequence> e = from.next();
       String name = e.getKey().toString().toLowerCase(Locale.ROOT);
-      if (name.startsWith(":") || NOT_CARRIED.contains(name) || named.contains(name) || isConversionHeader(name)) {
+      if (name.startsWith(":") || HopByHopHeaders.isHopByHop(name, connection) || REPLACED.contains(name)
+          || isConversionHeader(name)) {
         continue;
       }
       to.add(name, e.getValue());
@@ -46,19 +48,38 @@ final class UpgradeAnswer {
     copy(from.iterator(), from, to);
   }
 
-  private static Set<String> connectionTokens(Iterable<Map.Entry<CharSequence, CharSequence>> headers) {
-    Set<String> named = null;
+  /** The Connection values joined with ',' when they name more than the fixed set (see HopByHopHeaders#options). */
+  private static String connectionOptions(Iterable<Map.Entry<CharSequence, CharSequence>> headers) {
+    String joined = null;
     for (Map.Entry<CharSequence, CharSequence> e : headers) {
-      if (e.getKey().toString().equalsIgnoreCase("connection")) {
-        for (String token : e.getValue().toString().split(",")) {
-          if (named == null) {
-            named = new HashSet<>();
-          }
-          named.add(token.trim().toLowerCase(Locale.ROOT));
-        }
+      if (HttpHeaderNames.CONNECTION.contentEqualsIgnoreCase(e.getKey())) {
+        String v = e.getValue().toString();
+        joined = joined == null ? v : joined + "," + v;
       }
     }
-    return named == null ? Set.of() : named;
+    return HopByHopHeaders.options(joined);
+  }
+
+  /**
+   * A refused upgrade's header fields as the client gets them with its status and body (as {@code name: value} lines,
+   * see PolicyVerdicts#replaceResponseHeaders), or null: the end-to-end ones, not the hop-by-hop ones, the framing the
+   * reply redoes ({@code content-length}) nor {@code server} (the proxy's own, as Envoy overwrites it).
+   */
+  static String refusalLines(HttpHeaders refusal) {
+    if (refusal == null) {
+      return null;
+    }
+    String connection = HopByHopHeaders.options(refusal.get(HttpHeaderNames.CONNECTION) == null ? null
+        : String.join(",", refusal.getAll(HttpHeaderNames.CONNECTION)));
+    StringBuilder lines = new StringBuilder();
+    for (Map.Entry<String, String> e : refusal) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (!HopByHopHeaders.isHopByHop(name, connection) && !name.equals("content-length") && !name.equals("server")
+          && !isConversionHeader(name)) {
+        lines.append(name).append(": ").append(e.getValue()).append("\r\n");
+      }
+    }
+    return lines.isEmpty() ? null : lines.toString();
   }
 
   private static boolean isConversionHeader(String name) {

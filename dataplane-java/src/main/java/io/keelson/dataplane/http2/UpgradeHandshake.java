@@ -1,11 +1,16 @@
 package io.keelson.dataplane.http2;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -17,48 +22,59 @@ import io.netty.util.ReferenceCountUtil;
  * a CONNECT a route proxies (no connect_config). On the tunnel's own TCP connection to the upstream, behind Netty's
  * HTTP/1.1 client codec, writes the upgrade GET (or the {@code CONNECT host:port} request) once connected and reads the
  * response head. On 101 (a CONNECT's 2xx) the codec and this handler leave the pipeline, so the bytes behind the head
- * (and all later ones) reach the {@link ConnectStream} behind them untouched; any other answer (with its body, at most
- * {@link #MAX_REFUSAL_BODY} bytes of it) or the connection closing first is told to the listener and the connection is
- * closed. Event-loop confined (the stream's loop).
+ * (and all later ones) reach the {@link ConnectStream} behind them untouched. A 101 whose {@code Sec-WebSocket-Accept}
+ * does not answer the key Keelson made up for the GET is not a WebSocket (RFC 6455 §4.1: the client fails it); any
+ * other answer is read whole (its body up to {@link #MAX_REFUSAL_BODY_BYTES}) and told to the listener; then the
+ * connection is closed. Event-loop confined (the stream's loop).
  */
 final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
+  /** A refusal's body passed on to the client at most; a longer one is dropped (its status and headers still go). */
+  static final int MAX_REFUSAL_BODY_BYTES = 64 * 1024;
+
   /** How the handshake ended; told once. */
   interface Listener {
     /** The upstream switched protocols: the tunnel can open (the 101's bytes behind it follow this call). */
     void onSwitched(HttpResponse response);
 
     /**
-     * The upstream answered another status (0: it closed, or sent no valid HTTP/1.1 head; {@code answer} is then
-     * null), with the answer's body (empty past {@link #MAX_REFUSAL_BODY}).
+     * The upstream answered another status: its head, and its body (owned by the listener; empty when longer than
+     * {@link #MAX_REFUSAL_BODY_BYTES}); or {@code answer} null when it closed or sent no valid HTTP/1.1 head.
      */
-    void onRefused(int status, HttpResponse answer, byte[] body);
+    void onRefused(HttpResponse answer, ByteBuf body);
+
+    /** The upstream answered 101 with the wrong (or no) {@code Sec-WebSocket-Accept}. */
+    void onBadAccept(String accept);
   }
 
-  /** The most of a refusal's body passed on; a longer one is dropped (its status and headers still are). */
-  static final int MAX_REFUSAL_BODY = 64 * 1024;
-
   private final HttpRequest request;
+  /** The Sec-WebSocket-Accept the 101 must carry (for a key Keelson made up), or null when not checked here. */
+  private final String expectedAccept;
   private final Listener listener;
   private HttpResponse response;
+  /** A refused answer's body so far, null once over the bound. */
+  private CompositeByteBuf refusalBody;
   /** The upstream answered 101: this handler is leaving, everything goes on to the relay. */
   private boolean switched;
   /** The handshake failed and was told: nothing more reaches the relay, which never started. */
   private boolean refused;
-  /** A refusal's body while it arrives, else null. */
-  private io.netty.buffer.CompositeByteBuf refusalBody;
 
-  private UpgradeHandshake(HttpRequest request, Listener listener) {
+  private UpgradeHandshake(HttpRequest request, String expectedAccept, Listener listener) {
     this.request = request;
+    this.expectedAccept = expectedAccept;
     this.listener = listener;
   }
 
-  /** The upstream connection's handlers: the HTTP/1.1 client codec and the handshake, then {@code relay}. */
-  static ChannelHandler pipeline(HttpRequest request, Listener listener, ChannelHandler relay) {
+  /**
+   * The upstream connection's handlers: the HTTP/1.1 client codec and the handshake, then {@code relay}.
+   *
+   * @param expectedAccept the 101's Sec-WebSocket-Accept for a key the proxy generated, or null
+   */
+  static ChannelHandler pipeline(HttpRequest request, String expectedAccept, Listener listener, ChannelHandler relay) {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
-        ch.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), new UpgradeHandshake(request, listener),
-            relay);
+        ch.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024),
+            new UpgradeHandshake(request, expectedAccept, listener), relay);
       }
     };
   }
@@ -76,31 +92,50 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
       ctx.fireChannelRead(msg);
       return;
     }
-    if (msg instanceof HttpResponse r && response == null) {
-      response = r;
-      if (!accepts(r)) {
-        refusalBody = ctx.alloc().compositeBuffer();
+    try {
+      if (refused) {
+        return;
       }
-    }
-    if (refusalBody != null && !refused && msg instanceof io.netty.handler.codec.http.HttpContent c) {
-      if (refusalBody.readableBytes() + c.content().readableBytes() <= MAX_REFUSAL_BODY) {
+      if (msg instanceof HttpResponse r) {
+        response = r;
+        if (!accepts(r)) {
+          refusalBody = ctx.alloc().compositeBuffer();
+        } else if (expectedAccept != null && !expectedAccept.equals(acceptOf(r))) {
+          refused = true;
+          listener.onBadAccept(acceptOf(r));
+          ctx.close();
+          return;
+        }
+      }
+      if (msg instanceof HttpContent c && refusalBody != null) {
+        if (refusalBody.readableBytes() + c.content().readableBytes() > MAX_REFUSAL_BODY_BYTES) {
+          refusalBody.release();
+          refusalBody = null;
+          refuse(ctx, response, Unpooled.EMPTY_BUFFER);
+          return;
+        }
         refusalBody.addComponent(true, c.content().retain());
-      } else {
-        refusalBody.clear(); // too long to pass on: the status and headers only, at once
-        refuse(ctx, response);
       }
-    }
-    if (msg instanceof LastHttpContent && response != null && !refused) {
-      if (refusalBody != null) {
-        refuse(ctx, response);
-      } else {
+      if (msg instanceof LastHttpContent && response != null) {
+        if (refusalBody != null) {
+          ByteBuf body = refusalBody;
+          refusalBody = null;
+          refuse(ctx, response, body);
+          return;
+        }
         switched = true;
         listener.onSwitched(response);
         ctx.pipeline().remove(HttpClientCodec.class); // hands on what it holds behind the head as raw bytes
         ctx.pipeline().remove(this);
       }
+    } finally {
+      ReferenceCountUtil.release(msg);
     }
-    ReferenceCountUtil.release(msg);
+  }
+
+  private static String acceptOf(HttpResponse r) {
+    String accept = r.headers().get(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+    return accept == null ? null : accept.trim();
   }
 
   /** A 101 opens an upgrade; a CONNECT's is any 2xx (RFC 9110 §9.3.6). */
@@ -115,8 +150,9 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
     if (switched) {
       ctx.fireChannelInactive();
     } else if (!refused) {
-      refuse(ctx, refusalBody != null ? response : null); // the relay behind never started: it must not see the close
+      refuse(ctx, null, Unpooled.EMPTY_BUFFER); // the relay behind never started: it must not see the close
     }
+    releaseBody();
   }
 
   @Override
@@ -124,24 +160,18 @@ final class UpgradeHandshake extends ChannelInboundHandlerAdapter {
     if (switched) {
       ctx.fireExceptionCaught(cause);
     } else if (!refused) {
-      refuse(ctx, null); // e.g. not an HTTP/1.1 response
+      refuse(ctx, null, Unpooled.EMPTY_BUFFER); // e.g. not an HTTP/1.1 response
     }
   }
 
-  private void refuse(ChannelHandlerContext ctx, HttpResponse answer) {
+  private void refuse(ChannelHandlerContext ctx, HttpResponse answer, ByteBuf body) {
     refused = true;
-    byte[] body = new byte[0];
-    if (refusalBody != null) {
-      body = io.netty.buffer.ByteBufUtil.getBytes(refusalBody);
-      refusalBody.release();
-      refusalBody = null;
-    }
-    listener.onRefused(answer == null ? 0 : answer.status().code(), answer, body);
+    releaseBody();
+    listener.onRefused(answer, body);
     ctx.close();
   }
 
-  @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) {
+  private void releaseBody() {
     if (refusalBody != null) {
       refusalBody.release();
       refusalBody = null;

@@ -2,6 +2,7 @@ package io.keelson.dataplane.mirror;
 
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.config.MirrorPolicy;
+import io.keelson.dataplane.edge.HopByHopHeaders;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Request;
 import io.keelson.dataplane.routing.ServingCluster;
@@ -214,6 +215,7 @@ public final class RequestMirror {
       r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(head.method()), head.target(), content);
       HttpHeaders h = r.headers();
       Http1Headers src = head.headers();
+      String connection = HopByHopHeaders.options(src.getAll("connection"));
       for (int i = 0; i < src.size(); i++) {
         String name = src.name(i);
         String lower = name.toLowerCase(java.util.Locale.ROOT);
@@ -221,7 +223,7 @@ public final class RequestMirror {
           if (src.value(i).toLowerCase(java.util.Locale.ROOT).contains("trailers")) {
             h.set("te", "trailers"); // the one TE HTTP/2 carries (gRPC needs it)
           }
-        } else if (!HOP_BY_HOP.contains(lower)) {
+        } else if (!HopByHopHeaders.isHopByHop(lower, connection) && !FRAMED_HERE.contains(lower)) {
           h.add(name, src.value(i));
         }
       }
@@ -239,7 +241,6 @@ public final class RequestMirror {
     return r;
   }
 
-  /** Fields of the client's hop, or framing the copy sets itself. */
-  private static final java.util.Set<String> HOP_BY_HOP = java.util.Set.of("host", "transfer-encoding",
-      "content-length", "expect", "keep-alive", "connection", "proxy-connection", "upgrade");
+  /** Besides the hop-by-hop fields: those the copy sets itself (authority, framing) or that ask the client's hop. */
+  private static final java.util.Set<String> FRAMED_HERE = java.util.Set.of("host", "content-length", "expect");
 }

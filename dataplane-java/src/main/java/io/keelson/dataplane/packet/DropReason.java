@@ -78,7 +78,12 @@ public enum DropReason {
   /** A Neighbor Solicitation for an address the gateway does not answer on that port, or an unsolicited, unknown advertisement. */
   NDP_NOT_FOR_US,
   /** The IPv6 next hop's MAC is not known yet; a Neighbor Solicitation was (or recently had been) sent. */
-  NDP_UNRESOLVED;
+  NDP_UNRESOLVED,
+  /**
+   * A duplicate address detection probe for one of the gateway's IPv6 addresses that came within a second of
+   * the last one answered for that address (each answer is multicast to the whole link).
+   */
+  NDP_RATE_LIMITED;
 
   private static final DropReason[] VALUES = values();
 

@@ -23,8 +23,8 @@ import io.keelson.dataplane.pipeline.Stage;
  * </ul>
  * Idle flows are expired incrementally, paced by time ({@link SweepPacer}): one pass over the flows in
  * use per second (or a quarter of the shortest idle timeout), at most {@link GatewayLimits#sweepSlice()}
- * flow slots per burst. Table sizes (flows, ARP) are fixed when the stage is created; timeouts and rates follow
- * config changes.
+ * flow slots per burst. Table sizes (flows, ARP) are fixed when the stage is created (the IPv6 flow table is
+ * created, at a burst boundary, when a config first has IPv6 VIPs); timeouts and rates follow config changes.
  *
  * <p>Threading: single writer of its connection table, ARP table and counters; one thread at a time.
  */
@@ -41,6 +41,8 @@ public final class ForwardStage implements Stage<PacketBurst> {
   private final int shard;
   private final int shardMask;
   private GatewayLimits limits;
+  /** The config the stage last adjusted to (timeouts, the IPv6 flow table); a new one is taken at a burst boundary. */
+  private GatewayConfig applied;
   private long arpRetryNanos;
   private long arpReachableNanos;
   /** Per packet of the current burst: its {@link ConnTrack#lookup} result, taken in one pass (see {@link #lookUpBurst}). */
@@ -119,11 +121,20 @@ public final class ForwardStage implements Stage<PacketBurst> {
     limits = next;
   }
 
+  /** A new config, before the first packet of the burst that brought it. */
+  private void apply(GatewayConfig config) {
+    if (config.limits() != limits) {
+      applyTimeouts(config.limits());
+    }
+    ipv6.track(config.ipv6());
+    applied = config;
+  }
+
   @Override
   public void onEvent(PacketBurst burst) {
     GatewayConfig config = burst.config;
-    if (config.limits() != limits) {
-      applyTimeouts(config.limits());
+    if (config != applied) {
+      apply(config);
     }
     long now = burst.now;
     int n = burst.count();
@@ -469,6 +480,11 @@ public final class ForwardStage implements Stage<PacketBurst> {
   /** Flows tracked now, IPv4 and IPv6 (single-writer value: exact on the stage's thread, approximate elsewhere). */
   public int trackedFlows() {
     return flows.size() + ipv6.trackedFlows();
+  }
+
+  /** IPv6 flows this stage can track; 0 while it has no IPv6 flow table (no config with IPv6 VIPs yet). */
+  int ipv6FlowCapacity() {
+    return ipv6.flowCapacity();
   }
 
   /** Test hook: pre-resolves an IPv6 next hop as if a Neighbor Advertisement had been learnt. */

@@ -15,18 +15,47 @@ import java.util.List;
  * <p>Threading: immutable; safe to share between threads.
  */
 public final class Ipv6Config {
-  /** The gateway's IPv6 address on a port and the on-link prefix length. */
-  public record Interface6(int portId, Ipv6.Prefix address) {
+  /**
+   * The gateway's IPv6 address on a port and the on-link prefix length.
+   *
+   * @param defaultGateway the router for destinations outside every port's prefix (as {@link
+   *     GatewayConfig.Interface#defaultGateway()}), null for none: on-link or link-local (fe80::/10); the first
+   *     interface with one is used
+   */
+  public record Interface6(int portId, Ipv6.Prefix address, Ipv6.Address defaultGateway) {
     public Interface6 {
       if (portId < 0 || portId > GatewayConfig.MAX_PORT_ID) {
         throw new IllegalArgumentException("interface port id " + portId + " outside 0.." + GatewayConfig.MAX_PORT_ID);
       }
+      if (defaultGateway != null && !address.contains(defaultGateway.hi(), defaultGateway.lo())
+          && !LINK_LOCAL.contains(defaultGateway.hi(), defaultGateway.lo())) {
+        throw new IllegalArgumentException("interface " + portId + ": IPv6 default gateway " + defaultGateway
+            + " is neither in the port's prefix " + address.network() + "/" + address.length()
+            + " nor link-local (fe80::/10): a next hop must be on-link");
+      }
+    }
+
+    public Interface6(int portId, Ipv6.Prefix address) {
+      this(portId, address, null);
     }
 
     public static Interface6 of(int portId, String cidr) {
-      return new Interface6(portId, Ipv6.Prefix.parse(cidr));
+      return of(portId, cidr, null);
+    }
+
+    /** E.g. {@code of(1, "2001:db8:2::1/64", "2001:db8:2::fe")}; the gateway may be null. */
+    public static Interface6 of(int portId, String cidr, String defaultGateway) {
+      return new Interface6(portId, Ipv6.Prefix.parse(cidr),
+          defaultGateway == null ? null : Ipv6.Address.parse(defaultGateway.trim()));
     }
   }
+
+  private static final Ipv6.Prefix LINK_LOCAL = Ipv6.Prefix.parse("fe80::/10");
+
+  /** Set in a {@link #route} result when the next hop is the port's default gateway, not the destination. */
+  static final int VIA_GATEWAY = 1 << 16;
+  /** The port id in a {@link #route} result. */
+  static final int ROUTE_PORT = 0xFFFF;
 
   /** One backend of an IPv6 VIP: address, port and Maglev weight (0 = drained). */
   public record Backend6(Ipv6.Address ip, int port, int weight) {
@@ -73,6 +102,10 @@ public final class Ipv6Config {
   private final long[] portHi = new long[GatewayConfig.MAX_PORT_ID + 1];
   private final long[] portLo = new long[GatewayConfig.MAX_PORT_ID + 1];
   private final int[] portPrefix = new int[GatewayConfig.MAX_PORT_ID + 1];
+  /** The first interface with a default gateway (its port id), or -1; and that gateway. */
+  private final int gatewayPort;
+  private final long gatewayHi;
+  private final long gatewayLo;
   private final long[] snatHi;
   private final long[] snatLo;
   /** Per port id: the index in {@link #snatHi} of the SNAT address used toward hosts behind that port. */
@@ -100,6 +133,10 @@ public final class Ipv6Config {
       portLo[i.portId()] = i.address().network().lo();
       portPrefix[i.portId()] = i.address().length();
     }
+    Interface6 routed = this.interfaces.stream().filter(i -> i.defaultGateway() != null).findFirst().orElse(null);
+    gatewayPort = routed == null ? -1 : routed.portId();
+    gatewayHi = routed == null ? 0 : routed.defaultGateway().hi();
+    gatewayLo = routed == null ? 0 : routed.defaultGateway().lo();
     if (!this.vips.isEmpty() && (snat.isEmpty() || this.interfaces.isEmpty())) {
       throw new IllegalArgumentException("gateway config: IPv6 VIP '" + this.vips.get(0).name() + "' needs an IPv6"
           + " interface address (--port-ip6 ROLE=ADDR/LEN) and an IPv6 SNAT address (--snat ADDR, default: the last"
@@ -248,7 +285,11 @@ public final class Ipv6Config {
     return true;
   }
 
-  /** The port whose on-link prefix holds {@code hi:lo} (longest prefix), or -1: IPv6 next hops are on-link only. */
+  /**
+   * Where to send a packet for {@code hi:lo}: the port whose on-link prefix holds it (longest prefix), else
+   * the port of the default gateway with {@link #VIA_GATEWAY} set (the next hop is then {@link #gatewayHi}),
+   * else -1.
+   */
   int route(long hi, long lo) {
     int best = -1;
     for (Interface6 i : interfaces) {
@@ -257,7 +298,20 @@ public final class Ipv6Config {
         best = p;
       }
     }
-    return best;
+    return best >= 0 || gatewayPort < 0 ? best : gatewayPort | VIA_GATEWAY;
+  }
+
+  /** Whether {@code port} is the default gateway's port (a flow routed there may outlive a config that drops it). */
+  boolean hasGatewayOn(int port) {
+    return gatewayPort == port;
+  }
+
+  long gatewayHi() {
+    return gatewayHi;
+  }
+
+  long gatewayLo() {
+    return gatewayLo;
   }
 
   long ownHi(int port) {

@@ -19,17 +19,26 @@ import io.keelson.dataplane.packet.maglev.MaglevTable;
  *       with an Advertisement; next hops are resolved by sending a Solicitation and learning the answer.
  *   <li>ICMPv6 echo to a gateway address is answered; other traffic to its own address goes to the kernel.
  * </ul>
- * Next hops are on-link only (the peer's prefix is on one of the ports); there is no IPv6 default gateway.
+ * A next hop is the peer itself when its prefix is on one of the ports, else the default gateway ({@link
+ * Ipv6Config#route}); either is resolved by Neighbor Discovery. The flow table ({@link ConnTrack6}, megabytes)
+ * exists only once a config with IPv6 VIPs has been seen ({@link #track}): an IPv4-only gateway has none.
  *
  * <p>Threading: single writer of its tables and counters, on its forwarding stage's thread.
  */
 final class Ipv6Forwarder {
   private final DropCounters drops;
-  private final ConnTrack6 flows;
+  /** Null until {@link #track} sees IPv6 VIPs; then kept (flows outlive the VIPs that opened them). */
+  private ConnTrack6 flows;
   private final NeighbourTable6 neighbours;
   private final int shard;
   private final int shardMask;
   private SynRateLimiter limiter;
+  /**
+   * Duplicate address detection defences per target address (folded to 32 bits): one a second, as the
+   * neighbour table paces the gateway's own Solicitations (the default retry interval), since each one is
+   * multicast to every node on the link.
+   */
+  private final SynRateLimiter defences = new SynRateLimiter(64, 1, 1);
   private GatewayLimits limits;
   private long retryNanos;
   private long reachableNanos;
@@ -43,14 +52,14 @@ final class Ipv6Forwarder {
     this.drops = drops;
     this.shard = shard;
     this.shardMask = shards - 1;
-    this.flows = new ConnTrack6(capacityFor(initial));
     this.neighbours = new NeighbourTable6(initial.arpCapacity());
     configure(initial);
   }
 
   void configure(GatewayLimits next) {
-    flows.timeouts(next.tcpEstablished().toNanos(), next.tcpTransitory().toNanos(),
-        next.tcpClosing().toNanos(), next.udp().toNanos());
+    if (flows != null) {
+      timeouts(flows, next);
+    }
     retryNanos = next.arpRetry().toNanos();
     reachableNanos = next.arpReachable().toNanos();
     if (limiter == null || limits.synSources() != next.synSources()) {
@@ -59,6 +68,22 @@ final class Ipv6Forwarder {
       limiter.rate(next.synPerSecond(), next.synBurst());
     }
     limits = next;
+  }
+
+  private static void timeouts(ConnTrack6 table, GatewayLimits limits) {
+    table.timeouts(limits.tcpEstablished().toNanos(), limits.tcpTransitory().toNanos(),
+        limits.tcpClosing().toNanos(), limits.udp().toNanos());
+  }
+
+  /**
+   * Called at a burst boundary whenever the config changes (before any packet of the burst): creates the flow
+   * table the first time the config has IPv6 VIPs, so a gateway that never has any never allocates it.
+   */
+  void track(Ipv6Config v6) {
+    if (flows == null && !v6.vips().isEmpty()) {
+      flows = new ConnTrack6(capacityFor(limits));
+      timeouts(flows, limits);
+    }
   }
 
   void forward(PacketBurst burst, int i, GatewayConfig config, long now) {
@@ -157,7 +182,7 @@ final class Ipv6Forwarder {
       flows.touch(flow, now);
     }
     if (tcp) {
-      tcpState(flow, tcpFlags, false);
+      clientTcpState(flow, tcpFlags);
     }
     out(burst, i, config, v6, flows.forwardPort(flow), flows.backendHi(flow), flows.backendLo(flow), now,
         flows.snatHi(flow), flows.snatLo(flow), flows.snatPort(flow), flows.backendPort(flow));
@@ -180,8 +205,8 @@ final class Ipv6Forwarder {
       burst.drop(i, DropReason.NO_ROUTE, drops);
       return -1;
     }
-    long snatHi = v6.snatHi(outPort);
-    long snatLo = v6.snatLo(outPort);
+    long snatHi = v6.snatHi(outPort & Ipv6Config.ROUTE_PORT);
+    long snatLo = v6.snatLo(outPort & Ipv6Config.ROUTE_PORT);
     int snatPort = snatPort(backendHi, backendLo, backendPort, snatHi, snatLo, protocol, hash);
     if (snatPort < 0) {
       burst.drop(i, DropReason.SNAT_EXHAUSTED, drops);
@@ -218,6 +243,10 @@ final class Ipv6Forwarder {
   }
 
   private void toClient(PacketBurst burst, int i, GatewayConfig config, long now) {
+    if (flows == null) {
+      burst.drop(i, DropReason.NO_FLOW, drops); // no IPv6 VIP yet, so no flow
+      return;
+    }
     int found = flows.lookup(burst.srcHi6[i], burst.srcLo6[i], burst.dstHi6[i], burst.dstLo6[i],
         burst.srcPort[i], burst.dstPort[i], burst.protocol[i]);
     if (found < 0 || (found & 1) != ConnTrack.REVERSE || flows.isExpired(found >> 1, now)) {
@@ -231,30 +260,48 @@ final class Ipv6Forwarder {
     int flow = found >> 1;
     flows.touch(flow, now);
     if (burst.protocol[i] == Ipv4.PROTO_TCP) {
-      tcpState(flow, burst.flags[i], true);
+      backendTcpState(flow, burst.flags[i]);
     }
     out(burst, i, config, config.ipv6(), flows.reversePort(flow), flows.clientHi(flow), flows.clientLo(flow), now,
         flows.vipHi(flow), flows.vipLo(flow), flows.vipPort(flow), flows.clientPort(flow));
   }
 
-  /** Opening until the backend answers; closing once either side sends FIN or RST. */
-  private void tcpState(int flow, int tcpFlags, boolean fromBackend) {
-    int state = flows.state(flow);
+  /**
+   * The client's TCP flags move the flow's state as {@link ForwardStage}'s IPv4 ones do (kept there so the IPv4
+   * path does not change): FIN/RST close it; a SYN on a closing flow reopens it (the client reuses its tuple).
+   */
+  private void clientTcpState(int flow, int tcpFlags) {
     if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
       flows.state(flow, ConnTrack.TCP_CLOSING);
-    } else if (state == ConnTrack.TCP_OPENING && fromBackend) {
+    } else if ((tcpFlags & (Tcp.SYN | Tcp.ACK)) == Tcp.SYN && flows.state(flow) == ConnTrack.TCP_CLOSING) {
+      flows.state(flow, ConnTrack.TCP_OPENING);
+    }
+  }
+
+  /** The backend's TCP flags: FIN/RST close the flow; its first answer establishes it (as IPv4's). */
+  private void backendTcpState(int flow, int tcpFlags) {
+    if ((tcpFlags & (Tcp.FIN | Tcp.RST)) != 0) {
+      flows.state(flow, ConnTrack.TCP_CLOSING);
+    } else if (flows.state(flow) == ConnTrack.TCP_OPENING) {
       flows.state(flow, ConnTrack.TCP_ESTABLISHED);
     }
   }
 
-  /** MACs for the on-link next hop {@code hopHi:hopLo} on {@code port}, then the NAT66 rewrite; drops when unresolved. */
-  private void out(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int port, long hopHi, long hopLo,
+  /**
+   * MACs for the next hop of {@code route} ({@link Ipv6Config#route}: the destination {@code dstHi:dstLo} itself,
+   * or the default gateway), then the NAT66 rewrite to {@code dstHi:dstLo}; drops when unresolved.
+   */
+  private void out(PacketBurst burst, int i, GatewayConfig config, Ipv6Config v6, int route, long dstHi, long dstLo,
       long now, long srcHi, long srcLo, int srcPort, int dstPort) {
+    int port = route & Ipv6Config.ROUTE_PORT;
     long ourMac = config.mac(port);
-    if (ourMac < 0) {
-      burst.drop(i, DropReason.NO_ROUTE, drops);
+    boolean viaGateway = (route & Ipv6Config.VIA_GATEWAY) != 0;
+    if (ourMac < 0 || viaGateway && !v6.hasGatewayOn(port)) {
+      burst.drop(i, DropReason.NO_ROUTE, drops); // the port, or its gateway, left the config since the flow began
       return;
     }
+    long hopHi = viaGateway ? v6.gatewayHi() : dstHi;
+    long hopLo = viaGateway ? v6.gatewayLo() : dstLo;
     int slot = neighbours.find(hopHi, hopLo);
     long mac = slot < 0 ? -1 : neighbours.macAt(slot);
     if (mac < 0) {
@@ -269,7 +316,7 @@ final class Ipv6Forwarder {
     }
     PacketBuffer buf = burst.packet(i);
     NatRewrite.setMacs(buf, ourMac, mac);
-    Nat66Rewrite.forward(buf, burst.l3[i], burst.l4[i], burst.protocol[i], srcHi, srcLo, hopHi, hopLo, srcPort, dstPort);
+    Nat66Rewrite.forward(buf, burst.l3[i], burst.l4[i], burst.protocol[i], srcHi, srcLo, dstHi, dstLo, srcPort, dstPort);
     burst.verdict[i] = port;
   }
 
@@ -291,8 +338,11 @@ final class Ipv6Forwarder {
     int l4 = burst.l4[i];
     long targetHi = buf.getLong(l4 + NeighbourDiscovery.TARGET);
     long targetLo = buf.getLong(l4 + NeighbourDiscovery.TARGET + 8);
-    boolean unspecifiedSource = burst.srcHi6[i] == 0 && burst.srcLo6[i] == 0; // duplicate address detection
-    if (unspecifiedSource || !v6.answersNeighbourSolicitation(targetHi, targetLo, burst.rxPort())) {
+    if (burst.srcHi6[i] == 0 && burst.srcLo6[i] == 0) {
+      defend(burst, i, v6, ourMac, sourceMac, targetHi, targetLo, now);
+      return;
+    }
+    if (!v6.answersNeighbourSolicitation(targetHi, targetLo, burst.rxPort())) {
       burst.drop(i, DropReason.NDP_NOT_FOR_US, drops);
       return;
     }
@@ -303,6 +353,35 @@ final class Ipv6Forwarder {
       return;
     }
     NeighbourDiscovery.advertise(buf, l3, l4, ourMac, solicitorMac);
+    burst.verdict[i] = burst.rxPort();
+  }
+
+  /**
+   * A duplicate address detection probe (RFC 4862 §5.4.3: source ::): for one of our addresses, RFC 4861 §7.2.4's
+   * answer, an unsolicited Advertisement to all nodes (ff02::1) that tells the prober the address is taken.
+   * Nothing is learnt (the prober has no address yet). §7.1.1: a probe carries no source link-layer option.
+   */
+  private void defend(PacketBurst burst, int i, Ipv6Config v6, long ourMac, long sourceMac, long targetHi, long targetLo,
+      long now) {
+    if (sourceMac != 0) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops);
+      return;
+    }
+    if (!v6.answersNeighbourSolicitation(targetHi, targetLo, burst.rxPort())) {
+      burst.drop(i, DropReason.NDP_NOT_FOR_US, drops);
+      return;
+    }
+    PacketBuffer buf = burst.packet(i);
+    int l4 = burst.l4[i];
+    if (l4 + NeighbourDiscovery.MESSAGE_WITH_MAC > buf.capacity()) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops); // no room to answer in place (never with real mbufs)
+      return;
+    }
+    if (!defences.tryAcquire((int) (targetLo ^ targetLo >>> 32 ^ targetHi ^ targetHi >>> 32), now)) {
+      burst.drop(i, DropReason.NDP_RATE_LIMITED, drops);
+      return;
+    }
+    NeighbourDiscovery.defend(buf, burst.l3[i], l4, ourMac);
     burst.verdict[i] = burst.rxPort();
   }
 
@@ -342,15 +421,20 @@ final class Ipv6Forwarder {
     return mac;
   }
 
-  /** The idle sweep, once per burst: nothing to do (one field read) while no IPv6 flow is tracked. */
+  /** The idle sweep, once per burst: nothing to do (one field read) while there is no IPv6 flow table. */
   void expire(long now, int maxSlots) {
-    if (flows.size() > 0) {
+    if (flows != null && flows.size() > 0) {
       flows.expire(now, maxSlots);
     }
   }
 
   int trackedFlows() {
-    return flows.size();
+    return flows == null ? 0 : flows.size();
+  }
+
+  /** IPv6 flows the table holds at most; 0 while it does not exist. */
+  int flowCapacity() {
+    return flows == null ? 0 : flows.capacity();
   }
 
   /** Test hook: pre-resolves a neighbour as if an Advertisement had been learnt. */

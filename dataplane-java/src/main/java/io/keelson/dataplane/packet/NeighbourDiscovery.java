@@ -4,7 +4,7 @@ import io.keelson.dataplane.internal.ffm.PacketBuffer;
 
 /**
  * ICMPv6 as the gateway speaks it (RFC 4443, RFC 4861): Neighbor Advertisements written in place over the
- * Solicitation they answer, Solicitations it originates to resolve a next hop, echo replies, and the
+ * Solicitation they answer (or, for a duplicate address detection probe, to all nodes), Solicitations it originates to resolve a next hop, echo replies, and the
  * checksum over the IPv6 pseudo-header. None of this is on the forwarding path: it runs per NDP or echo packet.
  *
  * <pre>
@@ -63,17 +63,33 @@ final class NeighbourDiscovery {
    * sent back to the solicitor's address and MAC. The frame becomes exactly an NA with one option.
    */
   static void advertise(PacketBuffer buf, int l3, int l4, long ourMac, long solicitorMac) {
-    long srcHi = buf.getLong(l3 + Ipv6.SRC);
-    long srcLo = buf.getLong(l3 + Ipv6.SRC + 8);
+    advertise(buf, l3, l4, ourMac, solicitorMac, buf.getLong(l3 + Ipv6.SRC), buf.getLong(l3 + Ipv6.SRC + 8),
+        SOLICITED | OVERRIDE);
+  }
+
+  /**
+   * Turns a duplicate address detection probe (a Solicitation from ::) for {@code target} into RFC 4861
+   * §7.2.4's defence: an Advertisement to all nodes (ff02::1, MAC 33:33:00:00:00:01), override but not
+   * solicited, with our MAC.
+   */
+  static void defend(PacketBuffer buf, int l3, int l4, long ourMac) {
+    advertise(buf, l3, l4, ourMac, Ipv6.multicastMac(ALL_NODES_LO), Ipv6.SOLICITED_NODE_HI, ALL_NODES_LO, OVERRIDE);
+  }
+
+  /** ff02::1 (all nodes on the link), low half; the high half is {@link Ipv6#SOLICITED_NODE_HI}. */
+  static final long ALL_NODES_LO = 1;
+
+  private static void advertise(PacketBuffer buf, int l3, int l4, long ourMac, long dstMac, long dstHi, long dstLo,
+      int flags) {
     long targetHi = buf.getLong(l4 + TARGET);
     long targetLo = buf.getLong(l4 + TARGET + 8);
-    buf.putMac(Ethernet.DST, solicitorMac);
+    buf.putMac(Ethernet.DST, dstMac);
     buf.putMac(Ethernet.SRC, ourMac);
     buf.putShort(l3 + Ipv6.PAYLOAD_LENGTH, l4 - l3 - Ipv6.HEADER_LENGTH + MESSAGE_WITH_MAC);
     buf.putByte(l3 + Ipv6.HOP_LIMIT, NDP_HOP_LIMIT);
-    writeAddresses(buf, l3, targetHi, targetLo, srcHi, srcLo);
+    writeAddresses(buf, l3, targetHi, targetLo, dstHi, dstLo);
     buf.putInt(l4, NEIGHBOR_ADVERTISEMENT << 24);
-    buf.putInt(l4 + FLAGS, (SOLICITED | OVERRIDE) << 24);
+    buf.putInt(l4 + FLAGS, flags << 24);
     buf.putLong(l4 + TARGET, targetHi);
     buf.putLong(l4 + TARGET + 8, targetLo);
     buf.putShort(l4 + OPTIONS, OPTION_TARGET_MAC << 8 | 1);

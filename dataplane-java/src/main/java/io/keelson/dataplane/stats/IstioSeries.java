@@ -3,7 +3,7 @@ package io.keelson.dataplane.stats;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The Istio request metrics of one (destination, response code, response flag) label set: a count and
+ * The Istio request metrics of one (destination, peer, response code, gRPC status, response flag) label set: a count and
  * three fixed-bucket histograms. Created on the first request with that label set, then recorded into
  * without locks or allocation. Thread-safe.
  */
@@ -23,7 +23,10 @@ final class IstioSeries {
     }
   }
 
+  final IstioPeer peer;
   final int status;
+  /** The grpc-status the response carried, or -1 for none. */
+  final int grpcStatus;
   final ResponseFlag flag;
   final LongAdder count = new LongAdder();
   /** Non-cumulative per-bucket counts; the last slot is +Inf. Cumulated at scrape time. */
@@ -34,8 +37,10 @@ final class IstioSeries {
   final LongAdder[] responseBytes = adders(BYTES.length + 1);
   final LongAdder responseBytesSum = new LongAdder();
 
-  IstioSeries(int status, ResponseFlag flag) {
+  IstioSeries(IstioPeer peer, int status, int grpcStatus, ResponseFlag flag) {
+    this.peer = peer;
     this.status = status;
+    this.grpcStatus = grpcStatus;
     this.flag = flag;
   }
 

@@ -4,11 +4,14 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Istio's TCP metrics ({@code istio_tcp_*}) towards one cluster, with the same destination labels
- * as {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
+ * Istio's TCP metrics ({@code istio_tcp_*}) towards one cluster from one downstream peer certificate (inbound: the
+ * caller's SPIFFE ID, which gives {@code source_principal}, {@code source_workload_namespace} and
+ * {@code connection_security_policy="mutual_tls"}; null for none), with the same labels as
+ * {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
  */
 public final class IstioTcpDestination {
   final String cluster;
+  final String peerPrincipal;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -16,8 +19,9 @@ public final class IstioTcpDestination {
   /** Bytes received from the destination (written to the client). */
   public final LongAdder receivedBytes = new LongAdder();
 
-  IstioTcpDestination(String cluster) {
+  IstioTcpDestination(String cluster, String peerPrincipal) {
     this.cluster = cluster;
+    this.peerPrincipal = peerPrincipal;
   }
 
   static void writePrometheus(PrometheusWriter w, MeshIdentity me, Iterable<IstioTcpDestination> all) {
@@ -36,13 +40,15 @@ public final class IstioTcpDestination {
           case "2" -> d.opened.sum();
           default -> d.closed.sum();
         };
-        w.sample(m[0], v, labels(me, d.cluster));
+        w.sample(m[0], v, labels(me, d));
       }
     }
   }
 
-  private static String[] labels(MeshIdentity me, String cluster) {
-    String[] base = IstioWriter.destinationLabels(me, cluster);
+  private static String[] labels(MeshIdentity me, IstioTcpDestination d) {
+    IstioPeer peer = d.peerPrincipal == null ? IstioPeer.UNKNOWN
+        : new IstioPeer(MeshIdentity.UNKNOWN_IDENTITY, d.peerPrincipal, IstioPeer.MUTUAL_TLS);
+    String[] base = IstioWriter.destinationLabels(me, d.cluster, peer);
     for (int i = 0; i < base.length; i += 2) {
       if (base[i].equals("request_protocol")) {
         base[i + 1] = "tcp";

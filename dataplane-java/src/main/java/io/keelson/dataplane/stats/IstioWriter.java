@@ -16,8 +16,9 @@ final class IstioWriter {
     List<String[]> labelSets = new ArrayList<>();
     List<IstioSeries> series = new ArrayList<>();
     for (IstioDestination d : destinations) {
-      String[] base = destinationLabels(me, d.cluster);
+      java.util.Map<IstioPeer, String[]> bases = new java.util.IdentityHashMap<>();
       for (IstioSeries s : d.series()) {
+        String[] base = bases.computeIfAbsent(s.peer, p -> destinationLabels(me, d.cluster, p));
         labelSets.add(withResponse(base, s));
         series.add(s);
       }
@@ -67,14 +68,22 @@ final class IstioWriter {
     l[i] = "response_code";
     l[i + 1] = Integer.toString(s.status);
     l[i + 2] = "grpc_response_status";
-    l[i + 3] = "";
+    l[i + 3] = s.grpcStatus < 0 ? "" : Integer.toString(s.grpcStatus);
     l[i + 4] = "response_flags";
     l[i + 5] = s.flag.code;
     return l;
   }
 
-  /** The labels that depend only on the proxy and the destination cluster. */
+  /** The labels that depend only on the proxy and the destination cluster (no peer known). */
   static String[] destinationLabels(MeshIdentity me, String cluster) {
+    return destinationLabels(me, cluster, IstioPeer.UNKNOWN);
+  }
+
+  /**
+   * The labels that depend on the proxy, the destination cluster and the peer: on the inbound reporter the peer is the
+   * source, on the outbound one the destination workload.
+   */
+  static String[] destinationLabels(MeshIdentity me, String cluster, IstioPeer peer) {
     boolean inbound = cluster.startsWith("inbound|");
     String service = MeshIdentity.UNKNOWN;
     String serviceName = MeshIdentity.UNKNOWN;
@@ -97,8 +106,9 @@ final class IstioWriter {
       service = cluster;
       serviceName = cluster;
     }
-    MeshIdentity src = inbound ? MeshIdentity.UNKNOWN_IDENTITY : me;
-    MeshIdentity dst = inbound ? me : MeshIdentity.UNKNOWN_IDENTITY;
+    MeshIdentity other = peer.labels();
+    MeshIdentity src = inbound ? other : me;
+    MeshIdentity dst = inbound ? me : other;
     return new String[] {
       "reporter", inbound ? "destination" : "source",
       "source_workload", src.workload(),
@@ -115,8 +125,9 @@ final class IstioWriter {
       "destination_service_name", serviceName,
       "destination_service_namespace", serviceNamespace,
       "destination_cluster", MeshIdentity.UNKNOWN,
-      "request_protocol", "http",
-      "connection_security_policy", inbound ? "none" : "unknown",
+      "request_protocol", (peer.attributes() & IstioPeer.GRPC) != 0 ? "grpc" : "http",
+      // As Istio: the outbound reporter does not say; the inbound one says what the downstream connection was.
+      "connection_security_policy", !inbound ? "unknown" : (peer.attributes() & IstioPeer.MUTUAL_TLS) != 0 ? "mutual_tls" : "none",
     };
   }
 }

@@ -10,6 +10,8 @@ import java.util.Map;
 public record MeshIdentity(String workload, String namespace, String app, String version, String principal) {
   public static final String UNKNOWN = "unknown";
   public static final MeshIdentity UNKNOWN_IDENTITY = new MeshIdentity(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN);
+  /** A Keelson sidecar's node metadata key for its workload labels (Istio's is {@code LABELS}). */
+  static final String KEELSON_LABELS = "keelson.io/labels";
 
   public MeshIdentity {
     workload = orUnknown(workload);
@@ -45,7 +47,8 @@ public record MeshIdentity(String workload, String namespace, String app, String
     }
     String app = null;
     String version = null;
-    if (metadata.get("LABELS") instanceof Map<?, ?> labels) {
+    Object labelMap = metadata.get("LABELS") instanceof Map<?, ?> m ? m : metadata.get(KEELSON_LABELS);
+    if (labelMap instanceof Map<?, ?> labels) {
       app = str(labels.get("app"));
       if (app == null) {
         app = str(labels.get("app.kubernetes.io/name"));
@@ -62,6 +65,34 @@ public record MeshIdentity(String workload, String namespace, String app, String
       principal = "spiffe://" + (td == null ? "cluster.local" : td) + "/ns/" + namespace + "/sa/" + sa;
     }
     return new MeshIdentity(workload, namespace, app, version, principal);
+  }
+
+  /**
+   * This identity as the holder of the workload certificate {@code spiffeUri} ({@code spiffe://td/ns/NS/sa/SA}): the
+   * principal is the URI, the namespace the URI's when not known otherwise. Unchanged when {@code spiffeUri} is null.
+   */
+  public MeshIdentity withPrincipal(String spiffeUri) {
+    if (spiffeUri == null || spiffeUri.isEmpty()) {
+      return this;
+    }
+    String ns = namespace.equals(UNKNOWN) ? spiffeNamespace(spiffeUri) : namespace;
+    return new MeshIdentity(workload, ns, app, version, spiffeUri);
+  }
+
+  /** The namespace of a SPIFFE ID of Istio's form ({@code .../ns/NS/sa/SA}), or "unknown". Allocates the result. */
+  public static String spiffeNamespace(String spiffeUri) {
+    int ns = spiffeUri.indexOf("/ns/");
+    if (ns < 0) {
+      return UNKNOWN;
+    }
+    int end = spiffeUri.indexOf('/', ns + 4);
+    return orUnknown(spiffeUri.substring(ns + 4, end < 0 ? spiffeUri.length() : end));
+  }
+
+  /** The service account of a SPIFFE ID of Istio's form, or null. */
+  static String spiffeServiceAccount(String spiffeUri) {
+    int sa = spiffeUri.indexOf("/sa/");
+    return sa < 0 || sa + 4 >= spiffeUri.length() ? null : spiffeUri.substring(sa + 4);
   }
 
   private static String str(Object o) {

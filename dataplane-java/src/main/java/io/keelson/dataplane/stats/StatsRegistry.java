@@ -23,6 +23,10 @@ public final class StatsRegistry {
   private final ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> gauges = new ConcurrentHashMap<>();
   private final IstioDestination unknownDestination = new IstioDestination(MeshIdentity.UNKNOWN);
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
+  private volatile PeerMetadata.Own ownPeerMetadata = PeerMetadata.of(MeshIdentity.UNKNOWN_IDENTITY);
+  private final PeerMetadataCache peerMetadata = new PeerMetadataCache();
+  /** istio_tcp_* series kept apart by peer certificate, at most. */
+  static final int MAX_ISTIO_TCP = 4096;
   private volatile Supplier<XdsStats> xds;
   private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
       new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
@@ -52,6 +56,7 @@ public final class StatsRegistry {
 
   /** The proxy's identity for Istio's labels (from the bootstrap node); may change at any time. */
   public void identity(MeshIdentity id) {
+    this.ownPeerMetadata = PeerMetadata.of(id);
     this.identity = id;
   }
 
@@ -80,7 +85,33 @@ public final class StatsRegistry {
 
   /** Istio's TCP metrics towards one cluster. */
   public IstioTcpDestination istioTcp(String cluster) {
-    return istioTcp.computeIfAbsent(cluster, IstioTcpDestination::new);
+    return istioTcp(cluster, null);
+  }
+
+  /**
+   * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none);
+   * looked up once per connection. Past {@link #MAX_ISTIO_TCP} series a new principal counts as none.
+   */
+  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal) {
+    String key = peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal;
+    IstioTcpDestination d = istioTcp.get(key);
+    if (d != null) {
+      return d;
+    }
+    if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
+      return istioTcp(cluster, null);
+    }
+    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal));
+  }
+
+  /** This proxy's own metadata exchange headers (from {@link #identity()}). */
+  public PeerMetadata.Own ownPeerMetadata() {
+    return ownPeerMetadata;
+  }
+
+  /** Decoded peer metadata headers, shared by every listener. */
+  public PeerMetadataCache peerMetadata() {
+    return peerMetadata;
   }
 
   public Map<String, ClusterStats> clusters() {

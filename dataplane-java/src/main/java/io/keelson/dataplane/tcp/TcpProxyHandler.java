@@ -9,7 +9,6 @@ import io.keelson.dataplane.resilience.CircuitBreakers;
 import io.keelson.dataplane.resilience.ConnectionWait;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.keelson.dataplane.routing.ServingSnapshot;
-import io.keelson.dataplane.stats.IstioTcpDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.keelson.dataplane.stats.TcpStats;
 import io.keelson.dataplane.tls.TlsPipeline;
@@ -481,8 +480,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     cluster.stats().cxActive.increment();
-    IstioTcpDestination istio = context.stats().istioTcp(cluster.name());
-    istio.opened.increment();
+    // Inbound, the caller's certificate names the source (Istio's source_principal over mTLS), once TLS is settled.
+    java.util.concurrent.atomic.LongAdder[] toUpCounters = {stats.rxBytes, null};
+    java.util.concurrent.atomic.LongAdder[] toDownCounters = {stats.txBytes, null};
+    IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(), down, toUpCounters,
+        toDownCounters, 1);
+    istio.destination().opened.increment();
     ByteBuf b;
     while ((b = pending.pollFirst()) != null) {
       upstream.write(b, upstream.voidPromise());
@@ -499,7 +502,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       upstream.flush();
     }
     stats.rxBytes.add(early);
-    istio.sentBytes.add(early);
+    istio.destination().sentBytes.add(early);
     if (config.idleTimeout().toNanos() > 0) {
       down.pipeline().addLast("idle", new io.netty.handler.timeout.IdleStateHandler(
           0, 0, config.idleTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));
@@ -518,13 +521,11 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       }
       lb.onRequestEnd(index);
       cluster.stats().cxActive.decrement();
-      istio.closed.increment();
+      istio.destination().closed.increment();
       if (idle) {
         stats.idleTimeout.increment();
       }
-    }, new TcpRelay.Counters(new java.util.concurrent.atomic.LongAdder[] {stats.rxBytes, istio.sentBytes},
-        new java.util.concurrent.atomic.LongAdder[] {stats.txBytes, istio.receivedBytes},
-        stats.pausedReading, stats.resumedReading));
+    }, new TcpRelay.Counters(toUpCounters, toDownCounters, stats.pausedReading, stats.resumedReading));
     java.time.Duration every = config.accessLogFlushInterval();
     if (entry != null && every != null && every.toNanos() > 0 && !relay.isClosed()) {
       // Envoy's access_log_flush_interval: an entry with the totals so far, on this event loop (the relay's).

@@ -35,6 +35,11 @@ public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvide
     return clusterAlpn.contains("h2") ? ISTIO_H2 : ISTIO_HTTP11;
   }
 
+  /** True for an in-mesh cluster's TLS (its ALPN offers {@value #ISTIO_ALPN}): Istio's metadata exchange applies. */
+  public static boolean inMesh(ClientTls tls) {
+    return tls != null && tls.http != null;
+  }
+
   /** The TLS of this cluster's HTTP connections. */
   public ClientTls forHttp() {
     return http == null ? this : http;

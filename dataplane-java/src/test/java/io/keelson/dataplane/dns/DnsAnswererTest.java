@@ -38,7 +38,7 @@ class DnsAnswererTest {
   }
 
   private DnsAnswerer.Outcome answer(String hex) {
-    return answerer.answer(Unpooled.wrappedBuffer(HexFormat.of().parseHex(hex)), table, out);
+    return answerer.answer(Unpooled.wrappedBuffer(HexFormat.of().parseHex(hex)), table, out, true);
   }
 
   private String outHex() {

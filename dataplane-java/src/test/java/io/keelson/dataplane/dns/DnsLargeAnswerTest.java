@@ -65,7 +65,8 @@ class DnsLargeAnswerTest {
     udpThread = Thread.ofVirtual().start(this::serveUdp);
     tcpThread = Thread.ofVirtual().start(this::serveTcp);
     DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of((InetSocketAddress) upstreamUdp.getLocalSocketAddress()),
-        List.of("svc.cluster.local"), Duration.ofSeconds(2), 4, 8);
+        List.of("svc.cluster.local"), Duration.ofSeconds(2), 4, 8)
+        .withCache(0, Duration.ZERO, Duration.ZERO); // every query reaches the resolver: the forwarding path is tested
     server = DnsServer.start(config, DnsAnswererTest::table, stats);
   }
 

@@ -38,16 +38,14 @@ class DnsServerTest {
   private final AtomicBoolean upstreamAnswers = new AtomicBoolean(true);
   /** Where the DNS proxy's forwarded queries come from (its upstream socket). */
   private final AtomicReference<java.net.SocketAddress> forwarderAddress = new AtomicReference<>();
-  private DatagramSocket upstream;
-  private Thread upstreamThread;
+  private InTestResolver upstream;
   private DnsServer server;
   private DatagramSocket app;
 
   @BeforeEach
   void start() throws Exception {
-    upstream = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
-    upstreamThread = Thread.ofVirtual().start(this::serveUpstream);
-    DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of((InetSocketAddress) upstream.getLocalSocketAddress()),
+    upstream = new InTestResolver(this::answerUpstream);
+    DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of(upstream.address()),
         List.of("svc.cluster.local"), Duration.ofMillis(400), 4, 8);
     server = DnsServer.start(config, table::get, stats);
     app = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
@@ -55,25 +53,13 @@ class DnsServerTest {
   }
 
   /** The fake resolver: answers example.com with 93.184.216.34 (a canned answer, never a real lookup). */
-  private void serveUpstream() {
-    byte[] buf = new byte[512];
-    while (!upstream.isClosed()) {
-      try {
-        DatagramPacket p = new DatagramPacket(buf, buf.length);
-        upstream.receive(p);
-        byte[] q = java.util.Arrays.copyOf(p.getData(), p.getLength());
-        forwarderAddress.set(p.getSocketAddress());
-        upstreamSaw.add(HEX.formatHex(q));
-        if (!upstreamAnswers.get()) {
-          continue;
-        }
-        byte[] answer = HEX.parseHex(HEX.formatHex(q, 0, 2) + "818000010001000000000" + "000"
-            + HEX.formatHex(q, 12, q.length) + "c00c000100010000012c00045db8d822");
-        upstream.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
-      } catch (java.io.IOException e) {
-        return;
-      }
+  private String answerUpstream(String q, java.net.SocketAddress from) {
+    forwarderAddress.set(from);
+    upstreamSaw.add(q);
+    if (!upstreamAnswers.get()) {
+      return null;
     }
+    return q.substring(0, 4) + "818000010001000000000" + "000" + q.substring(24) + "c00c000100010000012c00045db8d822";
   }
 
   @AfterEach
@@ -81,15 +67,10 @@ class DnsServerTest {
     app.close();
     server.close();
     upstream.close();
-    upstreamThread.join(2000);
   }
 
   private String udp(String hex) throws Exception {
-    byte[] q = HEX.parseHex(hex);
-    app.send(new DatagramPacket(q, q.length, server.udpAddress()));
-    DatagramPacket r = new DatagramPacket(new byte[1024], 1024);
-    app.receive(r);
-    return HEX.formatHex(r.getData(), 0, r.getLength());
+    return InTestResolver.exchange(app, server.udpAddress(), hex);
   }
 
   private long count(String name) {
@@ -128,7 +109,7 @@ class DnsServerTest {
     assertThat(count("dns.upstream_timeouts")).isEqualTo(1);
     // An answer for the expired query, from the upstream's address, and one from another address: neither is taken.
     byte[] late = HEX.parseHex(upstreamSaw.peek().substring(0, 4) + "81800001000000000000" + EXAMPLE_A.substring(24));
-    upstream.send(new DatagramPacket(late, late.length, forwarderAddress.get()));
+    upstream.send(HEX.formatHex(late), forwarderAddress.get());
     try (DatagramSocket forger = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
       forger.send(new DatagramPacket(late, late.length, forwarderAddress.get()));
     }
@@ -205,7 +186,7 @@ class DnsServerTest {
     server.close();
     try (DatagramSocket silent = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
       DnsConfig config = new DnsConfig("127.0.0.1", 0, List.of((InetSocketAddress) silent.getLocalSocketAddress(),
-          (InetSocketAddress) upstream.getLocalSocketAddress()), List.of(), Duration.ofMillis(800), 4, 8);
+          upstream.address()), List.of(), Duration.ofMillis(800), 4, 8);
       server = DnsServer.start(config, table::get, stats);
       assertThat(udp(EXAMPLE_A)).startsWith("12348180").endsWith("5db8d822");
       byte[] buf = new byte[512];

@@ -3,9 +3,9 @@ package io.keelson.dataplane.gateway;
 import static io.keelson.dataplane.gateway.NetnsTopology.BACKENDS6;
 import static io.keelson.dataplane.gateway.NetnsTopology.CLIENT_IP6;
 import static io.keelson.dataplane.gateway.NetnsTopology.NAMES;
+import static io.keelson.dataplane.gateway.NetnsTopology.ROUTED_BACKENDS6;
 import static io.keelson.dataplane.gateway.NetnsTopology.VIP6;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.internal.ffm.TestEal;
 import io.keelson.dataplane.packet.GatewayConfig;
@@ -15,7 +15,6 @@ import io.keelson.dataplane.packet.maglev.MaglevTable;
 import io.keelson.testkit.Shell;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -32,7 +31,8 @@ import org.junit.jupiter.api.Test;
  * The gateway with an IPv6 VIP as a real process on net_af_packet between a client and a backend network
  * namespace: the client's kernel resolves the gateway by Neighbor Discovery, the gateway resolves the
  * backends the same way; curl -6 reaches both backends as Maglev says; an established flow survives its
- * backend's removal; malformed IPv6 frames from a raw socket are counted and dropped. Needs what {@link
+ * backend's removal; malformed IPv6 frames from a raw socket are counted and dropped; backends on a subnet of their
+ * own behind a router namespace are reached through the gateway's IPv6 default gateway. Needs what {@link
  * GatewayNetnsTest} needs; skipped with the reason otherwise.
  */
 class GatewayNetnsIpv6Test {
@@ -46,11 +46,7 @@ class GatewayNetnsIpv6Test {
       return;
     }
     topo = new NetnsTopology(true);
-    for (String ip : BACKENDS6) {
-      await("backend " + ip + " listening").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
-          .until(() -> Shell.run(Shell.in(topo.backend, "curl", "-6", "-s", "--max-time", "1",
-              "http://[" + ip + "]:8080/who.txt"), 5).exit() == 0);
-    }
+    topo.awaitServers();
   }
 
   @BeforeEach
@@ -79,6 +75,39 @@ class GatewayNetnsIpv6Test {
       assertMalformedFramesAreCountedAndDropped(gw);
       assertRemovedBackendKeepsItsEstablishedFlow(gw);
       assertThat(gw.isAlive()).isTrue();
+    }
+  }
+
+  /**
+   * A topology of its own: a router namespace (kernel forwarding) between the gateway's inside link and the
+   * backends' subnet. The gateway reaches them through {@code --port-ip6 inside=ADDR/LEN via ROUTER}, resolved by
+   * Neighbor Discovery; the router resolves the gateway's SNAT address the same way for the answers.
+   */
+  @Test
+  void curlReachesBackendsBehindARouterThroughTheIpv6DefaultGateway() throws Exception {
+    try (NetnsTopology routed = new NetnsTopology(true, true)) {
+      routed.awaitServers();
+      try (GatewayProcess gw = new GatewayProcess(routed, routed.writeBootstrapFor(VIP6, ROUTED_BACKENDS6), "inline",
+          List.of("--port-ip6", "outside=" + NetnsTopology.GATEWAY_OUTSIDE6 + "/64",
+              "--port-ip6", "inside=" + NetnsTopology.GATEWAY_INSIDE6 + "/64 via " + NetnsTopology.ROUTER_INSIDE6,
+              "--snat", NetnsTopology.SNAT6))) {
+        // The first SYN may be dropped while the gateway resolves the router; curl's connect retransmits it.
+        String out = Shell.okIn(routed.client, "sh", "-c", "for p in $(seq 47000 47015); do printf '%s ' $p; "
+            + "curl -6 -s --max-time 4 --local-port $p 'http://[" + VIP6 + "]/who.txt' || echo FAILED; done");
+        Set<String> seen = new HashSet<>();
+        for (String line : out.trim().split("\n")) {
+          String[] parts = line.trim().split("\\s+");
+          assertThat(parts).as("curl from port " + parts[0] + " in:\n" + out).hasSize(2);
+          assertThat(parts[1]).as("port " + parts[0]).isIn((Object[]) NAMES);
+          seen.add(parts[1]);
+        }
+        assertThat(seen).containsExactlyInAnyOrder(NAMES);
+        // The router learnt the gateway's SNAT address from the gateway's Neighbor Advertisement.
+        assertThat(Shell.okIn(routed.router, "ip", "-6", "neigh", "show", NetnsTopology.SNAT6, "dev", "r0"))
+            .contains("lladdr");
+        assertThat(gw.drops("no_route")).isZero();
+        assertThat(gw.isAlive()).isTrue();
+      }
     }
   }
 

@@ -41,11 +41,7 @@ class GatewayNetnsTest {
       return;
     }
     topo = new NetnsTopology();
-    for (String ip : BACKENDS) {
-      await("backend " + ip + " listening").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
-          .until(() -> Shell.run(Shell.in(topo.backend, "curl", "-s", "--max-time", "1",
-              "http://" + ip + ":8080/who.txt"), 5).exit() == 0);
-    }
+    topo.awaitServers();
   }
 
   /** Every test is skipped with the reason (in the report and on stderr) when the machine cannot run it. */

@@ -1,9 +1,12 @@
 package io.keelson.dataplane.gateway;
 
+import static org.awaitility.Awaitility.await;
+
 import io.keelson.testkit.Shell;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -11,7 +14,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * client ns (c0 10.99.1.10) — veth — gateway ns (go | gi, no addresses: DPDK af_packet owns them;
  * a TAP the gateway creates for its own address) — veth — backend ns (b0 10.99.2.21 and .22, one
- * HTTP server on each, serving who.txt naming itself). Names carry a random suffix; {@link #close()}
+ * HTTP server on each, serving who.txt naming itself). The routed IPv6 variant puts a router namespace between
+ * the gateway's inside link and the backends' own subnet. Names carry a random suffix; {@link #close()}
  * kills every process left in the namespaces and deletes them.
  */
 final class NetnsTopology implements AutoCloseable {
@@ -30,15 +34,22 @@ final class NetnsTopology implements AutoCloseable {
   static final String SNAT6 = "2001:db8:99:2::2";
   static final String VIP6 = "2001:db8::10";
   static final String[] BACKENDS6 = {"2001:db8:99:2::21", "2001:db8:99:2::22"};
+  // The routed IPv6 variant (new NetnsTopology(true, true)): gi — veth — router ns (r0 | r1, forwarding) — veth —
+  // backend ns, whose IPv6 addresses are then on a subnet of their own, off the gateway's links.
+  static final String ROUTER_INSIDE6 = "2001:db8:99:2::fe";
+  static final String ROUTER_BACKEND_SIDE6 = "2001:db8:99:3::fe";
+  static final String[] ROUTED_BACKENDS6 = {"2001:db8:99:3::21", "2001:db8:99:3::22"};
 
   final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
   final String client = "kc-" + suffix;
   final String gateway = "kg-" + suffix;
   final String backend = "kb-" + suffix;
+  final String router = "kr-" + suffix;
   final String tap = "kt" + suffix;
   final Path dir;
   private final List<String> created = new ArrayList<>();
   private final boolean ipv6;
+  private final boolean routed;
 
   NetnsTopology() throws IOException {
     this(false);
@@ -46,7 +57,13 @@ final class NetnsTopology implements AutoCloseable {
 
   /** @param ipv6 also give the client and backends IPv6 addresses (and the backends' servers listen on those) */
   NetnsTopology(boolean ipv6) throws IOException {
+    this(ipv6, false);
+  }
+
+  /** @param routed6 with {@code ipv6}: the backends' IPv6 subnet is behind a router namespace ({@link #ROUTED_BACKENDS6}) */
+  NetnsTopology(boolean ipv6, boolean routed6) throws IOException {
     this.ipv6 = ipv6;
+    this.routed = ipv6 && routed6;
     dir = Files.createTempDirectory("keelson-netns-" + suffix);
     try {
       build();
@@ -57,7 +74,7 @@ final class NetnsTopology implements AutoCloseable {
   }
 
   private void build() throws IOException {
-    for (String ns : List.of(client, gateway, backend)) {
+    for (String ns : routed ? List.of(client, gateway, backend, router) : List.of(client, gateway, backend)) {
       Shell.ok("ip", "netns", "add", ns);
       created.add(ns);
       Shell.okIn(ns, "ip", "link", "set", "lo", "up");
@@ -67,7 +84,17 @@ final class NetnsTopology implements AutoCloseable {
       }
     }
     Shell.ok("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "go", "netns", gateway);
-    Shell.ok("ip", "link", "add", "b0", "netns", backend, "type", "veth", "peer", "name", "gi", "netns", gateway);
+    if (routed) {
+      Shell.ok("ip", "link", "add", "r0", "netns", router, "type", "veth", "peer", "name", "gi", "netns", gateway);
+      Shell.ok("ip", "link", "add", "b0", "netns", backend, "type", "veth", "peer", "name", "r1", "netns", router);
+      Shell.okIn(router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+      Shell.ok("ip", "-n", router, "-6", "addr", "add", ROUTER_INSIDE6 + "/64", "dev", "r0", "nodad");
+      Shell.ok("ip", "-n", router, "-6", "addr", "add", ROUTER_BACKEND_SIDE6 + "/64", "dev", "r1", "nodad");
+      Shell.ok("ip", "-n", router, "link", "set", "r0", "up");
+      Shell.ok("ip", "-n", router, "link", "set", "r1", "up");
+    } else {
+      Shell.ok("ip", "link", "add", "b0", "netns", backend, "type", "veth", "peer", "name", "gi", "netns", gateway);
+    }
     Shell.ok("ip", "-n", client, "addr", "add", CLIENT_IP + "/24", "dev", "c0");
     Shell.ok("ip", "-n", client, "link", "set", "c0", "up");
     Shell.ok("ip", "-n", client, "route", "add", "default", "via", GATEWAY_OUTSIDE);
@@ -79,23 +106,43 @@ final class NetnsTopology implements AutoCloseable {
     if (ipv6) {
       Shell.ok("ip", "-n", client, "-6", "addr", "add", CLIENT_IP6 + "/64", "dev", "c0", "nodad");
       Shell.ok("ip", "-n", client, "-6", "route", "add", "default", "via", GATEWAY_OUTSIDE6);
-      for (String b : BACKENDS6) {
+      for (String b : backends6()) {
         Shell.ok("ip", "-n", backend, "-6", "addr", "add", b + "/64", "dev", "b0", "nodad");
       }
-      Shell.ok("ip", "-n", backend, "-6", "route", "add", "default", "via", GATEWAY_INSIDE6);
+      Shell.ok("ip", "-n", backend, "-6", "route", "add", "default", "via", routed ? ROUTER_BACKEND_SIDE6 : GATEWAY_INSIDE6);
     }
     Shell.ok("ip", "-n", gateway, "link", "set", "go", "up");
     Shell.ok("ip", "-n", gateway, "link", "set", "gi", "up");
     // veth offloads would hand af_packet partial checksums and GSO super-frames; a NIC does not.
-    for (String[] dev : new String[][] {{client, "c0"}, {backend, "b0"}, {gateway, "go"}, {gateway, "gi"}}) {
+    List<String[]> devices = new ArrayList<>(List.of(new String[][] {{client, "c0"}, {backend, "b0"}, {gateway, "go"},
+        {gateway, "gi"}}));
+    if (routed) {
+      devices.add(new String[] {router, "r0"});
+      devices.add(new String[] {router, "r1"});
+    }
+    for (String[] dev : devices) {
       Shell.okIn(dev[0], "ethtool", "-K", dev[1], "tx", "off", "rx", "off", "gso", "off", "gro", "off", "tso", "off");
     }
     for (int i = 0; i < BACKENDS.length; i++) {
       Path root = Files.createDirectories(dir.resolve(NAMES[i]));
       Files.writeString(root.resolve("who.txt"), NAMES[i] + "\n");
       startIn(backend, dir.resolve(NAMES[i] + ".log"), python(), "-m", "http.server", String.valueOf(BACKEND_PORT),
-          "--bind", ipv6 ? BACKENDS6[i] : BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
+          "--bind", ipv6 ? backends6()[i] : BACKENDS[i], "--directory", root.toString(), "--protocol", "HTTP/1.1");
     }
+  }
+
+  /** Waits until every backend's HTTP server answers (asked from inside the backend namespace). */
+  void awaitServers() {
+    for (String ip : ipv6 ? backends6() : BACKENDS) {
+      String url = "http://" + (ipv6 ? "[" + ip + "]" : ip) + ":" + BACKEND_PORT + "/who.txt";
+      await("backend " + ip + " listening").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+          .until(() -> Shell.run(Shell.in(backend, "curl", "-s", "--max-time", "1", url), 5).exit() == 0);
+    }
+  }
+
+  /** The backends' IPv6 addresses: {@link #ROUTED_BACKENDS6} in the routed variant, else {@link #BACKENDS6}. */
+  String[] backends6() {
+    return routed ? ROUTED_BACKENDS6 : BACKENDS6;
   }
 
   static String python() {

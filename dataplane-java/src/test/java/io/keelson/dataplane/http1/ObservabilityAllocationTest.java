@@ -123,6 +123,30 @@ class ObservabilityAllocationTest {
   }
 
   @Test
+  void metadataExchangeOnTheInboundSideAndRecordingWithThePeerAllocateNothingPerRequest() {
+    StatsRegistry stats = new StatsRegistry();
+    stats.identity(new io.keelson.dataplane.stats.MeshIdentity("product", "shop", "product", "v1", null));
+    IstioDestination d = stats.cluster("inbound|80||").istio;
+    var caller = io.keelson.dataplane.stats.PeerMetadata.of(
+        new io.keelson.dataplane.stats.MeshIdentity("web", "shop", "web", "v1", null));
+    var exchange = new io.keelson.dataplane.stats.PeerExchange(stats);
+    var requestHeaders = new io.keelson.dataplane.http1.codec.Http1Headers();
+    var responseHeaders = new io.keelson.dataplane.http1.codec.Http1Headers().add("content-length", "0");
+    long[] n = {0};
+    double perRequest = bytesPerCall(() -> {
+      n[0]++;
+      requestHeaders.add(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER, caller.id());
+      requestHeaders.add(io.keelson.dataplane.stats.PeerMetadata.HEADER, caller.value());
+      exchange.onRequest(Http1HeaderAccess.INSTANCE, requestHeaders, "inbound|80||", false,
+          "spiffe://cluster.local/ns/shop/sa/web");
+      exchange.onResponse(Http1HeaderAccess.INSTANCE, responseHeaders);
+      exchange.record(d, 200, ResponseFlag.NONE, 850_000 + (n[0] & 1023) * 1000, n[0] & 255, 100);
+    });
+    assertThat(perRequest).as("bytes per exchanged and recorded request").isLessThan(1.0);
+    assertThat(requestHeaders.contains(io.keelson.dataplane.stats.PeerMetadata.HEADER)).isFalse();
+  }
+
+  @Test
   void accessLogHandOffWithEnvoysDefaultFormatAllocatesNothingPerRequest() {
     ExchangeObserver observer = new ExchangeObserver(context);
     Object upstreamHost = new Object() {

@@ -37,6 +37,7 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -129,6 +130,8 @@ class Http2WebSocketTest {
     final LinkedBlockingQueue<WebSocketFrame> frames = new LinkedBlockingQueue<>();
     final CompletableFuture<Boolean> ended = new CompletableFuture<>();
     final CompletableFuture<Http2ResetFrame> reset = new CompletableFuture<>();
+    /** Every DATA byte as received (a refusal's body; the tunnel's frames). */
+    final java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
     Http2StreamChannel stream;
 
     static WebSocketStream open(Client client, String path) throws Exception {
@@ -184,6 +187,12 @@ class Http2WebSocketTest {
         }
       } else if (msg instanceof Http2DataFrame d) {
         boolean end = d.isEndStream();
+        synchronized (s.data) {
+          s.data.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(d.content()));
+        }
+        if (end) { // complete before a refusal's body reaches the frame decoder (which may refuse it)
+          s.ended.complete(true);
+        }
         ctx.fireChannelRead(d.content().retain());
         d.release();
         if (end) {
@@ -222,6 +231,8 @@ class Http2WebSocketTest {
       Http2HeadersFrame head = ws.head.get(10, TimeUnit.SECONDS);
       assertThat(head.headers().status().toString()).isEqualTo("200");
       assertThat(head.isEndStream()).isFalse();
+      assertThat(head.headers().contains("x-envoy-upstream-service-time"))
+          .as("as Envoy's router: none before it had the whole request, which an upgrade never is").isFalse();
       var handshake = handshakes.poll(10, TimeUnit.SECONDS);
       assertThat(handshake.method().name()).isEqualTo("GET");
       assertThat(handshake.uri()).isEqualTo("/ws");
@@ -350,6 +361,105 @@ class Http2WebSocketTest {
     }
   }
 
+  /**
+   * A plain-socket HTTP/1.1 WebSocket server (the peer's side of the bytes is the test's): answers the upgrade GET with a
+   * correct 101, then runs {@code session} on the socket.
+   */
+  private static Thread rawWebSocketServer(java.net.ServerSocket listening, CompletableFuture<String> outcome,
+      SocketSession session) {
+    return Thread.ofVirtual().start(() -> {
+      try (java.net.Socket s = listening.accept()) {
+        String head = io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
+        var key = java.util.regex.Pattern.compile("(?im)^sec-websocket-key:\\s*(\\S+)").matcher(head);
+        assertThat(key.find()).as("the upgrade GET's key").isTrue();
+        s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: " + Http2Upgrade.accept(key.group(1)) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        outcome.complete(session.run(s));
+      } catch (Throwable e) {
+        outcome.completeExceptionally(e);
+      }
+    });
+  }
+
+  @FunctionalInterface
+  private interface SocketSession {
+    String run(java.net.Socket s) throws Exception;
+  }
+
+  private static final String HTTP11_UPGRADE = "GET /ws HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\n"
+      + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+  /** An HTTP/1.1 client through a proxy whose cluster is HTTP/2 (allow_connect; a second proxy) to {@code port}. */
+  private ProxyHarness innerAndOuter(int port, PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES,
+        ProxyHarness.cluster("ws", "ROUND_ROBIN", port)), ALLOW_CONNECT, WEBSOCKET), mode);
+    proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+        WEBSOCKET), mode);
+    return inner;
+  }
+
+  /**
+   * HTTP/1.1 client, HTTP/2 cluster: the client's FIN goes on as END_STREAM (the server sees its FIN) while the
+   * server's answer still comes back, then the server's FIN comes back as the client's EOF.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void anHttp11ClientsFinReachesTheServerThroughAnHttp2ClusterAndTheAnswerStillComesBack(PipelineMode mode)
+      throws Exception {
+    try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<String> outcome = new CompletableFuture<>();
+      rawWebSocketServer(backend, outcome, s -> {
+        String got = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII); // up to the FIN
+        s.getOutputStream().write(("bye:" + got).getBytes(StandardCharsets.US_ASCII));
+        s.shutdownOutput();
+        return got;
+      });
+      try (ProxyHarness inner = innerAndOuter(backend.getLocalPort(), mode);
+          java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+        client.setSoTimeout(10_000);
+        client.getOutputStream().write(HTTP11_UPGRADE.getBytes(StandardCharsets.US_ASCII));
+        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(client.getInputStream())).startsWith("HTTP/1.1 101")
+            .doesNotContainIgnoringCase("x-envoy-upstream-service-time"); // as Envoy: the request never completed
+        client.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+        client.shutdownOutput();
+        assertThat(outcome.get(10, TimeUnit.SECONDS)).as("the server read up to a FIN").isEqualTo("hello");
+        assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+            .as("the answer sent after the client's FIN, then EOF").isEqualTo("bye:hello");
+      }
+    }
+  }
+
+  /**
+   * HTTP/1.1 client, HTTP/2 cluster: the server's FIN (END_STREAM on the cluster's stream) reaches the client as a FIN
+   * after the bytes before it, and the client can still send: the connection is not closed under it.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void theServersFinReachesAnHttp11ClientThroughAnHttp2ClusterWhichCanStillSend(PipelineMode mode) throws Exception {
+    try (java.net.ServerSocket backend = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<String> outcome = new CompletableFuture<>();
+      rawWebSocketServer(backend, outcome, s -> {
+        s.getOutputStream().write("first".getBytes(StandardCharsets.US_ASCII));
+        s.shutdownOutput();
+        return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      });
+      try (ProxyHarness inner = innerAndOuter(backend.getLocalPort(), mode);
+          java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+        client.setSoTimeout(10_000);
+        client.getOutputStream().write(HTTP11_UPGRADE.getBytes(StandardCharsets.US_ASCII));
+        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(client.getInputStream())).startsWith("HTTP/1.1 101");
+        assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+            .as("the server's bytes, then its FIN").isEqualTo("first");
+        client.getOutputStream().write("late".getBytes(StandardCharsets.US_ASCII));
+        client.shutdownOutput();
+        assertThat(outcome.get(10, TimeUnit.SECONDS)).as("sent after the server's FIN").isEqualTo("late");
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> proxy.stat("http.ingress_http.downstream_cx_upgrades_active") == 0);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
   void answers503WhenTheHttp2UpstreamRefusesExtendedConnectOrTheClusterHasNoAllowConnect(PipelineMode mode)
@@ -395,12 +505,79 @@ class Http2WebSocketTest {
           .as("the route disables it").isEqualTo("403");
       assertThat(WebSocketStream.open(client, "/nothing").head.get(10, TimeUnit.SECONDS).headers().status().toString())
           .as("no route").isEqualTo("404");
-      // The echo server upgrades /ws only: its 403 to /wsx is passed on, and ends the stream.
-      WebSocketStream refused = WebSocketStream.open(client, "/wsx");
-      assertThat(refused.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("403");
-      assertThat(refused.ended.get(10, TimeUnit.SECONDS)).isTrue();
+      assertTheServersRefusalPassedOn(client);
     }
     assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+  }
+
+  /** The same refusal crossing an allow_connect h2c hop: the inner proxy's {@code :status 403} stream, body and all. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void passesOnTheServersRefusalAcrossAnExtendedConnectHop(PipelineMode mode) throws Exception {
+    ProxyHarness inner = new ProxyHarness(config(ALLOW_CONNECT, WEBSOCKET), mode);
+    try {
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, h2Cluster(inner.port(), true)),
+          ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        assertTheServersRefusalPassedOn(client);
+      }
+      assertThat(proxy.stat("cluster.ws.upstream_rq_4xx")).isEqualTo(1);
+    } finally {
+      inner.close();
+    }
+  }
+
+  /**
+   * The echo server upgrades /ws only: its 403 to /wsx reaches the client with its body and end-to-end fields (not the
+   * hop-by-hop ones), and ends the stream.
+   */
+  private static void assertTheServersRefusalPassedOn(Client client) throws Exception {
+    WebSocketStream refused = WebSocketStream.open(client, "/wsx");
+    Http2Headers refusal = refused.head.get(10, TimeUnit.SECONDS).headers();
+    assertThat(refusal.status().toString()).isEqualTo("403");
+    assertThat(refused.ended.get(10, TimeUnit.SECONDS)).isTrue();
+    synchronized (refused.data) {
+      assertThat(refused.data.toString(java.nio.charset.StandardCharsets.US_ASCII))
+          .isEqualTo(io.keelson.dataplane.testing.WebSocketEchoServer.REFUSAL);
+    }
+    assertThat(refusal.get("content-type").toString()).isEqualTo("text/plain");
+    assertThat(refusal.get("x-refused-by").toString()).isEqualTo("echo");
+    assertThat(refusal.contains("x-hop")).as("named by the refusal's Connection header").isFalse();
+  }
+
+  /**
+   * The upgrade GET carries a key Keelson made up (the HTTP/2 client sent none): a 101 whose Sec-WebSocket-Accept does
+   * not answer it is no WebSocket (RFC 6455 §4.1), so the client gets a 502 and no tunnel; the server's connection is
+   * closed.
+   */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aWrongSecWebSocketAcceptFromTheHttp11ServerIs502NotATunnel(PipelineMode mode) throws Exception {
+    try (java.net.ServerSocket liar = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Boolean> closedByProxy = new CompletableFuture<>();
+      Thread t = Thread.ofVirtual().start(() -> {
+        try (java.net.Socket s = liar.accept()) {
+          io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
+          s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          s.getOutputStream().flush();
+          closedByProxy.complete(s.getInputStream().read() < 0);
+        } catch (Exception e) {
+          closedByProxy.completeExceptionally(e);
+        }
+      });
+      proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES,
+          ProxyHarness.cluster("ws", "ROUND_ROBIN", liar.getLocalPort())), ALLOW_CONNECT, WEBSOCKET), mode);
+      try (Client client = new Client(proxy.port())) {
+        WebSocketStream ws = WebSocketStream.open(client, "/ws");
+        assertThat(ws.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("502");
+        assertThat(ws.ended.get(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(closedByProxy.get(10, TimeUnit.SECONDS)).isTrue();
+      }
+      t.join(10_000);
+      assertThat(proxy.stat("http.ingress_http.downstream_cx_upgrades_total")).isZero();
+      assertThat(proxy.stat("cluster.ws.upstream_rq_5xx")).isEqualTo(1);
+    }
   }
 
   @ParameterizedTest

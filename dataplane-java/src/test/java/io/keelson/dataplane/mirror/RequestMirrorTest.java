@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -35,13 +36,17 @@ class RequestMirrorTest {
             """ + fraction;
   }
 
+  /** Every request to {@code primaryPort}, mirrored to {@code shadowPort}; inline. */
+  private static ProxyHarness mirroringProxy(int primaryPort, int shadowPort) throws Exception {
+    return new ProxyHarness(bootstrap(mirroredRoute(""),
+        cluster("primary", "ROUND_ROBIN", primaryPort) + cluster("shadow", "ROUND_ROBIN", shadowPort)), PipelineMode.INLINE);
+  }
+
   @Test
   void theShadowGetsACopyWithTheShadowAuthorityAndTheClientOnlyThePrimarysAnswer() throws Exception {
     try (TestUpstream primary = new TestUpstream("primary");
         TestUpstream shadow = new TestUpstream("shadow");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
-            cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", shadow.port())),
-            PipelineMode.INLINE)) {
+        ProxyHarness proxy = mirroringProxy(primary.port(), shadow.port())) {
       String body = "x".repeat(5000);
       HttpResponse<String> r = proxy.send(HttpRequest.newBuilder(proxy.uri("/orders?id=7"))
           .header("x-trace-me", "yes")
@@ -61,13 +66,27 @@ class RequestMirrorTest {
     }
   }
 
+  /** A field the request's Connection header names is hop-by-hop: neither the primary nor the shadow gets it, as Envoy. */
+  @Test
+  void aFieldNamedByTheConnectionHeaderIsNeitherForwardedNorMirrored() throws Exception {
+    try (TestUpstream primary = new TestUpstream("primary");
+        TestUpstream shadow = new TestUpstream("shadow");
+        ProxyHarness proxy = mirroringProxy(primary.port(), shadow.port());
+        RawHttp http = new RawHttp(proxy.port())) {
+      RawHttp.Response r = http.send("GET /orders HTTP/1.1\r\nHost: svc\r\nConnection: X-Custom\r\n"
+          + "x-custom: for-this-hop\r\nx-keep: 1\r\nTrailer: x-sum\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.requests.get() == 1);
+      assertThat(primary.lastHeaders).containsEntry("x-keep", "1").doesNotContainKeys("x-custom", "connection", "trailer");
+      assertThat(shadow.lastHeaders).containsEntry("x-keep", "1").doesNotContainKeys("x-custom", "trailer");
+    }
+  }
+
   @Test
   void aDeadShadowClusterDoesNotAffectThePrimaryAndIsCountedAsFailed() throws Exception {
     int dead = TestUpstream.closedPort();
     try (TestUpstream primary = new TestUpstream("primary");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
-            cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", dead)),
-            PipelineMode.INLINE)) {
+        ProxyHarness proxy = mirroringProxy(primary.port(), dead)) {
       for (int i = 0; i < 20; i++) {
         HttpResponse<String> r = proxy.get("/" + i);
         assertThat(r.statusCode()).isEqualTo(200);
@@ -83,9 +102,7 @@ class RequestMirrorTest {
     // A socket that accepts connections (the kernel's backlog) and never reads or answers.
     try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         TestUpstream primary = new TestUpstream("primary");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
-            cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", silent.getLocalPort())),
-            PipelineMode.INLINE)) {
+        ProxyHarness proxy = mirroringProxy(primary.port(), silent.getLocalPort())) {
       for (int i = 0; i < 5; i++) {
         long t0 = System.nanoTime();
         HttpResponse<String> r = proxy.get("/" + i);
@@ -102,9 +119,7 @@ class RequestMirrorTest {
   void aBodyOverTheBoundIsNotMirroredButIsStillForwarded() throws Exception {
     try (TestUpstream primary = new TestUpstream("primary");
         TestUpstream shadow = new TestUpstream("shadow");
-        ProxyHarness proxy = new ProxyHarness(bootstrap(mirroredRoute(""),
-            cluster("primary", "ROUND_ROBIN", primary.port()) + cluster("shadow", "ROUND_ROBIN", shadow.port())),
-            PipelineMode.INLINE)) {
+        ProxyHarness proxy = mirroringProxy(primary.port(), shadow.port())) {
       byte[] big = new byte[RequestMirror.MAX_BODY_BYTES + 1];
       // Streamed without a content-length: the bound is found while copying, not from the head.
       HttpResponse<String> r = proxy.send(HttpRequest.newBuilder(proxy.uri("/upload"))

@@ -73,7 +73,10 @@ class Ipv6ForwardingTest {
     assertThat(h.run(0, TestPacket6.solicitation(CLIENT, CLIENT_MAC, SNAT).bytes()).dropReason(0))
         .isEqualTo(DropReason.NDP_NOT_FOR_US);
     assertThat(h.run(0, TestPacket6.solicitation("::", CLIENT_MAC, GW_CLIENT_SIDE).bytes()).dropReason(0))
-        .as("duplicate address detection").isEqualTo(DropReason.NDP_NOT_FOR_US);
+        .as("duplicate address detection probe with a source link-layer option (RFC 4861 §7.1.1)")
+        .isEqualTo(DropReason.MALFORMED_NDP);
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, "2001:db8:1::99")).dropReason(0))
+        .as("duplicate address detection for an address not ours").isEqualTo(DropReason.NDP_NOT_FOR_US);
     assertThat(h.run(0, TestPacket6.solicitation(CLIENT, CLIENT_MAC, GW_CLIENT_SIDE).hopLimit(64).bytes()).dropReason(0))
         .isEqualTo(DropReason.MALFORMED_NDP);
     byte[] zeroOption = TestPacket6.solicitation(CLIENT, CLIENT_MAC, GW_CLIENT_SIDE).bytes();
@@ -240,5 +243,159 @@ class Ipv6ForwardingTest {
     assertThat(b.verdict(0)).isEqualTo(1);
     assertThat(b.verdict(1)).isEqualTo(1);
     assertThat(h.stages.trackedFlows()).isEqualTo(2);
+  }
+
+  @Test
+  void defendsItsAddressesAgainstDuplicateAddressDetectionWithAnAdvertisementToAllNodes() {
+    GatewayHarness h = new GatewayHarness(TestGateway6.config());
+    for (String[] c : new String[][] {{"0", GW_CLIENT_SIDE}, {"0", VIP}, {"1", SNAT}}) {
+      int port = Integer.parseInt(c[0]);
+      long ourMac = port == 0 ? TestPacket.GW_MAC_0 : TestPacket.GW_MAC_1;
+      PacketBurst burst = h.run(port, TestPacket6.dadProbe(CLIENT_MAC, c[1]));
+      assertThat(burst.verdict(0)).as(c[1]).isEqualTo(port);
+      PacketBuffer na = burst.packet(0);
+      assertThat(na.getMac(Ethernet.DST)).isEqualTo(0x3333_0000_0001L);
+      assertThat(na.getMac(Ethernet.SRC)).isEqualTo(ourMac);
+      assertThat(TestPacket6.address(na, L3 + Ipv6.SRC)).isEqualTo(ip(c[1]));
+      assertThat(TestPacket6.address(na, L3 + Ipv6.DST)).isEqualTo(ip("ff02::1"));
+      assertThat(na.getByte(L3 + Ipv6.HOP_LIMIT)).isEqualTo(255);
+      assertThat(na.getShort(L3 + Ipv6.PAYLOAD_LENGTH)).isEqualTo(32);
+      assertThat(na.getByte(L4)).isEqualTo(NeighbourDiscovery.NEIGHBOR_ADVERTISEMENT);
+      assertThat(na.getByte(L4 + NeighbourDiscovery.FLAGS)).as("override, not solicited").isEqualTo(NeighbourDiscovery.OVERRIDE);
+      assertThat(TestPacket6.address(na, L4 + NeighbourDiscovery.TARGET)).isEqualTo(ip(c[1]));
+      assertThat(na.getByte(L4 + NeighbourDiscovery.OPTIONS)).isEqualTo(NeighbourDiscovery.OPTION_TARGET_MAC);
+      assertThat(na.getMac(L4 + NeighbourDiscovery.OPTIONS + 2)).isEqualTo(ourMac);
+      assertThat(na.length()).isEqualTo(L4 + 32);
+      assertThat(TestPacket6.checksumValid(na)).isTrue();
+    }
+    // One defence per address a second (each goes to the whole link); another address has its own.
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE)).dropReason(0))
+        .isEqualTo(DropReason.NDP_RATE_LIMITED);
+    h.now += GatewayHarness.SECOND;
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE)).verdict(0)).isZero();
+    assertThat(h.stages.dropCount(DropReason.NDP_RATE_LIMITED)).isEqualTo(1);
+    // The SNAT address is not on the client side's link: not defended there.
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, SNAT)).dropReason(0)).isEqualTo(DropReason.NDP_NOT_FOR_US);
+  }
+
+  @Test
+  void aSynOnAClosingFlowReopensItOnItsBackendWithTheEstablishedTimeout() {
+    GatewayConfig config = TestGateway6.config();
+    GatewayHarness h = resolved(config);
+    int sport = 45000;
+    PacketBurst syn = h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.SYN).bytes());
+    assertThat(syn.verdict(0)).isEqualTo(1);
+    String backend = TestPacket6.address(syn.packet(0), L3 + Ipv6.DST).toString();
+    int snatPort = syn.packet(0).getShort(L4 + Tcp.SRC_PORT);
+    long backendMac = TestGateway6.backendMac(backend);
+    assertThat(h.run(1, TestPacket6.tcp(backend, 8080, SNAT, snatPort, Tcp.SYN | Tcp.ACK)
+        .macs(backendMac, TestPacket.GW_MAC_1).bytes()).verdict(0)).isZero();
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.FIN | Tcp.ACK).bytes()).verdict(0)).isEqualTo(1);
+
+    // The client reuses its tuple: the SYN reopens the closing flow, on the same backend and SNAT port ...
+    PacketBurst again = h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.SYN).bytes());
+    assertThat(again.verdict(0)).isEqualTo(1);
+    assertThat(TestPacket6.address(again.packet(0), L3 + Ipv6.DST)).isEqualTo(ip(backend));
+    assertThat(again.packet(0).getShort(L4 + Tcp.SRC_PORT)).isEqualTo(snatPort);
+    assertThat(h.run(1, TestPacket6.tcp(backend, 8080, SNAT, snatPort, Tcp.SYN | Tcp.ACK)
+        .macs(backendMac, TestPacket.GW_MAC_1).bytes()).verdict(0)).isZero();
+    // ... and the backend's answer establishes it: idle past the closing timeout, it is still tracked.
+    h.now += config.limits().tcpClosing().toNanos() + config.limits().tcpTransitory().toNanos() / 2;
+    PacketBurst ack = h.run(0, TestPacket6.tcp(CLIENT, sport, VIP, 80, Tcp.ACK).bytes());
+    assertThat(ack.dropReason(0)).isNull();
+    assertThat(ack.verdict(0)).isEqualTo(1);
+    assertThat(TestPacket6.address(ack.packet(0), L3 + Ipv6.DST)).isEqualTo(ip(backend));
+    assertThat(h.stages.trackedFlows()).isEqualTo(1);
+  }
+
+  @Test
+  void anIpv4OnlyGatewayHasNoIpv6FlowTableUntilAConfigBringsIpv6Vips() {
+    GatewayHarness h = new GatewayHarness(TestGateway.config()).learnDefaultNeighbours();
+    assertThat(h.run(0, TestPacket.tcp("198.51.100.7", 40000, TestGateway.VIP, 80, Tcp.SYN)
+        .macs(TestGateway.ROUTER_MAC, TestPacket.GW_MAC_0).bytes()).verdict(0)).isEqualTo(1);
+    assertThat(h.forward.ipv6FlowCapacity()).isZero();
+
+    // IPv6 addresses without IPv6 VIPs: NDP and echo work, still no flow table; return traffic has no flow.
+    h.tables.update(TestGateway.builder()
+        .addInterface6(Ipv6Config.Interface6.of(0, GW_CLIENT_SIDE + "/64"))
+        .addInterface6(Ipv6Config.Interface6.of(1, GW_BACKEND_SIDE + "/64"))
+        .addSnatAddress6(SNAT)
+        .build());
+    assertThat(h.run(0, TestPacket6.echoRequest(CLIENT, GW_CLIENT_SIDE).bytes()).verdict(0)).isZero();
+    assertThat(h.run(1, TestPacket6.tcp(BACKENDS[0], 8080, SNAT, GatewayLimits.defaults().snatPortLow(), Tcp.SYN | Tcp.ACK)
+        .macs(TestGateway6.backendMac(BACKENDS[0]), TestPacket.GW_MAC_1).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_FLOW);
+    assertThat(h.forward.ipv6FlowCapacity()).isZero();
+
+    // A later config with IPv6 VIPs: the table is created at the next burst boundary and the VIP works.
+    h.tables.update(TestGateway6.config());
+    h.forward.learnNeighbour(ip(CLIENT), CLIENT_MAC, h.now);
+    for (String b : BACKENDS) {
+      h.forward.learnNeighbour(ip(b), TestGateway6.backendMac(b), h.now);
+    }
+    assertThat(h.run(0, TestPacket6.tcp(CLIENT, 40001, VIP, 80, Tcp.SYN).bytes()).verdict(0)).isEqualTo(1);
+    assertThat(h.forward.ipv6FlowCapacity()).isEqualTo(Ipv6Forwarder.capacityFor(TestGateway6.config().limits()));
+    assertThat(h.stages.trackedFlows()).isEqualTo(2);
+  }
+
+  @Test
+  void offLinkBackendsAreReachedThroughTheDefaultGatewayResolvedByNeighborDiscovery() {
+    String router = "2001:db8:2::fe";
+    long routerMac = 0x02_00_00_00_FE_01L;
+    String[] backends = {"2001:db8:3::11", "2001:db8:3::12"};
+    GatewayConfig config = TestGateway.builder()
+        .addInterface6(Ipv6Config.Interface6.of(0, GW_CLIENT_SIDE + "/64"))
+        .addInterface6(Ipv6Config.Interface6.of(1, GW_BACKEND_SIDE + "/64", router))
+        .addSnatAddress6(SNAT)
+        .addVip6(new Ipv6Config.Vip6("web6", ip(VIP), 80, Ipv4.PROTO_TCP, java.util.Arrays.stream(backends)
+            .map(b -> Ipv6Config.Backend6.of(b, 8080, 1)).toList()))
+        .build();
+    GatewayHarness h = new GatewayHarness(config);
+    h.forward.learnNeighbour(ip(CLIENT), CLIENT_MAC, h.now);
+
+    PacketBurst first = h.run(0, TestPacket6.tcp(CLIENT, 46000, VIP, 80, Tcp.SYN).bytes());
+    assertThat(first.dropReason(0)).isEqualTo(DropReason.NDP_UNRESOLVED);
+    assertThat(first.extraCount()).isEqualTo(1);
+    assertThat(first.extraPort(0)).isEqualTo(1);
+    assertThat(TestPacket6.address(first.extra(0), L4 + NeighbourDiscovery.TARGET)).as("solicits the router")
+        .isEqualTo(ip(router));
+    assertThat(h.run(1, TestPacket6.advertisement(router, routerMac, GW_BACKEND_SIDE, TestPacket.GW_MAC_1).bytes())
+        .verdict(0)).isEqualTo(PacketBurst.CONSUMED);
+
+    PacketBurst syn = h.run(0, TestPacket6.tcp(CLIENT, 46000, VIP, 80, Tcp.SYN).bytes());
+    assertThat(syn.verdict(0)).isEqualTo(1);
+    PacketBuffer out = syn.packet(0);
+    assertThat(out.getMac(Ethernet.DST)).as("the router's MAC").isEqualTo(routerMac);
+    assertThat(out.getMac(Ethernet.SRC)).isEqualTo(TestPacket.GW_MAC_1);
+    String backend = TestPacket6.address(out, L3 + Ipv6.DST).toString();
+    assertThat(backend).isIn((Object[]) backends);
+    assertThat(TestPacket6.address(out, L3 + Ipv6.SRC)).isEqualTo(ip(SNAT));
+    assertThat(TestPacket6.checksumValid(out)).isTrue();
+    int snatPort = out.getShort(L4 + Tcp.SRC_PORT);
+
+    // The backend's answer arrives through the router and goes back to the on-link client.
+    PacketBurst back = h.run(1, TestPacket6.tcp(backend, 8080, SNAT, snatPort, Tcp.SYN | Tcp.ACK)
+        .macs(routerMac, TestPacket.GW_MAC_1).bytes());
+    assertThat(back.verdict(0)).isZero();
+    assertThat(back.packet(0).getMac(Ethernet.DST)).isEqualTo(CLIENT_MAC);
+    assertThat(TestPacket6.address(back.packet(0), L3 + Ipv6.SRC)).isEqualTo(ip(VIP));
+
+    // Without the router, the same backends have no route.
+    GatewayHarness unrouted = new GatewayHarness(TestGateway.builder()
+        .addInterface6(Ipv6Config.Interface6.of(0, GW_CLIENT_SIDE + "/64"))
+        .addInterface6(Ipv6Config.Interface6.of(1, GW_BACKEND_SIDE + "/64"))
+        .addSnatAddress6(SNAT)
+        .addVip6(config.ipv6().vips().get(0))
+        .build());
+    assertThat(unrouted.run(0, TestPacket6.tcp(CLIENT, 46000, VIP, 80, Tcp.SYN).bytes()).dropReason(0))
+        .isEqualTo(DropReason.NO_ROUTE);
+  }
+
+  @Test
+  void aDefaultGatewayOffTheLinkIsRefusedNamingIt() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Ipv6Config.Interface6.of(1, GW_BACKEND_SIDE + "/64", "2001:db8:9::1"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("default gateway 2001:db8:9::1").hasMessageContaining("on-link");
+    assertThat(Ipv6Config.Interface6.of(1, GW_BACKEND_SIDE + "/64", "fe80::1").defaultGateway()).isEqualTo(ip("fe80::1"));
   }
 }

@@ -63,6 +63,23 @@ final class TestPacket6 {
     return p;
   }
 
+  /**
+   * A duplicate address detection probe for {@code target} (RFC 4862 §5.4.3): a Solicitation from ::, without a
+   * source link-layer option, from {@code senderMac}; the frame has room after it (as an mbuf has) for the answer.
+   */
+  static byte[] dadProbe(long senderMac, String target) {
+    Ipv6.Address t = Ipv6.Address.parse(target);
+    ByteBuffer m = ByteBuffer.allocate(24);
+    m.put((byte) NeighbourDiscovery.NEIGHBOR_SOLICITATION).put((byte) 0).putShort((short) 0).putInt(0);
+    m.putLong(t.hi()).putLong(t.lo());
+    long group = Ipv6.solicitedNodeLo(t.lo());
+    TestPacket6 p = icmp("::", new Ipv6.Address(Ipv6.SOLICITED_NODE_HI, group).toString(), m.array());
+    p.macs(senderMac, Ipv6.multicastMac(group));
+    p.hopLimit = 255;
+    byte[] frame = p.bytes();
+    return java.util.Arrays.copyOf(frame, frame.length + 64);
+  }
+
   /** A solicited Neighbor Advertisement for {@code target} at {@code targetMac}, to {@code dst}. */
   static TestPacket6 advertisement(String target, long targetMac, String dst, long dstMac) {
     Ipv6.Address t = Ipv6.Address.parse(target);

@@ -28,10 +28,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A Netty RFC 6455 WebSocket echo server (HTTP/1.1 Upgrade) on loopback: {@code /ws} upgrades, text comes back as
  * {@code "echo:" + text}, binary as it came, a close is answered and the connection closed (Netty's protocol handler);
- * any other path gets 403. Keeps the handshake requests it saw. Its own event loop.
+ * any other path gets 403 with a body ({@link #REFUSAL}). Keeps the handshake requests it saw. Its own event loop.
  */
 public final class WebSocketEchoServer implements AutoCloseable {
   /** The handshake GETs this server saw (released on close). */
+  /** The body of the 403 any path but /ws gets (with content-type text/plain and x-refused-by: echo). */
+  public static final String REFUSAL = "no WebSocket at this path";
   public final LinkedBlockingQueue<FullHttpRequest> handshakes = new LinkedBlockingQueue<>();
   /** Connections open now. */
   public final AtomicInteger open = new AtomicInteger();
@@ -84,8 +86,10 @@ public final class WebSocketEchoServer implements AutoCloseable {
                     } else if (msg instanceof BinaryWebSocketFrame b) {
                       ctx.writeAndFlush(new BinaryWebSocketFrame(b.content().retain()));
                     } else if (msg instanceof FullHttpRequest) { // not /ws
-                      var forbidden = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FORBIDDEN);
-                      forbidden.headers().set("content-length", 0);
+                      var forbidden = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.FORBIDDEN,
+                          io.netty.buffer.Unpooled.copiedBuffer(REFUSAL, java.nio.charset.StandardCharsets.US_ASCII));
+                      forbidden.headers().set("content-length", REFUSAL.length()).set("content-type", "text/plain")
+                          .set("x-refused-by", "echo").set("connection", "keep-alive, x-hop").set("x-hop", "1");
                       ctx.writeAndFlush(forbidden);
                     }
                   }

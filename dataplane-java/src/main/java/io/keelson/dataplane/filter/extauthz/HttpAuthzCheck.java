@@ -1,6 +1,7 @@
 package io.keelson.dataplane.filter.extauthz;
 
 import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.edge.HopByHopHeaders;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
@@ -36,14 +37,19 @@ final class HttpAuthzCheck implements ExternalCheck {
   static final String FAILURE_MODE_HEADER = "x-envoy-auth-failure-mode-allowed";
   /** Always in the check request, as in Envoy (with Host and Content-Length). */
   private static final Set<String> ALWAYS_SENT = Set.of("authorization", ":method", ":path");
-  /** Never copied from the request: the check request frames itself. */
-  private static final Set<String> NOT_COPIED = Set.of("host", "content-length", "transfer-encoding", "connection",
-      "keep-alive", "proxy-connection", "upgrade", "te", "expect");
+  /**
+   * Never copied from the request besides its hop-by-hop fields: the check request frames itself. Proxy-Authorization
+   * is the exception to those: Envoy's connection manager leaves it on the request, so an allowed_headers match sends
+   * it (the credentials a proxy-authenticating server checks).
+   */
+  private static final Set<String> NOT_COPIED = Set.of("host", "content-length", "expect");
   /** Sent to the client with a denial whenever allowed_client_headers is set, as in Envoy. */
   private static final Set<String> CLIENT_ALWAYS = Set.of("www-authenticate", "location");
-  /** Never passed on from the authorization server's answer. */
-  private static final Set<String> NOT_PASSED = Set.of("host", "content-length", "transfer-encoding", "connection",
-      "keep-alive", "proxy-connection", "upgrade", "date", "server");
+  /**
+   * Never passed on from the authorization server's answer besides its hop-by-hop fields (Proxy-Authenticate excepted:
+   * Envoy passes it with a denial, the challenge of a 407).
+   */
+  private static final Set<String> NOT_PASSED = Set.of("host", "content-length", "date", "server");
 
   private final ExtAuthzConfig config;
   private final ExtAuthzStats stats;
@@ -70,9 +76,10 @@ final class HttpAuthzCheck implements ExternalCheck {
     if (authority != null) {
       h.set("host", authority);
     }
+    String connection = connectionOptions(request.headers());
     request.headers().forEach((name, value) -> {
       String lower = name.toLowerCase(Locale.ROOT);
-      if (NOT_COPIED.contains(lower) || ExtAuthzConfig.anyMatch(config.disallowedHeaders(), lower)) {
+      if (isNotCopied(lower, connection) || ExtAuthzConfig.anyMatch(config.disallowedHeaders(), lower)) {
         return;
       }
       if (ALWAYS_SENT.contains(lower) || ExtAuthzConfig.anyMatch(config.allowedHeaders(), lower)) {
@@ -86,16 +93,47 @@ final class HttpAuthzCheck implements ExternalCheck {
     return r;
   }
 
+  private static boolean isNotCopied(String lower, String connection) {
+    return NOT_COPIED.contains(lower) || HopByHopHeaders.isHopByHop(lower, connection)
+        && !lower.equals("proxy-authorization");
+  }
+
+  private static boolean isNotPassed(String lower, String connection) {
+    return NOT_PASSED.contains(lower) || HopByHopHeaders.isHopByHop(lower, connection)
+        && !lower.equals("proxy-authenticate");
+  }
+
+  private static String connectionOptions(CheckedRequest.HeaderSource headers) {
+    StringBuilder joined = new StringBuilder();
+    headers.forEach((name, value) -> {
+      if (name.equalsIgnoreCase("connection")) {
+        (joined.isEmpty() ? joined : joined.append(',')).append(value);
+      }
+    });
+    return HopByHopHeaders.options(joined.isEmpty() ? null : joined.toString());
+  }
+
+  private static String connectionOptions(Iterable<Map.Entry<String, String>> headers) {
+    String joined = null;
+    for (Map.Entry<String, String> e : headers) {
+      if (e.getKey().equalsIgnoreCase("connection")) {
+        joined = joined == null ? e.getValue() : joined + "," + e.getValue();
+      }
+    }
+    return HopByHopHeaders.options(joined);
+  }
+
   CheckOutcome answer(UpstreamCalls.Response response) {
     if (response.status() >= 500 && response.status() <= 599) { // the server failed: no verdict, as Envoy
       return failure(config, stats);
     }
+    String connection = connectionOptions(response.headers());
     if (response.status() == 200) {
       stats.ok().increment();
       List<HeaderMutations.HeaderValue> changes = null;
       for (Map.Entry<String, String> e : response.headers()) {
         String lower = e.getKey().toLowerCase(Locale.ROOT);
-        if (NOT_PASSED.contains(lower)) {
+        if (isNotPassed(lower, connection)) {
           continue;
         }
         boolean set = ExtAuthzConfig.anyMatch(config.upstreamHeaders(), lower);

@@ -335,8 +335,11 @@ public final class Http1Headers {
     return true;
   }
 
-  /** True when a comma-separated element of {@code list} equals {@code lowerToken} (ASCII case-insensitive). */
-  static boolean listContains(String list, String lowerToken) {
+  /**
+   * True when a comma-separated element of {@code list}, OWS trimmed, equals {@code lowerToken} (ASCII case-insensitive,
+   * either side). Allocation-free.
+   */
+  public static boolean listContains(String list, String lowerToken) {
     int n = list.length();
     int i = 0;
     while (i < n) {

@@ -1,0 +1,92 @@
+package io.keelson.dataplane.stats;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Istio's HTTP metadata exchange encoding (istio/proxy {@code metadata_exchange}): a sidecar sends
+ * {@code x-envoy-peer-metadata-id} (its node id) and {@code x-envoy-peer-metadata}, the base64 of a serialized
+ * {@code google.protobuf.Struct} of its node metadata ({@code NAME}, {@code WORKLOAD_NAME}, {@code NAMESPACE},
+ * {@code LABELS}, {@code SERVICE_ACCOUNT}, {@code CLUSTER_ID}...). Stateless.
+ */
+public final class PeerMetadata {
+  public static final String ID_HEADER = "x-envoy-peer-metadata-id";
+  public static final String HEADER = "x-envoy-peer-metadata";
+  /** Istio's cluster id when none is configured. */
+  static final String DEFAULT_CLUSTER_ID = "Kubernetes";
+
+  private PeerMetadata() {}
+
+  /** The two header values a proxy sends for itself, computed once per identity. Immutable. */
+  public record Own(String id, String value) {}
+
+  /** {@code me} as the two headers' values. */
+  public static Own of(MeshIdentity me) {
+    Struct.Builder labels = Struct.newBuilder();
+    putKnown(labels, "app", me.app());
+    putKnown(labels, "version", me.version());
+    putKnown(labels, "service.istio.io/canonical-name", me.app().equals(MeshIdentity.UNKNOWN) ? me.workload() : me.app());
+    putKnown(labels, "service.istio.io/canonical-revision", me.version().equals(MeshIdentity.UNKNOWN) ? "latest" : me.version());
+    Struct.Builder s = Struct.newBuilder();
+    putKnown(s, "NAME", me.workload());
+    putKnown(s, "WORKLOAD_NAME", me.workload());
+    putKnown(s, "NAMESPACE", me.namespace());
+    putKnown(s, "CLUSTER_ID", DEFAULT_CLUSTER_ID);
+    if (!me.principal().equals(MeshIdentity.UNKNOWN)) {
+      putKnown(s, "SERVICE_ACCOUNT", MeshIdentity.spiffeServiceAccount(me.principal()));
+      int start = me.principal().indexOf("://");
+      int end = me.principal().indexOf('/', start + 3);
+      if (start > 0 && end > start) {
+        putKnown(s, "TRUST_DOMAIN", me.principal().substring(start + 3, end));
+      }
+    }
+    s.putFields("LABELS", Value.newBuilder().setStructValue(labels).build());
+    String ns = me.namespace().equals(MeshIdentity.UNKNOWN) ? "default" : me.namespace();
+    String id = "sidecar~0.0.0.0~" + me.workload() + "." + ns + "~" + ns + ".svc.cluster.local";
+    return new Own(id, Base64.getEncoder().encodeToString(s.build().toByteArray()));
+  }
+
+  /**
+   * The peer named by an {@code x-envoy-peer-metadata} value, or null when it is not base64 of a Struct. The principal
+   * is {@code spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT} (trust domain {@code cluster.local} when not
+   * sent), as the peer's certificate would say; a connection's own peer certificate takes precedence where there is one.
+   */
+  public static MeshIdentity decode(String value) {
+    byte[] bytes;
+    try {
+      bytes = Base64.getDecoder().decode(value.trim());
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    try {
+      Map<String, Object> m = toMap(Struct.parseFrom(bytes));
+      return MeshIdentity.fromNode(null, null, m);
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
+  private static void putKnown(Struct.Builder s, String key, String value) {
+    if (value != null && !value.isEmpty() && !value.equals(MeshIdentity.UNKNOWN)) {
+      s.putFields(key, Value.newBuilder().setStringValue(value).build());
+    }
+  }
+
+  /** A Struct as the map {@link MeshIdentity#fromNode} reads: string values, nested structs as maps, the rest null. */
+  public static Map<String, Object> toMap(Struct s) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Value> e : s.getFieldsMap().entrySet()) {
+      Value v = e.getValue();
+      out.put(e.getKey(), switch (v.getKindCase()) {
+        case STRING_VALUE -> v.getStringValue();
+        case STRUCT_VALUE -> toMap(v.getStructValue());
+        default -> null;
+      });
+    }
+    return out;
+  }
+}
