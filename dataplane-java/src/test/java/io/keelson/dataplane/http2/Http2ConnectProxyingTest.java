@@ -199,16 +199,7 @@ class Http2ConnectProxyingTest {
   @EnumSource(PipelineMode.class)
   void aRefusalFromAnHttp11ProxyIsRelayedToTheHttp2ClientWithItsBody(PipelineMode mode) throws Exception {
     try (RefusingConnectProxy upstream = new RefusingConnectProxy()) {
-      forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(
-          upstream.server.getLocalPort(), "", Files.createTempFile("h2-connect-proxying", ".log")), mode);
-      try (H2Client client = new H2Client(forwarder.port())) {
-        ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
-        Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
-        assertThat(head.headers().status().toString()).isEqualTo("403");
-        assertThat(head.headers().get("content-type").toString()).isEqualTo("text/x-policy");
-        assertThat(head.headers().get("x-policy").toString()).isEqualTo("tunnels-off");
-        assertThat(c.ended.get(10, TimeUnit.SECONDS)).asString().isEqualTo("no tunnels to there :(");
-      }
+      assertThat(refusalThroughTheForwarder(mode, upstream)).asString().isEqualTo("no tunnels to there :(");
       String seen = upstream.head.get(10, TimeUnit.SECONDS);
       assertThat(seen).startsWith("CONNECT example.test:443 HTTP/1.1\r\n");
       assertThat(seen.toLowerCase(java.util.Locale.ROOT)).contains("host: example.test:443")
@@ -223,15 +214,24 @@ class Http2ConnectProxyingTest {
   @EnumSource(PipelineMode.class)
   void aRefusalWithABodyPast64KibIsRelayedWithoutIt(PipelineMode mode) throws Exception {
     try (RefusingConnectProxy upstream = new RefusingConnectProxy("x".repeat(100_000))) {
-      forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(
-          upstream.server.getLocalPort(), "", Files.createTempFile("h2-connect-proxying", ".log")), mode);
-      try (H2Client client = new H2Client(forwarder.port())) {
-        ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
-        Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
-        assertThat(head.headers().status().toString()).isEqualTo("403");
-        assertThat(head.headers().get("x-policy").toString()).isEqualTo("tunnels-off");
-        assertThat(c.ended.get(10, TimeUnit.SECONDS)).isEmpty();
-      }
+      assertThat(refusalThroughTheForwarder(mode, upstream)).isEmpty();
+    }
+  }
+
+  /**
+   * An HTTP/2 client's CONNECT through a forwarding Keelson to {@code upstream}: asserts its 403 and end-to-end fields,
+   * returns the body the stream ended with.
+   */
+  private byte[] refusalThroughTheForwarder(PipelineMode mode, RefusingConnectProxy upstream) throws Exception {
+    forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(
+        upstream.server.getLocalPort(), "", Files.createTempFile("h2-connect-proxying", ".log")), mode);
+    try (H2Client client = new H2Client(forwarder.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "example.test:443");
+      Http2HeadersFrame head = c.head.get(10, TimeUnit.SECONDS);
+      assertThat(head.headers().status().toString()).isEqualTo("403");
+      assertThat(head.headers().get("content-type").toString()).isEqualTo("text/x-policy");
+      assertThat(head.headers().get("x-policy").toString()).isEqualTo("tunnels-off");
+      return c.ended.get(10, TimeUnit.SECONDS);
     }
   }
 
