@@ -25,7 +25,8 @@ class IptablesCommandTest {
       "--proxy-uid=1337 --exclude-outbound-ports=99999|--exclude-outbound-ports: '99999' is not a port",
       "--proxy-uid=1337 --exclude-outbound-cidrs=10.0.0.0/33|--exclude-outbound-cidrs: '10.0.0.0/33' is not an IPv4 CIDR",
       "--proxy-uid=1337 --exclude-outbound-cidrs=*|--exclude-outbound-cidrs: '*' is not accepted here",
-      "--proxy-uid=1337 --include-outbound-cidrs=fd00::/8|(IPv6 is not captured yet)",
+      "--proxy-uid=1337 --include-outbound-cidrs=fd00::/129|--include-outbound-cidrs: 'fd00::/129' is not an IP address or CIDR block",
+      "--proxy-uid=1337 --exclude-outbound-cidrs=fd00:::1|--exclude-outbound-cidrs: 'fd00:::1' is not an IP address",
       "--proxy-uid=1337 --include-outbound-cidrs=300.1.1.1|--include-outbound-cidrs: '300.1.1.1' is not an IPv4 CIDR",
       "--dry-run|--proxy-uid or --proxy-gid is required",
       "--proxy-uid=1337 --dns-port=15053|--dns-port is only used with --redirect-dns",
@@ -69,6 +70,40 @@ class IptablesCommandTest {
         "-A KEELSON_OUTPUT -d 10.96.0.1/32 -j RETURN",
         "-A KEELSON_OUTPUT -j KEELSON_REDIRECT",
         "COMMIT");
+  }
+
+  @Test
+  void rendersTheIpv6TableWithIstiosIpv6AddressesAndEachFamilysOwnCidrs() {
+    IptablesRules rules = IptablesCommand.rules(new Args("iptables", new String[] {"--proxy-uid", "1337",
+        "--exclude-outbound-cidrs", "10.96.0.1,FD00:0:0::1:0/112,fd00::9", "--redirect-dns", "--ipv6"},
+        java.util.Set.of("--proxy-uid", "--exclude-outbound-cidrs"), java.util.Set.of("--redirect-dns", "--ipv6")));
+    assertThat(rules.install("", IptablesRules.Family.IPV6).lines().toList()).containsExactly(
+        "*nat",
+        ":KEELSON_INBOUND - [0:0]",
+        ":KEELSON_IN_REDIRECT - [0:0]",
+        ":KEELSON_OUTPUT - [0:0]",
+        ":KEELSON_REDIRECT - [0:0]",
+        "-A PREROUTING -p tcp -j KEELSON_INBOUND",
+        "-A OUTPUT -p tcp -j KEELSON_OUTPUT",
+        "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006",
+        "-A KEELSON_INBOUND -p tcp -m tcp --dport 9901 -j RETURN",
+        "-A KEELSON_INBOUND -p tcp -j KEELSON_IN_REDIRECT",
+        "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
+        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN",
+        "-A KEELSON_OUTPUT ! -d ::1/128 -o lo -m owner --uid-owner 1337 -j KEELSON_IN_REDIRECT",
+        "-A KEELSON_OUTPUT -o lo -m owner ! --uid-owner 1337 -j RETURN",
+        "-A KEELSON_OUTPUT -m owner --uid-owner 1337 -j RETURN",
+        "-A KEELSON_OUTPUT -d ::1/128 -j RETURN",
+        "-A KEELSON_OUTPUT -d fd00::1:0/112 -j RETURN", // as ip6tables-save writes it
+        "-A KEELSON_OUTPUT -d fd00::9/128 -j RETURN",
+        "-A KEELSON_OUTPUT -j KEELSON_REDIRECT",
+        "COMMIT");
+    assertThat(rules.install("", IptablesRules.Family.IPV4)).contains("-d 10.96.0.1/32 -j RETURN", "KEELSON_DNS")
+        .doesNotContain("fd00");
+    IptablesRules included = new IptablesRules(15001, 15006, List.of(1337), List.of(), List.of("*"), List.of(9901),
+        List.of(), List.of(), List.of("10.0.0.0/8", "fd00::/8"));
+    assertThat(included.install("", IptablesRules.Family.IPV6)).contains("-A KEELSON_OUTPUT -d fd00::/8 -j KEELSON_REDIRECT")
+        .doesNotContain("10.0.0.0/8");
   }
 
   @Test
