@@ -75,35 +75,23 @@ class IptablesCommandTest {
   @Test
   void rendersTheIpv6TableWithIstiosIpv6AddressesAndEachFamilysOwnCidrs() {
     IptablesRules rules = IptablesCommand.rules(new Args("iptables", new String[] {"--proxy-uid", "1337",
-        "--exclude-outbound-cidrs", "10.96.0.1,FD00:0:0::1:0/112,fd00::9", "--redirect-dns", "--ipv6"},
-        java.util.Set.of("--proxy-uid", "--exclude-outbound-cidrs"), java.util.Set.of("--redirect-dns", "--ipv6")));
-    assertThat(rules.install("", IptablesRules.Family.IPV6).lines().toList()).containsExactly(
-        "*nat",
-        ":KEELSON_INBOUND - [0:0]",
-        ":KEELSON_IN_REDIRECT - [0:0]",
-        ":KEELSON_OUTPUT - [0:0]",
-        ":KEELSON_REDIRECT - [0:0]",
-        "-A PREROUTING -p tcp -j KEELSON_INBOUND",
-        "-A OUTPUT -p tcp -j KEELSON_OUTPUT",
-        "-A KEELSON_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006",
-        "-A KEELSON_INBOUND -p tcp -m tcp --dport 9901 -j RETURN",
-        "-A KEELSON_INBOUND -p tcp -j KEELSON_IN_REDIRECT",
-        "-A KEELSON_REDIRECT -p tcp -j REDIRECT --to-ports 15001",
-        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN",
-        "-A KEELSON_OUTPUT ! -d ::1/128 -o lo -m owner --uid-owner 1337 -j KEELSON_IN_REDIRECT",
-        "-A KEELSON_OUTPUT -o lo -m owner ! --uid-owner 1337 -j RETURN",
-        "-A KEELSON_OUTPUT -m owner --uid-owner 1337 -j RETURN",
-        "-A KEELSON_OUTPUT -d ::1/128 -j RETURN",
-        "-A KEELSON_OUTPUT -d fd00::1:0/112 -j RETURN", // as ip6tables-save writes it
-        "-A KEELSON_OUTPUT -d fd00::9/128 -j RETURN",
-        "-A KEELSON_OUTPUT -j KEELSON_REDIRECT",
-        "COMMIT");
-    assertThat(rules.install("", IptablesRules.Family.IPV4)).contains("-d 10.96.0.1/32 -j RETURN", "KEELSON_DNS")
+        "--exclude-outbound-cidrs", "10.96.0.1,fd00::9", "--ipv6"}, java.util.Set.of("--proxy-uid",
+        "--exclude-outbound-cidrs"), java.util.Set.of("--ipv6")));
+    // The IPv4 rule set with ::6 for 127.0.0.6, ::1 for 127.0.0.1 and the IPv6 CIDRs for the IPv4 ones.
+    assertThat(rules.install("", IptablesRules.Family.IPV6)).isEqualTo(rules.install("", IptablesRules.Family.IPV4)
+        .replace("127.0.0.6/32", "::6/128").replace("127.0.0.1/32", "::1/128").replace("10.96.0.1/32", "fd00::9/128"));
+    assertThat(rules.install("", IptablesRules.Family.IPV6)).contains(
+        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN\n",
+        "-A KEELSON_OUTPUT ! -d ::1/128 -o lo -m owner --uid-owner 1337 -j KEELSON_IN_REDIRECT\n",
+        "-A KEELSON_OUTPUT -d ::1/128 -j RETURN\n");
+    // A range written as ip6tables-save prints it (masked, RFC 5952); DNS capture stays IPv4.
+    IptablesRules dns = new IptablesRules(15001, 15006, List.of(1337), List.of(), List.of("*"), List.of(9901),
+        List.of(), IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", "FD00:0:0::1:5/112", false),
+        List.of("10.0.0.0/8", "fd00::/8"), 15053);
+    assertThat(dns.install("", IptablesRules.Family.IPV6)).contains("-A KEELSON_OUTPUT -d fd00::1:0/112 -j RETURN\n",
+        "-A KEELSON_OUTPUT -d fd00::/8 -j KEELSON_REDIRECT\n").doesNotContain("10.0.0.0/8", "KEELSON_DNS", "53");
+    assertThat(dns.install("", IptablesRules.Family.IPV4)).contains("KEELSON_DNS", "-d 10.0.0.0/8 -j KEELSON_REDIRECT")
         .doesNotContain("fd00");
-    IptablesRules included = new IptablesRules(15001, 15006, List.of(1337), List.of(), List.of("*"), List.of(9901),
-        List.of(), List.of(), List.of("10.0.0.0/8", "fd00::/8"));
-    assertThat(included.install("", IptablesRules.Family.IPV6)).contains("-A KEELSON_OUTPUT -d fd00::/8 -j KEELSON_REDIRECT")
-        .doesNotContain("10.0.0.0/8");
   }
 
   @Test

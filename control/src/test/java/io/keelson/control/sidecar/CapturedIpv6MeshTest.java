@@ -33,18 +33,6 @@ import org.junit.jupiter.api.Test;
  * the app port's chain), and a port with no chain goes through the IPv6 inbound passthrough, from ::6.
  */
 class CapturedIpv6MeshTest {
-  private static final String ECHO_APP = """
-      import http.server
-      class H(http.server.BaseHTTPRequestHandler):
-          protocol_version = "HTTP/1.1"
-          def do_GET(self):
-              body = ("path=" + self.path + "\\npeer=" + self.client_address[0] + "\\n" + str(self.headers)).encode()
-              self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
-              self.wfile.write(body)
-          def log_message(self, *args):
-              pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", 9080), H).serve_forever()
-      """;
   /** Both families on one socket: an IPv4 peer shows as ::ffff:a.b.c.d. */
   private static final String HELLO_SERVER = """
       import socket
@@ -98,7 +86,7 @@ class CapturedIpv6MeshTest {
         + " attempts:1\n");
     m.control(POLICIES);
     m.iptables(List.of("--redirect-dns"), List.of("--ipv6"));
-    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP));
+    m.start(server, "app", appUser(PYTHON, "-c", CapturedMeshTest.ECHO_APP));
     m.start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
     Path root = m.dir.resolve("root.pem");
     Files.writeString(root, m.awaitRootPem());

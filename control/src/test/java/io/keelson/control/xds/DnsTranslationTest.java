@@ -238,13 +238,7 @@ class DnsTranslationTest {
 
     // The data plane takes it: the DNS proxy's table answers the IPv6 VIP, and an IPv6 connection to it on 7100 is
     // matched to audit's chain (a connection to another IPv6 address to the passthrough).
-    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
-    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
-    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-    io.keelson.dataplane.config.ProxySnapshot snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate(
-        "v1", io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(),
-        routes, r.clusters(), endpoints);
+    io.keelson.dataplane.config.ProxySnapshot snapshot = Mesh.dataPlane(r);
     assertThat(snapshot.names().addresses("audit")).containsExactly("fd00:96:0:0:0:0:0:20"); // Java's text of it
     assertThat(snapshot.names().addresses("ratings.default.svc")).containsExactly("fd00:96:0:0:0:0:0:30");
     assertThat(StreamTranslationTest.select(r, "0.0.0.0_7100", "fd00:96::20", 7100)).isEqualTo("audit");
