@@ -57,12 +57,6 @@ class CapturedIpv6MeshTest {
         ports: [ { name: http, port: 9080 } ]
         addresses: [ "VIP" ]
       ---
-      apiVersion: keelson.io/v1alpha1
-      kind: Service
-      metadata: { name: frontend }
-      spec:
-        ports: [ { name: http, port: 8000 } ]
-      ---
       apiVersion: networking.istio.io/v1
       kind: ServiceEntry
       metadata: { name: db, namespace: shop }
@@ -72,7 +66,7 @@ class CapturedIpv6MeshTest {
         ports: [ { number: 7000, name: tcp, protocol: TCP } ]
         resolution: STATIC
         endpoints: [ { address: 10.77.2.2 } ]
-      """.replace("VIP", VIP).replace("ENTRY", ENTRY_ADDRESS);
+      """.replace("VIP", VIP).replace("ENTRY", ENTRY_ADDRESS) + "---\n" + CapturedMesh.FRONTEND_SERVICE;
 
   private CapturedMesh m;
 

@@ -32,6 +32,13 @@ final class CapturedMesh implements AutoCloseable {
   static final String PYTHON = "/usr/bin/python3";
   static final String API = "http://10.77.1.1:15014";
   static final String[] APP_USER = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  /** The client namespace's own Service (its sidecar registers as frontend:8000), a YAML document. */
+  static final String FRONTEND_SERVICE = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: frontend }
+      spec: { ports: [ { name: http, port: 8000 } ] }
+      """;
 
   private final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
   final String client = "kmc-" + suffix;
