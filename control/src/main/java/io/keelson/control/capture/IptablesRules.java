@@ -8,8 +8,10 @@ import java.util.regex.Pattern;
 /**
  * The nat-table rules that capture a sidecar's traffic, istio-iptables' rule set with chains of
  * Keelson's own, rendered as {@code iptables-restore --noflush} input: install (replacing an
- * earlier install) and cleanup (removing exactly what install added). IPv4 only. Immutable; pure
- * (the current {@code iptables-save -t nat} text is passed in, never read here).
+ * earlier install) and cleanup (removing exactly what install added), for IPv4 ({@code iptables-restore}) and
+ * IPv6 ({@code ip6tables-restore}: the same chains, {@code ::1/128} for 127.0.0.1 and istio-iptables' {@code ::6} as
+ * the inbound passthrough source; each family's own outbound CIDRs; no DNS rules: the DNS proxy listens on
+ * 127.0.0.1). Immutable; pure (the current {@code iptables-save -t nat} text is passed in, never read here).
  *
  * <pre>
  * PREROUTING -p tcp → KEELSON_INBOUND: excluded ports RETURN; "*" → KEELSON_IN_REDIRECT, or listed ports → it
@@ -21,6 +23,7 @@ import java.util.regex.Pattern;
  *                             -o lo ! owner RETURN (an app calling itself over lo), owner RETURN (the proxy's own traffic)
  *   -d 127.0.0.1/32 RETURN; excluded CIDRs RETURN
  *   "*" → KEELSON_REDIRECT, or included CIDRs → it
+ * (IPv6: ::6/128 and ::1/128 instead, the CIDRs of that family)
  * KEELSON_REDIRECT: REDIRECT --to-ports outboundPort
  * with a DNS port (--redirect-dns), istio-iptables' DNS capture:
  * OUTPUT -p udp --dport 53 → KEELSON_DNS; first in KEELSON_OUTPUT: -p tcp --dport 53 → KEELSON_DNS
@@ -34,8 +37,8 @@ import java.util.regex.Pattern;
  * @param includeInboundPorts inbound ports captured; {@code ["*"]} for all, empty for none
  * @param excludeInboundPorts inbound ports not captured when all are (always has the admin port)
  * @param excludeOutboundPorts outbound destination ports not captured
- * @param excludeOutboundCidrs outbound destinations not captured
- * @param includeOutboundCidrs outbound destinations captured; {@code ["*"]} for all, empty for none
+ * @param excludeOutboundCidrs outbound destinations not captured (both families; each table gets its own)
+ * @param includeOutboundCidrs outbound destinations captured; {@code ["*"]} for all (both families), empty for none
  * @param dnsPort             where the app's DNS (UDP and TCP port 53) is redirected (the sidecar's DNS proxy, 15053),
  *                            or 0: not captured
  */
@@ -63,9 +66,34 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
   /** The jumps from the built-in chains into ours: the only rules outside our chains. */
   static final String PREROUTING_JUMP = "-A PREROUTING -p tcp -j " + INBOUND_CHAIN;
   static final String OUTPUT_JUMP = "-A OUTPUT -p tcp -j " + OUTPUT_CHAIN;
-  /** Where a sidecar's inbound passthrough connections come from (istio-iptables' 127.0.0.6). */
-  public static final String INBOUND_PASSTHROUGH_SOURCE = "127.0.0.6/32";
   private static final String WILDCARD = "*";
+
+  /**
+   * The address family a table is for: its loopback address and where a sidecar's inbound passthrough connections come
+   * from (istio-iptables' 127.0.0.6 and ::6; {@code bin/keelson iptables --ipv6} puts ::6/128 on lo, as Istio does, since
+   * IPv6 loopback is one address).
+   */
+  public enum Family {
+    IPV4("127.0.0.1/32", "127.0.0.6/32"),
+    IPV6("::1/128", "::6/128");
+
+    final String localhost;
+    final String inboundPassthroughSource;
+
+    Family(String localhost, String inboundPassthroughSource) {
+      this.localhost = localhost;
+      this.inboundPassthroughSource = inboundPassthroughSource;
+    }
+
+    /** The inbound passthrough source, as a /32 or /128 prefix. */
+    public String inboundPassthroughSource() {
+      return inboundPassthroughSource;
+    }
+
+    boolean has(String cidr) {
+      return cidr.contains(":") == (this == IPV6);
+    }
+  }
 
   public IptablesRules {
     if (proxyUids.isEmpty() && proxyGids.isEmpty()) {
@@ -87,8 +115,16 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
    * -t nat output; empty for a fresh namespace) already has them. One COMMIT: all or nothing.
    */
   public String install(String currentNat) {
+    return install(currentNat, Family.IPV4);
+  }
+
+  /**
+   * As {@link #install(String)} for {@code family}'s table ({@code ip6tables-save -t nat} for IPv6): that family's
+   * loopback and passthrough source, its CIDRs of the exclude and include lists; DNS capture only for IPv4.
+   */
+  public String install(String currentNat, Family family) {
     StringBuilder s = new StringBuilder("*nat\n");
-    boolean dns = dnsPort > 0;
+    boolean dns = dnsPort > 0 && family == Family.IPV4;
     boolean dnsChainThere = hasChain(currentNat, DNS_CHAIN);
     for (String chain : CHAINS) {
       if (!chain.equals(DNS_CHAIN) || dns || dnsChainThere) {
@@ -141,21 +177,21 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
     for (int p : excludeOutboundPorts) {
       s.append(rule(OUTPUT_CHAIN, "-p tcp -m tcp --dport " + p + " -j RETURN"));
     }
-    s.append(rule(OUTPUT_CHAIN, "-s " + INBOUND_PASSTHROUGH_SOURCE + " -o lo -j RETURN"));
+    s.append(rule(OUTPUT_CHAIN, "-s " + family.inboundPassthroughSource + " -o lo -j RETURN"));
     for (int uid : proxyUids) {
-      owner(s, "--uid-owner", uid, inbound);
+      owner(s, "--uid-owner", uid, inbound, family);
     }
     for (int gid : proxyGids) {
-      owner(s, "--gid-owner", gid, inbound);
+      owner(s, "--gid-owner", gid, inbound, family);
     }
-    s.append(rule(OUTPUT_CHAIN, "-d 127.0.0.1/32 -j RETURN"));
-    for (String cidr : excludeOutboundCidrs) {
+    s.append(rule(OUTPUT_CHAIN, "-d " + family.localhost + " -j RETURN"));
+    for (String cidr : excludeOutboundCidrs.stream().filter(family::has).toList()) {
       s.append(rule(OUTPUT_CHAIN, "-d " + cidr + " -j RETURN"));
     }
     if (includeOutboundCidrs.equals(List.of(WILDCARD))) {
       s.append(rule(OUTPUT_CHAIN, "-j " + REDIRECT_CHAIN));
     } else {
-      for (String cidr : includeOutboundCidrs) {
+      for (String cidr : includeOutboundCidrs.stream().filter(family::has).toList()) {
         s.append(rule(OUTPUT_CHAIN, "-d " + cidr + " -j " + REDIRECT_CHAIN));
       }
     }
@@ -166,10 +202,11 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
   }
 
   /** istio-iptables' owner rules for one uid or gid of the proxy. */
-  private static void owner(StringBuilder s, String match, int id, boolean inbound) {
+  private static void owner(StringBuilder s, String match, int id, boolean inbound, Family family) {
     if (inbound) {
       // The proxy calling its own pod IP over lo: that is inbound traffic for this pod, so it goes through the inbound chain.
-      s.append(rule(OUTPUT_CHAIN, "! -d 127.0.0.1/32 -o lo -m owner " + match + " " + id + " -j " + IN_REDIRECT_CHAIN));
+      s.append(rule(OUTPUT_CHAIN, "! -d " + family.localhost + " -o lo -m owner " + match + " " + id + " -j "
+          + IN_REDIRECT_CHAIN));
     }
     s.append(rule(OUTPUT_CHAIN, "-o lo -m owner ! " + match + " " + id + " -j RETURN"));
     s.append(rule(OUTPUT_CHAIN, "-m owner " + match + " " + id + " -j RETURN"));
@@ -245,16 +282,28 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
     return ports(flag, text).stream().map(String::valueOf).toList();
   }
 
-  /** {@code *} or a comma-separated IPv4 CIDR list (an address alone is /32). */
+  /**
+   * {@code *} or a comma-separated list of IPv4 and IPv6 CIDRs (an address alone is /32 or /128; an IPv6 one written as
+   * Envoy and ip6tables-save read it: host bits masked, RFC 5952 text).
+   */
   public static List<String> cidrsOrWildcard(String flag, String text, boolean wildcardAllowed) {
     if (text.strip().equals(WILDCARD)) {
       if (!wildcardAllowed) {
-        throw new IllegalArgumentException(flag + ": '*' is not accepted here; expected IPv4 CIDRs such as 10.0.0.0/8");
+        throw new IllegalArgumentException(flag + ": '*' is not accepted here; expected CIDRs such as 10.0.0.0/8 or"
+            + " fd00::/8");
       }
       return List.of(WILDCARD);
     }
     List<String> out = new ArrayList<>();
     for (String c : items(text)) {
+      if (c.contains(":")) {
+        String problem = io.keelson.control.policy.Cidr.problem(c);
+        if (problem != null) {
+          throw new IllegalArgumentException(flag + ": '" + c + "' " + problem);
+        }
+        out.add(io.keelson.control.policy.Cidr.canonical(c));
+        continue;
+      }
       Matcher m = CIDR.matcher(c);
       boolean ok = m.matches();
       for (int i = 1; ok && i <= 4; i++) {
@@ -265,7 +314,7 @@ public record IptablesRules(int outboundPort, int inboundPort, List<Integer> pro
       }
       if (!ok) {
         throw new IllegalArgumentException(flag + ": '" + c + "' is not an IPv4 CIDR; expected a list such as"
-            + " 10.0.0.0/8,192.168.1.5" + (c.contains(":") ? " (IPv6 is not captured yet)" : ""));
+            + " 10.0.0.0/8,192.168.1.5,fd00::/8");
       }
       out.add(m.group(5) == null ? c + "/32" : c);
     }

@@ -21,7 +21,8 @@ final class IptablesCommand {
 
       Installs nat-table rules (chains KEELSON_INBOUND, KEELSON_IN_REDIRECT, KEELSON_OUTPUT, KEELSON_REDIRECT)
       that redirect outbound TCP to the sidecar's outbound port and inbound TCP to its inbound port, as
-      istio-iptables does; run the sidecar with 'bin/keelson proxy --xds ... --capture iptables'. IPv4 only.
+      istio-iptables does; run the sidecar with 'bin/keelson proxy --xds ... --capture iptables'. IPv4 by default;
+      with --ipv6 the same chains in ip6tables too (a dual-stack pod).
 
         --proxy-uid UID[,UID]           the user(s) the sidecar runs as: their traffic is not redirected
                                         (except their calls to this pod's own IP over lo: inbound)
@@ -32,14 +33,19 @@ final class IptablesCommand {
         --include-inbound-ports P       '*' (default) or a list of ports to capture; '' captures none
         --exclude-inbound-ports P       ports not captured when all are (the admin port always is not)
         --exclude-outbound-ports P      destination ports not captured
-        --exclude-outbound-cidrs C      destinations not captured, e.g. 10.96.0.1/32,169.254.169.254
-        --include-outbound-cidrs C      '*' (default) or the destinations to capture
+        --exclude-outbound-cidrs C      destinations not captured, e.g. 10.96.0.1/32,169.254.169.254,fd00::1
+        --include-outbound-cidrs C      '*' (default) or the destinations to capture (IPv6 ones need --ipv6)
+        --ipv6                          also capture IPv6 (Istio's dual-stack pods): the same rules through
+                                        ip6tables-restore (::1 for 127.0.0.1, ::6 for 127.0.0.6, each family's
+                                        CIDRs), and ::6/128 added to lo (the sidecar's IPv6 inbound passthrough
+                                        source); off by default. DNS capture stays IPv4 (a resolver at an IPv6
+                                        address is not redirected)
         --redirect-dns                  also redirect the app's DNS (UDP and TCP port 53) to the sidecar's DNS
                                         proxy (istio-iptables' --redirect-dns; chain KEELSON_DNS); run the
                                         sidecar with --dns-capture
         --dns-port N                    where DNS goes with --redirect-dns (default 15053)
         --dry-run                       print the iptables-restore input and change nothing
-        --cleanup                       remove what an earlier run installed (with --dry-run: print it)
+        --cleanup                       remove what an earlier run installed, IPv4 and IPv6 (with --dry-run: print it)
 
       Running it again replaces the rules. Traffic to 127.0.0.1 is never redirected.
       """;
@@ -55,7 +61,8 @@ final class IptablesCommand {
       System.out.print(HELP);
       return 0;
     }
-    Args args = new Args("iptables", argv, WITH_VALUE, Set.of("--dry-run", "--cleanup", "--redirect-dns"));
+    Args args = new Args("iptables", argv, WITH_VALUE, Set.of("--dry-run", "--cleanup", "--redirect-dns",
+        "--ipv6"));
     boolean dryRun = args.has("--dry-run");
     IptablesRules rules = null;
     if (!args.has("--cleanup")) {
@@ -75,28 +82,32 @@ final class IptablesCommand {
     if (rules == null) {
       return cleanup(dryRun, root);
     }
-    String current = "";
-    if (root) {
-      try {
-        current = save();
-      } catch (IOException e) {
-        System.err.println("keelson iptables: " + e.getMessage());
-        return 1;
-      }
-    } else {
+    boolean ipv6 = args.has("--ipv6");
+    List<IptablesRules.Family> families = ipv6 ? List.of(IptablesRules.Family.IPV4, IptablesRules.Family.IPV6)
+        : List.of(IptablesRules.Family.IPV4);
+    if (!root) {
       System.out.println("# not root: the current nat table was not read; this is the input for a namespace without"
           + " Keelson's rules");
     }
-    String input = rules.install(current);
-    if (dryRun) {
-      System.out.print(input);
-      return 0;
-    }
     try {
-      restore(input);
+      for (IptablesRules.Family family : families) {
+        String input = rules.install(root ? save(family) : "", family);
+        if (dryRun) {
+          System.out.println("# " + restoreCommand(family) + " --noflush");
+          System.out.print(input);
+        } else {
+          restore(family, input);
+        }
+      }
+      if (ipv6 && !dryRun) {
+        addInboundPassthroughAddress();
+      }
     } catch (IOException e) {
       System.err.println("keelson iptables: " + e.getMessage());
       return 1;
+    }
+    if (dryRun) {
+      return 0;
     }
     System.err.printf("keelson iptables: outbound TCP -> :%d, inbound TCP (%s) -> :%d; proxy uid %s gid %s not"
             + " redirected%n", rules.outboundPort(), String.join(",", rules.includeInboundPorts()), rules.inboundPort(),
@@ -104,7 +115,21 @@ final class IptablesCommand {
     if (rules.dnsPort() > 0) {
       System.err.printf("keelson iptables: DNS (udp and tcp port 53) -> :%d%n", rules.dnsPort());
     }
+    if (ipv6) {
+      System.err.println("keelson iptables: IPv6 too (ip6tables); ::6/128 on lo");
+    }
     return 0;
+  }
+
+  /**
+   * {@code ip -6 addr add ::6/128 dev lo} unless lo has it (Istio's configureIPv6Addresses): IPv6 loopback is ::1 alone,
+   * so the sidecar could not bind its IPv6 inbound passthrough source otherwise.
+   */
+  private static void addInboundPassthroughAddress() throws IOException {
+    String ip = IptablesRules.Family.IPV6.inboundPassthroughSource();
+    if (!exec(List.of("ip", "-6", "addr", "show", "dev", "lo"), null).contains(" " + ip + " ")) {
+      exec(List.of("ip", "-6", "addr", "add", ip, "dev", "lo"), null);
+    }
   }
 
   /** The rules the flags describe; an IllegalArgumentException names the bad flag. */
@@ -144,17 +169,34 @@ final class IptablesCommand {
       return 1;
     }
     try {
-      String input = IptablesRules.cleanup(save());
-      if (input == null) {
+      boolean any = false;
+      for (IptablesRules.Family family : IptablesRules.Family.values()) {
+        String current;
+        try {
+          current = save(family);
+        } catch (IOException e) {
+          if (family == IptablesRules.Family.IPV6 && e.getMessage().contains("cannot be run")) {
+            continue; // no ip6tables here: nothing of ours can be in its table
+          }
+          throw e;
+        }
+        String input = IptablesRules.cleanup(current);
+        if (input == null) {
+          continue;
+        }
+        any = true;
+        if (dryRun) {
+          System.out.println("# " + restoreCommand(family) + " --noflush");
+          System.out.print(input);
+        } else {
+          restore(family, input);
+        }
+      }
+      if (!any) {
         System.err.println("keelson iptables: no Keelson rules in this network namespace; nothing to remove");
-        return 0;
+      } else if (!dryRun) {
+        System.err.println("keelson iptables: removed Keelson's nat rules");
       }
-      if (dryRun) {
-        System.out.print(input);
-        return 0;
-      }
-      restore(input);
-      System.err.println("keelson iptables: removed Keelson's nat rules");
       return 0;
     } catch (IOException e) {
       System.err.println("keelson iptables: " + e.getMessage());
@@ -162,14 +204,18 @@ final class IptablesCommand {
     }
   }
 
-  /** {@code iptables-save -t nat}: the table as it is now. */
-  static String save() throws IOException {
-    return exec(List.of("iptables-save", "-t", "nat"), null);
+  private static String restoreCommand(IptablesRules.Family family) {
+    return family == IptablesRules.Family.IPV4 ? "iptables-restore" : "ip6tables-restore";
   }
 
-  /** Applies {@code input} in one transaction ({@code iptables-restore --noflush}: other rules stay). */
-  static void restore(String input) throws IOException {
-    exec(List.of("iptables-restore", "--noflush"), input);
+  /** {@code iptables-save -t nat} (or ip6tables-save): {@code family}'s table as it is now. */
+  static String save(IptablesRules.Family family) throws IOException {
+    return exec(List.of(family == IptablesRules.Family.IPV4 ? "iptables-save" : "ip6tables-save", "-t", "nat"), null);
+  }
+
+  /** Applies {@code input} to {@code family}'s table in one transaction ({@code --noflush}: other rules stay). */
+  static void restore(IptablesRules.Family family, String input) throws IOException {
+    exec(List.of(restoreCommand(family), "--noflush"), input);
   }
 
   private static String exec(List<String> command, String stdin) throws IOException {

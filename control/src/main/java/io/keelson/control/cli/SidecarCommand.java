@@ -35,7 +35,7 @@ final class SidecarCommand {
         --capture MODE        none (default: the app calls 127.0.0.1:--outbound-port with Host: SERVICE) or
                               iptables: the app's TCP is captured by 'bin/keelson iptables' (run first, as
                               root, in the workload's network namespace); the sidecar binds virtualOutbound
-                              and virtualInbound on 0.0.0.0 and must run as the --proxy-uid given there
+                              and virtualInbound on [::] (dual-stack) and must run as the --proxy-uid given there
         --address IP          with --capture iptables: the workload's (pod's) IPv4 address; it is registered
                               at IP:--app-port, where callers' traffic is captured to --inbound-port
         --dns-capture         with --capture iptables: run the DNS proxy (Istio's DNS proxying) on

@@ -34,8 +34,8 @@ final class RegistryParser {
   }
 
   /**
-   * The service's VIP from {@code spec.addresses} (Istio ServiceEntry's field; Kubernetes' clusterIP): one IPv4
-   * address that is not loopback, unspecified, multicast or broadcast; null when absent.
+   * The service's VIP from {@code spec.addresses} (Istio ServiceEntry's field; Kubernetes' clusterIP): one IPv4 or IPv6
+   * unicast address ({@code ServiceAddresses#problem}); null when absent.
    */
   private static String address(Fields spec) {
     if (!spec.has("addresses")) {
@@ -43,7 +43,8 @@ final class RegistryParser {
     }
     List<String> addresses = spec.strings("addresses", false);
     if (addresses == null || addresses.size() != 1) {
-      spec.error("addresses", "expected one IPv4 address (the service's VIP), e.g. [240.240.0.10]");
+      spec.error("addresses", "expected one IPv4 or IPv6 address (the service's VIP), e.g. [240.240.0.10] or"
+          + " [2001:db8::10]");
       return null;
     }
     String a = addresses.getFirst();
@@ -52,7 +53,7 @@ final class RegistryParser {
       spec.error("addresses[0]", "'" + a + "' " + problem);
       return null;
     }
-    return a;
+    return a.contains(":") ? Cidr.parse(a).addressText() : a; // one text per IPv6 address, as Envoy reads it
   }
 
   /**

@@ -165,11 +165,7 @@ final class ServiceEntryParser {
       return !len.matches("\\d{1,3}") || Integer.parseInt(len) > 128
           ? "is not an IPv6 CIDR range: its prefix length is not within 0-128; expected e.g. 2001:db8:1::/64" : null;
     }
-    if (ip.isAnyLocalAddress() || ip.isLoopbackAddress() || ip.isMulticastAddress()) {
-      return "cannot be a service address (unspecified, loopback or multicast); expected a unicast IPv6 address, e.g."
-          + " 2001:db8::10";
-    }
-    return null;
+    return io.keelson.control.xds.ServiceAddresses.problem(address);
   }
 
   private static List<String> hosts(Fields spec) {

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * @param tcp          the app speaks raw TCP: the inbound listener is a tcp_proxy (network RBAC), not HTTP
  * @param captureAddress null, or the pod address of a workload whose traffic iptables captures
  *                     ({@code --capture iptables --address IP}): the sidecar then binds {@value #VIRTUAL_INBOUND}
- *                     and {@value #VIRTUAL_OUTBOUND} on 0.0.0.0 (placeholders the control plane's replace),
+ *                     and {@value #VIRTUAL_OUTBOUND} on [::] with ipv4_compat (dual-stack placeholders the control
+ *                     plane's, at the same address, replace),
  *                     and registers the workload at this address and the app's port
  * @param locality     where the workload runs ({@code --locality region/zone/subzone}): the node's standard
  *                     {@code locality}, which the control plane registers the workload in and orders endpoints by
@@ -275,7 +276,7 @@ public record SidecarBootstrap(
             + (captured() ? "\n    " + io.keelson.control.xds.NodeRegistration.CAPTURE + ": iptables\n    "
                 + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort : ""),
         inboundFilter(), captured() ? captureAddress : "127.0.0.1", captured() ? appPort : inboundPort,
-        inboundListener(), outboundListener(), captured() ? "0.0.0.0" : "127.0.0.1",
+        inboundListener(), outboundListener(), captured() ? "\"::\", ipv4_compat: true" : "127.0.0.1", // dual-stack
         localityYaml());
   }
 

@@ -31,13 +31,17 @@ import java.util.List;
  * The listeners and clusters of a sidecar whose traffic iptables captures ({@code bin/keelson iptables}),
  * in istiod's shape:
  * <ul>
- *   <li>{@value #VIRTUAL_OUTBOUND} on 0.0.0.0:outbound port, {@code use_original_dst}: a connection is handed to
+ *   <li>{@value #VIRTUAL_OUTBOUND} on {@code [::]:outbound port} with {@code ipv4_compat} (one dual-stack socket, as
+ *       istiod's {@code ::} wildcard: IPv4 and IPv6 connections alike), {@code use_original_dst}: a connection is handed to
  *       the listener of its original destination port ({@code 0.0.0.0_<port>}, {@code bind_to_port: false}, HTTP,
  *       RDS {@code <port>}: the services with that port, then {@value #ALLOW_ANY} to {@value #PASSTHROUGH}),
  *       else served by its own {@value #PASSTHROUGH_CHAIN} (tcp_proxy to {@value #PASSTHROUGH});
- *   <li>{@value #VIRTUAL_INBOUND} on 0.0.0.0:inbound port: per app port a chain matching
+ *   <li>{@value #VIRTUAL_INBOUND} on {@code [::]:inbound port}, dual-stack too: per app port a chain matching
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
- *       {@code inbound|<port>} at 127.0.0.1, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest.
+ *       {@code inbound|<port>} at 127.0.0.1, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}, from 127.0.0.6)
+ *       for the rest; IPv6 destinations ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6}
+ *       from ::6, as istiod's per-family passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6
+ *       address).
  * </ul>
  * Stateless.
  */
@@ -46,6 +50,8 @@ public final class CapturedListeners {
   public static final String VIRTUAL_INBOUND = "virtualInbound";
   public static final String PASSTHROUGH = "PassthroughCluster";
   public static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
+  /** Inbound passthrough to IPv6 destinations (istiod's name), from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6}. */
+  public static final String INBOUND_PASSTHROUGH_IPV6 = "InboundPassthroughClusterIpv6";
   public static final String PASSTHROUGH_CHAIN = "PassthroughFilterChain";
   public static final String INBOUND_PASSTHROUGH_CHAIN = "InboundPassthroughFilterChain";
   /** Istio's ALLOW_ANY outbound traffic policy: a Host no service claims goes to where the app sent it. */
@@ -56,6 +62,10 @@ public final class CapturedListeners {
    * being captured again as inbound.
    */
   public static final String INBOUND_PASSTHROUGH_SOURCE = "127.0.0.6";
+  /** istio-iptables' IPv6 form (its {@code -s ::6/128 -o lo RETURN}; {@code bin/keelson iptables --ipv6} puts it on lo). */
+  public static final String INBOUND_PASSTHROUGH_SOURCE_IPV6 = "::6";
+  /** Where the captured listeners bind: every address of both families on one socket ({@code ipv4_compat}). */
+  static final String DUAL_STACK_WILDCARD = "::";
   static final String ORIGINAL_DST_FILTER = "envoy.filters.listener.original_dst";
 
   private CapturedListeners() {}
@@ -73,7 +83,7 @@ public final class CapturedListeners {
   static Listener virtualOutbound(int port) {
     return Listener.newBuilder()
         .setName(VIRTUAL_OUTBOUND)
-        .setAddress(MeshTranslator.address("0.0.0.0", port))
+        .setAddress(dualStack(port))
         .setUseOriginalDst(BoolValue.of(true))
         .addListenerFilters(originalDst())
         .addFilterChains(passthroughChain())
@@ -121,12 +131,27 @@ public final class CapturedListeners {
     return originalDstCluster(PASSTHROUGH).build();
   }
 
+  /** {@code [::]:port} with {@code ipv4_compat}: one socket taking IPv4 and IPv6 connections. */
+  static io.envoyproxy.envoy.config.core.v3.Address dualStack(int port) {
+    io.envoyproxy.envoy.config.core.v3.Address a = MeshTranslator.address(DUAL_STACK_WILDCARD, port);
+    return a.toBuilder().setSocketAddress(a.getSocketAddress().toBuilder().setIpv4Compat(true)).build();
+  }
+
   /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
   static Cluster inboundPassthrough() {
-    return originalDstCluster(INBOUND_PASSTHROUGH)
+    return inboundPassthrough(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH_SOURCE);
+  }
+
+  /** As {@link #inboundPassthrough()} for IPv6 destinations, from ::6. */
+  static Cluster inboundPassthroughIpv6() {
+    return inboundPassthrough(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_SOURCE_IPV6);
+  }
+
+  private static Cluster inboundPassthrough(String name, String source) {
+    return originalDstCluster(name)
         .setUpstreamBindConfig(BindConfig.newBuilder()
             .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-                .setAddress(INBOUND_PASSTHROUGH_SOURCE).setPortValue(0)))
+                .setAddress(source).setPortValue(0)))
         .build();
   }
 
@@ -164,7 +189,7 @@ public final class CapturedListeners {
       List<Filter> passthroughRbac) {
     Listener.Builder l = Listener.newBuilder()
         .setName(VIRTUAL_INBOUND)
-        .setAddress(MeshTranslator.address("0.0.0.0", inboundPort))
+        .setAddress(dualStack(inboundPort))
         .addListenerFilters(originalDst());
     if (MeshMtls.inspectsTls(mode)) {
       l.addListenerFilters(MeshMtls.tlsInspector());
@@ -176,6 +201,13 @@ public final class CapturedListeners {
     List<Filter> passthrough = MeshMtls.tcpTo(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, passthroughRbac);
     for (FilterChain c : MeshMtls.chains(mode, passthrough)) {
       l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN));
+    }
+    // IPv6 destinations: ::/0 is more specific than the chains above, which match any address.
+    List<Filter> passthrough6 = MeshMtls.tcpTo(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_IPV6, passthroughRbac);
+    for (FilterChain c : MeshMtls.chains(mode, passthrough6)) {
+      l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN + "Ipv6").setFilterChainMatch(
+          c.getFilterChainMatch().toBuilder().addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
+              .setAddressPrefix(DUAL_STACK_WILDCARD).setPrefixLen(UInt32Value.of(0)))));
     }
     return l.build();
   }

@@ -59,7 +59,7 @@ final class DetectedProtocolListeners {
       }
       FilterChainMatch.Builder onVip = FilterChainMatch.newBuilder()
           .addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder().setAddressPrefix(vip)
-              .setPrefixLen(com.google.protobuf.UInt32Value.of(32)));
+              .setPrefixLen(com.google.protobuf.UInt32Value.of(vip.contains(":") ? 128 : 32)));
       String prefix = ClusterNames.serviceEntryCluster(port, null, svc.name());
       l.addFilterChains(http.toBuilder().setName(prefix + "|http")
           .setFilterChainMatch(onVip.clone().addAllApplicationProtocols(HTTP_PROTOCOLS)));

@@ -84,7 +84,7 @@ public final class MeshNames {
     List<String> extra = new ArrayList<>();
     List<String> hosts = new ArrayList<>(names(service).subList(1, 4));
     if (vip != null) {
-      hosts.add(vip);
+      hosts.add(ServiceEntryTranslator.authority(vip)); // an IPv6 VIP bracketed, as a Host header carries it
     }
     for (String h : hosts) {
       for (String d : List.of(h, h + ":" + port)) {

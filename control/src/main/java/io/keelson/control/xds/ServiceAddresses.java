@@ -12,7 +12,7 @@ import java.util.TreeMap;
 /**
  * Each service's VIP (Istio's {@code ISTIO_META_DNS_AUTO_ALLOCATE}): the address the sidecar's DNS proxy answers for
  * its names and a captured sidecar's listeners tell TCP services apart by. A service document's own
- * {@code spec.addresses} wins; the others get one from {@value #AUTO_RANGE} (Istio's range), in name order, at a slot
+ * {@code spec.addresses} wins (IPv4 or IPv6: a literal, never allocated); the others get one from {@value #AUTO_RANGE} (Istio's range), in name order, at a slot
  * chosen by a hash of the name (FNV-1a), probing onwards past taken slots and past host parts .0 and .255. The result
  * is a pure function of the registry's services: the same on every control-plane replica sharing a store and after a
  * restart, and a service keeps its VIP when others come and go unless it had collided with one (1 in about 65,000
@@ -25,14 +25,17 @@ public final class ServiceAddresses {
 
   private ServiceAddresses() {}
 
-  /** Every service's VIP, by service name. */
+  /** Every service's VIP, by service name; an IPv6 one as Envoy writes it (RFC 5952: {@code 2001:db8::10}). */
   public static Map<String, String> of(List<Policy.Service> services) {
     Map<String, String> out = new TreeMap<>();
-    Set<Integer> taken = new HashSet<>();
+    Set<String> taken = new HashSet<>();
     List<Policy.Service> sorted = services.stream().sorted(Comparator.comparing(Policy::name)).toList();
     for (Policy.Service s : sorted) {
-      if (s.address() != null && taken.add(toInt(s.address()))) {
-        out.put(s.name(), s.address());
+      if (s.address() != null) {
+        String vip = io.keelson.control.policy.Cidr.parse(s.address()).addressText();
+        if (taken.add(vip)) {
+          out.put(s.name(), vip);
+        }
       }
     }
     for (Policy.Service s : sorted) {
@@ -40,27 +43,49 @@ public final class ServiceAddresses {
         continue;
       }
       int slot = Integer.remainderUnsigned(fnv(s.name()), SLOTS);
-      while (!usable(slot) || taken.contains(BASE | slot)) {
+      while (!usable(slot) || taken.contains(text(BASE | slot))) {
         slot = (slot + 1) % SLOTS;
       }
-      taken.add(BASE | slot);
+      taken.add(text(BASE | slot));
       out.put(s.name(), text(BASE | slot));
     }
     return out;
   }
 
-  /** Why {@code address} cannot be a service's VIP, or null when it can (an IPv4 unicast address, not loopback). */
+  /**
+   * Why {@code address} cannot be a service's VIP, or null when it can: a unicast IPv4 address (not loopback,
+   * unspecified, multicast or broadcast) or a unicast IPv6 literal (not unspecified, loopback, multicast or
+   * IPv4-mapped).
+   */
   public static String problem(String address) {
+    if (address.contains(":")) {
+      return ipv6Problem(address);
+    }
     if (!io.keelson.control.policy.IpLiteral.isIpv4(address)) {
       return io.keelson.control.policy.IpLiteral.DOTTED_QUAD.matcher(address).matches()
           ? "is not an IPv4 address (an octet over 255)"
-          : "is not an IPv4 address; expected e.g. 240.240.0.10 (IPv6 VIPs are not supported yet)";
+          : "is not an IP address; expected e.g. 240.240.0.10 or 2001:db8::10";
     }
     int a = toInt(address);
     int first = a >>> 24;
     if (first == 0 || first == 127 || (first >= 224 && first < 240) || a == -1) {
       return "cannot be a service address (unspecified, loopback, multicast or broadcast); expected a unicast IPv4"
           + " address, e.g. from " + AUTO_RANGE;
+    }
+    return null;
+  }
+
+  private static String ipv6Problem(String address) {
+    if (!io.keelson.control.policy.IpLiteral.is(address)) {
+      return "is not an IPv6 address; expected e.g. 2001:db8::10";
+    }
+    java.net.InetAddress ip = java.net.InetAddress.ofLiteral(address);
+    if (!(ip instanceof java.net.Inet6Address)) {
+      return "is an IPv4-mapped IPv6 address; expected the IPv4 address itself (" + ip.getHostAddress() + ")";
+    }
+    if (ip.isAnyLocalAddress() || ip.isLoopbackAddress() || ip.isMulticastAddress()) {
+      return "cannot be a service address (unspecified, loopback or multicast); expected a unicast IPv6 address, e.g."
+          + " 2001:db8::10";
     }
     return null;
   }

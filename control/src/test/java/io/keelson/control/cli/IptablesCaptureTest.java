@@ -46,6 +46,26 @@ class IptablesCaptureTest {
       print(s.recv(100).decode().strip())
       """;
 
+  /** As ORIGINAL_DST_SERVER on [::]:15001 for IPv6: IP6T_SO_ORIGINAL_DST (SOL_IPV6, 80) is a sockaddr_in6. */
+  private static final String ORIGINAL_DST_SERVER6 = """
+      import socket, struct
+      s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+      s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+      s.bind(("::", 15001)); s.listen(16); print("listening", flush=True)
+      while True:
+          c, peer = s.accept()
+          raw = c.getsockopt(socket.IPPROTO_IPV6, 80, 28)
+          port, = struct.unpack("!H", raw[2:4])
+          dst = "[" + socket.inet_ntop(socket.AF_INET6, raw[8:24]) + "]:" + str(port)
+          print("accepted", dst, flush=True)
+          c.sendall(("landed-on-15001 original-dst=" + dst + "\\n").encode()); c.close()
+      """;
+  private static final String CLIENT6 = """
+      import socket
+      s = socket.create_connection(("fd09::9", 80), timeout=2)
+      print(s.recv(100).decode().strip())
+      """;
+
   /** A stand-in DNS proxy on 127.0.0.1:15153 (UDP): answers every datagram with "dns-proxy got N bytes". */
   private static final String UDP_SERVER = """
       import socket
@@ -201,6 +221,52 @@ class IptablesCaptureTest {
     assertThat(nat()).contains("-A KEELSON_DNS -p udp -j REDIRECT --to-ports 15053");
     assertThat(keelson("iptables", "--cleanup").exit()).isZero();
     assertThat(nat()).isEqualTo(before);
+  }
+
+  @Test
+  void ipv6WritesTheSameRulesWithIp6tablesAndCleanupRemovesBothFamilies() throws Exception {
+    Assumptions.assumeTrue(Shell.onPath("ip6tables-restore") && Shell.onPath("ip6tables-save"), "no ip6tables here");
+    okIn("ip", "-6", "addr", "add", "fd09::1/64", "dev", "kv0", "nodad");
+    String before = nat();
+    String before6 = nat6();
+    Shell.Result dry = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--ipv6", "--dry-run");
+    assertThat(dry.exit()).as(dry.out()).isZero();
+    assertThat(dry.out()).contains("# iptables-restore --noflush", "# ip6tables-restore --noflush",
+        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN", "-A KEELSON_OUTPUT -d ::1/128 -j RETURN");
+    assertThat(nat6()).isEqualTo(before6);
+
+    Shell.Result install = keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--ipv6",
+        "--exclude-outbound-cidrs", "fd09::99,10.9.9.99");
+    assertThat(install.exit()).as(install.out()).isZero();
+    String installed6 = nat6();
+    assertThat(installed6).contains("-A OUTPUT -p tcp -j KEELSON_OUTPUT", "-A PREROUTING -p tcp -j KEELSON_INBOUND",
+        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN", "-A KEELSON_OUTPUT -d fd09::99/128 -j RETURN")
+        .doesNotContain("10.9.9.99");
+    assertThat(nat()).contains("-A KEELSON_OUTPUT -d 10.9.9.99/32 -j RETURN").doesNotContain("fd09");
+    assertThat(okIn("ip", "-6", "addr", "show", "dev", "lo")).as("the IPv6 inbound passthrough source").contains("::6/128");
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--ipv6",
+        "--exclude-outbound-cidrs", "fd09::99,10.9.9.99").exit()).as("a re-run").isZero();
+    assertThat(nat6()).isEqualTo(installed6);
+
+    server = new ProcessBuilder(in(PYTHON, "-c", ORIGINAL_DST_SERVER6)).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("server6.log").toFile()).start();
+    awaitLine(dir.resolve("server6.log"), "listening");
+    Shell.Result app = Shell.run(in("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c",
+        CLIENT6), 20);
+    assertThat(app.out()).as(app.out()).contains("landed-on-15001 original-dst=[fd09::9]:80");
+    Shell.Result proxy = Shell.run(in("setpriv", "--reuid=" + PROXY_UID, "--regid=" + PROXY_UID, "--clear-groups",
+        PYTHON, "-c", CLIENT6), 20);
+    assertThat(proxy.out()).as("the proxy's own IPv6 connection is not redirected").doesNotContain("landed-on-15001");
+
+    Shell.Result cleanup = keelson("iptables", "--cleanup");
+    assertThat(cleanup.exit()).as(cleanup.out()).isZero();
+    assertThat(nat()).isEqualTo(before);
+    assertThat(nat6()).isEqualTo(before6);
+  }
+
+  private String nat6() {
+    return okIn("ip6tables-save", "-t", "nat").lines().filter(l -> !l.startsWith("#"))
+        .map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "[0:0]")).reduce("", (a, b) -> a + b + "\n");
   }
 
   private static String missingPrerequisite() {

@@ -25,7 +25,8 @@ class IptablesCommandTest {
       "--proxy-uid=1337 --exclude-outbound-ports=99999|--exclude-outbound-ports: '99999' is not a port",
       "--proxy-uid=1337 --exclude-outbound-cidrs=10.0.0.0/33|--exclude-outbound-cidrs: '10.0.0.0/33' is not an IPv4 CIDR",
       "--proxy-uid=1337 --exclude-outbound-cidrs=*|--exclude-outbound-cidrs: '*' is not accepted here",
-      "--proxy-uid=1337 --include-outbound-cidrs=fd00::/8|(IPv6 is not captured yet)",
+      "--proxy-uid=1337 --include-outbound-cidrs=fd00::/129|--include-outbound-cidrs: 'fd00::/129' is not an IP address or CIDR block",
+      "--proxy-uid=1337 --exclude-outbound-cidrs=fd00:::1|--exclude-outbound-cidrs: 'fd00:::1' is not an IP address",
       "--proxy-uid=1337 --include-outbound-cidrs=300.1.1.1|--include-outbound-cidrs: '300.1.1.1' is not an IPv4 CIDR",
       "--dry-run|--proxy-uid or --proxy-gid is required",
       "--proxy-uid=1337 --dns-port=15053|--dns-port is only used with --redirect-dns",
@@ -69,6 +70,28 @@ class IptablesCommandTest {
         "-A KEELSON_OUTPUT -d 10.96.0.1/32 -j RETURN",
         "-A KEELSON_OUTPUT -j KEELSON_REDIRECT",
         "COMMIT");
+  }
+
+  @Test
+  void rendersTheIpv6TableWithIstiosIpv6AddressesAndEachFamilysOwnCidrs() {
+    IptablesRules rules = IptablesCommand.rules(new Args("iptables", new String[] {"--proxy-uid", "1337",
+        "--exclude-outbound-cidrs", "10.96.0.1,fd00::9", "--ipv6"}, java.util.Set.of("--proxy-uid",
+        "--exclude-outbound-cidrs"), java.util.Set.of("--ipv6")));
+    // The IPv4 rule set with ::6 for 127.0.0.6, ::1 for 127.0.0.1 and the IPv6 CIDRs for the IPv4 ones.
+    assertThat(rules.install("", IptablesRules.Family.IPV6)).isEqualTo(rules.install("", IptablesRules.Family.IPV4)
+        .replace("127.0.0.6/32", "::6/128").replace("127.0.0.1/32", "::1/128").replace("10.96.0.1/32", "fd00::9/128"));
+    assertThat(rules.install("", IptablesRules.Family.IPV6)).contains(
+        "-A KEELSON_OUTPUT -s ::6/128 -o lo -j RETURN\n",
+        "-A KEELSON_OUTPUT ! -d ::1/128 -o lo -m owner --uid-owner 1337 -j KEELSON_IN_REDIRECT\n",
+        "-A KEELSON_OUTPUT -d ::1/128 -j RETURN\n");
+    // A range written as ip6tables-save prints it (masked, RFC 5952); DNS capture stays IPv4.
+    IptablesRules dns = new IptablesRules(15001, 15006, List.of(1337), List.of(), List.of("*"), List.of(9901),
+        List.of(), IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", "FD00:0:0::1:5/112", false),
+        List.of("10.0.0.0/8", "fd00::/8"), 15053);
+    assertThat(dns.install("", IptablesRules.Family.IPV6)).contains("-A KEELSON_OUTPUT -d fd00::1:0/112 -j RETURN\n",
+        "-A KEELSON_OUTPUT -d fd00::/8 -j KEELSON_REDIRECT\n").doesNotContain("10.0.0.0/8", "KEELSON_DNS", "53");
+    assertThat(dns.install("", IptablesRules.Family.IPV4)).contains("KEELSON_DNS", "-d 10.0.0.0/8 -j KEELSON_REDIRECT")
+        .doesNotContain("fd00");
   }
 
   @Test

@@ -178,7 +178,7 @@ class SidecarCommandTest {
       return null;
     });
     var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
-    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@0.0.0.0:15006", "virtualOutbound@0.0.0.0:15001");
+    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@:::15006", "virtualOutbound@:::15001");
     assertThat(out).contains("- name: \"inbound|9080\"", "id: reviews-10.1.0.7");
     var node = new SidecarBootstrapAccess().node(out);
     assertThat(node.getId()).isEqualTo("reviews-10.1.0.7");

@@ -32,6 +32,13 @@ final class CapturedMesh implements AutoCloseable {
   static final String PYTHON = "/usr/bin/python3";
   static final String API = "http://10.77.1.1:15014";
   static final String[] APP_USER = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  /** The client namespace's own Service (its sidecar registers as frontend:8000), a YAML document. */
+  static final String FRONTEND_SERVICE = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: frontend }
+      spec: { ports: [ { name: http, port: 8000 } ] }
+      """;
 
   private final String suffix = Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xFFFFF));
   final String client = "kmc-" + suffix;
@@ -99,6 +106,27 @@ final class CapturedMesh implements AutoCloseable {
     Shell.okIn(cp, "sysctl", "-qw", "net.ipv4.ip_forward=1");
   }
 
+  /** Server namespace k's IPv6 address, after {@link #ipv6}: fd77:(k+2)::2 (ULA, only inside these namespaces). */
+  static String serverAddress6(int k) {
+    return "fd77:" + (k + 2) + "::2";
+  }
+
+  /**
+   * Makes the {@link #topology} dual-stack: fd77:1::2 (client) and {@link #serverAddress6} on the veths beside their
+   * IPv4 addresses, the control-plane namespace routing IPv6 between them. {@code nodad}: usable at once.
+   */
+  void ipv6() {
+    Shell.ok("ip", "-n", client, "-6", "addr", "add", "fd77:1::2/64", "dev", "c0", "nodad");
+    Shell.ok("ip", "-n", cp, "-6", "addr", "add", "fd77:1::1/64", "dev", "pc", "nodad");
+    Shell.ok("ip", "-n", client, "-6", "route", "add", "default", "via", "fd77:1::1");
+    for (int k = 0; k < servers.size(); k++) {
+      Shell.ok("ip", "-n", cp, "-6", "addr", "add", "fd77:" + (k + 2) + "::1/64", "dev", "ps" + k, "nodad");
+      Shell.ok("ip", "-n", servers.get(k), "-6", "addr", "add", serverAddress6(k) + "/64", "dev", "s0", "nodad");
+      Shell.ok("ip", "-n", servers.get(k), "-6", "route", "add", "default", "via", "fd77:" + (k + 2) + "::1");
+    }
+    Shell.okIn(cp, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+  }
+
   /** {@code bin/keelson control} in the control-plane namespace on its config directory, holding {@code policies}. */
   void control(String policies) throws IOException {
     control(policies, new String[0]);
@@ -121,11 +149,17 @@ final class CapturedMesh implements AutoCloseable {
 
   /** As {@link #iptables()}, the client's run with {@code clientExtra} flags too (e.g. {@code --redirect-dns}). */
   void iptables(List<String> clientExtra) throws Exception {
+    iptables(clientExtra, List.of());
+  }
+
+  /** As {@link #iptables(List)}, every run with {@code everyExtra} flags too (e.g. {@code --ipv6}). */
+  void iptables(List<String> clientExtra, List<String> everyExtra) throws Exception {
     List<String> workloads = new ArrayList<>(List.of(client));
     workloads.addAll(servers);
     List<Process> iptables = new ArrayList<>();
     for (String ns : workloads) {
       List<String> args = new ArrayList<>(List.of("iptables", "--proxy-uid", "0"));
+      args.addAll(everyExtra);
       if (ns.equals(client)) {
         args.addAll(clientExtra);
       }

@@ -45,7 +45,8 @@ import org.junit.jupiter.api.Test;
  * removes its namespaces (and with them the iptables rules, which live only there) even when it fails.
  */
 class CapturedMeshTest {
-  private static final String ECHO_APP = """
+  /** The app: answers every GET with its path, its peer and the request's headers (127.0.0.1:9080). */
+  static final String ECHO_APP = """
       import http.server
       class H(http.server.BaseHTTPRequestHandler):
           protocol_version = "HTTP/1.1"
@@ -189,7 +190,8 @@ class CapturedMeshTest {
 
     // The client sidecar has the per-port listener (its LDS was accepted), the server sidecar its virtualInbound
     // with the app's destination-port chain.
-    m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
+    // 120 s: two sidecar JVMs start on a loaded machine (as CapturedDnsMeshTest allows).
+    m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(server, "virtualInbound", "curl", "-s", "http://127.0.0.1:9901/config_dump");
   }

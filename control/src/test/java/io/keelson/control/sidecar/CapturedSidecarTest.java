@@ -33,8 +33,8 @@ class CapturedSidecarTest {
           0, 0, "127.0.0.1", 0, false, "10.1.0.7");
       try (Sidecar sidecar = Sidecar.start(b, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500))) {
         assertThat(sidecar.nodeId()).isEqualTo("reviews-10.1.0.7");
-        assertThat(sidecar.inboundAddress().getAddress().isAnyLocalAddress()).as("virtualInbound on 0.0.0.0").isTrue();
-        assertThat(sidecar.outboundAddress().getAddress().isAnyLocalAddress()).as("virtualOutbound on 0.0.0.0").isTrue();
+        assertThat(sidecar.inboundAddress().getAddress().isAnyLocalAddress()).as("virtualInbound on [::]").isTrue();
+        assertThat(sidecar.outboundAddress().getAddress().isAnyLocalAddress()).as("virtualOutbound on [::]").isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.registeredWorkloads().containsKey(sidecar.nodeId()));
         var workload = cp.xds.registeredWorkloads().get(sidecar.nodeId());
         assertThat(workload.address() + ":" + workload.port()).isEqualTo("10.1.0.7:9080");

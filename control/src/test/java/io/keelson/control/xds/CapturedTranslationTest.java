@@ -82,7 +82,8 @@ class CapturedTranslationTest {
         assertThat(r.listeners()).extracting(Listener::getName)
             .containsExactly("virtualOutbound", "virtualInbound", "0.0.0.0_80", "0.0.0.0_9080");
         Listener outbound = listener(r, "virtualOutbound");
-        assertThat(outbound.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+        assertThat(outbound.getAddress().getSocketAddress().getAddress()).as("dual-stack").isEqualTo("::");
+        assertThat(outbound.getAddress().getSocketAddress().getIpv4Compat()).isTrue();
         assertThat(outbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15001);
         assertThat(outbound.getUseOriginalDst().getValue()).isTrue();
         assertThat(outbound.getListenerFiltersList()).extracting(f -> f.getName())
@@ -124,6 +125,8 @@ class CapturedTranslationTest {
         Cluster inboundPassthrough = cluster(r, "InboundPassthroughCluster");
         assertThat(inboundPassthrough.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+        assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
+            .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
         Cluster app = cluster(r, "inbound|9080");
         assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
         assertThat(app.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
@@ -134,11 +137,12 @@ class CapturedTranslationTest {
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
-        assertThat(inbound.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+        assertThat(inbound.getAddress().getSocketAddress().getAddress()).isEqualTo("::");
+        assertThat(inbound.getAddress().getSocketAddress().getIpv4Compat()).isTrue();
         assertThat(inbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
         assertThat(inbound.getListenerFiltersList()).extracting(f -> f.getName())
             .containsExactly("envoy.filters.listener.original_dst");
-        assertThat(inbound.getFilterChainsList()).hasSize(2);
+        assertThat(inbound.getFilterChainsList()).hasSize(3);
         FilterChain appChain = inbound.getFilterChains(0);
         assertThat(appChain.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(9080);
         assertThat(appChain.hasTransportSocket()).as("no identity: plaintext, as today's bootstrap inbound").isFalse();
@@ -147,6 +151,13 @@ class CapturedTranslationTest {
         FilterChain rest = inbound.getFilterChains(1);
         assertThat(rest.hasFilterChainMatch()).isFalse();
         assertThat(tcpProxy(rest).getCluster()).isEqualTo("InboundPassthroughCluster");
+        FilterChain rest6 = inbound.getFilterChains(2);
+        assertThat(rest6.getFilterChainMatch().getPrefixRangesList()).singleElement()
+            .satisfies(p -> assertThat(p.getAddressPrefix() + "/" + p.getPrefixLen().getValue()).isEqualTo("::/0"));
+        assertThat(tcpProxy(rest6).getCluster()).isEqualTo("InboundPassthroughClusterIpv6");
+        // The data plane selects by family: the app port's chain for both, the passthrough of the destination's family.
+        assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999)).isEqualTo("InboundPassthroughClusterIpv6");
+        assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999)).isEqualTo("InboundPassthroughCluster");
 
         // Its endpoint is its pod address and app port, for every proxy.
         assertThat(xds.current().endpoints().stream().filter(e -> e.getClusterName().equals("reviews"))

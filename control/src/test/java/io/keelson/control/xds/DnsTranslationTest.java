@@ -206,13 +206,64 @@ class DnsTranslationTest {
         .contains("0.0.0.0_7100", "0.0.0.0_8443");
   }
 
+  /**
+   * A literal IPv6 VIP: the name table's {@code ips} (what the DNS proxy answers AAAA from), a {@code /128} chain of its
+   * own on a shared TCP port that an IPv6 destination selects through the data plane's matching, and the HTTP virtual
+   * host's domains with the VIP bracketed, as a Host header carries it.
+   */
+  @Test
+  void anIpv6VipIsInTheNameTableAndItsTcpChainAndTheHttpDomains() throws Exception {
+    PolicySet state = state(SERVICES.replace("10.96.0.20", "FD00:96:0::20") + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: ratings }
+        spec: { ports: [ { name: http, port: 9080 } ], addresses: [ "fd00:96::30" ] }
+        """);
+    Map<String, String> vips = ServiceAddresses.of(state.ofType(Policy.Service.class));
+    assertThat(vips).containsEntry("audit", "fd00:96::20").containsEntry("ratings", "fd00:96::30");
+    MeshResources r = captured(state);
+    Struct names = listener(r, "virtualOutbound").getMetadata().getFilterMetadataOrThrow("keelson.io/name_table")
+        .getFieldsOrThrow("table").getStructValue();
+    assertThat(names.getFieldsOrThrow("audit.default.svc.cluster.local").getStructValue().getFieldsOrThrow("ips")
+        .getListValue().getValues(0).getStringValue()).isEqualTo("fd00:96::20");
+    FilterChain audit = listener(r, "0.0.0.0_7100").getFilterChainsList().stream()
+        .filter(c -> c.getFilterChainMatch().getPrefixRangesCount() > 0
+            && c.getFilterChainMatch().getPrefixRanges(0).getAddressPrefix().contains(":")).findFirst().orElseThrow();
+    assertThat(audit.getFilterChainMatch().getPrefixRanges(0).getPrefixLen().getValue()).isEqualTo(128);
+    assertThat(audit.getFilters(0).getTypedConfig().unpack(TcpProxy.class).getCluster()).isEqualTo("audit");
+    VirtualHost ratings = r.routes().stream().filter(rc -> rc.getName().equals("9080")).findFirst().orElseThrow()
+        .getVirtualHostsList().stream().filter(v -> v.getDomainsList().contains("ratings")).findFirst().orElseThrow();
+    assertThat(ratings.getDomainsList()).contains("[fd00:96::30]", "[fd00:96::30]:9080").doesNotContain("fd00:96::30");
+
+    // The data plane takes it: the DNS proxy's table answers the IPv6 VIP, and an IPv6 connection to it on 7100 is
+    // matched to audit's chain (a connection to another IPv6 address to the passthrough).
+    io.keelson.dataplane.config.ProxySnapshot snapshot = Mesh.dataPlane(r);
+    assertThat(snapshot.names().addresses("audit")).containsExactly("fd00:96:0:0:0:0:0:20"); // Java's text of it
+    assertThat(snapshot.names().addresses("ratings.default.svc")).containsExactly("fd00:96:0:0:0:0:0:30");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7100", "fd00:96::20", 7100)).isEqualTo("audit");
+    assertThat(StreamTranslationTest.select(r, "0.0.0.0_7100", "fd00:96::99", 7100)).isEqualTo("PassthroughCluster");
+  }
+
   @Test
   void badOrSharedAddressesAndTcpBesideTlsOnOnePortAreRefusedByFieldPath() {
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "127.0.0.9"))).isInstanceOf(PolicyException.class)
         .hasMessageContaining("spec.addresses[0]: '127.0.0.9' cannot be a service address");
-    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "fd00::1"))).hasMessageContaining("is not an IPv4 address");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "fd00::1::2"))).hasMessageContaining(
+        "spec.addresses[0]: 'fd00::1::2' is not an IPv6 address");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "ff02::1"))).hasMessageContaining(
+        "spec.addresses[0]: 'ff02::1' cannot be a service address");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "\"::ffff:10.96.0.20\""))).hasMessageContaining(
+        "is an IPv4-mapped IPv6 address");
     assertThatThrownBy(() -> state(SERVICES.replace("[ 10.96.0.20 ]", "[ 10.96.0.20, 10.96.0.21 ]")))
-        .hasMessageContaining("spec.addresses: expected one IPv4 address");
+        .hasMessageContaining("spec.addresses: expected one IPv4 or IPv6 address");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "FD00:0::20") + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: copy }
+        spec: { ports: [ { port: 9090 } ], addresses: [ "fd00::20" ] }
+        """)).hasMessageContaining("spec.addresses[0]: address fd00::20 is already Service/");
     assertThatThrownBy(() -> state(SERVICES + """
         ---
         apiVersion: keelson.io/v1alpha1

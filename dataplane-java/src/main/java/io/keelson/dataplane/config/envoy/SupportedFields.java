@@ -102,7 +102,9 @@ final class SupportedFields {
         .ignore("access_log_path", "ignored: the admin listener does not write an access log")
         .ignore("profile_path", SAFE);
     rules(Address.getDescriptor(), "socket_address");
-    rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol").ignore("ipv4_compat", SAFE);
+    // ipv4_compat: a listener at [::] takes IPv4 connections too (one dual-stack socket, IPV6_V6ONLY off), as Envoy
+    // with it. Keelson's [::] sockets are dual-stack without it as well (Linux's default), where Envoy's are IPv6 only.
+    rules(SocketAddress.getDescriptor(), "address", "port_value", "protocol", "ipv4_compat");
     rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
             "bind_to_port", "default_filter_chain", "access_log", // written for connections no filter chain matches
             "listener_filters_timeout", "continue_on_listener_filters_timeout", // the http_inspector's (the TLS inspector waits 15 s)
