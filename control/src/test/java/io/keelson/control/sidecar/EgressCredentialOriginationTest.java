@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * namespace delivered over SDS: SIMPLE verifies nginx against the CA of a CA-only Secret ({@code cacert}); MUTUAL
  * presents the Secret's client certificate to an nginx that requires one, verified with the CA of the
  * {@code <name>-cacert} Secret. Rotating the Secrets (a new client certificate, another CA) reaches new connections
- * with no CDS push. A gateway whose join token is of another namespace is served no secret: its handshakes fail.
+ * with no CDS push (nginx resumes TLS sessions by default: this also checks that the gateway forgets its client
+ * sessions on a rotation, else nginx would see the old certificate again). A gateway whose join token is of another namespace is served no secret: its handshakes fail.
  */
 class EgressCredentialOriginationTest {
   @TempDir
