@@ -143,6 +143,12 @@ class GatewayOriginationTest {
             + " usable Secret 'partner-client'")
         .hasMessageContaining("DestinationRule/simple: spec.trafficPolicy.tls.credentialName: no namespace has a"
             + " usable Secret 'simple-ca'");
+    // Deleting the Secret a rule's credential needs is refused the same way.
+    var store = store(secrets(ca.issue("egress-client"), ca, "istio-system") + "---\n" + ENTRIES);
+    assertThatThrownBy(() -> store.delete("Secret", "istio-system", "simple-ca", false))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("DestinationRule/simple: spec.trafficPolicy.tls.credentialName: would break if"
+            + " Secret/istio-system/simple-ca were deleted: no namespace has a usable Secret 'simple-ca'");
     // MUTUAL needs the certificate: a CA-only Secret of that name does not do.
     String caOnly = """
         apiVersion: v1
