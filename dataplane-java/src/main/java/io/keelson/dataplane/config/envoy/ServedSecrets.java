@@ -55,6 +55,21 @@ public final class ServedSecrets {
     return out;
   }
 
+  /** The served CA secret's name, or null; a local trust bundle or an inline CA beside served secrets is an error. */
+  private static String servedCaName(CommonTlsContext c) {
+    String ca = caName(c);
+    if (ca != null && local(ca)) {
+      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
+          + "' is this proxy's own trust bundle; with served secrets expected a served CA secret such as"
+          + " kubernetes://<name>-cacert");
+    }
+    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
+      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
+          "cannot be mixed with served secrets; expected validation_context_sds_secret_config");
+    }
+    return ca;
+  }
+
   private static String caName(CommonTlsContext c) {
     return c.hasValidationContextSdsSecretConfig() ? c.getValidationContextSdsSecretConfig().getName()
         : c.hasCombinedValidationContext() && c.getCombinedValidationContext().hasValidationContextSdsSecretConfig()
@@ -75,16 +90,7 @@ public final class ServedSecrets {
           + " served secret (such as kubernetes://<name>) for the certificate, with no tls_certificates; got "
           + c.getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList());
     }
-    String ca = caName(c);
-    if (ca != null && local(ca)) {
-      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
-          + "' is this proxy's own trust bundle; with a served certificate expected a served CA secret such as"
-          + " kubernetes://<name>-cacert");
-    }
-    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
-      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
-          "cannot be mixed with a served certificate; expected validation_context_sds_secret_config");
-    }
+    String ca = servedCaName(c);
     ListenerSecret cert = secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName());
     ListenerSecret trust = ca == null ? null : secrets.slot(ca);
     for (ListenerSecret s : trust == null ? List.of(cert) : List.of(cert, trust)) {
@@ -112,16 +118,7 @@ public final class ServedSecrets {
           + " served secret (such as kubernetes://<name>) for the client certificate, with no tls_certificates; got "
           + c.getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList());
     }
-    String ca = caName(c);
-    if (ca != null && local(ca)) {
-      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
-          + "' is this proxy's own trust bundle; with served secrets expected a served CA secret such as"
-          + " kubernetes://<name>-cacert");
-    }
-    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
-      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
-          "cannot be mixed with served secrets; expected validation_context_sds_secret_config");
-    }
+    String ca = servedCaName(c);
     ListenerSecret cert = c.getTlsCertificateSdsSecretConfigsCount() == 1
         ? secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName()) : null;
     ListenerSecret trust = ca == null ? null : secrets.slot(ca);
