@@ -30,8 +30,8 @@ final class GatewayOrigination {
 
   private GatewayOrigination() {}
 
-  /** A cluster of an entry host whose policy names a credential. */
-  private record Use(String cluster, String host, Policy.DestinationRule policy) {}
+  /** A cluster of an entry host whose policy names a credential, and the DestinationRule that does. */
+  private record Use(String cluster, String host, Policy.DestinationRule policy, String rule) {}
 
   /** Every cluster of a ServiceEntry host, with its policy, whose {@code tls} names a credentialName. */
   private static List<Use> uses(PolicySet state) {
@@ -51,7 +51,8 @@ final class GatewayOrigination {
         for (String subset : subsets) {
           Policy.DestinationRule policy = dr.forCluster(subset, port.number());
           if (policy.tls() != null && policy.tls().credential() != null) {
-            out.add(new Use(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), e.getKey(), policy));
+            out.add(new Use(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), e.getKey(), policy,
+                dr.meta().key()));
           }
         }
       }
@@ -73,6 +74,25 @@ final class GatewayOrigination {
           socket(u.policy().tls(), u.host())).build(), u.policy()));
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * For the proxy's status: the credential clusters whose TLS fails at a gateway of {@code proxyNamespace} (null: on the
+   * plaintext xDS port, served no Secret) because it is served no usable Secret, and why.
+   */
+  static List<String> warnings(PolicySet state, String proxyNamespace) {
+    List<String> out = new ArrayList<>();
+    for (Use u : uses(state)) {
+      String name = u.policy().tls().credential().name();
+      String why = proxyNamespace == null
+          ? "Secrets are not served over the plaintext xDS port; connect the gateway with a join token"
+          : OriginationCredentials.problem(state, proxyNamespace, u.policy().tls());
+      if (why != null) {
+        out.add("cluster " + u.cluster() + ": " + u.rule() + " tls.credentialName '" + name + "' is not served to this"
+            + " gateway (" + why + "), so its TLS handshakes fail");
+      }
+    }
+    return out;
   }
 
   /** The UpstreamTlsContext of {@code tls} (a credential) towards {@code host}, on SDS secrets over ADS. */

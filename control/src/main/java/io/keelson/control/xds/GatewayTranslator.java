@@ -152,6 +152,7 @@ final class GatewayTranslator {
         }
       }
     }
+    out.addAll(GatewayOrigination.warnings(state, sdsNamespace));
     return out;
   }
 

@@ -92,7 +92,18 @@ class EgressCredentialOriginationTest {
       assertThat(call("127.0.0.2", strangerPort, "partner.example.test")).isEqualTo("503");
       assertThat(stranger.xds().stats().versions().get(ResourceType.CLUSTER))
           .isEqualTo(gateway.xds().stats().versions().get(ResourceType.CLUSTER));
+      // keelson status says why, for the gateway of shop only.
+      assertThat(warnings(cp, stranger.nodeId())).anySatisfy(w -> assertThat(w)
+          .contains("cluster outbound|80||partner.example.test: DestinationRule/partner")
+          .contains("tls.credentialName 'partner-client' is not served to this gateway (mode MUTUAL needs a Secret"
+              + " 'partner-client' with tls.crt and tls.key in namespace shop)"));
+      assertThat(warnings(cp, gateway.nodeId())).noneMatch(w -> w.contains("credentialName"));
     }
+  }
+
+  private static java.util.List<String> warnings(ControlPlane cp, String nodeId) {
+    return cp.xds.status().stream().filter(st -> st.nodeId().equals(nodeId)).findFirst()
+        .map(io.keelson.control.xds.ProxyStatus::warnings).orElseThrow();
   }
 
   private static String secrets(TestCa.Leaf client, TestCa clientCa, TestCa serverCa) throws Exception {
