@@ -173,7 +173,10 @@ final class IstioGatewayParser {
     return new Policy.ServerTls(redirect, mode, credential, "TLS_AUTO".equals(min) ? null : min);
   }
 
-  /** {@code apiVersion: v1, kind: Secret, type: kubernetes.io/tls, data: {tls.crt, tls.key[, ca.crt]}} (base64). */
+  /**
+   * {@code apiVersion: v1, kind: Secret, type: kubernetes.io/tls, data: {tls.crt, tls.key[, ca.crt]}} (base64); the CA
+   * may be Istio's {@code cacert}, and a Secret with a CA only (no tls.crt, tls.key) is a DestinationRule credential's.
+   */
   static Policy secret(Policy.Meta meta, Fields top) {
     String type = top.string("type", true);
     if (type != null && !type.equals("kubernetes.io/tls") && !type.equals("Opaque")) {
@@ -186,11 +189,17 @@ final class IstioGatewayParser {
     if (data == null) {
       return null;
     }
-    data.allow("tls.crt", "tls.key", "ca.crt");
-    String cert = pem(data, "tls.crt", true, "CERTIFICATE");
-    String key = pem(data, "tls.key", true, "PRIVATE KEY");
-    String ca = pem(data, "ca.crt", false, "CERTIFICATE");
-    boolean ok = cert != null && key != null;
+    data.allow("tls.crt", "tls.key", "ca.crt", "cacert");
+    if (data.has("ca.crt") && data.has("cacert")) {
+      data.error("cacert", "is Istio's name for ca.crt, which this Secret also has; expected one of them");
+    }
+    String caField = data.has("cacert") ? "cacert" : "ca.crt";
+    String ca = pem(data, caField, false, "CERTIFICATE");
+    // A CA-only Secret (a DestinationRule credential's CA, Istio's <name>-cacert) has no certificate and key.
+    boolean caOnly = ca != null && !data.has("tls.crt") && !data.has("tls.key");
+    String cert = caOnly ? null : pem(data, "tls.crt", true, "CERTIFICATE");
+    String key = caOnly ? null : pem(data, "tls.key", true, "PRIVATE KEY");
+    boolean ok = caOnly || (cert != null && key != null);
     if (cert != null) {
       ok &= readable(data, "tls.crt", () -> io.keelson.control.ca.Pem.certificates(cert).isEmpty() ? null : cert);
     }
@@ -198,9 +207,9 @@ final class IstioGatewayParser {
       ok &= readable(data, "tls.key", () -> io.keelson.control.ca.Pem.privateKey(key));
     }
     if (ca != null) {
-      ok &= readable(data, "ca.crt", () -> io.keelson.control.ca.Pem.certificates(ca).isEmpty() ? null : ca);
+      ok &= readable(data, caField, () -> io.keelson.control.ca.Pem.certificates(ca).isEmpty() ? null : ca);
     }
-    if (ok && !keyMatches(cert, key)) {
+    if (ok && !caOnly && !keyMatches(cert, key)) {
       data.error("tls.key", "is not the key of tls.crt's first certificate; expected the private key the certificate"
           + " was issued for");
       ok = false;

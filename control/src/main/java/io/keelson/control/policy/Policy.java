@@ -346,15 +346,25 @@ public sealed interface Policy {
    * originates TLS), false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots
    * (or no verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the
    * SNI. {@code clientCertificate} and {@code privateKey}: PEM files the proxy reads, both set for MUTUAL (the proxy
-   * presents that certificate), both null otherwise.
+   * presents that certificate), both null otherwise. {@code credential}: instead of files, a Secret of the proxy's
+   * namespace delivered over SDS ({@code credentialName}), or null.
    */
   record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
-      boolean insecureSkipVerify, String clientCertificate, String privateKey) {
+      boolean insecureSkipVerify, String clientCertificate, String privateKey, Credential credential) {
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);
       if ((clientCertificate == null) != (privateKey == null) || (clientCertificate != null && !simple)) {
         throw new IllegalArgumentException("a client certificate needs its private key and TLS origination");
       }
+      if (credential != null && (!simple || clientCertificate != null || caCertificates != null)) {
+        throw new IllegalArgumentException("a credentialName replaces the certificate files and needs TLS origination");
+      }
+    }
+
+    /** Certificates from files (or the system roots). */
+    public ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+        boolean insecureSkipVerify, String clientCertificate, String privateKey) {
+      this(simple, sni, caCertificates, subjectAltNames, insecureSkipVerify, clientCertificate, privateKey, null);
     }
 
     /** SIMPLE or DISABLE: no client certificate. */
@@ -365,9 +375,16 @@ public sealed interface Policy {
 
     /** Mode MUTUAL: the proxy presents a client certificate. */
     public boolean mutual() {
-      return clientCertificate != null;
+      return clientCertificate != null || (credential != null && credential.mutual());
     }
   }
+
+  /**
+   * A DestinationRule {@code tls.credentialName}: the Secret {@code name} of the namespace of the proxy that originates
+   * TLS (Istio's rule), its CA ({@code ca.crt}/{@code cacert}, or the Secret {@code <name>-cacert}) verifying the server
+   * and, when {@code mutual} (mode MUTUAL), its certificate and key presented.
+   */
+  record Credential(String name, boolean mutual) {}
 
   /**
    * Istio {@code trafficPolicy.connectionPool}, as Envoy circuit breakers, the upstream idle timeout and the
@@ -795,8 +812,10 @@ public sealed interface Policy {
   }
 
   /**
-   * A Kubernetes {@code v1 Secret} of type {@code kubernetes.io/tls} (a gateway's certificate): PEM text decoded from
-   * {@code data}; {@code caCert} null when it has no {@code ca.crt}. Never shown back in full ({@link #redacted()}).
+   * A Kubernetes {@code v1 Secret} of type {@code kubernetes.io/tls} (a gateway's certificate) or {@code Opaque}: PEM
+   * text decoded from {@code data}; {@code caCert} null when it has no {@code ca.crt} (or Istio's {@code cacert});
+   * {@code certChain} and {@code privateKey} both null in a CA-only Secret (a DestinationRule credential's CA). Never
+   * shown back in full ({@link #redacted()}).
    */
   record Secret(Meta meta, String certChain, String privateKey, String caCert) implements Policy {
     /** The document as applied, with every {@code data} value replaced by a note of its length. */
@@ -804,8 +823,10 @@ public sealed interface Policy {
       StringBuilder b = new StringBuilder();
       b.append("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ").append(name()).append("\n  namespace: ")
           .append(namespace()).append("\ntype: kubernetes.io/tls\ndata:\n");
-      b.append("  tls.crt: '<redacted: ").append(certChain.length()).append(" bytes of PEM>'\n");
-      b.append("  tls.key: '<redacted>'\n");
+      if (certChain != null) {
+        b.append("  tls.crt: '<redacted: ").append(certChain.length()).append(" bytes of PEM>'\n");
+        b.append("  tls.key: '<redacted>'\n");
+      }
       if (caCert != null) {
         b.append("  ca.crt: '<redacted: ").append(caCert.length()).append(" bytes of PEM>'\n");
       }

@@ -8,11 +8,13 @@ import java.util.Set;
  * A DestinationRule's {@code trafficPolicy.tls} (Istio's ClientTLSSettings): mode SIMPLE (TLS origination: {@code sni},
  * {@code caCertificates} as a file path, {@code subjectAltNames}, {@code insecureSkipVerify}), MUTUAL (the same plus
  * the client certificate the proxy presents: {@code clientCertificate} and {@code privateKey}, file paths) or DISABLE;
- * ISTIO_MUTUAL, and certificates from Kubernetes secrets ({@code credentialName}), are refused by name. Stateless.
+ * instead of the files, {@code credentialName} (a Secret delivered over SDS). ISTIO_MUTUAL and {@code caCrl} are
+ * refused by name. Stateless.
  */
 final class TlsOriginationParser {
-  private static final List<String> ORIGINATION_FIELDS =
-      List.of("sni", "caCertificates", "subjectAltNames", "insecureSkipVerify", "clientCertificate", "privateKey");
+  private static final List<String> ORIGINATION_FIELDS = List.of("sni", "caCertificates", "subjectAltNames",
+      "insecureSkipVerify", "clientCertificate", "privateKey", "credentialName");
+  private static final List<String> FILE_FIELDS = List.of("caCertificates", "clientCertificate", "privateKey");
 
   private TlsOriginationParser() {}
 
@@ -23,8 +25,6 @@ final class TlsOriginationParser {
       return null;
     }
     t.allow(Set.copyOf(concat("mode", ORIGINATION_FIELDS)), Map.of(
-        "credentialName", "certificates from Kubernetes secrets are not supported yet for sidecars; expected"
-            + " caCertificates, and for MUTUAL clientCertificate and privateKey (PEM files on the proxy's machine)",
         "caCrl", "certificate revocation lists are not supported yet"));
     String mode = t.string("mode", true);
     if (mode == null) {
@@ -54,6 +54,10 @@ final class TlsOriginationParser {
         t.error(f, "applies to mode MUTUAL only (the proxy presents a client certificate); mode is SIMPLE");
       }
     }
+    String credential = t.string("credentialName", false);
+    if (credential != null) {
+      return originates ? credential(t, mode, credential) : null; // DISABLE: reported above
+    }
     String ca = path(t, "caCertificates");
     String cert = mutual ? path(t, "clientCertificate") : null;
     String key = mutual ? path(t, "privateKey") : null;
@@ -71,6 +75,31 @@ final class TlsOriginationParser {
     }
     return new Policy.ClientTls(originates, t.string("sni", false), ca, t.strings("subjectAltNames", false),
         Boolean.TRUE.equals(skip), cert, key);
+  }
+
+  /**
+   * {@code credentialName} (Istio: "only one of client certificates and CA certificate or credentialName"): a Secret
+   * name of the originating proxy's namespace, so no {@code namespace/} prefix.
+   */
+  private static Policy.ClientTls credential(Fields t, String mode, String credential) {
+    boolean ok = true;
+    for (String f : FILE_FIELDS) {
+      if (t.has(f)) {
+        t.error(f, "cannot be used with credentialName (the Secret holds the certificates); expected one or the other");
+        ok = false;
+      }
+    }
+    if (credential.isEmpty() || credential.contains("/")) {
+      t.error("credentialName", "'" + credential + "' is not a Secret name; expected the name of a Secret in the"
+          + " namespace of the proxy that originates TLS");
+      ok = false;
+    }
+    Boolean skip = t.bool("insecureSkipVerify");
+    if (Boolean.TRUE.equals(skip) && t.has("subjectAltNames")) {
+      t.error("insecureSkipVerify", "is true but subjectAltNames is set; expected one or the other");
+    }
+    return ok ? new Policy.ClientTls(true, t.string("sni", false), null, t.strings("subjectAltNames", false),
+        Boolean.TRUE.equals(skip), null, null, new Policy.Credential(credential, mode.equals("MUTUAL"))) : null;
   }
 
   /** The absolute file path in {@code field}, or null when absent or not absolute (reported). */

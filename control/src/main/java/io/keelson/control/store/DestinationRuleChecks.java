@@ -24,17 +24,17 @@ final class DestinationRuleChecks {
       checkProxyProtocol(dr.subsets().get(i).proxyProtocol(), "spec.subsets[" + i + "].trafficPolicy", svc, se, file,
           doc, errors);
     }
-    checkLevel(dr.tls(), dr.ports(), "spec.trafficPolicy", registry, se, dr.host(), file, doc, errors);
+    checkLevel(state, dr.tls(), dr.ports(), "spec.trafficPolicy", registry, se, dr.host(), file, doc, errors);
     for (int i = 0; i < dr.subsets().size(); i++) {
       Policy.Subset s = dr.subsets().get(i);
-      checkLevel(s.tls(), s.ports(), "spec.subsets[" + i + "].trafficPolicy", registry, se, dr.host(), file, doc,
+      checkLevel(state, s.tls(), s.ports(), "spec.subsets[" + i + "].trafficPolicy", registry, se, dr.host(), file, doc,
           errors);
     }
   }
 
-  private static void checkLevel(Policy.ClientTls tls, List<Policy.PortPolicy> ports, String at, boolean registry,
-      Policy.ServiceEntry se, String host, String file, String doc, List<PolicyError> errors) {
-    checkTls(tls, at + ".tls", registry, se, host, file, doc, errors);
+  private static void checkLevel(PolicySet state, Policy.ClientTls tls, List<Policy.PortPolicy> ports, String at,
+      boolean registry, Policy.ServiceEntry se, String host, String file, String doc, List<PolicyError> errors) {
+    checkTls(state, tls, at + ".tls", registry, se, host, file, doc, errors);
     for (int i = 0; i < ports.size(); i++) {
       Policy.PortPolicy p = ports.get(i);
       String pat = at + ".portLevelSettings[" + i + "]";
@@ -48,7 +48,7 @@ final class DestinationRuleChecks {
             + se.name() + "; expected one of " + se.ports().stream().map(x -> String.valueOf(x.number()))
             .toList()));
       }
-      checkTls(p.tls(), pat + ".tls", registry, se, host, file, doc, errors);
+      checkTls(state, p.tls(), pat + ".tls", registry, se, host, file, doc, errors);
     }
   }
 
@@ -82,14 +82,21 @@ final class DestinationRuleChecks {
    * TLS settings apply to ServiceEntry hosts whose endpoints Keelson knows (not resolution NONE, whose connections go
    * to their original destination): registry Services are reached with mesh mTLS.
    */
-  private static void checkTls(Policy.ClientTls tls, String at, boolean registry, Policy.ServiceEntry se, String host,
-      String file, String doc, List<PolicyError> errors) {
+  private static void checkTls(PolicySet state, Policy.ClientTls tls, String at, boolean registry,
+      Policy.ServiceEntry se, String host, String file, String doc, List<PolicyError> errors) {
     if (tls == null) {
       return;
     }
     if (registry) {
       errors.add(new PolicyError(file, doc, at, "'" + host + "' is a registry Service,"
           + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
+    } else if (tls.credential() != null && OriginationCredentials.usableIn(state, tls).isEmpty()) {
+      // Istio applies it and its gateways wait for the Secret; Keelson refuses a broken reference, as for Gateways.
+      String name = tls.credential().name();
+      errors.add(new PolicyError(file, doc, at + ".credentialName", "no namespace has a usable Secret '" + name
+          + "': expected, in the namespace of the gateway that originates TLS, a Secret (apiVersion: v1) '" + name
+          + "' with ca.crt (or a Secret '" + name + OriginationCredentials.CA_SUFFIX + "' with it)"
+          + (tls.mutual() ? " and tls.crt and tls.key (mode MUTUAL)" : "")));
     } else if (se != null && tls.simple() && se.resolution() == Policy.Resolution.NONE) {
       errors.add(new PolicyError(file, doc, at + ".mode", "ServiceEntry/" + se.name()
           + " has resolution NONE (connections to their original destination), where TLS origination is not supported"

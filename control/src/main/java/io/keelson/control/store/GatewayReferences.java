@@ -78,6 +78,10 @@ final class GatewayReferences {
           errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": no Secret '" + s.tls().credentialName() + "' in namespace " + g.namespace()
               + "; expected a Secret (apiVersion: v1, type: kubernetes.io/tls) with tls.crt and tls.key"));
+        } else if (secret.certChain() == null) {
+          errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
+              + s.index() + ": Secret '" + s.tls().credentialName() + "' holds a CA only; expected a Secret with"
+              + " tls.crt and tls.key (the gateway's certificate)"));
         } else if ("MUTUAL".equals(s.tls().mode()) && secret.caCert() == null) {
           errors.add(new PolicyError(file, doc, credential, "Gateway " + g.ref() + " server "
               + s.index() + ": mode MUTUAL needs the client CA in Secret '" + s.tls().credentialName()

@@ -71,10 +71,11 @@ final class GatewaySecrets {
 
   /**
    * The secrets of the SIMPLE/MUTUAL servers of the Gateways selecting {@code labels} that a gateway of
-   * {@code proxyNamespace} (its join token's) may read ({@link #readable}), sorted by name.
+   * {@code proxyNamespace} (its join token's) may read ({@link #readable}), and the DestinationRule credentials of
+   * that namespace ({@link GatewayOrigination#secrets}), sorted by name.
    */
   static ForProxy forGateway(PolicySet state, Map<String, String> labels, String proxyNamespace) {
-    Map<String, Secret> byName = new TreeMap<>();
+    Map<String, Secret> byName = new TreeMap<>(GatewayOrigination.secrets(state, proxyNamespace));
     for (Policy.Gateway g : state.ofType(Policy.Gateway.class)) {
       if (g.selector().isEmpty() || !MeshTranslator.matches(g.selector(), labels)) {
         continue;

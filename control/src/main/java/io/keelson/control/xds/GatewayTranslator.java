@@ -2,6 +2,7 @@ package io.keelson.control.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -124,8 +125,12 @@ final class GatewayTranslator {
       }
       listeners.add(l.build());
     }
-    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), shared.clusters(), shared.endpoints(),
-        MeshResources.digest(listeners), MeshResources.digest(routes), shared.clustersVersion(), shared.endpointsVersion());
+    // DestinationRule credentialName: a gateway's clusters originate TLS with SDS secrets (sidecars' do not).
+    List<Cluster> clusters = GatewayOrigination.clusters(state, shared.clusters());
+    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), clusters, shared.endpoints(),
+        MeshResources.digest(listeners), MeshResources.digest(routes),
+        clusters == shared.clusters() ? shared.clustersVersion() : MeshResources.digest(clusters),
+        shared.endpointsVersion());
   }
 
   /**
@@ -147,6 +152,7 @@ final class GatewayTranslator {
         }
       }
     }
+    out.addAll(GatewayOrigination.warnings(state, sdsNamespace));
     return out;
   }
 

@@ -107,8 +107,11 @@ final class ServiceEntryTranslator {
       default -> c.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(cla);
     }
     ClusterDefaults.apply(c, dr, http2, true, true);
-    if (dr != null && dr.tls() != null && dr.tls().simple() && port.protocol() != Policy.Protocol.TLS) {
-      c.setTransportSocket(tlsOrigination(dr.tls(), host)); // a TLS port's app speaks TLS itself: not twice
+    // A TLS port's app speaks TLS itself: not twice. A credentialName is a gateway's (GatewayOrigination): a sidecar
+    // originates nothing with it, as istiod's sidecars for a DestinationRule without a workloadSelector.
+    if (dr != null && dr.tls() != null && dr.tls().simple() && dr.tls().credential() == null
+        && port.protocol() != Policy.Protocol.TLS) {
+      c.setTransportSocket(tlsOrigination(dr.tls(), host));
     }
     return UpstreamProxyProtocol.wrap(c.build(), dr);
   }
@@ -146,19 +149,11 @@ final class ServiceEntryTranslator {
    * {@code clientCertificate} with {@code privateKey} (files the proxy reads, as istiod passes them).
    */
   static io.envoyproxy.envoy.config.core.v3.TransportSocket tlsOrigination(Policy.ClientTls tls, String host) {
-    String sni = tls.sni() != null ? tls.sni() : host;
+    String sni = sni(tls, host);
     var common = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder();
     if (!tls.insecureSkipVerify()) {
-      var validation = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
-          .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
-              .setFilename(tls.caCertificates() != null ? tls.caCertificates() : SYSTEM_ROOTS));
-      for (String san : tls.subjectAltNames().isEmpty() ? List.of(sni) : tls.subjectAltNames()) {
-        validation.addMatchTypedSubjectAltNames(
-            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.newBuilder()
-                .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS)
-                .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
-      }
-      common.setValidationContext(validation);
+      common.setValidationContext(serverNames(tls, sni).setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource
+          .newBuilder().setFilename(tls.caCertificates() != null ? tls.caCertificates() : SYSTEM_ROOTS)));
     }
     if (tls.mutual()) {
       common.addTlsCertificates(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
@@ -166,6 +161,30 @@ final class ServiceEntryTranslator {
               .setFilename(tls.clientCertificate()))
           .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setFilename(tls.privateKey())));
     }
+    return upstreamTls(sni, common);
+  }
+
+  /** The SNI a DestinationRule's tls sends: its {@code sni}, else the host. */
+  static String sni(Policy.ClientTls tls, String host) {
+    return tls.sni() != null ? tls.sni() : host;
+  }
+
+  /** The DNS names the server's certificate must have: {@code subjectAltNames}, else the SNI. */
+  static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.Builder serverNames(
+      Policy.ClientTls tls, String sni) {
+    var validation = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder();
+    for (String san : tls.subjectAltNames().isEmpty() ? List.of(sni) : tls.subjectAltNames()) {
+      validation.addMatchTypedSubjectAltNames(
+          io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.newBuilder()
+              .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS)
+              .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
+    }
+    return validation;
+  }
+
+  /** Envoy's TLS transport socket with an UpstreamTlsContext of {@code sni} and {@code common}. */
+  static io.envoyproxy.envoy.config.core.v3.TransportSocket upstreamTls(String sni,
+      io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.Builder common) {
     var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
         .setSni(sni).setCommonTlsContext(common).build();
     return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")

@@ -218,15 +218,12 @@ class ServiceEntryParserTest {
         spec:
           host: api.example.com
           trafficPolicy:
-            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem, credentialName: client-secret }
+            tls: { mode: MUTUAL, clientCertificate: /c.pem, caCertificates: relative.pem }
           subsets:
           - name: v1
             labels: { version: v1 }
             trafficPolicy: { tls: { mode: SIMPLE } }
         """)).containsExactlyInAnyOrder(
-        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.credentialName: certificates from Kubernetes secrets are"
-            + " not supported yet for sidecars; expected caCertificates, and for MUTUAL clientCertificate and privateKey"
-            + " (PEM files on the proxy's machine)",
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.caCertificates: 'relative.pem' is not an absolute path;"
             + " expected the path of a PEM file on the proxy's machine",
         "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.privateKey: is required with mode MUTUAL; expected the"
@@ -252,6 +249,56 @@ class ServiceEntryParserTest {
           trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
         """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
         + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE, MUTUAL or DISABLE");
+  }
+
+  @Test
+  void credentialNameNamesASecretInsteadOfCertificateFiles() throws Exception {
+    Policy.DestinationRule mutual = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api, namespace: istio-system }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: MUTUAL, credentialName: client-credential, sni: api.example.com }
+        """).policies().getFirst();
+    assertThat(mutual.tls().credential()).isEqualTo(new Policy.Credential("client-credential", true));
+    assertThat(mutual.tls().mutual()).isTrue();
+    assertThat(mutual.tls().clientCertificate()).isNull();
+    Policy.DestinationRule simple = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy: { tls: { mode: SIMPLE, credentialName: api-ca } }
+        """).policies().getFirst();
+    assertThat(simple.tls().credential()).isEqualTo(new Policy.Credential("api-ca", false));
+    assertThat(simple.tls().mutual()).isFalse();
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: MUTUAL, credentialName: shop/client, clientCertificate: /c.pem, caCertificates: /ca.pem }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.caCertificates: cannot be used with credentialName (the"
+            + " Secret holds the certificates); expected one or the other",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.clientCertificate: cannot be used with credentialName"
+            + " (the Secret holds the certificates); expected one or the other",
+        "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.credentialName: 'shop/client' is not a Secret name;"
+            + " expected the name of a Secret in the namespace of the proxy that originates TLS");
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy: { tls: { mode: DISABLE, credentialName: api-ca } }
+        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.credentialName: applies to modes"
+        + " SIMPLE and MUTUAL only; mode is DISABLE");
   }
 
   @Test

@@ -26,6 +26,10 @@ public final class ListenerSecret implements CertificateSource {
   private final java.util.Set<io.netty.handler.ssl.SslContext> verifying =
       java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
 
+  /** Client contexts built on this slot, held weakly: a change forgets their sessions (no resumption on old material). */
+  private final java.util.Set<io.netty.handler.ssl.SslContext> resuming =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+
   ListenerSecret(String name) {
     this.name = name;
   }
@@ -67,6 +71,9 @@ public final class ListenerSecret implements CertificateSource {
   /** Swaps {@code next} in (null: the slot was dropped, its key no longer referenced here). */
   void set(Material next) {
     material = next;
+    synchronized (resuming) {
+      resuming.forEach(SessionResumption::forgetAll);
+    }
     if (next != null && next.cas() != null) {
       byte[] sid = sessionIdContext(next.cas());
       synchronized (verifying) {
@@ -85,6 +92,14 @@ public final class ListenerSecret implements CertificateSource {
     if (m != null && m.cas() != null) {
       SessionResumption.restrictTo(context, sessionIdContext(m.cas()));
     }
+  }
+
+  /**
+   * Forgets {@code context}'s cached client sessions whenever this slot changes: a resumed session would keep the
+   * old client certificate (the server sees it again) or skip verifying the server against the new CAs.
+   */
+  void forgetSessionsOnChange(io.netty.handler.ssl.SslContext context) {
+    resuming.add(context);
   }
 
   /** SHA-256 over the CAs' encodings: 32 bytes, the most a session-id context holds. */

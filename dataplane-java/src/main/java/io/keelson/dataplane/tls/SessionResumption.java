@@ -24,6 +24,12 @@ final class SessionResumption {
       }
       return;
     }
+    forgetAll(context);
+  }
+
+  /** Invalidates every session {@code context} has cached (a client context: none of them is resumed again). */
+  static void forgetAll(SslContext context) {
+    SSLSessionContext sessions = context.sessionContext();
     for (byte[] id : Collections.list(sessions.getIds())) {
       SSLSession s = sessions.getSession(id);
       if (s != null) {

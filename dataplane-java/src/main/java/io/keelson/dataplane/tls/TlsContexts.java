@@ -153,6 +153,36 @@ public final class TlsContexts {
   }
 
   /**
+   * A cluster's TLS origination on SDS secrets the control plane serves ({@link ListenerSecrets}, a DestinationRule's
+   * {@code credentialName}): presents {@code certificate}'s current certificate (when not null) and verifies the
+   * server against {@code ca}'s current CAs and {@code config.serverSans()} (when {@code ca} is not null; else no
+   * verification, as Envoy without a validation context), both read per handshake. A rotation of either slot forgets
+   * the context's client sessions, so new connections handshake with the new material.
+   */
+  public static ClientTls servedSdsClient(UpstreamTlsConfig config, ListenerSecret certificate, ListenerSecret ca,
+      SslProvider provider) {
+    SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider).endpointIdentificationAlgorithm(null);
+    if (ca != null) {
+      b.trustManager(SdsTrustManager.listenerSecret(ca, config.serverSans()));
+    } else if (!config.serverSans().isEmpty()) {
+      throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
+          "SAN matchers need common_tls_context.validation_context_sds_secret_config (a CA secret)");
+    } else {
+      b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+    }
+    if (certificate != null) {
+      b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(certificate));
+    }
+    ClientTls tls = withMeshHttpAlpn(config, b, provider);
+    for (ListenerSecret s : java.util.Arrays.asList(certificate, ca)) {
+      if (s != null) {
+        s.forgetSessionsOnChange(tls.context());
+      }
+    }
+    return tls;
+  }
+
+  /**
    * The built context, and for a cluster whose ALPN offers {@value ClientTls#ISTIO_ALPN} (an in-mesh cluster) a second
    * one for its HTTP connections, offering what istiod's {@code istio.alpn} filter sets on a sidecar's HTTP requests
    * ({@link ClientTls#meshHttpAlpn}), so the destination sidecar tells HTTP from TCP by ALPN.

@@ -185,7 +185,10 @@ final class XdsResourceCache {
     }
     commit(type, candidate, version);
     for (String name : sdsNames(next)) {
-      serving.put(name, next.get(ResourceType.SECRET).get(name).resource());
+      Versioned v = next.get(ResourceType.SECRET).get(name);
+      if (v != null) { // a cluster's secret may not have arrived (its handshakes fail closed until it does)
+        serving.put(name, v.resource());
+      }
     }
     servingSecrets.clear();
     servingSecrets.putAll(serving);
@@ -281,7 +284,7 @@ final class XdsResourceCache {
         && (updating == ResourceType.LISTENER || versions.containsKey(ResourceType.LISTENER))
         && state.get(ResourceType.ENDPOINT).keySet().containsAll(edsNames(state))
         && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state))
-        && state.get(ResourceType.SECRET).keySet().containsAll(sdsNames(state));
+        && state.get(ResourceType.SECRET).keySet().containsAll(listenerSdsNames(state));
   }
 
   private ProxySnapshot translate(Map<ResourceType, Map<String, Versioned>> state, ResourceType type, String version)
@@ -357,8 +360,42 @@ final class XdsResourceCache {
     return names;
   }
 
-  /** The served SDS secret names in the listeners' downstream TLS contexts (Envoy warms a listener until they arrive). */
+  /** The served SDS secret names of the listeners and the clusters: those to subscribe to, deliver and keep. */
   private static Set<String> sdsNames(Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> names = listenerSdsNames(state);
+    for (Versioned v : state.get(ResourceType.CLUSTER).values()) {
+      Cluster c = (Cluster) v.resource();
+      if (c.hasTransportSocket()) {
+        names.addAll(upstreamSdsNames(c.getTransportSocket()));
+      }
+    }
+    return names;
+  }
+
+  /**
+   * The served secret names of a cluster's UpstreamTlsContext (also inside upstream_proxy_protocol). They do not hold
+   * the configuration back as a listener's do: a proxy the control plane serves no such secret to keeps running.
+   */
+  private static Set<String> upstreamSdsNames(io.envoyproxy.envoy.config.core.v3.TransportSocket socket) {
+    try {
+      Any typed = socket.getTypedConfig();
+      if (typed.is(io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.class)) {
+        return upstreamSdsNames(typed.unpack(
+            io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.class)
+            .getTransportSocket());
+      }
+      if (typed.is(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class)) {
+        return io.keelson.dataplane.config.envoy.ServedSecrets.names(typed.unpack(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class).getCommonTlsContext());
+      }
+    } catch (InvalidProtocolBufferException e) {
+      // reported by the translator with its path
+    }
+    return Set.of();
+  }
+
+  /** The served SDS secret names in the listeners' downstream TLS contexts (Envoy warms a listener until they arrive). */
+  private static Set<String> listenerSdsNames(Map<ResourceType, Map<String, Versioned>> state) {
     Set<String> names = new TreeSet<>();
     for (Versioned v : state.get(ResourceType.LISTENER).values()) {
       for (FilterChain chain : ((Listener) v.resource()).getFilterChainsList()) {

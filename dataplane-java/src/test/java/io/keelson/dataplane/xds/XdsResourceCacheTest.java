@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -214,6 +215,49 @@ class XdsResourceCacheTest {
 
     assertThat(rotated.accepted()).as("still warming on kubernetes://other: ACKed").isTrue();
     assertThat(slot.current().leaf()).as("the running listener's rotation is not held back").isEqualTo(b.cert());
+  }
+
+  /** EDS cluster {@code name} originating TLS with a client certificate and CA both served over SDS. */
+  private static Cluster tlsCluster(String name) {
+    var common = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+        .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+            .newBuilder().setName("kubernetes://client").setSdsConfig(MeshResources.ADS))
+        .setCombinedValidationContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext
+            .CombinedCertificateValidationContext.newBuilder().setValidationContextSdsSecretConfig(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
+                    .setName("kubernetes://client-cacert").setSdsConfig(MeshResources.ADS)));
+    var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+        .setSni("partner.example.test").setCommonTlsContext(common).build();
+    return edsCluster(name).toBuilder().setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket
+        .newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(upstream))).build();
+  }
+
+  @Test
+  void aClustersServedSecretsAreSubscribedWithoutHoldingTheConfigurationBackAndArriveLive() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
+    var client = ca.issue("client");
+    apply(ResourceType.CLUSTER, "1", tlsCluster("v1"));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    XdsResourceCache.Outcome published = apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    assertThat(published.snapshot()).as("a proxy never served the secrets still runs (its handshakes fail closed)")
+        .isNotNull();
+    assertThat(cache.sdsSubscription()).containsExactly("kubernetes://client", "kubernetes://client-cacert");
+    var certificate = cache.listenerSecrets().slot("kubernetes://client");
+    var trust = cache.listenerSecrets().slot("kubernetes://client-cacert");
+    assertThat(certificate.delivered()).isFalse();
+
+    var caSecret = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
+        .setName("kubernetes://client-cacert").setValidationContext(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+                .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(ca.certPem())))
+        .build();
+    XdsResourceCache.Outcome arrived = apply(ResourceType.SECRET, "1",
+        secret("kubernetes://client", client.certPem(), client.keyPem()), caSecret);
+    assertThat(arrived.accepted()).isTrue();
+    assertThat(arrived.snapshot()).as("delivered into the running cluster's slots, no new snapshot").isNull();
+    assertThat(certificate.current().leaf()).isEqualTo(client.cert());
+    assertThat(trust.trustBundle()).containsExactly(ca.cert);
   }
 
   @Test

@@ -4,6 +4,8 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.keelson.dataplane.tls.ClientTls;
 import io.keelson.dataplane.tls.DownstreamTlsConfig;
 import io.keelson.dataplane.tls.ListenerSecret;
 import io.keelson.dataplane.tls.ListenerSecrets;
@@ -15,15 +17,16 @@ import io.keelson.dataplane.tls.TlsConfigException;
 import io.keelson.dataplane.tls.TlsContexts;
 import io.keelson.dataplane.tls.TlsParams;
 import io.keelson.dataplane.tls.TlsProvider;
+import io.keelson.dataplane.tls.UpstreamTlsConfig;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * SDS secrets a listener names that the control plane serves over ADS (a gateway's {@code kubernetes://<name>}
- * and {@code kubernetes://<name>-cacert}, istiod's names), as opposed to the proxy's own {@code default}/{@code
- * ROOTCA} ({@link LocalSecrets}): which names a TLS context uses, the server TLS built on their
- * {@link ListenerSecret} slots, and a delivered Secret checked into its slot. Stateless; called on the xDS thread.
+ * SDS secrets a listener or cluster names that the control plane serves over ADS (a gateway's
+ * {@code kubernetes://<name>} and {@code kubernetes://<name>-cacert}, istiod's names), as opposed to the proxy's own
+ * {@code default}/{@code ROOTCA} ({@link LocalSecrets}): which names a TLS context uses, the server and client TLS
+ * built on their {@link ListenerSecret} slots, and a delivered Secret checked into its slot. Stateless; called on the xDS thread.
  */
 public final class ServedSecrets {
   private ServedSecrets() {}
@@ -52,6 +55,21 @@ public final class ServedSecrets {
     return out;
   }
 
+  /** The served CA secret's name, or null; a local trust bundle or an inline CA beside served secrets is an error. */
+  private static String servedCaName(CommonTlsContext c) {
+    String ca = caName(c);
+    if (ca != null && local(ca)) {
+      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
+          + "' is this proxy's own trust bundle; with served secrets expected a served CA secret such as"
+          + " kubernetes://<name>-cacert");
+    }
+    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
+      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
+          "cannot be mixed with served secrets; expected validation_context_sds_secret_config");
+    }
+    return ca;
+  }
+
   private static String caName(CommonTlsContext c) {
     return c.hasValidationContextSdsSecretConfig() ? c.getValidationContextSdsSecretConfig().getName()
         : c.hasCombinedValidationContext() && c.getCombinedValidationContext().hasValidationContextSdsSecretConfig()
@@ -72,16 +90,7 @@ public final class ServedSecrets {
           + " served secret (such as kubernetes://<name>) for the certificate, with no tls_certificates; got "
           + c.getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList());
     }
-    String ca = caName(c);
-    if (ca != null && local(ca)) {
-      throw new TlsConfigException("common_tls_context.validation_context_sds_secret_config.name", "'" + ca
-          + "' is this proxy's own trust bundle; with a served certificate expected a served CA secret such as"
-          + " kubernetes://<name>-cacert");
-    }
-    if (c.hasValidationContext() && c.getValidationContext().hasTrustedCa()) {
-      throw new TlsConfigException("common_tls_context.validation_context.trusted_ca",
-          "cannot be mixed with a served certificate; expected validation_context_sds_secret_config");
-    }
+    String ca = servedCaName(c);
     ListenerSecret cert = secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName());
     ListenerSecret trust = ca == null ? null : secrets.slot(ca);
     for (ListenerSecret s : trust == null ? List.of(cert) : List.of(cert, trust)) {
@@ -92,6 +101,30 @@ public final class ServedSecrets {
     DownstreamTlsConfig config = new DownstreamTlsConfig(null, null, null,
         d.hasRequireClientCertificate() && d.getRequireClientCertificate().getValue(), sans, params);
     return TlsContexts.listenerSdsServer(config, cert, trust, TlsProvider.selected());
+  }
+
+  /**
+   * A cluster's TLS origination on served secrets (a DestinationRule {@code credentialName}): at most one served client
+   * certificate, an optional served CA secret (none: no verification, as Envoy without a validation context). Slots
+   * not delivered yet fail the handshake closed (no CA to verify with, no certificate to present) rather than hold the
+   * whole configuration back: a proxy the control plane serves no such secret to still runs its other clusters.
+   */
+  static ClientTls client(UpstreamTlsContext u, TlsParams params, List<SanMatcher> sans) {
+    CommonTlsContext c = u.getCommonTlsContext();
+    ListenerSecrets secrets = ListenerSecrets.current();
+    if (c.getTlsCertificatesCount() > 0 || c.getTlsCertificateSdsSecretConfigsCount() > 1
+        || (c.getTlsCertificateSdsSecretConfigsCount() == 1 && local(c.getTlsCertificateSdsSecretConfigs(0).getName()))) {
+      throw new TlsConfigException("common_tls_context.tls_certificate_sds_secret_configs", "expected at most one"
+          + " served secret (such as kubernetes://<name>) for the client certificate, with no tls_certificates; got "
+          + c.getTlsCertificateSdsSecretConfigsList().stream().map(SdsSecretConfig::getName).toList());
+    }
+    String ca = servedCaName(c);
+    ListenerSecret cert = c.getTlsCertificateSdsSecretConfigsCount() == 1
+        ? secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName()) : null;
+    ListenerSecret trust = ca == null ? null : secrets.slot(ca);
+    UpstreamTlsConfig config = new UpstreamTlsConfig(u.getSni().isEmpty() ? null : u.getSni(), null, null, null, sans,
+        params);
+    return TlsContexts.servedSdsClient(config, cert, trust, TlsProvider.selected());
   }
 
   /**

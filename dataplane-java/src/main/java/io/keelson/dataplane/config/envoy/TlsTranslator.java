@@ -125,6 +125,15 @@ final class TlsTranslator {
       return null;
     }
     CommonTlsContext common = u.getCommonTlsContext();
+    if (ServedSecrets.named(common) && io.keelson.dataplane.tls.ListenerSecrets.current() != null) {
+      // Over ADS: a DestinationRule credentialName's secrets, which the control plane serves (or not) to this proxy.
+      try {
+        return ServedSecrets.client(u, http2 ? h2Params(params(common)) : params(common), sans(validation(common)));
+      } catch (TlsConfigException e) {
+        problems.error(at + "." + e.field(), owner + ": " + e.getMessage());
+        return null;
+      }
+    }
     if (usesSds(common)) {
       try {
         CertificateSource source = sdsSource(common, false);
