@@ -14,13 +14,18 @@ import org.junit.jupiter.api.Test;
 class TelemetryResolverTest {
   private static final MeshTelemetry TRACED = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, "1");
 
-  private static List<Policy.Telemetry> docs(String yaml) throws Exception {
-    return PolicyParser.parse("t.yaml", yaml).policies().stream().map(p -> (Policy.Telemetry) p).toList();
+  private static List<Policy> docs(String yaml) throws Exception {
+    return PolicyParser.parse("t.yaml", yaml).policies();
   }
 
-  private static ProxyTelemetry resolve(String ns, Map<String, String> labels, List<Policy.Telemetry> docs,
+  private static ProxyTelemetry resolve(String ns, Map<String, String> labels, List<Policy> docs,
       MeshTelemetry mesh) {
-    return TelemetryResolver.resolve(ns, labels, docs, mesh, "istio-system");
+    return TelemetryResolver.resolve(ns, labels, ofType(docs, Policy.Telemetry.class), ofType(docs, Policy.Gateway.class),
+        mesh, "istio-system");
+  }
+
+  private static <T> List<T> ofType(List<Policy> docs, Class<T> type) {
+    return docs.stream().filter(type::isInstance).map(type::cast).toList();
   }
 
   @Test
@@ -35,7 +40,7 @@ class TelemetryResolverTest {
 
   @Test
   void otherNamespacesAndUnmatchedSelectorsDoNotApplyAndTheFirstByNameWinsAtALevel() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: other-ns, namespace: bank }
@@ -66,7 +71,7 @@ class TelemetryResolverTest {
 
   @Test
   void eachLevelOverridesFieldByFieldPerDirection() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: mesh, namespace: istio-system }
@@ -94,7 +99,7 @@ class TelemetryResolverTest {
     ProxyTelemetry other = resolve("shop", Map.of("app", "ratings"), all, TRACED);
     assertThat(other.client()).isEqualTo(new Side(true, true, 10.0));
     // An unknown provider (a document written for another replica's flags) turns that direction off.
-    List<Policy.Telemetry> zipkin = docs("""
+    List<Policy> zipkin = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: z, namespace: shop }
@@ -106,8 +111,8 @@ class TelemetryResolverTest {
   }
 
   @Test
-  void aTargetRefReachesTheProxiesOfItsGatewayInItsNamespaceOnlyAtTheWorkloadLevel() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+  void aTargetRefReachesTheProxiesItsGatewaySelectsInAnyNamespaceAtTheWorkloadLevel() throws Exception {
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: ns-off, namespace: edge }
@@ -119,6 +124,20 @@ class TelemetryResolverTest {
         spec:
           targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
           accessLogging: [ {} ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: public, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners: [ { name: http, port: 8080, protocol: HTTP } ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: internal, namespace: edge }
+        spec:
+          gatewayClassName: keelson
+          listeners: [ { name: http, port: 8081, protocol: HTTP } ]
         """);
     Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
     Map<String, String> internalGw = Map.of("gateway.networking.k8s.io/gateway-name", "internal");
@@ -126,14 +145,38 @@ class TelemetryResolverTest {
     // The targetRef overrides its namespace's Telemetry for the named Gateway's proxies, as a selector would.
     assertThat(resolve("edge", publicGw, all, logged).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", internalGw, all, logged).asGateway().client().accessLog()).isFalse();
-    // A proxy of another namespace with the same Gateway name, or a sidecar without the label, is not reached.
-    assertThat(resolve("shop", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    // Gateways are bound to proxies by label only: a proxy of another namespace (a plaintext gateway, default) serving
+    // edge/public gets the Telemetry too; a sidecar without the label does not.
+    assertThat(resolve("default", publicGw, all, MeshTelemetry.OFF).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", Map.of("app", "public"), all, logged).client().accessLog()).isFalse();
   }
 
   @Test
+  void aTargetRefNamingNoGatewayOfItsNamespaceReachesNoProxy() throws Exception {
+    List<Policy> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: public-logs, namespace: edge }
+        spec:
+          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
+          accessLogging: [ {} ]
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: public, namespace: shop }
+        spec:
+          gatewayClassName: keelson
+          listeners: [ { name: http, port: 8080, protocol: HTTP } ]
+        """);
+    // shop/public's proxies carry the same label, but the Telemetry names edge/public, which does not exist.
+    Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+    assertThat(resolve("edge", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    assertThat(resolve("shop", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+  }
+
+  @Test
   void aGatewayRunsTheClientSideOnEveryListenerAndServerEntriesDoNotReachIt() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: edge, namespace: istio-ingress }
