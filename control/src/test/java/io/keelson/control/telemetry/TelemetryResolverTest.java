@@ -110,6 +110,28 @@ class TelemetryResolverTest {
     assertThat(z.server().traced()).isTrue();
   }
 
+  /** Telemetry edge/public-logs: access logs on at the proxies of Gateway edge/public. */
+  private static final String PUBLIC_LOGS = """
+      apiVersion: telemetry.istio.io/v1
+      kind: Telemetry
+      metadata: { name: public-logs, namespace: edge }
+      spec:
+        targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
+        accessLogging: [ {} ]
+      """;
+  private static final Map<String, String> PUBLIC_GW = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+
+  /** A Gateway API Gateway {@code namespace/name} with one HTTP listener. */
+  private static String gateway(String namespace, String name) {
+    return """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: %s, namespace: %s }
+        spec: { gatewayClassName: keelson, listeners: [ { name: http, port: 8080, protocol: HTTP } ] }
+        """.formatted(name, namespace);
+  }
+
   @Test
   void aTargetRefReachesTheProxiesItsGatewaySelectsInAnyNamespaceAtTheWorkloadLevel() throws Exception {
     List<Policy> all = docs("""
@@ -118,60 +140,24 @@ class TelemetryResolverTest {
         metadata: { name: ns-off, namespace: edge }
         spec: { accessLogging: [ { disabled: true } ] }
         ---
-        apiVersion: telemetry.istio.io/v1
-        kind: Telemetry
-        metadata: { name: public-logs, namespace: edge }
-        spec:
-          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
-          accessLogging: [ {} ]
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: { name: public, namespace: edge }
-        spec:
-          gatewayClassName: keelson
-          listeners: [ { name: http, port: 8080, protocol: HTTP } ]
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: { name: internal, namespace: edge }
-        spec:
-          gatewayClassName: keelson
-          listeners: [ { name: http, port: 8081, protocol: HTTP } ]
-        """);
-    Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+        """ + PUBLIC_LOGS + gateway("edge", "public") + gateway("edge", "internal"));
     Map<String, String> internalGw = Map.of("gateway.networking.k8s.io/gateway-name", "internal");
     MeshTelemetry logged = MeshTelemetry.fromFlags("/dev/stdout", null, null, null, null, null);
     // The targetRef overrides its namespace's Telemetry for the named Gateway's proxies, as a selector would.
-    assertThat(resolve("edge", publicGw, all, logged).asGateway().client().accessLog()).isTrue();
+    assertThat(resolve("edge", PUBLIC_GW, all, logged).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", internalGw, all, logged).asGateway().client().accessLog()).isFalse();
     // Gateways are bound to proxies by label only: a proxy of another namespace (a plaintext gateway, default) serving
     // edge/public gets the Telemetry too; a sidecar without the label does not.
-    assertThat(resolve("default", publicGw, all, MeshTelemetry.OFF).asGateway().client().accessLog()).isTrue();
+    assertThat(resolve("default", PUBLIC_GW, all, MeshTelemetry.OFF).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", Map.of("app", "public"), all, logged).client().accessLog()).isFalse();
   }
 
   @Test
   void aTargetRefNamingNoGatewayOfItsNamespaceReachesNoProxy() throws Exception {
-    List<Policy> all = docs("""
-        apiVersion: telemetry.istio.io/v1
-        kind: Telemetry
-        metadata: { name: public-logs, namespace: edge }
-        spec:
-          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
-          accessLogging: [ {} ]
-        ---
-        apiVersion: gateway.networking.k8s.io/v1
-        kind: Gateway
-        metadata: { name: public, namespace: shop }
-        spec:
-          gatewayClassName: keelson
-          listeners: [ { name: http, port: 8080, protocol: HTTP } ]
-        """);
     // shop/public's proxies carry the same label, but the Telemetry names edge/public, which does not exist.
-    Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
-    assertThat(resolve("edge", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
-    assertThat(resolve("shop", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    List<Policy> all = docs(PUBLIC_LOGS + gateway("shop", "public"));
+    assertThat(resolve("edge", PUBLIC_GW, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    assertThat(resolve("shop", PUBLIC_GW, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
   }
 
   @Test
