@@ -222,44 +222,34 @@ public final class ApiServer implements AutoCloseable {
     String name = parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null;
     String namespace = first(q, "namespace", null);
     PolicySet state = store.current();
-    List<GatewayApiStatus.GatewayProxy> gatewayProxies = null; // looked up once, when a Gateway is shown
-    for (Policy p : state.all()) {
-      if ((kind == null || p.kind().equals(kind)) && (name == null || p.name().equals(name))
-          && (namespace == null || p.namespace().isEmpty() || p.namespace().equals(namespace))) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("kind", p.kind());
-        m.put("name", p.name());
-        if (!p.namespace().isEmpty()) {
-          m.put("namespace", p.namespace());
-        }
-        m.put("apiVersion", p.meta().apiVersion());
-        m.put("file", p.meta().file());
-        m.put("yaml", p instanceof Policy.Secret secret ? secret.redacted() : p.meta().source()); // never a key
-        if (p instanceof Policy.Gateway && gatewayProxies == null) {
-          gatewayProxies = gatewayProxies();
-        }
-        Map<String, Object> status = GatewayApiStatus.of(p, state, gatewayProxies == null ? List.of() : gatewayProxies);
-        if (status != null) {
-          m.put("status", status);
-        }
-        items.add(m);
+    List<Policy> listed = state.all().stream().filter(p -> (kind == null || p.kind().equals(kind))
+        && (name == null || p.name().equals(name))
+        && (namespace == null || p.namespace().isEmpty() || p.namespace().equals(namespace))).toList();
+    // A Gateway's Programmed condition reads what its proxies were last pushed (no translation, no push lock).
+    List<Map<String, String>> selectors = listed.stream().filter(p -> p instanceof Policy.Gateway)
+        .map(p -> ((Policy.Gateway) p).selector()).filter(sel -> !sel.isEmpty()).distinct().toList();
+    List<XdsServer.PushedGateway> gatewayProxies = selectors.isEmpty() ? List.of() : xds.pushedGateways(
+        labels -> selectors.stream().anyMatch(sel -> io.keelson.control.policy.LabelSelector.includes(sel, labels)));
+    for (Policy p : listed) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("kind", p.kind());
+      m.put("name", p.name());
+      if (!p.namespace().isEmpty()) {
+        m.put("namespace", p.namespace());
       }
+      m.put("apiVersion", p.meta().apiVersion());
+      m.put("file", p.meta().file());
+      m.put("yaml", p instanceof Policy.Secret secret ? secret.redacted() : p.meta().source()); // never a key
+      Map<String, Object> status = GatewayApiStatus.of(p, state, gatewayProxies);
+      if (status != null) {
+        m.put("status", status);
+      }
+      items.add(m);
     }
     if (name != null && items.isEmpty()) {
       throw new NotFound(kind + "/" + name + " not found");
     }
     return Map.of("items", items);
-  }
-
-  /** The connected gateway proxies with their labels and resources (a Gateway's Programmed condition). */
-  private List<GatewayApiStatus.GatewayProxy> gatewayProxies() {
-    List<GatewayApiStatus.GatewayProxy> out = new ArrayList<>();
-    for (var p : xds.status()) {
-      if (p.gateway() != null) {
-        out.add(new GatewayApiStatus.GatewayProxy(p.nodeId(), p.gateway().labels(), xds.resourcesFor(p.nodeId())));
-      }
-    }
-    return out;
   }
 
   private Object delete(String[] parts, Map<String, List<String>> q) throws PolicyException {

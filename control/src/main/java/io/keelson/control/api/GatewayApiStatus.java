@@ -1,15 +1,20 @@
 package io.keelson.control.api;
 
-import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.keelson.control.policy.GatewayHosts;
+import io.keelson.control.policy.LabelSelector;
 import io.keelson.control.policy.ListenerRoutes;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import io.keelson.control.store.ServiceEntries;
-import io.keelson.control.xds.MeshResources;
+import io.keelson.control.xds.XdsServer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The Gateway API {@code status} a controller would write, computed from the current state and the connected gateway
@@ -17,20 +22,20 @@ import java.util.Map;
  * {@code listeners[]} ({@code supportedKinds}, {@code attachedRoutes}, conditions Accepted, Conflicted, ResolvedRefs,
  * Programmed); a route's {@code parents[]} with conditions Accepted and ResolvedRefs. Condition types and reasons are
  * the Gateway API's; {@code observedGeneration} and {@code lastTransitionTime} are left out (nothing is stored).
- * Programmed means translated for a connected gateway proxy: one whose labels its selector matches holds a listener on
- * the port (and, for a listener with a certificate, its filter chain). Stateless.
+ * A valid listener is Programmed on a connected gateway proxy whose labels its selector matches when what the proxy
+ * was last pushed serves it: a listener on its port; for a listener with a certificate, its filter chain
+ * ({@code ns/name/index}); for a plaintext HTTP listener, the route configuration {@code http.PORT} with a virtual
+ * host for every hostname an attached route shares with the listener. The Gateway is Programmed when some proxy
+ * serves one of its valid listeners. Stateless.
  */
 final class GatewayApiStatus {
   static final String CONTROLLER = "keelson.io/gateway-controller";
   private static final String GROUP = "gateway.networking.k8s.io";
 
-  /** A connected gateway proxy: its node id, labels and what it was sent. */
-  record GatewayProxy(String nodeId, Map<String, String> labels, MeshResources resources) {}
-
   private GatewayApiStatus() {}
 
   /** The status of {@code p}, or null when it is not a Gateway API Gateway or route. */
-  static Map<String, Object> of(Policy p, PolicySet state, List<GatewayProxy> proxies) {
+  static Map<String, Object> of(Policy p, PolicySet state, List<XdsServer.PushedGateway> proxies) {
     if (p instanceof Policy.Gateway g && g.meta().apiVersion().startsWith(GROUP + "/")) {
       return gateway(g, state, proxies);
     }
@@ -40,9 +45,9 @@ final class GatewayApiStatus {
     return null;
   }
 
-  private static Map<String, Object> gateway(Policy.Gateway g, PolicySet state, List<GatewayProxy> proxies) {
-    List<GatewayProxy> serving = proxies.stream().filter(x -> !g.selector().isEmpty() && g.selector().entrySet()
-        .stream().allMatch(e -> e.getValue().equals(x.labels().get(e.getKey())))).toList();
+  private static Map<String, Object> gateway(Policy.Gateway g, PolicySet state, List<XdsServer.PushedGateway> proxies) {
+    List<XdsServer.PushedGateway> serving = proxies.stream()
+        .filter(x -> !g.selector().isEmpty() && LabelSelector.includes(g.selector(), x.labels())).toList();
     List<Object> listeners = new ArrayList<>();
     int valid = 0;
     List<String> programmedOn = new ArrayList<>();
@@ -51,7 +56,8 @@ final class GatewayApiStatus {
       Map<String, Object> refs = resolvedRefs(g, s, state);
       boolean ok = conflict == null && "True".equals(refs.get("status"));
       valid += ok ? 1 : 0;
-      List<String> on = serving.stream().filter(x -> serves(x.resources(), g, s)).map(GatewayProxy::nodeId).toList();
+      List<String> on = !ok ? List.of() : serving.stream().filter(x -> serves(x, g, s, state))
+          .map(XdsServer.PushedGateway::nodeId).toList();
       on.stream().filter(n -> !programmedOn.contains(n)).forEach(programmedOn::add);
       Map<String, Object> l = new LinkedHashMap<>();
       l.put("name", s.portName());
@@ -81,33 +87,55 @@ final class GatewayApiStatus {
             + programmedOn)
         : serving.isEmpty() ? condition("Programmed", false, "Pending", pending(g, serving))
         : condition("Programmed", false, "Invalid", "connected gateway proxies " + serving.stream()
-            .map(GatewayProxy::nodeId).toList() + " serve none of its listeners (bin/keelson status shows why)");
+            .map(XdsServer.PushedGateway::nodeId).toList() + " serve none of its listeners (bin/keelson status shows why)");
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("conditions", List.of(accepted, programmed));
     out.put("listeners", listeners);
     return out;
   }
 
-  private static String pending(Policy.Gateway g, List<GatewayProxy> serving) {
+  private static String pending(Policy.Gateway g, List<XdsServer.PushedGateway> serving) {
     return serving.isEmpty() ? "no gateway proxy labelled " + g.selector() + " is connected (start one with bin/keelson"
         + " proxy --gateway --labels " + g.selector().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
             .reduce((a, b) -> a + "," + b).orElse("") + ")"
-        : "connected gateway proxies " + serving.stream().map(GatewayProxy::nodeId).toList() + " hold no listener or"
+        : "connected gateway proxies " + serving.stream().map(XdsServer.PushedGateway::nodeId).toList() + " hold no listener or"
             + " filter chain for it (bin/keelson status says why, e.g. a gateway on the plaintext xDS port gets no"
             + " certificates)";
   }
 
-  /** True when {@code r} holds a listener on {@code s}'s port and, for a listener with a certificate, its chain. */
-  private static boolean serves(MeshResources r, Policy.Gateway g, Policy.Server s) {
+  /**
+   * True when {@code x} was pushed a listener on {@code s}'s port and, for a listener with a certificate, its chain;
+   * for a plaintext HTTP listener, route configuration {@code http.PORT} with a virtual host for every hostname a route
+   * attached to {@code s} shares with it (as {@code GatewayTranslator} names them, {@code host:port}).
+   */
+  private static boolean serves(XdsServer.PushedGateway x, Policy.Gateway g, Policy.Server s, PolicySet state) {
     String chain = g.ref() + "/" + s.index();
     boolean certificate = s.tls() != null && s.tls().credentialName() != null;
-    for (Listener l : r == null ? List.<Listener>of() : r.listeners()) {
-      if (l.getAddress().getSocketAddress().getPortValue() == s.port() && (!certificate
-          || l.getFilterChainsList().stream().anyMatch(c -> c.getName().equals(chain)))) {
-        return true;
+    boolean listens = x.listeners().stream().anyMatch(l -> l.getAddress().getSocketAddress().getPortValue() == s.port()
+        && (!certificate || l.getFilterChainsList().stream().anyMatch(c -> c.getName().equals(chain))));
+    if (!listens || certificate || !s.portProtocol().equals("HTTP")) {
+      return listens;
+    }
+    RouteConfiguration rc = x.routes().stream().filter(r -> r.getName().equals("http." + s.port())).findFirst()
+        .orElse(null);
+    if (rc == null) {
+      return false;
+    }
+    Set<String> virtualHosts = rc.getVirtualHostsList().stream().map(VirtualHost::getName).collect(Collectors.toSet());
+    for (Policy.Routes r : state.ofType(Policy.Routes.class)) {
+      if (r.kind().equals("VirtualService") || !ListenerRoutes.attaches(r, g, s, state::namespaceLabels)) {
+        continue;
+      }
+      for (String routeHost : r.gatewayHosts()) {
+        for (String listenerHost : s.hosts()) {
+          String host = GatewayHosts.intersection(listenerHost, routeHost);
+          if (host != null && !virtualHosts.contains(host + ":" + s.port())) {
+            return false;
+          }
+        }
       }
     }
-    return false;
+    return true;
   }
 
   /** Why {@code s} conflicts with another listener of the proxies {@code g} selects, or null. */
@@ -135,15 +163,14 @@ final class GatewayApiStatus {
     return null;
   }
 
-  /** ResolvedRefs: the listener's certificate Secret exists and, in another namespace, a ReferenceGrant permits it. */
+  /**
+   * ResolvedRefs: in another namespace, a ReferenceGrant permits the listener's certificate Secret (checked first, so
+   * the status never reveals whether a Secret the Gateway may not read exists), and the Secret exists.
+   */
   private static Map<String, Object> resolvedRefs(Policy.Gateway g, Policy.Server s, PolicySet state) {
     String credential = s.tls() == null ? null : s.tls().credentialName();
     if (credential != null) {
       int slash = credential.indexOf('/');
-      if (state.secret(g.namespace(), credential) == null) {
-        return condition("ResolvedRefs", false, "InvalidCertificateRef", "no Secret " + (slash > 0 ? credential
-            : g.namespace() + "/" + credential) + " (type kubernetes.io/tls)");
-      }
       if (slash > 0) {
         var ref = new Policy.CrossReference("", "", "Secret", credential.substring(0, slash),
             credential.substring(slash + 1));
@@ -152,6 +179,10 @@ final class GatewayApiStatus {
           return condition("ResolvedRefs", false, "RefNotPermitted", "no ReferenceGrant in namespace "
               + ref.namespace() + " permits Gateways of " + g.namespace() + " to Secret " + credential);
         }
+      }
+      if (state.secret(g.namespace(), credential) == null) {
+        return condition("ResolvedRefs", false, "InvalidCertificateRef", "no Secret " + (slash > 0 ? credential
+            : g.namespace() + "/" + credential) + " (type kubernetes.io/tls)");
       }
     }
     return condition("ResolvedRefs", true, "ResolvedRefs", credential == null ? "no references to resolve"

@@ -49,13 +49,21 @@ public record LabelSelector(Map<String, String> matchLabels, List<Requirement> m
   /** True when {@code labels} (null: an object without labels) satisfy every label and expression. */
   public boolean matches(Map<String, String> labels) {
     Map<String, String> have = labels == null ? Map.of() : labels;
-    for (var e : matchLabels.entrySet()) {
-      if (!e.getValue().equals(have.get(e.getKey()))) {
-        return false;
-      }
+    if (!includes(matchLabels, have)) {
+      return false;
     }
     for (Requirement r : matchExpressions) {
       if (!r.matches(have)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** True when {@code labels} carry every entry of {@code matchLabels} (a {@code matchLabels} selector's test). */
+  public static boolean includes(Map<String, String> matchLabels, Map<String, String> labels) {
+    for (var e : matchLabels.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
         return false;
       }
     }

@@ -24,8 +24,8 @@ public final class ListenerRoutes {
   /**
    * True when {@code r} attaches to server {@code s} of {@code g}.
    *
-   * @param namespaceLabels the labels of a namespace's {@link Policy.Namespace} document, or null when there is none
-   *        (for {@code from: Selector})
+   * @param namespaceLabels a namespace's labels (for {@code from: Selector}): its {@link Policy.Namespace} document's
+   *        and {@code kubernetes.io/metadata.name} ({@code PolicySet#namespaceLabels})
    */
   public static boolean attaches(Policy.Routes r, Policy.Gateway g, Policy.Server s,
       Function<String, Map<String, String>> namespaceLabels) {
@@ -54,8 +54,8 @@ public final class ListenerRoutes {
       if (!allowed.namespaceSelector().matches(labels)) {
         return "listener '" + s.portName() + "' takes routes of namespaces labelled " + allowed.namespaceSelector()
             + " only (allowedRoutes namespaces from: Selector), and namespace "
-            + namespace(r) + (labels == null ? " has no Namespace document (apiVersion: v1, kind: Namespace) with labels"
-                : " is labelled " + new TreeMap<>(labels))
+            + namespace(r) + (labels.size() == 1 ? " has only " + labels + " (no Namespace document, apiVersion: v1,"
+                + " kind: Namespace, gives it labels)" : " is labelled " + new TreeMap<>(labels))
             + (r.namespace().isEmpty() ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
             + "; expected the labels on a Namespace document of that name";
       }

@@ -1039,12 +1039,7 @@ public sealed interface Policy {
       if (sourceNamespace != null && !sourceNamespace.equals(namespace)) {
         return false;
       }
-      for (var e : sourceLabels.entrySet()) {
-        if (!e.getValue().equals(labels.get(e.getKey()))) {
-          return false;
-        }
-      }
-      return true;
+      return LabelSelector.includes(sourceLabels, labels);
     }
 
     /** True when the match applies in the routes of port {@code routesPort} (null: routes not of one port). */
@@ -1121,8 +1116,9 @@ public sealed interface Policy {
   /**
    * Istio {@code telemetry.istio.io/v1 Telemetry}: access logging and tracing of the selected workloads
    * ({@code selector} null = the namespace, or the mesh in the root namespace), or of the Gateway API Gateways of its
-   * namespace named in {@code targetGateways} (its {@code targetRefs}; empty: none), whose proxies carry
-   * {@code gateway.networking.k8s.io/gateway-name: NAME}. Each list entry applies to the
+   * namespace named in {@code targetGateways} (its {@code targetRefs}; empty: none): the proxies those Gateways'
+   * selectors match ({@code gateway.networking.k8s.io/gateway-name: NAME}), whatever their own namespace. Each list
+   * entry applies to the
    * listeners of its {@link TelemetryMode}; null fields inherit from the level above
    * (mesh defaults, root namespace, namespace, workload).
    */

@@ -108,12 +108,14 @@ final class ServiceEntryParser {
 
   /**
    * {@code addresses}: the entry's virtual IPs (what its names resolve to through a captured sidecar's DNS proxy) or
-   * CIDR ranges (destinations matched by prefix), IPv4 or IPv6 ({@link #addressProblem}); each once (as Envoy reads
-   * it: {@code 2001:db8::10} and {@code 2001:DB8:0::10} are one address).
+   * CIDR ranges (destinations matched by prefix), IPv4 or IPv6 ({@link #addressProblem}), none overlapping
+   * {@value io.keelson.control.xds.ServiceAddresses#AUTO_RANGE}; each once (as Envoy reads it: {@code 2001:db8::10}
+   * and {@code 2001:DB8:0::10} are one address).
    */
   private static List<String> addresses(Fields spec) {
     List<String> out = new ArrayList<>();
     Set<Cidr> seen = new HashSet<>();
+    Cidr auto = Cidr.parse(io.keelson.control.xds.ServiceAddresses.AUTO_RANGE);
     List<String> written = spec.strings("addresses", false);
     for (int i = 0; i < written.size(); i++) {
       String a = written.get(i);
@@ -121,9 +123,9 @@ final class ServiceEntryParser {
       String problem = addressProblem(a);
       if (problem != null) {
         spec.error(at, "'" + a + "' " + problem);
-      } else if (a.startsWith("240.240.")) {
-        spec.error(at, "'" + a + "' is in " + io.keelson.control.xds.ServiceAddresses.AUTO_RANGE + ", where Keelson"
-            + " allocates the registry's VIPs; expected an address or range outside it");
+      } else if (Cidr.parse(a).intersection(auto) != null) {
+        spec.error(at, "'" + a + "' overlaps " + auto + ", where Keelson allocates the registry's VIPs; expected an"
+            + " address or range outside it");
       } else if (!seen.add(Cidr.parse(a))) {
         spec.error(at, "address '" + a + "' is listed twice");
       } else {
@@ -134,36 +136,28 @@ final class ServiceEntryParser {
   }
 
   /**
-   * Why {@code a} cannot be one of a ServiceEntry's {@code addresses}, or null: an IPv4 address as the registry's VIPs
-   * ({@code ServiceAddresses}), an IPv6 unicast address (not unspecified, loopback or multicast; not IPv4-mapped, which
-   * is an IPv4 address), or a CIDR range of either.
+   * Why {@code a} cannot be one of a ServiceEntry's {@code addresses}, or null: an IP prefix ({@link Cidr#problem}),
+   * not written IPv4-mapped (that is an IPv4 address); one address (bare, or {@code /32}, {@code /128}) must be one a
+   * service can have: IPv4 as the registry's VIPs ({@code ServiceAddresses}), IPv6 unicast (not unspecified, loopback
+   * or multicast).
    */
   private static String addressProblem(String a) {
+    String problem = Cidr.problem(a);
+    if (problem != null) {
+      return problem;
+    }
     int slash = a.indexOf('/');
     String address = slash < 0 ? a : a.substring(0, slash);
-    if (!address.contains(":")) {
-      if (!IpLiteral.DOTTED_QUAD.matcher(address).matches()) {
-        return "is not an IP address or CIDR range; expected e.g. 192.0.2.10, 192.168.10.0/24, 2001:db8::10 or"
-            + " 2001:db8:1::/64";
-      }
-      if (slash < 0) {
-        return io.keelson.control.xds.ServiceAddresses.problem(a);
-      }
-      String len = a.substring(slash + 1);
-      return !IpLiteral.isIpv4(address) || !len.matches("\\d{1,2}") || Integer.parseInt(len) > 32
-          ? "is not an IPv4 CIDR range; expected e.g. 192.168.10.0/24" : null;
-    }
-    if (!IpLiteral.is(address)) {
-      return "is not an IPv6 address; expected e.g. 2001:db8::10, or a range such as 2001:db8:1::/64";
-    }
     java.net.InetAddress ip = java.net.InetAddress.ofLiteral(address);
-    if (!(ip instanceof java.net.Inet6Address)) {
+    if (address.contains(":") && !(ip instanceof java.net.Inet6Address)) {
       return "is an IPv4-mapped IPv6 address; expected the IPv4 address itself (" + ip.getHostAddress() + ")";
     }
-    if (slash >= 0) {
-      String len = a.substring(slash + 1);
-      return !len.matches("\\d{1,3}") || Integer.parseInt(len) > 128
-          ? "is not an IPv6 CIDR range: its prefix length is not within 0-128; expected e.g. 2001:db8:1::/64" : null;
+    Cidr prefix = Cidr.parse(a);
+    if (prefix.length() < prefix.width()) {
+      return null; // a range
+    }
+    if (!address.contains(":")) {
+      return io.keelson.control.xds.ServiceAddresses.problem(address);
     }
     return io.keelson.control.xds.ServiceAddresses.problem(address);
   }

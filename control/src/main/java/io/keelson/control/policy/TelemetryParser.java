@@ -11,7 +11,8 @@ import java.util.Set;
  * standard metrics are always on), access-log {@code filter} expressions, tracing {@code customTags} and
  * {@code useRequestIdForTraceSampling}, a selector in the root namespace (Istio ignores it), and {@code targetRef(s)}
  * other than Gateway API {@code Gateway}s of the Telemetry's namespace (Istio's gateway attachment; a Gateway's proxies
- * are those labelled {@value GatewayApiParser#GATEWAY_NAME_LABEL}: NAME). Provider names are checked against the control plane's providers
+ * are those its selector, {@value GatewayApiParser#GATEWAY_NAME_LABEL}: NAME, matches, in any namespace). Provider
+ * names are checked against the control plane's providers
  * when applied ({@code MeshTelemetry#check}). Stateless.
  */
 final class TelemetryParser {

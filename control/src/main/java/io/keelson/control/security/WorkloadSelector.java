@@ -12,14 +12,6 @@ final class WorkloadSelector {
   private WorkloadSelector() {}
 
   static boolean labelsMatch(Map<String, String> selector, Map<String, String> labels) {
-    if (selector == null) {
-      return true;
-    }
-    for (var e : selector.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) {
-        return false;
-      }
-    }
-    return true;
+    return selector == null || io.keelson.control.policy.LabelSelector.includes(selector, labels);
   }
 }

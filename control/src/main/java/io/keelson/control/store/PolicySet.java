@@ -53,17 +53,23 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return null;
   }
 
+  /** The label Kubernetes puts on every namespace: its name ({@code NamespaceDefaultLabelName}). */
+  public static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
   /**
-   * The labels of the Namespace document {@code namespace} (a Gateway API listener's {@code from: Selector} matches
-   * them), or null when there is none.
+   * The labels of namespace {@code namespace} (a Gateway API listener's {@code from: Selector} matches them): its
+   * Namespace document's, if any, with {@value #NAMESPACE_NAME_LABEL}: {@code namespace}, which Kubernetes sets on
+   * every namespace (and overwrites), so a selector on it works without a Namespace document.
    */
   public java.util.Map<String, String> namespaceLabels(String namespace) {
+    java.util.Map<String, String> labels = new java.util.TreeMap<>();
     for (Policy.Namespace n : ofType(Policy.Namespace.class)) {
       if (n.name().equals(namespace)) {
-        return n.labels();
+        labels.putAll(n.labels());
       }
     }
-    return null;
+    labels.put(NAMESPACE_NAME_LABEL, namespace);
+    return java.util.Collections.unmodifiableMap(labels);
   }
 
   /** The mesh-wide (not namespaced) document Kind/name, or null. */

@@ -1,5 +1,6 @@
 package io.keelson.control.telemetry;
 
+import io.keelson.control.policy.LabelSelector;
 import io.keelson.control.policy.Policy;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -11,9 +12,11 @@ import java.util.Map;
  * Resolves Istio {@code Telemetry} for one workload into what its outbound (CLIENT) and inbound (SERVER) listeners
  * run. Istio's hierarchy: the mesh defaults ({@link MeshTelemetry}), then the root namespace's Telemetry without a
  * selector, then its namespace's without a selector, then the one whose {@code selector.matchLabels} its labels
- * include or whose {@code targetRefs} name its Gateway API Gateway (a gateway proxy of its namespace labelled
- * {@value Policy.Gateway#NAME_LABEL}: NAME; Istio's gateway attachment, at the workload level); at each level the entries whose {@code match.mode} covers a direction override, field by field, what the
- * level above set for it. Where several documents apply at one level (Istio calls that invalid), the first by name
+ * include or whose {@code targetRefs} name a Gateway API Gateway it serves (Istio's gateway attachment, at the
+ * workload level): Gateway NAME of the Telemetry's namespace exists and its selector ({@value Policy.Gateway#NAME_LABEL}:
+ * NAME) matches the proxy's labels, whatever the proxy's own namespace, as Gateways are bound to proxies by label only
+ * ({@code GatewayTranslator}). At each level the entries whose {@code match.mode} covers a direction override, field by
+ * field, what the level above set for it. Where several documents apply at one level (Istio calls that invalid), the first by name
  * wins. An access log entry turns the {@value MeshTelemetry#ENVOY} provider on (its providers, or the default when it
  * names none) unless {@code disabled: true}; a tracing entry may change the provider, the sampling and whether spans
  * are reported. Providers the control plane does not have (a document from a config directory written for another
@@ -48,9 +51,10 @@ public final class TelemetryResolver {
   /**
    * @param namespace the workload's namespace (its SPIFFE ID's; {@code default} without one)
    * @param labels    its labels
+   * @param gateways  the state's Gateways: a {@code targetRefs} Telemetry reaches the proxies its Gateways select
    */
   public static ProxyTelemetry resolve(String namespace, Map<String, String> labels, Collection<Policy.Telemetry> all,
-      MeshTelemetry mesh, String rootNamespace) {
+      Collection<Policy.Gateway> gateways, MeshTelemetry mesh, String rootNamespace) {
     List<Policy.Telemetry> sorted = new ArrayList<>(all);
     sorted.sort(Comparator.comparing(Policy::name));
     Policy.Telemetry root = null;
@@ -58,9 +62,7 @@ public final class TelemetryResolver {
     Policy.Telemetry workload = null;
     for (Policy.Telemetry t : sorted) {
       if (!t.targetGateways().isEmpty()) {
-        String gateway = labels.get(Policy.Gateway.NAME_LABEL);
-        if (t.namespace().equals(namespace) && gateway != null && t.targetGateways().contains(gateway)
-            && workload == null) {
+        if (workload == null && servesTarget(t, gateways, labels)) {
           workload = t;
         }
       } else if (t.selector() == null) {
@@ -69,7 +71,7 @@ public final class TelemetryResolver {
         } else if (t.namespace().equals(namespace) && !namespace.equals(rootNamespace) && ns == null) {
           ns = t;
         }
-      } else if (t.namespace().equals(namespace) && matches(t.selector(), labels) && workload == null) {
+      } else if (t.namespace().equals(namespace) && LabelSelector.includes(t.selector(), labels) && workload == null) {
         workload = t;
       }
     }
@@ -99,13 +101,16 @@ public final class TelemetryResolver {
     return new ProxyTelemetry(client.side(), server.side());
   }
 
-  private static boolean matches(Map<String, String> selector, Map<String, String> labels) {
-    for (var e : selector.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) {
-        return false;
+  /** True when a proxy with {@code labels} serves a Gateway {@code t} targets (a Gateway of {@code t}'s namespace). */
+  private static boolean servesTarget(Policy.Telemetry t, Collection<Policy.Gateway> gateways,
+      Map<String, String> labels) {
+    for (Policy.Gateway g : gateways) {
+      if (g.namespace().equals(t.namespace()) && t.targetGateways().contains(g.name()) && !g.selector().isEmpty()
+          && LabelSelector.includes(g.selector(), labels)) {
+        return true;
       }
     }
-    return true;
+    return false;
   }
 
   /** One direction's settings while the levels are applied. Not thread-safe (local to one resolve). */

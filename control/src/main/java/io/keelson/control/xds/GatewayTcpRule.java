@@ -38,7 +38,7 @@ record GatewayTcpRule(Policy.Routes route, Policy.StreamRule rule) {
   private static boolean sharesAHost(Policy.Routes r, Policy.Server s) {
     for (String vsHost : r.gatewayHosts()) {
       for (String serverHost : s.hosts()) {
-        if (GatewayTranslator.intersection(serverHost, vsHost) != null) {
+        if (io.keelson.control.policy.GatewayHosts.intersection(serverHost, vsHost) != null) {
           return true;
         }
       }

@@ -268,7 +268,7 @@ final class GatewayTranslator {
         }
         for (String vsHost : r.gatewayHosts()) {
           for (String serverHost : b.server().hosts()) {
-            String host = intersection(serverHost, vsHost);
+            String host = io.keelson.control.policy.GatewayHosts.intersection(serverHost, vsHost);
             if (host == null) {
               continue;
             }
@@ -302,26 +302,5 @@ final class GatewayTranslator {
       rc.addVirtualHosts(vh);
     });
     return rc.build();
-  }
-
-  /**
-   * The host both names cover, the more specific one (Istio's gateway host matching), or null: {@code *} covers
-   * everything, {@code *.example.com} every name ending {@code .example.com}.
-   */
-  static String intersection(String serverHost, String vsHost) {
-    if (covers(serverHost, vsHost)) {
-      return vsHost;
-    }
-    if (covers(vsHost, serverHost)) {
-      return serverHost;
-    }
-    return null;
-  }
-
-  private static boolean covers(String wide, String narrow) {
-    if (wide.equals("*") || wide.equals(narrow)) {
-      return true;
-    }
-    return wide.startsWith("*.") && narrow.endsWith(wide.substring(1)) && !narrow.equals("*");
   }
 }

@@ -621,12 +621,7 @@ public final class MeshTranslator {
   }
 
   static boolean matches(Map<String, String> selector, Map<String, String> labels) {
-    for (var e : selector.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) {
-        return false;
-      }
-    }
-    return true;
+    return io.keelson.control.policy.LabelSelector.includes(selector, labels);
   }
 
   /** @param grpcWeb a service has a GRPC-Web port: the connection manager runs envoy.filters.http.grpc_web */

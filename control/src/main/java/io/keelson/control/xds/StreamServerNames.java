@@ -18,7 +18,7 @@ final class StreamServerNames {
     List<String> out = new ArrayList<>();
     for (String h : wanted) {
       for (String host : server.hosts()) {
-        String both = GatewayTranslator.intersection(host, h);
+        String both = io.keelson.control.policy.GatewayHosts.intersection(host, h);
         if (both != null && !out.contains(both)) {
           out.add(both);
         }

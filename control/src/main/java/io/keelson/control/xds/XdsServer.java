@@ -346,6 +346,34 @@ public final class XdsServer implements AutoCloseable {
     return out;
   }
 
+  /**
+   * A connected gateway proxy as last pushed: its node id, registration labels, and the listeners and route
+   * configurations of the snapshot last handed to the cache for it (empty before its first push).
+   */
+  public record PushedGateway(String nodeId, Map<String, String> labels,
+      List<io.envoyproxy.envoy.config.listener.v3.Listener> listeners,
+      List<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes) {}
+
+  /**
+   * The connected gateway proxies whose registration labels {@code serving} accepts, by node id, with what they were
+   * last pushed. Takes no pushLock and translates nothing: it reads the snapshot cache (which has its own lock), so a
+   * listing of Gateways does not wait for, or redo, a push.
+   */
+  public List<PushedGateway> pushedGateways(java.util.function.Predicate<Map<String, String>> serving) {
+    List<PushedGateway> out = new ArrayList<>();
+    for (var e : new java.util.TreeMap<>(gatewayNodes).entrySet()) {
+      Map<String, String> labels = e.getValue().registration().labels();
+      if (!serving.test(labels)) {
+        continue;
+      }
+      Snapshot s = cache.getSnapshot(e.getKey());
+      out.add(new PushedGateway(e.getKey(), labels,
+          s == null ? List.of() : List.copyOf(s.listeners().resources().values()),
+          s == null ? List.of() : List.copyOf(s.routes().resources().values())));
+    }
+    return out;
+  }
+
   /** The resources {@code nodeId} was last given, or null when no such proxy is connected. */
   public MeshResources resourcesFor(String nodeId) {
     for (ProxyState p : streams.values()) {
@@ -649,7 +677,7 @@ public final class XdsServer implements AutoCloseable {
     Policy.Workload w = registered.get(p.nodeId);
     Map<String, String> labels = gw != null ? gw.registration().labels() : w == null ? Map.of() : w.labels();
     var t = io.keelson.control.telemetry.TelemetryResolver.resolve(namespace(p), labels,
-        state.ofType(Policy.Telemetry.class), telemetry,
+        state.ofType(Policy.Telemetry.class), state.ofType(Policy.Gateway.class), telemetry,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
     return gw != null ? t.asGateway() : t;
   }

@@ -2,9 +2,16 @@ package io.keelson.control.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
+import io.keelson.control.xds.XdsServer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,6 +93,76 @@ class GatewayApiStatusTest {
     PolicySet one = state(GATEWAYS.substring(0, GATEWAYS.lastIndexOf("---")));
     assertThat(conditions(GatewayApiStatus.of(doc(one, "Gateway/edge/edge"), one, List.of()).get("conditions")))
         .containsExactly("Accepted=True/ListenersNotValid", "Programmed=False/Pending");
+  }
+
+  @Test
+  void aCrossNamespaceCertificateWithoutAGrantIsRefNotPermittedWhetherOrNotTheSecretExists() throws Exception {
+    PolicySet state = state(GATEWAYS.substring(0, GATEWAYS.lastIndexOf("---")).replace(
+        "certificateRefs: [ { name: other-cert, namespace: certs } ]",
+        "certificateRefs: [ { name: no-such-cert, namespace: certs } ]"));
+    Map<?, ?> foreign = (Map<?, ?>) ((List<?>) GatewayApiStatus.of(doc(state, "Gateway/edge/edge"), state, List.of())
+        .get("listeners")).get(2);
+    // The grant is checked first: the status says nothing of which Secrets another namespace holds.
+    assertThat(conditions(foreign.get("conditions"))).contains("ResolvedRefs=False/RefNotPermitted");
+    assertThat(message(foreign.get("conditions"), "ResolvedRefs")).doesNotContain("no Secret");
+  }
+
+  @Test
+  void aProxyServingOnlyInvalidListenersDoesNotProgramTheGateway() throws Exception {
+    PolicySet one = state(GATEWAYS.substring(0, GATEWAYS.lastIndexOf("---")));
+    // The proxy holds listener 'missing's chain (built elsewhere), but that listener has no Secret: it is not valid.
+    var proxy = pushed(listener(8443, "edge/edge/1"));
+    Map<String, Object> status = GatewayApiStatus.of(doc(one, "Gateway/edge/edge"), one, List.of(proxy));
+    assertThat(conditions(status.get("conditions"))).containsExactly("Accepted=True/ListenersNotValid",
+        "Programmed=False/Invalid");
+    assertThat(conditions(((Map<?, ?>) ((List<?>) status.get("listeners")).get(1)).get("conditions")))
+        .contains("Programmed=False/Invalid");
+  }
+
+  @Test
+  void anHttpListenerIsProgrammedWhenItsRouteConfigurationHasTheVirtualHostsOfItsAttachedRoutes() throws Exception {
+    PolicySet state = state(GATEWAYS.substring(0, GATEWAYS.lastIndexOf("---")).replace(
+        "- { name: http, port: 8080, protocol: HTTP }",
+        "- { name: http, port: 8080, protocol: HTTP, allowedRoutes: { namespaces: { from: All } } }") + """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: shop }
+        spec:
+          parentRefs: [ { name: edge, namespace: edge, sectionName: http } ]
+          hostnames: [ shop.example.com ]
+          rules: [ { backendRefs: [ { name: web, port: 80 } ] } ]
+        """);
+    Policy gateway = doc(state, "Gateway/edge/edge");
+    assertThat(((Map<?, ?>) ((List<?>) GatewayApiStatus.of(gateway, state, List.of()).get("listeners")).get(0))
+        .get("attachedRoutes")).isEqualTo(1);
+    var noRoutes = pushed(listener(8080, ""));
+    var noVirtualHost = pushed(listener(8080, ""), RouteConfiguration.newBuilder().setName("http.8080").build());
+    var served = pushed(listener(8080, ""), RouteConfiguration.newBuilder().setName("http.8080").addVirtualHosts(
+        VirtualHost.newBuilder().setName("shop.example.com:8080").addDomains("shop.example.com")).build());
+    assertThat(httpListener(gateway, state, noRoutes)).contains("Programmed=False/Pending");
+    assertThat(httpListener(gateway, state, noVirtualHost)).contains("Programmed=False/Pending");
+    assertThat(httpListener(gateway, state, served)).contains("Programmed=True/Programmed");
+    assertThat(conditions(GatewayApiStatus.of(gateway, state, List.of(served)).get("conditions")))
+        .contains("Programmed=True/Programmed");
+  }
+
+  private static List<String> httpListener(Policy gateway, PolicySet state, XdsServer.PushedGateway proxy) {
+    Map<String, Object> status = GatewayApiStatus.of(gateway, state, List.of(proxy));
+    return conditions(((Map<?, ?>) ((List<?>) status.get("listeners")).get(0)).get("conditions"));
+  }
+
+  private static XdsServer.PushedGateway pushed(Listener listener, RouteConfiguration... routes) {
+    return new XdsServer.PushedGateway("edge-gw", Map.of("gateway.networking.k8s.io/gateway-name", "edge"),
+        List.of(listener), List.of(routes));
+  }
+
+  /** A listener on {@code port} with one filter chain named {@code chain}. */
+  private static Listener listener(int port, String chain) {
+    return Listener.newBuilder().setName("0.0.0.0_" + port)
+        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress("0.0.0.0")
+            .setPortValue(port)))
+        .addFilterChains(FilterChain.newBuilder().setName(chain)).build();
   }
 
   @Test

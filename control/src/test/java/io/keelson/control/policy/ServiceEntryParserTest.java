@@ -86,10 +86,37 @@ class ServiceEntryParserTest {
             + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
         "bad.yaml: ServiceEntry/external: spec.addresses[5]: '::ffff:10.0.0.1' is an IPv4-mapped IPv6 address;"
             + " expected the IPv4 address itself (10.0.0.1)",
-        "bad.yaml: ServiceEntry/external: spec.addresses[6]: '2001:db8::/129' is not an IPv6 CIDR range: its prefix"
-            + " length is not within 0-128; expected e.g. 2001:db8:1::/64",
-        "bad.yaml: ServiceEntry/external: spec.addresses[7]: '2001:db8::g' is not an IPv6 address; expected e.g."
-            + " 2001:db8::10, or a range such as 2001:db8:1::/64");
+        "bad.yaml: ServiceEntry/external: spec.addresses[6]: '2001:db8::/129' is not an IP address or CIDR block: its"
+            + " prefix length is not within 0-128; expected e.g. fd00::/8",
+        "bad.yaml: ServiceEntry/external: spec.addresses[7]: '2001:db8::g' is not an IP address or CIDR block; expected"
+            + " an IPv4 or IPv6 address, optionally /length (e.g. 10.0.0.0/8)");
+  }
+
+  @Test
+  void refusesOneAddressWrittenAsAHostLengthPrefixWhenItIsRefusedBareAndRangesOverlappingTheAutoRange() {
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ "::1/128", "ff02::1/128", "::/128", 127.0.0.1/32, 240.0.0.0/4, 240.240.7.0/24, "::ffff:10.0.0.0/120",
+            "2001:db8::10/128", 10.9.0.7/32, 0.0.0.0/0 ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.addresses[0]: '::1/128' cannot be a service address (unspecified,"
+            + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[1]: 'ff02::1/128' cannot be a service address (unspecified,"
+            + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '::/128' cannot be a service address (unspecified,"
+            + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
+        "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1/32' cannot be a service address (unspecified,"
+            + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.0.0.0/4' overlaps 240.240.0.0/16, where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it",
+        "bad.yaml: ServiceEntry/external: spec.addresses[5]: '240.240.7.0/24' overlaps 240.240.0.0/16, where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it",
+        "bad.yaml: ServiceEntry/external: spec.addresses[6]: '::ffff:10.0.0.0/120' is an IPv4-mapped IPv6 address;"
+            + " expected the IPv4 address itself (10.0.0.0)",
+        "bad.yaml: ServiceEntry/external: spec.addresses[9]: '0.0.0.0/0' overlaps 240.240.0.0/16, where Keelson"
+            + " allocates the registry's VIPs; expected an address or range outside it");
   }
 
   @Test
@@ -128,14 +155,14 @@ class ServiceEntryParserTest {
         "bad.yaml: ServiceEntry/external: spec.hosts[2]: 'svc.default.svc.cluster.local' names a Kubernetes service;"
             + " register it as a keelson.io/v1alpha1 Service instead",
         "bad.yaml: ServiceEntry/external: spec.addresses[1]: address '10.1.2.3' is listed twice",
-        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '10.0.0.0/33' is not an IPv4 CIDR range; expected e.g."
-            + " 192.168.10.0/24",
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '10.0.0.0/33' is not an IP address or CIDR block: its"
+            + " prefix length is not within 0-32; expected e.g. 10.0.0.0/8",
         "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1' cannot be a service address (unspecified,"
             + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
-        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' is in 240.240.0.0/16, where Keelson"
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' overlaps 240.240.0.0/16, where Keelson"
             + " allocates the registry's VIPs; expected an address or range outside it",
-        "bad.yaml: ServiceEntry/external: spec.addresses[6]: 'not-an-address' is not an IP address or CIDR range;"
-            + " expected e.g. 192.0.2.10, 192.168.10.0/24, 2001:db8::10 or 2001:db8:1::/64",
+        "bad.yaml: ServiceEntry/external: spec.addresses[6]: 'not-an-address' is not an IP address or CIDR block;"
+            + " expected an IPv4 or IPv6 address, optionally /length (e.g. 10.0.0.0/8)",
         "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
             + " mesh namespace: both mean every proxy of the mesh)",
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"

@@ -319,7 +319,7 @@ class GatewayMixedTlsPortTest {
           metadata: { name: default, labels: { gateway-access: none } }
           """).policies(), false)).hasMessageContaining("takes routes of namespaces labelled {gateway-access=edge}"
               + " only (allowedRoutes namespaces from: Selector), and namespace default is labelled"
-              + " {gateway-access=none}");
+              + " {gateway-access=none, kubernetes.io/metadata.name=default}");
       assertThat(echo(port, "db.tcp.example.com", ca.clientContext())).isEqualTo("db: world");
     }
   }

@@ -14,13 +14,18 @@ import org.junit.jupiter.api.Test;
 class TelemetryResolverTest {
   private static final MeshTelemetry TRACED = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, "1");
 
-  private static List<Policy.Telemetry> docs(String yaml) throws Exception {
-    return PolicyParser.parse("t.yaml", yaml).policies().stream().map(p -> (Policy.Telemetry) p).toList();
+  private static List<Policy> docs(String yaml) throws Exception {
+    return PolicyParser.parse("t.yaml", yaml).policies();
   }
 
-  private static ProxyTelemetry resolve(String ns, Map<String, String> labels, List<Policy.Telemetry> docs,
+  private static ProxyTelemetry resolve(String ns, Map<String, String> labels, List<Policy> docs,
       MeshTelemetry mesh) {
-    return TelemetryResolver.resolve(ns, labels, docs, mesh, "istio-system");
+    return TelemetryResolver.resolve(ns, labels, ofType(docs, Policy.Telemetry.class), ofType(docs, Policy.Gateway.class),
+        mesh, "istio-system");
+  }
+
+  private static <T> List<T> ofType(List<Policy> docs, Class<T> type) {
+    return docs.stream().filter(type::isInstance).map(type::cast).toList();
   }
 
   @Test
@@ -35,7 +40,7 @@ class TelemetryResolverTest {
 
   @Test
   void otherNamespacesAndUnmatchedSelectorsDoNotApplyAndTheFirstByNameWinsAtALevel() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: other-ns, namespace: bank }
@@ -66,7 +71,7 @@ class TelemetryResolverTest {
 
   @Test
   void eachLevelOverridesFieldByFieldPerDirection() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: mesh, namespace: istio-system }
@@ -94,7 +99,7 @@ class TelemetryResolverTest {
     ProxyTelemetry other = resolve("shop", Map.of("app", "ratings"), all, TRACED);
     assertThat(other.client()).isEqualTo(new Side(true, true, 10.0));
     // An unknown provider (a document written for another replica's flags) turns that direction off.
-    List<Policy.Telemetry> zipkin = docs("""
+    List<Policy> zipkin = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: z, namespace: shop }
@@ -105,35 +110,59 @@ class TelemetryResolverTest {
     assertThat(z.server().traced()).isTrue();
   }
 
+  /** Telemetry edge/public-logs: access logs on at the proxies of Gateway edge/public. */
+  private static final String PUBLIC_LOGS = """
+      apiVersion: telemetry.istio.io/v1
+      kind: Telemetry
+      metadata: { name: public-logs, namespace: edge }
+      spec:
+        targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
+        accessLogging: [ {} ]
+      """;
+  private static final Map<String, String> PUBLIC_GW = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+
+  /** A Gateway API Gateway {@code namespace/name} with one HTTP listener. */
+  private static String gateway(String namespace, String name) {
+    return """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: { name: %s, namespace: %s }
+        spec: { gatewayClassName: keelson, listeners: [ { name: http, port: 8080, protocol: HTTP } ] }
+        """.formatted(name, namespace);
+  }
+
   @Test
-  void aTargetRefReachesTheProxiesOfItsGatewayInItsNamespaceOnlyAtTheWorkloadLevel() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+  void aTargetRefReachesTheProxiesItsGatewaySelectsInAnyNamespaceAtTheWorkloadLevel() throws Exception {
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: ns-off, namespace: edge }
         spec: { accessLogging: [ { disabled: true } ] }
         ---
-        apiVersion: telemetry.istio.io/v1
-        kind: Telemetry
-        metadata: { name: public-logs, namespace: edge }
-        spec:
-          targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: public } ]
-          accessLogging: [ {} ]
-        """);
-    Map<String, String> publicGw = Map.of("gateway.networking.k8s.io/gateway-name", "public");
+        """ + PUBLIC_LOGS + gateway("edge", "public") + gateway("edge", "internal"));
     Map<String, String> internalGw = Map.of("gateway.networking.k8s.io/gateway-name", "internal");
     MeshTelemetry logged = MeshTelemetry.fromFlags("/dev/stdout", null, null, null, null, null);
     // The targetRef overrides its namespace's Telemetry for the named Gateway's proxies, as a selector would.
-    assertThat(resolve("edge", publicGw, all, logged).asGateway().client().accessLog()).isTrue();
+    assertThat(resolve("edge", PUBLIC_GW, all, logged).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", internalGw, all, logged).asGateway().client().accessLog()).isFalse();
-    // A proxy of another namespace with the same Gateway name, or a sidecar without the label, is not reached.
-    assertThat(resolve("shop", publicGw, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    // Gateways are bound to proxies by label only: a proxy of another namespace (a plaintext gateway, default) serving
+    // edge/public gets the Telemetry too; a sidecar without the label does not.
+    assertThat(resolve("default", PUBLIC_GW, all, MeshTelemetry.OFF).asGateway().client().accessLog()).isTrue();
     assertThat(resolve("edge", Map.of("app", "public"), all, logged).client().accessLog()).isFalse();
   }
 
   @Test
+  void aTargetRefNamingNoGatewayOfItsNamespaceReachesNoProxy() throws Exception {
+    // shop/public's proxies carry the same label, but the Telemetry names edge/public, which does not exist.
+    List<Policy> all = docs(PUBLIC_LOGS + gateway("shop", "public"));
+    assertThat(resolve("edge", PUBLIC_GW, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+    assertThat(resolve("shop", PUBLIC_GW, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+  }
+
+  @Test
   void aGatewayRunsTheClientSideOnEveryListenerAndServerEntriesDoNotReachIt() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: edge, namespace: istio-ingress }

@@ -353,14 +353,16 @@ class GatewayApiStreamTranslationTest {
     String mqBySelector = mqAllowing(selector);
     assertThat(mqBySelector).contains(selector);
     assertThatThrownBy(() -> store(mqBySelector)).hasMessageContaining("listener 'mq' takes routes of namespaces"
-        + " labelled {gateway-access=edge} only (allowedRoutes namespaces from: Selector), and namespace default has no"
-        + " Namespace document (apiVersion: v1, kind: Namespace) with labels");
+        + " labelled {gateway-access=edge} only (allowedRoutes namespaces from: Selector), and namespace default has only"
+        + " {kubernetes.io/metadata.name=default} (no Namespace document, apiVersion: v1, kind: Namespace, gives it"
+        + " labels)");
     assertThatThrownBy(() -> store(mqBySelector + """
         ---
         apiVersion: v1
         kind: Namespace
         metadata: { name: default, labels: { gateway-access: other } }
-        """)).hasMessageContaining("namespace default is labelled {gateway-access=other}");
+        """)).hasMessageContaining("namespace default is labelled {gateway-access=other,"
+        + " kubernetes.io/metadata.name=default}");
     PolicySet state = store(mqBySelector + """
         ---
         apiVersion: v1
@@ -392,6 +394,26 @@ class GatewayApiStreamTranslationTest {
         kind: Namespace
         metadata: { name: default, labels: { team: shop } }
         """).current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        EDGE, "0.0.0.0", "edge", true);
+    assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName())
+        .contains("edge/edge/1");
+  }
+
+  @Test
+  void everyNamespaceCarriesItsKubernetesNameLabelWithoutANamespaceDocument() throws Exception {
+    // Kubernetes labels every namespace kubernetes.io/metadata.name: NAME, so NotIn/DoesNotExist on it exclude.
+    String notDefault = mqAllowing("{ namespaces: { from: Selector, selector: { matchExpressions: [ { key:"
+        + " kubernetes.io/metadata.name, operator: NotIn, values: [ default ] } ] } } }");
+    assertThatThrownBy(() -> store(notDefault)).hasMessageContaining("listener 'mq' takes routes of namespaces labelled"
+        + " kubernetes.io/metadata.name NotIn [default] only (allowedRoutes namespaces from: Selector), and namespace"
+        + " default has only {kubernetes.io/metadata.name=default}");
+    String unnamed = mqAllowing("{ namespaces: { from: Selector, selector: { matchExpressions: [ { key:"
+        + " kubernetes.io/metadata.name, operator: DoesNotExist } ] } } }");
+    assertThatThrownBy(() -> store(unnamed)).hasMessageContaining("and namespace default has only"
+        + " {kubernetes.io/metadata.name=default}");
+    PolicySet state = store(mqAllowing("{ namespaces: { from: Selector, selector: { matchExpressions: [ { key:"
+        + " kubernetes.io/metadata.name, operator: In, values: [ default ] } ] } } }")).current();
     MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
         EDGE, "0.0.0.0", "edge", true);
     assertThat(listener(r, "0.0.0.0_9443").getFilterChainsList()).extracting(c -> c.getName())
