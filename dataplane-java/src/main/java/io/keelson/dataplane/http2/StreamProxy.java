@@ -553,7 +553,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     peerExchange.onRequest(NettyHeaderAccess.INSTANCE, request.headers(), cluster.name(),
-        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))),
         io.keelson.dataplane.accesslog.DownstreamTls.of(down.parent() != null ? down.parent() : down).peerUriSan());
     if (upgradeType == null) { // an upgrade is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
@@ -697,7 +697,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, OVERFLOW, ResponseFlag.UO, overloadedHeader());
       return;
     }
-    var connect = ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null);
+    var connect = ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls(balancer.endpoint(endpoint)) != null);
     opened.addListener(f -> {
       if (!f.isSuccess()) {
         answered.tryFailure(f.cause());

@@ -184,6 +184,15 @@ final class ClusterTranslator {
         : io.keelson.dataplane.config.CircuitBreakerConfig.DEFAULTS;
     var outlier = c.hasOutlierDetection() ? resilience.outlierDetection(c.getOutlierDetection(), path + ".outlier_detection") : null;
     boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
+    TransportSocketMatches socketMatches = TransportSocketMatches.of(c, path, http2 != null, problems);
+    if (socketMatches == null) {
+      ok = false;
+      socketMatches = TransportSocketMatches.NONE;
+    } else if (originalDstType && !socketMatches.matches().isEmpty()) {
+      problems.error(path + ".transport_socket_matches", "an ORIGINAL_DST cluster's hosts have no metadata to match;"
+          + " not supported");
+      ok = false;
+    }
     List<EndpointConfig> endpoints = new ArrayList<>();
     List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
     for (int i = 0; i < localities.size(); i++) {
@@ -219,7 +228,7 @@ final class ClusterTranslator {
         }
         endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight,
             locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0,
-            localities.get(i).getPriority()));
+            localities.get(i).getPriority(), socketMatches.resolve(e.getMetadata(), localities.get(i).getMetadata())));
       }
     }
     if (!priorities(localities, assignmentPath)) {
@@ -266,7 +275,7 @@ final class ClusterTranslator {
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
-    if (tls != null && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
+    if ((tls != null || socketMatches.matches().stream().anyMatch(m -> m.tls() != null)) && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
       // The probes (health/SocketProbe, GrpcProbe) speak plaintext; Envoy checks through the cluster's transport socket.
       problems.error(path + ".health_checks[0]", "cluster '" + c.getName() + "': HTTP and gRPC health checks of a TLS cluster"
           + " (transport_socket) are not supported yet; use tcp_health_check or remove transport_socket");
@@ -276,7 +285,8 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol);
+        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol,
+        socketMatches.matches());
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */
