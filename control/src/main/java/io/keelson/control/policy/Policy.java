@@ -174,12 +174,35 @@ public sealed interface Policy {
 
   /**
    * A ServiceEntry endpoint (Istio's WorkloadEntry): an IP or DNS name, its port per service port name (missing: the
-   * port's targetPort or number), labels (what DestinationRule subsets select on) and weight (0: unset).
+   * port's targetPort or number), labels (what DestinationRule subsets select on; {@code security.istio.io/tlsMode:
+   * istio} says it runs a sidecar taking mesh mTLS), weight (0: unset), {@code serviceAccount} (null: none) in
+   * {@code namespace} (the WorkloadEntry's or ServiceEntry's), and {@code locality} ({@link Locality#NONE}: none).
    */
-  record EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight) {
+  record EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight,
+      String serviceAccount, String namespace, Locality locality) {
+    /** Istio's endpoint label saying the workload speaks Istio mTLS (value {@value #ISTIO}) or not. */
+    public static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+    public static final String ISTIO = "istio";
+
     public EntryEndpoint {
       ports = Map.copyOf(ports);
       labels = Map.copyOf(labels);
+      locality = locality == null ? Locality.NONE : locality;
+    }
+
+    /** Without service account or locality. */
+    public EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight) {
+      this(address, ports, labels, weight, null, "", Locality.NONE);
+    }
+
+    /** True when it runs a sidecar taking mesh mTLS (label {@value #TLS_MODE_LABEL}: {@value #ISTIO}). */
+    public boolean meshTls() {
+      return ISTIO.equals(labels.get(TLS_MODE_LABEL));
+    }
+
+    /** Its service account as Istio names it, {@code <namespace>/<serviceAccount>}, or null. */
+    public String identity() {
+      return serviceAccount == null ? null : (namespace.isEmpty() ? "default" : namespace) + "/" + serviceAccount;
     }
 
     /** This endpoint's port for service port {@code p}. */
@@ -346,15 +369,28 @@ public sealed interface Policy {
    * originates TLS), false for DISABLE. {@code caCertificates}: a PEM file the proxy reads, or null for the system roots
    * (or no verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the
    * SNI. {@code clientCertificate} and {@code privateKey}: PEM files the proxy reads, both set for MUTUAL (the proxy
-   * presents that certificate), both null otherwise.
+   * presents that certificate), both null otherwise. {@code istioMutual}: mode ISTIO_MUTUAL (mesh mTLS with the
+   * sidecar's own certificate to every endpoint; {@code simple} false, no other field).
    */
   record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
-      boolean insecureSkipVerify, String clientCertificate, String privateKey) {
+      boolean insecureSkipVerify, String clientCertificate, String privateKey, boolean istioMutual) {
+    /** Mode ISTIO_MUTUAL. */
+    public static final ClientTls ISTIO_MUTUAL = new ClientTls(false, null, null, List.of(), false, null, null, true);
+
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);
       if ((clientCertificate == null) != (privateKey == null) || (clientCertificate != null && !simple)) {
         throw new IllegalArgumentException("a client certificate needs its private key and TLS origination");
       }
+      if (istioMutual && simple) {
+        throw new IllegalArgumentException("ISTIO_MUTUAL is not SIMPLE or MUTUAL origination");
+      }
+    }
+
+    /** SIMPLE, MUTUAL or DISABLE. */
+    public ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+        boolean insecureSkipVerify, String clientCertificate, String privateKey) {
+      this(simple, sni, caCertificates, subjectAltNames, insecureSkipVerify, clientCertificate, privateKey, false);
     }
 
     /** SIMPLE or DISABLE: no client certificate. */

@@ -89,8 +89,8 @@ final class DestinationRuleChecks {
     }
     if (registry) {
       errors.add(new PolicyError(file, doc, at, "'" + host + "' is a registry Service,"
-          + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
-    } else if (se != null && tls.simple() && se.resolution() == Policy.Resolution.NONE) {
+          + " reached with mesh mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)"));
+    } else if (se != null && (tls.simple() || tls.istioMutual()) && se.resolution() == Policy.Resolution.NONE) {
       errors.add(new PolicyError(file, doc, at + ".mode", "ServiceEntry/" + se.name()
           + " has resolution NONE (connections to their original destination), where TLS origination is not supported"
           + " yet; expected resolution STATIC, DNS or DNS_ROUND_ROBIN"));

@@ -183,8 +183,25 @@ final class ClusterTranslator {
         ? resilience.circuitBreakers(c.getCircuitBreakers(), path + ".circuit_breakers")
         : io.keelson.dataplane.config.CircuitBreakerConfig.DEFAULTS;
     var outlier = c.hasOutlierDetection() ? resilience.outlierDetection(c.getOutlierDetection(), path + ".outlier_detection") : null;
-    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
-    TransportSocketMatches socketMatches = TransportSocketMatches.of(c, path, http2 != null, problems);
+    io.keelson.dataplane.tls.ClientTls tls = null;
+    int proxyProtocol = 0;
+    if (c.hasTransportSocket()) {
+      var socket = c.getTransportSocket();
+      String socketPath = path + ".transport_socket";
+      var upstream = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
+      if (upstream != null) {
+        proxyProtocol = upstream.version();
+        socket = upstream.inner();
+        socketPath = upstream.innerPath();
+      }
+      if (upstream == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
+        ok = false; // reported
+      } else if (socket != null) {
+        tls = new TlsTranslator(problems).upstream(socket, socketPath, "cluster '" + c.getName() + "'", http2 != null);
+        ok &= tls != null;
+      }
+    }
+    TransportSocketMatches socketMatches = TransportSocketMatches.of(c, path, http2 != null, proxyProtocol, problems);
     if (socketMatches == null) {
       ok = false;
       socketMatches = TransportSocketMatches.NONE;
@@ -193,6 +210,7 @@ final class ClusterTranslator {
           + " not supported");
       ok = false;
     }
+    boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
     List<EndpointConfig> endpoints = new ArrayList<>();
     List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
     for (int i = 0; i < localities.size(); i++) {
@@ -242,24 +260,6 @@ final class ClusterTranslator {
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
       ok = false;
-    }
-    io.keelson.dataplane.tls.ClientTls tls = null;
-    int proxyProtocol = 0;
-    if (c.hasTransportSocket()) {
-      var socket = c.getTransportSocket();
-      String socketPath = path + ".transport_socket";
-      var upstream = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
-      if (upstream != null) {
-        proxyProtocol = upstream.version();
-        socket = upstream.inner();
-        socketPath = upstream.innerPath();
-      }
-      if (upstream == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
-        ok = false; // reported
-      } else if (socket != null) {
-        tls = new TlsTranslator(problems).upstream(socket, socketPath, "cluster '" + c.getName() + "'", http2 != null);
-        ok &= tls != null;
-      }
     }
     java.net.InetSocketAddress source = null;
     if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice

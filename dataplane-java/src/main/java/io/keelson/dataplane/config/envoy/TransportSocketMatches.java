@@ -34,8 +34,13 @@ final class TransportSocketMatches {
 
   static final TransportSocketMatches NONE = new TransportSocketMatches(List.of(), List.of());
 
-  /** {@code c}'s matches; null after reporting a problem. */
-  static TransportSocketMatches of(Cluster c, String path, boolean http2, Problems problems) {
+  /**
+   * {@code c}'s matches; null after reporting a problem. As istiod wraps them for a DestinationRule's
+   * {@code proxyProtocol}, an entry's socket may be {@code upstream_proxy_protocol} around TLS or raw_buffer, of the
+   * version the cluster's own socket has ({@code proxyProtocolVersion}; the data plane sends one PROXY header version
+   * per cluster).
+   */
+  static TransportSocketMatches of(Cluster c, String path, boolean http2, int proxyProtocolVersion, Problems problems) {
     if (c.getTransportSocketMatchesCount() == 0) {
       return NONE;
     }
@@ -57,8 +62,27 @@ final class TransportSocketMatches {
       if (!m.hasTransportSocket()) {
         problems.error(at + ".transport_socket", "is required; expected envoy.transport_sockets.tls or raw_buffer");
         ok = false;
-      } else if (!isRawBuffer(m.getTransportSocket())) {
-        tls = new TlsTranslator(problems).upstream(m.getTransportSocket(), at + ".transport_socket",
+        continue;
+      }
+      TransportSocket socket = m.getTransportSocket();
+      String socketPath = at + ".transport_socket";
+      var wrapped = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
+      int version = wrapped == null ? 0 : wrapped.version();
+      if (wrapped == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
+        ok = false; // reported
+        continue;
+      } else if (version != proxyProtocolVersion) {
+        problems.error(socketPath, "sends PROXY protocol version " + version + " (0: none) while the cluster's"
+            + " transport_socket sends " + proxyProtocolVersion + "; expected the same for every endpoint of a cluster");
+        ok = false;
+        continue;
+      }
+      if (wrapped != null) {
+        socket = wrapped.inner();
+        socketPath = wrapped.innerPath();
+      }
+      if (socket != null && !UpstreamProxyProtocolTranslator.isRawBuffer(socket)) {
+        tls = new TlsTranslator(problems).upstream(socket, socketPath,
             "cluster '" + c.getName() + "' match '" + m.getName() + "'", http2);
         ok &= tls != null;
       }
@@ -66,12 +90,6 @@ final class TransportSocketMatches {
       criteria.add(m.getMatch().getFieldsMap());
     }
     return ok ? new TransportSocketMatches(out, criteria) : null;
-  }
-
-  private static boolean isRawBuffer(TransportSocket socket) {
-    return socket.hasTypedConfig()
-        ? SupportedTypes.typeName(socket.getTypedConfig().getTypeUrl()).equals(UpstreamProxyProtocolTranslator.RAW_BUFFER)
-        : socket.getName().equals("envoy.transport_sockets.raw_buffer");
   }
 
   List<TransportSocketMatch> matches() {
