@@ -30,9 +30,10 @@ import java.util.TreeSet;
  *       (the entry's endpoints, or the WorkloadEntries its {@code workloadSelector} selects (none: no endpoints), else
  *       the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
  *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
- *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
- *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
- *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
+ *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). Endpoints labelled
+ *       {@code security.istio.io/tlsMode: istio} (VMs with a sidecar) get mesh mTLS from a caller with an identity
+ *       ({@link EntryMtls}), grouped by locality as a registry Service's; a DestinationRule's {@code tls} mode SIMPLE
+ *       originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
  *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
  *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
