@@ -17,21 +17,7 @@ import org.junit.jupiter.api.Test;
  * zone a (priority 0) and fails over to zone b once the zone-a VM stops and is ejected, as for registry Services.
  */
 class WorkloadEntryLocalityEndToEndTest {
-  private static final String ENTRY = """
-      apiVersion: keelson.io/v1alpha1
-      kind: Service
-      metadata: { name: frontend }
-      spec: { ports: [ { name: http, port: 80 } ] }
-      ---
-      apiVersion: networking.istio.io/v1
-      kind: ServiceEntry
-      metadata: { name: api }
-      spec:
-        hosts: [ api.vm.test ]
-        location: MESH_INTERNAL
-        resolution: STATIC
-        ports: [ { number: 80, name: http, protocol: HTTP } ]
-        workloadSelector: { labels: { app: api } }
+  private static final String ENTRY = WorkloadEntryMeshMtlsEndToEndTest.vmEntry("frontend") + """
       ---
       apiVersion: networking.istio.io/v1
       kind: DestinationRule

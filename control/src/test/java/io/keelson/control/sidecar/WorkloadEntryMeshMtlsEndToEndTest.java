@@ -26,11 +26,12 @@ class WorkloadEntryMeshMtlsEndToEndTest {
   private static final String WEB = "spiffe://cluster.local/ns/shop/sa/web";
   private static final String VM = "spiffe://cluster.local/ns/shop/sa/vm";
 
-  private static String entries(int vmPort, String vmAccount, int plainPort) {
+  /** The caller's Service {@code caller} and ServiceEntry {@code api.vm.test} selecting WorkloadEntries {@code app: api}. */
+  static String vmEntry(String caller) {
     return """
         apiVersion: keelson.io/v1alpha1
         kind: Service
-        metadata: { name: web }
+        metadata: { name: %s }
         spec:
           ports: [ { name: http, port: 80 } ]
         ---
@@ -43,6 +44,11 @@ class WorkloadEntryMeshMtlsEndToEndTest {
           resolution: STATIC
           ports: [ { number: 80, name: http, protocol: HTTP } ]
           workloadSelector: { labels: { app: api } }
+        """.formatted(caller);
+  }
+
+  private static String entries(int vmPort, String vmAccount, int plainPort) {
+    return vmEntry("web") + """
         ---
         apiVersion: networking.istio.io/v1
         kind: WorkloadEntry
