@@ -132,20 +132,30 @@ public sealed interface Policy {
 
   /**
    * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
-   * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
+   * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (no auto mTLS, as
+   * istiod; a DestinationRule's ISTIO_MUTUAL still applies). {@code subjectAltNames}: SPIFFE IDs its endpoints may
+   * present over mesh mTLS besides their {@code serviceAccount}s' (istiod's SAN list).
    * Endpoints: {@code endpoints} when given; the WorkloadEntries (not registry Workloads) whose labels match
    * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
    * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
    * compared as Envoy reads them ({@link Cidr}).
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
-      List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) implements Policy {
+      List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
+      List<String> subjectAltNames) implements Policy {
     public ServiceEntry {
+      subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
       hosts = List.copyOf(hosts);
       ports = List.copyOf(ports);
       endpoints = List.copyOf(endpoints);
       workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
       addresses = List.copyOf(addresses);
+    }
+
+    /** Without {@code subjectAltNames}. */
+    public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+        List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) {
+      this(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses, List.of());
     }
 
     /** An entry with its endpoints inline (no {@code workloadSelector}) and no {@code addresses}. */

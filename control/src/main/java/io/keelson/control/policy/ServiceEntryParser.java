@@ -26,10 +26,8 @@ final class ServiceEntryParser {
 
   /** @param namespace the namespace its endpoints' {@code serviceAccount}s are in (its metadata's) */
   static Policy serviceEntry(Policy.Meta meta, Fields spec, String namespace) {
-    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector",
-        "addresses"), Map.of(
-        "subjectAltNames", "subjectAltNames are not supported yet: mesh mTLS to the entry's endpoints checks their"
-            + " serviceAccount identities; expected serviceAccount on the endpoints or WorkloadEntries"));
+    spec.allow("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector", "addresses",
+        "subjectAltNames");
     List<String> hosts = hosts(spec);
     List<Policy.EntryPort> ports = ports(spec);
     boolean external = true;
@@ -68,7 +66,25 @@ final class ServiceEntryParser {
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
-    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses);
+    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses,
+        subjectAltNames(spec));
+  }
+
+  /**
+   * {@code subjectAltNames}: what istiod adds to the SAN list of mesh mTLS to the entry's endpoints. Keelson checks
+   * mesh certificates' URI SANs, so each must be a SPIFFE ID.
+   */
+  private static List<String> subjectAltNames(Fields spec) {
+    List<String> written = spec.strings("subjectAltNames", false);
+    for (int i = 0; i < written.size(); i++) {
+      String san = written.get(i);
+      if (!san.startsWith("spiffe://") || san.length() == "spiffe://".length() || san.contains(" ")) {
+        spec.error("subjectAltNames[" + i + "]", "'" + san + "' is not a SPIFFE ID; expected"
+            + " spiffe://<trust domain>/ns/<namespace>/sa/<service account> (mesh mTLS checks the URI SAN of the"
+            + " endpoints' workload certificates)");
+      }
+    }
+    return written;
   }
 
   /**

@@ -17,9 +17,10 @@ import java.util.TreeSet;
  * DestinationRule {@code tls}, auto mTLS in one cluster, {@code transport_socket_matches} {@value #ISTIO_MATCH}
  * (endpoints whose metadata {@link #ISTIO_ENDPOINT} says {@code tlsMode: istio}: the sidecar's certificate, the mesh
  * roots, {@code istio} ALPN) then {@value #DISABLED_MATCH} (every other endpoint: plaintext); with {@code tls} mode
- * ISTIO_MUTUAL, mesh mTLS to every endpoint; with SIMPLE, MUTUAL or DISABLE, none. The server's SPIFFE ID must be one
- * of the entry's endpoints' {@code serviceAccount}s (istiod's SAN list: every account of the service; none given: any
- * mesh identity). Immutable.
+ * ISTIO_MUTUAL, mesh mTLS to every endpoint; with SIMPLE, MUTUAL or DISABLE, none; a MESH_EXTERNAL entry gets no auto
+ * mTLS. The server's SPIFFE ID must be one of the entry's {@code subjectAltNames} or its endpoints'
+ * {@code serviceAccount}s (istiod's SAN list: every account of the service; none given: any mesh identity).
+ * Immutable.
  */
 final class EntryMtls {
   static final String FILTER = "envoy.transport_socket_match";
@@ -33,10 +34,15 @@ final class EntryMtls {
       .setTypedConfig(Any.pack(RawBuffer.getDefaultInstance())).build();
 
   private final List<String> spiffeIds;
+  private final boolean external;
 
-  /** For a caller in {@code trustDomain}, to {@code endpoints} (all of the entry's: the SAN list is the service's). */
-  EntryMtls(String trustDomain, List<Policy.EntryEndpoint> endpoints) {
-    TreeSet<String> ids = new TreeSet<>();
+  /**
+   * For a caller in {@code trustDomain}, to {@code se}'s {@code endpoints} (all of them: the SAN list is the service's,
+   * with its {@code subjectAltNames}).
+   */
+  EntryMtls(String trustDomain, Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints) {
+    external = se.external();
+    TreeSet<String> ids = new TreeSet<>(se.subjectAltNames());
     for (Policy.EntryEndpoint ep : endpoints) {
       if (ep.identity() != null) {
         String[] nsSa = ep.identity().split("/", 2);
@@ -51,11 +57,14 @@ final class EntryMtls {
     return spiffeIds;
   }
 
-  /** Sets {@code c}'s transport per {@code tls} (the cluster's DestinationRule tls, or null), as described above. */
+  /**
+   * Sets {@code c}'s transport per {@code tls} (the cluster's DestinationRule tls, or null), as described above; a
+   * MESH_EXTERNAL entry gets no auto mTLS (istiod's rule), only an explicit ISTIO_MUTUAL.
+   */
   void apply(Cluster.Builder c, Policy.ClientTls tls, boolean http2) {
     if (tls != null && tls.istioMutual()) {
       c.setTransportSocket(MeshMtls.upstream(spiffeIds, http2));
-    } else if (tls == null) {
+    } else if (tls == null && !external) {
       c.addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(ISTIO_MATCH).setMatch(ISTIO)
               .setTransportSocket(MeshMtls.upstream(spiffeIds, http2)))
           .addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(DISABLED_MATCH)

@@ -73,7 +73,7 @@ final class ServiceEntryTranslator {
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
       List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
-      EntryMtls mtls = trustDomain == null ? null : new EntryMtls(trustDomain, endpoints);
+      EntryMtls mtls = trustDomain == null ? null : new EntryMtls(trustDomain, se, endpoints);
       for (Policy.EntryPort port : se.ports()) {
         out.add(cluster(se, endpoints, host, port, null, dr == null ? null : dr.forCluster(null, port.number()),
             Map.of(), assignments, mtls));

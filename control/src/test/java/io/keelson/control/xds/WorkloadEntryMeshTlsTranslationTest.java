@@ -137,6 +137,22 @@ class WorkloadEntryMeshTlsTranslationTest {
   }
 
   @Test
+  void theEntrysSubjectAltNamesJoinTheSanListAndAMeshExternalEntryGetsNoAutoMtls() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("vm.yaml", ENTRY.replace("  workloadSelector:",
+        "  subjectAltNames: [ \"spiffe://example.org/ns/legacy/sa/api\" ]\n  workloadSelector:")).policies(), false);
+    assertThat(sans(Mesh.cluster(translate(store.current(), true), CLUSTER).getTransportSocketMatches(0)
+        .getTransportSocket())).containsExactly("spiffe://example.org/ns/legacy/sa/api",
+        "spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
+
+    PolicyStore ext = new PolicyStore();
+    ext.apply(PolicyParser.parse("vm.yaml", ENTRY.replace("MESH_INTERNAL", "MESH_EXTERNAL")).policies(), false);
+    Cluster c = Mesh.cluster(translate(ext.current(), true), CLUSTER);
+    assertThat(c.getTransportSocketMatchesCount()).as("istiod: no auto mTLS to MESH_EXTERNAL").isZero();
+    assertThat(c.hasTransportSocket()).isFalse();
+  }
+
+  @Test
   void aProxyProtocolRuleWrapsEveryMatchsSocketAsIstiodDoes() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("vm.yaml", ENTRY.replace("protocol: HTTP", "protocol: TCP") + """

@@ -179,5 +179,32 @@ class TransportSocketMatchProxyTest {
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "bad.yaml")).isInstanceOf(ConfigException.class)
         .hasMessageContaining("static_resources.clusters[0].transport_socket_matches[0].name")
         .hasMessageContaining("static_resources.clusters[0].transport_socket_matches[0].transport_socket");
+    // One PROXY protocol version per cluster: a match without the cluster's upstream_proxy_protocol wrapper is refused.
+    String proxyProtocol = ProxyHarness.bootstrap(ProxyHarness.allTo("backend"), """
+          - name: backend
+            type: STATIC
+            transport_socket:
+              name: envoy.transport_sockets.upstream_proxy_protocol
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport
+                config: { version: V2 }
+                transport_socket:
+                  name: envoy.transport_sockets.raw_buffer
+                  typed_config: { "@type": type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer }
+            transport_socket_matches:
+            - name: plain
+              match: {}
+              transport_socket:
+                name: envoy.transport_sockets.raw_buffer
+                typed_config: { "@type": type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer }
+            load_assignment:
+              cluster_name: backend
+              endpoints:
+              - lb_endpoints:
+                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1001 } } }
+        """);
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(proxyProtocol, "pp.yaml")).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("static_resources.clusters[0].transport_socket_matches[0].transport_socket: sends PROXY"
+            + " protocol version 0 (0: none) while the cluster's transport_socket sends 2");
   }
 }
