@@ -132,20 +132,30 @@ public sealed interface Policy {
 
   /**
    * Istio {@code networking.istio.io/v1 ServiceEntry}: services outside the registry (external APIs, databases, VMs),
-   * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (never mTLS).
+   * reached by {@code hosts} (exact DNS names) on {@code ports}. {@code external}: MESH_EXTERNAL (no auto mTLS, as
+   * istiod; a DestinationRule's ISTIO_MUTUAL still applies). {@code subjectAltNames}: SPIFFE IDs its endpoints may
+   * present over mesh mTLS besides their {@code serviceAccount}s' (istiod's SAN list).
    * Endpoints: {@code endpoints} when given; the WorkloadEntries (not registry Workloads) whose labels match
    * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
    * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
    * compared as Envoy reads them ({@link Cidr}).
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
-      List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) implements Policy {
+      List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
+      List<String> subjectAltNames) implements Policy {
     public ServiceEntry {
+      subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
       hosts = List.copyOf(hosts);
       ports = List.copyOf(ports);
       endpoints = List.copyOf(endpoints);
       workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
       addresses = List.copyOf(addresses);
+    }
+
+    /** Without {@code subjectAltNames}. */
+    public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+        List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses) {
+      this(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses, List.of());
     }
 
     /** An entry with its endpoints inline (no {@code workloadSelector}) and no {@code addresses}. */
@@ -174,12 +184,35 @@ public sealed interface Policy {
 
   /**
    * A ServiceEntry endpoint (Istio's WorkloadEntry): an IP or DNS name, its port per service port name (missing: the
-   * port's targetPort or number), labels (what DestinationRule subsets select on) and weight (0: unset).
+   * port's targetPort or number), labels (what DestinationRule subsets select on; {@code security.istio.io/tlsMode:
+   * istio} says it runs a sidecar taking mesh mTLS), weight (0: unset), {@code serviceAccount} (null: none) in
+   * {@code namespace} (the WorkloadEntry's or ServiceEntry's), and {@code locality} ({@link Locality#NONE}: none).
    */
-  record EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight) {
+  record EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight,
+      String serviceAccount, String namespace, Locality locality) {
+    /** Istio's endpoint label saying the workload speaks Istio mTLS (value {@value #ISTIO}) or not. */
+    public static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+    public static final String ISTIO = "istio";
+
     public EntryEndpoint {
       ports = Map.copyOf(ports);
       labels = Map.copyOf(labels);
+      locality = locality == null ? Locality.NONE : locality;
+    }
+
+    /** Without service account or locality. */
+    public EntryEndpoint(String address, Map<String, Integer> ports, Map<String, String> labels, int weight) {
+      this(address, ports, labels, weight, null, "", Locality.NONE);
+    }
+
+    /** True when it runs a sidecar taking mesh mTLS (label {@value #TLS_MODE_LABEL}: {@value #ISTIO}). */
+    public boolean meshTls() {
+      return ISTIO.equals(labels.get(TLS_MODE_LABEL));
+    }
+
+    /** Its service account as Istio names it, {@code <namespace>/<serviceAccount>}, or null. */
+    public String identity() {
+      return serviceAccount == null ? null : (namespace.isEmpty() ? "default" : namespace) + "/" + serviceAccount;
     }
 
     /** This endpoint's port for service port {@code p}. */
@@ -347,10 +380,16 @@ public sealed interface Policy {
    * (or no verification with {@code insecureSkipVerify}); {@code sni} null: the host; {@code subjectAltNames} empty: the
    * SNI. {@code clientCertificate} and {@code privateKey}: PEM files the proxy reads, both set for MUTUAL (the proxy
    * presents that certificate), both null otherwise. {@code credential}: instead of files, a Secret of the proxy's
-   * namespace delivered over SDS ({@code credentialName}), or null.
+   * namespace delivered over SDS ({@code credentialName}), or null. {@code istioMutual}: mode ISTIO_MUTUAL (mesh mTLS
+   * with the sidecar's own certificate to every endpoint; {@code simple} false, no other field).
    */
   record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
-      boolean insecureSkipVerify, String clientCertificate, String privateKey, Credential credential) {
+      boolean insecureSkipVerify, String clientCertificate, String privateKey, Credential credential,
+      boolean istioMutual) {
+    /** Mode ISTIO_MUTUAL. */
+    public static final ClientTls ISTIO_MUTUAL =
+        new ClientTls(false, null, null, List.of(), false, null, null, null, true);
+
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);
       if ((clientCertificate == null) != (privateKey == null) || (clientCertificate != null && !simple)) {
@@ -359,6 +398,16 @@ public sealed interface Policy {
       if (credential != null && (!simple || clientCertificate != null || caCertificates != null)) {
         throw new IllegalArgumentException("a credentialName replaces the certificate files and needs TLS origination");
       }
+      if (istioMutual && (simple || credential != null)) {
+        throw new IllegalArgumentException("ISTIO_MUTUAL is not SIMPLE or MUTUAL origination");
+      }
+    }
+
+    /** SIMPLE, MUTUAL or DISABLE, with a credentialName or not. */
+    public ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
+        boolean insecureSkipVerify, String clientCertificate, String privateKey, Credential credential) {
+      this(simple, sni, caCertificates, subjectAltNames, insecureSkipVerify, clientCertificate, privateKey, credential,
+          false);
     }
 
     /** Certificates from files (or the system roots). */

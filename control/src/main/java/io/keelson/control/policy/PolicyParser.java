@@ -174,8 +174,9 @@ public final class PolicyParser {
       return switch (kind) {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
-        case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec);
-        case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec);
+        // Kept in the one mesh namespace, but their endpoints' serviceAccount is in the namespace they were written for.
+        case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec, writtenNamespace(metadata));
+        case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec, writtenNamespace(metadata));
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
         case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);
         case "EnvoyFilter" -> EnvoyFilterParser.envoyFilter(meta, namespace, spec);
@@ -233,6 +234,12 @@ public final class PolicyParser {
         || (ISTIO.contains(apiVersion) && "Sidecar".equals(kind))
         || (ISTIO.contains(apiVersion) && "EnvoyFilter".equals(kind))
         || apiVersion.equals("v1"));
+  }
+
+  /** {@code metadata.namespace} as written, else {@code default} (Kubernetes'). */
+  private static String writtenNamespace(Fields metadata) {
+    String ns = metadata == null ? null : metadata.string("namespace", false);
+    return ns == null ? "default" : ns;
   }
 
   private static Policy unknownKind(Fields top, String apiVersion, String kind, String expected) {

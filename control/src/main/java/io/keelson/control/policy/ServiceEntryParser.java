@@ -24,11 +24,10 @@ final class ServiceEntryParser {
 
   private ServiceEntryParser() {}
 
-  static Policy serviceEntry(Policy.Meta meta, Fields spec) {
-    spec.allow(Set.of("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector",
-        "addresses"), Map.of(
-        "subjectAltNames", "subjectAltNames are not supported yet: Keelson does not originate mTLS to ServiceEntry"
-            + " endpoints"));
+  /** @param namespace the namespace its endpoints' {@code serviceAccount}s are in (its metadata's) */
+  static Policy serviceEntry(Policy.Meta meta, Fields spec, String namespace) {
+    spec.allow("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector", "addresses",
+        "subjectAltNames");
     List<String> hosts = hosts(spec);
     List<Policy.EntryPort> ports = ports(spec);
     boolean external = true;
@@ -58,7 +57,7 @@ final class ServiceEntryParser {
     }
     List<String> addresses = addresses(spec);
     Map<String, String> selector = workloadSelector(spec, resolution);
-    List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution, selector != null);
+    List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution, selector != null, namespace);
     if (resolution != null && resolution != Policy.Resolution.NONE && hosts.stream().anyMatch(h -> h.startsWith("*."))) {
       spec.error("resolution", resolution + " with a wildcard host: a wildcard names no address to resolve or list;"
           + " expected NONE (the connection goes where the app sent it)");
@@ -67,7 +66,25 @@ final class ServiceEntryParser {
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
-    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses);
+    return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses,
+        subjectAltNames(spec));
+  }
+
+  /**
+   * {@code subjectAltNames}: what istiod adds to the SAN list of mesh mTLS to the entry's endpoints. Keelson checks
+   * mesh certificates' URI SANs, so each must be a SPIFFE ID.
+   */
+  private static List<String> subjectAltNames(Fields spec) {
+    List<String> written = spec.strings("subjectAltNames", false);
+    for (int i = 0; i < written.size(); i++) {
+      String san = written.get(i);
+      if (!san.startsWith("spiffe://") || san.length() == "spiffe://".length() || san.contains(" ")) {
+        spec.error("subjectAltNames[" + i + "]", "'" + san + "' is not a SPIFFE ID; expected"
+            + " spiffe://<trust domain>/ns/<namespace>/sa/<service account> (mesh mTLS checks the URI SAN of the"
+            + " endpoints' workload certificates)");
+      }
+    }
+    return written;
   }
 
   /**
@@ -101,8 +118,8 @@ final class ServiceEntryParser {
    * {@code workloadSelector} its labels match. Its {@code ports} names are checked against those entries' port names
    * when applied ({@code store/WorkloadEntries}).
    */
-  static Policy workloadEntry(Policy.Meta meta, Fields spec) {
-    Policy.EntryEndpoint ep = endpoint(spec, null, false);
+  static Policy workloadEntry(Policy.Meta meta, Fields spec, String namespace) {
+    Policy.EntryEndpoint ep = endpoint(spec, null, false, namespace);
     return ep == null ? null : new Policy.WorkloadEntry(meta, ep);
   }
 
@@ -251,7 +268,7 @@ final class ServiceEntryParser {
 
   /** As istiod: STATIC needs endpoints with IP addresses, NONE has none, DNS_ROUND_ROBIN at most one. */
   private static List<Policy.EntryEndpoint> endpoints(Fields spec, List<Policy.EntryPort> ports,
-      Policy.Resolution resolution, boolean selected) {
+      Policy.Resolution resolution, boolean selected, String namespace) {
     List<Fields> written = spec.objects("endpoints", false);
     if (resolution == Policy.Resolution.STATIC && written.isEmpty() && !spec.has("endpoints") && !selected) {
       spec.error("endpoints", "is required with resolution STATIC; expected endpoints with IP addresses, or a"
@@ -269,7 +286,7 @@ final class ServiceEntryParser {
     ports.forEach(p -> portNames.add(p.name()));
     List<Policy.EntryEndpoint> out = new ArrayList<>();
     for (Fields e : written) {
-      Policy.EntryEndpoint ep = endpoint(e, portNames, resolution == Policy.Resolution.STATIC);
+      Policy.EntryEndpoint ep = endpoint(e, portNames, resolution == Policy.Resolution.STATIC, namespace);
       if (ep != null) {
         out.add(ep);
       }
@@ -278,23 +295,18 @@ final class ServiceEntryParser {
   }
 
   /**
-   * An endpoint's (or a WorkloadEntry's spec's) {@code address}, {@code ports}, {@code labels} and {@code weight};
-   * {@code network}, {@code locality} and {@code serviceAccount} refused by name. Null when the address is missing or
-   * bad (the error is recorded).
+   * An endpoint's (or a WorkloadEntry's spec's) {@code address}, {@code ports}, {@code labels}, {@code weight},
+   * {@code serviceAccount} (in {@code namespace}) and {@code locality}; {@code network} refused by name. Null when the
+   * address is missing or bad (the error is recorded).
    *
    * @param portNames the ServiceEntry's port names the {@code ports} keys must be, or null to take any port name (a
    *     WorkloadEntry's are checked against the entries that select it)
    * @param ipOnly true when the address must be an IP (resolution STATIC)
    */
-  /** Istio's endpoint label saying the workload speaks Istio mTLS (value {@code istio}) or not ({@code disabled}). */
-  static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
-
-  static Policy.EntryEndpoint endpoint(Fields e, Set<String> portNames, boolean ipOnly) {
-    e.allow(Set.of("address", "ports", "labels", "weight"), Map.of(
-        "network", "networks are not supported yet",
-        "locality", "localities are not supported yet",
-        "serviceAccount", "endpoint service accounts are not supported yet: Keelson does not originate mTLS to"
-            + " ServiceEntry endpoints"));
+  static Policy.EntryEndpoint endpoint(Fields e, Set<String> portNames, boolean ipOnly, String namespace) {
+    e.allow(Set.of("address", "ports", "labels", "weight", "serviceAccount", "locality"), Map.of(
+        "network", "networks (Istio's multi-network mesh, reached through east-west gateways) are not supported:"
+            + " sidecars connect to every endpoint directly; expected the field removed (one network)"));
     String address = e.string("address", true);
     if (address != null) {
       boolean ip = IpLiteral.is(address);
@@ -323,14 +335,28 @@ final class ServiceEntryParser {
       }
     }
     Map<String, String> labels = e.stringMap("labels");
-    if ("istio".equals(labels.get(TLS_MODE_LABEL))) { // istiod would originate mesh mTLS to it: never silently plaintext
-      e.error("labels", TLS_MODE_LABEL + ": istio asks for mesh mTLS to this endpoint, which Keelson does not"
-          + " originate to ServiceEntry endpoints yet; expected the label removed (or 'disabled'), or a DestinationRule"
-          + " with tls mode SIMPLE/MUTUAL for the host");
-    }
     Integer weight = e.integer("weight", 0, Integer.MAX_VALUE, 0);
-    return address == null ? null : new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight);
+    String serviceAccount = e.string("serviceAccount", false);
+    if (serviceAccount != null && !SERVICE_ACCOUNT.matcher(serviceAccount).matches()) {
+      e.error("serviceAccount", "'" + serviceAccount + "' is not a service account name; expected lower-case letters,"
+          + " digits, '-' and '.' (a Kubernetes name, e.g. vm-api)");
+      serviceAccount = null;
+    }
+    Locality locality = Locality.NONE;
+    String written = e.string("locality", false);
+    if (written != null) {
+      try {
+        locality = Locality.parse(written);
+      } catch (IllegalArgumentException ex) {
+        e.error("locality", ex.getMessage());
+      }
+    }
+    return address == null ? null : new Policy.EntryEndpoint(address, epPorts, labels, weight == null ? 0 : weight,
+        serviceAccount, namespace, locality);
   }
+
+  // A Kubernetes object name (DNS-1123 subdomain), as a service account's.
+  private static final Pattern SERVICE_ACCOUNT = Pattern.compile("(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   private static Integer parsePort(String s) {
     try {

@@ -7,9 +7,9 @@ import java.util.Set;
 /**
  * A DestinationRule's {@code trafficPolicy.tls} (Istio's ClientTLSSettings): mode SIMPLE (TLS origination: {@code sni},
  * {@code caCertificates} as a file path, {@code subjectAltNames}, {@code insecureSkipVerify}), MUTUAL (the same plus
- * the client certificate the proxy presents: {@code clientCertificate} and {@code privateKey}, file paths) or DISABLE;
- * instead of the files, {@code credentialName} (a Secret delivered over SDS). ISTIO_MUTUAL and {@code caCrl} are
- * refused by name. Stateless.
+ * the client certificate the proxy presents: {@code clientCertificate} and {@code privateKey}, file paths), DISABLE, or
+ * ISTIO_MUTUAL (mesh mTLS with the sidecar's own certificate, no other field); instead of the files,
+ * {@code credentialName} (a Secret delivered over SDS). {@code caCrl} is refused by name. Stateless.
  */
 final class TlsOriginationParser {
   private static final List<String> ORIGINATION_FIELDS = List.of("sni", "caCertificates", "subjectAltNames",
@@ -33,12 +33,16 @@ final class TlsOriginationParser {
     switch (mode) {
       case "SIMPLE", "MUTUAL", "DISABLE" -> { }
       case "ISTIO_MUTUAL" -> {
-        t.error("mode", "ISTIO_MUTUAL is what Keelson does by itself between sidecars with identities (auto mTLS);"
-            + " expected SIMPLE, MUTUAL or DISABLE");
-        return null;
+        for (String f : ORIGINATION_FIELDS) {
+          if (t.has(f)) {
+            t.error(f, "is not supported with mode ISTIO_MUTUAL (the sidecar presents its own certificate and checks"
+                + " the endpoints' service accounts); expected the field removed");
+          }
+        }
+        return Policy.ClientTls.ISTIO_MUTUAL;
       }
       default -> {
-        t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL or DISABLE");
+        t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL, DISABLE or ISTIO_MUTUAL");
         return null;
       }
     }

@@ -89,7 +89,7 @@ final class DestinationRuleChecks {
     }
     if (registry) {
       errors.add(new PolicyError(file, doc, at, "'" + host + "' is a registry Service,"
-          + " reached with mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)"));
+          + " reached with mesh mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)"));
     } else if (tls.credential() != null && OriginationCredentials.usableIn(state, tls).isEmpty()) {
       // Istio applies it and its gateways wait for the Secret; Keelson refuses a broken reference, as for Gateways.
       String name = tls.credential().name();
@@ -97,7 +97,7 @@ final class DestinationRuleChecks {
           + "': expected, in the namespace of the gateway that originates TLS, a Secret (apiVersion: v1) '" + name
           + "' with ca.crt (or a Secret '" + name + OriginationCredentials.CA_SUFFIX + "' with it)"
           + (tls.mutual() ? " and tls.crt and tls.key (mode MUTUAL)" : "")));
-    } else if (se != null && tls.simple() && se.resolution() == Policy.Resolution.NONE) {
+    } else if (se != null && (tls.simple() || tls.istioMutual()) && se.resolution() == Policy.Resolution.NONE) {
       errors.add(new PolicyError(file, doc, at + ".mode", "ServiceEntry/" + se.name()
           + " has resolution NONE (connections to their original destination), where TLS origination is not supported"
           + " yet; expected resolution STATIC, DNS or DNS_ROUND_ROBIN"));

@@ -11,8 +11,8 @@ import java.util.TreeSet;
 
 /**
  * The endpoints of a ServiceEntry with a {@code workloadSelector}: the WorkloadEntries whose labels match it, as istiod
- * selects them (registry Workloads are not selected: their sidecars take mesh mTLS, which Keelson does not originate
- * to ServiceEntry endpoints); and the checks between entries and WorkloadEntries. Stateless.
+ * selects them (registry Workloads are not selected yet); and the checks between entries and WorkloadEntries.
+ * Stateless.
  */
 public final class WorkloadEntries {
   private WorkloadEntries() {}

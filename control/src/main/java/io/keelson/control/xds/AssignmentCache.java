@@ -135,7 +135,8 @@ final class AssignmentCache {
     return b.build();
   }
 
-  private static LocalityLbEndpoints.Builder group(Locality where) {
+  /** A LocalityLbEndpoints carrying {@code where} (nothing for {@link Locality#NONE}). */
+  static LocalityLbEndpoints.Builder group(Locality where) {
     LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder();
     if (!where.isEmpty()) {
       group.setLocality(where.toProto());

@@ -73,23 +73,62 @@ final class LocalityAssignments {
       if (rule == null) {
         continue;
       }
-      for (String entry : rule.setting().failoverPriority()) {
-        labels.add(entry.contains("=") ? entry.substring(0, entry.indexOf('=')) : entry); // label=value: an override
-      }
+      priorityLabels(rule, labels);
       next.put(svc.name(), rule);
       for (Policy.Subset s : dr == null ? List.<Policy.Subset>of() : dr.subsets()) {
         next.put(MeshTranslator.subsetCluster(svc.name(), s.name()), rule);
       }
     }
+    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
+    entryRules(state, next, labels, byEndpoint);
     rules = Map.copyOf(next);
     priorityLabels = List.copyOf(labels);
-    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
     if (!labels.isEmpty()) {
       for (Policy.Workload w : workloads.get()) { // listed only when a failoverPriority needs endpoint labels
         byEndpoint.put(w.address() + ":" + w.port(), w.labels());
       }
+    } else {
+      byEndpoint.clear();
     }
     labelsByEndpoint = byEndpoint;
+  }
+
+  /** Adds the labels {@code rule}'s {@code failoverPriority} names to {@code labels}. */
+  private static void priorityLabels(Rule rule, TreeSet<String> labels) {
+    for (String entry : rule.setting().failoverPriority()) {
+      labels.add(entry.contains("=") ? entry.substring(0, entry.indexOf('=')) : entry); // label=value: an override
+    }
+  }
+
+  /**
+   * The rules of ServiceEntry hosts' EDS clusters (resolution STATIC: per port and subset, each by its merged policy),
+   * their {@code failoverPriority} labels, and their endpoints' labels (with their locality's topology labels).
+   */
+  private void entryRules(PolicySet state, Map<String, Rule> next, TreeSet<String> labels,
+      Map<String, Map<String, String>> byEndpoint) {
+    for (var e : io.keelson.control.store.ServiceEntries.byHost(state).entrySet()) {
+      Policy.ServiceEntry se = e.getValue();
+      if (se.resolution() != Policy.Resolution.STATIC) {
+        continue; // DNS entries' endpoints are inline in their clusters, not EDS
+      }
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, e.getKey());
+      List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
+      for (Policy.EntryPort port : se.ports()) {
+        List<String> subsets = new ArrayList<>();
+        subsets.add(null);
+        (dr == null ? List.<Policy.Subset>of() : dr.subsets()).forEach(s -> subsets.add(s.name()));
+        for (String subset : subsets) {
+          Rule rule = rule(dr == null ? null : dr.forCluster(subset, port.number()), meshEnabled);
+          if (rule != null) {
+            next.put(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), rule);
+            priorityLabels(rule, labels);
+          }
+        }
+        for (Policy.EntryEndpoint ep : endpoints) {
+          byEndpoint.put(ep.address() + ":" + ep.portFor(port), ep.locality().addTo(ep.labels()));
+        }
+      }
+    }
   }
 
   /**
@@ -107,6 +146,18 @@ final class LocalityAssignments {
       return new Rule(setting, false);
     }
     return dr != null && dr.outlierDetection() != null ? new Rule(setting, true) : null;
+  }
+
+  /**
+   * As istiod: with {@code distribute} in {@code dr}'s locality rule, its weights are locality weights, which Envoy
+   * reads only with {@code common_lb_config.locality_weighted_lb_config} set on the cluster.
+   */
+  static void weighLocalities(io.envoyproxy.envoy.config.cluster.v3.Cluster.Builder c, Policy.DestinationRule dr) {
+    Rule locality = rule(dr, false);
+    if (locality != null && !locality.setting().distribute().isEmpty()) {
+      c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
+          io.envoyproxy.envoy.config.cluster.v3.Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
+    }
   }
 
   /** The caller {@code locality} with {@code labels} is, for the current rules. */

@@ -188,7 +188,7 @@ public final class MeshTranslator {
       }
     }
     assignments.end();
-    clusters.addAll(ServiceEntryTranslator.clusters(state, entries, endpoints));
+    clusters.addAll(ServiceEntryTranslator.clusters(state, entries, endpoints, mtls ? trustDomain(identities) : null));
     routes.addAllVirtualHosts(ServiceEntryTranslator.outboundHosts(state, names));
     if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY && !apiListeners) {
       routes.addVirtualHosts(OutboundTrafficPolicy.blockAll()); // 502 for a Host the mesh does not know, as istiod
@@ -506,6 +506,16 @@ public final class MeshTranslator {
     return ids.isEmpty() ? null : ids;
   }
 
+  /** The mesh's trust domain: its identified workloads' (one mesh CA), else Istio's default {@code cluster.local}. */
+  static String trustDomain(Map<String, Self> identities) {
+    for (Self s : identities.values()) {
+      if (s.spiffeId() != null) {
+        return io.keelson.dataplane.security.SpiffeId.parse(s.spiffeId()).trustDomain();
+      }
+    }
+    return "cluster.local";
+  }
+
   private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2) {
     return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids, http2)).build();
   }
@@ -610,12 +620,8 @@ public final class MeshTranslator {
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1));
     ConsistentHashing.apply(c, lb);
     ClusterDefaults.apply(c, dr, http2, istioDefaults, true);
-    LocalityAssignments.Rule locality = LocalityAssignments.rule(dr, false);
-    if (istioDefaults && locality != null && !locality.setting().distribute().isEmpty()) {
-      // As istiod: distribute's weights are locality weights, which Envoy reads only with this set. gRPC clients
-      // always weigh localities (and are not sent it).
-      c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
-          Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
+    if (istioDefaults) { // gRPC clients always weigh localities (and are not sent it)
+      LocalityAssignments.weighLocalities(c, dr);
     }
     return c.build();
   }

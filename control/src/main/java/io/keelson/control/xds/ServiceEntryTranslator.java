@@ -30,9 +30,10 @@ import java.util.TreeSet;
  *       (the entry's endpoints, or the WorkloadEntries its {@code workloadSelector} selects (none: no endpoints), else
  *       the host itself on the port); NONE → ORIGINAL_DST (to where the app sent the connection). Every one gets the defaults and
  *       DestinationRule settings of a registry Service's cluster ({@link ClusterDefaults}): istiod's circuit breakers,
- *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). No mTLS: Keelson knows no identity of a
- *       ServiceEntry's endpoints (for MESH_INTERNAL istiod would use it only when endpoints declare a sidecar), but a
- *       DestinationRule's {@code tls} mode SIMPLE originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
+ *       and HTTP/2 upstream for an {@code HTTP2} or {@code GRPC} port ({@link UpstreamProtocols}). Endpoints labelled
+ *       {@code security.istio.io/tlsMode: istio} (VMs with a sidecar) get mesh mTLS from a caller with an identity
+ *       ({@link EntryMtls}), grouped by locality as a registry Service's; a DestinationRule's {@code tls} mode SIMPLE
+ *       originates TLS on its HTTP and TCP ports ({@link #tlsOrigination});
  *   <li>per host and HTTP port a virtual host ({@code host:port}, and {@code host} alone for the port a Host without
  *       port means) with its VirtualServices' routes, in route configuration {@value MeshTranslator#OUTBOUND}
  *       (NONE-resolution entries left out: they need the original destination only capture gives) and in a captured
@@ -57,19 +58,29 @@ final class ServiceEntryTranslator {
    */
   static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries,
       List<ClusterLoadAssignment> assignments) {
+    return clusters(state, entries, assignments, null);
+  }
+
+  /**
+   * @param trustDomain the calling sidecar's trust domain when it has an identity (mesh mTLS to endpoints labelled
+   *     {@code tlsMode: istio}, {@link EntryMtls}), else null (no mesh mTLS: it has no certificate to present)
+   */
+  static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries,
+      List<ClusterLoadAssignment> assignments, String trustDomain) {
     List<Cluster> out = new ArrayList<>();
     for (var e : new TreeMap<>(entries).entrySet()) {
       String host = e.getKey();
       Policy.ServiceEntry se = e.getValue();
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, host);
       List<Policy.EntryEndpoint> endpoints = io.keelson.control.store.WorkloadEntries.endpoints(state, se);
+      EntryMtls mtls = trustDomain == null ? null : new EntryMtls(trustDomain, se, endpoints);
       for (Policy.EntryPort port : se.ports()) {
         out.add(cluster(se, endpoints, host, port, null, dr == null ? null : dr.forCluster(null, port.number()),
-            Map.of(), assignments));
+            Map.of(), assignments, mtls));
         if (dr != null) {
           for (Policy.Subset s : dr.subsets()) {
             out.add(cluster(se, endpoints, host, port, s.name(), dr.forCluster(s.name(), port.number()), s.labels(),
-                assignments));
+                assignments, mtls));
           }
         }
       }
@@ -84,7 +95,7 @@ final class ServiceEntryTranslator {
    */
   private static Cluster cluster(Policy.ServiceEntry se, List<Policy.EntryEndpoint> endpoints, String host,
       Policy.EntryPort port, String subset, Policy.DestinationRule dr, Map<String, String> selector,
-      List<ClusterLoadAssignment> assignments) {
+      List<ClusterLoadAssignment> assignments, EntryMtls mtls) {
     Policy.Balancing lb = ConsistentHashing.balancing(dr, null, 0);
     String name = ClusterNames.serviceEntryCluster(port.number(), subset, host);
     Cluster.Builder c = Cluster.newBuilder().setName(name)
@@ -107,11 +118,16 @@ final class ServiceEntryTranslator {
       default -> c.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(cla);
     }
     ClusterDefaults.apply(c, dr, http2, true, true);
+    LocalityAssignments.weighLocalities(c, dr);
+    Policy.ClientTls tls = dr == null ? null : dr.tls();
     // A TLS port's app speaks TLS itself: not twice. A credentialName is a gateway's (GatewayOrigination): a sidecar
     // originates nothing with it, as istiod's sidecars for a DestinationRule without a workloadSelector.
-    if (dr != null && dr.tls() != null && dr.tls().simple() && dr.tls().credential() == null
-        && port.protocol() != Policy.Protocol.TLS) {
-      c.setTransportSocket(tlsOrigination(dr.tls(), host));
+    if (tls != null && tls.simple()) {
+      if (tls.credential() == null && port.protocol() != Policy.Protocol.TLS) {
+        c.setTransportSocket(tlsOrigination(tls, host));
+      }
+    } else if (mtls != null) {
+      mtls.apply(c, tls, http2);
     }
     return UpstreamProxyProtocol.wrap(c.build(), dr);
   }
@@ -122,20 +138,20 @@ final class ServiceEntryTranslator {
    */
   private static ClusterLoadAssignment assignment(String name, Policy.ServiceEntry se,
       List<Policy.EntryEndpoint> endpoints, String host, Policy.EntryPort port, Map<String, String> selector) {
-    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
     if (endpoints.isEmpty() && se.workloadSelector() == null) {
-      locality.addLbEndpoints(endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0));
-    } else {
-      for (Policy.EntryEndpoint ep : endpoints) {
-        if (MeshTranslator.matches(selector, ep.labels())) {
-          locality.addLbEndpoints(endpoint(ep.address(), ep.portFor(port), ep.weight()));
-        }
+      return cla.addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(
+          endpoint(host, port.targetPort() > 0 ? port.targetPort() : port.number(), 0, false))).build();
+    }
+    // One group per locality, as a registry Service's (AssignmentCache): endpoints without one first.
+    Map<String, LocalityLbEndpoints.Builder> groups = new TreeMap<>();
+    for (Policy.EntryEndpoint ep : endpoints) {
+      if (MeshTranslator.matches(selector, ep.labels())) {
+        groups.computeIfAbsent(ep.locality().toString(), k -> AssignmentCache.group(ep.locality()))
+            .addLbEndpoints(endpoint(ep.address(), ep.portFor(port), ep.weight(), ep.meshTls()));
       }
     }
-    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
-    if (locality.getLbEndpointsCount() > 0) {
-      cla.addEndpoints(locality);
-    }
+    groups.values().forEach(cla::addEndpoints);
     return cla.build();
   }
 
@@ -191,11 +207,15 @@ final class ServiceEntryTranslator {
         .setTypedConfig(Any.pack(upstream)).build();
   }
 
-  private static LbEndpoint endpoint(String address, int port, int weight) {
+  /** @param meshTls true for an endpoint labelled {@code tlsMode: istio}: istiod's metadata {@link EntryMtls} matches */
+  private static LbEndpoint endpoint(String address, int port, int weight, boolean meshTls) {
     LbEndpoint.Builder b = LbEndpoint.newBuilder()
         .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address(address, port)));
     if (weight > 0) {
       b.setLoadBalancingWeight(UInt32Value.of(weight));
+    }
+    if (meshTls) {
+      b.setMetadata(EntryMtls.ISTIO_ENDPOINT);
     }
     return b.build();
   }

@@ -25,11 +25,18 @@ final class UpstreamProxyProtocol {
     }
     TransportSocket inner = c.hasTransportSocket() ? c.getTransportSocket() : TransportSocket.newBuilder()
         .setName("envoy.transport_sockets.raw_buffer").setTypedConfig(Any.pack(RawBuffer.getDefaultInstance())).build();
+    Cluster.Builder b = c.toBuilder().setTransportSocket(wrapped(inner, dr.proxyProtocol()));
+    for (Cluster.TransportSocketMatch.Builder m : b.getTransportSocketMatchesBuilderList()) { // istiod wraps each too
+      m.setTransportSocket(wrapped(m.getTransportSocket(), dr.proxyProtocol()));
+    }
+    return b.build();
+  }
+
+  private static TransportSocket wrapped(TransportSocket inner, int version) {
     ProxyProtocolUpstreamTransport wrapped = ProxyProtocolUpstreamTransport.newBuilder()
-        .setConfig(ProxyProtocolConfig.newBuilder().setVersion(dr.proxyProtocol() == 2
+        .setConfig(ProxyProtocolConfig.newBuilder().setVersion(version == 2
             ? ProxyProtocolConfig.Version.V2 : ProxyProtocolConfig.Version.V1))
         .setTransportSocket(inner).build();
-    return c.toBuilder().setTransportSocket(TransportSocket.newBuilder().setName(NAME)
-        .setTypedConfig(Any.pack(wrapped))).build();
+    return TransportSocket.newBuilder().setName(NAME).setTypedConfig(Any.pack(wrapped)).build();
   }
 }

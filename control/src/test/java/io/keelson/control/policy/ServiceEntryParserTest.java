@@ -181,12 +181,18 @@ class ServiceEntryParserTest {
           ports: [ { number: 5432, name: tcp } ]
           endpoints:
           - { address: db1.example.com }
-          - { address: 10.0.0.2, ports: { sql: 1 }, locality: us/east }
+          - { address: 10.0.0.2, ports: { sql: 1 }, network: vpc-1 }
           - { address: 10.0.0.3, ports: { tcp: 70000 } }
+          subjectAltNames: [ "spiffe://cluster.local/ns/a/sa/b", "api.example.com" ]
         """)).containsExactlyInAnyOrder(
         "bad.yaml: ServiceEntry/external: spec.endpoints[0].address: 'db1.example.com' is not an IP address;"
             + " resolution STATIC needs IP addresses (use resolution DNS for host names)",
-        "bad.yaml: ServiceEntry/external: spec.endpoints[1].locality: localities are not supported yet",
+        "bad.yaml: ServiceEntry/external: spec.endpoints[1].network: networks (Istio's multi-network mesh, reached"
+            + " through east-west gateways) are not supported: sidecars connect to every endpoint directly; expected"
+            + " the field removed (one network)",
+        "bad.yaml: ServiceEntry/external: spec.subjectAltNames[1]: 'api.example.com' is not a SPIFFE ID; expected"
+            + " spiffe://<trust domain>/ns/<namespace>/sa/<service account> (mesh mTLS checks the URI SAN of the"
+            + " endpoints' workload certificates)",
         "bad.yaml: ServiceEntry/external: spec.endpoints[1].ports.sql: no port of this ServiceEntry is named 'sql';"
             + " expected one of [tcp]",
         "bad.yaml: ServiceEntry/external: spec.endpoints[2].ports.tcp: '70000' is not a port; expected a number from"
@@ -273,9 +279,19 @@ class ServiceEntryParserTest {
         metadata: { name: api }
         spec:
           host: api.example.com
+          trafficPolicy: { tls: { mode: ISTIO_MUTUAL, sni: api.example.com } }
+        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.sni: is not supported with mode"
+        + " ISTIO_MUTUAL (the sidecar presents its own certificate and checks the endpoints' service accounts); expected"
+        + " the field removed");
+    var istio = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
           trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
-        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is what Keelson"
-        + " does by itself between sidecars with identities (auto mTLS); expected SIMPLE, MUTUAL or DISABLE");
+        """).policies().getFirst();
+    assertThat(istio.tls()).isSameAs(Policy.ClientTls.ISTIO_MUTUAL);
   }
 
   @Test

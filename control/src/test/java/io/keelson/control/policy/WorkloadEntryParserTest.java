@@ -69,15 +69,18 @@ class WorkloadEntryParserTest {
           address: "not an address"
           ports: { http: 0 }
           network: vpc-1
-          locality: us-east/a
-          serviceAccount: api
+          locality: us-east//a
+          serviceAccount: API_1
         """)).containsExactlyInAnyOrder(
         "bad.yaml: WorkloadEntry/vm-1: spec.address: 'not an address' is neither an IP address nor a DNS name",
         "bad.yaml: WorkloadEntry/vm-1: spec.ports.http: '0' is not a port; expected a number from 1 to 65535",
-        "bad.yaml: WorkloadEntry/vm-1: spec.network: networks are not supported yet",
-        "bad.yaml: WorkloadEntry/vm-1: spec.locality: localities are not supported yet",
-        "bad.yaml: WorkloadEntry/vm-1: spec.serviceAccount: endpoint service accounts are not supported yet: Keelson"
-            + " does not originate mTLS to ServiceEntry endpoints");
+        "bad.yaml: WorkloadEntry/vm-1: spec.network: networks (Istio's multi-network mesh, reached through east-west"
+            + " gateways) are not supported: sidecars connect to every endpoint directly; expected the field removed"
+            + " (one network)",
+        "bad.yaml: WorkloadEntry/vm-1: spec.locality: 'us-east//a' is not a locality: '' is not a region, zone or"
+            + " subzone name (letters, digits, '-', '_', '.'; no empty part, no '*')",
+        "bad.yaml: WorkloadEntry/vm-1: spec.serviceAccount: 'API_1' is not a service account name; expected lower-case"
+            + " letters, digits, '-' and '.' (a Kubernetes name, e.g. vm-api)");
     assertThat(errors("""
         apiVersion: networking.istio.io/v1
         kind: WorkloadEntry
@@ -87,21 +90,32 @@ class WorkloadEntryParserTest {
         """)).containsExactly("bad.yaml: WorkloadEntry/vm-1: spec.address: is required");
   }
 
-  /** istiod would originate mesh mTLS to an endpoint labelled tlsMode istio; Keelson does not: refused, not plaintext. */
+  /** A VM with a sidecar: the tlsMode label, its service account (in its namespace) and its locality are kept. */
   @Test
-  void refusesTheIstioTlsModeLabelOnAWorkloadEntryOrAnEndpoint() throws Exception {
-    assertThat(errors(workloadEntry("vm-1", "v1", """
-        address: 192.0.2.10
-        labels: { app: api, security.istio.io/tlsMode: istio }""").replace("  labels: { app: api, version: v1 }\n", "")))
-        .containsExactly("bad.yaml: WorkloadEntry/vm-1: spec.labels: security.istio.io/tlsMode: istio asks for mesh"
-            + " mTLS to this endpoint, which Keelson does not originate to ServiceEntry endpoints yet; expected the"
-            + " label removed (or 'disabled'), or a DestinationRule with tls mode SIMPLE/MUTUAL for the host");
-    assertThat(errors(ENTRY.replace("workloadSelector: { labels: { app: api } }",
-        "endpoints: [ { address: 192.0.2.10, labels: { security.istio.io/tlsMode: istio } } ]")))
-        .singleElement().asString().startsWith("bad.yaml: ServiceEntry/vm-api: spec.endpoints[0].labels:"
-            + " security.istio.io/tlsMode: istio asks for mesh mTLS");
-    PolicyParser.parse("we.yaml", workloadEntry("vm-1", "v1", "address: 192.0.2.10").replace("version: v1",
-        "version: v1, security.istio.io/tlsMode: disabled")); // plaintext, as Keelson speaks it
+  void keepsTheIstioTlsModeServiceAccountAndLocalityOfAWorkloadEntryOrAnEndpoint() throws Exception {
+    var we = (Policy.WorkloadEntry) PolicyParser.parse("we.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: vm-1, namespace: shop }
+        spec:
+          address: 192.0.2.10
+          labels: { app: api, security.istio.io/tlsMode: istio }
+          serviceAccount: vm-api
+          locality: us-east1/us-east1-b
+        """).policies().getFirst();
+    assertThat(we.endpoint().meshTls()).isTrue();
+    assertThat(we.endpoint().identity()).isEqualTo("shop/vm-api");
+    assertThat(we.endpoint().locality()).isEqualTo(new Locality("us-east1", "us-east1-b", ""));
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", ENTRY.replace("workloadSelector: { labels: { app: api } }",
+        "endpoints: [ { address: 192.0.2.10, labels: { security.istio.io/tlsMode: istio }, serviceAccount: vm,"
+            + " locality: eu } ]")).policies().getFirst();
+    assertThat(se.endpoints().getFirst().meshTls()).isTrue();
+    assertThat(se.endpoints().getFirst().identity()).as("the entry's namespace, default").isEqualTo("default/vm");
+    assertThat(se.endpoints().getFirst().locality()).isEqualTo(new Locality("eu", "", ""));
+    var plain = (Policy.WorkloadEntry) PolicyParser.parse("we.yaml", workloadEntry("vm-1", "v1", "address: 192.0.2.10")
+        .replace("version: v1", "version: v1, security.istio.io/tlsMode: disabled")).policies().getFirst();
+    assertThat(plain.endpoint().meshTls()).isFalse();
+    assertThat(plain.endpoint().identity()).isNull();
   }
 
   @Test

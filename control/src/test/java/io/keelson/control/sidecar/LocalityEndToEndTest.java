@@ -124,7 +124,7 @@ class LocalityEndToEndTest {
     cp.store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
   }
 
-  private static Sidecar sidecar(ControlPlane cp, String service, int appPort, String locality) throws Exception {
+  static Sidecar sidecar(ControlPlane cp, String service, int appPort, String locality) throws Exception {
     SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", cp.xds.port(), service, Map.of(), appPort, 0, 0,
         "127.0.0.1", 0).withLocality(Locality.parse(locality));
     return Sidecar.start(b, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500));

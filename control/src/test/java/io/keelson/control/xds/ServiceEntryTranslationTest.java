@@ -403,7 +403,7 @@ class ServiceEntryTranslationTest {
         """).policies(), false))
         .satisfies(e -> assertThat(((PolicyException) e).errors()).extracting(Object::toString).containsExactlyInAnyOrder(
             "dr.yaml: DestinationRule/frontend: spec.trafficPolicy.tls: 'frontend' is a registry Service, reached with"
-                + " mesh mTLS; TLS settings apply to ServiceEntry hosts only (yet)",
+                + " mesh mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)",
             "dr.yaml: DestinationRule/anything: spec.trafficPolicy.tls.mode: ServiceEntry/anything has resolution NONE"
                 + " (connections to their original destination), where TLS origination is not supported yet; expected"
                 + " resolution STATIC, DNS or DNS_ROUND_ROBIN"));

@@ -29,6 +29,8 @@ import java.util.List;
  * @param proxyProtocolVersion the {@code envoy.transport_sockets.upstream_proxy_protocol} transport socket's version (1
  *                       or 2): every upstream connection starts with a PROXY protocol header carrying the downstream
  *                       connection's addresses (before TLS, when {@code tls} is set); 0 for none
+ * @param transportSocketMatches transport_socket_matches: the transport sockets of endpoints whose metadata matched
+ *                       one ({@link EndpointConfig#transportSocket}); {@link #tls(EndpointConfig)} picks an endpoint's
  */
 public record ClusterConfig(
     String name,
@@ -47,13 +49,15 @@ public record ClusterConfig(
     java.net.InetSocketAddress sourceAddress,
     int maxRequestsPerConnection,
     TcpKeepalive tcpKeepalive,
-    int proxyProtocolVersion) {
+    int proxyProtocolVersion,
+    List<TransportSocketMatch> transportSocketMatches) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
 
   public ClusterConfig {
     endpoints = List.copyOf(endpoints);
+    transportSocketMatches = transportSocketMatches == null ? List.of() : List.copyOf(transportSocketMatches);
     if (circuitBreakers == null) {
       circuitBreakers = CircuitBreakerConfig.DEFAULTS;
     }
@@ -69,6 +73,17 @@ public record ClusterConfig(
     if (maxRequestsPerConnection < 0) {
       throw new IllegalArgumentException("maxRequestsPerConnection " + maxRequestsPerConnection + " < 0");
     }
+  }
+
+  /** A cluster without transport_socket_matches. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress, int maxRequestsPerConnection,
+      TcpKeepalive tcpKeepalive, int proxyProtocolVersion) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, tcpKeepalive,
+        proxyProtocolVersion, List.of());
   }
 
   /** A cluster without TCP keepalive. */
@@ -130,7 +145,8 @@ public record ClusterConfig(
         .sourceAddress(sourceAddress)
         .maxRequestsPerConnection(maxRequestsPerConnection)
         .tcpKeepalive(tcpKeepalive)
-        .proxyProtocolVersion(proxyProtocolVersion);
+        .proxyProtocolVersion(proxyProtocolVersion)
+        .transportSocketMatches(transportSocketMatches);
   }
 
   /**
@@ -155,6 +171,7 @@ public record ClusterConfig(
     private int maxRequestsPerConnection;
     private TcpKeepalive tcpKeepalive;
     private int proxyProtocolVersion;
+    private List<TransportSocketMatch> transportSocketMatches = List.of();
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -233,11 +250,25 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder transportSocketMatches(List<TransportSocketMatch> transportSocketMatches) {
+      this.transportSocketMatches = transportSocketMatches;
+      return this;
+    }
+
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
           maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
-          tcpKeepalive, proxyProtocolVersion);
+          tcpKeepalive, proxyProtocolVersion, transportSocketMatches);
     }
+  }
+
+  /**
+   * The TLS origination of connections to {@code endpoint}: its transport_socket_matches entry's (null for raw_buffer),
+   * else the cluster's {@link #tls}.
+   */
+  public ClientTls tls(EndpointConfig endpoint) {
+    int match = endpoint.transportSocket();
+    return match < 0 || match >= transportSocketMatches.size() ? tls : transportSocketMatches.get(match).tls();
   }
 
   /** True for a {@code type: ORIGINAL_DST} cluster: the upstream is the downstream connection's original destination. */

@@ -706,7 +706,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     peerExchange.onRequest(Http1HeaderAccess.INSTANCE, request.headers(), cluster.name(),
-        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))),
         io.keelson.dataplane.accesslog.DownstreamTls.of(channel).peerUriSan());
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);

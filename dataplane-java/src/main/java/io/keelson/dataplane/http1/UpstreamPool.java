@@ -96,7 +96,7 @@ final class UpstreamPool {
   }
 
   private Endpoint sharedEndpoint(EndpointConfig config, ServingCluster cluster) {
-    ClientTls tls = cluster.config().tls();
+    ClientTls tls = cluster.config().tls(config);
     if (cluster.config().isOriginalDst() && tls == null) {
       return originalDstEndpoint(config, cluster.config().originalDst().cleanupInterval().toNanos());
     }
@@ -185,7 +185,7 @@ final class UpstreamPool {
       UpstreamHandler handler) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
-    ClientTls tls = cluster.config().tls();
+    ClientTls tls = cluster.config().tls(endpoint.config);
     Bootstrap b = transport.upstream(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())

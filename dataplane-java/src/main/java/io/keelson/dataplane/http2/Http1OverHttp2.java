@@ -80,7 +80,7 @@ public final class Http1OverHttp2 {
       io.keelson.dataplane.resilience.CircuitBreakers.Resources breaker,
       io.keelson.dataplane.config.CircuitBreakerConfig.Thresholds thresholds) {
     boolean extendedConnect = cluster.config().http2().allowConnect();
-    boolean tls = cluster.config().tls() != null;
+    boolean tls = cluster.config().tls(endpoint) != null;
     return channels.openStream(loop, endpoint, cluster,
         () -> new ChannelHandler[] {new Http1StreamAdapter(extendedConnect, tls), http1Handler}, breaker, thresholds);
   }

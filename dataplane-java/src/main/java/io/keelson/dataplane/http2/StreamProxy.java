@@ -554,7 +554,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
     peerExchange.onRequest(NettyHeaderAccess.INSTANCE, request.headers(), cluster.name(),
-        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls()),
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))),
         io.keelson.dataplane.accesslog.DownstreamTls.of(down.parent() != null ? down.parent() : down).peerUriSan());
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
@@ -585,7 +585,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void openUpgradeTunnel() {
     if (cluster.config().http2Upstream()) {
       if (cluster.config().http2().allowConnect()) {
-        openStreamTunnel(ExtendedConnect.toHttp2(request, upgradeType, cluster.config().tls() != null));
+        openStreamTunnel(ExtendedConnect.toHttp2(request, upgradeType,
+            cluster.config().tls(balancer.endpoint(endpoint)) != null));
         return;
       }
       cluster.stats().cxConnectFail.increment();

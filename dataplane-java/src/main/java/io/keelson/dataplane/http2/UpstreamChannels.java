@@ -77,7 +77,7 @@ final class UpstreamChannels {
   }
 
   private static Object key(EndpointConfig endpoint, ServingCluster cluster) {
-    var tls = cluster.config().tls();
+    var tls = cluster.config().tls(endpoint);
     var source = cluster.config().sourceAddress();
     if (source != null) { // upstream_bind_config: never shared with a cluster that binds another address, or none
       return new SourceKey(endpoint, source, tls == null ? null : tls.config());
@@ -89,9 +89,9 @@ final class UpstreamChannels {
     return stats.tls("cluster." + cluster.name());
   }
 
-  /** Connects {@code b}; for a TLS cluster the future completes once the handshake has. */
-  ChannelFuture connect(Bootstrap b, InetSocketAddress address, ServingCluster cluster) {
-    var tls = cluster.config().tls();
+  /** Connects {@code b} to {@code endpoint}; over TLS the future completes once the handshake has. */
+  ChannelFuture connect(Bootstrap b, InetSocketAddress address, EndpointConfig endpoint, ServingCluster cluster) {
+    var tls = cluster.config().tls(endpoint);
     return tls == null ? b.connect(address)
         : io.keelson.dataplane.http1.UpstreamTlsConnect.connect(b, address, tls, tlsStats(cluster));
   }
@@ -139,7 +139,7 @@ final class UpstreamChannels {
           protected void initChannel(Channel c) {
             c.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), relay);
           }
-        }), new InetSocketAddress(endpoint.host(), endpoint.port()), cluster);
+        }), new InetSocketAddress(endpoint.host(), endpoint.port()), endpoint, cluster);
     Channel opened = f.channel();
     opened.closeFuture().addListener(x -> {
       breaker.releaseConnection(); // the slot is held while the connection is open, pooled or not
@@ -234,7 +234,7 @@ final class UpstreamChannels {
     };
     list.add(c);
     Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()),
-        (b, address) -> connect(b, address, cluster));
+        (b, address) -> connect(b, address, endpoint, cluster));
     parent.closeFuture().addListener(x -> {
       list.remove(c);
       breaker.releaseConnection(); // the slot is held while the connection is open
@@ -249,7 +249,7 @@ final class UpstreamChannels {
    */
   ChannelFuture openTcp(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler handler) {
     return connect(bootstrap(loop, cluster).option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler),
-        new InetSocketAddress(endpoint.host(), endpoint.port()), cluster);
+        new InetSocketAddress(endpoint.host(), endpoint.port()), endpoint, cluster);
   }
 
   private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {

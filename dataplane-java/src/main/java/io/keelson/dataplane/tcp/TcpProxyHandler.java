@@ -284,7 +284,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     }
     lb.onRequestStart(index);
     cluster.stats().cxTotal.increment();
-    var tls = cluster.config().tls();
+    var tls = cluster.config().tls(endpoint);
     InetSocketAddress address = new InetSocketAddress(endpoint.host(), endpoint.port());
     long timeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ChannelFuture f = context.transport().upstream(new Bootstrap()
@@ -414,7 +414,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
           io.keelson.dataplane.intercept.RemoteAddress.of(down), sni);
       stream.config().setAutoRead(true); // only the answer comes before the relay (the client's bytes wait for it)
       try {
-        stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls() != null));
+        stream.writeAndFlush(TunnelFrames.request(config.tunneling(), who, cluster.config().tls(endpoint) != null));
       } catch (RuntimeException e) { // a header the codec refuses (a value a command operator filled): fail now, not at connect_timeout
         stream.close();
         established.tryFailure(e);

@@ -183,6 +183,33 @@ final class ClusterTranslator {
         ? resilience.circuitBreakers(c.getCircuitBreakers(), path + ".circuit_breakers")
         : io.keelson.dataplane.config.CircuitBreakerConfig.DEFAULTS;
     var outlier = c.hasOutlierDetection() ? resilience.outlierDetection(c.getOutlierDetection(), path + ".outlier_detection") : null;
+    io.keelson.dataplane.tls.ClientTls tls = null;
+    int proxyProtocol = 0;
+    if (c.hasTransportSocket()) {
+      var socket = c.getTransportSocket();
+      String socketPath = path + ".transport_socket";
+      var upstream = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
+      if (upstream != null) {
+        proxyProtocol = upstream.version();
+        socket = upstream.inner();
+        socketPath = upstream.innerPath();
+      }
+      if (upstream == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
+        ok = false; // reported
+      } else if (socket != null) {
+        tls = new TlsTranslator(problems).upstream(socket, socketPath, "cluster '" + c.getName() + "'", http2 != null);
+        ok &= tls != null;
+      }
+    }
+    TransportSocketMatches socketMatches = TransportSocketMatches.of(c, path, http2 != null, proxyProtocol, problems);
+    if (socketMatches == null) {
+      ok = false;
+      socketMatches = TransportSocketMatches.NONE;
+    } else if (originalDstType && !socketMatches.matches().isEmpty()) {
+      problems.error(path + ".transport_socket_matches", "an ORIGINAL_DST cluster's hosts have no metadata to match;"
+          + " not supported");
+      ok = false;
+    }
     boolean isStatic = c.getType() == Cluster.DiscoveryType.STATIC || eds;
     List<EndpointConfig> endpoints = new ArrayList<>();
     List<LocalityLbEndpoints> localities = assignment.getEndpointsList();
@@ -219,7 +246,7 @@ final class ClusterTranslator {
         }
         endpoints.add(new EndpointConfig(sa.getAddress(), sa.getPortValue(), weight,
             locality(localities.get(i)), localities.get(i).hasLoadBalancingWeight() ? localities.get(i).getLoadBalancingWeight().getValue() : 0,
-            localities.get(i).getPriority()));
+            localities.get(i).getPriority(), socketMatches.resolve(e.getMetadata(), localities.get(i).getMetadata())));
       }
     }
     if (!priorities(localities, assignmentPath)) {
@@ -233,24 +260,6 @@ final class ClusterTranslator {
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       problems.error(path + ".connect_timeout", connectTimeout + " is out of range; expected above 0");
       ok = false;
-    }
-    io.keelson.dataplane.tls.ClientTls tls = null;
-    int proxyProtocol = 0;
-    if (c.hasTransportSocket()) {
-      var socket = c.getTransportSocket();
-      String socketPath = path + ".transport_socket";
-      var upstream = UpstreamProxyProtocolTranslator.unwrap(socket, socketPath, problems);
-      if (upstream != null) {
-        proxyProtocol = upstream.version();
-        socket = upstream.inner();
-        socketPath = upstream.innerPath();
-      }
-      if (upstream == null && UpstreamProxyProtocolTranslator.isUpstreamProxyProtocol(socket)) {
-        ok = false; // reported
-      } else if (socket != null) {
-        tls = new TlsTranslator(problems).upstream(socket, socketPath, "cluster '" + c.getName() + "'", http2 != null);
-        ok &= tls != null;
-      }
     }
     java.net.InetSocketAddress source = null;
     if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
@@ -266,7 +275,7 @@ final class ClusterTranslator {
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
-    if (tls != null && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
+    if ((tls != null || socketMatches.matches().stream().anyMatch(m -> m.tls() != null)) && healthCheck != null && !(healthCheck.check() instanceof io.keelson.dataplane.config.HealthCheckConfig.Tcp)) {
       // The probes (health/SocketProbe, GrpcProbe) speak plaintext; Envoy checks through the cluster's transport socket.
       problems.error(path + ".health_checks[0]", "cluster '" + c.getName() + "': HTTP and gRPC health checks of a TLS cluster"
           + " (transport_socket) are not supported yet; use tcp_health_check or remove transport_socket");
@@ -276,7 +285,8 @@ final class ClusterTranslator {
       return null;
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
-        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol);
+        http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol,
+        socketMatches.matches());
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */

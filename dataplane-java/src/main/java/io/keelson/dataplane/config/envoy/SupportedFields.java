@@ -342,7 +342,7 @@ final class SupportedFields {
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
-            "cleanup_interval", "upstream_bind_config", "upstream_connection_options")
+            "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
@@ -424,13 +424,15 @@ final class SupportedFields {
     rules(Cluster.SlowStartConfig.getDescriptor(), "slow_start_window", "aggression", "min_weight_percent");
     rules(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.getDescriptor(), "default_value")
         .ignore("runtime_key", "ignored: Keelson has no runtime");
+    rules(Cluster.TransportSocketMatch.getDescriptor(), "name", "match", "transport_socket");
     rules(Cluster.RingHashLbConfig.getDescriptor(), "minimum_ring_size", "maximum_ring_size", "hash_function");
     rules(Cluster.MaglevLbConfig.getDescriptor(), "table_size");
     rules(ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints").ignore("policy", SAFE);
-    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight", "priority")
-        .ignore("metadata", SAFE);
+    // metadata: filter_metadata["envoy.transport_socket_match"] is read (TransportSocketMatches); other keys are free-form
+    rules(LocalityLbEndpoints.getDescriptor(), "lb_endpoints", "locality", "load_balancing_weight", "priority",
+        "metadata");
     rules(io.envoyproxy.envoy.config.core.v3.Locality.getDescriptor(), "region", "zone", "sub_zone");
-    rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight").ignore("metadata", SAFE);
+    rules(LbEndpoint.getDescriptor(), "endpoint", "load_balancing_weight", "metadata");
     rules(Endpoint.getDescriptor(), "address").ignore("hostname", SAFE);
     rules(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(), "explicit_http_config",
         "common_http_protocol_options");

@@ -29,6 +29,12 @@ final class UpstreamProxyProtocolTranslator {
         : socket.getName().equals(NAME));
   }
 
+  /** True for Envoy's {@code raw_buffer} (plaintext) transport socket, by its type or, without one, its name. */
+  static boolean isRawBuffer(TransportSocket socket) {
+    return socket.hasTypedConfig() ? RAW_BUFFER.equals(SupportedTypes.typeName(socket.getTypedConfig().getTypeUrl()))
+        : socket.getName().equals("envoy.transport_sockets.raw_buffer");
+  }
+
   /** The unwrapped socket; null when {@code socket} is not this one, or (reported) when it is a bad one. */
   static Unwrapped unwrap(TransportSocket socket, String path, Problems problems) {
     if (!isUpstreamProxyProtocol(socket)) {
@@ -48,8 +54,7 @@ final class UpstreamProxyProtocolTranslator {
       return null;
     }
     TransportSocket inner = t.getTransportSocket();
-    boolean raw = inner.hasTypedConfig() ? RAW_BUFFER.equals(SupportedTypes.typeName(inner.getTypedConfig().getTypeUrl()))
-        : inner.getName().equals("envoy.transport_sockets.raw_buffer");
+    boolean raw = isRawBuffer(inner);
     if (isUpstreamProxyProtocol(inner)) {
       problems.error(at + ".transport_socket", "wraps another upstream_proxy_protocol socket; expected raw_buffer or tls");
       return null;
