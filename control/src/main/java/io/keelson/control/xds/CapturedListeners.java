@@ -37,7 +37,9 @@ import java.util.List;
  *       else served by its own {@value #PASSTHROUGH_CHAIN} (tcp_proxy to {@value #PASSTHROUGH});
  *   <li>{@value #VIRTUAL_INBOUND} on 0.0.0.0:inbound port: per app port a chain matching
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
- *       {@code inbound|<port>} at 127.0.0.1, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest.
+ *       {@code inbound|<port>}, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest. Both connect to
+ *       the connection's original destination, the pod address, from {@value #INBOUND_PASSTHROUGH_SOURCE} (Istio 1.10+:
+ *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not).
  * </ul>
  * Stateless.
  */
@@ -65,7 +67,7 @@ public final class CapturedListeners {
     return "0.0.0.0_" + port;
   }
 
-  /** The inbound cluster of app port {@code port} (127.0.0.1:port). */
+  /** The inbound cluster of app port {@code port} (the pod address, port {@code port}). */
   public static String appCluster(int port) {
     return "inbound|" + port;
   }
@@ -123,11 +125,17 @@ public final class CapturedListeners {
 
   /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
   static Cluster inboundPassthrough() {
-    return originalDstCluster(INBOUND_PASSTHROUGH)
-        .setUpstreamBindConfig(BindConfig.newBuilder()
-            .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-                .setAddress(INBOUND_PASSTHROUGH_SOURCE).setPortValue(0)))
-        .build();
+    return fromInboundSource(originalDstCluster(INBOUND_PASSTHROUGH)).build();
+  }
+
+  /**
+   * {@code c} connecting from {@value #INBOUND_PASSTHROUGH_SOURCE}, as istiod's inbound clusters: its connection to the
+   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again.
+   */
+  private static Cluster.Builder fromInboundSource(Cluster.Builder c) {
+    return c.setUpstreamBindConfig(BindConfig.newBuilder()
+        .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+            .setAddress(INBOUND_PASSTHROUGH_SOURCE).setPortValue(0)));
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
@@ -140,9 +148,19 @@ public final class CapturedListeners {
     return c;
   }
 
-  /** {@code inbound|<port>}: the app on 127.0.0.1:port (static; the same name as the captured bootstrap's). */
+  /**
+   * {@code inbound|<port>} (the captured bootstrap's name), as istiod 1.10+ sends it: {@code ORIGINAL_DST} (the
+   * connection's original destination, the pod address and {@code port}), {@code cleanup_interval} 60 s, from
+   * {@value #INBOUND_PASSTHROUGH_SOURCE}. An app listening only on 127.0.0.1 is not reached, as in Istio.
+   */
   static Cluster appClusterResource(int port) {
-    String name = appCluster(port);
+    Cluster.Builder c = fromInboundSource(originalDstCluster(appCluster(port)))
+        .setCleanupInterval(com.google.protobuf.Duration.newBuilder().setSeconds(60));
+    return c.build();
+  }
+
+  /** Cluster {@code name}: the app on 127.0.0.1:{@code port} (static), a plain sidecar's app cluster. */
+  static Cluster localAppCluster(String name, int port) {
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)

@@ -29,14 +29,15 @@ import org.junit.jupiter.api.Test;
  * client ns (10.77.1.2) ── veth ── cp ns (10.77.1.1 | 10.77.2.1, forwarding; bin/keelson control) ── veth ── server ns (10.77.2.2)
  *   bin/keelson iptables --proxy-uid 0                                                                 bin/keelson iptables --proxy-uid 0
  *   sidecar --capture iptables (root)                                                                  sidecar --capture iptables (root)
- *   curl as uid 65534: http://reviews:9080 (--resolve to 10.77.2.2)                                   app (uid 65534) on 127.0.0.1:9080;
+ *   curl as uid 65534: http://reviews:9080 (--resolve to 10.77.2.2)                                   app (uid 65534) on 10.77.2.2:9080 only;
  *                                                                                                      a plain TCP server on :7000
  * </pre>
  *
  * The sidecars run as root (the iptables proxy uid) because the classpath under /root is not readable by another
  * user; the client and the apps run as uid 65534 and know nothing of the mesh. Shown, without identities: a request
  * to a service name lands in the app through both sidecars (the client sidecar's {@code x-envoy-attempt-count}, the
- * app's peer is the server sidecar at 127.0.0.1), three requests on one keep-alive connection are all served, and a
+ * app's peer is the server sidecar at 127.0.0.6), on the app's pod address (as Istio 1.10+: an app listening on the pod
+ * address only is served, one listening on 127.0.0.1 only is not), three requests on one keep-alive connection are all served, and a
  * connection to a port no service has goes through both passthroughs (the TCP server's peer is 127.0.0.6, the
  * inbound passthrough's bound source). With identities (join tokens over the secure port): PERMISSIVE by default, the
  * app sees the caller's SPIFFE ID in {@code x-forwarded-client-cert} and plaintext from outside the mesh is served
@@ -55,7 +56,7 @@ class CapturedMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", 9080), H).serve_forever()
+      http.server.ThreadingHTTPServer(("APP_ADDRESS", 9080), H).serve_forever()
       """;
   private static final String HELLO_SERVER = """
       import socket
@@ -99,7 +100,7 @@ class CapturedMeshTest {
     Result request = appCurl("http://reviews:9080/hello");
     assertThat(request.exit()).as(request.out()).isZero();
     assertThat(request.out()).as("through the client sidecar (its attempt count) and the server sidecar (the peer)")
-        .contains("path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1").contains("peer=127.0.0.1");
+        .contains("path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1").contains("peer=127.0.0.6");
 
     // HTTP/1.1 keep-alive: three requests on one client connection, each routed through both sidecars.
     Result keepAlive = appCurl("-v", "http://reviews:9080/one", "http://reviews:9080/two", "http://reviews:9080/three");
@@ -116,6 +117,19 @@ class CapturedMeshTest {
     assertThat(passthrough.out()).contains("got:hello from 7000 to 127.0.0.6");
     assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
     assertThat(m.stat(m.server(0), "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
+  }
+
+  @Test
+  void anAppListeningOnlyOnLoopbackIsNotReachedThroughItsCapturedSidecar() throws Exception {
+    mesh(SERVICES, false, "127.0.0.1");
+
+    // The app is up: a local call as the app user (not captured: -d 127.0.0.1 RETURN) reaches it.
+    m.awaitOutput(m.server(0), "path=/local", appUser("curl", "-s", "--max-time", "5", "http://127.0.0.1:9080/local"));
+
+    // As Istio 1.10+: the server sidecar connects to the pod address, where nothing listens on the app port.
+    Result request = appCurl("-w", "status=%{http_code}", "http://reviews:9080/loopback");
+    assertThat(request.out()).as(request.out()).contains("status=503").doesNotContain("path=/loopback");
+    assertThat(m.stat(m.server(0), "cluster.inbound|9080.upstream_cx_connect_fail")).as(m.logs()).isPositive();
   }
 
   @Test
@@ -143,7 +157,7 @@ class CapturedMeshTest {
     Result request = appCurl("http://reviews:9080/hello", "http://reviews:9080/again");
     assertThat(request.exit()).as(request.out()).isZero();
     assertThat(request.out()).as("the app sees the caller's verified identity (XFCC), twice")
-        .contains("path=/hello", "path=/again").contains("peer=127.0.0.1");
+        .contains("path=/hello", "path=/again").contains("peer=127.0.0.6");
     assertThat(count(request.out().toLowerCase(java.util.Locale.ROOT),
         "x-forwarded-client-cert: by=spiffe://cluster.local/ns/shop/sa/reviews;hash=")).as(request.out()).isEqualTo(2);
     assertThat(request.out()).contains(";URI=spiffe://cluster.local/ns/shop/sa/frontend");
@@ -166,12 +180,17 @@ class CapturedMeshTest {
    * plane's listeners.
    */
   private void mesh(String policies, boolean identities) throws Exception {
+    mesh(policies, identities, "10.77.2.2");
+  }
+
+  /** As {@link #mesh(String, boolean)}, the app listening on {@code appAddress} only. */
+  private void mesh(String policies, boolean identities, String appAddress) throws Exception {
     m = CapturedMesh.create("CapturedMeshTest");
     m.topology(1);
     String server = m.server(0);
     m.control(policies);
     m.iptables();
-    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP));
+    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP.replace("APP_ADDRESS", appAddress)));
     m.start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
     // The sidecars start once the control plane answers (else their reconnect backoff decides how long this takes).
     String rootPem = m.awaitRootPem();

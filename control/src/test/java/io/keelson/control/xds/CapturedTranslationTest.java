@@ -124,13 +124,13 @@ class CapturedTranslationTest {
         Cluster inboundPassthrough = cluster(r, "InboundPassthroughCluster");
         assertThat(inboundPassthrough.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+        // istiod 1.10+: the app at the connection's original destination (the pod address), from 127.0.0.6.
         Cluster app = cluster(r, "inbound|9080");
-        assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
-        assertThat(app.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
-            .getSocketAddress()).satisfies(a -> {
-              assertThat(a.getAddress()).isEqualTo("127.0.0.1");
-              assertThat(a.getPortValue()).isEqualTo(9080);
-            });
+        assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
+        assertThat(app.getLbPolicy()).isEqualTo(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        assertThat(app.getCleanupInterval().getSeconds()).isEqualTo(60);
+        assertThat(app.hasLoadAssignment()).isFalse();
+        assertThat(app.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
