@@ -28,8 +28,10 @@ final class SidecarParser {
 
   static Policy sidecar(Policy.Meta meta, String namespace, Fields spec) {
     spec.allow(Set.of("workloadSelector", "egress", "outboundTrafficPolicy"), Map.of(
-        "ingress", "ingress listeners are not supported: a sidecar's inbound listener serves its registered app port; "
-            + "remove ingress",
+        "ingress", "ingress listeners are not supported: a sidecar's inbound listener serves its registered app port"
+            + " (captured: on the pod address, as Istio 1.10+). For an app listening only on 127.0.0.1 (Istio's"
+            + " ingress[].defaultEndpoint 127.0.0.1:PORT) make it listen on 0.0.0.0 or the pod address, or run its"
+            + " sidecar without --capture (the app is then reached on 127.0.0.1); remove ingress",
         "inboundConnectionPool", "inboundConnectionPool is not supported; remove it"));
     Map<String, String> selector = null;
     Fields sel = spec.object("workloadSelector", false);

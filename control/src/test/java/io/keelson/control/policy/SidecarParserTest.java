@@ -82,6 +82,7 @@ class SidecarParserTest {
         .isInstanceOf(PolicyException.class)
         .hasMessageContaining("Sidecar/bad: spec.workloadSelector.labels: must name at least one label")
         .hasMessageContaining("spec.ingress: ingress listeners are not supported")
+        .hasMessageContaining("ingress[].defaultEndpoint 127.0.0.1:PORT) make it listen on 0.0.0.0 or the pod address")
         .hasMessageContaining("spec.egress[0].hosts[0]: 'reviews' is not namespace/dnsName")
         .hasMessageContaining("spec.egress[0].hosts[1]: 'Bad_Ns' in 'Bad_Ns/x' is not a namespace")
         .hasMessageContaining("spec.egress[0].hosts[2]: 'not a host' in './not a host' is not a host")
