@@ -159,15 +159,33 @@ public final class CapturedListeners {
     return c.build();
   }
 
+  /**
+   * {@code inbound|<port>} as a Sidecar's {@code ingress[].defaultEndpoint} for the app port says (istiod's STATIC
+   * inbound cluster): {@code 127.0.0.1:P} the app on loopback (no source address: iptables leaves 127.0.0.1 alone),
+   * {@code 0.0.0.0:P} the app on {@code podAddress}:P from {@value #INBOUND_PASSTHROUGH_SOURCE}; null: the default
+   * ({@link #appClusterResource(int)}).
+   */
+  static Cluster appClusterResource(int port, String podAddress, io.keelson.control.policy.Policy.SidecarIngress ingress) {
+    if (ingress == null) {
+      return appClusterResource(port);
+    }
+    return ingress.loopback() ? localAppCluster(appCluster(port), ingress.endpointPort())
+        : fromInboundSource(staticCluster(appCluster(port), podAddress, ingress.endpointPort()).toBuilder()).build();
+  }
+
   /** Cluster {@code name}: the app on 127.0.0.1:{@code port} (static), a plain sidecar's app cluster. */
   static Cluster localAppCluster(String name, int port) {
+    return staticCluster(name, "127.0.0.1", port);
+  }
+
+  private static Cluster staticCluster(String name, String host, int port) {
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))));
+                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address(host, port))))));
     ClusterDefaults.apply(c); // as istiod's inbound clusters
     return c.build();
   }

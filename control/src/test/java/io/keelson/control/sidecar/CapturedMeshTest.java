@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Test;
  * user; the client and the apps run as uid 65534 and know nothing of the mesh. Shown, without identities: a request
  * to a service name lands in the app through both sidecars (the client sidecar's {@code x-envoy-attempt-count}, the
  * app's peer is the server sidecar at 127.0.0.6), on the app's pod address (as Istio 1.10+: an app listening on the pod
- * address only is served, one listening on 127.0.0.1 only is not), three requests on one keep-alive connection are all served, and a
+ * address only is served, one listening on 127.0.0.1 only is not, until a Sidecar's {@code ingress[].defaultEndpoint}
+ * 127.0.0.1:9080 sends its traffic there), three requests on one keep-alive connection are all served, and a
  * connection to a port no service has goes through both passthroughs (the TCP server's peer is 127.0.0.6, the
  * inbound passthrough's bound source). With identities (join tokens over the secure port): PERMISSIVE by default, the
  * app sees the caller's SPIFFE ID in {@code x-forwarded-client-cert} and plaintext from outside the mesh is served
@@ -83,6 +84,15 @@ class CapturedMeshTest {
       spec:
         ports: [ { name: http, port: 8000 } ]
       """;
+  /** Istio's escape hatch for apps listening on loopback only; egress as without a Sidecar (everything). */
+  private static final String LOOPBACK_INGRESS = """
+      apiVersion: networking.istio.io/v1
+      kind: Sidecar
+      metadata: { name: loopback-app, namespace: default }
+      spec:
+        ingress: [ { port: { number: 9080, protocol: HTTP, name: http }, defaultEndpoint: "127.0.0.1:9080" } ]
+        egress: [ { hosts: [ "*/*" ] } ]
+      """;
   private static final String STRICT = """
       ---
       apiVersion: security.istio.io/v1
@@ -120,7 +130,7 @@ class CapturedMeshTest {
   }
 
   @Test
-  void anAppListeningOnlyOnLoopbackIsNotReachedThroughItsCapturedSidecar() throws Exception {
+  void anAppListeningOnlyOnLoopbackIsNotReachedThroughItsCapturedSidecarUntilASidecarIngressSendsThere() throws Exception {
     mesh(SERVICES, false, "127.0.0.1");
 
     // The app is up: a local call as the app user (not captured: -d 127.0.0.1 RETURN) reaches it.
@@ -130,6 +140,17 @@ class CapturedMeshTest {
     Result request = appCurl("-w", "status=%{http_code}", "http://reviews:9080/loopback");
     assertThat(request.out()).as(request.out()).contains("status=503").doesNotContain("path=/loopback");
     assertThat(m.stat(m.server(0), "cluster.inbound|9080.upstream_cx_connect_fail")).as(m.logs()).isPositive();
+
+    // Istio's way back: a Sidecar's ingress defaultEndpoint 127.0.0.1:9080, applied while the mesh runs.
+    Files.writeString(m.dir.resolve("loopback.yaml"), LOOPBACK_INGRESS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    Result reached;
+    while (!(reached = appCurl("http://reviews:9080/loopback")).out().contains("path=/loopback")) {
+      assertThat(System.nanoTime()).as("ingress defaultEndpoint not in effect after 30 s: " + reached.out() + m.logs())
+          .isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    assertThat(reached.out()).as("the server sidecar from loopback, not 127.0.0.6").contains("peer=127.0.0.1");
   }
 
   @Test
@@ -208,9 +229,10 @@ class CapturedMeshTest {
 
     // The client sidecar has the per-port listener (its LDS was accepted), the server sidecar its virtualInbound
     // with the app's destination-port chain.
-    m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    m.awaitOutput(server, "virtualInbound", "curl", "-s", "http://127.0.0.1:9901/config_dump");
+    // Two sidecar JVMs starting on a loaded machine: generous waits.
+    m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", 90, "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", 90, "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(server, "virtualInbound", 30, "curl", "-s", "http://127.0.0.1:9901/config_dump");
   }
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */

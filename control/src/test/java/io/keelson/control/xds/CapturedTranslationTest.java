@@ -353,4 +353,25 @@ class CapturedTranslationTest {
   private static Value num(int n) {
     return Value.newBuilder().setNumberValue(n).build();
   }
+
+  @Test
+  void aSidecarIngressDefaultEndpointMakesTheAppClusterStaticAsIstiodDoes() {
+    // 127.0.0.1:P: the app on loopback, no source address (iptables leaves 127.0.0.1 alone).
+    Cluster loopback = CapturedListeners.appClusterResource(9080, "10.1.0.7",
+        new io.keelson.control.policy.Policy.SidecarIngress(9080, "127.0.0.1", 8080));
+    assertThat(loopback.getName()).isEqualTo("inbound|9080");
+    assertThat(loopback.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(loopback.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress()).satisfies(a -> assertThat(a.getAddress() + ":" + a.getPortValue()).isEqualTo("127.0.0.1:8080"));
+    assertThat(loopback.hasUpstreamBindConfig()).isFalse();
+    // 0.0.0.0:P: the pod address, port P, from 127.0.0.6.
+    Cluster pod = CapturedListeners.appClusterResource(9080, "10.1.0.7",
+        new io.keelson.control.policy.Policy.SidecarIngress(9080, "0.0.0.0", 8080));
+    assertThat(pod.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(pod.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress()).satisfies(a -> assertThat(a.getAddress() + ":" + a.getPortValue()).isEqualTo("10.1.0.7:8080"));
+    assertThat(pod.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+    assertThat(CapturedListeners.appClusterResource(9080, "10.1.0.7", null))
+        .isEqualTo(CapturedListeners.appClusterResource(9080));
+  }
 }
