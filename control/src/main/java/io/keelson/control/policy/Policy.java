@@ -1187,12 +1187,19 @@ public sealed interface Policy {
    *
    * @param egressHosts   every {@code egress[].hosts} entry, in order
    * @param outboundMode  {@code outboundTrafficPolicy.mode} (ALLOW_ANY or REGISTRY_ONLY), or null: the mesh's
+   * @param ingress       every {@code ingress[]} entry, in order
    */
   record Sidecar(Meta meta, String namespace, Map<String, String> selector, List<EgressHost> egressHosts,
-      String outboundMode) implements Policy {
+      String outboundMode, List<SidecarIngress> ingress) implements Policy {
     public Sidecar {
       selector = selector == null ? null : Map.copyOf(selector);
       egressHosts = List.copyOf(egressHosts);
+      ingress = List.copyOf(ingress);
+    }
+
+    /** The first {@code ingress[]} entry for {@code port}, or null. */
+    public SidecarIngress ingressFor(int port) {
+      return ingress.stream().filter(i -> i.port() == port).findFirst().orElse(null);
     }
 
     /**
@@ -1234,6 +1241,19 @@ public sealed interface Policy {
    *
    * @param port its egress entry's {@code port.number}: the host is admitted on that port only; null: on all its ports
    */
+  /**
+   * One {@code ingress[]} entry: traffic a captured sidecar accepts on {@code port} goes to its {@code defaultEndpoint}
+   * ({@code 127.0.0.1:PORT}, Istio's way to keep a loopback-only app reachable, or {@code 0.0.0.0:PORT}: the pod address).
+   *
+   * @param endpointHost {@code 127.0.0.1} or {@code 0.0.0.0}
+   */
+  record SidecarIngress(int port, String endpointHost, int endpointPort) {
+    /** True for {@code 127.0.0.1:PORT}: the app on loopback, reached without the 127.0.0.6 source address. */
+    public boolean loopback() {
+      return endpointHost.equals("127.0.0.1");
+    }
+  }
+
   record EgressHost(String namespace, String dnsName, Integer port) {
     public EgressHost(String namespace, String dnsName) {
       this(namespace, dnsName, null);

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * @param xdsPort      its port
  * @param service      the service this sidecar's workload belongs to
  * @param labels       the workload's labels (e.g. version=v1)
- * @param appPort      the app's port on 127.0.0.1
+ * @param appPort      the app's port on 127.0.0.1 (captured: on the pod address, reached from 127.0.0.6)
  * @param inboundPort  the inbound listener's port on 127.0.0.1 (0 = ephemeral, for tests)
  * @param outboundPort the outbound listener's port on 127.0.0.1 (0 = ephemeral, for tests)
  * @param adminHost    the admin listener's address
@@ -269,7 +269,7 @@ public record SidecarBootstrap(
               cluster_name: "%8$s"
               endpoints:
               - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %9$d } } }
+                - endpoint: { address: { socket_address: { address: %19$s, port_value: %9$d } } }%20$s
         %10$s""".formatted(service, nodeId(inboundPort), inboundPort, outboundPort, labelsYaml(), adminHost, adminPort,
         appCluster(), appPort, xdsClusterAndAdsYaml(),
         (tcp ? "\n    " + io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL + ": tcp" : "")
@@ -277,7 +277,11 @@ public record SidecarBootstrap(
                 + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort : ""),
         inboundFilter(), captured() ? captureAddress : "127.0.0.1", captured() ? appPort : inboundPort,
         inboundListener(), outboundListener(), captured() ? "\"::\", ipv4_compat: true" : "127.0.0.1", // dual-stack
-        localityYaml());
+        localityYaml(),
+        // Captured: the app on the pod address, from 127.0.0.6 (as the control plane's inbound clusters; Istio 1.10+).
+        captured() ? captureAddress : "127.0.0.1",
+        captured() ? "\n    upstream_bind_config: { source_address: { address: "
+            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE + ", port_value: 0 } }" : "");
   }
 
   /** The node's {@code locality} line (its own line, indented under {@code node:}), or "" when not said. */

@@ -38,10 +38,11 @@ import java.util.List;
  *       else served by its own {@value #PASSTHROUGH_CHAIN} (tcp_proxy to {@value #PASSTHROUGH});
  *   <li>{@value #VIRTUAL_INBOUND} on {@code [::]:inbound port}, dual-stack too: per app port a chain matching
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
- *       {@code inbound|<port>} at 127.0.0.1, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}, from 127.0.0.6)
- *       for the rest; IPv6 destinations ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6}
- *       from ::6, as istiod's per-family passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6
- *       address).
+ *       {@code inbound|<port>}, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest. Both connect to
+ *       the connection's original destination, the pod address, from {@value #INBOUND_PASSTHROUGH_SOURCE} (Istio 1.10+:
+ *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); IPv6 destinations
+ *       ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6} from ::6, as istiod's per-family
+ *       passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6 address).
  * </ul>
  * Stateless.
  */
@@ -75,7 +76,7 @@ public final class CapturedListeners {
     return "0.0.0.0_" + port;
   }
 
-  /** The inbound cluster of app port {@code port} (127.0.0.1:port). */
+  /** The inbound cluster of app port {@code port} (the pod address, port {@code port}). */
   public static String appCluster(int port) {
     return "inbound|" + port;
   }
@@ -148,11 +149,21 @@ public final class CapturedListeners {
   }
 
   private static Cluster inboundPassthrough(String name, String source) {
-    return originalDstCluster(name)
-        .setUpstreamBindConfig(BindConfig.newBuilder()
-            .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-                .setAddress(source).setPortValue(0)))
-        .build();
+    return fromSource(originalDstCluster(name), source).build();
+  }
+
+  /**
+   * {@code c} connecting from {@value #INBOUND_PASSTHROUGH_SOURCE}, as istiod's inbound clusters: its connection to the
+   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again.
+   */
+  private static Cluster.Builder fromInboundSource(Cluster.Builder c) {
+    return fromSource(c, INBOUND_PASSTHROUGH_SOURCE);
+  }
+
+  private static Cluster.Builder fromSource(Cluster.Builder c, String source) {
+    return c.setUpstreamBindConfig(BindConfig.newBuilder()
+        .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+            .setAddress(source).setPortValue(0)));
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
@@ -165,16 +176,44 @@ public final class CapturedListeners {
     return c;
   }
 
-  /** {@code inbound|<port>}: the app on 127.0.0.1:port (static; the same name as the captured bootstrap's). */
+  /**
+   * {@code inbound|<port>} (the captured bootstrap's name), as istiod 1.10+ sends it: {@code ORIGINAL_DST} (the
+   * connection's original destination, the pod address and {@code port}), {@code cleanup_interval} 60 s, from
+   * {@value #INBOUND_PASSTHROUGH_SOURCE}. An app listening only on 127.0.0.1 is not reached, as in Istio.
+   */
   static Cluster appClusterResource(int port) {
-    String name = appCluster(port);
+    Cluster.Builder c = fromInboundSource(originalDstCluster(appCluster(port)))
+        .setCleanupInterval(com.google.protobuf.Duration.newBuilder().setSeconds(60));
+    return c.build();
+  }
+
+  /**
+   * {@code inbound|<port>} as a Sidecar's {@code ingress[].defaultEndpoint} for the app port says (istiod's STATIC
+   * inbound cluster): {@code 127.0.0.1:P} the app on loopback (no source address: iptables leaves 127.0.0.1 alone),
+   * {@code 0.0.0.0:P} the app on {@code podAddress}:P from {@value #INBOUND_PASSTHROUGH_SOURCE}; null: the default
+   * ({@link #appClusterResource(int)}).
+   */
+  static Cluster appClusterResource(int port, String podAddress, io.keelson.control.policy.Policy.SidecarIngress ingress) {
+    if (ingress == null) {
+      return appClusterResource(port);
+    }
+    return ingress.loopback() ? localAppCluster(appCluster(port), ingress.endpointPort())
+        : fromInboundSource(staticCluster(appCluster(port), podAddress, ingress.endpointPort()).toBuilder()).build();
+  }
+
+  /** Cluster {@code name}: the app on 127.0.0.1:{@code port} (static), a plain sidecar's app cluster. */
+  static Cluster localAppCluster(String name, int port) {
+    return staticCluster(name, "127.0.0.1", port);
+  }
+
+  private static Cluster staticCluster(String name, String host, int port) {
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.STATIC)
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name)
             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address("127.0.0.1", port))))));
+                .setEndpoint(Endpoint.newBuilder().setAddress(MeshTranslator.address(host, port))))));
     ClusterDefaults.apply(c); // as istiod's inbound clusters
     return c.build();
   }

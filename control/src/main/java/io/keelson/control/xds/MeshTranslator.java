@@ -280,10 +280,21 @@ public final class MeshTranslator {
   /** As {@link #withInbound(MeshResources, PolicySet, Self, ExtAuthzClusters)}, with the mesh's detection timeout. */
   static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz,
       java.time.Duration protocolDetectionTimeout) {
+    return withInbound(shared, state, self, extAuthz, protocolDetectionTimeout, null);
+  }
+
+  /**
+   * As {@link #withInbound(MeshResources, PolicySet, Self, ExtAuthzClusters, java.time.Duration)}, for a sidecar that
+   * Sidecar {@code scope} (or none) selects: a captured sidecar's app cluster follows the scope's {@code ingress[]}
+   * entry for its app port ({@code defaultEndpoint}).
+   */
+  static MeshResources withInbound(MeshResources shared, PolicySet state, Self self, ExtAuthzClusters extAuthz,
+      java.time.Duration protocolDetectionTimeout, Policy.Sidecar scope) {
     var custom = custom(state, self, extAuthz);
     MeshResources r;
     if (self.capture() != null) {
-      r = withVirtualInbound(shared, state, self, custom, extAuthz, protocolDetectionTimeout);
+      Policy.SidecarIngress ingress = scope == null ? null : scope.ingressFor(self.capture().appPort());
+      r = withVirtualInbound(shared, state, self, custom, extAuthz, protocolDetectionTimeout, ingress);
     } else {
       List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
       listeners.add(shared.listeners().getFirst());
@@ -341,7 +352,7 @@ public final class MeshTranslator {
    */
   private static MeshResources withVirtualInbound(MeshResources shared, PolicySet state, Self self,
       io.keelson.control.security.ExtAuthzTranslator.Custom custom, ExtAuthzClusters extAuthz,
-      java.time.Duration protocolDetectionTimeout) {
+      java.time.Duration protocolDetectionTimeout, Policy.SidecarIngress ingress) {
     NodeRegistration.Capture c = self.capture();
     String cluster = CapturedListeners.appCluster(c.appPort());
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
@@ -358,7 +369,7 @@ public final class MeshTranslator {
     listeners.add(inbound);
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
     List<Cluster> clusters = new ArrayList<>(shared.clusters());
-    Cluster app = CapturedListeners.appClusterResource(c.appPort());
+    Cluster app = CapturedListeners.appClusterResource(c.appPort(), c.address(), ingress);
     clusters.add(!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), c.appPort())
         ? UpstreamProtocols.http2(app) : app);
     return shared.withListenersAndClusters(listeners, clusters);

@@ -120,8 +120,6 @@ final class UpstreamProtocols {
 
   /** The plain sidecar's app cluster ({@value MeshMtls#APP_CLUSTER}, its bootstrap's name) to 127.0.0.1:{@code appPort} over HTTP/2. */
   static Cluster http2App(int appPort) {
-    Cluster captured = CapturedListeners.appClusterResource(appPort);
-    return http2(captured.toBuilder().setName(MeshMtls.APP_CLUSTER)
-        .setLoadAssignment(captured.getLoadAssignment().toBuilder().setClusterName(MeshMtls.APP_CLUSTER)).build());
+    return http2(CapturedListeners.localAppCluster(MeshMtls.APP_CLUSTER, appPort));
   }
 }

@@ -778,7 +778,7 @@ public final class XdsServer implements AutoCloseable {
     boolean mtls = self != null && self.spiffeId() != null;
     MeshResources shared = scopes.shared(translated, scope, p.outboundPort, capture != null, mtls, this::workloads,
         this::workloadIdentities);
-    return perNode(p, self, shared);
+    return perNode(p, self, shared, scope);
   }
 
   /**
@@ -797,17 +797,18 @@ public final class XdsServer implements AutoCloseable {
         capture != null, scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy),
         protocolDetectionTimeout).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
         mtls ? workloadIdentities() : Map.of(), mtls));
-    return perNode(p, self, shared);
+    return perNode(p, self, shared, scope);
   }
 
   /**
    * Under pushLock: {@code shared} plus {@code p}'s own part, cached per node: the inbound listener of a sidecar with
-   * a registered {@code self} (captured or identified), the app cluster of a plain sidecar's app, else {@code shared}.
+   * a registered {@code self} (captured or identified; Sidecar {@code scope}'s ingress applied), the app cluster of a
+   * plain sidecar's app, else {@code shared}.
    */
-  private MeshResources perNode(ProxyState p, MeshTranslator.Self self, MeshResources shared) {
+  private MeshResources perNode(ProxyState p, MeshTranslator.Self self, MeshResources shared, Policy.Sidecar scope) {
     if (self != null) {
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, self, extAuthz,
-          protocolDetectionTimeout));
+          protocolDetectionTimeout, scope));
     }
     MeshTranslator.Self app = plainApps.get(p.nodeId);
     return app == null ? shared

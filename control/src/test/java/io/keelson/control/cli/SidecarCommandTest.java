@@ -180,6 +180,10 @@ class SidecarCommandTest {
     var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
     assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@:::15006", "virtualOutbound@:::15001");
     assertThat(out).contains("- name: \"inbound|9080\"", "id: reviews-10.1.0.7");
+    // Until the control plane's cluster arrives, the app is reached on the pod address from 127.0.0.6 (Istio 1.10+).
+    var app = snapshot.clusters().get("inbound|9080");
+    assertThat(app.endpoints()).extracting(e -> e.host() + ":" + e.port()).containsExactly("10.1.0.7:9080");
+    assertThat(app.sourceAddress().getHostString()).isEqualTo("127.0.0.6");
     var node = new SidecarBootstrapAccess().node(out);
     assertThat(node.getId()).isEqualTo("reviews-10.1.0.7");
     var md = node.getMetadata().getFieldsMap();

@@ -81,7 +81,6 @@ class SidecarParserTest {
         """))
         .isInstanceOf(PolicyException.class)
         .hasMessageContaining("Sidecar/bad: spec.workloadSelector.labels: must name at least one label")
-        .hasMessageContaining("spec.ingress: ingress listeners are not supported")
         .hasMessageContaining("spec.egress[0].hosts[0]: 'reviews' is not namespace/dnsName")
         .hasMessageContaining("spec.egress[0].hosts[1]: 'Bad_Ns' in 'Bad_Ns/x' is not a namespace")
         .hasMessageContaining("spec.egress[0].hosts[2]: 'not a host' in './not a host' is not a host")
@@ -106,6 +105,51 @@ class SidecarParserTest {
         metadata: { name: empty }
         spec: { egress: [] }
         """)).isInstanceOf(PolicyException.class).hasMessageContaining("Sidecar/empty: spec.egress:");
+  }
+
+  @Test
+  void ingressDefaultEndpointsAreReadAndWhatKeelsonCannotDoIsRefusedByField() throws Exception {
+    Policy.Sidecar s = (Policy.Sidecar) PolicyParser.parse("i.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: { name: legacy, namespace: shop }
+        spec:
+          ingress:
+          - { port: { number: 9080, protocol: HTTP, name: http }, defaultEndpoint: "127.0.0.1:8080" }
+          - { port: { number: 7070, protocol: TCP, name: tcp }, defaultEndpoint: "0.0.0.0:7071" }
+          egress: [ { hosts: [ "*/*" ] } ]
+        """).policies().getFirst();
+    assertThat(s.ingress()).containsExactly(new Policy.SidecarIngress(9080, "127.0.0.1", 8080),
+        new Policy.SidecarIngress(7070, "0.0.0.0", 7071));
+    assertThat(s.ingressFor(9080).loopback()).isTrue();
+    assertThat(s.ingressFor(7070).loopback()).isFalse();
+    assertThat(s.ingressFor(8000)).isNull();
+
+    assertThatThrownBy(() -> PolicyParser.parse("bad.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: { name: bad, namespace: shop }
+        spec:
+          ingress:
+          - { port: { number: 9080 }, defaultEndpoint: "unix:///var/run/app.sock" }
+          - { port: { number: 9081 }, defaultEndpoint: "10.1.2.3:9081" }
+          - { port: { number: 9082 } }
+          - { defaultEndpoint: "127.0.0.1:9083", bind: 0.0.0.0, captureMode: NONE, tls: { mode: SIMPLE } }
+          - { port: { number: 9084 }, defaultEndpoint: "127.0.0.1:99999" }
+          - { port: { number: 9085 }, defaultEndpoint: "127.0.0.1:1" }
+          - { port: { number: 9085 }, defaultEndpoint: "127.0.0.1:2" }
+          egress: [ { hosts: [ "*/*" ] } ]
+        """))
+        .isInstanceOf(PolicyException.class)
+        .hasMessageContaining("spec.ingress[0].defaultEndpoint: 'unix:///var/run/app.sock': unix domain sockets are not")
+        .hasMessageContaining("spec.ingress[1].defaultEndpoint: '10.1.2.3:9081' is not 127.0.0.1:PORT or 0.0.0.0:PORT")
+        .hasMessageContaining("spec.ingress[2].defaultEndpoint: is required")
+        .hasMessageContaining("spec.ingress[3].port: is required")
+        .hasMessageContaining("spec.ingress[3].bind: bind is not supported")
+        .hasMessageContaining("spec.ingress[3].captureMode: captureMode is not supported")
+        .hasMessageContaining("spec.ingress[3].tls: tls is not supported")
+        .hasMessageContaining("spec.ingress[4].defaultEndpoint: '127.0.0.1:99999' is not")
+        .hasMessageContaining("spec.ingress[6].port.number: 9085 is already another ingress entry's");
   }
 
   @Test

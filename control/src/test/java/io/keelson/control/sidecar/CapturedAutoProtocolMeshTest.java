@@ -35,7 +35,7 @@ class CapturedAutoProtocolMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", 9080), H).serve_forever()
+      http.server.ThreadingHTTPServer(("0.0.0.0", 9080), H).serve_forever()
       """;
   /** Speaks first (a greeting naming the peer), then echoes every byte until the client's FIN. */
   private static final String GREETING_ECHO_APP = """
@@ -49,7 +49,7 @@ class CapturedAutoProtocolMeshTest {
               c.sendall(b)
           c.close()
       s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-      s.bind(("127.0.0.1", 7070)); s.listen(16)
+      s.bind(("0.0.0.0", 7070)); s.listen(16)
       while True:
           c, peer = s.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
       """;
@@ -157,7 +157,7 @@ class CapturedAutoProtocolMeshTest {
   private void routesHttp() throws IOException {
     Result canary = appCurl("-i", "-H", "x-canary: yes", "http://reviews:9080/canary");
     assertThat(canary.exit()).as(canary.out() + m.logs()).isZero();
-    assertThat(canary.out()).containsIgnoringCase("x-route: canary").contains("path=/canary", "peer=127.0.0.1");
+    assertThat(canary.out()).containsIgnoringCase("x-route: canary").contains("path=/canary", "peer=127.0.0.6");
     Result main = appCurl("-i", "http://reviews:9080/main");
     assertThat(main.out()).as(main.out()).containsIgnoringCase("x-route: main").contains("path=/main");
     assertThat(m.stat(m.client, "http_inspector.http11_found")).as("client sidecar detected HTTP/1.1").isPositive();
@@ -168,7 +168,7 @@ class CapturedAutoProtocolMeshTest {
   private void serverFirstTcpIsRelayed() throws IOException {
     Result raw = run(in(m.client, appUser(PYTHON, "-c", RAW_CLIENT)), 60);
     assertThat(raw.exit()).as(raw.out() + m.logs()).isZero();
-    assertThat(raw.out()).as(raw.out()).contains("greeting:220 db ready for 127.0.0.1", "echoed_intact=True bytes=10240");
+    assertThat(raw.out()).as(raw.out()).contains("greeting:220 db ready for 127.0.0.6", "echoed_intact=True bytes=10240");
   }
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */

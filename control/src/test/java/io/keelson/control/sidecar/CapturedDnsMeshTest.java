@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * root or the tools; the namespaces, their resolv.conf and the processes are removed even when it fails.
  */
 class CapturedDnsMeshTest {
-  /** Answers HTTP with its name (argv[1]), the path, its peer and the request's headers; on 127.0.0.1:argv[2]. */
+  /** Answers HTTP with its name (argv[1]), the path, its peer and the request's headers; on 0.0.0.0:argv[2]. */
   private static final String APP = """
       import http.server, sys
       class H(http.server.BaseHTTPRequestHandler):
@@ -47,7 +47,7 @@ class CapturedDnsMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+      http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), H).serve_forever()
       """;
   /** The namespace's "real" resolver: outside.example A 10.77.1.9, NXDOMAIN for the rest; prints each question. */
   private static final String UPSTREAM_DNS = """
@@ -150,7 +150,7 @@ class CapturedDnsMeshTest {
     Result http = appCurl("http://reviews:7100/hello");
     assertThat(http.exit()).as(http.out()).isZero();
     assertThat(http.out()).contains("app=reviews path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1")
-        .contains("peer=127.0.0.1");
+        .contains("peer=127.0.0.6");
     Result fqdn = appCurl("http://reviews.default.svc.cluster.local:7100/fqdn");
     assertThat(fqdn.out()).as("the FQDN as Host is the service's too").contains("app=reviews path=/fqdn");
 
@@ -158,7 +158,7 @@ class CapturedDnsMeshTest {
     // before the port's HTTP chain).
     for (int i = 0; i < 2; i++) {
       Result toLedger = appCurl("http://ledger:7100/l" + i);
-      assertThat(toLedger.out()).as(toLedger.out()).contains("app=ledger path=/l" + i).contains("peer=127.0.0.1")
+      assertThat(toLedger.out()).as(toLedger.out()).contains("app=ledger path=/l" + i).contains("peer=127.0.0.6")
           .doesNotContainIgnoringCase("x-envoy-attempt-count"); // bytes, not HTTP routing
       Result toAudit = appCurl("http://audit:7100/a" + i);
       assertThat(toAudit.out()).as(toAudit.out()).contains("app=audit path=/a" + i);

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * gRPC through two captured sidecars ({@code bin/keelson iptables}, {@code --capture iptables}), real processes only:
- * a grpc-java server app ({@link GrpcMeshApp}, its own JVM) on 127.0.0.1:50051 in the server namespace, and a
+ * a grpc-java server app ({@link GrpcMeshApp}, its own JVM) on 0.0.0.0:50051 in the server namespace, and a
  * grpc-java client JVM in the client namespace that dials the server's pod address 10.77.2.2:50051 with
  * {@code :authority grpc-echo:50051}, knowing nothing of the mesh. Both apps run as uid 65534, so iptables captures
  * them; the sidecars have identities and the mesh is STRICT. The client's calls (unary, server, client and bidi
@@ -61,7 +61,7 @@ class CapturedGrpcMeshTest {
     m.control(POLICIES);
     m.iptables();
     String cp = appClasspath();
-    m.start(server, "grpc-app", appUser(java(cp, "server", "127.0.0.1", "50051", "v1")));
+    m.start(server, "grpc-app", appUser(java(cp, "server", "0.0.0.0", "50051", "v1")));
     Path root = m.dir.resolve("root.pem");
     Files.writeString(root, m.awaitRootPem());
     m.start(server, "server-sidecar", CapturedMesh.sidecar(m.secureXds(root, "echo"), "grpc-echo", "50051", "10.77.2.2"));

@@ -29,14 +29,16 @@ import org.junit.jupiter.api.Test;
  * client ns (10.77.1.2) ── veth ── cp ns (10.77.1.1 | 10.77.2.1, forwarding; bin/keelson control) ── veth ── server ns (10.77.2.2)
  *   bin/keelson iptables --proxy-uid 0                                                                 bin/keelson iptables --proxy-uid 0
  *   sidecar --capture iptables (root)                                                                  sidecar --capture iptables (root)
- *   curl as uid 65534: http://reviews:9080 (--resolve to 10.77.2.2)                                   app (uid 65534) on 127.0.0.1:9080;
+ *   curl as uid 65534: http://reviews:9080 (--resolve to 10.77.2.2)                                   app (uid 65534) on 10.77.2.2:9080 only;
  *                                                                                                      a plain TCP server on :7000
  * </pre>
  *
  * The sidecars run as root (the iptables proxy uid) because the classpath under /root is not readable by another
  * user; the client and the apps run as uid 65534 and know nothing of the mesh. Shown, without identities: a request
  * to a service name lands in the app through both sidecars (the client sidecar's {@code x-envoy-attempt-count}, the
- * app's peer is the server sidecar at 127.0.0.1), three requests on one keep-alive connection are all served, and a
+ * app's peer is the server sidecar at 127.0.0.6), on the app's pod address (as Istio 1.10+: an app listening on the pod
+ * address only is served, one listening on 127.0.0.1 only is not, until a Sidecar's {@code ingress[].defaultEndpoint}
+ * 127.0.0.1:9080 sends its traffic there), three requests on one keep-alive connection are all served, and a
  * connection to a port no service has goes through both passthroughs (the TCP server's peer is 127.0.0.6, the
  * inbound passthrough's bound source). With identities (join tokens over the secure port): PERMISSIVE by default, the
  * app sees the caller's SPIFFE ID in {@code x-forwarded-client-cert} and plaintext from outside the mesh is served
@@ -56,7 +58,7 @@ class CapturedMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", 9080), H).serve_forever()
+      http.server.ThreadingHTTPServer(("APP_ADDRESS", 9080), H).serve_forever()
       """;
   private static final String HELLO_SERVER = """
       import socket
@@ -83,6 +85,15 @@ class CapturedMeshTest {
       spec:
         ports: [ { name: http, port: 8000 } ]
       """;
+  /** Istio's escape hatch for apps listening on loopback only; egress as without a Sidecar (everything). */
+  private static final String LOOPBACK_INGRESS = """
+      apiVersion: networking.istio.io/v1
+      kind: Sidecar
+      metadata: { name: loopback-app, namespace: default }
+      spec:
+        ingress: [ { port: { number: 9080, protocol: HTTP, name: http }, defaultEndpoint: "127.0.0.1:9080" } ]
+        egress: [ { hosts: [ "*/*" ] } ]
+      """;
   private static final String STRICT = """
       ---
       apiVersion: security.istio.io/v1
@@ -100,7 +111,7 @@ class CapturedMeshTest {
     Result request = appCurl("http://reviews:9080/hello");
     assertThat(request.exit()).as(request.out()).isZero();
     assertThat(request.out()).as("through the client sidecar (its attempt count) and the server sidecar (the peer)")
-        .contains("path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1").contains("peer=127.0.0.1");
+        .contains("path=/hello").containsIgnoringCase("x-envoy-attempt-count: 1").contains("peer=127.0.0.6");
 
     // HTTP/1.1 keep-alive: three requests on one client connection, each routed through both sidecars.
     Result keepAlive = appCurl("-v", "http://reviews:9080/one", "http://reviews:9080/two", "http://reviews:9080/three");
@@ -117,6 +128,30 @@ class CapturedMeshTest {
     assertThat(passthrough.out()).contains("got:hello from 7000 to 127.0.0.6");
     assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
     assertThat(m.stat(m.server(0), "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
+  }
+
+  @Test
+  void anAppListeningOnlyOnLoopbackIsNotReachedThroughItsCapturedSidecarUntilASidecarIngressSendsThere() throws Exception {
+    mesh(SERVICES, false, "127.0.0.1");
+
+    // The app is up: a local call as the app user (not captured: -d 127.0.0.1 RETURN) reaches it.
+    m.awaitOutput(m.server(0), "path=/local", appUser("curl", "-s", "--max-time", "5", "http://127.0.0.1:9080/local"));
+
+    // As Istio 1.10+: the server sidecar connects to the pod address, where nothing listens on the app port.
+    Result request = appCurl("-w", "status=%{http_code}", "http://reviews:9080/loopback");
+    assertThat(request.out()).as(request.out()).contains("status=503").doesNotContain("path=/loopback");
+    assertThat(m.stat(m.server(0), "cluster.inbound|9080.upstream_cx_connect_fail")).as(m.logs()).isPositive();
+
+    // Istio's way back: a Sidecar's ingress defaultEndpoint 127.0.0.1:9080, applied while the mesh runs.
+    Files.writeString(m.dir.resolve("loopback.yaml"), LOOPBACK_INGRESS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    Result reached;
+    while (!(reached = appCurl("http://reviews:9080/loopback")).out().contains("path=/loopback")) {
+      assertThat(System.nanoTime()).as("ingress defaultEndpoint not in effect after 30 s: " + reached.out() + m.logs())
+          .isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    assertThat(reached.out()).as("the server sidecar from loopback, not 127.0.0.6").contains("peer=127.0.0.1");
   }
 
   @Test
@@ -144,7 +179,7 @@ class CapturedMeshTest {
     Result request = appCurl("http://reviews:9080/hello", "http://reviews:9080/again");
     assertThat(request.exit()).as(request.out()).isZero();
     assertThat(request.out()).as("the app sees the caller's verified identity (XFCC), twice")
-        .contains("path=/hello", "path=/again").contains("peer=127.0.0.1");
+        .contains("path=/hello", "path=/again").contains("peer=127.0.0.6");
     assertThat(count(request.out().toLowerCase(java.util.Locale.ROOT),
         "x-forwarded-client-cert: by=spiffe://cluster.local/ns/shop/sa/reviews;hash=")).as(request.out()).isEqualTo(2);
     assertThat(request.out()).contains(";URI=spiffe://cluster.local/ns/shop/sa/frontend");
@@ -167,12 +202,17 @@ class CapturedMeshTest {
    * plane's listeners.
    */
   private void mesh(String policies, boolean identities) throws Exception {
+    mesh(policies, identities, "10.77.2.2");
+  }
+
+  /** As {@link #mesh(String, boolean)}, the app listening on {@code appAddress} only. */
+  private void mesh(String policies, boolean identities, String appAddress) throws Exception {
     m = CapturedMesh.create("CapturedMeshTest");
     m.topology(1);
     String server = m.server(0);
     m.control(policies);
     m.iptables();
-    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP));
+    m.start(server, "app", appUser(PYTHON, "-c", ECHO_APP.replace("APP_ADDRESS", appAddress)));
     m.start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
     // The sidecars start once the control plane answers (else their reconnect backoff decides how long this takes).
     String rootPem = m.awaitRootPem();
@@ -190,10 +230,10 @@ class CapturedMeshTest {
 
     // The client sidecar has the per-port listener (its LDS was accepted), the server sidecar its virtualInbound
     // with the app's destination-port chain.
-    // 120 s: two sidecar JVMs start on a loaded machine (as CapturedDnsMeshTest allows).
+    // Two sidecar JVMs starting on a loaded machine: generous waits.
     m.awaitOutput(m.client, "0.0.0.0_9080::0.0.0.0:9080", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
-    m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", "curl", "-s", "http://127.0.0.1:9901/listeners");
-    m.awaitOutput(server, "virtualInbound", "curl", "-s", "http://127.0.0.1:9901/config_dump");
+    m.awaitOutput(server, "0.0.0.0_9080::0.0.0.0:9080", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
+    m.awaitOutput(server, "virtualInbound", 30, "curl", "-s", "http://127.0.0.1:9901/config_dump");
   }
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */

@@ -40,7 +40,7 @@ class CapturedMtlsAutoProtocolMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("127.0.0.1", 9080), H).serve_forever()
+      http.server.ThreadingHTTPServer(("0.0.0.0", 9080), H).serve_forever()
       """;
   /** Speaks first (a greeting naming the peer), then echoes every byte until the client's FIN. */
   private static final String GREETING_ECHO_APP = """
@@ -54,7 +54,7 @@ class CapturedMtlsAutoProtocolMeshTest {
               c.sendall(b)
           c.close()
       s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-      s.bind(("127.0.0.1", 7070)); s.listen(16)
+      s.bind(("0.0.0.0", 7070)); s.listen(16)
       while True:
           c, peer = s.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
       """;
@@ -173,7 +173,7 @@ class CapturedMtlsAutoProtocolMeshTest {
     Result canary = appCurl("reviews", "-i", "-H", "x-canary: yes", "http://reviews:9080/canary");
     assertThat(canary.exit()).as(canary.out() + m.logs()).isZero();
     assertThat(canary.out()).as(canary.out()).startsWith("HTTP/1.1 200").containsIgnoringCase("x-route: canary")
-        .contains("path=/canary", "peer=127.0.0.1", ";URI=spiffe://cluster.local/ns/shop/sa/frontend");
+        .contains("path=/canary", "peer=127.0.0.6", ";URI=spiffe://cluster.local/ns/shop/sa/frontend");
     Result main = appCurl("reviews", "-i", "http://reviews:9080/main");
     assertThat(main.out()).as(main.out()).containsIgnoringCase("x-route: main").contains("path=/main");
     Result admin = appCurl("reviews", "-i", "http://reviews:9080/admin/users");
@@ -183,7 +183,7 @@ class CapturedMtlsAutoProtocolMeshTest {
     // TCP, server first: the client sidecar's detection times out (mesh config), the TCP chain over mTLS (ALPN istio).
     Result raw = rawClient(DB_VIP, 7070);
     assertThat(raw.exit()).as(raw.out() + m.logs()).isZero();
-    assertThat(raw.out()).as(raw.out() + m.logs()).contains("greeting:220 db ready for 127.0.0.1", "echoed_intact=True bytes=10240");
+    assertThat(raw.out()).as(raw.out() + m.logs()).contains("greeting:220 db ready for 127.0.0.6", "echoed_intact=True bytes=10240");
     assertThat(m.statSum(m.client, "downstream_pre_cx_timeout")).as("the mesh config's 500ms timeout").isPositive();
     assertThat(m.statSum(m.server(1), "downstream_pre_cx_timeout")).as("the TLS ClientHello decides at once").isZero();
     assertThat(m.stat(m.server(1), "tls_inspector.alpn_found")).isPositive();
@@ -228,7 +228,7 @@ class CapturedMtlsAutoProtocolMeshTest {
     // Plaintext TCP from outside the mesh, server first: the server sidecar's detection timeout, then its TCP chain.
     Result rawPlain = run(in(m.client, PYTHON, "-c", RAW_CLIENT, CapturedMesh.serverAddress(1), "7070"), 30);
     assertThat(rawPlain.out()).as(rawPlain.out() + m.logs())
-        .contains("greeting:220 db ready for 127.0.0.1", "echoed_intact=True bytes=10240");
+        .contains("greeting:220 db ready for 127.0.0.6", "echoed_intact=True bytes=10240");
     assertThat(m.statSum(m.server(1), "downstream_pre_cx_timeout")).isPositive();
 
     // ServiceEntry ports without protocol: HTTP by Host (the entry's VirtualService), TCP to the entry's endpoint.

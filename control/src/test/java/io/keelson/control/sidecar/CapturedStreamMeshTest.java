@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * the client sidecar's {@code 0.0.0.0_<port>} tcp_proxy / SNI listener, mesh mTLS between the sidecars (join tokens:
  * identities, PERMISSIVE by default), the server sidecar's virtualInbound tcp_proxy chain to the app. Shown: a TCP echo
  * service whose connections a VirtualService splits 50/50 between two versions in two pods (both versions answer,
- * each about half, every connection from the server sidecar at 127.0.0.1, over mTLS); two TLS apps sharing port 8443
+ * each about half, every connection from the server sidecar at 127.0.0.6, over mTLS); two TLS apps sharing port 8443
  * in two pods (each terminating TLS itself with a test certificate the client verifies), reached by SNI: each
  * service's own names (short and {@code .default.svc.cluster.local}), and a VirtualService {@code tls} rule's SNI host routed to the other service;
  * a {@code tcp} rule's {@code destinationSubnets} taking the connections the app dials into its subnet. Skipped, with the reason printed, without root or the tools.
@@ -34,7 +34,7 @@ class CapturedStreamMeshTest {
               f.write((sys.argv[1] + " peer=" + peer[0] + " got=" + line.decode()).encode()); f.flush()
           c.close()
       s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-      s.bind(("127.0.0.1", 7070)); s.listen(64)
+      s.bind(("0.0.0.0", 7070)); s.listen(64)
       while True:
           c, peer = s.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
       """;
@@ -53,7 +53,7 @@ class CapturedStreamMeshTest {
           names[id(sock)] = name
       ctx.sni_callback = sni
       s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-      s.bind(("127.0.0.1", 8443)); s.listen(16)
+      s.bind(("0.0.0.0", 8443)); s.listen(16)
       def serve(c, peer):
           try:
               t = ctx.wrap_socket(c, server_side=True)
@@ -179,7 +179,7 @@ class CapturedStreamMeshTest {
     Result echo = run(in(m.client, appUser(PYTHON, "-c", ECHO_CLIENT)), 60);
     assertThat(echo.exit()).as(echo.out() + m.logs()).isZero();
     assertThat(count(echo.out(), "reply:")).as(echo.out()).isEqualTo(40);
-    assertThat(count(echo.out(), "peer=127.0.0.1 got=ping")).as("every connection through the server sidecar: " + echo.out())
+    assertThat(count(echo.out(), "peer=127.0.0.6 got=ping")).as("every connection through the server sidecar: " + echo.out())
         .isEqualTo(40);
     int v1 = count(echo.out(), "reply:v1 ");
     int v2 = count(echo.out(), "reply:v2 ");
@@ -234,11 +234,11 @@ class CapturedStreamMeshTest {
         "shop.default.svc.cluster.local")), 30);
     assertThat(tls.exit()).as(tls.out() + m.logs()).isZero();
     assertThat(tls.out()).as("the apps' own TLS, verified by the client, through both sidecars, chosen by SNI")
-        .contains("web:web-app sni=web peer=127.0.0.1 verified=True")
-        .contains("shop:shop-app sni=shop peer=127.0.0.1 verified=True")
-        .contains("promo.example:web-app sni=promo.example peer=127.0.0.1 verified=True")
+        .contains("web:web-app sni=web peer=127.0.0.6 verified=True")
+        .contains("shop:shop-app sni=shop peer=127.0.0.6 verified=True")
+        .contains("promo.example:web-app sni=promo.example peer=127.0.0.6 verified=True")
         .as("a service's full DNS name (what its VIP resolves from) is its own SNI name too")
-        .contains("shop.default.svc.cluster.local:shop-app sni=shop.default.svc.cluster.local peer=127.0.0.1 verified=True");
+        .contains("shop.default.svc.cluster.local:shop-app sni=shop.default.svc.cluster.local peer=127.0.0.6 verified=True");
     // Inside mesh mTLS: each server sidecar terminated mesh TLS (the apps' TLS passed through inside it).
     assertThat(m.stat(m.client, "cluster.web.upstream_cx_total")).as("client sidecar's connections to web").isEqualTo(2);
     assertThat(m.stat(m.client, "cluster.shop.upstream_cx_total")).as("client sidecar's connections to shop").isEqualTo(2);

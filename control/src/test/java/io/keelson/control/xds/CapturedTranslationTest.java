@@ -127,13 +127,13 @@ class CapturedTranslationTest {
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
         assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
             .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
+        // istiod 1.10+: the app at the connection's original destination (the pod address), from 127.0.0.6.
         Cluster app = cluster(r, "inbound|9080");
-        assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
-        assertThat(app.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
-            .getSocketAddress()).satisfies(a -> {
-              assertThat(a.getAddress()).isEqualTo("127.0.0.1");
-              assertThat(a.getPortValue()).isEqualTo(9080);
-            });
+        assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
+        assertThat(app.getLbPolicy()).isEqualTo(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        assertThat(app.getCleanupInterval().getSeconds()).isEqualTo(60);
+        assertThat(app.hasLoadAssignment()).isFalse();
+        assertThat(app.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
@@ -363,5 +363,26 @@ class CapturedTranslationTest {
 
   private static Value num(int n) {
     return Value.newBuilder().setNumberValue(n).build();
+  }
+
+  @Test
+  void aSidecarIngressDefaultEndpointMakesTheAppClusterStaticAsIstiodDoes() {
+    // 127.0.0.1:P: the app on loopback, no source address (iptables leaves 127.0.0.1 alone).
+    Cluster loopback = CapturedListeners.appClusterResource(9080, "10.1.0.7",
+        new io.keelson.control.policy.Policy.SidecarIngress(9080, "127.0.0.1", 8080));
+    assertThat(loopback.getName()).isEqualTo("inbound|9080");
+    assertThat(loopback.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(loopback.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress()).satisfies(a -> assertThat(a.getAddress() + ":" + a.getPortValue()).isEqualTo("127.0.0.1:8080"));
+    assertThat(loopback.hasUpstreamBindConfig()).isFalse();
+    // 0.0.0.0:P: the pod address, port P, from 127.0.0.6.
+    Cluster pod = CapturedListeners.appClusterResource(9080, "10.1.0.7",
+        new io.keelson.control.policy.Policy.SidecarIngress(9080, "0.0.0.0", 8080));
+    assertThat(pod.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
+    assertThat(pod.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress()).satisfies(a -> assertThat(a.getAddress() + ":" + a.getPortValue()).isEqualTo("10.1.0.7:8080"));
+    assertThat(pod.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+    assertThat(CapturedListeners.appClusterResource(9080, "10.1.0.7", null))
+        .isEqualTo(CapturedListeners.appClusterResource(9080));
   }
 }
