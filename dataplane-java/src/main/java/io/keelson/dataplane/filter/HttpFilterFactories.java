@@ -14,7 +14,8 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
       new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
       new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory(),
-      new io.keelson.dataplane.filter.rls.RateLimitFilterFactory());
+      new io.keelson.dataplane.filter.rls.RateLimitFilterFactory(),
+      new io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

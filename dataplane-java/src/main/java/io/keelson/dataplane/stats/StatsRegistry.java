@@ -27,6 +27,9 @@ public final class StatsRegistry {
   private final PeerMetadataCache peerMetadata = new PeerMetadataCache();
   /** istio_tcp_* series kept apart by peer certificate, at most. */
   static final int MAX_ISTIO_TCP = 4096;
+  private final ConcurrentMap<List<IstioMetricsConfig.Override>, IstioMetricsConfig> istioMetrics = new ConcurrentHashMap<>();
+  /** Distinct metric override configs kept; a config past it is built but not shared (its series stay apart). */
+  static final int MAX_ISTIO_METRICS_CONFIGS = 256;
   private volatile Supplier<XdsStats> xds;
   private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
       new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
@@ -102,6 +105,23 @@ public final class StatsRegistry {
       return istioTcp(cluster, null);
     }
     return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal));
+  }
+
+  /**
+   * The canonical metric overrides for {@code overrides} (one instance per distinct config, so a new snapshot with the
+   * same overrides keeps recording into the same series); looked up when a snapshot is built.
+   *
+   * @throws IllegalArgumentException more than {@link IstioMetricsConfig#MAX_EVALUATED} expressions per request
+   */
+  public IstioMetricsConfig istioMetrics(List<IstioMetricsConfig.Override> overrides) {
+    IstioMetricsConfig c = istioMetrics.get(overrides);
+    if (c != null) {
+      return c;
+    }
+    if (istioMetrics.size() >= MAX_ISTIO_METRICS_CONFIGS) {
+      return new IstioMetricsConfig(overrides);
+    }
+    return istioMetrics.computeIfAbsent(List.copyOf(overrides), IstioMetricsConfig::new);
   }
 
   /** This proxy's own metadata exchange headers (from {@link #identity()}). */
