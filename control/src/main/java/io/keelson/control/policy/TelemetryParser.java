@@ -86,15 +86,12 @@ final class TelemetryParser {
           String named = match.string("metric", false);
           if (named != null && !Policy.MetricOverride.PLUGIN_NAMES.containsKey(named)) {
             match.error("metric", "'" + named + "' is not a metric; expected one of " + Policy.MetricOverride.PLUGIN_NAMES.keySet());
-          } else if (named != null && named.startsWith("TCP_")) {
-            match.error("metric", "'" + named + "' overrides are not supported yet: the istio_tcp_* metrics are always "
-                + "reported as they are; expected an HTTP metric (REQUEST_COUNT, REQUEST_DURATION, REQUEST_SIZE, "
-                + "RESPONSE_SIZE) or ALL_METRICS");
           } else if (named != null) {
             metric = named;
           }
           mode = mode(match.string("mode", false), match);
         }
+        boolean tcpOnly = metric.startsWith("TCP_");
         Map<String, String> tags = new java.util.LinkedHashMap<>();
         o.objectMap("tagOverrides").forEach((tag, t) -> {
           if (!LABEL.matcher(tag).matches()) {
@@ -108,6 +105,9 @@ final class TelemetryParser {
             if (value != null && e == null) {
               t.error("value", "'" + value + "' is not supported; expected "
                   + io.keelson.dataplane.stats.IstioTagExpression.SUPPORTED);
+            } else if (e != null && !e.constant() && tcpOnly) {
+              t.error("value", "'" + value + "' is evaluated per request, and a TCP connection has none; expected a "
+                  + "string literal for a TCP metric");
             } else if (e != null) {
               tags.put(tag, value);
               if (!e.constant()) {
@@ -123,9 +123,6 @@ final class TelemetryParser {
             t.error("operation", "'" + op + "' is not an operation; expected UPSERT or REMOVE");
           }
         });
-        if (metric.equals("ALL_METRICS")) {
-          o.warn("match", "ALL_METRICS overrides reach the HTTP metrics only; istio_tcp_* metrics stay as they are");
-        }
         out.add(new Policy.MetricOverride(metric, mode, optionalBool(o, "disabled"), tags));
       }
     }

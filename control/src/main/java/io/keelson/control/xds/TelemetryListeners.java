@@ -39,7 +39,8 @@ import java.util.List;
  * A sidecar's resolved telemetry ({@link ProxyTelemetry}) written into its listeners, as istiod does: every HTTP
  * connection manager gets the {@code access_log} ({@code envoy.access_loggers.file}) and {@code tracing}
  * ({@code envoy.tracers.opentelemetry}) of its direction and, with metric overrides, Istio's {@code istio.stats} filter
- * before the router ({@link #istioStats}), every {@code tcp_proxy} the access log; inbound listeners
+ * before the router ({@link #istioStats}), every {@code tcp_proxy} the access log and the same {@code istio.stats} as a
+ * network filter in front of it; inbound listeners
  * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
  * listeners) CLIENT; a gateway's listeners are all CLIENT, as istiod's ({@link ProxyTelemetry#asGateway}: its HTTP
  * servers' connection managers and its TLS-passthrough/TCP servers' {@code tcp_proxy}). A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
@@ -112,6 +113,11 @@ final class TelemetryListeners {
 
   private static FilterChain chain(FilterChain c, AccessLog log, HttpConnectionManager.Tracing tracing, HttpFilter stats) {
     FilterChain.Builder b = c.toBuilder();
+    for (int i = b.getFiltersCount() - 1; i >= 0; i--) {
+      if (b.getFilters(i).getName().equals(ISTIO_STATS)) {
+        b.removeFilters(i);
+      }
+    }
     for (int i = 0; i < b.getFiltersCount(); i++) {
       Filter f = b.getFilters(i);
       if (!f.hasTypedConfig()) {
@@ -142,6 +148,10 @@ final class TelemetryListeners {
             tp.addAccessLog(log);
           }
           b.setFilters(i, f.toBuilder().setTypedConfig(Any.pack(tp.build())));
+          if (stats != null) { // istiod's TCP stats filter: a network filter in front of the tcp_proxy
+            b.addFilters(i, Filter.newBuilder().setName(ISTIO_STATS).setTypedConfig(stats.getTypedConfig()));
+            i++;
+          }
         }
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("the translation wrote an unreadable " + f.getName(), e); // our own config

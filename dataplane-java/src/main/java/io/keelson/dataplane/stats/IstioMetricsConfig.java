@@ -30,19 +30,23 @@ public final class IstioMetricsConfig {
   public static final int MAX_EVALUATED = 6;
   private static final int ID_BITS = 10;
 
-  /** Istio's standard HTTP metrics by their PluginConfig name. */
-  public enum HttpMetric {
+  /** Istio's standard metrics Keelson reports, by their PluginConfig name: the HTTP ones first, then the TCP ones. */
+  public enum Metric {
     REQUESTS("requests_total"), DURATION("request_duration_milliseconds"), REQUEST_BYTES("request_bytes"),
-    RESPONSE_BYTES("response_bytes");
+    RESPONSE_BYTES("response_bytes"), TCP_SENT("tcp_sent_bytes_total"), TCP_RECEIVED("tcp_received_bytes_total"),
+    TCP_OPENED("tcp_connections_opened_total"), TCP_CLOSED("tcp_connections_closed_total");
 
     public final String configName;
 
-    HttpMetric(String configName) {
+    Metric(String configName) {
       this.configName = configName;
     }
   }
 
-  /** Every metric name an override may name: the HTTP ones, Istio's TCP and gRPC message ones. */
+  /** The {@link #keepMask} bits of the HTTP metrics. */
+  private static final int HTTP_MASK = 0xF;
+
+  /** Every metric name an override may name: Keelson's ({@link Metric}) and Istio's gRPC message ones. */
   public static final Set<String> NAMES = Set.of("requests_total", "request_duration_milliseconds", "request_bytes",
       "response_bytes", "tcp_sent_bytes_total", "tcp_received_bytes_total", "tcp_connections_opened_total",
       "tcp_connections_closed_total", "request_messages_total", "response_messages_total");
@@ -69,9 +73,12 @@ public final class IstioMetricsConfig {
   private static final IstioTagExpression REMOVED = new IstioTagExpression(IstioTagExpression.Kind.LITERAL, "\0removed");
 
   final List<Override> overrides;
-  /** Bit per {@link HttpMetric} ordinal: recorded. */
+  /** Process-wide unique, for keys that must tell configs apart. */
+  private static final java.util.concurrent.atomic.AtomicInteger IDS = new java.util.concurrent.atomic.AtomicInteger();
+  final int id = IDS.incrementAndGet();
+  /** Bit per {@link Metric} ordinal: recorded. */
   final int keepMask;
-  /** Per {@link HttpMetric}: tag to its expression, or {@link #REMOVED}. */
+  /** Per {@link Metric}: tag to its expression, or {@link #REMOVED}. */
   private final List<Map<String, IstioTagExpression>> tags = new ArrayList<>();
   private final IstioTagExpression[] evaluated;
   private final TagValues[] values;
@@ -81,7 +88,7 @@ public final class IstioMetricsConfig {
     this.overrides = List.copyOf(overrides);
     int keep = 0;
     List<IstioTagExpression> eval = new ArrayList<>();
-    for (HttpMetric m : HttpMetric.values()) {
+    for (Metric m : Metric.values()) {
       boolean drop = false;
       Map<String, IstioTagExpression> t = new LinkedHashMap<>();
       for (Override o : this.overrides) {
@@ -127,7 +134,12 @@ public final class IstioMetricsConfig {
 
   /** True when no HTTP metric is recorded. */
   public boolean dropsAll() {
-    return keepMask == 0;
+    return (keepMask & HTTP_MASK) == 0;
+  }
+
+  /** True when {@code m} is reported. */
+  boolean keeps(Metric m) {
+    return (keepMask & (1 << m.ordinal())) != 0;
   }
 
   /** True when {@link #key} reads the connection's addresses (callers may pass null otherwise). */
@@ -171,9 +183,10 @@ public final class IstioMetricsConfig {
 
   /**
    * {@code labels} (name, value pairs) as metric {@code m} reports them for the request tags {@code key}: removed tags
-   * left out, set ones replaced in place or appended in order.
+   * left out, set ones replaced in place or appended in order. A TCP metric has no request: its key is 0 and the values
+   * evaluated per request are {@code unknown}.
    */
-  String[] labels(HttpMetric m, String[] labels, long key) {
+  String[] labels(Metric m, String[] labels, long key) {
     Map<String, IstioTagExpression> t = tags.get(m.ordinal());
     if (t.isEmpty()) {
       return labels;

@@ -44,7 +44,7 @@ final class IstioSeries {
     this.flag = flag;
   }
 
-  /** One request, into the metrics whose {@link IstioMetricsConfig.HttpMetric} ordinal bit {@code keep} has. */
+  /** One request, into the metrics whose {@link IstioMetricsConfig.Metric} ordinal bit {@code keep} has. */
   void record(int keep, long durationNanos, long reqBytes, long respBytes) {
     if ((keep & 1) != 0) {
       count.increment();

@@ -1,6 +1,6 @@
 package io.keelson.dataplane.stats;
 
-import io.keelson.dataplane.stats.IstioMetricsConfig.HttpMetric;
+import io.keelson.dataplane.stats.IstioMetricsConfig.Metric;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -36,7 +36,7 @@ final class IstioWriter {
         series.add(s);
       }
     }
-    Map<List<String>, List<IstioSeries>> requests = merged(HttpMetric.REQUESTS, owners, labelSets, series);
+    Map<List<String>, List<IstioSeries>> requests = merged(Metric.REQUESTS, owners, labelSets, series);
     w.type("istio_requests_total", "counter");
     requests.forEach((labels, same) -> {
       long n = 0;
@@ -46,21 +46,21 @@ final class IstioWriter {
       w.sample("istio_requests_total", n, labels.toArray(new String[0]));
     });
     histogram(w, "istio_request_duration_milliseconds", IstioSeries.DURATION_MS,
-        merged(HttpMetric.DURATION, owners, labelSets, series), 0);
-    histogram(w, "istio_request_bytes", IstioSeries.BYTES, merged(HttpMetric.REQUEST_BYTES, owners, labelSets, series), 1);
-    histogram(w, "istio_response_bytes", IstioSeries.BYTES, merged(HttpMetric.RESPONSE_BYTES, owners, labelSets, series), 2);
+        merged(Metric.DURATION, owners, labelSets, series), 0);
+    histogram(w, "istio_request_bytes", IstioSeries.BYTES, merged(Metric.REQUEST_BYTES, owners, labelSets, series), 1);
+    histogram(w, "istio_response_bytes", IstioSeries.BYTES, merged(Metric.RESPONSE_BYTES, owners, labelSets, series), 2);
   }
 
   /**
    * The series metric {@code m} reports, by their label set as the overrides of their destination variant make it
    * (dropped metrics left out); series whose labels became equal (a removed tag) are reported as one, as Istio does.
    */
-  private static Map<List<String>, List<IstioSeries>> merged(HttpMetric m, List<IstioDestination> owners,
+  private static Map<List<String>, List<IstioSeries>> merged(Metric m, List<IstioDestination> owners,
       List<String[]> labelSets, List<IstioSeries> series) {
     Map<List<String>, List<IstioSeries>> out = new LinkedHashMap<>();
     for (int i = 0; i < series.size(); i++) {
       IstioDestination d = owners.get(i);
-      if (d.view != null && (d.view.keepMask & (1 << m.ordinal())) == 0) {
+      if (d.view != null && !d.view.keeps(m)) {
         continue;
       }
       String[] labels = d.view == null ? labelSets.get(i) : d.view.labels(m, labelSets.get(i), d.key);

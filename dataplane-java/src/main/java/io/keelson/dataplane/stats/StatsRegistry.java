@@ -88,23 +88,24 @@ public final class StatsRegistry {
 
   /** Istio's TCP metrics towards one cluster. */
   public IstioTcpDestination istioTcp(String cluster) {
-    return istioTcp(cluster, null);
+    return istioTcp(cluster, null, null);
   }
 
   /**
-   * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none);
-   * looked up once per connection. Past {@link #MAX_ISTIO_TCP} series a new principal counts as none.
+   * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none)
+   * through a tcp_proxy with metric overrides {@code view} (null for none); looked up once per connection. Past
+   * {@link #MAX_ISTIO_TCP} series a new principal counts as none.
    */
-  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal) {
-    String key = peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal;
+  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, IstioMetricsConfig view) {
+    String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id);
     IstioTcpDestination d = istioTcp.get(key);
     if (d != null) {
       return d;
     }
     if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
-      return istioTcp(cluster, null);
+      return istioTcp(cluster, null, view);
     }
-    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal));
+    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view));
   }
 
   /**
