@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * removing {@code request_protocol} and adding {@code request_host} = {@code request.host} changes both reporters'
  * series, a workload's Telemetry disabling REQUEST_COUNT in SERVER mode stops the destination's
  * {@code istio_requests_total} while its duration histogram and the client's count go on, and deleting both brings
- * Istio's labels and the destination's count back, live.
+ * Istio's labels and the destination's count back, live; the same for an inbound tcp_proxy's {@code istio_tcp_*}.
  */
 class IstioMetricsTelemetryEndToEndTest {
   private static final String MESH = """
@@ -96,6 +96,67 @@ class IstioMetricsTelemetryEndToEndTest {
           assertThat(sum(requests(web, "reporter=\"source\"", "request_protocol=\"http\""))).isEqualTo(webHttp + 1));
       assertThat(sum(requests(web, "reporter=\"source\"", "request_host=\"product-service\""))).as("the overridden "
           + "series stay as they were when the Telemetry went").isEqualTo(overridden);
+    }
+  }
+
+  private static final String TCP_OVERRIDES = """
+      apiVersion: telemetry.istio.io/v1
+      kind: Telemetry
+      metadata: { name: mesh-default, namespace: istio-system }
+      spec:
+        metrics:
+        - overrides:
+          - match: { metric: TCP_OPENED_CONNECTIONS, mode: SERVER }
+            disabled: true
+          - tagOverrides:
+              request_protocol: { operation: REMOVE }
+              zone: { value: "'eu-1'" }
+      """;
+
+  @Test
+  void tcpMetricsTakeTheOverridesOfTheInboundTcpProxyLive() throws Exception {
+    try (ControlPlane cp = GrpcMeshTest.controlPlane();
+        SidecarTcpAuthorizationTest.TcpEcho app = new SidecarTcpAuthorizationTest.TcpEcho();
+        Sidecar echo = SidecarTcpAuthorizationTest.tcpSidecar(cp, "tcp-echo", "echo", app.port())) {
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+        var in = SidecarTcpAuthorizationTest.inbound(echo);
+        assertThat(in != null && in.tcpProxy() != null && in.tls() != null).isTrue();
+      });
+      int inbound = echo.inboundAddress().getPort();
+      assertThat(SidecarTcpAuthorizationTest.plaintext(inbound)).isEqualTo("hello world");
+      await().atMost(Duration.ofSeconds(10)).until(() -> sum(samples(echo, "istio_tcp_connections_opened_total",
+          "reporter=\"destination\"", "request_protocol=\"tcp\"")) == 1);
+
+      cp.store.apply(PolicyParser.parse("telemetry.yaml", TCP_OVERRIDES).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        var in = SidecarTcpAuthorizationTest.inbound(echo);
+        return in != null && in.tcpProxy() != null && !in.tcpProxy().istioMetrics().isEmpty();
+      });
+      for (int i = 0; i < 2; i++) {
+        assertThat(SidecarTcpAuthorizationTest.plaintext(inbound)).isEqualTo("hello world");
+      }
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(samples(echo, "istio_tcp_connections_closed_total", "reporter=\"destination\"", "zone=\"eu-1\""))
+            .as(scrape(echo)).singleElement().satisfies(l -> {
+              assertThat(l).endsWith(" 2").doesNotContain("request_protocol=");
+            });
+        assertThat(samples(echo, "istio_tcp_sent_bytes_total", "zone=\"eu-1\"")).as("\"world\\n\" twice")
+            .singleElement().satisfies(l -> assertThat(l).endsWith(" 12"));
+      });
+      assertThat(samples(echo, "istio_tcp_connections_opened_total", "zone=\"eu-1\"")).as("disabled: " + scrape(echo))
+          .isEmpty();
+      assertThat(sum(samples(echo, "istio_tcp_connections_opened_total", "reporter=\"destination\"")))
+          .isEqualTo(1);
+
+      cp.store.delete("Telemetry", "istio-system", "mesh-default", false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        var in = SidecarTcpAuthorizationTest.inbound(echo);
+        return in != null && in.tcpProxy() != null && in.tcpProxy().istioMetrics().isEmpty();
+      });
+      assertThat(SidecarTcpAuthorizationTest.plaintext(inbound)).isEqualTo("hello world");
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(sum(samples(echo,
+          "istio_tcp_connections_opened_total", "reporter=\"destination\"", "request_protocol=\"tcp\"")))
+          .as(scrape(echo)).isEqualTo(2));
     }
   }
 
