@@ -1,16 +1,16 @@
 package io.keelson.control.sidecar;
 
+import static io.keelson.control.sidecar.IstioPeerMetadataEndToEndTest.get;
+import static io.keelson.control.sidecar.IstioPeerMetadataEndToEndTest.requests;
+import static io.keelson.control.sidecar.IstioPeerMetadataEndToEndTest.samples;
+import static io.keelson.control.sidecar.IstioPeerMetadataEndToEndTest.scrape;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.control.api.ControlPlane;
 import io.keelson.control.policy.PolicyParser;
-import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -160,34 +160,7 @@ class IstioMetricsTelemetryEndToEndTest {
     }
   }
 
-  private static List<String> requests(Sidecar sidecar, String... labels) throws IOException {
-    return samples(sidecar, "istio_requests_total", labels);
-  }
-
-  private static List<String> samples(Sidecar sidecar, String metric, String... labels) throws IOException {
-    return scrape(sidecar).lines().filter(l -> l.startsWith(metric + "{"))
-        .filter(l -> Arrays.stream(labels).allMatch(l::contains)).toList();
-  }
-
   private static long sum(List<String> samples) {
     return samples.stream().mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
-  }
-
-  private static String scrape(Sidecar sidecar) throws IOException {
-    InetSocketAddress admin = sidecar.server().adminAddress();
-    try (RawHttp http = new RawHttp(admin.getPort())) {
-      RawHttp.Response r = http.send("GET /stats/prometheus HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").read();
-      assertThat(r.status()).isEqualTo(200);
-      return r.body();
-    }
-  }
-
-  private static RawHttp.Response get(int port, String path) {
-    try (RawHttp http = new RawHttp(port)) {
-      RawHttp.Response r = http.send("GET " + path + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
-      return r.status() == 200 ? r : null;
-    } catch (IOException e) {
-      return null;
-    }
   }
 }

@@ -241,13 +241,7 @@ class TelemetryTranslationTest {
         XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
       xds.setTelemetry(MeshTelemetry.fromFlags("/tmp/access.log", "TEXT", null, "127.0.0.1:4317", null, "100"));
       MeshResources r = resources(xds, "reviews-1");
-      Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
-      r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-      Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
-      r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
-          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
-          r.clusters(), endpoints);
+      var snapshot = dataPlane(r);
       assertThat(snapshot.warnings()).isEmpty();
       var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
           .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
@@ -334,13 +328,7 @@ class TelemetryTranslationTest {
       assertThat(duration.getFieldsOrThrow("dimensions").getStructValue().getFieldsOrThrow("request_host").getStringValue())
           .isEqualTo("request.host");
 
-      Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
-      r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-      Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
-      r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
-          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
-          r.clusters(), endpoints);
+      var snapshot = dataPlane(r);
       assertThat(snapshot.warnings()).isEmpty();
       var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
           .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
@@ -358,6 +346,17 @@ class TelemetryTranslationTest {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(xds.resourcesFor("reviews-1").listeners()
           .toString()).doesNotContain("istio.stats"));
     }
+  }
+
+  /** {@code r} as the data plane translates it. */
+  private static io.keelson.dataplane.config.ProxySnapshot dataPlane(MeshResources r) throws Exception {
+    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    return io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+        r.clusters(), endpoints);
   }
 
   private static Struct pluginConfig(com.google.protobuf.Any any) {

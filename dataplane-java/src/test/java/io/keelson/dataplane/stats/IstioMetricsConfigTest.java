@@ -73,9 +73,11 @@ class IstioMetricsConfigTest {
 
   @Test
   void addressesAreEvaluatedAsEnvoysAttributes() {
-    IstioMetricsConfig c = new IstioMetricsConfig(List.of(new IstioMetricsConfig.Override("", false, List.of(), Map.of(
-        "src", IstioTagExpression.parse("source.address"), "port", IstioTagExpression.parse("destination.port"),
-        "host", IstioTagExpression.parse("request.host")))));
+    Map<String, IstioTagExpression> dims = new java.util.LinkedHashMap<>();
+    dims.put("src", IstioTagExpression.parse("source.address"));
+    dims.put("port", IstioTagExpression.parse("destination.port"));
+    dims.put("host", IstioTagExpression.parse("request.host"));
+    IstioMetricsConfig c = new IstioMetricsConfig(List.of(new IstioMetricsConfig.Override("", false, List.of(), dims)));
     assertThat(c.needsAddresses()).isTrue();
     long key = c.key(MAP, Map.of(":authority", "reviews:9080"), "GET", "/", new InetSocketAddress("10.0.0.7", 43210),
         new InetSocketAddress("10.0.0.9", 9080));

@@ -2,7 +2,6 @@ package io.keelson.dataplane.config.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.HttpFilterConfig;
 import io.keelson.dataplane.stats.IstioMetricsConfig;
 import io.keelson.dataplane.stats.IstioTagExpression;
@@ -47,10 +46,10 @@ class IstioStatsFilterConfigTest {
 
   @Test
   void whatKeelsonDoesNotDoIsRefusedByFieldPath() {
-    assertThat(rejected(withStats("type.googleapis.com/stats.Other", "{}")).problems()).containsExactly(
+    assertThat(BootstrapRejectionTest.rejected(withStats("type.googleapis.com/stats.Other", "{}")).problems()).containsExactly(
         "config.yaml: " + FILTER + ".type_url: 'type.googleapis.com/stats.Other' is not supported in a TypedStruct http"
             + " filter; expected type.googleapis.com/stats.PluginConfig (istio.stats)");
-    assertThat(rejected(withStats("type.googleapis.com/stats.PluginConfig", """
+    assertThat(BootstrapRejectionTest.rejected(withStats("type.googleapis.com/stats.PluginConfig", """
         { reporter: SERVER_GATEWAY, metrics: [ { name: request_total }, { dimensions: { p: "request.path + 'x'" } },
           { match: "true" } ] }
         """)).problems()).containsExactlyInAnyOrder(
@@ -62,14 +61,5 @@ class IstioStatsFilterConfigTest {
             + IstioTagExpression.SUPPORTED,
         "config.yaml: " + FILTER + ".value.metrics[2].match: is not supported; expected one of "
             + java.util.Set.of("name", "drop", "tags_to_remove", "dimensions"));
-  }
-
-  private static ConfigException rejected(String yaml) {
-    try {
-      BootstrapLoader.fromYaml(yaml, "config.yaml");
-    } catch (ConfigException e) {
-      return e;
-    }
-    throw new AssertionError("config was accepted:\n" + yaml);
   }
 }
