@@ -62,4 +62,20 @@ class IstioStatsFilterConfigTest {
         "config.yaml: " + FILTER + ".value.metrics[2].match: is not supported; expected one of "
             + java.util.Set.of("name", "drop", "tags_to_remove", "dimensions"));
   }
+
+  @Test
+  void theNetworkFilterGoesInFrontOfATcpProxyOnly() {
+    String from = "    - filters:\n";
+    assertThat(BASE).contains(from);
+    String yaml = BASE.replace(from, from
+        + "      - name: istio.stats\n"
+        + "        typed_config:\n"
+        + "          \"@type\": type.googleapis.com/xds.type.v3.TypedStruct\n"
+        + "          type_url: type.googleapis.com/stats.PluginConfig\n"
+        + "          value: { metrics: [ { name: tcp_connections_opened_total, drop: true } ] }\n");
+    assertThat(BootstrapRejectionTest.rejected(yaml).problems()).containsExactly(
+        "config.yaml: static_resources.listeners[0].filter_chains[0].filters: listener 'main': the istio.stats network"
+            + " filter is supported in front of envoy.filters.network.tcp_proxy only; for HTTP put it in the connection"
+            + " manager's http_filters");
+  }
 }
