@@ -1172,11 +1172,12 @@ public sealed interface Policy {
    * (mesh defaults, root namespace, namespace, workload).
    */
   record Telemetry(Meta meta, String namespace, Map<String, String> selector, List<AccessLogging> accessLogging,
-      List<Tracing> tracing, List<String> targetGateways) implements Policy {
+      List<Tracing> tracing, List<String> targetGateways, List<MetricOverride> metrics) implements Policy {
     public Telemetry {
       accessLogging = List.copyOf(accessLogging);
       tracing = List.copyOf(tracing);
       targetGateways = List.copyOf(targetGateways);
+      metrics = List.copyOf(metrics);
     }
   }
 
@@ -1310,6 +1311,39 @@ public sealed interface Policy {
   record AccessLogging(List<String> providers, Boolean disabled, TelemetryMode mode) {
     public AccessLogging {
       providers = List.copyOf(providers);
+    }
+  }
+
+  /**
+   * One {@code metrics[].overrides[]} entry (provider prometheus).
+   *
+   * @param metric   Istio's metric selector name ({@code ALL_METRICS}, {@code REQUEST_COUNT}, ...)
+   * @param mode     which listeners it reaches
+   * @param disabled true: the metric is not reported; null: inherited
+   * @param tags     {@code tagOverrides}: tag to its value expression, or null for {@code REMOVE}; in order
+   */
+  record MetricOverride(String metric, TelemetryMode mode, Boolean disabled, Map<String, String> tags) {
+    public MetricOverride {
+      tags = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tags));
+    }
+
+    /** Istio's metric selector names to the istio.stats (PluginConfig) names they reach. */
+    public static final Map<String, List<String>> PLUGIN_NAMES = metricNames();
+
+    private static Map<String, List<String>> metricNames() {
+      Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+      m.put("REQUEST_COUNT", List.of("requests_total"));
+      m.put("REQUEST_DURATION", List.of("request_duration_milliseconds"));
+      m.put("REQUEST_SIZE", List.of("request_bytes"));
+      m.put("RESPONSE_SIZE", List.of("response_bytes"));
+      m.put("TCP_OPENED_CONNECTIONS", List.of("tcp_connections_opened_total"));
+      m.put("TCP_CLOSED_CONNECTIONS", List.of("tcp_connections_closed_total"));
+      m.put("TCP_SENT_BYTES", List.of("tcp_sent_bytes_total"));
+      m.put("TCP_RECEIVED_BYTES", List.of("tcp_received_bytes_total"));
+      m.put("GRPC_REQUEST_MESSAGES", List.of("request_messages_total"));
+      m.put("GRPC_RESPONSE_MESSAGES", List.of("response_messages_total"));
+      m.put("ALL_METRICS", m.values().stream().flatMap(List::stream).toList());
+      return java.util.Collections.unmodifiableMap(m);
     }
   }
 

@@ -7,8 +7,8 @@ import java.util.Set;
 
 /**
  * Istio's {@code Telemetry} ({@code telemetry.istio.io/v1}, {@code v1alpha1}): {@code selector}, {@code accessLogging[]}
- * and {@code tracing[]}. What the data plane cannot do is rejected by name, never dropped: {@code metrics} (Istio's
- * standard metrics are always on), access-log {@code filter} expressions, tracing {@code customTags} and
+ * {@code tracing[]} and {@code metrics[]} ({@link #metrics}). What the data plane cannot do is rejected by name, never
+ * dropped: access-log {@code filter} expressions, tracing {@code customTags} and
  * {@code useRequestIdForTraceSampling}, a selector in the root namespace (Istio ignores it), and {@code targetRef(s)}
  * other than Gateway API {@code Gateway}s of the Telemetry's namespace (Istio's gateway attachment; a Gateway's proxies
  * are those its selector, {@value GatewayApiParser#GATEWAY_NAME_LABEL}: NAME, matches, in any namespace). Provider
@@ -22,8 +22,7 @@ final class TelemetryParser {
   private TelemetryParser() {}
 
   static Policy telemetry(Policy.Meta meta, String namespace, Fields spec) {
-    spec.allow(Set.of("selector", "accessLogging", "tracing", "targetRef", "targetRefs"), Map.of(
-        "metrics", "metrics overrides are not supported; Istio's standard metrics are always reported on /stats/prometheus"));
+    spec.allow("selector", "accessLogging", "tracing", "targetRef", "targetRefs", "metrics");
     List<String> gateways = targetGateways(spec, namespace);
     Map<String, String> selector = null;
     Fields sel = spec.object("selector", false);
@@ -50,7 +49,89 @@ final class TelemetryParser {
       Double percent = e.number("randomSamplingPercentage", 0, 100, null);
       tracing.add(new Policy.Tracing(providers(e), percent, optionalBool(e, "disableSpanReporting"), mode(e)));
     }
-    return new Policy.Telemetry(meta, namespace, selector, logs, tracing, gateways);
+    return new Policy.Telemetry(meta, namespace, selector, logs, tracing, gateways, metrics(spec));
+  }
+
+  private static final java.util.regex.Pattern LABEL = java.util.regex.Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+
+  /**
+   * {@code metrics[]}: {@code providers} (prometheus only: Keelson's metrics are its /stats/prometheus),
+   * {@code overrides[]} ({@code match.metric}, {@code match.mode}, {@code disabled}, {@code tagOverrides} with
+   * {@code operation} UPSERT and a supported {@code value} ({@link io.keelson.dataplane.stats.IstioTagExpression}) or
+   * REMOVE). Refused by field: {@code reportingInterval}, {@code match.customMetric}, other providers, and more than
+   * {@value io.keelson.dataplane.stats.IstioMetricsConfig#MAX_EVALUATED} distinct values evaluated per request.
+   */
+  private static List<Policy.MetricOverride> metrics(Fields spec) {
+    List<Policy.MetricOverride> out = new ArrayList<>();
+    Set<String> evaluated = new java.util.HashSet<>();
+    for (Fields m : spec.objects("metrics", false)) {
+      m.allow(Set.of("providers", "overrides"), Map.of("reportingInterval",
+          "reportingInterval is not supported: Keelson's metrics are scraped from /stats/prometheus, never pushed"));
+      List<Fields> providers = m.objects("providers", false);
+      for (int i = 0; i < providers.size(); i++) {
+        Fields p = providers.get(i);
+        p.allow("name");
+        String name = p.string("name", true);
+        if (name != null && !name.equals("prometheus")) {
+          p.error("name", "'" + name + "' is not supported; expected prometheus (Istio's metrics are on /stats/prometheus)");
+        }
+      }
+      for (Fields o : m.objects("overrides", false)) {
+        o.allow("match", "disabled", "tagOverrides");
+        String metric = "ALL_METRICS";
+        Policy.TelemetryMode mode = Policy.TelemetryMode.CLIENT_AND_SERVER;
+        Fields match = o.object("match", false);
+        if (match != null) {
+          match.allow(Set.of("metric", "mode"), Map.of("customMetric",
+              "custom metrics are not supported; expected match.metric, one of Istio's standard metrics"));
+          String named = match.string("metric", false);
+          if (named != null && !Policy.MetricOverride.PLUGIN_NAMES.containsKey(named)) {
+            match.error("metric", "'" + named + "' is not a metric; expected one of " + Policy.MetricOverride.PLUGIN_NAMES.keySet());
+          } else if (named != null) {
+            metric = named;
+          }
+          mode = mode(match.string("mode", false), match);
+        }
+        boolean tcpOnly = metric.startsWith("TCP_");
+        Map<String, String> tags = new java.util.LinkedHashMap<>();
+        o.objectMap("tagOverrides").forEach((tag, t) -> {
+          if (!LABEL.matcher(tag).matches()) {
+            o.error("tagOverrides." + tag, "is not a Prometheus label name; expected [a-zA-Z_][a-zA-Z0-9_]*");
+          }
+          t.allow("operation", "value");
+          String op = t.string("operation", false);
+          if (op == null || op.equals("UPSERT")) {
+            String value = t.string("value", true);
+            var e = value == null ? null : io.keelson.dataplane.stats.IstioTagExpression.parse(value);
+            if (value != null && e == null) {
+              t.error("value", "'" + value + "' is not supported; expected "
+                  + io.keelson.dataplane.stats.IstioTagExpression.SUPPORTED);
+            } else if (e != null && !e.constant() && tcpOnly) {
+              t.error("value", "'" + value + "' is evaluated per request, and a TCP connection has none; expected a "
+                  + "string literal for a TCP metric");
+            } else if (e != null) {
+              tags.put(tag, value);
+              if (!e.constant()) {
+                evaluated.add(e.toString());
+              }
+            }
+          } else if (op.equals("REMOVE")) {
+            if (t.has("value")) {
+              t.error("value", "a REMOVE has no value; expected operation UPSERT to set one");
+            }
+            tags.put(tag, null);
+          } else {
+            t.error("operation", "'" + op + "' is not an operation; expected UPSERT or REMOVE");
+          }
+        });
+        out.add(new Policy.MetricOverride(metric, mode, optionalBool(o, "disabled"), tags));
+      }
+    }
+    if (evaluated.size() > io.keelson.dataplane.stats.IstioMetricsConfig.MAX_EVALUATED) {
+      spec.error("metrics", evaluated.size() + " distinct tag values are evaluated per request; at most "
+          + io.keelson.dataplane.stats.IstioMetricsConfig.MAX_EVALUATED + " are supported");
+    }
+    return out;
   }
 
   /**
@@ -120,7 +201,10 @@ final class TelemetryParser {
       return Policy.TelemetryMode.CLIENT_AND_SERVER;
     }
     match.allow("mode");
-    String m = match.string("mode", false);
+    return mode(match.string("mode", false), match);
+  }
+
+  private static Policy.TelemetryMode mode(String m, Fields match) {
     if (m == null) {
       return Policy.TelemetryMode.CLIENT_AND_SERVER;
     }

@@ -19,13 +19,35 @@ import java.util.Map;
  * field, what the level above set for it. Where several documents apply at one level (Istio calls that invalid), the first by name
  * wins. An access log entry turns the {@value MeshTelemetry#ENVOY} provider on (its providers, or the default when it
  * names none) unless {@code disabled: true}; a tracing entry may change the provider, the sampling and whether spans
- * are reported. Providers the control plane does not have (a document from a config directory written for another
+ * are reported; a metrics override turns its metrics off ({@code disabled}) or changes their tags ({@code tagOverrides},
+ * merged tag by tag down the levels). Providers the control plane does not have (a document from a config directory written for another
  * replica's flags) turn that direction's logging or tracing off. Stateless.
  */
 public final class TelemetryResolver {
   /** What one direction's listeners run: the access log on or off, and tracing (off when not {@code traced}). */
-  public record Side(boolean accessLog, boolean traced, double samplingPercent) {
+  public record Side(boolean accessLog, boolean traced, double samplingPercent, Map<String, MetricSettings> metrics) {
     static final Side OFF = new Side(false, false, 0);
+
+    public Side {
+      metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
+    }
+
+    /** Without metric overrides. */
+    public Side(boolean accessLog, boolean traced, double samplingPercent) {
+      this(accessLog, traced, samplingPercent, Map.of());
+    }
+  }
+
+  /**
+   * One metric's overrides on one side (by its istio.stats name, e.g. {@code requests_total}).
+   *
+   * @param disabled the metric is not reported
+   * @param tags     tag to its value expression, or null where it is removed; in the order they were set
+   */
+  public record MetricSettings(boolean disabled, Map<String, String> tags) {
+    public MetricSettings {
+      tags = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tags));
+    }
   }
 
   /** A workload's telemetry: its outbound listeners' ({@code client}) and its inbound listeners' ({@code server}). */
@@ -89,6 +111,14 @@ public final class TelemetryResolver {
           server.log(e);
         }
       }
+      for (Policy.MetricOverride e : t.metrics()) {
+        if (e.mode().client()) {
+          client.metric(e);
+        }
+        if (e.mode().server()) {
+          server.metric(e);
+        }
+      }
       for (Policy.Tracing e : t.tracing()) {
         if (e.mode().client()) {
           client.trace(e, mesh);
@@ -119,6 +149,7 @@ public final class TelemetryResolver {
     boolean provider; // a known tracing provider is selected
     boolean reporting = true;
     double percent;
+    final Map<String, MetricSettings> metrics = new java.util.LinkedHashMap<>();
 
     Direction(MeshTelemetry mesh) {
       accessLog = mesh.logsByDefault();
@@ -131,6 +162,19 @@ public final class TelemetryResolver {
         accessLog = false;
       } else {
         accessLog = e.providers().isEmpty() || e.providers().contains(MeshTelemetry.ENVOY);
+      }
+    }
+
+    /** A metrics override: the metrics it names get its {@code disabled} (when set) and its tags, later ones winning. */
+    void metric(Policy.MetricOverride e) {
+      for (String name : Policy.MetricOverride.PLUGIN_NAMES.get(e.metric())) {
+        MetricSettings was = metrics.getOrDefault(name, new MetricSettings(false, Map.of()));
+        java.util.LinkedHashMap<String, String> tags = new java.util.LinkedHashMap<>(was.tags());
+        e.tags().forEach((tag, value) -> {
+          tags.remove(tag);
+          tags.put(tag, value);
+        });
+        metrics.put(name, new MetricSettings(e.disabled() != null ? e.disabled() : was.disabled(), tags));
       }
     }
 
@@ -148,7 +192,9 @@ public final class TelemetryResolver {
 
     Side side() {
       boolean traced = provider && reporting;
-      return accessLog || traced ? new Side(accessLog, traced, traced ? percent : 0) : Side.OFF;
+      metrics.values().removeIf(m -> !m.disabled() && m.tags().isEmpty());
+      return accessLog || traced || !metrics.isEmpty() ? new Side(accessLog, traced, traced ? percent : 0, metrics)
+          : Side.OFF;
     }
   }
 }

@@ -2,6 +2,8 @@ package io.keelson.control.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.github.xds.type.v3.TypedStruct;
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
@@ -19,12 +21,15 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.telemetry.MeshTelemetry;
 import io.keelson.control.telemetry.TelemetryResolver.ProxyTelemetry;
+import io.keelson.control.telemetry.TelemetryResolver.MetricSettings;
 import io.keelson.control.telemetry.TelemetryResolver.Side;
+import io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory;
 import io.keelson.dataplane.config.AccessLogConfig;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -33,7 +38,9 @@ import java.util.List;
 /**
  * A sidecar's resolved telemetry ({@link ProxyTelemetry}) written into its listeners, as istiod does: every HTTP
  * connection manager gets the {@code access_log} ({@code envoy.access_loggers.file}) and {@code tracing}
- * ({@code envoy.tracers.opentelemetry}) of its direction, every {@code tcp_proxy} the access log; inbound listeners
+ * ({@code envoy.tracers.opentelemetry}) of its direction and, with metric overrides, Istio's {@code istio.stats} filter
+ * before the router ({@link #istioStats}), every {@code tcp_proxy} the access log and the same {@code istio.stats} as a
+ * network filter in front of it; inbound listeners
  * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
  * listeners) CLIENT; a gateway's listeners are all CLIENT, as istiod's ({@link ProxyTelemetry#asGateway}: its HTTP
  * servers' connection managers and its TLS-passthrough/TCP servers' {@code tcp_proxy}). A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
@@ -44,6 +51,7 @@ import java.util.List;
 final class TelemetryListeners {
   static final String HCM = "envoy.filters.network.http_connection_manager";
   static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+  static final String ISTIO_STATS = "istio.stats";
 
   private TelemetryListeners() {}
 
@@ -83,7 +91,7 @@ final class TelemetryListeners {
       Side side = inbound(l) ? t.server() : t.client();
       HttpConnectionManager.Tracing tracing = side.traced() && collectorCluster != null
           ? tracing(collectorCluster, serviceName, side.samplingPercent()) : null;
-      listeners.add(withTelemetry(l, side.accessLog() ? log : null, tracing));
+      listeners.add(withTelemetry(l, side.accessLog() ? log : null, tracing, istioStats(side.metrics())));
     }
     return new Telemetered(List.copyOf(listeners), MeshResources.digest(listeners));
   }
@@ -92,19 +100,24 @@ final class TelemetryListeners {
     return l.getName().equals(MeshMtls.INBOUND) || l.getName().equals(CapturedListeners.VIRTUAL_INBOUND);
   }
 
-  private static Listener withTelemetry(Listener l, AccessLog log, HttpConnectionManager.Tracing tracing) {
+  private static Listener withTelemetry(Listener l, AccessLog log, HttpConnectionManager.Tracing tracing, HttpFilter stats) {
     Listener.Builder b = l.toBuilder();
     for (int i = 0; i < b.getFilterChainsCount(); i++) {
-      b.setFilterChains(i, chain(b.getFilterChains(i), log, tracing));
+      b.setFilterChains(i, chain(b.getFilterChains(i), log, tracing, stats));
     }
     if (b.hasDefaultFilterChain()) {
-      b.setDefaultFilterChain(chain(b.getDefaultFilterChain(), log, tracing));
+      b.setDefaultFilterChain(chain(b.getDefaultFilterChain(), log, tracing, stats));
     }
     return b.build();
   }
 
-  private static FilterChain chain(FilterChain c, AccessLog log, HttpConnectionManager.Tracing tracing) {
+  private static FilterChain chain(FilterChain c, AccessLog log, HttpConnectionManager.Tracing tracing, HttpFilter stats) {
     FilterChain.Builder b = c.toBuilder();
+    for (int i = b.getFiltersCount() - 1; i >= 0; i--) {
+      if (b.getFilters(i).getName().equals(ISTIO_STATS)) {
+        b.removeFilters(i);
+      }
+    }
     for (int i = 0; i < b.getFiltersCount(); i++) {
       Filter f = b.getFilters(i);
       if (!f.hasTypedConfig()) {
@@ -120,6 +133,14 @@ final class TelemetryListeners {
           if (tracing != null) {
             hcm.setTracing(tracing);
           }
+          for (int h = hcm.getHttpFiltersCount() - 1; h >= 0; h--) {
+            if (hcm.getHttpFilters(h).getName().equals(ISTIO_STATS)) {
+              hcm.removeHttpFilters(h);
+            }
+          }
+          if (stats != null && hcm.getHttpFiltersCount() > 0) {
+            hcm.addHttpFilters(hcm.getHttpFiltersCount() - 1, stats); // before the router, as istiod places it
+          }
           b.setFilters(i, f.toBuilder().setTypedConfig(Any.pack(hcm.build())));
         } else if (f.getName().equals(TCP_PROXY) && f.getTypedConfig().is(TcpProxy.class)) {
           TcpProxy.Builder tp = f.getTypedConfig().unpack(TcpProxy.class).toBuilder().clearAccessLog();
@@ -127,12 +148,58 @@ final class TelemetryListeners {
             tp.addAccessLog(log);
           }
           b.setFilters(i, f.toBuilder().setTypedConfig(Any.pack(tp.build())));
+          if (stats != null) { // istiod's TCP stats filter: a network filter in front of the tcp_proxy
+            b.addFilters(i, Filter.newBuilder().setName(ISTIO_STATS).setTypedConfig(stats.getTypedConfig()));
+            i++;
+          }
         }
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalStateException("the translation wrote an unreadable " + f.getName(), e); // our own config
       }
     }
     return b.build();
+  }
+
+  /**
+   * Istio's {@code istio.stats} HTTP filter for one side's metric overrides (null for none): a {@code TypedStruct} of
+   * istio/proxy's {@code stats.PluginConfig} with a {@code metrics[]} entry per overridden metric, {@code drop} for a
+   * disabled one, else its {@code tags_to_remove} and {@code dimensions}, as istiod writes it.
+   */
+  static HttpFilter istioStats(java.util.Map<String, MetricSettings> metrics) {
+    if (metrics.isEmpty()) {
+      return null;
+    }
+    ListValue.Builder list = ListValue.newBuilder();
+    metrics.forEach((name, m) -> {
+      Struct.Builder e = Struct.newBuilder().putFields("name", string(name));
+      if (m.disabled()) {
+        e.putFields("drop", Value.newBuilder().setBoolValue(true).build());
+      } else {
+        ListValue.Builder remove = ListValue.newBuilder();
+        Struct.Builder dimensions = Struct.newBuilder();
+        m.tags().forEach((tag, value) -> {
+          if (value == null) {
+            remove.addValues(string(tag));
+          } else {
+            dimensions.putFields(tag, string(value));
+          }
+        });
+        if (remove.getValuesCount() > 0) {
+          e.putFields("tags_to_remove", Value.newBuilder().setListValue(remove).build());
+        }
+        if (dimensions.getFieldsCount() > 0) {
+          e.putFields("dimensions", Value.newBuilder().setStructValue(dimensions).build());
+        }
+      }
+      list.addValues(Value.newBuilder().setStructValue(e));
+    });
+    TypedStruct config = TypedStruct.newBuilder().setTypeUrl(IstioStatsFilterFactory.PLUGIN_CONFIG)
+        .setValue(Struct.newBuilder().putFields("metrics", Value.newBuilder().setListValue(list).build())).build();
+    return HttpFilter.newBuilder().setName(ISTIO_STATS).setTypedConfig(Any.pack(config)).build();
+  }
+
+  private static Value string(String s) {
+    return Value.newBuilder().setStringValue(s).build();
   }
 
   /** {@code envoy.access_loggers.file} for {@code c} (path {@code /dev/stdout} for standard output). */

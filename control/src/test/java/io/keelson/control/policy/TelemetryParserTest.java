@@ -56,7 +56,6 @@ class TelemetryParserTest {
         metadata: { name: bad, namespace: istio-system }
         spec:
           selector: { matchLabels: { app: x } }
-          metrics: [ { providers: [ { name: prometheus } ] } ]
           accessLogging:
           - filter: { expression: "response.code >= 400" }
           - match: { mode: BOTH }
@@ -67,12 +66,111 @@ class TelemetryParserTest {
         """))
         .isInstanceOf(PolicyException.class)
         .hasMessageContaining("Telemetry/bad: spec.selector: a selector in the root namespace istio-system is ignored")
-        .hasMessageContaining("spec.metrics: metrics overrides are not supported")
         .hasMessageContaining("spec.accessLogging[0].filter: access log filter expressions (CEL) are not supported")
         .hasMessageContaining("spec.accessLogging[1].match.mode: 'BOTH' is not a mode; expected CLIENT_AND_SERVER")
         .hasMessageContaining("spec.tracing[0].customTags: customTags are not supported")
         .hasMessageContaining("spec.tracing[1].randomSamplingPercentage: expected a number from 0.0 to 100.0, got 150")
         .hasMessageContaining("spec.tracing[2].disableSpanReporting: expected true or false");
+  }
+
+  @Test
+  void metricsOverridesAreReadInOrderWithTheirModesAndTags() throws Exception {
+    Policy.Telemetry t = (Policy.Telemetry) PolicyParser.parse("m.yaml", """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: reviews } }
+          metrics:
+          - providers: [ { name: prometheus } ]
+            overrides:
+            - match: { metric: REQUEST_COUNT, mode: SERVER }
+              disabled: true
+            - tagOverrides:
+                request_protocol: { operation: REMOVE }
+                request_host: { value: request.host }
+                team: { operation: UPSERT, value: "'payments'" }
+                ua: { value: "request.headers['User-Agent']" }
+            - match: { metric: TCP_OPENED_CONNECTIONS }
+              tagOverrides: { zone: { value: "'a'" } }
+        """).policies().getFirst();
+    java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
+    tags.put("request_protocol", null);
+    tags.put("request_host", "request.host");
+    tags.put("team", "'payments'");
+    tags.put("ua", "request.headers['User-Agent']");
+    assertThat(t.metrics()).containsExactly(
+        new Policy.MetricOverride("REQUEST_COUNT", Policy.TelemetryMode.SERVER, true, Map.of()),
+        new Policy.MetricOverride("ALL_METRICS", Policy.TelemetryMode.CLIENT_AND_SERVER, null, tags),
+        new Policy.MetricOverride("TCP_OPENED_CONNECTIONS", Policy.TelemetryMode.CLIENT_AND_SERVER, null,
+            Map.of("zone", "'a'")));
+    assertThat(t.metrics().get(1).tags().keySet()).containsExactly("request_protocol", "request_host", "team", "ua");
+  }
+
+  @Test
+  void metricsTheDataPlaneCannotDoAreRefusedByFieldPath() {
+    assertThat(PolicyParserTest.errors("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: m, namespace: shop }
+        spec:
+          metrics:
+          - providers: [ { name: stackdriver } ]
+            reportingInterval: 5s
+            overrides:
+            - match: { customMetric: my_metric }
+            - match: { metric: REQUEST_COUNTS, mode: BOTH }
+            - tagOverrides:
+                host: { value: "request.host + 'x'" }
+                "bad-name": { value: "'a'" }
+                gone: { operation: REMOVE, value: "'a'" }
+                other: { operation: DELETE }
+                none: { operation: UPSERT }
+                peer: { value: upstream_peer.app }
+            - match: { metric: TCP_SENT_BYTES }
+              tagOverrides: { path: { value: request.path } }
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: Telemetry/m: spec.metrics[0].providers[0].name: 'stackdriver' is not supported; expected prometheus"
+            + " (Istio's metrics are on /stats/prometheus)",
+        "bad.yaml: Telemetry/m: spec.metrics[0].reportingInterval: reportingInterval is not supported: Keelson's metrics"
+            + " are scraped from /stats/prometheus, never pushed",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[0].match.customMetric: custom metrics are not supported;"
+            + " expected match.metric, one of Istio's standard metrics",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[1].match.metric: 'REQUEST_COUNTS' is not a metric; expected"
+            + " one of " + Policy.MetricOverride.PLUGIN_NAMES.keySet(),
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[1].match.mode: 'BOTH' is not a mode; expected"
+            + " CLIENT_AND_SERVER, CLIENT (outbound) or SERVER (inbound)",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.host.value: 'request.host + 'x'' is not"
+            + " supported; expected " + io.keelson.dataplane.stats.IstioTagExpression.SUPPORTED,
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.bad-name: is not a Prometheus label name;"
+            + " expected [a-zA-Z_][a-zA-Z0-9_]*",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.gone.value: a REMOVE has no value; expected"
+            + " operation UPSERT to set one",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.other.operation: 'DELETE' is not an"
+            + " operation; expected UPSERT or REMOVE",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.none.value: is required",
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[2].tagOverrides.peer.value: 'upstream_peer.app' is not"
+            + " supported; expected " + io.keelson.dataplane.stats.IstioTagExpression.SUPPORTED,
+        "bad.yaml: Telemetry/m: spec.metrics[0].overrides[3].tagOverrides.path.value: 'request.path' is evaluated per"
+            + " request, and a TCP connection has none; expected a string literal for a TCP metric");
+
+    assertThat(PolicyParserTest.errors("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: m, namespace: shop }
+        spec:
+          metrics:
+          - overrides:
+            - tagOverrides:
+                a: { value: request.host }
+                b: { value: request.method }
+                c: { value: request.path }
+                d: { value: request.url_path }
+                e: { value: destination.port }
+                f: { value: source.address }
+                g: { value: "request.headers['x-g']" }
+        """)).containsExactly("bad.yaml: Telemetry/m: spec.metrics: 7 distinct tag values are evaluated per request;"
+        + " at most 6 are supported");
   }
 
   @Test

@@ -141,12 +141,12 @@ class IstioPeerMetadataEndToEndTest {
   }
 
   /** The {@code istio_requests_total} samples of {@code sidecar}'s Prometheus endpoint that have every label given. */
-  private static List<String> requests(Sidecar sidecar, String... labels) throws IOException {
+  static List<String> requests(Sidecar sidecar, String... labels) throws IOException {
     return samples(sidecar, "istio_requests_total", labels);
   }
 
   /** The samples of {@code metric} on {@code sidecar}'s Prometheus endpoint that have every label given. */
-  private static List<String> samples(Sidecar sidecar, String metric, String... labels) throws IOException {
+  static List<String> samples(Sidecar sidecar, String metric, String... labels) throws IOException {
     return scrape(sidecar).lines().filter(l -> l.startsWith(metric + "{"))
         .filter(l -> Arrays.stream(labels).allMatch(l::contains)).toList();
   }
@@ -157,7 +157,7 @@ class IstioPeerMetadataEndToEndTest {
   }
 
   /** {@code GET /stats/prometheus} on the sidecar's admin port. */
-  private static String scrape(Sidecar sidecar) throws IOException {
+  static String scrape(Sidecar sidecar) throws IOException {
     InetSocketAddress admin = sidecar.server().adminAddress();
     try (RawHttp http = new RawHttp(admin.getPort())) {
       RawHttp.Response r = http.send("GET /stats/prometheus HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").read();
@@ -166,7 +166,7 @@ class IstioPeerMetadataEndToEndTest {
     }
   }
 
-  private static RawHttp.Response get(int port, String path) {
+  static RawHttp.Response get(int port, String path) {
     try (RawHttp http = new RawHttp(port)) {
       RawHttp.Response r = http.send("GET " + path + " HTTP/1.1\r\nHost: product-service\r\n\r\n").read();
       return r.status() == 200 ? r : null;

@@ -39,6 +39,59 @@ class TelemetryResolverTest {
   }
 
   @Test
+  void metricOverridesMergePerMetricDownTheLevelsPerDirection() throws Exception {
+    List<Policy.Telemetry> all = docs("""
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: mesh, namespace: istio-system }
+        spec:
+          metrics:
+          - overrides:
+            - match: { metric: REQUEST_COUNT }
+              disabled: true
+              tagOverrides: { request_protocol: { operation: REMOVE }, team: { value: "'mesh'" } }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: ns, namespace: shop }
+        spec:
+          metrics:
+          - overrides:
+            - match: { metric: REQUEST_COUNT, mode: CLIENT }
+              disabled: false
+              tagOverrides: { request_protocol: { value: "'h'" } }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          selector: { matchLabels: { app: reviews } }
+          metrics:
+          - overrides:
+            - match: { mode: SERVER }
+              tagOverrides: { host: { value: request.host } }
+        """);
+    ProxyTelemetry reviews = resolve("shop", Map.of("app", "reviews"), all, MeshTelemetry.OFF);
+    Map<String, String> clientTags = new java.util.LinkedHashMap<>();
+    clientTags.put("team", "'mesh'");
+    clientTags.put("request_protocol", "'h'");
+    assertThat(reviews.client().metrics()).containsExactly(Map.entry("requests_total",
+        new TelemetryResolver.MetricSettings(false, clientTags)));
+    assertThat(reviews.client().metrics().get("requests_total").tags().keySet()).as("a re-set tag moves last")
+        .containsExactly("team", "request_protocol");
+    var server = reviews.server().metrics();
+    assertThat(server.get("requests_total").disabled()).isTrue();
+    assertThat(server.get("requests_total").tags()).containsEntry("request_protocol", null)
+        .containsEntry("host", "request.host");
+    assertThat(server.get("request_duration_milliseconds")).isEqualTo(new TelemetryResolver.MetricSettings(false,
+        Map.of("host", "request.host")));
+    assertThat(server).containsKey("tcp_connections_opened_total").hasSize(Policy.MetricOverride.PLUGIN_NAMES
+        .get("ALL_METRICS").size());
+    assertThat(reviews.client().accessLog()).isFalse();
+    assertThat(resolve("bank", Map.of(), all, MeshTelemetry.OFF).client().metrics()).containsOnlyKeys("requests_total");
+  }
+
+  @Test
   void otherNamespacesAndUnmatchedSelectorsDoNotApplyAndTheFirstByNameWinsAtALevel() throws Exception {
     List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1

@@ -241,13 +241,7 @@ class TelemetryTranslationTest {
         XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
       xds.setTelemetry(MeshTelemetry.fromFlags("/tmp/access.log", "TEXT", null, "127.0.0.1:4317", null, "100"));
       MeshResources r = resources(xds, "reviews-1");
-      Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
-      r.routes().forEach(rc -> routes.put(rc.getName(), rc));
-      Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
-      r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
-      var snapshot = io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
-          io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
-          r.clusters(), endpoints);
+      var snapshot = dataPlane(r);
       assertThat(snapshot.warnings()).isEmpty();
       var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
           .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
@@ -266,6 +260,109 @@ class TelemetryTranslationTest {
       assertThat(all).anyMatch(l -> l.tcpProxy() != null).anyMatch(l -> l.http() != null);
       assertThat(snapshot.cluster("opentelemetry|otel").endpoints()).hasSize(1);
     }
+  }
+
+  @Test
+  void metricsOverridesBecomeIstioStatsPerDirectionAndTheDataPlaneReadsThem() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES + """
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: mesh-default, namespace: istio-system }
+        spec:
+          metrics:
+          - overrides:
+            - tagOverrides: { request_protocol: { operation: REMOVE }, request_host: { value: request.host } }
+        ---
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: reviews, namespace: default }
+        spec:
+          selector: { matchLabels: { app: reviews } }
+          metrics:
+          - overrides:
+            - match: { metric: REQUEST_COUNT, mode: SERVER }
+              disabled: true
+            - match: { metric: TCP_OPENED_CONNECTIONS, mode: SERVER }
+              disabled: true
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      MeshResources r = resources(xds, "reviews-1");
+      Struct inbound = null;
+      for (String name : List.of(CapturedListeners.VIRTUAL_OUTBOUND, "0.0.0.0_9080", "0.0.0.0_5432",
+          CapturedListeners.VIRTUAL_INBOUND)) {
+        for (FilterChain c : listener(r, name).getFilterChainsList()) {
+          var last = c.getFiltersList().getLast();
+          Struct stats;
+          if (last.getName().equals(TelemetryListeners.HCM)) {
+            var filters = unpack(last.getTypedConfig(), HttpConnectionManager.class).getHttpFiltersList();
+            assertThat(filters.get(filters.size() - 2).getName()).as(name + ": before the router").isEqualTo("istio.stats");
+            stats = pluginConfig(filters.get(filters.size() - 2).getTypedConfig());
+          } else {
+            var filters = c.getFiltersList();
+            assertThat(filters.get(filters.size() - 2).getName()).as(name + ": before the tcp_proxy").isEqualTo("istio.stats");
+            stats = pluginConfig(filters.get(filters.size() - 2).getTypedConfig());
+          }
+          if (name.equals(CapturedListeners.VIRTUAL_INBOUND) && last.getName().equals(TelemetryListeners.HCM)) {
+            inbound = stats;
+          }
+          if (!name.equals(CapturedListeners.VIRTUAL_INBOUND)) {
+            assertThat(stats.toString()).as(name + ": CLIENT has no drop").doesNotContain("drop");
+          }
+        }
+      }
+      assertThat(inbound).isNotNull();
+      List<Value> metrics = inbound.getFieldsOrThrow("metrics").getListValue().getValuesList();
+      assertThat(metrics.stream().map(m -> m.getStructValue().getFieldsOrThrow("name").getStringValue()))
+          .contains("requests_total", "request_duration_milliseconds", "tcp_connections_opened_total");
+      Struct requests = metrics.stream().map(Value::getStructValue)
+          .filter(m -> m.getFieldsOrThrow("name").getStringValue().equals("requests_total")).findFirst().orElseThrow();
+      assertThat(requests.getFieldsOrThrow("drop").getBoolValue()).isTrue();
+      Struct duration = metrics.stream().map(Value::getStructValue)
+          .filter(m -> m.getFieldsOrThrow("name").getStringValue().equals("request_duration_milliseconds"))
+          .findFirst().orElseThrow();
+      assertThat(duration.getFieldsOrThrow("tags_to_remove").getListValue().getValues(0).getStringValue())
+          .isEqualTo("request_protocol");
+      assertThat(duration.getFieldsOrThrow("dimensions").getStructValue().getFieldsOrThrow("request_host").getStringValue())
+          .isEqualTo("request.host");
+
+      var snapshot = dataPlane(r);
+      assertThat(snapshot.warnings()).isEmpty();
+      var all = snapshot.listeners().stream().flatMap(l -> l.withChains().stream())
+          .filter(l -> l.http() != null || l.tcpProxy() != null).toList();
+      assertThat(all).isNotEmpty().allSatisfy(l -> {
+        if (l.http() != null) {
+          assertThat(l.http().httpFilters()).as(l.name()).anyMatch(f -> f.name().equals("istio.stats"));
+        } else {
+          assertThat(l.tcpProxy().istioMetrics()).as(l.name()).isNotEmpty();
+        }
+      });
+      assertThat(all).anyMatch(l -> l.tcpProxy() != null).anyMatch(l -> l.http() != null);
+
+      store.delete("Telemetry", "istio-system", "mesh-default", false);
+      store.delete("Telemetry", "default", "reviews", false);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(xds.resourcesFor("reviews-1").listeners()
+          .toString()).doesNotContain("istio.stats"));
+    }
+  }
+
+  /** {@code r} as the data plane translates it. */
+  private static io.keelson.dataplane.config.ProxySnapshot dataPlane(MeshResources r) throws Exception {
+    Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new java.util.HashMap<>();
+    r.routes().forEach(rc -> routes.put(rc.getName(), rc));
+    Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new java.util.HashMap<>();
+    r.endpoints().forEach(e -> endpoints.put(e.getClusterName(), e));
+    return io.keelson.dataplane.config.envoy.XdsSnapshotTranslator.translate("test",
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), r.listeners(), routes,
+        r.clusters(), endpoints);
+  }
+
+  private static Struct pluginConfig(com.google.protobuf.Any any) {
+    com.github.xds.type.v3.TypedStruct ts = unpack(any, com.github.xds.type.v3.TypedStruct.class);
+    assertThat(ts.getTypeUrl()).isEqualTo("type.googleapis.com/stats.PluginConfig");
+    return ts.getValue();
   }
 
   @Test

@@ -26,12 +26,15 @@ import java.util.List;
  *                    cluster's endpoint; null for plain TCP
  * @param hashSourceIp Envoy's hash_policy {@code source_ip}: the endpoint is picked with the hash of the downstream's
  *                    IP (a ring hash or Maglev cluster then keeps one client on one endpoint)
+ * @param istioMetrics the chain's {@code istio.stats} network filter's metric overrides (Istio's Telemetry
+ *                    {@code metrics} for istio_tcp_*); empty for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
-    int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp) {
+    int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
+    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -40,6 +43,7 @@ public record TcpProxyConfig(
     clusters = List.copyOf(clusters);
     rbac = rbac == null ? List.of() : List.copyOf(rbac);
     accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
+    istioMetrics = istioMetrics == null ? List.of() : List.copyOf(istioMetrics);
     if (extAuthzAfter < 0 || extAuthzAfter > rbac.size()) {
       throw new IllegalArgumentException("extAuthzAfter " + extAuthzAfter + " outside 0.." + rbac.size());
     }
@@ -51,19 +55,25 @@ public record TcpProxyConfig(
       Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
       int extAuthzAfter) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, null, false);
+        extAuthz, extAuthzAfter, null, false, List.of());
   }
 
   /** This config with {@code tunneling} (or null for plain TCP). */
   public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
+  }
+
+  /** This config with the istio.stats network filter's metric overrides (empty for none). */
+  public TcpProxyConfig withIstioMetrics(List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> metrics) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics);
   }
 
   /** This config with hash_policy source_ip on or off. */
   public TcpProxyConfig withHashSourceIp(boolean on) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics);
   }
 
   /** Without a network ext_authz filter. */
@@ -93,7 +103,7 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0, tunneling, hashSourceIp);
+        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics);
   }
 
   /**
@@ -103,7 +113,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

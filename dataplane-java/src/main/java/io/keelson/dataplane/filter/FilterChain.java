@@ -29,6 +29,9 @@ public final class FilterChain {
 
   public static final FilterChain EMPTY = new FilterChain(new HttpFilter[0], Map.of(), Map.of(), null);
 
+  /** The connection manager's istio.stats metric overrides, or null for none. */
+  private final io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics;
+
   private final HttpFilter[] filters;
   private final Map<RouteEntry, HttpFilter[]> byRoute;
   private final Map<VirtualHostConfig, HttpFilter[]> byVirtualHost;
@@ -41,6 +44,18 @@ public final class FilterChain {
     this.byRoute = byRoute;
     this.byVirtualHost = byVirtualHost;
     this.routes = routes;
+    io.keelson.dataplane.stats.IstioMetricsConfig m = null;
+    for (HttpFilter f : filters) {
+      if (f instanceof io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory.IstioStatsFilter s) {
+        m = s.config();
+      }
+    }
+    this.istioMetrics = m;
+  }
+
+  /** The istio.stats filter's metric overrides (Istio's Telemetry {@code metrics}), or null when it has none. */
+  public io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics() {
+    return istioMetrics;
   }
 
   /** Compiles the connection manager's filters, with its own route table for route re-selection; {@link #EMPTY} when it has none. */

@@ -14,7 +14,8 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
       new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
       new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory(),
-      new io.keelson.dataplane.filter.rls.RateLimitFilterFactory());
+      new io.keelson.dataplane.filter.rls.RateLimitFilterFactory(),
+      new io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));
@@ -52,7 +53,9 @@ public final class HttpFilterFactories {
 
   /** The type names Keelson accepts in http_filters, for error messages. */
   public static String names() {
-    return ALL.stream().map(HttpFilterFactories::typeName).collect(Collectors.joining(", "));
+    return ALL.stream().map(f -> typeName(f) + (f instanceof io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory
+        ? " (istio.stats: type_url " + io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory.PLUGIN_CONFIG + ")"
+        : "")).collect(Collectors.joining(", "));
   }
 
   static String descriptorName(Class<? extends com.google.protobuf.Message> type) {

@@ -708,6 +708,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     peerExchange.onRequest(Http1HeaderAccess.INSTANCE, request.headers(), cluster.name(),
         io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))),
         io.keelson.dataplane.accesslog.DownstreamTls.of(channel).peerUriSan());
+    io.keelson.dataplane.stats.IstioMetricsConfig metrics = listener.filters().istioMetrics();
+    boolean addresses = metrics != null && metrics.needsAddresses();
+    peerExchange.onRequestTags(metrics, Http1HeaderAccess.INSTANCE, request.headers(), request.method(), request.uri(),
+        addresses ? io.keelson.dataplane.intercept.RemoteAddress.of(channel) : null, addresses ? localAddress : null);
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }

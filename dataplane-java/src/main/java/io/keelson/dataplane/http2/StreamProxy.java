@@ -556,6 +556,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     peerExchange.onRequest(NettyHeaderAccess.INSTANCE, request.headers(), cluster.name(),
         io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))),
         io.keelson.dataplane.accesslog.DownstreamTls.of(down.parent() != null ? down.parent() : down).peerUriSan());
+    io.keelson.dataplane.stats.IstioMetricsConfig metrics = listener.filters().istioMetrics();
+    boolean addresses = metrics != null && metrics.needsAddresses();
+    peerExchange.onRequestTags(metrics, NettyHeaderAccess.INSTANCE, request.headers(), request.method().name(), uri,
+        addresses ? io.keelson.dataplane.intercept.RemoteAddress.of(down.parent()) : null,
+        addresses ? io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()) : null);
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }

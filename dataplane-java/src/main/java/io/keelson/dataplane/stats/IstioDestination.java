@@ -22,11 +22,92 @@ public final class IstioDestination {
   /** gRPC status codes 0..16, plus "none" (slot 0). */
   private static final int GRPC_SLOTS = 18;
 
+  /** Label variants (a listener's metric overrides and a request's evaluated tags) kept apart per destination. */
+  static final int MAX_VARIANTS = 1024;
+  private static final int VARIANT_SLOTS = 2 * MAX_VARIANTS;
+
   final String cluster;
+  /** The overrides this variant's series are reported with; null for the destination itself. */
+  final IstioMetricsConfig view;
+  /** The evaluated tags ({@link IstioMetricsConfig#key}); 0 for the destination itself. */
+  final long key;
+  private final int keepMask;
   private final AtomicReferenceArray<PeerSeries> peers = new AtomicReferenceArray<>(MAX_PEERS + 1);
+  /** Open-addressed by (view, key); allocated on the first overridden request. */
+  private volatile AtomicReferenceArray<IstioDestination> variants;
+  private final java.util.concurrent.atomic.AtomicInteger variantCount = new java.util.concurrent.atomic.AtomicInteger();
 
   IstioDestination(String cluster) {
+    this(cluster, null, 0);
+  }
+
+  private IstioDestination(String cluster, IstioMetricsConfig view, long key) {
     this.cluster = cluster;
+    this.view = view;
+    this.key = key;
+    this.keepMask = view == null ? -1 : view.keepMask;
+  }
+
+  /**
+   * One finished request through a connection manager with metric overrides {@code view} (null: none) and the
+   * request's evaluated tags {@code key}: its dropped metrics are not recorded, the others go to the series of its
+   * label variant (at most {@link #MAX_VARIANTS} per destination; further ones share the variant whose evaluated tags
+   * are all unknown).
+   */
+  public void record(IstioMetricsConfig view, long key, MeshIdentity peer, String certPrincipal, int attributes,
+      int status, int grpcStatus, ResponseFlag flag, long durationNanos, long requestBytes, long responseBytes) {
+    if (view == null) {
+      record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes, responseBytes);
+    } else if (!view.dropsAll()) {
+      variant(view, key).record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes,
+          responseBytes);
+    }
+  }
+
+  private IstioDestination variant(IstioMetricsConfig view, long key) {
+    AtomicReferenceArray<IstioDestination> table = variants;
+    if (table == null) {
+      synchronized (this) {
+        table = variants;
+        if (table == null) {
+          table = new AtomicReferenceArray<>(VARIANT_SLOTS);
+          variants = table;
+        }
+      }
+    }
+    int h = (System.identityHashCode(view) * 31 + Long.hashCode(key * 0x9E3779B97F4A7C15L)) & (VARIANT_SLOTS - 1);
+    for (int i = 0; i < VARIANT_SLOTS; i++) {
+      int slot = (h + i) & (VARIANT_SLOTS - 1);
+      IstioDestination v = table.get(slot);
+      if (v == null) {
+        if (key != 0 && variantCount.get() >= MAX_VARIANTS) {
+          return variant(view, 0);
+        }
+        IstioDestination fresh = new IstioDestination(cluster, view, key);
+        v = table.compareAndExchange(slot, null, fresh);
+        if (v == null) {
+          variantCount.incrementAndGet();
+          return fresh;
+        }
+      }
+      if (v.view == view && v.key == key) {
+        return v;
+      }
+    }
+    return variant(view, 0); // the table is full only of other keys: never, as it is twice the cap
+  }
+
+  /** This destination's label variants (none for a variant). */
+  List<IstioDestination> variants() {
+    AtomicReferenceArray<IstioDestination> table = variants;
+    List<IstioDestination> out = new ArrayList<>();
+    for (int i = 0; table != null && i < table.length(); i++) {
+      IstioDestination v = table.get(i);
+      if (v != null) {
+        out.add(v);
+      }
+    }
+    return out;
   }
 
   /** One finished request with no peer known (a plain HTTP client, a local reply). */
@@ -64,7 +145,7 @@ public final class IstioDestination {
         x = fresh;
       }
     }
-    x.record(durationNanos, requestBytes, responseBytes);
+    x.record(keepMask, durationNanos, requestBytes, responseBytes);
   }
 
   private PeerSeries peer(MeshIdentity id, String principal, int attrs) {

@@ -44,15 +44,24 @@ final class IstioSeries {
     this.flag = flag;
   }
 
-  void record(long durationNanos, long reqBytes, long respBytes) {
-    long micros = durationNanos / 1000;
-    count.increment();
-    duration[durationBucket(micros)].increment();
-    durationMicros.add(micros);
-    requestBytes[bytesBucket(reqBytes)].increment();
-    requestBytesSum.add(reqBytes);
-    responseBytes[bytesBucket(respBytes)].increment();
-    responseBytesSum.add(respBytes);
+  /** One request, into the metrics whose {@link IstioMetricsConfig.Metric} ordinal bit {@code keep} has. */
+  void record(int keep, long durationNanos, long reqBytes, long respBytes) {
+    if ((keep & 1) != 0) {
+      count.increment();
+    }
+    if ((keep & 2) != 0) {
+      long micros = durationNanos / 1000;
+      duration[durationBucket(micros)].increment();
+      durationMicros.add(micros);
+    }
+    if ((keep & 4) != 0) {
+      requestBytes[bytesBucket(reqBytes)].increment();
+      requestBytesSum.add(reqBytes);
+    }
+    if ((keep & 8) != 0) {
+      responseBytes[bytesBucket(respBytes)].increment();
+      responseBytesSum.add(respBytes);
+    }
   }
 
   static int durationBucket(long micros) {

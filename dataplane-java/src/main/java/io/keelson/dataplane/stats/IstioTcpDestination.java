@@ -1,6 +1,9 @@
 package io.keelson.dataplane.stats;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -12,6 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class IstioTcpDestination {
   final String cluster;
   final String peerPrincipal;
+  /** The tcp_proxy's metric overrides (its dropped metrics are not reported), or null for none. */
+  final IstioMetricsConfig view;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -19,29 +24,34 @@ public final class IstioTcpDestination {
   /** Bytes received from the destination (written to the client). */
   public final LongAdder receivedBytes = new LongAdder();
 
-  IstioTcpDestination(String cluster, String peerPrincipal) {
+  IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view) {
     this.cluster = cluster;
     this.peerPrincipal = peerPrincipal;
+    this.view = view;
   }
 
   static void writePrometheus(PrometheusWriter w, MeshIdentity me, Iterable<IstioTcpDestination> all) {
-    String[][] metrics = {
-      {"istio_tcp_sent_bytes_total", "0"},
-      {"istio_tcp_received_bytes_total", "1"},
-      {"istio_tcp_connections_opened_total", "2"},
-      {"istio_tcp_connections_closed_total", "3"},
-    };
-    for (String[] m : metrics) {
-      w.type(m[0], "counter");
+    IstioMetricsConfig.Metric[] metrics = {IstioMetricsConfig.Metric.TCP_SENT, IstioMetricsConfig.Metric.TCP_RECEIVED,
+        IstioMetricsConfig.Metric.TCP_OPENED, IstioMetricsConfig.Metric.TCP_CLOSED};
+    for (IstioMetricsConfig.Metric m : metrics) {
+      String name = "istio_" + m.configName;
+      w.type(name, "counter");
+      // series whose labels became equal (a removed tag) are reported as one, as Istio does
+      Map<List<String>, Long> merged = new LinkedHashMap<>();
       for (IstioTcpDestination d : all) {
-        long v = switch (m[1]) {
-          case "0" -> d.sentBytes.sum();
-          case "1" -> d.receivedBytes.sum();
-          case "2" -> d.opened.sum();
+        if (d.view != null && !d.view.keeps(m)) {
+          continue;
+        }
+        long v = switch (m) {
+          case TCP_SENT -> d.sentBytes.sum();
+          case TCP_RECEIVED -> d.receivedBytes.sum();
+          case TCP_OPENED -> d.opened.sum();
           default -> d.closed.sum();
         };
-        w.sample(m[0], v, labels(me, d));
+        String[] labels = labels(me, d);
+        merged.merge(Arrays.asList(d.view == null ? labels : d.view.labels(m, labels, 0)), v, Long::sum);
       }
+      merged.forEach((labels, v) -> w.sample(name, v, labels.toArray(new String[0])));
     }
   }
 

@@ -1,69 +1,113 @@
 package io.keelson.dataplane.stats;
 
+import io.keelson.dataplane.stats.IstioMetricsConfig.Metric;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Renders Istio's standard request metrics with Istio's label set. Istio cluster names
  * ({@code outbound|port|subset|host}, {@code inbound|port||}) give the reporter and destination
- * service; any other cluster name is taken as the destination service name. Not thread-safe; one per scrape.
+ * service; any other cluster name is taken as the destination service name. A destination's label variants
+ * ({@link IstioMetricsConfig}) are reported with their overrides, and equal label sets merged. Not thread-safe; one per scrape.
  */
 final class IstioWriter {
   private IstioWriter() {}
 
   static void write(PrometheusWriter w, MeshIdentity me, Collection<IstioDestination> destinations) {
+    List<IstioDestination> all = new ArrayList<>();
+    for (IstioDestination d : destinations) {
+      all.add(d);
+      all.addAll(d.variants());
+    }
+    List<IstioDestination> owners = new ArrayList<>();
     List<String[]> labelSets = new ArrayList<>();
     List<IstioSeries> series = new ArrayList<>();
-    for (IstioDestination d : destinations) {
-      java.util.Map<IstioPeer, String[]> bases = new java.util.IdentityHashMap<>();
+    for (IstioDestination d : all) {
+      Map<IstioPeer, String[]> bases = new IdentityHashMap<>();
       for (IstioSeries s : d.series()) {
         String[] base = bases.computeIfAbsent(s.peer, p -> destinationLabels(me, d.cluster, p));
+        owners.add(d);
         labelSets.add(withResponse(base, s));
         series.add(s);
       }
     }
+    Map<List<String>, List<IstioSeries>> requests = merged(Metric.REQUESTS, owners, labelSets, series);
     w.type("istio_requests_total", "counter");
-    for (int i = 0; i < series.size(); i++) {
-      w.sample("istio_requests_total", series.get(i).count.sum(), labelSets.get(i));
-    }
-    histogram(w, "istio_request_duration_milliseconds", IstioSeries.DURATION_MS, series, labelSets, 0);
-    histogram(w, "istio_request_bytes", IstioSeries.BYTES, series, labelSets, 1);
-    histogram(w, "istio_response_bytes", IstioSeries.BYTES, series, labelSets, 2);
+    requests.forEach((labels, same) -> {
+      long n = 0;
+      for (IstioSeries s : same) {
+        n += s.count.sum();
+      }
+      w.sample("istio_requests_total", n, labels.toArray(new String[0]));
+    });
+    histogram(w, "istio_request_duration_milliseconds", IstioSeries.DURATION_MS,
+        merged(Metric.DURATION, owners, labelSets, series), 0);
+    histogram(w, "istio_request_bytes", IstioSeries.BYTES, merged(Metric.REQUEST_BYTES, owners, labelSets, series), 1);
+    histogram(w, "istio_response_bytes", IstioSeries.BYTES, merged(Metric.RESPONSE_BYTES, owners, labelSets, series), 2);
   }
 
-  private static void histogram(
-      PrometheusWriter w, String name, double[] bounds, List<IstioSeries> series, List<String[]> labelSets, int which) {
-    w.type(name, "histogram");
+  /**
+   * The series metric {@code m} reports, by their label set as the overrides of their destination variant make it
+   * (dropped metrics left out); series whose labels became equal (a removed tag) are reported as one, as Istio does.
+   */
+  private static Map<List<String>, List<IstioSeries>> merged(Metric m, List<IstioDestination> owners,
+      List<String[]> labelSets, List<IstioSeries> series) {
+    Map<List<String>, List<IstioSeries>> out = new LinkedHashMap<>();
     for (int i = 0; i < series.size(); i++) {
-      IstioSeries s = series.get(i);
-      var buckets = switch (which) {
-        case 0 -> s.duration;
-        case 1 -> s.requestBytes;
-        default -> s.responseBytes;
-      };
-      String[] labels = labelSets.get(i);
-      String[] withLe = java.util.Arrays.copyOf(labels, labels.length + 2);
+      IstioDestination d = owners.get(i);
+      if (d.view != null && !d.view.keeps(m)) {
+        continue;
+      }
+      String[] labels = d.view == null ? labelSets.get(i) : d.view.labels(m, labelSets.get(i), d.key);
+      out.computeIfAbsent(Arrays.asList(labels), k -> new ArrayList<>()).add(series.get(i));
+    }
+    return out;
+  }
+
+  private static void histogram(PrometheusWriter w, String name, double[] bounds, Map<List<String>, List<IstioSeries>> merged,
+      int which) {
+    w.type(name, "histogram");
+    merged.forEach((labelList, same) -> {
+      String[] labels = labelList.toArray(new String[0]);
+      String[] withLe = Arrays.copyOf(labels, labels.length + 2);
       withLe[labels.length] = "le";
       long cumulative = 0;
-      for (int b = 0; b < buckets.length; b++) {
-        cumulative += buckets[b].sum();
+      for (int b = 0; b <= bounds.length; b++) {
+        for (IstioSeries s : same) {
+          cumulative += buckets(s, which)[b].sum();
+        }
         withLe[labels.length + 1] = b < bounds.length ? PrometheusWriter.formatDouble(bounds[b]) : "+Inf";
         w.sample(name + "_bucket", cumulative, withLe);
       }
-      String sum = switch (which) {
-        case 0 -> PrometheusWriter.formatDouble(s.durationMicros.sum() / 1000.0);
-        case 1 -> Long.toString(s.requestBytesSum.sum());
-        default -> Long.toString(s.responseBytesSum.sum());
-      };
-      w.sampleRaw(name + "_sum", sum, labels);
+      long sum = 0;
+      for (IstioSeries s : same) {
+        sum += switch (which) {
+          case 0 -> s.durationMicros.sum();
+          case 1 -> s.requestBytesSum.sum();
+          default -> s.responseBytesSum.sum();
+        };
+      }
+      w.sampleRaw(name + "_sum", which == 0 ? PrometheusWriter.formatDouble(sum / 1000.0) : Long.toString(sum), labels);
       // the count is the +Inf bucket, so _count and _bucket{le="+Inf"} always agree within one scrape
       w.sample(name + "_count", cumulative, labels);
-    }
+    });
+  }
+
+  private static java.util.concurrent.atomic.LongAdder[] buckets(IstioSeries s, int which) {
+    return switch (which) {
+      case 0 -> s.duration;
+      case 1 -> s.requestBytes;
+      default -> s.responseBytes;
+    };
   }
 
   private static String[] withResponse(String[] base, IstioSeries s) {
-    String[] l = java.util.Arrays.copyOf(base, base.length + 6);
+    String[] l = Arrays.copyOf(base, base.length + 6);
     int i = base.length;
     l[i] = "response_code";
     l[i + 1] = Integer.toString(s.status);

@@ -22,6 +22,8 @@ public final class PeerExchange {
   private String certPrincipal;
   private int attributes;
   private int grpcStatus = -1;
+  private IstioMetricsConfig metrics;
+  private long tags;
 
   public PeerExchange(StatsRegistry stats) {
     this.stats = stats;
@@ -53,6 +55,17 @@ public final class PeerExchange {
   }
 
   /**
+   * The connection manager's metric overrides ({@code metrics}, null for none) and the request's tags they evaluate:
+   * the method, the path (with its query), the headers; the downstream peer's and the local address only when
+   * {@link IstioMetricsConfig#needsAddresses()} (null otherwise).
+   */
+  public <H> void onRequestTags(IstioMetricsConfig metrics, HeaderAccess<H> access, H headers, String method,
+      String path, java.net.InetSocketAddress remote, java.net.InetSocketAddress local) {
+    this.metrics = metrics;
+    this.tags = metrics == null ? 0 : metrics.key(access, headers, method, path, remote, local);
+  }
+
+  /**
    * The response head on its way to the client: this proxy's headers added (inbound), or the destination's read and
    * removed (outbound, in-mesh); its grpc-status noted (a trailers-only gRPC response).
    */
@@ -79,7 +92,8 @@ public final class PeerExchange {
   /** Records the finished exchange into {@code d} with this exchange's peer. */
   public void record(IstioDestination d, int status, ResponseFlag flag, long durationNanos, long requestBytes,
       long responseBytes) {
-    d.record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes, responseBytes);
+    d.record(metrics, tags, peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes,
+        responseBytes);
   }
 
   /** Forgets the exchange (a request that never reached a cluster records as before: no peer). */
@@ -90,6 +104,8 @@ public final class PeerExchange {
     certPrincipal = null;
     attributes = 0;
     grpcStatus = -1;
+    metrics = null;
+    tags = 0;
   }
 
   private <H> MeshIdentity take(HeaderAccess<H> access, H headers) {

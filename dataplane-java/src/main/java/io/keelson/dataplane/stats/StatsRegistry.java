@@ -27,6 +27,9 @@ public final class StatsRegistry {
   private final PeerMetadataCache peerMetadata = new PeerMetadataCache();
   /** istio_tcp_* series kept apart by peer certificate, at most. */
   static final int MAX_ISTIO_TCP = 4096;
+  private final ConcurrentMap<List<IstioMetricsConfig.Override>, IstioMetricsConfig> istioMetrics = new ConcurrentHashMap<>();
+  /** Distinct metric override configs kept; a config past it is built but not shared (its series stay apart). */
+  static final int MAX_ISTIO_METRICS_CONFIGS = 256;
   private volatile Supplier<XdsStats> xds;
   private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
       new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
@@ -85,23 +88,41 @@ public final class StatsRegistry {
 
   /** Istio's TCP metrics towards one cluster. */
   public IstioTcpDestination istioTcp(String cluster) {
-    return istioTcp(cluster, null);
+    return istioTcp(cluster, null, null);
   }
 
   /**
-   * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none);
-   * looked up once per connection. Past {@link #MAX_ISTIO_TCP} series a new principal counts as none.
+   * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none)
+   * through a tcp_proxy with metric overrides {@code view} (null for none); looked up once per connection. Past
+   * {@link #MAX_ISTIO_TCP} series a new principal counts as none.
    */
-  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal) {
-    String key = peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal;
+  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, IstioMetricsConfig view) {
+    String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id);
     IstioTcpDestination d = istioTcp.get(key);
     if (d != null) {
       return d;
     }
     if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
-      return istioTcp(cluster, null);
+      return istioTcp(cluster, null, view);
     }
-    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal));
+    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view));
+  }
+
+  /**
+   * The canonical metric overrides for {@code overrides} (one instance per distinct config, so a new snapshot with the
+   * same overrides keeps recording into the same series); looked up when a snapshot is built.
+   *
+   * @throws IllegalArgumentException more than {@link IstioMetricsConfig#MAX_EVALUATED} expressions per request
+   */
+  public IstioMetricsConfig istioMetrics(List<IstioMetricsConfig.Override> overrides) {
+    IstioMetricsConfig c = istioMetrics.get(overrides);
+    if (c != null) {
+      return c;
+    }
+    if (istioMetrics.size() >= MAX_ISTIO_METRICS_CONFIGS) {
+      return new IstioMetricsConfig(overrides);
+    }
+    return istioMetrics.computeIfAbsent(List.copyOf(overrides), IstioMetricsConfig::new);
   }
 
   /** This proxy's own metadata exchange headers (from {@link #identity()}). */

@@ -21,16 +21,18 @@ import java.util.concurrent.atomic.LongAdder;
 final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
   private final StatsRegistry stats;
   private final String cluster;
+  private final io.keelson.dataplane.stats.IstioMetricsConfig view;
   /** The connection's series; read by the close callback. */
   private IstioTcpDestination bound;
   private final LongAdder[] toUpstream;
   private final LongAdder[] toDownstream;
   private final int slot;
 
-  private IstioTcpPeerBinding(StatsRegistry stats, String cluster, IstioTcpDestination bound, LongAdder[] toUpstream,
-      LongAdder[] toDownstream, int slot) {
+  private IstioTcpPeerBinding(StatsRegistry stats, String cluster, io.keelson.dataplane.stats.IstioMetricsConfig view,
+      IstioTcpDestination bound, LongAdder[] toUpstream, LongAdder[] toDownstream, int slot) {
     this.stats = stats;
     this.cluster = cluster;
+    this.view = view;
     this.bound = bound;
     this.toUpstream = toUpstream;
     this.toDownstream = toDownstream;
@@ -40,16 +42,16 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
   /**
    * The series of a connection to {@code cluster} as known now; for an inbound one whose TLS is not settled yet, a
    * binding added to {@code down}'s pipeline rebinds it later. {@code toUpstream[slot]}/{@code toDownstream[slot]} are
-   * the relay's Istio byte counters.
+   * the relay's Istio byte counters; {@code view} the tcp_proxy's metric overrides (null for none).
    */
-  static IstioTcpPeerBinding bind(StatsRegistry stats, String cluster, Channel down, LongAdder[] toUpstream,
-      LongAdder[] toDownstream, int slot) {
+  static IstioTcpPeerBinding bind(StatsRegistry stats, String cluster, io.keelson.dataplane.stats.IstioMetricsConfig view,
+      Channel down, LongAdder[] toUpstream, LongAdder[] toDownstream, int slot) {
     boolean inbound = cluster.startsWith("inbound|");
     String principal = inbound ? DownstreamTls.of(down).peerUriSan() : null;
-    IstioTcpDestination d = stats.istioTcp(cluster, principal);
+    IstioTcpDestination d = stats.istioTcp(cluster, principal, view);
     toUpstream[slot] = d.sentBytes;
     toDownstream[slot] = d.receivedBytes;
-    IstioTcpPeerBinding b = new IstioTcpPeerBinding(stats, cluster, d, toUpstream, toDownstream, slot);
+    IstioTcpPeerBinding b = new IstioTcpPeerBinding(stats, cluster, view, d, toUpstream, toDownstream, slot);
     if (inbound && principal == null && tlsPending(down)) {
       down.pipeline().addLast(b);
     }
@@ -72,7 +74,7 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
       ctx.pipeline().remove(this);
       String principal = done.isSuccess() ? DownstreamTls.of(ctx.channel()).peerUriSan() : null;
       if (principal != null) {
-        IstioTcpDestination d = stats.istioTcp(cluster, principal);
+        IstioTcpDestination d = stats.istioTcp(cluster, principal, view);
         if (d != bound) {
           bound.opened.decrement();
           d.opened.increment();

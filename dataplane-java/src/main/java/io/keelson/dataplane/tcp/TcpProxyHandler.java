@@ -483,7 +483,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     // Inbound, the caller's certificate names the source (Istio's source_principal over mTLS), once TLS is settled.
     java.util.concurrent.atomic.LongAdder[] toUpCounters = {stats.rxBytes, null};
     java.util.concurrent.atomic.LongAdder[] toDownCounters = {stats.txBytes, null};
-    IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(), down, toUpCounters,
+    IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(),
+        config.istioMetrics().isEmpty() ? null : context.stats().istioMetrics(config.istioMetrics()), down, toUpCounters,
         toDownCounters, 1);
     istio.destination().opened.increment();
     ByteBuf b;

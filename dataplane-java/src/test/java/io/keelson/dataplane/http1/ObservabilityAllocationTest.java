@@ -147,6 +147,33 @@ class ObservabilityAllocationTest {
   }
 
   @Test
+  void telemetryTagOverridesEvaluatedPerRequestAllocateNothingForAValueSeenBefore() {
+    StatsRegistry stats = new StatsRegistry();
+    IstioDestination d = stats.cluster("inbound|80||").istio;
+    var metrics = stats.istioMetrics(java.util.List.of(new io.keelson.dataplane.stats.IstioMetricsConfig.Override("",
+        false, java.util.List.of("request_protocol"), java.util.Map.of(
+            "request_host", io.keelson.dataplane.stats.IstioTagExpression.parse("request.host"),
+            "method", io.keelson.dataplane.stats.IstioTagExpression.parse("request.method"),
+            "team", io.keelson.dataplane.stats.IstioTagExpression.parse("request.headers['x-team']"),
+            "zone", io.keelson.dataplane.stats.IstioTagExpression.parse("'eu-1'")))));
+    var exchange = new io.keelson.dataplane.stats.PeerExchange(stats);
+    var a = new io.keelson.dataplane.http1.codec.Http1Headers().add("host", "reviews").add("x-team", "a");
+    var b = new io.keelson.dataplane.http1.codec.Http1Headers().add("host", "ratings").add("x-team", "b");
+    String[] paths = {"/a", "/b"};
+    long[] n = {0};
+    double perRequest = bytesPerCall(() -> {
+      n[0]++;
+      var headers = (n[0] & 1) == 0 ? a : b;
+      exchange.onRequest(Http1HeaderAccess.INSTANCE, headers, "inbound|80||", false, null);
+      exchange.onRequestTags(metrics, Http1HeaderAccess.INSTANCE, headers, "GET", paths[(int) (n[0] & 1)], null, null);
+      exchange.record(d, 200, ResponseFlag.NONE, 850_000 + (n[0] & 1023) * 1000, n[0] & 255, 100);
+    });
+    assertThat(perRequest).as("bytes per request with evaluated tags").isLessThan(1.0);
+    assertThat(stats.toPrometheus()).contains("request_host=\"reviews\"", "request_host=\"ratings\"",
+        "team=\"a\"", "zone=\"eu-1\"");
+  }
+
+  @Test
   void accessLogHandOffWithEnvoysDefaultFormatAllocatesNothingPerRequest() {
     ExchangeObserver observer = new ExchangeObserver(context);
     Object upstreamHost = new Object() {

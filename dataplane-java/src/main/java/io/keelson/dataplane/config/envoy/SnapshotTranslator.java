@@ -817,9 +817,15 @@ final class SnapshotTranslator {
     io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz = null;
     int extAuthzAfter = 0;
     boolean rbacOk = true;
+    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics = null;
     for (int i = 0; i < count - 1; i++) {
       Filter f = chain.getFilters(i);
       String at = chainPath + ".filters[" + i + "]";
+      if (f.hasTypedConfig() && f.getTypedConfig().is(com.github.xds.type.v3.TypedStruct.class)) {
+        istioMetrics = istioStats(f, at);
+        rbacOk &= istioMetrics != null;
+        continue;
+      }
       if (f.hasTypedConfig() && SupportedTypes.NETWORK_EXT_AUTHZ.equals(SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()))) {
         if (extAuthz != null) {
           problems.error(at, "listener '" + name + "': one " + io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig.FILTER_NAME
@@ -843,6 +849,14 @@ final class SnapshotTranslator {
     if (!rbacOk || last == null) {
       return null;
     }
+    if (istioMetrics != null && !(last instanceof TcpProxyConfig)) {
+      problems.error(chainPath + ".filters", "listener '" + name + "': the istio.stats network filter is supported in "
+          + "front of envoy.filters.network.tcp_proxy only; for HTTP put it in the connection manager's http_filters");
+      return null;
+    }
+    if (istioMetrics != null) {
+      last = ((TcpProxyConfig) last).withIstioMetrics(istioMetrics);
+    }
     if (rbac.isEmpty() && extAuthz == null) {
       return last;
     }
@@ -853,6 +867,20 @@ final class SnapshotTranslator {
         + "envoy.filters.network.ext_authz are enforced in front of envoy.filters.network.tcp_proxy only; for HTTP use "
         + "the envoy.filters.http.rbac and envoy.filters.http.ext_authz HTTP filters");
     return null;
+  }
+
+  /** Istio's istio.stats network filter (a TypedStruct of stats.PluginConfig), or null after reporting what is wrong. */
+  @SuppressWarnings("unchecked")
+  private List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioStats(Filter filter, String filterPath) {
+    com.github.xds.type.v3.TypedStruct ts;
+    try {
+      ts = filter.getTypedConfig().unpack(com.github.xds.type.v3.TypedStruct.class);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      problems.error(filterPath + ".typed_config", "not a valid xds.type.v3.TypedStruct: " + e.getMessage());
+      return null;
+    }
+    return (List<io.keelson.dataplane.stats.IstioMetricsConfig.Override>)
+        new io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory().translate(ts, filterPath + ".typed_config", problems);
   }
 
   /** envoy.filters.network.ext_authz before the terminal filter, or null after reporting what is wrong. */

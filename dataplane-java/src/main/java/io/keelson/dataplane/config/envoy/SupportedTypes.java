@@ -41,6 +41,8 @@ final class SupportedTypes {
           TcpProxy.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor(),
+          // Istio's istio.stats (stats.PluginConfig) as istiod sends it, an HTTP and a network filter
+          com.github.xds.type.v3.TypedStruct.getDescriptor(),
           Router.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor(),

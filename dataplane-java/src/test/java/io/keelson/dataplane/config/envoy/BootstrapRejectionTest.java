@@ -22,7 +22,7 @@ class BootstrapRejectionTest {
     return edit(BASE, from, to);
   }
 
-  private static ConfigException rejected(String yaml) {
+  static ConfigException rejected(String yaml) {
     try {
       BootstrapLoader.fromYaml(yaml, "config.yaml");
     } catch (ConfigException e) {
@@ -98,6 +98,7 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
             + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
+            + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
             + "or is_optional: true to skip it");
   }
 

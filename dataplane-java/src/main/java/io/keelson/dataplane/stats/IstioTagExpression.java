@@ -1,0 +1,76 @@
+package io.keelson.dataplane.stats;
+
+import java.util.Locale;
+
+/**
+ * The value of an Istio metric tag override ({@code Telemetry} {@code tagOverrides.*.value}, the istio.stats filter's
+ * {@code dimensions}): Istio's values are CEL, of which the common forms are read here, exactly: a string literal
+ * ({@code 'v1'} or {@code "v1"}), {@code request.host}, {@code request.method}, {@code request.path},
+ * {@code request.url_path} (the path without its query), {@code request.headers['name']}, {@code destination.port} and
+ * {@code source.address} (the downstream peer's {@code ip:port}, as Envoy's attribute). Anything else is refused by
+ * {@link #parse} (null). Immutable.
+ *
+ * @param kind what is read
+ * @param arg  the literal's text, or the header's lower-case name; empty otherwise
+ */
+public record IstioTagExpression(Kind kind, String arg) {
+  /** The supported forms, for error messages. */
+  public static final String SUPPORTED = "a string literal ('v1'), request.host, request.method, request.path, "
+      + "request.url_path, request.headers['name'], destination.port or source.address";
+
+  /** What an expression reads. */
+  public enum Kind { LITERAL, HOST, METHOD, PATH, URL_PATH, HEADER, DESTINATION_PORT, SOURCE_ADDRESS }
+
+  /** True when the value is the same for every request (no evaluation per request). */
+  public boolean constant() {
+    return kind == Kind.LITERAL;
+  }
+
+  /** True when the value needs the connection's addresses. */
+  boolean needsAddresses() {
+    return kind == Kind.DESTINATION_PORT || kind == Kind.SOURCE_ADDRESS;
+  }
+
+  /** The expression {@code text} reads, or null when it is not one of the {@link #SUPPORTED} forms. */
+  public static IstioTagExpression parse(String text) {
+    String s = text == null ? "" : text.strip();
+    String literal = quoted(s);
+    if (literal != null) {
+      return new IstioTagExpression(Kind.LITERAL, literal);
+    }
+    switch (s) {
+      case "request.host" -> { return new IstioTagExpression(Kind.HOST, ""); }
+      case "request.method" -> { return new IstioTagExpression(Kind.METHOD, ""); }
+      case "request.path" -> { return new IstioTagExpression(Kind.PATH, ""); }
+      case "request.url_path" -> { return new IstioTagExpression(Kind.URL_PATH, ""); }
+      case "destination.port" -> { return new IstioTagExpression(Kind.DESTINATION_PORT, ""); }
+      case "source.address" -> { return new IstioTagExpression(Kind.SOURCE_ADDRESS, ""); }
+      default -> { }
+    }
+    String prefix = "request.headers[";
+    if (s.startsWith(prefix) && s.endsWith("]")) {
+      String name = quoted(s.substring(prefix.length(), s.length() - 1).strip());
+      if (name != null && !name.isEmpty() && name.chars().allMatch(IstioTagExpression::headerNameChar)) {
+        return new IstioTagExpression(Kind.HEADER, name.toLowerCase(Locale.ROOT));
+      }
+    }
+    return null;
+  }
+
+  /** The text inside single or double quotes with no quote or backslash inside, or null. */
+  private static String quoted(String s) {
+    if (s.length() < 2) {
+      return null;
+    }
+    char q = s.charAt(0);
+    if ((q != '\'' && q != '"') || s.charAt(s.length() - 1) != q) {
+      return null;
+    }
+    String inner = s.substring(1, s.length() - 1);
+    return inner.indexOf('\'') < 0 && inner.indexOf('"') < 0 && inner.indexOf('\\') < 0 ? inner : null;
+  }
+
+  private static boolean headerNameChar(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  }
+}
