@@ -40,7 +40,7 @@ class TelemetryResolverTest {
 
   @Test
   void metricOverridesMergePerMetricDownTheLevelsPerDirection() throws Exception {
-    List<Policy.Telemetry> all = docs("""
+    List<Policy> all = docs("""
         apiVersion: telemetry.istio.io/v1
         kind: Telemetry
         metadata: { name: mesh, namespace: istio-system }
