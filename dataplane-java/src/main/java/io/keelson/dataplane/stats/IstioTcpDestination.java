@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class IstioTcpDestination {
   final String cluster;
   final String peerPrincipal;
+  /** Mutual TLS downstream: always when {@link #peerPrincipal} is set; alone, the overflow of mTLS peers. */
+  final boolean mutualTls;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -20,8 +22,13 @@ public final class IstioTcpDestination {
   public final LongAdder receivedBytes = new LongAdder();
 
   IstioTcpDestination(String cluster, String peerPrincipal) {
+    this(cluster, peerPrincipal, peerPrincipal != null);
+  }
+
+  IstioTcpDestination(String cluster, String peerPrincipal, boolean mutualTls) {
     this.cluster = cluster;
     this.peerPrincipal = peerPrincipal;
+    this.mutualTls = mutualTls;
   }
 
   static void writePrometheus(PrometheusWriter w, MeshIdentity me, Iterable<IstioTcpDestination> all) {
@@ -46,7 +53,7 @@ public final class IstioTcpDestination {
   }
 
   private static String[] labels(MeshIdentity me, IstioTcpDestination d) {
-    IstioPeer peer = d.peerPrincipal == null ? IstioPeer.UNKNOWN
+    IstioPeer peer = !d.mutualTls ? IstioPeer.UNKNOWN
         : new IstioPeer(MeshIdentity.UNKNOWN_IDENTITY, d.peerPrincipal, IstioPeer.MUTUAL_TLS);
     String[] base = IstioWriter.destinationLabels(me, d.cluster, peer);
     for (int i = 0; i < base.length; i += 2) {

@@ -90,7 +90,8 @@ public final class StatsRegistry {
 
   /**
    * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none);
-   * looked up once per connection. Past {@link #MAX_ISTIO_TCP} series a new principal counts as none.
+   * looked up once per connection. Past {@link #MAX_ISTIO_TCP} series a new principal shares the cluster's one
+   * principal-less mutual TLS series (still {@code connection_security_policy="mutual_tls"}).
    */
   public IstioTcpDestination istioTcp(String cluster, String peerPrincipal) {
     String key = peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal;
@@ -99,7 +100,7 @@ public final class StatsRegistry {
       return d;
     }
     if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
-      return istioTcp(cluster, null);
+      return istioTcp.computeIfAbsent(cluster + "\n\0", k -> new IstioTcpDestination(cluster, null, true));
     }
     return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal));
   }
