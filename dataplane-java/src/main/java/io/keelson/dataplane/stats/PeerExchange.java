@@ -21,6 +21,8 @@ public final class PeerExchange {
   private boolean outboundMesh;
   /** Inbound: the caller exchanged metadata over mutual TLS, so the response carries this proxy's. */
   private boolean answer;
+  /** The request's {@code x-envoy-peer-metadata}, taken out at head time ({@link #onHead}); null for none. */
+  private String offered;
   private MeshIdentity peer = MeshIdentity.UNKNOWN_IDENTITY;
   private String certPrincipal;
   private int attributes;
@@ -28,6 +30,16 @@ public final class PeerExchange {
 
   public PeerExchange(StatsRegistry stats) {
     this.stats = stats;
+  }
+
+  /**
+   * The request head as it arrives, before any filter: both exchange headers are taken out (the value kept for
+   * {@link #onRequest}), so that no filter (ext_authz, RBAC header rules) and no upstream sees a caller's claims, as
+   * Istio's metadata exchange filter runs first in the chain.
+   */
+  public <H> void onHead(HeaderAccess<H> access, H headers) {
+    offered = access.getAll(headers, PeerMetadata.HEADER);
+    strip(access, headers);
   }
 
   /**
@@ -44,13 +56,13 @@ public final class PeerExchange {
     certPrincipal = null;
     answer = false;
     if (inbound) {
+      String value = offered != null ? offered : access.getAll(headers, PeerMetadata.HEADER);
+      strip(access, headers);
       if (downstreamPeerUri != null) {
-        peer = take(access, headers);
+        peer = value == null ? null : stats.peerMetadata().get(value);
         answer = peer != null;
         certPrincipal = downstreamPeerUri;
         attributes |= IstioPeer.MUTUAL_TLS;
-      } else {
-        strip(access, headers);
       }
       if (peer == null) {
         peer = MeshIdentity.UNKNOWN_IDENTITY;
@@ -99,6 +111,7 @@ public final class PeerExchange {
     inbound = false;
     outboundMesh = false;
     answer = false;
+    offered = null;
     peer = MeshIdentity.UNKNOWN_IDENTITY;
     certPrincipal = null;
     attributes = 0;
