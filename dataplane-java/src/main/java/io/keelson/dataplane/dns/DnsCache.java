@@ -1,6 +1,8 @@
 package io.keelson.dataplane.dns;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,9 +15,12 @@ import java.util.function.LongSupplier;
  * DO);
  * a positive answer kept for the least TTL of its records, a negative one (NXDOMAIN, or NOERROR without answers) for
  * its SOA's negative TTL, min(SOA TTL, SOA MINIMUM) (RFC 2308 5), and not at all without an SOA; both capped. Not
- * kept: truncated answers, other RCODEs, answers whose question is not the one asked, answers over
- * {@link #MAX_MESSAGE} bytes, names with a dot or an unprintable byte inside a label. At most {@code maxEntries}
- * answers, the least recently used evicted first.
+ * kept: truncated answers, other RCODEs, answers whose question is not the one forwarded byte for byte (name case
+ * included), answers over {@link #MAX_MESSAGE} bytes, answers over {@link Edns#PAYLOAD_SIZE} bytes to a UDP query
+ * (never served to a UDP client), answers to queries with an EDNS client subnet option, names with a dot or an
+ * unprintable byte inside a label. An answer's OPT record is kept as the proxy's own ({@link Edns#writeOptFrom}: no
+ * options, so one client's cookie or subnet is never replayed to another). At most {@code maxEntries} answers, the
+ * least recently used evicted first.
  *
  * <p>A hit is the kept answer with the query's ID and its question as asked (case kept: 0x20 randomisation), every TTL
  * (OPT aside) less the whole seconds it has been kept. A UDP client that takes fewer bytes than the kept answer has is
@@ -36,7 +41,6 @@ final class DnsCache {
   private final LongSupplier nanoClock;
   private final DnsStats stats;
   private final Key probe = new Key(new byte[MAX_KEY], 0);
-  private final DnsWire.NameBuffer answerName = new DnsWire.NameBuffer();
   private final LinkedHashMap<Key, Kept> entries;
 
   /** A kept answer: its bytes, when it was kept and until when, where its TTLs are and what they said. */
@@ -123,7 +127,7 @@ final class DnsCache {
    *     upstream with {@link #probe()} as its key
    */
   ByteBuf answer(ByteBuf query, DnsAnswerer answerer, int udpLimit, io.netty.buffer.ByteBufAllocator alloc) {
-    if (maxEntries == 0 || !answerer.name.plain) {
+    if (maxEntries == 0 || !answerer.name.plain || answerer.edns.clientSubnet) {
       probe.length = 0; // not to be kept
       return null;
     }
@@ -156,20 +160,22 @@ final class DnsCache {
     return probe;
   }
 
-  /** Keeps {@code response} (the upstream's answer to the query of {@code key}; read, not released) when it may be. */
-  void store(Key key, ByteBuf response) {
+  /**
+   * Keeps {@code response} (the upstream's answer to {@code query}, forwarded under {@code key}; read, not released)
+   * when it may be. {@code tcp}: the query came over TCP (an answer of any size may be served to it).
+   */
+  void store(Key key, ByteBuf query, ByteBuf response, boolean tcp) {
     if (key.length == 0 || response.readableBytes() > MAX_MESSAGE) {
       return;
     }
     int start = response.readerIndex();
     int flags = DnsWire.flags(response);
     int rcode = flags & DnsWire.RCODE_MASK;
-    if ((flags & DnsWire.FLAG_TC) != 0 || (rcode != DnsWire.RCODE_NOERROR && rcode != DnsWire.RCODE_NXDOMAIN)
-        || DnsWire.count(response, DnsWire.QDCOUNT_OFFSET) != 1) {
+    if ((flags & DnsWire.FLAG_TC) != 0 || (rcode != DnsWire.RCODE_NOERROR && rcode != DnsWire.RCODE_NXDOMAIN)) {
       return;
     }
-    int nameEnd = DnsWire.readName(response, start + DnsWire.HEADER_SIZE, answerName);
-    if (nameEnd < 0 || nameEnd + 4 > response.writerIndex() || !answersKey(key, response, nameEnd)) {
+    int questionEnd = DnsWire.sameQuestion(query, response);
+    if (questionEnd < 0) {
       return;
     }
     int answers = DnsWire.count(response, DnsWire.ANCOUNT_OFFSET);
@@ -180,7 +186,10 @@ final class DnsCache {
     int kept = 0;
     long positiveTtl = Long.MAX_VALUE;
     long negativeTtl = -1;
-    int at = nameEnd + 4;
+    int optAt = -1;
+    int optFixed = -1;
+    int optEnd = -1;
+    int at = questionEnd;
     for (int i = 0; i < records; i++) {
       int fixed = DnsWire.skipName(response, at);
       int next = DnsWire.skipRecord(response, at);
@@ -197,6 +206,10 @@ final class DnsCache {
             && next - (fixed + 10) >= 22) {
           negativeTtl = Math.min(ttl, response.getUnsignedInt(next - 4)); // SOA MINIMUM: its rdata's last field
         }
+      } else if (optAt < 0) {
+        optAt = at;
+        optFixed = fixed;
+        optEnd = next;
       }
       at = next;
     }
@@ -205,8 +218,16 @@ final class DnsCache {
     if (seconds <= 0) {
       return; // TTL 0, or a negative answer without an SOA (RFC 2308 5: not cached)
     }
-    byte[] message = new byte[response.readableBytes()];
-    response.getBytes(start, message);
+    byte[] message = optAt < 0 ? ByteBufUtil.getBytes(response) : withOwnOpt(response, optAt, optFixed, optEnd);
+    if (optAt >= 0) { // records after the OPT moved with it
+      int shift = (optEnd - optAt) - Edns.OPT_SIZE;
+      for (int i = 0; i < kept; i++) {
+        ttlOffsets[i] -= ttlOffsets[i] > optAt - start ? shift : 0;
+      }
+    }
+    if (!tcp && message.length > Edns.PAYLOAD_SIZE) {
+      return; // a UDP client never takes it from the cache
+    }
     long now = nanoClock.getAsLong();
     Key stored = new Key(new byte[key.length], 0);
     stored.copyFrom(key);
@@ -215,13 +236,13 @@ final class DnsCache {
     stats.cacheEntries.set(entries.size());
   }
 
-  /** Whether the response's question (its name read into {@link #answerName}) is the question of {@code key}. */
-  private boolean answersKey(Key key, ByteBuf response, int nameEnd) {
-    byte[] k = key.bytes;
-    return answerName.plain && key.length == 5 + answerName.length
-        && response.getUnsignedShort(nameEnd) == ((k[1] & 0xFF) << 8 | (k[2] & 0xFF))
-        && response.getUnsignedShort(nameEnd + 2) == ((k[3] & 0xFF) << 8 | (k[4] & 0xFF))
-        && Arrays.equals(k, 5, key.length, answerName.bytes, 0, answerName.length);
+  /** {@code response}'s bytes with its OPT record ({@code [optAt, optEnd)}, absolute) replaced by the proxy's. */
+  private static byte[] withOwnOpt(ByteBuf response, int optAt, int optFixed, int optEnd) {
+    ByteBuf out = Unpooled.buffer(response.readableBytes());
+    out.writeBytes(response, response.readerIndex(), optAt - response.readerIndex());
+    Edns.writeOptFrom(out, response, optFixed);
+    out.writeBytes(response, optEnd, response.writerIndex() - optEnd);
+    return ByteBufUtil.getBytes(out);
   }
 
   int size() {

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.dns;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 
 /**
  * The layout of a DNS message (RFC 1035 4.1) and the few reads and writes the proxy needs, on Netty buffers,
@@ -155,6 +156,26 @@ public final class DnsWire {
     }
     int next = fixed + 10 + msg.getUnsignedShort(fixed + 8);
     return next <= msg.writerIndex() ? next : -1;
+  }
+
+  /**
+   * Where the question of {@code response} ends (absolute offset) when it is {@code query}'s question byte for byte
+   * (name in the same case, uncompressed, type and class) and the only one; -1 otherwise. An answer is taken and kept
+   * only for the question asked exactly as it was forwarded (the 0x20 case of the name included).
+   */
+  static int sameQuestion(ByteBuf query, ByteBuf response) {
+    int q = query.readerIndex() + HEADER_SIZE;
+    int r = response.readerIndex() + HEADER_SIZE;
+    int qEnd = skipName(query, q);
+    if (qEnd < 0 || count(response, QDCOUNT_OFFSET) != 1) {
+      return -1;
+    }
+    int length = qEnd + 4 - q;
+    if (q + length > query.writerIndex() || r + length > response.writerIndex()
+        || !ByteBufUtil.equals(query, q, response, r, length)) {
+      return -1;
+    }
+    return r + length;
   }
 
   /** Writes a header. */

@@ -27,7 +27,9 @@ final class Edns {
   static final int OPT_SIZE = 11;
   /** BADVERS (16): its upper 8 bits go in the OPT record, its lower 4 (0) in the header. */
   static final int EXTENDED_RCODE_BADVERS = 16 >> 4;
-  private static final int DO_BIT = 0x8000;
+  static final int DO_BIT = 0x8000;
+  /** EDNS Client Subnet (RFC 7871): an answer to a query with it may be for that subnet only. */
+  static final int OPTION_CLIENT_SUBNET = 8;
 
   /** Whether the last query read carried an OPT record. */
   boolean present;
@@ -35,6 +37,8 @@ final class Edns {
   int udpSize;
   int version;
   boolean dnssecOk;
+  /** Whether it carried a client subnet option (its answer is not cached). */
+  boolean clientSubnet;
 
   /**
    * Reads the records after the question of {@code query} (from absolute offset {@code at}): answer and authority
@@ -48,6 +52,7 @@ final class Edns {
     udpSize = CLASSIC_UDP_SIZE;
     version = 0;
     dnssecOk = false;
+    clientSubnet = false;
     int skip = DnsWire.count(query, DnsWire.ANCOUNT_OFFSET) + DnsWire.count(query, DnsWire.NSCOUNT_OFFSET);
     for (int i = 0; i < skip && at >= 0; i++) {
       at = DnsWire.skipRecord(query, at);
@@ -63,10 +68,32 @@ final class Edns {
         udpSize = Math.max(CLASSIC_UDP_SIZE, query.getUnsignedShort(at + 3));
         version = query.getUnsignedByte(at + 6);
         dnssecOk = (query.getUnsignedShort(at + 7) & DO_BIT) != 0;
+        clientSubnet = hasOption(query, at + 11, next, OPTION_CLIENT_SUBNET);
       }
       at = next;
     }
     return at >= 0;
+  }
+
+  /** Whether the options in {@code [from, to)} (absolute) include {@code code}. */
+  private static boolean hasOption(ByteBuf msg, int from, int to, int code) {
+    for (int at = from; at + 4 <= to; at += 4 + msg.getUnsignedShort(at + 2)) {
+      if (msg.getUnsignedShort(at) == code) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Writes the proxy's OPT record in place of an upstream's, whose fixed part (after its root name) is at {@code fixed}
+   * (absolute) in {@code upstream}: {@link #PAYLOAD_SIZE}, the upstream's extended RCODE, version and DO bit, no
+   * options (a cookie or client subnet the upstream echoed to one client is not replayed to another).
+   */
+  static void writeOptFrom(ByteBuf out, ByteBuf upstream, int fixed) {
+    out.writeByte(0).writeShort(DnsWire.TYPE_OPT).writeShort(PAYLOAD_SIZE)
+        .writeByte(upstream.getUnsignedByte(fixed + 4)).writeByte(upstream.getUnsignedByte(fixed + 5))
+        .writeShort(upstream.getUnsignedShort(fixed + 6) & DO_BIT).writeShort(0);
   }
 
   /** The largest answer this client takes over UDP: what it offers, at least 512 and at most {@link #PAYLOAD_SIZE}. */

@@ -17,9 +17,10 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Queries the DNS proxy does not answer itself, on their way to the upstream resolver and back: a fixed table of
  * {@link DnsConfig#maxPending} slots (pre-allocated; no allocation per query beyond Netty's packet), each query sent
- * upstream over UDP under an ID of its own (its slot in the low bits, random high bits, so a late or forged answer
- * for a reused slot is not taken), its answer given the app's ID back and sent to the app (UDP, or TCP with the
- * length prefix). The upstreams are asked in turn, each for its share of the timeout (timeout / number of upstreams):
+ * upstream over UDP under a random 16-bit ID of its own (an ID-to-slot table finds its slot; no two pending queries
+ * share an ID), its answer taken only from the upstream asked, under that ID and with the question as forwarded byte
+ * for byte (the name's case included), then given the app's ID back and sent to the app (UDP, or TCP with the length
+ * prefix). The upstreams are asked in turn, each for its share of the timeout (timeout / number of upstreams):
  * a query the first does not answer in time goes to the next ({@link #sweep}, every 100 ms), and one that none answers
  * gets SERVFAIL; a full table gets SERVFAIL at once.
  *
@@ -33,10 +34,10 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class UpstreamForwarder {
   static final int MAX_SLOTS = 1 << 12;
-  private static final int SLOT_BITS = 12;
-  private static final int SLOT_MASK = MAX_SLOTS - 1;
 
   private final Pending[] slots;
+  /** Per upstream ID, the pending slot that uses it plus one (0: none): 128 KB, allocated once. */
+  private final char[] slotById = new char[1 << 16];
   private final int[] free;
   private int freeCount;
   private final InetSocketAddress[] targets;
@@ -52,7 +53,7 @@ final class UpstreamForwarder {
   /** One query waiting for the upstream. */
   private static final class Pending {
     boolean inUse;
-    int upstreamId;
+    int upstreamId = -1; // -1: none
     int clientId;
     int attempt; // index of the upstream asked
     long deadline;
@@ -125,11 +126,29 @@ final class UpstreamForwarder {
 
   /** Sends pending query {@code p} to its current upstream under a fresh ID. */
   private void send(int slot, Pending p) {
-    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    newId(slot, p);
     p.deadline = System.nanoTime() + attemptNanos;
     ByteBuf out = p.query.retainedDuplicate();
     out.setShort(out.readerIndex() + DnsWire.ID_OFFSET, p.upstreamId);
     upstream.writeAndFlush(new DatagramPacket(out, targets[p.attempt]), upstream.voidPromise());
+  }
+
+  /** Gives {@code p} (in {@code slot}) a random upstream ID no other pending query has, its old one freed. */
+  private void newId(int slot, Pending p) {
+    dropId(p);
+    int id;
+    do {
+      id = ThreadLocalRandom.current().nextInt(1 << 16);
+    } while (slotById[id] != 0); // at most MAX_SLOTS of 65,536 taken: a few draws at worst
+    slotById[id] = (char) (slot + 1);
+    p.upstreamId = id;
+  }
+
+  private void dropId(Pending p) {
+    if (p.upstreamId >= 0) {
+      slotById[p.upstreamId] = 0;
+      p.upstreamId = -1;
+    }
   }
 
   /** A datagram from the upstream socket. */
@@ -140,9 +159,10 @@ final class UpstreamForwarder {
       return;
     }
     int id = DnsWire.id(msg);
-    int slot = id & SLOT_MASK;
-    if (slot >= slots.length || !slots[slot].inUse || slots[slot].upstreamId != id
-        || !packet.sender().equals(targets[slots[slot].attempt]) || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+    int slot = slotById[id] - 1;
+    if (slot < 0 || !slots[slot].inUse || slots[slot].upstreamId != id
+        || !packet.sender().equals(targets[slots[slot].attempt]) || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0
+        || DnsWire.sameQuestion(slots[slot].query, msg) < 0) {
       stats.upstreamUnexpected.increment();
       return;
     }
@@ -164,7 +184,7 @@ final class UpstreamForwarder {
    * sends it, frees the slot.
    */
   private void answer(int slot, Pending p, ByteBuf msg) {
-    cache.store(p.cacheKey, msg);
+    cache.store(p.cacheKey, p.query, msg, p.udpClient == null);
     msg.setShort(msg.readerIndex() + DnsWire.ID_OFFSET, p.clientId);
     write(p.client, p.udpClient, msg);
     release(slot);
@@ -180,7 +200,7 @@ final class UpstreamForwarder {
       return;
     }
     stats.upstreamTcp.increment();
-    p.upstreamId = ((ThreadLocalRandom.current().nextInt(1 << (16 - SLOT_BITS)) << SLOT_BITS) | slot) & 0xFFFF;
+    newId(slot, p);
     p.deadline = System.nanoTime() + attemptNanos;
     int id = p.upstreamId;
     ByteBuf out = p.query.retainedDuplicate();
@@ -217,7 +237,8 @@ final class UpstreamForwarder {
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
       Pending p = slots[slot];
       if (!p.inUse || p.tcpUpstream != ctx.channel() || p.upstreamId != id || msg.readableBytes() < DnsWire.HEADER_SIZE
-          || DnsWire.id(msg) != id || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0) {
+          || DnsWire.id(msg) != id || (DnsWire.flags(msg) & DnsWire.FLAG_QR) == 0
+          || DnsWire.sameQuestion(p.query, msg) < 0) {
         stats.upstreamUnexpected.increment();
         ctx.close();
         return;
@@ -267,6 +288,7 @@ final class UpstreamForwarder {
   private void release(int slot) {
     Pending p = slots[slot];
     p.inUse = false;
+    dropId(p);
     closeTcp(p);
     p.query.release();
     p.query = null;

@@ -428,6 +428,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean tls = io.keelson.dataplane.tls.TlsPipeline.isTls(channel);
     head.secure(tls); // :scheme for route matching, as Envoy's HTTP/1 codec
     downstream.apply(head.headers(), Http1HeaderAccess.INSTANCE, l.config().http(), tls);
+    peerExchange.onHead(Http1HeaderAccess.INSTANCE, head.headers()); // before the filters, as Istio's exchange
     state = State.ROUTING;
     if (!context.pipelines.current().tryPublish(this, this)) {
       flag = ResponseFlag.LR;

@@ -330,6 +330,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     // The connection's TLS, not the listener's: a PERMISSIVE listener also serves plaintext h2c (Envoy: connection.ssl()).
     downstream.apply(request.headers(), NettyHeaderAccess.INSTANCE, listener.config().http(),
         io.keelson.dataplane.tls.TlsPipeline.isTls(connection));
+    peerExchange.onHead(NettyHeaderAccess.INSTANCE, request.headers()); // before the filters, as Istio's exchange
     downstreamIp = downstream.address();
     downstreamFromXff = downstream.fromXff();
     down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached
@@ -817,6 +818,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     cluster.stats().recordResponse(status);
+    if (headers != null) { peerExchange.onResponse(NettyHeaderAccess.INSTANCE, headers); } // no exchange fields copied
     localReply(status, bytes, ResponseFlag.NONE, UpgradeAnswer.refusalLines(headers), true);
   }
 

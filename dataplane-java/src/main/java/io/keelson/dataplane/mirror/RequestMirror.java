@@ -194,7 +194,7 @@ public final class RequestMirror {
     EndpointConfig ep = endpoints.get(ThreadLocalRandom.current().nextInt(endpoints.size()));
     FullHttpRequest copy;
     try {
-      copy = copy(trailers);
+      copy = copy(trailers, io.keelson.dataplane.tls.ClientTls.inMesh(t.cluster().config().tls()));
     } catch (IllegalArgumentException e) { // a method, field or trailer the codecs refuse: this copy is not sent
       t.counters().failed().increment();
       return;
@@ -204,9 +204,10 @@ public final class RequestMirror {
 
   /**
    * The copy as the shadow gets it: the shadow authority, the copied body framed by content-length (or
-   * chunked, when there are trailers), no hop-by-hop fields; the connection stays open for reuse.
+   * chunked, when there are trailers), no hop-by-hop fields, and this proxy's metadata exchange headers only for an
+   * in-mesh shadow cluster ({@code inMesh}); the connection stays open for reuse.
    */
-  private FullHttpRequest copy(HttpHeaders trailers) {
+  private FullHttpRequest copy(HttpHeaders trailers, boolean inMesh) {
     boolean withTrailers = trailers != null && !trailers.isEmpty();
     int bodyBytes = body == null ? 0 : body.readableBytes();
     ByteBuf content = bodyBytes == 0 ? Unpooled.EMPTY_BUFFER : body.retainedDuplicate();
@@ -228,6 +229,10 @@ public final class RequestMirror {
         }
       }
       h.set("host", ShadowHost.of(src.get("host")));
+      if (!inMesh) { // the main request's cluster is in the mesh, the shadow not: no workload metadata to it
+        h.remove(io.keelson.dataplane.stats.PeerMetadata.HEADER);
+        h.remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
+      }
       if (withTrailers) {
         h.set("transfer-encoding", "chunked");
         r.trailingHeaders().add(trailers);

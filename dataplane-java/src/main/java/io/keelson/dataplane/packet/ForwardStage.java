@@ -121,6 +121,14 @@ public final class ForwardStage implements Stage<PacketBurst> {
     limits = next;
   }
 
+  /**
+   * Off the forwarding thread, before {@code next} is published ({@link GatewayTables#onUpdate}): builds what the burst
+   * that first sees it would otherwise allocate (the IPv6 flow table, sized from {@code next}'s limits).
+   */
+  void prepare(GatewayConfig next) {
+    ipv6.prepare(next.ipv6(), next.limits());
+  }
+
   /** A new config, before the first packet of the burst that brought it. */
   private void apply(GatewayConfig config) {
     if (config.limits() != limits) {

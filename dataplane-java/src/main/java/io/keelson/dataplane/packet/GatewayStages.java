@@ -120,6 +120,7 @@ public final class GatewayStages {
   private ForwardStage register(ForwardStage stage) {
     counters.add(stage.drops());
     forwarders.add(stage);
+    tables.onUpdate(stage::prepare); // tables it would build in a burst, built as a config is published
     return stage;
   }
 }

@@ -1,5 +1,6 @@
 package io.keelson.dataplane.packet;
 
+import java.util.concurrent.atomic.AtomicReference;
 import io.keelson.dataplane.internal.ffm.PacketBuffer;
 import io.keelson.dataplane.packet.conntrack.ConnTrack;
 import io.keelson.dataplane.packet.conntrack.ConnTrack6;
@@ -29,16 +30,20 @@ final class Ipv6Forwarder {
   private final DropCounters drops;
   /** Null until {@link #track} sees IPv6 VIPs; then kept (flows outlive the VIPs that opened them). */
   private ConnTrack6 flows;
+  /** Marks {@link #prepared} once {@link #track} has taken it. */
+  private static final Object TAKEN = new Object();
+  /** The flow table {@link #prepare} built off the forwarding thread, until {@link #track} takes it; then TAKEN. */
+  private final AtomicReference<Object> prepared = new AtomicReference<>();
   private final NeighbourTable6 neighbours;
   private final int shard;
   private final int shardMask;
   private SynRateLimiter limiter;
   /**
-   * Duplicate address detection defences per target address (folded to 32 bits): one a second, as the
-   * neighbour table paces the gateway's own Solicitations (the default retry interval), since each one is
-   * multicast to every node on the link.
+   * Duplicate address detection defences per target address: one a second on this shard, as the neighbour table
+   * paces the gateway's own Solicitations (the default retry interval), since each one is multicast to every node on
+   * the link.
    */
-  private final SynRateLimiter defences = new SynRateLimiter(64, 1, 1);
+  private final NdpDefencePacer defences = new NdpDefencePacer();
   private GatewayLimits limits;
   private long retryNanos;
   private long reachableNanos;
@@ -76,12 +81,23 @@ final class Ipv6Forwarder {
   }
 
   /**
-   * Called at a burst boundary whenever the config changes (before any packet of the burst): creates the flow
-   * table the first time the config has IPv6 VIPs, so a gateway that never has any never allocates it.
+   * On the thread that publishes a config with IPv6 VIPs (before it is published): builds the flow table (megabytes,
+   * zeroed) there, sized from {@code next}, for {@link #track} to take at the burst boundary. Once only.
+   */
+  void prepare(Ipv6Config v6, GatewayLimits next) {
+    if (!v6.vips().isEmpty() && prepared.get() == null) {
+      prepared.compareAndSet(null, new ConnTrack6(capacityFor(next)));
+    }
+  }
+
+  /**
+   * Called at a burst boundary whenever the config changes (before any packet of the burst): takes the flow table the
+   * first time the config has IPv6 VIPs, so a gateway that never has any never allocates it. Built here only when no
+   * one {@link #prepare}d it (a stage driven without {@link GatewayTables}).
    */
   void track(Ipv6Config v6) {
     if (flows == null && !v6.vips().isEmpty()) {
-      flows = new ConnTrack6(capacityFor(limits));
+      flows = prepared.getAndSet(TAKEN) instanceof ConnTrack6 ready ? ready : new ConnTrack6(capacityFor(limits));
       timeouts(flows, limits);
     }
   }
@@ -359,12 +375,14 @@ final class Ipv6Forwarder {
   /**
    * A duplicate address detection probe (RFC 4862 §5.4.3: source ::): for one of our addresses, RFC 4861 §7.2.4's
    * answer, an unsolicited Advertisement to all nodes (ff02::1) that tells the prober the address is taken.
-   * Nothing is learnt (the prober has no address yet). §7.1.1: a probe carries no source link-layer option.
+   * Nothing is learnt (the prober has no address yet). §7.1.1: a probe carries no source link-layer option and goes
+   * to the target's solicited-node multicast group {@code ff02::1:ffXX:XXXX}.
    */
   private void defend(PacketBurst burst, int i, Ipv6Config v6, long ourMac, long sourceMac, long targetHi, long targetLo,
       long now) {
-    if (sourceMac != 0) {
-      burst.drop(i, DropReason.MALFORMED_NDP, drops);
+    if (sourceMac != 0 || burst.dstHi6[i] != Ipv6.SOLICITED_NODE_HI
+        || burst.dstLo6[i] != Ipv6.solicitedNodeLo(targetLo)) {
+      burst.drop(i, DropReason.MALFORMED_NDP, drops); // §7.1.1: a probe goes to the target's solicited-node group
       return;
     }
     if (!v6.answersNeighbourSolicitation(targetHi, targetLo, burst.rxPort())) {
@@ -377,7 +395,7 @@ final class Ipv6Forwarder {
       burst.drop(i, DropReason.MALFORMED_NDP, drops); // no room to answer in place (never with real mbufs)
       return;
     }
-    if (!defences.tryAcquire((int) (targetLo ^ targetLo >>> 32 ^ targetHi ^ targetHi >>> 32), now)) {
+    if (!defences.tryAcquire(targetHi, targetLo, now)) {
       burst.drop(i, DropReason.NDP_RATE_LIMITED, drops);
       return;
     }

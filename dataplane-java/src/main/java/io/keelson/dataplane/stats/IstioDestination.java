@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 /**
  * Istio request metrics towards one destination (an upstream cluster, or "unknown" when no cluster was chosen). A
  * destination has up to {@link #MAX_PEERS} peers (the other side's workload, as the metadata exchange and the peer
- * certificate name it, with the request's protocol and TLS mode); a further peer is counted as an unknown one, so a
- * destination's series stay bounded. Per peer, series are slots indexed by (status, gRPC status, flag): a lookup is a
+ * certificate name it, with the request's protocol and TLS mode); a further peer is counted as an unknown one with
+ * the same protocol and TLS mode (one overflow peer per attribute set), so a destination's series stay bounded. Per peer, series are slots indexed by (status, gRPC status, flag): a lookup is a
  * short scan of the peers by equality, then two array reads, and a slot is filled once with a CAS. A status's row is
  * allocated on its first request. Labels are derived at scrape time from the cluster name, the peer and the proxy's
  * {@link MeshIdentity}. Thread-safe.
@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 public final class IstioDestination {
   /** Peers kept apart per destination; the rest share an unknown peer. */
   static final int MAX_PEERS = 64;
+  /** Overflow peers: one per {@link IstioPeer#MUTUAL_TLS} / {@link IstioPeer#GRPC} combination. */
+  private static final int ATTRIBUTE_SETS = 4;
   private static final int MIN_STATUS = 100;
   private static final int STATUSES = 500; // 100..599; anything else lands on slot 0 (status 0 / 1xx)
   private static final int FLAGS = ResponseFlag.VALUES.length;
@@ -32,7 +34,7 @@ public final class IstioDestination {
   /** The evaluated tags ({@link IstioMetricsConfig#key}); 0 for the destination itself. */
   final long key;
   private final int keepMask;
-  private final AtomicReferenceArray<PeerSeries> peers = new AtomicReferenceArray<>(MAX_PEERS + 1);
+  private final AtomicReferenceArray<PeerSeries> peers = new AtomicReferenceArray<>(MAX_PEERS + ATTRIBUTE_SETS);
   /** Open-addressed by (view, key); allocated on the first overridden request. */
   private volatile AtomicReferenceArray<IstioDestination> variants;
   private final java.util.concurrent.atomic.AtomicInteger variantCount = new java.util.concurrent.atomic.AtomicInteger();
@@ -162,10 +164,11 @@ public final class IstioDestination {
         return p;
       }
     }
-    PeerSeries overflow = peers.get(MAX_PEERS);
+    int o = MAX_PEERS + (attrs & (ATTRIBUTE_SETS - 1));
+    PeerSeries overflow = peers.get(o);
     if (overflow == null) {
-      PeerSeries fresh = new PeerSeries(IstioPeer.UNKNOWN);
-      overflow = peers.compareAndExchange(MAX_PEERS, null, fresh);
+      PeerSeries fresh = new PeerSeries(IstioPeer.overflow(attrs));
+      overflow = peers.compareAndExchange(o, null, fresh);
       if (overflow == null) {
         overflow = fresh;
       }

@@ -17,6 +17,8 @@ public final class IstioTcpDestination {
   final String peerPrincipal;
   /** The tcp_proxy's metric overrides (its dropped metrics are not reported), or null for none. */
   final IstioMetricsConfig view;
+  /** Mutual TLS downstream: always when {@link #peerPrincipal} is set; alone, the overflow of mTLS peers. */
+  final boolean mutualTls;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -24,10 +26,19 @@ public final class IstioTcpDestination {
   /** Bytes received from the destination (written to the client). */
   public final LongAdder receivedBytes = new LongAdder();
 
+  IstioTcpDestination(String cluster, String peerPrincipal) {
+    this(cluster, peerPrincipal, null);
+  }
+
   IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view) {
+    this(cluster, peerPrincipal, view, peerPrincipal != null);
+  }
+
+  IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view, boolean mutualTls) {
     this.cluster = cluster;
     this.peerPrincipal = peerPrincipal;
     this.view = view;
+    this.mutualTls = mutualTls;
   }
 
   static void writePrometheus(PrometheusWriter w, MeshIdentity me, Iterable<IstioTcpDestination> all) {
@@ -56,7 +67,7 @@ public final class IstioTcpDestination {
   }
 
   private static String[] labels(MeshIdentity me, IstioTcpDestination d) {
-    IstioPeer peer = d.peerPrincipal == null ? IstioPeer.UNKNOWN
+    IstioPeer peer = !d.mutualTls ? IstioPeer.UNKNOWN
         : new IstioPeer(MeshIdentity.UNKNOWN_IDENTITY, d.peerPrincipal, IstioPeer.MUTUAL_TLS);
     String[] base = IstioWriter.destinationLabels(me, d.cluster, peer);
     for (int i = 0; i < base.length; i += 2) {

@@ -6,9 +6,10 @@ import io.keelson.dataplane.edge.HeaderAccess;
  * Istio's HTTP metadata exchange for one exchange at a time, and who the peer of that exchange is for Istio's labels.
  * Toward an in-mesh cluster (the outbound side) the request gets this proxy's {@code x-envoy-peer-metadata-id} and
  * {@code x-envoy-peer-metadata}, and the response's are read and removed before the client sees them; at an
- * {@code inbound|} cluster (the inbound side) the request's are read and removed before the app sees them, and the
- * response gets this proxy's. Inbound, the downstream certificate's SPIFFE ID names the source even without the
- * headers. Mutable, reused across the exchanges of one connection (or one HTTP/2 stream); confined to its event loop.
+ * {@code inbound|} cluster (the inbound side) the request's are removed before the app sees them and read only when
+ * the caller is mesh mutual TLS (presented a certificate); only then does the response get this proxy's, and only when
+ * the request carried the exchange header. A plaintext caller's headers are dropped unread (its peer is unknown), and
+ * the source principal and namespace always come from the certificate, never from the metadata. Mutable, reused across the exchanges of one connection (or one HTTP/2 stream); confined to its event loop.
  */
 public final class PeerExchange {
   private static final String CONTENT_TYPE = "content-type";
@@ -18,6 +19,10 @@ public final class PeerExchange {
   private final StatsRegistry stats;
   private boolean inbound;
   private boolean outboundMesh;
+  /** Inbound: the caller exchanged metadata over mutual TLS, so the response carries this proxy's. */
+  private boolean answer;
+  /** The request's {@code x-envoy-peer-metadata}, taken out at head time ({@link #onHead}); null for none. */
+  private String offered;
   private MeshIdentity peer = MeshIdentity.UNKNOWN_IDENTITY;
   private String certPrincipal;
   private int attributes;
@@ -27,6 +32,16 @@ public final class PeerExchange {
 
   public PeerExchange(StatsRegistry stats) {
     this.stats = stats;
+  }
+
+  /**
+   * The request head as it arrives, before any filter: both exchange headers are taken out (the value kept for
+   * {@link #onRequest}), so that no filter (ext_authz, RBAC header rules) and no upstream sees a caller's claims, as
+   * Istio's metadata exchange filter runs first in the chain.
+   */
+  public <H> void onHead(HeaderAccess<H> access, H headers) {
+    offered = access.getAll(headers, PeerMetadata.HEADER);
+    strip(access, headers);
   }
 
   /**
@@ -41,11 +56,18 @@ public final class PeerExchange {
     inbound = cluster != null && cluster.startsWith("inbound|");
     outboundMesh = !inbound && inMeshCluster;
     certPrincipal = null;
+    answer = false;
     if (inbound) {
-      peer = take(access, headers);
+      String value = offered != null ? offered : access.getAll(headers, PeerMetadata.HEADER);
+      strip(access, headers);
       if (downstreamPeerUri != null) {
+        peer = value == null ? null : stats.peerMetadata().get(value);
+        answer = peer != null;
         certPrincipal = downstreamPeerUri;
         attributes |= IstioPeer.MUTUAL_TLS;
+      }
+      if (peer == null) {
+        peer = MeshIdentity.UNKNOWN_IDENTITY;
       }
     } else if (outboundMesh) {
       PeerMetadata.Own own = stats.ownPeerMetadata();
@@ -66,16 +88,18 @@ public final class PeerExchange {
   }
 
   /**
-   * The response head on its way to the client: this proxy's headers added (inbound), or the destination's read and
-   * removed (outbound, in-mesh); its grpc-status noted (a trailers-only gRPC response).
+   * The response head on its way to the client: this proxy's headers added (inbound, when the caller exchanged over
+   * mutual TLS), or the destination's read and removed (outbound, in-mesh); its grpc-status noted (a trailers-only gRPC
+   * response).
    */
   public <H> void onResponse(HeaderAccess<H> access, H headers) {
-    if (inbound) {
+    if (answer) {
       PeerMetadata.Own own = stats.ownPeerMetadata();
       access.set(headers, PeerMetadata.ID_HEADER, own.id());
       access.set(headers, PeerMetadata.HEADER, own.value());
     } else if (outboundMesh) {
-      peer = take(access, headers);
+      MeshIdentity destination = take(access, headers);
+      peer = destination == null ? MeshIdentity.UNKNOWN_IDENTITY : destination;
     }
     if ((attributes & IstioPeer.GRPC) != 0) {
       grpcStatus(access.getAll(headers, GRPC_STATUS));
@@ -100,6 +124,8 @@ public final class PeerExchange {
   public void reset() {
     inbound = false;
     outboundMesh = false;
+    answer = false;
+    offered = null;
     peer = MeshIdentity.UNKNOWN_IDENTITY;
     certPrincipal = null;
     attributes = 0;
@@ -108,15 +134,17 @@ public final class PeerExchange {
     tags = 0;
   }
 
+  /** The peer the headers name (removed), or null when no metadata header came. */
   private <H> MeshIdentity take(HeaderAccess<H> access, H headers) {
     String value = access.getAll(headers, PeerMetadata.HEADER);
-    if (value == null) {
-      access.remove(headers, PeerMetadata.ID_HEADER);
-      return MeshIdentity.UNKNOWN_IDENTITY;
-    }
+    strip(access, headers);
+    return value == null ? null : stats.peerMetadata().get(value);
+  }
+
+  /** Removes both exchange headers. */
+  public static <H> void strip(HeaderAccess<H> access, H headers) {
     access.remove(headers, PeerMetadata.HEADER);
     access.remove(headers, PeerMetadata.ID_HEADER);
-    return stats.peerMetadata().get(value);
   }
 
   private void grpcStatus(String value) {

@@ -94,7 +94,8 @@ public final class StatsRegistry {
   /**
    * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none)
    * through a tcp_proxy with metric overrides {@code view} (null for none); looked up once per connection. Past
-   * {@link #MAX_ISTIO_TCP} series a new principal counts as none.
+   * {@link #MAX_ISTIO_TCP} series a new principal shares the cluster's one principal-less mutual TLS series (still
+   * {@code connection_security_policy="mutual_tls"}).
    */
   public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, IstioMetricsConfig view) {
     String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id);
@@ -103,7 +104,8 @@ public final class StatsRegistry {
       return d;
     }
     if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
-      return istioTcp(cluster, null, view);
+      return istioTcp.computeIfAbsent(cluster + "\n\0" + (view == null ? "" : "\n#" + view.id),
+          k -> new IstioTcpDestination(cluster, null, view, true));
     }
     return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view));
   }

@@ -563,6 +563,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
           authorize(ctx);
         }
       }
+      ctx.fireUserEventTriggered(evt); // the Istio TCP binding stops waiting for a handshake on plaintext
       return;
     }
     if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {

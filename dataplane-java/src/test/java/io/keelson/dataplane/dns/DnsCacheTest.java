@@ -22,6 +22,8 @@ class DnsCacheTest {
   private static final String NO_OPT = "";
   static final String OPT = "0000291000" + "00000000" + "0000"; // 4096 bytes, version 0, no DO
   private static final String OPT_DO = "0000291000" + "00008000" + "0000";
+  /** The proxy's own OPT: 1232 bytes, version 0, no DO, no options. */
+  static final String OWN_OPT = "00002904d0" + "00000000" + "0000";
 
   private final StatsRegistry registry = new StatsRegistry();
   private final DnsStats stats = new DnsStats(registry);
@@ -80,6 +82,11 @@ class DnsCacheTest {
   }
 
   private String ask(String query, String upstreamAnswer, int limit) {
+    return ask(query, upstreamAnswer, limit, query);
+  }
+
+  /** As {@link #ask(String, String, int)}, the upstream having been sent {@code forwarded}. */
+  private String ask(String query, String upstreamAnswer, int limit, String forwarded) {
     ByteBuf q = Unpooled.wrappedBuffer(HEX.parseHex(query));
     ByteBuf scratch = Unpooled.buffer();
     assertThat(answerer.answer(q, NameTable.EMPTY, scratch, true)).isEqualTo(DnsAnswerer.Outcome.FORWARD);
@@ -90,7 +97,8 @@ class DnsCacheTest {
       return hex;
     }
     if (upstreamAnswer != null) {
-      cache.store(cache.probe(), Unpooled.wrappedBuffer(HEX.parseHex(upstreamAnswer)));
+      cache.store(cache.probe(), Unpooled.wrappedBuffer(HEX.parseHex(forwarded)),
+          Unpooled.wrappedBuffer(HEX.parseHex(upstreamAnswer)), limit > Edns.PAYLOAD_SIZE);
     }
     return null;
   }
@@ -112,7 +120,7 @@ class DnsCacheTest {
     String again = query(0x2222, "WWW.Example.COM", 1, OPT);
     String hit = ask(again, null);
     assertThat(hit).as("the query's ID, its question as asked, TTLs less 10 s, the rest as the upstream said it")
-        .isEqualTo(response(again, "8180", List.of(a(290, "5db8d822"), a(50, "5db8d823")), List.of(), OPT));
+        .isEqualTo(response(again, "8180", List.of(a(290, "5db8d822"), a(50, "5db8d823")), List.of(), OWN_OPT));
     advanceMillis(49_400);
     assertThat(ask(again, null)).as("59.9 s: still kept").isNotNull();
     advanceMillis(100);
@@ -191,13 +199,19 @@ class DnsCacheTest {
     assertThat(ask(query(9, "WWW.example.COM", 1, NO_OPT), null)).as("the name in any case: the same key").isNotNull();
   }
 
+  /** {@code n} A records, TTL 300, 10.0.0.0 on. */
+  private static List<String> addresses(int n) {
+    List<String> answers = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      answers.add(a(300, String.format("0a0000%02x", i)));
+    }
+    return answers;
+  }
+
   @Test
   void anAnswerLargerThanTheClientTakesIsAMiss() {
     String q = query(1, "big.example.com", 1, OPT);
-    List<String> answers = new java.util.ArrayList<>();
-    for (int i = 0; i < 40; i++) {
-      answers.add(a(300, String.format("0a0000%02x", i)));
-    }
+    List<String> answers = addresses(40);
     ask(q, response(q, "8180", answers, List.of(), OPT));
     assertThat(ask(q, null, 512)).as("673 bytes for a client that takes 512").isNull();
     assertThat(ask(q, null, 65_535)).as("over TCP").isNotNull();
@@ -219,5 +233,46 @@ class DnsCacheTest {
     assertThat(ask(query(9, "b.example.com", 1, NO_OPT), null)).isNull();
     assertThat(ask(query(9, "a.example.com", 1, NO_OPT), null)).isNotNull();
     assertThat(ask(query(9, "c.example.com", 1, NO_OPT), null)).isNotNull();
+  }
+
+  @Test
+  void anAnswerWhoseQuestionCaseDiffersFromTheForwardedOneIsNotKept() {
+    String q = query(1, "WwW.example.com", 1, NO_OPT);
+    String lowered = query(1, "www.example.com", 1, NO_OPT);
+    ask(q, response(lowered, "8180", List.of(a(300, "01020304")), List.of(), NO_OPT));
+    assertThat(cache.size()).as("the 0x20 case was not echoed: not the answer to what was forwarded").isZero();
+    ask(q, response(q, "8180", List.of(a(300, "01020304")), List.of(), NO_OPT));
+    assertThat(cache.size()).isEqualTo(1);
+  }
+
+  @Test
+  void theUpstreamsEdnsOptionsAreNotReplayedFromTheCache() {
+    String cookie = "000a0018" + "0102030405060708" + "1112131415161718191a1b1c1d1e1f20";
+    String upstreamOpt = "0000291000" + "00008000" + String.format("%04x", cookie.length() / 2) + cookie;
+    String q = query(1, "www.example.com", 1, OPT_DO);
+    ask(q, response(q, "8180", List.of(a(300, "01020304")), List.of(), upstreamOpt));
+    assertThat(ask(query(2, "www.example.com", 1, OPT_DO), null)).as("the proxy's OPT: 1232, DO kept, no cookie")
+        .endsWith(a(300, "01020304") + "00002904d0" + "00008000" + "0000");
+  }
+
+  @Test
+  void anAnswerToAQueryWithAClientSubnetIsNotKept() {
+    String ecs = "00080007" + "0001" + "18" + "00" + "0a0000"; // 10.0.0.0/24
+    String opt = "0000291000" + "00000000" + String.format("%04x", ecs.length() / 2) + ecs;
+    String q = query(1, "www.example.com", 1, opt);
+    ask(q, response(q, "8180", List.of(a(300, "01020304")), List.of(), opt));
+    assertThat(cache.size()).isZero();
+    assertThat(ask(q, null)).isNull();
+  }
+
+  @Test
+  void anAnswerOverTheUdpPayloadSizeIsKeptOnlyForATcpQuery() {
+    String q = query(1, "big.example.com", 1, OPT);
+    List<String> answers = addresses(80);
+    String big = response(q, "8180", answers, List.of(), OPT);
+    ask(q, big, Edns.PAYLOAD_SIZE);
+    assertThat(cache.size()).as("1,300 bytes: never served to a UDP client").isZero();
+    ask(q, big, 65_535);
+    assertThat(cache.size()).as("over TCP").isEqualTo(1);
   }
 }

@@ -6,7 +6,6 @@ import static io.keelson.dataplane.dns.DnsCacheTest.response;
 import static io.keelson.dataplane.dns.DnsCacheTest.soa;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.dataplane.stats.StatsRegistry;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -16,22 +15,17 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The {@link DnsServer}'s cache over real sockets on 127.0.0.1, with an in-test upstream resolver that counts the
  * queries it gets: a repeated query is answered without reaching it (the app's ID and TTLs right), a 1 s TTL and an
- * NXDOMAIN with SOA MINIMUM 1 s expire and are asked again, EDNS answers keep the upstream's OPT.
+ * NXDOMAIN with SOA MINIMUM 1 s expire and are asked again, EDNS answers from the cache carry the proxy's OPT.
  */
-class DnsCachingServerTest {
-  private final StatsRegistry stats = new StatsRegistry();
+class DnsCachingServerTest extends DnsServerFixture {
   /** Queries the upstream got, by name. */
   private final Map<String, AtomicInteger> upstreamGot = new ConcurrentHashMap<>();
-  private InTestResolver upstream;
-  private DnsServer server;
-  private DatagramSocket app;
 
   @BeforeEach
   void start() throws Exception {
@@ -68,24 +62,9 @@ class DnsCachingServerTest {
     };
   }
 
-  @AfterEach
-  void stop() throws Exception {
-    app.close();
-    server.close();
-    upstream.close();
-  }
-
-  private String udp(String hex) throws Exception {
-    return InTestResolver.exchange(app, server.udpAddress(), hex);
-  }
-
   private int upstreamGot(String name) {
     AtomicInteger n = upstreamGot.get(name);
     return n == null ? 0 : n.get();
-  }
-
-  private long count(String name) {
-    return stats.counter(name).sum();
   }
 
   @Test
@@ -101,9 +80,10 @@ class DnsCachingServerTest {
     assertThat(count("dns.cache_miss")).isEqualTo(1);
     assertThat(count("dns.forwarded")).as("both were the upstream's to answer").isEqualTo(2);
     assertThat(count("dns.upstream_responses")).isEqualTo(1);
-    // With EDNS: another key; the upstream's OPT passes through and is kept with it.
+    // With EDNS: another key; the upstream's OPT passes through, and the proxy's own is kept in its place.
     assertThat(udp(query(3, "cached.example.com", 1, DnsCacheTest.OPT))).endsWith(DnsCacheTest.OPT);
-    assertThat(udp(query(4, "cached.example.com", 1, DnsCacheTest.OPT))).startsWith("0004").endsWith(DnsCacheTest.OPT);
+    assertThat(udp(query(4, "cached.example.com", 1, DnsCacheTest.OPT))).startsWith("0004")
+        .endsWith(DnsCacheTest.OWN_OPT);
     assertThat(upstreamGot("cached.example.com")).isEqualTo(2);
   }
 

@@ -2,7 +2,6 @@ package io.keelson.dataplane.dns;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.dataplane.stats.StatsRegistry;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.net.DatagramPacket;
@@ -18,7 +17,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,20 +25,18 @@ import org.junit.jupiter.api.Test;
  * names forwarded to a fake upstream resolver (a UDP socket here) with the app's ID restored, SERVFAIL when it does not
  * answer in time, junk counted without the server stopping.
  */
-class DnsServerTest {
+class DnsServerTest extends DnsServerFixture {
   private static final HexFormat HEX = HexFormat.of();
   /** example.com A, ID 0x1234. */
   private static final String EXAMPLE_A = "123401000001000000000000076578616d706c6503636f6d0000010001";
 
-  private final StatsRegistry stats = new StatsRegistry();
   private final AtomicReference<NameTable> table = new AtomicReference<>(DnsAnswererTest.table());
   private final ConcurrentLinkedQueue<String> upstreamSaw = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean upstreamAnswers = new AtomicBoolean(true);
+  /** The upstream answers with the question's name lower-cased (as a spoofer that guessed the name would). */
+  private final AtomicBoolean lowerCaseUpstream = new AtomicBoolean();
   /** Where the DNS proxy's forwarded queries come from (its upstream socket). */
   private final AtomicReference<java.net.SocketAddress> forwarderAddress = new AtomicReference<>();
-  private InTestResolver upstream;
-  private DnsServer server;
-  private DatagramSocket app;
 
   @BeforeEach
   void start() throws Exception {
@@ -59,22 +55,12 @@ class DnsServerTest {
     if (!upstreamAnswers.get()) {
       return null;
     }
-    return q.substring(0, 4) + "818000010001000000000" + "000" + q.substring(24) + "c00c000100010000012c00045db8d822";
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    app.close();
-    server.close();
-    upstream.close();
-  }
-
-  private String udp(String hex) throws Exception {
-    return InTestResolver.exchange(app, server.udpAddress(), hex);
-  }
-
-  private long count(String name) {
-    return stats.counter(name).sum();
+    if (lowerCaseUpstream.get()) {
+      q = q.substring(0, 24) + HEX.formatHex(new String(HEX.parseHex(q.substring(24)),
+          java.nio.charset.StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT)
+          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    }
+    return q.substring(0, 4) + "8180" + "0001" + "0001" + "0000" + "0000" + q.substring(24) + "c00c000100010000012c00045db8d822";
   }
 
   @Test
@@ -86,6 +72,25 @@ class DnsServerTest {
     assertThat(count("dns.answered")).isEqualTo(2);
     assertThat(count("dns.queries_udp")).isEqualTo(2);
     assertThat(upstreamSaw).as("mesh names never go upstream").isEmpty();
+  }
+
+  @Test
+  void eachForwardedQueryGetsAFullRandomSixteenBitId() throws Exception {
+    for (int i = 0; i < 40; i++) { // names of their own: no answer from the cache
+      assertThat(udp(DnsCacheTest.query(0x1234, "n" + i + ".example.com", 1, ""))).startsWith("12348180");
+    }
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    upstreamSaw.forEach(q -> ids.add(q.substring(0, 4)));
+    assertThat(ids).as("not 4 random bits over a reused slot").hasSizeGreaterThan(30);
+  }
+
+  @Test
+  void anUpstreamAnswerWhoseQuestionCaseDiffersIsNotTaken() throws Exception {
+    lowerCaseUpstream.set(true);
+    String q = DnsCacheTest.query(0x4242, "ExAmPlE.com", 1, "");
+    assertThat(udp(q)).as("SERVFAIL once the upstream's time is up").startsWith("42428182");
+    assertThat(count("dns.upstream_unexpected")).isEqualTo(1);
+    assertThat(count("dns.upstream_responses")).isZero();
   }
 
   @Test

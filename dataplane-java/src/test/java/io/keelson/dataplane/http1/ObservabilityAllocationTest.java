@@ -174,6 +174,33 @@ class ObservabilityAllocationTest {
   }
 
   @Test
+  void aNewPeerAfterMoreThanTheCacheHoldsIsDecodedOnceNotPerRequest() {
+    StatsRegistry stats = new StatsRegistry();
+    IstioDestination d = stats.cluster("inbound|80||").istio;
+    var exchange = new io.keelson.dataplane.stats.PeerExchange(stats);
+    var requestHeaders = new io.keelson.dataplane.http1.codec.Http1Headers();
+    var responseHeaders = new io.keelson.dataplane.http1.codec.Http1Headers().add("content-length", "0");
+    for (int i = 0; i <= io.keelson.dataplane.stats.PeerMetadataCache.MAX_ENTRIES + 100; i++) {
+      var peer = io.keelson.dataplane.stats.PeerMetadata.of(
+          new io.keelson.dataplane.stats.MeshIdentity("w" + i, "shop", "w", "v1", null));
+      requestHeaders.add(io.keelson.dataplane.stats.PeerMetadata.HEADER, peer.value());
+      exchange.onRequest(Http1HeaderAccess.INSTANCE, requestHeaders, "inbound|80||", false,
+          "spiffe://cluster.local/ns/shop/sa/w" + i);
+      exchange.record(d, 200, ResponseFlag.NONE, 1_000_000, 0, 0);
+    }
+    var late = io.keelson.dataplane.stats.PeerMetadata.of(
+        new io.keelson.dataplane.stats.MeshIdentity("late", "shop", "late", "v1", null));
+    double perRequest = bytesPerCall(() -> {
+      requestHeaders.add(io.keelson.dataplane.stats.PeerMetadata.HEADER, late.value());
+      exchange.onRequest(Http1HeaderAccess.INSTANCE, requestHeaders, "inbound|80||", false,
+          "spiffe://cluster.local/ns/shop/sa/late");
+      exchange.onResponse(Http1HeaderAccess.INSTANCE, responseHeaders);
+      exchange.record(d, 200, ResponseFlag.NONE, 1_000_000, 0, 0);
+    });
+    assertThat(perRequest).as("bytes per request of a peer met past the cache's bound").isLessThan(1.0);
+  }
+
+  @Test
   void accessLogHandOffWithEnvoysDefaultFormatAllocatesNothingPerRequest() {
     ExchangeObserver observer = new ExchangeObserver(context);
     Object upstreamHost = new Object() {

@@ -66,6 +66,22 @@ class RequestMirrorTest {
     }
   }
 
+  /** An off-mesh shadow never gets metadata exchange fields (the workload's identity), whoever set them. */
+  @Test
+  void anOffMeshShadowGetsNoPeerMetadata() throws Exception {
+    try (TestUpstream primary = new TestUpstream("primary");
+        TestUpstream shadow = new TestUpstream("shadow");
+        ProxyHarness proxy = mirroringProxy(primary.port(), shadow.port());
+        RawHttp http = new RawHttp(proxy.port())) {
+      RawHttp.Response r = http.send("GET /orders HTTP/1.1\r\nHost: svc\r\nx-envoy-peer-metadata-id: sidecar~me\r\n"
+          + "x-envoy-peer-metadata: Cg1=\r\nx-keep: 1\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(10)).until(() -> shadow.requests.get() == 1);
+      assertThat(shadow.lastHeaders).containsEntry("x-keep", "1")
+          .doesNotContainKeys("x-envoy-peer-metadata", "x-envoy-peer-metadata-id");
+    }
+  }
+
   /** A field the request's Connection header names is hop-by-hop: neither the primary nor the shadow gets it, as Envoy. */
   @Test
   void aFieldNamedByTheConnectionHeaderIsNeitherForwardedNorMirrored() throws Exception {

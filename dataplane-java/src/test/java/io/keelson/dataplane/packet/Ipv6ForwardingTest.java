@@ -12,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.keelson.dataplane.internal.ffm.PacketBuffer;
 import io.keelson.dataplane.packet.maglev.MaglevTable;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -276,6 +277,49 @@ class Ipv6ForwardingTest {
     assertThat(h.stages.dropCount(DropReason.NDP_RATE_LIMITED)).isEqualTo(1);
     // The SNAT address is not on the client side's link: not defended there.
     assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, SNAT)).dropReason(0)).isEqualTo(DropReason.NDP_NOT_FOR_US);
+  }
+
+  /** The IPv6 flow table (megabytes) is built as the config with the first IPv6 VIP is published, not in a burst. */
+  @Test
+  void theFirstIpv6VipsFlowTableIsBuiltWhereTheConfigIsPublishedNotOnTheForwardingThread() throws Exception {
+    GatewayHarness h = new GatewayHarness(TestGateway.config());
+    GatewayConfig v6 = TestGateway6.config();
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long tableBytes = threads.getCurrentThreadAllocatedBytes();
+    new io.keelson.dataplane.packet.conntrack.ConnTrack6(Ipv6Forwarder.capacityFor(v6.limits()));
+    tableBytes = threads.getCurrentThreadAllocatedBytes() - tableBytes;
+    java.util.concurrent.atomic.AtomicLong burstBytes = new java.util.concurrent.atomic.AtomicLong();
+    byte[] probe = TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE);
+    Thread control = Thread.ofPlatform().start(() -> h.tables.update(v6));
+    control.join();
+    long before = threads.getCurrentThreadAllocatedBytes(); // this thread forwards
+    PacketBurst burst = h.run(0, probe);
+    burstBytes.set(threads.getCurrentThreadAllocatedBytes() - before);
+    assertThat(burst.verdict(0)).isZero();
+    assertThat(burstBytes.get()).as("the burst that brought the VIP, against a %d-byte table", tableBytes)
+        .isLessThan(tableBytes / 4);
+  }
+
+  @Test
+  void aDadProbeMustGoToTheTargetsSolicitedNodeGroup() {
+    GatewayHarness h = new GatewayHarness(TestGateway6.config());
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE, "ff02::1")).dropReason(0))
+        .as("to all nodes, not ff02::1:ff00:1 (RFC 4861 §7.1.1)").isEqualTo(DropReason.MALFORMED_NDP);
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE, "ff02::1:ff00:2")).dropReason(0))
+        .as("another address's group").isEqualTo(DropReason.MALFORMED_NDP);
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, GW_CLIENT_SIDE)).verdict(0)).isZero();
+  }
+
+  @Test
+  void eachAddressHasItsOwnDefencePaceEvenWhenTheirHashesFold() {
+    // 2001:db8::1:0:11 folds to the same 32 bits as the VIP 2001:db8::10 (low words 0x1 and 0x11 cancel to 0x10).
+    String twin = "2001:db8::1:0:11";
+    GatewayHarness h = new GatewayHarness(TestGateway6.builder().addVip6(new Ipv6Config.Vip6("twin",
+        Ipv6.Address.parse(twin), 80, Ipv4.PROTO_TCP, List.of(Ipv6Config.Backend6.of(TestGateway6.BACKENDS[0], 8080, 1))))
+        .build());
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, VIP)).verdict(0)).isZero();
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, twin)).verdict(0)).as("its own token").isZero();
+    assertThat(h.run(0, TestPacket6.dadProbe(CLIENT_MAC, VIP)).dropReason(0)).isEqualTo(DropReason.NDP_RATE_LIMITED);
   }
 
   @Test

@@ -69,12 +69,18 @@ final class TestPacket6 {
    */
   static byte[] dadProbe(long senderMac, String target) {
     Ipv6.Address t = Ipv6.Address.parse(target);
+    return dadProbe(senderMac, target, new Ipv6.Address(Ipv6.SOLICITED_NODE_HI, Ipv6.solicitedNodeLo(t.lo())).toString());
+  }
+
+  /** A duplicate address detection probe for {@code target} sent to {@code dst}. */
+  static byte[] dadProbe(long senderMac, String target, String dst) {
+    Ipv6.Address t = Ipv6.Address.parse(target);
     ByteBuffer m = ByteBuffer.allocate(24);
     m.put((byte) NeighbourDiscovery.NEIGHBOR_SOLICITATION).put((byte) 0).putShort((short) 0).putInt(0);
     m.putLong(t.hi()).putLong(t.lo());
-    long group = Ipv6.solicitedNodeLo(t.lo());
-    TestPacket6 p = icmp("::", new Ipv6.Address(Ipv6.SOLICITED_NODE_HI, group).toString(), m.array());
-    p.macs(senderMac, Ipv6.multicastMac(group));
+    Ipv6.Address d = Ipv6.Address.parse(dst);
+    TestPacket6 p = icmp("::", dst, m.array());
+    p.macs(senderMac, Ipv6.multicastMac(d.lo()));
     p.hopLimit = 255;
     byte[] frame = p.bytes();
     return java.util.Arrays.copyOf(frame, frame.length + 64);

@@ -69,7 +69,9 @@ class PeerMetadataTest {
   void aValueThatIsNotBase64OfAStructIsAnUnknownPeer() {
     assertThat(PeerMetadata.decode("not base64!")).isNull();
     assertThat(PeerMetadata.decode(Base64.getEncoder().encodeToString(new byte[] {(byte) 0xff, 0x01}))).isNull();
-    assertThat(new PeerMetadataCache().get("%%%")).isSameAs(MeshIdentity.UNKNOWN_IDENTITY);
+    PeerMetadataCache cache = new PeerMetadataCache();
+    assertThat(cache.get("%%%")).isSameAs(MeshIdentity.UNKNOWN_IDENTITY);
+    assertThat(cache.size()).as("an undecodable value is not kept").isZero();
   }
 
   @Test
@@ -79,10 +81,33 @@ class PeerMetadataTest {
     MeshIdentity first = cache.get(header);
     assertThat(cache.get(new String(header))).as("a hit: the decoded instance, not a new decode").isSameAs(first);
     for (int i = 0; i < 10; i++) {
-      MeshIdentity id = cache.get(PeerMetadata.of(new MeshIdentity("w" + i, "ns", "a", "v", null)).value());
-      assertThat(id.workload()).isEqualTo("w" + i); // past the bound still decoded, just not kept
+      String value = PeerMetadata.of(new MeshIdentity("w" + i, "ns", "a", "v", null)).value();
+      MeshIdentity id = cache.get(value);
+      assertThat(id.workload()).isEqualTo("w" + i);
+      assertThat(cache.get(new String(value))).as("a new peer past the bound is kept too").isSameAs(id);
+      assertThat(cache.get(header)).as("the peer that keeps calling stays").isSameAs(first);
     }
     assertThat(cache.size()).isEqualTo(4);
+  }
+
+  @Test
+  void anOverflowPeerKeepsItsMutualTlsAndGrpcAttributes() {
+    IstioDestination d = new IstioDestination("inbound|80||");
+    int mtlsGrpc = IstioPeer.MUTUAL_TLS | IstioPeer.GRPC;
+    for (int i = 0; i < IstioDestination.MAX_PEERS + 3; i++) {
+      d.record(new MeshIdentity("w" + i, "ns", "a", "v", null), "spiffe://cluster.local/ns/ns/sa/w" + i, mtlsGrpc,
+          200, 0, ResponseFlag.NONE, 1_000_000, 10, 10);
+    }
+    d.record(MeshIdentity.UNKNOWN_IDENTITY, null, 0, 200, -1, ResponseFlag.NONE, 1_000_000, 10, 10);
+    MeshIdentity me = new MeshIdentity("product", "shop", "product", "v1", null);
+    Map<String, Long> overflow = new HashMap<>();
+    for (IstioSeries s : d.series()) {
+      if (s.peer.identity() == MeshIdentity.UNKNOWN_IDENTITY) {
+        Map<String, String> l = labels(IstioWriter.destinationLabels(me, d.cluster, s.peer));
+        overflow.merge(l.get("connection_security_policy") + "/" + l.get("request_protocol"), s.count.sum(), Long::sum);
+      }
+    }
+    assertThat(overflow).containsEntry("mutual_tls/grpc", 3L).containsEntry("none/http", 1L).hasSize(2);
   }
 
   @Test

@@ -40,6 +40,19 @@ class StatsRegistryTest {
   }
 
   @Test
+  void tcpPeersPastTheBoundStillCountAsMutualTls() {
+    StatsRegistry r = new StatsRegistry();
+    for (int i = 0; i < StatsRegistry.MAX_ISTIO_TCP + 2; i++) {
+      r.istioTcp("inbound|5432||", "spiffe://cluster.local/ns/db/sa/c" + i, null).opened.increment();
+    }
+    IstioTcpDestination overflow = r.istioTcp("inbound|5432||", "spiffe://cluster.local/ns/db/sa/late", null);
+    assertThat(overflow.peerPrincipal).isNull();
+    assertThat(overflow.mutualTls).isTrue();
+    assertThat(overflow).isSameAs(r.istioTcp("inbound|5432||", "spiffe://cluster.local/ns/db/sa/later", null));
+    assertThat(r.istioTcp("inbound|5432||")).as("plaintext stays apart").isNotSameAs(overflow);
+  }
+
+  @Test
   void xdsCountersAreExposedWhenAClientRuns() throws Exception {
     String unavailable = PrometheusText.unavailableReason();
     assumeTrue(unavailable == null, unavailable);

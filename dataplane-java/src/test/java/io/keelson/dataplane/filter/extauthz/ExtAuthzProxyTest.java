@@ -102,6 +102,29 @@ class ExtAuthzProxyTest {
    * A field the request's Connection header names is hop-by-hop, gone before Envoy's filters run: allowed_headers
    * matches it, yet neither the check nor the upstream gets it.
    */
+  /**
+   * Istio's metadata exchange runs before every other filter: a caller's {@code x-envoy-peer-metadata} fields are gone
+   * before ext_authz, even one whose allowed_headers match them.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void theAuthorizationServerNeverSeesPeerMetadataFields(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); AuthzServer authz = new AuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()), filters("").replace("{ exact: x-tenant }",
+            "{ exact: x-tenant }, { prefix: x-envoy-peer-metadata }")), mode);
+        RawHttp http = new RawHttp(proxy.port())) {
+      RawHttp.Response r = http.send("GET /api/items HTTP/1.1\r\nHost: svc\r\nX-Tenant: t1\r\n"
+          + "x-envoy-peer-metadata-id: sidecar~forged\r\nx-envoy-peer-metadata: Cg1=\r\n"
+          + "Authorization: Bearer token-1\r\n\r\n").read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(authz.checks).hasSize(1);
+      assertThat(authz.checks.get(0).headers()).containsEntry("x-tenant", "t1")
+          .doesNotContainKeys("x-envoy-peer-metadata", "x-envoy-peer-metadata-id");
+      assertThat(a.lastHeaders).doesNotContainKeys("x-envoy-peer-metadata", "x-envoy-peer-metadata-id");
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aFieldNamedByTheConnectionHeaderIsNotSentToTheAuthorizationServer(PipelineMode mode) throws Exception {
