@@ -149,8 +149,21 @@ final class IptablesCommand {
         excludeInbound,
         IptablesRules.ports("--exclude-outbound-ports", args.get("--exclude-outbound-ports", "")),
         IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", args.get("--exclude-outbound-cidrs", ""), false),
-        IptablesRules.cidrsOrWildcard("--include-outbound-cidrs", args.get("--include-outbound-cidrs", "*"), true),
+        includeOutboundCidrs(args),
         dnsPort(args));
+  }
+
+  /** {@code --include-outbound-cidrs}; an IPv6 one needs {@code --ipv6} (without it ip6tables is not programmed). */
+  private static List<String> includeOutboundCidrs(Args args) {
+    List<String> cidrs = IptablesRules.cidrsOrWildcard("--include-outbound-cidrs",
+        args.get("--include-outbound-cidrs", "*"), true);
+    for (String c : cidrs) {
+      if (c.contains(":") && !args.has("--ipv6")) {
+        throw new IllegalArgumentException("--include-outbound-cidrs: '" + c + "' is IPv6, which is captured only with"
+            + " --ipv6; add --ipv6 or list IPv4 CIDRs only");
+      }
+    }
+    return cidrs;
   }
 
   private static int dnsPort(Args args) {
