@@ -156,7 +156,8 @@ final class ServiceEntryParser {
    * Why {@code a} cannot be one of a ServiceEntry's {@code addresses}, or null: an IP prefix ({@link Cidr#problem}),
    * not written IPv4-mapped (that is an IPv4 address); one address (bare, or {@code /32}, {@code /128}) must be one a
    * service can have: IPv4 as the registry's VIPs ({@code ServiceAddresses}), IPv6 unicast (not unspecified, loopback
-   * or multicast).
+   * or multicast); no IPv6 one, address or range, inside ::/96 or fe80::/10
+   * ({@code ServiceAddresses#reservedIpv6Problem}).
    */
   private static String addressProblem(String a) {
     String problem = Cidr.problem(a);
@@ -165,7 +166,7 @@ final class ServiceEntryParser {
     }
     Cidr prefix = Cidr.parse(a);
     if (prefix.length() < prefix.width()) {
-      return null; // a range
+      return prefix.width() == 128 ? io.keelson.control.xds.ServiceAddresses.reservedIpv6Problem(prefix) : null;
     }
     int slash = a.indexOf('/');
     return io.keelson.control.xds.ServiceAddresses.problem(slash < 0 ? a : a.substring(0, slash));

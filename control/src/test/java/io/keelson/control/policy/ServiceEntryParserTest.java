@@ -116,6 +116,25 @@ class ServiceEntryParserTest {
   }
 
   @Test
+  void refusesIpv4CompatibleAndLinkLocalIpv6AddressesAndRanges() {
+    String compatible = "is inside ::/96 (IPv4-compatible IPv6, which holds ::6, the captured sidecar's inbound"
+        + " passthrough source); expected a global or unique-local IPv6 address, e.g. 2001:db8::10";
+    String linkLocal = "is inside fe80::/10 (link-local: one link's only); expected a global or unique-local IPv6"
+        + " address, e.g. 2001:db8::10";
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ "::6", "::/96", "::a00:1/128", "fe80::1", "fe80::/64", "2001:db8::10" ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.addresses[0]: '::6' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[1]: '::/96' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '::a00:1/128' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[3]: 'fe80::1' " + linkLocal,
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: 'fe80::/64' " + linkLocal);
+  }
+
+  @Test
   void acceptsRangesThatOnlyContainTheAutoRangeAsIstioDoes() throws Exception {
     var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
           hosts: [ db.example.com ]
