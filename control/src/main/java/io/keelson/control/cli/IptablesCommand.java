@@ -47,7 +47,8 @@ final class IptablesCommand {
         --dry-run                       print the iptables-restore input and change nothing
         --cleanup                       remove what an earlier run installed, IPv4 and IPv6 (with --dry-run: print it)
 
-      Running it again replaces the rules. Traffic to 127.0.0.1 is never redirected.
+      Running it again replaces the rules (without --ipv6 it removes an earlier --ipv6 run's IPv6 rules).
+      Traffic to 127.0.0.1 is never redirected.
       """;
   private static final Set<String> WITH_VALUE = Set.of("--proxy-uid", "--proxy-gid", "--outbound-port",
       "--inbound-port", "--admin-port", "--include-inbound-ports", "--exclude-inbound-ports",
@@ -91,13 +92,12 @@ final class IptablesCommand {
     }
     try {
       for (IptablesRules.Family family : families) {
-        String input = rules.install(root ? save(family) : "", family);
-        if (dryRun) {
-          System.out.println("# " + restoreCommand(family) + " --noflush");
-          System.out.print(input);
-        } else {
-          restore(family, input);
-        }
+        apply(family, rules.install(root ? save(family) : "", family), dryRun);
+      }
+      String stale6 = ipv6 || !root ? null : ipv6Table();
+      String cleanup6 = stale6 == null ? null : IptablesRules.cleanup(stale6);
+      if (cleanup6 != null) {
+        apply(IptablesRules.Family.IPV6, cleanup6, dryRun); // an earlier --ipv6 run's chains (maybe another proxy uid)
       }
       if (ipv6 && !dryRun) {
         addInboundPassthroughAddress();
@@ -149,8 +149,21 @@ final class IptablesCommand {
         excludeInbound,
         IptablesRules.ports("--exclude-outbound-ports", args.get("--exclude-outbound-ports", "")),
         IptablesRules.cidrsOrWildcard("--exclude-outbound-cidrs", args.get("--exclude-outbound-cidrs", ""), false),
-        IptablesRules.cidrsOrWildcard("--include-outbound-cidrs", args.get("--include-outbound-cidrs", "*"), true),
+        includeOutboundCidrs(args),
         dnsPort(args));
+  }
+
+  /** {@code --include-outbound-cidrs}; an IPv6 one needs {@code --ipv6} (without it ip6tables is not programmed). */
+  private static List<String> includeOutboundCidrs(Args args) {
+    List<String> cidrs = IptablesRules.cidrsOrWildcard("--include-outbound-cidrs",
+        args.get("--include-outbound-cidrs", "*"), true);
+    for (String c : cidrs) {
+      if (c.contains(":") && !args.has("--ipv6")) {
+        throw new IllegalArgumentException("--include-outbound-cidrs: '" + c + "' is IPv6, which is captured only with"
+            + " --ipv6; add --ipv6 or list IPv4 CIDRs only");
+      }
+    }
+    return cidrs;
   }
 
   private static int dnsPort(Args args) {
@@ -171,25 +184,11 @@ final class IptablesCommand {
     try {
       boolean any = false;
       for (IptablesRules.Family family : IptablesRules.Family.values()) {
-        String current;
-        try {
-          current = save(family);
-        } catch (IOException e) {
-          if (family == IptablesRules.Family.IPV6 && e.getMessage().contains("cannot be run")) {
-            continue; // no ip6tables here: nothing of ours can be in its table
-          }
-          throw e;
-        }
-        String input = IptablesRules.cleanup(current);
-        if (input == null) {
-          continue;
-        }
-        any = true;
-        if (dryRun) {
-          System.out.println("# " + restoreCommand(family) + " --noflush");
-          System.out.print(input);
-        } else {
-          restore(family, input);
+        String current = family == IptablesRules.Family.IPV6 ? ipv6Table() : save(family);
+        String input = current == null ? null : IptablesRules.cleanup(current);
+        if (input != null) {
+          any = true;
+          apply(family, input, dryRun);
         }
       }
       if (!any) {
@@ -201,6 +200,28 @@ final class IptablesCommand {
     } catch (IOException e) {
       System.err.println("keelson iptables: " + e.getMessage());
       return 1;
+    }
+  }
+
+  /**
+   * The IPv6 nat table, or null when it cannot be read: no ip6tables, or no IPv6 nat in this kernel
+   * ({@code ip6tables-save} fails); either way nothing of ours can be in it.
+   */
+  private static String ipv6Table() {
+    try {
+      return save(IptablesRules.Family.IPV6);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Prints ({@code dryRun}) or applies {@code input} to {@code family}'s table. */
+  private static void apply(IptablesRules.Family family, String input, boolean dryRun) throws IOException {
+    if (dryRun) {
+      System.out.println("# " + restoreCommand(family) + " --noflush");
+      System.out.print(input);
+    } else {
+      restore(family, input);
     }
   }
 

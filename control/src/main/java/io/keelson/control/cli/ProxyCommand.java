@@ -52,7 +52,7 @@ final class ProxyCommand {
         Set.of("--config", "--admin", "--concurrency", "--transport", "--pipeline", "--drain-time", "--tls-offload"));
     withValue.addAll(SidecarCommand.OPTIONS);
     Args args = new Args("proxy", argv, withValue, Set.of(SidecarCommand.PRINT_BOOTSTRAP, SidecarCommand.DNS_CAPTURE,
-        SidecarCommand.GATEWAY));
+        SidecarCommand.GATEWAY, SidecarCommand.IPV6));
     if (args.has("--xds") && !args.has("--config")) {
       return SidecarCommand.run(args); // sidecar mode: the bootstrap is generated
     }

@@ -35,7 +35,11 @@ final class SidecarCommand {
         --capture MODE        none (default: the app calls 127.0.0.1:--outbound-port with Host: SERVICE) or
                               iptables: the app's TCP is captured by 'bin/keelson iptables' (run first, as
                               root, in the workload's network namespace); the sidecar binds virtualOutbound
-                              and virtualInbound on [::] (dual-stack) and must run as the --proxy-uid given there
+                              and virtualInbound on 0.0.0.0 and must run as the --proxy-uid given there
+        --ipv6                with --capture iptables: the pod is dual-stack (pair it with 'bin/keelson
+                              iptables --ipv6'): the captured listeners bind [::] (IPv4 and IPv6) and IPv6
+                              destinations get an inbound passthrough from ::6; without it IPv4 only, which
+                              also runs on a host without IPv6
         --address IP          with --capture iptables: the workload's (pod's) IPv4 address; it is registered
                               at IP:--app-port, where callers' traffic is captured to --inbound-port
         --dns-capture         with --capture iptables: run the DNS proxy (Istio's DNS proxying) on
@@ -63,6 +67,7 @@ final class SidecarCommand {
           "--gateway-address");
   static final String GATEWAY = "--gateway";
   static final String DNS_CAPTURE = "--dns-capture";
+  static final String IPV6 = "--ipv6";
   static final String PRINT_BOOTSTRAP = "--print-bootstrap";
 
   private SidecarCommand() {}
@@ -158,7 +163,7 @@ final class SidecarCommand {
     Args.HostPort xds = args.hostPort("--xds", null);
     if (args.has(GATEWAY)) {
       for (String sidecarOnly : java.util.List.of("--app-port", "--inbound-port", "--outbound-port", "--capture",
-          "--inbound-protocol", "--address")) {
+          "--inbound-protocol", "--address", IPV6)) {
         if (args.has(sidecarOnly)) {
           throw new IllegalArgumentException(sidecarOnly + " is for sidecars; a gateway (--gateway) has no app and its"
               + " listeners come from Istio Gateways");
@@ -181,7 +186,7 @@ final class SidecarCommand {
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
         admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args),
-        locality(args.get("--locality", null)), null);
+        locality(args.get("--locality", null)), null, args.has(IPV6));
   }
 
   private static io.keelson.control.policy.Locality locality(String text) {

@@ -25,13 +25,17 @@ public record Cidr(BigInteger address, int length, int width) {
     byte[] bytes = InetAddress.ofLiteral(slash < 0 ? text : text.substring(0, slash)).getAddress();
     int width = bytes.length * 8;
     int length = slash < 0 ? width : Integer.parseInt(text.substring(slash + 1));
+    if (length > width) {
+      throw new IllegalStateException("'" + text + "': length " + length + " over width " + width); // problem refuses it
+    }
     BigInteger bits = new BigInteger(1, bytes);
     return new Cidr(bits.shiftRight(width - length).shiftLeft(width - length), length, width);
   }
 
   /**
    * Why {@code text} is not an IP prefix ("is not an IP address or CIDR block; expected ..."), or null: the address an
-   * IPv4 dotted quad or an IPv6 literal, the length digits within its width.
+   * IPv4 dotted quad or an IPv6 literal (not IPv4-mapped, {@code ::ffff:10.0.0.1}: Java reads
+   * that as the IPv4 address, whose width is 32), the length digits within its width.
    */
   public static String problem(String text) {
     int slash = text == null ? -1 : text.indexOf('/');
@@ -40,6 +44,9 @@ public record Cidr(BigInteger address, int length, int width) {
     if (!v4 && !(addr != null && addr.contains(":") && IpLiteral.is(addr))) {
       return "is not an IP address or CIDR block; expected an IPv4 or IPv6 address, optionally /length"
           + " (e.g. 10.0.0.0/8)";
+    }
+    if (!v4 && InetAddress.ofLiteral(addr) instanceof java.net.Inet4Address mapped) {
+      return "is an IPv4-mapped IPv6 address; expected the IPv4 address itself (" + mapped.getHostAddress() + ")";
     }
     if (slash >= 0) {
       String len = text.substring(slash + 1);

@@ -125,8 +125,8 @@ final class ServiceEntryParser {
 
   /**
    * {@code addresses}: the entry's virtual IPs (what its names resolve to through a captured sidecar's DNS proxy) or
-   * CIDR ranges (destinations matched by prefix), IPv4 or IPv6 ({@link #addressProblem}), none overlapping
-   * {@value io.keelson.control.xds.ServiceAddresses#AUTO_RANGE}; each once (as Envoy reads it: {@code 2001:db8::10}
+   * CIDR ranges (destinations matched by prefix), IPv4 or IPv6 ({@link #addressProblem}), none inside
+   * {@value io.keelson.control.xds.ServiceAddresses#AUTO_RANGE} (a wider range, e.g. {@code 0.0.0.0/0}, is Istio's too); each once (as Envoy reads it: {@code 2001:db8::10}
    * and {@code 2001:DB8:0::10} are one address).
    */
   private static List<String> addresses(Fields spec) {
@@ -140,8 +140,8 @@ final class ServiceEntryParser {
       String problem = addressProblem(a);
       if (problem != null) {
         spec.error(at, "'" + a + "' " + problem);
-      } else if (Cidr.parse(a).intersection(auto) != null) {
-        spec.error(at, "'" + a + "' overlaps " + auto + ", where Keelson allocates the registry's VIPs; expected an"
+      } else if (auto.contains(Cidr.parse(a))) {
+        spec.error(at, "'" + a + "' is inside " + auto + ", where Keelson allocates the registry's VIPs; expected an"
             + " address or range outside it");
       } else if (!seen.add(Cidr.parse(a))) {
         spec.error(at, "address '" + a + "' is listed twice");
@@ -156,27 +156,20 @@ final class ServiceEntryParser {
    * Why {@code a} cannot be one of a ServiceEntry's {@code addresses}, or null: an IP prefix ({@link Cidr#problem}),
    * not written IPv4-mapped (that is an IPv4 address); one address (bare, or {@code /32}, {@code /128}) must be one a
    * service can have: IPv4 as the registry's VIPs ({@code ServiceAddresses}), IPv6 unicast (not unspecified, loopback
-   * or multicast).
+   * or multicast); no IPv6 one, address or range, inside ::/96 or fe80::/10
+   * ({@code ServiceAddresses#reservedIpv6Problem}).
    */
   private static String addressProblem(String a) {
     String problem = Cidr.problem(a);
     if (problem != null) {
       return problem;
     }
-    int slash = a.indexOf('/');
-    String address = slash < 0 ? a : a.substring(0, slash);
-    java.net.InetAddress ip = java.net.InetAddress.ofLiteral(address);
-    if (address.contains(":") && !(ip instanceof java.net.Inet6Address)) {
-      return "is an IPv4-mapped IPv6 address; expected the IPv4 address itself (" + ip.getHostAddress() + ")";
-    }
     Cidr prefix = Cidr.parse(a);
     if (prefix.length() < prefix.width()) {
-      return null; // a range
+      return prefix.width() == 128 ? io.keelson.control.xds.ServiceAddresses.reservedIpv6Problem(prefix) : null;
     }
-    if (!address.contains(":")) {
-      return io.keelson.control.xds.ServiceAddresses.problem(address);
-    }
-    return io.keelson.control.xds.ServiceAddresses.problem(address);
+    int slash = a.indexOf('/');
+    return io.keelson.control.xds.ServiceAddresses.problem(slash < 0 ? a : a.substring(0, slash));
   }
 
   private static List<String> hosts(Fields spec) {

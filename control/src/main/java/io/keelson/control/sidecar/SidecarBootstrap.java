@@ -27,9 +27,11 @@ import java.util.regex.Pattern;
  * @param tcp          the app speaks raw TCP: the inbound listener is a tcp_proxy (network RBAC), not HTTP
  * @param captureAddress null, or the pod address of a workload whose traffic iptables captures
  *                     ({@code --capture iptables --address IP}): the sidecar then binds {@value #VIRTUAL_INBOUND}
- *                     and {@value #VIRTUAL_OUTBOUND} on [::] with ipv4_compat (dual-stack placeholders the control
- *                     plane's, at the same address, replace),
+ *                     and {@value #VIRTUAL_OUTBOUND} on 0.0.0.0 (placeholders the control plane's, at the same
+ *                     address, replace),
  *                     and registers the workload at this address and the app's port
+ * @param ipv6         a captured pod is dual-stack ({@code --ipv6}): its captured listeners bind [::] with
+ *                     ipv4_compat, and it registers {@code keelson.io/ipv6: true} so the control plane's do too
  * @param locality     where the workload runs ({@code --locality region/zone/subzone}): the node's standard
  *                     {@code locality}, which the control plane registers the workload in and orders endpoints by
  *                     (Locality.NONE: not said)
@@ -40,7 +42,15 @@ import java.util.regex.Pattern;
 public record SidecarBootstrap(
     String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
     int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress,
-    Locality locality, String gatewayAddress) {
+    Locality locality, String gatewayAddress, boolean ipv6) {
+
+  /** IPv4 only. */
+  public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
+      int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress,
+      Locality locality, String gatewayAddress) {
+    this(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost, adminPort, tcp,
+        captureAddress, locality, gatewayAddress, false);
+  }
 
   /** Without a locality. */
   public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
@@ -52,7 +62,7 @@ public record SidecarBootstrap(
   /** This bootstrap with the workload in {@code where}. */
   public SidecarBootstrap withLocality(Locality where) {
     return new SidecarBootstrap(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost,
-        adminPort, tcp, captureAddress, where, gatewayAddress);
+        adminPort, tcp, captureAddress, where, gatewayAddress, ipv6);
   }
 
   /** An ingress gateway: Istio Gateways whose selector matches {@code labels} program it; it binds on {@code address}. */
@@ -102,6 +112,10 @@ public record SidecarBootstrap(
     port("--admin", adminPort, 0);
     labels = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels)); // by name: the printed bootstrap is stable
     locality = locality == null ? Locality.NONE : locality;
+    if (ipv6 && captureAddress == null) {
+      throw new IllegalArgumentException("--ipv6 is only used with --capture iptables (a dual-stack captured pod, beside"
+          + " 'bin/keelson iptables --ipv6')");
+    }
     if (captureAddress != null) {
       if (!io.keelson.control.xds.NodeRegistration.podAddress(captureAddress)) {
         throw new IllegalArgumentException("--address '" + captureAddress + "' is not a pod address; expected the"
@@ -191,6 +205,9 @@ public record SidecarBootstrap(
           str(io.keelson.control.xds.NodeRegistration.CAPTURE_IPTABLES));
       metadata.putFields(io.keelson.control.xds.NodeRegistration.INBOUND_PORT,
           Value.newBuilder().setNumberValue(boundInboundPort).build());
+      if (ipv6) {
+        metadata.putFields(io.keelson.control.xds.NodeRegistration.IPV6, Value.newBuilder().setBoolValue(true).build());
+      }
     }
     return withLocality(Node.newBuilder().setId(nodeId(boundInboundPort)).setCluster(service)
         .setMetadata(metadata.build())).build();
@@ -274,9 +291,11 @@ public record SidecarBootstrap(
         appCluster(), appPort, xdsClusterAndAdsYaml(),
         (tcp ? "\n    " + io.keelson.control.xds.NodeRegistration.INBOUND_PROTOCOL + ": tcp" : "")
             + (captured() ? "\n    " + io.keelson.control.xds.NodeRegistration.CAPTURE + ": iptables\n    "
-                + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort : ""),
+                + io.keelson.control.xds.NodeRegistration.INBOUND_PORT + ": " + inboundPort
+                + (ipv6 ? "\n    " + io.keelson.control.xds.NodeRegistration.IPV6 + ": true" : "") : ""),
         inboundFilter(), captured() ? captureAddress : "127.0.0.1", captured() ? appPort : inboundPort,
-        inboundListener(), outboundListener(), captured() ? "\"::\", ipv4_compat: true" : "127.0.0.1", // dual-stack
+        inboundListener(), outboundListener(), !captured() ? "127.0.0.1" : ipv6 ? "\"::\", ipv4_compat: true" // dual-stack
+            : "0.0.0.0",
         localityYaml(),
         // Captured: the app on the pod address, from 127.0.0.6 (as the control plane's inbound clusters; Istio 1.10+).
         captured() ? captureAddress : "127.0.0.1",

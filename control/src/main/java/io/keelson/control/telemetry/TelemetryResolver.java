@@ -131,11 +131,13 @@ public final class TelemetryResolver {
     return new ProxyTelemetry(client.side(), server.side());
   }
 
-  /** True when a proxy with {@code labels} serves a Gateway {@code t} targets (a Gateway of {@code t}'s namespace). */
+  /** True when a proxy with {@code labels} serves a Gateway {@code t} targets (a Gateway API Gateway of {@code t}'s
+   * namespace; an Istio {@code networking.istio.io} Gateway of the same name is not one). */
   private static boolean servesTarget(Policy.Telemetry t, Collection<Policy.Gateway> gateways,
       Map<String, String> labels) {
     for (Policy.Gateway g : gateways) {
-      if (g.namespace().equals(t.namespace()) && t.targetGateways().contains(g.name()) && !g.selector().isEmpty()
+      if (g.meta().apiVersion().startsWith("gateway.networking.k8s.io/") && g.namespace().equals(t.namespace())
+          && t.targetGateways().contains(g.name()) && !g.selector().isEmpty()
           && LabelSelector.includes(g.selector(), labels)) {
         return true;
       }

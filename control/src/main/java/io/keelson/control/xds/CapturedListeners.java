@@ -31,17 +31,19 @@ import java.util.List;
  * The listeners and clusters of a sidecar whose traffic iptables captures ({@code bin/keelson iptables}),
  * in istiod's shape:
  * <ul>
- *   <li>{@value #VIRTUAL_OUTBOUND} on {@code [::]:outbound port} with {@code ipv4_compat} (one dual-stack socket, as
- *       istiod's {@code ::} wildcard: IPv4 and IPv6 connections alike), {@code use_original_dst}: a connection is handed to
+ *   <li>{@value #VIRTUAL_OUTBOUND} on {@code 0.0.0.0:outbound port}; for a dual-stack sidecar (registered
+ *       {@code keelson.io/ipv6}) on {@code [::]} with {@code ipv4_compat} (one socket, as istiod's {@code ::} wildcard
+ *       for proxies with IPv6 addresses: IPv4 and IPv6 connections alike; a host without IPv6 cannot bind it),
+ *       {@code use_original_dst}: a connection is handed to
  *       the listener of its original destination port ({@code 0.0.0.0_<port>}, {@code bind_to_port: false}, HTTP,
  *       RDS {@code <port>}: the services with that port, then {@value #ALLOW_ANY} to {@value #PASSTHROUGH}),
  *       else served by its own {@value #PASSTHROUGH_CHAIN} (tcp_proxy to {@value #PASSTHROUGH});
- *   <li>{@value #VIRTUAL_INBOUND} on {@code [::]:inbound port}, dual-stack too: per app port a chain matching
+ *   <li>{@value #VIRTUAL_INBOUND} on {@code 0.0.0.0:inbound port} (dual-stack: {@code [::]} too): per app port a chain matching
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
  *       {@code inbound|<port>}, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest. Both connect to
  *       the connection's original destination, the pod address, from {@value #INBOUND_PASSTHROUGH_SOURCE} (Istio 1.10+:
- *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); IPv6 destinations
- *       ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6} from ::6, as istiod's per-family
+ *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); dual-stack, IPv6
+ *       destinations ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6} from ::6, as istiod's per-family
  *       passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6 address).
  * </ul>
  * Stateless.
@@ -81,10 +83,11 @@ public final class CapturedListeners {
     return "inbound|" + port;
   }
 
+  /** virtualOutbound on {@code port}: IPv4 ({@code 0.0.0.0}); {@link #dualStack(Listener)} makes it dual-stack. */
   static Listener virtualOutbound(int port) {
     return Listener.newBuilder()
         .setName(VIRTUAL_OUTBOUND)
-        .setAddress(dualStack(port))
+        .setAddress(MeshTranslator.address("0.0.0.0", port))
         .setUseOriginalDst(BoolValue.of(true))
         .addListenerFilters(originalDst())
         .addFilterChains(passthroughChain())
@@ -132,10 +135,15 @@ public final class CapturedListeners {
     return originalDstCluster(PASSTHROUGH).build();
   }
 
-  /** {@code [::]:port} with {@code ipv4_compat}: one socket taking IPv4 and IPv6 connections. */
-  static io.envoyproxy.envoy.config.core.v3.Address dualStack(int port) {
-    io.envoyproxy.envoy.config.core.v3.Address a = MeshTranslator.address(DUAL_STACK_WILDCARD, port);
-    return a.toBuilder().setSocketAddress(a.getSocketAddress().toBuilder().setIpv4Compat(true)).build();
+  /**
+   * {@code listener} on {@code [::]} with {@code ipv4_compat} at its port: one socket taking IPv4 and IPv6
+   * connections (a dual-stack sidecar's virtualOutbound and virtualInbound).
+   */
+  static Listener dualStack(Listener listener) {
+    io.envoyproxy.envoy.config.core.v3.Address a = MeshTranslator.address(DUAL_STACK_WILDCARD,
+        listener.getAddress().getSocketAddress().getPortValue());
+    return listener.toBuilder().setAddress(a.toBuilder().setSocketAddress(a.getSocketAddress().toBuilder()
+        .setIpv4Compat(true))).build();
   }
 
   /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
@@ -222,13 +230,14 @@ public final class CapturedListeners {
    * virtualInbound on {@code inboundPort}: for {@code appPort}, the chains {@code mode} makes of
    * {@code appFilters} (today's inbound listener's), each matching that destination port; for any other port
    * the same mode's chains of {@code passthroughFilters} (network RBAC, then tcp_proxy to
-   * {@value #INBOUND_PASSTHROUGH}).
+   * {@value #INBOUND_PASSTHROUGH}); {@code ipv6} (a dual-stack sidecar): on {@code [::]}, IPv6 destinations to
+   * {@value #INBOUND_PASSTHROUGH_IPV6}.
    */
   static Listener virtualInbound(int inboundPort, int appPort, Authz.MtlsMode mode, List<Filter> appFilters,
-      List<Filter> passthroughRbac) {
+      List<Filter> passthroughRbac, boolean ipv6) {
     Listener.Builder l = Listener.newBuilder()
         .setName(VIRTUAL_INBOUND)
-        .setAddress(dualStack(inboundPort))
+        .setAddress(MeshTranslator.address("0.0.0.0", inboundPort))
         .addListenerFilters(originalDst());
     if (MeshMtls.inspectsTls(mode)) {
       l.addListenerFilters(MeshMtls.tlsInspector());
@@ -241,6 +250,9 @@ public final class CapturedListeners {
     for (FilterChain c : MeshMtls.chains(mode, passthrough)) {
       l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN));
     }
+    if (!ipv6) {
+      return l.build();
+    }
     // IPv6 destinations: ::/0 is more specific than the chains above, which match any address.
     List<Filter> passthrough6 = MeshMtls.tcpTo(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_IPV6, passthroughRbac);
     for (FilterChain c : MeshMtls.chains(mode, passthrough6)) {
@@ -248,7 +260,7 @@ public final class CapturedListeners {
           c.getFilterChainMatch().toBuilder().addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
               .setAddressPrefix(DUAL_STACK_WILDCARD).setPrefixLen(UInt32Value.of(0)))));
     }
-    return l.build();
+    return dualStack(l.build());
   }
 
   private static ListenerFilter originalDst() {

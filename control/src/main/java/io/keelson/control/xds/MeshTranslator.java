@@ -255,8 +255,7 @@ public final class MeshTranslator {
         }
       }
       clusters.add(CapturedListeners.passthrough());
-      clusters.add(CapturedListeners.inboundPassthrough());
-      clusters.add(CapturedListeners.inboundPassthroughIpv6());
+      clusters.add(CapturedListeners.inboundPassthrough()); // a dual-stack sidecar's IPv6 one: withVirtualInbound
       if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
         // Every passthrough chain and allow_any virtual host of this translation, whichever builder made it.
         listeners.replaceAll(outboundPolicy::apply);
@@ -357,7 +356,7 @@ public final class MeshTranslator {
     String cluster = CapturedListeners.appCluster(c.appPort());
     Authz.MtlsMode mode = self.spiffeId() == null ? Authz.MtlsMode.DISABLE : inboundMode(state, self);
     Listener inbound = CapturedListeners.virtualInbound(c.inboundPort(), c.appPort(), mode,
-        appFilters(state, self, cluster, custom), passthroughRbac(state, self));
+        appFilters(state, self, cluster, custom), passthroughRbac(state, self), c.ipv6());
     if (autoApp(state, self)) {
       // No declared protocol: HTTP detected (with an identity, by the ALPN the client sidecar offers), else TCP.
       inbound = self.spiffeId() == null ? DetectedProtocolListeners.inbound(inbound, cluster, protocolDetectionTimeout)
@@ -365,10 +364,15 @@ public final class MeshTranslator {
               tcpAppFilters(state, self, cluster, extAuthz), protocolDetectionTimeout);
     }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
-    listeners.add(shared.listeners().getFirst());
+    // Dual-stack (keelson.io/ipv6): virtualOutbound on [::] too, IPv6 destinations' inbound passthrough (as istiod for
+    // a proxy with IPv6 addresses); else the shared IPv4 shape, which binds on a host without IPv6.
+    listeners.add(c.ipv6() ? CapturedListeners.dualStack(shared.listeners().getFirst()) : shared.listeners().getFirst());
     listeners.add(inbound);
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
     List<Cluster> clusters = new ArrayList<>(shared.clusters());
+    if (c.ipv6()) {
+      clusters.add(CapturedListeners.inboundPassthroughIpv6());
+    }
     Cluster app = CapturedListeners.appClusterResource(c.appPort(), c.address(), ingress);
     clusters.add(!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), c.appPort())
         ? UpstreamProtocols.http2(app) : app);

@@ -23,6 +23,7 @@ import java.util.TreeMap;
  *   <li>{@value #CAPTURE}: {@code iptables} when the workload's traffic is captured (bin/keelson iptables): the
  *       sidecar then registers its pod address and app port ({@value #ADDRESS}, {@value #PORT}) and names its
  *       inbound (capture) port in {@value #INBOUND_PORT}; it gets virtualOutbound/virtualInbound ({@link CapturedListeners});
+ *   <li>{@value #IPV6}: {@code true} when a captured pod is dual-stack (its listeners then bind {@code [::]});
  *   <li>{@value #GATEWAY}: true for an ingress gateway: it registers no workload, Istio Gateways select it by its
  *       {@value #LABELS}, and it binds their ports on {@value #GATEWAY_ADDRESS} ({@link GatewayTranslator}).
  * </ul>
@@ -46,6 +47,12 @@ public final class NodeRegistration {
   /** A captured sidecar's inbound port (its virtualInbound, where iptables sends inbound TCP). */
   public static final String INBOUND_PORT = "keelson.io/inbound-port";
   public static final String CAPTURE_IPTABLES = "iptables";
+  /**
+   * {@code true}: the captured pod is dual-stack ({@code bin/keelson proxy --ipv6}, beside {@code bin/keelson iptables
+   * --ipv6}): its virtualOutbound/virtualInbound bind {@code [::]} with {@code ipv4_compat} and IPv6 destinations get
+   * an inbound passthrough from ::6. Otherwise {@code 0.0.0.0} (a host without IPv6 cannot bind {@code ::}).
+   */
+  public static final String IPV6 = "keelson.io/ipv6";
 
   /** {@code true}: the proxy is an ingress gateway (Istio Gateways select it by {@value #LABELS}), not a sidecar. */
   public static final String GATEWAY = "keelson.io/gateway";
@@ -125,8 +132,14 @@ public final class NodeRegistration {
    * @param appPort     the app's port: the workload's endpoint port, and the port virtualInbound sends to the app
    * @param inboundPort virtualInbound's port
    * @param outboundPort virtualOutbound's port
+   * @param ipv6        the pod is dual-stack ({@value #IPV6}): its captured listeners bind {@code [::]}
    */
-  public record Capture(String address, int appPort, int inboundPort, int outboundPort) {}
+  public record Capture(String address, int appPort, int inboundPort, int outboundPort, boolean ipv6) {
+    /** IPv4 only (not {@value NodeRegistration#IPV6}). */
+    public Capture(String address, int appPort, int inboundPort, int outboundPort) {
+      this(address, appPort, inboundPort, outboundPort, false);
+    }
+  }
 
   /**
    * The node's capture registration, or null when it does not say {@value #CAPTURE}.
@@ -165,7 +178,14 @@ public final class NodeRegistration {
       throw new IllegalArgumentException(where + OUTBOUND_PORT + " (" + outbound + ") must differ from the inbound ("
           + inbound + ") and app (" + appPort + ") ports");
     }
-    return new Capture(address, appPort, inbound, outbound);
+    Value ipv6 = md.get(IPV6);
+    if (ipv6 != null && ipv6.getKindCase() != Value.KindCase.BOOL_VALUE
+        && !java.util.List.of("true", "false").contains(ipv6.getStringValue())) {
+      throw new IllegalArgumentException(where + IPV6 + " must be true or false (the pod is dual-stack: its sidecar was"
+          + " started with --ipv6)");
+    }
+    return new Capture(address, appPort, inbound, outbound,
+        ipv6 != null && (ipv6.getBoolValue() || ipv6.getStringValue().equals("true")));
   }
 
   /** A literal IPv4 address a pod can have: not loopback, not unspecified. */

@@ -20,6 +20,8 @@ import java.util.TreeMap;
  */
 public final class ServiceAddresses {
   public static final String AUTO_RANGE = "240.240.0.0/16";
+  private static final io.keelson.control.policy.Cidr IPV4_COMPATIBLE = io.keelson.control.policy.Cidr.parse("::/96");
+  private static final io.keelson.control.policy.Cidr LINK_LOCAL = io.keelson.control.policy.Cidr.parse("fe80::/10");
   private static final int BASE = (240 << 24) | (240 << 16);
   private static final int SLOTS = 1 << 16;
 
@@ -54,8 +56,8 @@ public final class ServiceAddresses {
 
   /**
    * Why {@code address} cannot be a service's VIP, or null when it can: a unicast IPv4 address (not loopback,
-   * unspecified, multicast or broadcast) or a unicast IPv6 literal (not unspecified, loopback, multicast or
-   * IPv4-mapped).
+   * unspecified, multicast or broadcast) or a unicast IPv6 literal (not unspecified, loopback, multicast,
+   * IPv4-mapped, IPv4-compatible or link-local: {@link #reservedIpv6Problem}).
    */
   public static String problem(String address) {
     if (address.contains(":")) {
@@ -85,6 +87,23 @@ public final class ServiceAddresses {
     }
     if (ip.isAnyLocalAddress() || ip.isLoopbackAddress() || ip.isMulticastAddress()) {
       return "cannot be a service address (unspecified, loopback or multicast); expected a unicast IPv6 address, e.g."
+          + " 2001:db8::10";
+    }
+    return reservedIpv6Problem(io.keelson.control.policy.Cidr.parse(address));
+  }
+
+  /**
+   * Why IPv6 {@code prefix} (an address or a range) is inside a block no service address can be in, or null:
+   * IPv4-compatible {@code ::/96} (it holds {@code ::6}, a captured sidecar's inbound passthrough source) or link-local
+   * {@code fe80::/10} (one link's only), as IPv4 loopback is refused.
+   */
+  public static String reservedIpv6Problem(io.keelson.control.policy.Cidr prefix) {
+    if (IPV4_COMPATIBLE.contains(prefix)) {
+      return "is inside ::/96 (IPv4-compatible IPv6, which holds ::6, the captured sidecar's inbound passthrough"
+          + " source); expected a global or unique-local IPv6 address, e.g. 2001:db8::10";
+    }
+    if (LINK_LOCAL.contains(prefix)) {
+      return "is inside fe80::/10 (link-local: one link's only); expected a global or unique-local IPv6 address, e.g."
           + " 2001:db8::10";
     }
     return null;

@@ -7,7 +7,6 @@ import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
@@ -136,10 +135,17 @@ class GatewayApiStatusTest {
     Policy gateway = doc(state, "Gateway/edge/edge");
     assertThat(((Map<?, ?>) ((List<?>) GatewayApiStatus.of(gateway, state, List.of()).get("listeners")).get(0))
         .get("attachedRoutes")).isEqualTo(1);
-    var noRoutes = pushed(listener(8080, ""));
-    var noVirtualHost = pushed(listener(8080, ""), RouteConfiguration.newBuilder().setName("http.8080").build());
-    var served = pushed(listener(8080, ""), RouteConfiguration.newBuilder().setName("http.8080").addVirtualHosts(
-        VirtualHost.newBuilder().setName("shop.example.com:8080").addDomains("shop.example.com")).build());
+    // What the gateway's proxies are really pushed for this state: its listener, and its route configuration with and
+    // without the route's virtual hosts.
+    var translated = io.keelson.control.xds.Mesh.gateway(state, Map.of("gateway.networking.k8s.io/gateway-name",
+        "edge"));
+    Listener listener = translated.listeners().stream().filter(l -> l.getAddress().getSocketAddress().getPortValue()
+        == 8080).findFirst().orElseThrow();
+    RouteConfiguration routes = translated.routes().stream().filter(rc -> rc.getVirtualHostsList().stream()
+        .anyMatch(v -> v.getDomainsList().contains("shop.example.com"))).findFirst().orElseThrow();
+    var noRoutes = pushed(listener);
+    var noVirtualHost = pushed(listener, routes.toBuilder().clearVirtualHosts().build());
+    var served = pushed(listener, routes);
     assertThat(httpListener(gateway, state, noRoutes)).contains("Programmed=False/Pending");
     assertThat(httpListener(gateway, state, noVirtualHost)).contains("Programmed=False/Pending");
     assertThat(httpListener(gateway, state, served)).contains("Programmed=True/Programmed");

@@ -247,6 +247,13 @@ class IptablesCaptureTest {
     assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--ipv6",
         "--exclude-outbound-cidrs", "fd09::99,10.9.9.99").exit()).as("a re-run").isZero();
     assertThat(nat6()).isEqualTo(installed6);
+    // A run without --ipv6 takes the earlier run's IPv6 chains out (they would keep another proxy uid's rules).
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--exclude-outbound-cidrs",
+        "10.9.9.99").exit()).isZero();
+    assertThat(nat6()).isEqualTo(before6);
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID), "--ipv6",
+        "--exclude-outbound-cidrs", "fd09::99,10.9.9.99").exit()).isZero();
+    assertThat(nat6()).isEqualTo(installed6);
 
     server = new ProcessBuilder(in(PYTHON, "-c", ORIGINAL_DST_SERVER6)).redirectErrorStream(true)
         .redirectOutput(dir.resolve("server6.log").toFile()).start();
@@ -262,6 +269,26 @@ class IptablesCaptureTest {
     assertThat(cleanup.exit()).as(cleanup.out()).isZero();
     assertThat(nat()).isEqualTo(before);
     assertThat(nat6()).isEqualTo(before6);
+  }
+
+  @Test
+  void cleanupRemovesTheIpv4RulesWhereIp6tablesCannotReadAnIpv6NatTable() throws Exception {
+    String before = nat();
+    assertThat(keelson("iptables", "--proxy-uid", String.valueOf(PROXY_UID)).exit()).isZero();
+    // A kernel without IPv6 nat (no ip6table_nat, ipv6.disable=1): ip6tables-save is installed but fails. The test
+    // cannot unload a module of the shared host, so an ip6tables-save first on PATH fails as that one does.
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path save6 = bin.resolve("ip6tables-save");
+    Files.writeString(save6, "#!/bin/sh\necho \"ip6tables-save v1.8.9 (nf_tables): table 'nat' does not exist\" >&2\n"
+        + "exit 1\n");
+    save6.toFile().setExecutable(true);
+    List<String> command = new ArrayList<>(List.of("env", "PATH=" + bin + ":" + System.getenv("PATH")));
+    command.addAll(javaKeelson("iptables", "--cleanup"));
+    Shell.Result cleanup = Shell.run(in(command.toArray(new String[0])), 60);
+    assertThat(cleanup.exit()).as(cleanup.out()).isZero();
+    assertThat(nat()).isEqualTo(before);
+    Files.delete(save6);
+    Files.delete(bin);
   }
 
   private String nat6() {
@@ -289,10 +316,14 @@ class IptablesCaptureTest {
 
   /** {@code bin/keelson ARGS} as a separate JVM inside the namespace. */
   private Shell.Result keelson(String... args) {
+    return Shell.run(in(javaKeelson(args).toArray(new String[0])), 60);
+  }
+
+  private static List<String> javaKeelson(String... args) {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName()));
     command.addAll(List.of(args));
-    return Shell.run(in(command.toArray(new String[0])), 60);
+    return command;
   }
 
   private static void awaitLine(Path log, String line) throws Exception {

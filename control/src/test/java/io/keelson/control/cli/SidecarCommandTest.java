@@ -178,7 +178,8 @@ class SidecarCommandTest {
       return null;
     });
     var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
-    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@:::15006", "virtualOutbound@:::15001");
+    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port()).containsExactlyInAnyOrder("virtualInbound@0.0.0.0:15006", "virtualOutbound@0.0.0.0:15001")
+        .as("IPv4 only without --ipv6: a host without IPv6 cannot bind [::]");
     assertThat(out).contains("- name: \"inbound|9080\"", "id: reviews-10.1.0.7");
     // Until the control plane's cluster arrives, the app is reached on the pod address from 127.0.0.6 (Istio 1.10+).
     var app = snapshot.clusters().get("inbound|9080");
@@ -191,6 +192,21 @@ class SidecarCommandTest {
     assertThat(md.get("keelson.io/address").getStringValue()).isEqualTo("10.1.0.7");
     assertThat(md.get("keelson.io/port").getNumberValue()).isEqualTo(9080);
     assertThat(md.get("keelson.io/inbound-port").getNumberValue()).isEqualTo(15006);
+    assertThat(md).doesNotContainKey("keelson.io/ipv6");
+  }
+
+  @Test
+  void ipv6BindsTheVirtualListenersDualStackAndRegistersTheSidecarAsDualStack() throws Exception {
+    String out = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "10.1.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--capture", "iptables", "--address", "10.1.0.7", "--ipv6", "--print-bootstrap"});
+      return null;
+    });
+    var snapshot = BootstrapLoader.parseBootstrap(out, "printed").snapshot();
+    assertThat(snapshot.listeners()).extracting(l -> l.name() + "@" + l.host() + ":" + l.port())
+        .containsExactlyInAnyOrder("virtualInbound@:::15006", "virtualOutbound@:::15001");
+    assertThat(new SidecarBootstrapAccess().node(out).getMetadata().getFieldsMap().get("keelson.io/ipv6").getBoolValue())
+        .as("the control plane's listeners follow").isTrue();
   }
 
   @org.junit.jupiter.params.ParameterizedTest
@@ -203,6 +219,7 @@ class SidecarCommandTest {
       "--capture iptables --address 10.1.0.7 --inbound-port 15001|needs distinct --inbound-port (15001), --outbound-port (15001)",
       "--capture iptables --address 10.1.0.7 --app-port 15006|--app-port (15006)",
       "--dns-capture|--dns-capture needs --capture iptables",
+      "--ipv6|--ipv6 is only used with --capture iptables",
       "--capture iptables --address 10.1.0.7 --dns-port 15053|--dns-port and --dns-upstream are only used with --dns-capture",
       "--capture iptables --address 10.1.0.7 --dns-capture --dns-upstream dns.example|--dns-upstream 'dns.example': expected an IP address",
       "--capture iptables --address 10.1.0.7 --dns-capture --dns-port 0|--dns-port 0: expected 1-65535",

@@ -27,6 +27,15 @@ class CidrTest {
   }
 
   @Test
+  void refusesAnIpv4MappedIpv6LiteralWhoseLengthWouldBeReadAgainstTheIpv4Width() {
+    for (String mapped : new String[] {"::ffff:10.0.0.0/104", "::ffff:10.0.0.1", "::ffff:a00:1/128"}) {
+      assertThat(Cidr.problem(mapped)).as(mapped).startsWith("is an IPv4-mapped IPv6 address; expected the IPv4"
+          + " address itself (10.0.0.");
+      assertThatThrownBy(() -> Cidr.parse(mapped)).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
   void intersectsByContainment() {
     Cidr wide = Cidr.parse("10.9.0.0/16");
     Cidr narrow = Cidr.parse("10.9.1.0/24");

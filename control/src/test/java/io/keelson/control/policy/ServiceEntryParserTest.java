@@ -93,7 +93,7 @@ class ServiceEntryParserTest {
   }
 
   @Test
-  void refusesOneAddressWrittenAsAHostLengthPrefixWhenItIsRefusedBareAndRangesOverlappingTheAutoRange() {
+  void refusesOneAddressWrittenAsAHostLengthPrefixWhenItIsRefusedBareAndRangesInsideTheAutoRange() {
     assertThat(errors(HEAD + """
           hosts: [ db.example.com ]
           addresses: [ "::1/128", "ff02::1/128", "::/128", 127.0.0.1/32, 240.0.0.0/4, 240.240.7.0/24, "::ffff:10.0.0.0/120",
@@ -109,14 +109,40 @@ class ServiceEntryParserTest {
             + " loopback or multicast); expected a unicast IPv6 address, e.g. 2001:db8::10",
         "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1/32' cannot be a service address (unspecified,"
             + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
-        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.0.0.0/4' overlaps 240.240.0.0/16, where Keelson"
-            + " allocates the registry's VIPs; expected an address or range outside it",
-        "bad.yaml: ServiceEntry/external: spec.addresses[5]: '240.240.7.0/24' overlaps 240.240.0.0/16, where Keelson"
+        "bad.yaml: ServiceEntry/external: spec.addresses[5]: '240.240.7.0/24' is inside 240.240.0.0/16, where Keelson"
             + " allocates the registry's VIPs; expected an address or range outside it",
         "bad.yaml: ServiceEntry/external: spec.addresses[6]: '::ffff:10.0.0.0/120' is an IPv4-mapped IPv6 address;"
-            + " expected the IPv4 address itself (10.0.0.0)",
-        "bad.yaml: ServiceEntry/external: spec.addresses[9]: '0.0.0.0/0' overlaps 240.240.0.0/16, where Keelson"
-            + " allocates the registry's VIPs; expected an address or range outside it");
+            + " expected the IPv4 address itself (10.0.0.0)");
+  }
+
+  @Test
+  void refusesIpv4CompatibleAndLinkLocalIpv6AddressesAndRanges() {
+    String compatible = "is inside ::/96 (IPv4-compatible IPv6, which holds ::6, the captured sidecar's inbound"
+        + " passthrough source); expected a global or unique-local IPv6 address, e.g. 2001:db8::10";
+    String linkLocal = "is inside fe80::/10 (link-local: one link's only); expected a global or unique-local IPv6"
+        + " address, e.g. 2001:db8::10";
+    assertThat(errors(HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ "::6", "::/96", "::a00:1/128", "fe80::1", "fe80::/64", "2001:db8::10" ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        """)).containsExactlyInAnyOrder(
+        "bad.yaml: ServiceEntry/external: spec.addresses[0]: '::6' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[1]: '::/96' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[2]: '::a00:1/128' " + compatible,
+        "bad.yaml: ServiceEntry/external: spec.addresses[3]: 'fe80::1' " + linkLocal,
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: 'fe80::/64' " + linkLocal);
+  }
+
+  @Test
+  void acceptsRangesThatOnlyContainTheAutoRangeAsIstioDoes() throws Exception {
+    var se = (Policy.ServiceEntry) PolicyParser.parse("se.yaml", HEAD + """
+          hosts: [ db.example.com ]
+          addresses: [ 0.0.0.0/0, 240.0.0.0/4, "::/0" ]
+          resolution: NONE
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+        """).policies().getFirst();
+    assertThat(se.addresses()).containsExactly("0.0.0.0/0", "240.0.0.0/4", "::/0");
   }
 
   @Test
@@ -159,7 +185,7 @@ class ServiceEntryParserTest {
             + " prefix length is not within 0-32; expected e.g. 10.0.0.0/8",
         "bad.yaml: ServiceEntry/external: spec.addresses[3]: '127.0.0.1' cannot be a service address (unspecified,"
             + " loopback, multicast or broadcast); expected a unicast IPv4 address, e.g. from 240.240.0.0/16",
-        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' overlaps 240.240.0.0/16, where Keelson"
+        "bad.yaml: ServiceEntry/external: spec.addresses[4]: '240.240.0.9' is inside 240.240.0.0/16, where Keelson"
             + " allocates the registry's VIPs; expected an address or range outside it",
         "bad.yaml: ServiceEntry/external: spec.addresses[6]: 'not-an-address' is not an IP address or CIDR block;"
             + " expected an IPv4 or IPv6 address, optionally /length (e.g. 10.0.0.0/8)",

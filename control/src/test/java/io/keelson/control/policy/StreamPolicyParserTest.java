@@ -187,4 +187,20 @@ class StreamPolicyParserTest {
         "bad.yaml: TLSRoute/web: spec.rules[0].matches: unknown field; expected one of backendRefs, name",
         "bad.yaml: TLSRoute/web: spec.rules[0].backendRefs: is required: a rule without backends sends nothing anywhere");
   }
+
+  @Test
+  void aDestinationSubnetWrittenIpv4MappedIsRefusedForTheIpv4AddressItself() {
+    // Read as IPv4 (width 32) with the IPv6 length it would be a prefix Envoy and iptables refuse (10.0.0.0/104).
+    assertThat(errors("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db }
+        spec:
+          hosts: [ db ]
+          tcp:
+          - match: [ { port: 5432, destinationSubnets: [ "::ffff:10.0.0.0/104" ] } ]
+            route: [ { destination: { host: db } } ]
+        """)).containsExactly("bad.yaml: VirtualService/db: spec.tcp[0].match[0].destinationSubnets: '::ffff:10.0.0.0/104'"
+            + " is an IPv4-mapped IPv6 address; expected the IPv4 address itself (10.0.0.0)");
+  }
 }

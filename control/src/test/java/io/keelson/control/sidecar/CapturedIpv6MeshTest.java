@@ -85,9 +85,9 @@ class CapturedIpv6MeshTest {
     Path root = m.dir.resolve("root.pem");
     Files.writeString(root, m.awaitRootPem());
     m.start(server, "server-sidecar", CapturedMesh.sidecar(m.secureXds(root, "reviews"), "reviews", "9080",
-        CapturedMesh.serverAddress(0)));
+        CapturedMesh.serverAddress(0), "--ipv6")); // dual-stack pods: the captured listeners on [::]
     m.start(m.client, "client-sidecar", CapturedMesh.sidecar(m.secureXds(root, "frontend"), "frontend", "8000",
-        "10.77.1.2", "--dns-capture"));
+        "10.77.1.2", "--dns-capture", "--ipv6"));
     m.awaitOutput(m.client, "0.0.0.0_7000::0.0.0.0:7000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(m.client, "reviews.default.svc.cluster.local", "curl", "-s", "http://127.0.0.1:9901/config_dump");
     m.awaitOutput(server, "InboundPassthroughClusterIpv6", "curl", "-s", "http://127.0.0.1:9901/config_dump");

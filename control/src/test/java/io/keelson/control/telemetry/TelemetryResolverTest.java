@@ -230,4 +230,20 @@ class TelemetryResolverTest {
     assertThat(gateway.client()).isEqualTo(new Side(false, true, 30.0)).isEqualTo(gateway.server());
     assertThat(ProxyTelemetry.OFF.asGateway()).isSameAs(ProxyTelemetry.OFF);
   }
+
+  @Test
+  void aTargetRefDoesNotReachTheProxiesOfAnIstioGatewayOfTheSameName() throws Exception {
+    // networking.istio.io Gateway edge/public selects its proxies by the same label; a targetRef names a Gateway API
+    // Gateway (group gateway.networking.k8s.io) only.
+    List<Policy> all = docs(PUBLIC_LOGS + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: public, namespace: edge }
+        spec:
+          selector: { gateway.networking.k8s.io/gateway-name: public }
+          servers: [ { port: { number: 8080, name: http, protocol: HTTP }, hosts: [ "*" ] } ]
+        """);
+    assertThat(resolve("edge", PUBLIC_GW, all, MeshTelemetry.OFF)).isEqualTo(ProxyTelemetry.OFF);
+  }
 }

@@ -53,6 +53,13 @@ class CapturedTranslationTest {
         ports: [ { name: http, port: 9080 }, { name: alt, port: 80 } ]
       """;
 
+  /** {@link #capturedNode} of a dual-stack pod ({@code bin/keelson proxy --ipv6}). */
+  private static Node dualStackNode(String id, String address, int appPort) {
+    Node n = capturedNode(id, address, appPort);
+    return n.toBuilder().setMetadata(n.getMetadata().toBuilder().putFields(NodeRegistration.IPV6,
+        Value.newBuilder().setBoolValue(true).build())).build();
+  }
+
   private static Node capturedNode(String id, String address, int appPort) {
     return Node.newBuilder().setId(id).setMetadata(Struct.newBuilder()
             .putFields(NodeRegistration.SERVICE, str("reviews"))
@@ -82,8 +89,9 @@ class CapturedTranslationTest {
         assertThat(r.listeners()).extracting(Listener::getName)
             .containsExactly("virtualOutbound", "virtualInbound", "0.0.0.0_80", "0.0.0.0_9080");
         Listener outbound = listener(r, "virtualOutbound");
-        assertThat(outbound.getAddress().getSocketAddress().getAddress()).as("dual-stack").isEqualTo("::");
-        assertThat(outbound.getAddress().getSocketAddress().getIpv4Compat()).isTrue();
+        assertThat(outbound.getAddress().getSocketAddress().getAddress()).as("IPv4 only: not registered dual-stack")
+            .isEqualTo("0.0.0.0");
+        assertThat(outbound.getAddress().getSocketAddress().getIpv4Compat()).isFalse();
         assertThat(outbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15001);
         assertThat(outbound.getUseOriginalDst().getValue()).isTrue();
         assertThat(outbound.getListenerFiltersList()).extracting(f -> f.getName())
@@ -125,8 +133,7 @@ class CapturedTranslationTest {
         Cluster inboundPassthrough = cluster(r, "InboundPassthroughCluster");
         assertThat(inboundPassthrough.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
-        assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
-            .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
+        assertThat(r.clusters()).extracting(Cluster::getName).doesNotContain("InboundPassthroughClusterIpv6");
         // istiod 1.10+: the app at the connection's original destination (the pod address), from 127.0.0.6.
         Cluster app = cluster(r, "inbound|9080");
         assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
@@ -137,12 +144,12 @@ class CapturedTranslationTest {
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
-        assertThat(inbound.getAddress().getSocketAddress().getAddress()).isEqualTo("::");
-        assertThat(inbound.getAddress().getSocketAddress().getIpv4Compat()).isTrue();
+        assertThat(inbound.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+        assertThat(inbound.getAddress().getSocketAddress().getIpv4Compat()).isFalse();
         assertThat(inbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
         assertThat(inbound.getListenerFiltersList()).extracting(f -> f.getName())
             .containsExactly("envoy.filters.listener.original_dst");
-        assertThat(inbound.getFilterChainsList()).hasSize(3);
+        assertThat(inbound.getFilterChainsList()).hasSize(2);
         FilterChain appChain = inbound.getFilterChains(0);
         assertThat(appChain.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(9080);
         assertThat(appChain.hasTransportSocket()).as("no identity: plaintext, as today's bootstrap inbound").isFalse();
@@ -151,12 +158,6 @@ class CapturedTranslationTest {
         FilterChain rest = inbound.getFilterChains(1);
         assertThat(rest.hasFilterChainMatch()).isFalse();
         assertThat(tcpProxy(rest).getCluster()).isEqualTo("InboundPassthroughCluster");
-        FilterChain rest6 = inbound.getFilterChains(2);
-        assertThat(rest6.getFilterChainMatch().getPrefixRangesList()).singleElement()
-            .satisfies(p -> assertThat(p.getAddressPrefix() + "/" + p.getPrefixLen().getValue()).isEqualTo("::/0"));
-        assertThat(tcpProxy(rest6).getCluster()).isEqualTo("InboundPassthroughClusterIpv6");
-        // The data plane selects by family: the app port's chain for both, the passthrough of the destination's family.
-        assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999)).isEqualTo("InboundPassthroughClusterIpv6");
         assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999)).isEqualTo("InboundPassthroughCluster");
 
         // Its endpoint is its pod address and app port, for every proxy.
@@ -174,6 +175,57 @@ class CapturedTranslationTest {
         assertThat(watcherNow.endpointsVersion()).isNotEqualTo(before.endpointsVersion());
       }
     }
+  }
+
+  /**
+   * A dual-stack captured sidecar ({@code keelson.io/ipv6}, as istiod for a proxy with IPv6 addresses): virtualOutbound
+   * and virtualInbound on [::] with ipv4_compat, IPv6 destinations through InboundPassthroughClusterIpv6 from ::6; an
+   * IPv4-only one beside it on the same shared resources keeps 0.0.0.0 and no IPv6 passthrough.
+   */
+  @Test
+  void aDualStackCapturedSidecarBindsBothFamiliesAndPassesIpv6ThroughFromColonColon6() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("reviews.yaml", REVIEWS).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient dual = client(xds, dualStackNode("reviews-10.1.0.7", "10.1.0.7", 9080));
+        XdsClient v4 = client(xds, capturedNode("reviews-10.1.0.8", "10.1.0.8", 9080))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.registeredWorkloads().keySet()
+          .containsAll(java.util.List.of("reviews-10.1.0.7", "reviews-10.1.0.8")));
+      MeshResources r = xds.resourcesFor("reviews-10.1.0.7");
+      for (String name : java.util.List.of("virtualOutbound", "virtualInbound")) {
+        var address = listener(r, name).getAddress().getSocketAddress();
+        assertThat(address.getAddress()).as(name).isEqualTo("::");
+        assertThat(address.getIpv4Compat()).as(name).isTrue();
+      }
+      assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
+          .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
+      Listener inbound = listener(r, "virtualInbound");
+      assertThat(inbound.getFilterChainsList()).hasSize(3);
+      FilterChain rest6 = inbound.getFilterChains(2);
+      assertThat(rest6.getFilterChainMatch().getPrefixRangesList()).singleElement()
+          .satisfies(p -> assertThat(p.getAddressPrefix() + "/" + p.getPrefixLen().getValue()).isEqualTo("::/0"));
+      assertThat(tcpProxy(rest6).getCluster()).isEqualTo("InboundPassthroughClusterIpv6");
+      // The data plane selects by family: the app port's chain for both, the passthrough of the destination's family.
+      assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999))
+          .isEqualTo("InboundPassthroughClusterIpv6");
+      assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999))
+          .isEqualTo("InboundPassthroughCluster");
+
+      MeshResources ipv4 = xds.resourcesFor("reviews-10.1.0.8");
+      assertThat(listener(ipv4, "virtualOutbound").getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+      assertThat(listener(ipv4, "virtualInbound").getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+      assertThat(ipv4.clusters()).extracting(Cluster::getName).doesNotContain("InboundPassthroughClusterIpv6");
+    }
+  }
+
+  @Test
+  void aCapturedSidecarsIpv6RegistrationMustBeABoolean() {
+    Node n = capturedNode("reviews-10.1.0.7", "10.1.0.7", 9080);
+    Node bad = n.toBuilder().setMetadata(n.getMetadata().toBuilder().putFields(NodeRegistration.IPV6, str("yes")))
+        .build();
+    assertThatThrownBy(() -> NodeRegistration.capture(bad, 15001))
+        .hasMessage("node reviews-10.1.0.7: keelson.io/ipv6 must be true or false (the pod is dual-stack: its sidecar"
+            + " was started with --ipv6)");
   }
 
   /**

@@ -255,6 +255,10 @@ class DnsTranslationTest {
         "spec.addresses[0]: 'ff02::1' cannot be a service address");
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "\"::ffff:10.96.0.20\""))).hasMessageContaining(
         "is an IPv4-mapped IPv6 address");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "\"::6\""))).hasMessageContaining(
+        "spec.addresses[0]: '::6' is inside ::/96 (IPv4-compatible IPv6");
+    assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "\"fe80::20\""))).hasMessageContaining(
+        "spec.addresses[0]: 'fe80::20' is inside fe80::/10 (link-local");
     assertThatThrownBy(() -> state(SERVICES.replace("[ 10.96.0.20 ]", "[ 10.96.0.20, 10.96.0.21 ]")))
         .hasMessageContaining("spec.addresses: expected one IPv4 or IPv6 address");
     assertThatThrownBy(() -> state(SERVICES.replace("10.96.0.20", "FD00:0::20") + """

@@ -20,6 +20,12 @@ public final class Mesh {
     return new MeshTranslator(15001, false).translate(io.keelson.control.store.PolicySet.EMPTY.with(all), List.of());
   }
 
+  /** What a plaintext gateway proxy with {@code labels} is pushed for {@code state} (no identity, no policies). */
+  public static MeshResources gateway(io.keelson.control.store.PolicySet state, java.util.Map<String, String> labels) {
+    return GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state, labels,
+        "0.0.0.0", null, false);
+  }
+
   /** The cluster named {@code name} in {@code r}; fails when there is none. */
   public static io.envoyproxy.envoy.config.cluster.v3.Cluster cluster(MeshResources r, String name) {
     return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
