@@ -690,11 +690,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       startTry(); // no retries, rewrites, mirrors or trace headers: nothing of the request goes upstream
       return;
     }
-    retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
-        request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
-        request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
-    if (retry.enabled() && requestHasBody) {
-      replay.start(retry.policy().perRequestBufferLimitBytes());
+    if (!proxiedConnect) { // a proxied CONNECT is never retried (its tunnel bytes cannot be replayed), as Envoy's
+      retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
+          request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
+          request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
+      if (retry.enabled() && requestHasBody) {
+        replay.start(retry.policy().perRequestBufferLimitBytes());
+      }
     }
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
