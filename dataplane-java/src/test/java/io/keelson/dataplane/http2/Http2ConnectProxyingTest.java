@@ -317,16 +317,9 @@ class Http2ConnectProxyingTest {
       throws Exception {
     startChain(mode, H2 + "    circuit_breakers:\n      thresholds:\n      - { max_requests: 1 }\n", null);
     try (Socket first = new Socket("127.0.0.1", forwarder.port())) {
-      first.setSoTimeout(15_000);
-      first.getOutputStream().write("CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n"
-          .getBytes(StandardCharsets.US_ASCII));
-      assertThat(io.keelson.dataplane.testing.RawHttp.readHead(first.getInputStream())).startsWith("HTTP/1.1 200");
+      assertThat(http11Connect(first)).startsWith("HTTP/1.1 200");
       try (Socket second = new Socket("127.0.0.1", forwarder.port())) { // the first tunnel is still open
-        second.setSoTimeout(15_000);
-        second.getOutputStream().write("CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n"
-            .getBytes(StandardCharsets.US_ASCII));
-        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(second.getInputStream())).startsWith("HTTP/1.1 503")
-            .contains("x-envoy-overloaded: true");
+        assertThat(http11Connect(second)).startsWith("HTTP/1.1 503").contains("x-envoy-overloaded: true");
       }
       first.getOutputStream().write("one".getBytes(StandardCharsets.US_ASCII));
       first.shutdownOutput();
@@ -334,10 +327,7 @@ class Http2ConnectProxyingTest {
     }
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> { // the ended tunnel gave its slot back
       try (Socket next = new Socket("127.0.0.1", forwarder.port())) {
-        next.setSoTimeout(15_000);
-        next.getOutputStream().write("CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n"
-            .getBytes(StandardCharsets.US_ASCII));
-        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(next.getInputStream())).startsWith("HTTP/1.1 200");
+        assertThat(http11Connect(next)).startsWith("HTTP/1.1 200");
       }
     });
     assertThat(forwarder.stat("cluster.next.upstream_rq_pending_overflow")).isGreaterThanOrEqualTo(1);
