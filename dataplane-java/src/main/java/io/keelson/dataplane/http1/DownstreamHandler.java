@@ -691,11 +691,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       startTry(); // no retries, rewrites, mirrors or trace headers: nothing of the request goes upstream
       return;
     }
-    retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
-        request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
-        request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
-    if (retry.enabled() && requestHasBody) {
-      replay.start(retry.policy().perRequestBufferLimitBytes());
+    if (!proxiedConnect) { // a proxied CONNECT is never retried (its tunnel bytes cannot be replayed), as Envoy's
+      retry.begin(io.keelson.dataplane.resilience.RetryHeaders.apply(forward.retryPolicy(),
+          request.header(io.keelson.dataplane.resilience.RetryHeaders.RETRY_ON),
+          request.header(io.keelson.dataplane.resilience.RetryHeaders.MAX_RETRIES)), breaker, thresholds, cluster.stats());
+      if (retry.enabled() && requestHasBody) {
+        replay.start(retry.policy().perRequestBufferLimitBytes());
+      }
     }
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
@@ -1141,12 +1143,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     cancelTimeout();
     cluster.stats().recordResponse(responseStatus);
     listener.stats().recordResponse(responseStatus);
-    endResilience(); // logged when the tunnel ends, with its bytes both ways (channelInactive), as Envoy logs a stream
+    if (io.keelson.dataplane.http2.Http1OverHttp2.isTunnelStream(upstream.channel())) {
+      endRetries(); // a stream of an HTTP/2 cluster: its max_requests slot is held until the tunnel ends (channelInactive)
+    } else {
+      endResilience(); // logged when the tunnel ends, with its bytes both ways (channelInactive), as Envoy logs a stream
+    }
     tunnel = true; // the stream idle timeout keeps running: bytes either way reset it (Envoy's stream_idle_timeout)
     listener.stats().cxUpgradesTotal.increment();
     listener.stats().cxUpgradesActive.increment();
     // The response header rules of any response (Envoy's router finalizes a 101's headers too), the upgrade kept.
     String switchedTo = response.headers().get("upgrade");
+    response.headers().remove(io.keelson.dataplane.stats.PeerMetadata.HEADER); // an in-mesh upstream's, never the client's
+    response.headers().remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());
@@ -1601,15 +1609,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** The exchange is over: gives back its breaker slots and replay buffers. Idempotent. */
   private void endResilience() {
+    endRetries();
+    if (requestAdmitted) {
+      requestAdmitted = false;
+      breaker.releaseRequest();
+    }
+  }
+
+  private void endRetries() {
     retrying = false;
     discarding = false;
     retry.end();
     replay.release();
     releasePendingAdmission();
-    if (requestAdmitted) {
-      requestAdmitted = false;
-      breaker.releaseRequest();
-    }
   }
 
   private void releasePendingBody() {

@@ -24,14 +24,15 @@ public final class UpstreamTlsConnect {
     Channel ch = tcp.channel();
     // The TLS handler goes first, before the exchange's handler sees any bytes.
     // HTTP connections of an in-mesh cluster announce HTTP by ALPN (istio-http/1.1, istio-h2).
-    SslHandler ssl = TlsPipeline.addClient(ch, tls.forHttp(), stats, address.getHostString(), address.getPort());
+    ClientTls http = tls.forHttp();
+    SslHandler ssl = TlsPipeline.addClient(ch, http, stats, address.getHostString(), address.getPort());
     ChannelPromise done = ch.newPromise();
     tcp.addListener(f -> {
       if (!f.isSuccess()) {
         done.tryFailure(f.cause());
         return;
       }
-      ssl.handshakeFuture().addListener(h -> {
+      TlsPipeline.clientHandshake(ch, ssl, http, stats).addListener(h -> {
         if (h.isSuccess()) {
           done.trySuccess();
         } else {

@@ -117,9 +117,8 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     if (upgrade != null && msg instanceof HttpResponse r && r.status().code() == 200) {
       tunnel = true; // extended CONNECT accepted: the HTTP/1.1 side gets its 101
       ctx.fireChannelRead(upgrade.switchingProtocols(ctx.alloc(), r.headers())); // with what the upstream negotiated
-      if (msg instanceof FullHttpResponse full) {
-        full.release();
-      }
+      ReferenceCountUtil.release(msg);
+      endedWithAnswer(ctx, msg);
       return;
     }
     if (connect && msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.SUCCESS) {
@@ -132,6 +131,7 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
       while ((o = responseWriter.readOutbound()) != null) {
         ctx.fireChannelRead(o);
       }
+      endedWithAnswer(ctx, msg);
       return;
     }
     if (msg instanceof HttpResponse r) {
@@ -155,6 +155,13 @@ final class Http1StreamAdapter extends ChannelDuplexHandler {
     Object o;
     while ((o = responseWriter.readOutbound()) != null) {
       ctx.fireChannelRead(o);
+    }
+  }
+
+  /** An accepting answer with END_STREAM (a full response): the upstream's half-close, a FIN toward the client. */
+  private static void endedWithAnswer(ChannelHandlerContext ctx, Object answer) {
+    if (answer instanceof LastHttpContent) {
+      ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
     }
   }
 

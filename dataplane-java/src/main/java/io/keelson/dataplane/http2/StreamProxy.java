@@ -592,7 +592,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (cluster.config().http2Upstream()) {
       if (cluster.config().http2().allowConnect()) {
         openStreamTunnel(ExtendedConnect.toHttp2(request, upgradeType,
-            cluster.config().tls(balancer.endpoint(endpoint)) != null));
+            cluster.config().tls(balancer.endpoint(endpoint)) != null), false);
         return;
       }
       cluster.stats().cxConnectFail.increment();
@@ -613,7 +613,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    */
   private void openProxiedConnect(RouteAction.Forward forward) {
     if (cluster.config().http2Upstream()) {
-      openStreamTunnel(ProxiedConnect.toHttp2(request));
+      if (!forward.timeout().isZero()) {
+        startDeadline(forward.timeout().toNanos()); // bounds the wait for the stream's answer; cancelled once open
+      }
+      openStreamTunnel(ProxiedConnect.toHttp2(request), true);
     } else {
       openConnectTunnel(forward, ProxiedConnect.toHttp1(request));
     }
@@ -714,15 +717,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * An upgrade to an HTTP/2 cluster with allow_connect (an RFC 8441 extended CONNECT), or a proxied CONNECT to an
    * HTTP/2 cluster: {@code connect} on a stream of the loop's pooled HTTP/2 connections to the picked endpoint
    * ({@link TunnelStreams}, as tcp_proxy's tunneling: a new connection takes a max_connections slot, none free is 503
-   * UO at once); its {@code :status 200} opens the tunnel, whose DATA frames {@code tcp.TunnelFrames} turns into bytes
+   * UO at once); its {@code :status 200} (any 2xx for a proxied CONNECT, whose route timeout bounds the wait) opens the
+   * tunnel, whose DATA frames {@code tcp.TunnelFrames} turns into bytes
    * for {@link ConnectStream} (END_STREAM both ways as half-close); another status is relayed with its body.
    */
-  private void openStreamTunnel(io.netty.handler.codec.http2.Http2HeadersFrame connect) {
+  private void openStreamTunnel(io.netty.handler.codec.http2.Http2HeadersFrame connect, boolean proxiedConnect) {
     startTunnelRequest();
     ConnectStream t = newTunnel();
     io.netty.util.concurrent.Promise<Void> answered = down.eventLoop().newPromise();
-    io.keelson.dataplane.tcp.TunnelFrames frames =
-        new io.keelson.dataplane.tcp.TunnelFrames(answered, UpgradeHandshake.MAX_REFUSAL_BODY_BYTES);
+    io.keelson.dataplane.tcp.TunnelFrames frames = new io.keelson.dataplane.tcp.TunnelFrames(answered,
+        UpgradeHandshake.MAX_REFUSAL_BODY_BYTES, proxiedConnect); // a proxied CONNECT's tunnel opens on any 2xx
     Future<Channel> opened = TunnelStreams.open(streams.upstreams().get(), down.eventLoop(), balancer.endpoint(endpoint),
         cluster, resilience.breaker(), resilience.thresholds(), frames, t);
     if (opened == null) {
@@ -853,6 +857,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     upgradeTarget = null; // the tunnel owns the connection from now on
+    if (deadline != null) {
+      deadline.cancel(false); // a proxied CONNECT's route timeout bounded its answer, not the tunnel
+      deadline = null;
+    }
     state = State.FORWARDING;
     tunnel = t;
     responseStarted = true;
@@ -871,6 +879,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         io.netty.handler.codec.http.HttpResponseStatus.OK);
     if (upstreamAnswer != null) {
       UpgradeAnswer.copy(upstreamAnswer, r.headers());
+      r.headers().remove(io.keelson.dataplane.stats.PeerMetadata.HEADER); // an in-mesh upstream's, never the client's
+      r.headers().remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
     }
     ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
@@ -1230,6 +1240,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     retrying = false;
     cluster.stats().rqTimeout.increment();
+    Channel unanswered = state == State.CONNECTING ? upgradeTarget : null; // a proxied CONNECT's stream
+    upgradeTarget = null;
     closeUpstream();
     endUpstreamRequest();
     if (!responseStarted) {
@@ -1237,6 +1249,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     } else {
       flag = ResponseFlag.UT;
       resetDownstream(Http2Error.CANCEL);
+    }
+    if (unanswered != null) {
+      unanswered.close(); // reset, after the 504: its failed answer then finds the exchange over
     }
   }
 

@@ -14,6 +14,8 @@ public final class TlsStats {
   public final LongAdder failVerifyNoCert = new LongAdder();
   public final LongAdder failVerifyError = new LongAdder();
   public final LongAdder failVerifySan = new LongAdder();
+  /** A cluster's connection failed because a served (SDS) secret had not arrived; Envoy's client_ssl_socket_factory one. */
+  public final LongAdder secretsNotReady = new LongAdder();
 
   TlsStats(String scope) {
     this.scope = scope;
@@ -26,6 +28,9 @@ public final class TlsStats {
     out.put(p + "fail_verify_no_cert", failVerifyNoCert.sum());
     out.put(p + "fail_verify_error", failVerifyError.sum());
     out.put(p + "fail_verify_san", failVerifySan.sum());
+    if (scope.startsWith("cluster.")) {
+      out.put(scope + ".client_ssl_socket_factory.upstream_context_secrets_not_ready", secretsNotReady.sum());
+    }
   }
 
   static void writePrometheus(PrometheusWriter w, Iterable<TlsStats> all) {

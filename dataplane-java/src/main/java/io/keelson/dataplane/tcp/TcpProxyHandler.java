@@ -315,7 +315,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         onTransportReady(ctx, cluster, lb, index);
       } else {
         upstream.read(); // auto-read is off: the handshake needs reads
-        ssl.handshakeFuture().addListener(h -> {
+        io.keelson.dataplane.tls.TlsPipeline.clientHandshake(upstream, ssl, tls,
+            context.stats().tls("cluster." + cluster.name())).addListener(h -> {
           if (h.isSuccess()) {
             onTransportReady(ctx, cluster, lb, index);
           } else {

@@ -20,7 +20,8 @@ import io.netty.util.concurrent.Promise;
 /**
  * The HTTP/2 stream of one tcp_proxy tunnel (tunneling_config) made to look like a TCP connection for
  * {@link TcpRelay}: sends the CONNECT (or POST) HEADERS, completes {@code established} on the {@code :status 200}
- * answer (fails it on any other status, or when the stream ends first), then turns DATA frames into ByteBufs and
+ * answer (any 2xx for a proxied CONNECT; 1xx interim answers skipped; fails it on any other status, or when the stream
+ * ends first), then turns DATA frames into ByteBufs and
  * END_STREAM into a {@link ChannelInputShutdownEvent} inbound, and ByteBufs into DATA frames outbound;
  * {@link #endStream} is the stream's half-close (an empty DATA frame with END_STREAM). Made to keep a refusal's body
  * (a proxied CONNECT's, relayed to its client), it fails {@code established} only once that body has ended.
@@ -38,6 +39,7 @@ public final class TunnelFrames extends ChannelDuplexHandler {
   private Http2Headers answer;
   /** The most of a refusal's body kept; 0: none, the refusal fails at once. */
   private final int maxRefusalBody;
+  private final boolean anySuccess;
   /** A refusal's body while it arrives (null when not kept), then its bytes. */
   private io.netty.buffer.CompositeByteBuf refusalBody;
   private byte[] refusalBytes = new byte[0];
@@ -49,8 +51,17 @@ public final class TunnelFrames extends ChannelDuplexHandler {
 
   /** @param maxRefusalBody the most of a refusal's body kept for {@link #refusalBody} (a longer one is dropped) */
   public TunnelFrames(Promise<Void> established, int maxRefusalBody) {
+    this(established, maxRefusalBody, false);
+  }
+
+  /**
+   * @param anySuccess any 2xx opens the tunnel (a proxied CONNECT's answer, as Envoy's router takes it), not only 200
+   *                   (tcp_proxy tunneling's and an extended CONNECT's)
+   */
+  public TunnelFrames(Promise<Void> established, int maxRefusalBody, boolean anySuccess) {
     this.established = established;
     this.maxRefusalBody = maxRefusalBody;
+    this.anySuccess = anySuccess;
   }
 
   /** A refused answer's body (when kept; empty past the limit or when not kept). */
@@ -113,11 +124,15 @@ public final class TunnelFrames extends ChannelDuplexHandler {
     if (msg instanceof Http2HeadersFrame h) {
       boolean end = h.isEndStream();
       if (!answered) {
+        CharSequence status = h.headers().status();
+        int code = status == null ? 0 : parseStatus(status);
+        if (code >= 100 && code < 200 && !end) {
+          return; // an interim answer (100 Continue, 103 Early Hints): the final one follows
+        }
         answered = true;
         answer = h.headers();
-        CharSequence status = h.headers().status();
-        this.status = status == null ? 0 : parseStatus(status);
-        if (this.status == 200) {
+        this.status = code;
+        if (code == 200 || anySuccess && code >= 200 && code < 300) {
           established.trySuccess(null);
         } else {
           refusal = "the tunnel's upstream answered " + (status == null ? "without :status" : ":status " + status);

@@ -16,9 +16,13 @@ import javax.net.ssl.SSLParameters;
  * {@code istio.alpn} filter makes Envoy do, while its tcp_proxy connections offer the cluster's ALPN; the destination
  * sidecar picks its HTTP or TCP chain of a port with no declared protocol by that. Immutable and thread-safe.
  *
- * @param http the context for HTTP connections, or null when they use this one
+ * @param http          the context for HTTP connections, or null when they use this one
+ * @param servedSecrets the SDS slots the context reads (a DestinationRule credentialName's); a connection before all
+ *                      of them arrived fails ({@link TlsPipeline#clientHandshake}), as Envoy's
+ *                      {@code upstream_context_secrets_not_ready}
  */
-public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider, ClientTls http) {
+public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider, ClientTls http,
+    List<ListenerSecret> servedSecrets) {
   /** The ALPN name istiod gives in-mesh clusters ({@code ALPNInMesh}). */
   public static final String ISTIO_ALPN = "istio";
   /** What the istio.alpn filter offers for HTTP/1.1 requests; the destination's HTTP chain matches it. */
@@ -28,6 +32,25 @@ public record ClientTls(UpstreamTlsConfig config, SslContext context, SslProvide
 
   public ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider) {
     this(config, context, provider, null);
+  }
+
+  public ClientTls(UpstreamTlsConfig config, SslContext context, SslProvider provider, ClientTls http) {
+    this(config, context, provider, http, List.of());
+  }
+
+  /** This TLS (and its HTTP one) reading {@code secrets}. */
+  ClientTls withServedSecrets(List<ListenerSecret> secrets) {
+    return new ClientTls(config, context, provider, http == null ? null : http.withServedSecrets(secrets), secrets);
+  }
+
+  /** Whether every served secret it reads has arrived. */
+  public boolean secretsReady() {
+    for (ListenerSecret s : servedSecrets) {
+      if (!s.delivered()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The ALPN an in-mesh cluster's HTTP connections offer: {@link #ISTIO_H2} when it speaks HTTP/2 (offers h2). */

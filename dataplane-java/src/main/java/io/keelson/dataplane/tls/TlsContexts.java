@@ -173,10 +173,12 @@ public final class TlsContexts {
     if (certificate != null) {
       b.keyManager(new io.keelson.dataplane.security.RotatingKeyManager(certificate));
     }
-    ClientTls tls = withMeshHttpAlpn(config, b, provider);
-    for (ListenerSecret s : java.util.Arrays.asList(certificate, ca)) {
-      if (s != null) {
-        s.forgetSessionsOnChange(tls.context());
+    List<ListenerSecret> served = java.util.stream.Stream.of(certificate, ca).filter(java.util.Objects::nonNull).toList();
+    ClientTls tls = withMeshHttpAlpn(config, b, provider).withServedSecrets(served);
+    for (ListenerSecret s : served) {
+      s.forgetSessionsOnChange(tls.context());
+      if (tls.http() != null) {
+        s.forgetSessionsOnChange(tls.http().context()); // the in-mesh cluster's HTTP connections resume too
       }
     }
     return tls;

@@ -159,6 +159,24 @@ public final class TlsPipeline {
     return ssl;
   }
 
+  /** Envoy's failure reason for a connection whose served secrets have not arrived. */
+  public static final String SECRETS_NOT_READY = "Secret is not supplied by SDS";
+
+  /**
+   * The connected upstream channel's handshake: {@code ssl}'s, or, when a served secret {@code tls} reads has not
+   * arrived, a failure at once (the connection closed, {@code client_ssl_socket_factory.upstream_context_secrets_not_ready}
+   * counted), as Envoy's NotReadySslSocket: never a handshake without the certificate or CA the config names.
+   */
+  public static io.netty.util.concurrent.Future<Channel> clientHandshake(Channel ch, SslHandler ssl, ClientTls tls,
+      TlsStats stats) {
+    if (tls.secretsReady()) {
+      return ssl.handshakeFuture();
+    }
+    stats.secretsNotReady.increment();
+    ch.close();
+    return ch.eventLoop().newFailedFuture(new javax.net.ssl.SSLHandshakeException(SECRETS_NOT_READY));
+  }
+
   /** Envoy's words for why a handshake failed, for local replies and logs. */
   public static String failureReason(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause()) {

@@ -191,4 +191,36 @@ public class ConnectProxyingTest {
     }
     assertThat(echo.connections.get()).isZero();
   }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aProxiedConnectIsNotRetriedEvenUnderARetryPolicy(PipelineMode mode) throws Exception {
+    java.util.concurrent.atomic.AtomicInteger connects = new java.util.concurrent.atomic.AtomicInteger();
+    try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread.ofVirtual().start(() -> { // a CONNECT proxy that answers every CONNECT 503
+        while (!busy.isClosed()) {
+          try (Socket c = busy.accept()) {
+            io.keelson.dataplane.testing.RawHttp.readHead(c.getInputStream());
+            connects.incrementAndGet();
+            c.getOutputStream().write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy"
+                .getBytes(StandardCharsets.US_ASCII));
+            c.getOutputStream().flush();
+          } catch (Exception e) {
+            // closed at the end of the test
+          }
+        }
+      });
+      forwarder = new ProxyHarness(forwarding(busy.getLocalPort(), Files.createTempFile("connect-proxying", ".log"))
+          .replace("route: { cluster: next }",
+              "route: { cluster: next, retry_policy: { retry_on: 5xx, num_retries: 2 } }"), mode);
+      try (Socket s = new Socket("127.0.0.1", forwarder.port())) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write("CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII));
+        assertThat(io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream())).startsWith("HTTP/1.1 503");
+      }
+      assertThat(connects.get()).as("one CONNECT upstream, no retry").isEqualTo(1);
+      assertThat(forwarder.stat("cluster.next.upstream_rq_retry")).isZero();
+    }
+  }
 }

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,10 +40,11 @@ class Http2ConnectProxyingTest {
   private ProxyHarness forwarder;
   private ProxyHarness terminator;
   private TcpEcho echo;
+  private io.keelson.dataplane.testing.H2FrameUpstream frames;
 
   @AfterEach
   void close() {
-    for (AutoCloseable c : new AutoCloseable[] {forwarder, terminator, echo}) {
+    for (AutoCloseable c : new AutoCloseable[] {forwarder, terminator, echo, frames}) {
       try {
         if (c != null) {
           c.close();
@@ -307,5 +309,118 @@ class Http2ConnectProxyingTest {
     }
     assertThat(forwarder.stat("cluster.next.upstream_cx_total")).isEqualTo(1);
     assertThat(echo.connections.get()).isEqualTo(2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void anHttp11ClientsConnectTunnelsToAnHttp2ClusterHoldTheirMaxRequestsSlotUntilTheyEnd(PipelineMode mode)
+      throws Exception {
+    startChain(mode, H2 + "    circuit_breakers:\n      thresholds:\n      - { max_requests: 1 }\n", null);
+    try (Socket first = new Socket("127.0.0.1", forwarder.port())) {
+      assertThat(http11Connect(first)).startsWith("HTTP/1.1 200");
+      try (Socket second = new Socket("127.0.0.1", forwarder.port())) { // the first tunnel is still open
+        assertThat(http11Connect(second)).startsWith("HTTP/1.1 503").contains("x-envoy-overloaded: true");
+      }
+      first.getOutputStream().write("one".getBytes(StandardCharsets.US_ASCII));
+      first.shutdownOutput();
+      assertThat(first.getInputStream().readAllBytes()).asString().isEqualTo("one");
+    }
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> { // the ended tunnel gave its slot back
+      try (Socket next = new Socket("127.0.0.1", forwarder.port())) {
+        assertThat(http11Connect(next)).startsWith("HTTP/1.1 200");
+      }
+    });
+    assertThat(forwarder.stat("cluster.next.upstream_rq_pending_overflow")).isGreaterThanOrEqualTo(1);
+  }
+
+  /** The forwarder (HTTP/2 cluster "next", route timeout {@code timeout}) in front of {@link #frames}. */
+  private void startBeforeFrames(PipelineMode mode, String timeout,
+      io.keelson.dataplane.testing.H2FrameUpstream.Answer answer) throws Exception {
+    frames = new io.keelson.dataplane.testing.H2FrameUpstream(answer);
+    forwarder = new ProxyHarness(io.keelson.dataplane.http1.ConnectProxyingTest.forwarding(frames.port(), H2,
+            Files.createTempFile("h2-connect-proxying", ".log"))
+        .replace("route: { cluster: next }", "route: { cluster: next, timeout: " + timeout + " }"), mode);
+  }
+
+  private static io.netty.handler.codec.http2.Http2HeadersFrame answer(String status, boolean endStream,
+      String... fields) {
+    io.netty.handler.codec.http2.Http2Headers h = new io.netty.handler.codec.http2.DefaultHttp2Headers().status(status);
+    for (int i = 0; i < fields.length; i += 2) {
+      h.add(fields[i], fields[i + 1]);
+    }
+    return new io.netty.handler.codec.http2.DefaultHttp2HeadersFrame(h, endStream);
+  }
+
+  /** An HTTP/1.1 client's CONNECT to the forwarder; returns the answer's head, the socket left open. */
+  private static String http11Connect(Socket s) throws Exception {
+    s.setSoTimeout(15_000);
+    s.getOutputStream().write("CONNECT echo.test:7 HTTP/1.1\r\nHost: echo.test:7\r\n\r\n"
+        .getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    return io.keelson.dataplane.testing.RawHttp.readHead(s.getInputStream());
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void anInMeshUpstreamsPeerMetadataOnItsConnectAnswerNeverReachesTheClient(PipelineMode mode) throws Exception {
+    startBeforeFrames(mode, "15s", (stream, request) -> stream.writeAndFlush(answer("200", false,
+        "x-envoy-peer-metadata", "ChQKDkFQUF9DT05UQUlORVJTEgIaAA==", "x-envoy-peer-metadata-id", "sidecar~10.0.0.9~up~ns",
+        "x-kept", "yes")));
+    try (H2Client client = new H2Client(forwarder.port())) {
+      Http2HeadersFrame head = ConnectStreamClient.open(client, "echo.test:7").head.get(10, TimeUnit.SECONDS);
+      assertThat(head.headers().status().toString()).isEqualTo("200");
+      assertThat(head.headers().get("x-kept")).hasToString("yes");
+      assertThat(head.headers().contains("x-envoy-peer-metadata")).isFalse();
+      assertThat(head.headers().contains("x-envoy-peer-metadata-id")).isFalse();
+    }
+    try (Socket s = new Socket("127.0.0.1", forwarder.port())) {
+      String head = http11Connect(s).toLowerCase(java.util.Locale.ROOT);
+      assertThat(head).startsWith("http/1.1 200").contains("x-kept: yes").doesNotContain("x-envoy-peer-metadata");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aProxiedConnectAnHttp2UpstreamNeverAnswersGets504AtTheRouteTimeout(PipelineMode mode) throws Exception {
+    startBeforeFrames(mode, "1s", (stream, request) -> { }); // HEADERS taken, never answered
+    try (H2Client client = new H2Client(forwarder.port())) {
+      ConnectStreamClient c = ConnectStreamClient.open(client, "echo.test:7");
+      assertThat(c.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("504");
+    }
+    assertThat(forwarder.stat("cluster.next.upstream_rq_timeout")).isEqualTo(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void anyTwoHundredOpensAProxiedConnectsTunnelAndInterimAnswersAreSkipped(PipelineMode mode) throws Exception {
+    AtomicInteger n = new AtomicInteger();
+    startBeforeFrames(mode, "15s", (stream, request) -> {
+      if (n.incrementAndGet() == 1) {
+        stream.writeAndFlush(answer("201", false));
+      } else {
+        stream.write(answer("100", false));
+        stream.write(answer("103", false, "link", "</style.css>; rel=preload"));
+        stream.writeAndFlush(answer("200", false));
+      }
+    });
+    try (H2Client client = new H2Client(forwarder.port())) {
+      ConnectStreamClient created = ConnectStreamClient.open(client, "echo.test:7");
+      assertThat(created.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      assertThat(echoThrough(created, "a 201".getBytes(StandardCharsets.US_ASCII))).asString().isEqualTo("a 201");
+      ConnectStreamClient interim = ConnectStreamClient.open(client, "echo.test:7");
+      assertThat(interim.head.get(10, TimeUnit.SECONDS).headers().status().toString()).isEqualTo("200");
+      assertThat(echoThrough(interim, "after 1xx".getBytes(StandardCharsets.US_ASCII))).asString().isEqualTo("after 1xx");
+    }
+    assertThat(forwarder.stat("cluster.next.upstream_rq_2xx")).isEqualTo(2);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void anHttp2UpstreamsTwoHundredWithEndStreamReachesAnHttp11ClientAsTheTunnelsFin(PipelineMode mode) throws Exception {
+    startBeforeFrames(mode, "15s", (stream, request) -> stream.writeAndFlush(answer("200", true)));
+    try (Socket s = new Socket("127.0.0.1", forwarder.port())) {
+      assertThat(http11Connect(s)).startsWith("HTTP/1.1 200");
+      assertThat(s.getInputStream().readAllBytes()).as("the upstream's END_STREAM, a FIN").isEmpty();
+    }
   }
 }

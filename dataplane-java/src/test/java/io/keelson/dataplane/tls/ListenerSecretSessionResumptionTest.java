@@ -87,6 +87,46 @@ class ListenerSecretSessionResumptionTest {
         .isInstanceOf(TlsConfigException.class).hasMessageContaining("validation_context_sds_secret_config");
   }
 
+  @org.junit.jupiter.api.Test
+  void aCaRotationForgetsTheSessionsOfAnInMeshClustersHttpConnectionsToo() throws Exception {
+    assumeTrue(OpenSsl.isAvailable(), "netty-tcnative (BoringSSL) is unavailable: " + OpenSsl.unavailabilityCause());
+    TestCa ca = new TestCa("server-ca");
+    TestCa.Leaf server = ca.issue("svc.example.com", "svc.example.com");
+    ListenerSecrets secrets = new ListenerSecrets();
+    secrets.updateCa("kubernetes://svc-cacert", PemSource.inline(ca.certPem()));
+    var params = new TlsParams("TLSv1.2", "TLSv1.2", List.of(), List.of(), List.of(ClientTls.ISTIO_ALPN, "http/1.1"));
+    ClientTls tls = TlsContexts.servedSdsClient(new UpstreamTlsConfig(null, null, null, null, List.of(), params), null,
+        secrets.slot("kubernetes://svc-cacert"), SslProvider.OPENSSL);
+    assertThat(tls.http()).as("an in-mesh cluster: a second context for its HTTP connections").isNotNull();
+    int port = serve(new ServerTls(new DownstreamTlsConfig(null, null, null, false, List.of(), TlsParams.DEFAULT),
+        io.netty.handler.ssl.SslContextBuilder.forServer(server.key(), server.cert()).protocols("TLSv1.2").build(),
+        SslProvider.JDK, List.of()));
+    handshake(tls.http(), port);
+    assertThat(resumable(tls.http())).as("the HTTP connection's session is cached").isPositive();
+
+    secrets.updateCa("kubernetes://svc-cacert", PemSource.inline(new TestCa("other-ca").certPem()));
+
+    assertThat(resumable(tls.http())).as("verified against the removed CA: not resumed").isZero();
+  }
+
+  private void handshake(ClientTls tls, int port) throws Exception {
+    Channel ch = new io.netty.bootstrap.Bootstrap().group(group).channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel c) {
+            c.pipeline().addLast(tls.newHandler(c.alloc(), "127.0.0.1", port));
+          }
+        }).connect("127.0.0.1", port).sync().channel();
+    ch.pipeline().get(io.netty.handler.ssl.SslHandler.class).handshakeFuture().sync();
+    ch.close().sync();
+  }
+
+  private static long resumable(ClientTls tls) {
+    var sessions = tls.context().sessionContext();
+    return java.util.Collections.list(sessions.getIds()).stream().map(sessions::getSession)
+        .filter(s -> s != null && s.isValid()).count();
+  }
+
   private int serve(ServerTls tls) throws InterruptedException {
     Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<SocketChannel>() {

@@ -240,8 +240,14 @@ class XdsResourceCacheTest {
     apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
     apply(ResourceType.LISTENER, "1", listener(0));
     XdsResourceCache.Outcome published = apply(ResourceType.ROUTE, "1", route("v1", "1"));
-    assertThat(published.snapshot()).as("a proxy never served the secrets still runs (its handshakes fail closed)")
-        .isNotNull();
+    assertThat(published.snapshot()).as("a proxy never served the secrets still runs").isNotNull();
+    io.keelson.dataplane.tls.ClientTls tls = published.snapshot().cluster("v1").tls();
+    var server = ca.issue("partner.example.test", "partner.example.test");
+    var stats = new io.keelson.dataplane.stats.StatsRegistry().tls("cluster.v1");
+    Throwable notReady = handshake(tls, server, stats);
+    assertThat(notReady).as("its connections fail closed, with Envoy's reason").isNotNull()
+        .hasMessage(io.keelson.dataplane.tls.TlsPipeline.SECRETS_NOT_READY);
+    assertThat(stats.secretsNotReady.sum()).isEqualTo(1);
     assertThat(cache.sdsSubscription()).containsExactly("kubernetes://client", "kubernetes://client-cacert");
     var certificate = cache.listenerSecrets().slot("kubernetes://client");
     var trust = cache.listenerSecrets().slot("kubernetes://client-cacert");
@@ -258,6 +264,47 @@ class XdsResourceCacheTest {
     assertThat(arrived.snapshot()).as("delivered into the running cluster's slots, no new snapshot").isNull();
     assertThat(certificate.current().leaf()).isEqualTo(client.cert());
     assertThat(trust.trustBundle()).containsExactly(ca.cert);
+    assertThat(handshake(tls, server, stats)).as("the same context handshakes once they arrived").isNull();
+  }
+
+  /** A TLS handshake of {@code tls} (the connection's path) with a Netty server presenting {@code server}: its failure, or null. */
+  private static Throwable handshake(io.keelson.dataplane.tls.ClientTls tls, io.keelson.dataplane.testing.TestCa.Leaf server,
+      io.keelson.dataplane.stats.TlsStats stats) throws Exception {
+    var group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+    try {
+      io.netty.handler.ssl.SslContext serverContext = io.netty.handler.ssl.SslContextBuilder
+          .forServer(server.key(), server.cert()).build();
+      io.netty.channel.Channel listening = new io.netty.bootstrap.ServerBootstrap().group(group)
+          .channel(io.netty.channel.socket.nio.NioServerSocketChannel.class)
+          .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+              ch.pipeline().addLast(serverContext.newHandler(ch.alloc()));
+            }
+          }).bind("127.0.0.1", 0).sync().channel();
+      int port = ((java.net.InetSocketAddress) listening.localAddress()).getPort();
+      java.util.concurrent.CompletableFuture<Throwable> done = new java.util.concurrent.CompletableFuture<>();
+      new io.netty.bootstrap.Bootstrap().group(group).channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+          .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+              io.keelson.dataplane.tls.TlsPipeline.addClient(ch, tls, stats, "127.0.0.1", port);
+            }
+          }).connect("127.0.0.1", port).addListener((io.netty.channel.ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+              done.complete(f.cause());
+              return;
+            }
+            io.keelson.dataplane.tls.TlsPipeline.clientHandshake(f.channel(),
+                f.channel().pipeline().get(io.netty.handler.ssl.SslHandler.class), tls, stats)
+                .addListener(h -> done.complete(h.cause()));
+          });
+      Throwable outcome = done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      listening.close().sync();
+      return outcome;
+    } finally {
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+    }
   }
 
   @Test
