@@ -119,7 +119,7 @@ final class SidecarScopes {
               m.source(), m.namespace());
           narrowed.add(new Policy.ServiceEntry(meta, e.getValue(), se.ports().stream()
               .filter(port -> e.getKey().contains(port.number())).toList(), se.external(), se.resolution(),
-              se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames()));
+              se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames(), se.writtenNamespace()));
         }
         yield byPorts.isEmpty();
       }

@@ -333,6 +333,14 @@ public final class XdsServer implements AutoCloseable {
         warnings = new ArrayList<>(warnings);
         warnings.add(ProxyStatus.httpProviderOnAutoPortWarning(skippedOnAuto));
       }
+      boolean identity = gw != null ? gw.spiffeId() != null : self != null && self.spiffeId() != null;
+      if (!identity && !p.proxyless && !p.nodeId.endsWith("~sds")) {
+        List<String> closed = ServiceEntryTranslator.istioMutualWithoutIdentity(store.current());
+        if (!closed.isEmpty()) {
+          warnings = new ArrayList<>(warnings);
+          warnings.addAll(closed);
+        }
+      }
       EnvoyFilterPatches.Patched envoyFilters = envoyFilterStatus(p);
       if (!envoyFilters.refused().isEmpty()) {
         warnings = new ArrayList<>(warnings);

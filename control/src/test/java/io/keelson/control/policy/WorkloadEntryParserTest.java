@@ -192,4 +192,33 @@ class WorkloadEntryParserTest {
                 + " and ServiceEntry/vm-api (resolution STATIC) selects this WorkloadEntry; expected an IP address, or"
                 + " resolution DNS on the entry"));
   }
+
+  @Test
+  void anEntrySelectsOnlyTheWorkloadEntriesOfItsOwnNamespaceAndChecksOnlyThose() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("a.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: vm-api, namespace: shop }
+        spec:
+          hosts: [ api.vm.example ]
+          resolution: STATIC
+          ports: [ { number: 80, name: http, protocol: HTTP } ]
+          workloadSelector: { labels: { app: api } }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: vm-1, namespace: shop }
+        spec: { address: 192.0.2.10, labels: { app: api }, serviceAccount: vm-api }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: evil, namespace: other }
+        spec: { address: evil.example.internal, ports: { grpc: 9090 }, labels: { app: api }, serviceAccount: evil }
+        """).policies(), false); // evil's name address and port would be refused were it selected
+    var se = store.current().ofType(Policy.ServiceEntry.class).getFirst();
+    assertThat(se.writtenNamespace()).isEqualTo("shop");
+    assertThat(WorkloadEntries.endpoints(store.current(), se)).extracting(Policy.EntryEndpoint::identity)
+        .containsExactly("shop/vm-api");
+  }
 }

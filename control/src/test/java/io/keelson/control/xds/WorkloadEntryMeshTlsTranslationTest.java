@@ -137,6 +137,50 @@ class WorkloadEntryMeshTlsTranslationTest {
   }
 
   @Test
+  void istioMutualFromACallerWithoutIdentityFailsClosedWithNoEndpointsAndAStatusWarning() throws Exception {
+    PolicySet state = state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: vm-api, namespace: shop }
+        spec:
+          host: api.vm.example
+          trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
+        """);
+    MeshResources r = translate(state, false);
+    Cluster c = Mesh.cluster(r, CLUSTER);
+    // Never plaintext: no transport socket a proxy without a certificate could run, and nothing to connect to.
+    assertThat(c.hasTransportSocket()).isFalse();
+    assertThat(c.getTransportSocketMatchesCount()).isZero();
+    assertThat(assignment(r).getEndpointsList()).isEmpty();
+    assertThat(Mesh.dataPlane(r).clusters().get(CLUSTER).endpoints()).isEmpty();
+    assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state)).singleElement().asString()
+        .contains(CLUSTER, "DestinationRule/vm-api", "ISTIO_MUTUAL", "no workload identity");
+    // A caller with an identity keeps the endpoints; without the rule there is nothing to warn about.
+    assertThat(assignment(translate(state, true)).getEndpointsList()).isNotEmpty();
+    assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state(""))).isEmpty();
+  }
+
+  @Test
+  void aWorkloadEntryOfAnotherNamespaceNeitherBecomesAnEndpointNorJoinsTheSanList() throws Exception {
+    MeshResources r = translate(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: evil, namespace: other }
+        spec:
+          address: 198.51.100.66
+          labels: { app: api, security.istio.io/tlsMode: istio }
+          serviceAccount: evil
+        """), true);
+    assertThat(sans(Mesh.cluster(r, CLUSTER).getTransportSocketMatches(0).getTransportSocket()))
+        .containsExactly("spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
+    assertThat(assignment(r).getEndpointsList()).flatExtracting(LocalityLbEndpoints::getLbEndpointsList)
+        .extracting(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress())
+        .containsExactlyInAnyOrder("192.0.2.10", "192.0.2.11", "192.0.2.12");
+  }
+
+  @Test
   void theEntrysSubjectAltNamesJoinTheSanListAndAMeshExternalEntryGetsNoAutoMtls() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("vm.yaml", ENTRY.replace("  workloadSelector:",
