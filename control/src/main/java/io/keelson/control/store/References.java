@@ -52,7 +52,9 @@ public final class References {
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
         case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
-        case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
+        // provider names are the control plane's: TelemetryProviders checks them
+        case Policy.Telemetry t -> TelemetryTagLimit.check(state, t,
+            io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, errors);
         case Policy.Gateway g -> {
           GatewayReferences.gateway(state, g, errors);
           ReferenceGrants.gateway(state, g, errors);
