@@ -34,6 +34,7 @@ public final class References {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
           DestinationRuleChecks.check(state, dr, errors);
+          DnsEntryLocalities.check(state, dr, errors);
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
             if (other != dr && other.host().equals(dr.host())) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()
