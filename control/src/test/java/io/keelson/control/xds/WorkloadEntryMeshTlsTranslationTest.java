@@ -156,6 +156,25 @@ class WorkloadEntryMeshTlsTranslationTest {
   }
 
   @Test
+  void statusWarnsOnlyTheProxiesWithoutIdentityOfTheIstioMutualClustersTheyGetNoEndpointsFor() throws Exception {
+    PolicyStore store = new PolicyStore();
+    Mesh.applyCanary(store, 8081, 8082);
+    store.apply(PolicyParser.parse("vm.yaml", ENTRY + TLS_RULE.formatted("ISTIO_MUTUAL")).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        var plain = XdsServerTest.client(xds, false, XdsServerTest.sidecar("plain", null));
+        var identified = XdsServerTest.client(xds, false, XdsServerTest.sidecar("identified",
+            "spiffe://cluster.local/ns/shop/sa/product"))) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+          .until(() -> xds.status().stream().map(ProxyStatus::nodeId).toList().containsAll(List.of("plain",
+              "identified")));
+      Map<String, List<String>> warnings = new TreeMap<>();
+      xds.status().forEach(p -> warnings.put(p.nodeId(), p.warnings()));
+      assertThat(warnings.get("plain")).anySatisfy(w -> assertThat(w).contains(CLUSTER, "ISTIO_MUTUAL"));
+      assertThat(warnings.get("identified")).noneSatisfy(w -> assertThat(w).contains("ISTIO_MUTUAL"));
+    }
+  }
+
+  @Test
   void theSanListIsInTheMeshCasTrustDomainNotTheFirstIdentifiedWorkloads() throws Exception {
     // A proxy announcing another trust domain (the plaintext port takes what it says) sorts first in the map.
     Map<String, MeshTranslator.Self> identities = new java.util.LinkedHashMap<>();
