@@ -184,7 +184,8 @@ public final class ControlPlane implements AutoCloseable {
       throw e;
     }
     PolicyStore store = etcd != null ? etcd.store : new PolicyStore(o.dataDir() == null ? null : new DataDir(o.dataDir()));
-    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy(), o.protocolDetectionTimeout());
+    XdsServer xds = new XdsServer(store, o.outboundPort(), o.outboundTrafficPolicy(), o.protocolDetectionTimeout(),
+        security.ca().trustDomain());
     xds.setTelemetry(o.telemetry());
     xds.setExtensionProviders(o.extensionProviders());
     xds.setLocalityLb(o.localityLb());

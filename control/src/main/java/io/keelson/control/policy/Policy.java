@@ -138,18 +138,28 @@ public sealed interface Policy {
    * Endpoints: {@code endpoints} when given; the WorkloadEntries (not registry Workloads) whose labels match
    * {@code workloadSelector} (null: none) when that is given; else (DNS resolution) the host itself on each port.
    * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
-   * compared as Envoy reads them ({@link Cidr}).
+   * compared as Envoy reads them ({@link Cidr}). {@code writtenNamespace}: its {@code metadata.namespace} as written
+   * ({@code default} when not), the only namespace whose WorkloadEntries its {@code workloadSelector} selects (istiod's
+   * rule); the entry itself is kept in the one mesh namespace.
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
       List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
-      List<String> subjectAltNames) implements Policy {
+      List<String> subjectAltNames, String writtenNamespace) implements Policy {
     public ServiceEntry {
       subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
+      writtenNamespace = writtenNamespace == null ? "default" : writtenNamespace;
       hosts = List.copyOf(hosts);
       ports = List.copyOf(ports);
       endpoints = List.copyOf(endpoints);
       workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
       addresses = List.copyOf(addresses);
+    }
+
+    /** Written in namespace {@code default}. */
+    public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+        List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
+        List<String> subjectAltNames) {
+      this(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses, subjectAltNames, null);
     }
 
     /** Without {@code subjectAltNames}. */

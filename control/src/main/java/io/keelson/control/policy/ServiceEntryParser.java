@@ -67,7 +67,7 @@ final class ServiceEntryParser {
       return null;
     }
     return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses,
-        subjectAltNames(spec));
+        subjectAltNames(spec), namespace);
   }
 
   /**

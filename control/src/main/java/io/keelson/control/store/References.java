@@ -34,6 +34,7 @@ public final class References {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
           DestinationRuleChecks.check(state, dr, errors);
+          DnsEntryLocalities.check(state, dr, errors);
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
             if (other != dr && other.host().equals(dr.host())) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()
@@ -52,7 +53,9 @@ public final class References {
         case Policy.PeerAuthentication pa -> { }
         case Policy.RequestAuthentication ra -> { }
         case Policy.HttpLocalRateLimitPolicy rl -> rateLimit(state, rl, errors);
-        case Policy.Telemetry t -> { } // provider names are the control plane's: TelemetryProviders checks them
+        // provider names are the control plane's: TelemetryProviders checks them
+        case Policy.Telemetry t -> TelemetryTagLimit.check(state, t,
+            io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, errors);
         case Policy.Gateway g -> {
           GatewayReferences.gateway(state, g, errors);
           ReferenceGrants.gateway(state, g, errors);

@@ -10,8 +10,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The endpoints of a ServiceEntry with a {@code workloadSelector}: the WorkloadEntries whose labels match it, as istiod
- * selects them (registry Workloads are not selected yet); and the checks between entries and WorkloadEntries.
+ * The endpoints of a ServiceEntry with a {@code workloadSelector}: the WorkloadEntries of its namespace whose labels
+ * match it, as istiod selects them (registry Workloads are not selected yet); and the checks between entries and WorkloadEntries.
  * Stateless.
  */
 public final class WorkloadEntries {
@@ -40,9 +40,14 @@ public final class WorkloadEntries {
     return out;
   }
 
+  /**
+   * True when {@code se}'s selector matches {@code we}'s labels and both were written in one namespace: istiod selects
+   * only the entry's own namespace, so a WorkloadEntry elsewhere can neither become its endpoint nor put its service
+   * account in the entry's SAN list.
+   */
   private static boolean selects(Policy.ServiceEntry se, Policy.WorkloadEntry we) {
     Map<String, String> selector = se.workloadSelector();
-    if (selector == null) {
+    if (selector == null || !se.writtenNamespace().equals(we.endpoint().namespace())) {
       return false;
     }
     for (var e : selector.entrySet()) {

@@ -131,6 +131,40 @@ public final class TelemetryResolver {
     return new ProxyTelemetry(client.side(), server.side());
   }
 
+  /**
+   * The most distinct tag expressions one side of a proxy evaluates per request when {@code levels} apply to it in
+   * this order (root, namespace, workload; merged as {@link #resolve} merges them): the data plane's istio.stats takes
+   * at most {@value io.keelson.dataplane.stats.IstioMetricsConfig#MAX_EVALUATED}.
+   */
+  public static int evaluatedTags(List<Policy.Telemetry> levels) {
+    Direction client = new Direction(MeshTelemetry.OFF);
+    Direction server = new Direction(MeshTelemetry.OFF);
+    for (Policy.Telemetry t : levels) {
+      for (Policy.MetricOverride e : t.metrics()) {
+        if (e.mode().client()) {
+          client.metric(e);
+        }
+        if (e.mode().server()) {
+          server.metric(e);
+        }
+      }
+    }
+    return Math.max(evaluated(client.metrics), evaluated(server.metrics));
+  }
+
+  private static int evaluated(Map<String, MetricSettings> metrics) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (MetricSettings m : metrics.values()) {
+      for (String value : m.tags().values()) {
+        var e = value == null ? null : io.keelson.dataplane.stats.IstioTagExpression.parse(value);
+        if (e != null && !e.constant()) {
+          out.add(e.toString());
+        }
+      }
+    }
+    return out.size();
+  }
+
   /** True when a proxy with {@code labels} serves a Gateway {@code t} targets (a Gateway API Gateway of {@code t}'s
    * namespace; an Istio {@code networking.istio.io} Gateway of the same name is not one). */
   private static boolean servesTarget(Policy.Telemetry t, Collection<Policy.Gateway> gateways,

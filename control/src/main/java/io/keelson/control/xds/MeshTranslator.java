@@ -45,6 +45,8 @@ import java.util.Map;
  */
 public final class MeshTranslator {
   public static final String OUTBOUND = "outbound";
+  /** Istio's default trust domain, for a translator not told the mesh CA's. */
+  public static final String DEFAULT_TRUST_DOMAIN = "cluster.local";
   static final ConfigSource ADS = ConfigSource.newBuilder()
       .setAds(AggregatedConfigSource.getDefaultInstance()).setResourceApiVersion(ApiVersion.V3).build();
 
@@ -53,6 +55,7 @@ public final class MeshTranslator {
   private final boolean captured;
   private final OutboundTrafficPolicy outboundPolicy;
   private final java.time.Duration protocolDetectionTimeout;
+  private final String trustDomain;
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -86,6 +89,16 @@ public final class MeshTranslator {
    */
   public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy,
       java.time.Duration protocolDetectionTimeout) {
+    this(outboundPort, apiListeners, captured, outboundPolicy, protocolDetectionTimeout, DEFAULT_TRUST_DOMAIN);
+  }
+
+  /**
+   * @param trustDomain the mesh CA's trust domain: the SPIFFE IDs a caller with an identity expects of ServiceEntry
+   *                    endpoints' service accounts ({@link EntryMtls})
+   */
+  public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy,
+      java.time.Duration protocolDetectionTimeout, String trustDomain) {
+    this.trustDomain = java.util.Objects.requireNonNull(trustDomain);
     this.outboundPolicy = outboundPolicy;
     this.protocolDetectionTimeout = DetectedProtocolListeners.checkTimeout(protocolDetectionTimeout);
     if (captured && apiListeners) {
@@ -188,7 +201,7 @@ public final class MeshTranslator {
       }
     }
     assignments.end();
-    clusters.addAll(ServiceEntryTranslator.clusters(state, entries, endpoints, mtls ? trustDomain(identities) : null));
+    clusters.addAll(ServiceEntryTranslator.clusters(state, entries, endpoints, mtls ? trustDomain : null));
     routes.addAllVirtualHosts(ServiceEntryTranslator.outboundHosts(state, names));
     if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY && !apiListeners) {
       routes.addVirtualHosts(OutboundTrafficPolicy.blockAll()); // 502 for a Host the mesh does not know, as istiod
@@ -519,16 +532,6 @@ public final class MeshTranslator {
       }
     }
     return ids.isEmpty() ? null : ids;
-  }
-
-  /** The mesh's trust domain: its identified workloads' (one mesh CA), else Istio's default {@code cluster.local}. */
-  static String trustDomain(Map<String, Self> identities) {
-    for (Self s : identities.values()) {
-      if (s.spiffeId() != null) {
-        return io.keelson.dataplane.security.SpiffeId.parse(s.spiffeId()).trustDomain();
-      }
-    }
-    return "cluster.local";
   }
 
   private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2) {

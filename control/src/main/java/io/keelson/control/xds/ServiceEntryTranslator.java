@@ -63,7 +63,8 @@ final class ServiceEntryTranslator {
 
   /**
    * @param trustDomain the calling sidecar's trust domain when it has an identity (mesh mTLS to endpoints labelled
-   *     {@code tlsMode: istio}, {@link EntryMtls}), else null (no mesh mTLS: it has no certificate to present)
+   *     {@code tlsMode: istio}, {@link EntryMtls}), else null (no mesh mTLS: it has no certificate to present; a cluster a DestinationRule
+   *     {@code tls} mode ISTIO_MUTUAL covers then gets no endpoints rather than plaintext)
    */
   static List<Cluster> clusters(PolicySet state, Map<String, Policy.ServiceEntry> entries,
       List<ClusterLoadAssignment> assignments, String trustDomain) {
@@ -107,7 +108,11 @@ final class ServiceEntryTranslator {
       return c.build();
     }
     ConsistentHashing.apply(c, lb);
-    ClusterLoadAssignment cla = assignment(name, se, endpoints, host, port, selector);
+    Policy.ClientTls tls = dr == null ? null : dr.tls();
+    // ISTIO_MUTUAL from a caller without a certificate fails closed: no endpoints (never plaintext), said in status.
+    ClusterLoadAssignment cla = tls != null && tls.istioMutual() && mtls == null
+        ? ClusterLoadAssignment.newBuilder().setClusterName(name).build()
+        : assignment(name, se, endpoints, host, port, selector);
     switch (se.resolution()) {
       case STATIC -> {
         c.setType(Cluster.DiscoveryType.EDS)
@@ -119,7 +124,6 @@ final class ServiceEntryTranslator {
     }
     ClusterDefaults.apply(c, dr, http2, true, true);
     LocalityAssignments.weighLocalities(c, dr);
-    Policy.ClientTls tls = dr == null ? null : dr.tls();
     // A TLS port's app speaks TLS itself: not twice. A credentialName is a gateway's (GatewayOrigination): a sidecar
     // originates nothing with it, as istiod's sidecars for a DestinationRule without a workloadSelector.
     if (tls != null && tls.simple()) {
@@ -130,6 +134,35 @@ final class ServiceEntryTranslator {
       mtls.apply(c, tls, http2);
     }
     return UpstreamProxyProtocol.wrap(c.build(), dr);
+  }
+
+  /**
+   * For a proxy without a workload identity: one warning per ServiceEntry cluster a DestinationRule {@code tls} mode
+   * ISTIO_MUTUAL gives no endpoints ({@link #clusters}: it has no certificate to present, and plaintext would bypass
+   * the rule).
+   */
+  static List<String> istioMutualWithoutIdentity(PolicySet state) {
+    List<String> out = new ArrayList<>();
+    for (var e : new TreeMap<>(io.keelson.control.store.ServiceEntries.byHost(state)).entrySet()) {
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, e.getKey());
+      if (dr == null) {
+        continue;
+      }
+      for (Policy.EntryPort port : e.getValue().ports()) {
+        List<String> subsets = new ArrayList<>();
+        subsets.add(null);
+        dr.subsets().forEach(s -> subsets.add(s.name()));
+        for (String subset : subsets) {
+          Policy.ClientTls tls = dr.forCluster(subset, port.number()).tls();
+          if (tls != null && tls.istioMutual()) {
+            out.add("cluster " + ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()) + " has no"
+                + " endpoints: " + dr.meta().key() + " sets tls mode ISTIO_MUTUAL and this proxy has no workload"
+                + " identity to present; expected a proxy started with a join token (--token-file)");
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /**

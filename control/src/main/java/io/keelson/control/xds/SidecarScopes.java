@@ -26,6 +26,7 @@ final class SidecarScopes {
   private final OutboundTrafficPolicy meshPolicy;
   private final java.time.Duration protocolDetectionTimeout;
   private final String rootNamespace;
+  private final String trustDomain;
   // The current state's Sidecars (set by changed()).
   private List<Policy.Sidecar> sidecars = List.of();
   // Per Sidecar key, the narrowed state; per scope and proxy kind, the shared translation: both cleared on each change.
@@ -34,7 +35,9 @@ final class SidecarScopes {
   // Per Sidecar key, port, capture and mode: kept across changes (endpoint lists reused), dropped with their Sidecar.
   private final Map<String, MeshTranslator> translators = new HashMap<>();
 
-  SidecarScopes(OutboundTrafficPolicy meshPolicy, java.time.Duration protocolDetectionTimeout, String rootNamespace) {
+  SidecarScopes(OutboundTrafficPolicy meshPolicy, java.time.Duration protocolDetectionTimeout, String trustDomain,
+      String rootNamespace) {
+    this.trustDomain = trustDomain;
     this.meshPolicy = meshPolicy;
     this.protocolDetectionTimeout = protocolDetectionTimeout;
     this.rootNamespace = rootNamespace;
@@ -119,7 +122,7 @@ final class SidecarScopes {
               m.source(), m.namespace());
           narrowed.add(new Policy.ServiceEntry(meta, e.getValue(), se.ports().stream()
               .filter(port -> e.getKey().contains(port.number())).toList(), se.external(), se.resolution(),
-              se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames()));
+              se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames(), se.writtenNamespace()));
         }
         yield byPorts.isEmpty();
       }
@@ -138,10 +141,29 @@ final class SidecarScopes {
     OutboundTrafficPolicy mode = mode(sc, meshPolicy);
     return shared.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mtls, k -> {
       MeshTranslator t = translators.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mode,
-          q -> new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout));
+          q -> new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout, trustDomain));
       PolicySet view = states.computeIfAbsent(key, q -> scoped(state, sc));
       return t.translateShared(view, workloads.get(), mtls ? identities.get() : Map.of(), mtls);
     });
+  }
+
+  /**
+   * What of Sidecar {@code sc}'s {@code ingress[]} a proxy it selects ignores, one warning each: every entry on a
+   * sidecar that is not captured ({@code capture} null: it has no virtualInbound to apply them to), else the entries
+   * for a port other than its captured app port (the one inbound app cluster it has).
+   */
+  static List<String> ignoredIngress(Policy.Sidecar sc, NodeRegistration.Capture capture) {
+    List<String> out = new java.util.ArrayList<>();
+    for (Policy.SidecarIngress i : sc == null ? List.<Policy.SidecarIngress>of() : sc.ingress()) {
+      if (capture == null) {
+        out.add(sc.meta().key() + " ingress port " + i.port() + " is ignored: this sidecar is not captured (ingress"
+            + " applies to captured sidecars' app port only); expected a captured sidecar, or the entry removed");
+      } else if (i.port() != capture.appPort()) {
+        out.add(sc.meta().key() + " ingress port " + i.port() + " is ignored: this sidecar's captured app port is "
+            + capture.appPort() + "; expected ingress port " + capture.appPort() + ", or the entry removed");
+      }
+    }
+    return out;
   }
 
   /** A dry run: what a sidecar {@code sc} scopes (null: none) would get under {@code state}, without an identity. */

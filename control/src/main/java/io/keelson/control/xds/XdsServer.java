@@ -135,6 +135,7 @@ public final class XdsServer implements AutoCloseable {
   private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
+  private final String trustDomain; // the mesh CA's
   private final java.time.Duration protocolDetectionTimeout; // Istio's meshConfig.protocolDetectionTimeout
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
   private final SidecarScopes scopes;
@@ -179,13 +180,20 @@ public final class XdsServer implements AutoCloseable {
    */
   public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy,
       java.time.Duration protocolDetectionTimeout) {
+    this(store, outboundPort, outboundPolicy, protocolDetectionTimeout, MeshTranslator.DEFAULT_TRUST_DOMAIN);
+  }
+
+  /** @param trustDomain the mesh CA's trust domain (the SPIFFE IDs callers expect of VM endpoints) */
+  public XdsServer(PolicyStore store, int outboundPort, OutboundTrafficPolicy outboundPolicy,
+      java.time.Duration protocolDetectionTimeout, String trustDomain) {
+    this.trustDomain = trustDomain;
     this.protocolDetectionTimeout = DetectedProtocolListeners.checkTimeout(protocolDetectionTimeout);
     this.outboundPolicy = outboundPolicy;
     this.store = store;
     this.outboundPort = outboundPort;
     this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
     this.proxyless = new MeshTranslator(outboundPort, true);
-    this.scopes = new SidecarScopes(outboundPolicy, protocolDetectionTimeout,
+    this.scopes = new SidecarScopes(outboundPolicy, protocolDetectionTimeout, trustDomain,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
   }
 
@@ -332,6 +340,21 @@ public final class XdsServer implements AutoCloseable {
       if (skippedOnAuto != null) {
         warnings = new ArrayList<>(warnings);
         warnings.add(ProxyStatus.httpProviderOnAutoPortWarning(skippedOnAuto));
+      }
+      MeshTranslator.Self capturedSelf = captured.get(p.nodeId);
+      List<String> ignoredIngress = SidecarScopes.ignoredIngress(scope,
+          capturedSelf == null ? null : capturedSelf.capture());
+      if (!ignoredIngress.isEmpty()) {
+        warnings = new ArrayList<>(warnings);
+        warnings.addAll(ignoredIngress);
+      }
+      boolean identity = gw != null ? gw.spiffeId() != null : self != null && self.spiffeId() != null;
+      if (!identity && !p.proxyless && !p.nodeId.endsWith("~sds")) {
+        List<String> closed = ServiceEntryTranslator.istioMutualWithoutIdentity(store.current());
+        if (!closed.isEmpty()) {
+          warnings = new ArrayList<>(warnings);
+          warnings.addAll(closed);
+        }
       }
       EnvoyFilterPatches.Patched envoyFilters = envoyFilterStatus(p);
       if (!envoyFilters.refused().isEmpty()) {
@@ -748,7 +771,7 @@ public final class XdsServer implements AutoCloseable {
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
           k -> capturedTranslators.computeIfAbsent(p.outboundPort,
-                  q -> new MeshTranslator(q, false, true, outboundPolicy, protocolDetectionTimeout))
+                  q -> new MeshTranslator(q, false, true, outboundPolicy, protocolDetectionTimeout, trustDomain))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture, extAuthz,
           protocolDetectionTimeout));
@@ -795,7 +818,8 @@ public final class XdsServer implements AutoCloseable {
     String kind = (scope == null ? "" : scope.meta().key()) + "|" + p.outboundPort + "|" + (capture != null) + "|" + mtls;
     MeshResources shared = sources.shared(signature, kind, () -> new MeshTranslator(p.outboundPort, false,
         capture != null, scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy),
-        protocolDetectionTimeout).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
+        protocolDetectionTimeout, trustDomain).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope),
+        workloads(),
         mtls ? workloadIdentities() : Map.of(), mtls));
     return perNode(p, self, shared, scope);
   }
@@ -898,7 +922,7 @@ public final class XdsServer implements AutoCloseable {
    */
   private MeshTranslator translator(int port) {
     return port == outboundPort ? sidecars : translators.computeIfAbsent(port,
-        q -> new MeshTranslator(q, false, false, outboundPolicy, protocolDetectionTimeout));
+        q -> new MeshTranslator(q, false, false, outboundPolicy, protocolDetectionTimeout, trustDomain));
   }
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */

@@ -173,6 +173,47 @@ class TelemetryParserTest {
         + " at most 6 are supported");
   }
 
+  private static String tags(String name, String namespace, String selector, String... values) {
+    StringBuilder tags = new StringBuilder();
+    for (int i = 0; i < values.length; i++) {
+      tags.append("        t").append(i).append(name.replace("-", "")).append(": { value: \"").append(values[i])
+          .append("\" }\n");
+    }
+    return """
+        apiVersion: telemetry.istio.io/v1
+        kind: Telemetry
+        metadata: { name: %s, namespace: %s }
+        spec:
+        %s  metrics:
+          - overrides:
+            - tagOverrides:
+        %s---
+        """.formatted(name, namespace, selector, tags);
+  }
+
+  @Test
+  void tagOverridesMergedDownTheLevelsOneProxyGetsAreRefusedOverTheDataPlanesLimit() throws Exception {
+    var store = new io.keelson.control.store.PolicyStore();
+    // Root 3 + namespace 3 = 6: what one proxy of shop evaluates, within the limit.
+    store.apply(PolicyParser.parse("t.yaml", tags("mesh", "istio-system", "", "request.host", "request.method",
+        "request.path") + tags("shop", "shop", "", "request.url_path", "destination.port", "source.address"))
+        .policies(), false);
+    // A workload Telemetry of shop adding a 7th is refused naming the documents it merges with.
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("w.yaml", tags("api", "shop",
+        "  selector: { matchLabels: { app: api } }\n", "request.headers['x-a']")).policies(), false))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .anySatisfy(m -> assertThat(m).startsWith("w.yaml: Telemetry/shop/api: spec.metrics: with"
+                + " [Telemetry/istio-system/mesh, Telemetry/shop/shop] one proxy evaluates 7 distinct tag values per"
+                + " request; at most 6 are supported")));
+    // Another namespace's workload has no namespace Telemetry: root 3 + its 3 pass; a 4th of its own does not.
+    store.apply(PolicyParser.parse("o.yaml", tags("o", "other", "  selector: { matchLabels: { app: o } }\n",
+        "request.headers['x-a']", "request.headers['x-b']", "request.headers['x-c']")).policies(), false);
+    assertThatThrownBy(() -> store.apply(PolicyParser.parse("o.yaml", tags("o", "other",
+        "  selector: { matchLabels: { app: o } }\n", "request.headers['x-a']", "request.headers['x-b']",
+        "request.headers['x-c']", "request.headers['x-d']")).policies(), false))
+        .isInstanceOf(PolicyException.class);
+  }
+
   @Test
   void targetRefsNameGatewayApiGatewaysOfItsNamespaceAndOtherKindsAreRefusedByField() throws Exception {
     Policy.Telemetry t = (Policy.Telemetry) PolicyParser.parse("refs.yaml", """

@@ -192,4 +192,67 @@ class WorkloadEntryParserTest {
                 + " and ServiceEntry/vm-api (resolution STATIC) selects this WorkloadEntry; expected an IP address, or"
                 + " resolution DNS on the entry"));
   }
+
+  @Test
+  void anEntrySelectsOnlyTheWorkloadEntriesOfItsOwnNamespaceAndChecksOnlyThose() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("a.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: vm-api, namespace: shop }
+        spec:
+          hosts: [ api.vm.example ]
+          resolution: STATIC
+          ports: [ { number: 80, name: http, protocol: HTTP } ]
+          workloadSelector: { labels: { app: api } }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: vm-1, namespace: shop }
+        spec: { address: 192.0.2.10, labels: { app: api }, serviceAccount: vm-api }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: evil, namespace: other }
+        spec: { address: evil.example.internal, ports: { grpc: 9090 }, labels: { app: api }, serviceAccount: evil }
+        """).policies(), false); // evil's name address and port would be refused were it selected
+    var se = store.current().ofType(Policy.ServiceEntry.class).getFirst();
+    assertThat(se.writtenNamespace()).isEqualTo("shop");
+    assertThat(WorkloadEntries.endpoints(store.current(), se)).extracting(Policy.EntryEndpoint::identity)
+        .containsExactly("shop/vm-api");
+  }
+
+  @Test
+  void localityFailoverOnADnsEntryWhoseEndpointsHaveLocalitiesIsRefusedAtTheDestinationRule() throws Exception {
+    String entry = """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: { name: db }
+        spec:
+          hosts: [ db.example ]
+          resolution: DNS
+          ports: [ { number: 5432, name: tcp, protocol: TCP } ]
+          endpoints:
+          - { address: db-a.example, locality: us-west/a }
+          - { address: db-b.example, locality: us-west/b }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: db }
+        spec:
+          host: db.example
+          trafficPolicy:
+            outlierDetection: { consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 30s }
+        %s""";
+    assertThatThrownBy(() -> new PolicyStore().apply(PolicyParser.parse("db.yaml", entry.formatted(""))
+        .policies(), false))
+        .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.errors()).map(PolicyError::toString)
+            .containsExactly("db.yaml: DestinationRule/db: spec.trafficPolicy.outlierDetection: ServiceEntry/db"
+                + " resolves by DNS and its endpoints have localities: locality failover applies to STATIC (EDS)"
+                + " entries only; expected resolution STATIC on the entry, its endpoints without locality, or"
+                + " localityLbSetting enabled: false"));
+    // Turned off for the host: what Keelson sends is what the rule says.
+    new PolicyStore().apply(PolicyParser.parse("db.yaml", entry.formatted(
+        "    loadBalancer: { localityLbSetting: { enabled: false } }\n")).policies(), false);
+  }
 }

@@ -29,12 +29,12 @@ class WorkloadEntryLocalityEndToEndTest {
       ---
       apiVersion: networking.istio.io/v1
       kind: WorkloadEntry
-      metadata: { name: vm-a }
+      metadata: { name: vm-a, namespace: shop }
       spec: { address: 127.0.0.1, ports: { http: %d }, labels: { app: api }, locality: r1/a }
       ---
       apiVersion: networking.istio.io/v1
       kind: WorkloadEntry
-      metadata: { name: vm-b }
+      metadata: { name: vm-b, namespace: shop }
       spec: { address: 127.0.0.1, ports: { http: %d }, labels: { app: api }, locality: r1/b }
       """;
 

@@ -314,4 +314,26 @@ class SidecarScopeTranslationTest {
         .findFirst().orElseThrow();
     return chain.getFiltersList().getLast().getTypedConfig().unpack(TcpProxy.class).getCluster();
   }
+
+  @Test
+  void ingressEntriesASelectedSidecarIgnoresAreWarnedAboutInItsStatus() throws Exception {
+    var sc = (io.keelson.control.policy.Policy.Sidecar) PolicyParser.parse("i.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: Sidecar
+        metadata: { name: legacy, namespace: shop }
+        spec:
+          ingress:
+          - { port: { number: 9080, protocol: HTTP, name: http }, defaultEndpoint: "127.0.0.1:8080" }
+          - { port: { number: 7070, protocol: TCP, name: tcp }, defaultEndpoint: "0.0.0.0:7071" }
+          egress: [ { hosts: [ "*/*" ] } ]
+        """).policies().getFirst();
+    // Captured with app port 9080: the 7070 entry has no inbound app cluster to change.
+    assertThat(SidecarScopes.ignoredIngress(sc, new NodeRegistration.Capture("10.0.0.5", 9080, 15006, 15001)))
+        .containsExactly("Sidecar/shop/legacy ingress port 7070 is ignored: this sidecar's captured app port is 9080;"
+            + " expected ingress port 9080, or the entry removed");
+    // A plain (not captured) sidecar applies none of them.
+    assertThat(SidecarScopes.ignoredIngress(sc, null)).hasSize(2).allSatisfy(w -> assertThat(w)
+        .contains("is ignored: this sidecar is not captured"));
+    assertThat(SidecarScopes.ignoredIngress(null, null)).isEmpty();
+  }
 }

@@ -61,6 +61,16 @@ class WorkloadEntryMeshTlsTranslationTest {
         locality: us-west/a
       """;
   private static final String CLUSTER = "outbound|80||api.vm.example";
+  /** A DestinationRule for the entry's host with {@code tls} mode %s. */
+  private static final String TLS_RULE = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: vm-api, namespace: shop }
+      spec:
+        host: api.vm.example
+        trafficPolicy: { tls: { mode: %s } }
+      """;
   private static final Map<String, MeshTranslator.Self> CALLER = Map.of("web",
       new MeshTranslator.Self("spiffe://example.org/ns/shop/sa/web", 0, 0, Map.of()));
 
@@ -71,8 +81,8 @@ class WorkloadEntryMeshTlsTranslationTest {
   }
 
   private static MeshResources translate(PolicySet state, boolean withIdentity) {
-    return new MeshTranslator(15001, false).translateShared(state, List.of(), withIdentity ? CALLER : Map.of(),
-        withIdentity);
+    return new MeshTranslator(15001, false, false, OutboundTrafficPolicy.ALLOW_ANY, java.time.Duration.ZERO,
+        "example.org").translateShared(state, List.of(), withIdentity ? CALLER : Map.of(), withIdentity);
   }
 
   private static ClusterLoadAssignment assignment(MeshResources r) {
@@ -114,15 +124,7 @@ class WorkloadEntryMeshTlsTranslationTest {
     assertThat(Mesh.cluster(translate(state(""), false), CLUSTER).getTransportSocketMatchesCount()).isZero();
     assertThat(Mesh.cluster(translate(state(""), false), CLUSTER).hasTransportSocket()).isFalse();
 
-    String dr = """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: { name: vm-api, namespace: shop }
-        spec:
-          host: api.vm.example
-          trafficPolicy: { tls: { mode: %s } }
-        """;
+    String dr = TLS_RULE;
     Cluster istio = Mesh.cluster(translate(state(dr.formatted("ISTIO_MUTUAL")), true), CLUSTER);
     assertThat(istio.getTransportSocketMatchesCount()).isZero();
     assertThat(sans(istio.getTransportSocket()))
@@ -134,6 +136,77 @@ class WorkloadEntryMeshTlsTranslationTest {
     assertThat(simple.getTransportSocketMatchesCount()).isZero();
     assertThat(simple.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getSni())
         .isEqualTo("api.vm.example");
+  }
+
+  @Test
+  void istioMutualFromACallerWithoutIdentityFailsClosedWithNoEndpointsAndAStatusWarning() throws Exception {
+    PolicySet state = state(TLS_RULE.formatted("ISTIO_MUTUAL"));
+    MeshResources r = translate(state, false);
+    Cluster c = Mesh.cluster(r, CLUSTER);
+    // Never plaintext: no transport socket a proxy without a certificate could run, and nothing to connect to.
+    assertThat(c.hasTransportSocket()).isFalse();
+    assertThat(c.getTransportSocketMatchesCount()).isZero();
+    assertThat(assignment(r).getEndpointsList()).isEmpty();
+    assertThat(Mesh.dataPlane(r).clusters().get(CLUSTER).endpoints()).isEmpty();
+    assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state)).singleElement().asString()
+        .contains(CLUSTER, "DestinationRule/vm-api", "ISTIO_MUTUAL", "no workload identity");
+    // A caller with an identity keeps the endpoints; without the rule there is nothing to warn about.
+    assertThat(assignment(translate(state, true)).getEndpointsList()).isNotEmpty();
+    assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state(""))).isEmpty();
+  }
+
+  @Test
+  void statusWarnsOnlyTheProxiesWithoutIdentityOfTheIstioMutualClustersTheyGetNoEndpointsFor() throws Exception {
+    PolicyStore store = new PolicyStore();
+    Mesh.applyCanary(store, 8081, 8082);
+    store.apply(PolicyParser.parse("vm.yaml", ENTRY + TLS_RULE.formatted("ISTIO_MUTUAL")).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        var plain = XdsServerTest.client(xds, false, XdsServerTest.sidecar("plain", null));
+        var identified = XdsServerTest.client(xds, false, XdsServerTest.sidecar("identified",
+            "spiffe://cluster.local/ns/shop/sa/product"))) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+          .until(() -> xds.status().stream().map(ProxyStatus::nodeId).toList().containsAll(List.of("plain",
+              "identified")));
+      Map<String, List<String>> warnings = new TreeMap<>();
+      xds.status().forEach(p -> warnings.put(p.nodeId(), p.warnings()));
+      assertThat(warnings.get("plain")).anySatisfy(w -> assertThat(w).contains(CLUSTER, "ISTIO_MUTUAL"));
+      assertThat(warnings.get("identified")).noneSatisfy(w -> assertThat(w).contains("ISTIO_MUTUAL"));
+    }
+  }
+
+  @Test
+  void theSanListIsInTheMeshCasTrustDomainNotTheFirstIdentifiedWorkloads() throws Exception {
+    // A proxy announcing another trust domain (the plaintext port takes what it says) sorts first in the map.
+    Map<String, MeshTranslator.Self> identities = new java.util.LinkedHashMap<>();
+    identities.put("aaa", new MeshTranslator.Self("spiffe://elsewhere.example/ns/shop/sa/web", 0, 0, Map.of()));
+    identities.putAll(CALLER);
+    MeshResources r = new MeshTranslator(15001, false, false, OutboundTrafficPolicy.ALLOW_ANY,
+        java.time.Duration.ZERO, "example.org").translateShared(state(""), List.of(), identities, true);
+    assertThat(sans(Mesh.cluster(r, CLUSTER).getTransportSocketMatches(0).getTransportSocket()))
+        .containsExactly("spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
+    // Not told one: Istio's default, whatever the workloads announce.
+    assertThat(sans(Mesh.cluster(new MeshTranslator(15001, false).translateShared(state(""), List.of(), identities,
+        true), CLUSTER).getTransportSocketMatches(0).getTransportSocket()))
+        .containsExactly("spiffe://cluster.local/ns/shop/sa/vm-api", "spiffe://cluster.local/ns/shop/sa/vm-other");
+  }
+
+  @Test
+  void aWorkloadEntryOfAnotherNamespaceNeitherBecomesAnEndpointNorJoinsTheSanList() throws Exception {
+    MeshResources r = translate(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: WorkloadEntry
+        metadata: { name: evil, namespace: other }
+        spec:
+          address: 198.51.100.66
+          labels: { app: api, security.istio.io/tlsMode: istio }
+          serviceAccount: evil
+        """), true);
+    assertThat(sans(Mesh.cluster(r, CLUSTER).getTransportSocketMatches(0).getTransportSocket()))
+        .containsExactly("spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
+    assertThat(assignment(r).getEndpointsList()).flatExtracting(LocalityLbEndpoints::getLbEndpointsList)
+        .extracting(e -> e.getEndpoint().getAddress().getSocketAddress().getAddress())
+        .containsExactlyInAnyOrder("192.0.2.10", "192.0.2.11", "192.0.2.12");
   }
 
   @Test
