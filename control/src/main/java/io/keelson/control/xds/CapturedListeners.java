@@ -154,16 +154,23 @@ public final class CapturedListeners {
 
   /**
    * {@code c} connecting from {@value #INBOUND_PASSTHROUGH_SOURCE}, as istiod's inbound clusters: its connection to the
-   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again.
+   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again; to an
+   * IPv6 pod address from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6} ({@code extra_source_addresses}, as istiod for
+   * dual-stack pods: ip6tables' {@code -s ::6/128 -o lo RETURN}).
    */
   private static Cluster.Builder fromInboundSource(Cluster.Builder c) {
-    return fromSource(c, INBOUND_PASSTHROUGH_SOURCE);
+    fromSource(c, INBOUND_PASSTHROUGH_SOURCE);
+    c.getUpstreamBindConfigBuilder().addExtraSourceAddresses(io.envoyproxy.envoy.config.core.v3.ExtraSourceAddress
+        .newBuilder().setAddress(sourceAddress(INBOUND_PASSTHROUGH_SOURCE_IPV6)));
+    return c;
   }
 
   private static Cluster.Builder fromSource(Cluster.Builder c, String source) {
-    return c.setUpstreamBindConfig(BindConfig.newBuilder()
-        .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-            .setAddress(source).setPortValue(0)));
+    return c.setUpstreamBindConfig(BindConfig.newBuilder().setSourceAddress(sourceAddress(source)));
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.SocketAddress sourceAddress(String address) {
+    return io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder().setAddress(address).setPortValue(0).build();
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
@@ -179,7 +186,8 @@ public final class CapturedListeners {
   /**
    * {@code inbound|<port>} (the captured bootstrap's name), as istiod 1.10+ sends it: {@code ORIGINAL_DST} (the
    * connection's original destination, the pod address and {@code port}), {@code cleanup_interval} 60 s, from
-   * {@value #INBOUND_PASSTHROUGH_SOURCE}. An app listening only on 127.0.0.1 is not reached, as in Istio.
+   * {@value #INBOUND_PASSTHROUGH_SOURCE} (from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6} to the pod's IPv6 address). An
+   * app listening only on 127.0.0.1 is not reached, as in Istio.
    */
   static Cluster appClusterResource(int port) {
     Cluster.Builder c = fromInboundSource(originalDstCluster(appCluster(port)))

@@ -134,6 +134,8 @@ class CapturedTranslationTest {
         assertThat(app.getCleanupInterval().getSeconds()).isEqualTo(60);
         assertThat(app.hasLoadAssignment()).isFalse();
         assertThat(app.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+        assertThat(app.getUpstreamBindConfig().getExtraSourceAddressesList()).as("to an IPv6 pod address: from ::6")
+            .extracting(e -> e.getAddress().getAddress() + ":" + e.getAddress().getPortValue()).containsExactly("::6:0");
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
