@@ -65,17 +65,28 @@ class UpstreamBindConfigTest {
   @BeforeEach
   void startBackends() throws Exception {
     group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    h1 = serve(new ChannelInitializer<SocketChannel>() {
+    h1 = serve(h1Backend(h1Peers), "127.0.0.1");
+    h2 = serve(h2Backend(h2Peers), "127.0.0.1");
+    tcp = serve(tcpBackend(tcpPeers), "127.0.0.1");
+  }
+
+  /** An HTTP/1.1 backend that records each connection's peer in {@code peers} and answers {@link PeerReply}. */
+  private static ChannelInitializer<SocketChannel> h1Backend(List<String> peers) {
+    return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
-        h1Peers.add(ch.remoteAddress().getAddress().getHostAddress());
+        peers.add(ch.remoteAddress().getAddress().getHostAddress());
         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 16), new PeerReply());
       }
-    });
-    h2 = serve(new ChannelInitializer<SocketChannel>() {
+    };
+  }
+
+  /** An h2c (prior knowledge) backend that records each connection's peer and answers {@link PeerReply}. */
+  private static ChannelInitializer<SocketChannel> h2Backend(List<String> peers) {
+    return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
-        h2Peers.add(ch.remoteAddress().getAddress().getHostAddress());
+        peers.add(ch.remoteAddress().getAddress().getHostAddress());
         ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(), new Http2MultiplexHandler(
             new ChannelInitializer<Http2StreamChannel>() {
               @Override
@@ -85,16 +96,36 @@ class UpstreamBindConfigTest {
               }
             }));
       }
-    });
-    tcp = serve(new ChannelInitializer<SocketChannel>() {
+    };
+  }
+
+  /** A TCP backend that records each connection's peer, writes {@code peer=<it>} and closes. */
+  private static ChannelInitializer<SocketChannel> tcpBackend(List<String> peers) {
+    return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
         String peer = ch.remoteAddress().getAddress().getHostAddress();
-        tcpPeers.add(peer);
+        peers.add(peer);
         ch.writeAndFlush(Unpooled.copiedBuffer("peer=" + peer + "\n", StandardCharsets.US_ASCII))
             .addListener(f -> ch.close());
       }
-    });
+    };
+  }
+
+  /** {@code bootstrap} with a tcp_proxy listener {@code tcp} (127.0.0.1, ephemeral port) to cluster {@code tcp}. */
+  private static String withTcpListener(String bootstrap) {
+    return bootstrap.replace("  clusters:\n", """
+          - name: tcp
+            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: tcp
+                  cluster: tcp
+          clusters:
+        """);
   }
 
   @AfterEach
@@ -105,10 +136,6 @@ class UpstreamBindConfigTest {
       }
     }
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-  }
-
-  private Channel serve(ChannelInitializer<SocketChannel> init) throws InterruptedException {
-    return serve(init, "127.0.0.1");
   }
 
   private Channel serve(ChannelInitializer<SocketChannel> init, String host) throws InterruptedException {
@@ -155,18 +182,7 @@ class UpstreamBindConfigTest {
                 - { timeout: 1s, interval: 0.2s, no_traffic_interval: 0.2s, unhealthy_threshold: 1, healthy_threshold: 1,
                     tcp_health_check: {} }
             """);
-    String yaml = ProxyHarness.bootstrap(routes, clusters).replace("  clusters:\n", """
-          - name: tcp
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: tcp
-          clusters:
-        """);
+    String yaml = withTcpListener(ProxyHarness.bootstrap(routes, clusters));
     try (ProxyHarness proxy = new ProxyHarness(yaml, io.keelson.dataplane.pipeline.PipelineMode.INLINE)) {
       for (int i = 0; i < 3; i++) { // kept-alive and new connections alike
         assertThat(proxy.get("/h1/" + i).body()).isEqualTo("peer=" + SOURCE);
@@ -205,36 +221,9 @@ class UpstreamBindConfigTest {
     List<String> h1Peers6 = new CopyOnWriteArrayList<>();
     List<String> h2Peers6 = new CopyOnWriteArrayList<>();
     List<String> tcpPeers6 = new CopyOnWriteArrayList<>();
-    Channel h1v6 = serve(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        h1Peers6.add(ch.remoteAddress().getAddress().getHostAddress());
-        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 16), new PeerReply());
-      }
-    }, "::1");
-    Channel h2v6 = serve(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        h2Peers6.add(ch.remoteAddress().getAddress().getHostAddress());
-        ch.pipeline().addLast(Http2FrameCodecBuilder.forServer().build(), new Http2MultiplexHandler(
-            new ChannelInitializer<Http2StreamChannel>() {
-              @Override
-              protected void initChannel(Http2StreamChannel s) {
-                s.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpObjectAggregator(1 << 16),
-                    new PeerReply());
-              }
-            }));
-      }
-    }, "::1");
-    Channel tcpV6 = serve(new ChannelInitializer<SocketChannel>() {
-      @Override
-      protected void initChannel(SocketChannel ch) {
-        String peer = ch.remoteAddress().getAddress().getHostAddress();
-        tcpPeers6.add(peer);
-        ch.writeAndFlush(Unpooled.copiedBuffer("peer=" + peer + "\n", StandardCharsets.US_ASCII))
-            .addListener(f -> ch.close());
-      }
-    }, "::1");
+    Channel h1v6 = serve(h1Backend(h1Peers6), "::1");
+    Channel h2v6 = serve(h2Backend(h2Peers6), "::1");
+    Channel tcpV6 = serve(tcpBackend(tcpPeers6), "::1");
     String routes = """
                     - name: all
                       domains: ["*"]
@@ -250,18 +239,7 @@ class UpstreamBindConfigTest {
         """;
     String clusters = dualStack("h1", h1, h1v6, "") + dualStack("h2", h2, h2v6, "    http2_protocol_options: {}\n")
         + dualStack("mirror", h2, h2v6, "    http2_protocol_options: {}\n") + dualStack("tcp", tcp, tcpV6, healthCheck);
-    String yaml = ProxyHarness.bootstrap(routes, clusters).replace("  clusters:\n", """
-          - name: tcp
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: tcp
-                  cluster: tcp
-          clusters:
-        """);
+    String yaml = withTcpListener(ProxyHarness.bootstrap(routes, clusters));
     try (ProxyHarness proxy = new ProxyHarness(yaml, io.keelson.dataplane.pipeline.PipelineMode.INLINE)) {
       List<String> h1Answers = new java.util.ArrayList<>();
       List<String> h2Answers = new java.util.ArrayList<>();
