@@ -40,9 +40,9 @@ import java.util.List;
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
  *       {@code inbound|<port>}, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest. Both connect to
  *       the connection's original destination, the pod address, from {@value #INBOUND_PASSTHROUGH_SOURCE} (Istio 1.10+:
- *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); IPv6 destinations
- *       ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6} from ::6, as istiod's per-family
- *       passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6 address).
+ *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); both reach an IPv6
+ *       destination from ::6 ({@code extra_source_addresses}, as istiod for dual-stack pods: a socket bound to
+ *       127.0.0.6 cannot reach an IPv6 address).
  * </ul>
  * Stateless.
  */
@@ -51,8 +51,6 @@ public final class CapturedListeners {
   public static final String VIRTUAL_INBOUND = "virtualInbound";
   public static final String PASSTHROUGH = "PassthroughCluster";
   public static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
-  /** Inbound passthrough to IPv6 destinations (istiod's name), from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6}. */
-  public static final String INBOUND_PASSTHROUGH_IPV6 = "InboundPassthroughClusterIpv6";
   public static final String PASSTHROUGH_CHAIN = "PassthroughFilterChain";
   public static final String INBOUND_PASSTHROUGH_CHAIN = "InboundPassthroughFilterChain";
   /** Istio's ALLOW_ANY outbound traffic policy: a Host no service claims goes to where the app sent it. */
@@ -138,18 +136,12 @@ public final class CapturedListeners {
     return a.toBuilder().setSocketAddress(a.getSocketAddress().toBuilder().setIpv4Compat(true)).build();
   }
 
-  /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
+  /**
+   * Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6 (from ::6
+   * to an IPv6 one: one cluster for both families, as istiod's dual-stack {@code InboundPassthroughCluster}).
+   */
   static Cluster inboundPassthrough() {
-    return inboundPassthrough(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH_SOURCE);
-  }
-
-  /** As {@link #inboundPassthrough()} for IPv6 destinations, from ::6. */
-  static Cluster inboundPassthroughIpv6() {
-    return inboundPassthrough(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_SOURCE_IPV6);
-  }
-
-  private static Cluster inboundPassthrough(String name, String source) {
-    return fromSource(originalDstCluster(name), source).build();
+    return fromInboundSource(originalDstCluster(INBOUND_PASSTHROUGH)).build();
   }
 
   /**
@@ -248,13 +240,6 @@ public final class CapturedListeners {
     List<Filter> passthrough = MeshMtls.tcpTo(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, passthroughRbac);
     for (FilterChain c : MeshMtls.chains(mode, passthrough)) {
       l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN));
-    }
-    // IPv6 destinations: ::/0 is more specific than the chains above, which match any address.
-    List<Filter> passthrough6 = MeshMtls.tcpTo(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_IPV6, passthroughRbac);
-    for (FilterChain c : MeshMtls.chains(mode, passthrough6)) {
-      l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN + "Ipv6").setFilterChainMatch(
-          c.getFilterChainMatch().toBuilder().addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
-              .setAddressPrefix(DUAL_STACK_WILDCARD).setPrefixLen(UInt32Value.of(0)))));
     }
     return l.build();
   }

@@ -256,7 +256,6 @@ public final class MeshTranslator {
       }
       clusters.add(CapturedListeners.passthrough());
       clusters.add(CapturedListeners.inboundPassthrough());
-      clusters.add(CapturedListeners.inboundPassthroughIpv6());
       if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
         // Every passthrough chain and allow_any virtual host of this translation, whichever builder made it.
         listeners.replaceAll(outboundPolicy::apply);

@@ -90,7 +90,7 @@ class CapturedIpv6MeshTest {
         "10.77.1.2", "--dns-capture"));
     m.awaitOutput(m.client, "0.0.0.0_7000::0.0.0.0:7000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(m.client, "reviews.default.svc.cluster.local", "curl", "-s", "http://127.0.0.1:9901/config_dump");
-    m.awaitOutput(server, "InboundPassthroughClusterIpv6", "curl", "-s", "http://127.0.0.1:9901/config_dump");
+    m.awaitOutput(server, "InboundPassthroughCluster", "curl", "-s", "http://127.0.0.1:9901/config_dump"); // CDS
 
     // The app's own resolver: AAAA from the sidecar's DNS proxy, the Service's IPv6 VIP.
     Result v6 = run(in(m.client, appUser("getent", "ahostsv6", "reviews")), 20);
@@ -118,14 +118,14 @@ class CapturedIpv6MeshTest {
     // The server pod by its IPv6 address (PERMISSIVE serves plaintext): the client's IPv6 passthrough, then the server
     // sidecar's virtualInbound with an IPv6 destination: the app port's chain, whose inbound|9080 reaches the app on
     // the pod's IPv6 address from ::6 (extra_source_addresses beside 127.0.0.6); another port the IPv6 inbound
-    // passthrough, whose connection comes from ::6 too.
+    // passthrough (one cluster for both families), whose connection comes from ::6 too.
     String pod6 = CapturedMesh.serverAddress6(0);
     Result direct = run(in(m.client, appUser("curl", "-s", "--max-time", "5", "http://[" + pod6 + "]:9080/direct")), 20);
     assertThat(direct.out()).as(direct.out()).contains("path=/direct", "peer=::6\n");
     assertThat(m.stat(server, "cluster.inbound|9080.upstream_cx_total")).isPositive();
     Result passthrough = run(in(m.client, appUser(PYTHON, "-c", TCP_CLIENT, pod6)), 20);
     assertThat(passthrough.out()).as(passthrough.out()).contains("got:hello from 7000 to ::6");
-    assertThat(m.stat(server, "cluster.InboundPassthroughClusterIpv6.upstream_cx_total")).isPositive();
+    assertThat(m.stat(server, "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
     assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
     // The mesh hop was mTLS.
     assertThat(m.statSum(m.client, "cluster.reviews.ssl.handshake")).isPositive();

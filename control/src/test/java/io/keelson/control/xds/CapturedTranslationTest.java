@@ -125,8 +125,10 @@ class CapturedTranslationTest {
         Cluster inboundPassthrough = cluster(r, "InboundPassthroughCluster");
         assertThat(inboundPassthrough.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
-        assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
-            .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
+        assertThat(inboundPassthrough.getUpstreamBindConfig().getExtraSourceAddressesList())
+            .as("istiod's IPv6 inbound passthrough source, one cluster for both families")
+            .extracting(e -> e.getAddress().getAddress()).containsExactly("::6");
+        assertThat(r.clusters()).extracting(Cluster::getName).doesNotContain("InboundPassthroughClusterIpv6");
         // istiod 1.10+: the app at the connection's original destination (the pod address), from 127.0.0.6.
         Cluster app = cluster(r, "inbound|9080");
         assertThat(app.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
@@ -144,7 +146,7 @@ class CapturedTranslationTest {
         assertThat(inbound.getAddress().getSocketAddress().getPortValue()).isEqualTo(15006);
         assertThat(inbound.getListenerFiltersList()).extracting(f -> f.getName())
             .containsExactly("envoy.filters.listener.original_dst");
-        assertThat(inbound.getFilterChainsList()).hasSize(3);
+        assertThat(inbound.getFilterChainsList()).hasSize(2);
         FilterChain appChain = inbound.getFilterChains(0);
         assertThat(appChain.getFilterChainMatch().getDestinationPort().getValue()).isEqualTo(9080);
         assertThat(appChain.hasTransportSocket()).as("no identity: plaintext, as today's bootstrap inbound").isFalse();
@@ -153,12 +155,8 @@ class CapturedTranslationTest {
         FilterChain rest = inbound.getFilterChains(1);
         assertThat(rest.hasFilterChainMatch()).isFalse();
         assertThat(tcpProxy(rest).getCluster()).isEqualTo("InboundPassthroughCluster");
-        FilterChain rest6 = inbound.getFilterChains(2);
-        assertThat(rest6.getFilterChainMatch().getPrefixRangesList()).singleElement()
-            .satisfies(p -> assertThat(p.getAddressPrefix() + "/" + p.getPrefixLen().getValue()).isEqualTo("::/0"));
-        assertThat(tcpProxy(rest6).getCluster()).isEqualTo("InboundPassthroughClusterIpv6");
-        // The data plane selects by family: the app port's chain for both, the passthrough of the destination's family.
-        assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999)).isEqualTo("InboundPassthroughClusterIpv6");
+        // Both families: the app port's chain, else the one passthrough (its source picked by the destination's family).
+        assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999)).isEqualTo("InboundPassthroughCluster");
         assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999)).isEqualTo("InboundPassthroughCluster");
 
         // Its endpoint is its pod address and app port, for every proxy.
