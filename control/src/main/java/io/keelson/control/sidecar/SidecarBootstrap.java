@@ -297,10 +297,13 @@ public record SidecarBootstrap(
         inboundListener(), outboundListener(), !captured() ? "127.0.0.1" : ipv6 ? "\"::\", ipv4_compat: true" // dual-stack
             : "0.0.0.0",
         localityYaml(),
-        // Captured: the app on the pod address, from 127.0.0.6 (as the control plane's inbound clusters; Istio 1.10+).
+        // Captured: the app on the pod address, from 127.0.0.6 (::6 to an IPv6 one), as the control plane's inbound
+        // clusters (Istio 1.10+).
         captured() ? captureAddress : "127.0.0.1",
         captured() ? "\n    upstream_bind_config: { source_address: { address: "
-            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE + ", port_value: 0 } }" : "");
+            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE + ", port_value: 0 },"
+            + " extra_source_addresses: [ { address: { address: \""
+            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE_IPV6 + "\", port_value: 0 } } ] }" : "");
   }
 
   /** The node's {@code locality} line (its own line, indented under {@code node:}), or "" when not said. */

@@ -42,9 +42,9 @@ import java.util.List;
  *       {@code destination_port} that runs what today's inbound listener runs (mTLS mode, JWT, RBAC, XFCC) to
  *       {@code inbound|<port>}, and a passthrough chain ({@value #INBOUND_PASSTHROUGH}) for the rest. Both connect to
  *       the connection's original destination, the pod address, from {@value #INBOUND_PASSTHROUGH_SOURCE} (Istio 1.10+:
- *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); dual-stack, IPv6
- *       destinations ({@code prefix_ranges ::/0}) pass through {@value #INBOUND_PASSTHROUGH_IPV6} from ::6, as istiod's per-family
- *       passthrough clusters (a socket bound to 127.0.0.6 cannot reach an IPv6 address).
+ *       an app listening on the pod address or 0.0.0.0 is served, one on 127.0.0.1 only is not); both reach an IPv6
+ *       destination from ::6 ({@code extra_source_addresses}, as istiod for dual-stack pods: a socket bound to
+ *       127.0.0.6 cannot reach an IPv6 address).
  * </ul>
  * Stateless.
  */
@@ -53,8 +53,6 @@ public final class CapturedListeners {
   public static final String VIRTUAL_INBOUND = "virtualInbound";
   public static final String PASSTHROUGH = "PassthroughCluster";
   public static final String INBOUND_PASSTHROUGH = "InboundPassthroughCluster";
-  /** Inbound passthrough to IPv6 destinations (istiod's name), from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6}. */
-  public static final String INBOUND_PASSTHROUGH_IPV6 = "InboundPassthroughClusterIpv6";
   public static final String PASSTHROUGH_CHAIN = "PassthroughFilterChain";
   public static final String INBOUND_PASSTHROUGH_CHAIN = "InboundPassthroughFilterChain";
   /** Istio's ALLOW_ANY outbound traffic policy: a Host no service claims goes to where the app sent it. */
@@ -146,32 +144,33 @@ public final class CapturedListeners {
         .setIpv4Compat(true))).build();
   }
 
-  /** Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6. */
+  /**
+   * Inbound connections to ports with no chain of their own, to their original destination, from 127.0.0.6 (from ::6
+   * to an IPv6 one: one cluster for both families, as istiod's dual-stack {@code InboundPassthroughCluster}).
+   */
   static Cluster inboundPassthrough() {
-    return inboundPassthrough(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH_SOURCE);
-  }
-
-  /** As {@link #inboundPassthrough()} for IPv6 destinations, from ::6. */
-  static Cluster inboundPassthroughIpv6() {
-    return inboundPassthrough(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_SOURCE_IPV6);
-  }
-
-  private static Cluster inboundPassthrough(String name, String source) {
-    return fromSource(originalDstCluster(name), source).build();
+    return fromInboundSource(originalDstCluster(INBOUND_PASSTHROUGH)).build();
   }
 
   /**
    * {@code c} connecting from {@value #INBOUND_PASSTHROUGH_SOURCE}, as istiod's inbound clusters: its connection to the
-   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again.
+   * pod's own address leaves through iptables' {@code -s 127.0.0.6 -o lo RETURN}, not captured as inbound again; to an
+   * IPv6 pod address from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6} ({@code extra_source_addresses}, as istiod for
+   * dual-stack pods: ip6tables' {@code -s ::6/128 -o lo RETURN}).
    */
   private static Cluster.Builder fromInboundSource(Cluster.Builder c) {
-    return fromSource(c, INBOUND_PASSTHROUGH_SOURCE);
+    fromSource(c, INBOUND_PASSTHROUGH_SOURCE);
+    c.getUpstreamBindConfigBuilder().addExtraSourceAddresses(io.envoyproxy.envoy.config.core.v3.ExtraSourceAddress
+        .newBuilder().setAddress(sourceAddress(INBOUND_PASSTHROUGH_SOURCE_IPV6)));
+    return c;
   }
 
   private static Cluster.Builder fromSource(Cluster.Builder c, String source) {
-    return c.setUpstreamBindConfig(BindConfig.newBuilder()
-        .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-            .setAddress(source).setPortValue(0)));
+    return c.setUpstreamBindConfig(BindConfig.newBuilder().setSourceAddress(sourceAddress(source)));
+  }
+
+  private static io.envoyproxy.envoy.config.core.v3.SocketAddress sourceAddress(String address) {
+    return io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder().setAddress(address).setPortValue(0).build();
   }
 
   private static Cluster.Builder originalDstCluster(String name) {
@@ -187,7 +186,8 @@ public final class CapturedListeners {
   /**
    * {@code inbound|<port>} (the captured bootstrap's name), as istiod 1.10+ sends it: {@code ORIGINAL_DST} (the
    * connection's original destination, the pod address and {@code port}), {@code cleanup_interval} 60 s, from
-   * {@value #INBOUND_PASSTHROUGH_SOURCE}. An app listening only on 127.0.0.1 is not reached, as in Istio.
+   * {@value #INBOUND_PASSTHROUGH_SOURCE} (from {@value #INBOUND_PASSTHROUGH_SOURCE_IPV6} to the pod's IPv6 address). An
+   * app listening only on 127.0.0.1 is not reached, as in Istio.
    */
   static Cluster appClusterResource(int port) {
     Cluster.Builder c = fromInboundSource(originalDstCluster(appCluster(port)))
@@ -230,8 +230,8 @@ public final class CapturedListeners {
    * virtualInbound on {@code inboundPort}: for {@code appPort}, the chains {@code mode} makes of
    * {@code appFilters} (today's inbound listener's), each matching that destination port; for any other port
    * the same mode's chains of {@code passthroughFilters} (network RBAC, then tcp_proxy to
-   * {@value #INBOUND_PASSTHROUGH}); {@code ipv6} (a dual-stack sidecar): on {@code [::]}, IPv6 destinations to
-   * {@value #INBOUND_PASSTHROUGH_IPV6}.
+   * {@value #INBOUND_PASSTHROUGH}); {@code ipv6} (a dual-stack sidecar): on {@code [::]} with {@code ipv4_compat}
+   * (IPv6 destinations reach the same clusters, which connect to them from ::6).
    */
   static Listener virtualInbound(int inboundPort, int appPort, Authz.MtlsMode mode, List<Filter> appFilters,
       List<Filter> passthroughRbac, boolean ipv6) {
@@ -250,17 +250,7 @@ public final class CapturedListeners {
     for (FilterChain c : MeshMtls.chains(mode, passthrough)) {
       l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN));
     }
-    if (!ipv6) {
-      return l.build();
-    }
-    // IPv6 destinations: ::/0 is more specific than the chains above, which match any address.
-    List<Filter> passthrough6 = MeshMtls.tcpTo(INBOUND_PASSTHROUGH_IPV6, INBOUND_PASSTHROUGH_IPV6, passthroughRbac);
-    for (FilterChain c : MeshMtls.chains(mode, passthrough6)) {
-      l.addFilterChains(c.toBuilder().setName(INBOUND_PASSTHROUGH_CHAIN + "Ipv6").setFilterChainMatch(
-          c.getFilterChainMatch().toBuilder().addPrefixRanges(io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
-              .setAddressPrefix(DUAL_STACK_WILDCARD).setPrefixLen(UInt32Value.of(0)))));
-    }
-    return dualStack(l.build());
+    return ipv6 ? dualStack(l.build()) : l.build();
   }
 
   private static ListenerFilter originalDst() {

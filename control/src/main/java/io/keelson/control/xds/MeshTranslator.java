@@ -268,7 +268,7 @@ public final class MeshTranslator {
         }
       }
       clusters.add(CapturedListeners.passthrough());
-      clusters.add(CapturedListeners.inboundPassthrough()); // a dual-stack sidecar's IPv6 one: withVirtualInbound
+      clusters.add(CapturedListeners.inboundPassthrough());
       if (outboundPolicy == OutboundTrafficPolicy.REGISTRY_ONLY) {
         // Every passthrough chain and allow_any virtual host of this translation, whichever builder made it.
         listeners.replaceAll(outboundPolicy::apply);
@@ -377,15 +377,13 @@ public final class MeshTranslator {
               tcpAppFilters(state, self, cluster, extAuthz), protocolDetectionTimeout);
     }
     List<Listener> listeners = new ArrayList<>(shared.listeners().size() + 1);
-    // Dual-stack (keelson.io/ipv6): virtualOutbound on [::] too, IPv6 destinations' inbound passthrough (as istiod for
-    // a proxy with IPv6 addresses); else the shared IPv4 shape, which binds on a host without IPv6.
+    // Dual-stack (keelson.io/ipv6): virtualOutbound on [::] too (as istiod for a proxy with IPv6 addresses; the inbound
+    // clusters reach IPv6 destinations from ::6 by extra_source_addresses); else the shared IPv4 shape, which binds on a
+    // host without IPv6.
     listeners.add(c.ipv6() ? CapturedListeners.dualStack(shared.listeners().getFirst()) : shared.listeners().getFirst());
     listeners.add(inbound);
     listeners.addAll(shared.listeners().subList(1, shared.listeners().size()));
     List<Cluster> clusters = new ArrayList<>(shared.clusters());
-    if (c.ipv6()) {
-      clusters.add(CapturedListeners.inboundPassthroughIpv6());
-    }
     Cluster app = CapturedListeners.appClusterResource(c.appPort(), c.address(), ingress);
     clusters.add(!streams(state, self) && UpstreamProtocols.appHttp2(state, self.service(), c.appPort())
         ? UpstreamProtocols.http2(app) : app);

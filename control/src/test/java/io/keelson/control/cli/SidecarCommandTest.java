@@ -185,6 +185,8 @@ class SidecarCommandTest {
     var app = snapshot.clusters().get("inbound|9080");
     assertThat(app.endpoints()).extracting(e -> e.host() + ":" + e.port()).containsExactly("10.1.0.7:9080");
     assertThat(app.sourceAddress().getHostString()).isEqualTo("127.0.0.6");
+    assertThat(app.extraSourceAddress().getAddress().getHostAddress()).as("to an IPv6 pod address")
+        .isEqualTo("0:0:0:0:0:0:0:6");
     var node = new SidecarBootstrapAccess().node(out);
     assertThat(node.getId()).isEqualTo("reviews-10.1.0.7");
     var md = node.getMetadata().getFieldsMap();

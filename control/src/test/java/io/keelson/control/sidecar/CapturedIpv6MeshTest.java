@@ -80,7 +80,7 @@ class CapturedIpv6MeshTest {
         + " attempts:1\n");
     m.control(POLICIES);
     m.iptables(List.of("--redirect-dns"), List.of("--ipv6"));
-    m.start(server, "app", appUser(PYTHON, "-c", CapturedMeshTest.ECHO_APP));
+    m.start(server, "app", appUser(PYTHON, "-c", CapturedMeshTest.ECHO_APP.replace("APP_ADDRESS", "::"))); // dual-stack
     m.start(server, "hello", appUser(PYTHON, "-c", HELLO_SERVER));
     Path root = m.dir.resolve("root.pem");
     Files.writeString(root, m.awaitRootPem());
@@ -90,7 +90,7 @@ class CapturedIpv6MeshTest {
         "10.77.1.2", "--dns-capture", "--ipv6"));
     m.awaitOutput(m.client, "0.0.0.0_7000::0.0.0.0:7000", 120, "curl", "-s", "http://127.0.0.1:9901/listeners");
     m.awaitOutput(m.client, "reviews.default.svc.cluster.local", "curl", "-s", "http://127.0.0.1:9901/config_dump");
-    m.awaitOutput(server, "InboundPassthroughClusterIpv6", "curl", "-s", "http://127.0.0.1:9901/config_dump");
+    m.awaitOutput(server, "InboundPassthroughCluster", "curl", "-s", "http://127.0.0.1:9901/config_dump"); // CDS
 
     // The app's own resolver: AAAA from the sidecar's DNS proxy, the Service's IPv6 VIP.
     Result v6 = run(in(m.client, appUser("getent", "ahostsv6", "reviews")), 20);
@@ -98,15 +98,16 @@ class CapturedIpv6MeshTest {
     assertThat(v6.out()).as(v6.out()).startsWith(VIP + " ");
 
     // curl -6 by name: the IPv6 connection captured by ip6tables, taken by virtualOutbound's dual-stack socket, handed
-    // to 0.0.0.0_9080 by its IPv6 original destination, routed by Host to reviews over mTLS, into the app.
+    // to 0.0.0.0_9080 by its IPv6 original destination, routed by Host to reviews over mTLS (the server pod's IPv4
+    // address), into the app on that address from 127.0.0.6.
     Result byName = run(in(m.client, appUser("curl", "-6", "-s", "--max-time", "5", "http://reviews:9080/by-name")), 20);
     assertThat(byName.exit()).as(byName.out() + m.logs()).isZero();
-    assertThat(byName.out()).contains("path=/by-name", "peer=127.0.0.1").containsIgnoringCase("x-envoy-attempt-count: 1")
+    assertThat(byName.out()).contains("path=/by-name", "peer=::ffff:127.0.0.6").containsIgnoringCase("x-envoy-attempt-count: 1")
         .containsIgnoringCase("x-forwarded-client-cert: By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=")
         .contains(";URI=spiffe://cluster.local/ns/shop/sa/frontend");
     Result byVip = run(in(m.client, appUser("curl", "-s", "--max-time", "5", "http://[" + VIP + "]:9080/by-vip")), 20);
     assertThat(byVip.out()).as("the bracketed VIP as Host is the service's too").contains("path=/by-vip",
-        "peer=127.0.0.1");
+        "peer=::ffff:127.0.0.6");
 
     // A TCP ServiceEntry's IPv6 address: its prefix_ranges chain on 0.0.0.0_7000 sends the bytes to its endpoint
     // (the server pod's IPv4 address, whose sidecar passes them through from 127.0.0.6).
@@ -115,14 +116,16 @@ class CapturedIpv6MeshTest {
     assertThat(m.statSum(m.client, "cluster.outbound|7000||db.example.upstream_cx_total")).isPositive();
 
     // The server pod by its IPv6 address (PERMISSIVE serves plaintext): the client's IPv6 passthrough, then the server
-    // sidecar's virtualInbound with an IPv6 destination: the app port's chain; another port the IPv6 inbound
-    // passthrough, whose connection comes from ::6.
+    // sidecar's virtualInbound with an IPv6 destination: the app port's chain, whose inbound|9080 reaches the app on
+    // the pod's IPv6 address from ::6 (extra_source_addresses beside 127.0.0.6); another port the IPv6 inbound
+    // passthrough (one cluster for both families), whose connection comes from ::6 too.
     String pod6 = CapturedMesh.serverAddress6(0);
     Result direct = run(in(m.client, appUser("curl", "-s", "--max-time", "5", "http://[" + pod6 + "]:9080/direct")), 20);
-    assertThat(direct.out()).as(direct.out()).contains("path=/direct", "peer=127.0.0.1");
+    assertThat(direct.out()).as(direct.out()).contains("path=/direct", "peer=::6\n");
+    assertThat(m.stat(server, "cluster.inbound|9080.upstream_cx_total")).isPositive();
     Result passthrough = run(in(m.client, appUser(PYTHON, "-c", TCP_CLIENT, pod6)), 20);
     assertThat(passthrough.out()).as(passthrough.out()).contains("got:hello from 7000 to ::6");
-    assertThat(m.stat(server, "cluster.InboundPassthroughClusterIpv6.upstream_cx_total")).isPositive();
+    assertThat(m.stat(server, "cluster.InboundPassthroughCluster.upstream_cx_total")).isPositive();
     assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
     // The mesh hop was mTLS.
     assertThat(m.statSum(m.client, "cluster.reviews.ssl.handshake")).isPositive();

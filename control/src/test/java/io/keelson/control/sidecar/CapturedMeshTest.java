@@ -47,9 +47,9 @@ import org.junit.jupiter.api.Test;
  * removes its namespaces (and with them the iptables rules, which live only there) even when it fails.
  */
 class CapturedMeshTest {
-  /** The app: answers every GET with its path, its peer and the request's headers (127.0.0.1:9080). */
+  /** The app: answers every GET with its path, its peer and the request's headers (APP_ADDRESS:9080, IPv4 or IPv6). */
   static final String ECHO_APP = """
-      import http.server
+      import http.server, socket
       class H(http.server.BaseHTTPRequestHandler):
           protocol_version = "HTTP/1.1"
           def do_GET(self):
@@ -58,7 +58,9 @@ class CapturedMeshTest {
               self.wfile.write(body)
           def log_message(self, *args):
               pass
-      http.server.ThreadingHTTPServer(("APP_ADDRESS", 9080), H).serve_forever()
+      class S(http.server.ThreadingHTTPServer):
+          address_family = socket.AF_INET6 if ":" in "APP_ADDRESS" else socket.AF_INET  # "::": IPv4 and IPv6 alike
+      S(("APP_ADDRESS", 9080), H).serve_forever()
       """;
   private static final String HELLO_SERVER = """
       import socket

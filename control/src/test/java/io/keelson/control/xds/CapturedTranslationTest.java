@@ -133,6 +133,9 @@ class CapturedTranslationTest {
         Cluster inboundPassthrough = cluster(r, "InboundPassthroughCluster");
         assertThat(inboundPassthrough.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
         assertThat(inboundPassthrough.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+        assertThat(inboundPassthrough.getUpstreamBindConfig().getExtraSourceAddressesList())
+            .as("istiod's IPv6 inbound passthrough source, one cluster for both families")
+            .extracting(e -> e.getAddress().getAddress()).containsExactly("::6");
         assertThat(r.clusters()).extracting(Cluster::getName).doesNotContain("InboundPassthroughClusterIpv6");
         // istiod 1.10+: the app at the connection's original destination (the pod address), from 127.0.0.6.
         Cluster app = cluster(r, "inbound|9080");
@@ -141,6 +144,8 @@ class CapturedTranslationTest {
         assertThat(app.getCleanupInterval().getSeconds()).isEqualTo(60);
         assertThat(app.hasLoadAssignment()).isFalse();
         assertThat(app.getUpstreamBindConfig().getSourceAddress().getAddress()).isEqualTo("127.0.0.6");
+        assertThat(app.getUpstreamBindConfig().getExtraSourceAddressesList()).as("to an IPv6 pod address: from ::6")
+            .extracting(e -> e.getAddress().getAddress() + ":" + e.getAddress().getPortValue()).containsExactly("::6:0");
         assertThat(cluster(r, "reviews").getType()).as("mesh clusters stay EDS").isEqualTo(Cluster.DiscoveryType.EDS);
 
         Listener inbound = listener(r, "virtualInbound");
@@ -158,6 +163,8 @@ class CapturedTranslationTest {
         FilterChain rest = inbound.getFilterChains(1);
         assertThat(rest.hasFilterChainMatch()).isFalse();
         assertThat(tcpProxy(rest).getCluster()).isEqualTo("InboundPassthroughCluster");
+        // Both families: the app port's chain, else the one passthrough (its source picked by the destination's family).
+        assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999)).isEqualTo("InboundPassthroughCluster");
         assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999)).isEqualTo("InboundPassthroughCluster");
 
         // Its endpoint is its pod address and app port, for every proxy.

@@ -31,6 +31,9 @@ import java.util.List;
  *                       connection's addresses (before TLS, when {@code tls} is set); 0 for none
  * @param transportSocketMatches transport_socket_matches: the transport sockets of endpoints whose metadata matched
  *                       one ({@link EndpointConfig#transportSocket}); {@link #tls(EndpointConfig)} picks an endpoint's
+ * @param extraSourceAddress upstream_bind_config.extra_source_addresses[0].address (port 0), of the other IP family than
+ *                       {@code sourceAddress}: connections to an endpoint of its family bind it instead
+ *                       ({@link #sourceAddress(java.net.InetSocketAddress)}); null for none
  */
 public record ClusterConfig(
     String name,
@@ -50,7 +53,8 @@ public record ClusterConfig(
     int maxRequestsPerConnection,
     TcpKeepalive tcpKeepalive,
     int proxyProtocolVersion,
-    List<TransportSocketMatch> transportSocketMatches) {
+    List<TransportSocketMatch> transportSocketMatches,
+    java.net.InetSocketAddress extraSourceAddress) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -73,6 +77,48 @@ public record ClusterConfig(
     if (maxRequestsPerConnection < 0) {
       throw new IllegalArgumentException("maxRequestsPerConnection " + maxRequestsPerConnection + " < 0");
     }
+    if (extraSourceAddress != null && (sourceAddress == null
+        || isIpv6(extraSourceAddress) == isIpv6(sourceAddress))) {
+      throw new IllegalArgumentException("extraSourceAddress " + extraSourceAddress
+          + " needs a sourceAddress of the other IP family; sourceAddress " + sourceAddress);
+    }
+  }
+
+  /** A cluster with at most one upstream source address. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress, int maxRequestsPerConnection,
+      TcpKeepalive tcpKeepalive, int proxyProtocolVersion, List<TransportSocketMatch> transportSocketMatches) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, tcpKeepalive,
+        proxyProtocolVersion, transportSocketMatches, null);
+  }
+
+  /**
+   * The local address a connection to {@code destination} binds first, as Envoy's default local address selector picks
+   * it: the extra source address when its IP family is the destination's, else {@link #sourceAddress} (null: the
+   * kernel's choice). An unresolved destination gets {@code sourceAddress}.
+   */
+  public java.net.InetSocketAddress sourceAddress(java.net.InetSocketAddress destination) {
+    if (extraSourceAddress != null && destination.getAddress() != null
+        && isIpv6(destination) == isIpv6(extraSourceAddress)) {
+      return extraSourceAddress;
+    }
+    return sourceAddress;
+  }
+
+  /**
+   * What keeps this cluster's pooled upstream connections apart from other clusters' (null: nothing, the kernel picks
+   * the source): the source address, or both when there is an extra one. Equal keys bind equal addresses to every
+   * endpoint.
+   */
+  public Object sourceKey() { // a new key per call only for the rare dual-family bind
+    return extraSourceAddress == null ? sourceAddress : List.of(sourceAddress, extraSourceAddress);
+  }
+
+  private static boolean isIpv6(java.net.InetSocketAddress a) {
+    return a.getAddress() instanceof java.net.Inet6Address;
   }
 
   /** A cluster without transport_socket_matches. */
@@ -146,7 +192,8 @@ public record ClusterConfig(
         .maxRequestsPerConnection(maxRequestsPerConnection)
         .tcpKeepalive(tcpKeepalive)
         .proxyProtocolVersion(proxyProtocolVersion)
-        .transportSocketMatches(transportSocketMatches);
+        .transportSocketMatches(transportSocketMatches)
+        .extraSourceAddress(extraSourceAddress);
   }
 
   /**
@@ -172,6 +219,7 @@ public record ClusterConfig(
     private TcpKeepalive tcpKeepalive;
     private int proxyProtocolVersion;
     private List<TransportSocketMatch> transportSocketMatches = List.of();
+    private java.net.InetSocketAddress extraSourceAddress;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -235,6 +283,11 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder extraSourceAddress(java.net.InetSocketAddress extraSourceAddress) {
+      this.extraSourceAddress = extraSourceAddress;
+      return this;
+    }
+
     public Builder maxRequestsPerConnection(int maxRequestsPerConnection) {
       this.maxRequestsPerConnection = maxRequestsPerConnection;
       return this;
@@ -258,7 +311,7 @@ public record ClusterConfig(
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
           maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
-          tcpKeepalive, proxyProtocolVersion, transportSocketMatches);
+          tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress);
     }
   }
 

@@ -39,16 +39,16 @@ final class GrpcProbe implements Probe {
   private final HealthCheckConfig.Grpc grpc;
   private final String authority;
   private final long timeoutNanos;
-  /** The cluster's upstream_bind_config source address, or null. */
-  private final java.net.InetSocketAddress sourceAddress;
+  /** The cluster: its upstream_bind_config source address for each endpoint's IP family. */
+  private final io.keelson.dataplane.config.ClusterConfig cluster;
   /** Touched on the health loop only. */
   private final Map<EndpointConfig, ManagedChannel> channels = new HashMap<>();
 
-  GrpcProbe(Executor loop, HealthCheckConfig config, String clusterName, java.net.InetSocketAddress sourceAddress) {
-    this.sourceAddress = sourceAddress;
+  GrpcProbe(Executor loop, HealthCheckConfig config, io.keelson.dataplane.config.ClusterConfig cluster) {
+    this.cluster = cluster;
     this.loop = loop;
     this.grpc = (HealthCheckConfig.Grpc) config.check();
-    this.authority = grpc.authority() != null ? grpc.authority() : clusterName;
+    this.authority = grpc.authority() != null ? grpc.authority() : cluster.name();
     this.timeoutNanos = config.timeout().toNanos();
   }
 
@@ -56,8 +56,8 @@ final class GrpcProbe implements Probe {
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
     ManagedChannel channel = channels.computeIfAbsent(endpoint, e -> {
       var builder = NettyChannelBuilder.forAddress(e.host(), e.port()).usePlaintext().overrideAuthority(authority);
-      if (sourceAddress != null) {
-        builder.localSocketPicker(new LocalSource(sourceAddress));
+      if (cluster.sourceAddress() != null) {
+        builder.localSocketPicker(new LocalSource(cluster));
       }
       return builder.build();
     });
@@ -82,17 +82,17 @@ final class GrpcProbe implements Probe {
     });
   }
 
-  /** Binds the cluster's source address before each connect (upstream_bind_config). Stateless. */
+  /** Binds the cluster's source address for the remote's IP family before each connect (upstream_bind_config). */
   private static final class LocalSource extends NettyChannelBuilder.LocalSocketPicker {
-    private final java.net.InetSocketAddress address;
+    private final io.keelson.dataplane.config.ClusterConfig cluster;
 
-    LocalSource(java.net.InetSocketAddress address) {
-      this.address = address;
+    LocalSource(io.keelson.dataplane.config.ClusterConfig cluster) {
+      this.cluster = cluster;
     }
 
     @Override
     public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remoteAddress, io.grpc.Attributes attrs) {
-      return address;
+      return remoteAddress instanceof java.net.InetSocketAddress to ? cluster.sourceAddress(to) : cluster.sourceAddress();
     }
   }
 

@@ -102,8 +102,8 @@ public final class HealthCheckService implements AutoCloseable {
     e.health = new ClusterHealth(health, cluster.lb().healthyPanicThreshold());
     EventLoop loop = loop();
     Probe probe = hc.check() instanceof HealthCheckConfig.Grpc
-        ? new GrpcProbe(loop, hc, cluster.name(), cluster.sourceAddress())
-        : new SocketProbe(loop, transport, hc, cluster.name(), cluster.sourceAddress());
+        ? new GrpcProbe(loop, hc, cluster)
+        : new SocketProbe(loop, transport, hc, cluster);
     String p = "cluster." + cluster.name() + ".health_check.";
     var checkStats = new ClusterHealthChecker.HealthCheckStats(
         stats.counter(p + "attempt"), stats.counter(p + "success"), stats.counter(p + "failure"), stats.gauge(p + "healthy"));

@@ -30,22 +30,22 @@ final class SocketProbe implements Probe {
   /** The request to send, or null for a connect-only check. */
   private final HealthCheckConfig.Http http;
   private final String hostHeader;
-  /** The cluster's upstream_bind_config source address, or null. */
-  private final java.net.InetSocketAddress sourceAddress;
+  /** The cluster: its upstream_bind_config source address for each endpoint's IP family. */
+  private final io.keelson.dataplane.config.ClusterConfig cluster;
 
-  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, String clusterName,
-      java.net.InetSocketAddress sourceAddress) {
-    this.sourceAddress = sourceAddress;
+  SocketProbe(EventLoop loop, Transport transport, HealthCheckConfig config, io.keelson.dataplane.config.ClusterConfig cluster) {
+    this.cluster = cluster;
     this.loop = loop;
     this.transport = transport;
     this.timeoutNanos = config.timeout().toNanos();
     this.http = config.check() instanceof HealthCheckConfig.Http h ? h : null;
-    this.hostHeader = http == null ? null : http.host() != null ? http.host() : clusterName;
+    this.hostHeader = http == null ? null : http.host() != null ? http.host() : cluster.name();
   }
 
   @Override
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
     Attempt attempt = new Attempt(done);
+    var address = new java.net.InetSocketAddress(endpoint.host(), endpoint.port());
     Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())
@@ -55,9 +55,9 @@ final class SocketProbe implements Probe {
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(attempt);
           }
-        }), sourceAddress);
+        }), cluster.sourceAddress(address));
     attempt.timer = loop.schedule(() -> attempt.finish(false), timeoutNanos, TimeUnit.NANOSECONDS);
-    b.connect(endpoint.host(), endpoint.port()).addListener((ChannelFuture f) -> {
+    b.connect(address).addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         attempt.finish(false);
       }

@@ -74,16 +74,17 @@ final class UpstreamPool {
   /**
    * Clusters with upstream_bind_config keep their connections apart, one partition per source address: a connection
    * bound to 127.0.0.6 (the inbound passthrough's) must never serve a cluster without it, nor the other way round
-   * (Envoy's pools are per cluster). Event loop only, like the rest of the pool.
+   * (Envoy's pools are per cluster); a cluster with an extra source address (::6 beside 127.0.0.6) has its own
+   * partition per pair ({@link io.keelson.dataplane.config.ClusterConfig#sourceKey}). Event loop only, like the rest.
    */
-  private final Map<InetSocketAddress, UpstreamPool> bySource = new HashMap<>();
+  private final Map<Object, UpstreamPool> bySource = new HashMap<>();
 
   /**
    * The endpoint as {@code cluster} reaches it: TLS clusters keep their own idle connections, and so do clusters
    * that bind a source address ({@link #bySource}).
    */
   Endpoint endpoint(EndpointConfig config, ServingCluster cluster) {
-    InetSocketAddress source = cluster.config().sourceAddress();
+    Object source = cluster.config().sourceKey();
     if (source == null) {
       return sharedEndpoint(config, cluster);
     }
@@ -191,7 +192,7 @@ final class UpstreamPool {
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-        .handler(handler), cluster.config()); // upstream_bind_config, tcp_keepalive
+        .handler(handler), cluster.config(), endpoint.address); // upstream_bind_config, tcp_keepalive
     if (tls == null) {
       return b.connect(endpoint.address);
     }

@@ -64,8 +64,11 @@ final class UpstreamChannels {
     return calls;
   }
 
-  /** The connections of clusters with upstream_bind_config: by endpoint, source address and TLS config (or null). */
-  private record SourceKey(EndpointConfig endpoint, InetSocketAddress source, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
+  /**
+   * The connections of clusters with upstream_bind_config: by endpoint, source address(es) ({@link
+   * io.keelson.dataplane.config.ClusterConfig#sourceKey}) and TLS config (or null).
+   */
+  private record SourceKey(EndpointConfig endpoint, Object source, io.keelson.dataplane.tls.UpstreamTlsConfig tls) {}
 
   UpstreamChannels(Transport transport) {
     this(transport, new io.keelson.dataplane.stats.StatsRegistry());
@@ -78,7 +81,7 @@ final class UpstreamChannels {
 
   private static Object key(EndpointConfig endpoint, ServingCluster cluster) {
     var tls = cluster.config().tls(endpoint);
-    var source = cluster.config().sourceAddress();
+    var source = cluster.config().sourceKey();
     if (source != null) { // upstream_bind_config: never shared with a cluster that binds another address, or none
       return new SourceKey(endpoint, source, tls == null ? null : tls.config());
     }
@@ -132,14 +135,15 @@ final class UpstreamChannels {
     }
     UpstreamRelay relay = new UpstreamRelay(owner);
     relay.breaker = breaker;
-    ChannelFuture f = connect(bootstrap(loop, cluster)
+    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    ChannelFuture f = connect(bootstrap(loop, cluster, address)
         .attr(ENDPOINT, key)
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel c) {
             c.pipeline().addLast(new HttpClientCodec(4096, 64 * 1024, 16 * 1024), relay);
           }
-        }), new InetSocketAddress(endpoint.host(), endpoint.port()), endpoint, cluster);
+        }), address, endpoint, cluster);
     Channel opened = f.channel();
     opened.closeFuture().addListener(x -> {
       breaker.releaseConnection(); // the slot is held while the connection is open, pooled or not
@@ -233,8 +237,9 @@ final class UpstreamChannels {
       }
     };
     list.add(c);
-    Channel parent = c.connect(bootstrap(loop, cluster), new InetSocketAddress(endpoint.host(), endpoint.port()),
-        (b, address) -> connect(b, address, endpoint, cluster));
+    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    Channel parent = c.connect(bootstrap(loop, cluster, address), address,
+        (b, to) -> connect(b, to, endpoint, cluster));
     parent.closeFuture().addListener(x -> {
       list.remove(c);
       breaker.releaseConnection(); // the slot is held while the connection is open
@@ -248,11 +253,12 @@ final class UpstreamChannels {
    * input-shutdown event). The connection's {@code max_connections} slot is the caller's to take and give back.
    */
   ChannelFuture openTcp(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler handler) {
-    return connect(bootstrap(loop, cluster).option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler),
-        new InetSocketAddress(endpoint.host(), endpoint.port()), endpoint, cluster);
+    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    return connect(bootstrap(loop, cluster, address).option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler),
+        address, endpoint, cluster);
   }
 
-  private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster) {
+  private Bootstrap bootstrap(EventLoop loop, ServingCluster cluster, InetSocketAddress destination) {
     cluster.stats().cxTotal.increment();
     long connectTimeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     return transport.upstream(new Bootstrap()
@@ -260,6 +266,6 @@ final class UpstreamChannels {
         .channel(transport.clientChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs)),
-        cluster.config()); // upstream_bind_config, tcp_keepalive
+        cluster.config(), destination); // upstream_bind_config, tcp_keepalive
   }
 }

@@ -301,7 +301,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             }
             io.keelson.dataplane.intercept.UpstreamProxyHeader.addFirst(ch, cluster.config().proxyProtocolVersion(), down);
           }
-        }), cluster.config()) // upstream_bind_config, tcp_keepalive
+        }), cluster.config(), address) // upstream_bind_config, tcp_keepalive
         .connect(address);
     upstream = f.channel();
     upstream.closeFuture().addListener(c -> breaker.releaseConnection()); // the slot is held until the upstream closes

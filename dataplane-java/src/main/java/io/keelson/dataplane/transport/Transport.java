@@ -95,17 +95,19 @@ public enum Transport {
   }
 
   /**
-   * Sets what a cluster asks of every upstream connection on {@code b}: its source address ({@link #bindSource}) and
-   * its TCP keepalive (SO_KEEPALIVE, with TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT where set).
+   * Sets what a cluster asks of every upstream connection on {@code b} to {@code destination}: its source address for
+   * the destination's IP family ({@link #bindSource}, {@link io.keelson.dataplane.config.ClusterConfig#sourceAddress(
+   * java.net.InetSocketAddress)}) and its TCP keepalive (SO_KEEPALIVE, with TCP_KEEPIDLE, TCP_KEEPINTVL and
+   * TCP_KEEPCNT where set).
    */
   public io.netty.bootstrap.Bootstrap upstream(io.netty.bootstrap.Bootstrap b,
-      io.keelson.dataplane.config.ClusterConfig cluster) {
+      io.keelson.dataplane.config.ClusterConfig cluster, java.net.InetSocketAddress destination) {
     io.keelson.dataplane.config.TcpKeepalive k = cluster.tcpKeepalive();
     if (k != null) {
       b.option(io.netty.channel.ChannelOption.SO_KEEPALIVE, true);
       keepalive(b, k.timeSeconds(), k.intervalSeconds(), k.probes());
     }
-    return bindSource(b, cluster.sourceAddress());
+    return bindSource(b, cluster.sourceAddress(destination));
   }
 
   private void keepalive(io.netty.bootstrap.Bootstrap b, Integer idle, Integer interval, Integer count) {

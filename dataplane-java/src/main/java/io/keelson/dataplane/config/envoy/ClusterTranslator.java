@@ -262,9 +262,16 @@ final class ClusterTranslator {
       ok = false;
     }
     java.net.InetSocketAddress source = null;
-    if (c.getUpstreamBindConfig().hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
-      source = sourceAddress(c.getUpstreamBindConfig(), path + ".upstream_bind_config");
+    java.net.InetSocketAddress extraSource = null;
+    var bind = c.getUpstreamBindConfig();
+    String bindPath = path + ".upstream_bind_config";
+    if (bind.hasSourceAddress()) { // without one (Envoy allows that): the kernel's choice
+      source = sourceAddress(bind.getSourceAddress(), bindPath + ".source_address");
       ok &= source != null;
+    }
+    if (bind.getExtraSourceAddressesCount() > 0) {
+      extraSource = extraSourceAddress(bind, source, bindPath);
+      ok &= extraSource != null;
     }
     io.keelson.dataplane.config.TcpKeepalive keepalive = null;
     if (c.getUpstreamConnectionOptions().hasTcpKeepalive()) {
@@ -286,7 +293,7 @@ final class ClusterTranslator {
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
         http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol,
-        socketMatches.matches());
+        socketMatches.matches(), extraSource);
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */
@@ -313,12 +320,42 @@ final class ClusterTranslator {
   }
 
   /**
-   * upstream_bind_config.source_address: an IP literal and port 0 (Envoy binds it before each upstream connect and lets
-   * the kernel pick the port). The other BindConfig fields are reported by {@link SupportedFields}. Null after an error.
+   * upstream_bind_config.extra_source_addresses, as Envoy's default local address selector takes them: one address, of
+   * the other IP family than source_address (which it needs), that connections to endpoints of its family bind instead
+   * (istiod's ::6 beside 127.0.0.6 for dual-stack pods). Null after an error.
    */
-  private java.net.InetSocketAddress sourceAddress(io.envoyproxy.envoy.config.core.v3.BindConfig bind, String path) {
-    SocketAddress sa = bind.getSourceAddress();
-    String at = path + ".source_address";
+  private java.net.InetSocketAddress extraSourceAddress(io.envoyproxy.envoy.config.core.v3.BindConfig bind,
+      java.net.InetSocketAddress source, String path) {
+    String at = path + ".extra_source_addresses";
+    if (!bind.hasSourceAddress()) {
+      problems.error(at, "extra source addresses need upstream_bind_config.source_address; set it (e.g. 127.0.0.6"
+          + " beside ::6)");
+      return null;
+    }
+    if (bind.getExtraSourceAddressesCount() > 1) {
+      problems.error(at, bind.getExtraSourceAddressesCount() + " addresses; expected one (of the other IP family than"
+          + " source_address), as Envoy's default local address selector");
+      return null;
+    }
+    java.net.InetSocketAddress extra = sourceAddress(bind.getExtraSourceAddresses(0).getAddress(), at + "[0].address");
+    if (extra == null || source == null) {
+      return null;
+    }
+    if ((extra.getAddress() instanceof java.net.Inet6Address) == (source.getAddress() instanceof java.net.Inet6Address)) {
+      problems.error(at + "[0].address", "'" + extra.getAddress().getHostAddress() + "' is of the same IP family as"
+          + " source_address '" + source.getAddress().getHostAddress() + "'; expected the other family (e.g. ::6"
+          + " beside 127.0.0.6)");
+      return null;
+    }
+    return extra;
+  }
+
+  /**
+   * A BindConfig source address at {@code at}: an IP literal and port 0 (Envoy binds it before each upstream connect
+   * and lets the kernel pick the port). The other BindConfig fields are reported by {@link SupportedFields}. Null after
+   * an error.
+   */
+  private java.net.InetSocketAddress sourceAddress(SocketAddress sa, String at) {
     boolean ok = true;
     if (!isIpLiteral(sa.getAddress())) {
       problems.error(at + ".address", "'" + sa.getAddress() + "' is not an IP address; expected the local IP address"

@@ -357,13 +357,13 @@ final class SupportedFields {
         .reject("happy_eyeballs_config", "not supported: endpoints are connected by the address they name");
     rules(io.envoyproxy.envoy.config.core.v3.TcpKeepalive.getDescriptor(), "keepalive_probes", "keepalive_time",
         "keepalive_interval");
-    rules(io.envoyproxy.envoy.config.core.v3.BindConfig.getDescriptor(), "source_address")
+    rules(io.envoyproxy.envoy.config.core.v3.BindConfig.getDescriptor(), "source_address", "extra_source_addresses")
         .reject("freebind", "IP_FREEBIND on upstream sockets is not supported; the source_address must be local")
         .reject("socket_options", "socket options on upstream sockets are not supported")
-        .reject("extra_source_addresses", "one source address per cluster is supported; remove extra_source_addresses")
-        .reject("additional_source_addresses", "one source address per cluster is supported;"
-            + " remove additional_source_addresses")
+        .reject("additional_source_addresses", "deprecated in Envoy; use extra_source_addresses")
         .reject("local_address_selector", "a local address selector is not supported; use source_address");
+    rules(io.envoyproxy.envoy.config.core.v3.ExtraSourceAddress.getDescriptor(), "address")
+        .reject("socket_options", "socket options on upstream sockets are not supported");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.getDescriptor(), "thresholds")
         .reject("per_host_thresholds", "per-host circuit breakers are not supported; use thresholds");
     rules(io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.getDescriptor(),
