@@ -204,17 +204,13 @@ class CapturedTranslationTest {
         assertThat(address.getAddress()).as(name).isEqualTo("::");
         assertThat(address.getIpv4Compat()).as(name).isTrue();
       }
-      assertThat(cluster(r, "InboundPassthroughClusterIpv6").getUpstreamBindConfig().getSourceAddress().getAddress())
-          .as("istiod's IPv6 inbound passthrough source").isEqualTo("::6");
-      Listener inbound = listener(r, "virtualInbound");
-      assertThat(inbound.getFilterChainsList()).hasSize(3);
-      FilterChain rest6 = inbound.getFilterChains(2);
-      assertThat(rest6.getFilterChainMatch().getPrefixRangesList()).singleElement()
-          .satisfies(p -> assertThat(p.getAddressPrefix() + "/" + p.getPrefixLen().getValue()).isEqualTo("::/0"));
-      assertThat(tcpProxy(rest6).getCluster()).isEqualTo("InboundPassthroughClusterIpv6");
-      // The data plane selects by family: the app port's chain for both, the passthrough of the destination's family.
+      assertThat(cluster(r, "InboundPassthroughCluster").getUpstreamBindConfig().getExtraSourceAddressesList())
+          .as("istiod's IPv6 inbound source, one passthrough cluster for both families")
+          .extracting(e -> e.getAddress().getAddress()).containsExactly("::6");
+      assertThat(r.clusters()).extracting(Cluster::getName).doesNotContain("InboundPassthroughClusterIpv6");
+      // The data plane selects the app port's chain, else the one passthrough, for both families.
       assertThat(StreamTranslationTest.select(r, "virtualInbound", "fd00::7", 9999))
-          .isEqualTo("InboundPassthroughClusterIpv6");
+          .isEqualTo("InboundPassthroughCluster");
       assertThat(StreamTranslationTest.select(r, "virtualInbound", "10.1.0.7", 9999))
           .isEqualTo("InboundPassthroughCluster");
 
