@@ -70,9 +70,24 @@ public final class PeerExchange {
         peer = MeshIdentity.UNKNOWN_IDENTITY;
       }
     } else if (outboundMesh) {
-      PeerMetadata.Own own = stats.ownPeerMetadata();
-      access.set(headers, PeerMetadata.ID_HEADER, own.id());
-      access.set(headers, PeerMetadata.HEADER, own.value());
+      addOwn(access, headers);
+    }
+  }
+
+  /**
+   * One try of the request, towards an endpoint whose transport socket is ({@code inMeshEndpoint}) or is not in-mesh
+   * TLS (a cluster's transport_socket_matches may mix both): outbound, this proxy's headers go only to an in-mesh try
+   * (added, or removed before a plaintext one) and only an in-mesh try's response is read for the destination's.
+   */
+  public <H> void onTry(HeaderAccess<H> access, H headers, boolean inMeshEndpoint) {
+    if (inbound || outboundMesh == inMeshEndpoint) {
+      return;
+    }
+    outboundMesh = inMeshEndpoint;
+    if (inMeshEndpoint) {
+      addOwn(access, headers);
+    } else {
+      strip(access, headers);
     }
   }
 
@@ -94,9 +109,7 @@ public final class PeerExchange {
    */
   public <H> void onResponse(HeaderAccess<H> access, H headers) {
     if (answer) {
-      PeerMetadata.Own own = stats.ownPeerMetadata();
-      access.set(headers, PeerMetadata.ID_HEADER, own.id());
-      access.set(headers, PeerMetadata.HEADER, own.value());
+      addOwn(access, headers);
     } else if (outboundMesh) {
       MeshIdentity destination = take(access, headers);
       peer = destination == null ? MeshIdentity.UNKNOWN_IDENTITY : destination;
@@ -139,6 +152,12 @@ public final class PeerExchange {
     String value = access.getAll(headers, PeerMetadata.HEADER);
     strip(access, headers);
     return value == null ? null : stats.peerMetadata().get(value);
+  }
+
+  private <H> void addOwn(HeaderAccess<H> access, H headers) {
+    PeerMetadata.Own own = stats.ownPeerMetadata();
+    access.set(headers, PeerMetadata.ID_HEADER, own.id());
+    access.set(headers, PeerMetadata.HEADER, own.value());
   }
 
   /** Removes both exchange headers. */
