@@ -151,6 +151,11 @@ public final class IstioStatsFilterFactory implements HttpFilterFactory {
         ok = false;
       } else {
         dims.put(d.getKey(), e);
+        if (e.kind() == IstioTagExpression.Kind.SOURCE_ADDRESS) {
+          errors.warn(at + ".dimensions." + d.getKey(), "source.address is the client's address with its ephemeral "
+              + "port: every connection is a new value, and past " + IstioMetricsConfig.MAX_VALUES + " of them the tag "
+              + "reports unknown until the proxy restarts");
+        }
       }
     }
     boolean drop = m.getFieldsOrDefault("drop", Value.getDefaultInstance()).getBoolValue();

@@ -83,6 +83,14 @@ class IstioStatsFilterConfigTest {
   }
 
   @Test
+  void sourceAddressIsAcceptedWithAWarningThatEachConnectionIsANewValue() throws Exception {
+    var snapshot = BootstrapLoader.fromYaml(withStats("type.googleapis.com/stats.PluginConfig",
+        "{ metrics: [ { dimensions: { src: source.address } } ] }"), "config.yaml");
+    assertThat(snapshot.warnings()).singleElement().asString().contains(FILTER + ".value.metrics[0].dimensions.src",
+        "ephemeral port", "past " + IstioMetricsConfig.MAX_VALUES);
+  }
+
+  @Test
   void aSecondIstioStatsFilterAndAPerRouteConfigAreRefused() {
     String two = withStats("type.googleapis.com/stats.PluginConfig", "{ metrics: [ { name: requests_total, drop: true } ] }")
         .replace("          - name: istio.stats\n", "          - name: istio.stats.b\n"
