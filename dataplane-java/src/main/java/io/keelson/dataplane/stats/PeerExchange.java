@@ -19,6 +19,8 @@ public final class PeerExchange {
   private final StatsRegistry stats;
   private boolean inbound;
   private boolean outboundMesh;
+  /** {@link #onRequest} ran for this exchange (a CONNECT tunnel's bytes never do: its tries leave headers alone). */
+  private boolean requested;
   /** Inbound: the caller exchanged metadata over mutual TLS, so the response carries this proxy's. */
   private boolean answer;
   /** The request's {@code x-envoy-peer-metadata}, taken out at head time ({@link #onHead}); null for none. */
@@ -50,6 +52,7 @@ public final class PeerExchange {
    */
   public <H> void onRequest(HeaderAccess<H> access, H headers, String cluster, boolean inMeshCluster,
       String downstreamPeerUri) {
+    requested = true;
     peer = MeshIdentity.UNKNOWN_IDENTITY;
     grpcStatus = -1;
     attributes = isGrpc(access.getAll(headers, CONTENT_TYPE)) ? IstioPeer.GRPC : 0;
@@ -80,7 +83,7 @@ public final class PeerExchange {
    * (added, or removed before a plaintext one) and only an in-mesh try's response is read for the destination's.
    */
   public <H> void onTry(HeaderAccess<H> access, H headers, boolean inMeshEndpoint) {
-    if (inbound || outboundMesh == inMeshEndpoint) {
+    if (!requested || inbound || outboundMesh == inMeshEndpoint) {
       return;
     }
     outboundMesh = inMeshEndpoint;
@@ -135,6 +138,7 @@ public final class PeerExchange {
 
   /** Forgets the exchange (a request that never reached a cluster records as before: no peer). */
   public void reset() {
+    requested = false;
     inbound = false;
     outboundMesh = false;
     answer = false;
