@@ -731,6 +731,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** Starts one try of the request on {@link #endpoint}: a pooled connection, or a new one. */
   private void startTry() {
+    peerExchange.onTry(Http1HeaderAccess.INSTANCE, request.headers(), // per try: matches may mix mTLS and plaintext
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))));
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
     endpointTried = true;

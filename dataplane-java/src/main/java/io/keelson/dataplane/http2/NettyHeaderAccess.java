@@ -3,7 +3,6 @@ package io.keelson.dataplane.http2;
 import io.keelson.dataplane.edge.HeaderAccess;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 
 /** {@link HeaderAccess} over Netty's HTTP headers (an HTTP/2 stream's, once converted). Stateless. */
@@ -14,12 +13,14 @@ final class NettyHeaderAccess implements HeaderAccess<HttpHeaders> {
 
   @Override
   public String getAll(HttpHeaders headers, String name) {
-    String first = headers.get(name);
+    String first = headers.get(name); // an absent name allocates nothing
     if (first == null) {
       return null;
     }
-    List<String> all = headers.getAll(name);
-    return all.size() == 1 ? first : String.join(",", all);
+    // Netty's headers cannot tell a repeated name without an iterator (one small object, no list, no copy).
+    Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(name);
+    values.next();
+    return values.hasNext() ? String.join(",", headers.getAll(name)) : first; // getAll: in the order received
   }
 
   @Override

@@ -890,6 +890,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** One try of the request on {@link #endpoint}: a pooled or new upstream connection, or a stream on one. */
   private void startTry() {
+    peerExchange.onTry(NettyHeaderAccess.INSTANCE, request.headers(), // per try: matches may mix mTLS and plaintext
+        io.keelson.dataplane.tls.ClientTls.inMesh(cluster.config().tls(balancer.endpoint(endpoint))));
     balancer.onRequestStart(endpoint);
     endpointAccounted = true;
     endpointTried = true;

@@ -27,6 +27,11 @@ public final class IstioDestination {
   /** Label variants (a listener's metric overrides and a request's evaluated tags) kept apart per destination. */
   static final int MAX_VARIANTS = 1024;
   private static final int VARIANT_SLOTS = 2 * MAX_VARIANTS;
+  /**
+   * Variants of every view and key together (the key-0 ones of further views take the room above
+   * {@link #MAX_VARIANTS}); at least one slot stays free, so a probe always ends.
+   */
+  static final int MAX_ALL_VARIANTS = VARIANT_SLOTS - 1;
 
   final String cluster;
   /** The overrides this variant's series are reported with; null for the destination itself. */
@@ -54,18 +59,24 @@ public final class IstioDestination {
    * One finished request through a connection manager with metric overrides {@code view} (null: none) and the
    * request's evaluated tags {@code key}: its dropped metrics are not recorded, the others go to the series of its
    * label variant (at most {@link #MAX_VARIANTS} per destination; further ones share the variant whose evaluated tags
-   * are all unknown).
+   * are all unknown; past {@link #MAX_ALL_VARIANTS} variants of all views together the request is not recorded).
    */
   public void record(IstioMetricsConfig view, long key, MeshIdentity peer, String certPrincipal, int attributes,
       int status, int grpcStatus, ResponseFlag flag, long durationNanos, long requestBytes, long responseBytes) {
     if (view == null) {
       record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes, responseBytes);
     } else if (!view.dropsAll()) {
-      variant(view, key).record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes,
-          responseBytes);
+      IstioDestination v = variant(view, key);
+      if (v != null) {
+        v.record(peer, certPrincipal, attributes, status, grpcStatus, flag, durationNanos, requestBytes, responseBytes);
+      }
     }
   }
 
+  /**
+   * The variant of (view, key); past {@link #MAX_VARIANTS} a new key shares its view's key-0 variant, and past
+   * {@link #MAX_ALL_VARIANTS} (every view and key counted) null: the sample is dropped. Never recurses.
+   */
   private IstioDestination variant(IstioMetricsConfig view, long key) {
     AtomicReferenceArray<IstioDestination> table = variants;
     if (table == null) {
@@ -77,26 +88,34 @@ public final class IstioDestination {
         }
       }
     }
+    IstioDestination v = find(table, view, key, key == 0 ? MAX_ALL_VARIANTS : MAX_VARIANTS);
+    return v != null || key == 0 ? v : find(table, view, 0, MAX_ALL_VARIANTS);
+  }
+
+  /** Looks (view, key) up, adding it while fewer than {@code cap} variants exist; null when absent and full. */
+  private IstioDestination find(AtomicReferenceArray<IstioDestination> table, IstioMetricsConfig view, long key,
+      int cap) {
     int h = (System.identityHashCode(view) * 31 + Long.hashCode(key * 0x9E3779B97F4A7C15L)) & (VARIANT_SLOTS - 1);
     for (int i = 0; i < VARIANT_SLOTS; i++) {
       int slot = (h + i) & (VARIANT_SLOTS - 1);
       IstioDestination v = table.get(slot);
       if (v == null) {
-        if (key != 0 && variantCount.get() >= MAX_VARIANTS) {
-          return variant(view, 0);
+        if (variantCount.incrementAndGet() > cap) {
+          variantCount.decrementAndGet();
+          return null;
         }
         IstioDestination fresh = new IstioDestination(cluster, view, key);
         v = table.compareAndExchange(slot, null, fresh);
         if (v == null) {
-          variantCount.incrementAndGet();
           return fresh;
         }
+        variantCount.decrementAndGet();
       }
       if (v.view == view && v.key == key) {
         return v;
       }
     }
-    return variant(view, 0); // the table is full only of other keys: never, as it is twice the cap
+    return null;
   }
 
   /** This destination's label variants (none for a variant). */

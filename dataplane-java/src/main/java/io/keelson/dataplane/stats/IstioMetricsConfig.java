@@ -19,8 +19,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>A request's evaluated tags are a {@code long} key: each expression evaluated per request has an id per distinct
  * value (at most {@link #MAX_VALUES}; later values count as {@code unknown}, id 0), packed 10 bits each. A value seen
- * before costs a hash lookup and no allocation (request.url_path with a query, source.address and destination.port
- * build their string first). One canonical instance per distinct config ({@link StatsRegistry#istioMetrics}), so
+ * before costs a hash lookup and no allocation, except request.url_path with a query (its path part is cut out per
+ * request); destination.port and source.address build their text once per port and per connection. source.address is
+ * Envoy's, the client's address with its (ephemeral) port: each connection is a new value, so past {@link #MAX_VALUES}
+ * connections it reports {@code unknown} for the process's life (translation warns). One canonical instance per distinct config ({@link StatsRegistry#istioMetrics}), so
  * series and value ids survive new snapshots. Thread-safe.
  */
 public final class IstioMetricsConfig {
@@ -159,13 +161,40 @@ public final class IstioMetricsConfig {
         case PATH -> path;
         case URL_PATH -> urlPath(path);
         case HEADER -> access.getAll(headers, e.arg());
-        case DESTINATION_PORT -> local == null ? null : Integer.toString(local.getPort());
-        case SOURCE_ADDRESS -> remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort();
+        case DESTINATION_PORT -> local == null ? null : portName(local.getPort());
+        case SOURCE_ADDRESS -> remote == null ? null : addressName(remote);
         case LITERAL -> e.arg();
       };
       key |= (long) values[i].id(v) << (ID_BITS * i);
     }
     return key;
+  }
+
+  /** The last destination port's text: a listener's port rarely changes, so it is built once, not per request. */
+  private volatile PortName lastPort = new PortName(-1, null);
+  /** The last downstream address's text: built once per connection (its address object), not per request. */
+  private volatile AddressName lastAddress = new AddressName(null, null);
+
+  private record PortName(int port, String name) {}
+
+  private record AddressName(InetSocketAddress address, String name) {}
+
+  private String portName(int port) {
+    PortName p = lastPort;
+    if (p.port != port) {
+      p = new PortName(port, Integer.toString(port));
+      lastPort = p;
+    }
+    return p.name;
+  }
+
+  private String addressName(InetSocketAddress remote) {
+    AddressName a = lastAddress;
+    if (a.address != remote) {
+      a = new AddressName(remote, remote.getAddress().getHostAddress() + ":" + remote.getPort());
+      lastAddress = a;
+    }
+    return a.name;
   }
 
   private static <H> String host(HeaderAccess<H> access, H headers) {

@@ -19,6 +19,8 @@ public final class PeerExchange {
   private final StatsRegistry stats;
   private boolean inbound;
   private boolean outboundMesh;
+  /** {@link #onRequest} ran for this exchange (a CONNECT tunnel's bytes never do: its tries leave headers alone). */
+  private boolean requested;
   /** Inbound: the caller exchanged metadata over mutual TLS, so the response carries this proxy's. */
   private boolean answer;
   /** The request's {@code x-envoy-peer-metadata}, taken out at head time ({@link #onHead}); null for none. */
@@ -50,6 +52,7 @@ public final class PeerExchange {
    */
   public <H> void onRequest(HeaderAccess<H> access, H headers, String cluster, boolean inMeshCluster,
       String downstreamPeerUri) {
+    requested = true;
     peer = MeshIdentity.UNKNOWN_IDENTITY;
     grpcStatus = -1;
     attributes = isGrpc(access.getAll(headers, CONTENT_TYPE)) ? IstioPeer.GRPC : 0;
@@ -70,9 +73,24 @@ public final class PeerExchange {
         peer = MeshIdentity.UNKNOWN_IDENTITY;
       }
     } else if (outboundMesh) {
-      PeerMetadata.Own own = stats.ownPeerMetadata();
-      access.set(headers, PeerMetadata.ID_HEADER, own.id());
-      access.set(headers, PeerMetadata.HEADER, own.value());
+      addOwn(access, headers);
+    }
+  }
+
+  /**
+   * One try of the request, towards an endpoint whose transport socket is ({@code inMeshEndpoint}) or is not in-mesh
+   * TLS (a cluster's transport_socket_matches may mix both): outbound, this proxy's headers go only to an in-mesh try
+   * (added, or removed before a plaintext one) and only an in-mesh try's response is read for the destination's.
+   */
+  public <H> void onTry(HeaderAccess<H> access, H headers, boolean inMeshEndpoint) {
+    if (!requested || inbound || outboundMesh == inMeshEndpoint) {
+      return;
+    }
+    outboundMesh = inMeshEndpoint;
+    if (inMeshEndpoint) {
+      addOwn(access, headers);
+    } else {
+      strip(access, headers);
     }
   }
 
@@ -94,9 +112,7 @@ public final class PeerExchange {
    */
   public <H> void onResponse(HeaderAccess<H> access, H headers) {
     if (answer) {
-      PeerMetadata.Own own = stats.ownPeerMetadata();
-      access.set(headers, PeerMetadata.ID_HEADER, own.id());
-      access.set(headers, PeerMetadata.HEADER, own.value());
+      addOwn(access, headers);
     } else if (outboundMesh) {
       MeshIdentity destination = take(access, headers);
       peer = destination == null ? MeshIdentity.UNKNOWN_IDENTITY : destination;
@@ -122,6 +138,7 @@ public final class PeerExchange {
 
   /** Forgets the exchange (a request that never reached a cluster records as before: no peer). */
   public void reset() {
+    requested = false;
     inbound = false;
     outboundMesh = false;
     answer = false;
@@ -139,6 +156,12 @@ public final class PeerExchange {
     String value = access.getAll(headers, PeerMetadata.HEADER);
     strip(access, headers);
     return value == null ? null : stats.peerMetadata().get(value);
+  }
+
+  private <H> void addOwn(HeaderAccess<H> access, H headers) {
+    PeerMetadata.Own own = stats.ownPeerMetadata();
+    access.set(headers, PeerMetadata.ID_HEADER, own.id());
+    access.set(headers, PeerMetadata.HEADER, own.value());
   }
 
   /** Removes both exchange headers. */

@@ -27,9 +27,16 @@ public final class StatsRegistry {
   private final PeerMetadataCache peerMetadata = new PeerMetadataCache();
   /** istio_tcp_* series kept apart by peer certificate, at most. */
   static final int MAX_ISTIO_TCP = 4096;
-  private final ConcurrentMap<List<IstioMetricsConfig.Override>, IstioMetricsConfig> istioMetrics = new ConcurrentHashMap<>();
-  /** Distinct metric override configs kept; a config past it is built but not shared (its series stay apart). */
+  /** Distinct metric override configs kept shared; the least recently looked up one is evicted past it. */
   static final int MAX_ISTIO_METRICS_CONFIGS = 256;
+  /** Guarded by itself; in access order, evicting the least recently looked up config. */
+  private final Map<List<IstioMetricsConfig.Override>, IstioMetricsConfig> istioMetrics =
+      new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<List<IstioMetricsConfig.Override>, IstioMetricsConfig> eldest) {
+          return size() > MAX_ISTIO_METRICS_CONFIGS;
+        }
+      };
   private volatile Supplier<XdsStats> xds;
   private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
       new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
@@ -94,8 +101,9 @@ public final class StatsRegistry {
   /**
    * Istio's TCP metrics towards one cluster from the downstream peer certificate {@code peerPrincipal} (null for none)
    * through a tcp_proxy with metric overrides {@code view} (null for none); looked up once per connection. Past
-   * {@link #MAX_ISTIO_TCP} series a new principal shares the cluster's one principal-less mutual TLS series (still
-   * {@code connection_security_policy="mutual_tls"}).
+   * {@link #MAX_ISTIO_TCP} entries any new (principal, view) shares one of the cluster's two overflow entries, without
+   * overrides: the principal-less mutual TLS one (still {@code connection_security_policy="mutual_tls"}) or the
+   * plaintext one.
    */
   public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, IstioMetricsConfig view) {
     String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id);
@@ -103,28 +111,41 @@ public final class StatsRegistry {
     if (d != null) {
       return d;
     }
-    if (peerPrincipal != null && istioTcp.size() >= MAX_ISTIO_TCP) {
-      return istioTcp.computeIfAbsent(cluster + "\n\0" + (view == null ? "" : "\n#" + view.id),
-          k -> new IstioTcpDestination(cluster, null, view, true));
+    if (istioTcp.size() >= MAX_ISTIO_TCP) {
+      boolean mutualTls = peerPrincipal != null;
+      if (!mutualTls && view == null) {
+        return istioTcp.computeIfAbsent(cluster, k -> new IstioTcpDestination(cluster, null));
+      }
+      return istioTcp.computeIfAbsent(cluster + (mutualTls ? "\n\0" : "\n\1"),
+          k -> new IstioTcpDestination(cluster, null, null, mutualTls));
     }
     return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view));
   }
 
   /**
-   * The canonical metric overrides for {@code overrides} (one instance per distinct config, so a new snapshot with the
-   * same overrides keeps recording into the same series); looked up when a snapshot is built.
+   * The shared metric overrides for {@code overrides}: one instance per distinct config while it is among the
+   * {@link #MAX_ISTIO_METRICS_CONFIGS} most recently looked up, so a new snapshot with the same overrides keeps
+   * recording into the same series. Look it up when a snapshot is built, never per request or connection: an evicted
+   * config's next lookup builds a new instance (whose series are kept apart).
    *
    * @throws IllegalArgumentException more than {@link IstioMetricsConfig#MAX_EVALUATED} expressions per request
    */
   public IstioMetricsConfig istioMetrics(List<IstioMetricsConfig.Override> overrides) {
-    IstioMetricsConfig c = istioMetrics.get(overrides);
-    if (c != null) {
+    synchronized (istioMetrics) {
+      IstioMetricsConfig c = istioMetrics.get(overrides);
+      if (c == null) {
+        c = new IstioMetricsConfig(overrides);
+        istioMetrics.put(c.overrides, c);
+      }
       return c;
     }
-    if (istioMetrics.size() >= MAX_ISTIO_METRICS_CONFIGS) {
-      return new IstioMetricsConfig(overrides);
+  }
+
+  /** Distinct metric override configs kept shared now. */
+  int istioMetricsShared() {
+    synchronized (istioMetrics) {
+      return istioMetrics.size();
     }
-    return istioMetrics.computeIfAbsent(List.copyOf(overrides), IstioMetricsConfig::new);
   }
 
   /** This proxy's own metadata exchange headers (from {@link #identity()}). */

@@ -42,6 +42,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpStats stats;
   private final TcpRbac rbac;
   private final String sni;
+  /** The tcp_proxy's shared metric overrides (resolved once per listener config, not per connection), or null. */
+  private final io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics;
   private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>();
   /** How long a TLS-or-plaintext connection with RBAC may take to send the bytes that tell which (Envoy: 15 s). */
   static final long DETECTION_TIMEOUT_SECONDS = 15;
@@ -69,17 +71,24 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private CircuitBreakers.Resources pendingBreaker;
 
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
-    this(context, config, null, null, null);
+    this(context, config, null, null, null, istioMetrics(context, config));
+  }
+
+  /** The shared metric overrides of {@code config}'s istio.stats filter, or null; look up once per listener config. */
+  static io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics(TcpProxyContext context, TcpProxyConfig config) {
+    return config.istioMetrics().isEmpty() ? null : context.stats().istioMetrics(config.istioMetrics());
   }
 
   /**
    * @param rbac the network RBAC check to pass before any upstream is picked, or null
    * @param sni  the ClientHello's server name when the TLS inspector ran, else null
    * @param logger the tcp_proxy's access logs, or null
+   * @param istioMetrics {@link #istioMetrics(TcpProxyContext, TcpProxyConfig)}
    */
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config, TcpRbac rbac, String sni,
-      io.keelson.dataplane.accesslog.AccessLogger logger) {
+      io.keelson.dataplane.accesslog.AccessLogger logger, io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics) {
     this.logger = logger;
+    this.istioMetrics = istioMetrics;
     this.context = context;
     this.config = config;
     this.stats = context.stats().tcp(config.statPrefix());
@@ -484,9 +493,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     // Inbound, the caller's certificate names the source (Istio's source_principal over mTLS), once TLS is settled.
     java.util.concurrent.atomic.LongAdder[] toUpCounters = {stats.rxBytes, null};
     java.util.concurrent.atomic.LongAdder[] toDownCounters = {stats.txBytes, null};
-    IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(),
-        config.istioMetrics().isEmpty() ? null : context.stats().istioMetrics(config.istioMetrics()), down, toUpCounters,
-        toDownCounters, 1);
+    IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(), istioMetrics, down,
+        toUpCounters, toDownCounters, 1);
     istio.destination().opened.increment();
     ByteBuf b;
     while ((b = pending.pollFirst()) != null) {

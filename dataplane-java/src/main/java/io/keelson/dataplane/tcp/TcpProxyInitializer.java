@@ -15,6 +15,10 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   private final ListenerConfig listener;
   private final ChannelGroup connections;
   private final TcpRbac rbac;
+  /** The tcp_proxy's shared metric overrides, resolved once here (not per connection); null for none. */
+  private final io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics;
+  private final java.util.Map<io.keelson.dataplane.config.SniChain, io.keelson.dataplane.stats.IstioMetricsConfig>
+      sniIstioMetrics = new java.util.IdentityHashMap<>();
   /** The TLS counters of an SNI-routed listener's terminating chains (looked up once, not per connection), or null. */
   private final io.keelson.dataplane.stats.TlsStats sniTlsStats;
   private final java.util.Map<io.keelson.dataplane.config.SniChain, TcpRbac> sniRbac = new java.util.IdentityHashMap<>();
@@ -40,12 +44,17 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
       if (r != null) {
         sniRbac.put(chain, r);
       }
+      var m = TcpProxyHandler.istioMetrics(context, chain.tcpProxy());
+      if (m != null) {
+        sniIstioMetrics.put(chain, m);
+      }
       var l = context.accessLogger(chain.tcpProxy().accessLogs());
       if (l != null) {
         sniLoggers.put(chain, l);
       }
     }
     this.logger = context.accessLogger(listener.tcpProxy().accessLogs());
+    this.istioMetrics = TcpProxyHandler.istioMetrics(context, listener.tcpProxy());
     this.sniTlsStats = listener.sniChains().stream().anyMatch(c -> c.tls() != null)
         ? context.stats().tls("listener." + listener.name()) : null;
   }
@@ -66,13 +75,14 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     connections.add(ch);
     if (!listener.sniChains().isEmpty()) {
       ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac, sniLoggers,
-          sniTlsStats, listener.name()));
+          sniIstioMetrics, sniTlsStats, listener.name()));
       return;
     }
     if (listener.tls() != null) {
       TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name(),
           listener.plaintextToo(), context.tlsOffload().get());
     }
-    ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null, logger));
+    ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null, logger,
+        istioMetrics));
   }
 }

@@ -368,6 +368,9 @@ final class XdsResourceCache {
       if (c.hasTransportSocket()) {
         names.addAll(upstreamSdsNames(c.getTransportSocket()));
       }
+      for (Cluster.TransportSocketMatch m : c.getTransportSocketMatchesList()) {
+        names.addAll(upstreamSdsNames(m.getTransportSocket()));
+      }
     }
     return names;
   }

@@ -1,5 +1,6 @@
 package io.keelson.dataplane.http1;
 
+import static io.keelson.dataplane.testing.Allocations.bytesPerCall;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.accesslog.AccessLogService;
@@ -10,9 +11,7 @@ import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.stats.IstioDestination;
 import io.keelson.dataplane.stats.ResponseFlag;
 import io.keelson.dataplane.stats.StatsRegistry;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
-import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,10 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * around many recordings after a warm-up that lets the JIT compile them.
  */
 class ObservabilityAllocationTest {
-  private static final com.sun.management.ThreadMXBean THREADS =
-      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-  private static final int WARMUP = 50_000;
-  private static final int N = 100_000;
 
   @TempDir
   Path dir;
@@ -92,23 +87,6 @@ class ObservabilityAllocationTest {
               - lb_endpoints:
                 - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9 } } }
         """.formatted(accessLog);
-  }
-
-  /** Bytes allocated per call by this thread: the least of three measured rounds, after a warm-up. */
-  private static double bytesPerCall(Runnable call) {
-    for (int i = 0; i < WARMUP; i++) {
-      call.run();
-    }
-    LongSupplier allocated = THREADS::getCurrentThreadAllocatedBytes;
-    double least = Double.MAX_VALUE;
-    for (int round = 0; round < 3; round++) {
-      long before = allocated.getAsLong();
-      for (int i = 0; i < N; i++) {
-        call.run();
-      }
-      least = Math.min(least, (allocated.getAsLong() - before) / (double) N);
-    }
-    return least;
   }
 
   @Test
@@ -218,7 +196,7 @@ class ObservabilityAllocationTest {
           upstreamHost, "127.0.0.1:53412", null, null, connection);
     });
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
-        assertThat(logs.written.sum() + logs.dropped.sum()).as("records handed off").isEqualTo(WARMUP + 3L * N));
+        assertThat(logs.written.sum() + logs.dropped.sum()).as("records handed off").isEqualTo(io.keelson.dataplane.testing.Allocations.WARMUP + 3L * io.keelson.dataplane.testing.Allocations.N));
     assertThat(perRequest).as("bytes per logged request on the event loop").isLessThan(1.0);
   }
 

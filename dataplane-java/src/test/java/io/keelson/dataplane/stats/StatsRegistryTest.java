@@ -53,6 +53,51 @@ class StatsRegistryTest {
   }
 
   @Test
+  void labelVariantsOfEveryViewCountAgainstOneBoundAndAFullTableDropsTheSample() {
+    IstioDestination d = new StatsRegistry().cluster("outbound|80||a").istio;
+    IstioMetricsConfig last = null;
+    for (int i = 0; i < IstioDestination.MAX_ALL_VARIANTS + 10; i++) { // each a new view, as a config past a cache
+      last = new IstioMetricsConfig(List.of());
+      d.record(last, 0, MeshIdentity.UNKNOWN_IDENTITY, null, 0, 200, -1, ResponseFlag.NONE, 1, 1, 1);
+    }
+    d.record(last, 7, MeshIdentity.UNKNOWN_IDENTITY, null, 0, 200, -1, ResponseFlag.NONE, 1, 1, 1);
+    assertThat(d.variants()).hasSize(IstioDestination.MAX_ALL_VARIANTS);
+
+    IstioDestination keyed = new StatsRegistry().cluster("outbound|80||b").istio;
+    IstioMetricsConfig view = new IstioMetricsConfig(List.of());
+    for (long key = 1; key <= IstioDestination.MAX_VARIANTS + 5; key++) {
+      keyed.record(view, key, MeshIdentity.UNKNOWN_IDENTITY, null, 0, 200, -1, ResponseFlag.NONE, 1, 1, 1);
+    }
+    assertThat(keyed.variants()).as("the keys past the bound share the all-unknown variant")
+        .hasSize(IstioDestination.MAX_VARIANTS + 1).filteredOn(v -> v.key == 0).singleElement()
+        .satisfies(v -> assertThat(v.series().getFirst().count.sum()).isEqualTo(5));
+  }
+
+  @Test
+  void sharedMetricConfigsAreBoundedAndTheRecentOnesStayShared() {
+    StatsRegistry r = new StatsRegistry();
+    for (int i = 0; i < StatsRegistry.MAX_ISTIO_METRICS_CONFIGS + 50; i++) {
+      r.istioMetrics(List.of(new IstioMetricsConfig.Override("", false, List.of("t" + i), Map.of())));
+    }
+    assertThat(r.istioMetricsShared()).isEqualTo(StatsRegistry.MAX_ISTIO_METRICS_CONFIGS);
+    var late = List.of(new IstioMetricsConfig.Override("", false, List.of("late"), Map.of()));
+    assertThat(r.istioMetrics(late)).as("past the bound, still one instance per config").isSameAs(r.istioMetrics(late));
+  }
+
+  @Test
+  void istioTcpEntriesPastTheBoundShareAnOverflowWhateverTheirView() {
+    StatsRegistry r = new StatsRegistry();
+    for (int i = 0; i < StatsRegistry.MAX_ISTIO_TCP; i++) {
+      r.istioTcp("outbound|5432||db", null, new IstioMetricsConfig(List.of()));
+    }
+    IstioTcpDestination a = r.istioTcp("outbound|5432||db", null, new IstioMetricsConfig(List.of()));
+    assertThat(r.istioTcp("outbound|5432||db", null, new IstioMetricsConfig(List.of()))).isSameAs(a);
+    assertThat(a.mutualTls).isFalse();
+    assertThat(r.istioTcp("outbound|5432||db", "spiffe://cluster.local/ns/a/sa/b", new IstioMetricsConfig(List.of())))
+        .satisfies(m -> assertThat(m.mutualTls).isTrue()).isNotSameAs(a);
+  }
+
+  @Test
   void xdsCountersAreExposedWhenAClientRuns() throws Exception {
     String unavailable = PrometheusText.unavailableReason();
     assumeTrue(unavailable == null, unavailable);

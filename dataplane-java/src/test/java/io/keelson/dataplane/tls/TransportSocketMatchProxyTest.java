@@ -107,6 +107,49 @@ class TransportSocketMatchProxyTest {
     assertThat(RunningProxies.admin(p, "/stats")).contains("cluster.backend.ssl.handshake: 1");
   }
 
+  /**
+   * Istio's auto mTLS with a retry: the mesh (ALPN istio) endpoint answers 503, the retry goes to the plaintext one.
+   * Each try decides the metadata exchange by its own endpoint's socket: the mesh try carries this workload's
+   * x-envoy-peer-metadata, the plaintext try never does (on HTTP/1.1 and HTTP/2 downstreams alike).
+   */
+  @Test
+  void theMetadataExchangeIsDecidedPerTryByTheTriedEndpointsSocket() throws Exception {
+    TestCa.Leaf backend = ca.issue("backend", "backend.test");
+    TestUpstream tlsUp = proxies.keep(new TestUpstream("tls", SslContextBuilder.forServer(backend.key(), backend.cert()).build()));
+    tlsUp.forceStatus = 503;
+    TestUpstream plainUp = proxies.keep(new TestUpstream("plain"));
+    java.util.concurrent.CopyOnWriteArrayList<String> plainSaw = new java.util.concurrent.CopyOnWriteArrayList<>();
+    String clusters = cluster(tlsUp.port(), plainUp.port(), "backend.test").replace("""
+                  common_tls_context:
+        """, """
+                  common_tls_context:
+                    alpn_protocols: [istio, http/1.1]
+        """);
+    String retrying = ProxyHarness.allTo("backend").replace("route: { cluster: backend }",
+        "route: { cluster: backend, retry_policy: { retry_on: 5xx, num_retries: 2 } }");
+    ProxyServer p = proxies.start(ProxyHarness.bootstrap(retrying, clusters), 1);
+    int port = p.listenerAddress("ingress").getPort();
+
+    HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<Void> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/h1-" + i))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding());
+      assertThat(r.statusCode()).isEqualTo(200);
+      plainSaw.add(String.valueOf(plainUp.lastHeaders.keySet()));
+    }
+    for (int i = 0; i < 4; i++) {
+      Process curl = new ProcessBuilder("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+          "--max-time", "10", "http://127.0.0.1:" + port + "/h2-" + i).redirectErrorStream(true).start();
+      assertThat(new String(curl.getInputStream().readAllBytes())).isEqualTo("200");
+      plainSaw.add(String.valueOf(plainUp.lastHeaders.keySet()));
+    }
+
+    assertThat(tlsUp.requests.get()).as("some first tries went to the mesh endpoint").isPositive();
+    assertThat(tlsUp.lastHeaders).as("the mesh try exchanged").containsKey("x-envoy-peer-metadata");
+    assertThat(plainSaw).as("no plaintext try carried the exchange").hasSize(8)
+        .noneMatch(h -> h.contains("x-envoy-peer-metadata"));
+  }
+
   @Test
   void aSanMismatchFailsOnlyTheTlsEndpoint() throws Exception {
     TestCa.Leaf other = ca.issue("backend", "someone-else.test");

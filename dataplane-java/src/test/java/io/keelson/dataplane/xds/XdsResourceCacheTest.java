@@ -233,6 +233,30 @@ class XdsResourceCacheTest {
   }
 
   @Test
+  void secretsNamedOnlyInsideTransportSocketMatchesAreSubscribed() {
+    Cluster tls = tlsCluster("v1");
+    var plain = io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder().setName("envoy.transport_sockets.raw_buffer")
+        .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDefaultInstance()))
+        .build();
+    var wrapped = io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.upstream_proxy_protocol").setTypedConfig(Any.pack(
+            io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.newBuilder()
+                .setTransportSocket(tls.getTransportSocket()).build()))
+        .build();
+    Cluster matches = tls.toBuilder().setTransportSocket(plain).addTransportSocketMatches(Cluster.TransportSocketMatch
+        .newBuilder().setName("tlsMode-istio").setMatch(com.google.protobuf.Struct.newBuilder().putFields("tlsMode",
+            com.google.protobuf.Value.newBuilder().setStringValue("istio").build()))
+        .setTransportSocket(wrapped)).build();
+    apply(ResourceType.CLUSTER, "1", matches);
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+
+    assertThat(cache.sdsSubscription()).as("the match's TLS context, unwrapped from upstream_proxy_protocol")
+        .containsExactly("kubernetes://client", "kubernetes://client-cacert");
+  }
+
+  @Test
   void aClustersServedSecretsAreSubscribedWithoutHoldingTheConfigurationBackAndArriveLive() throws Exception {
     var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
     var client = ca.issue("client");

@@ -68,6 +68,13 @@ final class HttpFilterTranslator {
         ok = false;
         continue;
       }
+      if (factory instanceof io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory
+          && out.stream().anyMatch(c -> c.typeName().equals(type))) {
+        problems.error(at, "a second istio.stats http filter in one connection manager is not supported (Envoy would run"
+            + " both, reporting each request twice); expected one, with every metrics override in it");
+        ok = false;
+        continue;
+      }
       Object settings = translate(factory, f.getTypedConfig(), at + ".typed_config", problems, false);
       if (settings == null) {
         ok = false;

@@ -822,6 +822,12 @@ final class SnapshotTranslator {
       Filter f = chain.getFilters(i);
       String at = chainPath + ".filters[" + i + "]";
       if (f.hasTypedConfig() && f.getTypedConfig().is(com.github.xds.type.v3.TypedStruct.class)) {
+        if (istioMetrics != null) {
+          problems.error(at, "listener '" + name + "': a second istio.stats network filter in one chain is not "
+              + "supported (Envoy would run both, reporting each connection twice); expected one");
+          rbacOk = false;
+          continue;
+        }
         istioMetrics = istioStats(f, at);
         rbacOk &= istioMetrics != null;
         continue;

@@ -21,8 +21,8 @@ import java.util.Set;
  * {@code type_url} is {@value #PLUGIN_CONFIG} (istio/proxy's {@code stats.PluginConfig}, whose proto Keelson does not
  * carry) and whose {@code value} holds its {@code metrics[]}: {@code name} (a standard metric's PluginConfig name, empty
  * for all), {@code drop}, {@code tags_to_remove} and {@code dimensions} (tag to value expression,
- * {@link IstioTagExpression}). Other PluginConfig fields, unknown metric names and unsupported expressions are refused by
- * path. The filter does nothing per request itself: the connection manager's handlers read its
+ * {@link IstioTagExpression}); the other PluginConfig fields as {@link #pluginField} says. Unknown fields and metric names,
+ * unsupported expressions, a per-route config and a second istio.stats filter in one chain are refused by path. The filter does nothing per request itself: the connection manager's handlers read its
  * {@link IstioMetricsConfig} ({@link io.keelson.dataplane.filter.FilterChain#istioMetrics()}) and record Istio's
  * metrics with it. Stateless.
  */
@@ -57,12 +57,8 @@ public final class IstioStatsFilterFactory implements HttpFilterFactory {
     }
     boolean ok = true;
     List<IstioMetricsConfig.Override> out = new ArrayList<>();
-    for (var e : ts.getValue().getFieldsMap().entrySet()) {
-      if (!e.getKey().equals("metrics")) {
-        errors.error(path + ".value." + e.getKey(), "is not supported; expected only metrics (drop, tags_to_remove, "
-            + "dimensions of the standard metrics)");
-        ok = false;
-      }
+    for (var e : new java.util.TreeMap<>(ts.getValue().getFieldsMap()).entrySet()) {
+      ok &= pluginField(e.getKey(), e.getValue(), path + ".value." + e.getKey(), errors);
     }
     Value metrics = ts.getValue().getFieldsOrDefault("metrics", Value.getDefaultInstance());
     for (int i = 0; i < metrics.getListValue().getValuesCount(); i++) {
@@ -82,6 +78,50 @@ public final class IstioStatsFilterFactory implements HttpFilterFactory {
       }
     }
     return ok ? List.copyOf(out) : null;
+  }
+
+  /**
+   * A PluginConfig field besides {@code metrics}: the reporting and scope rotation intervals are accepted and ignored
+   * (Keelson's istio_* counters are read live at scrape time and never rotated); {@code disable_host_header_fallback}
+   * true is what Keelson always does (destination_service comes from the cluster, never the Host header), so false is
+   * refused, as are a {@code SERVER_GATEWAY} reporter and custom metric {@code definitions}.
+   */
+  private static boolean pluginField(String name, Value v, String at, ConfigErrors errors) {
+    switch (name) {
+      case "metrics", "tcp_reporting_duration", "rescoping_duration", "scope_grace_period_duration" -> {
+        return true;
+      }
+      case "disable_host_header_fallback" -> {
+        if (v.getBoolValue()) {
+          return true;
+        }
+        errors.error(at, "false is not supported: Keelson never falls back to the Host header for destination_service;"
+            + " expected true or the field left out");
+        return false;
+      }
+      case "reporter" -> {
+        if (v.getStringValue().equals("UNSPECIFIED") || (v.hasNumberValue() && v.getNumberValue() == 0)) {
+          return true;
+        }
+        errors.error(at, "'" + (v.hasNumberValue() ? String.valueOf(v.getNumberValue()) : v.getStringValue())
+            + "' is not supported; expected UNSPECIFIED (the reporter follows the listener's direction)");
+        return false;
+      }
+      default -> {
+        errors.error(at, "is not supported; expected metrics (drop, tags_to_remove, dimensions of the standard metrics),"
+            + " disable_host_header_fallback, reporter, or the ignored tcp_reporting_duration, rescoping_duration, "
+            + "scope_grace_period_duration");
+        return false;
+      }
+    }
+  }
+
+  /** istio.stats has no per-route config (its overrides apply per connection manager): refused, not ignored. */
+  @Override
+  public Object translatePerRoute(Message config, String path, ConfigErrors errors) {
+    errors.error(path, "istio.stats has no per-route config; expected its metric overrides in the connection manager's "
+        + "istio.stats http filter (Istio's Telemetry applies per workload, not per route)");
+    return null;
   }
 
   private static IstioMetricsConfig.Override override(Struct m, String at, ConfigErrors errors) {
@@ -111,6 +151,11 @@ public final class IstioStatsFilterFactory implements HttpFilterFactory {
         ok = false;
       } else {
         dims.put(d.getKey(), e);
+        if (e.kind() == IstioTagExpression.Kind.SOURCE_ADDRESS) {
+          errors.warn(at + ".dimensions." + d.getKey(), "source.address is the client's address with its ephemeral "
+              + "port: every connection is a new value, and past " + IstioMetricsConfig.MAX_VALUES + " of them the tag "
+              + "reports unknown until the proxy restarts");
+        }
       }
     }
     boolean drop = m.getFieldsOrDefault("drop", Value.getDefaultInstance()).getBoolValue();
