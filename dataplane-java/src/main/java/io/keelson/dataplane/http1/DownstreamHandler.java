@@ -1155,8 +1155,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     listener.stats().cxUpgradesActive.increment();
     // The response header rules of any response (Envoy's router finalizes a 101's headers too), the upgrade kept.
     String switchedTo = response.headers().get("upgrade");
-    response.headers().remove(io.keelson.dataplane.stats.PeerMetadata.HEADER); // an in-mesh upstream's, never the client's
-    response.headers().remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
+    io.keelson.dataplane.stats.PeerExchange.strip(Http1HeaderAccess.INSTANCE, response.headers()); // an in-mesh upstream's, never the client's
     ForwardingHeaders.prepareResponse(response, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(response.headers(), policy.responseHeaders());
     PolicyVerdicts.setResponseHeaders(response.headers(), policy.responseHeadersToSet());

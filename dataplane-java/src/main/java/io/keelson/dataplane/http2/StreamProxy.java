@@ -879,8 +879,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         io.netty.handler.codec.http.HttpResponseStatus.OK);
     if (upstreamAnswer != null) {
       UpgradeAnswer.copy(upstreamAnswer, r.headers());
-      r.headers().remove(io.keelson.dataplane.stats.PeerMetadata.HEADER); // an in-mesh upstream's, never the client's
-      r.headers().remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
+      io.keelson.dataplane.stats.PeerMetadata.removeFrom(r.headers()); // an in-mesh upstream's, never the client's
     }
     ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
     PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);

@@ -230,8 +230,7 @@ public final class RequestMirror {
       }
       h.set("host", ShadowHost.of(src.get("host")));
       if (!inMesh) { // the main request's cluster is in the mesh, the shadow not: no workload metadata to it
-        h.remove(io.keelson.dataplane.stats.PeerMetadata.HEADER);
-        h.remove(io.keelson.dataplane.stats.PeerMetadata.ID_HEADER);
+        io.keelson.dataplane.stats.PeerMetadata.removeFrom(h);
       }
       if (withTrailers) {
         h.set("transfer-encoding", "chunked");

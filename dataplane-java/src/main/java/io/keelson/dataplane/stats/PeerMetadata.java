@@ -21,6 +21,12 @@ public final class PeerMetadata {
 
   private PeerMetadata() {}
 
+  /** Removes both exchange headers from Netty HTTP headers (a mirror copy, a tunnel's answer). */
+  public static void removeFrom(io.netty.handler.codec.http.HttpHeaders headers) {
+    headers.remove(HEADER);
+    headers.remove(ID_HEADER);
+  }
+
   /** The two header values a proxy sends for itself, computed once per identity. Immutable. */
   public record Own(String id, String value) {}
 
