@@ -43,6 +43,15 @@ public final class PathNormalizer {
     return config.escapedSlashes() == EscapedSlashes.UNESCAPE_AND_REDIRECT && escapedSlashAt(path) >= 0;
   }
 
+  /**
+   * Envoy's {@code Grpc::Common::hasGrpcContentType}: {@code application/grpc} exactly or {@code application/grpc+...}
+   * (not gRPC-Web). Such a call is refused with 400 where the path would be redirected: gRPC clients do not follow.
+   */
+  public static boolean isGrpc(String contentType) {
+    return contentType != null && contentType.startsWith("application/grpc")
+        && (contentType.length() == 16 || contentType.charAt(16) == '+');
+  }
+
   /** Envoy's PathUtil::unescapeSlashes: {@code %2F %2f} become '/', {@code %5C %5c} '\'; the same instance if none. */
   static String unescapeSlashes(String path) {
     int at = escapedSlashAt(path);
