@@ -9,9 +9,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.PathWithEscapedSlashesAction;
 import io.keelson.control.api.MeshConfigFile;
 import io.keelson.control.policy.Authz;
-import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
-import io.keelson.control.store.PolicyStore;
 import io.keelson.dataplane.config.PathNormalization;
 import io.keelson.dataplane.xds.XdsClient;
 import java.time.Duration;
@@ -96,15 +94,7 @@ class PathNormalizationTranslationTest {
 
   @Test
   void theXdsServerAppliesTheMeshLevelToACapturedSidecarsEveryChain() throws Exception {
-    PolicyStore store = new PolicyStore();
-    store.apply(PolicyParser.parse("s.yaml", """
-        apiVersion: keelson.io/v1alpha1
-        kind: Service
-        metadata: { name: reviews }
-        spec:
-          ports: [ { port: 9080 }, { name: http-api, port: 9082 } ]
-        """).policies(), false);
-    try (XdsServer xds = new XdsServer(store, 15001)) {
+    try (XdsServer xds = new XdsServer(WebSocketUpgradeTranslationTest.reviewsWithAutoAndHttpPorts(), 15001)) {
       xds.setPathNormalization(PathNormalizationLevel.DECODE_AND_MERGE_SLASHES);
       xds.start("127.0.0.1", 0);
       try (XdsClient captured = DetectedProtocolTranslationTest.client(xds, DetectedProtocolTranslationTest.node())) {
