@@ -93,10 +93,12 @@ class PathNormalizationTranslationTest {
   }
 
   @Test
-  void theXdsServerAppliesTheMeshLevelToACapturedSidecarsEveryChain() throws Exception {
-    try (XdsServer xds = new XdsServer(WebSocketUpgradeTranslationTest.reviewsWithAutoAndHttpPorts(), 15001)) {
-      xds.setPathNormalization(PathNormalizationLevel.DECODE_AND_MERGE_SLASHES);
-      xds.start("127.0.0.1", 0);
+  void theControlPlanesMeshLevelReachesACapturedSidecarsEveryChain() throws Exception {
+    try (io.keelson.control.api.ControlPlane cp = io.keelson.control.api.ControlPlane.start(
+        new io.keelson.control.api.ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001)
+            .withPathNormalization(PathNormalizationLevel.DECODE_AND_MERGE_SLASHES))) {
+      cp.store.apply(WebSocketUpgradeTranslationTest.reviewsWithAutoAndHttpPorts().current().all(), false);
+      XdsServer xds = cp.xds;
       try (XdsClient captured = DetectedProtocolTranslationTest.client(xds, DetectedProtocolTranslationTest.node())) {
         await().atMost(Duration.ofSeconds(10)).until(() -> xds.registeredWorkloads().containsKey("reviews-10.1.0.7"));
         MeshResources r = xds.resourcesFor("reviews-10.1.0.7");
