@@ -48,13 +48,16 @@ public final class ControlPlane implements AutoCloseable {
    * @param protocolDetectionTimeout Istio's meshConfig.protocolDetectionTimeout (null: 0s, no timeout)
    * @param gatewayProxyProtocol Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol: gateways' listeners
    *                     read a PROXY protocol header first
+   * @param pathNormalization Istio's meshConfig pathNormalization.normalization (null: BASE, Istio's default)
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
       io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb,
       io.keelson.control.security.ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
-      boolean gatewayProxyProtocol) {
+      boolean gatewayProxyProtocol, io.keelson.control.xds.PathNormalizationLevel pathNormalization) {
     public Options {
+      pathNormalization = pathNormalization == null ? io.keelson.control.xds.PathNormalizationLevel.DEFAULT
+          : pathNormalization;
       protocolDetectionTimeout = protocolDetectionTimeout == null ? Duration.ZERO : protocolDetectionTimeout;
       extensionProviders = extensionProviders == null ? io.keelson.control.security.ExtensionProviders.NONE
           : extensionProviders;
@@ -67,7 +70,7 @@ public final class ControlPlane implements AutoCloseable {
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
         io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, true, null, null, false);
+          outboundTrafficPolicy, true, null, null, false, null);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -87,27 +90,27 @@ public final class ControlPlane implements AutoCloseable {
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
           outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol);
+          gatewayProxyProtocol, pathNormalization);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
           outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol);
+          gatewayProxyProtocol, pathNormalization);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
           localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol);
+          gatewayProxyProtocol, pathNormalization);
     }
 
     /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
     public Options withLocalityLb(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
           outboundTrafficPolicy, enabled, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol);
+          gatewayProxyProtocol, pathNormalization);
     }
 
     /**
@@ -116,19 +119,25 @@ public final class ControlPlane implements AutoCloseable {
      */
     public Options withProtocolDetectionTimeout(Duration d) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, d, gatewayProxyProtocol);
+          outboundTrafficPolicy, localityLb, extensionProviders, d, gatewayProxyProtocol, pathNormalization);
     }
 
     /** Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol (see {@link io.keelson.control.xds.GatewayProxyProtocol}). */
     public Options withGatewayProxyProtocol(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, enabled);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, enabled, pathNormalization);
     }
 
     /** Istio's meshConfig.extensionProviders: the external authorizers CUSTOM AuthorizationPolicies name. */
     public Options withExtensionProviders(io.keelson.control.security.ExtensionProviders p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout, gatewayProxyProtocol);
+          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout, gatewayProxyProtocol, pathNormalization);
+    }
+
+    /** Istio's meshConfig pathNormalization.normalization for every sidecar and gateway connection manager. */
+    public Options withPathNormalization(io.keelson.control.xds.PathNormalizationLevel level) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, gatewayProxyProtocol, level);
     }
   }
 
@@ -190,6 +199,7 @@ public final class ControlPlane implements AutoCloseable {
     xds.setExtensionProviders(o.extensionProviders());
     xds.setLocalityLb(o.localityLb());
     xds.setGatewayProxyProtocol(o.gatewayProxyProtocol());
+    xds.setPathNormalization(o.pathNormalization());
     if (etcd != null) {
       etcd.follow(xds);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.keelson.control.security.ExtensionProviders;
+import io.keelson.control.xds.PathNormalizationLevel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,12 +15,17 @@ import java.time.Duration;
  * {@code 1m30s}; {@code 0s} waits for the client's first bytes for ever, Istio's default), null when the file does not
  * set it. {@code --protocol-detection-timeout} overrides the file's. {@code defaultConfig.gatewayTopology.proxyProtocol}
  * (an object, {@code {}}) makes every ingress gateway's listeners read a PROXY protocol header first
- * ({@code gatewayProxyProtocol}); no other {@code defaultConfig} field is read (each is refused by path). Immutable.
+ * ({@code gatewayProxyProtocol}); no other {@code defaultConfig} field is read (each is refused by path).
+ * {@code pathNormalization.normalization} (NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES; DEFAULT is BASE) sets
+ * how every connection manager normalizes paths, null when the file does not set it; {@code --path-normalization}
+ * overrides it. Immutable.
  */
 public record MeshConfigFile(ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
-    boolean gatewayProxyProtocol) {
+    boolean gatewayProxyProtocol, PathNormalizationLevel pathNormalization) {
   /** The meshConfig field of the detection timeout. */
   public static final String PROTOCOL_DETECTION_TIMEOUT = "protocolDetectionTimeout";
+  /** The meshConfig field of the path normalization. */
+  public static final String PATH_NORMALIZATION = "pathNormalization";
 
   /**
    * Reads {@code file}.
@@ -40,9 +46,10 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
       throw new IllegalArgumentException(source + ": not YAML: " + e.getMessage());
     }
     boolean proxyProtocol = gatewayProxyProtocol(source, root == null ? null : root.get("defaultConfig"));
+    PathNormalizationLevel paths = pathNormalization(source, root == null ? null : root.get(PATH_NORMALIZATION));
     JsonNode t = root == null ? null : root.get(PROTOCOL_DETECTION_TIMEOUT);
     if (t == null || t.isNull()) {
-      return new MeshConfigFile(providers, null, proxyProtocol);
+      return new MeshConfigFile(providers, null, proxyProtocol, paths);
     }
     String at = source + ": " + PROTOCOL_DETECTION_TIMEOUT;
     if (!t.isTextual()) {
@@ -50,7 +57,7 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
           + " or 1s (0s: no timeout)");
     }
     try {
-      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol);
+      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol, paths);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(at + ": " + e.getMessage() + " (0s: no timeout)");
     }
@@ -75,6 +82,27 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
           + " is not an object; expected {} (Istio's ProxyProtocol message has no fields)");
     }
     return true;
+  }
+
+  /** {@code pathNormalization.normalization}, null when absent; other fields and unknown levels refused by path. */
+  private static PathNormalizationLevel pathNormalization(String source, JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    String at = source + ": " + PATH_NORMALIZATION;
+    JsonNode level = only(at, node, "normalization");
+    if (level == null) {
+      return null;
+    }
+    if (!level.isTextual()) {
+      throw new IllegalArgumentException(at + ".normalization: " + level + " is not a name; expected NONE, BASE,"
+          + " MERGE_SLASHES or DECODE_AND_MERGE_SLASHES");
+    }
+    try {
+      return PathNormalizationLevel.parse(level.asText());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(at + ".normalization: " + e.getMessage());
+    }
   }
 
   /** {@code node}'s field {@code name} (null when absent), refusing any other field by path. */

@@ -16,7 +16,7 @@ final class ControlCommand {
                                  [--bind ADDR] [--outbound-port N] [--xds-tls-port N] [--trust-domain TD]
                                  [--workload-cert-ttl D] [--ca-cert FILE --ca-key FILE [--ca-root FILE]]
                                  [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY] [--locality-lb true|false]
-                                 [--protocol-detection-timeout D]
+                                 [--protocol-detection-timeout D] [--path-normalization L]
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]
                                   [--etcd-cacert F] [--etcd-cert F --etcd-key F] [--etcd-user U --etcd-password-file F]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
@@ -42,6 +42,10 @@ final class ControlCommand {
                            wait for a client's first bytes on a port with no declared protocol before relaying it as
                            TCP (default 0s: for ever, as Istio; a server-first protocol such as MySQL or SMTP must then
                            be declared TCP). e.g. 100ms, 5s; overrides protocolDetectionTimeout in --mesh-config
+        --path-normalization L  Istio's meshConfig.pathNormalization.normalization: how every sidecar and gateway
+                           normalizes request paths before authorization and routing: NONE, BASE (default: RFC 3986,
+                           e.g. /a/../b and /%61 become /b and /a), MERGE_SLASHES (and // becomes /),
+                           DECODE_AND_MERGE_SLASHES (and %2F, %5C unescaped); overrides pathNormalization in --mesh-config
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -82,6 +86,7 @@ final class ControlCommand {
                            envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
                            registry Service name (its workloads) or a host name or IP address (with port); and
                            protocolDetectionTimeout (a Go duration: 0s, 100ms, 1s; --protocol-detection-timeout wins)
+                           and pathNormalization.normalization (--path-normalization wins)
       """;
 
   private ControlCommand() {}
@@ -100,7 +105,8 @@ final class ControlCommand {
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--etcd-cacert",
         "--etcd-cert", "--etcd-key", "--etcd-user", "--etcd-password-file", "--access-log-file",
         "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
-        "--outbound-traffic-policy", "--locality-lb", "--mesh-config", "--protocol-detection-timeout"),
+        "--outbound-traffic-policy", "--locality-lb", "--mesh-config", "--protocol-detection-timeout",
+        "--path-normalization"),
         Set.of());
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
@@ -122,6 +128,9 @@ final class ControlCommand {
       try {
         io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
         o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol());
+        if (mesh.pathNormalization() != null) {
+          o = o.withPathNormalization(mesh.pathNormalization()); // the flag, below, overrides it
+        }
         if (mesh.protocolDetectionTimeout() != null) {
           o = o.withProtocolDetectionTimeout(mesh.protocolDetectionTimeout()); // the flag, below, overrides it
         }
@@ -151,6 +160,14 @@ final class ControlCommand {
         return 2;
       }
       o = o.withProtocolDetectionTimeout(d);
+    }
+    if (a.has("--path-normalization")) {
+      try {
+        o = o.withPathNormalization(io.keelson.control.xds.PathNormalizationLevel.parse(a.get("--path-normalization", null)));
+      } catch (IllegalArgumentException e) {
+        System.err.println("keelson control: --path-normalization " + e.getMessage());
+        return 2;
+      }
     }
     String storeKind = a.get("--store", "embedded");
     if (storeKind.equals("etcd")) {

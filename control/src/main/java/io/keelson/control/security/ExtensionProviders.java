@@ -69,14 +69,16 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
     Map<String, ExtAuthzProvider> out = new LinkedHashMap<>();
     if (root != null && !root.isMissingNode() && !root.isNull()) {
       if (!root.isObject()) {
-        throw new IllegalArgumentException(source + ": expected Istio meshConfig, a mapping with extensionProviders"
-            + " and/or protocolDetectionTimeout");
+        throw new IllegalArgumentException(source + ": expected Istio meshConfig, a mapping with extensionProviders,"
+            + " protocolDetectionTimeout, pathNormalization or defaultConfig");
       }
       for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
         String f = it.next();
-        if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout") && !f.equals("defaultConfig")) {
+        if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout") && !f.equals("defaultConfig")
+            && !f.equals("pathNormalization")) {
           errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders,"
-              + " protocolDetectionTimeout or defaultConfig (the other meshConfig settings are bin/keelson control flags)");
+              + " protocolDetectionTimeout, pathNormalization or defaultConfig (the other meshConfig settings are"
+              + " bin/keelson control flags)");
         }
       }
       JsonNode list = root.path("extensionProviders");

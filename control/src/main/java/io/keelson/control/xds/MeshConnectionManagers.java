@@ -8,7 +8,9 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
  * (HTTP/1.1 Upgrade) crosses the mesh. Not {@code http2_protocol_options.allow_connect}: istiod sets that only on
  * ambient HBONE listeners, so (as with Istio) a WebSocket to a service port whose sidecar hop is HTTP/2 (GRPC, HTTP2,
  * {@code h2UpgradePolicy: UPGRADE}) is not carried. Proxyless gRPC API listeners do not start here (istiod's gRPC
- * generator sets no upgrades). Stateless.
+ * generator sets no upgrades). Paths are normalized at Istio's default level, BASE ({@code normalize_path: true},
+ * escaped slashes kept: {@link PathNormalizationLevel}); another meshConfig level is applied to the translated listeners
+ * by the xDS server. Stateless.
  */
 final class MeshConnectionManagers {
   static final HttpConnectionManager.UpgradeConfig WEBSOCKET = HttpConnectionManager.UpgradeConfig.newBuilder()
@@ -16,8 +18,8 @@ final class MeshConnectionManagers {
 
   private MeshConnectionManagers() {}
 
-  /** A new connection manager builder allowing WebSocket upgrades. */
+  /** A new connection manager builder allowing WebSocket upgrades, its paths normalized at Istio's default level. */
   static HttpConnectionManager.Builder newBuilder() {
-    return HttpConnectionManager.newBuilder().addUpgradeConfigs(WEBSOCKET);
+    return PathNormalizationLevel.DEFAULT.applyTo(HttpConnectionManager.newBuilder().addUpgradeConfigs(WEBSOCKET));
   }
 }

@@ -132,6 +132,7 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.security.ExtensionProviders extensionProviders =
       io.keelson.control.security.ExtensionProviders.NONE;
   private volatile boolean gatewayProxyProtocol; // meshConfig defaultConfig.gatewayTopology.proxyProtocol
+  private volatile PathNormalizationLevel pathNormalization = PathNormalizationLevel.DEFAULT; // meshConfig pathNormalization
   private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
   private final OutboundTrafficPolicy outboundPolicy;
@@ -215,6 +216,14 @@ public final class XdsServer implements AutoCloseable {
    */
   public void setGatewayProxyProtocol(boolean enabled) {
     this.gatewayProxyProtocol = enabled;
+  }
+
+  /**
+   * Istio's meshConfig {@code pathNormalization.normalization}: every sidecar and gateway connection manager normalizes
+   * request paths at this level ({@link PathNormalizationLevel}; BASE by default). Set before proxies connect.
+   */
+  public void setPathNormalization(PathNormalizationLevel level) {
+    this.pathNormalization = java.util.Objects.requireNonNull(level);
   }
 
   /** A gateway's translated resources, with the PROXY protocol listener filter when the mesh config asks for it. */
@@ -684,7 +693,11 @@ public final class XdsServer implements AutoCloseable {
   private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
     MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
-    if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
+    if (p.proxyless) {
+      return r;
+    }
+    r = pathNormalization.apply(r); // istiod sets it on every sidecar and gateway connection manager
+    if (telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
     var t = proxyTelemetry(p, translated);

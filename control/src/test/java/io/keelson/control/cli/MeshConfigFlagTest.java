@@ -29,4 +29,19 @@ class MeshConfigFlagTest {
     assertThat(missing.code()).isEqualTo(2);
     assertThat(missing.err()).contains("--mesh-config " + dir.resolve("nope.yaml") + ": cannot read it");
   }
+
+  @Test
+  void aBadPathNormalizationStopsStartUpNamingTheFileFieldOrFlag() throws Exception {
+    Path mesh = dir.resolve("paths.yaml");
+    Files.writeString(mesh, "pathNormalization:\n  normalization: MERGE\n");
+    CliRun.Result r = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1", "--mesh-config",
+        mesh.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains(mesh + ": pathNormalization.normalization: 'MERGE' is not a path normalization;"
+        + " expected NONE, BASE (the default), MERGE_SLASHES or DECODE_AND_MERGE_SLASHES");
+    CliRun.Result flag = cli("control", "--xds-port", "0", "--api-port", "0", "--xds-tls-port", "-1",
+        "--path-normalization", "merge_slashes");
+    assertThat(flag.code()).isEqualTo(2);
+    assertThat(flag.err()).contains("--path-normalization 'merge_slashes' is not a path normalization");
+  }
 }

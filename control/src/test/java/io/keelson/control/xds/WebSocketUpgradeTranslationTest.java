@@ -85,8 +85,8 @@ class WebSocketUpgradeTranslationTest {
     assertThat(withoutWebSocket(r.listeners())).isEmpty();
   }
 
-  @Test
-  void aCapturedSidecarsPortDetectingAndInboundChainsAllowWebSocket() throws Exception {
+  /** A store with Service reviews: port 9080 without a protocol (detected), 9082 named HTTP. */
+  static PolicyStore reviewsWithAutoAndHttpPorts() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("s.yaml", """
         apiVersion: keelson.io/v1alpha1
@@ -95,6 +95,12 @@ class WebSocketUpgradeTranslationTest {
         spec:
           ports: [ { port: 9080 }, { name: http-api, port: 9082 } ]
         """).policies(), false);
+    return store;
+  }
+
+  @Test
+  void aCapturedSidecarsPortDetectingAndInboundChainsAllowWebSocket() throws Exception {
+    PolicyStore store = reviewsWithAutoAndHttpPorts();
     try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
         XdsClient captured = DetectedProtocolTranslationTest.client(xds, DetectedProtocolTranslationTest.node())) {
       await().atMost(Duration.ofSeconds(10)).until(() -> xds.registeredWorkloads().containsKey("reviews-10.1.0.7"));

@@ -36,6 +36,8 @@ import java.util.Map;
  * @param internalAddresses Envoy's internal_address_config; {@link InternalAddresses#NONE} (nothing internal) when absent
  * @param preserveExternalRequestId Envoy's preserve_external_request_id: keep an edge client's x-request-id (by
  *                          default an edge request gets a new one when generate_request_id is on)
+ * @param pathNormalization normalize_path, merge_slashes and path_with_escaped_slashes_action, applied to every
+ *                          request's path before the filters and routing; {@link PathNormalization#NONE} when absent
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -57,7 +59,8 @@ public record HttpConnectionManagerConfig(
     int xffNumTrustedHops,
     boolean skipXffAppend,
     InternalAddresses internalAddresses,
-    boolean preserveExternalRequestId) {
+    boolean preserveExternalRequestId,
+    PathNormalization pathNormalization) {
 
   /** A connection manager with Envoy's defaults for xff_num_trusted_hops (0), skip_xff_append and internal_address_config. */
   public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
@@ -67,7 +70,7 @@ public record HttpConnectionManagerConfig(
       ForwardClientCert forwardClientCert, boolean suppressEnvoyHeaders) {
     this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
         tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, forwardClientCert,
-        suppressEnvoyHeaders, 0, false, InternalAddresses.NONE, false);
+        suppressEnvoyHeaders, 0, false, InternalAddresses.NONE, false, PathNormalization.NONE);
   }
 
   /** A connection manager whose router adds its {@code x-envoy-*} headers (suppress_envoy_headers false). */
@@ -101,6 +104,9 @@ public record HttpConnectionManagerConfig(
     upgrades = upgrades == null ? Map.of() : Map.copyOf(upgrades);
     if (internalAddresses == null) {
       internalAddresses = InternalAddresses.NONE;
+    }
+    if (pathNormalization == null) {
+      pathNormalization = PathNormalization.NONE;
     }
     if (xffNumTrustedHops < 0) {
       throw new IllegalArgumentException("xff_num_trusted_hops must not be negative: " + xffNumTrustedHops);
@@ -142,6 +148,7 @@ public record HttpConnectionManagerConfig(
     private boolean skipXffAppend;
     private InternalAddresses internalAddresses = InternalAddresses.NONE;
     private boolean preserveExternalRequestId;
+    private PathNormalization pathNormalization = PathNormalization.NONE;
 
     private Builder(String statPrefix, RouteConfig routeConfig) {
       this.statPrefix = statPrefix;
@@ -238,11 +245,16 @@ public record HttpConnectionManagerConfig(
       return this;
     }
 
+    public Builder pathNormalization(PathNormalization pathNormalization) {
+      this.pathNormalization = pathNormalization;
+      return this;
+    }
+
     public HttpConnectionManagerConfig build() {
       return new HttpConnectionManagerConfig(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId,
           requestTimeout, idleTimeout, accessLogs, tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters,
           upgrades, forwardClientCert, suppressEnvoyHeaders, xffNumTrustedHops, skipXffAppend, internalAddresses,
-          preserveExternalRequestId);
+          preserveExternalRequestId, pathNormalization);
     }
   }
 }

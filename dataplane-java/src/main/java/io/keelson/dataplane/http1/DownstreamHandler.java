@@ -422,6 +422,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     listener = l;
     l.stats().rqTotal.increment();
+    if (!normalizePath(head, l)) {
+      return;
+    }
     // Envoy's connection manager, before routing: the downstream address, internal or not, and the x-envoy-*
     // headers an external client may not set removed before the router reads them.
     // The connection's TLS, not the listener's: a PERMISSIVE listener also serves plaintext (Envoy: connection.ssl()).
@@ -438,6 +441,35 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (decided && channel.eventLoop().inEventLoop()) {
       onDecisionArrived();
     }
+  }
+
+  /**
+   * Envoy's connection manager before any filter or route sees the request: its path normalized as the connection
+   * manager says (normalize_path, merge_slashes, path_with_escaped_slashes_action), the query untouched. False when it
+   * answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC). CONNECT has no path.
+   */
+  private boolean normalizePath(Http1Request head, ServingListener l) {
+    io.keelson.dataplane.config.PathNormalization config = l.config().http().pathNormalization();
+    String path = head.path();
+    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
+      return true;
+    }
+    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
+    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
+    if (normalized == null || redirect && io.keelson.dataplane.edge.PathNormalizer.isGrpc(head.header("content-type"))) {
+      l.stats().rqFailedPathNormalization.increment();
+      sendLocalReply(400, "", null);
+      return false;
+    }
+    if (redirect) {
+      l.stats().rqRedirectedWithNormalizedPath.increment();
+      sendLocalReply(307, "", "location: " + normalized + (head.query() == null ? "" : "?" + head.query()) + "\r\n");
+      return false;
+    }
+    if (normalized != path) {
+      head.normalizedPath(normalized);
+    }
+    return true;
   }
 
   /** Fills the routing event; runs on the event loop while it holds the claimed slot. */

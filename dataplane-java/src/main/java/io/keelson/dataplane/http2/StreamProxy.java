@@ -323,6 +323,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     listener.stats().rqTotal.increment();
+    if (!normalizePath()) {
+      return;
+    }
     // Envoy's connection manager, before routing: the downstream address, internal or not, and the x-envoy-*
     // headers an external client may not set removed before the router reads them.
     Channel connection = down.parent() != null ? down.parent() : down;
@@ -342,6 +345,40 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (decided && down.eventLoop().inEventLoop()) {
       onDecision();
     }
+  }
+
+  /**
+   * Envoy's connection manager before any filter or route sees the request: its {@code :path} normalized as the
+   * connection manager says (normalize_path, merge_slashes, path_with_escaped_slashes_action), the query untouched, and
+   * forwarded so. False when it answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC
+   * calls, which do not follow redirects). CONNECT has no path.
+   */
+  private boolean normalizePath() {
+    io.keelson.dataplane.config.PathNormalization config = listener.config().http().pathNormalization();
+    String path = head.path();
+    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
+      return true;
+    }
+    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
+    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
+    String query = head.query() == null ? "" : "?" + head.query();
+    if (normalized == null || redirect
+        && io.keelson.dataplane.edge.PathNormalizer.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE))) {
+      listener.stats().rqFailedPathNormalization.increment();
+      localReply(400, "", ResponseFlag.NONE);
+      return false;
+    }
+    if (redirect) {
+      listener.stats().rqRedirectedWithNormalizedPath.increment();
+      localReply(307, "", ResponseFlag.NONE, "location: " + normalized + query + "\r\n");
+      return false;
+    }
+    if (normalized != path) {
+      request.setUri(normalized + query);
+      head = new H2RequestHead(request);
+      uri = request.uri();
+    }
+    return true;
   }
 
   @Override

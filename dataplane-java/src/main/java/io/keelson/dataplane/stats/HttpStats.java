@@ -23,6 +23,10 @@ public final class HttpStats {
   /** Upgrades the upstream accepted (101): downstream_cx_upgrades_total, and those still open (_active). */
   public final LongAdder cxUpgradesTotal = new LongAdder();
   public final LongAdder cxUpgradesActive = new LongAdder();
+  /** Requests refused (400) by the connection manager's path normalization (downstream_rq_failed_path_normalization). */
+  public final LongAdder rqFailedPathNormalization = new LongAdder();
+  /** Requests redirected (307) to their unescaped path (downstream_rq_redirected_with_normalized_path). */
+  public final LongAdder rqRedirectedWithNormalizedPath = new LongAdder();
   /** Index 1..5 = 1xx..5xx. */
   private final LongAdder[] rqByClass = newClasses();
   /** Istio's request metrics of requests that never reached a cluster (no route, direct responses, ...). */

@@ -176,6 +176,8 @@ public final class StatsRegistry {
       out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
       out.put(p + "downstream_rq_idle_timeout", s.rqIdleTimeout.sum());
       out.put(p + "downstream_rq_too_many_premature_resets", s.rqTooManyPrematureResets.sum());
+      out.put(p + "downstream_rq_failed_path_normalization", s.rqFailedPathNormalization.sum());
+      out.put(p + "downstream_rq_redirected_with_normalized_path", s.rqRedirectedWithNormalizedPath.sum());
       for (int c = 1; c <= 5; c++) {
         out.put(p + "downstream_rq_" + c + "xx", s.responses(c));
       }
@@ -233,6 +235,12 @@ public final class StatsRegistry {
     http.values().forEach(s -> w.sample("envoy_http_downstream_cx_upgrades_total", s.cxUpgradesTotal.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_cx_upgrades_active", "gauge");
     http.values().forEach(s -> w.sample("envoy_http_downstream_cx_upgrades_active", s.cxUpgradesActive.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_rq_failed_path_normalization", "counter");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_rq_failed_path_normalization",
+        s.rqFailedPathNormalization.sum(), "envoy_http_conn_manager_prefix", s.prefix));
+    w.type("envoy_http_downstream_rq_redirected_with_normalized_path", "counter");
+    http.values().forEach(s -> w.sample("envoy_http_downstream_rq_redirected_with_normalized_path",
+        s.rqRedirectedWithNormalizedPath.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_total", "counter");
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_total", s.rqTotal.sum(), "envoy_http_conn_manager_prefix", s.prefix));
     w.type("envoy_http_downstream_rq_xx", "counter");

@@ -1032,6 +1032,8 @@ final class SnapshotTranslator {
         : HttpConnectionManagerConfig.DEFAULT_STREAM_IDLE_TIMEOUT;
     io.keelson.dataplane.config.InternalAddresses internal = internalAddresses(hcm, path);
     ok &= internal != null;
+    io.keelson.dataplane.config.PathNormalization pathNormalization = pathNormalization(hcm, path);
+    ok &= pathNormalization != null;
     if (!ok) {
       return null;
     }
@@ -1055,7 +1057,31 @@ final class SnapshotTranslator {
         hcm.getXffNumTrustedHops(),
         hcm.getSkipXffAppend(),
         internal,
-        hcm.getPreserveExternalRequestId());
+        hcm.getPreserveExternalRequestId(),
+        pathNormalization);
+  }
+
+  /**
+   * HCM normalize_path (absent: false, Envoy's default without its runtime key), merge_slashes and
+   * path_with_escaped_slashes_action (IMPLEMENTATION_SPECIFIC_DEFAULT: Envoy's KEEP_UNCHANGED); null (reported) for an
+   * action this version does not know.
+   */
+  private io.keelson.dataplane.config.PathNormalization pathNormalization(HttpConnectionManager hcm, String path) {
+    var action = switch (hcm.getPathWithEscapedSlashesAction()) {
+      case IMPLEMENTATION_SPECIFIC_DEFAULT, KEEP_UNCHANGED ->
+          io.keelson.dataplane.config.PathNormalization.EscapedSlashes.KEEP_UNCHANGED;
+      case REJECT_REQUEST -> io.keelson.dataplane.config.PathNormalization.EscapedSlashes.REJECT_REQUEST;
+      case UNESCAPE_AND_REDIRECT -> io.keelson.dataplane.config.PathNormalization.EscapedSlashes.UNESCAPE_AND_REDIRECT;
+      case UNESCAPE_AND_FORWARD -> io.keelson.dataplane.config.PathNormalization.EscapedSlashes.UNESCAPE_AND_FORWARD;
+      default -> null;
+    };
+    if (action == null) {
+      problems.error(path + ".path_with_escaped_slashes_action", hcm.getPathWithEscapedSlashesActionValue()
+          + " is not a known action; expected KEEP_UNCHANGED, REJECT_REQUEST, UNESCAPE_AND_REDIRECT or UNESCAPE_AND_FORWARD");
+      return null;
+    }
+    return new io.keelson.dataplane.config.PathNormalization(
+        hcm.hasNormalizePath() && hcm.getNormalizePath().getValue(), hcm.getMergeSlashes(), action);
   }
 
   /**

@@ -170,7 +170,10 @@ final class SupportedFields {
             "generate_request_id", "request_timeout", "common_http_protocol_options", "max_request_headers_kb",
             "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout", "upgrade_configs",
             "forward_client_cert_details", "set_current_client_cert_details", "xff_num_trusted_hops", "skip_xff_append",
-            "internal_address_config", "preserve_external_request_id")
+            "internal_address_config", "preserve_external_request_id", "normalize_path", "merge_slashes",
+            "path_with_escaped_slashes_action")
+        .reject("path_normalization_options", "not supported (Envoy does not implement it either); use normalize_path,"
+            + " merge_slashes and path_with_escaped_slashes_action")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
         .ignore("server_name", SAFE)
         .ignore("server_header_transformation", SAFE)

@@ -116,6 +116,16 @@ public final class Http1Request implements RequestHead {
 
   /** Replaces the path (e.g. a prefix rewrite), keeping the query. */
   public Http1Request setPath(String newPath) {
+    normalizedPath(newPath);
+    targetAuthority = null;
+    return this;
+  }
+
+  /**
+   * Replaces the path with its normalized form (the connection manager's path normalization), keeping the query and
+   * the form of the request-target.
+   */
+  public void normalizedPath(String newPath) {
     if (newPath == null || newPath.isEmpty()) {
       throw new IllegalArgumentException("path must not be empty");
     }
@@ -127,8 +137,6 @@ public final class Http1Request implements RequestHead {
     }
     path = newPath;
     uri = null;
-    targetAuthority = null;
-    return this;
   }
 
   /** Replaces the method (upper-case token). */
