@@ -210,6 +210,11 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
     extAuthz();
     rateLimit();
+    rules(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+        "stat_prefix", "token_bucket", "runtime_enabled", "share_key");
+    rules(io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit.getDescriptor(),
+        "stat_prefix", "max_connections", "delay", "runtime_enabled");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag.getDescriptor(), "default_value", "runtime_key");
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")
