@@ -537,10 +537,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
-      if (policy.hasLocalReply()) {
-        sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
-        return;
-      }
+    }
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+      sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
+      return;
     }
     if (route == null) {
       flag = ResponseFlag.NR;

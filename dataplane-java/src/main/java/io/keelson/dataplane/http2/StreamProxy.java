@@ -480,10 +480,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
-      if (policy.hasLocalReply()) {
-        localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
-        return;
-      }
+    }
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+      localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
+      return;
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);

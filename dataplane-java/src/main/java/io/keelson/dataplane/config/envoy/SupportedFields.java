@@ -208,6 +208,12 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
+    rules(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(), "pass_through_mode",
+            "headers")
+        .reject("cache_time", "caching pass-through health check answers is not supported; every health check is"
+            + " forwarded (remove cache_time)")
+        .reject("cluster_min_healthy_percentages", "answering from upstream clusters' healthy share is not supported;"
+            + " expected none");
     extAuthz();
     rateLimit();
     rules(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
