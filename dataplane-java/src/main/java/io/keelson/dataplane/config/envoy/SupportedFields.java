@@ -208,6 +208,8 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
+    rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(), "max_request_bytes");
+    rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(), "disabled", "buffer");
     rules(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(), "pass_through_mode",
             "headers")
         .reject("cache_time", "caching pass-through health check answers is not supported; every health check is"
