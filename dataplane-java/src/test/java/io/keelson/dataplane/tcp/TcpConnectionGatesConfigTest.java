@@ -92,4 +92,15 @@ class TcpConnectionGatesConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("envoy.filters.network.connection_limit is supported in front of envoy.filters.network.tcp_proxy only");
   }
+
+  @Test
+  void aVipShapedListenerWithTheFiltersIsServedByTheSocketPathNotTheDpdkGateway() throws Exception {
+    String vip = tcpListener("          cluster: a\n", cluster("a", "MAGLEV", 1)).replace("address: 127.0.0.1", "address: 192.0.2.10");
+    var plain = BootstrapLoader.fromYaml(vip, "g.yaml");
+    assertThat(TcpListeners.runsOnSocketPath(plain.listeners().getFirst(), plain)).isFalse();
+    var limited = BootstrapLoader.fromYaml(vip.replace("      - name: envoy.filters.network.tcp_proxy\n",
+        connectionLimit("          stat_prefix: cl\n          max_connections: 7\n")
+            + "      - name: envoy.filters.network.tcp_proxy\n"), "g.yaml");
+    assertThat(TcpListeners.runsOnSocketPath(limited.listeners().getFirst(), limited)).isTrue();
+  }
 }
