@@ -5,26 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer;
 import io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute;
-import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.filter.FilterResources;
+import io.keelson.dataplane.filter.RecordedConfigErrors;
 import io.keelson.dataplane.stats.StatsRegistry;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BufferFilterFactoryTest {
   private final BufferFilterFactory factory = new BufferFilterFactory();
-  private final List<String> errors = new ArrayList<>();
-  private final ConfigErrors sink = new ConfigErrors() {
-    @Override
-    public void error(String path, String message) {
-      errors.add(path);
-    }
-
-    @Override
-    public void warn(String path, String message) {}
-  };
+  private final RecordedConfigErrors sink = new RecordedConfigErrors();
 
   private long limitAsked(Object settings) {
     FilterContext c = new FilterContext();
@@ -40,7 +29,7 @@ class BufferFilterFactoryTest {
         Buffer.newBuilder().setMaxRequestBytes(UInt32Value.of(7))).build(), "r", sink))).isEqualTo(7);
     assertThat(limitAsked(factory.translatePerRoute(BufferPerRoute.newBuilder().setDisabled(true).build(), "r", sink)))
         .isZero();
-    assertThat(errors).isEmpty();
+    assertThat(sink.errors).isEmpty();
   }
 
   @Test
@@ -49,6 +38,6 @@ class BufferFilterFactoryTest {
     assertThat(factory.translatePerRoute(BufferPerRoute.getDefaultInstance(), "r", sink)).isNull();
     assertThat(factory.translatePerRoute(BufferPerRoute.newBuilder().setBuffer(Buffer.getDefaultInstance()).build(), "r",
         sink)).isNull();
-    assertThat(errors).containsExactly("f.max_request_bytes", "r", "r.buffer.max_request_bytes");
+    assertThat(sink.errorPaths()).containsExactly("f.max_request_bytes", "r", "r.buffer.max_request_bytes");
   }
 }

@@ -5,28 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
-import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
+import io.keelson.dataplane.filter.RecordedConfigErrors;
 import io.keelson.dataplane.route.TestRequest;
 import io.keelson.dataplane.stats.StatsRegistry;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class HealthCheckFilterTest {
   private final StatsRegistry stats = new StatsRegistry();
-  private final List<String> errors = new ArrayList<>();
-  private final ConfigErrors sink = new ConfigErrors() {
-    @Override
-    public void error(String path, String message) {
-      errors.add(path + ": " + message);
-    }
-
-    @Override
-    public void warn(String path, String message) {}
-  };
+  private final RecordedConfigErrors sink = new RecordedConfigErrors();
 
   private HttpFilter filter(boolean passThrough) {
     HealthCheck c = HealthCheck.newBuilder().setPassThroughMode(com.google.protobuf.BoolValue.of(passThrough))
@@ -79,7 +68,7 @@ class HealthCheckFilterTest {
   void passThroughModeIsRequired() {
     var factory = new HealthCheckFilterFactory();
     assertThat(factory.translate(HealthCheck.getDefaultInstance(), "hc", sink)).isNull();
-    assertThat(errors).containsExactly("hc.pass_through_mode: pass_through_mode is required (Envoy requires it too); expected"
+    assertThat(sink.errors).containsExactly("hc.pass_through_mode: pass_through_mode is required (Envoy requires it too); expected"
         + " true or false");
   }
 }
