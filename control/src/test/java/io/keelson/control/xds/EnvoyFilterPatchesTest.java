@@ -418,6 +418,45 @@ class EnvoyFilterPatchesTest {
     assertThat(httpFilters(p.resources(), MeshTranslator.OUTBOUND)).contains("envoy.filters.http.ratelimit");
   }
 
+  @Test
+  void aHealthCheckFilterIsAppliedAndAConnectionLimitInFrontOfTheConnectionManagerIsRefusedByField() throws Exception {
+    Policy.EnvoyFilter healthCheck = filter("hc", "shop", """
+        configPatches:
+        - applyTo: HTTP_FILTER
+          match:
+            context: SIDECAR_INBOUND
+            listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager, subFilter: { name: envoy.filters.http.router } } } }
+          patch:
+            operation: INSERT_BEFORE
+            value:
+              name: envoy.filters.http.health_check
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck
+                pass_through_mode: false
+                headers: [ { name: ":path", string_match: { exact: /healthz } } ]
+        """);
+    Policy.EnvoyFilter connectionLimit = filter("cl", "shop", """
+        configPatches:
+        - applyTo: NETWORK_FILTER
+          match: { context: SIDECAR_INBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
+          patch:
+            operation: INSERT_FIRST
+            value:
+              name: envoy.filters.network.connection_limit
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+                stat_prefix: inbound
+                max_connections: 100
+        """);
+    EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(sidecar(), List.of(healthCheck, connectionLimit), false);
+    assertThat(p.applied()).containsExactly("EnvoyFilter/shop/hc");
+    assertThat(httpFilters(p.resources(), MeshMtls.INBOUND)).containsSubsequence("envoy.filters.http.health_check",
+        "envoy.filters.http.router");
+    assertThat(Mesh.dataPlane(p.resources()).listeners()).isNotEmpty();
+    assertThat(p.refused()).singleElement().asString().startsWith("EnvoyFilter/shop/cl is not applied")
+        .contains("envoy.filters.network.connection_limit is supported in front of envoy.filters.network.tcp_proxy only");
+  }
+
   /** istiod names a registry Service's cluster outbound|PORT||HOST; Keelson's is the Service's name. */
   @Test
   void istiodClusterNamesInAFiltersConfigNameKeelsonsClusters() throws Exception {

@@ -65,10 +65,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       case "/listeners" -> text(200, listeners());
       case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
       case "/drain_listeners" -> drainListeners(req);
+      case "/healthcheck/fail" -> healthCheck(req, true);
+      case "/healthcheck/ok" -> healthCheck(req, false);
       case "/logging" -> logging(req);
       case "/server_info" -> json(serverInfo());
       case "/" -> text(200, "keelson admin: /ready /healthz /server_info /config_dump /stats /stats/prometheus /clusters /listeners"
-          + " /drain_listeners (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
+          + " /drain_listeners (POST) /healthcheck/fail (POST) /healthcheck/ok (POST) /logging (POST ?level=L or ?LOGGER=L)\n");
       default -> text(404, "no admin endpoint " + path + "; see /\n");
     };
   }
@@ -123,6 +125,18 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return text(405, "/drain_listeners needs POST\n");
     }
     proxy.drainListeners();
+    return text(200, "OK\n");
+  }
+
+  /**
+   * Envoy's POST /healthcheck/fail and /healthcheck/ok: envoy.filters.http.health_check answers 503 (and other responses
+   * carry x-envoy-immediate-health-check-fail) from fail until ok.
+   */
+  private FullHttpResponse healthCheck(FullHttpRequest req, boolean fail) {
+    if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
+      return text(405, new QueryStringDecoder(req.uri()).path() + " needs POST\n");
+    }
+    proxy.stats().server().failHealthCheck(fail);
     return text(200, "OK\n");
   }
 

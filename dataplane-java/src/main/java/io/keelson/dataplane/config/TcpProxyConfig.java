@@ -28,13 +28,16 @@ import java.util.List;
  *                    IP (a ring hash or Maglev cluster then keeps one client on one endpoint)
  * @param istioMetrics the chain's {@code istio.stats} network filter's metric overrides (Istio's Telemetry
  *                    {@code metrics} for istio_tcp_*); empty for none
+ * @param gates       the chain's {@code envoy.filters.network.local_ratelimit} and {@code connection_limit} filters, in
+ *                    chain order: each decides on a new connection before anything else runs; empty for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
     int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
-    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics) {
+    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics,
+    List<io.keelson.dataplane.filter.ConnectionGateConfig> gates) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -44,6 +47,7 @@ public record TcpProxyConfig(
     rbac = rbac == null ? List.of() : List.copyOf(rbac);
     accessLogs = accessLogs == null ? List.of() : List.copyOf(accessLogs);
     istioMetrics = istioMetrics == null ? List.of() : List.copyOf(istioMetrics);
+    gates = gates == null ? List.of() : List.copyOf(gates);
     if (extAuthzAfter < 0 || extAuthzAfter > rbac.size()) {
       throw new IllegalArgumentException("extAuthzAfter " + extAuthzAfter + " outside 0.." + rbac.size());
     }
@@ -55,25 +59,25 @@ public record TcpProxyConfig(
       Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
       int extAuthzAfter) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, null, false, List.of());
+        extAuthz, extAuthzAfter, null, false, List.of(), List.of());
   }
 
   /** This config with {@code tunneling} (or null for plain TCP). */
   public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
   }
 
   /** This config with the istio.stats network filter's metric overrides (empty for none). */
   public TcpProxyConfig withIstioMetrics(List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> metrics) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics, gates);
   }
 
   /** This config with hash_policy source_ip on or off. */
   public TcpProxyConfig withHashSourceIp(boolean on) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics, gates);
   }
 
   /** Without a network ext_authz filter. */
@@ -100,10 +104,26 @@ public record TcpProxyConfig(
     this(statPrefix, clusters, totalWeight, idleTimeout, List.of(), List.of());
   }
 
+  /** Without connection gates. */
+  public TcpProxyConfig(String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
+      List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
+      Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
+      int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
+      List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics) {
+    this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
+        extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, List.of());
+  }
+
+  /** This config with these connection gates (local_ratelimit, connection_limit) in front, in chain order. */
+  public TcpProxyConfig withGates(List<io.keelson.dataplane.filter.ConnectionGateConfig> gates) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
+  }
+
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics, gates);
   }
 
   /**
@@ -113,7 +133,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -45,6 +45,8 @@ public final class FilterContext {
   private ExchangeEndHook endHook;
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
+  /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
+  private long bufferLimit;
   private ExternalCheck externalCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
@@ -169,6 +171,19 @@ public final class FilterContext {
     grpcWeb = mode;
   }
 
+  /**
+   * Asks the connection to read the whole request body before it forwards the request, with a content-length, and to
+   * answer 413 once the body is over {@code maxBytes} (envoy.filters.http.buffer).
+   */
+  public void bufferBody(long maxBytes) {
+    bufferLimit = maxBytes;
+  }
+
+  /** {@link #bufferBody}'s limit, 0 when the body streams through. */
+  public long bufferLimit() {
+    return bufferLimit;
+  }
+
   /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
   public int grpcWeb() {
     return grpcWeb;
@@ -247,6 +262,7 @@ public final class FilterContext {
     endHook = null;
     requestHeaders = null;
     grpcWeb = 0;
+    bufferLimit = 0;
     externalCheck = null;
     paused = null;
     metadata = null;
@@ -269,6 +285,7 @@ public final class FilterContext {
     endHook = other.takeEndHook();
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
+    bufferLimit = other.bufferLimit;
     externalCheck = other.externalCheck;
     paused = other.paused;
   }

@@ -97,6 +97,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean retried;
   private ServingListener listener;
   private final ArrayDeque<ByteBuf> pendingBody = new ArrayDeque<>();
+  /** envoy.filters.http.buffer: the decision waits for the rest of the body (read up to the filter's limit). */
+  private boolean awaitingWholeBody;
+  /** The body was buffered whole: a 100 Continue, if the client expected one, went when reading it began. */
+  private boolean bodyBuffered;
   private int pendingBodyBytes;
   private Http1Headers pendingTrailers;
   private ConnectionTimers timers;
@@ -408,6 +412,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     retrying = false;
     discarding = false;
     retryExhausted = false;
+    awaitingWholeBody = false;
+    bodyBuffered = false;
     pendingTrailers = null;
     closeAfterResponse = !head.keepAlive() || retiredFrom != null || context.draining();
     decided = false;
@@ -569,10 +575,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
-      if (policy.hasLocalReply()) {
-        sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
-        return;
-      }
+    }
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+      sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
+      return;
+    }
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
+      return; // onComplete decides again
     }
     if (route == null) {
       flag = ResponseFlag.NR;
@@ -735,7 +744,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       requestCompleteNanos = System.nanoTime();
       startTimeout(); // the request ended while it was being routed on the ring
     }
-    boolean expectContinue = request.expectContinue();
+    boolean expectContinue = request.expectContinue() && !bodyBuffered;
     ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
@@ -759,6 +768,42 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
     }
     startTry();
+  }
+
+  /**
+   * envoy.filters.http.buffer: whether the whole body is here, within the limit (then it goes on with a content-length);
+   * else either reading the rest (a 100 Continue first if the client waits for one) or, over the limit, answered 413.
+   */
+  private boolean wholeBodyRead() {
+    long limit = policy.bufferLimit();
+    if (request.contentLength() > limit || pendingBodyBytes > limit) {
+      payloadTooLarge();
+      return false;
+    }
+    if (!requestComplete) {
+      if (!awaitingWholeBody) {
+        awaitingWholeBody = true;
+        if (request.expectContinue()) {
+          channel.writeAndFlush(Unpooled.wrappedBuffer(Http1Wire.CONTINUE_100.duplicate()));
+        }
+      }
+      resumeReading();
+      return false;
+    }
+    awaitingWholeBody = false;
+    bodyBuffered = true;
+    if (request.chunked()) {
+      request.bodyBuffered(pendingBodyBytes);
+      pendingTrailers = null; // a content-length body has no trailers (Envoy's buffer filter drops them too)
+    }
+    return true;
+  }
+
+  /** Envoy's buffer filter over max_request_bytes: 413, and the connection closes (the rest of the body is unread). */
+  private void payloadTooLarge() {
+    awaitingWholeBody = false;
+    closeAfterResponse = true;
+    sendLocalReply(413, "Payload Too Large", null);
   }
 
   /** Starts one try of the request on {@link #endpoint}: a pooled connection, or a new one. */
@@ -974,7 +1019,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       case ROUTING, CONNECTING -> {
         pendingBody.addLast(content);
         pendingBodyBytes += content.readableBytes();
-        if (pendingBodyBytes > MAX_PENDING_BODY_BYTES) {
+        if (awaitingWholeBody) {
+          if (pendingBodyBytes > policy.bufferLimit()) {
+            payloadTooLarge();
+          }
+        } else if (pendingBodyBytes > MAX_PENDING_BODY_BYTES) {
           pauseReading();
         }
       }
@@ -1005,7 +1054,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         startTimeout();
         savePendingTrailers(trailers);
       }
-      case ROUTING -> savePendingTrailers(trailers); // the timeout starts once the route is known
+      case ROUTING -> {
+        savePendingTrailers(trailers); // the timeout starts once the route is known
+        if (awaitingWholeBody) {
+          onDecision(); // the buffered body is whole: the decision goes on
+        }
+      }
       default -> {}
     }
     if (responseComplete) {

@@ -92,6 +92,7 @@ public final class ProxyContext {
 
   public void startDraining() {
     this.draining = true;
+    stats.server().startDraining();
   }
 
   /** The routing pipelines, for the other protocol codecs (HTTP/2) that route through them. */

@@ -110,6 +110,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean upFlushPending;
   private boolean downFlushPending;
   private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+  /** envoy.filters.http.buffer: the decision waits for the rest of the body (read up to the filter's limit). */
+  private boolean awaitingWholeBody;
+  /** The body was buffered whole and goes on with a content-length. */
+  private boolean bodyBuffered;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
   private final StreamMirror mirror = new StreamMirror();
 
@@ -477,6 +481,36 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     onDecision();
   }
 
+  /**
+   * envoy.filters.http.buffer: whether the whole body is here (while routing, every body byte read is held in
+   * {@link #pending}), within the limit; then it goes on with a content-length. Else either reading the rest or, over
+   * the limit, answered 413.
+   */
+  private boolean wholeBodyRead() {
+    long limit = policy.bufferLimit();
+    long declared = HttpUtil.getContentLength(request, -1L);
+    if (declared > limit || requestBytes > limit) {
+      payloadTooLarge();
+      return false;
+    }
+    if (!requestComplete) {
+      awaitingWholeBody = true;
+      down.config().setAutoRead(true);
+      return false;
+    }
+    awaitingWholeBody = false;
+    bodyBuffered = true;
+    request.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    request.headers().set(HttpHeaderNames.CONTENT_LENGTH, requestBytes);
+    return true;
+  }
+
+  /** Envoy's buffer filter over max_request_bytes: 413 (the rest of the stream is read and dropped). */
+  private void payloadTooLarge() {
+    awaitingWholeBody = false;
+    localReply(413, "Payload Too Large", ResponseFlag.NONE);
+  }
+
   private void onDecision() {
     if (state != State.ROUTING) {
       return;
@@ -517,10 +551,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
-      if (policy.hasLocalReply()) {
-        localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
-        return;
-      }
+    }
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+      localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
+      return;
+    }
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
+      return; // onBody decides again at the end of the stream
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);
@@ -1041,7 +1078,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
           down.config().setAutoRead(false);
         }
       }
-      case ROUTING, CONNECTING -> pending.addLast(c);
+      case ROUTING, CONNECTING -> {
+        pending.addLast(c);
+        if (awaitingWholeBody) {
+          if (requestBytes > policy.bufferLimit()) {
+            payloadTooLarge();
+          } else if (last) {
+            onDecision(); // the buffered body is whole: the decision goes on
+          }
+        }
+      }
       default -> c.release();
     }
     if (last && deadline == null && (state == State.FORWARDING || state == State.CONNECTING)

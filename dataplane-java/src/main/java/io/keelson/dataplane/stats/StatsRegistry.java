@@ -38,12 +38,18 @@ public final class StatsRegistry {
         }
       };
   private volatile Supplier<XdsStats> xds;
+  private final ServerState server = new ServerState();
   private final io.keelson.dataplane.resilience.ResilienceRegistry resilience =
       new io.keelson.dataplane.resilience.ResilienceRegistry(System::nanoTime);
 
   /** Circuit breakers, endpoint health and outlier detectors of every cluster, kept across snapshots. */
   public io.keelson.dataplane.resilience.ResilienceRegistry resilience() {
     return resilience;
+  }
+
+  /** The process's health check state (admin /healthcheck/fail, draining). */
+  public ServerState server() {
+    return server;
   }
 
   public HttpStats http(String statPrefix) {

@@ -29,25 +29,29 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
   private final Map<SniChain, TcpRbac> rbac;
   private final Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers;
   private final Map<SniChain, io.keelson.dataplane.stats.IstioMetricsConfig> istioMetrics;
+  private final Map<SniChain, io.keelson.dataplane.filter.ConnectionGates> gates;
   /** The listener's TLS handshake counters and name, for chains that terminate. */
   private final TlsStats tlsStats;
   private final String listenerName;
 
   SniRouter(TcpProxyContext context, List<SniChain> chains) {
-    this(context, chains, Map.of(), Map.of(), Map.of(), null, null);
+    this(context, chains, Map.of(), Map.of(), Map.of(), Map.of(), null, null);
   }
 
   /**
    * @param rbac    the network RBAC check of each chain that has one (read-only, shared)
    * @param loggers the access logs of each chain's tcp_proxy that has some (read-only, shared)
    * @param istioMetrics the shared metric overrides of each chain's tcp_proxy that has some (read-only, shared)
+   * @param gates the connection gates of each chain that has some (read-only, shared)
    * @param tlsStats the listener's TLS counters (chains that terminate count their handshakes there); null when no
    *        chain terminates
    */
   SniRouter(TcpProxyContext context, List<SniChain> chains, Map<SniChain, TcpRbac> rbac,
       Map<SniChain, io.keelson.dataplane.accesslog.AccessLogger> loggers,
-      Map<SniChain, io.keelson.dataplane.stats.IstioMetricsConfig> istioMetrics, TlsStats tlsStats, String listenerName) {
+      Map<SniChain, io.keelson.dataplane.stats.IstioMetricsConfig> istioMetrics,
+      Map<SniChain, io.keelson.dataplane.filter.ConnectionGates> gates, TlsStats tlsStats, String listenerName) {
     super(CLIENT_HELLO_TIMEOUT_MS);
+    this.gates = gates;
     this.istioMetrics = istioMetrics;
     this.tlsStats = tlsStats;
     this.listenerName = listenerName;
@@ -72,7 +76,7 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
       return;
     }
     TcpProxyHandler proxy = new TcpProxyHandler(context, chain.tcpProxy(), rbac.get(chain), hostname, loggers.get(chain),
-        istioMetrics.get(chain));
+        istioMetrics.get(chain), gates.get(chain));
     if (chain.tls() == null) {
       ctx.pipeline().replace(this, "tcp-proxy", proxy);
       return;

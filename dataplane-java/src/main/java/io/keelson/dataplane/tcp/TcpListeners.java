@@ -41,7 +41,8 @@ public final class TcpListeners {
   /**
    * The shape of a gateway VIP, whatever its cluster's policy: a plain tcp_proxy listener (no TLS, SNI chains,
    * interception, hash_policy, tunneling, nor PROXY protocol: neither the proxy_protocol listener filter nor a cluster
-   * with the upstream PROXY protocol socket, as the packet path neither reads nor writes the header) at a specific
+   * with the upstream PROXY protocol socket, as the packet path neither reads nor writes the header; nor
+   * local_ratelimit / connection_limit network filters, which only the socket path runs) at a specific
    * address, neither a wildcard nor loopback. Every other tcp_proxy listener (those from the control plane are on
    * wildcard or captured addresses) is the socket proxy's, and the gateway leaves it alone; a VIP-shaped one the
    * gateway cannot run (weighted clusters, not MAGLEV) is refused by the gateway.
@@ -49,7 +50,7 @@ public final class TcpListeners {
   public static boolean mayBeDpdkVip(ListenerConfig listener, ProxySnapshot snapshot) {
     TcpProxyConfig p = listener.tcpProxy();
     return p != null && listener.sniChains().isEmpty() && listener.tls() == null && !listener.originalDst()
-        && !listener.useOriginalDst() && !p.hashSourceIp() && p.tunneling() == null && listener.proxyProtocol() == null
+        && !listener.useOriginalDst() && !p.hashSourceIp() && p.tunneling() == null && p.gates().isEmpty() && listener.proxyProtocol() == null
         && !sendsProxyProtocol(p, snapshot) && specificAddress(listener.host());
   }
 

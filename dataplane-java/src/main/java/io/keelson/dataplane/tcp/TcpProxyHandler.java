@@ -41,6 +41,8 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private final TcpProxyConfig config;
   private final TcpStats stats;
   private final TcpRbac rbac;
+  /** The chain's local_ratelimit and connection_limit filters, or null: they decide before anything else. */
+  private final io.keelson.dataplane.filter.ConnectionGates gates;
   private final String sni;
   /** The tcp_proxy's shared metric overrides (resolved once per listener config, not per connection), or null. */
   private final io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics;
@@ -71,7 +73,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
   private CircuitBreakers.Resources pendingBreaker;
 
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config) {
-    this(context, config, null, null, null, istioMetrics(context, config));
+    this(context, config, null, null, null, istioMetrics(context, config), null);
   }
 
   /** The shared metric overrides of {@code config}'s istio.stats filter, or null; look up once per listener config. */
@@ -84,9 +86,12 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
    * @param sni  the ClientHello's server name when the TLS inspector ran, else null
    * @param logger the tcp_proxy's access logs, or null
    * @param istioMetrics {@link #istioMetrics(TcpProxyContext, TcpProxyConfig)}
+   * @param gates the chain's connection gates (compiled once per listener config), or null
    */
   TcpProxyHandler(TcpProxyContext context, TcpProxyConfig config, TcpRbac rbac, String sni,
-      io.keelson.dataplane.accesslog.AccessLogger logger, io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics) {
+      io.keelson.dataplane.accesslog.AccessLogger logger, io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics,
+      io.keelson.dataplane.filter.ConnectionGates gates) {
+    this.gates = gates;
     this.logger = logger;
     this.istioMetrics = istioMetrics;
     this.context = context;
@@ -117,6 +122,9 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     self = ctx;
     Channel down = ctx.channel();
     down.config().setAutoRead(false);
+    if (gates != null && !gates.admit(down)) {
+      return; // closed (or to be closed after connection_limit's delay) before any upstream is picked
+    }
     // Before anything is read: a FIN must become an input-shutdown event, not a close (epoll sees
     // RDHUP even with reading off), so a client that sends and half-closes at once still gets its answer.
     down.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);

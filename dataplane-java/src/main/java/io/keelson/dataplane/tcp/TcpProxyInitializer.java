@@ -15,6 +15,10 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
   private final ListenerConfig listener;
   private final ChannelGroup connections;
   private final TcpRbac rbac;
+  /** The tcp_proxy chain's local_ratelimit / connection_limit state, shared by its connections; null for none. */
+  private final io.keelson.dataplane.filter.ConnectionGates gates;
+  private final java.util.Map<io.keelson.dataplane.config.SniChain, io.keelson.dataplane.filter.ConnectionGates> sniGates =
+      new java.util.IdentityHashMap<>();
   /** The tcp_proxy's shared metric overrides, resolved once here (not per connection); null for none. */
   private final io.keelson.dataplane.stats.IstioMetricsConfig istioMetrics;
   private final java.util.Map<io.keelson.dataplane.config.SniChain, io.keelson.dataplane.stats.IstioMetricsConfig>
@@ -39,7 +43,12 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     this.listener = listener;
     this.connections = connections;
     this.rbac = TcpRbac.of(listener.tcpProxy(), context.stats());
+    this.gates = io.keelson.dataplane.filter.ConnectionGates.of(listener.tcpProxy().gates(), context.stats());
     for (var chain : listener.sniChains()) {
+      var g = io.keelson.dataplane.filter.ConnectionGates.of(chain.tcpProxy().gates(), context.stats());
+      if (g != null) {
+        sniGates.put(chain, g);
+      }
       TcpRbac r = TcpRbac.of(chain.tcpProxy(), context.stats());
       if (r != null) {
         sniRbac.put(chain, r);
@@ -75,7 +84,7 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     connections.add(ch);
     if (!listener.sniChains().isEmpty()) {
       ch.pipeline().addLast("sni", new SniRouter(context, listener.sniChains(), sniRbac, sniLoggers,
-          sniIstioMetrics, sniTlsStats, listener.name()));
+          sniIstioMetrics, sniGates, sniTlsStats, listener.name()));
       return;
     }
     if (listener.tls() != null) {
@@ -83,6 +92,6 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
           listener.plaintextToo(), context.tlsOffload().get());
     }
     ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null, logger,
-        istioMetrics));
+        istioMetrics, gates));
   }
 }

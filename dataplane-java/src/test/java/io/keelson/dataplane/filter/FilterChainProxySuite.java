@@ -31,10 +31,10 @@ public abstract class FilterChainProxySuite {
                     "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
                     stat_prefix: listener_rl
                     token_bucket: { max_tokens: 1000, fill_interval: 1s }
-                - name: envoy.filters.http.buffer_that_keelson_lacks
+                - name: envoy.filters.http.lua_that_keelson_lacks
                   is_optional: true
                   typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
       """;
   public static final String VHOSTS = """
                   - name: main

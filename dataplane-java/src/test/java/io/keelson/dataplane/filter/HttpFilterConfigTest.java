@@ -103,14 +103,14 @@ class HttpFilterConfigTest {
   @Test
   void skipsAnUnknownOptionalFilterWithAWarning() throws Exception {
     ProxySnapshot s = load("""
-                - name: envoy.filters.http.buffer
+                - name: envoy.filters.http.lua
                   is_optional: true
                   typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
       """);
     assertThat(s.listeners().getFirst().http().httpFilters()).isEmpty();
-    assertThat(s.warnings()).containsExactly("f.yaml: " + HCM + ".http_filters[0]: http filter 'envoy.filters.http.buffer' "
-        + "(envoy.extensions.filters.http.buffer.v3.Buffer) is not supported and is_optional: skipped");
+    assertThat(s.warnings()).containsExactly("f.yaml: " + HCM + ".http_filters[0]: http filter 'envoy.filters.http.lua' "
+        + "(envoy.extensions.filters.http.lua.v3.Lua) is not supported and is_optional: skipped");
   }
 
   @Test

@@ -21,10 +21,15 @@ import java.util.regex.Pattern;
  * by one thread.
  */
 public final class MatchTranslator {
-  private final Problems problems;
+  private final io.keelson.dataplane.filter.ConfigErrors problems;
 
-  MatchTranslator(Problems problems) {
+  MatchTranslator(io.keelson.dataplane.filter.ConfigErrors problems) {
     this.problems = problems;
+  }
+
+  /** One HeaderMatcher at {@code path}, as a route reads it (for filters that match headers), or null after reporting. */
+  public static HeaderMatch headerMatch(HeaderMatcher h, String path, io.keelson.dataplane.filter.ConfigErrors errors) {
+    return new MatchTranslator(errors).header(h, path);
   }
 
   /** The compiled matcher, or null after reporting why it cannot be built. */

@@ -818,9 +818,19 @@ final class SnapshotTranslator {
     int extAuthzAfter = 0;
     boolean rbacOk = true;
     List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics = null;
+    List<io.keelson.dataplane.filter.ConnectionGateConfig> gates = new ArrayList<>();
     for (int i = 0; i < count - 1; i++) {
       Filter f = chain.getFilters(i);
       String at = chainPath + ".filters[" + i + "]";
+      String gateType = f.hasTypedConfig() ? SupportedTypes.typeName(f.getTypedConfig().getTypeUrl()) : null;
+      if (SupportedTypes.NETWORK_LOCAL_RATELIMIT.equals(gateType) || SupportedTypes.CONNECTION_LIMIT.equals(gateType)) {
+        var gate = connectionGate(f, gateType, at);
+        rbacOk &= gate != null;
+        if (gate != null) {
+          gates.add(gate);
+        }
+        continue;
+      }
       if (f.hasTypedConfig() && f.getTypedConfig().is(com.github.xds.type.v3.TypedStruct.class)) {
         if (istioMetrics != null) {
           problems.error(at, "listener '" + name + "': a second istio.stats network filter in one chain is not "
@@ -863,6 +873,14 @@ final class SnapshotTranslator {
     if (istioMetrics != null) {
       last = ((TcpProxyConfig) last).withIstioMetrics(istioMetrics);
     }
+    if (!gates.isEmpty()) {
+      if (!(last instanceof TcpProxyConfig t)) {
+        problems.error(chainPath + ".filters", "listener '" + name + "': " + gates.getFirst().filterName() + " is supported"
+            + " in front of envoy.filters.network.tcp_proxy only; for HTTP use envoy.filters.http.local_ratelimit");
+        return null;
+      }
+      last = t.withGates(gates);
+    }
     if (rbac.isEmpty() && extAuthz == null) {
       return last;
     }
@@ -873,6 +891,22 @@ final class SnapshotTranslator {
         + "envoy.filters.network.ext_authz are enforced in front of envoy.filters.network.tcp_proxy only; for HTTP use "
         + "the envoy.filters.http.rbac and envoy.filters.http.ext_authz HTTP filters");
     return null;
+  }
+
+  /** envoy.filters.network.local_ratelimit or connection_limit ({@code type}) before tcp_proxy, or null after reporting. */
+  private io.keelson.dataplane.filter.ConnectionGateConfig connectionGate(Filter filter, String type, String filterPath) {
+    try {
+      String at = filterPath + ".typed_config";
+      if (SupportedTypes.NETWORK_LOCAL_RATELIMIT.equals(type)) {
+        return io.keelson.dataplane.filter.netratelimit.NetworkLocalRateLimitConfig.from(filter.getTypedConfig().unpack(
+            io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.class), at, problems);
+      }
+      return io.keelson.dataplane.filter.connlimit.ConnectionLimitConfig.from(filter.getTypedConfig().unpack(
+          io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit.class), at, problems);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      problems.error(filterPath + ".typed_config", "not a valid " + type + ": " + e.getMessage());
+      return null;
+    }
   }
 
   /** Istio's istio.stats network filter (a TypedStruct of stats.PluginConfig), or null after reporting what is wrong. */
@@ -911,7 +945,8 @@ final class SnapshotTranslator {
       } else if (!problems.reportedAt(filterPath + ".typed_config")) {
         problems.error(filterPath, "listener '" + listener + "': network filter '" + filter.getName() + "'"
             + (type == null ? "" : " (" + type + ")") + " is not supported before the last filter; expected only "
-            + NetworkRbacConfig.FILTER_NAME + " and envoy.filters.network.ext_authz followed by envoy.filters.network.tcp_proxy");
+            + NetworkRbacConfig.FILTER_NAME + ", envoy.filters.network.ext_authz, envoy.filters.network.local_ratelimit and"
+            + " envoy.filters.network.connection_limit followed by envoy.filters.network.tcp_proxy");
       }
       return null;
     }

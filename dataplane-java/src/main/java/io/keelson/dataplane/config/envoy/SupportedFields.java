@@ -211,8 +211,21 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
+    rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(), "max_request_bytes");
+    rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(), "disabled", "buffer");
+    rules(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(), "pass_through_mode",
+            "headers")
+        .reject("cache_time", "caching pass-through health check answers is not supported; every health check is"
+            + " forwarded (remove cache_time)")
+        .reject("cluster_min_healthy_percentages", "answering from upstream clusters' healthy share is not supported;"
+            + " expected none");
     extAuthz();
     rateLimit();
+    rules(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+        "stat_prefix", "token_bucket", "runtime_enabled", "share_key");
+    rules(io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit.getDescriptor(),
+        "stat_prefix", "max_connections", "delay", "runtime_enabled");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag.getDescriptor(), "default_value", "runtime_key");
     rules(io.envoyproxy.envoy.type.v3.TokenBucket.getDescriptor(), "max_tokens", "tokens_per_fill", "fill_interval");
     rules(HttpConnectionManager.SetCurrentClientCertDetails.getDescriptor(), "uri")
         .reject("subject", "only uri is added to x-forwarded-client-cert (with By and Hash)")

@@ -18,6 +18,10 @@ final class SupportedTypes {
       io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor().getFullName();
   static final String NETWORK_EXT_AUTHZ =
       io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor().getFullName();
+  static final String NETWORK_LOCAL_RATELIMIT =
+      io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor().getFullName();
+  static final String CONNECTION_LIMIT =
+      io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit.getDescriptor().getFullName();
   static final String ROUTER = Router.getDescriptor().getFullName();
   static final String UPSTREAM_HTTP_OPTIONS = HttpProtocolOptions.getDescriptor().getFullName();
   static final String TLS_INSPECTOR =
@@ -41,6 +45,8 @@ final class SupportedTypes {
           TcpProxy.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit.getDescriptor(),
           // Istio's istio.stats (stats.PluginConfig) as istiod sends it, an HTTP and a network filter
           com.github.xds.type.v3.TypedStruct.getDescriptor(),
           Router.getDescriptor(),
@@ -51,6 +57,9 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor(),

@@ -9,16 +9,12 @@ import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
 import io.keelson.dataplane.filter.Percent;
 import io.keelson.dataplane.filter.Percents;
-import java.time.Duration;
 
 /**
  * {@code envoy.filters.http.local_ratelimit}: translates LocalRateLimit into {@link LocalRateLimitConfig}
  * and compiles {@link LocalRateLimitFilter}, each compiled filter with its own bucket. Stateless.
  */
 public final class LocalRateLimitFactory implements HttpFilterFactory {
-  /** Envoy's minimum fill_interval. */
-  static final Duration MIN_FILL_INTERVAL = Duration.ofMillis(50);
-
   @Override
   public String filterName() {
     return "envoy.filters.http.local_ratelimit";
@@ -50,22 +46,8 @@ public final class LocalRateLimitFactory implements HttpFilterFactory {
       errors.error(path + ".token_bucket", "a token_bucket is required");
       return null;
     }
-    var tb = c.getTokenBucket();
-    long max = Integer.toUnsignedLong(tb.getMaxTokens());
-    long perFill = tb.hasTokensPerFill() ? Integer.toUnsignedLong(tb.getTokensPerFill().getValue()) : 1;
-    Duration interval = Duration.ofSeconds(tb.getFillInterval().getSeconds(), tb.getFillInterval().getNanos());
-    if (max < 1) {
-      errors.error(path + ".token_bucket.max_tokens", max + " is out of range; expected at least 1");
-      ok = false;
-    }
-    if (perFill < 1) {
-      errors.error(path + ".token_bucket.tokens_per_fill", perFill + " is out of range; expected at least 1");
-      ok = false;
-    }
-    if (interval.compareTo(MIN_FILL_INTERVAL) < 0) {
-      errors.error(path + ".token_bucket.fill_interval", interval.toMillis() + "ms is too short; expected at least 50ms");
-      ok = false;
-    }
+    TokenBucketSpec bucket = TokenBucketSpec.read(c.getTokenBucket(), path + ".token_bucket", errors);
+    ok &= bucket != null;
     Percent enabled = c.hasFilterEnabled() ? Percents.of(c.getFilterEnabled().getDefaultValue()) : Percent.NONE;
     Percent enforced = c.hasFilterEnforced() ? Percents.of(c.getFilterEnforced().getDefaultValue()) : Percent.NONE;
     if (c.hasFilterEnabled() && !c.getFilterEnabled().getRuntimeKey().isEmpty()) {
@@ -88,14 +70,13 @@ public final class LocalRateLimitFactory implements HttpFilterFactory {
     }
     boolean xHeaders = c.getEnableXRatelimitHeadersValue() != 0;
     return ok
-        ? new LocalRateLimitConfig(c.getStatPrefix(), status, max, perFill, interval, enabled, enforced, headers.toString(), xHeaders)
+        ? new LocalRateLimitConfig(c.getStatPrefix(), status, bucket, enabled, enforced, headers.toString(), xHeaders)
         : null;
   }
 
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     LocalRateLimitConfig c = (LocalRateLimitConfig) settings;
-    TokenBucket bucket = new TokenBucket(c.maxTokens(), c.tokensPerFill(), c.fillInterval().toNanos(), resources.nanoClock());
-    return new LocalRateLimitFilter(c, bucket, resources.random(), resources.stats());
+    return new LocalRateLimitFilter(c, c.bucket().bucket(resources.nanoClock()), resources.random(), resources.stats());
   }
 }

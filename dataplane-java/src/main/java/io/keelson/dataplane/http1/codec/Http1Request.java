@@ -94,6 +94,16 @@ public final class Http1Request implements RequestHead {
     return chunked;
   }
 
+  /**
+   * The whole body, {@code length} bytes, was read before forwarding (envoy.filters.http.buffer): it goes on with a
+   * content-length, not chunked.
+   */
+  public void bodyBuffered(long length) {
+    chunked = false;
+    contentLength = length;
+    headers().set("content-length", Long.toString(length));
+  }
+
   /** Whether the client wants the connection kept after this exchange (version and Connection header). */
   public boolean keepAlive() {
     return keepAlive;

@@ -86,12 +86,12 @@ class BootstrapRejectionTest {
   void rejectsAnHttpFilterOtherThanTheRouter() {
     String yaml = edit("          http_filters:\n", """
                   http_filters:
-                  - name: envoy.filters.http.buffer
+                  - name: envoy.filters.http.lua
                     typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
         """);
     assertThat(rejected(yaml).getMessage()).isEqualTo(
-        "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.buffer.v3.Buffer "
+        "config.yaml: " + HCM + ".http_filters[0].typed_config: http filter type envoy.extensions.filters.http.lua.v3.Lua "
             + "is not supported; expected envoy.filters.http.router (envoy.extensions.filters.http.router.v3.Router) or one of "
             + "envoy.extensions.filters.http.cors.v3.Cors, envoy.extensions.filters.http.fault.v3.HTTPFault, "
             + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
@@ -99,6 +99,7 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
             + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
+            + "envoy.extensions.filters.http.health_check.v3.HealthCheck, envoy.extensions.filters.http.buffer.v3.Buffer, "
             + "or is_optional: true to skip it");
   }
 
