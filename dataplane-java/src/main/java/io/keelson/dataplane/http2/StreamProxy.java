@@ -1060,6 +1060,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (msg instanceof LastHttpContent end) {
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
+      observer.responseTrailers(listener, end.trailingHeaders());
     }
     if (last) {
       onResponseComplete(down.write(msg));
