@@ -109,7 +109,7 @@ public final class CelParser {
           pos++;
           n = new CelNode.Call(n, field, arguments(')'), at);
         } else {
-          n = new CelNode.Select(n, field, at);
+          n = new CelNode.Select(n, field, n.column()); // a selection chain starts where its first name does
         }
       } else if (peek() == '[') {
         pos++;

@@ -91,13 +91,9 @@ final class AccessLogFilterTranslator {
     }
     List<AccessLogFilterConfig> out = new ArrayList<>();
     for (int i = 0; i < fs.size(); i++) {
-      AccessLogFilterConfig c = filter(fs.get(i), path + "[" + i + "]", problems);
-      if (c == null) {
-        return null;
-      }
-      out.add(c);
+      out.add(filter(fs.get(i), path + "[" + i + "]", problems)); // every child, to report all their problems
     }
-    return out;
+    return out.contains(null) ? null : out;
   }
 
   /** A comparison needs its value (Envoy's validation: required). */
