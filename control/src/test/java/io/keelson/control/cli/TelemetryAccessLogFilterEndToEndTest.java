@@ -4,24 +4,16 @@ import static io.keelson.control.cli.CliRun.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keelson.control.cli.CliRun.Result;
 import io.keelson.control.demo.SampleService;
 import io.keelson.control.sidecar.Sidecar;
-import io.keelson.control.sidecar.SidecarBootstrap;
 import io.keelson.dataplane.config.AccessLogFilterConfig;
-import io.keelson.dataplane.security.ControlPlaneCredentials;
-import io.keelson.dataplane.server.ProxyOptions;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.testkit.OtlpCollector;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,19 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * then selects one client's calls on that workload only; a bad expression is refused at apply with its column.
  */
 class TelemetryAccessLogFilterEndToEndTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String CONFIG = """
-      apiVersion: keelson.io/v1alpha1
-      kind: Service
-      metadata: { name: product-service }
-      spec:
-        ports: [ { name: http, port: 80 } ]
-      ---
-      apiVersion: keelson.io/v1alpha1
-      kind: Service
-      metadata: { name: web }
-      spec:
-        ports: [ { name: http, port: 80 } ]
+  private static final String CONFIG = TelemetryEndToEndTest.SERVICES + """
       ---
       apiVersion: networking.istio.io/v1
       kind: VirtualService
@@ -86,8 +66,8 @@ class TelemetryAccessLogFilterEndToEndTest {
         Files.writeString(root, cli("ca-root", "--server", server).out());
 
         try (SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0);
-            Sidecar product = sidecar(server, started.securePort(), root, "product-service", "product", app.port());
-            Sidecar web = sidecar(server, started.securePort(), root, "web", "web", 1)) {
+            Sidecar product = TelemetryEndToEndTest.sidecar(server, started.securePort(), root, "product-service", "product", app.port());
+            Sidecar web = TelemetryEndToEndTest.sidecar(server, started.securePort(), root, "web", "web", 1)) {
           int outbound = web.outboundAddress().getPort();
           await().atMost(Duration.ofSeconds(20)).until(() -> status(outbound, "/warmup", "product-service") == 200
               && cel(web, "outbound").equals("response.code >= 400")
@@ -98,12 +78,12 @@ class TelemetryAccessLogFilterEndToEndTest {
           }
           assertThat(status(outbound, "/fail-0", "product-service")).isEqualTo(503);
           assertThat(status(outbound, "/missing-0", "no-such-service")).isEqualTo(404);
-          await().atMost(Duration.ofSeconds(10)).until(() -> lines(accessLog, "/fail-").size() == 1
-              && lines(accessLog, "/missing-").size() == 1);
-          assertThat(lines(accessLog, "/fail-").getFirst().path("response_code").asText()).isEqualTo("503");
-          assertThat(lines(accessLog, "/missing-").getFirst().path("response_code").asText()).isEqualTo("404");
+          await().atMost(Duration.ofSeconds(10)).until(() -> TelemetryEndToEndTest.lines(accessLog, "/fail-").size() == 1
+              && TelemetryEndToEndTest.lines(accessLog, "/missing-").size() == 1);
+          assertThat(TelemetryEndToEndTest.lines(accessLog, "/fail-").getFirst().path("response_code").asText()).isEqualTo("503");
+          assertThat(TelemetryEndToEndTest.lines(accessLog, "/missing-").getFirst().path("response_code").asText()).isEqualTo("404");
           await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-              .until(() -> lines(accessLog, "/items/ok-").isEmpty() && lines(accessLog, "/fail-").size() == 1);
+              .until(() -> TelemetryEndToEndTest.lines(accessLog, "/items/ok-").isEmpty() && TelemetryEndToEndTest.lines(accessLog, "/fail-").size() == 1);
 
           // web's own Telemetry: one client's calls, on web's side only (product keeps the mesh's filter).
           Path alice = dir.resolve("alice.yaml");
@@ -123,11 +103,11 @@ class TelemetryAccessLogFilterEndToEndTest {
             assertThat(status(outbound, "/items/bob-" + i, "product-service", "x-user: bob")).isEqualTo(200);
             assertThat(status(outbound, "/items/anon-" + i, "product-service")).isEqualTo(200);
           }
-          await().atMost(Duration.ofSeconds(10)).until(() -> lines(accessLog, "/items/alice-").size() == 2);
+          await().atMost(Duration.ofSeconds(10)).until(() -> TelemetryEndToEndTest.lines(accessLog, "/items/alice-").size() == 2);
           await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
-              .until(() -> lines(accessLog, "/items/alice-").size() == 2 && lines(accessLog, "/items/bob-").isEmpty()
-                  && lines(accessLog, "/items/anon-").isEmpty());
-          assertThat(lines(accessLog, "/items/alice-")).as("web's outbound side only")
+              .until(() -> TelemetryEndToEndTest.lines(accessLog, "/items/alice-").size() == 2 && TelemetryEndToEndTest.lines(accessLog, "/items/bob-").isEmpty()
+                  && TelemetryEndToEndTest.lines(accessLog, "/items/anon-").isEmpty());
+          assertThat(TelemetryEndToEndTest.lines(accessLog, "/items/alice-")).as("web's outbound side only")
               .allMatch(l -> l.path("upstream_cluster").asText().equals("product-service"));
 
           // An expression the data plane cannot run is refused at apply, with the field and the column.
@@ -153,16 +133,6 @@ class TelemetryAccessLogFilterEndToEndTest {
     }
   }
 
-  private Sidecar sidecar(String server, int securePort, Path root, String service, String serviceAccount, int appPort)
-      throws Exception {
-    Result token = cli("token", "create", "--namespace", "shop", "--service-account", serviceAccount, "--server", server);
-    assertThat(token.code()).as(token.err()).isZero();
-    SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", securePort, service, Map.of("app", serviceAccount), appPort,
-        0, 0, "127.0.0.1", 0);
-    return Sidecar.start(b, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500),
-        new ControlPlaneCredentials(root, token.out().strip()));
-  }
-
   /** The CEL filter of the first access log of {@code sidecar}'s HTTP listener {@code name} as it runs now; "" for none. */
   private static String cel(Sidecar sidecar, String name) {
     var l = sidecar.server().snapshot().listener(name);
@@ -170,23 +140,6 @@ class TelemetryAccessLogFilterEndToEndTest {
       return "";
     }
     return l.config().http().accessLogs().getFirst().filter() instanceof AccessLogFilterConfig.Cel c ? c.expression() : "";
-  }
-
-  /** The access log's JSON lines whose path starts with {@code pathPrefix}. */
-  private static List<JsonNode> lines(Path log, String pathPrefix) throws IOException {
-    List<JsonNode> out = new ArrayList<>();
-    if (!Files.exists(log)) {
-      return out;
-    }
-    for (String line : Files.readAllLines(log)) {
-      if (!line.isBlank()) {
-        JsonNode l = JSON.readTree(line);
-        if (l.path("path").asText().startsWith(pathPrefix)) {
-          out.add(l);
-        }
-      }
-    }
-    return out;
   }
 
   private static int status(int port, String path, String host, String... headers) {
