@@ -83,6 +83,9 @@ class AccessLogFiltersTest {
     AccessLogFilter path = compile(new AccessLogFilterConfig.Header(
         HeaderMatch.value(":path", ValueMatch.exact("/api/items?page=2", false), false, false)));
     assertThat(path.test(record(200))).isTrue();
+    assertThat(new AccessLogFilterConfig.Header(HeaderMatch.value("x-user", ValueMatch.prefix("ali", false), false, false)))
+        .as("equal configs compare equal: an unchanged listener is not rebuilt").isEqualTo(new AccessLogFilterConfig.Header(
+            HeaderMatch.value("X-User", ValueMatch.prefix("ali", false), false, false)));
   }
 
   @Test
