@@ -24,14 +24,7 @@ class AccessLogFilterTest {
   @TempDir Path dir;
 
   private static String log(Path file, String filter) {
-    return """
-        - name: envoy.access_loggers.file
-          filter: %s
-          typed_config:
-            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-            path: %s
-            log_format: { text_format_source: { inline_string: "%%RESPONSE_CODE%% %%REQ(:PATH)%%\\n" } }
-        """.formatted(filter, file);
+    return ProxyHarness.filteredFileLog(file, filter, "%RESPONSE_CODE% %REQ(:PATH)%\\n");
   }
 
   private static String yaml(String logs, int upPort, int deadPort) {

@@ -186,14 +186,8 @@ class TcpAccessLogTest {
 
   /** One more file log entry (indented as {@link #fileLog}'s) with an access-log {@code filter}. */
   private static String filteredLog(Path file, String filter) {
-    return """
-                  - name: envoy.access_loggers.file
-                    filter: %s
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                      path: %s
-                      log_format: { text_format_source: { inline_string: "%%BYTES_RECEIVED%% %%BYTES_SENT%% %%RESPONSE_FLAGS%%\\n" } }
-        """.formatted(filter, file);
+    return io.keelson.dataplane.testing.ProxyHarness.filteredFileLog(file, filter,
+        "%BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS%\\n").indent(10);
   }
 
   @Test
