@@ -1317,10 +1317,16 @@ public sealed interface Policy {
    *
    * @param providers provider names; empty = the default ({@code envoy})
    * @param disabled  true: no access log; null: inherited
+   * @param filter    {@code filter.expression}: the CEL expression a request must satisfy to be logged; null: none
    */
-  record AccessLogging(List<String> providers, Boolean disabled, TelemetryMode mode) {
+  record AccessLogging(List<String> providers, Boolean disabled, TelemetryMode mode, String filter) {
     public AccessLogging {
       providers = List.copyOf(providers);
+    }
+
+    /** An entry without a {@code filter}. */
+    public AccessLogging(List<String> providers, Boolean disabled, TelemetryMode mode) {
+      this(providers, disabled, mode, null);
     }
   }
 

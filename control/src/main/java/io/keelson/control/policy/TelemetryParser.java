@@ -8,7 +8,7 @@ import java.util.Set;
 /**
  * Istio's {@code Telemetry} ({@code telemetry.istio.io/v1}, {@code v1alpha1}): {@code selector}, {@code accessLogging[]}
  * {@code tracing[]} and {@code metrics[]} ({@link #metrics}). What the data plane cannot do is rejected by name, never
- * dropped: access-log {@code filter} expressions, tracing {@code customTags} and
+ * dropped: tracing {@code customTags} and
  * {@code useRequestIdForTraceSampling}, a selector in the root namespace (Istio ignores it), and {@code targetRef(s)}
  * other than Gateway API {@code Gateway}s of the Telemetry's namespace (Istio's gateway attachment; a Gateway's proxies
  * are those its selector, {@value GatewayApiParser#GATEWAY_NAME_LABEL}: NAME, matches, in any namespace). Provider
@@ -36,9 +36,8 @@ final class TelemetryParser {
     }
     List<Policy.AccessLogging> logs = new ArrayList<>();
     for (Fields e : spec.objects("accessLogging", false)) {
-      e.allow(Set.of("providers", "disabled", "match"), Map.of(
-          "filter", "access log filter expressions (CEL) are not supported; every request is logged"));
-      logs.add(new Policy.AccessLogging(providers(e), optionalBool(e, "disabled"), mode(e)));
+      e.allow("providers", "disabled", "match", "filter");
+      logs.add(new Policy.AccessLogging(providers(e), optionalBool(e, "disabled"), mode(e), filter(e)));
     }
     List<Policy.Tracing> tracing = new ArrayList<>();
     for (Fields e : spec.objects("tracing", false)) {
@@ -50,6 +49,31 @@ final class TelemetryParser {
       tracing.add(new Policy.Tracing(providers(e), percent, optionalBool(e, "disableSpanReporting"), mode(e)));
     }
     return new Policy.Telemetry(meta, namespace, selector, logs, tracing, gateways, metrics(spec));
+  }
+
+  /**
+   * {@code accessLogging[].filter.expression}: a CEL expression the data plane's access-log filter evaluates (the one
+   * istiod sends as {@code envoy.access_loggers.extension_filters.cel}); checked here with the data plane's compiler, so
+   * an expression it cannot run is refused at apply with its column. Null without a filter.
+   */
+  private static String filter(Fields e) {
+    Fields f = e.object("filter", false);
+    if (f == null) {
+      return null;
+    }
+    f.allow("expression");
+    String expression = f.string("expression", true);
+    if (expression == null) {
+      return null;
+    }
+    try {
+      io.keelson.dataplane.accesslog.AccessLogFilters.check(
+          new io.keelson.dataplane.config.AccessLogFilterConfig.Cel(expression));
+    } catch (IllegalArgumentException bad) {
+      f.error("expression", bad.getMessage());
+      return null;
+    }
+    return expression;
   }
 
   private static final java.util.regex.Pattern LABEL = java.util.regex.Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");

@@ -24,15 +24,24 @@ import java.util.Map;
  * replica's flags) turn that direction's logging or tracing off. Stateless.
  */
 public final class TelemetryResolver {
-  /** What one direction's listeners run: the access log on or off, and tracing (off when not {@code traced}). */
-  public record Side(boolean accessLog, boolean traced, double samplingPercent, Map<String, MetricSettings> metrics) {
+  /**
+   * What one direction's listeners run: the access log on or off and its {@code accessLogFilter} (a CEL expression;
+   * null: every request), and tracing (off when not {@code traced}).
+   */
+  public record Side(boolean accessLog, boolean traced, double samplingPercent, Map<String, MetricSettings> metrics,
+      String accessLogFilter) {
     static final Side OFF = new Side(false, false, 0);
 
     public Side {
       metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
     }
 
-    /** Without metric overrides. */
+    /** Without an access-log filter. */
+    public Side(boolean accessLog, boolean traced, double samplingPercent, Map<String, MetricSettings> metrics) {
+      this(accessLog, traced, samplingPercent, metrics, null);
+    }
+
+    /** Without metric overrides or an access-log filter. */
     public Side(boolean accessLog, boolean traced, double samplingPercent) {
       this(accessLog, traced, samplingPercent, Map.of());
     }
@@ -182,6 +191,7 @@ public final class TelemetryResolver {
   /** One direction's settings while the levels are applied. Not thread-safe (local to one resolve). */
   private static final class Direction {
     boolean accessLog;
+    String filter;
     boolean provider; // a known tracing provider is selected
     boolean reporting = true;
     double percent;
@@ -193,7 +203,11 @@ public final class TelemetryResolver {
       percent = mesh.samplingPercent();
     }
 
+    /** An entry's filter replaces a less specific level's; an entry without one keeps it (istiod's mergeLogs). */
     void log(Policy.AccessLogging e) {
+      if (e.filter() != null) {
+        filter = e.filter();
+      }
       if (Boolean.TRUE.equals(e.disabled())) {
         accessLog = false;
       } else {
@@ -229,8 +243,8 @@ public final class TelemetryResolver {
     Side side() {
       boolean traced = provider && reporting;
       metrics.values().removeIf(m -> !m.disabled() && m.tags().isEmpty());
-      return accessLog || traced || !metrics.isEmpty() ? new Side(accessLog, traced, traced ? percent : 0, metrics)
-          : Side.OFF;
+      return accessLog || traced || !metrics.isEmpty()
+          ? new Side(accessLog, traced, traced ? percent : 0, metrics, accessLog ? filter : null) : Side.OFF;
     }
   }
 }

@@ -91,7 +91,8 @@ final class TelemetryListeners {
       Side side = inbound(l) ? t.server() : t.client();
       HttpConnectionManager.Tracing tracing = side.traced() && collectorCluster != null
           ? tracing(collectorCluster, serviceName, side.samplingPercent()) : null;
-      listeners.add(withTelemetry(l, side.accessLog() ? log : null, tracing, istioStats(side.metrics())));
+      listeners.add(withTelemetry(l, side.accessLog() ? filtered(log, side.accessLogFilter()) : null, tracing,
+          istioStats(side.metrics())));
     }
     return new Telemetered(List.copyOf(listeners), MeshResources.digest(listeners));
   }
@@ -215,6 +216,24 @@ final class TelemetryListeners {
     FileAccessLog file = FileAccessLog.newBuilder().setPath(c.path() == null ? "/dev/stdout" : c.path())
         .setLogFormat(format).build();
     return AccessLog.newBuilder().setName("envoy.access_loggers.file").setTypedConfig(Any.pack(file)).build();
+  }
+
+  /** The extension name istiod gives a Telemetry's access-log filter (Envoy's CEL access-log filter). */
+  static final String CEL_FILTER = "envoy.access_loggers.extension_filters.cel";
+
+  /**
+   * {@code log} with {@code expression} as its filter, istiod's shape for {@code accessLogging[].filter.expression}:
+   * an {@code extension_filter} {@value #CEL_FILTER} holding an {@code ExpressionFilter}; {@code log} itself without one.
+   */
+  static AccessLog filtered(AccessLog log, String expression) {
+    if (expression == null) {
+      return log;
+    }
+    var cel = io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.newBuilder()
+        .setExpression(expression).build();
+    return log.toBuilder().setFilter(io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter.newBuilder()
+        .setExtensionFilter(io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter.newBuilder()
+            .setName(CEL_FILTER).setTypedConfig(Any.pack(cel)))).build();
   }
 
   static HttpConnectionManager.Tracing tracing(String cluster, String serviceName, double percent) {

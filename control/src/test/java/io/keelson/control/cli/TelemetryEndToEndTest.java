@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TelemetryEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SERVICES = """
+  /** The two services of the Telemetry end-to-end tests. */
+  static final String SERVICES = """
       apiVersion: keelson.io/v1alpha1
       kind: Service
       metadata: { name: product-service }
@@ -172,7 +173,8 @@ class TelemetryEndToEndTest {
     assertThat(format.err()).contains("--access-log-format: operator %NOT_AN_OPERATOR% is not supported");
   }
 
-  private Sidecar sidecar(String server, int securePort, Path root, String service, String serviceAccount, int appPort)
+  /** A sidecar in namespace shop with a join token for {@code serviceAccount}, labelled app: {@code serviceAccount}. */
+  static Sidecar sidecar(String server, int securePort, Path root, String service, String serviceAccount, int appPort)
       throws Exception {
     Result token = cli("token", "create", "--namespace", "shop", "--service-account", serviceAccount, "--server", server);
     assertThat(token.code()).as(token.err()).isZero();
@@ -189,7 +191,7 @@ class TelemetryEndToEndTest {
   }
 
   /** The access log's JSON lines whose path starts with {@code pathPrefix}. */
-  private static List<JsonNode> lines(Path log, String pathPrefix) throws IOException {
+  static List<JsonNode> lines(Path log, String pathPrefix) throws IOException {
     List<JsonNode> out = new ArrayList<>();
     if (!Files.exists(log)) {
       return out;

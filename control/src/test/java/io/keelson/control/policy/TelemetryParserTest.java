@@ -23,6 +23,7 @@ class TelemetryParserTest {
           accessLogging:
           - providers: [ { name: envoy } ]
             match: { mode: SERVER }
+            filter: { expression: "response.code >= 400" }
           - disabled: true
             match: { mode: CLIENT }
           tracing:
@@ -33,7 +34,7 @@ class TelemetryParserTest {
     assertThat(t.meta().key()).isEqualTo("Telemetry/shop/reviews");
     assertThat(t.selector()).isEqualTo(Map.of("app", "reviews"));
     assertThat(t.accessLogging()).containsExactly(
-        new Policy.AccessLogging(List.of("envoy"), null, Policy.TelemetryMode.SERVER),
+        new Policy.AccessLogging(List.of("envoy"), null, Policy.TelemetryMode.SERVER, "response.code >= 400"),
         new Policy.AccessLogging(List.of(), true, Policy.TelemetryMode.CLIENT));
     assertThat(t.tracing()).containsExactly(
         new Policy.Tracing(List.of("otel"), 12.5, false, Policy.TelemetryMode.CLIENT_AND_SERVER));
@@ -57,8 +58,9 @@ class TelemetryParserTest {
         spec:
           selector: { matchLabels: { app: x } }
           accessLogging:
-          - filter: { expression: "response.code >= 400" }
+          - filter: { expression: "response.code >= '400'" }
           - match: { mode: BOTH }
+          - filter: { expression: "response.code >= 400 &&" }
           tracing:
           - customTags: { team: { literal: { value: a } } }
           - randomSamplingPercentage: 150
@@ -66,7 +68,10 @@ class TelemetryParserTest {
         """))
         .isInstanceOf(PolicyException.class)
         .hasMessageContaining("Telemetry/bad: spec.selector: a selector in the root namespace istio-system is ignored")
-        .hasMessageContaining("spec.accessLogging[0].filter: access log filter expressions (CEL) are not supported")
+        .hasMessageContaining("spec.accessLogging[0].filter.expression: CEL expression 'response.code >= '400'' at column"
+            + " 15: no matching overload for int >= string; expected both sides of one type")
+        .hasMessageContaining("spec.accessLogging[2].filter.expression: CEL expression 'response.code >= 400 &&' at column"
+            + " 24: expected a literal, a name, '(' or '[', got the end")
         .hasMessageContaining("spec.accessLogging[1].match.mode: 'BOTH' is not a mode; expected CLIENT_AND_SERVER")
         .hasMessageContaining("spec.tracing[0].customTags: customTags are not supported")
         .hasMessageContaining("spec.tracing[1].randomSamplingPercentage: expected a number from 0.0 to 100.0, got 150")

@@ -148,6 +148,58 @@ class TelemetryTranslationTest {
   }
 
   @Test
+  void accessLogFilterExpressionsAreSentAsIstiodsCelFilterOnEveryAccessLogWithPrecedence() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient v1 = client(xds, capturedNode("reviews-1", Map.of("app", "reviews", "version", "v1")));
+        XdsClient v2 = client(xds, capturedNode("reviews-2", Map.of("app", "reviews", "version", "v2")))) {
+      store.apply(PolicyParser.parse("mesh.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: mesh-default, namespace: istio-system }
+          spec:
+            accessLogging: [ { providers: [ { name: envoy } ], filter: { expression: "response.code >= 400" } } ]
+          ---
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: v1, namespace: default }
+          spec:
+            selector: { matchLabels: { version: v1 } }
+            accessLogging:
+            - match: { mode: SERVER }
+              filter: { expression: "request.headers['x-user'] == 'alice'" }
+            - match: { mode: CLIENT }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> logged(resources(xds, "reviews-2"), "0.0.0.0_9080"));
+      // every access log of every chain (HCM and tcp_proxy, both directions): istiod's extension filter
+      for (String name : List.of(CapturedListeners.VIRTUAL_OUTBOUND, "0.0.0.0_9080", "0.0.0.0_5432",
+          CapturedListeners.VIRTUAL_INBOUND)) {
+        for (FilterChain c : listener(resources(xds, "reviews-2"), name).getFilterChainsList()) {
+          assertThat(celFilters(c)).as("v2 " + name + " " + c.getName()).containsExactly("response.code >= 400");
+        }
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> celFilters(listener(resources(xds, "reviews-1"),
+          CapturedListeners.VIRTUAL_INBOUND).getFilterChains(0)).equals(List.of("request.headers['x-user'] == 'alice'")));
+      assertThat(celFilters(listener(resources(xds, "reviews-1"), "0.0.0.0_9080").getFilterChains(0)))
+          .as("an entry without a filter keeps the root's").containsExactly("response.code >= 400");
+    }
+  }
+
+  /** The CEL expressions of the chain's access logs (none for a log without a filter). */
+  private static List<String> celFilters(FilterChain c) {
+    var f = c.getFiltersList().getLast();
+    var logs = f.getName().equals(TelemetryListeners.HCM)
+        ? unpack(f.getTypedConfig(), HttpConnectionManager.class).getAccessLogList()
+        : unpack(f.getTypedConfig(), TcpProxy.class).getAccessLogList();
+    return logs.stream().filter(l -> l.hasFilter()).map(l -> {
+      assertThat(l.getFilter().getExtensionFilter().getName()).isEqualTo("envoy.access_loggers.extension_filters.cel");
+      return unpack(l.getFilter().getExtensionFilter().getTypedConfig(),
+          io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.class).getExpression();
+    }).toList();
+  }
+
+  @Test
   void tracingUsesTheProviderItsSamplingAndDisableSpanReportingPerDirection() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);

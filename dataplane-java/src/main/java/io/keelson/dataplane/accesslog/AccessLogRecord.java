@@ -33,6 +33,16 @@ public final class AccessLogRecord {
   public String downstreamTlsVersion;
   /** The downstream client certificate's URI SANs, comma-separated; set by tcp_proxy only so far; null when none. */
   public String downstreamPeerUriSan;
+  /** The response's grpc-status (its trailers', else its headers'), copied when the logger's filters read it; null when absent. */
+  public String grpcStatus;
+  /** Envoy's {@code envoy.data.accesslog.v3.AccessLogType} number of this entry ({@link #DOWNSTREAM_END} for an HTTP request). */
+  public int logType;
+  /** AccessLogType NotSet: a listener's entry for a connection it closed without a filter chain. */
+  public static final int NOT_SET = 0;
+  public static final int TCP_UPSTREAM_CONNECTED = 1;
+  public static final int TCP_PERIODIC = 2;
+  public static final int TCP_CONNECTION_END = 3;
+  public static final int DOWNSTREAM_END = 6;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
   public String[] requestHeaders = new String[0];
   /** Values of {@link AccessLogger#responseHeaders()}, in order; null when absent. */
@@ -51,6 +61,7 @@ public final class AccessLogRecord {
     requestedServerName = null;
     downstreamTlsVersion = null;
     downstreamPeerUriSan = null;
+    grpcStatus = null;
     java.util.Arrays.fill(requestHeaders, null);
     java.util.Arrays.fill(responseHeaders, null);
   }

@@ -168,6 +168,10 @@ public final class AccessLogService implements AutoCloseable {
       try {
         if (logger != null) {
           for (int i = 0; i < logger.formats.size(); i++) {
+            AccessLogFilter filter = logger.filters.get(i);
+            if (filter != null && !filter.test(r)) {
+              continue;
+            }
             OutputStream out = output(logger.paths.get(i));
             if (out != null) {
               LineBuffer b = buffers.get(out);

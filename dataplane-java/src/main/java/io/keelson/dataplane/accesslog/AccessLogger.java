@@ -12,20 +12,29 @@ public final class AccessLogger {
   final List<AccessLogFormat> formats = new ArrayList<>();
   /** Output of each format: a file path, or null for standard output. */
   final List<String> paths = new ArrayList<>();
+  /** Each format's filter; null where every entry is written. */
+  final List<AccessLogFilter> filters = new ArrayList<>();
+  private final boolean grpcStatus;
   private final String[] requestHeaders;
   private final String[] responseHeaders;
   final AccessLogService service;
 
   AccessLogger(List<AccessLogConfig> configs, AccessLogService service) {
     this.service = service;
-    List<String> req = new ArrayList<>();
-    List<String> resp = new ArrayList<>();
+    LogFields fields = new LogFields();
     for (AccessLogConfig c : configs) {
-      formats.add(AccessLogFormat.compile(c, req, resp));
+      formats.add(AccessLogFormat.compile(c, fields.requestHeaders, fields.responseHeaders));
+      filters.add(AccessLogFilters.compile(c.filter(), fields));
       paths.add(c.path());
     }
-    this.requestHeaders = req.toArray(String[]::new);
-    this.responseHeaders = resp.toArray(String[]::new);
+    this.requestHeaders = fields.requestHeaders.toArray(String[]::new);
+    this.responseHeaders = fields.responseHeaders.toArray(String[]::new);
+    this.grpcStatus = fields.grpcStatus;
+  }
+
+  /** Whether the event loop notes the response's grpc-status ({@link AccessLogRecord#grpcStatus}) for a filter. */
+  public boolean readsGrpcStatus() {
+    return grpcStatus;
   }
 
   /** Lower-case request header names to copy (":method", ":path", ":authority" and ":scheme" included). */

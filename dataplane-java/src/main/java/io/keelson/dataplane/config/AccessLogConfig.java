@@ -12,13 +12,24 @@ import java.util.Map;
  * @param path       the file to append to; null writes to standard output
  * @param textFormat Envoy's format string (command operators such as {@code %RESPONSE_CODE%})
  * @param jsonFormat JSON object keys to format strings, in order; null for a text format
+ * @param filter     which entries are written ({@code filter}); null writes every entry
  */
-public record AccessLogConfig(String path, String textFormat, Map<String, String> jsonFormat) {
+public record AccessLogConfig(String path, String textFormat, Map<String, String> jsonFormat, AccessLogFilterConfig filter) {
   /** Envoy's default access log format. */
   public static final String ENVOY_DEFAULT_FORMAT =
       "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS%"
           + " %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\""
           + " \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
+
+  /** A log that writes every entry. */
+  public AccessLogConfig(String path, String textFormat, Map<String, String> jsonFormat) {
+    this(path, textFormat, jsonFormat, null);
+  }
+
+  /** This log with {@code filter}. */
+  public AccessLogConfig withFilter(AccessLogFilterConfig filter) {
+    return new AccessLogConfig(path, textFormat, jsonFormat, filter);
+  }
 
   public AccessLogConfig {
     if ((textFormat == null) == (jsonFormat == null)) {

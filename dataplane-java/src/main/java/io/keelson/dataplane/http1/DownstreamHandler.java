@@ -1298,6 +1298,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     writePendingHead();
     if (trailers != null) {
       peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
+      observer.responseTrailers(listener, trailers);
     }
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);

@@ -27,6 +27,8 @@ public final class ExchangeObserver {
   /** The response header values copied for the access log, or null when none were (no response head yet). */
   private String[] responseHeaderValues;
   private String[] responseHeaderBuffer = new String[0];
+  /** The response's grpc-status (trailers' over headers'), noted only when a log's filter reads it. */
+  private String grpcStatus;
 
   public ExchangeObserver(ProxyContext context) {
     this.context = context;
@@ -35,6 +37,7 @@ public final class ExchangeObserver {
   /** Forgets the previous exchange (an unfinished span is dropped, as the connection was reused). */
   public void reset() {
     span = null;
+    grpcStatus = null;
     if (responseHeaderValues != null) {
       java.util.Arrays.fill(responseHeaderValues, null);
       responseHeaderValues = null;
@@ -75,6 +78,36 @@ public final class ExchangeObserver {
         values[i] = responseHeaders.get(names[i]);
       }
     }
+    if (log != null && log.readsGrpcStatus()) {
+      grpcStatus = responseHeaders.get(GRPC_STATUS);
+    }
+  }
+
+  private static final String GRPC_STATUS = "grpc-status";
+
+  /** Notes the response trailers' grpc-status when a log's filter reads it (Envoy reads trailers before headers). */
+  public void responseTrailers(ServingListener listener, io.keelson.dataplane.http1.codec.Http1Headers trailers) {
+    if (readsGrpcStatus(listener)) {
+      trailerGrpcStatus(trailers.get(GRPC_STATUS));
+    }
+  }
+
+  /** Notes the response trailers' grpc-status when a log's filter reads it (HTTP/2 and Netty-decoded responses). */
+  public void responseTrailers(ServingListener listener, io.netty.handler.codec.http.HttpHeaders trailers) {
+    if (readsGrpcStatus(listener)) {
+      trailerGrpcStatus(trailers.get(GRPC_STATUS));
+    }
+  }
+
+  private boolean readsGrpcStatus(ServingListener listener) {
+    AccessLogger log = accessLogger(listener);
+    return log != null && log.readsGrpcStatus();
+  }
+
+  private void trailerGrpcStatus(String v) {
+    if (v != null) {
+      grpcStatus = v;
+    }
   }
 
   /** Copies the response headers the access logs name (before the proxy rewrites them). */
@@ -86,6 +119,9 @@ public final class ExchangeObserver {
       for (int i = 0; i < names.length; i++) {
         values[i] = responseHeaders.apply(names[i]);
       }
+    }
+    if (log != null && log.readsGrpcStatus()) {
+      grpcStatus = responseHeaders.apply(GRPC_STATUS);
     }
   }
 
@@ -128,6 +164,8 @@ public final class ExchangeObserver {
         r.downstreamRemoteAddress = remoteAddress;
         r.downstreamLocalAddress = localAddress;
         r.routeName = routeName;
+        r.logType = AccessLogRecord.DOWNSTREAM_END;
+        r.grpcStatus = grpcStatus;
         if (connection != null) {
           io.keelson.dataplane.accesslog.DownstreamTls.Info tls = io.keelson.dataplane.accesslog.DownstreamTls.of(connection);
           r.downstreamTlsVersion = tls.version();

@@ -1143,6 +1143,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (msg instanceof LastHttpContent end) {
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
+      observer.responseTrailers(listener, end.trailingHeaders());
     }
     if (last) {
       onResponseComplete(down.write(msg));

@@ -111,6 +111,18 @@ public final class HeaderMatch {
     return name;
   }
 
+  /** Value equality, so configs holding a matcher (an access log's header_filter) compare equal across translations. */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof HeaderMatch m && name.equals(m.name) && java.util.Objects.equals(value, m.value)
+        && present == m.present && invert == m.invert && treatMissingAsEmpty == m.treatMissingAsEmpty;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(name, value, present, invert, treatMissingAsEmpty);
+  }
+
   @Override
   public String toString() {
     return "HeaderMatch[" + name + (value == null ? " present=" + present : " " + value)

@@ -1,5 +1,8 @@
 package io.keelson.dataplane.stats;
 
+import io.keelson.dataplane.cel.CelNode;
+import io.keelson.dataplane.cel.CelParser;
+import io.keelson.dataplane.cel.CelSyntaxException;
 import java.util.Locale;
 
 /**
@@ -31,43 +34,35 @@ public record IstioTagExpression(Kind kind, String arg) {
     return kind == Kind.DESTINATION_PORT || kind == Kind.SOURCE_ADDRESS;
   }
 
-  /** The expression {@code text} reads, or null when it is not one of the {@link #SUPPORTED} forms. */
+  /**
+   * The expression {@code text} reads, or null when it is not one of the {@link #SUPPORTED} forms. Read by the CEL parser
+   * the access-log filters use ({@link CelParser}), so both accept the same syntax.
+   */
   public static IstioTagExpression parse(String text) {
-    String s = text == null ? "" : text.strip();
-    String literal = quoted(s);
-    if (literal != null) {
+    CelNode n;
+    try {
+      n = CelParser.parse(text == null ? "" : text);
+    } catch (CelSyntaxException e) {
+      return null;
+    }
+    if (n instanceof CelNode.Literal l && l.value() instanceof String literal) {
       return new IstioTagExpression(Kind.LITERAL, literal);
     }
-    switch (s) {
-      case "request.host" -> { return new IstioTagExpression(Kind.HOST, ""); }
-      case "request.method" -> { return new IstioTagExpression(Kind.METHOD, ""); }
-      case "request.path" -> { return new IstioTagExpression(Kind.PATH, ""); }
-      case "request.url_path" -> { return new IstioTagExpression(Kind.URL_PATH, ""); }
-      case "destination.port" -> { return new IstioTagExpression(Kind.DESTINATION_PORT, ""); }
-      case "source.address" -> { return new IstioTagExpression(Kind.SOURCE_ADDRESS, ""); }
-      default -> { }
+    if (n instanceof CelNode.Index i && "request.headers".equals(CelNode.dottedName(i.operand()))
+        && i.key() instanceof CelNode.Literal k && k.value() instanceof String name
+        && !name.isEmpty() && name.chars().allMatch(IstioTagExpression::headerNameChar)) {
+      return new IstioTagExpression(Kind.HEADER, name.toLowerCase(Locale.ROOT));
     }
-    String prefix = "request.headers[";
-    if (s.startsWith(prefix) && s.endsWith("]")) {
-      String name = quoted(s.substring(prefix.length(), s.length() - 1).strip());
-      if (name != null && !name.isEmpty() && name.chars().allMatch(IstioTagExpression::headerNameChar)) {
-        return new IstioTagExpression(Kind.HEADER, name.toLowerCase(Locale.ROOT));
-      }
-    }
-    return null;
-  }
-
-  /** The text inside single or double quotes with no quote or backslash inside, or null. */
-  private static String quoted(String s) {
-    if (s.length() < 2) {
-      return null;
-    }
-    char q = s.charAt(0);
-    if ((q != '\'' && q != '"') || s.charAt(s.length() - 1) != q) {
-      return null;
-    }
-    String inner = s.substring(1, s.length() - 1);
-    return inner.indexOf('\'') < 0 && inner.indexOf('"') < 0 && inner.indexOf('\\') < 0 ? inner : null;
+    String name = CelNode.dottedName(n);
+    return switch (name == null ? "" : name) {
+      case "request.host" -> new IstioTagExpression(Kind.HOST, "");
+      case "request.method" -> new IstioTagExpression(Kind.METHOD, "");
+      case "request.path" -> new IstioTagExpression(Kind.PATH, "");
+      case "request.url_path" -> new IstioTagExpression(Kind.URL_PATH, "");
+      case "destination.port" -> new IstioTagExpression(Kind.DESTINATION_PORT, "");
+      case "source.address" -> new IstioTagExpression(Kind.SOURCE_ADDRESS, "");
+      default -> null;
+    };
   }
 
   private static boolean headerNameChar(int c) {

@@ -65,22 +65,22 @@ public final class TcpAccessLog {
       return;
     }
     written = true;
-    entry(bytesReceived, bytesSent);
+    entry(bytesReceived, bytesSent, AccessLogRecord.TCP_CONNECTION_END);
   }
 
   /** Writes an entry when the upstream connects (Envoy's flush_access_log_on_connected); the final one still follows. */
   void connected(long bytesReceived) {
-    entry(bytesReceived, 0);
+    entry(bytesReceived, 0, AccessLogRecord.TCP_UPSTREAM_CONNECTED);
   }
 
   /** Writes an entry with the totals so far (Envoy's access_log_flush_interval); the final one still follows. */
   void periodic(long bytesReceived, long bytesSent) {
     if (!written) {
-      entry(bytesReceived, bytesSent);
+      entry(bytesReceived, bytesSent, AccessLogRecord.TCP_PERIODIC);
     }
   }
 
-  private void entry(long bytesReceived, long bytesSent) {
+  private void entry(long bytesReceived, long bytesSent, int logType) {
     AccessLogRecord r = logger.claim(); // null: the ring is full, the entry is dropped and counted
     if (r == null) {
       return;
@@ -88,6 +88,7 @@ public final class TcpAccessLog {
     fill(r, downstream, startEpochMillis, System.nanoTime() - startNanos, flag);
     r.bytesReceived = bytesReceived;
     r.bytesSent = bytesSent;
+    r.logType = logType;
     r.upstreamCluster = cluster;
     r.upstreamHost = upstreamHost;
     r.upstreamLocalAddress = upstreamLocal;
@@ -118,6 +119,7 @@ public final class TcpAccessLog {
     r.protocol = null;
     r.status = 0;
     r.flag = flag;
+    r.logType = AccessLogRecord.NOT_SET;
     r.bytesReceived = 0;
     r.bytesSent = 0;
     r.downstreamRemoteAddress = address(io.keelson.dataplane.intercept.RemoteAddress.of(ch));

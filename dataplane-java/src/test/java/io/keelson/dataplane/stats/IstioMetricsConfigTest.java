@@ -41,12 +41,14 @@ class IstioMetricsConfigTest {
   void theCommonCelFormsAreReadExactlyAndAnythingElseIsNot() {
     assertThat(IstioTagExpression.parse("'v1'")).isEqualTo(new IstioTagExpression(IstioTagExpression.Kind.LITERAL, "v1"));
     assertThat(IstioTagExpression.parse("\"v 2\"")).isEqualTo(new IstioTagExpression(IstioTagExpression.Kind.LITERAL, "v 2"));
+    // read by the access-log filters' CEL parser: CEL escapes are understood
+    assertThat(IstioTagExpression.parse("'it\\'s'")).isEqualTo(new IstioTagExpression(IstioTagExpression.Kind.LITERAL, "it's"));
     assertThat(IstioTagExpression.parse(" request.host ").kind()).isEqualTo(IstioTagExpression.Kind.HOST);
     assertThat(IstioTagExpression.parse("request.headers['X-Team']"))
         .isEqualTo(new IstioTagExpression(IstioTagExpression.Kind.HEADER, "x-team"));
     assertThat(IstioTagExpression.parse("request.headers[\"x-b3\"]").arg()).isEqualTo("x-b3");
     for (String bad : List.of("request.host + 'x'", "'a' + 'b'", "upstream_peer.app", "request.headers[x]",
-        "request.headers['a b']", "'it\\'s'", "request", "", "has(request.host) ? request.host : 'none'")) {
+        "request.headers['a b']", "'it\\'s", "request", "", "has(request.host) ? request.host : 'none'")) {
       assertThat(IstioTagExpression.parse(bad)).as(bad).isNull();
     }
   }

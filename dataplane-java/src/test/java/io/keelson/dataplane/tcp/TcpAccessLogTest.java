@@ -184,6 +184,48 @@ class TcpAccessLogTest {
     assertThat(lines.subList(0, lines.size() - 1)).hasSizeGreaterThanOrEqualTo(2).allSatisfy(l -> assertThat(l).isEqualTo("4 6"));
   }
 
+  /** One more file log entry (indented as {@link #fileLog}'s) with an access-log {@code filter}. */
+  private static String filteredLog(Path file, String filter) {
+    return io.keelson.dataplane.testing.ProxyHarness.filteredFileLog(file, filter,
+        "%BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS%\\n").indent(10);
+  }
+
+  @Test
+  void filtersSelectTcpEntriesByLogTypeAndFlagsAndAStatusFilterSeesCodeZero() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    Path all = dir.resolve("all.log");
+    Path connected = dir.resolve("connected.log");
+    Path flagged = dir.resolve("flagged.log");
+    Path failing = dir.resolve("failing.log");
+    Path zero = dir.resolve("zero.log");
+    Path cel = dir.resolve("cel.log");
+    String yaml = TcpProxyTest.tcpListener("          cluster: a\n"
+        + "          access_log_options: { flush_access_log_on_connected: true }\n"
+        + fileLog(all, "%BYTES_RECEIVED% %BYTES_SENT% %RESPONSE_FLAGS%")
+        + filteredLog(connected, "{ log_type_filter: { types: [TcpUpstreamConnected] } }")
+        + filteredLog(flagged, "{ response_flag_filter: {} }")
+        + filteredLog(failing, "{ status_code_filter: { comparison: { op: GE, value: { default_value: 400 } } } }")
+        + filteredLog(zero, "{ and_filter: { filters: [ { status_code_filter: { comparison: { value: { default_value: 0 } } } },"
+            + " { log_type_filter: { types: [TcpUpstreamConnected], exclude: true } } ] } }")
+        + filteredLog(cel, "{ extension_filter: { name: envoy.access_loggers.extension_filters.cel, typed_config: {"
+            + " \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter,"
+            + " expression: \"response.code >= 400 || request.size == 4 && response.size == 10\" } } }"),
+        cluster("a", "ROUND_ROBIN", a.port()));
+    ProxyServer p = start(yaml, null);
+    assertThat(TcpExchange.plain(p.listenerAddress("tcp").getPort(), "ping")).isEqualTo("a:ping|bye");
+    await().atMost(Duration.ofSeconds(5)).until(() -> lines(all).size() == 2 && lines(connected).size() == 1
+        && lines(zero).size() == 1 && lines(cel).size() == 1);
+    assertThat(lines(connected)).singleElement().asString().matches("[04] 0 -");
+    assertThat(lines(zero)).containsExactly("4 10 -"); // the end entry: code 0 as Envoy's, not the connected one
+    assertThat(lines(cel)).containsExactly("4 10 -"); // response.code is missing on TCP: the || decides
+    assertThat(lines(flagged)).isEmpty();
+    assertThat(lines(failing)).isEmpty();
+  }
+
+  private static List<String> lines(Path p) throws java.io.IOException {
+    return Files.exists(p) ? Files.readAllLines(p) : List.of();
+  }
+
   @Test
   void aFailedUpstreamConnectIsLoggedWithUf() throws Exception {
     int dead = io.keelson.dataplane.testing.TestUpstream.closedPort();

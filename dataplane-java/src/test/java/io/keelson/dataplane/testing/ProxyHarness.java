@@ -147,6 +147,21 @@ public final class ProxyHarness implements AutoCloseable {
   }
 
   /**
+   * One {@code access_log} list entry (at column 0; indent it where it goes): a file log with {@code filter} (a YAML
+   * flow mapping, Envoy's AccessLogFilter) and a text format.
+   */
+  public static String filteredFileLog(java.nio.file.Path file, String filter, String format) {
+    return """
+        - name: envoy.access_loggers.file
+          filter: %s
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+            path: %s
+            log_format: { text_format_source: { inline_string: "%s" } }
+        """.formatted(filter, file, format);
+  }
+
+  /**
    * The connection manager's {@code tracing} field (for {@link #withHcm}): OpenTelemetry spans sampled at
    * {@code samplingPercent}, exported over OTLP/gRPC to cluster "otel" as service {@code service}.
    */

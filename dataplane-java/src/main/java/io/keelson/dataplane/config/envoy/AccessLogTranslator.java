@@ -46,6 +46,10 @@ final class AccessLogTranslator {
               + FileAccessLog.getDescriptor().getFullName() + " or " + StdoutAccessLog.getDescriptor().getFullName());
           continue;
         }
+        if (c != null && log.hasFilter()) {
+          var filter = AccessLogFilterTranslator.translate(log.getFilter(), at + ".filter", problems);
+          c = filter == null ? null : c.withFilter(filter);
+        }
         if (c != null) {
           out.add(c);
         }

@@ -252,8 +252,8 @@ final class SupportedFields {
         .ignore("initial_metadata", SAFE)
         .reject("google_grpc", "use envoy_grpc with a cluster");
     rules(io.envoyproxy.envoy.config.core.v3.GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name", "authority");
-    rules(AccessLog.getDescriptor(), "name", "typed_config")
-        .reject("filter", "access log filters are not supported yet; every request (or connection) is logged");
+    rules(AccessLog.getDescriptor(), "name", "typed_config", "filter");
+    accessLogFilters();
     rules(FileAccessLog.getDescriptor(), "path", "log_format")
         .reject("format", "deprecated; use log_format.text_format_source")
         .reject("json_format", "deprecated; use log_format.json_format")
@@ -472,6 +472,30 @@ final class SupportedFields {
   }
 
   /** envoy.filters.http.cors (filter/cors): the filter's CorsPolicy and the deprecated route/virtual host cors. */
+  private static void accessLogFilters() {
+    String noRuntime = "Keelson has no runtime to read access-log filter values from; expected a default_value only";
+    rules(io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter.getDescriptor(), "status_code_filter",
+        "duration_filter", "not_health_check_filter", "traceable_filter", "header_filter", "response_flag_filter",
+        "grpc_status_filter", "log_type_filter", "and_filter", "or_filter", "extension_filter")
+        .reject("runtime_filter", "runtime sampling is not supported: Keelson has no runtime; expected another filter")
+        .reject("metadata_filter", "dynamic metadata is not kept for the access log; expected another filter");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.StatusCodeFilter.getDescriptor(), "comparison");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.DurationFilter.getDescriptor(), "comparison");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.ComparisonFilter.getDescriptor(), "op", "value");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeUInt32.getDescriptor(), "default_value")
+        .reject("runtime_key", noRuntime);
+    rules(io.envoyproxy.envoy.config.accesslog.v3.NotHealthCheckFilter.getDescriptor());
+    rules(io.envoyproxy.envoy.config.accesslog.v3.TraceableFilter.getDescriptor());
+    rules(io.envoyproxy.envoy.config.accesslog.v3.HeaderFilter.getDescriptor(), "header");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.ResponseFlagFilter.getDescriptor(), "flags");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.GrpcStatusFilter.getDescriptor(), "statuses", "exclude");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.LogTypeFilter.getDescriptor(), "types", "exclude");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.AndFilter.getDescriptor(), "filters");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.OrFilter.getDescriptor(), "filters");
+    rules(io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.getDescriptor(), "expression");
+  }
+
   private static void cors() {
     rules(io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor());
     String[] policy = {"allow_origin_string_match", "allow_methods", "allow_headers", "expose_headers", "max_age",

@@ -52,14 +52,49 @@ class BootstrapRejectionTest {
                   http_filters:
         """);
     assertThat(rejected(yaml).problems()).containsExactlyInAnyOrder(
-        "config.yaml: " + HCM + ".access_log[1].filter: not supported by Keelson (access log filters are not supported yet; "
-            + "every request (or connection) is logged); supported fields of AccessLog: name, typed_config",
+        "config.yaml: " + HCM + ".access_log[1].filter.status_code_filter.comparison.value.runtime_key: not supported by "
+            + "Keelson (Keelson has no runtime to read access-log filter values from; expected a default_value only); "
+            + "supported fields of RuntimeUInt32: default_value",
         "config.yaml: " + HCM + ".access_log[0].typed_config.log_format: operator %NO_SUCH_THING% is not supported; supported: "
             + "%START_TIME%, %REQ(X)%, %RESP(X)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%, %BYTES_RECEIVED%, "
             + "%BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%, %DOWNSTREAM_REMOTE_ADDRESS%, "
             + "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT%, "
             + "%ROUTE_NAME%, %REQUESTED_SERVER_NAME%, %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_TLS_VERSION%, "
             + "%DOWNSTREAM_PEER_URI_SAN%");
+  }
+
+  @Test
+  void refusesAccessLogFiltersKeelsonDoesNotRunByPath() {
+    String yaml = edit("          http_filters:\n", """
+                  access_log:
+                  - name: envoy.access_loggers.stdout
+                    filter: { runtime_filter: { runtime_key: sample } }
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog }
+                  - name: envoy.access_loggers.stdout
+                    filter:
+                      or_filter:
+                        filters:
+                        - { metadata_filter: {} }
+                        - extension_filter:
+                            name: envoy.access_loggers.extension_filters.cel
+                            typed_config:
+                              "@type": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                              expression: "response.code >= '400'"
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog }
+                  - name: envoy.access_loggers.stdout
+                    filter: { and_filter: { filters: [ { header_filter: { header: { name: x, range_match: { start: 1, end: 2 } } } }, { traceable_filter: {} } ] } }
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog }
+                  http_filters:
+        """);
+    assertThat(rejected(yaml).problems())
+        .anySatisfy(p -> assertThat(p).startsWith("config.yaml: " + HCM + ".access_log[0].filter.runtime_filter: not supported by"
+            + " Keelson (runtime sampling is not supported"))
+        .anySatisfy(p -> assertThat(p).startsWith("config.yaml: " + HCM + ".access_log[1].filter.or_filter.filters[0].metadata_filter: not supported"))
+        .anySatisfy(p -> assertThat(p).isEqualTo("config.yaml: " + HCM + ".access_log[1].filter.or_filter.filters[1]"
+            + ".extension_filter.typed_config.expression: CEL expression 'response.code >= '400'' at column 15: no "
+            + "matching overload for int >= string; expected both sides of one type"))
+        .anySatisfy(p -> assertThat(p).startsWith("config.yaml: " + HCM
+            + ".access_log[2].filter.and_filter.filters[0].header_filter.header.range_match: not supported"));
   }
 
   @Test
@@ -480,7 +515,7 @@ class BootstrapRejectionTest {
         """);
     String at = "config.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log";
     assertThat(rejected(yaml).problems()).anySatisfy(p -> assertThat(p).startsWith(at + "[0].typed_config: "))
-        .anySatisfy(p -> assertThat(p).startsWith(at + "[1].filter: not supported by Keelson (access log filters"))
+        .anySatisfy(p -> assertThat(p).startsWith(at + "[1].filter.duration_filter.comparison.value.runtime_key: not supported"))
         .anySatisfy(p -> assertThat(p).startsWith(at + "[1].typed_config.log_format: operator %UPSTREAM_PEER_SUBJECT% is not"));
   }
 
