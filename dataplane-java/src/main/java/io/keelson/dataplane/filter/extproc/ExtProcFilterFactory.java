@@ -71,8 +71,8 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       return null;
     }
     Service service = service(c.getGrpcService(), path + ".grpc_service", errors);
-    Boolean send = c.hasProcessingMode() ? requestHeaders(c.getProcessingMode(), path + ".processing_mode", errors)
-        : Boolean.TRUE;
+    // Unset, processing_mode is Envoy's default (request and response headers SEND), refused by the response's mode.
+    Boolean send = requestHeaders(c.getProcessingMode(), path + ".processing_mode", errors);
     if (!ok || service == null || send == null) {
       return null;
     }

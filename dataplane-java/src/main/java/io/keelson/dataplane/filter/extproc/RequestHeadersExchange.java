@@ -18,6 +18,7 @@ import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.stats.ResponseFlag;
+import io.netty.handler.codec.http.FullHttpRequest;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
@@ -57,8 +58,18 @@ final class RequestHeadersExchange implements ExternalCheck {
     stats.streamMsgsSent().increment();
     return SideCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(),
         config.callTimeoutNanos(), ExtProcConfig.MAX_RESPONSE_BYTES,
-        () -> GrpcUnary.request(PATH, config.authority(), config.callTimeoutNanos(), message.toByteArray()),
+        () -> stream(message),
         response -> answer(response, present), this::failure, done);
+  }
+
+  /**
+   * The Process stream carrying {@code message}. Without grpc-timeout, as Envoy opens it: message_timeout is
+   * Keelson's own timer (counted in message_timeouts), not a deadline the processor answers DEADLINE_EXCEEDED to.
+   */
+  private FullHttpRequest stream(ProcessingRequest message) {
+    FullHttpRequest r = GrpcUnary.request(PATH, config.authority(), config.callTimeoutNanos(), message.toByteArray());
+    r.headers().remove("grpc-timeout");
+    return r;
   }
 
   /** The request_headers message; fills {@code present} with the request's lower-case header names. */
