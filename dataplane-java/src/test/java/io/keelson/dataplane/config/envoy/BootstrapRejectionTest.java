@@ -97,7 +97,8 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
-            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
+            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor, "
+            + "envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
             + "or is_optional: true to skip it");
   }
@@ -126,8 +127,25 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).getMessage()).contains(
         "config.yaml: " + HCM + ".http_filters[1].typed_config.providers[\"idp\"].clear_route_cache: jwt_authn "
             + "'envoy.filters.http.jwt_authn' clears the route cache after 'envoy.filters.http.ratelimit' (an external "
-            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit "
-            + "in http_filters, or clear_route_cache: false");
+            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz, ext_proc and "
+            + "ratelimit in http_filters, or clear_route_cache: false");
+    String afterExtProc = yaml.replace("""
+                  - name: envoy.filters.http.ratelimit
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                      domain: edge
+                      rate_limit_service:
+                        transport_api_version: V3
+                        grpc_service: { envoy_grpc: { cluster_name: rls } }
+        """, """
+                  - name: envoy.filters.http.ext_proc
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+                      grpc_service: { envoy_grpc: { cluster_name: rls } }
+                      processing_mode: { response_header_mode: SKIP }
+        """);
+    assertThat(afterExtProc).isNotEqualTo(yaml);
+    assertThat(rejected(afterExtProc).getMessage()).contains("clears the route cache after 'envoy.filters.http.ext_proc'");
   }
 
   @Test
