@@ -5,12 +5,10 @@ import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.net.http.HttpResponse;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -181,25 +179,16 @@ class ExtProcProxyTest {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
       String base = "http://127.0.0.1:" + proxy.port();
-      assertThat(curl("--http1.1", "-H", "x-drop: 1", base + "/h1")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http1.1", "-H", "x-drop: 1", base + "/h1")).isEqualTo("200");
       assertThat(a.lastHeaders).containsEntry("x-added", "processor").doesNotContainKey("x-drop");
-      assertThat(curl("--http2-prior-knowledge", "-H", "x-drop: 1", base + "/h2")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "-H", "x-drop: 1", base + "/h2")).isEqualTo("200");
       assertThat(a.lastHeaders).containsEntry("x-added", "processor").doesNotContainKey("x-drop");
-      assertThat(curl("--http2-prior-knowledge", base + "/deny/h2")).isEqualTo("403");
-      assertThat(curl("--http1.1", "-X", "POST", "--data", "payload", base + "/post")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", base + "/deny/h2")).isEqualTo("403");
+      assertThat(CurlStatus.of("--http1.1", "-X", "POST", "--data", "payload", base + "/post")).isEqualTo("200");
       assertThat(a.lastBody).asString().isEqualTo("payload");
       assertThat(processor.requests).extracting(r -> GrpcProcessorServer.header(r, ":path") + " "
               + r.getRequestHeaders().getEndOfStream())
           .containsExactly("/h1 true", "/h2 true", "/deny/h2 true", "/post false");
     }
-  }
-
-  private static String curl(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}"));
-    cmd.addAll(List.of(args));
-    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(proc.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    return out.strip();
   }
 }
