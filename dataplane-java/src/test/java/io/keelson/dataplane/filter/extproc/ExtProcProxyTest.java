@@ -3,12 +3,15 @@ package io.keelson.dataplane.filter.extproc;
 import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -144,6 +147,31 @@ class ExtProcProxyTest {
         ProxyHarness proxy = proxy(a, TestUpstream.closedPort(), mode, "failure_mode_allow: true")) {
       assertThat(proxy.get("/api").statusCode()).isEqualTo(200);
       assertThat(proxy.stat("http.ingress_http.ext_proc.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  /**
+   * As Envoy resets the stream when the request goes away: a client leaving while its processor is slow (60 s, under a
+   * 30 s message_timeout) frees the processor cluster's only max_requests slot at once, so the next request is
+   * processed (it would overflow into a 500 while the departed one held the slot).
+   */
+  @Test
+  void aClientLeavingCancelsItsStreamAndFreesTheProcessorClustersSlot() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer()) {
+      processor.slowMillis = 60_000;
+      String yaml = bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()) + cluster("processor", "ROUND_ROBIN",
+          processor.port()) + "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n",
+          filter("message_timeout: 30s"));
+      try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+        try (java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+          client.getOutputStream().write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          await().atMost(10, TimeUnit.SECONDS).until(() -> processor.requests.size() == 1);
+        } // the client leaves while its processor is still working
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+            .untilAsserted(() -> assertThat(proxy.get("/api/after").statusCode()).isEqualTo(200));
+        assertThat(a.lastHeaders).containsEntry("x-added", "processor");
+        assertThat(a.requestLines).containsExactly("GET /api/after HTTP/1.1");
+      }
     }
   }
 

@@ -27,13 +27,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
- * body and an {@code x-blocked} header; {@code /slow} is answered after 3 s; {@code /wrong} gets a response_headers
+ * body and an {@code x-blocked} header; {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
+  /** How long {@code /slow} waits for its answer. */
+  volatile long slowMillis = 3000;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
@@ -51,7 +53,7 @@ final class GrpcProcessorServer implements AutoCloseable {
                 String path = header(request, ":path");
                 ProcessingResponse answer = answer(path);
                 if (path.startsWith("/slow")) {
-                  timer.schedule(() -> send(out, answer, answered), 3, TimeUnit.SECONDS);
+                  timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
                 } else {
                   send(out, answer, answered);
                 }
