@@ -516,8 +516,7 @@ final class SupportedFields {
     String notYet = "not supported yet";
     String phases = "only request headers are sent to processors (one stream per request)";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
-            "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules")
-        .ignore("stat_prefix", "ignored: counters are http.<stat_prefix>.ext_proc.*")
+            "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)

@@ -11,9 +11,10 @@ package io.keelson.dataplane.filter.extproc;
  * @param messageTimeoutNanos message_timeout (200 ms by default)
  * @param failureModeAllow   a failed stream or a timeout lets the request through instead of a 500
  * @param sendRequestHeaders processing_mode.request_header_mode is SEND (or DEFAULT); false for SKIP
+ * @param statPrefix         the filter's stat_prefix ("" for none)
  */
 record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
-    boolean failureModeAllow, boolean sendRequestHeaders) {
+    boolean failureModeAllow, boolean sendRequestHeaders, String statPrefix) {
 
   /** Envoy's message_timeout when unset. */
   static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
@@ -22,12 +23,12 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
   static final int MAX_RESPONSE_BYTES = 1024 * 1024;
 
   ExtProcConfig withProcessingMode(boolean sendHeaders) {
-    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, sendHeaders);
+    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, sendHeaders, statPrefix);
   }
 
   /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
   ExtProcConfig withService(ExtProcFilterFactory.Service s) {
     return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
-        failureModeAllow, sendRequestHeaders);
+        failureModeAllow, sendRequestHeaders, statPrefix);
   }
 }

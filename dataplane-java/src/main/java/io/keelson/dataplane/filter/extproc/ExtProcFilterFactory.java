@@ -77,7 +77,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       return null;
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send);
+        c.getFailureModeAllow(), send, c.getStatPrefix());
   }
 
   /**
@@ -200,6 +200,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     ExtProcConfig config = (ExtProcConfig) settings;
-    return new ExtProcFilter(config.sendRequestHeaders() ? new RequestHeadersExchange(config, ExtProcStats.of(resources)) : null);
+    return new ExtProcFilter(config.sendRequestHeaders() ? new RequestHeadersExchange(config,
+        ExtProcStats.of(resources, config.statPrefix())) : null);
   }
 }

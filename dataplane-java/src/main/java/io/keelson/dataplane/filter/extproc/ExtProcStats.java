@@ -4,15 +4,16 @@ import io.keelson.dataplane.filter.FilterResources;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The ext_proc filter's counters, in Envoy's {@code http.<stat_prefix>.ext_proc.*} names. Shared by every ext_proc
- * filter of one connection manager. Thread-safe.
+ * The ext_proc filter's counters, in Envoy's {@code http.<stat_prefix>.ext_proc.<filter stat_prefix>*} names. Shared
+ * by the ext_proc filters of one connection manager with the same filter stat_prefix. Thread-safe.
  */
 record ExtProcStats(LongAdder streamsStarted, LongAdder streamMsgsSent, LongAdder streamMsgsReceived,
     LongAdder spuriousMsgsReceived, LongAdder streamsClosed, LongAdder streamsFailed, LongAdder failureModeAllowed,
     LongAdder messageTimeouts, LongAdder rejectedHeaderMutations, LongAdder clearRouteCacheIgnored) {
 
-  static ExtProcStats of(FilterResources r) {
-    String p = "http." + r.statPrefix() + ".ext_proc.";
+  /** @param filterPrefix the filter's own stat_prefix, appended after {@code ext_proc.} as Envoy does ("" for none) */
+  static ExtProcStats of(FilterResources r, String filterPrefix) {
+    String p = "http." + r.statPrefix() + ".ext_proc." + filterPrefix;
     var s = r.stats();
     return new ExtProcStats(s.counter(p + "streams_started"), s.counter(p + "stream_msgs_sent"),
         s.counter(p + "stream_msgs_received"), s.counter(p + "spurious_msgs_received"), s.counter(p + "streams_closed"),

@@ -71,13 +71,17 @@ final class ProcessorMutations {
     return new HeaderMutations(add, remove);
   }
 
-  /** The header lines ({@code name: value\r\n}) of an immediate response's headers, or null for none. */
+  /**
+   * The header lines ({@code name: value\r\n}) of an immediate response's headers, or null for none. As Envoy's
+   * permissive checker for immediate responses (routing and x-envoy-* headers allowed), only fields that cannot go on a
+   * reply as they are (pseudo-headers, bad names, CR/LF/NUL) are skipped and counted.
+   */
   static String replyLines(HeaderMutation m, LongAdder rejected) {
     StringBuilder lines = new StringBuilder();
     for (HeaderValueOption h : m.getSetHeadersList()) {
       String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
       String value = value(h.getHeader());
-      if (!mayChange(name) || !ServerHeaderField.valid(name, value)) {
+      if (!ServerHeaderField.valid(name, value)) {
         rejected.increment();
       } else {
         lines.append(name).append(": ").append(value).append("\r\n");

@@ -96,7 +96,10 @@ class ExtProcProxyTest {
       assertThat(r.statusCode()).isEqualTo(403);
       assertThat(r.body()).isEqualTo("blocked by processor");
       assertThat(r.headers().firstValue("x-blocked")).hasValue("yes");
+      // Envoy's permissive rules for immediate responses: an x-envoy-* header goes out, a pseudo-header never does
+      assertThat(r.headers().firstValue("x-envoy-blocked-by")).hasValue("processor");
       assertThat(a.requests.get()).isZero();
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
     }
   }
 
@@ -127,11 +130,13 @@ class ExtProcProxyTest {
   @Test
   void failureModeAllowLetsTheRequestThroughAfterATimeout() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
-        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "failure_mode_allow: true\nmessage_timeout: 1s")) {
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE,
+            "failure_mode_allow: true\nmessage_timeout: 1s\nstat_prefix: edge.")) {
       assertThat(proxy.get("/slow", "X-Drop", "kept").statusCode()).isEqualTo(200);
       assertThat(a.lastHeaders).containsEntry("x-drop", "kept").doesNotContainKey("x-added");
-      assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
-      assertThat(proxy.stat("http.ingress_http.ext_proc.failure_mode_allowed")).isEqualTo(1);
+      // the filter's stat_prefix follows ext_proc., as Envoy names them
+      assertThat(proxy.stat("http.ingress_http.ext_proc.edge.message_timeouts")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.edge.failure_mode_allowed")).isEqualTo(1);
     }
   }
 

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
- * body and an {@code x-blocked} header; {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
+ * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
@@ -99,7 +99,8 @@ final class GrpcProcessorServer implements AutoCloseable {
     if (path.startsWith("/deny")) {
       return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
           .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
-          .setHeaders(HeaderMutation.newBuilder().addSetHeaders(set("x-blocked", "yes")))
+          .setHeaders(HeaderMutation.newBuilder().addSetHeaders(set("x-blocked", "yes"))
+              .addSetHeaders(set("x-envoy-blocked-by", "processor")).addSetHeaders(set(":status", "200")))
           .setBody(ByteString.copyFromUtf8("blocked by processor"))).build();
     }
     if (path.startsWith("/wrong")) {
