@@ -207,10 +207,11 @@ class ExtProcProxyTest {
   }
 
   /** Real curl over HTTP/1.1 and HTTP/2 (prior knowledge): the processor sees both, and both see its answers. */
-  @Test
-  void curlOverHttp1AndHttp2() throws Exception {
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void curlOverHttp1AndHttp2(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
-        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
+        ProxyHarness proxy = proxy(a, processor.port(), mode, "")) {
       String base = "http://127.0.0.1:" + proxy.port();
       assertThat(CurlStatus.of("--http1.1", "-H", "x-drop: 1", base + "/h1")).isEqualTo("200");
       assertThat(a.lastHeaders).containsEntry("x-added", "processor").doesNotContainKey("x-drop");
