@@ -103,17 +103,9 @@ class BootstrapRejectionTest {
             + "or is_optional: true to skip it");
   }
 
-  @Test
-  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
-    String yaml = edit("          http_filters:\n", """
-                  http_filters:
-                  - name: envoy.filters.http.ratelimit
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
-                      domain: edge
-                      rate_limit_service:
-                        transport_api_version: V3
-                        grpc_service: { envoy_grpc: { cluster_name: rls } }
+  /** A connection manager whose jwt_authn, which clears the route cache, comes after {@code check}. */
+  private static String jwtAuthnAfter(String check) {
+    return edit("          http_filters:\n", "          http_filters:\n" + check.indent(10) + """
                   - name: envoy.filters.http.jwt_authn
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
@@ -124,28 +116,32 @@ class BootstrapRejectionTest {
                           claim_to_headers: [ { header_name: x-tenant, claim_name: tenant } ]
                           clear_route_cache: true
         """);
+  }
+
+  @Test
+  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
+    String yaml = jwtAuthnAfter("""
+        - name: envoy.filters.http.ratelimit
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+            domain: edge
+            rate_limit_service:
+              transport_api_version: V3
+              grpc_service: { envoy_grpc: { cluster_name: rls } }
+        """);
     assertThat(rejected(yaml).getMessage()).contains(
         "config.yaml: " + HCM + ".http_filters[1].typed_config.providers[\"idp\"].clear_route_cache: jwt_authn "
             + "'envoy.filters.http.jwt_authn' clears the route cache after 'envoy.filters.http.ratelimit' (an external "
             + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz, ext_proc and "
             + "ratelimit in http_filters, or clear_route_cache: false");
-    String afterExtProc = yaml.replace("""
-                  - name: envoy.filters.http.ratelimit
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
-                      domain: edge
-                      rate_limit_service:
-                        transport_api_version: V3
-                        grpc_service: { envoy_grpc: { cluster_name: rls } }
-        """, """
-                  - name: envoy.filters.http.ext_proc
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
-                      grpc_service: { envoy_grpc: { cluster_name: rls } }
-                      processing_mode: { response_header_mode: SKIP }
-        """);
-    assertThat(afterExtProc).isNotEqualTo(yaml);
-    assertThat(rejected(afterExtProc).getMessage()).contains("clears the route cache after 'envoy.filters.http.ext_proc'");
+    assertThat(rejected(jwtAuthnAfter("""
+        - name: envoy.filters.http.ext_proc
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+            grpc_service: { envoy_grpc: { cluster_name: rls } }
+            processing_mode: { response_header_mode: SKIP }
+        """)).getMessage()).contains("http_filters[1].typed_config.providers[\"idp\"].clear_route_cache")
+        .contains("clears the route cache after 'envoy.filters.http.ext_proc'");
   }
 
   @Test
