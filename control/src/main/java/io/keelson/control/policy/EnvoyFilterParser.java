@@ -316,6 +316,6 @@ final class EnvoyFilterParser {
   private static List<String> registered() {
     return Arrays.asList("envoy.extensions.filters.http.ratelimit.v3.RateLimit",
         "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", "the HTTP fault, cors, rbac, jwt_authn,"
-            + " ext_authz, grpc_web and router filters", "network rbac, ext_authz, tcp_proxy, http_connection_manager");
+            + " ext_authz, ext_proc, grpc_web and router filters", "network rbac, ext_authz, tcp_proxy, http_connection_manager");
   }
 }

@@ -457,6 +457,49 @@ class EnvoyFilterPatchesTest {
         .contains("envoy.filters.network.connection_limit is supported in front of envoy.filters.network.tcp_proxy only");
   }
 
+  /** An ext_proc filter inserted first on the inbound chain, with its processor's HTTP/2 cluster. */
+  private static String extProc(String modeExtra) {
+    return """
+        configPatches:
+        - applyTo: CLUSTER
+          patch:
+            operation: ADD
+            value:
+              name: processor
+              type: STATIC
+              connect_timeout: 1s
+              http2_protocol_options: {}
+              load_assignment:
+                cluster_name: processor
+                endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9002 } } } } ] } ]
+        - applyTo: HTTP_FILTER
+          match: { context: SIDECAR_INBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
+          patch:
+            operation: INSERT_FIRST
+            value:
+              name: envoy.filters.http.ext_proc
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+                grpc_service: { envoy_grpc: { cluster_name: processor } }
+                processing_mode: { request_header_mode: SEND, response_header_mode: SKIP %s }
+        """.formatted(modeExtra);
+  }
+
+  @Test
+  void anExternalProcessorIsInsertedAndAModeTheDataPlaneDoesNotRunIsRefused() throws Exception {
+    EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(sidecar(), List.of(filter("proc", "shop", extProc(""))),
+        false);
+    assertThat(p.applied()).containsExactly("EnvoyFilter/shop/proc");
+    assertThat(httpFilters(p.resources(), MeshMtls.INBOUND)).containsExactly("envoy.filters.http.ext_proc",
+        "envoy.filters.http.router");
+    assertThat(Mesh.dataPlane(p.resources()).clusters()).containsKey("processor");
+    EnvoyFilterPatches.Patched body = EnvoyFilterPatches.applyChecked(sidecar(),
+        List.of(filter("body", "shop", extProc(", request_body_mode: BUFFERED"))), false);
+    assertThat(body.applied()).isEmpty();
+    assertThat(body.refused()).singleElement().asString().startsWith("EnvoyFilter/shop/body is not applied")
+        .contains("processing_mode.request_body_mode").contains("expected NONE");
+  }
+
   /** istiod names a registry Service's cluster outbound|PORT||HOST; Keelson's is the Service's name. */
   @Test
   void istiodClusterNamesInAFiltersConfigNameKeelsonsClusters() throws Exception {

@@ -14,6 +14,7 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
       new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
       new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory(),
+      new io.keelson.dataplane.filter.extproc.ExtProcFilterFactory(),
       new io.keelson.dataplane.filter.rls.RateLimitFilterFactory(),
       new io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory(),
       new io.keelson.dataplane.filter.healthcheck.HealthCheckFilterFactory(),

@@ -32,6 +32,16 @@ public final class SideCall {
   public static <T> UpstreamCalls.Call send(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
       String clusterName, long timeoutNanos, int maxBodyBytes, Supplier<FullHttpRequest> build,
       Function<UpstreamCalls.Response, T> answer, Supplier<T> failure, Consumer<T> done) {
+    return send(loop, calls, snapshot, clusterName, timeoutNanos, maxBodyBytes, build, answer, reason -> failure.get(), done);
+  }
+
+  /**
+   * As {@link #send(EventLoop, UpstreamCalls, ServingSnapshot, String, long, int, Supplier, Function, Supplier, Consumer)},
+   * with the failure's reason ({@link UpstreamCalls#TIMEOUT} when the call timed out) for callers that count causes apart.
+   */
+  public static <T> UpstreamCalls.Call send(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
+      String clusterName, long timeoutNanos, int maxBodyBytes, Supplier<FullHttpRequest> build,
+      Function<UpstreamCalls.Response, T> answer, Function<String, T> failure, Consumer<T> done) {
     ServingCluster cluster = snapshot.cluster(clusterName);
     EndpointConfig endpoint = cluster == null ? null : pick(snapshot, cluster);
     FullHttpRequest check = null;
@@ -43,7 +53,7 @@ public final class SideCall {
       }
     }
     if (check == null) {
-      done.accept(failure.get());
+      done.accept(failure.apply(endpoint == null ? "no endpoint in cluster " + clusterName : "request not built"));
       return UpstreamCalls.Call.ENDED;
     }
     return calls.call(loop, cluster, endpoint, check, timeoutNanos, maxBodyBytes,
@@ -55,7 +65,7 @@ public final class SideCall {
 
           @Override
           public void onFailure(String reason) {
-            done.accept(failure.get());
+            done.accept(failure.apply(reason));
           }
         });
   }

@@ -66,7 +66,7 @@ final class CallStream implements UpstreamOwner, UpstreamCalls.Call {
         if (!ended) {
           cluster.stats().rqTimeout.increment();
           Channel c = channel;
-          fail("timeout");
+          fail(UpstreamCalls.TIMEOUT);
           if (c != null) {
             c.close();
           }

@@ -13,6 +13,9 @@ import io.netty.handler.codec.http.HttpHeaders;
  * answer comes back to the caller. Called on {@code loop} only; the callback runs on {@code loop}.
  */
 public interface UpstreamCalls {
+  /** {@link Callback#onFailure}'s reason when the call's timeout passed. */
+  String TIMEOUT = "timeout";
+
   /** A complete answer: status, headers, body (at most the caller's bound) and trailers (empty for none). */
   record Response(int status, HttpHeaders headers, byte[] body, HttpHeaders trailers) {}
 

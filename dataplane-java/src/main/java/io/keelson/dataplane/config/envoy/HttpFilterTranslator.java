@@ -35,7 +35,7 @@ final class HttpFilterTranslator {
       if (check != null && JWT_AUTHN.equals(type) && !clearsRouteCacheAfterCheck(f, at, check, problems)) {
         ok = false;
       }
-      if (check == null && (EXT_AUTHZ.equals(type) || RATE_LIMIT.equals(type))) {
+      if (check == null && (EXT_AUTHZ.equals(type) || RATE_LIMIT.equals(type) || EXT_PROC.equals(type))) {
         check = f.getName();
       }
       boolean router = SupportedTypes.ROUTER.equals(type) || (type == null && f.getName().equals("envoy.filters.http.router"));
@@ -89,11 +89,13 @@ final class HttpFilterTranslator {
       io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor().getFullName();
   private static final String EXT_AUTHZ =
       io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor().getFullName();
+  private static final String EXT_PROC =
+      io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor().getFullName();
   private static final String RATE_LIMIT =
       io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.getDescriptor().getFullName();
 
   /**
-   * Whether a jwt_authn placed after an external check ({@code check}, ext_authz or ratelimit) asks for no route
+   * Whether a jwt_authn placed after an external check ({@code check}, ext_authz, ext_proc or ratelimit) asks for no route
    * re-selection: the filters after a check run once the request is routed and balanced, so a {@code clear_route_cache}
    * there could not choose again and the request would go where the client's headers (a forged claim header) chose.
    * Reports each provider that asks; true when none does (or the typed_config is unreadable, reported elsewhere).
@@ -110,7 +112,7 @@ final class HttpFilterTranslator {
       if (e.getValue().getClearRouteCache()) {
         problems.error(at + ".typed_config.providers[\"" + e.getKey() + "\"].clear_route_cache",
             "jwt_authn '" + f.getName() + "' clears the route cache after '" + check + "' (an external check), when the "
-                + "route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit in http_filters, "
+                + "route can no longer be chosen again; expected jwt_authn before ext_authz, ext_proc and ratelimit in http_filters, "
                 + "or clear_route_cache: false");
         ok = false;
       }

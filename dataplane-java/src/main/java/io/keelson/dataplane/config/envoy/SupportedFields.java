@@ -220,6 +220,7 @@ final class SupportedFields {
         .reject("cluster_min_healthy_percentages", "answering from upstream clusters' healthy share is not supported;"
             + " expected none");
     extAuthz();
+    extProc();
     rateLimit();
     rules(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
         "stat_prefix", "token_bucket", "runtime_enabled", "share_key");
@@ -548,6 +549,48 @@ final class SupportedFields {
             "filter_enabled_metadata")
         .ignore("transport_api_version", SAFE)
         .reject("bootstrap_metadata_labels_key", notYet);
+  }
+
+  /** envoy.filters.http.ext_proc (filter/extproc): the request-headers phase of an external processor. */
+  private static void extProc() {
+    String notYet = "not supported yet";
+    String phases = "only request headers are sent to processors (one stream per request)";
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
+            "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix")
+        .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
+        .reject("request_attributes", notYet)
+        .reject("response_attributes", notYet)
+        .reject("allow_mode_override", phases + "; a processor's mode_override could only ask for phases Keelson does not run")
+        .reject("allowed_override_modes", phases)
+        .reject("forward_rules", notYet + "; every request header is sent")
+        .reject("filter_metadata", notYet)
+        .reject("metadata_options", notYet)
+        .reject("max_message_timeout", "override_message_timeout is not supported")
+        .reject("disable_immediate_response", notYet)
+        .reject("observability_mode", notYet)
+        .reject("disable_clear_route_cache", "clear_route_cache is always ignored (counted in clear_route_cache_ignored)")
+        .reject("route_cache_action", "clear_route_cache is always ignored (counted in clear_route_cache_ignored)")
+        .reject("deferred_close_timeout", notYet)
+        .reject("send_body_without_waiting_for_header_response", phases)
+        .reject("on_processing_response", notYet);
+    // Every mode value but the request-headers phase is refused by ExtProcFilterFactory, naming the field.
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.getDescriptor(),
+        "request_header_mode", "response_header_mode", "request_body_mode", "response_body_mode", "request_trailer_mode",
+        "response_trailer_mode");
+    String rulesWhy = "only Envoy's default mutation rules are supported (no host, :authority, :scheme, :method or "
+        + "x-envoy-* changes)";
+    var mutationRules = rules(io.envoyproxy.envoy.config.common.mutation_rules.v3.HeaderMutationRules.getDescriptor());
+    for (var f : io.envoyproxy.envoy.config.common.mutation_rules.v3.HeaderMutationRules.getDescriptor().getFields()) {
+      mutationRules.reject(f.getName(), rulesWhy);
+    }
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute.getDescriptor(), "disabled", "overrides");
+    rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcOverrides.getDescriptor(), "processing_mode",
+            "grpc_service")
+        .reject("async_mode", notYet)
+        .reject("request_attributes", notYet)
+        .reject("response_attributes", notYet)
+        .reject("grpc_initial_metadata", notYet)
+        .reject("metadata_options", notYet);
   }
 
   /** envoy.filters.http.ratelimit (filter/rls) and the route rate_limits it reads. */

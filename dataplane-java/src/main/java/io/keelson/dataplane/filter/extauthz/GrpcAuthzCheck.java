@@ -115,7 +115,7 @@ final class GrpcAuthzCheck implements ExternalCheck {
       for (HeaderValueOption h : ok.getHeadersList()) {
         String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
         String value = h.getHeader().getValue();
-        if (validField(name, value) && !name.equals("host")) { // never a pseudo-header, Host or a smuggled line
+        if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, value) && !name.equals("host")) { // never a pseudo-header, Host or a smuggled line
           add.add(new HeaderMutations.HeaderValue(name, value, h.hasAppend() && h.getAppend().getValue()));
         }
       }
@@ -136,24 +136,10 @@ final class GrpcAuthzCheck implements ExternalCheck {
     for (HeaderValueOption h : denied.getHeadersList()) {
       String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
       String value = h.getHeader().getValue();
-      if (validField(name, value)) {
+      if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, value)) {
         lines.append(name).append(": ").append(value).append("\r\n");
       }
     }
     return CheckOutcome.deny(status, denied.getBody(), lines.isEmpty() ? null : lines.toString(), ResponseFlag.UAEX);
-  }
-
-  /** A header field from the server that may go on a request or reply: a plain name, no CR/LF/NUL anywhere. */
-  private static boolean validField(String name, String value) {
-    if (name.isEmpty() || name.startsWith(":")) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c <= ' ' || c == ':' || c >= 0x7f) {
-        return false;
-      }
-    }
-    return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 && value.indexOf('\0') < 0;
   }
 }

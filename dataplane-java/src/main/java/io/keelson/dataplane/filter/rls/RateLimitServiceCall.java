@@ -69,7 +69,7 @@ final class RateLimitServiceCall implements ExternalCheck {
     }
     for (HeaderValue h : r.getResponseHeadersToAddList()) {
       String name = h.getKey().toLowerCase(Locale.ROOT);
-      if (validField(name, h.getValue())) {
+      if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, h.getValue())) {
         responseLines.append(name).append(": ").append(h.getValue()).append("\r\n");
       }
     }
@@ -82,7 +82,7 @@ final class RateLimitServiceCall implements ExternalCheck {
     List<HeaderMutations.HeaderValue> add = new ArrayList<>(r.getRequestHeadersToAddCount());
     for (HeaderValue h : r.getRequestHeadersToAddList()) {
       String name = h.getKey().toLowerCase(Locale.ROOT);
-      if (validField(name, h.getValue()) && !name.equals("host")) {
+      if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, h.getValue()) && !name.equals("host")) {
         add.add(new HeaderMutations.HeaderValue(name, h.getValue(), true)); // Envoy appends them
       }
     }
@@ -98,19 +98,5 @@ final class RateLimitServiceCall implements ExternalCheck {
     }
     stats.failureModeAllowed().increment();
     return CheckOutcome.ALLOW;
-  }
-
-  /** A header field from the service that may go on a request or reply: a plain name, no CR/LF/NUL anywhere. */
-  private static boolean validField(String name, String value) {
-    if (name.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c <= ' ' || c == ':' || c >= 0x7f) {
-        return false;
-      }
-    }
-    return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 && value.indexOf('\0') < 0;
   }
 }

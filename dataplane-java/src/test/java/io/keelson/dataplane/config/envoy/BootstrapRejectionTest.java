@@ -132,23 +132,16 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
-            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
+            + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor, "
+            + "envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
             + "envoy.extensions.filters.http.health_check.v3.HealthCheck, envoy.extensions.filters.http.buffer.v3.Buffer, "
             + "or is_optional: true to skip it");
   }
 
-  @Test
-  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
-    String yaml = edit("          http_filters:\n", """
-                  http_filters:
-                  - name: envoy.filters.http.ratelimit
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
-                      domain: edge
-                      rate_limit_service:
-                        transport_api_version: V3
-                        grpc_service: { envoy_grpc: { cluster_name: rls } }
+  /** A connection manager whose jwt_authn, which clears the route cache, comes after {@code check}. */
+  private static String jwtAuthnAfter(String check) {
+    return edit("          http_filters:\n", "          http_filters:\n" + check.indent(10) + """
                   - name: envoy.filters.http.jwt_authn
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
@@ -159,11 +152,32 @@ class BootstrapRejectionTest {
                           claim_to_headers: [ { header_name: x-tenant, claim_name: tenant } ]
                           clear_route_cache: true
         """);
+  }
+
+  @Test
+  void rejectsAJwtAuthnThatClearsTheRouteCacheAfterAnExternalCheck() {
+    String yaml = jwtAuthnAfter("""
+        - name: envoy.filters.http.ratelimit
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+            domain: edge
+            rate_limit_service:
+              transport_api_version: V3
+              grpc_service: { envoy_grpc: { cluster_name: rls } }
+        """);
     assertThat(rejected(yaml).getMessage()).contains(
         "config.yaml: " + HCM + ".http_filters[1].typed_config.providers[\"idp\"].clear_route_cache: jwt_authn "
             + "'envoy.filters.http.jwt_authn' clears the route cache after 'envoy.filters.http.ratelimit' (an external "
-            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz and ratelimit "
-            + "in http_filters, or clear_route_cache: false");
+            + "check), when the route can no longer be chosen again; expected jwt_authn before ext_authz, ext_proc and "
+            + "ratelimit in http_filters, or clear_route_cache: false");
+    assertThat(rejected(jwtAuthnAfter("""
+        - name: envoy.filters.http.ext_proc
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+            grpc_service: { envoy_grpc: { cluster_name: rls } }
+            processing_mode: { response_header_mode: SKIP }
+        """)).getMessage()).contains("http_filters[1].typed_config.providers[\"idp\"].clear_route_cache")
+        .contains("clears the route cache after 'envoy.filters.http.ext_proc'");
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.testing.RunningProxies;
@@ -123,22 +124,13 @@ class ExtAuthzGrpcProxyTest {
           + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n"), 1)
           .listenerAddress("ingress").getPort();
       String cacert = dir.resolve("ca.crt").toString();
-      assertThat(curl("--http1.1", "http://127.0.0.1:" + port + "/h1")).isEqualTo("200");
-      assertThat(curl("--http2-prior-knowledge", "http://127.0.0.1:" + port + "/h2c")).isEqualTo("200");
-      assertThat(curl("--http1.1", "--cacert", cacert, "https://localhost:" + port + "/h1s")).isEqualTo("200");
-      assertThat(curl("--http2", "--cacert", cacert, "https://localhost:" + port + "/h2s")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http1.1", "http://127.0.0.1:" + port + "/h1")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "http://127.0.0.1:" + port + "/h2c")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http1.1", "--cacert", cacert, "https://localhost:" + port + "/h1s")).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2", "--cacert", cacert, "https://localhost:" + port + "/h2s")).isEqualTo("200");
       assertThat(authz.checks).extracting(c -> c.getAttributes().getRequest().getHttp().getPath() + " "
           + c.getAttributes().getRequest().getHttp().getScheme())
           .containsExactly("/h1 http", "/h2c http", "/h1s https", "/h2s https");
     }
-  }
-
-  private static String curl(String... args) throws Exception {
-    var cmd = new java.util.ArrayList<>(java.util.List.of("curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}"));
-    cmd.addAll(java.util.List.of(args));
-    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(proc.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-    return out.strip();
   }
 }

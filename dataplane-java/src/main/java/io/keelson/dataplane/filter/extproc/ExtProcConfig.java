@@ -1,0 +1,34 @@
+package io.keelson.dataplane.filter.extproc;
+
+/**
+ * envoy.filters.http.ext_proc, validated: where the processor is, how long one message may take, what happens when
+ * it fails, and whether request headers are sent. Immutable.
+ *
+ * @param cluster            grpc_service.envoy_grpc.cluster_name (an HTTP/2 cluster)
+ * @param authority          the stream's :authority (envoy_grpc.authority, else the cluster name)
+ * @param callTimeoutNanos   how long the processor may take to answer: message_timeout, or grpc_service.timeout
+ *                           when shorter
+ * @param messageTimeoutNanos message_timeout (200 ms by default)
+ * @param failureModeAllow   a failed stream or a timeout lets the request through instead of a 500
+ * @param sendRequestHeaders processing_mode.request_header_mode is SEND (or DEFAULT); false for SKIP
+ * @param statPrefix         the filter's stat_prefix ("" for none)
+ */
+record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
+    boolean failureModeAllow, boolean sendRequestHeaders, String statPrefix) {
+
+  /** Envoy's message_timeout when unset. */
+  static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
+
+  /** The largest ProcessingResponse taken (an immediate response's body reaches the client). */
+  static final int MAX_RESPONSE_BYTES = 1024 * 1024;
+
+  ExtProcConfig withProcessingMode(boolean sendHeaders) {
+    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, sendHeaders, statPrefix);
+  }
+
+  /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
+  ExtProcConfig withService(ExtProcFilterFactory.Service s) {
+    return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
+        failureModeAllow, sendRequestHeaders, statPrefix);
+  }
+}

@@ -1,0 +1,206 @@
+package io.keelson.dataplane.filter.extproc;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.keelson.dataplane.filter.ConfigErrors;
+import io.keelson.dataplane.filter.FilterResources;
+import io.keelson.dataplane.filter.HttpFilter;
+import io.keelson.dataplane.filter.HttpFilterFactory;
+
+/**
+ * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (only the
+ * request-headers phase: every other processing_mode value is refused by field) and {@code ExtProcPerRoute}
+ * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
+ * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
+ */
+public final class ExtProcFilterFactory implements HttpFilterFactory {
+  public static final String FILTER_NAME = "envoy.filters.http.ext_proc";
+
+  /**
+   * A route's settings: disabled, or overrides of the listener-level config (null fields keep it).
+   *
+   * @param sendRequestHeaders overrides.processing_mode's request_header_mode, or null
+   * @param service            overrides.grpc_service, or null
+   */
+  record PerRoute(boolean disabled, Boolean sendRequestHeaders, Service service) {}
+
+  /**
+   * A gRPC service: its cluster, :authority and grpc_service.timeout (the whole stream's, 0 when unset); the call
+   * waits the shorter of it and message_timeout.
+   */
+  record Service(String cluster, String authority, long timeoutNanos) {
+    long callTimeout(long messageTimeoutNanos) {
+      return timeoutNanos == 0 ? messageTimeoutNanos : Math.min(timeoutNanos, messageTimeoutNanos);
+    }
+  }
+
+  @Override
+  public String filterName() {
+    return FILTER_NAME;
+  }
+
+  @Override
+  public Class<? extends Message> configType() {
+    return ExternalProcessor.class;
+  }
+
+  @Override
+  public Class<? extends Message> perRouteConfigType() {
+    return ExtProcPerRoute.class;
+  }
+
+  @Override
+  public Object translate(Message message, String path, ConfigErrors errors) {
+    ExternalProcessor c = (ExternalProcessor) message;
+    boolean ok = true;
+    long timeout = ExtProcConfig.DEFAULT_MESSAGE_TIMEOUT_NANOS;
+    if (c.hasMessageTimeout()) {
+      timeout = nanos(c.getMessageTimeout());
+      if (timeout <= 0) {
+        errors.error(path + ".message_timeout", "expected a positive duration");
+        ok = false;
+      }
+    }
+    if (!c.hasGrpcService()) {
+      errors.error(path + ".grpc_service", "the processor's service is required; expected grpc_service: { envoy_grpc: "
+          + "{ cluster_name: ... } }");
+      return null;
+    }
+    Service service = service(c.getGrpcService(), path + ".grpc_service", errors);
+    // Unset, processing_mode is Envoy's default (request and response headers SEND), refused by the response's mode.
+    Boolean send = requestHeaders(c.getProcessingMode(), path + ".processing_mode", errors);
+    if (!ok || service == null || send == null) {
+      return null;
+    }
+    return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
+        c.getFailureModeAllow(), send, c.getStatPrefix());
+  }
+
+  /**
+   * Whether request headers are sent (request_header_mode SEND or DEFAULT), or null after reporting a mode Keelson
+   * does not run: response headers, bodies and trailers are not sent to processors.
+   */
+  private static Boolean requestHeaders(ProcessingMode m, String path, ConfigErrors errors) {
+    boolean ok = true;
+    if (m.getResponseHeaderMode() != ProcessingMode.HeaderSendMode.SKIP) {
+      errors.error(path + ".response_header_mode", "response headers are not sent to processors yet; expected SKIP (the "
+          + "default, DEFAULT, is SEND), got " + m.getResponseHeaderMode());
+      ok = false;
+    }
+    ok &= none(m.getRequestBodyMode(), path + ".request_body_mode", errors);
+    ok &= none(m.getResponseBodyMode(), path + ".response_body_mode", errors);
+    ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
+    ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
+    if (!ok) {
+      return null;
+    }
+    return m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP;
+  }
+
+  private static boolean none(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
+    if (mode == ProcessingMode.BodySendMode.NONE) {
+      return true;
+    }
+    errors.error(path, "bodies are not sent to processors yet; expected NONE, got " + mode);
+    return false;
+  }
+
+  private static boolean skipped(ProcessingMode.HeaderSendMode mode, String path, ConfigErrors errors) {
+    if (mode == ProcessingMode.HeaderSendMode.SKIP || mode == ProcessingMode.HeaderSendMode.DEFAULT) {
+      return true;
+    }
+    errors.error(path, "trailers are not sent to processors yet; expected SKIP or DEFAULT, got " + mode);
+    return false;
+  }
+
+  /** envoy_grpc's cluster and authority, and grpc_service.timeout; null after errors. */
+  private static Service service(GrpcService g, String path, ConfigErrors errors) {
+    if (!g.hasEnvoyGrpc()) {
+      errors.error(path, "only envoy_grpc is supported; expected envoy_grpc: { cluster_name: ... }");
+      return null;
+    }
+    String cluster = g.getEnvoyGrpc().getClusterName();
+    if (cluster.isEmpty()) {
+      errors.error(path + ".envoy_grpc.cluster_name", "the processor's cluster is required");
+      return null;
+    }
+    long timeout = g.hasTimeout() ? nanos(g.getTimeout()) : 0;
+    if (g.hasTimeout() && timeout <= 0) {
+      errors.error(path + ".timeout", "expected a positive duration");
+      return null;
+    }
+    String authority = g.getEnvoyGrpc().getAuthority().isEmpty() ? cluster : g.getEnvoyGrpc().getAuthority();
+    return new Service(cluster, authority, timeout);
+  }
+
+  private static long nanos(Duration d) {
+    return d.getSeconds() * 1_000_000_000L + d.getNanos();
+  }
+
+  @Override
+  public Object translatePerRoute(Message message, String path, ConfigErrors errors) {
+    ExtProcPerRoute p = (ExtProcPerRoute) message;
+    if (p.getOverrideCase() == ExtProcPerRoute.OverrideCase.DISABLED) {
+      if (!p.getDisabled()) {
+        errors.error(path + ".disabled", "expected disabled: true (false overrides nothing)");
+        return null;
+      }
+      return new PerRoute(true, null, null);
+    }
+    if (p.getOverrideCase() != ExtProcPerRoute.OverrideCase.OVERRIDES) {
+      errors.error(path, "expected disabled: true or overrides");
+      return null;
+    }
+    var o = p.getOverrides();
+    String at = path + ".overrides";
+    Boolean send = o.hasProcessingMode() ? requestHeaders(o.getProcessingMode(), at + ".processing_mode", errors) : null;
+    Service service = o.hasGrpcService()
+        ? service(o.getGrpcService(), at + ".grpc_service", errors) : null;
+    if ((o.hasProcessingMode() && send == null) || (o.hasGrpcService() && service == null)) {
+      return null;
+    }
+    return new PerRoute(false, send, service);
+  }
+
+  /**
+   * A route's settings merged over its virtual host's, as Envoy merges them: the route's disabled wins; otherwise its
+   * overrides, with the host's where the route sets none.
+   */
+  @Override
+  public Object mergePerRoute(Object virtualHost, Object route) {
+    PerRoute vh = (PerRoute) virtualHost;
+    PerRoute r = (PerRoute) route;
+    if (r.disabled()) {
+      return r;
+    }
+    return new PerRoute(false, r.sendRequestHeaders() != null ? r.sendRequestHeaders() : vh.sendRequestHeaders(),
+        r.service() != null ? r.service() : vh.service());
+  }
+
+  @Override
+  public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
+    PerRoute p = (PerRoute) settings;
+    if (p.disabled()) {
+      return new ExtProcFilter(null);
+    }
+    ExtProcConfig c = (ExtProcConfig) listenerSettings;
+    if (p.sendRequestHeaders() != null) {
+      c = c.withProcessingMode(p.sendRequestHeaders());
+    }
+    if (p.service() != null) {
+      c = c.withService(p.service());
+    }
+    return create(c, resources);
+  }
+
+  @Override
+  public HttpFilter create(Object settings, FilterResources resources) {
+    ExtProcConfig config = (ExtProcConfig) settings;
+    return new ExtProcFilter(config.sendRequestHeaders() ? new RequestHeadersExchange(config,
+        ExtProcStats.of(resources, config.statPrefix())) : null);
+  }
+}

@@ -1,0 +1,145 @@
+package io.keelson.dataplane.filter.extproc;
+
+import com.google.protobuf.ByteString;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.envoyproxy.envoy.type.v3.StatusCode;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
+ * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
+ * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
+ * answer (another phase's: a protocol violation); {@code /hostile} asks for changes Envoy's default mutation rules
+ * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
+ * {@code x-drop}. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ */
+final class GrpcProcessorServer implements AutoCloseable {
+  final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
+  /** How long {@code /slow} waits for its answer. */
+  volatile long slowMillis = 3000;
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
+  private final Server server;
+
+  GrpcProcessorServer() throws IOException {
+    server = Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+        .addService(new ExternalProcessorGrpc.ExternalProcessorImplBase() {
+          @Override
+          public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> out) {
+            java.util.concurrent.CompletableFuture<Void> answered = new java.util.concurrent.CompletableFuture<>();
+            return new StreamObserver<>() {
+              @Override
+              public void onNext(ProcessingRequest request) {
+                requests.add(request);
+                String path = header(request, ":path");
+                ProcessingResponse answer = answer(path);
+                if (path.startsWith("/slow")) {
+                  timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
+                } else {
+                  send(out, answer, answered);
+                }
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                answered.cancel(false);
+              }
+
+              /** Keelson closed its side: the stream ends once the answer went out (as a processor finishes its work). */
+              @Override
+              public void onCompleted() {
+                answered.thenRun(() -> {
+                  synchronized (out) {
+                    try {
+                      out.onCompleted();
+                    } catch (RuntimeException cancelled) {
+                      // the proxy reset the stream meanwhile
+                    }
+                  }
+                });
+              }
+            };
+          }
+        }).build().start();
+  }
+
+  private static void send(StreamObserver<ProcessingResponse> out, ProcessingResponse r,
+      java.util.concurrent.CompletableFuture<Void> answered) {
+    synchronized (out) {
+      try {
+        out.onNext(r);
+      } catch (RuntimeException cancelled) {
+        // the proxy gave up on the stream (message_timeout)
+      }
+    }
+    answered.complete(null);
+  }
+
+  /** The processor's answer to a request_headers message for {@code path}. */
+  private static ProcessingResponse answer(String path) {
+    if (path.startsWith("/deny")) {
+      return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
+          .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Forbidden))
+          .setHeaders(HeaderMutation.newBuilder().addSetHeaders(set("x-blocked", "yes"))
+              .addSetHeaders(set("x-envoy-blocked-by", "processor")).addSetHeaders(set(":status", "200")))
+          .setBody(ByteString.copyFromUtf8("blocked by processor"))).build();
+    }
+    if (path.startsWith("/wrong")) {
+      return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build();
+    }
+    HeaderMutation.Builder m = HeaderMutation.newBuilder();
+    if (path.startsWith("/hostile")) {
+      m.addSetHeaders(set("host", "evil.example")).addSetHeaders(set("x-envoy-original-path", "/admin"))
+          .addSetHeaders(set(":method", "DELETE")).addSetHeaders(set("x-ok", "1")).addRemoveHeaders(":path");
+    } else {
+      m.addSetHeaders(set("x-added", "processor")).addRemoveHeaders("x-drop");
+    }
+    return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
+        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+  }
+
+  private static HeaderValueOption set(String name, String value) {
+    return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name)
+            .setRawValue(ByteString.copyFromUtf8(value)))
+        .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build();
+  }
+
+  /** A header of the request_headers message (raw_value, as Envoy sends it), or "". */
+  static String header(ProcessingRequest request, String name) {
+    for (HeaderValue h : request.getRequestHeaders().getHeaders().getHeadersList()) {
+      if (h.getKey().equals(name)) {
+        return h.getRawValue().toString(StandardCharsets.UTF_8);
+      }
+    }
+    return "";
+  }
+
+  int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    timer.shutdownNow();
+    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+}
