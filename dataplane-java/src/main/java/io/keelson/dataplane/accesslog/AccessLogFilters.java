@@ -33,7 +33,7 @@ public final class AccessLogFilters {
     return switch (c) {
       case AccessLogFilterConfig.StatusCode s -> r -> compare(s.op(), Math.max(r.status, 0), s.value());
       case AccessLogFilterConfig.Duration d -> r -> compare(d.op(), r.durationNanos / 1_000_000, d.value());
-      case AccessLogFilterConfig.NotHealthCheck n -> r -> true; // Keelson answers no health checks itself (no health_check filter)
+      case AccessLogFilterConfig.NotHealthCheck n -> r -> !r.healthCheck; // marked by envoy.filters.http.health_check
       case AccessLogFilterConfig.Traceable t -> r -> false; // Keelson never forces a trace (x-envoy-force-trace), Envoy's only "traceable" reason
       case AccessLogFilterConfig.Header h -> {
         String name = h.match().name();

@@ -37,6 +37,8 @@ public final class AccessLogRecord {
   public String grpcStatus;
   /** Envoy's {@code envoy.data.accesslog.v3.AccessLogType} number of this entry ({@link #DOWNSTREAM_END} for an HTTP request). */
   public int logType;
+  /** An HTTP request the health check filter recognised (always false for TCP entries). */
+  public boolean healthCheck;
   /** AccessLogType NotSet: a listener's entry for a connection it closed without a filter chain. */
   public static final int NOT_SET = 0;
   public static final int TCP_UPSTREAM_CONNECTED = 1;

@@ -48,6 +48,8 @@ public final class FilterContext {
   /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
   private long bufferLimit;
   private ExternalCheck externalCheck;
+  /** envoy.filters.http.health_check recognised the request as a health check (access logs' not_health_check_filter). */
+  private boolean healthCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -185,6 +187,16 @@ public final class FilterContext {
   }
 
   /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
+  /** Marks the request as a health check, as Envoy's health check filter marks the stream info. */
+  public void markHealthCheck() {
+    healthCheck = true;
+  }
+
+  /** The request was marked a health check ({@link #markHealthCheck}). */
+  public boolean healthCheck() {
+    return healthCheck;
+  }
+
   public int grpcWeb() {
     return grpcWeb;
   }
@@ -263,6 +275,7 @@ public final class FilterContext {
     requestHeaders = null;
     grpcWeb = 0;
     bufferLimit = 0;
+    healthCheck = false;
     externalCheck = null;
     paused = null;
     metadata = null;
@@ -286,6 +299,7 @@ public final class FilterContext {
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
     bufferLimit = other.bufferLimit;
+    healthCheck = other.healthCheck;
     externalCheck = other.externalCheck;
     paused = other.paused;
   }

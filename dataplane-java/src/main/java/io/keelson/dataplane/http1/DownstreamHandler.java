@@ -1567,6 +1567,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (d != null) {
       peerExchange.record(d, responseStatus, flag, duration, requestBytes, responseBytes);
     }
+    observer.healthCheck(policy.healthCheck());
     observer.end(listener, request, request.uri(), request.version().toString(), duration, responseStatus, flag,
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
         endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, downstream.remoteAddressForLog(remoteAddress),

@@ -29,6 +29,8 @@ public final class ExchangeObserver {
   private String[] responseHeaderBuffer = new String[0];
   /** The response's grpc-status (trailers' over headers'), noted only when a log's filter reads it. */
   private String grpcStatus;
+  /** The request was a health check (envoy.filters.http.health_check marked it). */
+  private boolean healthCheck;
 
   public ExchangeObserver(ProxyContext context) {
     this.context = context;
@@ -38,6 +40,7 @@ public final class ExchangeObserver {
   public void reset() {
     span = null;
     grpcStatus = null;
+    healthCheck = false;
     if (responseHeaderValues != null) {
       java.util.Arrays.fill(responseHeaderValues, null);
       responseHeaderValues = null;
@@ -66,6 +69,11 @@ public final class ExchangeObserver {
     SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
         v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
     return true;
+  }
+
+  /** Marks this exchange a health check when {@code healthCheck} (not_health_check_filter leaves it out). */
+  public void healthCheck(boolean healthCheck) {
+    this.healthCheck = healthCheck;
   }
 
   /** Copies the response headers the access logs name (before the proxy rewrites them); no lambda per response. */
@@ -166,6 +174,7 @@ public final class ExchangeObserver {
         r.routeName = routeName;
         r.logType = AccessLogRecord.DOWNSTREAM_END;
         r.grpcStatus = grpcStatus;
+        r.healthCheck = healthCheck;
         if (connection != null) {
           io.keelson.dataplane.accesslog.DownstreamTls.Info tls = io.keelson.dataplane.accesslog.DownstreamTls.of(connection);
           r.downstreamTlsVersion = tls.version();

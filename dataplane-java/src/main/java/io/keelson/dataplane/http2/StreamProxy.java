@@ -1539,6 +1539,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       peerExchange.record(d, responseStatus, flag, duration, requestBytes, responseBytes);
     }
     InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(down.parent());
+    observer.healthCheck(policy.healthCheck());
     observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
         remote == null ? null : io.keelson.dataplane.edge.DownstreamAddress.logAddress(downstreamIp, downstreamFromXff,

@@ -120,6 +120,7 @@ public final class TcpAccessLog {
     r.status = 0;
     r.flag = flag;
     r.logType = AccessLogRecord.NOT_SET;
+    r.healthCheck = false;
     r.bytesReceived = 0;
     r.bytesSent = 0;
     r.downstreamRemoteAddress = address(io.keelson.dataplane.intercept.RemoteAddress.of(ch));

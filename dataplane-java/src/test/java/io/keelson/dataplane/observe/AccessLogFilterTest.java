@@ -85,6 +85,45 @@ class AccessLogFilterTest {
     }
   }
 
+  /** not_health_check_filter leaves out what envoy.filters.http.health_check answered or passed through. */
+  @Test
+  void notHealthCheckFilterLeavesOutHealthChecksAnsweredOrPassedThrough() throws Exception {
+    Path file = dir.resolve("nohc.log");
+    String routes = """
+                    - name: main
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: up }
+        """;
+    for (boolean passThrough : new boolean[] {false, true}) {
+      String filters = """
+                    - name: envoy.filters.http.health_check
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck
+                        pass_through_mode: %s
+                        headers: [ { name: ":path", string_match: { exact: /healthz } } ]
+          """.formatted(passThrough);
+      for (PipelineMode mode : PipelineMode.values()) {
+        Files.deleteIfExists(file);
+        try (TestUpstream up = new TestUpstream("up");
+            ProxyHarness proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes,
+                cluster("up", "ROUND_ROBIN", up.port()), filters),
+                "access_log:\n" + log(file, "{ not_health_check_filter: {} }")), mode)) {
+          int port = proxy.port();
+          assertThat(curl(port, "/healthz")).isEqualTo("200");
+          assertThat(curl(port, "/ok")).isEqualTo("200");
+          assertThat(curl(port, "/healthz")).isEqualTo("200");
+          assertThat(curl(port, "/status/404")).isEqualTo("404");
+          await().atMost(Duration.ofSeconds(10)).until(() -> lines(file).size() >= 2);
+          Thread.sleep(300); // a wrongly logged health check would be written with the others
+          assertThat(lines(file)).as(mode.name() + " pass_through " + passThrough)
+              .containsExactly("200 /ok", "404 /status/404");
+        }
+      }
+    }
+  }
+
   private static List<String> lines(Path p) throws java.io.IOException {
     return Files.exists(p) ? Files.readAllLines(p) : List.of();
   }

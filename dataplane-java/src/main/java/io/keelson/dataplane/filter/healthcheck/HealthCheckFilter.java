@@ -35,6 +35,7 @@ final class HealthCheckFilter implements HttpFilter {
       }
       return;
     }
+    context.markHealthCheck();
     if (failing) {
       context.localReply(503, "", null, ResponseFlag.NONE);
     } else if (!passThrough) {
