@@ -28,13 +28,15 @@ import java.util.List;
  *                    IP (a ring hash or Maglev cluster then keeps one client on one endpoint)
  * @param istioMetrics the chain's {@code istio.stats} network filter's metric overrides (Istio's Telemetry
  *                    {@code metrics} for istio_tcp_*); empty for none
+ * @param peerExchangeProtocol the ALPN protocol of the chain's {@code envoy.filters.network.metadata_exchange} filter
+ *                    (Istio's TCP metadata exchange, {@code istio-peer-exchange}), or null for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
     List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac, List<AccessLogConfig> accessLogs, boolean accessLogOnConnected,
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
     int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
-    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics) {
+    List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics, String peerExchangeProtocol) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -55,25 +57,31 @@ public record TcpProxyConfig(
       Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
       int extAuthzAfter) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, null, false, List.of());
+        extAuthz, extAuthzAfter, null, false, List.of(), null);
   }
 
   /** This config with {@code tunneling} (or null for plain TCP). */
   public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, peerExchangeProtocol);
   }
 
   /** This config with the istio.stats network filter's metric overrides (empty for none). */
   public TcpProxyConfig withIstioMetrics(List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> metrics) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics, peerExchangeProtocol);
+  }
+
+  /** This config with Istio's TCP metadata exchange under ALPN {@code protocol} (null for none). */
+  public TcpProxyConfig withPeerExchange(String protocol) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, protocol);
   }
 
   /** This config with hash_policy source_ip on or off. */
   public TcpProxyConfig withHashSourceIp(boolean on) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics, peerExchangeProtocol);
   }
 
   /** Without a network ext_authz filter. */
@@ -103,7 +111,7 @@ public record TcpProxyConfig(
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics, peerExchangeProtocol);
   }
 
   /**
@@ -113,7 +121,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, peerExchangeProtocol);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

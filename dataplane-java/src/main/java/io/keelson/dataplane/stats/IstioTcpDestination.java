@@ -19,6 +19,8 @@ public final class IstioTcpDestination {
   final IstioMetricsConfig view;
   /** Mutual TLS downstream: always when {@link #peerPrincipal} is set; alone, the overflow of mTLS peers. */
   final boolean mutualTls;
+  /** The workload the TCP metadata exchange named at the other end, or null when none was exchanged. */
+  final MeshIdentity peer;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -35,6 +37,11 @@ public final class IstioTcpDestination {
   }
 
   IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view, boolean mutualTls) {
+    this(cluster, peerPrincipal, view, mutualTls, null);
+  }
+
+  IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view, boolean mutualTls, MeshIdentity peer) {
+    this.peer = peer;
     this.cluster = cluster;
     this.peerPrincipal = peerPrincipal;
     this.view = view;
@@ -67,8 +74,9 @@ public final class IstioTcpDestination {
   }
 
   private static String[] labels(MeshIdentity me, IstioTcpDestination d) {
-    IstioPeer peer = !d.mutualTls ? IstioPeer.UNKNOWN
-        : new IstioPeer(MeshIdentity.UNKNOWN_IDENTITY, d.peerPrincipal, IstioPeer.MUTUAL_TLS);
+    IstioPeer peer = !d.mutualTls && d.peer == null ? IstioPeer.UNKNOWN
+        : new IstioPeer(d.peer == null ? MeshIdentity.UNKNOWN_IDENTITY : d.peer, d.peerPrincipal,
+            d.mutualTls ? IstioPeer.MUTUAL_TLS : 0);
     String[] base = IstioWriter.destinationLabels(me, d.cluster, peer);
     for (int i = 0; i < base.length; i += 2) {
       if (base[i].equals("request_protocol")) {

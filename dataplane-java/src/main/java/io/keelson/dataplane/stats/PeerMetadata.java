@@ -27,8 +27,11 @@ public final class PeerMetadata {
     headers.remove(ID_HEADER);
   }
 
-  /** The two header values a proxy sends for itself, computed once per identity. Immutable. */
-  public record Own(String id, String value) {}
+  /**
+   * What a proxy sends for itself, computed once per identity: the two header values, and the TCP exchange's frame
+   * ({@link PeerExchangeFrame}) of the same metadata. Immutable (the frame array is never written).
+   */
+  public record Own(String id, String value, byte[] tcpFrame) {}
 
   /** {@code me} as the two headers' values. */
   public static Own of(MeshIdentity me) {
@@ -53,7 +56,8 @@ public final class PeerMetadata {
     s.putFields("LABELS", Value.newBuilder().setStructValue(labels).build());
     String ns = me.namespace().equals(MeshIdentity.UNKNOWN) ? "default" : me.namespace();
     String id = "sidecar~0.0.0.0~" + me.workload() + "." + ns + "~" + ns + ".svc.cluster.local";
-    return new Own(id, Base64.getEncoder().encodeToString(s.build().toByteArray()));
+    Struct metadata = s.build();
+    return new Own(id, Base64.getEncoder().encodeToString(metadata.toByteArray()), PeerExchangeFrame.encode(id, metadata));
   }
 
   /**
@@ -69,11 +73,15 @@ public final class PeerMetadata {
       return null;
     }
     try {
-      Map<String, Object> m = toMap(Struct.parseFrom(bytes));
-      return MeshIdentity.fromNode(null, null, m);
+      return fromStruct(null, Struct.parseFrom(bytes));
     } catch (InvalidProtocolBufferException e) {
       return null;
     }
+  }
+
+  /** The peer a node metadata Struct names (with its node id, or null), as {@link #decode} reads it. */
+  static MeshIdentity fromStruct(String id, Struct metadata) {
+    return MeshIdentity.fromNode(id, null, toMap(metadata));
   }
 
   private static void putKnown(Struct.Builder s, String key, String value) {

@@ -818,9 +818,21 @@ final class SnapshotTranslator {
     int extAuthzAfter = 0;
     boolean rbacOk = true;
     List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics = null;
+    String peerExchange = null;
     for (int i = 0; i < count - 1; i++) {
       Filter f = chain.getFilters(i);
       String at = chainPath + ".filters[" + i + "]";
+      if (f.hasTypedConfig() && MetadataExchangeTranslator.is(f.getTypedConfig())) {
+        if (peerExchange != null) {
+          problems.error(at, "listener '" + name + "': a second metadata_exchange network filter in one chain is not "
+              + "supported; expected one");
+          rbacOk = false;
+          continue;
+        }
+        peerExchange = MetadataExchangeTranslator.protocol(f.getTypedConfig(), at + ".typed_config", problems);
+        rbacOk &= peerExchange != null;
+        continue;
+      }
       if (f.hasTypedConfig() && f.getTypedConfig().is(com.github.xds.type.v3.TypedStruct.class)) {
         if (istioMetrics != null) {
           problems.error(at, "listener '" + name + "': a second istio.stats network filter in one chain is not "
@@ -862,6 +874,15 @@ final class SnapshotTranslator {
     }
     if (istioMetrics != null) {
       last = ((TcpProxyConfig) last).withIstioMetrics(istioMetrics);
+    }
+    if (peerExchange != null) {
+      if (!(last instanceof TcpProxyConfig t) || !chain.hasTransportSocket()) {
+        problems.error(chainPath + ".filters", "listener '" + name + "': the metadata_exchange network filter is "
+            + "supported on a TLS chain (transport_socket) in front of envoy.filters.network.tcp_proxy only; HTTP "
+            + "exchanges metadata in headers");
+        return null;
+      }
+      last = t.withPeerExchange(peerExchange);
     }
     if (rbac.isEmpty() && extAuthz == null) {
       return last;
