@@ -186,27 +186,20 @@ public final class MeshMtls {
     if (inspectsTls(mode)) {
       l.addListenerFilters(tlsInspector());
     }
-    return l.addAllFilterChains(chains(mode, filters, true)).build();
+    return l.addAllFilterChains(chains(mode, filters)).build();
   }
 
   /**
    * The filter chains running {@code filters} under {@code mode}: STRICT, one mTLS chain; DISABLE, one
    * plaintext chain; otherwise (PERMISSIVE, UNSET) an mTLS chain for {@code transport_protocol: tls}
-   * (needs {@link #tlsInspector()}) then a plaintext one.
+   * (needs {@link #tlsInspector()}) then a plaintext one. An mTLS tcp_proxy chain runs istiod's metadata exchange
+   * first ({@link #TCP_LISTENER_MX}) and accepts {@code istio-peer-exchange} by ALPN (Istio's TCP metadata exchange).
    */
   static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters) {
-    return chains(mode, filters, false);
-  }
-
-  /**
-   * As {@link #chains(Authz.MtlsMode, java.util.List)}; with {@code peerExchange}, an mTLS tcp_proxy chain runs istiod's
-   * metadata exchange first ({@link #TCP_LISTENER_MX}) and accepts {@code istio-peer-exchange} by ALPN, so in-mesh
-   * callers exchange workload metadata with it (Istio's TCP metadata exchange).
-   */
-  static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters, boolean peerExchange) {
     FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
     boolean http = filters.stream().anyMatch(f -> f.getName().equals("envoy.filters.network.http_connection_manager"));
-    FilterChain mtls = !http && peerExchange
+    // istiod's inbound TCP chains: the metadata exchange first, istio-peer-exchange accepted by ALPN
+    FilterChain mtls = !http
         ? FilterChain.newBuilder().addFilters(TCP_LISTENER_MX).addAllFilters(filters)
             .setTransportSocket(downstream(java.util.List.of(PEER_EXCHANGE))).build()
         : FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream(http)).build();

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * Istio's TCP metadata exchange (ALPN {@code istio-peer-exchange}) between real proxies over mesh mTLS from the control
  * plane: an ingress gateway's TCP server relays to a STRICT tcp sidecar of a TCP echo app. Both reporters' TCP series,
  * scraped from the admin ports, name the other side's workload, app and version (the principal stays the
- * certificate's); the app sees none of the exchange's bytes. A hand-built frame in istio/proxy's format names its
+ * certificate's) and both clusters ({@code CLUSTER_ID}: the gateway's default {@code Kubernetes}, the sidecar's
+ * {@code --cluster-id east}); the app sees none of the exchange's bytes. A hand-built frame in istio/proxy's format names its
  * workload the same way; a peer offering only {@code istio} and one sending garbage after negotiating the exchange are
  * relayed as before.
  */
@@ -76,7 +77,8 @@ class IstioTcpPeerExchangeEndToEndTest {
             "reporter=\"destination\"", "source_workload=\"ingress\"", "source_principal=\"" + INGRESS + "\"",
             "source_workload_namespace=\"istio-system\"", "destination_workload=\"tcp-echo\"",
             "destination_app=\"echo\"", "destination_version=\"v3\"", "connection_security_policy=\"mutual_tls\"",
-            "request_protocol=\"tcp\"")).as(IstioPeerMetadataEndToEndTest.scrape(echo)).hasSize(1)
+            "request_protocol=\"tcp\"", "source_cluster=\"Kubernetes\"", "destination_cluster=\"east\""))
+            .as(IstioPeerMetadataEndToEndTest.scrape(echo)).hasSize(1)
             .allMatch(l -> l.endsWith(" 2"));
         assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_sent_bytes_total",
             "source_workload=\"ingress\"")).as("both connections' \"world\\n\" (as the existing TCP series count them), "
@@ -85,7 +87,8 @@ class IstioTcpPeerExchangeEndToEndTest {
         assertThat(IstioPeerMetadataEndToEndTest.samples(gateway, "istio_tcp_connections_opened_total",
             "reporter=\"source\"", "source_workload=\"ingress\"", "destination_workload=\"tcp-echo\"",
             "destination_app=\"echo\"", "destination_version=\"v3\"", "destination_service=\"tcp-echo\"",
-            "request_protocol=\"tcp\"")).as(IstioPeerMetadataEndToEndTest.scrape(gateway)).hasSize(1)
+            "request_protocol=\"tcp\"", "source_cluster=\"Kubernetes\"", "destination_cluster=\"east\""))
+            .as(IstioPeerMetadataEndToEndTest.scrape(gateway)).hasSize(1)
             .allMatch(l -> l.endsWith(" 2"));
       });
     }
@@ -138,7 +141,8 @@ class IstioTcpPeerExchangeEndToEndTest {
         assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_connections_opened_total",
             "reporter=\"destination\"", "source_workload=\"ratings-v1\"", "source_app=\"ratings\"",
             "source_version=\"v1\"", "source_principal=\"spiffe://cluster.local/ns/shop/sa/ratings\"",
-            "destination_app=\"echo\"", "connection_security_policy=\"mutual_tls\""))
+            "destination_app=\"echo\"", "connection_security_policy=\"mutual_tls\"", "source_cluster=\"Kubernetes\"",
+            "destination_cluster=\"east\""))
             .as(IstioPeerMetadataEndToEndTest.scrape(echo)).hasSize(1).allMatch(l -> l.endsWith(" 1"));
         assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_connections_opened_total",
             "reporter=\"destination\"", "source_workload=\"unknown\"",
@@ -152,11 +156,11 @@ class IstioTcpPeerExchangeEndToEndTest {
     }
   }
 
-  /** The STRICT tcp sidecar of the echo app: tcp-echo, shop/echo, app echo, version v3. */
+  /** The STRICT tcp sidecar of the echo app: tcp-echo, shop/echo, app echo, version v3, in cluster east. */
   private static Sidecar echoSidecar(ControlPlane cp, int appPort) throws Exception {
     return SidecarMtlsTest.secureProxy(cp, "shop", "echo", new SidecarBootstrap("127.0.0.1",
         cp.security.securePort().port(), "tcp-echo", Map.of("app", "echo", "version", "v3"), appPort, 0, 0,
-        "127.0.0.1", 0, true));
+        "127.0.0.1", 0, true).withClusterId("east"));
   }
 
   private static Sidecar gateway(ControlPlane cp) throws Exception {

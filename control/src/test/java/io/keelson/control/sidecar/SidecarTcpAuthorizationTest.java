@@ -105,7 +105,8 @@ class SidecarTcpAuthorizationTest {
       var listener = cp.xds.resourcesFor(echo.nodeId()).listeners().stream()
           .filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
       assertThat(listener.getFilterChains(0).getFiltersList()).extracting(f -> f.getName())
-          .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+          .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.rbac",
+              "envoy.filters.network.tcp_proxy");
     }
   }
 

@@ -16,8 +16,6 @@ import java.util.Map;
 public final class PeerMetadata {
   public static final String ID_HEADER = "x-envoy-peer-metadata-id";
   public static final String HEADER = "x-envoy-peer-metadata";
-  /** Istio's cluster id when none is configured. */
-  static final String DEFAULT_CLUSTER_ID = "Kubernetes";
 
   private PeerMetadata() {}
 
@@ -44,7 +42,7 @@ public final class PeerMetadata {
     putKnown(s, "NAME", me.workload());
     putKnown(s, "WORKLOAD_NAME", me.workload());
     putKnown(s, "NAMESPACE", me.namespace());
-    putKnown(s, "CLUSTER_ID", DEFAULT_CLUSTER_ID);
+    putKnown(s, "CLUSTER_ID", me.cluster()); // Istio's source_cluster / destination_cluster
     if (!me.principal().equals(MeshIdentity.UNKNOWN)) {
       putKnown(s, "SERVICE_ACCOUNT", MeshIdentity.spiffeServiceAccount(me.principal()));
       int start = me.principal().indexOf("://");

@@ -45,7 +45,7 @@ class PeerExchangeFrameTest {
     MeshIdentity peer = PeerExchangeFrame.decodeKey(PeerExchangeFrame.key(
         istioProxyData("type.googleapis.com/google.protobuf.Struct")));
     assertThat(peer).isEqualTo(new MeshIdentity("ratings-v1", "bookinfo", "ratings", "v1",
-        "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings"));
+        "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings", "Kubernetes"));
   }
 
   @Test
@@ -62,7 +62,7 @@ class PeerExchangeFrameTest {
 
   @Test
   void theFrameKeelsonWritesIsWhatIstioProxyReads() throws Exception {
-    MeshIdentity me = new MeshIdentity("web", "shop", "web", "v1", "spiffe://cluster.local/ns/shop/sa/web-sa");
+    MeshIdentity me = new MeshIdentity("web", "shop", "web", "v1", "spiffe://cluster.local/ns/shop/sa/web-sa", "east");
     byte[] frame = PeerMetadata.of(me).tcpFrame();
     ByteBuffer b = ByteBuffer.wrap(frame);
     assertThat(b.getInt()).isEqualTo(0x3D230467);
@@ -75,6 +75,7 @@ class PeerExchangeFrameTest {
     assertThat(node.getFieldsOrThrow("WORKLOAD_NAME").getStringValue()).isEqualTo("web");
     assertThat(node.getFieldsOrThrow("NAMESPACE").getStringValue()).isEqualTo("shop");
     assertThat(node.getFieldsOrThrow("SERVICE_ACCOUNT").getStringValue()).isEqualTo("web-sa");
+    assertThat(node.getFieldsOrThrow("CLUSTER_ID").getStringValue()).isEqualTo("east");
     assertThat(node.getFieldsOrThrow("LABELS").getStructValue().getFieldsOrThrow("app").getStringValue()).isEqualTo("web");
     assertThat(data.getFieldsOrThrow("x-envoy-peer-metadata-id").getStringValue()).startsWith("sidecar~");
     assertThat(PeerExchangeFrame.decodeKey(PeerExchangeFrame.key(Arrays.copyOfRange(frame, 8, frame.length))))
