@@ -117,25 +117,25 @@ class IstioTcpPeerExchangeEndToEndTest {
         Struct echoMetadata = readFrame(s.getInputStream());
         assertThat(echoMetadata.getFieldsOrThrow("x-envoy-peer-metadata").getStructValue().getFieldsOrThrow("LABELS")
             .getStructValue().getFieldsOrThrow("app").getStringValue()).isEqualTo("echo");
-        assertThat(readLine(s.getInputStream())).isEqualTo("hello world");
+        assertThat(SidecarTcpAuthorizationTest.readLine(s.getInputStream())).isEqualTo("hello world");
       }
       // An older peer offering only istio: no exchange, relayed as before.
       try (SSLSocket s = mtls(inbound, ratings, "istio")) {
         assertThat(s.getApplicationProtocol()).isEmpty();
         s.getOutputStream().write("plain\n".getBytes(StandardCharsets.US_ASCII));
-        assertThat(readLine(s.getInputStream())).isEqualTo("hello plain");
+        assertThat(SidecarTcpAuthorizationTest.readLine(s.getInputStream())).isEqualTo("hello plain");
       }
       // Garbage where the frame belongs (a bad magic; a length over the bound): no exchange, the bytes reach the app.
       try (SSLSocket s = mtls(inbound, ratings, "istio-peer-exchange")) {
         s.getOutputStream().write("garbage\n".getBytes(StandardCharsets.US_ASCII));
         readFrame(s.getInputStream());
-        assertThat(readLine(s.getInputStream())).isEqualTo("hello garbage");
+        assertThat(SidecarTcpAuthorizationTest.readLine(s.getInputStream())).isEqualTo("hello garbage");
       }
       try (SSLSocket s = mtls(inbound, ratings, "istio-peer-exchange")) {
         s.getOutputStream().write(ByteBuffer.allocate(8).putInt(0x3D230467).putInt(Integer.MAX_VALUE).array());
         s.getOutputStream().write("huge\n".getBytes(StandardCharsets.US_ASCII));
         readFrame(s.getInputStream());
-        assertThat(readLine(s.getInputStream())).endsWith("huge");
+        assertThat(SidecarTcpAuthorizationTest.readLine(s.getInputStream())).endsWith("huge");
       }
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
         assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_connections_opened_total",
@@ -151,7 +151,7 @@ class IstioTcpPeerExchangeEndToEndTest {
       });
       try (SSLSocket s = mtls(inbound, ratings, "istio")) {
         s.getOutputStream().write("still\n".getBytes(StandardCharsets.US_ASCII));
-        assertThat(readLine(s.getInputStream())).as("the sidecar still serves").isEqualTo("hello still");
+        assertThat(SidecarTcpAuthorizationTest.readLine(s.getInputStream())).as("the sidecar still serves").isEqualTo("hello still");
       }
     }
   }
@@ -213,16 +213,5 @@ class IstioTcpPeerExchangeEndToEndTest {
 
   private static Value str(String s) {
     return Value.newBuilder().setStringValue(s).build();
-  }
-
-  private static String readLine(InputStream in) throws IOException {
-    StringBuilder b = new StringBuilder();
-    for (int c; (c = in.read()) >= 0; ) {
-      if (c == '\n') {
-        return b.toString();
-      }
-      b.append((char) c);
-    }
-    return null;
   }
 }

@@ -158,7 +158,8 @@ class SidecarTcpAuthorizationTest {
     }
   }
 
-  private static String readLine(InputStream in) throws IOException {
+  /** One line (without its LF) read byte by byte, or null at the end of the stream. */
+  static String readLine(InputStream in) throws IOException {
     StringBuilder b = new StringBuilder();
     for (int c; (c = in.read()) >= 0; ) {
       if (c == '\n') {

@@ -58,15 +58,19 @@ final class TcpPeerExchange extends ChannelInboundHandlerAdapter {
    * when there is none. One listener per channel.
    */
   static void whenExchanged(Channel ch, Consumer<MeshIdentity> then) {
-    MeshIdentity peer = ch.attr(PEER).get();
-    if (peer != null) {
-      then.accept(peer);
+    if (ch.hasAttr(PEER)) {
+      then.accept(ch.attr(PEER).get());
       return;
     }
     TcpPeerExchange h = ch.pipeline().get(TcpPeerExchange.class);
     if (h != null) {
       h.onPeer = then;
     }
+  }
+
+  /** Whether {@code ch} has or had an exchange (what {@link #whenExchanged} may tell); allocates nothing. */
+  static boolean present(Channel ch) {
+    return ch.hasAttr(PEER) || ch.pipeline().get(TcpPeerExchange.class) != null;
   }
 
   @Override
@@ -90,8 +94,9 @@ final class TcpPeerExchange extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof SslHandshakeCompletionEvent && !exchanging) {
-      decide(ctx, ctx.pipeline().get(SslHandler.class));
+    SslHandler tls;
+    if (evt instanceof SslHandshakeCompletionEvent && !exchanging && (tls = ctx.pipeline().get(SslHandler.class)) != null) {
+      decide(ctx, tls);
     } else if (evt == TlsPipeline.DETECTED && ctx.pipeline().get(SslHandler.class) == null) {
       ctx.pipeline().remove(this);
     } else if (evt instanceof ChannelInputShutdownEvent && exchanging) {

@@ -502,7 +502,10 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         toUpCounters, toDownCounters, 1);
     istio.destination().opened.increment();
     // Istio's TCP metadata exchange: inbound the caller's workload, outbound the destination's (when each completes)
-    TcpPeerExchange.whenExchanged(cluster.name().startsWith("inbound|") ? down : upstream, istio::peer);
+    Channel exchanged = cluster.name().startsWith("inbound|") ? down : upstream;
+    if (TcpPeerExchange.present(exchanged)) {
+      TcpPeerExchange.whenExchanged(exchanged, istio::peer);
+    }
     ByteBuf b;
     while ((b = pending.pollFirst()) != null) {
       upstream.write(b, upstream.voidPromise());
