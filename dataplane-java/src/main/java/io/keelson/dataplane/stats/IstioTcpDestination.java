@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Istio's TCP metrics ({@code istio_tcp_*}) towards one cluster from one downstream peer certificate (inbound: the
  * caller's SPIFFE ID, which gives {@code source_principal}, {@code source_workload_namespace} and
- * {@code connection_security_policy="mutual_tls"}; null for none), with the same labels as
- * {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
+ * {@code connection_security_policy="mutual_tls"}; null for none) and, when Istio's TCP metadata exchange named it,
+ * the workload at the other end ({@link #peer}: inbound the source, outbound the destination), with the same labels
+ * as {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
  */
 public final class IstioTcpDestination {
   final String cluster;
