@@ -23,6 +23,8 @@ final class SidecarCommand {
         --locality R[/Z[/S]]  where the workload runs: region/zone/subzone, sent as the xDS node's locality;
                               the workload is registered there, and this proxy's endpoints are ordered by it
                               (same zone first) for destinations with outlierDetection (docs/control-plane.md)
+        --cluster-id ID       the workload's cluster (Istio's CLUSTER_ID, default Kubernetes): its metrics'
+                              source_cluster/destination_cluster, sent to peers by the metadata exchange
         --inbound-protocol P  http (default) or tcp: the app speaks raw TCP, the inbound listener is a
                               tcp_proxy and AuthorizationPolicies apply as envoy.filters.network.rbac
         --inbound-port N      mesh traffic for this workload (default 15006)
@@ -64,7 +66,7 @@ final class SidecarCommand {
   static final Set<String> OPTIONS =
       Set.of("--xds", "--service", "--labels", "--app-port", "--inbound-port", "--outbound-port", "--xds-root-ca",
           "--token-file", "--inbound-protocol", "--capture", "--address", "--dns-port", "--dns-upstream", "--locality",
-          "--gateway-address");
+          "--gateway-address", "--cluster-id");
   static final String GATEWAY = "--gateway";
   static final String DNS_CAPTURE = "--dns-capture";
   static final String IPV6 = "--ipv6";
@@ -173,7 +175,8 @@ final class SidecarCommand {
       return SidecarBootstrap.gateway(xds.host(), xds.port(), args.get("--service", "istio-ingressgateway"),
           SidecarBootstrap.parseLabels(args.get("--labels", "")),
           args.get("--gateway-address", io.keelson.control.xds.NodeRegistration.GATEWAY_DEFAULT_ADDRESS),
-          admin.host(), admin.port()).withLocality(locality(args.get("--locality", null)));
+          admin.host(), admin.port()).withLocality(locality(args.get("--locality", null)))
+          .withClusterId(args.get("--cluster-id", SidecarBootstrap.DEFAULT_CLUSTER_ID));
     }
     if (args.has("--gateway-address")) {
       throw new IllegalArgumentException("--gateway-address is only used with --gateway");
@@ -186,7 +189,8 @@ final class SidecarCommand {
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),
         admin.host(), admin.port(), inboundTcp(args.get("--inbound-protocol", "http")), captureAddress(args),
-        locality(args.get("--locality", null)), null, args.has(IPV6));
+        locality(args.get("--locality", null)), null, args.has(IPV6),
+        args.get("--cluster-id", SidecarBootstrap.DEFAULT_CLUSTER_ID));
   }
 
   private static io.keelson.control.policy.Locality locality(String text) {

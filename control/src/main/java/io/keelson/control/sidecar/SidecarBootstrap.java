@@ -42,7 +42,27 @@ import java.util.regex.Pattern;
 public record SidecarBootstrap(
     String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
     int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress,
-    Locality locality, String gatewayAddress, boolean ipv6) {
+    Locality locality, String gatewayAddress, boolean ipv6, String clusterId) {
+
+  /** istiod's cluster id when none is given ({@code --cluster-id}): Istio's {@code CLUSTER_ID} default. */
+  public static final String DEFAULT_CLUSTER_ID = "Kubernetes";
+
+  /** In the default cluster ({@value #DEFAULT_CLUSTER_ID}). */
+  public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
+      int inboundPort, int outboundPort, String adminHost, int adminPort, boolean tcp, String captureAddress,
+      Locality locality, String gatewayAddress, boolean ipv6) {
+    this(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost, adminPort, tcp,
+        captureAddress, locality, gatewayAddress, ipv6, DEFAULT_CLUSTER_ID);
+  }
+
+  /**
+   * This bootstrap in cluster {@code id} ({@code --cluster-id}): the node's {@code CLUSTER_ID}, which Istio's metrics
+   * report as {@code source_cluster} / {@code destination_cluster} and the metadata exchange sends to peers.
+   */
+  public SidecarBootstrap withClusterId(String id) {
+    return new SidecarBootstrap(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost,
+        adminPort, tcp, captureAddress, locality, gatewayAddress, ipv6, id);
+  }
 
   /** IPv4 only. */
   public SidecarBootstrap(String xdsHost, int xdsPort, String service, Map<String, String> labels, int appPort,
@@ -62,7 +82,7 @@ public record SidecarBootstrap(
   /** This bootstrap with the workload in {@code where}. */
   public SidecarBootstrap withLocality(Locality where) {
     return new SidecarBootstrap(xdsHost, xdsPort, service, labels, appPort, inboundPort, outboundPort, adminHost,
-        adminPort, tcp, captureAddress, where, gatewayAddress, ipv6);
+        adminPort, tcp, captureAddress, where, gatewayAddress, ipv6, clusterId);
   }
 
   /** An ingress gateway: Istio Gateways whose selector matches {@code labels} program it; it binds on {@code address}. */
@@ -112,6 +132,10 @@ public record SidecarBootstrap(
     port("--admin", adminPort, 0);
     labels = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels)); // by name: the printed bootstrap is stable
     locality = locality == null ? Locality.NONE : locality;
+    if (clusterId == null || !NAME.matcher(clusterId.toLowerCase(java.util.Locale.ROOT)).matches()) {
+      throw new IllegalArgumentException("--cluster-id '" + clusterId + "' is not a cluster id; expected letters, "
+          + "digits, '-' and '.' (Istio's default is " + DEFAULT_CLUSTER_ID + ")");
+    }
     if (ipv6 && captureAddress == null) {
       throw new IllegalArgumentException("--ipv6 is only used with --capture iptables (a dual-stack captured pod, beside"
           + " 'bin/keelson iptables --ipv6')");
@@ -187,10 +211,12 @@ public record SidecarBootstrap(
           .setMetadata(Struct.newBuilder()
               .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
               .putFields(io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS, str(gatewayAddress))
+              .putFields(CLUSTER_ID, str(clusterId))
               .putFields("keelson.io/labels", Value.newBuilder().setStructValue(labelStruct).build()))).build();
     }
     Struct.Builder metadata = Struct.newBuilder()
         .putFields("keelson.io/service", str(service))
+        .putFields(CLUSTER_ID, str(clusterId))
         .putFields("keelson.io/address", str(captured() ? captureAddress : "127.0.0.1"))
         // The workload's endpoint: captured, the app itself (iptables brings its traffic to the sidecar).
         .putFields("keelson.io/port", Value.newBuilder().setNumberValue(captured() ? appPort : boundInboundPort).build())
@@ -221,6 +247,9 @@ public record SidecarBootstrap(
     return node;
   }
 
+  /** Istio's node metadata key of the workload's cluster ({@link #clusterId}). */
+  static final String CLUSTER_ID = "CLUSTER_ID";
+
   /** The node metadata key naming the workload's SPIFFE ID (set by a sidecar that has a workload certificate). */
   public static final String SPIFFE_ID = io.keelson.control.xds.NodeRegistration.SPIFFE_ID;
 
@@ -246,6 +275,7 @@ public record SidecarBootstrap(
             keelson.io/port: %14$d
             keelson.io/outbound-port: %4$d
             keelson.io/labels: { %5$s }%11$s
+            CLUSTER_ID: "%21$s"
         admin:
           address: { socket_address: { address: %6$s, port_value: %7$d } }
         static_resources:
@@ -303,7 +333,8 @@ public record SidecarBootstrap(
         captured() ? "\n    upstream_bind_config: { source_address: { address: "
             + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE + ", port_value: 0 },"
             + " extra_source_addresses: [ { address: { address: \""
-            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE_IPV6 + "\", port_value: 0 } } ] }" : "");
+            + io.keelson.control.xds.CapturedListeners.INBOUND_PASSTHROUGH_SOURCE_IPV6 + "\", port_value: 0 } } ] }" : "",
+        clusterId);
   }
 
   /** The node's {@code locality} line (its own line, indented under {@code node:}), or "" when not said. */
@@ -323,13 +354,14 @@ public record SidecarBootstrap(
             %6$s: true
             %7$s: %8$s
             keelson.io/labels: { %2$s }
+            CLUSTER_ID: "%10$s"
         admin:
           address: { socket_address: { address: %3$s, port_value: %5$d } }
         static_resources:
           clusters:
         %4$s""".formatted(service, labelsYaml(), adminHost, xdsClusterAndAdsYaml(), adminPort,
         io.keelson.control.xds.NodeRegistration.GATEWAY, io.keelson.control.xds.NodeRegistration.GATEWAY_ADDRESS,
-        gatewayAddress, localityYaml());
+        gatewayAddress, localityYaml(), clusterId);
   }
 
   /** The node's labels as the inside of a YAML flow mapping ({@code "k": "v", ...}; sidecars and gateways alike). */

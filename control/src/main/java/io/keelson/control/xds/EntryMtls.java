@@ -63,9 +63,9 @@ final class EntryMtls {
    */
   void apply(Cluster.Builder c, Policy.ClientTls tls, boolean http2) {
     if (tls != null && tls.istioMutual()) {
-      c.setTransportSocket(MeshMtls.upstream(spiffeIds, http2));
+      MeshMtls.withPeerExchange(c.setTransportSocket(MeshMtls.upstream(spiffeIds, http2)));
     } else if (tls == null && !external) {
-      c.addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(ISTIO_MATCH).setMatch(ISTIO)
+      MeshMtls.withPeerExchange(c).addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(ISTIO_MATCH).setMatch(ISTIO)
               .setTransportSocket(MeshMtls.upstream(spiffeIds, http2)))
           .addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(DISABLED_MATCH)
               .setMatch(Struct.getDefaultInstance()).setTransportSocket(RAW));

@@ -50,14 +50,33 @@ public final class MeshMtls {
     return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(MeshTranslator.ADS).build();
   }
 
-  /** istiod's ALPN for an in-mesh HTTP/2 cluster ({@code ALPNInMeshH2}): the destination sidecar picks h2. */
-  static final java.util.List<String> ALPN_IN_MESH_H2 = java.util.List.of("istio", "h2");
+  /** Istio's TCP metadata exchange ALPN ({@code istio-peer-exchange}). */
+  static final String PEER_EXCHANGE = "istio-peer-exchange";
   /**
-   * istiod's ALPN for any other in-mesh cluster ({@code ALPNInMesh}): what its tcp_proxy connections offer; its HTTP
-   * connections offer {@code istio-http/1.1} first (the data plane's equivalent of istiod's istio.alpn filter, see
-   * the data plane's ClientTls), so the destination sidecar of a port with no declared protocol picks its HTTP chain.
+   * istiod's ALPN for an in-mesh HTTP/2 cluster with metadata exchange ({@code ALPNInMeshH2WithMxc}): the destination
+   * sidecar picks h2.
    */
-  static final java.util.List<String> ALPN_IN_MESH = java.util.List.of("istio");
+  static final java.util.List<String> ALPN_IN_MESH_H2 = java.util.List.of(PEER_EXCHANGE, "istio", "h2");
+  /**
+   * istiod's ALPN for any other in-mesh cluster ({@code ALPNInMeshWithMxc}): what its tcp_proxy connections offer (a
+   * destination sidecar with the metadata exchange picks {@code istio-peer-exchange}); its HTTP connections offer
+   * {@code istio-http/1.1} first (the data plane's equivalent of istiod's istio.alpn filter, see the data plane's
+   * ClientTls), so the destination sidecar of a port with no declared protocol picks its HTTP chain.
+   */
+  static final java.util.List<String> ALPN_IN_MESH = java.util.List.of(PEER_EXCHANGE, "istio");
+  /** istiod's {@code istio.metadata_exchange} filter name (its {@code MxFilterName}). */
+  static final String MX_FILTER = "istio.metadata_exchange";
+  private static final Any MX_CONFIG = Any.pack(com.github.xds.type.v3.TypedStruct.newBuilder()
+      .setTypeUrl("type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")
+      .setValue(com.google.protobuf.Struct.newBuilder()
+          .putFields("protocol", com.google.protobuf.Value.newBuilder().setStringValue(PEER_EXCHANGE).build())
+          .putFields("enable_discovery", com.google.protobuf.Value.newBuilder().setBoolValue(true).build()))
+      .build());
+  /** istiod's {@code TCPListenerMx}: first on an inbound mTLS tcp_proxy chain. */
+  static final Filter TCP_LISTENER_MX = Filter.newBuilder().setName(MX_FILTER).setTypedConfig(MX_CONFIG).build();
+  /** istiod's {@code TCPClusterMx}: on every in-mesh (mesh mTLS) cluster. */
+  static final io.envoyproxy.envoy.config.cluster.v3.Filter TCP_CLUSTER_MX =
+      io.envoyproxy.envoy.config.cluster.v3.Filter.newBuilder().setName(MX_FILTER).setTypedConfig(MX_CONFIG).build();
   /** What the istio.alpn filter offers for HTTP over mesh mTLS: the inbound HTTP chain of an auto port matches it. */
   static final java.util.List<String> ALPN_ISTIO_HTTP = java.util.List.of("istio-http/1.0", "istio-http/1.1", "istio-h2");
   /** istiod's ALPN on an inbound HTTP chain ({@code ALPNHttp}): HTTP/2 for callers that offer it. */
@@ -88,12 +107,15 @@ public final class MeshMtls {
    * HTTP chain ({@code http}) accepts h2 by ALPN (callers whose cluster to it is HTTP/2 choose it).
    */
   static TransportSocket downstream(boolean http) {
+    return downstream(http ? ALPN_HTTP : java.util.List.of());
+  }
+
+  /** Server side as {@link #downstream(boolean)}, accepting {@code alpn}. */
+  static TransportSocket downstream(java.util.List<String> alpn) {
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
         .addTlsCertificateSdsSecretConfigs(secret(WORKLOAD_CERT))
-        .setValidationContextSdsSecretConfig(secret(ROOT_CA));
-    if (http) {
-      common.addAllAlpnProtocols(ALPN_HTTP);
-    }
+        .setValidationContextSdsSecretConfig(secret(ROOT_CA))
+        .addAllAlpnProtocols(alpn);
     DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
         .setCommonTlsContext(common)
         .setRequireClientCertificate(BoolValue.of(true))
@@ -144,6 +166,12 @@ public final class MeshMtls {
     return listener(port, mode, tcpTo(APP_CLUSTER, INBOUND, rbac));
   }
 
+  /** {@code c} (an in-mesh cluster) with istiod's upstream metadata exchange filter ({@link #TCP_CLUSTER_MX}). */
+  static io.envoyproxy.envoy.config.cluster.v3.Cluster.Builder withPeerExchange(
+      io.envoyproxy.envoy.config.cluster.v3.Cluster.Builder c) {
+    return c.getFiltersList().contains(TCP_CLUSTER_MX) ? c : c.addFilters(TCP_CLUSTER_MX);
+  }
+
   /** {@code rbac} (network filters) then a tcp_proxy to {@code cluster}. */
   static java.util.List<Filter> tcpTo(String cluster, String statPrefix, java.util.List<Filter> rbac) {
     java.util.List<Filter> filters = new java.util.ArrayList<>(rbac);
@@ -164,12 +192,17 @@ public final class MeshMtls {
   /**
    * The filter chains running {@code filters} under {@code mode}: STRICT, one mTLS chain; DISABLE, one
    * plaintext chain; otherwise (PERMISSIVE, UNSET) an mTLS chain for {@code transport_protocol: tls}
-   * (needs {@link #tlsInspector()}) then a plaintext one.
+   * (needs {@link #tlsInspector()}) then a plaintext one. An mTLS tcp_proxy chain runs istiod's metadata exchange
+   * first ({@link #TCP_LISTENER_MX}) and accepts {@code istio-peer-exchange} by ALPN (Istio's TCP metadata exchange).
    */
   static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters) {
     FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
     boolean http = filters.stream().anyMatch(f -> f.getName().equals("envoy.filters.network.http_connection_manager"));
-    FilterChain mtls = FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream(http)).build();
+    // istiod's inbound TCP chains: the metadata exchange first, istio-peer-exchange accepted by ALPN
+    FilterChain mtls = !http
+        ? FilterChain.newBuilder().addFilters(TCP_LISTENER_MX).addAllFilters(filters)
+            .setTransportSocket(downstream(java.util.List.of(PEER_EXCHANGE))).build()
+        : FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream(http)).build();
     return switch (mode) {
       case STRICT -> java.util.List.of(mtls);
       case DISABLE -> java.util.List.of(plaintext);

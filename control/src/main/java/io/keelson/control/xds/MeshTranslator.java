@@ -533,7 +533,7 @@ public final class MeshTranslator {
   }
 
   private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2) {
-    return ids == null ? c : c.toBuilder().setTransportSocket(MeshMtls.upstream(ids, http2)).build();
+    return ids == null ? c : MeshMtls.withPeerExchange(c.toBuilder().setTransportSocket(MeshMtls.upstream(ids, http2))).build();
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {

@@ -56,6 +56,39 @@ class SidecarCommandTest {
   }
 
   @Test
+  void clusterIdIsTheNodesClusterIdDefaultingToKubernetesAndABadOneIsRefused() throws Exception {
+    String east = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--cluster-id", "east-1", "--print-bootstrap"});
+      return null;
+    });
+    assertThat(BootstrapLoader.parseAdsSource(east, "printed").node().getMetadata().getFieldsOrThrow("CLUSTER_ID")
+        .getStringValue()).isEqualTo("east-1");
+    assertThat(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(east, "printed").cluster())
+        .as("source_cluster / destination_cluster of this proxy").isEqualTo("east-1");
+    String gateway = capture(() -> {
+      ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--service", "ingress",
+          "--gateway-address", "127.0.0.1", "--print-bootstrap"});
+      return null;
+    });
+    assertThat(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(gateway, "printed").cluster())
+        .as("istiod's default").isEqualTo("Kubernetes");
+
+    PrintStream old = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews", "--app-port", "9080",
+          "--cluster-id", "east cluster\"", "--print-bootstrap"});
+    } finally {
+      System.setErr(old);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--cluster-id 'east cluster\"' is not a cluster id");
+  }
+
+  @Test
   void aGatewaysLocalityIsItsBootstrapNodesStandardLocality() throws Exception {
     String out = capture(() -> {
       ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--gateway", "--labels", "istio=ingressgateway",

@@ -48,12 +48,14 @@ class IstioPeerMetadataEndToEndTest {
           "source_app=\"web\"", "source_version=\"v2\"", "destination_workload=\"product-service\"",
           "destination_workload_namespace=\"shop\"", "destination_principal=\"" + PRODUCT + "\"",
           "destination_app=\"product\"", "destination_version=\"v1\"", "request_protocol=\"http\"",
-          "connection_security_policy=\"unknown\"", "grpc_response_status=\"\""};
+          "connection_security_policy=\"unknown\"", "grpc_response_status=\"\"", "source_cluster=\"Kubernetes\"",
+          "destination_cluster=\"Kubernetes\""};
       String[] destination = {"reporter=\"destination\"", "response_code=\"200\"", "source_workload=\"web\"",
           "source_workload_namespace=\"shop\"", "source_principal=\"" + WEB + "\"", "source_app=\"web\"",
           "source_version=\"v2\"", "destination_workload=\"product-service\"",
           "destination_workload_namespace=\"shop\"", "destination_principal=\"" + PRODUCT + "\"",
-          "destination_app=\"product\"", "destination_version=\"v1\"", "connection_security_policy=\"mutual_tls\""};
+          "destination_app=\"product\"", "destination_version=\"v1\"", "connection_security_policy=\"mutual_tls\"",
+          "source_cluster=\"Kubernetes\"", "destination_cluster=\"Kubernetes\""};
       long sourceBefore = count(web, source);
       long destinationBefore = count(product, destination);
       for (int i = 0; i < 3; i++) {

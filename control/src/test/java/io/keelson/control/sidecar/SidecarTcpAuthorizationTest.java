@@ -105,7 +105,8 @@ class SidecarTcpAuthorizationTest {
       var listener = cp.xds.resourcesFor(echo.nodeId()).listeners().stream()
           .filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
       assertThat(listener.getFilterChains(0).getFiltersList()).extracting(f -> f.getName())
-          .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+          .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.rbac",
+              "envoy.filters.network.tcp_proxy");
     }
   }
 
@@ -157,7 +158,8 @@ class SidecarTcpAuthorizationTest {
     }
   }
 
-  private static String readLine(InputStream in) throws IOException {
+  /** One line (without its LF) read byte by byte, or null at the end of the stream. */
+  static String readLine(InputStream in) throws IOException {
     StringBuilder b = new StringBuilder();
     for (int c; (c = in.read()) >= 0; ) {
       if (c == '\n') {

@@ -103,7 +103,8 @@ class SidecarTcpExtAuthzTest {
       var listener = cp.xds.resourcesFor(echo.nodeId()).listeners().stream()
           .filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
       assertThat(listener.getFilterChains(0).getFiltersList()).extracting(f -> f.getName())
-          .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.ext_authz", "envoy.filters.network.tcp_proxy");
+          .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.ext_authz",
+              "envoy.filters.network.tcp_proxy");
       assertThat(cp.xds.status()).filteredOn(s -> s.nodeId().equals(echo.nodeId())).singleElement()
           .satisfies(s -> assertThat(s.warnings()).noneMatch(w -> w.contains("CUSTOM")));
 
@@ -112,7 +113,7 @@ class SidecarTcpExtAuthzTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> exchange(inbound, tester).equals("hello world"));
       assertThat(cp.xds.resourcesFor(echo.nodeId()).listeners().stream().filter(l -> l.getName().equals("inbound"))
           .findFirst().orElseThrow().getFilterChains(0).getFiltersList()).extracting(f -> f.getName())
-          .containsExactly("envoy.filters.network.tcp_proxy");
+          .containsExactly("istio.metadata_exchange", "envoy.filters.network.tcp_proxy");
       assertThat(cp.xds.status()).filteredOn(s -> s.nodeId().equals(echo.nodeId())).singleElement()
           .satisfies(s -> assertThat(s.warnings()).anyMatch(w -> w.contains("'authz-http' is envoyExtAuthzHttp")));
     } finally {

@@ -299,8 +299,11 @@ class CapturedTranslationTest {
     List<FilterChain> passthrough = virtual.getFilterChainsList().stream()
         .filter(c -> c.getName().equals("InboundPassthroughFilterChain")).toList();
     assertThat(passthrough).hasSize(today.getFilterChainsCount());
-    assertThat(passthrough.getLast().getFiltersList()).extracting(Filter::getName)
-        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    // an mTLS chain runs istiod's TCP metadata exchange first
+    assertThat(passthrough.getLast().getFiltersList()).extracting(Filter::getName).containsExactlyElementsOf(
+        passthrough.getLast().hasTransportSocket()
+            ? List.of("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy")
+            : List.of("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy"));
     assertThat(passthrough.stream().allMatch(c -> !c.getFilterChainMatch().hasDestinationPort())).isTrue();
   }
 

@@ -421,7 +421,7 @@ class StreamTranslationTest {
     assertThat(app.hasTransportSocket()).as("STRICT: mTLS").isTrue();
     assertThat(tcpProxy(app).getCluster()).isEqualTo("inbound|5432");
     assertThat(app.getFiltersList()).extracting(f -> f.getName())
-        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+        .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
     assertThat(app.getFiltersList().stream().map(f -> f.getName()).toList())
         .isEqualTo(today.getFilterChains(0).getFiltersList().stream().map(f -> f.getName()).toList());
     assertThat(app.getTransportSocket()).isEqualTo(today.getFilterChains(0).getTransportSocket());

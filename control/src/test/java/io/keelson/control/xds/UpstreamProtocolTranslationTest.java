@@ -169,9 +169,9 @@ class UpstreamProtocolTranslationTest {
 
     MeshResources forEcho = inbound(state, ids, echo);
     UpstreamTlsContext h2 = cluster(forEcho, "grpc-echo").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
-    assertThat(h2.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio", "h2");
+    assertThat(h2.getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio-peer-exchange", "istio", "h2");
     UpstreamTlsContext h1 = cluster(forEcho, "web").getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
-    assertThat(h1.getCommonTlsContext().getAlpnProtocolsList()).as("ALPNInMesh").containsExactly("istio");
+    assertThat(h1.getCommonTlsContext().getAlpnProtocolsList()).as("ALPNInMeshWithMxc").containsExactly("istio-peer-exchange", "istio");
     // Its app (the Service's only port is GRPC) over HTTP/2: a CDS cluster replacing the bootstrap's inbound|app.
     Cluster app = cluster(forEcho, MeshMtls.APP_CLUSTER);
     assertThat(options(app).getExplicitHttpConfig().hasHttp2ProtocolOptions()).isTrue();
@@ -206,7 +206,7 @@ class UpstreamProtocolTranslationTest {
     Listener inbound = forDb.listeners().stream().filter(l -> l.getName().equals("inbound")).findFirst().orElseThrow();
     FilterChain tls = inbound.getFilterChainsList().stream().filter(FilterChain::hasTransportSocket).findFirst().orElseThrow();
     assertThat(tls.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext()
-        .getAlpnProtocolsList()).isEmpty();
+        .getAlpnProtocolsList()).as("only the TCP metadata exchange's").containsExactly("istio-peer-exchange");
     assertThat(forDb.clusters()).noneMatch(c -> c.getName().equals(MeshMtls.APP_CLUSTER));
 
     MeshTranslator.Self captured = new MeshTranslator.Self(ECHO_ID, 15006, 50051, Map.of(), false,
@@ -238,14 +238,14 @@ class UpstreamProtocolTranslationTest {
     var source = new io.keelson.dataplane.security.StaticCertificateSource(
         new io.keelson.dataplane.security.WorkloadCertificate(kp.getPrivate(), chain.subList(0, chain.size() - 1)), ca.roots());
     ProxySnapshot s = io.keelson.dataplane.tls.LocalSecrets.with(source, () -> dataPlane(withBare));
-    assertThat(s.clusters().get("grpc-echo").tls().config().params().alpn()).containsExactly("istio", "h2");
+    assertThat(s.clusters().get("grpc-echo").tls().config().params().alpn()).containsExactly("istio-peer-exchange", "istio", "h2");
     assertThat(s.clusters().get("bare").tls().config().params().alpn()).containsExactly("h2");
-    assertThat(s.clusters().get("web").tls().config().params().alpn()).containsExactly("istio");
+    assertThat(s.clusters().get("web").tls().config().params().alpn()).containsExactly("istio-peer-exchange", "istio");
     // HTTP connections of in-mesh clusters announce HTTP by ALPN (istiod's istio.alpn filter), tcp_proxy ones do not.
     assertThat(s.clusters().get("web").tls().forHttp().context().applicationProtocolNegotiator().protocols())
         .containsExactly("istio-http/1.1", "istio", "http/1.1");
     assertThat(s.clusters().get("web").tls().context().applicationProtocolNegotiator().protocols())
-        .containsExactly("istio");
+        .containsExactly("istio-peer-exchange", "istio");
     assertThat(s.clusters().get("grpc-echo").tls().forHttp().context().applicationProtocolNegotiator().protocols())
         .containsExactly("istio-h2", "istio", "h2");
     assertThat(s.clusters().get("bare").tls().forHttp()).as("not in-mesh: one context").isSameAs(s.clusters().get("bare").tls());

@@ -107,7 +107,7 @@ class WorkloadEntryMeshTlsTranslationTest {
     assertThat(sans(c.getTransportSocketMatches(0).getTransportSocket()))
         .containsExactly("spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
     assertThat(c.getTransportSocketMatches(0).getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class)
-        .getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio");
+        .getCommonTlsContext().getAlpnProtocolsList()).containsExactly("istio-peer-exchange", "istio");
     assertThat(c.getTransportSocketMatches(1).getMatch().getFieldsCount()).isZero();
 
     // The data plane runs it: mesh mTLS to vm-1 and vm-3, plaintext to vm-2.

@@ -31,6 +31,8 @@ import java.util.List;
  *                       connection's addresses (before TLS, when {@code tls} is set); 0 for none
  * @param transportSocketMatches transport_socket_matches: the transport sockets of endpoints whose metadata matched
  *                       one ({@link EndpointConfig#transportSocket}); {@link #tls(EndpointConfig)} picks an endpoint's
+ * @param peerExchangeProtocol the ALPN protocol of the cluster's {@code envoy.filters.network.upstream.metadata_exchange}
+ *                    filter (Istio's TCP metadata exchange on its tcp_proxy connections), or null for none
  * @param extraSourceAddress upstream_bind_config.extra_source_addresses[0].address (port 0), of the other IP family than
  *                       {@code sourceAddress}: connections to an endpoint of its family bind it instead
  *                       ({@link #sourceAddress(java.net.InetSocketAddress)}); null for none
@@ -54,7 +56,8 @@ public record ClusterConfig(
     TcpKeepalive tcpKeepalive,
     int proxyProtocolVersion,
     List<TransportSocketMatch> transportSocketMatches,
-    java.net.InetSocketAddress extraSourceAddress) {
+    java.net.InetSocketAddress extraSourceAddress,
+    String peerExchangeProtocol) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -92,7 +95,7 @@ public record ClusterConfig(
       TcpKeepalive tcpKeepalive, int proxyProtocolVersion, List<TransportSocketMatch> transportSocketMatches) {
     this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
         http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, tcpKeepalive,
-        proxyProtocolVersion, transportSocketMatches, null);
+        proxyProtocolVersion, transportSocketMatches, null, null);
   }
 
   /**
@@ -193,7 +196,8 @@ public record ClusterConfig(
         .tcpKeepalive(tcpKeepalive)
         .proxyProtocolVersion(proxyProtocolVersion)
         .transportSocketMatches(transportSocketMatches)
-        .extraSourceAddress(extraSourceAddress);
+        .extraSourceAddress(extraSourceAddress)
+        .peerExchangeProtocol(peerExchangeProtocol);
   }
 
   /**
@@ -220,6 +224,7 @@ public record ClusterConfig(
     private int proxyProtocolVersion;
     private List<TransportSocketMatch> transportSocketMatches = List.of();
     private java.net.InetSocketAddress extraSourceAddress;
+    private String peerExchangeProtocol;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -288,6 +293,11 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder peerExchangeProtocol(String protocol) {
+      this.peerExchangeProtocol = protocol;
+      return this;
+    }
+
     public Builder maxRequestsPerConnection(int maxRequestsPerConnection) {
       this.maxRequestsPerConnection = maxRequestsPerConnection;
       return this;
@@ -311,7 +321,7 @@ public record ClusterConfig(
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
           maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
-          tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress);
+          tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress, peerExchangeProtocol);
     }
   }
 

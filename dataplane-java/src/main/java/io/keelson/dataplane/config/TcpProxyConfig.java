@@ -30,6 +30,8 @@ import java.util.List;
  *                    {@code metrics} for istio_tcp_*); empty for none
  * @param gates       the chain's {@code envoy.filters.network.local_ratelimit} and {@code connection_limit} filters, in
  *                    chain order: each decides on a new connection before anything else runs; empty for none
+ * @param peerExchangeProtocol the ALPN protocol of the chain's {@code envoy.filters.network.metadata_exchange} filter
+ *                    (Istio's TCP metadata exchange, {@code istio-peer-exchange}), or null for none
  */
 public record TcpProxyConfig(
     String statPrefix, List<RouteAction.WeightedCluster> clusters, int totalWeight, Duration idleTimeout,
@@ -37,7 +39,7 @@ public record TcpProxyConfig(
     Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
     int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
     List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics,
-    List<io.keelson.dataplane.filter.ConnectionGateConfig> gates) {
+    List<io.keelson.dataplane.filter.ConnectionGateConfig> gates, String peerExchangeProtocol) {
 
   /** Envoy's default idle_timeout for tcp_proxy. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -59,25 +61,31 @@ public record TcpProxyConfig(
       Duration accessLogFlushInterval, io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz,
       int extAuthzAfter) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, null, false, List.of(), List.of());
+        extAuthz, extAuthzAfter, null, false, List.of(), List.of(), null);
   }
 
   /** This config with {@code tunneling} (or null for plain TCP). */
   public TcpProxyConfig withTunneling(TcpTunnelingConfig tunneling) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates, peerExchangeProtocol);
   }
 
   /** This config with the istio.stats network filter's metric overrides (empty for none). */
   public TcpProxyConfig withIstioMetrics(List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> metrics) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics, gates);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, metrics, gates, peerExchangeProtocol);
+  }
+
+  /** This config with Istio's TCP metadata exchange under ALPN {@code protocol} (null for none). */
+  public TcpProxyConfig withPeerExchange(String protocol) {
+    return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates, protocol);
   }
 
   /** This config with hash_policy source_ip on or off. */
   public TcpProxyConfig withHashSourceIp(boolean on) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics, gates);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, on, istioMetrics, gates, peerExchangeProtocol);
   }
 
   /** Without a network ext_authz filter. */
@@ -111,19 +119,19 @@ public record TcpProxyConfig(
       int extAuthzAfter, TcpTunnelingConfig tunneling, boolean hashSourceIp,
       List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics) {
     this(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected, accessLogFlushInterval,
-        extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, List.of());
+        extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, List.of(), null);
   }
 
   /** This config with these connection gates (local_ratelimit, connection_limit) in front, in chain order. */
   public TcpProxyConfig withGates(List<io.keelson.dataplane.filter.ConnectionGateConfig> gates) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates, peerExchangeProtocol);
   }
 
   /** This config with these network RBAC filters in front. */
   public TcpProxyConfig withRbac(List<io.keelson.dataplane.rbac.NetworkRbacConfig> filters) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, filters, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics, gates);
+        accessLogFlushInterval, null, 0, tunneling, hashSourceIp, istioMetrics, gates, peerExchangeProtocol);
   }
 
   /**
@@ -133,7 +141,7 @@ public record TcpProxyConfig(
   public TcpProxyConfig withNetworkFilters(List<io.keelson.dataplane.rbac.NetworkRbacConfig> rbac,
       io.keelson.dataplane.filter.extauthz.NetworkExtAuthzConfig extAuthz, int extAuthzAfter) {
     return new TcpProxyConfig(statPrefix, clusters, totalWeight, idleTimeout, rbac, accessLogs, accessLogOnConnected,
-        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates);
+        accessLogFlushInterval, extAuthz, extAuthzAfter, tunneling, hashSourceIp, istioMetrics, gates, peerExchangeProtocol);
   }
 
   /** The cluster name when there is exactly one, else null (use the weights). */

@@ -37,6 +37,6 @@ public record IstioPeer(MeshIdentity identity, String certPrincipal, int attribu
       return identity;
     }
     return new MeshIdentity(identity.workload(), MeshIdentity.spiffeNamespace(certPrincipal), identity.app(),
-        identity.version(), certPrincipal);
+        identity.version(), certPrincipal, identity.cluster());
   }
 }

@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Istio's TCP metrics ({@code istio_tcp_*}) towards one cluster from one downstream peer certificate (inbound: the
  * caller's SPIFFE ID, which gives {@code source_principal}, {@code source_workload_namespace} and
- * {@code connection_security_policy="mutual_tls"}; null for none), with the same labels as
- * {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
+ * {@code connection_security_policy="mutual_tls"}; null for none) and, when Istio's TCP metadata exchange named it,
+ * the workload at the other end ({@link #peer}: inbound the source, outbound the destination), with the same labels
+ * as {@code istio_requests_total} and {@code request_protocol="tcp"}. Thread-safe.
  */
 public final class IstioTcpDestination {
   final String cluster;
@@ -19,6 +20,8 @@ public final class IstioTcpDestination {
   final IstioMetricsConfig view;
   /** Mutual TLS downstream: always when {@link #peerPrincipal} is set; alone, the overflow of mTLS peers. */
   final boolean mutualTls;
+  /** The workload the TCP metadata exchange named at the other end, or null when none was exchanged. */
+  final MeshIdentity peer;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
   /** Bytes sent towards the destination (read from the client). */
@@ -35,6 +38,11 @@ public final class IstioTcpDestination {
   }
 
   IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view, boolean mutualTls) {
+    this(cluster, peerPrincipal, view, mutualTls, null);
+  }
+
+  IstioTcpDestination(String cluster, String peerPrincipal, IstioMetricsConfig view, boolean mutualTls, MeshIdentity peer) {
+    this.peer = peer;
     this.cluster = cluster;
     this.peerPrincipal = peerPrincipal;
     this.view = view;
@@ -67,8 +75,9 @@ public final class IstioTcpDestination {
   }
 
   private static String[] labels(MeshIdentity me, IstioTcpDestination d) {
-    IstioPeer peer = !d.mutualTls ? IstioPeer.UNKNOWN
-        : new IstioPeer(MeshIdentity.UNKNOWN_IDENTITY, d.peerPrincipal, IstioPeer.MUTUAL_TLS);
+    IstioPeer peer = !d.mutualTls && d.peer == null ? IstioPeer.UNKNOWN
+        : new IstioPeer(d.peer == null ? MeshIdentity.UNKNOWN_IDENTITY : d.peer, d.peerPrincipal,
+            d.mutualTls ? IstioPeer.MUTUAL_TLS : 0);
     String[] base = IstioWriter.destinationLabels(me, d.cluster, peer);
     for (int i = 0; i < base.length; i += 2) {
       if (base[i].equals("request_protocol")) {

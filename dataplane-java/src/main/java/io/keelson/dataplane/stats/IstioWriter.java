@@ -160,6 +160,7 @@ final class IstioWriter {
       "source_principal", src.principal(),
       "source_app", src.app(),
       "source_version", src.version(),
+      "source_cluster", src.cluster(),
       "destination_workload", dst.workload(),
       "destination_workload_namespace", dst.namespace(),
       "destination_principal", dst.principal(),
@@ -168,7 +169,7 @@ final class IstioWriter {
       "destination_service", service,
       "destination_service_name", serviceName,
       "destination_service_namespace", serviceNamespace,
-      "destination_cluster", MeshIdentity.UNKNOWN,
+      "destination_cluster", dst.cluster(),
       "request_protocol", (peer.attributes() & IstioPeer.GRPC) != 0 ? "grpc" : "http",
       // As Istio: the outbound reporter does not say; the inbound one says what the downstream connection was.
       "connection_security_policy", !inbound ? "unknown" : (peer.attributes() & IstioPeer.MUTUAL_TLS) != 0 ? "mutual_tls" : "none",

@@ -5,9 +5,11 @@ import java.util.Map;
 /**
  * Who this proxy is, for Istio's {@code source_*} / {@code destination_*} labels: taken from the
  * bootstrap {@code node} as Istio fills it (metadata {@code WORKLOAD_NAME}, {@code NAMESPACE},
- * {@code LABELS.app}, {@code LABELS.version}). "unknown" where not known, as Istio does. Immutable.
+ * {@code LABELS.app}, {@code LABELS.version}, {@code CLUSTER_ID} for Istio's {@code source_cluster} /
+ * {@code destination_cluster}). "unknown" where not known, as Istio does. Immutable.
  */
-public record MeshIdentity(String workload, String namespace, String app, String version, String principal) {
+public record MeshIdentity(String workload, String namespace, String app, String version, String principal,
+    String cluster) {
   public static final String UNKNOWN = "unknown";
   public static final MeshIdentity UNKNOWN_IDENTITY = new MeshIdentity(UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN);
   /** A Keelson sidecar's node metadata key for its workload labels (Istio's is {@code LABELS}). */
@@ -19,6 +21,12 @@ public record MeshIdentity(String workload, String namespace, String app, String
     app = orUnknown(app);
     version = orUnknown(version);
     principal = orUnknown(principal);
+    cluster = orUnknown(cluster);
+  }
+
+  /** In no known cluster ({@code CLUSTER_ID} not sent). */
+  public MeshIdentity(String workload, String namespace, String app, String version, String principal) {
+    this(workload, namespace, app, version, principal, null);
   }
 
   /**
@@ -64,7 +72,7 @@ public record MeshIdentity(String workload, String namespace, String app, String
     if (sa != null && namespace != null) {
       principal = "spiffe://" + (td == null ? "cluster.local" : td) + "/ns/" + namespace + "/sa/" + sa;
     }
-    return new MeshIdentity(workload, namespace, app, version, principal);
+    return new MeshIdentity(workload, namespace, app, version, principal, str(metadata.get("CLUSTER_ID")));
   }
 
   /**
@@ -76,7 +84,7 @@ public record MeshIdentity(String workload, String namespace, String app, String
       return this;
     }
     String ns = namespace.equals(UNKNOWN) ? spiffeNamespace(spiffeUri) : namespace;
-    return new MeshIdentity(workload, ns, app, version, spiffeUri);
+    return new MeshIdentity(workload, ns, app, version, spiffeUri, cluster);
   }
 
   /** The namespace of a SPIFFE ID of Istio's form ({@code .../ns/NS/sa/SA}), or "unknown". Allocates the result. */

@@ -16,8 +16,6 @@ import java.util.Map;
 public final class PeerMetadata {
   public static final String ID_HEADER = "x-envoy-peer-metadata-id";
   public static final String HEADER = "x-envoy-peer-metadata";
-  /** Istio's cluster id when none is configured. */
-  static final String DEFAULT_CLUSTER_ID = "Kubernetes";
 
   private PeerMetadata() {}
 
@@ -27,8 +25,11 @@ public final class PeerMetadata {
     headers.remove(ID_HEADER);
   }
 
-  /** The two header values a proxy sends for itself, computed once per identity. Immutable. */
-  public record Own(String id, String value) {}
+  /**
+   * What a proxy sends for itself, computed once per identity: the two header values, and the TCP exchange's frame
+   * ({@link PeerExchangeFrame}) of the same metadata. Immutable (the frame array is never written).
+   */
+  public record Own(String id, String value, byte[] tcpFrame) {}
 
   /** {@code me} as the two headers' values. */
   public static Own of(MeshIdentity me) {
@@ -41,7 +42,7 @@ public final class PeerMetadata {
     putKnown(s, "NAME", me.workload());
     putKnown(s, "WORKLOAD_NAME", me.workload());
     putKnown(s, "NAMESPACE", me.namespace());
-    putKnown(s, "CLUSTER_ID", DEFAULT_CLUSTER_ID);
+    putKnown(s, "CLUSTER_ID", me.cluster()); // Istio's source_cluster / destination_cluster
     if (!me.principal().equals(MeshIdentity.UNKNOWN)) {
       putKnown(s, "SERVICE_ACCOUNT", MeshIdentity.spiffeServiceAccount(me.principal()));
       int start = me.principal().indexOf("://");
@@ -53,7 +54,8 @@ public final class PeerMetadata {
     s.putFields("LABELS", Value.newBuilder().setStructValue(labels).build());
     String ns = me.namespace().equals(MeshIdentity.UNKNOWN) ? "default" : me.namespace();
     String id = "sidecar~0.0.0.0~" + me.workload() + "." + ns + "~" + ns + ".svc.cluster.local";
-    return new Own(id, Base64.getEncoder().encodeToString(s.build().toByteArray()));
+    Struct metadata = s.build();
+    return new Own(id, Base64.getEncoder().encodeToString(metadata.toByteArray()), PeerExchangeFrame.encode(id, metadata));
   }
 
   /**
@@ -69,11 +71,15 @@ public final class PeerMetadata {
       return null;
     }
     try {
-      Map<String, Object> m = toMap(Struct.parseFrom(bytes));
-      return MeshIdentity.fromNode(null, null, m);
+      return fromStruct(null, Struct.parseFrom(bytes));
     } catch (InvalidProtocolBufferException e) {
       return null;
     }
+  }
+
+  /** The peer a node metadata Struct names (with its node id, or null), as {@link #decode} reads it. */
+  static MeshIdentity fromStruct(String id, Struct metadata) {
+    return MeshIdentity.fromNode(id, null, toMap(metadata));
   }
 
   private static void putKnown(Struct.Builder s, String key, String value) {

@@ -17,13 +17,22 @@ public final class PeerMetadataCache {
 
   private final ConcurrentMap<String, Entry> decoded = new ConcurrentHashMap<>();
   private final int max;
+  /** A value to the peer it names, or null when it names none. */
+  private final java.util.function.Function<String, MeshIdentity> decoder;
 
+  /** Of {@code x-envoy-peer-metadata} header values. */
   public PeerMetadataCache() {
     this(MAX_ENTRIES);
   }
 
   PeerMetadataCache(int max) {
+    this(max, PeerMetadata::decode);
+  }
+
+  /** Of values {@code decoder} reads (e.g. the TCP exchange's frames, {@link PeerExchangeFrame#decodeKey}). */
+  PeerMetadataCache(int max, java.util.function.Function<String, MeshIdentity> decoder) {
     this.max = max;
+    this.decoder = decoder;
   }
 
   /** The peer {@code headerValue} names; allocation-free when it was seen before. */
@@ -35,7 +44,7 @@ public final class PeerMetadataCache {
       }
       return hit.identity;
     }
-    MeshIdentity d = PeerMetadata.decode(headerValue);
+    MeshIdentity d = decoder.apply(headerValue);
     if (d == null) {
       return MeshIdentity.UNKNOWN_IDENTITY;
     }

@@ -25,6 +25,9 @@ public final class StatsRegistry {
   private volatile MeshIdentity identity = MeshIdentity.UNKNOWN_IDENTITY;
   private volatile PeerMetadata.Own ownPeerMetadata = PeerMetadata.of(MeshIdentity.UNKNOWN_IDENTITY);
   private final PeerMetadataCache peerMetadata = new PeerMetadataCache();
+  /** Decoded TCP exchange frames ({@link PeerExchangeFrame#key}), bounded as the header cache. */
+  private final PeerMetadataCache tcpPeerMetadata =
+      new PeerMetadataCache(PeerMetadataCache.MAX_ENTRIES, PeerExchangeFrame::decodeKey);
   /** istio_tcp_* series kept apart by peer certificate, at most. */
   static final int MAX_ISTIO_TCP = 4096;
   /** Distinct metric override configs kept shared; the least recently looked up one is evicted past it. */
@@ -112,7 +115,17 @@ public final class StatsRegistry {
    * plaintext one.
    */
   public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, IstioMetricsConfig view) {
-    String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id);
+    return istioTcp(cluster, peerPrincipal, null, view);
+  }
+
+  /**
+   * As {@link #istioTcp(String, String, IstioMetricsConfig)}, with the workload the TCP metadata exchange named at the
+   * other end ({@code peer}, null for none: the source inbound, the destination outbound); looked up when the exchange
+   * completes. Past the bound, an exchanged peer is reported as unknown.
+   */
+  public IstioTcpDestination istioTcp(String cluster, String peerPrincipal, MeshIdentity peer, IstioMetricsConfig view) {
+    String key = (peerPrincipal == null ? cluster : cluster + '\n' + peerPrincipal) + (view == null ? "" : "\n#" + view.id)
+        + (peer == null ? "" : "\n@" + peer);
     IstioTcpDestination d = istioTcp.get(key);
     if (d != null) {
       return d;
@@ -125,7 +138,7 @@ public final class StatsRegistry {
       return istioTcp.computeIfAbsent(cluster + (mutualTls ? "\n\0" : "\n\1"),
           k -> new IstioTcpDestination(cluster, null, null, mutualTls));
     }
-    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view));
+    return istioTcp.computeIfAbsent(key, k -> new IstioTcpDestination(cluster, peerPrincipal, view, peerPrincipal != null, peer));
   }
 
   /**
@@ -162,6 +175,11 @@ public final class StatsRegistry {
   /** Decoded peer metadata headers, shared by every listener. */
   public PeerMetadataCache peerMetadata() {
     return peerMetadata;
+  }
+
+  /** Decoded TCP exchange frames, keyed by {@link PeerExchangeFrame#key}. */
+  public PeerMetadataCache tcpPeerMetadata() {
+    return tcpPeerMetadata;
   }
 
   public Map<String, ClusterStats> clusters() {

@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
  * upstream is connected without waiting for the downstream TLS handshake (or, PERMISSIVE, for TLS to be detected), so
  * the connection starts on the series without a principal; when the handshake completes with a client certificate the
  * connection moves to that principal's series ({@code opened} moved, the relay's byte counters switched: no decrypted
- * byte was relayed before the handshake ended). Confined to the connection's event loop.
+ * byte was relayed before the handshake ended). Likewise when Istio's TCP metadata exchange names the workload at the
+ * other end ({@link TcpPeerExchange}: the source inbound, the destination outbound), the connection moves to that
+ * peer's series. Confined to the connection's event loop.
  */
 final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
   private final StatsRegistry stats;
@@ -24,6 +26,10 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
   private final io.keelson.dataplane.stats.IstioMetricsConfig view;
   /** The connection's series; read by the close callback. */
   private IstioTcpDestination bound;
+  /** The downstream certificate's SPIFFE ID (inbound), or null. */
+  private String principal;
+  /** The workload the metadata exchange named, or null. */
+  private io.keelson.dataplane.stats.MeshIdentity peer;
   private final LongAdder[] toUpstream;
   private final LongAdder[] toDownstream;
   private final int slot;
@@ -52,6 +58,7 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
     toUpstream[slot] = d.sentBytes;
     toDownstream[slot] = d.receivedBytes;
     IstioTcpPeerBinding b = new IstioTcpPeerBinding(stats, cluster, view, d, toUpstream, toDownstream, slot);
+    b.principal = principal;
     if (inbound && principal == null && tlsPending(down)) {
       down.pipeline().addLast(b);
     }
@@ -61,6 +68,24 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
   /** The connection's series now. */
   IstioTcpDestination destination() {
     return bound;
+  }
+
+  /** The metadata exchange named {@code peer}: the connection moves to its series. */
+  void peer(io.keelson.dataplane.stats.MeshIdentity peer) {
+    this.peer = peer;
+    rebind();
+  }
+
+  /** Moves the connection to the series of its principal and peer now (its opened count and byte counters). */
+  private void rebind() {
+    IstioTcpDestination d = stats.istioTcp(cluster, principal, peer, view);
+    if (d != bound) {
+      bound.opened.decrement();
+      d.opened.increment();
+      toUpstream[slot] = d.sentBytes;
+      toDownstream[slot] = d.receivedBytes;
+      bound = d;
+    }
   }
 
   private static boolean tlsPending(Channel down) {
@@ -74,14 +99,8 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
       ctx.pipeline().remove(this);
       String principal = done.isSuccess() ? DownstreamTls.of(ctx.channel()).peerUriSan() : null;
       if (principal != null) {
-        IstioTcpDestination d = stats.istioTcp(cluster, principal, view);
-        if (d != bound) {
-          bound.opened.decrement();
-          d.opened.increment();
-          toUpstream[slot] = d.sentBytes;
-          toDownstream[slot] = d.receivedBytes;
-          bound = d;
-        }
+        this.principal = principal;
+        rebind();
       }
     } else if (evt == TlsPipeline.DETECTED && ctx.pipeline().get(SslHandler.class) == null) {
       ctx.pipeline().remove(this); // plaintext: nothing to wait for

@@ -85,6 +85,10 @@ final class SniRouter extends AbstractSniHandler<SniChain> {
     // this handler then hands the ClientHello it holds to the TLS handler, the next in line.
     TlsPipeline.addServerAfter(ctx.pipeline(), ctx.name(), chain.tls(), tlsStats, listenerName, context.tlsOffload().get());
     ctx.pipeline().addAfter("tls-handshake", "tcp-proxy", proxy);
+    String exchange = chain.tcpProxy().peerExchangeProtocol();
+    if (exchange != null) {
+      ctx.pipeline().addBefore("tcp-proxy", TcpPeerExchange.NAME, TcpPeerExchange.of(context.stats(), exchange));
+    }
     ctx.pipeline().remove(this);
   }
 }

@@ -335,6 +335,11 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         io.keelson.dataplane.tls.TlsPipeline.clientHandshake(upstream, ssl, tls,
             context.stats().tls("cluster." + cluster.name())).addListener(h -> {
           if (h.isSuccess()) {
+            String exchange = cluster.config().peerExchangeProtocol();
+            if (exchange != null && config.tunneling() == null) {
+              // before the relay: the frame goes first, the peer's is taken off before any byte is relayed
+              upstream.pipeline().addLast(TcpPeerExchange.NAME, TcpPeerExchange.of(context.stats(), exchange));
+            }
             onTransportReady(ctx, cluster, lb, index);
           } else {
             onConnectFailed(cluster, lb, index, h.cause());
@@ -504,6 +509,11 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     IstioTcpPeerBinding istio = IstioTcpPeerBinding.bind(context.stats(), cluster.name(), istioMetrics, down,
         toUpCounters, toDownCounters, 1);
     istio.destination().opened.increment();
+    // Istio's TCP metadata exchange: inbound the caller's workload, outbound the destination's (when each completes)
+    Channel exchanged = cluster.name().startsWith("inbound|") ? down : upstream;
+    if (TcpPeerExchange.present(exchanged)) {
+      TcpPeerExchange.whenExchanged(exchanged, istio::peer);
+    }
     ByteBuf b;
     while ((b = pending.pollFirst()) != null) {
       upstream.write(b, upstream.voidPromise());

@@ -90,6 +90,10 @@ public final class TcpProxyInitializer extends ChannelInitializer<Channel> {
     if (listener.tls() != null) {
       TlsPipeline.addServer(ch, listener.tls(), context.stats().tls("listener." + listener.name()), listener.name(),
           listener.plaintextToo(), context.tlsOffload().get());
+      String exchange = listener.tcpProxy().peerExchangeProtocol();
+      if (exchange != null) {
+        ch.pipeline().addLast(TcpPeerExchange.NAME, TcpPeerExchange.of(context.stats(), exchange));
+      }
     }
     ch.pipeline().addLast("tcp-proxy", new TcpProxyHandler(context, listener.tcpProxy(), rbac, null, logger,
         istioMetrics, gates));

@@ -129,7 +129,9 @@ public final class TlsContexts {
     b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
     List<String> alpn = new ArrayList<>();
     for (String p : config.params().alpn()) {
-      if (p.equals("http/1.1") || AlpnHook.current().protocols().contains(p)) {
+      // istio-peer-exchange: a tcp_proxy chain's metadata exchange (its filter reads it), not an HTTP protocol
+      if (p.equals("http/1.1") || p.equals(io.keelson.dataplane.stats.PeerExchangeFrame.ALPN)
+          || AlpnHook.current().protocols().contains(p)) {
         alpn.add(p);
       }
     }

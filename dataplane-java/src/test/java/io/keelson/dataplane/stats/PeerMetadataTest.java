@@ -49,12 +49,12 @@ class PeerMetadataTest {
   void decodesAHeaderInIstiosEncoding() {
     MeshIdentity peer = PeerMetadata.decode(istioHeader());
     assertThat(peer).isEqualTo(new MeshIdentity("reviews-v2", "bookinfo", "reviews", "v2",
-        "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews"));
+        "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews", "Kubernetes"));
   }
 
   @Test
   void encodesWhatIstioReadsAndDecodesBackToTheSameIdentity() throws Exception {
-    MeshIdentity me = new MeshIdentity("web", "shop", "web", "v1", "spiffe://example.org/ns/shop/sa/web-sa");
+    MeshIdentity me = new MeshIdentity("web", "shop", "web", "v1", "spiffe://example.org/ns/shop/sa/web-sa", "Kubernetes");
     PeerMetadata.Own own = PeerMetadata.of(me);
     Struct s = Struct.parseFrom(Base64.getDecoder().decode(own.value()));
     assertThat(s.getFieldsMap()).containsKeys("NAME", "WORKLOAD_NAME", "NAMESPACE", "LABELS", "CLUSTER_ID", "SERVICE_ACCOUNT");

@@ -291,9 +291,13 @@ final class ClusterTranslator {
     if (!ok || policy == null || !healthOk[0]) {
       return null;
     }
+    String[] peerExchange = {null};
+    if (!upstreamFilters(c, path, peerExchange)) {
+      return null;
+    }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
         http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol,
-        socketMatches.matches(), extraSource);
+        socketMatches.matches(), extraSource, peerExchange[0]);
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */
@@ -460,5 +464,31 @@ final class ClusterTranslator {
     } catch (IllegalArgumentException e) {
       return false;
     }
+  }
+
+  /**
+   * The cluster's upstream network filters ({@code filters}): only Istio's TCP metadata exchange
+   * ({@code istio.metadata_exchange} / {@code envoy.filters.network.upstream.metadata_exchange}), at most once; its
+   * protocol goes to {@code peerExchange[0]}. False after reporting what is wrong.
+   */
+  private boolean upstreamFilters(io.envoyproxy.envoy.config.cluster.v3.Cluster c, String path, String[] peerExchange) {
+    for (int i = 0; i < c.getFiltersCount(); i++) {
+      var f = c.getFilters(i);
+      String at = path + ".filters[" + i + "]";
+      if (!f.hasTypedConfig() || !MetadataExchangeTranslator.is(f.getTypedConfig())) {
+        problems.error(at, "cluster '" + c.getName() + "': upstream network filter '" + f.getName() + "' is not supported;"
+            + " expected only Istio's metadata exchange (typed_config " + MetadataExchangeTranslator.TYPE + ")");
+        return false;
+      }
+      if (peerExchange[0] != null) {
+        problems.error(at, "cluster '" + c.getName() + "': a second metadata exchange filter is not supported; expected one");
+        return false;
+      }
+      peerExchange[0] = MetadataExchangeTranslator.protocol(f.getTypedConfig(), at + ".typed_config", problems);
+      if (peerExchange[0] == null) {
+        return false;
+      }
+    }
+    return true;
   }
 }

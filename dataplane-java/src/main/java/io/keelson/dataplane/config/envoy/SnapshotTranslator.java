@@ -819,6 +819,7 @@ final class SnapshotTranslator {
     boolean rbacOk = true;
     List<io.keelson.dataplane.stats.IstioMetricsConfig.Override> istioMetrics = null;
     List<io.keelson.dataplane.filter.ConnectionGateConfig> gates = new ArrayList<>();
+    String peerExchange = null;
     for (int i = 0; i < count - 1; i++) {
       Filter f = chain.getFilters(i);
       String at = chainPath + ".filters[" + i + "]";
@@ -829,6 +830,17 @@ final class SnapshotTranslator {
         if (gate != null) {
           gates.add(gate);
         }
+        continue;
+      }
+      if (f.hasTypedConfig() && MetadataExchangeTranslator.is(f.getTypedConfig())) {
+        if (peerExchange != null) {
+          problems.error(at, "listener '" + name + "': a second metadata_exchange network filter in one chain is not "
+              + "supported; expected one");
+          rbacOk = false;
+          continue;
+        }
+        peerExchange = MetadataExchangeTranslator.protocol(f.getTypedConfig(), at + ".typed_config", problems);
+        rbacOk &= peerExchange != null;
         continue;
       }
       if (f.hasTypedConfig() && f.getTypedConfig().is(com.github.xds.type.v3.TypedStruct.class)) {
@@ -880,6 +892,15 @@ final class SnapshotTranslator {
         return null;
       }
       last = t.withGates(gates);
+    }
+    if (peerExchange != null) {
+      if (!(last instanceof TcpProxyConfig t) || !chain.hasTransportSocket()) {
+        problems.error(chainPath + ".filters", "listener '" + name + "': the metadata_exchange network filter is "
+            + "supported on a TLS chain (transport_socket) in front of envoy.filters.network.tcp_proxy only; HTTP "
+            + "exchanges metadata in headers");
+        return null;
+      }
+      last = t.withPeerExchange(peerExchange);
     }
     if (rbac.isEmpty() && extAuthz == null) {
       return last;

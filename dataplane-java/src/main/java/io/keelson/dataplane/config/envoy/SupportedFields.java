@@ -359,7 +359,7 @@ final class SupportedFields {
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
-            "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches")
+            "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches", "filters")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
         .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
