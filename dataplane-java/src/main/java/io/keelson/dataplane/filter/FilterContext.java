@@ -45,6 +45,9 @@ public final class FilterContext {
   private ExchangeEndHook endHook;
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
+  /** The body codings filters chose for the response (compressor, decompressor), in filter order; {@link #codings} used. */
+  private final ResponseCoding[] responseCodings = new ResponseCoding[MAX_RESPONSE_CODINGS];
+  private int codings;
   private ExternalCheck externalCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
@@ -169,6 +172,29 @@ public final class FilterContext {
     grpcWeb = mode;
   }
 
+  /** At most this many coding filters (compressor, decompressor) act on one response; more are refused at translation. */
+  public static final int MAX_RESPONSE_CODINGS = 4;
+
+  /**
+   * Asks for {@code coding} to decide on the response head whether to transform the response body (the compressor and
+   * decompressor filters); the connection applies them in reverse filter order, as Envoy runs encoder filters.
+   */
+  public void codeResponse(ResponseCoding coding) {
+    if (codings < MAX_RESPONSE_CODINGS) {
+      responseCodings[codings++] = coding;
+    }
+  }
+
+  /** How many response codings filters chose for this request. */
+  public int responseCodings() {
+    return codings;
+  }
+
+  /** The {@code i}th response coding in filter order. */
+  public ResponseCoding responseCoding(int i) {
+    return responseCodings[i];
+  }
+
   /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
   public int grpcWeb() {
     return grpcWeb;
@@ -247,6 +273,8 @@ public final class FilterContext {
     endHook = null;
     requestHeaders = null;
     grpcWeb = 0;
+    java.util.Arrays.fill(responseCodings, 0, codings, null);
+    codings = 0;
     externalCheck = null;
     paused = null;
     metadata = null;
@@ -269,6 +297,11 @@ public final class FilterContext {
     endHook = other.takeEndHook();
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
+    System.arraycopy(other.responseCodings, 0, responseCodings, 0, other.codings);
+    if (codings > other.codings) {
+      java.util.Arrays.fill(responseCodings, other.codings, codings, null);
+    }
+    codings = other.codings;
     externalCheck = other.externalCheck;
     paused = other.paused;
   }
