@@ -56,6 +56,11 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.compression.gzip.compressor.v3.Gzip.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.getDescriptor(),
           io.envoyproxy.envoy.extensions.compression.gzip.decompressor.v3.Gzip.getDescriptor(),
+          // readable so that the compressor factories refuse them by type with their own message (gzip only)
+          io.envoyproxy.envoy.extensions.compression.brotli.compressor.v3.Brotli.getDescriptor(),
+          io.envoyproxy.envoy.extensions.compression.brotli.decompressor.v3.Brotli.getDescriptor(),
+          io.envoyproxy.envoy.extensions.compression.zstd.compressor.v3.Zstd.getDescriptor(),
+          io.envoyproxy.envoy.extensions.compression.zstd.decompressor.v3.Zstd.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor(),
