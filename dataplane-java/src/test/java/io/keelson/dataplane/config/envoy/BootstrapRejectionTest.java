@@ -99,6 +99,8 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
             + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
+            + "envoy.extensions.filters.http.compressor.v3.Compressor, "
+            + "envoy.extensions.filters.http.decompressor.v3.Decompressor, "
             + "or is_optional: true to skip it");
   }
 
