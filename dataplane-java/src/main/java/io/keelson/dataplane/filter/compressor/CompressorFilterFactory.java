@@ -1,12 +1,10 @@
 package io.keelson.dataplane.filter.compressor;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag;
 import io.envoyproxy.envoy.extensions.compression.gzip.compressor.v3.Gzip;
 import io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor;
 import io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute;
+import io.keelson.dataplane.filter.CompressionLibrary;
 import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
@@ -26,7 +24,6 @@ import java.util.zip.Deflater;
  * Stateless.
  */
 public final class CompressorFilterFactory implements HttpFilterFactory {
-  static final String GZIP = Gzip.getDescriptor().getFullName();
   /** A route's CompressorPerRoute {@code disabled: true}. */
   private static final Object DISABLED = new Object();
   private static final HttpFilter OFF = context -> { };
@@ -53,13 +50,14 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
   public Object translate(Message message, String path, ConfigErrors errors) {
     Compressor c = (Compressor) message;
     boolean ok = true;
-    if (c.hasRequestDirectionConfig() && enabled(c.getRequestDirectionConfig().getCommonConfig(),
-        c.getRequestDirectionConfig().hasCommonConfig())) {
+    var request = c.getRequestDirectionConfig().getCommonConfig();
+    if (c.hasRequestDirectionConfig() && CompressionLibrary.enabled(request.hasEnabled(), request.getEnabled())) {
       errors.error(path + ".request_direction_config", "request compression is not supported; expected no"
           + " request_direction_config, or its common_config.enabled.default_value: false");
       ok = false;
     }
-    Gzip gzip = library(c, path + ".compressor_library", errors);
+    Gzip gzip = CompressionLibrary.unpack(c.hasCompressorLibrary(), c.getCompressorLibrary(), Gzip.class,
+        path + ".compressor_library", "compresses with", errors);
     if (gzip == null) {
       return null;
     }
@@ -95,7 +93,8 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
     boolean response = c.hasResponseDirectionConfig();
     var rd = c.getResponseDirectionConfig();
     var common = rd.getCommonConfig();
-    boolean enabled = response ? enabled(common, rd.hasCommonConfig()) : !c.hasRuntimeEnabled() || c.getRuntimeEnabled().getDefaultValue().getValue();
+    boolean enabled = response ? CompressionLibrary.enabled(common.hasEnabled(), common.getEnabled())
+        : CompressionLibrary.enabled(c.hasRuntimeEnabled(), c.getRuntimeEnabled());
     int minLength = response ? (common.hasMinContentLength() ? common.getMinContentLength().getValue() : 0)
         : (c.hasContentLength() ? c.getContentLength().getValue() : 0);
     List<String> types = response ? common.getContentTypeList() : c.getContentTypeList();
@@ -116,35 +115,6 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
         response ? rd.getDisableOnEtagHeader() : c.getDisableOnEtagHeader(),
         response ? rd.getRemoveAcceptEncodingHeader() : c.getRemoveAcceptEncodingHeader(), Set.copyOf(codes), level, strategy,
         chunkSize, c.getCompressorLibrary().getName(), response);
-  }
-
-  private static boolean enabled(Compressor.CommonDirectionConfig common, boolean present) {
-    if (!present || !common.hasEnabled()) {
-      return true;
-    }
-    RuntimeFeatureFlag f = common.getEnabled();
-    return !f.hasDefaultValue() || f.getDefaultValue().getValue();
-  }
-
-  /** The gzip library, or null after reporting another library or an unreadable one. */
-  private static Gzip library(Compressor c, String path, ConfigErrors errors) {
-    if (!c.hasCompressorLibrary() || !c.getCompressorLibrary().hasTypedConfig()) {
-      errors.error(path, "a compressor_library is required; expected typed_config " + GZIP);
-      return null;
-    }
-    Any any = c.getCompressorLibrary().getTypedConfig();
-    String type = any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1);
-    if (!type.equals(GZIP)) {
-      errors.error(path + ".typed_config", "compression library " + type + " is not supported: Keelson compresses with"
-          + " gzip only (java.util.zip); expected " + GZIP);
-      return null;
-    }
-    try {
-      return any.unpack(Gzip.class);
-    } catch (InvalidProtocolBufferException e) {
-      errors.error(path + ".typed_config", "cannot read " + GZIP + ": " + e.getMessage());
-      return null;
-    }
   }
 
   @Override

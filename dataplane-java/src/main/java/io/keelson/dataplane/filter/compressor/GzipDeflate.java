@@ -1,6 +1,7 @@
 package io.keelson.dataplane.filter.compressor;
 
 import io.keelson.dataplane.filter.BodyStage;
+import io.keelson.dataplane.filter.ZlibPool;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -16,6 +17,9 @@ import java.util.zip.Deflater;
 final class GzipDeflate implements BodyStage {
   /** Magic, CM=8 (deflate), no flags, no mtime, no extra flags, OS=3 (Unix, as zlib on Linux writes it). */
   private static final byte[] HEADER = {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  /** Raw-deflate Deflaters per event loop, at most 32 idle each. */
+  static final ZlibPool<Deflater> DEFLATERS =
+      new ZlibPool<>(32, () -> new Deflater(Deflater.DEFAULT_COMPRESSION, true), Deflater::reset, Deflater::end);
 
   private final CompressorConfig config;
   private final CRC32 crc = new CRC32();
@@ -25,7 +29,9 @@ final class GzipDeflate implements BodyStage {
 
   GzipDeflate(CompressorConfig config) {
     this.config = config;
-    this.deflater = DeflaterPool.take(config.level(), config.strategy());
+    this.deflater = DEFLATERS.take();
+    deflater.setLevel(config.level()); // a reset Deflater takes these before its first input
+    deflater.setStrategy(config.strategy());
   }
 
   @Override
@@ -88,7 +94,7 @@ final class GzipDeflate implements BodyStage {
     Deflater d = deflater;
     if (d != null) {
       deflater = null;
-      DeflaterPool.give(d);
+      DEFLATERS.give(d);
     }
   }
 }

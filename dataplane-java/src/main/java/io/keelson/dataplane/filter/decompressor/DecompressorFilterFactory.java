@@ -1,11 +1,9 @@
 package io.keelson.dataplane.filter.decompressor;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag;
 import io.envoyproxy.envoy.extensions.compression.gzip.decompressor.v3.Gzip;
 import io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor;
+import io.keelson.dataplane.filter.CompressionLibrary;
 import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
@@ -19,8 +17,6 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
  * reads any window up to 15 bits. Stateless.
  */
 public final class DecompressorFilterFactory implements HttpFilterFactory {
-  static final String GZIP = Gzip.getDescriptor().getFullName();
-
   @Override
   public String filterName() {
     return "envoy.filters.http.decompressor";
@@ -36,12 +32,13 @@ public final class DecompressorFilterFactory implements HttpFilterFactory {
     Decompressor d = (Decompressor) message;
     boolean ok = true;
     var request = d.getRequestDirectionConfig();
-    if (enabled(request.getCommonConfig(), request.hasCommonConfig())) {
+    if (CompressionLibrary.enabled(request.getCommonConfig().hasEnabled(), request.getCommonConfig().getEnabled())) {
       errors.error(path + ".request_direction_config.common_config.enabled", "request decompression is not supported"
           + " (Envoy enables it by default); expected default_value: false");
       ok = false;
     }
-    Gzip gzip = library(d, path + ".decompressor_library", errors);
+    Gzip gzip = CompressionLibrary.unpack(d.hasDecompressorLibrary(), d.getDecompressorLibrary(), Gzip.class,
+        path + ".decompressor_library", "inflates", errors);
     if (gzip == null) {
       return null;
     }
@@ -59,38 +56,11 @@ public final class DecompressorFilterFactory implements HttpFilterFactory {
       return null;
     }
     var response = d.getResponseDirectionConfig();
-    return new DecompressorSettings(enabled(response.getCommonConfig(), response.hasCommonConfig()),
+    var common = response.getCommonConfig();
+    return new DecompressorSettings(CompressionLibrary.enabled(common.hasEnabled(), common.getEnabled()),
         response.getCommonConfig().getIgnoreNoTransformHeader(),
         !request.hasAdvertiseAcceptEncoding() || request.getAdvertiseAcceptEncoding().getValue(), chunkSize, ratio,
         d.getDecompressorLibrary().getName());
-  }
-
-  private static boolean enabled(Decompressor.CommonDirectionConfig common, boolean present) {
-    if (!present || !common.hasEnabled()) {
-      return true;
-    }
-    RuntimeFeatureFlag f = common.getEnabled();
-    return !f.hasDefaultValue() || f.getDefaultValue().getValue();
-  }
-
-  private static Gzip library(Decompressor d, String path, ConfigErrors errors) {
-    if (!d.hasDecompressorLibrary() || !d.getDecompressorLibrary().hasTypedConfig()) {
-      errors.error(path, "a decompressor_library is required; expected typed_config " + GZIP);
-      return null;
-    }
-    Any any = d.getDecompressorLibrary().getTypedConfig();
-    String type = any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1);
-    if (!type.equals(GZIP)) {
-      errors.error(path + ".typed_config", "decompression library " + type + " is not supported: Keelson inflates gzip"
-          + " only (java.util.zip); expected " + GZIP);
-      return null;
-    }
-    try {
-      return any.unpack(Gzip.class);
-    } catch (InvalidProtocolBufferException e) {
-      errors.error(path + ".typed_config", "cannot read " + GZIP + ": " + e.getMessage());
-      return null;
-    }
   }
 
   @Override

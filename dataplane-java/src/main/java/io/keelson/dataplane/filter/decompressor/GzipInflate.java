@@ -1,6 +1,7 @@
 package io.keelson.dataplane.filter.decompressor;
 
 import io.keelson.dataplane.filter.BodyStage;
+import io.keelson.dataplane.filter.ZlibPool;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -17,6 +18,8 @@ import java.util.zip.Inflater;
  * its event loop.
  */
 final class GzipInflate implements BodyStage {
+  /** Raw-inflate Inflaters per event loop, at most 32 idle each. */
+  static final ZlibPool<Inflater> INFLATERS = new ZlibPool<>(32, () -> new Inflater(true), Inflater::reset, Inflater::end);
   private final DecompressorConfig config;
   private final GzipHeader header = new GzipHeader();
   private final CRC32 crc = new CRC32();
@@ -28,7 +31,7 @@ final class GzipInflate implements BodyStage {
 
   GzipInflate(DecompressorConfig config) {
     this.config = config;
-    this.inflater = InflaterPool.take();
+    this.inflater = INFLATERS.take();
   }
 
   @Override
@@ -113,7 +116,7 @@ final class GzipInflate implements BodyStage {
     Inflater i = inflater;
     if (i != null) {
       inflater = null;
-      InflaterPool.give(i);
+      INFLATERS.give(i);
     }
   }
 }

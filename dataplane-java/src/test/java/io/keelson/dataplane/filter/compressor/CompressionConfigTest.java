@@ -112,7 +112,7 @@ class CompressionConfigTest {
                       name: br
                       typed_config:
                         "@type": type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli
-      """)).contains(AT + ".compressor_library.typed_config: compression library"
+      """)).contains(AT + ".compressor_library.typed_config: library"
         + " envoy.extensions.compression.brotli.compressor.v3.Brotli is not supported: Keelson compresses with gzip only"
         + " (java.util.zip); expected envoy.extensions.compression.gzip.compressor.v3.Gzip");
   }
@@ -139,7 +139,7 @@ class CompressionConfigTest {
                       advertise_accept_encoding: false
       """;
     assertThat(problems(filter + off + library.formatted("zstd", "Zstd"))).contains(AT + ".decompressor_library.typed_config:"
-        + " decompression library envoy.extensions.compression.zstd.decompressor.v3.Zstd is not supported: Keelson inflates"
+        + " library envoy.extensions.compression.zstd.decompressor.v3.Zstd is not supported: Keelson inflates"
         + " gzip only (java.util.zip); expected envoy.extensions.compression.gzip.decompressor.v3.Gzip");
   }
 }

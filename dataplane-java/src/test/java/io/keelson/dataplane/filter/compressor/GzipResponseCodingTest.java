@@ -22,32 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The compressor's response decision (every skip condition) and its gzip stream, decoded by the JDK's own reader. */
 class GzipResponseCodingTest {
-  private static final HeaderAccess<HttpHeaders> NETTY = new HeaderAccess<>() {
-    @Override
-    public String getAll(HttpHeaders h, String name) {
-      return h.contains(name) ? String.join(",", h.getAll(name)) : null;
-    }
-
-    @Override
-    public boolean contains(HttpHeaders h, String name) {
-      return h.contains(name);
-    }
-
-    @Override
-    public boolean containsPrefix(HttpHeaders h, String prefix) {
-      return h.names().stream().anyMatch(n -> HeaderAccess.nameStartsWith(n, prefix));
-    }
-
-    @Override
-    public void set(HttpHeaders h, String name, String value) {
-      h.set(name, value);
-    }
-
-    @Override
-    public void remove(HttpHeaders h, String name) {
-      h.remove(name);
-    }
-  };
+  private static final HeaderAccess<HttpHeaders> NETTY = io.keelson.dataplane.http2.NettyHeaderAccess.INSTANCE;
 
   private final StatsRegistry stats = new StatsRegistry();
 
@@ -159,7 +134,7 @@ class GzipResponseCodingTest {
   @Test
   void deflatersAreReusedAndTheIdlePoolIsBounded() {
     CompressorConfig c = config(false, Set.of());
-    BodyStage[] open = new BodyStage[DeflaterPool.MAX_IDLE + 10];
+    BodyStage[] open = new BodyStage[GzipDeflate.DEFLATERS.maxIdle() + 10];
     for (int i = 0; i < open.length; i++) {
       open[i] = decide(c, AcceptEncoding.GZIP, json(100), 200);
     }
@@ -167,11 +142,11 @@ class GzipResponseCodingTest {
       s.release();
       s.release(); // idempotent
     }
-    assertThat(DeflaterPool.idle()).isEqualTo(DeflaterPool.MAX_IDLE);
+    assertThat(GzipDeflate.DEFLATERS.idle()).isEqualTo(GzipDeflate.DEFLATERS.maxIdle());
     BodyStage again = decide(c, AcceptEncoding.GZIP, json(100), 200);
-    assertThat(DeflaterPool.idle()).isEqualTo(DeflaterPool.MAX_IDLE - 1);
+    assertThat(GzipDeflate.DEFLATERS.idle()).isEqualTo(GzipDeflate.DEFLATERS.maxIdle() - 1);
     again.apply(Unpooled.copiedBuffer("reused deflater, fresh stream", StandardCharsets.UTF_8), true, ByteBufAllocator.DEFAULT)
         .release();
-    assertThat(DeflaterPool.idle()).isEqualTo(DeflaterPool.MAX_IDLE);
+    assertThat(GzipDeflate.DEFLATERS.idle()).isEqualTo(GzipDeflate.DEFLATERS.maxIdle());
   }
 }
