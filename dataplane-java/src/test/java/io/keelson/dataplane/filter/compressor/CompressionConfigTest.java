@@ -1,13 +1,10 @@
 package io.keelson.dataplane.filter.compressor;
 
-import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
-import static io.keelson.dataplane.testing.ProxyHarness.cluster;
+import static io.keelson.dataplane.filter.HttpFilterConfigTest.load;
+import static io.keelson.dataplane.filter.HttpFilterConfigTest.problems;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.ProxySnapshot;
-import io.keelson.dataplane.config.envoy.BootstrapLoader;
-import java.util.List;
 import java.util.Set;
 import java.util.zip.Deflater;
 import org.junit.jupiter.api.Test;
@@ -16,27 +13,6 @@ import org.junit.jupiter.api.Test;
 class CompressionConfigTest {
   private static final String AT = "f.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]"
       + ".typed_config";
-  private static final String VHOSTS = """
-                  - name: main
-                    domains: ["*"]
-                    routes:
-                    - match: { prefix: "/" }
-                      route: { cluster: a }
-      """;
-
-  private static ProxySnapshot load(String filters) throws ConfigException {
-    return BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", 1), filters), "f.yaml");
-  }
-
-  private static List<String> problems(String filters) {
-    try {
-      load(filters);
-    } catch (ConfigException e) {
-      return e.problems();
-    }
-    throw new AssertionError("accepted");
-  }
-
   private static String compressor(String fields, String gzip) {
     return """
                 - name: envoy.filters.http.compressor
