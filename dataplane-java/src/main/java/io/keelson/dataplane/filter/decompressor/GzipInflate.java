@@ -98,8 +98,12 @@ final class GzipInflate implements BodyStage {
     }
   }
 
-  /** The body ended: it must have been one whole member whose trailer matches what was inflated. */
+  /** The body ended: empty, or one whole member whose trailer matches what was inflated. */
   private void checkEnd() {
+    if (inputBytes == 0) {
+      release(); // an empty body labelled gzip: nothing to inflate, passed as it is
+      return;
+    }
     if (!header.done() || !inflater.finished() || trailerRead < 8) {
       throw new BodyCodingException("gzip body ends before its trailer");
     }
