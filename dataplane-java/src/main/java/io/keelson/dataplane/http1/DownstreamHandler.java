@@ -1189,13 +1189,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       dropRetriedResponse();
       return;
     }
-    responseBytes += content.readableBytes();
     if (responseBody != null) {
       content = codeResponseBody(content, false);
       if (content == null) {
         return;
       }
     }
+    responseBytes += content.readableBytes(); // what the client gets (gzipped, when a coding transforms the body)
     ByteBuf head = pendingHead;
     if (head != null) {
       if (head.writableBytes() >= content.readableBytes()) {
@@ -1235,6 +1235,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         return;
       }
       responseBody = null; // released by its last chunk
+      responseBytes += tail.readableBytes();
       if (!tail.isReadable()) {
         tail.release();
       } else if (responseChunked) {

@@ -1066,9 +1066,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     boolean last = msg instanceof LastHttpContent;
-    if (msg instanceof HttpContent c) {
-      responseBytes += c.content().readableBytes();
-    }
     if (msg instanceof LastHttpContent end) {
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
     }
@@ -1077,6 +1074,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (msg == null) {
         return;
       }
+    }
+    if (msg instanceof HttpContent c) {
+      responseBytes += c.content().readableBytes(); // what the client gets (gzipped, when a coding transforms the body)
     }
     if (last) {
       onResponseComplete(down.write(msg));

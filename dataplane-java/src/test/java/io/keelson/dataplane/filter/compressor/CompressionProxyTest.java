@@ -200,7 +200,10 @@ class CompressionProxyTest {
 
   @Test
   void http2StreamsAreCompressedToo() throws Exception {
-    try (ProxyHarness proxy = compressing(PipelineMode.INLINE)) {
+    Path log = tmp.resolve("access.log");
+    String yaml = ProxyHarness.withHcm(bootstrap(ProxyHarness.allTo("web"), cluster("web", "ROUND_ROBIN", nginx.port()), COMPRESSOR),
+        ProxyHarness.fileAccessLog(log, "%BYTES_SENT%\\n"));
+    try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
       String url = "http://127.0.0.1:" + proxy.port() + "/big.json";
       Curl compressed = curl("--http2-prior-knowledge", "--compressed", url);
       assertThat(compressed.exit()).isZero();
@@ -215,6 +218,12 @@ class CompressionProxyTest {
       assertThat(plain.hasHeaderNamed("content-encoding")).isFalse();
       assertThat(proxy.stat(STATS + "compressed")).isEqualTo(2);
       assertThat(proxy.stat(STATS + "header_not_valid")).isEqualTo(1);
+      // %BYTES_SENT% counts what the client got: the gzip stream, or the plain body.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> Files.exists(log) && Files.readAllLines(log).size() == 3);
+      List<String> sent = Files.readAllLines(log);
+      assertThat(Long.parseLong(sent.get(1))).isEqualTo(raw.body().length);
+      assertThat(Long.parseLong(sent.get(2))).isEqualTo(bigJson.length);
     }
   }
 
