@@ -47,6 +47,9 @@ public final class FilterContext {
   private int grpcWeb;
   /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
   private long bufferLimit;
+  /** The body codings filters chose for the response (compressor, decompressor), in filter order; {@link #codings} used. */
+  private final ResponseCoding[] responseCodings = new ResponseCoding[MAX_RESPONSE_CODINGS];
+  private int codings;
   private ExternalCheck externalCheck;
   /** envoy.filters.http.health_check recognised the request as a health check (access logs' not_health_check_filter). */
   private boolean healthCheck;
@@ -186,6 +189,29 @@ public final class FilterContext {
     return bufferLimit;
   }
 
+  /** At most this many coding filters (compressor, decompressor) act on one response; more are refused at translation. */
+  public static final int MAX_RESPONSE_CODINGS = 4;
+
+  /**
+   * Asks for {@code coding} to decide on the response head whether to transform the response body (the compressor and
+   * decompressor filters); the connection applies them in reverse filter order, as Envoy runs encoder filters.
+   */
+  public void codeResponse(ResponseCoding coding) {
+    if (codings < MAX_RESPONSE_CODINGS) {
+      responseCodings[codings++] = coding;
+    }
+  }
+
+  /** How many response codings filters chose for this request. */
+  public int responseCodings() {
+    return codings;
+  }
+
+  /** The {@code i}th response coding in filter order. */
+  public ResponseCoding responseCoding(int i) {
+    return responseCodings[i];
+  }
+
   /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
   /** Marks the request as a health check, as Envoy's health check filter marks the stream info. */
   public void markHealthCheck() {
@@ -276,6 +302,8 @@ public final class FilterContext {
     grpcWeb = 0;
     bufferLimit = 0;
     healthCheck = false;
+    java.util.Arrays.fill(responseCodings, 0, codings, null);
+    codings = 0;
     externalCheck = null;
     paused = null;
     metadata = null;
@@ -300,6 +328,11 @@ public final class FilterContext {
     grpcWeb = other.grpcWeb;
     bufferLimit = other.bufferLimit;
     healthCheck = other.healthCheck;
+    System.arraycopy(other.responseCodings, 0, responseCodings, 0, other.codings);
+    if (codings > other.codings) {
+      java.util.Arrays.fill(responseCodings, other.codings, codings, null);
+    }
+    codings = other.codings;
     externalCheck = other.externalCheck;
     paused = other.paused;
   }

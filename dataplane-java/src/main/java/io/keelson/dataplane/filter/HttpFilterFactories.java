@@ -18,7 +18,9 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.rls.RateLimitFilterFactory(),
       new io.keelson.dataplane.filter.istiostats.IstioStatsFilterFactory(),
       new io.keelson.dataplane.filter.healthcheck.HealthCheckFilterFactory(),
-      new io.keelson.dataplane.filter.buffer.BufferFilterFactory());
+      new io.keelson.dataplane.filter.buffer.BufferFilterFactory(),
+      new io.keelson.dataplane.filter.compressor.CompressorFilterFactory(),
+      new io.keelson.dataplane.filter.decompressor.DecompressorFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

@@ -91,6 +91,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean responseStarted;
   private boolean responseComplete;
   private boolean responseChunked;
+  /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
+  private io.keelson.dataplane.filter.ResponseBody responseBody;
   /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
   private ByteBuf pendingHead;
   private boolean closeAfterResponse;
@@ -296,6 +298,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       pendingHead.release();
       pendingHead = null;
     }
+    releaseResponseBody();
     if (upstream != null) {
       if (was == State.FORWARDING && !responseComplete) {
         cluster.stats().rqResetBeforeResponse.increment();
@@ -403,6 +406,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     responseStarted = false;
     responseComplete = false;
     responseChunked = false;
+    releaseResponseBody();
     retried = false;
     upstreamReused = false;
     requestBodySent = false;
@@ -747,6 +751,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue() && !bodyBuffered;
     ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, Http1HeaderAccess.INSTANCE, request.headers());
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     peerExchange.onRequest(Http1HeaderAccess.INSTANCE, request.headers(), cluster.name(),
@@ -1188,12 +1193,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       response.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
+    if (!bodyless && response.contentLength() != 0) { // a body to come: the codings filters chose may transform it
+      responseBody = io.keelson.dataplane.filter.ResponseBody.start(policy, Http1HeaderAccess.INSTANCE, response.headers(), status);
+    }
     if (!bodyless) {
       if (response.chunked()) {
         response.headers().add("transfer-encoding", "chunked");
         responseChunked = true;
-      } else if (response.contentLength() < 0) {
-        // Read-until-close upstream: re-frame as chunked for HTTP/1.1 clients, close for 1.0.
+      } else if (response.contentLength() < 0 || responseBody != null) {
+        // Read-until-close upstream, or a body whose length the coding changes (content-length dropped): re-frame as
+        // chunked for HTTP/1.1 clients, close for 1.0.
         if ((request.version() == Http1Version.HTTP_1_1)) {
           response.headers().add("transfer-encoding", "chunked");
           responseChunked = true;
@@ -1208,7 +1217,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else if (!(request.version() == Http1Version.HTTP_1_1)) {
       response.headers().set("connection", "keep-alive");
     }
-    long bodyRoom = !responseChunked && response.contentLength() > 0 && response.contentLength() <= COALESCE_BODY_BYTES
+    long bodyRoom = !responseChunked && responseBody == null && response.contentLength() > 0
+        && response.contentLength() <= COALESCE_BODY_BYTES
         ? response.contentLength()
         : 0;
     ByteBuf head = channel.alloc().ioBuffer(256 + response.headers().size() * 32 + (int) bodyRoom);
@@ -1265,7 +1275,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       dropRetriedResponse();
       return;
     }
-    responseBytes += content.readableBytes();
+    if (responseBody != null) {
+      content = codeResponseBody(content, false);
+      if (content == null) {
+        return;
+      }
+    }
+    responseBytes += content.readableBytes(); // what the client gets (gzipped, when a coding transforms the body)
     ByteBuf head = pendingHead;
     if (head != null) {
       if (head.writableBytes() >= content.readableBytes()) {
@@ -1300,6 +1316,21 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
       observer.responseTrailers(listener, trailers);
     }
+    if (responseBody != null) {
+      ByteBuf tail = codeResponseBody(Unpooled.EMPTY_BUFFER, true);
+      if (tail == null) {
+        return;
+      }
+      responseBody = null; // released by its last chunk
+      responseBytes += tail.readableBytes();
+      if (!tail.isReadable()) {
+        tail.release();
+      } else if (responseChunked) {
+        Http1Wire.writeChunk(channel, tail);
+      } else {
+        channel.write(tail, channel.voidPromise());
+      }
+    }
     if (responseChunked) {
       Http1Wire.writeLastChunk(channel, trailers);
     }
@@ -1317,6 +1348,34 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       // The upstream answered before the request body ended (e.g. an early 413): stop here.
       closeAfterResponse = true;
       channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /**
+   * One body chunk through the response's codings; null (the connection closing) when they refuse it: a corrupt gzip
+   * body or a decompression bomb cuts the response as an upstream protocol error would. An empty result is released.
+   */
+  private ByteBuf codeResponseBody(ByteBuf content, boolean last) {
+    ByteBuf out;
+    try {
+      out = responseBody.apply(content, last, channel.alloc());
+    } catch (io.keelson.dataplane.filter.BodyStage.BodyCodingException e) {
+      responseBody = null; // released by apply
+      flag = ResponseFlag.UPE;
+      channel.close();
+      return null;
+    }
+    if (!out.isReadable() && !last) {
+      out.release();
+      return null;
+    }
+    return out;
+  }
+
+  private void releaseResponseBody() {
+    if (responseBody != null) {
+      responseBody.release();
+      responseBody = null;
     }
   }
 

@@ -6,8 +6,8 @@ import java.util.Iterator;
 import java.util.Map;
 
 /** {@link HeaderAccess} over Netty's HTTP headers (an HTTP/2 stream's, once converted). Stateless. */
-final class NettyHeaderAccess implements HeaderAccess<HttpHeaders> {
-  static final NettyHeaderAccess INSTANCE = new NettyHeaderAccess();
+public final class NettyHeaderAccess implements HeaderAccess<HttpHeaders> {
+  public static final NettyHeaderAccess INSTANCE = new NettyHeaderAccess();
 
   private NettyHeaderAccess() {}
 

@@ -114,6 +114,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean awaitingWholeBody;
   /** The body was buffered whole and goes on with a content-length. */
   private boolean bodyBuffered;
+  /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
+  private io.keelson.dataplane.filter.ResponseBody responseBody;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
   private final StreamMirror mirror = new StreamMirror();
 
@@ -280,6 +282,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cancelExternalCheck();
     releasePending();
     mirror.abandon();
+    if (responseBody != null) {
+      responseBody.release();
+      responseBody = null;
+    }
     if (tunnel != null) {
       tunnel.close(); // counts the bytes before the record below
     }
@@ -625,6 +631,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     }
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, NettyHeaderAccess.INSTANCE, request.headers());
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
@@ -1132,18 +1139,28 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
       PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
+      boolean headersOnly = r instanceof FullHttpResponse full && !full.content().isReadable() && full.trailingHeaders().isEmpty();
+      if (!headersOnly && status != 204 && status != 304 && !io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method())) {
+        responseBody = io.keelson.dataplane.filter.ResponseBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
+      }
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);
       return;
     }
     boolean last = msg instanceof LastHttpContent;
-    if (msg instanceof HttpContent c) {
-      responseBytes += c.content().readableBytes();
-    }
     if (msg instanceof LastHttpContent end) {
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
       observer.responseTrailers(listener, end.trailingHeaders());
+    }
+    if (responseBody != null && msg instanceof HttpContent c) {
+      msg = codeResponseBody(c, last);
+      if (msg == null) {
+        return;
+      }
+    }
+    if (msg instanceof HttpContent c) {
+      responseBytes += c.content().readableBytes(); // what the client gets (gzipped, when a coding transforms the body)
     }
     if (last) {
       onResponseComplete(down.write(msg));
@@ -1154,6 +1171,43 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         up.config().setAutoRead(false);
       }
     }
+  }
+
+  /**
+   * One response message's body through the codings: the message to write instead of {@code c} (which is released),
+   * or null when there is nothing to write or the codings refused the body (a corrupt gzip body, a decompression
+   * bomb: the stream is reset, as for an upstream protocol error).
+   */
+  private HttpObject codeResponseBody(HttpContent c, boolean last) {
+    ByteBuf out;
+    try {
+      out = responseBody.apply(c.content().retain(), last, down.alloc());
+    } catch (io.keelson.dataplane.filter.BodyStage.BodyCodingException e) {
+      responseBody = null; // released by apply
+      c.release();
+      flag = ResponseFlag.UPE;
+      resetDownstream(Http2Error.INTERNAL_ERROR);
+      return null;
+    }
+    HttpObject coded;
+    if (c instanceof FullHttpResponse full) {
+      coded = full.replace(out);
+    } else if (c instanceof LastHttpContent l) {
+      DefaultLastHttpContent end = new DefaultLastHttpContent(out);
+      end.trailingHeaders().set(l.trailingHeaders());
+      coded = end;
+    } else if (!out.isReadable()) {
+      out.release();
+      c.release();
+      return null;
+    } else {
+      coded = new io.netty.handler.codec.http.DefaultHttpContent(out);
+    }
+    c.release();
+    if (last) {
+      responseBody = null; // released by its last chunk
+    }
+    return coded;
   }
 
   @Override

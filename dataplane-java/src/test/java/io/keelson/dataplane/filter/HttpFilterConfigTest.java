@@ -16,7 +16,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** http_filters and typed_per_filter_config are read through the filters' factories, and bad config is named by path. */
-class HttpFilterConfigTest {
+public class HttpFilterConfigTest {
   private static final String HCM = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
   private static final String VHOSTS = """
                   - name: main
@@ -26,11 +26,13 @@ class HttpFilterConfigTest {
                       route: { cluster: a }
       """;
 
-  private static ProxySnapshot load(String filters) throws ConfigException {
+  /** A one-listener bootstrap with {@code filters} (http_filters items indented by 10 spaces) before the router. */
+  public static ProxySnapshot load(String filters) throws ConfigException {
     return BootstrapLoader.fromYaml(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", 1), filters), "f.yaml");
   }
 
-  private static List<String> problems(String filters) {
+  /** The problems refusing {@link #load}'s bootstrap; fails when it is accepted. */
+  public static List<String> problems(String filters) {
     try {
       load(filters);
     } catch (ConfigException e) {

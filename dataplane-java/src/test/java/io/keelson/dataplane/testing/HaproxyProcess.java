@@ -1,7 +1,6 @@
 package io.keelson.dataplane.testing;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,7 @@ public final class HaproxyProcess implements AutoCloseable {
    * {@code %PORT%} in them is replaced by the free port chosen for it, on which it is then waited for.
    */
   public HaproxyProcess(String sections) throws Exception {
-    this.port = freePort();
+    this.port = LocalPorts.free();
     this.dir = Files.createTempDirectory("keelson-haproxy");
     String cfg = """
         global
@@ -45,15 +44,8 @@ public final class HaproxyProcess implements AutoCloseable {
       if (!process.isAlive()) {
         throw new AssertionError("haproxy exited: " + log());
       }
-      return listening(port); // not by connecting: a connection would reach (and be counted by) its backend
+      return LocalPorts.listening(port);
     });
-  }
-
-  /** Whether a socket listens on {@code port} (the kernel's table: state 0A is LISTEN). */
-  private static boolean listening(int port) throws IOException {
-    String local = String.format(":%04X", port);
-    return Files.readAllLines(Path.of("/proc/net/tcp")).stream().skip(1).map(l -> l.trim().split("\\s+"))
-        .anyMatch(f -> f[1].endsWith(local) && f[3].equals("0A"));
   }
 
   /** Whether {@code haproxy} can run here (tests are skipped with the reason otherwise). */
@@ -78,12 +70,6 @@ public final class HaproxyProcess implements AutoCloseable {
   /** What HAProxy wrote (its log lines, errors). */
   public String log() throws IOException {
     return Files.readString(dir.resolve("haproxy.log"), StandardCharsets.UTF_8);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   @Override

@@ -219,6 +219,7 @@ final class SupportedFields {
             + " forwarded (remove cache_time)")
         .reject("cluster_min_healthy_percentages", "answering from upstream clusters' healthy share is not supported;"
             + " expected none");
+    compression();
     extAuthz();
     extProc();
     rateLimit();
@@ -504,6 +505,37 @@ final class SupportedFields {
         "forward_not_matching_preflights"};
     rules(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(), policy);
     rules(io.envoyproxy.envoy.config.route.v3.CorsPolicy.getDescriptor(), policy);
+  }
+
+  /**
+   * envoy.filters.http.compressor and decompressor (filter/compressor, filter/decompressor). The library's Any is not
+   * walked here (TypedExtensionConfig is a leaf): the factories read it and refuse other libraries by type.
+   */
+  private static void compression() {
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.getDescriptor(), "compressor_library",
+        "request_direction_config", "response_direction_config", "choose_first", "content_length", "content_type",
+        "disable_on_etag_header", "remove_accept_encoding_header", "runtime_enabled");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.CommonDirectionConfig.getDescriptor(),
+        "enabled", "min_content_length", "content_type");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.RequestDirectionConfig.getDescriptor(),
+        "common_config");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.ResponseDirectionConfig.getDescriptor(),
+        "common_config", "disable_on_etag_header", "remove_accept_encoding_header", "uncompressible_response_codes");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute.getDescriptor(), "disabled", "overrides");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorOverrides.getDescriptor(),
+        "response_direction_config");
+    rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.ResponseDirectionOverrides.getDescriptor(),
+        "remove_accept_encoding_header");
+    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag.getDescriptor(), "default_value")
+        .ignore("runtime_key", "ignored: Keelson has no runtime layer; default_value applies");
+    rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.getDescriptor(), "decompressor_library",
+        "request_direction_config", "response_direction_config");
+    rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig.getDescriptor(),
+        "enabled", "ignore_no_transform_header");
+    rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.RequestDirectionConfig.getDescriptor(),
+        "common_config", "advertise_accept_encoding");
+    rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.ResponseDirectionConfig.getDescriptor(),
+        "common_config");
   }
 
   /** envoy.filters.http.ext_authz (filter/extauthz): the HTTP authorization service. */

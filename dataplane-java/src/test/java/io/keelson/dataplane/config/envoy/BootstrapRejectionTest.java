@@ -136,6 +136,8 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
             + "envoy.extensions.filters.http.health_check.v3.HealthCheck, envoy.extensions.filters.http.buffer.v3.Buffer, "
+            + "envoy.extensions.filters.http.compressor.v3.Compressor, "
+            + "envoy.extensions.filters.http.decompressor.v3.Decompressor, "
             + "or is_optional: true to skip it");
   }
 

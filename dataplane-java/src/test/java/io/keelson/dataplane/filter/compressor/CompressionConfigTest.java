@@ -1,0 +1,121 @@
+package io.keelson.dataplane.filter.compressor;
+
+import static io.keelson.dataplane.filter.HttpFilterConfigTest.load;
+import static io.keelson.dataplane.filter.HttpFilterConfigTest.problems;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keelson.dataplane.config.ProxySnapshot;
+import java.util.Set;
+import java.util.zip.Deflater;
+import org.junit.jupiter.api.Test;
+
+/** The compressor and decompressor configs as Envoy reads them, and what Keelson refuses, named by field path. */
+class CompressionConfigTest {
+  private static final String AT = "f.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0]"
+      + ".typed_config";
+  private static String compressor(String fields, String gzip) {
+    return """
+                - name: envoy.filters.http.compressor
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor
+      %s
+                    compressor_library:
+                      name: gz
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip
+      %s
+      """.formatted(fields.stripTrailing(), gzip.stripTrailing()).replace("\n\n", "\n");
+  }
+
+  @Test
+  void readsEnvoysResponseSettingsAndTheDeprecatedTopLevelOnes() throws Exception {
+    ProxySnapshot s = load(compressor("""
+                    response_direction_config:
+                      common_config:
+                        min_content_length: 500
+                        content_type: [ "Application/JSON" ]
+                        enabled: { default_value: true, runtime_key: k }
+                      disable_on_etag_header: true
+                      remove_accept_encoding_header: true
+                      uncompressible_response_codes: [ 206 ]
+                    request_direction_config:
+                      common_config:
+                        enabled: { default_value: false, runtime_key: r }
+      """, """
+                        compression_level: COMPRESSION_LEVEL_3
+                        compression_strategy: HUFFMAN_ONLY
+                        memory_level: 8
+                        window_bits: 15
+                        chunk_size: 16384
+      """));
+    assertThat(s.listeners().getFirst().http().httpFilters().getFirst().settings()).isEqualTo(new CompressorSettings(true, 500,
+        Set.of("application/json"), true, true, Set.of(206), 3, Deflater.HUFFMAN_ONLY, 16384, "gz", true));
+    ProxySnapshot legacy = load(compressor("""
+                    content_length: 40
+                    disable_on_etag_header: true
+      """, ""));
+    assertThat(legacy.listeners().getFirst().http().httpFilters().getFirst().settings()).isEqualTo(new CompressorSettings(true, 40,
+        CompressorSettings.DEFAULT_CONTENT_TYPES, true, false, Set.of(), Deflater.DEFAULT_COMPRESSION, Deflater.DEFAULT_STRATEGY,
+        4096, "gz", false));
+  }
+
+  @Test
+  void refusesWhatDeflaterCannotDoByField() {
+    assertThat(problems(compressor("", """
+                        memory_level: 3
+                        window_bits: 10
+                        compression_strategy: RLE
+      """))).containsExactlyInAnyOrder(
+        AT + ".compressor_library.typed_config.memory_level: java.util.zip.Deflater always uses zlib's memory level 8;"
+            + " expected 8 or unset, got 3",
+        AT + ".compressor_library.typed_config.window_bits: java.util.zip.Deflater always uses a 15-bit window; expected 15"
+            + " or unset, got 10",
+        AT + ".compressor_library.typed_config.compression_strategy: RLE is not supported by java.util.zip.Deflater;"
+            + " expected DEFAULT_STRATEGY, FILTERED or HUFFMAN_ONLY");
+  }
+
+  @Test
+  void refusesRequestCompressionAndOtherLibraries() {
+    assertThat(problems(compressor("""
+                    request_direction_config: {}
+      """, ""))).containsExactly(AT + ".request_direction_config: request compression is not supported; expected no"
+        + " request_direction_config, or its common_config.enabled.default_value: false");
+    assertThat(problems("""
+                - name: envoy.filters.http.compressor
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor
+                    compressor_library:
+                      name: br
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli
+      """)).contains(AT + ".compressor_library.typed_config: library"
+        + " envoy.extensions.compression.brotli.compressor.v3.Brotli is not supported: Keelson compresses with gzip only"
+        + " (java.util.zip); expected envoy.extensions.compression.gzip.compressor.v3.Gzip");
+  }
+
+  @Test
+  void theDecompressorMustHaveRequestDecompressionTurnedOffAndGzip() {
+    String library = """
+                    decompressor_library:
+                      name: d
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.compression.%s.decompressor.v3.%s
+      """;
+    String filter = """
+                - name: envoy.filters.http.decompressor
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor
+      """;
+    assertThat(problems(filter + library.formatted("gzip", "Gzip"))).containsExactly(AT
+        + ".request_direction_config.common_config.enabled: request decompression is not supported (Envoy enables it by"
+        + " default); expected default_value: false");
+    String off = """
+                    request_direction_config:
+                      common_config: { enabled: { default_value: false, runtime_key: r } }
+                      advertise_accept_encoding: false
+      """;
+    assertThat(problems(filter + off + library.formatted("zstd", "Zstd"))).contains(AT + ".decompressor_library.typed_config:"
+        + " library envoy.extensions.compression.zstd.decompressor.v3.Zstd is not supported: Keelson inflates"
+        + " gzip only (java.util.zip); expected envoy.extensions.compression.gzip.decompressor.v3.Gzip");
+  }
+}
