@@ -526,8 +526,6 @@ final class SupportedFields {
         "response_direction_config");
     rules(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.ResponseDirectionOverrides.getDescriptor(),
         "remove_accept_encoding_header");
-    rules(io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag.getDescriptor(), "default_value")
-        .ignore("runtime_key", "ignored: Keelson has no runtime layer; default_value applies");
     rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.getDescriptor(), "decompressor_library",
         "request_direction_config", "response_direction_config");
     rules(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig.getDescriptor(),
