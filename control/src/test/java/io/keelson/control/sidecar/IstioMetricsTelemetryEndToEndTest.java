@@ -140,7 +140,7 @@ class IstioMetricsTelemetryEndToEndTest {
             .as(scrape(echo)).singleElement().satisfies(l -> {
               assertThat(l).endsWith(" 2").doesNotContain("request_protocol=");
             });
-        assertThat(samples(echo, "istio_tcp_sent_bytes_total", "zone=\"eu-1\"")).as("\"world\\n\" twice")
+        assertThat(samples(echo, "istio_tcp_received_bytes_total", "zone=\"eu-1\"")).as("\"world\\n\" twice")
             .singleElement().satisfies(l -> assertThat(l).endsWith(" 12"));
       });
       assertThat(samples(echo, "istio_tcp_connections_opened_total", "zone=\"eu-1\"")).as("disabled: " + scrape(echo))

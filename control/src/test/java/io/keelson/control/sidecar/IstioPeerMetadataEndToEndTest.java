@@ -132,7 +132,7 @@ class IstioPeerMetadataEndToEndTest {
             "source_principal=\"" + WEB + "\"", "source_workload_namespace=\"shop\"",
             "connection_security_policy=\"mutual_tls\"", "request_protocol=\"tcp\"")).as(scrape(echo))
             .hasSize(1).allMatch(l -> l.endsWith(" 2"));
-        assertThat(samples(echo, "istio_tcp_sent_bytes_total", "source_principal=\"" + WEB + "\"",
+        assertThat(samples(echo, "istio_tcp_received_bytes_total", "source_principal=\"" + WEB + "\"",
             "connection_security_policy=\"mutual_tls\"")).as("the bytes of both mTLS connections (\"world\\n\" each)")
             .hasSize(1).allMatch(l -> l.endsWith(" 12"));
         assertThat(samples(echo, "istio_tcp_connections_opened_total", "reporter=\"destination\"",

@@ -80,7 +80,7 @@ class IstioTcpPeerExchangeEndToEndTest {
             "request_protocol=\"tcp\"", "source_cluster=\"Kubernetes\"", "destination_cluster=\"east\""))
             .as(IstioPeerMetadataEndToEndTest.scrape(echo)).hasSize(1)
             .allMatch(l -> l.endsWith(" 2"));
-        assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_sent_bytes_total",
+        assertThat(IstioPeerMetadataEndToEndTest.samples(echo, "istio_tcp_received_bytes_total",
             "source_workload=\"ingress\"")).as("both connections' \"world\\n\" (as the existing TCP series count them), "
             + "no frame bytes")
             .hasSize(1).allMatch(l -> l.endsWith(" 12"));

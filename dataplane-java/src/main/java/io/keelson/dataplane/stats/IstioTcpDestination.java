@@ -24,10 +24,16 @@ public final class IstioTcpDestination {
   final MeshIdentity peer;
   public final LongAdder opened = new LongAdder();
   public final LongAdder closed = new LongAdder();
-  /** Bytes sent towards the destination (read from the client). */
-  public final LongAdder sentBytes = new LongAdder();
-  /** Bytes received from the destination (written to the client). */
-  public final LongAdder receivedBytes = new LongAdder();
+  /**
+   * Bytes read from the downstream and sent towards the upstream: the request direction, Istio's
+   * {@code istio_tcp_received_bytes_total} ("bytes received during request").
+   */
+  public final LongAdder toUpstreamBytes = new LongAdder();
+  /**
+   * Bytes received from the upstream and written to the downstream: the response direction, Istio's
+   * {@code istio_tcp_sent_bytes_total} ("bytes sent during response").
+   */
+  public final LongAdder toDownstreamBytes = new LongAdder();
 
   IstioTcpDestination(String cluster, String peerPrincipal) {
     this(cluster, peerPrincipal, null);
@@ -62,8 +68,8 @@ public final class IstioTcpDestination {
           continue;
         }
         long v = switch (m) {
-          case TCP_SENT -> d.sentBytes.sum();
-          case TCP_RECEIVED -> d.receivedBytes.sum();
+          case TCP_SENT -> d.toDownstreamBytes.sum();
+          case TCP_RECEIVED -> d.toUpstreamBytes.sum();
           case TCP_OPENED -> d.opened.sum();
           default -> d.closed.sum();
         };

@@ -55,8 +55,8 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
     boolean inbound = cluster.startsWith("inbound|");
     String principal = inbound ? DownstreamTls.of(down).peerUriSan() : null;
     IstioTcpDestination d = stats.istioTcp(cluster, principal, view);
-    toUpstream[slot] = d.sentBytes;
-    toDownstream[slot] = d.receivedBytes;
+    toUpstream[slot] = d.toUpstreamBytes;
+    toDownstream[slot] = d.toDownstreamBytes;
     IstioTcpPeerBinding b = new IstioTcpPeerBinding(stats, cluster, view, d, toUpstream, toDownstream, slot);
     b.principal = principal;
     if (inbound && principal == null && tlsPending(down)) {
@@ -82,8 +82,8 @@ final class IstioTcpPeerBinding extends ChannelInboundHandlerAdapter {
     if (d != bound) {
       bound.opened.decrement();
       d.opened.increment();
-      toUpstream[slot] = d.sentBytes;
-      toDownstream[slot] = d.receivedBytes;
+      toUpstream[slot] = d.toUpstreamBytes;
+      toDownstream[slot] = d.toDownstreamBytes;
       bound = d;
     }
   }

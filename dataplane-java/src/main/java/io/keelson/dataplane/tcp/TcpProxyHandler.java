@@ -530,7 +530,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
       upstream.flush();
     }
     stats.rxBytes.add(early);
-    istio.destination().sentBytes.add(early);
+    istio.destination().toUpstreamBytes.add(early);
     if (config.idleTimeout().toNanos() > 0) {
       down.pipeline().addLast("idle", new io.netty.handler.timeout.IdleStateHandler(
           0, 0, config.idleTimeout().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS));

@@ -79,8 +79,12 @@ class TcpProxyTest {
     });
     String prom = RunningProxies.admin(p, "/stats/prometheus");
     assertThat(value(prom, "istio_tcp_connections_opened_total", "destination_service", "a")).isEqualTo((double) (n - toB));
-    assertThat(value(prom, "istio_tcp_sent_bytes_total", "destination_service", "b")).isGreaterThan(0);
-    assertThat(value(prom, "istio_tcp_received_bytes_total", "destination_service", "b")).isGreaterThan(0);
+    // Istio: received = bytes received during the request ("pingN"), sent = bytes sent during the response
+    // ("b:pingN|bye", 6 more per connection)
+    double received = value(prom, "istio_tcp_received_bytes_total", "destination_service", "b");
+    double sent = value(prom, "istio_tcp_sent_bytes_total", "destination_service", "b");
+    assertThat(received).isGreaterThan(0);
+    assertThat(sent - received).isEqualTo(6 * expectB);
     assertThat(RunningProxies.admin(p, "/stats")).contains("tcp.echo.downstream_cx_total: " + n);
   }
 
