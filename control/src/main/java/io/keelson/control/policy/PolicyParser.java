@@ -130,7 +130,11 @@ public final class PolicyParser {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)) {
+      if (ns != null) {
+        problems.namespace(ns); // where the document's short hosts resolve (ServiceNames)
+      }
+      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)
+          && !byServiceNamespace(top.string("apiVersion", false), kind)) {
         metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
       if (name != null && !NAME.matcher(name).matches()) {
@@ -161,6 +165,10 @@ public final class PolicyParser {
     if (namespaced(apiVersion, kind)) {
       String ns = metadata.string("namespace", false);
       namespace = ns == null ? "default" : ns;
+    } else if (byServiceNamespace(apiVersion, kind)) {
+      // Keyed Kind/NAME in namespace default, as before namespaces (stored documents and CLI keys unchanged).
+      String ns = metadata.string("namespace", false);
+      namespace = ns == null || ns.equals(ServiceNames.DEFAULT_NAMESPACE) ? "" : ns;
     }
     Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace);
     if (apiVersion.equals(KEELSON)) {
@@ -234,6 +242,15 @@ public final class PolicyParser {
         || (ISTIO.contains(apiVersion) && "Sidecar".equals(kind))
         || (ISTIO.contains(apiVersion) && "EnvoyFilter".equals(kind))
         || apiVersion.equals("v1"));
+  }
+
+  /**
+   * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService and
+   * DestinationRule, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
+   */
+  private static boolean byServiceNamespace(String apiVersion, String kind) {
+    return apiVersion != null && (apiVersion.equals(KEELSON)
+        || (ISTIO.contains(apiVersion) && ("VirtualService".equals(kind) || "DestinationRule".equals(kind))));
   }
 
   /** {@code metadata.namespace} as written, else {@code default} (Kubernetes'). */

@@ -44,6 +44,7 @@ public final class References {
         }
         case Policy.Routes r -> routes(state, r, errors);
         case Policy.Service s -> {
+          sameKey(state, s, errors);
           sharedPorts(byPort, s, errors);
           sharedAddress(state, s, errors);
         }
@@ -164,6 +165,20 @@ public final class References {
     }
   }
 
+  /**
+   * Host {@code a.b} names Service {@code a} of namespace {@code b}; a Service of namespace default named {@code a.b}
+   * would be the same host (one key, {@link io.keelson.control.policy.ServiceNames}): refused.
+   */
+  private static void sameKey(PolicySet state, Policy.Service s, List<PolicyError> errors) {
+    for (Policy.Service other : state.ofType(Policy.Service.class)) {
+      if (other != s && other.name().equals(s.name())) {
+        errors.add(new PolicyError(s.meta().file(), s.meta().key(), "metadata.name", "host '" + s.name()
+            + "' would name both " + s.meta().key() + " and " + other.meta().key() + "; expected a Service name"
+            + " without '.' (a dotted name in namespace default reads as NAME.NAMESPACE)"));
+      }
+    }
+  }
+
   /** A VIP set in {@code spec.addresses} must be no other service's. */
   private static void sharedAddress(PolicySet state, Policy.Service s, List<PolicyError> errors) {
     if (s.address() == null) {
@@ -209,7 +224,7 @@ public final class References {
   }
 
   static Policy.Service service(PolicySet state, String name) {
-    return state.get("Service", name) instanceof Policy.Service s ? s : null;
+    return state.service(name) instanceof Policy.Service s ? s : null;
   }
 
   static Policy.Subset subset(PolicySet state, String service, String subset) {

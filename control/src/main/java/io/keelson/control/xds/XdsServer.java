@@ -107,6 +107,8 @@ public final class XdsServer implements AutoCloseable {
   private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
   // Per identified sidecar, rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> byNode = new java.util.HashMap<>();
+  // Under pushLock: per translation instance (identity) and client namespace, that translation with its short names.
+  private final Map<MeshResources, Map<String, MeshResources>> byClientNamespace = new java.util.IdentityHashMap<>();
   // What identified sidecars of an outbound port share, rebuilt lazily after each change (guarded by pushLock).
   private final Map<Integer, MeshResources> identifiedByPort = new java.util.HashMap<>();
   // Sidecar translators of the other outbound ports, kept across changes (guarded by pushLock).
@@ -604,6 +606,7 @@ public final class XdsServer implements AutoCloseable {
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
+      byClientNamespace.clear();
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
@@ -683,7 +686,7 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: {@code p}'s resources before EnvoyFilter patches. */
   private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
-    MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
+    MeshResources r = localities.localize(withClientNames(p, translationFor(p)), localities.caller(p.locality, p.labels));
     if (p.proxyless || telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
@@ -726,6 +729,23 @@ public final class XdsServer implements AutoCloseable {
     List<Policy.Workload> all = new ArrayList<>(state.ofType(Policy.Workload.class));
     all.addAll(workloads());
     return all;
+  }
+
+  /**
+   * Under pushLock: {@code t} as sidecar {@code p}'s app sees names: short names of its namespace's services
+   * ({@link ClientNamespaceNames}), one result per translation and namespace. Gateways route by their own hosts, and
+   * proxyless clients name services by key.
+   */
+  private MeshResources withClientNames(ProxyState p, MeshResources t) {
+    if (p.proxyless || gatewayNodes.containsKey(p.nodeId)) {
+      return t;
+    }
+    String namespace = namespace(p);
+    if (byClientNamespace.size() > 4096) { // shared translations rebuilt without a state change (endpoints)
+      byClientNamespace.clear();
+    }
+    return byClientNamespace.computeIfAbsent(t, k -> new java.util.HashMap<>())
+        .computeIfAbsent(namespace, ns -> ClientNamespaceNames.apply(t, translated, ns));
   }
 
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
