@@ -691,7 +691,8 @@ public final class XdsServer implements AutoCloseable {
       return r;
     }
     var t = proxyTelemetry(p, translated);
-    return telemetered.apply(r, t, telemetry, p.service + "." + namespace(p), collector);
+    String ns = namespace(p); // a service key of another namespace than default already ends with it (ServiceNames)
+    return telemetered.apply(r, t, telemetry, p.service.endsWith("." + ns) ? p.service : p.service + "." + ns, collector);
   }
 
   /**
@@ -1061,10 +1062,6 @@ public final class XdsServer implements AutoCloseable {
     }
     boolean isProxyless = NodeRegistration.proxyless(node);
     Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
-    ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
-        isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {
@@ -1076,6 +1073,14 @@ public final class XdsServer implements AutoCloseable {
     }
     var token = io.keelson.control.auth.TokenAuthentication.BINDING.get();
     spiffeId = boundToToken(node.getId(), spiffeId, token);
+    if (w != null) {
+      w = inNamespace(w, spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+          : nodeNamespace);
+    }
+    ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
+        isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
+        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
+            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {
@@ -1132,6 +1137,17 @@ public final class XdsServer implements AutoCloseable {
     } finally {
       pushLock.unlock();
     }
+  }
+
+  /**
+   * Workload {@code w} of a node of {@code namespace} (null: default): registered to its namespace's Service of its
+   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to the service
+   * as named ({@code reviews}: namespace default's, as before Services were namespaced; {@code reviews.shop}: a key).
+   */
+  private Policy.Workload inNamespace(Policy.Workload w, String namespace) {
+    String key = io.keelson.control.policy.ServiceNames.key(w.service(), namespace);
+    return key.equals(w.service()) || store.current().service(key) == null ? w
+        : new Policy.Workload(w.meta(), key, w.address(), w.port(), w.labels());
   }
 
   /**
