@@ -33,6 +33,7 @@ public final class PolicyParser {
       .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
       .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS).build();
   private static final YAMLFactory FACTORY = new YAMLFactory();
+  private static final Set<String> ROUTES = Set.of("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute");
 
   /** Documents that validated, and warnings about them. */
   public record Parsed(List<Policy> policies, List<PolicyError> warnings) {}
@@ -245,12 +246,13 @@ public final class PolicyParser {
   }
 
   /**
-   * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService and
-   * DestinationRule, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
+   * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService,
+   * DestinationRule and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
    */
   private static boolean byServiceNamespace(String apiVersion, String kind) {
     return apiVersion != null && (apiVersion.equals(KEELSON)
-        || (ISTIO.contains(apiVersion) && ("VirtualService".equals(kind) || "DestinationRule".equals(kind))));
+        || (ISTIO.contains(apiVersion) && ("VirtualService".equals(kind) || "DestinationRule".equals(kind)))
+        || ((GATEWAY.contains(apiVersion) || GATEWAY_ALPHA.contains(apiVersion)) && ROUTES.contains(kind)));
   }
 
   /** {@code metadata.namespace} as written, else {@code default} (Kubernetes'). */

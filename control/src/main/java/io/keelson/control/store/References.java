@@ -133,6 +133,9 @@ public final class References {
                 : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
             : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
         checkBackend(state, errors, file, doc, at, istio, b);
+        if (!istio) {
+          ReferenceGrants.backend(state, r, b, at, errors);
+        }
       }
     }
   }
@@ -201,6 +204,9 @@ public final class References {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
         checkBackend(state, errors, file, doc, at, istio, b);
+        if (!istio) {
+          ReferenceGrants.backend(state, r, b, at, errors);
+        }
         ServiceEntries.checkStreamBackend(state, r, b, errors, file, doc, at + (istio ? ".host" : ".name"));
       }
       for (String s : r.services()) {
