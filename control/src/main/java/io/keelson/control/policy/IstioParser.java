@@ -92,14 +92,14 @@ final class IstioParser {
 
   /**
    * {@code spec.gateways}: {@value Policy.Routes#MESH}, or Istio Gateways as {@code namespace/name} (a bare name is
-   * in namespace {@code default}, where Keelson's VirtualServices live).
+   * in the VirtualService's namespace, as istiod resolves it).
    */
   private static List<String> gateways(Fields spec) {
     List<String> out = new ArrayList<>();
     List<String> written = spec.strings("gateways", false);
     for (int i = 0; i < written.size(); i++) {
       String g = written.get(i);
-      String ref = g.equals(Policy.Routes.MESH) || g.contains("/") ? g : "default/" + g;
+      String ref = g.equals(Policy.Routes.MESH) || g.contains("/") ? g : spec.namespace() + "/" + g;
       if (!ref.equals(Policy.Routes.MESH) && !ref.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) {
         spec.error("gateways", "gateways[" + i + "] '" + g + "' is not a gateway name; expected mesh, NAME or"
             + " NAMESPACE/NAME of a Gateway");

@@ -196,6 +196,35 @@ class NamespacedServicesTranslationTest {
   }
 
   @Test
+  void anIngressGatewayVirtualServiceRoutesToQualifiedHostsOfEachNamespace() throws Exception {
+    PolicySet state = state(MESH + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: ingress, namespace: istio-system }
+        spec:
+          selector: { istio: ingressgateway }
+          servers: [ { port: { number: 8080, name: http, protocol: HTTP }, hosts: [ shop.example.com ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: edge, namespace: istio-system }
+        spec:
+          hosts: [ shop.example.com ]
+          gateways: [ ingress ]
+          http:
+          - match: [ { uri: { prefix: /books } } ]
+            route: [ { destination: { host: reviews.bookinfo.svc.cluster.local } } ]
+          - route: [ { destination: { host: reviews.shop.svc.cluster.local, subset: v1 } } ]
+        """);
+    MeshResources gw = GatewayTranslationTest.gateway(state, Map.of("istio", "ingressgateway"));
+    List<String> clusters = new ArrayList<>();
+    gw.routes().forEach(rc -> rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList()
+        .forEach(r -> clusters.add(r.getRoute().getCluster()))));
+    assertThat(clusters).containsExactly("reviews.bookinfo", "reviews.shop|v1");
+  }
+
+  @Test
   void hostsNamingNoServiceOfTheirNamespaceAreRefusedWithTheirFieldPath() {
     assertThatThrownBy(() -> state(MESH + """
         ---
