@@ -494,8 +494,10 @@ public final class XdsServer implements AutoCloseable {
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
         return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
       });
+      String ns = namespace(p); // a sidecar's short names are its namespace's services' (ClientNamespaceNames)
       List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
-          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(pair[0], pair[1])));
+          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(
+              ClientNamespaceNames.apply(pair[0], before, ns), ClientNamespaceNames.apply(pair[1], after, ns))));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
