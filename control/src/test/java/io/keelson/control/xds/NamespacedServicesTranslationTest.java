@@ -225,6 +225,17 @@ class NamespacedServicesTranslationTest {
   }
 
   @Test
+  void anEnvoyFilterClusterMatchNamesTheServiceOfTheNamespaceItsHostSays() {
+    assertThat(EnvoyFilterPatches.registryService("reviews.shop.svc.cluster.local", "reviews.shop")).isTrue();
+    assertThat(EnvoyFilterPatches.registryService("reviews.shop", "reviews.shop")).isTrue();
+    assertThat(EnvoyFilterPatches.registryService("reviews.shop.svc.cluster.local", "reviews")).isFalse();
+    assertThat(EnvoyFilterPatches.registryService("reviews.default.svc.cluster.local", "reviews")).isTrue();
+    assertThat(EnvoyFilterPatches.registryService("reviews", "reviews.shop")).isFalse();
+    assertThat(IstioClusterNames.keelsonName("outbound|9080|v1|reviews.shop.svc.cluster.local",
+        List.of("reviews", "reviews|v1", "reviews.shop", "reviews.shop|v1"))).isEqualTo("reviews.shop|v1");
+  }
+
+  @Test
   void hostsNamingNoServiceOfTheirNamespaceAreRefusedWithTheirFieldPath() {
     assertThatThrownBy(() -> state(MESH + """
         ---
