@@ -910,17 +910,20 @@ public final class XdsServer implements AutoCloseable {
       ProxyState proxy = streams.values().stream().filter(p -> p.service.equals(service)).findFirst().orElse(null);
       Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
           .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
-      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
+      // A connected sidecar's namespace, else its Service's (a key NAME.NS), as its short names resolve there.
+      String namespace = proxy != null ? namespace(proxy)
+          : translated.service(service) instanceof Policy.Service svc ? svc.serviceNamespace() : MeshNames.NAMESPACE;
+      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(namespace, labels);
       // Its sourceLabels/sourceNamespace matches resolved for it (a connected sidecar's workload, else the Workload's).
       Map<String, String> source = proxy != null ? workloadLabels(proxy) : labels;
-      String namespace = proxy != null ? namespace(proxy) : MeshNames.NAMESPACE;
       String signature = sources.signature(source, namespace);
-      MeshResources view = !signature.isEmpty()
+      MeshResources seen = !signature.isEmpty()
           ? SidecarScopes.preview(sources.view(signature, source, namespace), sc, outboundPort, false, outboundPolicy,
               protocolDetectionTimeout, workloads())
           : sc == null ? forSidecars
           : SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
               workloads());
+      MeshResources view = ClientNamespaceNames.apply(seen, translated, namespace);
       List<Policy.EnvoyFilter> filters = proxy == null ? List.of() : envoyFilters(proxy, translated);
       if (filters.isEmpty()) {
         return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());

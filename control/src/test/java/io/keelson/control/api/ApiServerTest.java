@@ -86,6 +86,11 @@ class ApiServerTest {
     assertThat(ok("GET", "/v1/resources/service?namespace=shop", null).path("items").findValuesAsText("name"))
         .containsExactlyInAnyOrder("reviews", "ratings");
     assertThat(ok("GET", "/v1/resources/service/shop%2Freviews", null).path("items")).hasSize(1);
+    // explain: from a service of shop, the short name is shop's; from one of default, default's.
+    assertThat(ok("GET", "/v1/explain?from=ratings.shop&to=reviews:9080&path=/", null).path("clusters").get(0)
+        .path("cluster").asText()).isEqualTo("reviews.shop");
+    assertThat(ok("GET", "/v1/explain?from=reviews&to=reviews:9080&path=/", null).path("clusters").get(0)
+        .path("cluster").asText()).isEqualTo("reviews");
     assertThat(call("DELETE", "/v1/resources/service/reviews", null).statusCode()).as("which namespace's?")
         .isNotEqualTo(200);
     assertThat(ok("DELETE", "/v1/resources/service/shop%2Fratings", null).path("deleted").toString())
