@@ -19,8 +19,8 @@ import java.util.TreeMap;
  * {@code reviews:PORT}) is {@code reviews.shop}. The shared translations give short names to the services of namespace
  * default only (what every sidecar saw before Services were namespaced); for a sidecar of a namespace that has
  * registry Services this moves each of its services' short name to it, in the name table (captured sidecars' DNS
- * proxy) and in the outbound virtual hosts' domains, where the service of namespace default of that name keeps its
- * {@code NAME.default} domains. A short name no Service of the sidecar's namespace has still names namespace
+ * proxy), in the outbound virtual hosts' domains and in a proxyless gRPC client's API listeners, where the service
+ * of namespace default of that name keeps its {@code NAME.default} domains. A short name no Service of the sidecar's namespace has still names namespace
  * default's service (Keelson's one namespace before; Kubernetes would not resolve it). Stateless.
  */
 final class ClientNamespaceNames {
@@ -39,9 +39,26 @@ final class ClientNamespaceNames {
     if (keyOfShort.isEmpty()) {
       return r;
     }
-    List<Listener> listeners = r.listeners().stream().map(l -> withTable(l, keyOfShort)).toList();
+    List<Listener> listeners = withShortApiListeners(r.listeners().stream().map(l -> withTable(l, keyOfShort))
+        .toList(), keyOfShort);
     List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort)).toList();
     return r.withListenersAndRoutes(listeners, routes);
+  }
+
+  /**
+   * A proxyless gRPC client dials {@code xds:///reviews}: the API listener named {@code reviews} is then its namespace's
+   * service's (a copy of {@code reviews.shop}'s under the short name, in place of namespace default's).
+   */
+  private static List<Listener> withShortApiListeners(List<Listener> listeners, Map<String, String> keyOfShort) {
+    Map<String, Listener> byName = new java.util.LinkedHashMap<>();
+    listeners.forEach(l -> byName.put(l.getName(), l));
+    keyOfShort.forEach((name, key) -> {
+      Listener api = byName.get(key);
+      if (api != null && api.hasApiListener()) {
+        byName.put(name, api.toBuilder().setName(name).build());
+      }
+    });
+    return List.copyOf(byName.values());
   }
 
   private static Listener withTable(Listener l, Map<String, String> keyOfShort) {

@@ -494,10 +494,10 @@ public final class XdsServer implements AutoCloseable {
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
         return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
       });
-      String ns = namespace(p); // a sidecar's short names are its namespace's services' (ClientNamespaceNames)
-      List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
-          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(
-              ClientNamespaceNames.apply(pair[0], before, ns), ClientNamespaceNames.apply(pair[1], after, ns))));
+      String ns = namespace(p); // a client's short names are its namespace's services' (ClientNamespaceNames)
+      List<String> named = typesChanged(ClientNamespaceNames.apply(pair[0], before, ns),
+          ClientNamespaceNames.apply(pair[1], after, ns));
+      List<String> types = p.proxyless ? named : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, named));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
@@ -736,11 +736,10 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * Under pushLock: {@code t} as sidecar {@code p}'s app sees names: short names of its namespace's services
-   * ({@link ClientNamespaceNames}), one result per translation and namespace. Gateways route by their own hosts, and
-   * proxyless clients name services by key.
+   * ({@link ClientNamespaceNames}), one result per translation and namespace. Gateways route by their own hosts.
    */
   private MeshResources withClientNames(ProxyState p, MeshResources t) {
-    if (p.proxyless || gatewayNodes.containsKey(p.nodeId)) {
+    if (gatewayNodes.containsKey(p.nodeId)) {
       return t;
     }
     String namespace = namespace(p);

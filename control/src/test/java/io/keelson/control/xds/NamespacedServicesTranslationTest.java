@@ -172,6 +172,23 @@ class NamespacedServicesTranslationTest {
   }
 
   @Test
+  void aProxylessGrpcClientDialingTheShortNameGetsItsNamespacesService() throws Exception {
+    PolicySet state = state(MESH);
+    MeshResources shared = new MeshTranslator(15001, true).translate(state, List.of());
+    MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
+    List<String> names = shop.listeners().stream().map(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
+        .toList();
+    assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo");
+    var reviews = shop.listeners().stream().filter(l -> l.getName().equals("reviews")).findFirst().orElseThrow();
+    assertThat(reviews.getApiListener()).isEqualTo(shop.listeners().stream()
+        .filter(l -> l.getName().equals("reviews.shop")).findFirst().orElseThrow().getApiListener());
+    // The authority it sends, reviews, picks shop's virtual host in the route configuration.
+    assertThat(host(shop.routes().getFirst(), "reviews.shop").getDomainsList()).contains("reviews");
+    assertThat(shared.listeners().stream().filter(l -> l.getName().equals("reviews")).findFirst().orElseThrow()
+        .getApiListener()).isNotEqualTo(reviews.getApiListener()).as("namespace default's, for other clients");
+  }
+
+  @Test
   void aSidecarEgressOfOneNamespaceAdmitsOnlyThatNamespacesServices() throws Exception {
     PolicySet state = state(MESH + """
         ---
