@@ -6,11 +6,11 @@ import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.ServiceNames;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import io.keelson.control.policy.Policy;
-import io.keelson.control.policy.ServiceNames;
 
 /**
  * The names of the mesh's services as an app sees them, and the name table sent to captured sidecars for their DNS
