@@ -219,12 +219,14 @@ public final class ApiServer implements AutoCloseable {
   private Object get(String[] parts, Map<String, List<String>> q) {
     List<Map<String, Object>> items = new ArrayList<>();
     String kind = parts.length > 1 ? kindOrFail(parts[1]) : null;
-    String name = parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null;
-    String namespace = first(q, "namespace", null);
+    String[] nsName = namespaced(first(q, "namespace", null),
+        parts.length > 2 ? URLDecoder.decode(parts[2], StandardCharsets.UTF_8) : null);
+    String namespace = nsName[0];
+    String name = nsName[1];
     PolicySet state = store.current();
     List<Policy> listed = state.all().stream().filter(p -> (kind == null || p.kind().equals(kind))
-        && (name == null || p.name().equals(name))
-        && (namespace == null || p.namespace().isEmpty() || p.namespace().equals(namespace))).toList();
+        && (name == null || p.meta().name().equals(name))
+        && (namespace == null || namespaceOf(p).isEmpty() || namespaceOf(p).equals(namespace))).toList();
     // A Gateway's Programmed condition reads what its proxies were last pushed (no translation, no push lock).
     List<Map<String, String>> selectors = listed.stream().filter(p -> p instanceof Policy.Gateway)
         .map(p -> ((Policy.Gateway) p).selector()).filter(sel -> !sel.isEmpty()).distinct().toList();
@@ -233,9 +235,9 @@ public final class ApiServer implements AutoCloseable {
     for (Policy p : listed) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("kind", p.kind());
-      m.put("name", p.name());
-      if (!p.namespace().isEmpty()) {
-        m.put("namespace", p.namespace());
+      m.put("name", p.meta().name());
+      if (!namespaceOf(p).isEmpty()) {
+        m.put("namespace", namespaceOf(p));
       }
       m.put("apiVersion", p.meta().apiVersion());
       m.put("file", p.meta().file());
@@ -257,8 +259,25 @@ public final class ApiServer implements AutoCloseable {
       throw new IllegalArgumentException("expected DELETE /v1/resources/KIND/NAME[?namespace=NS]");
     }
     boolean dryRun = Boolean.parseBoolean(first(q, "dryRun", "false"));
-    return changeJson(store.delete(kindOrFail(parts[1]), first(q, "namespace", null),
-        URLDecoder.decode(parts[2], StandardCharsets.UTF_8), dryRun), dryRun);
+    String[] nsName = namespaced(first(q, "namespace", null), URLDecoder.decode(parts[2], StandardCharsets.UTF_8));
+    return changeJson(store.delete(kindOrFail(parts[1]), nsName[0], nsName[1], dryRun), dryRun);
+  }
+
+  /** {namespace, name} from {@code ?namespace=} and a NAME or NS/NAME (the namespace in the name wins). */
+  private static String[] namespaced(String namespace, String name) {
+    int slash = name == null ? -1 : name.indexOf('/');
+    return slash > 0 ? new String[] {name.substring(0, slash), name.substring(slash + 1)}
+        : new String[] {namespace, name};
+  }
+
+  /**
+   * {@code p}'s namespace as listed: its own; {@code default} for the kinds namespaced as registry Services
+   * (ServiceNames), which keep no namespace there; "" for the mesh-wide kinds.
+   */
+  private static String namespaceOf(Policy p) {
+    boolean asServices = p instanceof Policy.Service || p instanceof Policy.Workload || p instanceof Policy.Routes
+        || p instanceof Policy.DestinationRule;
+    return asServices ? io.keelson.control.policy.ServiceNames.namespace(p.meta()) : p.namespace();
   }
 
   private Object proxyConfig(String[] parts) throws IOException {

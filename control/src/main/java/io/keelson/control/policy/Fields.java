@@ -25,6 +25,11 @@ final class Fields {
     this.problems = problems;
   }
 
+  /** The namespace of the document being validated ({@link ServiceNames#resolve} resolves its hosts there). */
+  String namespace() {
+    return problems.namespace();
+  }
+
   String at(String field) {
     return path.isEmpty() ? field : path + "." + field;
   }

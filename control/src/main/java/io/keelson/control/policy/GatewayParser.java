@@ -45,7 +45,6 @@ final class GatewayParser {
     if (!gateways.isEmpty() && !services.isEmpty()) {
       gateways.add(Policy.Routes.MESH);
     }
-    refuseCrossNamespaceBackends(spec, meta);
     return new Policy.Routes(meta, List.copyOf(services), List.copyOf(hostnames), List.copyOf(rules), List.of(), gateways);
   }
 
@@ -85,8 +84,13 @@ final class GatewayParser {
       if (p.has("sectionName")) {
         p.error("sectionName", "sectionName on a Service parent is not supported yet");
       }
+      String ns = p.string("namespace", false);
+      if (ns != null && !ns.equals(p.namespace())) {
+        p.error("namespace", "'" + ns + "': a route for a Service of another namespace (a GAMMA consumer route) is not"
+            + " supported yet; expected the route in the Service's namespace (" + ns + "), or leave namespace out");
+      }
       if (name != null) {
-        services.add(name);
+        services.add(ServiceNames.key(name, p.namespace()));
       }
       Integer port = p.integer("port", 1, 65535, null);
       if (port != null) {
@@ -97,34 +101,13 @@ final class GatewayParser {
   }
 
   /**
-   * Refuses backendRefs (and RequestMirror backendRefs) naming a namespace other than the route's: Keelson's registry
-   * Services are not namespaced (every one is mesh-wide, in {@code default}), so such a reference would reach the
-   * mesh-wide Service of that name with no namespace boundary for a ReferenceGrant to guard. Same-namespace
-   * references (or none) are the mesh-wide Service.
+   * The key of the Service a backendRef (or a mirror's) names ({@link ServiceNames}): {@code name} of its
+   * {@code namespace}, the route's when not given. One of another namespace needs a ReferenceGrant there
+   * ({@code store/ReferenceGrants}).
    */
-  static void refuseCrossNamespaceBackends(Fields spec, Policy.Meta meta) {
-    String own = meta.namespace().isEmpty() ? "default" : meta.namespace();
-    List<Fields> rules = spec.objects("rules", false);
-    for (int i = 0; i < rules.size(); i++) {
-      for (Fields b : rules.get(i).objects("backendRefs", false)) {
-        refuseOtherNamespace(b, own);
-      }
-      for (Fields f : rules.get(i).objects("filters", false)) {
-        Fields mirror = f.has("requestMirror") ? f.object("requestMirror", false) : null;
-        if (mirror != null && mirror.has("backendRef")) {
-          refuseOtherNamespace(mirror.object("backendRef", false), own);
-        }
-      }
-    }
-  }
-
-  private static void refuseOtherNamespace(Fields backendRef, String own) {
+  private static String backendService(Fields backendRef, String name) {
     String ns = backendRef.string("namespace", false);
-    if (ns != null && !ns.equals(own)) {
-      backendRef.error("namespace", "'" + ns + "' is another namespace than this route's (" + own + "); Keelson's "
-          + "registry Services are not namespaced, so a Service of another namespace cannot be told apart from the "
-          + "mesh-wide one: leave namespace out");
-    }
+    return ServiceNames.key(name, ns == null ? backendRef.namespace() : ns);
   }
 
   /** backendRefs: Services with an optional port and a weight (default 1). */
@@ -141,7 +124,7 @@ final class GatewayParser {
       Integer port = b.integer("port", 1, 65535, 0);
       Integer weight = b.integer("weight", 0, 1_000_000, 1);
       if (svc != null && port != null && weight != null) {
-        backends.add(new Policy.Backend(svc, null, port, weight));
+        backends.add(new Policy.Backend(backendService(b, svc), null, port, weight));
       }
     }
     return backends;
@@ -235,7 +218,7 @@ final class GatewayParser {
       String svc = b.string("name", true);
       Integer port = b.integer("port", 1, 65535, 0);
       if (svc != null && port != null) {
-        backend = new Policy.Backend(svc, null, port, 0);
+        backend = new Policy.Backend(backendService(b, svc), null, port, 0);
       }
     }
     int perMillion = 1_000_000;

@@ -16,10 +16,12 @@ final class IstioParser {
 
   private IstioParser() {}
 
-  /** "reviews" and Kubernetes FQDNs ("reviews.default.svc.cluster.local", "reviews.default.svc") name service "reviews". */
-  static String serviceOf(String host) {
-    int dot = host.indexOf('.');
-    return dot > 0 && (host.endsWith(".svc.cluster.local") || host.endsWith(".svc")) ? host.substring(0, dot) : host;
+  /**
+   * The service key {@code host}, written in {@code f}'s document, names ({@link ServiceNames#resolve}): "reviews" is
+   * the document namespace's, "reviews.shop", "reviews.shop.svc" and "reviews.shop.svc.cluster.local" namespace shop's.
+   */
+  static String serviceOf(Fields f, String host) {
+    return ServiceNames.resolve(host, f.namespace());
   }
 
   static Policy virtualService(Policy.Meta meta, Fields spec) {
@@ -39,7 +41,7 @@ final class IstioParser {
         spec.error("hosts", "hosts[" + i + "] '" + h + "' is not a DNS name; expected a name such as shop.example.com,"
             + " a wildcard *.example.com, or *");
       } else {
-        hosts.add(forMesh ? serviceOf(h) : h);
+        hosts.add(forMesh ? serviceOf(spec, h) : h);
       }
     }
     if (spec.has("exportTo")) {
@@ -90,14 +92,14 @@ final class IstioParser {
 
   /**
    * {@code spec.gateways}: {@value Policy.Routes#MESH}, or Istio Gateways as {@code namespace/name} (a bare name is
-   * in namespace {@code default}, where Keelson's VirtualServices live).
+   * in the VirtualService's namespace, as istiod resolves it).
    */
   private static List<String> gateways(Fields spec) {
     List<String> out = new ArrayList<>();
     List<String> written = spec.strings("gateways", false);
     for (int i = 0; i < written.size(); i++) {
       String g = written.get(i);
-      String ref = g.equals(Policy.Routes.MESH) || g.contains("/") ? g : "default/" + g;
+      String ref = g.equals(Policy.Routes.MESH) || g.contains("/") ? g : spec.namespace() + "/" + g;
       if (!ref.equals(Policy.Routes.MESH) && !ref.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) {
         spec.error("gateways", "gateways[" + i + "] '" + g + "' is not a gateway name; expected mesh, NAME or"
             + " NAMESPACE/NAME of a Gateway");
@@ -207,7 +209,7 @@ final class IstioParser {
     String host = dest.string("host", true);
     String subset = dest.string("subset", false);
     int port = destinationPort(dest);
-    return host == null ? null : new Policy.Backend(serviceOf(host), subset, port, weight);
+    return host == null ? null : new Policy.Backend(serviceOf(dest, host), subset, port, weight);
   }
 
   /**
@@ -234,9 +236,11 @@ final class IstioParser {
     if (d != null) {
       d.allow("name", "namespace");
       child = d.string("name", true);
+      // Istio's default: the delegating VirtualService's namespace. Kept as a document key's NS/NAME (Delegation).
       String ns = d.string("namespace", false);
-      if (ns != null && !ns.equals("default")) {
-        d.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
+      String in = ns == null ? d.namespace() : ns;
+      if (child != null && !in.equals(ServiceNames.DEFAULT_NAMESPACE)) {
+        child = in + "/" + child;
       }
     }
     Options o = options(r);
@@ -464,7 +468,7 @@ final class IstioParser {
     if (host == null) {
       return null;
     }
-    return new Policy.Mirror(new Policy.Backend(serviceOf(host), dest.string("subset", false), port, 0), perMillion,
+    return new Policy.Mirror(new Policy.Backend(serviceOf(dest, host), dest.string("subset", false), port, 0), perMillion,
         field, pct != null);
   }
 
@@ -611,7 +615,7 @@ final class IstioParser {
       topPolicy.warn("loadBalancer.localityLbSetting", "failover takes effect only with outlierDetection (as in Istio):"
           + " without it every locality has the same priority");
     }
-    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(host), top.lb().simple(),
+    return host == null ? null : new Policy.DestinationRule(meta, serviceOf(spec, host), top.lb().simple(),
         List.copyOf(subsets), top.pool(), top.outliers(), top.tls(), top.lb().locality(), top.lb().hash(),
         top.lb().warmup(), top.ports(), top.proxyProtocol());
   }

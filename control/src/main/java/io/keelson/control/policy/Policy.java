@@ -75,6 +75,21 @@ public sealed interface Policy {
     public Protocol protocol(int port) {
       return protocols.getOrDefault(port, Protocol.HTTP);
     }
+
+    /**
+     * Its key ({@link ServiceNames}): {@code NAME} in namespace default, {@code NAME.NS} in namespace NS. Every
+     * translation keys the service by it (clusters, VIPs, subsets, routes' backends), so a name is unique mesh-wide.
+     * {@code meta().name()} is the name as written.
+     */
+    @Override
+    public String name() {
+      return ServiceNames.key(meta.name(), meta.namespace());
+    }
+
+    /** Its namespace, {@code default} when the document gives none. */
+    public String serviceNamespace() {
+      return ServiceNames.namespace(meta);
+    }
   }
 
   /**

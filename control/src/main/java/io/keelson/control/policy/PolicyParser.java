@@ -33,6 +33,7 @@ public final class PolicyParser {
       .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
       .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS).build();
   private static final YAMLFactory FACTORY = new YAMLFactory();
+  private static final Set<String> ROUTES = Set.of("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute");
 
   /** Documents that validated, and warnings about them. */
   public record Parsed(List<Policy> policies, List<PolicyError> warnings) {}
@@ -130,7 +131,11 @@ public final class PolicyParser {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)) {
+      if (ns != null) {
+        problems.namespace(ns); // where the document's short hosts resolve (ServiceNames)
+      }
+      if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)
+          && !byServiceNamespace(top.string("apiVersion", false), kind)) {
         metadata.warn("namespace", "namespaces are not used yet: '" + ns + "' is treated as the one mesh namespace");
       }
       if (name != null && !NAME.matcher(name).matches()) {
@@ -161,6 +166,10 @@ public final class PolicyParser {
     if (namespaced(apiVersion, kind)) {
       String ns = metadata.string("namespace", false);
       namespace = ns == null ? "default" : ns;
+    } else if (byServiceNamespace(apiVersion, kind)) {
+      // Keyed Kind/NAME in namespace default, as before namespaces (stored documents and CLI keys unchanged).
+      String ns = metadata.string("namespace", false);
+      namespace = ns == null || ns.equals(ServiceNames.DEFAULT_NAMESPACE) ? "" : ns;
     }
     Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace);
     if (apiVersion.equals(KEELSON)) {
@@ -234,6 +243,16 @@ public final class PolicyParser {
         || (ISTIO.contains(apiVersion) && "Sidecar".equals(kind))
         || (ISTIO.contains(apiVersion) && "EnvoyFilter".equals(kind))
         || apiVersion.equals("v1"));
+  }
+
+  /**
+   * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService,
+   * DestinationRule and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
+   */
+  private static boolean byServiceNamespace(String apiVersion, String kind) {
+    return apiVersion != null && (apiVersion.equals(KEELSON)
+        || (ISTIO.contains(apiVersion) && ("VirtualService".equals(kind) || "DestinationRule".equals(kind)))
+        || ((GATEWAY.contains(apiVersion) || GATEWAY_ALPHA.contains(apiVersion)) && ROUTES.contains(kind)));
   }
 
   /** {@code metadata.namespace} as written, else {@code default} (Kubernetes'). */

@@ -7,6 +7,7 @@ import java.util.List;
 final class Problems {
   private final String file;
   private String doc;
+  private String namespace = ServiceNames.DEFAULT_NAMESPACE;
   final List<PolicyError> errors = new ArrayList<>();
   final List<PolicyError> warnings = new ArrayList<>();
 
@@ -17,6 +18,15 @@ final class Problems {
 
   void doc(String doc) {
     this.doc = doc;
+  }
+
+  /** The document's {@code metadata.namespace} (default {@code default}): where its short hosts resolve. */
+  void namespace(String namespace) {
+    this.namespace = namespace;
+  }
+
+  String namespace() {
+    return namespace;
   }
 
   void error(String path, String reason) {

@@ -131,6 +131,7 @@ final class RegistryParser {
     if (service == null || address == null || port == null) {
       return null;
     }
-    return new Policy.Workload(meta, service, address, port, Map.copyOf(labels));
+    // spec.service names a Service of the Workload's own namespace (as a Kubernetes Endpoint's).
+    return new Policy.Workload(meta, ServiceNames.key(service, meta.namespace()), address, port, Map.copyOf(labels));
   }
 }

@@ -66,7 +66,6 @@ final class StreamRouteParser {
       }
     }
     Policy.Protocol protocol = tls ? Policy.Protocol.TLS : Policy.Protocol.TCP;
-    GatewayParser.refuseCrossNamespaceBackends(spec, meta);
     return new Policy.Routes(meta, List.copyOf(services), List.of(), List.of(),
         List.of(new Policy.StreamRule(protocol, port, sni, backends, "spec.rules[0]")), gateways);
   }

@@ -58,7 +58,7 @@ public final class Delegation {
       }
       String at = "spec.http[" + i + "].delegate.name";
       Policy.Routes child = child(state, rule.delegate());
-      if (child == r || rule.delegate().equals(r.name())) {
+      if (child == r || rule.delegate().equals(ref(r))) {
         errors.add(new PolicyError(file, doc, at, "'" + rule.delegate() + "' is this VirtualService: a delegation cycle;"
             + " expected another VirtualService, one without hosts"));
       } else if (child == null) {
@@ -75,7 +75,7 @@ public final class Delegation {
     if (r.services().isEmpty()) { // a delegate: each root naming it must still merge
       for (Policy.Routes root : state.ofType(Policy.Routes.class)) {
         for (Policy.Rule rule : root.rules()) {
-          if (root != r && r.name().equals(rule.delegate()) && root.kind().equals("VirtualService")) {
+          if (root != r && ref(r).equals(rule.delegate()) && root.kind().equals("VirtualService")) {
             conflicts(rule, r, (j, reason) -> errors.add(new PolicyError(file, doc, "spec.http[" + j + "].match",
                 reason + " (" + root.meta().key() + " delegates to this VirtualService)")));
           }
@@ -95,6 +95,11 @@ public final class Delegation {
         out.at(j, reason);
       }
     }
+  }
+
+  /** How a delegate rule names VirtualService {@code r}: NAME, or NS/NAME outside namespace default (IstioParser). */
+  private static String ref(Policy.Routes r) {
+    return r.meta().key().substring(r.kind().length() + 1);
   }
 
   private static Policy.Routes child(PolicySet state, String name) {

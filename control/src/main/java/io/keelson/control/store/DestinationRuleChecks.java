@@ -16,9 +16,9 @@ final class DestinationRuleChecks {
   static void check(PolicySet state, Policy.DestinationRule dr, List<PolicyError> errors) {
     String file = dr.meta().file();
     String doc = dr.meta().key();
-    boolean registry = state.get("Service", dr.host()) != null;
+    boolean registry = state.service(dr.host()) != null;
     Policy.ServiceEntry se = ServiceEntries.find(state, dr.host());
-    Policy.Service svc = state.get("Service", dr.host()) instanceof Policy.Service s ? s : null;
+    Policy.Service svc = state.service(dr.host()) instanceof Policy.Service s ? s : null;
     checkProxyProtocol(dr.proxyProtocol(), "spec.trafficPolicy", svc, se, file, doc, errors);
     for (int i = 0; i < dr.subsets().size(); i++) {
       checkProxyProtocol(dr.subsets().get(i).proxyProtocol(), "spec.subsets[" + i + "].trafficPolicy", svc, se, file,

@@ -77,11 +77,31 @@ public record PolicySet(long generation, Map<String, Policy> byKey) {
     return byKey.get(kind + "/" + name);
   }
 
-  /** The documents of {@code kind} named {@code name}, in {@code namespace} (null = in any namespace). */
+  /**
+   * The registry Service of key {@code key} ({@link io.keelson.control.policy.ServiceNames}: {@code NAME} in namespace
+   * default, {@code NAME.NS} in NS), or null.
+   */
+  public Policy.Service service(String key) {
+    if (key == null) {
+      return null;
+    }
+    if (byKey.get("Service/" + key) instanceof Policy.Service s) {
+      return s;
+    }
+    int dot = key.lastIndexOf('.');
+    return dot > 0 && byKey.get(Policy.Meta.key("Service", key.substring(dot + 1), key.substring(0, dot)))
+        instanceof Policy.Service s ? s : null;
+  }
+
+  /**
+   * The documents of {@code kind} named {@code name} (as written), in {@code namespace} (null = in any namespace;
+   * {@code default} also finds the documents kept without one).
+   */
   public List<Policy> find(String kind, String namespace, String name) {
     List<Policy> out = new ArrayList<>();
     for (Policy p : byKey.values()) {
-      if (p.kind().equals(kind) && p.name().equals(name) && (namespace == null || p.namespace().equals(namespace))) {
+      if (p.kind().equals(kind) && p.meta().name().equals(name) && (namespace == null
+          || p.namespace().equals(namespace) || (p.namespace().isEmpty() && namespace.equals("default")))) {
         out.add(p);
       }
     }

@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * Gateway API references across namespaces, checked against the ReferenceGrants of the candidate state: a Gateway's
  * {@code certificateRefs} to a Secret of another namespace needs a ReferenceGrant in the Secret's namespace from the
- * Gateway's namespace to Secrets (and that name, where the grant names one). (Routes' {@code backendRefs} to another
- * namespace are refused by the parser: registry Services are not namespaced.) Without one the document is refused, naming the field and the grant it
+ * Gateway's namespace to Secrets (and that name, where the grant names one); a route's {@code backendRefs} to a
+ * registry Service of another namespace one from the route's kind and namespace to Services. Without one the document is refused, naming the field and the grant it
  * needs. The store checks every document on every change, so deleting (or narrowing) a grant that something still
  * uses is refused too ("would break"): a permitted reference never goes on working unseen. Stateless.
  */
@@ -27,6 +27,16 @@ final class ReferenceGrants {
             + "].tls.certificateRefs[0].namespace", "", "Secret", credential.substring(0, slash),
             credential.substring(slash + 1)), errors);
       }
+    }
+  }
+
+  /** Backend {@code b} of Gateway API route {@code r} (written at {@code at}): a Service of another namespace needs a grant. */
+  static void backend(PolicySet state, Policy.Routes r, Policy.Backend b, String at, List<PolicyError> errors) {
+    Policy.Service svc = state.service(b.service());
+    String from = io.keelson.control.policy.ServiceNames.namespace(r.meta());
+    if (svc != null && !svc.serviceNamespace().equals(from)) {
+      check(state, r, r.kind(), from, new Policy.CrossReference(at + ".namespace", "", "Service",
+          svc.serviceNamespace(), svc.meta().name()), errors);
     }
   }
 

@@ -44,6 +44,7 @@ public final class References {
         }
         case Policy.Routes r -> routes(state, r, errors);
         case Policy.Service s -> {
+          sameKey(state, s, errors);
           sharedPorts(byPort, s, errors);
           sharedAddress(state, s, errors);
         }
@@ -132,6 +133,9 @@ public final class References {
                 : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
             : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
         checkBackend(state, errors, file, doc, at, istio, b);
+        if (!istio) {
+          ReferenceGrants.backend(state, r, b, at, errors);
+        }
       }
     }
   }
@@ -164,6 +168,20 @@ public final class References {
     }
   }
 
+  /**
+   * Host {@code a.b} names Service {@code a} of namespace {@code b}; a Service of namespace default named {@code a.b}
+   * would be the same host (one key, {@link io.keelson.control.policy.ServiceNames}): refused.
+   */
+  private static void sameKey(PolicySet state, Policy.Service s, List<PolicyError> errors) {
+    for (Policy.Service other : state.ofType(Policy.Service.class)) {
+      if (other != s && other.name().equals(s.name())) {
+        errors.add(new PolicyError(s.meta().file(), s.meta().key(), "metadata.name", "host '" + s.name()
+            + "' would name both " + s.meta().key() + " and " + other.meta().key() + "; expected a Service name"
+            + " without '.' (a dotted name in namespace default reads as NAME.NAMESPACE)"));
+      }
+    }
+  }
+
   /** A VIP set in {@code spec.addresses} must be no other service's. */
   private static void sharedAddress(PolicySet state, Policy.Service s, List<PolicyError> errors) {
     if (s.address() == null) {
@@ -186,6 +204,9 @@ public final class References {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
         checkBackend(state, errors, file, doc, at, istio, b);
+        if (!istio) {
+          ReferenceGrants.backend(state, r, b, at, errors);
+        }
         ServiceEntries.checkStreamBackend(state, r, b, errors, file, doc, at + (istio ? ".host" : ".name"));
       }
       for (String s : r.services()) {
@@ -209,7 +230,7 @@ public final class References {
   }
 
   static Policy.Service service(PolicySet state, String name) {
-    return state.get("Service", name) instanceof Policy.Service s ? s : null;
+    return state.service(name) instanceof Policy.Service s ? s : null;
   }
 
   static Policy.Subset subset(PolicySet state, String service, String subset) {

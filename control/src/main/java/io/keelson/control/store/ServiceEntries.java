@@ -60,7 +60,7 @@ public final class ServiceEntries {
 
   /** The registry's Service {@code name}, else the ServiceEntry host {@code name} as a Service, else null. */
   public static Policy.Service serviceOrHost(PolicySet state, String name) {
-    if (state.get("Service", name) instanceof Policy.Service s) {
+    if (state.service(name) instanceof Policy.Service s) {
       return s;
     }
     Policy.ServiceEntry se = find(state, name);
@@ -73,7 +73,7 @@ public final class ServiceEntries {
    */
   static void checkStreamBackend(PolicySet state, Policy.Routes r, Policy.Backend b, List<PolicyError> errors,
       String file, String doc, String at) {
-    if (find(state, b.service()) != null && r.services().stream().anyMatch(s -> state.get("Service", s) != null)) {
+    if (find(state, b.service()) != null && r.services().stream().anyMatch(s -> state.service(s) != null)) {
       errors.add(new PolicyError(file, doc, at, "'" + b.service() + "' is a ServiceEntry host; a tcp or tls rule of a"
           + " registry Service cannot route to one yet (expected a registry Service)"));
     }
@@ -89,7 +89,7 @@ public final class ServiceEntries {
     String doc = se.meta().key();
     for (int i = 0; i < se.hosts().size(); i++) {
       String h = se.hosts().get(i);
-      if (state.get("Service", h) != null) {
+      if (state.service(h) != null) {
         errors.add(new PolicyError(file, doc, "spec.hosts[" + i + "]", "host '" + h + "' is the registry's Service/" + h
             + "; expected a host the registry does not have"));
       }

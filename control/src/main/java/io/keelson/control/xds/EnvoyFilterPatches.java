@@ -523,18 +523,13 @@ public final class EnvoyFilterPatches {
   }
 
   /**
-   * True when an EnvoyFilter's {@code service} names the registry Service {@code service}: its short name, or a
-   * Kubernetes form {@code NAME.NS} / {@code NAME.NS.svc[.DOMAIN]} (Keelson's one mesh namespace).
+   * True when an EnvoyFilter's {@code service} names the registry Service of key {@code service}: its key, or a
+   * Kubernetes form {@code NAME.NS} / {@code NAME.NS.svc[.DOMAIN]} ({@link io.keelson.control.policy.ServiceNames};
+   * a short name is namespace default's).
    */
   static boolean registryService(String written, String service) {
-    if (written.equals(service)) {
-      return true;
-    }
-    if (!written.startsWith(service + ".")) {
-      return false;
-    }
-    String[] labels = written.split("\\.");
-    return labels.length == 2 || labels[2].equals("svc");
+    return written.equals(service) || io.keelson.control.policy.ServiceNames.resolve(written,
+        io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE).equals(service);
   }
 
   private static void patchClusters(EnvoyFilterPatch p, List<Cluster> clusters, boolean gateway) {

@@ -51,6 +51,12 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
         clustersVersion, endpointsVersion);
   }
 
+  /** These resources with other listeners and routes: the clusters' and endpoints' versions are kept. */
+  MeshResources withListenersAndRoutes(List<Listener> listeners, List<RouteConfiguration> routes) {
+    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), clusters, endpoints, digest(listeners),
+        digest(routes), clustersVersion, endpointsVersion);
+  }
+
   /** These resources with other listeners and clusters: the routes' and endpoints' versions are kept. */
   MeshResources withListenersAndClusters(List<Listener> listeners, List<Cluster> clusters) {
     return new MeshResources(List.copyOf(listeners), routes, List.copyOf(clusters), endpoints, digest(listeners),

@@ -211,7 +211,8 @@ public final class MeshTranslator {
       // Per service port: the listener virtualOutbound hands its connections to, and its routes.
       List<Policy.Service> services = state.ofType(Policy.Service.class);
       Map<String, String> vips = ServiceAddresses.of(services); // the DNS proxy's answers; TCP services told apart by them
-      listeners.set(0, MeshNames.withTable(listeners.getFirst(), vips, ServiceEntryTranslator.virtualIps(entries)));
+      listeners.set(0, MeshNames.withTable(listeners.getFirst(), services, vips,
+          ServiceEntryTranslator.virtualIps(entries)));
       java.util.TreeSet<Integer> ports = ServiceEntryTranslator.ports(entries);
       ports.addAll(CapturedListeners.servicePorts(services));
       for (int port : ports) {
@@ -240,7 +241,8 @@ public final class MeshTranslator {
         } else if (!tcp.isEmpty() && http.isEmpty()) {
           listeners.add(StreamListeners.tcpByAddress(state, at, port, tcp, vips));
         } else if (!tls.isEmpty()) {
-          listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(), MeshNames::names));
+          listeners.add(StreamListeners.tls(state, at, port, tls.stream().map(Policy::name).toList(),
+              key -> MeshNames.names(state.service(key))));
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port)
@@ -260,7 +262,7 @@ public final class MeshTranslator {
           listeners.add(portListener);
           List<VirtualHost> hosts = new ArrayList<>();
           for (Policy.Service svc : http) {
-            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at, port), svc.name(),
+            hosts.add(MeshNames.withAddressDomains(virtualHost(state, svc, List.of(port), at, port), svc,
                 vips.get(svc.name()), port));
           }
           hosts.addAll(ServiceEntryTranslator.portHosts(state, names, port));

@@ -17,9 +17,9 @@ import java.util.function.Supplier;
  * ({@link #scoped}), and the shared translations of
  * that narrowed state, one per Sidecar, outbound port, capture and mTLS, never one per proxy: every sidecar a Sidecar
  * scopes shares them. A Sidecar's {@code outboundTrafficPolicy.mode} replaces the mesh's for its sidecars. Registry
- * services and ServiceEntries live in the one mesh namespace {@value MeshNames#NAMESPACE} ({@link MeshNames}), so a
- * host {@code ./svc-a} admits {@code svc-a} for a Sidecar in that namespace, and every name of a service
- * ({@code svc-a}, {@code svc-a.default}, ..., {@code svc-a.default.svc.cluster.local}) is matched.
+ * services are admitted by their own namespace ({@code shop/*}, {@code ./reviews} in a Sidecar of shop) and every name
+ * ({@code svc-a}, {@code svc-a.shop}, ..., {@code svc-a.shop.svc.cluster.local}); ServiceEntries live in the one mesh
+ * namespace {@value MeshNames#NAMESPACE}.
  * An instance is not thread-safe (the xDS server uses it under its push lock); the static methods are stateless.
  */
 final class SidecarScopes {
@@ -92,7 +92,7 @@ final class SidecarScopes {
     List<Policy> narrowed = new ArrayList<>();
     PolicySet out = state.without(p -> switch (p) {
       case Policy.Service s -> {
-        List<Integer> ports = sc.admittedPorts(MeshNames.NAMESPACE, MeshNames.names(s.name()), s.ports());
+        List<Integer> ports = sc.admittedPorts(s.serviceNamespace(), MeshNames.admissionNames(s), s.ports());
         if (!ports.isEmpty() && ports.size() < s.ports().size()) {
           Map<Integer, Policy.Protocol> protocols = new HashMap<>(s.protocols());
           protocols.keySet().retainAll(ports);

@@ -69,7 +69,7 @@ final class UpstreamProtocols {
    * {@code appPort}, else of its only port; null when {@code service} is no registry Service or neither applies.
    */
   static Policy.Protocol appProtocol(PolicySet state, String service, int appPort) {
-    if (service == null || !(state.get("Service", service) instanceof Policy.Service svc)) {
+    if (service == null || !(state.service(service) instanceof Policy.Service svc)) {
       return null;
     }
     int port = svc.ports().contains(appPort) ? appPort : svc.ports().size() == 1 ? svc.ports().getFirst() : -1;

@@ -107,6 +107,8 @@ public final class XdsServer implements AutoCloseable {
   private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
   // Per identified sidecar, rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> byNode = new java.util.HashMap<>();
+  // Under pushLock: per translation instance (identity) and client namespace, that translation with its short names.
+  private final Map<MeshResources, Map<String, MeshResources>> byClientNamespace = new java.util.IdentityHashMap<>();
   // What identified sidecars of an outbound port share, rebuilt lazily after each change (guarded by pushLock).
   private final Map<Integer, MeshResources> identifiedByPort = new java.util.HashMap<>();
   // Sidecar translators of the other outbound ports, kept across changes (guarded by pushLock).
@@ -501,8 +503,10 @@ public final class XdsServer implements AutoCloseable {
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
         return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
       });
-      List<String> types = p.proxyless ? typesChanged(pair[0], pair[1])
-          : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, typesChanged(pair[0], pair[1])));
+      String ns = namespace(p); // a client's short names are its namespace's services' (ClientNamespaceNames)
+      List<String> named = typesChanged(ClientNamespaceNames.apply(pair[0], before, ns),
+          ClientNamespaceNames.apply(pair[1], after, ns));
+      List<String> types = p.proxyless ? named : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, named));
       if (!types.isEmpty()) {
         out.put(p.nodeId, types);
       }
@@ -613,6 +617,7 @@ public final class XdsServer implements AutoCloseable {
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
+      byClientNamespace.clear();
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
@@ -692,7 +697,7 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: {@code p}'s resources before EnvoyFilter patches. */
   private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
-    MeshResources r = localities.localize(translationFor(p), localities.caller(p.locality, p.labels));
+    MeshResources r = localities.localize(withClientNames(p, translationFor(p)), localities.caller(p.locality, p.labels));
     if (p.proxyless) {
       return r;
     }
@@ -701,7 +706,8 @@ public final class XdsServer implements AutoCloseable {
       return r;
     }
     var t = proxyTelemetry(p, translated);
-    return telemetered.apply(r, t, telemetry, p.service + "." + namespace(p), collector);
+    String ns = namespace(p); // a service key of another namespace than default already ends with it (ServiceNames)
+    return telemetered.apply(r, t, telemetry, p.service.endsWith("." + ns) ? p.service : p.service + "." + ns, collector);
   }
 
   /**
@@ -739,6 +745,22 @@ public final class XdsServer implements AutoCloseable {
     List<Policy.Workload> all = new ArrayList<>(state.ofType(Policy.Workload.class));
     all.addAll(workloads());
     return all;
+  }
+
+  /**
+   * Under pushLock: {@code t} as sidecar {@code p}'s app sees names: short names of its namespace's services
+   * ({@link ClientNamespaceNames}), one result per translation and namespace. Gateways route by their own hosts.
+   */
+  private MeshResources withClientNames(ProxyState p, MeshResources t) {
+    if (gatewayNodes.containsKey(p.nodeId)) {
+      return t;
+    }
+    String namespace = namespace(p);
+    if (byClientNamespace.size() > 4096) { // shared translations rebuilt without a state change (endpoints)
+      byClientNamespace.clear();
+    }
+    return byClientNamespace.computeIfAbsent(t, k -> new java.util.HashMap<>())
+        .computeIfAbsent(namespace, ns -> ClientNamespaceNames.apply(t, translated, ns));
   }
 
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
@@ -900,17 +922,20 @@ public final class XdsServer implements AutoCloseable {
       ProxyState proxy = streams.values().stream().filter(p -> p.service.equals(service)).findFirst().orElse(null);
       Map<String, String> labels = translated.ofType(Policy.Workload.class).stream()
           .filter(w -> w.service().equals(service)).findFirst().map(Policy.Workload::labels).orElse(Map.of());
-      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(MeshNames.NAMESPACE, labels);
+      // A connected sidecar's namespace, else its Service's (a key NAME.NS), as its short names resolve there.
+      String namespace = proxy != null ? namespace(proxy)
+          : translated.service(service) instanceof Policy.Service svc ? svc.serviceNamespace() : MeshNames.NAMESPACE;
+      Policy.Sidecar sc = proxy != null ? sidecarScope(proxy) : scopes.resolve(namespace, labels);
       // Its sourceLabels/sourceNamespace matches resolved for it (a connected sidecar's workload, else the Workload's).
       Map<String, String> source = proxy != null ? workloadLabels(proxy) : labels;
-      String namespace = proxy != null ? namespace(proxy) : MeshNames.NAMESPACE;
       String signature = sources.signature(source, namespace);
-      MeshResources view = !signature.isEmpty()
+      MeshResources seen = !signature.isEmpty()
           ? SidecarScopes.preview(sources.view(signature, source, namespace), sc, outboundPort, false, outboundPolicy,
               protocolDetectionTimeout, workloads())
           : sc == null ? forSidecars
           : SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
               workloads());
+      MeshResources view = ClientNamespaceNames.apply(seen, translated, namespace);
       List<Policy.EnvoyFilter> filters = proxy == null ? List.of() : envoyFilters(proxy, translated);
       if (filters.isEmpty()) {
         return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());
@@ -1054,10 +1079,6 @@ public final class XdsServer implements AutoCloseable {
     }
     boolean isProxyless = NodeRegistration.proxyless(node);
     Policy.Workload w = gateway != null ? null : NodeRegistration.workload(node); // a gateway registers no workload
-    ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
-        isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
     String spiffeId = NodeRegistration.spiffeId(node);
     try {
       if (spiffeId != null) {
@@ -1069,6 +1090,14 @@ public final class XdsServer implements AutoCloseable {
     }
     var token = io.keelson.control.auth.TokenAuthentication.BINDING.get();
     spiffeId = boundToToken(node.getId(), spiffeId, token);
+    if (w != null) {
+      w = inNamespace(w, spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+          : nodeNamespace);
+    }
+    ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
+        isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
+        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
+            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {
@@ -1125,6 +1154,17 @@ public final class XdsServer implements AutoCloseable {
     } finally {
       pushLock.unlock();
     }
+  }
+
+  /**
+   * Workload {@code w} of a node of {@code namespace} (null: default): registered to its namespace's Service of its
+   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to the service
+   * as named ({@code reviews}: namespace default's, as before Services were namespaced; {@code reviews.shop}: a key).
+   */
+  private Policy.Workload inNamespace(Policy.Workload w, String namespace) {
+    String key = io.keelson.control.policy.ServiceNames.key(w.service(), namespace);
+    return key.equals(w.service()) || store.current().service(key) == null ? w
+        : new Policy.Workload(w.meta(), key, w.address(), w.port(), w.labels());
   }
 
   /**

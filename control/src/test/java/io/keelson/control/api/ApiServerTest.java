@@ -61,6 +61,54 @@ class ApiServerTest {
   }
 
   @Test
+  void servicesOfOneNameInTwoNamespacesAreListedDeletedAndRestoredApart() throws Exception {
+    String services = """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: reviews }
+        spec: { ports: [ { port: 9080 } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: reviews, namespace: shop }
+        spec: { ports: [ { port: 9080 } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: ratings, namespace: shop }
+        spec: { ports: [ { port: 9080 } ] }
+        """;
+    assertThat(ok("POST", "/v1/apply?file=s.yaml", services).path("created").toString())
+        .contains("Service/reviews", "Service/shop/reviews", "Service/shop/ratings");
+    JsonNode all = ok("GET", "/v1/resources/service/reviews", null).path("items");
+    assertThat(all).hasSize(2);
+    assertThat(all.findValuesAsText("namespace")).containsExactlyInAnyOrder("default", "shop");
+    assertThat(ok("GET", "/v1/resources/service?namespace=shop", null).path("items").findValuesAsText("name"))
+        .containsExactlyInAnyOrder("reviews", "ratings");
+    assertThat(ok("GET", "/v1/resources/service/shop%2Freviews", null).path("items")).hasSize(1);
+    // explain: from a service of shop, the short name is shop's; from one of default, default's.
+    assertThat(ok("GET", "/v1/explain?from=ratings.shop&to=reviews:9080&path=/", null).path("clusters").get(0)
+        .path("cluster").asText()).isEqualTo("reviews.shop");
+    assertThat(ok("GET", "/v1/explain?from=reviews&to=reviews:9080&path=/", null).path("clusters").get(0)
+        .path("cluster").asText()).isEqualTo("reviews");
+    assertThat(call("DELETE", "/v1/resources/service/reviews", null).statusCode()).as("which namespace's?")
+        .isNotEqualTo(200);
+    assertThat(ok("DELETE", "/v1/resources/service/shop%2Fratings", null).path("deleted").toString())
+        .contains("Service/shop/ratings");
+    // The data directory keeps the two reviews apart across a restart.
+    proxy.close();
+    cp.close();
+    cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, tmp.resolve("data"), 15001));
+    proxy = XdsClient.start(XdsClientConfig.of("127.0.0.1", cp.xds.port(), false, Node.newBuilder().setId("sidecar-a")
+        .build()), s -> { });
+    assertThat(cp.store.current().service("reviews")).isNotNull();
+    assertThat(cp.store.current().service("reviews.shop")).isNotNull();
+    assertThat(cp.store.current().service("ratings.shop")).isNull();
+    assertThat(ok("DELETE", "/v1/resources/service/reviews?namespace=default", null).path("deleted").toString())
+        .contains("\"Service/reviews\"");
+  }
+
+  @Test
   void dryRunSaysWhatWouldChangeAndForWhichProxiesThenApplyDoesIt() throws Exception {
     JsonNode dry = ok("POST", "/v1/apply?dryRun=true&file=canary.yaml", canary());
     assertThat(dry.path("created")).hasSize(5);

@@ -178,7 +178,7 @@ class GatewayTelemetryEndToEndTest {
         spec:
           hosts: [ shop.example.com ]
           gateways: [ istio-ingress/ingress ]
-          http: [ { route: [ { destination: { host: product-service } } ] } ]
+          http: [ { route: [ { destination: { host: product-service.default.svc.cluster.local } } ] } ]
         """.formatted(http);
   }
 

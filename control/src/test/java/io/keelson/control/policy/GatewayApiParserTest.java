@@ -265,13 +265,14 @@ class GatewayApiParserTest {
           rules: [ { backendRefs: [ { name: greeter, port: 50051 } ] } ]
         """).policies();
     var tls = (Policy.Routes) policies.get(0);
-    assertThat(tls.gateways()).as("routes are in the one mesh namespace, default")
-        .containsExactly("edge/edge/tls", "default/edge/:8443");
+    assertThat(tls.gateways()).as("a parentRef without namespace is in the route's (shop)")
+        .containsExactly("edge/edge/tls", "shop/edge/:8443");
+    assertThat(tls.streams().getFirst().backends().getFirst().service()).as("shop's Service app").isEqualTo("app.shop");
     assertThat(tls.forMesh()).isFalse();
     assertThat(tls.streams().getFirst().sniHosts()).containsExactly("*.example.com");
     assertThat(tls.boundTo("edge/edge", "tls", 1)).isTrue();
-    assertThat(tls.boundTo("default/edge", "other", 8443)).isTrue();
-    assertThat(tls.boundTo("default/edge", "other", 8444)).isFalse();
+    assertThat(tls.boundTo("shop/edge", "other", 8443)).isTrue();
+    assertThat(tls.boundTo("shop/edge", "other", 8444)).isFalse();
     var tcp = (Policy.Routes) policies.get(1);
     assertThat(tcp.gateways()).containsExactly("edge/edge/tcp:9000");
     assertThat(tcp.boundTo("edge/edge", "tcp", 9000)).isTrue();

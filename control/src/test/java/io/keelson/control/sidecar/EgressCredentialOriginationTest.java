@@ -94,7 +94,7 @@ class EgressCredentialOriginationTest {
           .isEqualTo(gateway.xds().stats().versions().get(ResourceType.CLUSTER));
       // keelson status says why, for the gateway of shop only.
       assertThat(warnings(cp, stranger.nodeId())).anySatisfy(w -> assertThat(w)
-          .contains("cluster outbound|80||partner.example.test: DestinationRule/partner")
+          .contains("cluster outbound|80||partner.example.test: DestinationRule/istio-system/partner")
           .contains("tls.credentialName 'partner-client' is not served to this gateway (mode MUTUAL needs a Secret"
               + " 'partner-client' with tls.crt and tls.key in namespace shop)"));
       assertThat(warnings(cp, gateway.nodeId())).noneMatch(w -> w.contains("credentialName"));

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ReferenceGrant: a Gateway's certificateRefs into another namespace are refused without a grant there, accepted with
- * one, and deleting a grant still in use is refused; grants persist in the data directory. A route's backendRefs into
- * another namespace are refused outright (registry Services are not namespaced).
+ * one, and deleting a grant still in use is refused; grants persist in the data directory. A route's backendRefs to a
+ * registry Service of another namespace need a grant there too.
  */
 class ReferenceGrantTest {
   static final String SERVICE = """
@@ -54,19 +54,34 @@ class ReferenceGrantTest {
     return store;
   }
 
+  static final String BACKEND_API = """
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: api, namespace: backend }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      """;
+
   @Test
-  void aBackendRefToAnotherNamespaceIsRefusedEvenWithAGrantBecauseServicesAreNotNamespaced() {
-    // Registry Services are mesh-wide: "backend/api" would be the same Service as "api", so a grant would guard nothing.
-    for (String yaml : new String[] {SERVICE, SERVICE + GRANT}) {
-      assertThatThrownBy(() -> apply(new PolicyStore(), yaml))
-          .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: 'backend' is another namespace"
-              + " than this route's (default); Keelson's registry Services are not namespaced");
-    }
+  void aBackendRefToAServiceOfAnotherNamespaceNeedsAGrantThere() throws Exception {
+    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE + BACKEND_API))
+        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].backendRefs[0].namespace: Service backend/api is in another"
+            + " namespace than this HTTPRoute (default) and no ReferenceGrant in namespace backend permits it");
+    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE + BACKEND_API + GRANT.replace("name: api", "name: other")))
+        .as("a grant for another name").hasMessageContaining("no ReferenceGrant in namespace backend permits it");
     assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE.replace("rules: [ { backendRefs: [ { name: api, namespace:"
         + " backend, port: 80 } ] } ]", "rules: [ { backendRefs: [ { name: api, port: 80 } ], filters: [ { type:"
-        + " RequestMirror, requestMirror: { backendRef: { name: api, namespace: shadow, port: 80 } } } ] } ]")))
-        .hasMessageContaining("HTTPRoute/shop: spec.rules[0].filters[0].requestMirror.backendRef.namespace: 'shadow' is"
-            + " another namespace");
+        + " RequestMirror, requestMirror: { backendRef: { name: api, namespace: backend, port: 80 } } } ] } ]")
+        + BACKEND_API)).hasMessageContaining("HTTPRoute/shop: spec.rules[0].filters[RequestMirror].backendRef.namespace:"
+        + " Service backend/api is in another namespace");
+    PolicyStore store = apply(new PolicyStore(), SERVICE + BACKEND_API + GRANT);
+    Policy.Routes route = store.current().ofType(Policy.Routes.class).getFirst();
+    assertThat(route.rules().getFirst().backends().getFirst().service()).as("namespace backend's, not default's")
+        .isEqualTo("api.backend");
+    assertThatThrownBy(() -> store.delete("ReferenceGrant", "backend", "routes-to-api", false))
+        .hasMessageContaining("no ReferenceGrant in namespace backend permits it");
+    assertThatThrownBy(() -> apply(new PolicyStore(), SERVICE.replace("namespace: backend, ", "namespace: nowhere, ")))
+        .hasMessageContaining("spec.rules[0].backendRefs[0].name: no Service 'api.nowhere' is registered");
   }
 
   @Test

@@ -139,15 +139,15 @@ class GatewayOriginationTest {
   void aCredentialNoNamespaceCanUseIsRefusedAtItsField() throws Exception {
     TestCa ca = new TestCa("partner-ca");
     assertThatThrownBy(() -> store(ENTRIES)).isInstanceOf(PolicyException.class)
-        .hasMessageContaining("DestinationRule/partner: spec.trafficPolicy.tls.credentialName: no namespace has a"
+        .hasMessageContaining("DestinationRule/istio-system/partner: spec.trafficPolicy.tls.credentialName: no namespace has a"
             + " usable Secret 'partner-client'")
-        .hasMessageContaining("DestinationRule/simple: spec.trafficPolicy.tls.credentialName: no namespace has a"
+        .hasMessageContaining("DestinationRule/istio-system/simple: spec.trafficPolicy.tls.credentialName: no namespace has a"
             + " usable Secret 'simple-ca'");
     // Deleting the Secret a rule's credential needs is refused the same way.
     var store = store(secrets(ca.issue("egress-client"), ca, "istio-system") + "---\n" + ENTRIES);
     assertThatThrownBy(() -> store.delete("Secret", "istio-system", "simple-ca", false))
         .isInstanceOf(PolicyException.class)
-        .hasMessageContaining("DestinationRule/simple: spec.trafficPolicy.tls.credentialName: would break if"
+        .hasMessageContaining("DestinationRule/istio-system/simple: spec.trafficPolicy.tls.credentialName: would break if"
             + " Secret/istio-system/simple-ca were deleted: no namespace has a usable Secret 'simple-ca'");
     // MUTUAL needs the certificate: a CA-only Secret of that name does not do.
     String caOnly = """

@@ -149,7 +149,7 @@ class WorkloadEntryMeshTlsTranslationTest {
     assertThat(assignment(r).getEndpointsList()).isEmpty();
     assertThat(Mesh.dataPlane(r).clusters().get(CLUSTER).endpoints()).isEmpty();
     assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state)).singleElement().asString()
-        .contains(CLUSTER, "DestinationRule/vm-api", "ISTIO_MUTUAL", "no workload identity");
+        .contains(CLUSTER, "DestinationRule/shop/vm-api", "ISTIO_MUTUAL", "no workload identity");
     // A caller with an identity keeps the endpoints; without the rule there is nothing to warn about.
     assertThat(assignment(translate(state, true)).getEndpointsList()).isNotEmpty();
     assertThat(ServiceEntryTranslator.istioMutualWithoutIdentity(state(""))).isEmpty();

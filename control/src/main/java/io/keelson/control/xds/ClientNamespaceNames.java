@@ -1,0 +1,109 @@
+package io.keelson.control.xds;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.keelson.control.policy.Policy;
+import io.keelson.control.store.PolicySet;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Kubernetes' DNS search path for a sidecar's app: in namespace {@code shop}, {@code reviews} (and
+ * {@code reviews:PORT}) is {@code reviews.shop}. The shared translations give short names to the services of namespace
+ * default only (what every sidecar saw before Services were namespaced); for a sidecar of a namespace that has
+ * registry Services this moves each of its services' short name to it, in the name table (captured sidecars' DNS
+ * proxy), in the outbound virtual hosts' domains and in a proxyless gRPC client's API listeners, where the service
+ * of namespace default of that name keeps its {@code NAME.default} domains. A short name no Service of the sidecar's namespace has still names namespace
+ * default's service (Keelson's one namespace before; Kubernetes would not resolve it). Stateless.
+ */
+final class ClientNamespaceNames {
+  private ClientNamespaceNames() {}
+
+  /** {@code r} as a sidecar of {@code namespace} gets it: {@code r} itself where no Service of it is registered. */
+  static MeshResources apply(MeshResources r, PolicySet state, String namespace) {
+    Map<String, String> keyOfShort = new TreeMap<>();
+    if (!namespace.equals(MeshNames.NAMESPACE)) {
+      for (Policy.Service s : state.ofType(Policy.Service.class)) {
+        if (s.serviceNamespace().equals(namespace)) {
+          keyOfShort.put(s.meta().name(), s.name());
+        }
+      }
+    }
+    if (keyOfShort.isEmpty()) {
+      return r;
+    }
+    List<Listener> listeners = withShortApiListeners(r.listeners().stream().map(l -> withTable(l, keyOfShort))
+        .toList(), keyOfShort);
+    List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort)).toList();
+    return r.withListenersAndRoutes(listeners, routes);
+  }
+
+  /**
+   * A proxyless gRPC client dials {@code xds:///reviews}: the API listener named {@code reviews} is then its namespace's
+   * service's (a copy of {@code reviews.shop}'s under the short name, in place of namespace default's).
+   */
+  private static List<Listener> withShortApiListeners(List<Listener> listeners, Map<String, String> keyOfShort) {
+    Map<String, Listener> byName = new java.util.LinkedHashMap<>();
+    listeners.forEach(l -> byName.put(l.getName(), l));
+    keyOfShort.forEach((name, key) -> {
+      Listener api = byName.get(key);
+      if (api != null && api.hasApiListener()) {
+        byName.put(name, api.toBuilder().setName(name).build());
+      }
+    });
+    return List.copyOf(byName.values());
+  }
+
+  private static Listener withTable(Listener l, Map<String, String> keyOfShort) {
+    Struct meta = l.getMetadata().getFilterMetadataMap().get(MeshNames.METADATA_KEY);
+    if (meta == null) {
+      return l;
+    }
+    Struct table = meta.getFieldsOrThrow("table").getStructValue();
+    Struct.Builder t = table.toBuilder();
+    keyOfShort.forEach((name, key) -> {
+      Value entry = table.getFieldsMap().get(key);
+      if (entry != null) {
+        t.putFields(name, entry);
+      }
+    });
+    Struct withShort = meta.toBuilder().putFields("table", Value.newBuilder().setStructValue(t).build()).build();
+    return l.toBuilder().setMetadata(l.getMetadata().toBuilder().putFilterMetadata(MeshNames.METADATA_KEY, withShort))
+        .build();
+  }
+
+  private static RouteConfiguration withDomains(RouteConfiguration rc, Map<String, String> keyOfShort) {
+    Map<String, String> shortOfKey = new TreeMap<>();
+    keyOfShort.forEach((name, key) -> shortOfKey.put(key, name));
+    RouteConfiguration.Builder b = rc.toBuilder();
+    for (int i = 0; i < b.getVirtualHostsCount(); i++) {
+      VirtualHost vh = b.getVirtualHosts(i);
+      Set<String> domains = new LinkedHashSet<>();
+      for (String d : vh.getDomainsList()) {
+        int colon = d.startsWith("[") ? -1 : d.indexOf(':');
+        String host = colon < 0 ? d : d.substring(0, colon);
+        String port = colon < 0 ? "" : d.substring(colon);
+        if (keyOfShort.containsKey(host)) {
+          domains.add(host + "." + MeshNames.NAMESPACE + port); // namespace default's, by its qualified name
+          continue;
+        }
+        domains.add(d);
+        String name = shortOfKey.get(host);
+        if (name != null) {
+          domains.add(name + port);
+        }
+      }
+      if (!domains.equals(new LinkedHashSet<>(vh.getDomainsList()))) {
+        b.setVirtualHosts(i, vh.toBuilder().clearDomains().addAllDomains(new ArrayList<>(domains)));
+      }
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,67 @@
+package io.keelson.control.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.control.api.ControlPlane;
+import io.keelson.control.ca.CaOptions;
+import io.keelson.control.demo.SampleService;
+import io.keelson.control.policy.PolicyParser;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two registry Services named {@code reviews}, in namespaces shop and bookinfo, through a real control plane and real
+ * mTLS sidecars whose namespaces come from their join tokens: a client of shop calling {@code reviews} reaches shop's,
+ * {@code reviews.bookinfo} bookinfo's; a client of bookinfo calling {@code reviews} reaches bookinfo's; each app's
+ * sidecar registered to its own namespace's Service.
+ */
+class NamespacedServicesEndToEndTest {
+  private static final String MESH = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: reviews, namespace: shop }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      ---
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: reviews, namespace: bookinfo }
+      spec: { ports: [ { name: http, port: 80 } ] }
+      """;
+
+  @Test
+  void aClientCallingAShortNameReachesItsOwnNamespacesServiceAndAQualifiedNameTheOther() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService shopApp = new SampleService("reviews", "shop").start("127.0.0.1", 0);
+        SampleService bookApp = new SampleService("reviews", "bookinfo").start("127.0.0.1", 0)) {
+      cp.store.apply(PolicyParser.parse("mesh.yaml", MESH).policies(), false);
+      try (Sidecar shop = SidecarMtlsTest.secureProxy(cp, "shop", "reviews", bootstrap(cp, "reviews", shopApp.port()));
+          Sidecar book = SidecarMtlsTest.secureProxy(cp, "bookinfo", "reviews", bootstrap(cp, "reviews", bookApp.port()));
+          Sidecar shopClient = SidecarMtlsTest.secureProxy(cp, "shop", "web", bootstrap(cp, "web", 1));
+          Sidecar bookClient = SidecarMtlsTest.secureProxy(cp, "bookinfo", "web", bootstrap(cp, "web", 1))) {
+        int fromShop = shopClient.outboundAddress().getPort();
+        int fromBookinfo = bookClient.outboundAddress().getPort();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+            .until(() -> "reviews-shop".equals(SidecarMtlsTest.served(fromShop, "reviews"))
+                && "reviews-bookinfo".equals(SidecarMtlsTest.served(fromBookinfo, "reviews")));
+        for (int i = 0; i < 3; i++) {
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews")).isEqualTo("reviews-shop");
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews:80")).isEqualTo("reviews-shop");
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews.shop")).isEqualTo("reviews-shop");
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews.bookinfo")).isEqualTo("reviews-bookinfo");
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews.bookinfo:80")).isEqualTo("reviews-bookinfo");
+          assertThat(SidecarMtlsTest.served(fromBookinfo, "reviews")).isEqualTo("reviews-bookinfo");
+          assertThat(SidecarMtlsTest.served(fromBookinfo, "reviews.shop")).isEqualTo("reviews-shop");
+        }
+        assertThat(cp.xds.registeredWorkloads().values()).extracting(w -> w.service()).contains("reviews.shop", "reviews.bookinfo");
+      }
+    }
+  }
+
+  private static SidecarBootstrap bootstrap(ControlPlane cp, String service, int appPort) {
+    return new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), service, Map.of(), appPort, 0, 0,
+        "127.0.0.1", 0);
+  }
+}
