@@ -49,14 +49,14 @@ class CompressionConfigTest {
                         chunk_size: 16384
       """));
     assertThat(s.listeners().getFirst().http().httpFilters().getFirst().settings()).isEqualTo(new CompressorSettings(true, 500,
-        Set.of("application/json"), true, true, Set.of(206), 3, Deflater.HUFFMAN_ONLY, 16384, "gz", true));
+        Set.of("application/json"), true, true, Set.of(206), 3, Deflater.HUFFMAN_ONLY, 16384, "gz", true, null));
     ProxySnapshot legacy = load(compressor("""
                     content_length: 40
                     disable_on_etag_header: true
       """, ""));
     assertThat(legacy.listeners().getFirst().http().httpFilters().getFirst().settings()).isEqualTo(new CompressorSettings(true, 40,
         CompressorSettings.DEFAULT_CONTENT_TYPES, true, false, Set.of(), Deflater.DEFAULT_COMPRESSION, Deflater.DEFAULT_STRATEGY,
-        4096, "gz", false));
+        4096, "gz", false, null));
   }
 
   @Test
