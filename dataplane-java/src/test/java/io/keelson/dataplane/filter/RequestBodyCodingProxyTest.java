@@ -137,6 +137,44 @@ class RequestBodyCodingProxyTest {
   }
 
   @ParameterizedTest
+  @CsvSource({"INLINE", "DISRUPTOR"})
+  void aGzipUploadIsInflatedAsItStreamsNotHeldToItsEnd(PipelineMode mode) throws Exception {
+    byte[] first = java.util.Arrays.copyOfRange(json, 0, json.length / 2);
+    byte[] second = java.util.Arrays.copyOfRange(json, json.length / 2, json.length);
+    try (ProxyHarness proxy = proxy(mode, DECOMPRESSOR);
+        java.net.Socket client = new java.net.Socket("127.0.0.1", proxy.port())) {
+      client.setSoTimeout(30_000);
+      java.io.OutputStream out = client.getOutputStream();
+      out.write(("POST /upload HTTP/1.1\r\nhost: x\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      ByteArrayOutputStream gz = new ByteArrayOutputStream();
+      GZIPOutputStream deflate = new GZIPOutputStream(gz, true); // sync flush: the first half can be inflated alone
+      deflate.write(first);
+      deflate.flush();
+      writeChunk(out, gz);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> backend.bodyBytesRead.get() >= first.length); // inflated and forwarded while the upload is open
+      deflate.write(second);
+      deflate.close();
+      writeChunk(out, gz);
+      out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      assertThat(status).isEqualTo("HTTP/1.1 200 OK");
+      assertThat(backend.lastBody).isEqualTo(json);
+    }
+  }
+
+  private static void writeChunk(java.io.OutputStream out, ByteArrayOutputStream gz) throws Exception {
+    out.write((Integer.toHexString(gz.size()) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    gz.writeTo(out);
+    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    gz.reset();
+  }
+
+  @ParameterizedTest
   @CsvSource({"INLINE,false", "DISRUPTOR,true"})
   void aRequestGzipBombIsCutWith413BeforeTheBackendGetsIt(PipelineMode mode, boolean h2) throws Exception {
     Path bomb = dir.resolve("bomb.gz");
