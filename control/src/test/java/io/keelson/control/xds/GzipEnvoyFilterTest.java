@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Istio's usual gzip recipe, an EnvoyFilter inserting {@code envoy.filters.http.compressor} before the router, is
- * applied to a sidecar's connection managers and is what the data plane runs; a recipe with zlib knobs Deflater lacks
- * is not applied, and says why.
+ * applied to a sidecar's connection managers and is what the data plane runs (memory_level and window_bits too,
+ * which Deflater does not apply); a recipe with zlib knobs outside Envoy's ranges is not applied, and says why.
  */
 class GzipEnvoyFilterTest {
   private static String recipe(String gzipFields) {
@@ -66,10 +66,20 @@ class GzipEnvoyFilterTest {
   }
 
   @Test
-  void aRecipeWithZlibSettingsDeflaterLacksIsNotAppliedAndSaysWhichField() throws Exception {
+  void theUsualRecipeWithZlibMemoryAndWindowSettingsIsApplied() throws Exception {
     MeshResources r = Mesh.translateWithRegistry("");
     EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(r,
         List.of(EnvoyFilterPatchesTest.filter("gzip", "shop", recipe("memory_level: 3\nwindow_bits: 10"))), false);
+    assertThat(p.refused()).isEmpty();
+    assertThat(p.applied()).containsExactly("EnvoyFilter/shop/gzip");
+    assertThat(httpFilters(p.resources())).contains("envoy.filters.http.compressor");
+  }
+
+  @Test
+  void aRecipeWithZlibSettingsOutsideEnvoysRangesIsNotAppliedAndSaysWhichField() throws Exception {
+    MeshResources r = Mesh.translateWithRegistry("");
+    EnvoyFilterPatches.Patched p = EnvoyFilterPatches.applyChecked(r,
+        List.of(EnvoyFilterPatchesTest.filter("gzip", "shop", recipe("memory_level: 12\nwindow_bits: 16"))), false);
     assertThat(p.applied()).isEmpty();
     assertThat(p.refused()).singleElement().asString().startsWith("EnvoyFilter/shop/gzip is not applied")
         .contains("compressor_library.typed_config.window_bits").contains("compressor_library.typed_config.memory_level");

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * One response's body transform (gzip deflate or inflate), chunk by chunk as the body streams: never the whole
+ * One request's or response's body transform (gzip deflate or inflate), chunk by chunk as the body streams: never the whole
  * body held. One instance per exchange; confined to its connection's event loop.
  */
 public interface BodyStage {
@@ -19,10 +19,25 @@ public interface BodyStage {
   /** Gives back the native (de)compressor; idempotent. Called when the body ends or the exchange is cut short. */
   void release();
 
-  /** A body the stage refuses; the connection resets the stream (HTTP/2) or closes (HTTP/1.1). */
+  /**
+   * A body the stage refuses. A response: the connection resets the stream (HTTP/2) or closes (HTTP/1.1). A request:
+   * answered {@link #status()} when no response has started (413 for a decompression bomb, 400 for a corrupt body),
+   * else reset or closed.
+   */
   final class BodyCodingException extends RuntimeException {
+    private final int status;
+
     public BodyCodingException(String message) {
+      this(message, 400);
+    }
+
+    public BodyCodingException(String message, int status) {
       super(message, null, false, false);
+      this.status = status;
+    }
+
+    public int status() {
+      return status;
     }
   }
 }

@@ -3,12 +3,11 @@ package io.keelson.dataplane.filter;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.envoyproxy.envoy.config.core.v3.RuntimeFeatureFlag;
 import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 
 /**
  * What the compressor and decompressor factories share when they read their config: the library's typed_config,
- * gzip only, and a direction's {@code enabled} flag. Stateless.
+ * gzip only (their {@code enabled} flags are read by {@link FeatureFlags}). Stateless.
  */
 public final class CompressionLibrary {
   private CompressionLibrary() {}
@@ -37,11 +36,6 @@ public final class CompressionLibrary {
       errors.error(path + ".typed_config", "cannot read " + expected + ": " + e.getMessage());
       return null;
     }
-  }
-
-  /** A direction's {@code enabled}: true unless the flag is set with default_value false (runtime keys ignored). */
-  public static boolean enabled(boolean present, RuntimeFeatureFlag flag) {
-    return !present || !flag.hasDefaultValue() || flag.getDefaultValue().getValue();
   }
 
   private static String descriptorName(Class<? extends Message> type) {

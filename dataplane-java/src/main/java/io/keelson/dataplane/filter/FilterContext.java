@@ -50,6 +50,9 @@ public final class FilterContext {
   /** The body codings filters chose for the response (compressor, decompressor), in filter order; {@link #codings} used. */
   private final ResponseCoding[] responseCodings = new ResponseCoding[MAX_RESPONSE_CODINGS];
   private int codings;
+  /** The body codings filters chose for the request, in filter order; {@link #requestCodingCount} used. */
+  private final RequestCoding[] requestCodings = new RequestCoding[MAX_RESPONSE_CODINGS];
+  private int requestCodingCount;
   private ExternalCheck externalCheck;
   /** envoy.filters.http.health_check recognised the request as a health check (access logs' not_health_check_filter). */
   private boolean healthCheck;
@@ -202,6 +205,23 @@ public final class FilterContext {
     }
   }
 
+  /** Asks for {@code coding} to decide on the forwarded request's head whether to transform the request body. */
+  public void codeRequest(RequestCoding coding) {
+    if (requestCodingCount < MAX_RESPONSE_CODINGS) {
+      requestCodings[requestCodingCount++] = coding;
+    }
+  }
+
+  /** How many request codings filters chose. */
+  public int requestCodings() {
+    return requestCodingCount;
+  }
+
+  /** The {@code i}th request coding in filter order. */
+  public RequestCoding requestCoding(int i) {
+    return requestCodings[i];
+  }
+
   /** How many response codings filters chose for this request. */
   public int responseCodings() {
     return codings;
@@ -304,6 +324,8 @@ public final class FilterContext {
     healthCheck = false;
     java.util.Arrays.fill(responseCodings, 0, codings, null);
     codings = 0;
+    java.util.Arrays.fill(requestCodings, 0, requestCodingCount, null);
+    requestCodingCount = 0;
     externalCheck = null;
     paused = null;
     metadata = null;
@@ -333,6 +355,11 @@ public final class FilterContext {
       java.util.Arrays.fill(responseCodings, other.codings, codings, null);
     }
     codings = other.codings;
+    System.arraycopy(other.requestCodings, 0, requestCodings, 0, other.requestCodingCount);
+    if (requestCodingCount > other.requestCodingCount) {
+      java.util.Arrays.fill(requestCodings, other.requestCodingCount, requestCodingCount, null);
+    }
+    requestCodingCount = other.requestCodingCount;
     externalCheck = other.externalCheck;
     paused = other.paused;
   }

@@ -92,7 +92,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean responseComplete;
   private boolean responseChunked;
   /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
-  private io.keelson.dataplane.filter.ResponseBody responseBody;
+  private io.keelson.dataplane.filter.CodedBody responseBody;
+  /** The request body's codings (compressor, decompressor) when some filter's transforms it, else null. */
+  private io.keelson.dataplane.filter.CodedBody requestBody;
+  /** The request codings were chosen for this exchange (a retry keeps the coded request as it is). */
+  private boolean requestCodingChosen;
   /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
   private ByteBuf pendingHead;
   private boolean closeAfterResponse;
@@ -299,6 +303,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       pendingHead = null;
     }
     releaseResponseBody();
+    releaseRequestBody();
     if (upstream != null) {
       if (was == State.FORWARDING && !responseComplete) {
         cluster.stats().rqResetBeforeResponse.increment();
@@ -402,6 +407,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     observer.reset();
     peerExchange.reset();
     requestHasBody = head.chunked() || head.contentLength() > 0;
+    releaseRequestBody();
+    requestCodingChosen = false;
     requestComplete = false;
     responseStarted = false;
     responseComplete = false;
@@ -749,9 +756,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       startTimeout(); // the request ended while it was being routed on the ring
     }
     boolean expectContinue = request.expectContinue() && !bodyBuffered;
+    if (!codeRequestBody()) {
+      return;
+    }
     ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
-    io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, Http1HeaderAccess.INSTANCE, request.headers());
+    io.keelson.dataplane.filter.CodedBody.onForwardedRequest(policy, Http1HeaderAccess.INSTANCE, request.headers());
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
     peerExchange.onRequest(Http1HeaderAccess.INSTANCE, request.headers(), cluster.name(),
@@ -809,6 +819,79 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     awaitingWholeBody = false;
     closeAfterResponse = true;
     sendLocalReply(413, "Payload Too Large", null);
+  }
+
+  /**
+   * The filters' request body codings, chosen once per exchange on the head as the filters left it (before the router's
+   * header changes): a coded body goes on chunked; what was read already is coded now. False when the body was refused.
+   */
+  private boolean codeRequestBody() {
+    if (requestCodingChosen || !requestHasBody || upgrade != null || proxiedConnect) {
+      return true;
+    }
+    requestCodingChosen = true;
+    requestBody = io.keelson.dataplane.filter.CodedBody.request(policy, Http1HeaderAccess.INSTANCE, request.headers());
+    if (requestBody == null) {
+      return true;
+    }
+    request.bodyCoded();
+    int n = pendingBody.size();
+    pendingBodyBytes = 0;
+    for (int i = 0; i < n; i++) {
+      ByteBuf coded = codeRequestChunk(pendingBody.pollFirst(), false);
+      if (coded == null) {
+        return false;
+      }
+      pendingBody.addLast(coded);
+      pendingBodyBytes += coded.readableBytes();
+    }
+    if (requestComplete) {
+      ByteBuf tail = codeRequestChunk(Unpooled.EMPTY_BUFFER, true);
+      if (tail == null) {
+        return false;
+      }
+      pendingBody.addLast(tail);
+      pendingBodyBytes += tail.readableBytes();
+    }
+    return true;
+  }
+
+  /**
+   * One request body chunk through the codings; null when they refuse the body (a corrupt gzip body: 400, a
+   * decompression bomb: 413, or the connection closed once a response has started): the upstream request is dropped.
+   */
+  private ByteBuf codeRequestChunk(ByteBuf content, boolean last) {
+    try {
+      ByteBuf out = requestBody.apply(content, last, channel.alloc());
+      if (last) {
+        requestBody = null; // released by its last chunk
+      }
+      return out;
+    } catch (io.keelson.dataplane.filter.BodyStage.BodyCodingException e) {
+      requestBody = null; // released by apply
+      releasePendingBody();
+      closeAfterResponse = true;
+      if (upstream != null) {
+        endUpstreamRequest();
+        upstream.detach(false); // the upstream saw part of the body: never reuse that connection
+        upstream = null;
+      }
+      cancelPerTryTimer();
+      if (!responseStarted && state != State.CLOSED) {
+        state = State.LOCAL_REPLY;
+        sendLocalReply(e.status(), e.status() == 413 ? "Payload Too Large" : "Bad Request", null);
+      } else {
+        channel.close();
+      }
+      return null;
+    }
+  }
+
+  private void releaseRequestBody() {
+    if (requestBody != null) {
+      requestBody.release();
+      requestBody = null;
+    }
   }
 
   /** Starts one try of the request on {@link #endpoint}: a pooled connection, or a new one. */
@@ -1010,6 +1093,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
+    if (requestBody != null && (content = codeRequestChunk(content, false)) == null) {
+      return;
+    }
+    passBody(content);
+  }
+
+  /** A body chunk as the filters left it: to the mirror, then upstream or held until the upstream is there. */
+  private void passBody(ByteBuf content) {
     if (mirror != null && !mirror.onBody(content)) {
       mirror = null;
     }
@@ -1038,6 +1129,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onComplete(Http1Headers trailers) {
+    if (requestBody != null) {
+      ByteBuf tail = codeRequestChunk(Unpooled.EMPTY_BUFFER, true);
+      if (tail == null) {
+        return;
+      }
+      passBody(tail);
+    }
     requestComplete = true;
     if (state == State.FORWARDING || state == State.CONNECTING || retrying) { // else forward() notes it
       requestCompleteNanos = System.nanoTime();
@@ -1194,7 +1292,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless && response.contentLength() != 0) { // a body to come: the codings filters chose may transform it
-      responseBody = io.keelson.dataplane.filter.ResponseBody.start(policy, Http1HeaderAccess.INSTANCE, response.headers(), status);
+      responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, Http1HeaderAccess.INSTANCE, response.headers(), status);
     }
     if (!bodyless) {
       if (response.chunked()) {

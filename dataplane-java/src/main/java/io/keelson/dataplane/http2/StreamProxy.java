@@ -115,7 +115,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /** The body was buffered whole and goes on with a content-length. */
   private boolean bodyBuffered;
   /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
-  private io.keelson.dataplane.filter.ResponseBody responseBody;
+  private io.keelson.dataplane.filter.CodedBody responseBody;
+  /** The request body's codings (compressor, decompressor) when some filter's transforms it, else null. */
+  private io.keelson.dataplane.filter.CodedBody requestBody;
+  /** The request codings were chosen (a retry's decision keeps the coded request as it is). */
+  private boolean requestCodingChosen;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
   private final StreamMirror mirror = new StreamMirror();
 
@@ -285,6 +289,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (responseBody != null) {
       responseBody.release();
       responseBody = null;
+    }
+    if (requestBody != null) {
+      requestBody.release();
+      requestBody = null;
     }
     if (tunnel != null) {
       tunnel.close(); // counts the bytes before the record below
@@ -624,6 +632,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
     }
+    if (!proxiedConnect && !codeRequestBody()) {
+      return;
+    }
     ForwardedHeaders.prepareRequest(request, head, requestEndedWithHead || upgradeType != null || proxiedConnect,
         cluster.config().http2Upstream(), listener.config().http(), virtualHost, route, forward, weightedCluster, timeoutMs);
     if (timeoutHeaders) {
@@ -631,7 +642,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     }
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
-    io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, NettyHeaderAccess.INSTANCE, request.headers());
+    io.keelson.dataplane.filter.CodedBody.onForwardedRequest(policy, NettyHeaderAccess.INSTANCE, request.headers());
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
     listener.config().http().forwardClientCert().apply(down.parent(), request.headers());
@@ -659,6 +670,50 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       startDeadline(timeout);
     }
     startTry();
+  }
+
+  /**
+   * The filters' request body codings, chosen once on the head as the filters left it (before the router's header
+   * changes: without a content-length an HTTP/1.1 upstream gets the body chunked); what was read already is coded now.
+   * False when the body was refused.
+   */
+  private boolean codeRequestBody() {
+    if (requestCodingChosen || requestEndedWithHead || upgradeType != null || isConnect()) {
+      return true;
+    }
+    requestCodingChosen = true;
+    requestBody = io.keelson.dataplane.filter.CodedBody.request(policy, NettyHeaderAccess.INSTANCE, request.headers());
+    for (int i = 0, n = requestBody == null ? 0 : pending.size(); i < n; i++) {
+      HttpContent c = pending.pollFirst();
+      HttpContent coded = codeRequestChunk(c, c instanceof LastHttpContent);
+      if (coded == null) {
+        return false;
+      }
+      pending.addLast(coded);
+    }
+    return true;
+  }
+
+  /**
+   * One request body message through the codings: the message to pass on instead of {@code c}, or null when they
+   * refuse the body (a corrupt gzip body: 400, a decompression bomb: 413; the upstream stream is reset).
+   */
+  private HttpContent codeRequestChunk(HttpContent c, boolean last) {
+    ByteBuf out;
+    try {
+      out = requestBody.apply(c.content().retain(), last, down.alloc());
+    } catch (io.keelson.dataplane.filter.BodyStage.BodyCodingException e) {
+      requestBody = null; // released by apply
+      c.release();
+      closeUpstream();
+      endUpstreamRequest();
+      localReply(e.status(), e.status() == 413 ? "Payload Too Large" : "Bad Request", ResponseFlag.NONE);
+      return null;
+    }
+    if (last) {
+      requestBody = null; // released by its last chunk
+    }
+    return (HttpContent) recoded(c, out);
   }
 
   /**
@@ -1067,6 +1122,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onBody(HttpContent c) {
     requestBytes += c.content().readableBytes();
+    if (requestBody != null && (c = codeRequestChunk(c, c instanceof LastHttpContent)) == null) {
+      return;
+    }
     mirror.onBody(c); // copied before the chunk is handed on (an upstream write may release it at once)
     boolean last = c instanceof LastHttpContent;
     if (last) {
@@ -1141,7 +1199,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
       boolean headersOnly = r instanceof FullHttpResponse full && !full.content().isReadable() && full.trailingHeaders().isEmpty();
       if (!headersOnly && status != 204 && status != 304 && !io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method())) {
-        responseBody = io.keelson.dataplane.filter.ResponseBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
+        responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
       }
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
@@ -1189,6 +1247,19 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       resetDownstream(Http2Error.INTERNAL_ERROR);
       return null;
     }
+    if (!last && !out.isReadable()) {
+      out.release();
+      c.release();
+      return null;
+    }
+    if (last) {
+      responseBody = null; // released by its last chunk
+    }
+    return recoded(c, out);
+  }
+
+  /** {@code c} with {@code out} as its content (a last one keeps its trailers); {@code c} is released. */
+  private static HttpObject recoded(HttpContent c, ByteBuf out) {
     HttpObject coded;
     if (c instanceof FullHttpResponse full) {
       coded = full.replace(out);
@@ -1196,17 +1267,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       DefaultLastHttpContent end = new DefaultLastHttpContent(out);
       end.trailingHeaders().set(l.trailingHeaders());
       coded = end;
-    } else if (!out.isReadable()) {
-      out.release();
-      c.release();
-      return null;
     } else {
       coded = new io.netty.handler.codec.http.DefaultHttpContent(out);
     }
     c.release();
-    if (last) {
-      responseBody = null; // released by its last chunk
-    }
     return coded;
   }
 

@@ -1,7 +1,14 @@
 package io.keelson.dataplane.filter.compressor;
 
-/** Settings bound to their counters: what a compiled compressor filter and its response codings read. Immutable. */
-record CompressorConfig(CompressorSettings settings, CompressorStats stats) {
+/**
+ * Settings bound to their counters: what a compiled compressor filter and its codings read ({@code requestStats} null
+ * without request compression). Immutable.
+ */
+record CompressorConfig(CompressorSettings settings, CompressorStats stats, RequestCompressorStats requestStats) {
+  CompressorConfig(CompressorSettings settings, CompressorStats stats) {
+    this(settings, stats, null);
+  }
+
   int level() {
     return settings.level();
   }

@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor;
 import io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute;
 import io.keelson.dataplane.filter.CompressionLibrary;
 import io.keelson.dataplane.filter.ConfigErrors;
+import io.keelson.dataplane.filter.FeatureFlags;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
@@ -17,10 +18,11 @@ import java.util.zip.Deflater;
 
 /**
  * {@code envoy.filters.http.compressor} with the gzip library ({@code envoy.compression.gzip.compressor.v3.Gzip}) on
- * {@link Deflater}: response compression as Envoy decides it ({@link GzipResponseCoding}), per-route
- * {@code CompressorPerRoute} (disabled, or remove_accept_encoding_header overridden). Refused by field: other
- * libraries (brotli, zstd), request compression, and the zlib knobs Deflater does not expose (a memory_level other
- * than 8, a window_bits other than 15: Deflater always uses zlib's defaults) or the RLE and FIXED strategies.
+ * {@link Deflater}: response compression as Envoy decides it ({@link GzipResponseCoding}), request compression
+ * ({@link GzipRequestCoding}), per-route {@code CompressorPerRoute} (disabled, or remove_accept_encoding_header
+ * overridden). memory_level and window_bits are range-checked as Envoy's proto does and otherwise not applied
+ * (Deflater always uses zlib's defaults, 8 and 15: warned). Refused by field: other libraries (brotli, zstd) and the
+ * RLE and FIXED strategies.
  * Stateless.
  */
 public final class CompressorFilterFactory implements HttpFilterFactory {
@@ -51,27 +53,16 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
     Compressor c = (Compressor) message;
     boolean ok = true;
     var request = c.getRequestDirectionConfig().getCommonConfig();
-    if (c.hasRequestDirectionConfig() && CompressionLibrary.enabled(request.hasEnabled(), request.getEnabled())) {
-      errors.error(path + ".request_direction_config", "request compression is not supported; expected no"
-          + " request_direction_config, or its common_config.enabled.default_value: false");
-      ok = false;
-    }
+    Boolean requestEnabled = !c.hasRequestDirectionConfig() ? Boolean.FALSE : FeatureFlags.enabled(request.hasEnabled(),
+        request.getEnabled(), path + ".request_direction_config.common_config.enabled", errors);
     Gzip gzip = CompressionLibrary.unpack(c.hasCompressorLibrary(), c.getCompressorLibrary(), Gzip.class,
         path + ".compressor_library", "compresses with", errors);
-    if (gzip == null) {
+    if (gzip == null || requestEnabled == null) {
       return null;
     }
     String lib = path + ".compressor_library.typed_config";
-    if (gzip.hasMemoryLevel() && gzip.getMemoryLevel().getValue() != 8) {
-      errors.error(lib + ".memory_level", "java.util.zip.Deflater always uses zlib's memory level 8; expected 8 or unset, got "
-          + gzip.getMemoryLevel().getValue());
-      ok = false;
-    }
-    if (gzip.hasWindowBits() && gzip.getWindowBits().getValue() != 15) {
-      errors.error(lib + ".window_bits", "java.util.zip.Deflater always uses a 15-bit window; expected 15 or unset, got "
-          + gzip.getWindowBits().getValue());
-      ok = false;
-    }
+    ok &= zlibDefault(gzip.hasMemoryLevel(), gzip.getMemoryLevel().getValue(), 1, 9, 8, lib + ".memory_level", errors);
+    ok &= zlibDefault(gzip.hasWindowBits(), gzip.getWindowBits().getValue(), 9, 15, 15, lib + ".window_bits", errors);
     int chunkSize = gzip.hasChunkSize() ? gzip.getChunkSize().getValue() : 4096;
     if (chunkSize < 4096 || chunkSize > 65536) {
       errors.error(lib + ".chunk_size", "expected 4096 to 65536, got " + chunkSize);
@@ -93,8 +84,9 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
     boolean response = c.hasResponseDirectionConfig();
     var rd = c.getResponseDirectionConfig();
     var common = rd.getCommonConfig();
-    boolean enabled = response ? CompressionLibrary.enabled(common.hasEnabled(), common.getEnabled())
-        : CompressionLibrary.enabled(c.hasRuntimeEnabled(), c.getRuntimeEnabled());
+    Boolean enabled = response
+        ? FeatureFlags.enabled(common.hasEnabled(), common.getEnabled(), path + ".response_direction_config.common_config.enabled", errors)
+        : FeatureFlags.enabled(c.hasRuntimeEnabled(), c.getRuntimeEnabled(), path + ".runtime_enabled", errors);
     int minLength = response ? (common.hasMinContentLength() ? common.getMinContentLength().getValue() : 0)
         : (c.hasContentLength() ? c.getContentLength().getValue() : 0);
     List<String> types = response ? common.getContentTypeList() : c.getContentTypeList();
@@ -107,14 +99,39 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
         ok = false;
       }
     }
-    if (!ok) {
+    if (!ok || enabled == null) {
       return null;
     }
-    return new CompressorSettings(enabled, minLength > 0 ? minLength : 30,
-        types.isEmpty() ? CompressorSettings.DEFAULT_CONTENT_TYPES : Set.copyOf(types.stream().map(t -> t.toLowerCase(Locale.ROOT)).toList()),
+    return new CompressorSettings(enabled, minLength > 0 ? minLength : 30, contentTypes(types),
         response ? rd.getDisableOnEtagHeader() : c.getDisableOnEtagHeader(),
         response ? rd.getRemoveAcceptEncodingHeader() : c.getRemoveAcceptEncodingHeader(), Set.copyOf(codes), level, strategy,
-        chunkSize, c.getCompressorLibrary().getName(), response);
+        chunkSize, c.getCompressorLibrary().getName(), response, !requestEnabled ? null
+            : new CompressorSettings.RequestCompression(request.hasMinContentLength() && request.getMinContentLength().getValue() > 0
+                ? request.getMinContentLength().getValue() : 30, contentTypes(request.getContentTypeList())));
+  }
+
+  /** The lower-cased media types, or Envoy's default list when none are given. */
+  private static Set<String> contentTypes(List<String> types) {
+    return types.isEmpty() ? CompressorSettings.DEFAULT_CONTENT_TYPES
+        : Set.copyOf(types.stream().map(t -> t.toLowerCase(Locale.ROOT)).toList());
+  }
+
+  /**
+   * A zlib knob Deflater cannot set (memory_level, window_bits): within Envoy's range {@code min..max} it is accepted
+   * with a warning that zlib's default {@code used} applies (any gzip decoder reads what that writes); outside, refused.
+   */
+  private static boolean zlibDefault(boolean set, int value, int min, int max, int used, String path, ConfigErrors errors) {
+    if (!set) {
+      return true;
+    }
+    if (value < min || value > max) {
+      errors.error(path, "expected " + min + " to " + max + ", got " + value);
+      return false;
+    }
+    if (value != used) {
+      errors.warn(path, value + " is not applied: java.util.zip.Deflater compresses with zlib's default " + used);
+    }
+    return true;
   }
 
   @Override
@@ -144,6 +161,7 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     CompressorSettings s = (CompressorSettings) settings;
-    return new CompressorFilter(new CompressorConfig(s, CompressorStats.of(resources, s.libraryName(), s.responseDirection())));
+    return new CompressorFilter(new CompressorConfig(s, CompressorStats.of(resources, s.libraryName(), s.responseDirection()),
+        s.request() == null ? null : RequestCompressorStats.of(resources, s.libraryName())));
   }
 }

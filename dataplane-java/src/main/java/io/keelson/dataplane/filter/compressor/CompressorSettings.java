@@ -14,10 +14,17 @@ import java.util.Set;
  * @param chunkSize            output buffer step (chunk_size, 4096 by default)
  * @param libraryName          compressor_library.name, for stat names
  * @param responseDirection    response_direction_config was given (stats under {@code response.})
+ * @param request              request_direction_config when enabled (request bodies gzipped), else null
  */
 record CompressorSettings(boolean enabled, int minLength, Set<String> contentTypes, boolean disableOnEtag,
     boolean removeAcceptEncoding, Set<Integer> uncompressibleStatus, int level, int strategy, int chunkSize,
-    String libraryName, boolean responseDirection) {
+    String libraryName, boolean responseDirection, RequestCompression request) {
+
+  /**
+   * request_direction_config's common_config: request bodies of at least {@code minLength} bytes (Envoy's 30 when
+   * unset or 0) and of one of {@code contentTypes} (lower-case; Envoy's default list when none given) are gzipped.
+   */
+  record RequestCompression(int minLength, Set<String> contentTypes) {}
 
   /** Envoy's default content types (compressor.cc {@code defaultContentEncoding}). */
   static final Set<String> DEFAULT_CONTENT_TYPES = Set.of("text/html", "text/plain", "text/css", "application/javascript",
@@ -27,6 +34,6 @@ record CompressorSettings(boolean enabled, int minLength, Set<String> contentTyp
 
   CompressorSettings withRemoveAcceptEncoding(boolean remove) {
     return new CompressorSettings(enabled, minLength, contentTypes, disableOnEtag, remove, uncompressibleStatus, level,
-        strategy, chunkSize, libraryName, responseDirection);
+        strategy, chunkSize, libraryName, responseDirection, request);
   }
 }

@@ -5,13 +5,14 @@ import io.keelson.dataplane.filter.ZlibPool;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 /**
- * Gzips one response body as it streams (RFC 1952: a 10-byte header, raw deflate, CRC-32 and length trailer): each
+ * Gzips one request or response body as it streams (RFC 1952: a 10-byte header, raw deflate, CRC-32 and length trailer): each
  * chunk is deflated and SYNC_FLUSHed so the client can inflate it at once (Envoy's compressor flushes every data
- * frame the same way), the last one finished. Output grows in {@code chunk_size} steps. One per response; confined
+ * frame the same way), the last one finished. Output grows in {@code chunk_size} steps. One per body; confined
  * to its event loop.
  */
 final class GzipDeflate implements BodyStage {
@@ -22,13 +23,18 @@ final class GzipDeflate implements BodyStage {
       new ZlibPool<>(32, () -> new Deflater(Deflater.DEFAULT_COMPRESSION, true), Deflater::reset, Deflater::end);
 
   private final CompressorConfig config;
+  private final LongAdder uncompressedBytes;
+  private final LongAdder compressedBytes;
   private final CRC32 crc = new CRC32();
   private Deflater deflater;
   private boolean headerWritten;
   private long inputBytes;
 
-  GzipDeflate(CompressorConfig config) {
+  /** A body stage counting into one direction's total_uncompressed_bytes and total_compressed_bytes. */
+  GzipDeflate(CompressorConfig config, LongAdder uncompressedBytes, LongAdder compressedBytes) {
     this.config = config;
+    this.uncompressedBytes = uncompressedBytes;
+    this.compressedBytes = compressedBytes;
     this.deflater = DEFLATERS.take();
     deflater.setLevel(config.level()); // a reset Deflater takes these before its first input
     deflater.setStrategy(config.strategy());
@@ -44,7 +50,7 @@ final class GzipDeflate implements BodyStage {
         headerWritten = true;
       }
       int n = in.readableBytes();
-      config.stats().totalUncompressedBytes().add(n);
+      uncompressedBytes.add(n);
       inputBytes += n;
       if (n > 0) {
         for (ByteBuffer b : in.nioBuffers()) {
@@ -65,7 +71,7 @@ final class GzipDeflate implements BodyStage {
       } else if (n > 0) {
         drain(out, Deflater.SYNC_FLUSH, chunk);
       }
-      config.stats().totalCompressedBytes().add(out.readableBytes());
+      compressedBytes.add(out.readableBytes());
       return out;
     } catch (RuntimeException e) {
       out.release();

@@ -3,6 +3,8 @@ package io.keelson.dataplane.filter.compressor;
 import io.keelson.dataplane.edge.HeaderAccess;
 import io.keelson.dataplane.filter.BodyStage;
 import io.keelson.dataplane.filter.ResponseCoding;
+import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The compressor's response half for one accept-encoding decision (compressor.cc {@code encodeHeaders}): a response
@@ -33,8 +35,8 @@ final class GzipResponseCoding implements ResponseCoding {
   public <H> BodyStage onResponseHead(HeaderAccess<H> access, H headers, int status) {
     CompressorSettings s = config.settings();
     CompressorStats stats = config.stats();
-    boolean compressible = s.enabled() && longEnough(access, headers) && !s.uncompressibleStatus().contains(status)
-        && contentTypeAllowed(access.getAll(headers, "content-type"))
+    boolean compressible = s.enabled() && longEnough(access, headers, s.minLength(), stats.contentLengthTooSmall())
+        && !s.uncompressibleStatus().contains(status) && contentTypeAllowed(s.contentTypes(), access.getAll(headers, "content-type"))
         && !ResponseCoding.listContains(access.getAll(headers, "cache-control"), "no-transform") && etagAllowed(access, headers)
         && !access.contains(headers, "content-encoding");
     if (!compressible) {
@@ -52,10 +54,11 @@ final class GzipResponseCoding implements ResponseCoding {
     access.remove(headers, "content-length");
     access.set(headers, "content-encoding", "gzip");
     stats.compressed().increment();
-    return new GzipDeflate(config);
+    return new GzipDeflate(config, stats.totalUncompressedBytes(), stats.totalCompressedBytes());
   }
 
-  private <H> boolean longEnough(HeaderAccess<H> access, H headers) {
+  /** Whether the message's length is unknown or at least {@code minLength} (else counted too small). */
+  static <H> boolean longEnough(HeaderAccess<H> access, H headers, int minLength, LongAdder tooSmall) {
     String cl = access.getAll(headers, "content-length");
     if (cl == null) {
       return true; // chunked, HTTP/2 without content-length, until close: the length is not known
@@ -66,20 +69,21 @@ final class GzipResponseCoding implements ResponseCoding {
     } catch (NumberFormatException e) {
       length = -1;
     }
-    if (length < config.settings().minLength()) {
-      config.stats().contentLengthTooSmall().increment();
+    if (length < minLength) {
+      tooSmall.increment();
       return false;
     }
     return true;
   }
 
-  private boolean contentTypeAllowed(String contentType) {
+  /** Whether the media type of {@code contentType} (null: absent, allowed) is one of {@code types}. */
+  static boolean contentTypeAllowed(Set<String> types, String contentType) {
     if (contentType == null) {
       return true;
     }
     int semi = contentType.indexOf(';');
     String media = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
-    for (String t : config.settings().contentTypes()) {
+    for (String t : types) {
       if (t.equalsIgnoreCase(media)) {
         return true;
       }

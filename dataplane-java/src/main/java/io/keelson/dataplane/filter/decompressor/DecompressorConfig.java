@@ -1,7 +1,7 @@
 package io.keelson.dataplane.filter.decompressor;
 
-/** Settings bound to their counters. Immutable. */
-record DecompressorConfig(DecompressorSettings settings, DecompressorStats stats) {
+/** Settings bound to their counters, per direction. Immutable. */
+record DecompressorConfig(DecompressorSettings settings, DecompressorStats stats, DecompressorStats requestStats) {
   int chunkSize() {
     return settings.chunkSize();
   }

@@ -5,15 +5,15 @@ import io.envoyproxy.envoy.extensions.compression.gzip.decompressor.v3.Gzip;
 import io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor;
 import io.keelson.dataplane.filter.CompressionLibrary;
 import io.keelson.dataplane.filter.ConfigErrors;
+import io.keelson.dataplane.filter.FeatureFlags;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.decompressor} with the gzip library ({@code envoy.compression.gzip.decompressor.v3.Gzip})
- * on {@link java.util.zip.Inflater}, for responses ({@link GzipResponseInflation}). Refused by field: other libraries
- * (brotli, zstd) and request decompression, which Envoy enables by default: a config must turn it off
- * ({@code request_direction_config.common_config.enabled.default_value: false}). window_bits is accepted: Inflater
+ * on {@link java.util.zip.Inflater}, for responses and requests (on by default in both directions, as Envoy's;
+ * {@link GzipInflation}). Refused by field: other libraries (brotli, zstd). window_bits is accepted: Inflater
  * reads any window up to 15 bits. Stateless.
  */
 public final class DecompressorFilterFactory implements HttpFilterFactory {
@@ -32,11 +32,12 @@ public final class DecompressorFilterFactory implements HttpFilterFactory {
     Decompressor d = (Decompressor) message;
     boolean ok = true;
     var request = d.getRequestDirectionConfig();
-    if (CompressionLibrary.enabled(request.getCommonConfig().hasEnabled(), request.getCommonConfig().getEnabled())) {
-      errors.error(path + ".request_direction_config.common_config.enabled", "request decompression is not supported"
-          + " (Envoy enables it by default); expected default_value: false");
-      ok = false;
-    }
+    Boolean requestEnabled = FeatureFlags.enabled(request.getCommonConfig().hasEnabled(), request.getCommonConfig().getEnabled(),
+        path + ".request_direction_config.common_config.enabled", errors);
+    var response = d.getResponseDirectionConfig();
+    var common = response.getCommonConfig();
+    Boolean enabled = FeatureFlags.enabled(common.hasEnabled(), common.getEnabled(),
+        path + ".response_direction_config.common_config.enabled", errors);
     Gzip gzip = CompressionLibrary.unpack(d.hasDecompressorLibrary(), d.getDecompressorLibrary(), Gzip.class,
         path + ".decompressor_library", "inflates", errors);
     if (gzip == null) {
@@ -52,20 +53,18 @@ public final class DecompressorFilterFactory implements HttpFilterFactory {
       errors.error(path + ".decompressor_library.typed_config.max_inflate_ratio", "expected 1 to 1032, got " + ratio);
       ok = false;
     }
-    if (!ok) {
+    if (!ok || enabled == null || requestEnabled == null) {
       return null;
     }
-    var response = d.getResponseDirectionConfig();
-    var common = response.getCommonConfig();
-    return new DecompressorSettings(CompressionLibrary.enabled(common.hasEnabled(), common.getEnabled()),
-        response.getCommonConfig().getIgnoreNoTransformHeader(),
+    return new DecompressorSettings(enabled, common.getIgnoreNoTransformHeader(),
         !request.hasAdvertiseAcceptEncoding() || request.getAdvertiseAcceptEncoding().getValue(), chunkSize, ratio,
-        d.getDecompressorLibrary().getName());
+        d.getDecompressorLibrary().getName(), requestEnabled, request.getCommonConfig().getIgnoreNoTransformHeader());
   }
 
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     DecompressorSettings s = (DecompressorSettings) settings;
-    return new GzipResponseInflation(new DecompressorConfig(s, DecompressorStats.of(resources, s.libraryName())));
+    return new GzipInflation(new DecompressorConfig(s, DecompressorStats.of(resources, s.libraryName(), "response"),
+        DecompressorStats.of(resources, s.libraryName(), "request")));
   }
 }

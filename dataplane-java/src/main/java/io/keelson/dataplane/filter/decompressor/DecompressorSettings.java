@@ -8,6 +8,8 @@ package io.keelson.dataplane.filter.decompressor;
  * @param advertise        request_direction_config.advertise_accept_encoding (true when unset)
  * @param chunkSize        output buffer step
  * @param maxInflateRatio  output bytes allowed per input byte (Envoy's default 100)
+ * @param requestEnabled   request_direction_config.common_config.enabled's default_value (true when unset, as Envoy's)
+ * @param requestIgnoreNoTransform request bodies inflated even under {@code cache-control: no-transform}
  */
 record DecompressorSettings(boolean enabled, boolean ignoreNoTransform, boolean advertise, int chunkSize,
-    int maxInflateRatio, String libraryName) {}
+    int maxInflateRatio, String libraryName, boolean requestEnabled, boolean requestIgnoreNoTransform) {}

@@ -10,17 +10,18 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * Inflates one gzip response body as it streams: the header ({@link GzipHeader}), raw inflate chunk by chunk, then
+ * Inflates one gzip request or response body as it streams: the header ({@link GzipHeader}), raw inflate chunk by chunk, then
  * the CRC-32 and length trailer checked. Bounded like Envoy's gzip decompressor: once the output passes
  * {@code max_inflate_ratio} times the input consumed so far (a decompression bomb), or the input is not gzip, it
- * refuses the body ({@link BodyCodingException}) and the connection resets the stream; the output of one chunk
- * is at most that ratio times the chunk. Bytes after the first member are dropped. One per response; confined to
+ * refuses the body ({@link BodyCodingException}: 413 for a bomb, 400 when corrupt); the output of one chunk
+ * is at most that ratio times the chunk. Bytes after the first member are dropped. One per body; confined to
  * its event loop.
  */
 final class GzipInflate implements BodyStage {
   /** Raw-inflate Inflaters per event loop, at most 32 idle each. */
   static final ZlibPool<Inflater> INFLATERS = new ZlibPool<>(32, () -> new Inflater(true), Inflater::reset, Inflater::end);
   private final DecompressorConfig config;
+  private final DecompressorStats stats;
   private final GzipHeader header = new GzipHeader();
   private final CRC32 crc = new CRC32();
   private final byte[] trailer = new byte[8];
@@ -29,8 +30,10 @@ final class GzipInflate implements BodyStage {
   private long inputBytes;
   private long outputBytes;
 
-  GzipInflate(DecompressorConfig config) {
+  /** A body stage counting into one direction's {@code stats}. */
+  GzipInflate(DecompressorConfig config, DecompressorStats stats) {
     this.config = config;
+    this.stats = stats;
     this.inflater = INFLATERS.take();
   }
 
@@ -40,7 +43,7 @@ final class GzipInflate implements BodyStage {
     try {
       int n = in.readableBytes();
       inputBytes += n;
-      config.stats().totalCompressedBytes().add(n);
+      stats.totalCompressedBytes().add(n);
       if (!header.done()) {
         header.read(in);
       }
@@ -55,12 +58,12 @@ final class GzipInflate implements BodyStage {
       if (last) {
         checkEnd();
       }
-      config.stats().totalUncompressedBytes().add(out.readableBytes());
+      stats.totalUncompressedBytes().add(out.readableBytes());
       return out;
     } catch (RuntimeException e) {
       out.release();
       release();
-      config.stats().decompressionError().increment();
+      stats.decompressionError().increment();
       throw e;
     } finally {
       in.release();
@@ -81,7 +84,7 @@ final class GzipInflate implements BodyStage {
           out.writerIndex(out.writerIndex() + w);
           outputBytes += w;
           if (outputBytes > config.maxInflateRatio() * inputBytes) {
-            throw new BodyCodingException("gzip body inflates past max_inflate_ratio " + config.maxInflateRatio());
+            throw new BodyCodingException("gzip body inflates past max_inflate_ratio " + config.maxInflateRatio(), 413);
           }
           if (w == 0 && inflater.needsDictionary()) {
             throw new BodyCodingException("gzip body needs a preset dictionary");

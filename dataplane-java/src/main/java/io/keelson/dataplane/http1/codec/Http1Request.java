@@ -104,6 +104,13 @@ public final class Http1Request implements RequestHead {
     headers().set("content-length", Long.toString(length));
   }
 
+  /** A filter transforms the body (compressor, decompressor): its length changes, so it goes on chunked. */
+  public void bodyCoded() {
+    chunked = true;
+    contentLength = -1;
+    headers().remove("content-length");
+  }
+
   /** Whether the client wants the connection kept after this exchange (version and Connection header). */
   public boolean keepAlive() {
     return keepAlive;

@@ -28,7 +28,7 @@ class GzipResponseCodingTest {
 
   private CompressorConfig config(boolean disableOnEtag, Set<Integer> uncompressible) {
     CompressorSettings s = new CompressorSettings(true, 30, CompressorSettings.DEFAULT_CONTENT_TYPES, disableOnEtag, false,
-        uncompressible, Deflater.DEFAULT_COMPRESSION, Deflater.DEFAULT_STRATEGY, 4096, "gz", true);
+        uncompressible, Deflater.DEFAULT_COMPRESSION, Deflater.DEFAULT_STRATEGY, 4096, "gz", true, null);
     return new CompressorConfig(s, CompressorStats.of(FilterResources.of(stats, "ingress"), "gz", true));
   }
 

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 /** The decompressor's streamed gzip reader: split headers with optional fields, trailer checks, the bomb cap. */
 class GzipInflateTest {
   private final StatsRegistry stats = new StatsRegistry();
-  private final DecompressorConfig config = new DecompressorConfig(new DecompressorSettings(true, false, true, 4096, 100, "gz"),
-      DecompressorStats.of(FilterResources.of(stats, "ingress"), "gz"));
+  private final DecompressorConfig config = new DecompressorConfig(new DecompressorSettings(true, false, true, 4096, 100, "gz",
+      true, false), DecompressorStats.of(FilterResources.of(stats, "ingress"), "gz", "response"),
+      DecompressorStats.of(FilterResources.of(stats, "ingress"), "gz", "request"));
 
   static byte[] gzip(byte[] data) throws Exception {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -40,7 +41,7 @@ class GzipInflateTest {
   }
 
   private String inflate(byte[] body, int step) {
-    BodyStage stage = new GzipInflate(config);
+    BodyStage stage = new GzipInflate(config, config.stats());
     StringBuilder text = new StringBuilder();
     int i = 0;
     do { // at least once: an empty body still ends
@@ -87,7 +88,7 @@ class GzipInflateTest {
   void aDecompressionBombIsRefusedBeforeItsOutputGrowsPastTheRatio() throws Exception {
     byte[] bomb = gzip(new byte[50 << 20]); // 50 MiB of zeros: about 50 KiB of gzip, a ratio near 1000
     assertThat(bomb.length).isLessThan(100_000);
-    BodyStage stage = new GzipInflate(config);
+    BodyStage stage = new GzipInflate(config, config.stats());
     long out = 0;
     int fed = 0;
     try {

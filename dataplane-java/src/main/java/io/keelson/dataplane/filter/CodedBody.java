@@ -5,15 +5,16 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * The body stages one response goes through, chosen on its head from the request's {@link ResponseCoding}s in
- * reverse filter order (Envoy runs encoder filters last to first). Created only for a response some coding
- * transforms. One per exchange; confined to its connection's event loop.
+ * The body stages one request or response goes through: a request's chosen on its head from the filters'
+ * {@link RequestCoding}s in filter order, a response's from their {@link ResponseCoding}s in reverse filter order
+ * (Envoy runs encoder filters last to first). Created only for a body some coding transforms. One per exchange and
+ * direction; confined to its connection's event loop.
  */
-public final class ResponseBody {
+public final class CodedBody {
   private final BodyStage[] stages;
   private final int count;
 
-  private ResponseBody(BodyStage[] stages, int count) {
+  private CodedBody(BodyStage[] stages, int count) {
     this.stages = stages;
     this.count = count;
   }
@@ -26,10 +27,29 @@ public final class ResponseBody {
   }
 
   /**
+   * Decides on the forwarded request's head (before the router's header changes) when a body follows; null when no
+   * coding transforms it (the common case: nothing allocated).
+   */
+  public static <H> CodedBody request(FilterContext policy, HeaderAccess<H> access, H headers) {
+    BodyStage[] stages = null;
+    int count = 0;
+    for (int i = 0, n = policy.requestCodings(); i < n; i++) {
+      BodyStage s = policy.requestCoding(i).onRequestHead(access, headers);
+      if (s != null) {
+        if (stages == null) {
+          stages = new BodyStage[n - i];
+        }
+        stages[count++] = s;
+      }
+    }
+    return stages == null ? null : new CodedBody(stages, count);
+  }
+
+  /**
    * Decides on a final response head with a body to come (not a HEAD request's, not 1xx/204/304, not ended by its
    * headers); null when no coding transforms it (the common case: nothing allocated).
    */
-  public static <H> ResponseBody start(FilterContext policy, HeaderAccess<H> access, H headers, int status) {
+  public static <H> CodedBody start(FilterContext policy, HeaderAccess<H> access, H headers, int status) {
     int n = policy.responseCodings();
     if (n == 0) {
       return null;
@@ -45,7 +65,7 @@ public final class ResponseBody {
         stages[count++] = s;
       }
     }
-    return stages == null ? null : new ResponseBody(stages, count);
+    return stages == null ? null : new CodedBody(stages, count);
   }
 
   /** The next body chunk through every stage; see {@link BodyStage#apply}. On failure every stage is released. */
