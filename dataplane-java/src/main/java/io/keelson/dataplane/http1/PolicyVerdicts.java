@@ -89,6 +89,12 @@ public final class PolicyVerdicts {
     });
   }
 
+  /** Whether header lines ({@code name: value\r\n} each, or null) carry a content-type. */
+  public static boolean hasContentType(String lines) {
+    return lines != null && (lines.regionMatches(true, 0, "content-type:", 0, 13)
+        || lines.toLowerCase(java.util.Locale.ROOT).contains("\r\ncontent-type:"));
+  }
+
   /** Runs the filters' end-of-exchange hook once. */
   public static void end(FilterContext policy) {
     ExchangeEndHook hook = policy.takeEndHook();
