@@ -135,6 +135,9 @@ public final class AccessLogFormat {
     for (Kind k : Kind.values()) {
       if (k != Kind.LITERAL) {
         b.append(b.isEmpty() ? "" : ", ").append('%').append(k).append(k == Kind.REQ || k == Kind.RESP ? "(X)" : "").append('%');
+        if (k == Kind.LOCAL_REPLY_BODY) {
+          b.append(" (local_reply_config body formats only)");
+        }
       }
     }
     return b.toString();

@@ -64,7 +64,14 @@ final class AccessLogTranslator {
     if (f != null && !f.getContentType().isEmpty()) {
       problems.warn(at + ".content_type", "ignored: an access log line has no content type");
     }
-    return format(file, f, at, problems);
+    AccessLogConfig c = format(file, f, at, problems);
+    if (c != null && (c.textFormat() != null ? c.textFormat().contains("%LOCAL_REPLY_BODY")
+        : c.jsonFormat().values().stream().anyMatch(v -> v.contains("%LOCAL_REPLY_BODY")))) {
+      problems.error(at, "%LOCAL_REPLY_BODY% is not supported in access logs (only in the connection manager's"
+          + " local_reply_config body formats)");
+      return null;
+    }
+    return c;
   }
 
   /**

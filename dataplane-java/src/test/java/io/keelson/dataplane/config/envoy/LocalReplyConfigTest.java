@@ -81,5 +81,7 @@ class LocalReplyConfigTest {
     assertThat(rejected("""
         local_reply_config: { body_format: { text_format: "%NOPE%" } }
         """)).contains("local_reply_config.body_format").contains("%NOPE%");
+    assertThat(rejected(ProxyHarness.fileAccessLog(Path.of("/tmp/keelson-unused.log"), "%LOCAL_REPLY_BODY%")))
+        .contains("access_log[0].typed_config.log_format: %LOCAL_REPLY_BODY% is not supported in access logs");
   }
 }
