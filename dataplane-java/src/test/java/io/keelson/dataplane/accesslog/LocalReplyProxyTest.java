@@ -26,17 +26,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * of the rewritten code, an upstream's own 503 is left alone and the access log records the rewritten code.
  */
 class LocalReplyProxyTest {
-  private static final String RBAC_DENY_ADMIN = """
-                  - name: envoy.filters.http.rbac
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
-                      rules:
-                        action: DENY
-                        policies:
-                          admin:
-                            permissions: [ { url_path: { path: { prefix: /admin } } } ]
-                            principals: [ { any: true } ]
-        """;
   private static final String ROUTES = """
                     - name: all
                       domains: ["*"]
@@ -90,7 +79,7 @@ class LocalReplyProxyTest {
     Path body = Files.writeString(dir.resolve("debug-body.txt"), "from a file");
     Path log = dir.resolve("access.log");
     String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(ROUTES, ProxyHarness.cluster("backend", "ROUND_ROBIN", backend.port())
-            + ProxyHarness.cluster("dead", "ROUND_ROBIN", deadPort), RBAC_DENY_ADMIN),
+            + ProxyHarness.cluster("dead", "ROUND_ROBIN", deadPort), ProxyHarness.rbacDenyPrefix("/admin")),
         LOCAL_REPLY_CONFIG.formatted(body), ProxyHarness.fileAccessLog(log, "%RESPONSE_CODE% %REQ(:path)%\\n"));
     ProxyHarness proxy = new ProxyHarness(yaml, mode);
     open.add(proxy);
@@ -127,13 +116,11 @@ class LocalReplyProxyTest {
 
     // gRPC: Envoy rewrites first, then answers trailers-only with grpc-status from the (rewritten) code and the body as
     // grpc-message (without the JSON format's newline)
-    Reply grpcDead = curl("--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
-        "--data-binary", "", base + "/x");
+    Reply grpcDead = grpcCall(base + "/x");
     assertThat(grpcDead.status).isEqualTo(200);
     assertThat(grpcDead.headers).containsEntry("content-type", "application/grpc").containsEntry("grpc-status", "14")
         .containsEntry("grpc-message", "{\"code\":503,\"path\":\"/x\"}");
-    Reply grpcNoRoute = curl("--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
-        "--data-binary", "", base + "/nothing");
+    Reply grpcNoRoute = grpcCall(base + "/nothing");
     assertThat(grpcNoRoute.status).isEqualTo(200);
     assertThat(grpcNoRoute.headers).containsEntry("grpc-status", "2") // httpToGrpcStatus(418): UNKNOWN
         .containsEntry("grpc-message", "short and stout at /nothing");
@@ -148,6 +135,11 @@ class LocalReplyProxyTest {
   }
 
   private record Reply(int status, Map<String, String> headers, String body) {}
+
+  /** A unary gRPC call's request (an empty body) over h2c. */
+  private static Reply grpcCall(String url) throws Exception {
+    return curl("--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "", url);
+  }
 
   /** Runs curl -i and splits its status, (last-wins, lower-case) headers and body. */
   private static Reply curl(String... args) throws Exception {
