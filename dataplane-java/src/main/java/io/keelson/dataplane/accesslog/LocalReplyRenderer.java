@@ -22,7 +22,8 @@ public final class LocalReplyRenderer {
   private final String[] requestHeaders;
   private final ThreadLocal<Scratch> scratch;
 
-  private record Mapper(AccessLogFilter filter, int status, byte[] body, String bodyText, BodyFormat format, String headerLines) {}
+  private record Mapper(AccessLogFilter filter, int status, byte[] body, String bodyText, BodyFormat format, String headerLines,
+      boolean setsContentType) {}
 
   private record BodyFormat(AccessLogFormat format, String contentType) {}
 
@@ -35,6 +36,11 @@ public final class LocalReplyRenderer {
     public String contentType;
     /** The mapper's headers as lines ({@code name: value\r\n} each), or null. */
     public String headerLines;
+    /**
+     * The body changed and no mapper header set a content-type: {@link #contentType} replaces one the reply had (a
+     * route's or a filter's), as Envoy's sendLocalReply.
+     */
+    public boolean replacesContentType;
   }
 
   private static final class Scratch {
@@ -58,7 +64,8 @@ public final class LocalReplyRenderer {
       BodyFormat format = m.bodyFormat() == null ? null
           : compile(m.bodyFormat(), fields, "mappers[" + i + "].body_format_override");
       mappers[i] = new Mapper(filter == null ? r -> true : filter, m.statusCode(),
-          m.body() == null ? null : m.body().getBytes(StandardCharsets.UTF_8), m.body(), format, headerLines(m.headersToAdd()));
+          m.body() == null ? null : m.body().getBytes(StandardCharsets.UTF_8), m.body(), format, headerLines(m.headersToAdd()),
+          m.headersToAdd().stream().anyMatch(h -> h.name().equals("content-type")));
     }
     this.requestHeaders = fields.requestHeaders.toArray(String[]::new);
     this.scratch = ThreadLocal.withInitial(() -> new Scratch(requestHeaders.length));
@@ -124,6 +131,7 @@ public final class LocalReplyRenderer {
     out.headerLines = null;
     String bodyText = null;
     BodyFormat format = bodyFormat;
+    boolean customContentType = false;
     for (Mapper m : mappers) {
       if (m.filter().test(r)) {
         if (m.status() != 0) {
@@ -135,6 +143,7 @@ public final class LocalReplyRenderer {
           bodyText = m.bodyText();
         }
         out.headerLines = m.headerLines();
+        customContentType = m.setsContentType();
         if (m.format() != null) {
           format = m.format();
         }
@@ -150,6 +159,7 @@ public final class LocalReplyRenderer {
       out.body = Arrays.copyOf(s.line.array(), s.line.length());
       out.contentType = format.contentType();
     }
+    out.replacesContentType = out.body.length > 0 && !customContentType && !Arrays.equals(out.body, body);
     Arrays.fill(r.requestHeaders, null); // no request outlives its reply in the scratch
     r.localReplyBody = null;
     return out;

@@ -1499,6 +1499,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       status = reply.status;
       body = reply.body;
       contentType = reply.contentType;
+      if (reply.replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
+        extraHeaders = PolicyVerdicts.withoutContentType(extraHeaders);
+        if (headers != null) {
+          headers.remove("content-type");
+        }
+      }
       extraHeaders = reply.headerLines == null ? extraHeaders
           : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
     }

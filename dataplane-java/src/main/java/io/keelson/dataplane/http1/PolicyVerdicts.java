@@ -57,12 +57,21 @@ public final class PolicyVerdicts {
 
   /** The filters' response header lines without the fields a gRPC-form reply sets itself; null stays null. */
   public static String withoutGrpcReplyFields(String lines) {
+    return without(lines, PolicyVerdicts::grpcReplyField);
+  }
+
+  /** The filters' response header lines without content-type (a local_reply_config body's type replaces it); null stays null. */
+  public static String withoutContentType(String lines) {
+    return without(lines, name -> name.equalsIgnoreCase("content-type"));
+  }
+
+  private static String without(String lines, java.util.function.Predicate<String> dropped) {
     if (lines == null) {
       return null;
     }
     StringBuilder kept = new StringBuilder(lines.length());
     addResponseHeaders(lines, (name, value) -> {
-      if (!grpcReplyField(name)) {
+      if (!dropped.test(name)) {
         kept.append(name).append(": ").append(value).append("\r\n");
       }
     });

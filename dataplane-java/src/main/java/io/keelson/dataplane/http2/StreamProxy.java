@@ -1422,6 +1422,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     String contentType = "text/plain";
     boolean rewritten = false;
+    boolean replacesContentType = false;
     var renderer = listener == null || responseStarted ? null : streams.context().localReplies(listener.config().http());
     if (renderer != null) { // local_reply_config: the same rewrite for gRPC calls, whose grpc-status follows the new code
       var reply = renderer.render(status, body, flag, head, uri, PROTOCOL);
@@ -1429,6 +1430,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       status = reply.status;
       body = reply.body;
       contentType = reply.contentType;
+      replacesContentType = reply.replacesContentType;
+      if (replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
+        extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withoutContentType(extraHeaders);
+      }
       extraHeaders = reply.headerLines == null ? extraHeaders
           : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
     }
@@ -1463,6 +1468,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       }
       if (routeReply && route != null && listener != null) {
         ForwardedHeaders.prepareRouteReply(r, listener.config().http(), virtualHost, route);
+      }
+      if (replacesContentType) {
+        r.headers().remove(HttpHeaderNames.CONTENT_TYPE);
       }
       if (bytes.length > 0 && !r.headers().contains(HttpHeaderNames.CONTENT_TYPE)
           && !io.keelson.dataplane.http1.PolicyVerdicts.hasContentType(extraHeaders)) {

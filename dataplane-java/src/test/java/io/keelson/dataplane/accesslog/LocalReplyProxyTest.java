@@ -36,6 +36,9 @@ class LocalReplyProxyTest {
                         route: { cluster: backend }
                       - match: { prefix: "/status" }
                         route: { cluster: backend }
+                      - match: { prefix: "/gone" }
+                        direct_response: { status: 410, body: { inline_string: "gone" } }
+                        response_headers_to_add: [ { header: { key: content-type, value: text/html } } ]
         """;
   private static final String LOCAL_REPLY_CONFIG = """
       local_reply_config:
@@ -107,6 +110,12 @@ class LocalReplyProxyTest {
       assertThat(denied.status).as(version).isEqualTo(403);
       assertThat(denied.body).as(version).isEqualTo("denied: RBAC: access denied");
       assertThat(denied.headers).as(version).containsEntry("x-denied-by", "rbac");
+
+      // a direct_response is a local reply too; its new body's type replaces the route's content-type, as Envoy
+      Reply gone = curl(version, base + "/gone");
+      assertThat(gone.status).as(version).isEqualTo(410);
+      assertThat(gone.body).as(version).isEqualTo("{\"code\":410,\"path\":\"/gone\"}\n");
+      assertThat(gone.headers).as(version).containsEntry("content-type", "application/json");
 
       Reply upstream503 = curl(version, base + "/status/503");
       assertThat(upstream503.status).as(version).isEqualTo(503);

@@ -65,6 +65,17 @@ class LocalReplyRendererTest {
     assertThat(body(r)).isEqualTo("{\"code\":503,\"path\":\"/x\",\"message\":\"no healthy upstream\"}\n");
     assertThat(r.contentType).isEqualTo("application/json");
     assertThat(r.headerLines).isNull();
+    assertThat(r.replacesContentType).isTrue(); // a new body: its type replaces a route's or a filter's
+  }
+
+  @Test
+  void aMapperSettingContentTypeOrAnUnchangedBodyKeepsTheRepliesOwnContentType() {
+    var typed = new Mapper(IS_404, 0, "x", null, List.of(new HeaderMutations.HeaderValue("content-type", "text/csv", false)));
+    assertThat(render(new LocalReplyConfig(List.of(typed), null), 404, "", TestRequest.get("/")).replacesContentType).isFalse();
+    var statusOnly = new Mapper(IS_404, 410, null, null, List.of());
+    var r = render(new LocalReplyConfig(List.of(statusOnly), null), 404, "not here", TestRequest.get("/"));
+    assertThat(r.status).isEqualTo(410);
+    assertThat(r.replacesContentType).isFalse();
   }
 
   @Test
