@@ -88,35 +88,16 @@ class LocalReplyProxyTest {
     open.add(proxy);
     String base = "http://127.0.0.1:" + proxy.port();
     for (String version : HTTP_VERSIONS) {
-      Reply dead = curl(version, base + "/x");
-      assertThat(dead.status).as(version).isEqualTo(503);
-      assertThat(dead.body).as(version).isEqualTo("{\"code\":503,\"path\":\"/x\"}\n");
-      assertThat(dead.headers).as(version).containsEntry("content-type", "application/json")
-          .containsEntry("content-length", "25");
-
-      Reply noRoute = curl(version, base + "/nothing");
-      assertThat(noRoute.status).as(version).isEqualTo(418);
-      assertThat(noRoute.body).as(version).isEqualTo("short and stout at /nothing");
-      assertThat(noRoute.headers).as(version).containsEntry("content-type", "text/plain")
-          .containsEntry("content-length", "27");
-
-      Reply debug = curl(version, "-H", "x-debug: 1", base + "/x");
-      assertThat(debug.status).as(version).isEqualTo(503);
-      assertThat(debug.body).as(version).isEqualTo("debug: from a file (503)");
-      assertThat(debug.headers).as(version).containsEntry("content-type", "text/x-debug")
-          .containsEntry("x-local-reply", "debug");
-
-      Reply denied = curl(version, base + "/admin");
-      assertThat(denied.status).as(version).isEqualTo(403);
-      assertThat(denied.body).as(version).isEqualTo("denied: RBAC: access denied");
-      assertThat(denied.headers).as(version).containsEntry("x-denied-by", "rbac");
-
+      assertReply(curl(version, base + "/x"), version, 503, "{\"code\":503,\"path\":\"/x\"}\n",
+          "content-type", "application/json", "content-length", "25");
+      assertReply(curl(version, base + "/nothing"), version, 418, "short and stout at /nothing",
+          "content-type", "text/plain", "content-length", "27");
+      assertReply(curl(version, "-H", "x-debug: 1", base + "/x"), version, 503, "debug: from a file (503)",
+          "content-type", "text/x-debug", "x-local-reply", "debug");
+      assertReply(curl(version, base + "/admin"), version, 403, "denied: RBAC: access denied", "x-denied-by", "rbac");
       // a direct_response is a local reply too; its new body's type replaces the route's content-type, as Envoy
-      Reply gone = curl(version, base + "/gone");
-      assertThat(gone.status).as(version).isEqualTo(410);
-      assertThat(gone.body).as(version).isEqualTo("{\"code\":410,\"path\":\"/gone\"}\n");
-      assertThat(gone.headers).as(version).containsEntry("content-type", "application/json");
-
+      assertReply(curl(version, base + "/gone"), version, 410, "{\"code\":410,\"path\":\"/gone\"}\n",
+          "content-type", "application/json");
       Reply upstream503 = curl(version, base + "/status/503");
       assertThat(upstream503.status).as(version).isEqualTo(503);
       assertThat(upstream503.body).as(version).startsWith("GET /status/503");
@@ -144,6 +125,14 @@ class LocalReplyProxyTest {
   }
 
   private record Reply(int status, Map<String, String> headers, String body) {}
+
+  private static void assertReply(Reply r, String version, int status, String body, String... headerPairs) {
+    assertThat(r.status).as(version).isEqualTo(status);
+    assertThat(r.body).as(version).isEqualTo(body);
+    for (int i = 0; i < headerPairs.length; i += 2) {
+      assertThat(r.headers).as(version).containsEntry(headerPairs[i], headerPairs[i + 1]);
+    }
+  }
 
   /** A unary gRPC call's request (an empty body) over h2c. */
   private static Reply grpcCall(String url) throws Exception {
