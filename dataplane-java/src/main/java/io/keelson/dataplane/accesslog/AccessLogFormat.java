@@ -19,7 +19,7 @@ public final class AccessLogFormat {
     LITERAL, START_TIME, REQ, RESP, PROTOCOL, RESPONSE_CODE, RESPONSE_FLAGS, BYTES_RECEIVED, BYTES_SENT, DURATION,
     UPSTREAM_HOST, UPSTREAM_CLUSTER, DOWNSTREAM_REMOTE_ADDRESS, DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT,
     DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, ROUTE_NAME, REQUESTED_SERVER_NAME,
-    UPSTREAM_LOCAL_ADDRESS, DOWNSTREAM_TLS_VERSION, DOWNSTREAM_PEER_URI_SAN
+    UPSTREAM_LOCAL_ADDRESS, DOWNSTREAM_TLS_VERSION, DOWNSTREAM_PEER_URI_SAN, LOCAL_REPLY_BODY
   }
 
   /** One piece of a format: a literal, or an operator with its header slots and truncation. */
@@ -135,6 +135,9 @@ public final class AccessLogFormat {
     for (Kind k : Kind.values()) {
       if (k != Kind.LITERAL) {
         b.append(b.isEmpty() ? "" : ", ").append('%').append(k).append(k == Kind.REQ || k == Kind.RESP ? "(X)" : "").append('%');
+        if (k == Kind.LOCAL_REPLY_BODY) {
+          b.append(" (local_reply_config body formats only)");
+        }
       }
     }
     return b.toString();
@@ -277,6 +280,9 @@ public final class AccessLogFormat {
       }
       case REQUESTED_SERVER_NAME -> {
         return string(r.requestedServerName, max, out);
+      }
+      case LOCAL_REPLY_BODY -> {
+        return string(r.localReplyBody, max, out);
       }
       case ROUTE_NAME -> {
         return string(r.routeName == null || r.routeName.isEmpty() ? null : r.routeName, max, out);

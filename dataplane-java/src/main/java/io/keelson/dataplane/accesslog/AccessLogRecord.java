@@ -45,10 +45,31 @@ public final class AccessLogRecord {
   public static final int TCP_PERIODIC = 2;
   public static final int TCP_CONNECTION_END = 3;
   public static final int DOWNSTREAM_END = 6;
+  /** The body of the proxy's own reply (%LOCAL_REPLY_BODY%), set while a local reply is rendered; null otherwise. */
+  public String localReplyBody;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */
   public String[] requestHeaders = new String[0];
   /** Values of {@link AccessLogger#responseHeaders()}, in order; null when absent. */
   public String[] responseHeaders = new String[0];
+
+  /**
+   * Copies the request's values of {@code names} (lower case; {@code :method}, {@code :path}, {@code :authority} and
+   * {@code :scheme} read as Envoy's pseudo-headers) into {@link #requestHeaders}, which holds at least that many slots.
+   *
+   * @param request the request head, or null (a reply before one was parsed: every value absent)
+   * @param uri     the request target as sent (path and query)
+   */
+  public void copyRequestHeaders(String[] names, io.keelson.dataplane.route.RequestHead request, String uri) {
+    for (int i = 0; i < names.length; i++) {
+      requestHeaders[i] = request == null ? null : switch (names[i]) {
+        case ":method" -> request.method();
+        case ":path" -> uri;
+        case ":authority" -> request.authority();
+        case ":scheme" -> request.scheme() != null ? request.scheme() : "http";
+        default -> request.header(names[i]);
+      };
+    }
+  }
 
   void clear() {
     logger = null;
@@ -64,6 +85,7 @@ public final class AccessLogRecord {
     downstreamTlsVersion = null;
     downstreamPeerUriSan = null;
     grpcStatus = null;
+    localReplyBody = null;
     java.util.Arrays.fill(requestHeaders, null);
     java.util.Arrays.fill(responseHeaders, null);
   }

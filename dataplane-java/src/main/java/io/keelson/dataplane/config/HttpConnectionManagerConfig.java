@@ -38,6 +38,8 @@ import java.util.Map;
  *                          default an edge request gets a new one when generate_request_id is on)
  * @param pathNormalization normalize_path, merge_slashes and path_with_escaped_slashes_action, applied to every
  *                          request's path before the filters and routing; {@link PathNormalization#NONE} when absent
+ * @param localReply        local_reply_config: how the proxy's own replies are rewritten; {@link LocalReplyConfig#NONE}
+ *                          when absent
  */
 public record HttpConnectionManagerConfig(
     String statPrefix,
@@ -60,7 +62,21 @@ public record HttpConnectionManagerConfig(
     boolean skipXffAppend,
     InternalAddresses internalAddresses,
     boolean preserveExternalRequestId,
-    PathNormalization pathNormalization) {
+    PathNormalization pathNormalization,
+    LocalReplyConfig localReply) {
+
+  /** A connection manager without local_reply_config. */
+  public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
+      boolean useRemoteAddress, boolean generateRequestId, Duration requestTimeout, Duration idleTimeout,
+      List<AccessLogConfig> accessLogs, TracingConfig tracing, Duration maxConnectionDuration, Http2Options http2,
+      Duration streamIdleTimeout, List<HttpFilterConfig> httpFilters, Map<String, Boolean> upgrades,
+      ForwardClientCert forwardClientCert, boolean suppressEnvoyHeaders, int xffNumTrustedHops, boolean skipXffAppend,
+      InternalAddresses internalAddresses, boolean preserveExternalRequestId, PathNormalization pathNormalization) {
+    this(statPrefix, routeConfig, limits, useRemoteAddress, generateRequestId, requestTimeout, idleTimeout, accessLogs,
+        tracing, maxConnectionDuration, http2, streamIdleTimeout, httpFilters, upgrades, forwardClientCert,
+        suppressEnvoyHeaders, xffNumTrustedHops, skipXffAppend, internalAddresses, preserveExternalRequestId,
+        pathNormalization, LocalReplyConfig.NONE);
+  }
 
   /** A connection manager with Envoy's defaults for xff_num_trusted_hops (0), skip_xff_append and internal_address_config. */
   public HttpConnectionManagerConfig(String statPrefix, RouteConfig routeConfig, HttpLimits limits,
@@ -107,6 +123,9 @@ public record HttpConnectionManagerConfig(
     }
     if (pathNormalization == null) {
       pathNormalization = PathNormalization.NONE;
+    }
+    if (localReply == null) {
+      localReply = LocalReplyConfig.NONE;
     }
     if (xffNumTrustedHops < 0) {
       throw new IllegalArgumentException("xff_num_trusted_hops must not be negative: " + xffNumTrustedHops);

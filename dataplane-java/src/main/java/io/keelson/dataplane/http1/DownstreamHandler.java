@@ -1648,6 +1648,23 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
     cancelExternalCheck(); // a stream-idle timeout or another local reply while the check runs
+    String contentType = "text/plain";
+    var renderer = listener == null ? null : context.localReplies(listener.config().http());
+    if (renderer != null) { // local_reply_config: status, body, headers and body format, before the gRPC-Web form
+      var reply = renderer.render(status, body, flag, request, request == null ? null : request.uri(),
+          request == null ? "HTTP/1.1" : request.version().toString());
+      status = reply.status;
+      body = reply.body;
+      contentType = reply.contentType;
+      if (reply.replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
+        extraHeaders = PolicyVerdicts.withoutContentType(extraHeaders);
+        if (headers != null) {
+          headers.remove("content-type");
+        }
+      }
+      extraHeaders = reply.headerLines == null ? extraHeaders
+          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+    }
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
       String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);
@@ -1682,7 +1699,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     recordExchange();
     ChannelFuture written =
-        channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders, headers));
+        channel.writeAndFlush(LocalReply.encode(channel.alloc(), status, body, closeAfterResponse, extraHeaders, headers,
+            contentType));
     if (closeAfterResponse) {
       written.addListener(ChannelFutureListener.CLOSE);
       state = State.CLOSED;

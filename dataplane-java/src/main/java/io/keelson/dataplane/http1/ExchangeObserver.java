@@ -180,10 +180,7 @@ public final class ExchangeObserver {
           r.downstreamTlsVersion = tls.version();
           r.downstreamPeerUriSan = tls.peerUriSan();
         }
-        String[] names = log.requestHeaders();
-        for (int i = 0; i < names.length; i++) {
-          r.requestHeaders[i] = requestHeader(request, uri, names[i]);
-        }
+        r.copyRequestHeaders(log.requestHeaders(), request, uri);
         String[] values = responseHeaderValues;
         int n = log.responseHeaders().length;
         for (int i = 0; i < n; i++) {
@@ -196,16 +193,6 @@ public final class ExchangeObserver {
       SpanExport.end(span, status, flag.code, cluster, upstreamHost != null ? upstreamHost.toString() : null);
       span = null;
     }
-  }
-
-  private static String requestHeader(RequestHead request, String uri, String name) {
-    return switch (name) {
-      case ":method" -> request.method();
-      case ":path" -> uri;
-      case ":authority" -> request.authority();
-      case ":scheme" -> request.scheme() != null ? request.scheme() : "http";
-      default -> request.header(name);
-    };
   }
 
   /** The access logger of the current listener config; looked up again only when the config changes. */

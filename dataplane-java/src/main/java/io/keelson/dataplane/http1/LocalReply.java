@@ -57,6 +57,15 @@ final class LocalReply {
    */
   static ByteBuf encode(ByteBufAllocator alloc, int status, byte[] bodyBytes, boolean close, String extraHeaders,
       Http1Headers headers) {
+    return encode(alloc, status, bodyBytes, close, extraHeaders, headers, "text/plain");
+  }
+
+  /**
+   * Encodes a whole response whose body has {@code contentType} unless its own fields or header lines set one (a
+   * local_reply_config body format's type).
+   */
+  static ByteBuf encode(ByteBufAllocator alloc, int status, byte[] bodyBytes, boolean close, String extraHeaders,
+      Http1Headers headers, String contentType) {
     if (headers != null) {
       headers.remove("content-length");
       headers.remove("transfer-encoding");
@@ -65,8 +74,9 @@ final class LocalReply {
     }
     StringBuilder head = new StringBuilder(128);
     head.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
-    if (bodyBytes.length > 0 && (headers == null || !headers.contains("content-type"))) {
-      head.append("content-type: text/plain\r\n");
+    if (bodyBytes.length > 0 && (headers == null || !headers.contains("content-type"))
+        && !PolicyVerdicts.hasContentType(extraHeaders)) {
+      head.append("content-type: ").append(contentType).append("\r\n");
     }
     head.append("content-length: ").append(bodyBytes.length).append("\r\n");
     head.append("server: keelson\r\n");

@@ -57,12 +57,21 @@ public final class PolicyVerdicts {
 
   /** The filters' response header lines without the fields a gRPC-form reply sets itself; null stays null. */
   public static String withoutGrpcReplyFields(String lines) {
+    return without(lines, PolicyVerdicts::grpcReplyField);
+  }
+
+  /** The filters' response header lines without content-type (a local_reply_config body's type replaces it); null stays null. */
+  public static String withoutContentType(String lines) {
+    return without(lines, name -> name.equalsIgnoreCase("content-type"));
+  }
+
+  private static String without(String lines, java.util.function.Predicate<String> dropped) {
     if (lines == null) {
       return null;
     }
     StringBuilder kept = new StringBuilder(lines.length());
     addResponseHeaders(lines, (name, value) -> {
-      if (!grpcReplyField(name)) {
+      if (!dropped.test(name)) {
         kept.append(name).append(": ").append(value).append("\r\n");
       }
     });
@@ -87,6 +96,12 @@ public final class PolicyVerdicts {
         headers.add(name, value);
       }
     });
+  }
+
+  /** Whether header lines ({@code name: value\r\n} each, or null) carry a content-type. */
+  public static boolean hasContentType(String lines) {
+    return lines != null && (lines.regionMatches(true, 0, "content-type:", 0, 13)
+        || lines.toLowerCase(java.util.Locale.ROOT).contains("\r\ncontent-type:"));
   }
 
   /** Runs the filters' end-of-exchange hook once. */

@@ -25,6 +25,8 @@ public final class ProxyContext {
   private final FastThreadLocal<UpstreamPool> pools;
   private final java.util.Map<HttpConnectionManagerConfig, AccessLogger> accessLoggers = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile AccessLogService accessLogs;
+  private final java.util.Map<io.keelson.dataplane.config.LocalReplyConfig, io.keelson.dataplane.accesslog.LocalReplyRenderer>
+      localReplies = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Map<String, SpanExport> spanExports = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile io.keelson.dataplane.tls.offload.TlsOffload tlsOffload =
       io.keelson.dataplane.tls.offload.TlsOffload.DISABLED;
@@ -118,6 +120,24 @@ public final class ProxyContext {
       return null;
     }
     return accessLoggers.computeIfAbsent(hcm, c -> accessLogService().logger(c.accessLogs()));
+  }
+
+  /**
+   * The compiled local_reply_config of a connection manager, or null when it rewrites nothing. Compiled once per config
+   * (the translator has checked it); a lookup hashes the small config record and allocates nothing. Thread-safe.
+   */
+  public io.keelson.dataplane.accesslog.LocalReplyRenderer localReplies(HttpConnectionManagerConfig hcm) {
+    if (hcm == null || hcm.localReply().isEmpty()) {
+      return null;
+    }
+    var renderer = localReplies.get(hcm.localReply());
+    if (renderer == null) {
+      if (localReplies.size() > 64) {
+        localReplies.clear(); // configs replaced over time: keep the cache bounded
+      }
+      renderer = localReplies.computeIfAbsent(hcm.localReply(), io.keelson.dataplane.accesslog.LocalReplyRenderer::compile);
+    }
+    return renderer;
   }
 
   /** The process's access log writer (started on first use). */

@@ -40,6 +40,14 @@ public final class GrpcReplies {
     return r;
   }
 
+  /**
+   * A local reply's body as its grpc-message, as Envoy's sendLocalReply: without the newline a JSON body format ends with.
+   */
+  static String messageOf(byte[] body) {
+    int n = body.length > 0 && body[body.length - 1] == '\n' ? body.length - 1 : body.length;
+    return new String(body, 0, n, StandardCharsets.UTF_8);
+  }
+
   /** The grpc-status of the proxy's own reply of HTTP {@code status} for response flag {@code why}. */
   public static int forLocalReply(int status, io.keelson.dataplane.stats.ResponseFlag why) {
     return switch (why) {

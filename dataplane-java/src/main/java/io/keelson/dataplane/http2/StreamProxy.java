@@ -1538,6 +1538,23 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (why != ResponseFlag.NONE) {
       flag = why;
     }
+    String contentType = "text/plain";
+    boolean rewritten = false;
+    boolean replacesContentType = false;
+    var renderer = listener == null || responseStarted ? null : streams.context().localReplies(listener.config().http());
+    if (renderer != null) { // local_reply_config: the same rewrite for gRPC calls, whose grpc-status follows the new code
+      var reply = renderer.render(status, body, flag, head, uri, PROTOCOL);
+      rewritten = reply.status != status;
+      status = reply.status;
+      body = reply.body;
+      contentType = reply.contentType;
+      replacesContentType = reply.replacesContentType;
+      if (replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
+        extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withoutContentType(extraHeaders);
+      }
+      extraHeaders = reply.headerLines == null ? extraHeaders
+          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+    }
     state = State.DONE;
     releasePending();
     cancelTimers();
@@ -1554,9 +1571,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     FullHttpResponse r;
     if (grpc) {
-      int code = GrpcReplies.forLocalReply(status, why);
+      // as Envoy, a mapper's new status decides grpc-status (httpToGrpcStatus); the proxy's own reasons otherwise
+      int code = rewritten ? GrpcReplies.fromHttpStatus(status) : GrpcReplies.forLocalReply(status, why);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
-          : new String(body, StandardCharsets.UTF_8));
+          : GrpcReplies.messageOf(body));
       if (policy.grpcWeb() != 0) { // as Envoy's grpc_web filter relabels the gRPC local reply
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.contentType(policy.grpcWeb()));
       }
@@ -1569,10 +1587,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (routeReply && route != null && listener != null) {
         ForwardedHeaders.prepareRouteReply(r, listener.config().http(), virtualHost, route);
       }
+      if (replacesContentType) {
+        r.headers().remove(HttpHeaderNames.CONTENT_TYPE);
+      }
       if (bytes.length > 0 && !r.headers().contains(HttpHeaderNames.CONTENT_TYPE)
-          && (extraHeaders == null || !extraHeaders.regionMatches(true, 0, "content-type:", 0, 13)
-              && !extraHeaders.toLowerCase(java.util.Locale.ROOT).contains("\r\ncontent-type:"))) {
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain"); // a filter's own content-type (ext_authz's) wins
+          && !io.keelson.dataplane.http1.PolicyVerdicts.hasContentType(extraHeaders)) {
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType); // a filter's own content-type (ext_authz's) wins
       }
       r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
       r.headers().set(HttpHeaderNames.SERVER, "keelson");

@@ -19,17 +19,6 @@ import org.junit.jupiter.api.Test;
  * denies {@code /admin}, as Istio's AuthorizationPolicy relies on; the backend sees the normalized path.
  */
 class PathNormalizationProxyTest {
-  private static final String DENY_ADMIN = """
-                  - name: envoy.filters.http.rbac
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
-                      rules:
-                        action: DENY
-                        policies:
-                          admin:
-                            permissions: [ { url_path: { path: { prefix: /admin } } } ]
-                            principals: [ { any: true } ]
-        """;
   private static final String[] HTTP_VERSIONS = {"--http1.1", "--http2-prior-knowledge"};
 
   private final RunningProxies proxies = new RunningProxies();
@@ -118,7 +107,7 @@ class PathNormalizationProxyTest {
   private ProxyServer start(String... hcmFields) throws Exception {
     backend = proxies.keep(new TestUpstream("backend"));
     ProxyServer p = proxies.start(ProxyHarness.withHcm(ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND,
-        ProxyHarness.cluster("backend", "ROUND_ROBIN", backend.port()), DENY_ADMIN), hcmFields), 1);
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", backend.port()), ProxyHarness.rbacDenyPrefix("/admin")), hcmFields), 1);
     port = p.listenerAddress("ingress").getPort();
     return p;
   }

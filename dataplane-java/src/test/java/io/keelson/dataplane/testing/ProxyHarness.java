@@ -162,6 +162,24 @@ public final class ProxyHarness implements AutoCloseable {
   }
 
   /**
+   * An http_filters item of {@link #bootstrap(String, String, String)}: RBAC denying every request whose path starts with
+   * {@code prefix} (403 {@code RBAC: access denied}).
+   */
+  public static String rbacDenyPrefix(String prefix) {
+    return """
+                  - name: envoy.filters.http.rbac
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                      rules:
+                        action: DENY
+                        policies:
+                          deny:
+                            permissions: [ { url_path: { path: { prefix: %s } } } ]
+                            principals: [ { any: true } ]
+        """.formatted(prefix);
+  }
+
+  /**
    * The connection manager's {@code tracing} field (for {@link #withHcm}): OpenTelemetry spans sampled at
    * {@code samplingPercent}, exported over OTLP/gRPC to cluster "otel" as service {@code service}.
    */

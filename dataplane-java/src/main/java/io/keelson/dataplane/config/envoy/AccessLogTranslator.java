@@ -37,10 +37,10 @@ final class AccessLogTranslator {
             continue;
           }
           String file = f.getPath().equals("/dev/stdout") ? null : f.getPath();
-          c = format(file, f.hasLogFormat() ? f.getLogFormat() : null, at + ".typed_config.log_format", problems);
+          c = logFormat(file, f.hasLogFormat() ? f.getLogFormat() : null, at + ".typed_config.log_format", problems);
         } else if (any.is(StdoutAccessLog.class)) {
           StdoutAccessLog s = any.unpack(StdoutAccessLog.class);
-          c = format(null, s.hasLogFormat() ? s.getLogFormat() : null, at + ".typed_config.log_format", problems);
+          c = logFormat(null, s.hasLogFormat() ? s.getLogFormat() : null, at + ".typed_config.log_format", problems);
         } else {
           problems.error(at + ".typed_config", "access logger " + any.getTypeUrl() + " is not supported; expected "
               + FileAccessLog.getDescriptor().getFullName() + " or " + StdoutAccessLog.getDescriptor().getFullName());
@@ -60,7 +60,25 @@ final class AccessLogTranslator {
     return out;
   }
 
-  private static AccessLogConfig format(String file, SubstitutionFormatString f, String at, Problems problems) {
+  private static AccessLogConfig logFormat(String file, SubstitutionFormatString f, String at, Problems problems) {
+    if (f != null && !f.getContentType().isEmpty()) {
+      problems.warn(at + ".content_type", "ignored: an access log line has no content type");
+    }
+    AccessLogConfig c = format(file, f, at, problems);
+    if (c != null && (c.textFormat() != null ? c.textFormat().contains("%LOCAL_REPLY_BODY")
+        : c.jsonFormat().values().stream().anyMatch(v -> v.contains("%LOCAL_REPLY_BODY")))) {
+      problems.error(at, "%LOCAL_REPLY_BODY% is not supported in access logs (only in the connection manager's"
+          + " local_reply_config body formats)");
+      return null;
+    }
+    return c;
+  }
+
+  /**
+   * The log of {@code f} (Envoy's default format when null) to {@code file}, its operators compiled; null after reporting
+   * a mistake under {@code at}.
+   */
+  static AccessLogConfig format(String file, SubstitutionFormatString f, String at, Problems problems) {
     AccessLogConfig c;
     if (f == null) {
       c = new AccessLogConfig(file, AccessLogConfig.ENVOY_DEFAULT_FORMAT, null);
@@ -75,7 +93,11 @@ final class AccessLogTranslator {
       }
       c = new AccessLogConfig(file, null, json);
     } else if (f.hasTextFormatSource()) {
-      c = new AccessLogConfig(file, f.getTextFormatSource().getInlineString(), null);
+      String text = DataSources.text(f.getTextFormatSource(), at + ".text_format_source", problems);
+      if (text == null) {
+        return null;
+      }
+      c = new AccessLogConfig(file, text, null);
     } else {
       c = new AccessLogConfig(file, f.getTextFormat().isEmpty() ? AccessLogConfig.ENVOY_DEFAULT_FORMAT : f.getTextFormat(), null);
     }

@@ -19,10 +19,29 @@ final class HeaderMutationTranslator {
     if (add.isEmpty() && remove.isEmpty()) {
       return HeaderMutations.NONE;
     }
+    List<HeaderMutations.HeaderValue> values = additions(add, path + "." + kind + "_headers_to_add", problems);
+    List<String> removed = new ArrayList<>();
+    for (int i = 0; i < remove.size(); i++) {
+      String name = remove.get(i).toLowerCase(Locale.ROOT);
+      if (name.isEmpty() || name.startsWith(":") || (kind.equals("request") && name.equals("host"))) {
+        problems.error(path + "." + kind + "_headers_to_remove[" + i + "]",
+            "'" + remove.get(i) + "' cannot be removed; expected a regular header name other than host");
+        continue;
+      }
+      removed.add(name);
+    }
+    return new HeaderMutations(values, removed);
+  }
+
+  /**
+   * The headers of a {@code repeated HeaderValueOption} field at {@code path} (append or append_action); bad entries are
+   * reported and left out.
+   */
+  static List<HeaderMutations.HeaderValue> additions(List<HeaderValueOption> add, String path, Problems problems) {
     List<HeaderMutations.HeaderValue> values = new ArrayList<>();
     for (int i = 0; i < add.size(); i++) {
       HeaderValueOption option = add.get(i);
-      String at = path + "." + kind + "_headers_to_add[" + i + "]";
+      String at = path + "[" + i + "]";
       String name = option.getHeader().getKey().toLowerCase(Locale.ROOT);
       if (name.isEmpty()) {
         problems.error(at + ".header.key", "a header name is required");
@@ -52,16 +71,6 @@ final class HeaderMutationTranslator {
       }
       values.add(new HeaderMutations.HeaderValue(name, option.getHeader().getValue(), append));
     }
-    List<String> removed = new ArrayList<>();
-    for (int i = 0; i < remove.size(); i++) {
-      String name = remove.get(i).toLowerCase(Locale.ROOT);
-      if (name.isEmpty() || name.startsWith(":") || (kind.equals("request") && name.equals("host"))) {
-        problems.error(path + "." + kind + "_headers_to_remove[" + i + "]",
-            "'" + remove.get(i) + "' cannot be removed; expected a regular header name other than host");
-        continue;
-      }
-      removed.add(name);
-    }
-    return new HeaderMutations(values, removed);
+    return values;
   }
 }

@@ -1090,6 +1090,10 @@ final class SnapshotTranslator {
     ok &= internal != null;
     io.keelson.dataplane.config.PathNormalization pathNormalization = pathNormalization(hcm, path);
     ok &= pathNormalization != null;
+    io.keelson.dataplane.config.LocalReplyConfig localReply = hcm.hasLocalReplyConfig()
+        ? LocalReplyTranslator.translate(hcm.getLocalReplyConfig(), path + ".local_reply_config", problems)
+        : io.keelson.dataplane.config.LocalReplyConfig.NONE;
+    ok &= localReply != null;
     if (!ok) {
       return null;
     }
@@ -1114,7 +1118,8 @@ final class SnapshotTranslator {
         hcm.getSkipXffAppend(),
         internal,
         hcm.getPreserveExternalRequestId(),
-        pathNormalization);
+        pathNormalization,
+        localReply);
   }
 
   /**

@@ -171,7 +171,7 @@ final class SupportedFields {
             "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout", "upgrade_configs",
             "forward_client_cert_details", "set_current_client_cert_details", "xff_num_trusted_hops", "skip_xff_append",
             "internal_address_config", "preserve_external_request_id", "normalize_path", "merge_slashes",
-            "path_with_escaped_slashes_action")
+            "path_with_escaped_slashes_action", "local_reply_config")
         .reject("path_normalization_options", "not supported (Envoy does not implement it either); use normalize_path,"
             + " merge_slashes and path_with_escaped_slashes_action")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
@@ -180,6 +180,10 @@ final class SupportedFields {
         .ignore("add_user_agent", SAFE)
         .dynamic("rds", "rds needs an xDS source (dynamic_resources.ads_config); use an inline route_config");
     rules(HttpConnectionManager.InternalAddressConfig.getDescriptor(), "unix_sockets", "cidr_ranges");
+    rules(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig.getDescriptor(),
+        "mappers", "body_format");
+    rules(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper.getDescriptor(),
+        "filter", "status_code", "body", "body_format_override", "headers_to_add");
     rules(HttpFilter.getDescriptor(), "name", "typed_config", "is_optional");
     rules(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor(), "delay", "abort", "max_active_faults")
         .reject("headers", "fault injection applies to every request of the filter's routes; header matching is not supported")
@@ -261,8 +265,7 @@ final class SupportedFields {
         .reject("json_format", "deprecated; use log_format.json_format")
         .reject("typed_json_format", "deprecated; use log_format.json_format");
     rules(StdoutAccessLog.getDescriptor(), "log_format");
-    rules(SubstitutionFormatString.getDescriptor(), "text_format_source", "text_format", "json_format")
-        .ignore("content_type", SAFE)
+    rules(SubstitutionFormatString.getDescriptor(), "text_format_source", "text_format", "json_format", "content_type")
         .reject("omit_empty_values", "empty values are written as Envoy's \"-\"")
         .reject("formatters", "formatter extensions are not supported");
     rules(Router.getDescriptor(), "suppress_envoy_headers")
