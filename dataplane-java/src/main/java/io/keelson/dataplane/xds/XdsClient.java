@@ -53,6 +53,17 @@ public final class XdsClient implements AutoCloseable {
     });
     ex.setRemoveOnCancelPolicy(true);
     this.executor = ex;
+    this.cache.warmOn((after, task) -> {
+      ScheduledFuture<?> f = executor.schedule(() -> {
+        if (!closed) {
+          task.run();
+        }
+      }, after.toNanos(), TimeUnit.NANOSECONDS);
+      return () -> f.cancel(false);
+    }, snapshot -> {
+      lastSnapshot = snapshot; // installed by the cache: a warming cluster's initial fetch deadline passed
+      stats = stats.withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
+    });
     this.channel = config.credentials().apply(NettyChannelBuilder.forAddress(config.host(), config.port()))
         .executor(executor)
         .build();
@@ -152,7 +163,8 @@ public final class XdsClient implements AutoCloseable {
       return;
     }
     ProxySnapshot snapshot = outcome.snapshot();
-    stats = stats.withAccepted(type, version, snapshot != null);
+    stats = stats.withAccepted(type, version, snapshot != null)
+        .withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
     if (snapshot != null) {
       lastSnapshot = snapshot; // already installed by the cache, before the ACK
     }
