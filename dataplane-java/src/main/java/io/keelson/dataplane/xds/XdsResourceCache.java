@@ -189,12 +189,11 @@ final class XdsResourceCache {
   }
 
   /**
-   * Translates and installs {@code effective} (the accepted set with warming clusters and listeners at their running
-   * version); {@code commit} runs once it is in service. A refusal leaves everything as it was.
+   * Translates and installs {@code next} (the accepted set with warming clusters and listeners at their running
+   * version; {@code warmingNew} the new clusters left out); {@code commit} runs once it is in service. A refusal leaves everything as it was.
    */
-  private Outcome publish(Map<ResourceType, Map<String, Versioned>> effective, Set<String> warmingNew, ResourceType type,
+  private Outcome publish(Map<ResourceType, Map<String, Versioned>> next, Set<String> warmingNew, ResourceType type,
       String version, Runnable commit) {
-    Map<ResourceType, Map<String, Versioned>> next = effective;
     ProxySnapshot snapshot;
     try {
       snapshot = translate(next, type, version, warmingNew);
