@@ -75,30 +75,15 @@ public final class XdsSnapshotTranslator {
       Map<String, RouteConfiguration> routes,
       Collection<Cluster> clusters,
       Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
-    return translate(version, statics, Http2Options.DEFAULT, listeners, routes, clusters, endpoints);
+    return translate(version, statics, Http2Options.DEFAULT, listeners, routes, clusters, endpoints, java.util.Set.of());
   }
 
   /**
    * As {@link #translate(String, Bootstrap.StaticResources, Collection, Map, Collection, Map)}, every connection
    * manager (static or delivered by LDS) starting from {@code http2Defaults}: the bootstrap's runtime applied
-   * ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide.
-   *
-   * @throws ConfigException naming each bad resource and field
-   */
-  public static ProxySnapshot translate(
-      String version,
-      Bootstrap.StaticResources statics,
-      Http2Options http2Defaults,
-      Collection<Listener> listeners,
-      Map<String, RouteConfiguration> routes,
-      Collection<Cluster> clusters,
-      Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
-    return translate(version, statics, http2Defaults, listeners, routes, clusters, endpoints, java.util.Set.of());
-  }
-
-  /**
-   * As above, with {@code warming} the names of new clusters still warming (waiting for their secrets): routes may
-   * name them, and their requests get 503 {@code NC} (cluster not found) until they are in service, as in Envoy.
+   * ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide; {@code warming} the names of new clusters
+   * still warming (waiting for their secrets): routes may name them, and their requests get 503 {@code NC} (cluster
+   * not found) until they are in service, as in Envoy.
    *
    * @throws ConfigException naming each bad resource and field
    */
