@@ -60,10 +60,7 @@ public final class XdsClient implements AutoCloseable {
         }
       }, after.toNanos(), TimeUnit.NANOSECONDS);
       return () -> f.cancel(false);
-    }, snapshot -> {
-      lastSnapshot = snapshot; // installed by the cache: a warming cluster's initial fetch deadline passed
-      stats = stats.withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
-    });
+    }, this::onFetchTimeout);
     this.channel = config.credentials().apply(NettyChannelBuilder.forAddress(config.host(), config.port()))
         .executor(executor)
         .build();
@@ -168,6 +165,19 @@ public final class XdsClient implements AutoCloseable {
     if (snapshot != null) {
       lastSnapshot = snapshot; // already installed by the cache, before the ACK
     }
+  }
+
+  /** A warming cluster's initial fetch deadline passed: the cache put it into service (already installed) or could not. */
+  private void onFetchTimeout(XdsResourceCache.Outcome outcome) {
+    if (!outcome.accepted()) {
+      LOG.warn("clusters whose SDS secrets' initial_fetch_timeout passed could not go into service; keeping the running"
+          + " config:\n{}", outcome.error());
+      return;
+    }
+    if (outcome.snapshot() != null) {
+      lastSnapshot = outcome.snapshot();
+    }
+    stats = stats.withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
   }
 
   private void onClosed(AdsStream from, Throwable error) {

@@ -67,8 +67,8 @@ final class XdsResourceCache {
    */
   private final Map<ResourceType, Map<String, Versioned>> installed = new EnumMap<>(ResourceType.class);
   private final SecretFetchTimers fetchTimers = new SecretFetchTimers();
-  /** Told of each snapshot a passed initial fetch deadline put into service (no response to ACK carries it). */
-  private java.util.function.Consumer<ProxySnapshot> onWarmed = snapshot -> { };
+  /** Told what a passed initial fetch deadline did: a snapshot put into service, or why none (no response carries it). */
+  private java.util.function.Consumer<Outcome> onWarmed = outcome -> { };
 
   private final SnapshotInstaller installer;
 
@@ -97,10 +97,10 @@ final class XdsResourceCache {
   }
 
   /**
-   * Arms served secrets' initial fetch deadlines on {@code scheduler} (the owner thread's); a snapshot a passed deadline
-   * publishes is installed and then handed to {@code onWarmed}.
+   * Arms served secrets' initial fetch deadlines on {@code scheduler} (the owner thread's); what a passed deadline
+   * publishes (a snapshot, already installed, or the translation's refusal) is handed to {@code onWarmed}.
    */
-  void warmOn(SecretFetchTimers.Scheduler scheduler, java.util.function.Consumer<ProxySnapshot> onWarmed) {
+  void warmOn(SecretFetchTimers.Scheduler scheduler, java.util.function.Consumer<Outcome> onWarmed) {
     fetchTimers.useScheduler(scheduler);
     this.onWarmed = onWarmed;
   }
@@ -329,9 +329,7 @@ final class XdsResourceCache {
     }
     Outcome o = publish(effective, leftOut(accepted, effective), ResourceType.CLUSTER, version(ResourceType.CLUSTER),
         () -> { });
-    if (o.snapshot() != null) {
-      onWarmed.accept(o.snapshot());
-    }
+    onWarmed.accept(o);
   }
 
   /** Swaps accepted secrets into the slots of {@code names} (listeners already built on them get them now). */

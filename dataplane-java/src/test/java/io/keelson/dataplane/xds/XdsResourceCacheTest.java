@@ -315,7 +315,7 @@ class XdsResourceCacheTest {
       delays.add(after);
       timers.add(task);
       return () -> timers.remove(task);
-    }, warmed::add);
+    }, o -> warmed.add(o.snapshot()));
     apply(ResourceType.CLUSTER, "1", MeshResources.verifyingCluster("v1", "kubernetes://late-ca", java.time.Duration.ofSeconds(1)));
     apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
     apply(ResourceType.LISTENER, "1", listener(0));
