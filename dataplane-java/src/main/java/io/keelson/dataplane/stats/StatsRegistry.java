@@ -231,6 +231,8 @@ public final class StatsRegistry {
     if (x != null) {
       XdsStats xs = x.get();
       out.put("control_plane.connected_state", xs.connected() ? 1L : 0L);
+      out.put("cluster_manager.warming_clusters", (long) xs.warmingClusters());
+      out.put("listener_manager.total_listeners_warming", (long) xs.warmingListeners());
       for (ResourceType t : ResourceType.values()) {
         String name = switch (t) {
           case CLUSTER -> "cluster_manager.cds.";

@@ -53,6 +53,14 @@ public final class XdsClient implements AutoCloseable {
     });
     ex.setRemoveOnCancelPolicy(true);
     this.executor = ex;
+    this.cache.warmOn((after, task) -> {
+      ScheduledFuture<?> f = executor.schedule(() -> {
+        if (!closed) {
+          task.run();
+        }
+      }, after.toNanos(), TimeUnit.NANOSECONDS);
+      return () -> f.cancel(false);
+    }, this::onFetchTimeout);
     this.channel = config.credentials().apply(NettyChannelBuilder.forAddress(config.host(), config.port()))
         .executor(executor)
         .build();
@@ -152,10 +160,24 @@ public final class XdsClient implements AutoCloseable {
       return;
     }
     ProxySnapshot snapshot = outcome.snapshot();
-    stats = stats.withAccepted(type, version, snapshot != null);
+    stats = stats.withAccepted(type, version, snapshot != null)
+        .withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
     if (snapshot != null) {
       lastSnapshot = snapshot; // already installed by the cache, before the ACK
     }
+  }
+
+  /** A warming cluster's initial fetch deadline passed: the cache put it into service (already installed) or could not. */
+  private void onFetchTimeout(XdsResourceCache.Outcome outcome) {
+    if (!outcome.accepted()) {
+      LOG.warn("clusters whose SDS secrets' initial_fetch_timeout passed could not go into service; keeping the running"
+          + " config:\n{}", outcome.error());
+      return;
+    }
+    if (outcome.snapshot() != null) {
+      lastSnapshot = outcome.snapshot();
+    }
+    stats = stats.withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
   }
 
   private void onClosed(AdsStream from, Throwable error) {

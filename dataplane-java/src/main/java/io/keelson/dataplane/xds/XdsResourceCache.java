@@ -61,6 +61,14 @@ final class XdsResourceCache {
   private Set<String> installedSecretNames = Set.of();
   /** The accepted set has not been translated yet (something it names had not arrived). */
   private boolean warming;
+  /**
+   * The clusters and listeners the running snapshot was built from. An accepted one still waiting for its served
+   * secrets (Envoy's cluster and listener warming) is translated as this version, or left out when it is new.
+   */
+  private final Map<ResourceType, Map<String, Versioned>> installed = new EnumMap<>(ResourceType.class);
+  private final SecretFetchTimers fetchTimers = new SecretFetchTimers();
+  /** Told what a passed initial fetch deadline did: a snapshot put into service, or why none (no response carries it). */
+  private java.util.function.Consumer<Outcome> onWarmed = outcome -> { };
 
   private final SnapshotInstaller installer;
 
@@ -84,6 +92,17 @@ final class XdsResourceCache {
     for (ResourceType t : ResourceType.values()) {
       accepted.put(t, new LinkedHashMap<>());
     }
+    installed.put(ResourceType.CLUSTER, new LinkedHashMap<>());
+    installed.put(ResourceType.LISTENER, new LinkedHashMap<>());
+  }
+
+  /**
+   * Arms served secrets' initial fetch deadlines on {@code scheduler} (the owner thread's); what a passed deadline
+   * publishes (a snapshot, already installed, or the translation's refusal) is handed to {@code onWarmed}.
+   */
+  void warmOn(SecretFetchTimers.Scheduler scheduler, java.util.function.Consumer<Outcome> onWarmed) {
+    fetchTimers.useScheduler(scheduler);
+    this.onWarmed = onWarmed;
   }
 
   /**
@@ -147,7 +166,7 @@ final class XdsResourceCache {
       commit(type, candidate, version); // a resend (e.g. another type changed): nothing to publish
       return new Outcome(null, null);
     }
-    if (type == ResourceType.SECRET && !warming) {
+    if (type == ResourceType.SECRET && !warming && java.util.Collections.disjoint(parsed.keySet(), awaited(accepted))) {
       // A rotation swaps each slot's material: listeners built on the slots keep running, new handshakes get it.
       deliverLive(parsed, sdsNames(accepted));
       commit(type, candidate, version);
@@ -156,7 +175,8 @@ final class XdsResourceCache {
     }
     Map<ResourceType, Map<String, Versioned>> next = new EnumMap<>(accepted);
     next.put(type, candidate);
-    if (!complete(next, type)) {
+    Map<ResourceType, Map<String, Versioned>> effective = warmed(next);
+    if (!complete(effective, type)) {
       commit(type, candidate, version);
       warming = true;
       if (type == ResourceType.SECRET) {
@@ -165,9 +185,18 @@ final class XdsResourceCache {
       retainSlots();
       return new Outcome(null, null); // warming: ACK and wait for the rest
     }
+    return publish(effective, leftOut(next, effective), type, version, () -> commit(type, candidate, version));
+  }
+
+  /**
+   * Translates and installs {@code next} (the accepted set with warming clusters and listeners at their running
+   * version; {@code warmingNew} the new clusters left out); {@code commit} runs once it is in service. A refusal leaves everything as it was.
+   */
+  private Outcome publish(Map<ResourceType, Map<String, Versioned>> next, Set<String> warmingNew, ResourceType type,
+      String version, Runnable commit) {
     ProxySnapshot snapshot;
     try {
-      snapshot = translate(next, type, version);
+      snapshot = translate(next, type, version, warmingNew);
     } catch (ConfigException e) {
       listenerSecrets.discardStaged(); // the slots keep serving what the running listeners were built on
       retainSlots();
@@ -183,7 +212,9 @@ final class XdsResourceCache {
       retainSlots(); // slots the refused snapshot's listeners created hold nothing now: drop them
       return new Outcome(e.getMessage(), null);
     }
-    commit(type, candidate, version);
+    commit.run();
+    installed.put(ResourceType.CLUSTER, next.get(ResourceType.CLUSTER));
+    installed.put(ResourceType.LISTENER, next.get(ResourceType.LISTENER));
     for (String name : sdsNames(next)) {
       Versioned v = next.get(ResourceType.SECRET).get(name);
       if (v != null) { // a cluster's secret may not have arrived (its handshakes fail closed until it does)
@@ -196,6 +227,109 @@ final class XdsResourceCache {
     warming = false;
     retainSlots();
     return new Outcome(null, snapshot);
+  }
+
+  /**
+   * The state to translate: each cluster and listener still waiting for a served secret it names (not arrived, its
+   * initial fetch deadline not passed; listeners wait without one) at the version the running snapshot has, or left
+   * out when it has none: Envoy's warming, where the previous version serves until the new one is ready.
+   */
+  private Map<ResourceType, Map<String, Versioned>> warmed(Map<ResourceType, Map<String, Versioned>> state) {
+    Map<ResourceType, Map<String, Versioned>> out = new EnumMap<>(state);
+    for (ResourceType t : List.of(ResourceType.CLUSTER, ResourceType.LISTENER)) {
+      Map<String, Versioned> ready = new LinkedHashMap<>();
+      state.get(t).forEach((name, v) -> {
+        Versioned use = awaited(v.resource(), state).isEmpty() ? v : installed.get(t).get(name);
+        if (use != null) {
+          ready.put(name, use);
+        }
+      });
+      out.put(t, ready);
+    }
+    return out;
+  }
+
+  /** The clusters of {@code state} that {@code effective} leaves out: new ones still warming. */
+  private static Set<String> leftOut(Map<ResourceType, Map<String, Versioned>> state,
+      Map<ResourceType, Map<String, Versioned>> effective) {
+    Set<String> out = new TreeSet<>(state.get(ResourceType.CLUSTER).keySet());
+    out.removeAll(effective.get(ResourceType.CLUSTER).keySet());
+    return out;
+  }
+
+  /** The served secrets {@code resource} (a cluster or listener) still waits for in {@code state}. */
+  private Set<String> awaited(Message resource, Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> out = new TreeSet<>();
+    Map<String, Versioned> arrived = state.get(ResourceType.SECRET);
+    if (resource instanceof Cluster c) {
+      clusterSdsConfigs(c).keySet().forEach(name -> {
+        if (!arrived.containsKey(name) && !fetchTimers.expired(name)) {
+          out.add(name);
+        }
+      });
+    } else if (resource instanceof Listener l) {
+      listenerSdsNames(l).forEach(name -> {
+        if (!arrived.containsKey(name)) {
+          out.add(name);
+        }
+      });
+    }
+    return out;
+  }
+
+  /** Every served secret some accepted cluster or listener waits for. */
+  private Set<String> awaited(Map<ResourceType, Map<String, Versioned>> state) {
+    Set<String> out = new TreeSet<>();
+    for (ResourceType t : List.of(ResourceType.CLUSTER, ResourceType.LISTENER)) {
+      state.get(t).values().forEach(v -> out.addAll(awaited(v.resource(), state)));
+    }
+    return out;
+  }
+
+  /** The accepted clusters and listeners that are not in service as accepted (waiting for their secrets), by type. */
+  int warmingCount(ResourceType type) {
+    Map<String, Versioned> running = installed.get(type);
+    int n = 0;
+    for (Map.Entry<String, Versioned> e : accepted.get(type).entrySet()) {
+      Versioned r = running.get(e.getKey());
+      if (r == null || !r.resource().equals(e.getValue().resource())) {
+        n += awaited(e.getValue().resource(), accepted).isEmpty() ? 0 : 1;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Arms the initial fetch deadline of each secret an accepted cluster waits for, and forgets those of secrets no
+   * longer awaited. A passed deadline puts the clusters waiting on it into service (a new snapshot, installed here).
+   */
+  private void armFetchTimers() {
+    Set<String> awaited = new java.util.HashSet<>();
+    for (Versioned v : accepted.get(ResourceType.CLUSTER).values()) {
+      Cluster c = (Cluster) v.resource();
+      Set<String> waits = awaited(c, accepted);
+      clusterSdsConfigs(c).forEach((name, config) -> {
+        if (waits.contains(name)) {
+          awaited.add(name);
+          fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), this::onFetchTimeout);
+        }
+      });
+    }
+    fetchTimers.retain(awaited, sdsNames(accepted));
+  }
+
+  /** A deadline passed: publishes the accepted set with the clusters that stopped waiting, if complete. */
+  private void onFetchTimeout() {
+    if (warming || !versions.containsKey(ResourceType.CLUSTER) || !versions.containsKey(ResourceType.LISTENER)) {
+      return; // the next complete update takes them
+    }
+    Map<ResourceType, Map<String, Versioned>> effective = warmed(accepted);
+    if (!complete(effective, ResourceType.CLUSTER)) {
+      return;
+    }
+    Outcome o = publish(effective, leftOut(accepted, effective), ResourceType.CLUSTER, version(ResourceType.CLUSTER),
+        () -> { });
+    onWarmed.accept(o);
   }
 
   /** Swaps accepted secrets into the slots of {@code names} (listeners already built on them get them now). */
@@ -217,6 +351,7 @@ final class XdsResourceCache {
    * replaced credential): their keys are no longer referenced here.
    */
   private void retainSlots() {
+    armFetchTimers();
     Set<String> keep = new java.util.HashSet<>(sdsNames(accepted));
     keep.addAll(installedSecretNames);
     listenerSecrets.retain(keep);
@@ -283,12 +418,11 @@ final class XdsResourceCache {
     return (updating == ResourceType.CLUSTER || versions.containsKey(ResourceType.CLUSTER))
         && (updating == ResourceType.LISTENER || versions.containsKey(ResourceType.LISTENER))
         && state.get(ResourceType.ENDPOINT).keySet().containsAll(edsNames(state))
-        && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state))
-        && state.get(ResourceType.SECRET).keySet().containsAll(listenerSdsNames(state));
+        && state.get(ResourceType.ROUTE).keySet().containsAll(rdsNames(state));
   }
 
-  private ProxySnapshot translate(Map<ResourceType, Map<String, Versioned>> state, ResourceType type, String version)
-      throws ConfigException {
+  private ProxySnapshot translate(Map<ResourceType, Map<String, Versioned>> state, ResourceType type, String version,
+      Set<String> warmingNew) throws ConfigException {
     // Only what is referenced: EDS/RDS keep resources no longer named until the next subscription update.
     Map<String, RouteConfiguration> routes = new LinkedHashMap<>();
     for (String name : rdsNames(state)) {
@@ -311,7 +445,7 @@ final class XdsResourceCache {
     snapshotSequence++;
     return io.keelson.dataplane.tls.ListenerSecrets.with(listenerSecrets, () -> io.keelson.dataplane.tls.LocalSecrets.with(
         localSecrets, () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes,
-            clusters, endpoints)));
+            clusters, endpoints, warmingNew)));
   }
 
   /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */
@@ -364,53 +498,68 @@ final class XdsResourceCache {
   private static Set<String> sdsNames(Map<ResourceType, Map<String, Versioned>> state) {
     Set<String> names = listenerSdsNames(state);
     for (Versioned v : state.get(ResourceType.CLUSTER).values()) {
-      Cluster c = (Cluster) v.resource();
-      if (c.hasTransportSocket()) {
-        names.addAll(upstreamSdsNames(c.getTransportSocket()));
-      }
-      for (Cluster.TransportSocketMatch m : c.getTransportSocketMatchesList()) {
-        names.addAll(upstreamSdsNames(m.getTransportSocket()));
-      }
+      names.addAll(clusterSdsConfigs((Cluster) v.resource()).keySet());
     }
     return names;
   }
 
+  /** The served secrets a cluster's transport sockets (its own and its matches') name, by name. */
+  private static Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> clusterSdsConfigs(
+      Cluster c) {
+    Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> out = new LinkedHashMap<>();
+    if (c.hasTransportSocket()) {
+      out.putAll(upstreamSdsConfigs(c.getTransportSocket()));
+    }
+    for (Cluster.TransportSocketMatch m : c.getTransportSocketMatchesList()) {
+      out.putAll(upstreamSdsConfigs(m.getTransportSocket()));
+    }
+    return out;
+  }
+
   /**
-   * The served secret names of a cluster's UpstreamTlsContext (also inside upstream_proxy_protocol). They do not hold
-   * the configuration back as a listener's do: a proxy the control plane serves no such secret to keeps running.
+   * The served secrets of a cluster's UpstreamTlsContext (also inside upstream_proxy_protocol). The cluster warms on
+   * them (the rest of the configuration does not wait) until they arrive or their initial fetch deadline passes.
    */
-  private static Set<String> upstreamSdsNames(io.envoyproxy.envoy.config.core.v3.TransportSocket socket) {
+  private static Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> upstreamSdsConfigs(
+      io.envoyproxy.envoy.config.core.v3.TransportSocket socket) {
     try {
       Any typed = socket.getTypedConfig();
       if (typed.is(io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.class)) {
-        return upstreamSdsNames(typed.unpack(
+        return upstreamSdsConfigs(typed.unpack(
             io.envoyproxy.envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport.class)
             .getTransportSocket());
       }
       if (typed.is(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class)) {
-        return io.keelson.dataplane.config.envoy.ServedSecrets.names(typed.unpack(
+        return io.keelson.dataplane.config.envoy.ServedSecrets.configs(typed.unpack(
             io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class).getCommonTlsContext());
       }
     } catch (InvalidProtocolBufferException e) {
       // reported by the translator with its path
     }
-    return Set.of();
+    return Map.of();
   }
 
   /** The served SDS secret names in the listeners' downstream TLS contexts (Envoy warms a listener until they arrive). */
   private static Set<String> listenerSdsNames(Map<ResourceType, Map<String, Versioned>> state) {
     Set<String> names = new TreeSet<>();
     for (Versioned v : state.get(ResourceType.LISTENER).values()) {
-      for (FilterChain chain : ((Listener) v.resource()).getFilterChainsList()) {
-        if (chain.hasTransportSocket() && chain.getTransportSocket().getTypedConfig().is(
-            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)) {
-          try {
-            names.addAll(io.keelson.dataplane.config.envoy.ServedSecrets.names(chain.getTransportSocket().getTypedConfig()
-                .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
-                .getCommonTlsContext()));
-          } catch (InvalidProtocolBufferException e) {
-            // reported by the translator with its path
-          }
+      names.addAll(listenerSdsNames((Listener) v.resource()));
+    }
+    return names;
+  }
+
+  /** The served SDS secret names in one listener's downstream TLS contexts. */
+  private static Set<String> listenerSdsNames(Listener listener) {
+    Set<String> names = new TreeSet<>();
+    for (FilterChain chain : listener.getFilterChainsList()) {
+      if (chain.hasTransportSocket() && chain.getTransportSocket().getTypedConfig().is(
+          io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)) {
+        try {
+          names.addAll(io.keelson.dataplane.config.envoy.ServedSecrets.names(chain.getTransportSocket().getTypedConfig()
+              .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+              .getCommonTlsContext()));
+        } catch (InvalidProtocolBufferException e) {
+          // reported by the translator with its path
         }
       }
     }

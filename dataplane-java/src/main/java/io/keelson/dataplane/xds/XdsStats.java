@@ -14,6 +14,10 @@ import java.util.Map;
  * @param snapshotsPublished snapshots handed to the consumer
  * @param reconnects       streams opened after the first one
  * @param lastError        the last NACK's error_detail or stream failure, or "" when none
+ * @param warmingClusters  accepted clusters not in service yet, waiting for their SDS secrets (Envoy's
+ *                         {@code cluster_manager.warming_clusters})
+ * @param warmingListeners accepted listeners not in service yet, waiting for their SDS secrets (Envoy's
+ *                         {@code listener_manager.total_listeners_warming})
  */
 public record XdsStats(
     boolean connected,
@@ -22,7 +26,9 @@ public record XdsStats(
     Map<ResourceType, String> versions,
     long snapshotsPublished,
     long reconnects,
-    String lastError) {
+    String lastError,
+    int warmingClusters,
+    int warmingListeners) {
 
   public XdsStats {
     accepted = Map.copyOf(accepted);
@@ -35,7 +41,7 @@ public record XdsStats(
     for (ResourceType t : ResourceType.values()) {
       zero.put(t, 0L);
     }
-    return new XdsStats(false, zero, zero, Map.of(), 0, 0, "");
+    return new XdsStats(false, zero, zero, Map.of(), 0, 0, "", 0, 0);
   }
 
   public long accepted(ResourceType type) {
@@ -47,7 +53,8 @@ public record XdsStats(
   }
 
   XdsStats withConnected(boolean now) {
-    return new XdsStats(now, accepted, rejected, versions, snapshotsPublished, reconnects, lastError);
+    return new XdsStats(now, accepted, rejected, versions, snapshotsPublished, reconnects, lastError,
+        warmingClusters, warmingListeners);
   }
 
   XdsStats withAccepted(ResourceType type, String version, boolean published) {
@@ -55,16 +62,24 @@ public record XdsStats(
     a.merge(type, 1L, Long::sum);
     Map<ResourceType, String> v = versions.isEmpty() ? new EnumMap<>(ResourceType.class) : new EnumMap<>(versions);
     v.put(type, version);
-    return new XdsStats(connected, a, rejected, v, snapshotsPublished + (published ? 1 : 0), reconnects, lastError);
+    return new XdsStats(connected, a, rejected, v, snapshotsPublished + (published ? 1 : 0), reconnects, lastError,
+        warmingClusters, warmingListeners);
   }
 
   XdsStats withRejected(ResourceType type, String error) {
     Map<ResourceType, Long> r = new EnumMap<>(rejected);
     r.merge(type, 1L, Long::sum);
-    return new XdsStats(connected, accepted, r, versions, snapshotsPublished, reconnects, error);
+    return new XdsStats(connected, accepted, r, versions, snapshotsPublished, reconnects, error,
+        warmingClusters, warmingListeners);
   }
 
   XdsStats withStreamFailure(String error, boolean reconnecting) {
-    return new XdsStats(false, accepted, rejected, versions, snapshotsPublished, reconnects + (reconnecting ? 1 : 0), error);
+    return new XdsStats(false, accepted, rejected, versions, snapshotsPublished, reconnects + (reconnecting ? 1 : 0), error,
+        warmingClusters, warmingListeners);
+  }
+
+  XdsStats withWarming(int clusters, int listeners) {
+    return new XdsStats(connected, accepted, rejected, versions, snapshotsPublished, reconnects, lastError, clusters,
+        listeners);
   }
 }

@@ -105,7 +105,7 @@ class StatsRegistryTest {
     assertThat(r.toPrometheus()).doesNotContain("keelson_xds_update_success");
     Map<ResourceType, Long> accepted = Map.of(ResourceType.CLUSTER, 3L, ResourceType.LISTENER, 2L);
     Map<ResourceType, Long> rejected = Map.of(ResourceType.ROUTE, 1L);
-    r.xds(() -> new XdsStats(true, accepted, rejected, Map.of(), 4, 1, "bad route"));
+    r.xds(() -> new XdsStats(true, accepted, rejected, Map.of(), 4, 1, "bad route", 0, 0));
     List<Sample> samples = PrometheusText.parse(r.toPrometheus());
     assertThat(value(samples, "keelson_xds_update_success_total", "CDS")).isEqualTo(3);
     assertThat(value(samples, "keelson_xds_update_success_total", "LDS")).isEqualTo(2);

@@ -108,4 +108,50 @@ final class MeshResources {
   static Address address(String host, int port) {
     return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)).build();
   }
+
+  /** A cluster verifying its upstream with the served CA secret {@code caName}, its ConfigSource's initial_fetch_timeout. */
+  static Cluster verifyingCluster(String name, String caName, java.time.Duration initialFetchTimeout) {
+    var source = ADS.toBuilder();
+    if (initialFetchTimeout != null) {
+      source.setInitialFetchTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(initialFetchTimeout.getSeconds()));
+    }
+    var common = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+        .setValidationContextSdsSecretConfig(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+            .newBuilder().setName(caName).setSdsConfig(source));
+    var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+        .setSni("partner.example.test").setCommonTlsContext(common).build();
+    return edsCluster(name).toBuilder().setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket
+        .newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(upstream))).build();
+  }
+
+  static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret caSecret(String name,
+      io.keelson.dataplane.testing.TestCa ca) {
+    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
+        .setName(name).setValidationContext(
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+                .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(ca.certPem())))
+        .build();
+  }
+
+  /** Listener {@code name} on {@code port} terminating TLS with the served certificate secret {@code secretName}. */
+  static Listener tlsListener(String name, int port, String secretName) {
+    var l = listener(port).toBuilder().setName(name);
+    var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.newBuilder()
+        .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+                .newBuilder().setName(secretName).setSdsConfig(ADS)))
+        .build();
+    l.getFilterChainsBuilder(0).setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));
+    return l.build();
+  }
+
+  /** A served certificate secret: {@code chain} and {@code key} in PEM. */
+  static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret certSecret(String name, String chain, String key) {
+    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder().setName(name)
+        .setTlsCertificate(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
+            .setCertificateChain(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(chain))
+            .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(key)))
+        .build();
+  }
 }

@@ -106,15 +106,7 @@ class XdsResourceCacheTest {
 
   /** The test listener terminating TLS with the served secret {@code kubernetes://cert}. */
   private static io.envoyproxy.envoy.config.listener.v3.Listener tlsListener(int port) {
-    var l = listener(port).toBuilder();
-    var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.newBuilder()
-        .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
-            .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
-                .newBuilder().setName("kubernetes://cert").setSdsConfig(MeshResources.ADS)))
-        .build();
-    l.getFilterChainsBuilder(0).setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
-        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));
-    return l.build();
+    return MeshResources.tlsListener(MeshResources.LISTENER, port, "kubernetes://cert");
   }
 
   /** A listener on {@code secretName} that requires client certificates with no CA: it cannot translate. */
@@ -137,11 +129,7 @@ class XdsResourceCacheTest {
 
   private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret(String name, String chain,
       String key) {
-    return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder().setName(name)
-        .setTlsCertificate(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
-            .setCertificateChain(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(chain))
-            .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(key)))
-        .build();
+    return MeshResources.certSecret(name, chain, key);
   }
 
   @Test
@@ -151,16 +139,18 @@ class XdsResourceCacheTest {
     var b = ca.issue("b.example.com", "b.example.com");
     apply(ResourceType.CLUSTER, "1", edsCluster("v1"));
     apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
-    assertThat(apply(ResourceType.LISTENER, "1", tlsListener(0)).snapshot()).isNull();
+    assertThat(listenerNames(apply(ResourceType.LISTENER, "1", tlsListener(0)))).as("warming: not in service").isEmpty();
+    assertThat(cache.warmingCount(ResourceType.LISTENER)).isEqualTo(1);
     assertThat(cache.sdsSubscription()).containsExactly("kubernetes://cert");
-    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1")).snapshot()).as("its secret has not arrived").isNull();
+    assertThat(listenerNames(apply(ResourceType.ROUTE, "1", route("v1", "1")))).as("its secret has not arrived").isEmpty();
 
     XdsResourceCache.Outcome bad = apply(ResourceType.SECRET, "0", secret(a.certPem(), b.keyPem()));
     assertThat(bad.accepted()).isFalse();
     assertThat(bad.error()).contains("kubernetes://cert").contains("tls_certificate.private_key");
 
     XdsResourceCache.Outcome first = apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem()));
-    assertThat(first.snapshot()).as("the listener warmed on its secret").isNotNull();
+    assertThat(listenerNames(first)).as("the listener warmed on its secret").containsExactly("ingress");
+    assertThat(cache.warmingCount(ResourceType.LISTENER)).isZero();
     assertThat(first.snapshot().version()).endsWith("SDS=1");
     var slot = cache.listenerSecrets().slot("kubernetes://cert");
     assertThat(slot.current().leaf()).isEqualTo(a.cert());
@@ -183,9 +173,9 @@ class XdsResourceCacheTest {
     apply(ResourceType.ROUTE, "1", route("v1", "1"));
     assertThat(apply(ResourceType.SECRET, "1", secret(a.certPem(), a.keyPem())).snapshot()).isNotNull();
     var slot = cache.listenerSecrets().slot("kubernetes://cert");
-    // A second listener on a secret that has not arrived: the proxy warms, the first listener keeps serving.
-    assertThat(apply(ResourceType.LISTENER, "2", tlsListener(0),
-        untranslatableTlsListener("other", "kubernetes://other")).snapshot()).isNull();
+    // A second listener on a secret that has not arrived warms; the first listener keeps serving.
+    assertThat(listenerNames(apply(ResourceType.LISTENER, "2", tlsListener(0),
+        untranslatableTlsListener("other", "kubernetes://other")))).containsExactly("ingress");
 
     XdsResourceCache.Outcome nacked = apply(ResourceType.SECRET, "2", secret(b.certPem(), b.keyPem()),
         secret("kubernetes://other", b.certPem(), b.keyPem()));
@@ -196,6 +186,12 @@ class XdsResourceCacheTest {
         .isEqualTo(a.cert());
     assertThat(cache.listenerSecrets().slot("kubernetes://other").delivered()).as("nothing of the refused update kept")
         .isFalse();
+  }
+
+  /** The names of the listeners an outcome's snapshot runs (none without a snapshot). */
+  private static List<String> listenerNames(XdsResourceCache.Outcome o) {
+    return o.snapshot() == null ? List.of()
+        : o.snapshot().listeners().stream().map(io.keelson.dataplane.config.ListenerConfig::name).toList();
   }
 
   @Test
@@ -257,38 +253,97 @@ class XdsResourceCacheTest {
   }
 
   @Test
-  void aClustersServedSecretsAreSubscribedWithoutHoldingTheConfigurationBackAndArriveLive() throws Exception {
+  void aNewTlsClusterWarmsUntilItsSecretsArriveItsRoutesFindingNoClusterMeanwhile() throws Exception {
     var ca = new io.keelson.dataplane.testing.TestCa("cache-ca");
     var client = ca.issue("client");
     apply(ResourceType.CLUSTER, "1", tlsCluster("v1"));
     apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
     apply(ResourceType.LISTENER, "1", listener(0));
     XdsResourceCache.Outcome published = apply(ResourceType.ROUTE, "1", route("v1", "1"));
-    assertThat(published.snapshot()).as("a proxy never served the secrets still runs").isNotNull();
-    io.keelson.dataplane.tls.ClientTls tls = published.snapshot().cluster("v1").tls();
+    assertThat(published.snapshot()).as("the rest of the configuration does not wait").isNotNull();
+    assertThat(published.snapshot().cluster("v1")).as("warming: its route finds no cluster (503 NC)").isNull();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isEqualTo(1);
+    assertThat(cache.sdsSubscription()).containsExactly("kubernetes://client", "kubernetes://client-cacert");
+
+    XdsResourceCache.Outcome arrived = apply(ResourceType.SECRET, "1",
+        secret("kubernetes://client", client.certPem(), client.keyPem()), MeshResources.caSecret("kubernetes://client-cacert", ca));
+    assertThat(arrived.snapshot()).as("its secrets put it in service").isNotNull();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isZero();
     var server = ca.issue("partner.example.test", "partner.example.test");
     var stats = new io.keelson.dataplane.stats.StatsRegistry().tls("cluster.v1");
-    Throwable notReady = handshake(tls, server, stats);
-    assertThat(notReady).as("its connections fail closed, with Envoy's reason").isNotNull()
-        .hasMessage(io.keelson.dataplane.tls.TlsPipeline.SECRETS_NOT_READY);
-    assertThat(stats.secretsNotReady.sum()).isEqualTo(1);
-    assertThat(cache.sdsSubscription()).containsExactly("kubernetes://client", "kubernetes://client-cacert");
-    var certificate = cache.listenerSecrets().slot("kubernetes://client");
-    var trust = cache.listenerSecrets().slot("kubernetes://client-cacert");
-    assertThat(certificate.delivered()).isFalse();
+    assertThat(handshake(arrived.snapshot().cluster("v1").tls(), server, stats)).isNull();
+  }
 
-    var caSecret = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
-        .setName("kubernetes://client-cacert").setValidationContext(
-            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
-                .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(ca.certPem())))
-        .build();
-    XdsResourceCache.Outcome arrived = apply(ResourceType.SECRET, "1",
-        secret("kubernetes://client", client.certPem(), client.keyPem()), caSecret);
-    assertThat(arrived.accepted()).isTrue();
-    assertThat(arrived.snapshot()).as("delivered into the running cluster's slots, no new snapshot").isNull();
-    assertThat(certificate.current().leaf()).isEqualTo(client.cert());
-    assertThat(trust.trustBundle()).containsExactly(ca.cert);
-    assertThat(handshake(tls, server, stats)).as("the same context handshakes once they arrived").isNull();
+  @Test
+  void anUpdatedTlsClusterServesItsPreviousVersionUntilItsNewCaArrives() throws Exception {
+    var caA = new io.keelson.dataplane.testing.TestCa("ca-a");
+    var caB = new io.keelson.dataplane.testing.TestCa("ca-b");
+    var serverA = caA.issue("partner.example.test", "partner.example.test");
+    var serverB = caB.issue("partner.example.test", "partner.example.test");
+    var stats = new io.keelson.dataplane.stats.StatsRegistry().tls("cluster.v1");
+    apply(ResourceType.CLUSTER, "1", MeshResources.verifyingCluster("v1", "kubernetes://ca-a", null));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    apply(ResourceType.ROUTE, "1", route("v1", "1"));
+    XdsResourceCache.Outcome first = apply(ResourceType.SECRET, "1", MeshResources.caSecret("kubernetes://ca-a", caA));
+    assertThat(handshake(first.snapshot().cluster("v1").tls(), serverA, stats)).isNull();
+
+    XdsResourceCache.Outcome updated = apply(ResourceType.CLUSTER, "2", MeshResources.verifyingCluster("v1", "kubernetes://ca-b", null));
+    assertThat(updated.accepted()).as("warming does not hold the ACK back").isTrue();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isEqualTo(1);
+    assertThat(cache.sdsSubscription()).containsExactly("kubernetes://ca-b");
+    io.keelson.dataplane.tls.ClientTls running = updated.snapshot() == null ? first.snapshot().cluster("v1").tls()
+        : updated.snapshot().cluster("v1").tls();
+    assertThat(handshake(running, serverA, stats)).as("the previous version keeps serving").isNull();
+
+    XdsResourceCache.Outcome arrived = apply(ResourceType.SECRET, "2", MeshResources.caSecret("kubernetes://ca-b", caB));
+    assertThat(arrived.snapshot()).as("the new version goes into service").isNotNull();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isZero();
+    assertThat(handshake(arrived.snapshot().cluster("v1").tls(), serverB, stats)).isNull();
+    assertThat(handshake(arrived.snapshot().cluster("v1").tls(), serverA, stats)).as("the old CA is gone").isNotNull();
+  }
+
+  @Test
+  void aWarmingClusterGoesIntoServiceWhenItsSecretsInitialFetchTimeoutPassesAndTakesThemLiveLater() throws Exception {
+    var ca = new io.keelson.dataplane.testing.TestCa("late-ca");
+    var server = ca.issue("partner.example.test", "partner.example.test");
+    var stats = new io.keelson.dataplane.stats.StatsRegistry().tls("cluster.v1");
+    java.util.List<java.time.Duration> delays = new java.util.ArrayList<>();
+    java.util.List<Runnable> timers = new java.util.ArrayList<>();
+    java.util.List<io.keelson.dataplane.config.ProxySnapshot> warmed = new java.util.ArrayList<>();
+    cache.warmOn((after, task) -> {
+      delays.add(after);
+      timers.add(task);
+      return () -> timers.remove(task);
+    }, o -> warmed.add(o.snapshot()));
+    apply(ResourceType.CLUSTER, "1", MeshResources.verifyingCluster("v1", "kubernetes://late-ca", java.time.Duration.ofSeconds(1)));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1")).snapshot().cluster("v1")).isNull();
+    assertThat(delays).as("the secret's ConfigSource initial_fetch_timeout").containsExactly(java.time.Duration.ofSeconds(1));
+
+    timers.get(0).run();
+    assertThat(warmed).as("the passed deadline installs a snapshot").hasSize(1);
+    io.keelson.dataplane.tls.ClientTls tls = warmed.get(0).cluster("v1").tls();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isZero();
+    assertThat(handshake(tls, server, stats)).as("in service without its secret: it fails closed")
+        .hasMessage(io.keelson.dataplane.tls.TlsPipeline.SECRETS_NOT_READY);
+
+    XdsResourceCache.Outcome arrived = apply(ResourceType.SECRET, "1", MeshResources.caSecret("kubernetes://late-ca", ca));
+    assertThat(arrived.snapshot()).as("delivered into the running cluster's slot, no new snapshot").isNull();
+    assertThat(handshake(tls, server, stats)).as("the same context handshakes once it arrived").isNull();
+  }
+
+  @Test
+  void anInitialFetchTimeoutOfZeroWaitsForever() {
+    cache.warmOn((after, task) -> {
+      throw new AssertionError("no deadline expected, got " + after);
+    }, s -> { });
+    apply(ResourceType.CLUSTER, "1", MeshResources.verifyingCluster("v1", "kubernetes://ca", java.time.Duration.ZERO));
+    apply(ResourceType.ENDPOINT, "1", endpoints("v1", 8081, 1));
+    apply(ResourceType.LISTENER, "1", listener(0));
+    assertThat(apply(ResourceType.ROUTE, "1", route("v1", "1")).snapshot().cluster("v1")).isNull();
+    assertThat(cache.warmingCount(ResourceType.CLUSTER)).isEqualTo(1);
   }
 
   /** A TLS handshake of {@code tls} (the connection's path) with a Netty server presenting {@code server}: its failure, or null. */

@@ -42,15 +42,22 @@ public final class ServedSecrets {
 
   /** The served (not local) secret names {@code c} references. */
   public static Set<String> names(CommonTlsContext c) {
-    Set<String> out = new LinkedHashSet<>();
+    return new LinkedHashSet<>(configs(c).keySet());
+  }
+
+  /** The served (not local) secrets {@code c} references, by name, with where each comes from. */
+  public static java.util.Map<String, SdsSecretConfig> configs(CommonTlsContext c) {
+    java.util.Map<String, SdsSecretConfig> out = new java.util.LinkedHashMap<>();
     for (SdsSecretConfig s : c.getTlsCertificateSdsSecretConfigsList()) {
       if (!local(s.getName())) {
-        out.add(s.getName());
+        out.put(s.getName(), s);
       }
     }
-    String ca = caName(c);
-    if (ca != null && !local(ca)) {
-      out.add(ca);
+    SdsSecretConfig ca = c.hasValidationContextSdsSecretConfig() ? c.getValidationContextSdsSecretConfig()
+        : c.hasCombinedValidationContext() && c.getCombinedValidationContext().hasValidationContextSdsSecretConfig()
+            ? c.getCombinedValidationContext().getValidationContextSdsSecretConfig() : null;
+    if (ca != null && !local(ca.getName())) {
+      out.put(ca.getName(), ca);
     }
     return out;
   }

@@ -75,13 +75,15 @@ public final class XdsSnapshotTranslator {
       Map<String, RouteConfiguration> routes,
       Collection<Cluster> clusters,
       Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
-    return translate(version, statics, Http2Options.DEFAULT, listeners, routes, clusters, endpoints);
+    return translate(version, statics, Http2Options.DEFAULT, listeners, routes, clusters, endpoints, java.util.Set.of());
   }
 
   /**
    * As {@link #translate(String, Bootstrap.StaticResources, Collection, Map, Collection, Map)}, every connection
    * manager (static or delivered by LDS) starting from {@code http2Defaults}: the bootstrap's runtime applied
-   * ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide.
+   * ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide; {@code warming} the names of new clusters
+   * still warming (waiting for their secrets): routes may name them, and their requests get 503 {@code NC} (cluster
+   * not found) until they are in service, as in Envoy.
    *
    * @throws ConfigException naming each bad resource and field
    */
@@ -92,7 +94,8 @@ public final class XdsSnapshotTranslator {
       Collection<Listener> listeners,
       Map<String, RouteConfiguration> routes,
       Collection<Cluster> clusters,
-      Map<String, ClusterLoadAssignment> endpoints) throws ConfigException {
+      Map<String, ClusterLoadAssignment> endpoints,
+      java.util.Set<String> warming) throws ConfigException {
     Problems problems = new Problems(SOURCE);
     listeners.forEach(l -> SupportedFields.checkDynamic(l, resourcePath(l, l.getName()), problems));
     routes.forEach((name, r) -> SupportedFields.checkDynamic(r, resourcePath(r, name), problems));
@@ -136,6 +139,7 @@ public final class XdsSnapshotTranslator {
     Map<String, String> clusterPaths = new LinkedHashMap<>();
     Map<String, ClusterConfig> translatedClusters =
         new ClusterTranslator(problems).clusters(allClusters, clusterPathList, endpoints, clusterPaths);
+    warming.forEach(name -> clusterPaths.putIfAbsent(name, "Cluster[" + name + "] (warming)"));
     translator.checkReferences(translatedClusters, clusterPaths);
     io.keelson.dataplane.dns.NameTable names = NameTableTranslator.fromListeners(allListeners, listenerPaths, problems);
     problems.throwIfErrors();
