@@ -10,9 +10,10 @@ import java.util.SplittableRandom;
 
 /**
  * Per-event-loop balancers for tcp_proxy connections (the event loop is their single writer); a new
- * snapshot starts fresh ones, as the L7 balance stage does. Thread-safe through confinement.
+ * snapshot starts fresh ones, as the L7 balance stage does; udp_proxy sessions use them too. Thread-safe through
+ * confinement.
  */
-final class TcpBalancers {
+public final class TcpBalancers {
   private static final FastThreadLocal<TcpBalancers> LOCAL = new FastThreadLocal<>() {
     @Override
     protected TcpBalancers initialValue() {
@@ -24,7 +25,7 @@ final class TcpBalancers {
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
-  static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+  public static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
     TcpBalancers b = LOCAL.get();
     if (b.current != snapshot) {
       b.balancers.clear();
