@@ -10,22 +10,22 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /** A UDP client with a socket of its own (so a session of its own at the proxy). Closes when the test ends. */
-final class UdpClient implements AutoCloseable {
+public final class UdpClient implements AutoCloseable {
   private final DatagramSocket socket;
   private final InetSocketAddress proxy;
 
-  UdpClient(String bindIp, InetSocketAddress proxy) throws IOException {
+  public UdpClient(String bindIp, InetSocketAddress proxy) throws IOException {
     this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(bindIp), 0));
     this.proxy = proxy;
   }
 
-  void send(String text) throws IOException {
+  public void send(String text) throws IOException {
     byte[] b = text.getBytes(StandardCharsets.UTF_8);
     socket.send(new DatagramPacket(b, b.length, proxy));
   }
 
   /** The next datagram's text, or null when none arrives within {@code timeout}. */
-  String receive(Duration timeout) throws IOException {
+  public String receive(Duration timeout) throws IOException {
     socket.setSoTimeout((int) timeout.toMillis());
     byte[] buf = new byte[65_535];
     DatagramPacket in = new DatagramPacket(buf, buf.length);
@@ -44,7 +44,7 @@ final class UdpClient implements AutoCloseable {
    * Sends {@code text} until an answer arrives (UDP may lose a datagram; a session being set up holds them) and
    * returns it; fails after 5 tries of 3 s each.
    */
-  String ask(String text) throws IOException {
+  public String ask(String text) throws IOException {
     for (int i = 0; i < 5; i++) {
       send(text);
       String answer = receive(Duration.ofSeconds(3));

@@ -13,19 +13,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * A UDP echo backend on 127.0.0.1: answers each datagram with {@code <name>:<payload>} to its sender, and remembers the
  * source addresses it saw (one per proxy session). Its own thread; closes when the test ends.
  */
-final class UdpEchoServer implements AutoCloseable {
+public final class UdpEchoServer implements AutoCloseable {
   final String name;
-  final Set<SocketAddress> peers = ConcurrentHashMap.newKeySet();
+  public final Set<SocketAddress> peers = ConcurrentHashMap.newKeySet();
   private final DatagramSocket socket;
   private final Thread thread;
 
-  UdpEchoServer(String name) throws SocketException {
+  public UdpEchoServer(String name) throws SocketException {
     this.name = name;
     this.socket = new DatagramSocket(0, InetAddress.getLoopbackAddress());
     this.thread = Thread.ofPlatform().daemon().name("udp-echo-" + name).start(this::serve);
   }
 
-  int port() {
+  public int port() {
     return socket.getLocalPort();
   }
 
