@@ -17,11 +17,17 @@ import java.time.Duration;
  * @param maxRxDatagramSize the largest datagram read from upstreams ({@code upstream_socket_config.max_rx_datagram_size})
  * @param downstreamMaxRxDatagramSize the largest datagram read from clients
  *                          ({@code udp_listener_config.downstream_socket_config.max_rx_datagram_size})
+ * @param accessLogs        the udp_proxy's {@code access_log}: one entry per session, when it ends
  * @param sourceDigest      a digest of the Listener message, its address left out (see {@link ListenerConfig#sameSource})
  */
 public record UdpListenerConfig(
     String name, String host, int port, String statPrefix, String cluster, Duration idleTimeout, boolean hashSourceIp,
-    boolean perPacketBalancing, int maxRxDatagramSize, int downstreamMaxRxDatagramSize, String sourceDigest) {
+    boolean perPacketBalancing, int maxRxDatagramSize, int downstreamMaxRxDatagramSize, java.util.List<AccessLogConfig> accessLogs,
+    String sourceDigest) {
+  public UdpListenerConfig {
+    accessLogs = java.util.List.copyOf(accessLogs);
+  }
+
   /** Envoy's udp_proxy default idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
   /** Envoy's default {@code max_rx_datagram_size}. */
@@ -30,6 +36,6 @@ public record UdpListenerConfig(
   /** This listener with the digest of the message it was translated from. */
   public UdpListenerConfig withSourceDigest(String digest) {
     return new UdpListenerConfig(name, host, port, statPrefix, cluster, idleTimeout, hashSourceIp, perPacketBalancing,
-        maxRxDatagramSize, downstreamMaxRxDatagramSize, digest);
+        maxRxDatagramSize, downstreamMaxRxDatagramSize, accessLogs, digest);
   }
 }

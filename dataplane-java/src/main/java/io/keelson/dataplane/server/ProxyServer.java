@@ -82,7 +82,7 @@ public final class ProxyServer implements AutoCloseable {
         context::accessLogService, io.keelson.dataplane.http2.Http2ServerSupport.calls(context));
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
     this.udpListeners = new io.keelson.dataplane.udp.UdpListeners(workers, options.transport(), stats,
-        context::snapshot);
+        context::snapshot, tcpContext::accessLogger);
   }
 
   private ServerBootstrap bootstrap() {

@@ -1,5 +1,7 @@
 package io.keelson.dataplane.udp;
 
+import io.keelson.dataplane.accesslog.AccessLogger;
+import io.keelson.dataplane.config.AccessLogConfig;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.UdpListenerConfig;
 import io.keelson.dataplane.routing.ServingSnapshot;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -30,14 +33,16 @@ public final class UdpListeners {
   private final Transport transport;
   private final StatsRegistry stats;
   private final Supplier<ServingSnapshot> snapshots;
+  private final Function<List<AccessLogConfig>, AccessLogger> accessLoggers;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
 
   public UdpListeners(EventLoopGroup workers, Transport transport, StatsRegistry stats,
-      Supplier<ServingSnapshot> snapshots) {
+      Supplier<ServingSnapshot> snapshots, Function<List<AccessLogConfig>, AccessLogger> accessLoggers) {
     this.workers = workers;
     this.transport = transport;
     this.stats = stats;
     this.snapshots = snapshots;
+    this.accessLoggers = accessLoggers;
   }
 
   /**
@@ -76,7 +81,8 @@ public final class UdpListeners {
   }
 
   private Bound bind(UdpListenerConfig l) throws InterruptedException {
-    UdpProxyListener handler = new UdpProxyListener(l, snapshots, transport, stats);
+    UdpProxyListener handler = new UdpProxyListener(l, snapshots, transport, stats,
+        accessLoggers.apply(l.accessLogs()));
     Channel channel = new Bootstrap().group(workers).channel(transport.datagramChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
         .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(l.downstreamMaxRxDatagramSize()))

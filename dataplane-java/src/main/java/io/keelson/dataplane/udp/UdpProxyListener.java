@@ -40,17 +40,44 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   private final StatsRegistry registry;
   private final UdpProxyStats stats;
   private final long idleTimeoutNanos;
+  private final io.keelson.dataplane.accesslog.AccessLogger accessLog; // null: no access_log
   private final Map<InetSocketAddress, UdpSession> sessions = new HashMap<>();
   private Channel socket;
 
   UdpProxyListener(UdpListenerConfig config, Supplier<ServingSnapshot> snapshots, Transport transport,
-      StatsRegistry registry) {
+      StatsRegistry registry, io.keelson.dataplane.accesslog.AccessLogger accessLog) {
     this.config = config;
     this.snapshots = snapshots;
     this.transport = transport;
     this.registry = registry;
     this.stats = new UdpProxyStats(registry, config.statPrefix());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
+    this.accessLog = accessLog;
+  }
+
+  /** Writes an ended session's access log entry (Envoy's UdpSessionEnd), when the udp_proxy has an access_log. */
+  void logSessionEnd(UdpSession s, long startEpochMillis, long durationNanos, long bytesReceived, long bytesSent) {
+    if (accessLog == null) {
+      return;
+    }
+    io.keelson.dataplane.accesslog.AccessLogRecord r = accessLog.claim(); // null: the ring is full, dropped and counted
+    if (r == null) {
+      return;
+    }
+    r.startEpochMillis = startEpochMillis;
+    r.durationNanos = durationNanos;
+    r.protocol = null;
+    r.status = 0;
+    r.flag = io.keelson.dataplane.stats.ResponseFlag.NONE;
+    r.logType = io.keelson.dataplane.accesslog.AccessLogRecord.UDP_SESSION_END;
+    r.healthCheck = false;
+    r.bytesReceived = bytesReceived;
+    r.bytesSent = bytesSent;
+    r.downstreamRemoteAddress = io.keelson.dataplane.tcp.TcpAccessLog.address(s.client);
+    r.downstreamLocalAddress = (InetSocketAddress) socket.localAddress();
+    r.upstreamCluster = config.cluster();
+    r.upstreamHost = s.host;
+    accessLog.publish(r);
   }
 
   UdpProxyStats stats() {

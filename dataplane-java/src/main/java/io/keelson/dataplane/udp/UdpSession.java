@@ -30,7 +30,11 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   private final UdpProxyStats.Cluster udpStats;
   private ArrayDeque<ByteBuf> connecting = new ArrayDeque<>();
   private Channel upstream;
-  private long lastActivity = System.nanoTime();
+  private final long startEpochMillis = System.currentTimeMillis();
+  private final long startNanos = System.nanoTime();
+  private long lastActivity = startNanos;
+  private long bytesReceived; // from the client
+  private long bytesSent; // to the client
   private boolean closed;
 
   UdpSession(UdpProxyListener listener, InetSocketAddress client, EndpointConfig host, CircuitBreakers.Resources breaker,
@@ -70,6 +74,7 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
       return;
     }
     lastActivity = System.nanoTime();
+    bytesReceived += content.readableBytes();
     if (connecting != null) {
       if (connecting.size() >= CONNECTING_LIMIT) {
         content.release();
@@ -98,6 +103,7 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
     ByteBuf content = reply.content();
     udpStats.sessRxDatagrams().increment();
     udpStats.sessRxBytes().add(content.readableBytes());
+    bytesSent += content.readableBytes();
     listener.toClient(content.retain(), client);
   }
 
@@ -142,5 +148,6 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
       upstream.close();
     }
     listener.forget(this);
+    listener.logSessionEnd(this, startEpochMillis, System.nanoTime() - startNanos, bytesReceived, bytesSent);
   }
 }

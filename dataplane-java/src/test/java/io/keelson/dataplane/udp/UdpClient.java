@@ -19,6 +19,11 @@ public final class UdpClient implements AutoCloseable {
     this.proxy = proxy;
   }
 
+  /** This client's address, "ip:port". */
+  public String localAddress() {
+    return socket.getLocalAddress().getHostAddress() + ":" + socket.getLocalPort();
+  }
+
   public void send(String text) throws IOException {
     byte[] b = text.getBytes(StandardCharsets.UTF_8);
     socket.send(new DatagramPacket(b, b.length, proxy));

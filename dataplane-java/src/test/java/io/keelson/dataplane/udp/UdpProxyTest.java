@@ -194,6 +194,32 @@ class UdpProxyTest {
   }
 
   @Test
+  void aSessionWritesOneAccessLogEntryWhenItEnds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    UdpEchoServer a = echo("a");
+    java.nio.file.Path log = dir.resolve("udp.log");
+    String logged = TO_A + """
+                idle_timeout: 0.5s
+                access_log:
+                - name: envoy.access_loggers.file
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                    path: %s
+                    log_format:
+                      text_format_source:
+                        inline_string: "%%DOWNSTREAM_REMOTE_ADDRESS%% %%UPSTREAM_HOST%% %%UPSTREAM_CLUSTER%% %%BYTES_RECEIVED%% %%BYTES_SENT%%\\n"
+        """.formatted(log);
+    ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", a.port())), 1);
+    UdpClient c = client(p);
+    assertThat(c.ask("hello")).isEqualTo("a:hello");
+    assertThat(c.ask("hi")).isEqualTo("a:hi");
+    await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(java.nio.file.Files.exists(log)
+        ? java.nio.file.Files.readAllLines(log) : java.util.List.<String>of())
+        .as("one entry when the idle session ends: 7 bytes in, 11 out")
+        .containsExactly(c.localAddress() + " 127.0.0.1:" + a.port() + " a 7 11"));
+  }
+
+  @Test
   void perPacketBalancingSpreadsOneClientsDatagrams() throws Exception {
     UdpEchoServer a = echo("a");
     UdpEchoServer b = echo("b");
@@ -223,8 +249,8 @@ class UdpProxyTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining("static_resources.listeners[0].filter_chains");
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(udpListener("        cluster: nope\n", clusters), "t.yaml"))
         .isInstanceOf(ConfigException.class).hasMessageContaining("'nope'");
-    assertThatThrownBy(() -> BootstrapLoader.fromYaml(udpListener(TO_A + "        access_log: [{ name: x }]\n",
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(udpListener(TO_A + "        proxy_access_log: [{ name: x }]\n",
         clusters), "t.yaml"))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.access_log");
+        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.proxy_access_log");
   }
 }

@@ -732,11 +732,10 @@ final class SupportedFields {
         .reject("prefer_gro", "Keelson reads one datagram per read; expected the field unset");
     var udp = io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.getDescriptor();
     rules(udp, "stat_prefix", "cluster", "matcher", "idle_timeout", "hash_policies", "use_per_packet_load_balancing",
-            "upstream_socket_config")
+            "upstream_socket_config", "access_log") // access_log: one entry per session, when it ends
         .reject("use_original_src_ip", "Keelson sends upstream from its own address (no IP_TRANSPARENT)")
-        .reject("access_log", "sessions write no access log yet; expected the field unset")
-        .reject("proxy_access_log", "sessions write no access log yet; expected the field unset")
-        .reject("access_log_options", "sessions write no access log yet; expected the field unset")
+        .reject("proxy_access_log", "Keelson writes session entries only (access_log); expected the field unset")
+        .reject("access_log_options", "session entries are written when the session ends only; expected the field unset")
         .reject("session_filters", "Keelson runs no UDP session filters")
         .reject("tunneling_config", "Keelson does not tunnel UDP over HTTP (CONNECT-UDP)");
     rules(io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.HashPolicy.getDescriptor(), "source_ip")

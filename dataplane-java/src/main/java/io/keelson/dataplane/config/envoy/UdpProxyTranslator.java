@@ -79,7 +79,8 @@ final class UdpProxyTranslator {
       return null;
     }
     return new UdpListenerConfig(name, address.getAddress(), address.getPortValue(), p.getStatPrefix(), cluster, idle,
-        hashSourceIp, p.getUsePerPacketLoadBalancing(), maxRx, downMaxRx, null);
+        hashSourceIp, p.getUsePerPacketLoadBalancing(), maxRx, downMaxRx,
+        AccessLogTranslator.translate(p.getAccessLogList(), at + ".access_log", problems), null);
   }
 
   private static UdpProxyConfig unpack(ListenerFilter f, String path, Problems problems) {
