@@ -41,6 +41,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   private final UdpProxyStats stats;
   private final long idleTimeoutNanos;
   private final io.keelson.dataplane.accesslog.AccessLogger accessLog; // null: no access_log
+  /** Each client's sessions: one, or with per-packet balancing one per host, chained through {@link UdpSession#next}. */
   private final Map<InetSocketAddress, UdpSession> sessions = new HashMap<>();
   private Channel socket;
 
@@ -102,7 +103,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     InetSocketAddress client = packet.sender();
     UdpSession session = sessions.get(client);
     if (session == null || config.perPacketBalancing()) {
-      UdpSession picked = newSession(ctx.channel(), client, session);
+      UdpSession picked = sessionFor(ctx.channel(), client, session);
       if (picked == null) {
         stats.rxDatagramsDropped.increment();
         return;
@@ -113,11 +114,11 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   }
 
   /**
-   * A session for {@code client} to the host the balancer picks now, or null when none can be had. With
-   * {@code use_per_packet_load_balancing} each datagram picks again: the client's current session is kept when the
-   * pick is its host, else replaced (as Envoy keeps one session per client and host, this keeps the latest).
+   * The session of {@code client} to the host the balancer picks now (a new one unless {@code first}'s chain has
+   * one to that host), or null when none can be had. With {@code use_per_packet_load_balancing} each datagram picks
+   * again, and a client has a session per host it was sent to, as Envoy's.
    */
-  private UdpSession newSession(Channel socket, InetSocketAddress client, UdpSession current) {
+  private UdpSession sessionFor(Channel socket, InetSocketAddress client, UdpSession first) {
     ServingSnapshot snapshot = snapshots.get();
     ServingCluster cluster = snapshot.cluster(config.cluster());
     if (cluster == null) {
@@ -131,11 +132,10 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
       return null;
     }
     EndpointConfig host = lb.endpoint(index);
-    if (current != null) {
-      if (current.host.equals(host)) {
-        return current;
+    for (UdpSession s = first; s != null; s = s.next) {
+      if (s.host.equals(host)) {
+        return s;
       }
-      current.close();
     }
     CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
     CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
@@ -145,6 +145,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     }
     UdpSession session = new UdpSession(this, client, host, breaker, cluster.stats(),
         UdpProxyStats.Cluster.of(registry, cluster.name()));
+    session.next = first;
     sessions.put(client, session);
     stats.sessTotal.increment();
     stats.sessActive.incrementAndGet();
@@ -164,16 +165,40 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
 
   /** A session that ended leaves the table. */
   void forget(UdpSession session) {
-    if (sessions.remove(session.client, session)) {
+    UdpSession first = sessions.get(session.client);
+    if (first == session) {
+      if (session.next == null) {
+        sessions.remove(session.client);
+      } else {
+        sessions.put(session.client, session.next);
+      }
       stats.sessActive.decrementAndGet();
+      return;
     }
+    for (UdpSession s = first; s != null; s = s.next) {
+      if (s.next == session) {
+        s.next = session.next;
+        stats.sessActive.decrementAndGet();
+        return;
+      }
+    }
+  }
+
+  private List<UdpSession> allSessions() {
+    List<UdpSession> all = new ArrayList<>();
+    for (UdpSession first : sessions.values()) {
+      for (UdpSession s = first; s != null; s = s.next) {
+        all.add(s);
+      }
+    }
+    return all;
   }
 
   /** Ends the sessions whose host is no longer an endpoint of the cluster in {@code snapshot} (on the event loop). */
   void endSessionsOfRemovedHosts(ServingSnapshot snapshot) {
     ServingCluster cluster = snapshot.cluster(config.cluster());
     List<UdpSession> gone = new ArrayList<>();
-    for (UdpSession s : sessions.values()) {
+    for (UdpSession s : allSessions()) {
       if (cluster == null || !hasHost(cluster, s.host)) {
         gone.add(s);
       }
@@ -192,7 +217,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
 
   /** Ends every session (the listener was removed, updated or the proxy stops; on the event loop). */
   void endAll() {
-    new ArrayList<>(sessions.values()).forEach(UdpSession::close);
+    allSessions().forEach(UdpSession::close);
   }
 
   @Override

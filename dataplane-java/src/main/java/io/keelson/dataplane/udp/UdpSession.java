@@ -30,6 +30,8 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   private final UdpProxyStats.Cluster udpStats;
   private ArrayDeque<ByteBuf> connecting = new ArrayDeque<>();
   private Channel upstream;
+  /** The same client's next session (to another host), with per-packet balancing; the listener's to keep. */
+  UdpSession next;
   private final long startEpochMillis = System.currentTimeMillis();
   private final long startNanos = System.nanoTime();
   private long lastActivity = startNanos;

@@ -227,10 +227,15 @@ class UdpProxyTest {
         + "        use_per_packet_load_balancing: true\n", cluster("ab", "ROUND_ROBIN", a.port(), b.port())), 1);
     UdpClient c = client(p);
     Set<String> backends = new HashSet<>();
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
       backends.add(backendOf(c.ask("p" + i)));
     }
     assertThat(backends).containsExactlyInAnyOrder("a", "b");
+    awaitStat(p, "udp.dns.downstream_sess_total: 2");
+    assertThat(RunningProxies.admin(p, "/stats")).as("one session per client and host, as Envoy")
+        .contains("udp.dns.downstream_sess_active: 2");
+    assertThat(a.peers).hasSize(1);
+    assertThat(b.peers).hasSize(1);
   }
 
   @Test
