@@ -22,15 +22,32 @@ public final class TcpBalancers {
   };
 
   private final Map<ServingCluster, LoadBalancer> balancers = new IdentityHashMap<>();
+  private final Map<ServingCluster, LoadBalancer> serving = new IdentityHashMap<>();
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
   public static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+    TcpBalancers b = of(snapshot);
+    return b.balancers.computeIfAbsent(cluster, c -> LoadBalancer.create(c.config(), b.seeds.split()));
+  }
+
+  /**
+   * The router's balancer for {@code cluster} on this event loop ({@link io.keelson.dataplane.routing.BalanceStage#servingBalancer}:
+   * slow start, and skipping hosts that active health checking or outlier detection took out), for udp_proxy sessions.
+   */
+  public static LoadBalancer servingForCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+    TcpBalancers b = of(snapshot);
+    return b.serving.computeIfAbsent(cluster,
+        c -> io.keelson.dataplane.routing.BalanceStage.servingBalancer(c, b.seeds));
+  }
+
+  private static TcpBalancers of(ServingSnapshot snapshot) {
     TcpBalancers b = LOCAL.get();
     if (b.current != snapshot) {
       b.balancers.clear();
+      b.serving.clear();
       b.current = snapshot;
     }
-    return b.balancers.computeIfAbsent(cluster, c -> LoadBalancer.create(c.config(), b.seeds.split()));
+    return b;
   }
 }

@@ -125,7 +125,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
       stats.noRoute.increment();
       return null;
     }
-    LoadBalancer lb = TcpBalancers.forCluster(snapshot, cluster);
+    LoadBalancer lb = TcpBalancers.servingForCluster(snapshot, cluster);
     int index = config.hashSourceIp() ? lb.pick(RequestHash.ofSourceIp(client.getAddress().getHostAddress())) : lb.pick();
     if (index < 0) {
       cluster.stats().noHealthyUpstream.increment();

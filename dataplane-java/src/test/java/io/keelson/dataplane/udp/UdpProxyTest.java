@@ -123,6 +123,34 @@ class UdpProxyTest {
   }
 
   @Test
+  void sessionsSkipAHostThatFailsItsHealthCheck() throws Exception {
+    UdpEchoServer a = echo("a");
+    UdpEchoServer b = echo("b");
+    // A TCP health check on each host's port: b has a TCP listener there too, a has none (fails).
+    try (java.net.ServerSocket bTcp = new java.net.ServerSocket(b.port(), 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread.ofPlatform().daemon().start(() -> {
+        while (!bTcp.isClosed()) {
+          try {
+            bTcp.accept().close();
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      });
+      String checked = cluster("ab", "ROUND_ROBIN", a.port(), b.port()) + """
+              health_checks:
+              - { timeout: 1s, interval: 0.1s, unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }
+          """;
+      ProxyServer p = proxies.start(udpListener("        cluster: ab\n", checked), 1);
+      await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+          assertThat(RunningProxies.admin(p, "/clusters")).contains("failed_active_hc"));
+      for (int i = 0; i < 4; i++) {
+        assertThat(client(p).ask("h" + i)).as("a is unhealthy: every session goes to b").isEqualTo("b:h" + i);
+      }
+    }
+  }
+
+  @Test
   void anIdleSessionEndsAfterTheIdleTimeout() throws Exception {
     UdpEchoServer a = echo("a");
     ProxyServer p = proxies.start(udpListener(TO_A + "        idle_timeout: 0.5s\n", cluster("a", "ROUND_ROBIN", a.port())), 1);
