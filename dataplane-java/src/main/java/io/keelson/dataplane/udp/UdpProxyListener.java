@@ -37,8 +37,8 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   private final UdpListenerConfig config;
   private final Supplier<ServingSnapshot> snapshots;
   private final Transport transport;
-  private final StatsRegistry registry;
   private final UdpProxyStats stats;
+  private final UdpProxyStats.Cluster clusterStats;
   private final long idleTimeoutNanos;
   private final io.keelson.dataplane.accesslog.AccessLogger accessLog; // null: no access_log
   /** Each client's sessions: one, or with per-packet balancing one per host, chained through {@link UdpSession#next}. */
@@ -50,8 +50,8 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     this.config = config;
     this.snapshots = snapshots;
     this.transport = transport;
-    this.registry = registry;
     this.stats = new UdpProxyStats(registry, config.statPrefix());
+    this.clusterStats = UdpProxyStats.Cluster.of(registry, config.cluster());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
     this.accessLog = accessLog;
   }
@@ -128,7 +128,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     LoadBalancer lb = TcpBalancers.servingForCluster(snapshot, cluster);
     int index = config.hashSourceIp() ? lb.pick(RequestHash.ofSourceIp(client.getAddress().getHostAddress())) : lb.pick();
     if (index < 0) {
-      cluster.stats().noHealthyUpstream.increment();
+      clusterStats.noneHealthy().increment();
       return null;
     }
     EndpointConfig host = lb.endpoint(index);
@@ -143,8 +143,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
       cluster.stats().cxOverflow.increment();
       return null;
     }
-    UdpSession session = new UdpSession(this, client, host, breaker, cluster.stats(),
-        UdpProxyStats.Cluster.of(registry, cluster.name()));
+    UdpSession session = new UdpSession(this, client, host, breaker, cluster.stats(), clusterStats);
     session.next = first;
     sessions.put(client, session);
     stats.sessTotal.increment();

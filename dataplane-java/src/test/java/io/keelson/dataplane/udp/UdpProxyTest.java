@@ -107,6 +107,17 @@ class UdpProxyTest {
   }
 
   @Test
+  void anIpv6ListenerRelaysToIpv4Hosts() throws Exception {
+    UdpEchoServer a = echo("a");
+    ProxyServer p = proxies.start(udpListener(TO_A, cluster("a", "ROUND_ROBIN", a.port()))
+        .replace("address: 127.0.0.1, port_value: 0", "address: \"::1\", port_value: 0"), 1);
+    int port = p.listenerAddress("udp").getPort();
+    UdpClient c = proxies.keep(new UdpClient("::1", new InetSocketAddress("::1", port)));
+    assertThat(c.ask("six")).isEqualTo("a:six");
+    assertThat(RunningProxies.admin(p, "/listeners")).contains("udp::0:0:0:0:0:0:0:1:" + port);
+  }
+
+  @Test
   void hashingOnTheSourceIpKeepsAClientOnOneBackend() throws Exception {
     UdpEchoServer a = echo("a");
     UdpEchoServer b = echo("b");
