@@ -157,6 +157,11 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
 
   /** Sends a host's reply to {@code client} from the listener's socket (takes {@code content}). */
   void toClient(ByteBuf content, InetSocketAddress client) {
+    if (!socket.isWritable()) { // the kernel's send buffer and Netty's (64 KiB) are full: dropped, never queued on
+      content.release();
+      stats.txErrors.increment();
+      return;
+    }
     stats.txDatagrams.increment();
     stats.txBytes.add(content.readableBytes());
     socket.writeAndFlush(new DatagramPacket(content, client), socket.voidPromise());

@@ -90,6 +90,11 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   }
 
   private void send(ByteBuf content) {
+    if (!upstream.isWritable()) { // the send buffers are full: dropped, never queued on
+      content.release();
+      listener.stats().rxDatagramsDropped.increment();
+      return;
+    }
     udpStats.sessTxDatagrams().increment();
     udpStats.sessTxBytes().add(content.readableBytes());
     upstream.writeAndFlush(content, upstream.voidPromise());
