@@ -237,17 +237,8 @@ class UdpProxyTest {
       throws Exception {
     UdpEchoServer a = echo("a");
     java.nio.file.Path log = dir.resolve("udp.log");
-    String logged = TO_A + """
-                idle_timeout: 0.5s
-                access_log:
-                - name: envoy.access_loggers.file
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                    path: %s
-                    log_format:
-                      text_format_source:
-                        inline_string: "%%DOWNSTREAM_REMOTE_ADDRESS%% %%UPSTREAM_HOST%% %%UPSTREAM_CLUSTER%% %%BYTES_RECEIVED%% %%BYTES_SENT%%\\n"
-        """.formatted(log);
+    String logged = TO_A + "        idle_timeout: 0.5s\n" + io.keelson.dataplane.testing.ProxyHarness.fileAccessLog(log,
+        "%DOWNSTREAM_REMOTE_ADDRESS% %UPSTREAM_HOST% %UPSTREAM_CLUSTER% %BYTES_RECEIVED% %BYTES_SENT%\\n").indent(8);
     ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", a.port())), 1);
     UdpClient c = client(p);
     assertThat(c.ask("hello")).isEqualTo("a:hello");
