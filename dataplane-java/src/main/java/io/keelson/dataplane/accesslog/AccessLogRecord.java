@@ -45,6 +45,8 @@ public final class AccessLogRecord {
   public static final int TCP_PERIODIC = 2;
   public static final int TCP_CONNECTION_END = 3;
   public static final int DOWNSTREAM_END = 6;
+  /** AccessLogType UdpSessionEnd: a udp_proxy session's entry, written when it ends. */
+  public static final int UDP_SESSION_END = 11;
   /** The body of the proxy's own reply (%LOCAL_REPLY_BODY%), set while a local reply is rendered; null otherwise. */
   public String localReplyBody;
   /** Values of {@link AccessLogger#requestHeaders()}, in order; null when absent. */

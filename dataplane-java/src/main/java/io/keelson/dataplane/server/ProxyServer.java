@@ -56,6 +56,8 @@ public final class ProxyServer implements AutoCloseable {
   /** Every listener's downstream connections, HTTP and tcp_proxy: what a drain tells, waits for and closes. */
   private final ChannelGroup connections = new DefaultChannelGroup("downstream", GlobalEventExecutor.INSTANCE);
   private final ListenerSet listeners;
+  /** The udp_proxy listeners (sockets and sessions of their own, apart from the TCP listeners' connections). */
+  private final io.keelson.dataplane.udp.UdpListeners udpListeners;
   private AdminServer admin;
   private boolean started; // guarded by this
   private volatile boolean closed;
@@ -79,6 +81,8 @@ public final class ProxyServer implements AutoCloseable {
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload,
         context::accessLogService, io.keelson.dataplane.http2.Http2ServerSupport.calls(context));
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
+    this.udpListeners = new io.keelson.dataplane.udp.UdpListeners(workers, options.transport(), stats,
+        context::snapshot, tcpContext::accessLogger);
   }
 
   private ServerBootstrap bootstrap() {
@@ -164,7 +168,8 @@ public final class ProxyServer implements AutoCloseable {
     try {
       checkTransport(context.snapshot().config());
       listeners.admit(listeners.reconcile(context.snapshot().config().listeners())); // its snapshot is in effect
-      listening = !listeners.isEmpty();
+      udpListeners.reconcile(context.snapshot().config().udpListeners());
+      listening = !listeners.isEmpty() || !udpListeners.addresses().isEmpty();
     } catch (ConfigException e) {
       close();
       throw new IllegalStateException(e.getMessage(), e);
@@ -206,7 +211,8 @@ public final class ProxyServer implements AutoCloseable {
 
   /** The bound address of a listener (the real port when the config asked for port 0). */
   public synchronized InetSocketAddress listenerAddress(String name) {
-    Map<String, InetSocketAddress> bound = listeners.addresses();
+    Map<String, InetSocketAddress> bound = new java.util.LinkedHashMap<>(listeners.addresses());
+    bound.putAll(udpListeners.addresses());
     InetSocketAddress a = bound.get(name);
     if (a == null) {
       throw new IllegalArgumentException("no listener named '" + name + "'; have " + bound.keySet());
@@ -221,7 +227,9 @@ public final class ProxyServer implements AutoCloseable {
 
   /** Envoy's admin /listeners lines ({@code name::host:port}), unbound ({@code bind_to_port: false}) listeners included. */
   public synchronized List<String> listenerListing() {
-    return listeners.listing();
+    List<String> out = new java.util.ArrayList<>(listeners.listing());
+    out.addAll(udpListeners.listing());
+    return out;
   }
 
   /**
@@ -237,6 +245,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     context.startDraining();
     listeners.closeAll(false);
+    udpListeners.closeAll(); // a UDP listener has no in-band drain: its sessions end
     listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
@@ -297,8 +306,9 @@ public final class ProxyServer implements AutoCloseable {
     }
     checkTransport(snapshot);
     ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
+    udpListeners.reconcile(snapshot.udpListeners()); // first: a UDP bind failure leaves the TCP listeners untouched
     ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
-    listening = !listeners.isEmpty();
+    listening = !listeners.isEmpty() || !udpListeners.addresses().isEmpty();
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, updated {}, taken over {}, removed {}", change.added(),
           change.rebound(), change.updated(), change.takenOver(), change.removed());
@@ -311,6 +321,7 @@ public final class ProxyServer implements AutoCloseable {
     // new socket accepts nothing before; clients that connect meanwhile wait in the backlog, or, on a socket taken
     // over, are the old listener's and drained).
     listeners.admit(change);
+    udpListeners.endSessionsOfRemovedHosts();
   }
 
   /**
@@ -369,6 +380,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     context.startDraining();
     listeners.closeAll(true);
+    udpListeners.closeAll();
     listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));

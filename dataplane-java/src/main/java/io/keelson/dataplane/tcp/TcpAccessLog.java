@@ -127,8 +127,8 @@ public final class TcpAccessLog {
     r.downstreamLocalAddress = OriginalDestination.localAddress(ch);
   }
 
-  /** "ip:port" ("[ip]:port" for IPv6), once per connection. */
-  private static String address(SocketAddress a) {
+  /** "ip:port" ("[ip]:port" for IPv6), once per connection (a udp_proxy session's too). */
+  public static String address(SocketAddress a) {
     if (!(a instanceof InetSocketAddress s) || s.getAddress() == null) {
       return null;
     }

@@ -10,9 +10,10 @@ import java.util.SplittableRandom;
 
 /**
  * Per-event-loop balancers for tcp_proxy connections (the event loop is their single writer); a new
- * snapshot starts fresh ones, as the L7 balance stage does. Thread-safe through confinement.
+ * snapshot starts fresh ones, as the L7 balance stage does; udp_proxy sessions use them too. Thread-safe through
+ * confinement.
  */
-final class TcpBalancers {
+public final class TcpBalancers {
   private static final FastThreadLocal<TcpBalancers> LOCAL = new FastThreadLocal<>() {
     @Override
     protected TcpBalancers initialValue() {
@@ -21,15 +22,32 @@ final class TcpBalancers {
   };
 
   private final Map<ServingCluster, LoadBalancer> balancers = new IdentityHashMap<>();
+  private final Map<ServingCluster, LoadBalancer> serving = new IdentityHashMap<>();
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
-  static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+  public static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+    TcpBalancers b = of(snapshot);
+    return b.balancers.computeIfAbsent(cluster, c -> LoadBalancer.create(c.config(), b.seeds.split()));
+  }
+
+  /**
+   * The router's balancer for {@code cluster} on this event loop ({@link io.keelson.dataplane.routing.BalanceStage#servingBalancer}:
+   * slow start, and skipping hosts that active health checking or outlier detection took out), for udp_proxy sessions.
+   */
+  public static LoadBalancer servingForCluster(ServingSnapshot snapshot, ServingCluster cluster) {
+    TcpBalancers b = of(snapshot);
+    return b.serving.computeIfAbsent(cluster,
+        c -> io.keelson.dataplane.routing.BalanceStage.servingBalancer(c, b.seeds));
+  }
+
+  private static TcpBalancers of(ServingSnapshot snapshot) {
     TcpBalancers b = LOCAL.get();
     if (b.current != snapshot) {
       b.balancers.clear();
+      b.serving.clear();
       b.current = snapshot;
     }
-    return b.balancers.computeIfAbsent(cluster, c -> LoadBalancer.create(c.config(), b.seeds.split()));
+    return b;
   }
 }

@@ -86,6 +86,15 @@ public enum Transport {
     };
   }
 
+  /** The UDP socket channel of this transport (a udp_proxy listener's socket and its sessions' upstream sockets). */
+  public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel() {
+    return switch (this) {
+      case EPOLL -> io.netty.channel.epoll.EpollDatagramChannel.class;
+      case IO_URING -> io.netty.channel.uring.IoUringDatagramChannel.class;
+      case NIO -> io.netty.channel.socket.nio.NioDatagramChannel.class;
+    };
+  }
+
   public Class<? extends SocketChannel> clientChannel() {
     return switch (this) {
       case EPOLL -> EpollSocketChannel.class;

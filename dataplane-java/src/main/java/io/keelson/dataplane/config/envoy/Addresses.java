@@ -8,6 +8,12 @@ final class Addresses {
   private Addresses() {}
 
   static SocketAddress socketAddress(Problems problems, boolean present, Address address, String path) {
+    return socketAddress(problems, present, address, path, SocketAddress.Protocol.TCP);
+  }
+
+  /** The address, or null after reporting why not; {@code protocol} is the one the caller runs (TCP, or UDP listeners). */
+  static SocketAddress socketAddress(Problems problems, boolean present, Address address, String path,
+      SocketAddress.Protocol protocol) {
     if (!present || !address.hasSocketAddress()) {
       problems.error(path, "a socket_address is required");
       return null;
@@ -23,8 +29,8 @@ final class Addresses {
       problems.error(at + ".port_value", Integer.toUnsignedString(sa.getPortValue()) + " is out of range; expected 0-65535");
       ok = false;
     }
-    if (sa.getProtocol() != SocketAddress.Protocol.TCP) {
-      problems.error(at + ".protocol", sa.getProtocol() + " is not supported; expected TCP");
+    if (sa.getProtocol() != protocol) {
+      problems.error(at + ".protocol", sa.getProtocol() + " is not supported here; expected " + protocol);
       ok = false;
     }
     return ok ? sa : null;

@@ -86,7 +86,8 @@ public final class BootstrapLoader {
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();
     return new Parsed(new StaticBootstrap(
-        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings()), admin),
+        new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings(),
+            io.keelson.dataplane.dns.NameTable.EMPTY, translator.udpListeners()), admin),
         ads == null ? null : ads.withHttp2Defaults(translator.http2Defaults()));
   }
 

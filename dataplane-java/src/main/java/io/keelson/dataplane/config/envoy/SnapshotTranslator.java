@@ -50,6 +50,8 @@ final class SnapshotTranslator {
   private final TlsTranslator tlsTranslator;
   /** Clusters named by tcp_proxy filters, with where they are named. */
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
+  /** The UDP listeners {@link #listeners} translated (they are served apart from the TCP ones). */
+  private final List<io.keelson.dataplane.config.UdpListenerConfig> udpListeners = new ArrayList<>();
   /**
    * The clusters of tcp_proxies with tunneling_config: none may send PROXY protocol (tunnels never write the header);
    * with use_post each must be an HTTP/2 cluster.
@@ -185,12 +187,26 @@ final class SnapshotTranslator {
         problems.error(path + ".name", "listener name '" + name + "' is already used by " + previous
             + "; expected unique names");
       }
+      if (UdpProxyTranslator.isUdp(l)) {
+        var udp = UdpProxyTranslator.translate(l, name, path, problems);
+        if (udp != null) {
+          udpListeners.add(udp.withSourceDigest(sourceDigest(l)));
+          tcpReferences.add(new RouteTranslator.ClusterReference(udp.cluster(), path + ".listener_filters[0]",
+              udp.statPrefix()));
+        }
+        continue;
+      }
       ListenerConfig listener = listener(l, name, path);
       if (listener != null) {
         listeners.add(listener.withSourceDigest(sourceDigest(l)));
       }
     }
     return listeners;
+  }
+
+  /** The UDP listeners the last {@link #listeners} call translated, in source order. */
+  List<io.keelson.dataplane.config.UdpListenerConfig> udpListeners() {
+    return List.copyOf(udpListeners);
   }
 
   /**

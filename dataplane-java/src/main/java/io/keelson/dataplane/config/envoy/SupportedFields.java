@@ -109,7 +109,8 @@ final class SupportedFields {
     rules(Listener.getDescriptor(), "name", "address", "filter_chains", "listener_filters", "use_original_dst",
             "bind_to_port", "default_filter_chain", "access_log", // written for connections no filter chain matches
             "listener_filters_timeout", "continue_on_listener_filters_timeout", // the http_inspector's (the TLS inspector waits 15 s)
-            "metadata") // read: filter_metadata["keelson.io/name_table"] (NameTableTranslator); other keys are free-form
+            "metadata", // read: filter_metadata["keelson.io/name_table"] (NameTableTranslator); other keys are free-form
+            "udp_listener_config") // a UDP listener's (UdpProxyTranslator)
         .ignore("stat_prefix", SAFE)
         .ignore("traffic_direction", SAFE)
         .ignore("drain_type", SAFE)
@@ -138,6 +139,7 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor(),
         "allow_requests_without_proxy_protocol", "disallowed_versions", "stat_prefix");
     rules(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.getDescriptor(), "name", "typed_config");
+    udpProxy();
     rules(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
         .ignore("enable_ja3_fingerprinting", SAFE)
         .ignore("initial_read_buffer_size", SAFE);
@@ -754,6 +756,33 @@ final class SupportedFields {
       rejected.put(field, why);
       return this;
     }
+  }
+
+  /** A UDP listener and its udp_proxy (UdpProxyTranslator): one cluster per listener, sessions per client address. */
+  private static void udpProxy() {
+    rules(io.envoyproxy.envoy.config.listener.v3.UdpListenerConfig.getDescriptor(), "downstream_socket_config")
+        .reject("quic_options", "Keelson runs no QUIC listener");
+    rules(io.envoyproxy.envoy.config.core.v3.UdpSocketConfig.getDescriptor(), "max_rx_datagram_size")
+        .reject("prefer_gro", "Keelson reads one datagram per read; expected the field unset");
+    var udp = io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.getDescriptor();
+    rules(udp, "stat_prefix", "cluster", "matcher", "idle_timeout", "hash_policies", "use_per_packet_load_balancing",
+            "upstream_socket_config", "access_log") // access_log: one entry per session, when it ends
+        .reject("use_original_src_ip", "Keelson sends upstream from its own address (no IP_TRANSPARENT)")
+        .reject("proxy_access_log", "Keelson writes session entries only (access_log); expected the field unset")
+        .reject("access_log_options", "session entries are written when the session ends only; expected the field unset")
+        .reject("session_filters", "Keelson runs no UDP session filters")
+        .reject("tunneling_config", "Keelson does not tunnel UDP over HTTP (CONNECT-UDP)");
+    rules(io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.HashPolicy.getDescriptor(), "source_ip")
+        .reject("key", "sessions hash on the source IP only; expected source_ip: true");
+    // The matcher: its on_no_match Route only (every session of the listener goes to one cluster).
+    rules(com.github.xds.type.matcher.v3.Matcher.getDescriptor(), "on_no_match")
+        .reject("matcher_list", "a udp_proxy matcher takes on_no_match with a Route only")
+        .reject("matcher_tree", "a udp_proxy matcher takes on_no_match with a Route only");
+    rules(com.github.xds.type.matcher.v3.Matcher.OnMatch.getDescriptor(), "action")
+        .reject("matcher", "expected an action with a Route")
+        .reject("keep_matching", "expected the field unset");
+    rules(com.github.xds.core.v3.TypedExtensionConfig.getDescriptor(), "name", "typed_config");
+    rules(io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.Route.getDescriptor(), "cluster");
   }
 
   private static RulesBuilder rules(Descriptor type, String... supported) {

@@ -144,7 +144,8 @@ public final class XdsSnapshotTranslator {
     io.keelson.dataplane.dns.NameTable names = NameTableTranslator.fromListeners(allListeners, listenerPaths, problems);
     problems.throwIfErrors();
     return new ProxySnapshot(version, translatedListeners, translatedClusters,
-        configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings(), names);
+        configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings(), names,
+        translator.udpListeners());
   }
 
   /**

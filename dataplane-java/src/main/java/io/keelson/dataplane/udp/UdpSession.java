@@ -1,0 +1,160 @@
+package io.keelson.dataplane.udp;
+
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.resilience.CircuitBreakers;
+import io.keelson.dataplane.stats.ClusterStats;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One downstream address's session: a UDP socket connected to the host the cluster's balancer picked, whose replies go
+ * back to the client from the listener's socket. Ends when idle for the listener's idle timeout, when its host leaves
+ * the cluster, or when the listener closes; it then gives its {@code max_connections} slot back. Confined to the
+ * listener's event loop, the upstream socket's too.
+ */
+final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
+  /** Datagrams held while the upstream socket connects; more are dropped (and counted), never queued unbounded. */
+  private static final int CONNECTING_LIMIT = 64;
+
+  private final UdpProxyListener listener;
+  final InetSocketAddress client;
+  final EndpointConfig host;
+  private final CircuitBreakers.Resources breaker;
+  private final ClusterStats clusterStats;
+  private final UdpProxyStats.Cluster udpStats;
+  private ArrayDeque<ByteBuf> connecting = new ArrayDeque<>();
+  private Channel upstream;
+  /** The same client's next session (to another host), with per-packet balancing; the listener's to keep. */
+  UdpSession next;
+  private final long startEpochMillis = System.currentTimeMillis();
+  private final long startNanos = System.nanoTime();
+  private long lastActivity = startNanos;
+  private long bytesReceived; // from the client
+  private long bytesSent; // to the client
+  private boolean closed;
+
+  UdpSession(UdpProxyListener listener, InetSocketAddress client, EndpointConfig host, CircuitBreakers.Resources breaker,
+      ClusterStats clusterStats, UdpProxyStats.Cluster udpStats) {
+    this.listener = listener;
+    this.client = client;
+    this.host = host;
+    this.breaker = breaker;
+    this.clusterStats = clusterStats;
+    this.udpStats = udpStats;
+  }
+
+  /** Starts connecting the upstream socket (the caller registered it on the listener's event loop). */
+  void open(io.netty.channel.ChannelFuture connect) {
+    upstream = connect.channel();
+    clusterStats.cxTotal.increment();
+    clusterStats.cxActive.increment();
+    connect.addListener(f -> {
+      if (!f.isSuccess()) {
+        clusterStats.cxConnectFail.increment();
+        close();
+        return;
+      }
+      ArrayDeque<ByteBuf> held = connecting;
+      connecting = null;
+      while (!held.isEmpty()) {
+        send(held.poll());
+      }
+    });
+    scheduleIdleCheck(listener.idleTimeoutNanos());
+  }
+
+  /** A datagram from the client (its buffer retained for this session). */
+  void fromClient(ByteBuf content) {
+    if (closed) {
+      content.release();
+      return;
+    }
+    lastActivity = System.nanoTime();
+    bytesReceived += content.readableBytes();
+    if (connecting != null) {
+      if (connecting.size() >= CONNECTING_LIMIT) {
+        content.release();
+        listener.stats().rxDatagramsDropped.increment();
+        return;
+      }
+      connecting.add(content);
+      return;
+    }
+    send(content);
+  }
+
+  private void send(ByteBuf content) {
+    if (!upstream.isWritable()) { // the send buffers are full: dropped, never queued on
+      content.release();
+      listener.stats().rxDatagramsDropped.increment();
+      return;
+    }
+    udpStats.sessTxDatagrams().increment();
+    udpStats.sessTxBytes().add(content.readableBytes());
+    upstream.writeAndFlush(content, upstream.voidPromise());
+  }
+
+  /** A reply from the host: back to the client from the listener's socket. */
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket reply) {
+    if (closed) {
+      return;
+    }
+    lastActivity = System.nanoTime();
+    ByteBuf content = reply.content();
+    udpStats.sessRxDatagrams().increment();
+    udpStats.sessRxBytes().add(content.readableBytes());
+    bytesSent += content.readableBytes();
+    listener.toClient(content.retain(), client);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // An ICMP port unreachable from the host (ECONNREFUSED on a connected socket): the session goes on, as Envoy's
+    // (the host may come back); the datagram is lost, as UDP's.
+    listener.stats().txErrors.increment();
+  }
+
+  private void scheduleIdleCheck(long delayNanos) {
+    upstream.eventLoop().schedule(this::idleCheck, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void idleCheck() {
+    if (closed) {
+      return;
+    }
+    long idleFor = System.nanoTime() - lastActivity;
+    long timeout = listener.idleTimeoutNanos();
+    if (idleFor >= timeout) {
+      listener.stats().idleTimeout.increment();
+      close();
+    } else {
+      scheduleIdleCheck(timeout - idleFor);
+    }
+  }
+
+  /** Ends the session: closes the upstream socket and gives the breaker slot back. Idempotent. */
+  void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (connecting != null) {
+      connecting.forEach(ByteBuf::release);
+      connecting.clear();
+    }
+    clusterStats.cxActive.decrement();
+    breaker.releaseConnection();
+    if (upstream != null) {
+      upstream.close();
+    }
+    listener.forget(this);
+    listener.logSessionEnd(this, startEpochMillis, System.nanoTime() - startNanos, bytesReceived, bytesSent);
+  }
+}
