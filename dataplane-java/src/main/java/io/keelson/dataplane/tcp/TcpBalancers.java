@@ -21,19 +21,14 @@ public final class TcpBalancers {
     }
   };
 
-  private final Map<ServingCluster, LoadBalancer> balancers = new IdentityHashMap<>();
   private final Map<ServingCluster, LoadBalancer> serving = new IdentityHashMap<>();
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
-  public static LoadBalancer forCluster(ServingSnapshot snapshot, ServingCluster cluster) {
-    TcpBalancers b = of(snapshot);
-    return b.balancers.computeIfAbsent(cluster, c -> LoadBalancer.create(c.config(), b.seeds.split()));
-  }
-
   /**
    * The router's balancer for {@code cluster} on this event loop ({@link io.keelson.dataplane.routing.BalanceStage#servingBalancer}:
-   * slow start, and skipping hosts that active health checking or outlier detection took out), for udp_proxy sessions.
+   * slow start, and skipping hosts that active health checking or outlier detection took out), for tcp_proxy connections
+   * and udp_proxy sessions, as Envoy's cluster load balancer serves both.
    */
   public static LoadBalancer servingForCluster(ServingSnapshot snapshot, ServingCluster cluster) {
     TcpBalancers b = of(snapshot);
@@ -44,7 +39,6 @@ public final class TcpBalancers {
   private static TcpBalancers of(ServingSnapshot snapshot) {
     TcpBalancers b = LOCAL.get();
     if (b.current != snapshot) {
-      b.balancers.clear();
       b.serving.clear();
       b.current = snapshot;
     }

@@ -256,7 +256,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     ServingCluster cluster = snapshot.cluster(clusterName);
     LoadBalancer lb = cluster == null ? null
         : cluster.config().isOriginalDst() ? io.keelson.dataplane.intercept.OriginalDstHost.of(down) // no host: not redirected
-        : TcpBalancers.forCluster(snapshot, cluster);
+        : TcpBalancers.servingForCluster(snapshot, cluster); // health checks and outlier detection, as the router
     int index = lb == null ? -1 : config.hashSourceIp() ? lb.pick(sourceIpHash(io.keelson.dataplane.intercept.RemoteAddress.of(down))) : lb.pick();
     if (index < 0) {
       releasePendingSlot();

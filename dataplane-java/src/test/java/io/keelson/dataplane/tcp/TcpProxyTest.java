@@ -88,6 +88,24 @@ class TcpProxyTest {
     assertThat(RunningProxies.admin(p, "/stats")).contains("tcp.echo.downstream_cx_total: " + n);
   }
 
+  /** As Envoy's cluster load balancer, tcp_proxy skips an endpoint active health checking took out. */
+  @Test
+  void connectionsSkipAnEndpointThatFailsItsHealthCheck() throws Exception {
+    EchoServer a = proxies.keep(new EchoServer("a", null));
+    String checked = cluster("ab", "ROUND_ROBIN", a.port(), io.keelson.dataplane.testing.TestUpstream.closedPort()) + """
+            health_checks:
+            - { timeout: 1s, interval: 0.1s, unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }
+        """;
+    ProxyServer p = proxies.start(tcpListener("          cluster: ab\n", checked), 2);
+    await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+        assertThat(RunningProxies.admin(p, "/clusters")).contains("failed_active_hc"));
+    int port = p.listenerAddress("tcp").getPort();
+    for (int i = 0; i < 6; i++) {
+      assertThat(TcpExchange.plain(port, "hc" + i)).as("the dead endpoint is unhealthy: every connection goes to a")
+          .isEqualTo("a:hc" + i + "|bye");
+    }
+  }
+
   @Test
   void closesAfterTheIdleTimeout() throws Exception {
     EchoServer a = proxies.keep(new EchoServer("a", null));
