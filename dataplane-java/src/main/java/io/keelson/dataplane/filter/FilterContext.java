@@ -48,6 +48,7 @@ public final class FilterContext {
   /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
   private long bufferLimit;
   private ExternalCheck externalCheck;
+  private ResponseCheck responseCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -95,6 +96,21 @@ public final class FilterContext {
    */
   public void checkExternally(ExternalCheck check) {
     externalCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the final response head before the client sees it (ext_proc's
+   * response headers); null clears it.
+   */
+  public void checkResponse(ResponseCheck check) {
+    responseCheck = check;
+  }
+
+  /** Takes the response check (so it runs once per exchange), or null. */
+  public ResponseCheck takeResponseCheck() {
+    ResponseCheck c = responseCheck;
+    responseCheck = null;
+    return c;
   }
 
   void pause(PausedChain p) {
@@ -264,6 +280,7 @@ public final class FilterContext {
     grpcWeb = 0;
     bufferLimit = 0;
     externalCheck = null;
+    responseCheck = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -287,6 +304,7 @@ public final class FilterContext {
     grpcWeb = other.grpcWeb;
     bufferLimit = other.bufferLimit;
     externalCheck = other.externalCheck;
+    responseCheck = other.responseCheck;
     paused = other.paused;
   }
 

@@ -156,6 +156,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean externalCheckStarted;
   /** The outstanding external check of the current request, cancelled when the exchange ends without its answer. */
   private io.keelson.dataplane.http2.UpstreamCalls.Call externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+  /** The final response while a filter's response check (ext_proc) runs, its call in {@link #externalCheck}; or null. */
+  private HeldResponse held;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -266,7 +268,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (upstream != null) {
+    if (upstream != null && held == null) {
       upstream.channel().config().setAutoRead(ctx.channel().isWritable());
     }
   }
@@ -671,6 +673,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    if (outcome.skipResponseCheck()) {
+      policy.takeResponseCheck();
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -684,6 +689,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     io.keelson.dataplane.http2.UpstreamCalls.Call c = externalCheck;
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     c.cancel();
+    dropHeldResponse();
+  }
+
+  /** The exchange ends (or its upstream went) while its response is held: the response check is no longer wanted. */
+  private void dropHeldResponse() {
+    HeldResponse h = held;
+    if (h != null) {
+      held = null;
+      externalCheck.cancel();
+      externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+      h.release();
+    }
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {
@@ -1175,6 +1192,71 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
+    io.keelson.dataplane.filter.ResponseCheck check = policy.takeResponseCheck();
+    if (check != null) {
+      holdResponse(response, check);
+      return;
+    }
+    relayResponseHead(response);
+  }
+
+  /**
+   * Holds the final response head (and what follows it, {@link HeldResponse}) with the upstream's reads paused while
+   * {@code check} runs, as Envoy's encoder filters stop on encodeHeaders; {@link #onResponseCheck} goes on.
+   */
+  private void holdResponse(Http1Response response, io.keelson.dataplane.filter.ResponseCheck check) {
+    held = new HeldResponse(response);
+    upstream.channel().config().setAutoRead(false);
+    Http1Headers headers = response.headers();
+    boolean bodyless = request.method().equals("HEAD") || response.status() == 204 || response.status() == 304
+        || (!response.chunked() && response.contentLength() == 0);
+    long seq = exchangeSeq;
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(channel.eventLoop(),
+        context.pool().calls(), snapshot, response.status(), visitor -> {
+          for (int i = 0; i < headers.size(); i++) {
+            visitor.accept(headers.name(i), headers.value(i));
+          }
+        }, bodyless), outcome -> onResponseCheck(seq, outcome));
+  }
+
+  /**
+   * The response check answered: the held response goes on with its header changes, or the check's local reply
+   * replaces it (the upstream connection, its response unread, is closed).
+   */
+  private void onResponseCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    HeldResponse h = held;
+    if (seq != exchangeSeq || h == null) {
+      return; // a stale answer (normally cancelled first)
+    }
+    held = null;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    if (!outcome.allowed()) {
+      h.release();
+      cancelTimeout();
+      UpstreamHandler up = upstream;
+      upstream = null;
+      endUpstreamRequest();
+      if (up != null) {
+        up.detach(false);
+      }
+      flag = outcome.flag();
+      Http1Headers fields = new Http1Headers();
+      PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
+      sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+      return;
+    }
+    HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
+    relayResponseHead(h.head());
+    h.replay(this);
+    if (held == null && upstream != null && !responseComplete) {
+      upstream.channel().config().setAutoRead(channel.isWritable());
+    }
+    channel.flush();
+  }
+
+  /** The final response head to the client (after any response check). */
+  private void relayResponseHead(Http1Response response) {
+    int status = response.status();
     ForwardingHeaders.serviceTime(response.headers(), listener.config().http(), requestCompleteNanos);
     observer.responseHead(listener, response.headers());
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
@@ -1265,6 +1347,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       dropRetriedResponse();
       return;
     }
+    if (held != null) {
+      held.body(content);
+      return;
+    }
     responseBytes += content.readableBytes();
     ByteBuf head = pendingHead;
     if (head != null) {
@@ -1295,6 +1381,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       scheduleRetry();
       return;
     }
+    if (held != null) {
+      held.complete(trailers);
+      return;
+    }
     writePendingHead();
     if (trailers != null) {
       peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
@@ -1309,7 +1399,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     endUpstreamRequest();
     UpstreamHandler up = upstream;
     upstream = null;
-    up.detach(requestComplete && up.reusable());
+    if (up != null) { // null when it closed while the response was held for a response check
+      up.detach(requestComplete && up.reusable());
+    }
     responseComplete = true;
     if (requestComplete) {
       finishExchange();
@@ -1322,7 +1414,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void flushDownstream() {
     timers.streamActivity(); // an upstream read: the response is making progress
-    if (discarding) {
+    if (discarding || held != null) {
       return;
     }
     writePendingHead();
@@ -1342,6 +1434,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   void onUpstreamReset(long resetCode) {
     upstream = null;
+    if (held != null && held.complete()) {
+      return; // the whole response is held: the upstream's close after it changes nothing
+    }
+    dropHeldResponse();
     boolean streamReset = resetCode >= 0;
     if (state != State.FORWARDING) {
       return;
@@ -1384,6 +1480,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onUpstreamProtocolError(Http1ParseException e) {
     upstream = null;
+    dropHeldResponse();
     endUpstreamRequest();
     cancelTimeout();
     flag = ResponseFlag.UPE;

@@ -125,6 +125,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean externalCheckStarted;
   /** The outstanding external check, cancelled when the stream ends without its answer (reset, timeout, reply). */
   private UpstreamCalls.Call externalCheck = UpstreamCalls.Call.ENDED;
+  /**
+   * The final response (head, then what followed it) while a filter's response check (ext_proc) runs, its call in
+   * {@link #externalCheck}; or null.
+   */
+  private java.util.ArrayDeque<HttpObject> held;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
@@ -251,7 +256,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       tunnel.onClientWritable(ctx.channel().isWritable());
       return;
     }
-    if (up != null && ctx.channel().isWritable()) {
+    if (up != null && held == null && ctx.channel().isWritable()) {
       up.config().setAutoRead(true);
     }
   }
@@ -473,6 +478,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    if (outcome.skipResponseCheck()) {
+      policy.takeResponseCheck();
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -1118,25 +1126,98 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         ReferenceCountUtil.release(msg);
         return;
       }
-      responseStarted = true;
-      responseStatus = status;
-      responseKeepAlive = HttpUtil.isKeepAlive(r);
-      cluster.stats().recordResponse(responseStatus);
-      listener.stats().recordResponse(responseStatus);
-      ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
-      observer.responseHead(listener, r.headers()::get);
-      ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
-      peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
-      if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
-        r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+      io.keelson.dataplane.filter.ResponseCheck check = policy.takeResponseCheck();
+      if (check != null) {
+        holdResponse(r, check);
+        return;
       }
-      PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
-      PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
+      startResponse(r);
+    } else if (held != null) {
+      held.add(msg);
+      return;
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);
       return;
     }
+    relay(msg);
+  }
+
+  /**
+   * Holds the final response with the upstream's reads paused while {@code check} runs, as Envoy's encoder filters
+   * stop on encodeHeaders; {@link #onResponseCheck} goes on.
+   */
+  private void holdResponse(HttpResponse r, io.keelson.dataplane.filter.ResponseCheck check) {
+    held = new java.util.ArrayDeque<>(4);
+    held.add(r);
+    up.config().setAutoRead(false);
+    boolean bodyless = r instanceof FullHttpResponse f && !f.content().isReadable()
+        || HttpUtil.getContentLength(r, -1L) == 0 || request.method() == io.netty.handler.codec.http.HttpMethod.HEAD;
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, r.status().code(), visitor -> {
+          for (var e : r.headers()) {
+            visitor.accept(e.getKey(), e.getValue());
+          }
+        }, bodyless), this::onResponseCheck);
+  }
+
+  /** The response check answered: the held response goes on with its header changes, or its local reply replaces it. */
+  private void onResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    java.util.ArrayDeque<HttpObject> h = held;
+    externalCheck = UpstreamCalls.Call.ENDED;
+    if (h == null || state != State.FORWARDING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    held = null;
+    if (!outcome.allowed()) {
+      h.forEach(ReferenceCountUtil::release);
+      closeUpstream();
+      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+      return;
+    }
+    HttpResponse r = (HttpResponse) h.peekFirst();
+    ForwardedHeaders.apply(r.headers(), outcome.upstreamHeaders());
+    startResponse(r);
+    HttpObject msg;
+    while ((msg = h.pollFirst()) != null && state == State.FORWARDING) {
+      relay(msg);
+    }
+    h.forEach(ReferenceCountUtil::release);
+    if (up != null && !responseComplete) {
+      up.config().setAutoRead(down.isWritable());
+    }
+    down.flush();
+  }
+
+  private void releaseHeld() {
+    java.util.ArrayDeque<HttpObject> h = held;
+    if (h != null) {
+      held = null;
+      h.forEach(ReferenceCountUtil::release);
+    }
+  }
+
+  /** The final response head's bookkeeping and header rules, before it goes to the client. */
+  private void startResponse(HttpResponse r) {
+    int status = r.status().code();
+    responseStarted = true;
+    responseStatus = status;
+    responseKeepAlive = HttpUtil.isKeepAlive(r);
+    cluster.stats().recordResponse(responseStatus);
+    listener.stats().recordResponse(responseStatus);
+    ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
+    observer.responseHead(listener, r.headers()::get);
+    ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+    peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
+    if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+    }
+    PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
+    PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
+  }
+
+  /** One piece of the response (its head included) to the client. */
+  private void relay(HttpObject msg) {
     boolean last = msg instanceof LastHttpContent;
     if (msg instanceof HttpContent c) {
       responseBytes += c.content().readableBytes();
@@ -1177,6 +1258,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.FORWARDING) {
       return;
     }
+    if (held != null) {
+      if (held.peekLast() instanceof LastHttpContent) {
+        return; // the whole response is held: the upstream's close after it changes nothing
+      }
+      cancelExternalCheck(); // cut while its head waited for the check: not retried, as its head already came
+      endUpstreamRequest();
+      boolean streamReset = resetCode >= 0;
+      routerReply(503, streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS, streamReset ? ResponseFlag.UR : ResponseFlag.UC,
+          null);
+      return;
+    }
     if (!responseStarted) {
       cluster.stats().rqResetBeforeResponse.increment();
       resilience.onLocalFailure(endpoint);
@@ -1205,7 +1297,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     endUpstreamRequest();
     Channel u = up;
     up = null;
-    detachUpstream(u, requestComplete && responseKeepAlive);
+    if (u != null) { // null when it closed while the response was held for a response check
+      detachUpstream(u, requestComplete && responseKeepAlive);
+    }
     record();
     if (!requestComplete) {
       // The upstream answered before the request ended (an early 413, a finished server stream): stop the upload.
@@ -1370,6 +1464,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     UpstreamCalls.Call c = externalCheck;
     externalCheck = UpstreamCalls.Call.ENDED;
     c.cancel();
+    releaseHeld();
   }
 
   private void cancelTimers() {

@@ -45,16 +45,21 @@ class ExtProcProxyTest {
           route: { cluster: a }
       """.indent(12);
 
+  /** The request-headers phase only, unless {@code extra} sets processing_mode (or says {@link #DEFAULT_MODE}). */
   private static String filter(String extra) {
+    String mode = extra.contains(DEFAULT_MODE) || extra.contains("processing_mode") ? ""
+        : "processing_mode: { request_header_mode: SEND, response_header_mode: SKIP }\n";
     return ("""
         - name: envoy.filters.http.ext_proc
           typed_config:
             "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
             grpc_service:
               envoy_grpc: { cluster_name: processor }
-            processing_mode: { request_header_mode: SEND, response_header_mode: SKIP }
-        """ + extra.indent(4)).indent(10);
+        """ + (mode + extra.replace(DEFAULT_MODE, "")).indent(4)).indent(10);
   }
+
+  /** In {@code extra}: processing_mode unset (Envoy's default: request and response headers sent). */
+  private static final String DEFAULT_MODE = "# processing_mode unset\n";
 
   /** A generous message_timeout (a loaded machine's first stream pays for connecting and class loading) unless set. */
   private static ProxyHarness proxy(TestUpstream a, int processorPort, PipelineMode mode, String extra) throws Exception {
@@ -223,6 +228,111 @@ class ExtProcProxyTest {
       assertThat(processor.requests).extracting(r -> GrpcProcessorServer.header(r, ":path") + " "
               + r.getRequestHeaders().getEndOfStream())
           .containsExactly("/h1 true", "/h2 true", "/deny/h2 true", "/post false");
+    }
+  }
+
+  /**
+   * Envoy's default processing_mode (unset: request and response headers SEND): the processor sees both phases, each
+   * on its stream, and its response-header changes reach the client with the upstream's body; a :status change is
+   * skipped and counted.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void envoysDefaultModeSendsRequestAndResponseHeaders(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, DEFAULT_MODE)) {
+      HttpResponse<String> r = proxy.get("/api/both", "X-Drop", "gone");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-processed")).hasValue("processor");
+      assertThat(r.headers().firstValue("x-upstream")).isEmpty();
+      assertThat(r.body()).startsWith("GET /api/both").contains("x-added: processor").doesNotContain("x-drop");
+      assertThat(processor.requests).hasSize(2);
+      var sent = processor.requests.get(1);
+      assertThat(sent.hasResponseHeaders()).isTrue();
+      assertThat(GrpcProcessorServer.header(sent, ":status")).isEqualTo("200");
+      assertThat(GrpcProcessorServer.header(sent, "x-upstream")).isEqualTo("a");
+      assertThat(sent.getResponseHeaders().getEndOfStream()).isFalse();
+      assertThat(proxy.stat("http.ingress_http.ext_proc.streams_started")).isEqualTo(2);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.stream_msgs_received")).isEqualTo(2);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
+      assertThat(proxy.get("/api/again").headers().firstValue("x-processed")).hasValue("processor"); // a reused connection
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void immediateResponseOnResponseHeadersReplacesTheUpstreamsAnswer(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, DEFAULT_MODE)) {
+      HttpResponse<String> r = proxy.get("/resp-deny");
+      assertThat(r.statusCode()).isEqualTo(409);
+      assertThat(r.body()).isEqualTo("replaced by processor");
+      assertThat(r.headers().firstValue("x-replaced")).hasValue("yes");
+      assertThat(r.headers().firstValue("x-upstream")).isEmpty();
+      assertThat(a.requests.get()).isEqualTo(1);
+      assertThat(proxy.get("/api/next").statusCode()).isEqualTo(200); // the connection and the upstream pool go on
+    }
+  }
+
+  /** No answer to response headers within message_timeout: a 500 instead of the upstream's response, or it goes through. */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aProcessorTimeoutOnResponseHeadersFailsTheResponseUnlessFailureModeAllow(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, DEFAULT_MODE + "message_timeout: 1s")) {
+      HttpResponse<String> r = proxy.get("/resp-slow");
+      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.headers().firstValue("x-upstream")).isEmpty();
+      assertThat(a.requests.get()).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
+    }
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode,
+            DEFAULT_MODE + "message_timeout: 1s\nfailure_mode_allow: true")) {
+      HttpResponse<String> r = proxy.get("/resp-slow");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-upstream")).hasValue("a");
+      assertThat(r.body()).startsWith("GET /resp-slow");
+      assertThat(proxy.stat("http.ingress_http.ext_proc.failure_mode_allowed")).isEqualTo(1);
+    }
+  }
+
+  /** allow_mode_override: a request_headers answer's mode_override skips the response phase of that request only. */
+  @Test
+  void modeOverrideSkipsTheResponsePhase() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, DEFAULT_MODE + "allow_mode_override: true")) {
+      HttpResponse<String> r = proxy.get("/no-response-phase");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-upstream")).hasValue("a");
+      assertThat(processor.requests).hasSize(1);
+      assertThat(proxy.get("/api").headers().firstValue("x-processed")).hasValue("processor");
+      assertThat(processor.requests).hasSize(3);
+    }
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, DEFAULT_MODE)) {
+      assertThat(proxy.get("/no-response-phase").headers().firstValue("x-processed")).hasValue("processor");
+      assertThat(processor.requests).hasSize(2); // without allow_mode_override the override is ignored, as Envoy's
+    }
+  }
+
+  /** Real curl over HTTP/1.1 and HTTP/2 with Envoy's default mode: response-header changes and replacements reach both. */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void curlSeesResponseHeaderProcessingOverHttp1AndHttp2(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, DEFAULT_MODE)) {
+      String base = "http://127.0.0.1:" + proxy.port();
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        String out = CurlStatus.of(version, "-D", "-", base + "/h");
+        assertThat(out).as(version).containsIgnoringCase("x-processed: processor").doesNotContainIgnoringCase("x-upstream")
+            .endsWith("200");
+        assertThat(CurlStatus.of(version, "-D", "-", base + "/resp-deny")).as(version)
+            .containsIgnoringCase("x-replaced: yes").endsWith("409");
+        assertThat(CurlStatus.of(version, "-X", "POST", "--data", "payload", base + "/post")).as(version).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo("payload");
+      }
+      assertThat(processor.requests).filteredOn(r -> r.hasResponseHeaders()).hasSize(6);
     }
   }
 }
