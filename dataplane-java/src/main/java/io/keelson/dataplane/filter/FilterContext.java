@@ -49,6 +49,7 @@ public final class FilterContext {
   private long bufferLimit;
   private ExternalCheck externalCheck;
   private ResponseCheck responseCheck;
+  private BodyCheck requestBodyCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -104,6 +105,21 @@ public final class FilterContext {
    */
   public void checkResponse(ResponseCheck check) {
     responseCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the whole request body before forwarding it (ext_proc's BUFFERED
+   * request body); the filter also asks for the body to be buffered ({@link #bufferBody}). Null clears it.
+   */
+  public void checkRequestBody(BodyCheck check) {
+    requestBodyCheck = check;
+  }
+
+  /** Takes the request body check (so it runs once per exchange), or null. */
+  public BodyCheck takeRequestBodyCheck() {
+    BodyCheck c = requestBodyCheck;
+    requestBodyCheck = null;
+    return c;
   }
 
   /** Takes the response check (so it runs once per exchange), or null. */
@@ -281,6 +297,7 @@ public final class FilterContext {
     bufferLimit = 0;
     externalCheck = null;
     responseCheck = null;
+    requestBodyCheck = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -305,6 +322,7 @@ public final class FilterContext {
     bufferLimit = other.bufferLimit;
     externalCheck = other.externalCheck;
     responseCheck = other.responseCheck;
+    requestBodyCheck = other.requestBodyCheck;
     paused = other.paused;
   }
 

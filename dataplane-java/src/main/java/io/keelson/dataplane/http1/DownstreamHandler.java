@@ -585,6 +585,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
       return; // onComplete decides again
     }
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeRequestBodyCheck();
+    if (bodyCheck != null && (requestHasBody || pendingBodyBytes > 0)) { // as Envoy, no body message for no body
+      startBodyCheck(bodyCheck);
+      return;
+    }
     if (route == null) {
       flag = ResponseFlag.NR;
       sendLocalReply(404, "", null);
@@ -666,10 +671,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (!outcome.allowed()) {
-      flag = outcome.flag();
-      Http1Headers fields = new Http1Headers(); // the reply's own fields: the server's content-type replaces text/plain
-      PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
-      sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+      sendCheckReply(outcome);
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
@@ -681,6 +683,53 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
     externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
+    onDecision();
+  }
+
+  /** A check's denial: its local reply; the reply's own fields (the server's content-type replaces text/plain). */
+  private void sendCheckReply(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    flag = outcome.flag();
+    Http1Headers fields = new Http1Headers();
+    PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
+    sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+  }
+
+  /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
+  private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
+    Http1Request checked = request;
+    long seq = exchangeSeq;
+    byte[] body = new byte[(int) pendingBodyBytes];
+    int at = 0;
+    for (ByteBuf b : pendingBody) {
+      b.getBytes(b.readerIndex(), body, at, b.readableBytes());
+      at += b.readableBytes();
+    }
+    Http1Headers headers = checked.headers();
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(), context.pool().calls(),
+        snapshot, visitor -> {
+          for (int i = 0; i < headers.size(); i++) {
+            visitor.accept(headers.name(i), headers.value(i));
+          }
+        }, body), outcome -> onBodyCheck(checked, seq, outcome));
+  }
+
+  private void onBodyCheck(Http1Request checked, long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (seq != exchangeSeq || request != checked || state != State.ROUTING) {
+      return; // a stale answer (normally cancelled first)
+    }
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    if (!outcome.allowed()) {
+      sendCheckReply(outcome);
+      return;
+    }
+    HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    byte[] replacement = outcome.replacementBody();
+    if (replacement != null) {
+      releasePendingBody();
+      pendingBody.addLast(Unpooled.wrappedBuffer(replacement));
+      pendingBodyBytes = replacement.length;
+      checked.bodyBuffered(replacement.length);
+    }
     onDecision();
   }
 

@@ -489,6 +489,43 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     onDecision();
   }
 
+  /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
+  private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
+    byte[] body = new byte[(int) requestBytes];
+    int at = 0;
+    for (HttpContent c : pending) {
+      ByteBuf b = c.content();
+      b.getBytes(b.readerIndex(), body, at, b.readableBytes());
+      at += b.readableBytes();
+    }
+    io.netty.handler.codec.http.HttpHeaders headers = request.headers();
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, visitor -> {
+          for (var e : headers) {
+            visitor.accept(e.getKey(), e.getValue());
+          }
+        }, body), this::onBodyCheck);
+  }
+
+  private void onBodyCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = UpstreamCalls.Call.ENDED;
+    if (state != State.ROUTING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    if (!outcome.allowed()) {
+      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+      return;
+    }
+    ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    byte[] replacement = outcome.replacementBody();
+    if (replacement != null) {
+      releasePending();
+      pending.addLast(new io.netty.handler.codec.http.DefaultLastHttpContent(Unpooled.wrappedBuffer(replacement)));
+      request.headers().set(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+    }
+    onDecision();
+  }
+
   /**
    * envoy.filters.http.buffer: whether the whole body is here (while routing, every body byte read is held in
    * {@link #pending}), within the limit; then it goes on with a content-length. Else either reading the rest or, over
@@ -566,6 +603,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
       return; // onBody decides again at the end of the stream
+    }
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeRequestBodyCheck();
+    if (bodyCheck != null && requestBytes > 0) { // as Envoy, no body message for no body
+      startBodyCheck(bodyCheck);
+      return;
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);

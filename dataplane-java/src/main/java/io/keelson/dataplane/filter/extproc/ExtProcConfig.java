@@ -20,8 +20,14 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
   /** Envoy's message_timeout when unset. */
   static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
 
+  /**
+   * How much of a body a BUFFERED phase holds: Envoy's connection manager buffer limit at its default
+   * (per_connection_buffer_limit_bytes, 1 MiB), which Keelson does not configure.
+   */
+  static final long BUFFER_LIMIT_BYTES = 1024 * 1024;
+
   /** The largest ProcessingResponse taken (an immediate response's body reaches the client). */
-  static final int MAX_RESPONSE_BYTES = 1024 * 1024;
+  static final int MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 
   ExtProcConfig withProcessingMode(ProcessingModes m) {
     return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix);

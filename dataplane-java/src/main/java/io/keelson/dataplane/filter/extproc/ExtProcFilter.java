@@ -1,5 +1,6 @@
 package io.keelson.dataplane.filter.extproc;
 
+import io.keelson.dataplane.filter.BodyCheck;
 import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.filter.HttpFilter;
@@ -8,7 +9,8 @@ import io.keelson.dataplane.filter.ResponseCheck;
 /**
  * envoy.filters.http.ext_proc on a request: hands the connection the request-headers exchange with the processor
  * ({@link RequestHeadersExchange}) before it acts on the verdict and the response-headers one
- * ({@link ResponseHeadersExchange}) for the response head; a phase whose mode is SKIP (or a route that disabled the
+ * ({@link ResponseHeadersExchange}) for the response head, and a BUFFERED request body's
+ * ({@link RequestBodyExchange}) once the body was read whole; a phase whose mode is SKIP (or a route that disabled the
  * filter) has none. Allocates nothing; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
@@ -16,16 +18,24 @@ final class ExtProcFilter implements HttpFilter {
   private final ExternalCheck exchange;
   /** Null: response headers are not sent. */
   private final ResponseCheck responseExchange;
+  /** Null: the request body is not sent. */
+  private final BodyCheck requestBodyExchange;
 
-  ExtProcFilter(ExternalCheck exchange, ResponseCheck responseExchange) {
+  ExtProcFilter(ExternalCheck exchange, ResponseCheck responseExchange, BodyCheck requestBodyExchange) {
     this.exchange = exchange;
     this.responseExchange = responseExchange;
+    this.requestBodyExchange = requestBodyExchange;
   }
 
   @Override
   public void onRequest(FilterContext context) {
     if (responseExchange != null) {
       context.checkResponse(responseExchange);
+    }
+    if (requestBodyExchange != null) {
+      long limit = context.bufferLimit();
+      context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
+      context.checkRequestBody(requestBodyExchange);
     }
     if (exchange != null) {
       context.checkExternally(exchange);

@@ -84,10 +84,15 @@ final class ProcessorStream {
       stats.spuriousMsgsReceived().increment();
       return true;
     }
+    clearRouteCacheIgnored(common);
+    return false;
+  }
+
+  /** clear_route_cache is not acted on: counted. */
+  void clearRouteCacheIgnored(CommonResponse common) {
     if (common.getClearRouteCache()) {
       stats.clearRouteCacheIgnored().increment();
     }
-    return false;
   }
 
   /** Another phase's answer: a protocol violation, as Envoy treats it. */

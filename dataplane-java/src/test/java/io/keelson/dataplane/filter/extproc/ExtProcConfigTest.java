@@ -55,7 +55,10 @@ class ExtProcConfigTest {
   @Test
   void refusesBodiesTrailersAndModeOverrideByField() {
     String skip = "processing_mode: { response_header_mode: SKIP, %s }";
-    refused(skip.formatted("request_body_mode: BUFFERED"), "processing_mode.request_body_mode", "expected NONE");
+    refused(skip.formatted("request_body_mode: STREAMED"), "processing_mode.request_body_mode",
+        "expected NONE or BUFFERED");
+    refused(skip.formatted("request_body_mode: BUFFERED_PARTIAL"), "processing_mode.request_body_mode",
+        "expected NONE or BUFFERED");
     refused(skip.formatted("response_body_mode: STREAMED"), "processing_mode.response_body_mode", "expected NONE");
     refused(skip.formatted("request_trailer_mode: SEND"), "processing_mode.request_trailer_mode", "expected SKIP");
     refused("allow_mode_override: true\nallowed_override_modes: [{}]", "allowed_override_modes",

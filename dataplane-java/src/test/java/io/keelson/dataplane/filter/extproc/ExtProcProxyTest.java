@@ -335,4 +335,58 @@ class ExtProcProxyTest {
       assertThat(processor.requests).filteredOn(r -> r.hasResponseHeaders()).hasSize(6);
     }
   }
+
+  private static final String BUFFERED_REQUEST_BODY = "processing_mode: { request_body_mode: BUFFERED, response_header_mode: SKIP }";
+
+  /**
+   * request_body_mode BUFFERED: the whole body (content-length, chunked, HTTP/2 DATA) reaches the processor in one
+   * request_body message after the request headers; its replacement and header change reach the upstream with a
+   * fixed content-length, a clear_body empties it, no mutation keeps it.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aBufferedRequestBodyReplacedByTheProcessorReachesTheUpstream(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, BUFFERED_REQUEST_BODY)) {
+      String base = "http://127.0.0.1:" + proxy.port();
+      String[][] clients = {{"--http1.1"}, {"--http1.1", "-H", "transfer-encoding: chunked"}, {"--http2-prior-knowledge"}};
+      for (String[] client : clients) {
+        processor.requests.clear();
+        String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(client),
+            java.util.stream.Stream.of("-X", "POST", "--data", "original body", base + "/body-replace")).toArray(String[]::new);
+        assertThat(CurlStatus.of(args)).as(String.join(" ", client)).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo("replaced by processor");
+        assertThat(a.lastHeaders).containsEntry("content-length", "21").containsEntry("x-body-seen", "yes")
+            .containsEntry("x-added", "processor").doesNotContainKey("transfer-encoding");
+        assertThat(processor.requests).hasSize(2);
+        var body = processor.requests.get(1).getRequestBody();
+        assertThat(body.getBody().toStringUtf8()).isEqualTo("original body");
+        assertThat(body.getEndOfStream()).isTrue();
+      }
+      assertThat(CurlStatus.of("--http1.1", "-X", "POST", "--data", "gone", base + "/body-clear")).isEqualTo("200");
+      assertThat(a.lastBody).isEmpty();
+      assertThat(a.lastHeaders).containsEntry("content-length", "0");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "-X", "POST", "--data", "kept", base + "/body-keep"))
+          .isEqualTo("200");
+      assertThat(a.lastBody).asString().isEqualTo("kept");
+      processor.requests.clear();
+      assertThat(proxy.get("/no-body").statusCode()).isEqualTo(200); // no body: no request_body message, as Envoy
+      assertThat(processor.requests).hasSize(1);
+    }
+  }
+
+  /** A body over the connection manager's buffer limit (Envoy's default, 1 MiB) is answered 413, unprocessed. */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aBufferedRequestBodyOverTheBufferLimitIs413(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, BUFFERED_REQUEST_BODY)) {
+      byte[] big = new byte[1024 * 1024 + 512 * 1024];
+      String url = "http://127.0.0.1:" + proxy.port() + "/body-replace";
+      assertThat(CurlStatus.upload(big, "--http1.1", url)).isEqualTo("413");
+      assertThat(CurlStatus.upload(big, "--http2-prior-knowledge", url)).isEqualTo("413");
+      assertThat(a.requests.get()).isZero();
+      assertThat(processor.requests).noneMatch(r -> r.hasRequestBody());
+    }
+  }
 }

@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
@@ -34,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
- * (never applied). Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ * (never applied). A request_body message is answered as {@link #bodyAnswer} says. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
@@ -61,6 +63,8 @@ final class GrpcProcessorServer implements AutoCloseable {
                 if (request.hasRequestHeaders()) {
                   lastPath = path;
                   answer = answer(path);
+                } else if (request.hasRequestBody()) {
+                  answer = bodyAnswer(path);
                 } else {
                   answer = responseAnswer(path);
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
@@ -132,6 +136,21 @@ final class GrpcProcessorServer implements AutoCloseable {
     }
     return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
         .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+  }
+
+  /**
+   * The processor's answer to a request_body message of the request to {@code path}: {@code /body-replace} replaces
+   * the body (and adds {@code x-body-seen}), {@code /body-clear} clears it, anything else keeps it.
+   */
+  private static ProcessingResponse bodyAnswer(String path) {
+    CommonResponse.Builder c = CommonResponse.newBuilder();
+    if (path.startsWith("/body-replace")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFromUtf8("replaced by processor")))
+          .setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-body-seen", "yes")));
+    } else if (path.startsWith("/body-clear")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setClearBody(true));
+    }
+    return ProcessingResponse.newBuilder().setRequestBody(BodyResponse.newBuilder().setResponse(c)).build();
   }
 
   /** The processor's answer to a response_headers message of the request to {@code path}. */

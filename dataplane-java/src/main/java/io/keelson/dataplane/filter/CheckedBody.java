@@ -1,0 +1,15 @@
+package io.keelson.dataplane.filter;
+
+import io.keelson.dataplane.http2.UpstreamCalls;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.netty.channel.EventLoop;
+
+/**
+ * What a {@link BodyCheck} sees of a request whose body was read whole, and where it may send side calls. Read on
+ * {@link #loop} only.
+ *
+ * @param headers the request's header fields as they are now (after the filters and checks before), in order
+ * @param body    a copy of the whole body
+ */
+public record CheckedBody(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
+    CheckedRequest.HeaderSource headers, byte[] body) {}
