@@ -9,7 +9,9 @@ import java.util.function.Consumer;
  * {@link FilterContext#bufferBody}, started on the connection's event loop once the body was read whole, after any
  * {@link ExternalCheck}. An allowed outcome's {@link CheckOutcome#upstreamHeaders()} change the request's headers and
  * its {@link CheckOutcome#replacementBody()} (when not null) replaces the body, content-length fixed; a denied one is
- * answered locally. Implementations are immutable and shared; {@link #start} must not block.
+ * answered locally. Also the check of
+ * a whole response body ({@link FilterContext#checkResponseBody}), where the outcome applies to the response.
+ * Implementations are immutable and shared; {@link #start} must not block.
  */
 public interface BodyCheck {
   /**
@@ -17,4 +19,7 @@ public interface BodyCheck {
    * call is cancelled first.
    */
   UpstreamCalls.Call start(CheckedBody body, Consumer<CheckOutcome> done);
+
+  /** The largest body held for the check: a response over it is answered 500 (a request's limit is bufferBody's). */
+  long maxBytes();
 }

@@ -50,6 +50,7 @@ public final class FilterContext {
   private ExternalCheck externalCheck;
   private ResponseCheck responseCheck;
   private BodyCheck requestBodyCheck;
+  private BodyCheck responseBodyCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -113,6 +114,21 @@ public final class FilterContext {
    */
   public void checkRequestBody(BodyCheck check) {
     requestBodyCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the whole response body (ext_proc's BUFFERED response body) before
+   * the client sees the response, after any {@link #checkResponse}; null clears it.
+   */
+  public void checkResponseBody(BodyCheck check) {
+    responseBodyCheck = check;
+  }
+
+  /** Takes the response body check (so it runs once per exchange), or null. */
+  public BodyCheck takeResponseBodyCheck() {
+    BodyCheck c = responseBodyCheck;
+    responseBodyCheck = null;
+    return c;
   }
 
   /** Takes the request body check (so it runs once per exchange), or null. */
@@ -298,6 +314,7 @@ public final class FilterContext {
     externalCheck = null;
     responseCheck = null;
     requestBodyCheck = null;
+    responseBodyCheck = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -323,6 +340,7 @@ public final class FilterContext {
     externalCheck = other.externalCheck;
     responseCheck = other.responseCheck;
     requestBodyCheck = other.requestBodyCheck;
+    responseBodyCheck = other.responseBodyCheck;
     paused = other.paused;
   }
 

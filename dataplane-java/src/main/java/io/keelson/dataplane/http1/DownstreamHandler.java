@@ -1246,7 +1246,87 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       holdResponse(response, check);
       return;
     }
+    continueResponse(response, null);
+  }
+
+  /**
+   * The final response after any response-head check: relayed (with what {@code h} held), or, when a filter checks
+   * the whole response body (ext_proc's BUFFERED response body), held until it ended.
+   */
+  private void continueResponse(Http1Response response, HeldResponse h) {
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeResponseBodyCheck();
+    if (bodyCheck != null && !(request.method().equals("HEAD") || response.status() == 204 || response.status() == 304
+        || (!response.chunked() && response.contentLength() == 0))) {
+      HeldResponse b = h != null ? h : new HeldResponse(response);
+      b.awaitWholeBody(bodyCheck);
+      held = b;
+      if (b.complete()) {
+        startResponseBodyCheck(b);
+      } else if (upstream != null) {
+        upstream.channel().config().setAutoRead(true);
+      }
+      return;
+    }
     relayResponseHead(response);
+    if (h != null) {
+      h.replay(this);
+      if (held == null && upstream != null && !responseComplete) {
+        upstream.channel().config().setAutoRead(channel.isWritable());
+      }
+      channel.flush();
+    }
+  }
+
+  private void startResponseBodyCheck(HeldResponse h) {
+    Http1Headers headers = h.head().headers();
+    long seq = exchangeSeq;
+    externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(),
+        context.pool().calls(), snapshot, visitor -> {
+          for (int i = 0; i < headers.size(); i++) {
+            visitor.accept(headers.name(i), headers.value(i));
+          }
+        }, h.bodyBytes()), outcome -> onResponseBodyCheck(seq, outcome));
+  }
+
+  private void onResponseBodyCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    HeldResponse h = held;
+    if (seq != exchangeSeq || h == null) {
+      return; // a stale answer (normally cancelled first)
+    }
+    held = null;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    if (!outcome.allowed()) {
+      replaceHeldResponse(h, outcome);
+      return;
+    }
+    HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayResponseHead(h.head());
+    h.replay(this);
+    channel.flush();
+  }
+
+  /** A held response's body grew over its body check's limit: a 500, as Envoy answers a response over its buffer. */
+  private void heldResponseTooLarge() {
+    replaceHeldResponse(held, io.keelson.dataplane.filter.CheckOutcome.deny(500, "", null, ResponseFlag.NONE));
+  }
+
+  /** The check's local reply instead of the held response (the upstream connection, its response unread, closes). */
+  private void replaceHeldResponse(HeldResponse h, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    held = null;
+    externalCheck.cancel();
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    h.release();
+    cancelTimeout();
+    UpstreamHandler up = upstream;
+    upstream = null;
+    endUpstreamRequest();
+    if (up != null) {
+      up.detach(false);
+    }
+    sendCheckReply(outcome);
   }
 
   /**
@@ -1280,27 +1360,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     held = null;
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (!outcome.allowed()) {
-      h.release();
-      cancelTimeout();
-      UpstreamHandler up = upstream;
-      upstream = null;
-      endUpstreamRequest();
-      if (up != null) {
-        up.detach(false);
-      }
-      flag = outcome.flag();
-      Http1Headers fields = new Http1Headers();
-      PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
-      sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+      replaceHeldResponse(h, outcome);
       return;
     }
     HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
-    relayResponseHead(h.head());
-    h.replay(this);
-    if (held == null && upstream != null && !responseComplete) {
-      upstream.channel().config().setAutoRead(channel.isWritable());
-    }
-    channel.flush();
+    continueResponse(h.head(), h);
   }
 
   /** The final response head to the client (after any response check). */
@@ -1398,6 +1462,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (held != null) {
       held.body(content);
+      if (held.overLimit()) {
+        heldResponseTooLarge();
+      }
       return;
     }
     responseBytes += content.readableBytes();
@@ -1432,6 +1499,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (held != null) {
       held.complete(trailers);
+      if (held.bodyCheck() != null) {
+        startResponseBodyCheck(held);
+      }
       return;
     }
     writePendingHead();

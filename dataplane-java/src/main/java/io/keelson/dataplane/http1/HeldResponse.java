@@ -1,21 +1,26 @@
 package io.keelson.dataplane.http1;
 
+import io.keelson.dataplane.filter.BodyCheck;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An upstream's final response held while a filter's response check runs (ext_proc's response headers): the head,
- * the body bytes that came with it before the upstream's reads were paused, and whether it already ended. Bounded by
- * what the reads in flight delivered. Owned by one {@link DownstreamHandler} on its event loop.
+ * An upstream's final response held while a filter checks it (ext_proc): the head, the body bytes that came with it
+ * before the upstream's reads were paused, and whether it already ended; or, for a check of the whole body, every
+ * body byte up to the check's limit. Owned by one {@link DownstreamHandler} on its event loop.
  */
 final class HeldResponse {
   private final Http1Response head;
   private final List<ByteBuf> body = new ArrayList<>(2);
+  private long bodyBytes;
   private boolean complete;
   private Http1Headers trailers;
+  /** The check of the whole body, once the head was checked; null while only the head is held. */
+  private BodyCheck bodyCheck;
 
   HeldResponse(Http1Response head) {
     this.head = head;
@@ -27,6 +32,7 @@ final class HeldResponse {
 
   void body(ByteBuf content) {
     body.add(content);
+    bodyBytes += content.readableBytes();
   }
 
   /** Whether the response ended while held. */
@@ -37,6 +43,40 @@ final class HeldResponse {
   void complete(Http1Headers trailers) {
     complete = true;
     this.trailers = trailers;
+  }
+
+  /** Holds the body until the response ends, for {@code check}. */
+  void awaitWholeBody(BodyCheck check) {
+    bodyCheck = check;
+  }
+
+  BodyCheck bodyCheck() {
+    return bodyCheck;
+  }
+
+  /** The body is awaited whole and grew over the check's limit. */
+  boolean overLimit() {
+    return bodyCheck != null && bodyBytes > bodyCheck.maxBytes();
+  }
+
+  /** A copy of the body held. */
+  byte[] bodyBytes() {
+    byte[] copy = new byte[(int) bodyBytes];
+    int at = 0;
+    for (ByteBuf b : body) {
+      b.getBytes(b.readerIndex(), copy, at, b.readableBytes());
+      at += b.readableBytes();
+    }
+    return copy;
+  }
+
+  /** Replaces the (whole) body with {@code replacement}, framed by a content-length; trailers are dropped. */
+  void replaceBody(byte[] replacement) {
+    release();
+    body.add(Unpooled.wrappedBuffer(replacement));
+    bodyBytes = replacement.length;
+    trailers = null;
+    head.bodyReplaced(replacement.length);
   }
 
   /** Hands what was held to {@code to} as it came (the head was already relayed). */
@@ -55,5 +95,6 @@ final class HeldResponse {
       body.get(i).release();
     }
     body.clear();
+    bodyBytes = 0;
   }
 }

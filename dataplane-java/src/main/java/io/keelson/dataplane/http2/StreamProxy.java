@@ -129,7 +129,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * The final response (head, then what followed it) while a filter's response check (ext_proc) runs, its call in
    * {@link #externalCheck}; or null.
    */
-  private java.util.ArrayDeque<HttpObject> held;
+  private HeldResponse held;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
@@ -1173,9 +1173,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         holdResponse(r, check);
         return;
       }
+      if (awaitWholeBody(new HeldResponse(r))) {
+        return;
+      }
       startResponse(r);
     } else if (held != null) {
       held.add(msg);
+      if (held.overLimit()) { // as Envoy answers a response over its buffer limit
+        replaceHeldResponse(io.keelson.dataplane.filter.CheckOutcome.deny(500, "", null, ResponseFlag.NONE));
+      } else if (held.bodyCheck() != null && msg instanceof LastHttpContent) {
+        startResponseBodyCheck();
+      }
       return;
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
@@ -1190,11 +1198,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    * stop on encodeHeaders; {@link #onResponseCheck} goes on.
    */
   private void holdResponse(HttpResponse r, io.keelson.dataplane.filter.ResponseCheck check) {
-    held = new java.util.ArrayDeque<>(4);
-    held.add(r);
+    held = new HeldResponse(r);
     up.config().setAutoRead(false);
-    boolean bodyless = r instanceof FullHttpResponse f && !f.content().isReadable()
-        || HttpUtil.getContentLength(r, -1L) == 0 || request.method() == io.netty.handler.codec.http.HttpMethod.HEAD;
+    boolean bodyless = HeldResponse.bodyless(r, request.method() == io.netty.handler.codec.http.HttpMethod.HEAD);
     externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(down.eventLoop(),
         streams.upstreams().get().calls(), snapshot, r.status().code(), visitor -> {
           for (var e : r.headers()) {
@@ -1205,37 +1211,98 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** The response check answered: the held response goes on with its header changes, or its local reply replaces it. */
   private void onResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
-    java.util.ArrayDeque<HttpObject> h = held;
     externalCheck = UpstreamCalls.Call.ENDED;
-    if (h == null || state != State.FORWARDING) {
+    if (held == null || state != State.FORWARDING) {
       return; // the stream ended (reset, timeout) while the check ran
     }
-    held = null;
     if (!outcome.allowed()) {
-      h.forEach(ReferenceCountUtil::release);
-      closeUpstream();
-      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+      replaceHeldResponse(outcome);
       return;
     }
-    HttpResponse r = (HttpResponse) h.peekFirst();
-    ForwardedHeaders.apply(r.headers(), outcome.upstreamHeaders());
-    startResponse(r);
+    HeldResponse h = held;
+    held = null;
+    ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (!awaitWholeBody(h)) {
+      relayHeld(h);
+    }
+  }
+
+  /**
+   * When a filter checks the whole response body (ext_proc's BUFFERED response body): holds {@code h} until the
+   * response ended (reading on), then starts the check; false when there is no such check or no body.
+   */
+  private boolean awaitWholeBody(HeldResponse h) {
+    io.keelson.dataplane.filter.BodyCheck check = policy.takeResponseBodyCheck();
+    if (check == null || HeldResponse.bodyless(h.head(), request.method() == io.netty.handler.codec.http.HttpMethod.HEAD)) {
+      return false;
+    }
+    h.awaitWholeBody(check);
+    held = h;
+    if (h.complete()) {
+      startResponseBodyCheck();
+    } else if (up != null) {
+      up.config().setAutoRead(true);
+    }
+    return true;
+  }
+
+  private void startResponseBodyCheck() {
+    HeldResponse h = held;
+    io.netty.handler.codec.http.HttpHeaders headers = h.head().headers();
+    externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, visitor -> {
+          for (var e : headers) {
+            visitor.accept(e.getKey(), e.getValue());
+          }
+        }, h.bodyBytes()), this::onResponseBodyCheck);
+  }
+
+  private void onResponseBodyCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = UpstreamCalls.Call.ENDED;
+    if (held == null || state != State.FORWARDING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    if (!outcome.allowed()) {
+      replaceHeldResponse(outcome);
+      return;
+    }
+    HeldResponse h = held;
+    held = null;
+    ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayHeld(h);
+  }
+
+  /** The held response to the client, then reading on. */
+  private void relayHeld(HeldResponse h) {
+    startResponse(h.head());
     HttpObject msg;
-    while ((msg = h.pollFirst()) != null && state == State.FORWARDING) {
+    while ((msg = h.poll()) != null && state == State.FORWARDING) {
       relay(msg);
     }
-    h.forEach(ReferenceCountUtil::release);
+    h.release();
     if (up != null && !responseComplete) {
       up.config().setAutoRead(down.isWritable());
     }
     down.flush();
   }
 
+  /** A check's local reply instead of the held response (the upstream stream or connection is dropped). */
+  private void replaceHeldResponse(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck.cancel();
+    externalCheck = UpstreamCalls.Call.ENDED;
+    releaseHeld();
+    closeUpstream();
+    localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+  }
+
   private void releaseHeld() {
-    java.util.ArrayDeque<HttpObject> h = held;
+    HeldResponse h = held;
     if (h != null) {
       held = null;
-      h.forEach(ReferenceCountUtil::release);
+      h.release();
     }
   }
 
@@ -1301,7 +1368,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (held != null) {
-      if (held.peekLast() instanceof LastHttpContent) {
+      if (held.complete()) {
         return; // the whole response is held: the upstream's close after it changes nothing
       }
       cancelExternalCheck(); // cut while its head waited for the check: not retried, as its head already came

@@ -9,8 +9,8 @@ import io.keelson.dataplane.filter.ResponseCheck;
 /**
  * envoy.filters.http.ext_proc on a request: hands the connection the request-headers exchange with the processor
  * ({@link RequestHeadersExchange}) before it acts on the verdict and the response-headers one
- * ({@link ResponseHeadersExchange}) for the response head, and a BUFFERED request body's
- * ({@link RequestBodyExchange}) once the body was read whole; a phase whose mode is SKIP (or a route that disabled the
+ * ({@link ResponseHeadersExchange}) for the response head, and BUFFERED bodies' ({@link BodyExchange})
+ * once a body was read whole; a phase whose mode is SKIP (or a route that disabled the
  * filter) has none. Allocates nothing; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
@@ -20,11 +20,15 @@ final class ExtProcFilter implements HttpFilter {
   private final ResponseCheck responseExchange;
   /** Null: the request body is not sent. */
   private final BodyCheck requestBodyExchange;
+  /** Null: the response body is not sent. */
+  private final BodyCheck responseBodyExchange;
 
-  ExtProcFilter(ExternalCheck exchange, ResponseCheck responseExchange, BodyCheck requestBodyExchange) {
+  ExtProcFilter(ExternalCheck exchange, ResponseCheck responseExchange, BodyCheck requestBodyExchange,
+      BodyCheck responseBodyExchange) {
     this.exchange = exchange;
     this.responseExchange = responseExchange;
     this.requestBodyExchange = requestBodyExchange;
+    this.responseBodyExchange = responseBodyExchange;
   }
 
   @Override
@@ -36,6 +40,9 @@ final class ExtProcFilter implements HttpFilter {
       long limit = context.bufferLimit();
       context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
       context.checkRequestBody(requestBodyExchange);
+    }
+    if (responseBodyExchange != null) {
+      context.checkResponseBody(responseBodyExchange);
     }
     if (exchange != null) {
       context.checkExternally(exchange);

@@ -13,7 +13,7 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (the
- * request- and response-headers phases and the BUFFERED request body: other body modes and trailers are refused by
+ * request- and response-headers phases and BUFFERED bodies: other body modes and trailers are refused by
  * field) and {@code ExtProcPerRoute}
  * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
  * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
@@ -88,7 +88,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
     ok &= bufferedOrNone(m.getRequestBodyMode(), path + ".request_body_mode", errors);
-    ok &= none(m.getResponseBodyMode(), path + ".response_body_mode", errors);
+    ok &= bufferedOrNone(m.getResponseBodyMode(), path + ".response_body_mode", errors);
     ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
     ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
     if (!ok) {
@@ -96,22 +96,16 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     }
     return new ProcessingModes(m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
         m.getResponseHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
-        m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED);
-  }
-
-  private static boolean none(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.BodySendMode.NONE) {
-      return true;
-    }
-    errors.error(path, "response bodies are not sent to processors yet; expected NONE, got " + mode);
-    return false;
+        m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED);
   }
 
   private static boolean bufferedOrNone(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
     if (mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED) {
       return true;
     }
-    errors.error(path, "only whole request bodies are sent to processors; expected NONE or BUFFERED, got " + mode);
+    errors.error(path, "only whole bodies are sent to processors (BUFFERED_PARTIAL and STREAMED are not supported yet); "
+        + "expected NONE or BUFFERED, got " + mode);
     return false;
   }
 
@@ -191,7 +185,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
     PerRoute p = (PerRoute) settings;
     if (p.disabled()) {
-      return new ExtProcFilter(null, null, null);
+      return new ExtProcFilter(null, null, null, null);
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
     if (p.modes() != null) {
@@ -209,6 +203,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     ProcessorStream stream = new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix()));
     return new ExtProcFilter(config.modes().requestHeaders() ? new RequestHeadersExchange(stream) : null,
         config.mayCheckResponse() ? new ResponseHeadersExchange(stream) : null,
-        config.modes().requestBody() ? new RequestBodyExchange(stream) : null);
+        config.modes().requestBody() ? new BodyExchange(stream, false) : null,
+        config.modes().responseBody() ? new BodyExchange(stream, true) : null);
   }
 }

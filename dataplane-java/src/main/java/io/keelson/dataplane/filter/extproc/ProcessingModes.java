@@ -2,6 +2,6 @@ package io.keelson.dataplane.filter.extproc;
 
 /**
  * Which phases an ext_proc filter sends its processor (processing_mode): request headers and response headers, each
- * SEND (or DEFAULT, which is SEND) or SKIP, and the request body, BUFFERED or NONE. Immutable.
+ * SEND (or DEFAULT, which is SEND) or SKIP, and the request and response bodies, BUFFERED or NONE. Immutable.
  */
-record ProcessingModes(boolean requestHeaders, boolean responseHeaders, boolean requestBody) {}
+record ProcessingModes(boolean requestHeaders, boolean responseHeaders, boolean requestBody, boolean responseBody) {}

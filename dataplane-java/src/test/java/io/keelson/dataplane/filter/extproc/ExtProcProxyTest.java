@@ -389,4 +389,50 @@ class ExtProcProxyTest {
       assertThat(processor.requests).noneMatch(r -> r.hasRequestBody());
     }
   }
+
+  /**
+   * response_body_mode BUFFERED (after response headers): the whole response body reaches the processor in one
+   * response_body message; its replacement and header change reach the client with a fixed content-length (the
+   * upstream's body was chunked for /big), an unchanged body goes through as it came.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aBufferedResponseBodyReplacedByTheProcessorReachesTheClient(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode, "processing_mode: { response_body_mode: BUFFERED }")) {
+      HttpResponse<String> r = proxy.get("/resp-body-replace");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("a new response body");
+      assertThat(r.headers().firstValue("content-length")).hasValue("19");
+      assertThat(r.headers().firstValue("x-body-replaced")).hasValue("yes");
+      assertThat(r.headers().firstValue("x-processed")).hasValue("processor");
+      assertThat(processor.requests).extracting(m -> m.getRequestCase().name())
+          .containsExactly("REQUEST_HEADERS", "RESPONSE_HEADERS", "RESPONSE_BODY");
+      var body = processor.requests.get(2).getResponseBody();
+      assertThat(body.getBody().toStringUtf8()).startsWith("GET /resp-body-replace");
+      assertThat(body.getEndOfStream()).isTrue();
+      HttpResponse<String> kept = proxy.get("/big/100000");
+      assertThat(kept.statusCode()).isEqualTo(200);
+      assertThat(kept.body()).hasSize(100_000);
+      String out = CurlStatus.of("--http2-prior-knowledge", "-D", "-", "http://127.0.0.1:" + proxy.port()
+          + "/resp-body-replace/h2");
+      assertThat(out).containsIgnoringCase("x-body-replaced: yes").containsIgnoringCase("content-length: 19")
+          .endsWith("200");
+    }
+  }
+
+  /** A response body over the buffer limit (1 MiB) is a 500 instead of the upstream's response, as Envoy answers. */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aBufferedResponseBodyOverTheBufferLimitIs500(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), mode,
+            "processing_mode: { response_header_mode: SKIP, response_body_mode: BUFFERED }")) {
+      assertThat(proxy.get("/big/2000000").statusCode()).isEqualTo(500);
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "http://127.0.0.1:" + proxy.port() + "/big/2000000"))
+          .isEqualTo("500");
+      assertThat(processor.requests).noneMatch(m -> m.hasResponseBody());
+      assertThat(proxy.get("/api").statusCode()).isEqualTo(200);
+    }
+  }
 }

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
- * (never applied). A request_body message is answered as {@link #bodyAnswer} says. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ * (never applied). Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
@@ -65,6 +65,8 @@ final class GrpcProcessorServer implements AutoCloseable {
                   answer = answer(path);
                 } else if (request.hasRequestBody()) {
                   answer = bodyAnswer(path);
+                } else if (request.hasResponseBody()) {
+                  answer = responseBodyAnswer(path);
                 } else {
                   answer = responseAnswer(path);
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
@@ -151,6 +153,19 @@ final class GrpcProcessorServer implements AutoCloseable {
       c.setBodyMutation(BodyMutation.newBuilder().setClearBody(true));
     }
     return ProcessingResponse.newBuilder().setRequestBody(BodyResponse.newBuilder().setResponse(c)).build();
+  }
+
+  /**
+   * The processor's answer to a response_body message of the request to {@code path}: {@code /resp-body-replace}
+   * replaces the body and adds {@code x-body-replaced}, anything else keeps it.
+   */
+  private static ProcessingResponse responseBodyAnswer(String path) {
+    CommonResponse.Builder c = CommonResponse.newBuilder();
+    if (path.startsWith("/resp-body-replace")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFromUtf8("a new response body")))
+          .setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-body-replaced", "yes")));
+    }
+    return ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(c)).build();
   }
 
   /** The processor's answer to a response_headers message of the request to {@code path}. */

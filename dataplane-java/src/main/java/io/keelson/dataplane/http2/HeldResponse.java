@@ -1,0 +1,100 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.filter.BodyCheck;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * An upstream's final response held while a filter checks it (ext_proc): the head and what followed it before the
+ * upstream's reads were paused; or, for a check of the whole body, every piece up to the check's limit. Owned by one
+ * {@link StreamProxy} on its event loop.
+ */
+final class HeldResponse {
+  private final ArrayDeque<HttpObject> pieces = new ArrayDeque<>(4);
+  private HttpResponse head;
+  private long bodyBytes;
+  /** The check of the whole body, once the head was checked; null while only the head is held. */
+  private BodyCheck bodyCheck;
+
+  HeldResponse(HttpResponse head) {
+    this.head = head;
+    add(head);
+  }
+
+  HttpResponse head() {
+    return head;
+  }
+
+  void add(HttpObject piece) {
+    pieces.add(piece);
+    if (piece instanceof HttpContent c) {
+      bodyBytes += c.content().readableBytes();
+    }
+  }
+
+  /** Whether the response ended while held. */
+  boolean complete() {
+    return pieces.peekLast() instanceof LastHttpContent;
+  }
+
+  void awaitWholeBody(BodyCheck check) {
+    bodyCheck = check;
+  }
+
+  BodyCheck bodyCheck() {
+    return bodyCheck;
+  }
+
+  boolean overLimit() {
+    return bodyCheck != null && bodyBytes > bodyCheck.maxBytes();
+  }
+
+  byte[] bodyBytes() {
+    byte[] copy = new byte[(int) bodyBytes];
+    int at = 0;
+    for (HttpObject p : pieces) {
+      if (p instanceof HttpContent c) {
+        c.content().getBytes(c.content().readerIndex(), copy, at, c.content().readableBytes());
+        at += c.content().readableBytes();
+      }
+    }
+    return copy;
+  }
+
+  /** Replaces the whole body with {@code replacement}, framed by a content-length; trailers are dropped. */
+  void replaceBody(byte[] replacement) {
+    HttpResponse h = new DefaultHttpResponse(head.protocolVersion(), head.status(), head.headers().copy());
+    h.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+    h.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+    release();
+    head = h;
+    add(h);
+    add(new DefaultLastHttpContent(Unpooled.wrappedBuffer(replacement)));
+  }
+
+  /** The next piece to relay (the head first), or null. */
+  HttpObject poll() {
+    return pieces.pollFirst();
+  }
+
+  void release() {
+    pieces.forEach(ReferenceCountUtil::release);
+    pieces.clear();
+    bodyBytes = 0;
+  }
+
+  /** No body follows the head (end of stream on it, a zero content-length, or a response to HEAD). */
+  static boolean bodyless(HttpResponse r, boolean headRequest) {
+    return r instanceof FullHttpResponse f && !f.content().isReadable()
+        || io.netty.handler.codec.http.HttpUtil.getContentLength(r, -1L) == 0 || headRequest;
+  }
+}
