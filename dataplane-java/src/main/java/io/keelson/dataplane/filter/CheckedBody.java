@@ -12,4 +12,20 @@ import io.netty.channel.EventLoop;
  * @param body    a copy of the whole body
  */
 public record CheckedBody(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
-    CheckedRequest.HeaderSource headers, byte[] body) {}
+    CheckedRequest.HeaderSource headers, byte[] body) {
+
+  /** A copy of the readable bytes of {@code parts}, in order (none consumed). */
+  public static byte[] copy(Iterable<io.netty.buffer.ByteBuf> parts) {
+    int total = 0;
+    for (io.netty.buffer.ByteBuf b : parts) {
+      total += b.readableBytes();
+    }
+    byte[] copy = new byte[total];
+    int at = 0;
+    for (io.netty.buffer.ByteBuf b : parts) {
+      b.getBytes(b.readerIndex(), copy, at, b.readableBytes());
+      at += b.readableBytes();
+    }
+    return copy;
+  }
+}

@@ -656,11 +656,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     HeaderRewriter.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
-        snapshot, checked, visitor -> {
-          for (int i = 0; i < headers.size(); i++) {
-            visitor.accept(headers.name(i), headers.value(i));
-          }
-        }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
+        snapshot, checked, fieldsOf(headers), downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
         io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }
@@ -686,6 +682,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     onDecision();
   }
 
+  /** The fields of {@code headers} as a check sees them, in order. */
+  private static io.keelson.dataplane.filter.CheckedRequest.HeaderSource fieldsOf(Http1Headers headers) {
+    return visitor -> {
+      for (int i = 0; i < headers.size(); i++) {
+        visitor.accept(headers.name(i), headers.value(i));
+      }
+    };
+  }
+
   /** A check's denial: its local reply; the reply's own fields (the server's content-type replaces text/plain). */
   private void sendCheckReply(io.keelson.dataplane.filter.CheckOutcome outcome) {
     flag = outcome.flag();
@@ -698,19 +703,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
     Http1Request checked = request;
     long seq = exchangeSeq;
-    byte[] body = new byte[(int) pendingBodyBytes];
-    int at = 0;
-    for (ByteBuf b : pendingBody) {
-      b.getBytes(b.readerIndex(), body, at, b.readableBytes());
-      at += b.readableBytes();
-    }
+    byte[] body = io.keelson.dataplane.filter.CheckedBody.copy(pendingBody);
     Http1Headers headers = checked.headers();
     externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(), context.pool().calls(),
-        snapshot, visitor -> {
-          for (int i = 0; i < headers.size(); i++) {
-            visitor.accept(headers.name(i), headers.value(i));
-          }
-        }, body), outcome -> onBodyCheck(checked, seq, outcome));
+        snapshot, fieldsOf(headers), body), outcome -> onBodyCheck(checked, seq, outcome));
   }
 
   private void onBodyCheck(Http1Request checked, long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
@@ -1267,6 +1263,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       return;
     }
+    relayHeld(response, h);
+  }
+
+  /** The final response head to the client, then what {@code h} (when not null) held, and reading on. */
+  private void relayHeld(Http1Response response, HeldResponse h) {
     relayResponseHead(response);
     if (h != null) {
       h.replay(this);
@@ -1281,31 +1282,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     Http1Headers headers = h.head().headers();
     long seq = exchangeSeq;
     externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(),
-        context.pool().calls(), snapshot, visitor -> {
-          for (int i = 0; i < headers.size(); i++) {
-            visitor.accept(headers.name(i), headers.value(i));
-          }
-        }, h.bodyBytes()), outcome -> onResponseBodyCheck(seq, outcome));
-  }
-
-  private void onResponseBodyCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
-    HeldResponse h = held;
-    if (seq != exchangeSeq || h == null) {
-      return; // a stale answer (normally cancelled first)
-    }
-    held = null;
-    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
-    if (!outcome.allowed()) {
-      replaceHeldResponse(h, outcome);
-      return;
-    }
-    HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
-    if (outcome.replacementBody() != null) {
-      h.replaceBody(outcome.replacementBody());
-    }
-    relayResponseHead(h.head());
-    h.replay(this);
-    channel.flush();
+        context.pool().calls(), snapshot, fieldsOf(headers), h.bodyBytes()),
+        outcome -> onHeldResponseCheck(seq, outcome));
   }
 
   /** A held response's body grew over its body check's limit: a 500, as Envoy answers a response over its buffer. */
@@ -1341,18 +1319,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         || (!response.chunked() && response.contentLength() == 0);
     long seq = exchangeSeq;
     externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(channel.eventLoop(),
-        context.pool().calls(), snapshot, response.status(), visitor -> {
-          for (int i = 0; i < headers.size(); i++) {
-            visitor.accept(headers.name(i), headers.value(i));
-          }
-        }, bodyless), outcome -> onResponseCheck(seq, outcome));
+        context.pool().calls(), snapshot, response.status(), fieldsOf(headers), bodyless),
+        outcome -> onHeldResponseCheck(seq, outcome));
   }
 
   /**
-   * The response check answered: the held response goes on with its header changes, or the check's local reply
-   * replaces it (the upstream connection, its response unread, is closed).
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#bodyCheck} is
+   * set): the response goes on with the header (and body) changes, or the check's local reply replaces it (the
+   * upstream connection, its response unread, is closed).
    */
-  private void onResponseCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+  private void onHeldResponseCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
     HeldResponse h = held;
     if (seq != exchangeSeq || h == null) {
       return; // a stale answer (normally cancelled first)
@@ -1364,8 +1340,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
-    continueResponse(h.head(), h);
+    if (h.bodyCheck() == null) {
+      continueResponse(h.head(), h);
+      return;
+    }
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayHeld(h.head(), h);
   }
+
 
   /** The final response head to the client (after any response check). */
   private void relayResponseHead(Http1Response response) {

@@ -61,13 +61,7 @@ final class HeldResponse {
 
   /** A copy of the body held. */
   byte[] bodyBytes() {
-    byte[] copy = new byte[(int) bodyBytes];
-    int at = 0;
-    for (ByteBuf b : body) {
-      b.getBytes(b.readerIndex(), copy, at, b.readableBytes());
-      at += b.readableBytes();
-    }
-    return copy;
+    return io.keelson.dataplane.filter.CheckedBody.copy(body);
   }
 
   /** Replaces the (whole) body with {@code replacement}, framed by a content-length; trailers are dropped. */

@@ -54,20 +54,20 @@ final class HeldResponse {
     return bodyCheck;
   }
 
+  /** The body is awaited whole and grew over the check's limit. */
   boolean overLimit() {
     return bodyCheck != null && bodyBytes > bodyCheck.maxBytes();
   }
 
+  /** A copy of the body held. */
   byte[] bodyBytes() {
-    byte[] copy = new byte[(int) bodyBytes];
-    int at = 0;
+    java.util.List<io.netty.buffer.ByteBuf> contents = new java.util.ArrayList<>(pieces.size());
     for (HttpObject p : pieces) {
       if (p instanceof HttpContent c) {
-        c.content().getBytes(c.content().readerIndex(), copy, at, c.content().readableBytes());
-        at += c.content().readableBytes();
+        contents.add(c.content());
       }
     }
-    return copy;
+    return io.keelson.dataplane.filter.CheckedBody.copy(contents);
   }
 
   /** Replaces the whole body with {@code replacement}, framed by a content-length; trailers are dropped. */

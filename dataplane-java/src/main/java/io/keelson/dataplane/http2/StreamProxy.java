@@ -458,11 +458,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ForwardedHeaders.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, head, visitor -> {
-          for (var e : headers) {
-            visitor.accept(e.getKey(), e.getValue());
-          }
-        }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
+        streams.upstreams().get().calls(), snapshot, head, fieldsOf(headers), downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
@@ -491,20 +487,14 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
   private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
-    byte[] body = new byte[(int) requestBytes];
-    int at = 0;
+    java.util.List<ByteBuf> contents = new java.util.ArrayList<>(pending.size());
     for (HttpContent c : pending) {
-      ByteBuf b = c.content();
-      b.getBytes(b.readerIndex(), body, at, b.readableBytes());
-      at += b.readableBytes();
+      contents.add(c.content());
     }
+    byte[] body = io.keelson.dataplane.filter.CheckedBody.copy(contents);
     io.netty.handler.codec.http.HttpHeaders headers = request.headers();
     externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, visitor -> {
-          for (var e : headers) {
-            visitor.accept(e.getKey(), e.getValue());
-          }
-        }, body), this::onBodyCheck);
+        streams.upstreams().get().calls(), snapshot, fieldsOf(headers), body), this::onBodyCheck);
   }
 
   private void onBodyCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
@@ -1202,15 +1192,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     up.config().setAutoRead(false);
     boolean bodyless = HeldResponse.bodyless(r, request.method() == io.netty.handler.codec.http.HttpMethod.HEAD);
     externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, r.status().code(), visitor -> {
-          for (var e : r.headers()) {
-            visitor.accept(e.getKey(), e.getValue());
-          }
-        }, bodyless), this::onResponseCheck);
+        streams.upstreams().get().calls(), snapshot, r.status().code(), fieldsOf(r.headers()), bodyless),
+        this::onHeldResponseCheck);
   }
 
-  /** The response check answered: the held response goes on with its header changes, or its local reply replaces it. */
-  private void onResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+  /**
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#bodyCheck} is
+   * set): the response goes on with the header (and body) changes, or the check's local reply replaces it.
+   */
+  private void onHeldResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
     externalCheck = UpstreamCalls.Call.ENDED;
     if (held == null || state != State.FORWARDING) {
       return; // the stream ended (reset, timeout) while the check ran
@@ -1222,9 +1212,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     HeldResponse h = held;
     held = null;
     ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
-    if (!awaitWholeBody(h)) {
-      relayHeld(h);
+    if (h.bodyCheck() == null && awaitWholeBody(h)) {
+      return;
     }
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayHeld(h);
   }
 
   /**
@@ -1250,29 +1244,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     HeldResponse h = held;
     io.netty.handler.codec.http.HttpHeaders headers = h.head().headers();
     externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, visitor -> {
-          for (var e : headers) {
-            visitor.accept(e.getKey(), e.getValue());
-          }
-        }, h.bodyBytes()), this::onResponseBodyCheck);
+        streams.upstreams().get().calls(), snapshot, fieldsOf(headers), h.bodyBytes()), this::onHeldResponseCheck);
   }
 
-  private void onResponseBodyCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
-    externalCheck = UpstreamCalls.Call.ENDED;
-    if (held == null || state != State.FORWARDING) {
-      return; // the stream ended (reset, timeout) while the check ran
-    }
-    if (!outcome.allowed()) {
-      replaceHeldResponse(outcome);
-      return;
-    }
-    HeldResponse h = held;
-    held = null;
-    ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
-    if (outcome.replacementBody() != null) {
-      h.replaceBody(outcome.replacementBody());
-    }
-    relayHeld(h);
+  /** The fields of {@code headers} as a check sees them, in order. */
+  private static io.keelson.dataplane.filter.CheckedRequest.HeaderSource fieldsOf(
+      io.netty.handler.codec.http.HttpHeaders headers) {
+    return visitor -> {
+      for (var e : headers) {
+        visitor.accept(e.getKey(), e.getValue());
+      }
+    };
   }
 
   /** The held response to the client, then reading on. */
