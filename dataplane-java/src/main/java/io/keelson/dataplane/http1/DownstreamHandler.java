@@ -1254,7 +1254,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (bodyCheck != null && !(request.method().equals("HEAD") || response.status() == 204 || response.status() == 304
         || (!response.chunked() && response.contentLength() == 0))) {
       HeldResponse b = h != null ? h : new HeldResponse(response);
-      b.awaitWholeBody(bodyCheck);
+      b.awaited().await(bodyCheck);
       held = b;
       if (b.complete()) {
         startResponseBodyCheck(b);
@@ -1281,7 +1281,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void startResponseBodyCheck(HeldResponse h) {
     Http1Headers headers = h.head().headers();
     long seq = exchangeSeq;
-    externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(),
+    externalCheck = h.awaited().check().start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(),
         context.pool().calls(), snapshot, fieldsOf(headers), h.bodyBytes()),
         outcome -> onHeldResponseCheck(seq, outcome));
   }
@@ -1324,7 +1324,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#bodyCheck} is
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#awaited} has it
    * set): the response goes on with the header (and body) changes, or the check's local reply replaces it (the
    * upstream connection, its response unread, is closed).
    */
@@ -1340,7 +1340,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
-    if (h.bodyCheck() == null) {
+    if (h.awaited().check() == null) {
       continueResponse(h.head(), h);
       return;
     }
@@ -1446,7 +1446,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (held != null) {
       held.body(content);
-      if (held.overLimit()) {
+      if (held.awaited().overLimit()) {
         heldResponseTooLarge();
       }
       return;
@@ -1483,7 +1483,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     if (held != null) {
       held.complete(trailers);
-      if (held.bodyCheck() != null) {
+      if (held.awaited().check() != null) {
         startResponseBodyCheck(held);
       }
       return;

@@ -1,6 +1,5 @@
 package io.keelson.dataplane.http1;
 
-import io.keelson.dataplane.filter.BodyCheck;
 import io.keelson.dataplane.http1.codec.Http1Headers;
 import io.keelson.dataplane.http1.codec.Http1Response;
 import io.netty.buffer.ByteBuf;
@@ -16,11 +15,9 @@ import java.util.List;
 final class HeldResponse {
   private final Http1Response head;
   private final List<ByteBuf> body = new ArrayList<>(2);
-  private long bodyBytes;
+  private final io.keelson.dataplane.filter.AwaitedBody awaited = new io.keelson.dataplane.filter.AwaitedBody();
   private boolean complete;
   private Http1Headers trailers;
-  /** The check of the whole body, once the head was checked; null while only the head is held. */
-  private BodyCheck bodyCheck;
 
   HeldResponse(Http1Response head) {
     this.head = head;
@@ -32,7 +29,7 @@ final class HeldResponse {
 
   void body(ByteBuf content) {
     body.add(content);
-    bodyBytes += content.readableBytes();
+    awaited.counted(content.readableBytes());
   }
 
   /** Whether the response ended while held. */
@@ -45,18 +42,9 @@ final class HeldResponse {
     this.trailers = trailers;
   }
 
-  /** Holds the body until the response ends, for {@code check}. */
-  void awaitWholeBody(BodyCheck check) {
-    bodyCheck = check;
-  }
-
-  BodyCheck bodyCheck() {
-    return bodyCheck;
-  }
-
-  /** The body is awaited whole and grew over the check's limit. */
-  boolean overLimit() {
-    return bodyCheck != null && bodyBytes > bodyCheck.maxBytes();
+  /** The whole-body check's state (ext_proc's BUFFERED response body). */
+  io.keelson.dataplane.filter.AwaitedBody awaited() {
+    return awaited;
   }
 
   /** A copy of the body held. */
@@ -68,7 +56,6 @@ final class HeldResponse {
   void replaceBody(byte[] replacement) {
     release();
     body.add(Unpooled.wrappedBuffer(replacement));
-    bodyBytes = replacement.length;
     trailers = null;
     head.bodyReplaced(replacement.length);
   }
@@ -89,6 +76,6 @@ final class HeldResponse {
       body.get(i).release();
     }
     body.clear();
-    bodyBytes = 0;
+    awaited.cleared();
   }
 }

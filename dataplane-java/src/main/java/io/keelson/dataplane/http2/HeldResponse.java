@@ -1,6 +1,5 @@
 package io.keelson.dataplane.http2;
 
-import io.keelson.dataplane.filter.BodyCheck;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -21,9 +20,7 @@ import java.util.ArrayDeque;
 final class HeldResponse {
   private final ArrayDeque<HttpObject> pieces = new ArrayDeque<>(4);
   private HttpResponse head;
-  private long bodyBytes;
-  /** The check of the whole body, once the head was checked; null while only the head is held. */
-  private BodyCheck bodyCheck;
+  private final io.keelson.dataplane.filter.AwaitedBody awaited = new io.keelson.dataplane.filter.AwaitedBody();
 
   HeldResponse(HttpResponse head) {
     this.head = head;
@@ -37,7 +34,7 @@ final class HeldResponse {
   void add(HttpObject piece) {
     pieces.add(piece);
     if (piece instanceof HttpContent c) {
-      bodyBytes += c.content().readableBytes();
+      awaited.counted(c.content().readableBytes());
     }
   }
 
@@ -46,17 +43,9 @@ final class HeldResponse {
     return pieces.peekLast() instanceof LastHttpContent;
   }
 
-  void awaitWholeBody(BodyCheck check) {
-    bodyCheck = check;
-  }
-
-  BodyCheck bodyCheck() {
-    return bodyCheck;
-  }
-
-  /** The body is awaited whole and grew over the check's limit. */
-  boolean overLimit() {
-    return bodyCheck != null && bodyBytes > bodyCheck.maxBytes();
+  /** The whole-body check's state (ext_proc's BUFFERED response body). */
+  io.keelson.dataplane.filter.AwaitedBody awaited() {
+    return awaited;
   }
 
   /** A copy of the body held. */
@@ -89,7 +78,7 @@ final class HeldResponse {
   void release() {
     pieces.forEach(ReferenceCountUtil::release);
     pieces.clear();
-    bodyBytes = 0;
+    awaited.cleared();
   }
 
   /** No body follows the head (end of stream on it, a zero content-length, or a response to HEAD). */

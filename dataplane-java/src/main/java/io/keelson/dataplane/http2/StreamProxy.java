@@ -1169,9 +1169,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       startResponse(r);
     } else if (held != null) {
       held.add(msg);
-      if (held.overLimit()) { // as Envoy answers a response over its buffer limit
+      if (held.awaited().overLimit()) { // as Envoy answers a response over its buffer limit
         replaceHeldResponse(io.keelson.dataplane.filter.CheckOutcome.deny(500, "", null, ResponseFlag.NONE));
-      } else if (held.bodyCheck() != null && msg instanceof LastHttpContent) {
+      } else if (held.awaited().check() != null && msg instanceof LastHttpContent) {
         startResponseBodyCheck();
       }
       return;
@@ -1197,7 +1197,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#bodyCheck} is
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#awaited} has it
    * set): the response goes on with the header (and body) changes, or the check's local reply replaces it.
    */
   private void onHeldResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
@@ -1212,7 +1212,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     HeldResponse h = held;
     held = null;
     ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
-    if (h.bodyCheck() == null && awaitWholeBody(h)) {
+    if (h.awaited().check() == null && awaitWholeBody(h)) {
       return;
     }
     if (outcome.replacementBody() != null) {
@@ -1230,7 +1230,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (check == null || HeldResponse.bodyless(h.head(), request.method() == io.netty.handler.codec.http.HttpMethod.HEAD)) {
       return false;
     }
-    h.awaitWholeBody(check);
+    h.awaited().await(check);
     held = h;
     if (h.complete()) {
       startResponseBodyCheck();
@@ -1243,7 +1243,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void startResponseBodyCheck() {
     HeldResponse h = held;
     io.netty.handler.codec.http.HttpHeaders headers = h.head().headers();
-    externalCheck = h.bodyCheck().start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
+    externalCheck = h.awaited().check().start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
         streams.upstreams().get().calls(), snapshot, fieldsOf(headers), h.bodyBytes()), this::onHeldResponseCheck);
   }
 

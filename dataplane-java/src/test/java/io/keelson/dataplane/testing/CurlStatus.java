@@ -19,20 +19,4 @@ public final class CurlStatus {
     assertThat(proc.waitFor(20, TimeUnit.SECONDS)).isTrue();
     return out.strip();
   }
-
-  /** Uploads {@code body} from curl's stdin (-T -: chunked on HTTP/1.1, no content-length on HTTP/2); the status. */
-  public static String upload(byte[] body, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}",
-        "-X", "POST", "-T", "-"));
-    cmd.addAll(List.of(args));
-    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    try (var in = proc.getOutputStream()) {
-      in.write(body);
-    } catch (java.io.IOException closedEarly) {
-      // curl stopped reading its input: the proxy answered before the whole body was sent
-    }
-    String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(proc.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    return out.strip();
-  }
 }

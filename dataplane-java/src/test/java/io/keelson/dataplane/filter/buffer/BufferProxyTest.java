@@ -8,8 +8,10 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -45,8 +47,20 @@ class BufferProxyTest {
     return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port()), FILTER), mode);
   }
 
+  /** Uploads {@code body} from curl's stdin (-T -: chunked on HTTP/1.1, no content-length on HTTP/2); the status. */
   private static String upload(byte[] body, String... args) throws Exception {
-    return io.keelson.dataplane.testing.CurlStatus.upload(body, args);
+    List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}",
+        "-X", "POST", "-T", "-"));
+    cmd.addAll(List.of(args));
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try (var in = proc.getOutputStream()) {
+      in.write(body);
+    } catch (java.io.IOException closedEarly) {
+      // curl stopped reading its input: the proxy answered before the whole body was sent
+    }
+    String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(proc.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return out.strip();
   }
 
   private static byte[] body(int n) {
