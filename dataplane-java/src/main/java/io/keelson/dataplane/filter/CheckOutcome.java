@@ -7,12 +7,17 @@ import io.keelson.dataplane.stats.ResponseFlag;
  * How an {@link ExternalCheck} ended: the request goes on (with header changes for the upstream request, and
  * header lines {@code name: value\r\n} to add to the proxied response), or is answered locally (status, body, extra
  * header lines). Immutable.
+ *
+ * @param skipResponseCheck the request goes on without the response check a filter asked for
+ *                          ({@link FilterContext#checkResponse}): ext_proc's mode_override skipping response headers
+ * @param replacementBody   a {@link BodyCheck}'s new body for the request, or null to keep it
  */
 public record CheckOutcome(boolean allowed, HeaderMutations upstreamHeaders, int status, String body,
-    String replyHeaders, ResponseFlag flag, String responseHeaders) {
+    String replyHeaders, ResponseFlag flag, String responseHeaders, boolean skipResponseCheck, byte[] replacementBody) {
 
   /** Continue with no header changes. */
-  public static final CheckOutcome ALLOW = new CheckOutcome(true, HeaderMutations.NONE, 0, null, null, ResponseFlag.NONE, null);
+  public static final CheckOutcome ALLOW = new CheckOutcome(true, HeaderMutations.NONE, 0, null, null, ResponseFlag.NONE, null,
+      false, null);
 
   public static CheckOutcome allow(HeaderMutations upstreamHeaders) {
     return allow(upstreamHeaders, null);
@@ -21,10 +26,22 @@ public record CheckOutcome(boolean allowed, HeaderMutations upstreamHeaders, int
   /** @param responseHeaders header lines to add to the proxied response, or null */
   public static CheckOutcome allow(HeaderMutations upstreamHeaders, String responseHeaders) {
     return upstreamHeaders.isEmpty() && responseHeaders == null ? ALLOW
-        : new CheckOutcome(true, upstreamHeaders, 0, null, null, ResponseFlag.NONE, responseHeaders);
+        : new CheckOutcome(true, upstreamHeaders, 0, null, null, ResponseFlag.NONE, responseHeaders, false, null);
+  }
+
+  /** This allowed outcome, with the response check skipped. */
+  public CheckOutcome withoutResponseCheck() {
+    return new CheckOutcome(allowed, upstreamHeaders, status, body, replyHeaders, flag, responseHeaders, true,
+        replacementBody);
+  }
+
+  /** This allowed outcome, replacing the request body with {@code newBody}. */
+  public CheckOutcome withReplacementBody(byte[] newBody) {
+    return new CheckOutcome(allowed, upstreamHeaders, status, body, replyHeaders, flag, responseHeaders,
+        skipResponseCheck, newBody);
   }
 
   public static CheckOutcome deny(int status, String body, String replyHeaders, ResponseFlag flag) {
-    return new CheckOutcome(false, HeaderMutations.NONE, status, body, replyHeaders, flag, null);
+    return new CheckOutcome(false, HeaderMutations.NONE, status, body, replyHeaders, flag, null, false, null);
   }
 }

@@ -56,6 +56,9 @@ public final class FilterContext {
   private ExternalCheck externalCheck;
   /** envoy.filters.http.health_check recognised the request as a health check (access logs' not_health_check_filter). */
   private boolean healthCheck;
+  private ResponseCheck responseCheck;
+  private BodyCheck requestBodyCheck;
+  private BodyCheck responseBodyCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -103,6 +106,51 @@ public final class FilterContext {
    */
   public void checkExternally(ExternalCheck check) {
     externalCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the final response head before the client sees it (ext_proc's
+   * response headers); null clears it.
+   */
+  public void checkResponse(ResponseCheck check) {
+    responseCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the whole request body before forwarding it (ext_proc's BUFFERED
+   * request body); the filter also asks for the body to be buffered ({@link #bufferBody}). Null clears it.
+   */
+  public void checkRequestBody(BodyCheck check) {
+    requestBodyCheck = check;
+  }
+
+  /**
+   * Asks the connection to make {@code check} of the whole response body (ext_proc's BUFFERED response body) before
+   * the client sees the response, after any {@link #checkResponse}; null clears it.
+   */
+  public void checkResponseBody(BodyCheck check) {
+    responseBodyCheck = check;
+  }
+
+  /** Takes the response body check (so it runs once per exchange), or null. */
+  public BodyCheck takeResponseBodyCheck() {
+    BodyCheck c = responseBodyCheck;
+    responseBodyCheck = null;
+    return c;
+  }
+
+  /** Takes the request body check (so it runs once per exchange), or null. */
+  public BodyCheck takeRequestBodyCheck() {
+    BodyCheck c = requestBodyCheck;
+    requestBodyCheck = null;
+    return c;
+  }
+
+  /** Takes the response check (so it runs once per exchange), or null. */
+  public ResponseCheck takeResponseCheck() {
+    ResponseCheck c = responseCheck;
+    responseCheck = null;
+    return c;
   }
 
   void pause(PausedChain p) {
@@ -327,6 +375,9 @@ public final class FilterContext {
     java.util.Arrays.fill(requestCodings, 0, requestCodingCount, null);
     requestCodingCount = 0;
     externalCheck = null;
+    responseCheck = null;
+    requestBodyCheck = null;
+    responseBodyCheck = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -361,6 +412,9 @@ public final class FilterContext {
     }
     requestCodingCount = other.requestCodingCount;
     externalCheck = other.externalCheck;
+    responseCheck = other.responseCheck;
+    requestBodyCheck = other.requestBodyCheck;
+    responseBodyCheck = other.responseBodyCheck;
     paused = other.paused;
   }
 

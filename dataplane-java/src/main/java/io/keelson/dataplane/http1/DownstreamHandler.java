@@ -162,6 +162,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private boolean externalCheckStarted;
   /** The outstanding external check of the current request, cancelled when the exchange ends without its answer. */
   private io.keelson.dataplane.http2.UpstreamCalls.Call externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+  /** The final response while a filter's response check (ext_proc) runs, its call in {@link #externalCheck}; or null. */
+  private HeldResponse held;
 
   // ---- the upstream side
   private UpstreamHandler upstream;
@@ -272,7 +274,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (upstream != null) {
+    if (upstream != null && held == null) {
       upstream.channel().config().setAutoRead(ctx.channel().isWritable());
     }
   }
@@ -594,6 +596,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
       return; // onComplete decides again
     }
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeRequestBodyCheck();
+    if (bodyCheck != null && (requestHasBody || pendingBodyBytes > 0)) { // as Envoy, no body message for no body
+      startBodyCheck(bodyCheck);
+      return;
+    }
     if (route == null) {
       flag = ResponseFlag.NR;
       sendLocalReply(404, "", null);
@@ -660,11 +667,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     HeaderRewriter.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
-        snapshot, checked, visitor -> {
-          for (int i = 0; i < headers.size(); i++) {
-            visitor.accept(headers.name(i), headers.value(i));
-          }
-        }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
+        snapshot, checked, fieldsOf(headers), downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
         io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }
@@ -675,13 +678,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     if (!outcome.allowed()) {
-      flag = outcome.flag();
-      Http1Headers fields = new Http1Headers(); // the reply's own fields: the server's content-type replaces text/plain
-      PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
-      sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+      sendCheckReply(outcome);
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    if (outcome.skipResponseCheck()) {
+      policy.takeResponseCheck();
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -690,11 +693,70 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     onDecision();
   }
 
+  /** The fields of {@code headers} as a check sees them, in order. */
+  private static io.keelson.dataplane.filter.CheckedRequest.HeaderSource fieldsOf(Http1Headers headers) {
+    return visitor -> {
+      for (int i = 0; i < headers.size(); i++) {
+        visitor.accept(headers.name(i), headers.value(i));
+      }
+    };
+  }
+
+  /** A check's denial: its local reply; the reply's own fields (the server's content-type replaces text/plain). */
+  private void sendCheckReply(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    flag = outcome.flag();
+    Http1Headers fields = new Http1Headers();
+    PolicyVerdicts.addResponseHeaders(outcome.replyHeaders(), fields::add);
+    sendLocalReply(outcome.status(), outcome.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), null, fields);
+  }
+
+  /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
+  private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
+    Http1Request checked = request;
+    long seq = exchangeSeq;
+    byte[] body = io.keelson.dataplane.filter.CheckedBody.copy(pendingBody);
+    Http1Headers headers = checked.headers();
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(), context.pool().calls(),
+        snapshot, fieldsOf(headers), body), outcome -> onBodyCheck(checked, seq, outcome));
+  }
+
+  private void onBodyCheck(Http1Request checked, long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    if (seq != exchangeSeq || request != checked || state != State.ROUTING) {
+      return; // a stale answer (normally cancelled first)
+    }
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    if (!outcome.allowed()) {
+      sendCheckReply(outcome);
+      return;
+    }
+    HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
+    byte[] replacement = outcome.replacementBody();
+    if (replacement != null) {
+      releasePendingBody();
+      pendingBody.addLast(Unpooled.wrappedBuffer(replacement));
+      pendingBodyBytes = replacement.length;
+      checked.bodyBuffered(replacement.length);
+    }
+    onDecision();
+  }
+
   /** As Envoy cancels the check when the stream goes: frees the authorization cluster's slot and connection. */
   private void cancelExternalCheck() {
     io.keelson.dataplane.http2.UpstreamCalls.Call c = externalCheck;
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     c.cancel();
+    dropHeldResponse();
+  }
+
+  /** The exchange ends (or its upstream went) while its response is held: the response check is no longer wanted. */
+  private void dropHeldResponse() {
+    HeldResponse h = held;
+    if (h != null) {
+      held = null;
+      externalCheck.cancel();
+      externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+      h.release();
+    }
   }
 
   private void onDecisionAfterDelay(Http1Request delayed) {
@@ -1278,6 +1340,123 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       switchToTunnel(response);
       return;
     }
+    io.keelson.dataplane.filter.ResponseCheck check = policy.takeResponseCheck();
+    if (check != null) {
+      holdResponse(response, check);
+      return;
+    }
+    continueResponse(response, null);
+  }
+
+  /**
+   * The final response after any response-head check: relayed (with what {@code h} held), or, when a filter checks
+   * the whole response body (ext_proc's BUFFERED response body), held until it ended.
+   */
+  private void continueResponse(Http1Response response, HeldResponse h) {
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeResponseBodyCheck();
+    if (bodyCheck != null && !(request.method().equals("HEAD") || response.status() == 204 || response.status() == 304
+        || (!response.chunked() && response.contentLength() == 0))) {
+      HeldResponse b = h != null ? h : new HeldResponse(response);
+      b.awaited().await(bodyCheck);
+      held = b;
+      if (b.complete()) {
+        startResponseBodyCheck(b);
+      } else if (upstream != null) {
+        upstream.channel().config().setAutoRead(true);
+      }
+      return;
+    }
+    relayHeld(response, h);
+  }
+
+  /** The final response head to the client, then what {@code h} (when not null) held, and reading on. */
+  private void relayHeld(Http1Response response, HeldResponse h) {
+    relayResponseHead(response);
+    if (h != null) {
+      h.replay(this);
+      if (held == null && upstream != null && !responseComplete) {
+        upstream.channel().config().setAutoRead(channel.isWritable());
+      }
+      channel.flush();
+    }
+  }
+
+  private void startResponseBodyCheck(HeldResponse h) {
+    Http1Headers headers = h.head().headers();
+    long seq = exchangeSeq;
+    externalCheck = h.awaited().check().start(new io.keelson.dataplane.filter.CheckedBody(channel.eventLoop(),
+        context.pool().calls(), snapshot, fieldsOf(headers), h.bodyBytes()),
+        outcome -> onHeldResponseCheck(seq, outcome));
+  }
+
+  /** A held response's body grew over its body check's limit: a 500, as Envoy answers a response over its buffer. */
+  private void heldResponseTooLarge() {
+    replaceHeldResponse(held, io.keelson.dataplane.filter.CheckOutcome.deny(500, "", null, ResponseFlag.NONE));
+  }
+
+  /** The check's local reply instead of the held response (the upstream connection, its response unread, closes). */
+  private void replaceHeldResponse(HeldResponse h, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    held = null;
+    externalCheck.cancel();
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    h.release();
+    cancelTimeout();
+    UpstreamHandler up = upstream;
+    upstream = null;
+    endUpstreamRequest();
+    if (up != null) {
+      up.detach(false);
+    }
+    sendCheckReply(outcome);
+  }
+
+  /**
+   * Holds the final response head (and what follows it, {@link HeldResponse}) with the upstream's reads paused while
+   * {@code check} runs, as Envoy's encoder filters stop on encodeHeaders; {@link #onResponseCheck} goes on.
+   */
+  private void holdResponse(Http1Response response, io.keelson.dataplane.filter.ResponseCheck check) {
+    held = new HeldResponse(response);
+    upstream.channel().config().setAutoRead(false);
+    Http1Headers headers = response.headers();
+    boolean bodyless = request.method().equals("HEAD") || response.status() == 204 || response.status() == 304
+        || (!response.chunked() && response.contentLength() == 0);
+    long seq = exchangeSeq;
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(channel.eventLoop(),
+        context.pool().calls(), snapshot, response.status(), fieldsOf(headers), bodyless),
+        outcome -> onHeldResponseCheck(seq, outcome));
+  }
+
+  /**
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#awaited} has it
+   * set): the response goes on with the header (and body) changes, or the check's local reply replaces it (the
+   * upstream connection, its response unread, is closed).
+   */
+  private void onHeldResponseCheck(long seq, io.keelson.dataplane.filter.CheckOutcome outcome) {
+    HeldResponse h = held;
+    if (seq != exchangeSeq || h == null) {
+      return; // a stale answer (normally cancelled first)
+    }
+    held = null;
+    externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
+    if (!outcome.allowed()) {
+      replaceHeldResponse(h, outcome);
+      return;
+    }
+    HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (h.awaited().check() == null) {
+      continueResponse(h.head(), h);
+      return;
+    }
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayHeld(h.head(), h);
+  }
+
+
+  /** The final response head to the client (after any response check). */
+  private void relayResponseHead(Http1Response response) {
+    int status = response.status();
     ForwardingHeaders.serviceTime(response.headers(), listener.config().http(), requestCompleteNanos);
     observer.responseHead(listener, response.headers());
     responseStarted = true; // the route timeout keeps running: Envoy's covers the whole response
@@ -1373,6 +1552,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       dropRetriedResponse();
       return;
     }
+    if (held != null) {
+      held.body(content);
+      if (held.awaited().overLimit()) {
+        heldResponseTooLarge();
+      }
+      return;
+    }
     if (responseBody != null) {
       content = codeResponseBody(content, false);
       if (content == null) {
@@ -1409,6 +1595,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       scheduleRetry();
       return;
     }
+    if (held != null) {
+      held.complete(trailers);
+      if (held.awaited().check() != null) {
+        startResponseBodyCheck(held);
+      }
+      return;
+    }
     writePendingHead();
     if (trailers != null) {
       peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
@@ -1438,7 +1631,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     endUpstreamRequest();
     UpstreamHandler up = upstream;
     upstream = null;
-    up.detach(requestComplete && up.reusable());
+    if (up != null) { // null when it closed while the response was held for a response check
+      up.detach(requestComplete && up.reusable());
+    }
     responseComplete = true;
     if (requestComplete) {
       finishExchange();
@@ -1479,7 +1674,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void flushDownstream() {
     timers.streamActivity(); // an upstream read: the response is making progress
-    if (discarding) {
+    if (discarding || held != null) {
       return;
     }
     writePendingHead();
@@ -1499,6 +1694,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   void onUpstreamReset(long resetCode) {
     upstream = null;
+    if (held != null && held.complete()) {
+      return; // the whole response is held: the upstream's close after it changes nothing
+    }
+    dropHeldResponse();
     boolean streamReset = resetCode >= 0;
     if (state != State.FORWARDING) {
       return;
@@ -1541,6 +1740,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   void onUpstreamProtocolError(Http1ParseException e) {
     upstream = null;
+    dropHeldResponse();
     endUpstreamRequest();
     cancelTimeout();
     flag = ResponseFlag.UPE;

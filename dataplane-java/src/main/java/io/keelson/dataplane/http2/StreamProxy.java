@@ -131,6 +131,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean externalCheckStarted;
   /** The outstanding external check, cancelled when the stream ends without its answer (reset, timeout, reply). */
   private UpstreamCalls.Call externalCheck = UpstreamCalls.Call.ENDED;
+  /**
+   * The final response (head, then what followed it) while a filter's response check (ext_proc) runs, its call in
+   * {@link #externalCheck}; or null.
+   */
+  private HeldResponse held;
   private VirtualHostConfig virtualHost;
   private RouteEntry route;
   /** The route's Forward action with this request's timeout headers applied; null until it is forwarded. */
@@ -257,7 +262,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       tunnel.onClientWritable(ctx.channel().isWritable());
       return;
     }
-    if (up != null && ctx.channel().isWritable()) {
+    if (up != null && held == null && ctx.channel().isWritable()) {
       up.config().setAutoRead(true);
     }
   }
@@ -467,11 +472,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ForwardedHeaders.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, head, visitor -> {
-          for (var e : headers) {
-            visitor.accept(e.getKey(), e.getValue());
-          }
-        }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
+        streams.upstreams().get().calls(), snapshot, head, fieldsOf(headers), downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
@@ -487,11 +488,45 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    if (outcome.skipResponseCheck()) {
+      policy.takeResponseCheck();
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
     io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
     externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
+    onDecision();
+  }
+
+  /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
+  private void startBodyCheck(io.keelson.dataplane.filter.BodyCheck check) {
+    java.util.List<ByteBuf> contents = new java.util.ArrayList<>(pending.size());
+    for (HttpContent c : pending) {
+      contents.add(c.content());
+    }
+    byte[] body = io.keelson.dataplane.filter.CheckedBody.copy(contents);
+    io.netty.handler.codec.http.HttpHeaders headers = request.headers();
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, fieldsOf(headers), body), this::onBodyCheck);
+  }
+
+  private void onBodyCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = UpstreamCalls.Call.ENDED;
+    if (state != State.ROUTING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    if (!outcome.allowed()) {
+      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+      return;
+    }
+    ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
+    byte[] replacement = outcome.replacementBody();
+    if (replacement != null) {
+      releasePending();
+      pending.addLast(new io.netty.handler.codec.http.DefaultLastHttpContent(Unpooled.wrappedBuffer(replacement)));
+      request.headers().set(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+    }
     onDecision();
   }
 
@@ -572,6 +607,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
       return; // onBody decides again at the end of the stream
+    }
+    io.keelson.dataplane.filter.BodyCheck bodyCheck = policy.takeRequestBodyCheck();
+    if (bodyCheck != null && requestBytes > 0) { // as Envoy, no body message for no body
+      startBodyCheck(bodyCheck);
+      return;
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);
@@ -1183,29 +1223,161 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         ReferenceCountUtil.release(msg);
         return;
       }
-      responseStarted = true;
-      responseStatus = status;
-      responseKeepAlive = HttpUtil.isKeepAlive(r);
-      cluster.stats().recordResponse(responseStatus);
-      listener.stats().recordResponse(responseStatus);
-      ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
-      observer.responseHead(listener, r.headers()::get);
-      ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
-      peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
-      if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
-        r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+      io.keelson.dataplane.filter.ResponseCheck check = policy.takeResponseCheck();
+      if (check != null) {
+        holdResponse(r, check);
+        return;
       }
-      PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
-      PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
-      boolean headersOnly = r instanceof FullHttpResponse full && !full.content().isReadable() && full.trailingHeaders().isEmpty();
-      if (!headersOnly && status != 204 && status != 304 && !io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method())) {
-        responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
+      if (awaitWholeBody(new HeldResponse(r))) {
+        return;
       }
+      startResponse(r);
+    } else if (held != null) {
+      held.add(msg);
+      if (held.awaited().overLimit()) { // as Envoy answers a response over its buffer limit
+        replaceHeldResponse(io.keelson.dataplane.filter.CheckOutcome.deny(500, "", null, ResponseFlag.NONE));
+      } else if (held.awaited().check() != null && msg instanceof LastHttpContent) {
+        startResponseBodyCheck();
+      }
+      return;
     } else if (skippingInformational) {
       skippingInformational = !(msg instanceof LastHttpContent);
       ReferenceCountUtil.release(msg);
       return;
     }
+    relay(msg);
+  }
+
+  /**
+   * Holds the final response with the upstream's reads paused while {@code check} runs, as Envoy's encoder filters
+   * stop on encodeHeaders; {@link #onResponseCheck} goes on.
+   */
+  private void holdResponse(HttpResponse r, io.keelson.dataplane.filter.ResponseCheck check) {
+    held = new HeldResponse(r);
+    up.config().setAutoRead(false);
+    boolean bodyless = HeldResponse.bodyless(r, request.method() == io.netty.handler.codec.http.HttpMethod.HEAD);
+    externalCheck = check.start(new io.keelson.dataplane.filter.CheckedResponse(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, r.status().code(), fieldsOf(r.headers()), bodyless),
+        this::onHeldResponseCheck);
+  }
+
+  /**
+   * A check of the held response answered (its head's, or its whole body's once {@link HeldResponse#awaited} has it
+   * set): the response goes on with the header (and body) changes, or the check's local reply replaces it.
+   */
+  private void onHeldResponseCheck(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck = UpstreamCalls.Call.ENDED;
+    if (held == null || state != State.FORWARDING) {
+      return; // the stream ended (reset, timeout) while the check ran
+    }
+    if (!outcome.allowed()) {
+      replaceHeldResponse(outcome);
+      return;
+    }
+    HeldResponse h = held;
+    held = null;
+    ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (h.awaited().check() == null && awaitWholeBody(h)) {
+      return;
+    }
+    if (outcome.replacementBody() != null) {
+      h.replaceBody(outcome.replacementBody());
+    }
+    relayHeld(h);
+  }
+
+  /**
+   * When a filter checks the whole response body (ext_proc's BUFFERED response body): holds {@code h} until the
+   * response ended (reading on), then starts the check; false when there is no such check or no body.
+   */
+  private boolean awaitWholeBody(HeldResponse h) {
+    io.keelson.dataplane.filter.BodyCheck check = policy.takeResponseBodyCheck();
+    if (check == null || HeldResponse.bodyless(h.head(), request.method() == io.netty.handler.codec.http.HttpMethod.HEAD)) {
+      return false;
+    }
+    h.awaited().await(check);
+    held = h;
+    if (h.complete()) {
+      startResponseBodyCheck();
+    } else if (up != null) {
+      up.config().setAutoRead(true);
+    }
+    return true;
+  }
+
+  private void startResponseBodyCheck() {
+    HeldResponse h = held;
+    io.netty.handler.codec.http.HttpHeaders headers = h.head().headers();
+    externalCheck = h.awaited().check().start(new io.keelson.dataplane.filter.CheckedBody(down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, fieldsOf(headers), h.bodyBytes()), this::onHeldResponseCheck);
+  }
+
+  /** The fields of {@code headers} as a check sees them, in order. */
+  private static io.keelson.dataplane.filter.CheckedRequest.HeaderSource fieldsOf(
+      io.netty.handler.codec.http.HttpHeaders headers) {
+    return visitor -> {
+      for (var e : headers) {
+        visitor.accept(e.getKey(), e.getValue());
+      }
+    };
+  }
+
+  /** The held response to the client, then reading on. */
+  private void relayHeld(HeldResponse h) {
+    startResponse(h.head());
+    HttpObject msg;
+    while ((msg = h.poll()) != null && state == State.FORWARDING) {
+      relay(msg);
+    }
+    h.release();
+    if (up != null && !responseComplete) {
+      up.config().setAutoRead(down.isWritable());
+    }
+    down.flush();
+  }
+
+  /** A check's local reply instead of the held response (the upstream stream or connection is dropped). */
+  private void replaceHeldResponse(io.keelson.dataplane.filter.CheckOutcome outcome) {
+    externalCheck.cancel();
+    externalCheck = UpstreamCalls.Call.ENDED;
+    releaseHeld();
+    closeUpstream();
+    localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+  }
+
+  private void releaseHeld() {
+    HeldResponse h = held;
+    if (h != null) {
+      held = null;
+      h.release();
+    }
+  }
+
+  /** The final response head's bookkeeping and header rules, before it goes to the client. */
+  private void startResponse(HttpResponse r) {
+    int status = r.status().code();
+    responseStarted = true;
+    responseStatus = status;
+    responseKeepAlive = HttpUtil.isKeepAlive(r);
+    cluster.stats().recordResponse(responseStatus);
+    listener.stats().recordResponse(responseStatus);
+    ForwardedHeaders.serviceTime(r.headers(), listener.config().http(), requestCompleteNanos);
+    observer.responseHead(listener, r.headers()::get);
+    ForwardedHeaders.prepareResponse(r, listener.config().http(), virtualHost, route, weightedCluster);
+    peerExchange.onResponse(NettyHeaderAccess.INSTANCE, r.headers());
+    if (virtualHost != null && virtualHost.includeAttemptCountInResponse()) {
+      r.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
+    }
+    PolicyVerdicts.addResponseHeaders(policy.responseHeaders(), r.headers()::add);
+    PolicyVerdicts.addResponseHeaders(policy.responseHeadersToSet(), r.headers()::set);
+    boolean headersOnly = r instanceof FullHttpResponse full && !full.content().isReadable() && full.trailingHeaders().isEmpty();
+    if (!headersOnly && status != 204 && status != 304 && !io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method())) {
+      responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
+    }
+  }
+
+  /** One piece of the response (its head included) to the client. */
+  private void relay(HttpObject msg) {
     boolean last = msg instanceof LastHttpContent;
     if (msg instanceof LastHttpContent end) {
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
@@ -1295,6 +1467,17 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.FORWARDING) {
       return;
     }
+    if (held != null) {
+      if (held.complete()) {
+        return; // the whole response is held: the upstream's close after it changes nothing
+      }
+      cancelExternalCheck(); // cut while its head waited for the check: not retried, as its head already came
+      endUpstreamRequest();
+      boolean streamReset = resetCode >= 0;
+      routerReply(503, streamReset ? REMOTE_RESET : RESET_BEFORE_HEADERS, streamReset ? ResponseFlag.UR : ResponseFlag.UC,
+          null);
+      return;
+    }
     if (!responseStarted) {
       cluster.stats().rqResetBeforeResponse.increment();
       resilience.onLocalFailure(endpoint);
@@ -1323,7 +1506,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     endUpstreamRequest();
     Channel u = up;
     up = null;
-    detachUpstream(u, requestComplete && responseKeepAlive);
+    if (u != null) { // null when it closed while the response was held for a response check
+      detachUpstream(u, requestComplete && responseKeepAlive);
+    }
     record();
     if (!requestComplete) {
       // The upstream answered before the request ended (an early 413, a finished server stream): stop the upload.
@@ -1488,6 +1673,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     UpstreamCalls.Call c = externalCheck;
     externalCheck = UpstreamCalls.Call.ENDED;
     c.cancel();
+    releaseHeld();
   }
 
   private void cancelTimers() {

@@ -587,16 +587,16 @@ final class SupportedFields {
         .reject("bootstrap_metadata_labels_key", notYet);
   }
 
-  /** envoy.filters.http.ext_proc (filter/extproc): the request-headers phase of an external processor. */
+  /** envoy.filters.http.ext_proc (filter/extproc): the request- and response-headers phases of an external processor. */
   private static void extProc() {
     String notYet = "not supported yet";
-    String phases = "only request headers are sent to processors (one stream per request)";
+    String phases = "only request and response headers are sent to processors (one stream per phase)";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
-            "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix")
+            "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
+            "allow_mode_override")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)
-        .reject("allow_mode_override", phases + "; a processor's mode_override could only ask for phases Keelson does not run")
         .reject("allowed_override_modes", phases)
         .reject("forward_rules", notYet + "; every request header is sent")
         .reject("filter_metadata", notYet)
@@ -609,7 +609,7 @@ final class SupportedFields {
         .reject("deferred_close_timeout", notYet)
         .reject("send_body_without_waiting_for_header_response", phases)
         .reject("on_processing_response", notYet);
-    // Every mode value but the request-headers phase is refused by ExtProcFilterFactory, naming the field.
+    // Body and trailer modes other than NONE/SKIP are refused by ExtProcFilterFactory, naming the field.
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.getDescriptor(),
         "request_header_mode", "response_header_mode", "request_body_mode", "response_body_mode", "request_trailer_mode",
         "response_trailer_mode");

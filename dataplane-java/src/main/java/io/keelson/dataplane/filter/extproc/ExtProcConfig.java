@@ -10,25 +10,40 @@ package io.keelson.dataplane.filter.extproc;
  *                           when shorter
  * @param messageTimeoutNanos message_timeout (200 ms by default)
  * @param failureModeAllow   a failed stream or a timeout lets the request through instead of a 500
- * @param sendRequestHeaders processing_mode.request_header_mode is SEND (or DEFAULT); false for SKIP
+ * @param modes              which phases processing_mode sends
+ * @param allowModeOverride  a request_headers answer's mode_override may turn the response-headers phase on or off
  * @param statPrefix         the filter's stat_prefix ("" for none)
  */
 record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
-    boolean failureModeAllow, boolean sendRequestHeaders, String statPrefix) {
+    boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride, String statPrefix) {
 
   /** Envoy's message_timeout when unset. */
   static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
 
-  /** The largest ProcessingResponse taken (an immediate response's body reaches the client). */
-  static final int MAX_RESPONSE_BYTES = 1024 * 1024;
+  /**
+   * How much of a body a BUFFERED phase holds: Envoy's connection manager buffer limit at its default
+   * (per_connection_buffer_limit_bytes, 1 MiB), which Keelson does not configure.
+   */
+  static final long BUFFER_LIMIT_BYTES = 1024 * 1024;
 
-  ExtProcConfig withProcessingMode(boolean sendHeaders) {
-    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, sendHeaders, statPrefix);
+  /** The largest ProcessingResponse taken (an immediate response's body reaches the client). */
+  static final int MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+
+  ExtProcConfig withProcessingMode(ProcessingModes m) {
+    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix);
   }
 
   /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
   ExtProcConfig withService(ExtProcFilterFactory.Service s) {
     return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
-        failureModeAllow, sendRequestHeaders, statPrefix);
+        failureModeAllow, modes, allowModeOverride, statPrefix);
+  }
+
+  /**
+   * Whether the filter asks for the response check: response headers are sent, or a request_headers answer may ask
+   * for them (allow_mode_override).
+   */
+  boolean mayCheckResponse() {
+    return modes.responseHeaders() || (allowModeOverride && modes.requestHeaders());
   }
 }

@@ -12,8 +12,9 @@ import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
- * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (only the
- * request-headers phase: every other processing_mode value is refused by field) and {@code ExtProcPerRoute}
+ * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (the
+ * request- and response-headers phases and BUFFERED bodies: other body modes and trailers are refused by
+ * field) and {@code ExtProcPerRoute}
  * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
  * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
  */
@@ -23,10 +24,10 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   /**
    * A route's settings: disabled, or overrides of the listener-level config (null fields keep it).
    *
-   * @param sendRequestHeaders overrides.processing_mode's request_header_mode, or null
-   * @param service            overrides.grpc_service, or null
+   * @param modes   overrides.processing_mode, or null
+   * @param service overrides.grpc_service, or null
    */
-  record PerRoute(boolean disabled, Boolean sendRequestHeaders, Service service) {}
+  record PerRoute(boolean disabled, ProcessingModes modes, Service service) {}
 
   /**
    * A gRPC service: its cluster, :authority and grpc_service.timeout (the whole stream's, 0 when unset); the call
@@ -71,41 +72,40 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       return null;
     }
     Service service = service(c.getGrpcService(), path + ".grpc_service", errors);
-    // Unset, processing_mode is Envoy's default (request and response headers SEND), refused by the response's mode.
-    Boolean send = requestHeaders(c.getProcessingMode(), path + ".processing_mode", errors);
+    // Unset, processing_mode is Envoy's default: request and response headers SEND.
+    ProcessingModes send = modes(c.getProcessingMode(), path + ".processing_mode", errors);
     if (!ok || service == null || send == null) {
       return null;
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getStatPrefix());
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix());
   }
 
   /**
-   * Whether request headers are sent (request_header_mode SEND or DEFAULT), or null after reporting a mode Keelson
-   * does not run: response headers, bodies and trailers are not sent to processors.
+   * Which headers are sent (a header mode SEND or DEFAULT sends them), or null after reporting a mode Keelson does
+   * not run: bodies and trailers are not sent to processors.
    */
-  private static Boolean requestHeaders(ProcessingMode m, String path, ConfigErrors errors) {
+  private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
-    if (m.getResponseHeaderMode() != ProcessingMode.HeaderSendMode.SKIP) {
-      errors.error(path + ".response_header_mode", "response headers are not sent to processors yet; expected SKIP (the "
-          + "default, DEFAULT, is SEND), got " + m.getResponseHeaderMode());
-      ok = false;
-    }
-    ok &= none(m.getRequestBodyMode(), path + ".request_body_mode", errors);
-    ok &= none(m.getResponseBodyMode(), path + ".response_body_mode", errors);
+    ok &= bufferedOrNone(m.getRequestBodyMode(), path + ".request_body_mode", errors);
+    ok &= bufferedOrNone(m.getResponseBodyMode(), path + ".response_body_mode", errors);
     ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
     ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
     if (!ok) {
       return null;
     }
-    return m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP;
+    return new ProcessingModes(m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
+        m.getResponseHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
+        m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED);
   }
 
-  private static boolean none(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.BodySendMode.NONE) {
+  private static boolean bufferedOrNone(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
+    if (mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED) {
       return true;
     }
-    errors.error(path, "bodies are not sent to processors yet; expected NONE, got " + mode);
+    errors.error(path, "only whole bodies are sent to processors (BUFFERED_PARTIAL and STREAMED are not supported yet); "
+        + "expected NONE or BUFFERED, got " + mode);
     return false;
   }
 
@@ -157,7 +157,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     }
     var o = p.getOverrides();
     String at = path + ".overrides";
-    Boolean send = o.hasProcessingMode() ? requestHeaders(o.getProcessingMode(), at + ".processing_mode", errors) : null;
+    ProcessingModes send = o.hasProcessingMode() ? modes(o.getProcessingMode(), at + ".processing_mode", errors) : null;
     Service service = o.hasGrpcService()
         ? service(o.getGrpcService(), at + ".grpc_service", errors) : null;
     if ((o.hasProcessingMode() && send == null) || (o.hasGrpcService() && service == null)) {
@@ -177,7 +177,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     if (r.disabled()) {
       return r;
     }
-    return new PerRoute(false, r.sendRequestHeaders() != null ? r.sendRequestHeaders() : vh.sendRequestHeaders(),
+    return new PerRoute(false, r.modes() != null ? r.modes() : vh.modes(),
         r.service() != null ? r.service() : vh.service());
   }
 
@@ -185,11 +185,11 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
     PerRoute p = (PerRoute) settings;
     if (p.disabled()) {
-      return new ExtProcFilter(null);
+      return new ExtProcFilter(null, null, null, null);
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
-    if (p.sendRequestHeaders() != null) {
-      c = c.withProcessingMode(p.sendRequestHeaders());
+    if (p.modes() != null) {
+      c = c.withProcessingMode(p.modes());
     }
     if (p.service() != null) {
       c = c.withService(p.service());
@@ -200,7 +200,10 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     ExtProcConfig config = (ExtProcConfig) settings;
-    return new ExtProcFilter(config.sendRequestHeaders() ? new RequestHeadersExchange(config,
-        ExtProcStats.of(resources, config.statPrefix())) : null);
+    ProcessorStream stream = new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix()));
+    return new ExtProcFilter(config.modes().requestHeaders() ? new RequestHeadersExchange(stream) : null,
+        config.mayCheckResponse() ? new ResponseHeadersExchange(stream) : null,
+        config.modes().requestBody() ? new BodyExchange(stream, false) : null,
+        config.modes().responseBody() ? new BodyExchange(stream, true) : null);
   }
 }

@@ -1,9 +1,11 @@
 package io.keelson.dataplane.filter.extproc;
 
+import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.keelson.dataplane.config.HeaderMutations;
+import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ServerHeaderField;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -28,6 +30,18 @@ final class ProcessorMutations {
    * ADD_IF_ABSENT and OVERWRITE_IF_EXISTS).
    */
   static HeaderMutations forRequest(HeaderMutation m, Set<String> present, LongAdder rejected) {
+    return checked(m, present, rejected, false);
+  }
+
+  /**
+   * The response header changes of {@code m}, as {@link #forRequest}, with no pseudo-header set either: Keelson does
+   * not let a processor change {@code :status}, so one is skipped and counted.
+   */
+  static HeaderMutations forResponse(HeaderMutation m, Set<String> present, LongAdder rejected) {
+    return checked(m, present, rejected, true);
+  }
+
+  private static HeaderMutations checked(HeaderMutation m, Set<String> present, LongAdder rejected, boolean response) {
     if (m.getSetHeadersCount() == 0 && m.getRemoveHeadersCount() == 0) {
       return HeaderMutations.NONE;
     }
@@ -44,7 +58,7 @@ final class ProcessorMutations {
     for (HeaderValueOption h : m.getSetHeadersList()) {
       String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
       String value = value(h.getHeader());
-      if (!mayChange(name) || !ServerHeaderField.valid(name, value)) {
+      if (!mayChange(name) || (response && name.startsWith(":")) || !ServerHeaderField.valid(name, value)) {
         rejected.increment();
         continue;
       }
@@ -88,6 +102,26 @@ final class ProcessorMutations {
       }
     }
     return lines.isEmpty() ? null : lines.toString();
+  }
+
+  /**
+   * Adds every non-pseudo header field to {@code headers} (lower-case names, raw_value) and its name to
+   * {@code present}; whether the fields announce a body (a non-zero content-length or a transfer-encoding).
+   */
+  static boolean fields(CheckedRequest.HeaderSource source, HeaderMap.Builder headers, Set<String> present) {
+    boolean[] body = {false};
+    source.forEach((name, value) -> {
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (lower.startsWith(":")) {
+        return;
+      }
+      present.add(lower);
+      if ((lower.equals("content-length") && !value.trim().equals("0")) || lower.equals("transfer-encoding")) {
+        body[0] = true;
+      }
+      headers.addHeaders(ProcessorStream.field(lower, value));
+    });
+    return body[0];
   }
 
   /** Envoy's default rules: no routing header (Host, :authority, :scheme, :method) and no x-envoy-* header. */

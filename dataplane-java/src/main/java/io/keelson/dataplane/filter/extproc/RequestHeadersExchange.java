@@ -1,75 +1,41 @@
 package io.keelson.dataplane.filter.extproc;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
-import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.keelson.dataplane.config.HeaderMutations;
 import io.keelson.dataplane.filter.CheckOutcome;
 import io.keelson.dataplane.filter.CheckedRequest;
 import io.keelson.dataplane.filter.ExternalCheck;
-import io.keelson.dataplane.filter.GrpcUnary;
-import io.keelson.dataplane.filter.SideCall;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
-import io.keelson.dataplane.stats.ResponseFlag;
-import io.netty.handler.codec.http.FullHttpRequest;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The request-headers phase of Envoy's ext_proc protocol: one {@code envoy.service.ext_proc.v3.ExternalProcessor/
- * Process} stream on the processor's HTTP/2 cluster (pooled like any request, {@link SideCall}) carrying one
+ * The request-headers phase of Envoy's ext_proc protocol on its own {@link ProcessorStream}: one
  * {@code ProcessingRequest{request_headers}} (pseudo-headers and every header field, values in {@code raw_value} as
- * Envoy sends them) and closed by Keelson after it, since no later phase is sent; the processor's one answer is
- * either {@code request_headers} (its {@code CommonResponse}'s header mutation, checked by
- * {@link ProcessorMutations}, is applied to the request before the filters after ext_proc run and before it is
- * forwarded) or {@code immediate_response} (its status, headers, body and grpc_status answer the client; the
- * upstream never sees the request). Anything else (another phase's answer, a body mutation Keelson cannot apply, no
- * answer within message_timeout, a failed stream) is a 500, or lets the request through unchanged with
- * failure_mode_allow. Immutable and shared; {@link #start} runs on the connection's event loop.
+ * Envoy sends them); the processor's answer is either {@code request_headers} (its {@code CommonResponse}'s header
+ * mutation, checked by {@link ProcessorMutations}, is applied to the request before the filters after ext_proc run
+ * and before it is forwarded) or {@code immediate_response} (its status, headers, body and grpc_status answer the
+ * client; the upstream never sees the request). Anything else (another phase's answer, a body mutation Keelson cannot
+ * apply) fails as {@link ProcessorStream} fails. Immutable and shared; {@link #start} runs on the connection's event
+ * loop.
  */
 final class RequestHeadersExchange implements ExternalCheck {
-  static final String PATH = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
-  private static final CheckOutcome PROCESSING_FAILED = CheckOutcome.deny(500, "", null, ResponseFlag.NONE);
+  private final ProcessorStream stream;
 
-  private final ExtProcConfig config;
-  private final ExtProcStats stats;
-
-  RequestHeadersExchange(ExtProcConfig config, ExtProcStats stats) {
-    this.config = config;
-    this.stats = stats;
+  RequestHeadersExchange(ProcessorStream stream) {
+    this.stream = stream;
   }
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
     Set<String> present = new HashSet<>();
     ProcessingRequest message = processingRequest(request, present);
-    stats.streamsStarted().increment();
-    stats.streamMsgsSent().increment();
-    return SideCall.send(request.loop(), request.calls(), request.snapshot(), config.cluster(),
-        config.callTimeoutNanos(), ExtProcConfig.MAX_RESPONSE_BYTES,
-        () -> stream(message),
-        response -> answer(response, present), this::failure, done);
-  }
-
-  /**
-   * The Process stream carrying {@code message}. Without grpc-timeout, as Envoy opens it: message_timeout is
-   * Keelson's own timer (counted in message_timeouts), not a deadline the processor answers DEADLINE_EXCEEDED to.
-   */
-  private FullHttpRequest stream(ProcessingRequest message) {
-    FullHttpRequest r = GrpcUnary.request(PATH, config.authority(), config.callTimeoutNanos(), message.toByteArray());
-    r.headers().remove("grpc-timeout");
-    return r;
+    return stream.send(request.loop(), request.calls(), request.snapshot(), message, r -> answer(r, present), done);
   }
 
   /** The request_headers message; fills {@code present} with the request's lower-case header names. */
@@ -78,91 +44,41 @@ final class RequestHeadersExchange implements ExternalCheck {
     HeaderMap.Builder headers = HeaderMap.newBuilder();
     String scheme = head.scheme() != null ? head.scheme() : request.tls() ? "https" : "http";
     String path = head.path() + (head.query() == null ? "" : "?" + head.query());
-    headers.addHeaders(field(":authority", head.authority() == null ? "" : head.authority()));
-    headers.addHeaders(field(":method", head.method()));
-    headers.addHeaders(field(":path", path));
-    headers.addHeaders(field(":scheme", scheme));
-    boolean[] body = {false};
-    request.headers().forEach((name, value) -> {
-      String lower = name.toLowerCase(Locale.ROOT);
-      if (lower.startsWith(":")) {
-        return;
-      }
-      present.add(lower);
-      if ((lower.equals("content-length") && !value.trim().equals("0")) || lower.equals("transfer-encoding")) {
-        body[0] = true;
-      }
-      headers.addHeaders(field(lower, value));
-    });
+    headers.addHeaders(ProcessorStream.field(":authority", head.authority() == null ? "" : head.authority()));
+    headers.addHeaders(ProcessorStream.field(":method", head.method()));
+    headers.addHeaders(ProcessorStream.field(":path", path));
+    headers.addHeaders(ProcessorStream.field(":scheme", scheme));
+    boolean body = ProcessorMutations.fields(request.headers(), headers, present);
     return ProcessingRequest.newBuilder().setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers)
-        .setEndOfStream(!body[0])).build();
+        .setEndOfStream(!body)).build();
   }
 
-  private static HeaderValue field(String name, String value) {
-    return HeaderValue.newBuilder().setKey(name).setRawValue(ByteString.copyFromUtf8(value)).build();
+  private CheckOutcome answer(ProcessingResponse r, Set<String> present) {
+    if (r.getResponseCase() != ProcessingResponse.ResponseCase.REQUEST_HEADERS) {
+      return stream.spurious();
+    }
+    var common = r.getRequestHeaders().getResponse();
+    if (stream.unusable(common)) {
+      return stream.failed(); // Keelson does not buffer the body: it cannot replace it here
+    }
+    CheckOutcome allowed = CheckOutcome.allow(ProcessorMutations.forRequest(common.getHeaderMutation(), present,
+        stream.stats.rejectedHeaderMutations()));
+    return sendsResponseHeaders(r) ? allowed : allowed.withoutResponseCheck();
   }
 
-  CheckOutcome answer(UpstreamCalls.Response response, Set<String> present) {
-    ByteBuffer b = GrpcUnary.message(response);
-    ProcessingResponse r;
-    try {
-      r = b == null ? null : ProcessingResponse.parseFrom(b);
-    } catch (InvalidProtocolBufferException e) {
-      r = null;
-    }
-    if (r == null) {
-      stats.streamsFailed().increment();
-      return failed();
-    }
-    stats.streamMsgsReceived().increment();
-    stats.streamsClosed().increment();
-    return switch (r.getResponseCase()) {
-      case REQUEST_HEADERS -> continueWith(r.getRequestHeaders().getResponse(), present);
-      case IMMEDIATE_RESPONSE -> immediate(r.getImmediateResponse());
-      default -> { // another phase's answer: a protocol violation, as Envoy treats it
-        stats.spuriousMsgsReceived().increment();
-        yield failed();
+  /**
+   * Whether the response-headers phase runs: the filter's response_header_mode, or with allow_mode_override the
+   * answer's mode_override.response_header_mode (SEND or SKIP; DEFAULT keeps the filter's). Only the response headers
+   * of a mode_override apply: Keelson sends no bodies or trailers, so its body and trailer modes are ignored.
+   */
+  private boolean sendsResponseHeaders(ProcessingResponse r) {
+    ExtProcConfig c = stream.config;
+    if (c.allowModeOverride() && r.hasModeOverride()) {
+      var mode = r.getModeOverride().getResponseHeaderMode();
+      if (mode != io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode.DEFAULT) {
+        return mode == io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode.SEND;
       }
-    };
-  }
-
-  private CheckOutcome continueWith(CommonResponse common, Set<String> present) {
-    if (common.hasBodyMutation() || common.hasTrailers()) {
-      stats.spuriousMsgsReceived().increment(); // Keelson does not buffer the body: it cannot replace it here
-      return failed();
     }
-    if (common.getClearRouteCache()) {
-      stats.clearRouteCacheIgnored().increment();
-    }
-    HeaderMutations m = ProcessorMutations.forRequest(common.getHeaderMutation(), present, stats.rejectedHeaderMutations());
-    return CheckOutcome.allow(m);
-  }
-
-  private CheckOutcome immediate(ImmediateResponse r) {
-    int code = r.hasStatus() ? r.getStatus().getCodeValue() : 200;
-    int status = code >= 200 && code <= 599 ? code : 200;
-    String lines = ProcessorMutations.replyLines(r.getHeaders(), stats.rejectedHeaderMutations());
-    if (r.hasGrpcStatus()) {
-      String grpc = "grpc-status: " + r.getGrpcStatus().getStatus() + "\r\n";
-      lines = lines == null ? grpc : lines + grpc;
-    }
-    return CheckOutcome.deny(status, r.getBody().toString(StandardCharsets.UTF_8), lines, ResponseFlag.NONE);
-  }
-
-  private CheckOutcome failure(String reason) {
-    if (UpstreamCalls.TIMEOUT.equals(reason)) {
-      stats.messageTimeouts().increment();
-    } else {
-      stats.streamsFailed().increment();
-    }
-    return failed();
-  }
-
-  private CheckOutcome failed() {
-    if (config.failureModeAllow()) {
-      stats.failureModeAllowed().increment();
-      return CheckOutcome.ALLOW;
-    }
-    return PROCESSING_FAILED;
+    return c.modes().responseHeaders();
   }
 }

@@ -77,6 +77,15 @@ public final class Http1Response {
     return this;
   }
 
+  /** The body was replaced by one of {@code length} bytes (a filter's): framed by a content-length from now on. */
+  public void bodyReplaced(long length) {
+    contentLength = length;
+    chunked = false;
+    untilClose = false;
+    headers.remove("transfer-encoding");
+    headers.set("content-length", Long.toString(length));
+  }
+
   /** Writes {@code HTTP/1.1 status reason\r\n}, the headers and the empty line. */
   public void encodeTo(ByteBuf out) {
     int length = 9 + 4 + reason.length() + 2 + headers.encodedLength() + 2;

@@ -44,19 +44,25 @@ class ExtProcConfigTest {
   }
 
   @Test
-  void refusesEnvoysDefaultModeBecauseResponseHeadersAreNotSent() {
-    refused("", "processing_mode.response_header_mode", "expected SKIP");
-    refused("processing_mode: {}", "processing_mode.response_header_mode", "expected SKIP");
+  void acceptsEnvoysDefaultModeWhichSendsRequestAndResponseHeaders() {
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter(""), "test.yaml")).doesNotThrowAnyException();
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter("processing_mode: {}"), "test.yaml"))
+        .doesNotThrowAnyException();
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter("processing_mode: { response_header_mode: SEND }"),
+        "test.yaml")).doesNotThrowAnyException();
   }
 
   @Test
   void refusesBodiesTrailersAndModeOverrideByField() {
     String skip = "processing_mode: { response_header_mode: SKIP, %s }";
-    refused(skip.formatted("request_body_mode: BUFFERED"), "processing_mode.request_body_mode", "expected NONE");
+    refused(skip.formatted("request_body_mode: STREAMED"), "processing_mode.request_body_mode",
+        "expected NONE or BUFFERED");
+    refused(skip.formatted("request_body_mode: BUFFERED_PARTIAL"), "processing_mode.request_body_mode",
+        "expected NONE or BUFFERED");
     refused(skip.formatted("response_body_mode: STREAMED"), "processing_mode.response_body_mode", "expected NONE");
     refused(skip.formatted("request_trailer_mode: SEND"), "processing_mode.request_trailer_mode", "expected SKIP");
-    refused(skip.formatted("request_header_mode: SKIP") + "\nallow_mode_override: true", "allow_mode_override",
-        "mode_override");
+    refused("allow_mode_override: true\nallowed_override_modes: [{}]", "allowed_override_modes",
+        "only request and response headers");
     refused(skip.formatted("request_header_mode: SKIP") + "\nmutation_rules: { allow_all_routing: true }",
         "mutation_rules.allow_all_routing", "default mutation rules");
     refused(skip.formatted("request_header_mode: SKIP") + "\nrequest_attributes: [request.path]", "request_attributes",

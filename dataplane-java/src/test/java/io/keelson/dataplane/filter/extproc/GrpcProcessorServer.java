@@ -3,6 +3,9 @@ package io.keelson.dataplane.filter.extproc;
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
@@ -28,14 +31,19 @@ import java.util.concurrent.TimeUnit;
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
  * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
- * answer (another phase's: a protocol violation); {@code /hostile} asks for changes Envoy's default mutation rules
+ * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
- * {@code x-drop}. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
+ * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
+ * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
+ * (never applied). Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
+  /** The :path of the last request_headers message (the tests send one request at a time). */
+  private volatile String lastPath = "";
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
@@ -50,8 +58,19 @@ final class GrpcProcessorServer implements AutoCloseable {
               @Override
               public void onNext(ProcessingRequest request) {
                 requests.add(request);
-                String path = header(request, ":path");
-                ProcessingResponse answer = answer(path);
+                String path = request.hasRequestHeaders() ? header(request, ":path") : lastPath;
+                ProcessingResponse answer;
+                if (request.hasRequestHeaders()) {
+                  lastPath = path;
+                  answer = answer(path);
+                } else if (request.hasRequestBody()) {
+                  answer = bodyAnswer(path);
+                } else if (request.hasResponseBody()) {
+                  answer = responseBodyAnswer(path);
+                } else {
+                  answer = responseAnswer(path);
+                  path = path.startsWith("/resp-slow") ? "/slow" : path;
+                }
                 if (path.startsWith("/slow")) {
                   timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
                 } else {
@@ -106,6 +125,10 @@ final class GrpcProcessorServer implements AutoCloseable {
     if (path.startsWith("/wrong")) {
       return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.getDefaultInstance()).build();
     }
+    if (path.startsWith("/no-response-phase")) {
+      return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
+          .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)).build();
+    }
     HeaderMutation.Builder m = HeaderMutation.newBuilder();
     if (path.startsWith("/hostile")) {
       m.addSetHeaders(set("host", "evil.example")).addSetHeaders(set("x-envoy-original-path", "/admin"))
@@ -117,15 +140,58 @@ final class GrpcProcessorServer implements AutoCloseable {
         .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
   }
 
+  /**
+   * The processor's answer to a request_body message of the request to {@code path}: {@code /body-replace} replaces
+   * the body (and adds {@code x-body-seen}), {@code /body-clear} clears it, anything else keeps it.
+   */
+  private static ProcessingResponse bodyAnswer(String path) {
+    CommonResponse.Builder c = CommonResponse.newBuilder();
+    if (path.startsWith("/body-replace")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFromUtf8("replaced by processor")))
+          .setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-body-seen", "yes")));
+    } else if (path.startsWith("/body-clear")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setClearBody(true));
+    }
+    return ProcessingResponse.newBuilder().setRequestBody(BodyResponse.newBuilder().setResponse(c)).build();
+  }
+
+  /**
+   * The processor's answer to a response_body message of the request to {@code path}: {@code /resp-body-replace}
+   * replaces the body and adds {@code x-body-replaced}, anything else keeps it.
+   */
+  private static ProcessingResponse responseBodyAnswer(String path) {
+    CommonResponse.Builder c = CommonResponse.newBuilder();
+    if (path.startsWith("/resp-body-replace")) {
+      c.setBodyMutation(BodyMutation.newBuilder().setBody(ByteString.copyFromUtf8("a new response body")))
+          .setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-body-replaced", "yes")));
+    }
+    return ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(c)).build();
+  }
+
+  /** The processor's answer to a response_headers message of the request to {@code path}. */
+  private static ProcessingResponse responseAnswer(String path) {
+    if (path.startsWith("/resp-deny")) {
+      return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
+          .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Conflict))
+          .setHeaders(HeaderMutation.newBuilder().addSetHeaders(set("x-replaced", "yes")))
+          .setBody(ByteString.copyFromUtf8("replaced by processor"))).build();
+    }
+    HeaderMutation.Builder m = HeaderMutation.newBuilder().addSetHeaders(set("x-processed", "processor"))
+        .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream");
+    return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
+        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+  }
+
   private static HeaderValueOption set(String name, String value) {
     return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(name)
             .setRawValue(ByteString.copyFromUtf8(value)))
         .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build();
   }
 
-  /** A header of the request_headers message (raw_value, as Envoy sends it), or "". */
+  /** A header of the request_headers (or response_headers) message (raw_value, as Envoy sends it), or "". */
   static String header(ProcessingRequest request, String name) {
-    for (HeaderValue h : request.getRequestHeaders().getHeaders().getHeadersList()) {
+    var headers = request.hasResponseHeaders() ? request.getResponseHeaders() : request.getRequestHeaders();
+    for (HeaderValue h : headers.getHeaders().getHeadersList()) {
       if (h.getKey().equals(name)) {
         return h.getRawValue().toString(StandardCharsets.UTF_8);
       }
