@@ -459,25 +459,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    * answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC). CONNECT has no path.
    */
   private boolean normalizePath(Http1Request head, ServingListener l) {
-    io.keelson.dataplane.config.PathNormalization config = l.config().http().pathNormalization();
-    String path = head.path();
-    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
-      return true;
-    }
-    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
-    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
-    if (normalized == null || redirect && io.keelson.dataplane.edge.PathNormalizer.isGrpc(head.header("content-type"))) {
-      l.stats().rqFailedPathNormalization.increment();
-      sendLocalReply(400, "", null);
+    io.keelson.dataplane.edge.PathDecision d = io.keelson.dataplane.edge.PathNormalizer.decide(
+        l.config().http().pathNormalization(), head.method(), head.path(), head.query(), head.header("content-type"));
+    if (!d.forwarded()) {
+      d.count(l.stats());
+      sendLocalReply(d.status(), "", d.replyHeaders());
       return false;
     }
-    if (redirect) {
-      l.stats().rqRedirectedWithNormalizedPath.increment();
-      sendLocalReply(307, "", "location: " + normalized + (head.query() == null ? "" : "?" + head.query()) + "\r\n");
-      return false;
-    }
-    if (normalized != path) {
-      head.normalizedPath(normalized);
+    if (d.path() != null) {
+      head.normalizedPath(d.path());
     }
     return true;
   }
@@ -751,6 +741,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean expectContinue = request.expectContinue() && !bodyBuffered;
     ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    ForwardingHeaders.framing(request);
     io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, Http1HeaderAccess.INSTANCE, request.headers());
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
@@ -1563,6 +1554,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           }
         }
       }
+      observer.localGrpcStatus(io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, flag));
       status = 200;
       body = new byte[0];
     }

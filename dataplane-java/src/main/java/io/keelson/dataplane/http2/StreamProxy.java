@@ -114,6 +114,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean awaitingWholeBody;
   /** The body was buffered whole and goes on with a content-length. */
   private boolean bodyBuffered;
+  /** The body length the client declared (content-length, checked against its DATA frames) or buffered, else -1. */
+  private long bodyLength = -1;
   /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
   private io.keelson.dataplane.filter.ResponseBody responseBody;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
@@ -317,6 +319,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (upgradeType != null) {
       request = ExtendedConnect.asUpgrade(request, upgradeType); // routed and filtered as Envoy does: an upgrade GET
     }
+    bodyLength = HttpUtil.getContentLength(request, -1L); // before any filter: the framing forwarded
     head = new H2RequestHead(request);
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
@@ -360,31 +363,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /**
    * Envoy's connection manager before any filter or route sees the request: its {@code :path} normalized as the
    * connection manager says (normalize_path, merge_slashes, path_with_escaped_slashes_action), the query untouched, and
-   * forwarded so. False when it answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC
-   * calls, which do not follow redirects). CONNECT has no path.
+   * forwarded so ({@link io.keelson.dataplane.edge.PathNormalizer#decide}). False when it answered instead: 400 for a
+   * {@code :path} with a fragment (whatever the normalization) or a path it refuses, 307 to the unescaped path.
    */
   private boolean normalizePath() {
-    io.keelson.dataplane.config.PathNormalization config = listener.config().http().pathNormalization();
-    String path = head.path();
-    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
-      return true;
-    }
-    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
-    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
-    String query = head.query() == null ? "" : "?" + head.query();
-    if (normalized == null || redirect
-        && io.keelson.dataplane.edge.PathNormalizer.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE))) {
-      listener.stats().rqFailedPathNormalization.increment();
-      localReply(400, "", ResponseFlag.NONE);
+    io.keelson.dataplane.edge.PathDecision d = io.keelson.dataplane.edge.PathNormalizer.decide(
+        listener.config().http().pathNormalization(), head.method(), head.path(), head.query(),
+        request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    if (!d.forwarded()) {
+      d.count(listener.stats());
+      localReply(d.status(), "", ResponseFlag.NONE, d.replyHeaders());
       return false;
     }
-    if (redirect) {
-      listener.stats().rqRedirectedWithNormalizedPath.increment();
-      localReply(307, "", ResponseFlag.NONE, "location: " + normalized + query + "\r\n");
-      return false;
-    }
-    if (normalized != path) {
-      request.setUri(normalized + query);
+    if (d.path() != null) {
+      request.setUri(head.query() == null ? d.path() : d.path() + "?" + head.query());
       head = new H2RequestHead(request);
       uri = request.uri();
     }
@@ -508,6 +500,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     bodyBuffered = true;
     request.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
     request.headers().set(HttpHeaderNames.CONTENT_LENGTH, requestBytes);
+    bodyLength = requestBytes;
     return true;
   }
 
@@ -631,6 +624,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     }
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    ForwardedHeaders.framing(request.headers(), requestEndedWithHead || upgradeType != null || proxiedConnect,
+        upgradeType != null || proxiedConnect ? -1 : bodyLength, cluster.config().http2Upstream());
     io.keelson.dataplane.filter.ResponseBody.onForwardedRequest(policy, NettyHeaderAccess.INSTANCE, request.headers());
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
@@ -1491,6 +1486,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     FullHttpResponse r;
     if (grpc) {
       int code = GrpcReplies.forLocalReply(status, why);
+      observer.localGrpcStatus(code);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : new String(body, StandardCharsets.UTF_8));
       if (policy.grpcWeb() != 0) { // as Envoy's grpc_web filter relabels the gRPC local reply

@@ -116,6 +116,26 @@ class ExtProcProxyTest {
     }
   }
 
+  /**
+   * A processor removing and zeroing content-length of a POST whose body is an HTTP request: refused, and the body
+   * goes upstream under the framing the proxy read, so the upstream sees one request with that body (HTTP/1.1 and
+   * HTTP/2 clients, curl).
+   */
+  @Test
+  void aProcessorCannotReframeTheBodyIntoASmuggledRequest() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
+      String base = "http://127.0.0.1:" + proxy.port();
+      String smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        assertThat(CurlStatus.of(version, "-X", "POST", "--data-binary", smuggled, base + "/reframe")).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo(smuggled);
+      }
+      assertThat(a.requestLines).containsExactly("POST /reframe HTTP/1.1", "POST /reframe HTTP/1.1");
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(6);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aProcessorSlowerThanMessageTimeoutFailsTheRequest(PipelineMode mode) throws Exception {
