@@ -562,6 +562,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       PolicyVerdicts.delay(channel.eventLoop(), policy.delayNanos(), request, this::onDecisionAfterDelay);
       return;
     }
+    // envoy.filters.http.buffer: the whole body first, so an oversized one gets its 413 before an external check
+    // (ext_authz, ext_proc) is asked, as Envoy's buffer filter stops the chain before the filters after it.
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !policy.hasLocalReply() && !wholeBodyRead()) {
+      return; // onComplete decides again
+    }
     if (policy.externalCheck() != null && !externalCheckStarted) {
       externalCheckStarted = true;
       startExternalCheck();
@@ -570,12 +575,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
     }
-    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's 503: LH)
       sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
       return;
-    }
-    if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
-      return; // onComplete decides again
     }
     if (route == null) {
       flag = ResponseFlag.NR;
@@ -647,7 +649,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           for (int i = 0; i < headers.size(); i++) {
             visitor.accept(headers.name(i), headers.value(i));
           }
-        }, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
+        }, !checked.chunked() && checked.contentLength() == 0, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
         io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }

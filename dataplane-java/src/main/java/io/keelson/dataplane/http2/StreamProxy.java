@@ -453,9 +453,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
         streams.upstreams().get().calls(), snapshot, head, visitor -> {
           for (var e : headers) {
-            visitor.accept(e.getKey(), e.getValue());
+            if (!H2ConversionFields.added(e.getKey())) {
+              visitor.accept(e.getKey(), e.getValue());
+            }
           }
-        }, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
+        }, requestEndedWithHead || bodyLength == 0, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
@@ -543,6 +545,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       down.eventLoop().schedule(decisionTask, policy.delayNanos(), TimeUnit.NANOSECONDS);
       return;
     }
+    // envoy.filters.http.buffer: the whole body first, so an oversized one gets its 413 before an external check
+    // (ext_authz, ext_proc) is asked, as Envoy's buffer filter stops the chain before the filters after it.
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !policy.hasLocalReply() && !wholeBodyRead()) {
+      return; // onBody decides again at the end of the stream
+    }
     if (policy.externalCheck() != null && !externalCheckStarted) {
       externalCheckStarted = true;
       startExternalCheck();
@@ -551,12 +558,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
     }
-    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's 503: LH)
       localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
       return;
-    }
-    if (policy.bufferLimit() > 0 && !bodyBuffered && !wholeBodyRead()) {
-      return; // onBody decides again at the end of the stream
     }
     if (route == null) {
       localReply(404, "", ResponseFlag.NR);

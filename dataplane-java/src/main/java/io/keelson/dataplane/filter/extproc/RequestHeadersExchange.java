@@ -34,13 +34,14 @@ import java.util.function.Consumer;
  * either {@code request_headers} (its {@code CommonResponse}'s header mutation, checked by
  * {@link ProcessorMutations}, is applied to the request before the filters after ext_proc run and before it is
  * forwarded) or {@code immediate_response} (its status, headers, body and grpc_status answer the client; the
- * upstream never sees the request). Anything else (another phase's answer, a body mutation Keelson cannot apply, no
- * answer within message_timeout, a failed stream) is a 500, or lets the request through unchanged with
- * failure_mode_allow. Immutable and shared; {@link #start} runs on the connection's event loop.
+ * upstream never sees the request). No answer within message_timeout is a 504 (Envoy's onMessageTimeout); anything
+ * else (another phase's answer, a body mutation Keelson cannot apply, a failed stream) a 500; either lets the request
+ * through unchanged with failure_mode_allow. Immutable and shared; {@link #start} runs on the connection's event loop.
  */
 final class RequestHeadersExchange implements ExternalCheck {
   static final String PATH = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
   private static final CheckOutcome PROCESSING_FAILED = CheckOutcome.deny(500, "", null, ResponseFlag.NONE);
+  private static final CheckOutcome MESSAGE_TIMEOUT = CheckOutcome.deny(504, "", null, ResponseFlag.NONE);
 
   private final ExtProcConfig config;
   private final ExtProcStats stats;
@@ -82,20 +83,16 @@ final class RequestHeadersExchange implements ExternalCheck {
     headers.addHeaders(field(":method", head.method()));
     headers.addHeaders(field(":path", path));
     headers.addHeaders(field(":scheme", scheme));
-    boolean[] body = {false};
     request.headers().forEach((name, value) -> {
       String lower = name.toLowerCase(Locale.ROOT);
       if (lower.startsWith(":")) {
         return;
       }
       present.add(lower);
-      if ((lower.equals("content-length") && !value.trim().equals("0")) || lower.equals("transfer-encoding")) {
-        body[0] = true;
-      }
       headers.addHeaders(field(lower, value));
     });
     return ProcessingRequest.newBuilder().setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers)
-        .setEndOfStream(!body[0])).build();
+        .setEndOfStream(request.endOfStream())).build();
   }
 
   private static HeaderValue field(String name, String value) {
@@ -152,17 +149,21 @@ final class RequestHeadersExchange implements ExternalCheck {
   private CheckOutcome failure(String reason) {
     if (UpstreamCalls.TIMEOUT.equals(reason)) {
       stats.messageTimeouts().increment();
-    } else {
-      stats.streamsFailed().increment();
+      return failed(MESSAGE_TIMEOUT);
     }
+    stats.streamsFailed().increment();
     return failed();
   }
 
   private CheckOutcome failed() {
+    return failed(PROCESSING_FAILED);
+  }
+
+  private CheckOutcome failed(CheckOutcome answer) {
     if (config.failureModeAllow()) {
       stats.failureModeAllowed().increment();
       return CheckOutcome.ALLOW;
     }
-    return PROCESSING_FAILED;
+    return answer;
   }
 }

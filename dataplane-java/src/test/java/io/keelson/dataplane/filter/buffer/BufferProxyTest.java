@@ -107,6 +107,36 @@ class BufferProxyTest {
     }
   }
 
+  /**
+   * buffer before ext_authz, as in Envoy: an oversized body is answered 413 before the authorization server is asked;
+   * a body within the limit is checked, then forwarded whole.
+   */
+  @Test
+  void anOversizedBodyIsAnswered413BeforeTheExternalCheckIsAsked() throws Exception {
+    String authzFilter = """
+                - name: envoy.filters.http.ext_authz
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+                    grpc_service:
+                      envoy_grpc: { cluster_name: authz }
+                      timeout: 5s
+      """;
+    try (TestUpstream a = new TestUpstream("a");
+        io.keelson.dataplane.filter.extauthz.GrpcAuthzServer authz = new io.keelson.dataplane.filter.extauthz.GrpcAuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n", FILTER + authzFilter),
+            PipelineMode.INLINE)) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/upload";
+      assertThat(upload(body(LIMIT + 1), "--http1.1", url)).isEqualTo("413");
+      assertThat(upload(body(4 * LIMIT), "--http2-prior-knowledge", url)).isEqualTo("413");
+      assertThat(authz.checks).isEmpty();
+      assertThat(a.requests.get()).isZero();
+      assertThat(upload(body(100), "--http1.1", url)).isEqualTo("200");
+      assertThat(authz.checks).hasSize(1);
+      assertThat(a.lastBody).isEqualTo(body(100));
+    }
+  }
+
   @Test
   void bufferPerRouteDisabledStreamsTheBodyAsBefore() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); ProxyHarness proxy = proxy(a, PipelineMode.INLINE)) {

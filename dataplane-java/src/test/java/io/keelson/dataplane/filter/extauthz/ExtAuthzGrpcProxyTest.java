@@ -60,6 +60,24 @@ class ExtAuthzGrpcProxyTest {
     }
   }
 
+  /**
+   * An OK answer setting and removing content-length / transfer-encoding is ignored for those fields, and the body of
+   * a POST that is itself an HTTP request reaches the upstream as one request (curl over HTTP/1.1 and HTTP/2).
+   */
+  @org.junit.jupiter.api.Test
+  void okHeadersCannotReframeTheBodyIntoASmuggledRequest() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), PipelineMode.INLINE)) {
+      String smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        assertThat(io.keelson.dataplane.testing.CurlStatus.of(version, "-X", "POST", "--data-binary", smuggled,
+            "http://127.0.0.1:" + proxy.port() + "/reframe")).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo(smuggled);
+      }
+      assertThat(a.requestLines).containsExactly("POST /reframe HTTP/1.1", "POST /reframe HTTP/1.1");
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void allowedCheckCarriesEnvoysAttributesAndChangesTheUpstreamHeaders(PipelineMode mode) throws Exception {

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * envoy.filters.http.ext_proc through a real proxy, a real grpc-java ExternalProcessor ({@link GrpcProcessorServer})
  * on its own port over HTTP/2 and a real upstream, with the policy stage inline and on the ring, HTTP/1.1 (Java's
  * client, curl) and HTTP/2 (curl): the processor's header changes reach the upstream, its immediate response reaches
- * the client, a slow, dead or misbehaving processor fails the request (500) or lets it through with
+ * the client, a slow processor fails the request (504), a dead or misbehaving one (500), or either lets it through with
  * failure_mode_allow, and per-route disabled and processing_mode overrides skip the processor.
  */
 class ExtProcProxyTest {
@@ -136,12 +136,34 @@ class ExtProcProxyTest {
     }
   }
 
+  /**
+   * An HTTP/2 request reaches the processor without the fields Netty's conversion adds (x-http2-*, host next to
+   * :authority, transfer-encoding: chunked for a body without content-length); end_of_stream comes from the stream.
+   */
+  @Test
+  void anHttp2RequestIsSentWithoutTheCodecsConversionFields() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/h2";
+      assertThat(CurlStatus.of("--http2-prior-knowledge", url)).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "-H", "content-length:", "--data", "x", url)).isEqualTo("200");
+      assertThat(a.lastBody).asString().isEqualTo("x");
+      assertThat(processor.requests).hasSize(2);
+      for (var sent : processor.requests) {
+        assertThat(sent.getRequestHeaders().getHeaders().getHeadersList()).extracting(h -> h.getKey())
+            .contains(":authority").doesNotContain("host", "transfer-encoding")
+            .noneMatch(name -> name.startsWith("x-http2-"));
+      }
+      assertThat(processor.requests).extracting(r -> r.getRequestHeaders().getEndOfStream()).containsExactly(true, false);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aProcessorSlowerThanMessageTimeoutFailsTheRequest(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, processor.port(), mode, "message_timeout: 1s")) {
-      assertThat(proxy.get("/slow").statusCode()).isEqualTo(500);
+      assertThat(proxy.get("/slow").statusCode()).isEqualTo(504);
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
     }
