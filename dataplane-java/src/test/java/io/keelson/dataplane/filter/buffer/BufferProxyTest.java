@@ -4,6 +4,7 @@ import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keelson.dataplane.filter.extauthz.GrpcAuthzServer;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
@@ -113,19 +114,10 @@ class BufferProxyTest {
    */
   @Test
   void anOversizedBodyIsAnswered413BeforeTheExternalCheckIsAsked() throws Exception {
-    String authzFilter = """
-                - name: envoy.filters.http.ext_authz
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-                    grpc_service:
-                      envoy_grpc: { cluster_name: authz }
-                      timeout: 5s
-      """;
-    try (TestUpstream a = new TestUpstream("a");
-        io.keelson.dataplane.filter.extauthz.GrpcAuthzServer authz = new io.keelson.dataplane.filter.extauthz.GrpcAuthzServer();
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
         ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
-            + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n", FILTER + authzFilter),
-            PipelineMode.INLINE)) {
+            + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n",
+            FILTER + GrpcAuthzServer.FILTER), PipelineMode.INLINE)) {
       String url = "http://127.0.0.1:" + proxy.port() + "/upload";
       assertThat(upload(body(LIMIT + 1), "--http1.1", url)).isEqualTo("413");
       assertThat(upload(body(4 * LIMIT), "--http2-prior-knowledge", url)).isEqualTo("413");

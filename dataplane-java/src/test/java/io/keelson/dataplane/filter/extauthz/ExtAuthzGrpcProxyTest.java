@@ -33,14 +33,7 @@ class ExtAuthzGrpcProxyTest {
         - match: { prefix: "/" }
           route: { cluster: a }
       """.indent(12);
-  private static final String FILTER = """
-      - name: envoy.filters.http.ext_authz
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-          grpc_service:
-            envoy_grpc: { cluster_name: authz }
-            timeout: 5s
-      """.indent(10);
+  private static final String FILTER = GrpcAuthzServer.FILTER;
 
   private static ProxyHarness proxy(TestUpstream a, int authzPort, PipelineMode mode) throws Exception {
     return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())

@@ -31,6 +31,15 @@ import java.util.concurrent.TimeUnit;
  * Public for the tcp_proxy tests.
  */
 public final class GrpcAuthzServer implements AutoCloseable {
+  /** An HTTP filter list entry (10 columns in, as ProxyHarness.bootstrap's filters): ext_authz asking cluster {@code authz}. */
+  public static final String FILTER = """
+      - name: envoy.filters.http.ext_authz
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+          grpc_service:
+            envoy_grpc: { cluster_name: authz }
+            timeout: 5s
+      """.indent(10);
   public final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
   public final java.util.Set<Integer> allowedSourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
   public final java.util.Set<String> allowedPrincipals = java.util.concurrent.ConcurrentHashMap.newKeySet();
