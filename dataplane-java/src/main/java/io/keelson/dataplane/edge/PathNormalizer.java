@@ -13,6 +13,32 @@ public final class PathNormalizer {
   private PathNormalizer() {}
 
   /**
+   * The connection manager's decision on a request's path (without query) before filters and routes: 400 for a
+   * fragment, which no client may send (Envoy's http_reject_path_with_fragment; the HTTP/1.1 parser refuses it
+   * already, HTTP/2's {@code :path} reaches here); then, unless CONNECT or {@code *}, normalized by {@code config}: 400
+   * when it refuses the path, 307 to the unescaped path (400 for gRPC calls, which do not follow redirects), else
+   * forwarded, normalized when that changed it.
+   */
+  public static PathDecision decide(PathNormalization config, String method, String path, String query,
+      String contentType) {
+    if (path.indexOf('#') >= 0 || query != null && query.indexOf('#') >= 0) {
+      return PathDecision.FRAGMENT;
+    }
+    if (config.isNone() || method.equals("CONNECT") || path.equals("*")) {
+      return PathDecision.UNCHANGED;
+    }
+    String normalized = normalize(config, path);
+    if (normalized == null) {
+      return PathDecision.REFUSED;
+    }
+    if (redirects(config, path)) {
+      return isGrpc(contentType) ? PathDecision.REFUSED
+          : new PathDecision(307, query == null ? normalized : normalized + "?" + query);
+    }
+    return normalized == path ? PathDecision.UNCHANGED : new PathDecision(0, normalized);
+  }
+
+  /**
    * {@code path} (without query) normalized by {@code config}: the same instance when nothing changed, null when the
    * request must be refused with 400 (a NUL under normalize_path, or an escaped slash under REJECT_REQUEST).
    */

@@ -280,7 +280,6 @@ public final class FilterContext {
     return responseCodings[i];
   }
 
-  /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
   /** Marks the request as a health check, as Envoy's health check filter marks the stream info. */
   public void markHealthCheck() {
     healthCheck = true;
@@ -291,6 +290,7 @@ public final class FilterContext {
     return healthCheck;
   }
 
+  /** The grpc_web filter's flags for this request, 0 when it is not gRPC-Web (or the filter is not configured). */
   public int grpcWeb() {
     return grpcWeb;
   }

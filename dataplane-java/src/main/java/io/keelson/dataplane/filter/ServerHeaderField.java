@@ -20,4 +20,12 @@ public final class ServerHeaderField {
     }
     return value.indexOf('\r') < 0 && value.indexOf('\n') < 0 && value.indexOf('\0') < 0;
   }
+
+  /**
+   * Whether {@code lowerName} frames the message body (Content-Length, Transfer-Encoding): no external server may set,
+   * append or remove one, since the proxy forwards the body it read under the framing it parsed.
+   */
+  public static boolean framing(String lowerName) {
+    return lowerName.equals("content-length") || lowerName.equals("transfer-encoding");
+  }
 }

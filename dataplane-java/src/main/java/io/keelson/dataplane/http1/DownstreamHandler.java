@@ -468,25 +468,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    * answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC). CONNECT has no path.
    */
   private boolean normalizePath(Http1Request head, ServingListener l) {
-    io.keelson.dataplane.config.PathNormalization config = l.config().http().pathNormalization();
-    String path = head.path();
-    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
-      return true;
-    }
-    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
-    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
-    if (normalized == null || redirect && io.keelson.dataplane.edge.PathNormalizer.isGrpc(head.header("content-type"))) {
-      l.stats().rqFailedPathNormalization.increment();
-      sendLocalReply(400, "", null);
+    io.keelson.dataplane.edge.PathDecision d = io.keelson.dataplane.edge.PathNormalizer.decide(
+        l.config().http().pathNormalization(), head.method(), head.path(), head.query(), head.header("content-type"));
+    if (!d.forwarded()) {
+      d.count(l.stats());
+      sendLocalReply(d.status(), "", d.replyHeaders());
       return false;
     }
-    if (redirect) {
-      l.stats().rqRedirectedWithNormalizedPath.increment();
-      sendLocalReply(307, "", "location: " + normalized + (head.query() == null ? "" : "?" + head.query()) + "\r\n");
-      return false;
-    }
-    if (normalized != path) {
-      head.normalizedPath(normalized);
+    if (d.path() != null) {
+      head.normalizedPath(d.path());
     }
     return true;
   }
@@ -581,6 +571,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       PolicyVerdicts.delay(channel.eventLoop(), policy.delayNanos(), request, this::onDecisionAfterDelay);
       return;
     }
+    // envoy.filters.http.buffer: the whole body first, so an oversized one gets its 413 before an external check
+    // (ext_authz, ext_proc) is asked, as Envoy's buffer filter stops the chain before the filters after it.
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !policy.hasLocalReply() && !wholeBodyRead()) {
+      return; // onComplete decides again
+    }
     if (policy.externalCheck() != null && !externalCheckStarted) {
       externalCheckStarted = true;
       startExternalCheck();
@@ -589,7 +584,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
     }
-    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's 503: LH)
       sendLocalReply(policy.status(), policy.body(), policy.replyHeaders());
       return;
     }
@@ -667,7 +662,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     HeaderRewriter.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(channel.eventLoop(), context.pool().calls(),
-        snapshot, checked, fieldsOf(headers), downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
+        snapshot, checked, fieldsOf(headers), !checked.chunked() && checked.contentLength() == 0, downstream.address(), io.keelson.dataplane.intercept.RemoteAddress.of(channel), localAddress,
         io.keelson.dataplane.tls.TlsPipeline.isTls(channel), io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(channel)),
         outcome -> onExternalCheck(checked, seq, outcome));
   }
@@ -823,6 +818,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     ForwardingHeaders.prepareRequest(request, listener.config().http(), virtualHost, route, forward, weightedCluster);
     HeaderRewriter.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    ForwardingHeaders.framing(request);
     io.keelson.dataplane.filter.CodedBody.onForwardedRequest(policy, Http1HeaderAccess.INSTANCE, request.headers());
     listener.config().http().forwardClientCert().apply(channel, request.headers()::getAll, // every client XFCC field, joined
         (n, v) -> { if (v == null) { request.headers().remove(n); } else { request.headers().set(n, v); } });
@@ -1878,6 +1874,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           }
         }
       }
+      observer.localGrpcStatus(io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, flag));
       status = 200;
       body = new byte[0];
     }

@@ -107,6 +107,14 @@ public final class ExchangeObserver {
     }
   }
 
+  /**
+   * The grpc-status of the proxy's own trailers-only gRPC (or gRPC-Web) reply, which no upstream head carries: without
+   * it the logs would infer UNKNOWN from the HTTP 200.
+   */
+  public void localGrpcStatus(int code) {
+    grpcStatus = Integer.toString(code);
+  }
+
   private boolean readsGrpcStatus(ServingListener listener) {
     AccessLogger log = accessLogger(listener);
     return log != null && log.readsGrpcStatus();

@@ -32,9 +32,6 @@ final class ForwardingHeaders {
     for (String consumed : RetryHeaders.CONSUMED) { // read already (the retry policy), never forwarded, as Envoy's router
       h.remove(consumed);
     }
-    if (request.chunked()) {
-      h.add("transfer-encoding", "chunked");
-    }
     if (hcm.generateRequestId() && !h.contains("x-request-id")) {
       h.add("x-request-id", RequestIds.next());
     }
@@ -55,6 +52,23 @@ final class ForwardingHeaders {
     HeaderRewriter.apply(h, route.requestHeaders());
     HeaderRewriter.apply(h, vh.requestHeaders());
     HeaderRewriter.apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  /**
+   * The body framing fields, written last (after every route and filter header mutation) from the framing the parser
+   * derived: the body goes upstream as it was read (chunks re-encoded, a fixed length raw), so a Content-Length or
+   * Transfer-Encoding a filter or an external server set or removed could otherwise turn body bytes into a second
+   * request on the pooled connection.
+   */
+  static void framing(Http1Request request) {
+    Http1Headers h = request.headers();
+    h.remove("content-length");
+    h.remove("transfer-encoding");
+    if (request.chunked()) {
+      h.add("transfer-encoding", "chunked");
+    } else if (request.contentLength() > 0 || request.lengthDeclared()) {
+      h.add("content-length", Long.toString(request.contentLength()));
+    }
   }
 
   /**

@@ -46,8 +46,6 @@ final class ForwardedHeaders {
     h.remove(SCHEME); // x-forwarded-for / -proto were set when the head arrived (edge.DownstreamAddress)
     if (http2Upstream) {
       h.set(SCHEME, "http"); // the scheme of the upstream hop (cleartext)
-    } else if (!endOfStream && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      h.set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
     }
     if (hcm.generateRequestId() && !h.contains("x-request-id")) {
       h.set("x-request-id", java.util.UUID.randomUUID().toString());
@@ -71,6 +69,24 @@ final class ForwardedHeaders {
     apply(h, route.requestHeaders());
     apply(h, vh.requestHeaders());
     apply(h, hcm.routeConfig().requestHeaders());
+  }
+
+  /**
+   * The body framing fields, written last (after every route and filter header mutation) from the stream itself: the
+   * client's Content-Length (the HTTP/2 codec held the DATA frames to it) or the buffered body's length when one is
+   * known, else chunked when a body follows (no END_STREAM on the head), else none. No filter or external server can
+   * reframe the body an HTTP/1.1 upstream reads.
+   *
+   * @param length the body length the stream declared or buffered, -1 for none known
+   */
+  static void framing(HttpHeaders h, boolean endOfStream, long length, boolean http2Upstream) {
+    h.remove(HttpHeaderNames.CONTENT_LENGTH);
+    h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+    if (length >= 0) {
+      h.set(HttpHeaderNames.CONTENT_LENGTH, Long.toString(length));
+    } else if (!endOfStream && !http2Upstream) {
+      h.set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
+    }
   }
 
   /**

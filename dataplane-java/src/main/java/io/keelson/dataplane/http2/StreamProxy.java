@@ -114,6 +114,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean awaitingWholeBody;
   /** The body was buffered whole and goes on with a content-length. */
   private boolean bodyBuffered;
+  /** The body length the client declared (content-length, checked against its DATA frames) or buffered, else -1. */
+  private long bodyLength = -1;
   /** The response body's codings (compressor, decompressor) when some filter's transforms it, else null. */
   private io.keelson.dataplane.filter.CodedBody responseBody;
   /** The request body's codings (compressor, decompressor) when some filter's transforms it, else null. */
@@ -330,6 +332,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (upgradeType != null) {
       request = ExtendedConnect.asUpgrade(request, upgradeType); // routed and filtered as Envoy does: an upgrade GET
     }
+    bodyLength = HttpUtil.getContentLength(request, -1L); // before any filter: the framing forwarded
     head = new H2RequestHead(request);
     uri = request.uri();
     grpc = GrpcReplies.isGrpc(request);
@@ -373,31 +376,20 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /**
    * Envoy's connection manager before any filter or route sees the request: its {@code :path} normalized as the
    * connection manager says (normalize_path, merge_slashes, path_with_escaped_slashes_action), the query untouched, and
-   * forwarded so. False when it answered instead: 400 for a path it refuses, 307 to the unescaped path (400 for gRPC
-   * calls, which do not follow redirects). CONNECT has no path.
+   * forwarded so ({@link io.keelson.dataplane.edge.PathNormalizer#decide}). False when it answered instead: 400 for a
+   * {@code :path} with a fragment (whatever the normalization) or a path it refuses, 307 to the unescaped path.
    */
   private boolean normalizePath() {
-    io.keelson.dataplane.config.PathNormalization config = listener.config().http().pathNormalization();
-    String path = head.path();
-    if (config.isNone() || head.method().equals("CONNECT") || path.equals("*")) {
-      return true;
-    }
-    String normalized = io.keelson.dataplane.edge.PathNormalizer.normalize(config, path);
-    boolean redirect = normalized != null && io.keelson.dataplane.edge.PathNormalizer.redirects(config, path);
-    String query = head.query() == null ? "" : "?" + head.query();
-    if (normalized == null || redirect
-        && io.keelson.dataplane.edge.PathNormalizer.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE))) {
-      listener.stats().rqFailedPathNormalization.increment();
-      localReply(400, "", ResponseFlag.NONE);
+    io.keelson.dataplane.edge.PathDecision d = io.keelson.dataplane.edge.PathNormalizer.decide(
+        listener.config().http().pathNormalization(), head.method(), head.path(), head.query(),
+        request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    if (!d.forwarded()) {
+      d.count(listener.stats());
+      localReply(d.status(), "", ResponseFlag.NONE, d.replyHeaders());
       return false;
     }
-    if (redirect) {
-      listener.stats().rqRedirectedWithNormalizedPath.increment();
-      localReply(307, "", ResponseFlag.NONE, "location: " + normalized + query + "\r\n");
-      return false;
-    }
-    if (normalized != path) {
-      request.setUri(normalized + query);
+    if (d.path() != null) {
+      request.setUri(head.query() == null ? d.path() : d.path() + "?" + head.query());
       head = new H2RequestHead(request);
       uri = request.uri();
     }
@@ -472,7 +464,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     ForwardedHeaders.apply(headers, policy.requestHeaders());
     policy.mutateRequestHeaders(null);
     externalCheck = policy.externalCheck().start(new io.keelson.dataplane.filter.CheckedRequest(down.eventLoop(),
-        streams.upstreams().get().calls(), snapshot, head, fieldsOf(headers), downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
+        streams.upstreams().get().calls(), snapshot, head, fieldsOf(headers), requestEndedWithHead || bodyLength == 0, downstreamIp, io.keelson.dataplane.intercept.RemoteAddress.of(connection),
         io.keelson.dataplane.intercept.OriginalDestination.localAddress(connection), io.keelson.dataplane.tls.TlsPipeline.isTls(connection),
         io.keelson.dataplane.tls.ForwardClientCert.peerSpiffeUri(connection)), this::onExternalCheck);
   }
@@ -526,6 +518,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       releasePending();
       pending.addLast(new io.netty.handler.codec.http.DefaultLastHttpContent(Unpooled.wrappedBuffer(replacement)));
       request.headers().set(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+      bodyLength = replacement.length; // the framing forwarded (ForwardedHeaders.framing)
     }
     onDecision();
   }
@@ -551,6 +544,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     bodyBuffered = true;
     request.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
     request.headers().set(HttpHeaderNames.CONTENT_LENGTH, requestBytes);
+    bodyLength = requestBytes;
     return true;
   }
 
@@ -593,6 +587,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       down.eventLoop().schedule(decisionTask, policy.delayNanos(), TimeUnit.NANOSECONDS);
       return;
     }
+    // envoy.filters.http.buffer: the whole body first, so an oversized one gets its 413 before an external check
+    // (ext_authz, ext_proc) is asked, as Envoy's buffer filter stops the chain before the filters after it.
+    if (policy.bufferLimit() > 0 && !bodyBuffered && !policy.hasLocalReply() && !wholeBodyRead()) {
+      return; // onBody decides again at the end of the stream
+    }
     if (policy.externalCheck() != null && !externalCheckStarted) {
       externalCheckStarted = true;
       startExternalCheck();
@@ -601,7 +600,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (policy.flag() != ResponseFlag.NONE) {
       flag = policy.flag();
     }
-    if (policy.hasLocalReply()) { // a filter's answer (health_check's carries no flag)
+    if (policy.hasLocalReply()) { // a filter's answer (health_check's 503: LH)
       localReply(policy.status(), policy.body(), policy.flag(), policy.replyHeaders());
       return;
     }
@@ -682,6 +681,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       request.headers().remove(TimeoutHeaders.UPSTREAM_RQ_PER_TRY_TIMEOUT_MS);
     }
     ForwardedHeaders.apply(request.headers(), policy.requestHeaders()); // e.g. jwt_authn: token removed, payload added
+    ForwardedHeaders.framing(request.headers(), requestEndedWithHead || upgradeType != null || proxiedConnect,
+        upgradeType != null || proxiedConnect ? -1 : bodyLength, cluster.config().http2Upstream());
     io.keelson.dataplane.filter.CodedBody.onForwardedRequest(policy, NettyHeaderAccess.INSTANCE, request.headers());
     // x-forwarded-client-cert from the connection's TLS session (h2c: none), as on HTTP/1.1; every try
     // (HTTP/1.1 or HTTP/2 upstream) and the mirror copy send these headers.
@@ -723,6 +724,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     requestCodingChosen = true;
     requestBody = io.keelson.dataplane.filter.CodedBody.request(policy, NettyHeaderAccess.INSTANCE, request.headers());
+    if (requestBody != null) {
+      bodyLength = -1; // a coded body's length is not known: chunked to an HTTP/1.1 upstream
+    }
     for (int i = 0, n = requestBody == null ? 0 : pending.size(); i < n; i++) {
       HttpContent c = pending.pollFirst();
       HttpContent coded = codeRequestChunk(c, c instanceof LastHttpContent);
@@ -1317,7 +1321,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       io.netty.handler.codec.http.HttpHeaders headers) {
     return visitor -> {
       for (var e : headers) {
-        visitor.accept(e.getKey(), e.getValue());
+        if (!H2ConversionFields.added(e.getKey())) { // x-http2-*, host, ...: Netty's, not the client's
+          visitor.accept(e.getKey(), e.getValue());
+        }
       }
     };
   }
@@ -1759,6 +1765,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (grpc) {
       // as Envoy, a mapper's new status decides grpc-status (httpToGrpcStatus); the proxy's own reasons otherwise
       int code = rewritten ? GrpcReplies.fromHttpStatus(status) : GrpcReplies.forLocalReply(status, why);
+      observer.localGrpcStatus(code);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : GrpcReplies.messageOf(body));
       if (policy.grpcWeb() != 0) { // as Envoy's grpc_web filter relabels the gRPC local reply

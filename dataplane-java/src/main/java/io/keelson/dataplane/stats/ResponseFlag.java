@@ -48,7 +48,9 @@ public enum ResponseFlag {
   /** The external authorization service denied the request, or could not be asked (ext_authz). */
   UAEX("UAEX"),
   /** The CORS filter answered a preflight itself (Envoy sets no flag for it, hence "-"). */
-  CORS("-");
+  CORS("-"),
+  /** The health_check filter answered 503: this server fails its health checks (Envoy's FailedLocalHealthCheck). */
+  LH("LH");
 
   public final String code;
 

@@ -96,6 +96,32 @@ class PathNormalizationProxyTest {
     }
   }
 
+  /**
+   * An HTTP/2 {@code :path} with a fragment (a raw Netty h2 client: curl strips fragments) is refused with 400 as
+   * Envoy does, whatever the normalization: normalize_path would otherwise make {@code /public#/../admin} into
+   * {@code /admin} after RBAC had been meant to see it, and without normalization RBAC would see {@code /public#...}.
+   */
+  @Test
+  void anHttp2PathWithAFragmentIsRefusedWhateverTheNormalization() throws Exception {
+    for (String[] hcm : new String[][] {{"normalize_path: true"}, {}}) {
+      start(hcm);
+      try (io.keelson.dataplane.http2.H2Client client = new io.keelson.dataplane.http2.H2Client(port)) {
+        for (String path : new String[] {"/public#/../admin", "/public?q=1#/../admin"}) {
+          var r = client.send(new io.netty.handler.codec.http.DefaultFullHttpRequest(
+              io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.GET, path))
+              .get(20, TimeUnit.SECONDS);
+          try {
+            assertThat(r.status().code()).as(String.join(",", hcm) + " " + path).isEqualTo(400);
+          } finally {
+            r.release();
+          }
+        }
+      }
+      assertThat(backend.requests.get()).isZero();
+      proxies.close();
+    }
+  }
+
   @Test
   void refusesPathNormalizationOptionsByFieldPath() {
     String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(ProxyHarness.ALL_TO_BACKEND,

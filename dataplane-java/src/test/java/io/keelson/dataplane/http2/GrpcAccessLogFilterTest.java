@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * reach {@code grpc_status_filter} and CEL's {@code response.grpc_status}, in both wirings.
  */
 class GrpcAccessLogFilterTest {
+  private static final String CODE = "%RESPONSE_CODE%\\n";
   @TempDir Path dir;
 
   private static String log(Path file, String filter) {
@@ -77,6 +78,45 @@ class GrpcAccessLogFilterTest {
           assertThat(lines(failed)).as(mode.name()).containsExactly("200 5");
           assertThat(lines(notFound)).as(mode.name()).containsExactly("200 5");
         }
+      }
+    }
+  }
+
+  /**
+   * A call no route matches gets the proxy's own trailers-only answer, UNIMPLEMENTED (12): the logs see that code, not
+   * UNKNOWN inferred from the HTTP 200.
+   */
+  @Test
+  void theProxysOwnTrailersOnlyAnswerIsLoggedWithItsGrpcStatus() throws Exception {
+    Path unimplemented = dir.resolve("unimplemented.log");
+    Path cel = dir.resolve("cel.log");
+    String routes = """
+                    - name: main
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/not.the.Service/" }
+                        route: { cluster: c, timeout: 10s }
+        """;
+    try (GrpcEcho echo = new GrpcEcho()) {
+      String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(routes, ProxyHarness.cluster("c", "ROUND_ROBIN",
+          echo.port())), "access_log:\n"
+          + ProxyHarness.filteredFileLog(unimplemented, "{ grpc_status_filter: { statuses: [UNIMPLEMENTED] } }", CODE)
+          + ProxyHarness.filteredFileLog(cel, "{ extension_filter: { name: envoy.access_loggers.extension_filters.cel, typed_config: {"
+              + " \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter,"
+              + " expression: \"response.grpc_status == 12\" } } }", CODE));
+      try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+        ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+            InsecureChannelCredentials.create()).build();
+        try {
+          Status s = Status.fromThrowable(catchThrowable(() -> ClientCalls.blockingUnaryCall(channel, GrpcEcho.UNARY,
+              CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "a")));
+          assertThat(s.getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+        } finally {
+          channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> lines(unimplemented).size() == 1 && lines(cel).size() == 1);
+        assertThat(lines(unimplemented)).containsExactly("200");
+        assertThat(lines(cel)).containsExactly("200");
       }
     }
   }

@@ -115,14 +115,16 @@ final class GrpcAuthzCheck implements ExternalCheck {
       for (HeaderValueOption h : ok.getHeadersList()) {
         String name = h.getHeader().getKey().toLowerCase(Locale.ROOT);
         String value = h.getHeader().getValue();
-        if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, value) && !name.equals("host")) { // never a pseudo-header, Host or a smuggled line
+        if (io.keelson.dataplane.filter.ServerHeaderField.valid(name, value) && !name.equals("host") // never a pseudo-header,
+            && !io.keelson.dataplane.filter.ServerHeaderField.framing(name)) { // Host, body framing or a smuggled line
           add.add(new HeaderMutations.HeaderValue(name, value, h.hasAppend() && h.getAppend().getValue()));
         }
       }
       List<String> remove = new ArrayList<>(ok.getHeadersToRemoveCount());
       for (String name : ok.getHeadersToRemoveList()) {
         String lower = name.toLowerCase(Locale.ROOT);
-        if (!lower.startsWith(":") && !lower.equals("host")) { // Envoy never removes pseudo-headers or Host
+        if (!lower.startsWith(":") && !lower.equals("host") // Envoy never removes pseudo-headers or Host; framing neither
+            && !io.keelson.dataplane.filter.ServerHeaderField.framing(lower)) {
           remove.add(lower);
         }
       }

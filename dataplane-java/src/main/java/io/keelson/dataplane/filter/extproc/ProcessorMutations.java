@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code x-envoy-*} may not be set or removed, no pseudo-header may be removed, and a field with CR, LF or NUL is
  * never applied. A disallowed mutation is skipped and counted ({@code rejected_header_mutations}), as Envoy ignores
  * it. {@code :path} (which Envoy lets a processor set) is refused the same way: Keelson does not rewrite the path
- * from a filter. Stateless.
+ * from a filter; so are {@code content-length} and {@code transfer-encoding}, which would reframe the body the proxy
+ * forwards as it read it. Stateless.
  */
 final class ProcessorMutations {
   private ProcessorMutations() {}
@@ -124,9 +125,9 @@ final class ProcessorMutations {
     return body[0];
   }
 
-  /** Envoy's default rules: no routing header (Host, :authority, :scheme, :method) and no x-envoy-* header. */
+  /** Envoy's default rules: no routing header (Host, :authority, :scheme, :method), no x-envoy-* header; no framing. */
   private static boolean mayChange(String lower) {
-    return !lower.equals("host") && !lower.equals(":authority") && !lower.equals(":scheme") && !lower.equals(":method")
+    return !ServerHeaderField.framing(lower) && !lower.equals("host") && !lower.equals(":authority") && !lower.equals(":scheme") && !lower.equals(":method")
         && !lower.startsWith("x-envoy");
   }
 

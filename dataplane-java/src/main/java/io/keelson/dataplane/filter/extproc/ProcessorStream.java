@@ -30,6 +30,8 @@ import java.util.function.Function;
 final class ProcessorStream {
   static final String PATH = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
   private static final CheckOutcome PROCESSING_FAILED = CheckOutcome.deny(500, "", null, ResponseFlag.NONE);
+  /** Envoy's onMessageTimeout answers 504 (GatewayTimeout). */
+  private static final CheckOutcome MESSAGE_TIMEOUT = CheckOutcome.deny(504, "", null, ResponseFlag.NONE);
   private static final CheckOutcome ALLOW_WITHOUT_RESPONSE = CheckOutcome.ALLOW.withoutResponseCheck();
 
   final ExtProcConfig config;
@@ -115,9 +117,9 @@ final class ProcessorStream {
   private CheckOutcome failure(String reason) {
     if (UpstreamCalls.TIMEOUT.equals(reason)) {
       stats.messageTimeouts().increment();
-    } else {
-      stats.streamsFailed().increment();
+      return failed(MESSAGE_TIMEOUT);
     }
+    stats.streamsFailed().increment();
     return failed();
   }
 
@@ -126,11 +128,16 @@ final class ProcessorStream {
    * phase when it is only sent on a processor's mode_override).
    */
   CheckOutcome failed() {
+    return failed(PROCESSING_FAILED);
+  }
+
+  /** As {@link #failed()}, answering {@code answer} without failure_mode_allow (504 for a message timeout, as Envoy). */
+  private CheckOutcome failed(CheckOutcome answer) {
     if (config.failureModeAllow()) {
       stats.failureModeAllowed().increment();
       return config.modes().responseHeaders() ? CheckOutcome.ALLOW : ALLOW_WITHOUT_RESPONSE;
     }
-    return PROCESSING_FAILED;
+    return answer;
   }
 
   static HeaderValue field(String name, String value) {

@@ -48,9 +48,9 @@ final class RequestHeadersExchange implements ExternalCheck {
     headers.addHeaders(ProcessorStream.field(":method", head.method()));
     headers.addHeaders(ProcessorStream.field(":path", path));
     headers.addHeaders(ProcessorStream.field(":scheme", scheme));
-    boolean body = ProcessorMutations.fields(request.headers(), headers, present);
+    ProcessorMutations.fields(request.headers(), headers, present);
     return ProcessingRequest.newBuilder().setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers)
-        .setEndOfStream(!body)).build();
+        .setEndOfStream(request.endOfStream())).build();
   }
 
   private CheckOutcome answer(ProcessingResponse r, Set<String> present) {

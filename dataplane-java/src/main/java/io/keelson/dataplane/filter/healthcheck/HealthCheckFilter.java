@@ -37,7 +37,7 @@ final class HealthCheckFilter implements HttpFilter {
     }
     context.markHealthCheck();
     if (failing) {
-      context.localReply(503, "", null, ResponseFlag.NONE);
+      context.localReply(503, "", null, ResponseFlag.LH); // Envoy's FailedLocalHealthCheck
     } else if (!passThrough) {
       context.localReply(200, "", null, ResponseFlag.NONE);
     }

@@ -18,6 +18,7 @@ public final class Http1Request implements RequestHead {
   private Http1Version version = Http1Version.HTTP_1_1;
   private final Http1Headers headers = new Http1Headers();
   private long contentLength;
+  private boolean lengthDeclared;
   private boolean chunked;
   private boolean keepAlive = true;
   private boolean expectContinue;
@@ -94,6 +95,11 @@ public final class Http1Request implements RequestHead {
     return chunked;
   }
 
+  /** Whether the body length came with a Content-Length field (possibly 0), not from its absence. */
+  public boolean lengthDeclared() {
+    return lengthDeclared;
+  }
+
   /**
    * The whole body, {@code length} bytes, was read before forwarding (envoy.filters.http.buffer): it goes on with a
    * content-length, not chunked.
@@ -101,6 +107,7 @@ public final class Http1Request implements RequestHead {
   public void bodyBuffered(long length) {
     chunked = false;
     contentLength = length;
+    lengthDeclared = true;
     headers().set("content-length", Long.toString(length));
   }
 
@@ -200,6 +207,7 @@ public final class Http1Request implements RequestHead {
     c.version = version;
     c.headers.copyFrom(headers);
     c.contentLength = contentLength;
+    c.lengthDeclared = lengthDeclared;
     c.chunked = chunked;
     c.keepAlive = keepAlive;
     c.expectContinue = expectContinue;
@@ -229,8 +237,10 @@ public final class Http1Request implements RequestHead {
     return targetAuthority;
   }
 
-  void framing(long contentLength, boolean chunked, boolean keepAlive, boolean expectContinue, boolean upgrade) {
+  void framing(long contentLength, boolean lengthDeclared, boolean chunked, boolean keepAlive, boolean expectContinue,
+      boolean upgrade) {
     this.contentLength = contentLength;
+    this.lengthDeclared = lengthDeclared;
     this.chunked = chunked;
     this.keepAlive = keepAlive;
     this.expectContinue = expectContinue;

@@ -219,7 +219,7 @@ public final class Http1RequestParser extends Http1MessageParser<Http1Request> {
     String expect = http11 ? h.get("expect") : null;
     boolean expectContinue = expect != null && expect.equalsIgnoreCase("100-continue");
     boolean upgrade = http11 && h.contains("upgrade") && h.containsToken("connection", "upgrade");
-    r.framing(length, chunked, keepAlive, expectContinue, upgrade);
+    r.framing(length, framing >= 0, chunked, keepAlive, expectContinue, upgrade);
     return chunked ? BODY_CHUNKED : length;
   }
 }

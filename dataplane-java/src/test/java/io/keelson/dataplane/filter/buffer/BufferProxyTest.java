@@ -4,6 +4,7 @@ import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keelson.dataplane.filter.extauthz.GrpcAuthzServer;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
@@ -104,6 +105,27 @@ class BufferProxyTest {
       // The proxy still serves: a small body goes through.
       assertThat(upload(body(10), "--http1.1", url)).isEqualTo("200");
       assertThat(a.requests.get()).isEqualTo(1);
+    }
+  }
+
+  /**
+   * buffer before ext_authz, as in Envoy: an oversized body is answered 413 before the authorization server is asked;
+   * a body within the limit is checked, then forwarded whole.
+   */
+  @Test
+  void anOversizedBodyIsAnswered413BeforeTheExternalCheckIsAsked() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
+            + cluster("authz", "ROUND_ROBIN", authz.port()) + "    http2_protocol_options: {}\n",
+            FILTER + GrpcAuthzServer.FILTER), PipelineMode.INLINE)) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/upload";
+      assertThat(upload(body(LIMIT + 1), "--http1.1", url)).isEqualTo("413");
+      assertThat(upload(body(4 * LIMIT), "--http2-prior-knowledge", url)).isEqualTo("413");
+      assertThat(authz.checks).isEmpty();
+      assertThat(a.requests.get()).isZero();
+      assertThat(upload(body(100), "--http1.1", url)).isEqualTo("200");
+      assertThat(authz.checks).hasSize(1);
+      assertThat(a.lastBody).isEqualTo(body(100));
     }
   }
 

@@ -31,14 +31,7 @@ class ExtAuthzFilterOrderTest {
         - match: { prefix: "/" }
           route: { cluster: a }
       """.indent(12);
-  private static final String EXT_AUTHZ = """
-      - name: envoy.filters.http.ext_authz
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-          grpc_service:
-            envoy_grpc: { cluster_name: authz }
-            timeout: 5s
-      """.indent(10);
+  private static final String EXT_AUTHZ = GrpcAuthzServer.FILTER;
   private static final String ADMINS_ONLY = """
       - name: envoy.filters.http.rbac
         typed_config:

@@ -33,14 +33,7 @@ class ExtAuthzGrpcProxyTest {
         - match: { prefix: "/" }
           route: { cluster: a }
       """.indent(12);
-  private static final String FILTER = """
-      - name: envoy.filters.http.ext_authz
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-          grpc_service:
-            envoy_grpc: { cluster_name: authz }
-            timeout: 5s
-      """.indent(10);
+  private static final String FILTER = GrpcAuthzServer.FILTER;
 
   private static ProxyHarness proxy(TestUpstream a, int authzPort, PipelineMode mode) throws Exception {
     return new ProxyHarness(bootstrap(VHOSTS, cluster("a", "ROUND_ROBIN", a.port())
@@ -57,6 +50,24 @@ class ExtAuthzGrpcProxyTest {
       assertThat(a.requestLines).containsExactly("GET /hostile/items HTTP/1.1"); // not the server's :path
       assertThat(a.lastHeaders).containsEntry("x-user", "mallory").doesNotContainKeys("x-injected", "x-evil", ":path");
       assertThat(a.lastHeaders.get("host")).doesNotContain("evil.example");
+    }
+  }
+
+  /**
+   * An OK answer setting and removing content-length / transfer-encoding is ignored for those fields, and the body of
+   * a POST that is itself an HTTP request reaches the upstream as one request (curl over HTTP/1.1 and HTTP/2).
+   */
+  @org.junit.jupiter.api.Test
+  void okHeadersCannotReframeTheBodyIntoASmuggledRequest() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcAuthzServer authz = new GrpcAuthzServer();
+        ProxyHarness proxy = proxy(a, authz.port(), PipelineMode.INLINE)) {
+      String smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        assertThat(io.keelson.dataplane.testing.CurlStatus.of(version, "-X", "POST", "--data-binary", smuggled,
+            "http://127.0.0.1:" + proxy.port() + "/reframe")).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo(smuggled);
+      }
+      assertThat(a.requestLines).containsExactly("POST /reframe HTTP/1.1", "POST /reframe HTTP/1.1");
     }
   }
 

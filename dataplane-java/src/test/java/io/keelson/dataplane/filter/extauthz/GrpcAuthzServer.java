@@ -23,13 +23,23 @@ import java.util.concurrent.TimeUnit;
  * A real gRPC authorization server (grpc-java's envoy.service.auth.v3.Authorization on loopback) for ext_authz
  * grpc_service tests: a path containing {@code /deny} is denied with 401, a body and a header; {@code /role} is allowed
  * with {@code x-role: admin} set upstream; anything else is
- * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; anything else is
+ * allowed with bad fields besides {@code x-user: mallory} for {@code /hostile}; allowed with framing changes
+ * (content-length, transfer-encoding set and removed) for {@code /reframe}; anything else is
  * allowed with an {@code x-user} header to set and an {@code x-drop} header to remove upstream. A network check (no
  * HTTP request: envoy.filters.network.ext_authz) is allowed when its source port is in {@link #allowedSourcePorts} or
  * its source principal in {@link #allowedPrincipals}, else denied (PERMISSION_DENIED). Records every CheckRequest.
  * Public for the tcp_proxy tests.
  */
 public final class GrpcAuthzServer implements AutoCloseable {
+  /** An HTTP filter list entry (10 columns in, as ProxyHarness.bootstrap's filters): ext_authz asking cluster {@code authz}. */
+  public static final String FILTER = """
+      - name: envoy.filters.http.ext_authz
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+          grpc_service:
+            envoy_grpc: { cluster_name: authz }
+            timeout: 5s
+      """.indent(10);
   public final List<CheckRequest> checks = new CopyOnWriteArrayList<>();
   public final java.util.Set<Integer> allowedSourcePorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
   public final java.util.Set<String> allowedPrincipals = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -69,6 +79,10 @@ public final class GrpcAuthzServer implements AutoCloseable {
         } else if (path.contains("/role")) { // a role for the filters after ext_authz to read
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
               .addHeaders(header("x-role", "admin", false)));
+        } else if (path.contains("/reframe")) { // a body framed anew: its bytes would become a request of their own
+          r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
+              .addHeaders(header("content-length", "0", false)).addHeaders(header("transfer-encoding", "identity", false))
+              .addHeadersToRemove("content-length").addHeadersToRemove("transfer-encoding"));
         } else if (path.contains("/hostile")) { // fields no proxy may apply: a pseudo-header, Host, a smuggled line
           r.setStatus(com.google.rpc.Status.newBuilder().setCode(0)).setOkResponse(OkHttpResponse.newBuilder()
               .addHeaders(header(":path", "/admin", false)).addHeaders(header("host", "evil.example", false))

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * envoy.filters.http.ext_proc through a real proxy, a real grpc-java ExternalProcessor ({@link GrpcProcessorServer})
  * on its own port over HTTP/2 and a real upstream, with the policy stage inline and on the ring, HTTP/1.1 (Java's
  * client, curl) and HTTP/2 (curl): the processor's header changes reach the upstream, its immediate response reaches
- * the client, a slow, dead or misbehaving processor fails the request (500) or lets it through with
+ * the client, a slow processor fails the request (504), a dead or misbehaving one (500), or either lets it through with
  * failure_mode_allow, and per-route disabled and processing_mode overrides skip the processor.
  */
 class ExtProcProxyTest {
@@ -121,12 +121,54 @@ class ExtProcProxyTest {
     }
   }
 
+  /**
+   * A processor removing and zeroing content-length of a POST whose body is an HTTP request: refused, and the body
+   * goes upstream under the framing the proxy read, so the upstream sees one request with that body (HTTP/1.1 and
+   * HTTP/2 clients, curl).
+   */
+  @Test
+  void aProcessorCannotReframeTheBodyIntoASmuggledRequest() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
+      String base = "http://127.0.0.1:" + proxy.port();
+      String smuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        assertThat(CurlStatus.of(version, "-X", "POST", "--data-binary", smuggled, base + "/reframe")).isEqualTo("200");
+        assertThat(a.lastBody).asString().isEqualTo(smuggled);
+      }
+      assertThat(a.requestLines).containsExactly("POST /reframe HTTP/1.1", "POST /reframe HTTP/1.1");
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(6);
+    }
+  }
+
+  /**
+   * An HTTP/2 request reaches the processor without the fields Netty's conversion adds (x-http2-*, host next to
+   * :authority, transfer-encoding: chunked for a body without content-length); end_of_stream comes from the stream.
+   */
+  @Test
+  void anHttp2RequestIsSentWithoutTheCodecsConversionFields() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = proxy(a, processor.port(), PipelineMode.INLINE, "")) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/h2";
+      assertThat(CurlStatus.of("--http2-prior-knowledge", url)).isEqualTo("200");
+      assertThat(CurlStatus.of("--http2-prior-knowledge", "-H", "content-length:", "--data", "x", url)).isEqualTo("200");
+      assertThat(a.lastBody).asString().isEqualTo("x");
+      assertThat(processor.requests).hasSize(2);
+      for (var sent : processor.requests) {
+        assertThat(sent.getRequestHeaders().getHeaders().getHeadersList()).extracting(h -> h.getKey())
+            .contains(":authority").doesNotContain("host", "transfer-encoding")
+            .noneMatch(name -> name.startsWith("x-http2-"));
+      }
+      assertThat(processor.requests).extracting(r -> r.getRequestHeaders().getEndOfStream()).containsExactly(true, false);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aProcessorSlowerThanMessageTimeoutFailsTheRequest(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, processor.port(), mode, "message_timeout: 1s")) {
-      assertThat(proxy.get("/slow").statusCode()).isEqualTo(500);
+      assertThat(proxy.get("/slow").statusCode()).isEqualTo(504);
       assertThat(a.requests.get()).isZero();
       assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
     }

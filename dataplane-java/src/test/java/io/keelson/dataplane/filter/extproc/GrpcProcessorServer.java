@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
  * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
- * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /hostile} asks for changes Envoy's default mutation rules
+ * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
+ * {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
@@ -133,6 +134,8 @@ final class GrpcProcessorServer implements AutoCloseable {
     if (path.startsWith("/hostile")) {
       m.addSetHeaders(set("host", "evil.example")).addSetHeaders(set("x-envoy-original-path", "/admin"))
           .addSetHeaders(set(":method", "DELETE")).addSetHeaders(set("x-ok", "1")).addRemoveHeaders(":path");
+    } else if (path.startsWith("/reframe")) { // a body framed anew: its bytes would become a request of their own
+      m.addRemoveHeaders("content-length").addSetHeaders(set("content-length", "0")).addRemoveHeaders("transfer-encoding");
     } else {
       m.addSetHeaders(set("x-added", "processor")).addRemoveHeaders("x-drop");
     }

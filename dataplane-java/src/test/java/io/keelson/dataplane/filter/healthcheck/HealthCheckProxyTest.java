@@ -83,6 +83,25 @@ class HealthCheckProxyTest {
     }
   }
 
+  /** The 503 of a failing server carries Envoy's LH (FailedLocalHealthCheck): in %RESPONSE_FLAGS% and response_flag_filter. */
+  @Test
+  void theFailedHealthCheckAnswerIsFlaggedLh(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path log = dir.resolve("lh.log");
+    String yaml = ProxyHarness.withHcm(bootstrap(ProxyHarness.allTo("a"), cluster("a", "ROUND_ROBIN", 1), filter(false)),
+        "access_log:\n" + ProxyHarness.filteredFileLog(log, "{ response_flag_filter: { flags: [LH] } }",
+            "%RESPONSE_CODE% %RESPONSE_FLAGS%\\n"));
+    try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+      String url = "http://127.0.0.1:" + proxy.port();
+      assertThat(curl(url + "/healthz")).startsWith("http/1.1 200");
+      post(proxy, "/healthcheck/fail");
+      assertThat(curl(url + "/healthz")).startsWith("http/1.1 503");
+      assertThat(curl("--http2-prior-knowledge", url + "/healthz")).startsWith("http/2 503");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> java.nio.file.Files.exists(log)
+          && java.nio.file.Files.readAllLines(log).size() == 2);
+      assertThat(java.nio.file.Files.readAllLines(log)).containsExactly("503 LH", "503 LH");
+    }
+  }
+
   @Test
   void theAdminEndpointsNeedPost() throws Exception {
     try (ProxyHarness proxy = new ProxyHarness(bootstrap(ProxyHarness.allTo("a"), cluster("a", "ROUND_ROBIN", 1),
