@@ -316,14 +316,14 @@ class ExtProcProxyTest {
     }
   }
 
-  /** No answer to response headers within message_timeout: a 500 instead of the upstream's response, or it goes through. */
+  /** No answer to response headers within message_timeout: a 504 instead of the upstream's response, or it goes through. */
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aProcessorTimeoutOnResponseHeadersFailsTheResponseUnlessFailureModeAllow(PipelineMode mode) throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, processor.port(), mode, DEFAULT_MODE + "message_timeout: 1s")) {
       HttpResponse<String> r = proxy.get("/resp-slow");
-      assertThat(r.statusCode()).isEqualTo(500);
+      assertThat(r.statusCode()).isEqualTo(504); // Envoy's onMessageTimeout
       assertThat(r.headers().firstValue("x-upstream")).isEmpty();
       assertThat(a.requests.get()).isEqualTo(1);
       assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
