@@ -185,6 +185,11 @@ final class SidecarCommand {
     if (service == null || !args.has("--app-port")) {
       throw new IllegalArgumentException("sidecar mode (--xds) needs --service NAME and --app-port N\n\n" + HELP);
     }
+    String serviceProblem = io.keelson.control.policy.ServiceNames.serviceNameProblem(service);
+    if (serviceProblem != null) {
+      throw new IllegalArgumentException("--service " + serviceProblem + "; a sidecar registers to the Service of its"
+          + " own namespace (its join token's)");
+    }
     Args.HostPort admin = args.hostPort("--admin", "127.0.0.1:9901");
     return new SidecarBootstrap(xds.host(), xds.port(), service, SidecarBootstrap.parseLabels(args.get("--labels", "")),
         args.getInt("--app-port", 0), args.getInt("--inbound-port", 15006), args.getInt("--outbound-port", 15001),

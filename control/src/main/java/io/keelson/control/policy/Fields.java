@@ -82,6 +82,20 @@ final class Fields {
     return s;
   }
 
+  /**
+   * A Service's name ({@link ServiceNames#serviceNameProblem}): a DNS label, so that a name never reads as another
+   * namespace's key ({@code reviews.shop}); null after reporting one that is not.
+   */
+  String serviceName(String field, boolean required) {
+    String s = string(field, required);
+    String problem = s == null ? null : ServiceNames.serviceNameProblem(s);
+    if (problem != null) {
+      problems.error(at(field), problem);
+      return null;
+    }
+    return s;
+  }
+
   /** A boolean, false when absent; null after reporting a value that is not one. */
   Boolean bool(String field) {
     JsonNode v = node.get(field);

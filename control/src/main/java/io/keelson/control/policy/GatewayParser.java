@@ -60,8 +60,8 @@ final class GatewayParser {
       p.allow(Set.of("group", "kind", "name", "namespace", "port", "sectionName"), Map.of());
       String kind = p.string("kind", false);
       String group = p.string("group", false);
-      String name = p.string("name", true);
       if (kind == null || kind.equals("Gateway")) {
+        String name = p.string("name", true);
         if (group != null && !group.equals("gateway.networking.k8s.io")) {
           p.error("group", "'" + group + "' is not the group of kind Gateway; expected gateway.networking.k8s.io");
         }
@@ -81,6 +81,7 @@ final class GatewayParser {
       } else if (group != null && !group.isEmpty() && !group.equals("core")) {
         p.error("group", "'" + group + "' is not the group of kind Service; expected \"\"");
       }
+      String name = p.serviceName("name", true);
       if (p.has("sectionName")) {
         p.error("sectionName", "sectionName on a Service parent is not supported yet");
       }
@@ -120,7 +121,7 @@ final class GatewayParser {
       if (kind != null && !kind.equals("Service")) {
         b.error("kind", "'" + kind + "' is not supported; expected Service");
       }
-      String svc = b.string("name", true);
+      String svc = b.serviceName("name", true);
       Integer port = b.integer("port", 1, 65535, 0);
       Integer weight = b.integer("weight", 0, 1_000_000, 1);
       if (svc != null && port != null && weight != null) {
@@ -215,7 +216,7 @@ final class GatewayParser {
       if (kind != null && !kind.equals("Service")) {
         b.error("kind", "'" + kind + "' is not supported; expected Service");
       }
-      String svc = b.string("name", true);
+      String svc = b.serviceName("name", true);
       Integer port = b.integer("port", 1, 65535, 0);
       if (svc != null && port != null) {
         backend = new Policy.Backend(backendService(b, svc), null, port, 0);

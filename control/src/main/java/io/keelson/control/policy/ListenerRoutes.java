@@ -45,8 +45,7 @@ public final class ListenerRoutes {
     }
     if (allowed != null && allowed.sameNamespace() && !namespace(r).equals(namespace(g))) {
       return "listener '" + s.portName() + "' takes routes of namespace " + namespace(g) + " only (allowedRoutes"
-          + " namespaces from: Same, the default), not of " + namespace(r) + (r.namespace().isEmpty()
-              ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
+          + " namespaces from: Same, the default), not of " + namespace(r)
           + "; expected allowedRoutes: {namespaces: {from: All}} on the listener";
     }
     if (allowed != null && allowed.namespaceSelector() != null) {
@@ -56,7 +55,6 @@ public final class ListenerRoutes {
             + " only (allowedRoutes namespaces from: Selector), and namespace "
             + namespace(r) + (labels.size() == 1 ? " has only " + labels + " (no Namespace document, apiVersion: v1,"
                 + " kind: Namespace, gives it labels)" : " is labelled " + new TreeMap<>(labels))
-            + (r.namespace().isEmpty() ? " (Keelson keeps routes in the one mesh namespace, default)" : "")
             + "; expected the labels on a Namespace document of that name";
       }
     }

@@ -173,6 +173,9 @@ public final class PolicyParser {
     }
     Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace);
     if (apiVersion.equals(KEELSON)) {
+      if (kind.equals("Service") && metadata.serviceName("name", true) == null) {
+        return null;
+      }
       return switch (kind) {
         case "Service" -> RegistryParser.service(meta, spec);
         case "Workload" -> RegistryParser.workload(meta, spec);

@@ -26,7 +26,7 @@ final class RateLimitParser {
       ref.allow("group", "kind", "name", "namespace");
       String group = ref.string("group", false);
       String kind = ref.string("kind", true);
-      service = ref.string("name", true);
+      service = ref.serviceName("name", true);
       if ("Server".equals(kind)) {
         ref.error("kind", "Keelson has no Server resource; target the Service whose sidecars should limit "
             + "(kind: Service, its name)");

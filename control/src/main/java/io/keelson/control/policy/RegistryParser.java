@@ -105,7 +105,7 @@ final class RegistryParser {
 
   static Policy workload(Policy.Meta meta, Fields spec) {
     spec.allow("service", "address", "port", "labels", "locality");
-    String service = spec.string("service", true);
+    String service = spec.serviceName("service", true);
     String address = spec.string("address", true);
     Integer port = spec.integer("port", 1, 65535, null);
     if (!spec.has("port")) {

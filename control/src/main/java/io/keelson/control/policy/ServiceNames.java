@@ -29,12 +29,26 @@ public final class ServiceNames {
 
   /** The key {@code host}, written in a document of {@code namespace}, names. */
   public static String resolve(String host, String namespace) {
-    String h = host.endsWith(FQDN) ? strip(host, FQDN) : host.endsWith(SVC) ? strip(host, SVC) : host;
+    // NAME.NS is read before .svc is stripped, so that ratings.svc is namespace svc's ratings (as Kubernetes' DNS).
+    String h = host.endsWith(FQDN) ? strip(host, FQDN)
+        : host.endsWith(SVC) && host.indexOf('.') < host.length() - SVC.length() ? strip(host, SVC) : host;
     int dot = h.lastIndexOf('.');
     if (dot < 0) {
       return key(h, namespace); // a short name: the document's namespace's service, as istiod
     }
     return key(h.substring(0, dot), h.substring(dot + 1));
+  }
+
+  /**
+   * Why {@code name} cannot be a Service's name, or null: Kubernetes Service names are DNS-1035 labels, and a dotted
+   * one would be another namespace's key ({@code reviews.shop} in default is shop's reviews).
+   */
+  public static String serviceNameProblem(String name) {
+    if (name.indexOf('.') >= 0) {
+      return "'" + name + "' is not a Service name: a Service name has no '.' (a DNS label, as Kubernetes'); name the"
+          + " Service of another namespace by its namespace field, or in a host field as NAME.NS";
+    }
+    return null;
   }
 
   /** The namespace of a document's {@code metadata.namespace} as {@link Policy.Meta} keeps it ("" for default). */

@@ -33,12 +33,13 @@ public final class References {
           if (ServiceEntries.serviceOrHost(state, dr.host()) == null) {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
+          ServiceHostOwners.destinationRule(state, dr, errors);
           DestinationRuleChecks.check(state, dr, errors);
           DnsEntryLocalities.check(state, dr, errors);
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
             if (other != dr && other.host().equals(dr.host())) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()
-                  + "' already has DestinationRule/" + other.name() + "; expected one DestinationRule per host"));
+                  + "' already has " + other.meta().key() + "; expected one DestinationRule per host"));
             }
           }
         }
@@ -106,6 +107,7 @@ public final class References {
 
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
+    ServiceHostOwners.routes(state, r, errors);
     GatewayReferences.boundGateways(state, r, errors);
     Delegation.check(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");

@@ -19,6 +19,7 @@ import io.keelson.control.policy.Policy.EnvoyFilterPatch;
 import io.keelson.control.policy.Policy.EnvoyFilterPatch.ApplyTo;
 import io.keelson.control.policy.Policy.EnvoyFilterPatch.Context;
 import io.keelson.control.policy.Policy.EnvoyFilterPatch.Operation;
+import io.keelson.control.policy.ServiceNames;
 import io.keelson.control.store.PolicySet;
 import io.keelson.dataplane.config.envoy.XdsSnapshotTranslator;
 import java.util.ArrayList;
@@ -79,7 +80,7 @@ public final class EnvoyFilterPatches {
         switch (p.applyTo()) {
           case LISTENER, NETWORK_FILTER, HTTP_FILTER ->
               listeners.replaceAll(l -> listenerMatches(p, l, gateway) ? patchListener(p, l) : l);
-          case CLUSTER -> patchClusters(p, clusters, gateway);
+          case CLUSTER -> patchClusters(p, ServiceNames.namespace(f.meta()), clusters, gateway);
           case ROUTE_CONFIGURATION, VIRTUAL_HOST, HTTP_ROUTE -> {
             Context own = gateway ? Context.GATEWAY : Context.SIDECAR_OUTBOUND;
             if (p.context() == Context.ANY || p.context() == own) {
@@ -494,7 +495,7 @@ public final class EnvoyFilterPatches {
         : c.getName().startsWith("inbound|") ? Context.SIDECAR_INBOUND : Context.SIDECAR_OUTBOUND;
   }
 
-  private static boolean clusterMatches(EnvoyFilterPatch p, Cluster c, boolean gateway) {
+  private static boolean clusterMatches(EnvoyFilterPatch p, String namespace, Cluster c, boolean gateway) {
     EnvoyFilterPatch.ClusterMatch m = p.cluster();
     if (p.context() != Context.ANY && p.context() != clusterContext(c, gateway)) {
       return false;
@@ -518,21 +519,25 @@ public final class EnvoyFilterPatches {
     int bar = name.indexOf('|');
     String service = bar < 0 ? name : name.substring(0, bar);
     String subset = bar < 0 ? null : name.substring(bar + 1);
-    return (m.service() == null || registryService(m.service(), service))
+    return (m.service() == null || registryService(m.service(), namespace, service))
         && (m.subset() == null || m.subset().equals(subset));
   }
 
   /**
-   * True when an EnvoyFilter's {@code service} names the registry Service of key {@code service}: its key, or a
-   * Kubernetes form {@code NAME.NS} / {@code NAME.NS.svc[.DOMAIN]} ({@link io.keelson.control.policy.ServiceNames};
-   * a short name is namespace default's).
+   * True when a host {@code written} in a document of {@code namespace} names the registry Service of key
+   * {@code service}: a short name is that namespace's, {@code NAME.NS} / {@code NAME.NS.svc[.DOMAIN]} namespace NS's
+   * ({@link io.keelson.control.policy.ServiceNames}).
    */
-  static boolean registryService(String written, String service) {
-    return written.equals(service) || io.keelson.control.policy.ServiceNames.resolve(written,
-        io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE).equals(service);
+  static boolean registryService(String written, String namespace, String service) {
+    return io.keelson.control.policy.ServiceNames.resolve(written, namespace).equals(service);
   }
 
-  private static void patchClusters(EnvoyFilterPatch p, List<Cluster> clusters, boolean gateway) {
+  /** {@link #registryService(String, String, String)} for a host of namespace default (a qualified cluster name's). */
+  static boolean registryService(String written, String service) {
+    return registryService(written, io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE, service);
+  }
+
+  private static void patchClusters(EnvoyFilterPatch p, String namespace, List<Cluster> clusters, boolean gateway) {
     switch (p.operation()) {
       case ADD -> {
         Cluster add = (Cluster) p.value();
@@ -540,8 +545,8 @@ public final class EnvoyFilterPatches {
           clusters.add(add);
         }
       }
-      case REMOVE -> clusters.removeIf(c -> clusterMatches(p, c, gateway));
-      case MERGE -> clusters.replaceAll(c -> clusterMatches(p, c, gateway) ? c.toBuilder().mergeFrom(p.value()).build()
+      case REMOVE -> clusters.removeIf(c -> clusterMatches(p, namespace, c, gateway));
+      case MERGE -> clusters.replaceAll(c -> clusterMatches(p, namespace, c, gateway) ? c.toBuilder().mergeFrom(p.value()).build()
           : c);
       default -> throw new IllegalStateException("unhandled cluster operation " + p.operation());
     }

@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class XdsServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(XdsServer.class);
+  // Copies of a translation per client namespace or path normalization held at most (each a full copy).
+  private static final int DERIVED_CACHE_ENTRIES = 256;
 
   private final PolicyStore store;
   private final MeshTranslator sidecars;
@@ -107,8 +109,10 @@ public final class XdsServer implements AutoCloseable {
   private final Map<Integer, MeshResources> byOutboundPort = new java.util.HashMap<>();
   // Per identified sidecar, rebuilt lazily after each change (guarded by pushLock).
   private final Map<String, MeshResources> byNode = new java.util.HashMap<>();
-  // Under pushLock: per translation instance (identity) and client namespace, that translation with its short names.
-  private final Map<MeshResources, Map<String, MeshResources>> byClientNamespace = new java.util.IdentityHashMap<>();
+  // Under pushLock: per translation instance (identity) and client namespace, that translation with its short names;
+  // per localized translation, it at the mesh's path normalization level. Bounded by copies held.
+  private final DerivedResourcesCache byClientNamespace = new DerivedResourcesCache(DERIVED_CACHE_ENTRIES);
+  private final DerivedResourcesCache pathNormalized = new DerivedResourcesCache(DERIVED_CACHE_ENTRIES);
   // What identified sidecars of an outbound port share, rebuilt lazily after each change (guarded by pushLock).
   private final Map<Integer, MeshResources> identifiedByPort = new java.util.HashMap<>();
   // Sidecar translators of the other outbound ports, kept across changes (guarded by pushLock).
@@ -618,6 +622,7 @@ public final class XdsServer implements AutoCloseable {
       byOutboundPort.clear();
       byNode.clear();
       byClientNamespace.clear();
+      pathNormalized.clear();
       identifiedByPort.clear();
       capturedByPort.clear();
       snapshots.clear();
@@ -701,7 +706,9 @@ public final class XdsServer implements AutoCloseable {
     if (p.proxyless) {
       return r;
     }
-    r = pathNormalization.apply(r); // istiod sets it on every sidecar and gateway connection manager
+    // istiod sets it on every sidecar and gateway connection manager; one result per input, so TelemetryCache hits
+    PathNormalizationLevel level = pathNormalization;
+    r = level == PathNormalizationLevel.DEFAULT ? r : pathNormalized.get(r, level.name(), level::apply);
     if (telemetry.inert(translated.ofType(Policy.Telemetry.class))) {
       return r;
     }
@@ -756,11 +763,7 @@ public final class XdsServer implements AutoCloseable {
       return t;
     }
     String namespace = namespace(p);
-    if (byClientNamespace.size() > 4096) { // shared translations rebuilt without a state change (endpoints)
-      byClientNamespace.clear();
-    }
-    return byClientNamespace.computeIfAbsent(t, k -> new java.util.HashMap<>())
-        .computeIfAbsent(namespace, ns -> ClientNamespaceNames.apply(t, translated, ns));
+    return byClientNamespace.get(t, namespace, k -> ClientNamespaceNames.apply(k, translated, namespace));
   }
 
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
@@ -1091,8 +1094,17 @@ public final class XdsServer implements AutoCloseable {
     var token = io.keelson.control.auth.TokenAuthentication.BINDING.get();
     spiffeId = boundToToken(node.getId(), spiffeId, token);
     if (w != null) {
+      String problem = io.keelson.control.policy.ServiceNames.serviceNameProblem(w.service());
+      if (problem != null) {
+        String why = "node " + node.getId() + ": its service (--service) " + problem + "; a sidecar registers to the"
+            + " Service of its own namespace";
+        LOG.warn("refusing proxy {}: {}", node.getId(), why);
+        throw new io.envoyproxy.controlplane.server.exception.RequestException(
+            io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
+      }
+      // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
       w = inNamespace(w, spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
-          : nodeNamespace);
+          : token != null ? token.namespace() : nodeNamespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
@@ -1158,8 +1170,9 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * Workload {@code w} of a node of {@code namespace} (null: default): registered to its namespace's Service of its
-   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to the service
-   * as named ({@code reviews}: namespace default's, as before Services were namespaced; {@code reviews.shop}: a key).
+   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to namespace
+   * default's of that name, as before Services were namespaced. Its name has no '.' (refused before), so it never names
+   * another namespace's Service.
    */
   private Policy.Workload inNamespace(Policy.Workload w, String namespace) {
     String key = io.keelson.control.policy.ServiceNames.key(w.service(), namespace);

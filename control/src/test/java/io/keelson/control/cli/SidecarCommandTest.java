@@ -190,17 +190,29 @@ class SidecarCommandTest {
 
   @Test
   void sidecarModeWithoutAnAppPortIsAUsageError() {
+    assertThat(usageError("--xds", "127.0.0.1:15010", "--service", "reviews"))
+        .contains("needs --service NAME and --app-port N");
+  }
+
+  @Test
+  void aServiceOfAnotherNamespaceIsAUsageError() {
+    assertThat(usageError("--xds", "127.0.0.1:15010", "--service", "reviews.shop", "--app-port", "9080"))
+        .contains("--service 'reviews.shop' is not a Service name");
+  }
+
+  /** What {@code proxy args} prints to stderr, asserting it exits with the usage error code (2). */
+  private static String usageError(String... args) {
     PrintStream old = System.err;
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     int code;
     try {
-      code = ProxyCommand.run(new String[] {"--xds", "127.0.0.1:15010", "--service", "reviews"});
+      code = ProxyCommand.run(args);
     } finally {
       System.setErr(old);
     }
     assertThat(code).isEqualTo(2);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("needs --service NAME and --app-port N");
+    return err.toString(StandardCharsets.UTF_8);
   }
 
   @Test

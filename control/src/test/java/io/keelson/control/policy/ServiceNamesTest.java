@@ -10,7 +10,6 @@ class ServiceNamesTest {
   void aShortHostIsTheDocumentsNamespacesService() {
     assertThat(ServiceNames.resolve("reviews", "shop")).isEqualTo("reviews.shop");
     assertThat(ServiceNames.resolve("reviews", "default")).isEqualTo("reviews");
-    assertThat(ServiceNames.resolve("reviews.svc", "shop")).isEqualTo("reviews.shop");
   }
 
   @Test
@@ -24,6 +23,20 @@ class ServiceNamesTest {
       assertThat(ServiceNames.resolve("api.example.com", ns)).as("a ServiceEntry host is itself")
           .isEqualTo("api.example.com");
     }
+  }
+
+  @Test
+  void aHostOfNamespaceSvcIsThatNamespacesServiceNotAStrippedSuffix() {
+    assertThat(ServiceNames.resolve("ratings.svc", "bookinfo")).as("NAME.NS is read before .svc is stripped, as"
+        + " Kubernetes' DNS search path (ratings.svc.svc.cluster.local) reads it").isEqualTo("ratings.svc");
+    assertThat(ServiceNames.resolve("ratings.svc.svc", "bookinfo")).isEqualTo("ratings.svc");
+    assertThat(ServiceNames.resolve("ratings.svc.svc.cluster.local", "default")).isEqualTo("ratings.svc");
+  }
+
+  @Test
+  void aServiceNameIsADnsLabel() {
+    assertThat(ServiceNames.serviceNameProblem("reviews")).isNull();
+    assertThat(ServiceNames.serviceNameProblem("reviews.shop")).contains("'reviews.shop' is not a Service name");
   }
 
   @Test

@@ -324,6 +324,11 @@ class CapturedTranslationTest {
             .setMetadata(capturedNode("x", "10.1.0.8", 9080).getMetadata().toBuilder()
                 .putFields(NodeRegistration.CAPTURE, str("ebpf"))).build()))
             .contains("keelson.io/capture 'ebpf' is not supported");
+        assertThat(refusal(channel, capturedNode("other-ns", "10.1.0.8", 9080).toBuilder()
+            .setMetadata(capturedNode("x", "10.1.0.8", 9080).getMetadata().toBuilder()
+                .putFields(NodeRegistration.SERVICE, str("reviews.shop"))).build()))
+            .as("a sidecar cannot name another namespace's Service to join its SAN set")
+            .contains("'reviews.shop' is not a Service name");
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }

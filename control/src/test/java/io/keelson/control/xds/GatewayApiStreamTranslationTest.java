@@ -183,14 +183,14 @@ class GatewayApiStreamTranslationTest {
         .extracting(c -> List.copyOf(c.getFilterChainMatch().getServerNamesList()))
         .containsExactly(List.of());
 
-    // The TCP listener takes routes of the Gateway's namespace only (no allowedRoutes: from Same); routes count as
+    // The TCP listener takes routes of the Gateway's namespace only (no allowedRoutes: from Same); the route is of
     // namespace default.
     assertThatThrownBy(() -> store(STREAMS.replace(
         "{ name: tcp, port: 5432, protocol: TCP, allowedRoutes: { namespaces: { from: All } } }",
         "{ name: tcp, port: 5432, protocol: TCP }")))
         .hasMessageContaining("TCPRoute/db: spec.parentRefs: Gateway edge/edge takes no TCPRoute TCPRoute/db:"
             + " listener 'tcp' takes routes of namespace edge only (allowedRoutes namespaces from: Same, the default),"
-            + " not of default (Keelson keeps routes in the one mesh namespace, default)");
+            + " not of default; expected allowedRoutes");
   }
 
   @Test

@@ -248,6 +248,9 @@ class NamespacedServicesTranslationTest {
     assertThat(EnvoyFilterPatches.registryService("reviews.shop.svc.cluster.local", "reviews")).isFalse();
     assertThat(EnvoyFilterPatches.registryService("reviews.default.svc.cluster.local", "reviews")).isTrue();
     assertThat(EnvoyFilterPatches.registryService("reviews", "reviews.shop")).isFalse();
+    assertThat(EnvoyFilterPatches.registryService("reviews", "shop", "reviews.shop"))
+        .as("an EnvoyFilter of shop naming service: reviews means shop's").isTrue();
+    assertThat(EnvoyFilterPatches.registryService("reviews", "shop", "reviews")).isFalse();
     assertThat(IstioClusterNames.keelsonName("outbound|9080|v1|reviews.shop.svc.cluster.local",
         List.of("reviews", "reviews|v1", "reviews.shop", "reviews.shop|v1"))).isEqualTo("reviews.shop|v1");
   }
@@ -291,7 +294,81 @@ class NamespacedServicesTranslationTest {
         kind: Service
         metadata: { name: reviews.shop }
         spec: { ports: [ { port: 9080 } ] }
-        """)).hasMessageContaining("Service/reviews.shop: metadata.name: host 'reviews.shop' would name both");
+        """)).hasMessageContaining("Service/reviews.shop: metadata.name: 'reviews.shop' is not a Service name: a"
+            + " Service name has no '.'");
+  }
+
+  @Test
+  void anotherNamespacesMeshVirtualServiceForAServiceIsRefusedNamingTheServicesOwn() {
+    assertThatThrownBy(() -> state(MESH + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: takeover, namespace: bookinfo }
+        spec:
+          hosts: [ reviews.shop ]
+          http: [ { route: [ { destination: { host: reviews.bookinfo } } ] } ]
+        """)).as("shop's reviews is routed by shop's VirtualService; bookinfo's would be merged into it")
+        .hasMessageContaining("VirtualService/bookinfo/takeover: spec.hosts[0]: service 'reviews.shop' is already"
+            + " routed for the mesh by VirtualService/shop/reviews (namespace shop)");
+  }
+
+  @Test
+  void aDestinationRuleForAnotherNamespacesServiceIsRefusedOutsideTheRootNamespace() throws Exception {
+    String bookinfoDrForShop = """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: shop-reviews, namespace: NS }
+        spec: { host: reviews.shop.svc.cluster.local, trafficPolicy: { loadBalancer: { simple: RANDOM } } }
+        """;
+    String withoutShopDr = MESH.replace("""
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: reviews, namespace: shop }
+        spec: { host: reviews, subsets: [ { name: v1, labels: { version: v1 } } ] }
+        ---
+        """, "").replace("destination: { host: reviews, subset: v1 }", "destination: { host: reviews }");
+    assertThatThrownBy(() -> state(withoutShopDr + bookinfoDrForShop.replace("NS", "bookinfo")))
+        .hasMessageContaining("DestinationRule/bookinfo/shop-reviews: spec.host: service 'reviews.shop' is of"
+            + " namespace shop: a DestinationRule of namespace bookinfo would apply to every client");
+    assertThat(state(withoutShopDr + bookinfoDrForShop.replace("NS", "istio-system"))
+        .ofType(Policy.DestinationRule.class)).as("the root namespace's applies mesh-wide, as Istio's fallback")
+        .anyMatch(dr -> dr.meta().key().equals("DestinationRule/istio-system/shop-reviews"));
+    assertThatThrownBy(() -> state(MESH + bookinfoDrForShop.replace("NS", "istio-system")))
+        .hasMessageContaining("service 'reviews.shop' already has DestinationRule/shop/reviews");
+  }
+
+  @Test
+  void aDottedServiceNameOfAnotherNamespaceIsRefusedWhereverAServiceIsNamedByName() {
+    assertThatThrownBy(() -> state(MESH + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Workload
+        metadata: { name: intruder }
+        spec: { service: reviews.shop, address: 127.0.0.14, port: 19080 }
+        """)).as("a Workload of default cannot join shop's reviews")
+        .hasMessageContaining("Workload/intruder: spec.service: 'reviews.shop' is not a Service name");
+    assertThatThrownBy(() -> state(MESH + """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: takeover }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: reviews.shop } ]
+          rules: [ { backendRefs: [ { name: reviews, namespace: shop, port: 9080 } ] } ]
+        """)).as("a route of default cannot attach to shop's reviews by a dotted parentRef name")
+        .hasMessageContaining("HTTPRoute/takeover: spec.parentRefs[0].name: 'reviews.shop' is not a Service name");
+    assertThatThrownBy(() -> state(MESH + """
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: { name: sneak, namespace: shop }
+        spec:
+          parentRefs: [ { group: "", kind: Service, name: reviews } ]
+          rules: [ { backendRefs: [ { name: reviews.bookinfo, port: 9080 } ] } ]
+        """)).as("a backendRef names another namespace by its namespace field (and a ReferenceGrant)")
+        .hasMessageContaining("spec.rules[0].backendRefs[0].name: 'reviews.bookinfo' is not a Service name");
   }
 
   @Test

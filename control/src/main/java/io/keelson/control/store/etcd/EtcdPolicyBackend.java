@@ -39,6 +39,10 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
   // so that revisions which change no policy (workload registrations) are not parsed and checked again.
   private long builtCount = -1;
   private long builtMaxMod = -1;
+  // Guarded by the store's lock: documents read under their key from before namespaces (Kind/NAME for a document of
+  // namespace NS, now Kind/NS/NAME), by their key; save moves them.
+  private Map<String, String> legacyKeys = Map.of();
+  private final Set<String> warnedLegacy = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public EtcdPolicyBackend(EtcdClient client, String prefix) {
     this.client = client;
@@ -58,19 +62,28 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
 
   @Override
   public void save(PolicySet before, PolicySet after) throws PolicyException, PolicyStore.ConcurrentChangeException {
-    List<EtcdClient.Op> ops = new ArrayList<>();
+    Map<String, EtcdClient.Op> byKey = new java.util.LinkedHashMap<>(); // one op per key: etcd refuses duplicates
+    // Documents still under their key from before namespaces move to their own key with this change.
+    for (var moved : legacyKeys.entrySet()) {
+      byKey.put(policies + moved.getValue(), EtcdClient.Op.delete(policies + moved.getValue()));
+      Policy p = after.byKey().get(moved.getKey());
+      if (p != null) {
+        byKey.put(policies + moved.getKey(), EtcdClient.Op.put(policies + moved.getKey(), value(p)));
+      }
+    }
     for (var e : after.byKey().entrySet()) {
       Policy old = before.byKey().get(e.getKey());
       if (old == null || !old.meta().source().equals(e.getValue().meta().source())
           || !old.meta().file().equals(e.getValue().meta().file())) {
-        ops.add(EtcdClient.Op.put(policies + e.getKey(), value(e.getValue())));
+        byKey.put(policies + e.getKey(), EtcdClient.Op.put(policies + e.getKey(), value(e.getValue())));
       }
     }
     for (String k : before.byKey().keySet()) {
       if (!after.byKey().containsKey(k)) {
-        ops.add(EtcdClient.Op.delete(policies + k));
+        byKey.putIfAbsent(policies + k, EtcdClient.Op.delete(policies + k));
       }
     }
+    List<EtcdClient.Op> ops = new ArrayList<>(byKey.values());
     ops.add(EtcdClient.Op.put(marker, "changed at revision " + revision + " + 1"));
     long at;
     try {
@@ -136,6 +149,7 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
     builtMaxMod = sig[1];
     List<String> errors = new ArrayList<>();
     Map<String, Policy> next = new TreeMap<>();
+    Map<String, String> legacy = new TreeMap<>();
     for (EtcdClient.KeyValue kv : kvs.values()) {
       if (!kv.key().startsWith(policies)) {
         continue;
@@ -148,7 +162,10 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
       }
       try {
         Policy p = parse(docKey, kv.value());
-        next.put(docKey, p);
+        if (!p.meta().key().equals(docKey)) {
+          legacy.put(p.meta().key(), docKey);
+        }
+        next.put(p.meta().key(), p);
       } catch (PolicyException e) {
         errors.add("etcd key " + kv.key() + " (revision " + kv.modRevision() + ") rejected, "
             + (old == null ? "ignored" : "its last good version kept") + ":\n" + e.getMessage());
@@ -157,6 +174,7 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
         }
       }
     }
+    legacyKeys = Map.copyOf(legacy);
     PolicySet candidate = current.without(p -> !next.containsKey(p.meta().key())).with(next.values());
     List<PolicyError> broken = References.check(candidate, List.copyOf(candidate.all()));
     if (!broken.isEmpty()) {
@@ -212,11 +230,26 @@ public final class EtcdPolicyBackend implements PolicyStore.Backend {
       text = eol < 0 ? "" : value.substring(eol + 1);
     }
     List<Policy> parsed = PolicyParser.parse(source, text).policies();
+    if (parsed.size() == 1 && storedBeforeNamespaces(docKey, parsed.getFirst())) {
+      Policy p = parsed.getFirst();
+      if (warnedLegacy.add(docKey)) {
+        LOG.warn("etcd key {}{} holds {} of namespace {}, stored under its key from before namespaces: loaded as {}"
+            + " (moved there by the next change); its short hosts now resolve in namespace {}", policies, docKey,
+            docKey, p.namespace(), p.meta().key(), p.namespace());
+      }
+      return p;
+    }
     if (parsed.size() != 1 || !parsed.getFirst().meta().key().equals(docKey)) {
       throw new PolicyException(List.of(new PolicyError(source, docKey, "", "the key holds "
           + parsed.stream().map(p -> p.meta().key()).toList() + "; expected exactly the document " + docKey)));
     }
     return parsed.getFirst();
+  }
+
+  /** {@code docKey} is {@code p}'s key as it was before namespaces ({@code Kind/NAME}) and {@code p} is namespaced. */
+  private static boolean storedBeforeNamespaces(String docKey, Policy p) {
+    return !p.namespace().isEmpty() && !p.meta().key().equals(docKey)
+        && docKey.equals(Policy.Meta.key(p.meta().kind(), "", p.meta().name()));
   }
 
   private static String value(Policy p) {

@@ -252,6 +252,30 @@ class EtcdReplicasEndToEndTest {
   }
 
   @Test
+  void aNamespacedDocumentStoredUnderItsKeyFromBeforeNamespacesLoadsReKeyedAndMovesWithTheNextChange()
+      throws Exception {
+    ControlPlane a = replica(15001);
+    ControlPlane b = replica(15001);
+    EtcdClient hand = new EtcdClient(etcd.endpoints(), Duration.ofSeconds(2));
+    String prefix = options().prefix();
+    hand.put(prefix + "policies/Service/reviews", "apiVersion: keelson.io/v1alpha1\nkind: Service\n"
+        + "metadata: { name: reviews, namespace: shop }\nspec: { ports: [ { port: 9080 } ] }\n", 0);
+    await().atMost(WAIT).until(() -> a.store.current().byKey().containsKey("Service/shop/reviews")
+        && b.store.current().byKey().containsKey("Service/shop/reviews"));
+    assertThat(a.etcd.lastError()).isNull();
+
+    apply(a, SERVICE.replace("product-service", "other-service"));
+    await().atMost(WAIT).until(() -> etcdKeys().contains("/policies/Service/shop/reviews"));
+    assertThat(etcdKeys()).doesNotContain("/policies/Service/reviews,", "/policies/Service/reviews]");
+    await().atMost(WAIT).until(() -> b.store.current().byKey().containsKey("Service/other-service"));
+    assertThat(b.store.current().byKey()).containsKey("Service/shop/reviews");
+
+    b.store.delete("Service", "shop", "reviews", false);
+    await().atMost(WAIT).until(() -> !a.store.current().byKey().containsKey("Service/shop/reviews"));
+    assertThat(etcdKeys()).doesNotContain("reviews");
+  }
+
+  @Test
   void aHandWrittenInvalidDocumentIsReportedAndTheLastGoodStateKept() throws Exception {
     ControlPlane a = replica(15001);
     Proxy proxyOnB = proxyOn(replicaForProxy());
