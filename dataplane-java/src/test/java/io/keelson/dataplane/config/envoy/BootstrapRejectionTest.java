@@ -424,6 +424,20 @@ class BootstrapRejectionTest {
   }
 
   @Test
+  void rejectsRouteHeadersThatWouldSplitTheHead() {
+    String yaml = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend }
+                        response_headers_to_add:
+                        - header: { key: x-a, value: "b\\r\\nx-evil: 1" }
+                        - header: { key: "x(b)", value: c }
+        """);
+    assertThat(rejected(yaml).problems()).containsExactly(
+        "config.yaml: " + ROUTES + "[0].response_headers_to_add[0].header.value: holds CR, LF or NUL; expected a header value on one line",
+        "config.yaml: " + ROUTES + "[0].response_headers_to_add[1].header.key: 'x(b)' is not a header name; "
+            + "expected token characters only (letters, digits, !#$%&'*+-.^_`|~)");
+  }
+
+  @Test
   void rejectsHostNamesInStaticClusters() {
     assertThat(rejected(edit("address: 127.0.0.1, port_value: 8080", "address: backend.local, port_value: 8080")).getMessage())
         .isEqualTo("config.yaml: static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address"
