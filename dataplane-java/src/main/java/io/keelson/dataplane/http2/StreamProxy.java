@@ -1764,7 +1764,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     FullHttpResponse r;
     if (grpc) {
       // as Envoy, a mapper's new status decides grpc-status (httpToGrpcStatus); the proxy's own reasons otherwise
-      int code = rewritten ? GrpcReplies.fromHttpStatus(status) : GrpcReplies.forLocalReply(status, why);
+      int code = GrpcReplies.forLocalReply(status, why, rewritten);
       observer.localGrpcStatus(code);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : GrpcReplies.messageOf(body));
