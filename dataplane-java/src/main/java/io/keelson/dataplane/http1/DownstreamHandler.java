@@ -1860,8 +1860,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           headers.remove("content-type");
         }
       }
-      extraHeaders = reply.headerLines == null ? extraHeaders
-          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+      extraHeaders = PolicyVerdicts.withLocalReplyHeaders(extraHeaders, reply);
+      if (headers != null) { // the route's own fields of an overwritten name go too
+        for (String name : reply.overwrites) {
+          headers.remove(name);
+        }
+      }
     }
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply

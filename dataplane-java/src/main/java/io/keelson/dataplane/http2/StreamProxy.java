@@ -1744,8 +1744,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
         extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withoutContentType(extraHeaders);
       }
-      extraHeaders = reply.headerLines == null ? extraHeaders
-          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+      extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withLocalReplyHeaders(extraHeaders, reply);
     }
     state = State.DONE;
     releasePending();
