@@ -232,6 +232,35 @@ class UdpProxyTest {
     awaitStat(p, "cluster.b.upstream_cx_active: 0");
   }
 
+  /** An update refused because a TCP listener cannot bind leaves the UDP listeners as they were (all or nothing). */
+  @Test
+  void anUpdateWhoseTcpListenerCannotBindLeavesTheUdpListenerAsItWas() throws Exception {
+    UdpEchoServer a = echo("a");
+    UdpEchoServer b = echo("b");
+    String clusters = cluster("a", "ROUND_ROBIN", a.port()) + cluster("b", "ROUND_ROBIN", b.port());
+    ProxyServer p = proxies.start(udpListener(TO_A, clusters), 1);
+    int port = p.listenerAddress("udp").getPort();
+    UdpClient c = client(p);
+    assertThat(c.ask("1")).isEqualTo("a:1");
+    String unbindable = """
+          - name: tcp
+            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: t
+                  cluster: a
+        """;
+    String toB = udpListener(matcherTo("b"), clusters).replace("port_value: 0", "port_value: " + port)
+        .replace("  listeners:\n", "  listeners:\n" + unbindable);
+    assertThatThrownBy(() -> p.install(BootstrapLoader.fromYaml(toB, "v2.yaml"))).hasMessageContaining("tcp");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(client(p).ask("2")).as("the UDP listener at its address with its old config").isEqualTo("a:2"));
+    assertThat(p.listenerAddress("udp").getPort()).isEqualTo(port);
+  }
+
   @Test
   void aSessionWritesOneAccessLogEntryWhenItEnds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
