@@ -306,28 +306,19 @@ final class XdsResourceCache {
    */
   private void armFetchTimers() {
     Set<String> awaited = new java.util.HashSet<>();
-    for (Versioned v : accepted.get(ResourceType.CLUSTER).values()) {
-      Cluster c = (Cluster) v.resource();
-      Set<String> waits = awaited(c, accepted);
-      clusterSdsConfigs(c).forEach((name, config) -> {
-        if (waits.contains(name)) {
-          awaited.add(name);
-          fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), this::onFetchTimeout);
-        }
-      });
-    }
-    for (Versioned v : accepted.get(ResourceType.LISTENER).values()) {
-      Listener l = (Listener) v.resource();
-      Set<String> waits = awaited(l, accepted);
-      listenerSdsConfigs(l).forEach((name, config) -> {
-        if (waits.contains(name)) {
-          awaited.add(name);
-          fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), () -> {
-            listenerSecrets.giveUp(name); // as Envoy: warming ends, the listener serves with failing handshakes
-            onFetchTimeout();
-          });
-        }
-      });
+    for (ResourceType t : List.of(ResourceType.CLUSTER, ResourceType.LISTENER)) {
+      for (Versioned v : accepted.get(t).values()) {
+        Set<String> waits = awaited(v.resource(), accepted);
+        sdsConfigs(v.resource()).forEach((name, config) -> {
+          if (waits.contains(name)) {
+            awaited.add(name);
+            fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), () -> {
+              listenerSecrets.giveUp(name); // as Envoy: warming ends; a listener on it serves with failing handshakes
+              onFetchTimeout();
+            });
+          }
+        });
+      }
     }
     fetchTimers.retain(awaited, sdsNames(accepted));
   }
@@ -565,6 +556,12 @@ final class XdsResourceCache {
   /** The served SDS secret names in one listener's downstream TLS contexts. */
   private static Set<String> listenerSdsNames(Listener listener) {
     return new TreeSet<>(listenerSdsConfigs(listener).keySet());
+  }
+
+  /** The served secrets a cluster or listener names, by name. */
+  private static Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> sdsConfigs(
+      Message resource) {
+    return resource instanceof Cluster c ? clusterSdsConfigs(c) : listenerSdsConfigs((Listener) resource);
   }
 
   /** The served SDS secrets of one listener's downstream TLS contexts, by name. */

@@ -208,15 +208,26 @@ class UdpProxyTest {
     awaitStat(p, "udp.dns.downstream_sess_total: 2");
   }
 
-  @Test
-  void anLdsUpdateReplacesTheListenerEndingItsSessionsAndARemovalClosesIt() throws Exception {
+  /** A proxy whose UDP listener relays to cluster a, beside cluster b (echo backends named so), a's answer seen once. */
+  private record ToA(ProxyServer proxy, UdpClient client, String clusters) {}
+
+  private ToA relayingToA() throws Exception {
     UdpEchoServer a = echo("a");
     UdpEchoServer b = echo("b");
     String clusters = cluster("a", "ROUND_ROBIN", a.port()) + cluster("b", "ROUND_ROBIN", b.port());
     ProxyServer p = proxies.start(udpListener(TO_A, clusters), 1);
-    int port = p.listenerAddress("udp").getPort();
     UdpClient c = client(p);
     assertThat(c.ask("1")).isEqualTo("a:1");
+    return new ToA(p, c, clusters);
+  }
+
+  @Test
+  void anLdsUpdateReplacesTheListenerEndingItsSessionsAndARemovalClosesIt() throws Exception {
+    ToA running = relayingToA();
+    ProxyServer p = running.proxy();
+    int port = p.listenerAddress("udp").getPort();
+    UdpClient c = running.client();
+    String clusters = running.clusters();
     String toB = udpListener(matcherTo("b"), clusters).replace("port_value: 0", "port_value: " + port);
     p.install(BootstrapLoader.fromYaml(toB, "v2.yaml"));
     assertThat(c.ask("2")).as("the updated listener, at the same address").isEqualTo("b:2");
@@ -235,13 +246,11 @@ class UdpProxyTest {
   /** An update refused because a TCP listener cannot bind leaves the UDP listeners as they were (all or nothing). */
   @Test
   void anUpdateWhoseTcpListenerCannotBindLeavesTheUdpListenerAsItWas() throws Exception {
-    UdpEchoServer a = echo("a");
-    UdpEchoServer b = echo("b");
-    String clusters = cluster("a", "ROUND_ROBIN", a.port()) + cluster("b", "ROUND_ROBIN", b.port());
-    ProxyServer p = proxies.start(udpListener(TO_A, clusters), 1);
+    ToA running = relayingToA();
+    ProxyServer p = running.proxy();
     int port = p.listenerAddress("udp").getPort();
-    UdpClient c = client(p);
-    assertThat(c.ask("1")).isEqualTo("a:1");
+    UdpClient c = running.client();
+    String clusters = running.clusters();
     String unbindable = """
           - name: tcp
             address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
