@@ -96,6 +96,12 @@ class LocalReplyConfigTest {
         local_reply_config:
           mappers: [ { filter: { not_health_check_filter: {} }, headers_to_add: [ { header: { key: "x a", value: b } } ] } ]
         """)).contains(at + "[0].header.key: 'x a' is not a header name");
+    assertThat(rejected("""
+        local_reply_config:
+          mappers:
+          - filter: { not_health_check_filter: {} }
+            headers_to_add: [ { header: { key: "x a", value: b } }, { header: { key: x-b, value: "%START_TIME%" } } ]
+        """)).as("reported at the field's own index").contains(at + "[1].header.value: command operators");
     for (String framing : new String[] {"Content-Length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "host"}) {
       assertThat(rejected("""
           local_reply_config:
