@@ -23,7 +23,7 @@ public final class LocalReplyRenderer {
   private final ThreadLocal<Scratch> scratch;
 
   private record Mapper(AccessLogFilter filter, int status, byte[] body, String bodyText, BodyFormat format, String headerLines,
-      boolean setsContentType) {}
+      java.util.Set<String> overwrites, boolean setsContentType) {}
 
   private record BodyFormat(AccessLogFormat format, String contentType) {}
 
@@ -36,6 +36,11 @@ public final class LocalReplyRenderer {
     public String contentType;
     /** The mapper's headers as lines ({@code name: value\r\n} each), or null. */
     public String headerLines;
+    /**
+     * The (lower-case) names of the mapper's OVERWRITE_IF_EXISTS_OR_ADD headers: they replace a filter's or route's
+     * fields of that name instead of adding a second value.
+     */
+    public java.util.Set<String> overwrites = java.util.Set.of();
     /**
      * The body changed and no mapper header set a content-type: {@link #contentType} replaces one the reply had (a
      * route's or a filter's), as Envoy's sendLocalReply.
@@ -65,6 +70,8 @@ public final class LocalReplyRenderer {
           : compile(m.bodyFormat(), fields, "mappers[" + i + "].body_format_override");
       mappers[i] = new Mapper(filter == null ? r -> true : filter, m.statusCode(),
           m.body() == null ? null : m.body().getBytes(StandardCharsets.UTF_8), m.body(), format, headerLines(m.headersToAdd()),
+          m.headersToAdd().stream().filter(h -> !h.append()).map(HeaderMutations.HeaderValue::name)
+              .collect(java.util.stream.Collectors.toUnmodifiableSet()),
           m.headersToAdd().stream().anyMatch(h -> h.name().equals("content-type")));
     }
     this.requestHeaders = fields.requestHeaders.toArray(String[]::new);
@@ -100,10 +107,23 @@ public final class LocalReplyRenderer {
       return null;
     }
     StringBuilder b = new StringBuilder();
-    for (HeaderMutations.HeaderValue h : headers) {
-      b.append(h.name()).append(": ").append(h.value()).append("\r\n");
+    for (int i = 0; i < headers.size(); i++) {
+      HeaderMutations.HeaderValue h = headers.get(i);
+      if (!overwrittenLater(headers, i)) {
+        b.append(h.name()).append(": ").append(h.value()).append("\r\n");
+      }
     }
     return b.toString();
+  }
+
+  /** Whether a later entry of the same mapper overwrites entry {@code i} (as Envoy applies them in order). */
+  private static boolean overwrittenLater(java.util.List<HeaderMutations.HeaderValue> headers, int i) {
+    for (int j = i + 1; j < headers.size(); j++) {
+      if (!headers.get(j).append() && headers.get(j).name().equals(headers.get(i).name())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -129,6 +149,7 @@ public final class LocalReplyRenderer {
     out.status = status;
     out.body = body;
     out.headerLines = null;
+    out.overwrites = java.util.Set.of();
     String bodyText = null;
     BodyFormat format = bodyFormat;
     boolean customContentType = false;
@@ -143,6 +164,7 @@ public final class LocalReplyRenderer {
           bodyText = m.bodyText();
         }
         out.headerLines = m.headerLines();
+        out.overwrites = m.overwrites();
         customContentType = m.setsContentType();
         if (m.format() != null) {
           format = m.format();

@@ -39,6 +39,15 @@ public interface HttpFilterFactory {
   }
 
   /**
+   * Whether the filter with listener-level {@code settings} (from {@link #translate}) re-codes request bodies (a
+   * request-direction compressor or decompressor): the connection codes them when it forwards, after a buffer filter
+   * has counted the body, so such a filter cannot run before a buffer filter.
+   */
+  default boolean codesRequestBodies(Object settings) {
+    return false;
+  }
+
+  /**
    * The per-filter config key under which the route translator stores this filter's settings from a built-in
    * VirtualHost/RouteAction field (Envoy's deprecated {@code cors}), or null when it reads none. Those settings
    * apply only where neither the route nor its virtual host has typed_per_filter_config for the filter, as in Envoy.

@@ -1845,10 +1845,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private void sendLocalReply(int status, byte[] body, String extraHeaders, Http1Headers headers) {
     cancelExternalCheck(); // a stream-idle timeout or another local reply while the check runs
     String contentType = "text/plain";
+    boolean rewritten = false;
     var renderer = listener == null ? null : context.localReplies(listener.config().http());
     if (renderer != null) { // local_reply_config: status, body, headers and body format, before the gRPC-Web form
       var reply = renderer.render(status, body, flag, request, request == null ? null : request.uri(),
           request == null ? "HTTP/1.1" : request.version().toString());
+      rewritten = reply.status != status;
       status = reply.status;
       body = reply.body;
       contentType = reply.contentType;
@@ -1858,12 +1860,18 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           headers.remove("content-type");
         }
       }
-      extraHeaders = reply.headerLines == null ? extraHeaders
-          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+      extraHeaders = PolicyVerdicts.withLocalReplyHeaders(extraHeaders, reply);
+      if (headers != null) { // the route's own fields of an overwritten name go too
+        for (String name : reply.overwrites) {
+          headers.remove(name);
+        }
+      }
     }
     int grpcWeb = policy.grpcWeb();
     if (grpcWeb != 0) { // a gRPC-Web call: the trailers-only form, as Envoy's grpc_web filter relabels a gRPC local reply
-      String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, status, flag, body);
+      // as Envoy, a mapper's new status decides grpc-status (httpToGrpcStatus); the proxy's own reasons otherwise
+      int code = io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, flag, rewritten);
+      String lines = io.keelson.dataplane.filter.grpcweb.GrpcWebLocalReplies.headerLines(grpcWeb, code, body);
       // the trailers-only form carries its own content-type and grpc-*: a filter's copies (ext_authz's) are dropped
       extraHeaders = extraHeaders == null ? lines : lines + java.util.Objects.requireNonNullElse(
           PolicyVerdicts.withoutGrpcReplyFields(extraHeaders), "");
@@ -1874,7 +1882,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
           }
         }
       }
-      observer.localGrpcStatus(io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, flag));
+      observer.localGrpcStatus(code);
       status = 200;
       body = new byte[0];
     }

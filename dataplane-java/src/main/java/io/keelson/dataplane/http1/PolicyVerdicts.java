@@ -65,6 +65,19 @@ public final class PolicyVerdicts {
     return without(lines, name -> name.equalsIgnoreCase("content-type"));
   }
 
+  /**
+   * The filters' response header lines with a local_reply_config mapper's added: its OVERWRITE_IF_EXISTS_OR_ADD
+   * entries replace the filters' fields of that name (as Envoy), the others add to them; null when there are none.
+   */
+  public static String withLocalReplyHeaders(String lines, io.keelson.dataplane.accesslog.LocalReplyRenderer.Reply reply) {
+    if (reply.headerLines == null) {
+      return lines;
+    }
+    String kept = reply.overwrites.isEmpty() ? lines
+        : without(lines, name -> reply.overwrites.contains(name.toLowerCase(java.util.Locale.ROOT)));
+    return kept == null ? reply.headerLines : kept + reply.headerLines;
+  }
+
   private static String without(String lines, java.util.function.Predicate<String> dropped) {
     if (lines == null) {
       return null;

@@ -48,6 +48,14 @@ public final class GrpcReplies {
     return new String(body, 0, n, StandardCharsets.UTF_8);
   }
 
+  /**
+   * As {@link #forLocalReply(int, io.keelson.dataplane.stats.ResponseFlag)}, except that a status a local_reply_config
+   * mapper {@code rewritten} decides the code (Envoy's httpToGrpcStatus), not why the proxy answered.
+   */
+  public static int forLocalReply(int status, io.keelson.dataplane.stats.ResponseFlag why, boolean rewritten) {
+    return rewritten ? fromHttpStatus(status) : forLocalReply(status, why);
+  }
+
   /** The grpc-status of the proxy's own reply of HTTP {@code status} for response flag {@code why}. */
   public static int forLocalReply(int status, io.keelson.dataplane.stats.ResponseFlag why) {
     return switch (why) {

@@ -1744,8 +1744,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       if (replacesContentType) { // as Envoy: the new body's type, not the route's or a filter's
         extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withoutContentType(extraHeaders);
       }
-      extraHeaders = reply.headerLines == null ? extraHeaders
-          : extraHeaders == null ? reply.headerLines : extraHeaders + reply.headerLines;
+      extraHeaders = io.keelson.dataplane.http1.PolicyVerdicts.withLocalReplyHeaders(extraHeaders, reply);
     }
     state = State.DONE;
     releasePending();
@@ -1764,7 +1763,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     FullHttpResponse r;
     if (grpc) {
       // as Envoy, a mapper's new status decides grpc-status (httpToGrpcStatus); the proxy's own reasons otherwise
-      int code = rewritten ? GrpcReplies.fromHttpStatus(status) : GrpcReplies.forLocalReply(status, why);
+      int code = GrpcReplies.forLocalReply(status, why, rewritten);
       observer.localGrpcStatus(code);
       r = GrpcReplies.trailersOnly(code, body.length == 0 ? HttpResponseStatus.valueOf(status).reasonPhrase()
           : GrpcReplies.messageOf(body));

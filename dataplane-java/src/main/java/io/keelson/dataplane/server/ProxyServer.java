@@ -306,8 +306,15 @@ public final class ProxyServer implements AutoCloseable {
     }
     checkTransport(snapshot);
     ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
-    udpListeners.reconcile(snapshot.udpListeners()); // first: a UDP bind failure leaves the TCP listeners untouched
-    ListenerSet.Change change = listeners.reconcile(snapshot.listeners());
+    // first: a UDP bind failure leaves the TCP listeners untouched; a TCP one puts the UDP listeners back
+    io.keelson.dataplane.udp.UdpListeners.Rollback udpChange = udpListeners.reconcile(snapshot.udpListeners());
+    ListenerSet.Change change;
+    try {
+      change = listeners.reconcile(snapshot.listeners());
+    } catch (ConfigException | RuntimeException e) {
+      udpChange.undo();
+      throw e;
+    }
     listening = !listeners.isEmpty() || !udpListeners.addresses().isEmpty();
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, updated {}, taken over {}, removed {}", change.added(),

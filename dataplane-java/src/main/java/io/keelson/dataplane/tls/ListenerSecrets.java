@@ -17,6 +17,8 @@ public final class ListenerSecrets {
   private final Map<String, ListenerSecret> slots = new ConcurrentHashMap<>();
   /** Material checked for the translation in progress, not serving yet; xDS thread only. */
   private final Map<String, ListenerSecret.Material> staged = new java.util.HashMap<>();
+  /** Names whose initial fetch deadline passed: a listener on them is built empty, its handshakes failing. */
+  private final java.util.Set<String> givenUp = ConcurrentHashMap.newKeySet();
 
   /** Puts the staged material back to what it replaced ({@link #promoteStaged}'s result). */
   public interface Rollback {
@@ -43,6 +45,19 @@ public final class ListenerSecrets {
     staged.put(name, ListenerSecret.parse(chain, key, ca));
   }
 
+  /**
+   * Marks {@code name}'s initial fetch deadline passed (Envoy ends listener warming there): a listener naming it may be
+   * built on the empty slot, failing handshakes until the secret arrives.
+   */
+  public void giveUp(String name) {
+    givenUp.add(name);
+  }
+
+  /** True when a listener may be built on {@code slot} although nothing was delivered (see {@link #giveUp}). */
+  public boolean givenUp(ListenerSecret slot) {
+    return givenUp.contains(slot.name());
+  }
+
   /** True when {@code slot} holds material, or has some staged for the translation in progress. */
   public boolean delivered(ListenerSecret slot) {
     return slot.delivered() || staged.containsKey(slot.name());
@@ -67,6 +82,7 @@ public final class ListenerSecrets {
 
   /** Drops (and clears) every slot not in {@code names}: no listener serves it any more. */
   public void retain(java.util.Set<String> names) {
+    givenUp.retainAll(names);
     slots.values().removeIf(s -> {
       if (names.contains(s.name())) {
         return false;

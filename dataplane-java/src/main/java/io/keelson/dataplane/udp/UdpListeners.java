@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  * calls it under its monitor.
  */
 public final class UdpListeners {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(UdpListeners.class);
+
   private record Bound(UdpListenerConfig config, Channel channel, UdpProxyListener handler) {}
 
   private final EventLoopGroup workers;
@@ -45,33 +47,52 @@ public final class UdpListeners {
     this.accessLoggers = accessLoggers;
   }
 
+  /** Puts the UDP listeners back as they were before a {@link #reconcile} (the rest of the update failed). */
+  public interface Rollback {
+    void undo();
+  }
+
   /**
    * Makes the bound listeners {@code wanted}: closes removed and changed ones, binds new and changed ones. When a bind
-   * fails, what this call bound is closed again and the exception names the listener and its address.
+   * fails, the listeners are put back as they were (the replaced ones rebound at their addresses, their sessions
+   * gone) and the exception names the listener and its address; otherwise the result undoes this call the same way.
    */
-  public void reconcile(List<UdpListenerConfig> wanted) throws ConfigException {
+  public Rollback reconcile(List<UdpListenerConfig> wanted) throws ConfigException {
     Map<String, UdpListenerConfig> byName = new LinkedHashMap<>();
     wanted.forEach(l -> byName.put(l.name(), l));
+    List<Bound> closed = new ArrayList<>();
     for (Bound b : new ArrayList<>(bound.values())) {
       UdpListenerConfig next = byName.get(b.config().name());
       if (next == null || !same(b.config(), next)) {
         close(bound.remove(b.config().name()));
+        closed.add(b);
       }
     }
     List<String> added = new ArrayList<>();
+    Rollback rollback = () -> {
+      added.forEach(name -> close(bound.remove(name)));
+      for (Bound b : closed) {
+        try {
+          bound.put(b.config().name(), bind(b.config(), ((InetSocketAddress) b.channel().localAddress()).getPort()));
+        } catch (Exception e) { // its address was taken meanwhile: it stays closed
+          LOG.warn("UDP listener '{}' could not be rebound after a failed update: {}", b.config().name(), e.toString());
+        }
+      }
+    };
     for (UdpListenerConfig l : wanted) {
       if (bound.containsKey(l.name())) {
         continue;
       }
       try {
-        bound.put(l.name(), bind(l));
+        bound.put(l.name(), bind(l, l.port()));
         added.add(l.name());
       } catch (Exception e) {
-        added.forEach(name -> close(bound.remove(name)));
+        rollback.undo();
         throw new ConfigException("UDP listener '" + l.name() + "' cannot bind " + l.host() + ":" + l.port() + ": "
             + e.getMessage());
       }
     }
+    return rollback;
   }
 
   /** The same message at the same address: kept with its sessions. */
@@ -80,14 +101,14 @@ public final class UdpListeners {
         && (b.port() == 0 || a.port() == b.port());
   }
 
-  private Bound bind(UdpListenerConfig l) throws InterruptedException {
+  private Bound bind(UdpListenerConfig l, int port) throws InterruptedException {
     UdpProxyListener handler = new UdpProxyListener(l, snapshots, transport, stats,
         accessLoggers.apply(l.accessLogs()));
     Channel channel = new Bootstrap().group(workers).channel(transport.datagramChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
         .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(l.downstreamMaxRxDatagramSize()))
         .handler(handler)
-        .bind(l.host(), l.port()).sync().channel();
+        .bind(l.host(), port).sync().channel();
     return new Bound(l, channel, handler);
   }
 

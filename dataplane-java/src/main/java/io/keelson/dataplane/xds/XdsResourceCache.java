@@ -231,7 +231,7 @@ final class XdsResourceCache {
 
   /**
    * The state to translate: each cluster and listener still waiting for a served secret it names (not arrived, its
-   * initial fetch deadline not passed; listeners wait without one) at the version the running snapshot has, or left
+   * initial fetch deadline not passed) at the version the running snapshot has, or left
    * out when it has none: Envoy's warming, where the previous version serves until the new one is ready.
    */
   private Map<ResourceType, Map<String, Versioned>> warmed(Map<ResourceType, Map<String, Versioned>> state) {
@@ -269,7 +269,7 @@ final class XdsResourceCache {
       });
     } else if (resource instanceof Listener l) {
       listenerSdsNames(l).forEach(name -> {
-        if (!arrived.containsKey(name)) {
+        if (!arrived.containsKey(name) && !fetchTimers.expired(name)) {
           out.add(name);
         }
       });
@@ -300,20 +300,25 @@ final class XdsResourceCache {
   }
 
   /**
-   * Arms the initial fetch deadline of each secret an accepted cluster waits for, and forgets those of secrets no
-   * longer awaited. A passed deadline puts the clusters waiting on it into service (a new snapshot, installed here).
+   * Arms the initial fetch deadline of each secret an accepted cluster or listener waits for, and forgets those of
+   * secrets no longer awaited. A passed deadline puts the clusters and listeners waiting on it into service (a new
+   * snapshot, installed here): their handshakes fail until the secret arrives.
    */
   private void armFetchTimers() {
     Set<String> awaited = new java.util.HashSet<>();
-    for (Versioned v : accepted.get(ResourceType.CLUSTER).values()) {
-      Cluster c = (Cluster) v.resource();
-      Set<String> waits = awaited(c, accepted);
-      clusterSdsConfigs(c).forEach((name, config) -> {
-        if (waits.contains(name)) {
-          awaited.add(name);
-          fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), this::onFetchTimeout);
-        }
-      });
+    for (ResourceType t : List.of(ResourceType.CLUSTER, ResourceType.LISTENER)) {
+      for (Versioned v : accepted.get(t).values()) {
+        Set<String> waits = awaited(v.resource(), accepted);
+        sdsConfigs(v.resource()).forEach((name, config) -> {
+          if (waits.contains(name)) {
+            awaited.add(name);
+            fetchTimers.await(name, SecretFetchTimers.timeoutOf(config.getSdsConfig()), () -> {
+              listenerSecrets.giveUp(name); // as Envoy: warming ends; a listener on it serves with failing handshakes
+              onFetchTimeout();
+            });
+          }
+        });
+      }
     }
     fetchTimers.retain(awaited, sdsNames(accepted));
   }
@@ -550,12 +555,24 @@ final class XdsResourceCache {
 
   /** The served SDS secret names in one listener's downstream TLS contexts. */
   private static Set<String> listenerSdsNames(Listener listener) {
-    Set<String> names = new TreeSet<>();
+    return new TreeSet<>(listenerSdsConfigs(listener).keySet());
+  }
+
+  /** The served secrets a cluster or listener names, by name. */
+  private static Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> sdsConfigs(
+      Message resource) {
+    return resource instanceof Cluster c ? clusterSdsConfigs(c) : listenerSdsConfigs((Listener) resource);
+  }
+
+  /** The served SDS secrets of one listener's downstream TLS contexts, by name. */
+  private static Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> listenerSdsConfigs(
+      Listener listener) {
+    Map<String, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> out = new LinkedHashMap<>();
     for (FilterChain chain : listener.getFilterChainsList()) {
       if (chain.hasTransportSocket() && chain.getTransportSocket().getTypedConfig().is(
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)) {
         try {
-          names.addAll(io.keelson.dataplane.config.envoy.ServedSecrets.names(chain.getTransportSocket().getTypedConfig()
+          out.putAll(io.keelson.dataplane.config.envoy.ServedSecrets.configs(chain.getTransportSocket().getTypedConfig()
               .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
               .getCommonTlsContext()));
         } catch (InvalidProtocolBufferException e) {
@@ -563,7 +580,7 @@ final class XdsResourceCache {
         }
       }
     }
-    return names;
+    return out;
   }
 
   static String nameOf(Message m) {

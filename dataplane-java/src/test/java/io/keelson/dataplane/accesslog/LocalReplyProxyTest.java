@@ -124,7 +124,53 @@ class LocalReplyProxyTest {
     assertThat(Files.readString(log)).contains("418 /nothing\n", "503 /x\n", "403 /admin\n").doesNotContain("404 /nothing");
   }
 
-  private record Reply(int status, Map<String, String> headers, String body) {}
+/** As Envoy's OVERWRITE_IF_EXISTS_OR_ADD: a mapper's header replaces the route's field of that name, one value each. */
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aMappersOverwriteHeadersReplaceTheRoutesInsteadOfAddingASecondValue(PipelineMode mode) throws Exception {
+    String routes = """
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/gone" }
+                        direct_response: { status: 410, body: { inline_string: "gone" } }
+                        response_headers_to_add:
+                        - header: { key: content-type, value: text/html }
+                        - header: { key: x-tier, value: route }
+                        - header: { key: x-kept, value: route }
+        """;
+    String localReplies = """
+        local_reply_config:
+          mappers:
+          - filter: { status_code_filter: { comparison: { op: EQ, value: { default_value: 410 } } } }
+            headers_to_add:
+            - { header: { key: content-type, value: text/x-mapped }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+            - { header: { key: x-tier, value: first }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+            - { header: { key: x-tier, value: mapped }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+            - { header: { key: x-kept, value: mapped } }
+        """;
+    ProxyHarness proxy = new ProxyHarness(ProxyHarness.withHcm(ProxyHarness.bootstrap(routes,
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", 9)), localReplies), mode);
+    open.add(proxy);
+    for (String version : HTTP_VERSIONS) {
+      Reply r = curl(version, "http://127.0.0.1:" + proxy.port() + "/gone");
+      assertThat(r.status).as(version).isEqualTo(410);
+      assertThat(r.body).as(version).isEqualTo("gone");
+      assertThat(r.all("content-type")).as(version).containsExactly("text/x-mapped");
+      assertThat(r.all("x-tier")).as(version).containsExactly("mapped");
+      if (version.equals("--http1.1")) { // an appended field adds a value (HTTP/2's reply replaces the route's fields)
+        assertThat(r.all("x-kept")).as(version).containsExactly("route", "mapped");
+      }
+    }
+  }
+
+  private record Reply(int status, Map<String, String> headers, String body, String head) {
+    /** The values of every field named {@code name} in the head, in order (the map keeps the last only). */
+    List<String> all(String name) {
+      return head.lines().skip(1).filter(l -> l.regionMatches(true, 0, name + ":", 0, name.length() + 1))
+          .map(l -> l.substring(name.length() + 1).strip()).toList();
+    }
+  }
 
   private static void assertReply(Reply r, String version, int status, String body, String... headerPairs) {
     assertThat(r.status).as(version).isEqualTo(status);
@@ -154,6 +200,6 @@ class LocalReplyProxyTest {
       int colon = lines[i].indexOf(':');
       headers.put(lines[i].substring(0, colon).toLowerCase(java.util.Locale.ROOT), lines[i].substring(colon + 1).strip());
     }
-    return new Reply(Integer.parseInt(lines[0].split(" ")[1]), headers, out.substring(end + 4));
+    return new Reply(Integer.parseInt(lines[0].split(" ")[1]), headers, out.substring(end + 4), out.substring(0, end));
   }
 }

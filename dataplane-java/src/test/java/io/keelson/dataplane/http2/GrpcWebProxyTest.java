@@ -346,6 +346,27 @@ class GrpcWebProxyTest {
     }
   }
 
+  /** As Envoy: a local_reply_config mapper's new status decides the gRPC-Web reply's grpc-status on HTTP/1.1 too. */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aLocalReplyMappersRewrittenStatusDecidesTheGrpcStatusOverHttp1(PipelineMode mode) throws Exception {
+    String cluster = (ProxyHarness.cluster("grpc", "ROUND_ROBIN", 9)
+        + ProxyHarness.cluster("dead", "ROUND_ROBIN", io.keelson.dataplane.testing.TestUpstream.closedPort()))
+        .replace("    type: STATIC\n", "    type: STATIC\n    http2_protocol_options: {}\n");
+    String yaml = ProxyHarness.withHcm(ProxyHarness.bootstrap(VHOSTS, cluster, FILTERS), """
+        local_reply_config:
+          mappers:
+          - filter: { status_code_filter: { comparison: { op: EQ, value: { default_value: 503 } } } }
+            status_code: 401
+        """);
+    try (ProxyHarness proxy = new ProxyHarness(yaml, mode); Http1 client = new Http1(proxy.port())) {
+      client.post("/dead.Service/Call", "application/grpc-web+proto", "application/grpc-web+proto", message("x"));
+      Http1Response r = client.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.headers().get("grpc-status")).as("httpToGrpcStatus(401) UNAUTHENTICATED, not the dead cluster's UNAVAILABLE").isEqualTo("16");
+    }
+  }
+
   /**
    * The proxy's own reply while the request body is still to come: the complete (trailers-only) response, then
    * RST_STREAM(NO_ERROR) asking the client to stop sending (RFC 9113 §8.1, Envoy's reset of a stream whose response

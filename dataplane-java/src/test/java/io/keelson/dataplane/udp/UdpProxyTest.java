@@ -208,15 +208,26 @@ class UdpProxyTest {
     awaitStat(p, "udp.dns.downstream_sess_total: 2");
   }
 
-  @Test
-  void anLdsUpdateReplacesTheListenerEndingItsSessionsAndARemovalClosesIt() throws Exception {
+  /** A proxy whose UDP listener relays to cluster a, beside cluster b (echo backends named so), a's answer seen once. */
+  private record ToA(ProxyServer proxy, UdpClient client, String clusters) {}
+
+  private ToA relayingToA() throws Exception {
     UdpEchoServer a = echo("a");
     UdpEchoServer b = echo("b");
     String clusters = cluster("a", "ROUND_ROBIN", a.port()) + cluster("b", "ROUND_ROBIN", b.port());
     ProxyServer p = proxies.start(udpListener(TO_A, clusters), 1);
-    int port = p.listenerAddress("udp").getPort();
     UdpClient c = client(p);
     assertThat(c.ask("1")).isEqualTo("a:1");
+    return new ToA(p, c, clusters);
+  }
+
+  @Test
+  void anLdsUpdateReplacesTheListenerEndingItsSessionsAndARemovalClosesIt() throws Exception {
+    ToA running = relayingToA();
+    ProxyServer p = running.proxy();
+    int port = p.listenerAddress("udp").getPort();
+    UdpClient c = running.client();
+    String clusters = running.clusters();
     String toB = udpListener(matcherTo("b"), clusters).replace("port_value: 0", "port_value: " + port);
     p.install(BootstrapLoader.fromYaml(toB, "v2.yaml"));
     assertThat(c.ask("2")).as("the updated listener, at the same address").isEqualTo("b:2");
@@ -230,6 +241,33 @@ class UdpProxyTest {
     assertThat(c.receive(Duration.ofMillis(700))).as("the removed listener's socket is closed").isNull();
     assertThat(RunningProxies.admin(p, "/listeners")).doesNotContain("udp::");
     awaitStat(p, "cluster.b.upstream_cx_active: 0");
+  }
+
+  /** An update refused because a TCP listener cannot bind leaves the UDP listeners as they were (all or nothing). */
+  @Test
+  void anUpdateWhoseTcpListenerCannotBindLeavesTheUdpListenerAsItWas() throws Exception {
+    ToA running = relayingToA();
+    ProxyServer p = running.proxy();
+    int port = p.listenerAddress("udp").getPort();
+    UdpClient c = running.client();
+    String clusters = running.clusters();
+    String unbindable = """
+          - name: tcp
+            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: t
+                  cluster: a
+        """;
+    String toB = udpListener(matcherTo("b"), clusters).replace("port_value: 0", "port_value: " + port)
+        .replace("  listeners:\n", "  listeners:\n" + unbindable);
+    assertThatThrownBy(() -> p.install(BootstrapLoader.fromYaml(toB, "v2.yaml"))).hasMessageContaining("tcp");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(client(p).ask("2")).as("the UDP listener at its address with its old config").isEqualTo("a:2"));
+    assertThat(p.listenerAddress("udp").getPort()).isEqualTo(port);
   }
 
   @Test

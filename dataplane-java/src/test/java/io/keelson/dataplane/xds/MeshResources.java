@@ -135,11 +135,20 @@ final class MeshResources {
 
   /** Listener {@code name} on {@code port} terminating TLS with the served certificate secret {@code secretName}. */
   static Listener tlsListener(String name, int port, String secretName) {
+    return tlsListener(name, port, secretName, null);
+  }
+
+  /** As {@link #tlsListener(String, int, String)}, the secret's ConfigSource with {@code initialFetchTimeout} if not null. */
+  static Listener tlsListener(String name, int port, String secretName, java.time.Duration initialFetchTimeout) {
+    var source = ADS.toBuilder();
+    if (initialFetchTimeout != null) {
+      source.setInitialFetchTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(initialFetchTimeout.getSeconds()));
+    }
     var l = listener(port).toBuilder().setName(name);
     var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.newBuilder()
         .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
             .addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
-                .newBuilder().setName(secretName).setSdsConfig(ADS)))
+                .newBuilder().setName(secretName).setSdsConfig(source)))
         .build();
     l.getFilterChainsBuilder(0).setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
         .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(tls)));

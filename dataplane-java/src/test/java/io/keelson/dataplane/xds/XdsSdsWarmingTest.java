@@ -13,6 +13,7 @@ import static io.keelson.dataplane.xds.MeshResources.route;
 import static io.keelson.dataplane.xds.MeshResources.tlsListener;
 import static io.keelson.dataplane.xds.MeshResources.verifyingCluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
@@ -132,6 +133,39 @@ class XdsSdsWarmingTest {
           certSecret("kubernetes://b", b.certPem(), b.keyPem()));
       await().atMost(Duration.ofSeconds(10)).until(() -> b.cert().equals(served(ca, port)));
       assertThat(mesh.stat("listener_manager.total_listeners_warming")).isZero();
+    }
+  }
+
+  /** As Envoy: listener warming ends at the SDS initial_fetch_timeout; the listener serves, its handshakes failing. */
+  @Test
+  void aTlsListenerIsBoundWithFailingHandshakesOnceItsInitialFetchTimeoutPasses() throws Exception {
+    TestCa ca = new TestCa("warm-listener-timeout");
+    TestCa.Leaf late = ca.issue("late.example.test", "late.example.test");
+    try (TestUpstream plain = new TestUpstream("plain");
+        Mesh mesh = new Mesh()) {
+      Listener secure = tlsListener("secure", 0, "kubernetes://late", Duration.ofSeconds(1));
+      long start = System.nanoTime();
+      mesh.pushListeners("1", plain, List.of(secure));
+      mesh.awaitVersion("LDS=1");
+      await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.server.boundListeners().containsKey("secure"));
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not before initial_fetch_timeout")
+          .isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+      assertThat(mesh.stat("listener_manager.total_listeners_warming")).isZero();
+      int port = mesh.proxy.server.boundListeners().get("secure").getPort();
+      assertThatThrownBy(() -> served(ca, port)).as("no certificate yet: the handshake fails")
+          .isInstanceOf(java.io.IOException.class);
+
+      mesh.pushListeners("2", plain, List.of(secure), certSecret("kubernetes://late", late.certPem(), late.keyPem()));
+      await("the late secret reaches the running listener").atMost(Duration.ofSeconds(10))
+          .until(() -> late.cert().equals(servedOrNull(ca, port)));
+    }
+  }
+
+  private static X509Certificate servedOrNull(TestCa ca, int port) {
+    try {
+      return served(ca, port);
+    } catch (Exception e) {
+      return null;
     }
   }
 

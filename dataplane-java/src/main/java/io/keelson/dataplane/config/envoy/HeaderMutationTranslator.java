@@ -5,6 +5,7 @@ import io.keelson.dataplane.config.HeaderMutations;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /** Translates Envoy's *_headers_to_add / *_headers_to_remove pairs. Stateless. */
 final class HeaderMutationTranslator {
@@ -38,6 +39,19 @@ final class HeaderMutationTranslator {
    * reported and left out.
    */
   static List<HeaderMutations.HeaderValue> additions(List<HeaderValueOption> add, String path, Problems problems) {
+    return additions(add, path, Set.of(), problems);
+  }
+
+  /**
+   * Headers a local reply may not add: its framing and connection management are the proxy's own, and an added copy
+   * would frame the reply twice (or is illegal on HTTP/2).
+   */
+  static final Set<String> LOCAL_REPLY_REFUSED =
+      Set.of("content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "host");
+
+  /** As {@link #additions(List, String, Problems)}, also refusing the (lower-case) names in {@code refused}. */
+  static List<HeaderMutations.HeaderValue> additions(
+      List<HeaderValueOption> add, String path, Set<String> refused, Problems problems) {
     List<HeaderMutations.HeaderValue> values = new ArrayList<>();
     for (int i = 0; i < add.size(); i++) {
       HeaderValueOption option = add.get(i);
@@ -49,6 +63,13 @@ final class HeaderMutationTranslator {
       }
       if (name.startsWith(":")) {
         problems.error(at + ".header.key", "pseudo-header '" + name + "' cannot be added; expected a regular header name");
+        continue;
+      }
+      if (refused.contains(name)) {
+        problems.error(at + ".header.key", "'" + name + "' cannot be added here; the proxy frames the message itself");
+        continue;
+      }
+      if (!wellFormed(option.getHeader().getKey(), option.getHeader().getValue(), at + ".header", problems)) {
         continue;
       }
       boolean append = true;
@@ -72,5 +93,36 @@ final class HeaderMutationTranslator {
       values.add(new HeaderMutations.HeaderValue(name, option.getHeader().getValue(), append));
     }
     return values;
+  }
+
+  /**
+   * Whether a configured header is safe to write into a message head: the name of RFC 9110 token characters and the
+   * value without CR, LF or NUL (Envoy's HeaderValue rules); otherwise reports it at {@code at}.key / .value.
+   */
+  static boolean wellFormed(String name, String value, String at, Problems problems) {
+    if (!isToken(name)) {
+      problems.error(at + ".key", "'" + name
+          + "' is not a header name; expected token characters only (letters, digits, !#$%&'*+-.^_`|~)");
+      return false;
+    }
+    if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0 || value.indexOf('\0') >= 0) {
+      problems.error(at + ".value", "holds CR, LF or NUL; expected a header value on one line");
+      return false;
+    }
+    return true;
+  }
+
+  /** RFC 9110 token: what a header name may hold. */
+  private static boolean isToken(String name) {
+    if (name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -28,6 +28,7 @@ final class HttpFilterTranslator {
     List<HttpFilterConfig> out = new ArrayList<>();
     Set<String> names = new HashSet<>();
     String check = null; // the first filter that asks an external service (its name), after which routes stay chosen
+    String coder = null; // the first filter that re-codes request bodies (its path)
     for (int i = 0; i < filters.size(); i++) {
       HttpFilter f = filters.get(i);
       String at = path + "[" + i + "]";
@@ -80,11 +81,22 @@ final class HttpFilterTranslator {
         ok = false;
         continue;
       }
+      if (coder != null && BUFFER.equals(type)) {
+        problems.error(at, "a buffer filter after the request-direction coding filter at " + coder + " is not supported"
+            + " (Keelson codes request bodies when it forwards them, so max_request_bytes would count the bodies before"
+            + " coding, not after as Envoy); expected the buffer filter before it, or request_direction_config disabled");
+        ok = false;
+      }
+      if (coder == null && factory.codesRequestBodies(settings)) {
+        coder = at;
+      }
       out.add(new HttpFilterConfig(f.getName(), type, settings));
     }
     return ok ? out : null;
   }
 
+  private static final String BUFFER =
+      io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor().getFullName();
   private static final String JWT_AUTHN =
       io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor().getFullName();
   private static final String EXT_AUTHZ =

@@ -56,9 +56,10 @@ final class LocalReplyTranslator {
     String body = m.hasBody() ? DataSources.text(m.getBody(), at + ".body", problems) : null;
     var format = m.hasBodyFormatOverride() ? bodyFormat(m.getBodyFormatOverride(), at + ".body_format_override", problems) : null;
     List<HeaderMutations.HeaderValue> headers =
-        HeaderMutationTranslator.additions(m.getHeadersToAddList(), at + ".headers_to_add", problems);
-    for (int i = 0; i < headers.size(); i++) {
-      if (headers.get(i).value().indexOf('%') >= 0) {
+        HeaderMutationTranslator.additions(m.getHeadersToAddList(), at + ".headers_to_add",
+            HeaderMutationTranslator.LOCAL_REPLY_REFUSED, problems);
+    for (int i = 0; i < m.getHeadersToAddCount(); i++) { // by the field's own index (refused entries are left out)
+      if (m.getHeadersToAdd(i).getHeader().getValue().indexOf('%') >= 0) {
         problems.error(at + ".headers_to_add[" + i + "].header.value",
             "command operators (%...%) in a local reply header are not supported; expected a plain value");
       }

@@ -101,7 +101,7 @@ public final class ServedSecrets {
     ListenerSecret cert = secrets.slot(c.getTlsCertificateSdsSecretConfigs(0).getName());
     ListenerSecret trust = ca == null ? null : secrets.slot(ca);
     for (ListenerSecret s : trust == null ? List.of(cert) : List.of(cert, trust)) {
-      if (!secrets.delivered(s)) {
+      if (!secrets.delivered(s) && !secrets.givenUp(s)) { // given up: handshakes fail until it arrives, as Envoy
         throw new TlsConfigException("common_tls_context", "SDS secret '" + s.name() + "' has not arrived");
       }
     }

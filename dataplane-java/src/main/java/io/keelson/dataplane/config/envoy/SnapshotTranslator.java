@@ -1296,14 +1296,7 @@ final class SnapshotTranslator {
             + "' cannot be added; expected a header name that is neither a pseudo-header nor Host (as Envoy)");
         continue;
       }
-      if (!isToken(name)) {
-        problems.error(at + ".key", "'" + option.getHeader().getKey()
-            + "' is not a header name; expected token characters only (letters, digits, !#$%&'*+-.^_`|~)");
-        continue;
-      }
-      String rawValue = option.getHeader().getValue();
-      if (rawValue.indexOf('\r') >= 0 || rawValue.indexOf('\n') >= 0 || rawValue.indexOf('\0') >= 0) {
-        problems.error(at + ".value", "holds CR, LF or NUL; expected a header value on one line");
+      if (!HeaderMutationTranslator.wellFormed(option.getHeader().getKey(), option.getHeader().getValue(), at, problems)) {
         continue;
       }
       boolean append = option.hasAppend() ? option.getAppend().getValue()
@@ -1318,17 +1311,6 @@ final class SnapshotTranslator {
     }
     return new io.keelson.dataplane.config.TcpTunnelingConfig(hostname, t.getUsePost(),
         t.getUsePost() ? (t.getPostPath().isEmpty() ? "/" : t.getPostPath()) : null, headers);
-  }
-
-  /** RFC 9110 token: what a header name may hold. */
-  private static boolean isToken(String name) {
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
-        return false;
-      }
-    }
-    return !name.isEmpty();
   }
 
   private io.keelson.dataplane.config.TcpTunnelingConfig.Template template(String text, String path) {

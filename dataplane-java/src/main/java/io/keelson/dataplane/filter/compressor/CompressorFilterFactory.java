@@ -159,6 +159,11 @@ public final class CompressorFilterFactory implements HttpFilterFactory {
   }
 
   @Override
+  public boolean codesRequestBodies(Object settings) {
+    return ((CompressorSettings) settings).request() != null;
+  }
+
+  @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     CompressorSettings s = (CompressorSettings) settings;
     return new CompressorFilter(new CompressorConfig(s, CompressorStats.of(resources, s.libraryName(), s.responseDirection()),

@@ -62,6 +62,11 @@ public final class DecompressorFilterFactory implements HttpFilterFactory {
   }
 
   @Override
+  public boolean codesRequestBodies(Object settings) {
+    return ((DecompressorSettings) settings).requestEnabled();
+  }
+
+  @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     DecompressorSettings s = (DecompressorSettings) settings;
     return new GzipInflation(new DecompressorConfig(s, DecompressorStats.of(resources, s.libraryName(), "response"),

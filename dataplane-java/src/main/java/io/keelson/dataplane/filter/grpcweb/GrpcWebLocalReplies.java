@@ -1,7 +1,5 @@
 package io.keelson.dataplane.filter.grpcweb;
 
-import io.keelson.dataplane.stats.ResponseFlag;
-
 /**
  * The proxy's own answer to a gRPC-Web call, as Envoy sends it (a gRPC trailers-only reply that the grpc_web filter
  * re-labels): HTTP 200, content-type {@code application/grpc-web(-text)+proto}, grpc-status from why the proxy
@@ -15,10 +13,10 @@ public final class GrpcWebLocalReplies {
     return (mode & GrpcWebFilter.TEXT_RESPONSE) != 0 ? GrpcWebUpstreamCodec.GRPC_WEB_TEXT_PROTO : GrpcWebUpstreamCodec.GRPC_WEB_PROTO;
   }
 
-  /** The header lines ({@code name: value\r\n}) of the reply, for a 200 with an empty body. */
-  public static String headerLines(int mode, int status, ResponseFlag why, byte[] body) {
+  /** The header lines ({@code name: value\r\n}) of the reply of {@code grpcStatus}, for a 200 with an empty body. */
+  public static String headerLines(int mode, int grpcStatus, byte[] body) {
     String message = GrpcWebFrames.percentEncode(io.netty.buffer.Unpooled.wrappedBuffer(body));
-    return "content-type: " + contentType(mode) + "\r\ngrpc-status: " + io.keelson.dataplane.http2.GrpcReplies.forLocalReply(status, why) + "\r\n"
+    return "content-type: " + contentType(mode) + "\r\ngrpc-status: " + grpcStatus + "\r\n"
         + (message.isEmpty() ? "" : "grpc-message: " + message + "\r\n");
   }
 }

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.config.envoy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keelson.dataplane.config.ConfigException;
@@ -139,6 +140,35 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.compressor.v3.Compressor, "
             + "envoy.extensions.filters.http.decompressor.v3.Decompressor, "
             + "or is_optional: true to skip it");
+  }
+
+  /** A buffer filter after a request-direction (de)compressor would count the bodies before coding, not after as Envoy. */
+  @Test
+  void rejectsABufferFilterAfterARequestDirectionCodingFilter() {
+    String decompressor = """
+                  - name: envoy.filters.http.decompressor
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor
+                      decompressor_library:
+                        name: basic
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip
+        """;
+    String buffer = """
+                  - name: envoy.filters.http.buffer
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
+                      max_request_bytes: 65536
+        """;
+    assertThat(rejected(edit("          http_filters:\n", "          http_filters:\n" + decompressor + buffer)).getMessage())
+        .startsWith("config.yaml: " + HCM + ".http_filters[1]: a buffer filter after the request-direction coding filter at "
+            + HCM + ".http_filters[0] is not supported");
+    // buffering first counts the coded bytes, as Envoy does in that order; a response-only decompressor codes no request
+    assertThatCode(() -> BootstrapLoader.fromYaml(edit("          http_filters:\n", "          http_filters:\n" + buffer
+        + decompressor), "config.yaml")).doesNotThrowAnyException();
+    String responseOnly = decompressor + "              request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: k } } }\n";
+    assertThatCode(() -> BootstrapLoader.fromYaml(edit("          http_filters:\n", "          http_filters:\n" + responseOnly
+        + buffer), "config.yaml")).doesNotThrowAnyException();
   }
 
   /** A connection manager whose jwt_authn, which clears the route cache, comes after {@code check}. */
@@ -421,6 +451,20 @@ class BootstrapRejectionTest {
     assertThat(rejected(yaml).getMessage()).isEqualTo(
         "config.yaml: " + ROUTES + "[0].request_headers_to_add[0].append_action: ADD_IF_ABSENT is not supported; "
             + "expected one of APPEND_IF_EXISTS_OR_ADD, OVERWRITE_IF_EXISTS_OR_ADD");
+  }
+
+  @Test
+  void rejectsRouteHeadersThatWouldSplitTheHead() {
+    String yaml = edit("                route: { cluster: backend }\n", """
+                        route: { cluster: backend }
+                        response_headers_to_add:
+                        - header: { key: x-a, value: "b\\r\\nx-evil: 1" }
+                        - header: { key: "x(b)", value: c }
+        """);
+    assertThat(rejected(yaml).problems()).containsExactly(
+        "config.yaml: " + ROUTES + "[0].response_headers_to_add[0].header.value: holds CR, LF or NUL; expected a header value on one line",
+        "config.yaml: " + ROUTES + "[0].response_headers_to_add[1].header.key: 'x(b)' is not a header name; "
+            + "expected token characters only (letters, digits, !#$%&'*+-.^_`|~)");
   }
 
   @Test

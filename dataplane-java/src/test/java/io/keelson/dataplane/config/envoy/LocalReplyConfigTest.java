@@ -84,4 +84,29 @@ class LocalReplyConfigTest {
     assertThat(rejected(ProxyHarness.fileAccessLog(Path.of("/tmp/keelson-unused.log"), "%LOCAL_REPLY_BODY%")))
         .contains("access_log[0].typed_config.log_format: %LOCAL_REPLY_BODY% is not supported in access logs");
   }
+
+  @Test
+  void refusesInjectedOrFramingHeadersInAMapperByFieldPath() {
+    String at = "local_reply_config.mappers[0].headers_to_add";
+    assertThat(rejected("""
+        local_reply_config:
+          mappers: [ { filter: { not_health_check_filter: {} }, headers_to_add: [ { header: { key: x-a, value: "b\\r\\nx-evil: 1" } } ] } ]
+        """)).contains(at + "[0].header.value: holds CR, LF or NUL");
+    assertThat(rejected("""
+        local_reply_config:
+          mappers: [ { filter: { not_health_check_filter: {} }, headers_to_add: [ { header: { key: "x a", value: b } } ] } ]
+        """)).contains(at + "[0].header.key: 'x a' is not a header name");
+    assertThat(rejected("""
+        local_reply_config:
+          mappers:
+          - filter: { not_health_check_filter: {} }
+            headers_to_add: [ { header: { key: "x a", value: b } }, { header: { key: x-b, value: "%START_TIME%" } } ]
+        """)).as("reported at the field's own index").contains(at + "[1].header.value: command operators");
+    for (String framing : new String[] {"Content-Length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "host"}) {
+      assertThat(rejected("""
+          local_reply_config:
+            mappers: [ { filter: { not_health_check_filter: {} }, headers_to_add: [ { header: { key: %s, value: "1" } } ] } ]
+          """.formatted(framing))).contains(at + "[0].header.key: '" + framing.toLowerCase(java.util.Locale.ROOT) + "' cannot be added here");
+    }
+  }
 }
