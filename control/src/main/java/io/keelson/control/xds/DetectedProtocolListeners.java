@@ -150,8 +150,9 @@ final class DetectedProtocolListeners {
         l.addFilterChains(FilterChain.newBuilder().setName(cluster)
             .setFilterChainMatch(port.toBuilder().setTransportProtocol("tls").addAllApplicationProtocols(MeshMtls.ALPN_ISTIO_HTTP))
             .setTransportSocket(MeshMtls.downstream(true)).addAllFilters(httpFilters));
-        l.addFilterChains(MeshMtls.tcpMtlsChain(tcpFilters).setName(cluster + "|tcp")
-            .setFilterChainMatch(port.toBuilder().setTransportProtocol("tls")));
+        l.addFilterChains(FilterChain.newBuilder().setName(cluster + "|tcp")
+            .setFilterChainMatch(port.toBuilder().setTransportProtocol("tls"))
+            .setTransportSocket(MeshMtls.downstream(false)).addAllFilters(tcpFilters));
       }
       if (plaintext) {
         l.addFilterChains(FilterChain.newBuilder().setName(cluster + (mtls ? "|plaintext" : ""))

@@ -198,7 +198,10 @@ public final class MeshMtls {
   static java.util.List<FilterChain> chains(Authz.MtlsMode mode, java.util.List<Filter> filters) {
     FilterChain plaintext = FilterChain.newBuilder().addAllFilters(filters).build();
     boolean http = filters.stream().anyMatch(f -> f.getName().equals("envoy.filters.network.http_connection_manager"));
-    FilterChain mtls = !http ? tcpMtlsChain(filters).build()
+    // istiod's inbound TCP chains: the metadata exchange first, istio-peer-exchange accepted by ALPN
+    FilterChain mtls = !http
+        ? FilterChain.newBuilder().addFilters(TCP_LISTENER_MX).addAllFilters(filters)
+            .setTransportSocket(downstream(java.util.List.of(PEER_EXCHANGE))).build()
         : FilterChain.newBuilder().addAllFilters(filters).setTransportSocket(downstream(http)).build();
     return switch (mode) {
       case STRICT -> java.util.List.of(mtls);
@@ -207,15 +210,6 @@ public final class MeshMtls {
           mtls.toBuilder().setFilterChainMatch(FilterChainMatch.newBuilder().setTransportProtocol("tls")).build(),
           plaintext);
     };
-  }
-
-  /**
-   * istiod's inbound mTLS TCP chain running {@code filters}: the metadata exchange first ({@link #TCP_LISTENER_MX}),
-   * {@code istio-peer-exchange} accepted by ALPN.
-   */
-  static FilterChain.Builder tcpMtlsChain(java.util.List<Filter> filters) {
-    return FilterChain.newBuilder().addFilters(TCP_LISTENER_MX).addAllFilters(filters)
-        .setTransportSocket(downstream(java.util.List.of(PEER_EXCHANGE)));
   }
 
   /** True when {@link #chains} selects by transport protocol (the listener needs the TLS inspector). */

@@ -63,11 +63,10 @@ class MtlsAutoProtocolTranslationTest {
     FilterChain tcp = app.get(1);
     assertThat(tcp.getFilterChainMatch().getTransportProtocol()).isEqualTo("tls");
     assertThat(tcp.getFilterChainMatch().getApplicationProtocolsCount()).isZero();
-    assertThat(alpn(tcp)).as("istiod's TCP metadata exchange, as a declared TCP port's chain")
-        .containsExactly("istio-peer-exchange");
+    assertThat(alpn(tcp)).isEmpty();
     assertThat(tcp.getFiltersList()).extracting(f -> f.getName())
-        .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
-    assertThat(tcp.getFilters(2).getTypedConfig().unpack(TcpProxy.class).getCluster()).isEqualTo("inbound|9080");
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+    assertThat(tcp.getFilters(1).getTypedConfig().unpack(TcpProxy.class).getCluster()).isEqualTo("inbound|9080");
 
     // The data plane takes it (no NACK): chains by transport protocol and ALPN.
     ProtocolChains chains = protocolChains(r);
@@ -132,7 +131,7 @@ class MtlsAutoProtocolTranslationTest {
     List<FilterChain> app = appChains(CapturedTranslationTest.listener(r, CapturedListeners.VIRTUAL_INBOUND));
     assertThat(app.get(0).getFilters(0).getTypedConfig().toString()).contains("envoy.filters.http.ext_authz");
     assertThat(app.get(1).getFiltersList()).extracting(f -> f.getName()).as("the mTLS TCP chain (ALPN istio)")
-        .containsExactly("istio.metadata_exchange", "envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
+        .containsExactly("envoy.filters.network.rbac", "envoy.filters.network.tcp_proxy");
     assertThat(MeshTranslator.custom(state, SELF, extAuthz).ignoredProvider()).as("the HTTP variant skips nothing")
         .isNull();
     String skipped = MeshTranslator.providerSkippedOnAutoTcp(state, SELF, extAuthz);
