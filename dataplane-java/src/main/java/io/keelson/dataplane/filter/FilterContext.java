@@ -68,6 +68,9 @@ public final class FilterContext {
   private RouteEntry reroutedRoute;
   private VirtualHostConfig reroutedHost;
   private io.keelson.dataplane.config.RouteAction.WeightedCluster reroutedCluster;
+  /** envoy.filters.http.stateful_session: its config and the host the request names (encoded, maybe malformed), or null. */
+  private io.keelson.dataplane.filter.statefulsession.StatefulSession session;
+  private String sessionHost;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -212,6 +215,26 @@ public final class FilterContext {
   /** The new route's weighted pick, or null when it does not forward. */
   public io.keelson.dataplane.config.RouteAction.WeightedCluster reroutedCluster() {
     return reroutedCluster;
+  }
+
+  /**
+   * Asks the balance stage to send the request to the host {@code encodedHost} names when the cluster has it and may use
+   * it (envoy.filters.http.stateful_session), and to tell the client through {@code session}'s state when the host
+   * changes; {@code encodedHost} is null when the request names none.
+   */
+  public void stickTo(io.keelson.dataplane.filter.statefulsession.StatefulSession session, String encodedHost) {
+    this.session = session;
+    this.sessionHost = encodedHost;
+  }
+
+  /** The stateful session the request belongs to ({@link #stickTo}), or null. */
+  public io.keelson.dataplane.filter.statefulsession.StatefulSession session() {
+    return session;
+  }
+
+  /** The encoded host the request's session names, or null. */
+  public String sessionHost() {
+    return sessionHost;
   }
 
   /** Header changes to make to the forwarded request (after the route's own mutations); replaces earlier ones. */
@@ -385,6 +408,8 @@ public final class FilterContext {
     reroutedRoute = null;
     reroutedHost = null;
     reroutedCluster = null;
+    session = null;
+    sessionHost = null;
   }
 
   /** Copies the verdict (not the inputs) of {@code other}, taking its end hook. */

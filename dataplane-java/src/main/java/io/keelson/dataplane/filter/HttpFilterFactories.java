@@ -20,7 +20,8 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.healthcheck.HealthCheckFilterFactory(),
       new io.keelson.dataplane.filter.buffer.BufferFilterFactory(),
       new io.keelson.dataplane.filter.compressor.CompressorFilterFactory(),
-      new io.keelson.dataplane.filter.decompressor.DecompressorFilterFactory());
+      new io.keelson.dataplane.filter.decompressor.DecompressorFilterFactory(),
+      new io.keelson.dataplane.filter.statefulsession.StatefulSessionFilterFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

@@ -33,4 +33,20 @@ public final class Cookies {
     }
     return null;
   }
+
+  /**
+   * A Set-Cookie header line ({@code set-cookie: ...\r\n}) as Envoy writes the cookies it generates:
+   * {@code name="value"; Max-Age=ttl; Path=path; HttpOnly}, without Max-Age for a ttl of 0 (a session cookie) and
+   * without Path when {@code path} is null or empty.
+   */
+  public static String setCookieLine(String name, String value, long maxAgeSeconds, String path) {
+    StringBuilder b = new StringBuilder(64).append("set-cookie: ").append(name).append("=\"").append(value).append('"');
+    if (maxAgeSeconds != 0) {
+      b.append("; Max-Age=").append(maxAgeSeconds);
+    }
+    if (path != null && !path.isEmpty()) {
+      b.append("; Path=").append(path);
+    }
+    return b.append("; HttpOnly\r\n").toString();
+  }
 }

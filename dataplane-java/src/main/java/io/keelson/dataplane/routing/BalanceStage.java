@@ -1,6 +1,9 @@
 package io.keelson.dataplane.routing;
 
 import io.keelson.dataplane.balance.LoadBalancer;
+import io.keelson.dataplane.config.LbOptions;
+import io.keelson.dataplane.filter.statefulsession.SessionHosts;
+import io.keelson.dataplane.filter.statefulsession.StatefulSession;
 import io.keelson.dataplane.pipeline.Stage;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -13,6 +16,8 @@ import java.util.SplittableRandom;
  */
 public final class BalanceStage implements Stage<RoutingEvent> {
   private final Map<ServingCluster, LoadBalancer> balancers = new IdentityHashMap<>();
+  /** Stateful sessions' view of the clusters they were used with, per snapshot like {@link #balancers}. */
+  private final Map<ServingCluster, SessionHosts> sessionHosts = new IdentityHashMap<>();
   private final SplittableRandom seeds = new SplittableRandom();
   private ServingSnapshot current;
 
@@ -40,6 +45,7 @@ public final class BalanceStage implements Stage<RoutingEvent> {
     if (event.cluster != null && !event.policy.hasLocalReply()) {
       if (event.snapshot != current) {
         balancers.clear();
+        sessionHosts.clear();
         current = event.snapshot;
       }
       LoadBalancer lb = balancers.get(event.cluster);
@@ -48,6 +54,11 @@ public final class BalanceStage implements Stage<RoutingEvent> {
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
+      StatefulSession session = event.retryCluster == null ? event.policy.session() : null; // retries balance, as Envoy
+      if (session != null) {
+        event.endpoint = pickForSession(session, lb, event);
+        return;
+      }
       int picked = pick(lb, event);
       var predicate = event.hostPredicate;
       if (predicate != null) {
@@ -57,6 +68,34 @@ public final class BalanceStage implements Stage<RoutingEvent> {
       }
       event.endpoint = picked;
     }
+  }
+
+  /**
+   * envoy.filters.http.stateful_session: the host the request names when the cluster has it and its health is one
+   * common_lb_config.override_host_status allows; else -1 under {@code strict} (503, as Envoy), or the balancer's pick,
+   * which the client is told through the session state. A value that does not decode counts as no host, even when
+   * strict (as Envoy); one naming an address outside the cluster is an unavailable host.
+   */
+  private int pickForSession(StatefulSession session, LoadBalancer lb, RoutingEvent event) {
+    SessionHosts hosts = sessionHosts.computeIfAbsent(event.cluster, c -> new SessionHosts(c.config().endpoints()));
+    int host = hosts.indexOf(event.policy.sessionHost());
+    if (host >= 0 && host < lb.size() && mayOverride(event.cluster, host)) {
+      return host;
+    }
+    if (session.strict() && host != SessionHosts.NONE) {
+      return -1;
+    }
+    int picked = pick(lb, event);
+    if (picked >= 0 && picked != host) {
+      session.state().writeHost(event.policy, hosts.encoded(picked));
+    }
+    return picked;
+  }
+
+  private static boolean mayOverride(ServingCluster cluster, int index) {
+    var health = cluster.health() != null ? cluster.health().endpoint(index) : cluster.resilience().health(index);
+    int allowed = cluster.config().lb().overrideHosts();
+    return (health == null || health.available() ? allowed & LbOptions.OVERRIDE_HEALTHY : allowed & LbOptions.OVERRIDE_UNHEALTHY) != 0;
   }
 
   /**

@@ -74,15 +74,7 @@ public final class RequestHash {
 
   /** The Set-Cookie header line ({@code set-cookie: ...\r\n}) for a generated cookie. */
   static String setCookie(HashPolicy p, String value) {
-    StringBuilder b = new StringBuilder(64).append("set-cookie: ").append(p.name()).append("=\"").append(value).append('"');
-    long maxAge = p.cookieTtl().getSeconds();
-    if (maxAge != 0) {
-      b.append("; Max-Age=").append(maxAge);
-    }
-    if (p.cookiePath() != null) {
-      b.append("; Path=").append(p.cookiePath());
-    }
-    return b.append("; HttpOnly\r\n").toString();
+    return io.keelson.dataplane.route.Cookies.setCookieLine(p.name(), value, p.cookieTtl().getSeconds(), p.cookiePath());
   }
 
   private static String address(java.net.InetSocketAddress a) {

@@ -28,7 +28,7 @@ class LocalityAndSlowStartTest {
   @Test
   void localitiesShareTrafficByTheirWeightAndUnweightedOnesGetNone() {
     var eps = List.of(ep(1, "r/a/", 1), ep(2, "r/a/", 1), ep(3, "r/b/", 3), ep(4, "r/b/", 3), ep(5, "r/c/", 0));
-    var lbOptions = new LbOptions(50, LbOptions.DEFAULT_MIN_RING, LbOptions.DEFAULT_MAX_RING, LbOptions.DEFAULT_MAGLEV_TABLE, true, null);
+    var lbOptions = new LbOptions(50, LbOptions.DEFAULT_MIN_RING, LbOptions.DEFAULT_MAX_RING, LbOptions.DEFAULT_MAGLEV_TABLE, true, null, LbOptions.OVERRIDE_HEALTHY);
     LoadBalancer lb = LoadBalancer.create(ClusterConfig.builder("c", LbPolicy.ROUND_ROBIN, Duration.ofSeconds(1), eps).lb(lbOptions).build(),
         new SplittableRandom(1));
     int[] counts = new int[5];

@@ -45,7 +45,7 @@ final class LbOptionsTranslator {
       slowStart = slowStart(c.getLeastRequestLbConfig().getSlowStartConfig(), path + ".least_request_lb_config.slow_start_config", problems, ok);
     }
     if (!c.hasCommonLbConfig()) {
-      return new LbOptions(50, minRing, maxRing, table, false, slowStart);
+      return new LbOptions(50, minRing, maxRing, table, false, slowStart, LbOptions.OVERRIDE_HEALTHY);
     }
     var common = c.getCommonLbConfig();
     double panic = 50;
@@ -56,7 +56,21 @@ final class LbOptionsTranslator {
         ok[0] = false;
       }
     }
-    return new LbOptions(panic, minRing, maxRing, table, common.hasLocalityWeightedLbConfig(), slowStart);
+    int overrideHosts = common.hasOverrideHostStatus() ? overrideHosts(common.getOverrideHostStatus()) : LbOptions.OVERRIDE_HEALTHY;
+    return new LbOptions(panic, minRing, maxRing, table, common.hasLocalityWeightedLbConfig(), slowStart, overrideHosts);
+  }
+
+  /** Envoy's coarse reading of override_host_status: UNKNOWN, HEALTHY, DEGRADED are healthy; the rest unhealthy. */
+  private static int overrideHosts(io.envoyproxy.envoy.config.core.v3.HealthStatusSet set) {
+    int out = 0;
+    for (var status : set.getStatusesList()) {
+      out |= switch (status) {
+        case UNKNOWN, HEALTHY, DEGRADED -> LbOptions.OVERRIDE_HEALTHY;
+        case UNHEALTHY, DRAINING, TIMEOUT -> LbOptions.OVERRIDE_UNHEALTHY;
+        case UNRECOGNIZED -> 0;
+      };
+    }
+    return out;
   }
 
   private static io.keelson.dataplane.config.SlowStartConfig slowStart(

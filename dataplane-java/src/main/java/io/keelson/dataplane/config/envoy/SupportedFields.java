@@ -220,6 +220,10 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(), "max_request_bytes");
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(), "disabled", "buffer");
+    // session_state (a TypedExtensionConfig, not walked) is read by filter/statefulsession, which names what it refuses
+    rules(io.envoyproxy.envoy.extensions.filters.http.stateful_session.v3.StatefulSession.getDescriptor(), "session_state", "strict");
+    rules(io.envoyproxy.envoy.extensions.filters.http.stateful_session.v3.StatefulSessionPerRoute.getDescriptor(),
+        "disabled", "stateful_session");
     rules(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(), "pass_through_mode",
             "headers")
         .reject("cache_time", "caching pass-through health check answers is not supported; every health check is"
@@ -435,6 +439,7 @@ final class SupportedFields {
         .ignore("ignore_new_hosts_until_first_hc", "ignored: new endpoints are healthy until a check fails")
         .reject("zone_aware_lb_config", "zone-aware balancing is not supported")
         .supportAlso("locality_weighted_lb_config")
+        .supportAlso("override_host_status")
         .reject("consistent_hashing_lb_config", "not supported yet");
     rules(io.envoyproxy.envoy.type.v3.Percent.getDescriptor(), "value");
     rules(Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDescriptor());

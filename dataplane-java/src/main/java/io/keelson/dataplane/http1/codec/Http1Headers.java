@@ -10,6 +10,11 @@ import java.util.Arrays;
  * match ASCII case-insensitively without allocating. Not thread-safe: owned by one event loop.
  */
 public final class Http1Headers {
+  /** True when {@code name} is an RFC 9110 token, so it may name a header field (or a cookie, RFC 6265). */
+  public static boolean isFieldName(CharSequence name) {
+    return Http1Bytes.isTcharString(name);
+  }
+
   private String[] names;
   private String[] values;
   private int size;

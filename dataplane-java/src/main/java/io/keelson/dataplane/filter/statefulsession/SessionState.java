@@ -1,0 +1,48 @@
+package io.keelson.dataplane.filter.statefulsession;
+
+import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.route.Cookies;
+import io.keelson.dataplane.route.RequestHead;
+
+/**
+ * Where a stateful session keeps its upstream host: Envoy's {@code envoy.http.stateful_session.cookie} or
+ * {@code envoy.http.stateful_session.header}. The value is the base64 of the host's address ({@code ip:port}, as
+ * {@link SessionHosts} encodes it). Immutable.
+ */
+public sealed interface SessionState {
+
+  /** The request's encoded host (possibly malformed), or null when it carries none. */
+  String requestValue(RequestHead head);
+
+  /** Tells the client its session's host is now {@code encoded}: a Set-Cookie, or the response header set. */
+  void writeHost(FilterContext response, String encoded);
+
+  /**
+   * CookieBasedSessionState: {@code name="value"; Max-Age=ttl; Path=path; HttpOnly} as Envoy writes it (no Max-Age
+   * for a ttl of 0, a session cookie; no Path when empty).
+   */
+  record Cookie(String name, String path, long ttlSeconds) implements SessionState {
+    @Override
+    public String requestValue(RequestHead head) {
+      return Cookies.value(head.header("cookie"), name);
+    }
+
+    @Override
+    public void writeHost(FilterContext response, String encoded) {
+      response.addResponseHeaders(Cookies.setCookieLine(name, encoded, ttlSeconds, path));
+    }
+  }
+
+  /** HeaderBasedSessionState: the request header {@code name}, and the response header of that name set. */
+  record Header(String name) implements SessionState {
+    @Override
+    public String requestValue(RequestHead head) {
+      return head.header(name);
+    }
+
+    @Override
+    public void writeHost(FilterContext response, String encoded) {
+      response.setResponseHeaders(name + ": " + encoded + "\r\n");
+    }
+  }
+}
