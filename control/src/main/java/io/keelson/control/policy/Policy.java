@@ -56,11 +56,17 @@ public sealed interface Policy {
    *
    * @param address its VIP when the document sets one ({@code spec.addresses}: one IPv4 address), else null: then one
    *                is allocated ({@code xds/ServiceAddresses})
+   * @param session Istio's persistent session from its {@code istio.io/persistent-session(-header)} label, or null
    */
-  record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) implements Policy {
+  record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
+      PersistentSession session) implements Policy {
     public Service {
       ports = List.copyOf(ports);
       protocols = Map.copyOf(protocols);
+    }
+
+    public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) {
+      this(meta, ports, protocols, address, null);
     }
 
     public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols) {
@@ -1135,6 +1141,16 @@ public sealed interface Policy {
 
   /** port 0 = the service's only (or first) port. */
   record Backend(String service, String subset, int port, int weight) {}
+
+  /**
+   * Istio's persistent session of a Service (its label {@code istio.io/persistent-session: NAME[:PATH]}, a cookie, or
+   * {@code istio.io/persistent-session-header: NAME}): callers stick to one endpoint by Envoy's stateful session.
+   *
+   * @param cookie the cookie's name, or null for a header session
+   * @param path   the cookie's path ({@code /} when the label gives none)
+   * @param header the header's name (lower case), or null for a cookie session
+   */
+  record PersistentSession(String cookie, String path, String header) {}
 
   record Redirect(String scheme, String host, Integer port, String path, String prefix, int code) {}
 

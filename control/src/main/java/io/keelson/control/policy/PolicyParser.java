@@ -177,7 +177,7 @@ public final class PolicyParser {
         return null;
       }
       return switch (kind) {
-        case "Service" -> RegistryParser.service(meta, spec);
+        case "Service" -> RegistryParser.service(meta, spec, metadata);
         case "Workload" -> RegistryParser.workload(meta, spec);
         default -> unknownKind(top, apiVersion, kind, "Service, Workload");
       };

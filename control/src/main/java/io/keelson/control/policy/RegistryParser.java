@@ -9,7 +9,10 @@ import java.util.Set;
 final class RegistryParser {
   private RegistryParser() {}
 
-  static Policy service(Policy.Meta meta, Fields spec) {
+  static final String SESSION_COOKIE_LABEL = "istio.io/persistent-session";
+  static final String SESSION_HEADER_LABEL = "istio.io/persistent-session-header";
+
+  static Policy service(Policy.Meta meta, Fields spec, Fields metadata) {
     spec.allow("ports", "addresses");
     List<Integer> ports = new ArrayList<>();
     Map<Integer, Policy.Protocol> protocols = new java.util.HashMap<>();
@@ -30,8 +33,47 @@ final class RegistryParser {
         ports.add(port);
       }
     }
-    return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec));
+    return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec), persistentSession(metadata));
   }
+
+  /**
+   * Istio's persistent session labels, read as istiod reads them (MaybeBuildStatefulSessionFilterConfig): the cookie
+   * label's {@code NAME[:PATH]} (path {@code /} by default) before the header label's {@code NAME}; null without either.
+   */
+  private static Policy.PersistentSession persistentSession(Fields metadata) {
+    Map<String, String> labels = metadata.stringMap("labels");
+    String cookie = labels.get(SESSION_COOKIE_LABEL);
+    String header = labels.get(SESSION_HEADER_LABEL);
+    String at = "labels[\"" + SESSION_COOKIE_LABEL + "\"]";
+    if (cookie != null && !cookie.isEmpty()) {
+      int colon = cookie.indexOf(':');
+      String name = colon < 0 ? cookie : cookie.substring(0, colon);
+      String path = colon < 0 ? "/" : cookie.substring(colon + 1);
+      if (!TOKEN.matcher(name).matches()) {
+        metadata.error(at, "'" + name + "' is not a cookie name; expected NAME or NAME:PATH with NAME a token (RFC 6265)");
+        return null;
+      }
+      if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c == ';' || c >= 0x7f)) {
+        metadata.error(at, "'" + path + "' is not a cookie path; expected NAME:PATH with PATH starting with /");
+        return null;
+      }
+      if (header != null) {
+        metadata.warn("labels[\"" + SESSION_HEADER_LABEL + "\"]", "ignored: the cookie label " + SESSION_COOKIE_LABEL
+            + " wins, as in istiod");
+      }
+      return new Policy.PersistentSession(name, path, null);
+    }
+    if (header != null && !header.isEmpty()) {
+      if (!TOKEN.matcher(header).matches()) {
+        metadata.error("labels[\"" + SESSION_HEADER_LABEL + "\"]", "'" + header + "' is not a header name; expected a token");
+        return null;
+      }
+      return new Policy.PersistentSession(null, null, header.toLowerCase(java.util.Locale.ROOT));
+    }
+    return null;
+  }
+
+  private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
   /**
    * The service's VIP from {@code spec.addresses} (Istio ServiceEntry's field; Kubernetes' clusterIP): one IPv4 or IPv6

@@ -91,7 +91,7 @@ final class GatewayTranslator {
         // istiod adds grpc_web to a GRPC-Web server's connection manager
         boolean grpcWeb = servers.stream().anyMatch(b -> b.server().protocol().equals("GRPC-WEB"));
         l.addFilterChains(FilterChain.newBuilder()
-            .addFilters(connectionManager(address + "_" + port, routeName, grpcWeb)));
+            .addFilters(connectionManager(address + "_" + port, routeName, grpcWeb, state)));
       } else {
         // A route config per server, as istiod names them: each SNI-selected chain serves only its server's hosts.
         Map<String, List<Bound>> byRoute = new java.util.LinkedHashMap<>();
@@ -111,7 +111,7 @@ final class GatewayTranslator {
             match.addAllServerNames(b.server().hosts());
           }
           l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
-              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb()))
+              .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb(), state))
               .setTransportSocket(socket.socket()));
           taken.addAll(b.server().hosts().contains("*") ? List.of("*") : b.server().hosts());
         }
@@ -231,18 +231,24 @@ final class GatewayTranslator {
     return "https." + b.server().port() + "." + b.server().portName() + "." + b.gateway().name() + "." + b.gateway().namespace();
   }
 
-  /** @param grpcWeb a GRPC-WEB server: envoy.filters.http.grpc_web first, before CORS and fault (istiod's order) */
-  private static Filter connectionManager(String statPrefix, String routeName, boolean grpcWeb) {
+  /**
+   * @param grpcWeb a GRPC-WEB server: envoy.filters.http.grpc_web first, before CORS and fault (istiod's order)
+   * @param state   a Service with a persistent session in it: an empty stateful_session before the router, as istiod
+   */
+  private static Filter connectionManager(String statPrefix, String routeName, boolean grpcWeb, PolicySet state) {
     HttpConnectionManager.Builder b = MeshConnectionManagers.newBuilder();
     if (grpcWeb) {
       b.addHttpFilters(GrpcWebBuilder.FILTER_ENTRY);
     }
-    HttpConnectionManager hcm = b
-        .setStatPrefix("outbound_" + statPrefix)
+    b.setStatPrefix("outbound_" + statPrefix)
         .setUseRemoteAddress(BoolValue.of(true)) // the edge: the client's address is the peer's, not a header's
         .setRds(Rds.newBuilder().setConfigSource(MeshTranslator.ADS).setRouteConfigName(routeName))
         .addHttpFilters(CorsBuilder.FILTER_ENTRY)
-        .addHttpFilters(FaultBuilder.FILTER_ENTRY)
+        .addHttpFilters(FaultBuilder.FILTER_ENTRY);
+    if (PersistentSessions.anyOn(state.ofType(Policy.Service.class))) {
+      b.addHttpFilters(PersistentSessions.FILTER_ENTRY);
+    }
+    HttpConnectionManager hcm = b
         .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
             .setTypedConfig(Any.pack(Router.getDefaultInstance())))
         .build();

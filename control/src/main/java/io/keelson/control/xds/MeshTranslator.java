@@ -170,7 +170,7 @@ public final class MeshTranslator {
         : io.keelson.control.store.ServiceEntries.byHost(state);
     listeners.add(captured ? CapturedListeners.virtualOutbound(outboundPort)
         : outboundListener(GrpcWebBuilder.anyOn(state.ofType(Policy.Service.class), -1)
-            || GrpcWebBuilder.anyEntryOn(entries.values(), -1)));
+            || GrpcWebBuilder.anyEntryOn(entries.values(), -1), PersistentSessions.anyOn(state.ofType(Policy.Service.class))));
     ClusterNames names = new ClusterNames(entries, 0);
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = destinationRule(state, svc.name());
@@ -246,7 +246,7 @@ public final class MeshTranslator {
         } else {
           // HTTP services (by Host), and TCP services sharing the port by VIP (References refuses TCP beside TLS).
           List<HttpFilter> portFilters = outboundHttpFilters(GrpcWebBuilder.anyOn(http, port)
-              || GrpcWebBuilder.anyEntryOn(entries.values(), port));
+              || GrpcWebBuilder.anyEntryOn(entries.values(), port), PersistentSessions.anyOn(http));
           Listener portListener = StreamListeners.withVipChains(CapturedListeners.portListener(port, portFilters),
               state, at, port, tcp, vips);
           List<String> autoHosts = ServiceEntryTranslator.autoHosts(names, port);
@@ -625,6 +625,9 @@ public final class MeshTranslator {
     if (vh.getRoutesCount() == 0) { // no routes, or only tcp/tls rules
       vh.addRoutes(RouteBuilder.defaultRoute(svc.name(), svc.name(), state));
     }
+    if (svc.session() != null && !apiListeners) { // istiod: on the service's virtual host, over the empty filter
+      vh.putTypedPerFilterConfig(PersistentSessions.FILTER, PersistentSessions.perRoute(svc.session()));
+    }
     return vh.build();
   }
 
@@ -648,12 +651,15 @@ public final class MeshTranslator {
     return io.keelson.control.policy.LabelSelector.includes(selector, labels);
   }
 
-  /** @param grpcWeb a service has a GRPC-Web port: the connection manager runs envoy.filters.http.grpc_web */
-  private Listener outboundListener(boolean grpcWeb) {
+  /**
+   * @param grpcWeb  a service has a GRPC-Web port: the connection manager runs envoy.filters.http.grpc_web
+   * @param sessions a service has a persistent session: it runs envoy.filters.http.stateful_session
+   */
+  private Listener outboundListener(boolean grpcWeb, boolean sessions) {
     HttpConnectionManager hcm = MeshConnectionManagers.newBuilder()
         .setStatPrefix(OUTBOUND)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
-        .addAllHttpFilters(outboundHttpFilters(grpcWeb))
+        .addAllHttpFilters(outboundHttpFilters(grpcWeb, sessions))
         .build();
     return Listener.newBuilder()
         .setName(OUTBOUND)
@@ -666,16 +672,26 @@ public final class MeshTranslator {
   /**
    * The outbound HTTP filters: listener {@value #OUTBOUND}'s, and a captured sidecar's per-port listeners'; with
    * {@code grpcWeb} (a GRPC-Web service port among them), envoy.filters.http.grpc_web first, as istiod puts it before
-   * fault and CORS.
+   * fault and CORS; with {@code sessions} (a service with a persistent session among them), an empty
+   * envoy.filters.http.stateful_session just before the router, as istiod puts it.
    */
-  private List<HttpFilter> outboundHttpFilters(boolean grpcWeb) {
+  private List<HttpFilter> outboundHttpFilters(boolean grpcWeb, boolean sessions) {
     if (apiListeners) {
       // proxyless gRPC clients validate this listener as a server-side one, where gRPC has no fault or cors filter
       return List.of(router());
     }
     // in istiod's order (cors, then fault): each a no-op unless a route sets its config
-    return grpcWeb ? List.of(GrpcWebBuilder.FILTER_ENTRY, CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router())
-        : List.of(CorsBuilder.FILTER_ENTRY, FaultBuilder.FILTER_ENTRY, router());
+    List<HttpFilter> filters = new ArrayList<>();
+    if (grpcWeb) {
+      filters.add(GrpcWebBuilder.FILTER_ENTRY);
+    }
+    filters.add(CorsBuilder.FILTER_ENTRY);
+    filters.add(FaultBuilder.FILTER_ENTRY);
+    if (sessions) {
+      filters.add(PersistentSessions.FILTER_ENTRY);
+    }
+    filters.add(router());
+    return List.copyOf(filters);
   }
 
   private static Listener apiListener(String service) {

@@ -83,6 +83,10 @@ final class RouteBuilder {
         r.setDirectResponse(directResponse(rule.directResponse()));
       } else {
         r.setRoute(action(rule, state, names));
+        Policy.PersistentSession session = gateway.equals(Policy.Routes.MESH) ? null : PersistentSessions.ofRule(rule, state);
+        if (session != null) { // sidecars: on the service's virtual host (MeshTranslator)
+          r.putTypedPerFilterConfig(PersistentSessions.FILTER, PersistentSessions.perRoute(session));
+        }
       }
       headers(rule.requestHeaders(), true, r);
       headers(rule.responseHeaders(), false, r);
