@@ -139,6 +139,7 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.health_check.v3.HealthCheck, envoy.extensions.filters.http.buffer.v3.Buffer, "
             + "envoy.extensions.filters.http.compressor.v3.Compressor, "
             + "envoy.extensions.filters.http.decompressor.v3.Decompressor, "
+            + "envoy.extensions.filters.http.stateful_session.v3.StatefulSession, "
             + "or is_optional: true to skip it");
   }
 
