@@ -166,6 +166,53 @@ class StatefulSessionProxyTest {
     }
   }
 
+  /** Two upstreams health-checked every 0.1 s; {@code common} is the cluster's common_lb_config, or "". */
+  private static String checkedCluster(String common, int... ports) {
+    return cluster("svc", "ROUND_ROBIN", ports).replace("    lb_policy: ROUND_ROBIN\n", """
+            lb_policy: ROUND_ROBIN
+            health_checks:
+            - { timeout: 2s, interval: 0.1s, no_traffic_interval: 0.1s, unhealthy_threshold: 1, healthy_threshold: 1,
+                http_health_check: { path: /healthz } }
+        """ + common);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aHostFailingHealthChecksIsLeftUnlessOverrideHostStatusAllowsIt(PipelineMode mode) throws Exception {
+    Map<String, TestUpstream> ups = upstreams("a", "b");
+    String a = Base64.getEncoder().encodeToString(("127.0.0.1:" + ups.get("a").port()).getBytes(StandardCharsets.US_ASCII));
+    String withCookie = "Cookie: global-session-cookie=" + a;
+    ProxyHarness proxy = keep(new ProxyHarness(bootstrap(VHOSTS, checkedCluster("", ports(ups, "a", "b")),
+        filter(COOKIE, false)), mode));
+    assertThat(curl("--http1.1", "-H", withCookie, url(proxy, "/")).get("x-upstream")).isEqualTo("a");
+    ups.get("a").forceStatus = 503; // its health checks fail too
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> "b".equals(curl("--http1.1", "-H", withCookie, url(proxy, "/")).get("x-upstream")));
+    Map<String, String> moved = curl("--http1.1", "-H", withCookie, url(proxy, "/"));
+    assertThat(moved.get("set-cookie")).as("re-balanced with a fresh cookie").contains(
+        Base64.getEncoder().encodeToString(("127.0.0.1:" + ups.get("b").port()).getBytes(StandardCharsets.US_ASCII)));
+
+    proxy.server.update(BootstrapLoader.fromYaml(bootstrap(VHOSTS, checkedCluster("""
+            common_lb_config: { override_host_status: { statuses: [ HEALTHY, UNHEALTHY ] } }
+        """, ports(ups, "a", "b")), filter(COOKIE, false)), "test.yaml"));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> "a".equals(curl("--http1.1", "-H", withCookie, url(proxy, "/")).get("x-upstream")));
+    assertThat(curl("--http1.1", "-H", withCookie, url(proxy, "/")).get(":status"))
+        .as("UNHEALTHY allowed: the session stays on its failing host").isEqualTo("503");
+
+    proxy.server.update(BootstrapLoader.fromYaml(bootstrap(VHOSTS, checkedCluster("", ports(ups, "a", "b")),
+        filter(COOKIE, true)), "test.yaml"));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> "no healthy upstream".equals(body(proxy, withCookie)));
+  }
+
+  private static String body(ProxyHarness proxy, String header) throws Exception {
+    Process p = new ProcessBuilder("curl", "-sS", "-m", "10", "--http1.1", "-H", header, url(proxy, "/")).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor(20, TimeUnit.SECONDS);
+    return out.strip();
+  }
+
   private Set<String> spread(ProxyHarness proxy, String path, String header) throws Exception {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < 6; i++) {
