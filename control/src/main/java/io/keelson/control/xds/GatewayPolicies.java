@@ -187,8 +187,16 @@ final class GatewayPolicies {
   private static Filter withHttpFilters(Filter hcmFilter, List<HttpFilter> security) {
     try {
       HttpConnectionManager hcm = hcmFilter.getTypedConfig().unpack(HttpConnectionManager.class);
-      List<HttpFilter> filters = new ArrayList<>(security);
-      filters.addAll(hcm.getHttpFiltersList()); // ahead of grpc_web, CORS, fault and the router
+      // A stateful session goes ahead of them (istiod puts it before the router): Keelson's data plane picks the
+      // endpoint before an ext_authz check answers, so it refuses the filter after one.
+      List<HttpFilter> filters = new ArrayList<>(hcm.getHttpFiltersList().stream()
+          .filter(f -> f.getName().equals(PersistentSessions.FILTER)).toList());
+      filters.addAll(security);
+      for (HttpFilter f : hcm.getHttpFiltersList()) { // ahead of grpc_web, CORS, fault and the router
+        if (!f.getName().equals(PersistentSessions.FILTER)) {
+          filters.add(f);
+        }
+      }
       return hcmFilter.toBuilder().setTypedConfig(Any.pack(hcm.toBuilder().clearHttpFilters()
           .addAllHttpFilters(filters).build())).build();
     } catch (InvalidProtocolBufferException e) {

@@ -247,6 +247,35 @@ class GatewayPoliciesTest {
         .allMatch(w -> w.contains("transport_api_version: ignored"));
     assertThat(snapshot.listeners()).hasSize(4);
   }
+  /** Keelson's data plane refuses a stateful_session after ext_authz (it picks the endpoint before a check answers). */
+  @Test
+  void aPersistentSessionGoesAheadOfACustomChecksFiltersAndTheDataPlaneTakesIt() throws Exception {
+    PolicySet state = state(Mesh.registry(9001, 9002).replace("metadata: { name: product-service }",
+        "metadata: { name: product-service, labels: { istio.io/persistent-session: sid } }") + """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: { name: ingress, namespace: istio-ingress }
+        spec:
+          selector: { istio: ingressgateway }
+          servers: [ { port: { number: 80, name: http, protocol: HTTP }, hosts: [ shop.example.com ] } ]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: shop }
+        spec:
+          hosts: [ shop.example.com ]
+          gateways: [ istio-ingress/ingress ]
+          http: [ { route: [ { destination: { host: product-service } } ] } ]
+        """ + CUSTOM.formatted("authz-grpc"));
+    MeshResources r = withProviders(state);
+    assertThat(r.listeners().getFirst().getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
+        .getHttpFiltersList()).extracting(HttpFilter::getName).containsExactly("envoy.filters.http.stateful_session",
+            "envoy.filters.http.rbac.ext_authz", "envoy.filters.http.ext_authz", "envoy.filters.http.cors",
+            "envoy.filters.http.fault", "envoy.filters.http.router");
+    assertThat(GatewayTranslationTest.dataPlaneTakes(r, state, LABELS, "istio-ingress").listeners()).hasSize(1);
+  }
+
   private static final String CUSTOM = """
       ---
       apiVersion: security.istio.io/v1

@@ -36,6 +36,12 @@ final class HttpFilterTranslator {
       if (check != null && JWT_AUTHN.equals(type) && !clearsRouteCacheAfterCheck(f, at, check, problems)) {
         ok = false;
       }
+      if (check != null && STATEFUL_SESSION.equals(type)) {
+        problems.error(at, "a stateful_session filter after the external check '" + check + "' is not supported (Keelson"
+            + " picks the endpoint before the check answers, so the session's host would be ignored); expected it before"
+            + " '" + check + "'");
+        ok = false;
+      }
       if (check == null && (EXT_AUTHZ.equals(type) || RATE_LIMIT.equals(type) || EXT_PROC.equals(type))) {
         check = f.getName();
       }
@@ -99,6 +105,8 @@ final class HttpFilterTranslator {
       io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor().getFullName();
   private static final String JWT_AUTHN =
       io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor().getFullName();
+  private static final String STATEFUL_SESSION =
+      io.envoyproxy.envoy.extensions.filters.http.stateful_session.v3.StatefulSession.getDescriptor().getFullName();
   private static final String EXT_AUTHZ =
       io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor().getFullName();
   private static final String EXT_PROC =

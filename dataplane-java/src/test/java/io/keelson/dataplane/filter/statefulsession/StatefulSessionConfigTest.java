@@ -50,6 +50,21 @@ class StatefulSessionConfigTest {
   }
 
   @Test
+  void refusesTheFilterAfterAnExternalCheck() {
+    String yaml = withFilter("strict: false").replace("          - name: envoy.filters.http.stateful_session\n", """
+                  - name: envoy.filters.http.ext_authz
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+                      http_service: { server_uri: { uri: "http://127.0.0.1:9", cluster: svc, timeout: 1s } }
+                  - name: envoy.filters.http.stateful_session
+        """);
+    assertThat(yaml).contains("ext_authz.v3.ExtAuthz");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "c.yaml")).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("http_filters[1]: a stateful_session filter after the external check 'envoy.filters.http.ext_authz'"
+            + " is not supported");
+  }
+
+  @Test
   void anEmptyFilterIsAcceptedAsIstioSendsIt() throws Exception {
     assertThat(BootstrapLoader.fromYaml(withFilter("strict: false"), "c.yaml")).isNotNull();
   }
