@@ -250,24 +250,8 @@ class GatewayPoliciesTest {
   /** Keelson's data plane refuses a stateful_session after ext_authz (it picks the endpoint before a check answers). */
   @Test
   void aPersistentSessionGoesAheadOfACustomChecksFiltersAndTheDataPlaneTakesIt() throws Exception {
-    PolicySet state = state(Mesh.registry(9001, 9002).replace("metadata: { name: product-service }",
-        "metadata: { name: product-service, labels: { istio.io/persistent-session: sid } }") + """
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: Gateway
-        metadata: { name: ingress, namespace: istio-ingress }
-        spec:
-          selector: { istio: ingressgateway }
-          servers: [ { port: { number: 80, name: http, protocol: HTTP }, hosts: [ shop.example.com ] } ]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: { name: shop }
-        spec:
-          hosts: [ shop.example.com ]
-          gateways: [ istio-ingress/ingress ]
-          http: [ { route: [ { destination: { host: product-service } } ] } ]
-        """ + CUSTOM.formatted("authz-grpc"));
+    PolicySet state = state(PersistentSessionTest.service("istio.io/persistent-session: sid") + PersistentSessionTest.GATEWAY
+        + CUSTOM.formatted("authz-grpc"));
     MeshResources r = withProviders(state);
     assertThat(r.listeners().getFirst().getFilterChains(0).getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class)
         .getHttpFiltersList()).extracting(HttpFilter::getName).containsExactly("envoy.filters.http.stateful_session",

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * programmed over ADS pins each session to one of three apps, also after a new workload joins.
  */
 class PersistentSessionTest {
-  private static String service(String labels) {
+  static String service(String labels) {
     return """
         apiVersion: keelson.io/v1alpha1
         kind: Service
@@ -53,11 +53,12 @@ class PersistentSessionTest {
         """.formatted(name, service, port);
   }
 
-  private static final String GATEWAY = """
+  /** A gateway in istio-ingress: shop.example.com's /cart to cart, the rest to catalog. */
+  static final String GATEWAY = """
       ---
       apiVersion: networking.istio.io/v1
       kind: Gateway
-      metadata: { name: ingress, namespace: istio-system }
+      metadata: { name: ingress, namespace: istio-ingress }
       spec:
         selector: { istio: ingressgateway }
         servers: [ { port: { number: 80, name: http, protocol: HTTP }, hosts: [ shop.example.com ] } ]
@@ -67,7 +68,7 @@ class PersistentSessionTest {
       metadata: { name: shop }
       spec:
         hosts: [ shop.example.com ]
-        gateways: [ istio-system/ingress ]
+        gateways: [ istio-ingress/ingress ]
         http:
         - match: [ { uri: { prefix: /cart } } ]
           route: [ { destination: { host: cart } } ]

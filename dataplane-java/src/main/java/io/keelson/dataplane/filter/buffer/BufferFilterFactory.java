@@ -7,16 +7,15 @@ import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
+import io.keelson.dataplane.filter.PerRouteOverride;
 
 /**
- * {@code envoy.filters.http.buffer}: the settings are max_request_bytes (a {@link Long}), or {@link #DISABLED} from a
+ * {@code envoy.filters.http.buffer}: the settings are max_request_bytes (a {@link Long}), or {@link PerRouteOverride#DISABLED} from a
  * BufferPerRoute {@code disabled: true}. The filter only asks the connection to buffer
  * ({@link io.keelson.dataplane.filter.FilterContext#bufferBody}); the connection reads the body, answers 413 over the
  * limit and forwards the whole body with a content-length. Stateless.
  */
 public final class BufferFilterFactory implements HttpFilterFactory {
-  static final Object DISABLED = new Object();
-
   @Override
   public String filterName() {
     return "envoy.filters.http.buffer";
@@ -45,25 +44,13 @@ public final class BufferFilterFactory implements HttpFilterFactory {
   @Override
   public Object translatePerRoute(Message config, String path, ConfigErrors errors) {
     BufferPerRoute r = (BufferPerRoute) config;
-    return switch (r.getOverrideCase()) {
-      case DISABLED -> {
-        if (!r.getDisabled()) {
-          errors.error(path + ".disabled", "expected true (Envoy accepts only true)");
-          yield null;
-        }
-        yield DISABLED;
-      }
-      case BUFFER -> translate(r.getBuffer(), path + ".buffer", errors);
-      case OVERRIDE_NOT_SET -> {
-        errors.error(path, "expected disabled: true or buffer (Envoy requires one)");
-        yield null;
-      }
-    };
+    return PerRouteOverride.translate(r.getOverrideCase().name(), r.getDisabled(), "buffer",
+        () -> translate(r.getBuffer(), path + ".buffer", errors), path, errors);
   }
 
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
-    if (settings == DISABLED) {
+    if (settings == PerRouteOverride.DISABLED) {
       return context -> {};
     }
     long max = (Long) settings;

@@ -10,6 +10,7 @@ import io.keelson.dataplane.filter.ConfigErrors;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
+import io.keelson.dataplane.filter.PerRouteOverride;
 
 /**
  * {@code envoy.filters.http.stateful_session} with the cookie and header session states. The filter only hands its
@@ -21,7 +22,6 @@ public final class StatefulSessionFilterFactory implements HttpFilterFactory {
   static final String COOKIE = "envoy.http.stateful_session.cookie";
   static final String HEADER = "envoy.http.stateful_session.header";
   private static final StatefulSession EMPTY = new StatefulSession(null, false);
-  private static final Object DISABLED = new Object();
 
   @Override
   public String filterName() {
@@ -51,25 +51,13 @@ public final class StatefulSessionFilterFactory implements HttpFilterFactory {
   @Override
   public Object translatePerRoute(Message config, String path, ConfigErrors errors) {
     var r = (StatefulSessionPerRoute) config;
-    return switch (r.getOverrideCase()) {
-      case DISABLED -> {
-        if (!r.getDisabled()) {
-          errors.error(path + ".disabled", "expected true (Envoy accepts only true)");
-          yield null;
-        }
-        yield DISABLED;
-      }
-      case STATEFUL_SESSION -> translate(r.getStatefulSession(), path + ".stateful_session", errors);
-      case OVERRIDE_NOT_SET -> {
-        errors.error(path, "expected disabled: true or stateful_session (Envoy requires one)");
-        yield null;
-      }
-    };
+    return PerRouteOverride.translate(r.getOverrideCase().name(), r.getDisabled(), "stateful_session",
+        () -> translate(r.getStatefulSession(), path + ".stateful_session", errors), path, errors);
   }
 
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
-    if (settings == DISABLED || ((StatefulSession) settings).state() == null) {
+    if (settings == PerRouteOverride.DISABLED || ((StatefulSession) settings).state() == null) {
       return context -> {};
     }
     StatefulSession session = (StatefulSession) settings;
