@@ -166,6 +166,39 @@ class StatefulSessionProxyTest {
     }
   }
 
+  private static final String RETRYING_VHOSTS = """
+                  - name: main
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route:
+                        cluster: svc
+                        retry_policy:
+                          retry_on: 5xx
+                          num_retries: 1
+                          retry_back_off: { base_interval: 0.005s }
+                          retry_host_predicate:
+                          - name: envoy.retry_host_predicates.previous_hosts
+                          host_selection_retry_max_attempts: 3
+      """;
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aRetryIsBalancedWithoutTheSessionsHost(PipelineMode mode) throws Exception {
+    Map<String, TestUpstream> ups = upstreams("a", "b");
+    ProxyHarness proxy = keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
+        filter(COOKIE, false)), mode));
+    String a = Base64.getEncoder().encodeToString(("127.0.0.1:" + ups.get("a").port()).getBytes(StandardCharsets.US_ASCII));
+    ups.get("a").forceStatus = 503;
+    for (String version : List.of("--http1.1", "--http2-prior-knowledge")) {
+      int before = ups.get("a").requests.get();
+      Map<String, String> r = curl(version, "-H", "Cookie: global-session-cookie=" + a, url(proxy, "/"));
+      assertThat(r.get(":status")).as("the first try goes to the session's host; the retry (as Envoy's) does not").isEqualTo("200");
+      assertThat(r.get("x-upstream")).isEqualTo("b");
+      assertThat(ups.get("a").requests.get()).isEqualTo(before + 1);
+    }
+  }
+
   /** Two upstreams health-checked every 0.1 s; {@code common} is the cluster's common_lb_config, or "". */
   private static String checkedCluster(String common, int... ports) {
     return cluster("svc", "ROUND_ROBIN", ports).replace("    lb_policy: ROUND_ROBIN\n", """
