@@ -2,8 +2,10 @@ package io.keelson.dataplane.observe;
 
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
@@ -206,6 +208,19 @@ class ZipkinTracingTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> proxy.stat("tracing.zipkin.reports_dropped") == 1);
       assertThat(proxy.stat("tracing.zipkin.spans_dropped")).isEqualTo(5);
     }
+  }
+
+  @Test
+  void refusesWhatTheZipkinTracerDoesNotDoByField() {
+    String at = "test.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing.provider"
+        + ".typed_config.";
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml(null, 1, 2, "split_spans_for_request: true"), "test.yaml"))
+        .hasMessageContaining(at + "split_spans_for_request");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml(null, 1, 2, "collector_endpoint_version: GRPC"), "test.yaml"))
+        .hasMessageContaining(at + "collector_endpoint_version: GRPC is not supported");
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(
+        yaml(null, 1, 2, "collector_endpoint_version: HTTP_JSON").replace("collector_endpoint: /api/v2/spans", ""),
+        "test.yaml")).hasMessageContaining(at + "collector_endpoint: '' is not a path");
   }
 
   private static Span only(List<Span> spans, String kind) {
