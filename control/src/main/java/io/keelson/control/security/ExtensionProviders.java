@@ -116,7 +116,7 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
       String f = it.next();
       if (!Set.of("name", "envoyExtAuthzHttp", "envoyExtAuthzGrpc").contains(f)) {
         errors.add(at + "." + f + ": not supported; expected envoyExtAuthzHttp or envoyExtAuthzGrpc (tracing and access"
-            + " log providers are given by --tracing-otlp and --access-log-file)");
+            + " log providers are given by --tracing-otlp, --tracing-zipkin and --access-log-file)");
       }
     }
     if ((http == null) == (grpc == null)) {
