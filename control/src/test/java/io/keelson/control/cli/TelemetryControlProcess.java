@@ -46,4 +46,12 @@ record TelemetryControlProcess(Process process, String server, int securePort) {
       throw e;
     }
   }
+
+  /** Stops the control plane (forcibly after 10 s). */
+  void stop() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+    }
+  }
 }

@@ -33,7 +33,6 @@ class ZipkinTelemetryEndToEndTest {
     try (ZipkinCollector collector = new ZipkinCollector()) {
       TelemetryControlProcess started = TelemetryControlProcess.start(dir, controlLog,
           "--tracing-zipkin", "127.0.0.1:" + collector.port(), "--tracing-sampling", "0");
-      Process control = started.process();
       try {
         String server = started.server();
         Path services = dir.resolve("services.yaml");
@@ -79,10 +78,7 @@ class ZipkinTelemetryEndToEndTest {
           assertThat(collector.reports).allSatisfy(r -> assertThat(r.host()).isEqualTo("127.0.0.1"));
         }
       } finally {
-        control.destroy();
-        if (!control.waitFor(10, TimeUnit.SECONDS)) {
-          control.destroyForcibly();
-        }
+        started.stop();
       }
     }
   }

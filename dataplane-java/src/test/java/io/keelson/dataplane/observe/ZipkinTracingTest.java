@@ -159,12 +159,8 @@ class ZipkinTracingTest {
           .isGreaterThan(TimeUnit.MILLISECONDS.toNanos(4_000));
       assertThat(proxy.stat("tracing.zipkin.timer_flushed")).isPositive();
       // Five requests on one connection (one event loop): flushed as one report when the fifth ends
-      List<String> five = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
-        five.add(url + "batch/" + i);
-      }
       long burst = System.nanoTime();
-      assertThat(curl(five.toArray(String[]::new))).isEqualTo("200".repeat(5));
+      assertThat(curl(urls(proxy, "/batch/", 5))).isEqualTo("200".repeat(5));
       await().atMost(Duration.ofSeconds(20)).until(() -> collector.reports.size() >= 2);
       assertThat(collector.reports.get(1).spans()).isEqualTo(5);
       assertThat(collector.reports.get(1).arrivedNanos() - burst).as("flushed by size, before the next timer")
@@ -181,11 +177,7 @@ class ZipkinTracingTest {
     }
     try (TestUpstream app = new TestUpstream("app");
         ProxyHarness proxy = proxy(yaml(null, app.port(), deadPort, ""), PipelineMode.INLINE, "details")) {
-      List<String> urls = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        urls.add("http://127.0.0.1:" + proxy.port() + "/" + i);
-      }
-      assertThat(curl(urls.toArray(String[]::new))).isEqualTo("200".repeat(10));
+      assertThat(curl(urls(proxy, "/", 10))).isEqualTo("200".repeat(10));
       await().atMost(Duration.ofSeconds(20)).until(() -> proxy.stat("tracing.zipkin.spans_dropped") == 10);
       assertThat(proxy.stat("tracing.zipkin.reports_failed")).isEqualTo(2);
       assertThat(proxy.stat("tracing.zipkin.reports_sent")).isZero();
@@ -200,11 +192,7 @@ class ZipkinTracingTest {
         TestUpstream app = new TestUpstream("app");
         ProxyHarness proxy = proxy(yaml(null, app.port(), collector.port(), ""), PipelineMode.INLINE, "details")) {
       collector.status = 500;
-      List<String> urls = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
-        urls.add("http://127.0.0.1:" + proxy.port() + "/" + i);
-      }
-      assertThat(curl(urls.toArray(String[]::new))).isEqualTo("200".repeat(5));
+      assertThat(curl(urls(proxy, "/", 5))).isEqualTo("200".repeat(5));
       await().atMost(Duration.ofSeconds(20)).until(() -> proxy.stat("tracing.zipkin.reports_dropped") == 1);
       assertThat(proxy.stat("tracing.zipkin.spans_dropped")).isEqualTo(5);
     }
@@ -221,6 +209,15 @@ class ZipkinTracingTest {
     assertThatThrownBy(() -> BootstrapLoader.fromYaml(
         yaml(null, 1, 2, "collector_endpoint_version: HTTP_JSON").replace("collector_endpoint: /api/v2/spans", ""),
         "test.yaml")).hasMessageContaining(at + "collector_endpoint: '' is not a path");
+  }
+
+  /** {@code n} URLs of {@code proxy}: {@code prefix} and 0, 1, ... (curl sends them on one connection). */
+  private static String[] urls(ProxyHarness proxy, String prefix, int n) {
+    String[] out = new String[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = "http://127.0.0.1:" + proxy.port() + prefix + i;
+    }
+    return out;
   }
 
   private static Span only(List<Span> spans, String kind) {
