@@ -85,7 +85,9 @@ final class ControlCommand {
                            --tracing-zipkin)
         --tracing-sampling P    default random sampling percentage, 0-100 (default 1, as Istio)
       External authorization (Istio's meshConfig, for AuthorizationPolicy action CUSTOM):
-        --mesh-config FILE Istio meshConfig YAML with an extensionProviders list of envoyExtAuthzHttp (service, port,
+        --mesh-config FILE Istio meshConfig YAML with an extensionProviders list of zipkin (service, port, maxTagLength;
+                           the tracing provider, on by default when defaultProviders.tracing names it; not with
+                           --tracing-otlp/--tracing-zipkin), envoyExtAuthzHttp (service, port,
                            timeout, pathPrefix, failOpen, statusOnError, includeRequestHeadersInCheck,
                            includeAdditionalHeadersInCheck, headersToUpstreamOnAllow, headersToDownstreamOnDeny) and
                            envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
@@ -134,6 +136,9 @@ final class ControlCommand {
       try {
         io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
         o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol());
+        if (mesh.tracing() != null) {
+          o = o.withTelemetry(o.telemetry().withTracingProvider(mesh.tracing(), mesh.tracingByDefault()));
+        }
         if (mesh.pathNormalization() != null) {
           o = o.withPathNormalization(mesh.pathNormalization()); // the flag, below, overrides it
         }

@@ -26,9 +26,12 @@ import java.util.Map;
  * @param format          the text format string, or JSON object of format strings; null for {@link #defaultFormat}
  * @param tracingProvider the trace collector, or null for no tracing provider
  * @param samplingPercent the default random sampling of requests that arrive without a decision (0-100)
+ * @param tracingByDefault the provider traces every sidecar unless Telemetry says otherwise (a flag's provider, or a
+ *                        {@code --mesh-config} one named in {@code defaultProviders.tracing}); otherwise only Telemetry
+ *                        resources naming it turn it on
  */
 public record MeshTelemetry(String accessLogFile, boolean json, String format, TracingProvider tracingProvider,
-    double samplingPercent) {
+    double samplingPercent, boolean tracingByDefault) {
   /** The built-in access log provider (Istio's {@code envoy}). */
   public static final String ENVOY = "envoy";
   /** Istio's default sampling when tracing is on and nothing else says. */
@@ -86,8 +89,9 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, T
    * @param host    a host name or IP address, or null when {@code service} is set
    * @param port    the collector port when {@code host} is set
    * @param zipkin  a Zipkin collector ({@code envoy.tracers.zipkin}), else OTLP ({@code envoy.tracers.opentelemetry})
+   * @param maxTagLength Istio's {@code maxTagLength} (the connection manager's max_path_tag_length), 0 for Envoy's default
    */
-  public record TracingProvider(String name, String service, String host, int port, boolean zipkin) {
+  public record TracingProvider(String name, String service, String host, int port, boolean zipkin, int maxTagLength) {
     /** The cluster the proxies export spans to. */
     public String cluster() {
       return (zipkin ? "zipkin|" : "opentelemetry|") + name;
@@ -99,7 +103,30 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, T
     }
   }
 
+  /** A flag's provider, if any, traces by default. */
+  public MeshTelemetry(String accessLogFile, boolean json, String format, TracingProvider tracingProvider,
+      double samplingPercent) {
+    this(accessLogFile, json, format, tracingProvider, samplingPercent, tracingProvider != null);
+  }
+
+  /**
+   * These settings with {@code --mesh-config}'s tracing provider.
+   *
+   * @throws IllegalArgumentException when a flag already gave one (one tracing provider per control plane)
+   */
+  public MeshTelemetry withTracingProvider(TracingProvider p, boolean byDefault) {
+    if (tracingProvider != null) {
+      throw new IllegalArgumentException("--tracing-" + (tracingProvider.zipkin() ? "zipkin" : "otlp")
+          + " and --mesh-config extensionProviders '" + p.name() + "': expected one tracing provider");
+    }
+    if (p.name().equals(ENVOY)) {
+      throw new IllegalArgumentException("--mesh-config extensionProviders '" + ENVOY + "': the access log provider's name");
+    }
+    return new MeshTelemetry(accessLogFile, json, format, p, samplingPercent, byDefault);
+  }
+
   public MeshTelemetry {
+    tracingByDefault &= tracingProvider != null;
     if (samplingPercent < 0 || samplingPercent > 100) {
       throw new IllegalArgumentException("--tracing-sampling " + samplingPercent + " is out of range; expected 0 to 100");
     }
@@ -187,7 +214,8 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, T
     if (host.isEmpty()) {
       throw new IllegalArgumentException(flag + " '" + value + "': expected HOST:PORT or a registry service name");
     }
-    return colon < 0 ? new TracingProvider(name, host, null, 0, zipkin) : new TracingProvider(name, null, host, port, zipkin);
+    return colon < 0 ? new TracingProvider(name, host, null, 0, zipkin, 0)
+        : new TracingProvider(name, null, host, port, zipkin, 0);
   }
 
   /** The {@value #ENVOY} provider's access log. */

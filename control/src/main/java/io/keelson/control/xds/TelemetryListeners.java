@@ -265,9 +265,12 @@ final class TelemetryListeners {
           .setServiceName(serviceName)
           .build()));
     }
-    return HttpConnectionManager.Tracing.newBuilder().setProvider(http)
-        .setRandomSampling(Percent.newBuilder().setValue(percent))
-        .build();
+    var tracing = HttpConnectionManager.Tracing.newBuilder().setProvider(http)
+        .setRandomSampling(Percent.newBuilder().setValue(percent));
+    if (provider != null && provider.maxTagLength() > 0) {
+      tracing.setMaxPathTagLength(com.google.protobuf.UInt32Value.of(provider.maxTagLength()));
+    }
+    return tracing.build();
   }
 
   /** Zipkin's span API, istiod's collector_endpoint. */

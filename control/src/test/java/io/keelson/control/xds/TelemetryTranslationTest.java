@@ -292,6 +292,60 @@ class TelemetryTranslationTest {
   }
 
   @Test
+  void aMeshConfigZipkinProviderTracesWhereTelemetryNamesItOrEverywhereAsADefaultProvider() throws Exception {
+    String provider = """
+        extensionProviders:
+        - name: zipkin
+          zipkin: { service: zipkin.istio-system.svc.cluster.local, port: 9411, maxTagLength: 100 }
+        """;
+    io.keelson.control.api.MeshConfigFile named = io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider);
+    assertThat(named.tracingByDefault()).isFalse();
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.OFF.withTracingProvider(named.tracing(), named.tracingByDefault()));
+      assertThat(tracing(listener(resources(xds, "reviews-1"), "0.0.0.0_9080").getFilterChains(0)))
+          .as("not a default provider: no tracing until a Telemetry names it").isNull();
+      store.apply(PolicyParser.parse("tracing.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: mesh-default, namespace: istio-system }
+          spec:
+            tracing: [ { providers: [ { name: zipkin } ], randomSamplingPercentage: 10 } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> tracing(listener(resources(xds, "reviews-1"), "0.0.0.0_9080")
+          .getFilterChains(0)) != null);
+      MeshResources r = resources(xds, "reviews-1");
+      HttpConnectionManager.Tracing t = tracing(listener(r, "0.0.0.0_9080").getFilterChains(0));
+      assertThat(t.getMaxPathTagLength().getValue()).isEqualTo(100);
+      assertThat(t.getRandomSampling().getValue()).isEqualTo(10.0);
+      ZipkinConfig z = unpack(t.getProvider().getTypedConfig(), ZipkinConfig.class);
+      assertThat(z.getCollectorHostname()).isEqualTo("zipkin.istio-system.svc.cluster.local");
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("zipkin|zipkin")).findFirst().orElseThrow();
+      assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
+      assertThat(dataPlane(r).warnings()).isEmpty();
+    }
+    var byDefault = io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider + """
+        defaultProviders: { tracing: [ zipkin ] }
+        """);
+    assertThat(byDefault.tracingByDefault()).isTrue();
+    assertThat(MeshTelemetry.OFF.withTracingProvider(byDefault.tracing(), true).tracingByDefault()).isTrue();
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider + """
+        defaultProviders: { tracing: [ otel ] }
+        """)).hasMessageContaining("mesh.yaml: defaultProviders.tracing[0]: 'otel' is not this file's zipkin provider");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider.replace("maxTagLength: 100",
+        "traceContextOption: USE_B3_WITH_W3C_PROPAGATION")))
+        .hasMessageContaining("mesh.yaml: extensionProviders[0].zipkin.traceContextOption: 'USE_B3_WITH_W3C_PROPAGATION'"
+            + " is not supported");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider.replace("maxTagLength: 100",
+        "enable64bitTraceId: true"))).hasMessageContaining("extensionProviders[0].zipkin.enable64bitTraceId: not supported");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "127.0.0.1:9411", null, null)
+        .withTracingProvider(named.tracing(), false))
+        .hasMessageContaining("--tracing-zipkin and --mesh-config extensionProviders 'zipkin': expected one tracing provider");
+  }
+
+  @Test
   void aRegistryServiceCollectorIsAStaticClusterOfItsWorkloads() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("services.yaml", SERVICES + """

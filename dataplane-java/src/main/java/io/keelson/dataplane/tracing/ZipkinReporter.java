@@ -71,6 +71,10 @@ public final class ZipkinReporter {
         startEpochNanos, startNanos);
   }
 
+  int maxPathTagLength() {
+    return settings.maxPathTagLength();
+  }
+
   void report(ZipkinSpan span) {
     if (pending.size() >= MAX_PENDING_SPANS) {
       stats.spansDropped().increment();

@@ -73,7 +73,9 @@ public final class ZipkinSpan implements HopSpan {
     tag("component", "proxy");
     tag("guid:x-request-id", request.header("x-request-id"));
     String query = request.query();
-    tag("http.url", "http://" + name + request.path() + (query == null || query.isEmpty() ? "" : "?" + query));
+    String url = "http://" + name + request.path() + (query == null || query.isEmpty() ? "" : "?" + query);
+    int max = reporter.maxPathTagLength();
+    tag("http.url", url.length() > max ? url.substring(0, max) : url);
     tag("http.method", request.method());
     String downstream = request.header("x-envoy-downstream-service-cluster");
     tag("downstream_cluster", downstream == null ? "-" : downstream);

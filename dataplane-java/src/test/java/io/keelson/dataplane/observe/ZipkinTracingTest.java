@@ -116,7 +116,9 @@ class ZipkinTracingTest {
         """;
     try (ZipkinCollector collector = new ZipkinCollector();
         TestUpstream app = new TestUpstream("app");
-        ProxyHarness proxy = proxy(yaml(null, app.port(), collector.port(), fields), PipelineMode.INLINE, "ratings")) {
+        ProxyHarness proxy = proxy(yaml(null, app.port(), collector.port(), fields)
+            .replaceFirst("( *)random_sampling: \\{ value: 100 }", "$1random_sampling: { value: 100 }\n$1max_path_tag_length: 24"),
+            PipelineMode.INLINE, "ratings")) {
       String base = "http://127.0.0.1:" + proxy.port();
       assertThat(curl("-H", "x-b3-traceid: " + TRACE, "-H", "x-b3-spanid: " + CALLER_SPAN, "-H",
           "x-b3-parentspanid: " + CALLER_PARENT, "-H", "x-b3-sampled: 1", base + "/fail")).isEqualTo("200");
@@ -137,6 +139,8 @@ class ZipkinTracingTest {
       assertThat(root.parentId()).isNull();
       assertThat(root.shared()).isFalse();
       assertThat(root.tags()).containsEntry("http.status_code", "503").containsEntry("error", "true");
+      assertThat(root.tags().get("http.url")).as("cut to max_path_tag_length")
+          .isEqualTo(("http://127.0.0.1:" + proxy.port() + "/root").substring(0, 24));
       assertThat(collector.reports).allSatisfy(r -> {
         assertThat(r.contentType()).isEqualTo("application/x-protobuf");
         assertThat(r.host()).isEqualTo("zipkin.example");

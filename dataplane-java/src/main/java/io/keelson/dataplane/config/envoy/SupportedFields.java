@@ -247,10 +247,10 @@ final class SupportedFields {
     rules(RouteAction.UpgradeConfig.ConnectConfig.getDescriptor())
         .reject("proxy_protocol_config", "a PROXY protocol header before the CONNECT payload is not supported")
         .reject("allow_post", "only CONNECT is terminated; POST is not turned into a TCP tunnel");
-    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
+    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling",
+            "max_path_tag_length") // the Zipkin tracer's http.url tag; OpenTelemetry's url.path is not cut
         .ignore("custom_tags", "ignored: spans carry the tracer's own HTTP attributes or tags only")
         .ignore("verbose", SAFE)
-        .ignore("max_path_tag_length", SAFE)
         .reject("client_sampling", "only random_sampling is supported")
         .reject("overall_sampling", "only random_sampling is supported");
     rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");

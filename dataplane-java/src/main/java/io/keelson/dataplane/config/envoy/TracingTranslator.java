@@ -32,7 +32,9 @@ final class TracingTranslator {
     String at = path + ".provider.typed_config";
     try {
       if (provider.hasTypedConfig() && provider.getTypedConfig().is(ZipkinConfig.class)) {
-        return zipkin(provider.getTypedConfig().unpack(ZipkinConfig.class), at, percent, egress, problems);
+        return zipkin(provider.getTypedConfig().unpack(ZipkinConfig.class), at, percent, egress,
+            t.hasMaxPathTagLength() ? t.getMaxPathTagLength().getValue() : ZipkinTracing.DEFAULT_MAX_PATH_TAG_LENGTH,
+            problems);
       }
       if (!provider.hasTypedConfig() || !provider.getTypedConfig().is(OpenTelemetryConfig.class)) {
         problems.error(at, "expected " + OpenTelemetryConfig.getDescriptor().getFullName()
@@ -52,7 +54,8 @@ final class TracingTranslator {
     }
   }
 
-  private static TracingConfig zipkin(ZipkinConfig z, String at, double percent, boolean egress, Problems problems) {
+  private static TracingConfig zipkin(ZipkinConfig z, String at, double percent, boolean egress, int maxPathTagLength,
+      Problems problems) {
     boolean ok = true;
     if (z.getCollectorCluster().isEmpty()) {
       problems.error(at + ".collector_cluster", "the Zipkin collector's cluster is required");
@@ -80,6 +83,6 @@ final class TracingTranslator {
     boolean shared = !z.hasSharedSpanContext() || z.getSharedSpanContext().getValue(); // Envoy's default: true
     String host = z.getCollectorHostname().isEmpty() ? null : z.getCollectorHostname();
     return new TracingConfig(z.getCollectorCluster(), null, percent,
-        new ZipkinTracing(z.getCollectorEndpoint(), host, z.getTraceId128Bit(), shared, proto), egress);
+        new ZipkinTracing(z.getCollectorEndpoint(), host, z.getTraceId128Bit(), shared, proto, maxPathTagLength), egress);
   }
 }
