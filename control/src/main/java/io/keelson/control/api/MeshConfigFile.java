@@ -18,10 +18,12 @@ import java.time.Duration;
  * ({@code gatewayProxyProtocol}); no other {@code defaultConfig} field is read (each is refused by path).
  * {@code pathNormalization.normalization} (NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES; DEFAULT is BASE) sets
  * how every connection manager normalizes paths, null when the file does not set it; {@code --path-normalization}
- * overrides it. Immutable.
+ * overrides it. An {@code extensionProviders[].zipkin} entry is the control plane's tracing provider ({@code tracing},
+ * see {@link ZipkinProviders}), on for every sidecar when {@code defaultProviders.tracing} names it. Immutable.
  */
 public record MeshConfigFile(ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
-    boolean gatewayProxyProtocol, PathNormalizationLevel pathNormalization) {
+    boolean gatewayProxyProtocol, PathNormalizationLevel pathNormalization,
+    io.keelson.control.telemetry.MeshTelemetry.TracingProvider tracing, boolean tracingByDefault) {
   /** The meshConfig field of the detection timeout. */
   public static final String PROTOCOL_DETECTION_TIMEOUT = "protocolDetectionTimeout";
   /** The meshConfig field of the path normalization. */
@@ -47,9 +49,11 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
     }
     boolean proxyProtocol = gatewayProxyProtocol(source, root == null ? null : root.get("defaultConfig"));
     PathNormalizationLevel paths = pathNormalization(source, root == null ? null : root.get(PATH_NORMALIZATION));
+    var tracing = ZipkinProviders.provider(source, root);
+    boolean byDefault = ZipkinProviders.byDefault(source, root, tracing);
     JsonNode t = root == null ? null : root.get(PROTOCOL_DETECTION_TIMEOUT);
     if (t == null || t.isNull()) {
-      return new MeshConfigFile(providers, null, proxyProtocol, paths);
+      return new MeshConfigFile(providers, null, proxyProtocol, paths, tracing, byDefault);
     }
     String at = source + ": " + PROTOCOL_DETECTION_TIMEOUT;
     if (!t.isTextual()) {
@@ -57,7 +61,7 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
           + " or 1s (0s: no timeout)");
     }
     try {
-      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol, paths);
+      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol, paths, tracing, byDefault);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(at + ": " + e.getMessage() + " (0s: no timeout)");
     }

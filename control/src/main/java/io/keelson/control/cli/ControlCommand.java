@@ -20,7 +20,8 @@ final class ControlCommand {
                                  [--store etcd --etcd-endpoints URL[,URL...] [--etcd-prefix P] [--etcd-lease-ttl D]
                                   [--etcd-cacert F] [--etcd-cert F --etcd-key F] [--etcd-user U --etcd-password-file F]]
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
-                                 [--tracing-otlp HOST:PORT|SERVICE [--tracing-provider-name N] [--tracing-sampling P]]
+                                 [--tracing-otlp|--tracing-zipkin HOST:PORT|SERVICE [--tracing-provider-name N]
+                                  [--tracing-sampling P]]
                                  [--mesh-config FILE]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
@@ -77,10 +78,16 @@ final class ControlCommand {
                            Istio's default format less the operators the data plane lacks
         --tracing-otlp C   the tracing provider: an OTLP/gRPC collector at HOST:PORT, or a registry Service whose
                            workloads are the collector; spans from every sidecar unless Telemetry says otherwise
-        --tracing-provider-name N  the provider's name in Telemetry resources (default otel)
+        --tracing-zipkin C the tracing provider: a Zipkin collector (POST /api/v2/spans, JSON v2) at HOST:PORT, or a
+                           registry Service whose workloads are the collector (Istio's zipkin extension provider:
+                           envoy.tracers.zipkin, 128-bit trace ids, no shared span context); instead of --tracing-otlp
+        --tracing-provider-name N  the provider's name in Telemetry resources (default otel, zipkin with
+                           --tracing-zipkin)
         --tracing-sampling P    default random sampling percentage, 0-100 (default 1, as Istio)
       External authorization (Istio's meshConfig, for AuthorizationPolicy action CUSTOM):
-        --mesh-config FILE Istio meshConfig YAML with an extensionProviders list of envoyExtAuthzHttp (service, port,
+        --mesh-config FILE Istio meshConfig YAML with an extensionProviders list of zipkin (service, port, maxTagLength;
+                           the tracing provider, on by default when defaultProviders.tracing names it; not with
+                           --tracing-otlp/--tracing-zipkin), envoyExtAuthzHttp (service, port,
                            timeout, pathPrefix, failOpen, statusOnError, includeRequestHeadersInCheck,
                            includeAdditionalHeadersInCheck, headersToUpstreamOnAllow, headersToDownstreamOnDeny) and
                            envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
@@ -104,7 +111,8 @@ final class ControlCommand {
         "--outbound-port", "--xds-tls-port", "--trust-domain", "--workload-cert-ttl", "--ca-cert", "--ca-key",
         "--ca-root", "--store", "--etcd-endpoints", "--etcd-prefix", "--etcd-lease-ttl", "--etcd-timeout", "--etcd-cacert",
         "--etcd-cert", "--etcd-key", "--etcd-user", "--etcd-password-file", "--access-log-file",
-        "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-provider-name", "--tracing-sampling",
+        "--access-log-encoding", "--access-log-format", "--tracing-otlp", "--tracing-zipkin", "--tracing-provider-name",
+        "--tracing-sampling",
         "--outbound-traffic-policy", "--locality-lb", "--mesh-config", "--protocol-detection-timeout",
         "--path-normalization"),
         Set.of());
@@ -119,7 +127,7 @@ final class ControlCommand {
     try {
       o = o.withTelemetry(io.keelson.control.telemetry.MeshTelemetry.fromFlags(a.get("--access-log-file", null),
           a.get("--access-log-encoding", null), a.get("--access-log-format", null), a.get("--tracing-otlp", null),
-          a.get("--tracing-provider-name", null), a.get("--tracing-sampling", null)));
+          a.get("--tracing-zipkin", null), a.get("--tracing-provider-name", null), a.get("--tracing-sampling", null)));
     } catch (IllegalArgumentException e) {
       System.err.println("keelson control: " + e.getMessage());
       return 2;
@@ -128,6 +136,9 @@ final class ControlCommand {
       try {
         io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
         o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol());
+        if (mesh.tracing() != null) {
+          o = o.withTelemetry(o.telemetry().withTracingProvider(mesh.tracing(), mesh.tracingByDefault()));
+        }
         if (mesh.pathNormalization() != null) {
           o = o.withPathNormalization(mesh.pathNormalization()); // the flag, below, overrides it
         }

@@ -82,7 +82,9 @@ final class ProxyCommand {
     ProxyServer server = new ProxyServer(snapshot, options);
     try {
       // The bootstrap's node names this workload in the istio_* metrics' source/destination labels.
-      server.stats().identity(NodeIdentity.fromBootstrap(Files.readString(Path.of(config)), config));
+      String text = Files.readString(Path.of(config));
+      server.stats().identity(NodeIdentity.fromBootstrap(text, config));
+      server.context().serviceCluster(NodeIdentity.serviceCluster(text, config)); // Zipkin's local service name
     } catch (ConfigException | java.io.IOException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 1;

@@ -75,9 +75,11 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
       for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
         String f = it.next();
         if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout") && !f.equals("defaultConfig")
+            && !f.equals("defaultProviders")
             && !f.equals("pathNormalization")) {
           errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders,"
-              + " protocolDetectionTimeout, pathNormalization or defaultConfig (the other meshConfig settings are"
+              + " defaultProviders, protocolDetectionTimeout, pathNormalization or defaultConfig (the other meshConfig"
+              + " settings are"
               + " bin/keelson control flags)");
         }
       }
@@ -86,6 +88,9 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
         errors.add(source + ": extensionProviders: expected a list");
       } else {
         for (int i = 0; i < list.size(); i++) {
+          if (list.get(i).has("zipkin")) {
+            continue; // a tracing provider: MeshConfigFile's
+          }
           ExtAuthzProvider p = provider(source + ": extensionProviders[" + i + "]", list.get(i), errors);
           if (p != null && out.putIfAbsent(p.name(), p) != null) {
             errors.add(source + ": extensionProviders[" + i + "].name: '" + p.name() + "' is used twice; expected"
@@ -116,7 +121,7 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
       String f = it.next();
       if (!Set.of("name", "envoyExtAuthzHttp", "envoyExtAuthzGrpc").contains(f)) {
         errors.add(at + "." + f + ": not supported; expected envoyExtAuthzHttp or envoyExtAuthzGrpc (tracing and access"
-            + " log providers are given by --tracing-otlp and --access-log-file)");
+            + " log providers are given by zipkin, --tracing-otlp, --tracing-zipkin and --access-log-file)");
       }
     }
     if ((http == null) == (grpc == null)) {

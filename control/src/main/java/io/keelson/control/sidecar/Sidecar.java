@@ -93,6 +93,7 @@ public final class Sidecar implements AutoCloseable {
     // headers it sends), as with --config; its workload certificate gives its principal and namespace.
     server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source)
         .withPrincipal(identity == null ? null : identity.source().current().spiffeUri()));
+    server.context().serviceCluster(io.keelson.dataplane.config.envoy.NodeIdentity.serviceCluster(yaml, source));
     server.start();
     try {
       Node node = bootstrap.gateway() ? bootstrap.node(server.adminAddress().getPort(), 0) // no static listeners

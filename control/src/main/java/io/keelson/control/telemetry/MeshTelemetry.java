@@ -16,7 +16,7 @@ import java.util.Map;
  *   <li>the built-in access log provider {@value #ENVOY} writes to {@code accessLogFile} (standard output when the flag
  *       is empty) in {@code encoding} with {@code format}; a non-empty {@code --access-log-file} also turns it on for
  *       every sidecar (Istio's {@code accessLogFile}), otherwise only Telemetry resources naming it do;
- *   <li>a tracing provider ({@code tracingProvider}, an OTLP/gRPC collector), on for every sidecar at
+ *   <li>a tracing provider ({@code tracingProvider}, an OTLP/gRPC or a Zipkin collector), on for every sidecar at
  *       {@code samplingPercent} unless Telemetry says otherwise.
  * </ul>
  * Immutable; {@link #OFF} is Istio's default (no access log, no tracing).
@@ -24,11 +24,14 @@ import java.util.Map;
  * @param accessLogFile   Istio's accessLogFile: a path, {@code /dev/stdout}, or null (mesh-wide logging off)
  * @param json            JSON encoding (Istio's accessLogEncoding JSON) instead of TEXT
  * @param format          the text format string, or JSON object of format strings; null for {@link #defaultFormat}
- * @param tracingProvider the OTLP collector, or null for no tracing provider
+ * @param tracingProvider the trace collector, or null for no tracing provider
  * @param samplingPercent the default random sampling of requests that arrive without a decision (0-100)
+ * @param tracingByDefault the provider traces every sidecar unless Telemetry says otherwise (a flag's provider, or a
+ *                        {@code --mesh-config} one named in {@code defaultProviders.tracing}); otherwise only Telemetry
+ *                        resources naming it turn it on
  */
-public record MeshTelemetry(String accessLogFile, boolean json, String format, OtlpProvider tracingProvider,
-    double samplingPercent) {
+public record MeshTelemetry(String accessLogFile, boolean json, String format, TracingProvider tracingProvider,
+    double samplingPercent, boolean tracingByDefault) {
   /** The built-in access log provider (Istio's {@code envoy}). */
   public static final String ENVOY = "envoy";
   /** Istio's default sampling when tracing is on and nothing else says. */
@@ -77,22 +80,53 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
   }
 
   /**
-   * An OTLP/gRPC trace collector (Istio's {@code extensionProviders[].opentelemetry}): either {@code host:port} or a
-   * registry {@code service} (its workloads' addresses and ports are the collector's endpoints).
+   * A trace collector: OTLP/gRPC (Istio's {@code extensionProviders[].opentelemetry}) or Zipkin's HTTP API
+   * ({@code extensionProviders[].zipkin}); either {@code host:port} or a registry {@code service} (its workloads'
+   * addresses and ports are the collector's endpoints).
    *
    * @param name    the provider name Telemetry resources use ({@code providers[].name})
    * @param service a registry Service name, or null
    * @param host    a host name or IP address, or null when {@code service} is set
    * @param port    the collector port when {@code host} is set
+   * @param zipkin  a Zipkin collector ({@code envoy.tracers.zipkin}), else OTLP ({@code envoy.tracers.opentelemetry})
+   * @param maxTagLength Istio's {@code maxTagLength} (the connection manager's max_path_tag_length), 0 for Envoy's default
    */
-  public record OtlpProvider(String name, String service, String host, int port) {
+  public record TracingProvider(String name, String service, String host, int port, boolean zipkin, int maxTagLength) {
     /** The cluster the proxies export spans to. */
     public String cluster() {
-      return "opentelemetry|" + name;
+      return (zipkin ? "zipkin|" : "opentelemetry|") + name;
+    }
+
+    /** The collector's host name (Zipkin's collector_hostname, istiod's): the service or the host. */
+    public String hostname() {
+      return service != null ? service : host;
     }
   }
 
+  /** A flag's provider, if any, traces by default. */
+  public MeshTelemetry(String accessLogFile, boolean json, String format, TracingProvider tracingProvider,
+      double samplingPercent) {
+    this(accessLogFile, json, format, tracingProvider, samplingPercent, tracingProvider != null);
+  }
+
+  /**
+   * These settings with {@code --mesh-config}'s tracing provider.
+   *
+   * @throws IllegalArgumentException when a flag already gave one (one tracing provider per control plane)
+   */
+  public MeshTelemetry withTracingProvider(TracingProvider p, boolean byDefault) {
+    if (tracingProvider != null) {
+      throw new IllegalArgumentException("--tracing-" + (tracingProvider.zipkin() ? "zipkin" : "otlp")
+          + " and --mesh-config extensionProviders '" + p.name() + "': expected one tracing provider");
+    }
+    if (p.name().equals(ENVOY)) {
+      throw new IllegalArgumentException("--mesh-config extensionProviders '" + ENVOY + "': the access log provider's name");
+    }
+    return new MeshTelemetry(accessLogFile, json, format, p, samplingPercent, byDefault);
+  }
+
   public MeshTelemetry {
+    tracingByDefault &= tracingProvider != null;
     if (samplingPercent < 0 || samplingPercent > 100) {
       throw new IllegalArgumentException("--tracing-sampling " + samplingPercent + " is out of range; expected 0 to 100");
     }
@@ -109,6 +143,16 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
    */
   public static MeshTelemetry fromFlags(String file, String encoding, String format, String otlp, String providerName,
       String sampling) {
+    return fromFlags(file, encoding, format, otlp, null, providerName, sampling);
+  }
+
+  /**
+   * As {@link #fromFlags(String, String, String, String, String, String)}, with {@code --tracing-zipkin}.
+   *
+   * @throws IllegalArgumentException naming the flag and what was expected
+   */
+  public static MeshTelemetry fromFlags(String file, String encoding, String format, String otlp, String zipkin,
+      String providerName, String sampling) {
     boolean json = false;
     if (encoding != null) {
       switch (encoding) {
@@ -117,30 +161,17 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
         default -> throw new IllegalArgumentException("--access-log-encoding '" + encoding + "': expected TEXT or JSON");
       }
     }
-    OtlpProvider provider = null;
-    String name = providerName == null ? "otel" : providerName;
-    if (otlp != null && !otlp.isEmpty()) {
-      int colon = otlp.lastIndexOf(':');
-      // [::1]:4317, as a URL writes an IPv6 address with a port
-      String host = colon < 0 ? otlp : io.keelson.control.policy.IpLiteral.unbracketed(otlp.substring(0, colon));
-      int port = -1;
-      if (colon >= 0) {
-        try {
-          port = Integer.parseInt(otlp.substring(colon + 1));
-        } catch (NumberFormatException e) {
-          port = -1;
-        }
-        if (port < 1 || port > 65535) {
-          throw new IllegalArgumentException("--tracing-otlp '" + otlp + "': expected HOST:PORT (port 1-65535) or a "
-              + "registry service name");
-        }
-      }
-      if (host.isEmpty()) {
-        throw new IllegalArgumentException("--tracing-otlp '" + otlp + "': expected HOST:PORT or a registry service name");
-      }
-      provider = colon < 0 ? new OtlpProvider(name, host, null, 0) : new OtlpProvider(name, null, host, port);
+    TracingProvider provider = null;
+    boolean isZipkin = zipkin != null && !zipkin.isEmpty();
+    if (isZipkin && otlp != null && !otlp.isEmpty()) {
+      throw new IllegalArgumentException("--tracing-otlp and --tracing-zipkin: expected one tracing provider");
+    }
+    if (isZipkin) {
+      provider = provider("--tracing-zipkin", zipkin, providerName == null ? "zipkin" : providerName, true);
+    } else if (otlp != null && !otlp.isEmpty()) {
+      provider = provider("--tracing-otlp", otlp, providerName == null ? "otel" : providerName, false);
     } else if (providerName != null) {
-      throw new IllegalArgumentException("--tracing-provider-name needs --tracing-otlp (the collector)");
+      throw new IllegalArgumentException("--tracing-provider-name needs --tracing-otlp or --tracing-zipkin (the collector)");
     }
     if (provider != null && provider.name().equals(ENVOY)) {
       throw new IllegalArgumentException("--tracing-provider-name '" + ENVOY + "' is the access log provider's name");
@@ -161,6 +192,30 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
       }
       throw new IllegalArgumentException("--access-log-format: " + e.getMessage());
     }
+  }
+
+  /** The collector of flag {@code flag}: {@code HOST:PORT} or a registry service name. */
+  private static TracingProvider provider(String flag, String value, String name, boolean zipkin) {
+    int colon = value.lastIndexOf(':');
+    // [::1]:4317, as a URL writes an IPv6 address with a port
+    String host = colon < 0 ? value : io.keelson.control.policy.IpLiteral.unbracketed(value.substring(0, colon));
+    int port = -1;
+    if (colon >= 0) {
+      try {
+        port = Integer.parseInt(value.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException(flag + " '" + value + "': expected HOST:PORT (port 1-65535) or a "
+            + "registry service name");
+      }
+    }
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException(flag + " '" + value + "': expected HOST:PORT or a registry service name");
+    }
+    return colon < 0 ? new TracingProvider(name, host, null, 0, zipkin, 0)
+        : new TracingProvider(name, null, host, port, zipkin, 0);
   }
 
   /** The {@value #ENVOY} provider's access log. */
@@ -259,7 +314,7 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, O
         if (tracingProvider == null || !names.get(j).equals(tracingProvider.name())) {
           out.add(error(t, "spec.tracing[" + i + "].providers[" + j + "].name", "tracing provider '" + names.get(j)
               + "' is not defined; " + (tracingProvider == null
-                  ? "the control plane has none (start it with --tracing-otlp HOST:PORT)"
+                  ? "the control plane has none (start it with --tracing-otlp or --tracing-zipkin HOST:PORT)"
                   : "expected " + tracingProvider.name())));
         }
       }

@@ -199,7 +199,7 @@ public final class TelemetryResolver {
 
     Direction(MeshTelemetry mesh) {
       accessLog = mesh.logsByDefault();
-      provider = mesh.tracingProvider() != null;
+      provider = mesh.tracingByDefault();
       percent = mesh.samplingPercent();
     }
 

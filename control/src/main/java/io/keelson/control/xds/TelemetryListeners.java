@@ -19,6 +19,8 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
+import io.envoyproxy.envoy.config.trace.v3.ZipkinConfig;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -43,7 +45,7 @@ import java.util.List;
  * network filter in front of it; inbound listeners
  * ({@code inbound}, {@code virtualInbound}) are SERVER, every other one (outbound, virtualOutbound, the per-port
  * listeners) CLIENT; a gateway's listeners are all CLIENT, as istiod's ({@link ProxyTelemetry#asGateway}: its HTTP
- * servers' connection managers and its TLS-passthrough/TCP servers' {@code tcp_proxy}). A traced proxy also gets the collector's cluster ({@link MeshTelemetry.OtlpProvider#cluster()}).
+ * servers' connection managers and its TLS-passthrough/TCP servers' {@code tcp_proxy}). A traced proxy also gets the collector's cluster ({@link MeshTelemetry.TracingProvider#cluster()}).
  * API listeners (proxyless gRPC clients, which validate their HTTP connection manager as gRPC does) are never
  * touched. Applied after the mesh translation, per proxy ({@link TelemetryCache} keeps what it rewrote): a Telemetry
  * change is a new listener version pushed in place (the data plane drains the old listener's connections). Stateless.
@@ -90,7 +92,7 @@ final class TelemetryListeners {
       }
       Side side = inbound(l) ? t.server() : t.client();
       HttpConnectionManager.Tracing tracing = side.traced() && collectorCluster != null
-          ? tracing(collectorCluster, serviceName, side.samplingPercent()) : null;
+          ? tracing(mesh.tracingProvider(), collectorCluster, serviceName, side.samplingPercent()) : null;
       listeners.add(withTelemetry(l, side.accessLog() ? filtered(log, side.accessLogFilter()) : null, tracing,
           istioStats(side.metrics())));
     }
@@ -103,6 +105,10 @@ final class TelemetryListeners {
 
   private static Listener withTelemetry(Listener l, AccessLog log, HttpConnectionManager.Tracing tracing, HttpFilter stats) {
     Listener.Builder b = l.toBuilder();
+    if (tracing != null) {
+      // as istiod: a tracer reports an inbound listener's hop as the server's, others (outbound, gateway) as the client's
+      b.setTrafficDirection(inbound(l) ? TrafficDirection.INBOUND : TrafficDirection.OUTBOUND);
+    }
     for (int i = 0; i < b.getFilterChainsCount(); i++) {
       b.setFilterChains(i, chain(b.getFilterChains(i), log, tracing, stats));
     }
@@ -236,24 +242,46 @@ final class TelemetryListeners {
             .setName(CEL_FILTER).setTypedConfig(Any.pack(cel)))).build();
   }
 
-  static HttpConnectionManager.Tracing tracing(String cluster, String serviceName, double percent) {
-    OpenTelemetryConfig otel = OpenTelemetryConfig.newBuilder()
-        .setGrpcService(GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)))
-        .setServiceName(serviceName)
-        .build();
-    return HttpConnectionManager.Tracing.newBuilder()
-        .setProvider(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.newBuilder()
-            .setName("envoy.tracers.opentelemetry").setTypedConfig(Any.pack(otel)))
-        .setRandomSampling(Percent.newBuilder().setValue(percent))
-        .build();
+  /**
+   * The connection manager's tracing to {@code provider}'s collector {@code cluster}: istiod's
+   * {@code envoy.tracers.opentelemetry}, or its {@code envoy.tracers.zipkin} (JSON v2 to {@code /api/v2/spans}, 128-bit
+   * trace ids, no shared span context, the collector's host name as Host).
+   */
+  static HttpConnectionManager.Tracing tracing(MeshTelemetry.TracingProvider provider, String cluster, String serviceName,
+      double percent) {
+    var http = io.envoyproxy.envoy.config.trace.v3.Tracing.Http.newBuilder();
+    if (provider != null && provider.zipkin()) {
+      http.setName("envoy.tracers.zipkin").setTypedConfig(Any.pack(ZipkinConfig.newBuilder()
+          .setCollectorCluster(cluster)
+          .setCollectorEndpoint(ZIPKIN_ENDPOINT)
+          .setCollectorEndpointVersion(ZipkinConfig.CollectorEndpointVersion.HTTP_JSON)
+          .setTraceId128Bit(true)
+          .setSharedSpanContext(com.google.protobuf.BoolValue.of(false))
+          .setCollectorHostname(provider.hostname())
+          .build()));
+    } else {
+      http.setName("envoy.tracers.opentelemetry").setTypedConfig(Any.pack(OpenTelemetryConfig.newBuilder()
+          .setGrpcService(GrpcService.newBuilder().setEnvoyGrpc(GrpcService.EnvoyGrpc.newBuilder().setClusterName(cluster)))
+          .setServiceName(serviceName)
+          .build()));
+    }
+    var tracing = HttpConnectionManager.Tracing.newBuilder().setProvider(http)
+        .setRandomSampling(Percent.newBuilder().setValue(percent));
+    if (provider != null && provider.maxTagLength() > 0) {
+      tracing.setMaxPathTagLength(com.google.protobuf.UInt32Value.of(provider.maxTagLength()));
+    }
+    return tracing.build();
   }
+
+  /** Zipkin's span API, istiod's collector_endpoint. */
+  static final String ZIPKIN_ENDPOINT = "/api/v2/spans";
 
   /**
    * The collector's cluster: {@code host:port} (STATIC for an IP address, STRICT_DNS for a name), or the registry
    * service's workloads (STATIC at their addresses); null when the service has no workload with an IP address (no
    * tracing until it has one).
    */
-  static Cluster collector(MeshTelemetry.OtlpProvider p, Collection<Policy.Workload> workloads) {
+  static Cluster collector(MeshTelemetry.TracingProvider p, Collection<Policy.Workload> workloads) {
     List<Endpoint> endpoints = new ArrayList<>();
     boolean dns = false;
     if (p.service() == null) {

@@ -289,7 +289,7 @@ class TelemetryParserTest {
         .hasMessageContaining("p.yaml: Telemetry/shop/p: spec.accessLogging[0].providers[1].name: access log provider "
             + "'stackdriver' is not defined; expected envoy")
         .hasMessageContaining("spec.tracing[0].providers[0].name: tracing provider 'zipkin' is not defined; the control "
-            + "plane has none (start it with --tracing-otlp HOST:PORT)");
+            + "plane has none (start it with --tracing-otlp or --tracing-zipkin HOST:PORT)");
     MeshTelemetry otel = MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", "zipkin", null);
     assertThatThrownBy(() -> otel.check(docs)).hasMessageContaining("'stackdriver'").hasMessageNotContaining("'zipkin'");
   }
@@ -321,6 +321,6 @@ class TelemetryParserTest {
     assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", null, "101"))
         .hasMessageStartingWith("--tracing-sampling 101.0 is out of range");
     assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "otel", null))
-        .hasMessage("--tracing-provider-name needs --tracing-otlp (the collector)");
+        .hasMessage("--tracing-provider-name needs --tracing-otlp or --tracing-zipkin (the collector)");
   }
 }

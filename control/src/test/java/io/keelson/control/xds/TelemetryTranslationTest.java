@@ -1,6 +1,7 @@
 package io.keelson.control.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -11,6 +12,7 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig;
+import io.envoyproxy.envoy.config.trace.v3.ZipkinConfig;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
@@ -244,6 +246,103 @@ class TelemetryTranslationTest {
       }
       assertThat(after.clusters()).extracting(Cluster::getName).contains("opentelemetry|otel");
     }
+  }
+
+  @Test
+  void aZipkinProviderIsIstiodsZipkinTracerWithTheOutboundListenersTheClientSide() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags(null, null, null, null, "127.0.0.1:9411", null, "100"));
+      MeshResources r = resources(xds, "reviews-1");
+      Listener outbound = listener(r, "0.0.0.0_9080");
+      Listener inbound = listener(r, CapturedListeners.VIRTUAL_INBOUND);
+      HttpConnectionManager.Tracing out = tracing(outbound.getFilterChains(0));
+      assertThat(out.getProvider().getName()).isEqualTo("envoy.tracers.zipkin");
+      ZipkinConfig z = unpack(out.getProvider().getTypedConfig(), ZipkinConfig.class);
+      assertThat(z.getCollectorCluster()).isEqualTo("zipkin|zipkin");
+      assertThat(z.getCollectorEndpoint()).isEqualTo("/api/v2/spans");
+      assertThat(z.getCollectorEndpointVersion()).isEqualTo(ZipkinConfig.CollectorEndpointVersion.HTTP_JSON);
+      assertThat(z.getTraceId128Bit()).isTrue();
+      assertThat(z.hasSharedSpanContext()).isTrue();
+      assertThat(z.getSharedSpanContext().getValue()).isFalse();
+      assertThat(z.getCollectorHostname()).isEqualTo("127.0.0.1");
+      assertThat(outbound.getTrafficDirection()).isEqualTo(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND);
+      assertThat(inbound.getTrafficDirection()).isEqualTo(io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("zipkin|zipkin")).findFirst().orElseThrow();
+      assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+          .getSocketAddress().getPortValue()).isEqualTo(9411);
+
+      var snapshot = dataPlane(r);
+      assertThat(snapshot.warnings()).isEmpty();
+      var http = snapshot.listeners().stream().flatMap(l -> l.withChains().stream()).filter(l -> l.http() != null).toList();
+      assertThat(http).isNotEmpty().allSatisfy(l -> {
+        assertThat(l.http().tracing().zipkin()).as(l.name()).isNotNull();
+        assertThat(l.http().tracing().collectorCluster()).isEqualTo("zipkin|zipkin");
+        assertThat(l.http().tracing().egress()).as(l.name()).isEqualTo(!l.name().startsWith(CapturedListeners.VIRTUAL_INBOUND));
+      });
+      assertThat(http).anyMatch(l -> l.http().tracing().egress()).anyMatch(l -> !l.http().tracing().egress());
+
+      assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, "127.0.0.1:4317", "127.0.0.1:9411", null, null))
+          .hasMessageContaining("--tracing-otlp and --tracing-zipkin");
+      assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "zipkin:0", null, null))
+          .hasMessageContaining("--tracing-zipkin 'zipkin:0'");
+    }
+  }
+
+  @Test
+  void aMeshConfigZipkinProviderTracesWhereTelemetryNamesItOrEverywhereAsADefaultProvider() throws Exception {
+    String provider = """
+        extensionProviders:
+        - name: zipkin
+          zipkin: { service: zipkin.istio-system.svc.cluster.local, port: 9411, maxTagLength: 100 }
+        """;
+    io.keelson.control.api.MeshConfigFile named = io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider);
+    assertThat(named.tracingByDefault()).isFalse();
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.OFF.withTracingProvider(named.tracing(), named.tracingByDefault()));
+      assertThat(tracing(listener(resources(xds, "reviews-1"), "0.0.0.0_9080").getFilterChains(0)))
+          .as("not a default provider: no tracing until a Telemetry names it").isNull();
+      store.apply(PolicyParser.parse("tracing.yaml", """
+          apiVersion: telemetry.istio.io/v1
+          kind: Telemetry
+          metadata: { name: mesh-default, namespace: istio-system }
+          spec:
+            tracing: [ { providers: [ { name: zipkin } ], randomSamplingPercentage: 10 } ]
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(10)).until(() -> tracing(listener(resources(xds, "reviews-1"), "0.0.0.0_9080")
+          .getFilterChains(0)) != null);
+      MeshResources r = resources(xds, "reviews-1");
+      HttpConnectionManager.Tracing t = tracing(listener(r, "0.0.0.0_9080").getFilterChains(0));
+      assertThat(t.getMaxPathTagLength().getValue()).isEqualTo(100);
+      assertThat(t.getRandomSampling().getValue()).isEqualTo(10.0);
+      ZipkinConfig z = unpack(t.getProvider().getTypedConfig(), ZipkinConfig.class);
+      assertThat(z.getCollectorHostname()).isEqualTo("zipkin.istio-system.svc.cluster.local");
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("zipkin|zipkin")).findFirst().orElseThrow();
+      assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
+      assertThat(dataPlane(r).warnings()).isEmpty();
+    }
+    var byDefault = io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider + """
+        defaultProviders: { tracing: [ zipkin ] }
+        """);
+    assertThat(byDefault.tracingByDefault()).isTrue();
+    assertThat(MeshTelemetry.OFF.withTracingProvider(byDefault.tracing(), true).tracingByDefault()).isTrue();
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider + """
+        defaultProviders: { tracing: [ otel ] }
+        """)).hasMessageContaining("mesh.yaml: defaultProviders.tracing[0]: 'otel' is not this file's zipkin provider");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider.replace("maxTagLength: 100",
+        "traceContextOption: USE_B3_WITH_W3C_PROPAGATION")))
+        .hasMessageContaining("mesh.yaml: extensionProviders[0].zipkin.traceContextOption: 'USE_B3_WITH_W3C_PROPAGATION'"
+            + " is not supported");
+    assertThatThrownBy(() -> io.keelson.control.api.MeshConfigFile.parse("mesh.yaml", provider.replace("maxTagLength: 100",
+        "enable64bitTraceId: true"))).hasMessageContaining("extensionProviders[0].zipkin.enable64bitTraceId: not supported");
+    assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "127.0.0.1:9411", null, null)
+        .withTracingProvider(named.tracing(), false))
+        .hasMessageContaining("--tracing-zipkin and --mesh-config extensionProviders 'zipkin': expected one tracing provider");
   }
 
   @Test
@@ -584,7 +683,7 @@ class TelemetryTranslationTest {
         new Case("[::1]:4317", Cluster.DiscoveryType.STATIC, "::1"), // a URL's IPv6 form, brackets off
         new Case("999.0.0.1:4317", Cluster.DiscoveryType.STRICT_DNS, "999.0.0.1"), // digits and dots, no address
         new Case("otel.example.com:4317", Cluster.DiscoveryType.STRICT_DNS, "otel.example.com"))) {
-      MeshTelemetry.OtlpProvider p = MeshTelemetry.fromFlags(null, null, null, c.flag(), null, null).tracingProvider();
+      MeshTelemetry.TracingProvider p = MeshTelemetry.fromFlags(null, null, null, c.flag(), null, null).tracingProvider();
       Cluster collector = TelemetryListeners.collector(p, List.of());
       assertThat(collector.getType()).as(c.flag()).isEqualTo(c.type());
       assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()

@@ -310,7 +310,8 @@ public final class AccessLogFormat {
     return v;
   }
 
-  static void jsonString(String s, StringBuilder out) {
+  /** Appends {@code s} as a JSON string literal. */
+  public static void jsonString(String s, StringBuilder out) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);

@@ -7,8 +7,7 @@ import io.keelson.dataplane.config.TracingConfig;
 import io.keelson.dataplane.route.RequestHead;
 import io.keelson.dataplane.routing.ServingListener;
 import io.keelson.dataplane.stats.ResponseFlag;
-import io.keelson.dataplane.tracing.SpanExport;
-import io.opentelemetry.api.trace.Span;
+import io.keelson.dataplane.tracing.HopSpan;
 
 /**
  * The access log record and the tracing span of one exchange, shared by the HTTP/1.1 connection
@@ -23,7 +22,7 @@ public final class ExchangeObserver {
   private AccessLogger accessLogger;
   /** This hop's trace ids, reused by every exchange (an unsampled one allocates only the upstream header). */
   private final TraceContext.Hop hop = new TraceContext.Hop();
-  private Span span;
+  private HopSpan span;
   /** The response header values copied for the access log, or null when none were (no response head yet). */
   private String[] responseHeaderValues;
   private String[] responseHeaderBuffer = new String[0];
@@ -59,15 +58,10 @@ public final class ExchangeObserver {
     if (tracing == null || !TraceContext.propagate(request, upstreamHeaders, tracing, hop)) {
       return false;
     }
-    SpanExport export = context.spanExport(tracing);
-    if (export == null) {
-      return true;
+    span = context.startSpan(tracing, hop, request.method(), startNanos);
+    if (span != null) {
+      span.request(request, protocol.substring(protocol.indexOf('/') + 1), remoteIp);
     }
-    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
-    span = export.start(request.method(), hop.traceId(), hop.spanId(), hop.parentSpanId(), startEpochNanos);
-    String v = protocol;
-    SpanExport.requestAttributes(span, request.method(), request.path(), request.query(), request.authority(),
-        v.substring(v.indexOf('/') + 1), request.header("user-agent"), remoteIp);
     return true;
   }
 
@@ -198,7 +192,8 @@ public final class ExchangeObserver {
       }
     }
     if (span != null) {
-      SpanExport.end(span, status, flag.code, cluster, upstreamHost != null ? upstreamHost.toString() : null);
+      span.localAddress(localAddress);
+      span.end(status, flag.code, cluster, upstreamHost != null ? upstreamHost.toString() : null, bytesReceived, bytesSent);
       span = null;
     }
   }

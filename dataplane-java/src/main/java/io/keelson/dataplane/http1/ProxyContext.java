@@ -28,6 +28,8 @@ public final class ProxyContext {
   private final java.util.Map<io.keelson.dataplane.config.LocalReplyConfig, io.keelson.dataplane.accesslog.LocalReplyRenderer>
       localReplies = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.Map<String, SpanExport> spanExports = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile io.keelson.dataplane.tracing.ZipkinReporters zipkinReporters; // made with the first Zipkin span
+  private volatile String serviceCluster;
   private volatile io.keelson.dataplane.tls.offload.TlsOffload tlsOffload =
       io.keelson.dataplane.tls.offload.TlsOffload.DISABLED;
 
@@ -180,10 +182,58 @@ public final class ProxyContext {
     return spanExports.computeIfAbsent(name, n -> new SpanExport(ep.host(), ep.port(), tracing.serviceName()));
   }
 
+  /**
+   * Starts this hop's span with its propagated ids on its connection manager's tracer (OpenTelemetry or Zipkin); null
+   * when there is no collector to report to. Called on the exchange's event loop.
+   *
+   * @param startNanos the exchange's start on {@link System#nanoTime()}
+   */
+  io.keelson.dataplane.tracing.HopSpan startSpan(TracingConfig tracing, TraceContext.Hop hop, String name, long startNanos) {
+    long startEpochNanos = System.currentTimeMillis() * 1_000_000 - (System.nanoTime() - startNanos);
+    if (tracing.zipkin() != null) {
+      var reporter = zipkinReporter(tracing);
+      return reporter == null ? null : reporter.start(hop.traceHi, hop.traceLo, hop.traceId128, hop.span, hop.parent,
+          hop.hasParent, tracing.egress(), hop.shared, startEpochNanos, startNanos);
+    }
+    SpanExport export = spanExport(tracing);
+    return export == null ? null
+        : export.startHop(name, hop.traceId(), hop.spanId(), hop.parentSpanId(), startEpochNanos);
+  }
+
+  /** The calling event loop's reporter to a Zipkin config's collector; null without a collector or off a loop. */
+  private io.keelson.dataplane.tracing.ZipkinReporter zipkinReporter(TracingConfig tracing) {
+    if (tracing.collectorCluster() == null
+        || !(io.netty.util.internal.ThreadExecutorMap.currentExecutor() instanceof io.netty.channel.EventLoop loop)) {
+      return null;
+    }
+    return zipkinReporters().reporter(tracing.collectorCluster(), tracing.zipkin(), loop, pool().calls());
+  }
+
+  private io.keelson.dataplane.tracing.ZipkinReporters zipkinReporters() {
+    var z = zipkinReporters;
+    if (z != null) {
+      return z;
+    }
+    synchronized (this) {
+      if (zipkinReporters == null) {
+        zipkinReporters = new io.keelson.dataplane.tracing.ZipkinReporters(stats, this::snapshot, () -> serviceCluster);
+      }
+      return zipkinReporters;
+    }
+  }
+
+  /** The node's service cluster (bootstrap {@code node.cluster}): the Zipkin spans' local service name. */
+  public void serviceCluster(String cluster) {
+    this.serviceCluster = cluster == null || cluster.isEmpty() ? null : cluster;
+  }
+
   /** Flushes and stops the span exporters (shutdown path). */
-  public void closeSpanExports() {
+  public synchronized void closeSpanExports() {
     spanExports.values().forEach(SpanExport::close);
     spanExports.clear();
+    if (zipkinReporters != null) {
+      zipkinReporters.close();
+    }
   }
 
   /** The upstream pool of the calling event loop. */

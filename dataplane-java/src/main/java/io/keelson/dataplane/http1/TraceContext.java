@@ -63,6 +63,13 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
     long parent;
     boolean hasParent;
     boolean sampled;
+    /** The incoming B3 context's own parent (x-b3-parentspanid, b3's fourth field): a shared span's parent. */
+    long incomingParent;
+    boolean hasIncomingParent;
+    /** This hop reports under the caller's span id (Zipkin's shared_span_context on an inbound hop). */
+    boolean shared;
+    /** The trace id has 128 bits (else 64: a 64-bit B3 id came in, or Zipkin without trace_id_128bit started it). */
+    boolean traceId128;
 
     public boolean sampled() {
       return sampled;
@@ -100,6 +107,9 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
   public static boolean propagate(RequestHead request, Setter upstream, TracingConfig config, Hop hop) {
     boolean found = false;
     hop.hasParent = false;
+    hop.hasIncomingParent = false;
+    hop.shared = false;
+    io.keelson.dataplane.config.ZipkinTracing zipkin = config.zipkin();
     int sampled = -1; // -1: no decision came in; 0 or 1
     boolean w3c = false;
     boolean b3Single = false;
@@ -141,6 +151,10 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
               if (end > d2 + 1) {
                 sampled = end == d2 + 2 && b3.charAt(d2 + 1) == '0' ? 0 : 1;
               }
+              if (d3 >= 0 && b3.length() - d3 - 1 == 16 && hex(b3, d3 + 1, b3.length())) {
+                hop.incomingParent = parseHex(b3, d3 + 1, b3.length());
+                hop.hasIncomingParent = true;
+              }
             }
           }
           b3Single = true;
@@ -159,6 +173,11 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
         hop.parent = parseHex(xSpan, 0, 16);
         hop.hasParent = true;
         found = true;
+        String p = request.header("x-b3-parentspanid");
+        if (p != null && p.length() == 16 && hex(p, 0, 16)) {
+          hop.incomingParent = parseHex(p, 0, 16);
+          hop.hasIncomingParent = true;
+        }
         String s = request.header("x-b3-sampled");
         String flags = request.header("x-b3-flags");
         if ("1".equals(flags)) {
@@ -171,14 +190,26 @@ public record TraceContext(String traceId, String spanId, String parentSpanId, b
     }
     ThreadLocalRandom random = ThreadLocalRandom.current();
     if (!found) {
-      hop.traceHi = random.nextLong() | 1;
-      hop.traceLo = random.nextLong();
+      // Zipkin starts 64-bit traces unless trace_id_128bit, as Envoy's
+      b3TraceLength = zipkin != null && !zipkin.traceId128() ? 16 : 32;
+      hop.traceHi = b3TraceLength == 16 ? 0 : random.nextLong() | 1;
+      hop.traceLo = b3TraceLength == 16 ? random.nextLong() | 1 : random.nextLong();
       hop.hasParent = false;
     }
+    hop.traceId128 = b3TraceLength == 32;
     if (sampled < 0) {
       sampled = config.samplingPercent() >= 100 || random.nextDouble() * 100 < config.samplingPercent() ? 1 : 0;
     }
     hop.span = random.nextLong() | 1;
+    if (zipkin != null) {
+      b3Multi = true; // Envoy's zipkin tracer injects x-b3-* (and passes on the other formats that came in)
+      if (zipkin.sharedSpanContext() && !config.egress() && found) {
+        hop.span = hop.parent; // Envoy's ingress span shares the caller's context: its id and its parent
+        hop.parent = hop.incomingParent;
+        hop.hasParent = hop.hasIncomingParent;
+        hop.shared = true;
+      }
+    }
     boolean s = sampled == 1;
     hop.sampled = s;
     byte[] b = hop.traceparent;

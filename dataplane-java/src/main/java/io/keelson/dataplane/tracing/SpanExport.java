@@ -77,6 +77,11 @@ public final class SpanExport implements AutoCloseable {
         .setStartTimestamp(startEpochNanos, TimeUnit.NANOSECONDS).startSpan();
   }
 
+  /** As {@link #start}, behind the tracing seam the exchanges use. */
+  public HopSpan startHop(String name, String traceId, String spanId, String parentSpanId, long startEpochNanos) {
+    return new OtelHopSpan(start(name, traceId, spanId, parentSpanId, startEpochNanos));
+  }
+
   /** Sets the response attributes and ends the span. */
   public static void end(Span span, int status, String flags, String cluster, String upstream) {
     span.setAttribute(STATUS, (long) status);

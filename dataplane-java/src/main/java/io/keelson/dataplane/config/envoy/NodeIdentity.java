@@ -17,6 +17,12 @@ public final class NodeIdentity {
     return bootstrap.hasNode() ? of(bootstrap.getNode()) : MeshIdentity.UNKNOWN_IDENTITY;
   }
 
+  /** The bootstrap node's cluster (Envoy's service cluster: the Zipkin spans' service name), or null. */
+  public static String serviceCluster(String text, String sourceName) throws ConfigException {
+    var bootstrap = BootstrapLoader.parse(text, new Problems(sourceName), null);
+    return bootstrap.getNode().getCluster().isEmpty() ? null : bootstrap.getNode().getCluster();
+  }
+
   public static MeshIdentity of(Node node) {
     return MeshIdentity.fromNode(node.getId(), node.getCluster(), io.keelson.dataplane.stats.PeerMetadata.toMap(node.getMetadata()));
   }

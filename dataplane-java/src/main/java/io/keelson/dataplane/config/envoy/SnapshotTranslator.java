@@ -239,7 +239,11 @@ final class SnapshotTranslator {
     return chainPaths != null ? chainPaths.get(i) : path + ".filter_chains[" + i + "]";
   }
 
+  /** The listener being translated is OUTBOUND (traffic_direction): its connection managers trace egress. */
+  private boolean egress;
+
   private ListenerConfig listener(Listener l, String name, String path) {
+    egress = l.getTrafficDirection() == io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND;
     SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address");
     ListenerFilters filters = listenerFilters(l, path);
     boolean useOriginalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
@@ -1122,7 +1126,7 @@ final class SnapshotTranslator {
         hcm.hasRequestTimeout() ? RouteTranslator.duration(hcm.getRequestTimeout()) : Duration.ZERO,
         idle,
         accessLogs,
-        TracingTranslator.translate(hcm, path + ".tracing", problems),
+        TracingTranslator.translate(hcm, path + ".tracing", egress, problems),
         maxConnectionDuration,
         http2,
         streamIdle,

@@ -110,9 +110,9 @@ final class SupportedFields {
             "bind_to_port", "default_filter_chain", "access_log", // written for connections no filter chain matches
             "listener_filters_timeout", "continue_on_listener_filters_timeout", // the http_inspector's (the TLS inspector waits 15 s)
             "metadata", // read: filter_metadata["keelson.io/name_table"] (NameTableTranslator); other keys are free-form
-            "udp_listener_config") // a UDP listener's (UdpProxyTranslator)
+            "udp_listener_config", // a UDP listener's (UdpProxyTranslator)
+            "traffic_direction") // OUTBOUND: Zipkin spans are CLIENT spans (TracingTranslator)
         .ignore("stat_prefix", SAFE)
-        .ignore("traffic_direction", SAFE)
         .ignore("drain_type", SAFE)
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
         .ignore("enable_reuse_port", SAFE)
@@ -251,13 +251,18 @@ final class SupportedFields {
     rules(RouteAction.UpgradeConfig.ConnectConfig.getDescriptor())
         .reject("proxy_protocol_config", "a PROXY protocol header before the CONNECT payload is not supported")
         .reject("allow_post", "only CONNECT is terminated; POST is not turned into a TCP tunnel");
-    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling")
-        .ignore("custom_tags", "ignored: spans carry OpenTelemetry's HTTP attributes only")
+    rules(HttpConnectionManager.Tracing.getDescriptor(), "provider", "random_sampling",
+            "max_path_tag_length") // the Zipkin tracer's http.url tag; OpenTelemetry's url.path is not cut
+        .ignore("custom_tags", "ignored: spans carry the tracer's own HTTP attributes or tags only")
         .ignore("verbose", SAFE)
-        .ignore("max_path_tag_length", SAFE)
         .reject("client_sampling", "only random_sampling is supported")
         .reject("overall_sampling", "only random_sampling is supported");
     rules(io.envoyproxy.envoy.config.trace.v3.Tracing.Http.getDescriptor(), "name", "typed_config");
+    // collector_endpoint_version: HTTP_JSON or HTTP_PROTO (GRPC and the deprecated default refused by TracingTranslator).
+    rules(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor(), "collector_cluster", "collector_endpoint",
+            "trace_id_128bit", "shared_span_context", "collector_endpoint_version", "collector_hostname")
+        .reject("split_spans_for_request", "not supported: a hop reports one span (its CLIENT or SERVER span), as with"
+            + " split_spans_for_request false");
     rules(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(), "grpc_service", "service_name")
         .reject("http_service", "only OTLP over gRPC (grpc_service) is supported");
     // timeout and authority are read by ext_authz's grpc_service (the OTLP exporter does not use them).

@@ -86,6 +86,7 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor(),
           io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.getDescriptor(),
           io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor(),
+          io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor(),
           io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor(),
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.getDescriptor(),
           io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor(),
