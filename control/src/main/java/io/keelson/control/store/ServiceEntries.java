@@ -94,9 +94,9 @@ public final class ServiceEntries {
             + "; expected a host the registry does not have"));
       }
       for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
-        if (other != se && other.hosts().contains(h)) {
+        if (other != se && other.hosts().contains(h) && sameNamespace(se, other)) {
           errors.add(new PolicyError(file, doc, "spec.hosts[" + i + "]", "host '" + h + "' is already declared by "
-              + other.meta().key() + "; expected one ServiceEntry per host"));
+              + other.meta().key() + "; expected one ServiceEntry per host in a namespace"));
         }
       }
     }
@@ -122,8 +122,9 @@ public final class ServiceEntries {
     checkSharedPrefixes(state, se, errors, se.meta(), null);
     List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
     for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
-      if (other != se) {
-        other.hosts().forEach(h -> others.add(asService(other, h)));
+      if (other != se) { // another namespace's entry of one of its hosts is that host for other proxies, never beside it
+        other.hosts().stream().filter(h -> sameNamespace(se, other) || !se.hosts().contains(h))
+            .forEach(h -> others.add(asService(other, h)));
       }
     }
     for (int i = 0; i < se.ports().size(); i++) {
@@ -159,6 +160,10 @@ public final class ServiceEntries {
             + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
       }
     }
+  }
+
+  private static boolean sameNamespace(Policy.ServiceEntry a, Policy.ServiceEntry b) {
+    return a.meta().effectiveNamespace().equals(b.meta().effectiveNamespace());
   }
 
   /**
