@@ -149,6 +149,60 @@ class ExportToTranslationTest {
         .hasMessageContaining("defaultVirtualServiceExportTo").hasMessageContaining("'~'");
   }
 
+  private static final String EDGE = """
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: edge, namespace: istio-system }
+      spec:
+        selector: { istio: ingressgateway }
+        servers: [ { port: { number: 8080, name: http, protocol: HTTP }, hosts: [ "*" ] } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: edge-ratings, namespace: shop }
+      spec:
+        hosts: [ ratings.example.com ]
+        gateways: [ istio-system/edge ]
+        exportTo: [ "." ]
+        http: [ { route: [ { destination: { host: ratings } } ] } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: edge-reviews, namespace: shop }
+      spec:
+        hosts: [ reviews.example.com ]
+        gateways: [ istio-system/edge ]
+        http: [ { route: [ { destination: { host: reviews } } ] } ]
+      """;
+
+  @Test
+  void aGatewaySeesWhatItsNamespaceSees() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", MESH + EDGE).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient edge = client(xds, gatewayNode("edge-1", "istio-system"));
+        XdsClient shopEdge = client(xds, gatewayNode("shop-edge-1", "shop"))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.resourcesFor("edge-1") != null
+          && xds.resourcesFor("shop-edge-1") != null);
+      // istio-system's gateway: neither the VirtualService nor the Service exported to shop only.
+      assertThat(domains(xds, "edge-1")).contains("reviews.example.com").doesNotContain("ratings.example.com");
+      assertThat(clusters(xds, "edge-1")).contains("reviews.shop").doesNotContain("ratings.shop");
+      // A gateway of namespace shop sees both.
+      assertThat(domains(xds, "shop-edge-1")).contains("reviews.example.com", "ratings.example.com");
+      assertThat(clusters(xds, "shop-edge-1")).contains("reviews.shop", "ratings.shop");
+    }
+  }
+
+  private static Node gatewayNode(String id, String namespace) {
+    return Node.newBuilder().setId(id).setCluster(id).setMetadata(Struct.newBuilder()
+            .putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+            .putFields(NodeRegistration.NAMESPACE, str(namespace))
+            .putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(Struct.newBuilder()
+                .putFields("istio", str("ingressgateway"))).build()))
+        .build();
+  }
+
   private static final String ENTRIES = """
       apiVersion: networking.istio.io/v1
       kind: ServiceEntry
