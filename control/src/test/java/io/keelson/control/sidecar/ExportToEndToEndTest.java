@@ -47,9 +47,9 @@ class ExportToEndToEndTest {
             .until(() -> "reviews-shop".equals(SidecarMtlsTest.served(fromShop, "reviews")));
         for (int i = 0; i < 3; i++) {
           assertThat(SidecarMtlsTest.served(fromShop, "reviews")).isEqualTo("reviews-shop");
-          assertThat(SidecarMtlsTest.served(fromShop, "reviews.shop.svc.cluster.local")).isEqualTo("reviews-shop");
+          assertThat(SidecarMtlsTest.served(fromShop, "reviews.shop:80")).isEqualTo("reviews-shop");
           assertThat(SidecarMtlsTest.served(fromBookinfo, "reviews.shop")).isEqualTo("status 404");
-          assertThat(SidecarMtlsTest.served(fromBookinfo, "reviews.shop.svc.cluster.local")).isEqualTo("status 404");
+          assertThat(SidecarMtlsTest.served(fromBookinfo, "reviews.shop:80")).isEqualTo("status 404");
         }
         cp.store.apply(PolicyParser.parse("reviews.yaml", REVIEWS.formatted("*")).policies(), false);
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
