@@ -16,7 +16,6 @@ import io.keelson.control.policy.PolicyException;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
 import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -350,8 +349,7 @@ class ExportToTranslationTest {
   }
 
   private static XdsClient client(XdsServer xds, Node node) {
-    return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
-        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
+    return DetectedProtocolTranslationTest.client(xds, node);
   }
 
   private static Value str(String s) {
