@@ -812,9 +812,10 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
-      return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(
-          shared, routes, gw.registration().labels(), gw.registration().address(), gw.namespace(),
-          gw.spiffeId() != null), translated, gw.registration().labels(), namespace(p), extAuthz)));
+      return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(UndefinedClusters.defined(
+          GatewayTranslator.translate(shared, routes, gw.registration().labels(), gw.registration().address(),
+          gw.namespace(), gw.spiffeId() != null), true), translated, gw.registration().labels(), namespace(p),
+          extAuthz)));
           // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }
     Policy.Sidecar scope = sidecarScope(p);

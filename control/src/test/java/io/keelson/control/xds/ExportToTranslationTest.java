@@ -106,6 +106,27 @@ class ExportToTranslationTest {
   }
 
   @Test
+  void aRouteToAServiceNotExportedToTheSidecarsNamespaceGoesToAnEmptyCluster() throws Exception {
+    PolicyStore store = new PolicyStore();
+    // reviews' routes, exported everywhere, send /ratings to ratings, which only shop sees: elsewhere a 503 (no cluster).
+    store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("exportTo: [ \".\" ]\n  http: [ { timeout: 3s,",
+        "http: [ { match: [ { uri: { prefix: /ratings } } ], route: [ { destination: { host: ratings } } ] },"
+        + " { timeout: 3s,")).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient web = client(xds, capturedNode("web-1", "web", "10.1.0.2"))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> xds.resourcesFor("web-1") != null);
+      VirtualHost vh = xds.resourcesFor("web-1").routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+          .filter(h -> h.getDomainsList().contains("reviews.shop")).findFirst().orElseThrow();
+      assertThat(vh.getRoutes(0).getRoute().getCluster()).isEqualTo("ratings.shop");
+      // Defined empty (503 no healthy upstream), where the data plane would refuse an undefined cluster.
+      assertThat(xds.resourcesFor("web-1").endpoints().stream().filter(a -> a.getClusterName().equals("ratings.shop"))
+          .findFirst().orElseThrow().getEndpointsList()).isEmpty();
+      assertThat(domains(xds, "web-1")).noneMatch(d -> d.startsWith("ratings"));
+      Mesh.dataPlane(xds.resourcesFor("web-1"));
+    }
+  }
+
+  @Test
   void withoutExportToEverySidecarSharesTheMeshTranslation() throws Exception {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("annotations: { networking.istio.io/exportTo: \".\" }",
@@ -168,6 +189,14 @@ class ExportToTranslationTest {
       ---
       apiVersion: networking.istio.io/v1
       kind: VirtualService
+      metadata: { name: edge-public-ratings, namespace: shop }
+      spec:
+        hosts: [ public-ratings.example.com ]
+        gateways: [ istio-system/edge ]
+        http: [ { route: [ { destination: { host: ratings } } ] } ]
+      ---
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
       metadata: { name: edge-reviews, namespace: shop }
       spec:
         hosts: [ reviews.example.com ]
@@ -186,7 +215,11 @@ class ExportToTranslationTest {
           && xds.resourcesFor("shop-edge-1") != null);
       // istio-system's gateway: neither the VirtualService nor the Service exported to shop only.
       assertThat(domains(xds, "edge-1")).contains("reviews.example.com").doesNotContain("ratings.example.com");
-      assertThat(clusters(xds, "edge-1")).contains("reviews.shop").doesNotContain("ratings.shop");
+      assertThat(endpointsOf(xds, "edge-1")).contains("reviews.shop");
+      // A VirtualService it sees routing to a Service it does not: an empty cluster, and the data plane takes it.
+      assertThat(xds.resourcesFor("edge-1").endpoints().stream().filter(a -> a.getClusterName().equals("ratings.shop"))
+          .flatMap(a -> a.getEndpointsList().stream()).toList()).isEmpty();
+      Mesh.dataPlane(xds.resourcesFor("edge-1"));
       // A gateway of namespace shop sees both.
       assertThat(domains(xds, "shop-edge-1")).contains("reviews.example.com", "ratings.example.com");
       assertThat(clusters(xds, "shop-edge-1")).contains("reviews.shop", "ratings.shop");
