@@ -23,8 +23,7 @@ public sealed interface Policy {
    * Kind, name, the file it came from, its YAML text as applied, and its namespace: "" for the kinds
    * that are mesh-wide in Keelson (Service, Workload, routes), the document's (default "default") for
    * Istio's security kinds, which are namespaced. Documents are keyed by kind, namespace and name.
-   */
-  /**
+   *
    * @param exportTo Istio's {@code exportTo} as written ({@code spec.exportTo}, or a Service's
    *                 {@code networking.istio.io/exportTo} annotation): {@code .}, {@code *}, {@code ~} or namespace
    *                 names; empty: the mesh default ({@link ExportTo})

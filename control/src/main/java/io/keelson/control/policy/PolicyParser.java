@@ -252,11 +252,11 @@ public final class PolicyParser {
 
   /**
    * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService,
-   * DestinationRule and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
+   * DestinationRule, ServiceEntry, WorkloadEntry and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
    */
   private static boolean byServiceNamespace(String apiVersion, String kind) {
     return apiVersion != null && (apiVersion.equals(KEELSON)
-        || (ISTIO.contains(apiVersion) && EXPORTED.contains(kind)) || (ISTIO.contains(apiVersion) && "WorkloadEntry".equals(kind))
+        || (ISTIO.contains(apiVersion) && (EXPORTED.contains(kind) || "WorkloadEntry".equals(kind)))
         || ((GATEWAY.contains(apiVersion) || GATEWAY_ALPHA.contains(apiVersion)) && ROUTES.contains(kind)));
   }
 
