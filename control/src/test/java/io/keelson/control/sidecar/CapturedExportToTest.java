@@ -11,7 +11,6 @@ import io.keelson.testkit.Shell.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -104,10 +103,7 @@ class CapturedExportToTest {
   }
 
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "5"));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 20);
+    return m.appCurl(args);
   }
 
   @AfterEach
