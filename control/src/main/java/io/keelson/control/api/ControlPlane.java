@@ -49,13 +49,16 @@ public final class ControlPlane implements AutoCloseable {
    * @param gatewayProxyProtocol Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol: gateways' listeners
    *                     read a PROXY protocol header first
    * @param pathNormalization Istio's meshConfig pathNormalization.normalization (null: BASE, Istio's default)
+   * @param exportTo   Istio's meshConfig default{Service,VirtualService,DestinationRule}ExportTo (null: all {@code *})
    */
   public record Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
       CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
       io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy, boolean localityLb,
       io.keelson.control.security.ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
-      boolean gatewayProxyProtocol, io.keelson.control.xds.PathNormalizationLevel pathNormalization) {
+      boolean gatewayProxyProtocol, io.keelson.control.xds.PathNormalizationLevel pathNormalization,
+      io.keelson.control.xds.ExportVisibility.Defaults exportTo) {
     public Options {
+      exportTo = exportTo == null ? io.keelson.control.xds.ExportVisibility.Defaults.PUBLIC : exportTo;
       pathNormalization = pathNormalization == null ? io.keelson.control.xds.PathNormalizationLevel.DEFAULT
           : pathNormalization;
       protocolDetectionTimeout = protocolDetectionTimeout == null ? Duration.ZERO : protocolDetectionTimeout;
@@ -70,7 +73,7 @@ public final class ControlPlane implements AutoCloseable {
         CaOptions ca, int xdsTlsPort, EtcdStore.Options etcd, MeshTelemetry telemetry,
         io.keelson.control.xds.OutboundTrafficPolicy outboundTrafficPolicy) {
       this(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, true, null, null, false, null);
+          outboundTrafficPolicy, true, null, null, false, null, null);
     }
 
     public Options(String bind, int xdsPort, int apiPort, Path configDir, Path dataDir, int outboundPort,
@@ -90,27 +93,27 @@ public final class ControlPlane implements AutoCloseable {
     public Options withEtcd(EtcdStore.Options e) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, e, telemetry,
           outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol, pathNormalization);
+          gatewayProxyProtocol, pathNormalization, exportTo);
     }
 
     public Options withTelemetry(MeshTelemetry t) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, t,
           outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol, pathNormalization);
+          gatewayProxyProtocol, pathNormalization, exportTo);
     }
 
     /** Istio's meshConfig.outboundTrafficPolicy.mode for captured sidecars. */
     public Options withOutboundTrafficPolicy(io.keelson.control.xds.OutboundTrafficPolicy p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry, p,
           localityLb, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol, pathNormalization);
+          gatewayProxyProtocol, pathNormalization, exportTo);
     }
 
     /** Istio's meshConfig.localityLbSetting.enabled: false turns the mesh default off (DestinationRules still apply). */
     public Options withLocalityLb(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
           outboundTrafficPolicy, enabled, extensionProviders, protocolDetectionTimeout,
-          gatewayProxyProtocol, pathNormalization);
+          gatewayProxyProtocol, pathNormalization, exportTo);
     }
 
     /**
@@ -119,25 +122,32 @@ public final class ControlPlane implements AutoCloseable {
      */
     public Options withProtocolDetectionTimeout(Duration d) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, d, gatewayProxyProtocol, pathNormalization);
+          outboundTrafficPolicy, localityLb, extensionProviders, d, gatewayProxyProtocol, pathNormalization, exportTo);
     }
 
     /** Istio's meshConfig defaultConfig.gatewayTopology.proxyProtocol (see {@link io.keelson.control.xds.GatewayProxyProtocol}). */
     public Options withGatewayProxyProtocol(boolean enabled) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, enabled, pathNormalization);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, enabled, pathNormalization, exportTo);
     }
 
     /** Istio's meshConfig.extensionProviders: the external authorizers CUSTOM AuthorizationPolicies name. */
     public Options withExtensionProviders(io.keelson.control.security.ExtensionProviders p) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout, gatewayProxyProtocol, pathNormalization);
+          outboundTrafficPolicy, localityLb, p, protocolDetectionTimeout, gatewayProxyProtocol, pathNormalization, exportTo);
+    }
+
+    /** Istio's meshConfig exportTo defaults for documents that set no exportTo. */
+    public Options withExportTo(io.keelson.control.xds.ExportVisibility.Defaults defaults) {
+      return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, gatewayProxyProtocol,
+          pathNormalization, defaults);
     }
 
     /** Istio's meshConfig pathNormalization.normalization for every sidecar and gateway connection manager. */
     public Options withPathNormalization(io.keelson.control.xds.PathNormalizationLevel level) {
       return new Options(bind, xdsPort, apiPort, configDir, dataDir, outboundPort, ca, xdsTlsPort, etcd, telemetry,
-          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, gatewayProxyProtocol, level);
+          outboundTrafficPolicy, localityLb, extensionProviders, protocolDetectionTimeout, gatewayProxyProtocol, level, exportTo);
     }
   }
 
@@ -200,6 +210,7 @@ public final class ControlPlane implements AutoCloseable {
     xds.setLocalityLb(o.localityLb());
     xds.setGatewayProxyProtocol(o.gatewayProxyProtocol());
     xds.setPathNormalization(o.pathNormalization());
+    xds.setExportToDefaults(o.exportTo());
     if (etcd != null) {
       etcd.follow(xds);
     }

@@ -23,7 +23,8 @@ import java.time.Duration;
  */
 public record MeshConfigFile(ExtensionProviders extensionProviders, Duration protocolDetectionTimeout,
     boolean gatewayProxyProtocol, PathNormalizationLevel pathNormalization,
-    io.keelson.control.telemetry.MeshTelemetry.TracingProvider tracing, boolean tracingByDefault) {
+    io.keelson.control.telemetry.MeshTelemetry.TracingProvider tracing, boolean tracingByDefault,
+    io.keelson.control.xds.ExportVisibility.Defaults exportTo) {
   /** The meshConfig field of the detection timeout. */
   public static final String PROTOCOL_DETECTION_TIMEOUT = "protocolDetectionTimeout";
   /** The meshConfig field of the path normalization. */
@@ -51,9 +52,11 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
     PathNormalizationLevel paths = pathNormalization(source, root == null ? null : root.get(PATH_NORMALIZATION));
     var tracing = ZipkinProviders.provider(source, root);
     boolean byDefault = ZipkinProviders.byDefault(source, root, tracing);
+    var exportTo = new io.keelson.control.xds.ExportVisibility.Defaults(exportTo(source, root, 0),
+        exportTo(source, root, 1), exportTo(source, root, 2));
     JsonNode t = root == null ? null : root.get(PROTOCOL_DETECTION_TIMEOUT);
     if (t == null || t.isNull()) {
-      return new MeshConfigFile(providers, null, proxyProtocol, paths, tracing, byDefault);
+      return new MeshConfigFile(providers, null, proxyProtocol, paths, tracing, byDefault, exportTo);
     }
     String at = source + ": " + PROTOCOL_DETECTION_TIMEOUT;
     if (!t.isTextual()) {
@@ -61,10 +64,39 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
           + " or 1s (0s: no timeout)");
     }
     try {
-      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol, paths, tracing, byDefault);
+      return new MeshConfigFile(providers, GoDuration.parse(t.asText()), proxyProtocol, paths, tracing, byDefault, exportTo);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(at + ": " + e.getMessage() + " (0s: no timeout)");
     }
+  }
+
+  /**
+   * Istio's {@code defaultServiceExportTo}, {@code defaultVirtualServiceExportTo} or
+   * {@code defaultDestinationRuleExportTo} ({@code which}: its index in {@link ExtensionProviders#EXPORT_TO_DEFAULTS}):
+   * a list of exportTo values ({@code ~} for services only), empty when absent.
+   */
+  private static java.util.List<String> exportTo(String source, JsonNode root, int which) {
+    String field = ExtensionProviders.EXPORT_TO_DEFAULTS.get(which);
+    JsonNode node = root == null ? null : root.get(field);
+    if (node == null || node.isNull()) {
+      return java.util.List.of();
+    }
+    String at = source + ": " + field;
+    java.util.List<String> values = new java.util.ArrayList<>();
+    if (!node.isArray()) {
+      throw new IllegalArgumentException(at + ": " + node + " is not a list; expected a list such as [\".\"]");
+    }
+    for (JsonNode v : node) {
+      if (!v.isTextual()) {
+        throw new IllegalArgumentException(at + ": " + v + " is not a string; expected a list such as [\".\"]");
+      }
+      values.add(v.asText());
+    }
+    java.util.List<String> problems = io.keelson.control.policy.ExportTo.problems(values, ".", which == 0);
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(at + ": " + String.join("; ", problems));
+    }
+    return values;
   }
 
   /** {@code defaultConfig.gatewayTopology.proxyProtocol} is set (an object); anything else under defaultConfig is refused. */

@@ -93,7 +93,9 @@ final class ControlCommand {
                            envoyExtAuthzGrpc (service, port, timeout, failOpen, statusOnError) providers; service is a
                            registry Service name (its workloads) or a host name or IP address (with port); and
                            protocolDetectionTimeout (a Go duration: 0s, 100ms, 1s; --protocol-detection-timeout wins)
-                           and pathNormalization.normalization (--path-normalization wins)
+                           and pathNormalization.normalization (--path-normalization wins),
+                           defaultServiceExportTo, defaultVirtualServiceExportTo and
+                           defaultDestinationRuleExportTo (lists: ".", "*", "~" for services, namespaces)
       """;
 
   private ControlCommand() {}
@@ -135,7 +137,8 @@ final class ControlCommand {
     if (a.has("--mesh-config")) {
       try {
         io.keelson.control.api.MeshConfigFile mesh = io.keelson.control.api.MeshConfigFile.read(path(a, "--mesh-config"));
-        o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol());
+        o = o.withExtensionProviders(mesh.extensionProviders()).withGatewayProxyProtocol(mesh.gatewayProxyProtocol())
+            .withExportTo(mesh.exportTo());
         if (mesh.tracing() != null) {
           o = o.withTelemetry(o.telemetry().withTracingProvider(mesh.tracing(), mesh.tracingByDefault()));
         }

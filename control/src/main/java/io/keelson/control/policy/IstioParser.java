@@ -44,9 +44,6 @@ final class IstioParser {
         hosts.add(forMesh ? serviceOf(spec, h) : h);
       }
     }
-    if (spec.has("exportTo")) {
-      spec.warn("exportTo", "ignored: every proxy of the mesh sees every route");
-    }
     List<Policy.Rule> rules = new ArrayList<>();
     List<Fields> http = spec.objects("http", false);
     for (int i = 0; i < http.size(); i++) {
@@ -589,9 +586,6 @@ final class IstioParser {
     spec.allow(Set.of("host", "subsets", "trafficPolicy", "exportTo", "workloadSelector"), Map.of());
     if (spec.has("workloadSelector")) {
       spec.error("workloadSelector", "workload selectors are not supported yet");
-    }
-    if (spec.has("exportTo")) {
-      spec.warn("exportTo", "ignored: every proxy of the mesh sees every destination rule");
     }
     String host = spec.string("host", true);
     Fields topPolicy = spec.object("trafficPolicy", false);

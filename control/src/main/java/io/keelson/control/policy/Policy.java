@@ -23,14 +23,29 @@ public sealed interface Policy {
    * Kind, name, the file it came from, its YAML text as applied, and its namespace: "" for the kinds
    * that are mesh-wide in Keelson (Service, Workload, routes), the document's (default "default") for
    * Istio's security kinds, which are namespaced. Documents are keyed by kind, namespace and name.
+   *
+   * @param exportTo Istio's {@code exportTo} as written ({@code spec.exportTo}, or a Service's
+   *                 {@code networking.istio.io/exportTo} annotation): {@code .}, {@code *}, {@code ~} or namespace
+   *                 names; empty: the mesh default ({@link ExportTo})
    */
-  record Meta(String apiVersion, String kind, String name, String file, String source, String namespace) {
+  record Meta(String apiVersion, String kind, String name, String file, String source, String namespace,
+      List<String> exportTo) {
     public Meta(String apiVersion, String kind, String name, String file, String source) {
       this(apiVersion, kind, name, file, source, "");
     }
 
+    public Meta(String apiVersion, String kind, String name, String file, String source, String namespace) {
+      this(apiVersion, kind, name, file, source, namespace, List.of());
+    }
+
     public Meta {
       namespace = namespace == null ? "" : namespace;
+      exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
+    }
+
+    /** This document's namespace: {@code default} when keyed without one. */
+    public String effectiveNamespace() {
+      return namespace.isEmpty() ? ServiceNames.DEFAULT_NAMESPACE : namespace;
     }
 
     /** {@code Kind/name}, or {@code Kind/namespace/name} for a namespaced document. */

@@ -34,6 +34,8 @@ public final class PolicyParser {
       .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS).build();
   private static final YAMLFactory FACTORY = new YAMLFactory();
   private static final Set<String> ROUTES = Set.of("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute");
+  // The Istio kinds with spec.exportTo (ExportTo); namespaced as registry Services are.
+  private static final Set<String> EXPORTED = Set.of("VirtualService", "DestinationRule", "ServiceEntry");
 
   /** Documents that validated, and warnings about them. */
   public record Parsed(List<Policy> policies, List<PolicyError> warnings) {}
@@ -171,7 +173,8 @@ public final class PolicyParser {
       String ns = metadata.string("namespace", false);
       namespace = ns == null || ns.equals(ServiceNames.DEFAULT_NAMESPACE) ? "" : ns;
     }
-    Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace);
+    Policy.Meta meta = new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), namespace,
+        exportTo(apiVersion, kind, metadata, spec, namespace));
     if (apiVersion.equals(KEELSON)) {
       if (kind.equals("Service") && metadata.serviceName("name", true) == null) {
         return null;
@@ -186,7 +189,6 @@ public final class PolicyParser {
       return switch (kind) {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
-        // Kept in the one mesh namespace, but their endpoints' serviceAccount is in the namespace they were written for.
         case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec, writtenNamespace(metadata));
         case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec, writtenNamespace(metadata));
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
@@ -250,12 +252,27 @@ public final class PolicyParser {
 
   /**
    * The kinds namespaced as registry Services are ({@link ServiceNames}): Service, Workload, VirtualService,
-   * DestinationRule and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
+   * DestinationRule, ServiceEntry, WorkloadEntry and Gateway API routes, keyed {@code Kind/NAME} in namespace default and {@code Kind/NS/NAME} in another.
    */
   private static boolean byServiceNamespace(String apiVersion, String kind) {
     return apiVersion != null && (apiVersion.equals(KEELSON)
-        || (ISTIO.contains(apiVersion) && ("VirtualService".equals(kind) || "DestinationRule".equals(kind)))
+        || (ISTIO.contains(apiVersion) && (EXPORTED.contains(kind) || "WorkloadEntry".equals(kind)))
         || ((GATEWAY.contains(apiVersion) || GATEWAY_ALPHA.contains(apiVersion)) && ROUTES.contains(kind)));
+  }
+
+  /**
+   * Istio's {@code exportTo} of the kinds that take it ({@link ExportTo}): {@code spec.exportTo} of a VirtualService,
+   * DestinationRule or ServiceEntry, the {@value ExportTo#ANNOTATION} annotation of a registry Service; else empty.
+   */
+  private static List<String> exportTo(String apiVersion, String kind, Fields metadata, Fields spec, String namespace) {
+    String ns = namespace.isEmpty() ? ServiceNames.DEFAULT_NAMESPACE : namespace;
+    if (apiVersion.equals(KEELSON) && kind.equals("Service")) {
+      return ExportTo.ofAnnotation(metadata, ns);
+    }
+    if (ISTIO.contains(apiVersion) && EXPORTED.contains(kind)) {
+      return ExportTo.of(spec, ns, kind.equals("ServiceEntry"));
+    }
+    return List.of();
   }
 
   /** {@code metadata.namespace} as written, else {@code default} (Kubernetes'). */

@@ -49,12 +49,6 @@ final class ServiceEntryParser {
         resolution = null;
       }
     }
-    for (String e : spec.strings("exportTo", false)) {
-      if (!e.equals("*") && !e.equals(".")) {
-        spec.error("exportTo", "'" + e + "' is not supported; expected '*' or '.' (one mesh namespace: both mean every"
-            + " proxy of the mesh)");
-      }
-    }
     List<String> addresses = addresses(spec);
     Map<String, String> selector = workloadSelector(spec, resolution);
     List<Policy.EntryEndpoint> endpoints = endpoints(spec, ports, resolution, selector != null, namespace);

@@ -57,6 +57,10 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
     }
   }
 
+  /** The meshConfig exportTo defaults, which {@code api/MeshConfigFile} reads. */
+  public static final List<String> EXPORT_TO_DEFAULTS = List.of("defaultServiceExportTo",
+      "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo");
+
   /** {@link #read} of {@code text}; {@code source} names it in errors. */
   public static ExtensionProviders parse(String source, String text) {
     JsonNode root;
@@ -76,11 +80,11 @@ public record ExtensionProviders(Map<String, ExtAuthzProvider> byName) {
         String f = it.next();
         if (!f.equals("extensionProviders") && !f.equals("protocolDetectionTimeout") && !f.equals("defaultConfig")
             && !f.equals("defaultProviders")
-            && !f.equals("pathNormalization")) {
+            && !f.equals("pathNormalization") && !EXPORT_TO_DEFAULTS.contains(f)) {
           errors.add(source + ": " + f + ": not supported in --mesh-config; expected extensionProviders,"
-              + " defaultProviders, protocolDetectionTimeout, pathNormalization or defaultConfig (the other meshConfig"
-              + " settings are"
-              + " bin/keelson control flags)");
+              + " defaultProviders, protocolDetectionTimeout, pathNormalization, defaultConfig or "
+              + String.join(", ", EXPORT_TO_DEFAULTS)
+              + " (the other meshConfig settings are bin/keelson control flags)");
         }
       }
       JsonNode list = root.path("extensionProviders");

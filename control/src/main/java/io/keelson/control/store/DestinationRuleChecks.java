@@ -17,7 +17,7 @@ final class DestinationRuleChecks {
     String file = dr.meta().file();
     String doc = dr.meta().key();
     boolean registry = state.service(dr.host()) != null;
-    Policy.ServiceEntry se = ServiceEntries.find(state, dr.host());
+    Policy.ServiceEntry se = ServiceEntries.find(state, dr.host(), dr.meta().effectiveNamespace());
     Policy.Service svc = state.service(dr.host()) instanceof Policy.Service s ? s : null;
     checkProxyProtocol(dr.proxyProtocol(), "spec.trafficPolicy", svc, se, file, doc, errors);
     for (int i = 0; i < dr.subsets().size(); i++) {

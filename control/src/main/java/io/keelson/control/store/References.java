@@ -134,7 +134,7 @@ public final class References {
             ? (istio ? "spec.http[" + i + "]." + (mirrorField == null ? "mirror" : mirrorField)
                 : "spec.rules[" + i + "].filters[RequestMirror].backendRef")
             : istio ? "spec.http[" + i + "].route[" + j + "].destination" : "spec.rules[" + i + "].backendRefs[" + j + "]";
-        checkBackend(state, errors, file, doc, at, istio, b);
+        checkBackend(state, errors, r.meta(), at, istio, b);
         if (!istio) {
           ReferenceGrants.backend(state, r, b, at, errors);
         }
@@ -205,19 +205,19 @@ public final class References {
       for (int j = 0; j < rule.backends().size(); j++) {
         Policy.Backend b = rule.backends().get(j);
         String at = rule.field() + (istio ? ".route[" + j + "].destination" : ".backendRefs[" + j + "]");
-        checkBackend(state, errors, file, doc, at, istio, b);
+        checkBackend(state, errors, r.meta(), at, istio, b);
         if (!istio) {
           ReferenceGrants.backend(state, r, b, at, errors);
         }
         ServiceEntries.checkStreamBackend(state, r, b, errors, file, doc, at + (istio ? ".host" : ".name"));
       }
       for (String s : r.services()) {
-        Policy.Service svc = ServiceEntries.serviceOrHost(state, s);
+        Policy.Service svc = ServiceEntries.serviceOrHost(state, s, r.meta().effectiveNamespace());
         if (svc == null) {
           continue;
         }
         if (rule.protocol() == Policy.Protocol.TCP && !rule.destinationSubnets().isEmpty()
-            && ServiceEntries.find(state, s) instanceof Policy.ServiceEntry se) {
+            && ServiceEntries.find(state, s, r.meta().effectiveNamespace()) instanceof Policy.ServiceEntry se) {
           ServiceEntries.checkSharedPrefixes(state, se, errors, r.meta(), rule.field() + ".match");
         }
         boolean any = svc.ports().stream().anyMatch(p -> svc.protocol(p) == rule.protocol()
@@ -254,9 +254,11 @@ public final class References {
   }
 
   /** A route's backend {@code b} (at field path {@code at}): its service exists, has the port named, and the subset is defined. */
-  private static void checkBackend(PolicySet state, List<PolicyError> errors, String file, String doc, String at,
+  private static void checkBackend(PolicySet state, List<PolicyError> errors, Policy.Meta route, String at,
       boolean istio, Policy.Backend b) {
-    Policy.Service svc = ServiceEntries.serviceOrHost(state, b.service());
+    String file = route.file();
+    String doc = route.key();
+    Policy.Service svc = ServiceEntries.serviceOrHost(state, b.service(), route.effectiveNamespace());
     if (svc == null) {
       errors.add(new PolicyError(file, doc, at + (istio ? ".host" : ".name"), noService(b.service())));
       return;

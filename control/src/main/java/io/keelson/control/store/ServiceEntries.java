@@ -27,6 +27,23 @@ public final class ServiceEntries {
     return null;
   }
 
+  /**
+   * The ServiceEntry that declares {@code host} for documents of {@code namespace}: that namespace's own, else the first
+   * (a host may be declared once per namespace), or null.
+   */
+  public static Policy.ServiceEntry find(PolicySet state, String host, String namespace) {
+    Policy.ServiceEntry first = null;
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      if (se.hosts().contains(host)) {
+        if (se.meta().effectiveNamespace().equals(namespace)) {
+          return se;
+        }
+        first = first == null ? se : first;
+      }
+    }
+    return first;
+  }
+
   /** Every ServiceEntry host and its entry (the first entry, in state order, when two declare it). */
   public static Map<String, Policy.ServiceEntry> byHost(PolicySet state) {
     Map<String, Policy.ServiceEntry> out = new HashMap<>();
@@ -60,10 +77,15 @@ public final class ServiceEntries {
 
   /** The registry's Service {@code name}, else the ServiceEntry host {@code name} as a Service, else null. */
   public static Policy.Service serviceOrHost(PolicySet state, String name) {
+    return serviceOrHost(state, name, io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE);
+  }
+
+  /** As {@link #serviceOrHost(PolicySet, String)}, an entry host as documents of {@code namespace} see it. */
+  public static Policy.Service serviceOrHost(PolicySet state, String name, String namespace) {
     if (state.service(name) instanceof Policy.Service s) {
       return s;
     }
-    Policy.ServiceEntry se = find(state, name);
+    Policy.ServiceEntry se = find(state, name, namespace);
     return se == null ? null : asService(se, name);
   }
 
@@ -94,9 +116,9 @@ public final class ServiceEntries {
             + "; expected a host the registry does not have"));
       }
       for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
-        if (other != se && other.hosts().contains(h)) {
+        if (other != se && other.hosts().contains(h) && sameNamespace(se, other)) {
           errors.add(new PolicyError(file, doc, "spec.hosts[" + i + "]", "host '" + h + "' is already declared by "
-              + other.meta().key() + "; expected one ServiceEntry per host"));
+              + other.meta().key() + "; expected one ServiceEntry per host in a namespace"));
         }
       }
     }
@@ -122,8 +144,9 @@ public final class ServiceEntries {
     checkSharedPrefixes(state, se, errors, se.meta(), null);
     List<Policy.Service> others = new ArrayList<>(state.ofType(Policy.Service.class));
     for (Policy.ServiceEntry other : state.ofType(Policy.ServiceEntry.class)) {
-      if (other != se) {
-        other.hosts().forEach(h -> others.add(asService(other, h)));
+      if (other != se) { // another namespace's entry of one of its hosts is that host for other proxies, never beside it
+        other.hosts().stream().filter(h -> sameNamespace(se, other) || !se.hosts().contains(h))
+            .forEach(h -> others.add(asService(other, h)));
       }
     }
     for (int i = 0; i < se.ports().size(); i++) {
@@ -159,6 +182,10 @@ public final class ServiceEntries {
             + (se.hosts().size() > 1 ? ", or one host per ServiceEntry" : "")));
       }
     }
+  }
+
+  private static boolean sameNamespace(Policy.ServiceEntry a, Policy.ServiceEntry b) {
+    return a.meta().effectiveNamespace().equals(b.meta().effectiveNamespace());
   }
 
   /**

@@ -69,6 +69,15 @@ public record MeshResources(List<Listener> listeners, List<RouteConfiguration> r
         clustersVersion, endpointsVersion);
   }
 
+  /**
+   * These resources with {@code clusters} and {@code endpoints} (these ones' plus more, named by {@code added}): the
+   * endpoints' version is derived from this one's and {@code added}, not digested again.
+   */
+  MeshResources withMoreClusters(List<Cluster> clusters, List<ClusterLoadAssignment> endpoints, String added) {
+    return new MeshResources(listeners, routes, List.copyOf(clusters), List.copyOf(endpoints), listenersVersion,
+        routesVersion, digest(clusters), endpointsVersion + "+" + Integer.toHexString(added.hashCode()));
+  }
+
   /** One string naming all four versions, e.g. for logs and dry runs. */
   public String version() {
     return "LDS=" + listenersVersion + ",RDS=" + routesVersion + ",CDS=" + clustersVersion + ",EDS=" + endpointsVersion;

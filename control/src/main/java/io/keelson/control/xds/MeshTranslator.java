@@ -278,7 +278,9 @@ public final class MeshTranslator {
         clusters.add(OutboundTrafficPolicy.blackHole());
       }
     }
-    return MeshResources.of(listeners, routeConfigs, clusters, endpoints, assignments::digestOf);
+    // Routes to what this view left out (exportTo, a Sidecar's scope) answer 503, as Envoy's to an unknown cluster.
+    return UndefinedClusters.defined(MeshResources.of(listeners, routeConfigs, clusters, endpoints,
+        assignments::digestOf), !apiListeners);
   }
 
   /**
@@ -632,7 +634,7 @@ public final class MeshTranslator {
   }
 
   /** @param istioDefaults istiod's unlimited default circuit breakers (not for proxyless gRPC clients) */
-  private static Cluster cluster(String name, Policy.Balancing lb, Policy.DestinationRule dr, boolean http2,
+  static Cluster cluster(String name, Policy.Balancing lb, Policy.DestinationRule dr, boolean http2,
       boolean istioDefaults) {
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)

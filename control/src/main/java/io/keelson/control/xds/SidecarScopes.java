@@ -18,8 +18,8 @@ import java.util.function.Supplier;
  * that narrowed state, one per Sidecar, outbound port, capture and mTLS, never one per proxy: every sidecar a Sidecar
  * scopes shares them. A Sidecar's {@code outboundTrafficPolicy.mode} replaces the mesh's for its sidecars. Registry
  * services are admitted by their own namespace ({@code shop/*}, {@code ./reviews} in a Sidecar of shop) and every name
- * ({@code svc-a}, {@code svc-a.shop}, ..., {@code svc-a.shop.svc.cluster.local}); ServiceEntries live in the one mesh
- * namespace {@value MeshNames#NAMESPACE}.
+ * ({@code svc-a}, {@code svc-a.shop}, ..., {@code svc-a.shop.svc.cluster.local}); ServiceEntry hosts by their entry's
+ * namespace.
  * An instance is not thread-safe (the xDS server uses it under its push lock); the static methods are stateless.
  */
 final class SidecarScopes {
@@ -105,7 +105,7 @@ final class SidecarScopes {
         Map<List<Integer>, List<String>> byPorts = new java.util.LinkedHashMap<>();
         List<Integer> all = se.ports().stream().map(Policy.EntryPort::number).toList();
         for (String h : se.hosts()) {
-          List<Integer> ports = sc.admittedPorts(MeshNames.NAMESPACE, List.of(h), all);
+          List<Integer> ports = sc.admittedPorts(se.meta().effectiveNamespace(), List.of(h), all);
           if (!ports.isEmpty()) {
             byPorts.computeIfAbsent(ports, k -> new ArrayList<>()).add(h);
           }

@@ -232,6 +232,21 @@ public final class XdsServer implements AutoCloseable {
     this.pathNormalization = java.util.Objects.requireNonNull(level);
   }
 
+  /**
+   * Istio's meshConfig {@code defaultServiceExportTo}, {@code defaultVirtualServiceExportTo} and
+   * {@code defaultDestinationRuleExportTo} (each empty: {@code *}): the exportTo of documents that set none
+   * ({@link ExportVisibility}). Set before proxies connect.
+   */
+  public void setExportToDefaults(ExportVisibility.Defaults defaults) {
+    pushLock.lock();
+    try {
+      sources.exportDefaults(java.util.Objects.requireNonNull(defaults));
+    } finally {
+      pushLock.unlock();
+    }
+    retranslate();
+  }
+
   /** A gateway's translated resources, with the PROXY protocol listener filter when the mesh config asks for it. */
   private MeshResources gatewayTopology(MeshResources gateway) {
     return gatewayProxyProtocol ? GatewayProxyProtocol.apply(gateway) : gateway;
@@ -462,14 +477,14 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
+        PolicySet gwBefore = SourceViews.seen(before, gwLabels, namespace(p), sources.exportDefaults());
+        PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults());
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
-                SourceMatches.view(before, gwLabels, namespace(p)),
-                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
+                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls),
-                SourceMatches.view(after, gwLabels, namespace(p)),
-                gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwAfter, workloads, ids, mtls),
+                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
@@ -486,12 +501,13 @@ public final class XdsServer implements AutoCloseable {
       Policy.Sidecar was = p.proxyless ? null : sidecarScope(p, before);
       Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
-      // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved (same
-      // signatures, same views).
-      PolicySet seenBefore = SourceMatches.view(before, workloadLabels(p), namespace(p));
-      PolicySet seenAfter = SourceMatches.view(after, workloadLabels(p), namespace(p));
-      kind += "|" + SourceMatches.signature(before, workloadLabels(p), namespace(p)) + "|"
-          + SourceMatches.signature(after, workloadLabels(p), namespace(p));
+      // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved and
+      // what their namespace is not exported left out (same signatures, same views).
+      ExportVisibility.Defaults exports = sources.exportDefaults();
+      PolicySet seenBefore = SourceViews.seen(before, workloadLabels(p), namespace(p), exports);
+      PolicySet seenAfter = SourceViews.seen(after, workloadLabels(p), namespace(p), exports);
+      kind += "|" + SourceViews.signature(before, workloadLabels(p), namespace(p), exports) + "|"
+          + SourceViews.signature(after, workloadLabels(p), namespace(p), exports);
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
@@ -781,18 +797,25 @@ public final class XdsServer implements AutoCloseable {
     }
     GatewayNode gw = gatewayNodes.get(p.nodeId);
     if (gw != null) {
-      // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain.
-      MeshResources shared = gw.spiffeId() != null
-          ? identifiedByPort.computeIfAbsent(p.outboundPort,
+      // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it, exportTo for its
+      // namespace).
+      String signature = sources.signature(gw.registration().labels(), namespace(p));
+      PolicySet routes = sources.view(signature, gw.registration().labels(), namespace(p));
+      boolean mtls = gw.spiffeId() != null;
+      // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain;
+      // only those its namespace sees when exportTo hides some (shared per signature).
+      MeshResources shared = SourceViews.exports(signature)
+          ? sources.shared(signature, "gateway|" + p.outboundPort + "|" + mtls, () -> new MeshTranslator(
+              p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout, trustDomain)
+              .translateShared(routes, workloads(), mtls ? workloadIdentities() : Map.of(), mtls))
+          : mtls ? identifiedByPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
-      // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it).
-      PolicySet routes = sources.view(sources.signature(gw.registration().labels(), namespace(p)),
-          gw.registration().labels(), namespace(p));
-      return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(
-          shared, routes, gw.registration().labels(), gw.registration().address(), gw.namespace(),
-          gw.spiffeId() != null), translated, gw.registration().labels(), namespace(p), extAuthz)));
+      return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(UndefinedClusters.defined(
+          GatewayTranslator.translate(shared, routes, gw.registration().labels(), gw.registration().address(),
+          gw.namespace(), gw.spiffeId() != null), true), translated, gw.registration().labels(), namespace(p),
+          extAuthz)));
           // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }
     Policy.Sidecar scope = sidecarScope(p);

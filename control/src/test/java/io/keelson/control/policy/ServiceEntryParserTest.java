@@ -20,7 +20,7 @@ class ServiceEntryParserTest {
           hosts: [ api.Example.com ]
           location: MESH_INTERNAL
           resolution: STATIC
-          exportTo: [ "*", "." ]
+          exportTo: [ "." ]
           ports:
           - { number: 80, name: http, protocol: HTTP }
           - { number: 443, name: https, protocol: HTTPS }
@@ -42,6 +42,7 @@ class ServiceEntryParserTest {
     assertThat(first.labels()).containsEntry("version", "v1");
     assertThat(first.weight()).isEqualTo(3);
     assertThat(se.addresses()).isEmpty();
+    assertThat(se.meta().exportTo()).containsExactly(".");
   }
 
   @Test
@@ -161,7 +162,7 @@ class ServiceEntryParserTest {
     assertThat(errors(HEAD + """
           hosts: [ "*.example.com", "not a name", svc.default.svc.cluster.local, "a.*.example.com", "*.com", "*.ns.svc" ]
           addresses: [ 10.1.2.3, 10.1.2.3, 10.0.0.0/33, 127.0.0.1, 240.240.0.9, "fd00::1", not-an-address ]
-          exportTo: [ other-namespace ]
+          exportTo: [ "~", other-namespace ]
           location: SOMEWHERE
           resolution: DNS
           ports:
@@ -189,8 +190,8 @@ class ServiceEntryParserTest {
             + " allocates the registry's VIPs; expected an address or range outside it",
         "bad.yaml: ServiceEntry/external: spec.addresses[6]: 'not-an-address' is not an IP address or CIDR block;"
             + " expected an IPv4 or IPv6 address, optionally /length (e.g. 10.0.0.0/8)",
-        "bad.yaml: ServiceEntry/external: spec.exportTo: 'other-namespace' is not supported; expected '*' or '.' (one"
-            + " mesh namespace: both mean every proxy of the mesh)",
+        "bad.yaml: ServiceEntry/external: spec.exportTo: [~, other-namespace] mixes '~' (no namespace) with other"
+            + " values; expected '~' alone",
         "bad.yaml: ServiceEntry/external: spec.location: 'SOMEWHERE' is not a location; expected MESH_EXTERNAL or"
             + " MESH_INTERNAL",
         "bad.yaml: ServiceEntry/external: spec.ports[0].protocol: 'UDP' is not supported; expected one of HTTP, HTTP2,"

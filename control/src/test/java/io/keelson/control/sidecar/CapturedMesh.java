@@ -238,6 +238,14 @@ final class CapturedMesh implements AutoCloseable {
     return all.toArray(new String[0]);
   }
 
+  /** curl (at most 5 s) as the app's user in the client namespace, with {@code args}. */
+  Shell.Result appCurl(String... args) {
+    List<String> command = new ArrayList<>(List.of(APP_USER));
+    command.addAll(List.of("curl", "-s", "--max-time", "5"));
+    command.addAll(List.of(args));
+    return run(in(client, command.toArray(new String[0])), 20);
+  }
+
   static String missingPrerequisite() {
     if (run(List.of("sh", "-c", "[ \"$(id -u)\" = 0 ]"), 10).exit() != 0) {
       return "needs root (network namespaces and iptables)";

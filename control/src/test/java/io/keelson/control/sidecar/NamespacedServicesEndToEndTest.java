@@ -60,7 +60,7 @@ class NamespacedServicesEndToEndTest {
     }
   }
 
-  private static SidecarBootstrap bootstrap(ControlPlane cp, String service, int appPort) {
+  static SidecarBootstrap bootstrap(ControlPlane cp, String service, int appPort) {
     return new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), service, Map.of(), appPort, 0, 0,
         "127.0.0.1", 0);
   }

@@ -333,7 +333,7 @@ class ServiceEntryTranslationTest {
             "more.yaml: ServiceEntry/clash: spec.hosts[0]: host 'frontend' is the registry's Service/frontend;"
                 + " expected a host the registry does not have",
             "more.yaml: ServiceEntry/clash: spec.hosts[1]: host 'api.example.com' is already declared by"
-                + " ServiceEntry/api; expected one ServiceEntry per host",
+                + " ServiceEntry/api; expected one ServiceEntry per host in a namespace",
             "more.yaml: ServiceEntry/clash: spec.ports[0].number: port 5432 (TCP) is also the port of its other hosts"
                 + " [api.example.com, pg.example.com]; a TCP port must be the only host's on its number and a TLS port"
                 + " shares it only with TLS ports (a captured sidecar tells hosts apart by Host or SNI, and TCP entries"

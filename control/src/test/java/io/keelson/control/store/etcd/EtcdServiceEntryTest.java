@@ -75,6 +75,29 @@ class EtcdServiceEntryTest {
     }
   }
 
+  @Test
+  void aServiceEntryOfANamespaceStoredUnderItsKeyFromBeforeNamespacesLoadsReKeyed() throws Exception {
+    Assumptions.assumeTrue(EtcdProcess.binary() != null,
+        "the etcd binary is not on PATH (apt-get install etcd-server etcd-client)");
+    try (EtcdProcess etcd = new EtcdProcess(); ControlPlane a = replica(etcd)) {
+      EtcdClient hand = new EtcdClient(etcd.endpoints(), Duration.ofSeconds(2));
+      // As a replica stored it when ServiceEntries were not namespaced: under ServiceEntry/NAME.
+      hand.put("/se-test/policies/ServiceEntry/api", """
+          apiVersion: networking.istio.io/v1
+          kind: ServiceEntry
+          metadata: { name: api, namespace: shop }
+          spec:
+            hosts: [ api.example.com ]
+            resolution: DNS
+            ports: [ { number: 443, name: https, protocol: HTTPS } ]
+          """, 0);
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.store.current().byKey()
+          .containsKey("ServiceEntry/shop/api"));
+      assertThat(a.store.current().byKey()).doesNotContainKey("ServiceEntry/api");
+      assertThat(a.etcd.lastError()).isNull();
+    }
+  }
+
   private ControlPlane replica(EtcdProcess etcd) throws Exception {
     return ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
         io.keelson.control.ca.CaOptions.selfSigned(caDir), -1)
