@@ -341,6 +341,10 @@ public final class ProxyServer implements AutoCloseable {
    */
   private void swapIn(ServingSnapshot compiled) {
     context.updateSnapshot(current -> compiled.activateWarmed(health));
+    var logs = context.accessLogServiceIfStarted();
+    if (logs != null) { // the loggers of tcp_proxy and udp_proxy lists no listener has now: their files close
+      logs.retainShared(TcpProxyContext.accessLogLists(compiled.config()));
+    }
   }
 
   public ServingSnapshot snapshot() {
