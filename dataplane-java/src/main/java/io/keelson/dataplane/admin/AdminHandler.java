@@ -164,7 +164,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
    */
   private String configDump() {
     String dump = proxy.snapshot().config().configDump();
-    return dump.substring(0, dump.length() - 1) + proxy.warming().configDumpFields() + "}";
+    var warming = proxy.warming();
+    int end = dump.lastIndexOf('}');
+    return warming == null || end < 0 ? dump : dump.substring(0, end) + warming.configDumpFields() + dump.substring(end);
   }
 
   /**
@@ -174,10 +176,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private String clusters() {
     StringBuilder out = new StringBuilder();
     java.util.Map<String, ServingCluster> serving = proxy.snapshot().clusters();
-    var warming = new TreeMap<String, io.keelson.dataplane.xds.XdsWarming.Resource>();
-    proxy.warming().clusters().forEach(r -> warming.put(r.name(), r));
-    warming.keySet().removeAll(serving.keySet()); // an update warms while its previous version serves, listed below
-    for (String n : warming.keySet()) {
+    java.util.Set<String> warming = new java.util.TreeSet<>();
+    if (proxy.warming() != null) {
+      proxy.warming().clusters().forEach(r -> warming.add(r.name()));
+    }
+    warming.removeAll(serving.keySet()); // an update warms while its previous version serves, listed below
+    for (String n : warming) {
       out.append(n).append("::observability_name::").append(n).append('\n');
       out.append(n).append("::added_via_api::true\n");
       out.append(n).append("::warming::true\n");

@@ -137,7 +137,8 @@ public final class ProxyContext {
       return logger;
     }
     logger = accessLogService().logger(hcm.accessLogs());
-    if (connectionManagers(snapshot).contains(hcm)) {
+    ServingSnapshot current = snapshot;
+    if (current == null || connectionManagers(current).contains(hcm)) { // no snapshot yet (tests): kept
       accessLoggers.put(hcm, logger);
     } else {
       logger.release();
@@ -147,7 +148,7 @@ public final class ProxyContext {
 
   /** Releases the loggers of the connection managers {@code next} no longer has, when its config changed. */
   private synchronized void retireAccessLoggers(ServingSnapshot before, ServingSnapshot next) {
-    if (before != null && before.config() == next.config() || accessLoggers.isEmpty()) {
+    if (next == null || before != null && before.config() == next.config() || accessLoggers.isEmpty()) {
       return; // a warmed cluster joined: the listeners are the same
     }
     java.util.Set<HttpConnectionManagerConfig> live = connectionManagers(next);

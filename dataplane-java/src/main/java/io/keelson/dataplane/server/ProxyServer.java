@@ -383,10 +383,10 @@ public final class ProxyServer implements AutoCloseable {
     this.xds = client;
   }
 
-  /** The attached xDS client's warming clusters and listeners (none without one). */
+  /** The attached xDS client's warming clusters and listeners, or null without one (a static bootstrap). */
   public io.keelson.dataplane.xds.XdsWarming warming() {
     io.keelson.dataplane.xds.XdsClient x = xds;
-    return x == null ? io.keelson.dataplane.xds.XdsWarming.NONE : x.warming();
+    return x == null ? null : x.warming();
   }
 
   /** True once listening and initialized (see {@link #attach}), until draining starts. */
