@@ -30,20 +30,27 @@ class UdpProxyTest {
 
   /** A bootstrap with UDP listener "udp" on an ephemeral port; {@code proxy} holds the UdpProxyConfig fields. */
   static String udpListener(String proxy, String clusters) {
+    return udpBootstrap(clusters, udpListenerItem("udp", "dns", proxy));
+  }
+
+  /** A bootstrap with {@code listeners} (from {@link #udpListenerItem}) and {@code clusters} items. */
+  private static String udpBootstrap(String clusters, String... listeners) {
+    return "static_resources:\n  listeners:\n" + String.join("", listeners) + "  clusters:\n" + clusters.stripTrailing()
+        + "\n";
+  }
+
+  /** One UDP listener item on an ephemeral port; {@code proxy} holds the UdpProxyConfig fields (8 spaces in). */
+  private static String udpListenerItem(String name, String statPrefix, String proxy) {
     return """
-        static_resources:
-          listeners:
-          - name: udp
+          - name: %s
             address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 0 } }
             listener_filters:
             - name: envoy.filters.udp_listener.udp_proxy
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig
-                stat_prefix: dns
+                stat_prefix: %s
         %s
-          clusters:
-        %s
-        """.formatted(proxy.stripTrailing(), clusters.stripTrailing());
+        """.formatted(name, statPrefix, proxy.stripTrailing());
   }
 
   private static final String TO_A = "        cluster: a\n";
@@ -323,26 +330,7 @@ class UdpProxyTest {
     UdpEchoServer b = echo("b");
     String name = "a-" + System.nanoTime() + HeldLookups.SUFFIX;
     HeldLookups.hold(name);
-    String yaml = """
-        static_resources:
-          listeners:
-          - name: udp
-            address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 0 } }
-            listener_filters:
-            - name: envoy.filters.udp_listener.udp_proxy
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig
-                stat_prefix: dns
-                cluster: named
-          - name: udp2
-            address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 0 } }
-            listener_filters:
-            - name: envoy.filters.udp_listener.udp_proxy
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig
-                stat_prefix: ip
-                cluster: b
-          clusters:
+    String named = """
           - name: named
             connect_timeout: 1s
             type: STRICT_DNS
@@ -351,8 +339,9 @@ class UdpProxyTest {
               endpoints:
               - lb_endpoints:
                 - endpoint: { address: { socket_address: { address: %s, port_value: %d } } }
-        %s
-        """.formatted(name, a.port(), cluster("b", "ROUND_ROBIN", b.port()).stripTrailing());
+        """.formatted(name, a.port());
+    String yaml = udpBootstrap(named + cluster("b", "ROUND_ROBIN", b.port()),
+        udpListenerItem("udp", "dns", "        cluster: named\n"), udpListenerItem("udp2", "ip", "        cluster: b\n"));
     ProxyServer p = proxies.start(yaml, 1);
     UdpClient held = client(p);
     for (int i = 0; i < 70; i++) {

@@ -69,6 +69,10 @@ class XdsSdsWarmingTest {
     }
   }
 
+  /**
+   * A new cluster waiting for its CA: its requests find no cluster, and the admin pages show it warming, as Envoy's
+   * ClustersConfigDump.dynamic_warming_clusters and its /clusters (which lists warming clusters too).
+   */
   @Test
   void aNewTlsClustersRequestsFindNoClusterUntilItsSecretArrives() throws Exception {
     TestCa ca = new TestCa("warm-ca-new");
@@ -80,9 +84,16 @@ class XdsSdsWarmingTest {
       assertThat(warming.status()).isEqualTo(503);
       assertThat(warming.body()).as("not a TLS failure: no cluster yet (NC)").contains("cluster not found");
       assertThat(tls.connections.get()).isZero();
+      assertThat(mesh.proxy.admin("/config_dump"))
+          .contains("\"dynamic_warming_clusters\":[{\"version_info\":\"1\",\"cluster\":{\"name\":\"tls\"")
+          .contains("\"dynamic_warming_listeners\":[]");
+      assertThat(mesh.proxy.admin("/clusters")).contains("tls::warming::true\n", "tls::added_via_api::true\n");
 
       mesh.push("2", verifyingCluster("tls", CA_A, null), tls, caSecret(CA_A, ca));
       await().atMost(Duration.ofSeconds(10)).until(() -> mesh.status() == 200);
+      assertThat(mesh.proxy.admin("/config_dump")).contains("\"dynamic_warming_clusters\":[]")
+          .contains("\"clusters\":[{\"name\":\"tls\"");
+      assertThat(mesh.proxy.admin("/clusters")).doesNotContain("tls::warming").contains("tls::upstream_rq_total::");
     }
   }
 
@@ -117,9 +128,14 @@ class XdsSdsWarmingTest {
       mesh.awaitVersion("LDS=1");
       assertThat(mesh.proxy.server.boundListeners()).as("warming: not bound").doesNotContainKey("secure");
       assertThat(mesh.stat("listener_manager.total_listeners_warming")).isEqualTo(1);
+      assertThat(mesh.proxy.admin("/config_dump")).as("Envoy's ListenersConfigDump.DynamicListener shape")
+          .contains("\"dynamic_warming_listeners\":[{\"name\":\"secure\",\"warming_state\":{\"version_info\":\"1\","
+              + "\"listener\":{\"name\":\"secure\"");
 
       mesh.pushListeners("2", plain, List.of(secure), certSecret("kubernetes://a", a.certPem(), a.keyPem()));
       await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.server.boundListeners().containsKey("secure"));
+      assertThat(mesh.proxy.admin("/config_dump")).as("in service: no longer warming")
+          .contains("\"dynamic_warming_listeners\":[]");
       int port = mesh.proxy.server.boundListeners().get("secure").getPort();
       assertThat(served(ca, port)).isEqualTo(a.cert());
 
@@ -158,47 +174,6 @@ class XdsSdsWarmingTest {
       mesh.pushListeners("2", plain, List.of(secure), certSecret("kubernetes://late", late.certPem(), late.keyPem()));
       await("the late secret reaches the running listener").atMost(Duration.ofSeconds(10))
           .until(() -> late.cert().equals(servedOrNull(ca, port)));
-    }
-  }
-
-  /** As Envoy's ClustersConfigDump.dynamic_warming_clusters and its /clusters, which list warming clusters too. */
-  @Test
-  void aWarmingClusterIsShownInConfigDumpAndClustersUntilItsSecretArrives() throws Exception {
-    TestCa ca = new TestCa("warm-dump-cluster");
-    try (TestUpstream tls = tlsUpstream(ca);
-        Mesh mesh = new Mesh()) {
-      mesh.push("1", verifyingCluster("tls", CA_A, null), tls);
-      mesh.awaitVersion("RDS=1");
-      assertThat(mesh.proxy.admin("/config_dump"))
-          .contains("\"dynamic_warming_clusters\":[{\"version_info\":\"1\",\"cluster\":{\"name\":\"tls\"")
-          .contains("\"dynamic_warming_listeners\":[]");
-      assertThat(mesh.proxy.admin("/clusters")).contains("tls::warming::true\n", "tls::added_via_api::true\n");
-
-      mesh.push("2", verifyingCluster("tls", CA_A, null), tls, caSecret(CA_A, ca));
-      await().atMost(Duration.ofSeconds(10)).until(() -> mesh.status() == 200);
-      assertThat(mesh.proxy.admin("/config_dump")).contains("\"dynamic_warming_clusters\":[]")
-          .contains("\"clusters\":[{\"name\":\"tls\"");
-      assertThat(mesh.proxy.admin("/clusters")).doesNotContain("tls::warming").contains("tls::upstream_rq_total::");
-    }
-  }
-
-  /** As Envoy's ListenersConfigDump.DynamicListener: a listener waiting for its certificate has a warming_state. */
-  @Test
-  void aWarmingListenerIsShownInConfigDumpWithItsWarmingState() throws Exception {
-    TestCa ca = new TestCa("warm-dump-listener");
-    TestCa.Leaf a = ca.issue("a.example.test", "a.example.test");
-    try (TestUpstream plain = new TestUpstream("plain");
-        Mesh mesh = new Mesh()) {
-      Listener secure = tlsListener("secure", 0, "kubernetes://a");
-      mesh.pushListeners("1", plain, List.of(secure));
-      mesh.awaitVersion("LDS=1");
-      assertThat(mesh.proxy.admin("/config_dump")).contains("\"dynamic_warming_listeners\":[{\"name\":\"secure\","
-          + "\"warming_state\":{\"version_info\":\"1\",\"listener\":{\"name\":\"secure\"");
-
-      mesh.pushListeners("2", plain, List.of(secure), certSecret("kubernetes://a", a.certPem(), a.keyPem()));
-      await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.server.boundListeners().containsKey("secure"));
-      assertThat(mesh.proxy.admin("/config_dump")).as("in service: no longer warming")
-          .contains("\"dynamic_warming_listeners\":[]");
     }
   }
 
