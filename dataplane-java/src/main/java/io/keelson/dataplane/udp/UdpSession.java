@@ -140,14 +140,34 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   }
 
   /**
-   * An error on the session's socket: an ICMP port or host unreachable from the host (ECONNREFUSED, EHOSTUNREACH on a
-   * connected socket) or another socket failure. The session ends at once (its slot back, its access log entry
-   * written) rather than hold its slot until its idle timeout; the client's next datagram opens a new one.
+   * An error on the session's socket. An ICMP destination unreachable from the host's side (ECONNREFUSED, EHOSTUNREACH,
+   * ENETUNREACH on the connected socket) ends the session at once (its slot back, its access log entry written) rather
+   * than hold its slot until its idle timeout; the client's next datagram opens a new one. Another error (a datagram
+   * too large for the path) loses that datagram only.
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    udpStats.sessRxErrors().increment();
-    close();
+    if (unreachable(cause)) {
+      udpStats.sessRxErrors().increment();
+      close();
+    } else {
+      listener.stats().txErrors.increment();
+    }
+  }
+
+  /** Whether {@code cause} is an ICMP destination unreachable reported on a connected socket (NIO or native). */
+  private static boolean unreachable(Throwable cause) {
+    if (cause instanceof java.net.PortUnreachableException || cause instanceof java.net.NoRouteToHostException
+        || cause instanceof java.net.ConnectException) {
+      return true;
+    }
+    if (cause instanceof io.netty.channel.unix.Errors.NativeIoException e) {
+      int err = e.expectedErr();
+      return err == io.netty.channel.unix.Errors.ERROR_ECONNREFUSED_NEGATIVE
+          || err == io.netty.channel.unix.Errors.ERROR_EHOSTUNREACH_NEGATIVE
+          || err == io.netty.channel.unix.Errors.ERROR_ENETUNREACH_NEGATIVE;
+    }
+    return false;
   }
 
   /** The session's socket closed under it (not by {@link #close}): the session ends with it. */

@@ -294,10 +294,15 @@ class UdpProxyTest {
         .containsExactly(c.localAddress() + " 127.0.0.1:" + a.port() + " a 7 11"));
   }
 
-  /** An ICMP port unreachable from the host ends the session at once, not at its idle timeout (60 s by default). */
-  @Test
-  void aSessionEndsAtOnceWhenItsHostAnswersPortUnreachable(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-      throws Exception {
+  /**
+   * An ICMP port unreachable from the host ends the session at once, not at its idle timeout (60 s by default), on
+   * every transport (each reports the error its own way).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(io.keelson.dataplane.transport.Transport.class)
+  void aSessionEndsAtOnceWhenItsHostAnswersPortUnreachable(io.keelson.dataplane.transport.Transport transport,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(transport.unavailabilityCause() == null, transport + " not available");
     int closed;
     try (java.net.DatagramSocket s = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
       closed = s.getLocalPort(); // nothing listens there once closed: the kernel answers ICMP port unreachable
@@ -305,7 +310,7 @@ class UdpProxyTest {
     java.nio.file.Path log = dir.resolve("udp.log");
     String logged = TO_A + io.keelson.dataplane.testing.ProxyHarness.fileAccessLog(log,
         "%UPSTREAM_HOST% %BYTES_RECEIVED%\\n").indent(8);
-    ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", closed)), 1);
+    ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", closed)), 1, transport);
     UdpClient c = client(p);
     c.send("1");
     awaitStat(p, "cluster.a.udp.sess_rx_errors: 1");
