@@ -63,7 +63,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       case "/clusters" -> text(200, clusters());
       case "/stats" -> text(200, proxy.stats().toEnvoyText());
       case "/listeners" -> text(200, listeners());
-      case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
+      case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, proxy.state().name() + "\n");
       case "/drain_listeners" -> drainListeners(req);
       case "/healthcheck/fail" -> healthCheck(req, true);
       case "/healthcheck/ok" -> healthCheck(req, false);

@@ -188,6 +188,8 @@ class XdsSdsWarmingTest {
         Mesh mesh = new Mesh()) {
       assertThat(mesh.proxy.admin("/ready")).as("no configuration yet").isEqualTo("INITIALIZING\n");
       assertThat(mesh.proxy.stat("server.state")).isEqualTo(3);
+      assertThat(mesh.proxy.admin("/healthz")).isEqualTo("INITIALIZING\n");
+      assertThat(mesh.proxy.admin("/stats/prometheus")).contains("envoy_server_state 3\n", "envoy_server_live 0\n");
 
       mesh.pushListeners("1", plain, List.of(tlsListener("secure", 0, "kubernetes://a")));
       mesh.awaitVersion("LDS=1");
