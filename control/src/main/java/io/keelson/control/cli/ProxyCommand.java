@@ -102,7 +102,7 @@ final class ProxyCommand {
     // With dynamic_resources, xDS updates replace the snapshot; listeners are the ones bound at start.
     XdsClient xds = ads == null ? null : XdsClient.startInstalling(XdsClientConfig.fromBootstrap(ads), server::install);
     if (xds != null) {
-      server.stats().xds(xds::stats);
+      server.attach(xds);
       System.err.printf("keelson proxy: xDS (%s) from %s:%d via cluster %s%n",
           ads.delta() ? "delta" : "state of the world", ads.host(), ads.port(), ads.clusterName());
     }

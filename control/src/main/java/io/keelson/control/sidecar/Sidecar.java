@@ -109,7 +109,7 @@ public final class Sidecar implements AutoCloseable {
           identity == null ? null : identity.source(), // SDS "default"/"ROOTCA" in TLS contexts
           ads.http2Defaults()); // the bootstrap's runtime, for LDS listeners too
       XdsClient xds = XdsClient.startInstalling(config, server::install);
-      server.stats().xds(xds::stats);
+      server.attach(xds);
       return new Sidecar(bootstrap, server, xds, node);
     } catch (RuntimeException e) {
       server.close();

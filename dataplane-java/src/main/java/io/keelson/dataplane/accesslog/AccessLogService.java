@@ -80,10 +80,65 @@ public final class AccessLogService implements AutoCloseable {
     flusher.scheduleWithFixedDelay(this::flushAll, FLUSH_NANOS, FLUSH_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
-  /** A logger for one connection manager's access logs; formats were checked at config load. */
+  /**
+   * Live loggers per file path: a file stays open while a logger naming it is live, and the writer closes it once none
+   * is ({@link AccessLogger#release}), so configs replaced over time do not pile up open files.
+   */
+  private final Map<String, Integer> liveLoggers = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * A logger for one connection manager's (or tcp_proxy's, udp_proxy's) access logs; formats were checked at config
+   * load. Its files stay open until it is {@linkplain AccessLogger#release released}.
+   */
   public AccessLogger logger(List<AccessLogConfig> configs) {
-    return new AccessLogger(configs, this);
+    AccessLogger logger = new AccessLogger(configs, this);
+    logger.files().forEach(path -> liveLoggers.merge(path, 1, Integer::sum));
+    return logger;
   }
+
+  /** Loggers shared by the listeners with equal access_log lists (tcp_proxy, udp_proxy, a listener's own). */
+  private final Map<List<AccessLogConfig>, AccessLogger> shared = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The logger of {@code configs}, shared by every listener with an equal list until {@link #retainShared} drops it. */
+  public AccessLogger shared(List<AccessLogConfig> configs) {
+    return shared.computeIfAbsent(List.copyOf(configs), this::logger);
+  }
+
+  /** Releases the shared loggers whose list is not in {@code live} (the lists of the config now in service). */
+  public void retainShared(java.util.Set<List<AccessLogConfig>> live) {
+    shared.entrySet().removeIf(e -> {
+      if (live.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().release();
+      return true;
+    });
+  }
+
+  /** Shared loggers kept now, for tests. */
+  public int sharedLoggers() {
+    return shared.size();
+  }
+
+  /** {@code logger} is no longer in service: its files close once no live logger names them (after its last lines). */
+  void release(AccessLogger logger) {
+    logger.files().forEach(path -> liveLoggers.computeIfPresent(path, (p, n) -> n == 1 ? null : n - 1));
+    long seq; // wakes the writer, which closes what no logger names now; a full ring wakes it anyway
+    try {
+      seq = ring.tryNext();
+    } catch (InsufficientCapacityException e) {
+      return;
+    }
+    ring.get(seq).sequence = seq;
+    ring.publish(seq);
+  }
+
+  /** Access log files open now (a file is opened with its first line). */
+  public int openFiles() {
+    return openFiles;
+  }
+
+  private volatile int openFiles;
 
   AccessLogRecord claim(AccessLogger logger) {
     long seq;
@@ -194,7 +249,31 @@ public final class AccessLogService implements AutoCloseable {
         if (System.nanoTime() - lastFlush >= FLUSH_NANOS) {
           flush();
         }
+        closeUnused();
       }
+    }
+
+    /** Closes the files no live logger names (their configs replaced): their lines are written, and flushed here. */
+    private void closeUnused() {
+      for (var it = files.entrySet().iterator(); it.hasNext(); ) {
+        var e = it.next();
+        if (liveLoggers.containsKey(e.getKey())) {
+          continue;
+        }
+        it.remove();
+        OutputStream out = e.getValue();
+        if (out != null) {
+          opened.remove(out);
+          buffers.remove(out);
+          dirty.remove(out);
+          try {
+            out.close();
+          } catch (IOException ex) {
+            writeErrors.increment();
+          }
+        }
+      }
+      openFiles = files.size();
     }
 
     /** Writes the buffered lines of every output (one call each). */
@@ -226,6 +305,7 @@ public final class AccessLogService implements AutoCloseable {
           LOG.warn("access log {}: cannot open for appending: {}; its records are dropped", path, e.getMessage());
         }
         files.put(path, out);
+        openFiles = files.size();
         if (out != null) {
           opened.add(out);
           buffers.put(out, new LineBuffer(BATCH_BYTES + 1024));

@@ -18,6 +18,7 @@ public final class AccessLogger {
   private final String[] requestHeaders;
   private final String[] responseHeaders;
   final AccessLogService service;
+  private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
 
   AccessLogger(List<AccessLogConfig> configs, AccessLogService service) {
     this.service = service;
@@ -30,6 +31,28 @@ public final class AccessLogger {
     this.requestHeaders = fields.requestHeaders.toArray(String[]::new);
     this.responseHeaders = fields.responseHeaders.toArray(String[]::new);
     this.grpcStatus = fields.grpcStatus;
+  }
+
+  /** The distinct file paths this logger writes to (standard output is not one). */
+  java.util.Set<String> files() {
+    java.util.Set<String> out = new java.util.LinkedHashSet<>();
+    for (String p : paths) {
+      if (p != null) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * This logger's config is no longer in service (replaced or removed): its files are closed once no live logger names
+   * them, after the lines already logged. Lines logged after this (a connection still on the old config) are still
+   * written, each batch reopening and closing the file. Idempotent; thread-safe.
+   */
+  public void release() {
+    if (released.compareAndSet(false, true)) {
+      service.release(this);
+    }
   }
 
   /** Whether the event loop notes the response's grpc-status ({@link AccessLogRecord#grpcStatus}) for a filter. */

@@ -57,13 +57,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private FullHttpResponse respond(String path, FullHttpRequest req) {
     return switch (path) {
-      case "/ready" -> proxy.ready() ? text(200, "LIVE\n") : text(503, "DRAINING\n");
-      case "/config_dump" -> json(proxy.snapshot().config().configDump());
+      case "/ready" -> proxy.ready() ? text(200, "LIVE\n") : text(503, proxy.state().name() + "\n");
+      case "/config_dump" -> json(configDump());
       case "/stats/prometheus" -> prometheus();
       case "/clusters" -> text(200, clusters());
       case "/stats" -> text(200, proxy.stats().toEnvoyText());
       case "/listeners" -> text(200, listeners());
-      case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, "DRAINING\n");
+      case "/healthz" -> proxy.ready() ? text(200, "OK\n") : text(503, proxy.state().name() + "\n");
       case "/drain_listeners" -> drainListeners(req);
       case "/healthcheck/fail" -> healthCheck(req, true);
       case "/healthcheck/ok" -> healthCheck(req, false);
@@ -90,6 +90,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       out.append("# TYPE keelson_access_log_backlog gauge\nkeelson_access_log_backlog ").append(logs.backlog()).append('\n');
     }
     out.append("# TYPE envoy_server_live gauge\nenvoy_server_live ").append(proxy.ready() ? 1 : 0).append('\n');
+    out.append("# TYPE envoy_server_state gauge\nenvoy_server_state ").append(proxy.state().code()).append('\n');
     FullHttpResponse r = text(200, out.toString());
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
     return r;
@@ -101,7 +102,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
    */
   private String serverInfo() {
     var o = proxy.options();
-    return "{\"state\":\"" + (proxy.ready() ? "LIVE" : "DRAINING") + "\""
+    return "{\"state\":\"" + proxy.state().name() + "\""
         + ",\"command_line_options\":{\"concurrency\":" + o.concurrency()
         + ",\"transport\":\"" + o.transport().label() + "\""
         + ",\"pipeline\":\"" + o.pipeline().name().toLowerCase(java.util.Locale.ROOT) + "\""
@@ -157,10 +158,35 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     return problem == null ? text(200, LogLevels.list()) : text(400, problem + "\n");
   }
 
-  /** Envoy's /clusters text format: {@code cluster::host:port::stat::value}. */
+  /**
+   * The running snapshot's dump with the accepted clusters and listeners still warming (not in it, or in it at their
+   * previous version) in Envoy's {@code dynamic_warming_clusters} and listeners' {@code warming_state} shapes.
+   */
+  private String configDump() {
+    String dump = proxy.snapshot().config().configDump();
+    var warming = proxy.warming();
+    int end = dump.lastIndexOf('}');
+    return warming == null || end < 0 ? dump : dump.substring(0, end) + warming.configDumpFields() + dump.substring(end);
+  }
+
+  /**
+   * Envoy's /clusters text format: {@code cluster::host:port::stat::value}; a new cluster still warming (not serving
+   * yet) is listed too, as Envoy lists its warming clusters, with {@code warming::true} and no hosts.
+   */
   private String clusters() {
     StringBuilder out = new StringBuilder();
-    for (ServingCluster c : new TreeMap<>(proxy.snapshot().clusters()).values()) {
+    java.util.Map<String, ServingCluster> serving = proxy.snapshot().clusters();
+    java.util.Set<String> warming = new java.util.TreeSet<>();
+    if (proxy.warming() != null) {
+      proxy.warming().clusters().forEach(r -> warming.add(r.name()));
+    }
+    warming.removeAll(serving.keySet()); // an update warms while its previous version serves, listed below
+    for (String n : warming) {
+      out.append(n).append("::observability_name::").append(n).append('\n');
+      out.append(n).append("::added_via_api::true\n");
+      out.append(n).append("::warming::true\n");
+    }
+    for (ServingCluster c : new TreeMap<>(serving).values()) {
       ClusterStats s = c.stats();
       String n = c.name();
       out.append(n).append("::observability_name::").append(n).append('\n');

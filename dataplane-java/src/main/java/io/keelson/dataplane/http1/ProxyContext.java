@@ -63,7 +63,9 @@ public final class ProxyContext {
 
   /** Swaps in a new snapshot; requests already routed finish on the one they started with. */
   public void snapshot(ServingSnapshot next) {
+    ServingSnapshot before = snapshot;
     this.snapshot = next;
+    retireAccessLoggers(before, next);
   }
 
   /**
@@ -74,7 +76,11 @@ public final class ProxyContext {
     while (true) {
       ServingSnapshot current = snapshot;
       ServingSnapshot next = change.apply(current);
-      if (current == next || SNAPSHOT.compareAndSet(this, current, next)) {
+      if (current == next) {
+        return next;
+      }
+      if (SNAPSHOT.compareAndSet(this, current, next)) {
+        retireAccessLoggers(current, next);
         return next;
       }
     }
@@ -115,13 +121,61 @@ public final class ProxyContext {
 
   /**
    * The access logger of a connection manager, or null when it has none. Called when a connection's
-   * listener config changes, not per request; the writer thread starts with the first logger.
+   * listener config changes, not per request; the writer thread starts with the first logger. Kept while a listener
+   * of the snapshot in service has this connection manager: a connection still on a retired config gets a logger
+   * released at once (its lines are written, its files not kept open).
    */
   AccessLogger accessLogger(HttpConnectionManagerConfig hcm) {
     if (hcm == null || hcm.accessLogs().isEmpty()) {
       return null;
     }
-    return accessLoggers.computeIfAbsent(hcm, c -> accessLogService().logger(c.accessLogs()));
+    AccessLogger cached = accessLoggers.get(hcm);
+    return cached != null ? cached : newAccessLogger(hcm);
+  }
+
+  private synchronized AccessLogger newAccessLogger(HttpConnectionManagerConfig hcm) {
+    AccessLogger logger = accessLoggers.get(hcm);
+    if (logger != null) {
+      return logger;
+    }
+    logger = accessLogService().logger(hcm.accessLogs());
+    ServingSnapshot current = snapshot;
+    if (current == null || connectionManagers(current).contains(hcm)) { // no snapshot yet (tests): kept
+      accessLoggers.put(hcm, logger);
+    } else {
+      logger.release();
+    }
+    return logger;
+  }
+
+  /** Releases the loggers of the connection managers {@code next} no longer has, when its config changed. */
+  private synchronized void retireAccessLoggers(ServingSnapshot before, ServingSnapshot next) {
+    if (next == null || before != null && before.config() == next.config() || accessLoggers.isEmpty()) {
+      return; // a warmed cluster joined: the listeners are the same
+    }
+    java.util.Set<HttpConnectionManagerConfig> live = connectionManagers(next);
+    accessLoggers.entrySet().removeIf(e -> {
+      if (live.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().release();
+      return true;
+    });
+  }
+
+  private static java.util.Set<HttpConnectionManagerConfig> connectionManagers(ServingSnapshot s) {
+    java.util.Set<HttpConnectionManagerConfig> out = new java.util.HashSet<>();
+    s.config().listeners().forEach(l -> l.withChains().forEach(chain -> {
+      if (chain.http() != null) {
+        out.add(chain.http());
+      }
+    }));
+    return out;
+  }
+
+  /** The connection managers with an access logger kept (those of the snapshot in service that logged), for tests. */
+  public int accessLoggerCount() {
+    return accessLoggers.size();
   }
 
   /**

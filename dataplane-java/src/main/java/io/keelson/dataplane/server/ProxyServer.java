@@ -63,6 +63,8 @@ public final class ProxyServer implements AutoCloseable {
   private volatile boolean closed;
   private volatile boolean listening; // at least one listener bound; written under this
   private boolean drainDeadlineSet; // /drain_listeners scheduled its close at the drain time; guarded by this
+  /** The xDS client feeding this proxy, or null (a static bootstrap): initialization waits for its first config. */
+  private volatile io.keelson.dataplane.xds.XdsClient xds;
 
   public ProxyServer(ProxySnapshot snapshot, ProxyOptions options) {
     this.options = options;
@@ -83,6 +85,7 @@ public final class ProxyServer implements AutoCloseable {
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
     this.udpListeners = new io.keelson.dataplane.udp.UdpListeners(workers, options.transport(), stats,
         context::snapshot, tcpContext::accessLogger);
+    stats.server().lifecycle(() -> state().code());
   }
 
   private ServerBootstrap bootstrap() {
@@ -338,6 +341,10 @@ public final class ProxyServer implements AutoCloseable {
    */
   private void swapIn(ServingSnapshot compiled) {
     context.updateSnapshot(current -> compiled.activateWarmed(health));
+    var logs = context.accessLogServiceIfStarted();
+    if (logs != null) { // the loggers of tcp_proxy and udp_proxy lists no listener has now: their files close
+      logs.retainShared(TcpProxyContext.accessLogLists(compiled.config()));
+    }
   }
 
   public ServingSnapshot snapshot() {
@@ -366,9 +373,38 @@ public final class ProxyServer implements AutoCloseable {
     return pipelines;
   }
 
-  /** True once listening and until draining starts. */
+  /**
+   * Makes {@code client} this proxy's xDS source: its counters join the stats, its warming clusters and listeners the
+   * admin pages, and — as Envoy's init manager at start-up — the proxy is not live until the client's first
+   * configuration is in service with its clusters and listeners warm (or their initial_fetch_timeout passed).
+   */
+  public void attach(io.keelson.dataplane.xds.XdsClient client) {
+    stats.xds(client::stats);
+    this.xds = client;
+  }
+
+  /** The attached xDS client's warming clusters and listeners, or null without one (a static bootstrap). */
+  public io.keelson.dataplane.xds.XdsWarming warming() {
+    io.keelson.dataplane.xds.XdsClient x = xds;
+    return x == null ? null : x.warming();
+  }
+
+  /** True once listening and initialized (see {@link #attach}), until draining starts. */
   public boolean ready() {
-    return !closed && !context.draining() && listening;
+    return state() == ServerLifecycle.LIVE;
+  }
+
+  /** Envoy's server state, as {@code /ready} and the {@code server.state} gauge tell it. */
+  public ServerLifecycle state() {
+    if (closed || context.draining()) {
+      return ServerLifecycle.DRAINING;
+    }
+    io.keelson.dataplane.xds.XdsClient x = xds;
+    if (x != null && !x.initialized()) {
+      return ServerLifecycle.INITIALIZING;
+    }
+    // Not listening and not draining: before start, or no listener bound (nothing serves yet).
+    return listening ? ServerLifecycle.LIVE : ServerLifecycle.PRE_INITIALIZING;
   }
 
   /** Downstream connections open now, of every listener (HTTP and tcp_proxy). */

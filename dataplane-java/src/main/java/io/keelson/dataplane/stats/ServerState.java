@@ -8,6 +8,18 @@ package io.keelson.dataplane.stats;
 public final class ServerState {
   private volatile boolean healthCheckFailed;
   private volatile boolean draining;
+  /** Envoy's {@code server.state} (0 live, 1 draining, 2 pre-initializing, 3 initializing), from the server. */
+  private volatile java.util.function.IntSupplier lifecycle = () -> 0;
+
+  /** Where {@code server.state} comes from (the proxy server, once built). */
+  public void lifecycle(java.util.function.IntSupplier source) {
+    this.lifecycle = source;
+  }
+
+  /** Envoy's {@code server.state} gauge now. */
+  public int state() {
+    return lifecycle.getAsInt();
+  }
 
   /** Admin {@code /healthcheck/fail} (true) and {@code /healthcheck/ok} (false). */
   public void failHealthCheck(boolean failed) {

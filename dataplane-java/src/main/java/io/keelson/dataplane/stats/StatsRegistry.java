@@ -227,6 +227,7 @@ public final class StatsRegistry {
     ResilienceStats.putGauges(out, resilience);
     tls.values().forEach(s -> s.writeEnvoyText(out));
     tcp.values().forEach(s -> s.writeEnvoyText(out));
+    out.put("server.state", (long) server.state());
     Supplier<XdsStats> x = xds;
     if (x != null) {
       XdsStats xs = x.get();

@@ -48,6 +48,28 @@ public record TcpProxyContext(Supplier<ServingSnapshot> snapshot, Transport tran
 
   /** The access logger of a tcp_proxy (or listener) with these logs, or null when it has none; once per config. */
   public AccessLogger accessLogger(java.util.List<io.keelson.dataplane.config.AccessLogConfig> logs) {
-    return logs.isEmpty() ? null : accessLogs.get().logger(logs);
+    return logs.isEmpty() ? null : accessLogs.get().shared(logs);
+  }
+
+  /**
+   * The access_log lists of {@code config}'s listeners that {@link #accessLogger} serves: tcp_proxy (a listener's, its
+   * SNI and filter chains'), a listener's own (no chain matched) and udp_proxy's; the others' loggers can go.
+   */
+  public static java.util.Set<java.util.List<io.keelson.dataplane.config.AccessLogConfig>> accessLogLists(
+      io.keelson.dataplane.config.ProxySnapshot config) {
+    java.util.Set<java.util.List<io.keelson.dataplane.config.AccessLogConfig>> out = new java.util.HashSet<>();
+    for (var listener : config.listeners()) {
+      for (var l : listener.withChains()) {
+        if (l.tcpProxy() != null) {
+          out.add(l.tcpProxy().accessLogs());
+        }
+        l.sniChains().forEach(chain -> out.add(chain.tcpProxy().accessLogs()));
+        if (l.destinationChains() != null) {
+          out.add(l.destinationChains().accessLogs());
+        }
+      }
+    }
+    config.udpListeners().forEach(u -> out.add(u.accessLogs()));
+    return out;
   }
 }

@@ -41,12 +41,13 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   private final UdpProxyStats.Cluster clusterStats;
   private final long idleTimeoutNanos;
   private final io.keelson.dataplane.accesslog.AccessLogger accessLog; // null: no access_log
+  private final HostNameResolver resolver;
   /** Each client's sessions: one, or with per-packet balancing one per host, chained through {@link UdpSession#next}. */
   private final Map<InetSocketAddress, UdpSession> sessions = new HashMap<>();
   private Channel socket;
 
   UdpProxyListener(UdpListenerConfig config, Supplier<ServingSnapshot> snapshots, Transport transport,
-      StatsRegistry registry, io.keelson.dataplane.accesslog.AccessLogger accessLog) {
+      StatsRegistry registry, io.keelson.dataplane.accesslog.AccessLogger accessLog, HostNameResolver resolver) {
     this.config = config;
     this.snapshots = snapshots;
     this.transport = transport;
@@ -54,6 +55,19 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     this.clusterStats = UdpProxyStats.Cluster.of(registry, config.cluster());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
     this.accessLog = accessLog;
+    this.resolver = resolver;
+  }
+
+  HostNameResolver resolver() {
+    return resolver;
+  }
+
+  /** Connects {@code session}'s own socket to {@code host} on this listener's event loop. */
+  io.netty.channel.ChannelFuture connectUpstream(UdpSession session, InetSocketAddress host) {
+    return new Bootstrap().group(socket.eventLoop()).channel(transport.datagramChannel())
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(config.maxRxDatagramSize()))
+        .handler(session)
+        .connect(host);
   }
 
   /** Writes an ended session's access log entry (Envoy's UdpSessionEnd), when the udp_proxy has an access_log. */
@@ -148,10 +162,7 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     sessions.put(client, session);
     stats.sessTotal.increment();
     stats.sessActive.incrementAndGet();
-    session.open(new Bootstrap().group(socket.eventLoop()).channel(transport.datagramChannel())
-        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(config.maxRxDatagramSize()))
-        .handler(session)
-        .connect(new InetSocketAddress(host.host(), host.port())));
+    session.open(socket.eventLoop());
     return session;
   }
 

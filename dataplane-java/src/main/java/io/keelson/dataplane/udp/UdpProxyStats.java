@@ -36,12 +36,12 @@ final class UdpProxyStats {
 
   /** A cluster's session counters ({@code cluster.<name>.udp.*}). */
   record Cluster(LongAdder sessRxDatagrams, LongAdder sessTxDatagrams, LongAdder sessRxBytes, LongAdder sessTxBytes,
-      LongAdder noneHealthy) {
+      LongAdder noneHealthy, LongAdder sessRxErrors) {
     static Cluster of(StatsRegistry stats, String cluster) {
       String p = "cluster." + cluster + ".";
       return new Cluster(stats.counter(p + "udp.sess_rx_datagrams"), stats.counter(p + "udp.sess_tx_datagrams"),
           stats.counter(p + "upstream_cx_rx_bytes_total"), stats.counter(p + "upstream_cx_tx_bytes_total"),
-          stats.counter(p + "upstream_cx_none_healthy"));
+          stats.counter(p + "upstream_cx_none_healthy"), stats.counter(p + "udp.sess_rx_errors"));
     }
   }
 }

@@ -13,13 +13,17 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One downstream address's session: a UDP socket connected to the host the cluster's balancer picked, whose replies go
- * back to the client from the listener's socket. Ends when idle for the listener's idle timeout, when its host leaves
- * the cluster, or when the listener closes; it then gives its {@code max_connections} slot back. Confined to the
- * listener's event loop, the upstream socket's too.
+ * One downstream address's session: a UDP socket connected to the host the cluster's balancer picked (a DNS cluster's
+ * host name looked up off the event loop first), whose replies go back to the client from the listener's socket. Ends
+ * when idle for the listener's idle timeout, when its host leaves the cluster, when its socket fails (an ICMP error
+ * such as port unreachable) or closes, or when the listener closes; it then gives its {@code max_connections} slot
+ * back. Confined to the listener's event loop, the upstream socket's too.
  */
 final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
-  /** Datagrams held while the upstream socket connects; more are dropped (and counted), never queued unbounded. */
+  /**
+   * Datagrams held while the host name is looked up and the upstream socket connects; more are dropped (and counted),
+   * never queued unbounded.
+   */
   private static final int CONNECTING_LIMIT = 64;
 
   private final UdpProxyListener listener;
@@ -29,6 +33,7 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   private final ClusterStats clusterStats;
   private final UdpProxyStats.Cluster udpStats;
   private ArrayDeque<ByteBuf> connecting = new ArrayDeque<>();
+  private io.netty.channel.EventLoop loop;
   private Channel upstream;
   /** The same client's next session (to another host), with per-packet balancing; the listener's to keep. */
   UdpSession next;
@@ -49,11 +54,32 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
     this.udpStats = udpStats;
   }
 
-  /** Starts connecting the upstream socket (the caller registered it on the listener's event loop). */
-  void open(io.netty.channel.ChannelFuture connect) {
-    upstream = connect.channel();
+  /**
+   * Starts the session on the listener's event loop {@code loop}: connects its upstream socket to the host, at once for
+   * an IP address, after a lookup off the loop for a host name (the client's datagrams wait meanwhile).
+   */
+  void open(io.netty.channel.EventLoop loop) {
+    this.loop = loop;
     clusterStats.cxTotal.increment();
     clusterStats.cxActive.increment();
+    scheduleIdleCheck(listener.idleTimeoutNanos());
+    InetSocketAddress address = HostNameResolver.literal(host.host(), host.port());
+    if (address != null) {
+      connect(address);
+    } else {
+      listener.resolver().resolve(host.host(), host.port(), loop, this::connect, e -> {
+        clusterStats.cxConnectFail.increment(); // no address for the host: as a connection that could not be made
+        close();
+      });
+    }
+  }
+
+  private void connect(InetSocketAddress address) {
+    if (closed) {
+      return; // ended while its host name was looked up
+    }
+    io.netty.channel.ChannelFuture connect = listener.connectUpstream(this, address);
+    upstream = connect.channel();
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         clusterStats.cxConnectFail.increment();
@@ -66,7 +92,6 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
         send(held.poll());
       }
     });
-    scheduleIdleCheck(listener.idleTimeoutNanos());
   }
 
   /** A datagram from the client (its buffer retained for this session). */
@@ -114,15 +139,46 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
     listener.toClient(content.retain(), client);
   }
 
+  /**
+   * An error on the session's socket. An ICMP destination unreachable from the host's side (ECONNREFUSED, EHOSTUNREACH,
+   * ENETUNREACH on the connected socket) ends the session at once (its slot back, its access log entry written) rather
+   * than hold its slot until its idle timeout; the client's next datagram opens a new one. Another error (a datagram
+   * too large for the path) loses that datagram only.
+   */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    // An ICMP port unreachable from the host (ECONNREFUSED on a connected socket): the session goes on, as Envoy's
-    // (the host may come back); the datagram is lost, as UDP's.
-    listener.stats().txErrors.increment();
+    if (unreachable(cause)) {
+      udpStats.sessRxErrors().increment();
+      close();
+    } else {
+      listener.stats().txErrors.increment();
+    }
+  }
+
+  /** Whether {@code cause} is an ICMP destination unreachable reported on a connected socket (NIO or native). */
+  private static boolean unreachable(Throwable cause) {
+    if (cause instanceof java.net.PortUnreachableException || cause instanceof java.net.NoRouteToHostException
+        || cause instanceof java.net.ConnectException) {
+      return true;
+    }
+    if (cause instanceof io.netty.channel.unix.Errors.NativeIoException e) {
+      int err = e.expectedErr();
+      return err == io.netty.channel.unix.Errors.ERROR_ECONNREFUSED_NEGATIVE
+          || err == io.netty.channel.unix.Errors.ERROR_EHOSTUNREACH_NEGATIVE
+          || err == io.netty.channel.unix.Errors.ERROR_ENETUNREACH_NEGATIVE;
+    }
+    return false;
+  }
+
+  /** The session's socket closed under it (not by {@link #close}): the session ends with it. */
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    close();
+    ctx.fireChannelInactive();
   }
 
   private void scheduleIdleCheck(long delayNanos) {
-    upstream.eventLoop().schedule(this::idleCheck, delayNanos, TimeUnit.NANOSECONDS);
+    loop.schedule(this::idleCheck, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   private void idleCheck() {

@@ -33,7 +33,16 @@ public final class XdsClient implements AutoCloseable {
   private final ManagedChannel channel;
   private final AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub;
 
+  /**
+   * Envoy's default {@code initial_fetch_timeout}: how long start-up waits for the first complete configuration before
+   * the proxy goes live without it ({@code -Dkeelson.xds.initialFetchTimeoutMillis} changes it).
+   */
+  static final java.time.Duration INITIAL_FETCH_TIMEOUT =
+      java.time.Duration.ofMillis(Long.getLong("keelson.xds.initialFetchTimeoutMillis", 15_000));
+
   private volatile XdsStats stats = XdsStats.initial();
+  private volatile XdsWarming warming = XdsWarming.NONE;
+  private volatile boolean initialized;
   private volatile ProxySnapshot lastSnapshot;
   // Owner-thread state.
   private AdsStream stream;
@@ -90,12 +99,46 @@ public final class XdsClient implements AutoCloseable {
   public static XdsClient startInstalling(XdsClientConfig config, SnapshotInstaller installer) {
     XdsClient client = new XdsClient(Objects.requireNonNull(config), Objects.requireNonNull(installer));
     client.executor.execute(client::openStream);
+    client.executor.schedule(client::initialFetchTimedOut, INITIAL_FETCH_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
     return client;
   }
 
   /** Counters and connection state, for the admin page. */
   public XdsStats stats() {
     return stats;
+  }
+
+  /** The accepted clusters and listeners still warming (waiting for their SDS secrets), for the admin pages. */
+  public XdsWarming warming() {
+    return warming;
+  }
+
+  /**
+   * Envoy's initialization: true once the first complete configuration is in service with none of its clusters and
+   * listeners still warming (each warms until its secrets arrive or their initial_fetch_timeout passes), or once
+   * {@link #INITIAL_FETCH_TIMEOUT} passed without a first configuration. Never false again.
+   */
+  public boolean initialized() {
+    return initialized;
+  }
+
+  /** Start-up gave the first configuration its initial fetch time: the proxy goes live on what it has. */
+  private void initialFetchTimedOut() {
+    if (!initialized && lastSnapshot == null) {
+      LOG.warn("no complete xDS configuration within {} ms of start; initialization ends without it (as Envoy's"
+          + " initial_fetch_timeout)", INITIAL_FETCH_TIMEOUT.toMillis());
+      initialized = true;
+    }
+  }
+
+  /** Publishes the warming set (and what it means for the counters and initialization). Owner thread. */
+  private void noteWarming() {
+    XdsWarming w = cache.warming();
+    warming = w;
+    stats = stats.withWarming(w.clusters().size(), w.listeners().size());
+    if (lastSnapshot != null && w.isEmpty()) {
+      initialized = true;
+    }
   }
 
   /** The last snapshot handed to the consumer, or null before the first. */
@@ -160,11 +203,11 @@ public final class XdsClient implements AutoCloseable {
       return;
     }
     ProxySnapshot snapshot = outcome.snapshot();
-    stats = stats.withAccepted(type, version, snapshot != null)
-        .withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
+    stats = stats.withAccepted(type, version, snapshot != null);
     if (snapshot != null) {
       lastSnapshot = snapshot; // already installed by the cache, before the ACK
     }
+    noteWarming();
   }
 
   /** A warming cluster's initial fetch deadline passed: the cache put it into service (already installed) or could not. */
@@ -177,7 +220,7 @@ public final class XdsClient implements AutoCloseable {
     if (outcome.snapshot() != null) {
       lastSnapshot = outcome.snapshot();
     }
-    stats = stats.withWarming(cache.warmingCount(ResourceType.CLUSTER), cache.warmingCount(ResourceType.LISTENER));
+    noteWarming();
   }
 
   private void onClosed(AdsStream from, Throwable error) {

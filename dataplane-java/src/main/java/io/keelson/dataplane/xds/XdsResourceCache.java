@@ -288,15 +288,30 @@ final class XdsResourceCache {
 
   /** The accepted clusters and listeners that are not in service as accepted (waiting for their secrets), by type. */
   int warmingCount(ResourceType type) {
+    return warming(type).size();
+  }
+
+  /**
+   * The accepted clusters or listeners not in service as accepted, waiting for their secrets (Envoy's
+   * {@code dynamic_warming_clusters} and listeners' {@code warming_state}): new ones, and updates whose previous version
+   * keeps serving meanwhile.
+   */
+  List<XdsWarming.Resource> warming(ResourceType type) {
     Map<String, Versioned> running = installed.get(type);
-    int n = 0;
+    List<XdsWarming.Resource> out = new ArrayList<>();
     for (Map.Entry<String, Versioned> e : accepted.get(type).entrySet()) {
       Versioned r = running.get(e.getKey());
-      if (r == null || !r.resource().equals(e.getValue().resource())) {
-        n += awaited(e.getValue().resource(), accepted).isEmpty() ? 0 : 1;
+      if ((r == null || !r.resource().equals(e.getValue().resource()))
+          && !awaited(e.getValue().resource(), accepted).isEmpty()) {
+        out.add(new XdsWarming.Resource(e.getKey(), e.getValue().version(), e.getValue().resource()));
       }
     }
-    return n;
+    return out;
+  }
+
+  /** Both kinds of {@link #warming(ResourceType)}. */
+  XdsWarming warming() {
+    return new XdsWarming(warming(ResourceType.CLUSTER), warming(ResourceType.LISTENER));
   }
 
   /**

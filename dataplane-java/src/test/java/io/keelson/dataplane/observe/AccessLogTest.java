@@ -48,6 +48,66 @@ class AccessLogTest {
         ProxyHarness.bootstrap(routes, cluster("up", "ROUND_ROBIN", upPort) + cluster("dead", "ROUND_ROBIN", deadPort)), accessLog);
   }
 
+  /**
+   * Access loggers are kept per connection manager in service only: applying N configs, each logging to a file of its
+   * own, leaves one logger, one open log file and one writer thread, not N; every config's lines are written.
+   */
+  @Test
+  void loggersAndTheirFilesAreReleasedWhenTheirConfigIsReplaced() throws Exception {
+    String format = "%REQ(:PATH)%\\n";
+    try (TestUpstream up = new TestUpstream("up");
+        ProxyHarness proxy = new ProxyHarness(yaml(ProxyHarness.fileAccessLog(dir.resolve("log-0"), format), up.port(),
+            TestUpstream.closedPort()), PipelineMode.INLINE)) {
+      String bound = "address: 127.0.0.1, port_value: " + proxy.port() + " }";
+      assertThat(status(proxy.port(), "/r0")).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(10)).until(() -> lines(dir.resolve("log-0")).equals(List.of("/r0")));
+      long writers = writerThreads();
+      for (int i = 1; i <= 20; i++) {
+        String next = yaml(ProxyHarness.fileAccessLog(dir.resolve("log-" + i), format), up.port(), TestUpstream.closedPort())
+            .replace("address: 127.0.0.1, port_value: 0 }", bound);
+        proxy.server.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(next, "update-" + i));
+        assertThat(status(proxy.port(), "/r" + i)).as("a new connection: the new config").isEqualTo(200);
+        Path log = dir.resolve("log-" + i);
+        String path = "/r" + i;
+        await().atMost(Duration.ofSeconds(10)).until(() -> lines(log).equals(List.of(path)));
+      }
+      assertThat(proxy.server.context().accessLoggerCount()).as("only the config in service keeps a logger").isEqualTo(1);
+      await("the replaced configs' files are closed").atMost(Duration.ofSeconds(10))
+          .until(() -> openFilesUnder(dir) <= 1 && proxy.server.context().accessLogService().openFiles() <= 1);
+      assertThat(writerThreads()).as("one writer thread for every config").isEqualTo(writers);
+      for (int i = 0; i <= 20; i++) {
+        assertThat(lines(dir.resolve("log-" + i))).containsExactly("/r" + i);
+      }
+    }
+  }
+
+  private static int status(int port, String path) throws Exception {
+    try (var c = new io.keelson.dataplane.testing.RawHttp(port)) {
+      return c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").read().status();
+    }
+  }
+
+  private static List<String> lines(Path log) throws java.io.IOException {
+    return Files.exists(log) ? Files.readAllLines(log) : List.of();
+  }
+
+  /** This process's open file descriptors on files under {@code dir}. */
+  private static long openFilesUnder(Path dir) throws java.io.IOException {
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).startsWith(dir);
+        } catch (java.io.IOException e) {
+          return false; // closed meanwhile (the listing's own descriptor)
+        }
+      }).count();
+    }
+  }
+
+  private static long writerThreads() {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("keelson-access-log")).count();
+  }
+
   @Test
   void textFormatLinesForASuccessAConnectFailureAndATimeout() throws Exception {
     Path log = dir.resolve("access.log");
@@ -124,7 +184,7 @@ class AccessLogTest {
       proxy.server.context().accessLogService(small);
       long start = System.nanoTime();
       for (int i = 0; i < 100; i++) {
-        assertThat(proxy.get("/r" + i).statusCode()).isEqualTo(200);
+        assertThat(status(proxy.port(), "/r" + i)).as("a new connection: the new config").isEqualTo(200);
       }
       long elapsedMs = (System.nanoTime() - start) / 1_000_000;
       // Nobody reads the FIFO: the writer is stuck opening it, the ring (16) fills, the rest is dropped.

@@ -31,6 +31,13 @@ public final class RunningProxies implements AutoCloseable {
     return keep(startDetached(yaml, workers));
   }
 
+  /** A proxy on {@code transport} with {@code workers} event-loop threads, closed when the test ends. */
+  public ProxyServer start(String yaml, int workers, io.keelson.dataplane.transport.Transport transport) throws Exception {
+    return keep(new ProxyServer(BootstrapLoader.fromYaml(yaml, "test.yaml"),
+        ProxyOptions.defaults().withConcurrency(workers).withPipeline(PipelineMode.INLINE).withAdmin("127.0.0.1", 0)
+            .withDrainTime(Duration.ofSeconds(1)).withTransport(transport)).start());
+  }
+
   /** A proxy the caller closes itself. */
   public static ProxyServer startDetached(String yaml, int workers) throws Exception {
     return startDetached(yaml, workers, Duration.ofSeconds(1));

@@ -30,20 +30,27 @@ class UdpProxyTest {
 
   /** A bootstrap with UDP listener "udp" on an ephemeral port; {@code proxy} holds the UdpProxyConfig fields. */
   static String udpListener(String proxy, String clusters) {
+    return udpBootstrap(clusters, udpListenerItem("udp", "dns", proxy));
+  }
+
+  /** A bootstrap with {@code listeners} (from {@link #udpListenerItem}) and {@code clusters} items. */
+  private static String udpBootstrap(String clusters, String... listeners) {
+    return "static_resources:\n  listeners:\n" + String.join("", listeners) + "  clusters:\n" + clusters.stripTrailing()
+        + "\n";
+  }
+
+  /** One UDP listener item on an ephemeral port; {@code proxy} holds the UdpProxyConfig fields (8 spaces in). */
+  private static String udpListenerItem(String name, String statPrefix, String proxy) {
     return """
-        static_resources:
-          listeners:
-          - name: udp
+          - name: %s
             address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 0 } }
             listener_filters:
             - name: envoy.filters.udp_listener.udp_proxy
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig
-                stat_prefix: dns
+                stat_prefix: %s
         %s
-          clusters:
-        %s
-        """.formatted(proxy.stripTrailing(), clusters.stripTrailing());
+        """.formatted(name, statPrefix, proxy.stripTrailing());
   }
 
   private static final String TO_A = "        cluster: a\n";
@@ -285,6 +292,81 @@ class UdpProxyTest {
         ? java.nio.file.Files.readAllLines(log) : java.util.List.<String>of())
         .as("one entry when the idle session ends: 7 bytes in, 11 out")
         .containsExactly(c.localAddress() + " 127.0.0.1:" + a.port() + " a 7 11"));
+  }
+
+  /**
+   * An ICMP port unreachable from the host ends the session at once, not at its idle timeout (60 s by default), on
+   * every transport (each reports the error its own way).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(io.keelson.dataplane.transport.Transport.class)
+  void aSessionEndsAtOnceWhenItsHostAnswersPortUnreachable(io.keelson.dataplane.transport.Transport transport,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(transport.unavailabilityCause() == null, transport + " not available");
+    int closed;
+    try (java.net.DatagramSocket s = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort(); // nothing listens there once closed: the kernel answers ICMP port unreachable
+    }
+    java.nio.file.Path log = dir.resolve("udp.log");
+    String logged = TO_A + io.keelson.dataplane.testing.ProxyHarness.fileAccessLog(log,
+        "%UPSTREAM_HOST% %BYTES_RECEIVED%\\n").indent(8);
+    ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", closed)), 1, transport);
+    UdpClient c = client(p);
+    c.send("1");
+    awaitStat(p, "cluster.a.udp.sess_rx_errors: 1");
+    awaitStat(p, "udp.dns.downstream_sess_active: 0");
+    awaitStat(p, "cluster.a.upstream_cx_active: 0");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("udp.dns.idle_timeout: 0", "udp.dns.downstream_sess_total: 1");
+    await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(java.nio.file.Files.exists(log)
+        ? java.nio.file.Files.readAllLines(log) : java.util.List.<String>of())
+        .as("its access log entry, as a session's normal end").containsExactly("127.0.0.1:" + closed + " 1"));
+    c.send("2");
+    awaitStat(p, "udp.dns.downstream_sess_total: 2"); // the client's next datagram opens a new session
+  }
+
+  /**
+   * A STRICT_DNS host name is looked up off the event loop: while the lookup is held, another listener on the same
+   * (only) event loop keeps relaying, and the session's first datagrams wait (at most 64, the rest dropped and
+   * counted) and are sent once the name resolves.
+   */
+  @Test
+  void aDnsHostIsLookedUpOffTheEventLoopWhileTheSessionsFirstDatagramsWait() throws Exception {
+    UdpEchoServer a = echo("a");
+    UdpEchoServer b = echo("b");
+    String name = "a-" + System.nanoTime() + HeldLookups.SUFFIX;
+    HeldLookups.hold(name);
+    String named = """
+          - name: named
+            connect_timeout: 1s
+            type: STRICT_DNS
+            load_assignment:
+              cluster_name: named
+              endpoints:
+              - lb_endpoints:
+                - endpoint: { address: { socket_address: { address: %s, port_value: %d } } }
+        """.formatted(name, a.port());
+    String yaml = udpBootstrap(named + cluster("b", "ROUND_ROBIN", b.port()),
+        udpListenerItem("udp", "dns", "        cluster: named\n"), udpListenerItem("udp2", "ip", "        cluster: b\n"));
+    ProxyServer p = proxies.start(yaml, 1);
+    UdpClient held = client(p);
+    for (int i = 0; i < 70; i++) {
+      held.send("q" + i);
+    }
+    awaitStat(p, "udp.dns.downstream_sess_rx_datagrams: 70");
+    UdpClient other = proxies.keep(new UdpClient("127.0.0.1",
+        new InetSocketAddress("127.0.0.1", p.listenerAddress("udp2").getPort())));
+    assertThat(other.ask("free")).as("the event loop is not blocked by the lookup").isEqualTo("b:free");
+    assertThat(held.receive(Duration.ofMillis(200))).as("nothing sent before the name resolves").isNull();
+    assertThat(RunningProxies.admin(p, "/stats")).contains("udp.dns.downstream_sess_rx_datagrams_dropped: 6");
+
+    HeldLookups.release(name);
+    Set<String> answers = new HashSet<>();
+    for (String r = held.receive(Duration.ofSeconds(10)); r != null; r = held.receive(Duration.ofSeconds(2))) {
+      answers.add(r);
+    }
+    assertThat(answers).as("the 64 datagrams held while resolving, in order of arrival").hasSize(64)
+        .contains("a:q0", "a:q63").doesNotContain("a:q64");
+    assertThat(held.ask("after")).isEqualTo("a:after");
   }
 
   @Test

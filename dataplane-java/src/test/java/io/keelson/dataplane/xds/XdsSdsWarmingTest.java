@@ -69,6 +69,10 @@ class XdsSdsWarmingTest {
     }
   }
 
+  /**
+   * A new cluster waiting for its CA: its requests find no cluster, and the admin pages show it warming, as Envoy's
+   * ClustersConfigDump.dynamic_warming_clusters and its /clusters (which lists warming clusters too).
+   */
   @Test
   void aNewTlsClustersRequestsFindNoClusterUntilItsSecretArrives() throws Exception {
     TestCa ca = new TestCa("warm-ca-new");
@@ -80,9 +84,17 @@ class XdsSdsWarmingTest {
       assertThat(warming.status()).isEqualTo(503);
       assertThat(warming.body()).as("not a TLS failure: no cluster yet (NC)").contains("cluster not found");
       assertThat(tls.connections.get()).isZero();
+      assertThat(mesh.proxy.admin("/config_dump"))
+          .contains("\"dynamic_warming_clusters\":[{\"version_info\":\"1\",\"cluster\":{\"name\":\"tls\"")
+          .contains("\"dynamic_warming_listeners\":[]");
+      assertThat(mesh.proxy.admin("/clusters")).contains("tls::warming::true\n", "tls::added_via_api::true\n");
 
       mesh.push("2", verifyingCluster("tls", CA_A, null), tls, caSecret(CA_A, ca));
       await().atMost(Duration.ofSeconds(10)).until(() -> mesh.status() == 200);
+      await("in service: no longer warming").atMost(Duration.ofSeconds(10))
+          .until(() -> mesh.proxy.admin("/config_dump").contains("\"dynamic_warming_clusters\":[]"));
+      assertThat(mesh.proxy.admin("/config_dump")).contains("\"clusters\":[{\"name\":\"tls\"");
+      assertThat(mesh.proxy.admin("/clusters")).doesNotContain("tls::warming").contains("tls::upstream_rq_total::");
     }
   }
 
@@ -117,9 +129,15 @@ class XdsSdsWarmingTest {
       mesh.awaitVersion("LDS=1");
       assertThat(mesh.proxy.server.boundListeners()).as("warming: not bound").doesNotContainKey("secure");
       assertThat(mesh.stat("listener_manager.total_listeners_warming")).isEqualTo(1);
+      assertThat(mesh.proxy.admin("/config_dump")).as("Envoy's ListenersConfigDump.DynamicListener shape")
+          .contains("\"dynamic_warming_listeners\":[{\"name\":\"secure\",\"warming_state\":{\"version_info\":\"1\","
+              + "\"listener\":{\"name\":\"secure\"");
 
       mesh.pushListeners("2", plain, List.of(secure), certSecret("kubernetes://a", a.certPem(), a.keyPem()));
       await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.server.boundListeners().containsKey("secure"));
+      // the client notes what still warms right after the install the listener's binding came from
+      await("in service: no longer warming").atMost(Duration.ofSeconds(10))
+          .until(() -> mesh.proxy.admin("/config_dump").contains("\"dynamic_warming_listeners\":[]"));
       int port = mesh.proxy.server.boundListeners().get("secure").getPort();
       assertThat(served(ca, port)).isEqualTo(a.cert());
 
@@ -161,6 +179,46 @@ class XdsSdsWarmingTest {
     }
   }
 
+  /** Envoy's init manager: not LIVE before the first configuration, nor while its listeners warm on their secrets. */
+  @Test
+  void theProxyIsNotLiveUntilItsFirstListenersAreWarm() throws Exception {
+    TestCa ca = new TestCa("warm-ready");
+    TestCa.Leaf a = ca.issue("a.example.test", "a.example.test");
+    try (TestUpstream plain = new TestUpstream("plain");
+        Mesh mesh = new Mesh()) {
+      assertThat(mesh.proxy.admin("/ready")).as("no configuration yet").isEqualTo("INITIALIZING\n");
+      assertThat(mesh.proxy.stat("server.state")).isEqualTo(3);
+      assertThat(mesh.proxy.admin("/healthz")).isEqualTo("INITIALIZING\n");
+      assertThat(mesh.proxy.admin("/stats/prometheus")).contains("envoy_server_state 3\n", "envoy_server_live 0\n");
+
+      mesh.pushListeners("1", plain, List.of(tlsListener("secure", 0, "kubernetes://a")));
+      mesh.awaitVersion("LDS=1");
+      assertThat(mesh.proxy.admin("/ready")).as("listener 'secure' warms").isEqualTo("INITIALIZING\n");
+
+      mesh.pushListeners("2", plain, List.of(tlsListener("secure", 0, "kubernetes://a")),
+          certSecret("kubernetes://a", a.certPem(), a.keyPem()));
+      await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.admin("/ready").equals("LIVE\n"));
+      assertThat(mesh.proxy.stat("server.state")).isZero();
+
+      mesh.pushListeners("3", plain, List.of(tlsListener("secure", 0, "kubernetes://a"),
+          tlsListener("later", 0, "kubernetes://never")), certSecret("kubernetes://a", a.certPem(), a.keyPem()));
+      mesh.awaitVersion("LDS=3");
+      assertThat(mesh.proxy.admin("/ready")).as("a listener warming after start-up does not take readiness back")
+          .isEqualTo("LIVE\n");
+    }
+  }
+
+  @Test
+  void theProxyGoesLiveWhenItsWarmingListenersInitialFetchTimeoutPasses() throws Exception {
+    try (TestUpstream plain = new TestUpstream("plain");
+        Mesh mesh = new Mesh()) {
+      mesh.pushListeners("1", plain, List.of(tlsListener("secure", 0, "kubernetes://late", Duration.ofSeconds(1))));
+      mesh.awaitVersion("LDS=1");
+      await().atMost(Duration.ofSeconds(10)).until(() -> mesh.proxy.admin("/ready").equals("LIVE\n"));
+      assertThat(mesh.proxy.server.boundListeners()).as("warming ended at the timeout: bound").containsKey("secure");
+    }
+  }
+
   private static X509Certificate servedOrNull(TestCa ca, int port) {
     try {
       return served(ca, port);
@@ -199,6 +257,7 @@ class XdsSdsWarmingTest {
       controlPlane = new JavaControlPlane().start();
       client = XdsClient.startInstalling(XdsClientConfig.of("127.0.0.1", controlPlane.port(), false,
           Node.newBuilder().setId("warming").build()), proxy.server::install);
+      proxy.server.attach(client);
     }
 
     void push(String version, Cluster cluster, TestUpstream upstream, Secret... secrets) {

@@ -92,8 +92,8 @@ final class SupportedFields {
             "api_type", "transport_api_version", "grpc_services")
         .ignore("set_node_on_first_message_only", SAFE);
     rules(io.envoyproxy.envoy.config.core.v3.ConfigSource.getDescriptor(), "ads", "resource_api_version")
-        .ignore("initial_fetch_timeout", "honoured for a cluster's SDS secrets (it warms until they arrive or this"
-            + " passes); other resources are waited for until they arrive");
+        .ignore("initial_fetch_timeout", "honoured for SDS secrets (a cluster or listener warms until they arrive or"
+            + " this passes); for lds_config/cds_config readiness waits Envoy's default 15 s for the first config");
     rules(io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource.getDescriptor());
     rules(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds.getDescriptor(),
         "config_source", "route_config_name");

@@ -163,8 +163,6 @@ public final class XdsSnapshotTranslator {
   }
 
   private static void section(StringBuilder json, String name, Collection<? extends Message> messages) {
-    JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(SupportedTypes.REGISTRY)
-        .preservingProtoFieldNames().omittingInsignificantWhitespace();
     json.append(",\"").append(name).append("\":[");
     boolean first = true;
     for (Message m : messages) {
@@ -172,15 +170,23 @@ public final class XdsSnapshotTranslator {
         json.append(',');
       }
       first = false;
-      try {
-        String printed = printer.print(m);
-        json.append(printed.contains(PRIVATE_KEY_FIELD) ? INLINE_PRIVATE_KEY.matcher(printed)
-            .replaceAll(PRIVATE_KEY_FIELD + ":{\"inline_string\":\"" + REDACTED + "\"}") : printed);
-      } catch (InvalidProtocolBufferException e) {
-        // Every typed_config was checked against the same registry before translation.
-        json.append("{\"unprintable\":\"").append(m.getDescriptorForType().getName()).append("\"}");
-      }
+      json.append(dumpJson(m));
     }
     json.append(']');
+  }
+
+  private static final JsonFormat.Printer DUMP_PRINTER = JsonFormat.printer().usingTypeRegistry(SupportedTypes.REGISTRY)
+      .preservingProtoFieldNames().omittingInsignificantWhitespace();
+
+  /** One resource as {@code /config_dump} shows it: Envoy's JSON field names, inline private keys redacted. */
+  public static String dumpJson(Message m) {
+    try {
+      String printed = DUMP_PRINTER.print(m);
+      return printed.contains(PRIVATE_KEY_FIELD) ? INLINE_PRIVATE_KEY.matcher(printed)
+          .replaceAll(PRIVATE_KEY_FIELD + ":{\"inline_string\":\"" + REDACTED + "\"}") : printed;
+    } catch (InvalidProtocolBufferException e) {
+      // Every typed_config was checked against the same registry before translation.
+      return "{\"unprintable\":\"" + m.getDescriptorForType().getName() + "\"}";
+    }
   }
 }
